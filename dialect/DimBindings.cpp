@@ -1,0 +1,104 @@
+//===- DimBindings.cpp - bind named dynamic dimensions to values ----------===//
+
+#include "dialect/DimBindings.h"
+
+#include "llvm/ADT/StringExtras.h"
+
+using namespace mlir;
+using namespace mlir::flash;
+
+llvm::Error mlir::flash::parseDimBinding(llvm::StringRef text,
+                                         DimValues &values) {
+  auto [name, value] = text.trim().split('=');
+  name = name.trim();
+  value = value.trim();
+  if (name.empty() || value.empty())
+    return llvm::createStringError("dimension binding '" + text.str() +
+                                   "' is not of the form NAME=VALUE");
+  int64_t number = 0;
+  if (value.getAsInteger(10, number) || number <= 0)
+    return llvm::createStringError("dimension " + name.str() + " = '" +
+                                   value.str() +
+                                   "' is not a positive integer");
+  values[name] = number;
+  return llvm::Error::success();
+}
+
+llvm::Error mlir::flash::parseDimBindingList(llvm::StringRef text,
+                                             DimValues &values) {
+  llvm::SmallVector<llvm::StringRef> parts;
+  text.split(parts, ',', -1, /*KeepEmpty=*/false);
+  for (llvm::StringRef part : parts)
+    if (llvm::Error error = parseDimBinding(part, values))
+      return error;
+  return llvm::Error::success();
+}
+
+/// The size of dimension `index` of `value`'s type: static from the type, or
+/// bound by `name`. `role` says what the dimension is, for the message.
+static llvm::Expected<int64_t> resolveDim(Operation *op, Value value,
+                                          unsigned index, llvm::StringRef name,
+                                          llvm::StringRef role,
+                                          const DimValues &values) {
+  auto type = llvm::cast<RankedTensorType>(value.getType());
+  if (!type.isDynamicDim(index))
+    return type.getDimSize(index);
+  auto it = values.find(name);
+  if (it == values.end()) {
+    std::string location;
+    llvm::raw_string_ostream os(location);
+    op->getLoc().print(os);
+    return llvm::createStringError(
+        "dimension " + name.str() + " (" + role.str() + " of " +
+        op->getName().getStringRef().str() + " at " + location +
+        ") is not bound: pass --dim " + name.str() + "=VALUE");
+  }
+  return it->second;
+}
+
+llvm::Expected<AttentionSizes>
+mlir::flash::resolveSizes(AttentionOp op, const DimValues &values) {
+  AttentionSizes sizes;
+  auto qType = op.getQ().getType();
+  auto kType = op.getK().getType();
+  auto vType = op.getV().getType();
+  auto batch = resolveDim(op, op.getQ(), 0, op.getBatchDimName(),
+                          "batch size", values);
+  if (!batch)
+    return batch.takeError();
+  auto queryLen = resolveDim(op, op.getQ(), 2, op.getQueryDimName(),
+                             "query sequence length", values);
+  if (!queryLen)
+    return queryLen.takeError();
+  auto keyLen = resolveDim(op, op.getK(), 2, op.getKeyDimName(),
+                           "key sequence length", values);
+  if (!keyLen)
+    return keyLen.takeError();
+  sizes.batch = *batch;
+  sizes.queryLen = *queryLen;
+  sizes.keyLen = *keyLen;
+  sizes.queryHeads = qType.getDimSize(1);
+  sizes.keyHeads = kType.getDimSize(1);
+  sizes.headDim = qType.getDimSize(3);
+  sizes.valueDim = vType.getDimSize(3);
+  return sizes;
+}
+
+llvm::Expected<LinearAttentionSizes>
+mlir::flash::resolveSizes(LinearAttentionOp op, const DimValues &values) {
+  LinearAttentionSizes sizes;
+  auto batch = resolveDim(op, op.getQ(), 0, op.getBatchDimName(),
+                          "batch size", values);
+  if (!batch)
+    return batch.takeError();
+  auto length = resolveDim(op, op.getQ(), 2, op.getLengthDimName(),
+                           "sequence length", values);
+  if (!length)
+    return length.takeError();
+  sizes.batch = *batch;
+  sizes.length = *length;
+  sizes.heads = op.getQ().getType().getDimSize(1);
+  sizes.keyDim = op.getQ().getType().getDimSize(3);
+  sizes.valueDim = op.getV().getType().getDimSize(3);
+  return sizes;
+}

@@ -1,0 +1,67 @@
+//===- FlashAttrs.td - mask and gate kinds, schedules ----*- tablegen -*-===//
+//
+// Enum attributes chosen by the user (mask kind, gate kind) and the schedule
+// attribute written by `flash-schedule`.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASH_ATTRS
+#define FLASH_ATTRS
+
+include "FlashDialect.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
+
+def Flash_MaskKind : I32EnumAttr<"MaskKind", "attention mask kind", [
+    I32EnumAttrCase<"none", 0>,
+    I32EnumAttrCase<"causal", 1>,
+    I32EnumAttrCase<"sliding_window", 2>
+  ]> {
+  let cppNamespace = "::mlir::flash";
+}
+
+def Flash_GateKind : I32EnumAttr<"GateKind", "linear recurrence gate kind", [
+    I32EnumAttrCase<"none", 0>,
+    I32EnumAttrCase<"decay", 1>,
+    I32EnumAttrCase<"vector", 2>,
+    I32EnumAttrCase<"mlstm_exp", 3>,
+    I32EnumAttrCase<"mlstm_sig", 4>
+  ]> {
+  let cppNamespace = "::mlir::flash";
+}
+
+def Flash_ScheduleAttr : AttrDef<Flash_Dialect, "Schedule"> {
+  let mnemonic = "schedule";
+  let summary = "a kernel schedule chosen by flash-schedule";
+  let description = [{
+    Tile sizes and launch shape of one kernel schedule. `algorithm` names the
+    kernel family: `flash2` (query tile resident, K/V streamed), `flash2_dsplit`
+    (the small-cache schedule for on-chip memory M < d^2: the head dimension is
+    tiled too), `chunk_fused` (recurrence state kept on chip, chunks streamed,
+    no state written to HBM) and `chunk_two_pass` (chunk states materialised,
+    then a parallel output pass). Unused fields are 0.
+
+    ```mlir
+    #flash.schedule<algorithm = "flash2", tile_q = 128, tile_kv = 64,
+                    tile_d = 128, stages = 2, warps = 4, chunk = 0,
+                    inner_q = 0, inner_kv = 0, tile_dv = 128,
+                    smem_bytes = 65536>
+    ```
+  }];
+  let parameters = (ins
+    "::mlir::StringAttr":$algorithm,
+    "int64_t":$tile_q,
+    "int64_t":$tile_kv,
+    "int64_t":$tile_d,
+    "int64_t":$stages,
+    "int64_t":$warps,
+    "int64_t":$chunk,
+    "int64_t":$inner_q,
+    "int64_t":$inner_kv,
+    "int64_t":$tile_dv,
+    "int64_t":$smem_bytes
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+}
+
+#endif // FLASH_ATTRS

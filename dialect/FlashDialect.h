@@ -1,0 +1,30 @@
+//===- FlashDialect.h - the flash dialect -----------------------*- C++ -*-===//
+//
+// Declarations of the flash dialect, its enums, attributes and ops. Include
+// this one header to use any of them.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHGEN_DIALECT_FLASHDIALECT_H
+#define FLASHGEN_DIALECT_FLASHDIALECT_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "dialect/FlashOpsDialect.h.inc"
+#include "dialect/FlashEnums.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "dialect/FlashAttrs.h.inc"
+
+#define GET_OP_CLASSES
+#include "dialect/FlashOps.h.inc"
+
+#endif // FLASHGEN_DIALECT_FLASHDIALECT_H

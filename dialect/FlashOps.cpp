@@ -1,0 +1,440 @@
+//===- FlashOps.cpp - verifiers and helpers of the flash ops --------------===//
+//
+// Every verifier message names the operand and the numbers involved, so a
+// user can fix the spec without reading the dialect's source.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialect/FlashDialect.h"
+#include "dialect/RegionOps.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::flash;
+
+//===----------------------------------------------------------------------===//
+// Shared checks
+//===----------------------------------------------------------------------===//
+
+/// Prints a dimension for messages: its size, or '?' when dynamic.
+static std::string dimText(int64_t size) {
+  return ShapedType::isDynamic(size) ? std::string("?") : std::to_string(size);
+}
+
+/// Checks that `value` is rank `rank`; `layout` names the dims for the message.
+static LogicalResult checkRank(Operation *op, llvm::StringRef name, Type type,
+                               int64_t rank, llvm::StringRef layout) {
+  auto tensor = llvm::cast<RankedTensorType>(type);
+  if (tensor.getRank() != rank)
+    return op->emitOpError() << name << " must be a rank-" << rank
+                             << " tensor " << layout << ", got rank "
+                             << tensor.getRank();
+  return success();
+}
+
+/// Checks that dimension `index` of `type` is static (kernels specialise on
+/// head counts and head dimensions).
+static LogicalResult checkStatic(Operation *op, llvm::StringRef name,
+                                 RankedTensorType type, unsigned index,
+                                 llvm::StringRef what) {
+  if (type.isDynamicDim(index))
+    return op->emitOpError() << name << "'s " << what << " (dim " << index
+                             << ") must be static";
+  return success();
+}
+
+/// Checks that two dimensions agree where both are static.
+static LogicalResult checkSameDim(Operation *op, llvm::StringRef what,
+                                  llvm::StringRef aName, RankedTensorType a,
+                                  unsigned aIndex, llvm::StringRef bName,
+                                  RankedTensorType b, unsigned bIndex) {
+  int64_t x = a.getDimSize(aIndex), y = b.getDimSize(bIndex);
+  if (!ShapedType::isDynamic(x) && !ShapedType::isDynamic(y) && x != y)
+    return op->emitOpError() << aName << " has " << what << " " << x << ", "
+                             << bName << " has " << y << ": they must match";
+  return success();
+}
+
+/// Checks a `dims` attribute: `count` distinct-purpose, non-empty identifiers.
+static LogicalResult checkDimNames(Operation *op, std::optional<ArrayAttr> dims,
+                                   unsigned count, llvm::StringRef roles) {
+  if (!dims)
+    return success();
+  if (dims->size() != count)
+    return op->emitOpError() << "dims names " << dims->size()
+                             << " dimensions, expected " << count << " ("
+                             << roles << ")";
+  for (Attribute attr : *dims) {
+    llvm::StringRef name = llvm::cast<StringAttr>(attr).getValue();
+    bool valid = !name.empty() && (llvm::isAlpha(name.front()) || name.front() == '_') &&
+                 llvm::all_of(name, [](char c) {
+                   return llvm::isAlnum(c) || c == '_';
+                 });
+    if (!valid)
+      return op->emitOpError() << "dims entry \"" << name
+                               << "\" is not an identifier";
+  }
+  return success();
+}
+
+static std::string dimName(std::optional<ArrayAttr> dims, unsigned index,
+                           llvm::StringRef fallback) {
+  if (!dims || index >= dims->size())
+    return fallback.str();
+  return llvm::cast<StringAttr>((*dims)[index]).getValue().str();
+}
+
+static LogicalResult checkScale(Operation *op, std::optional<llvm::APFloat> scale) {
+  if (!scale)
+    return success();
+  double value = scale->convertToDouble();
+  if (!std::isfinite(value) || value == 0.0)
+    return op->emitOpError() << "scale must be finite and non-zero, got "
+                             << value;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// AttentionOp
+//===----------------------------------------------------------------------===//
+
+double AttentionOp::getEffectiveScale() {
+  if (auto scale = getScale())
+    return scale->convertToDouble();
+  return 1.0 / std::sqrt(double(getQ().getType().getDimSize(3)));
+}
+
+std::string AttentionOp::getBatchDimName() { return dimName(getDims(), 0, "B"); }
+std::string AttentionOp::getQueryDimName() { return dimName(getDims(), 1, "N"); }
+std::string AttentionOp::getKeyDimName() { return dimName(getDims(), 2, "M"); }
+
+LogicalResult AttentionOp::verify() {
+  Operation *op = getOperation();
+  if (failed(checkRank(op, "q", getQ().getType(), 4, "[B, Hq, N, D]")) ||
+      failed(checkRank(op, "k", getK().getType(), 4, "[B, Hkv, M, D]")) ||
+      failed(checkRank(op, "v", getV().getType(), 4, "[B, Hkv, M, Dv]")) ||
+      failed(checkRank(op, "result", getO().getType(), 4, "[B, Hq, N, Dv]")))
+    return failure();
+  RankedTensorType q = getQ().getType(), k = getK().getType(),
+                   v = getV().getType(), o = getO().getType();
+
+  Type elem = q.getElementType();
+  for (auto [name, type] : {std::pair<llvm::StringRef, RankedTensorType>{"k", k},
+                            {"v", v}, {"result", o}})
+    if (type.getElementType() != elem)
+      return emitOpError() << name << " has element type "
+                           << type.getElementType() << ", q has " << elem
+                           << ": they must match";
+
+  for (auto [name, type] : {std::pair<llvm::StringRef, RankedTensorType>{"q", q},
+                            {"k", k}, {"v", v}}) {
+    if (failed(checkStatic(op, name, type, 1, "head count")) ||
+        failed(checkStatic(op, name, type, 3, "head dimension")))
+      return failure();
+  }
+
+  int64_t hq = q.getDimSize(1), hk = k.getDimSize(1), hv = v.getDimSize(1);
+  if (hk != hv)
+    return emitOpError() << "k has " << hk << " heads, v has " << hv
+                         << ": key and value head counts must match";
+  if (hk <= 0 || hq % hk != 0)
+    return emitOpError() << "q has " << hq << " heads, k has " << hk
+                         << ": query heads must be a multiple of key/value heads";
+  if (q.getDimSize(3) != k.getDimSize(3))
+    return emitOpError() << "q has head dimension " << q.getDimSize(3)
+                         << ", k has " << k.getDimSize(3)
+                         << ": they must match";
+  if (q.getDimSize(3) <= 0 || v.getDimSize(3) <= 0)
+    return emitOpError() << "head dimensions must be positive";
+
+  if (failed(checkSameDim(op, "batch size", "q", q, 0, "k", k, 0)) ||
+      failed(checkSameDim(op, "batch size", "k", k, 0, "v", v, 0)) ||
+      failed(checkSameDim(op, "key length", "k", k, 2, "v", v, 2)) ||
+      failed(checkSameDim(op, "batch size", "q", q, 0, "result", o, 0)) ||
+      failed(checkSameDim(op, "query length", "q", q, 2, "result", o, 2)))
+    return failure();
+  if (o.getDimSize(1) != hq || o.getDimSize(3) != v.getDimSize(3))
+    return emitOpError() << "result has shape [" << dimText(o.getDimSize(0))
+                         << ", " << dimText(o.getDimSize(1)) << ", "
+                         << dimText(o.getDimSize(2)) << ", "
+                         << dimText(o.getDimSize(3))
+                         << "], expected [B, " << hq << ", N, "
+                         << v.getDimSize(3) << "] (query heads, value dim)";
+
+  MaskKind mask = getMask();
+  if (mask == MaskKind::sliding_window) {
+    if (!getWindow())
+      return emitOpError()
+             << "mask sliding_window needs a window size (window N)";
+    if (*getWindow() <= 0)
+      return emitOpError() << "window must be positive, got " << *getWindow();
+  } else if (getWindow()) {
+    return emitOpError() << "window " << *getWindow()
+                         << " is given but mask is " << stringifyMaskKind(mask)
+                         << ": window needs mask sliding_window";
+  }
+  if (failed(checkScale(op, getScale())))
+    return failure();
+  if (failed(checkDimNames(op, getDims(), 3,
+                           "batch, query length, key length")))
+    return failure();
+  // A shared name for two dims states that they are equal.
+  if (getQueryDimName() == getKeyDimName())
+    if (failed(checkSameDim(op, "length bound to " + getQueryDimName(), "q", q,
+                            2, "k", k, 2)))
+      return failure();
+  return success();
+}
+
+/// Checks a mod region's block arguments, terminator and ops.
+static LogicalResult verifyModRegion(Operation *op, Region &region,
+                                     llvm::StringRef name,
+                                     llvm::ArrayRef<Type> argTypes,
+                                     llvm::StringRef argText, Type resultType) {
+  if (region.empty())
+    return success();
+  Block &block = region.front();
+  if (block.getNumArguments() != argTypes.size())
+    return op->emitOpError() << name << " takes " << argTypes.size()
+                             << " arguments " << argText << ", got "
+                             << block.getNumArguments();
+  for (auto [index, arg] : llvm::enumerate(block.getArguments()))
+    if (arg.getType() != argTypes[index])
+      return op->emitOpError()
+             << name << " argument #" << index << " must be "
+             << argTypes[index] << " " << argText << ", got " << arg.getType();
+  for (Operation &inner : block) {
+    if (!isSupportedRegionOp(&inner))
+      return inner.emitOpError()
+             << "is not supported in " << name
+             << " (allowed: arith and math scalar ops, see "
+                "dialect/RegionOps.cpp)";
+    for (Type type : inner.getResultTypes())
+      if (!type.isIntOrIndexOrFloat())
+        return inner.emitOpError() << "in " << name
+                                   << " must produce scalars, got " << type;
+  }
+  auto yield = llvm::dyn_cast<YieldOp>(block.getTerminator());
+  if (!yield)
+    return op->emitOpError() << name << " must end in flash.yield";
+  if (yield.getValue().getType() != resultType)
+    return yield.emitOpError() << "in " << name << " must yield "
+                               << resultType << ", got "
+                               << yield.getValue().getType();
+  return success();
+}
+
+LogicalResult AttentionOp::verifyRegions() {
+  MLIRContext *ctx = getContext();
+  Type f32 = Float32Type::get(ctx), index = IndexType::get(ctx),
+       i1 = IntegerType::get(ctx, 1);
+  if (failed(verifyModRegion(getOperation(), getScoreMod(), "score_mod",
+                             {f32, index, index, index, index},
+                             "(score: f32, b, h, i, j: index)", f32)))
+    return failure();
+  return verifyModRegion(getOperation(), getMaskMod(), "mask_mod",
+                         {index, index, index, index},
+                         "(b, h, i, j: index)", i1);
+}
+
+//===----------------------------------------------------------------------===//
+// LinearAttentionOp
+//===----------------------------------------------------------------------===//
+
+double LinearAttentionOp::getEffectiveScale() {
+  if (auto scale = getScale())
+    return scale->convertToDouble();
+  return 1.0 / std::sqrt(double(getQ().getType().getDimSize(3)));
+}
+
+std::string LinearAttentionOp::getBatchDimName() {
+  return dimName(getDims(), 0, "B");
+}
+std::string LinearAttentionOp::getLengthDimName() {
+  return dimName(getDims(), 1, "T");
+}
+
+unsigned LinearAttentionOp::getGateOperandCount(GateKind kind) {
+  switch (kind) {
+  case GateKind::none:
+    return 0;
+  case GateKind::decay:
+  case GateKind::vector:
+    return 1;
+  case GateKind::mlstm_exp:
+  case GateKind::mlstm_sig:
+    return 2;
+  }
+  return 0;
+}
+
+unsigned LinearAttentionOp::getStateTensorCount(GateKind kind) {
+  switch (kind) {
+  case GateKind::mlstm_exp:
+    return 3;
+  case GateKind::mlstm_sig:
+    return 2;
+  default:
+    return 1;
+  }
+}
+
+/// Expected shape of gate operand `index` for `kind` (-1 = any size there).
+static llvm::SmallVector<int64_t> expectedGateShape(GateKind kind,
+                                                    int64_t heads,
+                                                    int64_t keyDim) {
+  if (kind == GateKind::vector)
+    return {ShapedType::kDynamic, heads, ShapedType::kDynamic, keyDim};
+  return {ShapedType::kDynamic, heads, ShapedType::kDynamic};
+}
+
+/// Expected shape of state tensor `index` (C, n, m).
+static llvm::SmallVector<int64_t> expectedStateShape(unsigned index,
+                                                     int64_t heads,
+                                                     int64_t keyDim,
+                                                     int64_t valueDim) {
+  if (index == 0)
+    return {ShapedType::kDynamic, heads, keyDim, valueDim};
+  if (index == 1)
+    return {ShapedType::kDynamic, heads, keyDim};
+  return {ShapedType::kDynamic, heads};
+}
+
+static std::string shapeText(llvm::ArrayRef<int64_t> shape,
+                             llvm::StringRef dynamicName) {
+  std::string text = "[";
+  for (auto [i, size] : llvm::enumerate(shape)) {
+    if (i)
+      text += ", ";
+    text += ShapedType::isDynamic(size) ? (i == 0 ? std::string("B")
+                                                  : dynamicName.str())
+                                        : std::to_string(size);
+  }
+  return text + "]";
+}
+
+/// Checks `type` against `expected` where dynamic entries match anything but
+/// batch and length must agree with q's where both are static.
+static LogicalResult checkShape(Operation *op, llvm::StringRef name,
+                                RankedTensorType type,
+                                llvm::ArrayRef<int64_t> expected,
+                                RankedTensorType q) {
+  bool ok = type.getRank() == int64_t(expected.size());
+  for (unsigned i = 0; ok && i < expected.size(); ++i) {
+    int64_t got = type.getDimSize(i);
+    int64_t want = expected[i];
+    if (ShapedType::isDynamic(want)) {
+      // Batch (dim 0) and length (dim 2) follow q's.
+      int64_t fromQ = i == 0 || i == 2 ? q.getDimSize(i) : ShapedType::kDynamic;
+      if (!ShapedType::isDynamic(got) && !ShapedType::isDynamic(fromQ) &&
+          got != fromQ)
+        ok = false;
+    } else if (got != want) {
+      ok = false;
+    }
+  }
+  if (!ok) {
+    std::string got = "[";
+    for (int64_t i = 0; i < type.getRank(); ++i)
+      got += (i ? ", " : "") + dimText(type.getDimSize(i));
+    return op->emitOpError() << name << " has shape " << got << "], expected "
+                             << shapeText(expected, "T");
+  }
+  return success();
+}
+
+LogicalResult LinearAttentionOp::verify() {
+  Operation *op = getOperation();
+  if (failed(checkRank(op, "q", getQ().getType(), 4, "[B, H, T, Dk]")) ||
+      failed(checkRank(op, "k", getK().getType(), 4, "[B, H, T, Dk]")) ||
+      failed(checkRank(op, "v", getV().getType(), 4, "[B, H, T, Dv]")) ||
+      failed(checkRank(op, "result", getO().getType(), 4, "[B, H, T, Dv]")))
+    return failure();
+  RankedTensorType q = getQ().getType(), k = getK().getType(),
+                   v = getV().getType(), o = getO().getType();
+  for (auto [name, type] : {std::pair<llvm::StringRef, RankedTensorType>{"q", q},
+                            {"k", k}, {"v", v}})
+    if (failed(checkStatic(op, name, type, 1, "head count")) ||
+        failed(checkStatic(op, name, type, 3, "head dimension")))
+      return failure();
+  Type elem = q.getElementType();
+  for (auto [name, type] : {std::pair<llvm::StringRef, RankedTensorType>{"k", k},
+                            {"v", v}, {"result", o}})
+    if (type.getElementType() != elem)
+      return emitOpError() << name << " has element type "
+                           << type.getElementType() << ", q has " << elem
+                           << ": they must match";
+  int64_t heads = q.getDimSize(1), keyDim = q.getDimSize(3),
+          valueDim = v.getDimSize(3);
+  if (k.getDimSize(1) != heads || v.getDimSize(1) != heads)
+    return emitOpError() << "q has " << heads << " heads, k has "
+                         << k.getDimSize(1) << ", v has " << v.getDimSize(1)
+                         << ": a linear recurrence needs equal head counts";
+  if (k.getDimSize(3) != keyDim)
+    return emitOpError() << "q has key dimension " << keyDim << ", k has "
+                         << k.getDimSize(3) << ": they must match";
+  if (failed(checkSameDim(op, "batch size", "q", q, 0, "k", k, 0)) ||
+      failed(checkSameDim(op, "batch size", "q", q, 0, "v", v, 0)) ||
+      failed(checkSameDim(op, "length", "q", q, 2, "k", k, 2)) ||
+      failed(checkSameDim(op, "length", "q", q, 2, "v", v, 2)) ||
+      failed(checkShape(op, "result", o,
+                        {ShapedType::kDynamic, heads, ShapedType::kDynamic,
+                         valueDim},
+                        q)))
+    return failure();
+
+  GateKind gate = getGate();
+  unsigned gateCount = getGateOperandCount(gate);
+  if (getGates().size() != gateCount)
+    return emitOpError() << "gate " << stringifyGateKind(gate) << " takes "
+                         << gateCount << " gate operand(s), got "
+                         << getGates().size();
+  for (auto [index, value] : llvm::enumerate(getGates())) {
+    auto type = llvm::cast<RankedTensorType>(value.getType());
+    std::string name = gateCount == 2 ? (index == 0 ? "input gate" : "forget gate")
+                                      : "log-decay";
+    if (failed(checkShape(op, name, type, expectedGateShape(gate, heads, keyDim),
+                          q)))
+      return failure();
+  }
+
+  unsigned stateCount = getStateTensorCount(gate);
+  static const char *kStateNames[] = {"C", "n", "m"};
+  auto checkStates = [&](ValueRange values, llvm::StringRef what) -> LogicalResult {
+    if (values.empty())
+      return success();
+    if (values.size() != stateCount)
+      return emitOpError() << what << " has " << values.size()
+                           << " tensor(s), gate " << stringifyGateKind(gate)
+                           << " carries " << stateCount;
+    for (auto [index, value] : llvm::enumerate(values))
+      if (failed(checkShape(op,
+                            (what + " " + kStateNames[index]).str(),
+                            llvm::cast<RankedTensorType>(value.getType()),
+                            expectedStateShape(index, heads, keyDim, valueDim),
+                            q)))
+        return failure();
+    return success();
+  };
+  if (failed(checkStates(getInitialState(), "initial state")))
+    return failure();
+  if (getReturnFinalState() && getFinalState().size() != stateCount)
+    return emitOpError() << "return_final_state needs " << stateCount
+                         << " state result(s) for gate "
+                         << stringifyGateKind(gate) << ", got "
+                         << getFinalState().size();
+  if (!getReturnFinalState() && !getFinalState().empty())
+    return emitOpError() << "state results need return_final_state";
+  if (failed(checkStates(getFinalState(), "final state")))
+    return failure();
+  if (failed(checkScale(op, getScale())))
+    return failure();
+  return checkDimNames(op, getDims(), 2, "batch, length");
+}
+
+#define GET_OP_CLASSES
+#include "dialect/FlashOps.cpp.inc"

@@ -1,0 +1,161 @@
+//===- FlashOps.td - semantic ops of the flash dialect ---*- tablegen -*-===//
+//
+// `flash.attention` and `flash.linear_attention`: what to compute, before any
+// schedule. Their verifiers (FlashOps.cpp) check every shape relation and say
+// what is wrong with numbers.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASH_OPS
+#define FLASH_OPS
+
+include "FlashDialect.td"
+include "FlashAttrs.td"
+include "mlir/IR/OpBase.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def Flash_Float : AnyTypeOf<[BF16, F16, F32]>;
+def Flash_Tensor : RankedTensorOf<[BF16, F16, F32]>;
+def Flash_StateTensor : RankedTensorOf<[F32]>;
+
+//===----------------------------------------------------------------------===//
+// flash.attention
+//===----------------------------------------------------------------------===//
+
+def Flash_AttentionOp : Flash_Op<"attention", [Pure, IsolatedFromAbove]> {
+  let summary = "softmax attention with masks and score modifiers";
+  let description = [{
+    `o = softmax(scale * q k^T + score_mod, masked) v` for
+    q [B, Hq, N, D], k [B, Hkv, M, D], v [B, Hkv, M, Dv] and o [B, Hq, N, Dv].
+    Query head h reads key/value head h / (Hq / Hkv), so GQA and MQA follow
+    from the head counts. `scale` defaults to 1/sqrt(D).
+
+    `mask` is `none`, `causal` (bottom-right aligned: key j is visible to
+    query i iff j <= i + M - N) or `sliding_window` with `window` w (causal and
+    i + M - N - j < w). The optional `score_mod` region maps
+    (score: f32, b, h, i, j: index) to an f32 score; `mask_mod` maps
+    (b, h, i, j) to i1 (true keeps the key). Both are written with arith and
+    math ops and end in `flash.yield`. A query row that sees no key gives 0.
+
+    `dims` names the dynamic dimensions (batch, query length, key length) so
+    tools bind them by name; defaults are "B", "N", "M".
+
+    ```mlir
+    %o = flash.attention %q, %k, %v mask causal dims ["B", "N", "N"]
+        : tensor<?x32x?x128xbf16>, tensor<?x8x?x128xbf16>,
+          tensor<?x8x?x128xbf16> -> tensor<?x32x?x128xbf16>
+    ```
+  }];
+
+  let arguments = (ins
+    Flash_Tensor:$q,
+    Flash_Tensor:$k,
+    Flash_Tensor:$v,
+    DefaultValuedAttr<Flash_MaskKind, "::mlir::flash::MaskKind::none">:$mask,
+    OptionalAttr<I64Attr>:$window,
+    OptionalAttr<F32Attr>:$scale,
+    OptionalAttr<StrArrayAttr>:$dims
+  );
+  let results = (outs Flash_Tensor:$o);
+  let regions = (region MaxSizedRegion<1>:$score_mod, MaxSizedRegion<1>:$mask_mod);
+
+  let assemblyFormat = [{
+    $q `,` $k `,` $v (`mask` $mask^)? (`window` $window^)? (`scale` $scale^)?
+    (`dims` $dims^)? (`score_mod` $score_mod^)? (`mask_mod` $mask_mod^)?
+    attr-dict `:` type($q) `,` type($k) `,` type($v) `->` type($o)
+  }];
+
+  let extraClassDeclaration = [{
+    /// The scale applied to q k^T: the attribute, or 1/sqrt(D).
+    double getEffectiveScale();
+    /// Names of the batch, query-length and key-length dimensions.
+    std::string getBatchDimName();
+    std::string getQueryDimName();
+    std::string getKeyDimName();
+    bool hasScoreMod() { return !getScoreMod().empty(); }
+    bool hasMaskMod() { return !getMaskMod().empty(); }
+  }];
+  let hasVerifier = 1;
+  let hasRegionVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// flash.linear_attention
+//===----------------------------------------------------------------------===//
+
+def Flash_LinearAttentionOp : Flash_Op<"linear_attention",
+    [Pure, AttrSizedOperandSegments]> {
+  let summary = "gated linear recurrence (linear attention, decay, GLA, mLSTM)";
+  let description = [{
+    The recurrence `S_t = G_t (.) S_{t-1} + b_t k_t v_t^T`, `o_t = S_t^T q~_t`
+    (q~ = scale * q, scale defaulting to 1/sqrt(Dk)) over
+    q, k [B, H, T, Dk], v [B, H, T, Dv], giving o [B, H, T, Dv]. `gate`:
+    - `none`: no gate operands;
+    - `decay`: one log-decay operand [B, H, T] (RetNet, Mamba2, simple GLA);
+    - `vector`: one log-decay operand [B, H, T, Dk] (GLA);
+    - `mlstm_exp`: input- and forget-gate preactivations [B, H, T] each, with
+      the mLSTM's max-stabiliser and normaliser;
+    - `mlstm_sig`: the same operands, sigmoid input gate (TFLA's mLSTMsig).
+    docs/semantics.md gives each formula exactly.
+
+    The recurrent state is C [B, H, Dk, Dv] (f32); mlstm_exp adds the
+    normaliser n [B, H, Dk] and the stabiliser m [B, H]; mlstm_sig adds n.
+    `initial` passes the whole state in; `return_final_state` returns it.
+    `dims` names the dynamic batch and length dimensions (defaults "B", "T").
+
+    ```mlir
+    %o = flash.linear_attention %q, %k, %v gate mlstm_exp gates(%i, %f
+        : tensor<?x8x?xf32>, tensor<?x8x?xf32>) dims ["B", "T"]
+        : tensor<?x8x?x256xbf16>, tensor<?x8x?x256xbf16>,
+          tensor<?x8x?x512xbf16> -> tensor<?x8x?x512xbf16>
+    ```
+  }];
+
+  let arguments = (ins
+    Flash_Tensor:$q,
+    Flash_Tensor:$k,
+    Flash_Tensor:$v,
+    Variadic<Flash_Tensor>:$gates,
+    Variadic<Flash_StateTensor>:$initial_state,
+    DefaultValuedAttr<Flash_GateKind, "::mlir::flash::GateKind::none">:$gate,
+    OptionalAttr<F32Attr>:$scale,
+    UnitAttr:$return_final_state,
+    OptionalAttr<StrArrayAttr>:$dims
+  );
+  let results = (outs Flash_Tensor:$o, Variadic<Flash_StateTensor>:$final_state);
+
+  let assemblyFormat = [{
+    $q `,` $k `,` $v (`gate` $gate^)?
+    (`gates` `(` $gates^ `:` type($gates) `)`)?
+    (`initial` `(` $initial_state^ `:` type($initial_state) `)`)?
+    (`return_final_state` $return_final_state^)?
+    (`scale` $scale^)? (`dims` $dims^)?
+    attr-dict `:` type($q) `,` type($k) `,` type($v) `->` type($o)
+    (`,` type($final_state)^)?
+  }];
+
+  let extraClassDeclaration = [{
+    /// The scale applied to q: the attribute, or 1/sqrt(Dk).
+    double getEffectiveScale();
+    std::string getBatchDimName();
+    std::string getLengthDimName();
+    /// How many gate operands `gate` needs (0, 1 or 2).
+    static unsigned getGateOperandCount(::mlir::flash::GateKind kind);
+    /// How many state tensors (C, n, m) the recurrence carries (1 to 3).
+    static unsigned getStateTensorCount(::mlir::flash::GateKind kind);
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// flash.yield
+//===----------------------------------------------------------------------===//
+
+def Flash_YieldOp : Flash_Op<"yield", [Pure, Terminator,
+    ParentOneOf<["AttentionOp"]>]> {
+  let summary = "returns the value of a score_mod or mask_mod region";
+  let arguments = (ins AnyType:$value);
+  let assemblyFormat = "$value attr-dict `:` type($value)";
+}
+
+#endif // FLASH_OPS

@@ -1,0 +1,35 @@
+//===- RegionOps.cpp - ops allowed inside score_mod / mask_mod ------------===//
+
+#include "dialect/RegionOps.h"
+
+#include "llvm/ADT/STLExtras.h"
+
+using namespace mlir;
+
+static constexpr llvm::StringLiteral kSupportedRegionOps[] = {
+    // Arithmetic on f32 scores.
+    "arith.constant", "arith.addf", "arith.subf", "arith.mulf", "arith.divf",
+    "arith.negf", "arith.maximumf", "arith.minimumf", "arith.maxnumf",
+    "arith.minnumf", "arith.cmpf", "arith.select",
+    // Integer arithmetic on indices (positions, heads, documents).
+    "arith.addi", "arith.subi", "arith.muli", "arith.divsi", "arith.remsi",
+    "arith.divui", "arith.remui", "arith.floordivsi", "arith.cmpi",
+    "arith.andi", "arith.ori", "arith.xori", "arith.extui", "arith.maxsi", "arith.minsi",
+    "arith.index_cast", "arith.sitofp", "arith.uitofp", "arith.fptosi",
+    "arith.extf", "arith.truncf",
+    // Elementary functions.
+    "math.tanh", "math.exp", "math.exp2", "math.log", "math.log2",
+    "math.sqrt", "math.rsqrt", "math.absf", "math.absi", "math.floor",
+    "math.ceil", "math.powf",
+    // The terminator.
+    "flash.yield",
+};
+
+llvm::ArrayRef<llvm::StringLiteral> mlir::flash::getSupportedRegionOpNames() {
+  return kSupportedRegionOps;
+}
+
+bool mlir::flash::isSupportedRegionOp(Operation *op) {
+  llvm::StringRef name = op->getName().getStringRef();
+  return llvm::is_contained(kSupportedRegionOps, name);
+}

@@ -1,0 +1,52 @@
+//===- Passes.td - flashgen pass declarations --------------*- tablegen -*-===//
+//
+// The pipeline of ../shared/DESIGN.md §3: IO lower bounds, Z3 scheduling,
+// chunking of recurrences, lowering to kernels.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHGEN_PASSES
+#define FLASHGEN_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def FlashIOBounds : Pass<"flash-io-bounds", "::mlir::ModuleOp"> {
+  let summary = "Annotate each flash op with its HBM-traffic lower bound";
+  let description = [{
+    Computes, for the target's on-chip capacity M, the lower bound on the
+    bytes each op must move between HBM and the chip (Saha & Ye for
+    attention; input/output plus state traffic for recurrences) and records it
+    as `flash.io_lower_bound` (bytes, i64). Dynamic dimensions are bound with
+    `dims` ("N=8192,B=2"); an unbound one is an error that names it.
+  }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"sm_90\"",
+           "Target description name (default: sm_90)">,
+    Option<"dims", "dims", "std::string", /*default=*/"\"\"",
+           "Values of named dynamic dimensions, e.g. \"B=2,N=8192\"">,
+  ];
+  let dependentDialects = ["::mlir::flash::FlashDialect"];
+}
+
+def FlashSchedule : Pass<"flash-schedule", "::mlir::ModuleOp"> {
+  let summary = "Choose tile sizes and pipeline depth with Z3 against the IO bound";
+  let description = [{
+    Solves a Z3 optimisation over integer tile variables (tiles, stages,
+    warps; chunk and inner tiles for recurrences) under shared-memory,
+    register, MMA-shape and alignment constraints, minimising the cost model.
+    Records `flash.schedule` (#flash.schedule), `flash.modeled_io` (bytes),
+    `flash.io_ratio` (modeled / bound) and `flash.candidates` (the top-K
+    schedules, best first, for the autotuner).
+  }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"sm_90\"",
+           "Target description name (default: sm_90)">,
+    Option<"dims", "dims", "std::string", /*default=*/"\"\"",
+           "Values of named dynamic dimensions, e.g. \"B=2,N=8192\"">,
+    Option<"topK", "top-k", "unsigned", /*default=*/"4",
+           "How many ranked candidates to keep (default: 4)">,
+  ];
+  let dependentDialects = ["::mlir::flash::FlashDialect"];
+}
+
+#endif // FLASHGEN_PASSES

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what the compiler half needs on Debian 12 (run as root or with sudo).
+# The CUDA toolkit (NVRTC, cuda.h) is expected at /usr/local/cuda.
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+packages=(cmake ninja-build g++ ccache python3 libgtest-dev
+          llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
+          libz3-dev libfmt-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  $SUDO apt-get update
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
+fi
+if [ ! -f /usr/local/cuda/include/nvrtc.h ]; then
+  echo "flashgen: the CUDA toolkit was not found at /usr/local/cuda (NVRTC and cuda.h are needed)" >&2
+  exit 1
+fi

@@ -1,0 +1,38 @@
+//===- FlashgenRegistration.h - dialects and passes every tool loads -*- C++ -*-===//
+//
+// One place that lists what flashgen's tools register, so flashgen-opt,
+// flashgen and flashgen-ref parse the same specs.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHGEN_TOOLS_FLASHGENREGISTRATION_H
+#define FLASHGEN_TOOLS_FLASHGENREGISTRATION_H
+
+#include "dialect/FlashDialect.h"
+#ifdef FLASHGEN_HAVE_PASSES
+#include "passes/Passes.h"
+#endif
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/IR/DialectRegistry.h"
+
+namespace mlir::flash {
+
+/// Registers the dialects a flashgen spec may use.
+inline void registerFlashgenDialects(DialectRegistry &registry) {
+  registry.insert<FlashDialect, arith::ArithDialect, math::MathDialect,
+                  func::FuncDialect>();
+}
+
+/// Registers every flashgen pass with the global pass registry.
+inline void registerFlashgenPasses() {
+#ifdef FLASHGEN_HAVE_PASSES
+  registerFlashPasses();
+#endif
+}
+
+} // namespace mlir::flash
+
+#endif // FLASHGEN_TOOLS_FLASHGENREGISTRATION_H
