@@ -21,7 +21,8 @@ def Flash_Dialect : Dialect {
   }];
   let cppNamespace = "::mlir::flash";
   let useDefaultAttributePrinterParser = 1;
-  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect"];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+                           "::mlir::scf::SCFDialect"];
 }
 
 class Flash_Op<string mnemonic, list<Trait> traits = []> :

@@ -158,4 +158,6 @@ def Flash_YieldOp : Flash_Op<"yield", [Pure, Terminator,
   let assemblyFormat = "$value attr-dict `:` type($value)";
 }
 
+include "FlashKernelOps.td"
+
 #endif // FLASH_OPS

@@ -49,4 +49,32 @@ def FlashSchedule : Pass<"flash-schedule", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::flash::FlashDialect"];
 }
 
+def FlashLowerKernels : Pass<"flash-lower-kernels", "::mlir::ModuleOp"> {
+  let summary = "Lower scheduled flash ops to flash.kernel ops";
+  let description = [{
+    Turns each scheduled `flash.attention` into one `flash.kernel` per
+    schedule (the chosen one, then each candidate): an explicit grid mapping
+    (query tiles x query heads x batch), the query tile load, the key/value
+    tile loop split into masked and unmasked ranges (causal and window masks
+    skip fully masked tiles and mask only the diagonal ones; the last tile of
+    a ragged key length is masked), a multi-stage pipeline of async tile
+    loads, and tile ops. The user's score_mod and mask_mod regions are cloned
+    into the kernels' `flash.score_map` regions as scalar code. The semantic
+    op gets a `flash.kernels` attribute listing its kernels.
+  }];
+  let dependentDialects = ["::mlir::flash::FlashDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
+def FlashPrintCuda : Pass<"flash-print-cuda", "::mlir::ModuleOp"> {
+  let summary = "Print the CUDA C++ of every flash.kernel to standard output";
+  let description = [{
+    Runs the CUDA emitter (codegen/) on each `flash.kernel` and prints the
+    translation unit it makes, so lit tests can check emitted code. The IR is
+    left unchanged.
+  }];
+  let dependentDialects = ["::mlir::flash::FlashDialect"];
+}
+
 #endif // FLASHGEN_PASSES

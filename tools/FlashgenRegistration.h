@@ -9,9 +9,7 @@
 #define FLASHGEN_TOOLS_FLASHGENREGISTRATION_H
 
 #include "dialect/FlashDialect.h"
-#ifdef FLASHGEN_HAVE_PASSES
 #include "passes/Passes.h"
-#endif
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -23,6 +21,7 @@ namespace mlir::flash {
 /// Registers the dialects a flashgen spec may use.
 inline void registerFlashgenDialects(DialectRegistry &registry) {
   registry.insert<FlashDialect, arith::ArithDialect, math::MathDialect,
+                  scf::SCFDialect,
                   func::FuncDialect>();
 }
 
@@ -30,6 +29,9 @@ inline void registerFlashgenDialects(DialectRegistry &registry) {
 inline void registerFlashgenPasses() {
 #ifdef FLASHGEN_HAVE_PASSES
   registerFlashPasses();
+#else
+  registerFlashLowerKernels();
+  registerFlashPrintCuda();
 #endif
 }
 

@@ -1,0 +1,211 @@
+//===- BundleWriter.cpp - write a bundle: sources + manifest.json ---------===//
+
+#include "codegen/BundleWriter.h"
+
+#include "codegen/CudaEmitter.h"
+#include "codegen/EmbeddedFiles.h"
+#include "dialect/FlashDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace mlir::flash;
+
+namespace {
+
+/// Writes `text` to `path` (relative to `root`), creating folders.
+LogicalResult writeFile(Operation *anchor, StringRef root, StringRef path,
+                        StringRef text) {
+  llvm::SmallString<256> full(root);
+  llvm::sys::path::append(full, path);
+  if (std::error_code ec =
+          llvm::sys::fs::create_directories(llvm::sys::path::parent_path(full)))
+    return anchor->emitError() << "cannot create the folder of " << full
+                               << ": " << ec.message();
+  std::error_code ec;
+  llvm::raw_fd_ostream out(full, ec);
+  if (ec)
+    return anchor->emitError() << "cannot write " << full << ": "
+                               << ec.message();
+  out << text;
+  return success();
+}
+
+std::string dtypeName(Type type) {
+  if (type.isBF16())
+    return "bf16";
+  if (type.isF16())
+    return "f16";
+  return "f32";
+}
+
+/// A manifest shape: static sizes as integers, dynamic ones by name.
+llvm::json::Array shapeOf(RankedTensorType type,
+                          ArrayRef<std::string> dynamicNames) {
+  llvm::json::Array shape;
+  for (int64_t i = 0; i < type.getRank(); ++i) {
+    if (type.isDynamicDim(i))
+      shape.push_back(dynamicNames[i]);
+    else
+      shape.push_back(type.getDimSize(i));
+  }
+  return shape;
+}
+
+/// An extent expression as the manifest wants it: an integer when it is one.
+llvm::json::Value extentValue(const std::string &text) {
+  int64_t value = 0;
+  if (!StringRef(text).getAsInteger(10, value))
+    return value;
+  return text;
+}
+
+llvm::json::Object scheduleJson(ScheduleAttr s) {
+  return llvm::json::Object{{"algorithm", s.getAlgorithm().getValue()},
+                            {"tile_q", s.getTileQ()},
+                            {"tile_kv", s.getTileKv()},
+                            {"tile_d", s.getTileD()},
+                            {"stages", s.getStages()},
+                            {"warps", s.getWarps()},
+                            {"chunk", s.getChunk()},
+                            {"inner_q", s.getInnerQ()},
+                            {"inner_kv", s.getInnerKv()},
+                            {"tile_dv", s.getTileDv()},
+                            {"smem_bytes", s.getSmemBytes()}};
+}
+
+/// The IO figures the scheduling passes recorded on the op (variant 0).
+llvm::json::Object ioJson(Operation *op) {
+  llvm::json::Object io;
+  if (auto bound = op->getAttrOfType<IntegerAttr>("flash.io_lower_bound"))
+    io["lower_bound_bytes"] = bound.getInt();
+  if (auto modeled = op->getAttrOfType<IntegerAttr>("flash.modeled_io"))
+    io["modeled_io_bytes"] = modeled.getInt();
+  if (auto ratio = op->getAttrOfType<FloatAttr>("flash.io_ratio"))
+    io["ratio"] = ratio.getValueAsDouble();
+  return io;
+}
+
+LogicalResult writeAttentionKernel(AttentionOp op, SymbolTable &symbols,
+                                   const BundleOptions &options,
+                                   llvm::json::Array &kernels) {
+  auto refs = op->getAttrOfType<ArrayAttr>("flash.kernels");
+  if (!refs || refs.empty())
+    return op.emitError() << "has no flash.kernels: run flash-lower-kernels "
+                             "before writing a bundle";
+  auto func = op->getParentOfType<func::FuncOp>();
+  std::string name = func ? func.getName().str() : "attention";
+
+  std::vector<std::string> qNames = {op.getBatchDimName(), "", op.getQueryDimName(), ""};
+  std::vector<std::string> kNames = {op.getBatchDimName(), "", op.getKeyDimName(), ""};
+  llvm::json::Array params;
+  auto param = [&](StringRef tensor, StringRef io, RankedTensorType type,
+                   ArrayRef<std::string> dynamicNames) {
+    params.push_back(llvm::json::Object{
+        {"name", tensor},
+        {"io", io},
+        {"dtype", dtypeName(type.getElementType())},
+        {"shape", shapeOf(type, dynamicNames)}});
+  };
+  param("q", "in", op.getQ().getType(), qNames);
+  param("k", "in", op.getK().getType(), kNames);
+  param("v", "in", op.getV().getType(), kNames);
+  param("o", "out", op.getO().getType(), qNames);
+
+  llvm::json::Array variants;
+  std::vector<std::string> symbolsUsed;
+  for (auto [index, ref] : llvm::enumerate(refs)) {
+    auto kernel = symbols.lookup<KernelOp>(cast<FlatSymbolRefAttr>(ref).getValue());
+    if (!kernel)
+      return op.emitError() << "names kernel " << ref << ", which is missing";
+    FailureOr<EmittedKernel> emitted = emitCudaKernel(kernel);
+    if (failed(emitted))
+      return failure();
+    std::string source = kernel.getSymName().str() + ".cu";
+    if (failed(writeFile(kernel, options.directory, source, emitted->source)))
+      return failure();
+
+    llvm::json::Array args;
+    for (const KernelArgument &arg : emitted->arguments) {
+      if (arg.kind == KernelArgument::Kind::Tensor) {
+        args.push_back(llvm::json::Object{{"tensor", arg.name}});
+      } else {
+        args.push_back(llvm::json::Object{{"symbol", arg.name}});
+        if (std::find(symbolsUsed.begin(), symbolsUsed.end(), arg.name) ==
+            symbolsUsed.end())
+          symbolsUsed.push_back(arg.name);
+      }
+    }
+    llvm::json::Array grid;
+    for (const std::string &extent : emitted->grid)
+      grid.push_back(extentValue(extent));
+    llvm::json::Array headers;
+    for (unsigned i = 0; i < flashgen::embedded::kFileCount; ++i)
+      headers.push_back(flashgen::embedded::kFiles[i].path);
+
+    llvm::json::Object variant{
+        {"schedule", scheduleJson(kernel.getSchedule())},
+        {"sources", llvm::json::Array{source}},
+        {"headers", std::move(headers)},
+        {"nvrtc_options", llvm::json::Array{"-std=c++17"}},
+        {"launches",
+         llvm::json::Array{llvm::json::Object{
+             {"entry", emitted->entry},
+             {"grid", std::move(grid)},
+             {"block", llvm::json::Array{emitted->threads, 1, 1}},
+             {"dynamic_smem_bytes", emitted->dynamicSmemBytes},
+             {"args", std::move(args)}}}}};
+    if (index == 0)
+      variant["io"] = ioJson(op);
+    variants.push_back(std::move(variant));
+  }
+
+  llvm::json::Array symbolList;
+  for (const std::string &symbol : symbolsUsed)
+    symbolList.push_back(symbol);
+  kernels.push_back(llvm::json::Object{{"name", name},
+                                       {"op", "attention"},
+                                       {"symbols", std::move(symbolList)},
+                                       {"params", std::move(params)},
+                                       {"variants", std::move(variants)}});
+  return success();
+}
+
+} // namespace
+
+LogicalResult mlir::flash::writeBundle(ModuleOp module,
+                                       const BundleOptions &options) {
+  SymbolTable symbols(module);
+  llvm::json::Array kernels;
+  LogicalResult result = success();
+  module.walk([&](AttentionOp op) {
+    if (failed(writeAttentionKernel(op, symbols, options, kernels)))
+      result = failure();
+  });
+  if (failed(result))
+    return failure();
+  if (kernels.empty())
+    return module.emitError() << "has no lowered flash op to write a bundle for";
+
+  for (unsigned i = 0; i < flashgen::embedded::kFileCount; ++i)
+    if (failed(writeFile(module, options.directory,
+                         flashgen::embedded::kFiles[i].path,
+                         flashgen::embedded::kFiles[i].text)))
+      return failure();
+
+  llvm::json::Object manifest{{"format", "flashgen-bundle"},
+                              {"version", 1},
+                              {"flashgen_version", options.flashgenVersion},
+                              {"target", options.target},
+                              {"kernels", std::move(kernels)}};
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << llvm::formatv("{0:2}", llvm::json::Value(std::move(manifest))) << "\n";
+  return writeFile(module, options.directory, "manifest.json", text);
+}

@@ -1,0 +1,53 @@
+//===- CudaEmitter.h - print CUDA C++ from flash.kernel IR ------*- C++ -*-===//
+//
+// Prints one `flash.kernel` as a self-contained CUDA C++ translation unit
+// that includes only the device tile library (codegen/device/). Everything
+// variant-specific comes from the IR: the constants from #flash.schedule and
+// the problem attributes, the grid mapping, the index arithmetic, the loops,
+// the mask and score code of each flash.score_map, the tile ops.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHGEN_CODEGEN_CUDAEMITTER_H
+#define FLASHGEN_CODEGEN_CUDAEMITTER_H
+
+#include "dialect/FlashDialect.h"
+
+#include "mlir/Support/LLVM.h"
+
+#include <string>
+#include <vector>
+
+namespace mlir::flash {
+
+/// One kernel parameter of the emitted entry point, in order; mirrors a
+/// manifest `args` entry (docs/bundle-format.md §2).
+struct KernelArgument {
+  enum class Kind { Tensor, Symbol };
+  Kind kind;
+  std::string name; ///< tensor name ("q") or dimension name ("N")
+};
+
+/// The printed kernel and what the bundle writer needs to describe it.
+struct EmittedKernel {
+  std::string entry;  ///< extern "C" name of the __global__ function
+  std::string source; ///< the whole .cu text
+  std::vector<KernelArgument> arguments;
+  std::vector<std::string> grid; ///< x, y, z extents as manifest expressions
+  int64_t threads = 0;
+  int64_t dynamicSmemBytes = 0;
+  std::vector<std::string> headers; ///< device headers the source includes
+};
+
+/// Prints `kernel`. Fails with a diagnostic on the kernel when the IR holds an
+/// op the emitter has no printing for.
+FailureOr<EmittedKernel> emitCudaKernel(KernelOp kernel);
+
+/// The path under which the umbrella device header is included.
+constexpr const char *kDeviceUmbrellaHeader = "flashgen/device/flashgen_device.cuh";
+/// Signed floor/ceil division for emitted index arithmetic.
+constexpr const char *kDeviceIndexMathHeader = "flashgen/device/index_math.cuh";
+
+} // namespace mlir::flash
+
+#endif // FLASHGEN_CODEGEN_CUDAEMITTER_H

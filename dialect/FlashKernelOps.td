@@ -1,0 +1,160 @@
+//===- FlashKernelOps.td - kernel-level ops --------------*- tablegen -*-===//
+//
+// What `flash-lower-kernels` produces and `codegen/` prints: a `flash.kernel`
+// with an explicit grid mapping, scalar index arithmetic in `arith`, loops in
+// `scf`, and tile-level ops that act on the kernel's on-chip tiles (the query
+// tile, the streamed key/value tiles, the score tile, the softmax statistics
+// and the output accumulator). Tile ops name their tiles by role instead of
+// passing SSA values: each kernel family has a fixed set of on-chip buffers,
+// sized by the #flash.schedule on the kernel.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASH_KERNEL_OPS
+#define FLASH_KERNEL_OPS
+
+include "FlashDialect.td"
+include "FlashAttrs.td"
+include "mlir/IR/OpBase.td"
+include "mlir/IR/SymbolInterfaces.td"
+
+def Flash_KernelOp : Flash_Op<"kernel", [Symbol, SingleBlock, NoTerminator,
+    IsolatedFromAbove]> {
+  let summary = "a GPU kernel: grid mapping, tile loops and tile ops";
+  let description = [{
+    One CUDA kernel. `family` names the kernel family ("attention"), the
+    schedule fixes every tile size; the problem attributes fix what the kernel
+    specialises on (element type, head counts and dims, scale). Dynamic sizes
+    are read with `flash.dim` and become kernel arguments, so a new batch size
+    or sequence length never needs a new kernel.
+
+    ```mlir
+    flash.kernel @causal_gqa family "attention" schedule #flash.schedule<...>
+        problem {q_heads = 32, kv_heads = 8, head_dim = 128, ...} {
+      %b, %h, %t = flash.grid_map ["batch", "head", "query_tile"] ...
+    }
+    ```
+  }];
+  let arguments = (ins
+    SymbolNameAttr:$sym_name,
+    StrAttr:$family,
+    Flash_ScheduleAttr:$schedule,
+    DictionaryAttr:$problem
+  );
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $sym_name `family` $family `schedule` $schedule `problem` $problem
+    attr-dict-with-keyword $body
+  }];
+}
+
+def Flash_GridMapOp : Flash_Op<"grid_map", [Pure,
+    HasParent<"KernelOp">]> {
+  let summary = "the kernel's grid: which block index covers which loop";
+  let description = [{
+    Returns the index of this CTA along each grid dimension (x, y, z) and
+    names what each one enumerates ("query_tile", "head", "batch", ...). The
+    grid's extent along each dimension is the matching entry of `extents`,
+    an integer expression over the kernel's dynamic sizes ("cdiv(N,128)").
+  }];
+  let arguments = (ins StrArrayAttr:$roles, StrArrayAttr:$extents);
+  let results = (outs Variadic<Index>:$ids);
+  let assemblyFormat = "$roles `extents` $extents attr-dict `:` type($ids)";
+  let hasVerifier = 1;
+}
+
+def Flash_DimOp : Flash_Op<"dim", [Pure]> {
+  let summary = "a dynamic size, passed to the kernel as an argument";
+  let arguments = (ins StrAttr:$name);
+  let results = (outs Index:$value);
+  let assemblyFormat = "$name attr-dict";
+}
+
+def Flash_TileLoadOp : Flash_Op<"tile_load", []> {
+  let summary = "copy a tile of a global tensor into its on-chip buffer";
+  let description = [{
+    Copies rows [row_tile * rows, +rows) of tensor `tensor` at (batch, head)
+    into the on-chip buffer of that role, zero-filling rows past `extent`
+    (boundary tiles are never read out of bounds). `stage` picks the
+    pipeline buffer for streamed tiles; `async` loads are waited for by
+    `flash.tile_wait`.
+  }];
+  let arguments = (ins StrAttr:$tensor, Index:$batch, Index:$head,
+                       Index:$row_tile, Index:$extent, I64Attr:$rows,
+                       Index:$stage, UnitAttr:$async);
+  let assemblyFormat = [{
+    $tensor `[` $batch `,` $head `,` $row_tile `]` `rows` $rows `extent` $extent
+    `stage` $stage (`async` $async^)? attr-dict
+  }];
+}
+
+def Flash_TileCommitOp : Flash_Op<"tile_commit", []> {
+  let summary = "close the group of async tile loads issued since the last commit";
+  let description = [{
+    Committed every pipeline step, even when no load was issued, so that
+    `flash.tile_wait` can count groups without knowing the trip count.
+  }];
+  let assemblyFormat = "attr-dict";
+}
+
+def Flash_TileWaitOp : Flash_Op<"tile_wait", []> {
+  let summary = "wait until at most `pending` load groups are in flight, then sync the CTA";
+  let arguments = (ins I64Attr:$pending);
+  let assemblyFormat = "$pending attr-dict";
+}
+
+def Flash_BarrierOp : Flash_Op<"barrier", []> {
+  let summary = "a CTA-wide barrier (before a pipeline stage is overwritten)";
+  let assemblyFormat = "attr-dict";
+}
+
+def Flash_TileMmaOp : Flash_Op<"tile_mma", []> {
+  let summary = "a tile matrix product on the tensor cores";
+  let description = [{
+    `qk`: score tile = query tile x key tile^T (f32 accumulate, fresh).
+    `pv`: output accumulator += probability tile x value tile.
+  }];
+  let arguments = (ins StrAttr:$product, Index:$stage);
+  let assemblyFormat = "$product `stage` $stage attr-dict";
+}
+
+def Flash_ScoreMapOp : Flash_Op<"score_map", [SingleBlock]> {
+  let summary = "apply scalar code to every element of the score tile";
+  let description = [{
+    Runs the region on every element of the score tile, with the element's
+    score (already multiplied by the scale) and its batch, query head, query
+    row and key column; the region yields the new score and whether the key
+    stays visible. User `score_mod` and `mask_mod` regions, mask kinds and
+    boundary masking are all inlined here by `flash-lower-kernels`.
+  }];
+  let arguments = (ins Index:$batch, Index:$head, Index:$query_tile,
+                       Index:$key_tile);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    `[` $batch `,` $head `,` $query_tile `,` $key_tile `]` attr-dict-with-keyword $body
+  }];
+}
+
+def Flash_ScoreYieldOp : Flash_Op<"score_yield", [Terminator,
+    HasParent<"ScoreMapOp">]> {
+  let summary = "the new score and the visibility of one score element";
+  let arguments = (ins F32:$score, I1:$visible);
+  let assemblyFormat = "$score `,` $visible attr-dict";
+}
+
+def Flash_SoftmaxUpdateOp : Flash_Op<"softmax_update", []> {
+  let summary = "online softmax: new row maxima, rescale, exponentiate, row sums";
+  let arguments = (ins UnitAttr:$masked);
+  let assemblyFormat = "(`masked` $masked^)? attr-dict";
+}
+
+def Flash_OutputStoreOp : Flash_Op<"output_store", []> {
+  let summary = "normalise the output accumulator and write its rows";
+  let arguments = (ins StrAttr:$tensor, Index:$batch, Index:$head,
+                       Index:$row_tile, Index:$extent);
+  let assemblyFormat = [{
+    $tensor `[` $batch `,` $head `,` $row_tile `]` `extent` $extent attr-dict
+  }];
+}
+
+#endif // FLASH_KERNEL_OPS
