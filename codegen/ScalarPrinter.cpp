@@ -1,0 +1,294 @@
+//===- ScalarPrinter.cpp - print scalar IR and control flow as C ----------===//
+
+#include "codegen/ScalarPrinter.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cmath>
+#include <cstdio>
+
+using namespace mlir;
+using namespace mlir::flash;
+
+
+std::string mlir::flash::floatLiteral(double value) {
+  if (std::isinf(value))
+    return value > 0 ? "fg::pos_inf()" : "fg::neg_inf()";
+  char buffer[64];
+  std::snprintf(buffer, sizeof(buffer), "%.9g", value);
+  std::string text = buffer;
+  if (text.find_first_of(".eE") == std::string::npos)
+    text += ".0";
+  return text + "f";
+}
+
+/// The C type a scalar MLIR type is computed in.
+static FailureOr<std::string> cType(Type type) {
+  if (type.isIndex() || type.isInteger(32))
+    return std::string("int");
+  if (type.isInteger(64))
+    return std::string("long long");
+  if (type.isInteger(1))
+    return std::string("bool");
+  if (type.isF32() || type.isF16() || type.isBF16())
+    return std::string("float");
+  return failure();
+}
+
+std::string mlir::flash::elementTypeName(Type type) {
+  if (type.isBF16())
+    return "fg::bf16";
+  if (type.isF16())
+    return "fg::f16";
+  return "float";
+}
+
+int64_t ScalarPrinter::problemInt(StringRef key) {
+  return cast<IntegerAttr>(kernel.getProblem().get(key)).getInt();
+}
+
+std::string ScalarPrinter::problemString(StringRef key) {
+  return cast<StringAttr>(kernel.getProblem().get(key)).getValue().str();
+}
+
+llvm::raw_ostream &ScalarPrinter::line() {
+  for (unsigned i = 0; i < indent; ++i)
+    os << "  ";
+  return os;
+}
+
+LogicalResult ScalarPrinter::printBlock(Block &block) {
+  for (Operation &op : block)
+    if (failed(printOp(&op)))
+      return failure();
+  return success();
+}
+
+/// Binary C operators for arith ops on ints, bools and floats.
+static const char *binaryOperator(Operation *op) {
+  return llvm::TypeSwitch<Operation *, const char *>(op)
+      .Case<arith::AddIOp, arith::AddFOp>([](auto) { return "+"; })
+      .Case<arith::SubIOp, arith::SubFOp>([](auto) { return "-"; })
+      .Case<arith::MulIOp, arith::MulFOp>([](auto) { return "*"; })
+      .Case<arith::DivSIOp, arith::DivFOp>([](auto) { return "/"; })
+      .Case<arith::RemSIOp>([](auto) { return "%"; })
+      .Default([](Operation *) { return nullptr; });
+}
+
+static const char *comparison(arith::CmpIPredicate p, bool &isUnsigned) {
+  using P = arith::CmpIPredicate;
+  isUnsigned = p == P::ult || p == P::ule || p == P::ugt || p == P::uge;
+  switch (p) {
+  case P::eq:
+    return "==";
+  case P::ne:
+    return "!=";
+  case P::slt:
+  case P::ult:
+    return "<";
+  case P::sle:
+  case P::ule:
+    return "<=";
+  case P::sgt:
+  case P::ugt:
+    return ">";
+  case P::sge:
+  case P::uge:
+    return ">=";
+  }
+  return "==";
+}
+
+static FailureOr<const char *> comparison(arith::CmpFPredicate p) {
+  using P = arith::CmpFPredicate;
+  switch (p) {
+  case P::OEQ:
+  case P::UEQ:
+    return "==";
+  case P::ONE:
+  case P::UNE:
+    return "!=";
+  case P::OLT:
+  case P::ULT:
+    return "<";
+  case P::OLE:
+  case P::ULE:
+    return "<=";
+  case P::OGT:
+  case P::UGT:
+    return ">";
+  case P::OGE:
+  case P::UGE:
+    return ">=";
+  default:
+    return failure();
+  }
+}
+
+LogicalResult ScalarPrinter::printScalar(Operation *op) {
+  Type resultType = op->getResult(0).getType();
+  FailureOr<std::string> type = cType(resultType);
+  if (failed(type))
+    return op->emitError() << "the CUDA emitter has no C type for "
+                           << resultType;
+  auto operand = [&](unsigned i) { return name(op->getOperand(i)); };
+  std::string expr;
+
+  if (auto constant = dyn_cast<arith::ConstantOp>(op)) {
+    Attribute value = constant.getValue();
+    if (auto f = dyn_cast<FloatAttr>(value))
+      names[op->getResult(0)] = floatLiteral(f.getValueAsDouble());
+    else if (auto i = dyn_cast<IntegerAttr>(value))
+      names[op->getResult(0)] =
+          resultType.isInteger(1) ? (i.getInt() ? "true" : "false")
+                                  : std::to_string(i.getInt());
+    else
+      return op->emitError() << "the CUDA emitter cannot print constant "
+                             << value;
+    return success();
+  }
+  if (const char *binary = binaryOperator(op)) {
+    expr = "(" + operand(0) + " " + binary + " " + operand(1) + ")";
+  } else if (isa<arith::AndIOp, arith::OrIOp, arith::XOrIOp>(op)) {
+    bool boolean = resultType.isInteger(1);
+    const char *symbol = isa<arith::AndIOp>(op)   ? (boolean ? "&&" : "&")
+                         : isa<arith::OrIOp>(op) ? (boolean ? "||" : "|")
+                                                 : (boolean ? "!=" : "^");
+    expr = "(" + operand(0) + " " + symbol + " " + operand(1) + ")";
+  } else if (isa<arith::DivUIOp, arith::RemUIOp>(op)) {
+    expr = llvm::formatv("{0}((unsigned)({1}) {2} (unsigned)({3}))", *type,
+                         operand(0), isa<arith::DivUIOp>(op) ? "/" : "%",
+                         operand(1));
+  } else if (isa<arith::FloorDivSIOp>(op)) {
+    expr = "fg::floordiv(" + operand(0) + ", " + operand(1) + ")";
+  } else if (isa<arith::CeilDivSIOp>(op)) {
+    expr = "fg::ceildiv(" + operand(0) + ", " + operand(1) + ")";
+  } else if (isa<arith::MinSIOp>(op)) {
+    expr = "fg::imin(" + operand(0) + ", " + operand(1) + ")";
+  } else if (isa<arith::MaxSIOp>(op)) {
+    expr = "fg::imax(" + operand(0) + ", " + operand(1) + ")";
+  } else if (isa<arith::MaximumFOp, arith::MaxNumFOp>(op)) {
+    expr = "fmaxf(" + operand(0) + ", " + operand(1) + ")";
+  } else if (isa<arith::MinimumFOp, arith::MinNumFOp>(op)) {
+    expr = "fminf(" + operand(0) + ", " + operand(1) + ")";
+  } else if (isa<arith::NegFOp>(op)) {
+    expr = "(-" + operand(0) + ")";
+  } else if (auto cmp = dyn_cast<arith::CmpIOp>(op)) {
+    bool isUnsigned = false;
+    const char *symbol = comparison(cmp.getPredicate(), isUnsigned);
+    if (isUnsigned)
+      expr = llvm::formatv("((unsigned)({0}) {1} (unsigned)({2}))", operand(0),
+                           symbol, operand(1));
+    else
+      expr = "(" + operand(0) + " " + symbol + " " + operand(1) + ")";
+  } else if (auto cmp = dyn_cast<arith::CmpFOp>(op)) {
+    FailureOr<const char *> symbol = comparison(cmp.getPredicate());
+    if (failed(symbol))
+      return op->emitError() << "the CUDA emitter cannot print predicate "
+                             << arith::stringifyCmpFPredicate(cmp.getPredicate());
+    expr = "(" + operand(0) + " " + *symbol + " " + operand(1) + ")";
+  } else if (isa<arith::SelectOp>(op)) {
+    expr = "(" + operand(0) + " ? " + operand(1) + " : " + operand(2) + ")";
+  } else if (isa<arith::IndexCastOp, arith::SIToFPOp, arith::FPToSIOp,
+                 arith::ExtFOp, arith::TruncFOp, arith::ExtUIOp>(op)) {
+    expr = "(" + *type + ")(" + operand(0) + ")";
+  } else if (isa<arith::UIToFPOp>(op)) {
+    expr = "(float)(unsigned)(" + operand(0) + ")";
+  } else {
+    // Elementary functions: the fast hardware forms where they exist
+    // (MUFU; accuracy far below bf16 rounding), libdevice otherwise.
+    const char *function =
+        llvm::TypeSwitch<Operation *, const char *>(op)
+            .Case<math::TanhOp>([](auto) { return "fg::tanh_fast"; })
+            .Case<math::ExpOp>([](auto) { return "fg::exp_fast"; })
+            .Case<math::Exp2Op>([](auto) { return "fg::exp2_fast"; })
+            .Case<math::LogOp>([](auto) { return "__logf"; })
+            .Case<math::Log2Op>([](auto) { return "__log2f"; })
+            .Case<math::SqrtOp>([](auto) { return "sqrtf"; })
+            .Case<math::RsqrtOp>([](auto) { return "rsqrtf"; })
+            .Case<math::AbsFOp>([](auto) { return "fabsf"; })
+            .Case<math::AbsIOp>([](auto) { return "abs"; })
+            .Case<math::FloorOp>([](auto) { return "floorf"; })
+            .Case<math::CeilOp>([](auto) { return "ceilf"; })
+            .Case<math::PowFOp>([](auto) { return "__powf"; })
+            .Default([](Operation *) { return nullptr; });
+    if (!function)
+      return op->emitError() << "the CUDA emitter has no printing for '"
+                             << op->getName() << "'";
+    expr = std::string(function) + "(" + operand(0);
+    for (unsigned i = 1; i < op->getNumOperands(); ++i)
+      expr += ", " + operand(i);
+    expr += ")";
+  }
+  std::string result = fresh();
+  names[op->getResult(0)] = result;
+  line() << "const " << *type << " " << result << " = " << expr << ";\n";
+  return success();
+}
+
+LogicalResult ScalarPrinter::printOp(Operation *op) {
+  if (op->getDialect() &&
+      isa<arith::ArithDialect, math::MathDialect>(op->getDialect()))
+    return printScalar(op);
+
+  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+      .Case<GridMapOp>([&](GridMapOp grid) {
+        static const char *kAxes[] = {"x", "y", "z"};
+        for (auto [i, id] : llvm::enumerate(grid.getIds())) {
+          std::string role = cast<StringAttr>(grid.getRoles()[i]).getValue().str();
+          names[id] = role + "_id";
+          line() << "const int " << role << "_id = int(blockIdx." << kAxes[i]
+                 << ");\n";
+          result.grid.push_back(
+              cast<StringAttr>(grid.getExtents()[i]).getValue().str());
+        }
+        return success();
+      })
+      .Case<DimOp>([&](DimOp dim) {
+        names[dim.getValue()] = "dim_" + dim.getName().str();
+        return success();
+      })
+      .Case<scf::ForOp>([&](scf::ForOp loop) -> LogicalResult {
+        if (!loop.getInitArgs().empty())
+          return loop.emitError("the CUDA emitter prints loops without "
+                                "loop-carried values only");
+        std::string iv = fresh();
+        names[loop.getInductionVar()] = iv;
+        line() << "for (int " << iv << " = " << name(loop.getLowerBound())
+               << "; " << iv << " < " << name(loop.getUpperBound()) << "; "
+               << iv << " += " << name(loop.getStep()) << ") {\n";
+        ++indent;
+        if (failed(printBlock(*loop.getBody())))
+          return failure();
+        --indent;
+        line() << "}\n";
+        return success();
+      })
+      .Case<scf::IfOp>([&](scf::IfOp branch) -> LogicalResult {
+        if (branch.getNumResults())
+          return branch.emitError("the CUDA emitter prints scf.if without "
+                                  "results only");
+        line() << "if (" << name(branch.getCondition()) << ") {\n";
+        ++indent;
+        if (failed(printBlock(*branch.thenBlock())))
+          return failure();
+        --indent;
+        if (branch.elseBlock() && !branch.elseBlock()->without_terminator().empty()) {
+          line() << "} else {\n";
+          ++indent;
+          if (failed(printBlock(*branch.elseBlock())))
+            return failure();
+          --indent;
+        }
+        line() << "}\n";
+        return success();
+      })
+      .Case<scf::YieldOp>([&](auto) { return success(); })
+      .Default([&](Operation *other) { return printKernelOp(other); });
+}
+

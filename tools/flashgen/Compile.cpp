@@ -1,0 +1,111 @@
+//===- Compile.cpp - `flashgen compile`: spec to bundle -------------------===//
+//
+// parse -> flash-io-bounds -> flash-schedule -> flash-lower-kernels ->
+// canonicalize/cse -> the bundle writer. Dynamic sizes stay kernel arguments;
+// `--dim` only tells the scheduler which sizes to plan for.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/flashgen/Compile.h"
+
+#include "codegen/BundleWriter.h"
+#include "tools/flashgen/SpecLoader.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <string>
+
+using namespace mlir;
+using namespace mlir::flash;
+
+static int usage() {
+  llvm::errs() << "usage: flashgen compile SPEC.mlir -o DIR [--target sm_90|sm_80]\n"
+                  "                        [--dim NAME=VALUE]... [--top-k K] [--print-ir]\n";
+  return 2;
+}
+
+int flashgen::cli::runCompile(int argc, char **argv) {
+  std::string spec, output, target = "sm_90";
+  unsigned topK = 4;
+  bool printIr = false;
+  DimValues dims;
+  for (int i = 0; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&]() -> const char * {
+      return i + 1 < argc ? argv[++i] : nullptr;
+    };
+    if (arg == "-o" || arg == "--output") {
+      const char *v = value();
+      if (!v)
+        return usage();
+      output = v;
+    } else if (arg == "--target") {
+      const char *v = value();
+      if (!v)
+        return usage();
+      target = v;
+    } else if (arg == "--dim") {
+      const char *v = value();
+      if (!v)
+        return usage();
+      if (llvm::Error error = parseDimBinding(v, dims)) {
+        llvm::errs() << "flashgen compile: " << llvm::toString(std::move(error)) << "\n";
+        return 2;
+      }
+    } else if (arg == "--top-k") {
+      const char *v = value();
+      if (!v || llvm::StringRef(v).getAsInteger(10, topK) || topK == 0)
+        return usage();
+    } else if (arg == "--print-ir") {
+      printIr = true;
+    } else if (!arg.empty() && arg[0] == '-') {
+      llvm::errs() << "flashgen compile: unknown option '" << arg << "'\n";
+      return usage();
+    } else if (spec.empty()) {
+      spec = arg;
+    } else {
+      return usage();
+    }
+  }
+  if (spec.empty() || output.empty())
+    return usage();
+
+  MLIRContext context;
+  OwningOpRef<ModuleOp> module = loadSpec(context, spec);
+  if (!module)
+    return 1;
+
+  std::vector<std::string> defaulted;
+  std::string dimOption = dimOptionString(*module, dims, defaulted);
+  for (const std::string &name : defaulted)
+    llvm::errs() << "flashgen compile: planning with " << name << " = "
+                 << (name == "B" ? kPlanningBatch : kPlanningLength)
+                 << " (kernels take every size at run time; pass --dim "
+                 << name << "=VALUE to plan for yours)\n";
+
+  std::string pipeline = "builtin.module(flash-io-bounds{target=" + target +
+                         " dims=" + dimOption + "},flash-schedule{target=" +
+                         target + " dims=" + dimOption +
+                         " top-k=" + std::to_string(topK) +
+                         "},flash-lower-kernels,canonicalize,cse)";
+  PassManager pm(&context);
+  if (failed(parsePassPipeline(pipeline, pm, llvm::errs()))) {
+    llvm::errs() << "flashgen compile: cannot build the pipeline " << pipeline
+                 << "\n";
+    return 1;
+  }
+  if (failed(pm.run(*module)))
+    return 1;
+  if (printIr)
+    module->print(llvm::outs());
+
+  BundleOptions options;
+  options.directory = output;
+  options.target = target;
+  if (failed(writeBundle(*module, options)))
+    return 1;
+  llvm::outs() << "flashgen compile: wrote " << output << "/manifest.json\n";
+  return 0;
+}

@@ -1,0 +1,45 @@
+//===- flashgen.cpp - the flashgen driver: compile, explain ---------------===//
+//
+// One binary, one subcommand per job; each lives in its own file.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/FlashgenRegistration.h"
+#include "tools/flashgen/Compile.h"
+#if __has_include("tools/flashgen/Explain.h")
+#include "tools/flashgen/Explain.h"
+#define FLASHGEN_HAVE_EXPLAIN 1
+#endif
+
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <string>
+
+static int usage() {
+  llvm::errs() << "usage: flashgen <command> [options]\n"
+                  "commands:\n"
+                  "  compile SPEC -o DIR   compile a spec into a bundle\n"
+                  "  explain SPEC          IO lower bounds, schedules and ratios\n";
+  return 2;
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  mlir::flash::registerFlashgenPasses();
+  if (argc < 2)
+    return usage();
+  std::string command = argv[1];
+  if (command == "compile")
+    return flashgen::cli::runCompile(argc - 2, argv + 2);
+#ifdef FLASHGEN_HAVE_EXPLAIN
+  if (command == "explain")
+    return flashgen::cli::runExplain(argc - 2, argv + 2);
+#endif
+  if (command == "--help" || command == "-h" || command == "help") {
+    usage();
+    return 0;
+  }
+  llvm::errs() << "flashgen: unknown command '" << command << "'\n";
+  return usage();
+}
