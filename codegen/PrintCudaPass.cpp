@@ -1,7 +1,7 @@
 //===- PrintCudaPass.cpp - flash-print-cuda: show the emitted CUDA --------===//
 //
 // Prints the CUDA C++ of every flash.kernel, one after another, each preceded
-// by a `// ----- kernel @name` line, for lit tests and for reading.
+// by a `// === kernel @name` line, for lit tests and for reading.
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,7 +32,7 @@ struct FlashPrintCuda
         failedAny = true;
         return;
       }
-      llvm::outs() << "// ----- kernel @" << kernel.getSymName() << " grid("
+      llvm::outs() << "// === kernel @" << kernel.getSymName() << " grid("
                    << emitted->grid[0] << ", " << emitted->grid[1] << ", "
                    << emitted->grid[2] << ") block(" << emitted->threads
                    << ") smem(" << emitted->dynamicSmemBytes << ")\n"

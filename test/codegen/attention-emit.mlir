@@ -1,0 +1,72 @@
+// RUN: flashgen-opt %s -split-input-file -flash-lower-kernels -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s
+// The emitted CUDA follows the IR: tile sizes and stages from the schedule,
+// GQA head mapping, causal tile skipping, boundary masks, the inlined
+// score_mod.
+
+#sched = #flash.schedule<algorithm = "flash2", tile_q = 128, tile_kv = 64, tile_d = 128, stages = 3, warps = 8, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 131072>
+
+// CHECK-LABEL: // === kernel @causal_gqa_v0 grid(cdiv(N,128), 32, B) block(256) smem(131072)
+// CHECK: #include "flashgen/device/flashgen_device.cuh"
+// CHECK: constexpr int kTileQ = 128;
+// CHECK: constexpr int kTileK = 64;
+// CHECK: constexpr int kStages = 3;
+// CHECK: constexpr int kWarps = 8;
+// No score_mod: the scale folds into the exp2 argument.
+// CHECK: constexpr float kSoftmaxScale = 0.127517
+// CHECK: extern "C" __global__ void __launch_bounds__(256)
+// CHECK-NEXT: flashgen_causal_gqa_v0(
+// CHECK: int dim_B,
+// CHECK-NEXT: int dim_N)
+// GQA: the key/value head is the query head divided by 4.
+// CHECK: const int head_id = int(blockIdx.y);
+// CHECK: const int [[KVH:v[0-9]+]] = int((unsigned)(head_id) / (unsigned)(4));
+// Causal: the last key tile is the one holding the tile's last row's diagonal.
+// CHECK: fg::floordiv(
+// CHECK: fg::cta::load_async<kThreads>(sQ, q + (long long)(batch_id) * q_s0 + (long long)(head_id) * q_s1
+// CHECK: fg::cta::load_async<kThreads>(sK.stage(0), k + (long long)(batch_id) * k_s0 + (long long)([[KVH]]) * k_s1
+// Masked tiles compare key and query positions and the key bound.
+// CHECK: fg::cta::wait<1>();
+// CHECK: fg::warp::mma_ABt(s_tile, sQ, wrow0
+// CHECK: fg::warp::for_each(s_tile
+// CHECK: (j < dim_N)
+// CHECK: (j <= v{{[0-9]+}})
+// CHECK: x = v{{[0-9]+}} ? x : fg::neg_inf();
+// Interior tiles skip masking altogether.
+// CHECK: // interior tile: no score_mod, no mask
+// CHECK: fg::warp::online_softmax(sm, s_tile, acc_o, kSoftmaxScale);
+// CHECK: fg::warp::store_rows(o + (long long)(batch_id) * o_s0
+func.func @causal_gqa(%q: tensor<?x32x?x128xbf16>, %k: tensor<?x8x?x128xbf16>, %v: tensor<?x8x?x128xbf16>) -> tensor<?x32x?x128xbf16> {
+  %o = flash.attention %q, %k, %v mask causal dims ["B", "N", "N"] {flash.schedule = #sched} : tensor<?x32x?x128xbf16>, tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16> -> tensor<?x32x?x128xbf16>
+  return %o : tensor<?x32x?x128xbf16>
+}
+
+// -----
+
+#sched = #flash.schedule<algorithm = "flash2", tile_q = 64, tile_kv = 32, tile_d = 128, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 49152>
+
+// CHECK-LABEL: // === kernel @softcap_v0 grid(cdiv(N,64), 16, B) block(128) smem(49152)
+// CHECK: constexpr int kTileQ = 64;
+// CHECK: constexpr int kTileK = 32;
+// A score_mod sees the scaled score; the softmax then uses log2(e) alone.
+// CHECK: constexpr float kScale = 0.0883883
+// CHECK: constexpr float kSoftmaxScale = 1.44269
+// The user's tanh, inlined per score element, in every tile.
+// CHECK: fg::warp::for_each(s_tile
+// CHECK: const float [[D:v[0-9]+]] = ((x * kScale) / 30.0f);
+// CHECK-NEXT: const float [[T:v[0-9]+]] = fg::tanh_fast([[D]]);
+// CHECK-NEXT: const float [[R:v[0-9]+]] = ([[T]] * 30.0f);
+// CHECK: x = v{{[0-9]+}} ? [[R]] : fg::neg_inf();
+// CHECK: fg::warp::for_each(s_tile
+// CHECK: fg::tanh_fast(
+// CHECK: x = v{{[0-9]+}};
+func.func @softcap(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf16>, %v: tensor<?x16x?x128xbf16>) -> tensor<?x16x?x128xbf16> {
+  %o = flash.attention %q, %k, %v dims ["B", "N", "N"] score_mod {
+  ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index):
+    %cap = arith.constant 30.0 : f32
+    %x = arith.divf %s, %cap : f32
+    %t = math.tanh %x : f32
+    %r = arith.mulf %t, %cap : f32
+    flash.yield %r : f32
+  } {flash.schedule = #sched} : tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16> -> tensor<?x16x?x128xbf16>
+  return %o : tensor<?x16x?x128xbf16>
+}

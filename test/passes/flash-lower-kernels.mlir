@@ -1,0 +1,104 @@
+// RUN: flashgen-opt %s -split-input-file -flash-lower-kernels | FileCheck %s
+// RUN: flashgen-opt %s -split-input-file -flash-lower-kernels -canonicalize -cse | FileCheck %s --check-prefix=CANON
+// flash-lower-kernels: grid mapping, GQA head mapping, key-tile ranges of
+// each mask kind, masked/unmasked loop split, pipeline and inlined regions.
+
+#sched = #flash.schedule<algorithm = "flash2", tile_q = 128, tile_kv = 64, tile_d = 128, stages = 3, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 131072>
+
+// CHECK-LABEL: func @causal_gqa
+// CHECK: flash.attention {{.*}}flash.kernels = [@causal_gqa_v0]
+// CHECK: flash.kernel @causal_gqa_v0 family "attention" schedule <algorithm = "flash2", tile_q = 128, tile_kv = 64
+// CHECK-SAME: kv_heads = 8 : i64, mask = "causal", op = "causal_gqa", q_heads = 32 : i64
+// The grid covers query tiles x query heads x batch.
+// CHECK: %[[IDS:.*]]:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["cdiv(N,128)", "32", "B"]
+// Causal: the heaviest query tiles (most keys) are launched first.
+// CHECK: %[[NTILES:.*]] = arith.ceildivsi %{{.*}}, %{{.*}} : index
+// GQA: 32 query heads read 8 key/value heads, h / 4.
+// CHECK: arith.divui %[[IDS]]#1, %[[C4:.*]] : index
+// The query tile and then stages - 1 = 2 key/value tiles are issued before the loops.
+// CHECK: flash.tile_load "q"
+// CHECK-COUNT-2: flash.tile_commit
+// Three loops: masked head, unmasked interior, masked tail.
+// CHECK: scf.for
+// CHECK: flash.tile_wait 1
+// CHECK: flash.tile_mma "qk"
+// CHECK: flash.score_map
+// CHECK: arith.cmpi sle
+// CHECK: flash.softmax_update masked
+// CHECK: flash.tile_mma "pv"
+// CHECK: scf.for
+// CHECK: flash.score_map
+// CHECK-NOT: arith.cmpi
+// CHECK: flash.score_yield %{{.*}}, %true
+// CHECK: flash.softmax_update{{$}}
+// CHECK: scf.for
+// CHECK: flash.softmax_update masked
+// CHECK: flash.output_store "o"
+func.func @causal_gqa(%q: tensor<?x32x?x128xbf16>, %k: tensor<?x8x?x128xbf16>, %v: tensor<?x8x?x128xbf16>) -> tensor<?x32x?x128xbf16> {
+  %o = flash.attention %q, %k, %v mask causal dims ["B", "N", "N"] {flash.schedule = #sched} : tensor<?x32x?x128xbf16>, tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16> -> tensor<?x32x?x128xbf16>
+  return %o : tensor<?x32x?x128xbf16>
+}
+
+// -----
+
+#sched = #flash.schedule<algorithm = "flash2", tile_q = 64, tile_kv = 32, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 24576>
+
+// No mask and equal head counts: no head division, tiles are read in launch
+// order, and the only masked tiles are the ragged end (j < M).
+// CANON-LABEL: func @plain
+// CANON: flash.kernel @plain_v0
+// CANON-NOT: arith.divui
+// CANON: flash.grid_map ["query_tile", "head", "batch"] extents ["cdiv(N,64)", "8", "B"]
+// CANON: flash.tile_load "q"[%[[B:[a-z0-9#_]+]], %[[H:[a-z0-9#_]+]], %{{[a-z0-9#_]+}}] rows 64
+// CANON: flash.tile_load "k"[%[[B]], %[[H]], %{{.*}}] rows 32
+// CANON: flash.score_map
+// CANON: arith.cmpi slt
+// CANON-NEXT: flash.score_yield
+func.func @plain(%q: tensor<?x8x?x64xf16>, %k: tensor<?x8x?x64xf16>, %v: tensor<?x8x?x64xf16>) -> tensor<?x8x?x64xf16> {
+  %o = flash.attention %q, %k, %v {flash.schedule = #sched} : tensor<?x8x?x64xf16>, tensor<?x8x?x64xf16>, tensor<?x8x?x64xf16> -> tensor<?x8x?x64xf16>
+  return %o : tensor<?x8x?x64xf16>
+}
+
+// -----
+
+#sched = #flash.schedule<algorithm = "flash2", tile_q = 128, tile_kv = 64, tile_d = 128, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 98304>
+#alt = #flash.schedule<algorithm = "flash2", tile_q = 64, tile_kv = 64, tile_d = 128, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 65536>
+
+// The user's score_mod is cloned into every score_map; candidates become
+// further kernels.
+// CHECK-LABEL: func @softcap
+// CHECK: flash.kernels = [@softcap_v0, @softcap_v1]
+// CHECK: flash.kernel @softcap_v0
+// CHECK: flash.score_map
+// CHECK: math.tanh
+// CHECK: flash.kernel @softcap_v1 {{.*}}tile_q = 64
+func.func @softcap(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf16>, %v: tensor<?x16x?x128xbf16>) -> tensor<?x16x?x128xbf16> {
+  %o = flash.attention %q, %k, %v dims ["B", "N", "N"] score_mod {
+  ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index):
+    %cap = arith.constant 30.0 : f32
+    %x = arith.divf %s, %cap : f32
+    %t = math.tanh %x : f32
+    %r = arith.mulf %t, %cap : f32
+    flash.yield %r : f32
+  } {flash.schedule = #sched, flash.candidates = [#sched, #alt]} : tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16> -> tensor<?x16x?x128xbf16>
+  return %o : tensor<?x16x?x128xbf16>
+}
+
+// -----
+
+#sched = #flash.schedule<algorithm = "flash2", tile_q = 128, tile_kv = 64, tile_d = 128, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 98304>
+
+// A sliding window starts its tile range at the window's first key and masks
+// the window's lower edge too.
+// CANON-LABEL: func @window
+// CANON: flash.kernel @window_v0
+// CANON-DAG: %[[W:.*]] = arith.constant 256 : index
+// CANON: flash.score_map
+// CANON: arith.cmpi sle
+// CANON: arith.subi
+// CANON: arith.cmpi slt, %{{.*}}, %[[W]]
+func.func @window(%q: tensor<?x4x?x128xbf16>, %k: tensor<?x4x?x128xbf16>, %v: tensor<?x4x?x128xbf16>) -> tensor<?x4x?x128xbf16> {
+  %o = flash.attention %q, %k, %v mask sliding_window window 256 {flash.schedule = #sched} : tensor<?x4x?x128xbf16>, tensor<?x4x?x128xbf16>, tensor<?x4x?x128xbf16> -> tensor<?x4x?x128xbf16>
+  return %o : tensor<?x4x?x128xbf16>
+}
+
