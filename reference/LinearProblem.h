@@ -1,0 +1,129 @@
+//===- LinearProblem.h - operands of flash.linear_attention ----*- C++ -*-===//
+//
+// Gate kinds, operands, states and shape validation shared by the
+// step-by-step definition (Recurrence.h) and the chunkwise form
+// (Chunkwise.h). Both are templated on the element type where the GPU
+// comparison needs float; the definition itself is float64 only.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHGEN_REFERENCE_LINEARPROBLEM_H
+#define FLASHGEN_REFERENCE_LINEARPROBLEM_H
+
+#include "reference/Tensor.h"
+
+#include <optional>
+#include <string>
+
+namespace flashgen::reference {
+
+enum class GateKind { None, Decay, Vector, MlstmExp, MlstmSig };
+
+/// "none", "decay", "vector", "mlstm_exp", "mlstm_sig".
+const char *gateKindName(GateKind kind);
+
+/// mLSTM kinds carry a normaliser state n and divide by it.
+inline bool gateHasNormalizer(GateKind kind) {
+  return kind == GateKind::MlstmExp || kind == GateKind::MlstmSig;
+}
+/// Only the exponential input gate needs the max stabiliser m.
+inline bool gateHasStabilizer(GateKind kind) {
+  return kind == GateKind::MlstmExp;
+}
+
+/// Attributes of one flash.linear_attention op.
+struct LinearProblem {
+  GateKind gate = GateKind::None;
+  /// Query scale; 1/sqrt(Dk) when absent.
+  std::optional<double> scale;
+  /// Added to the mLSTM normaliser (TFLA's default eps = 1e-6).
+  double normalizerEps = 1e-6;
+};
+
+/// Recurrent state of one op for all (batch, head) pairs. For an initial
+/// state, an empty `c` means "start from zero".
+template <typename T> struct RecurrentState {
+  Tensor<T> c; // [B, H, Dk, Dv]
+  Tensor<T> n; // [B, H, Dk], mLSTM kinds only
+  Tensor<T> m; // [B, H], mlstm_exp only
+};
+
+/// Operands. Which gate tensors are required depends on the gate kind:
+///   decay:     logDecay [B, H, T]       (log of the decay factor, <= 0)
+///   vector:    logDecay [B, H, T, Dk]
+///   mlstm_exp: inputGate, forgetGate [B, H, T] (preactivations)
+///   mlstm_sig: inputGate, forgetGate [B, H, T] (preactivations)
+/// Unused gate tensors must be empty.
+template <typename T> struct LinearInputs {
+  Tensor<T> q; // [B, H, T, Dk]
+  Tensor<T> k; // [B, H, T, Dk]
+  Tensor<T> v; // [B, H, T, Dv]
+  Tensor<T> logDecay;
+  Tensor<T> inputGate;
+  Tensor<T> forgetGate;
+  RecurrentState<T> initial;
+};
+
+template <typename T> struct LinearResult {
+  Tensor<T> out; // [B, H, T, Dv]
+  RecurrentState<T> finalState;
+};
+
+struct LinearShape {
+  int64_t batch = 0;
+  int64_t heads = 0;
+  int64_t steps = 0;    // T
+  int64_t keyDim = 0;   // Dk
+  int64_t valueDim = 0; // Dv
+  bool hasInitialState = false;
+};
+
+/// Checks every operand against the gate kind; returns the first problem
+/// as a message, or std::nullopt.
+std::optional<std::string>
+validateLinear(const LinearProblem &problem, const Shape &q, const Shape &k,
+               const Shape &v, const Shape &logDecay, const Shape &inputGate,
+               const Shape &forgetGate, const Shape &initialC,
+               const Shape &initialN, const Shape &initialM, bool initialGiven);
+
+/// Sizes of a well-formed op; throws ReferenceError otherwise.
+template <typename T>
+LinearShape linearShape(const LinearProblem &problem,
+                        const LinearInputs<T> &inputs) {
+  const bool initialGiven = !inputs.initial.c.empty() ||
+                            !inputs.initial.n.empty() ||
+                            !inputs.initial.m.empty();
+  if (auto error = validateLinear(
+          problem, inputs.q.shape(), inputs.k.shape(), inputs.v.shape(),
+          inputs.logDecay.shape(), inputs.inputGate.shape(),
+          inputs.forgetGate.shape(), inputs.initial.c.shape(),
+          inputs.initial.n.shape(), inputs.initial.m.shape(), initialGiven))
+    throw ReferenceError(*error);
+  LinearShape shape;
+  shape.batch = inputs.q.dim(0);
+  shape.heads = inputs.q.dim(1);
+  shape.steps = inputs.q.dim(2);
+  shape.keyDim = inputs.q.dim(3);
+  shape.valueDim = inputs.v.dim(3);
+  shape.hasInitialState = initialGiven;
+  return shape;
+}
+
+/// The scale actually used: problem.scale or 1/sqrt(keyDim).
+double effectiveLinearScale(const LinearProblem &problem, int64_t keyDim);
+
+/// Zero state of the right shapes for the gate kind.
+template <typename T>
+RecurrentState<T> zeroState(GateKind gate, const LinearShape &shape) {
+  RecurrentState<T> state;
+  state.c = Tensor<T>({shape.batch, shape.heads, shape.keyDim, shape.valueDim});
+  if (gateHasNormalizer(gate))
+    state.n = Tensor<T>({shape.batch, shape.heads, shape.keyDim});
+  if (gateHasStabilizer(gate))
+    state.m = Tensor<T>({shape.batch, shape.heads});
+  return state;
+}
+
+} // namespace flashgen::reference
+
+#endif // FLASHGEN_REFERENCE_LINEARPROBLEM_H

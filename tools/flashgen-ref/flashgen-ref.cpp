@@ -1,0 +1,364 @@
+//===- flashgen-ref.cpp - reference outputs for a spec on random inputs ---===//
+//
+// `flashgen-ref spec.mlir --dim NAME=VALUE... --seed S -o DIR` draws random
+// inputs for every flash op of the spec, rounds them to the op's element type,
+// runs the float64 reference (reference/), evaluating score_mod and mask_mod
+// with the region interpreter, and writes DIR/<function>/:
+//   <input>.npy (bf16 as raw bits, '<u2'; f32 as '<f4'), o.expected.npy and
+//   any final state (the float64 results rounded to float32), and meta.json
+//   naming every file, dtype and shape.
+// GPU tests, built without LLVM, read these files.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialect/DimBindings.h"
+#include "reference/Attention.h"
+#include "reference/Bf16.h"
+#include "reference/Inputs.h"
+#include "reference/Npy.h"
+#include "reference/Recurrence.h"
+#include "reference/ReferenceError.h"
+#include "tools/flashgen-ref/RegionInterpreter.h"
+#include "tools/flashgen/SpecLoader.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <string>
+
+using namespace mlir;
+using namespace mlir::flash;
+namespace ref = flashgen::reference;
+
+namespace {
+
+struct Options {
+  std::string spec, output;
+  uint64_t seed = 0;
+  DimValues dims;
+  double gateMin = 0, gateMax = 0; ///< mLSTM preactivation range override
+  bool gateRangeGiven = false;
+  bool initialState = false;
+};
+
+int usage() {
+  llvm::errs() << "usage: flashgen-ref SPEC.mlir -o DIR [--dim NAME=VALUE]... "
+                  "[--seed S] [--gate-range LO,HI] [--initial-state]\n";
+  return 2;
+}
+
+/// The tensor's element type as stored in files and passed to kernels.
+std::string dtypeOf(Type type) {
+  if (type.isBF16())
+    return "bf16";
+  if (type.isF16())
+    return "f16";
+  return "f32";
+}
+
+ref::Rounding roundingOf(Type type) {
+  if (type.isBF16())
+    return ref::Rounding::Bf16;
+  return ref::Rounding::Float32;
+}
+
+class Writer {
+public:
+  Writer(std::string dir) : dir(std::move(dir)) {}
+
+  /// Writes an input in its element type; the values must already be
+  /// representable (rounded).
+  void input(const std::string &name, const ref::Tensor<double> &t, Type elem) {
+    std::string dtype = dtypeOf(elem);
+    std::string file = name + (dtype == "bf16" ? ".bf16.npy" : ".npy");
+    if (dtype == "bf16")
+      ref::writeNpy(path(file), ref::bf16BitsFromTensor(t));
+    else
+      ref::writeNpy(path(file), ref::castTensor<float>(t));
+    record(name, "input", dtype, t.shape(), file);
+  }
+  /// Writes an expected output: the float64 reference rounded to float32,
+  /// which keeps files small enough to carry to a GPU machine and is far
+  /// below the 1e-2 / 2e-3 tolerances of the checks.
+  void output(const std::string &name, const ref::Tensor<double> &t,
+              const std::string &dtype) {
+    std::string file = name + ".expected.npy";
+    ref::writeNpy(path(file), ref::castTensor<float>(t));
+    record(name, "output", dtype, t.shape(), file);
+  }
+  llvm::json::Array tensors;
+
+private:
+  std::string dir;
+  std::string path(const std::string &file) {
+    llvm::SmallString<256> p(dir);
+    llvm::sys::path::append(p, file);
+    return std::string(p);
+  }
+  void record(const std::string &name, const char *role,
+              const std::string &dtype, const ref::Shape &shape,
+              const std::string &file) {
+    llvm::json::Array dims;
+    for (int64_t d : shape)
+      dims.push_back(d);
+    tensors.push_back(llvm::json::Object{{"name", name},
+                                         {"role", role},
+                                         {"dtype", dtype},
+                                         {"shape", std::move(dims)},
+                                         {"file", file}});
+  }
+};
+
+ref::MaskKind maskOf(MaskKind kind) {
+  switch (kind) {
+  case MaskKind::causal:
+    return ref::MaskKind::Causal;
+  case MaskKind::sliding_window:
+    return ref::MaskKind::SlidingWindow;
+  default:
+    return ref::MaskKind::None;
+  }
+}
+
+ref::GateKind gateOf(GateKind kind) {
+  switch (kind) {
+  case GateKind::decay:
+    return ref::GateKind::Decay;
+  case GateKind::vector:
+    return ref::GateKind::Vector;
+  case GateKind::mlstm_exp:
+    return ref::GateKind::MlstmExp;
+  case GateKind::mlstm_sig:
+    return ref::GateKind::MlstmSig;
+  default:
+    return ref::GateKind::None;
+  }
+}
+
+llvm::Error runAttention(AttentionOp op, const Options &options,
+                         uint64_t seed, Writer &writer,
+                         llvm::json::Object &meta) {
+  auto sizes = resolveSizes(op, options.dims);
+  if (!sizes)
+    return sizes.takeError();
+  ref::AttentionInputSpec spec;
+  spec.batch = sizes->batch;
+  spec.queryHeads = sizes->queryHeads;
+  spec.kvHeads = sizes->keyHeads;
+  spec.queries = sizes->queryLen;
+  spec.keys = sizes->keyLen;
+  spec.headDim = sizes->headDim;
+  spec.valueDim = sizes->valueDim;
+  spec.seed = seed;
+  Type elem = op.getQ().getType().getElementType();
+  spec.rounding = roundingOf(elem);
+  ref::AttentionInputs inputs = ref::generateAttentionInputs(spec);
+
+  ref::AttentionProblem problem;
+  problem.mask = maskOf(op.getMask());
+  problem.window = op.getWindow().value_or(0);
+  problem.scale = op.getEffectiveScale();
+  if (op.hasScoreMod()) {
+    Region *region = &op.getScoreMod();
+    problem.scoreMod = [region](double s, int64_t b, int64_t h, int64_t i,
+                                int64_t j) {
+      using flashgen::cli::Scalar;
+      return flashgen::cli::interpretRegion(
+                 *region, {Scalar::ofFloat(float(s)), Scalar::ofInt(b),
+                           Scalar::ofInt(h), Scalar::ofInt(i), Scalar::ofInt(j)})
+          .f;
+    };
+  }
+  if (op.hasMaskMod()) {
+    Region *region = &op.getMaskMod();
+    problem.maskMod = [region](int64_t b, int64_t h, int64_t i, int64_t j) {
+      using flashgen::cli::Scalar;
+      return flashgen::cli::interpretRegion(
+                 *region, {Scalar::ofInt(b), Scalar::ofInt(h), Scalar::ofInt(i),
+                           Scalar::ofInt(j)})
+                 .i != 0;
+    };
+  }
+  ref::AttentionResult result =
+      ref::referenceAttention(problem, inputs.q, inputs.k, inputs.v);
+  writer.input("q", inputs.q, elem);
+  writer.input("k", inputs.k, elem);
+  writer.input("v", inputs.v, elem);
+  writer.output("o", result.out, dtypeOf(elem));
+  writer.output("lse", result.logSumExp, "f32");
+  meta["op"] = "attention";
+  return llvm::Error::success();
+}
+
+llvm::Error runLinear(LinearAttentionOp op, const Options &options,
+                      uint64_t seed, Writer &writer, llvm::json::Object &meta) {
+  auto sizes = resolveSizes(op, options.dims);
+  if (!sizes)
+    return sizes.takeError();
+  ref::LinearInputSpec spec;
+  spec.gate = gateOf(op.getGate());
+  spec.batch = sizes->batch;
+  spec.heads = sizes->heads;
+  spec.steps = sizes->length;
+  spec.keyDim = sizes->keyDim;
+  spec.valueDim = sizes->valueDim;
+  spec.initialState = !op.getInitialState().empty() || options.initialState;
+  spec.seed = seed;
+  Type elem = op.getQ().getType().getElementType();
+  spec.dataRounding = roundingOf(elem);
+  Type gateElem = op.getGates().empty()
+                      ? elem
+                      : cast<RankedTensorType>(op.getGates()[0].getType())
+                            .getElementType();
+  spec.gateRounding = roundingOf(gateElem);
+  spec.stateRounding = ref::Rounding::Float32;
+  if (options.gateRangeGiven) {
+    spec.gates.inputGateMin = spec.gates.forgetGateMin = options.gateMin;
+    spec.gates.inputGateMax = spec.gates.forgetGateMax = options.gateMax;
+  }
+  ref::LinearInputs<double> inputs = ref::generateLinearInputs(spec);
+  if (op.getInitialState().empty())
+    inputs.initial = {};
+
+  ref::LinearProblem problem;
+  problem.gate = spec.gate;
+  problem.scale = op.getEffectiveScale();
+  ref::LinearResult<double> result = ref::referenceRecurrence(problem, inputs);
+
+  writer.input("q", inputs.q, elem);
+  writer.input("k", inputs.k, elem);
+  writer.input("v", inputs.v, elem);
+  switch (op.getGate()) {
+  case GateKind::decay:
+  case GateKind::vector:
+    writer.input("g", inputs.logDecay, gateElem);
+    break;
+  case GateKind::mlstm_exp:
+  case GateKind::mlstm_sig:
+    writer.input("igate", inputs.inputGate, gateElem);
+    writer.input("fgate", inputs.forgetGate, gateElem);
+    break;
+  default:
+    break;
+  }
+  Type f32 = Float32Type::get(op.getContext());
+  if (!op.getInitialState().empty()) {
+    writer.input("c0", inputs.initial.c, f32);
+    if (!inputs.initial.n.empty())
+      writer.input("n0", inputs.initial.n, f32);
+    if (!inputs.initial.m.empty())
+      writer.input("m0", inputs.initial.m, f32);
+  }
+  writer.output("o", result.out, dtypeOf(elem));
+  writer.output("c_final", result.finalState.c, "f32");
+  if (!result.finalState.n.empty())
+    writer.output("n_final", result.finalState.n, "f32");
+  if (!result.finalState.m.empty())
+    writer.output("m_final", result.finalState.m, "f32");
+  meta["op"] = "linear_attention";
+  meta["gate"] = stringifyGateKind(op.getGate()).str();
+  return llvm::Error::success();
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  Options options;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    const char *next = i + 1 < argc ? argv[i + 1] : nullptr;
+    if ((arg == "-o" || arg == "--output") && next) {
+      options.output = next;
+      ++i;
+    } else if (arg == "--dim" && next) {
+      if (llvm::Error e = parseDimBinding(next, options.dims)) {
+        llvm::errs() << "flashgen-ref: " << llvm::toString(std::move(e)) << "\n";
+        return 2;
+      }
+      ++i;
+    } else if (arg == "--seed" && next) {
+      if (llvm::StringRef(next).getAsInteger(10, options.seed))
+        return usage();
+      ++i;
+    } else if (arg == "--gate-range" && next) {
+      auto [lo, hi] = llvm::StringRef(next).split(',');
+      if (lo.getAsDouble(options.gateMin) || hi.getAsDouble(options.gateMax))
+        return usage();
+      options.gateRangeGiven = true;
+      ++i;
+    } else if (arg == "--initial-state") {
+      options.initialState = true;
+    } else if (!arg.empty() && arg[0] != '-' && options.spec.empty()) {
+      options.spec = arg;
+    } else {
+      llvm::errs() << "flashgen-ref: unexpected argument '" << arg << "'\n";
+      return usage();
+    }
+  }
+  if (options.spec.empty() || options.output.empty())
+    return usage();
+
+  MLIRContext context;
+  OwningOpRef<ModuleOp> module = flashgen::cli::loadSpec(context, options.spec);
+  if (!module)
+    return 1;
+
+  int written = 0;
+  uint64_t opIndex = 0;
+  llvm::Error failure = llvm::Error::success();
+  module->walk([&](Operation *op) {
+    if (failure || !isa<AttentionOp, LinearAttentionOp>(op))
+      return;
+    auto func = op->getParentOfType<func::FuncOp>();
+    std::string name = func ? func.getName().str() : "op" + std::to_string(opIndex);
+    llvm::SmallString<256> dir(options.output);
+    llvm::sys::path::append(dir, name);
+    if (std::error_code ec = llvm::sys::fs::create_directories(dir)) {
+      failure = llvm::createStringError("cannot create " + std::string(dir) +
+                                        ": " + ec.message());
+      return;
+    }
+    Writer writer{std::string(dir)};
+    llvm::json::Object meta{{"name", name}, {"seed", (int64_t)options.seed}};
+    llvm::json::Object dims;
+    for (const auto &entry : options.dims)
+      dims[entry.getKey()] = entry.getValue();
+    meta["dims"] = std::move(dims);
+    // Each op draws from its own stream of the seed.
+    uint64_t seed = options.seed * 1000003ull + opIndex++;
+    try {
+      if (auto attention = dyn_cast<AttentionOp>(op))
+        failure = runAttention(attention, options, seed, writer, meta);
+      else
+        failure = runLinear(cast<LinearAttentionOp>(op), options, seed, writer, meta);
+    } catch (const ref::ReferenceError &error) {
+      failure = llvm::createStringError(std::string("reference: ") + error.what());
+    }
+    if (failure)
+      return;
+    meta["tensors"] = std::move(writer.tensors);
+    llvm::SmallString<256> metaPath(dir);
+    llvm::sys::path::append(metaPath, "meta.json");
+    std::error_code ec;
+    llvm::raw_fd_ostream out(metaPath, ec);
+    if (ec) {
+      failure = llvm::createStringError("cannot write " + std::string(metaPath));
+      return;
+    }
+    out << llvm::formatv("{0:2}", llvm::json::Value(std::move(meta))) << "\n";
+    ++written;
+  });
+  if (failure) {
+    llvm::errs() << "flashgen-ref: " << llvm::toString(std::move(failure)) << "\n";
+    return 1;
+  }
+  llvm::outs() << "flashgen-ref: wrote reference data for " << written
+               << " op(s) under " << options.output << "\n";
+  return written ? 0 : 1;
+}
