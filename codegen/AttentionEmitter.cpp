@@ -16,6 +16,8 @@
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/FormatVariadic.h"
 
+#include <algorithm>
+
 using namespace mlir;
 using namespace mlir::flash;
 
@@ -36,7 +38,18 @@ private:
   std::string tensorBase(StringRef tensor, Value batch, Value head);
   std::string header();
   std::string signature();
+  int64_t minBlocksPerSM();
 };
+
+/// Shared memory per SM that co-resident CTAs split (sm_80: 164 KiB, sm_90:
+/// 228 KiB; the smaller keeps kernels portable), 1 KiB of it reserved per
+/// CTA by the hardware.
+constexpr int64_t kSmemPerSM = 164 * 1024;
+constexpr int64_t kSmemReservedPerCTA = 1024;
+/// Registers the attention kernels need per thread (accumulators of the
+/// output and score tiles plus addressing); a register cap below this
+/// spills, so the occupancy hint never forces one.
+constexpr int64_t kRegistersNeeded = 232;
 
 std::string AttentionKernelPrinter::tensorBase(StringRef tensor, Value batch,
                                       Value head) {
@@ -238,6 +251,15 @@ std::string AttentionKernelPrinter::header() {
   return text;
 }
 
+/// The __launch_bounds__ occupancy hint: as many CTAs per SM as shared
+/// memory allows, but never so many that registers would be capped below
+/// what the kernel needs.
+int64_t AttentionKernelPrinter::minBlocksPerSM() {
+  int64_t bySmem = kSmemPerSM / (result.dynamicSmemBytes + kSmemReservedPerCTA);
+  int64_t byRegisters = 65536 / (result.threads * kRegistersNeeded);
+  return std::max<int64_t>(1, std::min(bySmem, byRegisters));
+}
+
 FailureOr<EmittedKernel> AttentionKernelPrinter::print() {
   ScheduleAttr s = kernel.getSchedule();
   if (s.getStages() < 2)
@@ -268,7 +290,8 @@ FailureOr<EmittedKernel> AttentionKernelPrinter::print() {
 
   std::string constants = header();
   result.source = constants + "extern \"C\" __global__ void __launch_bounds__(" +
-                  std::to_string(result.threads) + ")\n" + result.entry +
+                  std::to_string(result.threads) + ", " +
+                  std::to_string(minBlocksPerSM()) + ")\n" + result.entry +
                   "(\n    " + params + ") {\n" + body + "}\n";
   return result;
 }

@@ -13,7 +13,8 @@
 // CHECK: constexpr int kWarps = 8;
 // No score_mod: the scale folds into the exp2 argument.
 // CHECK: constexpr float kSoftmaxScale = 0.127517
-// CHECK: extern "C" __global__ void __launch_bounds__(256)
+// 256 threads of 232 registers leave room for one CTA per SM.
+// CHECK: extern "C" __global__ void __launch_bounds__(256, 1)
 // CHECK-NEXT: flashgen_causal_gqa_v0(
 // CHECK: int dim_B,
 // CHECK-NEXT: int dim_N)

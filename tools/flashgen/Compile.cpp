@@ -22,7 +22,8 @@ using namespace mlir::flash;
 
 static int usage() {
   llvm::errs() << "usage: flashgen compile SPEC.mlir -o DIR [--target sm_90|sm_80]\n"
-                  "                        [--dim NAME=VALUE]... [--top-k K] [--print-ir]\n";
+                  "                        [--dim NAME=VALUE]... [--top-k K] [--print-ir]\n"
+                  "                        [--spec-schedules]  (keep the spec's #flash.schedule)\n";
   return 2;
 }
 
@@ -30,6 +31,7 @@ int flashgen::cli::runCompile(int argc, char **argv) {
   std::string spec, output, target = "sm_90";
   unsigned topK = 4;
   bool printIr = false;
+  bool specSchedules = false;
   DimValues dims;
   for (int i = 0; i < argc; ++i) {
     std::string arg = argv[i];
@@ -58,6 +60,8 @@ int flashgen::cli::runCompile(int argc, char **argv) {
       const char *v = value();
       if (!v || llvm::StringRef(v).getAsInteger(10, topK) || topK == 0)
         return usage();
+    } else if (arg == "--spec-schedules") {
+      specSchedules = true;
     } else if (arg == "--print-ir") {
       printIr = true;
     } else if (!arg.empty() && arg[0] == '-') {
@@ -85,11 +89,15 @@ int flashgen::cli::runCompile(int argc, char **argv) {
                  << " (kernels take every size at run time; pass --dim "
                  << name << "=VALUE to plan for yours)\n";
 
-  std::string pipeline = "builtin.module(flash-io-bounds{target=" + target +
-                         " dims=" + dimOption + "},flash-schedule{target=" +
-                         target + " dims=" + dimOption +
-                         " top-k=" + std::to_string(topK) +
-                         "},flash-lower-kernels,canonicalize,cse)";
+  // --spec-schedules keeps the #flash.schedule (and flash.candidates) the
+  // spec already carries: for hand-written schedules and experiments.
+  std::string scheduling =
+      specSchedules ? ""
+                    : "flash-io-bounds{target=" + target + " dims=" + dimOption +
+                          "},flash-schedule{target=" + target + " dims=" +
+                          dimOption + " top-k=" + std::to_string(topK) + "},";
+  std::string pipeline = "builtin.module(" + scheduling +
+                         "flash-lower-kernels,canonicalize,cse)";
   PassManager pm(&context);
   if (failed(parsePassPipeline(pipeline, pm, llvm::errs()))) {
     llvm::errs() << "flashgen compile: cannot build the pipeline " << pipeline

@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+"""Attention forward benchmark: flashgen against PyTorch SDPA (FlashAttention-2
+and cuDNN backends) and FlexAttention, on the anchor shapes of
+../shared/anchors/README.md (16,384 tokens per batch, d=128 with 16 heads and
+d=64 with 32 heads, causal and not; softcap and ALiBi+causal at d=128).
+
+Run on the GPU machine, in one process, so every ratio compares kernels
+measured minutes apart on the same card:
+
+    python3 bench/attention/bench.py --bundles build/bench-bundles --out $OUT
+
+Every flashgen result is first checked against SDPA (math backend, f32) on the
+same inputs; a kernel that disagrees is reported and not timed. Times are
+medians of triton.testing.do_bench over rotating input sets (METHOD.md: the
+working set of one shape must not sit in L2 between runs).
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
+import flashgen  # noqa: E402
+
+from triton.testing import do_bench  # noqa: E402
+
+TOKENS = 16384
+ROTATE = 4  # input sets cycled through while timing
+
+
+def flops(batch, heads, n, d, causal):
+    total = 4.0 * batch * heads * n * n * d
+    return total / 2 if causal else total
+
+
+def softcap_mod(score, b, h, q_idx, kv_idx):
+    return 30.0 * torch.tanh(score / 30.0)
+
+
+def alibi_mod(heads):
+    def mod(score, b, h, q_idx, kv_idx):
+        slope = torch.exp2(-8.0 * (h + 1).to(torch.float32) / heads)
+        return score + slope * (kv_idx - q_idx)
+    return mod
+
+
+def alibi_bias_reference(q, k, v, heads):
+    """f32 reference for ALiBi+causal: explicit bias matrix."""
+    n = q.shape[2]
+    i = torch.arange(n, device=q.device)
+    rel = (i[None, :] - i[:, None]).to(torch.float32)
+    slopes = torch.exp2(-8.0 * (torch.arange(heads, device=q.device, dtype=torch.float32) + 1) / heads)
+    bias = slopes[:, None, None] * rel[None]
+    causal = i[None, :] <= i[:, None]
+    bias = bias.masked_fill(~causal, float("-inf"))
+    return F.scaled_dot_product_attention(q.float(), k.float(), v.float(), attn_mask=bias[None])
+
+
+def time_ms(fn):
+    return do_bench(fn, warmup=25, rep=100, return_mode="median")
+
+
+def rel_err(out, ref):
+    out = out.float()
+    ref = ref.float()
+    if torch.isnan(out).any():
+        return float("nan")
+    return ((out - ref).norm() / ref.norm()).item()
+
+
+def rotating(inputs):
+    state = {"i": 0}
+
+    def pick():
+        state["i"] = (state["i"] + 1) % len(inputs)
+        return inputs[state["i"]]
+    return pick
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--bundles", required=True,
+                        help="folder with one compiled bundle per spec (prepare-bench.sh)")
+    parser.add_argument("--out", default=".", help="where results.json and the plot go")
+    parser.add_argument("--quick", action="store_true", help="fewer shapes")
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    dev = torch.device("cuda")
+
+    shapes = []  # (label, spec, d, heads, n, causal, mod)
+    for d, heads in ((128, 16), (64, 32)):
+        for n in ((512, 2048, 8192, 16384) if d == 128 else (2048, 8192)):
+            for causal in (False, True):
+                name = f"mha_d{d}" + ("_causal" if causal else "")
+                shapes.append((name, name, d, heads, n, causal, None))
+    for n in (2048, 8192):
+        shapes.append(("softcap", "softcap", 128, 16, n, False, "softcap"))
+        shapes.append(("alibi_causal", "alibi_causal", 128, 16, n, True, "alibi"))
+    if args.quick:
+        shapes = [s for s in shapes if s[4] in (2048, 8192)]
+
+    try:
+        from torch.nn.attention.flex_attention import flex_attention, create_block_mask
+        flex = torch.compile(flex_attention, dynamic=False)
+    except Exception as error:  # noqa: BLE001
+        print("FlexAttention unavailable:", error)
+        flex = None
+    from torch.nn.attention import sdpa_kernel, SDPBackend
+
+    kernels = {}
+    first_call = {}
+    rows = []
+    for (label, spec, d, heads, n, causal, mod) in shapes:
+        batch = TOKENS // n
+        sets = [tuple(torch.randn(batch, heads, n, d, device=dev, dtype=torch.bfloat16)
+                      for _ in range(3)) for _ in range(ROTATE)]
+        out = torch.empty(batch, heads, n, d, device=dev, dtype=torch.bfloat16)
+        pick = rotating(sets)
+        row = {"spec": spec, "d": d, "heads": heads, "n": n, "batch": batch,
+               "causal": causal, "mod": mod or "none"}
+        fl = flops(batch, heads, n, d, causal)
+
+        if spec not in kernels:
+            bundle = flashgen.load(os.path.join(args.bundles, spec))
+            start = time.perf_counter()
+            kernels[spec] = bundle.kernel(spec)
+            q, k, v = sets[0]
+            kernels[spec](q, k, v, out)
+            torch.cuda.synchronize()
+            first_call[spec] = time.perf_counter() - start
+        kern = kernels[spec]
+
+        # Correctness first, against an f32 reference.
+        q, k, v = sets[0]
+        out.fill_(float("nan"))
+        kern(q, k, v, out)
+        torch.cuda.synchronize()
+        if mod == "alibi":
+            ref = alibi_bias_reference(q, k, v, heads)
+        elif mod == "softcap":
+            scale = 1.0 / math.sqrt(d)
+            s = torch.einsum("bhnd,bhmd->bhnm", q.float(), k.float()) * scale
+            s = 30.0 * torch.tanh(s / 30.0)
+            ref = torch.softmax(s, dim=-1) @ v.float()
+        else:
+            with sdpa_kernel(SDPBackend.MATH):
+                ref = F.scaled_dot_product_attention(q.float(), k.float(), v.float(), is_causal=causal)
+        row["rel_err"] = rel_err(out, ref)
+        del ref
+        if not row["rel_err"] < 2e-2:
+            print(f"WRONG {label} N={n}: rel_err {row['rel_err']}")
+            rows.append(row)
+            continue
+
+        def run_flashgen():
+            q, k, v = pick()
+            kern(q, k, v, out)
+        row["flashgen_ms"] = time_ms(run_flashgen)
+
+        if mod is None:
+            for backend, key in ((SDPBackend.FLASH_ATTENTION, "fa2_ms"),
+                                 (SDPBackend.CUDNN_ATTENTION, "cudnn_ms")):
+                def run_sdpa(backend=backend):
+                    q, k, v = pick()
+                    with sdpa_kernel(backend):
+                        F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+                try:
+                    row[key] = time_ms(run_sdpa)
+                except Exception as error:  # noqa: BLE001
+                    row[key] = None
+                    print(f"{key} failed for {label} N={n}: {error}")
+        if flex is not None:
+            try:
+                block_mask = None
+                if causal:
+                    block_mask = create_block_mask(lambda b, h, qi, ki: qi >= ki, None, None, n, n, device="cuda")
+                score_mod = softcap_mod if mod == "softcap" else (alibi_mod(heads) if mod == "alibi" else None)
+
+                def run_flex():
+                    q, k, v = pick()
+                    flex(q, k, v, score_mod=score_mod, block_mask=block_mask)
+                row["flex_ms"] = time_ms(run_flex)
+            except Exception as error:  # noqa: BLE001
+                row["flex_ms"] = None
+                print(f"flex failed for {label} N={n}: {error}")
+
+        for key in ("flashgen_ms", "fa2_ms", "cudnn_ms", "flex_ms"):
+            if row.get(key):
+                row[key.replace("_ms", "_tflops")] = fl / (row[key] * 1e-3) / 1e12
+        rows.append(row)
+        del sets
+        torch.cuda.empty_cache()
+
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "attention-results.json"), "w") as f:
+        json.dump({"device": torch.cuda.get_device_name(), "rows": rows,
+                   "first_call_seconds": first_call}, f, indent=1)
+
+    header = f"{'spec':<16}{'N':>6}{'B':>4} {'err':>8} {'flashgen':>9} {'FA2':>6} {'cuDNN':>6} {'Flex':>6}  {'/FA2':>5} {'/cuDNN':>6} {'/Flex':>5}"
+    print(header)
+    for r in rows:
+        def fmt(key):
+            v = r.get(key)
+            return f"{v:6.0f}" if v else "     -"
+
+        def ratio(key):
+            a, b = r.get("flashgen_tflops"), r.get(key)
+            return f"{a / b:5.2f}" if a and b else "    -"
+        print(f"{r['spec']:<16}{r['n']:>6}{r['batch']:>4} {r.get('rel_err', float('nan')):8.1e} "
+              f"{fmt('flashgen_tflops'):>9} {fmt('fa2_tflops')} {fmt('cudnn_tflops')} {fmt('flex_tflops')}  "
+              f"{ratio('fa2_tflops')} {ratio('cudnn_tflops'):>6} {ratio('flex_tflops')}")
+    print("first call (NVRTC compile or cache load + launch), s:",
+          {k: round(v, 2) for k, v in first_call.items()})
+
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(12, 4.5))
+        labels = [f"{r['spec']}\nN={r['n']}" for r in rows]
+        xs = range(len(rows))
+        width = 0.2
+        for i, (key, name) in enumerate((("flashgen_tflops", "flashgen"), ("fa2_tflops", "SDPA FA2"),
+                                          ("cudnn_tflops", "SDPA cuDNN"), ("flex_tflops", "FlexAttention"))):
+            ax.bar([x + (i - 1.5) * width for x in xs], [r.get(key) or 0 for r in rows], width, label=name)
+        ax.set_xticks(list(xs))
+        ax.set_xticklabels(labels, rotation=60, fontsize=7)
+        ax.set_ylabel("TFLOP/s (bf16 forward)")
+        ax.set_title(f"Attention forward, 16k tokens, {torch.cuda.get_device_name()}")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(os.path.join(args.out, "attention.png"), dpi=110)
+    except Exception as error:  # noqa: BLE001
+        print("plot failed:", error)
+
+
+if __name__ == "__main__":
+    main()

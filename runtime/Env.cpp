@@ -1,0 +1,134 @@
+//===- Env.cpp - Registry of environment variables ------------------------===//
+
+#include "runtime/Env.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <vector>
+
+namespace flashgen {
+namespace env {
+
+namespace {
+
+constexpr Variable kRegistry[] = {
+    {kCacheDir, CacheEffect::Neutral, "root of the on-disk cubin cache"},
+    {kAlwaysCompile, CacheEffect::Neutral, "1: ignore cache hits, recompile"},
+    {kDump, CacheEffect::Neutral,
+     "1: compile and keep module.cu and module.ptx next to the cubin"},
+    {kDisableDiskCache, CacheEffect::Neutral, "1: memory cache only"},
+    {kLaunchChecks, CacheEffect::Neutral,
+     "0: skip the driver check that pointers are device memory"},
+    {kLog, CacheEffect::Neutral, "1: log compiles and cache hits to stderr"},
+    {kLineInfo, CacheEffect::Invalidating, "1: compile with -lineinfo"},
+    {kNvrtcOptions, CacheEffect::Invalidating,
+     "extra NVRTC options, space-separated"},
+    {kCudaInclude, CacheEffect::Invalidating, "CUDA include dir for NVRTC"},
+    {kCudaHome, CacheEffect::Invalidating, "CUDA toolkit root (include dir)"},
+    {kCudaPath, CacheEffect::Invalidating, "CUDA toolkit root (include dir)"},
+    {kXdgCacheHome, CacheEffect::Neutral, "default cache root"},
+    {kHome, CacheEffect::Neutral, "default cache root"},
+    {kLib, CacheEffect::Neutral, "Python: path of libflashgen_runtime.so"},
+    {nullptr, CacheEffect::Neutral, nullptr},
+};
+
+std::mutex &overrideMutex() {
+  static std::mutex m;
+  return m;
+}
+
+/// name -> value (nullopt: reads as unset).
+std::map<std::string, std::optional<std::string>> &overrides() {
+  static std::map<std::string, std::optional<std::string>> m;
+  return m;
+}
+
+const Variable &requireRegistered(const char *name) {
+  const Variable *v = lookup(name);
+  if (!v) {
+    std::fprintf(stderr,
+                 "flashgen: internal error: environment variable %s is read "
+                 "but not registered in runtime/Env.cpp\n",
+                 name);
+    std::abort();
+  }
+  return *v;
+}
+
+} // namespace
+
+const Variable *registry() { return kRegistry; }
+
+const Variable *lookup(const std::string &name) {
+  for (const Variable *v = kRegistry; v->name; ++v)
+    if (name == v->name)
+      return v;
+  return nullptr;
+}
+
+std::optional<std::string> getStr(const char *name) {
+  requireRegistered(name);
+  {
+    std::lock_guard<std::mutex> lock(overrideMutex());
+    auto it = overrides().find(name);
+    if (it != overrides().end())
+      return it->second;
+  }
+  const char *value = std::getenv(name);
+  if (!value)
+    return std::nullopt;
+  return std::string(value);
+}
+
+bool getBool(const char *name, bool fallback) {
+  std::optional<std::string> value = getStr(name);
+  if (!value)
+    return fallback;
+  std::string v = *value;
+  std::transform(v.begin(), v.end(), v.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return v == "1" || v == "true" || v == "on" || v == "yes";
+}
+
+std::string cacheInvalidatingFingerprint() {
+  std::vector<std::string> lines;
+  for (const Variable *v = kRegistry; v->name; ++v) {
+    if (v->effect != CacheEffect::Invalidating)
+      continue;
+    if (std::optional<std::string> value = getStr(v->name))
+      lines.push_back(std::string(v->name) + "=" + *value + "\n");
+  }
+  std::sort(lines.begin(), lines.end());
+  std::string out;
+  for (const auto &l : lines)
+    out += l;
+  return out;
+}
+
+ScopedOverride::ScopedOverride(const char *name,
+                               std::optional<std::string> value)
+    : name_(name) {
+  requireRegistered(name);
+  std::lock_guard<std::mutex> lock(overrideMutex());
+  auto it = overrides().find(name_);
+  if (it != overrides().end()) {
+    hadPrevious_ = true;
+    previous_ = it->second;
+  }
+  overrides()[name_] = std::move(value);
+}
+
+ScopedOverride::~ScopedOverride() {
+  std::lock_guard<std::mutex> lock(overrideMutex());
+  if (hadPrevious_)
+    overrides()[name_] = previous_;
+  else
+    overrides().erase(name_);
+}
+
+} // namespace env
+} // namespace flashgen

@@ -1,0 +1,158 @@
+//===- Manifest.h - Parsed and checked bundle manifest ----------*- C++ -*-===//
+//
+// The in-memory form of manifest.json (docs/bundle-format.md §1). Reading
+// checks everything that can be checked without arguments: field types,
+// unknown keys, names, expressions (parsed against the kernel's symbols and
+// scalars), that every symbol is bound by some tensor dim, and the fixed
+// limits below, so that launch-time code can rely on them.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHGEN_RUNTIME_MANIFEST_H
+#define FLASHGEN_RUNTIME_MANIFEST_H
+
+#include "flashgen/runtime.h"
+#include "runtime/Expr.h"
+#include "runtime/Json.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace flashgen {
+
+/// Fixed limits, so that launch-time validation works in stack storage.
+constexpr int kMaxRank = 8;
+constexpr int kMaxParams = 32;
+constexpr int kMaxSlots = 64; // symbols + scalars of one kernel
+constexpr int kMaxScratch = 16;
+constexpr int kMaxLaunches = 16;
+/// Bytes of kernel parameters cuLaunchKernel accepts on every supported arch.
+constexpr int kMaxParamBytes = 4096;
+
+constexpr int kBundleFormatVersion = 1;
+constexpr const char kBundleFormatName[] = "flashgen-bundle";
+
+enum class ParamIo { In, Out, InOut };
+
+struct SymbolSpec {
+  std::string name;
+  int64_t min = 1;
+  int64_t max = 2147483647;
+};
+
+struct ScalarSpec {
+  std::string name;
+  DType dtype = DType::F32; // F32, I32 or I64
+  bool hasDefault = false;
+  double defaultFloat = 0.0;
+  int64_t defaultInt = 0;
+  bool hasMin = false, hasMax = false;
+  double minFloat = 0.0, maxFloat = 0.0;
+  int64_t minInt = 0, maxInt = 0;
+  bool isInteger() const { return dtype != DType::F32; }
+};
+
+struct DimSpec {
+  enum class Kind { Static, Symbol, Derived };
+  Kind kind = Kind::Static;
+  int64_t value = 0; // Static
+  int slot = -1;     // Symbol
+  Expr expr;         // Derived
+  std::string text;  // as written, for messages
+};
+
+struct ParamSpec {
+  std::string name;
+  ParamIo io = ParamIo::In;
+  DType dtype = DType::None;
+  std::vector<DimSpec> shape;
+  bool optional = false;
+  int64_t pointerAlign = 16;
+  int64_t strideAlign = 1;
+};
+
+struct ScratchSpec {
+  std::string name;
+  DType dtype = DType::None;
+  std::vector<Expr> shape;
+  bool zeroInit = false;
+};
+
+struct ArgSpec {
+  enum class Kind { Tensor, Scratch, Symbol, Scalar, Expr, Float, Int };
+  Kind kind = Kind::Int;
+  int index = -1; // param, scratch, symbol slot or scalar index
+  Expr expr;
+  double floatValue = 0.0;
+  int64_t intValue = 0;
+};
+
+struct LaunchSpec {
+  std::string entry;
+  Expr grid[3];
+  unsigned block[3] = {1, 1, 1};
+  Expr dynamicSmemBytes = Expr::constant(0);
+  bool hasCluster = false;
+  unsigned cluster[3] = {1, 1, 1};
+  std::vector<ArgSpec> args;
+};
+
+struct VariantSpec {
+  json::Value schedule;
+  json::Value io;
+  json::Value resources;
+  std::vector<std::string> sources;
+  std::vector<std::string> headers;
+  std::vector<std::string> nvrtcOptions;
+  std::vector<ScratchSpec> scratch;
+  std::vector<LaunchSpec> launches;
+};
+
+struct KernelSpec {
+  std::string name;
+  std::string op;
+  std::vector<SymbolSpec> symbols;
+  std::vector<ScalarSpec> scalars;
+  std::vector<ParamSpec> params;
+  std::vector<Constraint> constraints;
+  std::vector<VariantSpec> variants;
+
+  /// Expression slots: symbols first, then scalars.
+  int numSlots() const {
+    return static_cast<int>(symbols.size() + scalars.size());
+  }
+  int scalarSlot(int scalarIndex) const {
+    return static_cast<int>(symbols.size()) + scalarIndex;
+  }
+  /// Name of a slot, for messages.
+  const std::string &slotName(int slot) const;
+};
+
+struct Manifest {
+  int version = 0;
+  std::string flashgenVersion;
+  std::string target;
+  std::vector<KernelSpec> kernels;
+
+  const KernelSpec *findKernel(const std::string &name) const;
+};
+
+/// Reads and checks a parsed manifest.json. `error` names the field, e.g.
+/// "kernels[0].params[2].shape[1]: unknown symbol 'Nq'".
+bool readManifest(const json::Value &root, Manifest &out, std::string &error);
+
+/// Parses JSON text and reads it; `error` is prefixed with "manifest.json".
+bool parseManifest(const std::string &text, Manifest &out, std::string &error);
+
+/// True for "sm_XY" / "sm_XYa" / "sm_XYf" (X, Y digits, X may be 2 digits).
+bool parseArch(const std::string &arch, int &major, int &minor,
+               bool &archSpecific);
+
+/// A manifest file path must stay inside the bundle: relative, no "..",
+/// no empty or "." components, no backslashes.
+bool isSafeBundlePath(const std::string &path);
+
+} // namespace flashgen
+
+#endif // FLASHGEN_RUNTIME_MANIFEST_H

@@ -1,0 +1,302 @@
+//===- ArgBinderTest.cpp - Launch argument checks, without a GPU ----------===//
+//
+// Every check of docs/bundle-format.md §3 steps 1-5 runs before any driver
+// call, so these run on the fixture kernel with no device and fake (but
+// aligned) pointers: a bad argument must be reported by name, never reach a
+// GPU.
+//
+//===----------------------------------------------------------------------===//
+
+#include "TestSupport.h"
+#include "runtime/ArgBinder.h"
+#include "runtime/BundleData.h"
+
+#include <gtest/gtest.h>
+
+using namespace flashgen;
+using namespace flashgen::test;
+
+namespace {
+
+#define EXPECT_CONTAINS(haystack, needle)                                      \
+  EXPECT_NE(std::string(haystack).find(needle), std::string::npos)             \
+      << "missing \"" << (needle) << "\" in: " << (haystack)
+
+/// Arguments for the fixture's axpy(x, y, o, rowsum) at B x 4 x N x 16,
+/// contiguous, pointing at fake aligned addresses.
+struct AxpyArgs {
+  int64_t B, N;
+  int64_t xSizes[4], ySizes[4], oSizes[4], rSizes[3];
+  int64_t xStrides[4], yStrides[4], oStrides[4], rStrides[3];
+  TensorArg t[4];
+
+  AxpyArgs(int64_t b, int64_t n) : B(b), N(n) {
+    int64_t full[4] = {b, 4, n, 16};
+    int64_t contiguous[4] = {4 * n * 16, n * 16, 16, 1};
+    for (int d = 0; d < 4; ++d) {
+      xSizes[d] = ySizes[d] = oSizes[d] = full[d];
+      xStrides[d] = yStrides[d] = oStrides[d] = contiguous[d];
+    }
+    for (int d = 0; d < 3; ++d)
+      rSizes[d] = full[d];
+    rStrides[0] = 4 * n;
+    rStrides[1] = n;
+    rStrides[2] = 1;
+    t[0] = {fake(0x100000), DType::BF16, 4, xSizes, xStrides};
+    t[1] = {fake(0x200000), DType::F32, 4, ySizes, yStrides};
+    t[2] = {fake(0x300000), DType::F32, 4, oSizes, oStrides};
+    t[3] = {fake(0x400000), DType::F32, 3, rSizes, rStrides};
+  }
+  static void *fake(uintptr_t p) { return reinterpret_cast<void *>(p); }
+};
+
+class ArgBinder : public ::testing::Test {
+protected:
+  void SetUp() override {
+    bundle = loadAxpy();
+    ASSERT_TRUE(bundle);
+    ASSERT_TRUE(isOk(bundle->getKernel("axpy", nullptr, kernel)));
+  }
+  Status validate(const AxpyArgs &a, const std::vector<ScalarArg> &s = {}) {
+    return kernel->validate(a.t, 4, s.data(), s.size());
+  }
+  std::string error(const AxpyArgs &a, const std::vector<ScalarArg> &s = {}) {
+    Status st = validate(a, s);
+    EXPECT_EQ(st.code(), StatusCode::InvalidArgument) << st.toString();
+    return st.message();
+  }
+  std::shared_ptr<Bundle> bundle;
+  std::unique_ptr<Kernel> kernel;
+};
+
+TEST_F(ArgBinder, AcceptsGoodArguments) {
+  AxpyArgs a(2, 37);
+  EXPECT_TRUE(isOk(validate(a)));
+  EXPECT_TRUE(isOk(validate(a, {ScalarArg::ofFloat(0.5)})));
+  EXPECT_TRUE(isOk(validate(a, {ScalarArg::useDefault()})));
+  // The optional output may be absent.
+  a.t[3].data = nullptr;
+  EXPECT_TRUE(isOk(validate(a)));
+  // Null strides mean contiguous.
+  AxpyArgs c(1, 5);
+  for (TensorArg &t : c.t)
+    t.strides = nullptr;
+  EXPECT_TRUE(isOk(validate(c)));
+}
+
+TEST_F(ArgBinder, NullAndMisalignedPointers) {
+  AxpyArgs a(2, 37);
+  a.t[1].data = nullptr;
+  EXPECT_EQ(error(a), "y: null data pointer");
+  AxpyArgs b(2, 37);
+  b.t[0].data = AxpyArgs::fake(0x100008);
+  EXPECT_CONTAINS(error(b), "x: data pointer 0x100008 is not 16-byte aligned");
+  // rowsum asks only for 4-byte alignment.
+  AxpyArgs c(2, 37);
+  c.t[3].data = AxpyArgs::fake(0x400004);
+  EXPECT_TRUE(isOk(validate(c)));
+  c.t[3].data = AxpyArgs::fake(0x400002);
+  EXPECT_CONTAINS(error(c), "rowsum: data pointer 0x400002 is not 4-byte aligned");
+}
+
+TEST_F(ArgBinder, WrongDtypeRankAndCount) {
+  AxpyArgs a(2, 37);
+  a.t[0].dtype = DType::F16;
+  EXPECT_EQ(error(a), "x: dtype is f16, expected bf16");
+  AxpyArgs b(2, 37);
+  b.t[2].rank = 3;
+  EXPECT_EQ(error(b), "o: rank is 3, expected 4 (shape [B, 4, N, 16])");
+  AxpyArgs c(2, 37);
+  Status st = kernel->validate(c.t, 3, nullptr, 0);
+  EXPECT_EQ(st.message(), "kernel axpy takes 4 tensors (x, y, o, rowsum), got 3");
+  std::vector<ScalarArg> tooMany = {ScalarArg::ofFloat(1), ScalarArg::ofFloat(2)};
+  EXPECT_EQ(error(c, tooMany), "kernel axpy takes 1 scalars, got 2");
+  EXPECT_EQ(error(c, {ScalarArg::ofInt(3)}),
+            "scalar alpha: expected a float (f32), got i64");
+  ScalarArg inf = ScalarArg::ofFloat(1.0 / 0.0);
+  EXPECT_EQ(error(c, {inf}), "scalar alpha is not finite");
+}
+
+TEST_F(ArgBinder, ShapeMismatches) {
+  AxpyArgs a(2, 37);
+  a.xSizes[1] = 5;
+  EXPECT_EQ(error(a), "x: dim 1 is 5, expected 4 (shape [B, 4, N, 16])");
+  AxpyArgs b(2, 37);
+  b.oSizes[3] = 32;
+  EXPECT_CONTAINS(error(b), "o: dim 3 is 32, expected 16");
+  AxpyArgs c(2, 37);
+  c.xSizes[0] = -1;
+  EXPECT_EQ(error(c), "x: dim 0 has size -1");
+}
+
+TEST_F(ArgBinder, SymbolsBindConsistently) {
+  AxpyArgs a(2, 37);
+  a.ySizes[2] = 38;
+  EXPECT_EQ(error(a), "y: dim 2 (N) is 38 but x dim 2 bound N=37");
+  AxpyArgs b(2, 37);
+  b.rSizes[0] = 3;
+  EXPECT_EQ(error(b), "rowsum: dim 0 (B) is 3 but x dim 0 bound B=2");
+  // An absent optional tensor binds nothing.
+  b.t[3].data = nullptr;
+  EXPECT_TRUE(isOk(validate(b)));
+}
+
+TEST_F(ArgBinder, SymbolRangesAndConstraints) {
+  AxpyArgs zero(2, 0);
+  EXPECT_EQ(error(zero), "N = 0 (x dim 2) is out of range [1, 65536]");
+  AxpyArgs big(1, 70000);
+  EXPECT_EQ(error(big), "N = 70000 (x dim 2) is out of range [1, 65536]");
+  AxpyArgs noBatch(0, 5);
+  EXPECT_EQ(error(noBatch), "B = 0 (x dim 0) is out of range [1, 2147483647]");
+  AxpyArgs many(32, 65536);
+  EXPECT_EQ(error(many),
+            "constraint \"B * N <= 1048576\" does not hold (B=32, N=65536)");
+}
+
+TEST_F(ArgBinder, Strides) {
+  AxpyArgs a(2, 37);
+  a.xStrides[3] = 2;
+  EXPECT_EQ(error(a), "x: the last dim must be contiguous (stride 1), got stride 2");
+  AxpyArgs b(2, 37);
+  b.yStrides[1] = -16;
+  EXPECT_CONTAINS(error(b), "y: stride 1 is -16 (negative strides");
+  // x rows are read with 16-byte loads: strides must be multiples of 8.
+  AxpyArgs c(2, 37);
+  c.xStrides[2] = 20;
+  EXPECT_EQ(error(c), "x: stride 2 is 20, not a multiple of 8 elements");
+  // A padded view (row stride 24) is fine.
+  AxpyArgs d(2, 37);
+  d.xStrides[2] = 24;
+  d.xStrides[1] = 24 * 37;
+  d.xStrides[0] = 4 * 24 * 37;
+  EXPECT_TRUE(isOk(validate(d)));
+  // Broadcast input heads (expand) are fine; a broadcast output is not.
+  AxpyArgs e(2, 37);
+  e.xStrides[1] = 0;
+  EXPECT_TRUE(isOk(validate(e)));
+  e.oStrides[1] = 0;
+  EXPECT_EQ(error(e), "o: stride 1 is 0 on a dim of size 4; an output cannot be "
+                      "broadcast");
+  // A last dim of size 1 may carry any stride (PyTorch gives arbitrary ones).
+  AxpyArgs f(2, 1);
+  f.rSizes[2] = 1;
+  f.rStrides[2] = 7;
+  EXPECT_TRUE(isOk(validate(f)));
+}
+
+TEST_F(ArgBinder, WorkspaceSizesAndChecks) {
+  AxpyArgs a(2, 37);
+  size_t bytes = 1;
+  ASSERT_TRUE(isOk(kernel->workspaceBytes(a.t, 4, nullptr, 0, bytes)));
+  EXPECT_EQ(bytes, 0u); // variant 0 has no scratch
+  ASSERT_TRUE(isOk(kernel->selectVariant(1)));
+  ASSERT_TRUE(isOk(kernel->workspaceBytes(a.t, 4, nullptr, 0, bytes)));
+  EXPECT_EQ(bytes, 2u * 4 * 37 * 16 * sizeof(float));
+
+  alignas(16) static char fakeWorkspace[16];
+  LaunchOptions small;
+  small.workspace = fakeWorkspace;
+  small.workspaceBytes = bytes - 1;
+  Status st = kernel->launch(a.t, 4, nullptr, 0, small);
+  EXPECT_EQ(st.code(), StatusCode::InvalidArgument);
+  EXPECT_EQ(st.message(), "workspace: " + std::to_string(bytes - 1) +
+                              " bytes given, these sizes need " +
+                              std::to_string(bytes));
+  LaunchOptions misaligned = small;
+  misaligned.workspace = fakeWorkspace + 4;
+  misaligned.workspaceBytes = bytes;
+  EXPECT_CONTAINS(kernel->launch(a.t, 4, nullptr, 0, misaligned).message(),
+                  "is not 16-byte aligned");
+  // Everything checks out: only now does the missing device matter.
+  LaunchOptions good = small;
+  good.workspaceBytes = bytes;
+  st = kernel->launch(a.t, 4, nullptr, 0, good);
+  EXPECT_EQ(st.code(), StatusCode::NoDevice);
+  EXPECT_CONTAINS(st.message(), "created without a device");
+}
+
+TEST_F(ArgBinder, SharedMemoryLimitNamesNeededAndAvailable) {
+  const KernelSpec &k = *bundle->data().manifest.findKernel("axpy");
+  AxpyArgs a(2, 37);
+  BoundArgs bound;
+  int64_t allowed[2] = {48 * 1024, 100}; // launch 1 needs 32 * 4 = 128 bytes
+  DeviceLimits limits;
+  limits.maxDynamicSharedBytes = allowed;
+  limits.arch = "sm_80";
+  limits.ordinal = 0;
+  Status st = bindArguments(k, k.variants[1], a.t, 4, nullptr, 0, limits, bound);
+  EXPECT_EQ(st.code(), StatusCode::OutOfResources);
+  EXPECT_EQ(st.message(), "launch 1 (fixture_axpy_v1_add) needs 128 bytes of "
+                          "dynamic shared memory; the sm_80 device 0 allows 100 "
+                          "(its opt-in maximum minus the entry's static shared "
+                          "memory)");
+  allowed[1] = 128;
+  ASSERT_TRUE(isOk(bindArguments(k, k.variants[1], a.t, 4, nullptr, 0, limits,
+                                 bound)));
+  EXPECT_EQ(bound.launches[1].dynamicSmemBytes, 128u);
+  EXPECT_EQ(bound.launches[0].grid[0], 2u); // cdiv(37, 32)
+  EXPECT_EQ(bound.launches[0].grid[1], 4u);
+  EXPECT_EQ(bound.launches[0].grid[2], 2u);
+  EXPECT_EQ(bound.slots[0], 2);  // B
+  EXPECT_EQ(bound.slots[1], 37); // N
+  EXPECT_FLOAT_EQ(bound.scalarFloat[0], 2.0f); // default alpha
+  EXPECT_EQ(bound.tensorExtentBytes[0], uint64_t(2 * 4 * 37 * 16) * 2);
+  EXPECT_EQ(bound.scratchStrides[0][0], 4 * 37 * 16);
+  EXPECT_EQ(bound.scratchStrides[0][3], 1);
+}
+
+/// A kernel whose geometry comes from an integer scalar, for the grid and
+/// expression-argument limits.
+const char *kGeometryManifest = R"json({
+  "format": "flashgen-bundle", "version": 1, "flashgen_version": "0.1.0",
+  "target": "sm_80",
+  "kernels": [{
+    "name": "g", "op": "test",
+    "symbols": ["N"],
+    "scalars": [{"name": "split", "dtype": "i32"}],
+    "params": [{"name": "x", "io": "inout", "dtype": "f32", "shape": ["N", "split"]},
+               {"name": "lens", "io": "in", "dtype": "i32", "shape": ["N + 1"]}],
+    "variants": [{
+      "sources": ["g.cu"],
+      "launches": [{"entry": "g", "grid": [1, "split", 1], "block": [32, 1, 1],
+                    "args": [{"tensor": "x"}, {"expr": "N * 4096"}]}]
+    }]
+  }]
+})json";
+
+TEST(ArgBinderGeometry, GridExpressionAndDerivedDimLimits) {
+  std::shared_ptr<Bundle> b;
+  ASSERT_TRUE(isOk(Bundle::fromMemory(kGeometryManifest, {{"g.cu", ""}}, "mem", b)));
+  std::unique_ptr<Kernel> k;
+  ASSERT_TRUE(isOk(b->getKernel("g", nullptr, k)));
+  int64_t xs[2] = {10, 4}, ls[1] = {11};
+  TensorArg t[2] = {{AxpyArgs::fake(0x1000), DType::F32, 2, xs, nullptr},
+                    {AxpyArgs::fake(0x2000), DType::I32, 1, ls, nullptr}};
+  Status st = k->validate(t, 2, nullptr, 0);
+  EXPECT_EQ(st.message(), "scalar split has no default; pass a value");
+  ScalarArg split = ScalarArg::ofInt(4);
+  EXPECT_TRUE(isOk(k->validate(t, 2, &split, 1)));
+  ScalarArg wrongKind = ScalarArg::ofFloat(4);
+  EXPECT_EQ(k->validate(t, 2, &wrongKind, 1).message(),
+            "scalar split: expected an integer (i32), got f32");
+  ScalarArg tooBig = ScalarArg::ofInt(int64_t(1) << 33);
+  EXPECT_CONTAINS(k->validate(t, 2, &tooBig, 1).message(),
+                  "does not fit in i32");
+  ls[0] = 10;
+  EXPECT_EQ(k->validate(t, 2, &split, 1).message(),
+            "lens: dim 0 is 10, expected N + 1 = 11");
+  ls[0] = 11;
+  // grid.y = split must stay within 65535.
+  xs[1] = 70000;
+  ScalarArg wide = ScalarArg::ofInt(70000);
+  EXPECT_EQ(k->validate(t, 2, &wide, 1).message(),
+            "launch 0 (g): grid.y = split = 70000 is outside [1, 65535]");
+  // An int argument computed from sizes must fit in int.
+  xs[0] = 600000;
+  xs[1] = 4;
+  ls[0] = 600001;
+  EXPECT_EQ(k->validate(t, 2, &split, 1).message(),
+            "launch 0 (g): arg 1 (N * 4096) = 2457600000 does not fit in int");
+}
+
+} // namespace

@@ -1,0 +1,279 @@
+//===- ManifestTest.cpp - Reading and checking manifest.json --------------===//
+
+#include "runtime/Manifest.h"
+
+#include "TestSupport.h"
+#include "runtime/BundleData.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+using namespace flashgen;
+using namespace flashgen::test;
+
+namespace {
+
+/// A small valid manifest; tests replace one piece of it.
+const std::string kBase = R"json({
+  "format": "flashgen-bundle", "version": 1, "flashgen_version": "0.1.0",
+  "target": "sm_90a",
+  "kernels": [{
+    "name": "attn", "op": "attention",
+    "symbols": ["B", "N"],
+    "scalars": [{"name": "scale", "dtype": "f32", "default": 0.125},
+                {"name": "window", "dtype": "i32", "default": 64, "min": 1}],
+    "params": [
+      {"name": "q", "io": "in", "dtype": "bf16", "shape": ["B", 8, "N", 64]},
+      {"name": "o", "io": "out", "dtype": "bf16", "shape": ["B", 8, "N", 64]},
+      {"name": "lens", "io": "in", "dtype": "i32", "shape": ["B+1"], "optional": true}
+    ],
+    "constraints": ["N % 1 == 0"],
+    "variants": [{
+      "sources": ["a.cu"], "headers": ["flashgen/device/x.cuh"],
+      "nvrtc_options": ["-std=c++17"],
+      "schedule": {"anything": [1, 2]},
+      "scratch": [{"name": "ws", "dtype": "f32", "shape": ["B", "cdiv(N, 64)", 8]}],
+      "launches": [{
+        "entry": "attn_v0", "grid": ["cdiv(N, 128)", 8, "B"], "block": [128, 1, 1],
+        "dynamic_smem_bytes": "min(N, 128) * 256",
+        "args": [{"tensor": "q"}, {"tensor": "o"}, {"tensor": "lens"},
+                 {"scratch": "ws"}, {"symbol": "N"}, {"scalar": "scale"},
+                 {"scalar": "window"}, {"expr": "cdiv(N, window)"},
+                 {"float": 0.5}, {"int": -3}]
+      }]
+    }]
+  }]
+})json";
+
+std::string replaced(const std::string &from, const std::string &to) {
+  std::string s = kBase;
+  size_t at = s.find(from);
+  EXPECT_NE(at, std::string::npos) << "test bug: '" << from << "' not in base";
+  if (at != std::string::npos)
+    s.replace(at, from.size(), to);
+  return s;
+}
+
+std::string manifestError(const std::string &text) {
+  Manifest m;
+  std::string err;
+  EXPECT_FALSE(parseManifest(text, m, err)) << "accepted";
+  return err;
+}
+
+#define EXPECT_CONTAINS(haystack, needle)                                      \
+  EXPECT_NE(std::string(haystack).find(needle), std::string::npos)             \
+      << "missing \"" << (needle) << "\" in: " << (haystack)
+
+TEST(Manifest, ReadsAValidManifest) {
+  Manifest m;
+  std::string err;
+  ASSERT_TRUE(parseManifest(kBase, m, err)) << err;
+  EXPECT_EQ(m.target, "sm_90a");
+  ASSERT_EQ(m.kernels.size(), 1u);
+  const KernelSpec &k = m.kernels[0];
+  EXPECT_EQ(k.numSlots(), 4);
+  EXPECT_EQ(k.params[0].shape[0].kind, DimSpec::Kind::Symbol);
+  EXPECT_EQ(k.params[0].shape[1].kind, DimSpec::Kind::Static);
+  EXPECT_EQ(k.params[2].shape[0].kind, DimSpec::Kind::Derived);
+  EXPECT_TRUE(k.params[2].optional);
+  EXPECT_EQ(k.params[0].pointerAlign, 16);
+  const LaunchSpec &l = k.variants[0].launches[0];
+  EXPECT_EQ(l.args.size(), 10u);
+  EXPECT_EQ(l.args[7].kind, ArgSpec::Kind::Expr);
+  EXPECT_EQ(l.args[9].intValue, -3);
+  EXPECT_TRUE(k.variants[0].schedule.isObject());
+  EXPECT_NE(m.findKernel("attn"), nullptr);
+  EXPECT_EQ(m.findKernel("nope"), nullptr);
+}
+
+TEST(Manifest, RejectsOtherFormatsAndVersions) {
+  EXPECT_CONTAINS(manifestError(replaced("\"version\": 1", "\"version\": 2")),
+                  "bundle format version 2 is not supported by this runtime "
+                  "(supports 1)");
+  EXPECT_CONTAINS(manifestError(replaced("\"flashgen-bundle\"", "\"triton\"")),
+                  "\"triton\" is not a flashgen bundle");
+  EXPECT_CONTAINS(manifestError(replaced("\"version\": 1,", "")),
+                  "missing required key \"version\"");
+  EXPECT_CONTAINS(manifestError("{\"format\": \"flashgen-bundle\""),
+                  "not valid JSON");
+  EXPECT_CONTAINS(manifestError("[]"), "expected an object");
+}
+
+TEST(Manifest, ErrorsNameTheField) {
+  struct Case {
+    const char *from, *to, *message;
+  } cases[] = {
+      {"\"dtype\": \"bf16\", \"shape\": [\"B\", 8",
+       "\"dtype\": \"bf17\", \"shape\": [\"B\", 8",
+       "kernels[0].params[0].dtype: unknown dtype \"bf17\""},
+      {"\"cdiv(N, 128)\"", "\"cdiv(Nq, 128)\"",
+       "kernels[0].variants[0].launches[0].grid[0]: in expression "
+       "\"cdiv(Nq, 128)\": unknown name 'Nq'"},
+      {"{\"tensor\": \"o\"}", "{\"tensor\": \"out\"}",
+       "launches[0].args[1].tensor: no param named \"out\""},
+      {"{\"scratch\": \"ws\"}", "{\"scratch\": \"wz\"}",
+       "args[3].scratch: no scratch buffer named \"wz\""},
+      {"{\"float\": 0.5}", "{\"float\": 0.5, \"int\": 1}",
+       "args[8]: an arg has exactly one of"},
+      {"{\"int\": -3}", "{\"int\": 3000000000}", "args[9].int: value 3000000000"},
+      {"\"block\": [128, 1, 1]", "\"block\": [1024, 2, 1]",
+       "more than 1024 threads per block"},
+      {"\"grid\": [\"cdiv(N, 128)\", 8, \"B\"]", "\"grid\": [1, 2]",
+       "grid: expected 3 entries"},
+      {"\"entry\": \"attn_v0\"", "\"entry\": \"attn v0\"",
+       "entry: \"attn v0\" is not an extern \"C\" identifier"},
+      {"\"-std=c++17\"", "\"-arch=sm_80\"",
+       "nvrtc_options[0]: \"-arch=sm_80\": the runtime sets the arch"},
+      {"\"-std=c++17\"", "\"-I/tmp\"", "the runtime sets the arch and include"},
+      {"[\"a.cu\"]", "[\"../a.cu\"]",
+       "sources[0]: \"../a.cu\" must be a relative path inside the bundle"},
+      {"[\"a.cu\"]", "[\"/etc/a.cu\"]", "must be a relative path"},
+      {"[\"a.cu\"]", "[]", "a variant needs at least one source"},
+      {"\"headers\": [\"flashgen/device/x.cuh\"]",
+       "\"headers\": [\"a.cu\"]", "\"a.cu\" is listed twice"},
+      {"\"symbols\": [\"B\", \"N\"]", "\"symbols\": [\"B\", \"N\", \"T\"]",
+       "symbols[2]: symbol \"T\" is not a dimension of any non-optional param"},
+      {"\"symbols\": [\"B\", \"N\"]", "\"symbols\": [\"B\", \"N\", \"q\"]",
+       "name \"q\" is already used"},
+      {"\"symbols\": [\"B\", \"N\"]", "\"symbols\": [\"B\", \"min\"]",
+       "\"min\" is reserved"},
+      {"\"N % 1 == 0\"", "\"N + 1\"",
+       "constraints[0]: in expression \"N + 1\": expected a comparison"},
+      {"\"op\": \"attention\",", "\"op\": \"attention\", \"extra\": 1,",
+       "kernels[0]: unknown key \"extra\""},
+      {"\"dynamic_smem_bytes\"", "\"dynamic_smem_byte\"",
+       "unknown key \"dynamic_smem_byte\""},
+      {"\"name\": \"window\", \"dtype\": \"i32\"",
+       "\"name\": \"window\", \"dtype\": \"u16\"",
+       "scalars[1].dtype: scalar dtype \"u16\" is not one of f32, i32, i64"},
+      {"\"io\": \"out\"", "\"io\": \"output\"",
+       "params[1].io: \"output\" is not in, out or inout"},
+      {"\"shape\": [\"B\", 8, \"N\", 64]}",
+       "\"shape\": [\"B\", 0, \"N\", 64]}", "shape[1]: value 0 out of range"},
+      {"\"target\": \"sm_90a\"", "\"target\": \"hopper\"",
+       "target: \"hopper\" is not an arch like sm_80 or sm_90a"},
+      {"\"kernels\": [{", "\"kernels\": [{\"name\": \"attn\"}, {",
+       "kernels[0]: missing required key \"op\""},
+      {"\"scratch\": [{\"name\": \"ws\"", "\"scratch\": [{\"name\": \"o\"",
+       "scratch[0].name: \"o\" is already used"},
+  };
+  for (const Case &c : cases)
+    EXPECT_CONTAINS(manifestError(replaced(c.from, c.to)), c.message);
+}
+
+TEST(Manifest, ExtensionKeysAreIgnored) {
+  Manifest m;
+  std::string err;
+  std::string text =
+      replaced("\"op\": \"attention\",", "\"op\": \"attention\", \"x_note\": {\"a\": 1},");
+  EXPECT_TRUE(parseManifest(text, m, err)) << err;
+}
+
+TEST(Manifest, ParamBytesAreLimited) {
+  std::string args;
+  for (int i = 0; i < 1100; ++i)
+    args += "{\"int\": " + std::to_string(i) + "}, ";
+  std::string text = replaced("\"args\": [", "\"args\": [" + args);
+  EXPECT_CONTAINS(manifestError(text), "bytes of kernel parameters exceed the "
+                                       "limit of 4096");
+}
+
+TEST(Manifest, Arches) {
+  int major, minor;
+  bool specific;
+  ASSERT_TRUE(parseArch("sm_90a", major, minor, specific));
+  EXPECT_EQ(major, 9);
+  EXPECT_EQ(minor, 0);
+  EXPECT_TRUE(specific);
+  ASSERT_TRUE(parseArch("sm_100a", major, minor, specific));
+  EXPECT_EQ(major, 10);
+  ASSERT_TRUE(parseArch("sm_86", major, minor, specific));
+  EXPECT_FALSE(specific);
+  EXPECT_FALSE(parseArch("sm_9", major, minor, specific));
+  EXPECT_FALSE(parseArch("compute_90", major, minor, specific));
+  EXPECT_FALSE(parseArch("sm_9x", major, minor, specific));
+  EXPECT_EQ(archForComputeCapability(9, 0), "sm_90a");
+  EXPECT_EQ(archForComputeCapability(10, 0), "sm_100a");
+  EXPECT_EQ(archForComputeCapability(8, 6), "sm_86");
+  EXPECT_EQ(archForComputeCapability(12, 0), "sm_120");
+
+  EXPECT_TRUE(checkArchCompatible("sm_80", "sm_90a").ok());
+  EXPECT_TRUE(checkArchCompatible("sm_90a", "sm_90a").ok());
+  Status st = checkArchCompatible("sm_90a", "sm_80");
+  EXPECT_EQ(st.code(), StatusCode::UnsupportedArch);
+  EXPECT_CONTAINS(st.message(), "targets sm_90a");
+  EXPECT_CONTAINS(st.message(), "sm_80 device");
+  EXPECT_FALSE(checkArchCompatible("sm_90a", "sm_100a").ok());
+  EXPECT_FALSE(checkArchCompatible("sm_86", "sm_80").ok());
+}
+
+TEST(Manifest, SafePaths) {
+  EXPECT_TRUE(isSafeBundlePath("a.cu"));
+  EXPECT_TRUE(isSafeBundlePath("flashgen/device/tile.cuh"));
+  for (const char *bad : {"", "/a.cu", "../a.cu", "a/../../b", "a//b", "./a",
+                          "a\\b", "a/"})
+    EXPECT_FALSE(isSafeBundlePath(bad)) << bad;
+}
+
+TEST(Bundle, LoadsTheFixture) {
+  std::shared_ptr<Bundle> b = loadAxpy();
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->kernelNames(), std::vector<std::string>{"axpy"});
+  EXPECT_EQ(b->target(), "sm_80");
+  // Every listed file was read at load time.
+  EXPECT_EQ(b->data().files.size(), 4u);
+}
+
+TEST(Bundle, ReportsMissingDirectoryManifestAndFiles) {
+  std::shared_ptr<Bundle> b;
+  Status st = Bundle::load("/nonexistent/flashgen.bundle", b);
+  EXPECT_EQ(st.code(), StatusCode::FileError);
+  EXPECT_CONTAINS(st.message(), "/nonexistent/flashgen.bundle does not exist");
+  EXPECT_FALSE(b);
+
+  TempDir dir;
+  st = Bundle::load(dir.path(), b);
+  EXPECT_EQ(st.code(), StatusCode::FileError);
+  EXPECT_CONTAINS(st.message(), "manifest.json is missing");
+
+  std::ofstream(dir.path() + "/manifest.json") << kBase;
+  st = Bundle::load(dir.path(), b);
+  EXPECT_EQ(st.code(), StatusCode::FileError);
+  EXPECT_CONTAINS(st.message(), "kernels[0].variants[0].sources[0]: file a.cu is "
+                                "missing");
+
+  std::ofstream(dir.path() + "/a.cu") << "// source\n";
+  st = Bundle::load(dir.path(), b);
+  EXPECT_CONTAINS(st.message(), "headers[0]: file flashgen/device/x.cuh is missing");
+
+  std::filesystem::create_directories(dir.path() + "/flashgen/device");
+  std::ofstream(dir.path() + "/flashgen/device/x.cuh") << "#pragma once\n";
+  EXPECT_TRUE(isOk(Bundle::load(dir.path(), b)));
+  EXPECT_EQ(b->data().files.at("a.cu"), "// source\n");
+
+  std::ofstream(dir.path() + "/manifest.json")
+      << replaced("\"version\": 1", "\"version\": 7");
+  st = Bundle::load(dir.path(), b);
+  EXPECT_EQ(st.code(), StatusCode::BundleFormat);
+  EXPECT_CONTAINS(st.message(), dir.path() + "/manifest.json: version: bundle "
+                                             "format version 7");
+}
+
+TEST(Bundle, FromMemoryAndKernelLookup) {
+  std::shared_ptr<Bundle> b;
+  ASSERT_TRUE(isOk(Bundle::fromMemory(
+      kBase, {{"a.cu", "x"}, {"flashgen/device/x.cuh", "y"}}, "mem", b)));
+  std::unique_ptr<Kernel> k;
+  Status st = b->getKernel("attention", nullptr, k);
+  EXPECT_EQ(st.code(), StatusCode::NotFound);
+  EXPECT_CONTAINS(st.message(), "no kernel named attention (it has: attn)");
+  ASSERT_TRUE(isOk(b->getKernel("attn", nullptr, k)));
+  EXPECT_EQ(k->paramNames(), (std::vector<std::string>{"q", "o", "lens"}));
+  EXPECT_EQ(k->scalarNames(), (std::vector<std::string>{"scale", "window"}));
+  EXPECT_EQ(k->numVariants(), 1);
+  EXPECT_EQ(k->selectVariant(1).code(), StatusCode::NotFound);
+}
+
+} // namespace

@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""Tests of the flashgen Python package over the C API, without a GPU or
+torch: tensors are stand-ins with __cuda_array_interface__ at fake aligned
+addresses, and kernels are created without a device, so every argument check
+runs and no launch is attempted. Run by ctest (test/unit/runtime)."""
+
+import os
+import sys
+import tempfile
+import unittest
+
+import flashgen
+
+INPUTS = os.environ.get(
+    "FLASHGEN_RUNTIME_TEST_INPUTS",
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "Inputs"))
+AXPY = os.path.join(INPUTS, "axpy.bundle")
+
+
+class FakeCudaArray:
+    """Just enough of __cuda_array_interface__ (v3) for the binding code."""
+
+    def __init__(self, ptr, shape, typestr, strides=None):
+        self.__cuda_array_interface__ = {
+            "shape": tuple(shape), "typestr": typestr, "data": (ptr, False),
+            "strides": strides, "version": 3}
+
+
+def axpy_args(B=2, N=37):
+    y = FakeCudaArray(0x200000, (B, 4, N, 16), "<f4")
+    o = FakeCudaArray(0x300000, (B, 4, N, 16), "<f4")
+    return y, o
+
+
+class PythonPackage(unittest.TestCase):
+    def setUp(self):
+        self.bundle = flashgen.load(AXPY)
+        self.kernel = self.bundle.kernel("axpy", device=None)
+
+    def test_bundle_and_kernel_introspection(self):
+        self.assertEqual(self.bundle.kernel_names, ["axpy"])
+        self.assertEqual(self.bundle.target, "sm_80")
+        self.assertEqual([p["name"] for p in self.kernel.params],
+                         ["x", "y", "o", "rowsum"])
+        self.assertEqual([p["io"] for p in self.kernel.params],
+                         ["in", "in", "out", "out"])
+        self.assertTrue(self.kernel.params[3]["optional"])
+        self.assertEqual(self.kernel.params[0]["dtype"], "bf16")
+        self.assertEqual(self.kernel.scalars,
+                         [{"name": "alpha", "dtype": "f32", "has_default": True}])
+        self.assertEqual(self.kernel.num_variants, 2)
+
+    def test_missing_bundle_raises_file_error(self):
+        with self.assertRaises(flashgen.FlashgenError) as ctx:
+            flashgen.load("/no/such/bundle")
+        self.assertEqual(ctx.exception.status, "FileError")
+        self.assertIn("/no/such/bundle", str(ctx.exception))
+
+    def test_argument_errors_name_the_argument(self):
+        y, o = axpy_args()
+        x16 = FakeCudaArray(0x100000, (2, 4, 37, 16), "<f2")
+        with self.assertRaises(flashgen.FlashgenError) as ctx:
+            self.kernel.validate(x16, y, out=o)
+        self.assertEqual(ctx.exception.status, "InvalidArgument")
+        self.assertIn("x: dtype is f16, expected bf16", str(ctx.exception))
+
+        with self.assertRaises(flashgen.FlashgenError) as ctx:
+            self.kernel.validate(x16, y)
+        self.assertIn("o: missing (required out param of axpy)",
+                      str(ctx.exception))
+
+        with self.assertRaises(flashgen.FlashgenError) as ctx:
+            self.kernel.validate(x16, y, out=o, beta=1.0)
+        self.assertIn("has no param or scalar named beta", str(ctx.exception))
+
+        with self.assertRaises(flashgen.FlashgenError) as ctx:
+            self.kernel.validate(x16, y, out=o, alpha="big")
+        self.assertIn("scalar alpha: expected a number", str(ctx.exception))
+
+        with self.assertRaises(flashgen.FlashgenError) as ctx:
+            self.kernel.validate(x16, object(), out=o)
+        self.assertIn("y: expected a torch tensor or an object with "
+                      "__cuda_array_interface__", str(ctx.exception))
+
+    def test_checks_reach_the_runtime_past_the_dtype(self):
+        x = flashgen.DeviceArray(0x100000, (2, 4, 37, 16), "bf16")
+        y, o = axpy_args(N=37)
+        self.kernel.validate(x, y, out=o)
+        self.kernel.validate(x=x, y=y, o=o, alpha=0.5)
+        self.kernel.validate(x, y, o, None)  # optional rowsum absent
+        o_short = FakeCudaArray(0x300000, (2, 4, 36, 16), "<f4")
+        with self.assertRaises(flashgen.FlashgenError) as ctx:
+            self.kernel.validate(x, y, out=o_short)
+        self.assertIn("o: dim 2 (N) is 36 but x dim 2 bound N=37",
+                      str(ctx.exception))
+        x_view = flashgen.DeviceArray(0x100000, (2, 4, 37, 16), "bf16",
+                                      strides=(4 * 37 * 24, 37 * 24, 20, 1))
+        with self.assertRaises(flashgen.FlashgenError) as ctx:
+            self.kernel.validate(x_view, y, out=o)
+        self.assertIn("x: stride 2 is 20, not a multiple of 8 elements",
+                      str(ctx.exception))
+        with self.assertRaises(flashgen.FlashgenError) as ctx:
+            self.kernel.validate(x, y, out=o, x=x)
+        self.assertIn("x: given twice", str(ctx.exception))
+        with self.assertRaises(flashgen.FlashgenError):
+            flashgen.DeviceArray(0x1000, (4,), "float32")
+
+    def test_byte_strides_are_converted_to_elements(self):
+        x = FakeCudaArray(0x100000, (2, 4, 37, 16), "<f4",
+                          strides=(4 * 37 * 16 * 4, 37 * 16 * 4, 16 * 4, 6))
+        y, o = axpy_args()
+        with self.assertRaises(flashgen.FlashgenError) as ctx:
+            self.kernel.validate(x, y, out=o)
+        self.assertIn("not multiples of the element size 4", str(ctx.exception))
+
+    def test_launch_without_device_is_no_device(self):
+        x = flashgen.DeviceArray(0x100000, (2, 4, 37, 16), "bf16")
+        y, o = axpy_args()
+        self.kernel.select_variant(1)
+        self.assertEqual(self.kernel.variant, 1)
+        self.assertEqual(self.kernel.workspace_bytes(x, y, out=o),
+                         2 * 4 * 37 * 16 * 4)
+        # Every check passes; only then does the missing device matter.
+        with self.assertRaises(flashgen.FlashgenError) as ctx:
+            self.kernel(x, y, out=o, stream=0)
+        self.assertEqual(ctx.exception.status, "NoDevice")
+
+    def test_compile_report(self):
+        with tempfile.TemporaryDirectory() as cache:
+            os.environ["FLASHGEN_CACHE_DIR"] = cache
+            try:
+                report = self.bundle.compile("axpy", 1, "sm_90a")
+            finally:
+                del os.environ["FLASHGEN_CACHE_DIR"]
+        self.assertEqual(report["arch"], "sm_90a")
+        entries = {f["entry"]: f for m in report["modules"]
+                   for f in m["functions"]}
+        self.assertEqual(set(entries),
+                         {"fixture_axpy_v1_scale", "fixture_axpy_v1_add"})
+        for f in entries.values():
+            self.assertGreater(f["registers"], 0)
+            self.assertEqual(f["spill_store_bytes"], 0)
+
+    def test_no_driver_is_a_clean_error(self):
+        try:
+            n = flashgen.device_count()
+        except flashgen.FlashgenError as e:
+            self.assertIn(e.status, ("NoDriver", "NoDevice"))
+            with self.assertRaises(flashgen.FlashgenError):
+                self.bundle.kernel("axpy", device=0)
+        else:
+            self.skipTest("a CUDA driver is present (%d GPUs)" % n)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
