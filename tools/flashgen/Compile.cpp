@@ -96,8 +96,8 @@ int flashgen::cli::runCompile(int argc, char **argv) {
                     : "flash-io-bounds{target=" + target + " dims=" + dimOption +
                           "},flash-schedule{target=" + target + " dims=" +
                           dimOption + " top-k=" + std::to_string(topK) + "},";
-  std::string pipeline = "builtin.module(" + scheduling +
-                         "flash-lower-kernels,canonicalize,cse)";
+  // The pass manager is anchored on the top-level module already.
+  std::string pipeline = scheduling + "flash-lower-kernels,canonicalize,cse";
   PassManager pm(&context);
   if (failed(parsePassPipeline(pipeline, pm, llvm::errs()))) {
     llvm::errs() << "flashgen compile: cannot build the pipeline " << pipeline

@@ -11,6 +11,7 @@
 #define FLASHGEN_HAVE_EXPLAIN 1
 #endif
 
+#include "mlir/Transforms/Passes.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -27,6 +28,8 @@ static int usage() {
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   mlir::flash::registerFlashgenPasses();
+  mlir::registerCanonicalizerPass();
+  mlir::registerCSEPass();
   if (argc < 2)
     return usage();
   std::string command = argv[1];

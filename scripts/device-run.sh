@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# What one call on the GPU machine runs (it has CUDA and PyTorch, no LLVM):
+# builds the runtime half (-DFLASHGEN_RUNTIME_ONLY=ON), runs the runtime and
+# GPU correctness tests against the carried cases, then the attention
+# benchmark against the carried bundles. Logs go to $OUT (or ./device-out).
+#   scripts/device-run.sh CARRY_DIR   (with CARRY_DIR/gpu-cases, CARRY_DIR/bench-bundles)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+carry=${1:?usage: scripts/device-run.sh CARRY_DIR}
+out=${OUT:-device-out}
+mkdir -p "$out"
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv > "$out/gpu.txt" 2>&1
+export FLASHGEN_CACHE_DIR=/tmp/flashgen-cache
+{
+  cmake -G Ninja -S . -B build-device -DFLASHGEN_RUNTIME_ONLY=ON -DCMAKE_BUILD_TYPE=Release &&
+  ninja -C build-device flashgen_runtime flashgen-gpu-tests flashgen_runtime_tests flashgen-nvrtc
+} > "$out/build.log" 2>&1 || { echo "runtime-only build failed"; tail -30 "$out/build.log"; }
+echo "== runtime tests (GPU launch tests included)"
+(cd build-device && ctest -L runtime 2>&1 | tail -6) | tee "$out/runtime-tests.log"
+build-device/bin/flashgen_runtime_tests --gtest_filter='GpuLaunch*' 2>&1 | grep -E "overhead|OK|FAILED|PASSED" | tee -a "$out/runtime-tests.log"
+echo "== GPU correctness"
+FLASHGEN_GPU_CASES="$carry/gpu-cases/cases.json" build-device/bin/flashgen-gpu-tests \
+  > "$out/gpu-tests.log" 2>&1
+grep -E "^\[gpu-case\]|FAILED|PASSED|tests ran" "$out/gpu-tests.log" | tail -60
+if [ -d "$carry/bench-bundles" ]; then
+  echo "== attention benchmark"
+  export FLASHGEN_LIB=$PWD/build-device/lib/libflashgen_runtime.so
+  PYTHONUNBUFFERED=1 python3 bench/attention/bench.py --bundles "$carry/bench-bundles" \
+    --out "$out" ${BENCH_FLAGS:-} 2>&1 | tee "$out/bench.log" | tail -40
+fi
