@@ -96,29 +96,48 @@ static DictionaryAttr buildProblem(OpBuilder &b, const AttentionKernelPlan &plan
 /// `masked` false builds the interior-tile form: score_mod only.
 static void buildScoreMapBody(OpBuilder &b, Location loc,
                               const AttentionKernelPlan &plan, Block &body,
-                              Value keyLen, Value offset, bool masked) {
+                              Value keyLen, Value offset, bool masked,
+                              Value batch, Value head, Operation *hoistBefore) {
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&body);
   IndexBuilder ib{b, loc};
   Value score = body.getArgument(0);
-  Value bIdx = body.getArgument(1), hIdx = body.getArgument(2),
-        iIdx = body.getArgument(3), jIdx = body.getArgument(4);
+  Value iIdx = body.getArgument(3), jIdx = body.getArgument(4);
 
-  // Clone a mod region with its block arguments mapped; returns the yielded
-  // value.
-  auto inlineRegion = [&](Region &region, ArrayRef<Value> args) -> Value {
+  // Clone a mod region. Its batch and head arguments are the CTA's own, so
+  // every op that does not depend on the score or the query/key positions
+  // (an ALiBi slope, a per-head constant) is cloned once before the key
+  // loops instead of into the per-element code; the rest goes into the
+  // score_map. Returns the yielded value.
+  auto inlineRegion = [&](Region &region, ArrayRef<Value> args,
+                          ArrayRef<bool> argIsPerElement) -> Value {
     IRMapping mapping;
+    llvm::SmallPtrSet<Value, 16> perElement;
     Block &src = region.front();
-    for (auto [from, to] : llvm::zip(src.getArguments(), args))
+    for (auto [from, to, inner] :
+         llvm::zip(src.getArguments(), args, argIsPerElement)) {
       mapping.map(from, to);
-    for (Operation &inner : src.without_terminator())
-      b.clone(inner, mapping);
+      if (inner)
+        perElement.insert(from);
+    }
+    OpBuilder hoisted(hoistBefore);
+    for (Operation &op : src.without_terminator()) {
+      bool depends = llvm::any_of(op.getOperands(), [&](Value operand) {
+        return perElement.contains(operand);
+      });
+      Operation *clone = (depends ? b : hoisted).clone(op, mapping);
+      (void)clone;
+      if (depends)
+        for (Value result : op.getResults())
+          perElement.insert(result);
+    }
     auto yield = cast<YieldOp>(src.getTerminator());
     return mapping.lookup(yield.getValue());
   };
 
   if (plan.op.hasScoreMod())
-    score = inlineRegion(plan.op.getScoreMod(), {score, bIdx, hIdx, iIdx, jIdx});
+    score = inlineRegion(plan.op.getScoreMod(), {score, batch, head, iIdx, jIdx},
+                         {true, false, false, true, true});
 
   Value visible = arith::ConstantIntOp::create(b, loc, 1, 1);
   if (masked) {
@@ -130,7 +149,8 @@ static void buildScoreMapBody(OpBuilder &b, Location loc,
       visible = ib.andI(visible, ib.lt(ib.sub(diag, jIdx), ib.c(plan.window)));
     if (plan.op.hasMaskMod())
       visible = ib.andI(visible,
-                        inlineRegion(plan.op.getMaskMod(), {bIdx, hIdx, iIdx, jIdx}));
+                        inlineRegion(plan.op.getMaskMod(), {batch, head, iIdx, jIdx},
+                                     {false, false, true, true}));
   }
   ScoreYieldOp::create(b, loc, score, visible);
 }
@@ -143,7 +163,8 @@ static void buildKeyTileStep(OpBuilder &b, Location loc,
                              const AttentionKernelPlan &plan, Value j,
                              Value lo, Value hi, Value batch, Value head,
                              Value kvHead, Value queryTile, Value keyLen,
-                             Value offset, bool masked) {
+                             Value offset, bool masked,
+                             Operation *hoistBefore) {
   IndexBuilder ib{b, loc};
   int64_t stages = plan.schedule.getStages();
   int64_t tileKv = plan.schedule.getTileKv();
@@ -170,7 +191,8 @@ static void buildKeyTileStep(OpBuilder &b, Location loc,
   Type f32 = b.getF32Type(), index = b.getIndexType();
   body->addArguments({f32, index, index, index, index},
                      SmallVector<Location>(5, loc));
-  buildScoreMapBody(b, loc, plan, *body, keyLen, offset, masked);
+  buildScoreMapBody(b, loc, plan, *body, keyLen, offset, masked, batch, head,
+                    hoistBefore);
   b.setInsertionPointAfter(scoreMap);
   SoftmaxUpdateOp::create(b, loc, masked);
   TileMmaOp::create(b, loc, "pv", stage);
@@ -255,7 +277,8 @@ static KernelOp buildAttentionKernel(OpBuilder &b, const AttentionKernelPlan &pl
   fullHi = ib.clamp(fullHi, fullLo, hi);
 
   // Query tile, then the first stages - 1 key/value tiles, in flight at once.
-  TileLoadOp::create(b, loc, "q", batch, head, queryTile, queryLen,
+  // Per-CTA values of the user's regions are computed just before this.
+  Operation *queryLoad = TileLoadOp::create(b, loc, "q", batch, head, queryTile, queryLen,
                        tileQ, zero, /*async=*/true);
   for (int64_t p = 0; p < s.getStages() - 1; ++p) {
     Value tile = ib.add(lo, ib.c(p));
@@ -277,7 +300,7 @@ static KernelOp buildAttentionKernel(OpBuilder &b, const AttentionKernelPlan &pl
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(loop.getBody()->getTerminator());
     buildKeyTileStep(b, loc, plan, loop.getInductionVar(), lo, hi, batch, head,
-                     kvHead, queryTile, keyLen, offset, masked);
+                     kvHead, queryTile, keyLen, offset, masked, queryLoad);
   };
   emitLoop(lo, fullLo, /*masked=*/true);
   emitLoop(fullLo, fullHi, /*masked=*/false);

@@ -106,6 +106,12 @@ def main():
     if args.quick:
         shapes = [s for s in shapes if s[4] in (2048, 8192)]
 
+    # One compiled FlexAttention kernel per shape and modifier: lift the
+    # recompile limit, or dynamo falls back to the unfused eager path.
+    import torch._dynamo
+    torch._dynamo.config.cache_size_limit = 1024
+    if hasattr(torch._dynamo.config, "recompile_limit"):
+        torch._dynamo.config.recompile_limit = 1024
     try:
         from torch.nn.attention.flex_attention import flex_attention, create_block_mask
         flex = torch.compile(flex_attention, dynamic=False)

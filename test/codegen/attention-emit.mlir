@@ -53,7 +53,8 @@ func.func @causal_gqa(%q: tensor<?x32x?x128xbf16>, %k: tensor<?x8x?x128xbf16>, %
 // CHECK: constexpr float kSoftmaxScale = 1.44269
 // The user's tanh, inlined per score element, in every tile.
 // CHECK: fg::warp::for_each(s_tile
-// CHECK: const float [[D:v[0-9]+]] = ((x * kScale) / 30.0f);
+// Division by the constant 30 is a multiplication by its reciprocal.
+// CHECK: const float [[D:v[0-9]+]] = ((x * kScale) * 0.0333333333f);
 // CHECK-NEXT: const float [[T:v[0-9]+]] = fg::tanh_fast([[D]]);
 // CHECK-NEXT: const float [[R:v[0-9]+]] = ([[T]] * 30.0f);
 // CHECK: x = v{{[0-9]+}} ? [[R]] : fg::neg_inf();

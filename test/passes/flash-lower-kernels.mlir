@@ -102,3 +102,37 @@ func.func @window(%q: tensor<?x4x?x128xbf16>, %k: tensor<?x4x?x128xbf16>, %v: te
   return %o : tensor<?x4x?x128xbf16>
 }
 
+
+// -----
+
+#sched = #flash.schedule<algorithm = "flash2", tile_q = 128, tile_kv = 64, tile_d = 128, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 98304>
+
+// Region code that depends only on the batch and head (the ALiBi slope) is
+// computed once per CTA before the key loops, not per score element.
+// CANON-LABEL: func @alibi
+// CANON: flash.kernel @alibi_v0
+// CANON: %[[SLOPE:.*]] = math.exp2
+// CANON: flash.tile_load "q"
+// CANON: flash.score_map
+// CANON-NOT: math.exp2
+// CANON: arith.mulf %[[SLOPE]]
+func.func @alibi(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf16>, %v: tensor<?x16x?x128xbf16>) -> tensor<?x16x?x128xbf16> {
+  %o = flash.attention %q, %k, %v mask causal score_mod {
+  ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index):
+    %one = arith.constant 1 : index
+    %hp1 = arith.addi %h, %one : index
+    %hi = arith.index_cast %hp1 : index to i32
+    %hf = arith.sitofp %hi : i32 to f32
+    %neg_half = arith.constant -0.5 : f32
+    %e = arith.mulf %hf, %neg_half : f32
+    %slope = math.exp2 %e : f32
+    %ii = arith.index_cast %i : index to i32
+    %ji = arith.index_cast %j : index to i32
+    %d = arith.subi %ji, %ii : i32
+    %df = arith.sitofp %d : i32 to f32
+    %bias = arith.mulf %slope, %df : f32
+    %r = arith.addf %s, %bias : f32
+    flash.yield %r : f32
+  } {flash.schedule = #sched} : tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16> -> tensor<?x16x?x128xbf16>
+  return %o : tensor<?x16x?x128xbf16>
+}
