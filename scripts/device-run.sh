@@ -10,14 +10,16 @@ carry=${1:?usage: scripts/device-run.sh CARRY_DIR}
 out=${OUT:-device-out}
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv > "$out/gpu.txt" 2>&1
-export FLASHGEN_CACHE_DIR=/tmp/flashgen-cache
 {
   cmake -G Ninja -S . -B build-device -DFLASHGEN_RUNTIME_ONLY=ON -DCMAKE_BUILD_TYPE=Release &&
   ninja -C build-device flashgen_runtime flashgen-gpu-tests flashgen_runtime_tests flashgen-nvrtc
 } > "$out/build.log" 2>&1 || { echo "runtime-only build failed"; tail -30 "$out/build.log"; }
 echo "== runtime tests (GPU launch tests included)"
-(cd build-device && ctest -L runtime 2>&1 | tail -6) | tee "$out/runtime-tests.log"
-build-device/bin/flashgen_runtime_tests --gtest_filter='GpuLaunch*' 2>&1 | grep -E "overhead|OK|FAILED|PASSED" | tee -a "$out/runtime-tests.log"
+(cd build-device && ctest -L runtime --output-on-failure > "../$out/runtime-tests.log" 2>&1; tail -4 "../$out/runtime-tests.log")
+build-device/bin/flashgen_runtime_tests --gtest_filter='GpuLaunch*' > "$out/gpu-launch.log" 2>&1
+grep -E "overhead|Failure|Expected|Which is|Value of|OK \]|FAILED|PASSED" "$out/gpu-launch.log" | head -30
+# The kernels of this run share one cache (the tests above use their own).
+export FLASHGEN_CACHE_DIR=/tmp/flashgen-cache
 echo "== GPU correctness"
 FLASHGEN_GPU_CASES="$carry/gpu-cases/cases.json" build-device/bin/flashgen-gpu-tests \
   > "$out/gpu-tests.log" 2>&1
