@@ -15,7 +15,7 @@ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv > "
   ninja -C build-device flashgen_runtime flashgen-gpu-tests flashgen_runtime_tests flashgen-nvrtc
 } > "$out/build.log" 2>&1 || { echo "runtime-only build failed"; tail -30 "$out/build.log"; }
 echo "== runtime tests (GPU launch tests included)"
-(cd build-device && ctest -L runtime --output-on-failure > "../$out/runtime-tests.log" 2>&1; tail -4 "../$out/runtime-tests.log")
+ctest --test-dir build-device -L runtime --output-on-failure > "$out/runtime-tests.log" 2>&1; tail -4 "$out/runtime-tests.log"
 build-device/bin/flashgen_runtime_tests --gtest_filter='GpuLaunch*' > "$out/gpu-launch.log" 2>&1
 grep -E "overhead|Failure|Expected|Which is|Value of|OK \]|FAILED|PASSED" "$out/gpu-launch.log" | head -30
 # The kernels of this run share one cache (the tests above use their own).

@@ -21,7 +21,12 @@ add_case() {
   local label=$1 spec=$2 kernel=$3 seed=$4
   shift 4
   local dims=()
-  for d in "$@"; do dims+=(--dim "$d"); done
+  for d in "$@"; do
+    case "$d" in
+      --*) dims+=($d) ;;          # a flashgen-ref flag, e.g. --gate-range=-30,30
+      *) dims+=(--dim "$d") ;;
+    esac
+  done
   local bundle="bundles/$kernel"
   local spec_path="examples/$spec"
   if [ -n "$specs" ] && [ -f "$specs/$spec" ]; then spec_path="$specs/$spec"; fi
@@ -34,17 +39,24 @@ add_case() {
   cases+=("{\"label\": \"$label\", \"bundle\": \"$bundle\", \"kernel\": \"$kernel\", \"reference\": \"$refdir/$kernel\"}")
 }
 
-# Sizes keep the whole set under ~45 MB (the GPU machine's carry limit is
-# 64 MiB) while covering ragged tails, batch > 1, GQA and N != M.
+# Sizes keep the whole set small (the GPU machine's carry limit is 64 MiB,
+# shared with the benchmark bundles and peer sources) while covering ragged
+# tails, batch > 1, GQA, N != M, Dk != Dv and state in/out.
 add_case causal_gqa_b2_n100   causal_gqa.mlir      causal_gqa      1 B=2 N=100
-add_case causal_gqa_b1_n257   causal_gqa.mlir      causal_gqa      2 B=1 N=257
-add_case softcap_b1_n300      softcap.mlir         softcap         3 B=1 N=300
-add_case window_b1_n400       sliding_window.mlir  sliding_window  4 B=1 N=400
-add_case alibi_b1_n300        alibi_causal.mlir    alibi_causal    5 B=1 N=300
-add_case d64_b2_n150          attention_d64.mlir   attention_d64   6 B=2 N=150
-add_case prefix_lm_b1_n300    prefix_lm.mlir       prefix_lm       7 B=1 N=300
+add_case softcap_b1_n200      softcap.mlir         softcap         3 B=1 N=200
+add_case window_b1_n300       sliding_window.mlir  sliding_window  4 B=1 N=300
+add_case alibi_b1_n160        alibi_causal.mlir    alibi_causal    5 B=1 N=160
+add_case d64_b2_n100          attention_d64.mlir   attention_d64   6 B=2 N=100
+add_case prefix_lm_b1_n280    prefix_lm.mlir       prefix_lm       7 B=1 N=280
 add_case kv_cache_n37_m901    kv_cache_causal.mlir kv_cache_causal 8 B=2 N=37 M=901
 add_case kv_cache_n128_m128   kv_cache_causal.mlir kv_cache_causal 9 B=1 N=128 M=128
+# Linear recurrences: every gate kind, T not a multiple of the chunk.
+add_case linear_plain_b1_t150 linear_plain.mlir    linear_plain    10 B=1 T=150
+add_case decay_b2_t150        decay.mlir           decay           11 B=2 T=150
+add_case gla_vector_b1_t150   gla_vector.mlir      gla_vector      12 B=1 T=150
+add_case mlstm_b1_t150        mlstm.mlir           mlstm           13 B=1 T=150
+add_case mlstm_gates30_b1_t100 mlstm.mlir          mlstm           14 B=1 T=100 --gate-range=-30,30
+add_case mlstm_sig_state_b1_t150 mlstm_sig.mlir    mlstm_sig       15 B=1 T=150
 
 {
   echo '{"cases": ['

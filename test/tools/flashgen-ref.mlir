@@ -32,5 +32,5 @@
 // LINEAR: "name": "igate"
 // LINEAR: "name": "c0"
 // LINEAR: "name": "n0"
-// LINEAR: "name": "c_final"
-// LINEAR: "name": "n_final"
+// LINEAR: "name": "cf"
+// LINEAR: "name": "nf"

@@ -5,7 +5,8 @@
 // runs the float64 reference (reference/), evaluating score_mod and mask_mod
 // with the region interpreter, and writes DIR/<function>/:
 //   <input>.npy (bf16 as raw bits, '<u2'; f32 as '<f4'), o.expected.npy and
-//   any final state (the float64 results rounded to float32), and meta.json
+//   any final state (cf, nf, mf: the names of the bundle params; the float64
+//   results rounded to float32), and meta.json
 //   naming every file, dtype and shape.
 // GPU tests, built without LLVM, read these files.
 //
@@ -255,11 +256,13 @@ llvm::Error runLinear(LinearAttentionOp op, const Options &options,
       writer.input("m0", inputs.initial.m, f32);
   }
   writer.output("o", result.out, dtypeOf(elem));
-  writer.output("c_final", result.finalState.c, "f32");
-  if (!result.finalState.n.empty())
-    writer.output("n_final", result.finalState.n, "f32");
-  if (!result.finalState.m.empty())
-    writer.output("m_final", result.finalState.m, "f32");
+  if (op.getReturnFinalState()) {
+    writer.output("cf", result.finalState.c, "f32");
+    if (!result.finalState.n.empty())
+      writer.output("nf", result.finalState.n, "f32");
+    if (!result.finalState.m.empty())
+      writer.output("mf", result.finalState.m, "f32");
+  }
   meta["op"] = "linear_attention";
   meta["gate"] = stringifyGateKind(op.getGate()).str();
   return llvm::Error::success();
@@ -286,12 +289,17 @@ int main(int argc, char **argv) {
       if (llvm::StringRef(next).getAsInteger(10, options.seed))
         return usage();
       ++i;
-    } else if (arg == "--gate-range" && next) {
-      auto [lo, hi] = llvm::StringRef(next).split(',');
-      if (lo.getAsDouble(options.gateMin) || hi.getAsDouble(options.gateMax))
+    } else if ((arg == "--gate-range" && next) ||
+               llvm::StringRef(arg).starts_with("--gate-range=")) {
+      // --gate-range LO,HI or --gate-range=LO,HI (LO may be negative).
+      llvm::StringRef range = arg == "--gate-range"
+                                  ? llvm::StringRef(argv[++i])
+                                  : llvm::StringRef(argv[i]).drop_front(13);
+      auto [lo, hi] = range.split(',');
+      if (lo.getAsDouble(options.gateMin) || hi.getAsDouble(options.gateMax) ||
+          options.gateMin >= options.gateMax)
         return usage();
       options.gateRangeGiven = true;
-      ++i;
     } else if (arg == "--initial-state") {
       options.initialState = true;
     } else if (!arg.empty() && arg[0] != '-' && options.spec.empty()) {

@@ -10,6 +10,7 @@
 
 #include "TestSupport.h"
 #include "runtime/CudaDriver.h"
+#include "runtime/DeviceImpl.h"
 
 #include <gtest/gtest.h>
 
@@ -48,12 +49,25 @@ uint16_t toBf16(float f) {
 
 class GpuLaunch : public ::testing::Test {
 protected:
+  void TearDown() override {
+    if (pushedContext) {
+      CUcontext popped = nullptr;
+      driver->ctxPopCurrent(&popped);
+    }
+  }
+  bool pushedContext = false;
+
   void SetUp() override {
     Status st = Device::open(0, device);
     if (!st.ok())
       GTEST_SKIP() << "no CUDA driver/GPU, GPU launch test skipped: "
                    << st.message();
     ASSERT_TRUE(isOk(CudaDriver::get(driver)));
+    // The test allocates through the driver API, which needs a current
+    // context; the runtime itself only makes the device's primary context
+    // current around its own calls.
+    ASSERT_EQ(driver->ctxPushCurrent(device->impl().context), CUDA_SUCCESS);
+    pushedContext = true;
     bundle = loadAxpy();
     ASSERT_TRUE(bundle);
     ASSERT_TRUE(isOk(bundle->getKernel("axpy", device, kernel)));
