@@ -1,0 +1,140 @@
+//===- IOBounds.cpp - flash-io-bounds: IO lower bounds of flash ops -------===//
+//
+// Annotates every flash.attention and flash.linear_attention with the least
+// traffic any schedule of it moves (passes/schedule/IOBounds.h):
+//
+//   flash.io_lower_bound   i64 bytes between the chip and the memory system,
+//                          for the target's on-chip capacity M (shared
+//                          memory + registers one CTA can use)
+//   flash.hbm_lower_bound  i64 bytes between L2 and HBM (M = the L2)
+//
+// Dynamic dimensions are bound with the `dims` option ("N=8192,B=2"); an
+// unbound one is an error that names it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "dialect/DimBindings.h"
+#include "passes/schedule/IOBounds.h"
+
+#include "llvm/Support/Debug.h"
+
+namespace mlir::flash {
+#define GEN_PASS_DEF_FLASHIOBOUNDS
+#include "passes/Passes.h.inc"
+} // namespace mlir::flash
+
+#define DEBUG_TYPE "flash-io-bounds"
+
+using namespace mlir;
+using namespace mlir::flash;
+namespace fs = flashgen::schedule;
+
+namespace {
+
+/// Bytes of one element of a tensor value.
+int64_t elementBytes(Value value) {
+  return cast<RankedTensorType>(value.getType())
+             .getElementType()
+             .getIntOrFloatBitWidth() /
+         8;
+}
+
+/// The sizes of `op` with every dimension bound, for the bound formulas.
+FailureOr<fs::AttentionProblem> attentionProblem(AttentionOp op,
+                                                 const DimValues &dims) {
+  llvm::Expected<AttentionSizes> sizes = resolveSizes(op, dims);
+  if (!sizes) {
+    op.emitError() << llvm::toString(sizes.takeError())
+                   << " (flash-io-bounds option dims=\"NAME=VALUE,...\")";
+    return failure();
+  }
+  fs::AttentionProblem p;
+  p.batch = sizes->batch;
+  p.queryHeads = sizes->queryHeads;
+  p.keyHeads = sizes->keyHeads;
+  p.queryLen = sizes->queryLen;
+  p.keyLen = sizes->keyLen;
+  p.headDim = sizes->headDim;
+  p.valueDim = sizes->valueDim;
+  p.elementBytes = elementBytes(op.getQ());
+  p.mask = *fs::parseMaskKind(stringifyMaskKind(op.getMask()));
+  p.window = op.getWindow().value_or(0);
+  p.hasScoreMod = op.hasScoreMod();
+  p.hasMaskMod = op.hasMaskMod();
+  return p;
+}
+
+FailureOr<fs::LinearProblem> linearProblem(LinearAttentionOp op,
+                                           const DimValues &dims) {
+  llvm::Expected<LinearAttentionSizes> sizes = resolveSizes(op, dims);
+  if (!sizes) {
+    op.emitError() << llvm::toString(sizes.takeError())
+                   << " (flash-io-bounds option dims=\"NAME=VALUE,...\")";
+    return failure();
+  }
+  fs::LinearProblem p;
+  p.batch = sizes->batch;
+  p.heads = sizes->heads;
+  p.length = sizes->length;
+  p.keyDim = sizes->keyDim;
+  p.valueDim = sizes->valueDim;
+  p.gate = *fs::parseGateKind(stringifyGateKind(op.getGate()));
+  p.elementBytes = elementBytes(op.getQ());
+  if (!op.getGates().empty())
+    p.gateElementBytes = elementBytes(op.getGates().front());
+  p.hasInitialState = !op.getInitialState().empty();
+  p.returnsFinalState = op.getReturnFinalState();
+  return p;
+}
+
+/// Records both levels' bounds on `op`.
+void annotate(Operation *op, const fs::IOBound &bound) {
+  Builder b(op->getContext());
+  op->setAttr("flash.io_lower_bound",
+              b.getI64IntegerAttr(bound.onChip.boundBytes));
+  op->setAttr("flash.hbm_lower_bound", b.getI64IntegerAttr(bound.l2.boundBytes));
+}
+
+struct FlashIOBounds
+    : public mlir::flash::impl::FlashIOBoundsBase<FlashIOBounds> {
+  using FlashIOBoundsBase::FlashIOBoundsBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    fs::Result<const fs::Target *> t = fs::lookupTarget(target);
+    if (!t) {
+      module.emitError() << "flash-io-bounds: " << t.error();
+      return signalPassFailure();
+    }
+    DimValues values;
+    if (llvm::Error error = parseDimBindingList(dims, values)) {
+      module.emitError() << "flash-io-bounds: "
+                         << llvm::toString(std::move(error));
+      return signalPassFailure();
+    }
+    bool failed = false;
+    module.walk([&](Operation *op) {
+      if (auto attention = dyn_cast<AttentionOp>(op)) {
+        FailureOr<fs::AttentionProblem> p = attentionProblem(attention, values);
+        if (mlir::failed(p)) {
+          failed = true;
+          return;
+        }
+        annotate(op, fs::attentionIOBound(*p, **t));
+      } else if (auto linear = dyn_cast<LinearAttentionOp>(op)) {
+        FailureOr<fs::LinearProblem> p = linearProblem(linear, values);
+        if (mlir::failed(p)) {
+          failed = true;
+          return;
+        }
+        annotate(op, fs::linearIOBound(*p, **t));
+      }
+    });
+    if (failed)
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,201 @@
+//===- Schedule.cpp - flash-schedule: Z3 schedules for flash ops ----------===//
+//
+// For every flash.attention and flash.linear_attention: builds the problem
+// with every dimension bound (`dims`), asks the schedule library
+// (passes/schedule/Scheduler.h: cost model, Z3 search) for the top-K
+// schedules on the target, and records
+//
+//   flash.schedule         the chosen #flash.schedule
+//   flash.candidates       the top-K, best first (the chosen one included)
+//   flash.modeled_io       i64 bytes CTAs load and store (the traffic
+//                          flash.io_lower_bound limits)
+//   flash.io_ratio         f64 modeled_io / io_lower_bound
+//   flash.modeled_hbm      i64 bytes HBM serves (after the L2 model)
+//   flash.hbm_ratio        f64 modeled_hbm / hbm_lower_bound
+//   flash.modeled_seconds  f64 the cost model's time
+//   flash.binding          the resource that binds ("math", "hbm", ...)
+//   flash.io_lower_bound, flash.hbm_lower_bound  (as flash-io-bounds)
+//
+// An op no schedule fits is an error naming the resource and the numbers.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "dialect/DimBindings.h"
+#include "passes/schedule/Scheduler.h"
+
+#include "llvm/Support/Debug.h"
+
+namespace mlir::flash {
+#define GEN_PASS_DEF_FLASHSCHEDULE
+#include "passes/Passes.h.inc"
+} // namespace mlir::flash
+
+#define DEBUG_TYPE "flash-schedule"
+
+using namespace mlir;
+using namespace mlir::flash;
+namespace fs = flashgen::schedule;
+
+namespace {
+
+/// Bytes of one element of a tensor value.
+int64_t elementBytes(Value value) {
+  return cast<RankedTensorType>(value.getType())
+             .getElementType()
+             .getIntOrFloatBitWidth() /
+         8;
+}
+
+/// Per score element work of a score_mod or mask_mod region: math-dialect
+/// ops run on the special-function units, arith ops on the FP32/INT pipes.
+void countRegionWork(Region &region, int64_t &sfuOps, int64_t &aluOps) {
+  sfuOps = aluOps = 0;
+  region.walk([&](Operation *op) {
+    if (isa<arith::ConstantOp>(op) || op->hasTrait<OpTrait::IsTerminator>())
+      return;
+    StringRef dialect = op->getName().getDialectNamespace();
+    if (dialect == "math")
+      ++sfuOps;
+    else if (dialect == "arith")
+      ++aluOps;
+  });
+}
+
+FailureOr<fs::AttentionProblem> attentionProblem(AttentionOp op,
+                                                 const DimValues &dims) {
+  llvm::Expected<AttentionSizes> sizes = resolveSizes(op, dims);
+  if (!sizes) {
+    op.emitError() << llvm::toString(sizes.takeError())
+                   << " (flash-schedule option dims=\"NAME=VALUE,...\")";
+    return failure();
+  }
+  fs::AttentionProblem p;
+  p.batch = sizes->batch;
+  p.queryHeads = sizes->queryHeads;
+  p.keyHeads = sizes->keyHeads;
+  p.queryLen = sizes->queryLen;
+  p.keyLen = sizes->keyLen;
+  p.headDim = sizes->headDim;
+  p.valueDim = sizes->valueDim;
+  p.elementBytes = elementBytes(op.getQ());
+  p.mask = *fs::parseMaskKind(stringifyMaskKind(op.getMask()));
+  p.window = op.getWindow().value_or(0);
+  p.hasScoreMod = op.hasScoreMod();
+  p.hasMaskMod = op.hasMaskMod();
+  if (p.hasScoreMod)
+    countRegionWork(op.getScoreMod(), p.scoreModSfuOps, p.scoreModAluOps);
+  if (p.hasMaskMod) {
+    int64_t sfu = 0;
+    countRegionWork(op.getMaskMod(), sfu, p.maskModAluOps);
+    p.maskModAluOps += sfu;
+  }
+  return p;
+}
+
+FailureOr<fs::LinearProblem> linearProblem(LinearAttentionOp op,
+                                           const DimValues &dims) {
+  llvm::Expected<LinearAttentionSizes> sizes = resolveSizes(op, dims);
+  if (!sizes) {
+    op.emitError() << llvm::toString(sizes.takeError())
+                   << " (flash-schedule option dims=\"NAME=VALUE,...\")";
+    return failure();
+  }
+  fs::LinearProblem p;
+  p.batch = sizes->batch;
+  p.heads = sizes->heads;
+  p.length = sizes->length;
+  p.keyDim = sizes->keyDim;
+  p.valueDim = sizes->valueDim;
+  p.gate = *fs::parseGateKind(stringifyGateKind(op.getGate()));
+  p.elementBytes = elementBytes(op.getQ());
+  if (!op.getGates().empty())
+    p.gateElementBytes = elementBytes(op.getGates().front());
+  p.hasInitialState = !op.getInitialState().empty();
+  p.returnsFinalState = op.getReturnFinalState();
+  return p;
+}
+
+/// The dialect attribute of a library schedule.
+ScheduleAttr toAttr(MLIRContext *ctx, const fs::Schedule &s) {
+  return ScheduleAttr::get(ctx, StringAttr::get(ctx, fs::algorithmName(s.algorithm)),
+                           s.tileQ, s.tileKv, s.tileD, s.stages, s.warps,
+                           s.chunk, s.innerQ, s.innerKv, s.tileDv, s.smemBytes);
+}
+
+/// Writes the chosen schedule, the candidates and the model's figures.
+void annotate(Operation *op, const fs::ScheduleResult &r) {
+  MLIRContext *ctx = op->getContext();
+  Builder b(ctx);
+  const fs::Candidate &best = r.candidates.front();
+  SmallVector<Attribute> candidates;
+  for (const fs::Candidate &c : r.candidates)
+    candidates.push_back(toAttr(ctx, c.schedule));
+  op->setAttr("flash.schedule", toAttr(ctx, best.schedule));
+  op->setAttr("flash.candidates", b.getArrayAttr(candidates));
+  op->setAttr("flash.io_lower_bound", b.getI64IntegerAttr(r.bound.onChip.boundBytes));
+  op->setAttr("flash.hbm_lower_bound", b.getI64IntegerAttr(r.bound.l2.boundBytes));
+  op->setAttr("flash.modeled_io", b.getI64IntegerAttr(best.evaluation.globalBytes));
+  op->setAttr("flash.io_ratio", b.getF64FloatAttr(best.ioRatio));
+  op->setAttr("flash.modeled_hbm", b.getI64IntegerAttr(best.evaluation.hbmBytes));
+  op->setAttr("flash.hbm_ratio", b.getF64FloatAttr(best.hbmRatio));
+  op->setAttr("flash.modeled_seconds", b.getF64FloatAttr(best.evaluation.seconds));
+  op->setAttr("flash.binding", b.getStringAttr(best.evaluation.binding));
+}
+
+struct FlashSchedule
+    : public mlir::flash::impl::FlashScheduleBase<FlashSchedule> {
+  using FlashScheduleBase::FlashScheduleBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    fs::Result<const fs::Target *> t = fs::lookupTarget(target);
+    if (!t) {
+      module.emitError() << "flash-schedule: " << t.error();
+      return signalPassFailure();
+    }
+    DimValues values;
+    if (llvm::Error error = parseDimBindingList(dims, values)) {
+      module.emitError() << "flash-schedule: " << llvm::toString(std::move(error));
+      return signalPassFailure();
+    }
+    fs::SolveOptions options;
+    options.topK = std::max(1u, static_cast<unsigned>(topK));
+
+    bool failed = false;
+    auto record = [&](Operation *op, const fs::Result<fs::ScheduleResult> &r) {
+      if (!r) {
+        op->emitError() << r.error();
+        failed = true;
+        return;
+      }
+      LLVM_DEBUG(op->emitRemark()
+                 << "flash-schedule: " << r->engine << " searched "
+                 << r->spacePoints << " points with " << r->solverChecks
+                 << " checks in " << r->solveSeconds << " s");
+      annotate(op, *r);
+    };
+    module.walk([&](Operation *op) {
+      if (auto attention = dyn_cast<AttentionOp>(op)) {
+        FailureOr<fs::AttentionProblem> p = attentionProblem(attention, values);
+        if (mlir::failed(p)) {
+          failed = true;
+          return;
+        }
+        record(op, fs::scheduleAttention(*p, **t, options));
+      } else if (auto linear = dyn_cast<LinearAttentionOp>(op)) {
+        FailureOr<fs::LinearProblem> p = linearProblem(linear, values);
+        if (mlir::failed(p)) {
+          failed = true;
+          return;
+        }
+        record(op, fs::scheduleLinear(*p, **t, options));
+      }
+    });
+    if (failed)
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,213 @@
+//===- CheckerTest.cpp - the independent schedule checker -----------------===//
+//
+// The checker restates every rule on a finished schedule. It must agree
+// with the search space's constraints on every point (so what Z3 is told is
+// what the kernels need), accept everything the scheduler returns, and
+// name each broken rule.
+//
+//===----------------------------------------------------------------------===//
+
+#include "TestProblems.h"
+
+#include "passes/schedule/AttentionCost.h"
+#include "passes/schedule/Checker.h"
+#include "passes/schedule/LinearCost.h"
+#include "passes/schedule/LinearSpace.h"
+#include "passes/schedule/Scheduler.h"
+
+#include <gtest/gtest.h>
+
+using namespace flashgen::schedule;
+using namespace flashgen::schedule::test;
+
+namespace {
+
+bool mentions(const std::vector<std::string> &violations, const char *text) {
+  for (const std::string &v : violations)
+    if (v.find(text) != std::string::npos)
+      return true;
+  return false;
+}
+
+std::string joined(const std::vector<std::string> &v) {
+  std::string s;
+  for (const std::string &x : v)
+    s += x + " | ";
+  return s;
+}
+
+} // namespace
+
+TEST(Checker, AgreesWithTheAttentionSpaceOnEveryPoint) {
+  struct Case {
+    AttentionProblem p;
+    const char *target;
+    Algorithm algorithm;
+  } cases[] = {
+      {attention(8192, 128), "sm_90", Algorithm::Flash2},
+      {attention(8192, 256), "sm_80", Algorithm::Flash2},
+      {attention(100, 64, MaskKind::Causal), "sm_test_small", Algorithm::Flash2},
+      {attention(4096, 512), "sm_90", Algorithm::Flash2DSplit},
+      {attention(4096, 512), "sm_test_small", Algorithm::Flash2DSplit},
+  };
+  for (const Case &c : cases) {
+    SCOPED_TRACE(describe(c.p) + " " + c.target);
+    const Target &t = target(c.target);
+    Result<ScheduleSpace> space = attentionSpace(c.p, t, c.algorithm);
+    ASSERT_TRUE(space.ok()) << space.error();
+    size_t feasible = 0;
+    for (size_t linear = 0; linear < space->space.size(); ++linear) {
+      Point x = space->space.point(space->space.indexOf(linear));
+      Schedule s = space->toSchedule(x);
+      std::vector<std::string> broken = checkAttentionSchedule(c.p, t, s);
+      ASSERT_EQ(space->space.feasible(x), broken.empty())
+          << s.str() << ": " << joined(broken);
+      feasible += broken.empty();
+    }
+    EXPECT_GT(feasible, 0u);
+    EXPECT_LT(feasible, space->space.size());
+  }
+}
+
+TEST(Checker, AgreesWithTheRecurrenceSpaceOnEveryPoint) {
+  struct Case {
+    LinearProblem p;
+    const char *target;
+  } cases[] = {
+      {linear(8192, 256, 512, GateKind::MlstmExp), "sm_90"},
+      {linear(4096, 128, 128, GateKind::Vector), "sm_80"},
+      {linear(1000, 64, 32, GateKind::Decay), "sm_test_small"},
+  };
+  for (const Case &c : cases) {
+    SCOPED_TRACE(describe(c.p) + " " + c.target);
+    const Target &t = target(c.target);
+    Result<ScheduleSpace> space = linearSpace(c.p, t, std::nullopt);
+    ASSERT_TRUE(space.ok()) << space.error();
+    size_t feasible = 0;
+    for (size_t linear = 0; linear < space->space.size(); ++linear) {
+      Point x = space->space.point(space->space.indexOf(linear));
+      Schedule s = space->toSchedule(x);
+      std::vector<std::string> broken = checkLinearSchedule(c.p, t, s);
+      ASSERT_EQ(space->space.feasible(x), broken.empty())
+          << s.str() << ": " << joined(broken);
+      feasible += broken.empty();
+    }
+    EXPECT_GT(feasible, 0u);
+  }
+}
+
+TEST(Checker, EveryReturnedCandidatePasses) {
+  const Target &h100 = target("sm_90");
+  SolveOptions options;
+  options.topK = 8;
+  for (int64_t d : {64, 128, 256, 512})
+    for (MaskKind mask : {MaskKind::None, MaskKind::Causal}) {
+      AttentionProblem p = attention(8192, d, mask, 2, 16);
+      Result<ScheduleResult> r = scheduleAttention(p, h100, options);
+      ASSERT_TRUE(r.ok()) << r.error();
+      for (const Candidate &c : r->candidates)
+        EXPECT_TRUE(checkAttentionSchedule(p, h100, c.schedule).empty())
+            << c.schedule.str();
+    }
+  for (GateKind g : {GateKind::None, GateKind::Decay, GateKind::Vector,
+                     GateKind::MlstmExp, GateKind::MlstmSig}) {
+    LinearProblem p = linear(16384, 128, 256, g, 2, 8);
+    Result<ScheduleResult> r = scheduleLinear(p, h100, options);
+    ASSERT_TRUE(r.ok()) << r.error();
+    for (const Candidate &c : r->candidates)
+      EXPECT_TRUE(checkLinearSchedule(p, h100, c.schedule).empty())
+          << c.schedule.str();
+  }
+}
+
+TEST(Checker, NamesEachBrokenAttentionRule) {
+  const Target &h100 = target("sm_90");
+  AttentionProblem p = attention(4096, 128);
+  // 128 x 16 over 4 warps: 239 registers, no spill (measured).
+  Schedule good;
+  good.algorithm = Algorithm::Flash2;
+  good.tileQ = 128;
+  good.tileKv = 16;
+  good.tileD = good.tileDv = 128;
+  good.stages = 3;
+  good.warps = 4;
+  good.smemBytes = attentionSmemBytes(p, good);
+  ASSERT_TRUE(checkAttentionSchedule(p, h100, good).empty());
+
+  Schedule s = good;
+  s.tileQ = 48;
+  s.smemBytes = attentionSmemBytes(p, s);
+  EXPECT_TRUE(mentions(checkAttentionSchedule(p, h100, s), "multiple of 16 x warps"));
+  s = good;
+  s.stages = 1;
+  s.smemBytes = attentionSmemBytes(p, s);
+  EXPECT_TRUE(mentions(checkAttentionSchedule(p, h100, s), "at least 2"));
+  s = good;
+  s.warps = 3;
+  EXPECT_TRUE(mentions(checkAttentionSchedule(p, h100, s), "power of two"));
+  s = good;
+  s.tileD = 64;
+  EXPECT_TRUE(mentions(checkAttentionSchedule(p, h100, s), "whole rows"));
+  s = good;
+  s.smemBytes += 1;
+  EXPECT_TRUE(mentions(checkAttentionSchedule(p, h100, s), "differs from the plan"));
+  s = good;
+  s.tileKv = 64; // spills: 330 registers by the model
+  s.smemBytes = attentionSmemBytes(p, s);
+  EXPECT_TRUE(mentions(checkAttentionSchedule(p, h100, s), "registers per thread"));
+  s = good;
+  s.tileKv = 256;
+  s.stages = 4;
+  s.warps = 8;
+  s.smemBytes = attentionSmemBytes(p, s); // (16384 + 4 x 256 x 256) x 2
+  EXPECT_TRUE(mentions(checkAttentionSchedule(p, h100, s), "of shared memory"));
+  s = good;
+  s.tileQ = 16;
+  s.warps = 1;
+  s.tileKv = 16;
+  s.smemBytes = attentionSmemBytes(p, s);
+  EXPECT_TRUE(checkAttentionSchedule(p, h100, s).empty());
+  s.warps = 16; // 16 rows cannot feed 16 warps, nor 16 x 128 x 2 / 16 copies
+  EXPECT_TRUE(mentions(checkAttentionSchedule(p, h100, s), "multiple of 16 x warps"));
+}
+
+TEST(Checker, NamesEachBrokenRecurrenceRule) {
+  const Target &h100 = target("sm_90");
+  LinearProblem p = linear(8192, 128, 128, GateKind::Decay);
+  Schedule good;
+  good.algorithm = Algorithm::ChunkFused;
+  good.chunk = 64;
+  good.innerQ = 64;
+  good.innerKv = 32;
+  good.tileDv = 64;
+  good.stages = 2;
+  good.warps = 4;
+  good.smemBytes = linearSmemBytes(p, good, true);
+  ASSERT_TRUE(checkLinearSchedule(p, h100, good).empty())
+      << joined(checkLinearSchedule(p, h100, good));
+
+  Schedule s = good;
+  s.innerQ = 48;
+  EXPECT_TRUE(mentions(checkLinearSchedule(p, h100, s), "inner_q = 48"));
+  s = good;
+  s.innerKv = 48;
+  EXPECT_TRUE(mentions(checkLinearSchedule(p, h100, s), "inner_kv = 48"));
+  s = good;
+  s.tileDv = 96;
+  EXPECT_TRUE(mentions(checkLinearSchedule(p, h100, s), "tile_dv = 96"));
+  s = good;
+  s.stages = 3;
+  EXPECT_TRUE(mentions(checkLinearSchedule(p, h100, s), "stages = 3"));
+  s = good;
+  s.algorithm = Algorithm::ChunkTwoPass; // same plan, but smem_bytes covers both kernels
+  s.smemBytes = std::max(linearSmemBytes(p, s, true), linearSmemBytes(p, s, false));
+  EXPECT_TRUE(checkLinearSchedule(p, h100, s).empty());
+  s.algorithm = Algorithm::Flash2;
+  EXPECT_TRUE(mentions(checkLinearSchedule(p, h100, s), "not a recurrence"));
+  // 16 warps need Dk >= 256 for 16 state rows each.
+  s = good;
+  s.warps = 16;
+  s.innerQ = 256;
+  s.chunk = 256;
+  EXPECT_TRUE(mentions(checkLinearSchedule(p, h100, s), "16 state rows"));
+}

@@ -1,0 +1,344 @@
+//===- Explain.cpp - `flashgen explain`: bounds, schedules, ratios --------===//
+//
+// Runs the scheduling half of the pipeline (flash-io-bounds, flash-schedule)
+// on a spec and reports what the passes recorded on each op, so a user sees
+// how far the chosen schedule is from the IO lower bound and why:
+//
+//   @causal_gqa  flash.attention  B=4 Hq=32 Hkv=8 N=8192 M=8192 D=128 Dv=128
+//     lower bound   on chip 640 MiB, HBM 640 MiB
+//     schedule      flash2 tile_q=64 tile_kv=32 ... (smem 48 KiB)
+//     modeled IO    32.75 GiB = 52.40 x bound; HBM 640 MiB = 1.00 x bound
+//     modeled time  6.46 ms, bound by math
+//
+// Unbound dynamic dimensions get the planning sizes `flashgen compile`
+// uses, with a note.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/flashgen/Explain.h"
+
+#include "dialect/DimBindings.h"
+#include "passes/schedule/Target.h"
+#include "passes/schedule/Units.h"
+#include "tools/flashgen/SpecLoader.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <map>
+#include <string>
+
+using namespace mlir;
+using namespace mlir::flash;
+namespace fs = flashgen::schedule;
+
+namespace {
+
+int usage() {
+  llvm::errs() << "usage: flashgen explain SPEC.mlir [--target sm_90|sm_80|sm_test_small]\n"
+                  "                        [--dim NAME=VALUE]... [--top-k K] [--json]\n";
+  return 2;
+}
+
+/// What explain reports about one flash op.
+struct OpReport {
+  std::string name; ///< the enclosing function's name
+  std::string kind; ///< "flash.attention"
+  llvm::json::Object shapes;
+  std::string shapeText;
+  Operation *op = nullptr;
+  std::string error; ///< the pass's error, when it has no schedule
+};
+
+int64_t intAttr(Operation *op, StringRef name) {
+  auto attr = op->getAttrOfType<IntegerAttr>(name);
+  return attr ? attr.getInt() : 0;
+}
+
+double floatAttr(Operation *op, StringRef name) {
+  auto attr = op->getAttrOfType<FloatAttr>(name);
+  return attr ? attr.getValueAsDouble() : 0.0;
+}
+
+std::string elementName(Value v) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << cast<RankedTensorType>(v.getType()).getElementType();
+  return text;
+}
+
+llvm::json::Object scheduleJson(ScheduleAttr s) {
+  return llvm::json::Object{{"algorithm", s.getAlgorithm().getValue()},
+                            {"tile_q", s.getTileQ()},
+                            {"tile_kv", s.getTileKv()},
+                            {"tile_d", s.getTileD()},
+                            {"stages", s.getStages()},
+                            {"warps", s.getWarps()},
+                            {"chunk", s.getChunk()},
+                            {"inner_q", s.getInnerQ()},
+                            {"inner_kv", s.getInnerKv()},
+                            {"tile_dv", s.getTileDv()},
+                            {"smem_bytes", s.getSmemBytes()}};
+}
+
+/// "flash2 tile_q=64 tile_kv=32 tile_d=128 tile_dv=128 stages=2 warps=2".
+std::string scheduleText(ScheduleAttr s) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << s.getAlgorithm().getValue();
+  StringRef algorithm = s.getAlgorithm().getValue();
+  if (algorithm.starts_with("flash2"))
+    os << " tile_q=" << s.getTileQ() << " tile_kv=" << s.getTileKv()
+       << " tile_d=" << s.getTileD() << " tile_dv=" << s.getTileDv();
+  else
+    os << " chunk=" << s.getChunk() << " inner_q=" << s.getInnerQ()
+       << " inner_kv=" << s.getInnerKv() << " tile_dv=" << s.getTileDv();
+  os << " stages=" << s.getStages() << " warps=" << s.getWarps();
+  return text;
+}
+
+/// Sizes of one op, as text and JSON; false (with `error` set) when a
+/// dimension is unbound.
+bool describeSizes(OpReport &r, const DimValues &dims) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  if (auto attention = dyn_cast<AttentionOp>(r.op)) {
+    llvm::Expected<AttentionSizes> s = resolveSizes(attention, dims);
+    if (!s) {
+      r.error = llvm::toString(s.takeError());
+      return false;
+    }
+    os << "B=" << s->batch << " Hq=" << s->queryHeads << " Hkv=" << s->keyHeads
+       << " N=" << s->queryLen << " M=" << s->keyLen << " D=" << s->headDim
+       << " Dv=" << s->valueDim << " mask " << stringifyMaskKind(attention.getMask());
+    if (auto w = attention.getWindow())
+      os << "(" << *w << ")";
+    if (attention.hasScoreMod())
+      os << " +score_mod";
+    if (attention.hasMaskMod())
+      os << " +mask_mod";
+    os << " " << elementName(attention.getQ());
+    r.shapes = llvm::json::Object{
+        {"B", s->batch},      {"Hq", s->queryHeads}, {"Hkv", s->keyHeads},
+        {"N", s->queryLen},   {"M", s->keyLen},      {"D", s->headDim},
+        {"Dv", s->valueDim},  {"mask", stringifyMaskKind(attention.getMask())},
+        {"element", elementName(attention.getQ())}};
+  } else {
+    auto linear = cast<LinearAttentionOp>(r.op);
+    llvm::Expected<LinearAttentionSizes> s = resolveSizes(linear, dims);
+    if (!s) {
+      r.error = llvm::toString(s.takeError());
+      return false;
+    }
+    os << "B=" << s->batch << " H=" << s->heads << " T=" << s->length
+       << " Dk=" << s->keyDim << " Dv=" << s->valueDim << " gate "
+       << stringifyGateKind(linear.getGate()) << " " << elementName(linear.getQ());
+    r.shapes = llvm::json::Object{
+        {"B", s->batch},     {"H", s->heads},        {"T", s->length},
+        {"Dk", s->keyDim},   {"Dv", s->valueDim},
+        {"gate", stringifyGateKind(linear.getGate())},
+        {"element", elementName(linear.getQ())}};
+  }
+  r.shapeText = text;
+  return true;
+}
+
+void printText(llvm::raw_ostream &os, const OpReport &r) {
+  os << "@" << r.name << "  " << r.kind << "  " << r.shapeText << "\n";
+  if (!r.error.empty()) {
+    os << "  error         " << r.error << "\n\n";
+    return;
+  }
+  Operation *op = r.op;
+  auto schedule = op->getAttrOfType<ScheduleAttr>("flash.schedule");
+  int64_t bound = intAttr(op, "flash.io_lower_bound");
+  int64_t hbmBound = intAttr(op, "flash.hbm_lower_bound");
+  int64_t modeled = intAttr(op, "flash.modeled_io");
+  int64_t hbm = intAttr(op, "flash.modeled_hbm");
+  char ratio[64];
+  os << "  lower bound   on chip " << fs::formatBytes(bound) << " (" << bound
+     << " B), HBM " << fs::formatBytes(hbmBound) << "\n";
+  os << "  schedule      " << scheduleText(schedule) << " (smem "
+     << fs::formatBytes(schedule.getSmemBytes()) << ")\n";
+  std::snprintf(ratio, sizeof(ratio), "%.2f", floatAttr(op, "flash.io_ratio"));
+  os << "  modeled IO    " << fs::formatBytes(modeled) << " (" << modeled
+     << " B) = " << ratio << " x bound; ";
+  std::snprintf(ratio, sizeof(ratio), "%.2f", floatAttr(op, "flash.hbm_ratio"));
+  os << "HBM " << fs::formatBytes(hbm) << " = " << ratio << " x bound\n";
+  std::string binding;
+  if (auto b = op->getAttrOfType<StringAttr>("flash.binding"))
+    binding = b.getValue().str();
+  os << "  modeled time  "
+     << fs::formatSeconds(floatAttr(op, "flash.modeled_seconds"))
+     << ", bound by " << binding << "\n";
+  if (auto candidates = op->getAttrOfType<ArrayAttr>("flash.candidates"))
+    for (auto [i, attr] : llvm::enumerate(candidates))
+      if (auto c = dyn_cast<ScheduleAttr>(attr))
+        os << (i == 0 ? "  candidates    " : "                ") << i + 1 << ". "
+           << scheduleText(c) << " (smem " << fs::formatBytes(c.getSmemBytes())
+           << ")\n";
+  os << "\n";
+}
+
+llvm::json::Object toJson(const OpReport &r, const fs::Target &target) {
+  llvm::json::Object o{{"op", r.name},
+                       {"kind", r.kind},
+                       {"target", target.name},
+                       {"shapes", llvm::json::Object(r.shapes)}};
+  if (!r.error.empty()) {
+    o["error"] = r.error;
+    return o;
+  }
+  Operation *op = r.op;
+  o["lower_bound_bytes"] = intAttr(op, "flash.io_lower_bound");
+  o["hbm_lower_bound_bytes"] = intAttr(op, "flash.hbm_lower_bound");
+  o["modeled_io_bytes"] = intAttr(op, "flash.modeled_io");
+  o["ratio"] = floatAttr(op, "flash.io_ratio");
+  o["modeled_hbm_bytes"] = intAttr(op, "flash.modeled_hbm");
+  o["hbm_ratio"] = floatAttr(op, "flash.hbm_ratio");
+  o["modeled_seconds"] = floatAttr(op, "flash.modeled_seconds");
+  if (auto b = op->getAttrOfType<StringAttr>("flash.binding"))
+    o["binding"] = b.getValue();
+  o["schedule"] = scheduleJson(op->getAttrOfType<ScheduleAttr>("flash.schedule"));
+  llvm::json::Array candidates;
+  if (auto list = op->getAttrOfType<ArrayAttr>("flash.candidates"))
+    for (Attribute attr : list)
+      if (auto c = dyn_cast<ScheduleAttr>(attr))
+        candidates.push_back(scheduleJson(c));
+  o["candidates"] = std::move(candidates);
+  return o;
+}
+
+} // namespace
+
+int flashgen::cli::runExplain(int argc, char **argv) {
+  std::string spec, targetName = "sm_90";
+  unsigned topK = 4;
+  bool json = false;
+  DimValues given;
+  for (int i = 0; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&]() -> const char * {
+      return i + 1 < argc ? argv[++i] : nullptr;
+    };
+    if (arg == "--target") {
+      const char *v = value();
+      if (!v)
+        return usage();
+      targetName = v;
+    } else if (arg == "--dim") {
+      const char *v = value();
+      if (!v)
+        return usage();
+      if (llvm::Error error = parseDimBinding(v, given)) {
+        llvm::errs() << "flashgen explain: " << llvm::toString(std::move(error))
+                     << "\n";
+        return 2;
+      }
+    } else if (arg == "--top-k") {
+      const char *v = value();
+      if (!v || llvm::StringRef(v).getAsInteger(10, topK) || topK == 0)
+        return usage();
+    } else if (arg == "--json") {
+      json = true;
+    } else if (!arg.empty() && arg[0] == '-') {
+      llvm::errs() << "flashgen explain: unknown option '" << arg << "'\n";
+      return usage();
+    } else if (spec.empty()) {
+      spec = arg;
+    } else {
+      return usage();
+    }
+  }
+  if (spec.empty())
+    return usage();
+  fs::Result<const fs::Target *> target = fs::lookupTarget(targetName);
+  if (!target) {
+    llvm::errs() << "flashgen explain: " << target.error() << "\n";
+    return 2;
+  }
+
+  MLIRContext context;
+  OwningOpRef<ModuleOp> module = loadSpec(context, spec);
+  if (!module)
+    return 1;
+
+  std::vector<std::string> defaulted;
+  std::string dimOption = dimOptionString(*module, given, defaulted);
+  for (const std::string &name : defaulted)
+    llvm::errs() << "flashgen explain: planning with " << name << " = "
+                 << (name == "B" ? kPlanningBatch : kPlanningLength)
+                 << " (pass --dim " << name << "=VALUE for your size)\n";
+  DimValues dims;
+  if (llvm::Error error = parseDimBindingList(dimOption, dims)) {
+    llvm::errs() << "flashgen explain: " << llvm::toString(std::move(error)) << "\n";
+    return 1;
+  }
+
+  // Errors of the passes go to stderr and are kept per op for the report.
+  std::map<Operation *, std::string> errors;
+  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
+    if (diag.getSeverity() == DiagnosticSeverity::Error)
+      module->walk([&](Operation *op) {
+        if (op->getLoc() == diag.getLocation() &&
+            isa<AttentionOp, LinearAttentionOp>(op))
+          errors[op] = diag.str();
+      });
+    return failure(); // also print it
+  });
+
+  std::string pipeline = "flash-io-bounds{target=" + targetName + " dims=" +
+                         dimOption + "},flash-schedule{target=" + targetName +
+                         " dims=" + dimOption + " top-k=" + std::to_string(topK) +
+                         "}";
+  PassManager pm(&context);
+  if (failed(parsePassPipeline(pipeline, pm, llvm::errs()))) {
+    llvm::errs() << "flashgen explain: cannot build the pipeline " << pipeline
+                 << "\n";
+    return 1;
+  }
+  bool ok = succeeded(pm.run(*module));
+
+  std::vector<OpReport> reports;
+  std::map<std::string, int> perFunction;
+  module->walk([&](Operation *op) {
+    if (!isa<AttentionOp, LinearAttentionOp>(op))
+      return;
+    OpReport r;
+    r.op = op;
+    r.kind = op->getName().getStringRef().str();
+    auto func = op->getParentOfType<FunctionOpInterface>();
+    r.name = func ? func.getName().str() : "module";
+    if (int n = perFunction[r.name]++)
+      r.name += "#" + std::to_string(n);
+    bool sized = describeSizes(r, dims);
+    if (sized && !op->getAttrOfType<ScheduleAttr>("flash.schedule")) {
+      auto it = errors.find(op);
+      r.error = it != errors.end() ? it->second : "no schedule (see above)";
+    }
+    reports.push_back(std::move(r));
+  });
+
+  const fs::Target &t = **target;
+  if (json) {
+    llvm::json::Array ops;
+    for (const OpReport &r : reports)
+      ops.push_back(toJson(r, t));
+    llvm::outs() << llvm::formatv("{0:2}", llvm::json::Value(std::move(ops)))
+                 << "\n";
+  } else {
+    llvm::outs() << "target " << t.name << ": " << t.description << "; on chip "
+                 << fs::formatBytes(t.onChipBytesPerCTA())
+                 << " per CTA (shared memory + registers), L2 "
+                 << fs::formatBytes(t.l2Bytes) << "\n\n";
+    for (const OpReport &r : reports)
+      printText(llvm::outs(), r);
+    if (reports.empty())
+      llvm::outs() << "no flash ops in " << spec << "\n";
+  }
+  return ok ? 0 : 1;
+}

@@ -1,0 +1,16 @@
+//===- Explain.h - `flashgen explain`: bounds, schedules, ratios -*- C++ -*-===//
+#ifndef FLASHGEN_TOOLS_FLASHGEN_EXPLAIN_H
+#define FLASHGEN_TOOLS_FLASHGEN_EXPLAIN_H
+
+namespace flashgen::cli {
+
+/// `flashgen explain SPEC.mlir [--target sm_90] [--dim NAME=VALUE]...
+/// [--top-k K] [--json]`: runs flash-io-bounds and flash-schedule and
+/// prints, per flash op, its sizes, IO lower bounds, chosen schedule,
+/// modeled traffic and ratios, modeled time and binding resource (a text
+/// block per op, or a JSON array). Returns 1 when an op has no schedule.
+int runExplain(int argc, char **argv);
+
+} // namespace flashgen::cli
+
+#endif // FLASHGEN_TOOLS_FLASHGEN_EXPLAIN_H
