@@ -11,10 +11,15 @@ bin=${FLASHGEN_BIN:-build/bin}
 specs=${FLASHGEN_SPECS:-}
 compile_flags=${FLASHGEN_COMPILE_FLAGS:-}
 mkdir -p "$out"
-for spec in bench/attention/specs/*.mlir examples/softcap.mlir examples/alibi_causal.mlir; do
+for spec in bench/attention/specs/*.mlir examples/softcap.mlir examples/alibi_causal.mlir \
+            bench/linear/specs/*.mlir; do
   name=$(basename "$spec" .mlir)
   if [ -n "$specs" ] && [ -f "$specs/$name.mlir" ]; then spec="$specs/$name.mlir"; fi
   # shellcheck disable=SC2086
-  "$bin/flashgen" compile "$spec" -o "$out/$name" --dim B=2 --dim N=8192 $compile_flags > /dev/null
+  case "$spec" in
+    */linear/*) plan=(--dim B=4 --dim T=16384) ;;   # 65,536 tokens
+    *) plan=(--dim B=2 --dim N=8192) ;;             # 16,384 tokens
+  esac
+  "$bin/flashgen" compile "$spec" -o "$out/$name" "${plan[@]}" $compile_flags > /dev/null
   echo "bundle $out/$name"
 done

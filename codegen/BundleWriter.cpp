@@ -177,6 +177,173 @@ LogicalResult writeAttentionKernel(AttentionOp op, SymbolTable &symbols,
   return success();
 }
 
+/// Bundle entry of a flash.linear_attention lowered by flash-chunk: one
+/// variant per schedule, with one launch (chunk_fused) or two in order
+/// (chunk_two_pass: chunk states into scratch, then the outputs).
+LogicalResult writeLinearKernel(LinearAttentionOp op, SymbolTable &symbols,
+                                const BundleOptions &options,
+                                llvm::json::Array &kernels) {
+  auto refs = op->getAttrOfType<ArrayAttr>("flash.kernels");
+  if (!refs || refs.empty())
+    return op.emitError() << "has no flash.kernels: run flash-chunk before "
+                             "writing a bundle";
+  auto func = op->getParentOfType<func::FuncOp>();
+  std::string name = func ? func.getName().str() : "linear_attention";
+  std::string batchDim = op.getBatchDimName(), lengthDim = op.getLengthDimName();
+  GateKind gate = op.getGate();
+  bool normalizer = gate == GateKind::mlstm_exp || gate == GateKind::mlstm_sig;
+  bool stabilizer = gate == GateKind::mlstm_exp;
+  int64_t heads = op.getQ().getType().getDimSize(1),
+          keyDim = op.getQ().getType().getDimSize(3),
+          valueDim = op.getV().getType().getDimSize(3);
+
+  // Params in the kernels' order (docs/bundle-format.md §1.3): q, k, v, the
+  // gates, the initial state, o, the final state. Rows read or written in
+  // 16-byte pieces need strides in whole 16-byte units.
+  llvm::json::Array params;
+  auto param = [&](StringRef tensor, StringRef io, Type elem,
+                   std::initializer_list<llvm::json::Value> shape, bool optional,
+                   int64_t strideAlign) {
+    // json::Value keeps a StringRef without copying: own the strings.
+    llvm::json::Object entry{{"name", tensor.str()},
+                             {"io", io.str()},
+                             {"dtype", dtypeName(elem)},
+                             {"shape", llvm::json::Array(shape)}};
+    if (optional)
+      entry["optional"] = true;
+    if (strideAlign > 1)
+      entry["stride_align"] = strideAlign;
+    params.push_back(std::move(entry));
+  };
+  Type elem = op.getQ().getType().getElementType();
+  Type f32 = Float32Type::get(op.getContext());
+  int64_t rowAlign = 16 / (elem.getIntOrFloatBitWidth() / 8);
+  param("q", "in", elem, {batchDim, heads, lengthDim, keyDim}, false, rowAlign);
+  param("k", "in", elem, {batchDim, heads, lengthDim, keyDim}, false, rowAlign);
+  param("v", "in", elem, {batchDim, heads, lengthDim, valueDim}, false, rowAlign);
+  if (gate == GateKind::decay)
+    param("g", "in", f32, {batchDim, heads, lengthDim}, false, 1);
+  if (gate == GateKind::vector)
+    param("g", "in", f32, {batchDim, heads, lengthDim, keyDim}, false, 4);
+  if (normalizer) {
+    param("igate", "in", f32, {batchDim, heads, lengthDim}, false, 1);
+    param("fgate", "in", f32, {batchDim, heads, lengthDim}, false, 1);
+  }
+  // A null initial state means zeros, a null final state is not written.
+  auto states = [&](StringRef prefix, StringRef io) {
+    param(("c" + prefix).str(), io, f32, {batchDim, heads, keyDim, valueDim}, true, 1);
+    if (normalizer)
+      param(("n" + prefix).str(), io, f32, {batchDim, heads, keyDim}, true, 1);
+    if (stabilizer)
+      param(("m" + prefix).str(), io, f32, {batchDim, heads}, true, 1);
+  };
+  if (!op.getInitialState().empty())
+    states("0", "in");
+  param("o", "out", elem, {batchDim, heads, lengthDim, valueDim}, false, rowAlign);
+  if (op.getReturnFinalState())
+    states("f", "out");
+
+  llvm::json::Array headers;
+  for (unsigned i = 0; i < flashgen::embedded::kFileCount; ++i)
+    headers.push_back(flashgen::embedded::kFiles[i].path);
+
+  // Kernels of one variant are consecutive in flash.kernels.
+  llvm::json::Array variants;
+  std::vector<std::string> symbolsUsed;
+  std::optional<int64_t> current;
+  llvm::json::Object variant;
+  llvm::json::Array sources, launches, scratch;
+  auto flush = [&]() {
+    if (!current)
+      return;
+    variant["sources"] = std::move(sources);
+    variant["headers"] = llvm::json::Array(headers);
+    variant["nvrtc_options"] = llvm::json::Array{"-std=c++17"};
+    variant["scratch"] = std::move(scratch);
+    variant["launches"] = std::move(launches);
+    if (*current == 0)
+      variant["io"] = ioJson(op);
+    variants.push_back(std::move(variant));
+    variant = llvm::json::Object();
+    sources = llvm::json::Array();
+    launches = llvm::json::Array();
+    scratch = llvm::json::Array();
+  };
+  static const StringRef kScratch[] = {"chunk_c", "chunk_n", "chunk_m"};
+  for (Attribute ref : refs) {
+    auto kernel = symbols.lookup<KernelOp>(cast<FlatSymbolRefAttr>(ref).getValue());
+    if (!kernel)
+      return op.emitError() << "names kernel " << ref << ", which is missing";
+    int64_t index = cast<IntegerAttr>(kernel.getProblem().get("variant")).getInt();
+    if (current != index) {
+      flush();
+      current = index;
+      variant["schedule"] = scheduleJson(kernel.getSchedule());
+      if (kernel.getSchedule().getAlgorithm().getValue() == "chunk_two_pass") {
+        // Boundary states (index c = before chunk c, NC = final), contiguous.
+        std::string boundaries = "cdiv(" + lengthDim + "," +
+                                 std::to_string(kernel.getSchedule().getChunk()) +
+                                 ")+1";
+        scratch.push_back(llvm::json::Object{
+            {"name", "chunk_c"},
+            {"dtype", "f32"},
+            {"shape", llvm::json::Array{batchDim, heads, boundaries, keyDim, valueDim}}});
+        if (normalizer)
+          scratch.push_back(llvm::json::Object{
+              {"name", "chunk_n"},
+              {"dtype", "f32"},
+              {"shape", llvm::json::Array{batchDim, heads, boundaries, keyDim}}});
+        if (stabilizer)
+          scratch.push_back(llvm::json::Object{
+              {"name", "chunk_m"},
+              {"dtype", "f32"},
+              {"shape", llvm::json::Array{batchDim, heads, boundaries}}});
+      }
+    }
+    FailureOr<EmittedKernel> emitted = emitCudaKernel(kernel);
+    if (failed(emitted))
+      return failure();
+    std::string source = kernel.getSymName().str() + ".cu";
+    if (failed(writeFile(kernel, options.directory, source, emitted->source)))
+      return failure();
+    sources.push_back(source);
+
+    llvm::json::Array args;
+    for (const KernelArgument &arg : emitted->arguments) {
+      if (arg.kind == KernelArgument::Kind::Symbol) {
+        args.push_back(llvm::json::Object{{"symbol", arg.name}});
+        if (std::find(symbolsUsed.begin(), symbolsUsed.end(), arg.name) ==
+            symbolsUsed.end())
+          symbolsUsed.push_back(arg.name);
+      } else if (llvm::is_contained(kScratch, arg.name)) {
+        args.push_back(llvm::json::Object{{"scratch", arg.name}});
+      } else {
+        args.push_back(llvm::json::Object{{"tensor", arg.name}});
+      }
+    }
+    llvm::json::Array grid;
+    for (const std::string &extent : emitted->grid)
+      grid.push_back(extentValue(extent));
+    launches.push_back(llvm::json::Object{
+        {"entry", emitted->entry},
+        {"grid", std::move(grid)},
+        {"block", llvm::json::Array{emitted->threads, 1, 1}},
+        {"dynamic_smem_bytes", emitted->dynamicSmemBytes},
+        {"args", std::move(args)}});
+  }
+  flush();
+
+  llvm::json::Array symbolList;
+  for (const std::string &symbol : symbolsUsed)
+    symbolList.push_back(symbol);
+  kernels.push_back(llvm::json::Object{{"name", name},
+                                       {"op", "linear_attention"},
+                                       {"symbols", std::move(symbolList)},
+                                       {"params", std::move(params)},
+                                       {"variants", std::move(variants)}});
+  return success();
+}
+
 } // namespace
 
 LogicalResult mlir::flash::writeBundle(ModuleOp module,
@@ -186,6 +353,10 @@ LogicalResult mlir::flash::writeBundle(ModuleOp module,
   LogicalResult result = success();
   module.walk([&](AttentionOp op) {
     if (failed(writeAttentionKernel(op, symbols, options, kernels)))
+      result = failure();
+  });
+  module.walk([&](LinearAttentionOp op) {
+    if (failed(writeLinearKernel(op, symbols, options, kernels)))
       result = failure();
   });
   if (failed(result))

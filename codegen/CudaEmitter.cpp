@@ -16,6 +16,10 @@ using namespace mlir::flash;
 FailureOr<EmittedKernel> mlir::flash::emitCudaKernel(KernelOp kernel) {
   if (kernel.getFamily() == "attention")
     return emitAttentionKernel(kernel);
+  if (kernel.getFamily().starts_with("linear_"))
+    return emitLinearKernel(kernel);
   return kernel.emitError() << "the CUDA emitter has no kernel family '"
-                            << kernel.getFamily() << "' (known: attention)";
+                            << kernel.getFamily()
+                            << "' (known: attention, linear_fused, "
+                               "linear_states, linear_outputs)";
 }

@@ -14,6 +14,10 @@ namespace mlir::flash {
 /// Family "attention" (AttentionEmitter.cpp).
 FailureOr<EmittedKernel> emitAttentionKernel(KernelOp kernel);
 
+/// Families "linear_fused", "linear_states", "linear_outputs"
+/// (LinearEmitter.cpp).
+FailureOr<EmittedKernel> emitLinearKernel(KernelOp kernel);
+
 } // namespace mlir::flash
 
 #endif // FLASHGEN_CODEGEN_KERNELFAMILIES_H

@@ -159,5 +159,6 @@ def Flash_YieldOp : Flash_Op<"yield", [Pure, Terminator,
 }
 
 include "FlashKernelOps.td"
+include "FlashLinearKernelOps.td"
 
 #endif // FLASH_OPS

@@ -77,4 +77,34 @@ def FlashPrintCuda : Pass<"flash-print-cuda", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::flash::FlashDialect"];
 }
 
+def FlashChunk : Pass<"flash-chunk", "::mlir::ModuleOp"> {
+  let summary = "Lower scheduled recurrences to chunkwise flash.kernel ops";
+  let description = [{
+    Rewrites each `flash.linear_attention` into the chunkwise-parallel form
+    of docs/semantics.md §4 (TFLA's two-level tiling: chunks of L steps,
+    inner query x key tiles inside a chunk) as `flash.kernel` ops: for
+    `chunk_fused` one kernel whose CTAs keep a d_k x tile_dv slice of the
+    state on chip for the whole sequence (family "linear_fused"); for
+    `chunk_two_pass` a chunk-state kernel ("linear_states", states into a
+    scratch buffer) and an output kernel parallel over chunks
+    ("linear_outputs"). The gate kind's scalar math goes into
+    `flash.chunk_gates` and `flash.decay_map` regions. An op without a
+    `flash.schedule` gets the default chunk_fused schedule (L = 64,
+    inner tiles 64 x 64, tile_dv = 64, or 32 for d_k > 128, 2 stages,
+    4 warps) and a remark saying so. Each op gets `flash.kernels`.
+  }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"sm_90\"",
+           "Target whose shared-memory limit the schedules must fit (sm_90, sm_80)">,
+    Option<"defaultAlgorithm", "default-algorithm", "std::string",
+           /*default=*/"\"chunk_fused\"",
+           "Algorithm of the default schedule of an op without one "
+           "(chunk_fused, chunk_two_pass)">,
+  ];
+  let dependentDialects = ["::mlir::flash::FlashDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 #endif // FLASHGEN_PASSES

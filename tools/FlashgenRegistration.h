@@ -31,6 +31,7 @@ inline void registerFlashgenPasses() {
   registerFlashPasses();
 #else
   registerFlashLowerKernels();
+  registerFlashChunk();
   registerFlashPrintCuda();
 #endif
 }

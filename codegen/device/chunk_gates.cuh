@@ -159,8 +159,9 @@ namespace cta {
 /// The whole CTA: per key dim d, scan the f32 tile g (L x DK, row-major,
 /// unswizzled) with f(raw) -> lambda (rows >= rows_valid: 0), write b at
 /// each 16-row tile's first row and at row L-1 into tab_hi / tab_lo
-/// ([L/16 + 1][DK]), and gate q and k in place (see the file comment).
-template <int NTHREADS, int L, int DK, class T, class F>
+/// ([L/16 + 1][DK]), and gate k and (GATE_Q: kernels with outputs) q in
+/// place (see the file comment).
+template <int NTHREADS, int L, int DK, bool GATE_Q, class T, class F>
 FG_DEVICE void scan_vector_gates(const float* g, float* tab_hi, float* tab_lo, const smem_tile<T, L, DK>& q,
                                  const smem_tile<T, L, DK>& k, int rows_valid, F&& f) {
   static_assert(L % 16 == 0, "scan_vector_gates: whole 16-row tiles");
@@ -170,6 +171,9 @@ FG_DEVICE void scan_vector_gates(const float* g, float* tab_hi, float* tab_lo, c
   float h[kCols], l[kCols], h0[kCols], l0[kCols];
   FG_UNROLL
   for (int j = 0; j < kCols; ++j) h[j] = l[j] = h0[j] = l0[j] = 0.0f;
+  // Not unrolled: the TwoSum chain is sequential anyway, and an unrolled
+  // loop lets the compiler hoist every row's g load into registers.
+  FG_CHUNK_NO_UNROLL
   for (int r = 0; r < L; ++r) {
     FG_UNROLL
     for (int j = 0; j < kCols; ++j) {
@@ -183,9 +187,11 @@ FG_DEVICE void scan_vector_gates(const float* g, float* tab_hi, float* tab_lo, c
         tab_lo[(r / 16) * DK + d] = l[j];
       }
       const float dh = h[j] - h0[j], dl = l[j] - l0[j];
-      T* qp = chunk::elem_ptr(q, r, d);
+      if (GATE_Q) {
+        T* qp = chunk::elem_ptr(q, r, d);
+        chunk::store_elem(qp, chunk::load_elem(qp) * exp_fast(dh + dl));
+      }
       T* kp = chunk::elem_ptr(k, r, d);
-      chunk::store_elem(qp, chunk::load_elem(qp) * exp_fast(dh + dl));
       chunk::store_elem(kp, chunk::load_elem(kp) * exp_fast(-dh - dl));
     }
   }

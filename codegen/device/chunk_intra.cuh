@@ -8,8 +8,8 @@
 //       quad is summed once, at the end);
 //   mu  row_vec, the running maximum of the log weights (mlstm_exp).
 // for_each_gated hands the emitted flash.decay_map code each score element
-// with the gate-buffer values of its row and column; stabilized_update
-// moves mu online and exponentiates, as FlashAttention's softmax does.
+// with the gate-buffer values of its row and column; stabilized_rescale
+// moves mu online, as FlashAttention's softmax moves its row maximum.
 //
 //===----------------------------------------------------------------------===//
 #ifndef FLASHGEN_DEVICE_CHUNK_INTRA_CUH
@@ -20,42 +20,30 @@
 namespace fg {
 namespace warp {
 
-/// Calls f(r, s, x&, w&, hi_r, lo_r, hi_s, lo_s, iota_s) for every element
-/// of the score tile s_tile this lane holds (w the same element of w_tile):
-/// r = row0 + its row, s = col0 + its column, the gate values from buf.
+/// Calls f(r, s, x&, row&, hi_r, lo_r, hi_s, lo_s, iota_s) for every
+/// element x of the score tile s_tile this lane holds: r = row0 + its row,
+/// s = col0 + its column, row the entry of rv for that row (a per-row
+/// reduction or a per-row value), the gate values from buf.
 template <int L, int R, int C, class F>
-FG_DEVICE void for_each_gated(acc_tile<R, C>& s_tile, acc_tile<R, C>& w_tile, const chunk::gate_buffer<L>& buf,
-                              int row0, int col0, F&& f) {
+FG_DEVICE void for_each_gated(acc_tile<R, C>& s_tile, row_vec<R>& rv, const chunk::gate_buffer<L>& buf, int row0,
+                              int col0, F&& f) {
   const int lane = ptx::lane_id();
   const int r_lane = row0 + (lane >> 2);
   const int c_lane = col0 + ((lane & 3) << 1);
-  float hr[R / 16][2], lr[R / 16][2];
   FG_UNROLL
   for (int m = 0; m < R / 16; ++m)
     FG_UNROLL
     for (int h = 0; h < 2; ++h) {
-      hr[m][h] = buf.hi()[r_lane + m * 16 + 8 * h];
-      lr[m][h] = buf.lo()[r_lane + m * 16 + 8 * h];
-    }
-  FG_UNROLL
-  for (int n = 0; n < C / 8; ++n)
-    FG_UNROLL
-    for (int i = 0; i < 2; ++i) {
-      const int s = c_lane + n * 8 + i;
-      const float hs = buf.hi()[s], ls = buf.lo()[s], is = buf.iota()[s];
+      const int r = r_lane + m * 16 + 8 * h;
+      const float hr = buf.hi()[r], lr = buf.lo()[r];
       FG_UNROLL
-      for (int m = 0; m < R / 16; ++m)
+      for (int n = 0; n < C / 8; ++n)
         FG_UNROLL
-        for (int h = 0; h < 2; ++h)
-          f(r_lane + m * 16 + 8 * h, s, s_tile.v[m][n][2 * h + i], w_tile.v[m][n][2 * h + i], hr[m][h], lr[m][h], hs,
-            ls, is);
+        for (int i = 0; i < 2; ++i) {
+          const int s = c_lane + n * 8 + i;
+          f(r, s, s_tile.v[m][n][2 * h + i], rv.v[m][h], hr, lr, buf.hi()[s], buf.lo()[s], buf.iota()[s]);
+        }
     }
-}
-
-/// As for_each_gated, for kernels without gate buffers (gate none, vector):
-/// f(r, s, x&).
-template <int R, int C, class F> FG_DEVICE void for_each_rs(acc_tile<R, C>& s_tile, int row0, int col0, F&& f) {
-  for_each(s_tile, row0, col0, f);
 }
 
 /// dst[r] = f(row0 + r) for the rows this lane holds.
@@ -65,6 +53,22 @@ template <int R, class F> FG_DEVICE void rows_of(row_vec<R>& dst, int row0, F&& 
   for (int m = 0; m < R / 16; ++m)
     FG_UNROLL
     for (int h = 0; h < 2; ++h) dst.v[m][h] = f(r_lane + m * 16 + 8 * h);
+}
+
+/// x[r] *= y[r].
+template <int R> FG_DEVICE void mul_rv(row_vec<R>& x, const row_vec<R>& y) {
+  FG_UNROLL
+  for (int m = 0; m < R / 16; ++m)
+    FG_UNROLL
+    for (int h = 0; h < 2; ++h) x.v[m][h] *= y.v[m][h];
+}
+
+/// x[r] *= c.
+template <int R> FG_DEVICE void mul_rv(row_vec<R>& x, float c) {
+  FG_UNROLL
+  for (int m = 0; m < R / 16; ++m)
+    FG_UNROLL
+    for (int h = 0; h < 2; ++h) x.v[m][h] *= c;
 }
 
 /// dst[r] += the sum of this lane's elements of row r of t (no quad sum).
@@ -80,20 +84,19 @@ template <int R, int C> FG_DEVICE void row_partial_sum(row_vec<R>& dst, const ac
     }
 }
 
-/// One key tile of mlstm_exp (§4.3): mu' = max(mu, max_s w_rs) over the row,
-/// H and N rescaled by exp(mu - mu'), then s = s * c * exp(w - mu') in place
-/// (w = -inf for hidden elements gives 0) and N += row sums of s. mu starts
-/// finite (the inter-chunk log weight), so no -inf - -inf arises.
-template <int R, int C, int D>
-FG_DEVICE void stabilized_update(row_vec<R>& mu, acc_tile<R, D>& h_acc, row_vec<R>& n_acc, acc_tile<R, C>& s,
-                                 const acc_tile<R, C>& w, float c) {
-  row_vec<R> mu_new;
-  row_max(mu_new, w, mu);
+/// The online maximum of mlstm_exp (§4.3) for one key tile: mu_tile holds
+/// this lane's maxima of the tile's log weights, started from mu. After the
+/// quad max, rows whose maximum grew rescale H and N by exp(mu - mu') and
+/// mu becomes mu'. mu starts finite (the inter-chunk log weight), so no
+/// -inf - -inf arises.
+template <int R, int D>
+FG_DEVICE void stabilized_rescale(row_vec<R>& mu, const row_vec<R>& mu_tile, acc_tile<R, D>& h_acc,
+                                  row_vec<R>& n_acc) {
   FG_UNROLL
   for (int m = 0; m < R / 16; ++m)
     FG_UNROLL
     for (int h = 0; h < 2; ++h) {
-      const float mn = mu_new.v[m][h];
+      const float mn = quad_max(mu_tile.v[m][h]);
       if (mn != mu.v[m][h]) {
         const float alpha = exp_fast(mu.v[m][h] - mn);
         n_acc.v[m][h] *= alpha;
@@ -104,16 +107,6 @@ FG_DEVICE void stabilized_update(row_vec<R>& mu, acc_tile<R, D>& h_acc, row_vec<
         }
       }
       mu.v[m][h] = mn;
-      float sum = 0.0f;
-      FG_UNROLL
-      for (int n = 0; n < C / 8; ++n)
-        FG_UNROLL
-        for (int i = 0; i < 2; ++i) {
-          float& x = s.v[m][n][2 * h + i];
-          x = x * c * exp_fast(w.v[m][n][2 * h + i] - mn);
-          sum += x;
-        }
-      n_acc.v[m][h] += sum;
     }
 }
 

@@ -14,6 +14,14 @@
 #include "flashgen/device/fragment.cuh"
 #include "flashgen/device/smem_tile.cuh"
 
+/// `#pragma unroll 1` where the compiler reads pragmas (not in emulation):
+/// loops the recurrence kernels keep rolled to bound register pressure.
+#if defined(FLASHGEN_DEVICE_EMULATION)
+#define FG_CHUNK_NO_UNROLL
+#else
+#define FG_CHUNK_NO_UNROLL FG_PRAGMA_(unroll 1)
+#endif
+
 namespace fg {
 namespace chunk {
 
@@ -59,7 +67,9 @@ FG_DEVICE void load_async_f32(u32 dst, const float* src, i64 row_stride, int row
   constexpr int kTotal = ROWS * kChunks;
   static_assert(kTotal % NTHREADS == 0, "load_async_f32: chunks must divide among the threads");
   const int tid = ptx::thread_id();
-  FG_UNROLL
+  // Rolled: a g tile is up to 32 copies per thread, and an unrolled loop
+  // keeps every copy's 64-bit source address live at once.
+  FG_CHUNK_NO_UNROLL
   for (int i = 0; i < kTotal / NTHREADS; ++i) {
     const int idx = tid + i * NTHREADS;
     const int r = idx / kChunks, c = idx % kChunks;

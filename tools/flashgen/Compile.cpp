@@ -97,7 +97,8 @@ int flashgen::cli::runCompile(int argc, char **argv) {
                           "},flash-schedule{target=" + target + " dims=" +
                           dimOption + " top-k=" + std::to_string(topK) + "},";
   // The pass manager is anchored on the top-level module already.
-  std::string pipeline = scheduling + "flash-lower-kernels,canonicalize,cse";
+  std::string pipeline = scheduling + "flash-chunk{target=" + target +
+                         "},flash-lower-kernels,canonicalize,cse";
   PassManager pm(&context);
   if (failed(parsePassPipeline(pipeline, pm, llvm::errs()))) {
     llvm::errs() << "flashgen compile: cannot build the pipeline " << pipeline

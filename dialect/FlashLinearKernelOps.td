@@ -1,0 +1,248 @@
+//===- FlashLinearKernelOps.td - kernel ops of recurrences -*- tablegen -*-===//
+//
+// What `flash-chunk` produces for `flash.linear_attention` and codegen/
+// prints (LinearEmitter.cpp): the chunkwise form of docs/semantics.md §4 as
+// a `flash.kernel` of family "linear_fused" (the state stays on chip for the
+// whole sequence) or the pair "linear_states" + "linear_outputs" (chunk
+// states materialised in a scratch buffer, then outputs in parallel over
+// chunks). The kernel body reuses flash.kernel, flash.grid_map, flash.dim,
+// flash.tile_commit, flash.tile_wait and flash.barrier; the ops here are the
+// recurrence's tile ops.
+//
+// As for attention, tile ops name on-chip buffers by role: the stage ring of
+// chunk tiles (q, k, v and, for vector gates, g), the gate buffers (the
+// log-space gates of one chunk: compensated cumulative log-forget b = hi + lo,
+// log input weights iota, state-update key weights, the chunk's decay and
+// stabiliser), the carried state (f32 registers plus a 16-bit copy in shared
+// memory that feeds the inter-chunk product, and the normaliser n), and the
+// per-warp output accumulators of the current inner query tile (H, N, mu).
+// Sizes come from the kernel's #flash.schedule: `chunk` (L), `inner_q`,
+// `inner_kv`, `tile_dv`, `stages`, `warps`.
+//
+// The gate math a user would change lives in regions as scalar arith/math
+// code: `flash.chunk_gates` maps a step's raw gate operands to its log-forget
+// and log-input weight (log-sigmoid for the mLSTM kinds), and
+// `flash.decay_map` maps an element of the intra-chunk score tile to its log
+// weight and visibility (the causal mask inside the chunk). The structural
+// parts that the gate kind selects (stabiliser, normaliser, per-key-dim
+// gating) are attributes of the tile ops.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASH_LINEAR_KERNEL_OPS
+#define FLASH_LINEAR_KERNEL_OPS
+
+include "FlashDialect.td"
+include "FlashAttrs.td"
+include "mlir/IR/OpBase.td"
+
+def Flash_ChunkLoadOp : Flash_Op<"chunk_load", []> {
+  let summary = "copy one chunk's tile of q, k, v or g into a pipeline stage";
+  let description = [{
+    Copies rows [chunk * rows, +rows) and columns [col_tile * cols, +cols)
+    of `tensor` at (batch, head) into the stage buffer of that role,
+    zero-filling rows at or past `extent` (the sequence length T), so a
+    ragged last chunk needs no padding in global memory. `tensor` is "q",
+    "k", "v" (16-bit rows) or "g" (the f32 per-key-dim log-decays of a
+    `vector` gate). `async` copies join the open group closed by
+    `flash.tile_commit`.
+  }];
+  let arguments = (ins StrAttr:$tensor, Index:$batch, Index:$head,
+                       Index:$chunk, Index:$col_tile, Index:$extent,
+                       I64Attr:$rows, I64Attr:$cols, Index:$stage,
+                       UnitAttr:$async);
+  let assemblyFormat = [{
+    $tensor `[` $batch `,` $head `,` $chunk `,` $col_tile `]` `rows` $rows
+    `cols` $cols `extent` $extent `stage` $stage (`async` $async^)? attr-dict
+  }];
+}
+
+def Flash_StateInitOp : Flash_Op<"state_init", []> {
+  let summary = "load or zero the carried state of a value tile";
+  let description = [{
+    Sets the state (C rows per warp in f32 registers, its 16-bit copy in
+    shared memory, the normaliser n and the stabiliser m where the gate kind
+    has them) of the (batch, head, value tile) this CTA covers. `source`:
+    "zero" (no initial state: C = 0, n = 0, m = 0), "initial" (the op's
+    initial-state tensors c0, n0, m0) or "scratch" (the chunk states a
+    "linear_states" kernel wrote, at boundary `chunk`).
+  }];
+  let arguments = (ins StrAttr:$source, Index:$batch, Index:$head,
+                       Index:$col_tile, Optional<Index>:$chunk,
+                       Flash_GateKind:$gate);
+  let assemblyFormat = [{
+    $source `[` $batch `,` $head `,` $col_tile `]` (`chunk` $chunk^)?
+    `gate` $gate attr-dict
+  }];
+}
+
+def Flash_StateStoreOp : Flash_Op<"state_store", []> {
+  let summary = "write the carried state of a value tile";
+  let description = [{
+    Writes the state to "final" (the op's final-state results cf, nf, mf) or
+    to "scratch" at boundary `chunk` (the state before that chunk; boundary
+    NC is the final state). n and m are the same in every value tile; only
+    value tile 0 writes them.
+  }];
+  let arguments = (ins StrAttr:$target, Index:$batch, Index:$head,
+                       Index:$col_tile, Optional<Index>:$chunk,
+                       Flash_GateKind:$gate);
+  let assemblyFormat = [{
+    $target `[` $batch `,` $head `,` $col_tile `]` (`chunk` $chunk^)?
+    `gate` $gate attr-dict
+  }];
+}
+
+def Flash_GateFetchOp : Flash_Op<"gate_fetch", []> {
+  let summary = "prefetch one chunk's raw per-step gates into registers";
+  let description = [{
+    Issues the global loads of the raw gate operands (log-decay g, or the
+    input and forget preactivations i, f) of the chunk's steps into the
+    registers the next `flash.chunk_gates` reads, a chunk ahead of their
+    use, so their latency hides behind a chunk of tensor-core work. Steps at
+    or past `extent` read nothing. Scalar gate kinds only.
+  }];
+  let arguments = (ins Index:$batch, Index:$head, Index:$chunk,
+                       Index:$extent, Flash_GateKind:$gate);
+  let assemblyFormat = [{
+    `[` $batch `,` $head `,` $chunk `]` `extent` $extent `gate` $gate attr-dict
+  }];
+}
+
+def Flash_ChunkGatesOp : Flash_Op<"chunk_gates", [SingleBlock]> {
+  let summary = "the log-space gates of one chunk (semantics.md §4.1)";
+  let description = [{
+    Runs the region on every step of the chunk: its arguments are the
+    step's raw gate values (f32, in gate-operand order), it yields the
+    step's log-forget lambda and log-input weight iota. Steps at or past
+    `extent` get lambda = 0 and iota = -inf (no decay, no contribution).
+    Then fills gate buffer `buffer`: the compensated cumulative sums
+    b_r = hi_r + lo_r (TwoSum), iota_r, the chunk decay and, with a
+    stabiliser (mlstm_exp), m_end = max(g + m_start, max_s (A(s) + iota_s))
+    from m_start (the previous buffer's m_end), and the state-update key
+    weights exp(A(s) + iota_s - m_end). For `vector` gates the region runs
+    per (step, key dim) on the staged g tile, and the chunk's q and k tiles
+    in `stage` are gated in place (q by exp(b_r - b_r0), k by
+    exp(b_s0 - b_s) relative to the first row of their 16-row tile), so
+    every later product is a plain tensor-core GEMM.
+  }];
+  let arguments = (ins Index:$batch, Index:$head, Index:$chunk,
+                       Index:$extent, Index:$buffer, Index:$stage,
+                       Flash_GateKind:$gate);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    `[` $batch `,` $head `,` $chunk `]` `extent` $extent `buffer` $buffer
+    `stage` $stage `gate` $gate attr-dict-with-keyword $body
+  }];
+}
+
+def Flash_GateYieldOp : Flash_Op<"gate_yield", [Terminator,
+    HasParent<"ChunkGatesOp">]> {
+  let summary = "one step's log-forget and log-input weight";
+  let arguments = (ins F32:$log_forget, F32:$log_input);
+  let assemblyFormat = "$log_forget `,` $log_input attr-dict";
+}
+
+def Flash_ChunkInterOp : Flash_Op<"chunk_inter", []> {
+  let summary = "start a query tile's accumulators from the carried state";
+  let description = [{
+    For inner query tile `query_tile` of the chunk in `stage`: H = the
+    inter-chunk term (q~_r scaled by exp(b_r), per key dim for `vector`)
+    times the carried state C; N = the same row weight times q~_r . n
+    (normaliser kinds). With a stabiliser the row's running maximum starts
+    at nu_r = b_r + m_start and H, N carry weight exp(nu_r - mu_r), so the
+    final mu_r is the recurrence's m (§4.4).
+  }];
+  let arguments = (ins Index:$query_tile, Index:$stage, Index:$buffer,
+                       Flash_GateKind:$gate);
+  let assemblyFormat = [{
+    `[` $query_tile `]` `stage` $stage `buffer` $buffer `gate` $gate attr-dict
+  }];
+}
+
+def Flash_ChunkScoresOp : Flash_Op<"chunk_scores", []> {
+  let summary = "score tile of an inner query tile x inner key tile";
+  let description = [{
+    score = q_r . k_s for the rows of inner query tile `query_tile` and the
+    keys of inner key tile `key_tile` (f32 accumulation on the tensor
+    cores). For `vector` gates q and k were gated by `flash.chunk_gates`;
+    key tiles before the query rows' 16-row tile also apply the decay
+    between the two tiles' first rows to q's columns.
+  }];
+  let arguments = (ins Index:$query_tile, Index:$key_tile, Index:$stage,
+                       Flash_GateKind:$gate);
+  let assemblyFormat = [{
+    `[` $query_tile `,` $key_tile `]` `stage` $stage `gate` $gate attr-dict
+  }];
+}
+
+def Flash_DecayMapOp : Flash_Op<"decay_map", [SingleBlock]> {
+  let summary = "log weight and visibility of every score-tile element";
+  let description = [{
+    Runs the region on every element (r, s) of the score tile, r and s being
+    row indices inside the chunk: arguments (score: f32, hi_r, lo_r, hi_s,
+    lo_s, iota_s: f32, r, s: index) from gate buffer `buffer`; it yields the
+    element's log weight D~_rs = B(r, s) + iota_s and whether key s is
+    visible to row r (s <= r). `flash.chunk_accumulate` turns them into
+    P_rs = score * scale * exp(D~_rs - mu_r).
+  }];
+  let arguments = (ins Index:$query_tile, Index:$key_tile, Index:$buffer);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    `[` $query_tile `,` $key_tile `]` `buffer` $buffer attr-dict-with-keyword $body
+  }];
+}
+
+def Flash_DecayYieldOp : Flash_Op<"decay_yield", [Terminator,
+    HasParent<"DecayMapOp">]> {
+  let summary = "an element's log weight and visibility";
+  let arguments = (ins F32:$log_weight, I1:$visible);
+  let assemblyFormat = "$log_weight `,` $visible attr-dict";
+}
+
+def Flash_ChunkAccumulateOp : Flash_Op<"chunk_accumulate", []> {
+  let summary = "H += P V for one inner key tile";
+  let description = [{
+    P_rs = score_rs * scale * exp(D~_rs - mu_r) for visible elements, 0
+    otherwise; H += P V (the key tile's value rows, 16-bit P on the tensor
+    cores), N += row sums of P. With a stabiliser (mlstm_exp) the row
+    maximum moves online first: mu' = max(mu, max_s D~), H and N are
+    rescaled by exp(mu - mu').
+  }];
+  let arguments = (ins Index:$key_tile, Index:$stage, Flash_GateKind:$gate);
+  let assemblyFormat = "`[` $key_tile `]` `stage` $stage `gate` $gate attr-dict";
+}
+
+def Flash_ChunkStoreOp : Flash_Op<"chunk_store", []> {
+  let summary = "normalise an inner query tile's outputs and write them";
+  let description = [{
+    o_r = H_r (none, decay, vector) or H_r / (max(|N_r|, floor_r) + eps)
+    (floor 1 for mlstm_sig, exp(-mu_r) for mlstm_exp), rounded to the
+    element type and written to rows [chunk * L + query_tile * inner_q, ...)
+    and the value tile's columns; rows at or past `extent` are not written.
+    The rows go out through the query tile's rows of `stage`, which no one
+    reads after this tile's products.
+  }];
+  let arguments = (ins StrAttr:$tensor, Index:$batch, Index:$head,
+                       Index:$chunk, Index:$query_tile, Index:$col_tile,
+                       Index:$extent, Index:$stage, Flash_GateKind:$gate);
+  let assemblyFormat = [{
+    $tensor `[` $batch `,` $head `,` $chunk `,` $query_tile `,` $col_tile `]`
+    `extent` $extent `stage` $stage `gate` $gate attr-dict
+  }];
+}
+
+def Flash_StateUpdateOp : Flash_Op<"state_update", []> {
+  let summary = "advance the carried state over one chunk (semantics.md §4.2)";
+  let description = [{
+    C = decay (.) C + (K diag(w))^T V with the gate buffer's chunk decay
+    (per key dim for `vector`) and key weights w_s = exp(A(s) + iota_s -
+    m_end); n likewise (normaliser kinds); then the 16-bit copy of C that
+    the next chunk's `flash.chunk_inter` reads. Every warp must be done
+    reading the old copy (a `flash.barrier` before this op).
+  }];
+  let arguments = (ins Index:$stage, Index:$buffer, Flash_GateKind:$gate);
+  let assemblyFormat = "`stage` $stage `buffer` $buffer `gate` $gate attr-dict";
+}
+
+#endif // FLASH_LINEAR_KERNEL_OPS

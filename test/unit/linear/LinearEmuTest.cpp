@@ -1,0 +1,410 @@
+//===- LinearEmuTest.cpp - emitted recurrence kernels on the host emulator ===//
+//
+// The kernels flash-chunk + the CUDA emitter produce for the specs in
+// specs/ (generated at build time by flashgen-opt, see CMakeLists.txt), run
+// on the device library's host emulator (test/unit/device/emu: lane-accurate
+// ldmatrix, mma.sync, shuffles, deferred and poisoned cp.async) and compared
+// with the float64 step-by-step reference (reference/Recurrence.h) under
+// the accuracy measure of docs/semantics.md §5. Inputs are the standard
+// random inputs (reference/Inputs.h) rounded to what the device reads: bf16
+// q, k, v, f32 gates and states. Ragged T (partial last chunks), two value
+// tiles, several inner tiles per chunk, initial and final states and every
+// gate kind are covered. Outputs are poisoned with NaN first.
+//
+//===----------------------------------------------------------------------===//
+#include "kernel_prelude.h"
+#include "emu_decay.cu"
+#include "emu_exp.cu"
+#include "emu_plain.cu"
+#include "emu_sig.cu"
+#include "emu_twopass.cu"
+#include "emu_twopass_vector.cu"
+#include "emu_vector.cu"
+#include "example_decay.cu"
+#include "example_gla_vector.cu"
+#include "example_linear_plain.cu"
+#include "example_mlstm.cu"
+#include "example_mlstm_sig.cu"
+
+#include "test_support.h"
+
+#include "reference/ErrorScale.h"
+#include "reference/Inputs.h"
+#include "reference/Recurrence.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace emu_test;
+namespace ref = flashgen::reference;
+using fg::bf16;
+
+/// A tensor in emulated device memory with contiguous row-major strides.
+template <class T> struct DevTensor {
+  DeviceVec<T> mem;
+  std::vector<long long> strides;
+  DevTensor(const ref::Shape& shape, bool writable) : mem(std::max<int64_t>(ref::numElements(shape), 1), writable) {
+    strides.assign(shape.size(), 1);
+    for (int i = int(shape.size()) - 2; i >= 0; --i) strides[i] = strides[i + 1] * shape[i + 1];
+  }
+  /// Inputs: the reference values, rounded as the device reads them.
+  DevTensor(const ref::Tensor<double>& t) : DevTensor(t.shape(), false) {
+    for (int64_t i = 0; i < t.size(); ++i) {
+      if constexpr (std::is_same<T, bf16>::value)
+        mem[i] = bf16_from<bf16>(float(t.data()[i]));
+      else
+        mem[i] = float(t.data()[i]);
+    }
+  }
+  /// Outputs: NaN poison, so every element must be written.
+  static constexpr struct Poison {
+  } kPoison{};
+  DevTensor(const ref::Shape& shape, Poison) : DevTensor(shape, true) {
+    for (auto& x : mem.v) {
+      if constexpr (std::is_same<T, bf16>::value)
+        x.bits = 0x7fc1;
+      else
+        x = NAN;
+    }
+  }
+  /// Stride i; 0 for an absent (empty) optional tensor.
+  long long s(int i) const { return i < int(strides.size()) ? strides[i] : 0; }
+};
+
+ref::Tensor<float> fromBf16(const DevTensor<bf16>& d, const ref::Shape& shape) {
+  ref::Tensor<float> t(shape);
+  for (int64_t i = 0; i < t.size(); ++i) t.data()[i] = bf16_value(d.mem.v[i]);
+  return t;
+}
+
+struct Case {
+  ref::GateKind gate;
+  int64_t batch, heads, steps, keyDim, valueDim;
+  bool initial = false;
+  uint64_t seed = 1;
+  double gateRange = 0;  // > 0: mLSTM preactivations uniform in +-gateRange
+};
+
+ref::LinearInputs<double> inputsFor(const Case& c) {
+  ref::LinearInputSpec spec;
+  spec.gate = c.gate;
+  spec.batch = c.batch;
+  spec.heads = c.heads;
+  spec.steps = c.steps;
+  spec.keyDim = c.keyDim;
+  spec.valueDim = c.valueDim;
+  spec.initialState = c.initial;
+  spec.seed = c.seed;
+  if (c.gateRange > 0) {
+    spec.gates.inputGateMin = spec.gates.forgetGateMin = -c.gateRange;
+    spec.gates.inputGateMax = spec.gates.forgetGateMax = c.gateRange;
+  }
+  spec.dataRounding = ref::Rounding::Bf16;
+  spec.gateRounding = ref::Rounding::Float32;
+  spec.stateRounding = ref::Rounding::Float32;
+  return ref::generateLinearInputs(spec);
+}
+
+/// Device buffers of one case; o and the final state poisoned.
+struct Buffers {
+  DevTensor<bf16> q, k, v, o;
+  DevTensor<float> g, i, f, c0, n0, m0, cf, nf, mf;
+  explicit Buffers(const Case& c, const ref::LinearInputs<double>& in)
+      : q(in.q),
+        k(in.k),
+        v(in.v),
+        o(in.v.shape(), DevTensor<bf16>::kPoison),
+        g(in.logDecay),
+        i(in.inputGate),
+        f(in.forgetGate),
+        c0(in.initial.c),
+        n0(in.initial.n),
+        m0(in.initial.m),
+        cf({c.batch, c.heads, c.keyDim, c.valueDim}, DevTensor<float>::kPoison),
+        nf({c.batch, c.heads, c.keyDim}, DevTensor<float>::kPoison),
+        mf({c.batch, c.heads}, DevTensor<float>::kPoison) {}
+};
+
+void checkOutputs(const Case& c, const ref::LinearInputs<double>& in, const Buffers& d, bool finalState,
+                  double tolerance) {
+  ref::LinearProblem problem;
+  problem.gate = c.gate;
+  const ref::LinearResult<double> want = ref::referenceRecurrence(problem, in);
+  const ref::Tensor<double> scale = ref::linearErrorScale(problem, in);
+  const ref::Tensor<float> got = fromBf16(d.o, in.v.shape());
+  const double error = ref::scaledError(got, want.out, scale);
+  std::printf("[linear-emu] %s B=%lld H=%lld T=%lld: output error %.3g (scaled, semantics.md §5)\n",
+              ref::gateKindName(c.gate), (long long)c.batch, (long long)c.heads, (long long)c.steps, error);
+  EXPECT_LT(error, tolerance) << "outputs of gate " << ref::gateKindName(c.gate);
+  if (!finalState) return;
+  auto relative = [](const DevTensor<float>& got, const ref::Tensor<double>& want) {
+    double num = 0, den = 0;
+    for (int64_t i = 0; i < want.size(); ++i) {
+      const double e = std::fabs(double(got.mem.v[i]) - want.data()[i]);
+      num = std::max(num, std::isnan(e) ? INFINITY : e);
+      den = std::max(den, std::fabs(want.data()[i]));
+    }
+    return den > 0 ? num / den : num;
+  };
+  const double ec = relative(d.cf, want.finalState.c);
+  std::printf("[linear-emu]   final C error %.3g (max abs / max |C|)\n", ec);
+  EXPECT_LT(ec, 2e-2) << "final C";
+  if (ref::gateHasNormalizer(c.gate)) {
+    const double en = relative(d.nf, want.finalState.n);
+    std::printf("[linear-emu]   final n error %.3g\n", en);
+    EXPECT_LT(en, 2e-2) << "final n";
+  }
+  if (ref::gateHasStabilizer(c.gate))
+    for (int64_t i = 0; i < want.finalState.m.size(); ++i)
+      EXPECT_NEAR(d.mf.mem.v[i], want.finalState.m.data()[i], 1e-4) << "final m[" << i << "]";
+}
+
+/// bf16 inputs, bf16 P and a bf16 copy of the state in the inter-chunk
+/// product: a few 2^-9 relative roundings per term.
+constexpr double kTolerance = 4e-3;
+
+class LinearEmuTest : public EmuTest {};
+
+void runDecay(const Case& c) {
+  using namespace emu_decay_v0_k;
+  const auto in = inputsFor(c);
+  Buffers d(c, in);
+  emu::launch(emu::Dim3{64 / kTileDv, 2, unsigned(c.batch)}, kThreads, kSmemBytes, flashgen_emu_decay_v0,
+              (const bf16*)d.q.mem.data(), d.q.s(0), d.q.s(1), d.q.s(2), d.q.s(3), (const bf16*)d.k.mem.data(),
+              d.k.s(0), d.k.s(1), d.k.s(2), d.k.s(3), (const bf16*)d.v.mem.data(), d.v.s(0), d.v.s(1), d.v.s(2),
+              d.v.s(3), (const float*)d.g.mem.data(), d.g.s(0), d.g.s(1), d.g.s(2), d.o.mem.data(), d.o.s(0),
+              d.o.s(1), d.o.s(2), d.o.s(3), int(c.batch), int(c.steps));
+  checkOutputs(c, in, d, false, kTolerance);
+}
+
+TEST_F(LinearEmuTest, DecayRaggedTwoValueTiles) { runDecay(Case{ref::GateKind::Decay, 2, 2, 150, 64, 64}); }
+
+/// T shorter than one chunk, exactly two chunks, and a single step.
+TEST_F(LinearEmuTest, DecayShortAndExactLengths) {
+  for (int64_t steps : {37, 128, 1}) runDecay(Case{ref::GateKind::Decay, 1, 2, steps, 64, 64});
+}
+
+TEST_F(LinearEmuTest, PlainTwoQueryTilesPerChunk) {
+  using namespace emu_plain_v0_k;
+  const Case c{ref::GateKind::None, 1, 2, 200, 64, 64};
+  const auto in = inputsFor(c);
+  Buffers d(c, in);
+  emu::launch(emu::Dim3{64 / kTileDv, 2, unsigned(c.batch)}, kThreads, kSmemBytes, flashgen_emu_plain_v0,
+              (const bf16*)d.q.mem.data(), d.q.s(0), d.q.s(1), d.q.s(2), d.q.s(3), (const bf16*)d.k.mem.data(),
+              d.k.s(0), d.k.s(1), d.k.s(2), d.k.s(3), (const bf16*)d.v.mem.data(), d.v.s(0), d.v.s(1), d.v.s(2),
+              d.v.s(3), d.o.mem.data(), d.o.s(0), d.o.s(1), d.o.s(2), d.o.s(3), int(c.batch), int(c.steps));
+  checkOutputs(c, in, d, false, kTolerance);
+}
+
+void runSig(const Case& c, bool passInitial) {
+  using namespace emu_sig_v0_k;
+  const auto in = inputsFor(c);
+  Buffers d(c, in);
+  emu::launch(emu::Dim3{32 / kTileDv, 1, unsigned(c.batch)}, kThreads, kSmemBytes, flashgen_emu_sig_v0,
+              (const bf16*)d.q.mem.data(), d.q.s(0), d.q.s(1), d.q.s(2), d.q.s(3), (const bf16*)d.k.mem.data(),
+              d.k.s(0), d.k.s(1), d.k.s(2), d.k.s(3), (const bf16*)d.v.mem.data(), d.v.s(0), d.v.s(1), d.v.s(2),
+              d.v.s(3), (const float*)d.i.mem.data(), d.i.s(0), d.i.s(1), d.i.s(2), (const float*)d.f.mem.data(),
+              d.f.s(0), d.f.s(1), d.f.s(2), passInitial ? (const float*)d.c0.mem.data() : nullptr, d.c0.s(0),
+              d.c0.s(1), d.c0.s(2), d.c0.s(3), passInitial ? (const float*)d.n0.mem.data() : nullptr, d.n0.s(0),
+              d.n0.s(1), d.n0.s(2), d.o.mem.data(), d.o.s(0), d.o.s(1), d.o.s(2), d.o.s(3), d.cf.mem.data(),
+              d.cf.s(0), d.cf.s(1), d.cf.s(2), d.cf.s(3), d.nf.mem.data(), d.nf.s(0), d.nf.s(1), d.nf.s(2),
+              int(c.batch), int(c.steps));
+  checkOutputs(c, in, d, true, kTolerance);
+}
+
+TEST_F(LinearEmuTest, SigInitialAndFinalStateTwoWarps) {
+  runSig(Case{ref::GateKind::MlstmSig, 2, 1, 130, 64, 32, true}, true);
+}
+
+TEST_F(LinearEmuTest, SigNullInitialStateIsZero) {
+  runSig(Case{ref::GateKind::MlstmSig, 1, 1, 64, 64, 32, false}, false);
+}
+
+/// T = 0: no chunk runs; the final state is the initial state.
+TEST_F(LinearEmuTest, SigEmptySequenceKeepsTheInitialState) {
+  runSig(Case{ref::GateKind::MlstmSig, 1, 1, 0, 64, 32, true}, true);
+}
+
+void runExp(const Case& c) {
+  using namespace emu_exp_v0_k;
+  const auto in = inputsFor(c);
+  Buffers d(c, in);
+  emu::launch(emu::Dim3{64 / kTileDv, 1, unsigned(c.batch)}, kThreads, kSmemBytes, flashgen_emu_exp_v0,
+              (const bf16*)d.q.mem.data(), d.q.s(0), d.q.s(1), d.q.s(2), d.q.s(3), (const bf16*)d.k.mem.data(),
+              d.k.s(0), d.k.s(1), d.k.s(2), d.k.s(3), (const bf16*)d.v.mem.data(), d.v.s(0), d.v.s(1), d.v.s(2),
+              d.v.s(3), (const float*)d.i.mem.data(), d.i.s(0), d.i.s(1), d.i.s(2), (const float*)d.f.mem.data(),
+              d.f.s(0), d.f.s(1), d.f.s(2), c.initial ? (const float*)d.c0.mem.data() : nullptr, d.c0.s(0),
+              d.c0.s(1), d.c0.s(2), d.c0.s(3), c.initial ? (const float*)d.n0.mem.data() : nullptr, d.n0.s(0),
+              d.n0.s(1), d.n0.s(2), c.initial ? (const float*)d.m0.mem.data() : nullptr, d.m0.s(0), d.m0.s(1),
+              d.o.mem.data(), d.o.s(0), d.o.s(1), d.o.s(2), d.o.s(3), d.cf.mem.data(), d.cf.s(0), d.cf.s(1),
+              d.cf.s(2), d.cf.s(3), d.nf.mem.data(), d.nf.s(0), d.nf.s(1), d.nf.s(2), d.mf.mem.data(), d.mf.s(0),
+              d.mf.s(1), int(c.batch), int(c.steps));
+  checkOutputs(c, in, d, true, kTolerance);
+}
+
+TEST_F(LinearEmuTest, ExpStabilizerAcrossChunksAndKeyTiles) {
+  runExp(Case{ref::GateKind::MlstmExp, 1, 1, 170, 64, 64, true});
+}
+
+TEST_F(LinearEmuTest, ExpLargeGates) {
+  Case c{ref::GateKind::MlstmExp, 1, 1, 100, 64, 64, false, 7};
+  c.gateRange = 30;
+  runExp(c);
+}
+
+/// chunk_two_pass: the states kernel writes every boundary state to
+/// scratch, then the outputs kernel runs one CTA per (chunk, value tile).
+TEST_F(LinearEmuTest, TwoPassExpMatchesTheRecurrence) {
+  const Case c{ref::GateKind::MlstmExp, 1, 1, 150, 64, 64, true, 3};
+  const auto in = inputsFor(c);
+  Buffers d(c, in);
+  const int64_t chunks = (c.steps + 63) / 64;
+  DevTensor<float> sc({c.batch, c.heads, chunks + 1, c.keyDim, c.valueDim}, DevTensor<float>::kPoison);
+  DevTensor<float> sn({c.batch, c.heads, chunks + 1, c.keyDim}, DevTensor<float>::kPoison);
+  DevTensor<float> sm({c.batch, c.heads, chunks + 1}, DevTensor<float>::kPoison);
+  {
+    using namespace emu_twopass_v0_states_k;
+    emu::launch(emu::Dim3{64 / kTileDv, 1, unsigned(c.batch)}, kThreads, kSmemBytes,
+                flashgen_emu_twopass_v0_states, (const bf16*)d.k.mem.data(), d.k.s(0), d.k.s(1), d.k.s(2),
+                d.k.s(3), (const bf16*)d.v.mem.data(), d.v.s(0), d.v.s(1), d.v.s(2), d.v.s(3),
+                (const float*)d.i.mem.data(), d.i.s(0), d.i.s(1), d.i.s(2), (const float*)d.f.mem.data(), d.f.s(0),
+                d.f.s(1), d.f.s(2), (const float*)d.c0.mem.data(), d.c0.s(0), d.c0.s(1), d.c0.s(2), d.c0.s(3),
+                (const float*)d.n0.mem.data(), d.n0.s(0), d.n0.s(1), d.n0.s(2), (const float*)d.m0.mem.data(),
+                d.m0.s(0), d.m0.s(1), d.cf.mem.data(), d.cf.s(0), d.cf.s(1), d.cf.s(2), d.cf.s(3), d.nf.mem.data(),
+                d.nf.s(0), d.nf.s(1), d.nf.s(2), d.mf.mem.data(), d.mf.s(0), d.mf.s(1), sc.mem.data(), sc.s(0),
+                sc.s(1), sc.s(2), sc.s(3), sc.s(4), sn.mem.data(), sn.s(0), sn.s(1), sn.s(2), sn.s(3),
+                sm.mem.data(), sm.s(0), sm.s(1), sm.s(2), int(c.batch), int(c.steps));
+  }
+  {
+    using namespace emu_twopass_v0_outputs_k;
+    emu::launch(emu::Dim3{unsigned(chunks) * (64 / kTileDv), 1, unsigned(c.batch)}, kThreads, kSmemBytes,
+                flashgen_emu_twopass_v0_outputs, (const bf16*)d.q.mem.data(), d.q.s(0), d.q.s(1), d.q.s(2),
+                d.q.s(3), (const bf16*)d.k.mem.data(), d.k.s(0), d.k.s(1), d.k.s(2), d.k.s(3),
+                (const bf16*)d.v.mem.data(), d.v.s(0), d.v.s(1), d.v.s(2), d.v.s(3), (const float*)d.i.mem.data(),
+                d.i.s(0), d.i.s(1), d.i.s(2), (const float*)d.f.mem.data(), d.f.s(0), d.f.s(1), d.f.s(2),
+                d.o.mem.data(), d.o.s(0), d.o.s(1), d.o.s(2), d.o.s(3), (const float*)sc.mem.data(), sc.s(0),
+                sc.s(1), sc.s(2), sc.s(3), sc.s(4), (const float*)sn.mem.data(), sn.s(0), sn.s(1), sn.s(2),
+                sn.s(3), (const float*)sm.mem.data(), sm.s(0), sm.s(1), sm.s(2), int(c.batch), int(c.steps));
+  }
+  checkOutputs(c, in, d, true, kTolerance);
+}
+
+/// The two-pass vector form: its states kernel gates k alone.
+TEST_F(LinearEmuTest, TwoPassVectorMatchesTheRecurrence) {
+  const Case c{ref::GateKind::Vector, 1, 1, 150, 64, 64, false, 5};
+  const auto in = inputsFor(c);
+  Buffers d(c, in);
+  const int64_t chunks = (c.steps + 63) / 64;
+  DevTensor<float> sc({c.batch, c.heads, chunks + 1, c.keyDim, c.valueDim}, DevTensor<float>::kPoison);
+  {
+    using namespace emu_twopass_vector_v0_states_k;
+    emu::launch(emu::Dim3{64 / kTileDv, 1, unsigned(c.batch)}, kThreads, kSmemBytes,
+                flashgen_emu_twopass_vector_v0_states, (const bf16*)d.k.mem.data(), d.k.s(0), d.k.s(1), d.k.s(2),
+                d.k.s(3), (const bf16*)d.v.mem.data(), d.v.s(0), d.v.s(1), d.v.s(2), d.v.s(3),
+                (const float*)d.g.mem.data(), d.g.s(0), d.g.s(1), d.g.s(2), d.g.s(3), sc.mem.data(), sc.s(0),
+                sc.s(1), sc.s(2), sc.s(3), sc.s(4), int(c.batch), int(c.steps));
+  }
+  {
+    using namespace emu_twopass_vector_v0_outputs_k;
+    emu::launch(emu::Dim3{unsigned(chunks) * (64 / kTileDv), 1, unsigned(c.batch)}, kThreads, kSmemBytes,
+                flashgen_emu_twopass_vector_v0_outputs, (const bf16*)d.q.mem.data(), d.q.s(0), d.q.s(1),
+                d.q.s(2), d.q.s(3), (const bf16*)d.k.mem.data(), d.k.s(0), d.k.s(1), d.k.s(2), d.k.s(3),
+                (const bf16*)d.v.mem.data(), d.v.s(0), d.v.s(1), d.v.s(2), d.v.s(3), (const float*)d.g.mem.data(),
+                d.g.s(0), d.g.s(1), d.g.s(2), d.g.s(3), d.o.mem.data(), d.o.s(0), d.o.s(1), d.o.s(2), d.o.s(3),
+                (const float*)sc.mem.data(), sc.s(0), sc.s(1), sc.s(2), sc.s(3), sc.s(4), int(c.batch),
+                int(c.steps));
+  }
+  checkOutputs(c, in, d, false, kTolerance);
+}
+
+TEST_F(LinearEmuTest, VectorGatesRagged) {
+  using namespace emu_vector_v0_k;
+  const Case c{ref::GateKind::Vector, 1, 1, 140, 64, 64};
+  const auto in = inputsFor(c);
+  Buffers d(c, in);
+  emu::launch(emu::Dim3{64 / kTileDv, 1, unsigned(c.batch)}, kThreads, kSmemBytes, flashgen_emu_vector_v0,
+              (const bf16*)d.q.mem.data(), d.q.s(0), d.q.s(1), d.q.s(2), d.q.s(3), (const bf16*)d.k.mem.data(),
+              d.k.s(0), d.k.s(1), d.k.s(2), d.k.s(3), (const bf16*)d.v.mem.data(), d.v.s(0), d.v.s(1), d.v.s(2),
+              d.v.s(3), (const float*)d.g.mem.data(), d.g.s(0), d.g.s(1), d.g.s(2), d.g.s(3), d.o.mem.data(),
+              d.o.s(0), d.o.s(1), d.o.s(2), d.o.s(3), int(c.batch), int(c.steps));
+  checkOutputs(c, in, d, false, kTolerance);
+}
+
+// The examples' kernels with flash-chunk's default schedule (d_k = 128:
+// 64 x 64 inner tiles, two value tiles of 64; d_k = 256: 64 x 32 inner
+// tiles, sixteen value tiles of 32), on a short ragged sequence.
+
+TEST_F(LinearEmuTest, ExampleDecay) {
+  using namespace decay_v0_k;
+  const Case c{ref::GateKind::Decay, 1, 16, 100, 128, 128};
+  const auto in = inputsFor(c);
+  Buffers d(c, in);
+  emu::launch(emu::Dim3{128 / kTileDv, 16, 1}, kThreads, kSmemBytes, flashgen_decay_v0, (const bf16*)d.q.mem.data(),
+              d.q.s(0), d.q.s(1), d.q.s(2), d.q.s(3), (const bf16*)d.k.mem.data(), d.k.s(0), d.k.s(1), d.k.s(2),
+              d.k.s(3), (const bf16*)d.v.mem.data(), d.v.s(0), d.v.s(1), d.v.s(2), d.v.s(3),
+              (const float*)d.g.mem.data(), d.g.s(0), d.g.s(1), d.g.s(2), d.o.mem.data(), d.o.s(0), d.o.s(1),
+              d.o.s(2), d.o.s(3), int(c.batch), int(c.steps));
+  checkOutputs(c, in, d, false, kTolerance);
+}
+
+TEST_F(LinearEmuTest, ExampleLinearPlain) {
+  using namespace linear_plain_v0_k;
+  const Case c{ref::GateKind::None, 1, 16, 70, 128, 128};
+  const auto in = inputsFor(c);
+  Buffers d(c, in);
+  emu::launch(emu::Dim3{128 / kTileDv, 16, 1}, kThreads, kSmemBytes, flashgen_linear_plain_v0,
+              (const bf16*)d.q.mem.data(), d.q.s(0), d.q.s(1), d.q.s(2), d.q.s(3), (const bf16*)d.k.mem.data(),
+              d.k.s(0), d.k.s(1), d.k.s(2), d.k.s(3), (const bf16*)d.v.mem.data(), d.v.s(0), d.v.s(1), d.v.s(2),
+              d.v.s(3), d.o.mem.data(), d.o.s(0), d.o.s(1), d.o.s(2), d.o.s(3), int(c.batch), int(c.steps));
+  checkOutputs(c, in, d, false, kTolerance);
+}
+
+TEST_F(LinearEmuTest, ExampleGlaVector) {
+  using namespace gla_vector_v0_k;
+  const Case c{ref::GateKind::Vector, 1, 16, 80, 128, 128};
+  const auto in = inputsFor(c);
+  Buffers d(c, in);
+  emu::launch(emu::Dim3{128 / kTileDv, 16, 1}, kThreads, kSmemBytes, flashgen_gla_vector_v0,
+              (const bf16*)d.q.mem.data(), d.q.s(0), d.q.s(1), d.q.s(2), d.q.s(3), (const bf16*)d.k.mem.data(),
+              d.k.s(0), d.k.s(1), d.k.s(2), d.k.s(3), (const bf16*)d.v.mem.data(), d.v.s(0), d.v.s(1), d.v.s(2),
+              d.v.s(3), (const float*)d.g.mem.data(), d.g.s(0), d.g.s(1), d.g.s(2), d.g.s(3), d.o.mem.data(),
+              d.o.s(0), d.o.s(1), d.o.s(2), d.o.s(3), int(c.batch), int(c.steps));
+  checkOutputs(c, in, d, false, kTolerance);
+}
+
+TEST_F(LinearEmuTest, ExampleMlstmSigWithStates) {
+  using namespace mlstm_sig_v0_k;
+  const Case c{ref::GateKind::MlstmSig, 1, 16, 90, 128, 128, true};
+  const auto in = inputsFor(c);
+  Buffers d(c, in);
+  emu::launch(emu::Dim3{128 / kTileDv, 16, 1}, kThreads, kSmemBytes, flashgen_mlstm_sig_v0,
+              (const bf16*)d.q.mem.data(), d.q.s(0), d.q.s(1), d.q.s(2), d.q.s(3), (const bf16*)d.k.mem.data(),
+              d.k.s(0), d.k.s(1), d.k.s(2), d.k.s(3), (const bf16*)d.v.mem.data(), d.v.s(0), d.v.s(1), d.v.s(2),
+              d.v.s(3), (const float*)d.i.mem.data(), d.i.s(0), d.i.s(1), d.i.s(2), (const float*)d.f.mem.data(),
+              d.f.s(0), d.f.s(1), d.f.s(2), (const float*)d.c0.mem.data(), d.c0.s(0), d.c0.s(1), d.c0.s(2),
+              d.c0.s(3), (const float*)d.n0.mem.data(), d.n0.s(0), d.n0.s(1), d.n0.s(2), d.o.mem.data(), d.o.s(0),
+              d.o.s(1), d.o.s(2), d.o.s(3), d.cf.mem.data(), d.cf.s(0), d.cf.s(1), d.cf.s(2), d.cf.s(3),
+              d.nf.mem.data(), d.nf.s(0), d.nf.s(1), d.nf.s(2), int(c.batch), int(c.steps));
+  checkOutputs(c, in, d, true, kTolerance);
+}
+
+TEST_F(LinearEmuTest, ExampleMlstm) {
+  using namespace mlstm_v0_k;
+  const Case c{ref::GateKind::MlstmExp, 1, 8, 70, 256, 512};
+  const auto in = inputsFor(c);
+  Buffers d(c, in);
+  emu::launch(emu::Dim3{512 / kTileDv, 8, 1}, kThreads, kSmemBytes, flashgen_mlstm_v0, (const bf16*)d.q.mem.data(),
+              d.q.s(0), d.q.s(1), d.q.s(2), d.q.s(3), (const bf16*)d.k.mem.data(), d.k.s(0), d.k.s(1), d.k.s(2),
+              d.k.s(3), (const bf16*)d.v.mem.data(), d.v.s(0), d.v.s(1), d.v.s(2), d.v.s(3),
+              (const float*)d.i.mem.data(), d.i.s(0), d.i.s(1), d.i.s(2), (const float*)d.f.mem.data(), d.f.s(0),
+              d.f.s(1), d.f.s(2), d.o.mem.data(), d.o.s(0), d.o.s(1), d.o.s(2), d.o.s(3), int(c.batch),
+              int(c.steps));
+  checkOutputs(c, in, d, false, kTolerance);
+}
+
+}  // namespace
