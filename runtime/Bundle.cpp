@@ -4,6 +4,7 @@
 
 #include "runtime/BundleData.h"
 #include "runtime/DiskCache.h"
+#include "runtime/Env.h"
 #include "runtime/KernelImpl.h"
 #include "runtime/ParamPacking.h"
 
@@ -250,6 +251,8 @@ Status Bundle::getKernel(const std::string &name,
     return st;
   impl->current = 0;
   out.reset(new Kernel(std::move(impl)));
+  // Read once per kernel object: the launch path reads no environment.
+  out->setAutotune(env::getBool(env::kAutotune));
   return Status::success();
 }
 

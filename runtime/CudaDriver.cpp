@@ -67,6 +67,20 @@ LoadResult load() {
   FLASHGEN_RESOLVE(memcpyDtoH, cuMemcpyDtoH, true);
   FLASHGEN_RESOLVE(pointerGetAttributes, cuPointerGetAttributes, true);
   FLASHGEN_RESOLVE(streamSynchronize, cuStreamSynchronize, true);
+  FLASHGEN_RESOLVE(memGetInfo, cuMemGetInfo, false);
+  FLASHGEN_RESOLVE(streamCreate, cuStreamCreate, false);
+  FLASHGEN_RESOLVE(streamDestroy, cuStreamDestroy, false);
+  FLASHGEN_RESOLVE(streamIsCapturing, cuStreamIsCapturing, false);
+  FLASHGEN_RESOLVE(eventCreate, cuEventCreate, false);
+  FLASHGEN_RESOLVE(eventDestroy, cuEventDestroy, false);
+  FLASHGEN_RESOLVE(eventRecord, cuEventRecord, false);
+  FLASHGEN_RESOLVE(eventSynchronize, cuEventSynchronize, false);
+  FLASHGEN_RESOLVE(eventElapsedTime, cuEventElapsedTime, false);
+  // CUDA 12.8 headers map cuEventElapsedTime to cuEventElapsedTime_v2; older
+  // drivers have only the original, which has the same signature and the
+  // same meaning for events recorded on one context, as the tuner's are.
+  if (!d.eventElapsedTime)
+    resolve(d.eventElapsedTime, "cuEventElapsedTime", false);
 #undef FLASHGEN_RESOLVE
   if (!missing.empty()) {
     r.status = Status(StatusCode::NoDriver,

@@ -49,6 +49,18 @@ struct CudaDriver {
   decltype(&::cuPointerGetAttributes) pointerGetAttributes = nullptr;
   decltype(&::cuStreamSynchronize) streamSynchronize = nullptr;
 
+  // Used by the autotuner only (autotune/), so optional: a driver lacking
+  // one still loads, and the tuner reports which entry point is missing.
+  decltype(&::cuMemGetInfo) memGetInfo = nullptr;
+  decltype(&::cuStreamCreate) streamCreate = nullptr;
+  decltype(&::cuStreamDestroy) streamDestroy = nullptr;
+  decltype(&::cuStreamIsCapturing) streamIsCapturing = nullptr;
+  decltype(&::cuEventCreate) eventCreate = nullptr;
+  decltype(&::cuEventDestroy) eventDestroy = nullptr;
+  decltype(&::cuEventRecord) eventRecord = nullptr;
+  decltype(&::cuEventSynchronize) eventSynchronize = nullptr;
+  decltype(&::cuEventElapsedTime) eventElapsedTime = nullptr;
+
   /// Loads libcuda.so.1 and calls cuInit(0) once per process. Fails with
   /// NoDriver (no library, missing symbols, cuInit failing for lack of a
   /// driver) or NoDevice (cuInit reports no device).

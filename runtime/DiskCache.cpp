@@ -38,6 +38,8 @@ std::string randomSuffix() {
   return buf;
 }
 
+} // namespace
+
 void removeStaleTempFiles(const std::string &dir) {
   std::error_code ec;
   auto now = fs::file_time_type::clock::now();
@@ -52,8 +54,6 @@ void removeStaleTempFiles(const std::string &dir) {
       fs::remove(it->path(), tec);
   }
 }
-
-} // namespace
 
 bool readWholeFile(const std::string &path, std::string &out) {
   FILE *f = std::fopen(path.c_str(), "rb");

@@ -59,6 +59,11 @@ bool readWholeFile(const std::string &path, std::string &out);
 Status writeFileAtomically(const std::string &dir, const std::string &name,
                            const std::string &data);
 
+/// Removes `*.tmp.*` files in `dir` older than an hour: what a writer killed
+/// between create and rename leaves behind (no lock files, so nothing else
+/// is ever left).
+void removeStaleTempFiles(const std::string &dir);
+
 } // namespace flashgen
 
 #endif // FLASHGEN_RUNTIME_DISKCACHE_H

@@ -33,6 +33,13 @@ constexpr Variable kRegistry[] = {
     {kXdgCacheHome, CacheEffect::Neutral, "default cache root"},
     {kHome, CacheEffect::Neutral, "default cache root"},
     {kLib, CacheEffect::Neutral, "Python: path of libflashgen_runtime.so"},
+    // Neutral: tuning chooses which cached variant runs, never what a
+    // variant compiles to.
+    {kAutotune, CacheEffect::Neutral,
+     "1: the first launch of each shape bucket times the variants and keeps "
+     "the fastest"},
+    {kTuningDir, CacheEffect::Neutral,
+     "tuning files (default $FLASHGEN_CACHE_DIR/tuning-v1)"},
     {nullptr, CacheEffect::Neutral, nullptr},
 };
 

@@ -41,6 +41,8 @@ inline constexpr const char kCudaPath[] = "CUDA_PATH";
 inline constexpr const char kXdgCacheHome[] = "XDG_CACHE_HOME";
 inline constexpr const char kHome[] = "HOME";
 inline constexpr const char kLib[] = "FLASHGEN_LIB";
+inline constexpr const char kAutotune[] = "FLASHGEN_AUTOTUNE";
+inline constexpr const char kTuningDir[] = "FLASHGEN_TUNING_DIR";
 
 /// All registered variables (docs/bundle-format.md §7), terminated by a
 /// null name.

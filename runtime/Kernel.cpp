@@ -2,6 +2,8 @@
 
 #include "runtime/KernelImpl.h"
 
+#include "autotune/KernelTuning.h"
+#include "flashgen/autotune.h"
 #include "runtime/DeviceImpl.h"
 #include "runtime/Env.h"
 
@@ -183,26 +185,44 @@ Status KernelImpl::prepareVariant(int index) {
   PreparedVariant &pv = variants[index];
   if (pv.ready)
     return Status::success();
-  const VariantSpec &vs = spec->variants[index];
-  std::vector<PreparedLaunch> launches(vs.launches.size());
-  for (size_t li = 0; li < vs.launches.size(); ++li)
-    launches[li].layout = layoutLaunchParams(*spec, vs, vs.launches[li]);
   if (!device) {
+    const VariantSpec &vs = spec->variants[index];
+    std::vector<PreparedLaunch> launches(vs.launches.size());
+    for (size_t li = 0; li < vs.launches.size(); ++li)
+      launches[li].layout = layoutLaunchParams(*spec, vs, vs.launches[li]);
     pv.launches = std::move(launches);
     pv.ready = true;
     return Status::success();
   }
-
-  Device::Impl &dev = device->impl();
-  const CudaDriver &d = *dev.driver;
-  if (Status st = checkArchCompatible(bundle->manifest.target, dev.arch); !st)
-    return Status(st.code(), bundle->path + ": " + st.message());
   CompileReport report;
   std::vector<CompiledModule> modules;
-  if (Status st = compileVariantModules(*bundle, *spec, index, dev.arch, report,
-                                        modules);
-      !st)
+  if (Status st = compileVariant(index, report, modules); !st)
     return st;
+  return loadVariant(index, std::move(report), std::move(modules));
+}
+
+Status KernelImpl::compileVariant(int index, CompileReport &report,
+                                  std::vector<CompiledModule> &modules) const {
+  if (!device)
+    return Status(StatusCode::NoDevice,
+                  "kernel " + spec->name + " has no device to compile for");
+  const std::string &arch = device->arch();
+  if (Status st = checkArchCompatible(bundle->manifest.target, arch); !st)
+    return Status(st.code(), bundle->path + ": " + st.message());
+  return compileVariantModules(*bundle, *spec, index, arch, report, modules);
+}
+
+Status KernelImpl::loadVariant(int index, CompileReport report,
+                               std::vector<CompiledModule> modules) {
+  PreparedVariant &pv = variants[index];
+  if (pv.ready)
+    return Status::success();
+  const VariantSpec &vs = spec->variants[index];
+  std::vector<PreparedLaunch> launches(vs.launches.size());
+  for (size_t li = 0; li < vs.launches.size(); ++li)
+    launches[li].layout = layoutLaunchParams(*spec, vs, vs.launches[li]);
+  Device::Impl &dev = device->impl();
+  const CudaDriver &d = *dev.driver;
   std::vector<CUmodule> loaded(modules.size());
   for (size_t m = 0; m < modules.size(); ++m)
     if (Status st = dev.loadModule(modules[m].report.cacheKey,
@@ -304,11 +324,24 @@ Status KernelImpl::growWorkspace(size_t bytes) {
 Status KernelImpl::launch(const TensorArg *tensors, size_t numTensors,
                           const ScalarArg *scalars, size_t numScalars,
                           const LaunchOptions &options) {
-  const VariantSpec &vs = spec->variants[current];
-  const PreparedVariant &pv = variants[current];
+  int index = current;
+  if (tuning)
+    index = tuning->choose(*this, tensors, numTensors, scalars, numScalars,
+                           options);
+  return launchVariant(index, tensors, numTensors, scalars, numScalars,
+                       options, pointerChecks);
+}
+
+Status KernelImpl::launchVariant(int index, const TensorArg *tensors,
+                                 size_t numTensors, const ScalarArg *scalars,
+                                 size_t numScalars,
+                                 const LaunchOptions &options,
+                                 bool checkPointers) {
+  const VariantSpec &vs = spec->variants[index];
+  const PreparedVariant &pv = variants[index];
   BoundArgs b;
   if (Status st = bindArguments(*spec, vs, tensors, numTensors, scalars,
-                                numScalars, limits(current), b);
+                                numScalars, limits(index), b);
       !st)
     return st;
   if (options.workspace || options.workspaceBytes)
@@ -337,7 +370,7 @@ Status KernelImpl::launch(const TensorArg *tensors, size_t numTensors,
     workspace = ownedWorkspace;
   }
 
-  if (pointerChecks) {
+  if (checkPointers) {
     for (size_t i = 0; i < numTensors; ++i)
       if (b.tensorData[i])
         if (Status st = checkDevicePointer(dev, spec->params[i].name,
@@ -430,7 +463,35 @@ Status Kernel::selectVariant(int index) {
   if (Status st = impl_->prepareVariant(index); !st)
     return st;
   impl_->current = index;
+  impl_->tuning.reset();
   return Status::success();
+}
+
+void Kernel::setAutotune(bool enabled) {
+  if (!enabled)
+    impl_->tuning.reset();
+  else if (!impl_->tuning)
+    impl_->tuning = std::make_unique<KernelTuning>(*impl_);
+}
+
+bool Kernel::autotune() const { return impl_->tuning != nullptr; }
+
+Status Kernel::tune(const TensorArg *tensors, size_t numTensors,
+                    const ScalarArg *scalars, size_t numScalars,
+                    const TuneOptions &options, TuneReport &report) {
+  return tuneKernel(*impl_, tensors, numTensors, scalars, numScalars, options,
+                    report);
+}
+
+Status Kernel::tune(const TuneProblem &problem, const TuneOptions &options,
+                    TuneReport &report) {
+  return tuneKernel(*impl_, problem, options, report);
+}
+
+int Kernel::variantFor(const TensorArg *tensors, size_t numTensors) const {
+  if (!impl_->tuning)
+    return impl_->current;
+  return impl_->tuning->find(tensors, numTensors, impl_->current);
 }
 
 std::vector<Kernel::ParamInfo> Kernel::params() const {
@@ -494,6 +555,17 @@ Status Kernel::workspaceBytes(const TensorArg *tensors, size_t numTensors,
       !st)
     return st;
   bytes = b.workspaceBytes;
+  if (impl_->tuning)
+    // Any variant may win a bucket. One that cannot bind these arguments
+    // cannot win it either (the tuner drops it), so it does not count.
+    for (size_t v = 0; v < impl_->spec->variants.size(); ++v) {
+      BoundArgs other;
+      if (bindArguments(*impl_->spec, impl_->spec->variants[v], tensors,
+                        numTensors, scalars, numScalars, DeviceLimits(), other)
+              .ok() &&
+          other.workspaceBytes > bytes)
+        bytes = other.workspaceBytes;
+    }
   return Status::success();
 }
 

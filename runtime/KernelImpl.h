@@ -13,6 +13,7 @@
 #include "flashgen/runtime.h"
 #include "runtime/ArgBinder.h"
 #include "runtime/BundleData.h"
+#include "runtime/CompileCache.h"
 #include "runtime/CudaDriver.h"
 #include "runtime/ParamPacking.h"
 
@@ -34,6 +35,8 @@ struct PreparedVariant {
   int64_t maxDynamicSharedBytes[kMaxLaunches] = {};
 };
 
+class KernelTuning; // autotune/KernelTuning.h
+
 struct KernelImpl {
   std::shared_ptr<const BundleData> bundle;
   const KernelSpec *spec = nullptr;
@@ -42,6 +45,9 @@ struct KernelImpl {
   std::vector<PreparedVariant> variants;
   /// FLASHGEN_LAUNCH_CHECKS, read once.
   bool pointerChecks = true;
+  /// Per-shape-bucket variant choice while autotuning; null while off, so
+  /// that a launch without autotuning pays one branch.
+  std::unique_ptr<KernelTuning> tuning;
 
   /// Kernel-owned workspace (docs/bundle-format.md §5).
   CUdeviceptr ownedWorkspace = 0;
@@ -52,11 +58,26 @@ struct KernelImpl {
 
   /// Compiles, loads and prepares variant `index` (once).
   Status prepareVariant(int index);
+  /// The two halves of prepareVariant for a device kernel. compileVariant is
+  /// CPU work (NVRTC through the cache) and safe to run for different
+  /// variants on several threads at once, which is how the autotuner
+  /// compiles its candidates; loadVariant then loads and prepares one.
+  Status compileVariant(int index, CompileReport &report,
+                        std::vector<CompiledModule> &modules) const;
+  Status loadVariant(int index, CompileReport report,
+                     std::vector<CompiledModule> modules);
   DeviceLimits limits(int index) const;
   Status growWorkspace(size_t bytes);
+  /// Launches the variant autotuning chose for these arguments, else
+  /// `current`.
   Status launch(const TensorArg *tensors, size_t numTensors,
                 const ScalarArg *scalars, size_t numScalars,
                 const LaunchOptions &options);
+  /// Validates and launches prepared variant `index`. `checkPointers` is
+  /// step 6 of the checks (the autotuner skips it on its own buffers).
+  Status launchVariant(int index, const TensorArg *tensors, size_t numTensors,
+                       const ScalarArg *scalars, size_t numScalars,
+                       const LaunchOptions &options, bool checkPointers);
 };
 
 } // namespace flashgen

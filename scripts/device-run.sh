@@ -12,7 +12,7 @@ mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv > "$out/gpu.txt" 2>&1
 {
   cmake -G Ninja -S . -B build-device -DFLASHGEN_RUNTIME_ONLY=ON -DCMAKE_BUILD_TYPE=Release &&
-  ninja -C build-device flashgen_runtime flashgen-gpu-tests flashgen_runtime_tests flashgen-nvrtc
+  ninja -C build-device flashgen_runtime flashgen-gpu-tests flashgen_runtime_tests flashgen-nvrtc flashgen-tune flashgen_autotune_tests
 } > "$out/build.log" 2>&1 || { echo "runtime-only build failed"; tail -30 "$out/build.log"; }
 echo "== runtime tests (GPU launch tests included)"
 ctest --test-dir build-device -L runtime --output-on-failure > "$out/runtime-tests.log" 2>&1; tail -4 "$out/runtime-tests.log"
@@ -20,13 +20,40 @@ build-device/bin/flashgen_runtime_tests --gtest_filter='GpuLaunch*' > "$out/gpu-
 grep -E "overhead|Failure|Expected|Which is|Value of|OK \]|FAILED|PASSED" "$out/gpu-launch.log" | head -30
 # The kernels of this run share one cache (the tests above use their own).
 export FLASHGEN_CACHE_DIR=/tmp/flashgen-cache
-echo "== GPU correctness"
-FLASHGEN_GPU_CASES="$carry/gpu-cases/cases.json" build-device/bin/flashgen-gpu-tests \
-  > "$out/gpu-tests.log" 2>&1
-grep -E "^\[gpu-case\]|FAILED|PASSED|tests ran" "$out/gpu-tests.log" | tail -60
-if [ -d "$carry/bench-bundles" ]; then
+if [ -d "$carry/gpu-cases" ]; then
+  echo "== GPU correctness"
+  FLASHGEN_GPU_CASES="$carry/gpu-cases/cases.json" build-device/bin/flashgen-gpu-tests \
+    > "$out/gpu-tests.log" 2>&1
+  grep -E "^\[gpu-case\]|FAILED|PASSED|tests ran" "$out/gpu-tests.log" | tail -60
+fi
+export FLASHGEN_LIB=$PWD/build-device/lib/libflashgen_runtime.so
+if [ -d "$carry/bench-bundles" ] && [ -z "${SKIP_ATTENTION_BENCH:-}" ]; then
   echo "== attention benchmark"
-  export FLASHGEN_LIB=$PWD/build-device/lib/libflashgen_runtime.so
   PYTHONUNBUFFERED=1 python3 bench/attention/bench.py --bundles "$carry/bench-bundles" \
-    --out "$out" ${BENCH_FLAGS:-} 2>&1 | tee "$out/bench.log" | tail -40
+    --out "$out" ${BENCH_FLAGS:-} 2>&1 | tee "$out/bench.log" | tail -30
+fi
+if [ -d "$carry/bench-bundles" ] && [ -z "${SKIP_LINEAR_BENCH:-}" ]; then
+  echo "== linear benchmark"
+  peers=()
+  [ -d "$carry/peers" ] && peers=(--peers "$carry/peers")
+  PYTHONUNBUFFERED=1 python3 bench/linear/bench.py --bundles "$carry/bench-bundles" \
+    "${peers[@]}" --out "$out" 2>&1 | tee "$out/linear-bench.log" | tail -12
+fi
+
+if [ -d "$carry/bench-bundles" ] && [ -z "${SKIP_TUNE:-}" ]; then
+  echo "== autotune: the scheduler's candidates timed on the GPU"
+  build-device/bin/flashgen_autotune_tests > "$out/autotune-tests.log" 2>&1
+  grep -E "^\[ tune|Failure|FAILED|PASSED" "$out/autotune-tests.log" | head -20
+  export FLASHGEN_TUNING_DIR="$out/tuning"
+  tune() {  # tune NAME DIM...: the bench bundles whose symbols these dims cover
+    local name=$1 status; shift
+    build-device/bin/flashgen-tune "$carry"/bench-bundles/*/ --skip-missing-dims "$@" \
+      --reps "${TUNE_REPS:-50}" > "$out/tune-$name.txt" 2> "$out/tune-$name.log"
+    status=$?
+    echo "-- $name: flashgen-tune exit $status (tables in tune-$name.txt)"
+    grep -v -e '^flashgen: tun' -e '^flashgen-tune: skipping' "$out/tune-$name.log" | tail -5
+    grep -E '^[A-Za-z_][A-Za-z0-9_]* \[|^  winner|^summary' "$out/tune-$name.txt"
+  }
+  tune attention --dim B=2 --dim N=8192
+  tune linear --dim B=4 --dim T=16384
 fi

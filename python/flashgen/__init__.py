@@ -6,6 +6,9 @@ A thin ctypes layer over the runtime's C API (docs/bundle-format.md §5)::
     bundle = flashgen.load("out/causal_gqa.bundle")
     attn = bundle.kernel("causal_gqa")          # compiles (cached) for GPU 0
     attn(q, k, v, out=o)                        # torch tensors, current stream
+    attn.tune(q, k, v, out=o)                   # time the variants at these sizes
+    attn.autotune = True                        # or FLASHGEN_AUTOTUNE=1: tune
+                                                # each new shape bucket on launch
 
 Tensors are PyTorch tensors, objects with ``__cuda_array_interface__``, or
 ``flashgen.DeviceArray(ptr, shape, dtype, strides)`` for raw pointers;
@@ -256,7 +259,58 @@ class Kernel:
         return _api().flashgen_kernel_variant(self._handle)
 
     def select_variant(self, index):
+        """Runs variant ``index`` from now on (and turns autotuning off)."""
         _check(_api().flashgen_kernel_select_variant(self._handle, int(index)))
+
+    @property
+    def autotune(self):
+        """While true, the first launch of each shape bucket times the
+        variants (or reads the tuning file) and later launches run the
+        winner. Starts as FLASHGEN_AUTOTUNE says."""
+        return bool(_api().flashgen_kernel_autotune(self._handle))
+
+    @autotune.setter
+    def autotune(self, enabled):
+        _check(_api().flashgen_kernel_set_autotune(self._handle,
+                                                   1 if enabled else 0))
+
+    def tune(self, *args, reps=None, warmup_ms=None, tolerance=None,
+             min_improvement=None, progress=True, force=False,
+             write_file=True, **kwargs):
+        """Times the variants for the shape bucket of these arguments
+        (passed as to a launch; only their sizes are used, their memory is
+        never touched) and records the winner. Returns the report as a dict
+        (docs/autotune.md): ``winner``, ``speedup`` over variant 0,
+        ``candidates`` with each one's median ms or why it was dropped."""
+        t, nt, s, ns, _, _keep = self._bind(args, kwargs)
+        lib = _api()
+        opts = _capi.TuneOptions()
+        lib.flashgen_tune_options_init(ctypes.byref(opts))
+        if reps is not None:
+            opts.reps = int(reps)
+        if warmup_ms is not None:
+            opts.warmup_ms = float(warmup_ms)
+        if tolerance is not None:
+            opts.tolerance = float(tolerance)
+        if min_improvement is not None:
+            opts.min_improvement = float(min_improvement)
+        opts.progress = 1 if progress else 0
+        opts.force = 1 if force else 0
+        opts.write_file = 1 if write_file else 0
+        report = ctypes.c_void_p()
+        _check(lib.flashgen_kernel_tune(self._handle, t, nt, s, ns,
+                                        ctypes.byref(opts),
+                                        ctypes.byref(report)))
+        try:
+            return json.loads(ctypes.string_at(report.value).decode())
+        finally:
+            lib.flashgen_free_string(report)
+
+    def variant_for(self, *args, **kwargs):
+        """The variant a launch with these arguments runs now (the bucket's
+        tuned winner while autotuning, else ``variant``); never tunes."""
+        t, nt, _, _, _, _keep = self._bind(args, kwargs)
+        return _api().flashgen_kernel_variant_for(self._handle, t, nt)
 
     def _bind(self, args, kwargs):
         """Maps Python arguments to the C arrays, in manifest order."""

@@ -42,6 +42,13 @@ class LaunchOptions(ctypes.Structure):
                 ("workspace_bytes", ctypes.c_size_t)]
 
 
+class TuneOptions(ctypes.Structure):
+    _fields_ = [("reps", ctypes.c_int), ("progress", ctypes.c_int),
+                ("force", ctypes.c_int), ("write_file", ctypes.c_int),
+                ("warmup_ms", ctypes.c_double), ("tolerance", ctypes.c_double),
+                ("min_improvement", ctypes.c_double)]
+
+
 def _candidates():
     env = os.environ.get("FLASHGEN_LIB")
     if env:
@@ -103,6 +110,16 @@ def _declare(lib):
             c_int, [handle, ctypes.POINTER(Tensor), ctypes.c_size_t,
                     ctypes.POINTER(Scalar), ctypes.c_size_t,
                     ctypes.POINTER(LaunchOptions)]),
+        "flashgen_tune_options_init": (None, [ctypes.POINTER(TuneOptions)]),
+        "flashgen_kernel_tune": (
+            c_int, [handle, ctypes.POINTER(Tensor), ctypes.c_size_t,
+                    ctypes.POINTER(Scalar), ctypes.c_size_t,
+                    ctypes.POINTER(TuneOptions),
+                    ctypes.POINTER(ctypes.c_void_p)]),
+        "flashgen_kernel_set_autotune": (c_int, [handle, c_int]),
+        "flashgen_kernel_autotune": (c_int, [handle]),
+        "flashgen_kernel_variant_for": (
+            c_int, [handle, ctypes.POINTER(Tensor), ctypes.c_size_t]),
     }
     for name, (restype, argtypes) in sig.items():
         fn = getattr(lib, name)

@@ -216,6 +216,10 @@ std::string archForComputeCapability(int major, int minor);
 
 class Kernel;
 struct BundleData;
+// Autotuning types (flashgen/autotune.h).
+struct TuneOptions;
+struct TuneProblem;
+struct TuneReport;
 
 class Bundle {
 public:
@@ -264,9 +268,35 @@ public:
   const std::string &name() const;
   int numVariants() const;
   int variant() const;
-  /// Switches to candidate `index` (compiling it on first use). Not to be
-  /// called concurrently with launch().
+  /// Switches to candidate `index` (compiling it on first use) and turns
+  /// autotuning off for this kernel object: an explicit choice wins. Not to
+  /// be called concurrently with launch().
   Status selectVariant(int index);
+
+  /// Autotuning (flashgen/autotune.h, docs/autotune.md). While on, the first
+  /// launch of each shape bucket uses the tuning file's winner or, when it
+  /// has none, times the variants right there (synchronously, one progress
+  /// line per candidate) and records the winner; later launches of the
+  /// bucket look the choice up in this object without locks or allocation.
+  /// Off, variant() runs. Starts as FLASHGEN_AUTOTUNE says (default off).
+  /// Not to be called concurrently with launch().
+  void setAutotune(bool enabled);
+  bool autotune() const;
+  /// Times the variants for the shape bucket of these arguments now, on
+  /// buffers of the same sizes that the tuner allocates (the tensors' memory
+  /// is never touched), and records the winner: in this object while
+  /// autotuning, and with options.writeFile in the tuning file. Without
+  /// options.force a bucket the tuning file already has is reported from
+  /// the file, nothing timed. Fails with NoDevice without a GPU.
+  Status tune(const TensorArg *tensors, size_t numTensors,
+              const ScalarArg *scalars, size_t numScalars,
+              const TuneOptions &options, TuneReport &report);
+  /// The same for sizes given by name (flashgen-tune).
+  Status tune(const TuneProblem &problem, const TuneOptions &options,
+              TuneReport &report);
+  /// The variant a launch with these tensors would run now, without tuning:
+  /// the bucket's recorded choice while autotuning, else variant().
+  int variantFor(const TensorArg *tensors, size_t numTensors) const;
 
   /// A param as the manifest declares it (launch() takes tensors in this
   /// order).
@@ -293,7 +323,9 @@ public:
   /// without a device.
   Status validate(const TensorArg *tensors, size_t numTensors,
                   const ScalarArg *scalars, size_t numScalars) const;
-  /// Workspace bytes the current variant needs for these arguments.
+  /// Workspace bytes the current variant needs for these arguments; while
+  /// autotuning, the most any variant needs, so that a workspace sized
+  /// from it fits whichever variant wins.
   Status workspaceBytes(const TensorArg *tensors, size_t numTensors,
                         const ScalarArg *scalars, size_t numScalars,
                         size_t &bytes) const;

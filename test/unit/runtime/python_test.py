@@ -137,6 +137,8 @@ class PythonPackage(unittest.TestCase):
                    for f in m["functions"]}
         self.assertEqual(set(entries),
                          {"fixture_axpy_v1_scale", "fixture_axpy_v1_add"})
+        if not any("ptxas" in m.get("log", "") for m in report["modules"]):
+            self.skipTest("this NVRTC returned no ptxas resource report")
         for f in entries.values():
             self.assertGreater(f["registers"], 0)
             self.assertEqual(f["spill_store_bytes"], 0)
