@@ -108,10 +108,10 @@ def main():
 
     # One compiled FlexAttention kernel per shape and modifier: lift the
     # recompile limit, or dynamo falls back to the unfused eager path.
-    import torch._dynamo
-    torch._dynamo.config.cache_size_limit = 1024
-    if hasattr(torch._dynamo.config, "recompile_limit"):
-        torch._dynamo.config.recompile_limit = 1024
+    from torch import _dynamo
+    _dynamo.config.cache_size_limit = 1024
+    if hasattr(_dynamo.config, "recompile_limit"):
+        _dynamo.config.recompile_limit = 1024
     try:
         from torch.nn.attention.flex_attention import flex_attention, create_block_mask
         flex = torch.compile(flex_attention, dynamic=False)
