@@ -6,6 +6,12 @@
 // into the device tile library. Scalar code and loops come from
 // ScalarPrinter.
 //
+// Algorithm "flash2" prints the mma.sync path (warp tiles, smem_tile);
+// "flash3" prints the same IR on the sm_90a warpgroup path of wgmma.cuh:
+// wg_tile operands with 128-byte-swizzle descriptors, S = Q K^T and
+// O += P V as wgmma per warpgroup of 4 warps (64 query rows, 16 per warp),
+// the score_map / softmax code unchanged on each warp's 16-row share.
+//
 //===----------------------------------------------------------------------===//
 
 #include "codegen/KernelFamilies.h"
@@ -32,13 +38,30 @@ private:
   /// Whether some score_map changes the score itself (then scores are scaled
   /// before the region runs and the softmax uses log2(e) alone).
   bool scoresModified = false;
+  /// Algorithm "flash3": the sm_90a wgmma path.
+  bool flash3 = false;
+  /// flash3 with warps = 4 (g + 1) and tile_q = 64 g: g consumer warpgroups
+  /// and a producer warpgroup (wgmma_pipe.cuh); the loads the IR places in
+  /// the key loops are the producer's, printed as its own loop, the branch
+  /// before the consumers' (if / else, as setmaxnreg needs).
+  bool producer = false;
+  /// flash3 producer kernel with inner_q = 1: the softmax of a key tile
+  /// overlaps the warpgroup's own P V of the previous tile.
+  bool pipelined = false;
+  /// Recorded for the producer: Q's load, K's and V's bases and key extent.
+  std::string qSource, qStride, qRows, kvExtent;
+  std::string kvBase[2];
 
   LogicalResult printKernelOp(Operation *op) override;
   LogicalResult printScoreMap(ScoreMapOp op);
   std::string tensorBase(StringRef tensor, Value batch, Value head);
   std::string header();
+  std::string headerFlash3();
   std::string signature();
   int64_t minBlocksPerSM();
+  LogicalResult checkFlash3Schedule();
+  LogicalResult printProducerSplit(scf::ForOp first, scf::ForOp last);
+  std::string producerRegisterBudget();
 };
 
 /// Shared memory per SM that co-resident CTAs split (sm_80: 164 KiB, sm_90:
@@ -46,6 +69,9 @@ private:
 /// CTA by the hardware.
 constexpr int64_t kSmemPerSM = 164 * 1024;
 constexpr int64_t kSmemReservedPerCTA = 1024;
+/// flash3 runs on sm_90a only: 228 KiB per SM, 227 KiB per CTA at most.
+constexpr int64_t kSmemPerSMHopper = 228 * 1024;
+constexpr int64_t kSmemPerCTAHopper = 227 * 1024;
 /// Registers the attention kernels need per thread (accumulators of the
 /// output and score tiles plus addressing); a register cap below this
 /// spills, so the occupancy hint never forces one.
@@ -97,13 +123,29 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
       .Case<TileLoadOp>([&](TileLoadOp load) -> LogicalResult {
         StringRef tensor = load.getTensor();
         bool isQuery = tensor == "q";
+        if (producer) {
+          // The producer warpgroup's loop does the loads: remember what they read.
+          std::string base = tensorBase(tensor, load.getBatch(), load.getHead());
+          if (isQuery) {
+            std::string row0 = "(" + name(load.getRowTile()) + ") * " +
+                               std::to_string(load.getRows());
+            qSource = base + " + (long long)(" + row0 + ") * q_s2";
+            qStride = "q_s2";
+            qRows = name(load.getExtent()) + " - " + row0;
+          } else {
+            kvBase[tensor == "k" ? 0 : 1] = base;
+            kvExtent = name(load.getExtent());
+            line() << "(void)(" << name(load.getStage()) << "); // loaded by the producer warpgroup\n";
+          }
+          return success();
+        }
         std::string tile = isQuery ? "sQ"
                                    : (tensor == "k" ? "sK" : "sV") +
                                          std::string(".stage(") +
                                          name(load.getStage()) + ")";
         std::string row0 = "(" + name(load.getRowTile()) + ") * " +
                            std::to_string(load.getRows());
-        line() << "fg::cta::load_async<kThreads>(" << tile << ", "
+        line() << (flash3 ? "fg::wg::load_async<kThreads>(" : "fg::cta::load_async<kThreads>(") << tile << ", "
                << tensorBase(tensor, load.getBatch(), load.getHead())
                << " + (long long)(" << row0 << ") * " << tensor.str()
                << "_s2, " << tensor.str() << "_s2, " << name(load.getExtent())
@@ -111,11 +153,15 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
         return success();
       })
       .Case<TileCommitOp>([&](auto) {
-        line() << "fg::cta::commit();\n";
+        if (!producer)
+          line() << "fg::cta::commit();\n";
         return success();
       })
       .Case<TileWaitOp>([&](TileWaitOp wait) {
-        line() << "fg::cta::wait<" << wait.getPending() << ">();\n";
+        if (producer) // consumer_turn waits on the tile's mbarriers
+          return success();
+        // flash3: the landed copies are fenced for wgmma's async proxy too.
+        line() << (flash3 ? "fg::wg::wait_tiles<" : "fg::cta::wait<") << wait.getPending() << ">();\n";
         line() << "fg::cta::sync();\n";
         return success();
       })
@@ -125,6 +171,37 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
       })
       .Case<TileMmaOp>([&](TileMmaOp mma) -> LogicalResult {
         std::string stage = name(mma.getStage());
+        if (mma.getProduct() == "qk" && producer) {
+          line() << "(void)(" << stage << "); // stage = tile_it % kStages\n";
+          line() << "fg::acc_tile<kWarpRows, kTileK> s_tile;\n";
+          line() << (pipelined ? "fg::wg::consumer_turn_pipelined<kGroups, kPvN>("
+                               : "fg::wg::consumer_turn<kGroups, kPvN>(")
+                 << "s_tile, acc_o, p_tile, sQ, grow0, sK, sV, pipe, tile_it);\n";
+          return success();
+        }
+        if (mma.getProduct() == "pv" && pipelined) {
+          line() << "fg::wg::consumer_finish_turn(acc_o, p_tile, s_tile, rescale, pipe, tile_it); // P V in the next turn\n";
+          line() << "++tile_it;\n";
+          return success();
+        }
+        if (mma.getProduct() == "pv" && producer) {
+          line() << "fg::warp::convert(p_tile, s_tile); // P V in the next turn\n";
+          line() << "++tile_it;\n";
+          return success();
+        }
+        if (mma.getProduct() == "qk" && flash3) {
+          line() << "fg::acc_tile<kWarpRows, kTileK> s_tile;\n";
+          line() << "fg::wg::mma_ABt(s_tile, sQ, grow0, sK.stage(" << stage
+                 << "));\n";
+          return success();
+        }
+        if (mma.getProduct() == "pv" && flash3) {
+          line() << "fg::a_tile<Elem, kWarpRows, kTileK> p_tile;\n";
+          line() << "fg::warp::convert(p_tile, s_tile);\n";
+          line() << "fg::wg::mma_rAB<kPvN>(acc_o, p_tile, sV.stage(" << stage
+                 << "));\n";
+          return success();
+        }
         if (mma.getProduct() == "qk") {
           line() << "fg::acc_tile<kWarpRows, kTileK> s_tile;\n";
           line() << "fg::warp::zero(s_tile);\n";
@@ -144,15 +221,27 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
       })
       .Case<ScoreMapOp>([&](ScoreMapOp map) { return printScoreMap(map); })
       .Case<SoftmaxUpdateOp>([&](auto) {
+        if (pipelined) { // O is in flight: its rescale waits for consumer_finish_turn
+          line() << "fg::wg::softmax_rescale<kWarpRows> rescale;\n";
+          line() << "fg::wg::online_softmax_deferred(sm, s_tile, kSoftmaxScale, rescale);\n";
+          return success();
+        }
         line() << "fg::warp::online_softmax(sm, s_tile, acc_o, kSoftmaxScale);\n";
         return success();
       })
       .Case<OutputStoreOp>([&](OutputStoreOp store) {
         std::string row0 =
             "(" + name(store.getRowTile()) + ") * kTileQ + wrow0";
-        line() << "fg::cta::wait<0>();\n";
+        if (producer) {
+          line() << "fg::wg::consumer_last_turn<kGroups, kPvN>(acc_o, p_tile, sV, pipe, tile_it);\n";
+        } else {
+          // Other threads' Q copies may still land in the rows store_rows
+          // stages through (a CTA with no key tile never synced after them).
+          line() << "fg::cta::wait<0>();\n";
+          line() << "fg::cta::sync();\n";
+        }
         line() << "fg::warp::finalize(sm, acc_o);\n";
-        line() << "fg::warp::store_rows("
+        line() << (flash3 ? "fg::wg::store_rows(" : "fg::warp::store_rows(")
                << tensorBase(store.getTensor(), store.getBatch(),
                              store.getHead())
                << " + (long long)(" << row0 << ") * o_s2, o_s2, "
@@ -251,11 +340,194 @@ std::string AttentionKernelPrinter::header() {
   return text;
 }
 
+/// Dynamic shared memory of a flash3 kernel: Q, the K and V rings, the
+/// producer's mbarriers (wg::pipe, 128-byte rounded) and 1 KiB of slack for
+/// the 1024-byte alignment of the swizzled tiles.
+static int64_t flash3SmemBytes(ScheduleAttr s, int64_t headDim, int64_t valueDim,
+                               int64_t elementBytes, bool producer) {
+  int64_t tiles = (s.getTileQ() * headDim +
+                   s.getStages() * s.getTileKv() * (headDim + valueDim)) *
+                  elementBytes;
+  int64_t barriers = producer ? ((1 + 4 * s.getStages()) * 8 + 127) / 128 * 128 : 0;
+  return tiles + barriers + 1024;
+}
+
+/// The constants of a flash3 kernel: the flash2 set plus the warpgroup
+/// shape, wgmma-swizzled tiles and 1 KiB of alignment slack in the plan.
+std::string AttentionKernelPrinter::headerFlash3() {
+  ScheduleAttr s = kernel.getSchedule();
+  Type elementType = cast<TypeAttr>(kernel.getProblem().get("element_type")).getValue();
+  int64_t headDim = problemInt("head_dim"), valueDim = problemInt("value_dim");
+  int64_t elementBytes = elementType.getIntOrFloatBitWidth() / 8;
+  int64_t threads = s.getWarps() * 32;
+  int64_t smemBytes = flash3SmemBytes(s, headDim, valueDim, elementBytes, producer);
+  result.threads = threads;
+  result.dynamicSmemBytes = smemBytes;
+  double scale = cast<FloatAttr>(kernel.getProblem().get("scale")).getValueAsDouble();
+  constexpr double kLog2e = 1.4426950408889634;
+
+  std::string text;
+  llvm::raw_string_ostream h(text);
+  h << "// Generated by flashgen from flash.kernel @" << kernel.getSymName()
+    << " (" << problemString("op") << ", variant " << problemInt("variant")
+    << ").\n"
+    << "// Schedule: " << s << "\n"
+    << "// sm_90a warpgroup path (wgmma): " << s.getWarps() / 4 - (producer ? 1 : 0)
+    << " warpgroup(s) of 64 query rows"
+    << (producer ? " and a producer warpgroup (cp.async, mbarriers).\n" : ".\n")
+    << "#include \"" << kDeviceUmbrellaHeader << "\"\n"
+    << "#include \"" << kDeviceIndexMathHeader << "\"\n"
+    << "#if !defined(FG_HAVE_WGMMA)\n"
+    << "#error \"algorithm flash3 needs wgmma: compile for sm_90a\"\n"
+    << "#endif\n\n"
+    << "namespace " << kernel.getSymName() << "_k {\n\n"
+    << "using Elem = " << elementTypeName(elementType) << ";\n"
+    << "constexpr int kHeadDim = " << headDim << ";\n"
+    << "constexpr int kValueDim = " << valueDim << ";\n"
+    << "constexpr int kTileQ = " << s.getTileQ() << ";   // query rows per CTA\n"
+    << "constexpr int kTileK = " << s.getTileKv() << ";    // keys per pipeline stage\n"
+    << "constexpr int kStages = " << s.getStages() << ";\n"
+    << "constexpr int kWarps = " << s.getWarps() << ";\n"
+    << "constexpr int kThreads = kWarps * 32;\n"
+    << (producer ? "constexpr int kConsumerWarps = kWarps - 4; // the last warpgroup is the producer\n"
+                   "constexpr int kGroups = kConsumerWarps / 4;  // consumer warpgroups\n"
+                   "constexpr int kWarpRows = kTileQ / kConsumerWarps; // 16: a warp's share of its warpgroup's rows\n"
+                 : "constexpr int kWarpRows = kTileQ / kWarps; // 16: a warp's share of its warpgroup's rows\n")
+    << "constexpr int kGroupRows = 4 * kWarpRows;  // 64: the warpgroup's rows (wgmma M)\n"
+    << "constexpr int kPvN = " << s.getInnerKv()
+    << ";  // columns per O += P V wgmma (0: all of kValueDim)\n"
+    << (producer ? producerRegisterBudget() : std::string())
+    << (pipelined ? "// inner_q = 1: each warpgroup's softmax overlaps its own P V of the previous tile.\n"
+                  : "")
+    << (scoresModified ? "constexpr float kScale = " + floatLiteral(scale) +
+                             ";  // applied before score_mod\n"
+                       : std::string())
+    << "// exp2 of (score * kSoftmaxScale) is the softmax numerator.\n"
+    << "constexpr float kSoftmaxScale = "
+    << floatLiteral(scoresModified ? kLog2e : scale * kLog2e) << ";\n"
+    << "using QTile = fg::wg_tile<Elem, kTileQ, kHeadDim>;\n"
+    << "using KTile = fg::wg_tile<Elem, kTileK, kHeadDim>;\n"
+    << "using VTile = fg::wg_tile<Elem, kTileK, kValueDim>;\n"
+    << "using KRing = fg::smem_ring<KTile, kStages>;\n"
+    << "using VRing = fg::smem_ring<VTile, kStages>;\n"
+    << "constexpr int kSmemQ = 0;\n"
+    << "constexpr int kSmemK = kSmemQ + QTile::kBytes;\n"
+    << "constexpr int kSmemV = kSmemK + KRing::kBytes;\n"
+    << (producer ? "using Pipe = fg::wg::pipe<kStages, kConsumerWarps>;\n"
+                   "constexpr int kSmemBar = kSmemV + VRing::kBytes;\n"
+                   "constexpr int kSmemBytes = kSmemBar + Pipe::kBytes + fg::wg::kSmemAlign;\n"
+                 : "constexpr int kSmemBytes = kSmemV + VRing::kBytes + fg::wg::kSmemAlign;\n")
+    << "static_assert(kSmemBytes == " << smemBytes
+    << ", \"shared-memory plan differs from the schedule's\");\n"
+    << (producer ? "static_assert(kWarpRows == 16 && kConsumerWarps % 4 == 0, \"warpgroups of 4 warps, 16 rows per warp\");\n"
+                   "static_assert(kThreads == kConsumerWarps * 32 + fg::wg::kProducerThreads, \"one producer warpgroup\");\n\n"
+                 : "static_assert(kWarpRows == 16 && kWarps % 4 == 0, \"warpgroups of 4 warps, 16 rows per warp\");\n\n")
+    << "} // namespace " << kernel.getSymName() << "_k\n\n";
+  return text;
+}
+
+/// What the flash3 kernel shape supports (wgmma.cuh): otherwise a diagnostic.
+LogicalResult AttentionKernelPrinter::checkFlash3Schedule() {
+  ScheduleAttr s = kernel.getSchedule();
+  Type elementType = cast<TypeAttr>(kernel.getProblem().get("element_type")).getValue();
+  int64_t headDim = problemInt("head_dim"), valueDim = problemInt("value_dim");
+  auto fail = [&](const llvm::Twine &why) {
+    return kernel.emitError() << "flash3 schedule " << s << ": " << why;
+  };
+  if (!elementType.isBF16() && !elementType.isF16())
+    return fail("wgmma takes bf16 or f16 operands");
+  int64_t consumerWarps = producer ? s.getWarps() - 4 : s.getWarps();
+  if (consumerWarps % 4 != 0 || consumerWarps < 4 || consumerWarps > 12)
+    return fail("warps must be 4, 8 or 12 (consumer warpgroups, tile_q = 16 "
+                "warps), or 8, 12 or 16 with tile_q = 16 (warps - 4) (and a "
+                "producer warpgroup)");
+  if (s.getTileQ() != 16 * consumerWarps)
+    return fail("tile_q must be 16 * consumer warps (64 query rows per warpgroup)");
+  if (headDim % 64 != 0 || headDim > 256 || valueDim != headDim)
+    return fail("head and value dims must be equal, a multiple of 64, at most 256");
+  if (s.getTileKv() % 16 != 0 || s.getTileKv() < 16 || s.getTileKv() > 256)
+    return fail("tile_kv must be a multiple of 16 in [16, 256] (wgmma N)");
+  if (s.getInnerKv() != 0 && s.getInnerKv() != 64)
+    return fail("inner_kv selects the P V wgmma width: 0 (all of d) or 64");
+  if (s.getInnerQ() != 0 && !(s.getInnerQ() == 1 && producer))
+    return fail("inner_q = 1 (softmax overlapping the warpgroup's own P V) "
+                "needs the producer form; otherwise 0");
+  int64_t elementBytes = elementType.getIntOrFloatBitWidth() / 8;
+  int64_t smemBytes = flash3SmemBytes(s, headDim, valueDim, elementBytes, producer);
+  if (smemBytes > kSmemPerCTAHopper)
+    return fail("needs " + llvm::Twine(smemBytes) +
+                " bytes of shared memory, more than 227 KiB");
+  return success();
+}
+
+/// setmaxnreg budgets of the producer and the consumer warpgroups (0: keep
+/// the launch's registers). The pool is what ptxas gives every thread at
+/// launch, the __launch_bounds__ cap (168 for 2 consumer warpgroups, 128 for
+/// 3; 1 warpgroup has 255 and needs none); the budgets must fit it or
+/// setmaxnreg.inc waits forever: 128 x 48 + 256 x 224 and 128 x 24 + 384 x 160
+/// leave slack, 128 x 40 + 256 x 232 (key tiles over 128 or d = 256) fits
+/// exactly. The consumers hold O (d/2 registers), S (tile_kv/2) and P
+/// (tile_kv/4) at once, the producer only addresses.
+std::string AttentionKernelPrinter::producerRegisterBudget() {
+  ScheduleAttr s = kernel.getSchedule();
+  int64_t groups = (s.getWarps() - 4) / 4;
+  int64_t producerRegs = 0, consumerRegs = 0;
+  if (groups == 2) {
+    bool wide = s.getTileKv() > 128 || problemInt("head_dim") > 128;
+    producerRegs = wide ? 40 : 48;
+    consumerRegs = wide ? 232 : 224;
+  } else if (groups == 3) {
+    producerRegs = 24;
+    consumerRegs = 160;
+  }
+  return "constexpr int kProducerRegs = " + std::to_string(producerRegs) +
+         ";  // setmaxnreg budgets (0: the launch's)\n"
+         "constexpr int kConsumerRegs = " + std::to_string(consumerRegs) + ";\n";
+}
+
+/// Where the key loops begin: the producer warpgroup's whole job (Q, then K and V
+/// of every key tile of [first's lower bound, last's upper bound)), then the
+/// consumers' start. The loads seen so far (Q, the prologue's K and V) said
+/// what to read.
+LogicalResult AttentionKernelPrinter::printProducerSplit(scf::ForOp first,
+                                                         scf::ForOp last) {
+  if (qSource.empty() || kvBase[0].empty() || kvBase[1].empty())
+    return kernel.emitError("flash3 producer kernel: Q, K and V loads must "
+                            "precede the key loops");
+  std::string lo = name(first.getLowerBound()), hi = name(last.getUpperBound());
+  if (lo.empty() || hi.empty())
+    return kernel.emitError("flash3 producer kernel: key range not printed yet");
+  line() << "if (fg::wg::is_producer<kConsumerWarps>()) { // producer warpgroup: Q, then K/V tile by tile\n";
+  ++indent;
+  line() << "fg::wg::producer_registers<kProducerRegs>();\n";
+  line() << "fg::wg::producer_q<kConsumerWarps>(sQ, " << qSource << ", " << qStride << ", " << qRows << ");\n";
+  line() << "for (int t = " << lo << "; t < " << hi << "; ++t) {\n";
+  ++indent;
+  line() << "const int it = t - " << lo << ";\n";
+  for (int i = 0; i < 2; ++i) {
+    const char *tensor = i == 0 ? "k" : "v";
+    line() << "fg::wg::producer_" << tensor << "(pipe, s" << (i == 0 ? "K" : "V") << ", it, "
+           << kvBase[i] << " + (long long)(t * kTileK) * " << tensor << "_s2, " << tensor
+           << "_s2, " << kvExtent << " - t * kTileK);\n";
+  }
+  --indent;
+  line() << "}\n";
+  line() << "fg::wg::producer_flush(pipe, fg::imax(" << hi << " - " << lo << ", 0));\n";
+  --indent;
+  line() << "} else { // consumer warpgroups\n";
+  ++indent;
+  line() << "fg::wg::consumer_registers<kConsumerRegs>();\n";
+  line() << "fg::wg::wait_q(pipe);\n";
+  line() << "fg::wg::turns_start<kGroups>();\n";
+  return success();
+}
+
 /// The __launch_bounds__ occupancy hint: as many CTAs per SM as shared
 /// memory allows, but never so many that registers would be capped below
 /// what the kernel needs.
 int64_t AttentionKernelPrinter::minBlocksPerSM() {
-  int64_t bySmem = kSmemPerSM / (result.dynamicSmemBytes + kSmemReservedPerCTA);
+  int64_t bySmem = (flash3 ? kSmemPerSMHopper : kSmemPerSM) /
+                   (result.dynamicSmemBytes + kSmemReservedPerCTA);
   int64_t byRegisters = 65536 / (result.threads * kRegistersNeeded);
   return std::max<int64_t>(1, std::min(bySmem, byRegisters));
 }
@@ -266,6 +538,11 @@ FailureOr<EmittedKernel> AttentionKernelPrinter::print() {
     return kernel.emitError() << "schedule has " << s.getStages()
                               << " pipeline stage(s); the attention kernel "
                                  "needs at least 2";
+  flash3 = s.getAlgorithm().getValue() == "flash3";
+  producer = flash3 && s.getWarps() % 4 == 0 && s.getTileQ() == 16 * (s.getWarps() - 4);
+  pipelined = producer && s.getInnerQ() == 1;
+  if (flash3 && failed(checkFlash3Schedule()))
+    return failure();
   kernel.walk([&](ScoreMapOp map) {
     auto yield = cast<ScoreYieldOp>(map.getBody().front().getTerminator());
     if (yield.getScore() != map.getBody().front().getArgument(0))
@@ -277,7 +554,12 @@ FailureOr<EmittedKernel> AttentionKernelPrinter::print() {
 
   line() << "using namespace " << kernel.getSymName() << "_k;\n";
   line() << "const int wrow0 = (int(threadIdx.x) / 32) * kWarpRows; // this warp's first row\n";
-  line() << "const fg::u32 smem = fg::ptx::smem_addr(fg::ptx::dynamic_smem());\n";
+  if (flash3) {
+    line() << "const int grow0 = (int(threadIdx.x) / 128) * kGroupRows; // its warpgroup's first row\n";
+    line() << "const fg::u32 smem = fg::wg::smem_base(); // 1024-byte aligned (swizzle atoms)\n";
+  } else {
+    line() << "const fg::u32 smem = fg::ptx::smem_addr(fg::ptx::dynamic_smem());\n";
+  }
   line() << "const QTile sQ{smem + kSmemQ};\n";
   line() << "const KRing sK{smem + kSmemK};\n";
   line() << "const VRing sV{smem + kSmemV};\n";
@@ -285,10 +567,33 @@ FailureOr<EmittedKernel> AttentionKernelPrinter::print() {
   line() << "fg::warp::zero(acc_o);\n";
   line() << "fg::softmax_state<kWarpRows> sm;\n";
   line() << "fg::warp::init(sm);\n";
-  if (failed(printBlock(kernel.getBody().front())))
-    return failure();
+  if (!producer) {
+    if (failed(printBlock(kernel.getBody().front())))
+      return failure();
+  } else {
+    line() << "const Pipe pipe{smem + kSmemBar};\n";
+    line() << "fg::wg::init(pipe); // mbarriers; the last CTA-wide barrier\n";
+    line() << "fg::a_tile<Elem, kWarpRows, kTileK> p_tile; // P of the previous key tile\n";
+    line() << "int tile_it = 0; // key tiles done: stage tile_it % kStages, phase tile_it / kStages\n";
+    // The producer's loop goes where the key loops begin; it needs their range.
+    SmallVector<scf::ForOp> loops;
+    for (Operation &op : kernel.getBody().front())
+      if (auto loop = dyn_cast<scf::ForOp>(op))
+        loops.push_back(loop);
+    if (loops.empty())
+      return kernel.emitError("flash3 producer kernel: no key-tile loop");
+    for (Operation &op : kernel.getBody().front()) {
+      if (&op == loops.front().getOperation() &&
+          failed(printProducerSplit(loops.front(), loops.back())))
+        return failure();
+      if (failed(printOp(&op)))
+        return failure();
+    }
+    --indent;
+    line() << "}\n";
+  }
 
-  std::string constants = header();
+  std::string constants = flash3 ? headerFlash3() : header();
   result.source = constants + "extern \"C\" __global__ void __launch_bounds__(" +
                   std::to_string(result.threads) + ", " +
                   std::to_string(minBlocksPerSM()) + ")\n" + result.entry +

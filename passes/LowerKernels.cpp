@@ -347,11 +347,13 @@ struct FlashLowerKernels
       std::string opName = func ? func.getName().str() : "attention";
       SmallVector<Attribute> kernelRefs;
       for (auto [variant, schedule] : llvm::enumerate(schedules)) {
-        if (schedule.getAlgorithm().getValue() != "flash2") {
-          op.emitError() << "schedule algorithm '"
-                         << schedule.getAlgorithm().getValue()
+        // flash3 (the sm_90a wgmma kernel) lowers to the same IR; the
+        // emitter picks the warpgroup primitives.
+        StringRef algorithm = schedule.getAlgorithm().getValue();
+        if (algorithm != "flash2" && algorithm != "flash3") {
+          op.emitError() << "schedule algorithm '" << algorithm
                          << "' has no attention kernel lowering yet "
-                            "(supported: flash2)";
+                            "(supported: flash2, flash3)";
           failedAny = true;
           return;
         }

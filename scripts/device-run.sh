@@ -57,3 +57,6 @@ if [ -d "$carry/bench-bundles" ] && [ -z "${SKIP_TUNE:-}" ]; then
   tune attention --dim B=2 --dim N=8192
   tune linear --dim B=4 --dim T=16384
 fi
+
+# Everything above in one archive (the tool returns at most 8 files).
+tar -czf "$out/logs.tar.gz" -C "$out" --exclude logs.tar.gz . 2>/dev/null

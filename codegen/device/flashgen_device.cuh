@@ -14,6 +14,11 @@
 //   softmax.cuh    online softmax state, update, finalize
 //   epilogue.cuh   output stores with row bounds
 //   gate.cuh       gate vectors for chunkwise recurrences
+//   wgmma_ptx.cuh  sm_90a only: wgmma.mma_async, its fences and waits (fg::ptx)
+//   wgmma.cuh      sm_90a only: wgmma-swizzled tiles, descriptors, warpgroup
+//                  GEMMs and epilogue (fg::wg), for algorithm "flash3"
+//   wgmma_pipe.cuh sm_90a only: producer / consumer warpgroups through
+//                  mbarriers, ping-pong turns (warp-specialized flash3)
 // docs/emitter-target.md describes the kernel shape that uses them.
 //
 //===----------------------------------------------------------------------===//
@@ -33,6 +38,9 @@
 #include "flashgen/device/softmax.cuh"
 #include "flashgen/device/epilogue.cuh"
 #include "flashgen/device/gate.cuh"
+// Empty unless the pass is sm_90a (or the host emulator models wgmma).
+#include "flashgen/device/wgmma.cuh"
+#include "flashgen/device/wgmma_pipe.cuh"
 
 /// Version of the device library; part of the runtime's cubin cache key.
 #define FLASHGEN_DEVICE_VERSION 1

@@ -6,6 +6,7 @@
 
 #include "tools/FlashgenRegistration.h"
 #include "tools/flashgen/Compile.h"
+#include "autotune/TuneCommand.h"
 #if __has_include("tools/flashgen/Explain.h")
 #include "tools/flashgen/Explain.h"
 #define FLASHGEN_HAVE_EXPLAIN 1
@@ -21,7 +22,8 @@ static int usage() {
   llvm::errs() << "usage: flashgen <command> [options]\n"
                   "commands:\n"
                   "  compile SPEC -o DIR   compile a spec into a bundle\n"
-                  "  explain SPEC          IO lower bounds, schedules and ratios\n";
+                  "  explain SPEC          IO lower bounds, schedules and ratios\n"
+                  "  tune BUNDLE --dim ... time a bundle's candidates on this GPU\n";
   return 2;
 }
 
@@ -39,6 +41,8 @@ int main(int argc, char **argv) {
   if (command == "explain")
     return flashgen::cli::runExplain(argc - 2, argv + 2);
 #endif
+  if (command == "tune")
+    return flashgen::runTune(argc - 1, argv + 1); // argv[0] = "tune"
   if (command == "--help" || command == "-h" || command == "help") {
     usage();
     return 0;
