@@ -15,7 +15,7 @@
 
 #include "passes/Passes.h"
 
-#include "dialect/DimBindings.h"
+#include "passes/OpProblems.h"
 #include "passes/schedule/IOBounds.h"
 
 #include "llvm/Support/Debug.h"
@@ -32,62 +32,6 @@ using namespace mlir::flash;
 namespace fs = flashgen::schedule;
 
 namespace {
-
-/// Bytes of one element of a tensor value.
-int64_t elementBytes(Value value) {
-  return cast<RankedTensorType>(value.getType())
-             .getElementType()
-             .getIntOrFloatBitWidth() /
-         8;
-}
-
-/// The sizes of `op` with every dimension bound, for the bound formulas.
-FailureOr<fs::AttentionProblem> attentionProblem(AttentionOp op,
-                                                 const DimValues &dims) {
-  llvm::Expected<AttentionSizes> sizes = resolveSizes(op, dims);
-  if (!sizes) {
-    op.emitError() << llvm::toString(sizes.takeError())
-                   << " (flash-io-bounds option dims=\"NAME=VALUE,...\")";
-    return failure();
-  }
-  fs::AttentionProblem p;
-  p.batch = sizes->batch;
-  p.queryHeads = sizes->queryHeads;
-  p.keyHeads = sizes->keyHeads;
-  p.queryLen = sizes->queryLen;
-  p.keyLen = sizes->keyLen;
-  p.headDim = sizes->headDim;
-  p.valueDim = sizes->valueDim;
-  p.elementBytes = elementBytes(op.getQ());
-  p.mask = *fs::parseMaskKind(stringifyMaskKind(op.getMask()));
-  p.window = op.getWindow().value_or(0);
-  p.hasScoreMod = op.hasScoreMod();
-  p.hasMaskMod = op.hasMaskMod();
-  return p;
-}
-
-FailureOr<fs::LinearProblem> linearProblem(LinearAttentionOp op,
-                                           const DimValues &dims) {
-  llvm::Expected<LinearAttentionSizes> sizes = resolveSizes(op, dims);
-  if (!sizes) {
-    op.emitError() << llvm::toString(sizes.takeError())
-                   << " (flash-io-bounds option dims=\"NAME=VALUE,...\")";
-    return failure();
-  }
-  fs::LinearProblem p;
-  p.batch = sizes->batch;
-  p.heads = sizes->heads;
-  p.length = sizes->length;
-  p.keyDim = sizes->keyDim;
-  p.valueDim = sizes->valueDim;
-  p.gate = *fs::parseGateKind(stringifyGateKind(op.getGate()));
-  p.elementBytes = elementBytes(op.getQ());
-  if (!op.getGates().empty())
-    p.gateElementBytes = elementBytes(op.getGates().front());
-  p.hasInitialState = !op.getInitialState().empty();
-  p.returnsFinalState = op.getReturnFinalState();
-  return p;
-}
 
 /// Records both levels' bounds on `op`.
 void annotate(Operation *op, const fs::IOBound &bound) {
@@ -117,14 +61,14 @@ struct FlashIOBounds
     bool failed = false;
     module.walk([&](Operation *op) {
       if (auto attention = dyn_cast<AttentionOp>(op)) {
-        FailureOr<fs::AttentionProblem> p = attentionProblem(attention, values);
+        FailureOr<fs::AttentionProblem> p = attentionProblem(attention, values, "flash-io-bounds");
         if (mlir::failed(p)) {
           failed = true;
           return;
         }
         annotate(op, fs::attentionIOBound(*p, **t));
       } else if (auto linear = dyn_cast<LinearAttentionOp>(op)) {
-        FailureOr<fs::LinearProblem> p = linearProblem(linear, values);
+        FailureOr<fs::LinearProblem> p = linearProblem(linear, values, "flash-io-bounds");
         if (mlir::failed(p)) {
           failed = true;
           return;

@@ -22,7 +22,7 @@
 
 #include "passes/Passes.h"
 
-#include "dialect/DimBindings.h"
+#include "passes/OpProblems.h"
 #include "passes/schedule/Scheduler.h"
 
 #include "llvm/Support/Debug.h"
@@ -39,83 +39,6 @@ using namespace mlir::flash;
 namespace fs = flashgen::schedule;
 
 namespace {
-
-/// Bytes of one element of a tensor value.
-int64_t elementBytes(Value value) {
-  return cast<RankedTensorType>(value.getType())
-             .getElementType()
-             .getIntOrFloatBitWidth() /
-         8;
-}
-
-/// Per score element work of a score_mod or mask_mod region: math-dialect
-/// ops run on the special-function units, arith ops on the FP32/INT pipes.
-void countRegionWork(Region &region, int64_t &sfuOps, int64_t &aluOps) {
-  sfuOps = aluOps = 0;
-  region.walk([&](Operation *op) {
-    if (isa<arith::ConstantOp>(op) || op->hasTrait<OpTrait::IsTerminator>())
-      return;
-    StringRef dialect = op->getName().getDialectNamespace();
-    if (dialect == "math")
-      ++sfuOps;
-    else if (dialect == "arith")
-      ++aluOps;
-  });
-}
-
-FailureOr<fs::AttentionProblem> attentionProblem(AttentionOp op,
-                                                 const DimValues &dims) {
-  llvm::Expected<AttentionSizes> sizes = resolveSizes(op, dims);
-  if (!sizes) {
-    op.emitError() << llvm::toString(sizes.takeError())
-                   << " (flash-schedule option dims=\"NAME=VALUE,...\")";
-    return failure();
-  }
-  fs::AttentionProblem p;
-  p.batch = sizes->batch;
-  p.queryHeads = sizes->queryHeads;
-  p.keyHeads = sizes->keyHeads;
-  p.queryLen = sizes->queryLen;
-  p.keyLen = sizes->keyLen;
-  p.headDim = sizes->headDim;
-  p.valueDim = sizes->valueDim;
-  p.elementBytes = elementBytes(op.getQ());
-  p.mask = *fs::parseMaskKind(stringifyMaskKind(op.getMask()));
-  p.window = op.getWindow().value_or(0);
-  p.hasScoreMod = op.hasScoreMod();
-  p.hasMaskMod = op.hasMaskMod();
-  if (p.hasScoreMod)
-    countRegionWork(op.getScoreMod(), p.scoreModSfuOps, p.scoreModAluOps);
-  if (p.hasMaskMod) {
-    int64_t sfu = 0;
-    countRegionWork(op.getMaskMod(), sfu, p.maskModAluOps);
-    p.maskModAluOps += sfu;
-  }
-  return p;
-}
-
-FailureOr<fs::LinearProblem> linearProblem(LinearAttentionOp op,
-                                           const DimValues &dims) {
-  llvm::Expected<LinearAttentionSizes> sizes = resolveSizes(op, dims);
-  if (!sizes) {
-    op.emitError() << llvm::toString(sizes.takeError())
-                   << " (flash-schedule option dims=\"NAME=VALUE,...\")";
-    return failure();
-  }
-  fs::LinearProblem p;
-  p.batch = sizes->batch;
-  p.heads = sizes->heads;
-  p.length = sizes->length;
-  p.keyDim = sizes->keyDim;
-  p.valueDim = sizes->valueDim;
-  p.gate = *fs::parseGateKind(stringifyGateKind(op.getGate()));
-  p.elementBytes = elementBytes(op.getQ());
-  if (!op.getGates().empty())
-    p.gateElementBytes = elementBytes(op.getGates().front());
-  p.hasInitialState = !op.getInitialState().empty();
-  p.returnsFinalState = op.getReturnFinalState();
-  return p;
-}
 
 /// The dialect attribute of a library schedule.
 ScheduleAttr toAttr(MLIRContext *ctx, const fs::Schedule &s) {
@@ -178,14 +101,14 @@ struct FlashSchedule
     };
     module.walk([&](Operation *op) {
       if (auto attention = dyn_cast<AttentionOp>(op)) {
-        FailureOr<fs::AttentionProblem> p = attentionProblem(attention, values);
+        FailureOr<fs::AttentionProblem> p = attentionProblem(attention, values, "flash-schedule");
         if (mlir::failed(p)) {
           failed = true;
           return;
         }
         record(op, fs::scheduleAttention(*p, **t, options));
       } else if (auto linear = dyn_cast<LinearAttentionOp>(op)) {
-        FailureOr<fs::LinearProblem> p = linearProblem(linear, values);
+        FailureOr<fs::LinearProblem> p = linearProblem(linear, values, "flash-schedule");
         if (mlir::failed(p)) {
           failed = true;
           return;

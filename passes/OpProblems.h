@@ -1,0 +1,28 @@
+//===- OpProblems.h - flash ops as schedule-library problems ----*- C++ -*-===//
+//
+// flash-io-bounds and flash-schedule both describe an op to the schedule
+// library (passes/schedule/Problem.h) with every dimension bound; this is that
+// one conversion.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHGEN_PASSES_OPPROBLEMS_H
+#define FLASHGEN_PASSES_OPPROBLEMS_H
+
+#include "dialect/DimBindings.h"
+#include "passes/schedule/Problem.h"
+
+namespace mlir::flash {
+
+/// The sizes, mask and region work of `op`; an unbound dimension is an error
+/// on the op that names it and `passName`'s dims option.
+FailureOr<flashgen::schedule::AttentionProblem>
+attentionProblem(AttentionOp op, const DimValues &dims, StringRef passName);
+
+/// The sizes, gate kind and state use of `op`, errors as above.
+FailureOr<flashgen::schedule::LinearProblem>
+linearProblem(LinearAttentionOp op, const DimValues &dims, StringRef passName);
+
+} // namespace mlir::flash
+
+#endif // FLASHGEN_PASSES_OPPROBLEMS_H
