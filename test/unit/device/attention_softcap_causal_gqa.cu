@@ -145,6 +145,7 @@ attn_fwd_softcap_causal_gqa(const fg::bf16* __restrict__ q, long long q_sb, long
   }
 
   fg::cta::wait<0>();  // no copy may still target shared memory (n_tiles == 0)
+  fg::cta::sync();     // ... including other threads' Q copies into the rows store_rows stages in
   fg::warp::finalize(sm, acc_o);
   fg::warp::store_rows(o_blk + wrow0 * o_sn, o_sn, N - q0 - wrow0, acc_o, sQ, wrow0);
 }
