@@ -9,8 +9,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "passes/schedule/Scheduler.h"
-#include "passes/schedule/Units.h"
+#include "schedule/Scheduler.h"
+#include "schedule/Units.h"
 
 #include <chrono>
 #include <ctime>

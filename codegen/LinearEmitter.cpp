@@ -2,7 +2,7 @@
 //
 // Prints `flash.kernel` ops of families "linear_fused", "linear_states" and
 // "linear_outputs" (built by flash-chunk): the constants and shared-memory
-// plan from the schedule and problem (passes/ChunkLayout.h, the same plan
+// plan from the schedule and problem (schedule/ChunkLayout.h, the same plan
 // the pass checked), the carried state and accumulators, and each tile op as
 // calls into the device tile library (codegen/device/chunk_*.cuh on top of
 // the attention pieces). The flash.chunk_gates and flash.decay_map regions
@@ -13,7 +13,7 @@
 
 #include "codegen/KernelFamilies.h"
 #include "codegen/ScalarPrinter.h"
-#include "passes/ChunkLayout.h"
+#include "schedule/ChunkLayout.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -629,7 +629,7 @@ std::string LinearKernelPrinter::header() {
     << "using QRing = fg::smem_ring<QTile, kStages>;\n"
     << "using KRing = fg::smem_ring<KTile, kStages>;\n"
     << "using VRing = fg::smem_ring<VTile, kStages>;\n"
-    << "// Shared memory (passes/ChunkLayout.h): stage rings, g tile, 16-bit\n"
+    << "// Shared memory (schedule/ChunkLayout.h): stage rings, g tile, 16-bit\n"
     << "// state copy, normaliser, gate buffers.\n"
     << "constexpr int kSmemQ = " << plan.q << ";\n"
     << "constexpr int kSmemK = " << plan.k << ";\n"

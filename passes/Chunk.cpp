@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "passes/ChunkLayout.h"
+#include "schedule/ChunkLayout.h"
 #include "passes/LowerLinearKernels.h"
 #include "passes/Passes.h"
 

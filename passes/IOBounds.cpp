@@ -1,7 +1,7 @@
 //===- IOBounds.cpp - flash-io-bounds: IO lower bounds of flash ops -------===//
 //
 // Annotates every flash.attention and flash.linear_attention with the least
-// traffic any schedule of it moves (passes/schedule/IOBounds.h):
+// traffic any schedule of it moves (schedule/IOBounds.h):
 //
 //   flash.io_lower_bound   i64 bytes between the chip and the memory system,
 //                          for the target's on-chip capacity M (shared
@@ -16,7 +16,7 @@
 #include "passes/Passes.h"
 
 #include "passes/OpProblems.h"
-#include "passes/schedule/IOBounds.h"
+#include "schedule/IOBounds.h"
 
 #include "llvm/Support/Debug.h"
 

@@ -1,7 +1,7 @@
 //===- OpProblems.h - flash ops as schedule-library problems ----*- C++ -*-===//
 //
 // flash-io-bounds and flash-schedule both describe an op to the schedule
-// library (passes/schedule/Problem.h) with every dimension bound; this is that
+// library (schedule/Problem.h) with every dimension bound; this is that
 // one conversion.
 //
 //===----------------------------------------------------------------------===//
@@ -10,7 +10,7 @@
 #define FLASHGEN_PASSES_OPPROBLEMS_H
 
 #include "dialect/DimBindings.h"
-#include "passes/schedule/Problem.h"
+#include "schedule/Problem.h"
 
 namespace mlir::flash {
 

@@ -2,7 +2,7 @@
 //
 // For every flash.attention and flash.linear_attention: builds the problem
 // with every dimension bound (`dims`), asks the schedule library
-// (passes/schedule/Scheduler.h: cost model, Z3 search) for the top-K
+// (schedule/Scheduler.h: cost model, Z3 search) for the top-K
 // schedules on the target, and records
 //
 //   flash.schedule         the chosen #flash.schedule
@@ -23,7 +23,7 @@
 #include "passes/Passes.h"
 
 #include "passes/OpProblems.h"
-#include "passes/schedule/Scheduler.h"
+#include "schedule/Scheduler.h"
 
 #include "llvm/Support/Debug.h"
 

@@ -4,7 +4,7 @@
 // (flash.io_lower_bound, M = shared memory + registers of one CTA: sm_90
 // 232448 + 262144 = 494592 bytes = 247296 bf16 elements) and from HBM
 // (flash.hbm_lower_bound, M = the L2). The segment term of
-// passes/schedule/IOBounds.cpp is P d^2 / (4 (d sqrt(M) + M)) - M elements
+// schedule/IOBounds.cpp is P d^2 / (4 (d sqrt(M) + M)) - M elements
 // for P visible (query, key) pairs; the bound is the larger of it and the
 // compulsory traffic (inputs read once, output written once).
 

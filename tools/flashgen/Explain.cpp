@@ -18,8 +18,8 @@
 #include "tools/flashgen/Explain.h"
 
 #include "dialect/DimBindings.h"
-#include "passes/schedule/Target.h"
-#include "passes/schedule/Units.h"
+#include "schedule/Target.h"
+#include "schedule/Units.h"
 #include "tools/flashgen/SpecLoader.h"
 
 #include "mlir/IR/Diagnostics.h"

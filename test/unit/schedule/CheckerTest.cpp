@@ -9,11 +9,11 @@
 
 #include "TestProblems.h"
 
-#include "passes/schedule/AttentionCost.h"
-#include "passes/schedule/Checker.h"
-#include "passes/schedule/LinearCost.h"
-#include "passes/schedule/LinearSpace.h"
-#include "passes/schedule/Scheduler.h"
+#include "schedule/AttentionCost.h"
+#include "schedule/Checker.h"
+#include "schedule/LinearCost.h"
+#include "schedule/LinearSpace.h"
+#include "schedule/Scheduler.h"
 
 #include <gtest/gtest.h>
 

@@ -8,10 +8,10 @@
 
 #include "TestProblems.h"
 
-#include "passes/schedule/AttentionCost.h"
-#include "passes/schedule/LinearCost.h"
-#include "passes/schedule/Roofline.h"
-#include "passes/schedule/Visibility.h"
+#include "schedule/AttentionCost.h"
+#include "schedule/LinearCost.h"
+#include "schedule/Roofline.h"
+#include "schedule/Visibility.h"
 
 #include <gtest/gtest.h>
 

@@ -8,11 +8,11 @@
 
 #include "TestProblems.h"
 
-#include "passes/schedule/AttentionCost.h"
-#include "passes/schedule/IOBounds.h"
-#include "passes/schedule/LinearCost.h"
-#include "passes/schedule/LinearSpace.h"
-#include "passes/schedule/Visibility.h"
+#include "schedule/AttentionCost.h"
+#include "schedule/IOBounds.h"
+#include "schedule/LinearCost.h"
+#include "schedule/LinearSpace.h"
+#include "schedule/Visibility.h"
 
 #include <gtest/gtest.h>
 

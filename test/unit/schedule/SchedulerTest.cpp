@@ -2,9 +2,9 @@
 
 #include "TestProblems.h"
 
-#include "passes/schedule/Checker.h"
-#include "passes/schedule/Scheduler.h"
-#include "passes/schedule/Units.h"
+#include "schedule/Checker.h"
+#include "schedule/Scheduler.h"
+#include "schedule/Units.h"
 
 #include <gtest/gtest.h>
 

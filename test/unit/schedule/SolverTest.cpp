@@ -8,9 +8,9 @@
 
 #include "TestProblems.h"
 
-#include "passes/schedule/Enumerate.h"
-#include "passes/schedule/LinearSpace.h"
-#include "passes/schedule/Z3Search.h"
+#include "schedule/Enumerate.h"
+#include "schedule/LinearSpace.h"
+#include "schedule/Z3Search.h"
 
 #include <gtest/gtest.h>
 

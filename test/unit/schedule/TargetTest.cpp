@@ -2,7 +2,7 @@
 
 #include "TestProblems.h"
 
-#include "passes/schedule/Target.h"
+#include "schedule/Target.h"
 
 #include <gtest/gtest.h>
 

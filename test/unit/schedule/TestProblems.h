@@ -8,10 +8,10 @@
 #ifndef FLASHGEN_TEST_UNIT_SCHEDULE_TESTPROBLEMS_H
 #define FLASHGEN_TEST_UNIT_SCHEDULE_TESTPROBLEMS_H
 
-#include "passes/schedule/AttentionSpace.h"
-#include "passes/schedule/Problem.h"
-#include "passes/schedule/SearchSpace.h"
-#include "passes/schedule/Target.h"
+#include "schedule/AttentionSpace.h"
+#include "schedule/Problem.h"
+#include "schedule/SearchSpace.h"
+#include "schedule/Target.h"
 
 #include <gtest/gtest.h>
 

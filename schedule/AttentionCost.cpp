@@ -1,0 +1,198 @@
+//===- AttentionCost.cpp - cost model of the attention schedules ----------===//
+//
+// Per (batch, query head), with the key ranges of Visibility.cpp:
+//
+// Global traffic (what CTAs load and store):
+//   flash2   Q once (N D), K/V rows of each query tile's key range
+//            (keyRowsLoaded (D + Dv)), O once (N Dv).
+//   dsplit   one CTA per (query tile, value slice): the Q tile is re-read
+//            for every key tile (queryRowLoads D) and K for every slice
+//            (slices x keyRowsLoaded D); each slice reads its V columns
+//            (keyRowsLoaded Dv in total); O once.
+// HBM traffic: Q and O once; K/V of one KV head once per L2 fetch pass
+// (l2FetchPasses): within a query head the query tiles that read a key row
+// run back to back in launch order (query tile fastest, docs/emitter-
+// target.md §4), across the Hq / Hkv heads of a GQA group they are
+// queryTiles x slices CTAs apart.
+// FLOPs: 2 tile_q tile_kv (D + Dv) per visited tile pair (whole tiles are
+// computed; dsplit recomputes Q K^T for every slice). SFU: one exp2 per
+// score (+ score_mod's); FP32: the softmax bookkeeping per score, the
+// element-wise mask on masked tiles. Shared memory per visited tile pair:
+// the tile stores, each warp's A fragments of its own Q rows and every
+// warp's B fragments of the whole K and V tiles (why 32 rows per warp beat
+// 16, docs/emitter-target.md). One barrier-separated step per key tile
+// (flash2) or per column chunk and key tile (dsplit).
+//
+//===----------------------------------------------------------------------===//
+
+#include "schedule/AttentionCost.h"
+
+#include "schedule/Units.h"
+
+#include <algorithm>
+#include <cmath>
+
+using namespace flashgen::schedule;
+
+namespace {
+
+// Registers per thread, fitted (least squares) to the ptxas counts of 312
+// flash2 kernels the emitter printed, compiled by NVRTC 13.0 for sm_90a:
+// d in {64, 128, 256}, 16 to 64 query rows per warp, 16- to 128-key tiles,
+// 1 to 8 warps, with and without a causal mask and a softcap score_mod.
+// With a 4-register margin no measured schedule the estimate admits spilled
+// (2 is the least margin that achieves it; 33 schedules that would have
+// fit are rejected). Per thread, with R = tile_q / warps rows per
+// warp: S = R tile_kv / 32 scores, O = R Dv / 32 accumulators, C the 16-byte
+// copies each thread issues per K/V stage and for Q (the copy loops are
+// unrolled). Re-fit when the emitter changes.
+constexpr double kRegisterBase = 60;
+constexpr double kRegistersPerScore = 1.3;       // S, its 16-bit copy P
+constexpr double kRegistersPerAccumulator = 0.8; // O (ptxas reuses some)
+constexpr double kRegistersPer32Columns = 3;     // K/V fragments, addresses
+constexpr double kRegistersForMask = 6;          // diagonal / window bounds
+constexpr double kRegistersPerCopy = 2;          // address + predicate
+constexpr double kRegisterMargin = 4;
+
+/// One exp2 per score: the online-softmax numerator.
+constexpr double kSoftmaxSfuPerScore = 1;
+/// FP32 work per score outside the MMAs: scale-and-subtract-max (one FMA),
+/// the running max, the row sum, the conversion to 16 bits. An estimate.
+constexpr double kSoftmaxAluPerScore = 4;
+/// Compare and select per score on tiles that need the element-wise mask.
+constexpr double kMaskAluPerScore = 2;
+
+} // namespace
+
+int64_t flashgen::schedule::paddedTileColumns(int64_t d) {
+  return std::max(kMinTileColumns, nextPowerOfTwo(d));
+}
+
+int64_t flashgen::schedule::attentionValueSlices(const AttentionProblem &p,
+                                                 const Schedule &s) {
+  if (s.algorithm != Algorithm::Flash2DSplit || s.tileDv <= 0)
+    return 1;
+  return ceilDiv(p.valueDim, s.tileDv);
+}
+
+int64_t flashgen::schedule::attentionSmemBytes(const AttentionProblem &p,
+                                               const Schedule &s) {
+  const int64_t e = p.elementBytes;
+  if (s.algorithm == Algorithm::Flash2DSplit)
+    // A stages-deep ring of (Q chunk, K chunk) pairs, the V slice double
+    // buffered so the next key tile's V lands while S is accumulated.
+    return (s.stages * (s.tileQ + s.tileKv) * s.tileD +
+            2 * s.tileKv * s.tileDv) *
+           e;
+  int64_t d = paddedTileColumns(p.headDim), dv = paddedTileColumns(p.valueDim);
+  return (s.tileQ * d + s.stages * s.tileKv * (d + dv)) * e;
+}
+
+int64_t flashgen::schedule::attentionRegisters(const AttentionProblem &p,
+                                               const Schedule &s) {
+  const bool dsplit = s.algorithm == Algorithm::Flash2DSplit;
+  double warps = std::max<int64_t>(s.warps, 1), threads = 32 * warps;
+  double rows = s.tileQ / warps;
+  // d-split streams tile_d-wide chunks of Q and K and keeps a tile_dv slice
+  // of O; flash2 keeps whole (padded) rows.
+  double d = dsplit ? s.tileD : paddedTileColumns(p.headDim);
+  double dv = dsplit ? s.tileDv : paddedTileColumns(p.valueDim);
+  double scores = rows * s.tileKv / 32, outputs = rows * dv / 32;
+  double copies =
+      (s.tileKv * (d + dv) * p.elementBytes / 16 + s.tileQ * d * p.elementBytes / 16) /
+      threads;
+  bool masked = p.mask != MaskKind::None || p.hasMaskMod;
+  double estimate = kRegisterBase + kRegistersPerScore * scores +
+                    kRegistersPerAccumulator * outputs +
+                    kRegistersPer32Columns * d / 32 +
+                    (masked ? kRegistersForMask : 0) +
+                    kRegistersPerCopy * copies + kRegisterMargin;
+  return static_cast<int64_t>(std::ceil(estimate));
+}
+
+Evaluation flashgen::schedule::evaluateAttention(const AttentionProblem &p,
+                                                 const Target &t,
+                                                 const Schedule &s) {
+  return evaluateAttention(p, t, s, visitTiles(p, s.tileQ, s.tileKv));
+}
+
+Evaluation flashgen::schedule::evaluateAttention(const AttentionProblem &p,
+                                                 const Target &t,
+                                                 const Schedule &s,
+                                                 const TileVisit &visit) {
+  const int64_t e = p.elementBytes, D = p.headDim, Dv = p.valueDim;
+  const int64_t heads = p.batch * p.queryHeads;
+  const bool dsplit = s.algorithm == Algorithm::Flash2DSplit;
+  const int64_t slices = attentionValueSlices(p, s);
+
+  KernelCost k;
+  k.name = "attention";
+  k.ctas = heads * visit.queryTiles * slices;
+  k.warps = s.warps;
+  k.smemBytes = attentionSmemBytes(p, s);
+  k.registersPerThread = attentionRegisters(p, s);
+  k.pipelined = s.stages >= 2;
+
+  // Global traffic.
+  int64_t qGlobal = dsplit ? slices * visit.queryRowLoads * D : p.queryLen * D;
+  int64_t kGlobal = (dsplit ? slices : 1) * visit.keyRowsLoaded * D;
+  int64_t vGlobal = visit.keyRowsLoaded * Dv;
+  int64_t oBytes = p.queryLen * Dv;
+  k.globalBytes = heads * (qGlobal + kGlobal + vGlobal + oBytes) * e;
+
+  // HBM traffic: the L2 reuse model for K/V.
+  int64_t perSM = ctasPerSM(t, k.smemBytes, k.registersPerThread, 32 * s.warps);
+  int64_t resident = std::min(k.ctas, t.numSMs * std::max<int64_t>(perSM, 1));
+  Visibility vis = attentionVisibility(p);
+  int64_t headKvBytes = vis.keyRows * (D + Dv) * e;
+  int64_t readers = visit.queryTilesPerKeyRow * slices;
+  int64_t rangeBytes = headKvBytes;
+  if (p.mask == MaskKind::SlidingWindow)
+    rangeBytes = std::min(vis.keyRows, p.window + s.tileQ + 2 * s.tileKv) *
+                 (D + Dv) * e;
+  int64_t withinHead = l2FetchPasses(t, readers, resident, rangeBytes, readers);
+  int64_t group = p.groupSize();
+  int64_t acrossHeads =
+      group <= 1 ? 1
+                 : l2FetchPasses(t, group * visit.queryTiles * slices, resident,
+                                 headKvBytes, group);
+  int64_t kvGlobalBytes = heads * (kGlobal + vGlobal) * e;
+  int64_t kvHbmBytes = std::min(
+      kvGlobalBytes,
+      p.batch * p.keyHeads * headKvBytes * withinHead * acrossHeads);
+  k.hbmBytes = heads * (p.queryLen * D + oBytes) * e + kvHbmBytes;
+
+  // Work of the tiles computed.
+  double scores = static_cast<double>(heads) * visit.tilePairs * s.tileQ * s.tileKv;
+  double maskedScores =
+      static_cast<double>(heads) * visit.maskedTilePairs * s.tileQ * s.tileKv;
+  int64_t d = dsplit ? D : paddedTileColumns(D);
+  int64_t dv = dsplit ? Dv : paddedTileColumns(Dv);
+  k.flops = 2.0 * scores * (d * slices + dv);
+  double sfuPerScore =
+      kSoftmaxSfuPerScore + (p.hasScoreMod ? p.scoreModSfuOps : 0);
+  double aluPerScore =
+      kSoftmaxAluPerScore + (p.hasScoreMod ? p.scoreModAluOps : 0);
+  double maskAlu = kMaskAluPerScore + (p.hasMaskMod ? p.maskModAluOps : 0);
+  k.sfuOps = slices * scores * sfuPerScore;
+  k.aluOps = slices * (scores * aluPerScore + maskedScores * maskAlu);
+
+  double pairs = static_cast<double>(heads) * slices * visit.tilePairs;
+  double perPair, perCta;
+  if (dsplit) {
+    int64_t chunks = D / s.tileD;
+    perPair = 2.0 * s.tileQ * D + (s.warps + 1.0) * s.tileKv * (D + s.tileDv);
+    perCta = 2.0 * s.tileQ * s.tileDv; // output staging
+    k.steps = pairs * (chunks + 1);
+  } else {
+    perPair = s.tileQ * d + (s.warps + 1.0) * s.tileKv * (d + dv);
+    perCta = s.tileQ * d + 2.0 * s.tileQ * dv; // Q store, output staging
+    k.steps = pairs;
+  }
+  k.smemTraffic = (pairs * perPair + static_cast<double>(k.ctas) * perCta) * e;
+
+  Evaluation result;
+  result.kernels.push_back(k);
+  finishEvaluation(t, result);
+  return result;
+}

@@ -1,0 +1,58 @@
+//===- AttentionCost.h - cost model of the attention schedules --*- C++ -*-===//
+//
+// Resources (shared memory, registers), traffic (global and HBM), FLOPs and
+// time of a flash2 or flash2_dsplit schedule for one attention problem. The
+// shared-memory plan of flash2 is the emitter's
+// (codegen/AttentionEmitter.cpp, docs/emitter-target.md):
+//
+//   flash2         smem = (tile_q D + stages tile_kv (D + Dv)) e
+//   flash2_dsplit  smem = (stages (tile_q + tile_kv) tile_d + 2 tile_kv tile_dv) e
+//
+// with D, Dv padded to a power of two of at least 32 (shared rows of 64 to
+// 512 bytes).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHGEN_SCHEDULE_ATTENTIONCOST_H
+#define FLASHGEN_SCHEDULE_ATTENTIONCOST_H
+
+#include "schedule/Evaluation.h"
+#include "schedule/Problem.h"
+#include "schedule/Schedule.h"
+#include "schedule/Target.h"
+#include "schedule/Visibility.h"
+
+#include <cstdint>
+
+namespace flashgen::schedule {
+
+/// Shared rows of a 16-bit tile hold 64 to 512 bytes (smem_tile in
+/// codegen/device/smem_tile.cuh): 32 to 256 columns.
+constexpr int64_t kMinTileColumns = 32;
+constexpr int64_t kMaxTileColumns = 256;
+
+/// The columns a shared tile of a `d`-wide row uses: d padded to a power of
+/// two, at least kMinTileColumns (docs/emitter-target.md §1).
+int64_t paddedTileColumns(int64_t d);
+
+/// Dynamic shared memory of a schedule (bytes).
+int64_t attentionSmemBytes(const AttentionProblem &p, const Schedule &s);
+
+/// Registers per thread a schedule's kernel needs, with a safety margin: a
+/// model fitted to ptxas (AttentionCost.cpp) of the scores S, their 16-bit
+/// copy P, the output accumulator O, the head dim and the copy loops.
+int64_t attentionRegisters(const AttentionProblem &p, const Schedule &s);
+
+/// Value slices of a schedule: Dv / tile_dv for flash2_dsplit, else 1.
+int64_t attentionValueSlices(const AttentionProblem &p, const Schedule &s);
+
+/// The model's verdict on `s`. `visit` must be visitTiles(p, s.tileQ,
+/// s.tileKv); the overload without it computes it.
+Evaluation evaluateAttention(const AttentionProblem &p, const Target &t,
+                             const Schedule &s, const TileVisit &visit);
+Evaluation evaluateAttention(const AttentionProblem &p, const Target &t,
+                             const Schedule &s);
+
+} // namespace flashgen::schedule
+
+#endif // FLASHGEN_SCHEDULE_ATTENTIONCOST_H

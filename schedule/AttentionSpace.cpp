@@ -1,0 +1,248 @@
+//===- AttentionSpace.cpp - the schedule space of an attention op ---------===//
+
+#include "schedule/AttentionSpace.h"
+
+#include "schedule/AttentionCost.h"
+#include "schedule/Roofline.h"
+#include "schedule/Units.h"
+#include "schedule/Visibility.h"
+
+#include <cmath>
+#include <map>
+#include <sstream>
+
+using namespace flashgen::schedule;
+
+namespace {
+
+/// Tile sizes the spaces offer (multiples of the 16-row MMA tile).
+constexpr int64_t kTileChoices[] = {16, 32, 64, 128, 256};
+/// Bytes per thread of one cp.async copy: tiles load in 16-byte chunks.
+constexpr int64_t kCopyBytes = 16;
+/// Picoseconds per second: the objective's integer unit.
+constexpr double kPicosecondsPerSecond = 1e12;
+
+std::vector<int64_t> tileChoices(int64_t extent) {
+  std::vector<int64_t> v;
+  int64_t cap = std::max<int64_t>(16, nextPowerOfTwo(extent));
+  for (int64_t t : kTileChoices)
+    if (t <= cap)
+      v.push_back(t);
+  return v;
+}
+
+/// Powers of two in [kMinTileColumns, kMaxTileColumns] dividing `d`.
+std::vector<int64_t> columnChoices(int64_t d) {
+  std::vector<int64_t> v;
+  for (int64_t c = kMinTileColumns; c <= kMaxTileColumns; c *= 2)
+    if (d % c == 0)
+      v.push_back(c);
+  return v;
+}
+
+std::string perCta(const Target &t, int64_t bytes) {
+  return t.name + " has " + formatBytes(bytes) + " per CTA";
+}
+
+/// The rules both attention spaces share; `*Dims` are the dimensions each
+/// resource reads.
+void addCommonConstraints(SearchSpace &s, const AttentionProblem &p,
+                          const Target &t, size_t tq, size_t warps,
+                          std::vector<size_t> smemDims,
+                          std::function<Schedule(const Point &)> toSchedule,
+                          std::vector<size_t> regDims,
+                          std::vector<size_t> loadDims,
+                          std::function<bool(const Point &)> loadsSplit) {
+  SpaceConstraint smem;
+  smem.resource = "shared memory";
+  smem.dims = smemDims;
+  smem.value = [p, toSchedule](const Point &x) {
+    return attentionSmemBytes(p, toSchedule(x));
+  };
+  smem.limit = t.smemPerCTA;
+  smem.unit = ValueUnit::Bytes;
+  smem.limitText = perCta(t, t.smemPerCTA);
+  s.constraints.push_back(smem);
+
+  SpaceConstraint regs;
+  regs.resource = "registers per thread";
+  regs.dims = regDims;
+  regs.value = [p, toSchedule](const Point &x) {
+    return attentionRegisters(p, toSchedule(x));
+  };
+  regs.limit = t.maxRegistersPerThread;
+  regs.limitText = t.name + " allows " + std::to_string(t.maxRegistersPerThread);
+  s.constraints.push_back(regs);
+
+  SpaceConstraint regsCta = regs;
+  regsCta.resource = "registers per CTA";
+  regsCta.value = [p, t, toSchedule, warps](const Point &x) {
+    return roundUp(attentionRegisters(p, toSchedule(x)),
+                   t.registerAllocationUnit) *
+           32 * x[warps];
+  };
+  regsCta.limit = t.registersPerSM;
+  regsCta.limitText = t.name + " has " + std::to_string(t.registersPerSM) +
+                      " per SM";
+  s.constraints.push_back(regsCta);
+
+  SpaceConstraint threads;
+  threads.resource = "threads per CTA";
+  threads.dims = {warps};
+  threads.value = [warps](const Point &x) { return 32 * x[warps]; };
+  threads.limit = t.maxThreadsPerCTA;
+  threads.limitText = t.name + " allows " + std::to_string(t.maxThreadsPerCTA);
+  s.constraints.push_back(threads);
+
+  SpaceConstraint rows;
+  rows.resource = "MMA rows per warp";
+  rows.dims = {tq, warps};
+  rows.value = [tq, warps](const Point &x) {
+    return x[tq] % (16 * x[warps]) != 0 ? 1 : 0;
+  };
+  rows.limit = 0;
+  rows.unit = ValueUnit::Flag;
+  rows.rule = "tile_q must be a multiple of 16 x warps (each warp owns whole "
+              "16-row tiles of mma.sync.m16n8k16)";
+  s.constraints.push_back(rows);
+
+  SpaceConstraint loads;
+  loads.resource = "tile load split";
+  loads.dims = loadDims;
+  loads.value = [loadsSplit](const Point &x) { return loadsSplit(x) ? 0 : 1; };
+  loads.limit = 0;
+  loads.unit = ValueUnit::Flag;
+  loads.rule = "every tile must split into whole 16-byte copies per thread "
+               "(rows x columns x element bytes / 16 a multiple of the "
+               "thread count)";
+  s.constraints.push_back(loads);
+}
+
+/// Tile visits per (tile_q, tile_kv), shared by the objective's calls.
+using VisitCache = std::map<std::pair<int64_t, int64_t>, TileVisit>;
+
+} // namespace
+
+ObjectiveValue flashgen::schedule::objectiveOf(double seconds,
+                                               int64_t globalBytes) {
+  ObjectiveValue v;
+  if (!std::isfinite(seconds))
+    return v;
+  v.defined = true;
+  v.primary = std::llround(seconds * kPicosecondsPerSecond);
+  v.secondary = globalBytes;
+  return v;
+}
+
+std::string flashgen::schedule::attentionPrecondition(const AttentionProblem &p,
+                                                      const Target &t,
+                                                      Algorithm algorithm) {
+  std::ostringstream os;
+  if (std::string why = validate(p); !why.empty())
+    return why;
+  if (!isAttentionAlgorithm(algorithm))
+    return std::string("'") + algorithmName(algorithm) +
+           "' is not an attention schedule (flash2, flash2_dsplit)";
+  if (p.elementBytes != 2)
+    return "flashgen's attention kernels take 16-bit inputs (bf16, f16) for "
+           "the MMA; this op has " +
+           std::to_string(p.elementBytes) + "-byte elements";
+  if (!t.mma(t.kernelMma))
+    return t.name + " has no " + mmaKindName(t.kernelMma) + " shape";
+  if ((p.headDim * p.elementBytes) % kCopyBytes != 0 ||
+      (p.valueDim * p.elementBytes) % kCopyBytes != 0)
+    return "head dims D = " + std::to_string(p.headDim) + ", Dv = " +
+           std::to_string(p.valueDim) +
+           " must make 16-byte rows (multiples of 8 elements) for cp.async";
+  if (algorithm == Algorithm::Flash2) {
+    int64_t widest = std::max(paddedTileColumns(p.headDim),
+                              paddedTileColumns(p.valueDim));
+    if (widest > kMaxTileColumns)
+      return "flash2 keeps whole rows of Q, K and V in shared tiles of at most " +
+             std::to_string(kMaxTileColumns) + " 16-bit columns; D = " +
+             std::to_string(p.headDim) + ", Dv = " + std::to_string(p.valueDim) +
+             " needs flash2_dsplit (the small-cache schedule)";
+  } else {
+    if (columnChoices(p.headDim).empty() || columnChoices(p.valueDim).empty())
+      return "flash2_dsplit splits D and Dv into power-of-two column tiles of " +
+             std::to_string(kMinTileColumns) + " to " +
+             std::to_string(kMaxTileColumns) + "; D = " +
+             std::to_string(p.headDim) + ", Dv = " + std::to_string(p.valueDim) +
+             " has no such divisor";
+  }
+  return "";
+}
+
+Result<ScheduleSpace> flashgen::schedule::attentionSpace(
+    const AttentionProblem &p, const Target &t, Algorithm algorithm) {
+  if (std::string why = attentionPrecondition(p, t, algorithm); !why.empty())
+    return Result<ScheduleSpace>::failure(why);
+
+  ScheduleSpace out;
+  out.algorithm = algorithm;
+  SearchSpace &s = out.space;
+  const bool dsplit = algorithm == Algorithm::Flash2DSplit;
+  const int64_t e = p.elementBytes;
+  const int64_t dPad = paddedTileColumns(p.headDim);
+  const int64_t dvPad = paddedTileColumns(p.valueDim);
+
+  s.dims.push_back({"tile_q", tileChoices(p.queryLen), {}});
+  s.dims.push_back({"tile_kv", tileChoices(p.keyLen), {}});
+  const size_t tq = 0, tkv = 1;
+  size_t td = 0, tdv = 0;
+  if (dsplit) {
+    s.dims.push_back({"tile_d", columnChoices(p.headDim), {}});
+    s.dims.push_back({"tile_dv", columnChoices(p.valueDim), {}});
+    td = 2;
+    tdv = 3;
+    s.dims.push_back({"stages", {2, 3}, {}});
+    s.dims.push_back({"warps", {1, 2, 4, 8}, {}});
+  } else {
+    s.dims.push_back({"stages", {2, 3, 4}, {}});
+    s.dims.push_back({"warps", {1, 2, 4, 8, 16}, {}});
+  }
+  const size_t stages = s.dims.size() - 2, warps = s.dims.size() - 1;
+
+  out.toSchedule = [=](const Point &x) {
+    Schedule sch;
+    sch.algorithm = algorithm;
+    sch.tileQ = x[tq];
+    sch.tileKv = x[tkv];
+    sch.tileD = dsplit ? x[td] : dPad;
+    sch.tileDv = dsplit ? x[tdv] : dvPad;
+    sch.stages = x[stages];
+    sch.warps = x[warps];
+    sch.smemBytes = attentionSmemBytes(p, sch);
+    return sch;
+  };
+
+  auto loadsSplit = [=](const Point &x) {
+    int64_t threads = 32 * x[warps];
+    int64_t d = dsplit ? x[td] : dPad, dv = dsplit ? x[tdv] : dvPad;
+    auto whole = [&](int64_t rows, int64_t cols) {
+      return (rows * cols * e / kCopyBytes) % threads == 0;
+    };
+    return whole(x[tq], d) && whole(x[tkv], d) && whole(x[tkv], dv);
+  };
+  if (dsplit)
+    addCommonConstraints(s, p, t, tq, warps, {tq, tkv, td, tdv, stages},
+                         out.toSchedule, {tq, tkv, td, tdv, warps},
+                         {tq, tkv, td, tdv, warps}, loadsSplit);
+  else
+    addCommonConstraints(s, p, t, tq, warps, {tq, tkv, stages},
+                         out.toSchedule, {tq, tkv, warps}, {tq, tkv, warps},
+                         loadsSplit);
+
+  auto cache = std::make_shared<VisitCache>();
+  auto toSchedule = out.toSchedule;
+  s.objective = [=](const Point &x) {
+    Schedule sch = toSchedule(x);
+    auto key = std::make_pair(sch.tileQ, sch.tileKv);
+    auto it = cache->find(key);
+    if (it == cache->end())
+      it = cache->emplace(key, visitTiles(p, sch.tileQ, sch.tileKv)).first;
+    Evaluation ev = evaluateAttention(p, t, sch, it->second);
+    return objectiveOf(ev.seconds, ev.globalBytes);
+  };
+  return out;
+}

@@ -1,0 +1,57 @@
+//===- AttentionSpace.h - the schedule space of an attention op -*- C++ -*-===//
+//
+// Dimensions, constraints and objective the solver searches for one
+// attention problem and one kernel family:
+//
+//   flash2         tile_q, tile_kv in {16 ... 256}, stages in {2, 3, 4},
+//                  warps in {1 ... 16}
+//   flash2_dsplit  tile_q, tile_kv in {16 ... 256}, tile_d, tile_dv in
+//                  {32 ... 256} dividing D and Dv, stages in {2, 3},
+//                  warps in {1 ... 8}
+//
+// Constraints: shared memory per CTA, registers per thread and per CTA,
+// threads per CTA, whole 16-row MMA tiles per warp (mma.sync.m16n8k16: warps
+// split the query rows, docs/emitter-target.md §1), tile loads splitting
+// into whole 16-byte chunks per thread. Objective: the modeled time in
+// picoseconds, ties broken by fewer global bytes.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHGEN_SCHEDULE_ATTENTIONSPACE_H
+#define FLASHGEN_SCHEDULE_ATTENTIONSPACE_H
+
+#include "schedule/Problem.h"
+#include "schedule/Result.h"
+#include "schedule/Schedule.h"
+#include "schedule/SearchSpace.h"
+#include "schedule/Target.h"
+
+#include <functional>
+#include <memory>
+
+namespace flashgen::schedule {
+
+/// A search space and how its points read as schedules.
+struct ScheduleSpace {
+  Algorithm algorithm = Algorithm::Flash2;
+  SearchSpace space;
+  std::function<Schedule(const Point &)> toSchedule;
+};
+
+/// Why `algorithm` cannot run `p` on `t` at all (element type, head-dim
+/// alignment, tile widths), or "" when the space is worth searching.
+std::string attentionPrecondition(const AttentionProblem &p, const Target &t,
+                                  Algorithm algorithm);
+
+/// The space of `algorithm` (flash2 or flash2_dsplit) for `p` on `t`. Fails
+/// with attentionPrecondition's message.
+Result<ScheduleSpace> attentionSpace(const AttentionProblem &p,
+                                     const Target &t, Algorithm algorithm);
+
+/// Modeled picoseconds of a time in seconds (the solver's integer
+/// objective); undefined for an infinite time.
+ObjectiveValue objectiveOf(double seconds, int64_t globalBytes);
+
+} // namespace flashgen::schedule
+
+#endif // FLASHGEN_SCHEDULE_ATTENTIONSPACE_H

@@ -1,0 +1,154 @@
+//===- Checker.cpp - every rule a schedule must satisfy -------------------===//
+
+#include "schedule/Checker.h"
+
+#include "schedule/AttentionCost.h"
+#include "schedule/AttentionSpace.h"
+#include "schedule/LinearCost.h"
+#include "schedule/LinearSpace.h"
+#include "schedule/Roofline.h"
+#include "schedule/Units.h"
+
+using namespace flashgen::schedule;
+
+namespace {
+
+struct Rules {
+  std::vector<std::string> violations;
+  void require(bool ok, const std::string &message) {
+    if (!ok)
+      violations.push_back(message);
+  }
+};
+
+std::string n(int64_t v) { return std::to_string(v); }
+
+/// Shared memory, registers and occupancy of one kernel against the target.
+void checkFits(Rules &r, const Target &t, const std::string &kernel,
+               int64_t smem, int64_t registers, int64_t warps) {
+  int64_t threads = 32 * warps;
+  r.require(smem <= t.smemPerCTA,
+            kernel + " needs " + formatBytes(smem) + " of shared memory, " +
+                t.name + " has " + formatBytes(t.smemPerCTA) + " per CTA");
+  r.require(registers <= t.maxRegistersPerThread,
+            kernel + " needs about " + n(registers) +
+                " registers per thread, more than " +
+                n(t.maxRegistersPerThread));
+  r.require(roundUp(registers, t.registerAllocationUnit) * threads <=
+                t.registersPerSM,
+            kernel + " needs " +
+                n(roundUp(registers, t.registerAllocationUnit) * threads) +
+                " registers per CTA, " + t.name + " has " +
+                n(t.registersPerSM) + " per SM");
+  r.require(ctasPerSM(t, smem, registers, threads) >= 1,
+            kernel + ": not one CTA fits on an SM");
+}
+
+} // namespace
+
+std::vector<std::string>
+flashgen::schedule::checkAttentionSchedule(const AttentionProblem &p,
+                                           const Target &t, const Schedule &s) {
+  Rules r;
+  if (std::string why = attentionPrecondition(p, t, s.algorithm); !why.empty())
+    return {why};
+  const int64_t e = p.elementBytes;
+  r.require(s.warps >= 1 && isPowerOfTwo(s.warps),
+            "warps = " + n(s.warps) + " must be a power of two");
+  r.require(32 * s.warps <= t.maxThreadsPerCTA,
+            n(32 * s.warps) + " threads per CTA, " + t.name + " allows " +
+                n(t.maxThreadsPerCTA));
+  r.require(s.stages >= 2, "stages = " + n(s.stages) +
+                               ": the attention pipeline needs at least 2");
+  r.require(s.tileQ >= 16 && s.warps >= 1 && s.tileQ % (16 * s.warps) == 0,
+            "tile_q = " + n(s.tileQ) + " must be a multiple of 16 x warps = " +
+                n(16 * s.warps));
+  r.require(s.tileKv >= 16 && s.tileKv % 16 == 0,
+            "tile_kv = " + n(s.tileKv) + " must be a multiple of 16");
+  if (s.algorithm == Algorithm::Flash2) {
+    r.require(s.tileD == paddedTileColumns(p.headDim) &&
+                  s.tileDv == paddedTileColumns(p.valueDim),
+              "flash2 tiles whole rows: tile_d = " + n(s.tileD) +
+                  ", tile_dv = " + n(s.tileDv) + " must be " +
+                  n(paddedTileColumns(p.headDim)) + ", " +
+                  n(paddedTileColumns(p.valueDim)));
+  } else {
+    auto column = [&](int64_t c, int64_t d, const char *name) {
+      r.require(isPowerOfTwo(c) && c >= kMinTileColumns &&
+                    c <= kMaxTileColumns && d % c == 0,
+                std::string(name) + " = " + n(c) +
+                    " must be a power of two in [32, 256] dividing " + n(d));
+    };
+    column(s.tileD, p.headDim, "tile_d");
+    column(s.tileDv, p.valueDim, "tile_dv");
+  }
+  if (!r.violations.empty())
+    return r.violations;
+  int64_t threads = 32 * s.warps;
+  auto whole = [&](int64_t rows, int64_t cols, const char *what) {
+    r.require((rows * cols * e / 16) % threads == 0,
+              std::string(what) + " tile " + n(rows) + " x " + n(cols) +
+                  " does not split into whole 16-byte copies over " +
+                  n(threads) + " threads");
+  };
+  whole(s.tileQ, s.tileD, "Q");
+  whole(s.tileKv, s.tileD, "K");
+  whole(s.tileKv, s.tileDv, "V");
+  int64_t smem = attentionSmemBytes(p, s);
+  r.require(s.smemBytes == smem, "smem_bytes = " + n(s.smemBytes) +
+                                     " differs from the plan's " + n(smem));
+  checkFits(r, t, algorithmName(s.algorithm), smem, attentionRegisters(p, s),
+            s.warps);
+  return r.violations;
+}
+
+std::vector<std::string>
+flashgen::schedule::checkLinearSchedule(const LinearProblem &p, const Target &t,
+                                        const Schedule &s) {
+  Rules r;
+  if (std::string why = linearPrecondition(p, t); !why.empty())
+    return {why};
+  if (s.algorithm != Algorithm::ChunkFused &&
+      s.algorithm != Algorithm::ChunkTwoPass)
+    return {std::string("'") + algorithmName(s.algorithm) +
+            "' is not a recurrence schedule"};
+  // The rules of flash-chunk (passes/Chunk.cpp, checkSchedule).
+  r.require(s.warps >= 1 && s.warps <= 16 && isPowerOfTwo(s.warps),
+            "warps = " + n(s.warps) + " (a power of two, 1 to 16)");
+  r.require(s.stages == 1 || s.stages == 2,
+            "stages = " + n(s.stages) + " (1 or 2 chunks in flight)");
+  r.require(s.chunk >= 16 && s.chunk % 16 == 0,
+            "chunk = " + n(s.chunk) + " (a multiple of 16)");
+  if (!r.violations.empty())
+    return r.violations;
+  r.require(s.innerQ >= 16 * s.warps && s.innerQ % (16 * s.warps) == 0 &&
+                s.chunk % s.innerQ == 0,
+            "inner_q = " + n(s.innerQ) + " must split into 16-row tiles over " +
+                n(s.warps) + " warps and divide chunk = " + n(s.chunk));
+  r.require(s.innerKv >= 16 && s.innerKv % 16 == 0 && s.chunk % s.innerKv == 0,
+            "inner_kv = " + n(s.innerKv) +
+                " must be a multiple of 16 that divides chunk = " + n(s.chunk));
+  r.require(s.tileDv >= 16 && isPowerOfTwo(s.tileDv) &&
+                p.valueDim % s.tileDv == 0,
+            "tile_dv = " + n(s.tileDv) +
+                " must be a power of two >= 16 that divides Dv = " +
+                n(p.valueDim));
+  r.require(p.keyDim >= 16 * s.warps,
+            "Dk = " + n(p.keyDim) + " gives fewer than 16 state rows to each of " +
+                n(s.warps) + " warps");
+  if (!r.violations.empty())
+    return r.violations;
+  bool twoPass = s.algorithm == Algorithm::ChunkTwoPass;
+  int64_t smem = linearSmemBytes(p, s, true);
+  checkFits(r, t, twoPass ? "outputs kernel" : "fused kernel", smem,
+            linearRegisters(p, s, true), s.warps);
+  if (twoPass) {
+    int64_t states = linearSmemBytes(p, s, false);
+    smem = std::max(smem, states);
+    checkFits(r, t, "states kernel", states, linearRegisters(p, s, false),
+              s.warps);
+  }
+  r.require(s.smemBytes == smem, "smem_bytes = " + n(s.smemBytes) +
+                                     " differs from the plan's " + n(smem));
+  return r.violations;
+}

@@ -1,0 +1,31 @@
+//===- Checker.h - every rule a schedule must satisfy -----------*- C++ -*-===//
+//
+// Checks a finished schedule directly, rule by rule, without the solver or
+// the search space: the scheduler runs it on everything it returns, and the
+// tests run it on every point the solver finds. One message per violated
+// rule; empty when the schedule is valid.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHGEN_SCHEDULE_CHECKER_H
+#define FLASHGEN_SCHEDULE_CHECKER_H
+
+#include "schedule/Problem.h"
+#include "schedule/Schedule.h"
+#include "schedule/Target.h"
+
+#include <string>
+#include <vector>
+
+namespace flashgen::schedule {
+
+std::vector<std::string> checkAttentionSchedule(const AttentionProblem &p,
+                                                const Target &t,
+                                                const Schedule &s);
+std::vector<std::string> checkLinearSchedule(const LinearProblem &p,
+                                             const Target &t,
+                                             const Schedule &s);
+
+} // namespace flashgen::schedule
+
+#endif // FLASHGEN_SCHEDULE_CHECKER_H

@@ -1,0 +1,129 @@
+//===- ChunkLayout.h - on-chip plan of the chunkwise kernels ----*- C++ -*-===//
+//
+// The shared-memory plan and register estimate of the recurrence kernels
+// ("linear_fused", "linear_states", "linear_outputs"), in one place: the
+// flash-chunk pass checks schedules against the target with it and the CUDA
+// emitter (codegen/LinearEmitter.cpp) prints its offsets, so the two never
+// disagree about what fits. Plain C++, no MLIR.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHGEN_SCHEDULE_CHUNKLAYOUT_H
+#define FLASHGEN_SCHEDULE_CHUNKLAYOUT_H
+
+#include <cstdint>
+#include <string>
+
+namespace mlir::flash {
+
+/// What a recurrence kernel specialises on, as far as its buffers go.
+struct ChunkShape {
+  int64_t elementBytes = 2; ///< q, k, v (bf16 / f16)
+  int64_t keyDim = 0;       ///< Dk
+  int64_t tileDv = 0;       ///< value columns per CTA
+  int64_t chunk = 0;        ///< L
+  int64_t innerQ = 0;       ///< query rows per inner tile (all warps)
+  int64_t innerKv = 0;      ///< keys per inner tile
+  int64_t stages = 2;       ///< chunk tiles in flight
+  int64_t warps = 4;
+  bool vectorGate = false;  ///< per-key-dim log-decays (GLA)
+  bool scalarGates = false; ///< decay, mlstm_exp, mlstm_sig: gate buffers
+  bool normalizer = false;  ///< mlstm kinds: the n vector
+  bool stabilizer = false;  ///< mlstm_exp: the running max tile
+  bool queries = true;      ///< the kernel computes outputs (not "linear_states")
+};
+
+/// Byte offsets of each buffer in dynamic shared memory (0-sized buffers
+/// have the offset of the next one). Every buffer starts 128-byte aligned.
+struct ChunkSmemPlan {
+  int64_t q = 0, k = 0, v = 0, g = 0, state = 0, norm = 0, gates = 0;
+  int64_t qStage = 0, kStage = 0, vStage = 0; ///< bytes of one stage
+  int64_t gateBuffer = 0;                     ///< bytes of one gate buffer
+  int64_t total = 0;
+};
+
+/// Floats of one scalar-gate buffer: hi[L], lo[L], iota[L], w[L], then the
+/// scalars (decay, m_start, m_end, pad).
+inline int64_t scalarGateBufferFloats(int64_t chunk) { return 4 * chunk + 4; }
+
+/// Rows of the vector-gate tables: b at the first row of each 16-row tile,
+/// then at the chunk's last row.
+inline int64_t vectorGateTableRows(int64_t chunk) { return chunk / 16 + 1; }
+
+inline ChunkSmemPlan chunkSmemPlan(const ChunkShape &s) {
+  auto align = [](int64_t x) { return (x + 127) / 128 * 128; };
+  ChunkSmemPlan p;
+  p.qStage = s.queries ? s.chunk * s.keyDim * s.elementBytes : 0;
+  p.kStage = s.chunk * s.keyDim * s.elementBytes;
+  p.vStage = s.chunk * s.tileDv * s.elementBytes;
+  int64_t at = 0;
+  p.q = at;
+  at = align(at + s.stages * p.qStage);
+  p.k = at;
+  at = align(at + s.stages * p.kStage);
+  p.v = at;
+  at = align(at + s.stages * p.vStage);
+  p.g = at;
+  // Vector gates: one f32 g tile; the next chunk's is loaded only after this
+  // chunk's gates were scanned, so one buffer suffices.
+  if (s.vectorGate)
+    at = align(at + s.chunk * s.keyDim * 4);
+  p.state = at;
+  // The 16-bit copy of the carried state feeds the inter-chunk product.
+  if (s.queries)
+    at = align(at + s.keyDim * s.tileDv * s.elementBytes);
+  p.norm = at;
+  if (s.normalizer)
+    at = align(at + s.keyDim * 4);
+  p.gates = at;
+  if (s.scalarGates) {
+    p.gateBuffer = align(scalarGateBufferFloats(s.chunk) * 4);
+    at += 2 * p.gateBuffer;
+  } else if (s.vectorGate) {
+    // hi and lo tables.
+    p.gateBuffer = align(2 * vectorGateTableRows(s.chunk) * s.keyDim * 4);
+    at += p.gateBuffer;
+  }
+  p.total = at;
+  return p;
+}
+
+/// f32 registers per thread the emitted kernel needs, fitted to where
+/// ptxas (CUDA 13, sm_80 and sm_90a) starts to spill on the generated
+/// kernels: the state slice; twice the output accumulator; the score tile
+/// two times over (its 16-bit copy, fragments in flight), three times for
+/// mlstm_exp (the second pass of the decay map after the rescale); half the
+/// state rows per warp (the state update's A fragments, two k steps deep);
+/// 32 for addresses, loop state and gate values. Measured against it (Dk =
+/// 128, 4 warps, L = 64): decay, tile_dv = 64, 64 x 64 inner tiles: 240,
+/// ptxas 233-240 and clean; tile_dv = 128: 320, spills about 320 bytes;
+/// mlstm_exp, Dk = 256, tile_dv = 32, 64 x 64: 256, spills 28 bytes (64 x
+/// 32: 208, clean). flash-chunk rejects schedules above 255 instead of
+/// letting ptxas spill, and the scheduler searches under the same bound;
+/// flashgen-nvrtc on the bundle has the final word.
+inline int64_t chunkRegisterEstimate(const ChunkShape &s) {
+  int64_t threads = 32 * s.warps;
+  int64_t state = s.keyDim * s.tileDv / threads;
+  int64_t stateRows = s.keyDim / s.warps;
+  int64_t warpRows = s.innerQ / s.warps;
+  int64_t scores = s.queries ? warpRows * s.innerKv / 32 : 0;
+  int64_t output = s.queries ? warpRows * s.tileDv / 32 : 0;
+  int64_t scoreCopies = s.stabilizer ? 3 : 2;
+  return state + 2 * output + scoreCopies * scores + stateRows / 2 + 32;
+}
+
+/// Dynamic shared memory one CTA may use on a target ("sm_90", "sm_90a",
+/// "sm_80", ...); 0 for an unknown target.
+inline int64_t targetSmemLimit(const std::string &target) {
+  if (target.rfind("sm_90", 0) == 0 || target.rfind("sm_100", 0) == 0)
+    return 232448; // 227 KiB
+  if (target.rfind("sm_80", 0) == 0 || target.rfind("sm_87", 0) == 0)
+    return 166912; // 163 KiB
+  if (target.rfind("sm_86", 0) == 0 || target.rfind("sm_89", 0) == 0)
+    return 101376; // 99 KiB
+  return 0;
+}
+
+} // namespace mlir::flash
+
+#endif // FLASHGEN_SCHEDULE_CHUNKLAYOUT_H

@@ -1,0 +1,259 @@
+//===- LinearCost.cpp - cost model of the chunkwise recurrences -----------===//
+//
+// Per (batch, head), with nc = cdiv(T, L) chunks and s = Dv / tile_dv value
+// slices, g the gate bytes of one step (LowerLinearKernels.cpp builds the
+// kernels this follows):
+//
+// chunk_fused   grid (slice, head, batch). Each CTA streams every chunk's
+//   q, k (L Dk), v slice, gates, keeps its Dk x tile_dv state slice on chip
+//   and writes its o slice. Global: s T (2 Dk e + g) + 2 T Dv e (+ states).
+//   HBM: the s slices of a head run back to back and share q, k, gates.
+// chunk_two_pass  states kernel, grid (slice, head, batch): k, v, gates in,
+//   the state before every chunk and after the last out (nc + 1 states,
+//   Dk Dv 4 bytes plus the normaliser). Outputs kernel, grid (chunk x slice,
+//   head, batch): reads its chunk's q, k, v slice, gates and state slice,
+//   writes its o slice. More CTAs, nc (Dk Dv 4) bytes more each way.
+// FLOPs per chunk and slice: the inner tiles up to the diagonal,
+//   2 inner_q inner_kv (Dk + tile_dv) each (Q K^T is recomputed per slice),
+//   the inter-chunk term 2 L Dk tile_dv, the state update 2 L Dk tile_dv.
+// Shared memory per chunk and slice: the chunk's stores, each warp's A
+// fragments of its own rows and every warp's B fragments (k, v of each
+// inner tile pair; the 16-bit state per inner query tile; v for the
+// update). Steps: one barrier-separated step per chunk and slice, one
+// inner step per inner tile pair.
+//
+//===----------------------------------------------------------------------===//
+
+#include "schedule/LinearCost.h"
+
+#include "schedule/ChunkLayout.h"
+#include "schedule/Units.h"
+
+#include <algorithm>
+#include <cmath>
+
+using namespace flashgen::schedule;
+
+namespace {
+
+/// Element-wise gate work per intra-chunk score (the decay map of
+/// docs/semantics.md §4.3), estimates: none masks the diagonal; decay takes
+/// one exp of a log-decay difference; the mLSTM kinds add the stabiliser
+/// (mlstm_exp keeps a running max and a log-weight tile).
+struct GateWork {
+  double sfuPerScore, aluPerScore;
+};
+GateWork gateWork(GateKind g) {
+  switch (g) {
+  case GateKind::None:
+    return {0, 1};
+  case GateKind::Decay:
+    return {1, 2};
+  case GateKind::Vector:
+    // Gates scale q and k in place (per element, counted separately).
+    return {0, 1};
+  case GateKind::MlstmExp:
+    return {1, 4};
+  case GateKind::MlstmSig:
+    return {1, 3};
+  }
+  return {0, 1};
+}
+
+// Registers per thread of the chunkwise kernels: a conservative model
+// fitted to 175 chunk_fused kernels the emitter printed (decay, mlstm_exp,
+// vector gates; Dk in {64, 128, 256}; tile_dv 16 to 128; 2 and 4 warps;
+// inner tiles 16 to 64) and compiled by NVRTC 13.0 for sm_90a: every
+// schedule it admits compiled without spilling at the register limit
+// (39 that would have fit are rejected). Per thread: the state slice
+// Dk tile_dv / threads, the inner tile's scores and output accumulators
+// (rows = inner_q / warps), and the 16-byte copies of one chunk (unrolled);
+// the vector gate scans and scales q and k in place, which costs about as
+// much again per copy; mlstm_exp keeps a log-weight tile the size of the
+// scores. Spills measured below 255 registers came from the emitter's
+// __launch_bounds__ occupancy hint, not from the schedule, and are left
+// out. Re-fit when the emitter changes.
+constexpr double kChunkRegisterBase = 60;
+constexpr double kRegistersPerStateElement = 1.5;
+constexpr double kRegistersPerInnerScore = 1.5;
+constexpr double kRegistersPerChunkCopy = 2;
+constexpr double kVectorGateCopyFactor = 2;
+
+mlir::flash::ChunkShape chunkShape(const LinearProblem &p, const Schedule &s,
+                                   bool outputs) {
+  mlir::flash::ChunkShape shape;
+  shape.elementBytes = p.elementBytes;
+  shape.keyDim = p.keyDim;
+  shape.tileDv = s.tileDv;
+  shape.chunk = s.chunk;
+  shape.innerQ = s.innerQ;
+  shape.innerKv = s.innerKv;
+  shape.stages = s.stages;
+  shape.warps = s.warps;
+  shape.vectorGate = p.gate == GateKind::Vector;
+  shape.scalarGates = p.gate == GateKind::Decay ||
+                      p.gate == GateKind::MlstmExp ||
+                      p.gate == GateKind::MlstmSig;
+  shape.normalizer =
+      p.gate == GateKind::MlstmExp || p.gate == GateKind::MlstmSig;
+  shape.stabilizer = p.gate == GateKind::MlstmExp;
+  shape.queries = outputs;
+  return shape;
+}
+
+} // namespace
+
+int64_t flashgen::schedule::linearSmemBytes(const LinearProblem &p,
+                                            const Schedule &s, bool outputs) {
+  return mlir::flash::chunkSmemPlan(chunkShape(p, s, outputs)).total;
+}
+
+int64_t flashgen::schedule::linearRegisters(const LinearProblem &p,
+                                            const Schedule &s, bool outputs) {
+  double warps = std::max<int64_t>(s.warps, 1), threads = 32 * warps;
+  double state = p.keyDim * s.tileDv / threads;
+  double rows = s.innerQ / warps;
+  double scores = outputs ? rows * s.innerKv / 32 : 0;
+  double accumulators = outputs ? rows * s.tileDv / 32 : 0;
+  double copies = s.chunk *
+                  ((outputs ? 2 : 1) * p.keyDim + s.tileDv) * p.elementBytes /
+                  16 / threads;
+  if (p.gate == GateKind::Vector)
+    copies *= kVectorGateCopyFactor;
+  double estimate = kChunkRegisterBase + kRegistersPerStateElement * state +
+                    kRegistersPerInnerScore * scores + accumulators +
+                    kRegistersPerChunkCopy * copies +
+                    (p.gate == GateKind::MlstmExp ? scores : 0);
+  // Never below flash-chunk's own estimate (schedule/ChunkLayout.h), so every
+  // schedule chosen here passes its check.
+  return std::max<int64_t>(
+      static_cast<int64_t>(std::ceil(estimate)),
+      mlir::flash::chunkRegisterEstimate(chunkShape(p, s, outputs)));
+}
+
+int64_t flashgen::schedule::linearInnerTilePairs(int64_t chunk, int64_t innerQ,
+                                                 int64_t innerKv) {
+  int64_t pairs = 0, keyTiles = chunk / innerKv;
+  for (int64_t qt = 0; qt < chunk / innerQ; ++qt)
+    pairs += std::min(ceilDiv((qt + 1) * innerQ, innerKv), keyTiles);
+  return pairs;
+}
+
+Evaluation flashgen::schedule::evaluateLinear(const LinearProblem &p,
+                                              const Target &t,
+                                              const Schedule &s) {
+  const int64_t e = p.elementBytes, T = p.length, Dk = p.keyDim,
+                Dv = p.valueDim, L = s.chunk;
+  const int64_t heads = p.batch * p.heads;
+  const int64_t slices = ceilDiv(Dv, s.tileDv);
+  const int64_t chunks = ceilDiv(T, L);
+  const int64_t g = p.gateBytesPerStep();
+  const int64_t nm = p.normalizerStateBytes();
+  const int64_t stateSlice = Dk * s.tileDv * 4;
+  const int64_t state = Dk * Dv * 4 + nm;
+  const GateWork gate = gateWork(p.gate);
+
+  // Work of the chunks' outputs, per (batch, head): inner tiles and the
+  // inter-chunk term, per slice.
+  double innerScores = static_cast<double>(slices) * chunks *
+                       linearInnerTilePairs(L, s.innerQ, s.innerKv) *
+                       s.innerQ * s.innerKv;
+  double outputFlops =
+      2.0 * innerScores * (Dk + s.tileDv) + 2.0 * chunks * L * Dk * Dv;
+  double updateFlops = 2.0 * chunks * L * Dk * Dv;
+  double outputSfu = innerScores * gate.sfuPerScore;
+  double outputAlu = innerScores * gate.aluPerScore;
+  if (p.gate == GateKind::Vector)
+    outputSfu += 2.0 * slices * chunks * L * Dk; // exp of q's and k's gates
+  // Shared-memory traffic per chunk and slice (elements).
+  const double w = s.warps;
+  double pairsPerChunk = linearInnerTilePairs(L, s.innerQ, s.innerKv);
+  double intraSmem = pairsPerChunk * (s.innerQ * Dk + w * s.innerKv * (Dk + s.tileDv)) +
+                     static_cast<double>(L / std::max<int64_t>(s.innerQ, 1)) * w * Dk * s.tileDv +
+                     L * (2.0 * Dk + s.tileDv) + Dk * s.tileDv;
+  double updateSmem = L * Dk + w * L * s.tileDv + L * (Dk + s.tileDv);
+  double chunkSteps = static_cast<double>(heads) * slices * chunks;
+  double innerSteps = chunkSteps * pairsPerChunk;
+  double initialBytes =
+      p.hasInitialState ? static_cast<double>(slices) * (stateSlice + nm) : 0;
+  double finalBytes = p.returnsFinalState ? state : 0;
+
+  auto resident = [&](const KernelCost &k) {
+    int64_t perSM = ctasPerSM(t, k.smemBytes, k.registersPerThread, 32 * k.warps);
+    return std::min(k.ctas, t.numSMs * std::max<int64_t>(perSM, 1));
+  };
+
+  Evaluation result;
+  if (s.algorithm == Algorithm::ChunkFused) {
+    KernelCost k;
+    k.name = "fused";
+    k.ctas = heads * slices;
+    k.warps = s.warps;
+    k.smemBytes = linearSmemBytes(p, s, true);
+    k.registersPerThread = linearRegisters(p, s, true);
+    k.pipelined = s.stages >= 2;
+    int64_t shared = T * (2 * Dk * e + g); // q, k, gates: every slice reads them
+    k.globalBytes = heads * static_cast<int64_t>(slices * shared + 2 * T * Dv * e +
+                                                 initialBytes + finalBytes);
+    int64_t passes = l2FetchPasses(t, slices, resident(k), shared, slices);
+    k.hbmBytes = heads * static_cast<int64_t>(
+                             passes * shared + 2 * T * Dv * e +
+                             (p.hasInitialState ? state : 0) + finalBytes);
+    k.flops = heads * (outputFlops + updateFlops);
+    k.sfuOps = heads * outputSfu;
+    k.aluOps = heads * outputAlu;
+    k.smemTraffic = chunkSteps * (intraSmem + w * L * s.tileDv) * e;
+    k.steps = chunkSteps;
+    k.innerSteps = innerSteps;
+    result.kernels.push_back(k);
+  } else {
+    KernelCost states;
+    states.name = "states";
+    states.ctas = heads * slices;
+    states.warps = s.warps;
+    states.smemBytes = linearSmemBytes(p, s, false);
+    states.registersPerThread = linearRegisters(p, s, false);
+    states.pipelined = s.stages >= 2;
+    int64_t sharedK = T * (Dk * e + g);
+    int64_t scratch = (chunks + 1) * state; // before every chunk, and after
+    states.globalBytes =
+        heads * static_cast<int64_t>(slices * sharedK + T * Dv * e + scratch +
+                                     initialBytes + finalBytes);
+    int64_t passes = l2FetchPasses(t, slices, resident(states), sharedK, slices);
+    states.hbmBytes = heads * static_cast<int64_t>(
+                                  passes * sharedK + T * Dv * e + scratch +
+                                  (p.hasInitialState ? state : 0) + finalBytes);
+    states.flops = heads * updateFlops;
+    if (p.gate == GateKind::Vector)
+      states.sfuOps = heads * static_cast<double>(slices) * T * Dk;
+    states.smemTraffic = chunkSteps * updateSmem * e;
+    states.steps = chunkSteps;
+    result.kernels.push_back(states);
+
+    KernelCost outputs;
+    outputs.name = "outputs";
+    outputs.ctas = heads * chunks * slices;
+    outputs.warps = s.warps;
+    outputs.smemBytes = linearSmemBytes(p, s, true);
+    outputs.registersPerThread = linearRegisters(p, s, true);
+    outputs.pipelined = false; // one chunk per CTA: load, then compute
+    int64_t shared = T * (2 * Dk * e + g);
+    int64_t stateReads = chunks * (Dk * Dv * 4 + slices * nm);
+    outputs.globalBytes =
+        heads * (slices * shared + 2 * T * Dv * e + stateReads);
+    int64_t chunkShared = L * (2 * Dk * e + g);
+    int64_t outPasses =
+        l2FetchPasses(t, slices, resident(outputs), chunkShared, slices);
+    outputs.hbmBytes = heads * (outPasses * shared + 2 * T * Dv * e +
+                                chunks * state);
+    outputs.flops = heads * outputFlops;
+    outputs.sfuOps = heads * outputSfu;
+    outputs.aluOps = heads * outputAlu;
+    outputs.smemTraffic = chunkSteps * intraSmem * e;
+    outputs.steps = chunkSteps;
+    outputs.innerSteps = innerSteps;
+    result.kernels.push_back(outputs);
+  }
+  finishEvaluation(t, result);
+  return result;
+}

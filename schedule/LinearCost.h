@@ -1,0 +1,36 @@
+//===- LinearCost.h - cost model of the chunkwise recurrences ---*- C++ -*-===//
+//
+// Resources, traffic, FLOPs and time of a chunk_fused or chunk_two_pass
+// schedule. The shared-memory plan and register estimate are the ones the
+// flash-chunk pass and the emitter use (schedule/ChunkLayout.h), so the
+// scheduler never picks a schedule the kernels reject.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHGEN_SCHEDULE_LINEARCOST_H
+#define FLASHGEN_SCHEDULE_LINEARCOST_H
+
+#include "schedule/Evaluation.h"
+#include "schedule/Problem.h"
+#include "schedule/Schedule.h"
+#include "schedule/Target.h"
+
+#include <cstdint>
+
+namespace flashgen::schedule {
+
+/// Shared memory and registers of one of a schedule's kernels: the one with
+/// outputs (chunk_fused, chunk_two_pass's outputs pass) or the state pass.
+int64_t linearSmemBytes(const LinearProblem &p, const Schedule &s, bool outputs);
+int64_t linearRegisters(const LinearProblem &p, const Schedule &s, bool outputs);
+
+/// Inner (query tile, key tile) pairs one chunk computes: for each of the
+/// chunk / inner_q query tiles, the key tiles that start before its end.
+int64_t linearInnerTilePairs(int64_t chunk, int64_t innerQ, int64_t innerKv);
+
+Evaluation evaluateLinear(const LinearProblem &p, const Target &t,
+                          const Schedule &s);
+
+} // namespace flashgen::schedule
+
+#endif // FLASHGEN_SCHEDULE_LINEARCOST_H

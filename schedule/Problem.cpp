@@ -1,0 +1,166 @@
+//===- Problem.cpp - the sizes a schedule is chosen for -------------------===//
+
+#include "schedule/Problem.h"
+
+#include <sstream>
+
+using namespace flashgen::schedule;
+
+const char *flashgen::schedule::maskKindName(MaskKind kind) {
+  switch (kind) {
+  case MaskKind::None:
+    return "none";
+  case MaskKind::Causal:
+    return "causal";
+  case MaskKind::SlidingWindow:
+    return "sliding_window";
+  }
+  return "?";
+}
+
+const char *flashgen::schedule::gateKindName(GateKind kind) {
+  switch (kind) {
+  case GateKind::None:
+    return "none";
+  case GateKind::Decay:
+    return "decay";
+  case GateKind::Vector:
+    return "vector";
+  case GateKind::MlstmExp:
+    return "mlstm_exp";
+  case GateKind::MlstmSig:
+    return "mlstm_sig";
+  }
+  return "?";
+}
+
+std::optional<MaskKind> flashgen::schedule::parseMaskKind(std::string_view name) {
+  for (MaskKind k : {MaskKind::None, MaskKind::Causal, MaskKind::SlidingWindow})
+    if (name == maskKindName(k))
+      return k;
+  return std::nullopt;
+}
+
+std::optional<GateKind> flashgen::schedule::parseGateKind(std::string_view name) {
+  for (GateKind k : {GateKind::None, GateKind::Decay, GateKind::Vector,
+                     GateKind::MlstmExp, GateKind::MlstmSig})
+    if (name == gateKindName(k))
+      return k;
+  return std::nullopt;
+}
+
+int64_t LinearProblem::gateBytesPerStep() const {
+  switch (gate) {
+  case GateKind::None:
+    return 0;
+  case GateKind::Decay:
+    return gateElementBytes;
+  case GateKind::Vector:
+    return keyDim * gateElementBytes;
+  case GateKind::MlstmExp:
+  case GateKind::MlstmSig:
+    return 2 * gateElementBytes; // input and forget gate preactivations
+  }
+  return 0;
+}
+
+int64_t LinearProblem::normalizerStateBytes() const {
+  // docs/semantics.md §3.3: n [Dk] for both mLSTM kinds, m (one f32) for
+  // mlstm_exp; all states are f32 on the device.
+  if (gate == GateKind::MlstmExp)
+    return keyDim * 4 + 4;
+  if (gate == GateKind::MlstmSig)
+    return keyDim * 4;
+  return 0;
+}
+
+int64_t LinearProblem::stateBytes() const {
+  return keyDim * valueDim * 4 + normalizerStateBytes();
+}
+
+namespace {
+
+/// Appends "name = value must be ..." when `bad`.
+void require(std::ostringstream &os, bool ok, const std::string &what) {
+  if (ok)
+    return;
+  if (os.tellp() > 0)
+    os << "; ";
+  os << what;
+}
+
+} // namespace
+
+std::string flashgen::schedule::validate(const AttentionProblem &p) {
+  std::ostringstream os;
+  auto positive = [&](int64_t v, const char *name) {
+    require(os, v > 0, std::string(name) + " = " + std::to_string(v) +
+                           " must be positive");
+  };
+  positive(p.batch, "B");
+  positive(p.queryHeads, "Hq");
+  positive(p.keyHeads, "Hkv");
+  positive(p.queryLen, "N");
+  positive(p.keyLen, "M");
+  positive(p.headDim, "D");
+  positive(p.valueDim, "Dv");
+  require(os, p.elementBytes == 1 || p.elementBytes == 2 || p.elementBytes == 4,
+          "element size " + std::to_string(p.elementBytes) +
+              " bytes (1, 2 or 4 expected)");
+  if (p.queryHeads > 0 && p.keyHeads > 0)
+    require(os, p.queryHeads % p.keyHeads == 0,
+            "Hq = " + std::to_string(p.queryHeads) +
+                " is not a multiple of Hkv = " + std::to_string(p.keyHeads));
+  if (p.mask == MaskKind::SlidingWindow)
+    require(os, p.window > 0,
+            "sliding window " + std::to_string(p.window) + " must be positive");
+  return os.str();
+}
+
+std::string flashgen::schedule::validate(const LinearProblem &p) {
+  std::ostringstream os;
+  auto positive = [&](int64_t v, const char *name) {
+    require(os, v > 0, std::string(name) + " = " + std::to_string(v) +
+                           " must be positive");
+  };
+  positive(p.batch, "B");
+  positive(p.heads, "H");
+  positive(p.length, "T");
+  positive(p.keyDim, "Dk");
+  positive(p.valueDim, "Dv");
+  require(os, p.elementBytes == 1 || p.elementBytes == 2 || p.elementBytes == 4,
+          "element size " + std::to_string(p.elementBytes) +
+              " bytes (1, 2 or 4 expected)");
+  require(os, p.gate == GateKind::None || p.gateElementBytes > 0,
+          "gate element size " + std::to_string(p.gateElementBytes) +
+              " must be positive");
+  return os.str();
+}
+
+std::string flashgen::schedule::describe(const AttentionProblem &p) {
+  std::ostringstream os;
+  os << "B=" << p.batch << " Hq=" << p.queryHeads << " Hkv=" << p.keyHeads
+     << " N=" << p.queryLen << " M=" << p.keyLen << " D=" << p.headDim
+     << " Dv=" << p.valueDim << " " << maskKindName(p.mask);
+  if (p.mask == MaskKind::SlidingWindow)
+    os << "(" << p.window << ")";
+  if (p.hasScoreMod)
+    os << " +score_mod";
+  if (p.hasMaskMod)
+    os << " +mask_mod";
+  os << ", " << p.elementBytes << "-byte elements";
+  return os.str();
+}
+
+std::string flashgen::schedule::describe(const LinearProblem &p) {
+  std::ostringstream os;
+  os << "B=" << p.batch << " H=" << p.heads << " T=" << p.length
+     << " Dk=" << p.keyDim << " Dv=" << p.valueDim << " gate "
+     << gateKindName(p.gate);
+  if (p.hasInitialState)
+    os << " +initial";
+  if (p.returnsFinalState)
+    os << " +final";
+  os << ", " << p.elementBytes << "-byte elements";
+  return os.str();
+}

@@ -1,0 +1,88 @@
+//===- Problem.h - the sizes a schedule is chosen for -----------*- C++ -*-===//
+//
+// Plain descriptions of one flash.attention or flash.linear_attention with
+// every dimension bound (the passes fill them from the op and the `dims`
+// bindings). Letters follow ../shared/DESIGN.md and Saha & Ye: N queries,
+// M keys, D = d the query/key head dimension.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHGEN_SCHEDULE_PROBLEM_H
+#define FLASHGEN_SCHEDULE_PROBLEM_H
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace flashgen::schedule {
+
+enum class MaskKind { None, Causal, SlidingWindow };
+enum class GateKind { None, Decay, Vector, MlstmExp, MlstmSig };
+
+const char *maskKindName(MaskKind kind);
+const char *gateKindName(GateKind kind);
+std::optional<MaskKind> parseMaskKind(std::string_view name);
+std::optional<GateKind> parseGateKind(std::string_view name);
+
+/// softmax(scale q k^T + mods) v with bottom-right aligned masks
+/// (docs/semantics.md §2.3): query i sees key j iff j <= i + M - N
+/// (causal), and also i + M - N - j < window (sliding window).
+struct AttentionProblem {
+  int64_t batch = 1;      ///< B
+  int64_t queryHeads = 1; ///< Hq
+  int64_t keyHeads = 1;   ///< Hkv; Hq / Hkv query heads share one K/V head
+  int64_t queryLen = 0;   ///< N
+  int64_t keyLen = 0;     ///< M
+  int64_t headDim = 0;    ///< D (q, k)
+  int64_t valueDim = 0;   ///< Dv (v, o)
+  int64_t elementBytes = 2;
+  MaskKind mask = MaskKind::None;
+  int64_t window = 0; ///< keys per query for MaskKind::SlidingWindow
+  bool hasScoreMod = false;
+  bool hasMaskMod = false;
+  /// Per score element work of the user's regions when present (the pass
+  /// may count the region's ops; the defaults fit softcap and ALiBi).
+  int64_t scoreModSfuOps = 1;
+  int64_t scoreModAluOps = 4;
+  int64_t maskModAluOps = 2;
+
+  int64_t groupSize() const { return keyHeads > 0 ? queryHeads / keyHeads : 0; }
+};
+
+/// The gated recurrence S_t = G_t (.) S_{t-1} + k_t v_t^T, o_t = S_t^T q_t
+/// (docs/semantics.md §3).
+struct LinearProblem {
+  int64_t batch = 1;  ///< B
+  int64_t heads = 1;  ///< H
+  int64_t length = 0; ///< T
+  int64_t keyDim = 0;   ///< Dk
+  int64_t valueDim = 0; ///< Dv
+  GateKind gate = GateKind::None;
+  int64_t elementBytes = 2;     ///< q, k, v, o
+  int64_t gateElementBytes = 4; ///< gate operands (f32 in the examples)
+  bool hasInitialState = false;
+  bool returnsFinalState = false;
+
+  /// Gate operand bytes per time step of one (b, h): 0, one scalar, Dk
+  /// values or two scalars.
+  int64_t gateBytesPerStep() const;
+  /// f32 bytes of the whole recurrent state of one (b, h): C [Dk, Dv], plus
+  /// n [Dk] for the mLSTM kinds and m for mlstm_exp.
+  int64_t stateBytes() const;
+  /// Bytes of the state other than C (n, m).
+  int64_t normalizerStateBytes() const;
+};
+
+/// "" when the sizes are usable, else what is wrong, with the numbers.
+std::string validate(const AttentionProblem &p);
+std::string validate(const LinearProblem &p);
+
+/// One line: "B=2 Hq=32 Hkv=8 N=8192 M=8192 D=128 Dv=128 causal, 2-byte
+/// elements".
+std::string describe(const AttentionProblem &p);
+std::string describe(const LinearProblem &p);
+
+} // namespace flashgen::schedule
+
+#endif // FLASHGEN_SCHEDULE_PROBLEM_H

@@ -1,0 +1,120 @@
+//===- Roofline.cpp - time of one kernel from its work --------------------===//
+
+#include "schedule/Roofline.h"
+
+#include "schedule/Units.h"
+
+#include <algorithm>
+#include <limits>
+
+using namespace flashgen::schedule;
+
+namespace {
+
+/// Launch latency plus the drain of the last CTAs, per kernel. An estimate
+/// (a few microseconds on A100 and H100), not measured by the anchors; it
+/// matters only for tiny problems and for chunk_two_pass's second launch.
+constexpr double kLaunchSeconds = 3e-6;
+
+/// H100 and A100 split the L2 into two partitions and a line that SMs on
+/// both sides read may be held in both, so the reuse model counts on half
+/// the L2 (conservative; Nsight's DRAM bytes check it).
+constexpr double kL2ReuseFraction = 0.5;
+
+/// SM cycles without tensor-core issue per barrier-separated step: the
+/// __syncthreads, the cp.async wait and commit, the softmax's row
+/// reductions (shuffles) and the MMA pipeline draining before the barrier.
+/// An estimate (tens of cycles each), to be calibrated on the device; it
+/// is what makes 16-key tiles cost more than 64-key ones.
+constexpr double kStepCycles = 100;
+/// Cycles per inner tile pair issued without a barrier: the dependent MMA
+/// chain's fill (mma.sync latency is about 30 cycles). An estimate.
+constexpr double kInnerStepCycles = 32;
+
+} // namespace
+
+double flashgen::schedule::l2ReuseBytes(const Target &t) {
+  return kL2ReuseFraction * static_cast<double>(t.l2Bytes);
+}
+
+int64_t flashgen::schedule::ctasPerSM(const Target &t, int64_t smemBytes,
+                                      int64_t registersPerThread,
+                                      int64_t threads) {
+  if (threads <= 0 || threads > t.maxThreadsPerCTA || smemBytes > t.smemPerCTA ||
+      registersPerThread > t.maxRegistersPerThread)
+    return 0;
+  int64_t regs = roundUp(std::max<int64_t>(registersPerThread, 1),
+                         t.registerAllocationUnit);
+  int64_t bySmem = t.smemPerSM / (smemBytes + t.smemReservedPerCTA);
+  int64_t byRegisters = t.registersPerSM / (regs * threads);
+  int64_t byThreads = t.maxThreadsPerSM / threads;
+  return std::max<int64_t>(
+      0, std::min({t.maxCTAsPerSM, bySmem, byRegisters, byThreads}));
+}
+
+void flashgen::schedule::estimateKernelTime(const Target &t, KernelCost &k) {
+  int64_t threads = 32 * k.warps;
+  k.ctasPerSM = ctasPerSM(t, k.smemBytes, k.registersPerThread, threads);
+  k.hbmSeconds = k.hbmBytes / t.hbmBytesPerSecond;
+  k.l2Seconds = k.globalBytes / t.l2BytesPerSecond;
+  k.mmaSeconds = k.flops / (t.mmaFlopsPerSecond * t.mmaEfficiency);
+  k.sfuSeconds = k.sfuOps / t.sfuOpsPerSecond;
+  k.aluSeconds = k.aluOps / t.fp32OpsPerSecond;
+  double smCycles = t.smClockHz * t.numSMs;
+  k.smemSeconds = k.smemTraffic / (t.smemBytesPerClockPerSM * smCycles);
+  if (k.ctasPerSM == 0 || k.ctas <= 0) {
+    k.parallelEfficiency = 0;
+    k.seconds = std::numeric_limits<double>::infinity();
+    k.binding = k.ctasPerSM == 0 ? "does-not-fit" : "empty";
+    return;
+  }
+  int64_t cMax = ceilDiv(k.ctas, t.numSMs);
+  int64_t concurrent = std::min(k.ctasPerSM, cMax);
+  double balance = static_cast<double>(k.ctas) /
+                   static_cast<double>(t.numSMs * cMax);
+  double subPartitions = std::min(
+      1.0, static_cast<double>(concurrent * k.warps) / t.warpsToSaturateSM);
+  k.parallelEfficiency = balance * subPartitions;
+
+  // Another resident CTA issues MMAs while this one waits at a barrier.
+  k.stepSeconds =
+      (k.steps * kStepCycles + k.innerSteps * kInnerStepCycles) / smCycles /
+      concurrent;
+  double memory = std::max(k.hbmSeconds, k.l2Seconds);
+  double compute =
+      std::max({k.mmaSeconds, k.sfuSeconds, k.aluSeconds, k.smemSeconds}) +
+      k.stepSeconds;
+  bool overlapped = k.pipelined || concurrent >= 2;
+  double core = overlapped ? std::max(memory, compute) : memory + compute;
+  k.seconds = core / k.parallelEfficiency + kLaunchSeconds;
+
+  if (k.parallelEfficiency < kParallelismBindingEfficiency) {
+    k.binding = "parallelism";
+    return;
+  }
+  struct Term {
+    double seconds;
+    const char *name;
+  } terms[] = {{k.hbmSeconds, "hbm"},
+               {k.l2Seconds, "l2"},
+               {k.mmaSeconds, "math"},
+               {k.sfuSeconds, "sfu"},
+               {k.aluSeconds, "alu"},
+               {k.smemSeconds, "smem"},
+               {k.stepSeconds, "sync"}};
+  const Term *best = &terms[0];
+  for (const Term &term : terms)
+    if (term.seconds > best->seconds)
+      best = &term;
+  k.binding = best->name;
+}
+
+int64_t flashgen::schedule::l2FetchPasses(const Target &t, int64_t span,
+                                          int64_t resident, int64_t bytes,
+                                          int64_t readers) {
+  if (readers <= 1 || span <= resident)
+    return 1;
+  if (2.0 * static_cast<double>(bytes) <= l2ReuseBytes(t))
+    return 1;
+  return std::min(readers, ceilDiv(span, std::max<int64_t>(resident, 1)));
+}

@@ -1,0 +1,93 @@
+//===- Roofline.h - time of one kernel from its work ------------*- C++ -*-===//
+//
+// The time model every schedule is ranked by: the work of a kernel (bytes
+// through HBM and L2, tensor-core FLOPs, special-function and FP32 ops) over
+// the target's rates, the slowest resource binding, divided by how well the
+// grid fills the machine. Also the L2 reuse model that turns the bytes CTAs
+// load into the bytes HBM serves.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHGEN_SCHEDULE_ROOFLINE_H
+#define FLASHGEN_SCHEDULE_ROOFLINE_H
+
+#include "schedule/Target.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace flashgen::schedule {
+
+/// One kernel launch of a schedule and what the model makes of it.
+struct KernelCost {
+  std::string name; ///< "attention", "fused", "states", "outputs"
+
+  // Launch shape and per-CTA resources.
+  int64_t ctas = 0;
+  int64_t warps = 0;
+  int64_t smemBytes = 0;
+  int64_t registersPerThread = 0;
+  /// Loads of the next tile overlap the current tile's math inside a CTA
+  /// (a pipeline of at least two stages).
+  bool pipelined = false;
+
+  // Work.
+  int64_t globalBytes = 0; ///< loaded and stored by CTAs (L2 hits included)
+  int64_t hbmBytes = 0;    ///< served by HBM after the L2 reuse model
+  double flops = 0;        ///< tensor-core FLOPs of the tiles computed
+  double sfuOps = 0;       ///< exp2 / tanh / ... results
+  double aluOps = 0;       ///< FP32 instructions outside the MMAs
+  /// Shared-memory bytes read and written (tile stores, MMA operand loads).
+  double smemTraffic = 0;
+  /// Barrier-separated pipeline steps, summed over all CTAs (key tiles,
+  /// column chunks, chunks), and MMA tile pairs issued back to back without
+  /// a barrier (TFLA's inner tiles).
+  double steps = 0;
+  double innerSteps = 0;
+
+  // Filled by estimateKernelTime.
+  int64_t ctasPerSM = 0;
+  double parallelEfficiency = 0;
+  double hbmSeconds = 0, l2Seconds = 0, mmaSeconds = 0, sfuSeconds = 0,
+         aluSeconds = 0, smemSeconds = 0, stepSeconds = 0;
+  double seconds = 0;
+  /// "hbm", "l2", "math", "sfu", "alu", "smem", "sync", "parallelism"
+  std::string binding;
+};
+
+/// CTAs of `threads` threads with `smemBytes` and `registersPerThread` that
+/// fit on one SM at once (0: not even one).
+int64_t ctasPerSM(const Target &t, int64_t smemBytes,
+                  int64_t registersPerThread, int64_t threads);
+
+/// Fills the time fields of `k`:
+///   busiest SM runs cMax = ceil(ctas / SMs) CTAs, min(ctasPerSM, cMax) at
+///   once; efficiency = ctas / (SMs cMax) x min(1, warps in flight / warps
+///   that saturate an SM); memory = max(HBM, L2) time, compute = max(MMA,
+///   SFU, FP32, shared-memory) time plus the step overhead (the SM idles
+///   through a barrier unless another CTA fills it), overlapped (max) when
+///   the CTA is pipelined or two CTAs share the SM, else serial (sum);
+///   time = that / efficiency + the launch overhead.
+void estimateKernelTime(const Target &t, KernelCost &k);
+
+/// How often bytes that `readers` CTAs of one group read are fetched from
+/// HBM, when those CTAs are consecutive in launch order over a `span` of
+/// CTAs, `resident` CTAs run at once, and the group's data is `bytes`:
+///   1 when the span fits in the resident set (co-resident CTAs of a group
+///   run in near lockstep and share each fetch) or when twice the data
+///   (this group's and a neighbour's) fits in the usable L2; else once per
+///   wave of the span, at most once per reader.
+int64_t l2FetchPasses(const Target &t, int64_t span, int64_t resident,
+                      int64_t bytes, int64_t readers);
+
+/// The share of the L2 the reuse model counts on (see Roofline.cpp).
+double l2ReuseBytes(const Target &t);
+
+/// Below this parallel efficiency a kernel's binding resource is
+/// "parallelism" rather than its slowest unit.
+constexpr double kParallelismBindingEfficiency = 0.5;
+
+} // namespace flashgen::schedule
+
+#endif // FLASHGEN_SCHEDULE_ROOFLINE_H

@@ -1,0 +1,53 @@
+//===- Schedule.cpp - one kernel schedule, as #flash.schedule -------------===//
+
+#include "schedule/Schedule.h"
+
+#include <sstream>
+
+using namespace flashgen::schedule;
+
+const char *flashgen::schedule::algorithmName(Algorithm a) {
+  switch (a) {
+  case Algorithm::Flash2:
+    return "flash2";
+  case Algorithm::Flash2DSplit:
+    return "flash2_dsplit";
+  case Algorithm::ChunkFused:
+    return "chunk_fused";
+  case Algorithm::ChunkTwoPass:
+    return "chunk_two_pass";
+  }
+  return "?";
+}
+
+std::optional<Algorithm> flashgen::schedule::parseAlgorithm(std::string_view name) {
+  for (Algorithm a : {Algorithm::Flash2, Algorithm::Flash2DSplit,
+                      Algorithm::ChunkFused, Algorithm::ChunkTwoPass})
+    if (name == algorithmName(a))
+      return a;
+  return std::nullopt;
+}
+
+bool flashgen::schedule::isAttentionAlgorithm(Algorithm a) {
+  return a == Algorithm::Flash2 || a == Algorithm::Flash2DSplit;
+}
+
+std::string Schedule::str() const {
+  std::ostringstream os;
+  os << algorithmName(algorithm);
+  if (isAttentionAlgorithm(algorithm))
+    os << " tile_q=" << tileQ << " tile_kv=" << tileKv << " tile_d=" << tileD
+       << " tile_dv=" << tileDv;
+  else
+    os << " chunk=" << chunk << " inner_q=" << innerQ
+       << " inner_kv=" << innerKv << " tile_dv=" << tileDv;
+  os << " stages=" << stages << " warps=" << warps;
+  return os.str();
+}
+
+bool Schedule::operator==(const Schedule &o) const {
+  return algorithm == o.algorithm && tileQ == o.tileQ && tileKv == o.tileKv &&
+         tileD == o.tileD && stages == o.stages && warps == o.warps &&
+         chunk == o.chunk && innerQ == o.innerQ && innerKv == o.innerKv &&
+         tileDv == o.tileDv && smemBytes == o.smemBytes;
+}

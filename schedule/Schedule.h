@@ -1,0 +1,54 @@
+//===- Schedule.h - one kernel schedule, as #flash.schedule -----*- C++ -*-===//
+//
+// The fields of `#flash.schedule` (dialect/FlashAttrs.td) as a plain struct,
+// so the cost model and the solver need no MLIR. Unused fields are 0.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHGEN_SCHEDULE_SCHEDULE_H
+#define FLASHGEN_SCHEDULE_SCHEDULE_H
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace flashgen::schedule {
+
+/// Kernel families (dialect/FlashAttrs.td).
+enum class Algorithm {
+  /// Attention, query tile resident in shared memory, K/V tiles streamed
+  /// through a `stages`-deep ring (FlashAttention-2's structure).
+  Flash2,
+  /// Attention for on-chip memory below d^2: Q and K are streamed in
+  /// tile_d-wide column chunks, the output in tile_dv-wide slices, one CTA
+  /// per (query tile, value slice).
+  Flash2DSplit,
+  /// Recurrence with the state slice kept on chip, chunks streamed.
+  ChunkFused,
+  /// Recurrence in two kernels: chunk states to scratch, then outputs of
+  /// all chunks in parallel.
+  ChunkTwoPass,
+};
+
+const char *algorithmName(Algorithm a);
+std::optional<Algorithm> parseAlgorithm(std::string_view name);
+bool isAttentionAlgorithm(Algorithm a);
+
+struct Schedule {
+  Algorithm algorithm = Algorithm::Flash2;
+  int64_t tileQ = 0, tileKv = 0, tileD = 0, stages = 0, warps = 0;
+  int64_t chunk = 0, innerQ = 0, innerKv = 0, tileDv = 0;
+  int64_t smemBytes = 0;
+
+  /// "flash2 tile_q=128 tile_kv=32 tile_d=128 tile_dv=128 stages=3 warps=4":
+  /// the fields the algorithm uses.
+  std::string str() const;
+  /// The same fields and values.
+  bool operator==(const Schedule &o) const;
+  bool operator!=(const Schedule &o) const { return !(*this == o); }
+};
+
+} // namespace flashgen::schedule
+
+#endif // FLASHGEN_SCHEDULE_SCHEDULE_H

@@ -1,0 +1,126 @@
+//===- Scheduler.cpp - choose and rank schedules for one op ---------------===//
+
+#include "schedule/Scheduler.h"
+
+#include "schedule/AttentionCost.h"
+#include "schedule/AttentionSpace.h"
+#include "schedule/Checker.h"
+#include "schedule/Enumerate.h"
+#include "schedule/LinearCost.h"
+#include "schedule/LinearSpace.h"
+#include "schedule/Z3Search.h"
+
+#include <algorithm>
+
+using namespace flashgen::schedule;
+
+namespace {
+
+/// Runs the chosen engine; Z3 failures fall back to enumeration with a note.
+SearchOutcome search(const SearchSpace &space, const SolveOptions &options) {
+  SearchOptions so;
+  so.topK = std::max(1u, options.topK);
+  so.z3TimeoutMs = options.z3TimeoutMs;
+  if (options.engine == SearchEngine::Enumeration)
+    return searchByEnumeration(space, so);
+  Result<SearchOutcome> z3 = searchWithZ3(space, so);
+  if (z3)
+    return *z3;
+  SearchOutcome out = searchByEnumeration(space, so);
+  out.note = z3.error() + "; enumerated instead";
+  return out;
+}
+
+/// Search, then evaluate, check and rank what was found. `describeOp` is
+/// the problem's one-line description for messages.
+template <typename Problem, typename Evaluate, typename Check>
+Result<ScheduleResult> solve(const Problem &p, const Target &t,
+                             const ScheduleSpace &space, IOBound bound,
+                             const SolveOptions &options, Evaluate evaluate,
+                             Check check) {
+  SearchOutcome found = search(space.space, options);
+  std::string what = std::string("no ") +
+                     (space.space.dims.front().name == "form"
+                          ? "chunkwise"
+                          : algorithmName(space.algorithm)) +
+                     " schedule fits " + t.name + " for " + describe(p);
+  if (found.ranked.empty())
+    return Result<ScheduleResult>::failure(
+        what + ": " + explainConflict(space.space, found.conflict));
+
+  ScheduleResult result;
+  result.bound = bound;
+  result.algorithm = space.algorithm;
+  result.engine = found.engine;
+  result.engineNote = found.note;
+  result.spacePoints = found.points;
+  result.solverChecks = found.solverChecks;
+  result.solveSeconds = found.seconds;
+  for (const RankedPoint &r : found.ranked) {
+    Candidate c;
+    c.schedule = space.toSchedule(r.point);
+    // The solver's answer is checked rule by rule before anyone sees it.
+    std::vector<std::string> broken = check(p, t, c.schedule);
+    if (!broken.empty())
+      return Result<ScheduleResult>::failure(
+          "internal error: the solver chose " + c.schedule.str() +
+          ", which breaks: " + broken.front());
+    c.evaluation = evaluate(p, t, c.schedule);
+    if (!c.evaluation.fits())
+      return Result<ScheduleResult>::failure(
+          what + ": the best point " + c.schedule.str() +
+          " has no CTA that fits an SM");
+    c.ioRatio = static_cast<double>(c.evaluation.globalBytes) /
+                std::max<int64_t>(1, bound.onChip.boundBytes);
+    c.hbmRatio = static_cast<double>(c.evaluation.hbmBytes) /
+                 std::max<int64_t>(1, bound.l2.boundBytes);
+    result.candidates.push_back(std::move(c));
+  }
+  if (space.algorithm == Algorithm::ChunkFused ||
+      space.algorithm == Algorithm::ChunkTwoPass)
+    result.algorithm = result.candidates.front().schedule.algorithm;
+  return result;
+}
+
+} // namespace
+
+Algorithm flashgen::schedule::defaultAttentionAlgorithm(const AttentionProblem &p,
+                                                        const Target &t) {
+  int64_t words = t.onChipBytesPerCTA() / std::max<int64_t>(1, p.elementBytes);
+  return words < p.headDim * p.headDim ? Algorithm::Flash2DSplit
+                                       : Algorithm::Flash2;
+}
+
+Result<ScheduleResult>
+flashgen::schedule::scheduleAttention(const AttentionProblem &p,
+                                      const Target &t,
+                                      const SolveOptions &options) {
+  if (std::string why = validate(p); !why.empty())
+    return Result<ScheduleResult>::failure(why);
+  Algorithm algorithm = options.algorithm.value_or(defaultAttentionAlgorithm(p, t));
+  Result<ScheduleSpace> space = attentionSpace(p, t, algorithm);
+  if (!space)
+    return Result<ScheduleResult>::failure(
+        "no " + std::string(algorithmName(algorithm)) + " schedule on " +
+        t.name + " for " + describe(p) + ": " + space.error());
+  return solve(
+      p, t, *space, attentionIOBound(p, t), options,
+      [](const AttentionProblem &q, const Target &tt, const Schedule &s) {
+        return evaluateAttention(q, tt, s);
+      },
+      checkAttentionSchedule);
+}
+
+Result<ScheduleResult>
+flashgen::schedule::scheduleLinear(const LinearProblem &p, const Target &t,
+                                   const SolveOptions &options) {
+  if (std::string why = validate(p); !why.empty())
+    return Result<ScheduleResult>::failure(why);
+  Result<ScheduleSpace> space = linearSpace(p, t, options.algorithm);
+  if (!space)
+    return Result<ScheduleResult>::failure("no chunkwise schedule on " +
+                                           t.name + " for " + describe(p) +
+                                           ": " + space.error());
+  return solve(p, t, *space, linearIOBound(p, t), options, evaluateLinear,
+               checkLinearSchedule);
+}

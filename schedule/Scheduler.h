@@ -1,0 +1,74 @@
+//===- Scheduler.h - choose and rank schedules for one op -------*- C++ -*-===//
+//
+// The library's entry points: the IO lower bound of an op, its space of
+// schedules, the search (Z3, or enumeration), and the ranked candidates with
+// everything the passes and `flashgen explain` report about them. No
+// exception leaves these functions; a problem that no schedule fits is an
+// error naming the resource and the numbers.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHGEN_SCHEDULE_SCHEDULER_H
+#define FLASHGEN_SCHEDULE_SCHEDULER_H
+
+#include "schedule/Evaluation.h"
+#include "schedule/IOBounds.h"
+#include "schedule/Problem.h"
+#include "schedule/Result.h"
+#include "schedule/Schedule.h"
+#include "schedule/SearchSpace.h"
+#include "schedule/Target.h"
+
+#include <optional>
+#include <vector>
+
+namespace flashgen::schedule {
+
+enum class SearchEngine { Z3, Enumeration };
+
+struct SolveOptions {
+  /// Candidates to return (the chosen one first); at least 1.
+  unsigned topK = 4;
+  /// Restrict the search to one kernel family. By default attention gets
+  /// flash2 when the on-chip memory holds d^2 elements and flash2_dsplit
+  /// (the small-cache schedule) when it does not; recurrences get both
+  /// forms.
+  std::optional<Algorithm> algorithm;
+  SearchEngine engine = SearchEngine::Z3;
+  /// Per Z3 check; past it the search falls back to enumeration.
+  unsigned z3TimeoutMs = 10000;
+};
+
+struct Candidate {
+  Schedule schedule;
+  Evaluation evaluation;
+  /// evaluation.globalBytes / bound.onChip.boundBytes (>= 1).
+  double ioRatio = 0;
+  /// evaluation.hbmBytes / bound.l2.boundBytes (>= 1).
+  double hbmRatio = 0;
+};
+
+struct ScheduleResult {
+  IOBound bound;
+  Algorithm algorithm = Algorithm::Flash2; ///< the family searched
+  std::vector<Candidate> candidates;       ///< best first, never empty
+  std::string engine;                      ///< "z3" or "enumeration"
+  std::string engineNote;                  ///< why the engine changed
+  size_t spacePoints = 0;
+  size_t solverChecks = 0;
+  double solveSeconds = 0;
+};
+
+/// The family attention gets by default: flash2_dsplit when the target's
+/// on-chip memory per CTA holds fewer than D^2 elements, else flash2.
+Algorithm defaultAttentionAlgorithm(const AttentionProblem &p, const Target &t);
+
+Result<ScheduleResult> scheduleAttention(const AttentionProblem &p,
+                                         const Target &t,
+                                         const SolveOptions &options);
+Result<ScheduleResult> scheduleLinear(const LinearProblem &p, const Target &t,
+                                      const SolveOptions &options);
+
+} // namespace flashgen::schedule
+
+#endif // FLASHGEN_SCHEDULE_SCHEDULER_H
