@@ -16,6 +16,9 @@
 
 #include "codegen/KernelFamilies.h"
 #include "codegen/ScalarPrinter.h"
+#include "dialect/ScheduleConversion.h"
+#include "schedule/Flash3Layout.h"
+#include "schedule/Target.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 
@@ -26,6 +29,7 @@
 
 using namespace mlir;
 using namespace mlir::flash;
+namespace fs = flashgen::schedule;
 
 namespace {
 
@@ -64,14 +68,11 @@ private:
   std::string producerRegisterBudget();
 };
 
-/// Shared memory per SM that co-resident CTAs split (sm_80: 164 KiB, sm_90:
-/// 228 KiB; the smaller keeps kernels portable), 1 KiB of it reserved per
-/// CTA by the hardware.
-constexpr int64_t kSmemPerSM = 164 * 1024;
-constexpr int64_t kSmemReservedPerCTA = 1024;
-/// flash3 runs on sm_90a only: 228 KiB per SM, 227 KiB per CTA at most.
-constexpr int64_t kSmemPerSMHopper = 228 * 1024;
-constexpr int64_t kSmemPerCTAHopper = 227 * 1024;
+/// The target limits the occupancy hint assumes (schedule/Target.cpp):
+/// flash2 kernels run on sm_80 and sm_90, so they plan with sm_80's smaller
+/// shared memory; flash3 runs on sm_90a only.
+const fs::Target &portableTarget() { return **fs::lookupTarget("sm_80"); }
+const fs::Target &hopperTarget() { return **fs::lookupTarget("sm_90"); }
 /// Registers the attention kernels need per thread (accumulators of the
 /// output and score tiles plus addressing); a register cap below this
 /// spills, so the occupancy hint never forces one.
@@ -340,18 +341,6 @@ std::string AttentionKernelPrinter::header() {
   return text;
 }
 
-/// Dynamic shared memory of a flash3 kernel: Q, the K and V rings, the
-/// producer's mbarriers (wg::pipe, 128-byte rounded) and 1 KiB of slack for
-/// the 1024-byte alignment of the swizzled tiles.
-static int64_t flash3SmemBytes(ScheduleAttr s, int64_t headDim, int64_t valueDim,
-                               int64_t elementBytes, bool producer) {
-  int64_t tiles = (s.getTileQ() * headDim +
-                   s.getStages() * s.getTileKv() * (headDim + valueDim)) *
-                  elementBytes;
-  int64_t barriers = producer ? ((1 + 4 * s.getStages()) * 8 + 127) / 128 * 128 : 0;
-  return tiles + barriers + 1024;
-}
-
 /// The constants of a flash3 kernel: the flash2 set plus the warpgroup
 /// shape, wgmma-swizzled tiles and 1 KiB of alignment slack in the plan.
 std::string AttentionKernelPrinter::headerFlash3() {
@@ -360,7 +349,7 @@ std::string AttentionKernelPrinter::headerFlash3() {
   int64_t headDim = problemInt("head_dim"), valueDim = problemInt("value_dim");
   int64_t elementBytes = elementType.getIntOrFloatBitWidth() / 8;
   int64_t threads = s.getWarps() * 32;
-  int64_t smemBytes = flash3SmemBytes(s, headDim, valueDim, elementBytes, producer);
+  int64_t smemBytes = fs::flash3SmemBytes(headDim, valueDim, elementBytes, toLibrary(s));
   result.threads = threads;
   result.dynamicSmemBytes = smemBytes;
   double scale = cast<FloatAttr>(kernel.getProblem().get("scale")).getValueAsDouble();
@@ -426,63 +415,30 @@ std::string AttentionKernelPrinter::headerFlash3() {
   return text;
 }
 
-/// What the flash3 kernel shape supports (wgmma.cuh): otherwise a diagnostic.
+/// What the flash3 kernel shape supports: the rules of
+/// schedule/Flash3Layout.h, which the scheduler's checker applies too.
 LogicalResult AttentionKernelPrinter::checkFlash3Schedule() {
   ScheduleAttr s = kernel.getSchedule();
   Type elementType = cast<TypeAttr>(kernel.getProblem().get("element_type")).getValue();
-  int64_t headDim = problemInt("head_dim"), valueDim = problemInt("value_dim");
-  auto fail = [&](const llvm::Twine &why) {
-    return kernel.emitError() << "flash3 schedule " << s << ": " << why;
-  };
   if (!elementType.isBF16() && !elementType.isF16())
-    return fail("wgmma takes bf16 or f16 operands");
-  int64_t consumerWarps = producer ? s.getWarps() - 4 : s.getWarps();
-  if (consumerWarps % 4 != 0 || consumerWarps < 4 || consumerWarps > 12)
-    return fail("warps must be 4, 8 or 12 (consumer warpgroups, tile_q = 16 "
-                "warps), or 8, 12 or 16 with tile_q = 16 (warps - 4) (and a "
-                "producer warpgroup)");
-  if (s.getTileQ() != 16 * consumerWarps)
-    return fail("tile_q must be 16 * consumer warps (64 query rows per warpgroup)");
-  if (headDim % 64 != 0 || headDim > 256 || valueDim != headDim)
-    return fail("head and value dims must be equal, a multiple of 64, at most 256");
-  if (s.getTileKv() % 16 != 0 || s.getTileKv() < 16 || s.getTileKv() > 256)
-    return fail("tile_kv must be a multiple of 16 in [16, 256] (wgmma N)");
-  if (s.getInnerKv() != 0 && s.getInnerKv() != 64)
-    return fail("inner_kv selects the P V wgmma width: 0 (all of d) or 64");
-  if (s.getInnerQ() != 0 && !(s.getInnerQ() == 1 && producer))
-    return fail("inner_q = 1 (softmax overlapping the warpgroup's own P V) "
-                "needs the producer form; otherwise 0");
-  int64_t elementBytes = elementType.getIntOrFloatBitWidth() / 8;
-  int64_t smemBytes = flash3SmemBytes(s, headDim, valueDim, elementBytes, producer);
-  if (smemBytes > kSmemPerCTAHopper)
-    return fail("needs " + llvm::Twine(smemBytes) +
-                " bytes of shared memory, more than 227 KiB");
+    return kernel.emitError() << "flash3 schedule " << s
+                              << ": wgmma takes bf16 or f16 operands";
+  std::vector<std::string> broken = fs::flash3Violations(
+      problemInt("head_dim"), problemInt("value_dim"),
+      elementType.getIntOrFloatBitWidth() / 8, toLibrary(s), hopperTarget().smemPerCTA);
+  if (!broken.empty())
+    return kernel.emitError() << "flash3 schedule " << s << ": " << broken.front();
   return success();
 }
 
-/// setmaxnreg budgets of the producer and the consumer warpgroups (0: keep
-/// the launch's registers). The pool is what ptxas gives every thread at
-/// launch, the __launch_bounds__ cap (168 for 2 consumer warpgroups, 128 for
-/// 3; 1 warpgroup has 255 and needs none); the budgets must fit it or
-/// setmaxnreg.inc waits forever: 128 x 48 + 256 x 224 and 128 x 24 + 384 x 160
-/// leave slack, 128 x 40 + 256 x 232 (key tiles over 128 or d = 256) fits
-/// exactly. The consumers hold O (d/2 registers), S (tile_kv/2) and P
-/// (tile_kv/4) at once, the producer only addresses.
+/// setmaxnreg budgets of the producer and the consumer warpgroups
+/// (schedule/Flash3Layout.h; 0: keep the launch's registers).
 std::string AttentionKernelPrinter::producerRegisterBudget() {
-  ScheduleAttr s = kernel.getSchedule();
-  int64_t groups = (s.getWarps() - 4) / 4;
-  int64_t producerRegs = 0, consumerRegs = 0;
-  if (groups == 2) {
-    bool wide = s.getTileKv() > 128 || problemInt("head_dim") > 128;
-    producerRegs = wide ? 40 : 48;
-    consumerRegs = wide ? 232 : 224;
-  } else if (groups == 3) {
-    producerRegs = 24;
-    consumerRegs = 160;
-  }
-  return "constexpr int kProducerRegs = " + std::to_string(producerRegs) +
+  fs::RegisterSplit split =
+      fs::flash3RegisterSplit(toLibrary(kernel.getSchedule()), problemInt("head_dim"));
+  return "constexpr int kProducerRegs = " + std::to_string(split.producer) +
          ";  // setmaxnreg budgets (0: the launch's)\n"
-         "constexpr int kConsumerRegs = " + std::to_string(consumerRegs) + ";\n";
+         "constexpr int kConsumerRegs = " + std::to_string(split.consumer) + ";\n";
 }
 
 /// Where the key loops begin: the producer warpgroup's whole job (Q, then K and V
@@ -526,8 +482,8 @@ LogicalResult AttentionKernelPrinter::printProducerSplit(scf::ForOp first,
 /// memory allows, but never so many that registers would be capped below
 /// what the kernel needs.
 int64_t AttentionKernelPrinter::minBlocksPerSM() {
-  int64_t bySmem = (flash3 ? kSmemPerSMHopper : kSmemPerSM) /
-                   (result.dynamicSmemBytes + kSmemReservedPerCTA);
+  const fs::Target &t = flash3 ? hopperTarget() : portableTarget();
+  int64_t bySmem = t.smemPerSM / (result.dynamicSmemBytes + t.smemReservedPerCTA);
   int64_t byRegisters = 65536 / (result.threads * kRegistersNeeded);
   return std::max<int64_t>(1, std::min(bySmem, byRegisters));
 }
@@ -538,8 +494,8 @@ FailureOr<EmittedKernel> AttentionKernelPrinter::print() {
     return kernel.emitError() << "schedule has " << s.getStages()
                               << " pipeline stage(s); the attention kernel "
                                  "needs at least 2";
-  flash3 = s.getAlgorithm().getValue() == "flash3";
-  producer = flash3 && s.getWarps() % 4 == 0 && s.getTileQ() == 16 * (s.getWarps() - 4);
+  flash3 = s.getAlgorithm() == Algorithm::flash3;
+  producer = flash3 && fs::flash3Shape(toLibrary(s)).producer;
   pipelined = producer && s.getInnerQ() == 1;
   if (flash3 && failed(checkFlash3Schedule()))
     return failure();

@@ -67,7 +67,7 @@ llvm::json::Value extentValue(const std::string &text) {
 }
 
 llvm::json::Object scheduleJson(ScheduleAttr s) {
-  return llvm::json::Object{{"algorithm", s.getAlgorithm().getValue()},
+  return llvm::json::Object{{"algorithm", stringifyAlgorithm(s.getAlgorithm())},
                             {"tile_q", s.getTileQ()},
                             {"tile_kv", s.getTileKv()},
                             {"tile_d", s.getTileD()},
@@ -279,7 +279,7 @@ LogicalResult writeLinearKernel(LinearAttentionOp op, SymbolTable &symbols,
       flush();
       current = index;
       variant["schedule"] = scheduleJson(kernel.getSchedule());
-      if (kernel.getSchedule().getAlgorithm().getValue() == "chunk_two_pass") {
+      if (kernel.getSchedule().getAlgorithm() == Algorithm::chunk_two_pass) {
         // Boundary states (index c = before chunk c, NC = final), contiguous.
         std::string boundaries = "cdiv(" + lengthDim + "," +
                                  std::to_string(kernel.getSchedule().getChunk()) +
@@ -370,10 +370,21 @@ LogicalResult mlir::flash::writeBundle(ModuleOp module,
                          flashgen::embedded::kFiles[i].text)))
       return failure();
 
+  // wgmma kernels run only on the arch-specific target (sm_90a): the
+  // runtime then refuses the bundle on other devices instead of failing in
+  // NVRTC.
+  std::string target = options.target;
+  bool archSpecific = false;
+  module.walk([&](KernelOp kernel) {
+    if (kernel.getSchedule().getAlgorithm() == Algorithm::flash3)
+      archSpecific = true;
+  });
+  if (archSpecific && !target.empty() && target.back() != 'a')
+    target += "a";
   llvm::json::Object manifest{{"format", "flashgen-bundle"},
                               {"version", 1},
                               {"flashgen_version", options.flashgenVersion},
-                              {"target", options.target},
+                              {"target", target},
                               {"kernels", std::move(kernels)}};
   std::string text;
   llvm::raw_string_ostream os(text);

@@ -30,26 +30,38 @@ def Flash_GateKind : I32EnumAttr<"GateKind", "linear recurrence gate kind", [
   let cppNamespace = "::mlir::flash";
 }
 
+def Flash_Algorithm : I32EnumAttr<"Algorithm", "kernel family of a schedule", [
+    I32EnumAttrCase<"flash2", 0>,
+    I32EnumAttrCase<"flash2_dsplit", 1>,
+    I32EnumAttrCase<"flash3", 2>,
+    I32EnumAttrCase<"chunk_fused", 3>,
+    I32EnumAttrCase<"chunk_two_pass", 4>
+  ]> {
+  let cppNamespace = "::mlir::flash";
+}
+
 def Flash_ScheduleAttr : AttrDef<Flash_Dialect, "Schedule"> {
   let mnemonic = "schedule";
   let summary = "a kernel schedule chosen by flash-schedule";
   let description = [{
     Tile sizes and launch shape of one kernel schedule. `algorithm` names the
-    kernel family: `flash2` (query tile resident, K/V streamed), `flash2_dsplit`
-    (the small-cache schedule for on-chip memory M < d^2: the head dimension is
-    tiled too), `chunk_fused` (recurrence state kept on chip, chunks streamed,
-    no state written to HBM) and `chunk_two_pass` (chunk states materialised,
-    then a parallel output pass). Unused fields are 0.
+    kernel family: `flash2` (query tile resident, K/V streamed, mma.sync),
+    `flash2_dsplit` (the small-cache schedule for on-chip memory M < d^2: the
+    head dimension is tiled too), `flash3` (sm_90a: wgmma warpgroups of 64
+    query rows, with a producer warpgroup when warps = tile_q / 16 + 4),
+    `chunk_fused` (recurrence state kept on chip, chunks streamed, no state
+    written to HBM) and `chunk_two_pass` (chunk states materialised, then a
+    parallel output pass). Unused fields are 0.
 
     ```mlir
-    #flash.schedule<algorithm = "flash2", tile_q = 128, tile_kv = 64,
+    #flash.schedule<algorithm = flash2, tile_q = 128, tile_kv = 64,
                     tile_d = 128, stages = 2, warps = 4, chunk = 0,
                     inner_q = 0, inner_kv = 0, tile_dv = 128,
                     smem_bytes = 65536>
     ```
   }];
   let parameters = (ins
-    "::mlir::StringAttr":$algorithm,
+    EnumParameter<Flash_Algorithm>:$algorithm,
     "int64_t":$tile_q,
     "int64_t":$tile_kv,
     "int64_t":$tile_d,

@@ -43,7 +43,7 @@ ChunkShape chunkShape(const LinearKernelPlan &plan, ScheduleAttr s,
   shape.innerQ = s.getInnerQ();
   shape.innerKv = s.getInnerKv();
   // The output kernel of the two-pass form handles one chunk per CTA.
-  shape.stages = s.getAlgorithm().getValue() == "chunk_two_pass" && queries
+  shape.stages = s.getAlgorithm() == Algorithm::chunk_two_pass && queries
                      ? 1
                      : s.getStages();
   shape.warps = s.getWarps();
@@ -71,7 +71,9 @@ ScheduleAttr defaultSchedule(MLIRContext *ctx, const LinearKernelPlan &plan,
     tileDv /= 2;
   int64_t innerKv =
       plan.keyDim > 128 || plan.gate == GateKind::mlstm_exp ? 32 : 64;
-  StringAttr algorithm = StringAttr::get(ctx, algorithmName);
+  Algorithm algorithm = algorithmName == "chunk_two_pass"
+                            ? Algorithm::chunk_two_pass
+                            : Algorithm::chunk_fused;
   ScheduleAttr s = ScheduleAttr::get(ctx, algorithm, /*tile_q=*/0,
                                      /*tile_kv=*/0, /*tile_d=*/0, /*stages=*/2,
                                      /*warps=*/4, /*chunk=*/64, /*inner_q=*/64,
@@ -102,12 +104,13 @@ std::string checkSchedule(const LinearKernelPlan &plan, ScheduleAttr s,
                           const std::string &target) {
   std::string why;
   llvm::raw_string_ostream os(why);
-  StringRef algorithm = s.getAlgorithm().getValue();
+  Algorithm algorithm = s.getAlgorithm();
   int64_t L = s.getChunk(), innerQ = s.getInnerQ(), innerKv = s.getInnerKv(),
           tileDv = s.getTileDv(), warps = s.getWarps(), stages = s.getStages();
   Type elem = plan.op.getQ().getType().getElementType();
-  if (algorithm != "chunk_fused" && algorithm != "chunk_two_pass")
-    os << "algorithm '" << algorithm
+  if (algorithm != Algorithm::chunk_fused &&
+      algorithm != Algorithm::chunk_two_pass)
+    os << "algorithm '" << stringifyAlgorithm(algorithm)
        << "' is not a recurrence schedule (chunk_fused, chunk_two_pass)";
   else if (!elem.isBF16() && !elem.isF16())
     os << "element type " << elem
@@ -134,7 +137,7 @@ std::string checkSchedule(const LinearKernelPlan &plan, ScheduleAttr s,
   if (!why.empty())
     return why;
 
-  bool twoPass = algorithm == "chunk_two_pass";
+  bool twoPass = algorithm == Algorithm::chunk_two_pass;
   for (bool queries : {true, false}) {
     if (!queries && !twoPass)
       continue;

@@ -349,9 +349,10 @@ struct FlashLowerKernels
       for (auto [variant, schedule] : llvm::enumerate(schedules)) {
         // flash3 (the sm_90a wgmma kernel) lowers to the same IR; the
         // emitter picks the warpgroup primitives.
-        StringRef algorithm = schedule.getAlgorithm().getValue();
-        if (algorithm != "flash2" && algorithm != "flash3") {
-          op.emitError() << "schedule algorithm '" << algorithm
+        Algorithm algorithm = schedule.getAlgorithm();
+        if (algorithm != Algorithm::flash2 && algorithm != Algorithm::flash3) {
+          op.emitError() << "schedule algorithm '"
+                         << stringifyAlgorithm(algorithm)
                          << "' has no attention kernel lowering yet "
                             "(supported: flash2, flash3)";
           failedAny = true;

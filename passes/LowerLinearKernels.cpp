@@ -398,7 +398,7 @@ void mlir::flash::buildLinearKernels(OpBuilder &b, const LinearKernelPlan &plan,
                                      SmallVectorImpl<KernelOp> &kernels) {
   Location loc = plan.op.getLoc();
   std::string name = plan.opName + "_v" + std::to_string(variant);
-  if (plan.schedule.getAlgorithm().getValue() == "chunk_two_pass") {
+  if (plan.schedule.getAlgorithm() == Algorithm::chunk_two_pass) {
     {
       KernelBuilder builder(b, loc, plan);
       kernels.push_back(builder.buildStates(name + "_states", variant));

@@ -45,6 +45,11 @@ def FlashSchedule : Pass<"flash-schedule", "::mlir::ModuleOp"> {
            "Values of named dynamic dimensions, e.g. \"B=2,N=8192\"">,
     Option<"topK", "top-k", "unsigned", /*default=*/"4",
            "How many ranked candidates to keep (default: 4)">,
+    Option<"algorithm", "algorithm", "std::string", /*default=*/"\"\"",
+           "Restrict ops to one kernel family: attention ops to flash2, "
+           "flash2_dsplit or flash3, recurrences to chunk_fused or "
+           "chunk_two_pass; default: every family that applies, ranked "
+           "together">,
   ];
   let dependentDialects = ["::mlir::flash::FlashDialect"];
 }

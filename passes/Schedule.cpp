@@ -22,6 +22,7 @@
 
 #include "passes/Passes.h"
 
+#include "dialect/ScheduleConversion.h"
 #include "passes/OpProblems.h"
 #include "schedule/Scheduler.h"
 
@@ -40,13 +41,6 @@ namespace fs = flashgen::schedule;
 
 namespace {
 
-/// The dialect attribute of a library schedule.
-ScheduleAttr toAttr(MLIRContext *ctx, const fs::Schedule &s) {
-  return ScheduleAttr::get(ctx, StringAttr::get(ctx, fs::algorithmName(s.algorithm)),
-                           s.tileQ, s.tileKv, s.tileD, s.stages, s.warps,
-                           s.chunk, s.innerQ, s.innerKv, s.tileDv, s.smemBytes);
-}
-
 /// Writes the chosen schedule, the candidates and the model's figures.
 void annotate(Operation *op, const fs::ScheduleResult &r) {
   MLIRContext *ctx = op->getContext();
@@ -54,8 +48,8 @@ void annotate(Operation *op, const fs::ScheduleResult &r) {
   const fs::Candidate &best = r.candidates.front();
   SmallVector<Attribute> candidates;
   for (const fs::Candidate &c : r.candidates)
-    candidates.push_back(toAttr(ctx, c.schedule));
-  op->setAttr("flash.schedule", toAttr(ctx, best.schedule));
+    candidates.push_back(toDialect(ctx, c.schedule));
+  op->setAttr("flash.schedule", toDialect(ctx, best.schedule));
   op->setAttr("flash.candidates", b.getArrayAttr(candidates));
   op->setAttr("flash.io_lower_bound", b.getI64IntegerAttr(r.bound.onChip.boundBytes));
   op->setAttr("flash.hbm_lower_bound", b.getI64IntegerAttr(r.bound.l2.boundBytes));
@@ -85,6 +79,20 @@ struct FlashSchedule
     }
     fs::SolveOptions options;
     options.topK = std::max(1u, static_cast<unsigned>(topK));
+    // `algorithm` restricts the ops it applies to: attention ops for an
+    // attention family, recurrences for a chunkwise form.
+    fs::SolveOptions attentionOptions = options, linearOptions = options;
+    if (!algorithm.empty()) {
+      std::optional<fs::Algorithm> family = fs::parseAlgorithm(algorithm);
+      if (!family) {
+        module.emitError() << "flash-schedule: unknown algorithm '" << algorithm
+                           << "' (flash2, flash2_dsplit, flash3, chunk_fused, "
+                              "chunk_two_pass)";
+        return signalPassFailure();
+      }
+      (fs::isAttentionAlgorithm(*family) ? attentionOptions : linearOptions)
+          .algorithm = family;
+    }
 
     bool failed = false;
     auto record = [&](Operation *op, const fs::Result<fs::ScheduleResult> &r) {
@@ -106,14 +114,14 @@ struct FlashSchedule
           failed = true;
           return;
         }
-        record(op, fs::scheduleAttention(*p, **t, options));
+        record(op, fs::scheduleAttention(*p, **t, attentionOptions));
       } else if (auto linear = dyn_cast<LinearAttentionOp>(op)) {
         FailureOr<fs::LinearProblem> p = linearProblem(linear, values, "flash-schedule");
         if (mlir::failed(p)) {
           failed = true;
           return;
         }
-        record(op, fs::scheduleLinear(*p, **t, options));
+        record(op, fs::scheduleLinear(*p, **t, linearOptions));
       }
     });
     if (failed)

@@ -27,6 +27,7 @@
 
 #include "schedule/AttentionCost.h"
 
+#include "schedule/Flash3Layout.h"
 #include "schedule/Units.h"
 
 #include <algorithm>
@@ -62,6 +63,57 @@ constexpr double kSoftmaxAluPerScore = 4;
 /// Compare and select per score on tiles that need the element-wise mask.
 constexpr double kMaskAluPerScore = 2;
 
+/// CTAs of `k` that run on one SM at once.
+int64_t perSmCtas(const Target &t, const KernelCost &k) {
+  return std::max<int64_t>(
+      1, ctasPerSM(t, k.smemBytes, k.registersPerThread, 32 * k.warps));
+}
+
+/// The warpgroup pipeline model of a flash3 schedule (Target::WarpgroupModel).
+/// Per key tile a consumer warpgroup spends, in SM cycles,
+///   Tm = 2 x 64 x tile_kv x (D + Dv) / (tensor FLOP per cycle x efficiency)
+///        on the tensor pipe, plus the pipe's per-tile loss,
+///   Ts = 64 x tile_kv x (SFU ops / SFU rate + FP32 ops / FP32 rate) on the
+///        softmax (mask and score_mod included),
+/// and its own chain Tm + Ts + chain latency (+ the copies it issues without
+/// a producer, + late loads of a shallow ring). The G warpgroups resident
+/// on an SM share the pipe and the units, so a round in which each does
+/// one key tile takes max(G Tm, G Ts, chain). Time: the rounds of the
+/// busiest SM with a balanced grid (the caller divides by the balance).
+double flash3PipelineSeconds(const AttentionProblem &p, const Target &t,
+                             const Schedule &s, const TileVisit &visit,
+                             int64_t ctasPerSm, double sfuPerScore,
+                             double aluPerScore, double maskAlu,
+                             std::string &binding) {
+  const WarpgroupModel &m = t.warpgroup;
+  const double smCycles = t.smClockHz * t.numSMs;
+  const double tensorPerCycle = t.mmaFlopsPerSecond / smCycles;
+  const double sfuPerCycle = t.sfuOpsPerSecond / smCycles;
+  const double aluPerCycle = t.fp32OpsPerSecond / smCycles;
+  const Flash3Shape shape = flash3Shape(s);
+  const double rows = kFlash3GroupRows, keys = s.tileKv;
+  const double scores = rows * keys;
+
+  double maskedShare =
+      visit.tilePairs ? static_cast<double>(visit.maskedTilePairs) / visit.tilePairs : 0;
+  double tm = 2.0 * scores * (p.headDim + p.valueDim) /
+                  (tensorPerCycle * std::max(m.wgmmaEfficiency, 1e-3)) +
+              m.tileCycles;
+  double ts = scores * (sfuPerScore / sfuPerCycle +
+                        (aluPerScore + maskedShare * maskAlu) / aluPerCycle);
+  double chain = tm + ts + m.chainCycles +
+                 (shape.producer ? 0.0 : m.selfCopyCycles) +
+                 m.stageCycles / std::max<int64_t>(1, s.stages - 1);
+  double groups = static_cast<double>(shape.consumerGroups * ctasPerSm);
+  double round = std::max({groups * tm, groups * ts, chain});
+  binding = round == groups * tm ? "math" : round == groups * ts ? "softmax" : "latency";
+
+  double groupTiles = static_cast<double>(p.batch * p.queryHeads) *
+                      visit.tilePairs * shape.consumerGroups;
+  double rounds = groupTiles / t.numSMs / groups;
+  return rounds * round / t.smClockHz;
+}
+
 } // namespace
 
 int64_t flashgen::schedule::paddedTileColumns(int64_t d) {
@@ -78,6 +130,8 @@ int64_t flashgen::schedule::attentionValueSlices(const AttentionProblem &p,
 int64_t flashgen::schedule::attentionSmemBytes(const AttentionProblem &p,
                                                const Schedule &s) {
   const int64_t e = p.elementBytes;
+  if (s.algorithm == Algorithm::Flash3)
+    return flash3SmemBytes(p.headDim, p.valueDim, e, s);
   if (s.algorithm == Algorithm::Flash2DSplit)
     // A stages-deep ring of (Q chunk, K chunk) pairs, the V slice double
     // buffered so the next key tile's V lands while S is accumulated.
@@ -90,6 +144,10 @@ int64_t flashgen::schedule::attentionSmemBytes(const AttentionProblem &p,
 
 int64_t flashgen::schedule::attentionRegisters(const AttentionProblem &p,
                                                const Schedule &s) {
+  if (s.algorithm == Algorithm::Flash3)
+    // What every thread is given at launch; the consumers' own need is
+    // checked against their setmaxnreg budget (Flash3Layout.h).
+    return flash3LaunchRegisters(s);
   const bool dsplit = s.algorithm == Algorithm::Flash2DSplit;
   double warps = std::max<int64_t>(s.warps, 1), threads = 32 * warps;
   double rows = s.tileQ / warps;
@@ -176,6 +234,16 @@ Evaluation flashgen::schedule::evaluateAttention(const AttentionProblem &p,
   double maskAlu = kMaskAluPerScore + (p.hasMaskMod ? p.maskModAluOps : 0);
   k.sfuOps = slices * scores * sfuPerScore;
   k.aluOps = slices * (scores * aluPerScore + maskedScores * maskAlu);
+
+  if (s.algorithm == Algorithm::Flash3) {
+    k.pipelineSeconds = flash3PipelineSeconds(p, t, s, visit, perSmCtas(t, k),
+                                              sfuPerScore, aluPerScore,
+                                              maskAlu, k.pipelineBinding);
+    Evaluation result;
+    result.kernels.push_back(k);
+    finishEvaluation(t, result);
+    return result;
+  }
 
   double pairs = static_cast<double>(heads) * slices * visit.tilePairs;
   double perPair, perCta;

@@ -3,6 +3,7 @@
 #include "schedule/AttentionSpace.h"
 
 #include "schedule/AttentionCost.h"
+#include "schedule/Flash3Layout.h"
 #include "schedule/Roofline.h"
 #include "schedule/Units.h"
 #include "schedule/Visibility.h"
@@ -142,7 +143,20 @@ std::string flashgen::schedule::attentionPrecondition(const AttentionProblem &p,
     return why;
   if (!isAttentionAlgorithm(algorithm))
     return std::string("'") + algorithmName(algorithm) +
-           "' is not an attention schedule (flash2, flash2_dsplit)";
+           "' is not an attention schedule (flash2, flash2_dsplit, flash3)";
+  if (algorithm == Algorithm::Flash3) {
+    if (!t.mma(MmaKind::Wgmma))
+      return "flash3 is built on wgmma, which " + t.name +
+             " does not have (sm_90a only)";
+    if (p.elementBytes != 2)
+      return "flash3 takes 16-bit inputs (bf16, f16) for wgmma; this op has " +
+             std::to_string(p.elementBytes) + "-byte elements";
+    if (p.headDim % 64 != 0 || p.headDim > 256 || p.valueDim != p.headDim)
+      return "flash3 takes equal head dims that are multiples of 64 up to "
+             "256 (whole 128-byte swizzled rows); D = " +
+             std::to_string(p.headDim) + ", Dv = " + std::to_string(p.valueDim);
+    return "";
+  }
   if (p.elementBytes != 2)
     return "flashgen's attention kernels take 16-bit inputs (bf16, f16) for "
            "the MMA; this op has " +
@@ -173,10 +187,88 @@ std::string flashgen::schedule::attentionPrecondition(const AttentionProblem &p,
   return "";
 }
 
+namespace {
+
+/// flash3's space: 1 to 3 consumer warpgroups (tile_q = 64 each), with or
+/// without a producer warpgroup, key tiles of 64 to 256 (wgmma N, steps of
+/// 16), 2 to 4 stages. The kernel options inner_q = 1 (softmax overlapping
+/// the warpgroup's own P V) and inner_kv = 64 stay out of the search: on
+/// the H100 table (schedule/calibration/) neither was faster than the form
+/// without it by more than the spread of repeated runs.
+ScheduleSpace flash3Space(const AttentionProblem &p, const Target &t) {
+  ScheduleSpace out;
+  out.algorithm = Algorithm::Flash3;
+  SearchSpace &s = out.space;
+  std::vector<int64_t> keyTiles;
+  for (int64_t kv = 64; kv <= 256; kv += 16)
+    keyTiles.push_back(kv);
+  s.dims.push_back({"tile_q", {128, 192, 64}, {}});
+  s.dims.push_back({"tile_kv", keyTiles, {}});
+  s.dims.push_back({"stages", {2, 3, 4}, {}});
+  s.dims.push_back({"producer", {1, 0}, {"yes", "no"}});
+  const size_t tq = 0, tkv = 1, stages = 2, producer = 3;
+
+  out.toSchedule = [=](const Point &x) {
+    Schedule sch;
+    sch.algorithm = Algorithm::Flash3;
+    sch.tileQ = x[tq];
+    sch.tileKv = x[tkv];
+    sch.tileD = p.headDim;
+    sch.tileDv = p.valueDim;
+    sch.stages = x[stages];
+    sch.warps = x[tq] / 16 + (x[producer] ? kWarpsPerGroup : 0);
+    sch.smemBytes = flash3SmemBytes(p.headDim, p.valueDim, p.elementBytes, sch);
+    return sch;
+  };
+  auto toSchedule = out.toSchedule;
+
+  SpaceConstraint smem;
+  smem.resource = "shared memory";
+  smem.dims = {tq, tkv, stages, producer};
+  smem.value = [toSchedule](const Point &x) { return toSchedule(x).smemBytes; };
+  smem.limit = t.smemPerCTA;
+  smem.unit = ValueUnit::Bytes;
+  smem.limitText = perCta(t, t.smemPerCTA);
+  s.constraints.push_back(smem);
+
+  SpaceConstraint regs;
+  regs.resource = "consumer registers";
+  regs.dims = {tq, tkv, producer};
+  regs.value = [toSchedule, p](const Point &x) {
+    Schedule sch = toSchedule(x);
+    return flash3ConsumerRegisters(p.headDim, p.valueDim, sch.tileKv) +
+                       (flash3Shape(sch).producer ? 0 : kFlash3SelfCopyRegisters) >
+                   flash3ConsumerBudget(sch, p.headDim)
+               ? 1
+               : 0;
+  };
+  regs.limit = 0;
+  regs.unit = ValueUnit::Flag;
+  regs.rule = "the consumer warpgroups' O, S and P must fit the registers "
+              "setmaxnreg leaves them (schedule/Flash3Layout.h)";
+  s.constraints.push_back(regs);
+
+  auto cache = std::make_shared<VisitCache>();
+  s.objective = [=](const Point &x) {
+    Schedule sch = toSchedule(x);
+    auto key = std::make_pair(sch.tileQ, sch.tileKv);
+    auto it = cache->find(key);
+    if (it == cache->end())
+      it = cache->emplace(key, visitTiles(p, sch.tileQ, sch.tileKv)).first;
+    Evaluation ev = evaluateAttention(p, t, sch, it->second);
+    return objectiveOf(ev.seconds, ev.globalBytes);
+  };
+  return out;
+}
+
+} // namespace
+
 Result<ScheduleSpace> flashgen::schedule::attentionSpace(
     const AttentionProblem &p, const Target &t, Algorithm algorithm) {
   if (std::string why = attentionPrecondition(p, t, algorithm); !why.empty())
     return Result<ScheduleSpace>::failure(why);
+  if (algorithm == Algorithm::Flash3)
+    return flash3Space(p, t);
 
   ScheduleSpace out;
   out.algorithm = algorithm;

@@ -4,6 +4,7 @@
 
 #include "schedule/AttentionCost.h"
 #include "schedule/AttentionSpace.h"
+#include "schedule/Flash3Layout.h"
 #include "schedule/LinearCost.h"
 #include "schedule/LinearSpace.h"
 #include "schedule/Roofline.h"
@@ -53,6 +54,22 @@ flashgen::schedule::checkAttentionSchedule(const AttentionProblem &p,
   if (std::string why = attentionPrecondition(p, t, s.algorithm); !why.empty())
     return {why};
   const int64_t e = p.elementBytes;
+  if (s.algorithm == Algorithm::Flash3) {
+    // The kernel shape's own rules (Flash3Layout.h, which the emitter
+    // checks too), then what every schedule must satisfy.
+    r.violations = flash3Violations(p.headDim, p.valueDim, e, s, t.smemPerCTA);
+    r.require(s.tileD == p.headDim && s.tileDv == p.valueDim,
+              "flash3 tiles whole rows: tile_d = " + n(s.tileD) +
+                  ", tile_dv = " + n(s.tileDv) + " must be " + n(p.headDim) +
+                  ", " + n(p.valueDim));
+    if (!r.violations.empty())
+      return r.violations;
+    int64_t smem = attentionSmemBytes(p, s);
+    r.require(s.smemBytes == smem, "smem_bytes = " + n(s.smemBytes) +
+                                       " differs from the plan's " + n(smem));
+    checkFits(r, t, "flash3", smem, attentionRegisters(p, s), s.warps);
+    return r.violations;
+  }
   r.require(s.warps >= 1 && isPowerOfTwo(s.warps),
             "warps = " + n(s.warps) + " must be a power of two");
   r.require(32 * s.warps <= t.maxThreadsPerCTA,

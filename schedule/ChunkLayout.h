@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <string>
 
+#include "schedule/Target.h"
+
 namespace mlir::flash {
 
 /// What a recurrence kernel specialises on, as far as its buffers go.
@@ -115,13 +117,10 @@ inline int64_t chunkRegisterEstimate(const ChunkShape &s) {
 /// Dynamic shared memory one CTA may use on a target ("sm_90", "sm_90a",
 /// "sm_80", ...); 0 for an unknown target.
 inline int64_t targetSmemLimit(const std::string &target) {
-  if (target.rfind("sm_90", 0) == 0 || target.rfind("sm_100", 0) == 0)
-    return 232448; // 227 KiB
-  if (target.rfind("sm_80", 0) == 0 || target.rfind("sm_87", 0) == 0)
-    return 166912; // 163 KiB
-  if (target.rfind("sm_86", 0) == 0 || target.rfind("sm_89", 0) == 0)
-    return 101376; // 99 KiB
-  return 0;
+  // The target table (schedule/Target.cpp) is the one source.
+  flashgen::schedule::Result<const flashgen::schedule::Target *> t =
+      flashgen::schedule::lookupTarget(target);
+  return t ? (*t)->smemPerCTA : 0;
 }
 
 } // namespace mlir::flash

@@ -82,14 +82,22 @@ void flashgen::schedule::estimateKernelTime(const Target &t, KernelCost &k) {
       concurrent;
   double memory = std::max(k.hbmSeconds, k.l2Seconds);
   double compute =
-      std::max({k.mmaSeconds, k.sfuSeconds, k.aluSeconds, k.smemSeconds}) +
-      k.stepSeconds;
+      k.pipelineSeconds > 0
+          ? k.pipelineSeconds
+          : std::max({k.mmaSeconds, k.sfuSeconds, k.aluSeconds,
+                      k.smemSeconds}) +
+                k.stepSeconds;
   bool overlapped = k.pipelined || concurrent >= 2;
   double core = overlapped ? std::max(memory, compute) : memory + compute;
   k.seconds = core / k.parallelEfficiency + kLaunchSeconds;
 
   if (k.parallelEfficiency < kParallelismBindingEfficiency) {
     k.binding = "parallelism";
+    return;
+  }
+  if (k.pipelineSeconds > 0) {
+    k.binding = memory > k.pipelineSeconds ? (k.hbmSeconds >= k.l2Seconds ? "hbm" : "l2")
+                                           : k.pipelineBinding;
     return;
   }
   struct Term {

@@ -45,6 +45,13 @@ struct KernelCost {
   /// a barrier (TFLA's inner tiles).
   double steps = 0;
   double innerSteps = 0;
+  /// Warp-specialized kernels (flash3): the on-chip time of the warpgroup
+  /// pipeline model (AttentionCost.cpp) with a perfectly balanced grid,
+  /// which replaces the MMA / SFU / FP32 / step terms; 0 for the others.
+  double pipelineSeconds = 0;
+  /// What binds that model: "math" (tensor pipe), "softmax" (SFU and FP32
+  /// of all warpgroups) or "latency" (one warpgroup's dependent chain).
+  std::string pipelineBinding;
 
   // Filled by estimateKernelTime.
   int64_t ctasPerSM = 0;

@@ -12,6 +12,8 @@ const char *flashgen::schedule::algorithmName(Algorithm a) {
     return "flash2";
   case Algorithm::Flash2DSplit:
     return "flash2_dsplit";
+  case Algorithm::Flash3:
+    return "flash3";
   case Algorithm::ChunkFused:
     return "chunk_fused";
   case Algorithm::ChunkTwoPass:
@@ -21,26 +23,32 @@ const char *flashgen::schedule::algorithmName(Algorithm a) {
 }
 
 std::optional<Algorithm> flashgen::schedule::parseAlgorithm(std::string_view name) {
-  for (Algorithm a : {Algorithm::Flash2, Algorithm::Flash2DSplit,
-                      Algorithm::ChunkFused, Algorithm::ChunkTwoPass})
+  for (Algorithm a : kAllAlgorithms)
     if (name == algorithmName(a))
       return a;
   return std::nullopt;
 }
 
 bool flashgen::schedule::isAttentionAlgorithm(Algorithm a) {
-  return a == Algorithm::Flash2 || a == Algorithm::Flash2DSplit;
+  return a == Algorithm::Flash2 || a == Algorithm::Flash2DSplit ||
+         a == Algorithm::Flash3;
 }
 
 std::string Schedule::str() const {
   std::ostringstream os;
   os << algorithmName(algorithm);
-  if (isAttentionAlgorithm(algorithm))
+  if (isAttentionAlgorithm(algorithm)) {
     os << " tile_q=" << tileQ << " tile_kv=" << tileKv << " tile_d=" << tileD
        << " tile_dv=" << tileDv;
-  else
+    // flash3's inner fields are kernel options, printed where set.
+    if (innerQ != 0)
+      os << " inner_q=" << innerQ;
+    if (innerKv != 0)
+      os << " inner_kv=" << innerKv;
+  } else {
     os << " chunk=" << chunk << " inner_q=" << innerQ
        << " inner_kv=" << innerKv << " tile_dv=" << tileDv;
+  }
   os << " stages=" << stages << " warps=" << warps;
   return os.str();
 }

@@ -20,6 +20,12 @@ enum class Algorithm {
   /// Attention, query tile resident in shared memory, K/V tiles streamed
   /// through a `stages`-deep ring (FlashAttention-2's structure).
   Flash2,
+  /// Attention on sm_90a: wgmma warpgroups of 64 query rows (tile_q = 64
+  /// per consumer warpgroup), K/V through a `stages`-deep ring; with a
+  /// producer warpgroup that loads while the consumers compute when
+  /// warps = tile_q / 16 + 4 (FlashAttention-3's structure,
+  /// schedule/AttentionLayout.h).
+  Flash3,
   /// Attention for on-chip memory below d^2: Q and K are streamed in
   /// tile_d-wide column chunks, the output in tile_dv-wide slices, one CTA
   /// per (query tile, value slice).
@@ -31,6 +37,13 @@ enum class Algorithm {
   ChunkTwoPass,
 };
 
+/// Every family, for loops over them.
+constexpr Algorithm kAllAlgorithms[] = {
+    Algorithm::Flash2, Algorithm::Flash2DSplit, Algorithm::Flash3,
+    Algorithm::ChunkFused, Algorithm::ChunkTwoPass};
+
+/// The family's name in #flash.schedule and the bundle manifest
+/// ("flash2", "flash3", ...).
 const char *algorithmName(Algorithm a);
 std::optional<Algorithm> parseAlgorithm(std::string_view name);
 bool isAttentionAlgorithm(Algorithm a);

@@ -86,9 +86,20 @@ Result<ScheduleResult> solve(const Problem &p, const Target &t,
 
 Algorithm flashgen::schedule::defaultAttentionAlgorithm(const AttentionProblem &p,
                                                         const Target &t) {
+  return defaultAttentionAlgorithms(p, t).front();
+}
+
+std::vector<Algorithm>
+flashgen::schedule::defaultAttentionAlgorithms(const AttentionProblem &p,
+                                               const Target &t) {
   int64_t words = t.onChipBytesPerCTA() / std::max<int64_t>(1, p.elementBytes);
-  return words < p.headDim * p.headDim ? Algorithm::Flash2DSplit
-                                       : Algorithm::Flash2;
+  if (words < p.headDim * p.headDim)
+    return {Algorithm::Flash2DSplit};
+  // Where flash3's kernel applies (wgmma, 16-bit, D = Dv in 64 .. 256) it
+  // competes with flash2 on modeled time.
+  if (attentionPrecondition(p, t, Algorithm::Flash3).empty())
+    return {Algorithm::Flash3, Algorithm::Flash2};
+  return {Algorithm::Flash2};
 }
 
 Result<ScheduleResult>
@@ -97,7 +108,46 @@ flashgen::schedule::scheduleAttention(const AttentionProblem &p,
                                       const SolveOptions &options) {
   if (std::string why = validate(p); !why.empty())
     return Result<ScheduleResult>::failure(why);
-  Algorithm algorithm = options.algorithm.value_or(defaultAttentionAlgorithm(p, t));
+  std::vector<Algorithm> families =
+      options.algorithm ? std::vector<Algorithm>{*options.algorithm}
+                        : defaultAttentionAlgorithms(p, t);
+  // Each family's space is searched on its own; the candidates of all of
+  // them are ranked together by modeled time.
+  std::optional<ScheduleResult> merged;
+  std::string errors; // every family's reason, when none fits
+  for (Algorithm algorithm : families) {
+    Result<ScheduleResult> one = scheduleAttentionFamily(p, t, algorithm, options);
+    if (!one) {
+      errors += (errors.empty() ? "" : "; and ") + one.error();
+      continue;
+    }
+    if (!merged) {
+      merged = *one;
+      continue;
+    }
+    merged->spacePoints += one->spacePoints;
+    merged->solverChecks += one->solverChecks;
+    merged->solveSeconds += one->solveSeconds;
+    if (merged->engineNote.empty())
+      merged->engineNote = one->engineNote;
+    for (Candidate &c : one->candidates)
+      merged->candidates.push_back(std::move(c));
+  }
+  if (!merged)
+    return Result<ScheduleResult>::failure(errors);
+  std::stable_sort(merged->candidates.begin(), merged->candidates.end(),
+                   [](const Candidate &a, const Candidate &b) {
+                     return a.evaluation.seconds < b.evaluation.seconds;
+                   });
+  merged->candidates.resize(
+      std::min<size_t>(merged->candidates.size(), std::max(1u, options.topK)));
+  merged->algorithm = merged->candidates.front().schedule.algorithm;
+  return *merged;
+}
+
+Result<ScheduleResult> flashgen::schedule::scheduleAttentionFamily(
+    const AttentionProblem &p, const Target &t, Algorithm algorithm,
+    const SolveOptions &options) {
   Result<ScheduleSpace> space = attentionSpace(p, t, algorithm);
   if (!space)
     return Result<ScheduleResult>::failure(

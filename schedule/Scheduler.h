@@ -30,9 +30,7 @@ struct SolveOptions {
   /// Candidates to return (the chosen one first); at least 1.
   unsigned topK = 4;
   /// Restrict the search to one kernel family. By default attention gets
-  /// flash2 when the on-chip memory holds d^2 elements and flash2_dsplit
-  /// (the small-cache schedule) when it does not; recurrences get both
-  /// forms.
+  /// defaultAttentionAlgorithms; recurrences get both forms.
   std::optional<Algorithm> algorithm;
   SearchEngine engine = SearchEngine::Z3;
   /// Per Z3 check; past it the search falls back to enumeration.
@@ -59,13 +57,25 @@ struct ScheduleResult {
   double solveSeconds = 0;
 };
 
-/// The family attention gets by default: flash2_dsplit when the target's
-/// on-chip memory per CTA holds fewer than D^2 elements, else flash2.
+/// The families attention searches by default: flash2_dsplit when the
+/// target's on-chip memory per CTA holds fewer than D^2 elements; else
+/// flash3 and flash2 where flash3's kernel applies (sm_90a, 16-bit, D = Dv
+/// a multiple of 64 up to 256), ranked together; else flash2.
+std::vector<Algorithm> defaultAttentionAlgorithms(const AttentionProblem &p,
+                                                  const Target &t);
+/// The first of those.
 Algorithm defaultAttentionAlgorithm(const AttentionProblem &p, const Target &t);
 
+/// The best schedules of every family searched (options.algorithm, or the
+/// defaults), ranked together by modeled time.
 Result<ScheduleResult> scheduleAttention(const AttentionProblem &p,
                                          const Target &t,
                                          const SolveOptions &options);
+/// The best schedules of one family.
+Result<ScheduleResult> scheduleAttentionFamily(const AttentionProblem &p,
+                                               const Target &t,
+                                               Algorithm algorithm,
+                                               const SolveOptions &options);
 Result<ScheduleResult> scheduleLinear(const LinearProblem &p, const Target &t,
                                       const SolveOptions &options);
 

@@ -83,6 +83,30 @@ constexpr double kSm90L2BytesPerSecond = 2.5 * kSm90HbmBytesPerSecond;
 // flashgen's emitter uses mma.sync on sm_90a too (docs/emitter-target.md).
 constexpr double kSm90MmaSyncEfficiency = 0.46;
 
+// flash3's warpgroup model on the H100: `flashgen calibrate --fit` over the
+// 132 candidate times of schedule/calibration/h100-attention.tsv (mean
+// Spearman rho 0.86 over 12 shapes, first choice within 5% of the fastest
+// on all 12).
+constexpr WarpgroupModel kSm90Warpgroup = {
+    /*wgmmaEfficiency=*/0.80, /*tileCycles=*/0, /*chainCycles=*/300,
+    /*selfCopyCycles=*/250, /*stageCycles=*/240};
+
+//--- h200: H200 SXM 141 GB ---------------------------------------------------
+// The H100's processor (132 SMs, 50 MB L2, the same clocks and limits) with
+// HBM3e. Anchors (../shared/anchors/README.md, measured 2026-12-02 on the
+// lent H200): device-to-device copy 4268 GB/s, cuBLAS bf16 GEMM 8192^3
+// 783 TFLOP/s, FlashAttention-2 forward 344-356 TFLOP/s at d = 128.
+constexpr double kH200HbmBytesPerSecond = 4268e9;
+constexpr double kH200MmaFlopsPerSecond = 783e12;
+constexpr double kH200SustainedClockHz =
+    kH200MmaFlopsPerSecond / (kSm90NumSMs * kSm90MmaFlopsPerClockPerSM);
+constexpr double kH200MmaSyncEfficiency = 0.45;
+// *Assumed* as on the H100: 2.5x the measured copy rate.
+constexpr double kH200L2BytesPerSecond = 2.5 * kH200HbmBytesPerSecond;
+// Fitted to the H200's own candidate times (schedule/calibration/
+// h200-attention.json) by flashgen-calibrate.
+constexpr WarpgroupModel kH200Warpgroup = kSm90Warpgroup;
+
 //--- sm_test_small: a synthetic small-memory target -------------------------
 // Turing's (cc 7.5) limits and T4's datasheet figures, but with sm_80's 16-bit
 // m16n8k16 MMA so the same kernels apply: a machine whose on-chip memory is
@@ -113,6 +137,7 @@ std::vector<Target> buildTargets() {
 
   Target sm80;
   sm80.name = "sm_80";
+  sm80.arch = "sm_80";
   sm80.description = "NVIDIA A100 SXM4 80 GB (datasheet figures)";
   sm80.smemPerSM = kSm80SmemPerSM;
   sm80.smemPerCTA = kSm80SmemPerCTA;
@@ -146,6 +171,7 @@ std::vector<Target> buildTargets() {
 
   Target sm90;
   sm90.name = "sm_90";
+  sm90.arch = "sm_90";
   sm90.description = "NVIDIA H100 SXM5 80 GB (measured anchors)";
   sm90.smemPerSM = kSm90SmemPerSM;
   sm90.smemPerCTA = kSm90SmemPerCTA;
@@ -169,8 +195,10 @@ std::vector<Target> buildTargets() {
   sm90.smClockHz = kSm90SustainedClockHz;
   sm90.smemBytesPerClockPerSM = kSmemBytesPerClockPerSM;
   sm90.mmaShapes = {kMmaSync16816, kWgmma64N16};
+  // flash2's; flash3 uses wgmma (Target::mma(MmaKind::Wgmma)).
   sm90.kernelMma = MmaKind::MmaSync;
   sm90.mmaEfficiency = kSm90MmaSyncEfficiency;
+  sm90.warpgroup = kSm90Warpgroup;
   sm90.sources = {
       "limits: CUDA C++ Programming Guide, compute capability 9.0",
       "132 SMs, 50 MB L2, 3020 GB/s copy, 785 TFLOP/s bf16 GEMM: measured "
@@ -179,8 +207,31 @@ std::vector<Target> buildTargets() {
       "L2 bandwidth: assumed 2.5x HBM (no anchor yet)"};
   targets.push_back(sm90);
 
+  Target h200 = sm90;
+  h200.name = "h200";
+  h200.description = "NVIDIA H200 SXM 141 GB, sm_90 (measured anchors)";
+  h200.hbmBytesPerSecond = kH200HbmBytesPerSecond;
+  h200.l2BytesPerSecond = kH200L2BytesPerSecond;
+  h200.mmaFlopsPerSecond = kH200MmaFlopsPerSecond;
+  h200.sfuOpsPerSecond =
+      kSfuOpsPerClockPerSM * kSm90NumSMs * kH200SustainedClockHz;
+  h200.fp32OpsPerSecond =
+      kSm90Fp32OpsPerClockPerSM * kSm90NumSMs * kH200SustainedClockHz;
+  h200.smClockHz = kH200SustainedClockHz;
+  h200.mmaEfficiency = kH200MmaSyncEfficiency;
+  h200.warpgroup = kH200Warpgroup;
+  h200.sources = {
+      "limits, 132 SMs, 50 MB L2: as sm_90 (the same processor)",
+      "4268 GB/s copy, 783 TFLOP/s bf16 GEMM: measured anchors on the lent "
+      "H200 (../shared/anchors/README.md, 2026-12-02)",
+      "MMA efficiency 0.45: anchors, FlashAttention-2 forward / GEMM ceiling",
+      "warpgroup model: fitted to schedule/calibration/h200-attention.json",
+      "L2 bandwidth: assumed 2.5x HBM (no anchor yet)"};
+  targets.push_back(h200);
+
   Target small;
   small.name = "sm_test_small";
+  small.arch = "sm_75";
   small.description = "synthetic small-memory target (sm_75 / T4 limits, "
                       "sm_80 MMA)";
   small.smemPerSM = kSmallSmemPerSM;
@@ -245,12 +296,14 @@ std::string flashgen::schedule::knownTargetNames() {
 
 Result<const Target *> flashgen::schedule::lookupTarget(std::string_view name) {
   // sm_90a is sm_90 with the architecture-specific features (wgmma, TMA)
-  // enabled: the same machine.
-  std::string_view canonical = name == "sm_90a" ? "sm_90" : name;
+  // enabled: the same machine; sm_90 is the H100.
+  std::string_view canonical =
+      name == "sm_90a" || name == "h100" ? "sm_90" : name;
   for (const Target &t : knownTargets())
     if (t.name == canonical)
       return &t;
   return Result<const Target *>::failure(
       "unknown target '" + std::string(name) +
-      "'; known targets: " + knownTargetNames() + " (sm_90a is sm_90)");
+      "'; known targets: " + knownTargetNames() +
+      " (sm_90a and h100 are sm_90)");
 }

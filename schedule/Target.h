@@ -40,9 +40,33 @@ struct MmaShape {
   int64_t warps;
 };
 
+/// The warpgroup pipeline model of warp-specialized kernels (flash3,
+/// AttentionCost.cpp): per key tile, a consumer warpgroup issues Q K^T,
+/// runs the softmax, issues P V; warpgroups of the SM share the tensor pipe
+/// and the SFU/FP32 units. Fitted per target to measured candidate times
+/// (schedule/calibration/, `flashgen-calibrate`).
+struct WarpgroupModel {
+  /// Fraction of mmaFlopsPerSecond the wgmma chains reach while issuing.
+  double wgmmaEfficiency = 0;
+  /// Tensor-pipe cycles lost per warpgroup key tile (fence, commit, wait).
+  double tileCycles = 0;
+  /// One warpgroup's fixed latency per key tile (barrier waits, row
+  /// reductions): bounds the SM when too few warpgroups overlap.
+  double chainCycles = 0;
+  /// Extra chain cycles per key tile when the consumers issue their own
+  /// copies and barriers (no producer warpgroup).
+  double selfCopyCycles = 0;
+  /// Chain cycles per key tile, divided by stages - 1: loads that land
+  /// late when the ring is shallow.
+  double stageCycles = 0;
+};
+
 struct Target {
   std::string name;
   std::string description;
+  /// The CUDA architecture the target's kernels are built for ("sm_90");
+  /// a bundle with sm_90a-only kernels (wgmma) says "sm_90a".
+  std::string arch;
 
   // Per-CTA and per-SM limits (CUDA C++ Programming Guide, "Technical
   // Specifications per Compute Capability").
@@ -78,6 +102,8 @@ struct Target {
   /// The fraction of `mmaFlopsPerSecond` an attention or chunk kernel built
   /// on `kernelMma` reaches in its MMA phase.
   double mmaEfficiency = 0;
+  /// flash3's model; unused (zero) on targets without wgmma.
+  WarpgroupModel warpgroup;
 
   /// Where the numbers come from, one line per figure.
   std::vector<std::string> sources;
@@ -92,7 +118,8 @@ struct Target {
   const MmaShape *mma(MmaKind kind) const;
 };
 
-/// The built-in targets: sm_80 (A100), sm_90 (H100 SXM) and sm_test_small.
+/// The built-in targets: sm_80 (A100), sm_90 (H100 SXM), h200 (H200 SXM,
+/// sm_90 too) and sm_test_small.
 const std::vector<Target> &knownTargets();
 
 /// "sm_80, sm_90, sm_test_small" (for messages).

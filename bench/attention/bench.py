@@ -1,8 +1,16 @@
 #!/usr/bin/env python3
 """Attention forward benchmark: flashgen against PyTorch SDPA (FlashAttention-2
 and cuDNN backends) and FlexAttention, on the anchor shapes of
-../shared/anchors/README.md (16,384 tokens per batch, d=128 with 16 heads and
-d=64 with 32 heads, causal and not; softcap and ALiBi+causal at d=128).
+../shared/anchors/README.md (16,384 tokens per batch, d=128 with 16 heads,
+d=64 with 32 heads and d=256 with 8 heads, causal and not; GQA 48/8 causal;
+diffusion-transformer shapes, 24 heads of 128 and 48 heads of 64, N = 1024
+and 4096; softcap and ALiBi+causal at d=128).
+
+The headline column is variant 0, the compiler's own first choice (what
+`flashgen compile` writes with its defaults); the fastest of the scheduler's
+other ranked candidates is reported beside it. Every candidate's time is also
+written as a calibration table (attention-candidates.tsv, the format of
+schedule/calibration/, read by `flashgen calibrate`).
 
 Run on the GPU machine, in one process, so every ratio compares kernels
 measured minutes apart on the same card:
@@ -33,6 +41,12 @@ from triton.testing import do_bench  # noqa: E402
 
 TOKENS = 16384
 ROTATE = 4  # input sets cycled through while timing
+# The score_mod's SFU and FP32 ops per score as flash-schedule counts them in
+# the examples' regions (the calibration table's score_sfu, score_alu).
+SCORE_MOD_WORK = {"none": (0, 0), "softcap": (1, 2), "alibi": (1, 10)}
+CALIBRATION_HEADER = "\t".join(
+    "batch heads kv_heads n m d dv causal score_sfu score_alu algorithm tile_q "
+    "tile_kv stages warps inner_q inner_kv ms".split())
 
 
 def flops(batch, heads, n, d, causal):
@@ -94,17 +108,22 @@ def main():
     torch.manual_seed(0)
     dev = torch.device("cuda")
 
-    shapes = []  # (label, spec, d, heads, n, causal, mod)
-    for d, heads in ((128, 16), (64, 32)):
+    shapes = []  # (label, spec, d, heads, kv_heads, n, causal, mod)
+    for d, heads in ((128, 16), (64, 32), (256, 8)):
         for n in ((512, 2048, 8192, 16384) if d == 128 else (2048, 8192)):
             for causal in (False, True):
                 name = f"mha_d{d}" + ("_causal" if causal else "")
-                shapes.append((name, name, d, heads, n, causal, None))
+                shapes.append((name, name, d, heads, heads, n, causal, None))
     for n in (2048, 8192):
-        shapes.append(("softcap", "softcap", 128, 16, n, False, "softcap"))
-        shapes.append(("alibi_causal", "alibi_causal", 128, 16, n, True, "alibi"))
+        shapes.append(("gqa48_d128_causal", "gqa48_d128_causal", 128, 48, 8, n, True, None))
+    for n in (1024, 4096):
+        shapes.append(("dit_h24_d128", "dit_h24_d128", 128, 24, 24, n, False, None))
+        shapes.append(("dit_h48_d64", "dit_h48_d64", 64, 48, 48, n, False, None))
+    for n in (2048, 8192):
+        shapes.append(("softcap", "softcap", 128, 16, 16, n, False, "softcap"))
+        shapes.append(("alibi_causal", "alibi_causal", 128, 16, 16, n, True, "alibi"))
     if args.quick:
-        shapes = [s for s in shapes if s[4] in (2048, 8192)]
+        shapes = [s for s in shapes if s[5] in (1024, 2048, 8192)]
 
     # One compiled FlexAttention kernel per shape and modifier: lift the
     # recompile limit, or dynamo falls back to the unfused eager path.
@@ -121,20 +140,33 @@ def main():
     from torch.nn.attention import sdpa_kernel, SDPBackend
 
     kernels = {}
+    schedules = {}  # spec -> the manifest's schedule of each variant
     first_call = {}
     rows = []
-    for (label, spec, d, heads, n, causal, mod) in shapes:
+    calibration = [CALIBRATION_HEADER]
+    for (label, spec, d, heads, kv_heads, n, causal, mod) in shapes:
         batch = TOKENS // n
-        sets = [tuple(torch.randn(batch, heads, n, d, device=dev, dtype=torch.bfloat16)
-                      for _ in range(3)) for _ in range(ROTATE)]
+        sets = [(torch.randn(batch, heads, n, d, device=dev, dtype=torch.bfloat16),
+                 torch.randn(batch, kv_heads, n, d, device=dev, dtype=torch.bfloat16),
+                 torch.randn(batch, kv_heads, n, d, device=dev, dtype=torch.bfloat16))
+                for _ in range(ROTATE)]
+        # SDPA's cuDNN and FA2 backends and the reference take K/V with every
+        # query head's copy (expanded outside the timed region).
+        group = heads // kv_heads
+        sdpa_sets = [(q, k.repeat_interleave(group, 1), v.repeat_interleave(group, 1))
+                     if group > 1 else (q, k, v) for (q, k, v) in sets]
         out = torch.empty(batch, heads, n, d, device=dev, dtype=torch.bfloat16)
         pick = rotating(sets)
-        row = {"spec": spec, "d": d, "heads": heads, "n": n, "batch": batch,
-               "causal": causal, "mod": mod or "none"}
+        pick_sdpa = rotating(sdpa_sets)
+        row = {"spec": spec, "d": d, "heads": heads, "kv_heads": kv_heads, "n": n,
+               "batch": batch, "causal": causal, "mod": mod or "none"}
         fl = flops(batch, heads, n, d, causal)
 
         if spec not in kernels:
             bundle = flashgen.load(os.path.join(args.bundles, spec))
+            with open(os.path.join(args.bundles, spec, "manifest.json")) as f:
+                schedules[spec] = [variant["schedule"] for variant in
+                                   json.load(f)["kernels"][0]["variants"]]
             start = time.perf_counter()
             kernels[spec] = bundle.kernel(spec)
             q, k, v = sets[0]
@@ -160,7 +192,7 @@ def main():
             # The FA2 backend's output (f32 statistics, ~1e-3 from exact) as
             # the reference: the math backend would materialise N x N scores.
             with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
-                ref = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+                ref = F.scaled_dot_product_attention(*sdpa_sets[0], is_causal=causal)
         row["rel_err"] = rel_err(out, ref)
         ref_out = out.clone()
         if not row["rel_err"] < 2e-2:
@@ -188,6 +220,14 @@ def main():
             variant_ms[variant] = time_ms(run_flashgen)
         kern.select_variant(0)
         row["variant_ms"] = variant_ms
+        row["variant_schedules"] = schedules[spec]
+        sfu, alu = SCORE_MOD_WORK[mod or "none"]
+        for variant, ms in variant_ms.items():
+            sch = schedules[spec][variant]
+            calibration.append("\t".join(str(x) for x in (
+                batch, heads, kv_heads, n, n, d, d, int(causal), sfu, alu, sch["algorithm"],
+                sch["tile_q"], sch["tile_kv"], sch["stages"], sch["warps"], sch["inner_q"],
+                sch["inner_kv"], f"{ms:.4f}")))
         row["flashgen_ms"] = variant_ms[0]
         best = min(variant_ms, key=variant_ms.get)
         row["best_variant"] = best
@@ -197,7 +237,7 @@ def main():
             for backend, key in ((SDPBackend.FLASH_ATTENTION, "fa2_ms"),
                                  (SDPBackend.CUDNN_ATTENTION, "cudnn_ms")):
                 def run_sdpa(backend=backend):
-                    q, k, v = pick()
+                    q, k, v = pick_sdpa()
                     with sdpa_kernel(backend):
                         F.scaled_dot_product_attention(q, k, v, is_causal=causal)
                 try:
@@ -214,7 +254,8 @@ def main():
 
                 def run_flex():
                     q, k, v = pick()
-                    flex(q, k, v, score_mod=score_mod, block_mask=block_mask)
+                    flex(q, k, v, score_mod=score_mod, block_mask=block_mask,
+                         enable_gqa=kv_heads != heads)
                 row["flex_ms"] = time_ms(run_flex)
             except Exception as error:  # noqa: BLE001
                 row["flex_ms"] = None
@@ -228,11 +269,15 @@ def main():
         torch.cuda.empty_cache()
 
     os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "attention-candidates.tsv"), "w") as f:
+        f.write(f"# {torch.cuda.get_device_name()}: bench/attention/bench.py, medians of do_bench\n")
+        f.write("\n".join(calibration) + "\n")
     with open(os.path.join(args.out, "attention-results.json"), "w") as f:
         json.dump({"device": torch.cuda.get_device_name(), "rows": rows,
                    "first_call_seconds": first_call}, f, indent=1)
 
-    header = f"{'spec':<16}{'N':>6}{'B':>4} {'err':>8} {'flashgen':>9} {'best(v)':>9} {'FA2':>6} {'cuDNN':>6} {'Flex':>6}  {'/FA2':>5} {'/cuDNN':>6} {'/Flex':>5}"
+    header = (f"{'spec':<18}{'N':>6}{'B':>4} {'err':>8} {'v0':>6} {'best(v)':>10} {'FA2':>6} {'cuDNN':>6} {'Flex':>6}"
+              f"  {'v0/FA2':>6} {'v0/cuDNN':>8} {'v0/Flex':>7} {'v0/best':>7}")
     print(header)
     for r in rows:
         def fmt(key):
@@ -241,10 +286,11 @@ def main():
 
         def ratio(key):
             a, b = r.get("flashgen_tflops"), r.get(key)
-            return f"{a / b:5.2f}" if a and b else "    -"
-        print(f"{r['spec']:<16}{r['n']:>6}{r['batch']:>4} {r.get('rel_err', float('nan')):8.1e} "
-              f"{fmt('flashgen_tflops'):>9} {fmt('best_tflops')}({r.get('best_variant', '-')}) {fmt('fa2_tflops')} {fmt('cudnn_tflops')} {fmt('flex_tflops')}  "
-              f"{ratio('fa2_tflops')} {ratio('cudnn_tflops'):>6} {ratio('flex_tflops')}")
+            return f"{a / b:.2f}" if a and b else "-"
+        print(f"{r['spec']:<18}{r['n']:>6}{r['batch']:>4} {r.get('rel_err', float('nan')):8.1e} "
+              f"{fmt('flashgen_tflops')} {fmt('best_tflops')}({r.get('best_variant', '-'):>2}) {fmt('fa2_tflops')} "
+              f"{fmt('cudnn_tflops')} {fmt('flex_tflops')}  {ratio('fa2_tflops'):>6} {ratio('cudnn_tflops'):>8} "
+              f"{ratio('flex_tflops'):>7} {ratio('best_tflops'):>7}")
     print("first call (NVRTC compile or cache load + launch), s:",
           {k: round(v, 2) for k, v in first_call.items()})
 
@@ -256,7 +302,7 @@ def main():
         labels = [f"{r['spec']}\nN={r['n']}" for r in rows]
         xs = range(len(rows))
         width = 0.2
-        for i, (key, name) in enumerate((("flashgen_tflops", "flashgen"), ("fa2_tflops", "SDPA FA2"),
+        for i, (key, name) in enumerate((("flashgen_tflops", "flashgen v0 (own schedule)"), ("fa2_tflops", "SDPA FA2"),
                                           ("cudnn_tflops", "SDPA cuDNN"), ("flex_tflops", "FlexAttention"))):
             ax.bar([x + (i - 1.5) * width for x in xs], [r.get(key) or 0 for r in rows], width, label=name)
         ax.set_xticks(list(xs))

@@ -4,7 +4,7 @@
 
 // Without a producer (tile_q = 16 warps): every thread loads, wgmma per
 // warpgroup, 1 KiB of alignment slack in the shared-memory plan.
-#sched = #flash.schedule<algorithm = "flash3", tile_q = 128, tile_kv = 128, tile_d = 128, stages = 2, warps = 8, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 164864>
+#sched = #flash.schedule<algorithm = flash3, tile_q = 128, tile_kv = 128, tile_d = 128, stages = 2, warps = 8, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 164864>
 
 // CHECK-LABEL: // === kernel @causal_gqa_v0 grid(cdiv(N,128), 32, B) block(256) smem(164864)
 // CHECK: #if !defined(FG_HAVE_WGMMA)
@@ -38,7 +38,7 @@ func.func @causal_gqa(%q: tensor<?x32x?x128xbf16>, %k: tensor<?x8x?x128xbf16>, %
 // With a producer warpgroup (warps = 4 + tile_q / 16): mbarriers after the
 // K and V rings, the producer's loop where the key loops begin, setmaxnreg
 // in both branches, consumer turns; inner_kv = 64 splits P V by slab.
-#sched = #flash.schedule<algorithm = "flash3", tile_q = 128, tile_kv = 128, tile_d = 64, stages = 3, warps = 12, chunk = 0, inner_q = 0, inner_kv = 64, tile_dv = 64, smem_bytes = 0>
+#sched = #flash.schedule<algorithm = flash3, tile_q = 128, tile_kv = 128, tile_d = 64, stages = 3, warps = 12, chunk = 0, inner_q = 0, inner_kv = 64, tile_dv = 64, smem_bytes = 0>
 
 // CHECK-LABEL: // === kernel @softcap_ws_v0 grid(cdiv(N,128), 16, B) block(384) smem(115840)
 // CHECK: constexpr int kConsumerWarps = kWarps - 4;

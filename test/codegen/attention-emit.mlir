@@ -3,7 +3,7 @@
 // GQA head mapping, causal tile skipping, boundary masks, the inlined
 // score_mod.
 
-#sched = #flash.schedule<algorithm = "flash2", tile_q = 128, tile_kv = 64, tile_d = 128, stages = 3, warps = 8, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 131072>
+#sched = #flash.schedule<algorithm = flash2, tile_q = 128, tile_kv = 64, tile_d = 128, stages = 3, warps = 8, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 131072>
 
 // CHECK-LABEL: // === kernel @causal_gqa_v0 grid(cdiv(N,128), 32, B) block(256) smem(131072)
 // CHECK: #include "flashgen/device/flashgen_device.cuh"
@@ -43,7 +43,7 @@ func.func @causal_gqa(%q: tensor<?x32x?x128xbf16>, %k: tensor<?x8x?x128xbf16>, %
 
 // -----
 
-#sched = #flash.schedule<algorithm = "flash2", tile_q = 64, tile_kv = 32, tile_d = 128, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 49152>
+#sched = #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 32, tile_d = 128, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 49152>
 
 // CHECK-LABEL: // === kernel @softcap_v0 grid(cdiv(N,64), 16, B) block(128) smem(49152)
 // CHECK: constexpr int kTileQ = 64;

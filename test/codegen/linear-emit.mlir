@@ -69,7 +69,7 @@
 func.func @decay(%q: tensor<?x2x?x64xbf16>, %k: tensor<?x2x?x64xbf16>,
                  %v: tensor<?x2x?x64xbf16>, %g: tensor<?x2x?xf32>) -> tensor<?x2x?x64xbf16> {
   %o = flash.linear_attention %q, %k, %v gate decay gates(%g : tensor<?x2x?xf32>)
-      dims ["B", "T"] {flash.schedule = #flash.schedule<algorithm = "chunk_fused", tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 32, tile_dv = 32, smem_bytes = 0>}
+      dims ["B", "T"] {flash.schedule = #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 32, tile_dv = 32, smem_bytes = 0>}
       : tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16> -> tensor<?x2x?x64xbf16>
   return %o : tensor<?x2x?x64xbf16>
 }
@@ -136,7 +136,7 @@ func.func @mlstm(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
       gates(%i, %f : tensor<?x1x?xf32>, tensor<?x1x?xf32>)
       initial(%c0, %n0, %m0 : tensor<?x1x64x64xf32>, tensor<?x1x64xf32>, tensor<?x1xf32>)
       return_final_state dims ["B", "T"]
-      {flash.schedule = #flash.schedule<algorithm = "chunk_fused", tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 32, tile_dv = 32, smem_bytes = 0>}
+      {flash.schedule = #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 32, tile_dv = 32, smem_bytes = 0>}
       : tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>
       -> tensor<?x1x?x64xbf16>, tensor<?x1x64x64xf32>, tensor<?x1x64xf32>, tensor<?x1xf32>
   return %o, %c, %n, %m : tensor<?x1x?x64xbf16>, tensor<?x1x64x64xf32>, tensor<?x1x64xf32>, tensor<?x1xf32>
@@ -170,7 +170,7 @@ func.func @mlstm(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
 func.func @gla(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
                %v: tensor<?x1x?x64xbf16>, %g: tensor<?x1x?x64xf32>) -> tensor<?x1x?x64xbf16> {
   %o = flash.linear_attention %q, %k, %v gate vector gates(%g : tensor<?x1x?x64xf32>) dims ["B", "T"]
-      {flash.schedule = #flash.schedule<algorithm = "chunk_fused", tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 32, smem_bytes = 0>}
+      {flash.schedule = #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 32, smem_bytes = 0>}
       : tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16> -> tensor<?x1x?x64xbf16>
   return %o : tensor<?x1x?x64xbf16>
 }
@@ -199,7 +199,7 @@ func.func @gla(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
 func.func @twopass(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
                    %v: tensor<?x1x?x64xbf16>, %g: tensor<?x1x?xf32>) -> tensor<?x1x?x64xbf16> {
   %o = flash.linear_attention %q, %k, %v gate decay gates(%g : tensor<?x1x?xf32>) dims ["B", "T"]
-      {flash.schedule = #flash.schedule<algorithm = "chunk_two_pass", tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 32, smem_bytes = 0>}
+      {flash.schedule = #flash.schedule<algorithm = chunk_two_pass, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 32, smem_bytes = 0>}
       : tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16> -> tensor<?x1x?x64xbf16>
   return %o : tensor<?x1x?x64xbf16>
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Compiles every example spec into a bundle (the scheduler's top 4 variants)
-# and has NVRTC compile every variant for sm_80 and sm_90a: flashgen-nvrtc
-# fails on any error, warning or spill. No GPU needed.
+# Compiles every example spec into two bundles, one scheduled for sm_80
+# (mma.sync kernels) and one for sm_90 (where flash3's wgmma kernels compete),
+# the scheduler's top 4 variants each, and has NVRTC compile every variant for
+# its architecture (sm_80, sm_90a): flashgen-nvrtc fails on any error,
+# warning or spill. No GPU needed.
 set -u
 bin=$1
 examples=$2
@@ -11,13 +13,17 @@ export FLASHGEN_CACHE_DIR="$work/cache"
 status=0
 for spec in "$examples"/*.mlir; do
   name=$(basename "$spec" .mlir)
-  if ! "$bin/flashgen" compile "$spec" -o "$work/$name" > "$work/$name.log" 2>&1; then
-    echo "FAIL: flashgen compile $name"; cat "$work/$name.log"; status=1; continue
-  fi
-  if "$bin/flashgen-nvrtc" "$work/$name" --arch sm_80 --arch sm_90a > "$work/$name.nvrtc" 2>&1; then
-    echo "ok: $name ($(grep -c 'registers' "$work/$name.nvrtc") kernel compiles, no spill, no warning)"
-  else
-    echo "FAIL: $name"; grep -E "FAILED|error|warning|spill" "$work/$name.nvrtc" | head -10; status=1
-  fi
+  for pair in sm_80:sm_80 sm_90:sm_90a; do
+    target=${pair%%:*} arch=${pair##*:}
+    out="$work/$name-$target"
+    if ! "$bin/flashgen" compile "$spec" -o "$out" --target "$target" > "$out.log" 2>&1; then
+      echo "FAIL: flashgen compile $name --target $target"; cat "$out.log"; status=1; continue
+    fi
+    if "$bin/flashgen-nvrtc" "$out" --arch "$arch" > "$out.nvrtc" 2>&1; then
+      echo "ok: $name for $arch ($(grep -c 'registers' "$out.nvrtc") kernel compiles, no spill, no warning)"
+    else
+      echo "FAIL: $name for $arch"; grep -E "FAILED|error|warning|spill" "$out.nvrtc" | head -10; status=1
+    fi
+  done
 done
 exit $status

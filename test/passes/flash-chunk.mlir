@@ -77,7 +77,7 @@
 func.func @decay(%q: tensor<?x2x?x64xbf16>, %k: tensor<?x2x?x64xbf16>,
                  %v: tensor<?x2x?x64xbf16>, %g: tensor<?x2x?xf32>) -> tensor<?x2x?x64xbf16> {
   %o = flash.linear_attention %q, %k, %v gate decay gates(%g : tensor<?x2x?xf32>)
-      dims ["B", "T"] {flash.schedule = #flash.schedule<algorithm = "chunk_fused", tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 128, inner_q = 64, inner_kv = 32, tile_dv = 32, smem_bytes = 0>}
+      dims ["B", "T"] {flash.schedule = #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 128, inner_q = 64, inner_kv = 32, tile_dv = 32, smem_bytes = 0>}
       : tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16> -> tensor<?x2x?x64xbf16>
   return %o : tensor<?x2x?x64xbf16>
 }
@@ -124,7 +124,7 @@ func.func @mlstm(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
       gates(%i, %f : tensor<?x1x?xf32>, tensor<?x1x?xf32>)
       initial(%c0, %n0, %m0 : tensor<?x1x64x64xf32>, tensor<?x1x64xf32>, tensor<?x1xf32>)
       return_final_state dims ["B", "T"]
-      {flash.schedule = #flash.schedule<algorithm = "chunk_fused", tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0>}
+      {flash.schedule = #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0>}
       : tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>
       -> tensor<?x1x?x64xbf16>, tensor<?x1x64x64xf32>, tensor<?x1x64xf32>, tensor<?x1xf32>
   return %o, %c, %n, %m : tensor<?x1x?x64xbf16>, tensor<?x1x64x64xf32>, tensor<?x1x64xf32>, tensor<?x1xf32>
@@ -162,7 +162,7 @@ func.func @sig(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
                %f: tensor<?x1x?xf32>) -> (tensor<?x1x?x32xbf16>, tensor<?x1x64x32xf32>, tensor<?x1x64xf32>) {
   %o, %c, %n = flash.linear_attention %q, %k, %v gate mlstm_sig
       gates(%i, %f : tensor<?x1x?xf32>, tensor<?x1x?xf32>) return_final_state dims ["B", "T"]
-      {flash.schedule = #flash.schedule<algorithm = "chunk_fused", tile_q = 0, tile_kv = 0, tile_d = 0, stages = 1, warps = 2, chunk = 64, inner_q = 32, inner_kv = 32, tile_dv = 32, smem_bytes = 0>}
+      {flash.schedule = #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 1, warps = 2, chunk = 64, inner_q = 32, inner_kv = 32, tile_dv = 32, smem_bytes = 0>}
       : tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x32xbf16>
       -> tensor<?x1x?x32xbf16>, tensor<?x1x64x32xf32>, tensor<?x1x64xf32>
   return %o, %c, %n : tensor<?x1x?x32xbf16>, tensor<?x1x64x32xf32>, tensor<?x1x64xf32>
@@ -196,7 +196,7 @@ func.func @sig(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
 func.func @gla(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
                %v: tensor<?x1x?x64xbf16>, %g: tensor<?x1x?x64xf32>) -> tensor<?x1x?x64xbf16> {
   %o = flash.linear_attention %q, %k, %v gate vector gates(%g : tensor<?x1x?x64xf32>) dims ["B", "T"]
-      {flash.schedule = #flash.schedule<algorithm = "chunk_fused", tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 32, smem_bytes = 0>}
+      {flash.schedule = #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 32, smem_bytes = 0>}
       : tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16> -> tensor<?x1x?x64xbf16>
   return %o : tensor<?x1x?x64xbf16>
 }
@@ -207,7 +207,7 @@ func.func @gla(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
 // remark), no gate buffers at all, unit decay.
 
 // CHECK-LABEL: func.func @plain
-// CHECK: flash.schedule = #flash.schedule<algorithm = "chunk_fused", tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 98304>
+// CHECK: flash.schedule = #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 98304>
 // CHECK-LABEL: flash.kernel @plain_v0
 // CHECK-NOT: flash.chunk_gates
 // CHECK-NOT: flash.gate_fetch
@@ -217,7 +217,7 @@ func.func @gla(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
 // CHECK: flash.state_update {{.*}} gate none
 func.func @plain(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf16>,
                  %v: tensor<?x16x?x128xbf16>) -> tensor<?x16x?x128xbf16> {
-  // expected-remark @+1 {{no flash.schedule (flash-schedule did not run on it): using the default #flash.schedule<algorithm = "chunk_fused"}}
+  // expected-remark @+1 {{no flash.schedule (flash-schedule did not run on it): using the default #flash.schedule<algorithm = chunk_fused}}
   %o = flash.linear_attention %q, %k, %v dims ["B", "T"]
       : tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16> -> tensor<?x16x?x128xbf16>
   return %o : tensor<?x16x?x128xbf16>
@@ -253,7 +253,7 @@ func.func @plain(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf16>,
 func.func @twopass(%q: tensor<?x4x?x64xbf16>, %k: tensor<?x4x?x64xbf16>,
                    %v: tensor<?x4x?x64xbf16>, %g: tensor<?x4x?xf32>) -> tensor<?x4x?x64xbf16> {
   %o = flash.linear_attention %q, %k, %v gate decay gates(%g : tensor<?x4x?xf32>) dims ["B", "T"]
-      {flash.schedule = #flash.schedule<algorithm = "chunk_two_pass", tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 32, smem_bytes = 0>}
+      {flash.schedule = #flash.schedule<algorithm = chunk_two_pass, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 32, smem_bytes = 0>}
       : tensor<?x4x?x64xbf16>, tensor<?x4x?x64xbf16>, tensor<?x4x?x64xbf16> -> tensor<?x4x?x64xbf16>
   return %o : tensor<?x4x?x64xbf16>
 }
@@ -267,11 +267,11 @@ func.func @twopass(%q: tensor<?x4x?x64xbf16>, %k: tensor<?x4x?x64xbf16>,
 // CHECK: flash.kernels = [@candidates_v0, @candidates_v1_states, @candidates_v1_outputs]
 func.func @candidates(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
                       %v: tensor<?x1x?x64xbf16>) -> tensor<?x1x?x64xbf16> {
-  // expected-warning @+1 {{dropping candidate schedule #flash.schedule<algorithm = "chunk_fused", tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 48, inner_kv = 64, tile_dv = 64, smem_bytes = 0>: inner_q = 48 must split into 16-row tiles over 4 warps and divide chunk = 64}}
+  // expected-warning @+1 {{dropping candidate schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 48, inner_kv = 64, tile_dv = 64, smem_bytes = 0>: inner_q = 48 must split into 16-row tiles over 4 warps and divide chunk = 64}}
   %o = flash.linear_attention %q, %k, %v dims ["B", "T"]
-      {flash.schedule = #flash.schedule<algorithm = "chunk_fused", tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0>,
-       flash.candidates = [#flash.schedule<algorithm = "chunk_fused", tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 48, inner_kv = 64, tile_dv = 64, smem_bytes = 0>,
-                           #flash.schedule<algorithm = "chunk_two_pass", tile_q = 0, tile_kv = 0, tile_d = 0, stages = 1, warps = 4, chunk = 128, inner_q = 64, inner_kv = 64, tile_dv = 32, smem_bytes = 0>]}
+      {flash.schedule = #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0>,
+       flash.candidates = [#flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 48, inner_kv = 64, tile_dv = 64, smem_bytes = 0>,
+                           #flash.schedule<algorithm = chunk_two_pass, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 1, warps = 4, chunk = 128, inner_q = 64, inner_kv = 64, tile_dv = 32, smem_bytes = 0>]}
       : tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16> -> tensor<?x1x?x64xbf16>
   return %o : tensor<?x1x?x64xbf16>
 }
@@ -282,7 +282,7 @@ func.func @bad_tile_dv(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
                        %v: tensor<?x1x?x96xbf16>) -> tensor<?x1x?x96xbf16> {
   // expected-error @+1 {{tile_dv = 64 must be a power of two >= 16 that divides Dv = 96}}
   %o = flash.linear_attention %q, %k, %v dims ["B", "T"]
-      {flash.schedule = #flash.schedule<algorithm = "chunk_fused", tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0>}
+      {flash.schedule = #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0>}
       : tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x96xbf16> -> tensor<?x1x?x96xbf16>
   return %o : tensor<?x1x?x96xbf16>
 }
@@ -293,7 +293,7 @@ func.func @too_much_smem(%q: tensor<?x1x?x256xbf16>, %k: tensor<?x1x?x256xbf16>,
                          %v: tensor<?x1x?x256xbf16>) -> tensor<?x1x?x256xbf16> {
   // expected-error @+1 {{needs 327680 bytes of shared memory, sm_90 allows 232448}}
   %o = flash.linear_attention %q, %k, %v dims ["B", "T"]
-      {flash.schedule = #flash.schedule<algorithm = "chunk_fused", tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 128, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0>}
+      {flash.schedule = #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 128, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0>}
       : tensor<?x1x?x256xbf16>, tensor<?x1x?x256xbf16>, tensor<?x1x?x256xbf16> -> tensor<?x1x?x256xbf16>
   return %o : tensor<?x1x?x256xbf16>
 }
@@ -304,7 +304,7 @@ func.func @f32_inputs(%q: tensor<?x1x?x64xf32>, %k: tensor<?x1x?x64xf32>,
                       %v: tensor<?x1x?x64xf32>) -> tensor<?x1x?x64xf32> {
   // expected-error @+1 {{element type f32 has no tensor-core path (the chunkwise kernels take bf16 or f16)}}
   %o = flash.linear_attention %q, %k, %v dims ["B", "T"]
-      {flash.schedule = #flash.schedule<algorithm = "chunk_fused", tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0>}
+      {flash.schedule = #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0>}
       : tensor<?x1x?x64xf32>, tensor<?x1x?x64xf32>, tensor<?x1x?x64xf32> -> tensor<?x1x?x64xf32>
   return %o : tensor<?x1x?x64xf32>
 }

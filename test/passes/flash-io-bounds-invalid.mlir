@@ -17,4 +17,4 @@ func.func @unbound_linear(%q: tensor<1x2x?x64xbf16>) -> tensor<1x2x?x64xbf16> {
   return %o : tensor<1x2x?x64xbf16>
 }
 
-// TARGET: unknown target 'sm_70'; known targets: sm_80, sm_90, sm_test_small
+// TARGET: unknown target 'sm_70'; known targets: sm_80, sm_90, h200, sm_test_small

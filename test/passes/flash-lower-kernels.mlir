@@ -3,11 +3,11 @@
 // flash-lower-kernels: grid mapping, GQA head mapping, key-tile ranges of
 // each mask kind, masked/unmasked loop split, pipeline and inlined regions.
 
-#sched = #flash.schedule<algorithm = "flash2", tile_q = 128, tile_kv = 64, tile_d = 128, stages = 3, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 131072>
+#sched = #flash.schedule<algorithm = flash2, tile_q = 128, tile_kv = 64, tile_d = 128, stages = 3, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 131072>
 
 // CHECK-LABEL: func @causal_gqa
 // CHECK: flash.attention {{.*}}flash.kernels = [@causal_gqa_v0]
-// CHECK: flash.kernel @causal_gqa_v0 family "attention" schedule <algorithm = "flash2", tile_q = 128, tile_kv = 64
+// CHECK: flash.kernel @causal_gqa_v0 family "attention" schedule <algorithm = flash2, tile_q = 128, tile_kv = 64
 // CHECK-SAME: kv_heads = 8 : i64, mask = "causal", op = "causal_gqa", q_heads = 32 : i64
 // The grid covers query tiles x query heads x batch.
 // CHECK: %[[IDS:.*]]:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["cdiv(N,128)", "32", "B"]
@@ -41,7 +41,7 @@ func.func @causal_gqa(%q: tensor<?x32x?x128xbf16>, %k: tensor<?x8x?x128xbf16>, %
 
 // -----
 
-#sched = #flash.schedule<algorithm = "flash2", tile_q = 64, tile_kv = 32, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 24576>
+#sched = #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 32, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 24576>
 
 // No mask and equal head counts: no head division, tiles are read in launch
 // order, and the only masked tiles are the ragged end (j < M).
@@ -61,8 +61,8 @@ func.func @plain(%q: tensor<?x8x?x64xf16>, %k: tensor<?x8x?x64xf16>, %v: tensor<
 
 // -----
 
-#sched = #flash.schedule<algorithm = "flash2", tile_q = 128, tile_kv = 64, tile_d = 128, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 98304>
-#alt = #flash.schedule<algorithm = "flash2", tile_q = 64, tile_kv = 64, tile_d = 128, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 65536>
+#sched = #flash.schedule<algorithm = flash2, tile_q = 128, tile_kv = 64, tile_d = 128, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 98304>
+#alt = #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 128, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 65536>
 
 // The user's score_mod is cloned into every score_map; candidates become
 // further kernels.
@@ -86,7 +86,7 @@ func.func @softcap(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf16>, %v:
 
 // -----
 
-#sched = #flash.schedule<algorithm = "flash2", tile_q = 128, tile_kv = 64, tile_d = 128, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 98304>
+#sched = #flash.schedule<algorithm = flash2, tile_q = 128, tile_kv = 64, tile_d = 128, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 98304>
 
 // A sliding window starts its tile range at the window's first key and masks
 // the window's lower edge too.
@@ -105,7 +105,7 @@ func.func @window(%q: tensor<?x4x?x128xbf16>, %k: tensor<?x4x?x128xbf16>, %v: te
 
 // -----
 
-#sched = #flash.schedule<algorithm = "flash2", tile_q = 128, tile_kv = 64, tile_d = 128, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 98304>
+#sched = #flash.schedule<algorithm = flash2, tile_q = 128, tile_kv = 64, tile_d = 128, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 98304>
 
 // Region code that depends only on the batch and head (the ALiBi slope) is
 // computed once per CTA before the key loops, not per score element.

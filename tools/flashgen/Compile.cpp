@@ -9,6 +9,7 @@
 #include "tools/flashgen/Compile.h"
 
 #include "codegen/BundleWriter.h"
+#include "schedule/Target.h"
 #include "tools/flashgen/SpecLoader.h"
 
 #include "mlir/Pass/PassManager.h"
@@ -21,7 +22,7 @@ using namespace mlir;
 using namespace mlir::flash;
 
 static int usage() {
-  llvm::errs() << "usage: flashgen compile SPEC.mlir -o DIR [--target sm_90|sm_80]\n"
+  llvm::errs() << "usage: flashgen compile SPEC.mlir -o DIR [--target sm_90|h200|sm_80]\n"
                   "                        [--dim NAME=VALUE]... [--top-k K] [--print-ir]\n"
                   "                        [--spec-schedules]  (keep the spec's #flash.schedule)\n";
   return 2;
@@ -75,6 +76,11 @@ int flashgen::cli::runCompile(int argc, char **argv) {
   }
   if (spec.empty() || output.empty())
     return usage();
+  // Checked first: the passes and the manifest both read the target.
+  if (auto t = flashgen::schedule::lookupTarget(target); !t) {
+    llvm::errs() << "flashgen compile: " << t.error() << "\n";
+    return 2;
+  }
 
   MLIRContext context;
   OwningOpRef<ModuleOp> module = loadSpec(context, spec);
@@ -112,7 +118,9 @@ int flashgen::cli::runCompile(int argc, char **argv) {
 
   BundleOptions options;
   options.directory = output;
-  options.target = target;
+  // The manifest names an architecture; BundleWriter adds the "a" when a
+  // kernel needs sm_90a's wgmma.
+  options.target = (*flashgen::schedule::lookupTarget(target))->arch;
   if (failed(writeBundle(*module, options)))
     return 1;
   llvm::outs() << "flashgen compile: wrote " << output << "/manifest.json\n";

@@ -18,6 +18,7 @@
 #include "tools/flashgen/Explain.h"
 
 #include "dialect/DimBindings.h"
+#include "dialect/ScheduleConversion.h"
 #include "schedule/Target.h"
 #include "schedule/Units.h"
 #include "tools/flashgen/SpecLoader.h"
@@ -72,7 +73,7 @@ std::string elementName(Value v) {
 }
 
 llvm::json::Object scheduleJson(ScheduleAttr s) {
-  return llvm::json::Object{{"algorithm", s.getAlgorithm().getValue()},
+  return llvm::json::Object{{"algorithm", stringifyAlgorithm(s.getAlgorithm())},
                             {"tile_q", s.getTileQ()},
                             {"tile_kv", s.getTileKv()},
                             {"tile_d", s.getTileD()},
@@ -87,18 +88,8 @@ llvm::json::Object scheduleJson(ScheduleAttr s) {
 
 /// "flash2 tile_q=64 tile_kv=32 tile_d=128 tile_dv=128 stages=2 warps=2".
 std::string scheduleText(ScheduleAttr s) {
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  os << s.getAlgorithm().getValue();
-  StringRef algorithm = s.getAlgorithm().getValue();
-  if (algorithm.starts_with("flash2"))
-    os << " tile_q=" << s.getTileQ() << " tile_kv=" << s.getTileKv()
-       << " tile_d=" << s.getTileD() << " tile_dv=" << s.getTileDv();
-  else
-    os << " chunk=" << s.getChunk() << " inner_q=" << s.getInnerQ()
-       << " inner_kv=" << s.getInnerKv() << " tile_dv=" << s.getTileDv();
-  os << " stages=" << s.getStages() << " warps=" << s.getWarps();
-  return text;
+  // The library's one spelling of a schedule.
+  return toLibrary(s).str();
 }
 
 /// Sizes of one op, as text and JSON; false (with `error` set) when a

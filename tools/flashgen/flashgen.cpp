@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tools/FlashgenRegistration.h"
+#include "tools/flashgen/Calibrate.h"
 #include "tools/flashgen/Compile.h"
 #include "autotune/TuneCommand.h"
 #if __has_include("tools/flashgen/Explain.h")
@@ -23,7 +24,8 @@ static int usage() {
                   "commands:\n"
                   "  compile SPEC -o DIR   compile a spec into a bundle\n"
                   "  explain SPEC          IO lower bounds, schedules and ratios\n"
-                  "  tune BUNDLE --dim ... time a bundle's candidates on this GPU\n";
+                  "  tune BUNDLE --dim ... time a bundle's candidates on this GPU\n"
+                  "  calibrate TABLE.tsv   the cost model against measured candidate times\n";
   return 2;
 }
 
@@ -41,6 +43,8 @@ int main(int argc, char **argv) {
   if (command == "explain")
     return flashgen::cli::runExplain(argc - 2, argv + 2);
 #endif
+  if (command == "calibrate")
+    return flashgen::cli::runCalibrate(argc - 2, argv + 2);
   if (command == "tune")
     return flashgen::runTune(argc - 1, argv + 1); // argv[0] = "tune"
   if (command == "--help" || command == "-h" || command == "help") {

@@ -9,7 +9,7 @@ func.func @emu_exp(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
       gates(%i, %f : tensor<?x1x?xf32>, tensor<?x1x?xf32>)
       initial(%c0, %n0, %m0 : tensor<?x1x64x64xf32>, tensor<?x1x64xf32>, tensor<?x1xf32>)
       return_final_state dims ["B", "T"]
-      {flash.schedule = #flash.schedule<algorithm = "chunk_fused", tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 32, tile_dv = 32, smem_bytes = 0>}
+      {flash.schedule = #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 32, tile_dv = 32, smem_bytes = 0>}
       : tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>
       -> tensor<?x1x?x64xbf16>, tensor<?x1x64x64xf32>, tensor<?x1x64xf32>, tensor<?x1xf32>
   return %o, %c, %n, %m : tensor<?x1x?x64xbf16>, tensor<?x1x64x64xf32>, tensor<?x1x64xf32>, tensor<?x1xf32>

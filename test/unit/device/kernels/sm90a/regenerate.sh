@@ -31,7 +31,7 @@ def attr(s):
     iq = f[5] if len(f) > 5 else 0
     producer = w % 4 == 0 and tq == 16 * (w - 4)
     smem = (tq * d + st * tk * 2 * d) * 2 + 1024 + (((1 + 4 * st) * 8 + 127) // 128 * 128 if producer else 0)
-    return (f'#flash.schedule<algorithm = "flash3", tile_q = {tq}, tile_kv = {tk}, tile_d = {d}, '
+    return (f'#flash.schedule<algorithm = flash3, tile_q = {tq}, tile_kv = {tk}, tile_d = {d}, '
             f'stages = {st}, warps = {w}, chunk = 0, inner_q = {iq}, inner_kv = {ikv}, tile_dv = {d}, '
             f'smem_bytes = {smem}>')
 attrs = [attr(s) for s in scheds]

@@ -1,0 +1,80 @@
+//===- ScheduleConversion.h - #flash.schedule <-> schedule library -*- C++ -*-===//
+//
+// The one conversion between the dialect's schedule attribute and the
+// MLIR-free struct the scheduling library (schedule/Schedule.h) reasons
+// about, so passes, the emitter and the tools read schedule fields the same
+// way. Header-only: the enum mapping is a switch (the compiler warns on a
+// missing case); the lit test test/passes/flash-schedule-flash3.mlir takes
+// every attention family through flash-schedule, the lowering and the
+// emitter.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHGEN_DIALECT_SCHEDULECONVERSION_H
+#define FLASHGEN_DIALECT_SCHEDULECONVERSION_H
+
+#include "dialect/FlashDialect.h"
+#include "schedule/Schedule.h"
+
+namespace mlir::flash {
+
+inline flashgen::schedule::Algorithm toLibrary(Algorithm a) {
+  using L = flashgen::schedule::Algorithm;
+  switch (a) {
+  case Algorithm::flash2:
+    return L::Flash2;
+  case Algorithm::flash2_dsplit:
+    return L::Flash2DSplit;
+  case Algorithm::flash3:
+    return L::Flash3;
+  case Algorithm::chunk_fused:
+    return L::ChunkFused;
+  case Algorithm::chunk_two_pass:
+    return L::ChunkTwoPass;
+  }
+  return L::Flash2;
+}
+
+inline Algorithm toDialect(flashgen::schedule::Algorithm a) {
+  using L = flashgen::schedule::Algorithm;
+  switch (a) {
+  case L::Flash2:
+    return Algorithm::flash2;
+  case L::Flash2DSplit:
+    return Algorithm::flash2_dsplit;
+  case L::Flash3:
+    return Algorithm::flash3;
+  case L::ChunkFused:
+    return Algorithm::chunk_fused;
+  case L::ChunkTwoPass:
+    return Algorithm::chunk_two_pass;
+  }
+  return Algorithm::flash2;
+}
+
+inline flashgen::schedule::Schedule toLibrary(ScheduleAttr s) {
+  flashgen::schedule::Schedule out;
+  out.algorithm = toLibrary(s.getAlgorithm());
+  out.tileQ = s.getTileQ();
+  out.tileKv = s.getTileKv();
+  out.tileD = s.getTileD();
+  out.stages = s.getStages();
+  out.warps = s.getWarps();
+  out.chunk = s.getChunk();
+  out.innerQ = s.getInnerQ();
+  out.innerKv = s.getInnerKv();
+  out.tileDv = s.getTileDv();
+  out.smemBytes = s.getSmemBytes();
+  return out;
+}
+
+inline ScheduleAttr toDialect(MLIRContext *ctx,
+                              const flashgen::schedule::Schedule &s) {
+  return ScheduleAttr::get(ctx, toDialect(s.algorithm), s.tileQ, s.tileKv,
+                           s.tileD, s.stages, s.warps, s.chunk, s.innerQ,
+                           s.innerKv, s.tileDv, s.smemBytes);
+}
+
+} // namespace mlir::flash
+
+#endif // FLASHGEN_DIALECT_SCHEDULECONVERSION_H

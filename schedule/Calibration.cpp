@@ -1,0 +1,230 @@
+//===- Calibration.cpp - the cost model against measured times ------------===//
+
+#include "schedule/Calibration.h"
+
+#include "schedule/AttentionCost.h"
+#include "schedule/Checker.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <sstream>
+
+using namespace flashgen::schedule;
+
+namespace {
+
+const char *const kColumns[] = {
+    "batch", "heads",  "kv_heads",  "n",       "m",       "d",
+    "dv",    "causal", "score_sfu", "score_alu", "algorithm", "tile_q",
+    "tile_kv", "stages", "warps",   "inner_q", "inner_kv", "ms"};
+constexpr size_t kColumnCount = sizeof(kColumns) / sizeof(kColumns[0]);
+
+std::vector<std::string> splitTabs(const std::string &line) {
+  std::vector<std::string> fields;
+  std::string field;
+  std::istringstream is(line);
+  while (std::getline(is, field, '\t'))
+    fields.push_back(field);
+  return fields;
+}
+
+bool parseInt(const std::string &s, int64_t &out) {
+  try {
+    size_t used = 0;
+    long long v = std::stoll(s, &used);
+    if (used != s.size() || v < 0)
+      return false;
+    out = v;
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+/// Ranks 1..n, ties sharing their mean rank.
+std::vector<double> ranks(const std::vector<double> &v) {
+  std::vector<size_t> order(v.size());
+  for (size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return v[a] < v[b]; });
+  std::vector<double> r(v.size());
+  for (size_t i = 0; i < order.size();) {
+    size_t j = i;
+    while (j + 1 < order.size() && v[order[j + 1]] == v[order[i]])
+      ++j;
+    double mean = (i + j) / 2.0 + 1;
+    for (size_t k = i; k <= j; ++k)
+      r[order[k]] = mean;
+    i = j + 1;
+  }
+  return r;
+}
+
+double pearson(const std::vector<double> &a, const std::vector<double> &b) {
+  double n = a.size(), ma = 0, mb = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    ma += a[i] / n;
+    mb += b[i] / n;
+  }
+  double sab = 0, saa = 0, sbb = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    sab += (a[i] - ma) * (b[i] - mb);
+    saa += (a[i] - ma) * (a[i] - ma);
+    sbb += (b[i] - mb) * (b[i] - mb);
+  }
+  return saa > 0 && sbb > 0 ? sab / std::sqrt(saa * sbb) : 0;
+}
+
+} // namespace
+
+Result<std::vector<Measurement>>
+flashgen::schedule::parseMeasurements(std::string_view text) {
+  std::vector<Measurement> rows;
+  std::istringstream is{std::string(text)};
+  std::string line;
+  size_t lineNo = 0;
+  bool header = false;
+  auto fail = [&](const std::string &why) {
+    return Result<std::vector<Measurement>>::failure(
+        "line " + std::to_string(lineNo) + ": " + why);
+  };
+  while (std::getline(is, line)) {
+    ++lineNo;
+    if (line.empty() || line[0] == '#')
+      continue;
+    std::vector<std::string> f = splitTabs(line);
+    if (!header) {
+      for (size_t i = 0; i < kColumnCount; ++i)
+        if (i >= f.size() || f[i] != kColumns[i])
+          return fail(std::string("the header must name the columns ") +
+                      "batch heads kv_heads n m d dv causal score_sfu "
+                      "score_alu algorithm tile_q tile_kv stages warps "
+                      "inner_q inner_kv ms; column " + std::to_string(i + 1) +
+                      " should be '" + kColumns[i] + "'");
+      header = true;
+      continue;
+    }
+    if (f.size() != kColumnCount)
+      return fail("expected " + std::to_string(kColumnCount) + " tab-separated "
+                  "fields, found " + std::to_string(f.size()));
+    int64_t v[kColumnCount] = {};
+    for (size_t i = 0; i < kColumnCount; ++i) {
+      if (i == 10 || i == 17)
+        continue;
+      if (!parseInt(f[i], v[i]))
+        return fail(std::string("column '") + kColumns[i] +
+                    "' is not a non-negative integer: '" + f[i] + "'");
+    }
+    Measurement m;
+    AttentionProblem &p = m.problem;
+    p.batch = v[0];
+    p.queryHeads = v[1];
+    p.keyHeads = v[2];
+    p.queryLen = v[3];
+    p.keyLen = v[4];
+    p.headDim = v[5];
+    p.valueDim = v[6];
+    p.mask = v[7] ? MaskKind::Causal : MaskKind::None;
+    p.hasScoreMod = v[8] + v[9] > 0;
+    p.scoreModSfuOps = v[8];
+    p.scoreModAluOps = v[9];
+    std::optional<Algorithm> a = parseAlgorithm(f[10]);
+    if (!a || !isAttentionAlgorithm(*a))
+      return fail("column 'algorithm': '" + f[10] +
+                  "' is not an attention kernel family");
+    Schedule &s = m.schedule;
+    s.algorithm = *a;
+    s.tileQ = v[11];
+    s.tileKv = v[12];
+    s.stages = v[13];
+    s.warps = v[14];
+    s.innerQ = v[15];
+    s.innerKv = v[16];
+    s.tileD = *a == Algorithm::Flash2 ? paddedTileColumns(p.headDim) : p.headDim;
+    s.tileDv = *a == Algorithm::Flash2 ? paddedTileColumns(p.valueDim) : p.valueDim;
+    s.smemBytes = attentionSmemBytes(p, s);
+    char *end = nullptr;
+    m.milliseconds = std::strtod(f[17].c_str(), &end);
+    if (end == f[17].c_str() || *end != '\0' || !(m.milliseconds > 0))
+      return fail("column 'ms' is not a positive number: '" + f[17] + "'");
+    m.shape = describe(p);
+    rows.push_back(std::move(m));
+  }
+  if (!header)
+    return Result<std::vector<Measurement>>::failure("no header line");
+  return rows;
+}
+
+std::vector<ShapeAgreement>
+flashgen::schedule::rankAgreement(const Target &t,
+                                  const std::vector<Measurement> &rows) {
+  std::map<std::string, std::vector<const Measurement *>> byShape;
+  std::vector<std::string> order;
+  for (const Measurement &m : rows) {
+    if (!byShape.count(m.shape))
+      order.push_back(m.shape);
+    byShape[m.shape].push_back(&m);
+  }
+  std::vector<ShapeAgreement> out;
+  for (const std::string &shape : order) {
+    std::vector<double> modeled, measured;
+    for (const Measurement *m : byShape[shape]) {
+      // A candidate the target cannot run is no evidence either way.
+      if (!checkAttentionSchedule(m->problem, t, m->schedule).empty())
+        continue;
+      Evaluation e = evaluateAttention(m->problem, t, m->schedule);
+      if (!std::isfinite(e.seconds))
+        continue;
+      modeled.push_back(e.seconds);
+      measured.push_back(m->milliseconds);
+    }
+    if (modeled.size() < 3)
+      continue;
+    ShapeAgreement a;
+    a.shape = shape;
+    a.candidates = modeled.size();
+    a.spearman = pearson(ranks(modeled), ranks(measured));
+    size_t first = std::min_element(modeled.begin(), modeled.end()) - modeled.begin();
+    double best = *std::min_element(measured.begin(), measured.end());
+    a.firstChoiceLoss = measured[first] / best - 1;
+    out.push_back(a);
+  }
+  return out;
+}
+
+AgreementSummary
+flashgen::schedule::summarize(const std::vector<ShapeAgreement> &shapes) {
+  AgreementSummary s;
+  s.shapes = shapes.size();
+  for (const ShapeAgreement &a : shapes) {
+    s.meanSpearman += a.spearman / shapes.size();
+    s.meanFirstChoiceLoss += a.firstChoiceLoss / shapes.size();
+    s.within5Percent += a.firstChoiceLoss <= 0.05 ? 1 : 0;
+  }
+  return s;
+}
+
+WarpgroupModel
+flashgen::schedule::fitWarpgroupModel(const Target &t,
+                                      const std::vector<Measurement> &rows) {
+  Target trial = t;
+  WarpgroupModel best = t.warpgroup;
+  AgreementSummary bestSummary = summarize(rankAgreement(t, rows));
+  for (double eff : {0.70, 0.75, 0.80, 0.85, 0.90, 0.95})
+    for (double tile : {0.0, 50.0, 100.0, 200.0, 400.0})
+      for (double chain : {0.0, 150.0, 300.0, 600.0, 1200.0})
+        for (double self : {0.0, 250.0, 500.0, 1000.0, 2000.0})
+          for (double stage : {0.0, 60.0, 120.0, 240.0, 480.0}) {
+            trial.warpgroup = {eff, tile, chain, self, stage};
+            AgreementSummary s = summarize(rankAgreement(trial, rows));
+            if (s.meanSpearman > bestSummary.meanSpearman + 1e-9 ||
+                (std::abs(s.meanSpearman - bestSummary.meanSpearman) <= 1e-9 &&
+                 s.meanFirstChoiceLoss < bestSummary.meanFirstChoiceLoss)) {
+              bestSummary = s;
+              best = trial.warpgroup;
+            }
+          }
+  return best;
+}

@@ -1,0 +1,148 @@
+//===- Flash3Layout.cpp - on-chip plan of the flash3 (wgmma) kernel -------===//
+
+#include "schedule/Flash3Layout.h"
+
+#include "schedule/Units.h"
+
+#include <algorithm>
+
+using namespace flashgen::schedule;
+
+namespace {
+
+/// Registers of an SM, the most one thread may hold, the allocation unit
+/// (CUDA C++ Programming Guide, compute capability 9.0).
+constexpr int64_t kRegistersPerSM = 65536;
+constexpr int64_t kMaxRegistersPerThread = 255;
+constexpr int64_t kRegisterUnit = 8;
+/// The producer's mbarriers (wg::pipe in codegen/device/wgmma_pipe.cuh):
+/// Q's, then full and empty barriers for K and V per stage.
+constexpr int64_t kBarrierBytes = 8;
+constexpr int64_t kBarrierAlign = 128;
+/// 128-byte swizzle atoms start on 1024-byte boundaries; the kernel aligns
+/// its base inside this slack (fg::wg::kSmemAlign).
+constexpr int64_t kSwizzleAlignSlack = 1024;
+
+// Consumer registers per thread, a model of ptxas's counts for the emitter's
+// flash3 kernels (NVRTC 13.0, sm_90a): the f32 accumulators of O (Dv / 2 per
+// thread: 64 x Dv over 128 threads), of S (tile_kv / 2) and P's 16-bit copy
+// (tile_kv / 4), plus addressing, softmax state and loop counters. Checked
+// against every flash3 schedule the scheduler can return by
+// test/unit/device/WgmmaCompileTest.cpp (compiled, no spills).
+constexpr int64_t kConsumerBaseRegisters = 32;
+
+} // namespace
+
+Flash3Shape flashgen::schedule::flash3Shape(const Schedule &s) {
+  Flash3Shape shape;
+  shape.consumerGroups = s.tileQ / kFlash3GroupRows;
+  shape.producer = s.warps == kWarpsPerGroup * (shape.consumerGroups + 1);
+  shape.threads = 32 * s.warps;
+  return shape;
+}
+
+int64_t flashgen::schedule::flash3SmemBytes(int64_t headDim, int64_t valueDim,
+                                            int64_t elementBytes,
+                                            const Schedule &s) {
+  int64_t tiles =
+      (s.tileQ * headDim + s.stages * s.tileKv * (headDim + valueDim)) *
+      elementBytes;
+  int64_t barriers = flash3Shape(s).producer
+                         ? roundUp((1 + 4 * s.stages) * kBarrierBytes,
+                                   kBarrierAlign)
+                         : 0;
+  return tiles + barriers + kSwizzleAlignSlack;
+}
+
+int64_t flashgen::schedule::flash3LaunchRegisters(const Schedule &s) {
+  int64_t threads = std::max<int64_t>(32, 32 * s.warps);
+  int64_t cap = kRegistersPerSM / threads / kRegisterUnit * kRegisterUnit;
+  return std::min(kMaxRegistersPerThread, cap);
+}
+
+RegisterSplit flashgen::schedule::flash3RegisterSplit(const Schedule &s,
+                                                      int64_t headDim) {
+  Flash3Shape shape = flash3Shape(s);
+  RegisterSplit split;
+  if (!shape.producer)
+    return split;
+  // Pools: 384 threads x 168 and 512 x 128. Two consumer groups get 224
+  // and leave slack, or 232 when S or O is wide (tile_kv > 128 or d > 128),
+  // which fills the pool exactly; three get 160. One group keeps the
+  // launch's 255.
+  if (shape.consumerGroups == 2) {
+    bool wide = s.tileKv > 128 || headDim > 128;
+    split.producer = wide ? 40 : 48;
+    split.consumer = wide ? 232 : 224;
+  } else if (shape.consumerGroups == 3) {
+    split.producer = 24;
+    split.consumer = 160;
+  }
+  return split;
+}
+
+int64_t flashgen::schedule::flash3ConsumerBudget(const Schedule &s,
+                                                 int64_t headDim) {
+  RegisterSplit split = flash3RegisterSplit(s, headDim);
+  return split.consumer ? split.consumer : flash3LaunchRegisters(s);
+}
+
+int64_t flashgen::schedule::flash3ConsumerRegisters(int64_t headDim,
+                                                    int64_t valueDim,
+                                                    int64_t tileKv) {
+  (void)headDim; // Q and K stay in shared memory: wgmma reads them there.
+  return kConsumerBaseRegisters + valueDim / 2 + tileKv / 2 + tileKv / 4;
+}
+
+std::vector<std::string> flashgen::schedule::flash3Violations(
+    int64_t headDim, int64_t valueDim, int64_t elementBytes, const Schedule &s,
+    int64_t smemPerCTA) {
+  std::vector<std::string> broken;
+  auto n = [](int64_t v) { return std::to_string(v); };
+  if (elementBytes != 2)
+    broken.push_back("wgmma takes 16-bit operands (bf16, f16)");
+  if (headDim % 64 != 0 || headDim > 256 || valueDim != headDim)
+    broken.push_back("head and value dims must be equal, a multiple of 64, "
+                     "at most 256 (D = " + n(headDim) + ", Dv = " +
+                     n(valueDim) + ")");
+  Flash3Shape shape = flash3Shape(s);
+  if (s.tileQ % kFlash3GroupRows != 0 || shape.consumerGroups < 1 ||
+      shape.consumerGroups > 3)
+    broken.push_back("tile_q = " + n(s.tileQ) +
+                     " must be 64, 128 or 192 (64 query rows per consumer "
+                     "warpgroup, 1 to 3 warpgroups)");
+  else if (s.warps != kWarpsPerGroup * shape.consumerGroups &&
+           !shape.producer)
+    broken.push_back("warps = " + n(s.warps) + " must be tile_q / 16 = " +
+                     n(s.tileQ / 16) + " (consumer warpgroups) or " +
+                     n(s.tileQ / 16 + 4) + " (and a producer warpgroup)");
+  if (s.tileKv % 16 != 0 || s.tileKv < 16 || s.tileKv > 256)
+    broken.push_back("tile_kv = " + n(s.tileKv) +
+                     " must be a multiple of 16 in [16, 256] (wgmma N)");
+  if (s.stages < 2)
+    broken.push_back("stages = " + n(s.stages) +
+                     ": the K/V ring needs at least 2");
+  if (s.innerKv != 0 && s.innerKv != 64)
+    broken.push_back("inner_kv = " + n(s.innerKv) +
+                     " selects the P V wgmma width: 0 (all of Dv) or 64");
+  if (s.innerQ != 0 && !(s.innerQ == 1 && shape.producer))
+    broken.push_back("inner_q = " + n(s.innerQ) +
+                     ": 1 (softmax overlapping the warpgroup's own P V) needs "
+                     "the producer form; otherwise 0");
+  if (!broken.empty())
+    return broken;
+  int64_t smem = flash3SmemBytes(headDim, valueDim, elementBytes, s);
+  if (smem > smemPerCTA)
+    broken.push_back("needs " + formatBytes(smem) +
+                     " of shared memory, more than the " +
+                     formatBytes(smemPerCTA) + " a CTA may use");
+  int64_t need = flash3ConsumerRegisters(headDim, valueDim, s.tileKv) +
+                 (shape.producer ? 0 : kFlash3SelfCopyRegisters);
+  int64_t budget = flash3ConsumerBudget(s, headDim);
+  if (need > budget)
+    broken.push_back("consumer warpgroups need about " + n(need) +
+                     " registers per thread (O, S and P of a " + n(s.tileKv) +
+                     "-key tile at Dv = " + n(valueDim) + "), they have " +
+                     n(budget));
+  return broken;
+}

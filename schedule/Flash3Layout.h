@@ -1,0 +1,85 @@
+//===- Flash3Layout.h - on-chip plan of the flash3 (wgmma) kernel -*- C++ -*-===//
+//
+// The one description of what a flash3 schedule builds on an sm_90a SM,
+// read by the cost model (AttentionCost.cpp), the checker, the search space
+// and the CUDA emitter (codegen/AttentionEmitter.cpp), so none of them can
+// disagree about what fits:
+//
+//   warpgroups   tile_q / 64 consumer warpgroups (wgmma M = 64 rows each);
+//                a producer warpgroup that issues the K/V copies when
+//                warps = tile_q / 16 + 4 (FlashAttention-3's warp
+//                specialization), else the consumers copy for themselves
+//   shared       Q (tile_q x D), stages x (K tile_kv x D + V tile_kv x Dv),
+//                the producer's mbarriers (1 + 4 stages, 8 bytes each,
+//                128-byte rounded), 1 KiB of slack to align the 128-byte
+//                swizzle atoms to 1024 bytes
+//   registers    a consumer thread holds O (64 x Dv / 128 f32), S (64 x
+//                tile_kv / 128 f32) and P (its 16-bit copy); setmaxnreg
+//                moves the producer's share to the consumers
+//
+// Plain C++, no MLIR.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHGEN_SCHEDULE_FLASH3LAYOUT_H
+#define FLASHGEN_SCHEDULE_FLASH3LAYOUT_H
+
+#include "schedule/Schedule.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace flashgen::schedule {
+
+/// Query rows of one consumer warpgroup: wgmma's M.
+constexpr int64_t kFlash3GroupRows = 64;
+/// Warps in a warpgroup.
+constexpr int64_t kWarpsPerGroup = 4;
+
+/// The warpgroups of a flash3 schedule.
+struct Flash3Shape {
+  int64_t consumerGroups = 0; ///< tile_q / 64
+  bool producer = false;      ///< one more warpgroup that only loads
+  int64_t threads = 0;        ///< 32 x warps
+};
+Flash3Shape flash3Shape(const Schedule &s);
+
+/// Bytes of dynamic shared memory the kernel asks for.
+int64_t flash3SmemBytes(int64_t headDim, int64_t valueDim,
+                        int64_t elementBytes, const Schedule &s);
+
+/// setmaxnreg budgets per thread (0: keep what the launch gave). They must
+/// fit the launch's pool (the __launch_bounds__ cap times the threads) or
+/// setmaxnreg.inc waits forever.
+struct RegisterSplit {
+  int64_t producer = 0;
+  int64_t consumer = 0;
+};
+RegisterSplit flash3RegisterSplit(const Schedule &s, int64_t headDim);
+
+/// Registers per thread the launch gives with one CTA per SM (the
+/// __launch_bounds__(threads, 1) cap: 65536 / threads, at most 255, in
+/// units of 8).
+int64_t flash3LaunchRegisters(const Schedule &s);
+
+/// Registers a consumer thread has after the split.
+int64_t flash3ConsumerBudget(const Schedule &s, int64_t headDim);
+
+/// Registers a consumer thread needs (model of ptxas's counts, see
+/// Flash3Layout.cpp), and what consumers that copy their own tiles (no
+/// producer) need on top: the copy addresses and predicates.
+constexpr int64_t kFlash3SelfCopyRegisters = 8;
+int64_t flash3ConsumerRegisters(int64_t headDim, int64_t valueDim,
+                                int64_t tileKv);
+
+/// Every rule of the kernel shape, one message per broken rule (empty: the
+/// emitter can print it). `smemPerCTA` is the target's limit.
+std::vector<std::string> flash3Violations(int64_t headDim, int64_t valueDim,
+                                          int64_t elementBytes,
+                                          const Schedule &s,
+                                          int64_t smemPerCTA);
+
+} // namespace flashgen::schedule
+
+#endif // FLASHGEN_SCHEDULE_FLASH3LAYOUT_H

@@ -1,0 +1,102 @@
+//===- CalibrationTest.cpp - the cost model against measured tables -------===//
+//
+// The measured candidate times kept in schedule/calibration/ hold the cost
+// model to the hardware: per shape, the model's order of the candidates
+// must agree with the measured order (Spearman's rho), and its first choice
+// must be close to the fastest candidate measured.
+//
+// Threshold: with 10 candidates a shape's rho must reach 0.564 to reject
+// "no relation" at p = 0.05 (one-sided; Zar, Biostatistical Analysis,
+// table of critical values of r_s). We require the mean rho over the
+// shapes of a table to clear 0.6 and every shape to be positively ordered
+// (rho > 0.3), and the first choice within 5% of the fastest on at least
+// 80% of the shapes (the target for the scheduler's first choice).
+//
+//===----------------------------------------------------------------------===//
+
+#include "schedule/Calibration.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+using namespace flashgen::schedule;
+
+namespace {
+
+std::vector<Measurement> loadTable(const std::string &name) {
+  std::string path = std::string(FLASHGEN_CALIBRATION_DIR) + "/" + name;
+  std::ifstream in(path);
+  EXPECT_TRUE(in.good()) << "cannot read " << path;
+  std::stringstream text;
+  text << in.rdbuf();
+  Result<std::vector<Measurement>> rows = parseMeasurements(text.str());
+  EXPECT_TRUE(rows.ok()) << path << ": " << (rows.ok() ? "" : rows.error());
+  return rows.ok() ? *rows : std::vector<Measurement>{};
+}
+
+void expectAgreement(const std::string &table, const std::string &targetName) {
+  const Target &t = **lookupTarget(targetName);
+  std::vector<ShapeAgreement> shapes = rankAgreement(t, loadTable(table));
+  ASSERT_GE(shapes.size(), 4u) << table << " has too few shapes to judge";
+  for (const ShapeAgreement &a : shapes)
+    EXPECT_GT(a.spearman, 0.3) << a.shape << ": the model orders its "
+                               << a.candidates << " candidates against the measurements";
+  AgreementSummary s = summarize(shapes);
+  EXPECT_GE(s.meanSpearman, 0.6) << table << " on " << targetName;
+  EXPECT_GE(s.within5Percent * 5, s.shapes * 4)
+      << "first choice within 5% of the fastest on only " << s.within5Percent
+      << " of " << s.shapes << " shapes of " << table;
+}
+
+} // namespace
+
+TEST(Calibration, ModelOrdersTheH100Table) {
+  expectAgreement("h100-attention.tsv", "sm_90");
+}
+
+TEST(Calibration, ParsesAndRejectsTables) {
+  const char *header = "batch\theads\tkv_heads\tn\tm\td\tdv\tcausal\tscore_sfu\t"
+                       "score_alu\talgorithm\ttile_q\ttile_kv\tstages\twarps\t"
+                       "inner_q\tinner_kv\tms\n";
+  Result<std::vector<Measurement>> ok = parseMeasurements(
+      std::string("# comment\n") + header +
+      "2\t16\t16\t8192\t8192\t128\t128\t1\t0\t0\tflash3\t128\t128\t3\t12\t0\t0\t1.031\n");
+  ASSERT_TRUE(ok.ok()) << ok.error();
+  ASSERT_EQ(ok->size(), 1u);
+  EXPECT_EQ((*ok)[0].schedule.algorithm, Algorithm::Flash3);
+  EXPECT_EQ((*ok)[0].problem.mask, MaskKind::Causal);
+  EXPECT_DOUBLE_EQ((*ok)[0].milliseconds, 1.031);
+
+  Result<std::vector<Measurement>> badAlgorithm = parseMeasurements(
+      std::string(header) +
+      "2\t16\t16\t8192\t8192\t128\t128\t1\t0\t0\tchunk_fused\t128\t128\t3\t12\t0\t0\t1\n");
+  ASSERT_FALSE(badAlgorithm.ok());
+  EXPECT_NE(badAlgorithm.error().find("line 2"), std::string::npos) << badAlgorithm.error();
+  Result<std::vector<Measurement>> badTime = parseMeasurements(
+      std::string(header) +
+      "2\t16\t16\t8192\t8192\t128\t128\t1\t0\t0\tflash3\t128\t128\t3\t12\t0\t0\tnan\n");
+  EXPECT_FALSE(badTime.ok());
+  EXPECT_FALSE(parseMeasurements("tile_q\tms\n").ok());
+}
+
+TEST(Calibration, SpearmanSeesOrderNotScale) {
+  // Three candidates of one shape whose measured order is the model's
+  // reversed: rho = -1 and the first choice is the slowest.
+  const Target &t = **lookupTarget("sm_90");
+  std::string table = "batch\theads\tkv_heads\tn\tm\td\tdv\tcausal\tscore_sfu\t"
+                      "score_alu\talgorithm\ttile_q\ttile_kv\tstages\twarps\t"
+                      "inner_q\tinner_kv\tms\n";
+  // flash2 with 16-key tiles, flash3 without and with a producer: the model
+  // ranks them slowest to fastest.
+  table += "2\t16\t16\t8192\t8192\t128\t128\t0\t0\t0\tflash2\t64\t16\t2\t4\t0\t0\t1.0\n";
+  table += "2\t16\t16\t8192\t8192\t128\t128\t0\t0\t0\tflash3\t128\t128\t2\t8\t0\t0\t2.0\n";
+  table += "2\t16\t16\t8192\t8192\t128\t128\t0\t0\t0\tflash3\t128\t128\t3\t12\t0\t0\t3.0\n";
+  Result<std::vector<Measurement>> rows = parseMeasurements(table);
+  ASSERT_TRUE(rows.ok()) << rows.error();
+  std::vector<ShapeAgreement> shapes = rankAgreement(t, *rows);
+  ASSERT_EQ(shapes.size(), 1u);
+  EXPECT_DOUBLE_EQ(shapes[0].spearman, -1.0);
+  EXPECT_DOUBLE_EQ(shapes[0].firstChoiceLoss, 2.0);
+}
