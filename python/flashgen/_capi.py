@@ -197,3 +197,19 @@ def load_library():
     raise OSError("flashgen: cannot load %s; set FLASHGEN_LIB to its path. "
                   "Tried: %s" % (LIB_NAME, "; ".join(tried)))
 
+
+_library = None
+
+
+def api():
+    """The C API (a Library), loaded on first use."""
+    global _library
+    if _library is None:
+        _library, _ = load_library()
+    return _library
+
+
+def loaded():
+    """The C API if it has been loaded, else None: finalizers release
+    handles only through a library that is there."""
+    return _library
