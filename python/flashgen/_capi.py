@@ -12,7 +12,8 @@ its variant chooser with the runtime), so it is loaded first thing. Without
 it everything but tuning works.
 
 No build step: the declarations below mirror the headers by hand, and
-``Tensor``/``Scalar`` match the C structs field for field.
+``Tensor``/``Scalar`` match the C structs field for field;
+test/unit/runtime/python_capi_test.py checks them against the headers.
 """
 
 import ctypes
