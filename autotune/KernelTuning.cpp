@@ -1,4 +1,10 @@
 //===- KernelTuning.cpp - Autotuning inside a kernel object ---------------===//
+//
+// The tuning chooser, the C++ entry points of flashgen/autotune.h that
+// tune a kernel or switch its chooser, and the registration that makes
+// FLASHGEN_AUTOTUNE=1 work in any program that links this library.
+//
+//===----------------------------------------------------------------------===//
 
 #include "autotune/KernelTuning.h"
 
@@ -9,6 +15,7 @@
 #include "autotune/TuningInputs.h"
 #include "autotune/TuningKey.h"
 #include "runtime/DeviceImpl.h"
+#include "runtime/Env.h"
 #include "runtime/KernelImpl.h"
 #include "runtime/Log.h"
 
@@ -19,8 +26,8 @@ namespace flashgen {
 KernelTuning::KernelTuning(const KernelImpl &kernel)
     : spec_(kernel.spec), sites_(SymbolSites::of(*kernel.spec)) {}
 
-int KernelTuning::find(const TensorArg *tensors, size_t numTensors,
-                       int fallback) const {
+int KernelTuning::peek(const Kernel &, const TensorArg *tensors,
+                       size_t numTensors, int fallback) const {
   BucketCode code;
   if (!sites_.codeOf(tensors, numTensors, code))
     return fallback;
@@ -40,9 +47,10 @@ void KernelTuning::record(const BucketCode &code, const std::string &label,
     overflow_[label] = variant;
 }
 
-int KernelTuning::choose(KernelImpl &kernel, const TensorArg *tensors,
+int KernelTuning::choose(Kernel &k, const TensorArg *tensors,
                          size_t numTensors, const ScalarArg *scalars,
                          size_t numScalars, const LaunchOptions &options) {
+  KernelImpl &kernel = k.impl();
   BucketCode code;
   // Unreadable sizes fail validation in the launch itself.
   if (!sites_.codeOf(tensors, numTensors, code))
@@ -185,7 +193,7 @@ int KernelTuning::chooseSlow(KernelImpl &kernel, const BucketCode &code,
                 "not tuning " + kernel.spec->name + " [" + label +
                     "] during CUDA-graph capture; running v" +
                     std::to_string(kernel.current) +
-                    " (tune before capturing: Kernel::tune, or one launch "
+                    " (tune before capturing: flashgen::tune, or one launch "
                     "outside the graph)");
     return kernel.current;
   }
@@ -205,42 +213,77 @@ int KernelTuning::chooseSlow(KernelImpl &kernel, const BucketCode &code,
 
 namespace {
 
-Status tuneAndRecord(KernelImpl &kernel, const TuningInputs &inputs,
+/// The kernel's tuning chooser, or null when autotuning is off (no chooser,
+/// or one that is not the tuner's).
+KernelTuning *tuningOf(const Kernel &kernel) {
+  return dynamic_cast<KernelTuning *>(kernel.variantChooser());
+}
+
+Status tuneAndRecord(Kernel &k, const TuningInputs &inputs,
                      const TuneOptions &options, TuneReport &report) {
+  KernelImpl &kernel = k.impl();
+  KernelTuning *tuning = tuningOf(k);
   std::unique_lock<std::mutex> lock;
-  if (kernel.tuning)
-    lock = std::unique_lock<std::mutex>(kernel.tuning->mutex());
+  if (tuning)
+    lock = std::unique_lock<std::mutex>(tuning->mutex());
   if (Status st = tuneBucket(kernel, inputs, options, report); !st)
     return st;
-  if (kernel.tuning) {
+  if (tuning) {
     const BucketCode code = bucketOf(inputs.symbols, inputs.absent);
-    kernel.tuning->record(code, bucketLabel(*kernel.spec, code), report.winner);
+    tuning->record(code, bucketLabel(*kernel.spec, code), report.winner);
   }
   return Status::success();
 }
 
+/// Gives each new kernel the tuning chooser when FLASHGEN_AUTOTUNE=1, read
+/// once per kernel object: the launch path reads no environment.
+std::unique_ptr<VariantChooser> autotuneFactory(Kernel &kernel) {
+  if (!env::getBool(env::kAutotune))
+    return nullptr;
+  return std::make_unique<KernelTuning>(kernel.impl());
+}
+
+/// Registers autotuneFactory when the library is loaded. libflashgen_autotune
+/// is a shared library, so its static initialisers run whenever a program
+/// links it or Python loads it, before any kernel can be created; the
+/// runtime never needs to name the autotuner for FLASHGEN_AUTOTUNE=1 to keep
+/// working there.
+[[maybe_unused]] const bool registered = [] {
+  setVariantChooserFactory(&autotuneFactory);
+  return true;
+}();
+
 } // namespace
 
-Status tuneKernel(KernelImpl &kernel, const TensorArg *tensors,
-                  size_t numTensors, const ScalarArg *scalars,
-                  size_t numScalars, const TuneOptions &options,
-                  TuneReport &report) {
+Status tune(Kernel &kernel, const TensorArg *tensors, size_t numTensors,
+            const ScalarArg *scalars, size_t numScalars,
+            const TuneOptions &options, TuneReport &report) {
   report = TuneReport();
   TuningInputs inputs;
-  if (Status st = planInputs(*kernel.spec, tensors, numTensors, scalars,
+  if (Status st = planInputs(*kernel.impl().spec, tensors, numTensors, scalars,
                              numScalars, inputs);
       !st)
     return st;
   return tuneAndRecord(kernel, inputs, options, report);
 }
 
-Status tuneKernel(KernelImpl &kernel, const TuneProblem &problem,
-                  const TuneOptions &options, TuneReport &report) {
+Status tune(Kernel &kernel, const TuneProblem &problem,
+            const TuneOptions &options, TuneReport &report) {
   report = TuneReport();
   TuningInputs inputs;
-  if (Status st = planInputs(*kernel.spec, problem, inputs); !st)
+  if (Status st = planInputs(*kernel.impl().spec, problem, inputs); !st)
     return st;
   return tuneAndRecord(kernel, inputs, options, report);
 }
+
+void setAutotune(Kernel &kernel, bool enabled) {
+  if (!enabled) {
+    if (tuningOf(kernel)) // another library's chooser is not ours to drop
+      kernel.setVariantChooser(nullptr);
+  } else if (!tuningOf(kernel))
+    kernel.setVariantChooser(std::make_unique<KernelTuning>(kernel.impl()));
+}
+
+bool isAutotuning(const Kernel &kernel) { return tuningOf(kernel) != nullptr; }
 
 } // namespace flashgen

@@ -1,7 +1,8 @@
 //===- KernelTuning.h - Autotuning inside a kernel object -------*- C++ -*-===//
 //
-// While autotuning is on (FLASHGEN_AUTOTUNE=1 or Kernel::setAutotune), a
-// launch reads its shape bucket from the tensor sizes and looks it up in the
+// The autotuner's VariantChooser (flashgen/runtime.h). While autotuning is
+// on (FLASHGEN_AUTOTUNE=1 or flashgen::setAutotune) it is the kernel's
+// chooser, and a launch reads its shape bucket from the tensor sizes and looks it up in the
 // object's BucketTable: a hit costs a few compares, no lock, no allocation.
 // A miss (the first launch of a bucket in this object) takes the object's
 // lock and
@@ -33,16 +34,17 @@ namespace flashgen {
 struct KernelImpl;
 struct TuningInputs;
 
-class KernelTuning {
+class KernelTuning final : public VariantChooser {
 public:
   explicit KernelTuning(const KernelImpl &kernel);
 
   /// The variant to launch for these arguments (launch path).
-  int choose(KernelImpl &kernel, const TensorArg *tensors, size_t numTensors,
+  int choose(Kernel &kernel, const TensorArg *tensors, size_t numTensors,
              const ScalarArg *scalars, size_t numScalars,
-             const LaunchOptions &options);
+             const LaunchOptions &options) override;
   /// The recorded variant, or `fallback`; never tunes.
-  int find(const TensorArg *tensors, size_t numTensors, int fallback) const;
+  int peek(const Kernel &kernel, const TensorArg *tensors, size_t numTensors,
+           int fallback) const override;
 
   /// Records a bucket's variant. Caller holds mutex().
   void record(const BucketCode &code, const std::string &label, int variant);
@@ -61,15 +63,6 @@ private:
   /// Buckets beyond the table's capacity, by label (under mutex_).
   std::map<std::string, int> overflow_;
 };
-
-/// Kernel::tune: tunes (or reads from the tuning file) for the arguments'
-/// bucket and records the result in the kernel's table while autotuning.
-Status tuneKernel(KernelImpl &kernel, const TensorArg *tensors,
-                  size_t numTensors, const ScalarArg *scalars,
-                  size_t numScalars, const TuneOptions &options,
-                  TuneReport &report);
-Status tuneKernel(KernelImpl &kernel, const TuneProblem &problem,
-                  const TuneOptions &options, TuneReport &report);
 
 } // namespace flashgen
 

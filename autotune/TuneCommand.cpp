@@ -443,7 +443,7 @@ int runTune(const std::vector<std::string> &argv, FILE *out, FILE *err) {
     TuneReport report;
     Status st = job.bundle->getKernel(job.kernel, device, kernel);
     if (st)
-      st = kernel->tune(job.problem, options, report);
+      st = tune(*kernel, job.problem, options, report);
     if (!st) {
       std::fprintf(err, "flashgen-tune: %s: kernel %s: %s\n",
                    job.bundle->path().c_str(), job.kernel.c_str(),

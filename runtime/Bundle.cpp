@@ -4,7 +4,6 @@
 
 #include "runtime/BundleData.h"
 #include "runtime/DiskCache.h"
-#include "runtime/Env.h"
 #include "runtime/KernelImpl.h"
 #include "runtime/ParamPacking.h"
 
@@ -251,8 +250,10 @@ Status Bundle::getKernel(const std::string &name,
     return st;
   impl->current = 0;
   out.reset(new Kernel(std::move(impl)));
-  // Read once per kernel object: the launch path reads no environment.
-  out->setAutotune(env::getBool(env::kAutotune));
+  // A registered factory (the autotuner's, which reads FLASHGEN_AUTOTUNE
+  // here, once per kernel object) may give the kernel a chooser.
+  if (VariantChooserFactory factory = variantChooserFactory())
+    out->setVariantChooser(factory(*out));
   return Status::success();
 }
 

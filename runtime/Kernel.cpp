@@ -2,11 +2,10 @@
 
 #include "runtime/KernelImpl.h"
 
-#include "autotune/KernelTuning.h"
-#include "flashgen/autotune.h"
 #include "runtime/DeviceImpl.h"
 #include "runtime/Env.h"
 
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 
@@ -321,17 +320,6 @@ Status KernelImpl::growWorkspace(size_t bytes) {
   return Status::success();
 }
 
-Status KernelImpl::launch(const TensorArg *tensors, size_t numTensors,
-                          const ScalarArg *scalars, size_t numScalars,
-                          const LaunchOptions &options) {
-  int index = current;
-  if (tuning)
-    index = tuning->choose(*this, tensors, numTensors, scalars, numScalars,
-                           options);
-  return launchVariant(index, tensors, numTensors, scalars, numScalars,
-                       options, pointerChecks);
-}
-
 Status KernelImpl::launchVariant(int index, const TensorArg *tensors,
                                  size_t numTensors, const ScalarArg *scalars,
                                  size_t numScalars,
@@ -463,35 +451,20 @@ Status Kernel::selectVariant(int index) {
   if (Status st = impl_->prepareVariant(index); !st)
     return st;
   impl_->current = index;
-  impl_->tuning.reset();
+  impl_->chooser.reset();
   return Status::success();
 }
 
-void Kernel::setAutotune(bool enabled) {
-  if (!enabled)
-    impl_->tuning.reset();
-  else if (!impl_->tuning)
-    impl_->tuning = std::make_unique<KernelTuning>(*impl_);
+void Kernel::setVariantChooser(std::unique_ptr<VariantChooser> chooser) {
+  impl_->chooser = std::move(chooser);
 }
 
-bool Kernel::autotune() const { return impl_->tuning != nullptr; }
-
-Status Kernel::tune(const TensorArg *tensors, size_t numTensors,
-                    const ScalarArg *scalars, size_t numScalars,
-                    const TuneOptions &options, TuneReport &report) {
-  return tuneKernel(*impl_, tensors, numTensors, scalars, numScalars, options,
-                    report);
-}
-
-Status Kernel::tune(const TuneProblem &problem, const TuneOptions &options,
-                    TuneReport &report) {
-  return tuneKernel(*impl_, problem, options, report);
-}
+VariantChooser *Kernel::variantChooser() const { return impl_->chooser.get(); }
 
 int Kernel::variantFor(const TensorArg *tensors, size_t numTensors) const {
-  if (!impl_->tuning)
+  if (!impl_->chooser)
     return impl_->current;
-  return impl_->tuning->find(tensors, numTensors, impl_->current);
+  return impl_->chooser->peek(*this, tensors, numTensors, impl_->current);
 }
 
 std::vector<Kernel::ParamInfo> Kernel::params() const {
@@ -555,9 +528,10 @@ Status Kernel::workspaceBytes(const TensorArg *tensors, size_t numTensors,
       !st)
     return st;
   bytes = b.workspaceBytes;
-  if (impl_->tuning)
-    // Any variant may win a bucket. One that cannot bind these arguments
-    // cannot win it either (the tuner drops it), so it does not count.
+  if (impl_->chooser)
+    // The chooser may pick any variant. One that cannot bind these
+    // arguments cannot run them either (the autotuner drops it), so it does
+    // not count.
     for (size_t v = 0; v < impl_->spec->variants.size(); ++v) {
       BoundArgs other;
       if (bindArguments(*impl_->spec, impl_->spec->variants[v], tensors,
@@ -576,7 +550,40 @@ Status Kernel::reserveWorkspace(size_t bytes) {
 Status Kernel::launch(const TensorArg *tensors, size_t numTensors,
                       const ScalarArg *scalars, size_t numScalars,
                       const LaunchOptions &options) {
-  return impl_->launch(tensors, numTensors, scalars, numScalars, options);
+  KernelImpl &k = *impl_;
+  int index = k.current;
+  if (k.chooser) {
+    index = k.chooser->choose(*this, tensors, numTensors, scalars, numScalars,
+                              options);
+    if (index < 0 || index >= numVariants())
+      return Status(StatusCode::Internal,
+                    "kernel " + name() + ": the variant chooser picked v" +
+                        std::to_string(index) + " of " +
+                        std::to_string(numVariants()));
+    // Already prepared (one branch) unless the chooser picked a new one.
+    if (Status st = k.prepareVariant(index); !st)
+      return st;
+  }
+  return k.launchVariant(index, tensors, numTensors, scalars, numScalars,
+                         options, k.pointerChecks);
 }
+
+//===----------------------------------------------------------------------===//
+// Variant choosers
+//===----------------------------------------------------------------------===//
+
+VariantChooser::~VariantChooser() = default;
+
+namespace {
+// Atomic: a library may register from its static initialisers while another
+// thread creates kernels.
+std::atomic<VariantChooserFactory> chooserFactory{nullptr};
+} // namespace
+
+void setVariantChooserFactory(VariantChooserFactory factory) {
+  chooserFactory.store(factory);
+}
+
+VariantChooserFactory variantChooserFactory() { return chooserFactory.load(); }
 
 } // namespace flashgen

@@ -35,8 +35,6 @@ struct PreparedVariant {
   int64_t maxDynamicSharedBytes[kMaxLaunches] = {};
 };
 
-class KernelTuning; // autotune/KernelTuning.h
-
 struct KernelImpl {
   std::shared_ptr<const BundleData> bundle;
   const KernelSpec *spec = nullptr;
@@ -45,9 +43,9 @@ struct KernelImpl {
   std::vector<PreparedVariant> variants;
   /// FLASHGEN_LAUNCH_CHECKS, read once.
   bool pointerChecks = true;
-  /// Per-shape-bucket variant choice while autotuning; null while off, so
-  /// that a launch without autotuning pays one branch.
-  std::unique_ptr<KernelTuning> tuning;
+  /// Picks each launch's variant (Kernel::setVariantChooser); null: run
+  /// `current`, so that a launch without a chooser pays one branch.
+  std::unique_ptr<VariantChooser> chooser;
 
   /// Kernel-owned workspace (docs/bundle-format.md §5).
   CUdeviceptr ownedWorkspace = 0;
@@ -68,11 +66,6 @@ struct KernelImpl {
                      std::vector<CompiledModule> modules);
   DeviceLimits limits(int index) const;
   Status growWorkspace(size_t bytes);
-  /// Launches the variant autotuning chose for these arguments, else
-  /// `current`.
-  Status launch(const TensorArg *tensors, size_t numTensors,
-                const ScalarArg *scalars, size_t numScalars,
-                const LaunchOptions &options);
   /// Validates and launches prepared variant `index`. `checkPointers` is
   /// step 6 of the checks (the autotuner skips it on its own buffers).
   Status launchVariant(int index, const TensorArg *tensors, size_t numTensors,

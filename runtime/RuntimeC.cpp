@@ -8,8 +8,8 @@
 
 #include "flashgen/runtime_c.h"
 
-#include "flashgen/autotune.h"
 #include "flashgen/runtime.h"
+#include "runtime/CApi.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -39,56 +39,23 @@ static_assert(int(FLASHGEN_ERROR_INTERNAL) == int(StatusCode::Internal) &&
                   int(FLASHGEN_DTYPE_I64) == int(DType::I64),
               "C and C++ enums must agree");
 
-struct flashgen_device_s {
-  std::shared_ptr<Device> device;
-};
-
-struct flashgen_bundle_s {
-  std::shared_ptr<Bundle> bundle;
-  std::vector<std::string> kernelNames;
-};
-
-struct flashgen_kernel_s {
-  std::unique_ptr<Kernel> kernel;
-  std::vector<Kernel::ParamInfo> params;
-  std::vector<Kernel::ScalarInfo> scalars;
-};
+using namespace flashgen::capi;
 
 namespace {
-
 thread_local std::string lastError;
+} // namespace
 
-flashgen_status_t report(const Status &st) {
+flashgen_status_t flashgen::capi::report(const Status &st) {
   if (!st.ok())
     lastError = st.message();
   return static_cast<flashgen_status_t>(st.code());
 }
 
-flashgen_status_t fail(flashgen_status_t code, const std::string &message) {
+flashgen_status_t flashgen::capi::fail(flashgen_status_t code,
+                                       const std::string &message) {
   lastError = message;
   return code;
 }
-
-/// Runs `fn`, turning any escaping exception (bad_alloc) into a status.
-template <class Fn> flashgen_status_t guarded(Fn fn) {
-  try {
-    return fn();
-  } catch (const std::exception &e) {
-    return fail(FLASHGEN_ERROR_INTERNAL,
-                std::string("internal error: ") + e.what());
-  } catch (...) {
-    return fail(FLASHGEN_ERROR_INTERNAL, "internal error");
-  }
-}
-
-const TensorArg *asTensors(const flashgen_tensor_t *t) {
-  return reinterpret_cast<const TensorArg *>(t);
-}
-const ScalarArg *asScalars(const flashgen_scalar_t *s) {
-  return reinterpret_cast<const ScalarArg *>(s);
-}
-
-} // namespace
 
 namespace {
 
@@ -353,73 +320,6 @@ flashgen_status_t flashgen_kernel_launch(flashgen_kernel_t kernel,
     return report(kernel->kernel->launch(asTensors(tensors), num_tensors,
                                          asScalars(scalars), num_scalars, opts));
   });
-}
-
-void flashgen_tune_options_init(flashgen_tune_options_t *options) {
-  if (!options)
-    return;
-  const TuneOptions d;
-  options->reps = d.reps;
-  options->progress = d.progress;
-  options->force = d.force;
-  options->write_file = d.writeFile;
-  options->warmup_ms = d.warmupMs;
-  options->tolerance = d.tolerance;
-  options->min_improvement = d.minImprovement;
-}
-
-flashgen_status_t flashgen_kernel_tune(flashgen_kernel_t kernel,
-                                       const flashgen_tensor_t *tensors,
-                                       size_t num_tensors,
-                                       const flashgen_scalar_t *scalars,
-                                       size_t num_scalars,
-                                       const flashgen_tune_options_t *options,
-                                       char **report_json) {
-  if (report_json)
-    *report_json = nullptr;
-  if (!kernel)
-    return fail(FLASHGEN_ERROR_INVALID_ARGUMENT, "kernel: null handle");
-  TuneOptions opts;
-  if (options) {
-    opts.reps = options->reps;
-    opts.progress = options->progress != 0;
-    opts.force = options->force != 0;
-    opts.writeFile = options->write_file != 0;
-    opts.warmupMs = options->warmup_ms;
-    opts.tolerance = options->tolerance;
-    opts.minImprovement = options->min_improvement;
-  }
-  return guarded([&] {
-    TuneReport r;
-    if (Status st = kernel->kernel->tune(asTensors(tensors), num_tensors,
-                                         asScalars(scalars), num_scalars, opts,
-                                         r);
-        !st)
-      return report(st);
-    if (report_json) {
-      std::string text = toJson(r);
-      char *out = static_cast<char *>(std::malloc(text.size() + 1));
-      if (!out)
-        return fail(FLASHGEN_ERROR_OUT_OF_MEMORY, "cannot allocate the report");
-      std::memcpy(out, text.c_str(), text.size() + 1);
-      *report_json = out;
-    }
-    return FLASHGEN_OK;
-  });
-}
-
-flashgen_status_t flashgen_kernel_set_autotune(flashgen_kernel_t kernel,
-                                               int enabled) {
-  if (!kernel)
-    return fail(FLASHGEN_ERROR_INVALID_ARGUMENT, "kernel: null handle");
-  return guarded([&] {
-    kernel->kernel->setAutotune(enabled != 0);
-    return FLASHGEN_OK;
-  });
-}
-
-int flashgen_kernel_autotune(flashgen_kernel_t kernel) {
-  return kernel && kernel->kernel->autotune() ? 1 : 0;
 }
 
 int flashgen_kernel_variant_for(flashgen_kernel_t kernel,

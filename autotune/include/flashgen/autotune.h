@@ -10,9 +10,17 @@
 //
 //   flashgen::TuneOptions opts;            // reps, warm-up, tolerance, ...
 //   flashgen::TuneReport report;
-//   st = kernel->tune(args, 4, nullptr, 0, opts, report); // sizes of args
-//   kernel->setAutotune(true);             // or FLASHGEN_AUTOTUNE=1: the
+//   st = flashgen::tune(*kernel, args, 4, nullptr, 0, opts, report);
+//   flashgen::setAutotune(*kernel, true);  // or FLASHGEN_AUTOTUNE=1: the
 //                                          // first launch of a bucket tunes
+//
+// This library (libflashgen_autotune) is layered on the runtime, which
+// knows nothing of it: autotuning on launch is the runtime's VariantChooser
+// interface (flashgen/runtime.h), implemented here. Loading the library
+// registers a VariantChooserFactory that gives each new kernel the tuning
+// chooser when FLASHGEN_AUTOTUNE=1, so linking it is all a program (or the
+// Python package, which loads it beside libflashgen_runtime) needs for the
+// environment variable to work.
 //
 //===----------------------------------------------------------------------===//
 
@@ -119,6 +127,31 @@ struct TuneProblem {
   /// Optional params to pass as null (a different bucket from passing them).
   std::vector<std::string> omitOptional;
 };
+
+/// Times the variants for the shape bucket of these arguments now, on
+/// buffers of the same sizes that the tuner allocates (the tensors' memory
+/// is never touched), and records the winner: in the kernel while
+/// autotuning, and with options.writeFile in the tuning file. Without
+/// options.force a bucket the tuning file already has is reported from the
+/// file, nothing timed. Fails with NoDevice without a GPU.
+Status tune(Kernel &kernel, const TensorArg *tensors, size_t numTensors,
+            const ScalarArg *scalars, size_t numScalars,
+            const TuneOptions &options, TuneReport &report);
+/// The same for sizes given by name (flashgen-tune).
+Status tune(Kernel &kernel, const TuneProblem &problem,
+            const TuneOptions &options, TuneReport &report);
+
+/// Autotuning on launch, i.e. the kernel's VariantChooser is the tuner's.
+/// While on, the first launch of each shape bucket uses the tuning file's
+/// winner or, when it has none, times the variants right there
+/// (synchronously, one progress line per candidate) and records the
+/// winner; later launches of the bucket look the choice up in the kernel
+/// without locks or allocation (Kernel::variantFor reads it). Off, the
+/// kernel runs variant(). Starts as FLASHGEN_AUTOTUNE says (default off)
+/// once this library is loaded; Kernel::selectVariant turns it off. Not to
+/// be called concurrently with launches.
+void setAutotune(Kernel &kernel, bool enabled);
+bool isAutotuning(const Kernel &kernel);
 
 } // namespace flashgen
 

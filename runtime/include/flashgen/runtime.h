@@ -216,10 +216,41 @@ std::string archForComputeCapability(int major, int minor);
 
 class Kernel;
 struct BundleData;
-// Autotuning types (flashgen/autotune.h).
-struct TuneOptions;
-struct TuneProblem;
-struct TuneReport;
+
+/// Picks which of a kernel's variants a launch runs. Variants are the
+/// scheduler's ranked candidates (docs/bundle-format.md §1.4); without a
+/// chooser a kernel runs variant() (0, the first choice, unless
+/// selectVariant says otherwise). The runtime calls choose() on every
+/// launch of a kernel that has a chooser and prepares (compiles and loads)
+/// the variant it returns on first use, so a chooser only decides. The
+/// autotuner (autotune/, flashgen/autotune.h) is one: it times the variants
+/// per shape bucket. The runtime itself knows nothing of it.
+class VariantChooser {
+public:
+  virtual ~VariantChooser();
+  /// The variant this launch runs. On the launch path: keep the common case
+  /// free of locks and allocation. May block (e.g. to time variants) and
+  /// may return kernel.variant(). An index out of range fails the launch
+  /// with Internal.
+  virtual int choose(Kernel &kernel, const TensorArg *tensors,
+                     size_t numTensors, const ScalarArg *scalars,
+                     size_t numScalars, const LaunchOptions &options) = 0;
+  /// The variant choose() would return for these tensors now, without side
+  /// effects (no tuning, no compiling); `fallback` when it has not decided.
+  virtual int peek(const Kernel &kernel, const TensorArg *tensors,
+                   size_t numTensors, int fallback) const = 0;
+};
+
+/// Gives each kernel a chooser as Bundle::getKernel creates it, or null to
+/// leave it without one. One process-wide factory, so that a library that
+/// is linked or loaded (libflashgen_autotune registers one that honours
+/// FLASHGEN_AUTOTUNE) changes every kernel without the caller's help.
+using VariantChooserFactory =
+    std::unique_ptr<VariantChooser> (*)(Kernel &kernel);
+/// Replaces the factory (null: none, the default). Kernels created before
+/// keep their chooser.
+void setVariantChooserFactory(VariantChooserFactory factory);
+VariantChooserFactory variantChooserFactory();
 
 class Bundle {
 public:
@@ -268,34 +299,18 @@ public:
   const std::string &name() const;
   int numVariants() const;
   int variant() const;
-  /// Switches to candidate `index` (compiling it on first use) and turns
-  /// autotuning off for this kernel object: an explicit choice wins. Not to
-  /// be called concurrently with launch().
+  /// Switches to candidate `index` (compiling it on first use) and drops
+  /// the kernel's chooser: an explicit choice wins. Not to be called
+  /// concurrently with launch().
   Status selectVariant(int index);
 
-  /// Autotuning (flashgen/autotune.h, docs/autotune.md). While on, the first
-  /// launch of each shape bucket uses the tuning file's winner or, when it
-  /// has none, times the variants right there (synchronously, one progress
-  /// line per candidate) and records the winner; later launches of the
-  /// bucket look the choice up in this object without locks or allocation.
-  /// Off, variant() runs. Starts as FLASHGEN_AUTOTUNE says (default off).
-  /// Not to be called concurrently with launch().
-  void setAutotune(bool enabled);
-  bool autotune() const;
-  /// Times the variants for the shape bucket of these arguments now, on
-  /// buffers of the same sizes that the tuner allocates (the tensors' memory
-  /// is never touched), and records the winner: in this object while
-  /// autotuning, and with options.writeFile in the tuning file. Without
-  /// options.force a bucket the tuning file already has is reported from
-  /// the file, nothing timed. Fails with NoDevice without a GPU.
-  Status tune(const TensorArg *tensors, size_t numTensors,
-              const ScalarArg *scalars, size_t numScalars,
-              const TuneOptions &options, TuneReport &report);
-  /// The same for sizes given by name (flashgen-tune).
-  Status tune(const TuneProblem &problem, const TuneOptions &options,
-              TuneReport &report);
-  /// The variant a launch with these tensors would run now, without tuning:
-  /// the bucket's recorded choice while autotuning, else variant().
+  /// Installs (or with null, removes) the chooser that picks each launch's
+  /// variant. Not to be called concurrently with launch().
+  void setVariantChooser(std::unique_ptr<VariantChooser> chooser);
+  /// The installed chooser, or null.
+  VariantChooser *variantChooser() const;
+  /// The variant a launch with these tensors would run now, without side
+  /// effects: the chooser's peek() while one is installed, else variant().
   int variantFor(const TensorArg *tensors, size_t numTensors) const;
 
   /// A param as the manifest declares it (launch() takes tensors in this
@@ -324,8 +339,8 @@ public:
   Status validate(const TensorArg *tensors, size_t numTensors,
                   const ScalarArg *scalars, size_t numScalars) const;
   /// Workspace bytes the current variant needs for these arguments; while
-  /// autotuning, the most any variant needs, so that a workspace sized
-  /// from it fits whichever variant wins.
+  /// a chooser is installed, the most any variant needs, so that a
+  /// workspace sized from it fits whichever variant is chosen.
   Status workspaceBytes(const TensorArg *tensors, size_t numTensors,
                         const ScalarArg *scalars, size_t numScalars,
                         size_t &bytes) const;
@@ -343,6 +358,10 @@ public:
     return launch(tensors.data(), tensors.size(), scalars.data(),
                   scalars.size(), options);
   }
+
+  /// The prepared state, for libraries layered on the runtime (the
+  /// autotuner); like Device::impl().
+  KernelImpl &impl() const { return *impl_; }
 
 private:
   friend class Bundle;

@@ -150,38 +150,10 @@ flashgen_status_t flashgen_kernel_launch(flashgen_kernel_t kernel,
                                          size_t num_scalars,
                                          const flashgen_launch_options_t *options);
 
-/* Autotuning (flashgen/autotune.h, docs/autotune.md). */
-typedef struct flashgen_tune_options {
-  int reps;               /* timed runs per candidate (median reported) */
-  int progress;           /* nonzero: one log line per candidate */
-  int force;              /* nonzero: time even if the tuning file has it */
-  int write_file;         /* nonzero: record the winner in the tuning file */
-  double warmup_ms;       /* warm-up per candidate */
-  double tolerance;       /* rel. L2 error vs variant 0; < 0: by dtype */
-  double min_improvement; /* fraction a candidate must beat variant 0 by */
-} flashgen_tune_options_t;
-
-/* Fills *options with flashgen::TuneOptions' defaults. */
-void flashgen_tune_options_init(flashgen_tune_options_t *options);
-/* Times the variants for the shape bucket of these arguments (their sizes
- * and which optional params are NULL; the tensors' memory is never touched)
- * and records the winner. options may be NULL (defaults). On success
- * *report_json (free with flashgen_free_string; report_json may be NULL) is
- * the report as flashgen::toJson(TuneReport) writes it. */
-flashgen_status_t flashgen_kernel_tune(flashgen_kernel_t kernel,
-                                       const flashgen_tensor_t *tensors,
-                                       size_t num_tensors,
-                                       const flashgen_scalar_t *scalars,
-                                       size_t num_scalars,
-                                       const flashgen_tune_options_t *options,
-                                       char **report_json);
-/* Turns autotuning on launch on or off for this kernel (initially as
- * FLASHGEN_AUTOTUNE says). Not concurrently with launches. */
-flashgen_status_t flashgen_kernel_set_autotune(flashgen_kernel_t kernel,
-                                               int enabled);
-int flashgen_kernel_autotune(flashgen_kernel_t kernel);
-/* The variant a launch with these tensors runs now, without tuning; -1 for
- * a null kernel. */
+/* The variant a launch with these tensors runs now: the kernel's variant
+ * chooser's current pick (e.g. the autotuner's, flashgen/autotune_c.h)
+ * without side effects, else flashgen_kernel_variant(); -1 for a null
+ * kernel. */
 int flashgen_kernel_variant_for(flashgen_kernel_t kernel,
                                 const flashgen_tensor_t *tensors,
                                 size_t num_tensors);

@@ -125,7 +125,7 @@ TEST_F(GpuTune, TunesTheFixtureThenLaterKernelsReuseTheTuningFile) {
   TuneReport r;
   {
     LogCapture log;
-    ASSERT_TRUE(isOk(k->tune(p, opts, r)));
+    ASSERT_TRUE(isOk(tune(*k, p, opts, r)));
     std::vector<std::string> lines = log.lines();
     EXPECT_EQ(count(lines, "tuning axpy [B=2,N=4096,-rowsum]: candidate 1/2 "
                            "(rows_per_block=32) "),
@@ -160,7 +160,7 @@ TEST_F(GpuTune, TunesTheFixtureThenLaterKernelsReuseTheTuningFile) {
   // winner for any size of the bucket without timing anything.
   std::unique_ptr<Kernel> later;
   ASSERT_TRUE(isOk(bundle->getKernel("axpy", device, later)));
-  later->setAutotune(true);
+  setAutotune(*later, true);
   LogCapture log;
   launchAndCheck(*later, 2, 3000);
   EXPECT_EQ(count(log.lines(), "tuning "), 0);
@@ -171,9 +171,9 @@ TEST_F(GpuTune, TunesTheFixtureThenLaterKernelsReuseTheTuningFile) {
                         {nullptr, DType::F32, 3, rsizes, nullptr}};
   EXPECT_EQ(later->variantFor(probe, 4), r.winner);
   EXPECT_EQ(later->variant(), 0); // what runs with autotuning off
-  // Kernel::tune without force reports the file's result.
+  // tune() without force reports the file's result.
   TuneReport again;
-  ASSERT_TRUE(isOk(later->tune(p, opts, again)));
+  ASSERT_TRUE(isOk(tune(*later, p, opts, again)));
   EXPECT_TRUE(again.fromFile);
   EXPECT_EQ(again.winner, r.winner);
 }
@@ -183,7 +183,7 @@ TEST_F(GpuTune, FirstLaunchOfABucketTunesAndLaterLaunchesReuse) {
   auto bundle = loadAxpy();
   std::unique_ptr<Kernel> k;
   ASSERT_TRUE(isOk(bundle->getKernel("axpy", device, k)));
-  ASSERT_TRUE(k->autotune());
+  ASSERT_TRUE(isAutotuning(*k));
   LogCapture log;
   launchAndCheck(*k, 1, 37); // bucket B=1,N=64
   EXPECT_EQ(count(log.lines(), "tuning axpy [B=1,N=64,-rowsum]: candidate"), 2);
@@ -195,7 +195,7 @@ TEST_F(GpuTune, FirstLaunchOfABucketTunesAndLaterLaunchesReuse) {
             2);
   // An explicit choice turns autotuning off.
   ASSERT_TRUE(isOk(k->selectVariant(1)));
-  EXPECT_FALSE(k->autotune());
+  EXPECT_FALSE(isAutotuning(*k));
   launchAndCheck(*k, 1, 37);
 }
 
@@ -232,7 +232,7 @@ TEST_F(GpuTune, CandidatesThatDisagreeOrDoNotCompileAreDropped) {
     std::unique_ptr<Kernel> k;
     ASSERT_TRUE(isOk(b->getKernel("axpy", device, k)));
     TuneReport r;
-    ASSERT_TRUE(isOk(k->tune(p, opts, r)));
+    ASSERT_TRUE(isOk(tune(*k, p, opts, r)));
     EXPECT_EQ(r.winner, 0);
     EXPECT_TRUE(r.candidates[0].ok);
     EXPECT_FALSE(r.candidates[1].ok);
