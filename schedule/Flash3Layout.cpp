@@ -30,6 +30,11 @@ constexpr int64_t kSwizzleAlignSlack = 1024;
 // against every flash3 schedule the scheduler can return by
 // test/unit/device/WgmmaCompileTest.cpp (compiled, no spills).
 constexpr int64_t kConsumerBaseRegisters = 32;
+/// Value dims above 128 cost more than their accumulators: at Dv = 256,
+/// tile_kv = 64 ptxas spills under a 232-register budget (producer form)
+/// and uses 232 without one, 40 over O, S and P.
+constexpr int64_t kWideValueRegisters = 40;
+constexpr int64_t kWideValueDim = 128;
 
 } // namespace
 
@@ -91,7 +96,8 @@ int64_t flashgen::schedule::flash3ConsumerRegisters(int64_t headDim,
                                                     int64_t valueDim,
                                                     int64_t tileKv) {
   (void)headDim; // Q and K stay in shared memory: wgmma reads them there.
-  return kConsumerBaseRegisters + valueDim / 2 + tileKv / 2 + tileKv / 4;
+  return kConsumerBaseRegisters + valueDim / 2 + tileKv / 2 + tileKv / 4 +
+         (valueDim > kWideValueDim ? kWideValueRegisters : 0);
 }
 
 std::vector<std::string> flashgen::schedule::flash3Violations(

@@ -83,13 +83,15 @@ constexpr double kSm90L2BytesPerSecond = 2.5 * kSm90HbmBytesPerSecond;
 // flashgen's emitter uses mma.sync on sm_90a too (docs/emitter-target.md).
 constexpr double kSm90MmaSyncEfficiency = 0.46;
 
-// flash3's warpgroup model on the H100: `flashgen calibrate --fit` over the
-// 132 candidate times of schedule/calibration/h100-attention.tsv (mean
-// Spearman rho 0.86 over 12 shapes, first choice within 5% of the fastest
-// on all 12).
+// flash3's warpgroup model: the SM's own pipeline (tensor pipe, softmax
+// units, one warpgroup's chain), the same on the H100 and the H200 (one
+// processor, one clock). `flashgen calibrate --fit` over both measured
+// tables, schedule/calibration/h100-attention.tsv (132 candidate times, 12
+// shapes) and h200-attention.tsv (160, 20 shapes): mean Spearman rho 0.75,
+// first choice within 5% of the fastest measured on 31 of 32 shapes.
 constexpr WarpgroupModel kSm90Warpgroup = {
-    /*wgmmaEfficiency=*/0.80, /*tileCycles=*/0, /*chainCycles=*/300,
-    /*selfCopyCycles=*/250, /*stageCycles=*/240};
+    /*wgmmaEfficiency=*/0.75, /*tileCycles=*/100, /*chainCycles=*/300,
+    /*selfCopyCycles=*/1000, /*stageCycles=*/60};
 
 //--- h200: H200 SXM 141 GB ---------------------------------------------------
 // The H100's processor (132 SMs, 50 MB L2, the same clocks and limits) with
@@ -103,8 +105,7 @@ constexpr double kH200SustainedClockHz =
 constexpr double kH200MmaSyncEfficiency = 0.45;
 // *Assumed* as on the H100: 2.5x the measured copy rate.
 constexpr double kH200L2BytesPerSecond = 2.5 * kH200HbmBytesPerSecond;
-// Fitted to the H200's own candidate times (schedule/calibration/
-// h200-attention.json) by flashgen-calibrate.
+// The H100's processor: the same warpgroup model (fitted to both tables).
 constexpr WarpgroupModel kH200Warpgroup = kSm90Warpgroup;
 
 //--- sm_test_small: a synthetic small-memory target -------------------------
@@ -225,7 +226,8 @@ std::vector<Target> buildTargets() {
       "4268 GB/s copy, 783 TFLOP/s bf16 GEMM: measured anchors on the lent "
       "H200 (../shared/anchors/README.md, 2026-12-02)",
       "MMA efficiency 0.45: anchors, FlashAttention-2 forward / GEMM ceiling",
-      "warpgroup model: fitted to schedule/calibration/h200-attention.json",
+      "warpgroup model: fitted to schedule/calibration/h100- and "
+      "h200-attention.tsv",
       "L2 bandwidth: assumed 2.5x HBM (no anchor yet)"};
   targets.push_back(h200);
 

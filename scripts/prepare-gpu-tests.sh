@@ -55,12 +55,12 @@ add_case kv_cache_n128_m128   kv_cache_causal.mlir kv_cache_causal 9 B=1 N=128 M
 # The benchmark's flash3 shapes (head dims 64 to 256, GQA 48/8, causal and
 # not) at ragged sizes: the scheduler's wgmma candidates, every one checked.
 b=bench/attention/specs
-add_case mha_d128_b2_n333     $b/mha_d128.mlir          mha_d128          16 B=2 N=333
+add_case mha_d128_b1_n141     $b/mha_d128.mlir          mha_d128          16 B=1 N=141
 add_case mha_d256_b1_n130     $b/mha_d256.mlir          mha_d256          17 B=1 N=130
 add_case mha_d256c_b1_n190    $b/mha_d256_causal.mlir   mha_d256_causal   18 B=1 N=190
-add_case gqa48_b1_n150        $b/gqa48_d128_causal.mlir gqa48_d128_causal 19 B=1 N=150
-add_case dit_d64_b1_n200      $b/dit_h48_d64.mlir       dit_h48_d64       20 B=1 N=200
-add_case d64c_b2_n257         $b/mha_d64_causal.mlir    mha_d64_causal    21 B=2 N=257
+add_case gqa48_b1_n75         $b/gqa48_d128_causal.mlir gqa48_d128_causal 19 B=1 N=75
+add_case dit_d64_b1_n97       $b/dit_h48_d64.mlir       dit_h48_d64       20 B=1 N=97
+add_case d64c_b1_n131         $b/mha_d64_causal.mlir    mha_d64_causal    21 B=1 N=131
 # Linear recurrences: every gate kind, T not a multiple of the chunk.
 add_case linear_plain_b1_t150 linear_plain.mlir    linear_plain    10 B=1 T=150
 add_case decay_b2_t150        decay.mlir           decay           11 B=2 T=150

@@ -6,6 +6,7 @@
 
 #include "llvm/Support/Format.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <string>
@@ -13,7 +14,9 @@
 namespace fs = flashgen::schedule;
 
 static int usage() {
-  llvm::errs() << "usage: flashgen calibrate TABLE.tsv [--target sm_90|h200] [--fit]\n";
+  llvm::errs() << "usage: flashgen calibrate TABLE.tsv... [--target sm_90|h200] [--fit]\n"
+                  "  Tables of measured candidate times (schedule/calibration/);\n"
+                  "  several are judged and fitted together.\n";
   return 2;
 }
 
@@ -31,7 +34,8 @@ static void report(const fs::Target &t, const std::vector<fs::Measurement> &rows
 }
 
 int flashgen::cli::runCalibrate(int argc, char **argv) {
-  std::string table, target = "sm_90";
+  std::vector<std::string> tables;
+  std::string target = "sm_90";
   bool fit = false;
   for (int i = 0; i < argc; ++i) {
     std::string arg = argv[i];
@@ -41,32 +45,41 @@ int flashgen::cli::runCalibrate(int argc, char **argv) {
       fit = true;
     else if (arg == "--help" || arg == "-h")
       return usage(), 0;
-    else if (!arg.empty() && arg[0] != '-' && table.empty())
-      table = arg;
+    else if (!arg.empty() && arg[0] != '-')
+      tables.push_back(arg);
     else
       return usage();
   }
-  if (table.empty())
+  if (tables.empty())
     return usage();
   fs::Result<const fs::Target *> t = fs::lookupTarget(target);
   if (!t) {
     llvm::errs() << "flashgen calibrate: " << t.error() << "\n";
     return 1;
   }
-  auto buffer = llvm::MemoryBuffer::getFile(table);
-  if (!buffer) {
-    llvm::errs() << "flashgen calibrate: cannot read " << table << ": "
-                 << buffer.getError().message() << "\n";
-    return 1;
+  std::vector<fs::Measurement> all;
+  for (const std::string &table : tables) {
+    auto buffer = llvm::MemoryBuffer::getFile(table);
+    if (!buffer) {
+      llvm::errs() << "flashgen calibrate: cannot read " << table << ": "
+                   << buffer.getError().message() << "\n";
+      return 1;
+    }
+    fs::Result<std::vector<fs::Measurement>> rows =
+        fs::parseMeasurements((*buffer)->getBuffer().str());
+    if (!rows) {
+      llvm::errs() << "flashgen calibrate: " << table << ": " << rows.error() << "\n";
+      return 1;
+    }
+    // A shape is one ranking within one table: times of different tables
+    // (devices, days) are not compared.
+    for (fs::Measurement &m : *rows)
+      m.shape = llvm::sys::path::filename(table).str() + ": " + m.shape;
+    all.insert(all.end(), rows->begin(), rows->end());
   }
-  fs::Result<std::vector<fs::Measurement>> rows =
-      fs::parseMeasurements((*buffer)->getBuffer().str());
-  if (!rows) {
-    llvm::errs() << "flashgen calibrate: " << table << ": " << rows.error() << "\n";
-    return 1;
-  }
-  llvm::outs() << "cost model of " << (*t)->name << " against " << table << " ("
-               << rows->size() << " measurements)\n";
+  const std::vector<fs::Measurement> *rows = &all;
+  llvm::outs() << "cost model of " << (*t)->name << " against " << tables.size()
+               << " table(s) (" << rows->size() << " measurements)\n";
   report(**t, *rows);
   if (!fit)
     return 0;
