@@ -104,6 +104,10 @@ def main():
                         help="folder with one compiled bundle per spec (prepare-bench.sh)")
     parser.add_argument("--out", default=".", help="where results.json and the plot go")
     parser.add_argument("--quick", action="store_true", help="fewer shapes")
+    parser.add_argument("--no-peers", action="store_true",
+                        help="time flashgen's variants only (schedule experiments)")
+    parser.add_argument("--specs", default="",
+                        help="comma-separated spec names to run (default: all)")
     args = parser.parse_args()
     torch.manual_seed(0)
     dev = torch.device("cuda")
@@ -124,6 +128,9 @@ def main():
         shapes.append(("alibi_causal", "alibi_causal", 128, 16, 16, n, True, "alibi"))
     if args.quick:
         shapes = [s for s in shapes if s[5] in (1024, 2048, 8192)]
+    if args.specs:
+        wanted = set(args.specs.split(","))
+        shapes = [s for s in shapes if s[1] in wanted]
 
     # One compiled FlexAttention kernel per shape and modifier: lift the
     # recompile limit, or dynamo falls back to the unfused eager path.
@@ -233,7 +240,7 @@ def main():
         row["best_variant"] = best
         row["best_ms"] = variant_ms[best]
 
-        if mod is None:
+        if mod is None and not args.no_peers:
             for backend, key in ((SDPBackend.FLASH_ATTENTION, "fa2_ms"),
                                  (SDPBackend.CUDNN_ATTENTION, "cudnn_ms")):
                 def run_sdpa(backend=backend):
@@ -245,7 +252,7 @@ def main():
                 except Exception as error:  # noqa: BLE001
                     row[key] = None
                     print(f"{key} failed for {label} N={n}: {error}")
-        if flex is not None:
+        if flex is not None and not args.no_peers:
             try:
                 block_mask = None
                 if causal:
