@@ -52,6 +52,9 @@ private:
   /// flash3 producer kernel with inner_q = 1: the softmax of a key tile
   /// overlaps the warpgroup's own P V of the previous tile.
   bool pipelined = false;
+  /// flash3 producer kernel with persistent = 1: one CTA per SM loops over
+  /// the query tiles, Q double-buffered (wgmma_pipe.cuh, end).
+  bool persistent = false;
   /// Recorded for the producer: Q's load, K's and V's bases and key extent.
   std::string qSource, qStride, qRows, kvExtent;
   std::string kvBase[2];
@@ -65,6 +68,7 @@ private:
   int64_t minBlocksPerSM();
   LogicalResult checkFlash3Schedule();
   LogicalResult printProducerSplit(scf::ForOp first, scf::ForOp last);
+  LogicalResult printPersistent(scf::ForOp first, scf::ForOp last);
   std::string producerRegisterBudget();
 };
 
@@ -177,7 +181,8 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
           line() << "fg::acc_tile<kWarpRows, kTileK> s_tile;\n";
           line() << (pipelined ? "fg::wg::consumer_turn_pipelined<kGroups, kPvN>("
                                : "fg::wg::consumer_turn<kGroups, kPvN>(")
-                 << "s_tile, acc_o, p_tile, sQ, grow0, sK, sV, pipe, tile_it);\n";
+                 << "s_tile, acc_o, p_tile, sQ, grow0, sK, sV, pipe, tile_it"
+                 << (persistent ? ", tile_it > fg_first_it" : "") << ");\n";
           return success();
         }
         if (mma.getProduct() == "pv" && pipelined) {
@@ -234,7 +239,10 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
         std::string row0 =
             "(" + name(store.getRowTile()) + ") * kTileQ + wrow0";
         if (producer) {
-          line() << "fg::wg::consumer_last_turn<kGroups, kPvN>(acc_o, p_tile, sV, pipe, tile_it);\n";
+          line() << "fg::wg::consumer_last_turn<kGroups, kPvN>(acc_o, p_tile, sV, pipe, tile_it"
+                 << (persistent ? ", tile_it > fg_first_it, fg_tile + int(gridDim.x) >= fg_tiles"
+                                : "")
+                 << ");\n";
         } else {
           // Other threads' Q copies may still land in the rows store_rows
           // stages through (a CTA with no key tile never synced after them).
@@ -399,10 +407,16 @@ std::string AttentionKernelPrinter::headerFlash3() {
     << "using VTile = fg::wg_tile<Elem, kTileK, kValueDim>;\n"
     << "using KRing = fg::smem_ring<KTile, kStages>;\n"
     << "using VRing = fg::smem_ring<VTile, kStages>;\n"
+    << (persistent ? "using QRing = fg::smem_ring<QTile, 2>;  // persistent: Q of this and the next tile\n"
+                   : "")
     << "constexpr int kSmemQ = 0;\n"
-    << "constexpr int kSmemK = kSmemQ + QTile::kBytes;\n"
+    << (persistent ? "constexpr int kSmemK = kSmemQ + QRing::kBytes;\n"
+                   : "constexpr int kSmemK = kSmemQ + QTile::kBytes;\n")
     << "constexpr int kSmemV = kSmemK + KRing::kBytes;\n"
-    << (producer ? "using Pipe = fg::wg::pipe<kStages, kConsumerWarps>;\n"
+    << (persistent ? "using Pipe = fg::wg::pipe<kStages, kConsumerWarps, 2>;\n"
+                     "constexpr int kSmemBar = kSmemV + VRing::kBytes;\n"
+                     "constexpr int kSmemBytes = kSmemBar + Pipe::kBytes + fg::wg::kSmemAlign;\n"
+        : producer ? "using Pipe = fg::wg::pipe<kStages, kConsumerWarps>;\n"
                    "constexpr int kSmemBar = kSmemV + VRing::kBytes;\n"
                    "constexpr int kSmemBytes = kSmemBar + Pipe::kBytes + fg::wg::kSmemAlign;\n"
                  : "constexpr int kSmemBytes = kSmemV + VRing::kBytes + fg::wg::kSmemAlign;\n")
@@ -478,6 +492,118 @@ LogicalResult AttentionKernelPrinter::printProducerSplit(scf::ForOp first,
   return success();
 }
 
+/// The persistent producer kernel (wgmma_pipe.cuh, "persistent grid"):
+///   if (producer) { for each of this CTA's query tiles: the tile's ids and
+///                   key range; Q into its buffer; K and V of every key tile }
+///   else          { for each: ids and key range; wait for Q; the key loops
+///                   and the epilogue the IR holds; release Q's buffer }
+/// The ops before the key loops (grid ids, key range) are printed once and
+/// placed in both branches; the grid becomes one CTA per SM.
+LogicalResult AttentionKernelPrinter::printPersistent(scf::ForOp first,
+                                                      scf::ForOp last) {
+  auto grid = *kernel.getBody().front().getOps<GridMapOp>().begin();
+  std::string tiles;
+  std::string gridExtent;
+  for (Attribute extent : grid.getExtents()) {
+    StringRef text = cast<StringAttr>(extent).getValue();
+    tiles += (tiles.empty() ? "(" : " * (") + extentToCpp(text) + ")";
+    gridExtent += (gridExtent.empty() ? "" : "*") + ("(" + text + ")").str();
+  }
+  line() << "const Pipe pipe{smem + kSmemBar};\n";
+  line() << "fg::wg::init(pipe); // mbarriers; the last CTA-wide barrier\n";
+  line() << "const int fg_tiles = " << tiles << "; // query tiles of the whole launch\n";
+
+  // The per-tile prologue and the consumers' part, printed once each.
+  persistentTile = "fg_tile";
+  indent += 2;
+  size_t mark = body.size();
+  Block &block = kernel.getBody().front();
+  auto it = block.begin();
+  for (; &*it != first.getOperation(); ++it)
+    if (failed(printOp(&*it)))
+      return failure();
+  std::string prologue = body.substr(mark);
+  body.resize(mark);
+  if (qSource.empty() || kvBase[0].empty() || kvBase[1].empty())
+    return kernel.emitError("flash3 persistent kernel: Q, K and V loads must "
+                            "precede the key loops");
+  std::string lo = name(first.getLowerBound()), hi = name(last.getUpperBound());
+  for (; it != block.end(); ++it)
+    if (failed(printOp(&*it)))
+      return failure();
+  std::string consumerPart = body.substr(mark);
+  body.resize(mark);
+  // Each branch reads part of the prologue (the producer the load
+  // addresses, the consumers the mask bounds): the rest is used on purpose
+  // nowhere, which NVRTC would warn about.
+  std::string unusedOk;
+  {
+    llvm::StringRef rest(prologue);
+    while (!rest.empty()) {
+      auto [lineText, tail] = rest.split('\n');
+      rest = tail;
+      lineText = lineText.ltrim();
+      for (llvm::StringRef kind : {"const int ", "const bool "})
+        if (lineText.consume_front(kind)) {
+          llvm::StringRef var = lineText.take_until([](char c) { return c == ' '; });
+          unusedOk += std::string(2 * indent, ' ') + "(void)" + var.str() + ";\n";
+        }
+    }
+  }
+  prologue += unusedOk;
+  indent -= 2;
+
+  const char *roundLoop = "for (int fg_tile = int(blockIdx.x), fg_round = 0; fg_tile < fg_tiles; "
+                          "fg_tile += int(gridDim.x), ++fg_round) {\n";
+  line() << "if (fg::wg::is_producer<kConsumerWarps>()) { // producer warpgroup: Q, K, V of every tile\n";
+  ++indent;
+  line() << "fg::wg::producer_registers<kProducerRegs>();\n";
+  line() << "fg::wg::producer_state ps;\n";
+  line() << "int tile_it = 0; // key tiles of earlier rounds: the rings run on\n";
+  line() << roundLoop;
+  body += prologue;
+  ++indent;
+  line() << "fg::wg::producer_q_round(pipe, sQs, fg_round, " << qSource << ", " << qStride << ", " << qRows
+         << ", ps);\n";
+  line() << "for (int t = " << lo << "; t < " << hi << "; ++t, ++tile_it) {\n";
+  ++indent;
+  for (int i = 0; i < 2; ++i) {
+    const char *tensor = i == 0 ? "k" : "v";
+    line() << "fg::wg::producer_" << tensor << "_it(pipe, s" << (i == 0 ? "K" : "V") << ", tile_it, "
+           << kvBase[i] << " + (long long)(t * kTileK) * " << tensor << "_s2, " << tensor << "_s2, "
+           << kvExtent << " - t * kTileK, ps);\n";
+  }
+  --indent;
+  line() << "}\n";
+  --indent;
+  line() << "}\n";
+  line() << "fg::wg::producer_drain(ps);\n";
+  --indent;
+  line() << "} else { // consumer warpgroups\n";
+  ++indent;
+  line() << "fg::wg::consumer_registers<kConsumerRegs>();\n";
+  line() << "fg::wg::turns_start<kGroups>();\n";
+  line() << "fg::a_tile<Elem, kWarpRows, kTileK> p_tile; // P of the previous key tile\n";
+  line() << "int tile_it = 0; // key tiles done: stage tile_it % kStages, phase tile_it / kStages\n";
+  line() << roundLoop;
+  body += prologue;
+  ++indent;
+  line() << "const QTile sQ = sQs.stage(fg_round % 2);\n";
+  line() << "const int fg_first_it = tile_it; // this tile's first key tile\n";
+  line() << "fg::warp::zero(acc_o);\n";
+  line() << "fg::warp::init(sm);\n";
+  line() << "fg::wg::wait_q_round(pipe, fg_round);\n";
+  body += consumerPart;
+  line() << "fg::wg::release_q_round(pipe, fg_round); // output stored: Q's buffer is free\n";
+  --indent;
+  line() << "}\n";
+  --indent;
+  line() << "}\n";
+  // One CTA per SM of the target (fewer when there are fewer tiles).
+  result.grid = {"min(" + gridExtent + "," + std::to_string(hopperTarget().numSMs) + ")", "1", "1"};
+  return success();
+}
+
 /// The __launch_bounds__ occupancy hint: as many CTAs per SM as shared
 /// memory allows, but never so many that registers would be capped below
 /// what the kernel needs.
@@ -497,6 +623,7 @@ FailureOr<EmittedKernel> AttentionKernelPrinter::print() {
   flash3 = s.getAlgorithm() == Algorithm::flash3;
   producer = flash3 && fs::flash3Shape(toLibrary(s)).producer;
   pipelined = producer && s.getInnerQ() == 1;
+  persistent = producer && s.getPersistent() != 0;
   if (flash3 && failed(checkFlash3Schedule()))
     return failure();
   kernel.walk([&](ScoreMapOp map) {
@@ -516,7 +643,8 @@ FailureOr<EmittedKernel> AttentionKernelPrinter::print() {
   } else {
     line() << "const fg::u32 smem = fg::ptx::smem_addr(fg::ptx::dynamic_smem());\n";
   }
-  line() << "const QTile sQ{smem + kSmemQ};\n";
+  line() << (persistent ? "const QRing sQs{smem + kSmemQ}; // round r reads sQs.stage(r % 2)\n"
+                        : "const QTile sQ{smem + kSmemQ};\n");
   line() << "const KRing sK{smem + kSmemK};\n";
   line() << "const VRing sV{smem + kSmemV};\n";
   line() << "fg::acc_tile<kWarpRows, kValueDim> acc_o;\n";
@@ -525,6 +653,15 @@ FailureOr<EmittedKernel> AttentionKernelPrinter::print() {
   line() << "fg::warp::init(sm);\n";
   if (!producer) {
     if (failed(printBlock(kernel.getBody().front())))
+      return failure();
+  } else if (persistent) {
+    SmallVector<scf::ForOp> loops;
+    for (Operation &op : kernel.getBody().front())
+      if (auto loop = dyn_cast<scf::ForOp>(op))
+        loops.push_back(loop);
+    if (loops.empty())
+      return kernel.emitError("flash3 persistent kernel: no key-tile loop");
+    if (failed(printPersistent(loops.front(), loops.back())))
       return failure();
   } else {
     line() << "const Pipe pipe{smem + kSmemBar};\n";

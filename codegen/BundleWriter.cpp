@@ -77,7 +77,8 @@ llvm::json::Object scheduleJson(ScheduleAttr s) {
                             {"inner_q", s.getInnerQ()},
                             {"inner_kv", s.getInnerKv()},
                             {"tile_dv", s.getTileDv()},
-                            {"smem_bytes", s.getSmemBytes()}};
+                            {"smem_bytes", s.getSmemBytes()},
+                            {"persistent", s.getPersistent()}};
 }
 
 /// The IO figures the scheduling passes recorded on the op (variant 0).

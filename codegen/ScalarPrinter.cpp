@@ -2,6 +2,8 @@
 
 #include "codegen/ScalarPrinter.h"
 
+#include <cctype>
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -248,13 +250,24 @@ LogicalResult ScalarPrinter::printOp(Operation *op) {
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
       .Case<GridMapOp>([&](GridMapOp grid) {
         static const char *kAxes[] = {"x", "y", "z"};
+        std::string stride = "1";
         for (auto [i, id] : llvm::enumerate(grid.getIds())) {
           std::string role = cast<StringAttr>(grid.getRoles()[i]).getValue().str();
+          std::string extent =
+              cast<StringAttr>(grid.getExtents()[i]).getValue().str();
           names[id] = role + "_id";
-          line() << "const int " << role << "_id = int(blockIdx." << kAxes[i]
-                 << ");\n";
-          result.grid.push_back(
-              cast<StringAttr>(grid.getExtents()[i]).getValue().str());
+          if (persistentTile.empty()) {
+            line() << "const int " << role << "_id = int(blockIdx." << kAxes[i]
+                   << ");\n";
+          } else {
+            // Linear tile index, first role fastest (the launch order of
+            // the one-CTA-per-tile grid).
+            line() << "const int " << role << "_id = (" << persistentTile
+                   << " / (" << stride << ")) % (" << extentToCpp(extent)
+                   << ");\n";
+            stride += " * (" + extentToCpp(extent) + ")";
+          }
+          result.grid.push_back(extent);
         }
         return success();
       })
@@ -301,3 +314,30 @@ LogicalResult ScalarPrinter::printOp(Operation *op) {
       .Default([&](Operation *other) { return printKernelOp(other); });
 }
 
+
+std::string mlir::flash::extentToCpp(llvm::StringRef extent) {
+  std::string out;
+  for (size_t i = 0; i < extent.size();) {
+    char c = extent[i];
+    if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
+      size_t j = i;
+      while (j < extent.size() &&
+             (std::isalnum(static_cast<unsigned char>(extent[j])) || extent[j] == '_'))
+        ++j;
+      llvm::StringRef word = extent.slice(i, j);
+      if (word == "cdiv")
+        out += "fg::ceildiv";
+      else if (word == "min")
+        out += "fg::imin";
+      else if (word == "max")
+        out += "fg::imax";
+      else
+        out += "dim_" + word.str();
+      i = j;
+    } else {
+      out += c;
+      ++i;
+    }
+  }
+  return out;
+}

@@ -38,6 +38,9 @@ protected:
   llvm::DenseMap<Value, std::string> names;
   unsigned nextName = 0;
   unsigned indent = 1;
+  /// When set, the kernel is persistent: grid_map decodes its ids from this
+  /// linear tile index (first role fastest) instead of blockIdx.
+  std::string persistentTile;
 
   /// Prints the family's own ops; called for every op the base does not
   /// know.
@@ -53,6 +56,11 @@ protected:
   std::string fresh() { return "v" + std::to_string(nextName++); }
   std::string name(Value value) { return names.lookup(value); }
 };
+
+/// A grid extent of the manifest's expression language ("cdiv(N,128)",
+/// "16", "B") as C++ over the kernel's size arguments
+/// ("fg::ceildiv(dim_N, 128)", "16", "dim_B").
+std::string extentToCpp(llvm::StringRef extent);
 
 } // namespace mlir::flash
 

@@ -51,7 +51,10 @@ def Flash_ScheduleAttr : AttrDef<Flash_Dialect, "Schedule"> {
     query rows, with a producer warpgroup when warps = tile_q / 16 + 4),
     `chunk_fused` (recurrence state kept on chip, chunks streamed, no state
     written to HBM) and `chunk_two_pass` (chunk states materialised, then a
-    parallel output pass). Unused fields are 0.
+    parallel output pass). Unused fields are 0. `persistent` (flash3 with a
+    producer only; omitted when 0): a grid of one CTA per SM that loops over
+    the query tiles, Q double-buffered so the next tile's loads overlap this
+    tile's work.
 
     ```mlir
     #flash.schedule<algorithm = flash2, tile_q = 128, tile_kv = 64,
@@ -71,7 +74,8 @@ def Flash_ScheduleAttr : AttrDef<Flash_Dialect, "Schedule"> {
     "int64_t":$inner_q,
     "int64_t":$inner_kv,
     "int64_t":$tile_dv,
-    "int64_t":$smem_bytes
+    "int64_t":$smem_bytes,
+    DefaultValuedParameter<"int64_t", "0">:$persistent
   );
   let assemblyFormat = "`<` struct(params) `>`";
 }

@@ -65,6 +65,7 @@ inline flashgen::schedule::Schedule toLibrary(ScheduleAttr s) {
   out.innerKv = s.getInnerKv();
   out.tileDv = s.getTileDv();
   out.smemBytes = s.getSmemBytes();
+  out.persistent = s.getPersistent();
   return out;
 }
 
@@ -72,7 +73,7 @@ inline ScheduleAttr toDialect(MLIRContext *ctx,
                               const flashgen::schedule::Schedule &s) {
   return ScheduleAttr::get(ctx, toDialect(s.algorithm), s.tileQ, s.tileKv,
                            s.tileD, s.stages, s.warps, s.chunk, s.innerQ,
-                           s.innerKv, s.tileDv, s.smemBytes);
+                           s.innerKv, s.tileDv, s.smemBytes, s.persistent);
 }
 
 } // namespace mlir::flash

@@ -77,7 +77,8 @@ ScheduleAttr defaultSchedule(MLIRContext *ctx, const LinearKernelPlan &plan,
   ScheduleAttr s = ScheduleAttr::get(ctx, algorithm, /*tile_q=*/0,
                                      /*tile_kv=*/0, /*tile_d=*/0, /*stages=*/2,
                                      /*warps=*/4, /*chunk=*/64, /*inner_q=*/64,
-                                     innerKv, tileDv, /*smem_bytes=*/0);
+                                     innerKv, tileDv, /*smem_bytes=*/0,
+                                     /*persistent=*/0);
   // The largest kernel of the schedule decides what fits.
   auto smemOf = [&](ScheduleAttr candidate) {
     int64_t bytes = chunkSmemPlan(chunkShape(plan, candidate, true)).total;
@@ -88,7 +89,7 @@ ScheduleAttr defaultSchedule(MLIRContext *ctx, const LinearKernelPlan &plan,
   };
   auto withStages = [&](int64_t stages, int64_t smem) {
     return ScheduleAttr::get(ctx, algorithm, 0, 0, 0, stages, 4, 64, 64,
-                             innerKv, tileDv, smem);
+                             innerKv, tileDv, smem, /*persistent=*/0);
   };
   // A target with less shared memory gets one stage (no overlap of the
   // next chunk's loads, but it runs).

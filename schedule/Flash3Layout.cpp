@@ -49,12 +49,15 @@ Flash3Shape flashgen::schedule::flash3Shape(const Schedule &s) {
 int64_t flashgen::schedule::flash3SmemBytes(int64_t headDim, int64_t valueDim,
                                             int64_t elementBytes,
                                             const Schedule &s) {
-  int64_t tiles =
-      (s.tileQ * headDim + s.stages * s.tileKv * (headDim + valueDim)) *
-      elementBytes;
+  // The persistent form double-buffers Q and adds its q_empty barriers.
+  const int64_t qBuffers = s.persistent ? 2 : 1;
+  int64_t tiles = (qBuffers * s.tileQ * headDim +
+                   s.stages * s.tileKv * (headDim + valueDim)) *
+                  elementBytes;
+  int64_t barrierCount =
+      qBuffers + 4 * s.stages + (qBuffers > 1 ? qBuffers : 0);
   int64_t barriers = flash3Shape(s).producer
-                         ? roundUp((1 + 4 * s.stages) * kBarrierBytes,
-                                   kBarrierAlign)
+                         ? roundUp(barrierCount * kBarrierBytes, kBarrierAlign)
                          : 0;
   return tiles + barriers + kSwizzleAlignSlack;
 }
@@ -80,7 +83,10 @@ RegisterSplit flashgen::schedule::flash3RegisterSplit(const Schedule &s,
     split.producer = wide ? 40 : 48;
     split.consumer = wide ? 232 : 224;
   } else if (shape.consumerGroups == 3) {
-    split.producer = 24;
+    // 24 + 3 x 160 leaves 4096 registers of slack; the persistent producer
+    // (round loop, tile decode, group bookkeeping) spills under 24 and takes
+    // that slack: 32 + 3 x 160 fills the pool exactly.
+    split.producer = s.persistent ? 32 : 24;
     split.consumer = 160;
   }
   return split;
@@ -131,6 +137,10 @@ std::vector<std::string> flashgen::schedule::flash3Violations(
   if (s.innerKv != 0 && s.innerKv != 64)
     broken.push_back("inner_kv = " + n(s.innerKv) +
                      " selects the P V wgmma width: 0 (all of Dv) or 64");
+  if (s.persistent != 0 && !(s.persistent == 1 && shape.producer && s.innerQ == 0))
+    broken.push_back("persistent = " + n(s.persistent) +
+                     ": 1 (one CTA per SM looping over query tiles) needs the "
+                     "producer form without inner_q; otherwise 0");
   if (s.innerQ != 0 && !(s.innerQ == 1 && shape.producer))
     broken.push_back("inner_q = " + n(s.innerQ) +
                      ": 1 (softmax overlapping the warpgroup's own P V) needs "

@@ -45,6 +45,8 @@ std::string Schedule::str() const {
       os << " inner_q=" << innerQ;
     if (innerKv != 0)
       os << " inner_kv=" << innerKv;
+    if (persistent != 0)
+      os << " persistent";
   } else {
     os << " chunk=" << chunk << " inner_q=" << innerQ
        << " inner_kv=" << innerKv << " tile_dv=" << tileDv;
@@ -57,5 +59,6 @@ bool Schedule::operator==(const Schedule &o) const {
   return algorithm == o.algorithm && tileQ == o.tileQ && tileKv == o.tileKv &&
          tileD == o.tileD && stages == o.stages && warps == o.warps &&
          chunk == o.chunk && innerQ == o.innerQ && innerKv == o.innerKv &&
-         tileDv == o.tileDv && smemBytes == o.smemBytes;
+         tileDv == o.tileDv && smemBytes == o.smemBytes &&
+         persistent == o.persistent;
 }

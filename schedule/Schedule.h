@@ -53,6 +53,8 @@ struct Schedule {
   int64_t tileQ = 0, tileKv = 0, tileD = 0, stages = 0, warps = 0;
   int64_t chunk = 0, innerQ = 0, innerKv = 0, tileDv = 0;
   int64_t smemBytes = 0;
+  /// flash3: one CTA per SM looping over the query tiles (0 or 1).
+  int64_t persistent = 0;
 
   /// "flash2 tile_q=128 tile_kv=32 tile_d=128 tile_dv=128 stages=3 warps=4":
   /// the fields the algorithm uses.

@@ -56,35 +56,43 @@ namespace wg {
 /// Threads of the producer warpgroup.
 constexpr int kProducerThreads = 128;
 
-/// The mbarriers of the pipeline: 8 bytes each, in shared memory.
-template <int STAGES, int CONSUMER_WARPS> struct pipe {
+/// The mbarriers of the pipeline: 8 bytes each, in shared memory. Q_BUFFERS
+/// = 2 is the persistent form (end of this file): Q double-buffered, with
+/// q_empty barriers the consumers arrive on when a tile's Q (and the output
+/// staged through it) is done.
+template <int STAGES, int CONSUMER_WARPS, int Q_BUFFERS = 1> struct pipe {
   static_assert(STAGES >= 2, "pipe: at least 2 stages");
   static_assert(CONSUMER_WARPS % 4 == 0 && CONSUMER_WARPS >= 4, "pipe: whole consumer warpgroups");
+  static_assert(Q_BUFFERS == 1 || Q_BUFFERS == 2, "pipe: one Q buffer, or two (persistent)");
   static constexpr int kStages = STAGES;
   static constexpr int kConsumerWarps = CONSUMER_WARPS;
   static constexpr int kGroups = CONSUMER_WARPS / 4;
-  static constexpr int kBarriers = 1 + 4 * STAGES;
+  static constexpr int kQBuffers = Q_BUFFERS;
+  static constexpr int kBarriers = Q_BUFFERS + 4 * STAGES + (Q_BUFFERS > 1 ? Q_BUFFERS : 0);
   static constexpr int kBytes = (kBarriers * 8 + 127) / 128 * 128;
   /// Shared address of the first barrier (8-byte aligned).
   u32 base;
-  FG_DEVICE u32 q_full() const { return base; }
-  FG_DEVICE u32 k_full(int s) const { return base + 8u * u32(1 + s); }
-  FG_DEVICE u32 v_full(int s) const { return base + 8u * u32(1 + STAGES + s); }
-  FG_DEVICE u32 k_empty(int s) const { return base + 8u * u32(1 + 2 * STAGES + s); }
-  FG_DEVICE u32 v_empty(int s) const { return base + 8u * u32(1 + 3 * STAGES + s); }
+  FG_DEVICE u32 q_full(int b = 0) const { return base + 8u * u32(b); }
+  FG_DEVICE u32 k_full(int s) const { return base + 8u * u32(Q_BUFFERS + s); }
+  FG_DEVICE u32 v_full(int s) const { return base + 8u * u32(Q_BUFFERS + STAGES + s); }
+  FG_DEVICE u32 k_empty(int s) const { return base + 8u * u32(Q_BUFFERS + 2 * STAGES + s); }
+  FG_DEVICE u32 v_empty(int s) const { return base + 8u * u32(Q_BUFFERS + 3 * STAGES + s); }
+  FG_DEVICE u32 q_empty(int b) const { return base + 8u * u32(Q_BUFFERS + 4 * STAGES + b); }
 };
 
 /// Initializes the barriers (thread 0) and syncs the CTA: every thread calls
 /// it once, before the roles split (no CTA-wide barrier may follow).
-template <int S, int CW> FG_DEVICE void init(const pipe<S, CW>& p) {
+template <int S, int CW, int QB> FG_DEVICE void init(const pipe<S, CW, QB>& p) {
   if (ptx::thread_id() == 0) {
-    ptx::mbar_init(p.q_full(), kProducerThreads);
+    for (int b = 0; b < QB; ++b) ptx::mbar_init(p.q_full(b), kProducerThreads);
     for (int s = 0; s < S; ++s) {
       ptx::mbar_init(p.k_full(s), kProducerThreads);
       ptx::mbar_init(p.v_full(s), kProducerThreads);
       ptx::mbar_init(p.k_empty(s), CW);
       ptx::mbar_init(p.v_empty(s), CW);
     }
+    if (QB > 1)
+      for (int b = 0; b < QB; ++b) ptx::mbar_init(p.q_empty(b), CW);
   }
   ptx::cta_sync();
 }
@@ -208,31 +216,47 @@ FG_DEVICE void release(u32 empty_bar) {
 /// both waited; K(it) and V(it-1) released. s is the warp's 16 x N share of
 /// S, o of O, p the bf16 P(it-1) of the previous turn; grow0 the warpgroup's
 /// first query row.
-template <int G, int PV_N, int S, int CW, int N, int D, class T, class QTile, class KRing, class VRing>
+/// (has_prev: the query tile's key tile it - 1 exists, i.e. it is not the
+/// tile's first; by default it > 0, the one-tile-per-CTA form.)
+template <int G, int PV_N, int S, int CW, int QB, int N, int D, class T, class QTile, class KRing, class VRing>
 FG_DEVICE void consumer_turn(acc_tile<16, N>& s, acc_tile<16, D>& o, const a_tile<T, 16, N>& p, const QTile& sq,
-                             int grow0, const KRing& sk, const VRing& sv, const pipe<S, CW>& pp, int it) {
+                             int grow0, const KRing& sk, const VRing& sv, const pipe<S, CW, QB>& pp, int it,
+                             bool has_prev) {
   const int st = it % S, prev = (it + S - 1) % S;
   mbar_wait(pp.k_full(st), u32((it / S) & 1));
-  if (it > 0) mbar_wait(pp.v_full(prev), u32(((it - 1) / S) & 1));
+  if (has_prev) mbar_wait(pp.v_full(prev), u32(((it - 1) / S) & 1));
   turn_begin<G>();
-  if (it > 0) issue_rAB<PV_N>(o, p, sv.stage(prev));
+  if (has_prev) issue_rAB<PV_N>(o, p, sv.stage(prev));
   issue_ABt(s, sq, grow0, sk.stage(st));
   turn_end<G>(false);
   mma_wait<0>(s, o);
   release(pp.k_empty(st));
-  if (it > 0) release(pp.v_empty(prev));
+  if (has_prev) release(pp.v_empty(prev));
+}
+template <int G, int PV_N, int S, int CW, int N, int D, class T, class QTile, class KRing, class VRing>
+FG_DEVICE void consumer_turn(acc_tile<16, N>& s, acc_tile<16, D>& o, const a_tile<T, 16, N>& p, const QTile& sq,
+                             int grow0, const KRing& sk, const VRing& sv, const pipe<S, CW>& pp, int it) {
+  consumer_turn<G, PV_N>(s, o, p, sq, grow0, sk, sv, pp, it, it > 0);
 }
 
-/// Consumer, after n tiles: the last turn, O += P(n-1) V(n-1) (n > 0), waited.
+/// Consumer, after n tiles: the last turn, O += P(n-1) V(n-1) (has_prev:
+/// the query tile had a key tile; by default n > 0), waited. last: the CTA's
+/// last turn (warpgroup G-1 then passes no turn on).
+template <int G, int PV_N, int S, int CW, int QB, int N, int D, class T, class VRing>
+FG_DEVICE void consumer_last_turn(acc_tile<16, D>& o, const a_tile<T, 16, N>& p, const VRing& sv,
+                                  const pipe<S, CW, QB>& pp, int n, bool has_prev, bool last) {
+  const int prev = (n + S - 1) % S;
+  if (has_prev) mbar_wait(pp.v_full(prev), u32(((n - 1) / S) & 1));
+  turn_begin<G>();
+  if (has_prev) issue_rAB<PV_N>(o, p, sv.stage(prev));
+  turn_end<G>(last);
+  mma_wait<0>(o);
+  if (has_prev && QB > 1) release(pp.v_empty(prev));
+}
 template <int G, int PV_N, int S, int CW, int N, int D, class T, class VRing>
 FG_DEVICE void consumer_last_turn(acc_tile<16, D>& o, const a_tile<T, 16, N>& p, const VRing& sv,
                                   const pipe<S, CW>& pp, int n) {
-  const int prev = (n + S - 1) % S;
-  if (n > 0) mbar_wait(pp.v_full(prev), u32(((n - 1) / S) & 1));
-  turn_begin<G>();
-  if (n > 0) issue_rAB<PV_N>(o, p, sv.stage(prev));
-  turn_end<G>(true);
-  mma_wait<0>(o);
+  consumer_last_turn<G, PV_N>(o, p, sv, pp, n, n > 0, true);
 }
 
 // ---- intra-warpgroup pipelining (schedule inner_q = 1) -------------------------
@@ -327,6 +351,90 @@ FG_DEVICE void consumer_finish_turn(acc_tile<16, D>& o, a_tile<T, 16, N>& p, con
   if (it > 0) release(pp.v_empty((it + S - 1) % S));
   if (rs.any) warp::mul_rows(o, o, rs.alpha);
   warp::convert(p, s);
+}
+
+// ---- persistent grid (schedule persistent = 1) ----------------------------------
+//
+// One CTA per SM loops over query tiles (round r = the CTA's r-th tile). Q is
+// double-buffered: round r reads buffer r % 2 (phase (r / 2) & 1 of its
+// q_full / q_empty), so the producer loads the next tile's Q, K and V while
+// the consumers finish this one; the consumers arrive on q_empty once their
+// output, staged through Q's rows, is stored. Key tiles are numbered across
+// rounds (tile_it keeps counting), so the K/V rings and their phases run on
+// without a drain; the turns go round the warpgroups across rounds too. In
+// this form the last turn of a round also releases V of the round's last key
+// tile (the one-tile form never reuses it). The producer publishes each copy
+// group once the next is committed (producer_state): Q, K, V of any round
+// in the order issued.
+
+/// Producer: the barrier the newest committed group will be published on.
+struct producer_state {
+  u32 pending = 0;
+  bool any = false;
+};
+
+/// Producer: commits the copies just issued as a group published on bar, and
+/// publishes the group before it (landed, fenced for the async proxy).
+FG_DEVICE void producer_commit(producer_state& ps, u32 bar) {
+  ptx::cp_async_commit();
+  if (ps.any) {
+    ptx::cp_async_wait<1>();
+    ptx::fence_proxy_async_smem();
+    ptx::mbar_arrive(ps.pending);
+  }
+  ps.pending = bar;
+  ps.any = true;
+}
+
+/// Producer, after its last group: publishes it.
+FG_DEVICE void producer_drain(producer_state& ps) {
+  if (!ps.any) return;
+  ptx::cp_async_wait<0>();
+  ptx::fence_proxy_async_smem();
+  ptx::mbar_arrive(ps.pending);
+  ps.any = false;
+}
+
+/// Producer: Q of round r into buffer r % 2, once the consumers released the
+/// round r - 2 that used it.
+template <int S, int CW, class QRing, class T>
+FG_DEVICE void producer_q_round(const pipe<S, CW, 2>& p, const QRing& qs, int r, const T* src, i64 row_stride,
+                                int rows_valid, producer_state& ps) {
+  const int b = r % 2;
+  if (r >= 2) mbar_wait(p.q_empty(b), u32((r / 2 - 1) & 1));
+  load_async_by<kProducerThreads>(qs.stage(b), src, row_stride, rows_valid, producer_thread<CW>());
+  producer_commit(ps, p.q_full(b));
+}
+
+/// Producer: K of key tile number it (counted across rounds) into stage it % S.
+template <int S, int CW, class Ring, class T>
+FG_DEVICE void producer_k_it(const pipe<S, CW, 2>& p, const Ring& ring, int it, const T* src, i64 row_stride,
+                             int rows_valid, producer_state& ps) {
+  const int s = it % S;
+  if (it >= S) mbar_wait(p.k_empty(s), u32((it / S - 1) & 1));
+  load_async_by<kProducerThreads>(ring.stage(s), src, row_stride, rows_valid, producer_thread<CW>());
+  producer_commit(ps, p.k_full(s));
+}
+
+/// Producer: V of key tile number it into stage it % S.
+template <int S, int CW, class Ring, class T>
+FG_DEVICE void producer_v_it(const pipe<S, CW, 2>& p, const Ring& ring, int it, const T* src, i64 row_stride,
+                             int rows_valid, producer_state& ps) {
+  const int s = it % S;
+  if (it >= S) mbar_wait(p.v_empty(s), u32((it / S - 1) & 1));
+  load_async_by<kProducerThreads>(ring.stage(s), src, row_stride, rows_valid, producer_thread<CW>());
+  producer_commit(ps, p.v_full(s));
+}
+
+/// Consumer: waits for round r's Q.
+template <int S, int CW> FG_DEVICE void wait_q_round(const pipe<S, CW, 2>& p, int r) {
+  mbar_wait(p.q_full(r % 2), u32((r / 2) & 1));
+}
+
+/// Consumer: this warp is done with round r's Q buffer (its output rows are
+/// stored): one arrival (lane 0) on q_empty.
+template <int S, int CW> FG_DEVICE void release_q_round(const pipe<S, CW, 2>& p, int r) {
+  release(p.q_empty(r % 2));
 }
 
 }  // namespace wg

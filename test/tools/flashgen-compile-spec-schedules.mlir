@@ -11,6 +11,7 @@
 // KEPT-NEXT: "chunk": 0
 // KEPT-NEXT: "inner_kv": 0
 // KEPT-NEXT: "inner_q": 0
+// KEPT-NEXT: "persistent": 0
 // KEPT-NEXT: "smem_bytes": 99328
 // KEPT-NEXT: "stages": 2
 // KEPT-NEXT: "tile_d": 128

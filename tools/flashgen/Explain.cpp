@@ -83,7 +83,8 @@ llvm::json::Object scheduleJson(ScheduleAttr s) {
                             {"inner_q", s.getInnerQ()},
                             {"inner_kv", s.getInnerKv()},
                             {"tile_dv", s.getTileDv()},
-                            {"smem_bytes", s.getSmemBytes()}};
+                            {"smem_bytes", s.getSmemBytes()},
+                            {"persistent", s.getPersistent()}};
 }
 
 /// "flash2 tile_q=64 tile_kv=32 tile_d=128 tile_dv=128 stages=2 warps=2".
