@@ -85,13 +85,13 @@ constexpr double kSm90MmaSyncEfficiency = 0.46;
 
 // flash3's warpgroup model: the SM's own pipeline (tensor pipe, softmax
 // units, one warpgroup's chain), the same on the H100 and the H200 (one
-// processor, one clock). `flashgen calibrate --fit` over both measured
-// tables, schedule/calibration/h100-attention.tsv (132 candidate times, 12
-// shapes) and h200-attention.tsv (160, 20 shapes): mean Spearman rho 0.75,
-// first choice within 5% of the fastest measured on 31 of 32 shapes.
+// processor, one clock). `flashgen calibrate --fit` over the three measured
+// tables of schedule/calibration/ (H100: 132 candidate times, 12 shapes;
+// H200: 160 + 208, 46 shapes): mean first-choice loss 0.7% (within 5% of
+// the fastest measured on 57 of 58 shapes), mean Spearman rho 0.73.
 constexpr WarpgroupModel kSm90Warpgroup = {
-    /*wgmmaEfficiency=*/0.75, /*tileCycles=*/100, /*chainCycles=*/300,
-    /*selfCopyCycles=*/1000, /*stageCycles=*/60};
+    /*wgmmaEfficiency=*/0.75, /*tileCycles=*/100, /*chainCycles=*/600,
+    /*selfCopyCycles=*/1000, /*stageCycles=*/120};
 
 //--- h200: H200 SXM 141 GB ---------------------------------------------------
 // The H100's processor (132 SMs, 50 MB L2, the same clocks and limits) with
