@@ -7,9 +7,11 @@
 //    N and M (boundary tiles, zero-filled rows), N != M both ways, GQA, a
 //    BNHD layout (strides), scores that force the lazy rescale, and a
 //    warpgroup that skips fully masked tiles while the other one computes;
-//  - kernels/sm90a/*.cu, the emitter's flash3 output for the hand specs
-//    (regenerate.sh): every variant of causal and plain MHA at d = 128 and
-//    64 (1-3 warpgroups, key tiles 128/176/192, 2-3 stages, P V per slab),
+//  - sm90a/*.cu, the emitter's flash3 output for the example and benchmark
+//    specs, generated at build time into the build tree (the schedules are
+//    listed in CMakeLists.txt; absent from the runtime-only build, which has
+//    no emitter): every variant of causal and plain MHA at d = 128 and
+//    64 (1-3 warpgroups, key tiles 64-192, 2-3 stages, P V per slab),
 //    softcap, ALiBi, sliding window, prefix-LM mask_mod, a KV-cache prefill
 //    (N < M) and causal GQA; and the warp-specialized form (ws_*.cu: a
 //    producer warpgroup, mbarrier-handed stages, ping-pong turns of 1-3
@@ -23,22 +25,24 @@
 #define FLASHGEN_DEVICE_EMULATION_WGMMA "wgmma_emulation.h"
 #include "kernel_prelude.h"
 #include "kernels/attention_wgmma_causal_gqa.cu"
-#include "kernels/sm90a/alibi_causal.cu"
-#include "kernels/sm90a/causal_gqa.cu"
-#include "kernels/sm90a/kv_cache_causal.cu"
-#include "kernels/sm90a/mha_d128.cu"
-#include "kernels/sm90a/mha_d128_causal.cu"
-#include "kernels/sm90a/mha_d64.cu"
-#include "kernels/sm90a/prefix_lm.cu"
-#include "kernels/sm90a/sliding_window.cu"
-#include "kernels/sm90a/softcap.cu"
-#include "kernels/sm90a/ws_causal_gqa.cu"
-#include "kernels/sm90a/ws_kv_cache_causal.cu"
-#include "kernels/sm90a/ws_mha_d128.cu"
-#include "kernels/sm90a/ws_mha_d128_causal.cu"
-#include "kernels/sm90a/ws_mha_d64.cu"
-#include "kernels/sm90a/ws_sliding_window.cu"
-#include "kernels/sm90a/ws_softcap.cu"
+#ifdef FLASHGEN_EMITTED_KERNEL_DIR
+#include "sm90a/alibi_causal.cu"
+#include "sm90a/causal_gqa.cu"
+#include "sm90a/kv_cache_causal.cu"
+#include "sm90a/mha_d128.cu"
+#include "sm90a/mha_d128_causal.cu"
+#include "sm90a/mha_d64.cu"
+#include "sm90a/prefix_lm.cu"
+#include "sm90a/sliding_window.cu"
+#include "sm90a/softcap.cu"
+#include "sm90a/ws_causal_gqa.cu"
+#include "sm90a/ws_kv_cache_causal.cu"
+#include "sm90a/ws_mha_d128.cu"
+#include "sm90a/ws_mha_d128_causal.cu"
+#include "sm90a/ws_mha_d64.cu"
+#include "sm90a/ws_sliding_window.cu"
+#include "sm90a/ws_softcap.cu"
+#endif
 
 #include "test_support.h"
 
@@ -152,6 +156,7 @@ TEST_F(AttentionWgmmaTest, CausalGrowingScoresForceRescales) {
 }
 
 // ---- the emitter's flash3 kernels ------------------------------------------
+#ifdef FLASHGEN_EMITTED_KERNEL_DIR
 
 enum class Mask { kNone, kCausal, kWindow, kPrefix };
 enum class Mod { kNone, kSoftcap, kAlibi };
@@ -370,5 +375,7 @@ TEST_F(AttentionWgmmaTest, EmittedWsPipelinedKvCacheThreeStages) {
 TEST_F(AttentionWgmmaTest, EmittedWsPipelinedCausalGqaPvPerSlab) {
   RUN_EMITTED(Kernel2, ws_causal_gqa_v1, (Emitted{128, 8, 2, Mask::kCausal, Mod::kNone}), 1, 200, 200, false);
 }
+
+#endif  // FLASHGEN_EMITTED_KERNEL_DIR
 
 }  // namespace

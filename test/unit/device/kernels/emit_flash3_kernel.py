@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Emits one flash3 kernel for the device tests, at build time.
+
+  emit_flash3_kernel.py FLASHGEN_OPT SPEC.mlir OUT.cu SCHED [SCHED...]
+
+Reads the spec (a func.func holding one flash.attention op, no schedule),
+gives the op the flash3 schedules SCHED (the first one is flash.schedule,
+all of them are flash.candidates), renames the function to OUT's stem
+(ws_mha_d128.cu from mha_d128.mlir: the warp-specialized schedules of the
+same spec, under another kernel name), and writes the CUDA that
+flashgen-opt -flash-lower-kernels -canonicalize -cse -flash-print-cuda
+prints to OUT.cu. test/unit/device/CMakeLists.txt lists the kernels.
+
+SCHED is tile_q,tile_kv,stages,warps[,inner_kv[,inner_q]]: inner_kv = 64
+issues one P V wgmma per 64-column slab instead of one per K step; inner_q = 1
+overlaps softmax with the warpgroup's own P V (producer form only). A
+schedule with warps % 4 == 0 and tile_q == 16 (warps - 4) has a producer
+warpgroup (mbarriers, ping-pong turns); tile_q == 16 warps has none.
+"""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+PIPELINE = ['-flash-lower-kernels', '-canonicalize', '-cse', '-flash-print-cuda']
+
+
+def schedule_attr(sched, d):
+    f = [int(x) for x in sched.split(',')]
+    tq, tk, st, w = f[:4]
+    ikv = f[4] if len(f) > 4 else 0
+    iq = f[5] if len(f) > 5 else 0
+    producer = w % 4 == 0 and tq == 16 * (w - 4)
+    # Q tile + K and V stages (bf16), 1 KiB alignment slack, and the
+    # producer's mbarriers (one for Q, two per stage each way) rounded to 128.
+    smem = (tq * d + st * tk * 2 * d) * 2 + 1024 + (((1 + 4 * st) * 8 + 127) // 128 * 128 if producer else 0)
+    return (f'#flash.schedule<algorithm = flash3, tile_q = {tq}, tile_kv = {tk}, tile_d = {d}, '
+            f'stages = {st}, warps = {w}, chunk = 0, inner_q = {iq}, inner_kv = {ikv}, tile_dv = {d}, '
+            f'smem_bytes = {smem}>')
+
+
+def scheduled_spec(src, name, new_name, scheds):
+    src, n = re.subn(r'@' + re.escape(name) + r'\(', '@' + new_name + '(', src)
+    if n != 1:
+        sys.exit(f'emit_flash3_kernel: expected one func @{name} in the spec, found {n}')
+    if 'flash.schedule' in src:
+        sys.exit('emit_flash3_kernel: the spec already has a schedule')
+    d = int(re.search(r'tensor<\?x\d+x\?x(\d+)x', src).group(1))
+    attrs = [schedule_attr(s, d) for s in scheds]
+    attr_dict = '{flash.schedule = ' + attrs[0] + ', flash.candidates = [' + ', '.join(attrs) + ']}'
+    # The attribute dict goes right before the op's type list: after
+    # `dims [...]`, or after the closing brace of a score_mod/mask_mod region.
+    op = src.find('flash.attention')
+    m = re.compile(r'\s*:\s*tensor<').search(src, op) if op >= 0 else None
+    if m is None:
+        sys.exit('emit_flash3_kernel: no flash.attention op with a tensor type list in the spec')
+    return src[:m.start()] + ' ' + attr_dict + src[m.start():]
+
+
+def main(argv):
+    if len(argv) < 5:
+        sys.exit(__doc__)
+    opt, spec, out, scheds = argv[1], argv[2], argv[3], argv[4:]
+    name = os.path.splitext(os.path.basename(spec))[0]
+    new_name = os.path.splitext(os.path.basename(out))[0]
+    with open(spec) as f:
+        src = scheduled_spec(f.read(), name, new_name, scheds)
+    with tempfile.TemporaryDirectory() as tmp:
+        mlir = os.path.join(tmp, new_name + '.mlir')
+        with open(mlir, 'w') as f:
+            f.write(src)
+        r = subprocess.run([opt, mlir] + PIPELINE + ['-o', os.devnull], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        sys.stderr.write(r.stderr)
+        sys.exit(f'emit_flash3_kernel: flashgen-opt failed on {spec} with schedules {" ".join(scheds)}')
+    rel = os.path.relpath(spec, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', '..'))
+    header = (f'// Generated at build time by test/unit/device/kernels/emit_flash3_kernel.py:\n'
+              f'// flashgen-opt {" ".join(PIPELINE)} on {rel}\n'
+              f'// with flash3 schedules {" ".join(scheds)}. Do not edit.\n')
+    tmp_out = out + '.tmp'
+    with open(tmp_out, 'w') as f:
+        f.write(header + r.stdout)
+    os.replace(tmp_out, out)
+
+
+if __name__ == '__main__':
+    main(sys.argv)
