@@ -122,6 +122,23 @@ void addCommonConstraints(SearchSpace &s, const AttentionProblem &p,
 /// Tile visits per (tile_q, tile_kv), shared by the objective's calls.
 using VisitCache = std::map<std::pair<int64_t, int64_t>, TileVisit>;
 
+/// The objective of every attention space: the cost model's time of the
+/// point's schedule (tile visits computed once per tiling).
+std::function<ObjectiveValue(const Point &)>
+modeledTime(const AttentionProblem &p, const Target &t,
+            std::function<Schedule(const Point &)> toSchedule) {
+  auto cache = std::make_shared<VisitCache>();
+  return [=](const Point &x) {
+    Schedule sch = toSchedule(x);
+    auto key = std::make_pair(sch.tileQ, sch.tileKv);
+    auto it = cache->find(key);
+    if (it == cache->end())
+      it = cache->emplace(key, visitTiles(p, sch.tileQ, sch.tileKv)).first;
+    Evaluation ev = evaluateAttention(p, t, sch, it->second);
+    return objectiveOf(ev.seconds, ev.globalBytes);
+  };
+}
+
 } // namespace
 
 ObjectiveValue flashgen::schedule::objectiveOf(double seconds,
@@ -248,16 +265,7 @@ ScheduleSpace flash3Space(const AttentionProblem &p, const Target &t) {
               "setmaxnreg leaves them (schedule/Flash3Layout.h)";
   s.constraints.push_back(regs);
 
-  auto cache = std::make_shared<VisitCache>();
-  s.objective = [=](const Point &x) {
-    Schedule sch = toSchedule(x);
-    auto key = std::make_pair(sch.tileQ, sch.tileKv);
-    auto it = cache->find(key);
-    if (it == cache->end())
-      it = cache->emplace(key, visitTiles(p, sch.tileQ, sch.tileKv)).first;
-    Evaluation ev = evaluateAttention(p, t, sch, it->second);
-    return objectiveOf(ev.seconds, ev.globalBytes);
-  };
+  s.objective = modeledTime(p, t, toSchedule);
   return out;
 }
 
@@ -325,16 +333,6 @@ Result<ScheduleSpace> flashgen::schedule::attentionSpace(
                          out.toSchedule, {tq, tkv, warps}, {tq, tkv, warps},
                          loadsSplit);
 
-  auto cache = std::make_shared<VisitCache>();
-  auto toSchedule = out.toSchedule;
-  s.objective = [=](const Point &x) {
-    Schedule sch = toSchedule(x);
-    auto key = std::make_pair(sch.tileQ, sch.tileKv);
-    auto it = cache->find(key);
-    if (it == cache->end())
-      it = cache->emplace(key, visitTiles(p, sch.tileQ, sch.tileKv)).first;
-    Evaluation ev = evaluateAttention(p, t, sch, it->second);
-    return objectiveOf(ev.seconds, ev.globalBytes);
-  };
+  s.objective = modeledTime(p, t, out.toSchedule);
   return out;
 }

