@@ -2,6 +2,7 @@
 
 #include "schedule/Flash3Layout.h"
 
+#include "schedule/Target.h"
 #include "schedule/Units.h"
 
 #include <algorithm>
@@ -10,11 +11,9 @@ using namespace flashgen::schedule;
 
 namespace {
 
-/// Registers of an SM, the most one thread may hold, the allocation unit
-/// (CUDA C++ Programming Guide, compute capability 9.0).
-constexpr int64_t kRegistersPerSM = 65536;
-constexpr int64_t kMaxRegistersPerThread = 255;
-constexpr int64_t kRegisterUnit = 8;
+/// flash3 runs on sm_90a only: its register limits are sm_90's, read from
+/// the target table (the one source of hardware numbers).
+const Target &hopper() { return **lookupTarget("sm_90"); }
 /// The producer's mbarriers (wg::pipe in codegen/device/wgmma_pipe.cuh):
 /// Q's, then full and empty barriers for K and V per stage.
 constexpr int64_t kBarrierBytes = 8;
@@ -63,9 +62,11 @@ int64_t flashgen::schedule::flash3SmemBytes(int64_t headDim, int64_t valueDim,
 }
 
 int64_t flashgen::schedule::flash3LaunchRegisters(const Schedule &s) {
+  const Target &t = hopper();
   int64_t threads = std::max<int64_t>(32, 32 * s.warps);
-  int64_t cap = kRegistersPerSM / threads / kRegisterUnit * kRegisterUnit;
-  return std::min(kMaxRegistersPerThread, cap);
+  int64_t cap = t.registersPerSM / threads / t.registerAllocationUnit *
+                t.registerAllocationUnit;
+  return std::min(t.maxRegistersPerThread, cap);
 }
 
 RegisterSplit flashgen::schedule::flash3RegisterSplit(const Schedule &s,

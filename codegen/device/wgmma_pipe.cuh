@@ -406,24 +406,30 @@ FG_DEVICE void producer_q_round(const pipe<S, CW, 2>& p, const QRing& qs, int r,
   producer_commit(ps, p.q_full(b));
 }
 
-/// Producer: K of key tile number it (counted across rounds) into stage it % S.
+/// Producer: one K or V tile of key tile number it (counted across rounds)
+/// into stage it % S of its ring, once the consumers released the stage.
+template <int S, class Ring, class T>
+FG_DEVICE void producer_stage_it(u32 full_bar, u32 empty_bar, const Ring& ring, int it, const T* src,
+                                 i64 row_stride, int rows_valid, int producer_lane, producer_state& ps) {
+  if (it >= S) mbar_wait(empty_bar, u32((it / S - 1) & 1));
+  load_async_by<kProducerThreads>(ring.stage(it % S), src, row_stride, rows_valid, producer_lane);
+  producer_commit(ps, full_bar);
+}
+
+/// Producer: K of key tile number it into stage it % S.
 template <int S, int CW, class Ring, class T>
 FG_DEVICE void producer_k_it(const pipe<S, CW, 2>& p, const Ring& ring, int it, const T* src, i64 row_stride,
                              int rows_valid, producer_state& ps) {
-  const int s = it % S;
-  if (it >= S) mbar_wait(p.k_empty(s), u32((it / S - 1) & 1));
-  load_async_by<kProducerThreads>(ring.stage(s), src, row_stride, rows_valid, producer_thread<CW>());
-  producer_commit(ps, p.k_full(s));
+  producer_stage_it<S>(p.k_full(it % S), p.k_empty(it % S), ring, it, src, row_stride, rows_valid,
+                       producer_thread<CW>(), ps);
 }
 
 /// Producer: V of key tile number it into stage it % S.
 template <int S, int CW, class Ring, class T>
 FG_DEVICE void producer_v_it(const pipe<S, CW, 2>& p, const Ring& ring, int it, const T* src, i64 row_stride,
                              int rows_valid, producer_state& ps) {
-  const int s = it % S;
-  if (it >= S) mbar_wait(p.v_empty(s), u32((it / S - 1) & 1));
-  load_async_by<kProducerThreads>(ring.stage(s), src, row_stride, rows_valid, producer_thread<CW>());
-  producer_commit(ps, p.v_full(s));
+  producer_stage_it<S>(p.v_full(it % S), p.v_empty(it % S), ring, it, src, row_stride, rows_valid,
+                       producer_thread<CW>(), ps);
 }
 
 /// Consumer: waits for round r's Q.
