@@ -23,6 +23,19 @@ constexpr int64_t kCopyBytes = 16;
 /// Picoseconds per second: the objective's integer unit.
 constexpr double kPicosecondsPerSecond = 1e12;
 
+/// The smallest head dim the flash2 kernel's 16-column MMA steps take.
+constexpr int64_t kMinHeadDim = 16;
+
+/// "16, 32, 64, 128 or 256": the power-of-two head dims from `smallest` up
+/// to kMaxTileColumns, which the emitted kernels take.
+std::string supportedHeadDims(int64_t smallest) {
+  std::string list;
+  for (int64_t d = smallest; d <= kMaxTileColumns; d *= 2)
+    list += (list.empty() ? "" : d == kMaxTileColumns ? " or " : ", ") +
+            std::to_string(d);
+  return list;
+}
+
 std::vector<int64_t> tileChoices(int64_t extent) {
   std::vector<int64_t> v;
   int64_t cap = std::max<int64_t>(16, nextPowerOfTwo(extent));
@@ -172,6 +185,11 @@ std::string flashgen::schedule::attentionPrecondition(const AttentionProblem &p,
       return "flash3 takes equal head dims that are multiples of 64 up to "
              "256 (whole 128-byte swizzled rows); D = " +
              std::to_string(p.headDim) + ", Dv = " + std::to_string(p.valueDim);
+    // D = 192 satisfies the layout, but every schedule of it spills
+    // registers (the register model undercounts three 64-column slabs).
+    if (!isPowerOfTwo(p.headDim))
+      return "flash3's kernels take head dims " + supportedHeadDims(64) +
+             "; D = " + std::to_string(p.headDim) + " is not one of them";
     return "";
   }
   if (p.elementBytes != 2)
@@ -186,6 +204,16 @@ std::string flashgen::schedule::attentionPrecondition(const AttentionProblem &p,
            std::to_string(p.valueDim) +
            " must make 16-byte rows (multiples of 8 elements) for cp.async";
   if (algorithm == Algorithm::Flash2) {
+    // The emitted kernel's shared tiles are D (Dv) columns wide, unpadded:
+    // their swizzle needs a power-of-two count of 16-byte chunks per row and
+    // the MMAs whole 16-column steps (codegen/device/smem_tile.cuh, mma.cuh).
+    for (int64_t d : {p.headDim, p.valueDim})
+      if (!isPowerOfTwo(d) || d < kMinHeadDim)
+        return "flash2's kernels take head dims " +
+               supportedHeadDims(kMinHeadDim) + " (D = " +
+               std::to_string(p.headDim) + ", Dv = " +
+               std::to_string(p.valueDim) +
+               " given; pad the head dim to the next supported one)";
     int64_t widest = std::max(paddedTileColumns(p.headDim),
                               paddedTileColumns(p.valueDim));
     if (widest > kMaxTileColumns)

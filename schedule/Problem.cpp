@@ -96,6 +96,10 @@ std::string flashgen::schedule::validate(const AttentionProblem &p) {
   auto positive = [&](int64_t v, const char *name) {
     require(os, v > 0, std::string(name) + " = " + std::to_string(v) +
                            " must be positive");
+    require(os, v <= kMaxExtent,
+            std::string(name) + " = " + std::to_string(v) +
+                " exceeds the 32-bit sizes kernels take (at most " +
+                std::to_string(kMaxExtent) + ")");
   };
   positive(p.batch, "B");
   positive(p.queryHeads, "Hq");
@@ -112,8 +116,9 @@ std::string flashgen::schedule::validate(const AttentionProblem &p) {
             "Hq = " + std::to_string(p.queryHeads) +
                 " is not a multiple of Hkv = " + std::to_string(p.keyHeads));
   if (p.mask == MaskKind::SlidingWindow)
-    require(os, p.window > 0,
-            "sliding window " + std::to_string(p.window) + " must be positive");
+    require(os, p.window > 0 && p.window <= kMaxExtent,
+            "sliding window " + std::to_string(p.window) + " must be in [1, " +
+                std::to_string(kMaxExtent) + "]");
   return os.str();
 }
 
@@ -122,6 +127,10 @@ std::string flashgen::schedule::validate(const LinearProblem &p) {
   auto positive = [&](int64_t v, const char *name) {
     require(os, v > 0, std::string(name) + " = " + std::to_string(v) +
                            " must be positive");
+    require(os, v <= kMaxExtent,
+            std::string(name) + " = " + std::to_string(v) +
+                " exceeds the 32-bit sizes kernels take (at most " +
+                std::to_string(kMaxExtent) + ")");
   };
   positive(p.batch, "B");
   positive(p.heads, "H");

@@ -17,6 +17,10 @@
 
 namespace flashgen::schedule {
 
+/// The largest size of any dimension: kernels index and take sizes as
+/// 32-bit ints (the runtime's symbols have the same bound).
+constexpr int64_t kMaxExtent = 2147483647;
+
 enum class MaskKind { None, Causal, SlidingWindow };
 enum class GateKind { None, Decay, Vector, MlstmExp, MlstmSig };
 

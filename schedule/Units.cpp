@@ -38,6 +38,11 @@ std::string flashgen::schedule::formatSeconds(double seconds) {
 }
 
 int64_t flashgen::schedule::nextPowerOfTwo(int64_t x) {
+  // 2^62 is the largest power of two an int64_t holds; doubling past it
+  // would overflow (and loop forever), so larger inputs saturate there.
+  constexpr int64_t kLargest = int64_t(1) << 62;
+  if (x > kLargest)
+    return kLargest;
   int64_t p = 1;
   while (p < x)
     p <<= 1;

@@ -28,7 +28,7 @@ inline int64_t roundUp(int64_t x, int64_t unit) { return ceilDiv(x, unit) * unit
 
 inline bool isPowerOfTwo(int64_t x) { return x > 0 && (x & (x - 1)) == 0; }
 
-/// The smallest power of two >= x (1 for x <= 1).
+/// The smallest power of two >= x (1 for x <= 1; 2^62 for x > 2^62).
 int64_t nextPowerOfTwo(int64_t x);
 
 } // namespace flashgen::schedule

@@ -41,7 +41,13 @@ struct TileVisit {
   /// of a head read the same K/V bytes (the reuse span of the L2 model).
   int64_t queryTilesPerKeyRow = 0;
 };
+/// O(tileKv log N): runs of query tiles that repeat are summed in closed
+/// form (Visibility.cpp, TileWalk), so N = 2^31 costs what N = 4096 does.
 TileVisit visitTiles(const AttentionProblem &p, int64_t tileQ, int64_t tileKv);
+/// The same counts summed query tile by query tile, O(N / tileQ): the
+/// reference the tests hold visitTiles to.
+TileVisit visitTilesOneByOne(const AttentionProblem &p, int64_t tileQ,
+                             int64_t tileKv);
 
 /// sum_{x = a}^{a + n - 1} clamp(x, 0, hi), exactly (a may be negative).
 int64_t sumClamped(int64_t a, int64_t n, int64_t hi);
