@@ -7,12 +7,15 @@
 #include "dialect/FlashDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <map>
 
 using namespace mlir;
 using namespace mlir::flash;
@@ -22,6 +25,14 @@ namespace {
 /// Writes `text` to `path` (relative to `root`), creating folders.
 LogicalResult writeFile(Operation *anchor, StringRef root, StringRef path,
                         StringRef text) {
+  // Every name comes from the writer or a checked kernel name; this keeps
+  // any other from reaching outside the bundle.
+  if (path.empty() || path.starts_with("/") || path.contains('\\') ||
+      llvm::any_of(llvm::make_range(llvm::sys::path::begin(path),
+                                    llvm::sys::path::end(path)),
+                   [](StringRef part) { return part == ".." || part == "."; }))
+    return anchor->emitError() << "bundle file name '" << path
+                               << "' would leave the bundle folder";
   llvm::SmallString<256> full(root);
   llvm::sys::path::append(full, path);
   if (std::error_code ec =
@@ -45,26 +56,77 @@ std::string dtypeName(Type type) {
   return "f32";
 }
 
-/// A manifest shape: static sizes as integers, dynamic ones by name.
-llvm::json::Array shapeOf(RankedTensorType type,
-                          ArrayRef<std::string> dynamicNames) {
-  llvm::json::Array shape;
-  for (int64_t i = 0; i < type.getRank(); ++i) {
-    if (type.isDynamicDim(i))
-      shape.push_back(dynamicNames[i]);
-    else
-      shape.push_back(type.getDimSize(i));
-  }
-  return shape;
+bool isIdentifier(StringRef name) {
+  return !name.empty() && (llvm::isAlpha(name.front()) || name.front() == '_') &&
+         llvm::all_of(name, [](char c) { return llvm::isAlnum(c) || c == '_'; });
 }
 
-/// An extent expression as the manifest wants it: an integer when it is one.
-llvm::json::Value extentValue(const std::string &text) {
-  int64_t value = 0;
-  if (!StringRef(text).getAsInteger(10, value))
-    return value;
-  return text;
-}
+/// The named batch and sequence sizes of one op. A name whose size is
+/// static in any of the op's tensors is fixed: the manifest writes the
+/// number wherever the name would appear (shapes, grids, kernel arguments),
+/// so that every tensor is checked against it and no symbol is left that no
+/// tensor binds.
+struct SizeNames {
+  std::map<std::string, int64_t> fixed;
+
+  /// Records dim `index` of `value`'s type as the size called `name`.
+  void note(Value value, unsigned index, const std::string &name) {
+    auto type = cast<RankedTensorType>(value.getType());
+    if (!type.isDynamicDim(index))
+      fixed.emplace(name, type.getDimSize(index));
+  }
+  /// A manifest dim: the number of a fixed name, else the name.
+  llvm::json::Value dim(const std::string &name) const {
+    auto it = fixed.find(name);
+    if (it != fixed.end())
+      return it->second;
+    return name;
+  }
+  /// A manifest shape: static sizes as integers, dynamic ones by name.
+  llvm::json::Array shape(RankedTensorType type,
+                          ArrayRef<std::string> dynamicNames) const {
+    llvm::json::Array out;
+    for (int64_t i = 0; i < type.getRank(); ++i) {
+      if (type.isDynamicDim(i))
+        out.push_back(dim(dynamicNames[i]));
+      else
+        out.push_back(type.getDimSize(i));
+    }
+    return out;
+  }
+  /// `text` (a manifest expression) with every fixed name replaced by its
+  /// number; an integer when nothing else is left.
+  llvm::json::Value expr(StringRef text) const {
+    std::string out;
+    for (size_t i = 0; i < text.size();) {
+      if (llvm::isAlpha(text[i]) || text[i] == '_') {
+        size_t j = i;
+        while (j < text.size() && (llvm::isAlnum(text[j]) || text[j] == '_'))
+          ++j;
+        std::string word = text.substr(i, j - i).str();
+        auto it = fixed.find(word);
+        out += it != fixed.end() ? std::to_string(it->second) : word;
+        i = j;
+      } else {
+        out += text[i++];
+      }
+    }
+    int64_t value = 0;
+    if (!StringRef(out).getAsInteger(10, value))
+      return value;
+    return out;
+  }
+  /// A kernel argument carrying size `name`: an int when it is fixed.
+  llvm::json::Object arg(const std::string &name,
+                         std::vector<std::string> &symbolsUsed) const {
+    auto it = fixed.find(name);
+    if (it != fixed.end())
+      return llvm::json::Object{{"int", it->second}};
+    if (!llvm::is_contained(symbolsUsed, name))
+      symbolsUsed.push_back(name);
+    return llvm::json::Object{{"symbol", name}};
+  }
+};
 
 llvm::json::Object scheduleJson(ScheduleAttr s) {
   return llvm::json::Object{{"algorithm", stringifyAlgorithm(s.getAlgorithm())},
@@ -93,18 +155,32 @@ llvm::json::Object ioJson(Operation *op) {
   return io;
 }
 
-LogicalResult writeAttentionKernel(AttentionOp op, SymbolTable &symbols,
+/// Rows read or written in 16-byte pieces (cp.async, TMA, vector stores)
+/// need strides in whole 16-byte units: the manifest's stride_align.
+int64_t rowAlignOf(Type elem) {
+  return 16 / std::max<int64_t>(1, elem.getIntOrFloatBitWidth() / 8);
+}
+
+LogicalResult writeAttentionKernel(AttentionOp op, const std::string &name,
+                                   SymbolTable &symbols,
                                    const BundleOptions &options,
                                    llvm::json::Array &kernels) {
   auto refs = op->getAttrOfType<ArrayAttr>("flash.kernels");
   if (!refs || refs.empty())
     return op.emitError() << "has no flash.kernels: run flash-lower-kernels "
                              "before writing a bundle";
-  auto func = op->getParentOfType<func::FuncOp>();
-  std::string name = func ? func.getName().str() : "attention";
 
-  std::vector<std::string> qNames = {op.getBatchDimName(), "", op.getQueryDimName(), ""};
-  std::vector<std::string> kNames = {op.getBatchDimName(), "", op.getKeyDimName(), ""};
+  std::string batchDim = op.getBatchDimName(), queryDim = op.getQueryDimName(),
+              keyDim = op.getKeyDimName();
+  SizeNames sizes;
+  for (Value value : {op.getQ(), op.getK(), op.getV(), op.getO()})
+    sizes.note(value, 0, batchDim);
+  for (Value value : {op.getQ(), op.getO()})
+    sizes.note(value, 2, queryDim);
+  for (Value value : {op.getK(), op.getV()})
+    sizes.note(value, 2, keyDim);
+  std::vector<std::string> qNames = {batchDim, "", queryDim, ""};
+  std::vector<std::string> kNames = {batchDim, "", keyDim, ""};
   llvm::json::Array params;
   auto param = [&](StringRef tensor, StringRef io, RankedTensorType type,
                    ArrayRef<std::string> dynamicNames) {
@@ -112,7 +188,8 @@ LogicalResult writeAttentionKernel(AttentionOp op, SymbolTable &symbols,
         {"name", tensor},
         {"io", io},
         {"dtype", dtypeName(type.getElementType())},
-        {"shape", shapeOf(type, dynamicNames)}});
+        {"shape", sizes.shape(type, dynamicNames)},
+        {"stride_align", rowAlignOf(type.getElementType())}});
   };
   param("q", "in", op.getQ().getType(), qNames);
   param("k", "in", op.getK().getType(), kNames);
@@ -134,18 +211,14 @@ LogicalResult writeAttentionKernel(AttentionOp op, SymbolTable &symbols,
 
     llvm::json::Array args;
     for (const KernelArgument &arg : emitted->arguments) {
-      if (arg.kind == KernelArgument::Kind::Tensor) {
+      if (arg.kind == KernelArgument::Kind::Tensor)
         args.push_back(llvm::json::Object{{"tensor", arg.name}});
-      } else {
-        args.push_back(llvm::json::Object{{"symbol", arg.name}});
-        if (std::find(symbolsUsed.begin(), symbolsUsed.end(), arg.name) ==
-            symbolsUsed.end())
-          symbolsUsed.push_back(arg.name);
-      }
+      else
+        args.push_back(sizes.arg(arg.name, symbolsUsed));
     }
     llvm::json::Array grid;
     for (const std::string &extent : emitted->grid)
-      grid.push_back(extentValue(extent));
+      grid.push_back(sizes.expr(extent));
     llvm::json::Array headers;
     for (unsigned i = 0; i < flashgen::embedded::kFileCount; ++i)
       headers.push_back(flashgen::embedded::kFiles[i].path);
@@ -181,16 +254,22 @@ LogicalResult writeAttentionKernel(AttentionOp op, SymbolTable &symbols,
 /// Bundle entry of a flash.linear_attention lowered by flash-chunk: one
 /// variant per schedule, with one launch (chunk_fused) or two in order
 /// (chunk_two_pass: chunk states into scratch, then the outputs).
-LogicalResult writeLinearKernel(LinearAttentionOp op, SymbolTable &symbols,
+LogicalResult writeLinearKernel(LinearAttentionOp op, const std::string &name,
+                                SymbolTable &symbols,
                                 const BundleOptions &options,
                                 llvm::json::Array &kernels) {
   auto refs = op->getAttrOfType<ArrayAttr>("flash.kernels");
   if (!refs || refs.empty())
     return op.emitError() << "has no flash.kernels: run flash-chunk before "
                              "writing a bundle";
-  auto func = op->getParentOfType<func::FuncOp>();
-  std::string name = func ? func.getName().str() : "linear_attention";
   std::string batchDim = op.getBatchDimName(), lengthDim = op.getLengthDimName();
+  SizeNames sizes;
+  for (Value value : {op.getQ(), op.getK(), op.getV(), op.getO()}) {
+    sizes.note(value, 0, batchDim);
+    sizes.note(value, 2, lengthDim);
+  }
+  const llvm::json::Value batch = sizes.dim(batchDim),
+                          length = sizes.dim(lengthDim);
   GateKind gate = op.getGate();
   bool normalizer = gate == GateKind::mlstm_exp || gate == GateKind::mlstm_sig;
   bool stabilizer = gate == GateKind::mlstm_exp;
@@ -218,29 +297,29 @@ LogicalResult writeLinearKernel(LinearAttentionOp op, SymbolTable &symbols,
   };
   Type elem = op.getQ().getType().getElementType();
   Type f32 = Float32Type::get(op.getContext());
-  int64_t rowAlign = 16 / (elem.getIntOrFloatBitWidth() / 8);
-  param("q", "in", elem, {batchDim, heads, lengthDim, keyDim}, false, rowAlign);
-  param("k", "in", elem, {batchDim, heads, lengthDim, keyDim}, false, rowAlign);
-  param("v", "in", elem, {batchDim, heads, lengthDim, valueDim}, false, rowAlign);
+  int64_t rowAlign = rowAlignOf(elem);
+  param("q", "in", elem, {batch, heads, length, keyDim}, false, rowAlign);
+  param("k", "in", elem, {batch, heads, length, keyDim}, false, rowAlign);
+  param("v", "in", elem, {batch, heads, length, valueDim}, false, rowAlign);
   if (gate == GateKind::decay)
-    param("g", "in", f32, {batchDim, heads, lengthDim}, false, 1);
+    param("g", "in", f32, {batch, heads, length}, false, 1);
   if (gate == GateKind::vector)
-    param("g", "in", f32, {batchDim, heads, lengthDim, keyDim}, false, 4);
+    param("g", "in", f32, {batch, heads, length, keyDim}, false, 4);
   if (normalizer) {
-    param("igate", "in", f32, {batchDim, heads, lengthDim}, false, 1);
-    param("fgate", "in", f32, {batchDim, heads, lengthDim}, false, 1);
+    param("igate", "in", f32, {batch, heads, length}, false, 1);
+    param("fgate", "in", f32, {batch, heads, length}, false, 1);
   }
   // A null initial state means zeros, a null final state is not written.
   auto states = [&](StringRef prefix, StringRef io) {
-    param(("c" + prefix).str(), io, f32, {batchDim, heads, keyDim, valueDim}, true, 1);
+    param(("c" + prefix).str(), io, f32, {batch, heads, keyDim, valueDim}, true, 1);
     if (normalizer)
-      param(("n" + prefix).str(), io, f32, {batchDim, heads, keyDim}, true, 1);
+      param(("n" + prefix).str(), io, f32, {batch, heads, keyDim}, true, 1);
     if (stabilizer)
-      param(("m" + prefix).str(), io, f32, {batchDim, heads}, true, 1);
+      param(("m" + prefix).str(), io, f32, {batch, heads}, true, 1);
   };
   if (!op.getInitialState().empty())
     states("0", "in");
-  param("o", "out", elem, {batchDim, heads, lengthDim, valueDim}, false, rowAlign);
+  param("o", "out", elem, {batch, heads, length, valueDim}, false, rowAlign);
   if (op.getReturnFinalState())
     states("f", "out");
 
@@ -282,23 +361,23 @@ LogicalResult writeLinearKernel(LinearAttentionOp op, SymbolTable &symbols,
       variant["schedule"] = scheduleJson(kernel.getSchedule());
       if (kernel.getSchedule().getAlgorithm() == Algorithm::chunk_two_pass) {
         // Boundary states (index c = before chunk c, NC = final), contiguous.
-        std::string boundaries = "cdiv(" + lengthDim + "," +
-                                 std::to_string(kernel.getSchedule().getChunk()) +
-                                 ")+1";
+        llvm::json::Value boundaries = sizes.expr(
+            "cdiv(" + lengthDim + "," +
+            std::to_string(kernel.getSchedule().getChunk()) + ")+1");
         scratch.push_back(llvm::json::Object{
             {"name", "chunk_c"},
             {"dtype", "f32"},
-            {"shape", llvm::json::Array{batchDim, heads, boundaries, keyDim, valueDim}}});
+            {"shape", llvm::json::Array{batch, heads, boundaries, keyDim, valueDim}}});
         if (normalizer)
           scratch.push_back(llvm::json::Object{
               {"name", "chunk_n"},
               {"dtype", "f32"},
-              {"shape", llvm::json::Array{batchDim, heads, boundaries, keyDim}}});
+              {"shape", llvm::json::Array{batch, heads, boundaries, keyDim}}});
         if (stabilizer)
           scratch.push_back(llvm::json::Object{
               {"name", "chunk_m"},
               {"dtype", "f32"},
-              {"shape", llvm::json::Array{batchDim, heads, boundaries}}});
+              {"shape", llvm::json::Array{batch, heads, boundaries}}});
       }
     }
     FailureOr<EmittedKernel> emitted = emitCudaKernel(kernel);
@@ -312,10 +391,7 @@ LogicalResult writeLinearKernel(LinearAttentionOp op, SymbolTable &symbols,
     llvm::json::Array args;
     for (const KernelArgument &arg : emitted->arguments) {
       if (arg.kind == KernelArgument::Kind::Symbol) {
-        args.push_back(llvm::json::Object{{"symbol", arg.name}});
-        if (std::find(symbolsUsed.begin(), symbolsUsed.end(), arg.name) ==
-            symbolsUsed.end())
-          symbolsUsed.push_back(arg.name);
+        args.push_back(sizes.arg(arg.name, symbolsUsed));
       } else if (llvm::is_contained(kScratch, arg.name)) {
         args.push_back(llvm::json::Object{{"scratch", arg.name}});
       } else {
@@ -324,7 +400,7 @@ LogicalResult writeLinearKernel(LinearAttentionOp op, SymbolTable &symbols,
     }
     llvm::json::Array grid;
     for (const std::string &extent : emitted->grid)
-      grid.push_back(extentValue(extent));
+      grid.push_back(sizes.expr(extent));
     launches.push_back(llvm::json::Object{
         {"entry", emitted->entry},
         {"grid", std::move(grid)},
@@ -350,18 +426,62 @@ LogicalResult writeLinearKernel(LinearAttentionOp op, SymbolTable &symbols,
 LogicalResult mlir::flash::writeBundle(ModuleOp module,
                                        const BundleOptions &options) {
   SymbolTable symbols(module);
-  llvm::json::Array kernels;
-  LogicalResult result = success();
-  module.walk([&](AttentionOp op) {
-    if (failed(writeAttentionKernel(op, symbols, options, kernels)))
-      result = failure();
+  // Bundle kernels are named after their functions, and a function with
+  // several flash ops gets one kernel per op, <function>_<i>. Names are
+  // checked before anything is written: they become manifest names and file
+  // names, so one like "../../x" must not reach the file system.
+  std::vector<std::pair<Operation *, std::string>> named;
+  std::map<Operation *, unsigned> opsPerFunction;
+  module.walk([&](Operation *op) {
+    if (isa<AttentionOp, LinearAttentionOp>(op))
+      ++opsPerFunction[op->getParentOfType<func::FuncOp>()];
   });
-  module.walk([&](LinearAttentionOp op) {
-    if (failed(writeLinearKernel(op, symbols, options, kernels)))
-      result = failure();
+  std::map<Operation *, unsigned> seen;
+  std::map<std::string, Operation *> taken;
+  bool badName = false;
+  module.walk([&](Operation *op) {
+    if (!isa<AttentionOp, LinearAttentionOp>(op))
+      return;
+    auto func = op->getParentOfType<func::FuncOp>();
+    std::string name = func ? func.getName().str()
+                            : isa<AttentionOp>(op) ? "attention"
+                                                   : "linear_attention";
+    if (!isIdentifier(name)) {
+      op->emitError() << "function name \"" << name
+                      << "\" cannot name a bundle kernel: use a C identifier "
+                         "([A-Za-z_][A-Za-z0-9_]*), it names the kernel and "
+                         "its files";
+      badName = true;
+      return;
+    }
+    if (opsPerFunction[func] > 1)
+      name += "_" + std::to_string(seen[func]++);
+    auto [it, fresh] = taken.emplace(name, op);
+    if (!fresh) {
+      op->emitError() << "bundle kernel name \"" << name
+                      << "\" is already taken by the op at "
+                      << it->second->getLoc()
+                      << " (a function with several flash ops names its "
+                         "kernels <function>_<i>): rename a function";
+      badName = true;
+      return;
+    }
+    named.emplace_back(op, name);
   });
-  if (failed(result))
+  if (badName)
     return failure();
+
+  llvm::json::Array kernels;
+  for (auto &[op, name] : named) {
+    LogicalResult written =
+        isa<AttentionOp>(op)
+            ? writeAttentionKernel(cast<AttentionOp>(op), name, symbols,
+                                   options, kernels)
+            : writeLinearKernel(cast<LinearAttentionOp>(op), name, symbols,
+                                options, kernels);
+    if (failed(written))
+      return failure();
+  }
   if (kernels.empty())
     return module.emitError() << "has no lowered flash op to write a bundle for";
 

@@ -15,11 +15,18 @@ llvm::Error mlir::flash::parseDimBinding(llvm::StringRef text,
   if (name.empty() || value.empty())
     return llvm::createStringError("dimension binding '" + text.str() +
                                    "' is not of the form NAME=VALUE");
+  // Kernels take sizes as 32-bit ints; the scheduler's arithmetic on them
+  // (tile counts, next powers of two) stays in range below this.
+  constexpr int64_t kMaxDim = 2147483647;
   int64_t number = 0;
   if (value.getAsInteger(10, number) || number <= 0)
     return llvm::createStringError("dimension " + name.str() + " = '" +
                                    value.str() +
                                    "' is not a positive integer");
+  if (number > kMaxDim)
+    return llvm::createStringError(
+        "dimension " + name.str() + " = " + value.str() + " exceeds " +
+        std::to_string(kMaxDim) + " (kernels take 32-bit sizes)");
   values[name] = number;
   return llvm::Error::success();
 }

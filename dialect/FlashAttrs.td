@@ -78,6 +78,9 @@ def Flash_ScheduleAttr : AttrDef<Flash_Dialect, "Schedule"> {
     DefaultValuedParameter<"int64_t", "0">:$persistent
   );
   let assemblyFormat = "`<` struct(params) `>`";
+  // Ranges only (FlashDialect.cpp): whether a schedule fits its op and
+  // target is the schedule library's checker's to say.
+  let genVerifyDecl = 1;
 }
 
 #endif // FLASH_ATTRS

@@ -47,6 +47,39 @@ static LogicalResult checkStatic(Operation *op, llvm::StringRef name,
   return success();
 }
 
+/// The largest static size of any dimension: kernels take sizes as 32-bit
+/// ints (schedule/Problem.h, kMaxExtent).
+constexpr int64_t kMaxStaticSize = 2147483647;
+
+/// Checks that every static dimension of `type` is in [1, kMaxStaticSize].
+static LogicalResult checkExtents(Operation *op, llvm::StringRef name,
+                                  Type type) {
+  auto tensor = llvm::cast<RankedTensorType>(type);
+  for (int64_t i = 0; i < tensor.getRank(); ++i) {
+    int64_t size = tensor.getDimSize(i);
+    if (!ShapedType::isDynamic(size) && (size < 1 || size > kMaxStaticSize))
+      return op->emitOpError()
+             << name << " has size " << size << " in dim " << i
+             << "; static sizes must be in [1, " << kMaxStaticSize
+             << "] (kernels take 32-bit sizes)";
+  }
+  return success();
+}
+
+/// Checks every operand and result of `op` with checkExtents, naming them
+/// by position.
+static LogicalResult checkAllExtents(Operation *op) {
+  for (auto [index, value] : llvm::enumerate(op->getOperands()))
+    if (failed(checkExtents(op, "operand #" + std::to_string(index),
+                            value.getType())))
+      return failure();
+  for (auto [index, value] : llvm::enumerate(op->getResults()))
+    if (failed(checkExtents(op, "result #" + std::to_string(index),
+                            value.getType())))
+      return failure();
+  return success();
+}
+
 /// Checks that two dimensions agree where both are static.
 static LogicalResult checkSameDim(Operation *op, llvm::StringRef what,
                                   llvm::StringRef aName, RankedTensorType a,
@@ -119,6 +152,8 @@ LogicalResult AttentionOp::verify() {
       failed(checkRank(op, "v", getV().getType(), 4, "[B, Hkv, M, Dv]")) ||
       failed(checkRank(op, "result", getO().getType(), 4, "[B, Hq, N, Dv]")))
     return failure();
+  if (failed(checkAllExtents(op)))
+    return failure();
   RankedTensorType q = getQ().getType(), k = getK().getType(),
                    v = getV().getType(), o = getO().getType();
 
@@ -172,6 +207,9 @@ LogicalResult AttentionOp::verify() {
              << "mask sliding_window needs a window size (window N)";
     if (*getWindow() <= 0)
       return emitOpError() << "window must be positive, got " << *getWindow();
+    if (*getWindow() > kMaxStaticSize)
+      return emitOpError() << "window " << *getWindow() << " exceeds "
+                           << kMaxStaticSize << " (kernels take 32-bit sizes)";
   } else if (getWindow()) {
     return emitOpError() << "window " << *getWindow()
                          << " is given but mask is " << stringifyMaskKind(mask)
@@ -353,6 +391,8 @@ LogicalResult LinearAttentionOp::verify() {
       failed(checkRank(op, "k", getK().getType(), 4, "[B, H, T, Dk]")) ||
       failed(checkRank(op, "v", getV().getType(), 4, "[B, H, T, Dv]")) ||
       failed(checkRank(op, "result", getO().getType(), 4, "[B, H, T, Dv]")))
+    return failure();
+  if (failed(checkAllExtents(op)))
     return failure();
   RankedTensorType q = getQ().getType(), k = getK().getType(),
                    v = getV().getType(), o = getO().getType();

@@ -97,7 +97,7 @@ struct FlashSchedule
     bool failed = false;
     auto record = [&](Operation *op, const fs::Result<fs::ScheduleResult> &r) {
       if (!r) {
-        op->emitError() << r.error();
+        op->emitOpError() << r.error();
         failed = true;
         return;
       }

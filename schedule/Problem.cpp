@@ -104,6 +104,9 @@ std::string flashgen::schedule::validate(const AttentionProblem &p) {
   positive(p.batch, "B");
   positive(p.queryHeads, "Hq");
   positive(p.keyHeads, "Hkv");
+  require(os, p.queryHeads <= kMaxHeads,
+          "Hq = " + std::to_string(p.queryHeads) + " exceeds the " +
+              std::to_string(kMaxHeads) + " heads a grid dimension holds");
   positive(p.queryLen, "N");
   positive(p.keyLen, "M");
   positive(p.headDim, "D");
@@ -134,6 +137,9 @@ std::string flashgen::schedule::validate(const LinearProblem &p) {
   };
   positive(p.batch, "B");
   positive(p.heads, "H");
+  require(os, p.heads <= kMaxHeads,
+          "H = " + std::to_string(p.heads) + " exceeds the " +
+              std::to_string(kMaxHeads) + " heads a grid dimension holds");
   positive(p.length, "T");
   positive(p.keyDim, "Dk");
   positive(p.valueDim, "Dv");

@@ -20,6 +20,8 @@ namespace flashgen::schedule {
 /// The largest size of any dimension: kernels index and take sizes as
 /// 32-bit ints (the runtime's symbols have the same bound).
 constexpr int64_t kMaxExtent = 2147483647;
+/// The most heads of one op: kernels spread them over gridDim.y.
+constexpr int64_t kMaxHeads = 65535;
 
 enum class MaskKind { None, Causal, SlidingWindow };
 enum class GateKind { None, Decay, Vector, MlstmExp, MlstmSig };

@@ -9,6 +9,10 @@
 #include "tools/flashgen/Compile.h"
 
 #include "codegen/BundleWriter.h"
+#include "dialect/ScheduleConversion.h"
+#include "flashgen/runtime.h"
+#include "passes/OpProblems.h"
+#include "schedule/Checker.h"
 #include "schedule/Target.h"
 #include "tools/flashgen/SpecLoader.h"
 
@@ -26,6 +30,48 @@ static int usage() {
                   "                        [--dim NAME=VALUE]... [--top-k K] [--print-ir]\n"
                   "                        [--spec-schedules]  (keep the spec's #flash.schedule)\n";
   return 2;
+}
+
+/// The most candidates one op may carry into a bundle.
+constexpr unsigned kMaxTopK = 64;
+
+/// With --spec-schedules the spec's own #flash.schedule and flash.candidates
+/// are lowered as they are: each must pass the checker the scheduler holds
+/// its own schedules to, so that a hand schedule the kernels cannot run is
+/// a diagnostic here, not an NVRTC failure at load time.
+static LogicalResult checkSpecSchedules(ModuleOp module,
+                                        const flashgen::schedule::Target &target,
+                                        const DimValues &dims) {
+  namespace fs = flashgen::schedule;
+  LogicalResult result = success();
+  module.walk([&](AttentionOp op) {
+    FailureOr<fs::AttentionProblem> problem =
+        attentionProblem(op, dims, "flashgen compile");
+    if (failed(problem)) {
+      result = failure();
+      return;
+    }
+    SmallVector<ScheduleAttr> schedules;
+    if (auto chosen = op->getAttrOfType<ScheduleAttr>("flash.schedule"))
+      schedules.push_back(chosen);
+    if (auto candidates = op->getAttrOfType<ArrayAttr>("flash.candidates"))
+      for (Attribute attr : candidates)
+        if (auto candidate = dyn_cast<ScheduleAttr>(attr))
+          schedules.push_back(candidate);
+    for (ScheduleAttr schedule : schedules) {
+      std::vector<std::string> violations =
+          fs::checkAttentionSchedule(*problem, target, toLibrary(schedule));
+      if (violations.empty())
+        continue;
+      InFlightDiagnostic diag = op.emitOpError()
+                                << "spec schedule " << schedule
+                                << " cannot run on " << target.name << ": ";
+      for (auto [i, why] : llvm::enumerate(violations))
+        diag << (i ? "; " : "") << why;
+      result = failure();
+    }
+  });
+  return result;
 }
 
 int flashgen::cli::runCompile(int argc, char **argv) {
@@ -59,8 +105,12 @@ int flashgen::cli::runCompile(int argc, char **argv) {
       }
     } else if (arg == "--top-k") {
       const char *v = value();
-      if (!v || llvm::StringRef(v).getAsInteger(10, topK) || topK == 0)
+      if (!v || llvm::StringRef(v).getAsInteger(10, topK) || topK == 0 ||
+          topK > kMaxTopK) {
+        llvm::errs() << "flashgen compile: --top-k takes 1 to " << kMaxTopK
+                     << "\n";
         return usage();
+      }
     } else if (arg == "--spec-schedules") {
       specSchedules = true;
     } else if (arg == "--print-ir") {
@@ -105,6 +155,17 @@ int flashgen::cli::runCompile(int argc, char **argv) {
   // The pass manager is anchored on the top-level module already.
   std::string pipeline = scheduling + "flash-chunk{target=" + target +
                          "},flash-lower-kernels,canonicalize,cse";
+  if (specSchedules) {
+    DimValues planned;
+    if (llvm::Error error = parseDimBindingList(dimOption, planned)) {
+      llvm::errs() << "flashgen compile: " << llvm::toString(std::move(error))
+                   << "\n";
+      return 2;
+    }
+    if (failed(checkSpecSchedules(
+            *module, **flashgen::schedule::lookupTarget(target), planned)))
+      return 1;
+  }
   PassManager pm(&context);
   if (failed(parsePassPipeline(pipeline, pm, llvm::errs()))) {
     llvm::errs() << "flashgen compile: cannot build the pipeline " << pipeline
@@ -123,6 +184,13 @@ int flashgen::cli::runCompile(int argc, char **argv) {
   options.target = (*flashgen::schedule::lookupTarget(target))->arch;
   if (failed(writeBundle(*module, options)))
     return 1;
+  // What the runtime would refuse is the compiler's bug, not a bundle.
+  std::shared_ptr<flashgen::Bundle> written;
+  if (flashgen::Status st = flashgen::Bundle::load(output, written); !st) {
+    llvm::errs() << "flashgen compile: internal error: the bundle written to "
+                 << output << " does not load: " << st.message() << "\n";
+    return 1;
+  }
   llvm::outs() << "flashgen compile: wrote " << output << "/manifest.json\n";
   return 0;
 }
