@@ -2,6 +2,7 @@
 
 #include "runtime/ArgBinder.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -41,7 +42,62 @@ struct BindSite {
   int dim = -1;
 };
 
+bool hasZeroSize(const TensorArg &t) {
+  if (!t.sizes || t.rank <= 0 || t.rank > kMaxRank)
+    return false;
+  for (int d = 0; d < t.rank; ++d)
+    if (t.sizes[d] == 0)
+      return true;
+  return false;
+}
+
+/// The last byte an argument addresses plus one, from its data pointer.
+struct Span {
+  uintptr_t begin = 0, end = 0;
+  bool overlaps(const Span &o) const { return begin < o.end && o.begin < end; }
+};
+
+/// Whether two elements of an output land on one address: strides sorted
+/// ascending must each step past everything the smaller ones reach.
+bool selfOverlaps(const int64_t *sizes, const int64_t *strides, int rank) {
+  int order[kMaxRank];
+  int n = 0;
+  for (int d = 0; d < rank; ++d)
+    if (sizes[d] > 1)
+      order[n++] = d;
+  std::sort(order, order + n,
+            [&](int a, int b) { return strides[a] < strides[b]; });
+  uint64_t reach = 1; // elements covered by the dims so far
+  for (int k = 0; k < n; ++k) {
+    const int d = order[k];
+    if (static_cast<uint64_t>(strides[d]) < reach)
+      return true;
+    reach = static_cast<uint64_t>(strides[d]) *
+                static_cast<uint64_t>(sizes[d] - 1) +
+            reach; // bounded by the extent, checked for overflow before
+  }
+  return false;
+}
+
 } // namespace
+
+bool outputsAreEmpty(const KernelSpec &kernel, const TensorArg *tensors,
+                     size_t numTensors) {
+  if (!tensors || numTensors != kernel.params.size())
+    return false;
+  bool anyOutput = false;
+  for (size_t i = 0; i < numTensors; ++i) {
+    if (kernel.params[i].io == ParamIo::In)
+      continue;
+    const TensorArg &t = tensors[i];
+    if (!t.data && !hasZeroSize(t) && kernel.params[i].optional)
+      continue; // an absent optional output
+    if (!hasZeroSize(t))
+      return false;
+    anyOutput = true;
+  }
+  return anyOutput;
+}
 
 Status bindArguments(const KernelSpec &kernel, const VariantSpec &variant,
                      const TensorArg *tensors, size_t numTensors,
@@ -57,13 +113,16 @@ Status bindArguments(const KernelSpec &kernel, const VariantSpec &variant,
 
   BindSite sites[kMaxSlots];
   bool bound[kMaxSlots] = {};
+  out.noop = outputsAreEmpty(kernel, tensors, numTensors);
 
   // Steps 1 and 2: per tensor, then binding of symbols across tensors.
   for (size_t i = 0; i < numParams; ++i) {
     const ParamSpec &p = kernel.params[i];
     const TensorArg &t = tensors[i];
     const int rank = static_cast<int>(p.shape.size());
-    if (!t.data) {
+    // An empty tensor may come with a null pointer (PyTorch's do).
+    const bool emptyWithoutData = !t.data && !p.optional && hasZeroSize(t);
+    if (!t.data && !emptyWithoutData) {
       if (!p.optional)
         return invalid(p.name + ": null data pointer");
       out.tensorData[i] = nullptr;
@@ -81,9 +140,9 @@ Status bindArguments(const KernelSpec &kernel, const VariantSpec &variant,
                      shapeText(p) + ")");
     if (!t.sizes)
       return invalid(p.name + ": null sizes array");
-    if (reinterpret_cast<uintptr_t>(t.data) %
-            static_cast<uintptr_t>(p.pointerAlign) !=
-        0)
+    if (t.data && reinterpret_cast<uintptr_t>(t.data) %
+                          static_cast<uintptr_t>(p.pointerAlign) !=
+                      0)
       return invalid(p.name + ": data pointer " + pointerText(t.data) +
                      " is not " + std::to_string(p.pointerAlign) +
                      "-byte aligned");
@@ -182,6 +241,15 @@ Status bindArguments(const KernelSpec &kernel, const VariantSpec &variant,
          __builtin_mul_overflow(extent, dtypeSize(p.dtype), &extent)))
       return invalid(p.name + ": extent overflows 64 bits");
     out.tensorExtentBytes[i] = extent;
+    if (p.io != ParamIo::In && !empty &&
+        selfOverlaps(t.sizes, out.tensorStrides[i], rank))
+      return invalid(p.name + ": strides make two elements of this output "
+                              "share memory");
+  }
+
+  if (out.noop) {
+    out.workspaceBytes = 0;
+    return Status::success();
   }
 
   // Symbol ranges: sizes reach kernels as int.
@@ -392,6 +460,26 @@ Status bindArguments(const KernelSpec &kernel, const VariantSpec &variant,
                             ? exprErrorText(ae)
                             : "= " + std::to_string(v) +
                                   " does not fit in int"));
+    }
+  }
+
+  // Outputs may share no byte with any other argument: the kernels read
+  // inputs while they write outputs, in no order that would make an
+  // in-place launch safe (inputs may overlap each other).
+  for (size_t i = 0; i < numParams; ++i) {
+    if (kernel.params[i].io == ParamIo::In || out.tensorExtentBytes[i] == 0)
+      continue;
+    const uintptr_t at = reinterpret_cast<uintptr_t>(out.tensorData[i]);
+    const Span mine{at, at + out.tensorExtentBytes[i]};
+    for (size_t j = 0; j < numParams; ++j) {
+      if (j == i || out.tensorExtentBytes[j] == 0)
+        continue;
+      const uintptr_t other = reinterpret_cast<uintptr_t>(out.tensorData[j]);
+      if (mine.overlaps(Span{other, other + out.tensorExtentBytes[j]}))
+        return invalid(kernel.params[i].name + ": output memory overlaps " +
+                       kernel.params[j].name +
+                       " (outputs may not alias or overlap any other "
+                       "argument)");
     }
   }
   return Status::success();

@@ -48,7 +48,15 @@ struct BoundArgs {
   int64_t scratchStrides[kMaxScratch][kMaxRank];
   uint64_t workspaceBytes;
   BoundLaunch launches[kMaxLaunches];
+  /// Every output is empty (N = 0, B = 0, ...): the launch does nothing,
+  /// and nothing after the per-tensor checks was bound.
+  bool noop;
 };
+
+/// True when the kernel has outputs and every one passed has no elements:
+/// such a launch is a no-op (docs/bundle-format.md §3).
+bool outputsAreEmpty(const KernelSpec &kernel, const TensorArg *tensors,
+                     size_t numTensors);
 
 /// Offsets of scratch buffers inside a workspace are multiples of this.
 constexpr uint64_t kScratchAlignment = 256;

@@ -6,7 +6,9 @@
 #include "runtime/DiskCache.h"
 #include "runtime/KernelImpl.h"
 #include "runtime/ParamPacking.h"
+#include "runtime/Sandbox.h"
 
+#include <set>
 #include <sys/stat.h>
 
 namespace flashgen {
@@ -151,6 +153,55 @@ Status collectFiles(const std::string &label, const Manifest &m,
   return Status::success();
 }
 
+/// Every #include of every file of a variant names one of the variant's
+/// headers or an allowed toolkit header, and no `#include MACRO` uses a
+/// macro the variant's files #define: so NVRTC reads nothing but what the
+/// bundle lists (and the toolkit's own headers).
+Status checkIncludes(const std::string &label, const Manifest &m,
+                     const std::map<std::string, std::string> &files) {
+  std::map<std::string, IncludeScan> scans;
+  for (size_t ki = 0; ki < m.kernels.size(); ++ki) {
+    const KernelSpec &k = m.kernels[ki];
+    for (size_t vi = 0; vi < k.variants.size(); ++vi) {
+      const VariantSpec &v = k.variants[vi];
+      const std::string where = label + ": kernels[" + std::to_string(ki) +
+                                "].variants[" + std::to_string(vi) + "]: ";
+      std::set<std::string> listed(v.headers.begin(), v.headers.end());
+      std::set<std::string> defined;
+      std::vector<const std::string *> names;
+      for (const auto *list : {&v.sources, &v.headers})
+        for (const std::string &file : *list)
+          names.push_back(&file);
+      for (const std::string *file : names) {
+        auto it = scans.find(*file);
+        if (it == scans.end())
+          it = scans.emplace(*file, scanIncludes(files.at(*file))).first;
+        if (!it->second.error.empty())
+          return Status(StatusCode::BundleFormat,
+                        where + *file + ": " + it->second.error);
+        defined.insert(it->second.defines.begin(), it->second.defines.end());
+      }
+      for (const std::string *file : names) {
+        const IncludeScan &scan = scans.at(*file);
+        for (const std::string &inc : scan.includes)
+          if (!listed.count(inc) && !isAllowedToolkitInclude(inc))
+            return Status(StatusCode::BundleFormat,
+                          where + *file + " includes \"" + inc +
+                              "\", which is not one of the variant's "
+                              "headers (a bundle reads only the files it "
+                              "lists)");
+        for (const std::string &macro : scan.macroIncludes)
+          if (defined.count(macro))
+            return Status(StatusCode::BundleFormat,
+                          where + *file + ": #include " + macro + " names a "
+                              "macro the bundle defines (refused: the file "
+                              "it names is not checked)");
+      }
+    }
+  }
+  return Status::success();
+}
+
 } // namespace
 
 Status Bundle::load(const std::string &dir, std::shared_ptr<Bundle> &out) {
@@ -160,23 +211,25 @@ Status Bundle::load(const std::string &dir, std::shared_ptr<Bundle> &out) {
     return Status(StatusCode::FileError,
                   "bundle directory " + (dir.empty() ? std::string("\"\"") : dir) +
                       " does not exist");
-  std::string manifestText;
-  if (!readWholeFile(dir + "/manifest.json", manifestText))
+  std::string manifestText, err;
+  if (!readBundleFile(dir, "manifest.json", manifestText, err))
     return Status(StatusCode::FileError,
-                  dir + "/manifest.json is missing or unreadable");
+                  "manifest.json is missing or unreadable: " + err);
   auto data = std::make_shared<BundleData>();
   data->path = dir;
-  std::string err;
   if (!parseManifest(manifestText, data->manifest, err))
     return Status(StatusCode::BundleFormat, dir + "/" + err);
+  std::string why;
   Status s = collectFiles(
       dir, data->manifest,
       [&](const std::string &file, std::string &text) {
-        return readWholeFile(dir + "/" + file, text);
+        return readBundleFile(dir, file, text, why);
       },
       data->files);
   if (!s)
-    return s;
+    return Status(s.code(), s.message() + (why.empty() ? "" : ": " + why));
+  if (Status st = checkIncludes(dir, data->manifest, data->files); !st)
+    return st;
   out.reset(new Bundle(std::move(data)));
   return Status::success();
 }
@@ -203,6 +256,8 @@ Status Bundle::fromMemory(const std::string &manifestJson,
       data->files);
   if (!s)
     return s;
+  if (Status st = checkIncludes(label, data->manifest, data->files); !st)
+    return st;
   out.reset(new Bundle(std::move(data)));
   return Status::success();
 }

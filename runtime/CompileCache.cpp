@@ -34,6 +34,8 @@ std::string moduleCacheKey(const ModuleSource &source, const std::string &arch,
   for (const auto &o : options)
     h.updateField(o);
   h.updateField(env::cacheInvalidatingFingerprint());
+  // The toolkit headers the options' -I folder holds (cuda_bf16.h, ...).
+  h.updateField(toolkitHeadersFingerprint(cudaIncludeDir()));
   return h.finishHex();
 }
 

@@ -21,7 +21,9 @@ namespace flashgen {
 namespace {
 
 constexpr const char *kMetadataFormat = "flashgen-cubin-cache";
-constexpr int kMetadataVersion = 1;
+/// 2: the metadata carries a checksum of its own fields.
+constexpr int kMetadataVersion = 2;
+constexpr const char *kChecksumField = "checksum";
 /// Temp files older than this were left by a killed writer.
 constexpr auto kStaleTempAge = std::chrono::hours(1);
 
@@ -36,6 +38,19 @@ std::string randomSuffix() {
   std::snprintf(buf, sizeof(buf), "%d.%016llx", static_cast<int>(::getpid()),
                 static_cast<unsigned long long>(v));
   return buf;
+}
+
+/// sha256 over every member of the metadata but the checksum, in order:
+/// a changed log, arch or size is caught like a changed cubin.
+std::string metadataChecksum(const json::Value &metadata) {
+  Sha256 h;
+  h.updateField("flashgen-cubin-metadata");
+  for (const auto &m : metadata.members())
+    if (m.first != kChecksumField) {
+      h.updateField(m.first);
+      h.updateField(m.second.dump());
+    }
+  return h.finishHex();
 }
 
 } // namespace
@@ -131,6 +146,10 @@ DiskCache::LookupResult DiskCache::lookup(const std::string &key,
   }
   const json::Value *format = metadata.find("format");
   const json::Value *version = metadata.find("version");
+  // Entries of an older cache format are rewritten, not reported.
+  if (format && format->isString() && format->asString() == kMetadataFormat &&
+      version && version->isInteger() && version->asInt() < kMetadataVersion)
+    return LookupResult::Miss;
   const json::Value *metaKey = metadata.find("key");
   const json::Value *file = metadata.find("cubin");
   if (!format || !format->isString() || format->asString() != kMetadataFormat ||
@@ -139,6 +158,13 @@ DiskCache::LookupResult DiskCache::lookup(const std::string &key,
       !file->isObject()) {
     why = "metadata " + dir + "/" + kMetadataFile +
           " does not describe this entry";
+    return LookupResult::Damaged;
+  }
+  const json::Value *checksum = metadata.find(kChecksumField);
+  if (!checksum || !checksum->isString() ||
+      checksum->asString() != metadataChecksum(metadata)) {
+    why = "metadata " + dir + "/" + kMetadataFile +
+          " fails its checksum (edited or damaged)";
     return LookupResult::Damaged;
   }
   const json::Value *name = file->find("file");
@@ -194,8 +220,9 @@ Status DiskCache::store(const std::string &key, const std::string &cubin,
   meta.set("key", json::Value::string(key));
   meta.set("cubin", std::move(file));
   for (const auto &m : metadata.members())
-    if (!meta.find(m.first)) // the fields above are the cache's own
+    if (!meta.find(m.first) && m.first != kChecksumField) // the cache's own
       meta.set(m.first, m.second);
+  meta.set(kChecksumField, json::Value::string(metadataChecksum(meta)));
   // Last: its presence is what makes the entry a hit.
   return writeFileAtomically(dir, kMetadataFile, meta.dump());
 }

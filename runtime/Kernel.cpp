@@ -332,6 +332,8 @@ Status KernelImpl::launchVariant(int index, const TensorArg *tensors,
                                 numScalars, limits(index), b);
       !st)
     return st;
+  if (b.noop) // every output is empty: nothing to compute
+    return Status::success();
   if (options.workspace || options.workspaceBytes)
     if (Status st =
             checkWorkspace(b, options.workspace, options.workspaceBytes);
@@ -552,7 +554,8 @@ Status Kernel::launch(const TensorArg *tensors, size_t numTensors,
                       const LaunchOptions &options) {
   KernelImpl &k = *impl_;
   int index = k.current;
-  if (k.chooser) {
+  // An empty launch is checked and done; no chooser times nothing.
+  if (k.chooser && !outputsAreEmpty(*k.spec, tensors, numTensors)) {
     index = k.chooser->choose(*this, tensors, numTensors, scalars, numScalars,
                               options);
     if (index < 0 || index >= numVariants())

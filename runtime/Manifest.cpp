@@ -9,6 +9,7 @@
 #include "runtime/Manifest.h"
 
 #include "runtime/ParamPacking.h"
+#include "runtime/Sandbox.h"
 
 #include <cctype>
 #include <cstring>
@@ -51,16 +52,22 @@ bool parseArch(const std::string &arch, int &major, int &minor,
 }
 
 bool isSafeBundlePath(const std::string &path) {
-  if (path.empty() || path[0] == '/' || path.find('\\') != std::string::npos ||
-      path.find('\0') != std::string::npos)
+  if (path.empty() || path[0] == '/' || path.size() > kMaxPathBytes)
     return false;
+  // Portable file-name characters only: no backslashes, quotes, spaces,
+  // control characters or NULs (a path also reaches NVRTC as an include
+  // name and a source label).
+  for (char c : path)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' ||
+          c == '_' || c == '-' || c == '+' || c == '/'))
+      return false;
   size_t start = 0;
   while (start <= path.size()) {
     size_t end = path.find('/', start);
     if (end == std::string::npos)
       end = path.size();
     std::string part = path.substr(start, end - start);
-    if (part.empty() || part == "." || part == "..")
+    if (part.empty() || part == "." || part == ".." || part.size() > 255)
       return false;
     start = end + 1;
   }
@@ -241,6 +248,9 @@ public:
       return false;
     if (kernels->items().empty())
       return fail("kernels", "a bundle needs at least one kernel");
+    if (kernels->items().size() > static_cast<size_t>(kMaxKernels))
+      return fail("kernels", "more than " + std::to_string(kMaxKernels) +
+                                 " kernels");
     for (size_t i = 0; i < kernels->items().size(); ++i) {
       KernelSpec k;
       if (!readKernel(kernels->items()[i],
@@ -351,6 +361,10 @@ private:
     std::vector<std::string> constraints;
     if (!readStringArray(v, path, "constraints", constraints, false))
       return false;
+    if (constraints.size() > static_cast<size_t>(kMaxConstraints))
+      return fail(path + ".constraints", "more than " +
+                                             std::to_string(kMaxConstraints) +
+                                             " constraints");
     for (size_t i = 0; i < constraints.size(); ++i) {
       Constraint c;
       std::string err;
@@ -365,6 +379,10 @@ private:
       return false;
     if (variants->items().empty())
       return fail(path + ".variants", "a kernel needs at least one variant");
+    if (variants->items().size() > static_cast<size_t>(kMaxVariants))
+      return fail(path + ".variants", "more than " +
+                                          std::to_string(kMaxVariants) +
+                                          " variants");
     for (size_t i = 0; i < variants->items().size(); ++i) {
       VariantSpec var;
       if (!readVariant(variants->items()[i],
@@ -558,6 +576,13 @@ private:
       return false;
     if (var.sources.empty())
       return fail(path + ".sources", "a variant needs at least one source");
+    if (var.sources.size() + var.headers.size() >
+            static_cast<size_t>(kMaxVariantFiles) ||
+        var.nvrtcOptions.size() > static_cast<size_t>(kMaxNvrtcOptions))
+      return fail(path, "more than " + std::to_string(kMaxVariantFiles) +
+                            " sources and headers, or more than " +
+                            std::to_string(kMaxNvrtcOptions) +
+                            " nvrtc_options");
     std::set<std::string> seen;
     for (const auto *list : {&var.sources, &var.headers})
       for (size_t i = 0; i < list->size(); ++i) {
@@ -573,13 +598,19 @@ private:
       }
     for (size_t i = 0; i < var.nvrtcOptions.size(); ++i) {
       const std::string &o = var.nvrtcOptions[i];
+      const std::string opath =
+          path + ".nvrtc_options[" + std::to_string(i) + "]";
       for (const char *banned :
            {"-arch", "--gpu-architecture", "-I", "--include-path"})
         if (o.compare(0, std::strlen(banned), banned) == 0)
-          return fail(path + ".nvrtc_options[" + std::to_string(i) + "]",
-                      "\"" + o +
-                          "\": the runtime sets the arch and include paths "
-                          "itself (docs/bundle-format.md §1.4)");
+          return fail(opath, "\"" + o +
+                                 "\": the runtime sets the arch and include "
+                                 "paths itself (docs/bundle-format.md §1.4)");
+      // An allow-list: options such as --time=FILE or --pre-include=FILE
+      // would make NVRTC write or read files outside the bundle.
+      std::string why;
+      if (!isAllowedNvrtcOption(o, why))
+        return fail(opath, why);
     }
 
     if (const json::Value *scratch =

@@ -29,6 +29,15 @@ constexpr int kMaxScratch = 16;
 constexpr int kMaxLaunches = 16;
 /// Bytes of kernel parameters cuLaunchKernel accepts on every supported arch.
 constexpr int kMaxParamBytes = 4096;
+/// Bounds on what one manifest may list, so that no manifest makes the
+/// loader's work (or a kernel's launch checks) grow without bound.
+constexpr int kMaxKernels = 1024;
+constexpr int kMaxVariants = 256;
+constexpr int kMaxVariantFiles = 256; // sources + headers
+constexpr int kMaxNvrtcOptions = 64;
+constexpr int kMaxConstraints = 64;
+/// The longest file path a manifest may name.
+constexpr size_t kMaxPathBytes = 1024;
 
 constexpr int kBundleFormatVersion = 1;
 constexpr const char kBundleFormatName[] = "flashgen-bundle";
@@ -150,7 +159,8 @@ bool parseArch(const std::string &arch, int &major, int &minor,
                bool &archSpecific);
 
 /// A manifest file path must stay inside the bundle: relative, no "..",
-/// no empty or "." components, no backslashes.
+/// no empty or "." components, only [A-Za-z0-9._+-/], at most
+/// kMaxPathBytes with components of at most 255.
 bool isSafeBundlePath(const std::string &path);
 
 } // namespace flashgen

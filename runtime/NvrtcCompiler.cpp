@@ -3,11 +3,16 @@
 #include "runtime/NvrtcCompiler.h"
 
 #include "runtime/Env.h"
+#include "runtime/Sha256.h"
 
 #include <nvrtc.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <filesystem>
+#include <map>
+#include <mutex>
 #include <sys/stat.h>
 
 #ifndef FLASHGEN_BUILD_CUDA_INCLUDE_DIR
@@ -46,6 +51,35 @@ std::string cudaIncludeDir() {
   if (!built.empty() && hasFile(built + "/cuda_bf16.h"))
     return built;
   return "";
+}
+
+std::string toolkitHeadersFingerprint(const std::string &includeDir) {
+  static std::mutex mutex;
+  static std::map<std::string, std::string> known;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = known.find(includeDir);
+  if (it != known.end())
+    return it->second;
+  std::vector<std::string> entries;
+  std::error_code ec;
+  if (!includeDir.empty())
+    for (std::filesystem::directory_iterator d(includeDir, ec), end;
+         !ec && d != end; d.increment(ec)) {
+      struct stat st;
+      const std::string path = d->path().string();
+      if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+        continue;
+      entries.push_back(d->path().filename().string() + ":" +
+                        std::to_string(st.st_size) + ":" +
+                        std::to_string(st.st_mtim.tv_sec) + "." +
+                        std::to_string(st.st_mtim.tv_nsec));
+    }
+  std::sort(entries.begin(), entries.end());
+  Sha256 h;
+  h.updateField(includeDir);
+  for (const std::string &e : entries)
+    h.updateField(e);
+  return known[includeDir] = h.finishHex();
 }
 
 std::vector<std::string>

@@ -38,6 +38,11 @@ std::string nvrtcVersionString();
 /// empty when none exists.
 std::string cudaIncludeDir();
 
+/// A fingerprint of the toolkit headers NVRTC may read from `includeDir`
+/// (the name, size and modification time of each file in it), for the
+/// cache key: a toolkit update changes it. Computed once per folder.
+std::string toolkitHeadersFingerprint(const std::string &includeDir);
+
 /// The complete option list for compiling for `arch`: --gpu-architecture,
 /// -I<CUDA include>, --ptxas-options=-v, the manifest's options, then
 /// -lineinfo (FLASHGEN_LINEINFO) and FLASHGEN_NVRTC_OPTIONS, so that the

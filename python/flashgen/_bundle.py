@@ -11,7 +11,7 @@ from ._kernel import Kernel
 
 
 def version():
-    return _api().flashgen_version().decode()
+    return _capi.text(_api().flashgen_version())
 
 
 def device_count():
@@ -31,11 +31,11 @@ class Device:
 
     @property
     def name(self):
-        return _api().flashgen_device_name(self._handle).decode()
+        return _capi.text(_api().flashgen_device_name(self._handle))
 
     @property
     def arch(self):
-        return _api().flashgen_device_arch(self._handle).decode()
+        return _capi.text(_api().flashgen_device_arch(self._handle))
 
     def __del__(self):
         lib = _capi.loaded()
@@ -51,19 +51,19 @@ def load(bundle_dir):
 
 class Bundle:
     def __init__(self, bundle_dir):
-        self.path = str(bundle_dir)
+        path = _capi.encode(bundle_dir, "bundle path")
+        self.path = _capi.text(path)
         self._handle = ctypes.c_void_p()
-        _check(_api().flashgen_bundle_load(self.path.encode(),
-                                           ctypes.byref(self._handle)))
+        _check(_api().flashgen_bundle_load(path, ctypes.byref(self._handle)))
 
     @property
     def target(self):
-        return _api().flashgen_bundle_target(self._handle).decode()
+        return _capi.text(_api().flashgen_bundle_target(self._handle))
 
     @property
     def kernel_names(self):
         lib = _api()
-        return [lib.flashgen_bundle_kernel_name(self._handle, i).decode()
+        return [_capi.text(lib.flashgen_bundle_kernel_name(self._handle, i))
                 for i in range(lib.flashgen_bundle_num_kernels(self._handle))]
 
     def kernel(self, name, device=0):
@@ -78,10 +78,10 @@ class Bundle:
         without a GPU; returns the compile report as a dict."""
         report = ctypes.c_void_p()
         _check(_api().flashgen_bundle_compile_variant(
-            self._handle, kernel.encode(), int(variant),
-            (arch or self.target).encode(), ctypes.byref(report)))
+            self._handle, _capi.encode(kernel, "kernel"), int(variant),
+            _capi.encode(arch or self.target, "arch"), ctypes.byref(report)))
         try:
-            return json.loads(ctypes.string_at(report.value).decode())
+            return json.loads(_capi.text(ctypes.string_at(report.value)))
         finally:
             _api().flashgen_free_string(report)
 

@@ -201,6 +201,36 @@ def load_library():
 
 _library = None
 
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+
+def text(raw):
+    """A C string from the library as str: None as "", bytes that are not
+    UTF-8 (a path or a compiler log may hold any) replaced, never raising."""
+    if raw is None:
+        return ""
+    return raw.decode("utf-8", "replace")
+
+
+def encode(value, what):
+    """str (or bytes/os.PathLike) to bytes for a C string argument; paths
+    keep undecodable bytes (os.fsencode)."""
+    import os
+    from ._errors import FlashgenError
+    try:
+        if isinstance(value, bytes):
+            data = value
+        elif isinstance(value, str):
+            data = value.encode("utf-8", "surrogateescape")
+        else:
+            data = os.fsencode(value)
+    except (TypeError, ValueError) as e:
+        raise FlashgenError(1, "%s: expected a string, got %s (%s)"
+                            % (what, type(value).__name__, e)) from None
+    if b"\0" in data:
+        raise FlashgenError(1, "%s: contains a NUL byte" % what)
+    return data
+
 
 def api():
     """The C API (a Library), loaded on first use."""

@@ -18,4 +18,4 @@ class FlashgenError(RuntimeError):
 
 def _check(code):
     if code != 0:
-        raise FlashgenError(code, _api().flashgen_last_error().decode())
+        raise FlashgenError(code, _capi.text(_api().flashgen_last_error()))

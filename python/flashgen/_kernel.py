@@ -4,6 +4,7 @@ tunes (the tuning entry points come from libflashgen_autotune.so)."""
 
 import ctypes
 import json
+import operator
 
 from . import _capi
 from ._capi import api as _api
@@ -11,6 +12,52 @@ from ._errors import FlashgenError, _check
 from ._torch import _ITEMSIZE, _describe, _stream_handle
 
 _IO_NAMES = ("in", "out", "inout")
+
+
+def _int64s(name, what, values, smallest):
+    """`values` as a tuple of ints in [smallest, INT64_MAX]: the C API takes
+    int64_t, and ctypes would wrap a larger Python int silently."""
+    out = []
+    for i, v in enumerate(values):
+        if isinstance(v, bool):
+            raise FlashgenError(1, "%s: %s[%d] is a bool" % (name, what, i))
+        try:
+            v = operator.index(v)
+        except TypeError:
+            raise FlashgenError(1, "%s: %s[%d] is %s, not an integer"
+                                % (name, what, i, type(v).__name__)) from None
+        if not smallest <= v <= _capi.INT64_MAX:
+            raise FlashgenError(1, "%s: %s[%d] = %d is outside [%d, %d]"
+                                % (name, what, i, v, smallest,
+                                   _capi.INT64_MAX))
+        out.append(v)
+    return tuple(out)
+
+
+def _checked(name, value):
+    """_describe with every field checked: a pointer that fits 64 bits,
+    sizes and strides that fit int64_t, one stride per dim; and any error on
+    the way is a FlashgenError."""
+    try:
+        ptr, dtype, shape, strides = _describe(name, value)
+        shape = tuple(shape)
+        strides = None if strides is None else tuple(strides)
+        ptr = operator.index(ptr or 0)
+    except FlashgenError:
+        raise
+    except Exception as e:  # a malformed __cuda_array_interface__, ...
+        raise FlashgenError(1, "%s: cannot read the tensor (%s: %s)"
+                            % (name, type(e).__name__, e)) from None
+    if not 0 <= ptr < (1 << 64):
+        raise FlashgenError(1, "%s: pointer %d does not fit in 64 bits"
+                            % (name, ptr))
+    shape = _int64s(name, "shape", shape, 0)
+    if strides is not None:
+        strides = _int64s(name, "strides", strides, _capi.INT64_MIN)
+        if len(strides) != len(shape):
+            raise FlashgenError(1, "%s: %d strides for %d dims"
+                                % (name, len(strides), len(shape)))
+    return ptr, dtype, shape, strides
 
 
 class Kernel:
@@ -23,18 +70,18 @@ class Kernel:
         self.bundle, self.device, self.name = bundle, device, name
         self._handle = ctypes.c_void_p()
         _check(lib.flashgen_bundle_get_kernel(
-            bundle._handle, name.encode(),
+            bundle._handle, _capi.encode(name, "kernel name"),
             device._handle if device is not None else None,
             ctypes.byref(self._handle)))
         h = self._handle
-        self.params = [dict(name=lib.flashgen_kernel_param_name(h, i).decode(),
+        self.params = [dict(name=_capi.text(lib.flashgen_kernel_param_name(h, i)),
                             io=_IO_NAMES[lib.flashgen_kernel_param_io(h, i)],
                             optional=bool(lib.flashgen_kernel_param_optional(h, i)),
                             dtype=_capi.DTYPE_NAMES.get(
                                 lib.flashgen_kernel_param_dtype(h, i)),
                             rank=lib.flashgen_kernel_param_rank(h, i))
                        for i in range(lib.flashgen_kernel_num_params(h))]
-        self.scalars = [dict(name=lib.flashgen_kernel_scalar_name(h, i).decode(),
+        self.scalars = [dict(name=_capi.text(lib.flashgen_kernel_scalar_name(h, i)),
                              dtype=_capi.DTYPE_NAMES.get(
                                  lib.flashgen_kernel_scalar_dtype(h, i)),
                              has_default=bool(
@@ -93,7 +140,7 @@ class Kernel:
                                         ctypes.byref(opts),
                                         ctypes.byref(report)))
         try:
-            return json.loads(ctypes.string_at(report.value).decode())
+            return json.loads(_capi.text(ctypes.string_at(report.value)))
         finally:
             lib.flashgen_free_string(report)
 
@@ -137,6 +184,9 @@ class Kernel:
                     raise FlashgenError(1, "scalar %s: expected a number, got %s"
                                         % (key, type(value).__name__))
                 if isinstance(value, int):
+                    if not _capi.INT64_MIN <= value <= _capi.INT64_MAX:
+                        raise FlashgenError(1, "scalar %s: %d does not fit "
+                                            "in 64 bits" % (key, value))
                     s.dtype, s.i = _capi.I64, value
                 else:
                     s.dtype, s.f = _capi.F32, float(value)
@@ -154,7 +204,7 @@ class Kernel:
                                         % (p["name"], p["io"], self.name))
                 tensors[i].rank = p["rank"]
                 continue
-            ptr, dtype, shape, strides = _describe(p["name"], v)
+            ptr, dtype, shape, strides = _checked(p["name"], v)
             sizes = (ctypes.c_int64 * max(1, len(shape)))(*shape)
             keep.append(sizes)
             tensors[i].data = ptr or None
@@ -190,12 +240,15 @@ class Kernel:
         opts = _capi.LaunchOptions()
         opts.stream = _stream_handle(stream, values) or None
         if workspace is not None:
-            ptr, dtype, shape, _ = _describe("workspace", workspace)
-            n = 1
+            ptr, dtype, shape, _ = _checked("workspace", workspace)
+            n = _ITEMSIZE[dtype]
             for extent in shape:
                 n *= extent
+            if n > (1 << 64) - 1:
+                raise FlashgenError(1, "workspace: %d bytes do not fit in "
+                                    "size_t" % n)
             opts.workspace = ptr
-            opts.workspace_bytes = n * _ITEMSIZE[dtype]
+            opts.workspace_bytes = n
         _check(_api().flashgen_kernel_launch(self._handle, t, nt, s, ns,
                                              ctypes.byref(opts)))
         return out

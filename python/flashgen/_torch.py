@@ -35,8 +35,11 @@ class DeviceArray:
         if dtype not in codes:
             raise FlashgenError(1, "dtype: unknown %r (known: %s)"
                                 % (dtype, ", ".join(sorted(codes))))
-        self.ptr, self.shape, self.dtype = int(ptr), tuple(shape), dtype
-        self.strides = None if strides is None else tuple(strides)
+        try:
+            self.ptr, self.shape, self.dtype = int(ptr), tuple(shape), dtype
+            self.strides = None if strides is None else tuple(strides)
+        except (TypeError, ValueError) as e:
+            raise FlashgenError(1, "DeviceArray: %s" % e) from None
         self._code = codes[dtype]
 
 

@@ -146,6 +146,23 @@ TEST_F(DiskCacheTest, DamagedOrMissingMetadata) {
   EXPECT_TRUE(quiet.lines().empty());
 }
 
+TEST_F(DiskCacheTest, EditedMetadataFailsItsChecksum) {
+  // The log (reported as the compile's) is covered like the cubin: an edit
+  // makes the entry damaged, and it is recompiled and rewritten.
+  CompiledModule first = compile();
+  const std::string dir = entryDir(first.report.cacheKey);
+  std::string meta = readFile(dir + "/module.json");
+  size_t at = meta.find("\"arch\":\"");
+  ASSERT_NE(at, std::string::npos) << meta;
+  meta.replace(at, 9, "\"arch\":\"X");
+  writeFile(dir + "/module.json", meta);
+  LogCapture log;
+  EXPECT_FALSE(compile().report.cacheHit);
+  ASSERT_EQ(log.lines().size(), 1u);
+  EXPECT_CONTAINS(log.lines()[0], "fails its checksum");
+  EXPECT_TRUE(compile().report.cacheHit);
+}
+
 TEST_F(DiskCacheTest, AlwaysCompileAndDump) {
   CompiledModule first = compile();
   {

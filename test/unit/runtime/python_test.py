@@ -154,5 +154,79 @@ class PythonPackage(unittest.TestCase):
             self.skipTest("a CUDA driver is present (%d GPUs)" % n)
 
 
+class Robustness(unittest.TestCase):
+    """Issue #20: sizes, strides and messages a careless caller can pass."""
+
+    def setUp(self):
+        self.kernel = flashgen.load(AXPY).kernel("axpy", device=None)
+        self.x = flashgen.DeviceArray(0x100000, (2, 4, 37, 16), "bf16")
+        self.y, self.o = axpy_args()
+
+    def error(self, *args, **kwargs):
+        with self.assertRaises(flashgen.FlashgenError) as ctx:
+            self.kernel.validate(*args, **kwargs)
+        return str(ctx.exception)
+
+    def test_strides_list_must_match_the_rank(self):
+        short = flashgen.DeviceArray(0x100000, (2, 4, 37, 16), "bf16",
+                                     strides=(4 * 37 * 16, 37 * 16))
+        self.assertIn("x: 2 strides for 4 dims",
+                      self.error(short, self.y, out=self.o))
+
+    def test_sizes_beyond_int64_are_refused(self):
+        huge = flashgen.DeviceArray(0x100000, (2 ** 64 + 2, 4, 37, 16), "bf16")
+        self.assertIn("x: shape[0] = 18446744073709551618 is outside",
+                      self.error(huge, self.y, out=self.o))
+        neg = flashgen.DeviceArray(0x100000, (2, 4, 37, 16), "bf16",
+                                   strides=(-2 ** 63 - 1, 1, 1, 1))
+        self.assertIn("x: strides[0]", self.error(neg, self.y, out=self.o))
+        self.assertIn("scalar alpha: 36893488147419103232 does not fit",
+                      self.error(self.x, self.y, out=self.o, alpha=2 ** 65))
+        bad_ptr = flashgen.DeviceArray(2 ** 64, (2, 4, 37, 16), "bf16")
+        self.assertIn("does not fit in 64 bits",
+                      self.error(bad_ptr, self.y, out=self.o))
+
+    def test_row_stride_of_129_is_refused(self):
+        rows = flashgen.DeviceArray(0x100000, (2, 4, 37, 16), "bf16",
+                                    strides=(4 * 37 * 136, 37 * 136, 129, 1))
+        self.assertIn("x: stride 2 is 129, not a multiple of 8 elements",
+                      self.error(rows, self.y, out=self.o))
+
+    def test_outputs_may_not_alias_inputs(self):
+        alias = FakeCudaArray(0x200000, (2, 4, 37, 16), "<f4")  # = y
+        self.assertIn("o: output memory overlaps y",
+                      self.error(self.x, self.y, out=alias))
+
+    def test_empty_tensors_are_a_noop(self):
+        x = flashgen.DeviceArray(0, (2, 4, 0, 16), "bf16")
+        y = FakeCudaArray(0, (2, 4, 0, 16), "<f4")
+        o = FakeCudaArray(0, (2, 4, 0, 16), "<f4")
+        self.kernel.validate(x, y, out=o)
+        # No device, but nothing to launch: a no-op, not NoDevice.
+        self.kernel(x, y, out=o, stream=0)
+
+    def test_every_error_is_a_flashgen_error(self):
+        broken = FakeCudaArray(0x300000, (2, 4, 37, 16), "<f4")
+        del broken.__cuda_array_interface__["shape"]
+        self.assertIn("o: cannot read the tensor (KeyError",
+                      self.error(self.x, self.y, out=broken))
+        with self.assertRaises(flashgen.FlashgenError):
+            flashgen.DeviceArray("not a pointer", (4,), "f32")
+        with self.assertRaises(flashgen.FlashgenError):
+            self.kernel.validate(self.x, self.y,
+                                 out=flashgen.DeviceArray(0x300000, (2, 4.5),
+                                                          "f32"))
+        with self.assertRaises(flashgen.FlashgenError):
+            flashgen.load("bad\0path")
+
+    def test_non_utf8_messages_still_raise_flashgen_error(self):
+        # A bundle path with a byte that is not UTF-8 comes back inside
+        # the runtime's message; it used to raise UnicodeDecodeError.
+        with self.assertRaises(flashgen.FlashgenError) as ctx:
+            flashgen.load(b"/no/such/\xff\xfe/bundle")
+        self.assertEqual(ctx.exception.status, "FileError")
+        self.assertIn("\ufffd", str(ctx.exception))
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
