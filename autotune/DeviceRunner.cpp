@@ -85,9 +85,7 @@ Status DeviceRunner::setup() {
   // The workspace is sized for the hungriest variant that can bind these
   // sizes; one that cannot is dropped when it fails to launch.
   {
-    std::vector<void *> standIn(inputs_.tensors.size(),
-                                reinterpret_cast<void *>(uintptr_t(1) << 30));
-    std::vector<TensorArg> args = inputs_.args(standIn);
+    std::vector<TensorArg> args = inputs_.args(inputs_.standInPointers());
     for (const VariantSpec &v : kernel_.spec->variants) {
       BoundArgs b;
       if (bindArguments(*kernel_.spec, v, args.data(), args.size(),

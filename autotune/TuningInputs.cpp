@@ -155,14 +155,22 @@ Status planInputs(const KernelSpec &kernel, std::vector<int64_t> symbols,
   // Check as a launch would, with stand-in pointers that satisfy any
   // alignment: sizes, ranges, constraints and launch geometry are all known
   // now, and the launch's messages name what is wrong.
-  static const uintptr_t kStandIn = uintptr_t(1) << 30;
-  std::vector<void *> standIn(out.tensors.size(),
-                              reinterpret_cast<void *>(kStandIn));
-  std::vector<TensorArg> args = out.args(standIn);
+  std::vector<TensorArg> args = out.args(out.standInPointers());
   BoundArgs bound;
   return bindArguments(kernel, kernel.variants[0], args.data(), args.size(),
                        out.scalars.data(), out.scalars.size(), DeviceLimits(),
                        bound);
+}
+
+std::vector<void *> TuningInputs::standInPointers() const {
+  // From 1 GiB up, each tensor 4 KiB-aligned after the one before.
+  uintptr_t at = uintptr_t(1) << 30;
+  std::vector<void *> out;
+  for (const PlannedTensor &t : tensors) {
+    out.push_back(reinterpret_cast<void *>(at));
+    at += (t.bytes + 4095) / 4096 * 4096 + 4096;
+  }
+  return out;
 }
 
 Status planInputs(const KernelSpec &kernel, const TuneProblem &problem,

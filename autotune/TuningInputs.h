@@ -62,6 +62,9 @@ struct TuningInputs {
   /// Launch arguments over `data` (one pointer per param; ignored for
   /// absent params). The sizes and strides point into this object.
   std::vector<TensorArg> args(const std::vector<void *> &data) const;
+  /// Pointers for checking launches without memory: disjoint (outputs may
+  /// not overlap other arguments) and aligned for any param.
+  std::vector<void *> standInPointers() const;
 };
 
 /// Plans buffers for these symbol values and scalars (`scalars` shorter than

@@ -26,6 +26,37 @@ if [ -d "$carry/gpu-cases" ]; then
     > "$out/gpu-tests.log" 2>&1
   grep -E "^\[gpu-case\]|FAILED|PASSED|tests ran" "$out/gpu-tests.log" | tail -60
 fi
+# compute-sanitizer over the GPU suite (issue #20): memcheck, racecheck and
+# synccheck each run the GPU correctness tests (every kernel family, ragged
+# sizes, strided inputs) and the runtime's GPU launch tests; the error count
+# of each goes to $out/sanitizer-summary.txt (README: "compute-sanitizer").
+# SKIP_SANITIZER=1 skips it; SANITIZER_FILTER narrows the gtest filter.
+sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+if [ -z "${SKIP_SANITIZER:-}" ] && [ -x "$sanitizer" ]; then
+  echo "== compute-sanitizer (memcheck, racecheck, synccheck)"
+  summary="$out/sanitizer-summary.txt"
+  : > "$summary"
+  for tool in memcheck racecheck synccheck; do
+    for suite in gpu runtime; do
+      log="$out/sanitizer-$tool-$suite.log"
+      if [ "$suite" = gpu ]; then
+        [ -d "$carry/gpu-cases" ] || continue
+        FLASHGEN_GPU_CASES="$carry/gpu-cases/cases.json" "$sanitizer" --tool "$tool" \
+          --error-exitcode 99 --print-limit 20 \
+          build-device/bin/flashgen-gpu-tests --gtest_filter="${SANITIZER_FILTER:-*}" \
+          > "$log" 2>&1
+      else
+        "$sanitizer" --tool "$tool" --error-exitcode 99 --print-limit 20 \
+          build-device/bin/flashgen_runtime_tests --gtest_filter='GpuLaunch*' > "$log" 2>&1
+      fi
+      rc=$?
+      errors=$(grep -Eo 'ERROR SUMMARY: [0-9]+' "$log" | tail -1 | grep -Eo '[0-9]+$')
+      hazards=$(grep -Eo 'RACECHECK SUMMARY: [0-9]+ hazards? displayed \([0-9]+ errors?' "$log" | tail -1)
+      echo "$tool $suite: exit $rc, ${errors:-?} errors${hazards:+ ($hazards)}" | tee -a "$summary"
+    done
+  done
+fi
+
 export FLASHGEN_LIB=$PWD/build-device/lib/libflashgen_runtime.so
 if [ -d "$carry/bench-bundles" ] && [ -z "${SKIP_ATTENTION_BENCH:-}" ]; then
   echo "== attention benchmark"

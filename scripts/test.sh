@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds flashgen and runs every test: GoogleTest unit tests and the lit suite
-# through ctest. GPU tests skip with a message where no GPU is present.
+# through ctest, then the fuzz targets for a bounded time (scripts/fuzz.sh;
+# FLASHGEN_FUZZ_SECONDS per target, 0 skips). GPU tests skip with a message
+# where no GPU is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh
@@ -10,4 +12,7 @@ if [ -n "${FLASHGEN_NIGHTLY:-}" ]; then
   ctest --test-dir build --output-on-failure -j "${FLASHGEN_JOBS:-2}"
 else
   ctest --test-dir build --output-on-failure -j "${FLASHGEN_JOBS:-2}" -LE nightly
+fi
+if [ "${FLASHGEN_FUZZ_SECONDS:-60}" != 0 ]; then
+  scripts/fuzz.sh
 fi

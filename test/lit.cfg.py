@@ -17,6 +17,10 @@ config.environment["FILECHECK_OPTS"] = "--enable-var-scope"
 
 config.substitutions.append(("%flashgen_src_root", config.flashgen_src_root))
 config.substitutions.append(("%examples", os.path.join(config.flashgen_src_root, "examples")))
+# Python over the runtime library of this build (no GPU needed to validate).
+config.substitutions.append(("%flashgen_python", "env FLASHGEN_LIB=%s PYTHONPATH=%s python3" % (
+    os.path.join(config.flashgen_obj_root, "lib", "libflashgen_runtime.so"),
+    os.path.join(config.flashgen_src_root, "python"))))
 
 llvm_config.with_system_environment(["HOME", "TMPDIR"])
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
