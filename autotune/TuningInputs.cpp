@@ -228,8 +228,15 @@ Status planInputs(const KernelSpec &kernel, const TuneProblem &problem,
 Status planInputs(const KernelSpec &kernel, const TensorArg *tensors,
                   size_t numTensors, const ScalarArg *scalars,
                   size_t numScalars, TuningInputs &out) {
+  // Only sizes and omissions count here, never the data: the caller's
+  // pointers (which may all be one placeholder) become disjoint stand-ins.
+  std::vector<TensorArg> sized(tensors, tensors + (tensors ? numTensors : 0));
+  for (size_t i = 0; i < sized.size(); ++i)
+    if (sized[i].data)
+      sized[i].data = reinterpret_cast<void *>(uintptr_t(i + 1) << 44);
   BoundArgs bound;
-  if (Status st = bindArguments(kernel, kernel.variants[0], tensors, numTensors,
+  if (Status st = bindArguments(kernel, kernel.variants[0],
+                                tensors ? sized.data() : nullptr, numTensors,
                                 scalars, numScalars, DeviceLimits(), bound);
       !st)
     return st;

@@ -74,8 +74,6 @@ bool isSafeBundlePath(const std::string &path) {
   return true;
 }
 
-namespace {
-
 bool isIdentifier(const std::string &s) {
   if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_'))
     return false;
@@ -84,6 +82,8 @@ bool isIdentifier(const std::string &s) {
       return false;
   return true;
 }
+
+namespace {
 
 bool isReservedName(const std::string &s) {
   return s == "cdiv" || s == "min" || s == "max";

@@ -158,6 +158,9 @@ bool parseManifest(const std::string &text, Manifest &out, std::string &error);
 bool parseArch(const std::string &arch, int &major, int &minor,
                bool &archSpecific);
 
+/// True for a C identifier: [A-Za-z_][A-Za-z0-9_]*.
+bool isIdentifier(const std::string &s);
+
 /// A manifest file path must stay inside the bundle: relative, no "..",
 /// no empty or "." components, only [A-Za-z0-9._+-/], at most
 /// kMaxPathBytes with components of at most 255.

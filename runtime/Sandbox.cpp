@@ -2,6 +2,8 @@
 
 #include "runtime/Sandbox.h"
 
+#include "runtime/Manifest.h"
+
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -36,15 +38,6 @@ std::string openError(const std::string &path, int err) {
   if (err == ENOTDIR)
     return path + ": a folder on the way is not a folder (or is a link)";
   return path + ": " + std::strerror(err);
-}
-
-bool isIdentifierText(const std::string &s) {
-  if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_'))
-    return false;
-  for (char c : s)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_'))
-      return false;
-  return true;
 }
 
 bool isIdentChar(char c) {
@@ -162,12 +155,12 @@ bool isAllowedNvrtcOption(const std::string &o, std::string &why) {
     return !v.empty() && v.size() <= 3 &&
            v.find_first_not_of("0123456789") == std::string::npos;
   if (valueAfter({"-U", "--undefine-macro="}, v))
-    return isIdentifierText(v);
+    return isIdentifier(v);
   if (valueAfter({"-D", "--define-macro="}, v)) {
     // NAME or NAME=NUMBER: a value that is a number cannot spell a file
     // name, nor name another macro that does.
     size_t eq = v.find('=');
-    if (!isIdentifierText(v.substr(0, eq)))
+    if (!isIdentifier(v.substr(0, eq)))
       return false;
     if (eq == std::string::npos)
       return true;

@@ -2,6 +2,8 @@
 
 #include "schedule/Problem.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <sstream>
 
 using namespace flashgen::schedule;
@@ -89,6 +91,20 @@ void require(std::ostringstream &os, bool ok, const std::string &what) {
   os << what;
 }
 
+/// Appends why a problem is too large for the cost model's integers.
+void requireModelWork(std::ostringstream &os, long double work,
+                      const char *formula) {
+  if (work <= kMaxModelWork)
+    return;
+  char text[160];
+  std::snprintf(text, sizeof(text),
+                "%s = %.3Lg exceeds 2^60, the most the cost model counts in "
+                "64-bit integers; plan for smaller sizes (--dim: kernels take "
+                "every size at run time)",
+                formula, work);
+  require(os, false, text);
+}
+
 } // namespace
 
 std::string flashgen::schedule::validate(const AttentionProblem &p) {
@@ -118,6 +134,12 @@ std::string flashgen::schedule::validate(const AttentionProblem &p) {
     require(os, p.queryHeads % p.keyHeads == 0,
             "Hq = " + std::to_string(p.queryHeads) +
                 " is not a multiple of Hkv = " + std::to_string(p.keyHeads));
+  if (os.tellp() == 0)
+    requireModelWork(os,
+                     static_cast<long double>(p.batch) * p.queryHeads *
+                         p.queryLen * p.keyLen *
+                         std::max(p.headDim, p.valueDim) * p.elementBytes,
+                     "B x Hq x N x M x D x element bytes");
   if (p.mask == MaskKind::SlidingWindow)
     require(os, p.window > 0 && p.window <= kMaxExtent,
             "sliding window " + std::to_string(p.window) + " must be in [1, " +
@@ -146,6 +168,11 @@ std::string flashgen::schedule::validate(const LinearProblem &p) {
   require(os, p.elementBytes == 1 || p.elementBytes == 2 || p.elementBytes == 4,
           "element size " + std::to_string(p.elementBytes) +
               " bytes (1, 2 or 4 expected)");
+  if (os.tellp() == 0)
+    requireModelWork(os,
+                     static_cast<long double>(p.batch) * p.heads * p.length *
+                         p.keyDim * p.valueDim * 4,
+                     "B x H x T x Dk x Dv x 4");
   require(os, p.gate == GateKind::None || p.gateElementBytes > 0,
           "gate element size " + std::to_string(p.gateElementBytes) +
               " must be positive");

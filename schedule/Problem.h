@@ -22,6 +22,10 @@ namespace flashgen::schedule {
 constexpr int64_t kMaxExtent = 2147483647;
 /// The most heads of one op: kernels spread them over gridDim.y.
 constexpr int64_t kMaxHeads = 65535;
+/// The cost model counts bytes in int64: a problem whose B x H x N x M x D
+/// x element bytes (attention) or B x H x T x Dk x Dv x 4 (recurrences)
+/// exceeds this is refused rather than counted wrong.
+constexpr long double kMaxModelWork = 1152921504606846976.0L; // 2^60
 
 enum class MaskKind { None, Causal, SlidingWindow };
 enum class GateKind { None, Decay, Vector, MlstmExp, MlstmSig };

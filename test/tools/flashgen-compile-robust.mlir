@@ -47,8 +47,11 @@
 // DIM: dimension N = 4611686018427387905 exceeds 2147483647 (kernels take 32-bit sizes)
 // RUN: not flashgen compile %examples/causal_gqa.mlir -o %t/big --top-k 100000 2>&1 | FileCheck %s --check-prefix=TOPK
 // TOPK: --top-k takes 1 to 64
-// N = 2^31 - 1 spent over a minute in visitTiles; now it plans at once.
-// RUN: flashgen compile %examples/causal_gqa.mlir -o %t/big --dim N=2147483647 --top-k 1 | FileCheck %s --check-prefix=BIG
+// N = 2^31 - 1 spent over a minute in visitTiles: it is refused at once,
+// since the cost model's byte counts would overflow; N = 2^22 plans at once.
+// RUN: not flashgen compile %examples/causal_gqa.mlir -o %t/big --dim N=2147483647 2>&1 | FileCheck %s --check-prefix=HUGE
+// HUGE: error: 'flash.attention' op B x Hq x N x M x D x element bytes = {{.*}} exceeds 2^60, the most the cost model counts in 64-bit integers
+// RUN: flashgen compile %examples/causal_gqa.mlir -o %t/big --dim N=4194304 --top-k 1 | FileCheck %s --check-prefix=BIG
 // BIG: wrote {{.*}}manifest.json
 
 // The launch checks on a compiled attention bundle (python, no GPU).

@@ -53,11 +53,12 @@ TEST(Range, VisitTilesMatchesTheTileByTileSum) {
 }
 
 TEST(Range, LargestSequenceSchedulesInSeconds) {
-  // N = 2^31 - 1 (the largest size kernels take) used to cost a minute of
-  // tile-by-tile sums per tiling.
+  // N = 2^26, the longest sequence the cost model counts at D = 128 (N x M
+  // x D x 2 bytes <= 2^60), in seconds; N = 2^31 used to cost a minute of
+  // tile-by-tile sums per tiling and is now refused (below).
   for (MaskKind mask :
        {MaskKind::None, MaskKind::Causal, MaskKind::SlidingWindow}) {
-    AttentionProblem p = attention(kMaxExtent, 128, mask);
+    AttentionProblem p = attention(int64_t(1) << 26, 128, mask);
     p.window = 4096;
     auto start = std::chrono::steady_clock::now();
     Result<ScheduleResult> r = scheduleAttention(p, target("sm_90"), {});
@@ -67,6 +68,18 @@ TEST(Range, LargestSequenceSchedulesInSeconds) {
     ASSERT_TRUE(r.ok()) << r.error();
     EXPECT_LT(seconds, 10.0) << maskKindName(mask);
   }
+}
+
+TEST(Range, ProblemsBeyondTheModelsIntegersAreRefused) {
+  Result<ScheduleResult> r =
+      scheduleAttention(attention(kMaxExtent, 128), target("sm_90"), {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("B x Hq x N x M x D x element bytes = 1.18e+21 "
+                           "exceeds 2^60"),
+            std::string::npos)
+      << r.error();
+  LinearProblem l = linear(kMaxExtent, 1024, 1024, GateKind::None, 64, 64);
+  EXPECT_NE(validate(l).find("B x H x T x Dk x Dv x 4"), std::string::npos);
 }
 
 TEST(Range, SizesBeyond32BitsAreRefused) {
