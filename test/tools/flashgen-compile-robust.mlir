@@ -62,3 +62,8 @@
 // LAUNCH-NEXT: BNHD view: ok
 // LAUNCH-NEXT: output aliases q: InvalidArgument: o: output memory overlaps q
 // LAUNCH-NEXT: empty (N = 0): ok
+
+// flashgen-ref answers at once where the float64 reference would run for
+// hours or exhaust memory.
+// RUN: not flashgen-ref %examples/causal_gqa.mlir --dim B=2 --dim N=1000000 -o %t/ref 2>&1 | FileCheck %s --check-prefix=REF
+// REF: sizes too large for the float64 reference

@@ -30,6 +30,7 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <string>
 
 using namespace mlir;
@@ -141,12 +142,35 @@ ref::GateKind gateOf(GateKind kind) {
   }
 }
 
+/// The float64 reference is quadratic (attention) or O(T Dk Dv): sizes past
+/// these would take minutes or more memory than the machine has, so they
+/// are refused at once (issue #20: no input makes a tool run for long).
+constexpr double kMaxReferenceWork = 8589934592.0;     // 2^33 multiply-adds
+constexpr double kMaxReferenceElements = 268435456.0; // 2^28 doubles per tensor
+
+llvm::Error checkReferenceSize(double work, double elements) {
+  if (work <= kMaxReferenceWork && elements <= kMaxReferenceElements)
+    return llvm::Error::success();
+  return llvm::createStringError(llvm::formatv(
+      "sizes too large for the float64 reference ({0:e2} multiply-adds, "
+      "{1:e2} elements in the largest tensor; at most 2^33 and 2^28): pass "
+      "smaller --dim values",
+      work, elements).str());
+}
+
 llvm::Error runAttention(AttentionOp op, const Options &options,
                          uint64_t seed, Writer &writer,
                          llvm::json::Object &meta) {
   auto sizes = resolveSizes(op, options.dims);
   if (!sizes)
     return sizes.takeError();
+  const double heads = double(sizes->batch) * double(sizes->queryHeads);
+  if (llvm::Error e = checkReferenceSize(
+          heads * double(sizes->queryLen) * double(sizes->keyLen) *
+              double(sizes->headDim + sizes->valueDim),
+          heads * double(std::max(sizes->queryLen, sizes->keyLen)) *
+              double(std::max(sizes->headDim, sizes->valueDim))))
+    return e;
   ref::AttentionInputSpec spec;
   spec.batch = sizes->batch;
   spec.queryHeads = sizes->queryHeads;
@@ -201,6 +225,13 @@ llvm::Error runLinear(LinearAttentionOp op, const Options &options,
   auto sizes = resolveSizes(op, options.dims);
   if (!sizes)
     return sizes.takeError();
+  const double heads = double(sizes->batch) * double(sizes->heads);
+  if (llvm::Error e = checkReferenceSize(
+          heads * double(sizes->length) * double(sizes->keyDim) *
+              double(sizes->valueDim) * 3,
+          heads * std::max(double(sizes->length), double(sizes->keyDim)) *
+              double(std::max(sizes->keyDim, sizes->valueDim))))
+    return e;
   ref::LinearInputSpec spec;
   spec.gate = gateOf(op.getGate());
   spec.batch = sizes->batch;
