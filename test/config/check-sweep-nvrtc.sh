@@ -6,8 +6,9 @@
 # Generates attention specs over head dims, head counts (MHA, GQA, MQA),
 # dtypes and masks, and recurrence specs over gate kinds, key/value dims and
 # dtypes; compiles each (--top-k 2) and has flashgen-nvrtc compile every
-# variant (no error, warning or spill). Head dims the kernels cannot take
-# must be refused with the supported list. No GPU needed.
+# variant (no error or warning; register spills are reported, not failed:
+# they cost speed, not correctness). Head dims the kernels cannot take must
+# be refused with the supported list. No GPU needed.
 #
 # usage: check-sweep-nvrtc.sh BIN_DIR [--full]
 #   default: one spec per head dim and per gate kind, the other axes varied
@@ -73,8 +74,11 @@ build() {
        --top-k $topk > "$out.log" 2>&1; then
     echo "FAIL: flashgen compile $name --target $target"; cat "$out.log"; status=1; return
   fi
-  if "$bin/flashgen-nvrtc" "$out" --arch "$arch" > "$out.nvrtc" 2>&1; then
-    echo "ok: $name for $arch ($(grep -c 'registers' "$out.nvrtc") kernels)"
+  if "$bin/flashgen-nvrtc" "$out" --arch "$arch" --allow-spills > "$out.nvrtc" 2>&1; then
+    local spills
+    spills=$(grep -E 'spill [0-9]+/[0-9]+' "$out.nvrtc" | grep -vc 'spill 0/0')
+    echo "ok: $name for $arch ($(grep -c 'registers' "$out.nvrtc") kernels$(
+      [ "$spills" != 0 ] && echo ", $spills spilling registers"))"
   else
     echo "FAIL: $name for $arch"; grep -E "FAILED|error|warning|spill" "$out.nvrtc" | head -10
     status=1

@@ -25,13 +25,14 @@
 // (the runtime refused "symbol B is not a dimension of any param").
 // RUN: flashgen compile %S/Inputs/robust/static-sizes.mlir -o %t/static --target sm_80 --top-k 1 > /dev/null
 // RUN: FileCheck %s --check-prefix=STATIC < %t/static/manifest.json
-// STATIC: "int": 2
-// STATIC: "int": 200
 // STATIC: "shape": [
 // STATIC-NEXT: 2,
 // STATIC-NEXT: 4,
 // STATIC-NEXT: 200,
 // STATIC: "symbols": []
+// STATIC: "int": 2
+// STATIC: "int": 200
+// STATIC: "cdiv(200,64)"
 
 // Hand schedules: warps = 0 was a SIGFPE, stages = 2^31 unbounded memory;
 // a schedule in range that the kernels cannot run fails the checker.
