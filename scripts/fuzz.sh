@@ -26,7 +26,10 @@ if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=cc
 sanitize="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize=vptr -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 cmake -G Ninja -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" "${launcher[@]}" \
-  -DFLASHGEN_FUZZ=ON -DCMAKE_CXX_FLAGS="$sanitize" -DCMAKE_C_FLAGS="$sanitize" >/dev/null
+  -DFLASHGEN_FUZZ=ON -DCMAKE_CXX_FLAGS="$sanitize" -DCMAKE_C_FLAGS="$sanitize" \
+  -DCMAKE_EXE_LINKER_FLAGS=-Wl,--as-needed -DCMAKE_SHARED_LINKER_FLAGS=-Wl,--as-needed >/dev/null
+# (--as-needed, Debian gcc's default: the CUDA stub libcuda.so that CMake's
+# CUDA::nvrtc brings along is dropped, as the runtime dlopens the driver.)
 ninja -C build-fuzz -j "${FLASHGEN_JOBS:-2}" flashgen-fuzz-spec flashgen-fuzz-manifest
 mkdir -p build-fuzz/artifacts
 status=0

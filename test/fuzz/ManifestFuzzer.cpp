@@ -88,7 +88,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         strides[i].resize(p.shape.size());
         for (int d = int(p.shape.size()) - 1; d >= 0; --d) {
           strides[i][d] = numbers.next() % 8 ? stride : numbers.size();
-          stride *= sizes[i][d] > 0 ? sizes[i][d] : 1;
+          // Saturating: huge sizes make huge (not wrapped) strides.
+          if (__builtin_mul_overflow(stride, sizes[i][d] > 0 ? sizes[i][d] : 1,
+                                     &stride))
+            stride = INT64_MAX;
         }
         uint64_t ptr = (uint64_t(i + 1) << 40) + (numbers.next() % 4) * 8;
         tensors[i].data = numbers.next() % 16 ? reinterpret_cast<void *>(ptr)
