@@ -33,6 +33,10 @@ cmake -G Ninja -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 ninja -C build-fuzz -j "${FLASHGEN_JOBS:-2}" flashgen-fuzz-spec flashgen-fuzz-manifest
 mkdir -p build-fuzz/artifacts
 status=0
+# Per-input limits: a manifest answers in milliseconds; a spec runs the Z3
+# search (10 s per check before it falls back to enumeration) on a shared,
+# sanitized build, so its hang limit leaves room for a loaded machine.
+declare -A timeout=([manifest]=10 [spec]=60)
 for target in manifest spec; do
   mkdir -p "build-fuzz/corpus/$target"
   echo "fuzz.sh: flashgen-fuzz-$target for ${seconds}s"
@@ -40,7 +44,7 @@ for target in manifest spec; do
   if ! ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
        UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
        "build-fuzz/bin/flashgen-fuzz-$target" \
-         -max_total_time="$seconds" -timeout=25 -rss_limit_mb=6144 \
+         -max_total_time="$seconds" -timeout="${timeout[$target]}" -rss_limit_mb=6144 \
          -max_len=16384 -print_final_stats=1 \
          -artifact_prefix="build-fuzz/artifacts/$target-" \
          "build-fuzz/corpus/$target" "test/fuzz/corpus/$target" \
