@@ -65,10 +65,12 @@ TEST(Calibration, ModelOrdersTheH100Table) {
 }
 
 TEST(Calibration, ModelOrdersTheH200Tables) {
-  // Four runs, all fitted together (the fourth holds the persistent grid
-  // and the d = 256 kernels as they are now).
-  for (const char *table : {"h200-attention.tsv", "h200-attention-2.tsv",
-                            "h200-attention-3.tsv", "h200-attention-4.tsv"}) {
+  // Five runs: the first four fitted together (the fourth holds the
+  // persistent grid and the d = 256 kernels as they are now); the fifth
+  // timed the top 8 of the committed model and was not fitted.
+  for (const char *table :
+       {"h200-attention.tsv", "h200-attention-2.tsv", "h200-attention-3.tsv",
+        "h200-attention-4.tsv", "h200-attention-5.tsv"}) {
     SCOPED_TRACE(table);
     expectAgreement(table, "h200");
   }
