@@ -166,7 +166,10 @@ TEST_F(GpuLaunch, ForeignPointersAreRejectedBeforeLaunch) {
                       {nullptr, DType::F32, 3, tooLong, nullptr}};
   st = kernel->launch(all, 4, nullptr, 0, {});
   EXPECT_EQ(st.code(), StatusCode::InvalidArgument);
-  EXPECT_NE(st.message().find("its allocation ends"), std::string::npos)
+  // Ranges 4x their allocations may also reach the next allocation, where
+  // the (device-free) overlap check of the binder sees them first.
+  EXPECT_TRUE(st.message().find("its allocation ends") != std::string::npos ||
+              st.message().find("output memory overlaps") != std::string::npos)
       << st.message();
 }
 
