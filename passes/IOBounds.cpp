@@ -29,12 +29,12 @@ namespace mlir::flash {
 
 using namespace mlir;
 using namespace mlir::flash;
-namespace fs = flashgen::schedule;
+namespace sched = flashgen::schedule;
 
 namespace {
 
 /// Records both levels' bounds on `op`.
-void annotate(Operation *op, const fs::IOBound &bound) {
+void annotate(Operation *op, const sched::IOBound &bound) {
   Builder b(op->getContext());
   op->setAttr("flash.io_lower_bound",
               b.getI64IntegerAttr(bound.onChip.boundBytes));
@@ -47,7 +47,7 @@ struct FlashIOBounds
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    fs::Result<const fs::Target *> t = fs::lookupTarget(target);
+    sched::Result<const sched::Target *> t = sched::lookupTarget(target);
     if (!t) {
       module.emitError() << "flash-io-bounds: " << t.error();
       return signalPassFailure();
@@ -61,19 +61,19 @@ struct FlashIOBounds
     bool failed = false;
     module.walk([&](Operation *op) {
       if (auto attention = dyn_cast<AttentionOp>(op)) {
-        FailureOr<fs::AttentionProblem> p = attentionProblem(attention, values, "flash-io-bounds");
+        FailureOr<sched::AttentionProblem> p = attentionProblem(attention, values, "flash-io-bounds");
         if (mlir::failed(p)) {
           failed = true;
           return;
         }
-        annotate(op, fs::attentionIOBound(*p, **t));
+        annotate(op, sched::attentionIOBound(*p, **t));
       } else if (auto linear = dyn_cast<LinearAttentionOp>(op)) {
-        FailureOr<fs::LinearProblem> p = linearProblem(linear, values, "flash-io-bounds");
+        FailureOr<sched::LinearProblem> p = linearProblem(linear, values, "flash-io-bounds");
         if (mlir::failed(p)) {
           failed = true;
           return;
         }
-        annotate(op, fs::linearIOBound(*p, **t));
+        annotate(op, sched::linearIOBound(*p, **t));
       }
     });
     if (failed)

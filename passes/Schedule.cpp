@@ -37,17 +37,17 @@ namespace mlir::flash {
 
 using namespace mlir;
 using namespace mlir::flash;
-namespace fs = flashgen::schedule;
+namespace sched = flashgen::schedule;
 
 namespace {
 
 /// Writes the chosen schedule, the candidates and the model's figures.
-void annotate(Operation *op, const fs::ScheduleResult &r) {
+void annotate(Operation *op, const sched::ScheduleResult &r) {
   MLIRContext *ctx = op->getContext();
   Builder b(ctx);
-  const fs::Candidate &best = r.candidates.front();
+  const sched::Candidate &best = r.candidates.front();
   SmallVector<Attribute> candidates;
-  for (const fs::Candidate &c : r.candidates)
+  for (const sched::Candidate &c : r.candidates)
     candidates.push_back(toDialect(ctx, c.schedule));
   op->setAttr("flash.schedule", toDialect(ctx, best.schedule));
   op->setAttr("flash.candidates", b.getArrayAttr(candidates));
@@ -67,7 +67,7 @@ struct FlashSchedule
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    fs::Result<const fs::Target *> t = fs::lookupTarget(target);
+    sched::Result<const sched::Target *> t = sched::lookupTarget(target);
     if (!t) {
       module.emitError() << "flash-schedule: " << t.error();
       return signalPassFailure();
@@ -77,25 +77,25 @@ struct FlashSchedule
       module.emitError() << "flash-schedule: " << llvm::toString(std::move(error));
       return signalPassFailure();
     }
-    fs::SolveOptions options;
+    sched::SolveOptions options;
     options.topK = std::max(1u, static_cast<unsigned>(topK));
     // `algorithm` restricts the ops it applies to: attention ops for an
     // attention family, recurrences for a chunkwise form.
-    fs::SolveOptions attentionOptions = options, linearOptions = options;
+    sched::SolveOptions attentionOptions = options, linearOptions = options;
     if (!algorithm.empty()) {
-      std::optional<fs::Algorithm> family = fs::parseAlgorithm(algorithm);
+      std::optional<sched::Algorithm> family = sched::parseAlgorithm(algorithm);
       if (!family) {
         module.emitError() << "flash-schedule: unknown algorithm '" << algorithm
                            << "' (flash2, flash2_dsplit, flash3, chunk_fused, "
                               "chunk_two_pass)";
         return signalPassFailure();
       }
-      (fs::isAttentionAlgorithm(*family) ? attentionOptions : linearOptions)
+      (sched::isAttentionAlgorithm(*family) ? attentionOptions : linearOptions)
           .algorithm = family;
     }
 
     bool failed = false;
-    auto record = [&](Operation *op, const fs::Result<fs::ScheduleResult> &r) {
+    auto record = [&](Operation *op, const sched::Result<sched::ScheduleResult> &r) {
       if (!r) {
         op->emitError() << r.error();
         failed = true;
@@ -109,19 +109,19 @@ struct FlashSchedule
     };
     module.walk([&](Operation *op) {
       if (auto attention = dyn_cast<AttentionOp>(op)) {
-        FailureOr<fs::AttentionProblem> p = attentionProblem(attention, values, "flash-schedule");
+        FailureOr<sched::AttentionProblem> p = attentionProblem(attention, values, "flash-schedule");
         if (mlir::failed(p)) {
           failed = true;
           return;
         }
-        record(op, fs::scheduleAttention(*p, **t, attentionOptions));
+        record(op, sched::scheduleAttention(*p, **t, attentionOptions));
       } else if (auto linear = dyn_cast<LinearAttentionOp>(op)) {
-        FailureOr<fs::LinearProblem> p = linearProblem(linear, values, "flash-schedule");
+        FailureOr<sched::LinearProblem> p = linearProblem(linear, values, "flash-schedule");
         if (mlir::failed(p)) {
           failed = true;
           return;
         }
-        record(op, fs::scheduleLinear(*p, **t, linearOptions));
+        record(op, sched::scheduleLinear(*p, **t, linearOptions));
       }
     });
     if (failed)
