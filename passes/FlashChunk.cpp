@@ -10,7 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "schedule/ChunkLayout.h"
-#include "passes/LowerLinearKernels.h"
+#include "passes/LowerChunkwise.h"
 #include "passes/Passes.h"
 
 #include "mlir/IR/SymbolTable.h"
