@@ -178,7 +178,7 @@ LogicalResult writeAttentionKernel(AttentionOp op, SymbolTable &symbols,
   return success();
 }
 
-/// Bundle entry of a flash.linear_attention lowered by flash-chunk: one
+/// Bundle entry of a flash.linear_attention lowered by flash-lower-kernels: one
 /// variant per schedule, with one launch (chunk_fused) or two in order
 /// (chunk_two_pass: chunk states into scratch, then the outputs).
 LogicalResult writeLinearKernel(LinearAttentionOp op, SymbolTable &symbols,
@@ -186,7 +186,7 @@ LogicalResult writeLinearKernel(LinearAttentionOp op, SymbolTable &symbols,
                                 llvm::json::Array &kernels) {
   auto refs = op->getAttrOfType<ArrayAttr>("flash.kernels");
   if (!refs || refs.empty())
-    return op.emitError() << "has no flash.kernels: run flash-chunk before "
+    return op.emitError() << "has no flash.kernels: run flash-lower-kernels before "
                              "writing a bundle";
   auto func = op->getParentOfType<func::FuncOp>();
   std::string name = func ? func.getName().str() : "linear_attention";

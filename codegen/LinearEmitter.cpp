@@ -1,9 +1,9 @@
 //===- LinearEmitter.cpp - CUDA for the recurrence kernel families --------===//
 //
 // Prints `flash.kernel` ops of families "linear_fused", "linear_states" and
-// "linear_outputs" (built by flash-chunk): the constants and shared-memory
+// "linear_outputs" (built by flash-lower-kernels): the constants and shared-memory
 // plan from the schedule and problem (schedule/ChunkLayout.h, the same plan
-// the pass checked), the carried state and accumulators, and each tile op as
+// the checker holds schedules to), the carried state and accumulators, and each tile op as
 // calls into the device tile library (codegen/device/chunk_*.cuh on top of
 // the attention pieces). The flash.chunk_gates and flash.decay_map regions
 // become lambdas that the library calls per step and per score element;

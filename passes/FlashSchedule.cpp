@@ -18,12 +18,18 @@
 //
 // An op no schedule fits is an error naming the resource and the numbers.
 //
+// With `search=false` there is no search: each flash.linear_attention that
+// has no flash.schedule gets the schedule library's default chunkwise
+// schedule (defaultLinearSchedule, schedule/LinearSpace.h) with a remark,
+// and nothing else is recorded; every other op is left as it is.
+//
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
 
 #include "dialect/ScheduleConversion.h"
 #include "passes/OpProblems.h"
+#include "schedule/LinearSpace.h"
 #include "schedule/Scheduler.h"
 
 #include "llvm/Support/Debug.h"
@@ -92,6 +98,21 @@ struct FlashSchedule
       }
       (sched::isAttentionAlgorithm(*family) ? attentionOptions : linearOptions)
           .algorithm = family;
+    }
+
+    if (!search) {
+      sched::Algorithm form =
+          linearOptions.algorithm.value_or(sched::Algorithm::ChunkFused);
+      module.walk([&](LinearAttentionOp op) {
+        if (op->hasAttr("flash.schedule"))
+          return;
+        ScheduleAttr fallback = toDialect(
+            op.getContext(),
+            sched::defaultLinearSchedule(linearKernelProblem(op), **t, form));
+        op.emitRemark() << "search=false: using the default " << fallback;
+        op->setAttr("flash.schedule", fallback);
+      });
+      return;
     }
 
     bool failed = false;

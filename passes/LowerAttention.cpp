@@ -1,29 +1,20 @@
-//===- LowerKernels.cpp - scheduled flash ops to flash.kernel ops ---------===//
+//===- LowerAttention.cpp - flash.attention to flash.kernel ops -----------===//
 //
-// Builds, for each schedule of a flash.attention (the chosen one and every
-// candidate), a flash.kernel: the grid mapping, the key/value tile range that
+// The attention builder of flash-lower-kernels (FlashLowerKernels.cpp):
+// builds, for one schedule of a flash.attention (flash2 or flash3), a
+// flash.kernel: the grid mapping, the key/value tile range that
 // the mask leaves, the split into masked and unmasked tile loops, the async
 // load pipeline and the tile ops, with the user's regions cloned in as scalar
 // code. The emitter in codegen/ prints exactly this IR.
 //
 //===----------------------------------------------------------------------===//
 
-#include "passes/Passes.h"
+#include "passes/LowerAttention.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
-#include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
-
-#include "llvm/Support/Debug.h"
-
-namespace mlir::flash {
-#define GEN_PASS_DEF_FLASHLOWERKERNELS
-#include "passes/Passes.h.inc"
-} // namespace mlir::flash
-
-#define DEBUG_TYPE "flash-lower-kernels"
 
 using namespace mlir;
 using namespace mlir::flash;
@@ -57,15 +48,6 @@ struct IndexBuilder {
   }
   Value andI(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
   Value rem(Value x, Value y) { return arith::RemSIOp::create(b, loc, x, y); }
-};
-
-/// The sizes and choices one attention kernel specialises on.
-struct AttentionKernelPlan {
-  mutable AttentionOp op;
-  ScheduleAttr schedule;
-  int64_t queryHeads, keyHeads, headDim, valueDim;
-  MaskKind mask;
-  int64_t window;
 };
 
 /// The problem dictionary recorded on each kernel: what it specialises on.
@@ -199,7 +181,7 @@ static void buildKeyTileStep(OpBuilder &b, Location loc,
 }
 
 /// Builds `flash.kernel @name` for one schedule of an attention op.
-static KernelOp buildAttentionKernel(OpBuilder &b, const AttentionKernelPlan &plan,
+static KernelOp buildKernel(OpBuilder &b, const AttentionKernelPlan &plan,
                                      StringRef name, StringRef opName,
                                      int64_t variant) {
   AttentionOp op = plan.op;
@@ -310,66 +292,26 @@ static KernelOp buildAttentionKernel(OpBuilder &b, const AttentionKernelPlan &pl
   return kernel;
 }
 
-struct FlashLowerKernels
-    : public mlir::flash::impl::FlashLowerKernelsBase<FlashLowerKernels> {
-  using FlashLowerKernelsBase::FlashLowerKernelsBase;
-
-  void runOnOperation() override {
-    ModuleOp module = getOperation();
-    SymbolTable symbols(module);
-    OpBuilder b(module.getContext());
-    bool failedAny = false;
-
-    module.walk([&](AttentionOp op) {
-      auto chosen = op->getAttrOfType<ScheduleAttr>("flash.schedule");
-      if (!chosen) {
-        op.emitError() << "has no flash.schedule: run flash-schedule first";
-        failedAny = true;
-        return;
-      }
-      SmallVector<ScheduleAttr> schedules = {chosen};
-      if (auto candidates = op->getAttrOfType<ArrayAttr>("flash.candidates"))
-        for (Attribute attr : candidates)
-          if (auto candidate = dyn_cast<ScheduleAttr>(attr))
-            if (candidate != chosen)
-              schedules.push_back(candidate);
-
-      AttentionKernelPlan plan;
-      plan.op = op;
-      plan.queryHeads = op.getQ().getType().getDimSize(1);
-      plan.keyHeads = op.getK().getType().getDimSize(1);
-      plan.headDim = op.getQ().getType().getDimSize(3);
-      plan.valueDim = op.getV().getType().getDimSize(3);
-      plan.mask = op.getMask();
-      plan.window = op.getWindow().value_or(0);
-
-      auto func = op->getParentOfType<FunctionOpInterface>();
-      std::string opName = func ? func.getName().str() : "attention";
-      SmallVector<Attribute> kernelRefs;
-      for (auto [variant, schedule] : llvm::enumerate(schedules)) {
-        // flash3 (the sm_90a wgmma kernel) lowers to the same IR; the
-        // emitter picks the warpgroup primitives.
-        Algorithm algorithm = schedule.getAlgorithm();
-        if (algorithm != Algorithm::flash2 && algorithm != Algorithm::flash3) {
-          op.emitError() << "schedule algorithm '"
-                         << stringifyAlgorithm(algorithm)
-                         << "' has no attention kernel lowering yet "
-                            "(supported: flash2, flash3)";
-          failedAny = true;
-          return;
-        }
-        plan.schedule = schedule;
-        b.setInsertionPointToEnd(module.getBody());
-        std::string name = opName + "_v" + std::to_string(variant);
-        KernelOp kernel = buildAttentionKernel(b, plan, name, opName, variant);
-        symbols.insert(kernel); // renames on a clash
-        kernelRefs.push_back(FlatSymbolRefAttr::get(kernel.getSymNameAttr()));
-      }
-      op->setAttr("flash.kernels", b.getArrayAttr(kernelRefs));
-    });
-    if (failedAny)
-      signalPassFailure();
-  }
-};
-
 } // namespace
+
+AttentionKernelPlan mlir::flash::attentionKernelPlan(AttentionOp op) {
+  AttentionKernelPlan plan;
+  plan.op = op;
+  plan.queryHeads = op.getQ().getType().getDimSize(1);
+  plan.keyHeads = op.getK().getType().getDimSize(1);
+  plan.headDim = op.getQ().getType().getDimSize(3);
+  plan.valueDim = op.getV().getType().getDimSize(3);
+  plan.mask = op.getMask();
+  plan.window = op.getWindow().value_or(0);
+  auto func = op->getParentOfType<FunctionOpInterface>();
+  plan.opName = func ? func.getName().str() : "attention";
+  return plan;
+}
+
+void mlir::flash::buildAttentionKernels(OpBuilder &b,
+                                        const AttentionKernelPlan &plan,
+                                        int64_t variant,
+                                        SmallVectorImpl<KernelOp> &kernels) {
+  std::string name = plan.opName + "_v" + std::to_string(variant);
+  kernels.push_back(buildKernel(b, plan, name, plan.opName, variant));
+}

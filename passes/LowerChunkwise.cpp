@@ -1,6 +1,6 @@
-//===- LowerLinearKernels.cpp - recurrences to flash.kernel ops -----------===//
+//===- LowerChunkwise.cpp - recurrences to flash.kernel ops ---------------===//
 //
-// Builds the chunkwise kernels of docs/semantics.md §4 for one schedule:
+// The recurrence builder of flash-lower-kernels: builds the chunkwise kernels of docs/semantics.md §4 for one schedule:
 //
 //   linear_fused    grid (value tile, head, batch). The CTA carries a
 //                   Dk x tile_dv slice of the state on chip through every
@@ -22,6 +22,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 
 #include <limits>
 
@@ -392,6 +393,20 @@ struct KernelBuilder {
 };
 
 } // namespace
+
+LinearKernelPlan mlir::flash::linearKernelPlan(LinearAttentionOp op) {
+  LinearKernelPlan plan;
+  plan.op = op;
+  plan.gate = op.getGate();
+  plan.heads = op.getQ().getType().getDimSize(1);
+  plan.keyDim = op.getQ().getType().getDimSize(3);
+  plan.valueDim = op.getV().getType().getDimSize(3);
+  plan.initialState = !op.getInitialState().empty();
+  plan.finalState = op.getReturnFinalState();
+  auto func = op->getParentOfType<FunctionOpInterface>();
+  plan.opName = func ? func.getName().str() : "linear_attention";
+  return plan;
+}
 
 void mlir::flash::buildLinearKernels(OpBuilder &b, const LinearKernelPlan &plan,
                                      int64_t variant,

@@ -1,14 +1,15 @@
-//===- LowerLinearKernels.h - recurrences to flash.kernel ops ---*- C++ -*-===//
+//===- LowerChunkwise.h - recurrences to flash.kernel ops -------*- C++ -*-===//
 //
-// The IR builders behind flash-chunk (Chunk.cpp): one chunkwise schedule of
-// a flash.linear_attention becomes one "linear_fused" kernel or a
-// "linear_states" + "linear_outputs" pair. Chunk.cpp picks and checks the
-// schedules; this file only builds.
+// The recurrence builder behind flash-lower-kernels (FlashLowerKernels.cpp):
+// one chunkwise schedule of a flash.linear_attention becomes one
+// "linear_fused" kernel or a "linear_states" + "linear_outputs" pair. The
+// pass picks the schedules and the checker (schedule/Checker.h) checks
+// them; this file only builds.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef FLASHGEN_PASSES_LOWERLINEARKERNELS_H
-#define FLASHGEN_PASSES_LOWERLINEARKERNELS_H
+#ifndef FLASHGEN_PASSES_LOWERCHUNKWISE_H
+#define FLASHGEN_PASSES_LOWERCHUNKWISE_H
 
 #include "dialect/FlashDialect.h"
 
@@ -29,6 +30,9 @@ struct LinearKernelPlan {
   std::string opName;
 };
 
+/// The plan of `op`, without a schedule.
+LinearKernelPlan linearKernelPlan(LinearAttentionOp op);
+
 /// Normaliser eps of the mLSTM kinds (docs/semantics.md §3.1).
 constexpr double kLinearNormalizerEps = 1e-6;
 
@@ -41,4 +45,4 @@ void buildLinearKernels(OpBuilder &b, const LinearKernelPlan &plan,
 
 } // namespace mlir::flash
 
-#endif // FLASHGEN_PASSES_LOWERLINEARKERNELS_H
+#endif // FLASHGEN_PASSES_LOWERCHUNKWISE_H

@@ -88,7 +88,7 @@ TileVisit flashgen::schedule::visitTiles(const AttentionProblem &p,
     // [fullLo, fullHi): tiles every row of the tile sees entirely.
     int64_t fullLo = 0, fullHi = m / tileKv;
     if (causalLike) {
-      // LowerKernels.cpp: the tile's last row sees keys up to its diagonal.
+      // passes/LowerAttention.cpp: the tile's last row sees keys up to its diagonal.
       int64_t lastKey = std::min(q0 + tileQ - 1, n - 1) + off;
       hi = std::clamp<int64_t>(floorDiv(lastKey, tileKv) + 1, 0, t.keyTiles);
       fullHi = std::min(fullHi, floorDiv(q0 + off + 1, tileKv));

@@ -1,4 +1,4 @@
-// RUN: flashgen-opt %s -split-input-file -flash-chunk -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s
+// RUN: flashgen-opt %s -split-input-file -flash-lower-kernels -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s
 // The emitted CUDA of the recurrence kernels follows the IR: constants and
 // the shared-memory plan from the schedule, tensor-core products through the
 // device library, the gate math of the chunk_gates / decay_map regions as

@@ -2,7 +2,7 @@
 //
 // What the runtime does with a bundle's recurrence kernels, without a GPU:
 // NVRTC compiles each file the build generated from the examples and specs/
-// (flash-chunk's default fused and two-pass schedules, and the emulator
+// (the library's default fused and two-pass schedules, and the emulator
 // specs' schedules) for sm_80 and sm_90a, with the device headers handed
 // over in memory under "flashgen/device/<name>" and no include path. Every
 // compile must succeed without a warning, and ptxas must report no stack

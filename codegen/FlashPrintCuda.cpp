@@ -1,18 +1,19 @@
-//===- PrintCudaPass.cpp - flash-print-cuda: show the emitted CUDA --------===//
+//===- FlashPrintCuda.cpp - flash-print-cuda: show the emitted CUDA -------===//
 //
 // Prints the CUDA C++ of every flash.kernel, one after another, each preceded
 // by a `// === kernel @name` line, for lit tests and for reading.
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/Passes.h"
+
 #include "codegen/CudaEmitter.h"
-#include "passes/Passes.h"
 
 #include "llvm/Support/raw_ostream.h"
 
 namespace mlir::flash {
 #define GEN_PASS_DEF_FLASHPRINTCUDA
-#include "passes/Passes.h.inc"
+#include "codegen/Passes.h.inc"
 } // namespace mlir::flash
 
 #define DEBUG_TYPE "flash-print-cuda"

@@ -1,6 +1,7 @@
-// RUN: flashgen-opt --flash-chunk --split-input-file --verify-diagnostics %s | FileCheck %s
+// RUN: flashgen-opt --flash-lower-kernels --split-input-file --verify-diagnostics %s | FileCheck %s
 
-// flash-chunk: the chunkwise kernels of flash.linear_attention. Each case
+// flash-lower-kernels on recurrences (LowerChunkwise.cpp): the chunkwise
+// kernels of flash.linear_attention. Each case
 // checks the kernel IR of one gate kind / algorithm: the chunk loop and its
 // pipeline, the carried state, the TFLA inner tiles, the gate math in the
 // chunk_gates / decay_map regions.
@@ -203,8 +204,8 @@ func.func @gla(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
 
 // -----
 
-// No gate and no schedule: the default chunk_fused schedule (with a
-// remark), no gate buffers at all, unit decay.
+// No gate, the library's default chunk_fused schedule (what
+// flash-schedule{search=false} records): no gate buffers at all, unit decay.
 
 // CHECK-LABEL: func.func @plain
 // CHECK: flash.schedule = #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 98304>
@@ -217,8 +218,8 @@ func.func @gla(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
 // CHECK: flash.state_update {{.*}} gate none
 func.func @plain(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf16>,
                  %v: tensor<?x16x?x128xbf16>) -> tensor<?x16x?x128xbf16> {
-  // expected-remark @+1 {{no flash.schedule (flash-schedule did not run on it): using the default #flash.schedule<algorithm = chunk_fused}}
   %o = flash.linear_attention %q, %k, %v dims ["B", "T"]
+      {flash.schedule = #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 98304>}
       : tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16> -> tensor<?x16x?x128xbf16>
   return %o : tensor<?x16x?x128xbf16>
 }
@@ -274,37 +275,4 @@ func.func @candidates(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
                            #flash.schedule<algorithm = chunk_two_pass, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 1, warps = 4, chunk = 128, inner_q = 64, inner_kv = 64, tile_dv = 32, smem_bytes = 0>]}
       : tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16> -> tensor<?x1x?x64xbf16>
   return %o : tensor<?x1x?x64xbf16>
-}
-
-// -----
-
-func.func @bad_tile_dv(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
-                       %v: tensor<?x1x?x96xbf16>) -> tensor<?x1x?x96xbf16> {
-  // expected-error @+1 {{tile_dv = 64 must be a power of two >= 16 that divides Dv = 96}}
-  %o = flash.linear_attention %q, %k, %v dims ["B", "T"]
-      {flash.schedule = #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0>}
-      : tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x96xbf16> -> tensor<?x1x?x96xbf16>
-  return %o : tensor<?x1x?x96xbf16>
-}
-
-// -----
-
-func.func @too_much_smem(%q: tensor<?x1x?x256xbf16>, %k: tensor<?x1x?x256xbf16>,
-                         %v: tensor<?x1x?x256xbf16>) -> tensor<?x1x?x256xbf16> {
-  // expected-error @+1 {{needs 327680 bytes of shared memory, sm_90 allows 232448}}
-  %o = flash.linear_attention %q, %k, %v dims ["B", "T"]
-      {flash.schedule = #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 128, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0>}
-      : tensor<?x1x?x256xbf16>, tensor<?x1x?x256xbf16>, tensor<?x1x?x256xbf16> -> tensor<?x1x?x256xbf16>
-  return %o : tensor<?x1x?x256xbf16>
-}
-
-// -----
-
-func.func @f32_inputs(%q: tensor<?x1x?x64xf32>, %k: tensor<?x1x?x64xf32>,
-                      %v: tensor<?x1x?x64xf32>) -> tensor<?x1x?x64xf32> {
-  // expected-error @+1 {{element type f32 has no tensor-core path (the chunkwise kernels take bf16 or f16)}}
-  %o = flash.linear_attention %q, %k, %v dims ["B", "T"]
-      {flash.schedule = #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0>}
-      : tensor<?x1x?x64xf32>, tensor<?x1x?x64xf32>, tensor<?x1x?x64xf32> -> tensor<?x1x?x64xf32>
-  return %o : tensor<?x1x?x64xf32>
 }
