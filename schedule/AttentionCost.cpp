@@ -111,7 +111,11 @@ double flash3PipelineSeconds(const AttentionProblem &p, const Target &t,
   double groupTiles = static_cast<double>(p.batch * p.queryHeads) *
                       visit.tilePairs * shape.consumerGroups;
   double rounds = groupTiles / t.numSMs / groups;
-  return rounds * round / t.smClockHz;
+  // The CTAs' starts and ends: one per query tile, on ctasPerSm slots of
+  // each SM, or once per SM when the grid is persistent.
+  double ctas = static_cast<double>(p.batch * p.queryHeads) * visit.queryTiles;
+  double ctaStarts = s.persistent ? 1.0 : ctas / t.numSMs / ctasPerSm;
+  return (rounds * round + ctaStarts * m.ctaCycles) / t.smClockHz;
 }
 
 } // namespace

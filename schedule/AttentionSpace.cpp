@@ -204,11 +204,21 @@ std::string flashgen::schedule::attentionPrecondition(const AttentionProblem &p,
   return "";
 }
 
+bool flashgen::schedule::persistentGridBalances(const AttentionProblem &p) {
+  // The persistent loop hands the query tiles out round-robin, which is
+  // even only when every tile costs the same. Under causal and window
+  // masks the costs differ and the static split leaves SMs idle (H200,
+  // h200-attention-4.tsv: persistent forms 1.06-1.43x slower than the
+  // one-CTA-per-tile grid, whose hardware scheduler fills SMs as they free).
+  return p.mask == MaskKind::None;
+}
+
 namespace {
 
 /// flash3's space: 1 to 3 consumer warpgroups (tile_q = 64 each), with or
 /// without a producer warpgroup, key tiles of 64 to 256 (wgmma N, steps of
-/// 16), 2 to 4 stages. The kernel options inner_q = 1 (softmax overlapping
+/// 16), 2 to 4 stages, and with a producer a persistent grid (one CTA per
+/// SM looping over the query tiles, Q double-buffered). The kernel options inner_q = 1 (softmax overlapping
 /// the warpgroup's own P V) and inner_kv = 64 stay out of the search: on
 /// the H100 table (schedule/calibration/) neither was faster than the form
 /// without it by more than the spread of repeated runs.
@@ -223,7 +233,11 @@ ScheduleSpace flash3Space(const AttentionProblem &p, const Target &t) {
   s.dims.push_back({"tile_kv", keyTiles, {}});
   s.dims.push_back({"stages", {2, 3, 4}, {}});
   s.dims.push_back({"producer", {1, 0}, {"yes", "no"}});
-  const size_t tq = 0, tkv = 1, stages = 2, producer = 3;
+  if (persistentGridBalances(p))
+    s.dims.push_back({"persistent", {0, 1}, {"no", "yes"}});
+  else
+    s.dims.push_back({"persistent", {0}, {"no"}});
+  const size_t tq = 0, tkv = 1, stages = 2, producer = 3, persistent = 4;
 
   out.toSchedule = [=](const Point &x) {
     Schedule sch;
@@ -234,6 +248,7 @@ ScheduleSpace flash3Space(const AttentionProblem &p, const Target &t) {
     sch.tileDv = p.valueDim;
     sch.stages = x[stages];
     sch.warps = x[tq] / 16 + (x[producer] ? kWarpsPerGroup : 0);
+    sch.persistent = x[persistent];
     sch.smemBytes = flash3SmemBytes(p.headDim, p.valueDim, p.elementBytes, sch);
     return sch;
   };
@@ -241,7 +256,7 @@ ScheduleSpace flash3Space(const AttentionProblem &p, const Target &t) {
 
   SpaceConstraint smem;
   smem.resource = "shared memory";
-  smem.dims = {tq, tkv, stages, producer};
+  smem.dims = {tq, tkv, stages, producer, persistent};
   smem.value = [toSchedule](const Point &x) { return toSchedule(x).smemBytes; };
   smem.limit = t.smemPerCTA;
   smem.unit = ValueUnit::Bytes;
@@ -250,7 +265,7 @@ ScheduleSpace flash3Space(const AttentionProblem &p, const Target &t) {
 
   SpaceConstraint regs;
   regs.resource = "consumer registers";
-  regs.dims = {tq, tkv, producer};
+  regs.dims = {tq, tkv, producer, persistent};
   regs.value = [toSchedule, p](const Point &x) {
     Schedule sch = toSchedule(x);
     return flash3ConsumerRegisters(p.headDim, p.valueDim, sch.tileKv) +
@@ -264,6 +279,17 @@ ScheduleSpace flash3Space(const AttentionProblem &p, const Target &t) {
   regs.rule = "the consumer warpgroups' O, S and P must fit the registers "
               "setmaxnreg leaves them (schedule/Flash3Layout.h)";
   s.constraints.push_back(regs);
+
+  // The persistent loop is the producer form's (flash3Violations).
+  SpaceConstraint loop;
+  loop.resource = "persistent grid";
+  loop.dims = {producer, persistent};
+  loop.value = [=](const Point &x) { return x[persistent] && !x[producer] ? 1 : 0; };
+  loop.limit = 0;
+  loop.unit = ValueUnit::Flag;
+  loop.rule = "a persistent grid needs the producer warpgroup, which loads the "
+              "next tile's Q while the consumers finish this one";
+  s.constraints.push_back(loop);
 
   s.objective = modeledTime(p, t, toSchedule);
   return out;

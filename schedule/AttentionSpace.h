@@ -48,6 +48,10 @@ std::string attentionPrecondition(const AttentionProblem &p, const Target &t,
 Result<ScheduleSpace> attentionSpace(const AttentionProblem &p,
                                      const Target &t, Algorithm algorithm);
 
+/// Whether flash3's persistent grid (Schedule::persistent) is in the space
+/// of `p`: only where every query tile does the same work.
+bool persistentGridBalances(const AttentionProblem &p);
+
 /// Modeled picoseconds of a time in seconds (the solver's integer
 /// objective); undefined for an infinite time.
 ObjectiveValue objectiveOf(double seconds, int64_t globalBytes);

@@ -3,6 +3,7 @@
 #include "schedule/Calibration.h"
 
 #include "schedule/AttentionCost.h"
+#include "schedule/AttentionSpace.h"
 #include "schedule/Checker.h"
 
 #include <algorithm>
@@ -94,6 +95,7 @@ flashgen::schedule::parseMeasurements(std::string_view text) {
   std::string line;
   size_t lineNo = 0;
   bool header = false;
+  bool persistentColumn = false;
   auto fail = [&](const std::string &why) {
     return Result<std::vector<Measurement>>::failure(
         "line " + std::to_string(lineNo) + ": " + why);
@@ -111,12 +113,18 @@ flashgen::schedule::parseMeasurements(std::string_view text) {
                       "score_alu algorithm tile_q tile_kv stages warps "
                       "inner_q inner_kv ms; column " + std::to_string(i + 1) +
                       " should be '" + kColumns[i] + "'");
+      // Tables from before the persistent grid have no 'persistent' column.
+      persistentColumn = f.size() > kColumnCount && f[kColumnCount] == "persistent";
+      if (f.size() != kColumnCount + (persistentColumn ? 1 : 0))
+        return fail("the header has an unknown column after 'ms' (only "
+                    "'persistent' may follow)");
       header = true;
       continue;
     }
-    if (f.size() != kColumnCount)
-      return fail("expected " + std::to_string(kColumnCount) + " tab-separated "
-                  "fields, found " + std::to_string(f.size()));
+    if (f.size() != kColumnCount + (persistentColumn ? 1 : 0))
+      return fail("expected " +
+                  std::to_string(kColumnCount + (persistentColumn ? 1 : 0)) +
+                  " tab-separated fields, found " + std::to_string(f.size()));
     int64_t v[kColumnCount] = {};
     for (size_t i = 0; i < kColumnCount; ++i) {
       if (i == 10 || i == 17)
@@ -150,6 +158,9 @@ flashgen::schedule::parseMeasurements(std::string_view text) {
     s.warps = v[14];
     s.innerQ = v[15];
     s.innerKv = v[16];
+    if (persistentColumn && !parseInt(f[kColumnCount], s.persistent))
+      return fail("column 'persistent' is not a non-negative integer: '" +
+                  f[kColumnCount] + "'");
     s.tileD = *a == Algorithm::Flash2 ? paddedTileColumns(p.headDim) : p.headDim;
     s.tileDv = *a == Algorithm::Flash2 ? paddedTileColumns(p.valueDim) : p.valueDim;
     s.smemBytes = attentionSmemBytes(p, s);
@@ -179,8 +190,10 @@ flashgen::schedule::rankAgreement(const Target &t,
   for (const std::string &shape : order) {
     std::vector<double> modeled, measured;
     for (const Measurement *m : byShape[shape]) {
-      // A candidate the target cannot run is no evidence either way.
-      if (!checkAttentionSchedule(m->problem, t, m->schedule).empty())
+      // A candidate the target cannot run, or one the search space never
+      // offers, is no evidence for the model's ranking.
+      if (!checkAttentionSchedule(m->problem, t, m->schedule).empty() ||
+          (m->schedule.persistent && !persistentGridBalances(m->problem)))
         continue;
       Evaluation e = evaluateAttention(m->problem, t, m->schedule);
       if (!std::isfinite(e.seconds))
@@ -225,12 +238,24 @@ flashgen::schedule::fitWarpgroupModel(const Target &t,
       for (double chain : {0.0, 150.0, 300.0, 600.0, 1200.0})
         for (double self : {0.0, 250.0, 500.0, 1000.0, 2000.0})
           for (double stage : {0.0, 60.0, 120.0, 240.0, 480.0, 960.0}) {
-            trial.warpgroup = {eff, tile, chain, self, stage};
+            trial.warpgroup = {eff, tile, chain, self, stage,
+                               best.ctaCycles};
             AgreementSummary s = summarize(rankAgreement(trial, rows));
             if (fitScore(s) < fitScore(bestSummary) - 1e-12) {
               bestSummary = s;
               best = trial.warpgroup;
             }
           }
+  // The CTA start cost on its own, the others fixed: it orders grids of
+  // different CTA counts (tile_q, persistent) and little else.
+  trial.warpgroup = best;
+  for (double cta : {0.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0, 16000.0}) {
+    trial.warpgroup.ctaCycles = cta;
+    AgreementSummary s = summarize(rankAgreement(trial, rows));
+    if (fitScore(s) < fitScore(bestSummary) - 1e-12) {
+      bestSummary = s;
+      best = trial.warpgroup;
+    }
+  }
   return best;
 }

@@ -29,11 +29,6 @@ constexpr int64_t kSwizzleAlignSlack = 1024;
 // against every flash3 schedule the scheduler can return by
 // test/unit/device/WgmmaCompileTest.cpp (compiled, no spills).
 constexpr int64_t kConsumerBaseRegisters = 32;
-/// Value dims above 128 cost more than their accumulators: at Dv = 256,
-/// tile_kv = 64 ptxas spills under a 232-register budget (producer form)
-/// and uses 232 without one, 40 over O, S and P.
-constexpr int64_t kWideValueRegisters = 40;
-constexpr int64_t kWideValueDim = 128;
 
 } // namespace
 
@@ -76,13 +71,16 @@ RegisterSplit flashgen::schedule::flash3RegisterSplit(const Schedule &s,
   if (!shape.producer)
     return split;
   // Pools: 384 threads x 168 and 512 x 128. Two consumer groups get 224
-  // and leave slack, or 232 when S or O is wide (tile_kv > 128 or d > 128),
-  // which fills the pool exactly; three get 160. One group keeps the
-  // launch's 255.
+  // and leave slack, 232 when S is wide (tile_kv > 128), or 240 when O is
+  // (d > 128: 128 accumulator registers), leaving the producer FlashAttention-3's
+  // 24 (its copies of 256-wide rows go slab by slab, wg::load_async_by, and
+  // fit); three get 160. One group keeps the launch's 255.
   if (shape.consumerGroups == 2) {
-    bool wide = s.tileKv > 128 || headDim > 128;
-    split.producer = wide ? 40 : 48;
-    split.consumer = wide ? 232 : 224;
+    const bool wideO = headDim > 128, wideS = s.tileKv > 128;
+    // (24 + 2 x 240 fills the 384 x 168 pool exactly; a persistent grid,
+    // whose producer wants 32, does not fit shared memory at d > 128.)
+    split.producer = wideO ? 24 : wideS ? 40 : 48;
+    split.consumer = wideO ? 240 : wideS ? 232 : 224;
   } else if (shape.consumerGroups == 3) {
     // 24 + 3 x 160 leaves 4096 registers of slack; the persistent producer
     // (round loop, tile decode, group bookkeeping) spills under 24 and takes
@@ -103,8 +101,7 @@ int64_t flashgen::schedule::flash3ConsumerRegisters(int64_t headDim,
                                                     int64_t valueDim,
                                                     int64_t tileKv) {
   (void)headDim; // Q and K stay in shared memory: wgmma reads them there.
-  return kConsumerBaseRegisters + valueDim / 2 + tileKv / 2 + tileKv / 4 +
-         (valueDim > kWideValueDim ? kWideValueRegisters : 0);
+  return kConsumerBaseRegisters + valueDim / 2 + tileKv / 2 + tileKv / 4;
 }
 
 std::vector<std::string> flashgen::schedule::flash3Violations(

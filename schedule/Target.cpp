@@ -84,16 +84,18 @@ constexpr double kSm90L2BytesPerSecond = 2.5 * kSm90HbmBytesPerSecond;
 constexpr double kSm90MmaSyncEfficiency = 0.46;
 
 // flash3's warpgroup model: the SM's own pipeline (tensor pipe, softmax
-// units, one warpgroup's chain), the same on the H100 and the H200 (one
-// processor, one clock). `flashgen calibrate --fit` over the first three
-// measured tables of schedule/calibration/ (H100: 132 candidate times, 12
-// shapes; H200: 160 + 208, 46 shapes): mean first-choice loss 0.7% (within
-// 5% of the fastest measured on 57 of 58 shapes), mean Spearman rho 0.73.
-// The fourth (h200-attention-3.tsv, the committed model's own top 8, not
-// fitted): rho 0.66, first choice within 5% on 26 of 26 shapes.
+// units, one warpgroup's chain) and the CTAs' starts, the same on the H100
+// and the H200 (one processor, one clock). `flashgen calibrate --fit` over
+// the first five measured tables of schedule/calibration/ (H100: 132
+// candidate times, 12 shapes; H200: 688, 84 shapes; the fourth H200 table
+// holds the persistent grid and the d = 256 kernels with FlashAttention-3's
+// register split): mean first-choice loss 0.7% (within 5% of the fastest measured
+// on 94 of 96 shapes), mean Spearman rho 0.70. The fifth H200 table (the
+// committed model's own top 8, not fitted): rho 0.60, first choice within
+// 5% on 22 of 26 shapes.
 constexpr WarpgroupModel kSm90Warpgroup = {
-    /*wgmmaEfficiency=*/0.75, /*tileCycles=*/100, /*chainCycles=*/600,
-    /*selfCopyCycles=*/1000, /*stageCycles=*/120};
+    /*wgmmaEfficiency=*/0.70, /*tileCycles=*/50, /*chainCycles=*/600,
+    /*selfCopyCycles=*/1000, /*stageCycles=*/240, /*ctaCycles=*/1000};
 
 //--- h200: H200 SXM 141 GB ---------------------------------------------------
 // The H100's processor (132 SMs, 50 MB L2, the same clocks and limits) with

@@ -59,6 +59,12 @@ struct WarpgroupModel {
   /// Chain cycles per key tile, divided by stages - 1: loads that land
   /// late when the ring is shallow.
   double stageCycles = 0;
+  /// Cycles a CTA spends outside its key loop that nothing overlaps: its
+  /// start, Q's load and the ring's fill before the first wgmma, the last
+  /// P V's drain. Every CTA of a one-CTA-per-tile grid pays them; a
+  /// persistent CTA pays them once (its producer loads the next tile's Q,
+  /// K and V while the consumers finish the current one).
+  double ctaCycles = 0;
 };
 
 struct Target {

@@ -46,7 +46,7 @@ ROTATE = 4  # input sets cycled through while timing
 SCORE_MOD_WORK = {"none": (0, 0), "softcap": (1, 2), "alibi": (1, 10)}
 CALIBRATION_HEADER = "\t".join(
     "batch heads kv_heads n m d dv causal score_sfu score_alu algorithm tile_q "
-    "tile_kv stages warps inner_q inner_kv ms".split())
+    "tile_kv stages warps inner_q inner_kv ms persistent".split())
 
 
 def flops(batch, heads, n, d, causal):
@@ -234,7 +234,7 @@ def main():
             calibration.append("\t".join(str(x) for x in (
                 batch, heads, kv_heads, n, n, d, d, int(causal), sfu, alu, sch["algorithm"],
                 sch["tile_q"], sch["tile_kv"], sch["stages"], sch["warps"], sch["inner_q"],
-                sch["inner_kv"], f"{ms:.4f}")))
+                sch["inner_kv"], f"{ms:.4f}", sch.get("persistent", 0))))
         row["flashgen_ms"] = variant_ms[0]
         best = min(variant_ms, key=variant_ms.get)
         row["best_variant"] = best

@@ -35,6 +35,8 @@ def main(path):
     for r in rows:
         s = r["variant_schedules"][0]
         schedule = f"{s['algorithm']} {s['tile_q']}x{s['tile_kv']} s{s['stages']} w{s['warps']}"
+        if s.get("persistent"):
+            schedule += " persistent"
         v0 = r.get("flashgen_tflops")
         print(f"| {NAMES.get(r['spec'], r['spec'])} | {r['n']} | {r['batch']} | **{tflops(v0)}** | {schedule} "
               f"| {tflops(r.get('best_tflops'))} (v{r.get('best_variant')}) | {tflops(r.get('fa2_tflops'))} "

@@ -125,6 +125,31 @@ FG_DEVICE void load_async_by(const wg_tile<T, ROWS, COLS>& dst, const T* src, i6
       }
       g += g_step;
     }
+  } else if constexpr (NTHREADS % 64 == 0) {
+    // Wide rows (COLS = 256: 32 chunks, so the row step above would break
+    // the fixed swizzle key): slab by slab instead. Thread tid copies chunk
+    // tid % 8 of rows tid / 8 + i * kRowStep in every 64-column slab; the
+    // row step is a multiple of 8, so one shared and one global address
+    // plus immediates cover the tile and the copy needs few registers (a
+    // producer warpgroup runs it on 24).
+    constexpr int kRowStep = NTHREADS / 8;
+    constexpr int kRowIters = (ROWS + kRowStep - 1) / kRowStep;
+    const int r0 = tid / 8;
+    const int c = tid % 8;
+    const u32 s0 = dst.chunk_addr(r0, c);
+    const int rv = rows_valid - r0;
+    const T* g = src + r0 * row_stride + c * Tile::kChunkElems;
+    const i64 g_step = kRowStep * row_stride;
+    FG_UNROLL
+    for (int i = 0; i < kRowIters; ++i) {
+      if (ROWS % kRowStep == 0 || r0 + i * kRowStep < ROWS) {
+        const bool ok = i * kRowStep < rv;
+        FG_UNROLL
+        for (int j = 0; j < Tile::kSlabs; ++j)
+          ptx::cp_async_16(s0 + u32(j * Tile::kSlabBytes + i * kRowStep * 128), ok ? g + j * 64 : src, ok);
+      }
+      g += g_step;
+    }
   } else {
     FG_UNROLL
     for (int i = 0; i < kIters; ++i) {

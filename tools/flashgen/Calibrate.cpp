@@ -89,9 +89,9 @@ int flashgen::cli::runCalibrate(int argc, char **argv) {
   llvm::outs() << "\nfitted WarpgroupModel:\n"
                << llvm::format("  {/*wgmmaEfficiency=*/%.2f, /*tileCycles=*/%.0f, "
                                "/*chainCycles=*/%.0f,\n   /*selfCopyCycles=*/%.0f, "
-                               "/*stageCycles=*/%.0f}\n",
+                               "/*stageCycles=*/%.0f, /*ctaCycles=*/%.0f}\n",
                                m.wgmmaEfficiency, m.tileCycles, m.chainCycles,
-                               m.selfCopyCycles, m.stageCycles);
+                               m.selfCopyCycles, m.stageCycles, m.ctaCycles);
   report(fitted, *rows);
   return 0;
 }
