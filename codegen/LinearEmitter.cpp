@@ -4,7 +4,7 @@
 // "linear_outputs" (built by flash-lower-kernels): the constants and shared-memory
 // plan from the schedule and problem (schedule/ChunkLayout.h, the same plan
 // the checker holds schedules to), the carried state and accumulators, and each tile op as
-// calls into the device tile library (codegen/device/chunk_*.cuh on top of
+// calls into the device tile library (codegen/device/recurrence/chunk_*.cuh on top of
 // the attention pieces). The flash.chunk_gates and flash.decay_map regions
 // become lambdas that the library calls per step and per score element;
 // loops, branches and index arithmetic come from ScalarPrinter.
@@ -29,8 +29,8 @@ namespace {
 
 /// Device headers every recurrence kernel includes, besides the umbrella.
 constexpr const char *kChunkHeaders[] = {
-    "flashgen/device/chunk_io.cuh", "flashgen/device/chunk_gates.cuh",
-    "flashgen/device/chunk_mma.cuh", "flashgen/device/chunk_intra.cuh"};
+    "flashgen/device/recurrence/chunk_io.cuh", "flashgen/device/recurrence/chunk_gates.cuh",
+    "flashgen/device/recurrence/chunk_mma.cuh", "flashgen/device/recurrence/chunk_intra.cuh"};
 
 class LinearKernelPrinter : public ScalarPrinter {
 public:

@@ -27,7 +27,7 @@
 namespace flashgen::schedule {
 
 /// Shared rows of a 16-bit tile hold 64 to 512 bytes (smem_tile in
-/// codegen/device/smem_tile.cuh): 32 to 256 columns.
+/// codegen/device/memory/smem_tile.cuh): 32 to 256 columns.
 constexpr int64_t kMinTileColumns = 32;
 constexpr int64_t kMaxTileColumns = 256;
 

@@ -7,8 +7,8 @@
 // decay, L = 64, inner tiles 64 x 32, two value tiles of 32.
 
 // CHECK-LABEL: // === kernel @decay_v0 grid(2, 2, B) block(128) smem(47360)
-// CHECK: #include "flashgen/device/chunk_gates.cuh"
-// CHECK: #include "flashgen/device/chunk_mma.cuh"
+// CHECK: #include "flashgen/device/recurrence/chunk_gates.cuh"
+// CHECK: #include "flashgen/device/recurrence/chunk_mma.cuh"
 // CHECK: constexpr int kKeyDim = 64;
 // CHECK: constexpr int kTileDv = 32;
 // CHECK: constexpr int kChunk = 64;

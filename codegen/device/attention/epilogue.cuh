@@ -10,8 +10,8 @@
 #ifndef FLASHGEN_DEVICE_EPILOGUE_CUH
 #define FLASHGEN_DEVICE_EPILOGUE_CUH
 
-#include "flashgen/device/fragment.cuh"
-#include "flashgen/device/smem_tile.cuh"
+#include "flashgen/device/matmul/fragment.cuh"
+#include "flashgen/device/memory/smem_tile.cuh"
 
 namespace fg {
 namespace warp {

@@ -15,7 +15,7 @@
 #ifndef FLASHGEN_DEVICE_SOFTMAX_CUH
 #define FLASHGEN_DEVICE_SOFTMAX_CUH
 
-#include "flashgen/device/fragment.cuh"
+#include "flashgen/device/matmul/fragment.cuh"
 
 namespace fg {
 

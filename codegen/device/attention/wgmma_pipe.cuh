@@ -44,11 +44,11 @@
 #ifndef FLASHGEN_DEVICE_WGMMA_PIPE_CUH
 #define FLASHGEN_DEVICE_WGMMA_PIPE_CUH
 
-#include "flashgen/device/wgmma.cuh"
+#include "flashgen/device/matmul/wgmma.cuh"
 
 #if defined(FG_HAVE_WGMMA)
 
-#include "flashgen/device/softmax.cuh"
+#include "flashgen/device/attention/softmax.cuh"
 
 namespace fg {
 namespace wg {

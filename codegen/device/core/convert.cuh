@@ -7,7 +7,7 @@
 #ifndef FLASHGEN_DEVICE_CONVERT_CUH
 #define FLASHGEN_DEVICE_CONVERT_CUH
 
-#include "flashgen/device/ptx.cuh"
+#include "flashgen/device/core/ptx.cuh"
 
 namespace fg {
 

@@ -9,7 +9,7 @@
 #ifndef FLASHGEN_DEVICE_MATH_CUH
 #define FLASHGEN_DEVICE_MATH_CUH
 
-#include "flashgen/device/ptx.cuh"
+#include "flashgen/device/core/ptx.cuh"
 
 namespace fg {
 

@@ -13,7 +13,7 @@
 #ifndef FLASHGEN_DEVICE_PTX_CUH
 #define FLASHGEN_DEVICE_PTX_CUH
 
-#include "flashgen/device/types.cuh"
+#include "flashgen/device/core/types.cuh"
 
 #if defined(FLASHGEN_DEVICE_EMULATION)
 #include FLASHGEN_DEVICE_EMULATION_PTX

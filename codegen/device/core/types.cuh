@@ -8,7 +8,7 @@
 #ifndef FLASHGEN_DEVICE_TYPES_CUH
 #define FLASHGEN_DEVICE_TYPES_CUH
 
-#include "flashgen/device/config.cuh"
+#include "flashgen/device/core/config.cuh"
 
 namespace fg {
 

@@ -16,7 +16,7 @@
 #ifndef FLASHGEN_DEVICE_FRAGMENT_CUH
 #define FLASHGEN_DEVICE_FRAGMENT_CUH
 
-#include "flashgen/device/convert.cuh"
+#include "flashgen/device/core/convert.cuh"
 
 namespace fg {
 

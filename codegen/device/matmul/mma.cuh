@@ -19,8 +19,8 @@
 #ifndef FLASHGEN_DEVICE_MMA_CUH
 #define FLASHGEN_DEVICE_MMA_CUH
 
-#include "flashgen/device/fragment.cuh"
-#include "flashgen/device/smem_tile.cuh"
+#include "flashgen/device/matmul/fragment.cuh"
+#include "flashgen/device/memory/smem_tile.cuh"
 
 namespace fg {
 namespace warp {

@@ -40,11 +40,11 @@
 #ifndef FLASHGEN_DEVICE_WGMMA_CUH
 #define FLASHGEN_DEVICE_WGMMA_CUH
 
-#include "flashgen/device/wgmma_ptx.cuh"
+#include "flashgen/device/matmul/wgmma_ptx.cuh"
 
 #if defined(FG_HAVE_WGMMA)
 
-#include "flashgen/device/fragment.cuh"
+#include "flashgen/device/matmul/fragment.cuh"
 
 namespace fg {
 

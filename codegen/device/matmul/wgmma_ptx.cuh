@@ -32,7 +32,7 @@
 #ifndef FLASHGEN_DEVICE_WGMMA_PTX_CUH
 #define FLASHGEN_DEVICE_WGMMA_PTX_CUH
 
-#include "flashgen/device/types.cuh"
+#include "flashgen/device/core/types.cuh"
 
 #if defined(FLASHGEN_DEVICE_EMULATION)
 #if defined(FLASHGEN_DEVICE_EMULATION_WGMMA)

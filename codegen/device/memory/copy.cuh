@@ -11,7 +11,7 @@
 #ifndef FLASHGEN_DEVICE_COPY_CUH
 #define FLASHGEN_DEVICE_COPY_CUH
 
-#include "flashgen/device/smem_tile.cuh"
+#include "flashgen/device/memory/smem_tile.cuh"
 
 namespace fg {
 namespace cta {

@@ -11,7 +11,7 @@
 #ifndef FLASHGEN_DEVICE_SMEM_TILE_CUH
 #define FLASHGEN_DEVICE_SMEM_TILE_CUH
 
-#include "flashgen/device/ptx.cuh"
+#include "flashgen/device/core/ptx.cuh"
 
 namespace fg {
 

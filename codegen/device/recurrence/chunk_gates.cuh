@@ -29,8 +29,8 @@
 #ifndef FLASHGEN_DEVICE_CHUNK_GATES_CUH
 #define FLASHGEN_DEVICE_CHUNK_GATES_CUH
 
-#include "flashgen/device/chunk_io.cuh"
-#include "flashgen/device/math.cuh"
+#include "flashgen/device/recurrence/chunk_io.cuh"
+#include "flashgen/device/core/math.cuh"
 
 namespace fg {
 namespace chunk {

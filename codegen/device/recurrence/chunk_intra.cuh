@@ -15,7 +15,7 @@
 #ifndef FLASHGEN_DEVICE_CHUNK_INTRA_CUH
 #define FLASHGEN_DEVICE_CHUNK_INTRA_CUH
 
-#include "flashgen/device/chunk_gates.cuh"
+#include "flashgen/device/recurrence/chunk_gates.cuh"
 
 namespace fg {
 namespace warp {

@@ -11,8 +11,8 @@
 #ifndef FLASHGEN_DEVICE_CHUNK_IO_CUH
 #define FLASHGEN_DEVICE_CHUNK_IO_CUH
 
-#include "flashgen/device/fragment.cuh"
-#include "flashgen/device/smem_tile.cuh"
+#include "flashgen/device/matmul/fragment.cuh"
+#include "flashgen/device/memory/smem_tile.cuh"
 
 /// `#pragma unroll 1` where the compiler reads pragmas (not in emulation):
 /// loops the recurrence kernels keep rolled to bound register pressure.

@@ -20,8 +20,8 @@
 #ifndef FLASHGEN_DEVICE_CHUNK_MMA_CUH
 #define FLASHGEN_DEVICE_CHUNK_MMA_CUH
 
-#include "flashgen/device/chunk_gates.cuh"
-#include "flashgen/device/mma.cuh"
+#include "flashgen/device/recurrence/chunk_gates.cuh"
+#include "flashgen/device/matmul/mma.cuh"
 
 namespace fg {
 namespace chunk {

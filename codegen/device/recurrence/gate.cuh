@@ -12,7 +12,7 @@
 #ifndef FLASHGEN_DEVICE_GATE_CUH
 #define FLASHGEN_DEVICE_GATE_CUH
 
-#include "flashgen/device/fragment.cuh"
+#include "flashgen/device/matmul/fragment.cuh"
 
 namespace fg {
 namespace warp {

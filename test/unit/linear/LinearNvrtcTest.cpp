@@ -9,6 +9,8 @@
 // frame and no spills for any kernel.
 //
 //===----------------------------------------------------------------------===//
+#include "test/unit/device/DeviceHeaders.h"
+
 #include <gtest/gtest.h>
 #include <nvrtc.h>
 
@@ -60,7 +62,7 @@ struct Compiled {
 Compiled compile(const std::string& source, const std::string& name, const std::string& arch) {
   static std::vector<std::string> headerNames, headerTexts;
   if (headerNames.empty())
-    for (const std::string& n : listDir(FLASHGEN_DEVICE_DIR, ".cuh")) {
+    for (const std::string& n : fgtest::deviceHeaderPaths(FLASHGEN_DEVICE_DIR)) {
       headerNames.push_back("flashgen/device/" + n);
       headerTexts.push_back(readFile(std::string(FLASHGEN_DEVICE_DIR) + "/" + n));
     }
