@@ -1,8 +1,8 @@
 //===- FlashLinearKernelOps.td - kernel ops of recurrences -*- tablegen -*-===//
 //
-// What `flash-lower-kernels` produces for `flash.linear_attention` and codegen/
-// prints (LinearEmitter.cpp): the chunkwise form of docs/semantics.md §4 as
-// a `flash.kernel` of family "linear_fused" (the state stays on chip for the
+// What `flash-lower-kernels` produces for `flash.linear_attention` and
+// codegen/ prints (recurrence/ChunkwiseEmitter.cpp): the chunkwise form of
+// docs/semantics.md §4 as a `flash.kernel` of family "linear_fused" (the state stays on chip for the
 // whole sequence) or the pair "linear_states" + "linear_outputs" (chunk
 // states materialised in a scratch buffer, then outputs in parallel over
 // chunks). The kernel body reuses flash.kernel, flash.grid_map, flash.dim,

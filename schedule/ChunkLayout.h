@@ -3,7 +3,7 @@
 // The shared-memory plan and register estimate of the recurrence kernels
 // ("linear_fused", "linear_states", "linear_outputs"), in one place: the
 // checker (chunkwiseKernelViolations) holds schedules to it and the CUDA
-// emitter (codegen/LinearEmitter.cpp) prints its offsets, so the two never
+// emitter (codegen/recurrence/ChunkwiseEmitter.cpp) prints its offsets, so the two never
 // disagree about what fits. Plain C++, no MLIR.
 //
 //===----------------------------------------------------------------------===//

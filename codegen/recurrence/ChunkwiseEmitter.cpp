@@ -1,4 +1,4 @@
-//===- LinearEmitter.cpp - CUDA for the recurrence kernel families --------===//
+//===- ChunkwiseEmitter.cpp - CUDA for the recurrence kernel families -----===//
 //
 // Prints `flash.kernel` ops of families "linear_fused", "linear_states" and
 // "linear_outputs" (built by flash-lower-kernels): the constants and shared-memory
