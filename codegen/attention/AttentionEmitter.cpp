@@ -266,15 +266,17 @@ std::string AttentionKernelPrinter::banner() {
 }
 
 /// The element type and the tile, stage and warp counts (both algorithms).
-std::string AttentionKernelPrinter::tileConstants(Type elementType,
-                                                  int64_t headDim,
-                                                  int64_t valueDim) {
+Type AttentionKernelPrinter::elementType() {
+  return cast<TypeAttr>(kernel.getProblem().get("element_type")).getValue();
+}
+
+std::string AttentionKernelPrinter::tileConstants() {
   ScheduleAttr s = kernel.getSchedule();
   std::string text;
   llvm::raw_string_ostream h(text);
-  h << "using Elem = " << elementTypeName(elementType) << ";\n"
-    << "constexpr int kHeadDim = " << headDim << ";\n"
-    << "constexpr int kValueDim = " << valueDim << ";\n"
+  h << "using Elem = " << elementTypeName(elementType()) << ";\n"
+    << "constexpr int kHeadDim = " << problemInt("head_dim") << ";\n"
+    << "constexpr int kValueDim = " << problemInt("value_dim") << ";\n"
     << "constexpr int kTileQ = " << s.getTileQ() << ";   // query rows per CTA\n"
     << "constexpr int kTileK = " << s.getTileKv() << ";    // keys per pipeline stage\n"
     << "constexpr int kStages = " << s.getStages() << ";\n"
@@ -286,8 +288,10 @@ std::string AttentionKernelPrinter::tileConstants(Type elementType,
 /// The softmax's scale: kSoftmaxScale turns a score into an exp2 argument;
 /// with a score_mod the scale is applied first (kScale) and log2(e) alone
 /// remains.
-std::string AttentionKernelPrinter::softmaxConstants(double scale) {
+std::string AttentionKernelPrinter::softmaxConstants() {
   constexpr double kLog2e = 1.4426950408889634;
+  double scale =
+      cast<FloatAttr>(kernel.getProblem().get("scale")).getValueAsDouble();
   return (scoresModified ? "constexpr float kScale = " + floatLiteral(scale) +
                                ";  // applied before score_mod\n"
                          : std::string()) +
@@ -298,16 +302,13 @@ std::string AttentionKernelPrinter::softmaxConstants(double scale) {
 
 std::string AttentionKernelPrinter::header() {
   ScheduleAttr s = kernel.getSchedule();
-  Type elementType = cast<TypeAttr>(kernel.getProblem().get("element_type")).getValue();
   int64_t headDim = problemInt("head_dim"), valueDim = problemInt("value_dim");
-  int64_t elementBytes = elementType.getIntOrFloatBitWidth() / 8;
-  int64_t threads = s.getWarps() * 32;
+  int64_t elementBytes = elementType().getIntOrFloatBitWidth() / 8;
   int64_t smemBytes = (s.getTileQ() * headDim +
                        s.getStages() * s.getTileKv() * (headDim + valueDim)) *
                       elementBytes;
-  result.threads = threads;
+  result.threads = s.getWarps() * 32;
   result.dynamicSmemBytes = smemBytes;
-  double scale = cast<FloatAttr>(kernel.getProblem().get("scale")).getValueAsDouble();
 
   std::string text;
   llvm::raw_string_ostream h(text);
@@ -315,9 +316,9 @@ std::string AttentionKernelPrinter::header() {
     << "#include \"" << kDeviceUmbrellaHeader << "\"\n"
     << "#include \"" << kDeviceIndexMathHeader << "\"\n\n"
     << "namespace " << kernel.getSymName() << "_k {\n\n"
-    << tileConstants(elementType, headDim, valueDim)
+    << tileConstants()
     << "constexpr int kWarpRows = kTileQ / kWarps; // query rows per warp\n"
-    << softmaxConstants(scale)
+    << softmaxConstants()
     << "using QTile = fg::smem_tile<Elem, kTileQ, kHeadDim>;\n"
     << "using KTile = fg::smem_tile<Elem, kTileK, kHeadDim>;\n"
     << "using VTile = fg::smem_tile<Elem, kTileK, kValueDim>;\n"

@@ -50,9 +50,10 @@ private:
   LogicalResult printScoreMap(ScoreMapOp op);
   std::string tensorBase(StringRef tensor, Value batch, Value head);
   std::string banner();
-  std::string tileConstants(Type elementType, int64_t headDim,
-                            int64_t valueDim);
-  std::string softmaxConstants(double scale);
+  /// The problem's q, k, v element type.
+  Type elementType();
+  std::string tileConstants();
+  std::string softmaxConstants();
   std::string header();
   std::string headerFlash3();
   std::string signature();

@@ -25,14 +25,11 @@ namespace sched = flashgen::schedule;
 /// shape, wgmma-swizzled tiles and 1 KiB of alignment slack in the plan.
 std::string AttentionKernelPrinter::headerFlash3() {
   ScheduleAttr s = kernel.getSchedule();
-  Type elementType = cast<TypeAttr>(kernel.getProblem().get("element_type")).getValue();
   int64_t headDim = problemInt("head_dim"), valueDim = problemInt("value_dim");
-  int64_t elementBytes = elementType.getIntOrFloatBitWidth() / 8;
-  int64_t threads = s.getWarps() * 32;
+  int64_t elementBytes = elementType().getIntOrFloatBitWidth() / 8;
   int64_t smemBytes = sched::flash3SmemBytes(headDim, valueDim, elementBytes, toLibrary(s));
-  result.threads = threads;
+  result.threads = s.getWarps() * 32;
   result.dynamicSmemBytes = smemBytes;
-  double scale = cast<FloatAttr>(kernel.getProblem().get("scale")).getValueAsDouble();
 
   std::string text;
   llvm::raw_string_ostream h(text);
@@ -46,7 +43,7 @@ std::string AttentionKernelPrinter::headerFlash3() {
     << "#error \"algorithm flash3 needs wgmma: compile for sm_90a\"\n"
     << "#endif\n\n"
     << "namespace " << kernel.getSymName() << "_k {\n\n"
-    << tileConstants(elementType, headDim, valueDim)
+    << tileConstants()
     << (producer ? "constexpr int kConsumerWarps = kWarps - 4; // the last warpgroup is the producer\n"
                    "constexpr int kGroups = kConsumerWarps / 4;  // consumer warpgroups\n"
                    "constexpr int kWarpRows = kTileQ / kConsumerWarps; // 16: a warp's share of its warpgroup's rows\n"
@@ -57,7 +54,7 @@ std::string AttentionKernelPrinter::headerFlash3() {
     << (producer ? producerRegisterBudget() : std::string())
     << (pipelined ? "// inner_q = 1: each warpgroup's softmax overlaps its own P V of the previous tile.\n"
                   : "")
-    << softmaxConstants(scale)
+    << softmaxConstants()
     << "using QTile = fg::wg_tile<Elem, kTileQ, kHeadDim>;\n"
     << "using KTile = fg::wg_tile<Elem, kTileK, kHeadDim>;\n"
     << "using VTile = fg::wg_tile<Elem, kTileK, kValueDim>;\n"
@@ -89,13 +86,13 @@ std::string AttentionKernelPrinter::headerFlash3() {
 /// schedule/Flash3Layout.h, which the scheduler's checker applies too.
 LogicalResult AttentionKernelPrinter::checkFlash3Schedule() {
   ScheduleAttr s = kernel.getSchedule();
-  Type elementType = cast<TypeAttr>(kernel.getProblem().get("element_type")).getValue();
-  if (!elementType.isBF16() && !elementType.isF16())
+  Type element = elementType();
+  if (!element.isBF16() && !element.isF16())
     return kernel.emitError() << "flash3 schedule " << s
                               << ": wgmma takes bf16 or f16 operands";
   std::vector<std::string> broken = sched::flash3Violations(
       problemInt("head_dim"), problemInt("value_dim"),
-      elementType.getIntOrFloatBitWidth() / 8, toLibrary(s), hopperTarget().smemPerCTA);
+      element.getIntOrFloatBitWidth() / 8, toLibrary(s), hopperTarget().smemPerCTA);
   if (!broken.empty())
     return kernel.emitError() << "flash3 schedule " << s << ": " << broken.front();
   return success();
