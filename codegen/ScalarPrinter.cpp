@@ -8,6 +8,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -132,6 +133,62 @@ static FailureOr<const char *> comparison(arith::CmpFPredicate p) {
   }
 }
 
+std::optional<std::pair<int64_t, int64_t>>
+ScalarPrinter::positionCoefficients(Value value) {
+  using Coefficients = std::pair<int64_t, int64_t>;
+  if (!positions)
+    return std::nullopt;
+  if (value == positions->row)
+    return Coefficients{1, 0};
+  if (value == positions->col)
+    return Coefficients{0, 1};
+  Operation *def = value.getDefiningOp();
+  if (!def) // another block argument: batch, head
+    return Coefficients{0, 0};
+  // Anything computed without the positions is a constant term.
+  llvm::SmallPtrSet<Operation *, 16> seen;
+  llvm::SmallVector<Value> work{value};
+  bool usesPositions = false;
+  while (!work.empty() && !usesPositions) {
+    Value v = work.pop_back_val();
+    usesPositions = v == positions->row || v == positions->col;
+    if (Operation *d = v.getDefiningOp(); d && seen.insert(d).second)
+      work.append(d->operand_begin(), d->operand_end());
+  }
+  if (!usesPositions)
+    return Coefficients{0, 0};
+  auto of = [&](unsigned i) { return positionCoefficients(def->getOperand(i)); };
+  if (isa<arith::IndexCastOp, arith::ExtSIOp>(def))
+    return of(0);
+  if (isa<arith::AddIOp, arith::SubIOp>(def)) {
+    auto a = of(0), b = of(1);
+    if (!a || !b)
+      return std::nullopt;
+    int64_t sign = isa<arith::SubIOp>(def) ? -1 : 1;
+    return Coefficients{a->first + sign * b->first, a->second + sign * b->second};
+  }
+  if (isa<arith::MulIOp>(def)) {
+    for (unsigned k = 0; k < 2; ++k)
+      if (auto c = def->getOperand(1 - k).getDefiningOp<arith::ConstantIntOp>()) {
+        auto a = of(k);
+        if (!a)
+          return std::nullopt;
+        return Coefficients{a->first * c.value(), a->second * c.value()};
+      }
+    if (auto c = def->getOperand(1).getDefiningOp<arith::ConstantIndexOp>()) {
+      auto a = of(0);
+      if (a)
+        return Coefficients{a->first * c.value(), a->second * c.value()};
+    }
+    if (auto c = def->getOperand(0).getDefiningOp<arith::ConstantIndexOp>()) {
+      auto a = of(1);
+      if (a)
+        return Coefficients{a->first * c.value(), a->second * c.value()};
+    }
+  }
+  return std::nullopt;
+}
+
 LogicalResult ScalarPrinter::printScalar(Operation *op) {
   Type resultType = op->getResult(0).getType();
   FailureOr<std::string> type = cType(resultType);
@@ -205,6 +262,23 @@ LogicalResult ScalarPrinter::printScalar(Operation *op) {
     expr = "(" + operand(0) + " " + *symbol + " " + operand(1) + ")";
   } else if (isa<arith::SelectOp>(op)) {
     expr = "(" + operand(0) + " ? " + operand(1) + " : " + operand(2) + ")";
+  } else if (auto coefficients = isa<arith::SIToFPOp>(op)
+                                      ? positionCoefficients(op->getOperand(0))
+                                      : std::nullopt;
+             coefficients && *coefficients != std::make_pair(int64_t(0), int64_t(0))) {
+    // See ScalarPrinter::positions.
+    auto term = [](int64_t c, const std::string &offset) -> std::string {
+      if (c == 0)
+        return "";
+      return c == 1 ? offset : std::to_string(c) + " * " + offset;
+    };
+    std::string rowTerm = term(coefficients->first, positions->rowOffset);
+    std::string colTerm = term(coefficients->second, positions->colOffset);
+    std::string offset =
+        "(" + rowTerm + (rowTerm.empty() || colTerm.empty() ? "" : " + ") +
+        colTerm + ")";
+    expr = "((" + *type + ")(" + operand(0) + " - " + offset + ") + (" + *type +
+           ")" + offset + ")";
   } else if (isa<arith::IndexCastOp, arith::SIToFPOp, arith::FPToSIOp,
                  arith::ExtFOp, arith::TruncFOp, arith::ExtUIOp>(op)) {
     expr = "(" + *type + ")(" + operand(0) + ")";

@@ -15,7 +15,9 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <optional>
 #include <string>
+#include <utility>
 
 namespace mlir::flash {
 
@@ -42,6 +44,22 @@ protected:
   /// linear tile index (first role fastest) instead of blockIdx.
   std::string persistentTile;
 
+  /// Element positions of the region being printed (score_mod's i and j)
+  /// and the C names of their compile-time offsets within the lane's
+  /// fragment ("di", "dj"; fg::warp::for_each_at). When set, an int-to-float
+  /// conversion of an expression affine in the positions, a*i + b*j + c, is
+  /// printed as float(value - (a*di + b*dj)) + float(a*di + b*dj): the
+  /// first term is the same for every element of the lane and the second a
+  /// constant once the fragment loop is unrolled, so the per-element I2F
+  /// (a quarter-rate instruction, as costly as the softmax's exp2) becomes
+  /// an FADD. Equal to float(value) while |value| and |a*di + b*dj| stay
+  /// below 2^24, the range in which float(value) is itself exact.
+  struct PositionOffsets {
+    Value row, col;
+    std::string rowOffset, colOffset;
+  };
+  std::optional<PositionOffsets> positions;
+
   /// Prints the family's own ops; called for every op the base does not
   /// know.
   virtual LogicalResult printKernelOp(Operation *op) = 0;
@@ -49,6 +67,9 @@ protected:
   LogicalResult printBlock(Block &block);
   LogicalResult printOp(Operation *op);
   LogicalResult printScalar(Operation *op);
+  /// (a, b) when `value` is a*row + b*col + (something without them) under
+  /// `positions`; nothing when it depends on them otherwise.
+  std::optional<std::pair<int64_t, int64_t>> positionCoefficients(Value value);
 
   int64_t problemInt(StringRef key);
   std::string problemString(StringRef key);

@@ -66,6 +66,10 @@ static DictionaryAttr buildProblem(OpBuilder &b, const AttentionKernelPlan &plan
       b.getNamedAttr("scale", b.getF32FloatAttr(op.getEffectiveScale())),
       b.getNamedAttr("mask", b.getStringAttr(stringifyMaskKind(plan.mask))),
       b.getNamedAttr("window", b.getI64IntegerAttr(plan.window)),
+      // score_mod / mask_mod code runs on every score (Flash3Layout.h's
+      // register rule counts its live values).
+      b.getNamedAttr("element_mods",
+                     b.getI64IntegerAttr(op.hasScoreMod() || op.hasMaskMod())),
       b.getNamedAttr("dims", b.getStrArrayAttr({op.getBatchDimName(),
                                                 op.getQueryDimName(),
                                                 op.getKeyDimName()})),

@@ -268,7 +268,8 @@ ScheduleSpace flash3Space(const AttentionProblem &p, const Target &t) {
   regs.dims = {tq, tkv, producer, persistent};
   regs.value = [toSchedule, p](const Point &x) {
     Schedule sch = toSchedule(x);
-    return flash3ConsumerRegisters(p.headDim, p.valueDim, sch.tileKv) +
+    return flash3ConsumerRegisters(p.headDim, p.valueDim, sch.tileKv,
+                                   p.hasScoreMod || p.hasMaskMod) +
                        (flash3Shape(sch).producer ? 0 : kFlash3SelfCopyRegisters) >
                    flash3ConsumerBudget(sch, p.headDim)
                ? 1

@@ -73,15 +73,20 @@ int64_t flash3ConsumerBudget(const Schedule &s, int64_t headDim);
 /// Flash3Layout.cpp), and what consumers that copy their own tiles (no
 /// producer) need on top: the copy addresses and predicates.
 constexpr int64_t kFlash3SelfCopyRegisters = 8;
+/// What a score_mod or mask_mod adds: its values live across the fragment
+/// loop (ALiBi's slope and the lane's position, bounds of a mask).
+constexpr int64_t kFlash3ElementModRegisters = 8;
 int64_t flash3ConsumerRegisters(int64_t headDim, int64_t valueDim,
-                                int64_t tileKv);
+                                int64_t tileKv, bool elementMods = false);
 
 /// Every rule of the kernel shape, one message per broken rule (empty: the
-/// emitter can print it). `smemPerCTA` is the target's limit.
+/// emitter can print it). `smemPerCTA` is the target's limit; elementMods:
+/// the problem has a score_mod or a mask_mod.
 std::vector<std::string> flash3Violations(int64_t headDim, int64_t valueDim,
                                           int64_t elementBytes,
                                           const Schedule &s,
-                                          int64_t smemPerCTA);
+                                          int64_t smemPerCTA,
+                                          bool elementMods = false);
 
 } // namespace flashgen::schedule
 

@@ -92,7 +92,9 @@ LogicalResult AttentionKernelPrinter::checkFlash3Schedule() {
                               << ": wgmma takes bf16 or f16 operands";
   std::vector<std::string> broken = sched::flash3Violations(
       problemInt("head_dim"), problemInt("value_dim"),
-      element.getIntOrFloatBitWidth() / 8, toLibrary(s), hopperTarget().smemPerCTA);
+      element.getIntOrFloatBitWidth() / 8, toLibrary(s), hopperTarget().smemPerCTA,
+      kernel.getProblem().contains("element_mods") &&
+          problemInt("element_mods") != 0);
   if (!broken.empty())
     return kernel.emitError() << "flash3 schedule " << s << ": " << broken.front();
   return success();

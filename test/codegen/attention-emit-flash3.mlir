@@ -20,7 +20,7 @@
 // CHECK: fg::wg::wait_tiles<0>();
 // CHECK-NEXT: fg::cta::sync();
 // CHECK: fg::wg::mma_ABt(s_tile, sQ, grow0, sK.stage(
-// CHECK: fg::warp::for_each(s_tile
+// CHECK: fg::warp::for_each_at(s_tile
 // CHECK: fg::warp::online_softmax(sm, s_tile, acc_o, kSoftmaxScale);
 // CHECK: fg::warp::convert(p_tile, s_tile);
 // CHECK-NEXT: fg::wg::mma_rAB<kPvN>(acc_o, p_tile, sV.stage(
@@ -58,7 +58,7 @@ func.func @causal_gqa(%q: tensor<?x32x?x128xbf16>, %k: tensor<?x8x?x128xbf16>, %
 // CHECK-NEXT: fg::wg::wait_q(pipe);
 // CHECK-NEXT: fg::wg::turns_start<kGroups>();
 // CHECK: fg::wg::consumer_turn<kGroups, kPvN>(s_tile, acc_o, p_tile, sQ, grow0, sK, sV, pipe, tile_it);
-// CHECK: fg::warp::for_each(s_tile
+// CHECK: fg::warp::for_each_at(s_tile
 // CHECK: fg::tanh_fast(
 // CHECK: fg::warp::convert(p_tile, s_tile);
 // CHECK-NEXT: ++tile_it;

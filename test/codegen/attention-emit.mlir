@@ -28,7 +28,7 @@
 // Masked tiles compare key and query positions and the key bound.
 // CHECK: fg::cta::wait<1>();
 // CHECK: fg::warp::mma_ABt(s_tile, sQ, wrow0
-// CHECK: fg::warp::for_each(s_tile
+// CHECK: fg::warp::for_each_at(s_tile
 // CHECK: (j < dim_N)
 // CHECK: (j <= v{{[0-9]+}})
 // CHECK: x = v{{[0-9]+}} ? x : fg::neg_inf();
@@ -52,13 +52,13 @@ func.func @causal_gqa(%q: tensor<?x32x?x128xbf16>, %k: tensor<?x8x?x128xbf16>, %
 // CHECK: constexpr float kScale = 0.0883883
 // CHECK: constexpr float kSoftmaxScale = 1.44269
 // The user's tanh, inlined per score element, in every tile.
-// CHECK: fg::warp::for_each(s_tile
+// CHECK: fg::warp::for_each_at(s_tile
 // Division by the constant 30 is a multiplication by its reciprocal.
 // CHECK: const float [[D:v[0-9]+]] = ((x * kScale) * 0.0333333333f);
 // CHECK-NEXT: const float [[T:v[0-9]+]] = fg::tanh_fast([[D]]);
 // CHECK-NEXT: const float [[R:v[0-9]+]] = ([[T]] * 30.0f);
 // CHECK: x = v{{[0-9]+}} ? [[R]] : fg::neg_inf();
-// CHECK: fg::warp::for_each(s_tile
+// CHECK: fg::warp::for_each_at(s_tile
 // CHECK: fg::tanh_fast(
 // CHECK: x = v{{[0-9]+}};
 func.func @softcap(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf16>, %v: tensor<?x16x?x128xbf16>) -> tensor<?x16x?x128xbf16> {
@@ -68,6 +68,38 @@ func.func @softcap(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf16>, %v:
     %x = arith.divf %s, %cap : f32
     %t = math.tanh %x : f32
     %r = arith.mulf %t, %cap : f32
+    flash.yield %r : f32
+  } {flash.schedule = #sched} : tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16> -> tensor<?x16x?x128xbf16>
+  return %o : tensor<?x16x?x128xbf16>
+}
+
+// -----
+
+#sched = #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 32, tile_d = 128, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 49152>
+
+// A score_mod that converts an expression affine in the positions to float
+// (ALiBi's j - i, here 3 * (j - i) + h) converts the lane's value once and adds
+// the element's compile-time offset, -3 * di + 3 * dj; a conversion of
+// something else (the head) stays as it is.
+// CHECK-LABEL: // === kernel @relative_bias_v0
+// CHECK: const float [[HF:v[0-9]+]] = (float)(v{{[0-9]+}});
+// CHECK: fg::warp::for_each_at(s_tile, {{.*}}, [&](int i, int j, int di, int dj, float& x) {
+// CHECK: const float [[PF:v[0-9]+]] = ((float)(v{{[0-9]+}} - (-3 * di + 3 * dj)) + (float)(-3 * di + 3 * dj));
+// CHECK-NEXT: = ([[PF]] * [[HF]]);
+func.func @relative_bias(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf16>, %v: tensor<?x16x?x128xbf16>) -> tensor<?x16x?x128xbf16> {
+  %o = flash.attention %q, %k, %v dims ["B", "N", "N"] score_mod {
+  ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index):
+    %hi = arith.index_cast %h : index to i32
+    %hf = arith.sitofp %hi : i32 to f32
+    %ii = arith.index_cast %i : index to i32
+    %ji = arith.index_cast %j : index to i32
+    %d = arith.subi %ji, %ii : i32
+    %three = arith.constant 3 : i32
+    %d3 = arith.muli %d, %three : i32
+    %p = arith.addi %d3, %hi : i32
+    %pf = arith.sitofp %p : i32 to f32
+    %bias = arith.mulf %pf, %hf : f32
+    %r = arith.addf %s, %bias : f32
     flash.yield %r : f32
   } {flash.schedule = #sched} : tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16> -> tensor<?x16x?x128xbf16>
   return %o : tensor<?x16x?x128xbf16>

@@ -101,6 +101,27 @@ FG_DEVICE void for_each(acc_tile<R, C>& t, int row0, int col0, F&& f) {
       for (int e = 0; e < 4; ++e) f(r_lane + m * 16 + ((e >> 1) << 3), c_lane + n * 8 + (e & 1), t.v[m][n][e]);
 }
 
+/// for_each with the element's offsets from the lane's first element:
+/// f(row, col, drow, dcol, v), row = (row0 + the lane's row) + drow. drow
+/// and dcol are compile-time constants once the loops are unrolled, so the
+/// emitter can convert position expressions to float once per lane
+/// (ScalarPrinter::positions).
+template <int R, int C, class F>
+FG_DEVICE void for_each_at(acc_tile<R, C>& t, int row0, int col0, F&& f) {
+  const int lane = ptx::lane_id();
+  const int r_lane = row0 + (lane >> 2);
+  const int c_lane = col0 + ((lane & 3) << 1);
+  FG_UNROLL
+  for (int m = 0; m < acc_tile<R, C>::kMT; ++m)
+    FG_UNROLL
+    for (int n = 0; n < acc_tile<R, C>::kNT; ++n)
+      FG_UNROLL
+      for (int e = 0; e < 4; ++e) {
+        const int dr = m * 16 + ((e >> 1) << 3), dc = n * 8 + (e & 1);
+        f(r_lane + dr, c_lane + dc, dr, dc, t.v[m][n][e]);
+      }
+}
+
 /// dst = src * s.
 template <int R, int C> FG_DEVICE void mul(acc_tile<R, C>& dst, const acc_tile<R, C>& src, float s) {
   FG_UNROLL
