@@ -201,7 +201,9 @@ flashgen::schedule::rankAgreement(const Target &t,
       modeled.push_back(e.seconds);
       measured.push_back(m->milliseconds);
     }
-    if (modeled.size() < 3)
+    // Below 4 candidates a rank correlation takes a handful of coarse
+    // values (one swap of 3 is rho 0.5): too little to judge an order.
+    if (modeled.size() < 4)
       continue;
     ShapeAgreement a;
     a.shape = shape;

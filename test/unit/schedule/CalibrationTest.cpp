@@ -65,12 +65,13 @@ TEST(Calibration, ModelOrdersTheH100Table) {
 }
 
 TEST(Calibration, ModelOrdersTheH200Tables) {
-  // Five runs: the first four fitted together (the fourth holds the
+  // Six runs: the first four fitted together (the fourth holds the
   // persistent grid and the d = 256 kernels as they are now); the fifth
-  // timed the top 8 of the committed model and was not fitted.
+  // and sixth timed the top 8 of the committed model and were not fitted.
   for (const char *table :
        {"h200-attention.tsv", "h200-attention-2.tsv", "h200-attention-3.tsv",
-        "h200-attention-4.tsv", "h200-attention-5.tsv"}) {
+        "h200-attention-4.tsv", "h200-attention-5.tsv",
+        "h200-attention-6.tsv"}) {
     SCOPED_TRACE(table);
     expectAgreement(table, "h200");
   }
@@ -102,15 +103,17 @@ TEST(Calibration, ParsesAndRejectsTables) {
 }
 
 TEST(Calibration, SpearmanSeesOrderNotScale) {
-  // Three candidates of one shape whose measured order is the model's
+  // Four candidates of one shape whose measured order is the model's
   // reversed: rho = -1 and the first choice is the slowest.
   const Target &t = **lookupTarget("sm_90");
   std::string table = "batch\theads\tkv_heads\tn\tm\td\tdv\tcausal\tscore_sfu\t"
                       "score_alu\talgorithm\ttile_q\ttile_kv\tstages\twarps\t"
                       "inner_q\tinner_kv\tms\n";
-  // flash2 with 16-key tiles, flash3 without and with a producer: the model
-  // ranks them slowest to fastest.
+  // flash2 with 16-key tiles, flash3 with one consumer warpgroup, with two
+  // and without and with a producer: the model ranks them slowest to
+  // fastest.
   table += "2\t16\t16\t8192\t8192\t128\t128\t0\t0\t0\tflash2\t64\t16\t2\t4\t0\t0\t1.0\n";
+  table += "2\t16\t16\t8192\t8192\t128\t128\t0\t0\t0\tflash3\t64\t64\t2\t4\t0\t0\t1.5\n";
   table += "2\t16\t16\t8192\t8192\t128\t128\t0\t0\t0\tflash3\t128\t128\t2\t8\t0\t0\t2.0\n";
   table += "2\t16\t16\t8192\t8192\t128\t128\t0\t0\t0\tflash3\t128\t128\t3\t12\t0\t0\t3.0\n";
   Result<std::vector<Measurement>> rows = parseMeasurements(table);
