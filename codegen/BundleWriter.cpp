@@ -251,7 +251,7 @@ LogicalResult writeAttentionKernel(AttentionOp op, const std::string &name,
   return success();
 }
 
-/// Bundle entry of a flash.linear_attention lowered by flash-chunk: one
+/// Bundle entry of a flash.linear_attention lowered by flash-lower-kernels: one
 /// variant per schedule, with one launch (chunk_fused) or two in order
 /// (chunk_two_pass: chunk states into scratch, then the outputs).
 LogicalResult writeLinearKernel(LinearAttentionOp op, const std::string &name,
@@ -260,7 +260,7 @@ LogicalResult writeLinearKernel(LinearAttentionOp op, const std::string &name,
                                 llvm::json::Array &kernels) {
   auto refs = op->getAttrOfType<ArrayAttr>("flash.kernels");
   if (!refs || refs.empty())
-    return op.emitError() << "has no flash.kernels: run flash-chunk before "
+    return op.emitError() << "has no flash.kernels: run flash-lower-kernels before "
                              "writing a bundle";
   std::string batchDim = op.getBatchDimName(), lengthDim = op.getLengthDimName();
   SizeNames sizes;

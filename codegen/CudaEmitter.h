@@ -46,7 +46,7 @@ FailureOr<EmittedKernel> emitCudaKernel(KernelOp kernel);
 /// The path under which the umbrella device header is included.
 constexpr const char *kDeviceUmbrellaHeader = "flashgen/device/flashgen_device.cuh";
 /// Signed floor/ceil division for emitted index arithmetic.
-constexpr const char *kDeviceIndexMathHeader = "flashgen/device/index_math.cuh";
+constexpr const char *kDeviceIndexMathHeader = "flashgen/device/core/index_math.cuh";
 
 } // namespace mlir::flash
 

@@ -1,6 +1,6 @@
 //===- EmbeddedFiles.h - device headers compiled into the binary -*- C++ -*-===//
 //
-// The device tile library (codegen/device/*.cuh) as text, embedded at build
+// The device tile library (codegen/device/**/*.cuh) as text, embedded at build
 // time (cmake/EmbedFiles.cmake), so the bundle writer can copy it into every
 // bundle and NVRTC never needs the source tree.
 //
@@ -12,7 +12,7 @@
 namespace flashgen::embedded {
 
 struct EmbeddedFile {
-  const char *path; ///< include path, e.g. "flashgen/device/mma.cuh"
+  const char *path; ///< include path, e.g. "flashgen/device/matmul/mma.cuh"
   const char *text;
 };
 

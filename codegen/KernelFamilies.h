@@ -1,6 +1,8 @@
 //===- KernelFamilies.h - one printer per kernel family ---------*- C++ -*-===//
 //
-// emitCudaKernel dispatches on `flash.kernel`'s family to one of these.
+// emitCudaKernel dispatches on `flash.kernel`'s family to one of these;
+// each family's printer lives in its own folder (attention/, recurrence/),
+// so a new family (backward, decode) adds a folder and a line here.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,11 +13,11 @@
 
 namespace mlir::flash {
 
-/// Family "attention" (AttentionEmitter.cpp).
+/// Family "attention" (attention/AttentionEmitter.cpp, Flash3Emitter.cpp).
 FailureOr<EmittedKernel> emitAttentionKernel(KernelOp kernel);
 
 /// Families "linear_fused", "linear_states", "linear_outputs"
-/// (LinearEmitter.cpp).
+/// (recurrence/ChunkwiseEmitter.cpp).
 FailureOr<EmittedKernel> emitLinearKernel(KernelOp kernel);
 
 } // namespace mlir::flash

@@ -46,6 +46,7 @@ def Flash_KernelOp : Flash_Op<"kernel", [Symbol, SingleBlock, NoTerminator,
     $sym_name `family` $family `schedule` $schedule `problem` $problem
     attr-dict-with-keyword $body
   }];
+  let hasVerifier = 1;
 }
 
 def Flash_GridMapOp : Flash_Op<"grid_map", [Pure,
@@ -86,6 +87,7 @@ def Flash_TileLoadOp : Flash_Op<"tile_load", []> {
     $tensor `[` $batch `,` $head `,` $row_tile `]` `rows` $rows `extent` $extent
     `stage` $stage (`async` $async^)? attr-dict
   }];
+  let hasVerifier = 1;
 }
 
 def Flash_TileCommitOp : Flash_Op<"tile_commit", []> {
@@ -101,6 +103,7 @@ def Flash_TileWaitOp : Flash_Op<"tile_wait", []> {
   let summary = "wait until at most `pending` load groups are in flight, then sync the CTA";
   let arguments = (ins I64Attr:$pending);
   let assemblyFormat = "$pending attr-dict";
+  let hasVerifier = 1;
 }
 
 def Flash_BarrierOp : Flash_Op<"barrier", []> {
@@ -116,6 +119,7 @@ def Flash_TileMmaOp : Flash_Op<"tile_mma", []> {
   }];
   let arguments = (ins StrAttr:$product, Index:$stage);
   let assemblyFormat = "$product `stage` $stage attr-dict";
+  let hasVerifier = 1;
 }
 
 def Flash_ScoreMapOp : Flash_Op<"score_map", [SingleBlock]> {
@@ -133,6 +137,7 @@ def Flash_ScoreMapOp : Flash_Op<"score_map", [SingleBlock]> {
   let assemblyFormat = [{
     `[` $batch `,` $head `,` $query_tile `,` $key_tile `]` attr-dict-with-keyword $body
   }];
+  let hasVerifier = 1;
 }
 
 def Flash_ScoreYieldOp : Flash_Op<"score_yield", [Terminator,
@@ -146,6 +151,7 @@ def Flash_SoftmaxUpdateOp : Flash_Op<"softmax_update", []> {
   let summary = "online softmax: new row maxima, rescale, exponentiate, row sums";
   let arguments = (ins UnitAttr:$masked);
   let assemblyFormat = "(`masked` $masked^)? attr-dict";
+  let hasVerifier = 1;
 }
 
 def Flash_OutputStoreOp : Flash_Op<"output_store", []> {
@@ -155,6 +161,7 @@ def Flash_OutputStoreOp : Flash_Op<"output_store", []> {
   let assemblyFormat = [{
     $tensor `[` $batch `,` $head `,` $row_tile `]` `extent` $extent attr-dict
   }];
+  let hasVerifier = 1;
 }
 
 #endif // FLASH_KERNEL_OPS

@@ -1,8 +1,8 @@
 //===- FlashLinearKernelOps.td - kernel ops of recurrences -*- tablegen -*-===//
 //
-// What `flash-chunk` produces for `flash.linear_attention` and codegen/
-// prints (LinearEmitter.cpp): the chunkwise form of docs/semantics.md §4 as
-// a `flash.kernel` of family "linear_fused" (the state stays on chip for the
+// What `flash-lower-kernels` produces for `flash.linear_attention` and
+// codegen/ prints (recurrence/ChunkwiseEmitter.cpp): the chunkwise form of
+// docs/semantics.md §4 as a `flash.kernel` of family "linear_fused" (the state stays on chip for the
 // whole sequence) or the pair "linear_states" + "linear_outputs" (chunk
 // states materialised in a scratch buffer, then outputs in parallel over
 // chunks). The kernel body reuses flash.kernel, flash.grid_map, flash.dim,
@@ -55,6 +55,7 @@ def Flash_ChunkLoadOp : Flash_Op<"chunk_load", []> {
     $tensor `[` $batch `,` $head `,` $chunk `,` $col_tile `]` `rows` $rows
     `cols` $cols `extent` $extent `stage` $stage (`async` $async^)? attr-dict
   }];
+  let hasVerifier = 1;
 }
 
 def Flash_StateInitOp : Flash_Op<"state_init", []> {
@@ -74,6 +75,7 @@ def Flash_StateInitOp : Flash_Op<"state_init", []> {
     $source `[` $batch `,` $head `,` $col_tile `]` (`chunk` $chunk^)?
     `gate` $gate attr-dict
   }];
+  let hasVerifier = 1;
 }
 
 def Flash_StateStoreOp : Flash_Op<"state_store", []> {
@@ -91,6 +93,7 @@ def Flash_StateStoreOp : Flash_Op<"state_store", []> {
     $target `[` $batch `,` $head `,` $col_tile `]` (`chunk` $chunk^)?
     `gate` $gate attr-dict
   }];
+  let hasVerifier = 1;
 }
 
 def Flash_GateFetchOp : Flash_Op<"gate_fetch", []> {
@@ -107,6 +110,7 @@ def Flash_GateFetchOp : Flash_Op<"gate_fetch", []> {
   let assemblyFormat = [{
     `[` $batch `,` $head `,` $chunk `]` `extent` $extent `gate` $gate attr-dict
   }];
+  let hasVerifier = 1;
 }
 
 def Flash_ChunkGatesOp : Flash_Op<"chunk_gates", [SingleBlock]> {
@@ -134,6 +138,7 @@ def Flash_ChunkGatesOp : Flash_Op<"chunk_gates", [SingleBlock]> {
     `[` $batch `,` $head `,` $chunk `]` `extent` $extent `buffer` $buffer
     `stage` $stage `gate` $gate attr-dict-with-keyword $body
   }];
+  let hasVerifier = 1;
 }
 
 def Flash_GateYieldOp : Flash_Op<"gate_yield", [Terminator,
@@ -158,6 +163,7 @@ def Flash_ChunkInterOp : Flash_Op<"chunk_inter", []> {
   let assemblyFormat = [{
     `[` $query_tile `]` `stage` $stage `buffer` $buffer `gate` $gate attr-dict
   }];
+  let hasVerifier = 1;
 }
 
 def Flash_ChunkScoresOp : Flash_Op<"chunk_scores", []> {
@@ -174,6 +180,7 @@ def Flash_ChunkScoresOp : Flash_Op<"chunk_scores", []> {
   let assemblyFormat = [{
     `[` $query_tile `,` $key_tile `]` `stage` $stage `gate` $gate attr-dict
   }];
+  let hasVerifier = 1;
 }
 
 def Flash_DecayMapOp : Flash_Op<"decay_map", [SingleBlock]> {
@@ -191,6 +198,7 @@ def Flash_DecayMapOp : Flash_Op<"decay_map", [SingleBlock]> {
   let assemblyFormat = [{
     `[` $query_tile `,` $key_tile `]` `buffer` $buffer attr-dict-with-keyword $body
   }];
+  let hasVerifier = 1;
 }
 
 def Flash_DecayYieldOp : Flash_Op<"decay_yield", [Terminator,
@@ -211,6 +219,7 @@ def Flash_ChunkAccumulateOp : Flash_Op<"chunk_accumulate", []> {
   }];
   let arguments = (ins Index:$key_tile, Index:$stage, Flash_GateKind:$gate);
   let assemblyFormat = "`[` $key_tile `]` `stage` $stage `gate` $gate attr-dict";
+  let hasVerifier = 1;
 }
 
 def Flash_ChunkStoreOp : Flash_Op<"chunk_store", []> {
@@ -230,6 +239,7 @@ def Flash_ChunkStoreOp : Flash_Op<"chunk_store", []> {
     $tensor `[` $batch `,` $head `,` $chunk `,` $query_tile `,` $col_tile `]`
     `extent` $extent `stage` $stage `gate` $gate attr-dict
   }];
+  let hasVerifier = 1;
 }
 
 def Flash_StateUpdateOp : Flash_Op<"state_update", []> {
@@ -243,6 +253,7 @@ def Flash_StateUpdateOp : Flash_Op<"state_update", []> {
   }];
   let arguments = (ins Index:$stage, Index:$buffer, Flash_GateKind:$gate);
   let assemblyFormat = "`stage` $stage `buffer` $buffer `gate` $gate attr-dict";
+  let hasVerifier = 1;
 }
 
 #endif // FLASH_LINEAR_KERNEL_OPS

@@ -476,22 +476,5 @@ LogicalResult LinearAttentionOp::verify() {
   return checkDimNames(op, getDims(), 2, "batch, length");
 }
 
-//===----------------------------------------------------------------------===//
-// GridMapOp
-//===----------------------------------------------------------------------===//
-
-LogicalResult GridMapOp::verify() {
-  if (getRoles().size() != getIds().size() ||
-      getExtents().size() != getIds().size())
-    return emitOpError() << "has " << getIds().size() << " ids, "
-                         << getRoles().size() << " roles and "
-                         << getExtents().size()
-                         << " extents: they must be equal";
-  if (getIds().empty() || getIds().size() > 3)
-    return emitOpError() << "maps " << getIds().size()
-                         << " grid dimensions; CUDA grids have 1 to 3";
-  return success();
-}
-
 #define GET_OP_CLASSES
 #include "dialect/FlashOps.cpp.inc"

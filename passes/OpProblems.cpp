@@ -6,7 +6,7 @@
 
 using namespace mlir;
 using namespace mlir::flash;
-namespace fs = flashgen::schedule;
+namespace sched = flashgen::schedule;
 
 /// Bytes of one element of a tensor value.
 static int64_t elementBytes(Value value) {
@@ -31,7 +31,7 @@ static void countRegionWork(Region &region, int64_t &sfuOps, int64_t &aluOps) {
   });
 }
 
-FailureOr<fs::AttentionProblem>
+FailureOr<sched::AttentionProblem>
 mlir::flash::attentionProblem(AttentionOp op, const DimValues &dims,
                               StringRef passName) {
   llvm::Expected<AttentionSizes> sizes = resolveSizes(op, dims);
@@ -40,7 +40,7 @@ mlir::flash::attentionProblem(AttentionOp op, const DimValues &dims,
                    << " (" << passName << " option dims=\"NAME=VALUE,...\")";
     return failure();
   }
-  fs::AttentionProblem p;
+  sched::AttentionProblem p;
   p.batch = sizes->batch;
   p.queryHeads = sizes->queryHeads;
   p.keyHeads = sizes->keyHeads;
@@ -49,7 +49,7 @@ mlir::flash::attentionProblem(AttentionOp op, const DimValues &dims,
   p.headDim = sizes->headDim;
   p.valueDim = sizes->valueDim;
   p.elementBytes = elementBytes(op.getQ());
-  p.mask = *fs::parseMaskKind(stringifyMaskKind(op.getMask()));
+  p.mask = *sched::parseMaskKind(stringifyMaskKind(op.getMask()));
   p.window = op.getWindow().value_or(0);
   p.hasScoreMod = op.hasScoreMod();
   p.hasMaskMod = op.hasMaskMod();
@@ -63,22 +63,12 @@ mlir::flash::attentionProblem(AttentionOp op, const DimValues &dims,
   return p;
 }
 
-FailureOr<fs::LinearProblem>
-mlir::flash::linearProblem(LinearAttentionOp op, const DimValues &dims,
-                           StringRef passName) {
-  llvm::Expected<LinearAttentionSizes> sizes = resolveSizes(op, dims);
-  if (!sizes) {
-    op.emitError() << llvm::toString(sizes.takeError())
-                   << " (" << passName << " option dims=\"NAME=VALUE,...\")";
-    return failure();
-  }
-  fs::LinearProblem p;
-  p.batch = sizes->batch;
-  p.heads = sizes->heads;
-  p.length = sizes->length;
-  p.keyDim = sizes->keyDim;
-  p.valueDim = sizes->valueDim;
-  p.gate = *fs::parseGateKind(stringifyGateKind(op.getGate()));
+sched::LinearProblem mlir::flash::linearKernelProblem(LinearAttentionOp op) {
+  sched::LinearProblem p;
+  p.heads = op.getQ().getType().getDimSize(1);
+  p.keyDim = op.getQ().getType().getDimSize(3);
+  p.valueDim = op.getV().getType().getDimSize(3);
+  p.gate = *sched::parseGateKind(stringifyGateKind(op.getGate()));
   p.elementBytes = elementBytes(op.getQ());
   if (!op.getGates().empty())
     p.gateElementBytes = elementBytes(op.getGates().front());
@@ -87,3 +77,17 @@ mlir::flash::linearProblem(LinearAttentionOp op, const DimValues &dims,
   return p;
 }
 
+FailureOr<sched::LinearProblem>
+mlir::flash::linearProblem(LinearAttentionOp op, const DimValues &dims,
+                           StringRef passName) {
+  llvm::Expected<LinearAttentionSizes> sizes = resolveSizes(op, dims);
+  if (!sizes) {
+    op.emitError() << llvm::toString(sizes.takeError())
+                   << " (" << passName << " option dims=\"NAME=VALUE,...\")";
+    return failure();
+  }
+  sched::LinearProblem p = linearKernelProblem(op);
+  p.batch = sizes->batch;
+  p.length = sizes->length;
+  return p;
+}

@@ -19,6 +19,11 @@ namespace mlir::flash {
 FailureOr<flashgen::schedule::AttentionProblem>
 attentionProblem(AttentionOp op, const DimValues &dims, StringRef passName);
 
+/// What the kernels of `op` specialise on (heads, Dk, Dv, gate kind,
+/// element sizes, state use); batch and length, which they take at run
+/// time, keep the problem's defaults.
+flashgen::schedule::LinearProblem linearKernelProblem(LinearAttentionOp op);
+
 /// The sizes, gate kind and state use of `op`, errors as above.
 FailureOr<flashgen::schedule::LinearProblem>
 linearProblem(LinearAttentionOp op, const DimValues &dims, StringRef passName);

@@ -1,7 +1,8 @@
 //===- Passes.td - flashgen pass declarations --------------*- tablegen -*-===//
 //
-// The pipeline of ../shared/DESIGN.md §3: IO lower bounds, Z3 scheduling,
-// chunking of recurrences, lowering to kernels.
+// The MLIR passes of DESIGN.md §3: IO lower bounds, scheduling, lowering to
+// kernels. One file each, named after the def (FlashSchedule.cpp for
+// flash-schedule); flash-print-cuda belongs to codegen/ (codegen/Passes.td).
 //
 //===----------------------------------------------------------------------===//
 
@@ -36,7 +37,9 @@ def FlashSchedule : Pass<"flash-schedule", "::mlir::ModuleOp"> {
     register, MMA-shape and alignment constraints, minimising the cost model.
     Records `flash.schedule` (#flash.schedule), `flash.modeled_io` (bytes),
     `flash.io_ratio` (modeled / bound) and `flash.candidates` (the top-K
-    schedules, best first, for the autotuner).
+    schedules, best first, for the autotuner). With `search=false` it only
+    gives recurrences that have no schedule the library's default one
+    (schedule/LinearSpace.h, defaultLinearSchedule).
   }];
   let options = [
     Option<"target", "target", "std::string", /*default=*/"\"sm_90\"",
@@ -50,6 +53,11 @@ def FlashSchedule : Pass<"flash-schedule", "::mlir::ModuleOp"> {
            "flash2_dsplit or flash3, recurrences to chunk_fused or "
            "chunk_two_pass; default: every family that applies, ranked "
            "together">,
+    Option<"search", "search", "bool", /*default=*/"true",
+           "false: no search; each recurrence without a flash.schedule gets "
+           "the schedule library's default chunkwise schedule (the form "
+           "named by `algorithm`, chunk_fused by default) with a remark, for "
+           "tests and bring-up; nothing else is recorded">,
   ];
   let dependentDialects = ["::mlir::flash::FlashDialect"];
 }
@@ -57,54 +65,39 @@ def FlashSchedule : Pass<"flash-schedule", "::mlir::ModuleOp"> {
 def FlashLowerKernels : Pass<"flash-lower-kernels", "::mlir::ModuleOp"> {
   let summary = "Lower scheduled flash ops to flash.kernel ops";
   let description = [{
-    Turns each scheduled `flash.attention` into one `flash.kernel` per
-    schedule (the chosen one, then each candidate): an explicit grid mapping
-    (query tiles x query heads x batch), the query tile load, the key/value
-    tile loop split into masked and unmasked ranges (causal and window masks
-    skip fully masked tiles and mask only the diagonal ones; the last tile of
-    a ragged key length is masked), a multi-stage pipeline of async tile
-    loads, and tile ops. The user's score_mod and mask_mod regions are cloned
-    into the kernels' `flash.score_map` regions as scalar code. The semantic
-    op gets a `flash.kernels` attribute listing its kernels.
-  }];
-  let dependentDialects = ["::mlir::flash::FlashDialect",
-                           "::mlir::arith::ArithDialect",
-                           "::mlir::scf::SCFDialect"];
-}
+    Turns each scheduled op into `flash.kernel` ops, one variant per
+    schedule (the chosen `flash.schedule`, then each of
+    `flash.candidates`), with the builder of the op's kernel family. An op
+    without a schedule is an error: flash-schedule supplies them.
 
-def FlashPrintCuda : Pass<"flash-print-cuda", "::mlir::ModuleOp"> {
-  let summary = "Print the CUDA C++ of every flash.kernel to standard output";
-  let description = [{
-    Runs the CUDA emitter (codegen/) on each `flash.kernel` and prints the
-    translation unit it makes, so lit tests can check emitted code. The IR is
-    left unchanged.
-  }];
-  let dependentDialects = ["::mlir::flash::FlashDialect"];
-}
+    `flash.attention` (flash2, flash3; LowerAttention.cpp): one kernel per
+    schedule with an explicit grid mapping (query tiles x query heads x
+    batch), the query tile load, the key/value tile loop split into masked
+    and unmasked ranges (causal and window masks skip fully masked tiles and
+    mask only the diagonal ones; the last tile of a ragged key length is
+    masked), a multi-stage pipeline of async tile loads, and tile ops. The
+    user's score_mod and mask_mod regions are cloned into the kernels'
+    `flash.score_map` regions as scalar code.
 
-def FlashChunk : Pass<"flash-chunk", "::mlir::ModuleOp"> {
-  let summary = "Lower scheduled recurrences to chunkwise flash.kernel ops";
-  let description = [{
-    Rewrites each `flash.linear_attention` into the chunkwise-parallel form
-    of docs/semantics.md §4 (TFLA's two-level tiling: chunks of L steps,
-    inner query x key tiles inside a chunk) as `flash.kernel` ops: for
-    `chunk_fused` one kernel whose CTAs keep a d_k x tile_dv slice of the
-    state on chip for the whole sequence (family "linear_fused"); for
-    `chunk_two_pass` a chunk-state kernel ("linear_states", states into a
-    scratch buffer) and an output kernel parallel over chunks
+    `flash.linear_attention` (chunk_fused, chunk_two_pass;
+    LowerChunkwise.cpp): the chunkwise-parallel form of docs/semantics.md §4
+    (TFLA's two-level tiling: chunks of L steps, inner query x key tiles
+    inside a chunk). `chunk_fused` is one kernel whose CTAs keep a
+    d_k x tile_dv slice of the state on chip for the whole sequence (family
+    "linear_fused"); `chunk_two_pass` a chunk-state kernel ("linear_states",
+    states into a scratch buffer) and an output kernel parallel over chunks
     ("linear_outputs"). The gate kind's scalar math goes into
-    `flash.chunk_gates` and `flash.decay_map` regions. An op without a
-    `flash.schedule` gets the default chunk_fused schedule (L = 64,
-    inner tiles 64 x 64, tile_dv = 64, or 32 for d_k > 128, 2 stages,
-    4 warps) and a remark saying so. Each op gets `flash.kernels`.
+    `flash.chunk_gates` and `flash.decay_map` regions. Each schedule is
+    checked first against the chunkwise kernels' rules on the target
+    (schedule/Checker.h, chunkwiseKernelViolations): the chosen one must
+    pass; a candidate that does not is dropped with a warning.
+
+    The semantic op gets a `flash.kernels` attribute listing its kernels.
   }];
   let options = [
     Option<"target", "target", "std::string", /*default=*/"\"sm_90\"",
-           "Target whose shared-memory limit the schedules must fit (sm_90, sm_80)">,
-    Option<"defaultAlgorithm", "default-algorithm", "std::string",
-           /*default=*/"\"chunk_fused\"",
-           "Algorithm of the default schedule of an op without one "
-           "(chunk_fused, chunk_two_pass)">,
+           "Target whose limits recurrence schedules are checked against "
+           "(default: sm_90)">,
   ];
   let dependentDialects = ["::mlir::flash::FlashDialect",
                            "::mlir::arith::ArithDialect",

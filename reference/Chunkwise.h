@@ -1,6 +1,6 @@
 //===- Chunkwise.h - chunkwise form of linear_attention ---------*- C++ -*-===//
 //
-// The form flash-chunk generates and the CUDA emitter prints, on the CPU:
+// The form flash-lower-kernels generates and the CUDA emitter prints, on the CPU:
 //  1. inter-chunk pass: the state at every chunk boundary, from the state at
 //     the previous boundary and the chunk's keys and values;
 //  2. intra-chunk pass: each chunk's outputs from its start state plus a

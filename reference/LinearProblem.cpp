@@ -6,22 +6,6 @@
 
 namespace flashgen::reference {
 
-const char *gateKindName(GateKind kind) {
-  switch (kind) {
-  case GateKind::None:
-    return "none";
-  case GateKind::Decay:
-    return "decay";
-  case GateKind::Vector:
-    return "vector";
-  case GateKind::MlstmExp:
-    return "mlstm_exp";
-  case GateKind::MlstmSig:
-    return "mlstm_sig";
-  }
-  return "unknown";
-}
-
 namespace {
 
 /// Compares `actual` with `expected`, where -1 in `expected` matches any

@@ -10,6 +10,7 @@
 #ifndef FLASHGEN_REFERENCE_LINEARPROBLEM_H
 #define FLASHGEN_REFERENCE_LINEARPROBLEM_H
 
+#include "reference/GateKind.h"
 #include "reference/Tensor.h"
 
 #include <optional>
@@ -17,19 +18,10 @@
 
 namespace flashgen::reference {
 
-enum class GateKind { None, Decay, Vector, MlstmExp, MlstmSig };
-
-/// "none", "decay", "vector", "mlstm_exp", "mlstm_sig".
-const char *gateKindName(GateKind kind);
-
-/// mLSTM kinds carry a normaliser state n and divide by it.
-inline bool gateHasNormalizer(GateKind kind) {
-  return kind == GateKind::MlstmExp || kind == GateKind::MlstmSig;
-}
-/// Only the exponential input gate needs the max stabiliser m.
-inline bool gateHasStabilizer(GateKind kind) {
-  return kind == GateKind::MlstmExp;
-}
+using flashgen::GateKind;
+using flashgen::gateHasNormalizer;
+using flashgen::gateHasStabilizer;
+using flashgen::gateKindName;
 
 /// Attributes of one flash.linear_attention op.
 struct LinearProblem {

@@ -3,7 +3,7 @@
 // Resources (shared memory, registers), traffic (global and HBM), FLOPs and
 // time of a flash2 or flash2_dsplit schedule for one attention problem. The
 // shared-memory plan of flash2 is the emitter's
-// (codegen/AttentionEmitter.cpp, docs/emitter-target.md):
+// (codegen/attention/, docs/emitter-target.md):
 //
 //   flash2         smem = (tile_q D + stages tile_kv (D + Dv)) e
 //   flash2_dsplit  smem = (stages (tile_q + tile_kv) tile_d + 2 tile_kv tile_dv) e
@@ -27,7 +27,7 @@
 namespace flashgen::schedule {
 
 /// Shared rows of a 16-bit tile hold 64 to 512 bytes (smem_tile in
-/// codegen/device/smem_tile.cuh): 32 to 256 columns.
+/// codegen/device/memory/smem_tile.cuh): 32 to 256 columns.
 constexpr int64_t kMinTileColumns = 32;
 constexpr int64_t kMaxTileColumns = 256;
 

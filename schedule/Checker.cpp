@@ -10,6 +10,8 @@
 #include "schedule/Roofline.h"
 #include "schedule/Units.h"
 
+#include <sstream>
+
 using namespace flashgen::schedule;
 
 namespace {
@@ -121,39 +123,73 @@ flashgen::schedule::checkAttentionSchedule(const AttentionProblem &p,
 }
 
 std::vector<std::string>
+flashgen::schedule::chunkwiseKernelViolations(const LinearProblem &p,
+                                              const Target &t,
+                                              const Schedule &s) {
+  std::ostringstream os;
+  const int64_t L = s.chunk, warps = s.warps, tileDv = s.tileDv;
+  if (s.algorithm != Algorithm::ChunkFused &&
+      s.algorithm != Algorithm::ChunkTwoPass)
+    os << "algorithm '" << algorithmName(s.algorithm)
+       << "' is not a recurrence schedule (chunk_fused, chunk_two_pass)";
+  else if (p.elementBytes != 2)
+    os << "inputs of " << p.elementBytes
+       << "-byte elements have no tensor-core path (the chunkwise kernels "
+          "take bf16 or f16)";
+  else if (p.gate != GateKind::None && p.gateElementBytes != 4)
+    os << "gate operands have " << p.gateElementBytes
+       << "-byte elements; the chunkwise kernels read f32 gates";
+  else if (warps < 1 || !isPowerOfTwo(warps) || warps > 16)
+    os << "warps = " << warps << " (a power of two, 1 to 16)";
+  else if (s.stages < 1 || s.stages > 2)
+    os << "stages = " << s.stages << " (1 or 2 chunks in flight)";
+  else if (L < 16 || L % 16 != 0)
+    os << "chunk = " << L << " (a multiple of 16, the MMA tile)";
+  else if (s.innerQ < 16 * warps || s.innerQ % (16 * warps) != 0 ||
+           L % s.innerQ != 0)
+    os << "inner_q = " << s.innerQ << " must split into 16-row tiles over "
+       << warps << " warps and divide chunk = " << L;
+  else if (s.innerKv < 16 || s.innerKv % 16 != 0 || L % s.innerKv != 0)
+    os << "inner_kv = " << s.innerKv
+       << " must be a multiple of 16 that divides chunk = " << L;
+  else if (tileDv < 16 || !isPowerOfTwo(tileDv) || p.valueDim % tileDv != 0)
+    os << "tile_dv = " << tileDv
+       << " must be a power of two >= 16 that divides Dv = " << p.valueDim;
+  else if (!isPowerOfTwo(p.keyDim) || p.keyDim < 16 * warps)
+    os << "Dk = " << p.keyDim
+       << " must be a power of two with 16 state rows per warp (" << warps
+       << " warps)";
+  if (!os.str().empty())
+    return {os.str()};
+
+  for (bool outputs : {true, false}) {
+    if (!outputs && s.algorithm != Algorithm::ChunkTwoPass)
+      continue;
+    mlir::flash::ChunkShape shape = chunkwiseKernelShape(p, s, outputs);
+    int64_t smem = mlir::flash::chunkSmemPlan(shape).total;
+    if (smem > t.smemPerCTA) {
+      os << "needs " << smem << " bytes of shared memory, " << t.name
+         << " allows " << t.smemPerCTA;
+      return {os.str()};
+    }
+    int64_t registers = mlir::flash::chunkRegisterEstimate(shape);
+    if (registers > 255) {
+      os << "needs about " << registers << " registers per thread (state slice "
+         << p.keyDim << " x " << tileDv << " over " << warps
+         << " warps): more than 255";
+      return {os.str()};
+    }
+  }
+  return {};
+}
+
+std::vector<std::string>
 flashgen::schedule::checkLinearSchedule(const LinearProblem &p, const Target &t,
                                         const Schedule &s) {
   Rules r;
   if (std::string why = linearPrecondition(p, t); !why.empty())
     return {why};
-  if (s.algorithm != Algorithm::ChunkFused &&
-      s.algorithm != Algorithm::ChunkTwoPass)
-    return {std::string("'") + algorithmName(s.algorithm) +
-            "' is not a recurrence schedule"};
-  // The rules of flash-chunk (passes/Chunk.cpp, checkSchedule).
-  r.require(s.warps >= 1 && s.warps <= 16 && isPowerOfTwo(s.warps),
-            "warps = " + n(s.warps) + " (a power of two, 1 to 16)");
-  r.require(s.stages == 1 || s.stages == 2,
-            "stages = " + n(s.stages) + " (1 or 2 chunks in flight)");
-  r.require(s.chunk >= 16 && s.chunk % 16 == 0,
-            "chunk = " + n(s.chunk) + " (a multiple of 16)");
-  if (!r.violations.empty())
-    return r.violations;
-  r.require(s.innerQ >= 16 * s.warps && s.innerQ % (16 * s.warps) == 0 &&
-                s.chunk % s.innerQ == 0,
-            "inner_q = " + n(s.innerQ) + " must split into 16-row tiles over " +
-                n(s.warps) + " warps and divide chunk = " + n(s.chunk));
-  r.require(s.innerKv >= 16 && s.innerKv % 16 == 0 && s.chunk % s.innerKv == 0,
-            "inner_kv = " + n(s.innerKv) +
-                " must be a multiple of 16 that divides chunk = " + n(s.chunk));
-  r.require(s.tileDv >= 16 && isPowerOfTwo(s.tileDv) &&
-                p.valueDim % s.tileDv == 0,
-            "tile_dv = " + n(s.tileDv) +
-                " must be a power of two >= 16 that divides Dv = " +
-                n(p.valueDim));
-  r.require(p.keyDim >= 16 * s.warps,
-            "Dk = " + n(p.keyDim) + " gives fewer than 16 state rows to each of " +
-                n(s.warps) + " warps");
+  r.violations = chunkwiseKernelViolations(p, t, s);
   if (!r.violations.empty())
     return r.violations;
   bool twoPass = s.algorithm == Algorithm::ChunkTwoPass;

@@ -22,6 +22,15 @@ namespace flashgen::schedule {
 std::vector<std::string> checkAttentionSchedule(const AttentionProblem &p,
                                                 const Target &t,
                                                 const Schedule &s);
+/// What the chunkwise kernels themselves require of a recurrence schedule:
+/// the rules flash-lower-kernels applies to every schedule it lowers (a
+/// spec's own, a candidate) and the emitter relies on. At most one message,
+/// the first rule broken. checkLinearSchedule applies them too, then the
+/// scheduler's stricter fit (occupancy, its register model) and the plan's
+/// figures.
+std::vector<std::string> chunkwiseKernelViolations(const LinearProblem &p,
+                                                   const Target &t,
+                                                   const Schedule &s);
 std::vector<std::string> checkLinearSchedule(const LinearProblem &p,
                                              const Target &t,
                                              const Schedule &s);

@@ -2,8 +2,8 @@
 //
 // The shared-memory plan and register estimate of the recurrence kernels
 // ("linear_fused", "linear_states", "linear_outputs"), in one place: the
-// flash-chunk pass checks schedules against the target with it and the CUDA
-// emitter (codegen/LinearEmitter.cpp) prints its offsets, so the two never
+// checker (chunkwiseKernelViolations) holds schedules to it and the CUDA
+// emitter (codegen/recurrence/ChunkwiseEmitter.cpp) prints its offsets, so the two never
 // disagree about what fits. Plain C++, no MLIR.
 //
 //===----------------------------------------------------------------------===//
@@ -100,7 +100,7 @@ inline ChunkSmemPlan chunkSmemPlan(const ChunkShape &s) {
 /// 128, 4 warps, L = 64): decay, tile_dv = 64, 64 x 64 inner tiles: 240,
 /// ptxas 233-240 and clean; tile_dv = 128: 320, spills about 320 bytes;
 /// mlstm_exp, Dk = 256, tile_dv = 32, 64 x 64: 256, spills 28 bytes (64 x
-/// 32: 208, clean). flash-chunk rejects schedules above 255 instead of
+/// 32: 208, clean). The checker rejects schedules above 255 instead of
 /// letting ptxas spill, and the scheduler searches under the same bound;
 /// flashgen-nvrtc on the bundle has the final word.
 inline int64_t chunkRegisterEstimate(const ChunkShape &s) {

@@ -14,7 +14,7 @@ namespace {
 /// flash3 runs on sm_90a only: its register limits are sm_90's, read from
 /// the target table (the one source of hardware numbers).
 const Target &hopper() { return **lookupTarget("sm_90"); }
-/// The producer's mbarriers (wg::pipe in codegen/device/wgmma_pipe.cuh):
+/// The producer's mbarriers (wg::pipe in codegen/device/attention/wgmma_pipe.cuh):
 /// Q's, then full and empty barriers for K and V per stage.
 constexpr int64_t kBarrierBytes = 8;
 constexpr int64_t kBarrierAlign = 128;

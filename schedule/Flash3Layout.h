@@ -2,7 +2,7 @@
 //
 // The one description of what a flash3 schedule builds on an sm_90a SM,
 // read by the cost model (AttentionCost.cpp), the checker, the search space
-// and the CUDA emitter (codegen/AttentionEmitter.cpp), so none of them can
+// and the CUDA emitter (codegen/attention/), so none of them can
 // disagree about what fits:
 //
 //   warpgroups   tile_q / 64 consumer warpgroups (wgmma M = 64 rows each);

@@ -1,7 +1,7 @@
 //===- LinearCost.cpp - cost model of the chunkwise recurrences -----------===//
 //
 // Per (batch, head), with nc = cdiv(T, L) chunks and s = Dv / tile_dv value
-// slices, g the gate bytes of one step (LowerLinearKernels.cpp builds the
+// slices, g the gate bytes of one step (passes/LowerChunkwise.cpp builds the
 // kernels this follows):
 //
 // chunk_fused   grid (slice, head, batch). Each CTA streams every chunk's
@@ -108,6 +108,25 @@ int64_t flashgen::schedule::linearSmemBytes(const LinearProblem &p,
   return mlir::flash::chunkSmemPlan(chunkShape(p, s, outputs)).total;
 }
 
+mlir::flash::ChunkShape
+flashgen::schedule::chunkwiseKernelShape(const LinearProblem &p,
+                                         const Schedule &s, bool outputs) {
+  mlir::flash::ChunkShape shape = chunkShape(p, s, outputs);
+  if (s.algorithm == Algorithm::ChunkTwoPass && outputs)
+    shape.stages = 1;
+  return shape;
+}
+
+int64_t flashgen::schedule::chunkwiseKernelSmemBytes(const LinearProblem &p,
+                                                     const Schedule &s) {
+  int64_t bytes =
+      mlir::flash::chunkSmemPlan(chunkwiseKernelShape(p, s, true)).total;
+  if (s.algorithm == Algorithm::ChunkTwoPass)
+    bytes = std::max(
+        bytes, mlir::flash::chunkSmemPlan(chunkwiseKernelShape(p, s, false)).total);
+  return bytes;
+}
+
 int64_t flashgen::schedule::linearRegisters(const LinearProblem &p,
                                             const Schedule &s, bool outputs) {
   double warps = std::max<int64_t>(s.warps, 1), threads = 32 * warps;
@@ -124,7 +143,7 @@ int64_t flashgen::schedule::linearRegisters(const LinearProblem &p,
                     kRegistersPerInnerScore * scores + accumulators +
                     kRegistersPerChunkCopy * copies +
                     (p.gate == GateKind::MlstmExp ? scores : 0);
-  // Never below flash-chunk's own estimate (schedule/ChunkLayout.h), so every
+  // Never below the kernels' own estimate (schedule/ChunkLayout.h), so every
   // schedule chosen here passes its check.
   return std::max<int64_t>(
       static_cast<int64_t>(std::ceil(estimate)),

@@ -2,7 +2,7 @@
 //
 // Resources, traffic, FLOPs and time of a chunk_fused or chunk_two_pass
 // schedule. The shared-memory plan and register estimate are the ones the
-// flash-chunk pass and the emitter use (schedule/ChunkLayout.h), so the
+// checker and the emitter use (schedule/ChunkLayout.h), so the
 // scheduler never picks a schedule the kernels reject.
 //
 //===----------------------------------------------------------------------===//
@@ -10,6 +10,7 @@
 #ifndef FLASHGEN_SCHEDULE_LINEARCOST_H
 #define FLASHGEN_SCHEDULE_LINEARCOST_H
 
+#include "schedule/ChunkLayout.h"
 #include "schedule/Evaluation.h"
 #include "schedule/Problem.h"
 #include "schedule/Schedule.h"
@@ -23,6 +24,16 @@ namespace flashgen::schedule {
 /// outputs (chunk_fused, chunk_two_pass's outputs pass) or the state pass.
 int64_t linearSmemBytes(const LinearProblem &p, const Schedule &s, bool outputs);
 int64_t linearRegisters(const LinearProblem &p, const Schedule &s, bool outputs);
+
+/// The buffers of one kernel of `s` as flash-lower-kernels builds it (the
+/// layout ChunkLayout.h plans and the emitter prints): the kernel with
+/// outputs or the state pass; chunk_two_pass's outputs kernel holds one
+/// chunk (one stage).
+mlir::flash::ChunkShape chunkwiseKernelShape(const LinearProblem &p,
+                                             const Schedule &s, bool outputs);
+
+/// Shared memory of the largest kernel of `s` (chunkwiseKernelShape).
+int64_t chunkwiseKernelSmemBytes(const LinearProblem &p, const Schedule &s);
 
 /// Inner (query tile, key tile) pairs one chunk computes: for each of the
 /// chunk / inner_q query tiles, the key tiles that start before its end.

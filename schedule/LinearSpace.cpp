@@ -12,7 +12,7 @@ namespace {
 constexpr int64_t kChunkChoices[] = {16, 32, 64, 128, 256, 512};
 constexpr int64_t kInnerChoices[] = {16, 32, 64, 128};
 constexpr int64_t kMinTileDv = 16;
-/// Rows of the state each warp owns (Chunk.cpp: Dk >= 16 x warps).
+/// Rows of the state each warp owns (chunkwiseKernelViolations: Dk >= 16 x warps).
 constexpr int64_t kStateRowsPerWarp = 16;
 
 } // namespace
@@ -34,6 +34,25 @@ std::string flashgen::schedule::linearPrecondition(const LinearProblem &p,
     return "Dv = " + std::to_string(p.valueDim) +
            " must be a multiple of 16 (value tiles are powers of two >= 16)";
   return "";
+}
+
+Schedule flashgen::schedule::defaultLinearSchedule(const LinearProblem &p,
+                                                  const Target &t,
+                                                  Algorithm form) {
+  Schedule s;
+  s.algorithm = form;
+  s.stages = 2;
+  s.warps = 4;
+  s.chunk = 64;
+  s.innerQ = 64;
+  s.innerKv = p.keyDim > 128 || p.gate == GateKind::MlstmExp ? 32 : 64;
+  s.tileDv = p.keyDim > 128 ? 32 : 64;
+  while (s.tileDv > kMinTileDv && p.valueDim % s.tileDv != 0)
+    s.tileDv /= 2;
+  if (chunkwiseKernelSmemBytes(p, s) > t.smemPerCTA)
+    s.stages = 1;
+  s.smemBytes = chunkwiseKernelSmemBytes(p, s);
+  return s;
 }
 
 Result<ScheduleSpace> flashgen::schedule::linearSpace(

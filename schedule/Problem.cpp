@@ -20,33 +20,9 @@ const char *flashgen::schedule::maskKindName(MaskKind kind) {
   return "?";
 }
 
-const char *flashgen::schedule::gateKindName(GateKind kind) {
-  switch (kind) {
-  case GateKind::None:
-    return "none";
-  case GateKind::Decay:
-    return "decay";
-  case GateKind::Vector:
-    return "vector";
-  case GateKind::MlstmExp:
-    return "mlstm_exp";
-  case GateKind::MlstmSig:
-    return "mlstm_sig";
-  }
-  return "?";
-}
-
 std::optional<MaskKind> flashgen::schedule::parseMaskKind(std::string_view name) {
   for (MaskKind k : {MaskKind::None, MaskKind::Causal, MaskKind::SlidingWindow})
     if (name == maskKindName(k))
-      return k;
-  return std::nullopt;
-}
-
-std::optional<GateKind> flashgen::schedule::parseGateKind(std::string_view name) {
-  for (GateKind k : {GateKind::None, GateKind::Decay, GateKind::Vector,
-                     GateKind::MlstmExp, GateKind::MlstmSig})
-    if (name == gateKindName(k))
       return k;
   return std::nullopt;
 }

@@ -10,6 +10,8 @@
 #ifndef FLASHGEN_SCHEDULE_PROBLEM_H
 #define FLASHGEN_SCHEDULE_PROBLEM_H
 
+#include "reference/GateKind.h"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -28,12 +30,12 @@ constexpr int64_t kMaxHeads = 65535;
 constexpr long double kMaxModelWork = 1152921504606846976.0L; // 2^60
 
 enum class MaskKind { None, Causal, SlidingWindow };
-enum class GateKind { None, Decay, Vector, MlstmExp, MlstmSig };
+using flashgen::GateKind;
+using flashgen::gateKindName;
+using flashgen::parseGateKind;
 
 const char *maskKindName(MaskKind kind);
-const char *gateKindName(GateKind kind);
 std::optional<MaskKind> parseMaskKind(std::string_view name);
-std::optional<GateKind> parseGateKind(std::string_view name);
 
 /// softmax(scale q k^T + mods) v with bottom-right aligned masks
 /// (docs/semantics.md §2.3): query i sees key j iff j <= i + M - N

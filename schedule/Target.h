@@ -102,7 +102,7 @@ struct Target {
   double smemBytesPerClockPerSM = 0;
 
   /// The MMA instruction shapes the architecture has, and the one
-  /// flashgen's emitter uses for it today (codegen/device/mma.cuh).
+  /// flashgen's emitter uses for it today (codegen/device/matmul/mma.cuh).
   std::vector<MmaShape> mmaShapes;
   MmaKind kernelMma = MmaKind::MmaSync;
   /// The fraction of `mmaFlopsPerSecond` an attention or chunk kernel built

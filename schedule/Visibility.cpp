@@ -131,7 +131,7 @@ struct TileWalk {
     // [fullLo, fullHi): tiles every row of the tile sees entirely.
     int64_t fullLo = 0, fullHi = wholeKeyTiles;
     if (causalLike) {
-      // LowerKernels.cpp: the tile's last row sees keys up to its diagonal.
+      // passes/LowerAttention.cpp: the tile's last row sees keys up to its diagonal.
       int64_t lastKey = std::min(q0 + tileQ - 1, n - 1) + off;
       int64_t hiRaw = floorDiv(lastKey, tileKv) + 1;
       int64_t fullHiRaw = floorDiv(q0 + off + 1, tileKv);

@@ -4,7 +4,7 @@
 // kind leaves visible (for the lower bounds) and of the key tiles a
 // flash-style kernel visits for a tiling (for the cost model). The key range
 // of a query tile is the one flash-lower-kernels builds
-// (passes/LowerKernels.cpp, docs/emitter-target.md §6): whole key tiles from
+// (passes/LowerAttention.cpp, docs/emitter-target.md §6): whole key tiles from
 // the first one any row of the tile may see to the last.
 //
 //===----------------------------------------------------------------------===//

@@ -8,6 +8,7 @@
 #ifndef FLASHGEN_TOOLS_FLASHGENREGISTRATION_H
 #define FLASHGEN_TOOLS_FLASHGENREGISTRATION_H
 
+#include "codegen/Passes.h"
 #include "dialect/FlashDialect.h"
 #include "passes/Passes.h"
 
@@ -25,15 +26,11 @@ inline void registerFlashgenDialects(DialectRegistry &registry) {
                   func::FuncDialect>();
 }
 
-/// Registers every flashgen pass with the global pass registry.
+/// Registers every flashgen pass with the global pass registry: the
+/// compiler's (passes/) and codegen's (codegen/).
 inline void registerFlashgenPasses() {
-#ifdef FLASHGEN_HAVE_PASSES
   registerFlashPasses();
-#else
-  registerFlashLowerKernels();
-  registerFlashChunk();
-  registerFlashPrintCuda();
-#endif
+  registerFlashCodegenPasses();
 }
 
 } // namespace mlir::flash

@@ -1,6 +1,6 @@
 // RUN: flashgen-opt %s -split-input-file -flash-lower-kernels -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s
 // Algorithm "flash3": the same IR as flash2, printed on the sm_90a warpgroup
-// path (codegen/device/wgmma.cuh, wgmma_pipe.cuh).
+// path (codegen/device/matmul/wgmma.cuh, wgmma_pipe.cuh).
 
 // Without a producer (tile_q = 16 warps): every thread loads, wgmma per
 // warpgroup, 1 KiB of alignment slack in the shared-memory plan.

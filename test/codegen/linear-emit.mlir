@@ -1,4 +1,4 @@
-// RUN: flashgen-opt %s -split-input-file -flash-chunk -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s
+// RUN: flashgen-opt %s -split-input-file -flash-lower-kernels -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s
 // The emitted CUDA of the recurrence kernels follows the IR: constants and
 // the shared-memory plan from the schedule, tensor-core products through the
 // device library, the gate math of the chunk_gates / decay_map regions as
@@ -7,8 +7,8 @@
 // decay, L = 64, inner tiles 64 x 32, two value tiles of 32.
 
 // CHECK-LABEL: // === kernel @decay_v0 grid(2, 2, B) block(128) smem(47360)
-// CHECK: #include "flashgen/device/chunk_gates.cuh"
-// CHECK: #include "flashgen/device/chunk_mma.cuh"
+// CHECK: #include "flashgen/device/recurrence/chunk_gates.cuh"
+// CHECK: #include "flashgen/device/recurrence/chunk_mma.cuh"
 // CHECK: constexpr int kKeyDim = 64;
 // CHECK: constexpr int kTileDv = 32;
 // CHECK: constexpr int kChunk = 64;

@@ -11,7 +11,7 @@
 
 #include <string>
 
-namespace fs = flashgen::schedule;
+namespace sched = flashgen::schedule;
 
 static int usage() {
   llvm::errs() << "usage: flashgen calibrate TABLE.tsv... [--target sm_90|h200] [--fit]\n"
@@ -20,13 +20,13 @@ static int usage() {
   return 2;
 }
 
-static void report(const fs::Target &t, const std::vector<fs::Measurement> &rows) {
-  std::vector<fs::ShapeAgreement> shapes = fs::rankAgreement(t, rows);
-  for (const fs::ShapeAgreement &a : shapes)
+static void report(const sched::Target &t, const std::vector<sched::Measurement> &rows) {
+  std::vector<sched::ShapeAgreement> shapes = sched::rankAgreement(t, rows);
+  for (const sched::ShapeAgreement &a : shapes)
     llvm::outs() << llvm::format("  rho %5.2f  first choice +%4.1f%%  %2zu candidates  ",
                                  a.spearman, 100 * a.firstChoiceLoss, a.candidates)
                  << a.shape << "\n";
-  fs::AgreementSummary s = fs::summarize(shapes);
+  sched::AgreementSummary s = sched::summarize(shapes);
   llvm::outs() << llvm::format("mean rho %.3f, mean first-choice loss %.1f%%, "
                                "first choice within 5%% on %zu of %zu shapes\n",
                                s.meanSpearman, 100 * s.meanFirstChoiceLoss,
@@ -52,12 +52,12 @@ int flashgen::cli::runCalibrate(int argc, char **argv) {
   }
   if (tables.empty())
     return usage();
-  fs::Result<const fs::Target *> t = fs::lookupTarget(target);
+  sched::Result<const sched::Target *> t = sched::lookupTarget(target);
   if (!t) {
     llvm::errs() << "flashgen calibrate: " << t.error() << "\n";
     return 1;
   }
-  std::vector<fs::Measurement> all;
+  std::vector<sched::Measurement> all;
   for (const std::string &table : tables) {
     auto buffer = llvm::MemoryBuffer::getFile(table);
     if (!buffer) {
@@ -65,27 +65,27 @@ int flashgen::cli::runCalibrate(int argc, char **argv) {
                    << buffer.getError().message() << "\n";
       return 1;
     }
-    fs::Result<std::vector<fs::Measurement>> rows =
-        fs::parseMeasurements((*buffer)->getBuffer().str());
+    sched::Result<std::vector<sched::Measurement>> rows =
+        sched::parseMeasurements((*buffer)->getBuffer().str());
     if (!rows) {
       llvm::errs() << "flashgen calibrate: " << table << ": " << rows.error() << "\n";
       return 1;
     }
     // A shape is one ranking within one table: times of different tables
     // (devices, days) are not compared.
-    for (fs::Measurement &m : *rows)
+    for (sched::Measurement &m : *rows)
       m.shape = llvm::sys::path::filename(table).str() + ": " + m.shape;
     all.insert(all.end(), rows->begin(), rows->end());
   }
-  const std::vector<fs::Measurement> *rows = &all;
+  const std::vector<sched::Measurement> *rows = &all;
   llvm::outs() << "cost model of " << (*t)->name << " against " << tables.size()
                << " table(s) (" << rows->size() << " measurements)\n";
   report(**t, *rows);
   if (!fit)
     return 0;
-  fs::Target fitted = **t;
-  fitted.warpgroup = fs::fitWarpgroupModel(**t, *rows);
-  const fs::WarpgroupModel &m = fitted.warpgroup;
+  sched::Target fitted = **t;
+  fitted.warpgroup = sched::fitWarpgroupModel(**t, *rows);
+  const sched::WarpgroupModel &m = fitted.warpgroup;
   llvm::outs() << "\nfitted WarpgroupModel:\n"
                << llvm::format("  {/*wgmmaEfficiency=*/%.2f, /*tileCycles=*/%.0f, "
                                "/*chainCycles=*/%.0f,\n   /*selfCopyCycles=*/%.0f, "

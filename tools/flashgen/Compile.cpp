@@ -1,7 +1,9 @@
 //===- Compile.cpp - `flashgen compile`: spec to bundle -------------------===//
 //
 // parse -> flash-io-bounds -> flash-schedule -> flash-lower-kernels ->
-// canonicalize/cse -> the bundle writer. Dynamic sizes stay kernel arguments;
+// canonicalize/cse -> the bundle writer (with --spec-schedules:
+// flash-schedule{search=false}, which only fills in the default schedule of
+// a recurrence that has none). Dynamic sizes stay kernel arguments;
 // `--dim` only tells the scheduler which sizes to plan for.
 //
 //===----------------------------------------------------------------------===//
@@ -148,13 +150,14 @@ int flashgen::cli::runCompile(int argc, char **argv) {
   // --spec-schedules keeps the #flash.schedule (and flash.candidates) the
   // spec already carries: for hand-written schedules and experiments.
   std::string scheduling =
-      specSchedules ? ""
-                    : "flash-io-bounds{target=" + target + " dims=" + dimOption +
-                          "},flash-schedule{target=" + target + " dims=" +
-                          dimOption + " top-k=" + std::to_string(topK) + "},";
+      specSchedules
+          ? "flash-schedule{target=" + target + " search=false},"
+          : "flash-io-bounds{target=" + target + " dims=" + dimOption +
+                "},flash-schedule{target=" + target + " dims=" + dimOption +
+                " top-k=" + std::to_string(topK) + "},";
   // The pass manager is anchored on the top-level module already.
-  std::string pipeline = scheduling + "flash-chunk{target=" + target +
-                         "},flash-lower-kernels,canonicalize,cse";
+  std::string pipeline = scheduling + "flash-lower-kernels{target=" + target +
+                         "},canonicalize,cse";
   if (specSchedules) {
     DimValues planned;
     if (llvm::Error error = parseDimBindingList(dimOption, planned)) {

@@ -35,7 +35,7 @@
 
 using namespace mlir;
 using namespace mlir::flash;
-namespace fs = flashgen::schedule;
+namespace sched = flashgen::schedule;
 
 namespace {
 
@@ -152,31 +152,31 @@ void printText(llvm::raw_ostream &os, const OpReport &r) {
   int64_t modeled = intAttr(op, "flash.modeled_io");
   int64_t hbm = intAttr(op, "flash.modeled_hbm");
   char ratio[64];
-  os << "  lower bound   on chip " << fs::formatBytes(bound) << " (" << bound
-     << " B), HBM " << fs::formatBytes(hbmBound) << "\n";
+  os << "  lower bound   on chip " << sched::formatBytes(bound) << " (" << bound
+     << " B), HBM " << sched::formatBytes(hbmBound) << "\n";
   os << "  schedule      " << scheduleText(schedule) << " (smem "
-     << fs::formatBytes(schedule.getSmemBytes()) << ")\n";
+     << sched::formatBytes(schedule.getSmemBytes()) << ")\n";
   std::snprintf(ratio, sizeof(ratio), "%.2f", floatAttr(op, "flash.io_ratio"));
-  os << "  modeled IO    " << fs::formatBytes(modeled) << " (" << modeled
+  os << "  modeled IO    " << sched::formatBytes(modeled) << " (" << modeled
      << " B) = " << ratio << " x bound; ";
   std::snprintf(ratio, sizeof(ratio), "%.2f", floatAttr(op, "flash.hbm_ratio"));
-  os << "HBM " << fs::formatBytes(hbm) << " = " << ratio << " x bound\n";
+  os << "HBM " << sched::formatBytes(hbm) << " = " << ratio << " x bound\n";
   std::string binding;
   if (auto b = op->getAttrOfType<StringAttr>("flash.binding"))
     binding = b.getValue().str();
   os << "  modeled time  "
-     << fs::formatSeconds(floatAttr(op, "flash.modeled_seconds"))
+     << sched::formatSeconds(floatAttr(op, "flash.modeled_seconds"))
      << ", bound by " << binding << "\n";
   if (auto candidates = op->getAttrOfType<ArrayAttr>("flash.candidates"))
     for (auto [i, attr] : llvm::enumerate(candidates))
       if (auto c = dyn_cast<ScheduleAttr>(attr))
         os << (i == 0 ? "  candidates    " : "                ") << i + 1 << ". "
-           << scheduleText(c) << " (smem " << fs::formatBytes(c.getSmemBytes())
+           << scheduleText(c) << " (smem " << sched::formatBytes(c.getSmemBytes())
            << ")\n";
   os << "\n";
 }
 
-llvm::json::Object toJson(const OpReport &r, const fs::Target &target) {
+llvm::json::Object toJson(const OpReport &r, const sched::Target &target) {
   llvm::json::Object o{{"op", r.name},
                        {"kind", r.kind},
                        {"target", target.name},
@@ -248,7 +248,7 @@ int flashgen::cli::runExplain(int argc, char **argv) {
   }
   if (spec.empty())
     return usage();
-  fs::Result<const fs::Target *> target = fs::lookupTarget(targetName);
+  sched::Result<const sched::Target *> target = sched::lookupTarget(targetName);
   if (!target) {
     llvm::errs() << "flashgen explain: " << target.error() << "\n";
     return 2;
@@ -315,7 +315,7 @@ int flashgen::cli::runExplain(int argc, char **argv) {
     reports.push_back(std::move(r));
   });
 
-  const fs::Target &t = **target;
+  const sched::Target &t = **target;
   if (json) {
     llvm::json::Array ops;
     for (const OpReport &r : reports)
@@ -324,9 +324,9 @@ int flashgen::cli::runExplain(int argc, char **argv) {
                  << "\n";
   } else {
     llvm::outs() << "target " << t.name << ": " << t.description << "; on chip "
-                 << fs::formatBytes(t.onChipBytesPerCTA())
+                 << sched::formatBytes(t.onChipBytesPerCTA())
                  << " per CTA (shared memory + registers), L2 "
-                 << fs::formatBytes(t.l2Bytes) << "\n\n";
+                 << sched::formatBytes(t.l2Bytes) << "\n\n";
     for (const OpReport &r : reports)
       printText(llvm::outs(), r);
     if (reports.empty())

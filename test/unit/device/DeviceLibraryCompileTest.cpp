@@ -12,6 +12,8 @@
 // were identified with one-instruction probe kernels (same on both archs).
 //
 //===----------------------------------------------------------------------===//
+#include "test/unit/device/DeviceHeaders.h"
+
 #include <gtest/gtest.h>
 #include <nvrtc.h>
 
@@ -56,7 +58,7 @@ struct Headers {
   std::vector<std::string> names, texts;
   Headers() {
     const std::string dir = FLASHGEN_DEVICE_DIR;
-    for (const std::string& n : list_dir(dir, ".cuh")) {
+    for (const std::string& n : fgtest::deviceHeaderPaths(dir)) {
       names.push_back("flashgen/device/" + n);
       texts.push_back(read_file(dir + "/" + n));
     }

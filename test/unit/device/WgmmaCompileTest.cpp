@@ -15,6 +15,8 @@
 // each form).
 //
 //===----------------------------------------------------------------------===//
+#include "test/unit/device/DeviceHeaders.h"
+
 #include <gtest/gtest.h>
 #include <nvrtc.h>
 
@@ -117,7 +119,7 @@ struct Result {
 Result compile(const std::string& source, const std::string& name, bool default_device) {
   std::vector<std::string> hnames, htexts;
   const std::string dir = FLASHGEN_DEVICE_DIR;
-  for (const std::string& n : list_dir(dir, ".cuh")) {
+  for (const std::string& n : fgtest::deviceHeaderPaths(dir)) {
     hnames.push_back("flashgen/device/" + n);
     htexts.push_back(read_file(dir + "/" + n));
   }

@@ -1,6 +1,6 @@
 //===- LinearEmuTest.cpp - emitted recurrence kernels on the host emulator ===//
 //
-// The kernels flash-chunk + the CUDA emitter produce for the specs in
+// The kernels flash-lower-kernels + the CUDA emitter produce for the specs in
 // specs/ (generated at build time by flashgen-opt, see CMakeLists.txt), run
 // on the device library's host emulator (test/unit/device/emu: lane-accurate
 // ldmatrix, mma.sync, shuffles, deferred and poisoned cp.async) and compared
@@ -335,9 +335,10 @@ TEST_F(LinearEmuTest, VectorGatesRagged) {
   checkOutputs(c, in, d, false, kTolerance);
 }
 
-// The examples' kernels with flash-chunk's default schedule (d_k = 128:
-// 64 x 64 inner tiles, two value tiles of 64; d_k = 256: 64 x 32 inner
-// tiles, sixteen value tiles of 32), on a short ragged sequence.
+// The examples' kernels with the library's default schedule
+// (flash-schedule{search=false}; d_k = 128: 64 x 64 inner tiles, two value
+// tiles of 64; d_k = 256: 64 x 32 inner tiles, sixteen value tiles of 32),
+// on a short ragged sequence.
 
 TEST_F(LinearEmuTest, ExampleDecay) {
   using namespace decay_v0_k;

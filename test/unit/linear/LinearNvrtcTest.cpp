@@ -2,13 +2,15 @@
 //
 // What the runtime does with a bundle's recurrence kernels, without a GPU:
 // NVRTC compiles each file the build generated from the examples and specs/
-// (flash-chunk's default fused and two-pass schedules, and the emulator
+// (the library's default fused and two-pass schedules, and the emulator
 // specs' schedules) for sm_80 and sm_90a, with the device headers handed
 // over in memory under "flashgen/device/<name>" and no include path. Every
 // compile must succeed without a warning, and ptxas must report no stack
 // frame and no spills for any kernel.
 //
 //===----------------------------------------------------------------------===//
+#include "test/unit/device/DeviceHeaders.h"
+
 #include <gtest/gtest.h>
 #include <nvrtc.h>
 
@@ -60,7 +62,7 @@ struct Compiled {
 Compiled compile(const std::string& source, const std::string& name, const std::string& arch) {
   static std::vector<std::string> headerNames, headerTexts;
   if (headerNames.empty())
-    for (const std::string& n : listDir(FLASHGEN_DEVICE_DIR, ".cuh")) {
+    for (const std::string& n : fgtest::deviceHeaderPaths(FLASHGEN_DEVICE_DIR)) {
       headerNames.push_back("flashgen/device/" + n);
       headerTexts.push_back(readFile(std::string(FLASHGEN_DEVICE_DIR) + "/" + n));
     }

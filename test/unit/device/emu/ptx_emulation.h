@@ -1,6 +1,6 @@
 //===- ptx_emulation.h - fg::ptx on the host emulator --------------------===//
 //
-// The same functions as codegen/device/ptx.cuh, with the semantics of the
+// The same functions as codegen/device/core/ptx.cuh, with the semantics of the
 // PTX instructions they wrap, for kernels compiled as host C++ with
 // FLASHGEN_DEVICE_EMULATION. Fragment layouts are written here from the PTX
 // ISA's figures, independently of the library's own index math, so that a

@@ -1,6 +1,6 @@
 //===- wgmma_emulation.h - wgmma_ptx.cuh on the host emulator -------------===//
 //
-// The sm_90a warpgroup instructions of codegen/device/wgmma_ptx.cuh for
+// The sm_90a warpgroup instructions of codegen/device/matmul/wgmma_ptx.cuh for
 // kernels compiled as host C++ (define FLASHGEN_DEVICE_EMULATION_WGMMA as
 // "wgmma_emulation.h" before kernel_prelude.h). Written from the PTX ISA
 // (wgmma.mma_async, "Register Fragments", "Shared Memory Matrix Layout",

@@ -1,0 +1,434 @@
+//===- AttentionEmitter.cpp - CUDA for the attention kernel family --------===//
+//
+// Prints `flash.kernel` ops of family "attention": the constants from the
+// schedule and problem, the shared-memory plan, the accumulators, and the
+// tile ops (loads, MMAs, score maps, online softmax, output store) as calls
+// into the device tile library. Scalar code and loops come from
+// ScalarPrinter.
+//
+// This file holds the kernel, the flash2 path and what both algorithms
+// share; Flash3Emitter.cpp the flash3-only parts (AttentionPrinter.h
+// declares the printer for both). Algorithm "flash2" prints the mma.sync
+// path (warp tiles, smem_tile); "flash3" prints the same IR on the sm_90a
+// warpgroup path of wgmma.cuh:
+// wg_tile operands with 128-byte-swizzle descriptors, S = Q K^T and
+// O += P V as wgmma per warpgroup of 4 warps (64 query rows, 16 per warp),
+// the score_map / softmax code unchanged on each warp's 16-row share.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/attention/AttentionPrinter.h"
+
+#include "codegen/KernelFamilies.h"
+#include "dialect/ScheduleConversion.h"
+#include "schedule/Flash3Layout.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <algorithm>
+
+using namespace mlir;
+using namespace mlir::flash;
+namespace sched = flashgen::schedule;
+
+const sched::Target &mlir::flash::portableTarget() {
+  return **sched::lookupTarget("sm_80");
+}
+const sched::Target &mlir::flash::hopperTarget() {
+  return **sched::lookupTarget("sm_90");
+}
+
+std::string AttentionKernelPrinter::tensorBase(StringRef tensor, Value batch,
+                                      Value head) {
+  return llvm::formatv("{0} + (long long)({1}) * {0}_s0 + (long long)({2}) * {0}_s1",
+                       tensor, name(batch), name(head))
+      .str();
+}
+
+LogicalResult AttentionKernelPrinter::printScoreMap(ScoreMapOp op) {
+  Block &block = op.getBody().front();
+  auto yield = cast<ScoreYieldOp>(block.getTerminator());
+  bool identityScore = yield.getScore() == block.getArgument(0);
+  auto visible = yield.getVisible().getDefiningOp<arith::ConstantIntOp>();
+  bool alwaysVisible = visible && visible.value() != 0;
+  if (identityScore && alwaysVisible) {
+    line() << "// interior tile: no score_mod, no mask\n";
+    return success();
+  }
+  std::string q0 = "(" + name(op.getQueryTile()) + ") * kTileQ + wrow0";
+  std::string k0 = "(" + name(op.getKeyTile()) + ") * kTileK";
+  line() << "fg::warp::for_each_at(s_tile, " << q0 << ", " << k0
+         << ", [&](int i, int j, int di, int dj, float& x) {\n";
+  ++indent;
+  names[block.getArgument(0)] = scoresModified ? "(x * kScale)" : "x";
+  names[block.getArgument(1)] = name(op.getBatch());
+  names[block.getArgument(2)] = name(op.getHead());
+  names[block.getArgument(3)] = "i";
+  names[block.getArgument(4)] = "j";
+  positions = PositionOffsets{block.getArgument(3), block.getArgument(4), "di", "dj"};
+  for (Operation &inner : block.without_terminator())
+    if (failed(printOp(&inner))) {
+      positions.reset();
+      return failure();
+    }
+  positions.reset();
+  std::string score = name(yield.getScore());
+  if (alwaysVisible)
+    line() << "x = " << score << ";\n";
+  else
+    line() << "x = " << name(yield.getVisible()) << " ? " << score
+           << " : fg::neg_inf();\n";
+  --indent;
+  line() << "});\n";
+  return success();
+}
+
+LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
+  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+      .Case<TileLoadOp>([&](TileLoadOp load) -> LogicalResult {
+        StringRef tensor = load.getTensor();
+        bool isQuery = tensor == "q";
+        if (producer) {
+          // The producer warpgroup's loop does the loads: remember what they read.
+          std::string base = tensorBase(tensor, load.getBatch(), load.getHead());
+          if (isQuery) {
+            std::string row0 = "(" + name(load.getRowTile()) + ") * " +
+                               std::to_string(load.getRows());
+            qSource = base + " + (long long)(" + row0 + ") * q_s2";
+            qStride = "q_s2";
+            qRows = name(load.getExtent()) + " - " + row0;
+          } else {
+            kvBase[tensor == "k" ? 0 : 1] = base;
+            kvExtent = name(load.getExtent());
+            line() << "(void)(" << name(load.getStage()) << "); // loaded by the producer warpgroup\n";
+          }
+          return success();
+        }
+        std::string tile = isQuery ? "sQ"
+                                   : (tensor == "k" ? "sK" : "sV") +
+                                         std::string(".stage(") +
+                                         name(load.getStage()) + ")";
+        std::string row0 = "(" + name(load.getRowTile()) + ") * " +
+                           std::to_string(load.getRows());
+        line() << (flash3 ? "fg::wg::load_async<kThreads>(" : "fg::cta::load_async<kThreads>(") << tile << ", "
+               << tensorBase(tensor, load.getBatch(), load.getHead())
+               << " + (long long)(" << row0 << ") * " << tensor.str()
+               << "_s2, " << tensor.str() << "_s2, " << name(load.getExtent())
+               << " - " << row0 << ");\n";
+        return success();
+      })
+      .Case<TileCommitOp>([&](auto) {
+        if (!producer)
+          line() << "fg::cta::commit();\n";
+        return success();
+      })
+      .Case<TileWaitOp>([&](TileWaitOp wait) {
+        if (producer) // consumer_turn waits on the tile's mbarriers
+          return success();
+        // flash3: the landed copies are fenced for wgmma's async proxy too.
+        line() << (flash3 ? "fg::wg::wait_tiles<" : "fg::cta::wait<") << wait.getPending() << ">();\n";
+        line() << "fg::cta::sync();\n";
+        return success();
+      })
+      .Case<BarrierOp>([&](auto) {
+        line() << "fg::cta::sync();\n";
+        return success();
+      })
+      .Case<TileMmaOp>([&](TileMmaOp mma) -> LogicalResult {
+        std::string stage = name(mma.getStage());
+        if (mma.getProduct() == "qk" && producer) {
+          line() << "(void)(" << stage << "); // stage = tile_it % kStages\n";
+          line() << "fg::acc_tile<kWarpRows, kTileK> s_tile;\n";
+          line() << (pipelined ? "fg::wg::consumer_turn_pipelined<kGroups, kPvN>("
+                               : "fg::wg::consumer_turn<kGroups, kPvN>(")
+                 << "s_tile, acc_o, p_tile, sQ, grow0, sK, sV, pipe, tile_it"
+                 << (persistent ? ", tile_it > fg_first_it" : "") << ");\n";
+          return success();
+        }
+        if (mma.getProduct() == "pv" && pipelined) {
+          line() << "fg::wg::consumer_finish_turn(acc_o, p_tile, s_tile, rescale, pipe, tile_it); // P V in the next turn\n";
+          line() << "++tile_it;\n";
+          return success();
+        }
+        if (mma.getProduct() == "pv" && producer) {
+          line() << "fg::warp::convert(p_tile, s_tile); // P V in the next turn\n";
+          line() << "++tile_it;\n";
+          return success();
+        }
+        if (mma.getProduct() == "qk" && flash3) {
+          line() << "fg::acc_tile<kWarpRows, kTileK> s_tile;\n";
+          line() << "fg::wg::mma_ABt(s_tile, sQ, grow0, sK.stage(" << stage
+                 << "));\n";
+          return success();
+        }
+        if (mma.getProduct() == "pv" && flash3) {
+          line() << "fg::a_tile<Elem, kWarpRows, kTileK> p_tile;\n";
+          line() << "fg::warp::convert(p_tile, s_tile);\n";
+          line() << "fg::wg::mma_rAB<kPvN>(acc_o, p_tile, sV.stage(" << stage
+                 << "));\n";
+          return success();
+        }
+        if (mma.getProduct() == "qk") {
+          line() << "fg::acc_tile<kWarpRows, kTileK> s_tile;\n";
+          line() << "fg::warp::zero(s_tile);\n";
+          line() << "fg::warp::mma_ABt(s_tile, sQ, wrow0, sK.stage(" << stage
+                 << "), 0);\n";
+          return success();
+        }
+        if (mma.getProduct() == "pv") {
+          line() << "fg::a_tile<Elem, kWarpRows, kTileK> p_tile;\n";
+          line() << "fg::warp::convert(p_tile, s_tile);\n";
+          line() << "fg::warp::mma_rAB(acc_o, p_tile, sV.stage(" << stage
+                 << "), 0, 0);\n";
+          return success();
+        }
+        return mma.emitError() << "unknown tile product '" << mma.getProduct()
+                               << "'";
+      })
+      .Case<ScoreMapOp>([&](ScoreMapOp map) { return printScoreMap(map); })
+      .Case<SoftmaxUpdateOp>([&](auto) {
+        if (pipelined) { // O is in flight: its rescale waits for consumer_finish_turn
+          line() << "fg::wg::softmax_rescale<kWarpRows> rescale;\n";
+          line() << "fg::wg::online_softmax_deferred(sm, s_tile, kSoftmaxScale, rescale);\n";
+          return success();
+        }
+        line() << "fg::warp::online_softmax(sm, s_tile, acc_o, kSoftmaxScale);\n";
+        return success();
+      })
+      .Case<OutputStoreOp>([&](OutputStoreOp store) {
+        std::string row0 =
+            "(" + name(store.getRowTile()) + ") * kTileQ + wrow0";
+        if (producer) {
+          line() << "fg::wg::consumer_last_turn<kGroups, kPvN>(acc_o, p_tile, sV, pipe, tile_it"
+                 << (persistent ? ", tile_it > fg_first_it, fg_tile + int(gridDim.x) >= fg_tiles"
+                                : "")
+                 << ");\n";
+        } else {
+          // Other threads' Q copies may still land in the rows store_rows
+          // stages through (a CTA with no key tile never synced after them).
+          line() << "fg::cta::wait<0>();\n";
+          line() << "fg::cta::sync();\n";
+        }
+        line() << "fg::warp::finalize(sm, acc_o);\n";
+        line() << (flash3 ? "fg::wg::store_rows(" : "fg::warp::store_rows(")
+               << tensorBase(store.getTensor(), store.getBatch(),
+                             store.getHead())
+               << " + (long long)(" << row0 << ") * o_s2, o_s2, "
+               << name(store.getExtent()) << " - (" << row0
+               << "), acc_o, sQ, wrow0);\n";
+        return success();
+      })
+      .Default([&](Operation *other) {
+        return other->emitError() << "the CUDA emitter has no printing for '"
+                                  << other->getName() << "'";
+      });
+}
+
+std::string AttentionKernelPrinter::signature() {
+  std::string text;
+  llvm::raw_string_ostream sig(text);
+  bool first = true;
+  auto sep = [&]() -> llvm::raw_ostream & {
+    if (!first)
+      sig << ",\n    ";
+    first = false;
+    return sig;
+  };
+  for (StringRef tensor : {"q", "k", "v", "o"}) {
+    bool output = tensor == "o";
+    sep() << (output ? "" : "const ") << kernel.getSymName() << "_k::Elem* __restrict__ " << tensor;
+    for (int d = 0; d < 4; ++d)
+      sep() << "long long " << tensor.str() << "_s" << d;
+    result.arguments.push_back({KernelArgument::Kind::Tensor, tensor.str()});
+  }
+  // Every distinct dynamic-size name, in dims order (batch, queries, keys).
+  std::vector<std::string> dims;
+  for (Attribute attr : cast<ArrayAttr>(kernel.getProblem().get("dims"))) {
+    std::string dim = cast<StringAttr>(attr).getValue().str();
+    if (std::find(dims.begin(), dims.end(), dim) == dims.end())
+      dims.push_back(dim);
+  }
+  for (const std::string &dim : dims) {
+    sep() << "int dim_" << dim;
+    result.arguments.push_back({KernelArgument::Kind::Symbol, dim});
+  }
+  return text;
+}
+
+/// The first lines of every attention kernel: where it comes from.
+std::string AttentionKernelPrinter::banner() {
+  std::string text;
+  llvm::raw_string_ostream h(text);
+  h << "// Generated by flashgen from flash.kernel @" << kernel.getSymName()
+    << " (" << problemString("op") << ", variant " << problemInt("variant")
+    << ").\n"
+    << "// Schedule: " << kernel.getSchedule() << "\n";
+  return text;
+}
+
+/// The element type and the tile, stage and warp counts (both algorithms).
+Type AttentionKernelPrinter::elementType() {
+  return cast<TypeAttr>(kernel.getProblem().get("element_type")).getValue();
+}
+
+std::string AttentionKernelPrinter::tileConstants() {
+  ScheduleAttr s = kernel.getSchedule();
+  std::string text;
+  llvm::raw_string_ostream h(text);
+  h << "using Elem = " << elementTypeName(elementType()) << ";\n"
+    << "constexpr int kHeadDim = " << problemInt("head_dim") << ";\n"
+    << "constexpr int kValueDim = " << problemInt("value_dim") << ";\n"
+    << "constexpr int kTileQ = " << s.getTileQ() << ";   // query rows per CTA\n"
+    << "constexpr int kTileK = " << s.getTileKv() << ";    // keys per pipeline stage\n"
+    << "constexpr int kStages = " << s.getStages() << ";\n"
+    << "constexpr int kWarps = " << s.getWarps() << ";\n"
+    << "constexpr int kThreads = kWarps * 32;\n";
+  return text;
+}
+
+/// The softmax's scale: kSoftmaxScale turns a score into an exp2 argument;
+/// with a score_mod the scale is applied first (kScale) and log2(e) alone
+/// remains.
+std::string AttentionKernelPrinter::softmaxConstants() {
+  constexpr double kLog2e = 1.4426950408889634;
+  double scale =
+      cast<FloatAttr>(kernel.getProblem().get("scale")).getValueAsDouble();
+  return (scoresModified ? "constexpr float kScale = " + floatLiteral(scale) +
+                               ";  // applied before score_mod\n"
+                         : std::string()) +
+         "// exp2 of (score * kSoftmaxScale) is the softmax numerator.\n" +
+         "constexpr float kSoftmaxScale = " +
+         floatLiteral(scoresModified ? kLog2e : scale * kLog2e) + ";\n";
+}
+
+std::string AttentionKernelPrinter::header() {
+  ScheduleAttr s = kernel.getSchedule();
+  int64_t headDim = problemInt("head_dim"), valueDim = problemInt("value_dim");
+  int64_t elementBytes = elementType().getIntOrFloatBitWidth() / 8;
+  int64_t smemBytes = (s.getTileQ() * headDim +
+                       s.getStages() * s.getTileKv() * (headDim + valueDim)) *
+                      elementBytes;
+  result.threads = s.getWarps() * 32;
+  result.dynamicSmemBytes = smemBytes;
+
+  std::string text;
+  llvm::raw_string_ostream h(text);
+  h << banner()
+    << "#include \"" << kDeviceUmbrellaHeader << "\"\n"
+    << "#include \"" << kDeviceIndexMathHeader << "\"\n\n"
+    << "namespace " << kernel.getSymName() << "_k {\n\n"
+    << tileConstants()
+    << "constexpr int kWarpRows = kTileQ / kWarps; // query rows per warp\n"
+    << softmaxConstants()
+    << "using QTile = fg::smem_tile<Elem, kTileQ, kHeadDim>;\n"
+    << "using KTile = fg::smem_tile<Elem, kTileK, kHeadDim>;\n"
+    << "using VTile = fg::smem_tile<Elem, kTileK, kValueDim>;\n"
+    << "using KRing = fg::smem_ring<KTile, kStages>;\n"
+    << "using VRing = fg::smem_ring<VTile, kStages>;\n"
+    << "constexpr int kSmemQ = 0;\n"
+    << "constexpr int kSmemK = kSmemQ + QTile::kBytes;\n"
+    << "constexpr int kSmemV = kSmemK + KRing::kBytes;\n"
+    << "constexpr int kSmemBytes = kSmemV + VRing::kBytes;\n"
+    << "static_assert(kSmemBytes == " << smemBytes
+    << ", \"shared-memory plan differs from the schedule's\");\n"
+    << "static_assert(kWarpRows % 16 == 0, \"a warp owns whole 16-row MMA tiles\");\n\n"
+    << "} // namespace " << kernel.getSymName() << "_k\n\n";
+  return text;
+}
+/// The __launch_bounds__ occupancy hint: as many CTAs per SM as shared
+/// memory allows, but never so many that registers would be capped below
+/// what the kernel needs.
+int64_t AttentionKernelPrinter::minBlocksPerSM() {
+  const sched::Target &t = flash3 ? hopperTarget() : portableTarget();
+  int64_t bySmem = t.smemPerSM / (result.dynamicSmemBytes + t.smemReservedPerCTA);
+  int64_t byRegisters = 65536 / (result.threads * kRegistersNeeded);
+  return std::max<int64_t>(1, std::min(bySmem, byRegisters));
+}
+
+FailureOr<EmittedKernel> AttentionKernelPrinter::print() {
+  ScheduleAttr s = kernel.getSchedule();
+  if (s.getStages() < 2)
+    return kernel.emitError() << "schedule has " << s.getStages()
+                              << " pipeline stage(s); the attention kernel "
+                                 "needs at least 2";
+  flash3 = s.getAlgorithm() == Algorithm::flash3;
+  producer = flash3 && sched::flash3Shape(toLibrary(s)).producer;
+  pipelined = producer && s.getInnerQ() == 1;
+  persistent = producer && s.getPersistent() != 0;
+  if (flash3 && failed(checkFlash3Schedule()))
+    return failure();
+  kernel.walk([&](ScoreMapOp map) {
+    auto yield = cast<ScoreYieldOp>(map.getBody().front().getTerminator());
+    if (yield.getScore() != map.getBody().front().getArgument(0))
+      scoresModified = true;
+  });
+  result.entry = "flashgen_" + kernel.getSymName().str();
+  result.headers = {kDeviceUmbrellaHeader, kDeviceIndexMathHeader};
+  std::string params = signature();
+
+  line() << "using namespace " << kernel.getSymName() << "_k;\n";
+  line() << "const int wrow0 = (int(threadIdx.x) / 32) * kWarpRows; // this warp's first row\n";
+  if (flash3) {
+    line() << "const int grow0 = (int(threadIdx.x) / 128) * kGroupRows; // its warpgroup's first row\n";
+    line() << "const fg::u32 smem = fg::wg::smem_base(); // 1024-byte aligned (swizzle atoms)\n";
+  } else {
+    line() << "const fg::u32 smem = fg::ptx::smem_addr(fg::ptx::dynamic_smem());\n";
+  }
+  line() << (persistent ? "const QRing sQs{smem + kSmemQ}; // round r reads sQs.stage(r % 2)\n"
+                        : "const QTile sQ{smem + kSmemQ};\n");
+  line() << "const KRing sK{smem + kSmemK};\n";
+  line() << "const VRing sV{smem + kSmemV};\n";
+  line() << "fg::acc_tile<kWarpRows, kValueDim> acc_o;\n";
+  line() << "fg::warp::zero(acc_o);\n";
+  line() << "fg::softmax_state<kWarpRows> sm;\n";
+  line() << "fg::warp::init(sm);\n";
+  if (!producer) {
+    if (failed(printBlock(kernel.getBody().front())))
+      return failure();
+  } else if (persistent) {
+    SmallVector<scf::ForOp> loops;
+    for (Operation &op : kernel.getBody().front())
+      if (auto loop = dyn_cast<scf::ForOp>(op))
+        loops.push_back(loop);
+    if (loops.empty())
+      return kernel.emitError("flash3 persistent kernel: no key-tile loop");
+    if (failed(printPersistent(loops.front(), loops.back())))
+      return failure();
+  } else {
+    line() << "const Pipe pipe{smem + kSmemBar};\n";
+    line() << "fg::wg::init(pipe); // mbarriers; the last CTA-wide barrier\n";
+    line() << "fg::a_tile<Elem, kWarpRows, kTileK> p_tile; // P of the previous key tile\n";
+    line() << "int tile_it = 0; // key tiles done: stage tile_it % kStages, phase tile_it / kStages\n";
+    // The producer's loop goes where the key loops begin; it needs their range.
+    SmallVector<scf::ForOp> loops;
+    for (Operation &op : kernel.getBody().front())
+      if (auto loop = dyn_cast<scf::ForOp>(op))
+        loops.push_back(loop);
+    if (loops.empty())
+      return kernel.emitError("flash3 producer kernel: no key-tile loop");
+    for (Operation &op : kernel.getBody().front()) {
+      if (&op == loops.front().getOperation() &&
+          failed(printProducerSplit(loops.front(), loops.back())))
+        return failure();
+      if (failed(printOp(&op)))
+        return failure();
+    }
+    --indent;
+    line() << "}\n";
+  }
+
+  std::string constants = flash3 ? headerFlash3() : header();
+  result.source = constants + "extern \"C\" __global__ void __launch_bounds__(" +
+                  std::to_string(result.threads) + ", " +
+                  std::to_string(minBlocksPerSM()) + ")\n" + result.entry +
+                  "(\n    " + params + ") {\n" + body + "}\n";
+  return result;
+}
+
+
+FailureOr<EmittedKernel> mlir::flash::emitAttentionKernel(KernelOp kernel) {
+  return AttentionKernelPrinter(kernel).print();
+}

@@ -1,0 +1,18 @@
+//===- attention.cuh - flashgen device library: attention pieces ---------===//
+//
+// What the attention kernels (family "attention") call beyond the
+// primitives:
+//   softmax.cuh    online softmax state, update, finalize
+//   epilogue.cuh   output stores with row bounds
+//   wgmma_pipe.cuh sm_90a only: producer / consumer warpgroups through
+//                  mbarriers, ping-pong turns (warp-specialized flash3)
+//
+//===----------------------------------------------------------------------===//
+#ifndef FLASHGEN_DEVICE_ATTENTION_CUH
+#define FLASHGEN_DEVICE_ATTENTION_CUH
+
+#include "flashgen/device/attention/softmax.cuh"
+#include "flashgen/device/attention/epilogue.cuh"
+#include "flashgen/device/attention/wgmma_pipe.cuh"
+
+#endif  // FLASHGEN_DEVICE_ATTENTION_CUH

@@ -1,0 +1,125 @@
+//===- softmax.cuh - flashgen device library: online softmax -------------===//
+//
+// Streaming softmax over key tiles for the ROWS query rows of one warp, all in
+// registers. Scores arrive raw (S = Q K^T after the emitter's score_mod and
+// mask, masked = -inf) and are exponentiated in base 2 with one FFMA + EX2
+// per element: p = 2^(s*c - m*c) with c = scale*log2(e) (or log2(e) alone
+// when score_mod already applied the scale), m a reference row max of raw
+// scores (c > 0 keeps the order) that moves lazily (online_softmax). The row
+// sum stays a per-lane partial until finalize, so the loop spends shuffles
+// on the max only.
+// Rows that saw only -inf keep m = -inf: they use 0 as the offset, p = 0,
+// and finalize writes 0 (never NaN) for them.
+//
+//===----------------------------------------------------------------------===//
+#ifndef FLASHGEN_DEVICE_SOFTMAX_CUH
+#define FLASHGEN_DEVICE_SOFTMAX_CUH
+
+#include "flashgen/device/matmul/fragment.cuh"
+
+namespace fg {
+
+/// Running max (raw score units) and this lane's partial sum, per row it holds.
+template <int ROWS> struct softmax_state {
+  row_vec<ROWS> m;  ///< running row max, same in all 4 lanes of a quad
+  row_vec<ROWS> l;  ///< this lane's share of the row sum (quad-summed at the end)
+};
+
+namespace warp {
+
+/// m = -inf, l = 0.
+template <int R> FG_DEVICE void init(softmax_state<R>& st) {
+  fill(st.m, ptx::neg_inf());
+  fill(st.l, 0.0f);
+}
+
+/// One key tile: s (raw scores, R x N) becomes p = 2^(s*c - m*c) in place,
+/// m the row's reference max; l accumulates the row sums of p.
+/// The reference moves up to the new row max only when that max exceeds it
+/// by more than kRescaleLog2 (in log2 units, so p <= 2^kRescaleLog2): then,
+/// for the whole warp at once, o and l are rescaled by 2^((m_old - m_new)*c).
+/// Late tiles seldom raise a row max that much, so the O rescale (one FMUL
+/// per accumulator) mostly disappears. The result is exact either way.
+template <int R, int N, int D>
+FG_DEVICE void online_softmax(softmax_state<R>& st, acc_tile<R, N>& s, acc_tile<R, D>& o, float c) {
+  constexpr int MT = R / 16;
+  constexpr float kRescaleLog2 = 8.0f;
+  row_vec<R> m_new;
+  row_max(m_new, s, st.m);  // >= the reference
+  bool grow = false;
+  FG_UNROLL
+  for (int m = 0; m < MT; ++m)
+    FG_UNROLL
+    for (int h = 0; h < 2; ++h)  // -inf reference: grows on any finite max; NaN (both -inf) compares false
+      grow |= (m_new.v[m][h] - st.m.v[m][h]) * c > kRescaleLog2;
+  if (ptx::vote_any(grow)) {
+    FG_UNROLL
+    for (int m = 0; m < MT; ++m)
+      FG_UNROLL
+      for (int h = 0; h < 2; ++h) {
+        const float mn = m_new.v[m][h];
+        // A row with no finite score yet: offset 0, so exp2(-inf - 0) = 0, not NaN.
+        const float alpha = ptx::ex2(st.m.v[m][h] * c - (mn == ptx::neg_inf() ? 0.0f : mn * c));
+        st.m.v[m][h] = mn;
+        st.l.v[m][h] *= alpha;
+        FG_UNROLL
+        for (int n = 0; n < acc_tile<R, D>::kNT; ++n) {
+          o.v[m][n][2 * h] *= alpha;
+          o.v[m][n][2 * h + 1] *= alpha;
+        }
+      }
+  }
+  FG_UNROLL
+  for (int m = 0; m < MT; ++m)
+    FG_UNROLL
+    for (int h = 0; h < 2; ++h) {
+      const float mr = st.m.v[m][h];
+      const float off = mr == ptx::neg_inf() ? 0.0f : mr * c;
+      float sum = 0.0f;
+      FG_UNROLL
+      for (int n = 0; n < acc_tile<R, N>::kNT; ++n)
+        FG_UNROLL
+        for (int i = 0; i < 2; ++i) {
+          float& x = s.v[m][n][2 * h + i];
+          x = ptx::ex2(fmaf(x, c, -off));
+          sum += x;
+        }
+      st.l.v[m][h] += sum;
+    }
+}
+
+/// o /= row sum; rows whose sum is 0 (fully masked) become 0. Leaves the
+/// full row sums in st.l.
+template <int R, int D> FG_DEVICE void finalize(softmax_state<R>& st, acc_tile<R, D>& o) {
+  constexpr int MT = R / 16;
+  FG_UNROLL
+  for (int m = 0; m < MT; ++m)
+    FG_UNROLL
+    for (int h = 0; h < 2; ++h) {
+      const float l = quad_sum(st.l.v[m][h]);
+      st.l.v[m][h] = l;
+      const float inv = l > 0.0f ? 1.0f / l : 0.0f;
+      FG_UNROLL
+      for (int n = 0; n < acc_tile<R, D>::kNT; ++n) {
+        o.v[m][n][2 * h] *= inv;
+        o.v[m][n][2 * h + 1] *= inv;
+      }
+    }
+}
+
+/// Natural-log log-sum-exp of the scaled scores per row (after finalize):
+/// lse = (m*c + log2(l)) * ln 2; -inf for fully masked rows.
+template <int R> FG_DEVICE void lse(row_vec<R>& dst, const softmax_state<R>& st, float c) {
+  FG_UNROLL
+  for (int m = 0; m < R / 16; ++m)
+    FG_UNROLL
+    for (int h = 0; h < 2; ++h) {
+      const float l = st.l.v[m][h];
+      dst.v[m][h] = l > 0.0f ? (st.m.v[m][h] * c + ptx::lg2_approx(l)) * 0.6931471805599453f : ptx::neg_inf();
+    }
+}
+
+}  // namespace warp
+}  // namespace fg
+
+#endif  // FLASHGEN_DEVICE_SOFTMAX_CUH

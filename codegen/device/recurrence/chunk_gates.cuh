@@ -1,0 +1,223 @@
+//===- chunk_gates.cuh - flashgen device library: log-space chunk gates --===//
+//
+// docs/semantics.md §4.1 on the device. Per chunk, the cumulative log-forget
+// b_r = sum_{u <= r} lambda_u is kept as an unevaluated pair hi_r + lo_r
+// (TwoSum, error-free), so that every difference B(r, s) = (hi_r - hi_s) +
+// (lo_r - lo_s) is accurate relative to itself even where b_r reaches the
+// -1000s. These functions only add and subtract (no multiply, so FMA
+// contraction cannot touch them) and NVRTC never reassociates.
+//
+// Scalar gates (decay, mlstm_exp, mlstm_sig): one warp scans the chunk's L
+// steps (E = ceil(L / 32) rows per lane, a butterfly scan of double-float
+// pairs over the lanes) into a gate buffer:
+//     [0, L) hi   [L, 2L) lo   [2L, 3L) iota   [3L, 4L) w   4L decay,
+//     4L+1 m_start, 4L+2 m_end
+// with w_s = exp(A(s) + iota_s - m_end), A(s) = B(L-1, s), decay =
+// exp(g + m_start - m_end), g = b_{L-1}; m is the mlstm_exp stabiliser
+// (0 for the other kinds). Steps past the sequence end have lambda = 0 and
+// iota = -inf, so g is the decay through the last real step and they carry
+// no weight.
+//
+// Vector gates (one log-decay per key dim): each thread scans whole key-dim
+// columns of the staged f32 g tile and gates the chunk's q and k tiles in
+// place, relative to the first row r0 of their 16-row tile: q_rd *=
+// exp(b_rd - b_r0d) <= 1, k_sd *= exp(b_s0d - b_sd) (at most 15 steps of
+// growth). The tables keep b at every tile's first row and at the last row
+// (hi and lo), from which the products derive the remaining factors.
+//
+//===----------------------------------------------------------------------===//
+#ifndef FLASHGEN_DEVICE_CHUNK_GATES_CUH
+#define FLASHGEN_DEVICE_CHUNK_GATES_CUH
+
+#include "flashgen/device/recurrence/chunk_io.cuh"
+#include "flashgen/device/core/math.cuh"
+
+namespace fg {
+namespace chunk {
+
+/// hi + lo += x, hi keeping the rounded sum and lo the running error (TwoSum).
+FG_DEVICE void two_sum_add(float& hi, float& lo, float x) {
+  const float s = hi + x;
+  const float bv = s - hi;
+  const float err = (hi - (s - bv)) + (x - bv);
+  hi = s;
+  lo += err;
+}
+
+/// (hi, lo) += (bh, bl): TwoSum of the leading parts, the errors summed.
+/// Symmetric in its two operands, bit for bit.
+FG_DEVICE void dd_add(float& hi, float& lo, float bh, float bl) {
+  const float s = hi + bh;
+  const float bv = s - hi;
+  const float err = (hi - (s - bv)) + (bh - bv);
+  hi = s;
+  lo = (lo + bl) + err;
+}
+
+/// The gate buffer of one chunk (layout above).
+template <int L> struct gate_buffer {
+  static constexpr int kFloats = 4 * L + 4;
+  float* p;
+  FG_DEVICE float* hi() const { return p; }
+  FG_DEVICE float* lo() const { return p + L; }
+  FG_DEVICE float* iota() const { return p + 2 * L; }
+  FG_DEVICE float* w() const { return p + 3 * L; }
+  FG_DEVICE float& decay() const { return p[4 * L]; }
+  FG_DEVICE float& m_start() const { return p[4 * L + 1]; }
+  FG_DEVICE float& m_end() const { return p[4 * L + 2]; }
+};
+
+/// Buffer `index` (0 or 1) of the ring at `base`.
+template <int L> FG_DEVICE gate_buffer<L> gate_ring(float* base, int index) {
+  return gate_buffer<L>{base + index * ((gate_buffer<L>::kFloats + 31) / 32 * 32)};
+}
+
+}  // namespace chunk
+
+namespace warp {
+
+/// One warp: the gate buffer `buf` of a chunk of L steps, T - t0 of them
+/// real. raw[i][e] is raw gate operand i of row lane*E + e (fetch_gate_rows);
+/// f(raw0, raw1, lambda&, iota&) is the gate kind's per-step math (the
+/// emitted flash.chunk_gates region). STAB: mlstm_exp's stabiliser, m_start
+/// taken from prev.m_end.
+template <int L, int E, int NRAW, bool STAB, class F>
+FG_DEVICE void scan_scalar_gates(const chunk::gate_buffer<L>& buf, const chunk::gate_buffer<L>& prev,
+                                 const float (&raw)[NRAW][E], int rows_valid, F&& f) {
+  static_assert(E * 32 >= L, "scan_scalar_gates: E rows per lane must cover the chunk");
+  const int lane = ptx::lane_id();
+  float hi[E], lo[E], iota[E];
+  float h = 0.0f, l = 0.0f;
+  FG_UNROLL
+  for (int e = 0; e < E; ++e) {
+    const int r = lane * E + e;
+    float lambda = 0.0f, input = 0.0f;
+    f(raw[0][e], NRAW > 1 ? raw[NRAW > 1 ? 1 : 0][e] : 0.0f, lambda, input);
+    const bool real = r < rows_valid;
+    chunk::two_sum_add(h, l, real ? lambda : 0.0f);
+    hi[e] = h;
+    lo[e] = l;
+    iota[e] = real ? input : ptx::neg_inf();
+  }
+  // Exclusive prefix of the lane totals: at each level, a lane whose
+  // partner block lies below adds that block's total.
+  float ex_h = 0.0f, ex_l = 0.0f, blk_h = h, blk_l = l;
+  FG_UNROLL
+  for (int off = 1; off < 32; off <<= 1) {
+    const float oh = ptx::shfl_xor(blk_h, off), ol = ptx::shfl_xor(blk_l, off);
+    if (lane & off) chunk::dd_add(ex_h, ex_l, oh, ol);
+    chunk::dd_add(blk_h, blk_l, oh, ol);
+  }
+  ptx::warp_sync();  // the previous readers of buf (a chunk ago) are this warp
+  FG_UNROLL
+  for (int e = 0; e < E; ++e) {
+    const int r = lane * E + e;
+    float rh = ex_h, rl = ex_l;
+    chunk::dd_add(rh, rl, hi[e], lo[e]);
+    hi[e] = rh;
+    lo[e] = rl;
+    if (r < L) {
+      buf.hi()[r] = rh;
+      buf.lo()[r] = rl;
+      buf.iota()[r] = iota[e];
+    }
+  }
+  ptx::warp_sync();
+  const float gh = buf.hi()[L - 1], gl = buf.lo()[L - 1];
+  const float m_start = STAB ? prev.m_end() : 0.0f;
+  // Log weight each key keeps through the chunk end: A(s) + iota_s.
+  float a[E];
+  float amax = ptx::neg_inf();
+  FG_UNROLL
+  for (int e = 0; e < E; ++e) {
+    a[e] = ((gh - hi[e]) + (gl - lo[e])) + iota[e];
+    if (lane * E + e < L) amax = fmaxf(amax, a[e]);
+  }
+  float m_end = 0.0f;
+  const float carried = (gh + m_start) + gl;  // g + m_start, rounded once
+  if constexpr (STAB) {
+    FG_UNROLL
+    for (int off = 1; off < 32; off <<= 1) amax = fmaxf(amax, ptx::shfl_xor(amax, off));
+    m_end = fmaxf(carried, amax);
+  }
+  FG_UNROLL
+  for (int e = 0; e < E; ++e) {
+    const int r = lane * E + e;
+    if (r < L) buf.w()[r] = expf(a[e] - m_end);
+  }
+  if (lane == 0) {
+    buf.decay() = expf(carried - m_end);
+    buf.m_start() = m_start;
+    buf.m_end() = m_end;
+  }
+}
+
+}  // namespace warp
+
+namespace cta {
+
+/// The whole CTA: per key dim d, scan the f32 tile g (L x DK, row-major,
+/// unswizzled) with f(raw) -> lambda (rows >= rows_valid: 0), write b at
+/// each 16-row tile's first row and at row L-1 into tab_hi / tab_lo
+/// ([L/16 + 1][DK]), and gate k and (GATE_Q: kernels with outputs) q in
+/// place (see the file comment).
+template <int NTHREADS, int L, int DK, bool GATE_Q, class T, class F>
+FG_DEVICE void scan_vector_gates(const float* g, float* tab_hi, float* tab_lo, const smem_tile<T, L, DK>& q,
+                                 const smem_tile<T, L, DK>& k, int rows_valid, F&& f) {
+  static_assert(L % 16 == 0, "scan_vector_gates: whole 16-row tiles");
+  constexpr int kCols = DK >= NTHREADS ? DK / NTHREADS : 1;
+  const int tid = ptx::thread_id();
+  if (DK < NTHREADS && tid >= DK) return;
+  float h[kCols], l[kCols], h0[kCols], l0[kCols];
+  FG_UNROLL
+  for (int j = 0; j < kCols; ++j) h[j] = l[j] = h0[j] = l0[j] = 0.0f;
+  // Not unrolled: the TwoSum chain is sequential anyway, and an unrolled
+  // loop lets the compiler hoist every row's g load into registers.
+  FG_CHUNK_NO_UNROLL
+  for (int r = 0; r < L; ++r) {
+    FG_UNROLL
+    for (int j = 0; j < kCols; ++j) {
+      const int d = tid + j * NTHREADS;
+      const float lambda = r < rows_valid ? f(g[r * DK + d]) : 0.0f;
+      chunk::two_sum_add(h[j], l[j], lambda);
+      if (r % 16 == 0) {
+        h0[j] = h[j];
+        l0[j] = l[j];
+        tab_hi[(r / 16) * DK + d] = h[j];
+        tab_lo[(r / 16) * DK + d] = l[j];
+      }
+      const float dh = h[j] - h0[j], dl = l[j] - l0[j];
+      if (GATE_Q) {
+        T* qp = chunk::elem_ptr(q, r, d);
+        chunk::store_elem(qp, chunk::load_elem(qp) * exp_fast(dh + dl));
+      }
+      T* kp = chunk::elem_ptr(k, r, d);
+      chunk::store_elem(kp, chunk::load_elem(kp) * exp_fast(-dh - dl));
+    }
+  }
+  FG_UNROLL
+  for (int j = 0; j < kCols; ++j) {
+    const int d = tid + j * NTHREADS;
+    tab_hi[(L / 16) * DK + d] = h[j];
+    tab_lo[(L / 16) * DK + d] = l[j];
+  }
+}
+
+}  // namespace cta
+
+namespace chunk {
+
+/// exp(b[i] - b[j]) of key dim d from the vector tables (rows as
+/// scan_vector_gates writes them; row L/16 is the chunk end), or exp(b[i])
+/// with j < 0.
+template <int DK>
+FG_DEVICE float table_decay(const float* tab_hi, const float* tab_lo, int i, int j, int d) {
+  const float hi = tab_hi[i * DK + d] - (j < 0 ? 0.0f : tab_hi[j * DK + d]);
+  const float lo = tab_lo[i * DK + d] - (j < 0 ? 0.0f : tab_lo[j * DK + d]);
+  return exp_fast(hi + lo);
+}
+
+}  // namespace chunk
+}  // namespace fg
+
+#endif  // FLASHGEN_DEVICE_CHUNK_GATES_CUH

@@ -1,0 +1,154 @@
+//===- chunk_io.cuh - flashgen device library: chunkwise recurrence I/O --===//
+//
+// Global-memory traffic of the chunkwise recurrence kernels that the
+// attention pieces do not cover: f32 tiles (vector log-decays), the raw
+// per-step gates a chunk ahead in registers, output rows of a value tile
+// staged through a wider 16-bit tile, and the f32 state slice. Also the
+// generic pointer of a 16-bit shared tile element, for the few places that
+// update single elements (in-place gating, the normaliser).
+//
+//===----------------------------------------------------------------------===//
+#ifndef FLASHGEN_DEVICE_CHUNK_IO_CUH
+#define FLASHGEN_DEVICE_CHUNK_IO_CUH
+
+#include "flashgen/device/matmul/fragment.cuh"
+#include "flashgen/device/memory/smem_tile.cuh"
+
+/// `#pragma unroll 1` where the compiler reads pragmas (not in emulation):
+/// loops the recurrence kernels keep rolled to bound register pressure.
+#if defined(FLASHGEN_DEVICE_EMULATION)
+#define FG_CHUNK_NO_UNROLL
+#else
+#define FG_CHUNK_NO_UNROLL FG_PRAGMA_(unroll 1)
+#endif
+
+namespace fg {
+namespace chunk {
+
+/// Generic pointer to shared-window address `addr` (inside dynamic shared
+/// memory): plain C++ loads and stores through it compile to LDS/STS.
+FG_DEVICE u8* smem_generic(u32 addr) {
+  u8* base = ptx::dynamic_smem();
+  return base + (addr - ptx::smem_addr(base));
+}
+
+/// Generic pointer to element (r, c) of a 16-bit shared tile.
+template <class T, int R, int C> FG_DEVICE T* elem_ptr(const smem_tile<T, R, C>& t, int r, int c) {
+  return reinterpret_cast<T*>(smem_generic(t.elem_addr(r, c)));
+}
+
+/// f32 value of a 16-bit element.
+template <class T> FG_DEVICE float load_elem(const T* p) {
+  const u32 bits = u32(p->bits);
+  if constexpr (same_type<T, bf16>::value)
+    return ptx::u32_as_float(bits << 16);
+  else
+    return ptx::half_bits_to_float(u16(bits));
+}
+
+/// Round x into a 16-bit element.
+template <class T> FG_DEVICE void store_elem(T* p, float x) {
+  p->bits = u16(pack2<T>(x, 0.0f) & 0xffffu);
+}
+
+}  // namespace chunk
+
+namespace cta {
+
+/// Async copy of ROWS x COLS f32 (global rows row_stride floats apart, unit
+/// stride inside a row, 16-byte aligned) into the unswizzled row-major f32
+/// tile at shared address dst; rows >= rows_valid become zeros. Thread d of
+/// a later per-column pass reads row r at dst + 4 (r COLS + d): consecutive
+/// threads hit consecutive banks, so no swizzle is needed.
+template <int NTHREADS, int ROWS, int COLS>
+FG_DEVICE void load_async_f32(u32 dst, const float* src, i64 row_stride, int rows_valid) {
+  static_assert(COLS % 4 == 0, "load_async_f32: whole 16-byte chunks per row");
+  constexpr int kChunks = COLS / 4;
+  constexpr int kTotal = ROWS * kChunks;
+  static_assert(kTotal % NTHREADS == 0, "load_async_f32: chunks must divide among the threads");
+  const int tid = ptx::thread_id();
+  // Rolled: a g tile is up to 32 copies per thread, and an unrolled loop
+  // keeps every copy's 64-bit source address live at once.
+  FG_CHUNK_NO_UNROLL
+  for (int i = 0; i < kTotal / NTHREADS; ++i) {
+    const int idx = tid + i * NTHREADS;
+    const int r = idx / kChunks, c = idx % kChunks;
+    const bool ok = r < rows_valid;
+    ptx::cp_async_16(dst + u32((r * COLS + c * 4) * 4), ok ? src + r * row_stride + c * 4 : src, ok);
+  }
+}
+
+}  // namespace cta
+
+namespace warp {
+
+/// dst[e] = src[(t0 + lane*E + e) * stride] for the E chunk rows this lane
+/// owns (rows < L), 0 past T. A chunk's raw gates, fetched a chunk early.
+template <int L, int E>
+FG_DEVICE void fetch_gate_rows(float (&dst)[E], const float* src, i64 stride, int t0, int T) {
+  const int lane = ptx::lane_id();
+  FG_UNROLL
+  for (int e = 0; e < E; ++e) {
+    const int r = lane * E + e;
+    const int t = t0 + r;
+    dst[e] = (r < L && t < T) ? src[i64(t) * stride] : 0.0f;
+  }
+}
+
+/// Store acc (R x C) to global rows 0..R-1, columns 0..C-1 of dst (rows
+/// row_stride elements apart), skipping rows >= rows_valid: rounded into
+/// columns [0, C) of rows [row0, row0+R) of stage, a shared tile at least C
+/// wide that only this warp touches meanwhile, then written as whole
+/// 16-byte chunks.
+template <class T, int R, int C, int TR, int TC>
+FG_DEVICE void store_rows_staged(T* dst, i64 row_stride, int rows_valid, const acc_tile<R, C>& acc,
+                                 const smem_tile<T, TR, TC>& stage, int row0) {
+  static_assert(C <= TC, "store_rows_staged: stage tile narrower than the rows");
+  constexpr int kChunks = C / smem_tile<T, TR, TC>::kChunkElems;
+  constexpr int kTotal = R * kChunks;
+  static_assert(kTotal % 32 == 0, "store_rows_staged: R x chunks must divide among 32 lanes");
+  ptx::warp_sync();  // this warp's earlier ldmatrix reads of the stage rows are done
+  store(stage, row0, 0, acc);
+  ptx::warp_sync();
+  const int lane = ptx::lane_id();
+  FG_UNROLL
+  for (int i = 0; i < kTotal / 32; ++i) {
+    const int idx = lane + i * 32;
+    const int r = idx / kChunks, c = idx % kChunks;
+    if (r < rows_valid) {
+      u32 v[4];
+      ptx::ld_shared_v4(v, stage.chunk_addr(row0 + r, c));
+      ptx::st_global_v4(dst + r * row_stride + c * smem_tile<T, TR, TC>::kChunkElems, v);
+    }
+  }
+}
+
+/// acc = global f32 rows 0..R-1, columns 0..C-1 of src (the lane's elements).
+template <int R, int C> FG_DEVICE void load_f32(acc_tile<R, C>& acc, const float* src, i64 row_stride) {
+  const int lane = ptx::lane_id();
+  FG_UNROLL
+  for (int m = 0; m < acc_tile<R, C>::kMT; ++m)
+    FG_UNROLL
+    for (int n = 0; n < acc_tile<R, C>::kNT; ++n)
+      FG_UNROLL
+      for (int e = 0; e < 4; ++e)
+        acc.v[m][n][e] = src[i64(frag::row(m, e, lane)) * row_stride + frag::col(n, e, lane)];
+}
+
+/// Global f32 rows 0..R-1, columns 0..C-1 of dst = acc.
+template <int R, int C> FG_DEVICE void store_f32(float* dst, i64 row_stride, const acc_tile<R, C>& acc) {
+  const int lane = ptx::lane_id();
+  FG_UNROLL
+  for (int m = 0; m < acc_tile<R, C>::kMT; ++m)
+    FG_UNROLL
+    for (int n = 0; n < acc_tile<R, C>::kNT; ++n)
+      FG_UNROLL
+      for (int e = 0; e < 4; ++e)
+        ptx::st_global_b32(dst + i64(frag::row(m, e, lane)) * row_stride + frag::col(n, e, lane),
+                           ptx::float_as_u32(acc.v[m][n][e]));
+}
+
+}  // namespace warp
+}  // namespace fg
+
+#endif  // FLASHGEN_DEVICE_CHUNK_IO_CUH

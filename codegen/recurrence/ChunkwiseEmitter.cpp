@@ -1,0 +1,737 @@
+//===- ChunkwiseEmitter.cpp - CUDA for the recurrence kernel families -----===//
+//
+// Prints `flash.kernel` ops of families "linear_fused", "linear_states" and
+// "linear_outputs" (built by flash-lower-kernels): the constants and shared-memory
+// plan from the schedule and problem (schedule/ChunkLayout.h, the same plan
+// the checker holds schedules to), the carried state and accumulators, and each tile op as
+// calls into the device tile library (codegen/device/recurrence/chunk_*.cuh on top of
+// the attention pieces). The flash.chunk_gates and flash.decay_map regions
+// become lambdas that the library calls per step and per score element;
+// loops, branches and index arithmetic come from ScalarPrinter.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/KernelFamilies.h"
+#include "codegen/ScalarPrinter.h"
+#include "schedule/ChunkLayout.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/IR/Matchers.h"
+
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/FormatVariadic.h"
+
+using namespace mlir;
+using namespace mlir::flash;
+
+namespace {
+
+/// Device headers every recurrence kernel includes, besides the umbrella.
+constexpr const char *kChunkHeaders[] = {
+    "flashgen/device/recurrence/chunk_io.cuh", "flashgen/device/recurrence/chunk_gates.cuh",
+    "flashgen/device/recurrence/chunk_mma.cuh", "flashgen/device/recurrence/chunk_intra.cuh"};
+
+class LinearKernelPrinter : public ScalarPrinter {
+public:
+  using ScalarPrinter::ScalarPrinter;
+  FailureOr<EmittedKernel> print();
+
+private:
+  GateKind gate = GateKind::none;
+  StringRef family;
+  bool queries = true;    // the kernel computes outputs
+  bool scalarGates = false, vectorGate = false, normalizer = false,
+       stabilizer = false;
+  unsigned rawGates = 0;  // gate operands of a scalar kind
+  ChunkShape shape;
+  ChunkSmemPlan plan;
+
+  LogicalResult printKernelOp(Operation *op) override;
+  LogicalResult printRegionOps(Block &block);
+  LogicalResult printChunkLoad(ChunkLoadOp op);
+  LogicalResult printChunkGates(ChunkGatesOp op);
+  LogicalResult printStateInit(StateInitOp op);
+  LogicalResult printStateStore(StateStoreOp op);
+  LogicalResult printInter(ChunkInterOp op);
+  LogicalResult printScores(ChunkScoresOp op);
+  LogicalResult printDecayMap(DecayMapOp op);
+  LogicalResult printAccumulate(ChunkAccumulateOp op);
+  LogicalResult printStore(ChunkStoreOp op);
+  LogicalResult printStateUpdate(StateUpdateOp op);
+
+  std::string base(StringRef tensor, Value batch, Value head);
+  std::string gateTensor(unsigned i);
+  std::string ring(Value buffer) {
+    return "fg::chunk::gate_ring<kChunk>(s_gates, " + name(buffer) + ")";
+  }
+  std::string stage(StringRef ringName, Value stage) {
+    return ringName.str() + ".stage(" + name(stage) + ")";
+  }
+  std::string header();
+  std::string signature();
+};
+
+std::string LinearKernelPrinter::base(StringRef tensor, Value batch, Value head) {
+  return llvm::formatv("({0} + (long long)({1}) * {0}_s0 + (long long)({2}) * {0}_s1)",
+                       tensor, name(batch), name(head))
+      .str();
+}
+
+/// The manifest name of raw gate operand i.
+std::string LinearKernelPrinter::gateTensor(unsigned i) {
+  if (gate == GateKind::mlstm_exp || gate == GateKind::mlstm_sig)
+    return i == 0 ? "igate" : "fgate";
+  return "g";
+}
+
+/// Prints the scalar ops of a region body (not its terminator). math.log1p
+/// has no ScalarPrinter form: it is libdevice's log1pf here, accurate where
+/// log(1 + x) would round 1 + x away.
+LogicalResult LinearKernelPrinter::printRegionOps(Block &block) {
+  for (Operation &inner : block.without_terminator()) {
+    if (auto log1p = dyn_cast<math::Log1pOp>(inner)) {
+      std::string result = fresh();
+      names[log1p.getResult()] = result;
+      line() << "const float " << result << " = log1pf(" << name(log1p.getOperand())
+             << ");\n";
+      continue;
+    }
+    if (failed(printOp(&inner)))
+      return failure();
+  }
+  return success();
+}
+
+LogicalResult LinearKernelPrinter::printChunkLoad(ChunkLoadOp op) {
+  StringRef tensor = op.getTensor();
+  if (op.getRows() != shape.chunk)
+    return op.emitError() << "chunk_load of " << op.getRows()
+                          << " rows in a kernel of chunk " << shape.chunk;
+  std::string row0 = "(long long)(" + name(op.getChunk()) + ") * kChunk";
+  std::string col0 = "(long long)(" + name(op.getColTile()) + ") * " +
+                     std::to_string(op.getCols());
+  std::string src = base(tensor, op.getBatch(), op.getHead()) + " + " + row0 +
+                    " * " + tensor.str() + "_s2 + " + col0;
+  std::string valid = name(op.getExtent()) + " - (" + name(op.getChunk()) +
+                      ") * kChunk";
+  if (tensor == "g") {
+    line() << "fg::cta::load_async_f32<kThreads, kChunk, kKeyDim>(smem + kSmemG, "
+           << src << ", g_s2, " << valid << ");\n";
+    return success();
+  }
+  StringRef ringName = tensor == "q" ? "sQ" : tensor == "k" ? "sK" : "sV";
+  if (tensor != "q" && tensor != "k" && tensor != "v")
+    return op.emitError() << "the CUDA emitter has no chunk buffer for '"
+                          << tensor << "'";
+  line() << "fg::cta::load_async<kThreads>(" << stage(ringName, op.getStage())
+         << ", " << src << ", " << tensor << "_s2, " << valid << ");\n";
+  return success();
+}
+
+LogicalResult LinearKernelPrinter::printChunkGates(ChunkGatesOp op) {
+  Block &block = op.getBody().front();
+  auto yield = cast<GateYieldOp>(block.getTerminator());
+  std::string valid = name(op.getExtent()) + " - (" + name(op.getChunk()) +
+                      ") * kChunk";
+  if (vectorGate) {
+    // Kernels without outputs have no q tile to gate.
+    line() << "fg::cta::scan_vector_gates<kThreads, kChunk, kKeyDim, "
+           << (queries ? "true" : "false") << ">(s_g, s_tab_hi, s_tab_lo, "
+           << stage(queries ? "sQ" : "sK", op.getStage()) << ", "
+           << stage("sK", op.getStage())
+           << ", " << valid << ", [&](float a0) -> float {\n";
+    ++indent;
+    names[block.getArgument(0)] = "a0";
+    if (failed(printRegionOps(block)))
+      return failure();
+    line() << "return " << name(yield.getLogForget()) << ";\n";
+    --indent;
+    line() << "});\n";
+    return success();
+  }
+  if (!scalarGates)
+    return op.emitError() << "flash.chunk_gates in a kernel of gate '"
+                          << stringifyGateKind(gate) << "', which has no gates";
+  line() << "if (warp == 0) {\n";
+  ++indent;
+  line() << "fg::warp::scan_scalar_gates<kChunk, kGateRows, kRawGates, "
+         << (stabilizer ? "true" : "false") << ">(" << ring(op.getBuffer())
+         << ", fg::chunk::gate_ring<kChunk>(s_gates, (" << name(op.getBuffer())
+         << ") ^ 1), gate_raw, " << valid
+         << ",\n";
+  line() << "    [&](float a0, float a1, float& lf, float& li) {\n";
+  indent += 2;
+  for (auto [i, arg] : llvm::enumerate(block.getArguments()))
+    names[arg] = "a" + std::to_string(i);
+  if (failed(printRegionOps(block)))
+    return failure();
+  line() << "lf = " << name(yield.getLogForget()) << ";\n";
+  line() << "li = " << name(yield.getLogInput()) << ";\n";
+  line() << "(void)a0; (void)a1;\n";
+  indent -= 2;
+  line() << "    });\n";
+  --indent;
+  line() << "}\n";
+  return success();
+}
+
+LogicalResult LinearKernelPrinter::printStateInit(StateInitOp op) {
+  StringRef source = op.getSource();
+  std::string vt = "(long long)(" + name(op.getColTile()) + ") * kTileDv";
+  std::string b = name(op.getBatch()), h = name(op.getHead());
+  auto zeroState = [&]() {
+    line() << "fg::warp::zero(st_c);\n";
+    if (normalizer)
+      line() << "for (int d = int(threadIdx.x); d < kKeyDim; d += kThreads) "
+                "s_norm[d] = 0.0f;\n";
+    if (scalarGates)
+      line() << "if (threadIdx.x == 0) fg::chunk::gate_ring<kChunk>(s_gates, "
+                "1).m_end() = 0.0f;\n";
+  };
+  if (source == "zero") {
+    zeroState();
+  } else if (source == "initial") {
+    // Optional params: a null initial state means zeros.
+    line() << "if (c0 != nullptr) {\n";
+    ++indent;
+    line() << "fg::warp::load_f32(st_c, " << base("c0", op.getBatch(), op.getHead())
+           << " + (long long)srow0 * c0_s2 + " << vt << ", c0_s2);\n";
+    if (normalizer)
+      line() << "for (int d = int(threadIdx.x); d < kKeyDim; d += kThreads) "
+                "s_norm[d] = "
+             << "n0 == nullptr ? 0.0f : n0[(long long)(" << b << ") * n0_s0 + (long long)("
+             << h << ") * n0_s1 + (long long)d * n0_s2];\n";
+    if (stabilizer)
+      line() << "if (threadIdx.x == 0) fg::chunk::gate_ring<kChunk>(s_gates, "
+                "1).m_end() = m0 == nullptr ? 0.0f : m0[(long long)("
+             << b << ") * m0_s0 + (long long)(" << h << ") * m0_s1];\n";
+    else if (scalarGates)
+      line() << "if (threadIdx.x == 0) fg::chunk::gate_ring<kChunk>(s_gates, "
+                "1).m_end() = 0.0f;\n";
+    --indent;
+    line() << "} else {\n";
+    ++indent;
+    zeroState();
+    --indent;
+    line() << "}\n";
+  } else if (source == "scratch") {
+    if (!op.getChunk())
+      return op.emitError("state_init from scratch needs a chunk index");
+    std::string c = name(op.getChunk());
+    line() << "fg::warp::load_f32(st_c, " << base("chunk_c", op.getBatch(), op.getHead())
+           << " + (long long)(" << c << ") * chunk_c_s2 + (long long)srow0 * chunk_c_s3 + "
+           << vt << ", chunk_c_s3);\n";
+    if (normalizer)
+      line() << "for (int d = int(threadIdx.x); d < kKeyDim; d += kThreads) "
+                "s_norm[d] = "
+             << base("chunk_n", op.getBatch(), op.getHead()) << "[(long long)(" << c
+             << ") * chunk_n_s2 + d];\n";
+    if (stabilizer)
+      line() << "if (threadIdx.x == 0) fg::chunk::gate_ring<kChunk>(s_gates, "
+                "1).m_end() = "
+             << base("chunk_m", op.getBatch(), op.getHead()) << "[(long long)(" << c
+             << ") * chunk_m_s2];\n";
+    else if (scalarGates)
+      line() << "if (threadIdx.x == 0) fg::chunk::gate_ring<kChunk>(s_gates, "
+                "1).m_end() = 0.0f;\n";
+  } else {
+    return op.emitError() << "unknown state source '" << source << "'";
+  }
+  if (queries)
+    line() << "fg::warp::store(sC, srow0, 0, st_c);  // 16-bit copy for the "
+              "inter-chunk product\n";
+  return success();
+}
+
+LogicalResult LinearKernelPrinter::printStateStore(StateStoreOp op) {
+  StringRef target = op.getTarget();
+  std::string vt = "(long long)(" + name(op.getColTile()) + ") * kTileDv";
+  std::string first = "(" + name(op.getColTile()) + ") == 0";
+  if (!op.getChunk())
+    return op.emitError("state_store needs the boundary index");
+  std::string c = name(op.getChunk());
+  // m at boundary c is the m_end of chunk c - 1: the other gate buffer.
+  std::string m = "fg::chunk::gate_ring<kChunk>(s_gates, ((" + c + ") & 1) ^ 1).m_end()";
+  if (target == "final") {
+    line() << "if (cf != nullptr) fg::warp::store_f32("
+           << base("cf", op.getBatch(), op.getHead())
+           << " + (long long)srow0 * cf_s2 + " << vt << ", cf_s2, st_c);\n";
+    if (normalizer)
+      line() << "if (nf != nullptr && " << first
+             << ") for (int d = int(threadIdx.x); d < kKeyDim; d += kThreads) "
+             << base("nf", op.getBatch(), op.getHead())
+             << "[(long long)d * nf_s2] = s_norm[d];\n";
+    if (stabilizer)
+      line() << "if (mf != nullptr && " << first << " && threadIdx.x == 0) *("
+             << base("mf", op.getBatch(), op.getHead()) << ") = " << m << ";\n";
+    return success();
+  }
+  if (target != "scratch")
+    return op.emitError() << "unknown state target '" << target << "'";
+  line() << "fg::warp::store_f32(" << base("chunk_c", op.getBatch(), op.getHead())
+         << " + (long long)(" << c << ") * chunk_c_s2 + (long long)srow0 * chunk_c_s3 + "
+         << vt << ", chunk_c_s3, st_c);\n";
+  if (normalizer)
+    line() << "if (" << first
+           << ") for (int d = int(threadIdx.x); d < kKeyDim; d += kThreads) "
+           << base("chunk_n", op.getBatch(), op.getHead()) << "[(long long)(" << c
+           << ") * chunk_n_s2 + d] = s_norm[d];\n";
+  if (stabilizer)
+    line() << "if (" << first << " && threadIdx.x == 0) "
+           << base("chunk_m", op.getBatch(), op.getHead()) << "[(long long)(" << c
+           << ") * chunk_m_s2] = " << m << ";\n";
+  return success();
+}
+
+LogicalResult LinearKernelPrinter::printInter(ChunkInterOp op) {
+  std::string q = stage("sQ", op.getStage());
+  line() << "const int qrow0 = (" << name(op.getQueryTile())
+         << ") * kInnerQ + warp * kWarpRows;  // this warp's first row in the chunk\n";
+  line() << "fg::acc_tile<kWarpRows, kTileDv> acc_h;  // H: output numerator\n";
+  line() << "fg::row_vec<kWarpRows> acc_n, acc_mu;    // N (lane shares), mu\n";
+  line() << "fg::warp::zero(acc_h);\n";
+  line() << "fg::warp::fill(acc_n, 0.0f);\n";
+  line() << "fg::warp::fill(acc_mu, 0.0f);\n";
+  if (vectorGate) {
+    // q was gated relative to its 16-row tile: the tile's own decay from
+    // the chunk start goes onto q's key dims.
+    line() << "fg::warp::mma_AB_chunk<kKeyDim>(acc_h, " << q
+           << ", qrow0, sC, 0, 0, [&](int m, int d) {\n";
+    line() << "  return fg::chunk::table_decay<kKeyDim>(s_tab_hi, s_tab_lo, "
+              "(qrow0 + m) / 16, -1, d);\n";
+    line() << "});\n";
+    line() << "fg::warp::mul(acc_h, acc_h, kScale);\n";
+    return success();
+  }
+  line() << "fg::warp::mma_AB_chunk<kKeyDim>(acc_h, " << q << ", qrow0, sC, 0, 0);\n";
+  if (gate == GateKind::none) {
+    line() << "fg::warp::mul(acc_h, acc_h, kScale);\n";
+    return success();
+  }
+  line() << "const fg::chunk::gate_buffer<kChunk> gb = " << ring(op.getBuffer())
+         << ";\n";
+  if (normalizer)
+    line() << "fg::warp::rows_dot(acc_n, " << q << ", qrow0, s_norm);  // q . n\n";
+  if (stabilizer) {
+    // The inter-chunk term enters the online maximum first, with log
+    // weight nu_r = b_r + m_start and so weight exp(nu_r - mu_r) = 1.
+    line() << "fg::warp::rows_of(acc_mu, qrow0, [&](int r) { return (gb.hi()[r] + "
+              "gb.m_start()) + gb.lo()[r]; });\n";
+    line() << "fg::warp::mul(acc_h, acc_h, kScale);\n";
+    line() << "fg::warp::mul_rv(acc_n, kScale);\n";
+    line() << "fg::warp::to_quad_share(acc_n);\n";
+    return success();
+  }
+  line() << "fg::row_vec<kWarpRows> row_w;  // scale * exp(b_r)\n";
+  line() << "fg::warp::rows_of(row_w, qrow0, [&](int r) { return kScale * "
+            "expf(gb.hi()[r] + gb.lo()[r]); });\n";
+  line() << "fg::warp::mul_rows(acc_h, acc_h, row_w);\n";
+  if (normalizer) {
+    line() << "fg::warp::mul_rv(acc_n, row_w);\n";
+    line() << "fg::warp::to_quad_share(acc_n);\n";
+  }
+  return success();
+}
+
+LogicalResult LinearKernelPrinter::printScores(ChunkScoresOp op) {
+  std::string q = stage("sQ", op.getStage()), k = stage("sK", op.getStage());
+  line() << "const int krow0 = (" << name(op.getKeyTile()) << ") * kInnerK;\n";
+  line() << "fg::acc_tile<kWarpRows, kInnerK> s_tile;\n";
+  line() << "fg::warp::zero(s_tile);\n";
+  if (vectorGate)
+    line() << "fg::warp::mma_ABt_vector<kKeyDim>(s_tile, " << q << ", qrow0, " << k
+           << ", krow0, s_tab_hi, s_tab_lo);\n";
+  else
+    line() << "fg::warp::mma_ABt_chunk(s_tile, " << q << ", qrow0, " << k << ", krow0);\n";
+  return success();
+}
+
+LogicalResult LinearKernelPrinter::printDecayMap(DecayMapOp op) {
+  Block &block = op.getBody().front();
+  auto yield = cast<DecayYieldOp>(block.getTerminator());
+  bool unitWeight = matchPattern(yield.getLogWeight(), m_AnyZeroFloat());
+  static const char *kArgs[] = {"x", "hr", "lr", "hs", "ls", "is", "r", "s"};
+
+  // One pass of the region over the score tile; `finish` prints what to do
+  // with the element given the yielded (log weight, visible).
+  auto pass = [&](StringRef rowVec,
+                  llvm::function_ref<void(StringRef, StringRef)> finish)
+      -> LogicalResult {
+    if (!scalarGates) {
+      line() << "fg::warp::for_each(s_tile, qrow0, krow0, [&](int r, int s, float& x) {\n";
+    } else {
+      line() << "fg::warp::for_each_gated(s_tile, " << rowVec << ", gbd, qrow0, krow0,\n";
+      line() << "    [&](int r, int s, float& x, float& row, float hr, float lr, "
+                "float hs, float ls, float is) {\n";
+    }
+    ++indent;
+    for (auto [i, arg] : llvm::enumerate(block.getArguments()))
+      names[arg] = kArgs[i];
+    if (failed(printRegionOps(block)))
+      return failure();
+    finish(name(yield.getLogWeight()), name(yield.getVisible()));
+    if (scalarGates)
+      line() << "(void)row; (void)hr; (void)lr; (void)hs; (void)ls; (void)is;\n";
+    line() << "(void)r; (void)s;\n";
+    --indent;
+    line() << "});\n";
+    return success();
+  };
+
+  if (!scalarGates) {
+    for (unsigned i = 1; i <= 5; ++i)
+      if (!block.getArgument(i).use_empty())
+        return op.emitError() << "decay_map reads gate-buffer value #" << i
+                              << ", but gate '" << stringifyGateKind(gate)
+                              << "' keeps no gate buffer";
+    // P = score * scale * exp(D~), materialised in the score tile.
+    return pass("", [&](StringRef logWeight, StringRef visible) {
+      if (unitWeight)
+        line() << "x = " << visible << " ? x * kScale : 0.0f;\n";
+      else
+        line() << "x = " << visible << " ? x * kScale * fg::exp_fast(" << logWeight
+               << ") : 0.0f;\n";
+    });
+  }
+  line() << "const fg::chunk::gate_buffer<kChunk> gbd = " << ring(op.getBuffer())
+         << ";\n";
+  if (!stabilizer)
+    return pass("acc_mu", [&](StringRef logWeight, StringRef visible) {
+      line() << "x = " << visible << " ? x * kScale * fg::exp_fast(" << logWeight
+             << ") : 0.0f;\n";
+    });
+  // mlstm_exp: the region runs twice rather than keeping a log-weight tile
+  // in registers: first the row maxima, then (after the online rescale of
+  // H and N) P = score * scale * exp(D~ - mu).
+  line() << "fg::row_vec<kWarpRows> mu_tile = acc_mu;\n";
+  if (failed(pass("mu_tile", [&](StringRef logWeight, StringRef visible) {
+        line() << "row = fmaxf(row, " << visible << " ? " << logWeight
+               << " : fg::neg_inf());\n";
+      })))
+    return failure();
+  line() << "fg::warp::stabilized_rescale(acc_mu, mu_tile, acc_h, acc_n);\n";
+  return pass("acc_mu", [&](StringRef logWeight, StringRef visible) {
+    line() << "x = " << visible << " ? x * kScale * fg::exp_fast(" << logWeight
+           << " - row) : 0.0f;\n";
+  });
+}
+
+LogicalResult LinearKernelPrinter::printAccumulate(ChunkAccumulateOp op) {
+  // P is already in s_tile (the decay map materialised it).
+  if (normalizer)
+    line() << "fg::warp::row_partial_sum(acc_n, s_tile);\n";
+  line() << "fg::a_tile<Elem, kWarpRows, kInnerK> p_tile;\n";
+  line() << "fg::warp::convert(p_tile, s_tile);\n";
+  line() << "fg::warp::mma_rAB(acc_h, p_tile, " << stage("sV", op.getStage())
+         << ", krow0, 0);\n";
+  return success();
+}
+
+LogicalResult LinearKernelPrinter::printStore(ChunkStoreOp op) {
+  if (op.getTensor() != "o")
+    return op.emitError() << "chunk_store writes 'o', not '" << op.getTensor() << "'";
+  if (normalizer)
+    line() << "fg::warp::normalize_rows<" << (stabilizer ? "true" : "false")
+           << ">(acc_h, acc_n, acc_mu, kEps);\n";
+  std::string row0 = "(long long)(" + name(op.getChunk()) + ") * kChunk + qrow0";
+  line() << "fg::warp::store_rows_staged(" << base("o", op.getBatch(), op.getHead())
+         << " + (" << row0 << ") * o_s2 + (long long)(" << name(op.getColTile())
+         << ") * kTileDv, o_s2, " << name(op.getExtent()) << " - (int)(" << row0
+         << "), acc_h, " << stage("sQ", op.getStage()) << ", qrow0);\n";
+  return success();
+}
+
+LogicalResult LinearKernelPrinter::printStateUpdate(StateUpdateOp op) {
+  std::string k = stage("sK", op.getStage()), v = stage("sV", op.getStage());
+  line() << "{\n";
+  ++indent;
+  if (gate == GateKind::none) {
+    line() << "fg::warp::mma_AtB_chunk<kChunk>(st_c, " << k << ", 0, srow0, " << v
+           << ", 0, 0);\n";
+  } else if (vectorGate) {
+    line() << "fg::row_vec<kStateRows> decay_d;  // exp(g_d) of this warp's key dims\n";
+    line() << "fg::warp::rows_of(decay_d, srow0, [&](int d) { return "
+              "fg::chunk::table_decay<kKeyDim>(s_tab_hi, s_tab_lo, kChunk / 16, -1, d); });\n";
+    line() << "fg::warp::mul_rows(st_c, st_c, decay_d);\n";
+    line() << "fg::warp::mma_AtB_chunk<kChunk>(st_c, " << k << ", 0, srow0, " << v
+           << ", 0, 0, [&](int m, int s) {\n";
+    line() << "  return fg::chunk::table_decay<kKeyDim>(s_tab_hi, s_tab_lo, kChunk "
+              "/ 16, s / 16, srow0 + m);\n";
+    line() << "});\n";
+  } else {
+    line() << "const fg::chunk::gate_buffer<kChunk> gb = " << ring(op.getBuffer())
+           << ";\n";
+    line() << "fg::warp::mul(st_c, st_c, gb.decay());\n";
+    line() << "fg::warp::mma_AtB_chunk<kChunk>(st_c, " << k << ", 0, srow0, " << v
+           << ", 0, 0, [&](int, int s) { return gb.w()[s]; });\n";
+    if (normalizer)
+      line() << "fg::cta::update_normalizer<kThreads, kChunk, kKeyDim>(s_norm, " << k
+             << ", gb.decay(), [&](int s) { return gb.w()[s]; });\n";
+  }
+  if (queries)
+    line() << "fg::warp::store(sC, srow0, 0, st_c);  // the next chunk's 16-bit copy\n";
+  --indent;
+  line() << "}\n";
+  return success();
+}
+
+LogicalResult LinearKernelPrinter::printKernelOp(Operation *op) {
+  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+      .Case<ChunkLoadOp>([&](auto load) { return printChunkLoad(load); })
+      .Case<TileCommitOp>([&](auto) {
+        line() << "fg::cta::commit();\n";
+        return success();
+      })
+      .Case<TileWaitOp>([&](TileWaitOp wait) {
+        line() << "fg::cta::wait<" << wait.getPending() << ">();\n";
+        line() << "fg::cta::sync();\n";
+        return success();
+      })
+      .Case<BarrierOp>([&](auto) {
+        line() << "fg::cta::sync();\n";
+        return success();
+      })
+      .Case<GateFetchOp>([&](GateFetchOp fetch) -> LogicalResult {
+        if (!scalarGates)
+          return fetch.emitError() << "gate_fetch needs a scalar gate kind";
+        line() << "if (warp == 0) {\n";
+        for (unsigned i = 0; i < rawGates; ++i) {
+          std::string t = gateTensor(i);
+          line() << "  fg::warp::fetch_gate_rows<kChunk, kGateRows>(gate_raw[" << i
+                 << "], " << base(t, fetch.getBatch(), fetch.getHead()) << ", " << t
+                 << "_s2, (" << name(fetch.getChunk()) << ") * kChunk, "
+                 << name(fetch.getExtent()) << ");\n";
+        }
+        line() << "}\n";
+        return success();
+      })
+      .Case<ChunkGatesOp>([&](auto gates) { return printChunkGates(gates); })
+      .Case<StateInitOp>([&](auto init) { return printStateInit(init); })
+      .Case<StateStoreOp>([&](auto store) { return printStateStore(store); })
+      .Case<ChunkInterOp>([&](auto inter) { return printInter(inter); })
+      .Case<ChunkScoresOp>([&](auto scores) { return printScores(scores); })
+      .Case<DecayMapOp>([&](auto map) { return printDecayMap(map); })
+      .Case<ChunkAccumulateOp>([&](auto acc) { return printAccumulate(acc); })
+      .Case<ChunkStoreOp>([&](auto store) { return printStore(store); })
+      .Case<StateUpdateOp>([&](auto update) { return printStateUpdate(update); })
+      .Default([&](Operation *other) {
+        return other->emitError() << "the CUDA emitter has no printing for '"
+                                  << other->getName() << "' in a "
+                                  << family << " kernel";
+      });
+}
+
+std::string LinearKernelPrinter::signature() {
+  std::string text;
+  llvm::raw_string_ostream sig(text);
+  bool first = true;
+  auto sep = [&]() -> llvm::raw_ostream & {
+    if (!first)
+      sig << ",\n    ";
+    first = false;
+    return sig;
+  };
+  std::string elem = kernel.getSymName().str() + "_k::Elem";
+  auto tensor = [&](StringRef tensorName, StringRef type, bool output, int rank) {
+    sep() << (output ? "" : "const ") << type << "* __restrict__ " << tensorName;
+    for (int d = 0; d < rank; ++d)
+      sep() << "long long " << tensorName.str() << "_s" << d;
+    result.arguments.push_back({KernelArgument::Kind::Tensor, tensorName.str()});
+  };
+  bool initial = cast<BoolAttr>(kernel.getProblem().get("initial_state")).getValue();
+  bool final = cast<BoolAttr>(kernel.getProblem().get("final_state")).getValue();
+  if (queries)
+    tensor("q", elem, false, 4);
+  tensor("k", elem, false, 4);
+  tensor("v", elem, false, 4);
+  if (vectorGate)
+    tensor("g", "float", false, 4);
+  for (unsigned i = 0; i < rawGates; ++i)
+    tensor(gateTensor(i), "float", false, 3);
+  bool ownsRecurrence = family != "linear_outputs";
+  if (initial && ownsRecurrence) {
+    tensor("c0", "float", false, 4);
+    if (normalizer)
+      tensor("n0", "float", false, 3);
+    if (stabilizer)
+      tensor("m0", "float", false, 2);
+  }
+  if (queries)
+    tensor("o", elem, true, 4);
+  if (final && ownsRecurrence) {
+    tensor("cf", "float", true, 4);
+    if (normalizer)
+      tensor("nf", "float", true, 3);
+    if (stabilizer)
+      tensor("mf", "float", true, 2);
+  }
+  if (family != "linear_fused") {
+    // Chunk states: written by linear_states, read by linear_outputs.
+    bool write = family == "linear_states";
+    tensor("chunk_c", "float", write, 5);
+    if (normalizer)
+      tensor("chunk_n", "float", write, 4);
+    if (stabilizer)
+      tensor("chunk_m", "float", write, 3);
+  }
+  for (Attribute attr : cast<ArrayAttr>(kernel.getProblem().get("dims"))) {
+    std::string dim = cast<StringAttr>(attr).getValue().str();
+    sep() << "int dim_" << dim;
+    result.arguments.push_back({KernelArgument::Kind::Symbol, dim});
+  }
+  return text;
+}
+
+std::string LinearKernelPrinter::header() {
+  ScheduleAttr s = kernel.getSchedule();
+  Type elementType = cast<TypeAttr>(kernel.getProblem().get("element_type")).getValue();
+  double scale = cast<FloatAttr>(kernel.getProblem().get("scale")).getValueAsDouble();
+  double eps = cast<FloatAttr>(kernel.getProblem().get("eps")).getValueAsDouble();
+
+  std::string text;
+  llvm::raw_string_ostream h(text);
+  h << "// Generated by flashgen from flash.kernel @" << kernel.getSymName() << " ("
+    << problemString("op") << ", variant " << problemInt("variant") << ", "
+    << family << ", gate " << stringifyGateKind(gate) << ").\n"
+    << "// Schedule: " << s << "\n"
+    << "#include \"" << kDeviceUmbrellaHeader << "\"\n"
+    << "#include \"" << kDeviceIndexMathHeader << "\"\n";
+  for (const char *path : kChunkHeaders)
+    h << "#include \"" << path << "\"\n";
+  h << "\nnamespace " << kernel.getSymName() << "_k {\n\n"
+    << "using Elem = " << elementTypeName(elementType) << ";\n"
+    << "constexpr int kKeyDim = " << shape.keyDim << ";\n"
+    << "constexpr int kTileDv = " << shape.tileDv << ";   // value columns per CTA (of "
+    << problemInt("value_dim") << ")\n"
+    << "constexpr int kChunk = " << shape.chunk << ";    // L: steps per chunk\n";
+  if (queries)
+    h << "constexpr int kInnerQ = " << shape.innerQ << ";   // query rows per inner tile\n"
+      << "constexpr int kInnerK = " << shape.innerKv << ";   // keys per inner tile\n";
+  h << "constexpr int kStages = " << shape.stages << ";\n"
+    << "constexpr int kWarps = " << shape.warps << ";\n"
+    << "constexpr int kThreads = kWarps * 32;\n";
+  if (queries)
+    h << "constexpr int kWarpRows = kInnerQ / kWarps;   // query rows per warp\n";
+  h << "constexpr int kStateRows = kKeyDim / kWarps;  // state rows (key dims) per warp\n";
+  if (scalarGates)
+    h << "constexpr int kGateRows = (kChunk + 31) / 32;  // chunk rows per lane in gate "
+         "scans\n"
+      << "constexpr int kRawGates = " << rawGates << ";\n";
+  if (queries)
+    h << "constexpr float kScale = " << floatLiteral(scale) << ";\n";
+  if (queries && normalizer)
+    h << "constexpr float kEps = " << floatLiteral(eps) << ";\n";
+  h << "using QTile = fg::smem_tile<Elem, kChunk, kKeyDim>;\n"
+    << "using KTile = fg::smem_tile<Elem, kChunk, kKeyDim>;\n"
+    << "using VTile = fg::smem_tile<Elem, kChunk, kTileDv>;\n"
+    << "using CTile = fg::smem_tile<Elem, kKeyDim, kTileDv>;\n"
+    << "using QRing = fg::smem_ring<QTile, kStages>;\n"
+    << "using KRing = fg::smem_ring<KTile, kStages>;\n"
+    << "using VRing = fg::smem_ring<VTile, kStages>;\n"
+    << "// Shared memory (schedule/ChunkLayout.h): stage rings, g tile, 16-bit\n"
+    << "// state copy, normaliser, gate buffers.\n"
+    << "constexpr int kSmemQ = " << plan.q << ";\n"
+    << "constexpr int kSmemK = " << plan.k << ";\n"
+    << "constexpr int kSmemV = " << plan.v << ";\n"
+    << "constexpr int kSmemG = " << plan.g << ";\n"
+    << "constexpr int kSmemC = " << plan.state << ";\n"
+    << "constexpr int kSmemN = " << plan.norm << ";\n"
+    << "constexpr int kSmemGates = " << plan.gates << ";\n"
+    << "constexpr int kSmemBytes = " << plan.total << ";\n"
+    << "static_assert(kSmemQ <= kSmemK && kSmemK <= kSmemV && kSmemV <= kSmemG && "
+       "kSmemG <= kSmemC &&\n"
+    << "              kSmemC <= kSmemN && kSmemN <= kSmemGates && kSmemGates <= "
+       "kSmemBytes, \"buffers out of order\");\n";
+  if (queries)
+    h << "static_assert(kSmemK - kSmemQ >= QRing::kBytes, \"q ring overlaps\");\n";
+  h << "static_assert(kSmemV - kSmemK >= KRing::kBytes, \"k ring overlaps\");\n"
+    << "static_assert(kSmemG - kSmemV >= VRing::kBytes, \"v ring overlaps\");\n";
+  if (queries)
+    h << "static_assert(kSmemN - kSmemC >= CTile::kBytes, \"state copy overlaps\");\n"
+      << "static_assert(kWarpRows % 16 == 0, \"whole 16-row MMA tiles per warp\");\n";
+  h << "static_assert(kStateRows % 16 == 0, \"whole 16-row state tiles per warp\");\n\n"
+    << "} // namespace " << kernel.getSymName() << "_k\n\n";
+  return text;
+}
+
+FailureOr<EmittedKernel> LinearKernelPrinter::print() {
+  family = kernel.getFamily();
+  queries = family != "linear_states";
+  auto gateName = kernel.getProblem().getAs<StringAttr>("gate");
+  std::optional<GateKind> kind =
+      gateName ? symbolizeGateKind(gateName.getValue()) : std::nullopt;
+  if (!kind)
+    return kernel.emitError("recurrence kernel without a valid problem.gate");
+  gate = *kind;
+  scalarGates = gate == GateKind::decay || gate == GateKind::mlstm_exp ||
+                gate == GateKind::mlstm_sig;
+  vectorGate = gate == GateKind::vector;
+  normalizer = gate == GateKind::mlstm_exp || gate == GateKind::mlstm_sig;
+  stabilizer = gate == GateKind::mlstm_exp;
+  rawGates = scalarGates ? LinearAttentionOp::getGateOperandCount(gate) : 0;
+
+  ScheduleAttr s = kernel.getSchedule();
+  Type elementType = cast<TypeAttr>(kernel.getProblem().get("element_type")).getValue();
+  shape.elementBytes = elementType.getIntOrFloatBitWidth() / 8;
+  shape.keyDim = problemInt("key_dim");
+  shape.tileDv = s.getTileDv();
+  shape.chunk = s.getChunk();
+  shape.innerQ = s.getInnerQ();
+  shape.innerKv = s.getInnerKv();
+  // linear_outputs handles one chunk per CTA: one stage.
+  shape.stages = family == "linear_outputs" ? 1 : s.getStages();
+  shape.warps = s.getWarps();
+  shape.vectorGate = vectorGate;
+  shape.scalarGates = scalarGates;
+  shape.normalizer = normalizer;
+  shape.stabilizer = stabilizer;
+  shape.queries = queries;
+  plan = chunkSmemPlan(shape);
+  result.threads = shape.warps * 32;
+  result.dynamicSmemBytes = plan.total;
+  result.entry = "flashgen_" + kernel.getSymName().str();
+  result.headers = {kDeviceUmbrellaHeader, kDeviceIndexMathHeader};
+  for (const char *path : kChunkHeaders)
+    result.headers.push_back(path);
+  std::string params = signature();
+
+  line() << "using namespace " << kernel.getSymName() << "_k;\n";
+  line() << "const int warp = int(threadIdx.x) / 32;\n";
+  line() << "const int srow0 = warp * kStateRows;  // this warp's state rows\n";
+  line() << "fg::u8* const smem_p = fg::ptx::dynamic_smem();\n";
+  line() << "const fg::u32 smem = fg::ptx::smem_addr(smem_p);\n";
+  if (queries)
+    line() << "const QRing sQ{smem + kSmemQ};\n";
+  line() << "const KRing sK{smem + kSmemK};\n";
+  line() << "const VRing sV{smem + kSmemV};\n";
+  if (queries)
+    line() << "const CTile sC{smem + kSmemC};  // 16-bit copy of the carried state\n";
+  if (normalizer)
+    line() << "float* const s_norm = reinterpret_cast<float*>(smem_p + kSmemN);\n";
+  if (scalarGates)
+    line() << "float* const s_gates = reinterpret_cast<float*>(smem_p + kSmemGates);\n";
+  if (vectorGate) {
+    line() << "const float* const s_g = reinterpret_cast<const float*>(smem_p + "
+              "kSmemG);\n";
+    line() << "float* const s_tab_hi = reinterpret_cast<float*>(smem_p + kSmemGates);\n";
+    line() << "float* const s_tab_lo = s_tab_hi + (kChunk / 16 + 1) * kKeyDim;\n";
+  }
+  line() << "fg::acc_tile<kStateRows, kTileDv> st_c;  // the carried state C, f32\n";
+  if (scalarGates)
+    line() << "float gate_raw[kRawGates][kGateRows];  // next chunk's raw gates (warp 0)\n";
+  if (failed(printBlock(kernel.getBody().front())))
+    return failure();
+
+  std::string constants = header();
+  result.source = constants + "extern \"C\" __global__ void __launch_bounds__(" +
+                  std::to_string(result.threads) + ")\n" + result.entry +
+                  "(\n    " + params + ") {\n" + body + "}\n";
+  return result;
+}
+
+} // namespace
+
+FailureOr<EmittedKernel> mlir::flash::emitLinearKernel(KernelOp kernel) {
+  return LinearKernelPrinter(kernel).print();
+}

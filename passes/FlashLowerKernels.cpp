@@ -1,0 +1,155 @@
+//===- FlashLowerKernels.cpp - flash-lower-kernels: ops to kernels --------===//
+//
+// For every scheduled flash op, the chosen schedule (`flash.schedule`) and
+// each ranked candidate (`flash.candidates`) become one variant, built by
+// the builder of the op's kernel family:
+//
+//   flash.attention         flash2, flash3       LowerAttention.cpp
+//   flash.linear_attention  chunk_fused,         LowerChunkwise.cpp
+//                           chunk_two_pass
+//
+// A recurrence schedule is checked first against the chunkwise kernels'
+// rules (schedule/Checker.h): the chosen one must pass, a candidate that
+// does not is dropped with a warning. The op gets `flash.kernels`, its
+// variants' kernels in order. The pass never picks a schedule: an op
+// without one is an error (flash-schedule supplies them). A new kernel
+// family (backward, decode) adds a builder file and a case here.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "dialect/ScheduleConversion.h"
+#include "passes/LowerAttention.h"
+#include "passes/LowerChunkwise.h"
+#include "passes/OpProblems.h"
+#include "schedule/Checker.h"
+
+#include "mlir/IR/SymbolTable.h"
+
+namespace mlir::flash {
+#define GEN_PASS_DEF_FLASHLOWERKERNELS
+#include "passes/Passes.h.inc"
+} // namespace mlir::flash
+
+#define DEBUG_TYPE "flash-lower-kernels"
+
+using namespace mlir;
+using namespace mlir::flash;
+namespace sched = flashgen::schedule;
+
+namespace {
+
+/// The chosen schedule of `op`, then its candidates other than the chosen
+/// one; empty (after an error on the op) when it has none.
+SmallVector<ScheduleAttr> variantSchedules(Operation *op) {
+  auto chosen = op->getAttrOfType<ScheduleAttr>("flash.schedule");
+  if (!chosen) {
+    op->emitError() << "has no flash.schedule: run flash-schedule first";
+    return {};
+  }
+  SmallVector<ScheduleAttr> schedules = {chosen};
+  if (auto candidates = op->getAttrOfType<ArrayAttr>("flash.candidates"))
+    for (Attribute attr : candidates)
+      if (auto candidate = dyn_cast<ScheduleAttr>(attr))
+        if (candidate != chosen)
+          schedules.push_back(candidate);
+  return schedules;
+}
+
+struct FlashLowerKernels
+    : public mlir::flash::impl::FlashLowerKernelsBase<FlashLowerKernels> {
+  using FlashLowerKernelsBase::FlashLowerKernelsBase;
+
+  /// Inserts `kernels` at the end of the module (renaming on a clash) and
+  /// appends their symbols to `refs`.
+  void record(ArrayRef<KernelOp> kernels, SymbolTable &symbols,
+              SmallVectorImpl<Attribute> &refs) {
+    for (KernelOp kernel : kernels) {
+      symbols.insert(kernel);
+      refs.push_back(FlatSymbolRefAttr::get(kernel.getSymNameAttr()));
+    }
+  }
+
+  /// flash2 and flash3 lower to the same IR; the emitter picks the
+  /// warpgroup primitives for flash3.
+  LogicalResult lowerAttention(AttentionOp op, OpBuilder &b,
+                               SymbolTable &symbols) {
+    SmallVector<ScheduleAttr> schedules = variantSchedules(op);
+    if (schedules.empty())
+      return failure();
+    AttentionKernelPlan plan = attentionKernelPlan(op);
+    SmallVector<Attribute> refs;
+    for (auto [variant, schedule] : llvm::enumerate(schedules)) {
+      Algorithm algorithm = schedule.getAlgorithm();
+      if (algorithm != Algorithm::flash2 && algorithm != Algorithm::flash3)
+        return op.emitError() << "schedule algorithm '"
+                              << stringifyAlgorithm(algorithm)
+                              << "' has no attention kernel lowering yet "
+                                 "(supported: flash2, flash3)";
+      plan.schedule = schedule;
+      b.setInsertionPointToEnd(getOperation().getBody());
+      SmallVector<KernelOp> kernels;
+      buildAttentionKernels(b, plan, variant, kernels);
+      record(kernels, symbols, refs);
+    }
+    op->setAttr("flash.kernels", b.getArrayAttr(refs));
+    return success();
+  }
+
+  LogicalResult lowerRecurrence(LinearAttentionOp op, OpBuilder &b,
+                                SymbolTable &symbols,
+                                const sched::Target &t) {
+    SmallVector<ScheduleAttr> schedules = variantSchedules(op);
+    if (schedules.empty())
+      return failure();
+    LinearKernelPlan plan = linearKernelPlan(op);
+    sched::LinearProblem problem = linearKernelProblem(op);
+    SmallVector<Attribute> refs;
+    int64_t variant = 0;
+    for (auto [index, schedule] : llvm::enumerate(schedules)) {
+      std::vector<std::string> why =
+          sched::chunkwiseKernelViolations(problem, t, toLibrary(schedule));
+      if (!why.empty()) {
+        if (index == 0)
+          return op.emitError()
+                 << "cannot lower schedule " << schedule << ": " << why.front();
+        op.emitWarning() << "dropping candidate schedule " << schedule << ": "
+                         << why.front();
+        continue;
+      }
+      plan.schedule = schedule;
+      b.setInsertionPointToEnd(getOperation().getBody());
+      SmallVector<KernelOp> kernels;
+      buildLinearKernels(b, plan, variant, kernels);
+      record(kernels, symbols, refs);
+      ++variant;
+    }
+    op->setAttr("flash.kernels", b.getArrayAttr(refs));
+    return success();
+  }
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    sched::Result<const sched::Target *> t = sched::lookupTarget(target);
+    if (!t) {
+      module.emitError() << "flash-lower-kernels: " << t.error();
+      return signalPassFailure();
+    }
+    SymbolTable symbols(module);
+    OpBuilder b(module.getContext());
+    bool failedAny = false;
+    module.walk([&](Operation *op) {
+      LogicalResult lowered = success();
+      if (auto attention = dyn_cast<AttentionOp>(op))
+        lowered = lowerAttention(attention, b, symbols);
+      else if (auto linear = dyn_cast<LinearAttentionOp>(op))
+        lowered = lowerRecurrence(linear, b, symbols, **t);
+      failedAny |= failed(lowered);
+    });
+    if (failedAny)
+      signalPassFailure();
+  }
+};
+
+} // namespace

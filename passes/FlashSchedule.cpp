@@ -1,0 +1,153 @@
+//===- Schedule.cpp - flash-schedule: Z3 schedules for flash ops ----------===//
+//
+// For every flash.attention and flash.linear_attention: builds the problem
+// with every dimension bound (`dims`), asks the schedule library
+// (schedule/Scheduler.h: cost model, Z3 search) for the top-K
+// schedules on the target, and records
+//
+//   flash.schedule         the chosen #flash.schedule
+//   flash.candidates       the top-K, best first (the chosen one included)
+//   flash.modeled_io       i64 bytes CTAs load and store (the traffic
+//                          flash.io_lower_bound limits)
+//   flash.io_ratio         f64 modeled_io / io_lower_bound
+//   flash.modeled_hbm      i64 bytes HBM serves (after the L2 model)
+//   flash.hbm_ratio        f64 modeled_hbm / hbm_lower_bound
+//   flash.modeled_seconds  f64 the cost model's time
+//   flash.binding          the resource that binds ("math", "hbm", ...)
+//   flash.io_lower_bound, flash.hbm_lower_bound  (as flash-io-bounds)
+//
+// An op no schedule fits is an error naming the resource and the numbers.
+//
+// With `search=false` there is no search: each flash.linear_attention that
+// has no flash.schedule gets the schedule library's default chunkwise
+// schedule (defaultLinearSchedule, schedule/LinearSpace.h) with a remark,
+// and nothing else is recorded; every other op is left as it is.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "dialect/ScheduleConversion.h"
+#include "passes/OpProblems.h"
+#include "schedule/LinearSpace.h"
+#include "schedule/Scheduler.h"
+
+#include "llvm/Support/Debug.h"
+
+namespace mlir::flash {
+#define GEN_PASS_DEF_FLASHSCHEDULE
+#include "passes/Passes.h.inc"
+} // namespace mlir::flash
+
+#define DEBUG_TYPE "flash-schedule"
+
+using namespace mlir;
+using namespace mlir::flash;
+namespace sched = flashgen::schedule;
+
+namespace {
+
+/// Writes the chosen schedule, the candidates and the model's figures.
+void annotate(Operation *op, const sched::ScheduleResult &r) {
+  MLIRContext *ctx = op->getContext();
+  Builder b(ctx);
+  const sched::Candidate &best = r.candidates.front();
+  SmallVector<Attribute> candidates;
+  for (const sched::Candidate &c : r.candidates)
+    candidates.push_back(toDialect(ctx, c.schedule));
+  op->setAttr("flash.schedule", toDialect(ctx, best.schedule));
+  op->setAttr("flash.candidates", b.getArrayAttr(candidates));
+  op->setAttr("flash.io_lower_bound", b.getI64IntegerAttr(r.bound.onChip.boundBytes));
+  op->setAttr("flash.hbm_lower_bound", b.getI64IntegerAttr(r.bound.l2.boundBytes));
+  op->setAttr("flash.modeled_io", b.getI64IntegerAttr(best.evaluation.globalBytes));
+  op->setAttr("flash.io_ratio", b.getF64FloatAttr(best.ioRatio));
+  op->setAttr("flash.modeled_hbm", b.getI64IntegerAttr(best.evaluation.hbmBytes));
+  op->setAttr("flash.hbm_ratio", b.getF64FloatAttr(best.hbmRatio));
+  op->setAttr("flash.modeled_seconds", b.getF64FloatAttr(best.evaluation.seconds));
+  op->setAttr("flash.binding", b.getStringAttr(best.evaluation.binding));
+}
+
+struct FlashSchedule
+    : public mlir::flash::impl::FlashScheduleBase<FlashSchedule> {
+  using FlashScheduleBase::FlashScheduleBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    sched::Result<const sched::Target *> t = sched::lookupTarget(target);
+    if (!t) {
+      module.emitError() << "flash-schedule: " << t.error();
+      return signalPassFailure();
+    }
+    DimValues values;
+    if (llvm::Error error = parseDimBindingList(dims, values)) {
+      module.emitError() << "flash-schedule: " << llvm::toString(std::move(error));
+      return signalPassFailure();
+    }
+    sched::SolveOptions options;
+    options.topK = std::max(1u, static_cast<unsigned>(topK));
+    // `algorithm` restricts the ops it applies to: attention ops for an
+    // attention family, recurrences for a chunkwise form.
+    sched::SolveOptions attentionOptions = options, linearOptions = options;
+    if (!algorithm.empty()) {
+      std::optional<sched::Algorithm> family = sched::parseAlgorithm(algorithm);
+      if (!family) {
+        module.emitError() << "flash-schedule: unknown algorithm '" << algorithm
+                           << "' (flash2, flash2_dsplit, flash3, chunk_fused, "
+                              "chunk_two_pass)";
+        return signalPassFailure();
+      }
+      (sched::isAttentionAlgorithm(*family) ? attentionOptions : linearOptions)
+          .algorithm = family;
+    }
+
+    if (!search) {
+      sched::Algorithm form =
+          linearOptions.algorithm.value_or(sched::Algorithm::ChunkFused);
+      module.walk([&](LinearAttentionOp op) {
+        if (op->hasAttr("flash.schedule"))
+          return;
+        ScheduleAttr fallback = toDialect(
+            op.getContext(),
+            sched::defaultLinearSchedule(linearKernelProblem(op), **t, form));
+        op.emitRemark() << "search=false: using the default " << fallback;
+        op->setAttr("flash.schedule", fallback);
+      });
+      return;
+    }
+
+    bool failed = false;
+    auto record = [&](Operation *op, const sched::Result<sched::ScheduleResult> &r) {
+      if (!r) {
+        op->emitOpError() << r.error();
+        failed = true;
+        return;
+      }
+      LLVM_DEBUG(op->emitRemark()
+                 << "flash-schedule: " << r->engine << " searched "
+                 << r->spacePoints << " points with " << r->solverChecks
+                 << " checks in " << r->solveSeconds << " s");
+      annotate(op, *r);
+    };
+    module.walk([&](Operation *op) {
+      if (auto attention = dyn_cast<AttentionOp>(op)) {
+        FailureOr<sched::AttentionProblem> p = attentionProblem(attention, values, "flash-schedule");
+        if (mlir::failed(p)) {
+          failed = true;
+          return;
+        }
+        record(op, sched::scheduleAttention(*p, **t, attentionOptions));
+      } else if (auto linear = dyn_cast<LinearAttentionOp>(op)) {
+        FailureOr<sched::LinearProblem> p = linearProblem(linear, values, "flash-schedule");
+        if (mlir::failed(p)) {
+          failed = true;
+          return;
+        }
+        record(op, sched::scheduleLinear(*p, **t, linearOptions));
+      }
+    });
+    if (failed)
+      signalPassFailure();
+  }
+};
+
+} // namespace

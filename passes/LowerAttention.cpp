@@ -1,0 +1,321 @@
+//===- LowerAttention.cpp - flash.attention to flash.kernel ops -----------===//
+//
+// The attention builder of flash-lower-kernels (FlashLowerKernels.cpp):
+// builds, for one schedule of a flash.attention (flash2 or flash3), a
+// flash.kernel: the grid mapping, the key/value tile range that
+// the mask leaves, the split into masked and unmasked tile loops, the async
+// load pipeline and the tile ops, with the user's regions cloned in as scalar
+// code. The emitter in codegen/ prints exactly this IR.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/LowerAttention.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+
+using namespace mlir;
+using namespace mlir::flash;
+
+namespace {
+
+/// Index arithmetic helpers: every value is an `index`, read as a signed
+/// integer (M - N may be negative).
+struct IndexBuilder {
+  OpBuilder &b;
+  Location loc;
+
+  Value c(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  Value floorDiv(Value x, Value y) {
+    return arith::FloorDivSIOp::create(b, loc, x, y);
+  }
+  Value ceilDiv(Value x, Value y) {
+    return arith::CeilDivSIOp::create(b, loc, x, y);
+  }
+  Value min(Value x, Value y) { return arith::MinSIOp::create(b, loc, x, y); }
+  Value max(Value x, Value y) { return arith::MaxSIOp::create(b, loc, x, y); }
+  Value clamp(Value x, Value lo, Value hi) { return min(max(x, lo), hi); }
+  Value lt(Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, x, y);
+  }
+  Value le(Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, x, y);
+  }
+  Value andI(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
+  Value rem(Value x, Value y) { return arith::RemSIOp::create(b, loc, x, y); }
+};
+
+/// The problem dictionary recorded on each kernel: what it specialises on.
+static DictionaryAttr buildProblem(OpBuilder &b, const AttentionKernelPlan &plan,
+                                   StringRef opName, int64_t variant) {
+  AttentionOp op = plan.op;
+  SmallVector<NamedAttribute> entries = {
+      b.getNamedAttr("op", b.getStringAttr(opName)),
+      b.getNamedAttr("variant", b.getI64IntegerAttr(variant)),
+      b.getNamedAttr("element_type",
+                     TypeAttr::get(op.getQ().getType().getElementType())),
+      b.getNamedAttr("q_heads", b.getI64IntegerAttr(plan.queryHeads)),
+      b.getNamedAttr("kv_heads", b.getI64IntegerAttr(plan.keyHeads)),
+      b.getNamedAttr("head_dim", b.getI64IntegerAttr(plan.headDim)),
+      b.getNamedAttr("value_dim", b.getI64IntegerAttr(plan.valueDim)),
+      b.getNamedAttr("scale", b.getF32FloatAttr(op.getEffectiveScale())),
+      b.getNamedAttr("mask", b.getStringAttr(stringifyMaskKind(plan.mask))),
+      b.getNamedAttr("window", b.getI64IntegerAttr(plan.window)),
+      // score_mod / mask_mod code runs on every score (Flash3Layout.h's
+      // register rule counts its live values).
+      b.getNamedAttr("element_mods",
+                     b.getI64IntegerAttr(op.hasScoreMod() || op.hasMaskMod())),
+      b.getNamedAttr("dims", b.getStrArrayAttr({op.getBatchDimName(),
+                                                op.getQueryDimName(),
+                                                op.getKeyDimName()})),
+  };
+  return b.getDictionaryAttr(entries);
+}
+
+/// Builds the body of a flash.score_map: the user's score_mod (cloned), then
+/// visibility from the key bound, the mask kind and the user's mask_mod.
+/// `masked` false builds the interior-tile form: score_mod only.
+static void buildScoreMapBody(OpBuilder &b, Location loc,
+                              const AttentionKernelPlan &plan, Block &body,
+                              Value keyLen, Value offset, bool masked,
+                              Value batch, Value head, Operation *hoistBefore) {
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&body);
+  IndexBuilder ib{b, loc};
+  Value score = body.getArgument(0);
+  Value iIdx = body.getArgument(3), jIdx = body.getArgument(4);
+
+  // Clone a mod region. Its batch and head arguments are the CTA's own, so
+  // every op that does not depend on the score or the query/key positions
+  // (an ALiBi slope, a per-head constant) is cloned once before the key
+  // loops instead of into the per-element code; the rest goes into the
+  // score_map. Returns the yielded value.
+  auto inlineRegion = [&](Region &region, ArrayRef<Value> args,
+                          ArrayRef<bool> argIsPerElement) -> Value {
+    IRMapping mapping;
+    llvm::SmallPtrSet<Value, 16> perElement;
+    Block &src = region.front();
+    for (auto [from, to, inner] :
+         llvm::zip(src.getArguments(), args, argIsPerElement)) {
+      mapping.map(from, to);
+      if (inner)
+        perElement.insert(from);
+    }
+    OpBuilder hoisted(hoistBefore);
+    for (Operation &op : src.without_terminator()) {
+      bool depends = llvm::any_of(op.getOperands(), [&](Value operand) {
+        return perElement.contains(operand);
+      });
+      Operation *clone = (depends ? b : hoisted).clone(op, mapping);
+      (void)clone;
+      if (depends)
+        for (Value result : op.getResults())
+          perElement.insert(result);
+    }
+    auto yield = cast<YieldOp>(src.getTerminator());
+    return mapping.lookup(yield.getValue());
+  };
+
+  if (plan.op.hasScoreMod())
+    score = inlineRegion(plan.op.getScoreMod(), {score, batch, head, iIdx, jIdx},
+                         {true, false, false, true, true});
+
+  Value visible = arith::ConstantIntOp::create(b, loc, 1, 1);
+  if (masked) {
+    visible = ib.lt(jIdx, keyLen);
+    Value diag = ib.add(iIdx, offset); // query i's own position in keys
+    if (plan.mask == MaskKind::causal || plan.mask == MaskKind::sliding_window)
+      visible = ib.andI(visible, ib.le(jIdx, diag));
+    if (plan.mask == MaskKind::sliding_window)
+      visible = ib.andI(visible, ib.lt(ib.sub(diag, jIdx), ib.c(plan.window)));
+    if (plan.op.hasMaskMod())
+      visible = ib.andI(visible,
+                        inlineRegion(plan.op.getMaskMod(), {batch, head, iIdx, jIdx},
+                                     {false, false, true, true}));
+  }
+  ScoreYieldOp::create(b, loc, score, visible);
+}
+
+/// Emits one key/value tile step: wait for this tile (the CTA-wide sync also
+/// means every warp is done with the previous tile, so its stage is free),
+/// prefetch the tile `stages - 1` ahead into that stage, then scores, online
+/// softmax and P V.
+static void buildKeyTileStep(OpBuilder &b, Location loc,
+                             const AttentionKernelPlan &plan, Value j,
+                             Value lo, Value hi, Value batch, Value head,
+                             Value kvHead, Value queryTile, Value keyLen,
+                             Value offset, bool masked,
+                             Operation *hoistBefore) {
+  IndexBuilder ib{b, loc};
+  int64_t stages = plan.schedule.getStages();
+  int64_t tileKv = plan.schedule.getTileKv();
+  Value stagesV = ib.c(stages);
+
+  TileWaitOp::create(b, loc, stages - 2);
+  Value ahead = ib.add(j, ib.c(stages - 1));
+  auto prefetch = scf::IfOp::create(b, loc, ib.lt(ahead, hi), /*else=*/false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(prefetch.thenBlock());
+    Value stage = ib.rem(ib.sub(ahead, lo), stagesV);
+    for (StringRef tensor : {"k", "v"})
+      TileLoadOp::create(b, loc, tensor, batch, kvHead, ahead, keyLen,
+                           tileKv, stage,
+                           /*async=*/true);
+  }
+  TileCommitOp::create(b, loc);
+
+  Value stage = ib.rem(ib.sub(j, lo), stagesV);
+  TileMmaOp::create(b, loc, "qk", stage);
+  auto scoreMap = ScoreMapOp::create(b, loc, batch, head, queryTile, j);
+  Block *body = b.createBlock(&scoreMap.getBody());
+  Type f32 = b.getF32Type(), index = b.getIndexType();
+  body->addArguments({f32, index, index, index, index},
+                     SmallVector<Location>(5, loc));
+  buildScoreMapBody(b, loc, plan, *body, keyLen, offset, masked, batch, head,
+                    hoistBefore);
+  b.setInsertionPointAfter(scoreMap);
+  SoftmaxUpdateOp::create(b, loc, masked);
+  TileMmaOp::create(b, loc, "pv", stage);
+}
+
+/// Builds `flash.kernel @name` for one schedule of an attention op.
+static KernelOp buildKernel(OpBuilder &b, const AttentionKernelPlan &plan,
+                                     StringRef name, StringRef opName,
+                                     int64_t variant) {
+  AttentionOp op = plan.op;
+  Location loc = op.getLoc();
+  ScheduleAttr s = plan.schedule;
+  auto kernel = KernelOp::create(b, loc, name, "attention", s,
+                                   buildProblem(b, plan, opName, variant));
+  Block *body = b.createBlock(&kernel.getBody());
+  b.setInsertionPointToStart(body);
+  IndexBuilder ib{b, loc};
+
+  std::string queryDim = op.getQueryDimName(), keyDim = op.getKeyDimName(),
+              batchDim = op.getBatchDimName();
+  int64_t tileQ = s.getTileQ(), tileKv = s.getTileKv();
+  Type index = b.getIndexType();
+  auto grid = GridMapOp::create(b, 
+      loc, TypeRange{index, index, index},
+      b.getStrArrayAttr({"query_tile", "head", "batch"}),
+      b.getStrArrayAttr({"cdiv(" + queryDim + "," + std::to_string(tileQ) + ")",
+                         std::to_string(plan.queryHeads), batchDim}));
+  Value queryTile = grid.getIds()[0], head = grid.getIds()[1],
+        batch = grid.getIds()[2];
+  Value queryLen = DimOp::create(b, loc, b.getIndexType(), b.getStringAttr(queryDim));
+  if (plan.mask == MaskKind::causal) {
+    // Causal tiles near the end see the most keys: launch them first so the
+    // last wave is made of short tiles.
+    Value queryTiles = ib.ceilDiv(queryLen, ib.c(tileQ));
+    queryTile = ib.sub(ib.sub(queryTiles, ib.c(1)), queryTile);
+  }
+  Value keyLen = DimOp::create(b, loc, b.getIndexType(), b.getStringAttr(keyDim));
+
+  // GQA: query head h reads key/value head h / (Hq / Hkv).
+  Value kvHead = head;
+  if (plan.queryHeads != plan.keyHeads)
+    kvHead = arith::DivUIOp::create(b, loc, head,
+                                      ib.c(plan.queryHeads / plan.keyHeads));
+
+  // Bottom-right aligned masks: query i sits at key position i + (M - N).
+  Value offset = ib.sub(keyLen, queryLen);
+  Value q0 = ib.mul(queryTile, ib.c(tileQ));
+  Value tileKvV = ib.c(tileKv);
+  Value zero = ib.c(0);
+  Value keyTiles = ib.ceilDiv(keyLen, tileKvV);
+
+  // [lo, hi): key tiles any row of this query tile may see.
+  Value lo = zero, hi = keyTiles;
+  // [fullLo, fullHi): tiles every row sees entirely, so no mask is applied.
+  Value fullLo = zero, fullHi = ib.floorDiv(keyLen, tileKvV);
+  bool causalLike = plan.mask == MaskKind::causal ||
+                    plan.mask == MaskKind::sliding_window;
+  if (causalLike) {
+    // The tile's last row (q0 + tileQ - 1, at most N - 1) sees keys up to
+    // that row's diagonal.
+    Value lastRow = ib.min(ib.add(q0, ib.c(tileQ - 1)), ib.sub(queryLen, ib.c(1)));
+    Value lastKey = ib.add(lastRow, offset);
+    hi = ib.clamp(ib.add(ib.floorDiv(lastKey, tileKvV), ib.c(1)), zero, keyTiles);
+    // Tiles whose last key is at or before the first row's diagonal.
+    fullHi = ib.min(fullHi, ib.floorDiv(ib.add(ib.add(q0, offset), ib.c(1)), tileKvV));
+  }
+  if (plan.mask == MaskKind::sliding_window) {
+    Value window = ib.c(plan.window);
+    // The first row sees keys from q0 + offset - window + 1 on.
+    Value firstKey = ib.sub(ib.add(ib.add(q0, offset), ib.c(1)), window);
+    lo = ib.clamp(ib.floorDiv(firstKey, tileKvV), zero, hi);
+    // Every row sees key j >= (q0 + tileQ - 1) + offset - window + 1.
+    Value needFrom = ib.sub(ib.add(ib.add(q0, offset), ib.c(tileQ)), window);
+    fullLo = ib.ceilDiv(needFrom, tileKvV);
+  }
+  if (op.hasMaskMod()) {
+    // Arbitrary mask_mod: every tile is masked element by element.
+    fullLo = hi;
+    fullHi = hi;
+  }
+  fullLo = ib.clamp(fullLo, lo, hi);
+  fullHi = ib.clamp(fullHi, fullLo, hi);
+
+  // Query tile, then the first stages - 1 key/value tiles, in flight at once.
+  // Per-CTA values of the user's regions are computed just before this.
+  Operation *queryLoad = TileLoadOp::create(b, loc, "q", batch, head, queryTile, queryLen,
+                       tileQ, zero, /*async=*/true);
+  for (int64_t p = 0; p < s.getStages() - 1; ++p) {
+    Value tile = ib.add(lo, ib.c(p));
+    auto guardIf = scf::IfOp::create(b, loc, ib.lt(tile, hi), false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(guardIf.thenBlock());
+    for (StringRef tensor : {"k", "v"})
+      TileLoadOp::create(b, loc, tensor, batch, kvHead, tile, keyLen,
+                           tileKv, ib.c(p), true);
+    b.setInsertionPointAfter(guardIf);
+    TileCommitOp::create(b, loc);
+  }
+
+  // Three loops over key tiles: masked head (window), unmasked interior,
+  // masked tail (causal diagonal, ragged end). Each shares the pipeline.
+  Value one = ib.c(1);
+  auto emitLoop = [&](Value from, Value to, bool masked) {
+    auto loop = scf::ForOp::create(b, loc, from, to, one);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(loop.getBody()->getTerminator());
+    buildKeyTileStep(b, loc, plan, loop.getInductionVar(), lo, hi, batch, head,
+                     kvHead, queryTile, keyLen, offset, masked, queryLoad);
+  };
+  emitLoop(lo, fullLo, /*masked=*/true);
+  emitLoop(fullLo, fullHi, /*masked=*/false);
+  emitLoop(fullHi, hi, /*masked=*/true);
+
+  OutputStoreOp::create(b, loc, "o", batch, head, queryTile, queryLen);
+  return kernel;
+}
+
+} // namespace
+
+AttentionKernelPlan mlir::flash::attentionKernelPlan(AttentionOp op) {
+  AttentionKernelPlan plan;
+  plan.op = op;
+  plan.queryHeads = op.getQ().getType().getDimSize(1);
+  plan.keyHeads = op.getK().getType().getDimSize(1);
+  plan.headDim = op.getQ().getType().getDimSize(3);
+  plan.valueDim = op.getV().getType().getDimSize(3);
+  plan.mask = op.getMask();
+  plan.window = op.getWindow().value_or(0);
+  auto func = op->getParentOfType<FunctionOpInterface>();
+  plan.opName = func ? func.getName().str() : "attention";
+  return plan;
+}
+
+void mlir::flash::buildAttentionKernels(OpBuilder &b,
+                                        const AttentionKernelPlan &plan,
+                                        int64_t variant,
+                                        SmallVectorImpl<KernelOp> &kernels) {
+  std::string name = plan.opName + "_v" + std::to_string(variant);
+  kernels.push_back(buildKernel(b, plan, name, plan.opName, variant));
+}

@@ -1,0 +1,428 @@
+//===- LowerChunkwise.cpp - recurrences to flash.kernel ops ---------------===//
+//
+// The recurrence builder of flash-lower-kernels: builds the chunkwise kernels of docs/semantics.md §4 for one schedule:
+//
+//   linear_fused    grid (value tile, head, batch). The CTA carries a
+//                   Dk x tile_dv slice of the state on chip through every
+//                   chunk: load chunk c+1 while computing chunk c (outputs of
+//                   each inner query tile = inter-chunk term + inner key
+//                   tiles up to the diagonal), then advance the state.
+//   linear_states   the same loop without outputs: writes the state before
+//                   every chunk (and the final one) to scratch.
+//   linear_outputs  grid (chunk x value tile, head, batch): one chunk's
+//                   outputs from its scratch state, all chunks in parallel.
+//
+// Index arithmetic is arith on `index`, loops are scf, the gate kind's
+// scalar math is cloned into flash.chunk_gates / flash.decay_map regions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/LowerChunkwise.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::flash;
+
+namespace {
+
+/// Index and f32 arithmetic helpers.
+struct Arith {
+  OpBuilder &b;
+  Location loc;
+
+  Value c(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value f(double v) {
+    return arith::ConstantFloatOp::create(b, loc, b.getF32Type(),
+                                          APFloat(float(v)));
+  }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  Value ceilDiv(Value x, Value y) {
+    return arith::CeilDivSIOp::create(b, loc, x, y);
+  }
+  Value divU(Value x, Value y) { return arith::DivUIOp::create(b, loc, x, y); }
+  Value remU(Value x, Value y) { return arith::RemUIOp::create(b, loc, x, y); }
+  Value rem(Value x, Value y) { return arith::RemSIOp::create(b, loc, x, y); }
+  Value min(Value x, Value y) { return arith::MinSIOp::create(b, loc, x, y); }
+  Value lt(Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, x, y);
+  }
+  Value le(Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, x, y);
+  }
+  Value addF(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y); }
+  Value subF(Value x, Value y) { return arith::SubFOp::create(b, loc, x, y); }
+
+  /// log sigmoid(x) = min(x, 0) - log1p(exp(-|x|)): no overflow for any x
+  /// (reference/GateMath.h computes it the same way).
+  Value logSigmoid(Value x) {
+    Value zero = f(0.0);
+    Value low = arith::MinimumFOp::create(b, loc, x, zero);
+    Value abs = math::AbsFOp::create(b, loc, x);
+    Value negAbs = arith::NegFOp::create(b, loc, abs);
+    Value exp = math::ExpOp::create(b, loc, negAbs);
+    Value tail = math::Log1pOp::create(b, loc, exp);
+    return subF(low, tail);
+  }
+};
+
+bool hasScalarGates(GateKind gate) {
+  return gate == GateKind::decay || gate == GateKind::mlstm_exp ||
+         gate == GateKind::mlstm_sig;
+}
+
+/// The per-step gate math: raw gate operands -> (log-forget, log-input).
+void buildGateRegion(OpBuilder &b, Location loc, GateKind gate,
+                     ChunkGatesOp op) {
+  OpBuilder::InsertionGuard guard(b);
+  unsigned rawCount = gate == GateKind::vector
+                          ? 1
+                          : LinearAttentionOp::getGateOperandCount(gate);
+  Block *body = b.createBlock(&op.getBody());
+  for (unsigned i = 0; i < rawCount; ++i)
+    body->addArgument(b.getF32Type(), loc);
+  Arith a{b, loc};
+  Value logForget, logInput;
+  switch (gate) {
+  case GateKind::none:
+    logForget = logInput = a.f(0.0);
+    break;
+  case GateKind::decay:
+  case GateKind::vector:
+    logForget = body->getArgument(0); // already a log-decay
+    logInput = a.f(0.0);
+    break;
+  case GateKind::mlstm_exp: // operands (i, f); iota = i, stabilised later
+    logInput = body->getArgument(0);
+    logForget = a.logSigmoid(body->getArgument(1));
+    break;
+  case GateKind::mlstm_sig: // sigmoid input gate: iota = log sigmoid(i)
+    logInput = a.logSigmoid(body->getArgument(0));
+    logForget = a.logSigmoid(body->getArgument(1));
+    break;
+  }
+  GateYieldOp::create(b, loc, logForget, logInput);
+}
+
+/// The intra-chunk decay matrix: D~_rs = B(r, s) + iota_s with the
+/// compensated difference B(r, s) = (hi_r - hi_s) + (lo_r - lo_s), visible
+/// for s <= r. `vector` gates already sit in the gated q and k, `none` has
+/// none: their log weight is 0.
+void buildDecayRegion(OpBuilder &b, Location loc, GateKind gate,
+                      DecayMapOp op) {
+  OpBuilder::InsertionGuard guard(b);
+  Block *body = b.createBlock(&op.getBody());
+  Type f32 = b.getF32Type(), index = b.getIndexType();
+  body->addArguments({f32, f32, f32, f32, f32, f32, index, index},
+                     SmallVector<Location>(8, loc));
+  Arith a{b, loc};
+  Value hiR = body->getArgument(1), loR = body->getArgument(2),
+        hiS = body->getArgument(3), loS = body->getArgument(4),
+        iotaS = body->getArgument(5), r = body->getArgument(6),
+        s = body->getArgument(7);
+  Value logWeight;
+  if (hasScalarGates(gate)) {
+    Value hiDiff = a.subF(hiR, hiS);
+    Value loDiff = a.subF(loR, loS);
+    logWeight = a.addF(hiDiff, loDiff);
+    if (gate != GateKind::decay)
+      logWeight = a.addF(logWeight, iotaS);
+  } else {
+    logWeight = a.f(0.0);
+  }
+  DecayYieldOp::create(b, loc, logWeight, a.le(s, r));
+}
+
+/// Sizes and shared values of the kernel being built.
+struct KernelBuilder {
+  OpBuilder &b;
+  Location loc;
+  const LinearKernelPlan &plan;
+  Arith a;
+  int64_t chunk, innerQ, innerKv, tileDv, stages;
+  Value T, batch, head, valueTile;
+
+  KernelBuilder(OpBuilder &b, Location loc, const LinearKernelPlan &plan)
+      : b(b), loc(loc), plan(plan), a{b, loc} {
+    ScheduleAttr s = plan.schedule;
+    chunk = s.getChunk();
+    innerQ = s.getInnerQ();
+    innerKv = s.getInnerKv();
+    tileDv = s.getTileDv();
+    stages = s.getStages();
+  }
+
+  GateKind gate() const { return plan.gate; }
+
+  KernelOp createKernel(StringRef name, StringRef family, StringRef phase,
+                        int64_t variant) {
+    LinearAttentionOp op = plan.op;
+    SmallVector<NamedAttribute> entries = {
+        b.getNamedAttr("op", b.getStringAttr(plan.opName)),
+        b.getNamedAttr("variant", b.getI64IntegerAttr(variant)),
+        b.getNamedAttr("phase", b.getStringAttr(phase)),
+        b.getNamedAttr("element_type",
+                       TypeAttr::get(op.getQ().getType().getElementType())),
+        b.getNamedAttr("heads", b.getI64IntegerAttr(plan.heads)),
+        b.getNamedAttr("key_dim", b.getI64IntegerAttr(plan.keyDim)),
+        b.getNamedAttr("value_dim", b.getI64IntegerAttr(plan.valueDim)),
+        b.getNamedAttr("gate", b.getStringAttr(stringifyGateKind(plan.gate))),
+        b.getNamedAttr("scale", b.getF32FloatAttr(op.getEffectiveScale())),
+        b.getNamedAttr("eps", b.getF32FloatAttr(kLinearNormalizerEps)),
+        b.getNamedAttr("initial_state", b.getBoolAttr(plan.initialState)),
+        b.getNamedAttr("final_state", b.getBoolAttr(plan.finalState)),
+        b.getNamedAttr("dims", b.getStrArrayAttr({op.getBatchDimName(),
+                                                  op.getLengthDimName()})),
+    };
+    auto kernel = KernelOp::create(b, loc, name, family, plan.schedule,
+                                   b.getDictionaryAttr(entries));
+    Block *body = b.createBlock(&kernel.getBody());
+    b.setInsertionPointToStart(body);
+    return kernel;
+  }
+
+  /// Value tiles per head.
+  int64_t valueTiles() const { return plan.valueDim / tileDv; }
+
+  /// Async loads of chunk `c`'s tiles into `stage` (q only with outputs).
+  void loadChunk(Value c, Value stage, bool queries) {
+    Value zero = a.c(0);
+    if (queries)
+      ChunkLoadOp::create(b, loc, "q", batch, head, c, zero, T, chunk,
+                          plan.keyDim, stage, true);
+    ChunkLoadOp::create(b, loc, "k", batch, head, c, zero, T, chunk,
+                        plan.keyDim, stage, true);
+    ChunkLoadOp::create(b, loc, "v", batch, head, c, valueTile, T, chunk,
+                        tileDv, stage, true);
+    // The f32 g tile has one buffer: it is scanned at the top of its chunk,
+    // before the next chunk's tile is requested.
+    if (gate() == GateKind::vector)
+      ChunkLoadOp::create(b, loc, "g", batch, head, c, zero, T, chunk,
+                          plan.keyDim, zero, true);
+  }
+
+  /// flash.chunk_gates for chunk `c` into gate buffer `buffer`.
+  void chunkGates(Value c, Value buffer, Value stage) {
+    auto op = ChunkGatesOp::create(b, loc, batch, head, c, T, buffer, stage,
+                                   gate());
+    buildGateRegion(b, loc, gate(), op);
+  }
+
+  /// scf.if (cond) { body() }.
+  template <typename F> void ifThen(Value cond, F body) {
+    auto branch = scf::IfOp::create(b, loc, cond, /*withElse=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(branch.thenBlock());
+    body();
+  }
+
+  /// scf.for %iv = lo to hi { body(%iv) }.
+  template <typename F> void forLoop(Value lo, Value hi, F body) {
+    auto loop = scf::ForOp::create(b, loc, lo, hi, a.c(1));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(loop.getBody()->getTerminator());
+    body(loop.getInductionVar());
+  }
+
+  /// Outputs of chunk `c`: inner query tiles, each from the carried state
+  /// plus the inner key tiles up to its last row (TFLA's second level).
+  void chunkOutputs(Value c, Value stage, Value buffer) {
+    Value zero = a.c(0);
+    Value queryTiles = a.c(chunk / innerQ);
+    forLoop(zero, queryTiles, [&](Value qt) {
+      ChunkInterOp::create(b, loc, qt, stage, buffer, gate());
+      // Key tiles starting at or after the query tile's end are all
+      // above the diagonal.
+      Value qNext = a.add(qt, a.c(1));
+      Value qEnd = a.mul(qNext, a.c(innerQ));
+      Value ktCover = a.ceilDiv(qEnd, a.c(innerKv));
+      Value ktEnd = a.min(ktCover, a.c(chunk / innerKv));
+      forLoop(zero, ktEnd, [&](Value kt) {
+        ChunkScoresOp::create(b, loc, qt, kt, stage, gate());
+        auto map = DecayMapOp::create(b, loc, qt, kt, buffer);
+        buildDecayRegion(b, loc, gate(), map);
+        ChunkAccumulateOp::create(b, loc, kt, stage, gate());
+      });
+      ChunkStoreOp::create(b, loc, "o", batch, head, c, qt, valueTile, T,
+                           stage, gate());
+    });
+  }
+
+  /// The recurrent loop of "linear_fused" (queries = true) and
+  /// "linear_states" (queries = false).
+  void buildRecurrentLoop(bool queries) {
+    bool scalarGates = hasScalarGates(gate());
+    Value zero = a.c(0), one = a.c(1), two = a.c(2);
+    Value chunks = a.ceilDiv(T, a.c(chunk));
+    StateInitOp::create(b, loc, plan.initialState ? "initial" : "zero", batch,
+                        head, valueTile, Value(), gate());
+
+    // Chunk 0 in flight before the loop; its scalar gates ready in buffer 0.
+    loadChunk(zero, zero, queries);
+    TileCommitOp::create(b, loc);
+    if (scalarGates) {
+      GateFetchOp::create(b, loc, batch, head, zero, T, gate());
+      chunkGates(zero, zero, zero);
+    }
+
+    forLoop(zero, chunks, [&](Value c) {
+      // Chunk c has landed, and every warp is done with chunk c - 1: its
+      // stage, its gate buffer and the old 16-bit state copy are free.
+      TileWaitOp::create(b, loc, 0);
+      Value next = a.add(c, one);
+      Value more = a.lt(next, chunks);
+      Value stage = stages == 1 ? zero : a.rem(c, a.c(stages));
+      // Gate buffers alternate for scalar gates only (the others keep
+      // none, or one table rebuilt at the top of each chunk).
+      Value buffer = scalarGates ? a.rem(c, two) : zero;
+      if (gate() == GateKind::vector) {
+        // Per-key-dim gates: scan the staged g tile and gate q, k in place
+        // before anyone reads them.
+        chunkGates(c, zero, stage);
+        BarrierOp::create(b, loc);
+      }
+      if (stages > 1) {
+        Value nextStage = a.rem(next, a.c(stages));
+        ifThen(more, [&] { loadChunk(next, nextStage, queries); });
+        TileCommitOp::create(b, loc);
+      }
+      if (scalarGates)
+        ifThen(more, [&] {
+          GateFetchOp::create(b, loc, batch, head, next, T, gate());
+        });
+
+      if (queries) {
+        chunkOutputs(c, stage, buffer);
+        // Every warp has read the 16-bit state copy before it is replaced.
+        BarrierOp::create(b, loc);
+      } else {
+        StateStoreOp::create(b, loc, "scratch", batch, head, valueTile, c,
+                             gate());
+      }
+      StateUpdateOp::create(b, loc, stage, buffer, gate());
+      if (scalarGates)
+        ifThen(more, [&] { chunkGates(next, a.rem(next, two), zero); });
+      if (stages == 1) {
+        // One stage: the next chunk may only overwrite it now.
+        BarrierOp::create(b, loc);
+        ifThen(more, [&] { loadChunk(next, zero, queries); });
+        TileCommitOp::create(b, loc);
+      }
+    });
+
+    if (!queries)
+      StateStoreOp::create(b, loc, "scratch", batch, head, valueTile, chunks,
+                           gate());
+    if (plan.finalState)
+      StateStoreOp::create(b, loc, "final", batch, head, valueTile, chunks,
+                           gate());
+  }
+
+  /// Grid (value tile, head, batch) of the kernels with a recurrent loop.
+  void mapValueTileGrid() {
+    std::string batchDim = plan.op.getBatchDimName();
+    Type index = b.getIndexType();
+    auto grid = GridMapOp::create(
+        b, loc, TypeRange{index, index, index},
+        b.getStrArrayAttr({"value_tile", "head", "batch"}),
+        b.getStrArrayAttr({std::to_string(valueTiles()),
+                           std::to_string(plan.heads), batchDim}));
+    valueTile = grid.getIds()[0];
+    head = grid.getIds()[1];
+    batch = grid.getIds()[2];
+    T = DimOp::create(b, loc, index, b.getStringAttr(plan.op.getLengthDimName()));
+  }
+
+  KernelOp buildFused(StringRef name, int64_t variant) {
+    KernelOp kernel = createKernel(name, "linear_fused", "fused", variant);
+    mapValueTileGrid();
+    buildRecurrentLoop(/*queries=*/true);
+    return kernel;
+  }
+
+  KernelOp buildStates(StringRef name, int64_t variant) {
+    KernelOp kernel = createKernel(name, "linear_states", "states", variant);
+    mapValueTileGrid();
+    buildRecurrentLoop(/*queries=*/false);
+    return kernel;
+  }
+
+  KernelOp buildOutputs(StringRef name, int64_t variant) {
+    KernelOp kernel = createKernel(name, "linear_outputs", "outputs", variant);
+    std::string batchDim = plan.op.getBatchDimName(),
+                lengthDim = plan.op.getLengthDimName();
+    Type index = b.getIndexType();
+    std::string tiles = std::to_string(valueTiles());
+    auto grid = GridMapOp::create(
+        b, loc, TypeRange{index, index, index},
+        b.getStrArrayAttr({"chunk_value_tile", "head", "batch"}),
+        // At least one chunk of CTAs: T = 0 still launches (and writes
+        // nothing) instead of asking for an empty grid.
+        b.getStrArrayAttr({"max(cdiv(" + lengthDim + "," +
+                               std::to_string(chunk) + "),1)*" + tiles,
+                           std::to_string(plan.heads), batchDim}));
+    Value id = grid.getIds()[0];
+    head = grid.getIds()[1];
+    batch = grid.getIds()[2];
+    T = DimOp::create(b, loc, index, b.getStringAttr(lengthDim));
+    Value c = a.divU(id, a.c(valueTiles()));
+    valueTile = a.remU(id, a.c(valueTiles()));
+    Value zero = a.c(0);
+
+    StateInitOp::create(b, loc, "scratch", batch, head, valueTile, c, gate());
+    loadChunk(c, zero, /*queries=*/true);
+    TileCommitOp::create(b, loc);
+    if (hasScalarGates(gate())) {
+      GateFetchOp::create(b, loc, batch, head, c, T, gate());
+      chunkGates(c, zero, zero);
+    }
+    TileWaitOp::create(b, loc, 0);
+    if (gate() == GateKind::vector) {
+      chunkGates(c, zero, zero);
+      BarrierOp::create(b, loc);
+    }
+    chunkOutputs(c, zero, zero);
+    return kernel;
+  }
+};
+
+} // namespace
+
+LinearKernelPlan mlir::flash::linearKernelPlan(LinearAttentionOp op) {
+  LinearKernelPlan plan;
+  plan.op = op;
+  plan.gate = op.getGate();
+  plan.heads = op.getQ().getType().getDimSize(1);
+  plan.keyDim = op.getQ().getType().getDimSize(3);
+  plan.valueDim = op.getV().getType().getDimSize(3);
+  plan.initialState = !op.getInitialState().empty();
+  plan.finalState = op.getReturnFinalState();
+  auto func = op->getParentOfType<FunctionOpInterface>();
+  plan.opName = func ? func.getName().str() : "linear_attention";
+  return plan;
+}
+
+void mlir::flash::buildLinearKernels(OpBuilder &b, const LinearKernelPlan &plan,
+                                     int64_t variant,
+                                     SmallVectorImpl<KernelOp> &kernels) {
+  Location loc = plan.op.getLoc();
+  std::string name = plan.opName + "_v" + std::to_string(variant);
+  if (plan.schedule.getAlgorithm() == Algorithm::chunk_two_pass) {
+    {
+      KernelBuilder builder(b, loc, plan);
+      kernels.push_back(builder.buildStates(name + "_states", variant));
+    }
+    b.setInsertionPointAfter(kernels.back());
+    KernelBuilder builder(b, loc, plan);
+    kernels.push_back(builder.buildOutputs(name + "_outputs", variant));
+    return;
+  }
+  KernelBuilder builder(b, loc, plan);
+  kernels.push_back(builder.buildFused(name, variant));
+}

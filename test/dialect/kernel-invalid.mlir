@@ -1,0 +1,254 @@
+// RUN: flashgen-opt %s -split-input-file -verify-diagnostics
+
+// The verifiers of the kernel-level ops (dialect/FlashKernelOps.cpp): one
+// case per message. flash-lower-kernels never builds these; hand-written or
+// damaged kernel IR is stopped here instead of in the emitter.
+
+// An unknown family.
+// expected-error@+1 {{'flash.kernel' op family "backward" is not a kernel family ("attention", "linear_fused", "linear_states" or "linear_outputs")}}
+flash.kernel @k family "backward" schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+}
+
+// -----
+
+// A schedule of another family.
+// expected-error@+1 {{'flash.kernel' op family "attention" takes a flash2 or flash3 schedule, not chunk_fused}}
+flash.kernel @k family "attention" schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+}
+
+// -----
+
+// Two-pass kernels take a two-pass schedule.
+// expected-error@+1 {{'flash.kernel' op family "linear_states" takes a chunk_two_pass schedule, not chunk_fused}}
+flash.kernel @k family "linear_states" schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+}
+
+// -----
+
+// No grid mapping.
+// expected-error@+1 {{'flash.kernel' op has 0 flash.grid_map ops in its body; a kernel has exactly one}}
+flash.kernel @k family "attention" schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+  %c0 = arith.constant 0 : index
+}
+
+// -----
+
+// Grid roles and extents must match the ids.
+flash.kernel @k family "attention" schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+  // expected-error@+1 {{'flash.grid_map' op has 3 ids, 2 roles and 3 extents: they must be equal}}
+  %ids:3 = flash.grid_map ["query_tile", "head"] extents ["1", "1", "1"] : index, index, index
+}
+
+// -----
+
+// A CUDA grid has at most three dimensions.
+flash.kernel @k family "attention" schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+  // expected-error@+1 {{'flash.grid_map' op maps 4 grid dimensions; CUDA grids have 1 to 3}}
+  %ids:4 = flash.grid_map ["a", "b", "c", "d"] extents ["1", "1", "1", "1"] : index, index, index, index
+}
+
+// -----
+
+// Tile ops live in a kernel.
+func.func @f(%c0: index) {
+  // expected-error@+1 {{'flash.tile_mma' op must be inside a flash.kernel of family "attention"}}
+  flash.tile_mma "qk" stage %c0
+  return
+}
+
+// -----
+
+// Attention tile ops in a recurrence kernel.
+flash.kernel @k family "linear_fused" schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.softmax_update' op must be inside a flash.kernel of family "attention", not family "linear_fused"}}
+  flash.softmax_update
+}
+
+// -----
+
+// Unknown tensor role.
+flash.kernel @k family "attention" schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.tile_load' op tensor "x" is not "q", "k" or "v"}}
+  flash.tile_load "x"[%c0, %c0, %c0] rows 64 extent %c0 stage %c0
+}
+
+// -----
+
+// Streamed tiles have the schedule's rows.
+flash.kernel @k family "attention" schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.tile_load' op loads 32 rows of "k"; the kernel's schedule has tile_kv = 64}}
+  flash.tile_load "k"[%c0, %c0, %c0] rows 32 extent %c0 stage %c0
+}
+
+// -----
+
+// Unknown product.
+flash.kernel @k family "attention" schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.tile_mma' op product "kv" is not "qk" or "pv"}}
+  flash.tile_mma "kv" stage %c0
+}
+
+// -----
+
+// A negative wait count.
+flash.kernel @k family "attention" schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.tile_wait' op pending = -1: the count of load groups left in flight cannot be negative}}
+  flash.tile_wait -1
+}
+
+// -----
+
+// The score map's arguments.
+flash.kernel @k family "attention" schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.score_map' op region takes (f32, index); expected (f32, index, index, index, index)}}
+  flash.score_map[%c0, %c0, %c0, %c0] {
+  ^bb0(%s: f32, %b: index):
+    %t = arith.constant true
+    flash.score_yield %s, %t
+  }
+}
+
+// -----
+
+// The output role.
+flash.kernel @k family "attention" schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.output_store' op tensor "q" is not "o"}}
+  flash.output_store "q"[%c0, %c0, %c0] extent %c0
+}
+
+// -----
+
+// Recurrence tile ops in an attention kernel.
+flash.kernel @k family "attention" schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.state_update' op must be inside a flash.kernel of a recurrence family (linear_fused, linear_states, linear_outputs), not family "attention"}}
+  flash.state_update stage %c0 buffer %c0 gate decay
+}
+
+// -----
+
+// Chunk tiles have the schedule's chunk rows.
+flash.kernel @k family "linear_fused" schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.chunk_load' op loads 32 rows of "q"; the kernel's schedule has chunk = 64}}
+  flash.chunk_load "q"[%c0, %c0, %c0, %c0] rows 32 cols 64 extent %c0 stage %c0
+}
+
+// -----
+
+// Unknown chunk tensor.
+flash.kernel @k family "linear_fused" schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.chunk_load' op tensor "o" is not "q", "k", "v" or "g"}}
+  flash.chunk_load "o"[%c0, %c0, %c0, %c0] rows 64 cols 64 extent %c0 stage %c0
+}
+
+// -----
+
+// State sources.
+flash.kernel @k family "linear_fused" schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.state_init' op source "final" is not "zero", "initial" or "scratch"}}
+  flash.state_init "final"[%c0, %c0, %c0] gate none
+}
+
+// -----
+
+// Scratch states are addressed by chunk boundary.
+flash.kernel @k family "linear_fused" schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.state_store' op addresses "scratch" without a chunk boundary}}
+  flash.state_store "scratch"[%c0, %c0, %c0] gate none
+}
+
+// -----
+
+// Only scratch takes a chunk boundary.
+flash.kernel @k family "linear_fused" schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.state_init' op has a chunk boundary, which source "zero" does not take}}
+  flash.state_init "zero"[%c0, %c0, %c0] chunk %c0 gate none
+}
+
+// -----
+
+// The gate kind of a tile op is its kernel's.
+flash.kernel @k family "linear_fused" schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {gate = "mlstm_exp"} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.chunk_inter' op has gate decay but its kernel's problem has gate "mlstm_exp"}}
+  flash.chunk_inter[%c0] stage %c0 buffer %c0 gate decay
+}
+
+// -----
+
+// Only scalar gates are fetched.
+flash.kernel @k family "linear_fused" schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.gate_fetch' op gate vector has no per-step scalar gates to fetch (decay, mlstm_exp, mlstm_sig)}}
+  flash.gate_fetch[%c0, %c0, %c0] extent %c0 gate vector
+}
+
+// -----
+
+// The gate region takes one f32 per gate operand.
+flash.kernel @k family "linear_fused" schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.chunk_gates' op region takes (f32); expected (f32, f32)}}
+  flash.chunk_gates[%c0, %c0, %c0] extent %c0 buffer %c0 stage %c0 gate mlstm_exp {
+  ^bb0(%g: f32):
+    flash.gate_yield %g, %g
+  }
+}
+
+// -----
+
+// The decay map's arguments.
+flash.kernel @k family "linear_fused" schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.decay_map' op region takes (f32, index, index); expected (f32, f32, f32, f32, f32, f32, index, index)}}
+  flash.decay_map[%c0, %c0] buffer %c0 {
+  ^bb0(%s: f32, %r: index, %c: index):
+    %t = arith.constant true
+    flash.decay_yield %s, %t
+  }
+}
+
+// -----
+
+// The output role of a recurrence.
+flash.kernel @k family "linear_fused" schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.chunk_store' op tensor "v" is not "o"}}
+  flash.chunk_store "v"[%c0, %c0, %c0, %c0, %c0] extent %c0 stage %c0 gate none
+}
