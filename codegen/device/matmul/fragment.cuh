@@ -85,22 +85,6 @@ template <int R> FG_DEVICE void fill(row_vec<R>& dst, float value) {
   for (int m = 0; m < row_vec<R>::kMT; ++m) dst.v[m][0] = dst.v[m][1] = value;
 }
 
-/// Calls f(row, col, v) for every element this lane holds: row = row0 + its
-/// row in the tile, col = col0 + its column, v a float& to the element.
-/// This is where emitted score_mod / mask_mod code runs (inlined).
-template <int R, int C, class F>
-FG_DEVICE void for_each(acc_tile<R, C>& t, int row0, int col0, F&& f) {
-  const int lane = ptx::lane_id();
-  const int r_lane = row0 + (lane >> 2);
-  const int c_lane = col0 + ((lane & 3) << 1);
-  FG_UNROLL
-  for (int m = 0; m < acc_tile<R, C>::kMT; ++m)
-    FG_UNROLL
-    for (int n = 0; n < acc_tile<R, C>::kNT; ++n)
-      FG_UNROLL
-      for (int e = 0; e < 4; ++e) f(r_lane + m * 16 + ((e >> 1) << 3), c_lane + n * 8 + (e & 1), t.v[m][n][e]);
-}
-
 /// for_each with the element's offsets from the lane's first element:
 /// f(row, col, drow, dcol, v), row = (row0 + the lane's row) + drow. drow
 /// and dcol are compile-time constants once the loops are unrolled, so the
@@ -120,6 +104,15 @@ FG_DEVICE void for_each_at(acc_tile<R, C>& t, int row0, int col0, F&& f) {
         const int dr = m * 16 + ((e >> 1) << 3), dc = n * 8 + (e & 1);
         f(r_lane + dr, c_lane + dc, dr, dc, t.v[m][n][e]);
       }
+}
+
+/// Calls f(row, col, v) for every element this lane holds: row = row0 + its
+/// row in the tile, col = col0 + its column, v a float& to the element
+/// (emitted element-wise code runs here inlined; attention's score_mod and
+/// mask run in for_each_at).
+template <int R, int C, class F>
+FG_DEVICE void for_each(acc_tile<R, C>& t, int row0, int col0, F&& f) {
+  for_each_at(t, row0, col0, [&](int row, int col, int, int, float& v) { f(row, col, v); });
 }
 
 /// dst = src * s.
