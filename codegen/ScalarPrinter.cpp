@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Matchers.h"
 
 #include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -167,25 +168,17 @@ ScalarPrinter::positionCoefficients(Value value) {
     int64_t sign = isa<arith::SubIOp>(def) ? -1 : 1;
     return Coefficients{a->first + sign * b->first, a->second + sign * b->second};
   }
-  if (isa<arith::MulIOp>(def)) {
-    for (unsigned k = 0; k < 2; ++k)
-      if (auto c = def->getOperand(1 - k).getDefiningOp<arith::ConstantIntOp>()) {
-        auto a = of(k);
-        if (!a)
-          return std::nullopt;
-        return Coefficients{a->first * c.value(), a->second * c.value()};
-      }
-    if (auto c = def->getOperand(1).getDefiningOp<arith::ConstantIndexOp>()) {
-      auto a = of(0);
-      if (a)
-        return Coefficients{a->first * c.value(), a->second * c.value()};
+  if (isa<arith::MulIOp>(def))
+    for (unsigned k = 0; k < 2; ++k) {
+      llvm::APInt c; // an integer or index constant factor
+      if (!matchPattern(def->getOperand(1 - k), m_ConstantInt(&c)))
+        continue;
+      auto a = of(k);
+      if (!a)
+        return std::nullopt;
+      int64_t f = c.getSExtValue();
+      return Coefficients{a->first * f, a->second * f};
     }
-    if (auto c = def->getOperand(0).getDefiningOp<arith::ConstantIndexOp>()) {
-      auto a = of(1);
-      if (a)
-        return Coefficients{a->first * c.value(), a->second * c.value()};
-    }
-  }
   return std::nullopt;
 }
 
