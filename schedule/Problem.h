@@ -53,6 +53,8 @@ struct AttentionProblem {
   int64_t window = 0; ///< keys per query for MaskKind::SlidingWindow
   bool hasScoreMod = false;
   bool hasMaskMod = false;
+  /// Code that runs on every score element (flash3's register rule).
+  bool hasElementMods() const { return hasScoreMod || hasMaskMod; }
   /// Per score element work of the user's regions when present (the pass
   /// may count the region's ops; the defaults fit softcap and ALiBi).
   int64_t scoreModSfuOps = 1;
