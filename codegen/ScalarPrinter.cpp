@@ -317,24 +317,13 @@ LogicalResult ScalarPrinter::printOp(Operation *op) {
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
       .Case<GridMapOp>([&](GridMapOp grid) {
         static const char *kAxes[] = {"x", "y", "z"};
-        std::string stride = "1";
         for (auto [i, id] : llvm::enumerate(grid.getIds())) {
           std::string role = cast<StringAttr>(grid.getRoles()[i]).getValue().str();
-          std::string extent =
-              cast<StringAttr>(grid.getExtents()[i]).getValue().str();
           names[id] = role + "_id";
-          if (persistentTile.empty()) {
-            line() << "const int " << role << "_id = int(blockIdx." << kAxes[i]
-                   << ");\n";
-          } else {
-            // Linear tile index, first role fastest (the launch order of
-            // the one-CTA-per-tile grid).
-            line() << "const int " << role << "_id = (" << persistentTile
-                   << " / (" << stride << ")) % (" << extentToCpp(extent)
-                   << ");\n";
-            stride += " * (" + extentToCpp(extent) + ")";
-          }
-          result.grid.push_back(extent);
+          line() << "const int " << role << "_id = int(blockIdx." << kAxes[i]
+                 << ");\n";
+          result.grid.push_back(
+              cast<StringAttr>(grid.getExtents()[i]).getValue().str());
         }
         return success();
       })

@@ -40,9 +40,6 @@ protected:
   llvm::DenseMap<Value, std::string> names;
   unsigned nextName = 0;
   unsigned indent = 1;
-  /// When set, the kernel is persistent: grid_map decodes its ids from this
-  /// linear tile index (first role fastest) instead of blockIdx.
-  std::string persistentTile;
 
   /// Element positions of the region being printed (score_mod's i and j)
   /// and the C names of their compile-time offsets within the lane's

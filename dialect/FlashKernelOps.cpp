@@ -135,10 +135,15 @@ LogicalResult KernelOp::verify() {
                          << " schedule, not " << stringifyAlgorithm(algorithm);
   auto grids = getBody().front().getOps<GridMapOp>();
   int64_t gridCount = std::distance(grids.begin(), grids.end());
-  if (gridCount != 1)
+  // A persistent kernel's flash.tile_rounds loops take the grid's place
+  // (FlashPipelineOps.td).
+  bool rounds = false;
+  walk([&](TileRoundsOp) { rounds = true; });
+  if (gridCount != (rounds ? 0 : 1))
     return emitOpError() << "has " << gridCount
                          << " flash.grid_map ops in its body; a kernel has "
-                            "exactly one";
+                            "exactly one, or none when flash.tile_rounds "
+                            "loops give the tiles";
   return success();
 }
 
@@ -185,8 +190,12 @@ LogicalResult TileLoadOp::verify() {
 }
 
 LogicalResult TileMmaOp::verify() {
-  if (failed(enclosingKernel(*this, /*recurrence=*/false)))
+  FailureOr<KernelOp> kernel = enclosingKernel(*this, /*recurrence=*/false);
+  if (failed(kernel))
     return failure();
+  if (getAsync() && !(*this)->getParentOfType<WarpSpecializeOp>())
+    return emitOpError() << "async products are issued by the consumers of "
+                            "a flash.warp_specialize (flash3)";
   return checkRole(*this, "product", getProduct(), {"qk", "pv"});
 }
 
@@ -200,7 +209,12 @@ LogicalResult ScoreMapOp::verify() {
 }
 
 LogicalResult SoftmaxUpdateOp::verify() {
-  return failure(failed(enclosingKernel(*this, /*recurrence=*/false)));
+  if (failed(enclosingKernel(*this, /*recurrence=*/false)))
+    return failure();
+  if (getDeferred() && !(*this)->getParentOfType<WarpSpecializeOp>())
+    return emitOpError() << "a deferred update is only made by the consumers "
+                            "of a flash.warp_specialize (flash3)";
+  return success();
 }
 
 LogicalResult OutputStoreOp::verify() {

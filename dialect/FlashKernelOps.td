@@ -116,9 +116,12 @@ def Flash_TileMmaOp : Flash_Op<"tile_mma", []> {
   let description = [{
     `qk`: score tile = query tile x key tile^T (f32 accumulate, fresh).
     `pv`: output accumulator += probability tile x value tile.
+    `async` (flash3 consumers, FlashPipelineOps.td): issued on the tensor
+    cores and not waited for: `flash.mma_wait` does; `pv` then reads the P
+    operand `flash.probabilities` made, not the score tile.
   }];
-  let arguments = (ins StrAttr:$product, Index:$stage);
-  let assemblyFormat = "$product `stage` $stage attr-dict";
+  let arguments = (ins StrAttr:$product, Index:$stage, UnitAttr:$async);
+  let assemblyFormat = "$product `stage` $stage (`async` $async^)? attr-dict";
   let hasVerifier = 1;
 }
 
@@ -149,8 +152,13 @@ def Flash_ScoreYieldOp : Flash_Op<"score_yield", [Terminator,
 
 def Flash_SoftmaxUpdateOp : Flash_Op<"softmax_update", []> {
   let summary = "online softmax: new row maxima, rescale, exponentiate, row sums";
-  let arguments = (ins UnitAttr:$masked);
-  let assemblyFormat = "(`masked` $masked^)? attr-dict";
+  let description = [{
+    `deferred`: the output accumulator is still being written by an issued
+    product, so its rescale is recorded and applied by
+    `flash.output_rescale` once that product is waited for.
+  }];
+  let arguments = (ins UnitAttr:$masked, UnitAttr:$deferred);
+  let assemblyFormat = "(`masked` $masked^)? (`deferred` $deferred^)? attr-dict";
   let hasVerifier = 1;
 }
 

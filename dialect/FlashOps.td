@@ -160,5 +160,6 @@ def Flash_YieldOp : Flash_Op<"yield", [Pure, Terminator,
 
 include "FlashKernelOps.td"
 include "FlashLinearKernelOps.td"
+include "FlashPipelineOps.td"
 
 #endif // FLASH_OPS

@@ -266,6 +266,7 @@ static KernelOp buildKernel(OpBuilder &b, const AttentionKernelPlan &plan,
   // Per-CTA values of the user's regions are computed just before this.
   Operation *queryLoad = TileLoadOp::create(b, loc, "q", batch, head, queryTile, queryLen,
                        tileQ, zero, /*async=*/true);
+  OutputInitOp::create(b, loc);
   for (int64_t p = 0; p < s.getStages() - 1; ++p) {
     Value tile = ib.add(lo, ib.c(p));
     auto guardIf = scf::IfOp::create(b, loc, ib.lt(tile, hi), false);

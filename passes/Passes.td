@@ -105,4 +105,27 @@ def FlashLowerKernels : Pass<"flash-lower-kernels", "::mlir::ModuleOp"> {
                            "::mlir::scf::SCFDialect"];
 }
 
+def FlashWarpSpecialize : Pass<"flash-warp-specialize", "::mlir::ModuleOp"> {
+  let summary = "Split flash3 attention kernels into a producer and consumer warpgroups";
+  let description = [{
+    For each `flash.kernel` of family "attention" whose flash3 schedule has
+    a producer warpgroup (warps = tile_q / 16 + 4; schedule/Flash3Layout.h),
+    replaces the copy pipeline and key loops flash-lower-kernels built with
+    a `flash.warp_specialize`: the producer region copies Q, then K and V
+    of every key tile into rings of slots (`flash.pipe_produce`); the
+    consumer region waits for each slot, issues its products asynchronously
+    in turns shared by the consumer warpgroups (ping-pong), releases the
+    slots and runs the mask and the online softmax while the next products
+    run; with inner_q = 1 the softmax also overlaps the warpgroup's own
+    P V (deferred rescale). Persistent schedules get a `flash.tile_rounds`
+    loop over the CTA's query tiles in each region instead of the grid map.
+    The register budgets (setmaxnreg) are schedule/Flash3Layout.h's split.
+    Other kernels are left as they are. Run after flash-lower-kernels; the
+    CUDA emitter refuses a producer schedule that was not split.
+  }];
+  let dependentDialects = ["::mlir::flash::FlashDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 #endif // FLASHGEN_PASSES

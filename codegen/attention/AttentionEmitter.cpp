@@ -91,22 +91,6 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
       .Case<TileLoadOp>([&](TileLoadOp load) -> LogicalResult {
         StringRef tensor = load.getTensor();
         bool isQuery = tensor == "q";
-        if (producer) {
-          // The producer warpgroup's loop does the loads: remember what they read.
-          std::string base = tensorBase(tensor, load.getBatch(), load.getHead());
-          if (isQuery) {
-            std::string row0 = "(" + name(load.getRowTile()) + ") * " +
-                               std::to_string(load.getRows());
-            qSource = base + " + (long long)(" + row0 + ") * q_s2";
-            qStride = "q_s2";
-            qRows = name(load.getExtent()) + " - " + row0;
-          } else {
-            kvBase[tensor == "k" ? 0 : 1] = base;
-            kvExtent = name(load.getExtent());
-            line() << "(void)(" << name(load.getStage()) << "); // loaded by the producer warpgroup\n";
-          }
-          return success();
-        }
         std::string tile = isQuery ? "sQ"
                                    : (tensor == "k" ? "sK" : "sV") +
                                          std::string(".stage(") +
@@ -121,13 +105,10 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
         return success();
       })
       .Case<TileCommitOp>([&](auto) {
-        if (!producer)
-          line() << "fg::cta::commit();\n";
+        line() << "fg::cta::commit();\n";
         return success();
       })
       .Case<TileWaitOp>([&](TileWaitOp wait) {
-        if (producer) // consumer_turn waits on the tile's mbarriers
-          return success();
         // flash3: the landed copies are fenced for wgmma's async proxy too.
         line() << (flash3 ? "fg::wg::wait_tiles<" : "fg::cta::wait<") << wait.getPending() << ">();\n";
         line() << "fg::cta::sync();\n";
@@ -139,23 +120,14 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
       })
       .Case<TileMmaOp>([&](TileMmaOp mma) -> LogicalResult {
         std::string stage = name(mma.getStage());
-        if (mma.getProduct() == "qk" && producer) {
-          line() << "(void)(" << stage << "); // stage = tile_it % kStages\n";
+        if (mma.getProduct() == "qk" && mma.getAsync()) {
           line() << "fg::acc_tile<kWarpRows, kTileK> s_tile;\n";
-          line() << (pipelined ? "fg::wg::consumer_turn_pipelined<kGroups, kPvN>("
-                               : "fg::wg::consumer_turn<kGroups, kPvN>(")
-                 << "s_tile, acc_o, p_tile, sQ, grow0, sK, sV, pipe, tile_it"
-                 << (persistent ? ", tile_it > fg_first_it" : "") << ");\n";
+          line() << "fg::wg::issue_ABt(s_tile, sQ, grow0, sK.stage(" << stage << "));\n";
           return success();
         }
-        if (mma.getProduct() == "pv" && pipelined) {
-          line() << "fg::wg::consumer_finish_turn(acc_o, p_tile, s_tile, rescale, pipe, tile_it); // P V in the next turn\n";
-          line() << "++tile_it;\n";
-          return success();
-        }
-        if (mma.getProduct() == "pv" && producer) {
-          line() << "fg::warp::convert(p_tile, s_tile); // P V in the next turn\n";
-          line() << "++tile_it;\n";
+        if (mma.getProduct() == "pv" && mma.getAsync()) {
+          // P is the flash.probabilities of an earlier turn.
+          line() << "fg::wg::issue_rAB<kPvN>(acc_o, p_tile, sV.stage(" << stage << "));\n";
           return success();
         }
         if (mma.getProduct() == "qk" && flash3) {
@@ -189,26 +161,27 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
                                << "'";
       })
       .Case<ScoreMapOp>([&](ScoreMapOp map) { return printScoreMap(map); })
-      .Case<SoftmaxUpdateOp>([&](auto) {
-        if (pipelined) { // O is in flight: its rescale waits for consumer_finish_turn
-          line() << "fg::wg::softmax_rescale<kWarpRows> rescale;\n";
-          line() << "fg::wg::online_softmax_deferred(sm, s_tile, kSoftmaxScale, rescale);\n";
+      .Case<SoftmaxUpdateOp>([&](SoftmaxUpdateOp update) {
+        if (update.getDeferred()) { // O is in flight: flash.output_rescale applies it
+          line() << "fg::softmax_rescale<kWarpRows> rescale;\n";
+          line() << "fg::warp::online_softmax_deferred(sm, s_tile, kSoftmaxScale, rescale);\n";
           return success();
         }
         line() << "fg::warp::online_softmax(sm, s_tile, acc_o, kSoftmaxScale);\n";
         return success();
       })
+      .Case<OutputInitOp>([&](auto) {
+        line() << "fg::warp::zero(acc_o);\n";
+        line() << "fg::warp::init(sm);\n";
+        return success();
+      })
       .Case<OutputStoreOp>([&](OutputStoreOp store) {
         std::string row0 =
             "(" + name(store.getRowTile()) + ") * kTileQ + wrow0";
-        if (producer) {
-          line() << "fg::wg::consumer_last_turn<kGroups, kPvN>(acc_o, p_tile, sV, pipe, tile_it"
-                 << (persistent ? ", tile_it > fg_first_it, fg_tile + int(gridDim.x) >= fg_tiles"
-                                : "")
-                 << ");\n";
-        } else {
+        if (!store->getParentOfType<WarpSpecializeOp>()) {
           // Other threads' Q copies may still land in the rows store_rows
           // stages through (a CTA with no key tile never synced after them).
+          // (Consumers of a warp split waited for Q's slot instead.)
           line() << "fg::cta::wait<0>();\n";
           line() << "fg::cta::sync();\n";
         }
@@ -221,10 +194,7 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
                << "), acc_o, sQ, wrow0);\n";
         return success();
       })
-      .Default([&](Operation *other) {
-        return other->emitError() << "the CUDA emitter has no printing for '"
-                                  << other->getName() << "'";
-      });
+      .Default([&](Operation *other) { return printPipelineOp(other); });
 }
 
 std::string AttentionKernelPrinter::signature() {
@@ -355,9 +325,15 @@ FailureOr<EmittedKernel> AttentionKernelPrinter::print() {
                               << " pipeline stage(s); the attention kernel "
                                  "needs at least 2";
   flash3 = s.getAlgorithm() == Algorithm::flash3;
-  producer = flash3 && sched::flash3Shape(toLibrary(s)).producer;
-  pipelined = producer && s.getInnerQ() == 1;
-  persistent = producer && s.getPersistent() != 0;
+  auto splits = kernel.getBody().front().getOps<WarpSpecializeOp>();
+  if (!splits.empty())
+    warpSplit = *splits.begin();
+  kernel.walk([&](TileRoundsOp) { rounds = true; });
+  if (flash3 && !warpSplit && sched::flash3Shape(toLibrary(s)).producer)
+    return kernel.emitError()
+           << "flash3 schedule " << s
+           << " has a producer warpgroup but the kernel was not split: run "
+              "flash-warp-specialize before flash-print-cuda";
   if (flash3 && failed(checkFlash3Schedule()))
     return failure();
   kernel.walk([&](ScoreMapOp map) {
@@ -377,48 +353,14 @@ FailureOr<EmittedKernel> AttentionKernelPrinter::print() {
   } else {
     line() << "const fg::u32 smem = fg::ptx::smem_addr(fg::ptx::dynamic_smem());\n";
   }
-  line() << (persistent ? "const QRing sQs{smem + kSmemQ}; // round r reads sQs.stage(r % 2)\n"
-                        : "const QTile sQ{smem + kSmemQ};\n");
+  line() << (warpSplit ? "const QRing sQs{smem + kSmemQ}; // Q's slots (flash.pipe_wait q picks sQ)\n"
+                       : "const QTile sQ{smem + kSmemQ};\n");
   line() << "const KRing sK{smem + kSmemK};\n";
   line() << "const VRing sV{smem + kSmemV};\n";
   line() << "fg::acc_tile<kWarpRows, kValueDim> acc_o;\n";
-  line() << "fg::warp::zero(acc_o);\n";
   line() << "fg::softmax_state<kWarpRows> sm;\n";
-  line() << "fg::warp::init(sm);\n";
-  if (!producer) {
-    if (failed(printBlock(kernel.getBody().front())))
-      return failure();
-  } else if (persistent) {
-    SmallVector<scf::ForOp> loops;
-    for (Operation &op : kernel.getBody().front())
-      if (auto loop = dyn_cast<scf::ForOp>(op))
-        loops.push_back(loop);
-    if (loops.empty())
-      return kernel.emitError("flash3 persistent kernel: no key-tile loop");
-    if (failed(printPersistent(loops.front(), loops.back())))
-      return failure();
-  } else {
-    line() << "const Pipe pipe{smem + kSmemBar};\n";
-    line() << "fg::wg::init(pipe); // mbarriers; the last CTA-wide barrier\n";
-    line() << "fg::a_tile<Elem, kWarpRows, kTileK> p_tile; // P of the previous key tile\n";
-    line() << "int tile_it = 0; // key tiles done: stage tile_it % kStages, phase tile_it / kStages\n";
-    // The producer's loop goes where the key loops begin; it needs their range.
-    SmallVector<scf::ForOp> loops;
-    for (Operation &op : kernel.getBody().front())
-      if (auto loop = dyn_cast<scf::ForOp>(op))
-        loops.push_back(loop);
-    if (loops.empty())
-      return kernel.emitError("flash3 producer kernel: no key-tile loop");
-    for (Operation &op : kernel.getBody().front()) {
-      if (&op == loops.front().getOperation() &&
-          failed(printProducerSplit(loops.front(), loops.back())))
-        return failure();
-      if (failed(printOp(&op)))
-        return failure();
-    }
-    --indent;
-    line() << "}\n";
-  }
+  if (failed(printBlock(kernel.getBody().front())))
+    return failure();
 
   std::string constants = flash3 ? headerFlash3() : header();
   result.source = constants + "extern \"C\" __global__ void __launch_bounds__(" +

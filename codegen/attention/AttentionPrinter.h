@@ -3,8 +3,8 @@
 // The printer of `flash.kernel` family "attention", shared by the files that
 // define its members: AttentionEmitter.cpp (the kernel, the flash2 path, what
 // both algorithms share) and Flash3Emitter.cpp (the sm_90a warpgroup path:
-// its constants, schedule check, register split, producer split and
-// persistent grid). Private to codegen/attention/.
+// its constants, schedule check and the warp-specialized ops of
+// FlashPipelineOps.td). Private to codegen/attention/.
 //
 //===----------------------------------------------------------------------===//
 
@@ -31,20 +31,12 @@ private:
   bool scoresModified = false;
   /// Algorithm "flash3": the sm_90a wgmma path.
   bool flash3 = false;
-  /// flash3 with warps = 4 (g + 1) and tile_q = 64 g: g consumer warpgroups
-  /// and a producer warpgroup (wgmma_pipe.cuh); the loads the IR places in
-  /// the key loops are the producer's, printed as its own loop, the branch
-  /// before the consumers' (if / else, as setmaxnreg needs).
-  bool producer = false;
-  /// flash3 producer kernel with inner_q = 1: the softmax of a key tile
-  /// overlaps the warpgroup's own P V of the previous tile.
-  bool pipelined = false;
-  /// flash3 producer kernel with persistent = 1: one CTA per SM loops over
-  /// the query tiles, Q double-buffered (wgmma_pipe.cuh, end).
-  bool persistent = false;
-  /// Recorded for the producer: Q's load, K's and V's bases and key extent.
-  std::string qSource, qStride, qRows, kvExtent;
-  std::string kvBase[2];
+  /// The kernel holds a flash.warp_specialize (flash-warp-specialize split
+  /// it into producer and consumer warpgroups) / flash.tile_rounds loops
+  /// (persistent). The printer reads both from the IR; it decides nothing
+  /// about the kernel's structure.
+  WarpSpecializeOp warpSplit;
+  bool rounds = false;
 
   LogicalResult printKernelOp(Operation *op) override;
   LogicalResult printScoreMap(ScoreMapOp op);
@@ -59,9 +51,14 @@ private:
   std::string signature();
   int64_t minBlocksPerSM();
   LogicalResult checkFlash3Schedule();
-  LogicalResult printProducerSplit(scf::ForOp first, scf::ForOp last);
-  LogicalResult printPersistent(scf::ForOp first, scf::ForOp last);
-  std::string producerRegisterBudget();
+  /// The ops of FlashPipelineOps.td (Flash3Emitter.cpp): one device-library
+  /// call each.
+  LogicalResult printPipelineOp(Operation *op);
+  LogicalResult printWarpSpecialize(WarpSpecializeOp op);
+  LogicalResult printTileRounds(TileRoundsOp op);
+  /// `tensor` + the row offset of tile `rowTile` of `rows` rows.
+  std::string tileSource(StringRef tensor, Value batch, Value head,
+                         Value rowTile, int64_t rows);
 };
 
 /// The target limits the occupancy hint assumes (schedule/Target.cpp):

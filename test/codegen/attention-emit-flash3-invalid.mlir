@@ -1,4 +1,4 @@
-// RUN: not flashgen-opt %s -flash-lower-kernels -canonicalize -cse -flash-print-cuda -o /dev/null 2>&1 | FileCheck %s
+// RUN: not flashgen-opt %s -flash-lower-kernels -flash-warp-specialize -canonicalize -cse -flash-print-cuda -o /dev/null 2>&1 | FileCheck %s
 // A flash3 schedule the warpgroup kernel cannot take: tile_q != 16 warps.
 #sched = #flash.schedule<algorithm = flash3, tile_q = 128, tile_kv = 128, tile_d = 128, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 0>
 

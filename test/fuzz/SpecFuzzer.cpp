@@ -2,7 +2,7 @@
 //
 // One input is one spec. It is parsed and verified with the flash dialect;
 // an accepted spec runs `flashgen compile`'s pipeline (flash-io-bounds,
-// flash-schedule, flash-lower-kernels) for sm_80 or sm_90, and
+// flash-schedule, flash-lower-kernels, flash-warp-specialize) for sm_80 or sm_90, and
 // a lowered module is written as a bundle, which the runtime must then load:
 // "accepted, written, but refused by the runtime" aborts like a crash.
 // Diagnostics are swallowed; only crashes, hangs and sanitizer reports count.
@@ -88,7 +88,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::string pipeline = "flash-io-bounds{target=" + target + " dims=" + dims +
                          "},flash-schedule{target=" + target + " dims=" + dims +
                          " top-k=2},flash-lower-kernels{target=" + target +
-                         "},canonicalize,cse";
+                         "},flash-warp-specialize,canonicalize,cse";
   PassManager pm(&context);
   // A pipeline that does not parse is the harness's bug, not the input's:
   // stop, or every input would pass untested.

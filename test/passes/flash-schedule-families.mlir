@@ -3,10 +3,10 @@
 // back end cannot lower is never returned. One RUN line per family (the
 // `algorithm` option restricts the search), and the default, which ranks
 // flash3 and flash2 together on sm_90.
-// RUN: flashgen-opt %s -flash-schedule="target=sm_90 dims=B=2,N=4096 top-k=3 algorithm=flash3" -flash-lower-kernels -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s --check-prefix=FLASH3
-// RUN: flashgen-opt %s -flash-schedule="target=sm_90 dims=B=2,N=4096 top-k=3 algorithm=flash2" -flash-lower-kernels -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s --check-prefix=FLASH2
-// RUN: flashgen-opt %s -flash-schedule="target=h200 dims=B=2,N=4096 top-k=3" -flash-lower-kernels -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s --check-prefix=DEFAULT
-// RUN: flashgen-opt %s -flash-schedule="target=sm_80 dims=B=2,N=4096 top-k=3" -flash-lower-kernels -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s --check-prefix=SM80
+// RUN: flashgen-opt %s -flash-schedule="target=sm_90 dims=B=2,N=4096 top-k=3 algorithm=flash3" -flash-lower-kernels -flash-warp-specialize -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s --check-prefix=FLASH3
+// RUN: flashgen-opt %s -flash-schedule="target=sm_90 dims=B=2,N=4096 top-k=3 algorithm=flash2" -flash-lower-kernels -flash-warp-specialize -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s --check-prefix=FLASH2
+// RUN: flashgen-opt %s -flash-schedule="target=h200 dims=B=2,N=4096 top-k=3" -flash-lower-kernels -flash-warp-specialize -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s --check-prefix=DEFAULT
+// RUN: flashgen-opt %s -flash-schedule="target=sm_80 dims=B=2,N=4096 top-k=3" -flash-lower-kernels -flash-warp-specialize -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s --check-prefix=SM80
 // RUN: not flashgen-opt %s -flash-schedule="target=sm_80 dims=B=2,N=4096 algorithm=flash3" 2>&1 | FileCheck %s --check-prefix=NOWGMMA
 // RUN: not flashgen-opt %s -flash-schedule="target=sm_90 dims=B=2,N=4096 algorithm=flash4" 2>&1 | FileCheck %s --check-prefix=UNKNOWN
 

@@ -1,7 +1,7 @@
 //===- Compile.cpp - `flashgen compile`: spec to bundle -------------------===//
 //
 // parse -> flash-io-bounds -> flash-schedule -> flash-lower-kernels ->
-// canonicalize/cse -> the bundle writer (with --spec-schedules:
+// flash-warp-specialize -> canonicalize/cse -> the bundle writer (with --spec-schedules:
 // flash-schedule{search=false}, which only fills in the default schedule of
 // a recurrence that has none). Dynamic sizes stay kernel arguments;
 // `--dim` only tells the scheduler which sizes to plan for.
@@ -157,7 +157,7 @@ int flashgen::cli::runCompile(int argc, char **argv) {
                 " top-k=" + std::to_string(topK) + "},";
   // The pass manager is anchored on the top-level module already.
   std::string pipeline = scheduling + "flash-lower-kernels{target=" + target +
-                         "},canonicalize,cse";
+                         "},flash-warp-specialize,canonicalize,cse";
   if (specSchedules) {
     DimValues planned;
     if (llvm::Error error = parseDimBindingList(dimOption, planned)) {

@@ -25,6 +25,13 @@ template <int ROWS> struct softmax_state {
   row_vec<ROWS> l;  ///< this lane's share of the row sum (quad-summed at the end)
 };
 
+/// The O rescale an online softmax step decided on, applied later
+/// (warp::online_softmax_deferred, warp::apply_rescale).
+template <int R> struct softmax_rescale {
+  row_vec<R> alpha;
+  bool any;
+};
+
 namespace warp {
 
 /// m = -inf, l = 0.
@@ -86,6 +93,58 @@ FG_DEVICE void online_softmax(softmax_state<R>& st, acc_tile<R, N>& s, acc_tile<
         }
       st.l.v[m][h] += sum;
     }
+}
+
+/// online_softmax for when O cannot be touched yet (a tensor-core product
+/// still writes it, flash.softmax_update deferred): s becomes p, m and l move
+/// as there, and rs records the factor O must be multiplied by (rs.any
+/// false: none) once that product completed. Same arithmetic step for step.
+template <int R, int N>
+FG_DEVICE void online_softmax_deferred(softmax_state<R>& st, acc_tile<R, N>& s, float c, softmax_rescale<R>& rs) {
+  constexpr int MT = R / 16;
+  constexpr float kRescaleLog2 = 8.0f;
+  row_vec<R> m_new;
+  row_max(m_new, s, st.m);
+  bool grow = false;
+  FG_UNROLL
+  for (int m = 0; m < MT; ++m)
+    FG_UNROLL
+    for (int h = 0; h < 2; ++h) grow |= (m_new.v[m][h] - st.m.v[m][h]) * c > kRescaleLog2;
+  rs.any = ptx::vote_any(grow);
+  if (rs.any) {
+    FG_UNROLL
+    for (int m = 0; m < MT; ++m)
+      FG_UNROLL
+      for (int h = 0; h < 2; ++h) {
+        const float mn = m_new.v[m][h];
+        const float alpha = ptx::ex2(st.m.v[m][h] * c - (mn == ptx::neg_inf() ? 0.0f : mn * c));
+        st.m.v[m][h] = mn;
+        st.l.v[m][h] *= alpha;
+        rs.alpha.v[m][h] = alpha;
+      }
+  }
+  FG_UNROLL
+  for (int m = 0; m < MT; ++m)
+    FG_UNROLL
+    for (int h = 0; h < 2; ++h) {
+      const float mr = st.m.v[m][h];
+      const float off = mr == ptx::neg_inf() ? 0.0f : mr * c;
+      float sum = 0.0f;
+      FG_UNROLL
+      for (int n = 0; n < acc_tile<R, N>::kNT; ++n)
+        FG_UNROLL
+        for (int i = 0; i < 2; ++i) {
+          float& x = s.v[m][n][2 * h + i];
+          x = ptx::ex2(fmaf(x, c, -off));
+          sum += x;
+        }
+      st.l.v[m][h] += sum;
+    }
+}
+
+/// Applies a deferred rescale to O (flash.output_rescale).
+template <int R, int D> FG_DEVICE void apply_rescale(acc_tile<R, D>& o, const softmax_rescale<R>& rs) {
+  if (rs.any) mul_rows(o, o, rs.alpha);
 }
 
 /// o /= row sum; rows whose sum is 0 (fully masked) become 0. Leaves the

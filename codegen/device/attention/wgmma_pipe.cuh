@@ -1,46 +1,38 @@
 //===- wgmma_pipe.cuh - flashgen device library: warp-specialized flash3 --===//
 //
-// The producer / consumer form of the flash3 kernel (sm_90a). A producer
-// warpgroup (the CTA's last; setmaxnreg gives its registers to the others)
-// copies Q once and then K and V tile by tile into two rings of kStages
-// wg_tiles with cp.async; kGroups consumer warpgroups compute. There is no
-// CTA-wide barrier after the start: stages change hands through mbarriers in
-// shared memory (pipe):
+// The primitives of the producer / consumer form of the flash3 kernel
+// (sm_90a), one per op of dialect/FlashPipelineOps.td; the order in which a
+// kernel calls them is what flash-warp-specialize built, printed by the
+// emitter. A producer warpgroup (the CTA's last; setmaxnreg gives its
+// registers to the others) copies tiles with cp.async into rings of slots in
+// shared memory (Q: one slot, two when persistent; K and V: the schedule's
+// stages); consumer warpgroups compute. There is no CTA-wide barrier after
+// the start: slots change hands through mbarriers (pipe):
 //
-//   q_full, k_full[s], v_full[s]  count 128: each producer thread arrives once
-//                                 its own copies of that tile landed
-//                                 (cp.async wait_group) and it fenced them
-//                                 for the async proxy (fence.proxy.async), so
-//                                 wgmma may read them after the consumer's
-//                                 wait;
-//   k_empty[s], v_empty[s]        count = consumer warps: lane 0 of each warp
-//                                 arrives once the wgmma that read the tile
-//                                 completed (wgmma.wait_group) in its warp.
+//   full[slot]   count 128: each producer thread arrives once its own copies
+//                of that slot landed (cp.async wait_group) and it fenced
+//                them for the async proxy (fence.proxy.async), so wgmma may
+//                read them after the consumer's wait;
+//   empty[slot]  count = consumer warps: lane 0 of each warp arrives once
+//                the wgmma that read the slot completed in its warp.
 //
-// Tile number it (0-based in the CTA's key range) uses stage it % kStages and
-// phase it / kStages of those barriers (waits test its parity). The producer
-// keeps one cp.async group in flight beyond the one it completes; it waits
-// for k_empty / v_empty before reusing a stage.
+// Tile number it of a ring (0-based, counted across a persistent CTA's
+// rounds) uses slot it % slots and phase it / slots of those barriers. The
+// producer keeps one cp.async group in flight beyond the one it publishes
+// (producer_state).
 //
-// Consumer loop, rotated so that a warpgroup's two GEMMs are issued back to
-// back: in tile it's turn the warpgroup issues O += P(it-1) V(it-1) and then
-// S = Q K(it)^T, waits for both, releases K(it) and V(it-1), and runs the
-// mask and the online softmax on S (O is no longer in flight, so the
-// rescale is immediate), leaving P(it) in registers for the next turn; a
-// last turn after the loop issues P V of the last tile. Turns go round the
-// warpgroups in order (named barriers 1..kGroups, "ping-pong"): while one
-// warpgroup is in its softmax the next one's GEMMs run. With inner_q = 1 the
-// turn is also pipelined inside the warpgroup (end of this file). An
-// mbarrier wait that lasts ~10 s traps (the launch fails instead of hanging).
-//
-// Named barrier b (1 + g) counts 256 threads: warpgroup g's 128 waiting for
-// its turn plus the previous warpgroup's 128 arriving when its turn is
-// issued. Every warpgroup takes the same number of turns (one per tile plus
-// the last), warpgroup kGroups-1 makes the opening arrival for warpgroup 0
-// and skips its arrival in the last turn, so every barrier's arrivals match
-// its waits when the kernel ends.
+// Turns (turns_start, turn_begin, turn_end) serialise the consumer
+// warpgroups' tensor-core issue ("ping-pong"): while one warpgroup is in its
+// softmax the next one's products run. Named barrier b (1 + g) counts 256
+// threads: warpgroup g's 128 waiting for its turn plus the previous
+// warpgroup's 128 arriving when its turn is issued. Every warpgroup takes the
+// same number of turns, warpgroup kGroups-1 makes the opening arrival for
+// warpgroup 0 and skips its arrival in the CTA's last turn, so every
+// barrier's arrivals match its waits when the kernel ends. An mbarrier wait
+// that lasts ~10 s traps (the launch fails instead of hanging).
 //
 //===----------------------------------------------------------------------===//
+
 #ifndef FLASHGEN_DEVICE_WGMMA_PIPE_CUH
 #define FLASHGEN_DEVICE_WGMMA_PIPE_CUH
 
@@ -57,7 +49,7 @@ namespace wg {
 constexpr int kProducerThreads = 128;
 
 /// The mbarriers of the pipeline: 8 bytes each, in shared memory. Q_BUFFERS
-/// = 2 is the persistent form (end of this file): Q double-buffered, with
+/// = 2 is the persistent form (flash.tile_rounds): Q double-buffered, with
 /// q_empty barriers the consumers arrive on when a tile's Q (and the output
 /// staged through it) is done.
 template <int STAGES, int CONSUMER_WARPS, int Q_BUFFERS = 1> struct pipe {
@@ -79,6 +71,27 @@ template <int STAGES, int CONSUMER_WARPS, int Q_BUFFERS = 1> struct pipe {
   FG_DEVICE u32 v_empty(int s) const { return base + 8u * u32(Q_BUFFERS + 3 * STAGES + s); }
   FG_DEVICE u32 q_empty(int b) const { return base + 8u * u32(Q_BUFFERS + 4 * STAGES + b); }
 };
+
+/// The rings of a pipe (dialect PipeRing).
+enum class ring { q, k, v };
+
+/// Slots of ring R.
+template <ring R, class P> constexpr int slots = R == ring::q ? P::kQBuffers : P::kStages;
+
+/// Full barrier of ring R's slot for tile number it.
+template <ring R, class P> FG_DEVICE u32 full_bar(const P& p, int it) {
+  constexpr int S = slots<R, P>;
+  return R == ring::q ? p.q_full(it % S) : R == ring::k ? p.k_full(it % S) : p.v_full(it % S);
+}
+
+/// Empty barrier of ring R's slot for tile number it. Q with one slot has
+/// none: its slot is never refilled (the flash3 verifier and
+/// flash-warp-specialize never release or reuse it).
+template <ring R, class P> FG_DEVICE u32 empty_bar(const P& p, int it) {
+  constexpr int S = slots<R, P>;
+  static_assert(R != ring::q || S > 1, "Q's single slot has no empty barrier");
+  return R == ring::q ? p.q_empty(it % S) : R == ring::k ? p.k_empty(it % S) : p.v_empty(it % S);
+}
 
 /// Initializes the barriers (thread 0) and syncs the CTA: every thread calls
 /// it once, before the roles split (no CTA-wide barrier may follow).
@@ -131,56 +144,55 @@ template <int REGS> FG_DEVICE void consumer_registers() {
   if constexpr (REGS > 0) ptx::setmaxnreg_inc<REGS>();
 }
 
-/// Producer: issues the copies of Q (rows >= rows_valid zero-filled) as one group.
-template <int CW, class T, int R, int C>
-FG_DEVICE void producer_q(const wg_tile<T, R, C>& q, const T* src, i64 row_stride, int rows_valid) {
-  load_async_by<kProducerThreads>(q, src, row_stride, rows_valid, producer_thread<CW>());
+/// Producer: the barrier the newest committed group will be published on.
+struct producer_state {
+  u32 pending = 0;
+  bool any = false;
+};
+
+/// Producer: commits the copies just issued as a group published on bar, and
+/// publishes the group before it (landed, fenced for the async proxy).
+FG_DEVICE void producer_commit(producer_state& ps, u32 bar) {
   ptx::cp_async_commit();
+  if (ps.any) {
+    ptx::cp_async_wait<1>();
+    ptx::fence_proxy_async_smem();
+    ptx::mbar_arrive(ps.pending);
+  }
+  ps.pending = bar;
+  ps.any = true;
 }
 
-/// Producer: the group before the one just committed has landed (this lane's
-/// copies): fence it for wgmma and publish it on full_bar.
-FG_DEVICE void producer_publish_previous(u32 full_bar) {
-  ptx::cp_async_wait<1>();
-  ptx::fence_proxy_async_smem();
-  ptx::mbar_arrive(full_bar);
-}
-
-/// Producer: K of tile number it (rows from src, rows >= rows_valid zero) into
-/// stage it % S, once the consumers released that stage; publishes the
-/// previous group (Q for it == 0, else V of tile it - 1).
-template <int S, int CW, class Ring, class T>
-FG_DEVICE void producer_k(const pipe<S, CW>& p, const Ring& ring, int it, const T* src, i64 row_stride,
-                          int rows_valid) {
-  const int s = it % S;
-  if (it >= S) mbar_wait(p.k_empty(s), u32((it / S - 1) & 1));
-  load_async_by<kProducerThreads>(ring.stage(s), src, row_stride, rows_valid, producer_thread<CW>());
-  ptx::cp_async_commit();
-  producer_publish_previous(it == 0 ? p.q_full() : p.v_full((it - 1) % S));
-}
-
-/// Producer: V of tile number it into stage it % S; publishes K of tile it.
-template <int S, int CW, class Ring, class T>
-FG_DEVICE void producer_v(const pipe<S, CW>& p, const Ring& ring, int it, const T* src, i64 row_stride,
-                          int rows_valid) {
-  const int s = it % S;
-  if (it >= S) mbar_wait(p.v_empty(s), u32((it / S - 1) & 1));
-  load_async_by<kProducerThreads>(ring.stage(s), src, row_stride, rows_valid, producer_thread<CW>());
-  ptx::cp_async_commit();
-  producer_publish_previous(p.k_full(s));
-}
-
-/// Producer, after n tiles: publishes the last group (Q when n == 0).
-template <int S, int CW> FG_DEVICE void producer_flush(const pipe<S, CW>& p, int n) {
+/// Producer, after its last group: publishes it (flash.pipe_drain).
+FG_DEVICE void producer_drain(producer_state& ps) {
+  if (!ps.any) return;
   ptx::cp_async_wait<0>();
   ptx::fence_proxy_async_smem();
-  ptx::mbar_arrive(n == 0 ? p.q_full() : p.v_full((n - 1) % S));
+  ptx::mbar_arrive(ps.pending);
+  ps.any = false;
+}
+
+/// Producer: tile number it of ring R (rows from src, rows >= rows_valid
+/// zero) into its slot, once the consumers released the slot's previous
+/// tile; commits it and publishes the group before it (flash.pipe_produce).
+template <ring R, class P, class Ring, class T>
+FG_DEVICE void produce(const P& p, const Ring& tiles, int it, const T* src, i64 row_stride, int rows_valid,
+                       producer_state& ps) {
+  constexpr int S = slots<R, P>;
+  static_assert(Ring::kStages == S, "produce: the ring's tiles and barriers disagree on its slots");
+  if constexpr (S > 1 || R != ring::q)
+    if (it >= S) mbar_wait(empty_bar<R>(p, it), u32((it / S - 1) & 1));
+  load_async_by<kProducerThreads>(tiles.stage(it % S), src, row_stride, rows_valid,
+                                  producer_thread<P::kConsumerWarps>());
+  producer_commit(ps, full_bar<R>(p, it));
 }
 
 // ---- consumer warpgroups -------------------------------------------------------
 
-/// Consumer: waits for Q.
-template <int S, int CW> FG_DEVICE void wait_q(const pipe<S, CW>& p) { mbar_wait(p.q_full(), 0u); }
+/// Consumer: waits until tile number it of ring R has landed (flash.pipe_wait).
+template <ring R, class P> FG_DEVICE void wait_full(const P& p, int it) {
+  mbar_wait(full_bar<R>(p, it), u32((it / slots<R, P>) & 1));
+}
 
 /// Named barrier of warpgroup g's turn.
 FG_DEVICE int turn_barrier(int g) { return 1 + g; }
@@ -205,243 +217,15 @@ template <int G> FG_DEVICE void turn_end(bool last) {
   }
 }
 
-/// Consumer: this warp has finished reading stage s of a ring: one arrival
-/// (lane 0) on its empty barrier.
-FG_DEVICE void release(u32 empty_bar) {
+/// Consumer: this warp has finished reading a slot: one arrival (lane 0)
+/// on the slot's empty barrier bar.
+FG_DEVICE void release(u32 bar) {
   ptx::warp_sync();
-  if (ptx::lane_id() == 0) ptx::mbar_arrive(empty_bar);
+  if (ptx::lane_id() == 0) ptx::mbar_arrive(bar);
 }
 
-/// Consumer turn of tile number it: O += P(it-1) V(it-1) (it > 0), S = Q K(it)^T,
-/// both waited; K(it) and V(it-1) released. s is the warp's 16 x N share of
-/// S, o of O, p the bf16 P(it-1) of the previous turn; grow0 the warpgroup's
-/// first query row.
-/// (has_prev: the query tile's key tile it - 1 exists, i.e. it is not the
-/// tile's first; by default it > 0, the one-tile-per-CTA form.)
-template <int G, int PV_N, int S, int CW, int QB, int N, int D, class T, class QTile, class KRing, class VRing>
-FG_DEVICE void consumer_turn(acc_tile<16, N>& s, acc_tile<16, D>& o, const a_tile<T, 16, N>& p, const QTile& sq,
-                             int grow0, const KRing& sk, const VRing& sv, const pipe<S, CW, QB>& pp, int it,
-                             bool has_prev) {
-  const int st = it % S, prev = (it + S - 1) % S;
-  mbar_wait(pp.k_full(st), u32((it / S) & 1));
-  if (has_prev) mbar_wait(pp.v_full(prev), u32(((it - 1) / S) & 1));
-  turn_begin<G>();
-  if (has_prev) issue_rAB<PV_N>(o, p, sv.stage(prev));
-  issue_ABt(s, sq, grow0, sk.stage(st));
-  turn_end<G>(false);
-  mma_wait<0>(s, o);
-  release(pp.k_empty(st));
-  if (has_prev) release(pp.v_empty(prev));
-}
-template <int G, int PV_N, int S, int CW, int N, int D, class T, class QTile, class KRing, class VRing>
-FG_DEVICE void consumer_turn(acc_tile<16, N>& s, acc_tile<16, D>& o, const a_tile<T, 16, N>& p, const QTile& sq,
-                             int grow0, const KRing& sk, const VRing& sv, const pipe<S, CW>& pp, int it) {
-  consumer_turn<G, PV_N>(s, o, p, sq, grow0, sk, sv, pp, it, it > 0);
-}
-
-/// Consumer, after n tiles: the last turn, O += P(n-1) V(n-1) (has_prev:
-/// the query tile had a key tile; by default n > 0), waited. last: the CTA's
-/// last turn (warpgroup G-1 then passes no turn on).
-template <int G, int PV_N, int S, int CW, int QB, int N, int D, class T, class VRing>
-FG_DEVICE void consumer_last_turn(acc_tile<16, D>& o, const a_tile<T, 16, N>& p, const VRing& sv,
-                                  const pipe<S, CW, QB>& pp, int n, bool has_prev, bool last) {
-  const int prev = (n + S - 1) % S;
-  if (has_prev) mbar_wait(pp.v_full(prev), u32(((n - 1) / S) & 1));
-  turn_begin<G>();
-  if (has_prev) issue_rAB<PV_N>(o, p, sv.stage(prev));
-  turn_end<G>(last);
-  mma_wait<0>(o);
-  if (has_prev && QB > 1) release(pp.v_empty(prev));
-}
-template <int G, int PV_N, int S, int CW, int N, int D, class T, class VRing>
-FG_DEVICE void consumer_last_turn(acc_tile<16, D>& o, const a_tile<T, 16, N>& p, const VRing& sv,
-                                  const pipe<S, CW>& pp, int n) {
-  consumer_last_turn<G, PV_N>(o, p, sv, pp, n, n > 0, true);
-}
-
-// ---- intra-warpgroup pipelining (schedule inner_q = 1) -------------------------
-//
-// The turn of tile it issues S = Q K(it)^T first and O += P(it-1) V(it-1)
-// second, and waits for S alone: the mask and the softmax of tile it run
-// while this warpgroup's P V is still on the tensor cores. The softmax may
-// then not rescale O (in flight): online_softmax_deferred leaves the factor
-// in a softmax_rescale, and consumer_finish_turn applies it once the P V has
-// completed (O then holds P(it-1) V(it-1) in the old reference max, which is
-// exactly what the factor converts), and turns S into P(it).
-
-/// The O rescale an online softmax step decided on, applied later.
-template <int R> struct softmax_rescale {
-  row_vec<R> alpha;
-  bool any;
-};
-
-/// warp::online_softmax without touching O: s becomes p, m and l move as
-/// there, and rs records the factor O must be multiplied by (rs.any false:
-/// none). Same arithmetic as softmax.cuh, step for step.
-template <int R, int N>
-FG_DEVICE void online_softmax_deferred(softmax_state<R>& st, acc_tile<R, N>& s, float c, softmax_rescale<R>& rs) {
-  constexpr int MT = R / 16;
-  constexpr float kRescaleLog2 = 8.0f;
-  row_vec<R> m_new;
-  warp::row_max(m_new, s, st.m);
-  bool grow = false;
-  FG_UNROLL
-  for (int m = 0; m < MT; ++m)
-    FG_UNROLL
-    for (int h = 0; h < 2; ++h) grow |= (m_new.v[m][h] - st.m.v[m][h]) * c > kRescaleLog2;
-  rs.any = ptx::vote_any(grow);
-  if (rs.any) {
-    FG_UNROLL
-    for (int m = 0; m < MT; ++m)
-      FG_UNROLL
-      for (int h = 0; h < 2; ++h) {
-        const float mn = m_new.v[m][h];
-        const float alpha = ptx::ex2(st.m.v[m][h] * c - (mn == ptx::neg_inf() ? 0.0f : mn * c));
-        st.m.v[m][h] = mn;
-        st.l.v[m][h] *= alpha;
-        rs.alpha.v[m][h] = alpha;
-      }
-  }
-  FG_UNROLL
-  for (int m = 0; m < MT; ++m)
-    FG_UNROLL
-    for (int h = 0; h < 2; ++h) {
-      const float mr = st.m.v[m][h];
-      const float off = mr == ptx::neg_inf() ? 0.0f : mr * c;
-      float sum = 0.0f;
-      FG_UNROLL
-      for (int n = 0; n < acc_tile<R, N>::kNT; ++n)
-        FG_UNROLL
-        for (int i = 0; i < 2; ++i) {
-          float& x = s.v[m][n][2 * h + i];
-          x = ptx::ex2(fmaf(x, c, -off));
-          sum += x;
-        }
-      st.l.v[m][h] += sum;
-    }
-}
-
-/// Consumer turn of tile number it, pipelined: S = Q K(it)^T and (it > 0)
-/// O += P(it-1) V(it-1) issued in that order, S waited for (O may still be
-/// in flight), K(it) released.
-template <int G, int PV_N, int S, int CW, int N, int D, class T, class QTile, class KRing, class VRing>
-FG_DEVICE void consumer_turn_pipelined(acc_tile<16, N>& s, acc_tile<16, D>& o, const a_tile<T, 16, N>& p,
-                                       const QTile& sq, int grow0, const KRing& sk, const VRing& sv,
-                                       const pipe<S, CW>& pp, int it) {
-  const int st = it % S, prev = (it + S - 1) % S;
-  mbar_wait(pp.k_full(st), u32((it / S) & 1));
-  if (it > 0) mbar_wait(pp.v_full(prev), u32(((it - 1) / S) & 1));
-  turn_begin<G>();
-  issue_ABt(s, sq, grow0, sk.stage(st));
-  if (it > 0)
-    issue_rAB<PV_N>(o, p, sv.stage(prev));
-  else
-    ptx::wgmma_commit();  // an empty group: "all but the newest" is S below either way
-  turn_end<G>(false);
-  mma_wait<1>(s);
-  release(pp.k_empty(st));
-}
-
-/// Consumer, after the softmax of tile it (pipelined): waits for P(it-1) V(it-1),
-/// releases V(it-1), applies the deferred rescale to O and makes P(it) from s.
-template <int S, int CW, int N, int D, class T>
-FG_DEVICE void consumer_finish_turn(acc_tile<16, D>& o, a_tile<T, 16, N>& p, const acc_tile<16, N>& s,
-                                    const softmax_rescale<16>& rs, const pipe<S, CW>& pp, int it) {
-  mma_wait<0>(o);
-  if (it > 0) release(pp.v_empty((it + S - 1) % S));
-  if (rs.any) warp::mul_rows(o, o, rs.alpha);
-  warp::convert(p, s);
-}
-
-// ---- persistent grid (schedule persistent = 1) ----------------------------------
-//
-// One CTA per SM loops over query tiles (round r = the CTA's r-th tile). Q is
-// double-buffered: round r reads buffer r % 2 (phase (r / 2) & 1 of its
-// q_full / q_empty), so the producer loads the next tile's Q, K and V while
-// the consumers finish this one; the consumers arrive on q_empty once their
-// output, staged through Q's rows, is stored. Key tiles are numbered across
-// rounds (tile_it keeps counting), so the K/V rings and their phases run on
-// without a drain; the turns go round the warpgroups across rounds too. In
-// this form the last turn of a round also releases V of the round's last key
-// tile (the one-tile form never reuses it). The producer publishes each copy
-// group once the next is committed (producer_state): Q, K, V of any round
-// in the order issued.
-
-/// Producer: the barrier the newest committed group will be published on.
-struct producer_state {
-  u32 pending = 0;
-  bool any = false;
-};
-
-/// Producer: commits the copies just issued as a group published on bar, and
-/// publishes the group before it (landed, fenced for the async proxy).
-FG_DEVICE void producer_commit(producer_state& ps, u32 bar) {
-  ptx::cp_async_commit();
-  if (ps.any) {
-    ptx::cp_async_wait<1>();
-    ptx::fence_proxy_async_smem();
-    ptx::mbar_arrive(ps.pending);
-  }
-  ps.pending = bar;
-  ps.any = true;
-}
-
-/// Producer, after its last group: publishes it.
-FG_DEVICE void producer_drain(producer_state& ps) {
-  if (!ps.any) return;
-  ptx::cp_async_wait<0>();
-  ptx::fence_proxy_async_smem();
-  ptx::mbar_arrive(ps.pending);
-  ps.any = false;
-}
-
-/// Producer: Q of round r into buffer r % 2, once the consumers released the
-/// round r - 2 that used it.
-template <int S, int CW, class QRing, class T>
-FG_DEVICE void producer_q_round(const pipe<S, CW, 2>& p, const QRing& qs, int r, const T* src, i64 row_stride,
-                                int rows_valid, producer_state& ps) {
-  const int b = r % 2;
-  if (r >= 2) mbar_wait(p.q_empty(b), u32((r / 2 - 1) & 1));
-  load_async_by<kProducerThreads>(qs.stage(b), src, row_stride, rows_valid, producer_thread<CW>());
-  producer_commit(ps, p.q_full(b));
-}
-
-/// Producer: one K or V tile of key tile number it (counted across rounds)
-/// into stage it % S of its ring, once the consumers released the stage.
-template <int S, class Ring, class T>
-FG_DEVICE void producer_stage_it(u32 full_bar, u32 empty_bar, const Ring& ring, int it, const T* src,
-                                 i64 row_stride, int rows_valid, int producer_lane, producer_state& ps) {
-  if (it >= S) mbar_wait(empty_bar, u32((it / S - 1) & 1));
-  load_async_by<kProducerThreads>(ring.stage(it % S), src, row_stride, rows_valid, producer_lane);
-  producer_commit(ps, full_bar);
-}
-
-/// Producer: K of key tile number it into stage it % S.
-template <int S, int CW, class Ring, class T>
-FG_DEVICE void producer_k_it(const pipe<S, CW, 2>& p, const Ring& ring, int it, const T* src, i64 row_stride,
-                             int rows_valid, producer_state& ps) {
-  producer_stage_it<S>(p.k_full(it % S), p.k_empty(it % S), ring, it, src, row_stride, rows_valid,
-                       producer_thread<CW>(), ps);
-}
-
-/// Producer: V of key tile number it into stage it % S.
-template <int S, int CW, class Ring, class T>
-FG_DEVICE void producer_v_it(const pipe<S, CW, 2>& p, const Ring& ring, int it, const T* src, i64 row_stride,
-                             int rows_valid, producer_state& ps) {
-  producer_stage_it<S>(p.v_full(it % S), p.v_empty(it % S), ring, it, src, row_stride, rows_valid,
-                       producer_thread<CW>(), ps);
-}
-
-/// Consumer: waits for round r's Q.
-template <int S, int CW> FG_DEVICE void wait_q_round(const pipe<S, CW, 2>& p, int r) {
-  mbar_wait(p.q_full(r % 2), u32((r / 2) & 1));
-}
-
-/// Consumer: this warp is done with round r's Q buffer (its output rows are
-/// stored): one arrival (lane 0) on q_empty.
-template <int S, int CW> FG_DEVICE void release_q_round(const pipe<S, CW, 2>& p, int r) {
-  release(p.q_empty(r % 2));
-}
+/// Consumer: this warp is done with tile number it of ring R (flash.pipe_release).
+template <ring R, class P> FG_DEVICE void release_slot(const P& p, int it) { release(empty_bar<R>(p, it)); }
 
 }  // namespace wg
 }  // namespace fg

@@ -8,7 +8,8 @@ gives the op the flash3 schedules SCHED (the first one is flash.schedule,
 all of them are flash.candidates), renames the function to OUT's stem
 (ws_mha_d128.cu from mha_d128.mlir: the warp-specialized schedules of the
 same spec, under another kernel name), and writes the CUDA that
-flashgen-opt -flash-lower-kernels -canonicalize -cse -flash-print-cuda
+flashgen-opt -flash-lower-kernels -flash-warp-specialize -canonicalize -cse
+-flash-print-cuda
 prints to OUT.cu. test/unit/device/CMakeLists.txt lists the kernels.
 
 SCHED is tile_q,tile_kv,stages,warps[,inner_kv[,inner_q]]: inner_kv = 64
@@ -23,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 
-PIPELINE = ['-flash-lower-kernels', '-canonicalize', '-cse', '-flash-print-cuda']
+PIPELINE = ['-flash-lower-kernels', '-flash-warp-specialize', '-canonicalize', '-cse', '-flash-print-cuda']
 
 
 def schedule_attr(sched, d):

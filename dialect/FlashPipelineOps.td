@@ -1,0 +1,209 @@
+//===- FlashPipelineOps.td - warp-specialized pipelines --*- tablegen -*-===//
+//
+// What `flash-warp-specialize` makes of a flash3 attention kernel whose
+// schedule has a producer warpgroup: the kernel body split into a producer
+// region (copies into rings of shared-memory slots) and a consumer region
+// (warpgroups that compute), the hand-offs between them as explicit waits and
+// releases on the rings' barriers, the consumers' turns (ping-pong between
+// warpgroups), asynchronous tensor-core issue and its waits, and (persistent
+// schedules) the loop over the query tiles a CTA owns. The emitter prints each
+// op as one call of the device library (codegen/device/attention/
+// wgmma_pipe.cuh); the order of the ops is the kernel's order.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASH_PIPELINE_OPS
+#define FLASH_PIPELINE_OPS
+
+include "FlashDialect.td"
+include "FlashAttrs.td"
+include "mlir/IR/OpBase.td"
+
+def Flash_PipeRing : I32EnumAttr<"PipeRing", "a ring of shared-memory slots the producer fills", [
+    I32EnumAttrCase<"q", 0>,
+    I32EnumAttrCase<"k", 1>,
+    I32EnumAttrCase<"v", 2>
+  ]> {
+  let cppNamespace = "::mlir::flash";
+}
+
+def Flash_WarpSpecializeOp : Flash_Op<"warp_specialize", [NoTerminator,
+    HasParent<"KernelOp">]> {
+  let summary = "split the CTA into a producer warpgroup and consumer warpgroups";
+  let description = [{
+    The last warpgroup of the CTA runs `producer`, the `consumer_groups`
+    warpgroups before it run `consumers`; each first sets its register
+    budget with setmaxnreg (0 keeps the launch's). Ops before this one run in
+    every thread (the barriers are initialised here, the last CTA-wide
+    barrier of the kernel); nothing follows it. The two regions only
+    communicate through the rings (`flash.pipe_*`).
+  }];
+  let arguments = (ins I64Attr:$consumer_groups, I64Attr:$producer_registers,
+                       I64Attr:$consumer_registers);
+  let regions = (region SizedRegion<1>:$producer, SizedRegion<1>:$consumers);
+  let assemblyFormat = [{
+    `consumer_groups` $consumer_groups `producer_registers` $producer_registers
+    `consumer_registers` $consumer_registers attr-dict-with-keyword
+    `producer` $producer `consumers` $consumers
+  }];
+  let hasVerifier = 1;
+}
+
+def Flash_TileRoundsOp : Flash_Op<"tile_rounds", [SingleBlock]> {
+  let summary = "a persistent CTA's loop over the query tiles it owns";
+  let description = [{
+    Replaces `flash.grid_map` in persistent kernels: the grid is one CTA per
+    SM (fewer when there are fewer tiles) and round r of CTA c takes linear
+    tile c + r * gridDim (first role fastest, the order of the one-tile
+    grid). The body's arguments are the tile's ids (one per role), the round
+    r, whether this is the CTA's last round, and the carried key-tile count
+    (`carry` on entry, then what the body yields), which numbers the ring
+    slots across rounds so that the rings run on without a drain.
+  }];
+  let arguments = (ins StrArrayAttr:$roles, StrArrayAttr:$extents,
+                       Index:$carry);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $roles `extents` $extents `carry` $carry attr-dict-with-keyword $body
+  }];
+  let hasVerifier = 1;
+}
+
+def Flash_RoundsYieldOp : Flash_Op<"rounds_yield", [Terminator,
+    HasParent<"TileRoundsOp">]> {
+  let summary = "the key-tile count the next round starts from";
+  let arguments = (ins Index:$carry);
+  let assemblyFormat = "$carry attr-dict";
+}
+
+def Flash_PipeProduceOp : Flash_Op<"pipe_produce", []> {
+  let summary = "producer: copy one tile into the next slot of its ring";
+  let description = [{
+    Waits until the consumers released the slot (`slot` modulo the ring's
+    size; not for the first round of slots), copies rows [row_tile * rows,
+    +rows) of the ring's tensor at (batch, head) into it, zero-filling rows
+    past `extent`, commits the copies as one group and publishes the group
+    committed before it (landed, fenced for the async proxy) on its ring's
+    full barrier. Q's ring has one slot (two in persistent kernels), K's and
+    V's the schedule's stages.
+  }];
+  let arguments = (ins Flash_PipeRing:$ring, Index:$batch, Index:$head,
+                       Index:$row_tile, Index:$extent, I64Attr:$rows,
+                       Index:$slot);
+  let assemblyFormat = [{
+    $ring `[` $batch `,` $head `,` $row_tile `]` `rows` $rows `extent` $extent
+    `slot` $slot attr-dict
+  }];
+  let hasVerifier = 1;
+}
+
+def Flash_PipeDrainOp : Flash_Op<"pipe_drain", []> {
+  let summary = "producer: publish the last committed copy group";
+  let assemblyFormat = "attr-dict";
+  let hasVerifier = 1;
+}
+
+def Flash_PipeWaitOp : Flash_Op<"pipe_wait", []> {
+  let summary = "consumer: wait until a slot's tile has landed";
+  let description = [{
+    Waits on the slot's full barrier (the phase of round slot / ring size).
+    For Q this also makes the slot the query tile the products read.
+  }];
+  let arguments = (ins Flash_PipeRing:$ring, Index:$slot);
+  let assemblyFormat = "$ring $slot attr-dict";
+  let hasVerifier = 1;
+}
+
+def Flash_PipeReleaseOp : Flash_Op<"pipe_release", []> {
+  let summary = "consumer: this warp is done reading a slot";
+  let description = [{
+    One arrival per consumer warp on the slot's empty barrier, after the
+    last read of the slot completed (a `flash.mma_wait` that covers it).
+  }];
+  let arguments = (ins Flash_PipeRing:$ring, Index:$slot);
+  let assemblyFormat = "$ring $slot attr-dict";
+  let hasVerifier = 1;
+}
+
+def Flash_TurnOpenOp : Flash_Op<"turn_open", []> {
+  let summary = "consumers: the last warpgroup hands the first turn to warpgroup 0";
+  let description = [{
+    Turns serialise the consumer warpgroups' tensor-core issue (named
+    barrier 1 + g for warpgroup g): while one warpgroup runs its softmax the
+    next one's products run. No-op with one consumer warpgroup.
+  }];
+  let assemblyFormat = "attr-dict";
+  let hasVerifier = 1;
+}
+
+def Flash_TurnWaitOp : Flash_Op<"turn_wait", []> {
+  let summary = "consumers: wait for this warpgroup's turn";
+  let assemblyFormat = "attr-dict";
+  let hasVerifier = 1;
+}
+
+def Flash_TurnPassOp : Flash_Op<"turn_pass", []> {
+  let summary = "consumers: this warpgroup's products are issued, the next warpgroup's turn";
+  let description = [{
+    When `final` holds (the CTA's last turn) the last warpgroup passes
+    nothing on, so that every named barrier's arrivals match its waits.
+  }];
+  let arguments = (ins I1:$final);
+  let assemblyFormat = "`final` $final attr-dict";
+  let hasVerifier = 1;
+}
+
+def Flash_MmaWaitOp : Flash_Op<"mma_wait", []> {
+  let summary = "consumers: wait until at most `pending` issued products are in flight";
+  let description = [{
+    Waits for the warpgroup's asynchronous tensor-core groups
+    (`flash.tile_mma ... async`) and fences the accumulators named (`score`,
+    `output`) so that later reads see the products' results.
+  }];
+  let arguments = (ins I64Attr:$pending, UnitAttr:$score, UnitAttr:$output);
+  let assemblyFormat = "$pending (`score` $score^)? (`output` $output^)? attr-dict";
+  let hasVerifier = 1;
+}
+
+def Flash_MmaEmptyGroupOp : Flash_Op<"mma_empty_group", []> {
+  let summary = "consumers: commit an empty tensor-core group";
+  let description = [{
+    Keeps group counting uniform where a product is skipped (the first key
+    tile has no P V before it): `flash.mma_wait 1` then still waits for the
+    product issued before the empty group.
+  }];
+  let assemblyFormat = "attr-dict";
+  let hasVerifier = 1;
+}
+
+def Flash_ProbabilitiesOp : Flash_Op<"probabilities", []> {
+  let summary = "consumers: the softmax numerators of the score tile as the P operand";
+  let description = [{
+    Converts the score tile (after `flash.softmax_update`) to the element
+    type, kept in registers as the A operand of the next `tile_mma pv async`.
+  }];
+  let assemblyFormat = "attr-dict";
+  let hasVerifier = 1;
+}
+
+def Flash_OutputRescaleOp : Flash_Op<"output_rescale", []> {
+  let summary = "consumers: apply the rescale a deferred softmax update decided";
+  let description = [{
+    With `flash.softmax_update deferred` the output accumulator was still
+    being written by a product, so its rescale waits until that product is
+    waited for; this op applies it.
+  }];
+  let assemblyFormat = "attr-dict";
+  let hasVerifier = 1;
+}
+
+def Flash_OutputInitOp : Flash_Op<"output_init", []> {
+  let summary = "zero the output accumulator and reset the softmax statistics";
+  let description = [{
+    Once per query tile, before its first key tile (per round in persistent
+    kernels).
+  }];
+  let assemblyFormat = "attr-dict";
+}
+
+#endif // FLASH_PIPELINE_OPS

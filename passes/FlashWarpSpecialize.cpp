@@ -1,0 +1,373 @@
+//===- FlashWarpSpecialize.cpp - flash-warp-specialize --------------------===//
+//
+// Rewrites each flash3 attention kernel whose schedule has a producer
+// warpgroup (schedule/Flash3Layout.h) from the form flash-lower-kernels
+// builds -- every thread copies, a multi-stage cp.async pipeline with CTA
+// barriers, qk / score_map / softmax / pv per key tile -- into
+// FlashAttention-3's warp-specialized form (FlashPipelineOps.td):
+//
+//   flash.warp_specialize consumer_groups G producer_registers Rp
+//                         consumer_registers Rc
+//   producer {  pipe_produce q; for t: pipe_produce k, v (slot it); drain }
+//   consumers { output_init; pipe_wait q; turn_open;
+//               for t (each of the lowering's masked / unmasked loops):
+//                 the turn of tile it = t - lo (below);
+//                 score_map; softmax_update; probabilities
+//               the last turn: O += P V of the last tile; output_store }
+//
+// A turn is rotated so that a warpgroup's two products are issued back to
+// back inside its turn: O += P(it-1) V(it-1), then S = Q K(it)^T, both
+// waited; K(it) and V(it-1) released; the softmax of S then runs while the
+// next warpgroup's products run (ping-pong). With inner_q = 1 the turn
+// issues S first and waits for it alone: the softmax also overlaps the
+// warpgroup's own P V, the O rescale is deferred until that completes.
+//
+// Persistent schedules: the grid_map becomes a flash.tile_rounds loop in
+// each region (one CTA per SM loops over the query tiles, Q in two slots),
+// the per-tile prologue is cloned into both, and the key tiles are numbered
+// across rounds (the loop's carry) so the rings run on without a drain.
+//
+// The register budgets come from schedule/Flash3Layout.h (the same split the
+// cost model and the checker use); the emitter prints what this pass built.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "dialect/ScheduleConversion.h"
+#include "schedule/Flash3Layout.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
+
+namespace mlir::flash {
+#define GEN_PASS_DEF_FLASHWARPSPECIALIZE
+#include "passes/Passes.h.inc"
+} // namespace mlir::flash
+
+using namespace mlir;
+using namespace mlir::flash;
+namespace sched = flashgen::schedule;
+
+namespace {
+
+/// What the lowering's kernel body holds, in order: grid ids and the key
+/// range (`prologue`), the query load, the K/V prologue loads, the key loops
+/// and the output store.
+struct KernelParts {
+  GridMapOp grid;
+  SmallVector<Operation *> prologue; ///< before the query load, minus grid
+  TileLoadOp queryLoad;
+  TileLoadOp keyLoad; ///< any K load: K/V batch, head and extent
+  SmallVector<scf::ForOp> loops;
+  OutputStoreOp store;
+  OutputInitOp init;
+  SmallVector<Operation *> pipelineOps; ///< the copy pipeline, erased
+};
+
+FailureOr<KernelParts> findParts(KernelOp kernel) {
+  KernelParts parts;
+  Block &block = kernel.getBody().front();
+  for (Operation &op : block) {
+    if (auto grid = dyn_cast<GridMapOp>(op)) {
+      parts.grid = grid;
+    } else if (auto load = dyn_cast<TileLoadOp>(op)) {
+      if (load.getTensor() != "q" || parts.queryLoad)
+        return kernel.emitError("flash-warp-specialize: a top-level tile load "
+                                "other than the query's");
+      parts.queryLoad = load;
+    } else if (auto init = dyn_cast<OutputInitOp>(op)) {
+      parts.init = init;
+    } else if (auto loop = dyn_cast<scf::ForOp>(op)) {
+      parts.loops.push_back(loop);
+    } else if (auto store = dyn_cast<OutputStoreOp>(op)) {
+      parts.store = store;
+    } else if (!parts.queryLoad) {
+      parts.prologue.push_back(&op);
+    } else if (isa<scf::IfOp, TileCommitOp>(op)) {
+      parts.pipelineOps.push_back(&op); // the K/V prologue loads
+    } else if (parts.loops.empty()) {
+      parts.prologue.push_back(&op); // index math between the loads
+    } else if (!isa<arith::ConstantOp>(op)) {
+      return op.emitError("flash-warp-specialize: unexpected op between the "
+                          "key loops");
+    }
+  }
+  kernel.walk([&](TileLoadOp load) {
+    if (load.getTensor() == "k" && !parts.keyLoad)
+      parts.keyLoad = load;
+  });
+  if (!parts.grid || !parts.queryLoad || !parts.keyLoad ||
+      parts.loops.empty() || !parts.store || !parts.init)
+    return kernel.emitError("flash-warp-specialize: the kernel is not in the "
+                            "form flash-lower-kernels builds (grid map, query "
+                            "load, output init, key loops, output store)");
+  return parts;
+}
+
+struct SplitBuilder {
+  OpBuilder &b;
+  Location loc;
+  int64_t stages;
+  bool pipelined;
+
+  Value c(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
+  Value rem(Value x, Value y) { return arith::RemSIOp::create(b, loc, x, y); }
+  Value gt(Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, x, y);
+  }
+  Value flag(bool v) { return arith::ConstantIntOp::create(b, loc, v, 1); }
+
+  /// Ops under `cond` (an scf.if without else).
+  template <typename Fn> void when(Value cond, Fn &&fn) {
+    auto branch = scf::IfOp::create(b, loc, cond, /*withElse=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(branch.thenBlock());
+    fn();
+  }
+
+  /// The producer's copies of one key tile t (slot it) into K's and V's rings.
+  void produceKeyTile(TileLoadOp key, Value t, Value it) {
+    for (PipeRing ring : {PipeRing::k, PipeRing::v})
+      PipeProduceOp::create(b, loc, ring, key.getBatch(), key.getHead(), t,
+                            key.getExtent(), key.getRows(), it);
+  }
+
+  /// One consumer turn for key tile `it` (the first of the query tile when
+  /// `hasPrev` is false), then the tile's mask and softmax (`scoreMap`,
+  /// cloned) and its P.
+  void consumerTurn(Value it, Value hasPrev, ScoreMapOp scoreMap,
+                    SoftmaxUpdateOp softmax, IRMapping &mapping) {
+    Value stagesV = c(stages);
+    Value prev = sub(it, c(1));
+    Value stage = rem(it, stagesV);
+    PipeWaitOp::create(b, loc, PipeRing::k, it);
+    when(hasPrev, [&] { PipeWaitOp::create(b, loc, PipeRing::v, prev); });
+    TurnWaitOp::create(b, loc);
+    auto issuePv = [&] {
+      TileMmaOp::create(b, loc, "pv", rem(prev, stagesV), /*async=*/true);
+    };
+    if (pipelined) {
+      TileMmaOp::create(b, loc, "qk", stage, /*async=*/true);
+      auto branch = scf::IfOp::create(b, loc, hasPrev, /*withElse=*/true);
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(branch.thenBlock());
+        issuePv();
+        b.setInsertionPointToStart(branch.elseBlock());
+        MmaEmptyGroupOp::create(b, loc);
+      }
+      TurnPassOp::create(b, loc, flag(false));
+      MmaWaitOp::create(b, loc, 1, /*score=*/true, /*output=*/false);
+      PipeReleaseOp::create(b, loc, PipeRing::k, it);
+    } else {
+      when(hasPrev, issuePv);
+      TileMmaOp::create(b, loc, "qk", stage, /*async=*/true);
+      TurnPassOp::create(b, loc, flag(false));
+      MmaWaitOp::create(b, loc, 0, /*score=*/true, /*output=*/true);
+      PipeReleaseOp::create(b, loc, PipeRing::k, it);
+      when(hasPrev, [&] { PipeReleaseOp::create(b, loc, PipeRing::v, prev); });
+    }
+    b.clone(*scoreMap, mapping);
+    SoftmaxUpdateOp::create(b, loc, softmax.getMasked(), /*deferred=*/pipelined);
+    if (pipelined) {
+      MmaWaitOp::create(b, loc, 0, /*score=*/false, /*output=*/true);
+      when(hasPrev, [&] { PipeReleaseOp::create(b, loc, PipeRing::v, prev); });
+      OutputRescaleOp::create(b, loc);
+    }
+    ProbabilitiesOp::create(b, loc);
+  }
+
+  /// The query tile's last turn: O += P V of its last key tile `last` (if
+  /// it had one), waited; `final`: the CTA's last turn. In persistent
+  /// kernels V's slot is released (the ring runs on into the next round).
+  void lastTurn(Value last, Value hadTiles, Value final, bool releaseV) {
+    when(hadTiles, [&] { PipeWaitOp::create(b, loc, PipeRing::v, last); });
+    TurnWaitOp::create(b, loc);
+    when(hadTiles, [&] {
+      TileMmaOp::create(b, loc, "pv", rem(last, c(stages)), /*async=*/true);
+    });
+    TurnPassOp::create(b, loc, final);
+    MmaWaitOp::create(b, loc, 0, /*score=*/false, /*output=*/true);
+    if (releaseV)
+      when(hadTiles, [&] { PipeReleaseOp::create(b, loc, PipeRing::v, last); });
+  }
+};
+
+/// The consumers' key loops of one query tile, rebuilt from the lowering's:
+/// same bounds, the turn in place of the copy pipeline. `base`: key tiles of
+/// earlier rounds (0 without rounds). Returns nothing; inserts at b.
+void buildConsumerLoops(SplitBuilder &bld, const KernelParts &parts, Value lo,
+                        Value base, IRMapping &mapping) {
+  OpBuilder &b = bld.b;
+  for (scf::ForOp loop : parts.loops) {
+    ScoreMapOp scoreMap;
+    SoftmaxUpdateOp softmax;
+    loop.walk([&](ScoreMapOp op) { scoreMap = op; });
+    loop.walk([&](SoftmaxUpdateOp op) { softmax = op; });
+    auto rebuilt = scf::ForOp::create(
+        b, bld.loc, mapping.lookupOrDefault(loop.getLowerBound()),
+        mapping.lookupOrDefault(loop.getUpperBound()),
+        mapping.lookupOrDefault(loop.getStep()));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(rebuilt.getBody()->getTerminator());
+    Value t = rebuilt.getInductionVar();
+    mapping.map(loop.getInductionVar(), t);
+    Value it = bld.add(base, bld.sub(t, lo));
+    bld.consumerTurn(it, bld.gt(t, lo), scoreMap, softmax, mapping);
+  }
+}
+
+LogicalResult specialize(KernelOp kernel) {
+  ScheduleAttr s = kernel.getSchedule();
+  sched::Schedule lib = toLibrary(s);
+  sched::Flash3Shape shape = sched::flash3Shape(lib);
+  auto problem = kernel.getProblem();
+  int64_t headDim = cast<IntegerAttr>(problem.get("head_dim")).getInt();
+  sched::RegisterSplit split = sched::flash3RegisterSplit(lib, headDim);
+
+  FailureOr<KernelParts> found = findParts(kernel);
+  if (failed(found))
+    return failure();
+  KernelParts &parts = *found;
+  bool persistent = s.getPersistent() != 0;
+  Location loc = kernel.getLoc();
+  OpBuilder b(kernel.getContext());
+  SplitBuilder bld{b, loc, s.getStages(), s.getInnerQ() == 1};
+  Block &block = kernel.getBody().front();
+
+  Value lo = parts.loops.front().getLowerBound();
+  Value hi = parts.loops.back().getUpperBound();
+  TileLoadOp q = parts.queryLoad, key = parts.keyLoad;
+
+  b.setInsertionPoint(parts.loops.front());
+  auto split2 = WarpSpecializeOp::create(
+      b, loc, shape.consumerGroups, split.producer, split.consumer);
+  Block *producer = b.createBlock(&split2.getProducer());
+  Block *consumers = b.createBlock(&split2.getConsumers());
+
+  // The body of one query tile in each role; `mapping` maps the lowering's
+  // values (identity without rounds, the round's clones with them).
+  auto producerTile = [&](IRMapping &m, Value qSlot, Value base) {
+    auto map = [&](Value v) { return m.lookupOrDefault(v); };
+    PipeProduceOp::create(b, loc, PipeRing::q, map(q.getBatch()),
+                          map(q.getHead()), map(q.getRowTile()),
+                          map(q.getExtent()), q.getRows(), qSlot);
+    auto loop = scf::ForOp::create(b, loc, map(lo), map(hi), bld.c(1));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(loop.getBody()->getTerminator());
+    Value t = loop.getInductionVar();
+    Value it = bld.add(base, bld.sub(t, map(lo)));
+    PipeProduceOp::create(b, loc, PipeRing::k, map(key.getBatch()),
+                          map(key.getHead()), t, map(key.getExtent()),
+                          key.getRows(), it);
+    PipeProduceOp::create(b, loc, PipeRing::v, map(key.getBatch()),
+                          map(key.getHead()), t, map(key.getExtent()),
+                          key.getRows(), it);
+  };
+  auto consumerTile = [&](IRMapping &m, Value qSlot, Value base, Value final) {
+    auto map = [&](Value v) { return m.lookupOrDefault(v); };
+    OutputInitOp::create(b, loc);
+    PipeWaitOp::create(b, loc, PipeRing::q, qSlot);
+    buildConsumerLoops(bld, parts, map(lo), base, m);
+    Value tiles = bld.sub(map(hi), map(lo));
+    bld.lastTurn(bld.add(base, bld.sub(tiles, bld.c(1))),
+                 bld.gt(tiles, bld.c(0)), final, /*releaseV=*/persistent);
+    b.clone(*parts.store, m);
+    return tiles;
+  };
+
+  if (!persistent) {
+    IRMapping identity;
+    b.setInsertionPointToStart(producer);
+    producerTile(identity, bld.c(0), bld.c(0));
+    PipeDrainOp::create(b, loc);
+    b.setInsertionPointToStart(consumers);
+    TurnOpenOp::create(b, loc);
+    consumerTile(identity, bld.c(0), bld.c(0), bld.flag(true));
+  } else {
+    GridMapOp grid = parts.grid;
+    auto rounds = [&](Block *region, bool isProducer) {
+      b.setInsertionPointToEnd(region);
+      if (!isProducer)
+        TurnOpenOp::create(b, loc);
+      auto loop = TileRoundsOp::create(b, loc, grid.getRoles(),
+                                       grid.getExtents(), bld.c(0));
+      Block *body = b.createBlock(&loop.getBody());
+      SmallVector<Type> types(grid.getIds().size(), b.getIndexType());
+      types.append({b.getIndexType(), b.getI1Type(), b.getIndexType()});
+      body->addArguments(types, SmallVector<Location>(types.size(), loc));
+      IRMapping m;
+      for (auto [id, arg] : llvm::zip(grid.getIds(), body->getArguments()))
+        m.map(id, arg);
+      size_t n = grid.getIds().size();
+      Value round = body->getArgument(n), last = body->getArgument(n + 1),
+            carry = body->getArgument(n + 2);
+      b.setInsertionPointToStart(body);
+      for (Operation *op : parts.prologue)
+        b.clone(*op, m);
+      Value tiles;
+      if (isProducer) {
+        producerTile(m, round, carry);
+        tiles = bld.sub(m.lookupOrDefault(hi), m.lookupOrDefault(lo));
+      } else {
+        tiles = consumerTile(m, round, carry, last);
+        PipeReleaseOp::create(b, loc, PipeRing::q, round);
+      }
+      RoundsYieldOp::create(b, loc, bld.add(carry, tiles));
+      b.setInsertionPointAfter(loop);
+      if (isProducer)
+        PipeDrainOp::create(b, loc);
+    };
+    rounds(producer, /*isProducer=*/true);
+    rounds(consumers, /*isProducer=*/false);
+  }
+
+  // What the two regions replaced: the copy pipeline, the loops, the store;
+  // with rounds also the grid and the per-tile prologue (cloned per round).
+  parts.store.erase();
+  for (scf::ForOp loop : llvm::reverse(parts.loops))
+    loop.erase();
+  for (Operation *op : llvm::reverse(parts.pipelineOps))
+    op->erase();
+  parts.init.erase();
+  parts.queryLoad.erase();
+  if (persistent) {
+    for (Operation *op : llvm::reverse(parts.prologue))
+      if (op->use_empty())
+        op->erase();
+    if (!parts.grid->use_empty())
+      return kernel.emitError("flash-warp-specialize: the grid ids are used "
+                              "outside the per-tile prologue");
+    parts.grid.erase();
+  }
+  // Nothing may follow the split (the warpgroups never meet again).
+  for (Operation &op : llvm::make_early_inc_range(
+           llvm::make_range(std::next(split2->getIterator()), block.end())))
+    if (op.use_empty() && isa<arith::ConstantOp>(op))
+      op.moveBefore(split2);
+  return success();
+}
+
+struct FlashWarpSpecialize
+    : public mlir::flash::impl::FlashWarpSpecializeBase<FlashWarpSpecialize> {
+  void runOnOperation() override {
+    SmallVector<KernelOp> kernels;
+    getOperation().walk([&](KernelOp kernel) {
+      ScheduleAttr s = kernel.getSchedule();
+      if (kernel.getFamily() == "attention" &&
+          s.getAlgorithm() == Algorithm::flash3 &&
+          sched::flash3Shape(toLibrary(s)).producer &&
+          kernel.getBody().front().getOps<WarpSpecializeOp>().empty())
+        kernels.push_back(kernel);
+    });
+    for (KernelOp kernel : kernels)
+      if (failed(specialize(kernel)))
+        return signalPassFailure();
+  }
+};
+
+} // namespace
