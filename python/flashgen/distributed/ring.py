@@ -302,25 +302,22 @@ def ring_attention(q, k, v, kernel, *, causal=False, layout="zigzag",
         reqs = []
         if step < world - 1:
             # Post the transfer of the shard in hand and the receive of the
-            # next, then compute on the shard in hand. Ranks holding no rows
-            # send and receive nothing (every rank knows every length).
+            # next (its length follows from the layout), then compute on the
+            # shard in hand. Every rank posts all four, empty shards included
+            # (NCCL wants every rank in the first batch_isend_irecv).
             n_in = shard_length(total, world, (src - 1) % world, layout)
             next_k = cur_k.new_empty(B, k.shape[1], n_in, k.shape[3])
             next_v = cur_v.new_empty(B, v.shape[1], n_in, v.shape[3])
-            ops = []
-            if cur_k.shape[2] > 0:
-                ops += [dist.P2POp(dist.isend, cur_k, nxt, group, 0),
-                        dist.P2POp(dist.isend, cur_v, nxt, group, 1)]
-                stats.bytes_sent += (cur_k.numel() * cur_k.element_size() +
-                                     cur_v.numel() * cur_v.element_size())
-                stats.messages_sent += 2
-            if n_in > 0:
-                ops += [dist.P2POp(dist.irecv, next_k, prv, group, 0),
-                        dist.P2POp(dist.irecv, next_v, prv, group, 1)]
-                stats.bytes_received += (next_k.numel() * next_k.element_size()
-                                         + next_v.numel() * next_v.element_size())
-            if ops:
-                reqs = dist.batch_isend_irecv(ops)
+            reqs = dist.batch_isend_irecv([
+                dist.P2POp(dist.isend, cur_k, nxt, group, 0),
+                dist.P2POp(dist.isend, cur_v, nxt, group, 1),
+                dist.P2POp(dist.irecv, next_k, prv, group, 0),
+                dist.P2POp(dist.irecv, next_v, prv, group, 1)])
+            stats.bytes_sent += (cur_k.numel() * cur_k.element_size() +
+                                 cur_v.numel() * cur_v.element_size())
+            stats.bytes_received += (next_k.numel() * next_k.element_size() +
+                                     next_v.numel() * next_v.element_size())
+            stats.messages_sent += 2
         _step(q, q_chunks, cur_k, cur_v, shard_chunks(total, world, src, layout),
               causal, kernel, o, lse, stats)
         for req in reqs:

@@ -317,6 +317,28 @@ class Gloo(unittest.TestCase):
         self._world(4)
 
 
+class BenchSmoke(unittest.TestCase):
+    """bench/distributed/cp_bench.py --smoke: the scaling benchmark's code
+    on CPU (gloo, reference kernels, tiny sizes); no timing is checked."""
+
+    def test_bench_smoke(self):
+        import subprocess
+        bench = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                             "..", "..", "bench", "distributed", "cp_bench.py")
+        with tempfile.TemporaryDirectory() as out:
+            run = subprocess.run([sys.executable, bench, "--smoke", "2",
+                                  "--out", out], capture_output=True,
+                                 text=True, timeout=240)
+            self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+            self.assertIn("efficiency", run.stdout)
+            import json
+            with open(os.path.join(out, "cp_bench.json")) as f:
+                summary = json.load(f)
+            # B*H*(Dk*Dv + 1) f64 numbers: decay, 2 heads of 8/8.
+            self.assertEqual(summary["per_rank"][0]["recurrence"]
+                             ["payload_bytes"], 2 * (64 + 1) * 8)
+
+
 # ---------------------------------------------------------------------------
 # Single-process tests.
 
