@@ -75,3 +75,7 @@ std::vector<GpuCase> flashgen::gputest::loadCases(const std::string &casesJson) 
   }
   return cases;
 }
+
+void flashgen::gputest::PrintTo(const GpuCase &c, std::ostream *out) {
+  *out << c.label;
+}

@@ -9,6 +9,7 @@
 #define FLASHGEN_TEST_GPU_GPUCASE_H
 
 #include <cstdint>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,9 @@ struct GpuCase {
 /// Reads cases.json (paths in it are relative to its folder) and each case's
 /// meta.json. Throws std::runtime_error naming the file on malformed input.
 std::vector<GpuCase> loadCases(const std::string &casesJson);
+
+/// gtest prints a failing test's parameter with this: the label.
+void PrintTo(const GpuCase &c, std::ostream *out);
 
 } // namespace flashgen::gputest
 

@@ -1,15 +1,28 @@
 //===- GpuCorrectnessTest.cpp - generated kernels against the float64 reference ===//
 //
 // For every case in $FLASHGEN_GPU_CASES (cases.json written by
-// scripts/prepare-gpu-tests.sh): load the bundle, compile each variant for
-// this GPU, upload the inputs flashgen-ref drew, poison every output with
-// NaN bytes, launch, and compare each output with the float64 reference by
+// scripts/prepare-gpu-tests.sh) and every layout of StridedLayout.h
+// (contiguous [B, H, N, D]; [B, N, H, D] through transposed strides; rows
+// and batches padded with gaps): load the bundle, compile each variant for
+// this GPU, place the inputs flashgen-ref drew in buffers of that layout,
+// poison every output buffer with NaN bytes, launch with the layout's
+// strides, and compare each output view with the float64 reference by
 // ||out - ref|| / ||ref||. NaN never passes; every output element must have
-// been written. Skips, saying why, without a GPU or without cases.
+// been written, and every byte of an output buffer outside its view must
+// still hold the poison. Input gaps hold NaN too, so a kernel that reads
+// outside an input view turns its output NaN. Skips, saying why, without a
+// GPU or without cases.
+//
+// StridedBinding needs no GPU: it checks that the runtime accepts every
+// layout for every variant of every case, and refuses with a clear message
+// a view whose last dim is not contiguous, the one stride it passes to no
+// kernel: among them [B, H, T] gates stored time-major ([B, T, H]), so the
+// recurrences' gates keep [B, H, T] in the [B, N, H, D] layout.
 //
 //===----------------------------------------------------------------------===//
 
 #include "test/gpu/GpuCase.h"
+#include "test/gpu/StridedLayout.h"
 
 #include "flashgen/runtime.h"
 #include "reference/Bf16.h"
@@ -37,6 +50,10 @@ double toleranceFor(const std::string &dtype) {
   return dtype == "f32" ? 2e-3 : 1e-2;
 }
 
+/// Every byte of an output buffer before launch and of an input buffer's
+/// gaps: NaN in bf16 (0xFFFF) and f32 (0xFFFFFFFF) alike.
+constexpr uint8_t kPoison = 0xFF;
+
 std::vector<GpuCase> casesFromEnvironment() {
   const char *path = std::getenv("FLASHGEN_GPU_CASES");
   if (!path || !*path || !std::ifstream(path).good())
@@ -49,10 +66,19 @@ std::vector<GpuCase> casesFromEnvironment() {
   }
 }
 
+/// Read once: both suites and the environment check share it.
+const std::vector<GpuCase> &environmentCases() {
+  static const std::vector<GpuCase> cases = casesFromEnvironment();
+  return cases;
+}
+
 /// A device buffer freed on scope exit.
 struct DeviceBuffer {
   void *ptr = nullptr;
   size_t bytes = 0;
+  DeviceBuffer() = default;
+  DeviceBuffer(const DeviceBuffer &) = delete;
+  DeviceBuffer &operator=(const DeviceBuffer &) = delete;
   ~DeviceBuffer() {
     if (ptr)
       cudaFree(ptr);
@@ -75,38 +101,115 @@ DType dtypeOf(const std::string &name) {
   return dtype;
 }
 
-/// The device result of an output, read back as doubles.
-std::vector<double> readBack(const DeviceBuffer &buffer, DType dtype,
-                             size_t count) {
-  std::vector<double> values(count);
+/// One kernel param of a case, laid out for a launch.
+struct Operand {
+  const TensorFile *file = nullptr;
+  DType dtype = DType::None;
+  size_t elementBytes = 0;
+  TensorLayout layout;
+  bool output = false;
+
+  size_t bufferBytes() const {
+    return size_t(layout.bufferElements) * elementBytes;
+  }
+  /// The launch argument for a buffer at `base` (the view starts
+  /// layout.offset elements in).
+  TensorArg arg(void *base) const {
+    return {static_cast<char *>(base) + layout.offset * int64_t(elementBytes),
+            dtype, int32_t(layout.sizes.size()), layout.sizes.data(),
+            layout.strides.data()};
+  }
+};
+
+/// The case's tensors in the kernel's param order, each in `layout`.
+/// Fails (non-fatally, returning false) when the reference lacks a param.
+bool planOperands(const GpuCase &c, const std::vector<std::string> &params,
+                  Layout layout, std::vector<Operand> &out) {
+  out.assign(params.size(), Operand{});
+  for (size_t p = 0; p < params.size(); ++p) {
+    for (const TensorFile &t : c.tensors)
+      if (t.name == params[p])
+        out[p].file = &t;
+    if (!out[p].file) {
+      ADD_FAILURE() << "reference data has no tensor '" << params[p] << "' for "
+                    << c.label;
+      return false;
+    }
+    out[p].dtype = dtypeOf(out[p].file->dtype);
+    out[p].elementBytes = dtypeSize(out[p].dtype);
+    if (out[p].elementBytes == 0) {
+      ADD_FAILURE() << c.label << ": tensor " << params[p] << " has dtype '"
+                    << out[p].file->dtype << "'";
+      return false;
+    }
+    out[p].layout = makeLayout(layout, out[p].file->shape, out[p].elementBytes);
+    out[p].output = out[p].file->role != "input";
+  }
+  return true;
+}
+
+/// Logical element bytes as doubles.
+std::vector<double> asDoubles(const std::vector<uint8_t> &bytes, DType dtype) {
+  std::vector<double> values;
   if (dtype == DType::BF16) {
-    std::vector<uint16_t> bits(count);
-    cudaMemcpy(bits.data(), buffer.ptr, count * 2, cudaMemcpyDeviceToHost);
-    for (size_t i = 0; i < count; ++i)
-      values[i] = ref::floatFromBf16Bits(bits[i]);
+    values.resize(bytes.size() / 2);
+    for (size_t i = 0; i < values.size(); ++i) {
+      uint16_t bits;
+      std::memcpy(&bits, bytes.data() + 2 * i, 2);
+      values[i] = ref::floatFromBf16Bits(bits);
+    }
   } else {
-    std::vector<float> floats(count);
-    cudaMemcpy(floats.data(), buffer.ptr, count * 4, cudaMemcpyDeviceToHost);
-    for (size_t i = 0; i < count; ++i)
-      values[i] = floats[i];
+    values.resize(bytes.size() / 4);
+    for (size_t i = 0; i < values.size(); ++i) {
+      float f;
+      std::memcpy(&f, bytes.data() + 4 * i, 4);
+      values[i] = f;
+    }
   }
   return values;
 }
 
-class GpuCorrectness : public ::testing::TestWithParam<GpuCase> {};
+std::string testName(std::string name) {
+  for (char &ch : name)
+    if (!std::isalnum(static_cast<unsigned char>(ch)))
+      ch = '_';
+  return name;
+}
 
 TEST(GpuEnvironment, HasGpuAndCases) {
   std::string why;
   if (!openDevice(why))
     GTEST_SKIP() << "no GPU: " << why
                  << " (GPU tests run on the lent H100; see README)";
-  if (casesFromEnvironment().empty())
+  if (environmentCases().empty())
     GTEST_SKIP() << "FLASHGEN_GPU_CASES is not set or lists no case: run "
                     "scripts/prepare-gpu-tests.sh on a machine with LLVM first";
 }
 
+struct LayoutCase {
+  GpuCase c;
+  Layout layout;
+};
+
+// gtest prints a failing test's parameter: its label, not its bytes.
+void PrintTo(const LayoutCase &param, std::ostream *out) {
+  *out << param.c.label << " (" << layoutName(param.layout) << ")";
+}
+
+std::vector<LayoutCase> layoutCases() {
+  std::vector<LayoutCase> out;
+  for (const GpuCase &c : environmentCases())
+    for (Layout layout : kAllLayouts)
+      out.push_back({c, layout});
+  return out;
+}
+
+class GpuCorrectness : public ::testing::TestWithParam<LayoutCase> {};
+
 TEST_P(GpuCorrectness, MatchesReference) {
-  const GpuCase &c = GetParam();
+  const GpuCase &c = GetParam().c;
+  const Layout layout = GetParam().layout;
+  const std::string label = c.label + "/" + layoutName(layout);
   std::string why;
   std::shared_ptr<Device> device = openDevice(why);
   if (!device)
@@ -119,39 +222,27 @@ TEST_P(GpuCorrectness, MatchesReference) {
   status = bundle->getKernel(c.kernel, device, kernel);
   ASSERT_TRUE(status.ok()) << status.toString();
 
-  // Buffers in manifest param order, filled from the reference files.
+  // Buffers in manifest param order; inputs hold the reference files'
+  // elements at the layout's places and NaN in its gaps.
   std::vector<std::string> params = kernel->paramNames();
+  std::vector<Operand> operands;
+  ASSERT_TRUE(planOperands(c, params, layout, operands));
   std::vector<DeviceBuffer> buffers(params.size());
-  std::vector<std::vector<int64_t>> sizes(params.size()), strides(params.size());
   std::vector<TensorArg> args(params.size());
-  std::vector<const TensorFile *> outputs(params.size(), nullptr);
   for (size_t p = 0; p < params.size(); ++p) {
-    const TensorFile *file = nullptr;
-    for (const TensorFile &t : c.tensors)
-      if (t.name == params[p])
-        file = &t;
-    ASSERT_NE(file, nullptr) << "reference data has no tensor '" << params[p]
-                             << "' for " << c.label;
-    DType dtype = dtypeOf(file->dtype);
-    size_t count = 1;
-    for (int64_t d : file->shape)
-      count *= size_t(d);
-    sizes[p] = file->shape;
-    strides[p].assign(file->shape.size(), 1);
-    for (int i = int(file->shape.size()) - 2; i >= 0; --i)
-      strides[p][i] = strides[p][i + 1] * file->shape[i + 1];
-    buffers[p].bytes = count * dtypeSize(dtype);
+    const Operand &op = operands[p];
+    buffers[p].bytes = op.bufferBytes();
     ASSERT_EQ(cudaMalloc(&buffers[p].ptr, buffers[p].bytes), cudaSuccess);
-    if (file->role == "input") {
-      ref::NpyArray array = ref::readNpy(c.reference + "/" + file->file);
-      ASSERT_EQ(array.bytes.size(), buffers[p].bytes) << file->file;
-      cudaMemcpy(buffers[p].ptr, array.bytes.data(), buffers[p].bytes,
-                 cudaMemcpyHostToDevice);
-    } else {
-      outputs[p] = file;
+    if (!op.output) {
+      ref::NpyArray array = ref::readNpy(c.reference + "/" + op.file->file);
+      std::vector<uint8_t> host =
+          scatter(op.layout, array.bytes, op.elementBytes, kPoison);
+      ASSERT_EQ(cudaMemcpy(buffers[p].ptr, host.data(), host.size(),
+                           cudaMemcpyHostToDevice),
+                cudaSuccess)
+          << op.file->file;
     }
-    args[p] = {buffers[p].ptr, dtype, int32_t(sizes[p].size()), sizes[p].data(),
-               strides[p].data()};
+    args[p] = op.arg(buffers[p].ptr);
   }
 
   int first = c.variant < 0 ? 0 : c.variant;
@@ -160,22 +251,32 @@ TEST_P(GpuCorrectness, MatchesReference) {
     SCOPED_TRACE("variant " + std::to_string(variant));
     status = kernel->selectVariant(variant);
     ASSERT_TRUE(status.ok()) << status.toString();
-    for (size_t p = 0; p < params.size(); ++p)
-      if (outputs[p]) // NaN bytes in every encoding: unwritten stays NaN
-        cudaMemset(buffers[p].ptr, 0xFF, buffers[p].bytes);
+    for (size_t p = 0; p < params.size(); ++p) {
+      if (operands[p].output) { // the whole buffer: view and gaps
+        ASSERT_EQ(cudaMemset(buffers[p].ptr, kPoison, buffers[p].bytes),
+                  cudaSuccess);
+      }
+    }
     status = kernel->launch(args, {}, LaunchOptions{});
     ASSERT_TRUE(status.ok()) << status.toString();
     cudaError_t error = cudaDeviceSynchronize();
     ASSERT_EQ(error, cudaSuccess) << cudaGetErrorString(error);
 
     for (size_t p = 0; p < params.size(); ++p) {
-      if (!outputs[p])
+      const Operand &op = operands[p];
+      if (!op.output)
         continue;
-      const TensorFile &file = *outputs[p];
+      const TensorFile &file = *op.file;
+      std::vector<uint8_t> buffer(buffers[p].bytes);
+      ASSERT_EQ(cudaMemcpy(buffer.data(), buffers[p].ptr, buffer.size(),
+                           cudaMemcpyDeviceToHost),
+                cudaSuccess);
       ref::Tensor<double> expected =
           ref::readNpyAsDouble(c.reference + "/" + file.file);
       std::vector<double> got =
-          readBack(buffers[p], args[p].dtype, size_t(expected.size()));
+          asDoubles(gather(op.layout, buffer, op.elementBytes), op.dtype);
+      ASSERT_EQ(got.size(), size_t(expected.size())) << file.name;
+      GapCheck gaps = checkGaps(op.layout, buffer, op.elementBytes, kPoison);
       double diff = 0, norm = 0, maxAbs = 0;
       size_t nans = 0;
       for (size_t i = 0; i < got.size(); ++i) {
@@ -189,24 +290,185 @@ TEST_P(GpuCorrectness, MatchesReference) {
         maxAbs = std::max(maxAbs, std::fabs(d));
       }
       double rel = norm > 0 ? std::sqrt(diff / norm) : std::sqrt(diff);
-      std::printf("[gpu-case] %s variant %d output %s: rel_err %.3e max_abs %.3e nan %zu\n",
-                  c.label.c_str(), variant, file.name.c_str(), rel, maxAbs, nans);
-      EXPECT_EQ(nans, 0u) << file.name << ": " << nans
-                          << " elements NaN (unwritten or invalid)";
+      std::printf("[gpu-case] %s variant %d output %s: rel_err %.3e max_abs "
+                  "%.3e nan %zu gap_writes %zu\n",
+                  label.c_str(), variant, file.name.c_str(), rel, maxAbs, nans,
+                  gaps.clobbered);
+      EXPECT_EQ(nans, 0u)
+          << file.name << ": " << nans << " elements NaN (unwritten or invalid"
+          << (layout == Layout::Contiguous
+                  ? ""
+                  : "; this layout's input gaps hold NaN, so a read outside "
+                    "an input view also ends here")
+          << ")";
+      EXPECT_EQ(gaps.clobbered, 0u)
+          << file.name << ": " << gaps.clobbered << " of " << gaps.gapBytes
+          << " bytes outside the output view were written (first at byte "
+          << gaps.firstByte << " of the buffer; strides "
+          << ::testing::PrintToString(op.layout.strides) << ", view at element "
+          << op.layout.offset << ")";
       EXPECT_LT(rel, toleranceFor(file.dtype)) << file.name;
     }
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, GpuCorrectness,
-                         ::testing::ValuesIn(casesFromEnvironment()),
-                         [](const ::testing::TestParamInfo<GpuCase> &info) {
-                           std::string name = info.param.label;
-                           for (char &ch : name)
-                             if (!std::isalnum(static_cast<unsigned char>(ch)))
-                               ch = '_';
-                           return name;
+                         ::testing::ValuesIn(layoutCases()),
+                         [](const ::testing::TestParamInfo<LayoutCase> &info) {
+                           return testName(info.param.c.label + "_" +
+                                           layoutName(info.param.layout));
                          });
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(GpuCorrectness);
+
+// ---- Without a GPU: the runtime takes these layouts, refuses others ------
+
+/// A fake device address per param: 16-byte aligned (with the layout's
+/// offset added, still so) and 64 GiB apart, so that no two views overlap
+/// and the runtime's aliasing check stays quiet. validate() never touches
+/// the memory.
+void *fakeBase(size_t param) {
+  return reinterpret_cast<void *>((uintptr_t(1) << 40) +
+                                  uintptr_t(param) * (uintptr_t(1) << 36));
+}
+
+class StridedBinding : public ::testing::TestWithParam<GpuCase> {
+protected:
+  void SetUp() override {
+    const GpuCase &c = GetParam();
+    std::shared_ptr<Bundle> bundle;
+    Status status = Bundle::load(c.bundle, bundle);
+    ASSERT_TRUE(status.ok()) << status.toString();
+    // No device: the kernel validates arguments but cannot launch.
+    status = bundle->getKernel(c.kernel, nullptr, kernel);
+    ASSERT_TRUE(status.ok()) << status.toString();
+    params = kernel->paramNames();
+  }
+
+  /// validate() with every operand in `layout`, then `edit` applied.
+  template <class Edit> Status validate(Layout layout, Edit edit) {
+    std::vector<Operand> operands;
+    if (!planOperands(GetParam(), params, layout, operands))
+      return Status(StatusCode::Internal, "no plan");
+    std::vector<TensorArg> args(params.size());
+    for (size_t p = 0; p < params.size(); ++p)
+      args[p] = operands[p].arg(fakeBase(p));
+    edit(operands, args);
+    return kernel->validate(args.data(), args.size(), nullptr, 0);
+  }
+  Status validate(Layout layout) {
+    return validate(layout, [](auto &, auto &) {});
+  }
+
+  std::unique_ptr<Kernel> kernel;
+  std::vector<std::string> params;
+};
+
+TEST_P(StridedBinding, RuntimeTakesEveryLayoutForEveryVariant) {
+  int first = GetParam().variant < 0 ? 0 : GetParam().variant;
+  int last = GetParam().variant < 0 ? kernel->numVariants() - 1
+                                    : GetParam().variant;
+  for (int variant = first; variant <= last; ++variant) {
+    ASSERT_TRUE(kernel->selectVariant(variant).ok());
+    for (Layout layout : kAllLayouts) {
+      Status status = validate(layout);
+      EXPECT_TRUE(status.ok()) << "variant " << variant << ", layout "
+                               << layoutName(layout) << ": "
+                               << status.toString();
+    }
+  }
+}
+
+TEST_P(StridedBinding, NonContiguousLastDimIsRefusedByName) {
+  // Every other element of a twice-as-wide buffer: strides all doubled, the
+  // last one 2. The kernels read rows as unit-stride vectors, so this is
+  // the one view the runtime must refuse, naming the param.
+  std::vector<Operand> plan;
+  ASSERT_TRUE(planOperands(GetParam(), params, Layout::Contiguous, plan));
+  size_t refused = 0;
+  for (size_t p = 0; p < params.size(); ++p) {
+    std::vector<int64_t> strides = plan[p].layout.strides;
+    for (int64_t &s : strides)
+      s *= 2;
+    Status status = validate(Layout::Contiguous, [&](auto &, auto &args) {
+      args[p].strides = strides.data();
+    });
+    if (plan[p].layout.sizes.back() <= 1) {
+      // A last dim of one element may carry any stride (docs/bundle-format.md).
+      EXPECT_TRUE(status.ok()) << params[p] << ": " << status.toString();
+      continue;
+    }
+    EXPECT_EQ(status.code(), StatusCode::InvalidArgument) << params[p];
+    EXPECT_EQ(status.message(),
+              params[p] + ": the last dim must be contiguous (stride 1), got "
+                          "stride 2");
+    ++refused;
+  }
+  EXPECT_GT(refused, 0u);
+}
+
+TEST_P(StridedBinding, BF16RowStrideOffSixteenBytesIsRefused) {
+  // Rows D + 4 bf16 elements apart (8 bytes past 16-byte alignment), outer
+  // strides rounded up to whole 16-byte units so the row stride is the one
+  // at fault: the kernels' 16-byte row copies could not take it.
+  size_t checked = 0;
+  for (size_t p = 0; p < params.size(); ++p) {
+    std::vector<int64_t> strides;
+    int rowDim = -1;
+    Status status = validate(Layout::Contiguous, [&](auto &operands, auto &args) {
+      const TensorLayout &l = operands[p].layout;
+      const int rank = int(l.sizes.size());
+      if (operands[p].dtype != DType::BF16 || rank < 2 || l.sizes[rank - 2] < 2)
+        return;
+      rowDim = rank - 2;
+      strides = l.strides;
+      strides[rowDim] = l.sizes[rank - 1] + 4;
+      for (int d = rowDim - 1; d >= 0; --d)
+        strides[d] = (strides[d + 1] * l.sizes[d + 1] + 7) / 8 * 8;
+      args[p].strides = strides.data();
+    });
+    if (rowDim < 0)
+      continue;
+    EXPECT_EQ(status.code(), StatusCode::InvalidArgument) << params[p];
+    EXPECT_EQ(status.message(),
+              params[p] + ": stride " + std::to_string(rowDim) + " is " +
+                  std::to_string(strides[rowDim]) +
+                  ", not a multiple of 8 elements");
+    ++checked;
+  }
+  EXPECT_GT(checked, 0u) << "no bf16 operand with rows";
+}
+
+TEST_P(StridedBinding, TimeMajorGatesAreRefusedByName) {
+  // [B, H, T] operands (scalar gates, mLSTM normalisers) stored as [B, T,
+  // H], as some libraries keep gates: the last dim T then steps over heads,
+  // so the runtime refuses it rather than launch a kernel with it; the
+  // caller makes such a tensor contiguous first.
+  std::vector<Operand> plan;
+  ASSERT_TRUE(planOperands(GetParam(), params, Layout::Contiguous, plan));
+  size_t refused = 0;
+  for (size_t p = 0; p < params.size(); ++p) {
+    const std::vector<int64_t> &sizes = plan[p].layout.sizes;
+    if (sizes.size() != 3 || sizes[1] < 2 || sizes[2] < 2)
+      continue;
+    const std::vector<int64_t> timeMajor = {sizes[1] * sizes[2], 1, sizes[1]};
+    Status status = validate(Layout::Contiguous, [&](auto &, auto &args) {
+      args[p].strides = timeMajor.data();
+    });
+    EXPECT_EQ(status.code(), StatusCode::InvalidArgument) << params[p];
+    EXPECT_EQ(status.message(),
+              params[p] + ": the last dim must be contiguous (stride 1), got "
+                          "stride " + std::to_string(sizes[1]));
+    ++refused;
+  }
+  if (refused == 0)
+    GTEST_SKIP() << GetParam().label << " has no [B, H, T] operand";
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, StridedBinding,
+                         ::testing::ValuesIn(environmentCases()),
+                         [](const ::testing::TestParamInfo<GpuCase> &info) {
+                           return testName(info.param.label);
+                         });
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(StridedBinding);
 
 } // namespace

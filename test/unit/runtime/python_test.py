@@ -228,5 +228,117 @@ class Robustness(unittest.TestCase):
         self.assertIn("\ufffd", str(ctx.exception))
 
 
+class FakeTorchTensor:
+    """The part of torch.Tensor the package reads (data_ptr, device, dtype,
+    shape, stride), with transpose as torch does it: a view of the same
+    memory, sizes and strides swapped, nothing copied. The package tells a
+    torch tensor by its class's module, hence __module__ below."""
+
+    class _Device:
+        type = "cuda"
+
+    class _DType:
+        def __init__(self, name):
+            self.name = name
+
+        def __str__(self):
+            return "torch." + self.name
+
+    def __init__(self, ptr, shape, dtype, strides=None):
+        self._ptr, self.shape = ptr, tuple(shape)
+        self.dtype, self.device = self._DType(dtype), self._Device()
+        if strides is None:  # contiguous, as torch.empty makes it
+            strides, step = [], 1
+            for size in reversed(self.shape):
+                strides.insert(0, step)
+                step *= size
+        self._strides = tuple(strides)
+
+    def data_ptr(self):
+        return self._ptr
+
+    def stride(self):
+        return self._strides
+
+    def transpose(self, a, b):
+        shape, strides = list(self.shape), list(self._strides)
+        shape[a], shape[b] = shape[b], shape[a]
+        strides[a], strides[b] = strides[b], strides[a]
+        return FakeTorchTensor(self._ptr, shape, self.dtype.name, strides)
+
+
+FakeTorchTensor.__module__ = "torch"
+
+
+class BNHDViews(unittest.TestCase):
+    """Issue #20: [B, N, H, D] tensors passed as x.transpose(1, 2) reach the
+    runtime as the same memory with the view's strides (no copy), and the
+    runtime takes them; a view whose last dim is strided is refused."""
+
+    B, N, H, D = 2, 37, 4, 16
+
+    def setUp(self):
+        self.kernel = flashgen.load(AXPY).kernel("axpy", device=None)
+
+    def views(self):
+        """x, y and o of axpy ([B, 4, N, 16]) as views of [B, N, 4, 16]
+        tensors at distinct fake addresses."""
+        B, N, H, D = self.B, self.N, self.H, self.D
+        x = FakeTorchTensor(0x100000, (B, N, H, D), "bfloat16")
+        y = FakeTorchTensor(0x200000, (B, N, H, D), "float32")
+        o = FakeTorchTensor(0x300000, (B, N, H, D), "float32")
+        return x.transpose(1, 2), y.transpose(1, 2), o.transpose(1, 2)
+
+    def test_transposed_views_are_marshalled_as_they_are(self):
+        B, N, H, D = self.B, self.N, self.H, self.D
+        x, y, o = self.views()
+        self.assertEqual(x.shape, (B, H, N, D))
+        tensors, count, _, _, _, _keep = self.kernel._bind((x, y), {"out": o})
+        self.assertEqual(count, 4)
+        for i, ptr in enumerate((0x100000, 0x200000, 0x300000)):
+            t = tensors[i]
+            self.assertEqual(t.data, ptr)  # the view's own memory: no copy
+            self.assertEqual(t.rank, 4)
+            self.assertEqual([t.sizes[d] for d in range(4)], [B, H, N, D])
+            self.assertEqual([t.strides[d] for d in range(4)],
+                             [N * H * D, D, H * D, 1])
+        self.assertIsNone(tensors[3].data)  # rowsum left out
+        self.assertEqual(tensors[0].dtype, flashgen._capi.BF16)
+        self.assertEqual(tensors[1].dtype, flashgen._capi.F32)
+
+    def test_runtime_takes_transposed_views(self):
+        x, y, o = self.views()
+        self.kernel.validate(x, y, out=o)
+        # Every check passes, launch included; only the device is missing.
+        with self.assertRaises(flashgen.FlashgenError) as ctx:
+            self.kernel(x, y, out=o, stream=0)
+        self.assertEqual(ctx.exception.status, "NoDevice")
+
+    def test_strided_last_dim_is_refused(self):
+        B, N, H, D = self.B, self.N, self.H, self.D
+        _, y, o = self.views()
+        # x[..., ::2] of a [B, N, H, 2D] tensor, transposed: every stride
+        # 16-byte aligned but the last, which is 2.
+        wide = FakeTorchTensor(0x100000, (B, N, H, 2 * D), "bfloat16")
+        xs = FakeTorchTensor(0x100000, (B, N, H, D), "bfloat16",
+                             strides=wide.stride()[:3] + (2,)).transpose(1, 2)
+        self.assertEqual(xs.stride(), (N * H * 2 * D, 2 * D, H * 2 * D, 2))
+        with self.assertRaises(flashgen.FlashgenError) as ctx:
+            self.kernel.validate(xs, y, out=o)
+        self.assertIn("x: the last dim must be contiguous (stride 1), got "
+                      "stride 2", str(ctx.exception))
+
+    def test_cuda_array_interface_views_carry_byte_strides(self):
+        B, N, H, D = self.B, self.N, self.H, self.D
+        x, _, o = self.views()
+        # A [B, N, H, D] f32 tensor seen as [B, H, N, D] through byte strides.
+        y = FakeCudaArray(0x200000, (B, H, N, D), "<f4",
+                          strides=(4 * N * H * D, 4 * D, 4 * H * D, 4))
+        tensors, _, _, _, _, _keep = self.kernel._bind((x, y), {"out": o})
+        self.assertEqual([tensors[1].strides[d] for d in range(4)],
+                         [N * H * D, D, H * D, 1])
+        self.kernel.validate(x, y, out=o)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
