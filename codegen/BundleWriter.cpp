@@ -213,6 +213,12 @@ LogicalResult writeAttentionKernel(AttentionOp op, const std::string &name,
     for (const KernelArgument &arg : emitted->arguments) {
       if (arg.kind == KernelArgument::Kind::Tensor)
         args.push_back(llvm::json::Object{{"tensor", arg.name}});
+      else if (arg.kind == KernelArgument::Kind::TensorMap)
+        args.push_back(llvm::json::Object{
+            {"tensor_map", llvm::json::Object{{"tensor", arg.name},
+                                              {"box_rows", arg.boxRows},
+                                              {"box_cols", 64},
+                                              {"swizzle", 128}}}});
       else
         args.push_back(sizes.arg(arg.name, symbolsUsed));
     }

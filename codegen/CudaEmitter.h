@@ -23,9 +23,13 @@ namespace mlir::flash {
 /// One kernel parameter of the emitted entry point, in order; mirrors a
 /// manifest `args` entry (docs/bundle-format.md §2).
 struct KernelArgument {
-  enum class Kind { Tensor, Symbol };
+  /// TensorMap: a tensor map of tensor `name` (a CUtensorMap the runtime
+  /// encodes at launch, boxes of `boxRows` rows by 64 columns, 128-byte
+  /// swizzle; codegen/device/memory/tma.cuh).
+  enum class Kind { Tensor, Symbol, TensorMap };
   Kind kind;
   std::string name; ///< tensor name ("q") or dimension name ("N")
+  int64_t boxRows = 0;
 };
 
 /// The printed kernel and what the bundle writer needs to describe it.

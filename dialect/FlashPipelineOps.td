@@ -37,13 +37,19 @@ def Flash_WarpSpecializeOp : Flash_Op<"warp_specialize", [NoTerminator,
     every thread (the barriers are initialised here, the last CTA-wide
     barrier of the kernel); nothing follows it. The two regions only
     communicate through the rings (`flash.pipe_*`).
+
+    `tma`: the producer fills the rings with bulk tensor copies (TMA) through
+    tensor maps the runtime encodes at launch (one per copied tensor, a
+    kernel parameter); where it cannot encode them (strides not multiples
+    of 16 bytes, no driver support, FLASHGEN_TMA=0) it passes zero maps and
+    the same kernel copies with cp.async. Without `tma`: cp.async only.
   }];
   let arguments = (ins I64Attr:$consumer_groups, I64Attr:$producer_registers,
-                       I64Attr:$consumer_registers);
+                       I64Attr:$consumer_registers, UnitAttr:$tma);
   let regions = (region SizedRegion<1>:$producer, SizedRegion<1>:$consumers);
   let assemblyFormat = [{
     `consumer_groups` $consumer_groups `producer_registers` $producer_registers
-    `consumer_registers` $consumer_registers attr-dict-with-keyword
+    `consumer_registers` $consumer_registers (`tma` $tma^)? attr-dict-with-keyword
     `producer` $producer `consumers` $consumers
   }];
   let hasVerifier = 1;

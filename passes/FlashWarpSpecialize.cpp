@@ -28,7 +28,10 @@
 // across rounds (the loop's carry) so the rings run on without a drain.
 //
 // The register budgets come from schedule/Flash3Layout.h (the same split the
-// cost model and the checker use); the emitter prints what this pass built.
+// cost model and the checker use); `copies=tma` (default) marks the split for
+// TMA copies with the cp.async fallback in the same kernel (the runtime
+// decides per launch whether it can encode the tensor maps). The emitter
+// prints what this pass built.
 //
 //===----------------------------------------------------------------------===//
 
@@ -129,13 +132,6 @@ struct SplitBuilder {
     fn();
   }
 
-  /// The producer's copies of one key tile t (slot it) into K's and V's rings.
-  void produceKeyTile(TileLoadOp key, Value t, Value it) {
-    for (PipeRing ring : {PipeRing::k, PipeRing::v})
-      PipeProduceOp::create(b, loc, ring, key.getBatch(), key.getHead(), t,
-                            key.getExtent(), key.getRows(), it);
-  }
-
   /// One consumer turn for key tile `it` (the first of the query tile when
   /// `hasPrev` is false), then the tile's mask and softmax (`scoreMap`,
   /// cloned) and its P.
@@ -221,7 +217,7 @@ void buildConsumerLoops(SplitBuilder &bld, const KernelParts &parts, Value lo,
   }
 }
 
-LogicalResult specialize(KernelOp kernel) {
+LogicalResult specialize(KernelOp kernel, bool tma) {
   ScheduleAttr s = kernel.getSchedule();
   sched::Schedule lib = toLibrary(s);
   sched::Flash3Shape shape = sched::flash3Shape(lib);
@@ -245,7 +241,7 @@ LogicalResult specialize(KernelOp kernel) {
 
   b.setInsertionPoint(parts.loops.front());
   auto split2 = WarpSpecializeOp::create(
-      b, loc, shape.consumerGroups, split.producer, split.consumer);
+      b, loc, shape.consumerGroups, split.producer, split.consumer, tma);
   Block *producer = b.createBlock(&split2.getProducer());
   Block *consumers = b.createBlock(&split2.getConsumers());
 
@@ -354,7 +350,14 @@ LogicalResult specialize(KernelOp kernel) {
 
 struct FlashWarpSpecialize
     : public mlir::flash::impl::FlashWarpSpecializeBase<FlashWarpSpecialize> {
+  using FlashWarpSpecializeBase::FlashWarpSpecializeBase;
+
   void runOnOperation() override {
+    if (copies != "tma" && copies != "cp_async") {
+      getOperation().emitError() << "flash-warp-specialize: copies=" << copies
+                                 << " is not tma or cp_async";
+      return signalPassFailure();
+    }
     SmallVector<KernelOp> kernels;
     getOperation().walk([&](KernelOp kernel) {
       ScheduleAttr s = kernel.getSchedule();
@@ -365,7 +368,7 @@ struct FlashWarpSpecialize
         kernels.push_back(kernel);
     });
     for (KernelOp kernel : kernels)
-      if (failed(specialize(kernel)))
+      if (failed(specialize(kernel, copies == "tma")))
         return signalPassFailure();
   }
 };

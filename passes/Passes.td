@@ -122,7 +122,17 @@ def FlashWarpSpecialize : Pass<"flash-warp-specialize", "::mlir::ModuleOp"> {
     The register budgets (setmaxnreg) are schedule/Flash3Layout.h's split.
     Other kernels are left as they are. Run after flash-lower-kernels; the
     CUDA emitter refuses a producer schedule that was not split.
+
+    `copies=tma` (the default) marks the split `tma`: the producer copies Q,
+    K and V with the tensor memory accelerator where the runtime can encode
+    tensor maps for the launch's tensors, with cp.async in the same kernel
+    where it cannot; `copies=cp_async` builds kernels without tensor maps.
   }];
+  let options = [
+    Option<"copies", "copies", "std::string", /*default=*/"\"tma\"",
+           "How the producer copies: tma (with a cp.async fallback in the "
+           "same kernel) or cp_async">,
+  ];
   let dependentDialects = ["::mlir::flash::FlashDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::scf::SCFDialect"];

@@ -60,6 +60,7 @@ LoadResult load() {
   FLASHGEN_RESOLVE(funcSetAttribute, cuFuncSetAttribute, true);
   FLASHGEN_RESOLVE(launchKernel, cuLaunchKernel, true);
   FLASHGEN_RESOLVE(launchKernelEx, cuLaunchKernelEx, false);
+  FLASHGEN_RESOLVE(tensorMapEncodeTiled, cuTensorMapEncodeTiled, false);
   FLASHGEN_RESOLVE(memAlloc, cuMemAlloc, true);
   FLASHGEN_RESOLVE(memFree, cuMemFree, true);
   FLASHGEN_RESOLVE(memsetD8Async, cuMemsetD8Async, true);

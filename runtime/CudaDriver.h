@@ -41,6 +41,8 @@ struct CudaDriver {
   decltype(&::cuFuncSetAttribute) funcSetAttribute = nullptr;
   decltype(&::cuLaunchKernel) launchKernel = nullptr;
   decltype(&::cuLaunchKernelEx) launchKernelEx = nullptr; // optional (12.0+)
+  // Optional (12.0+): without it TMA kernels copy with cp.async.
+  decltype(&::cuTensorMapEncodeTiled) tensorMapEncodeTiled = nullptr;
   decltype(&::cuMemAlloc) memAlloc = nullptr;
   decltype(&::cuMemFree) memFree = nullptr;
   decltype(&::cuMemsetD8Async) memsetD8Async = nullptr;

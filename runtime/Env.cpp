@@ -40,6 +40,9 @@ constexpr Variable kRegistry[] = {
      "the fastest"},
     {kTuningDir, CacheEffect::Neutral,
      "tuning files (default $FLASHGEN_CACHE_DIR/tuning-v1)"},
+    // Neutral: the same cubin takes TMA maps or zero maps (cp.async).
+    {kTma, CacheEffect::Neutral,
+     "0: pass zero tensor maps, so TMA kernels copy with cp.async"},
     {nullptr, CacheEffect::Neutral, nullptr},
 };
 

@@ -43,6 +43,7 @@ inline constexpr const char kHome[] = "HOME";
 inline constexpr const char kLib[] = "FLASHGEN_LIB";
 inline constexpr const char kAutotune[] = "FLASHGEN_AUTOTUNE";
 inline constexpr const char kTuningDir[] = "FLASHGEN_TUNING_DIR";
+inline constexpr const char kTma[] = "FLASHGEN_TMA";
 
 /// All registered variables (docs/bundle-format.md §7), terminated by a
 /// null name.

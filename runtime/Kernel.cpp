@@ -3,6 +3,7 @@
 #include "runtime/KernelImpl.h"
 
 #include "runtime/DeviceImpl.h"
+#include "runtime/CubinInfo.h"
 #include "runtime/Env.h"
 
 #include <atomic>
@@ -95,7 +96,7 @@ Status checkDevicePointer(const Device::Impl &dev, const std::string &name,
 /// everything was checked by bindArguments.
 void packParams(const ParamLayout &layout, const LaunchSpec &launch,
                 const BoundArgs &b, CUdeviceptr workspace,
-                unsigned char *buffer) {
+                const CUtensorMap *maps, unsigned char *buffer) {
   using S = PackedParam::Source;
   for (const PackedParam &p : layout.params) {
     unsigned char *at = buffer + p.offset;
@@ -152,14 +153,52 @@ void packParams(const ParamLayout &layout, const LaunchSpec &launch,
       std::memcpy(at, &v, sizeof(v));
       break;
     }
+    case S::TensorMap:
+      std::memcpy(at, &maps[p.index], sizeof(CUtensorMap));
+      break;
     }
   }
+}
+
+/// The TMA maps of a launch's tensor_map args, in order: all encoded, or
+/// all zero (the kernel then copies with cp.async; runtime/TensorMaps.h).
+void encodeTensorMaps(const CudaDriver &d, TensorMapCache &cache, bool enabled,
+                      const KernelSpec &spec, const LaunchSpec &launch,
+                      const TensorArg *tensors, const BoundArgs &b,
+                      CUtensorMap *maps) {
+  bool ok = enabled;
+  int count = 0;
+  for (size_t i = 0; i < launch.args.size() && count < kMaxTensorMaps; ++i) {
+    const ArgSpec &a = launch.args[i];
+    if (a.kind != ArgSpec::Kind::TensorMap)
+      continue;
+    CUtensorMap &map = maps[count++];
+    std::memset(&map, 0, sizeof(CUtensorMap));
+    if (!ok)
+      continue;
+    const TensorArg &t = tensors[a.index];
+    TensorMapRequest r;
+    r.data = b.tensorData[a.index];
+    r.dtype = spec.params[a.index].dtype;
+    r.rank = t.rank;
+    for (int d = 0; d < t.rank && d < kMaxRank; ++d) {
+      r.sizes[d] = t.sizes[d];
+      r.strides[d] = b.tensorStrides[a.index][d];
+    }
+    r.boxRows = a.boxRows;
+    r.boxCols = a.boxCols;
+    r.swizzleBytes = a.swizzleBytes;
+    ok = cache.get(d, r, map);
+  }
+  if (!ok)
+    std::memset(maps, 0, sizeof(CUtensorMap) * count);
 }
 
 } // namespace
 
 KernelImpl::KernelImpl()
-    : pointerChecks(env::getBool(env::kLaunchChecks, true)) {}
+    : pointerChecks(env::getBool(env::kLaunchChecks, true)),
+      tensorMaps(env::getBool(env::kTma, true)) {}
 
 KernelImpl::~KernelImpl() {
   if (ownedWorkspace && device) {
@@ -218,8 +257,21 @@ Status KernelImpl::loadVariant(int index, CompileReport report,
     return Status::success();
   const VariantSpec &vs = spec->variants[index];
   std::vector<PreparedLaunch> launches(vs.launches.size());
-  for (size_t li = 0; li < vs.launches.size(); ++li)
+  for (size_t li = 0; li < vs.launches.size(); ++li) {
     launches[li].layout = layoutLaunchParams(*spec, vs, vs.launches[li]);
+    // The cubin's offsets (tensor maps; compileVariantModules checked the
+    // rest of the layout against it already).
+    int m = findEntryModule(modules, vs.launches[li].entry);
+    if (m >= 0)
+      if (const CubinFunction *fn =
+              findCubinFunction(modules[m].functions, vs.launches[li].entry);
+          fn && fn->hasParamInfo) {
+        std::string err;
+        if (!checkLayoutAgainstCubin(launches[li].layout, fn->params,
+                                     vs.launches[li].entry, err))
+          return Status(StatusCode::BundleFormat, bundle->path + ": " + err);
+      }
+  }
   Device::Impl &dev = device->impl();
   const CudaDriver &d = *dev.driver;
   std::vector<CUmodule> loaded(modules.size());
@@ -390,7 +442,9 @@ Status KernelImpl::launchVariant(int index, const TensorArg *tensors,
   for (size_t li = 0; li < vs.launches.size(); ++li) {
     const LaunchSpec &l = vs.launches[li];
     const PreparedLaunch &pl = pv.launches[li];
-    packParams(pl.layout, l, b, workspace, buffer);
+    CUtensorMap maps[kMaxTensorMaps];
+    encodeTensorMaps(d, *mapCache, tensorMaps, *spec, l, tensors, b, maps);
+    packParams(pl.layout, l, b, workspace, maps, buffer);
     size_t size = static_cast<size_t>(pl.layout.totalBytes);
     void *extra[] = {CU_LAUNCH_PARAM_BUFFER_POINTER, buffer,
                      CU_LAUNCH_PARAM_BUFFER_SIZE, &size, CU_LAUNCH_PARAM_END};

@@ -16,6 +16,7 @@
 #include "runtime/CompileCache.h"
 #include "runtime/CudaDriver.h"
 #include "runtime/ParamPacking.h"
+#include "runtime/TensorMaps.h"
 
 #include <memory>
 #include <vector>
@@ -43,6 +44,10 @@ struct KernelImpl {
   std::vector<PreparedVariant> variants;
   /// FLASHGEN_LAUNCH_CHECKS, read once.
   bool pointerChecks = true;
+  /// FLASHGEN_TMA, read once: false passes zero tensor maps (cp.async).
+  bool tensorMaps = true;
+  /// The TMA maps of recent launches (runtime/TensorMaps.h).
+  std::unique_ptr<TensorMapCache> mapCache = std::make_unique<TensorMapCache>();
   /// Picks each launch's variant (Kernel::setVariantChooser); null: run
   /// `current`, so that a launch without a chooser pays one branch.
   std::unique_ptr<VariantChooser> chooser;

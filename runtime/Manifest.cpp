@@ -730,8 +730,8 @@ private:
       return false;
     for (size_t i = 0; i < args->items().size(); ++i) {
       ArgSpec a;
-      if (!readArg(args->items()[i], path + ".args[" + std::to_string(i) + "]",
-                   k, var, a))
+      std::string apath = path + ".args[" + std::to_string(i) + "]";
+      if (!readArg(args->items()[i], apath, k, var, a))
         return false;
       l.args.push_back(std::move(a));
     }
@@ -764,7 +764,7 @@ private:
       return false;
     if (!checkKeys(v, path,
                    {"tensor", "scratch", "symbol", "scalar", "expr", "float",
-                    "int"}))
+                    "int", "tensor_map"}))
       return false;
     const std::pair<std::string, json::Value> *kind = nullptr;
     for (const auto &m : v.members()) {
@@ -772,12 +772,12 @@ private:
         continue;
       if (kind)
         return fail(path, "an arg has exactly one of tensor, scratch, "
-                          "symbol, scalar, expr, float, int");
+                          "symbol, scalar, expr, float, int, tensor_map");
       kind = &m;
     }
     if (!kind)
       return fail(path, "an arg needs one of tensor, scratch, symbol, "
-                        "scalar, expr, float, int");
+                        "scalar, expr, float, int, tensor_map");
     const std::string &key = kind->first;
     const json::Value &value = kind->second;
     std::string kpath = path + "." + key;
@@ -825,6 +825,43 @@ private:
           a.index = static_cast<int>(i);
       if (a.index < 0)
         return fail(kpath, "no scalar named \"" + name + "\"");
+    } else if (key == "tensor_map") {
+      // {"tensor": NAME, "box_rows": R, "box_cols": C, "swizzle": 128}: a
+      // TMA map of a 16-bit param (runtime/TensorMaps.h).
+      a.kind = ArgSpec::Kind::TensorMap;
+      if (!expectKind(value, kpath, json::Value::Kind::Object) ||
+          !checkKeys(value, kpath, {"tensor", "box_rows", "box_cols", "swizzle"}))
+        return false;
+      const json::Value *tensor = value.find("tensor");
+      const json::Value *rows = value.find("box_rows");
+      const json::Value *cols = value.find("box_cols");
+      const json::Value *swizzle = value.find("swizzle");
+      if (!tensor || !rows || !cols || !swizzle)
+        return fail(kpath, "a tensor_map needs tensor, box_rows, box_cols and swizzle");
+      if (!expectKind(*tensor, kpath + ".tensor", json::Value::Kind::String))
+        return false;
+      for (size_t i = 0; i < k.params.size(); ++i)
+        if (k.params[i].name == tensor->asString())
+          a.index = static_cast<int>(i);
+      if (a.index < 0)
+        return fail(kpath + ".tensor", "no param named \"" + tensor->asString() + "\"");
+      const ParamSpec &p = k.params[a.index];
+      if (p.dtype != DType::BF16 && p.dtype != DType::F16)
+        return fail(kpath + ".tensor", "a tensor map covers a bf16 or f16 param");
+      if (p.shape.size() < 2 || p.shape.size() > 5)
+        return fail(kpath + ".tensor", "a tensor map covers a param of 2 to 5 dims");
+      int64_t r = 0, c = 0, sw = 0;
+      if (!readInt(*rows, kpath + ".box_rows", 1, 256, r) ||
+          !readInt(*cols, kpath + ".box_cols", 1, 256, c) ||
+          !readInt(*swizzle, kpath + ".swizzle", 128, 128, sw))
+        return false;
+      if (c * 2 > sw)
+        return fail(kpath + ".box_cols", "a box row of " + std::to_string(c * 2) +
+                                             " bytes exceeds the " + std::to_string(sw) +
+                                             "-byte swizzle");
+      a.boxRows = static_cast<int>(r);
+      a.boxCols = static_cast<int>(c);
+      a.swizzleBytes = static_cast<int>(sw);
     } else if (key == "expr") {
       a.kind = ArgSpec::Kind::Expr;
       if (!readExpr(k, value, kpath, a.expr))

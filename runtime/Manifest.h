@@ -89,12 +89,15 @@ struct ScratchSpec {
 };
 
 struct ArgSpec {
-  enum class Kind { Tensor, Scratch, Symbol, Scalar, Expr, Float, Int };
+  enum class Kind { Tensor, Scratch, Symbol, Scalar, Expr, Float, Int, TensorMap };
   Kind kind = Kind::Int;
   int index = -1; // param, scratch, symbol slot or scalar index
   Expr expr;
   double floatValue = 0.0;
   int64_t intValue = 0;
+  // TensorMap: a TMA map of param `index` (runtime/TensorMaps.h), boxes of
+  // boxRows x boxCols elements with a swizzleBytes swizzle.
+  int boxRows = 0, boxCols = 0, swizzleBytes = 0;
 };
 
 struct LaunchSpec {

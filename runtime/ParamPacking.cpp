@@ -9,9 +9,11 @@ namespace flashgen {
 namespace {
 
 void append(ParamLayout &layout, PackedParam::Source source, int size,
-            int index, int dim) {
+            int index, int dim, int align = 0) {
   // Natural C alignment, as nvcc lays out a __global__ parameter list.
-  int offset = (layout.totalBytes + size - 1) / size * size;
+  if (align == 0)
+    align = size;
+  int offset = (layout.totalBytes + align - 1) / align * align;
   layout.params.push_back({source, static_cast<uint8_t>(size),
                            static_cast<uint16_t>(std::min(offset, 65535)),
                            static_cast<int16_t>(index),
@@ -26,6 +28,7 @@ ParamLayout layoutLaunchParams(const KernelSpec &kernel,
                                const LaunchSpec &launch) {
   using S = PackedParam::Source;
   ParamLayout layout;
+  int tensorMaps = 0;
   for (size_t i = 0; i < launch.args.size(); ++i) {
     const ArgSpec &a = launch.args[i];
     switch (a.kind) {
@@ -66,12 +69,16 @@ ParamLayout layoutLaunchParams(const KernelSpec &kernel,
     case ArgSpec::Kind::Int:
       append(layout, S::ConstI32, 4, static_cast<int>(i), -1);
       break;
+    case ArgSpec::Kind::TensorMap: // CUtensorMap: 128 bytes, alignas(64);
+                                   // the cubin places it (checkLayoutAgainstCubin)
+      append(layout, S::TensorMap, 128, tensorMaps++, static_cast<int>(i), 64);
+      break;
     }
   }
   return layout;
 }
 
-bool checkLayoutAgainstCubin(const ParamLayout &layout,
+bool checkLayoutAgainstCubin(ParamLayout &layout,
                              const std::vector<CubinParam> &cubinParams,
                              const std::string &entry, std::string &error) {
   std::vector<CubinParam> sorted = cubinParams;
@@ -87,11 +94,22 @@ bool checkLayoutAgainstCubin(const ParamLayout &layout,
             "dim, docs/bundle-format.md §2)";
     return false;
   }
+  // A 64-byte-aligned tensor map is placed by ptxas so that its address in
+  // the parameter bank is 64-byte aligned, which depends on where the bank
+  // starts (offset 48 on sm_90): with tensor maps the offsets are the
+  // cubin's, in order and without overlap; without, they must be the
+  // natural C layout exactly.
+  bool adopt = std::any_of(layout.params.begin(), layout.params.end(),
+                           [](const PackedParam &p) {
+                             return p.source == PackedParam::Source::TensorMap;
+                           });
+  int end = 0;
   for (size_t i = 0; i < sorted.size(); ++i) {
     const CubinParam &c = sorted[i];
     const PackedParam &p = layout.params[i];
-    if (c.ordinal != static_cast<int>(i) || c.offset != p.offset ||
-        c.size != p.size) {
+    bool offsetOk = adopt ? c.offset >= end && c.offset % std::min<int>(p.size, 16) == 0
+                          : c.offset == p.offset;
+    if (c.ordinal != static_cast<int>(i) || !offsetOk || c.size != p.size) {
       error = "entry " + entry + " parameter " + std::to_string(i) + " is " +
               std::to_string(c.size) + " bytes at offset " +
               std::to_string(c.offset) + " but the manifest expects " +
@@ -99,6 +117,12 @@ bool checkLayoutAgainstCubin(const ParamLayout &layout,
               std::to_string(p.offset);
       return false;
     }
+    end = c.offset + c.size;
+  }
+  if (adopt) {
+    for (size_t i = 0; i < sorted.size(); ++i)
+      layout.params[i].offset = static_cast<uint16_t>(sorted[i].offset);
+    layout.totalBytes = end;
   }
   return true;
 }
@@ -144,6 +168,9 @@ std::string describeLayout(const KernelSpec &kernel, const VariantSpec &variant,
       break;
     case S::ConstI32:
       out += "int " + std::to_string(launch.args[p.index].intValue);
+      break;
+    case S::TensorMap:
+      out += "tensor_map tm_" + kernel.params[launch.args[p.dim].index].name;
       break;
     }
   }

@@ -33,9 +33,11 @@ struct PackedParam {
     ExprI32,   // int from args[`index`].expr
     ConstF32,  // float args[`index`].floatValue
     ConstI32,  // int args[`index`].intValue
+    TensorMap, // 128-byte CUtensorMap (64-byte aligned): the `index`-th
+               // tensor_map arg of the launch, args[`dim`]
   };
   Source source;
-  uint8_t size;    // 4 or 8
+  uint8_t size;    // 4, 8 or 128
   uint16_t offset; // bytes from the start of the buffer
   int16_t index;
   int16_t dim;
@@ -45,6 +47,9 @@ struct ParamLayout {
   std::vector<PackedParam> params;
   int totalBytes = 0;
 };
+
+/// Tensor maps one launch can pass (128 bytes each within kMaxParamBytes).
+constexpr int kMaxTensorMaps = kMaxParamBytes / 128;
 
 ParamLayout layoutLaunchParams(const KernelSpec &kernel,
                                const VariantSpec &variant,
@@ -58,8 +63,10 @@ struct CubinParam {
 };
 
 /// Compares the layout with the compiled entry's parameters; on mismatch
-/// `error` says which parameter differs and how.
-bool checkLayoutAgainstCubin(const ParamLayout &layout,
+/// `error` says which parameter differs and how. A layout with tensor maps
+/// takes the cubin's offsets (ptxas aligns them in the parameter bank, whose
+/// start the manifest does not know); the count, order and sizes must agree.
+bool checkLayoutAgainstCubin(ParamLayout &layout,
                              const std::vector<CubinParam> &cubinParams,
                              const std::string &entry, std::string &error);
 

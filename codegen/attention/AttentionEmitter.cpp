@@ -207,6 +207,19 @@ std::string AttentionKernelPrinter::signature() {
     first = false;
     return sig;
   };
+  // A split with TMA copies: one tensor map per copied tensor, boxes of a
+  // ring slot's rows (all zero when the runtime cannot encode them). ptxas
+  // places each 64-byte aligned in the parameter bank, as TMA needs; the
+  // runtime takes their offsets from the cubin.
+  if (warpSplit && warpSplit.getTma()) {
+    ScheduleAttr s = kernel.getSchedule();
+    for (auto [tensor, rows] : {std::pair<const char *, int64_t>{"q", s.getTileQ()},
+                                {"k", s.getTileKv()},
+                                {"v", s.getTileKv()}}) {
+      sep() << "const __grid_constant__ fg::tensor_map tm_" << tensor;
+      result.arguments.push_back({KernelArgument::Kind::TensorMap, tensor, rows});
+    }
+  }
   for (StringRef tensor : {"q", "k", "v", "o"}) {
     bool output = tensor == "o";
     sep() << (output ? "" : "const ") << kernel.getSymName() << "_k::Elem* __restrict__ " << tensor;

@@ -37,6 +37,9 @@ private:
   /// about the kernel's structure.
   WarpSpecializeOp warpSplit;
   bool rounds = false;
+  /// While printing a TMA split's producer region: which of its two copies
+  /// (the TMA one run by one thread, or the cp.async fallback).
+  bool printingTmaCopies = false;
 
   LogicalResult printKernelOp(Operation *op) override;
   LogicalResult printScoreMap(ScoreMapOp op);

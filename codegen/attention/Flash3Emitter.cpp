@@ -130,15 +130,46 @@ std::string AttentionKernelPrinter::tileSource(StringRef tensor, Value batch,
 }
 
 /// if (producer) { budget; its region } else { budget; P; the consumers' }.
+/// A TMA split prints the producer region twice: copies by one thread with
+/// TMA when the runtime passed tensor maps, by every producer thread with
+/// cp.async when it passed zeros; each branch keeps only its own addresses
+/// live, within the producer's small register budget.
 LogicalResult AttentionKernelPrinter::printWarpSpecialize(WarpSpecializeOp op) {
   line() << "const Pipe pipe{smem + kSmemBar};\n";
-  line() << "fg::wg::init(pipe); // mbarriers; the last CTA-wide barrier\n";
+  if (op.getTma())
+    line() << "const bool fg_tma = fg::tensor_map_valid(tm_q); // zero maps: copy with cp.async\n";
+  line() << "fg::wg::init(pipe, " << (op.getTma() ? "fg_tma" : "false")
+         << "); // mbarriers; the last CTA-wide barrier\n";
   line() << "if (fg::wg::is_producer<kConsumerWarps>()) { // producer warpgroup: copies only\n";
   ++indent;
   line() << "fg::wg::producer_registers<kProducerRegs>();\n";
+  Block &producer = op.getProducer().front();
+  if (op.getTma()) {
+    line() << "if (fg_tma) { // TMA: the producer's first thread issues every copy\n";
+    ++indent;
+    line() << "if (fg::wg::producer_thread<kConsumerWarps>() == 0) {\n";
+    ++indent;
+    line() << "fg::ptx::prefetch_tensor_map(&tm_q);\n";
+    line() << "fg::ptx::prefetch_tensor_map(&tm_k);\n";
+    line() << "fg::ptx::prefetch_tensor_map(&tm_v);\n";
+    printingTmaCopies = true;
+    LogicalResult printed = printBlock(producer);
+    printingTmaCopies = false;
+    if (failed(printed))
+      return failure();
+    --indent;
+    line() << "}\n";
+    --indent;
+    line() << "} else { // cp.async by every producer thread\n";
+    ++indent;
+  }
   line() << "fg::wg::producer_state ps; // the copy group published next\n";
-  if (failed(printBlock(op.getProducer().front())))
+  if (failed(printBlock(producer)))
     return failure();
+  if (op.getTma()) {
+    --indent;
+    line() << "}\n";
+  }
   --indent;
   line() << "} else { // consumer warpgroups\n";
   ++indent;
@@ -206,6 +237,12 @@ LogicalResult AttentionKernelPrinter::printPipelineOp(Operation *op) {
         std::string tensor = stringifyPipeRing(ring).str();
         const char *tiles = ring == PipeRing::q ? "sQs" : ring == PipeRing::k ? "sK" : "sV";
         std::string row0 = "(" + name(produce.getRowTile()) + ") * " + std::to_string(produce.getRows());
+        if (printingTmaCopies) {
+          line() << "fg::wg::produce_tma<" << ringTag(ring) << ">(pipe, " << tiles << ", "
+                 << name(produce.getSlot()) << ", &tm_" << tensor << ", " << row0 << ", "
+                 << name(produce.getHead()) << ", " << name(produce.getBatch()) << ");\n";
+          return success();
+        }
         line() << "fg::wg::produce<" << ringTag(ring) << ">(pipe, " << tiles << ", "
                << name(produce.getSlot()) << ", "
                << tileSource(tensor, produce.getBatch(), produce.getHead(), produce.getRowTile(),
@@ -214,7 +251,8 @@ LogicalResult AttentionKernelPrinter::printPipelineOp(Operation *op) {
         return success();
       })
       .Case<PipeDrainOp>([&](auto) {
-        line() << "fg::wg::producer_drain(ps);\n";
+        if (!printingTmaCopies) // TMA copies leave no cp.async group to publish
+          line() << "fg::wg::producer_drain(ps);\n";
         return success();
       })
       .Case<PipeWaitOp>([&](PipeWaitOp wait) {

@@ -51,10 +51,28 @@ func.func @causal_gqa(%q: tensor<?x32x?x128xbf16>, %k: tensor<?x8x?x128xbf16>, %
 // CHECK: using Pipe = fg::wg::pipe<kStages, kConsumerWarps, QRing::kStages>;
 // CHECK: constexpr int kSmemBytes = kSmemBar + Pipe::kBytes + fg::wg::kSmemAlign;
 // CHECK: extern "C" __global__ void __launch_bounds__(384, 1)
+// CHECK: flashgen_softcap_ws_v0(
+// CHECK-NEXT: const __grid_constant__ fg::tensor_map tm_q,
+// CHECK-NEXT: const __grid_constant__ fg::tensor_map tm_k,
+// CHECK-NEXT: const __grid_constant__ fg::tensor_map tm_v,
+// CHECK-NEXT: const softcap_ws_v0_k::Elem* __restrict__ q,
 // CHECK: const QRing sQs{smem + kSmemQ};
-// CHECK: fg::wg::init(pipe);
+// CHECK: const bool fg_tma = fg::tensor_map_valid(tm_q);
+// CHECK-NEXT: fg::wg::init(pipe, fg_tma);
 // CHECK-NEXT: if (fg::wg::is_producer<kConsumerWarps>()) {
 // CHECK-NEXT: fg::wg::producer_registers<kProducerRegs>();
+// CHECK-NEXT: if (fg_tma) {
+// CHECK-NEXT: if (fg::wg::producer_thread<kConsumerWarps>() == 0) {
+// CHECK-NEXT: fg::ptx::prefetch_tensor_map(&tm_q);
+// CHECK-NEXT: fg::ptx::prefetch_tensor_map(&tm_k);
+// CHECK-NEXT: fg::ptx::prefetch_tensor_map(&tm_v);
+// CHECK-NEXT: fg::wg::produce_tma<fg::wg::ring::q>(pipe, sQs, 0, &tm_q, (query_tile_id) * 128, head_id, batch_id);
+// CHECK-NEXT: for (int [[TT:v[0-9]+]] = 0;
+// CHECK-NEXT: fg::wg::produce_tma<fg::wg::ring::k>(pipe, sK, [[TT]], &tm_k, ([[TT]]) * 128, head_id, batch_id);
+// CHECK-NEXT: fg::wg::produce_tma<fg::wg::ring::v>(pipe, sV, [[TT]], &tm_v, ([[TT]]) * 128, head_id, batch_id);
+// CHECK-NEXT: }
+// CHECK-NEXT: }
+// CHECK-NEXT: } else {
 // CHECK-NEXT: fg::wg::producer_state ps;
 // CHECK-NEXT: fg::wg::produce<fg::wg::ring::q>(pipe, sQs, 0, q + (long long)(batch_id) * q_s0
 // CHECK-NEXT: for (int [[T:v[0-9]+]] = 0;
@@ -62,6 +80,7 @@ func.func @causal_gqa(%q: tensor<?x32x?x128xbf16>, %k: tensor<?x8x?x128xbf16>, %
 // CHECK-NEXT: fg::wg::produce<fg::wg::ring::v>(pipe, sV, [[T]],
 // CHECK-NEXT: }
 // CHECK-NEXT: fg::wg::producer_drain(ps);
+// CHECK-NEXT: }
 // CHECK-NEXT: } else {
 // CHECK-NEXT: fg::wg::consumer_registers<kConsumerRegs>();
 // CHECK-NEXT: fg::a_tile<Elem, kWarpRows, kTileK> p_tile;

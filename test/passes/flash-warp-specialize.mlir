@@ -1,4 +1,6 @@
 // RUN: flashgen-opt %s -split-input-file -flash-lower-kernels -flash-warp-specialize -canonicalize -cse | FileCheck %s
+// RUN: flashgen-opt %s -split-input-file -flash-lower-kernels -flash-warp-specialize=copies=cp_async -canonicalize -cse | FileCheck %s --check-prefix=CPASYNC
+// RUN: not flashgen-opt %s -split-input-file -flash-lower-kernels -flash-warp-specialize=copies=dma 2>&1 | FileCheck %s --check-prefix=BADCOPIES
 
 // flash-warp-specialize: a flash3 kernel with a producer warpgroup (warps =
 // tile_q / 16 + 4) becomes a producer region that only copies and a
@@ -9,9 +11,14 @@
 // split (48 / 224 for two consumer warpgroups at tile_kv = 128).
 #sched = #flash.schedule<algorithm = flash3, tile_q = 128, tile_kv = 128, tile_d = 64, stages = 3, warps = 12, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0>
 
+// copies=cp_async: the same split, no tensor maps.
+// CPASYNC-LABEL: flash.kernel @plain_v0
+// CPASYNC: flash.warp_specialize consumer_groups 2 producer_registers 48 consumer_registers 224 producer {
+// BADCOPIES: flash-warp-specialize: copies=dma is not tma or cp_async
+
 // CHECK-LABEL: flash.kernel @plain_v0
 // CHECK: flash.grid_map
-// CHECK: flash.warp_specialize consumer_groups 2 producer_registers 48 consumer_registers 224 producer {
+// CHECK: flash.warp_specialize consumer_groups 2 producer_registers 48 consumer_registers 224 tma producer {
 // CHECK-NEXT: flash.pipe_produce q[{{.*}}] rows 128 extent %{{.*}} slot %c0
 // CHECK-NEXT: scf.for %[[T:.*]] = %c0 to
 // CHECK-NEXT: flash.pipe_produce k[{{.*}}, %[[T]]] rows 128 extent %{{.*}} slot %[[T]]
@@ -100,7 +107,7 @@ func.func @overlap(%q: tensor<?x16x?x64xbf16>, %k: tensor<?x16x?x64xbf16>, %v: t
 
 // CHECK-LABEL: flash.kernel @rounds_v0
 // CHECK-NOT: flash.grid_map
-// CHECK: flash.warp_specialize consumer_groups 2 producer_registers 48 consumer_registers 224 producer {
+// CHECK: flash.warp_specialize consumer_groups 2 producer_registers 48 consumer_registers 224 tma producer {
 // CHECK-NEXT: flash.tile_rounds ["query_tile", "head", "batch"] extents ["cdiv(N,128)", "16", "B"] carry %c0 {
 // CHECK-NEXT: ^bb0(%[[QT:.*]]: index, %[[H:.*]]: index, %[[B:.*]]: index, %[[ROUND:.*]]: index, %{{.*}}: i1, %[[CARRY:.*]]: index):
 // CHECK: flash.pipe_produce q[%[[B]], %[[H]], %[[QT]]] rows 128 extent %{{.*}} slot %[[ROUND]]

@@ -19,6 +19,7 @@
 
 #include "dialect/DimBindings.h"
 #include "dialect/ScheduleConversion.h"
+#include "schedule/Flash3Layout.h"
 #include "schedule/Target.h"
 #include "schedule/Units.h"
 #include "tools/flashgen/SpecLoader.h"
@@ -93,6 +94,28 @@ std::string scheduleText(ScheduleAttr s) {
   return toLibrary(s).str();
 }
 
+/// How the kernel of `s` copies its tiles into shared memory, and why
+/// (flash-warp-specialize gives a producer warpgroup TMA copies by default).
+std::string copiesText(ScheduleAttr s) {
+  switch (s.getAlgorithm()) {
+  case Algorithm::flash3:
+    if (sched::flash3Shape(toLibrary(s)).producer)
+      return "TMA by the producer warpgroup (tensor maps encoded at launch); "
+             "the same kernel copies with cp.async where the runtime cannot "
+             "encode them (a stride not a multiple of 16 bytes, a last dim "
+             "not contiguous, FLASHGEN_TMA=0)";
+    return "cp.async by every thread (TMA needs a producer warpgroup: "
+           "warps = tile_q / 16 + 4)";
+  case Algorithm::flash2:
+  case Algorithm::flash2_dsplit:
+    return "cp.async by every thread (mma.sync kernels run on sm_80 too)";
+  case Algorithm::chunk_fused:
+  case Algorithm::chunk_two_pass:
+    return "cp.async by every thread";
+  }
+  return "";
+}
+
 /// Sizes of one op, as text and JSON; false (with `error` set) when a
 /// dimension is unbound.
 bool describeSizes(OpReport &r, const DimValues &dims) {
@@ -156,6 +179,7 @@ void printText(llvm::raw_ostream &os, const OpReport &r) {
      << " B), HBM " << sched::formatBytes(hbmBound) << "\n";
   os << "  schedule      " << scheduleText(schedule) << " (smem "
      << sched::formatBytes(schedule.getSmemBytes()) << ")\n";
+  os << "  copies        " << copiesText(schedule) << "\n";
   std::snprintf(ratio, sizeof(ratio), "%.2f", floatAttr(op, "flash.io_ratio"));
   os << "  modeled IO    " << sched::formatBytes(modeled) << " (" << modeled
      << " B) = " << ratio << " x bound; ";
@@ -196,6 +220,7 @@ llvm::json::Object toJson(const OpReport &r, const sched::Target &target) {
   if (auto b = op->getAttrOfType<StringAttr>("flash.binding"))
     o["binding"] = b.getValue();
   o["schedule"] = scheduleJson(op->getAttrOfType<ScheduleAttr>("flash.schedule"));
+  o["copies"] = copiesText(op->getAttrOfType<ScheduleAttr>("flash.schedule"));
   llvm::json::Array candidates;
   if (auto list = op->getAttrOfType<ArrayAttr>("flash.candidates"))
     for (Attribute attr : list)

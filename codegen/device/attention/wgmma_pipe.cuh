@@ -9,10 +9,13 @@
 // stages); consumer warpgroups compute. There is no CTA-wide barrier after
 // the start: slots change hands through mbarriers (pipe):
 //
-//   full[slot]   count 128: each producer thread arrives once its own copies
-//                of that slot landed (cp.async wait_group) and it fenced
-//                them for the async proxy (fence.proxy.async), so wgmma may
-//                read them after the consumer's wait;
+//   full[slot]   with cp.async, count 128: each producer thread arrives once
+//                its own copies of that slot landed (cp.async wait_group)
+//                and it fenced them for the async proxy (fence.proxy.async),
+//                so wgmma may read them after the consumer's wait; with TMA
+//                (memory/tma.cuh), count 1: the producer's first thread
+//                arrives with the slot's byte count and the copy engine
+//                completes the phase when the bytes landed;
 //   empty[slot]  count = consumer warps: lane 0 of each warp arrives once
 //                the wgmma that read the slot completed in its warp.
 //
@@ -41,6 +44,7 @@
 #if defined(FG_HAVE_WGMMA)
 
 #include "flashgen/device/attention/softmax.cuh"
+#include "flashgen/device/memory/tma.cuh"
 
 namespace fg {
 namespace wg {
@@ -94,13 +98,16 @@ template <ring R, class P> FG_DEVICE u32 empty_bar(const P& p, int it) {
 }
 
 /// Initializes the barriers (thread 0) and syncs the CTA: every thread calls
-/// it once, before the roles split (no CTA-wide barrier may follow).
-template <int S, int CW, int QB> FG_DEVICE void init(const pipe<S, CW, QB>& p) {
+/// it once, before the roles split (no CTA-wide barrier may follow). tma:
+/// the producer copies with TMA (one arrival per slot fill) instead of
+/// cp.async (one per producer thread).
+template <int S, int CW, int QB> FG_DEVICE void init(const pipe<S, CW, QB>& p, bool tma) {
+  const int fill_arrivals = tma ? 1 : kProducerThreads;
   if (ptx::thread_id() == 0) {
-    for (int b = 0; b < QB; ++b) ptx::mbar_init(p.q_full(b), kProducerThreads);
+    for (int b = 0; b < QB; ++b) ptx::mbar_init(p.q_full(b), fill_arrivals);
     for (int s = 0; s < S; ++s) {
-      ptx::mbar_init(p.k_full(s), kProducerThreads);
-      ptx::mbar_init(p.v_full(s), kProducerThreads);
+      ptx::mbar_init(p.k_full(s), fill_arrivals);
+      ptx::mbar_init(p.v_full(s), fill_arrivals);
       ptx::mbar_init(p.k_empty(s), CW);
       ptx::mbar_init(p.v_empty(s), CW);
     }
@@ -172,9 +179,10 @@ FG_DEVICE void producer_drain(producer_state& ps) {
   ps.any = false;
 }
 
-/// Producer: tile number it of ring R (rows from src, rows >= rows_valid
-/// zero) into its slot, once the consumers released the slot's previous
-/// tile; commits it and publishes the group before it (flash.pipe_produce).
+/// Producer (every thread): tile number it of ring R into its slot with
+/// cp.async, rows from src (row_stride apart, rows >= rows_valid zero), once
+/// the consumers released the slot's previous tile; commits the copies as a
+/// group and publishes the group before it (flash.pipe_produce).
 template <ring R, class P, class Ring, class T>
 FG_DEVICE void produce(const P& p, const Ring& tiles, int it, const T* src, i64 row_stride, int rows_valid,
                        producer_state& ps) {
@@ -185,6 +193,26 @@ FG_DEVICE void produce(const P& p, const Ring& tiles, int it, const T* src, i64 
   load_async_by<kProducerThreads>(tiles.stage(it % S), src, row_stride, rows_valid,
                                   producer_thread<P::kConsumerWarps>());
   producer_commit(ps, full_bar<R>(p, it));
+}
+
+/// Producer (one thread): the same with TMA, one box per 64-column slab of
+/// the tile at (column, row0, head, batch) of the tensor map, the tile's
+/// bytes expected on the slot's full barrier (rows past the tensor arrive
+/// as zeros).
+template <ring R, class P, class Ring>
+FG_DEVICE void produce_tma(const P& p, const Ring& tiles, int it, const tensor_map* map, int row0, int head,
+                           int batch) {
+  constexpr int S = slots<R, P>;
+  static_assert(Ring::kStages == S, "produce_tma: the ring's tiles and barriers disagree on its slots");
+  if constexpr (S > 1 || R != ring::q)
+    if (it >= S) mbar_wait(empty_bar<R>(p, it), u32((it / S - 1) & 1));
+  using Tile = decltype(tiles.stage(0));
+  const u32 dst = tiles.stage(it % S).base;
+  const u32 bar = full_bar<R>(p, it);
+  ptx::mbar_arrive_expect_tx(bar, u32(Tile::kBytes));
+  FG_UNROLL
+  for (int slab = 0; slab < Tile::kSlabs; ++slab)
+    ptx::tma_load_4d(dst + u32(slab * Tile::kSlabBytes), map, slab * 64, row0, head, batch, bar);
 }
 
 // ---- consumer warpgroups -------------------------------------------------------

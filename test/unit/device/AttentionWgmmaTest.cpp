@@ -192,6 +192,17 @@ using Kernel2 = void (*)(const bf16*, long long, long long, long long, long long
 using Kernel3 = void (*)(const bf16*, long long, long long, long long, long long, const bf16*, long long, long long,
                          long long, long long, const bf16*, long long, long long, long long, long long, bf16*,
                          long long, long long, long long, long long, int, int, int);
+/// The warp-specialized kernels (flash-warp-specialize, copies=tma) first take
+/// the tensor maps of q, k and v; the emulator passes zero maps (no copy
+/// engine), so their cp.async fallback is what runs here.
+using Kernel2T = void (*)(fg::tensor_map, fg::tensor_map, fg::tensor_map, const bf16*, long long, long long,
+                          long long, long long, const bf16*, long long, long long, long long, long long, const bf16*,
+                          long long, long long, long long, long long, bf16*, long long, long long, long long,
+                          long long, int, int);
+using Kernel3T = void (*)(fg::tensor_map, fg::tensor_map, fg::tensor_map, const bf16*, long long, long long,
+                          long long, long long, const bf16*, long long, long long, long long, long long, const bf16*,
+                          long long, long long, long long, long long, bf16*, long long, long long, long long,
+                          long long, int, int, int);
 
 /// Runs an emitted kernel (dims B, N[, M]) and compares with a float64 reference.
 template <class KernelT>
@@ -211,7 +222,16 @@ void run_emitted(KernelT kernel, int tile_q, int threads, int smem, const Emitte
             k.at(b, h, j, x) = bf16_from<bf16>(bf16_value(k.at(b, h, j, x)) * (1.0f + 0.02f * j));
   for (auto& x : o.mem.v) x.bits = 0x7fc1;
   const emu::Dim3 grid{unsigned((N + tile_q - 1) / tile_q), unsigned(e.Hq), unsigned(B)};
-  if constexpr (std::is_same<KernelT, Kernel3>::value)
+  const fg::tensor_map zero{};
+  if constexpr (std::is_same<KernelT, Kernel3T>::value)
+    emu::launch(grid, threads, size_t(smem), kernel, zero, zero, zero, (const bf16*)q.mem.data(), q.sb, q.sh,
+                q.sn, 1LL, (const bf16*)k.mem.data(), k.sb, k.sh, k.sn, 1LL, (const bf16*)v.mem.data(), v.sb, v.sh,
+                v.sn, 1LL, o.mem.data(), o.sb, o.sh, o.sn, 1LL, B, N, M);
+  else if constexpr (std::is_same<KernelT, Kernel2T>::value)
+    emu::launch(grid, threads, size_t(smem), kernel, zero, zero, zero, (const bf16*)q.mem.data(), q.sb, q.sh,
+                q.sn, 1LL, (const bf16*)k.mem.data(), k.sb, k.sh, k.sn, 1LL, (const bf16*)v.mem.data(), v.sb, v.sh,
+                v.sn, 1LL, o.mem.data(), o.sb, o.sh, o.sn, 1LL, B, N);
+  else if constexpr (std::is_same<KernelT, Kernel3>::value)
     emu::launch(grid, threads, size_t(smem), kernel, (const bf16*)q.mem.data(), q.sb, q.sh, q.sn, 1LL,
                 (const bf16*)k.mem.data(), k.sb, k.sh, k.sn, 1LL, (const bf16*)v.mem.data(), v.sb, v.sh, v.sn, 1LL,
                 o.mem.data(), o.sb, o.sh, o.sn, 1LL, B, N, M);
@@ -311,69 +331,69 @@ TEST_F(AttentionWgmmaTest, EmittedCausalGqaKeyTile176PvPerSlab) {
 
 // Warp-specialized (producer warpgroup) flash3 kernels.
 TEST_F(AttentionWgmmaTest, EmittedWsCausalD128) {
-  RUN_EMITTED(Kernel2, ws_mha_d128_causal_v0, kMhaD128Causal, 1, 300, 300, false);
+  RUN_EMITTED(Kernel2T, ws_mha_d128_causal_v0, kMhaD128Causal, 1, 300, 300, false);
 }
 TEST_F(AttentionWgmmaTest, EmittedWsCausalD128ThreeStagesPvPerSlab) {
-  RUN_EMITTED(Kernel2, ws_mha_d128_causal_v1, kMhaD128Causal, 1, 300, 300, true);
+  RUN_EMITTED(Kernel2T, ws_mha_d128_causal_v1, kMhaD128Causal, 1, 300, 300, true);
 }
 TEST_F(AttentionWgmmaTest, EmittedWsCausalD128OneConsumer) {
-  RUN_EMITTED(Kernel2, ws_mha_d128_causal_v2, kMhaD128Causal, 1, 200, 200, false);
+  RUN_EMITTED(Kernel2T, ws_mha_d128_causal_v2, kMhaD128Causal, 1, 200, 200, false);
 }
-TEST_F(AttentionWgmmaTest, EmittedWsD128) { RUN_EMITTED(Kernel2, ws_mha_d128_v0, kMhaD128, 1, 300, 300, false); }
+TEST_F(AttentionWgmmaTest, EmittedWsD128) { RUN_EMITTED(Kernel2T, ws_mha_d128_v0, kMhaD128, 1, 300, 300, false); }
 TEST_F(AttentionWgmmaTest, EmittedWsD128KeyTile176) {
-  RUN_EMITTED(Kernel2, ws_mha_d128_v1, kMhaD128, 1, 400, 400, false);
+  RUN_EMITTED(Kernel2T, ws_mha_d128_v1, kMhaD128, 1, 400, 400, false);
 }
-TEST_F(AttentionWgmmaTest, EmittedWsD64) { RUN_EMITTED(Kernel2, ws_mha_d64_v0, kMhaD64, 1, 300, 300, false); }
+TEST_F(AttentionWgmmaTest, EmittedWsD64) { RUN_EMITTED(Kernel2T, ws_mha_d64_v0, kMhaD64, 1, 300, 300, false); }
 TEST_F(AttentionWgmmaTest, EmittedWsD64ThreeConsumers) {
-  RUN_EMITTED(Kernel2, ws_mha_d64_v1, kMhaD64, 1, 300, 300, false);
+  RUN_EMITTED(Kernel2T, ws_mha_d64_v1, kMhaD64, 1, 300, 300, false);
 }
 TEST_F(AttentionWgmmaTest, EmittedWsSoftcap) {
-  RUN_EMITTED(Kernel2, ws_softcap_v0, (Emitted{128, 2, 2, Mask::kNone, Mod::kSoftcap}), 1, 150, 150, false);
+  RUN_EMITTED(Kernel2T, ws_softcap_v0, (Emitted{128, 2, 2, Mask::kNone, Mod::kSoftcap}), 1, 150, 150, false);
 }
 TEST_F(AttentionWgmmaTest, EmittedWsSlidingWindow) {
-  RUN_EMITTED(Kernel2, ws_sliding_window_v0, (Emitted{128, 1, 1, Mask::kWindow, Mod::kNone, 256}), 1, 420, 420,
+  RUN_EMITTED(Kernel2T, ws_sliding_window_v0, (Emitted{128, 1, 1, Mask::kWindow, Mod::kNone, 256}), 1, 420, 420,
               false);
 }
 TEST_F(AttentionWgmmaTest, EmittedWsKvCachePrefill) {
-  RUN_EMITTED(Kernel3, ws_kv_cache_causal_v0, (Emitted{128, 8, 1, Mask::kCausal, Mod::kNone}), 1, 100, 300, true);
+  RUN_EMITTED(Kernel3T, ws_kv_cache_causal_v0, (Emitted{128, 8, 1, Mask::kCausal, Mod::kNone}), 1, 100, 300, true);
 }
 // Rows with no visible key (N > M): CTAs whose key range is empty.
 TEST_F(AttentionWgmmaTest, EmittedWsKvCacheMoreQueriesThanKeys) {
-  RUN_EMITTED(Kernel3, ws_kv_cache_causal_v0, (Emitted{128, 8, 1, Mask::kCausal, Mod::kNone}), 1, 300, 45, false);
+  RUN_EMITTED(Kernel3T, ws_kv_cache_causal_v0, (Emitted{128, 8, 1, Mask::kCausal, Mod::kNone}), 1, 300, 45, false);
 }
 TEST_F(AttentionWgmmaTest, EmittedWsCausalGqaKeyTile176PvPerSlab) {
-  RUN_EMITTED(Kernel2, ws_causal_gqa_v0, (Emitted{128, 8, 2, Mask::kCausal, Mod::kNone}), 1, 200, 200, false);
+  RUN_EMITTED(Kernel2T, ws_causal_gqa_v0, (Emitted{128, 8, 2, Mask::kCausal, Mod::kNone}), 1, 200, 200, false);
 }
 
 // Pipelined inside the warpgroup too (inner_q = 1): the softmax overlaps the
 // warpgroup's own P V; the O rescale waits for it.
 TEST_F(AttentionWgmmaTest, EmittedWsPipelinedCausalD128) {
-  RUN_EMITTED(Kernel2, ws_mha_d128_causal_v3, kMhaD128Causal, 1, 300, 300, false);
+  RUN_EMITTED(Kernel2T, ws_mha_d128_causal_v3, kMhaD128Causal, 1, 300, 300, false);
 }
 TEST_F(AttentionWgmmaTest, EmittedWsPipelinedGrowingScoresDeferRescales) {
-  RUN_EMITTED(Kernel2, ws_mha_d128_v2, (Emitted{128, 2, 2, Mask::kNone, Mod::kNone, 0, true}), 1, 500, 500, false);
+  RUN_EMITTED(Kernel2T, ws_mha_d128_v2, (Emitted{128, 2, 2, Mask::kNone, Mod::kNone, 0, true}), 1, 500, 500, false);
 }
 TEST_F(AttentionWgmmaTest, EmittedWsGrowingScoresRescales) {
-  RUN_EMITTED(Kernel2, ws_mha_d128_v0, (Emitted{128, 2, 2, Mask::kNone, Mod::kNone, 0, true}), 1, 500, 500, false);
+  RUN_EMITTED(Kernel2T, ws_mha_d128_v0, (Emitted{128, 2, 2, Mask::kNone, Mod::kNone, 0, true}), 1, 500, 500, false);
 }
 TEST_F(AttentionWgmmaTest, EmittedWsPipelinedD128KeyTile176) {
-  RUN_EMITTED(Kernel2, ws_mha_d128_v2, kMhaD128, 1, 400, 400, false);
+  RUN_EMITTED(Kernel2T, ws_mha_d128_v2, kMhaD128, 1, 400, 400, false);
 }
 TEST_F(AttentionWgmmaTest, EmittedWsPipelinedD64ThreeConsumers) {
-  RUN_EMITTED(Kernel2, ws_mha_d64_v2, kMhaD64, 1, 300, 300, false);
+  RUN_EMITTED(Kernel2T, ws_mha_d64_v2, kMhaD64, 1, 300, 300, false);
 }
 TEST_F(AttentionWgmmaTest, EmittedWsPipelinedSoftcap) {
-  RUN_EMITTED(Kernel2, ws_softcap_v1, (Emitted{128, 2, 2, Mask::kNone, Mod::kSoftcap}), 1, 300, 300, false);
+  RUN_EMITTED(Kernel2T, ws_softcap_v1, (Emitted{128, 2, 2, Mask::kNone, Mod::kSoftcap}), 1, 300, 300, false);
 }
 TEST_F(AttentionWgmmaTest, EmittedWsPipelinedSlidingWindow) {
-  RUN_EMITTED(Kernel2, ws_sliding_window_v1, (Emitted{128, 1, 1, Mask::kWindow, Mod::kNone, 256}), 1, 420, 420,
+  RUN_EMITTED(Kernel2T, ws_sliding_window_v1, (Emitted{128, 1, 1, Mask::kWindow, Mod::kNone, 256}), 1, 420, 420,
               false);
 }
 TEST_F(AttentionWgmmaTest, EmittedWsPipelinedKvCacheThreeStages) {
-  RUN_EMITTED(Kernel3, ws_kv_cache_causal_v1, (Emitted{128, 8, 1, Mask::kCausal, Mod::kNone}), 1, 100, 500, true);
+  RUN_EMITTED(Kernel3T, ws_kv_cache_causal_v1, (Emitted{128, 8, 1, Mask::kCausal, Mod::kNone}), 1, 100, 500, true);
 }
 TEST_F(AttentionWgmmaTest, EmittedWsPipelinedCausalGqaPvPerSlab) {
-  RUN_EMITTED(Kernel2, ws_causal_gqa_v1, (Emitted{128, 8, 2, Mask::kCausal, Mod::kNone}), 1, 200, 200, false);
+  RUN_EMITTED(Kernel2T, ws_causal_gqa_v1, (Emitted{128, 8, 2, Mask::kCausal, Mod::kNone}), 1, 200, 200, false);
 }
 
 #endif  // FLASHGEN_EMITTED_KERNEL_DIR

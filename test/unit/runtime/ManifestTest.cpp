@@ -171,6 +171,42 @@ TEST(Manifest, ExtensionKeysAreIgnored) {
   EXPECT_TRUE(parseManifest(text, m, err)) << err;
 }
 
+TEST(Manifest, TensorMapArgs) {
+  // A valid tensor_map arg names a 16-bit param; its box fits the swizzle.
+  const std::string map =
+      "{\"tensor_map\": {\"tensor\": \"q\", \"box_rows\": 128, "
+      "\"box_cols\": 64, \"swizzle\": 128}}";
+  Manifest m;
+  std::string err;
+  ASSERT_TRUE(parseManifest(replaced("\"args\": [", "\"args\": [" + map + ", "), m, err))
+      << err;
+  const ArgSpec &a = m.kernels[0].variants[0].launches[0].args.front();
+  EXPECT_EQ(a.kind, ArgSpec::Kind::TensorMap);
+  EXPECT_EQ(a.index, 0);
+  EXPECT_EQ(a.boxRows, 128);
+  EXPECT_EQ(a.boxCols, 64);
+  struct Case {
+    const char *map, *message;
+  } cases[] = {
+      {"{\"tensor\": \"k\", \"box_rows\": 128, \"box_cols\": 64, \"swizzle\": 128}",
+       "tensor_map.tensor: no param named \"k\""},
+      {"{\"tensor\": \"lens\", \"box_rows\": 128, \"box_cols\": 64, \"swizzle\": 128}",
+       "a tensor map covers a bf16 or f16 param"},
+      {"{\"tensor\": \"q\", \"box_rows\": 128, \"box_cols\": 128, \"swizzle\": 128}",
+       "box_cols: a box row of 256 bytes exceeds the 128-byte swizzle"},
+      {"{\"tensor\": \"q\", \"box_rows\": 512, \"box_cols\": 64, \"swizzle\": 128}",
+       "box_rows"},
+      {"{\"tensor\": \"q\", \"box_rows\": 128, \"box_cols\": 64, \"swizzle\": 64}",
+       "swizzle"},
+      {"{\"tensor\": \"q\", \"box_rows\": 128, \"box_cols\": 64}",
+       "a tensor_map needs tensor, box_rows, box_cols and swizzle"},
+  };
+  for (const Case &c : cases)
+    EXPECT_CONTAINS(manifestError(replaced("\"args\": [", std::string("\"args\": [{\"tensor_map\": ") +
+                                                             c.map + "}, ")),
+                    c.message);
+}
+
 TEST(Manifest, ParamBytesAreLimited) {
   std::string args;
   for (int i = 0; i < 1100; ++i)

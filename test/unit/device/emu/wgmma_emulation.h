@@ -440,6 +440,13 @@ inline u64 clock64() { return 0; }  // the emulator's waits time out themselves
 inline void trap() { emu::fail("trap (the mbarrier watchdog fired)"); }
 template <int N> inline void setmaxnreg_dec() {}
 template <int N> inline void setmaxnreg_inc() {}
+// The emulator has no copy engine: its kernels get all-zero tensor maps
+// (tma.cuh: the producer then copies with cp.async), so these never run.
+inline void mbar_arrive_expect_tx(u32, u32) { emu::fail("TMA is not emulated (the kernel got a tensor map)"); }
+inline void tma_load_4d(u32, const void*, int, int, int, int, u32) {
+  emu::fail("TMA is not emulated (the kernel got a tensor map)");
+}
+inline void prefetch_tensor_map(const void*) {}
 
 inline void wgmma_fence() {}
 inline void wgmma_commit() { emu_wgmma::commit(); }

@@ -1,0 +1,23 @@
+// RUN: flashgen explain %s --dim B=2 --dim N=8192 | FileCheck %s --check-prefix=SM90
+// RUN: flashgen explain %s --dim B=2 --dim N=8192 --target sm_80 | FileCheck %s --check-prefix=SM80
+// RUN: flashgen explain %s --dim B=2 --dim N=8192 --json | FileCheck %s --check-prefix=JSON
+// `flashgen explain` says what the compiler decided for each op: the IO lower
+// bound, the schedule, how the kernel copies its tiles (and why), the modeled
+// traffic against the bound, the modeled time and the ranked candidates.
+
+// SM90: @mha  flash.attention  B=2 Hq=16 Hkv=16 N=8192 M=8192 D=128 Dv=128 mask none bf16
+// SM90-NEXT: lower bound   on chip
+// SM90-NEXT: schedule      flash3 {{.*}}warps=12
+// SM90-NEXT: copies        TMA by the producer warpgroup (tensor maps encoded at launch); the same kernel copies with cp.async where the runtime cannot encode them
+// SM90-NEXT: modeled IO    {{.*}} x bound; HBM {{.*}} x bound
+// SM90-NEXT: modeled time
+// SM90-NEXT: candidates    1. flash3
+
+// SM80: schedule      flash2
+// SM80-NEXT: copies        cp.async by every thread (mma.sync kernels run on sm_80 too)
+
+// JSON: "copies": "TMA by the producer warpgroup
+func.func @mha(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf16>, %v: tensor<?x16x?x128xbf16>) -> tensor<?x16x?x128xbf16> {
+  %o = flash.attention %q, %k, %v dims ["B", "N", "N"] : tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16> -> tensor<?x16x?x128xbf16>
+  return %o : tensor<?x16x?x128xbf16>
+}
