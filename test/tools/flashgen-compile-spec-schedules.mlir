@@ -26,7 +26,7 @@
 // The scheduler's own first choice for this shape on sm_90 is a flash3
 // kernel with a producer warpgroup (warps = tile_q / 16 + 4).
 // OWN: "algorithm": "flash3"
-// OWN: "tile_kv": 128
+// OWN: "tile_kv": {{[0-9]+}}
 // OWN-NEXT: "tile_q": 128
 // OWN-NEXT: "warps": 12
 // OWN: "target": "sm_90a"

@@ -65,13 +65,12 @@ TEST(Calibration, ModelOrdersTheH100Table) {
 }
 
 TEST(Calibration, ModelOrdersTheH200Tables) {
-  // Six runs: the first four fitted together (the fourth holds the
-  // persistent grid and the d = 256 kernels as they are now); the fifth
-  // and sixth timed the top 8 of the committed model and were not fitted.
-  for (const char *table :
-       {"h200-attention.tsv", "h200-attention-2.tsv", "h200-attention-3.tsv",
-        "h200-attention-4.tsv", "h200-attention-5.tsv",
-        "h200-attention-6.tsv"}) {
+  // The runs of the kernels the compiler now emits (TMA copies in the
+  // producer warpgroup): the seventh was fitted, the eighth timed the top 8
+  // of the committed model afterwards and was not. The first six measured
+  // the cp.async producer (now the fallback) and bind the model no longer
+  // (schedule/Target.cpp says how they fare).
+  for (const char *table : {"h200-attention-7.tsv", "h200-attention-8.tsv"}) {
     SCOPED_TRACE(table);
     expectAgreement(table, "h200");
   }
