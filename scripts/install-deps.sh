@@ -4,7 +4,7 @@
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
-packages=(cmake ninja-build g++ ccache python3 libgtest-dev
+packages=(cmake ninja-build g++ ccache python3 libgtest-dev pkg-config
           llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
           libz3-dev libfmt-dev
           clang-22 libclang-rt-22-dev)  # clang + libFuzzer: scripts/fuzz.sh
