@@ -42,13 +42,8 @@ install(EXPORT flashgenTargets
   NAMESPACE flashgen::
   DESTINATION ${FLASHGEN_CMAKE_DIR})
 
-# The tools: every executable of bin/ (test/tools/check-cli.sh checks that
-# list against bin/).
-set(FLASHGEN_INSTALLED_TOOLS flashgen-nvrtc flashgen-tune)
-if(NOT FLASHGEN_RUNTIME_ONLY)
-  list(APPEND FLASHGEN_INSTALLED_TOOLS flashgen flashgen-opt flashgen-ref)
-endif()
-install(TARGETS ${FLASHGEN_INSTALLED_TOOLS}
+# The tools (FLASHGEN_TOOLS, the top-level CMakeLists.txt): all of bin/.
+install(TARGETS ${FLASHGEN_TOOLS}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
 #===--- compiler half: full build only ------------------------------------===#

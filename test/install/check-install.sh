@@ -3,7 +3,7 @@
 # from outside as a user would, without a GPU:
 #   - the layout (headers, libraries, tools, CMake package, pkg-config files);
 #   - every installed tool finds its libraries from the installed tree (its
-#     RPATH);
+#     RPATH) and answers --version;
 #   - test/install/ configures with find_package(flashgen) and builds and
 #     runs against flashgen::runtime and flashgen::autotune, and with --compiler
 #     against flashgen::compiler (parses and bounds an example spec);
@@ -49,6 +49,9 @@ for t in "${tools[@]}"; do
   # The RPATH finds the installed libraries (and LLVM's, NVRTC's).
   missing=$(env -u LD_LIBRARY_PATH ldd "$prefix/bin/$t" | grep "not found" || true)
   [ -z "$missing" ] || fail "installed $t does not find: $missing"
+  out=$(env -u LD_LIBRARY_PATH "$prefix/bin/$t" --version 2>&1) ||
+    fail "installed $t --version: $out"
+  echo "installed: $out"
 done
 # Only the public headers: the tree's internal ones stay in the tree.
 extra=$(find "$prefix/include/flashgen" -maxdepth 1 -type f -printf '%f\n' | sort |
