@@ -6,7 +6,7 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 packages=(cmake ninja-build g++ ccache python3 libgtest-dev pkg-config
           llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
-          libz3-dev libfmt-dev
+          libz3-dev
           clang-22 libclang-rt-22-dev)  # clang + libFuzzer: scripts/fuzz.sh
 missing=()
 for p in "${packages[@]}"; do
