@@ -61,6 +61,7 @@ void usage(FILE *out) {
       "  --no-write             do not write the tuning file\n"
       "  --quiet                no progress lines\n"
       "  --json                 one JSON document on stdout\n"
+      "  --help, --version\n"
       "Tuning files: $FLASHGEN_TUNING_DIR, else "
       "$FLASHGEN_CACHE_DIR/tuning-v1.\n"
       "Exit status: 0 tuned, 1 a kernel failed to tune, 2 usage/bundle/size "

@@ -21,7 +21,7 @@ if(NOT CUDAToolkit_FOUND OR NOT TARGET CUDA::nvrtc)
 endif()
 
 if(FLASHGEN_RUNTIME_ONLY)
-  message(STATUS "flashgen: runtime-only build (no LLVM/MLIR/Z3/fmt)")
+  message(STATUS "flashgen: runtime-only build (no LLVM/MLIR/Z3)")
   return()
 endif()
 
@@ -50,11 +50,6 @@ endif()
 add_library(flashgen_z3 INTERFACE)
 target_include_directories(flashgen_z3 SYSTEM INTERFACE ${Z3_INCLUDE_DIR})
 target_link_libraries(flashgen_z3 INTERFACE ${Z3_LIBRARY})
-
-find_package(fmt CONFIG QUIET)
-if(NOT fmt_FOUND)
-  flashgen_missing("fmt (fmt-config.cmake)" "libfmt-dev")
-endif()
 
 # lit and FileCheck come with llvm-22-tools; LLVMConfig does not set the lit path.
 if(NOT LLVM_EXTERNAL_LIT)

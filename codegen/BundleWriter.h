@@ -10,6 +10,8 @@
 #ifndef FLASHGEN_CODEGEN_BUNDLEWRITER_H
 #define FLASHGEN_CODEGEN_BUNDLEWRITER_H
 
+#include "flashgen/version.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/LLVM.h"
 
@@ -20,7 +22,7 @@ namespace mlir::flash {
 struct BundleOptions {
   std::string directory;        ///< created if missing
   std::string target = "sm_90"; ///< the target the schedules were made for
-  std::string flashgenVersion = "0.1.0";
+  std::string flashgenVersion = FLASHGEN_VERSION_STRING;
 };
 
 /// Writes the bundle; a failure carries a diagnostic (on the op or module).

@@ -2,6 +2,8 @@
 
 #include "runtime/Env.h"
 
+#include "runtime/Log.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -15,35 +17,44 @@ namespace env {
 
 namespace {
 
+constexpr ValueKind kFlag = ValueKind::Flag;
+constexpr ValueKind kText = ValueKind::Text;
+
 constexpr Variable kRegistry[] = {
-    {kCacheDir, CacheEffect::Neutral, "root of the on-disk cubin cache"},
-    {kAlwaysCompile, CacheEffect::Neutral, "1: ignore cache hits, recompile"},
-    {kDump, CacheEffect::Neutral,
+    {kCacheDir, CacheEffect::Neutral, kText, "root of the on-disk cubin cache"},
+    {kAlwaysCompile, CacheEffect::Neutral, kFlag,
+     "1: ignore cache hits, recompile"},
+    {kDump, CacheEffect::Neutral, kFlag,
      "1: compile and keep module.cu and module.ptx next to the cubin"},
-    {kDisableDiskCache, CacheEffect::Neutral, "1: memory cache only"},
-    {kLaunchChecks, CacheEffect::Neutral,
+    {kDisableDiskCache, CacheEffect::Neutral, kFlag, "1: memory cache only"},
+    {kLaunchChecks, CacheEffect::Neutral, kFlag,
      "0: skip the driver check that pointers are device memory"},
-    {kLog, CacheEffect::Neutral, "1: log compiles and cache hits to stderr"},
-    {kLineInfo, CacheEffect::Invalidating, "1: compile with -lineinfo"},
-    {kNvrtcOptions, CacheEffect::Invalidating,
+    {kLog, CacheEffect::Neutral, kFlag,
+     "1: log compiles and cache hits to stderr"},
+    {kLineInfo, CacheEffect::Invalidating, kFlag, "1: compile with -lineinfo"},
+    {kNvrtcOptions, CacheEffect::Invalidating, kText,
      "extra NVRTC options, space-separated"},
-    {kCudaInclude, CacheEffect::Invalidating, "CUDA include dir for NVRTC"},
-    {kCudaHome, CacheEffect::Invalidating, "CUDA toolkit root (include dir)"},
-    {kCudaPath, CacheEffect::Invalidating, "CUDA toolkit root (include dir)"},
-    {kXdgCacheHome, CacheEffect::Neutral, "default cache root"},
-    {kHome, CacheEffect::Neutral, "default cache root"},
-    {kLib, CacheEffect::Neutral, "Python: path of libflashgen_runtime.so"},
+    {kCudaInclude, CacheEffect::Invalidating, kText,
+     "CUDA include dir for NVRTC"},
+    {kCudaHome, CacheEffect::Invalidating, kText,
+     "CUDA toolkit root (include dir)"},
+    {kCudaPath, CacheEffect::Invalidating, kText,
+     "CUDA toolkit root (include dir)"},
+    {kXdgCacheHome, CacheEffect::Neutral, kText, "default cache root"},
+    {kHome, CacheEffect::Neutral, kText, "default cache root"},
+    {kLib, CacheEffect::Neutral, kText,
+     "Python: path of libflashgen_runtime.so"},
     // Neutral: tuning chooses which cached variant runs, never what a
     // variant compiles to.
-    {kAutotune, CacheEffect::Neutral,
+    {kAutotune, CacheEffect::Neutral, kFlag,
      "1: the first launch of each shape bucket times the variants and keeps "
      "the fastest"},
-    {kTuningDir, CacheEffect::Neutral,
+    {kTuningDir, CacheEffect::Neutral, kText,
      "tuning files (default $FLASHGEN_CACHE_DIR/tuning-v1)"},
     // Neutral: the same cubin takes TMA maps or zero maps (cp.async).
-    {kTma, CacheEffect::Neutral,
+    {kTma, CacheEffect::Neutral, kFlag,
      "0: pass zero tensor maps, so TMA kernels copy with cp.async"},
-    {nullptr, CacheEffect::Neutral, nullptr},
+    {nullptr, CacheEffect::Neutral, kText, nullptr},
 };
 
 std::mutex &overrideMutex() {
@@ -94,14 +105,37 @@ std::optional<std::string> getStr(const char *name) {
   return std::string(value);
 }
 
-bool getBool(const char *name, bool fallback) {
-  std::optional<std::string> value = getStr(name);
-  if (!value)
-    return fallback;
-  std::string v = *value;
+std::optional<bool> parseBool(const std::string &value) {
+  std::string v = value;
   std::transform(v.begin(), v.end(), v.begin(),
                  [](unsigned char c) { return std::tolower(c); });
-  return v == "1" || v == "true" || v == "on" || v == "yes";
+  if (v == "1" || v == "true" || v == "on" || v == "yes")
+    return true;
+  if (v == "0" || v == "false" || v == "off" || v == "no")
+    return false;
+  return std::nullopt;
+}
+
+bool getBool(const char *name, bool fallback) {
+  if (requireRegistered(name).kind != ValueKind::Flag) {
+    std::fprintf(stderr,
+                 "flashgen: internal error: environment variable %s is read "
+                 "as a flag but registered as text in runtime/Env.cpp\n",
+                 name);
+    std::abort();
+  }
+  std::optional<std::string> value = getStr(name);
+  if (!value || value->empty())
+    return fallback;
+  if (std::optional<bool> flag = parseBool(*value))
+    return *flag;
+  // Not silently "off": say what was read and what it means.
+  logLineOnce(std::string("env:") + name + "=" + *value,
+              std::string("warning: ") + name + "=" + *value +
+                  " is not a recognised value (accepted: " + kBoolSpellings +
+                  "); read as " + (fallback ? "on" : "off") +
+                  ", its default");
+  return fallback;
 }
 
 std::string cacheInvalidatingFingerprint() {

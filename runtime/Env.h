@@ -20,9 +20,13 @@ namespace env {
 
 enum class CacheEffect { Invalidating, Neutral };
 
+/// How a value is read: a flag (getBool) or text (getStr: a path, options).
+enum class ValueKind { Flag, Text };
+
 struct Variable {
   const char *name;
   CacheEffect effect;
+  ValueKind kind;
   const char *meaning;
 };
 
@@ -56,8 +60,18 @@ const Variable *lookup(const std::string &name);
 /// process environment); nullopt when unset. Aborts on an unregistered name.
 std::optional<std::string> getStr(const char *name);
 
-/// "1", "true", "on", "yes" (any case) are true; other set values are false;
-/// unset gives `fallback`.
+/// "1", "true", "on", "yes" are true, "0", "false", "off", "no" false (any
+/// case); any other text is nullopt.
+std::optional<bool> parseBool(const std::string &value);
+
+/// The spellings parseBool accepts, for messages and docs.
+inline constexpr const char kBoolSpellings[] =
+    "1, true, on, yes or 0, false, off, no (any case)";
+
+/// A registered flag's value: unset or empty gives `fallback`; so does a
+/// value parseBool does not accept, which also logs (once per variable and
+/// value) a warning naming the variable, the value and kBoolSpellings.
+/// Aborts on an unregistered name or one registered as text.
 bool getBool(const char *name, bool fallback = false);
 
 /// "NAME=value\n" for every set cache-invalidating variable, sorted by name;

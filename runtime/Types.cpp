@@ -1,14 +1,11 @@
 //===- Types.cpp - Status and DType helpers -------------------------------===//
 
 #include "flashgen/runtime.h"
-
-#ifndef FLASHGEN_VERSION
-#define FLASHGEN_VERSION "0.0.0"
-#endif
+#include "flashgen/version.h"
 
 namespace flashgen {
 
-const char *runtimeVersion() { return FLASHGEN_VERSION; }
+const char *runtimeVersion() { return FLASHGEN_VERSION_STRING; }
 
 const char *statusCodeName(StatusCode code) {
   switch (code) {

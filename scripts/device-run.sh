@@ -16,13 +16,13 @@ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv > "
 } > "$out/build.log" 2>&1 || { echo "runtime-only build failed"; tail -30 "$out/build.log"; }
 echo "== runtime tests (GPU launch tests included)"
 ctest --test-dir build-device -L runtime --output-on-failure > "$out/runtime-tests.log" 2>&1; tail -4 "$out/runtime-tests.log"
-build-device/bin/flashgen_runtime_tests --gtest_filter='GpuLaunch*' > "$out/gpu-launch.log" 2>&1
+build-device/test/bin/flashgen_runtime_tests --gtest_filter='GpuLaunch*' > "$out/gpu-launch.log" 2>&1
 grep -E "overhead|Failure|Expected|Which is|Value of|OK \]|FAILED|PASSED" "$out/gpu-launch.log" | head -30
 # The kernels of this run share one cache (the tests above use their own).
 export FLASHGEN_CACHE_DIR=/tmp/flashgen-cache
 if [ -d "$carry/gpu-cases" ]; then
   echo "== GPU correctness"
-  FLASHGEN_GPU_CASES="$carry/gpu-cases/cases.json" build-device/bin/flashgen-gpu-tests \
+  FLASHGEN_GPU_CASES="$carry/gpu-cases/cases.json" build-device/test/bin/flashgen-gpu-tests \
     > "$out/gpu-tests.log" 2>&1
   grep -E "^\[gpu-case\]|FAILED|PASSED|tests ran" "$out/gpu-tests.log" | tail -60
 fi
@@ -43,11 +43,11 @@ if [ -z "${SKIP_SANITIZER:-}" ] && [ -x "$sanitizer" ]; then
         [ -d "$carry/gpu-cases" ] || continue
         FLASHGEN_GPU_CASES="$carry/gpu-cases/cases.json" "$sanitizer" --tool "$tool" \
           --error-exitcode 99 --print-limit 20 \
-          build-device/bin/flashgen-gpu-tests --gtest_filter="${SANITIZER_FILTER:-*}" \
+          build-device/test/bin/flashgen-gpu-tests --gtest_filter="${SANITIZER_FILTER:-*}" \
           > "$log" 2>&1
       else
         "$sanitizer" --tool "$tool" --error-exitcode 99 --print-limit 20 \
-          build-device/bin/flashgen_runtime_tests --gtest_filter='GpuLaunch*' > "$log" 2>&1
+          build-device/test/bin/flashgen_runtime_tests --gtest_filter='GpuLaunch*' > "$log" 2>&1
       fi
       rc=$?
       errors=$(grep -Eo 'ERROR SUMMARY: [0-9]+' "$log" | tail -1 | grep -Eo '[0-9]+$')
@@ -73,7 +73,7 @@ fi
 
 if [ -d "$carry/bench-bundles" ] && [ -z "${SKIP_TUNE:-}" ]; then
   echo "== autotune: the scheduler's candidates timed on the GPU"
-  build-device/bin/flashgen_autotune_tests > "$out/autotune-tests.log" 2>&1
+  build-device/test/bin/flashgen_autotune_tests > "$out/autotune-tests.log" 2>&1
   grep -E "^\[ tune|Failure|FAILED|PASSED" "$out/autotune-tests.log" | head -20
   export FLASHGEN_TUNING_DIR="$out/tuning"
   tune() {  # tune NAME DIM...: the bench bundles whose symbols these dims cover

@@ -43,7 +43,7 @@ for target in manifest spec; do
   # detect_leaks: an MLIR context per input must free what it allocates.
   if ! ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
        UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-       "build-fuzz/bin/flashgen-fuzz-$target" \
+       "build-fuzz/test/bin/flashgen-fuzz-$target" \
          -max_total_time="$seconds" -timeout="${timeout[$target]}" -rss_limit_mb=6144 \
          -max_len=16384 -print_final_stats=1 \
          -artifact_prefix="build-fuzz/artifacts/$target-" \

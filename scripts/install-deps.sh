@@ -4,9 +4,9 @@
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
-packages=(cmake ninja-build g++ ccache python3 libgtest-dev
+packages=(cmake ninja-build g++ ccache python3 libgtest-dev pkg-config
           llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
-          libz3-dev libfmt-dev
+          libz3-dev
           clang-22 libclang-rt-22-dev)  # clang + libFuzzer: scripts/fuzz.sh
 missing=()
 for p in "${packages[@]}"; do
@@ -20,7 +20,8 @@ fi
 # which skip without it). Not installed by default: python3-torch is 177
 # packages, a 148 MB download and 637 MB on disk, and took 162 s to install
 # on a busy 2-core machine (with 100 MB of it already in the apt cache).
-if [ "${FLASHGEN_WITH_TORCH:-0}" = 1 ] &&
+source "$(dirname "$0")/flag.sh"
+if [ "$(flashgen_flag FLASHGEN_WITH_TORCH 0)" = 1 ] &&
    ! dpkg-query -W -f='${Status}' python3-torch 2>/dev/null | grep -q "install ok installed"; then
   $SUDO apt-get update
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-torch

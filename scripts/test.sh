@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 scripts/build.sh
 # Slow emulation tests carry the label nightly: `ctest --test-dir build -L
 # nightly` runs them (FLASHGEN_NIGHTLY=1 here runs everything).
-if [ -n "${FLASHGEN_NIGHTLY:-}" ]; then
+source scripts/flag.sh
+if [ "$(flashgen_flag FLASHGEN_NIGHTLY 0)" = 1 ]; then
   ctest --test-dir build --output-on-failure -j "${FLASHGEN_JOBS:-2}"
 else
   ctest --test-dir build --output-on-failure -j "${FLASHGEN_JOBS:-2}" -LE nightly

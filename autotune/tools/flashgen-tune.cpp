@@ -1,6 +1,7 @@
 //===- flashgen-tune.cpp - Tune a bundle's kernels on the GPU -------------===//
 //
 // flashgen-tune BUNDLE... [--kernel NAME]... --dim NAME=VALUE... [options]
+// flashgen-tune --help | --version
 //
 // Times every variant of each kernel at the given sizes, keeps the fastest
 // in the tuning file and prints a table per kernel and a summary
@@ -11,5 +12,18 @@
 //===----------------------------------------------------------------------===//
 
 #include "autotune/TuneCommand.h"
+#include "runtime/tools/ToolVersion.h"
 
-int main(int argc, char **argv) { return flashgen::runTune(argc, argv); }
+#include <cstdio>
+#include <cstring>
+
+int main(int argc, char **argv) {
+  // --version here: the library's command (shared with `flashgen tune`)
+  // does not know the build's revision.
+  for (int i = 1; i < argc; ++i)
+    if (std::strcmp(argv[i], "--version") == 0) {
+      std::printf("%s\n", flashgen::toolVersion("flashgen-tune").c_str());
+      return 0;
+    }
+  return flashgen::runTune(argc, argv);
+}

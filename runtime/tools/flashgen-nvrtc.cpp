@@ -1,6 +1,7 @@
 //===- flashgen-nvrtc.cpp - Compile every kernel of a bundle with NVRTC ---===//
 //
 // flashgen-nvrtc BUNDLE [--arch ARCH]... [--json] [--allow-spills]
+// flashgen-nvrtc --help | --version
 //
 // Compiles every variant of every kernel of a bundle for each ARCH (default:
 // the bundle's target) without a GPU, checks each launch's entry against the
@@ -13,6 +14,7 @@
 
 #include "flashgen/runtime.h"
 #include "runtime/Json.h"
+#include "runtime/tools/ToolVersion.h"
 
 #include <cstdio>
 #include <cstring>
@@ -27,6 +29,7 @@ void usage(FILE *out) {
   std::fprintf(out,
                "usage: flashgen-nvrtc BUNDLE [--arch ARCH]... [--json] "
                "[--allow-spills]\n"
+               "       flashgen-nvrtc --help | --version\n"
                "  Compiles every variant of every kernel of BUNDLE with NVRTC "
                "(no GPU needed)\n"
                "  and reports registers, shared memory and spills.\n"
@@ -48,6 +51,10 @@ int main(int argc, char **argv) {
     std::string a = argv[i];
     if (a == "--help" || a == "-h") {
       usage(stdout);
+      return 0;
+    }
+    if (a == "--version") {
+      std::printf("%s\n", toolVersion("flashgen-nvrtc").c_str());
       return 0;
     }
     if (a == "--json") {

@@ -19,10 +19,12 @@
 #include "reference/Npy.h"
 #include "reference/Recurrence.h"
 #include "reference/ReferenceError.h"
+#include "runtime/tools/ToolVersion.h"
 #include "tools/flashgen-ref/RegionInterpreter.h"
 #include "tools/flashgen/SpecLoader.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/JSON.h"
@@ -48,11 +50,29 @@ struct Options {
   bool initialState = false;
 };
 
-int usage() {
-  llvm::errs() << "usage: flashgen-ref SPEC.mlir -o DIR [--dim NAME=VALUE]... "
-                  "[--seed S] [--gate-range LO,HI] [--initial-state]\n";
-  return 2;
-}
+namespace cl = llvm::cl;
+cl::OptionCategory category("flashgen-ref options");
+cl::opt<std::string> specArg(cl::Positional, cl::Required, cl::desc("<spec.mlir>"),
+                             cl::cat(category));
+cl::opt<std::string> outputArg("o", cl::Required, cl::value_desc("dir"),
+                               cl::desc("writes <dir>/<function>/ per flash op"),
+                               cl::cat(category));
+cl::alias outputAlias("output", cl::desc("alias for -o"), cl::aliasopt(outputArg));
+cl::list<std::string> dimArgs("dim", cl::value_desc("NAME=VALUE"),
+                              cl::desc("a dynamic size (repeatable; every one "
+                                       "needs one)"),
+                              cl::cat(category));
+cl::opt<uint64_t> seedArg("seed", cl::init(0), cl::value_desc("S"),
+                          cl::desc("the inputs' random seed (default 0)"),
+                          cl::cat(category));
+cl::opt<std::string> gateRangeArg(
+    "gate-range", cl::value_desc("LO,HI"),
+    cl::desc("mLSTM gate preactivations drawn from [LO, HI] (LO may be "
+             "negative)"),
+    cl::cat(category));
+cl::opt<bool> initialStateArg("initial-state",
+                              cl::desc("recurrences: a random initial state too"),
+                              cl::cat(category));
 
 /// The tensor's element type as stored in files and passed to kernels.
 std::string dtypeOf(Type type) {
@@ -303,45 +323,38 @@ llvm::Error runLinear(LinearAttentionOp op, const Options &options,
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  cl::SetVersionPrinter([](llvm::raw_ostream &os) {
+    os << flashgen::toolVersion("flashgen-ref") << "\n";
+  });
+  // Only flashgen-ref's options in --help, not the libraries'.
+  cl::HideUnrelatedOptions(category);
+  if (!cl::ParseCommandLineOptions(
+          argc, argv,
+          "flashgen-ref: float64 reference outputs of a spec's flash ops on "
+          "random inputs\n",
+          &llvm::errs(), /*VFS=*/nullptr, /*EnvVar=*/nullptr,
+          /*LongOptionsUseDoubleDash=*/true))
+    return 2;
   Options options;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    const char *next = i + 1 < argc ? argv[i + 1] : nullptr;
-    if ((arg == "-o" || arg == "--output") && next) {
-      options.output = next;
-      ++i;
-    } else if (arg == "--dim" && next) {
-      if (llvm::Error e = parseDimBinding(next, options.dims)) {
-        llvm::errs() << "flashgen-ref: " << llvm::toString(std::move(e)) << "\n";
-        return 2;
-      }
-      ++i;
-    } else if (arg == "--seed" && next) {
-      if (llvm::StringRef(next).getAsInteger(10, options.seed))
-        return usage();
-      ++i;
-    } else if ((arg == "--gate-range" && next) ||
-               llvm::StringRef(arg).starts_with("--gate-range=")) {
-      // --gate-range LO,HI or --gate-range=LO,HI (LO may be negative).
-      llvm::StringRef range = arg == "--gate-range"
-                                  ? llvm::StringRef(argv[++i])
-                                  : llvm::StringRef(argv[i]).drop_front(13);
-      auto [lo, hi] = range.split(',');
-      if (lo.getAsDouble(options.gateMin) || hi.getAsDouble(options.gateMax) ||
-          options.gateMin >= options.gateMax)
-        return usage();
-      options.gateRangeGiven = true;
-    } else if (arg == "--initial-state") {
-      options.initialState = true;
-    } else if (!arg.empty() && arg[0] != '-' && options.spec.empty()) {
-      options.spec = arg;
-    } else {
-      llvm::errs() << "flashgen-ref: unexpected argument '" << arg << "'\n";
-      return usage();
+  options.spec = specArg;
+  options.output = outputArg;
+  options.seed = seedArg;
+  options.initialState = initialStateArg;
+  for (const std::string &binding : dimArgs)
+    if (llvm::Error e = parseDimBinding(binding, options.dims)) {
+      llvm::errs() << "flashgen-ref: " << llvm::toString(std::move(e)) << "\n";
+      return 2;
     }
+  if (gateRangeArg.getNumOccurrences()) {
+    auto [lo, hi] = llvm::StringRef(gateRangeArg).split(',');
+    if (lo.getAsDouble(options.gateMin) || hi.getAsDouble(options.gateMax) ||
+        options.gateMin >= options.gateMax) {
+      llvm::errs() << "flashgen-ref: --gate-range takes LO,HI with LO < HI, not '"
+                   << gateRangeArg << "'\n";
+      return 2;
+    }
+    options.gateRangeGiven = true;
   }
-  if (options.spec.empty() || options.output.empty())
-    return usage();
 
   MLIRContext context;
   OwningOpRef<ModuleOp> module = flashgen::cli::loadSpec(context, options.spec);

@@ -4,6 +4,7 @@
 
 #include "schedule/Calibration.h"
 
+#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
@@ -12,13 +13,29 @@
 #include <string>
 
 namespace sched = flashgen::schedule;
+namespace cl = llvm::cl;
 
-static int usage() {
-  llvm::errs() << "usage: flashgen calibrate TABLE.tsv... [--target sm_90|h200] [--fit]\n"
-                  "  Tables of measured candidate times (schedule/calibration/);\n"
-                  "  several are judged and fitted together.\n";
-  return 2;
-}
+cl::SubCommand flashgen::cli::calibrateCommand(
+    "calibrate", "the cost model against measured candidate times "
+                 "(schedule/calibration/*.tsv)");
+cl::OptionCategory flashgen::cli::calibrateCategory("flashgen calibrate options");
+
+namespace {
+using flashgen::cli::calibrateCategory;
+using flashgen::cli::calibrateCommand;
+
+cl::list<std::string> tableArgs(
+    cl::Positional, cl::OneOrMore,
+    cl::desc("<table.tsv>... (several are judged and fitted together)"),
+    cl::sub(calibrateCommand), cl::cat(calibrateCategory));
+cl::opt<std::string> targetArg("target", cl::init("sm_90"), cl::value_desc("target"),
+                               cl::desc("sm_90 (default) or h200"),
+                               cl::sub(calibrateCommand), cl::cat(calibrateCategory));
+cl::opt<bool> fitArg("fit",
+                     cl::desc("also fit the WarpgroupModel constants that order "
+                              "the measurements best"),
+                     cl::sub(calibrateCommand), cl::cat(calibrateCategory));
+} // namespace
 
 static void report(const sched::Target &t, const std::vector<sched::Measurement> &rows) {
   std::vector<sched::ShapeAgreement> shapes = sched::rankAgreement(t, rows);
@@ -33,25 +50,10 @@ static void report(const sched::Target &t, const std::vector<sched::Measurement>
                                s.within5Percent, s.shapes);
 }
 
-int flashgen::cli::runCalibrate(int argc, char **argv) {
-  std::vector<std::string> tables;
-  std::string target = "sm_90";
-  bool fit = false;
-  for (int i = 0; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--target" && i + 1 < argc)
-      target = argv[++i];
-    else if (arg == "--fit")
-      fit = true;
-    else if (arg == "--help" || arg == "-h")
-      return usage(), 0;
-    else if (!arg.empty() && arg[0] != '-')
-      tables.push_back(arg);
-    else
-      return usage();
-  }
-  if (tables.empty())
-    return usage();
+int flashgen::cli::runCalibrate() {
+  const std::vector<std::string> tables(tableArgs.begin(), tableArgs.end());
+  const std::string target = targetArg;
+  const bool fit = fitArg;
   sched::Result<const sched::Target *> t = sched::lookupTarget(target);
   if (!t) {
     llvm::errs() << "flashgen calibrate: " << t.error() << "\n";

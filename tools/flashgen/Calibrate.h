@@ -10,8 +10,15 @@
 #ifndef FLASHGEN_TOOLS_FLASHGEN_CALIBRATE_H
 #define FLASHGEN_TOOLS_FLASHGEN_CALIBRATE_H
 
+namespace llvm::cl {
+class OptionCategory;
+class SubCommand;
+} // namespace llvm::cl
+
 namespace flashgen::cli {
-int runCalibrate(int argc, char **argv);
+extern llvm::cl::SubCommand calibrateCommand;
+extern llvm::cl::OptionCategory calibrateCategory;
+int runCalibrate();
 } // namespace flashgen::cli
 
 #endif // FLASHGEN_TOOLS_FLASHGEN_CALIBRATE_H

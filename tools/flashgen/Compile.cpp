@@ -20,22 +20,53 @@
 
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <string>
 
 using namespace mlir;
 using namespace mlir::flash;
-
-static int usage() {
-  llvm::errs() << "usage: flashgen compile SPEC.mlir -o DIR [--target sm_90|h200|sm_80]\n"
-                  "                        [--dim NAME=VALUE]... [--top-k K] [--print-ir]\n"
-                  "                        [--spec-schedules]  (keep the spec's #flash.schedule)\n";
-  return 2;
-}
+namespace cl = llvm::cl;
 
 /// The most candidates one op may carry into a bundle.
 constexpr unsigned kMaxTopK = 64;
+
+cl::SubCommand flashgen::cli::compileCommand("compile",
+                                             "compile a spec into a bundle");
+cl::OptionCategory flashgen::cli::compileCategory("flashgen compile options");
+
+namespace {
+using flashgen::cli::compileCategory;
+using flashgen::cli::compileCommand;
+
+cl::opt<std::string> specArg(cl::Positional, cl::Required,
+                             cl::desc("<spec.mlir>"), cl::sub(compileCommand),
+                             cl::cat(compileCategory));
+cl::opt<std::string> outputArg("o", cl::Required, cl::value_desc("dir"),
+                               cl::desc("the bundle's folder (created)"),
+                               cl::sub(compileCommand), cl::cat(compileCategory));
+cl::alias outputAlias("output", cl::desc("alias for -o"), cl::aliasopt(outputArg));
+cl::opt<std::string> targetArg("target", cl::init("sm_90"), cl::value_desc("target"),
+                               cl::desc("sm_90 (default), h200 or sm_80"),
+                               cl::sub(compileCommand), cl::cat(compileCategory));
+cl::list<std::string> dimArgs(
+    "dim", cl::value_desc("NAME=VALUE"),
+    cl::desc("a dynamic size to plan for (repeatable); kernels take every "
+             "size at run time"),
+    cl::sub(compileCommand), cl::cat(compileCategory));
+cl::opt<unsigned> topKArg("top-k", cl::init(4), cl::value_desc("K"),
+                          cl::desc("ranked schedules per op in the bundle, 1 to 64 "
+                                   "(default 4)"),
+                          cl::sub(compileCommand), cl::cat(compileCategory));
+cl::opt<bool> specSchedulesArg(
+    "spec-schedules",
+    cl::desc("keep the spec's #flash.schedule and flash.candidates instead of "
+             "searching"),
+    cl::sub(compileCommand), cl::cat(compileCategory));
+cl::opt<bool> printIrArg("print-ir", cl::desc("print the lowered IR to stdout"),
+                         cl::sub(compileCommand), cl::cat(compileCategory));
+} // namespace
 
 /// With --spec-schedules the spec's own #flash.schedule and flash.candidates
 /// are lowered as they are: each must pass the checker the scheduler holds
@@ -76,58 +107,20 @@ static LogicalResult checkSpecSchedules(ModuleOp module,
   return result;
 }
 
-int flashgen::cli::runCompile(int argc, char **argv) {
-  std::string spec, output, target = "sm_90";
-  unsigned topK = 4;
-  bool printIr = false;
-  bool specSchedules = false;
+int flashgen::cli::runCompile() {
+  const std::string spec = specArg, output = outputArg, target = targetArg;
+  const unsigned topK = topKArg;
+  const bool printIr = printIrArg, specSchedules = specSchedulesArg;
   DimValues dims;
-  for (int i = 0; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto value = [&]() -> const char * {
-      return i + 1 < argc ? argv[++i] : nullptr;
-    };
-    if (arg == "-o" || arg == "--output") {
-      const char *v = value();
-      if (!v)
-        return usage();
-      output = v;
-    } else if (arg == "--target") {
-      const char *v = value();
-      if (!v)
-        return usage();
-      target = v;
-    } else if (arg == "--dim") {
-      const char *v = value();
-      if (!v)
-        return usage();
-      if (llvm::Error error = parseDimBinding(v, dims)) {
-        llvm::errs() << "flashgen compile: " << llvm::toString(std::move(error)) << "\n";
-        return 2;
-      }
-    } else if (arg == "--top-k") {
-      const char *v = value();
-      if (!v || llvm::StringRef(v).getAsInteger(10, topK) || topK == 0 ||
-          topK > kMaxTopK) {
-        llvm::errs() << "flashgen compile: --top-k takes 1 to " << kMaxTopK
-                     << "\n";
-        return usage();
-      }
-    } else if (arg == "--spec-schedules") {
-      specSchedules = true;
-    } else if (arg == "--print-ir") {
-      printIr = true;
-    } else if (!arg.empty() && arg[0] == '-') {
-      llvm::errs() << "flashgen compile: unknown option '" << arg << "'\n";
-      return usage();
-    } else if (spec.empty()) {
-      spec = arg;
-    } else {
-      return usage();
+  for (const std::string &binding : dimArgs)
+    if (llvm::Error error = parseDimBinding(binding, dims)) {
+      llvm::errs() << "flashgen compile: " << llvm::toString(std::move(error)) << "\n";
+      return 2;
     }
+  if (topK == 0 || topK > kMaxTopK) {
+    llvm::errs() << "flashgen compile: --top-k takes 1 to " << kMaxTopK << "\n";
+    return 2;
   }
-  if (spec.empty() || output.empty())
-    return usage();
   // Checked first: the passes and the manifest both read the target.
   if (auto t = flashgen::schedule::lookupTarget(target); !t) {
     llvm::errs() << "flashgen compile: " << t.error() << "\n";

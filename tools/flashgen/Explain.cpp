@@ -28,6 +28,7 @@
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -37,14 +38,32 @@
 using namespace mlir;
 using namespace mlir::flash;
 namespace sched = flashgen::schedule;
+namespace cl = llvm::cl;
+
+cl::SubCommand flashgen::cli::explainCommand(
+    "explain", "IO lower bounds, the chosen schedule, modeled IO and time, "
+               "ranked candidates");
+cl::OptionCategory flashgen::cli::explainCategory("flashgen explain options");
 
 namespace {
+using flashgen::cli::explainCategory;
+using flashgen::cli::explainCommand;
 
-int usage() {
-  llvm::errs() << "usage: flashgen explain SPEC.mlir [--target sm_90|sm_80|sm_test_small]\n"
-                  "                        [--dim NAME=VALUE]... [--top-k K] [--json]\n";
-  return 2;
-}
+cl::opt<std::string> specArg(cl::Positional, cl::Required,
+                             cl::desc("<spec.mlir>"), cl::sub(explainCommand),
+                             cl::cat(explainCategory));
+cl::opt<std::string> targetArg("target", cl::init("sm_90"), cl::value_desc("target"),
+                               cl::desc("sm_90 (default), h200, sm_80 or "
+                                        "sm_test_small"),
+                               cl::sub(explainCommand), cl::cat(explainCategory));
+cl::list<std::string> dimArgs("dim", cl::value_desc("NAME=VALUE"),
+                              cl::desc("a dynamic size to plan for (repeatable)"),
+                              cl::sub(explainCommand), cl::cat(explainCategory));
+cl::opt<unsigned> topKArg("top-k", cl::init(4), cl::value_desc("K"),
+                          cl::desc("ranked candidates to show (default 4)"),
+                          cl::sub(explainCommand), cl::cat(explainCategory));
+cl::opt<bool> jsonArg("json", cl::desc("one JSON array on stdout"),
+                      cl::sub(explainCommand), cl::cat(explainCategory));
 
 /// What explain reports about one flash op.
 struct OpReport {
@@ -232,47 +251,21 @@ llvm::json::Object toJson(const OpReport &r, const sched::Target &target) {
 
 } // namespace
 
-int flashgen::cli::runExplain(int argc, char **argv) {
-  std::string spec, targetName = "sm_90";
-  unsigned topK = 4;
-  bool json = false;
+int flashgen::cli::runExplain() {
+  const std::string spec = specArg, targetName = targetArg;
+  const unsigned topK = topKArg;
+  const bool json = jsonArg;
   DimValues given;
-  for (int i = 0; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto value = [&]() -> const char * {
-      return i + 1 < argc ? argv[++i] : nullptr;
-    };
-    if (arg == "--target") {
-      const char *v = value();
-      if (!v)
-        return usage();
-      targetName = v;
-    } else if (arg == "--dim") {
-      const char *v = value();
-      if (!v)
-        return usage();
-      if (llvm::Error error = parseDimBinding(v, given)) {
-        llvm::errs() << "flashgen explain: " << llvm::toString(std::move(error))
-                     << "\n";
-        return 2;
-      }
-    } else if (arg == "--top-k") {
-      const char *v = value();
-      if (!v || llvm::StringRef(v).getAsInteger(10, topK) || topK == 0)
-        return usage();
-    } else if (arg == "--json") {
-      json = true;
-    } else if (!arg.empty() && arg[0] == '-') {
-      llvm::errs() << "flashgen explain: unknown option '" << arg << "'\n";
-      return usage();
-    } else if (spec.empty()) {
-      spec = arg;
-    } else {
-      return usage();
+  for (const std::string &binding : dimArgs)
+    if (llvm::Error error = parseDimBinding(binding, given)) {
+      llvm::errs() << "flashgen explain: " << llvm::toString(std::move(error))
+                   << "\n";
+      return 2;
     }
+  if (topK == 0) {
+    llvm::errs() << "flashgen explain: --top-k takes 1 or more\n";
+    return 2;
   }
-  if (spec.empty())
-    return usage();
   sched::Result<const sched::Target *> target = sched::lookupTarget(targetName);
   if (!target) {
     llvm::errs() << "flashgen explain: " << target.error() << "\n";

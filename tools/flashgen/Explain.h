@@ -2,6 +2,11 @@
 #ifndef FLASHGEN_TOOLS_FLASHGEN_EXPLAIN_H
 #define FLASHGEN_TOOLS_FLASHGEN_EXPLAIN_H
 
+namespace llvm::cl {
+class OptionCategory;
+class SubCommand;
+} // namespace llvm::cl
+
 namespace flashgen::cli {
 
 /// `flashgen explain SPEC.mlir [--target sm_90] [--dim NAME=VALUE]...
@@ -9,7 +14,9 @@ namespace flashgen::cli {
 /// prints, per flash op, its sizes, IO lower bounds, chosen schedule,
 /// modeled traffic and ratios, modeled time and binding resource (a text
 /// block per op, or a JSON array). Returns 1 when an op has no schedule.
-int runExplain(int argc, char **argv);
+extern llvm::cl::SubCommand explainCommand;
+extern llvm::cl::OptionCategory explainCategory;
+int runExplain();
 
 } // namespace flashgen::cli
 
