@@ -9,15 +9,17 @@
 
 // Causal GQA, B = 4, Hq = 32, Hkv = 8, N = 8192, d = 128 (flash2's choice on
 // sm_90, worked out by hand: flash-schedule-flash2.mlir).
-// flash3 on sm_90 picks 128 x 128 tiles (2 consumer warpgroups and a
-//   producer, 3 stages): query tile i reads key tiles 0..i, 128 (i + 1)
-//   rows, over 64 tiles 128 x 2080 = 266240 rows x 256 + Q and O 2097152 =
-//   70254592 elements x 2 x 128 query heads = 17985175552; ratio 26.8.
-//   smem (128 x 128 + 3 x 128 x 256) x 2 + 128 (13 mbarriers) + 1024.
+// flash3 on sm_90 picks 128 x 176 tiles (2 consumer warpgroups and a
+//   producer, 2 stages): query tile i reads key tiles 0..ceil(128 (i + 1) /
+//   176) - 1, 176 rows each but the last key tile's 96 (8192 = 46 x 176 +
+//   96), over 64 query tiles 271312 rows x 256 + Q and O 2097152 =
+//   71553024 elements x 2 x 128 query heads = 18317574144; ratio
+//   18317574144 / 671088640 = 27.2953125. smem (128 x 128 + 2 x 176 x 256)
+//   x 2 + 128 (9 mbarriers) + 1024 = 214144.
 // CHECK-LABEL: func @causal_gqa
-// CHECK: flash.io_ratio = 2.680000e+01 : f64
-// CHECK-SAME: flash.modeled_io = 17985175552 : i64
-// CHECK-SAME: flash.schedule = #flash.schedule<algorithm = flash3, tile_q = 128, tile_kv = 128, tile_d = 128, stages = 3, warps = 12, {{.*}}, smem_bytes = 230528>
+// CHECK: flash.io_ratio = 27.29531{{[0-9]*}} : f64
+// CHECK-SAME: flash.modeled_io = 18317574144 : i64
+// CHECK-SAME: flash.schedule = #flash.schedule<algorithm = flash3, tile_q = 128, tile_kv = 176, tile_d = 128, stages = 2, warps = 12, {{.*}}, smem_bytes = 214144>
 // sm_80 picks 64 x 64 tiles over 4 warps (16 rows each): query tile i reads
 //   key tiles 0..i, 64 (i + 1) rows, over 128 tiles 64 x 8256 = 528384 rows
 //   x 256 + 2097152 = 137363456 elements x 2 x 128 = 35165044736; ratio
