@@ -11,6 +11,8 @@
 
 #include "passes/LowerAttention.h"
 
+#include "passes/OpProblems.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
@@ -66,10 +68,11 @@ static DictionaryAttr buildProblem(OpBuilder &b, const AttentionKernelPlan &plan
       b.getNamedAttr("scale", b.getF32FloatAttr(op.getEffectiveScale())),
       b.getNamedAttr("mask", b.getStringAttr(stringifyMaskKind(plan.mask))),
       b.getNamedAttr("window", b.getI64IntegerAttr(plan.window)),
-      // score_mod / mask_mod code runs on every score (Flash3Layout.h's
-      // register rule counts its live values).
+      // score_mod / mask_mod code runs on every score, reading the score
+      // alone (1) or positions too (2): Flash3Layout.h's register rule.
       b.getNamedAttr("element_mods",
-                     b.getI64IntegerAttr(op.hasScoreMod() || op.hasMaskMod())),
+                     b.getI64IntegerAttr(static_cast<int64_t>(
+                         attentionElementMods(op)))),
       b.getNamedAttr("dims", b.getStrArrayAttr({op.getBatchDimName(),
                                                 op.getQueryDimName(),
                                                 op.getKeyDimName()})),

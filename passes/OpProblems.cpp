@@ -53,6 +53,8 @@ mlir::flash::attentionProblem(AttentionOp op, const DimValues &dims,
   p.window = op.getWindow().value_or(0);
   p.hasScoreMod = op.hasScoreMod();
   p.hasMaskMod = op.hasMaskMod();
+  p.scoreModReadsPositions =
+      attentionElementMods(op) == sched::ElementMods::Positions && !p.hasMaskMod;
   if (p.hasScoreMod)
     countRegionWork(op.getScoreMod(), p.scoreModSfuOps, p.scoreModAluOps);
   if (p.hasMaskMod) {
@@ -61,6 +63,17 @@ mlir::flash::attentionProblem(AttentionOp op, const DimValues &dims,
     p.maskModAluOps += sfu;
   }
   return p;
+}
+
+sched::ElementMods mlir::flash::attentionElementMods(AttentionOp op) {
+  if (op.hasMaskMod())
+    return sched::ElementMods::Positions;
+  if (!op.hasScoreMod())
+    return sched::ElementMods::None;
+  // score_mod(score, b, h, q_idx, kv_idx): arguments 3 and 4 are positions.
+  Block &body = op.getScoreMod().front();
+  bool positions = !body.getArgument(3).use_empty() || !body.getArgument(4).use_empty();
+  return positions ? sched::ElementMods::Positions : sched::ElementMods::Score;
 }
 
 sched::LinearProblem mlir::flash::linearKernelProblem(LinearAttentionOp op) {

@@ -19,6 +19,10 @@ namespace mlir::flash {
 FailureOr<flashgen::schedule::AttentionProblem>
 attentionProblem(AttentionOp op, const DimValues &dims, StringRef passName);
 
+/// What the user's per-element regions of `op` read (the score alone, or
+/// positions too): flash3's register rule and the kernels' `element_mods`.
+flashgen::schedule::ElementMods attentionElementMods(AttentionOp op);
+
 /// What the kernels of `op` specialise on (heads, Dk, Dv, gate kind,
 /// element sizes, state use); batch and length, which they take at run
 /// time, keep the problem's defaults.

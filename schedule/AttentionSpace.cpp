@@ -297,7 +297,7 @@ ScheduleSpace flash3Space(const AttentionProblem &p, const Target &t) {
   regs.value = [toSchedule, p](const Point &x) {
     Schedule sch = toSchedule(x);
     return flash3ConsumerRegisters(p.headDim, p.valueDim, sch.tileKv,
-                                   p.hasElementMods()) +
+                                   p.elementMods()) +
                        (flash3Shape(sch).producer ? 0 : kFlash3SelfCopyRegisters) >
                    flash3ConsumerBudget(sch, p.headDim)
                ? 1

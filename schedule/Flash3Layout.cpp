@@ -100,15 +100,18 @@ int64_t flashgen::schedule::flash3ConsumerBudget(const Schedule &s,
 int64_t flashgen::schedule::flash3ConsumerRegisters(int64_t headDim,
                                                     int64_t valueDim,
                                                     int64_t tileKv,
-                                                    bool elementMods) {
+                                                    ElementMods mods) {
   (void)headDim; // Q and K stay in shared memory: wgmma reads them there.
+  int64_t modRegisters = mods == ElementMods::Positions ? kFlash3PositionModRegisters
+                         : mods == ElementMods::Score   ? kFlash3ElementModRegisters
+                                                        : 0;
   return kConsumerBaseRegisters + valueDim / 2 + tileKv / 2 + tileKv / 4 +
-         (elementMods ? kFlash3ElementModRegisters : 0);
+         modRegisters;
 }
 
 std::vector<std::string> flashgen::schedule::flash3Violations(
     int64_t headDim, int64_t valueDim, int64_t elementBytes, const Schedule &s,
-    int64_t smemPerCTA, bool elementMods) {
+    int64_t smemPerCTA, ElementMods mods) {
   std::vector<std::string> broken;
   auto n = [](int64_t v) { return std::to_string(v); };
   if (elementBytes != 2)
@@ -152,7 +155,7 @@ std::vector<std::string> flashgen::schedule::flash3Violations(
     broken.push_back("needs " + formatBytes(smem) +
                      " of shared memory, more than the " +
                      formatBytes(smemPerCTA) + " a CTA may use");
-  int64_t need = flash3ConsumerRegisters(headDim, valueDim, s.tileKv, elementMods) +
+  int64_t need = flash3ConsumerRegisters(headDim, valueDim, s.tileKv, mods) +
                  (shape.producer ? 0 : kFlash3SelfCopyRegisters);
   int64_t budget = flash3ConsumerBudget(s, headDim);
   if (need > budget)

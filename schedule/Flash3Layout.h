@@ -27,6 +27,7 @@
 #ifndef FLASHGEN_SCHEDULE_FLASH3LAYOUT_H
 #define FLASHGEN_SCHEDULE_FLASH3LAYOUT_H
 
+#include "schedule/Problem.h"
 #include "schedule/Schedule.h"
 
 #include <cstdint>
@@ -73,20 +74,27 @@ int64_t flash3ConsumerBudget(const Schedule &s, int64_t headDim);
 /// Flash3Layout.cpp), and what consumers that copy their own tiles (no
 /// producer) need on top: the copy addresses and predicates.
 constexpr int64_t kFlash3SelfCopyRegisters = 8;
-/// What a score_mod or mask_mod adds: its values live across the fragment
-/// loop (ALiBi's slope and the lane's position, bounds of a mask).
+/// What the user's regions add (AttentionProblem::elementMods): a score_mod
+/// of the score alone (softcap) keeps a few constants live across the
+/// fragment loop; regions that read positions (a mask_mod, or a score_mod of
+/// q_idx / kv_idx such as ALiBi) keep the lane's row and column offsets, the
+/// slope and their per-fragment terms live too. Measured with ptxas on the
+/// H200 bundles: ALiBi + causal at d = 128 spills at tile_kv = 144 (budget
+/// 232) and not at 128 (budget 224), so its need is 222-224 there.
 constexpr int64_t kFlash3ElementModRegisters = 8;
+constexpr int64_t kFlash3PositionModRegisters = 32;
 int64_t flash3ConsumerRegisters(int64_t headDim, int64_t valueDim,
-                                int64_t tileKv, bool elementMods = false);
+                                int64_t tileKv,
+                                ElementMods mods = ElementMods::None);
 
 /// Every rule of the kernel shape, one message per broken rule (empty: the
-/// emitter can print it). `smemPerCTA` is the target's limit; elementMods:
-/// the problem has a score_mod or a mask_mod.
+/// emitter can print it). `smemPerCTA` is the target's limit; mods: what
+/// the problem's score_mod / mask_mod read.
 std::vector<std::string> flash3Violations(int64_t headDim, int64_t valueDim,
                                           int64_t elementBytes,
                                           const Schedule &s,
                                           int64_t smemPerCTA,
-                                          bool elementMods = false);
+                                          ElementMods mods = ElementMods::None);
 
 } // namespace flashgen::schedule
 

@@ -30,6 +30,12 @@ constexpr int64_t kMaxHeads = 65535;
 constexpr long double kMaxModelWork = 1152921504606846976.0L; // 2^60
 
 enum class MaskKind { None, Causal, SlidingWindow };
+
+/// What the user's per-element regions read: nothing (no score_mod or
+/// mask_mod), the score alone (softcap), or the element's positions too (a
+/// mask_mod, ALiBi). Recorded on kernels as the problem's `element_mods`
+/// (0, 1, 2).
+enum class ElementMods { None = 0, Score = 1, Positions = 2 };
 using flashgen::GateKind;
 using flashgen::gateKindName;
 using flashgen::parseGateKind;
@@ -53,8 +59,16 @@ struct AttentionProblem {
   int64_t window = 0; ///< keys per query for MaskKind::SlidingWindow
   bool hasScoreMod = false;
   bool hasMaskMod = false;
-  /// Code that runs on every score element (flash3's register rule).
-  bool hasElementMods() const { return hasScoreMod || hasMaskMod; }
+  /// The score_mod reads q_idx or kv_idx (ALiBi), not the score alone.
+  bool scoreModReadsPositions = false;
+  /// Code that runs on every score element, and what it reads (flash3's
+  /// register rule, Flash3Layout.h).
+  ElementMods elementMods() const {
+    if (hasMaskMod || (hasScoreMod && scoreModReadsPositions))
+      return ElementMods::Positions;
+    return hasScoreMod ? ElementMods::Score : ElementMods::None;
+  }
+  bool hasElementMods() const { return elementMods() != ElementMods::None; }
   /// Per score element work of the user's regions when present (the pass
   /// may count the region's ops; the defaults fit softcap and ALiBi).
   int64_t scoreModSfuOps = 1;

@@ -19,6 +19,8 @@
 
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <algorithm>
+
 using namespace mlir;
 using namespace mlir::flash;
 namespace sched = flashgen::schedule;
@@ -101,8 +103,10 @@ LogicalResult AttentionKernelPrinter::checkFlash3Schedule() {
   std::vector<std::string> broken = sched::flash3Violations(
       problemInt("head_dim"), problemInt("value_dim"),
       element.getIntOrFloatBitWidth() / 8, toLibrary(s), hopperTarget().smemPerCTA,
-      kernel.getProblem().contains("element_mods") &&
-          problemInt("element_mods") != 0);
+      kernel.getProblem().contains("element_mods")
+          ? static_cast<sched::ElementMods>(
+                std::clamp<int64_t>(problemInt("element_mods"), 0, 2))
+          : sched::ElementMods::None);
   if (!broken.empty())
     return kernel.emitError() << "flash3 schedule " << s << ": " << broken.front();
   return success();

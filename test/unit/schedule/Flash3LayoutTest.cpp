@@ -82,6 +82,18 @@ TEST(Flash3Layout, RulesNameWhatIsWrong) {
   // 192-key tiles leave two consumer warpgroups short of registers at d = 128.
   EXPECT_TRUE(mentions(flash3Violations(128, 128, 2, flash3(128, 192, 2, 12), smem),
                        "registers per thread"));
+  // Regions that read positions (ALiBi, mask_mod) cost more than a score_mod
+  // of the score alone (softcap): ptxas spilled ALiBi + causal at 144-key
+  // tiles on the H200 bundles and not at 128, while softcap ran 160-key
+  // tiles without spills.
+  const Schedule kv144 = flash3(128, 144, 2, 12), kv128 = flash3(128, 128, 2, 12),
+                 kv160 = flash3(128, 160, 2, 12);
+  EXPECT_TRUE(mentions(flash3Violations(128, 128, 2, kv144, smem, ElementMods::Positions),
+                       "registers per thread"));
+  EXPECT_TRUE(flash3Violations(128, 128, 2, kv128, smem, ElementMods::Positions).empty());
+  EXPECT_TRUE(flash3Violations(128, 128, 2, kv160, smem, ElementMods::Score).empty());
+  EXPECT_GT(flash3ConsumerRegisters(128, 128, 144, ElementMods::Positions),
+            flash3ConsumerRegisters(128, 128, 144, ElementMods::Score));
 }
 
 TEST(Flash3Layout, ShapeFollowsWarps) {
