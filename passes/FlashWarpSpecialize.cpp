@@ -38,6 +38,7 @@
 #include "passes/Passes.h"
 
 #include "dialect/ScheduleConversion.h"
+#include "passes/IndexBuilder.h"
 #include "schedule/Flash3Layout.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -109,20 +110,10 @@ FailureOr<KernelParts> findParts(KernelOp kernel) {
   return parts;
 }
 
-struct SplitBuilder {
-  OpBuilder &b;
-  Location loc;
+/// The consumer turns of one kernel (index math from IndexBuilder).
+struct SplitBuilder : IndexBuilder {
   int64_t stages;
   bool pipelined;
-
-  Value c(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
-  Value rem(Value x, Value y) { return arith::RemSIOp::create(b, loc, x, y); }
-  Value gt(Value x, Value y) {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, x, y);
-  }
-  Value flag(bool v) { return arith::ConstantIntOp::create(b, loc, v, 1); }
 
   /// Ops under `cond` (an scf.if without else).
   template <typename Fn> void when(Value cond, Fn &&fn) {
@@ -232,7 +223,7 @@ LogicalResult specialize(KernelOp kernel, bool tma) {
   bool persistent = s.getPersistent() != 0;
   Location loc = kernel.getLoc();
   OpBuilder b(kernel.getContext());
-  SplitBuilder bld{b, loc, s.getStages(), s.getInnerQ() == 1};
+  SplitBuilder bld{{b, loc}, s.getStages(), s.getInnerQ() == 1};
   Block &block = kernel.getBody().front();
 
   Value lo = parts.loops.front().getLowerBound();

@@ -11,6 +11,7 @@
 
 #include "passes/LowerAttention.h"
 
+#include "passes/IndexBuilder.h"
 #include "passes/OpProblems.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -22,35 +23,6 @@ using namespace mlir;
 using namespace mlir::flash;
 
 namespace {
-
-/// Index arithmetic helpers: every value is an `index`, read as a signed
-/// integer (M - N may be negative).
-struct IndexBuilder {
-  OpBuilder &b;
-  Location loc;
-
-  Value c(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
-  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
-  Value floorDiv(Value x, Value y) {
-    return arith::FloorDivSIOp::create(b, loc, x, y);
-  }
-  Value ceilDiv(Value x, Value y) {
-    return arith::CeilDivSIOp::create(b, loc, x, y);
-  }
-  Value min(Value x, Value y) { return arith::MinSIOp::create(b, loc, x, y); }
-  Value max(Value x, Value y) { return arith::MaxSIOp::create(b, loc, x, y); }
-  Value clamp(Value x, Value lo, Value hi) { return min(max(x, lo), hi); }
-  Value lt(Value x, Value y) {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, x, y);
-  }
-  Value le(Value x, Value y) {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, x, y);
-  }
-  Value andI(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
-  Value rem(Value x, Value y) { return arith::RemSIOp::create(b, loc, x, y); }
-};
 
 /// The problem dictionary recorded on each kernel: what it specialises on.
 static DictionaryAttr buildProblem(OpBuilder &b, const AttentionKernelPlan &plan,
