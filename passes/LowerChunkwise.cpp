@@ -19,6 +19,8 @@
 
 #include "passes/LowerChunkwise.h"
 
+#include "passes/IndexBuilder.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -31,31 +33,14 @@ using namespace mlir::flash;
 
 namespace {
 
-/// Index and f32 arithmetic helpers.
-struct Arith {
-  OpBuilder &b;
-  Location loc;
-
-  Value c(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+/// Index (IndexBuilder) and f32 arithmetic helpers.
+struct Arith : IndexBuilder {
   Value f(double v) {
     return arith::ConstantFloatOp::create(b, loc, b.getF32Type(),
                                           APFloat(float(v)));
   }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
-  Value ceilDiv(Value x, Value y) {
-    return arith::CeilDivSIOp::create(b, loc, x, y);
-  }
   Value divU(Value x, Value y) { return arith::DivUIOp::create(b, loc, x, y); }
   Value remU(Value x, Value y) { return arith::RemUIOp::create(b, loc, x, y); }
-  Value rem(Value x, Value y) { return arith::RemSIOp::create(b, loc, x, y); }
-  Value min(Value x, Value y) { return arith::MinSIOp::create(b, loc, x, y); }
-  Value lt(Value x, Value y) {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, x, y);
-  }
-  Value le(Value x, Value y) {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, x, y);
-  }
   Value addF(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y); }
   Value subF(Value x, Value y) { return arith::SubFOp::create(b, loc, x, y); }
 
@@ -87,7 +72,7 @@ void buildGateRegion(OpBuilder &b, Location loc, GateKind gate,
   Block *body = b.createBlock(&op.getBody());
   for (unsigned i = 0; i < rawCount; ++i)
     body->addArgument(b.getF32Type(), loc);
-  Arith a{b, loc};
+  Arith a{{b, loc}};
   Value logForget, logInput;
   switch (gate) {
   case GateKind::none:
@@ -121,7 +106,7 @@ void buildDecayRegion(OpBuilder &b, Location loc, GateKind gate,
   Type f32 = b.getF32Type(), index = b.getIndexType();
   body->addArguments({f32, f32, f32, f32, f32, f32, index, index},
                      SmallVector<Location>(8, loc));
-  Arith a{b, loc};
+  Arith a{{b, loc}};
   Value hiR = body->getArgument(1), loR = body->getArgument(2),
         hiS = body->getArgument(3), loS = body->getArgument(4),
         iotaS = body->getArgument(5), r = body->getArgument(6),
