@@ -76,7 +76,7 @@ FailureOr<KernelParts> findParts(KernelOp kernel) {
     if (auto grid = dyn_cast<GridMapOp>(op)) {
       parts.grid = grid;
     } else if (auto load = dyn_cast<TileLoadOp>(op)) {
-      if (load.getTensor() != "q" || parts.queryLoad)
+      if (load.getTensor() != TensorRole::q || parts.queryLoad)
         return kernel.emitError("flash-warp-specialize: a top-level tile load "
                                 "other than the query's");
       parts.queryLoad = load;
@@ -98,7 +98,7 @@ FailureOr<KernelParts> findParts(KernelOp kernel) {
     }
   }
   kernel.walk([&](TileLoadOp load) {
-    if (load.getTensor() == "k" && !parts.keyLoad)
+    if (load.getTensor() == TensorRole::k && !parts.keyLoad)
       parts.keyLoad = load;
   });
   if (!parts.grid || !parts.queryLoad || !parts.keyLoad ||
@@ -144,10 +144,10 @@ struct SplitBuilder {
     when(hasPrev, [&] { PipeWaitOp::create(b, loc, PipeRing::v, prev); });
     TurnWaitOp::create(b, loc);
     auto issuePv = [&] {
-      TileMmaOp::create(b, loc, "pv", rem(prev, stagesV), /*async=*/true);
+      TileMmaOp::create(b, loc, TileProduct::pv, rem(prev, stagesV), /*async=*/true);
     };
     if (pipelined) {
-      TileMmaOp::create(b, loc, "qk", stage, /*async=*/true);
+      TileMmaOp::create(b, loc, TileProduct::qk, stage, /*async=*/true);
       auto branch = scf::IfOp::create(b, loc, hasPrev, /*withElse=*/true);
       {
         OpBuilder::InsertionGuard guard(b);
@@ -161,7 +161,7 @@ struct SplitBuilder {
       PipeReleaseOp::create(b, loc, PipeRing::k, it);
     } else {
       when(hasPrev, issuePv);
-      TileMmaOp::create(b, loc, "qk", stage, /*async=*/true);
+      TileMmaOp::create(b, loc, TileProduct::qk, stage, /*async=*/true);
       TurnPassOp::create(b, loc, flag(false));
       MmaWaitOp::create(b, loc, 0, /*score=*/true, /*output=*/true);
       PipeReleaseOp::create(b, loc, PipeRing::k, it);
@@ -184,7 +184,7 @@ struct SplitBuilder {
     when(hadTiles, [&] { PipeWaitOp::create(b, loc, PipeRing::v, last); });
     TurnWaitOp::create(b, loc);
     when(hadTiles, [&] {
-      TileMmaOp::create(b, loc, "pv", rem(last, c(stages)), /*async=*/true);
+      TileMmaOp::create(b, loc, TileProduct::pv, rem(last, c(stages)), /*async=*/true);
     });
     TurnPassOp::create(b, loc, final);
     MmaWaitOp::create(b, loc, 0, /*score=*/false, /*output=*/true);
@@ -361,7 +361,7 @@ struct FlashWarpSpecialize
     SmallVector<KernelOp> kernels;
     getOperation().walk([&](KernelOp kernel) {
       ScheduleAttr s = kernel.getSchedule();
-      if (kernel.getFamily() == "attention" &&
+      if (kernel.getFamily() == KernelFamily::attention &&
           s.getAlgorithm() == Algorithm::flash3 &&
           sched::flash3Shape(toLibrary(s)).producer &&
           kernel.getBody().front().getOps<WarpSpecializeOp>().empty())
