@@ -97,6 +97,43 @@ flash.kernel @k family attention schedule #flash.schedule<algorithm = flash3, ti
 
 // -----
 
+// Rings are named by the tensor they hold: q, k or v; g and o have none.
+flash.kernel @k family attention schedule #flash.schedule<algorithm = flash3, tile_q = 128, tile_kv = 128, tile_d = 128, stages = 2, warps = 12, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  flash.warp_specialize consumer_groups 2 producer_registers 24 consumer_registers 240 producer {
+    // expected-error@+1 {{'flash.pipe_produce' op ring o is not one of q, k, v: only those tensors have rings}}
+    flash.pipe_produce o [%ids#2, %ids#1, %ids#0] rows 128 extent %ids#0 slot %ids#0
+  } consumers {
+    flash.turn_open
+  }
+}
+
+// -----
+
+flash.kernel @k family attention schedule #flash.schedule<algorithm = flash3, tile_q = 128, tile_kv = 128, tile_d = 128, stages = 2, warps = 12, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  flash.warp_specialize consumer_groups 2 producer_registers 24 consumer_registers 240 producer {
+    flash.pipe_drain
+  } consumers {
+    // expected-error@+1 {{'flash.pipe_wait' op ring g is not one of q, k, v: only those tensors have rings}}
+    flash.pipe_wait g %ids#0
+  }
+}
+
+// -----
+
+flash.kernel @k family attention schedule #flash.schedule<algorithm = flash3, tile_q = 128, tile_kv = 128, tile_d = 128, stages = 2, warps = 12, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  flash.warp_specialize consumer_groups 2 producer_registers 24 consumer_registers 240 producer {
+    flash.pipe_drain
+  } consumers {
+    // expected-error@+1 {{'flash.pipe_release' op ring o is not one of q, k, v: only those tensors have rings}}
+    flash.pipe_release o %ids#0
+  }
+}
+
+// -----
+
 flash.kernel @k family attention schedule #flash.schedule<algorithm = flash3, tile_q = 128, tile_kv = 128, tile_d = 128, stages = 2, warps = 12, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   // expected-error@+1 {{'flash.turn_wait' op must be inside the consumers region of a flash.warp_specialize}}
