@@ -13,10 +13,10 @@
 
 namespace mlir::flash {
 
-/// Family "attention" (attention/AttentionEmitter.cpp, Flash3Emitter.cpp).
+/// Family `attention` (attention/AttentionEmitter.cpp, Flash3Emitter.cpp).
 FailureOr<EmittedKernel> emitAttentionKernel(KernelOp kernel);
 
-/// Families "linear_fused", "linear_states", "linear_outputs"
+/// Families `linear_fused`, `linear_states`, `linear_outputs`
 /// (recurrence/ChunkwiseEmitter.cpp).
 FailureOr<EmittedKernel> emitLinearKernel(KernelOp kernel);
 

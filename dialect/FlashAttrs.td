@@ -1,7 +1,9 @@
-//===- FlashAttrs.td - mask and gate kinds, schedules ----*- tablegen -*-===//
+//===- FlashAttrs.td - kinds, roles and schedules --------*- tablegen -*-===//
 //
-// Enum attributes chosen by the user (mask kind, gate kind) and the schedule
-// attribute written by `flash-schedule`.
+// Enum attributes chosen by the user (mask kind, gate kind), the schedule
+// attribute written by `flash-schedule`, and the kinds of the kernel IR that
+// the verifiers and emitters branch on (kernel family, tensor roles, tile
+// products, state sources and targets).
 //
 //===----------------------------------------------------------------------===//
 
@@ -36,6 +38,54 @@ def Flash_Algorithm : I32EnumAttr<"Algorithm", "kernel family of a schedule", [
     I32EnumAttrCase<"flash3", 2>,
     I32EnumAttrCase<"chunk_fused", 3>,
     I32EnumAttrCase<"chunk_two_pass", 4>
+  ]> {
+  let cppNamespace = "::mlir::flash";
+}
+
+def Flash_KernelFamily : I32EnumAttr<"KernelFamily",
+    "kernel family of a flash.kernel", [
+    I32EnumAttrCase<"attention", 0>,
+    I32EnumAttrCase<"linear_fused", 1>,
+    I32EnumAttrCase<"linear_states", 2>,
+    I32EnumAttrCase<"linear_outputs", 3>
+  ]> {
+  let cppNamespace = "::mlir::flash";
+}
+
+// The op tensors a tile op reads or writes. Each name is also the kernel's
+// CUDA parameter for that tensor, which the emitters print.
+def Flash_TensorRole : I32EnumAttr<"TensorRole",
+    "op tensor a kernel tile op reads or writes", [
+    I32EnumAttrCase<"q", 0>,
+    I32EnumAttrCase<"k", 1>,
+    I32EnumAttrCase<"v", 2>,
+    I32EnumAttrCase<"g", 3>,
+    I32EnumAttrCase<"o", 4>
+  ]> {
+  let cppNamespace = "::mlir::flash";
+}
+
+def Flash_TileProduct : I32EnumAttr<"TileProduct",
+    "tile matrix product of the attention kernel", [
+    I32EnumAttrCase<"qk", 0>,
+    I32EnumAttrCase<"pv", 1>
+  ]> {
+  let cppNamespace = "::mlir::flash";
+}
+
+def Flash_StateSource : I32EnumAttr<"StateSource",
+    "where a recurrence kernel's carried state starts from", [
+    I32EnumAttrCase<"zero", 0>,
+    I32EnumAttrCase<"initial", 1>,
+    I32EnumAttrCase<"scratch", 2>
+  ]> {
+  let cppNamespace = "::mlir::flash";
+}
+
+def Flash_StateTarget : I32EnumAttr<"StateTarget",
+    "where a recurrence kernel writes its carried state", [
+    I32EnumAttrCase<"final", 0>,
+    I32EnumAttrCase<"scratch", 1>
   ]> {
   let cppNamespace = "::mlir::flash";
 }

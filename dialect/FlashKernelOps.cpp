@@ -3,49 +3,104 @@
 // The invariants of the ops of FlashKernelOps.td and FlashLinearKernelOps.td
 // that the emitters (codegen/) rely on: a kernel's family and schedule
 // agree, it has one grid mapping, tile ops sit inside a kernel of their
-// family and name a buffer role that family has, streamed tiles have the
-// schedule's sizes, gate kinds match the kernel's, and the scalar regions
-// have the arguments and terminator their emitter reads. Each message names
-// the value found and what was expected.
+// family and name a tensor or state that op and that family have (the
+// kernel's CUDA parameters), streamed tiles have the schedule's sizes, gate
+// kinds match the kernel's, and the scalar regions have the arguments and
+// terminator their emitter reads. Each message names the value found and
+// what was expected.
 //
 //===----------------------------------------------------------------------===//
 
 #include "dialect/FlashDialect.h"
 
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
 
 using namespace mlir;
 using namespace mlir::flash;
 
 namespace {
 
-/// The kernel families and the schedule algorithms each one lowers.
+/// A set of values of one of the kernel IR's enums (all below 32).
+template <typename E> class EnumSet {
+public:
+  constexpr EnumSet() = default;
+  constexpr EnumSet(std::initializer_list<E> values) {
+    for (E value : values)
+      bits |= 1u << static_cast<unsigned>(value);
+  }
+  bool contains(E value) const {
+    return (bits >> static_cast<unsigned>(value)) & 1;
+  }
+  /// The names of the members, in enum order.
+  SmallVector<StringRef> names() const {
+    SmallVector<StringRef> out;
+    for (unsigned i = 0; i < 32; ++i)
+      if ((bits >> i) & 1)
+        out.push_back(stringifyEnum(static_cast<E>(i)));
+    return out;
+  }
+
+private:
+  unsigned bits = 0;
+};
+
+/// The kernel families: the schedule algorithms each one lowers, and what
+/// its tile ops may name, which is what its CUDA kernel has parameters for
+/// (codegen/recurrence/ChunkwiseEmitter.cpp's signature): `linear_states`
+/// computes no outputs (no q, no o) and hands its chunk states to
+/// `linear_outputs` through scratch; only the kernels that run the
+/// recurrence from the start read the initial state and write the final one.
 struct FamilyRule {
-  StringRef family;
+  KernelFamily family;
   Algorithm algorithms[2];
   bool recurrence;
+  EnumSet<TensorRole> tensors;
+  EnumSet<StateSource> sources;
+  EnumSet<StateTarget> targets;
 };
+using TR = TensorRole;
 constexpr FamilyRule kFamilies[] = {
-    {"attention", {Algorithm::flash2, Algorithm::flash3}, false},
-    {"linear_fused", {Algorithm::chunk_fused, Algorithm::chunk_fused}, true},
-    {"linear_states", {Algorithm::chunk_two_pass, Algorithm::chunk_two_pass}, true},
-    {"linear_outputs", {Algorithm::chunk_two_pass, Algorithm::chunk_two_pass}, true},
+    {KernelFamily::attention,
+     {Algorithm::flash2, Algorithm::flash3},
+     false,
+     {TR::q, TR::k, TR::v, TR::o},
+     {},
+     {}},
+    {KernelFamily::linear_fused,
+     {Algorithm::chunk_fused, Algorithm::chunk_fused},
+     true,
+     {TR::q, TR::k, TR::v, TR::g, TR::o},
+     {StateSource::zero, StateSource::initial},
+     {StateTarget::final}},
+    {KernelFamily::linear_states,
+     {Algorithm::chunk_two_pass, Algorithm::chunk_two_pass},
+     true,
+     {TR::k, TR::v, TR::g},
+     {StateSource::zero, StateSource::initial},
+     {StateTarget::final, StateTarget::scratch}},
+    {KernelFamily::linear_outputs,
+     {Algorithm::chunk_two_pass, Algorithm::chunk_two_pass},
+     true,
+     {TR::q, TR::k, TR::v, TR::g, TR::o},
+     {StateSource::scratch},
+     {}},
 };
 
-const FamilyRule *familyRule(StringRef family) {
-  for (const FamilyRule &rule : kFamilies)
-    if (rule.family == family)
-      return &rule;
-  return nullptr;
+const FamilyRule &familyRule(KernelFamily family) {
+  const FamilyRule *rule = llvm::find_if(
+      kFamilies, [&](const FamilyRule &r) { return r.family == family; });
+  assert(rule != std::end(kFamilies) && "every KernelFamily has a rule");
+  return *rule;
 }
 
-/// "a", "b" or "c" (for messages).
+/// "a", "a or b", "a, b or c" (for messages).
 std::string oneOf(ArrayRef<StringRef> names) {
   std::string out;
   for (auto [i, name] : llvm::enumerate(names)) {
     if (i)
       out += i + 1 == names.size() ? " or " : ", ";
-    out += "\"" + name.str() + "\"";
+    out += name.str();
   }
   return out;
 }
@@ -56,37 +111,62 @@ FailureOr<KernelOp> enclosingKernel(Operation *op, bool recurrence) {
   auto kernel = op->getParentOfType<KernelOp>();
   const char *wanted = recurrence ? "a recurrence family (linear_fused, "
                                     "linear_states, linear_outputs)"
-                                  : "family \"attention\"";
+                                  : "family attention";
   if (!kernel)
     return op->emitOpError() << "must be inside a flash.kernel of " << wanted;
-  const FamilyRule *rule = familyRule(kernel.getFamily());
-  if (!rule || rule->recurrence != recurrence)
+  if (familyRule(kernel.getFamily()).recurrence != recurrence)
     return op->emitOpError() << "must be inside a flash.kernel of " << wanted
-                             << ", not family \"" << kernel.getFamily()
-                             << "\"";
+                             << ", not family "
+                             << stringifyKernelFamily(kernel.getFamily());
   return kernel;
 }
 
-/// A tile op's string role must be one of `roles`.
-LogicalResult checkRole(Operation *op, StringRef what, StringRef role,
-                        ArrayRef<StringRef> roles) {
-  if (llvm::is_contained(roles, role))
+/// A tensor the op can name at all (`opTensors`: an output store stores o).
+LogicalResult checkOpTensor(Operation *op, TensorRole tensor,
+                            EnumSet<TensorRole> opTensors) {
+  if (opTensors.contains(tensor))
     return success();
-  return op->emitOpError() << what << " \"" << role << "\" is not "
-                           << oneOf(roles);
+  return op->emitOpError() << "tensor " << stringifyTensorRole(tensor)
+                           << " is not " << oneOf(opTensors.names());
+}
+
+/// A tensor, state source or state target (`what`) that the kernel's family
+/// has (`familyRoles`: its FamilyRule's set).
+template <typename E>
+LogicalResult checkFamilyRole(Operation *op, KernelOp kernel, StringRef what,
+                              E role, EnumSet<E> familyRoles) {
+  if (familyRoles.contains(role))
+    return success();
+  InFlightDiagnostic diag =
+      op->emitOpError() << "a " << stringifyKernelFamily(kernel.getFamily())
+                        << " kernel has no " << what << " "
+                        << stringifyEnum(role);
+  SmallVector<StringRef> names = familyRoles.names();
+  if (names.empty())
+    diag << " (it has none)";
+  else
+    diag << " (its " << what << "s: " << llvm::join(names, ", ") << ")";
+  return diag;
 }
 
 /// A recurrence tile op inside a kernel of the same gate kind.
-LogicalResult checkRecurrenceOp(Operation *op, GateKind gate) {
+FailureOr<KernelOp> checkRecurrenceOp(Operation *op, GateKind gate) {
   FailureOr<KernelOp> kernel = enclosingKernel(op, /*recurrence=*/true);
   if (failed(kernel))
     return failure();
-  auto kernelGate = kernel->getProblem().getAs<StringAttr>("gate");
-  if (kernelGate && kernelGate.getValue() != stringifyGateKind(gate))
+  std::optional<GateKind> kernelGate = kernel->getProblemGate();
+  if (kernelGate && *kernelGate != gate)
     return op->emitOpError() << "has gate " << stringifyGateKind(gate)
-                             << " but its kernel's problem has gate \""
-                             << kernelGate.getValue() << "\"";
-  return success();
+                             << " but its kernel's problem has gate "
+                             << stringifyGateKind(*kernelGate);
+  return kernel;
+}
+
+/// Whether the kernel's problem sets the boolean `key` to false (the
+/// initial_state and final_state flags; an absent flag allows either).
+bool problemFlagOff(KernelOp kernel, StringRef key) {
+  auto flag = kernel.getProblem().getAs<BoolAttr>(key);
+  return flag && !flag.getValue();
 }
 
 /// The single block of a scalar region: its argument types and terminator.
@@ -114,25 +194,30 @@ LogicalResult checkScalarRegion(Operation *op, Region &region,
 // Kernel, grid and shared ops
 //===----------------------------------------------------------------------===//
 
+std::optional<GateKind> KernelOp::getProblemGate() {
+  auto gate = getProblem().getAs<StringAttr>("gate");
+  return gate ? symbolizeGateKind(gate.getValue()) : std::nullopt;
+}
+
 LogicalResult KernelOp::verify() {
-  const FamilyRule *rule = familyRule(getFamily());
-  if (!rule) {
-    SmallVector<StringRef> names;
-    for (const FamilyRule &r : kFamilies)
-      names.push_back(r.family);
-    return emitOpError() << "family \"" << getFamily()
-                         << "\" is not a kernel family (" << oneOf(names)
-                         << ")";
-  }
+  const FamilyRule &rule = familyRule(getFamily());
   Algorithm algorithm = getSchedule().getAlgorithm();
-  if (!llvm::is_contained(rule->algorithms, algorithm))
-    return emitOpError() << "family \"" << getFamily() << "\" takes a "
-                         << stringifyAlgorithm(rule->algorithms[0])
-                         << (rule->algorithms[0] != rule->algorithms[1]
+  if (!llvm::is_contained(rule.algorithms, algorithm))
+    return emitOpError() << "family " << stringifyKernelFamily(getFamily())
+                         << " takes a "
+                         << stringifyAlgorithm(rule.algorithms[0])
+                         << (rule.algorithms[0] != rule.algorithms[1]
                                  ? " or " + stringifyAlgorithm(
-                                                rule->algorithms[1]).str()
+                                                rule.algorithms[1]).str()
                                  : std::string())
                          << " schedule, not " << stringifyAlgorithm(algorithm);
+  if (Attribute gate = getProblem().get("gate"); gate && !getProblemGate()) {
+    SmallVector<StringRef> kinds;
+    for (unsigned i = 0; i <= getMaxEnumValForGateKind(); ++i)
+      kinds.push_back(stringifyGateKind(static_cast<GateKind>(i)));
+    return emitOpError() << "problem gate " << gate
+                         << " is not a gate kind (" << oneOf(kinds) << ")";
+  }
   auto grids = getBody().front().getOps<GridMapOp>();
   int64_t gridCount = std::distance(grids.begin(), grids.end());
   // A persistent kernel's flash.tile_rounds loops take the grid's place
@@ -176,27 +261,27 @@ LogicalResult TileWaitOp::verify() {
 
 LogicalResult TileLoadOp::verify() {
   FailureOr<KernelOp> kernel = enclosingKernel(*this, /*recurrence=*/false);
-  if (failed(kernel) || failed(checkRole(*this, "tensor", getTensor(),
-                                         {"q", "k", "v"})))
+  if (failed(kernel) ||
+      failed(checkOpTensor(*this, getTensor(), {TR::q, TR::k, TR::v})))
     return failure();
   ScheduleAttr s = kernel->getSchedule();
-  bool query = getTensor() == "q";
+  bool query = getTensor() == TensorRole::q;
   int64_t rows = query ? s.getTileQ() : s.getTileKv();
   if (getRows() != rows)
-    return emitOpError() << "loads " << getRows() << " rows of \""
-                         << getTensor() << "\"; the kernel's schedule has "
+    return emitOpError() << "loads " << getRows() << " rows of "
+                         << stringifyTensorRole(getTensor())
+                         << "; the kernel's schedule has "
                          << (query ? "tile_q = " : "tile_kv = ") << rows;
   return success();
 }
 
 LogicalResult TileMmaOp::verify() {
-  FailureOr<KernelOp> kernel = enclosingKernel(*this, /*recurrence=*/false);
-  if (failed(kernel))
+  if (failed(enclosingKernel(*this, /*recurrence=*/false)))
     return failure();
   if (getAsync() && !(*this)->getParentOfType<WarpSpecializeOp>())
     return emitOpError() << "async products are issued by the consumers of "
                             "a flash.warp_specialize (flash3)";
-  return checkRole(*this, "product", getProduct(), {"qk", "pv"});
+  return success();
 }
 
 LogicalResult ScoreMapOp::verify() {
@@ -220,7 +305,7 @@ LogicalResult SoftmaxUpdateOp::verify() {
 LogicalResult OutputStoreOp::verify() {
   if (failed(enclosingKernel(*this, /*recurrence=*/false)))
     return failure();
-  return checkRole(*this, "tensor", getTensor(), {"o"});
+  return checkOpTensor(*this, getTensor(), {TR::o});
 }
 
 //===----------------------------------------------------------------------===//
@@ -229,45 +314,65 @@ LogicalResult OutputStoreOp::verify() {
 
 LogicalResult ChunkLoadOp::verify() {
   FailureOr<KernelOp> kernel = enclosingKernel(*this, /*recurrence=*/true);
-  if (failed(kernel) || failed(checkRole(*this, "tensor", getTensor(),
-                                         {"q", "k", "v", "g"})))
+  TensorRole tensor = getTensor();
+  if (failed(kernel) ||
+      failed(checkOpTensor(*this, tensor, {TR::q, TR::k, TR::v, TR::g})) ||
+      failed(checkFamilyRole(*this, *kernel, "tensor", tensor,
+                             familyRule(kernel->getFamily()).tensors)))
     return failure();
+  std::optional<GateKind> gate = kernel->getProblemGate();
+  if (tensor == TensorRole::g && gate && *gate != GateKind::vector)
+    return emitOpError() << "loads g, the per-key-dim log-decays of a vector "
+                            "gate, in a kernel of gate "
+                         << stringifyGateKind(*gate);
   int64_t chunk = kernel->getSchedule().getChunk();
   if (getRows() != chunk)
-    return emitOpError() << "loads " << getRows() << " rows of \""
-                         << getTensor()
-                         << "\"; the kernel's schedule has chunk = " << chunk;
+    return emitOpError() << "loads " << getRows() << " rows of "
+                         << stringifyTensorRole(tensor)
+                         << "; the kernel's schedule has chunk = " << chunk;
   if (getCols() <= 0)
     return emitOpError() << "loads " << getCols() << " columns";
   return success();
 }
 
-/// state_init and state_store: a role; "scratch" is addressed by a chunk
-/// boundary. `boundaryRoles` may carry one as well.
-template <typename StateOp>
-static LogicalResult verifyStateOp(StateOp op, StringRef what, StringRef role,
-                                   ArrayRef<StringRef> roles,
-                                   ArrayRef<StringRef> boundaryRoles) {
-  if (failed(checkRecurrenceOp(op, op.getGate())) ||
-      failed(checkRole(op, what, role, roles)))
+LogicalResult StateInitOp::verify() {
+  FailureOr<KernelOp> kernel = checkRecurrenceOp(*this, getGate());
+  StateSource source = getSource();
+  if (failed(kernel) ||
+      failed(checkFamilyRole(*this, *kernel, "source", source,
+                             familyRule(kernel->getFamily()).sources)))
     return failure();
-  if (role == "scratch" && !op.getChunk())
-    return op.emitOpError() << "addresses \"scratch\" without a chunk boundary";
-  if (op.getChunk() && !llvm::is_contained(boundaryRoles, role))
-    return op.emitOpError() << "has a chunk boundary, which " << what << " \""
-                            << role << "\" does not take";
+  if (source == StateSource::initial &&
+      problemFlagOff(*kernel, "initial_state"))
+    return emitOpError() << "reads the initial state, but its kernel's "
+                            "problem has initial_state = false";
+  // Scratch holds a state per chunk boundary; the others one state.
+  bool scratch = source == StateSource::scratch;
+  if (scratch && !getChunk())
+    return emitOpError() << "reads scratch without a chunk boundary";
+  if (!scratch && getChunk())
+    return emitOpError() << "has a chunk boundary, which source "
+                         << stringifyStateSource(source) << " does not take";
   return success();
 }
 
-LogicalResult StateInitOp::verify() {
-  return verifyStateOp(*this, "source", getSource(),
-                       {"zero", "initial", "scratch"}, {"scratch"});
-}
-
 LogicalResult StateStoreOp::verify() {
-  // The final state may name its boundary (NC), as the scratch ones do.
-  return verifyStateOp(*this, "target", getTarget(), {"final", "scratch"},
-                       {"final", "scratch"});
+  FailureOr<KernelOp> kernel = checkRecurrenceOp(*this, getGate());
+  StateTarget target = getTarget();
+  if (failed(kernel) ||
+      failed(checkFamilyRole(*this, *kernel, "target", target,
+                             familyRule(kernel->getFamily()).targets)))
+    return failure();
+  if (target == StateTarget::final && problemFlagOff(*kernel, "final_state"))
+    return emitOpError() << "writes the final state, but its kernel's "
+                            "problem has final_state = false";
+  // Every store names its boundary: scratch is indexed by it, and the
+  // emitter finds the stabiliser m of boundary c in chunk c - 1's gate
+  // buffer (for the final state, c = NC).
+  if (!getChunk())
+    return emitOpError() << "writes " << stringifyStateTarget(target)
+                         << " without a chunk boundary";
+  return success();
 }
 
 LogicalResult GateFetchOp::verify() {
@@ -315,9 +420,11 @@ LogicalResult ChunkAccumulateOp::verify() {
 }
 
 LogicalResult ChunkStoreOp::verify() {
-  if (failed(checkRecurrenceOp(*this, getGate())))
+  FailureOr<KernelOp> kernel = checkRecurrenceOp(*this, getGate());
+  if (failed(kernel) || failed(checkOpTensor(*this, getTensor(), {TR::o})))
     return failure();
-  return checkRole(*this, "tensor", getTensor(), {"o"});
+  return checkFamilyRole(*this, *kernel, "tensor", getTensor(),
+                         familyRule(kernel->getFamily()).tensors);
 }
 
 LogicalResult StateUpdateOp::verify() {

@@ -22,14 +22,16 @@ def Flash_KernelOp : Flash_Op<"kernel", [Symbol, SingleBlock, NoTerminator,
     IsolatedFromAbove]> {
   let summary = "a GPU kernel: grid mapping, tile loops and tile ops";
   let description = [{
-    One CUDA kernel. `family` names the kernel family ("attention"), the
+    One CUDA kernel. `family` names the kernel family (`attention`,
+    `linear_fused`, `linear_states`, `linear_outputs`): the tile ops it may
+    hold and the tensors and states they may name. The
     schedule fixes every tile size; the problem attributes fix what the kernel
     specialises on (element type, head counts and dims, scale). Dynamic sizes
     are read with `flash.dim` and become kernel arguments, so a new batch size
     or sequence length never needs a new kernel.
 
     ```mlir
-    flash.kernel @causal_gqa family "attention" schedule #flash.schedule<...>
+    flash.kernel @causal_gqa family attention schedule #flash.schedule<...>
         problem {q_heads = 32, kv_heads = 8, head_dim = 128, ...} {
       %b, %h, %t = flash.grid_map ["batch", "head", "query_tile"] ...
     }
@@ -37,7 +39,7 @@ def Flash_KernelOp : Flash_Op<"kernel", [Symbol, SingleBlock, NoTerminator,
   }];
   let arguments = (ins
     SymbolNameAttr:$sym_name,
-    StrAttr:$family,
+    Flash_KernelFamily:$family,
     Flash_ScheduleAttr:$schedule,
     DictionaryAttr:$problem
   );
@@ -46,9 +48,18 @@ def Flash_KernelOp : Flash_Op<"kernel", [Symbol, SingleBlock, NoTerminator,
     $sym_name `family` $family `schedule` $schedule `problem` $problem
     attr-dict-with-keyword $body
   }];
+  let extraClassDeclaration = [{
+    /// The gate kind of a recurrence kernel: its problem's `gate` entry,
+    /// kept a string there like the rest of the problem record (an enum in
+    /// a dictionary would print as an integer). Absent: none named. The
+    /// verifier rejects a name that is not a GateKind.
+    std::optional<GateKind> getProblemGate();
+  }];
   let hasVerifier = 1;
 }
 
+// `roles` stay strings: they only name things (the emitter prints each block
+// index as the C++ variable `<role>_id`); no code branches on them.
 def Flash_GridMapOp : Flash_Op<"grid_map", [Pure,
     HasParent<"KernelOp">]> {
   let summary = "the kernel's grid: which block index covers which loop";
@@ -74,13 +85,13 @@ def Flash_DimOp : Flash_Op<"dim", [Pure]> {
 def Flash_TileLoadOp : Flash_Op<"tile_load", []> {
   let summary = "copy a tile of a global tensor into its on-chip buffer";
   let description = [{
-    Copies rows [row_tile * rows, +rows) of tensor `tensor` at (batch, head)
-    into the on-chip buffer of that role, zero-filling rows past `extent`
+    Copies rows [row_tile * rows, +rows) of tensor `tensor` (`q`, `k` or
+    `v`) at (batch, head) into the on-chip buffer of that role, zero-filling rows past `extent`
     (boundary tiles are never read out of bounds). `stage` picks the
     pipeline buffer for streamed tiles; `async` loads are waited for by
     `flash.tile_wait`.
   }];
-  let arguments = (ins StrAttr:$tensor, Index:$batch, Index:$head,
+  let arguments = (ins Flash_TensorRole:$tensor, Index:$batch, Index:$head,
                        Index:$row_tile, Index:$extent, I64Attr:$rows,
                        Index:$stage, UnitAttr:$async);
   let assemblyFormat = [{
@@ -120,7 +131,7 @@ def Flash_TileMmaOp : Flash_Op<"tile_mma", []> {
     cores and not waited for: `flash.mma_wait` does; `pv` then reads the P
     operand `flash.probabilities` made, not the score tile.
   }];
-  let arguments = (ins StrAttr:$product, Index:$stage, UnitAttr:$async);
+  let arguments = (ins Flash_TileProduct:$product, Index:$stage, UnitAttr:$async);
   let assemblyFormat = "$product `stage` $stage (`async` $async^)? attr-dict";
   let hasVerifier = 1;
 }
@@ -163,8 +174,8 @@ def Flash_SoftmaxUpdateOp : Flash_Op<"softmax_update", []> {
 }
 
 def Flash_OutputStoreOp : Flash_Op<"output_store", []> {
-  let summary = "normalise the output accumulator and write its rows";
-  let arguments = (ins StrAttr:$tensor, Index:$batch, Index:$head,
+  let summary = "normalise the output accumulator and write its rows (tensor `o`)";
+  let arguments = (ins Flash_TensorRole:$tensor, Index:$batch, Index:$head,
                        Index:$row_tile, Index:$extent);
   let assemblyFormat = [{
     $tensor `[` $batch `,` $head `,` $row_tile `]` `extent` $extent attr-dict

@@ -2,10 +2,10 @@
 //
 // What `flash-lower-kernels` produces for `flash.linear_attention` and
 // codegen/ prints (recurrence/ChunkwiseEmitter.cpp): the chunkwise form of
-// docs/semantics.md §4 as a `flash.kernel` of family "linear_fused" (the state stays on chip for the
-// whole sequence) or the pair "linear_states" + "linear_outputs" (chunk
-// states materialised in a scratch buffer, then outputs in parallel over
-// chunks). The kernel body reuses flash.kernel, flash.grid_map, flash.dim,
+// docs/semantics.md §4 as a `flash.kernel` of family `linear_fused` (the
+// state stays on chip for the whole sequence) or the pair `linear_states` +
+// `linear_outputs` (chunk states materialised in a scratch buffer, then
+// outputs in parallel over chunks). The kernel body reuses flash.kernel, flash.grid_map, flash.dim,
 // flash.tile_commit, flash.tile_wait and flash.barrier; the ops here are the
 // recurrence's tile ops.
 //
@@ -42,12 +42,13 @@ def Flash_ChunkLoadOp : Flash_Op<"chunk_load", []> {
     Copies rows [chunk * rows, +rows) and columns [col_tile * cols, +cols)
     of `tensor` at (batch, head) into the stage buffer of that role,
     zero-filling rows at or past `extent` (the sequence length T), so a
-    ragged last chunk needs no padding in global memory. `tensor` is "q",
-    "k", "v" (16-bit rows) or "g" (the f32 per-key-dim log-decays of a
-    `vector` gate). `async` copies join the open group closed by
+    ragged last chunk needs no padding in global memory. `tensor` is `q`
+    (not in a `linear_states` kernel, which computes no outputs), `k`, `v`
+    (16-bit rows) or `g` (the f32 per-key-dim log-decays of a `vector`
+    gate). `async` copies join the open group closed by
     `flash.tile_commit`.
   }];
-  let arguments = (ins StrAttr:$tensor, Index:$batch, Index:$head,
+  let arguments = (ins Flash_TensorRole:$tensor, Index:$batch, Index:$head,
                        Index:$chunk, Index:$col_tile, Index:$extent,
                        I64Attr:$rows, I64Attr:$cols, Index:$stage,
                        UnitAttr:$async);
@@ -64,11 +65,12 @@ def Flash_StateInitOp : Flash_Op<"state_init", []> {
     Sets the state (C rows per warp in f32 registers, its 16-bit copy in
     shared memory, the normaliser n and the stabiliser m where the gate kind
     has them) of the (batch, head, value tile) this CTA covers. `source`:
-    "zero" (no initial state: C = 0, n = 0, m = 0), "initial" (the op's
-    initial-state tensors c0, n0, m0) or "scratch" (the chunk states a
-    "linear_states" kernel wrote, at boundary `chunk`).
+    `zero` (no initial state: C = 0, n = 0, m = 0) or `initial` (the op's
+    initial-state tensors c0, n0, m0) in `linear_fused` and `linear_states`
+    kernels, `scratch` (the chunk states a `linear_states` kernel wrote, at
+    boundary `chunk`) in `linear_outputs` kernels.
   }];
-  let arguments = (ins StrAttr:$source, Index:$batch, Index:$head,
+  let arguments = (ins Flash_StateSource:$source, Index:$batch, Index:$head,
                        Index:$col_tile, Optional<Index>:$chunk,
                        Flash_GateKind:$gate);
   let assemblyFormat = [{
@@ -81,12 +83,13 @@ def Flash_StateInitOp : Flash_Op<"state_init", []> {
 def Flash_StateStoreOp : Flash_Op<"state_store", []> {
   let summary = "write the carried state of a value tile";
   let description = [{
-    Writes the state to "final" (the op's final-state results cf, nf, mf) or
-    to "scratch" at boundary `chunk` (the state before that chunk; boundary
-    NC is the final state). n and m are the same in every value tile; only
+    Writes the state to `final` (the op's final-state results cf, nf, mf;
+    `linear_fused` and `linear_states` kernels) or to `scratch` at boundary
+    `chunk` (the state before that chunk; boundary NC is the final state;
+    `linear_states` kernels only). n and m are the same in every value tile; only
     value tile 0 writes them.
   }];
-  let arguments = (ins StrAttr:$target, Index:$batch, Index:$head,
+  let arguments = (ins Flash_StateTarget:$target, Index:$batch, Index:$head,
                        Index:$col_tile, Optional<Index>:$chunk,
                        Flash_GateKind:$gate);
   let assemblyFormat = [{
@@ -223,7 +226,7 @@ def Flash_ChunkAccumulateOp : Flash_Op<"chunk_accumulate", []> {
 }
 
 def Flash_ChunkStoreOp : Flash_Op<"chunk_store", []> {
-  let summary = "normalise an inner query tile's outputs and write them";
+  let summary = "normalise an inner query tile's outputs and write them (tensor `o`)";
   let description = [{
     o_r = H_r (none, decay, vector) or H_r / (max(|N_r|, floor_r) + eps)
     (floor 1 for mlstm_sig, exp(-mu_r) for mlstm_exp), rounded to the
@@ -232,7 +235,7 @@ def Flash_ChunkStoreOp : Flash_Op<"chunk_store", []> {
     The rows go out through the query tile's rows of `stage`, which no one
     reads after this tile's products.
   }];
-  let arguments = (ins StrAttr:$tensor, Index:$batch, Index:$head,
+  let arguments = (ins Flash_TensorRole:$tensor, Index:$batch, Index:$head,
                        Index:$chunk, Index:$query_tile, Index:$col_tile,
                        Index:$extent, Index:$stage, Flash_GateKind:$gate);
   let assemblyFormat = [{

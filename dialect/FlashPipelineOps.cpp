@@ -5,7 +5,8 @@
 // producer warpgroup, with budgets setmaxnreg accepts; producer ops sit in
 // its producer region and consumer ops in its consumer region (a copy
 // issued by a consumer or a product issued by the producer would deadlock
-// the rings); a tile_rounds loop takes the place of the kernel's grid_map.
+// the rings); a ring is named by the tensor it holds (q, k or v); a
+// tile_rounds loop takes the place of the kernel's grid_map.
 //
 //===----------------------------------------------------------------------===//
 
@@ -54,6 +55,15 @@ LogicalResult checkRegisters(Operation *op, StringRef which, int64_t regs) {
   return op->emitOpError() << which << " = " << regs
                            << " is not a setmaxnreg budget (0, or 24 to 256 "
                               "in steps of 8)";
+}
+
+/// A pipe op's ring: the tensor it holds, q, k or v (g and o have none).
+LogicalResult checkRing(Operation *op, TensorRole ring) {
+  if (ring == TensorRole::q || ring == TensorRole::k || ring == TensorRole::v)
+    return success();
+  return op->emitOpError() << "ring " << stringifyTensorRole(ring)
+                           << " is not one of q, k, v: only those tensors "
+                              "have rings";
 }
 
 } // namespace
@@ -117,13 +127,23 @@ LogicalResult TileRoundsOp::verify() {
 }
 
 LogicalResult PipeProduceOp::verify() {
+  if (failed(checkRing(*this, getRing())))
+    return failure();
   if (getRows() <= 0)
     return emitOpError() << "copies " << getRows() << " rows";
   return checkRole(*this, WarpRole::Producer);
 }
 LogicalResult PipeDrainOp::verify() { return checkRole(*this, WarpRole::Producer); }
-LogicalResult PipeWaitOp::verify() { return checkRole(*this, WarpRole::Consumers); }
-LogicalResult PipeReleaseOp::verify() { return checkRole(*this, WarpRole::Consumers); }
+LogicalResult PipeWaitOp::verify() {
+  if (failed(checkRing(*this, getRing())))
+    return failure();
+  return checkRole(*this, WarpRole::Consumers);
+}
+LogicalResult PipeReleaseOp::verify() {
+  if (failed(checkRing(*this, getRing())))
+    return failure();
+  return checkRole(*this, WarpRole::Consumers);
+}
 LogicalResult TurnOpenOp::verify() { return checkRole(*this, WarpRole::Consumers); }
 LogicalResult TurnWaitOp::verify() { return checkRole(*this, WarpRole::Consumers); }
 LogicalResult TurnPassOp::verify() { return checkRole(*this, WarpRole::Consumers); }

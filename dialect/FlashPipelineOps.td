@@ -19,13 +19,9 @@ include "FlashDialect.td"
 include "FlashAttrs.td"
 include "mlir/IR/OpBase.td"
 
-def Flash_PipeRing : I32EnumAttr<"PipeRing", "a ring of shared-memory slots the producer fills", [
-    I32EnumAttrCase<"q", 0>,
-    I32EnumAttrCase<"k", 1>,
-    I32EnumAttrCase<"v", 2>
-  ]> {
-  let cppNamespace = "::mlir::flash";
-}
+// A ring of shared-memory slots the producer fills is named by the tensor
+// it holds: the TensorRole `q`, `k` or `v` (the verifiers reject `g` and
+// `o`, which have no ring).
 
 def Flash_WarpSpecializeOp : Flash_Op<"warp_specialize", [NoTerminator,
     HasParent<"KernelOp">]> {
@@ -90,10 +86,11 @@ def Flash_PipeProduceOp : Flash_Op<"pipe_produce", []> {
     +rows) of the ring's tensor at (batch, head) into it, zero-filling rows
     past `extent`, commits the copies as one group and publishes the group
     committed before it (landed, fenced for the async proxy) on its ring's
-    full barrier. Q's ring has one slot (two in persistent kernels), K's and
-    V's the schedule's stages.
+    full barrier. `ring` is the tensor it copies, `q`, `k` or `v`: Q's ring
+    has one slot (two in persistent kernels), K's and V's the schedule's
+    stages.
   }];
-  let arguments = (ins Flash_PipeRing:$ring, Index:$batch, Index:$head,
+  let arguments = (ins Flash_TensorRole:$ring, Index:$batch, Index:$head,
                        Index:$row_tile, Index:$extent, I64Attr:$rows,
                        Index:$slot);
   let assemblyFormat = [{
@@ -115,7 +112,7 @@ def Flash_PipeWaitOp : Flash_Op<"pipe_wait", []> {
     Waits on the slot's full barrier (the phase of round slot / ring size).
     For Q this also makes the slot the query tile the products read.
   }];
-  let arguments = (ins Flash_PipeRing:$ring, Index:$slot);
+  let arguments = (ins Flash_TensorRole:$ring, Index:$slot);
   let assemblyFormat = "$ring $slot attr-dict";
   let hasVerifier = 1;
 }
@@ -126,7 +123,7 @@ def Flash_PipeReleaseOp : Flash_Op<"pipe_release", []> {
     One arrival per consumer warp on the slot's empty barrier, after the
     last read of the slot completed (a `flash.mma_wait` that covers it).
   }];
-  let arguments = (ins Flash_PipeRing:$ring, Index:$slot);
+  let arguments = (ins Flash_TensorRole:$ring, Index:$slot);
   let assemblyFormat = "$ring $slot attr-dict";
   let hasVerifier = 1;
 }

@@ -77,7 +77,7 @@ FailureOr<KernelParts> findParts(KernelOp kernel) {
     if (auto grid = dyn_cast<GridMapOp>(op)) {
       parts.grid = grid;
     } else if (auto load = dyn_cast<TileLoadOp>(op)) {
-      if (load.getTensor() != "q" || parts.queryLoad)
+      if (load.getTensor() != TensorRole::q || parts.queryLoad)
         return kernel.emitError("flash-warp-specialize: a top-level tile load "
                                 "other than the query's");
       parts.queryLoad = load;
@@ -99,7 +99,7 @@ FailureOr<KernelParts> findParts(KernelOp kernel) {
     }
   }
   kernel.walk([&](TileLoadOp load) {
-    if (load.getTensor() == "k" && !parts.keyLoad)
+    if (load.getTensor() == TensorRole::k && !parts.keyLoad)
       parts.keyLoad = load;
   });
   if (!parts.grid || !parts.queryLoad || !parts.keyLoad ||
@@ -131,14 +131,14 @@ struct SplitBuilder : IndexBuilder {
     Value stagesV = c(stages);
     Value prev = sub(it, c(1));
     Value stage = rem(it, stagesV);
-    PipeWaitOp::create(b, loc, PipeRing::k, it);
-    when(hasPrev, [&] { PipeWaitOp::create(b, loc, PipeRing::v, prev); });
+    PipeWaitOp::create(b, loc, TensorRole::k, it);
+    when(hasPrev, [&] { PipeWaitOp::create(b, loc, TensorRole::v, prev); });
     TurnWaitOp::create(b, loc);
     auto issuePv = [&] {
-      TileMmaOp::create(b, loc, "pv", rem(prev, stagesV), /*async=*/true);
+      TileMmaOp::create(b, loc, TileProduct::pv, rem(prev, stagesV), /*async=*/true);
     };
     if (pipelined) {
-      TileMmaOp::create(b, loc, "qk", stage, /*async=*/true);
+      TileMmaOp::create(b, loc, TileProduct::qk, stage, /*async=*/true);
       auto branch = scf::IfOp::create(b, loc, hasPrev, /*withElse=*/true);
       {
         OpBuilder::InsertionGuard guard(b);
@@ -149,20 +149,20 @@ struct SplitBuilder : IndexBuilder {
       }
       TurnPassOp::create(b, loc, flag(false));
       MmaWaitOp::create(b, loc, 1, /*score=*/true, /*output=*/false);
-      PipeReleaseOp::create(b, loc, PipeRing::k, it);
+      PipeReleaseOp::create(b, loc, TensorRole::k, it);
     } else {
       when(hasPrev, issuePv);
-      TileMmaOp::create(b, loc, "qk", stage, /*async=*/true);
+      TileMmaOp::create(b, loc, TileProduct::qk, stage, /*async=*/true);
       TurnPassOp::create(b, loc, flag(false));
       MmaWaitOp::create(b, loc, 0, /*score=*/true, /*output=*/true);
-      PipeReleaseOp::create(b, loc, PipeRing::k, it);
-      when(hasPrev, [&] { PipeReleaseOp::create(b, loc, PipeRing::v, prev); });
+      PipeReleaseOp::create(b, loc, TensorRole::k, it);
+      when(hasPrev, [&] { PipeReleaseOp::create(b, loc, TensorRole::v, prev); });
     }
     b.clone(*scoreMap, mapping);
     SoftmaxUpdateOp::create(b, loc, softmax.getMasked(), /*deferred=*/pipelined);
     if (pipelined) {
       MmaWaitOp::create(b, loc, 0, /*score=*/false, /*output=*/true);
-      when(hasPrev, [&] { PipeReleaseOp::create(b, loc, PipeRing::v, prev); });
+      when(hasPrev, [&] { PipeReleaseOp::create(b, loc, TensorRole::v, prev); });
       OutputRescaleOp::create(b, loc);
     }
     ProbabilitiesOp::create(b, loc);
@@ -172,15 +172,15 @@ struct SplitBuilder : IndexBuilder {
   /// it had one), waited; `final`: the CTA's last turn. In persistent
   /// kernels V's slot is released (the ring runs on into the next round).
   void lastTurn(Value last, Value hadTiles, Value final, bool releaseV) {
-    when(hadTiles, [&] { PipeWaitOp::create(b, loc, PipeRing::v, last); });
+    when(hadTiles, [&] { PipeWaitOp::create(b, loc, TensorRole::v, last); });
     TurnWaitOp::create(b, loc);
     when(hadTiles, [&] {
-      TileMmaOp::create(b, loc, "pv", rem(last, c(stages)), /*async=*/true);
+      TileMmaOp::create(b, loc, TileProduct::pv, rem(last, c(stages)), /*async=*/true);
     });
     TurnPassOp::create(b, loc, final);
     MmaWaitOp::create(b, loc, 0, /*score=*/false, /*output=*/true);
     if (releaseV)
-      when(hadTiles, [&] { PipeReleaseOp::create(b, loc, PipeRing::v, last); });
+      when(hadTiles, [&] { PipeReleaseOp::create(b, loc, TensorRole::v, last); });
   }
 };
 
@@ -240,7 +240,7 @@ LogicalResult specialize(KernelOp kernel, bool tma) {
   // values (identity without rounds, the round's clones with them).
   auto producerTile = [&](IRMapping &m, Value qSlot, Value base) {
     auto map = [&](Value v) { return m.lookupOrDefault(v); };
-    PipeProduceOp::create(b, loc, PipeRing::q, map(q.getBatch()),
+    PipeProduceOp::create(b, loc, TensorRole::q, map(q.getBatch()),
                           map(q.getHead()), map(q.getRowTile()),
                           map(q.getExtent()), q.getRows(), qSlot);
     auto loop = scf::ForOp::create(b, loc, map(lo), map(hi), bld.c(1));
@@ -248,17 +248,17 @@ LogicalResult specialize(KernelOp kernel, bool tma) {
     b.setInsertionPoint(loop.getBody()->getTerminator());
     Value t = loop.getInductionVar();
     Value it = bld.add(base, bld.sub(t, map(lo)));
-    PipeProduceOp::create(b, loc, PipeRing::k, map(key.getBatch()),
+    PipeProduceOp::create(b, loc, TensorRole::k, map(key.getBatch()),
                           map(key.getHead()), t, map(key.getExtent()),
                           key.getRows(), it);
-    PipeProduceOp::create(b, loc, PipeRing::v, map(key.getBatch()),
+    PipeProduceOp::create(b, loc, TensorRole::v, map(key.getBatch()),
                           map(key.getHead()), t, map(key.getExtent()),
                           key.getRows(), it);
   };
   auto consumerTile = [&](IRMapping &m, Value qSlot, Value base, Value final) {
     auto map = [&](Value v) { return m.lookupOrDefault(v); };
     OutputInitOp::create(b, loc);
-    PipeWaitOp::create(b, loc, PipeRing::q, qSlot);
+    PipeWaitOp::create(b, loc, TensorRole::q, qSlot);
     buildConsumerLoops(bld, parts, map(lo), base, m);
     Value tiles = bld.sub(map(hi), map(lo));
     bld.lastTurn(bld.add(base, bld.sub(tiles, bld.c(1))),
@@ -302,7 +302,7 @@ LogicalResult specialize(KernelOp kernel, bool tma) {
         tiles = bld.sub(m.lookupOrDefault(hi), m.lookupOrDefault(lo));
       } else {
         tiles = consumerTile(m, round, carry, last);
-        PipeReleaseOp::create(b, loc, PipeRing::q, round);
+        PipeReleaseOp::create(b, loc, TensorRole::q, round);
       }
       RoundsYieldOp::create(b, loc, bld.add(carry, tiles));
       b.setInsertionPointAfter(loop);
@@ -352,7 +352,7 @@ struct FlashWarpSpecialize
     SmallVector<KernelOp> kernels;
     getOperation().walk([&](KernelOp kernel) {
       ScheduleAttr s = kernel.getSchedule();
-      if (kernel.getFamily() == "attention" &&
+      if (kernel.getFamily() == KernelFamily::attention &&
           s.getAlgorithm() == Algorithm::flash3 &&
           sched::flash3Shape(toLibrary(s)).producer &&
           kernel.getBody().front().getOps<WarpSpecializeOp>().empty())

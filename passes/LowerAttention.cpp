@@ -138,7 +138,7 @@ static void buildKeyTileStep(OpBuilder &b, Location loc,
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(prefetch.thenBlock());
     Value stage = ib.rem(ib.sub(ahead, lo), stagesV);
-    for (StringRef tensor : {"k", "v"})
+    for (TensorRole tensor : {TensorRole::k, TensorRole::v})
       TileLoadOp::create(b, loc, tensor, batch, kvHead, ahead, keyLen,
                            tileKv, stage,
                            /*async=*/true);
@@ -146,7 +146,7 @@ static void buildKeyTileStep(OpBuilder &b, Location loc,
   TileCommitOp::create(b, loc);
 
   Value stage = ib.rem(ib.sub(j, lo), stagesV);
-  TileMmaOp::create(b, loc, "qk", stage);
+  TileMmaOp::create(b, loc, TileProduct::qk, stage);
   auto scoreMap = ScoreMapOp::create(b, loc, batch, head, queryTile, j);
   Block *body = b.createBlock(&scoreMap.getBody());
   Type f32 = b.getF32Type(), index = b.getIndexType();
@@ -156,7 +156,7 @@ static void buildKeyTileStep(OpBuilder &b, Location loc,
                     hoistBefore);
   b.setInsertionPointAfter(scoreMap);
   SoftmaxUpdateOp::create(b, loc, masked);
-  TileMmaOp::create(b, loc, "pv", stage);
+  TileMmaOp::create(b, loc, TileProduct::pv, stage);
 }
 
 /// Builds `flash.kernel @name` for one schedule of an attention op.
@@ -166,7 +166,7 @@ static KernelOp buildKernel(OpBuilder &b, const AttentionKernelPlan &plan,
   AttentionOp op = plan.op;
   Location loc = op.getLoc();
   ScheduleAttr s = plan.schedule;
-  auto kernel = KernelOp::create(b, loc, name, "attention", s,
+  auto kernel = KernelOp::create(b, loc, name, KernelFamily::attention, s,
                                    buildProblem(b, plan, opName, variant));
   Block *body = b.createBlock(&kernel.getBody());
   b.setInsertionPointToStart(body);
@@ -239,7 +239,7 @@ static KernelOp buildKernel(OpBuilder &b, const AttentionKernelPlan &plan,
 
   // Query tile, then the first stages - 1 key/value tiles, in flight at once.
   // Per-CTA values of the user's regions are computed just before this.
-  Operation *queryLoad = TileLoadOp::create(b, loc, "q", batch, head, queryTile, queryLen,
+  Operation *queryLoad = TileLoadOp::create(b, loc, TensorRole::q, batch, head, queryTile, queryLen,
                        tileQ, zero, /*async=*/true);
   OutputInitOp::create(b, loc);
   for (int64_t p = 0; p < s.getStages() - 1; ++p) {
@@ -247,7 +247,7 @@ static KernelOp buildKernel(OpBuilder &b, const AttentionKernelPlan &plan,
     auto guardIf = scf::IfOp::create(b, loc, ib.lt(tile, hi), false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(guardIf.thenBlock());
-    for (StringRef tensor : {"k", "v"})
+    for (TensorRole tensor : {TensorRole::k, TensorRole::v})
       TileLoadOp::create(b, loc, tensor, batch, kvHead, tile, keyLen,
                            tileKv, ib.c(p), true);
     b.setInsertionPointAfter(guardIf);
@@ -268,7 +268,7 @@ static KernelOp buildKernel(OpBuilder &b, const AttentionKernelPlan &plan,
   emitLoop(fullLo, fullHi, /*masked=*/false);
   emitLoop(fullHi, hi, /*masked=*/true);
 
-  OutputStoreOp::create(b, loc, "o", batch, head, queryTile, queryLen);
+  OutputStoreOp::create(b, loc, TensorRole::o, batch, head, queryTile, queryLen);
   return kernel;
 }
 

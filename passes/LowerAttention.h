@@ -2,7 +2,7 @@
 //
 // The attention builder behind flash-lower-kernels (FlashLowerKernels.cpp):
 // one flash2 or flash3 schedule of a flash.attention becomes one
-// "attention" kernel. The pass picks the schedules; this file only builds.
+// `attention` kernel. The pass picks the schedules; this file only builds.
 //
 //===----------------------------------------------------------------------===//
 

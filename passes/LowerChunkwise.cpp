@@ -145,7 +145,7 @@ struct KernelBuilder {
 
   GateKind gate() const { return plan.gate; }
 
-  KernelOp createKernel(StringRef name, StringRef family, StringRef phase,
+  KernelOp createKernel(StringRef name, KernelFamily family, StringRef phase,
                         int64_t variant) {
     LinearAttentionOp op = plan.op;
     SmallVector<NamedAttribute> entries = {
@@ -179,16 +179,16 @@ struct KernelBuilder {
   void loadChunk(Value c, Value stage, bool queries) {
     Value zero = a.c(0);
     if (queries)
-      ChunkLoadOp::create(b, loc, "q", batch, head, c, zero, T, chunk,
+      ChunkLoadOp::create(b, loc, TensorRole::q, batch, head, c, zero, T, chunk,
                           plan.keyDim, stage, true);
-    ChunkLoadOp::create(b, loc, "k", batch, head, c, zero, T, chunk,
+    ChunkLoadOp::create(b, loc, TensorRole::k, batch, head, c, zero, T, chunk,
                         plan.keyDim, stage, true);
-    ChunkLoadOp::create(b, loc, "v", batch, head, c, valueTile, T, chunk,
+    ChunkLoadOp::create(b, loc, TensorRole::v, batch, head, c, valueTile, T, chunk,
                         tileDv, stage, true);
     // The f32 g tile has one buffer: it is scanned at the top of its chunk,
     // before the next chunk's tile is requested.
     if (gate() == GateKind::vector)
-      ChunkLoadOp::create(b, loc, "g", batch, head, c, zero, T, chunk,
+      ChunkLoadOp::create(b, loc, TensorRole::g, batch, head, c, zero, T, chunk,
                           plan.keyDim, zero, true);
   }
 
@@ -234,19 +234,21 @@ struct KernelBuilder {
         buildDecayRegion(b, loc, gate(), map);
         ChunkAccumulateOp::create(b, loc, kt, stage, gate());
       });
-      ChunkStoreOp::create(b, loc, "o", batch, head, c, qt, valueTile, T,
+      ChunkStoreOp::create(b, loc, TensorRole::o, batch, head, c, qt, valueTile, T,
                            stage, gate());
     });
   }
 
-  /// The recurrent loop of "linear_fused" (queries = true) and
-  /// "linear_states" (queries = false).
+  /// The recurrent loop of `linear_fused` (queries = true) and
+  /// `linear_states` (queries = false).
   void buildRecurrentLoop(bool queries) {
     bool scalarGates = hasScalarGates(gate());
     Value zero = a.c(0), one = a.c(1), two = a.c(2);
     Value chunks = a.ceilDiv(T, a.c(chunk));
-    StateInitOp::create(b, loc, plan.initialState ? "initial" : "zero", batch,
-                        head, valueTile, Value(), gate());
+    StateInitOp::create(b, loc,
+                        plan.initialState ? StateSource::initial
+                                          : StateSource::zero,
+                        batch, head, valueTile, Value(), gate());
 
     // Chunk 0 in flight before the loop; its scalar gates ready in buffer 0.
     loadChunk(zero, zero, queries);
@@ -287,7 +289,7 @@ struct KernelBuilder {
         // Every warp has read the 16-bit state copy before it is replaced.
         BarrierOp::create(b, loc);
       } else {
-        StateStoreOp::create(b, loc, "scratch", batch, head, valueTile, c,
+        StateStoreOp::create(b, loc, StateTarget::scratch, batch, head, valueTile, c,
                              gate());
       }
       StateUpdateOp::create(b, loc, stage, buffer, gate());
@@ -302,10 +304,10 @@ struct KernelBuilder {
     });
 
     if (!queries)
-      StateStoreOp::create(b, loc, "scratch", batch, head, valueTile, chunks,
+      StateStoreOp::create(b, loc, StateTarget::scratch, batch, head, valueTile, chunks,
                            gate());
     if (plan.finalState)
-      StateStoreOp::create(b, loc, "final", batch, head, valueTile, chunks,
+      StateStoreOp::create(b, loc, StateTarget::final, batch, head, valueTile, chunks,
                            gate());
   }
 
@@ -325,21 +327,21 @@ struct KernelBuilder {
   }
 
   KernelOp buildFused(StringRef name, int64_t variant) {
-    KernelOp kernel = createKernel(name, "linear_fused", "fused", variant);
+    KernelOp kernel = createKernel(name, KernelFamily::linear_fused, "fused", variant);
     mapValueTileGrid();
     buildRecurrentLoop(/*queries=*/true);
     return kernel;
   }
 
   KernelOp buildStates(StringRef name, int64_t variant) {
-    KernelOp kernel = createKernel(name, "linear_states", "states", variant);
+    KernelOp kernel = createKernel(name, KernelFamily::linear_states, "states", variant);
     mapValueTileGrid();
     buildRecurrentLoop(/*queries=*/false);
     return kernel;
   }
 
   KernelOp buildOutputs(StringRef name, int64_t variant) {
-    KernelOp kernel = createKernel(name, "linear_outputs", "outputs", variant);
+    KernelOp kernel = createKernel(name, KernelFamily::linear_outputs, "outputs", variant);
     std::string batchDim = plan.op.getBatchDimName(),
                 lengthDim = plan.op.getLengthDimName();
     Type index = b.getIndexType();
@@ -360,7 +362,7 @@ struct KernelBuilder {
     valueTile = a.remU(id, a.c(valueTiles()));
     Value zero = a.c(0);
 
-    StateInitOp::create(b, loc, "scratch", batch, head, valueTile, c, gate());
+    StateInitOp::create(b, loc, StateSource::scratch, batch, head, valueTile, c, gate());
     loadChunk(c, zero, /*queries=*/true);
     TileCommitOp::create(b, loc);
     if (hasScalarGates(gate())) {

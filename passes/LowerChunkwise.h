@@ -2,7 +2,7 @@
 //
 // The recurrence builder behind flash-lower-kernels (FlashLowerKernels.cpp):
 // one chunkwise schedule of a flash.linear_attention becomes one
-// "linear_fused" kernel or a "linear_states" + "linear_outputs" pair. The
+// `linear_fused` kernel or a `linear_states` + `linear_outputs` pair. The
 // pass picks the schedules and the checker (schedule/Checker.h) checks
 // them; this file only builds.
 //

@@ -84,9 +84,9 @@ def FlashLowerKernels : Pass<"flash-lower-kernels", "::mlir::ModuleOp"> {
     (TFLA's two-level tiling: chunks of L steps, inner query x key tiles
     inside a chunk). `chunk_fused` is one kernel whose CTAs keep a
     d_k x tile_dv slice of the state on chip for the whole sequence (family
-    "linear_fused"); `chunk_two_pass` a chunk-state kernel ("linear_states",
+    `linear_fused`); `chunk_two_pass` a chunk-state kernel (`linear_states`,
     states into a scratch buffer) and an output kernel parallel over chunks
-    ("linear_outputs"). The gate kind's scalar math goes into
+    (`linear_outputs`). The gate kind's scalar math goes into
     `flash.chunk_gates` and `flash.decay_map` regions. Each schedule is
     checked first against the chunkwise kernels' rules on the target
     (schedule/Checker.h, chunkwiseKernelViolations): the chosen one must
@@ -108,7 +108,7 @@ def FlashLowerKernels : Pass<"flash-lower-kernels", "::mlir::ModuleOp"> {
 def FlashWarpSpecialize : Pass<"flash-warp-specialize", "::mlir::ModuleOp"> {
   let summary = "Split flash3 attention kernels into a producer and consumer warpgroups";
   let description = [{
-    For each `flash.kernel` of family "attention" whose flash3 schedule has
+    For each `flash.kernel` of family `attention` whose flash3 schedule has
     a producer warpgroup (warps = tile_q / 16 + 4; schedule/Flash3Layout.h),
     replaces the copy pipeline and key loops flash-lower-kernels built with
     a `flash.warp_specialize`: the producer region copies Q, then K and V

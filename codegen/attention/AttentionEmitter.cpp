@@ -1,6 +1,6 @@
 //===- AttentionEmitter.cpp - CUDA for the attention kernel family --------===//
 //
-// Prints `flash.kernel` ops of family "attention": the constants from the
+// Prints `flash.kernel` ops of family `attention`: the constants from the
 // schedule and problem, the shared-memory plan, the accumulators, and the
 // tile ops (loads, MMAs, score maps, online softmax, output store) as calls
 // into the device tile library. Scalar code and loops come from
@@ -89,10 +89,10 @@ LogicalResult AttentionKernelPrinter::printScoreMap(ScoreMapOp op) {
 LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
       .Case<TileLoadOp>([&](TileLoadOp load) -> LogicalResult {
-        StringRef tensor = load.getTensor();
-        bool isQuery = tensor == "q";
+        StringRef tensor = stringifyTensorRole(load.getTensor());
+        bool isQuery = load.getTensor() == TensorRole::q;
         std::string tile = isQuery ? "sQ"
-                                   : (tensor == "k" ? "sK" : "sV") +
+                                   : (load.getTensor() == TensorRole::k ? "sK" : "sV") +
                                          std::string(".stage(") +
                                          name(load.getStage()) + ")";
         std::string row0 = "(" + name(load.getRowTile()) + ") * " +
@@ -120,45 +120,42 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
       })
       .Case<TileMmaOp>([&](TileMmaOp mma) -> LogicalResult {
         std::string stage = name(mma.getStage());
-        if (mma.getProduct() == "qk" && mma.getAsync()) {
+        if (mma.getProduct() == TileProduct::qk && mma.getAsync()) {
           line() << "fg::acc_tile<kWarpRows, kTileK> s_tile;\n";
           line() << "fg::wg::issue_ABt(s_tile, sQ, grow0, sK.stage(" << stage << "));\n";
           return success();
         }
-        if (mma.getProduct() == "pv" && mma.getAsync()) {
+        if (mma.getProduct() == TileProduct::pv && mma.getAsync()) {
           // P is the flash.probabilities of an earlier turn.
           line() << "fg::wg::issue_rAB<kPvN>(acc_o, p_tile, sV.stage(" << stage << "));\n";
           return success();
         }
-        if (mma.getProduct() == "qk" && flash3) {
+        if (mma.getProduct() == TileProduct::qk && flash3) {
           line() << "fg::acc_tile<kWarpRows, kTileK> s_tile;\n";
           line() << "fg::wg::mma_ABt(s_tile, sQ, grow0, sK.stage(" << stage
                  << "));\n";
           return success();
         }
-        if (mma.getProduct() == "pv" && flash3) {
+        if (mma.getProduct() == TileProduct::pv && flash3) {
           line() << "fg::a_tile<Elem, kWarpRows, kTileK> p_tile;\n";
           line() << "fg::warp::convert(p_tile, s_tile);\n";
           line() << "fg::wg::mma_rAB<kPvN>(acc_o, p_tile, sV.stage(" << stage
                  << "));\n";
           return success();
         }
-        if (mma.getProduct() == "qk") {
+        if (mma.getProduct() == TileProduct::qk) {
           line() << "fg::acc_tile<kWarpRows, kTileK> s_tile;\n";
           line() << "fg::warp::zero(s_tile);\n";
           line() << "fg::warp::mma_ABt(s_tile, sQ, wrow0, sK.stage(" << stage
                  << "), 0);\n";
           return success();
         }
-        if (mma.getProduct() == "pv") {
-          line() << "fg::a_tile<Elem, kWarpRows, kTileK> p_tile;\n";
-          line() << "fg::warp::convert(p_tile, s_tile);\n";
-          line() << "fg::warp::mma_rAB(acc_o, p_tile, sV.stage(" << stage
-                 << "), 0, 0);\n";
-          return success();
-        }
-        return mma.emitError() << "unknown tile product '" << mma.getProduct()
-                               << "'";
+        // The other product, pv.
+        line() << "fg::a_tile<Elem, kWarpRows, kTileK> p_tile;\n";
+        line() << "fg::warp::convert(p_tile, s_tile);\n";
+        line() << "fg::warp::mma_rAB(acc_o, p_tile, sV.stage(" << stage
+               << "), 0, 0);\n";
+        return success();
       })
       .Case<ScoreMapOp>([&](ScoreMapOp map) { return printScoreMap(map); })
       .Case<SoftmaxUpdateOp>([&](SoftmaxUpdateOp update) {
@@ -187,7 +184,7 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
         }
         line() << "fg::warp::finalize(sm, acc_o);\n";
         line() << (flash3 ? "fg::wg::store_rows(" : "fg::warp::store_rows(")
-               << tensorBase(store.getTensor(), store.getBatch(),
+               << tensorBase(stringifyTensorRole(store.getTensor()), store.getBatch(),
                              store.getHead())
                << " + (long long)(" << row0 << ") * o_s2, o_s2, "
                << name(store.getExtent()) << " - (" << row0
@@ -213,15 +210,17 @@ std::string AttentionKernelPrinter::signature() {
   // runtime takes their offsets from the cubin.
   if (warpSplit && warpSplit.getTma()) {
     ScheduleAttr s = kernel.getSchedule();
-    for (auto [tensor, rows] : {std::pair<const char *, int64_t>{"q", s.getTileQ()},
-                                {"k", s.getTileKv()},
-                                {"v", s.getTileKv()}}) {
+    for (auto [role, rows] : {std::pair<TensorRole, int64_t>{TensorRole::q, s.getTileQ()},
+                              {TensorRole::k, s.getTileKv()},
+                              {TensorRole::v, s.getTileKv()}}) {
+      StringRef tensor = stringifyTensorRole(role);
       sep() << "const __grid_constant__ fg::tensor_map tm_" << tensor;
-      result.arguments.push_back({KernelArgument::Kind::TensorMap, tensor, rows});
+      result.arguments.push_back({KernelArgument::Kind::TensorMap, tensor.str(), rows});
     }
   }
-  for (StringRef tensor : {"q", "k", "v", "o"}) {
-    bool output = tensor == "o";
+  for (TensorRole role : {TensorRole::q, TensorRole::k, TensorRole::v, TensorRole::o}) {
+    StringRef tensor = stringifyTensorRole(role);
+    bool output = role == TensorRole::o;
     sep() << (output ? "" : "const ") << kernel.getSymName() << "_k::Elem* __restrict__ " << tensor;
     for (int d = 0; d < 4; ++d)
       sep() << "long long " << tensor.str() << "_s" << d;

@@ -1,6 +1,6 @@
 //===- AttentionPrinter.h - the attention family's printer ------*- C++ -*-===//
 //
-// The printer of `flash.kernel` family "attention", shared by the files that
+// The printer of `flash.kernel` family `attention`, shared by the files that
 // define its members: AttentionEmitter.cpp (the kernel, the flash2 path, what
 // both algorithms share) and Flash3Emitter.cpp (the sm_90a warpgroup path:
 // its constants, schedule check and the warp-specialized ops of

@@ -113,17 +113,21 @@ LogicalResult AttentionKernelPrinter::checkFlash3Schedule() {
 }
 
 
-/// The ring of slots a pipe op names, as the device library spells it.
-static const char *ringTag(PipeRing ring) {
+/// The ring of slots a pipe op names (the tensor it holds), as the device
+/// library spells it.
+static const char *ringTag(TensorRole ring) {
   switch (ring) {
-  case PipeRing::q:
+  case TensorRole::q:
     return "fg::wg::ring::q";
-  case PipeRing::k:
+  case TensorRole::k:
     return "fg::wg::ring::k";
-  case PipeRing::v:
+  case TensorRole::v:
     return "fg::wg::ring::v";
+  case TensorRole::g:
+  case TensorRole::o:
+    break;
   }
-  llvm_unreachable("PipeRing");
+  llvm_unreachable("the pipe ops' verifiers allow rings q, k and v only");
 }
 
 std::string AttentionKernelPrinter::tileSource(StringRef tensor, Value batch,
@@ -237,9 +241,9 @@ LogicalResult AttentionKernelPrinter::printPipelineOp(Operation *op) {
       .Case<WarpSpecializeOp>([&](WarpSpecializeOp split) { return printWarpSpecialize(split); })
       .Case<TileRoundsOp>([&](TileRoundsOp loop) { return printTileRounds(loop); })
       .Case<PipeProduceOp>([&](PipeProduceOp produce) {
-        PipeRing ring = produce.getRing();
-        std::string tensor = stringifyPipeRing(ring).str();
-        const char *tiles = ring == PipeRing::q ? "sQs" : ring == PipeRing::k ? "sK" : "sV";
+        TensorRole ring = produce.getRing();
+        std::string tensor = stringifyTensorRole(ring).str();
+        const char *tiles = ring == TensorRole::q ? "sQs" : ring == TensorRole::k ? "sK" : "sV";
         std::string row0 = "(" + name(produce.getRowTile()) + ") * " + std::to_string(produce.getRows());
         if (printingTmaCopies) {
           line() << "fg::wg::produce_tma<" << ringTag(ring) << ">(pipe, " << tiles << ", "
@@ -262,7 +266,7 @@ LogicalResult AttentionKernelPrinter::printPipelineOp(Operation *op) {
       .Case<PipeWaitOp>([&](PipeWaitOp wait) {
         line() << "fg::wg::wait_full<" << ringTag(wait.getRing()) << ">(pipe, " << name(wait.getSlot())
                << ");\n";
-        if (wait.getRing() == PipeRing::q)
+        if (wait.getRing() == TensorRole::q)
           line() << "const QTile sQ = sQs.stage((" << name(wait.getSlot())
                  << ") % QRing::kStages); // the query tile the products read\n";
         return success();

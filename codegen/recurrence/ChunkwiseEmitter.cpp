@@ -1,7 +1,7 @@
 //===- ChunkwiseEmitter.cpp - CUDA for the recurrence kernel families -----===//
 //
-// Prints `flash.kernel` ops of families "linear_fused", "linear_states" and
-// "linear_outputs" (built by flash-lower-kernels): the constants and shared-memory
+// Prints `flash.kernel` ops of families `linear_fused`, `linear_states` and
+// `linear_outputs` (built by flash-lower-kernels): the constants and shared-memory
 // plan from the schedule and problem (schedule/ChunkLayout.h, the same plan
 // the checker holds schedules to), the carried state and accumulators, and each tile op as
 // calls into the device tile library (codegen/device/recurrence/chunk_*.cuh on top of
@@ -39,7 +39,7 @@ public:
 
 private:
   GateKind gate = GateKind::none;
-  StringRef family;
+  KernelFamily family = KernelFamily::linear_fused;
   bool queries = true;    // the kernel computes outputs
   bool scalarGates = false, vectorGate = false, normalizer = false,
        stabilizer = false;
@@ -104,7 +104,8 @@ LogicalResult LinearKernelPrinter::printRegionOps(Block &block) {
 }
 
 LogicalResult LinearKernelPrinter::printChunkLoad(ChunkLoadOp op) {
-  StringRef tensor = op.getTensor();
+  TensorRole role = op.getTensor();
+  StringRef tensor = stringifyTensorRole(role);
   if (op.getRows() != shape.chunk)
     return op.emitError() << "chunk_load of " << op.getRows()
                           << " rows in a kernel of chunk " << shape.chunk;
@@ -115,15 +116,15 @@ LogicalResult LinearKernelPrinter::printChunkLoad(ChunkLoadOp op) {
                     " * " + tensor.str() + "_s2 + " + col0;
   std::string valid = name(op.getExtent()) + " - (" + name(op.getChunk()) +
                       ") * kChunk";
-  if (tensor == "g") {
+  if (role == TensorRole::g) {
     line() << "fg::cta::load_async_f32<kThreads, kChunk, kKeyDim>(smem + kSmemG, "
            << src << ", g_s2, " << valid << ");\n";
     return success();
   }
-  StringRef ringName = tensor == "q" ? "sQ" : tensor == "k" ? "sK" : "sV";
-  if (tensor != "q" && tensor != "k" && tensor != "v")
-    return op.emitError() << "the CUDA emitter has no chunk buffer for '"
-                          << tensor << "'";
+  // The verifier allows q, k, v and g only.
+  StringRef ringName = role == TensorRole::q   ? "sQ"
+                       : role == TensorRole::k ? "sK"
+                                               : "sV";
   line() << "fg::cta::load_async<kThreads>(" << stage(ringName, op.getStage())
          << ", " << src << ", " << tensor << "_s2, " << valid << ");\n";
   return success();
@@ -177,7 +178,6 @@ LogicalResult LinearKernelPrinter::printChunkGates(ChunkGatesOp op) {
 }
 
 LogicalResult LinearKernelPrinter::printStateInit(StateInitOp op) {
-  StringRef source = op.getSource();
   std::string vt = "(long long)(" + name(op.getColTile()) + ") * kTileDv";
   std::string b = name(op.getBatch()), h = name(op.getHead());
   auto zeroState = [&]() {
@@ -189,9 +189,11 @@ LogicalResult LinearKernelPrinter::printStateInit(StateInitOp op) {
       line() << "if (threadIdx.x == 0) fg::chunk::gate_ring<kChunk>(s_gates, "
                 "1).m_end() = 0.0f;\n";
   };
-  if (source == "zero") {
+  switch (op.getSource()) {
+  case StateSource::zero:
     zeroState();
-  } else if (source == "initial") {
+    break;
+  case StateSource::initial:
     // Optional params: a null initial state means zeros.
     line() << "if (c0 != nullptr) {\n";
     ++indent;
@@ -215,10 +217,9 @@ LogicalResult LinearKernelPrinter::printStateInit(StateInitOp op) {
     zeroState();
     --indent;
     line() << "}\n";
-  } else if (source == "scratch") {
-    if (!op.getChunk())
-      return op.emitError("state_init from scratch needs a chunk index");
-    std::string c = name(op.getChunk());
+    break;
+  case StateSource::scratch: {
+    std::string c = name(op.getChunk()); // the verifier requires it
     line() << "fg::warp::load_f32(st_c, " << base("chunk_c", op.getBatch(), op.getHead())
            << " + (long long)(" << c << ") * chunk_c_s2 + (long long)srow0 * chunk_c_s3 + "
            << vt << ", chunk_c_s3);\n";
@@ -235,8 +236,8 @@ LogicalResult LinearKernelPrinter::printStateInit(StateInitOp op) {
     else if (scalarGates)
       line() << "if (threadIdx.x == 0) fg::chunk::gate_ring<kChunk>(s_gates, "
                 "1).m_end() = 0.0f;\n";
-  } else {
-    return op.emitError() << "unknown state source '" << source << "'";
+    break;
+  }
   }
   if (queries)
     line() << "fg::warp::store(sC, srow0, 0, st_c);  // 16-bit copy for the "
@@ -245,15 +246,12 @@ LogicalResult LinearKernelPrinter::printStateInit(StateInitOp op) {
 }
 
 LogicalResult LinearKernelPrinter::printStateStore(StateStoreOp op) {
-  StringRef target = op.getTarget();
   std::string vt = "(long long)(" + name(op.getColTile()) + ") * kTileDv";
   std::string first = "(" + name(op.getColTile()) + ") == 0";
-  if (!op.getChunk())
-    return op.emitError("state_store needs the boundary index");
-  std::string c = name(op.getChunk());
+  std::string c = name(op.getChunk()); // the verifier requires it
   // m at boundary c is the m_end of chunk c - 1: the other gate buffer.
   std::string m = "fg::chunk::gate_ring<kChunk>(s_gates, ((" + c + ") & 1) ^ 1).m_end()";
-  if (target == "final") {
+  if (op.getTarget() == StateTarget::final) {
     line() << "if (cf != nullptr) fg::warp::store_f32("
            << base("cf", op.getBatch(), op.getHead())
            << " + (long long)srow0 * cf_s2 + " << vt << ", cf_s2, st_c);\n";
@@ -267,8 +265,6 @@ LogicalResult LinearKernelPrinter::printStateStore(StateStoreOp op) {
              << base("mf", op.getBatch(), op.getHead()) << ") = " << m << ";\n";
     return success();
   }
-  if (target != "scratch")
-    return op.emitError() << "unknown state target '" << target << "'";
   line() << "fg::warp::store_f32(" << base("chunk_c", op.getBatch(), op.getHead())
          << " + (long long)(" << c << ") * chunk_c_s2 + (long long)srow0 * chunk_c_s3 + "
          << vt << ", chunk_c_s3, st_c);\n";
@@ -429,8 +425,6 @@ LogicalResult LinearKernelPrinter::printAccumulate(ChunkAccumulateOp op) {
 }
 
 LogicalResult LinearKernelPrinter::printStore(ChunkStoreOp op) {
-  if (op.getTensor() != "o")
-    return op.emitError() << "chunk_store writes 'o', not '" << op.getTensor() << "'";
   if (normalizer)
     line() << "fg::warp::normalize_rows<" << (stabilizer ? "true" : "false")
            << ">(acc_h, acc_n, acc_mu, kEps);\n";
@@ -518,7 +512,7 @@ LogicalResult LinearKernelPrinter::printKernelOp(Operation *op) {
       .Default([&](Operation *other) {
         return other->emitError() << "the CUDA emitter has no printing for '"
                                   << other->getName() << "' in a "
-                                  << family << " kernel";
+                                  << stringifyKernelFamily(family) << " kernel";
       });
 }
 
@@ -549,7 +543,7 @@ std::string LinearKernelPrinter::signature() {
     tensor("g", "float", false, 4);
   for (unsigned i = 0; i < rawGates; ++i)
     tensor(gateTensor(i), "float", false, 3);
-  bool ownsRecurrence = family != "linear_outputs";
+  bool ownsRecurrence = family != KernelFamily::linear_outputs;
   if (initial && ownsRecurrence) {
     tensor("c0", "float", false, 4);
     if (normalizer)
@@ -566,9 +560,9 @@ std::string LinearKernelPrinter::signature() {
     if (stabilizer)
       tensor("mf", "float", true, 2);
   }
-  if (family != "linear_fused") {
+  if (family != KernelFamily::linear_fused) {
     // Chunk states: written by linear_states, read by linear_outputs.
-    bool write = family == "linear_states";
+    bool write = family == KernelFamily::linear_states;
     tensor("chunk_c", "float", write, 5);
     if (normalizer)
       tensor("chunk_n", "float", write, 4);
@@ -593,7 +587,7 @@ std::string LinearKernelPrinter::header() {
   llvm::raw_string_ostream h(text);
   h << "// Generated by flashgen from flash.kernel @" << kernel.getSymName() << " ("
     << problemString("op") << ", variant " << problemInt("variant") << ", "
-    << family << ", gate " << stringifyGateKind(gate) << ").\n"
+    << stringifyKernelFamily(family) << ", gate " << stringifyGateKind(gate) << ").\n"
     << "// Schedule: " << s << "\n"
     << "#include \"" << kDeviceUmbrellaHeader << "\"\n"
     << "#include \"" << kDeviceIndexMathHeader << "\"\n";
@@ -657,12 +651,10 @@ std::string LinearKernelPrinter::header() {
 
 FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   family = kernel.getFamily();
-  queries = family != "linear_states";
-  auto gateName = kernel.getProblem().getAs<StringAttr>("gate");
-  std::optional<GateKind> kind =
-      gateName ? symbolizeGateKind(gateName.getValue()) : std::nullopt;
+  queries = family != KernelFamily::linear_states;
+  std::optional<GateKind> kind = kernel.getProblemGate();
   if (!kind)
-    return kernel.emitError("recurrence kernel without a valid problem.gate");
+    return kernel.emitError("recurrence kernel without a problem.gate");
   gate = *kind;
   scalarGates = gate == GateKind::decay || gate == GateKind::mlstm_exp ||
                 gate == GateKind::mlstm_sig;
@@ -680,7 +672,7 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   shape.innerQ = s.getInnerQ();
   shape.innerKv = s.getInnerKv();
   // linear_outputs handles one chunk per CTA: one stage.
-  shape.stages = family == "linear_outputs" ? 1 : s.getStages();
+  shape.stages = family == KernelFamily::linear_outputs ? 1 : s.getStages();
   shape.warps = s.getWarps();
   shape.vectorGate = vectorGate;
   shape.scalarGates = scalarGates;

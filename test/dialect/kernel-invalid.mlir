@@ -2,11 +2,12 @@
 
 // The verifiers of the kernel-level ops (dialect/FlashKernelOps.cpp): one
 // case per message. flash-lower-kernels never builds these; hand-written or
-// damaged kernel IR is stopped here instead of in the emitter.
+// damaged kernel IR is stopped here instead of in the emitter. Names outside
+// an enum (family, tensor, product, source, target) are parse errors.
 
 // An unknown family.
-// expected-error@+1 {{'flash.kernel' op family "backward" is not a kernel family ("attention", "linear_fused", "linear_states" or "linear_outputs")}}
-flash.kernel @k family "backward" schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+// expected-error@+1 {{expected string or keyword containing one of the following enum values for attribute 'family' [attention, linear_fused, linear_states, linear_outputs]}}
+flash.kernel @k family backward schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
 }
@@ -14,8 +15,8 @@ flash.kernel @k family "backward" schedule #flash.schedule<algorithm = flash2, t
 // -----
 
 // A schedule of another family.
-// expected-error@+1 {{'flash.kernel' op family "attention" takes a flash2 or flash3 schedule, not chunk_fused}}
-flash.kernel @k family "attention" schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+// expected-error@+1 {{'flash.kernel' op family attention takes a flash2 or flash3 schedule, not chunk_fused}}
+flash.kernel @k family attention schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
 }
@@ -23,8 +24,8 @@ flash.kernel @k family "attention" schedule #flash.schedule<algorithm = chunk_fu
 // -----
 
 // Two-pass kernels take a two-pass schedule.
-// expected-error@+1 {{'flash.kernel' op family "linear_states" takes a chunk_two_pass schedule, not chunk_fused}}
-flash.kernel @k family "linear_states" schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+// expected-error@+1 {{'flash.kernel' op family linear_states takes a chunk_two_pass schedule, not chunk_fused}}
+flash.kernel @k family linear_states schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
 }
@@ -33,14 +34,14 @@ flash.kernel @k family "linear_states" schedule #flash.schedule<algorithm = chun
 
 // No grid mapping.
 // expected-error@+1 {{'flash.kernel' op has 0 flash.grid_map ops in its body; a kernel has exactly one, or none when flash.tile_rounds loops give the tiles}}
-flash.kernel @k family "attention" schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+flash.kernel @k family attention schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
   %c0 = arith.constant 0 : index
 }
 
 // -----
 
 // Grid roles and extents must match the ids.
-flash.kernel @k family "attention" schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+flash.kernel @k family attention schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
   // expected-error@+1 {{'flash.grid_map' op has 3 ids, 2 roles and 3 extents: they must be equal}}
   %ids:3 = flash.grid_map ["query_tile", "head"] extents ["1", "1", "1"] : index, index, index
 }
@@ -48,7 +49,7 @@ flash.kernel @k family "attention" schedule #flash.schedule<algorithm = flash2, 
 // -----
 
 // A CUDA grid has at most three dimensions.
-flash.kernel @k family "attention" schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+flash.kernel @k family attention schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
   // expected-error@+1 {{'flash.grid_map' op maps 4 grid dimensions; CUDA grids have 1 to 3}}
   %ids:4 = flash.grid_map ["a", "b", "c", "d"] extents ["1", "1", "1", "1"] : index, index, index, index
 }
@@ -57,55 +58,65 @@ flash.kernel @k family "attention" schedule #flash.schedule<algorithm = flash2, 
 
 // Tile ops live in a kernel.
 func.func @f(%c0: index) {
-  // expected-error@+1 {{'flash.tile_mma' op must be inside a flash.kernel of family "attention"}}
-  flash.tile_mma "qk" stage %c0
+  // expected-error@+1 {{'flash.tile_mma' op must be inside a flash.kernel of family attention}}
+  flash.tile_mma qk stage %c0
   return
 }
 
 // -----
 
 // Attention tile ops in a recurrence kernel.
-flash.kernel @k family "linear_fused" schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
-  // expected-error@+1 {{'flash.softmax_update' op must be inside a flash.kernel of family "attention", not family "linear_fused"}}
+  // expected-error@+1 {{'flash.softmax_update' op must be inside a flash.kernel of family attention, not family linear_fused}}
   flash.softmax_update
 }
 
 // -----
 
 // Unknown tensor role.
-flash.kernel @k family "attention" schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+flash.kernel @k family attention schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
-  // expected-error@+1 {{'flash.tile_load' op tensor "x" is not "q", "k" or "v"}}
-  flash.tile_load "x"[%c0, %c0, %c0] rows 64 extent %c0 stage %c0
+  // expected-error@+1 {{expected string or keyword containing one of the following enum values for attribute 'tensor' [q, k, v, g, o]}}
+  flash.tile_load x[%c0, %c0, %c0] rows 64 extent %c0 stage %c0
+}
+
+// -----
+
+// A tensor role that tile_load does not load.
+flash.kernel @k family attention schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.tile_load' op tensor o is not q, k or v}}
+  flash.tile_load o[%c0, %c0, %c0] rows 64 extent %c0 stage %c0
 }
 
 // -----
 
 // Streamed tiles have the schedule's rows.
-flash.kernel @k family "attention" schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+flash.kernel @k family attention schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
-  // expected-error@+1 {{'flash.tile_load' op loads 32 rows of "k"; the kernel's schedule has tile_kv = 64}}
-  flash.tile_load "k"[%c0, %c0, %c0] rows 32 extent %c0 stage %c0
+  // expected-error@+1 {{'flash.tile_load' op loads 32 rows of k; the kernel's schedule has tile_kv = 64}}
+  flash.tile_load k[%c0, %c0, %c0] rows 32 extent %c0 stage %c0
 }
 
 // -----
 
 // Unknown product.
-flash.kernel @k family "attention" schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+flash.kernel @k family attention schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
-  // expected-error@+1 {{'flash.tile_mma' op product "kv" is not "qk" or "pv"}}
-  flash.tile_mma "kv" stage %c0
+  // expected-error@+1 {{expected string or keyword containing one of the following enum values for attribute 'product' [qk, pv]}}
+  flash.tile_mma kv stage %c0
 }
 
 // -----
 
 // A negative wait count.
-flash.kernel @k family "attention" schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+flash.kernel @k family attention schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
   // expected-error@+1 {{'flash.tile_wait' op pending = -1: the count of load groups left in flight cannot be negative}}
@@ -115,7 +126,7 @@ flash.kernel @k family "attention" schedule #flash.schedule<algorithm = flash2, 
 // -----
 
 // The score map's arguments.
-flash.kernel @k family "attention" schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+flash.kernel @k family attention schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
   // expected-error@+1 {{'flash.score_map' op region takes (f32, index); expected (f32, index, index, index, index)}}
@@ -129,87 +140,108 @@ flash.kernel @k family "attention" schedule #flash.schedule<algorithm = flash2, 
 // -----
 
 // The output role.
-flash.kernel @k family "attention" schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+flash.kernel @k family attention schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
-  // expected-error@+1 {{'flash.output_store' op tensor "q" is not "o"}}
-  flash.output_store "q"[%c0, %c0, %c0] extent %c0
+  // expected-error@+1 {{'flash.output_store' op tensor q is not o}}
+  flash.output_store q[%c0, %c0, %c0] extent %c0
 }
 
 // -----
 
 // Recurrence tile ops in an attention kernel.
-flash.kernel @k family "attention" schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+flash.kernel @k family attention schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
-  // expected-error@+1 {{'flash.state_update' op must be inside a flash.kernel of a recurrence family (linear_fused, linear_states, linear_outputs), not family "attention"}}
+  // expected-error@+1 {{'flash.state_update' op must be inside a flash.kernel of a recurrence family (linear_fused, linear_states, linear_outputs), not family attention}}
   flash.state_update stage %c0 buffer %c0 gate decay
 }
 
 // -----
 
 // Chunk tiles have the schedule's chunk rows.
-flash.kernel @k family "linear_fused" schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
-  // expected-error@+1 {{'flash.chunk_load' op loads 32 rows of "q"; the kernel's schedule has chunk = 64}}
-  flash.chunk_load "q"[%c0, %c0, %c0, %c0] rows 32 cols 64 extent %c0 stage %c0
+  // expected-error@+1 {{'flash.chunk_load' op loads 32 rows of q; the kernel's schedule has chunk = 64}}
+  flash.chunk_load q[%c0, %c0, %c0, %c0] rows 32 cols 64 extent %c0 stage %c0
 }
 
 // -----
 
 // Unknown chunk tensor.
-flash.kernel @k family "linear_fused" schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
-  // expected-error@+1 {{'flash.chunk_load' op tensor "o" is not "q", "k", "v" or "g"}}
-  flash.chunk_load "o"[%c0, %c0, %c0, %c0] rows 64 cols 64 extent %c0 stage %c0
+  // expected-error@+1 {{'flash.chunk_load' op tensor o is not q, k, v or g}}
+  flash.chunk_load o[%c0, %c0, %c0, %c0] rows 64 cols 64 extent %c0 stage %c0
 }
 
 // -----
 
 // State sources.
-flash.kernel @k family "linear_fused" schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
-  // expected-error@+1 {{'flash.state_init' op source "final" is not "zero", "initial" or "scratch"}}
-  flash.state_init "final"[%c0, %c0, %c0] gate none
+  // expected-error@+1 {{expected string or keyword containing one of the following enum values for attribute 'source' [zero, initial, scratch]}}
+  flash.state_init final[%c0, %c0, %c0] gate none
 }
 
 // -----
 
 // Scratch states are addressed by chunk boundary.
-flash.kernel @k family "linear_fused" schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+flash.kernel @k family linear_states schedule #flash.schedule<algorithm = chunk_two_pass, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
-  // expected-error@+1 {{'flash.state_store' op addresses "scratch" without a chunk boundary}}
-  flash.state_store "scratch"[%c0, %c0, %c0] gate none
+  // expected-error@+1 {{'flash.state_store' op writes scratch without a chunk boundary}}
+  flash.state_store scratch[%c0, %c0, %c0] gate none
+}
+
+// -----
+
+// The final state is written at boundary NC too: the emitter finds its
+// stabiliser through the boundary.
+flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.state_store' op writes final without a chunk boundary}}
+  flash.state_store final[%c0, %c0, %c0] gate none
+}
+
+// -----
+
+// A scratch read names its boundary.
+flash.kernel @k family linear_outputs schedule #flash.schedule<algorithm = chunk_two_pass, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.state_init' op reads scratch without a chunk boundary}}
+  flash.state_init scratch[%c0, %c0, %c0] gate none
 }
 
 // -----
 
 // Only scratch takes a chunk boundary.
-flash.kernel @k family "linear_fused" schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
-  // expected-error@+1 {{'flash.state_init' op has a chunk boundary, which source "zero" does not take}}
-  flash.state_init "zero"[%c0, %c0, %c0] chunk %c0 gate none
+  // expected-error@+1 {{'flash.state_init' op has a chunk boundary, which source zero does not take}}
+  flash.state_init zero[%c0, %c0, %c0] chunk %c0 gate none
 }
 
 // -----
 
 // The gate kind of a tile op is its kernel's.
-flash.kernel @k family "linear_fused" schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {gate = "mlstm_exp"} {
+flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {gate = "mlstm_exp"} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
-  // expected-error@+1 {{'flash.chunk_inter' op has gate decay but its kernel's problem has gate "mlstm_exp"}}
+  // expected-error@+1 {{'flash.chunk_inter' op has gate decay but its kernel's problem has gate mlstm_exp}}
   flash.chunk_inter[%c0] stage %c0 buffer %c0 gate decay
 }
 
 // -----
 
 // Only scalar gates are fetched.
-flash.kernel @k family "linear_fused" schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
   // expected-error@+1 {{'flash.gate_fetch' op gate vector has no per-step scalar gates to fetch (decay, mlstm_exp, mlstm_sig)}}
@@ -219,7 +251,7 @@ flash.kernel @k family "linear_fused" schedule #flash.schedule<algorithm = chunk
 // -----
 
 // The gate region takes one f32 per gate operand.
-flash.kernel @k family "linear_fused" schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
   // expected-error@+1 {{'flash.chunk_gates' op region takes (f32); expected (f32, f32)}}
@@ -232,7 +264,7 @@ flash.kernel @k family "linear_fused" schedule #flash.schedule<algorithm = chunk
 // -----
 
 // The decay map's arguments.
-flash.kernel @k family "linear_fused" schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
   // expected-error@+1 {{'flash.decay_map' op region takes (f32, index, index); expected (f32, f32, f32, f32, f32, f32, index, index)}}
@@ -246,9 +278,108 @@ flash.kernel @k family "linear_fused" schedule #flash.schedule<algorithm = chunk
 // -----
 
 // The output role of a recurrence.
-flash.kernel @k family "linear_fused" schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
-  // expected-error@+1 {{'flash.chunk_store' op tensor "v" is not "o"}}
-  flash.chunk_store "v"[%c0, %c0, %c0, %c0, %c0] extent %c0 stage %c0 gate none
+  // expected-error@+1 {{'flash.chunk_store' op tensor v is not o}}
+  flash.chunk_store v[%c0, %c0, %c0, %c0, %c0] extent %c0 stage %c0 gate none
+}
+
+// -----
+
+// A linear_states kernel computes no outputs: it has no q to load.
+flash.kernel @k family linear_states schedule #flash.schedule<algorithm = chunk_two_pass, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.chunk_load' op a linear_states kernel has no tensor q (its tensors: k, v, g)}}
+  flash.chunk_load q[%c0, %c0, %c0, %c0] rows 64 cols 64 extent %c0 stage %c0
+}
+
+// -----
+
+// ... and no o to store.
+flash.kernel @k family linear_states schedule #flash.schedule<algorithm = chunk_two_pass, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.chunk_store' op a linear_states kernel has no tensor o (its tensors: k, v, g)}}
+  flash.chunk_store o[%c0, %c0, %c0, %c0, %c0] extent %c0 stage %c0 gate none
+}
+
+// -----
+
+// The g tile is a vector gate's.
+flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {gate = "decay"} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.chunk_load' op loads g, the per-key-dim log-decays of a vector gate, in a kernel of gate decay}}
+  flash.chunk_load g[%c0, %c0, %c0, %c0] rows 64 cols 64 extent %c0 stage %c0
+}
+
+// -----
+
+// The output kernel of a two-pass pair starts from the chunk states.
+flash.kernel @k family linear_outputs schedule #flash.schedule<algorithm = chunk_two_pass, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.state_init' op a linear_outputs kernel has no source zero (its sources: scratch)}}
+  flash.state_init zero[%c0, %c0, %c0] gate none
+}
+
+// -----
+
+// A fused kernel has no chunk states to read ...
+flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.state_init' op a linear_fused kernel has no source scratch (its sources: zero, initial)}}
+  flash.state_init scratch[%c0, %c0, %c0] chunk %c0 gate none
+}
+
+// -----
+
+// ... or to write.
+flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.state_store' op a linear_fused kernel has no target scratch (its targets: final)}}
+  flash.state_store scratch[%c0, %c0, %c0] chunk %c0 gate none
+}
+
+// -----
+
+// The output kernel writes no state.
+flash.kernel @k family linear_outputs schedule #flash.schedule<algorithm = chunk_two_pass, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.state_store' op a linear_outputs kernel has no target final (it has none)}}
+  flash.state_store final[%c0, %c0, %c0] chunk %c0 gate none
+}
+
+// -----
+
+// The initial state is read only where the op has one.
+flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {initial_state = false} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.state_init' op reads the initial state, but its kernel's problem has initial_state = false}}
+  flash.state_init initial[%c0, %c0, %c0] gate none
+}
+
+// -----
+
+// The final state is written only where the op returns it.
+flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {final_state = false} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.state_store' op writes the final state, but its kernel's problem has final_state = false}}
+  flash.state_store final[%c0, %c0, %c0] chunk %c0 gate none
+}
+
+// -----
+
+// The problem's gate names a gate kind.
+// expected-error@+1 {{'flash.kernel' op problem gate "sigmoid" is not a gate kind (none, decay, vector, mlstm_exp or mlstm_sig)}}
+flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {gate = "sigmoid"} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
 }

@@ -11,7 +11,7 @@
 
 // CHECK-LABEL: func.func @decay
 // CHECK: flash.linear_attention {{.*}}flash.kernels = [@decay_v0]
-// CHECK-LABEL: flash.kernel @decay_v0 family "linear_fused"
+// CHECK-LABEL: flash.kernel @decay_v0 family linear_fused
 // CHECK-SAME: chunk = 128, inner_q = 64, inner_kv = 32, tile_dv = 32
 // CHECK-SAME: problem {dims = ["B", "T"], element_type = bf16
 // CHECK-SAME: gate = "decay", heads = 2 : i64, initial_state = false, key_dim = 64 : i64
@@ -21,10 +21,10 @@
 // CHECK: %[[NC:.*]] = arith.ceildivsi %[[T]], %[[L]]
 // The state starts at zero; chunk 0 is in flight and its gates are ready
 // before the loop.
-// CHECK: flash.state_init "zero"[%[[IDS]]#2, %[[IDS]]#1, %[[IDS]]#0] gate decay
-// CHECK: flash.chunk_load "q"{{.*}} rows 128 cols 64 extent %[[T]] stage %{{.*}} async
-// CHECK: flash.chunk_load "k"{{.*}} rows 128 cols 64 extent %[[T]]
-// CHECK: flash.chunk_load "v"[%[[IDS]]#2, %[[IDS]]#1, %{{.*}}, %[[IDS]]#0] rows 128 cols 32
+// CHECK: flash.state_init zero[%[[IDS]]#2, %[[IDS]]#1, %[[IDS]]#0] gate decay
+// CHECK: flash.chunk_load q[{{.*}} rows 128 cols 64 extent %[[T]] stage %{{.*}} async
+// CHECK: flash.chunk_load k[{{.*}} rows 128 cols 64 extent %[[T]]
+// CHECK: flash.chunk_load v[%[[IDS]]#2, %[[IDS]]#1, %{{.*}}, %[[IDS]]#0] rows 128 cols 32
 // CHECK: flash.tile_commit
 // CHECK: flash.gate_fetch
 // CHECK: flash.chunk_gates[{{.*}}] extent %[[T]] buffer {{.*}} gate decay {
@@ -41,7 +41,7 @@
 // CHECK: %[[BUF:.*]] = arith.remsi %[[C]]
 // CHECK: %[[NSTAGE:.*]] = arith.remsi %[[NEXT]]
 // CHECK: scf.if %[[MORE]] {
-// CHECK: flash.chunk_load "q"[{{.*}}, %[[NEXT]], {{.*}}] {{.*}} stage %[[NSTAGE]] async
+// CHECK: flash.chunk_load q[{{.*}}, %[[NEXT]], {{.*}}] {{.*}} stage %[[NSTAGE]] async
 // CHECK: flash.tile_commit
 // CHECK: scf.if %[[MORE]] {
 // CHECK-NEXT: flash.gate_fetch[{{.*}}, %[[NEXT]]]
@@ -66,7 +66,7 @@
 // CHECK-NEXT: %[[VIS:.*]] = arith.cmpi sle, %[[S]], %[[R]]
 // CHECK-NEXT: flash.decay_yield %[[B]], %[[VIS]]
 // CHECK: flash.chunk_accumulate[%[[KT]]] stage %[[STAGE]] gate decay
-// CHECK: flash.chunk_store "o"[%[[IDS]]#2, %[[IDS]]#1, %[[C]], %[[QT]], %[[IDS]]#0] extent %[[T]] stage %[[STAGE]] gate decay
+// CHECK: flash.chunk_store o[%[[IDS]]#2, %[[IDS]]#1, %[[C]], %[[QT]], %[[IDS]]#0] extent %[[T]] stage %[[STAGE]] gate decay
 // Every warp is done with the 16-bit state copy before the update.
 // CHECK: flash.barrier
 // CHECK-NEXT: flash.state_update stage %[[STAGE]] buffer %[[BUF]] gate decay
@@ -89,12 +89,12 @@ func.func @decay(%q: tensor<?x2x?x64xbf16>, %k: tensor<?x2x?x64xbf16>,
 // lambda = log sigmoid(f) = min(f, 0) - log1p(exp(-|f|)); the decay matrix
 // adds iota_s; the final state is stored after the loop at boundary NC.
 
-// CHECK-LABEL: flash.kernel @mlstm_v0 family "linear_fused"
+// CHECK-LABEL: flash.kernel @mlstm_v0 family linear_fused
 // CHECK-SAME: final_state = true, gate = "mlstm_exp"
 // CHECK-SAME: initial_state = true
 // CHECK: %[[T:.*]] = flash.dim "T"
 // CHECK: %[[NC:.*]] = arith.ceildivsi %[[T]]
-// CHECK: flash.state_init "initial"{{.*}} gate mlstm_exp
+// CHECK: flash.state_init initial[{{.*}} gate mlstm_exp
 // CHECK: flash.chunk_gates{{.*}} gate mlstm_exp {
 // CHECK-NEXT: ^bb0(%[[I:.*]]: f32, %[[F:.*]]: f32):
 // CHECK-NEXT: %[[Z:.*]] = arith.constant 0.000000e+00 : f32
@@ -113,9 +113,9 @@ func.func @decay(%q: tensor<?x2x?x64xbf16>, %k: tensor<?x2x?x64xbf16>,
 // CHECK-NEXT: arith.cmpi sle
 // CHECK-NEXT: flash.decay_yield %[[DW]]
 // CHECK: flash.chunk_accumulate{{.*}} gate mlstm_exp
-// CHECK: flash.chunk_store "o"{{.*}} gate mlstm_exp
+// CHECK: flash.chunk_store o[{{.*}} gate mlstm_exp
 // CHECK: flash.state_update {{.*}} gate mlstm_exp
-// CHECK: flash.state_store "final"{{.*}} chunk %[[NC]] gate mlstm_exp
+// CHECK: flash.state_store final[{{.*}} chunk %[[NC]] gate mlstm_exp
 func.func @mlstm(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
                  %v: tensor<?x1x?x64xbf16>, %i: tensor<?x1x?xf32>,
                  %f: tensor<?x1x?xf32>, %c0: tensor<?x1x64x64xf32>,
@@ -136,7 +136,7 @@ func.func @mlstm(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
 // mlstm_sig: sigmoid input gate, iota = log sigmoid(i) as well; one stage,
 // so the next chunk is requested after the state update and a barrier.
 
-// CHECK-LABEL: flash.kernel @sig_v0 family "linear_fused"
+// CHECK-LABEL: flash.kernel @sig_v0 family linear_fused
 // CHECK-SAME: stages = 1
 // CHECK: flash.chunk_gates{{.*}} gate mlstm_sig {
 // CHECK-NEXT: ^bb0(%[[I:.*]]: f32, %[[F:.*]]: f32):
@@ -155,9 +155,9 @@ func.func @mlstm(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
 // CHECK: flash.chunk_gates
 // CHECK: flash.barrier
 // CHECK-NEXT: scf.if
-// CHECK: flash.chunk_load "q"{{.*}} async
+// CHECK: flash.chunk_load q[{{.*}} async
 // CHECK: flash.tile_commit
-// CHECK: flash.state_store "final"
+// CHECK: flash.state_store final[
 func.func @sig(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
                %v: tensor<?x1x?x32xbf16>, %i: tensor<?x1x?xf32>,
                %f: tensor<?x1x?xf32>) -> (tensor<?x1x?x32xbf16>, tensor<?x1x64x32xf32>, tensor<?x1x64xf32>) {
@@ -176,8 +176,8 @@ func.func @sig(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
 // so no gate_fetch and no gates a chunk ahead; the decay matrix is 0 (the
 // decays sit in the gated operands), only the causal mask remains.
 
-// CHECK-LABEL: flash.kernel @gla_v0 family "linear_fused"
-// CHECK: flash.chunk_load "g"{{.*}} rows 64 cols 64
+// CHECK-LABEL: flash.kernel @gla_v0 family linear_fused
+// CHECK: flash.chunk_load g[{{.*}} rows 64 cols 64
 // CHECK-NOT: flash.gate_fetch
 // CHECK: scf.for %[[C:.*]] =
 // CHECK-NEXT: flash.tile_wait 0
@@ -186,7 +186,7 @@ func.func @sig(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
 // CHECK: flash.gate_yield %[[G]]
 // CHECK: flash.barrier
 // CHECK: scf.if
-// CHECK: flash.chunk_load "g"
+// CHECK: flash.chunk_load g[
 // CHECK: flash.chunk_scores{{.*}} gate vector
 // CHECK-NEXT: flash.decay_map
 // CHECK-NEXT: ^bb0
@@ -232,24 +232,24 @@ func.func @plain(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf16>,
 
 // CHECK-LABEL: func.func @twopass
 // CHECK: flash.kernels = [@twopass_v0_states, @twopass_v0_outputs]
-// CHECK-LABEL: flash.kernel @twopass_v0_states family "linear_states"
+// CHECK-LABEL: flash.kernel @twopass_v0_states family linear_states
 // CHECK-SAME: phase = "states"
 // CHECK: %[[NC:.*]] = arith.ceildivsi
-// CHECK-NOT: flash.chunk_load "q"
+// CHECK-NOT: flash.chunk_load q[
 // CHECK: scf.for %[[C:.*]] = %{{.*}} to %[[NC]]
 // CHECK-NOT: flash.chunk_inter
-// CHECK: flash.state_store "scratch"[{{.*}}] chunk %[[C]] gate decay
+// CHECK: flash.state_store scratch[{{.*}}] chunk %[[C]] gate decay
 // CHECK-NEXT: flash.state_update
-// CHECK: flash.state_store "scratch"[{{.*}}] chunk %[[NC]] gate decay
-// CHECK-LABEL: flash.kernel @twopass_v0_outputs family "linear_outputs"
+// CHECK: flash.state_store scratch[{{.*}}] chunk %[[NC]] gate decay
+// CHECK-LABEL: flash.kernel @twopass_v0_outputs family linear_outputs
 // CHECK: %[[IDS:.*]]:3 = flash.grid_map ["chunk_value_tile", "head", "batch"] extents ["max(cdiv(T,64),1)*2", "4", "B"]
 // CHECK: %[[CH:.*]] = arith.divui %[[IDS]]#0
 // CHECK: %[[VT:.*]] = arith.remui %[[IDS]]#0
-// CHECK: flash.state_init "scratch"[%[[IDS]]#2, %[[IDS]]#1, %[[VT]]] chunk %[[CH]] gate decay
+// CHECK: flash.state_init scratch[%[[IDS]]#2, %[[IDS]]#1, %[[VT]]] chunk %[[CH]] gate decay
 // CHECK: flash.chunk_gates[{{.*}}, %[[CH]]]
 // CHECK: flash.tile_wait 0
 // CHECK: flash.chunk_inter
-// CHECK: flash.chunk_store "o"[%[[IDS]]#2, %[[IDS]]#1, %[[CH]], %{{.*}}, %[[VT]]]
+// CHECK: flash.chunk_store o[%[[IDS]]#2, %[[IDS]]#1, %[[CH]], %{{.*}}, %[[VT]]]
 // CHECK-NOT: flash.state_update
 func.func @twopass(%q: tensor<?x4x?x64xbf16>, %k: tensor<?x4x?x64xbf16>,
                    %v: tensor<?x4x?x64xbf16>, %g: tensor<?x4x?xf32>) -> tensor<?x4x?x64xbf16> {

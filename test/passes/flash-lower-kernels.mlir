@@ -7,7 +7,7 @@
 
 // CHECK-LABEL: func @causal_gqa
 // CHECK: flash.attention {{.*}}flash.kernels = [@causal_gqa_v0]
-// CHECK: flash.kernel @causal_gqa_v0 family "attention" schedule <algorithm = flash2, tile_q = 128, tile_kv = 64
+// CHECK: flash.kernel @causal_gqa_v0 family attention schedule <algorithm = flash2, tile_q = 128, tile_kv = 64
 // CHECK-SAME: kv_heads = 8 : i64, mask = "causal", op = "causal_gqa", q_heads = 32 : i64
 // The grid covers query tiles x query heads x batch.
 // CHECK: %[[IDS:.*]]:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["cdiv(N,128)", "32", "B"]
@@ -16,16 +16,16 @@
 // GQA: 32 query heads read 8 key/value heads, h / 4.
 // CHECK: arith.divui %[[IDS]]#1, %[[C4:.*]] : index
 // The query tile and then stages - 1 = 2 key/value tiles are issued before the loops.
-// CHECK: flash.tile_load "q"
+// CHECK: flash.tile_load q[
 // CHECK-COUNT-2: flash.tile_commit
 // Three loops: masked head, unmasked interior, masked tail.
 // CHECK: scf.for
 // CHECK: flash.tile_wait 1
-// CHECK: flash.tile_mma "qk"
+// CHECK: flash.tile_mma qk stage
 // CHECK: flash.score_map
 // CHECK: arith.cmpi sle
 // CHECK: flash.softmax_update masked
-// CHECK: flash.tile_mma "pv"
+// CHECK: flash.tile_mma pv stage
 // CHECK: scf.for
 // CHECK: flash.score_map
 // CHECK-NOT: arith.cmpi
@@ -33,7 +33,7 @@
 // CHECK: flash.softmax_update{{$}}
 // CHECK: scf.for
 // CHECK: flash.softmax_update masked
-// CHECK: flash.output_store "o"
+// CHECK: flash.output_store o[
 func.func @causal_gqa(%q: tensor<?x32x?x128xbf16>, %k: tensor<?x8x?x128xbf16>, %v: tensor<?x8x?x128xbf16>) -> tensor<?x32x?x128xbf16> {
   %o = flash.attention %q, %k, %v mask causal dims ["B", "N", "N"] {flash.schedule = #sched} : tensor<?x32x?x128xbf16>, tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16> -> tensor<?x32x?x128xbf16>
   return %o : tensor<?x32x?x128xbf16>
@@ -49,8 +49,8 @@ func.func @causal_gqa(%q: tensor<?x32x?x128xbf16>, %k: tensor<?x8x?x128xbf16>, %
 // CANON: flash.kernel @plain_v0
 // CANON-NOT: arith.divui
 // CANON: flash.grid_map ["query_tile", "head", "batch"] extents ["cdiv(N,64)", "8", "B"]
-// CANON: flash.tile_load "q"[%[[B:[a-z0-9#_]+]], %[[H:[a-z0-9#_]+]], %{{[a-z0-9#_]+}}] rows 64
-// CANON: flash.tile_load "k"[%[[B]], %[[H]], %{{.*}}] rows 32
+// CANON: flash.tile_load q[%[[B:[a-z0-9#_]+]], %[[H:[a-z0-9#_]+]], %{{[a-z0-9#_]+}}] rows 64
+// CANON: flash.tile_load k[%[[B]], %[[H]], %{{.*}}] rows 32
 // CANON: flash.score_map
 // CANON: arith.cmpi slt
 // CANON-NEXT: flash.score_yield
@@ -112,7 +112,7 @@ func.func @window(%q: tensor<?x4x?x128xbf16>, %k: tensor<?x4x?x128xbf16>, %v: te
 // CANON-LABEL: func @alibi
 // CANON: flash.kernel @alibi_v0
 // CANON: %[[SLOPE:.*]] = math.exp2
-// CANON: flash.tile_load "q"
+// CANON: flash.tile_load q[
 // CANON: flash.score_map
 // CANON-NOT: math.exp2
 // CANON: arith.mulf %[[SLOPE]]

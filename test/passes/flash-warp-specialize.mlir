@@ -40,9 +40,9 @@
 // CHECK-NEXT: flash.turn_wait
 // CHECK-NEXT: scf.if %[[PREV_EXISTS]] {
 // CHECK-NEXT: arith.remsi %[[PREV]], %c3
-// CHECK-NEXT: flash.tile_mma "pv" stage %{{.*}} async
+// CHECK-NEXT: flash.tile_mma pv stage %{{.*}} async
 // CHECK-NEXT: }
-// CHECK-NEXT: flash.tile_mma "qk" stage %[[STAGE]] async
+// CHECK-NEXT: flash.tile_mma qk stage %[[STAGE]] async
 // CHECK-NEXT: flash.turn_pass final %false
 // CHECK-NEXT: flash.mma_wait 0 score output
 // CHECK-NEXT: flash.pipe_release k %[[IT]]
@@ -55,7 +55,7 @@
 // The last turn: P V of the last key tile, the CTA's final turn.
 // CHECK: flash.turn_pass final %true
 // CHECK-NEXT: flash.mma_wait 0 output
-// CHECK-NEXT: flash.output_store "o"
+// CHECK-NEXT: flash.output_store o
 // CHECK-NEXT: }
 // CHECK-NEXT: }
 // CHECK-NOT: flash.tile_load
@@ -74,10 +74,10 @@ func.func @plain(%q: tensor<?x16x?x64xbf16>, %k: tensor<?x16x?x64xbf16>, %v: ten
 
 // CHECK-LABEL: flash.kernel @overlap_v0
 // CHECK: flash.turn_wait
-// CHECK-NEXT: flash.tile_mma "qk" stage %{{.*}} async
+// CHECK-NEXT: flash.tile_mma qk stage %{{.*}} async
 // CHECK-NEXT: scf.if
 // CHECK-NEXT: arith.remsi
-// CHECK-NEXT: flash.tile_mma "pv" stage %{{.*}} async
+// CHECK-NEXT: flash.tile_mma pv stage %{{.*}} async
 // CHECK-NEXT: } else {
 // CHECK-NEXT: flash.mma_empty_group
 // CHECK-NEXT: }
@@ -127,7 +127,7 @@ func.func @overlap(%q: tensor<?x16x?x64xbf16>, %k: tensor<?x16x?x64xbf16>, %v: t
 // CHECK-NEXT: scf.if
 // CHECK-NEXT: flash.pipe_release v
 // CHECK-NEXT: }
-// CHECK-NEXT: flash.output_store "o"
+// CHECK-NEXT: flash.output_store o
 // CHECK-NEXT: flash.pipe_release q %[[CROUND]]
 // CHECK: flash.rounds_yield
 func.func @rounds(%q: tensor<?x16x?x64xbf16>, %k: tensor<?x16x?x64xbf16>, %v: tensor<?x16x?x64xbf16>) -> tensor<?x16x?x64xbf16> {
@@ -142,7 +142,7 @@ func.func @rounds(%q: tensor<?x16x?x64xbf16>, %k: tensor<?x16x?x64xbf16>, %v: te
 
 // CHECK-LABEL: flash.kernel @selfcopy_v0
 // CHECK-NOT: flash.warp_specialize
-// CHECK: flash.tile_load "q"
+// CHECK: flash.tile_load q
 // CHECK: flash.tile_wait
 // CHECK: flash.output_store
 func.func @selfcopy(%q: tensor<?x16x?x64xbf16>, %k: tensor<?x16x?x64xbf16>, %v: tensor<?x16x?x64xbf16>) -> tensor<?x16x?x64xbf16> {
