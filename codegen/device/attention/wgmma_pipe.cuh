@@ -76,7 +76,7 @@ template <int STAGES, int CONSUMER_WARPS, int Q_BUFFERS = 1> struct pipe {
   FG_DEVICE u32 q_empty(int b) const { return base + 8u * u32(Q_BUFFERS + 4 * STAGES + b); }
 };
 
-/// The rings of a pipe (dialect PipeRing).
+/// The rings of a pipe (the dialect names them by TensorRole: q, k, v).
 enum class ring { q, k, v };
 
 /// Slots of ring R.
