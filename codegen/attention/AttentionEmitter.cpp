@@ -48,6 +48,13 @@ std::string AttentionKernelPrinter::tensorBase(StringRef tensor, Value batch,
       .str();
 }
 
+std::string AttentionKernelPrinter::tileSource(StringRef tensor, Value batch,
+                                               Value head, Value rowTile,
+                                               int64_t rows) {
+  return tensorBase(tensor, batch, head) + " + (long long)((" + name(rowTile) +
+         ") * " + std::to_string(rows) + ") * " + tensor.str() + "_s2";
+}
+
 LogicalResult AttentionKernelPrinter::printScoreMap(ScoreMapOp op) {
   Block &block = op.getBody().front();
   auto yield = cast<ScoreYieldOp>(block.getTerminator());
@@ -98,9 +105,8 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
         std::string row0 = "(" + name(load.getRowTile()) + ") * " +
                            std::to_string(load.getRows());
         line() << (flash3 ? "fg::wg::load_async<kThreads>(" : "fg::cta::load_async<kThreads>(") << tile << ", "
-               << tensorBase(tensor, load.getBatch(), load.getHead())
-               << " + (long long)(" << row0 << ") * " << tensor.str()
-               << "_s2, " << tensor.str() << "_s2, " << name(load.getExtent())
+               << tileSource(tensor, load.getBatch(), load.getHead(), load.getRowTile(), load.getRows())
+               << ", " << tensor.str() << "_s2, " << name(load.getExtent())
                << " - " << row0 << ");\n";
         return success();
       })

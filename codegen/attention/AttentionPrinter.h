@@ -44,6 +44,10 @@ private:
   LogicalResult printKernelOp(Operation *op) override;
   LogicalResult printScoreMap(ScoreMapOp op);
   std::string tensorBase(StringRef tensor, Value batch, Value head);
+  /// tensorBase + the row offset of tile `rowTile` of `rows` rows: where a
+  /// tile copy reads (the tile loads and the producer's copies).
+  std::string tileSource(StringRef tensor, Value batch, Value head,
+                         Value rowTile, int64_t rows);
   std::string banner();
   /// The problem's q, k, v element type.
   Type elementType();
@@ -59,9 +63,6 @@ private:
   LogicalResult printPipelineOp(Operation *op);
   LogicalResult printWarpSpecialize(WarpSpecializeOp op);
   LogicalResult printTileRounds(TileRoundsOp op);
-  /// `tensor` + the row offset of tile `rowTile` of `rows` rows.
-  std::string tileSource(StringRef tensor, Value batch, Value head,
-                         Value rowTile, int64_t rows);
 };
 
 /// The target limits the occupancy hint assumes (schedule/Target.cpp):

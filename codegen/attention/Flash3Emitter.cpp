@@ -130,13 +130,6 @@ static const char *ringTag(TensorRole ring) {
   llvm_unreachable("the pipe ops' verifiers allow rings q, k and v only");
 }
 
-std::string AttentionKernelPrinter::tileSource(StringRef tensor, Value batch,
-                                               Value head, Value rowTile,
-                                               int64_t rows) {
-  return tensorBase(tensor, batch, head) + " + (long long)((" + name(rowTile) +
-         ") * " + std::to_string(rows) + ") * " + tensor.str() + "_s2";
-}
-
 /// if (producer) { budget; its region } else { budget; P; the consumers' }.
 /// A TMA split prints the producer region twice: copies by one thread with
 /// TMA when the runtime passed tensor maps, by every producer thread with
