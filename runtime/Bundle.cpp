@@ -55,6 +55,14 @@ int findEntryModule(const std::vector<CompiledModule> &modules,
   return -1;
 }
 
+bool launchParamLayout(const KernelSpec &kernel, const VariantSpec &variant,
+                       const LaunchSpec &launch, const CubinFunction &entry,
+                       ParamLayout &layout, std::string &error) {
+  layout = layoutLaunchParams(kernel, variant, launch);
+  return !entry.hasParamInfo ||
+         checkLayoutAgainstCubin(layout, entry.params, launch.entry, error);
+}
+
 Status compileVariantModules(const BundleData &bundle, const KernelSpec &kernel,
                              int variantIndex, const std::string &arch,
                              CompileReport &report,
@@ -87,15 +95,13 @@ Status compileVariantModules(const BundleData &bundle, const KernelSpec &kernel,
                         " (is it declared extern \"C\" __global__?)");
     }
     const CubinFunction &fn = *findCubinFunction(modules[m].functions, l.entry);
-    if (fn.hasParamInfo) {
-      ParamLayout layout = layoutLaunchParams(kernel, variant, l);
-      std::string err;
-      if (!checkLayoutAgainstCubin(layout, fn.params, l.entry, err))
-        return Status(StatusCode::BundleFormat,
-                      where + " launch " + std::to_string(li) + ": " + err +
-                          "; the manifest's args expect (" +
-                          describeLayout(kernel, variant, l, layout) + ")");
-    }
+    ParamLayout layout;
+    std::string err;
+    if (!launchParamLayout(kernel, variant, l, fn, layout, err))
+      return Status(StatusCode::BundleFormat,
+                    where + " launch " + std::to_string(li) + ": " + err +
+                        "; the manifest's args expect (" +
+                        describeLayout(kernel, variant, l, layout) + ")");
     int64_t bounds =
         int64_t(fn.maxThreads[0]) * fn.maxThreads[1] * fn.maxThreads[2];
     int64_t block = int64_t(l.block[0]) * l.block[1] * l.block[2];

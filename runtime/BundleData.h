@@ -10,7 +10,9 @@
 #define FLASHGEN_RUNTIME_BUNDLEDATA_H
 
 #include "runtime/CompileCache.h"
+#include "runtime/CubinInfo.h"
 #include "runtime/Manifest.h"
+#include "runtime/ParamPacking.h"
 
 #include <map>
 #include <string>
@@ -40,6 +42,14 @@ Status compileVariantModules(const BundleData &bundle, const KernelSpec &kernel,
                              int variantIndex, const std::string &arch,
                              CompileReport &report,
                              std::vector<CompiledModule> &modules);
+
+/// The parameter packing of one launch of a compiled variant: the
+/// manifest's layout, checked against the entry's cubin parameter table
+/// where ptxas wrote one, with the cubin's offsets where it places tensor
+/// maps (checkLayoutAgainstCubin). False with `error` on a mismatch.
+bool launchParamLayout(const KernelSpec &kernel, const VariantSpec &variant,
+                       const LaunchSpec &launch, const CubinFunction &entry,
+                       ParamLayout &layout, std::string &error);
 
 /// Index of the module whose cubin defines `entry`, or -1.
 int findEntryModule(const std::vector<CompiledModule> &modules,

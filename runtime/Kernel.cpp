@@ -258,19 +258,15 @@ Status KernelImpl::loadVariant(int index, CompileReport report,
   const VariantSpec &vs = spec->variants[index];
   std::vector<PreparedLaunch> launches(vs.launches.size());
   for (size_t li = 0; li < vs.launches.size(); ++li) {
-    launches[li].layout = layoutLaunchParams(*spec, vs, vs.launches[li]);
-    // The cubin's offsets (tensor maps; compileVariantModules checked the
-    // rest of the layout against it already).
-    int m = findEntryModule(modules, vs.launches[li].entry);
-    if (m >= 0)
-      if (const CubinFunction *fn =
-              findCubinFunction(modules[m].functions, vs.launches[li].entry);
-          fn && fn->hasParamInfo) {
-        std::string err;
-        if (!checkLayoutAgainstCubin(launches[li].layout, fn->params,
-                                     vs.launches[li].entry, err))
-          return Status(StatusCode::BundleFormat, bundle->path + ": " + err);
-      }
+    // compileVariantModules found every entry and checked its layout.
+    const LaunchSpec &l = vs.launches[li];
+    int m = findEntryModule(modules, l.entry);
+    std::string err;
+    if (m < 0 || !launchParamLayout(*spec, vs, l,
+                                    *findCubinFunction(modules[m].functions, l.entry),
+                                    launches[li].layout, err))
+      return Status(StatusCode::BundleFormat,
+                    bundle->path + ": entry " + l.entry + ": " + err);
   }
   Device::Impl &dev = device->impl();
   const CudaDriver &d = *dev.driver;
