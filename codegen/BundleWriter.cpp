@@ -195,6 +195,16 @@ LogicalResult writeAttentionKernel(AttentionOp op, const std::string &name,
   param("k", "in", op.getK().getType(), kNames);
   param("v", "in", op.getV().getType(), kNames);
   param("o", "out", op.getO().getType(), qNames);
+  // The rows' log-sum-exp (docs/semantics.md §2.4): optional, written when
+  // the caller passes it (a backward pass, a log-sum-exp merge).
+  params.push_back(llvm::json::Object{
+      {"name", "lse"},
+      {"io", "out"},
+      {"dtype", "f32"},
+      {"shape", llvm::json::Array{sizes.dim(batchDim),
+                                  op.getQ().getType().getDimSize(1),
+                                  sizes.dim(queryDim)}},
+      {"optional", true}});
 
   llvm::json::Array variants;
   std::vector<std::string> symbolsUsed;

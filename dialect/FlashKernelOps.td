@@ -175,6 +175,11 @@ def Flash_SoftmaxUpdateOp : Flash_Op<"softmax_update", []> {
 
 def Flash_OutputStoreOp : Flash_Op<"output_store", []> {
   let summary = "normalise the output accumulator and write its rows (tensor `o`)";
+  let description = [{
+    Also writes the rows' log-sum-exp to the kernel's optional `lse` tensor
+    when the caller passed one (the backward pass and log-sum-exp merges of
+    partial outputs read it).
+  }];
   let arguments = (ins Flash_TensorRole:$tensor, Index:$batch, Index:$head,
                        Index:$row_tile, Index:$extent);
   let assemblyFormat = [{

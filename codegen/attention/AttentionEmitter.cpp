@@ -195,6 +195,12 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
                << " + (long long)(" << row0 << ") * o_s2, o_s2, "
                << name(store.getExtent()) << " - (" << row0
                << "), acc_o, sQ, wrow0);\n";
+        line() << "if (lse != nullptr)\n";
+        line() << "  fg::warp::store_lse(lse + (long long)(" << name(store.getBatch())
+               << ") * lse_s0 + (long long)(" << name(store.getHead())
+               << ") * lse_s1 + (long long)(" << row0 << ") * lse_s2, lse_s2, "
+               << name(store.getExtent()) << " - (" << row0
+               << "), sm, kSoftmaxScale);\n";
         return success();
       })
       .Default([&](Operation *other) { return printPipelineOp(other); });
@@ -232,6 +238,12 @@ std::string AttentionKernelPrinter::signature() {
       sep() << "long long " << tensor.str() << "_s" << d;
     result.arguments.push_back({KernelArgument::Kind::Tensor, tensor.str()});
   }
+  // The rows' log-sum-exp [B, Hq, N] (f32), for a backward pass or a
+  // log-sum-exp merge of partial outputs; optional (nullptr: not written).
+  sep() << "float* __restrict__ lse";
+  for (int d = 0; d < 3; ++d)
+    sep() << "long long lse_s" << d;
+  result.arguments.push_back({KernelArgument::Kind::Tensor, "lse"});
   // Every distinct dynamic-size name, in dims order (batch, queries, keys).
   std::vector<std::string> dims;
   for (Attribute attr : cast<ArrayAttr>(kernel.getProblem().get("dims"))) {

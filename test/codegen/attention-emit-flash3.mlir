@@ -143,6 +143,8 @@ func.func @softcap_ws(%q: tensor<?x16x?x64xbf16>, %k: tensor<?x16x?x64xbf16>, %v
 // CHECK-NEXT: const QTile sQ = sQs.stage((fg_round) % QRing::kStages);
 // CHECK: fg::wg::turn_end<kGroups>(fg_last_round);
 // CHECK: fg::wg::store_rows(
+// CHECK-NEXT: if (lse != nullptr)
+// CHECK-NEXT: fg::warp::store_lse(lse + (long long)(batch_id) * lse_s0 + (long long)(head_id) * lse_s1 + (long long)((query_tile_id) * kTileQ + wrow0) * lse_s2, lse_s2, dim_N - ((query_tile_id) * kTileQ + wrow0), sm, kSoftmaxScale);
 // CHECK-NEXT: fg::wg::release_slot<fg::wg::ring::q>(pipe, fg_round);
 func.func @rounds(%q: tensor<?x16x?x64xbf16>, %k: tensor<?x16x?x64xbf16>, %v: tensor<?x16x?x64xbf16>) -> tensor<?x16x?x64xbf16> {
   %o = flash.attention %q, %k, %v dims ["B", "N", "N"] {flash.schedule = #sched} : tensor<?x16x?x64xbf16>, tensor<?x16x?x64xbf16>, tensor<?x16x?x64xbf16> -> tensor<?x16x?x64xbf16>

@@ -121,24 +121,32 @@ struct Operand {
   }
 };
 
-/// The case's tensors in the kernel's param order, each in `layout`.
-/// Fails (non-fatally, returning false) when the reference lacks a param.
-bool planOperands(const GpuCase &c, const std::vector<std::string> &params,
+/// The case's tensors in the kernel's param order, each in `layout`. An
+/// optional param the reference has no data for is left absent (file null:
+/// passed as a null pointer). Fails (non-fatally, returning false) when the
+/// reference lacks a required param.
+bool planOperands(const GpuCase &c, const std::vector<Kernel::ParamInfo> &params,
                   Layout layout, std::vector<Operand> &out) {
   out.assign(params.size(), Operand{});
   for (size_t p = 0; p < params.size(); ++p) {
     for (const TensorFile &t : c.tensors)
-      if (t.name == params[p])
+      if (t.name == params[p].name)
         out[p].file = &t;
+    if (!out[p].file && params[p].optional) {
+      out[p].dtype = params[p].dtype;
+      out[p].layout.sizes.assign(size_t(params[p].rank), 0);
+      out[p].layout.strides.assign(size_t(params[p].rank), 0);
+      continue;
+    }
     if (!out[p].file) {
-      ADD_FAILURE() << "reference data has no tensor '" << params[p] << "' for "
-                    << c.label;
+      ADD_FAILURE() << "reference data has no tensor '" << params[p].name
+                    << "' for " << c.label;
       return false;
     }
     out[p].dtype = dtypeOf(out[p].file->dtype);
     out[p].elementBytes = dtypeSize(out[p].dtype);
     if (out[p].elementBytes == 0) {
-      ADD_FAILURE() << c.label << ": tensor " << params[p] << " has dtype '"
+      ADD_FAILURE() << c.label << ": tensor " << params[p].name << " has dtype '"
                     << out[p].file->dtype << "'";
       return false;
     }
@@ -224,13 +232,18 @@ TEST_P(GpuCorrectness, MatchesReference) {
 
   // Buffers in manifest param order; inputs hold the reference files'
   // elements at the layout's places and NaN in its gaps.
-  std::vector<std::string> params = kernel->paramNames();
+  std::vector<Kernel::ParamInfo> params = kernel->params();
   std::vector<Operand> operands;
   ASSERT_TRUE(planOperands(c, params, layout, operands));
   std::vector<DeviceBuffer> buffers(params.size());
   std::vector<TensorArg> args(params.size());
   for (size_t p = 0; p < params.size(); ++p) {
     const Operand &op = operands[p];
+    if (!op.file) { // an absent optional param
+      args[p] = op.arg(nullptr);
+      args[p].data = nullptr;
+      continue;
+    }
     buffers[p].bytes = op.bufferBytes();
     ASSERT_EQ(cudaMalloc(&buffers[p].ptr, buffers[p].bytes), cudaSuccess);
     if (!op.output) {
@@ -252,7 +265,7 @@ TEST_P(GpuCorrectness, MatchesReference) {
     status = kernel->selectVariant(variant);
     ASSERT_TRUE(status.ok()) << status.toString();
     for (size_t p = 0; p < params.size(); ++p) {
-      if (operands[p].output) { // the whole buffer: view and gaps
+      if (operands[p].file && operands[p].output) { // the whole buffer: view and gaps
         ASSERT_EQ(cudaMemset(buffers[p].ptr, kPoison, buffers[p].bytes),
                   cudaSuccess);
       }
@@ -264,7 +277,7 @@ TEST_P(GpuCorrectness, MatchesReference) {
 
     for (size_t p = 0; p < params.size(); ++p) {
       const Operand &op = operands[p];
-      if (!op.output)
+      if (!op.file || !op.output)
         continue;
       const TensorFile &file = *op.file;
       std::vector<uint8_t> buffer(buffers[p].bytes);
@@ -278,10 +291,16 @@ TEST_P(GpuCorrectness, MatchesReference) {
       ASSERT_EQ(got.size(), size_t(expected.size())) << file.name;
       GapCheck gaps = checkGaps(op.layout, buffer, op.elementBytes, kPoison);
       double diff = 0, norm = 0, maxAbs = 0;
-      size_t nans = 0;
+      size_t nans = 0, infMismatches = 0;
       for (size_t i = 0; i < got.size(); ++i) {
         if (std::isnan(got[i])) {
           ++nans;
+          continue;
+        }
+        // An infinite expected value (the log-sum-exp of a row without a
+        // visible key is -inf) must be met exactly; it has no error scale.
+        if (std::isinf(expected[int64_t(i)]) || std::isinf(got[i])) {
+          infMismatches += got[i] != expected[int64_t(i)];
           continue;
         }
         double d = got[i] - expected[int64_t(i)];
@@ -307,6 +326,9 @@ TEST_P(GpuCorrectness, MatchesReference) {
           << gaps.firstByte << " of the buffer; strides "
           << ::testing::PrintToString(op.layout.strides) << ", view at element "
           << op.layout.offset << ")";
+      EXPECT_EQ(infMismatches, 0u)
+          << file.name << ": " << infMismatches
+          << " elements infinite in one of result and reference only";
       EXPECT_LT(rel, toleranceFor(file.dtype)) << file.name;
     }
   }
@@ -341,7 +363,7 @@ protected:
     // No device: the kernel validates arguments but cannot launch.
     status = bundle->getKernel(c.kernel, nullptr, kernel);
     ASSERT_TRUE(status.ok()) << status.toString();
-    params = kernel->paramNames();
+    params = kernel->params();
   }
 
   /// validate() with every operand in `layout`, then `edit` applied.
@@ -350,8 +372,11 @@ protected:
     if (!planOperands(GetParam(), params, layout, operands))
       return Status(StatusCode::Internal, "no plan");
     std::vector<TensorArg> args(params.size());
-    for (size_t p = 0; p < params.size(); ++p)
+    for (size_t p = 0; p < params.size(); ++p) {
       args[p] = operands[p].arg(fakeBase(p));
+      if (!operands[p].file) // an absent optional param
+        args[p].data = nullptr;
+    }
     edit(operands, args);
     return kernel->validate(args.data(), args.size(), nullptr, 0);
   }
@@ -360,7 +385,7 @@ protected:
   }
 
   std::unique_ptr<Kernel> kernel;
-  std::vector<std::string> params;
+  std::vector<Kernel::ParamInfo> params;
 };
 
 TEST_P(StridedBinding, RuntimeTakesEveryLayoutForEveryVariant) {
@@ -386,6 +411,8 @@ TEST_P(StridedBinding, NonContiguousLastDimIsRefusedByName) {
   ASSERT_TRUE(planOperands(GetParam(), params, Layout::Contiguous, plan));
   size_t refused = 0;
   for (size_t p = 0; p < params.size(); ++p) {
+    if (!plan[p].file)
+      continue;
     std::vector<int64_t> strides = plan[p].layout.strides;
     for (int64_t &s : strides)
       s *= 2;
@@ -394,12 +421,12 @@ TEST_P(StridedBinding, NonContiguousLastDimIsRefusedByName) {
     });
     if (plan[p].layout.sizes.back() <= 1) {
       // A last dim of one element may carry any stride (docs/bundle-format.md).
-      EXPECT_TRUE(status.ok()) << params[p] << ": " << status.toString();
+      EXPECT_TRUE(status.ok()) << params[p].name << ": " << status.toString();
       continue;
     }
-    EXPECT_EQ(status.code(), StatusCode::InvalidArgument) << params[p];
+    EXPECT_EQ(status.code(), StatusCode::InvalidArgument) << params[p].name;
     EXPECT_EQ(status.message(),
-              params[p] + ": the last dim must be contiguous (stride 1), got "
+              params[p].name + ": the last dim must be contiguous (stride 1), got "
                           "stride 2");
     ++refused;
   }
@@ -417,7 +444,8 @@ TEST_P(StridedBinding, BF16RowStrideOffSixteenBytesIsRefused) {
     Status status = validate(Layout::Contiguous, [&](auto &operands, auto &args) {
       const TensorLayout &l = operands[p].layout;
       const int rank = int(l.sizes.size());
-      if (operands[p].dtype != DType::BF16 || rank < 2 || l.sizes[rank - 2] < 2)
+      if (!operands[p].file || operands[p].dtype != DType::BF16 || rank < 2 ||
+          l.sizes[rank - 2] < 2)
         return;
       rowDim = rank - 2;
       strides = l.strides;
@@ -428,9 +456,9 @@ TEST_P(StridedBinding, BF16RowStrideOffSixteenBytesIsRefused) {
     });
     if (rowDim < 0)
       continue;
-    EXPECT_EQ(status.code(), StatusCode::InvalidArgument) << params[p];
+    EXPECT_EQ(status.code(), StatusCode::InvalidArgument) << params[p].name;
     EXPECT_EQ(status.message(),
-              params[p] + ": stride " + std::to_string(rowDim) + " is " +
+              params[p].name + ": stride " + std::to_string(rowDim) + " is " +
                   std::to_string(strides[rowDim]) +
                   ", not a multiple of 8 elements");
     ++checked;
@@ -448,15 +476,15 @@ TEST_P(StridedBinding, TimeMajorGatesAreRefusedByName) {
   size_t refused = 0;
   for (size_t p = 0; p < params.size(); ++p) {
     const std::vector<int64_t> &sizes = plan[p].layout.sizes;
-    if (sizes.size() != 3 || sizes[1] < 2 || sizes[2] < 2)
+    if (!plan[p].file || sizes.size() != 3 || sizes[1] < 2 || sizes[2] < 2)
       continue;
     const std::vector<int64_t> timeMajor = {sizes[1] * sizes[2], 1, sizes[1]};
     Status status = validate(Layout::Contiguous, [&](auto &, auto &args) {
       args[p].strides = timeMajor.data();
     });
-    EXPECT_EQ(status.code(), StatusCode::InvalidArgument) << params[p];
+    EXPECT_EQ(status.code(), StatusCode::InvalidArgument) << params[p].name;
     EXPECT_EQ(status.message(),
-              params[p] + ": the last dim must be contiguous (stride 1), got "
+              params[p].name + ": the last dim must be contiguous (stride 1), got "
                           "stride " + std::to_string(sizes[1]));
     ++refused;
   }

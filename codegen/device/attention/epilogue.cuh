@@ -84,9 +84,9 @@ FG_DEVICE void store_rows_direct(T* dst, i64 row_stride, int rows_valid, const a
     }
 }
 
-/// dst[r] = v[r] for this warp's rows r < rows_valid (e.g. the log-sum-exp
-/// for a backward pass); one lane per quad writes.
-template <int R> FG_DEVICE void store_row_vec(float* dst, int rows_valid, const row_vec<R>& v) {
+/// dst[r * stride] = v[r] for this warp's rows r < rows_valid (e.g. the
+/// log-sum-exp a backward pass reads); one lane per quad writes.
+template <int R> FG_DEVICE void store_row_vec(float* dst, i64 stride, int rows_valid, const row_vec<R>& v) {
   const int lane = ptx::lane_id();
   if ((lane & 3) != 0) return;
   FG_UNROLL
@@ -94,7 +94,7 @@ template <int R> FG_DEVICE void store_row_vec(float* dst, int rows_valid, const 
     FG_UNROLL
     for (int h = 0; h < 2; ++h) {
       const int r = m * 16 + (lane >> 2) + 8 * h;
-      if (r < rows_valid) dst[r] = v.v[m][h];
+      if (r < rows_valid) dst[r * stride] = v.v[m][h];
     }
 }
 

@@ -15,6 +15,7 @@
 #ifndef FLASHGEN_DEVICE_SOFTMAX_CUH
 #define FLASHGEN_DEVICE_SOFTMAX_CUH
 
+#include "flashgen/device/attention/epilogue.cuh"
 #include "flashgen/device/matmul/fragment.cuh"
 
 namespace fg {
@@ -176,6 +177,15 @@ template <int R> FG_DEVICE void lse(row_vec<R>& dst, const softmax_state<R>& st,
       const float l = st.l.v[m][h];
       dst.v[m][h] = l > 0.0f ? (st.m.v[m][h] * c + ptx::lg2_approx(l)) * 0.6931471805599453f : ptx::neg_inf();
     }
+}
+
+/// Writes this warp's rows' log-sum-exp (after finalize) to dst[r * stride],
+/// rows r < rows_valid (flash.output_store with an lse tensor).
+template <int R>
+FG_DEVICE void store_lse(float* dst, i64 stride, int rows_valid, const softmax_state<R>& st, float c) {
+  row_vec<R> v;
+  lse(v, st, c);
+  store_row_vec(dst, stride, rows_valid, v);
 }
 
 }  // namespace warp

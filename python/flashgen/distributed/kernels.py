@@ -11,9 +11,8 @@ Attention (``ring_attention``), two kernels of the same heads and dims:
 - one with mask ``causal`` (``N == M`` is enough: it only runs on a rank's
   own shard, or on one chunk against itself);
 - both with the optional output ``lse`` (``f32 [B, Hq, N]``, natural log,
-  ``-inf`` for a row without a visible key), which ``flash.attention`` does
-  not emit yet: the device library has ``warp::lse`` but the op has no lse
-  result and the bundle writer declares ``q, k, v, o`` only.
+  ``-inf`` for a row without a visible key), which every attention kernel
+  declares and writes when it is passed.
 
 Recurrences (``recurrence_state_passing``), one kernel compiled with
 ``initial(...)`` and ``return_final_state`` (bundle params ``c0[, n0, m0]``

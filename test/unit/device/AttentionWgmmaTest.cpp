@@ -188,21 +188,22 @@ struct TensorD {
 
 using Kernel2 = void (*)(const bf16*, long long, long long, long long, long long, const bf16*, long long, long long,
                          long long, long long, const bf16*, long long, long long, long long, long long, bf16*,
-                         long long, long long, long long, long long, int, int);
+                         long long, long long, long long, long long, float*, long long, long long, long long, int, int);
 using Kernel3 = void (*)(const bf16*, long long, long long, long long, long long, const bf16*, long long, long long,
                          long long, long long, const bf16*, long long, long long, long long, long long, bf16*,
-                         long long, long long, long long, long long, int, int, int);
+                         long long, long long, long long, long long, float*, long long, long long, long long, int, int,
+                         int);
 /// The warp-specialized kernels (flash-warp-specialize, copies=tma) first take
 /// the tensor maps of q, k and v; the emulator passes zero maps (no copy
 /// engine), so their cp.async fallback is what runs here.
 using Kernel2T = void (*)(fg::tensor_map, fg::tensor_map, fg::tensor_map, const bf16*, long long, long long,
                           long long, long long, const bf16*, long long, long long, long long, long long, const bf16*,
                           long long, long long, long long, long long, bf16*, long long, long long, long long,
-                          long long, int, int);
+                          long long, float*, long long, long long, long long, int, int);
 using Kernel3T = void (*)(fg::tensor_map, fg::tensor_map, fg::tensor_map, const bf16*, long long, long long,
                           long long, long long, const bf16*, long long, long long, long long, long long, const bf16*,
                           long long, long long, long long, long long, bf16*, long long, long long, long long,
-                          long long, int, int, int);
+                          long long, float*, long long, long long, long long, int, int, int);
 
 /// Runs an emitted kernel (dims B, N[, M]) and compares with a float64 reference.
 template <class KernelT>
@@ -221,24 +222,27 @@ void run_emitted(KernelT kernel, int tile_q, int threads, int smem, const Emitte
           for (int x = 0; x < e.d; ++x)
             k.at(b, h, j, x) = bf16_from<bf16>(bf16_value(k.at(b, h, j, x)) * (1.0f + 0.02f * j));
   for (auto& x : o.mem.v) x.bits = 0x7fc1;
+  // The rows' log-sum-exp [B, Hq, N], poisoned like o.
+  std::vector<float> lse(size_t(B) * e.Hq * N, std::nanf(""));
+  const long long lse_sh = N, lse_sb = (long long)e.Hq * N;
   const emu::Dim3 grid{unsigned((N + tile_q - 1) / tile_q), unsigned(e.Hq), unsigned(B)};
   const fg::tensor_map zero{};
   if constexpr (std::is_same<KernelT, Kernel3T>::value)
     emu::launch(grid, threads, size_t(smem), kernel, zero, zero, zero, (const bf16*)q.mem.data(), q.sb, q.sh,
                 q.sn, 1LL, (const bf16*)k.mem.data(), k.sb, k.sh, k.sn, 1LL, (const bf16*)v.mem.data(), v.sb, v.sh,
-                v.sn, 1LL, o.mem.data(), o.sb, o.sh, o.sn, 1LL, B, N, M);
+                v.sn, 1LL, o.mem.data(), o.sb, o.sh, o.sn, 1LL, lse.data(), lse_sb, lse_sh, 1LL, B, N, M);
   else if constexpr (std::is_same<KernelT, Kernel2T>::value)
     emu::launch(grid, threads, size_t(smem), kernel, zero, zero, zero, (const bf16*)q.mem.data(), q.sb, q.sh,
                 q.sn, 1LL, (const bf16*)k.mem.data(), k.sb, k.sh, k.sn, 1LL, (const bf16*)v.mem.data(), v.sb, v.sh,
-                v.sn, 1LL, o.mem.data(), o.sb, o.sh, o.sn, 1LL, B, N);
+                v.sn, 1LL, o.mem.data(), o.sb, o.sh, o.sn, 1LL, lse.data(), lse_sb, lse_sh, 1LL, B, N);
   else if constexpr (std::is_same<KernelT, Kernel3>::value)
     emu::launch(grid, threads, size_t(smem), kernel, (const bf16*)q.mem.data(), q.sb, q.sh, q.sn, 1LL,
                 (const bf16*)k.mem.data(), k.sb, k.sh, k.sn, 1LL, (const bf16*)v.mem.data(), v.sb, v.sh, v.sn, 1LL,
-                o.mem.data(), o.sb, o.sh, o.sn, 1LL, B, N, M);
+                o.mem.data(), o.sb, o.sh, o.sn, 1LL, lse.data(), lse_sb, lse_sh, 1LL, B, N, M);
   else
     emu::launch(grid, threads, size_t(smem), kernel, (const bf16*)q.mem.data(), q.sb, q.sh, q.sn, 1LL,
                 (const bf16*)k.mem.data(), k.sb, k.sh, k.sn, 1LL, (const bf16*)v.mem.data(), v.sb, v.sh, v.sn, 1LL,
-                o.mem.data(), o.sb, o.sh, o.sn, 1LL, B, N);
+                o.mem.data(), o.sb, o.sh, o.sn, 1LL, lse.data(), lse_sb, lse_sh, 1LL, B, N);
   emu_wgmma::check_and_reset();
 
   const double scale = 1.0 / std::sqrt(double(e.d));
@@ -273,6 +277,11 @@ void run_emitted(KernelT kernel, int tile_q, int threads, int smem, const Emitte
           s[j] = std::isinf(s[j]) ? 0.0 : std::exp(s[j] - mx);
           l += s[j];
         }
+        const double lse_ref = l > 0 ? mx + std::log(l) : -INFINITY;
+        const double lse_got = lse[size_t(b) * lse_sb + size_t(h) * lse_sh + i];
+        if (!(lse_got == lse_ref || std::fabs(lse_got - lse_ref) <= 1e-4 * (1.0 + std::fabs(lse_ref))) &&
+            bad++ < 5)
+          ADD_FAILURE() << "lse[" << b << "][" << h << "][" << i << "] = " << lse_got << ", want " << lse_ref;
         for (int x = 0; x < e.d; ++x) {
           double acc = 0;
           for (int j = 0; j < M; ++j) acc += s[j] * bf16_value(v.at(b, hk, j, x));

@@ -35,7 +35,5 @@ extern "C" __global__ void softmax_test_attend(const float* s, int n_tiles, cons
   }
   fg::warp::finalize(sm, acc_o);
   fg::warp::for_each(acc_o, wrow0, 0, [&](int i, int j, float& x) { o[i * kD + j] = x; });
-  fg::row_vec<kWarpRows> l;
-  fg::warp::lse(l, sm, c);
-  fg::warp::store_row_vec(lse + wrow0, 64 - wrow0, l);
+  fg::warp::store_lse(lse + wrow0, 1, 64 - wrow0, sm, c);
 }
