@@ -207,16 +207,19 @@ class AttentionOp:
         """``o [B, Hq, N, Dv]`` of attention over q [B, Hq, N, D], k [B, Hkv,
         M, D], v [B, Hkv, M, Dv] (shapes and dtype as the manifest says);
         differentiable in q, k and v where the bundle has ``<name>_backward``."""
-        return self.forward_with_lse(q, k, v, _need_lse=False)[0]
+        return self._apply(q, k, v)[0]
 
-    def forward_with_lse(self, q, k, v, _need_lse=True):
+    def forward_with_lse(self, q, k, v):
         """``(o, lse)``: lse [B, Hq, N] f32, the natural log of each row's
         sum of exp(score) (-inf for a row with no visible key). lse carries
         no gradient (the backward kernel takes none for it)."""
-        if _need_lse and not self.has_lse:
+        if not self.has_lse:
             raise FlashgenError(_INVALID, "kernel %s of %s has no lse output; "
                                 "compile with flashgen compile --backward"
                                 % (self.name, self.bundle_path))
+        return self._apply(q, k, v)
+
+    def _apply(self, q, k, v):
         for pname, t in (("q", q), ("k", k), ("v", v)):
             if t.device.type not in self._impls and not (
                     t.device.type == "meta" and self.forward_op is not None):
