@@ -21,7 +21,11 @@ causal_gqa, kv_cache_causal, sliding_window; a missing one is skipped):
     for s in softcap alibi_causal causal_gqa kv_cache_causal sliding_window; do
       build/bin/flashgen compile --backward examples/$s.mlir -o bundles/$s.bundle
     done
-    FLASHGEN_TORCH_BUNDLES=bundles python3 test/unit/torch/torch_test.py Gpu
+    FLASHGEN_TORCH_BUNDLES=$PWD/bundles ctest --test-dir build -R torch_gpu
+
+(or by hand: PYTHONPATH=python FLASHGEN_TORCH_BUNDLES=... python3
+test/unit/torch/torch_test.py Gpu, FLASHGEN_LIB naming the runtime library
+where it is not in build*/lib/).
 
 bf16 forward and backward on [B, N, H, D] views against the float64
 reference, eager and under torch.compile(fullgraph=True).
