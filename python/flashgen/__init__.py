@@ -19,6 +19,9 @@ raises FlashgenError naming it.
 # One module per concern: _capi (the ctypes binding of the C API), _errors,
 # _bundle (Device, Bundle, load), _kernel (Kernel), _torch (torch tensors,
 # array interfaces, streams). This file only names the public API.
+# Subpackages that import torch are imported by name, never from here:
+# flashgen.torch (attention kernels as torch custom ops with autograd,
+# docs/torch.md) and flashgen.distributed.
 from ._bundle import Bundle, Device, device_count, load, version
 from ._errors import FlashgenError
 from ._kernel import Kernel

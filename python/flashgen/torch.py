@@ -1,0 +1,449 @@
+"""A bundle's attention kernel as a PyTorch operator with autograd.
+
+    import flashgen.torch
+    attn = flashgen.torch.register("out/softcap.bundle")   # kernel "softcap"
+    o = attn(q, k, v)            # [B, Hq, N, D] x [B, Hkv, M, D] x [B, Hkv, M, Dv]
+    o.sum().backward()           # runs kernel "softcap_backward"
+
+``register`` reads the bundle's manifest (docs/bundle-format.md §1) and
+defines two ``torch.library.custom_op``s in the ``flashgen`` namespace, named
+after the kernel and a short hash of the bundle's real path (two bundles never
+collide):
+
+- ``flashgen::<X>_<hash>(q, k, v) -> (o, lse)`` launches kernel ``X``; ``lse``
+  is its optional f32 output ``[B, Hq, N]``, returned so that the backward can
+  save it (an empty tensor when the kernel has no ``lse``);
+- ``flashgen::<X>_<hash>_backward(q, k, v, o, grad_o, lse) -> (dq, dk, dv)``
+  launches ``X_backward``, the kernel ``flashgen compile --backward`` adds.
+
+Both have fake implementations (shapes from the manifest, so GQA head counts
+and static dims are checked while tracing), and the forward has an autograd
+formula that saves q, k, v, o and lse and calls the backward op: the pair
+traces with ``torch.compile(fullgraph=True)`` without graph breaks.
+
+Layouts: inputs may have any strides the runtime takes (§1.3: last dim
+contiguous, the others multiples of the param's ``stride_align``, the data
+pointer aligned to ``pointer_align``), e.g. ``x.view(B, N, H, D).transpose(1,
+2)``; only an input that breaks these rules is copied. Outputs are allocated
+with ``torch.empty`` on q's device in the dim order of their model input (o and
+dq like q, dk like k, dv like v; the last dim innermost), so for [B, N, H, D]
+views ``o.transpose(1, 2).reshape(B, N, H * Dv)`` is free. lse is contiguous.
+
+Needs torch >= 2.4 for the custom ops (and torch.compile). With an older torch
+``register`` returns the same object over a ``torch.autograd.Function``: eager
+autograd works, there is no operator to compile.
+
+This module imports torch; ``import flashgen`` does not import this module.
+"""
+
+import hashlib
+import json
+import math
+import os
+import threading
+from typing import Tuple
+
+import torch
+
+from ._errors import FlashgenError
+
+__all__ = ["register", "AttentionOp", "HAS_CUSTOM_OP"]
+
+# torch.library.custom_op, register_fake and register_autograd: torch 2.4.
+HAS_CUSTOM_OP = all(hasattr(torch.library, f) for f in
+                    ("custom_op", "register_fake", "register_autograd"))
+
+_INVALID, _FORMAT, _FILE, _NOT_FOUND = 1, 2, 3, 4  # flashgen_status_t codes
+
+_FORWARD_PARAMS = (("q", "in"), ("k", "in"), ("v", "in"), ("o", "out"))
+_BACKWARD_PARAMS = (("q", "in"), ("k", "in"), ("v", "in"), ("o", "in"),
+                    ("do", "in"), ("lse", "in"), ("dq", "out"), ("dk", "out"),
+                    ("dv", "out"))
+
+_registry = {}  # (bundle real path, kernel name) -> AttentionOp
+_lock = threading.Lock()
+
+
+def register(bundle, name=None):
+    """The attention kernel ``name`` of ``bundle`` (a path or a
+    ``flashgen.Bundle``) as an :class:`AttentionOp`. ``name`` may be left
+    out when the bundle holds one forward kernel. Registering the same
+    kernel of the same bundle again returns the same object (torch cannot
+    redefine an operator). Needs no GPU: the runtime library is loaded at
+    the first launch."""
+    path = getattr(bundle, "path", bundle)
+    try:
+        path = os.path.realpath(os.fspath(path))
+    except TypeError:
+        raise FlashgenError(_INVALID, "bundle: expected a path or a "
+                            "flashgen.Bundle, got %s"
+                            % type(bundle).__name__) from None
+    manifest_path = os.path.join(path, "manifest.json")
+    try:
+        with open(manifest_path, "rb") as f:
+            raw = f.read()
+    except OSError as e:
+        raise FlashgenError(_FILE, "%s: cannot read (%s)"
+                            % (manifest_path, e.strerror or e)) from None
+    try:
+        manifest = json.loads(raw)
+        kernels = {k["name"]: k for k in manifest["kernels"]}
+    except (ValueError, KeyError, TypeError) as e:
+        raise FlashgenError(_FORMAT, "%s: not a bundle manifest (%s)"
+                            % (manifest_path, e)) from None
+    if name is None:
+        forward = sorted(n for n, k in kernels.items()
+                         if k.get("op") == "attention"
+                         and not n.endswith("_backward"))
+        if len(forward) != 1:
+            raise FlashgenError(_NOT_FOUND, "%s: name the kernel to register "
+                                "(attention kernels: %s)"
+                                % (path, ", ".join(forward) or "none"))
+        name = forward[0]
+    digest = hashlib.sha256(raw).hexdigest()
+    with _lock:
+        op = _registry.get((path, name))
+        if op is None:
+            op = AttentionOp(path, name, kernels, digest)
+            _registry[(path, name)] = op
+        elif op._manifest_digest != digest:
+            raise FlashgenError(_INVALID, "%s: the bundle changed since kernel "
+                                "%s was registered in this process, and torch "
+                                "cannot redefine an operator; compile to a new "
+                                "path" % (path, name))
+        if op._bundle is None and hasattr(bundle, "kernel"):
+            op._bundle = bundle  # a loaded flashgen.Bundle: launch from it
+        return op
+
+
+def _param_table(bundle_path, kernel, wanted):
+    """The kernel's params by name, with the ones ``wanted`` checked."""
+    params = {p["name"]: p for p in kernel.get("params", [])}
+    for pname, io in wanted:
+        p = params.get(pname)
+        if p is None or p.get("io") != io:
+            raise FlashgenError(_FORMAT, "%s: kernel %s has no %s param %r "
+                                "(params: %s)"
+                                % (bundle_path, kernel["name"], io, pname,
+                                   ", ".join(params) or "none"))
+    for s in kernel.get("scalars", []):
+        if "default" not in s:
+            raise FlashgenError(_INVALID, "%s: kernel %s takes scalar %s at "
+                                "every launch; flashgen.torch passes none"
+                                % (bundle_path, kernel["name"], s["name"]))
+    return params
+
+
+def _empty_in_order_of(ref, shape, dtype):
+    """torch.empty(shape) whose leading dims are laid out in the order of
+    ``ref``'s strides (outermost first; ties keep their order) and whose
+    last dim is contiguous. Used by the real and the fake implementations
+    alike, so that both give the same strides."""
+    n = len(shape)
+    order = sorted(range(n - 1), key=lambda d: -ref.stride(d)) + [n - 1]
+    t = torch.empty([shape[d] for d in order], dtype=dtype, device=ref.device)
+    return t.permute([order.index(d) for d in range(n)])
+
+
+def _launchable(t, param):
+    """``t`` when the runtime takes its layout (docs/bundle-format.md §1.3),
+    else a contiguous copy."""
+    align = param.get("stride_align", 1)
+    strides = t.stride()
+    ok = ((t.shape[-1] <= 1 or strides[-1] == 1)
+          and all(s >= 0 and s % align == 0 for s in strides[:-1])
+          and t.data_ptr() % param.get("pointer_align", 16) == 0)
+    return t if ok else t.clone(memory_format=torch.contiguous_format)
+
+
+class AttentionOp:
+    """A bundle's attention kernel (and its backward, where the bundle has
+    one) as torch operators. Call it as ``op(q, k, v) -> o``.
+
+    Attributes: ``name`` (the kernel), ``bundle_path``, ``op_name`` (the
+    operator's name in the ``flashgen`` namespace), ``forward_op`` and
+    ``backward_op`` (the ``torch.ops.flashgen`` overloads; None with a torch
+    older than 2.4, and ``backward_op`` None without a backward kernel),
+    ``has_backward``, ``has_lse``."""
+
+    def __init__(self, bundle_path, name, kernels, manifest_digest):
+        if name not in kernels:
+            raise FlashgenError(_NOT_FOUND, "%s: no kernel %s (kernels: %s)"
+                                % (bundle_path, name, ", ".join(kernels)))
+        kernel = kernels[name]
+        if kernel.get("op") != "attention":
+            raise FlashgenError(_INVALID, "%s: kernel %s is a %s kernel; "
+                                "flashgen.torch registers attention kernels"
+                                % (bundle_path, name, kernel.get("op")))
+        self.name, self.bundle_path = name, bundle_path
+        self._manifest_digest = manifest_digest
+        self._kernel = kernel
+        self._params = _param_table(bundle_path, kernel, _FORWARD_PARAMS)
+        self._symbols = set(s if isinstance(s, str) else s["name"]
+                            for s in kernel.get("symbols", []))
+        self.has_lse = "lse" in self._params
+        bwd = kernels.get(name + "_backward")
+        self.has_backward = bwd is not None
+        self._bwd_params = (_param_table(bundle_path, bwd, _BACKWARD_PARAMS)
+                            if bwd is not None else None)
+        self.op_name = "%s_%s" % (name, hashlib.sha256(
+            bundle_path.encode()).hexdigest()[:8])
+        self._bundle = None
+        self._kernels = {}  # (kernel name, device index) -> flashgen.Kernel
+        # device type -> (forward, backward) filling allocated outputs.
+        self._impls = {"cuda": (self._launch_forward, self._launch_backward)}
+        self.forward_op = self.backward_op = None
+        if HAS_CUSTOM_OP:
+            self._define_ops()
+
+    def __repr__(self):
+        return "<flashgen.torch.AttentionOp %s of %s (op flashgen::%s%s)>" % (
+            self.name, self.bundle_path, self.op_name,
+            ", with backward" if self.has_backward else "")
+
+    # -- the public entry points --------------------------------------------
+
+    def __call__(self, q, k, v):
+        """``o [B, Hq, N, Dv]`` of attention over q [B, Hq, N, D], k [B, Hkv,
+        M, D], v [B, Hkv, M, Dv] (shapes and dtype as the manifest says);
+        differentiable in q, k and v where the bundle has ``<name>_backward``."""
+        return self._apply(q, k, v)[0]
+
+    def forward_with_lse(self, q, k, v):
+        """``(o, lse)``: lse [B, Hq, N] f32, the natural log of each row's
+        sum of exp(score) (-inf for a row with no visible key). lse carries
+        no gradient (the backward kernel takes none for it)."""
+        if not self.has_lse:
+            raise FlashgenError(_INVALID, "kernel %s of %s has no lse output; "
+                                "compile with flashgen compile --backward"
+                                % (self.name, self.bundle_path))
+        return self._apply(q, k, v)
+
+    def _apply(self, q, k, v):
+        for pname, t in (("q", q), ("k", k), ("v", v)):
+            if t.device.type not in self._impls and not (
+                    t.device.type == "meta" and self.forward_op is not None):
+                raise FlashgenError(_INVALID, "%s: tensor is on %s, not on a "
+                                    "CUDA device" % (pname, t.device))
+        if self.forward_op is not None:
+            return self.forward_op(q, k, v)
+        return _Function.apply(self, q, k, v)
+
+    # -- shapes and allocation (shared by the real and fake paths) ----------
+
+    def _bind(self, params, tensors):
+        """Checks ranks and the manifest's static dims; returns the symbols
+        bound by the tensors' sizes."""
+        sym = {}
+        for pname, t in tensors:
+            shape = params[pname]["shape"]
+            if t.dim() != len(shape):
+                raise FlashgenError(_INVALID, "%s: rank %d, %s of %s expects %d "
+                                    "(%s)" % (pname, t.dim(), pname, self.name,
+                                              len(shape), _spell(shape)))
+            for d, (want, got) in enumerate(zip(shape, t.shape)):
+                if isinstance(want, int):
+                    if got != want:
+                        raise FlashgenError(_INVALID, "%s: dim %d is %d, "
+                                            "expected %d (shape %s)"
+                                            % (pname, d, got, want,
+                                               _spell(shape)))
+                elif want in self._symbols:
+                    if want in sym and sym[want] != got:
+                        raise FlashgenError(_INVALID, "%s: dim %d (%s) is %d, "
+                                            "but %s = %d from an earlier "
+                                            "tensor" % (pname, d, want, got,
+                                                        want, sym[want]))
+                    sym.setdefault(want, got)
+        return sym
+
+    def _shape(self, params, pname, sym):
+        out = []
+        for want in params[pname]["shape"]:
+            if isinstance(want, int):
+                out.append(want)
+            elif want in sym:
+                out.append(sym[want])
+            else:
+                raise FlashgenError(_FORMAT, "%s: %s of %s has dim %r, which "
+                                    "q, k and v do not bind"
+                                    % (self.bundle_path, pname, self.name,
+                                       want))
+        return out
+
+    def _allocate_forward(self, q, k, v):
+        sym = self._bind(self._params, (("q", q), ("k", k), ("v", v)))
+        o = _empty_in_order_of(q, self._shape(self._params, "o", sym), q.dtype)
+        if self.has_lse:
+            lse = torch.empty(self._shape(self._params, "lse", sym),
+                              dtype=torch.float32, device=q.device)
+        else:
+            lse = torch.empty((0,), dtype=torch.float32, device=q.device)
+        return o, lse
+
+    def _allocate_backward(self, q, k, v):
+        return tuple(_empty_in_order_of(t, t.shape, t.dtype) for t in (q, k, v))
+
+    def _forward(self, q, k, v):
+        o, lse = self._allocate_forward(q, k, v)
+        self._impls[q.device.type][0](q, k, v, o, lse)
+        return o, lse
+
+    def _backward(self, q, k, v, o, grad_o, lse):
+        self._bind(self._bwd_params, (("q", q), ("k", k), ("v", v), ("o", o),
+                                      ("do", grad_o), ("lse", lse)))
+        dq, dk, dv = self._allocate_backward(q, k, v)
+        self._impls[q.device.type][1](q, k, v, o, grad_o, lse, dq, dk, dv)
+        return dq, dk, dv
+
+    def _require_backward(self):
+        if not self.has_backward:
+            raise FlashgenError(_NOT_FOUND, "%s: no kernel %s_backward, so "
+                                "flashgen.torch cannot differentiate %s; "
+                                "compile with flashgen compile --backward"
+                                % (self.bundle_path, self.name, self.name))
+
+    # -- CUDA: the bundle's kernels ------------------------------------------
+
+    def _kernel_for(self, kname, device):
+        key = (kname, device.index)
+        kern = self._kernels.get(key)
+        if kern is None:
+            if self._bundle is None:
+                from ._bundle import load
+                self._bundle = load(self.bundle_path)
+            kern = self._bundle.kernel(kname, device=device.index or 0)
+            self._kernels[key] = kern
+        return kern
+
+    def _launch_forward(self, q, k, v, o, lse):
+        if o.numel() == 0:
+            return
+        if k.shape[2] == 0:  # no keys: o = 0, lse = -inf (semantics.md §2.4)
+            o.zero_()
+            lse.fill_(-math.inf)
+            return
+        p = self._params
+        args = dict(q=_launchable(q, p["q"]), k=_launchable(k, p["k"]),
+                    v=_launchable(v, p["v"]), o=o)
+        if self.has_lse:
+            args["lse"] = lse
+        self._kernel_for(self.name, q.device)(**args)
+
+    def _launch_backward(self, q, k, v, o, grad_o, lse, dq, dk, dv):
+        if q.shape[2] == 0 or k.shape[2] == 0 or q.shape[0] == 0:
+            for t in (dq, dk, dv):
+                t.zero_()
+            return
+        p = self._bwd_params
+        args = {n: _launchable(t, p[n]) for n, t in
+                (("q", q), ("k", k), ("v", v), ("o", o), ("do", grad_o),
+                 ("lse", lse))}
+        args.update(dq=dq, dk=dk, dv=dv)
+        self._kernel_for(self.name + "_backward", q.device)(**args)
+
+    # -- torch.library ------------------------------------------------------
+
+    def _define_ops(self):
+        spec = self
+        lib = torch.library
+        fwd_name = "flashgen::" + self.op_name
+
+        @lib.custom_op(fwd_name, mutates_args=(), device_types="cuda")
+        def forward(q: torch.Tensor, k: torch.Tensor,
+                    v: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+            return spec._forward(q, k, v)
+
+        @forward.register_fake
+        def _(q, k, v):
+            return spec._allocate_forward(q, k, v)
+
+        backward = None
+        if self.has_backward:
+            @lib.custom_op(fwd_name + "_backward", mutates_args=(),
+                           device_types="cuda")
+            def backward(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                         o: torch.Tensor, grad_o: torch.Tensor,
+                         lse: torch.Tensor
+                         ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                return spec._backward(q, k, v, o, grad_o, lse)
+
+            @backward.register_fake
+            def _(q, k, v, o, grad_o, lse):
+                spec._bind(spec._bwd_params,
+                           (("q", q), ("k", k), ("v", v), ("o", o),
+                            ("do", grad_o), ("lse", lse)))
+                return spec._allocate_backward(q, k, v)
+
+        def setup_context(ctx, inputs, output):
+            q, k, v = inputs
+            o, lse = output
+            ctx.save_for_backward(q, k, v, o, lse)
+            ctx.mark_non_differentiable(lse)
+
+        def autograd_backward(ctx, grad_o, grad_lse):
+            spec._require_backward()
+            if grad_o is None:
+                return None, None, None
+            q, k, v, o, lse = ctx.saved_tensors
+            return backward(q, k, v, o, grad_o, lse)
+
+        forward.register_autograd(autograd_backward,
+                                  setup_context=setup_context)
+        self._custom_ops = (forward, backward)
+        ops = getattr(torch.ops.flashgen, self.op_name)
+        self.forward_op = ops.default
+        self.backward_op = (getattr(torch.ops.flashgen, self.op_name
+                                    + "_backward").default
+                            if backward is not None else None)
+
+    def _register_test_double(self, forward, backward, device_type="cpu"):
+        """TEST DOUBLE, for tests only: runs ``forward(q, k, v) -> (o,
+        lse)`` and ``backward(q, k, v, o, grad_o, lse) -> (dq, dk, dv)``
+        (e.g. a float64 reference) as this op's kernels for tensors on
+        ``device_type``, so that the registration, fake implementations and
+        autograd wiring can be tested without a GPU. Their results are
+        copied into the outputs the real path allocates (same shapes and
+        strides); lse is stored as f32."""
+        def fill_forward(q, k, v, o, lse):
+            o_ref, lse_ref = forward(q, k, v)
+            o.copy_(o_ref)
+            if self.has_lse:
+                lse.copy_(lse_ref)
+
+        def fill_backward(q, k, v, o, grad_o, lse, dq, dk, dv):
+            for t, ref in zip((dq, dk, dv), backward(q, k, v, o, grad_o, lse)):
+                t.copy_(ref)
+
+        self._impls[device_type] = (fill_forward, fill_backward)
+        if self.forward_op is not None:
+            fwd, bwd = self._custom_ops
+            fwd.register_kernel(device_type, self._forward)
+            if bwd is not None:
+                bwd.register_kernel(device_type, self._backward)
+
+
+def _spell(shape):
+    return "[%s]" % ", ".join(str(d) for d in shape)
+
+
+class _Function(torch.autograd.Function):
+    """The autograd formula for a torch without custom ops (< 2.4): the
+    same saved tensors and backward as the registered one."""
+
+    @staticmethod
+    def forward(ctx, op, q, k, v):
+        o, lse = op._forward(q, k, v)
+        ctx.op = op
+        ctx.save_for_backward(q, k, v, o, lse)
+        ctx.mark_non_differentiable(lse)
+        return o, lse
+
+    @staticmethod
+    def backward(ctx, grad_o, grad_lse):
+        op = ctx.op
+        op._require_backward()
+        if grad_o is None:
+            return None, None, None, None
+        q, k, v, o, lse = ctx.saved_tensors
+        return (None,) + tuple(op._backward(q, k, v, o, grad_o, lse))
