@@ -38,6 +38,12 @@ static DictionaryAttr buildProblem(OpBuilder &b, const AttentionKernelPlan &plan
       b.getNamedAttr("head_dim", b.getI64IntegerAttr(plan.headDim)),
       b.getNamedAttr("value_dim", b.getI64IntegerAttr(plan.valueDim)),
       b.getNamedAttr("scale", b.getF32FloatAttr(op.getEffectiveScale())),
+      // q k^T * score_scale is the score the score_map region sees;
+      // softmax_scale times what it yields is the softmax's argument
+      // (ScoreScaling.h: the constant factors taken out of score_mod).
+      b.getNamedAttr("score_scale",
+                     b.getF64FloatAttr(op.getEffectiveScale() * plan.scaling.lead)),
+      b.getNamedAttr("softmax_scale", b.getF64FloatAttr(plan.scaling.trail)),
       b.getNamedAttr("mask", b.getStringAttr(stringifyMaskKind(plan.mask))),
       b.getNamedAttr("window", b.getI64IntegerAttr(plan.window)),
       // score_mod / mask_mod code runs on every score, reading the score
@@ -70,8 +76,11 @@ static void buildScoreMapBody(OpBuilder &b, Location loc,
   // (an ALiBi slope, a per-head constant) is cloned once before the key
   // loops instead of into the per-element code; the rest goes into the
   // score_map. Returns the yielded value.
+  // `scaling`'s ops are left out: the leading factor's result is the score
+  // argument itself, the trailing factor's input is what the region yields.
   auto inlineRegion = [&](Region &region, ArrayRef<Value> args,
-                          ArrayRef<bool> argIsPerElement) -> Value {
+                          ArrayRef<bool> argIsPerElement,
+                          const ScoreScaling &scaling) -> Value {
     IRMapping mapping;
     llvm::SmallPtrSet<Value, 16> perElement;
     Block &src = region.front();
@@ -81,8 +90,14 @@ static void buildScoreMapBody(OpBuilder &b, Location loc,
       if (inner)
         perElement.insert(from);
     }
+    if (scaling.leadOp) {
+      mapping.map(scaling.leadOp->getResult(0), args[0]);
+      perElement.insert(scaling.leadOp->getResult(0));
+    }
     OpBuilder hoisted(hoistBefore);
     for (Operation &op : src.without_terminator()) {
+      if (&op == scaling.leadOp || &op == scaling.trailOp)
+        continue;
       bool depends = llvm::any_of(op.getOperands(), [&](Value operand) {
         return perElement.contains(operand);
       });
@@ -92,13 +107,15 @@ static void buildScoreMapBody(OpBuilder &b, Location loc,
         for (Value result : op.getResults())
           perElement.insert(result);
     }
+    if (scaling.trailOp)
+      return mapping.lookup(scaling.trailInput);
     auto yield = cast<YieldOp>(src.getTerminator());
     return mapping.lookup(yield.getValue());
   };
 
   if (plan.op.hasScoreMod())
     score = inlineRegion(plan.op.getScoreMod(), {score, batch, head, iIdx, jIdx},
-                         {true, false, false, true, true});
+                         {true, false, false, true, true}, plan.scaling);
 
   Value visible = arith::ConstantIntOp::create(b, loc, 1, 1);
   if (masked) {
@@ -111,7 +128,7 @@ static void buildScoreMapBody(OpBuilder &b, Location loc,
     if (plan.op.hasMaskMod())
       visible = ib.andI(visible,
                         inlineRegion(plan.op.getMaskMod(), {batch, head, iIdx, jIdx},
-                                     {false, false, true, true}));
+                                     {false, false, true, true}, ScoreScaling()));
   }
   ScoreYieldOp::create(b, loc, score, visible);
 }
@@ -285,6 +302,7 @@ AttentionKernelPlan mlir::flash::attentionKernelPlan(AttentionOp op) {
   plan.window = op.getWindow().value_or(0);
   auto func = op->getParentOfType<FunctionOpInterface>();
   plan.opName = func ? func.getName().str() : "attention";
+  plan.scaling = analyzeScoreScaling(op.getScoreMod());
   return plan;
 }
 

@@ -10,6 +10,7 @@
 #define FLASHGEN_PASSES_LOWERATTENTION_H
 
 #include "dialect/FlashDialect.h"
+#include "passes/ScoreScaling.h"
 
 #include "mlir/IR/Builders.h"
 
@@ -26,6 +27,8 @@ struct AttentionKernelPlan {
   int64_t window = 0;
   /// Name of the function holding the op: kernels are named after it.
   std::string opName;
+  /// Constant factors of the score_mod that leave the per-element code.
+  ScoreScaling scaling;
 };
 
 /// The plan of `op`, without a schedule.

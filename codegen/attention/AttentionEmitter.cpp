@@ -70,7 +70,7 @@ LogicalResult AttentionKernelPrinter::printScoreMap(ScoreMapOp op) {
   line() << "fg::warp::for_each_at(s_tile, " << q0 << ", " << k0
          << ", [&](int i, int j, int di, int dj, float& x) {\n";
   ++indent;
-  names[block.getArgument(0)] = scoresModified ? "(x * kScale)" : "x";
+  names[block.getArgument(0)] = scoresModified ? "(x * kScoreScale)" : "x";
   names[block.getArgument(1)] = name(op.getBatch());
   names[block.getArgument(2)] = name(op.getHead());
   names[block.getArgument(3)] = "i";
@@ -289,19 +289,25 @@ std::string AttentionKernelPrinter::tileConstants() {
   return text;
 }
 
-/// The softmax's scale: kSoftmaxScale turns a score into an exp2 argument;
-/// with a score_mod the scale is applied first (kScale) and log2(e) alone
-/// remains.
+/// The softmax's scale: kSoftmaxScale turns what the score tile holds into
+/// an exp2 argument. With a score_mod the tile holds what the region
+/// yields, the region seeing q k^T * kScoreScale; without one, q k^T, and
+/// both factors fold into kSoftmaxScale (the problem's score_scale and
+/// softmax_scale, ScoreScaling.h).
 std::string AttentionKernelPrinter::softmaxConstants() {
   constexpr double kLog2e = 1.4426950408889634;
-  double scale =
-      cast<FloatAttr>(kernel.getProblem().get("scale")).getValueAsDouble();
-  return (scoresModified ? "constexpr float kScale = " + floatLiteral(scale) +
+  auto factor = [&](StringRef key) {
+    return cast<FloatAttr>(kernel.getProblem().get(key)).getValueAsDouble();
+  };
+  double scoreScale = factor("score_scale"), softmaxScale = factor("softmax_scale");
+  return (scoresModified ? "constexpr float kScoreScale = " + floatLiteral(scoreScale) +
                                ";  // applied before score_mod\n"
                          : std::string()) +
          "// exp2 of (score * kSoftmaxScale) is the softmax numerator.\n" +
          "constexpr float kSoftmaxScale = " +
-         floatLiteral(scoresModified ? kLog2e : scale * kLog2e) + ";\n";
+         floatLiteral((scoresModified ? softmaxScale : scoreScale * softmaxScale) *
+                      kLog2e) +
+         ";\n";
 }
 
 std::string AttentionKernelPrinter::header() {

@@ -48,19 +48,19 @@ func.func @causal_gqa(%q: tensor<?x32x?x128xbf16>, %k: tensor<?x8x?x128xbf16>, %
 // CHECK-LABEL: // === kernel @softcap_v0 grid(cdiv(N,64), 16, B) block(128) smem(49152)
 // CHECK: constexpr int kTileQ = 64;
 // CHECK: constexpr int kTileK = 32;
-// A score_mod sees the scaled score; the softmax then uses log2(e) alone.
-// CHECK: constexpr float kScale = 0.0883883
-// CHECK: constexpr float kSoftmaxScale = 1.44269
+// A score_mod sees the scaled score. Its leading division by 30 folds into
+// that scale (0.0883883 / 30) and its trailing multiplication by 30 into the
+// softmax's (30 log2(e)): per element only the tanh is left
+// (passes/ScoreScaling.h).
+// CHECK: constexpr float kScoreScale = 0.00294627
+// CHECK: constexpr float kSoftmaxScale = 43.28085
 // The user's tanh, inlined per score element, in every tile.
 // CHECK: fg::warp::for_each_at(s_tile
-// Division by the constant 30 is a multiplication by its reciprocal.
-// CHECK: const float [[D:v[0-9]+]] = ((x * kScale) * 0.0333333333f);
-// CHECK-NEXT: const float [[T:v[0-9]+]] = fg::tanh_fast([[D]]);
-// CHECK-NEXT: const float [[R:v[0-9]+]] = ([[T]] * 30.0f);
-// CHECK: x = v{{[0-9]+}} ? [[R]] : fg::neg_inf();
+// CHECK: const float [[T:v[0-9]+]] = fg::tanh_fast((x * kScoreScale));
+// CHECK: x = v{{[0-9]+}} ? [[T]] : fg::neg_inf();
 // CHECK: fg::warp::for_each_at(s_tile
-// CHECK: fg::tanh_fast(
-// CHECK: x = v{{[0-9]+}};
+// CHECK: const float [[T2:v[0-9]+]] = fg::tanh_fast((x * kScoreScale));
+// CHECK-NEXT: x = [[T2]];
 func.func @softcap(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf16>, %v: tensor<?x16x?x128xbf16>) -> tensor<?x16x?x128xbf16> {
   %o = flash.attention %q, %k, %v dims ["B", "N", "N"] score_mod {
   ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index):
@@ -100,6 +100,32 @@ func.func @relative_bias(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf16
     %pf = arith.sitofp %p : i32 to f32
     %bias = arith.mulf %pf, %hf : f32
     %r = arith.addf %s, %bias : f32
+    flash.yield %r : f32
+  } {flash.schedule = #sched} : tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16> -> tensor<?x16x?x128xbf16>
+  return %o : tensor<?x16x?x128xbf16>
+}
+
+// -----
+
+#sched = #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 32, tile_d = 128, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 49152>
+
+// A negative trailing factor would turn the row max into a min: it stays in
+// the per-element code, and so does a leading factor on a score used twice.
+// CHECK-LABEL: // === kernel @negated_square_v0
+// CHECK: constexpr float kScoreScale = 0.0883883
+// CHECK: constexpr float kSoftmaxScale = 1.44269
+// CHECK: const float [[Q:v[0-9]+]] = ((x * kScoreScale) * (x * kScoreScale));
+// CHECK-NEXT: const float [[H:v[0-9]+]] = ([[Q]] * 0.5f);
+// CHECK-NEXT: const float [[N:v[0-9]+]] = ([[H]] * -1.0f);
+// CHECK: x = v{{[0-9]+}} ? [[N]] : fg::neg_inf();
+func.func @negated_square(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf16>, %v: tensor<?x16x?x128xbf16>) -> tensor<?x16x?x128xbf16> {
+  %o = flash.attention %q, %k, %v dims ["B", "N", "N"] score_mod {
+  ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index):
+    %half = arith.constant 0.5 : f32
+    %neg = arith.constant -1.0 : f32
+    %sq = arith.mulf %s, %s : f32
+    %x = arith.mulf %sq, %half : f32
+    %r = arith.mulf %x, %neg : f32
     flash.yield %r : f32
   } {flash.schedule = #sched} : tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16> -> tensor<?x16x?x128xbf16>
   return %o : tensor<?x16x?x128xbf16>
