@@ -359,7 +359,10 @@ LogicalResult mlir::flash::buildScoreModDerivative(Region &scoreMod,
   Block &source = scoreMod.front();
   Block *target = new Block();
   derivative.push_back(target);
-  OpBuilder builder = OpBuilder::atBlockEnd(target);
+  // The context comes from score_mod: `derivative` may not have a parent
+  // op yet.
+  OpBuilder builder(scoreMod.getContext());
+  builder.setInsertionPointToEnd(target);
   Differentiator diff(builder);
   for (BlockArgument arg : source.getArguments())
     diff.primal.map(arg, target->addArgument(arg.getType(), arg.getLoc()));
