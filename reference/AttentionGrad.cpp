@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <limits>
+#include <tuple>
 #include <vector>
 
 namespace flashgen::reference {
@@ -21,14 +22,30 @@ AttentionGradResult referenceAttentionGrad(const AttentionProblem &problem,
                                            const Tensor<double> &k,
                                            const Tensor<double> &v,
                                            const Tensor<double> &dout) {
+  AttentionResult forward = referenceAttention(problem, q, k, v);
+  return attentionGradGivenForward(problem, scoreGrad, q, k, v, forward.out,
+                                   forward.logSumExp, dout);
+}
+
+AttentionGradResult attentionGradGivenForward(
+    const AttentionProblem &problem, const ScoreModGrad &scoreGrad,
+    const Tensor<double> &q, const Tensor<double> &k, const Tensor<double> &v,
+    const Tensor<double> &o, const Tensor<double> &lse,
+    const Tensor<double> &dout) {
   const AttentionShape shape =
       attentionShape(problem, q.shape(), k.shape(), v.shape());
   const Shape outShape{shape.batch, shape.queryHeads, shape.queries,
                        shape.valueDim};
-  if (dout.shape() != outShape)
-    throw ReferenceError("attention_grad: 'do' has shape " +
-                         shapeToString(dout.shape()) + " but o has shape " +
-                         shapeToString(outShape));
+  const Shape lseShape{shape.batch, shape.queryHeads, shape.queries};
+  for (const auto &[name, tensor, expected] :
+       {std::tuple<const char *, const Tensor<double> &, const Shape &>{
+            "do", dout, outShape},
+        {"o", o, outShape},
+        {"lse", lse, lseShape}})
+    if (tensor.shape() != expected)
+      throw ReferenceError(std::string("attention_grad: '") + name +
+                           "' has shape " + shapeToString(tensor.shape()) +
+                           ", expected " + shapeToString(expected));
   const double scale = effectiveAttentionScale(problem, shape.headDim);
   const int64_t groupSize = shape.queryHeads / shape.kvHeads;
   const int64_t n = shape.queries, m = shape.keys;
@@ -36,7 +53,7 @@ AttentionGradResult referenceAttentionGrad(const AttentionProblem &problem,
   const double negInf = -std::numeric_limits<double>::infinity();
 
   AttentionGradResult result;
-  result.forward = referenceAttention(problem, q, k, v);
+  result.forward = {o, lse};
   result.dq = Tensor<double>(q.shape());
   result.dk = Tensor<double>(k.shape());
   result.dv = Tensor<double>(v.shape());
@@ -62,10 +79,10 @@ AttentionGradResult referenceAttentionGrad(const AttentionProblem &problem,
       double *dkScaleHead = result.dkScale.data() + kvOff * d;
       double *dvScaleHead = result.dvScale.data() + kvOff * dv;
       for (int64_t i = 0; i < n; ++i) {
-        const double lse = result.forward.logSumExp.at({b, h, i});
+        const double rowLse = lse.at({b, h, i});
         // No visible key: o_i = 0 whatever q, k, v are, so every
         // gradient of the row is 0.
-        if (lse == negInf)
+        if (rowLse == negInf)
           continue;
         const double *qRow = qHead + i * d;
         const double *oRow = oHead + i * dv;
@@ -86,7 +103,7 @@ AttentionGradResult referenceAttentionGrad(const AttentionProblem &problem,
               problem.scoreMod ? problem.scoreMod(raw, b, h, i, j) : raw;
           if (score == negInf)
             continue;
-          weights[j] = std::exp(score - lse);
+          weights[j] = std::exp(score - rowLse);
           slopes[j] = scoreGrad ? scoreGrad(raw, b, h, i, j) : 1.0;
         }
         for (int64_t j = 0; j < m; ++j) {

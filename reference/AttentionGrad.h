@@ -50,6 +50,16 @@ AttentionGradResult referenceAttentionGrad(const AttentionProblem &problem,
                                            const Tensor<double> &v,
                                            const Tensor<double> &dout);
 
+/// The same given the forward's o and lse, as flash.attention_grad takes
+/// them (operands, possibly rounded to the kernel's types): D_i uses this o
+/// and P this lse, so the result is what a kernel reading exactly these
+/// values should produce. `forward` of the result holds o and lse.
+AttentionGradResult attentionGradGivenForward(
+    const AttentionProblem &problem, const ScoreModGrad &scoreGrad,
+    const Tensor<double> &q, const Tensor<double> &k, const Tensor<double> &v,
+    const Tensor<double> &o, const Tensor<double> &lse,
+    const Tensor<double> &dout);
+
 /// d/ds of softcapScoreMod(cap): 1 - tanh(s / cap)^2.
 ScoreModGrad softcapScoreModGrad(double cap);
 

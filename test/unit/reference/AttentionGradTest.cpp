@@ -219,6 +219,44 @@ TEST(AttentionGradTest, ErrorScalesBoundTheGradients) {
             0.0);
 }
 
+TEST(AttentionGradTest, GivenForwardUsesTheGivenOAndLse) {
+  // flashgen-ref passes o and lse rounded as the kernel reads them: the
+  // gradients must follow those operands, not a recomputed forward.
+  Case c{shapeOf(1, 2, 1, 4, 5, 3, 3), {}, {}};
+  Inputs in = randomInputs(c.shape, 13);
+  AttentionResult forward = referenceAttention(c.problem, in.q, in.k, in.v);
+  AttentionGradResult exact =
+      referenceAttentionGrad(c.problem, {}, in.q, in.k, in.v, in.dout);
+  AttentionGradResult same = attentionGradGivenForward(
+      c.problem, {}, in.q, in.k, in.v, forward.out, forward.logSumExp, in.dout);
+  EXPECT_EQ(relativeError(same.dq, exact.dq), 0.0);
+  EXPECT_EQ(relativeError(same.dk, exact.dk), 0.0);
+  EXPECT_EQ(relativeError(same.dv, exact.dv), 0.0);
+
+  // A different o changes D_i, so dq and dk, but not dv = P^T do.
+  Tensor<double> shiftedO = forward.out;
+  for (double &x : shiftedO.values())
+    x += 0.25;
+  AttentionGradResult shifted = attentionGradGivenForward(
+      c.problem, {}, in.q, in.k, in.v, shiftedO, forward.logSumExp, in.dout);
+  EXPECT_EQ(relativeError(shifted.dv, exact.dv), 0.0);
+  EXPECT_GT(relativeError(shifted.dq, exact.dq), 1e-3);
+
+  // A larger lse scales every P_ij, so dv, by exp(-shift).
+  Tensor<double> shiftedLse = forward.logSumExp;
+  for (double &x : shiftedLse.values())
+    x += std::log(2.0);
+  AttentionGradResult halved = attentionGradGivenForward(
+      c.problem, {}, in.q, in.k, in.v, forward.out, shiftedLse, in.dout);
+  for (int64_t i = 0; i < exact.dv.size(); ++i)
+    EXPECT_NEAR(halved.dv[i], exact.dv[i] / 2, 1e-12);
+
+  EXPECT_THROW(attentionGradGivenForward(c.problem, {}, in.q, in.k, in.v,
+                                         forward.out, Tensor<double>({1, 2, 5}),
+                                         in.dout),
+               ReferenceError);
+}
+
 TEST(AttentionGradTest, DoMustHaveOutputShape) {
   AttentionProblem problem;
   Inputs in = randomInputs(shapeOf(1, 1, 1, 3, 3, 2, 2), 12);
