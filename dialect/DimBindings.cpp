@@ -63,12 +63,15 @@ static llvm::Expected<int64_t> resolveDim(Operation *op, Value value,
   return it->second;
 }
 
-llvm::Expected<AttentionSizes>
-mlir::flash::resolveSizes(AttentionOp op, const DimValues &values) {
+/// The sizes of flash.attention and flash.attention_grad alike: both read
+/// them from q, k, v and the same `dims` names.
+template <typename Op>
+static llvm::Expected<AttentionSizes> resolveAttentionSizes(Op op,
+                                                            const DimValues &values) {
   AttentionSizes sizes;
-  auto qType = op.getQ().getType();
-  auto kType = op.getK().getType();
-  auto vType = op.getV().getType();
+  auto type = [](Value value) {
+    return llvm::cast<RankedTensorType>(value.getType());
+  };
   auto batch = resolveDim(op, op.getQ(), 0, op.getBatchDimName(),
                           "batch size", values);
   if (!batch)
@@ -84,11 +87,21 @@ mlir::flash::resolveSizes(AttentionOp op, const DimValues &values) {
   sizes.batch = *batch;
   sizes.queryLen = *queryLen;
   sizes.keyLen = *keyLen;
-  sizes.queryHeads = qType.getDimSize(1);
-  sizes.keyHeads = kType.getDimSize(1);
-  sizes.headDim = qType.getDimSize(3);
-  sizes.valueDim = vType.getDimSize(3);
+  sizes.queryHeads = type(op.getQ()).getDimSize(1);
+  sizes.keyHeads = type(op.getK()).getDimSize(1);
+  sizes.headDim = type(op.getQ()).getDimSize(3);
+  sizes.valueDim = type(op.getV()).getDimSize(3);
   return sizes;
+}
+
+llvm::Expected<AttentionSizes>
+mlir::flash::resolveSizes(AttentionOp op, const DimValues &values) {
+  return resolveAttentionSizes(op, values);
+}
+
+llvm::Expected<AttentionSizes>
+mlir::flash::resolveSizes(AttentionGradOp op, const DimValues &values) {
+  return resolveAttentionSizes(op, values);
 }
 
 llvm::Expected<LinearAttentionSizes>

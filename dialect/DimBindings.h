@@ -35,6 +35,9 @@ struct AttentionSizes {
 };
 llvm::Expected<AttentionSizes> resolveSizes(AttentionOp op,
                                             const DimValues &values);
+/// The same sizes of a flash.attention_grad (its q, k, v and dims).
+llvm::Expected<AttentionSizes> resolveSizes(AttentionGradOp op,
+                                            const DimValues &values);
 
 /// Every size of a flash.linear_attention.
 struct LinearAttentionSizes {

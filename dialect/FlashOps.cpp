@@ -8,6 +8,8 @@
 #include "dialect/FlashDialect.h"
 #include "dialect/RegionOps.h"
 
+#include "mlir/IR/TypeUtilities.h"
+
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -132,38 +134,70 @@ static LogicalResult checkScale(Operation *op, std::optional<llvm::APFloat> scal
 }
 
 //===----------------------------------------------------------------------===//
-// AttentionOp
+// AttentionOp and AttentionGradOp: shared attributes and shapes
 //===----------------------------------------------------------------------===//
 
-double AttentionOp::getEffectiveScale() {
-  if (auto scale = getScale())
+/// What flash.attention and flash.attention_grad both carry: q, k, v, the
+/// forward output o (a result of the one, an operand of the other) and the
+/// attributes. One verifier checks it for both, so the backward op accepts
+/// exactly the forward ops there are.
+struct AttentionOperands {
+  RankedTensorType q, k, v, o;
+  /// How messages name o: "result" (forward) or "o" (backward).
+  llvm::StringRef oName;
+  MaskKind mask;
+  std::optional<uint64_t> window;
+  std::optional<llvm::APFloat> scale;
+  std::optional<ArrayAttr> dims;
+};
+
+static double attentionEffectiveScale(std::optional<llvm::APFloat> scale,
+                                      Value q) {
+  if (scale)
     return scale->convertToDouble();
-  return 1.0 / std::sqrt(double(getQ().getType().getDimSize(3)));
+  return 1.0 /
+         std::sqrt(double(llvm::cast<RankedTensorType>(q.getType()).getDimSize(3)));
 }
 
+double AttentionOp::getEffectiveScale() {
+  return attentionEffectiveScale(getScale(), getQ());
+}
 std::string AttentionOp::getBatchDimName() { return dimName(getDims(), 0, "B"); }
 std::string AttentionOp::getQueryDimName() { return dimName(getDims(), 1, "N"); }
 std::string AttentionOp::getKeyDimName() { return dimName(getDims(), 2, "M"); }
 
-LogicalResult AttentionOp::verify() {
-  Operation *op = getOperation();
-  if (failed(checkRank(op, "q", getQ().getType(), 4, "[B, Hq, N, D]")) ||
-      failed(checkRank(op, "k", getK().getType(), 4, "[B, Hkv, M, D]")) ||
-      failed(checkRank(op, "v", getV().getType(), 4, "[B, Hkv, M, Dv]")) ||
-      failed(checkRank(op, "result", getO().getType(), 4, "[B, Hq, N, Dv]")))
+double AttentionGradOp::getEffectiveScale() {
+  return attentionEffectiveScale(getScale(), getQ());
+}
+std::string AttentionGradOp::getBatchDimName() {
+  return dimName(getDims(), 0, "B");
+}
+std::string AttentionGradOp::getQueryDimName() {
+  return dimName(getDims(), 1, "N");
+}
+std::string AttentionGradOp::getKeyDimName() {
+  return dimName(getDims(), 2, "M");
+}
+
+/// Every shape, element-type and attribute rule of flash.attention.
+static LogicalResult verifyAttentionOperands(Operation *op,
+                                             const AttentionOperands &a) {
+  if (failed(checkRank(op, "q", a.q, 4, "[B, Hq, N, D]")) ||
+      failed(checkRank(op, "k", a.k, 4, "[B, Hkv, M, D]")) ||
+      failed(checkRank(op, "v", a.v, 4, "[B, Hkv, M, Dv]")) ||
+      failed(checkRank(op, a.oName, a.o, 4, "[B, Hq, N, Dv]")))
     return failure();
   if (failed(checkAllExtents(op)))
     return failure();
-  RankedTensorType q = getQ().getType(), k = getK().getType(),
-                   v = getV().getType(), o = getO().getType();
+  RankedTensorType q = a.q, k = a.k, v = a.v, o = a.o;
 
   Type elem = q.getElementType();
   for (auto [name, type] : {std::pair<llvm::StringRef, RankedTensorType>{"k", k},
-                            {"v", v}, {"result", o}})
+                            {"v", v}, {a.oName, o}})
     if (type.getElementType() != elem)
-      return emitOpError() << name << " has element type "
-                           << type.getElementType() << ", q has " << elem
-                           << ": they must match";
+      return op->emitOpError() << name << " has element type "
+                               << type.getElementType() << ", q has " << elem
+                               << ": they must match";
 
   for (auto [name, type] : {std::pair<llvm::StringRef, RankedTensorType>{"q", q},
                             {"k", k}, {"v", v}}) {
@@ -174,57 +208,117 @@ LogicalResult AttentionOp::verify() {
 
   int64_t hq = q.getDimSize(1), hk = k.getDimSize(1), hv = v.getDimSize(1);
   if (hk != hv)
-    return emitOpError() << "k has " << hk << " heads, v has " << hv
-                         << ": key and value head counts must match";
+    return op->emitOpError() << "k has " << hk << " heads, v has " << hv
+                             << ": key and value head counts must match";
   if (hk <= 0 || hq % hk != 0)
-    return emitOpError() << "q has " << hq << " heads, k has " << hk
-                         << ": query heads must be a multiple of key/value heads";
+    return op->emitOpError()
+           << "q has " << hq << " heads, k has " << hk
+           << ": query heads must be a multiple of key/value heads";
   if (q.getDimSize(3) != k.getDimSize(3))
-    return emitOpError() << "q has head dimension " << q.getDimSize(3)
-                         << ", k has " << k.getDimSize(3)
-                         << ": they must match";
+    return op->emitOpError() << "q has head dimension " << q.getDimSize(3)
+                             << ", k has " << k.getDimSize(3)
+                             << ": they must match";
   if (q.getDimSize(3) <= 0 || v.getDimSize(3) <= 0)
-    return emitOpError() << "head dimensions must be positive";
+    return op->emitOpError() << "head dimensions must be positive";
 
   if (failed(checkSameDim(op, "batch size", "q", q, 0, "k", k, 0)) ||
       failed(checkSameDim(op, "batch size", "k", k, 0, "v", v, 0)) ||
       failed(checkSameDim(op, "key length", "k", k, 2, "v", v, 2)) ||
-      failed(checkSameDim(op, "batch size", "q", q, 0, "result", o, 0)) ||
-      failed(checkSameDim(op, "query length", "q", q, 2, "result", o, 2)))
+      failed(checkSameDim(op, "batch size", "q", q, 0, a.oName, o, 0)) ||
+      failed(checkSameDim(op, "query length", "q", q, 2, a.oName, o, 2)))
     return failure();
   if (o.getDimSize(1) != hq || o.getDimSize(3) != v.getDimSize(3))
-    return emitOpError() << "result has shape [" << dimText(o.getDimSize(0))
-                         << ", " << dimText(o.getDimSize(1)) << ", "
-                         << dimText(o.getDimSize(2)) << ", "
-                         << dimText(o.getDimSize(3))
-                         << "], expected [B, " << hq << ", N, "
-                         << v.getDimSize(3) << "] (query heads, value dim)";
+    return op->emitOpError()
+           << a.oName << " has shape [" << dimText(o.getDimSize(0)) << ", "
+           << dimText(o.getDimSize(1)) << ", " << dimText(o.getDimSize(2))
+           << ", " << dimText(o.getDimSize(3)) << "], expected [B, " << hq
+           << ", N, " << v.getDimSize(3) << "] (query heads, value dim)";
 
-  MaskKind mask = getMask();
-  if (mask == MaskKind::sliding_window) {
-    if (!getWindow())
-      return emitOpError()
+  if (a.mask == MaskKind::sliding_window) {
+    if (!a.window)
+      return op->emitOpError()
              << "mask sliding_window needs a window size (window N)";
-    if (*getWindow() <= 0)
-      return emitOpError() << "window must be positive, got " << *getWindow();
-    if (*getWindow() > kMaxStaticSize)
-      return emitOpError() << "window " << *getWindow() << " exceeds "
-                           << kMaxStaticSize << " (kernels take 32-bit sizes)";
-  } else if (getWindow()) {
-    return emitOpError() << "window " << *getWindow()
-                         << " is given but mask is " << stringifyMaskKind(mask)
-                         << ": window needs mask sliding_window";
+    if (*a.window <= 0)
+      return op->emitOpError() << "window must be positive, got " << *a.window;
+    if (*a.window > kMaxStaticSize)
+      return op->emitOpError()
+             << "window " << *a.window << " exceeds " << kMaxStaticSize
+             << " (kernels take 32-bit sizes)";
+  } else if (a.window) {
+    return op->emitOpError() << "window " << *a.window
+                             << " is given but mask is "
+                             << stringifyMaskKind(a.mask)
+                             << ": window needs mask sliding_window";
   }
-  if (failed(checkScale(op, getScale())))
+  if (failed(checkScale(op, a.scale)))
     return failure();
-  if (failed(checkDimNames(op, getDims(), 3,
-                           "batch, query length, key length")))
+  if (failed(checkDimNames(op, a.dims, 3, "batch, query length, key length")))
     return failure();
   // A shared name for two dims states that they are equal.
-  if (getQueryDimName() == getKeyDimName())
-    if (failed(checkSameDim(op, "length bound to " + getQueryDimName(), "q", q,
-                            2, "k", k, 2)))
+  std::string queryDim = dimName(a.dims, 1, "N"), keyDim = dimName(a.dims, 2, "M");
+  if (queryDim == keyDim)
+    if (failed(checkSameDim(op, "length bound to " + queryDim, "q", q, 2, "k",
+                            k, 2)))
       return failure();
+  return success();
+}
+
+LogicalResult AttentionOp::verify() {
+  return verifyAttentionOperands(
+      getOperation(), {getQ().getType(), getK().getType(), getV().getType(),
+                       getO().getType(), "result", getMask(), getWindow(),
+                       getScale(), getDims()});
+}
+
+/// Prints a shape for messages, '?' for dynamic sizes.
+static std::string shapeText(RankedTensorType type) {
+  std::string text = "[";
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    text += (i ? ", " : "") + dimText(type.getDimSize(i));
+  return text + "]";
+}
+
+LogicalResult AttentionGradOp::verify() {
+  Operation *op = getOperation();
+  auto typeOf = [](Value value) {
+    return llvm::cast<RankedTensorType>(value.getType());
+  };
+  RankedTensorType q = typeOf(getQ()), o = typeOf(getO()),
+                   dout = typeOf(getDout()), lse = typeOf(getLse());
+  if (failed(verifyAttentionOperands(
+          op, {q, typeOf(getK()), typeOf(getV()), o, "o", getMask(),
+               getWindow(), getScale(), getDims()})))
+    return failure();
+  // do is the gradient of o: o's shape and element type.
+  if (dout.getElementType() != o.getElementType())
+    return emitOpError() << "do has element type " << dout.getElementType()
+                         << ", o has " << o.getElementType()
+                         << ": they must match";
+  if (dout.getRank() != o.getRank() ||
+      failed(verifyCompatibleShape(dout.getShape(), o.getShape())))
+    return emitOpError() << "do has shape " << shapeText(dout)
+                         << ", o has shape " << shapeText(o)
+                         << ": do is o's gradient and must have its shape";
+  // lse is [B, Hq, N] in f32 (Flash_StateTensor already requires f32).
+  if (lse.getRank() != 3)
+    return emitOpError() << "lse must be a rank-3 tensor [B, Hq, N], got rank "
+                         << lse.getRank();
+  if (lse.getDimSize(1) != q.getDimSize(1))
+    return emitOpError() << "lse has " << dimText(lse.getDimSize(1))
+                         << " heads, q has " << q.getDimSize(1)
+                         << ": lse is [B, Hq, N]";
+  if (failed(checkSameDim(op, "batch size", "q", q, 0, "lse", lse, 0)) ||
+      failed(checkSameDim(op, "query length", "q", q, 2, "lse", lse, 2)))
+    return failure();
+  // Each gradient has its operand's type.
+  for (auto [name, result, operand] :
+       {std::tuple<llvm::StringRef, Value, Value>{"dq", getDq(), getQ()},
+        {"dk", getDk(), getK()},
+        {"dv", getDv(), getV()}})
+    if (result.getType() != operand.getType())
+      return emitOpError() << name << " has type " << result.getType()
+                           << ", " << name.drop_front() << " has "
+                           << operand.getType() << ": they must match";
   return success();
 }
 
@@ -266,17 +360,43 @@ static LogicalResult verifyModRegion(Operation *op, Region &region,
   return success();
 }
 
-LogicalResult AttentionOp::verifyRegions() {
-  MLIRContext *ctx = getContext();
-  Type f32 = Float32Type::get(ctx), index = IndexType::get(ctx),
-       i1 = IntegerType::get(ctx, 1);
-  if (failed(verifyModRegion(getOperation(), getScoreMod(), "score_mod",
-                             {f32, index, index, index, index},
-                             "(score: f32, b, h, i, j: index)", f32)))
-    return failure();
-  return verifyModRegion(getOperation(), getMaskMod(), "mask_mod",
-                         {index, index, index, index},
+/// Checks a region with score_mod's signature: (s: f32, b, h, i, j: index)
+/// -> f32. score_grad has it too.
+static LogicalResult verifyScoreRegion(Operation *op, Region &region,
+                                       llvm::StringRef name) {
+  MLIRContext *ctx = op->getContext();
+  Type f32 = Float32Type::get(ctx), index = IndexType::get(ctx);
+  return verifyModRegion(op, region, name, {f32, index, index, index, index},
+                         "(score: f32, b, h, i, j: index)", f32);
+}
+
+static LogicalResult verifyMaskRegion(Operation *op, Region &region) {
+  MLIRContext *ctx = op->getContext();
+  Type index = IndexType::get(ctx), i1 = IntegerType::get(ctx, 1);
+  return verifyModRegion(op, region, "mask_mod", {index, index, index, index},
                          "(b, h, i, j: index)", i1);
+}
+
+LogicalResult AttentionOp::verifyRegions() {
+  if (failed(verifyScoreRegion(getOperation(), getScoreMod(), "score_mod")))
+    return failure();
+  return verifyMaskRegion(getOperation(), getMaskMod());
+}
+
+LogicalResult AttentionGradOp::verifyRegions() {
+  if (failed(verifyScoreRegion(getOperation(), getScoreMod(), "score_mod")) ||
+      failed(verifyMaskRegion(getOperation(), getMaskMod())) ||
+      failed(verifyScoreRegion(getOperation(), getScoreGrad(), "score_grad")))
+    return failure();
+  // Without score_mod the score's derivative is 1 everywhere; a score_grad
+  // there, or a score_mod without its derivative, is a mistake.
+  if (hasScoreMod() && !hasScoreGrad())
+    return emitOpError() << "has a score_mod but no score_grad (d score_mod / "
+                            "d score): flash-derive-backward builds it";
+  if (!hasScoreMod() && hasScoreGrad())
+    return emitOpError() << "has a score_grad but no score_mod: score_grad is "
+                            "score_mod's derivative";
+  return success();
 }
 
 //===----------------------------------------------------------------------===//

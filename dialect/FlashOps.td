@@ -1,6 +1,7 @@
 //===- FlashOps.td - semantic ops of the flash dialect ---*- tablegen -*-===//
 //
-// `flash.attention` and `flash.linear_attention`: what to compute, before any
+// `flash.attention`, its gradient `flash.attention_grad` and
+// `flash.linear_attention`: what to compute, before any
 // schedule. Their verifiers (FlashOps.cpp) check every shape relation and say
 // what is wrong with numbers.
 //
@@ -21,6 +22,20 @@ def Flash_StateTensor : RankedTensorOf<[F32]>;
 //===----------------------------------------------------------------------===//
 // flash.attention
 //===----------------------------------------------------------------------===//
+
+// Accessors flash.attention and flash.attention_grad share: both carry the
+// same attributes and regions, and FlashOps.cpp defines each accessor once
+// for both, so the backward op can never read them differently.
+defvar Flash_AttentionHelpers = [{
+    /// The scale applied to q k^T: the attribute, or 1/sqrt(D).
+    double getEffectiveScale();
+    /// Names of the batch, query-length and key-length dimensions.
+    std::string getBatchDimName();
+    std::string getQueryDimName();
+    std::string getKeyDimName();
+    bool hasScoreMod() { return !getScoreMod().empty(); }
+    bool hasMaskMod() { return !getMaskMod().empty(); }
+}];
 
 def Flash_AttentionOp : Flash_Op<"attention", [Pure, IsolatedFromAbove]> {
   let summary = "softmax attention with masks and score modifiers";
@@ -65,15 +80,68 @@ def Flash_AttentionOp : Flash_Op<"attention", [Pure, IsolatedFromAbove]> {
     attr-dict `:` type($q) `,` type($k) `,` type($v) `->` type($o)
   }];
 
-  let extraClassDeclaration = [{
-    /// The scale applied to q k^T: the attribute, or 1/sqrt(D).
-    double getEffectiveScale();
-    /// Names of the batch, query-length and key-length dimensions.
-    std::string getBatchDimName();
-    std::string getQueryDimName();
-    std::string getKeyDimName();
-    bool hasScoreMod() { return !getScoreMod().empty(); }
-    bool hasMaskMod() { return !getMaskMod().empty(); }
+  let extraClassDeclaration = Flash_AttentionHelpers;
+  let hasVerifier = 1;
+  let hasRegionVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// flash.attention_grad
+//===----------------------------------------------------------------------===//
+
+def Flash_AttentionGradOp : Flash_Op<"attention_grad",
+    [Pure, IsolatedFromAbove]> {
+  let summary = "gradients dq, dk, dv of one flash.attention";
+  let description = [{
+    Given the operands q, k, v of a `flash.attention`, its output o, the
+    gradient `do` of a loss with respect to o and the forward's log-sum-exp
+    lse [B, Hq, N] (f32, natural log), returns dq, dk, dv (the types of q, k,
+    v). mask, window, scale, dims, score_mod and mask_mod mean what they mean
+    on the forward op (docs/semantics.md §2; §2.6 gives the gradients).
+    `score_grad` is d score_mod / d s at the scaled raw score s, with
+    score_mod's block arguments; it is present iff score_mod is.
+    `flash-derive-backward` builds this op; users do not write it.
+    GQA: dk and dv sum over the query heads sharing a key/value head.
+    `deterministic` asks for kernels without float atomics.
+
+    ```mlir
+    %dq, %dk, %dv = flash.attention_grad %q, %k, %v, %o, %do, %lse
+        mask causal dims ["B", "N", "N"]
+        : tensor<?x8x?x64xbf16>, tensor<?x8x?x64xbf16>, tensor<?x8x?x64xbf16>,
+          tensor<?x8x?x64xbf16>, tensor<?x8x?x64xbf16>, tensor<?x8x?xf32>
+        -> tensor<?x8x?x64xbf16>, tensor<?x8x?x64xbf16>, tensor<?x8x?x64xbf16>
+    ```
+  }];
+
+  let arguments = (ins
+    Flash_Tensor:$q,
+    Flash_Tensor:$k,
+    Flash_Tensor:$v,
+    Flash_Tensor:$o,
+    Flash_Tensor:$dout,
+    Flash_StateTensor:$lse,
+    DefaultValuedAttr<Flash_MaskKind, "::mlir::flash::MaskKind::none">:$mask,
+    OptionalAttr<I64Attr>:$window,
+    OptionalAttr<F32Attr>:$scale,
+    OptionalAttr<StrArrayAttr>:$dims,
+    UnitAttr:$deterministic
+  );
+  let results = (outs Flash_Tensor:$dq, Flash_Tensor:$dk, Flash_Tensor:$dv);
+  let regions = (region MaxSizedRegion<1>:$score_mod,
+                        MaxSizedRegion<1>:$mask_mod,
+                        MaxSizedRegion<1>:$score_grad);
+
+  let assemblyFormat = [{
+    $q `,` $k `,` $v `,` $o `,` $dout `,` $lse (`mask` $mask^)?
+    (`window` $window^)? (`scale` $scale^)? (`dims` $dims^)?
+    (`deterministic` $deterministic^)? (`score_mod` $score_mod^)?
+    (`mask_mod` $mask_mod^)? (`score_grad` $score_grad^)?
+    attr-dict `:` type($q) `,` type($k) `,` type($v) `,` type($o) `,`
+    type($dout) `,` type($lse) `->` type($dq) `,` type($dk) `,` type($dv)
+  }];
+
+  let extraClassDeclaration = Flash_AttentionHelpers # [{
+    bool hasScoreGrad() { return !getScoreGrad().empty(); }
   }];
   let hasVerifier = 1;
   let hasRegionVerifier = 1;
@@ -152,8 +220,8 @@ def Flash_LinearAttentionOp : Flash_Op<"linear_attention",
 //===----------------------------------------------------------------------===//
 
 def Flash_YieldOp : Flash_Op<"yield", [Pure, Terminator,
-    ParentOneOf<["AttentionOp"]>]> {
-  let summary = "returns the value of a score_mod or mask_mod region";
+    ParentOneOf<["AttentionOp", "AttentionGradOp"]>]> {
+  let summary = "returns the value of a score_mod, mask_mod or score_grad region";
   let arguments = (ins AnyType:$value);
   let assemblyFormat = "$value attr-dict `:` type($value)";
 }

@@ -1,8 +1,9 @@
 //===- Passes.td - flashgen pass declarations --------------*- tablegen -*-===//
 //
-// The MLIR passes of DESIGN.md §3: IO lower bounds, scheduling, lowering to
-// kernels. One file each, named after the def (FlashSchedule.cpp for
-// flash-schedule); flash-print-cuda belongs to codegen/ (codegen/Passes.td).
+// The MLIR passes of DESIGN.md §3: deriving backward functions, IO lower
+// bounds, scheduling, lowering to kernels. One file each, named after the def
+// (FlashSchedule.cpp for flash-schedule); flash-print-cuda belongs to
+// codegen/ (codegen/Passes.td).
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,6 +11,31 @@
 #define FLASHGEN_PASSES
 
 include "mlir/Pass/PassBase.td"
+
+def FlashDeriveBackward : Pass<"flash-derive-backward", "::mlir::ModuleOp"> {
+  let summary = "Add a `<name>_backward` function computing each attention's gradients";
+  let description = [{
+    For each func.func holding exactly one `flash.attention`, adds right
+    after it `func.func @<name>_backward(q, k, v, o, do, lse) -> (dq, dk, dv)`
+    holding one `flash.attention_grad` with the attention's mask, window,
+    scale, dims, score_mod and mask_mod, and `score_grad`, the derivative of
+    score_mod with respect to the score (ScoreModDerivative.h). lse is
+    `tensor<B x Hq x N x f32>` with q's batch and query length. A function
+    with more than one attention gets a warning and no backward function.
+    Errors: a function `<name>_backward` that already exists, and a
+    score_mod op that cannot be differentiated (the diagnostic names it and
+    lists the supported ops).
+  }];
+  let options = [
+    Option<"deterministic", "deterministic", "bool", /*default=*/"false",
+           "Mark every flash.attention_grad `deterministic` (kernels without "
+           "float atomics)">,
+  ];
+  let dependentDialects = ["::mlir::flash::FlashDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::func::FuncDialect"];
+}
 
 def FlashIOBounds : Pass<"flash-io-bounds", "::mlir::ModuleOp"> {
   let summary = "Annotate each flash op with its HBM-traffic lower bound";

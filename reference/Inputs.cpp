@@ -23,6 +23,7 @@ enum Stream : uint64_t {
   kStreamInitialC,
   kStreamInitialN,
   kStreamInitialM,
+  kStreamOutputGrad,
 };
 
 Tensor<double> normalTensor(const Rng &root, Stream stream, Shape shape,
@@ -93,6 +94,11 @@ AttentionInputs generateAttentionInputs(const AttentionInputSpec &spec) {
   inputs.v = normalTensor(root, kStreamV,
                           {spec.batch, spec.kvHeads, spec.keys, spec.valueDim},
                           spec.stddev, spec.rounding);
+  if (spec.outputGradient)
+    inputs.dout = normalTensor(
+        root, kStreamOutputGrad,
+        {spec.batch, spec.queryHeads, spec.queries, spec.valueDim}, spec.stddev,
+        spec.rounding);
   return inputs;
 }
 

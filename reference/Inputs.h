@@ -37,12 +37,16 @@ struct AttentionInputSpec {
   /// Standard deviation of q, k and v.
   double stddev = 1.0;
   Rounding rounding = Rounding::None;
+  /// Also draw `dout`, the output gradient a backward case needs (its own
+  /// stream: q, k and v are the same with or without it).
+  bool outputGradient = false;
 };
 
 struct AttentionInputs {
-  Tensor<double> q; // [B, Hq, N, D]
-  Tensor<double> k; // [B, Hkv, M, D]
-  Tensor<double> v; // [B, Hkv, M, Dv]
+  Tensor<double> q;    // [B, Hq, N, D]
+  Tensor<double> k;    // [B, Hkv, M, D]
+  Tensor<double> v;    // [B, Hkv, M, Dv]
+  Tensor<double> dout; // [B, Hq, N, Dv] with spec.outputGradient, else empty
 };
 
 AttentionInputs generateAttentionInputs(const AttentionInputSpec &spec);

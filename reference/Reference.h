@@ -11,6 +11,7 @@
 #define FLASHGEN_REFERENCE_REFERENCE_H
 
 #include "reference/Attention.h"
+#include "reference/AttentionGrad.h"
 #include "reference/Bf16.h"
 #include "reference/Chunkwise.h"
 #include "reference/ErrorScale.h"

@@ -4,26 +4,33 @@
 // inputs for every flash op of the spec, rounds them to the op's element type,
 // runs the float64 reference (reference/), evaluating score_mod and mask_mod
 // with the region interpreter, and writes DIR/<function>/:
-//   <input>.npy (bf16 as raw bits, '<u2'; f32 as '<f4'), o.expected.npy and
-//   any final state (cf, nf, mf: the names of the bundle params; the float64
-//   results rounded to float32), and meta.json
-//   naming every file, dtype and shape.
+//   <input>.npy (bf16 as raw bits, '<u2'; f32 as '<f4'), o.expected.npy (and
+//   lse.expected.npy for attention) and any final state (cf, nf, mf: the
+//   names of the bundle params; the float64 results rounded to float32), and
+//   meta.json naming every file, dtype and shape.
+// A flash.attention_grad (a `<name>_backward` function of
+// flash-derive-backward, run first with --backward) gets inputs q, k, v, o,
+// do, lse and expected outputs dq, dk, dv, plus each gradient's
+// rounding-error scale (dq_scale, ...; role "error_scale").
 // GPU tests, built without LLVM, read these files.
 //
 //===----------------------------------------------------------------------===//
 
 #include "dialect/DimBindings.h"
 #include "reference/Attention.h"
+#include "reference/AttentionGrad.h"
 #include "reference/Bf16.h"
 #include "reference/Inputs.h"
 #include "reference/Npy.h"
 #include "reference/Recurrence.h"
 #include "reference/ReferenceError.h"
 #include "runtime/tools/ToolVersion.h"
+#include "passes/Passes.h"
 #include "tools/flashgen-ref/RegionInterpreter.h"
 #include "tools/flashgen/SpecLoader.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
@@ -73,6 +80,15 @@ cl::opt<std::string> gateRangeArg(
 cl::opt<bool> initialStateArg("initial-state",
                               cl::desc("recurrences: a random initial state too"),
                               cl::cat(category));
+cl::opt<bool> backwardArg(
+    "backward",
+    cl::desc("run flash-derive-backward on the spec first, so each function "
+             "<name> with one flash.attention also gets <dir>/<name>_backward/ "
+             "(inputs q, k, v, o, do, lse; expected dq, dk, dv and their "
+             "error scales dq_scale, dk_scale, dv_scale). Without it, "
+             "flash.attention_grad ops already in the spec are still "
+             "evaluated"),
+    cl::cat(category));
 
 /// The tensor's element type as stored in files and passed to kernels.
 std::string dtypeOf(Type type) {
@@ -103,6 +119,16 @@ public:
     else
       ref::writeNpy(path(file), ref::castTensor<float>(t));
     record(name, "input", dtype, t.shape(), file);
+  }
+  /// Writes the rounding-error scale of output `of` (reference/ErrorScale.h,
+  /// AttentionGrad.h) as float32 `<of>.error_scale.npy`, tensor
+  /// `<of>_scale` with role "error_scale": a harness may require
+  /// |actual - expected| <= tol * scale element-wise. No kernel param has
+  /// such a name, so harnesses that match params by name skip it.
+  void errorScale(const std::string &of, const ref::Tensor<double> &t) {
+    std::string file = of + ".error_scale.npy";
+    ref::writeNpy(path(file), ref::castTensor<float>(t));
+    record(of + "_scale", "error_scale", "f32", t.shape(), file);
   }
   /// Writes an expected output: the float64 reference rounded to float32,
   /// which keeps files small enough to carry to a GPU machine and is far
@@ -178,18 +204,62 @@ llvm::Error checkReferenceSize(double work, double elements) {
       work, elements).str());
 }
 
+/// A score_mod-shaped region (score_mod, score_grad) as a reference hook.
+ref::ScoreMod scoreRegion(Region &region) {
+  if (region.empty())
+    return {};
+  Region *r = &region;
+  return [r](double s, int64_t b, int64_t h, int64_t i, int64_t j) {
+    using flashgen::cli::Scalar;
+    return flashgen::cli::interpretRegion(
+               *r, {Scalar::ofFloat(float(s)), Scalar::ofInt(b),
+                    Scalar::ofInt(h), Scalar::ofInt(i), Scalar::ofInt(j)})
+        .f;
+  };
+}
+
+ref::MaskMod maskRegion(Region &region) {
+  if (region.empty())
+    return {};
+  Region *r = &region;
+  return [r](int64_t b, int64_t h, int64_t i, int64_t j) {
+    using flashgen::cli::Scalar;
+    return flashgen::cli::interpretRegion(
+               *r, {Scalar::ofInt(b), Scalar::ofInt(h), Scalar::ofInt(i),
+                    Scalar::ofInt(j)})
+               .i != 0;
+  };
+}
+
+/// The reference problem of a flash.attention or flash.attention_grad.
+template <typename Op> ref::AttentionProblem problemOf(Op op) {
+  ref::AttentionProblem problem;
+  problem.mask = maskOf(op.getMask());
+  problem.window = op.getWindow().value_or(0);
+  problem.scale = op.getEffectiveScale();
+  problem.scoreMod = scoreRegion(op.getScoreMod());
+  problem.maskMod = maskRegion(op.getMaskMod());
+  return problem;
+}
+
+/// Refuses sizes the quadratic reference cannot do quickly; `passes` is
+/// how many sweeps over the score matrix (1 forward, 3 backward).
+llvm::Error checkAttentionSize(const AttentionSizes &sizes, double passes) {
+  const double heads = double(sizes.batch) * double(sizes.queryHeads);
+  return checkReferenceSize(
+      passes * heads * double(sizes.queryLen) * double(sizes.keyLen) *
+          double(sizes.headDim + sizes.valueDim),
+      heads * double(std::max(sizes.queryLen, sizes.keyLen)) *
+          double(std::max(sizes.headDim, sizes.valueDim)));
+}
+
 llvm::Error runAttention(AttentionOp op, const Options &options,
                          uint64_t seed, Writer &writer,
                          llvm::json::Object &meta) {
   auto sizes = resolveSizes(op, options.dims);
   if (!sizes)
     return sizes.takeError();
-  const double heads = double(sizes->batch) * double(sizes->queryHeads);
-  if (llvm::Error e = checkReferenceSize(
-          heads * double(sizes->queryLen) * double(sizes->keyLen) *
-              double(sizes->headDim + sizes->valueDim),
-          heads * double(std::max(sizes->queryLen, sizes->keyLen)) *
-              double(std::max(sizes->headDim, sizes->valueDim))))
+  if (llvm::Error e = checkAttentionSize(*sizes, 1))
     return e;
   ref::AttentionInputSpec spec;
   spec.batch = sizes->batch;
@@ -204,31 +274,7 @@ llvm::Error runAttention(AttentionOp op, const Options &options,
   spec.rounding = roundingOf(elem);
   ref::AttentionInputs inputs = ref::generateAttentionInputs(spec);
 
-  ref::AttentionProblem problem;
-  problem.mask = maskOf(op.getMask());
-  problem.window = op.getWindow().value_or(0);
-  problem.scale = op.getEffectiveScale();
-  if (op.hasScoreMod()) {
-    Region *region = &op.getScoreMod();
-    problem.scoreMod = [region](double s, int64_t b, int64_t h, int64_t i,
-                                int64_t j) {
-      using flashgen::cli::Scalar;
-      return flashgen::cli::interpretRegion(
-                 *region, {Scalar::ofFloat(float(s)), Scalar::ofInt(b),
-                           Scalar::ofInt(h), Scalar::ofInt(i), Scalar::ofInt(j)})
-          .f;
-    };
-  }
-  if (op.hasMaskMod()) {
-    Region *region = &op.getMaskMod();
-    problem.maskMod = [region](int64_t b, int64_t h, int64_t i, int64_t j) {
-      using flashgen::cli::Scalar;
-      return flashgen::cli::interpretRegion(
-                 *region, {Scalar::ofInt(b), Scalar::ofInt(h), Scalar::ofInt(i),
-                           Scalar::ofInt(j)})
-                 .i != 0;
-    };
-  }
+  ref::AttentionProblem problem = problemOf(op);
   ref::AttentionResult result =
       ref::referenceAttention(problem, inputs.q, inputs.k, inputs.v);
   writer.input("q", inputs.q, elem);
@@ -237,6 +283,59 @@ llvm::Error runAttention(AttentionOp op, const Options &options,
   writer.output("o", result.out, dtypeOf(elem));
   writer.output("lse", result.logSumExp, "f32");
   meta["op"] = "attention";
+  return llvm::Error::success();
+}
+
+/// A backward case: q, k, v and do drawn as the forward draws its inputs,
+/// o and lse from the forward reference rounded to what the kernel reads
+/// (o in the element type, lse in f32), and the gradients of exactly those
+/// inputs.
+llvm::Error runAttentionGrad(AttentionGradOp op, const Options &options,
+                             uint64_t seed, Writer &writer,
+                             llvm::json::Object &meta) {
+  auto sizes = resolveSizes(op, options.dims);
+  if (!sizes)
+    return sizes.takeError();
+  if (llvm::Error e = checkAttentionSize(*sizes, 3))
+    return e;
+  ref::AttentionInputSpec spec;
+  spec.batch = sizes->batch;
+  spec.queryHeads = sizes->queryHeads;
+  spec.kvHeads = sizes->keyHeads;
+  spec.queries = sizes->queryLen;
+  spec.keys = sizes->keyLen;
+  spec.headDim = sizes->headDim;
+  spec.valueDim = sizes->valueDim;
+  spec.seed = seed;
+  spec.outputGradient = true;
+  Type elem = op.getQ().getType().getElementType();
+  spec.rounding = roundingOf(elem);
+  ref::AttentionInputs inputs = ref::generateAttentionInputs(spec);
+
+  ref::AttentionProblem problem = problemOf(op);
+  ref::AttentionResult forward =
+      ref::referenceAttention(problem, inputs.q, inputs.k, inputs.v);
+  ref::applyRounding(forward.out, spec.rounding);
+  ref::applyRounding(forward.logSumExp, ref::Rounding::Float32);
+  ref::AttentionGradResult grad = ref::attentionGradGivenForward(
+      problem, scoreRegion(op.getScoreGrad()), inputs.q, inputs.k, inputs.v,
+      forward.out, forward.logSumExp, inputs.dout);
+
+  Type f32 = Float32Type::get(op.getContext());
+  writer.input("q", inputs.q, elem);
+  writer.input("k", inputs.k, elem);
+  writer.input("v", inputs.v, elem);
+  writer.input("o", forward.out, elem);
+  writer.input("do", inputs.dout, elem);
+  writer.input("lse", forward.logSumExp, f32);
+  writer.output("dq", grad.dq, dtypeOf(elem));
+  writer.output("dk", grad.dk, dtypeOf(elem));
+  writer.output("dv", grad.dv, dtypeOf(elem));
+  writer.errorScale("dq", grad.dqScale);
+  writer.errorScale("dk", grad.dkScale);
+  writer.errorScale("dv", grad.dvScale);
+  meta["op"] = "attention_grad";
+  meta["deterministic"] = op.getDeterministic();
   return llvm::Error::success();
 }
 
@@ -360,12 +459,18 @@ int main(int argc, char **argv) {
   OwningOpRef<ModuleOp> module = flashgen::cli::loadSpec(context, options.spec);
   if (!module)
     return 1;
+  if (backwardArg) {
+    PassManager pm(&context);
+    pm.addPass(createFlashDeriveBackward());
+    if (failed(pm.run(*module)))
+      return 1;
+  }
 
   int written = 0;
   uint64_t opIndex = 0;
   llvm::Error failure = llvm::Error::success();
   module->walk([&](Operation *op) {
-    if (failure || !isa<AttentionOp, LinearAttentionOp>(op))
+    if (failure || !isa<AttentionOp, AttentionGradOp, LinearAttentionOp>(op))
       return;
     auto func = op->getParentOfType<func::FuncOp>();
     std::string name = func ? func.getName().str() : "op" + std::to_string(opIndex);
@@ -387,6 +492,8 @@ int main(int argc, char **argv) {
     try {
       if (auto attention = dyn_cast<AttentionOp>(op))
         failure = runAttention(attention, options, seed, writer, meta);
+      else if (auto grad = dyn_cast<AttentionGradOp>(op))
+        failure = runAttentionGrad(grad, options, seed, writer, meta);
       else
         failure = runLinear(cast<LinearAttentionOp>(op), options, seed, writer, meta);
     } catch (const ref::ReferenceError &error) {

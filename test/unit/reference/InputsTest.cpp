@@ -199,3 +199,30 @@ TEST(InputsTest, BadSpecsAreRejected) {
 }
 
 } // namespace
+
+TEST(InputsTest, OutputGradientHasItsOwnStream) {
+  // A backward case draws do as well; q, k and v stay what the forward draws.
+  AttentionInputSpec spec;
+  spec.batch = 2;
+  spec.queryHeads = 4;
+  spec.kvHeads = 2;
+  spec.queries = 5;
+  spec.keys = 7;
+  spec.headDim = 3;
+  spec.valueDim = 6;
+  spec.seed = 21;
+  spec.rounding = Rounding::Bf16;
+  AttentionInputs forward = generateAttentionInputs(spec);
+  EXPECT_TRUE(forward.dout.empty());
+  spec.outputGradient = true;
+  AttentionInputs backward = generateAttentionInputs(spec);
+  EXPECT_EQ(backward.q.values(), forward.q.values());
+  EXPECT_EQ(backward.k.values(), forward.k.values());
+  EXPECT_EQ(backward.v.values(), forward.v.values());
+  ASSERT_EQ(backward.dout.shape(), (Shape{2, 4, 5, 6}));
+  for (double x : backward.dout.values())
+    EXPECT_EQ(x, applyRounding(x, Rounding::Bf16));
+  EXPECT_TRUE(std::any_of(backward.dout.values().begin(),
+                          backward.dout.values().end(),
+                          [](double x) { return x != 0.0; }));
+}

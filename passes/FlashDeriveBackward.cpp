@@ -1,0 +1,113 @@
+//===- FlashDeriveBackward.cpp - flash-derive-backward --------------------===//
+//
+// Adds, after each function holding one flash.attention, the function
+// `<name>_backward(q, k, v, o, do, lse) -> (dq, dk, dv)` holding its
+// flash.attention_grad. The backward op copies the forward's attributes and
+// regions, so both kernels see the same mask and score_mod, and gets
+// score_grad from ScoreModDerivative. The function's argument order is the
+// one flashgen-ref writes reference data for.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "passes/ScoreModDerivative.h"
+
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/SymbolTable.h"
+
+namespace mlir::flash {
+#define GEN_PASS_DEF_FLASHDERIVEBACKWARD
+#include "passes/Passes.h.inc"
+} // namespace mlir::flash
+
+using namespace mlir;
+using namespace mlir::flash;
+
+namespace {
+
+/// lse [B, Hq, N] f32, with q's batch and query length (static or not).
+RankedTensorType lseType(RankedTensorType q) {
+  return RankedTensorType::get({q.getDimSize(0), q.getDimSize(1), q.getDimSize(2)},
+                               Float32Type::get(q.getContext()));
+}
+
+/// Builds `@<name>_backward` for `forward`'s single attention right after
+/// `forward`; fails (having emitted why, and built nothing) when the name
+/// is taken or score_mod cannot be differentiated.
+LogicalResult deriveBackward(func::FuncOp forward, AttentionOp attention,
+                             SymbolTable &symbols, bool deterministic) {
+  std::string name = (forward.getName() + "_backward").str();
+  if (Operation *existing = symbols.lookup(name)) {
+    InFlightDiagnostic error = attention.emitError()
+                               << "flash-derive-backward: @" << name
+                               << " already exists; cannot add the backward "
+                                  "function of @"
+                               << forward.getName() << " under that name";
+    error.attachNote(existing->getLoc()) << "the existing @" << name;
+    return failure();
+  }
+
+  auto q = attention.getQ().getType(), k = attention.getK().getType(),
+       v = attention.getV().getType(), o = attention.getO().getType();
+  Location loc = attention.getLoc();
+  OpBuilder b(forward.getContext());
+  b.setInsertionPointAfter(forward);
+  auto type = b.getFunctionType({q, k, v, o, o, lseType(q)}, {q, k, v});
+  auto backward = func::FuncOp::create(b, forward.getLoc(), name, type);
+  Block *body = backward.addEntryBlock();
+  b.setInsertionPointToStart(body);
+  auto grad = AttentionGradOp::create(
+      b, loc, TypeRange{q, k, v}, body->getArgument(0), body->getArgument(1),
+      body->getArgument(2), body->getArgument(3), body->getArgument(4),
+      body->getArgument(5), attention.getMaskAttr(), attention.getWindowAttr(),
+      attention.getScaleAttr(), attention.getDimsAttr(),
+      deterministic ? b.getUnitAttr() : UnitAttr());
+  // Both ops are isolated from above: the regions clone without a mapping.
+  IRMapping none;
+  attention.getScoreMod().cloneInto(&grad.getScoreMod(), none);
+  attention.getMaskMod().cloneInto(&grad.getMaskMod(), none);
+  if (attention.hasScoreMod() &&
+      failed(buildScoreModDerivative(attention.getScoreMod(),
+                                     grad.getScoreGrad()))) {
+    backward.erase();
+    return failure();
+  }
+  func::ReturnOp::create(b, loc, grad.getResults());
+  symbols.insert(backward, Block::iterator(backward));
+  return success();
+}
+
+struct FlashDeriveBackward
+    : public mlir::flash::impl::FlashDeriveBackwardBase<FlashDeriveBackward> {
+  using FlashDeriveBackwardBase::FlashDeriveBackwardBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SymbolTable symbols(module);
+    // Collected first: the functions added must not be visited.
+    llvm::SmallVector<func::FuncOp> functions(module.getOps<func::FuncOp>());
+    bool failed = false;
+    for (func::FuncOp function : functions) {
+      llvm::SmallVector<AttentionOp> attentions;
+      function.walk([&](AttentionOp op) { attentions.push_back(op); });
+      if (attentions.empty())
+        continue;
+      if (attentions.size() > 1) {
+        function.emitWarning()
+            << "flash-derive-backward: @" << function.getName() << " holds "
+            << attentions.size()
+            << " flash.attention ops; only functions with exactly one get a "
+               "backward function";
+        continue;
+      }
+      if (mlir::failed(deriveBackward(function, attentions.front(), symbols,
+                                      deterministic)))
+        failed = true;
+    }
+    if (failed)
+      signalPassFailure();
+  }
+};
+
+} // namespace
