@@ -155,6 +155,73 @@ llvm::json::Object ioJson(Operation *op) {
   return io;
 }
 
+/// The manifest's informative "flops" (docs/bundle-format.md §1.2): `text`
+/// with fixed sizes substituted, or null when it names a size that is not
+/// one of the kernel's symbols (the runtime would reject the name).
+llvm::json::Value flopsJson(const SizeNames &sizes, const std::string &text,
+                            const std::vector<std::string> &symbolsUsed) {
+  llvm::json::Value value = sizes.expr(text);
+  if (auto expr = value.getAsString()) {
+    StringRef rest = *expr;
+    while (!rest.empty()) {
+      if (!llvm::isAlpha(rest.front()) && rest.front() != '_') {
+        rest = rest.drop_front();
+        continue;
+      }
+      StringRef word = rest.take_while(
+          [](char c) { return llvm::isAlnum(c) || c == '_'; });
+      rest = rest.drop_front(word.size());
+      if (word != "min" && word != "max" && word != "cdiv" &&
+          !llvm::is_contained(symbolsUsed, word.str()))
+        return nullptr;
+    }
+  }
+  return value;
+}
+
+/// Attention's floating-point operations: 2*(D+Dv) per visible (query, key)
+/// pair per query head, i.e. the QK^T and PV products (softmax and
+/// score_mod not counted). Visible pairs per head, masks aligned
+/// bottom-right (docs/semantics.md §2.3): N*M without a mask; for causal
+/// sum over rows of min(M, i+M-N+1)^+ = min(N,M)*M - min(N,M)*(min(N,M)-1)/2
+/// (N*(N+1)/2 when N and M are one size); for sliding_window(w)
+/// S(M) - S(max(M-N,0)) with S(x) = r*(r+1)/2 + (x-r)*w, r = min(x,w), the
+/// pairs of keys 0..x-1 each seeing at most w. A mask_mod, or a score_mod
+/// returning -inf, hides pairs not subtracted here: an upper bound then.
+std::string attentionFlops(AttentionOp op, const std::string &batch,
+                           const std::string &queryDim,
+                           const std::string &keyDim) {
+  int64_t heads = op.getQ().getType().getDimSize(1),
+          d = op.getQ().getType().getDimSize(3),
+          dv = op.getV().getType().getDimSize(3);
+  const std::string &n = queryDim, &m = keyDim;
+  std::string pairs;
+  switch (op.getMask()) {
+  case MaskKind::none:
+    pairs = n + "*" + m;
+    break;
+  case MaskKind::causal:
+    if (n == m) {
+      pairs = n + "*(" + n + "+1)/2";
+    } else {
+      std::string r = "min(" + n + "," + m + ")";
+      pairs = "(" + r + "*" + m + "-" + r + "*(" + r + "-1)/2)";
+    }
+    break;
+  case MaskKind::sliding_window: {
+    std::string w = std::to_string(op.getWindow().value_or(1));
+    auto s = [&](const std::string &x) {
+      std::string r = "min(" + x + "," + w + ")";
+      return "(" + r + "*(" + r + "+1)/2+(" + x + "-" + r + ")*" + w + ")";
+    };
+    pairs = n == m ? s(n)
+                   : "(" + s(m) + "-" + s("max(" + m + "-" + n + ",0)") + ")";
+    break;
+  }
+  }
+  return batch + "*" + std::to_string(heads * 2 * (d + dv)) + "*" + pairs;
+}
+
 /// Rows read or written in 16-byte pieces (cp.async, TMA, vector stores)
 /// need strides in whole 16-byte units: the manifest's stride_align.
 int64_t rowAlignOf(Type elem) {
@@ -259,11 +326,16 @@ LogicalResult writeAttentionKernel(AttentionOp op, const std::string &name,
   llvm::json::Array symbolList;
   for (const std::string &symbol : symbolsUsed)
     symbolList.push_back(symbol);
-  kernels.push_back(llvm::json::Object{{"name", name},
-                                       {"op", "attention"},
-                                       {"symbols", std::move(symbolList)},
-                                       {"params", std::move(params)},
-                                       {"variants", std::move(variants)}});
+  llvm::json::Object entry{{"name", name},
+                           {"op", "attention"},
+                           {"symbols", std::move(symbolList)},
+                           {"params", std::move(params)},
+                           {"variants", std::move(variants)}};
+  llvm::json::Value flops = flopsJson(
+      sizes, attentionFlops(op, batchDim, queryDim, keyDim), symbolsUsed);
+  if (flops.kind() != llvm::json::Value::Null)
+    entry["flops"] = std::move(flops);
+  kernels.push_back(std::move(entry));
   return success();
 }
 
@@ -429,11 +501,23 @@ LogicalResult writeLinearKernel(LinearAttentionOp op, const std::string &name,
   llvm::json::Array symbolList;
   for (const std::string &symbol : symbolsUsed)
     symbolList.push_back(symbol);
-  kernels.push_back(llvm::json::Object{{"name", name},
-                                       {"op", "linear_attention"},
-                                       {"symbols", std::move(symbolList)},
-                                       {"params", std::move(params)},
-                                       {"variants", std::move(variants)}});
+  llvm::json::Object entry{{"name", name},
+                           {"op", "linear_attention"},
+                           {"symbols", std::move(symbolList)},
+                           {"params", std::move(params)},
+                           {"variants", std::move(variants)}};
+  // The recurrent form's state products per token and head: the update
+  // k^T v and the read-out q S, 2*K*V each. Gates, normalisers and the
+  // chunkwise form's intra-chunk products are not counted, so the figure
+  // is the same for every schedule and chunk size.
+  llvm::json::Value flops =
+      flopsJson(sizes,
+                batchDim + "*" + lengthDim + "*" +
+                    std::to_string(heads * 4 * keyDim * valueDim),
+                symbolsUsed);
+  if (flops.kind() != llvm::json::Value::Null)
+    entry["flops"] = std::move(flops);
+  kernels.push_back(std::move(entry));
   return success();
 }
 

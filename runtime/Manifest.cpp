@@ -301,7 +301,7 @@ private:
     if (!expectKind(v, path, json::Value::Kind::Object) ||
         !checkKeys(v, path,
                    {"name", "op", "symbols", "scalars", "params",
-                    "constraints", "variants"}) ||
+                    "constraints", "variants", "flops"}) ||
         !readString(v, path, "name", k.name, true) ||
         !readString(v, path, "op", k.op, true))
       return false;
@@ -371,6 +371,12 @@ private:
       if (!Constraint::parse(constraints[i], resolverFor(k), c, err))
         return fail(path + ".constraints[" + std::to_string(i) + "]", err);
       k.constraints.push_back(std::move(c));
+    }
+
+    if (const json::Value *flops = v.find("flops")) {
+      if (!readExpr(k, *flops, path + ".flops", k.flops))
+        return false;
+      k.hasFlops = true;
     }
 
     const json::Value *variants =

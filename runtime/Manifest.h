@@ -129,6 +129,11 @@ struct KernelSpec {
   std::vector<ParamSpec> params;
   std::vector<Constraint> constraints;
   std::vector<VariantSpec> variants;
+  /// Informative: floating-point operations of one launch as an expression
+  /// over symbols and integer scalars ("flops"), for tools that report
+  /// TFLOP/s (flashgen-run); the launch path never evaluates it.
+  bool hasFlops = false;
+  Expr flops;
 
   /// Expression slots: symbols first, then scalars.
   int numSlots() const {

@@ -12,7 +12,7 @@ mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv > "$out/gpu.txt" 2>&1
 {
   cmake -G Ninja -S . -B build-device -DFLASHGEN_RUNTIME_ONLY=ON -DCMAKE_BUILD_TYPE=Release &&
-  ninja -C build-device flashgen_runtime flashgen-gpu-tests flashgen_runtime_tests flashgen-nvrtc flashgen-tune flashgen_autotune_tests
+  ninja -C build-device flashgen_runtime flashgen-gpu-tests flashgen_runtime_tests flashgen-nvrtc flashgen-run flashgen-tune flashgen_autotune_tests
 } > "$out/build.log" 2>&1 || { echo "runtime-only build failed"; tail -30 "$out/build.log"; }
 echo "== runtime tests (GPU launch tests included)"
 ctest --test-dir build-device -L runtime --output-on-failure > "$out/runtime-tests.log" 2>&1; tail -4 "$out/runtime-tests.log"
@@ -26,6 +26,30 @@ if [ -d "$carry/gpu-cases" ]; then
     > "$out/gpu-tests.log" 2>&1
   grep -E "^\[gpu-case\]|FAILED|PASSED|tests ran" "$out/gpu-tests.log" | tail -60
 fi
+# The main job's step 4 on one carried case (the first causal_gqa one, else
+# the first): flashgen-run checks every variant's outputs against the
+# reference and times it, as scripts/run-example.sh does where compiler and
+# GPU meet. SKIP_RUN_EXAMPLE=1 skips it.
+if [ -f "$carry/gpu-cases/cases.json" ] && [ -z "${SKIP_RUN_EXAMPLE:-}" ] &&
+   [ -x build-device/bin/flashgen-run ]; then
+  picked=$(python3 -c '
+import json, sys
+cases = json.load(open(sys.argv[1]))["cases"]
+pick = next((c for c in cases if c["label"].startswith("causal_gqa")), cases[0] if cases else None)
+if pick:
+    print(pick["label"], pick["bundle"], pick["kernel"], pick["reference"])
+' "$carry/gpu-cases/cases.json")
+  if [ -n "$picked" ]; then
+    read -r label bundle kernel reference <<< "$picked"
+    echo "== flashgen-run: $label ($kernel) against its reference, timed"
+    build-device/bin/flashgen-run "$carry/gpu-cases/$bundle" "$kernel" \
+      --reference "$carry/gpu-cases/$reference" --variant all > "$out/run-example.log" 2>&1
+    echo "flashgen-run exit $?"
+    grep -E "^variant|^flashgen-run: (GPU|every|no GPU|[0-9]+ variant)|FLOP per launch" \
+      "$out/run-example.log" | head -20
+  fi
+fi
+
 # compute-sanitizer over the GPU suite (issue #20): memcheck, racecheck and
 # synccheck each run the GPU correctness tests (every kernel family, ragged
 # sizes, strided inputs) and the runtime's GPU launch tests; the error count

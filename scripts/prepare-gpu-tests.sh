@@ -4,7 +4,7 @@
 # flashgen-ref at ragged sizes (not tile multiples, batch > 1), then writes
 # build/gpu-cases/cases.json. Carry build/gpu-cases to the GPU machine and run
 # flashgen-gpu-tests there with FLASHGEN_GPU_CASES pointing at it. The test
-# runs every case in each memory layout of test/gpu/StridedLayout.h ([B, N,
+# runs every case in each memory layout of runtime/tools/StridedLayout.h ([B, N,
 # H, D] strides, padded rows and batches) from this same data: a layout is
 # another view of the same logical tensors, so it needs no files here.
 set -euo pipefail

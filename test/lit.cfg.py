@@ -27,7 +27,7 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.flashgen_tools_dir, config.llvm_tools_dir]
-tools = ["flashgen-opt", "flashgen", "flashgen-ref", "flashgen-nvrtc"]
+tools = ["flashgen-opt", "flashgen", "flashgen-ref", "flashgen-nvrtc", "flashgen-run"]
 llvm_config.add_tool_substitutions(
     [t for t in tools if any(os.path.exists(os.path.join(d, t)) for d in tool_dirs)],
     tool_dirs)

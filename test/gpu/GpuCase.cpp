@@ -52,25 +52,7 @@ std::vector<GpuCase> flashgen::gputest::loadCases(const std::string &casesJson) 
     c.reference = base + "/" + stringField(entry, "reference", casesJson);
     if (const json::Value *variant = entry.find("variant"))
       c.variant = static_cast<int>(variant->asInt());
-    std::string metaPath = c.reference + "/meta.json";
-    json::Value meta = readJson(metaPath);
-    const json::Value *tensors = meta.find("tensors");
-    if (!tensors || !tensors->isArray())
-      throw std::runtime_error(metaPath + ": missing 'tensors'");
-    for (const json::Value &t : tensors->items()) {
-      TensorFile file;
-      file.name = stringField(t, "name", metaPath);
-      file.role = stringField(t, "role", metaPath);
-      file.dtype = stringField(t, "dtype", metaPath);
-      file.file = stringField(t, "file", metaPath);
-      const json::Value *shape = t.find("shape");
-      if (!shape || !shape->isArray())
-        throw std::runtime_error(metaPath + ": tensor " + file.name +
-                                 " has no shape");
-      for (const json::Value &d : shape->items())
-        file.shape.push_back(d.asInt());
-      c.tensors.push_back(std::move(file));
-    }
+    c.tensors = refcheck::readReferenceMeta(c.reference);
     cases.push_back(std::move(c));
   }
   return cases;

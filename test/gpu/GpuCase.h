@@ -8,6 +8,8 @@
 #ifndef FLASHGEN_TEST_GPU_GPUCASE_H
 #define FLASHGEN_TEST_GPU_GPUCASE_H
 
+#include "runtime/tools/ReferenceCheck.h"
+
 #include <cstdint>
 #include <ostream>
 #include <string>
@@ -15,10 +17,7 @@
 
 namespace flashgen::gputest {
 
-struct TensorFile {
-  std::string name, role, dtype, file;
-  std::vector<int64_t> shape;
-};
+using refcheck::TensorFile;
 
 struct GpuCase {
   std::string label;     ///< e.g. "causal_gqa/B=2,N=1000"

@@ -7,7 +7,8 @@
 // this GPU, place the inputs flashgen-ref drew in buffers of that layout,
 // poison every output buffer with NaN bytes, launch with the layout's
 // strides, and compare each output view with the float64 reference by
-// ||out - ref|| / ||ref||. NaN never passes; every output element must have
+// ||out - ref|| / ||ref|| (binding and comparison are flashgen-run's too:
+// runtime/tools/ReferenceCheck.h). NaN never passes; every output element must have
 // been written, and every byte of an output buffer outside its view must
 // still hold the poison. Input gaps hold NaN too, so a kernel that reads
 // outside an input view turns its output NaN. Skips, saying why, without a
@@ -22,10 +23,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "test/gpu/GpuCase.h"
-#include "test/gpu/StridedLayout.h"
+#include "runtime/tools/ReferenceCheck.h"
+#include "runtime/tools/StridedLayout.h"
 
 #include "flashgen/runtime.h"
-#include "reference/Bf16.h"
 #include "reference/Npy.h"
 
 #include <cuda_runtime.h>
@@ -39,20 +40,10 @@
 
 using namespace flashgen;
 using namespace flashgen::gputest;
+using namespace flashgen::refcheck;
 namespace ref = flashgen::reference;
 
 namespace {
-
-/// Relative error allowed per output dtype: bf16 outputs carry about 2^-8
-/// relative rounding per element; f32 state outputs are accumulated in f32
-/// from bf16 inputs.
-double toleranceFor(const std::string &dtype) {
-  return dtype == "f32" ? 2e-3 : 1e-2;
-}
-
-/// Every byte of an output buffer before launch and of an input buffer's
-/// gaps: NaN in bf16 (0xFFFF) and f32 (0xFFFFFFFF) alike.
-constexpr uint8_t kPoison = 0xFF;
 
 std::vector<GpuCase> casesFromEnvironment() {
   const char *path = std::getenv("FLASHGEN_GPU_CASES");
@@ -95,86 +86,15 @@ std::shared_ptr<Device> openDevice(std::string &why) {
   return device;
 }
 
-DType dtypeOf(const std::string &name) {
-  DType dtype = DType::None;
-  parseDType(name, dtype);
-  return dtype;
-}
-
-/// One kernel param of a case, laid out for a launch.
-struct Operand {
-  const TensorFile *file = nullptr;
-  DType dtype = DType::None;
-  size_t elementBytes = 0;
-  TensorLayout layout;
-  bool output = false;
-
-  size_t bufferBytes() const {
-    return size_t(layout.bufferElements) * elementBytes;
-  }
-  /// The launch argument for a buffer at `base` (the view starts
-  /// layout.offset elements in).
-  TensorArg arg(void *base) const {
-    return {static_cast<char *>(base) + layout.offset * int64_t(elementBytes),
-            dtype, int32_t(layout.sizes.size()), layout.sizes.data(),
-            layout.strides.data()};
-  }
-};
-
-/// The case's tensors in the kernel's param order, each in `layout`. An
-/// optional param the reference has no data for is left absent (file null:
-/// passed as a null pointer). Fails (non-fatally, returning false) when the
-/// reference lacks a required param.
+/// The case's tensors in the kernel's param order (refcheck::planOperands);
+/// a failure to bind is a (non-fatal) test failure.
 bool planOperands(const GpuCase &c, const std::vector<Kernel::ParamInfo> &params,
                   Layout layout, std::vector<Operand> &out) {
-  out.assign(params.size(), Operand{});
-  for (size_t p = 0; p < params.size(); ++p) {
-    for (const TensorFile &t : c.tensors)
-      if (t.name == params[p].name)
-        out[p].file = &t;
-    if (!out[p].file && params[p].optional) {
-      out[p].dtype = params[p].dtype;
-      out[p].layout.sizes.assign(size_t(params[p].rank), 0);
-      out[p].layout.strides.assign(size_t(params[p].rank), 0);
-      continue;
-    }
-    if (!out[p].file) {
-      ADD_FAILURE() << "reference data has no tensor '" << params[p].name
-                    << "' for " << c.label;
-      return false;
-    }
-    out[p].dtype = dtypeOf(out[p].file->dtype);
-    out[p].elementBytes = dtypeSize(out[p].dtype);
-    if (out[p].elementBytes == 0) {
-      ADD_FAILURE() << c.label << ": tensor " << params[p].name << " has dtype '"
-                    << out[p].file->dtype << "'";
-      return false;
-    }
-    out[p].layout = makeLayout(layout, out[p].file->shape, out[p].elementBytes);
-    out[p].output = out[p].file->role != "input";
-  }
-  return true;
-}
-
-/// Logical element bytes as doubles.
-std::vector<double> asDoubles(const std::vector<uint8_t> &bytes, DType dtype) {
-  std::vector<double> values;
-  if (dtype == DType::BF16) {
-    values.resize(bytes.size() / 2);
-    for (size_t i = 0; i < values.size(); ++i) {
-      uint16_t bits;
-      std::memcpy(&bits, bytes.data() + 2 * i, 2);
-      values[i] = ref::floatFromBf16Bits(bits);
-    }
-  } else {
-    values.resize(bytes.size() / 4);
-    for (size_t i = 0; i < values.size(); ++i) {
-      float f;
-      std::memcpy(&f, bytes.data() + 4 * i, 4);
-      values[i] = f;
-    }
-  }
-  return values;
+  std::string error;
+  if (refcheck::planOperands(c.tensors, params, layout, out, error))
+    return true;
+  ADD_FAILURE() << c.label << ": " << error;
+  return false;
 }
 
 std::string testName(std::string name) {
@@ -241,7 +161,6 @@ TEST_P(GpuCorrectness, MatchesReference) {
     const Operand &op = operands[p];
     if (!op.file) { // an absent optional param
       args[p] = op.arg(nullptr);
-      args[p].data = nullptr;
       continue;
     }
     buffers[p].bytes = op.bufferBytes();
@@ -290,25 +209,9 @@ TEST_P(GpuCorrectness, MatchesReference) {
           asDoubles(gather(op.layout, buffer, op.elementBytes), op.dtype);
       ASSERT_EQ(got.size(), size_t(expected.size())) << file.name;
       GapCheck gaps = checkGaps(op.layout, buffer, op.elementBytes, kPoison);
-      double diff = 0, norm = 0, maxAbs = 0;
-      size_t nans = 0, infMismatches = 0;
-      for (size_t i = 0; i < got.size(); ++i) {
-        if (std::isnan(got[i])) {
-          ++nans;
-          continue;
-        }
-        // An infinite expected value (the log-sum-exp of a row without a
-        // visible key is -inf) must be met exactly; it has no error scale.
-        if (std::isinf(expected[int64_t(i)]) || std::isinf(got[i])) {
-          infMismatches += got[i] != expected[int64_t(i)];
-          continue;
-        }
-        double d = got[i] - expected[int64_t(i)];
-        diff += d * d;
-        norm += expected[int64_t(i)] * expected[int64_t(i)];
-        maxAbs = std::max(maxAbs, std::fabs(d));
-      }
-      double rel = norm > 0 ? std::sqrt(diff / norm) : std::sqrt(diff);
+      Comparison cmp = compare(got, expected.values(), toleranceFor(file.dtype));
+      const size_t nans = cmp.nans, infMismatches = cmp.infMismatches;
+      const double rel = cmp.relError, maxAbs = cmp.maxAbs;
       std::printf("[gpu-case] %s variant %d output %s: rel_err %.3e max_abs "
                   "%.3e nan %zu gap_writes %zu\n",
                   label.c_str(), variant, file.name.c_str(), rel, maxAbs, nans,
@@ -329,7 +232,7 @@ TEST_P(GpuCorrectness, MatchesReference) {
       EXPECT_EQ(infMismatches, 0u)
           << file.name << ": " << infMismatches
           << " elements infinite in one of result and reference only";
-      EXPECT_LT(rel, toleranceFor(file.dtype)) << file.name;
+      EXPECT_LT(rel, cmp.tolerance) << file.name;
     }
   }
 }
@@ -343,15 +246,6 @@ INSTANTIATE_TEST_SUITE_P(Cases, GpuCorrectness,
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(GpuCorrectness);
 
 // ---- Without a GPU: the runtime takes these layouts, refuses others ------
-
-/// A fake device address per param: 16-byte aligned (with the layout's
-/// offset added, still so) and 64 GiB apart, so that no two views overlap
-/// and the runtime's aliasing check stays quiet. validate() never touches
-/// the memory.
-void *fakeBase(size_t param) {
-  return reinterpret_cast<void *>((uintptr_t(1) << 40) +
-                                  uintptr_t(param) * (uintptr_t(1) << 36));
-}
 
 class StridedBinding : public ::testing::TestWithParam<GpuCase> {
 protected:
@@ -371,12 +265,7 @@ protected:
     std::vector<Operand> operands;
     if (!planOperands(GetParam(), params, layout, operands))
       return Status(StatusCode::Internal, "no plan");
-    std::vector<TensorArg> args(params.size());
-    for (size_t p = 0; p < params.size(); ++p) {
-      args[p] = operands[p].arg(fakeBase(p));
-      if (!operands[p].file) // an absent optional param
-        args[p].data = nullptr;
-    }
+    std::vector<TensorArg> args = fakeArgs(operands);
     edit(operands, args);
     return kernel->validate(args.data(), args.size(), nullptr, 0);
   }

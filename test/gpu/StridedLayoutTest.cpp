@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "test/gpu/StridedLayout.h"
+#include "runtime/tools/StridedLayout.h"
 
 #include <gtest/gtest.h>
 
@@ -14,7 +14,7 @@
 #include <numeric>
 #include <set>
 
-using namespace flashgen::gputest;
+using namespace flashgen::refcheck;
 
 namespace {
 

@@ -24,7 +24,7 @@ cmake --install "$build" --prefix "$prefix" > "$work/install.log" ||
 libdir=$(sed -n 's/^CMAKE_INSTALL_LIBDIR:PATH=//p' "$build/CMakeCache.txt")
 libdir=${libdir:-lib}
 
-tools=(flashgen-nvrtc flashgen-tune)
+tools=(flashgen-nvrtc flashgen-run flashgen-tune)
 expect=(include/flashgen/runtime.h include/flashgen/runtime_c.h
         include/flashgen/autotune.h include/flashgen/autotune_c.h
         include/flashgen/version.h

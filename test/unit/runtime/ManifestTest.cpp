@@ -163,6 +163,33 @@ TEST(Manifest, ErrorsNameTheField) {
     EXPECT_CONTAINS(manifestError(replaced(c.from, c.to)), c.message);
 }
 
+TEST(Manifest, FlopsIsAnExpressionOverSymbols) {
+  // Informative (flashgen-run's TFLOP/s): parsed when loading, so an unknown
+  // name is an error there, never at a launch.
+  Manifest m;
+  std::string err;
+  ASSERT_TRUE(parseManifest(replaced("\"op\": \"attention\",",
+                                     "\"op\": \"attention\", \"flops\": "
+                                     "\"B*2048*N*(N+1)/2\","),
+                            m, err))
+      << err;
+  ASSERT_TRUE(m.kernels[0].hasFlops);
+  int64_t slots[4] = {2, 1000, 0, 64}, value = 0;
+  ASSERT_EQ(m.kernels[0].flops.evaluate(slots, value), ExprError::None);
+  EXPECT_EQ(value, int64_t(2) * 2048 * 1000 * 1001 / 2);
+  ASSERT_TRUE(parseManifest(kBase, m, err)) << err;
+  EXPECT_FALSE(m.kernels[0].hasFlops);
+  ASSERT_TRUE(parseManifest(replaced("\"op\": \"attention\",",
+                                     "\"op\": \"attention\", \"flops\": 7,"),
+                            m, err))
+      << err;
+  EXPECT_TRUE(m.kernels[0].flops.isConstant());
+  EXPECT_CONTAINS(manifestError(replaced("\"op\": \"attention\",",
+                                         "\"op\": \"attention\", "
+                                         "\"flops\": \"B*M\",")),
+                  "kernels[0].flops: in expression \"B*M\": unknown name 'M'");
+}
+
 TEST(Manifest, ExtensionKeysAreIgnored) {
   Manifest m;
   std::string err;

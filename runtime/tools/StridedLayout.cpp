@@ -1,14 +1,14 @@
 //===- StridedLayout.cpp - where a logical tensor lives in a test buffer --===//
 
-#include "test/gpu/StridedLayout.h"
+#include "runtime/tools/StridedLayout.h"
 
 #include <algorithm>
 #include <stdexcept>
 #include <string>
 
-using namespace flashgen::gputest;
+using namespace flashgen::refcheck;
 
-const char *flashgen::gputest::layoutName(Layout layout) {
+const char *flashgen::refcheck::layoutName(Layout layout) {
   switch (layout) {
   case Layout::Contiguous:
     return "contiguous";
@@ -37,7 +37,7 @@ static std::vector<int64_t> stridesInOrder(const std::vector<int64_t> &sizes,
   return strides;
 }
 
-TensorLayout flashgen::gputest::makeLayout(Layout layout,
+TensorLayout flashgen::refcheck::makeLayout(Layout layout,
                                            const std::vector<int64_t> &sizes,
                                            size_t elementBytes) {
   if (elementBytes == 0 || 16 % elementBytes != 0)
@@ -85,7 +85,7 @@ TensorLayout flashgen::gputest::makeLayout(Layout layout,
 }
 
 std::vector<int64_t>
-flashgen::gputest::storageIndices(const TensorLayout &layout) {
+flashgen::refcheck::storageIndices(const TensorLayout &layout) {
   const int rank = int(layout.sizes.size());
   int64_t count = 1;
   for (int64_t s : layout.sizes)
@@ -109,7 +109,7 @@ flashgen::gputest::storageIndices(const TensorLayout &layout) {
   return indices;
 }
 
-std::vector<uint8_t> flashgen::gputest::scatter(const TensorLayout &layout,
+std::vector<uint8_t> flashgen::refcheck::scatter(const TensorLayout &layout,
                                                 const std::vector<uint8_t> &logical,
                                                 size_t elementBytes,
                                                 uint8_t gapByte) {
@@ -126,7 +126,7 @@ std::vector<uint8_t> flashgen::gputest::scatter(const TensorLayout &layout,
   return buffer;
 }
 
-std::vector<uint8_t> flashgen::gputest::gather(const TensorLayout &layout,
+std::vector<uint8_t> flashgen::refcheck::gather(const TensorLayout &layout,
                                                const std::vector<uint8_t> &buffer,
                                                size_t elementBytes) {
   if (buffer.size() != size_t(layout.bufferElements) * elementBytes)
@@ -143,7 +143,7 @@ std::vector<uint8_t> flashgen::gputest::gather(const TensorLayout &layout,
   return logical;
 }
 
-GapCheck flashgen::gputest::checkGaps(const TensorLayout &layout,
+GapCheck flashgen::refcheck::checkGaps(const TensorLayout &layout,
                                       const std::vector<uint8_t> &buffer,
                                       size_t elementBytes, uint8_t gapByte) {
   if (buffer.size() != size_t(layout.bufferElements) * elementBytes)

@@ -1,24 +1,25 @@
 //===- StridedLayout.h - where a logical tensor lives in a test buffer -*- C++ -*-===//
 //
-// The GPU correctness suite launches every case with its tensors in several
-// memory layouts: the reference data is one logical [B, H, N, D] tensor per
+// The GPU correctness suite (test/gpu) launches every case with its tensors
+// in several memory layouts, and flashgen-run in the one it is asked for: the reference data is one logical [B, H, N, D] tensor per
 // operand, and a layout says where each of its elements sits in a device
 // buffer, which the kernel then reads through the strides passed with it.
 // The runtime hands those strides to the kernel as they are (no copy), so
 // a kernel that assumed contiguity, or indexed one stride with another,
 // computes wrong results or writes outside its view; the gaps a layout
 // leaves make the latter visible. Pure host code, unit-tested on the CPU
-// (StridedLayoutTest.cpp).
+// (test/gpu/StridedLayoutTest.cpp); part of flashgen_refcheck
+// (runtime/tools/ReferenceCheck.h).
 //
 //===----------------------------------------------------------------------===//
-#ifndef FLASHGEN_TEST_GPU_STRIDEDLAYOUT_H
-#define FLASHGEN_TEST_GPU_STRIDEDLAYOUT_H
+#ifndef FLASHGEN_RUNTIME_TOOLS_STRIDEDLAYOUT_H
+#define FLASHGEN_RUNTIME_TOOLS_STRIDEDLAYOUT_H
 
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
-namespace flashgen::gputest {
+namespace flashgen::refcheck {
 
 enum class Layout {
   /// Row-major in the logical order, no gaps: what the suite always ran.
@@ -81,6 +82,6 @@ struct GapCheck {
 GapCheck checkGaps(const TensorLayout &layout, const std::vector<uint8_t> &buffer,
                    size_t elementBytes, uint8_t gapByte);
 
-} // namespace flashgen::gputest
+} // namespace flashgen::refcheck
 
-#endif // FLASHGEN_TEST_GPU_STRIDEDLAYOUT_H
+#endif // FLASHGEN_RUNTIME_TOOLS_STRIDEDLAYOUT_H
