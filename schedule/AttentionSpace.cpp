@@ -373,7 +373,9 @@ Result<ScheduleSpace> flashgen::schedule::attentionSpace(
 
   auto loadsSplit = [=](const Point &x) {
     int64_t threads = 32 * x[warps];
-    int64_t d = dsplit ? x[td] : dPad, dv = dsplit ? x[tdv] : dvPad;
+    // flash2 copies whole rows (D, Dv elements, narrower than the padded
+    // tile columns for D = 16: Checker.cpp's rule).
+    int64_t d = dsplit ? x[td] : p.headDim, dv = dsplit ? x[tdv] : p.valueDim;
     auto whole = [&](int64_t rows, int64_t cols) {
       return (rows * cols * e / kCopyBytes) % threads == 0;
     };

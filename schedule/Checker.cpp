@@ -111,9 +111,14 @@ flashgen::schedule::checkAttentionSchedule(const AttentionProblem &p,
                   " does not split into whole 16-byte copies over " +
                   n(threads) + " threads");
   };
-  whole(s.tileQ, s.tileD, "Q");
-  whole(s.tileKv, s.tileD, "K");
-  whole(s.tileKv, s.tileDv, "V");
+  // flash2 copies whole rows of D (Dv) elements, which a 16-wide head
+  // keeps narrower than its padded tile_d: the copies split what is copied.
+  bool wholeRows = s.algorithm != Algorithm::Flash2DSplit;
+  int64_t copyD = wholeRows ? p.headDim : s.tileD;
+  int64_t copyDv = wholeRows ? p.valueDim : s.tileDv;
+  whole(s.tileQ, copyD, "Q");
+  whole(s.tileKv, copyD, "K");
+  whole(s.tileKv, copyDv, "V");
   int64_t smem = attentionSmemBytes(p, s);
   r.require(s.smemBytes == smem, "smem_bytes = " + n(s.smemBytes) +
                                      " differs from the plan's " + n(smem));
