@@ -82,6 +82,21 @@ if [ -z "${SKIP_SANITIZER:-}" ] && [ -x "$sanitizer" ]; then
 fi
 
 export FLASHGEN_LIB=$PWD/build-device/lib/libflashgen_runtime.so
+# Issue #21's plumbing on one GPU: the kernels' lse drives the ring merge
+# (test/unit/distributed, class GpuPlumbing); and the torch custom op's
+# forward, eager and compiled (test/unit/torch, class Gpu).
+if [ -d "$carry/distributed-bundles" ]; then
+  echo "== ring attention over the real kernels (one process)"
+  FLASHGEN_DISTRIBUTED_BUNDLES="$carry/distributed-bundles" PYTHONPATH=python \
+    python3 test/unit/distributed/distributed_test.py GpuPlumbing > "$out/distributed-gpu.log" 2>&1
+  tail -4 "$out/distributed-gpu.log"
+fi
+if [ -d "$carry/torch-bundles" ]; then
+  echo "== flashgen.torch on the GPU"
+  FLASHGEN_TORCH_BUNDLES="$carry/torch-bundles" PYTHONPATH=python \
+    python3 test/unit/torch/torch_test.py Gpu > "$out/torch-gpu.log" 2>&1
+  tail -6 "$out/torch-gpu.log"
+fi
 if [ -d "$carry/bench-bundles" ] && [ -z "${SKIP_ATTENTION_BENCH:-}" ]; then
   echo "== attention benchmark"
   PYTHONUNBUFFERED=1 python3 bench/attention/bench.py --bundles "$carry/bench-bundles" \

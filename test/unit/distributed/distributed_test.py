@@ -611,5 +611,66 @@ class Local(unittest.TestCase):
             fcp.recurrence_kernel(no_state, "mlstm_exp")
 
 
+class GpuPlumbing(unittest.TestCase):
+    """Issue #21 on the one lent GPU: the real kernels' lse outputs drive the
+    ring's log-sum-exp merge in one process (ring_attention_emulated), so a
+    wrong lse (units, rows, -inf) breaks the merged output. Needs CUDA and
+    $FLASHGEN_DISTRIBUTED_BUNDLES, a folder with the bundles ring_full
+    (specs/ring_full.mlir) and kv_cache_causal (examples/); skipped
+    otherwise. scripts/device-run.sh runs it when .device/distributed-bundles
+    is carried."""
+
+    def setUp(self):
+        folder = os.environ.get("FLASHGEN_DISTRIBUTED_BUNDLES")
+        if not folder or not torch.cuda.is_available():
+            self.skipTest("needs CUDA and FLASHGEN_DISTRIBUTED_BUNDLES")
+        import flashgen
+        self.full = flashgen.load(os.path.join(folder, "ring_full")).kernel("ring_full")
+        self.causal = flashgen.load(
+            os.path.join(folder, "kv_cache_causal")).kernel("kv_cache_causal")
+
+    def inputs(self, seed, T):
+        g = gen(seed)
+        shape = lambda h: (1, h, T, 128)  # noqa: E731
+        return [torch.randn(*shape(h), generator=g, dtype=F64).to(
+                    torch.bfloat16).cuda() for h in (16, 2, 2)]
+
+    def test_kernel_lse_matches_reference(self):
+        q, k, v = self.inputs(31, 333)
+        call = fcp.attention_kernel(self.full, self.causal)
+        for is_causal in (False, True):
+            o, lse = call(q, k, v, is_causal)
+            o_want, lse_want = ref.attention(q.cpu().double(), k.cpu().double(),
+                                             v.cpu().double(), is_causal)
+            self.assertLess(rel_err(o, o_want), 1e-2, is_causal)
+            self.assertLess((lse.cpu().double() - lse_want).abs().max().item(),
+                            1e-4, is_causal)
+
+    def test_ring_over_real_kernels_equals_unsharded(self):
+        call = fcp.attention_kernel(self.full, self.causal)
+        for world in (2, 4):
+            for layout in fcp.LAYOUTS:
+                for is_causal in (False, True):
+                    q, k, v = self.inputs(world * 7 + is_causal, 1000)
+                    o, lse, _ = fcp.ring_attention_emulated(
+                        q, k, v, call, world, causal=is_causal, layout=layout)
+                    o_want, lse_want = ref.attention(
+                        q.cpu().double(), k.cpu().double(), v.cpu().double(),
+                        is_causal)
+                    what = (world, layout, is_causal)
+                    self.assertLess(rel_err(o, o_want), 1e-2, what)
+                    self.assertLess((lse.cpu().double() - lse_want).abs().max().item(),
+                                    1e-4, what)
+
+
+def rel_err(got, want):
+    """Relative L2 error of a GPU result against a float64 CPU one (NaN
+    never passes)."""
+    got = got.cpu().double()
+    if torch.isnan(got).any():
+        return float("inf")
+    return ((got - want).norm() / want.norm().clamp_min(1e-30)).item()
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
