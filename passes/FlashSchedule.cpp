@@ -136,6 +136,14 @@ struct FlashSchedule
           return;
         }
         record(op, sched::scheduleAttention(*p, **t, attentionOptions));
+      } else if (auto grad = dyn_cast<AttentionGradOp>(op)) {
+        // Never accept an op that no kernel is written for: the backward
+        // kernels do not exist yet (issue #13); the reference evaluates it.
+        grad.emitOpError()
+            << "has no kernels yet: flashgen does not generate attention "
+               "gradient kernels (flashgen-ref evaluates the op for "
+               "reference data)";
+        failed = true;
       } else if (auto linear = dyn_cast<LinearAttentionOp>(op)) {
         FailureOr<sched::LinearProblem> p = linearProblem(linear, values, "flash-schedule");
         if (mlir::failed(p)) {

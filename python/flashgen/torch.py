@@ -14,7 +14,9 @@ collide):
   is its optional f32 output ``[B, Hq, N]``, returned so that the backward can
   save it (an empty tensor when the kernel has no ``lse``);
 - ``flashgen::<X>_<hash>_backward(q, k, v, o, grad_o, lse) -> (dq, dk, dv)``
-  launches ``X_backward``, the kernel ``flashgen compile --backward`` adds.
+  launches ``X_backward``, the gradient kernel of ``flash.attention_grad``
+  (flash-derive-backward derives the op; flashgen does not generate its
+  kernels yet, issue #13).
 
 Both have fake implementations (shapes from the manifest, so GQA head counts
 and static dims are checked while tracing), and the forward has an autograd
@@ -215,7 +217,8 @@ class AttentionOp:
         no gradient (the backward kernel takes none for it)."""
         if not self.has_lse:
             raise FlashgenError(_INVALID, "kernel %s of %s has no lse output; "
-                                "compile with flashgen compile --backward"
+                                "recompile the bundle (every attention kernel "
+                                "flashgen compiles now writes lse)"
                                 % (self.name, self.bundle_path))
         return self._apply(q, k, v)
 
@@ -299,8 +302,9 @@ class AttentionOp:
     def _require_backward(self):
         if not self.has_backward:
             raise FlashgenError(_NOT_FOUND, "%s: no kernel %s_backward, so "
-                                "flashgen.torch cannot differentiate %s; "
-                                "compile with flashgen compile --backward"
+                                "flashgen.torch cannot differentiate %s "
+                                "(flashgen does not generate attention "
+                                "gradient kernels yet)"
                                 % (self.bundle_path, self.name, self.name))
 
     # -- CUDA: the bundle's kernels ------------------------------------------

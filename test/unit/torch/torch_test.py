@@ -14,12 +14,13 @@ tensors (also CUDA ones, without a GPU) and torch.compile(fullgraph=True).
 No GPU and no runtime library.
 
 GPU test (ctest ``torch_gpu``, class Gpu): bundles compiled with ``flashgen
-compile --backward`` from the example specs, in the folder
+compile`` from the example specs (gradients are tested once the bundles have
+``<spec>_backward`` kernels), in the folder
 $FLASHGEN_TORCH_BUNDLES as ``<spec>.bundle`` (softcap, alibi_causal,
 causal_gqa, kv_cache_causal, sliding_window; a missing one is skipped):
 
     for s in softcap alibi_causal causal_gqa kv_cache_causal sliding_window; do
-      build/bin/flashgen compile --backward examples/$s.mlir -o bundles/$s.bundle
+      build/bin/flashgen compile examples/$s.mlir -o bundles/$s.bundle
     done
     FLASHGEN_TORCH_BUNDLES=$PWD/bundles ctest --test-dir build -R torch_gpu
 
@@ -357,12 +358,11 @@ class AutogradWiring(unittest.TestCase):
         torch.testing.assert_close(o, ref.attention(q, k, v,
                                                     small_spec("softcap"))[0])
         with self.assertRaisesRegex(flashgen.FlashgenError,
-                                    "no kernel attn_backward.*compile with "
-                                    "flashgen compile --backward"):
+                                    "no kernel attn_backward.*does not "
+                                    "generate attention gradient kernels"):
             op(q, k, v).sum().backward()
         with self.assertRaisesRegex(flashgen.FlashgenError,
-                                    "no lse output; compile with flashgen "
-                                    "compile --backward"):
+                                    "no lse output; recompile the bundle"):
             op.forward_with_lse(q, k, v)
 
 
@@ -560,7 +560,7 @@ def _gpu_skip_reason():
         return "no CUDA device (torch.cuda.is_available() is False)"
     if not os.environ.get("FLASHGEN_TORCH_BUNDLES"):
         return ("FLASHGEN_TORCH_BUNDLES is not set (a folder of bundles "
-                "compiled with flashgen compile --backward; see this file's "
+                "compiled with flashgen compile; see this file's "
                 "docstring)")
     if not ft.HAS_CUSTOM_OP:
         return NO_CUSTOM_OP
