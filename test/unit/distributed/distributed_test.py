@@ -616,7 +616,7 @@ class GpuPlumbing(unittest.TestCase):
     ring's log-sum-exp merge in one process (ring_attention_emulated), so a
     wrong lse (units, rows, -inf) breaks the merged output. Needs CUDA and
     $FLASHGEN_DISTRIBUTED_BUNDLES, a folder with the bundles ring_full
-    (specs/ring_full.mlir) and kv_cache_causal (examples/); skipped
+    (specs/ring_full.mlir), kv_cache_causal and mlstm_sig (examples/); skipped
     otherwise. scripts/device-run.sh runs it when .device/distributed-bundles
     is carried."""
 
@@ -628,6 +628,8 @@ class GpuPlumbing(unittest.TestCase):
         self.full = flashgen.load(os.path.join(folder, "ring_full")).kernel("ring_full")
         self.causal = flashgen.load(
             os.path.join(folder, "kv_cache_causal")).kernel("kv_cache_causal")
+        self.mlstm = flashgen.load(
+            os.path.join(folder, "mlstm_sig")).kernel("mlstm_sig")
 
     def inputs(self, seed, T):
         g = gen(seed)
@@ -661,6 +663,28 @@ class GpuPlumbing(unittest.TestCase):
                     self.assertLess(rel_err(o, o_want), 1e-2, what)
                     self.assertLess((lse.cpu().double() - lse_want).abs().max().item(),
                                     1e-4, what)
+
+    def test_state_passing_over_real_kernels_equals_unsharded(self):
+        """Chunk-state passing with the mlstm_sig kernel's initial/final
+        state operands (examples/mlstm_sig.mlir): every rank's shard from
+        the zero state, the fold, the rerun from the true initial state."""
+        call = fcp.recurrence_kernel(self.mlstm, "mlstm_sig")
+        for world in (2, 4):
+            q, k, v, gates, init = recurrence_inputs(40 + world, "mlstm_sig",
+                                                     1, 16, 128, 128, 1000, True)
+            q, k, v = (x.to(torch.bfloat16) for x in (q, k, v))
+            o_want, fin_want = ref.recurrence(
+                q.double(), k.double(), v.double(), "mlstm_sig",
+                tuple(g.float().double() for g in gates),
+                tuple(x.float().double() for x in init))
+            o, fin, _ = fcp.recurrence_state_passing_emulated(
+                q.cuda(), k.cuda(), v.cuda(), call, world, gate="mlstm_sig",
+                gates=tuple(g.float().cuda() for g in gates),
+                initial_state=tuple(x.float().cuda() for x in init),
+                return_final_state=True, mode="rerun")
+            self.assertLess(rel_err(o, o_want), 2e-2, world)
+            for got, want in zip(fin, fin_want):
+                self.assertLess(rel_err(got, want), 2e-2, world)
 
 
 def rel_err(got, want):
