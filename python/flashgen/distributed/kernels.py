@@ -45,6 +45,14 @@ def _require(kernel, names, why):
     return have
 
 
+def _aligned(t, align=16):
+    """t, or a copy of it where its data pointer is not `align`-byte aligned
+    (the kernels' vector loads need it; docs/bundle-format.md §1.3). A shard
+    of a [B, H, T] gate is a view starting T0 elements in, aligned only
+    when T0 is a multiple of 4."""
+    return t if t.data_ptr() % align == 0 else t.clone()
+
+
 def attention_kernel(full, causal=None, **scalars):
     """The per-shard callable ``(q, k, v, causal) -> (o, lse)`` over
     flashgen attention kernels: ``full`` with mask ``none``, ``causal`` with
@@ -65,7 +73,8 @@ def attention_kernel(full, causal=None, **scalars):
         B, Hq, N, _ = q.shape
         o = torch.empty(B, Hq, N, v.shape[3], dtype=q.dtype, device=q.device)
         lse = torch.empty(B, Hq, N, dtype=torch.float32, device=q.device)
-        kern(q=q, k=k, v=v, o=o, lse=lse, **scalars)
+        kern(q=_aligned(q), k=_aligned(k), v=_aligned(v), o=o, lse=lse,
+             **scalars)
         return o, lse
     return call
 
@@ -89,7 +98,8 @@ def recurrence_kernel(kernel, gate, **scalars):
         B, H, T, Dk = q.shape
         Dv = v.shape[3]
         shapes = {"c": (B, H, Dk, Dv), "n": (B, H, Dk), "m": (B, H)}
-        args = dict(zip(("q", "k", "v") + _GATE_NAMES[gate], (q, k, v) + tuple(gates)))
+        args = dict(zip(("q", "k", "v") + _GATE_NAMES[gate],
+                        tuple(_aligned(t) for t in (q, k, v) + tuple(gates))))
         if initial_state is not None:  # None: null pointers, a zero state
             for s, t in zip(states, initial_state):
                 args[s + "0"] = t.to(torch.float32).contiguous()

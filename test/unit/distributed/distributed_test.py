@@ -606,6 +606,20 @@ class Local(unittest.TestCase):
                                               tuple(x.float() for x in s))
             self.assertTrue(close(o, o_want))
             self.assertEqual([x.dtype for x in fin], [torch.float32] * 3)
+        # A shard's gates are views T0 elements into [B, H, T]: the adapter
+        # hands the kernel 16-byte aligned pointers (what the runtime checks;
+        # the H200 run found the unaligned view).
+        seen = []
+
+        def aligned_body(kw):
+            seen.extend(t.data_ptr() % 16 for t in kw.values())
+            rec_body(kw)
+        rec = fcp.recurrence_kernel(FakeKernel("mlstm", params, aligned_body),
+                                    "mlstm_exp")
+        q, k, v, gates, init = recurrence_inputs(9, "mlstm_exp", 1, 2, 4, 4, 9, True)
+        rec(q[:, :, 1:], k[:, :, 1:], v[:, :, 1:],
+            tuple(g[:, :, 1:] for g in gates), init)
+        self.assertEqual(set(seen), {0})
         no_state = FakeKernel("mlstm", params[:9], None)
         with self.assertRaisesRegex(Exception, "no cf/nf/mf operand"):
             fcp.recurrence_kernel(no_state, "mlstm_exp")
