@@ -5,6 +5,7 @@ set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 packages=(cmake ninja-build g++ ccache python3 libgtest-dev pkg-config
+          python3-pip python3-setuptools python3-wheel  # pip install ./python
           llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
           libz3-dev
           clang-22 libclang-rt-22-dev)  # clang + libFuzzer: scripts/fuzz.sh

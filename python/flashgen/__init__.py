@@ -23,9 +23,10 @@ raises FlashgenError naming it.
 # flashgen.torch (attention kernels as torch custom ops with autograd,
 # docs/torch.md) and flashgen.distributed.
 from ._bundle import Bundle, Device, device_count, load, version
+from ._version import __version__
 from ._errors import FlashgenError
 from ._kernel import Kernel
 from ._torch import DeviceArray
 
-__all__ = ["load", "Bundle", "Kernel", "Device", "DeviceArray",
+__all__ = ["__version__", "load", "Bundle", "Kernel", "Device", "DeviceArray",
            "FlashgenError", "device_count", "version"]
