@@ -164,7 +164,14 @@ int64_t flashgen::schedule::attentionRegisters(const AttentionProblem &p,
       (s.tileKv * (d + dv) * p.elementBytes / 16 + s.tileQ * d * p.elementBytes / 16) /
       threads;
   bool masked = p.mask != MaskKind::None || p.hasMaskMod;
-  double estimate = kRegisterBase + kRegistersPerScore * scores +
+  // The user's per-element code holds its values live across the score
+  // tile's loop too (the flash3 rule's terms: a document mask_mod with an
+  // ALiBi score_mod spilled a 128x64 flash2 tile at D = 64 without them).
+  ElementMods mods = p.elementMods();
+  double modRegisters = mods == ElementMods::Positions ? kFlash3PositionModRegisters
+                        : mods == ElementMods::Score   ? kFlash3ElementModRegisters
+                                                       : 0;
+  double estimate = kRegisterBase + kRegistersPerScore * scores + modRegisters +
                     kRegistersPerAccumulator * outputs +
                     kRegistersPer32Columns * d / 32 +
                     (masked ? kRegistersForMask : 0) +
