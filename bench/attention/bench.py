@@ -302,23 +302,8 @@ def main():
           {k: round(v, 2) for k, v in first_call.items()})
 
     try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        fig, ax = plt.subplots(figsize=(12, 4.5))
-        labels = [f"{r['spec']}\nN={r['n']}" for r in rows]
-        xs = range(len(rows))
-        width = 0.2
-        for i, (key, name) in enumerate((("flashgen_tflops", "flashgen v0 (own schedule)"), ("fa2_tflops", "SDPA FA2"),
-                                          ("cudnn_tflops", "SDPA cuDNN"), ("flex_tflops", "FlexAttention"))):
-            ax.bar([x + (i - 1.5) * width for x in xs], [r.get(key) or 0 for r in rows], width, label=name)
-        ax.set_xticks(list(xs))
-        ax.set_xticklabels(labels, rotation=60, fontsize=7)
-        ax.set_ylabel("TFLOP/s (bf16 forward)")
-        ax.set_title(f"Attention forward, 16k tokens, {torch.cuda.get_device_name()}")
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(os.path.join(args.out, "attention.png"), dpi=110)
+        from plot import plot  # bench/attention/plot.py, also run on saved JSON
+        plot(rows, os.path.join(args.out, "attention.png"), torch.cuda.get_device_name())
     except Exception as error:  # noqa: BLE001
         print("plot failed:", error)
 
