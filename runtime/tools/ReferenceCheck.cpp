@@ -3,7 +3,6 @@
 #include "runtime/tools/ReferenceCheck.h"
 
 #include "reference/Bf16.h"
-#include "runtime/Json.h"
 
 #include <cmath>
 #include <cstdio>
@@ -15,9 +14,7 @@
 using namespace flashgen;
 using namespace flashgen::refcheck;
 
-namespace {
-
-json::Value readJson(const std::string &path) {
+json::Value refcheck::readJsonFile(const std::string &path) {
   std::ifstream in(path);
   if (!in)
     throw std::runtime_error("cannot read " + path);
@@ -30,20 +27,18 @@ json::Value readJson(const std::string &path) {
   return value;
 }
 
-std::string stringField(const json::Value &object, const char *key,
-                        const std::string &where) {
+std::string refcheck::stringField(const json::Value &object, const char *key,
+                                  const std::string &where) {
   const json::Value *value = object.find(key);
   if (!value || !value->isString())
     throw std::runtime_error(where + ": missing string field '" + key + "'");
   return value->asString();
 }
 
-} // namespace
-
 std::vector<TensorFile>
 flashgen::refcheck::readReferenceMeta(const std::string &dir) {
   std::string metaPath = dir + "/meta.json";
-  json::Value meta = readJson(metaPath);
+  json::Value meta = readJsonFile(metaPath);
   const json::Value *tensors = meta.find("tensors");
   if (!tensors || !tensors->isArray())
     throw std::runtime_error(metaPath + ": missing 'tensors'");

@@ -16,6 +16,7 @@
 #define FLASHGEN_RUNTIME_TOOLS_REFERENCECHECK_H
 
 #include "flashgen/runtime.h"
+#include "runtime/Json.h"
 #include "runtime/tools/StridedLayout.h"
 
 #include <cstddef>
@@ -30,6 +31,15 @@ struct TensorFile {
   std::string name, role, dtype, file;
   std::vector<int64_t> shape;
 };
+
+/// The JSON document in file `path`; throws std::runtime_error naming the
+/// file when it cannot be read or parsed (meta.json here, cases.json in
+/// test/gpu).
+json::Value readJsonFile(const std::string &path);
+
+/// object[key] as a string; throws naming `where` and the key otherwise.
+std::string stringField(const json::Value &object, const char *key,
+                        const std::string &where);
 
 /// The tensors of `dir`/meta.json. Throws std::runtime_error naming the file
 /// on a missing or malformed meta.json.

@@ -4,33 +4,10 @@
 
 #include "runtime/Json.h"
 
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 using namespace flashgen;
 using namespace flashgen::gputest;
-
-static json::Value readJson(const std::string &path) {
-  std::ifstream in(path);
-  if (!in)
-    throw std::runtime_error("cannot read " + path);
-  std::stringstream text;
-  text << in.rdbuf();
-  json::Value value;
-  std::string error;
-  if (!json::parse(text.str(), value, error))
-    throw std::runtime_error(path + ": " + error);
-  return value;
-}
-
-static std::string stringField(const json::Value &object, const char *key,
-                               const std::string &where) {
-  const json::Value *value = object.find(key);
-  if (!value || !value->isString())
-    throw std::runtime_error(where + ": missing string field '" + key + "'");
-  return value->asString();
-}
 
 static std::string folderOf(const std::string &path) {
   size_t slash = path.find_last_of('/');
@@ -38,7 +15,7 @@ static std::string folderOf(const std::string &path) {
 }
 
 std::vector<GpuCase> flashgen::gputest::loadCases(const std::string &casesJson) {
-  json::Value root = readJson(casesJson);
+  json::Value root = refcheck::readJsonFile(casesJson);
   std::string base = folderOf(casesJson);
   const json::Value *list = root.find("cases");
   if (!list || !list->isArray())
@@ -46,10 +23,10 @@ std::vector<GpuCase> flashgen::gputest::loadCases(const std::string &casesJson) 
   std::vector<GpuCase> cases;
   for (const json::Value &entry : list->items()) {
     GpuCase c;
-    c.label = stringField(entry, "label", casesJson);
-    c.bundle = base + "/" + stringField(entry, "bundle", casesJson);
-    c.kernel = stringField(entry, "kernel", casesJson);
-    c.reference = base + "/" + stringField(entry, "reference", casesJson);
+    c.label = refcheck::stringField(entry, "label", casesJson);
+    c.bundle = base + "/" + refcheck::stringField(entry, "bundle", casesJson);
+    c.kernel = refcheck::stringField(entry, "kernel", casesJson);
+    c.reference = base + "/" + refcheck::stringField(entry, "reference", casesJson);
     if (const json::Value *variant = entry.find("variant"))
       c.variant = static_cast<int>(variant->asInt());
     c.tensors = refcheck::readReferenceMeta(c.reference);

@@ -253,6 +253,23 @@ llvm::Error checkAttentionSize(const AttentionSizes &sizes, double passes) {
           double(std::max(sizes.headDim, sizes.valueDim)));
 }
 
+/// The inputs an attention op of these sizes and element type is drawn from
+/// (the forward's and the backward's alike).
+ref::AttentionInputSpec inputSpecOf(const AttentionSizes &sizes, uint64_t seed,
+                                    Type elem) {
+  ref::AttentionInputSpec spec;
+  spec.batch = sizes.batch;
+  spec.queryHeads = sizes.queryHeads;
+  spec.kvHeads = sizes.keyHeads;
+  spec.queries = sizes.queryLen;
+  spec.keys = sizes.keyLen;
+  spec.headDim = sizes.headDim;
+  spec.valueDim = sizes.valueDim;
+  spec.seed = seed;
+  spec.rounding = roundingOf(elem);
+  return spec;
+}
+
 llvm::Error runAttention(AttentionOp op, const Options &options,
                          uint64_t seed, Writer &writer,
                          llvm::json::Object &meta) {
@@ -261,17 +278,8 @@ llvm::Error runAttention(AttentionOp op, const Options &options,
     return sizes.takeError();
   if (llvm::Error e = checkAttentionSize(*sizes, 1))
     return e;
-  ref::AttentionInputSpec spec;
-  spec.batch = sizes->batch;
-  spec.queryHeads = sizes->queryHeads;
-  spec.kvHeads = sizes->keyHeads;
-  spec.queries = sizes->queryLen;
-  spec.keys = sizes->keyLen;
-  spec.headDim = sizes->headDim;
-  spec.valueDim = sizes->valueDim;
-  spec.seed = seed;
   Type elem = op.getQ().getType().getElementType();
-  spec.rounding = roundingOf(elem);
+  ref::AttentionInputSpec spec = inputSpecOf(*sizes, seed, elem);
   ref::AttentionInputs inputs = ref::generateAttentionInputs(spec);
 
   ref::AttentionProblem problem = problemOf(op);
@@ -298,18 +306,9 @@ llvm::Error runAttentionGrad(AttentionGradOp op, const Options &options,
     return sizes.takeError();
   if (llvm::Error e = checkAttentionSize(*sizes, 3))
     return e;
-  ref::AttentionInputSpec spec;
-  spec.batch = sizes->batch;
-  spec.queryHeads = sizes->queryHeads;
-  spec.kvHeads = sizes->keyHeads;
-  spec.queries = sizes->queryLen;
-  spec.keys = sizes->keyLen;
-  spec.headDim = sizes->headDim;
-  spec.valueDim = sizes->valueDim;
-  spec.seed = seed;
-  spec.outputGradient = true;
   Type elem = op.getQ().getType().getElementType();
-  spec.rounding = roundingOf(elem);
+  ref::AttentionInputSpec spec = inputSpecOf(*sizes, seed, elem);
+  spec.outputGradient = true;
   ref::AttentionInputs inputs = ref::generateAttentionInputs(spec);
 
   ref::AttentionProblem problem = problemOf(op);
