@@ -37,7 +37,9 @@ def Flash_Algorithm : I32EnumAttr<"Algorithm", "kernel family of a schedule", [
     I32EnumAttrCase<"flash2_dsplit", 1>,
     I32EnumAttrCase<"flash3", 2>,
     I32EnumAttrCase<"chunk_fused", 3>,
-    I32EnumAttrCase<"chunk_two_pass", 4>
+    I32EnumAttrCase<"chunk_two_pass", 4>,
+    I32EnumAttrCase<"flash2_grad", 5>,
+    I32EnumAttrCase<"flash2_grad_deterministic", 6>
   ]> {
   let cppNamespace = "::mlir::flash";
 }
@@ -47,7 +49,16 @@ def Flash_KernelFamily : I32EnumAttr<"KernelFamily",
     I32EnumAttrCase<"attention", 0>,
     I32EnumAttrCase<"linear_fused", 1>,
     I32EnumAttrCase<"linear_states", 2>,
-    I32EnumAttrCase<"linear_outputs", 3>
+    I32EnumAttrCase<"linear_outputs", 3>,
+    // flash.attention_grad (FlashGradKernelOps.td): D = rowsum(dO o O) (and
+    // the cleared f32 dQ accumulator of flash2_grad); dK, dV per key tile
+    // (flash2_grad also adds dQ into the accumulator); dQ per query tile
+    // (flash2_grad_deterministic); the accumulator scaled and rounded
+    // into dQ (flash2_grad).
+    I32EnumAttrCase<"attention_grad_prep", 4>,
+    I32EnumAttrCase<"attention_grad_kv", 5>,
+    I32EnumAttrCase<"attention_grad_dq", 6>,
+    I32EnumAttrCase<"attention_grad_convert", 7>
   ]> {
   let cppNamespace = "::mlir::flash";
 }
@@ -60,7 +71,17 @@ def Flash_TensorRole : I32EnumAttr<"TensorRole",
     I32EnumAttrCase<"k", 1>,
     I32EnumAttrCase<"v", 2>,
     I32EnumAttrCase<"g", 3>,
-    I32EnumAttrCase<"o", 4>
+    I32EnumAttrCase<"o", 4>,
+    // The backward's tensors: the forward's log-sum-exp, dO (`do` in the
+    // manifest, a C++ keyword), the row dots D = rowsum(dO o O) and the f32
+    // dQ accumulator (scratch), and the gradients.
+    I32EnumAttrCase<"lse", 5>,
+    I32EnumAttrCase<"dout", 6>,
+    I32EnumAttrCase<"delta", 7>,
+    I32EnumAttrCase<"dq_accum", 8>,
+    I32EnumAttrCase<"dq", 9>,
+    I32EnumAttrCase<"dk", 10>,
+    I32EnumAttrCase<"dv", 11>
   ]> {
   let cppNamespace = "::mlir::flash";
 }
@@ -68,7 +89,13 @@ def Flash_TensorRole : I32EnumAttr<"TensorRole",
 def Flash_TileProduct : I32EnumAttr<"TileProduct",
     "tile matrix product of the attention kernel", [
     I32EnumAttrCase<"qk", 0>,
-    I32EnumAttrCase<"pv", 1>
+    I32EnumAttrCase<"pv", 1>,
+    // The backward's (attention_grad_kv): dP = dO V^T (fresh), dV += P^T dO,
+    // dK += dS^T Q, dQ = dS K (fresh, added to the accumulator).
+    I32EnumAttrCase<"dov", 2>,
+    I32EnumAttrCase<"ptdo", 3>,
+    I32EnumAttrCase<"dstq", 4>,
+    I32EnumAttrCase<"dsk", 5>
   ]> {
   let cppNamespace = "::mlir::flash";
 }

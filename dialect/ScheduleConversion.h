@@ -31,6 +31,10 @@ inline flashgen::schedule::Algorithm toLibrary(Algorithm a) {
     return L::ChunkFused;
   case Algorithm::chunk_two_pass:
     return L::ChunkTwoPass;
+  case Algorithm::flash2_grad:
+    return L::Flash2Grad;
+  case Algorithm::flash2_grad_deterministic:
+    return L::Flash2GradDeterministic;
   }
   return L::Flash2;
 }
@@ -48,6 +52,10 @@ inline Algorithm toDialect(flashgen::schedule::Algorithm a) {
     return Algorithm::chunk_fused;
   case L::ChunkTwoPass:
     return Algorithm::chunk_two_pass;
+  case L::Flash2Grad:
+    return Algorithm::flash2_grad;
+  case L::Flash2GradDeterministic:
+    return Algorithm::flash2_grad_deterministic;
   }
   return Algorithm::flash2;
 }

@@ -18,6 +18,10 @@ const char *flashgen::schedule::algorithmName(Algorithm a) {
     return "chunk_fused";
   case Algorithm::ChunkTwoPass:
     return "chunk_two_pass";
+  case Algorithm::Flash2Grad:
+    return "flash2_grad";
+  case Algorithm::Flash2GradDeterministic:
+    return "flash2_grad_deterministic";
   }
   return "?";
 }
@@ -29,6 +33,10 @@ std::optional<Algorithm> flashgen::schedule::parseAlgorithm(std::string_view nam
   return std::nullopt;
 }
 
+bool flashgen::schedule::isAttentionGradAlgorithm(Algorithm a) {
+  return a == Algorithm::Flash2Grad || a == Algorithm::Flash2GradDeterministic;
+}
+
 bool flashgen::schedule::isAttentionAlgorithm(Algorithm a) {
   return a == Algorithm::Flash2 || a == Algorithm::Flash2DSplit ||
          a == Algorithm::Flash3;
@@ -37,7 +45,7 @@ bool flashgen::schedule::isAttentionAlgorithm(Algorithm a) {
 std::string Schedule::str() const {
   std::ostringstream os;
   os << algorithmName(algorithm);
-  if (isAttentionAlgorithm(algorithm)) {
+  if (isAttentionAlgorithm(algorithm) || isAttentionGradAlgorithm(algorithm)) {
     os << " tile_q=" << tileQ << " tile_kv=" << tileKv << " tile_d=" << tileD
        << " tile_dv=" << tileDv;
     // flash3's inner fields are kernel options, printed where set.

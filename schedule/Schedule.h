@@ -35,18 +35,30 @@ enum class Algorithm {
   /// Recurrence in two kernels: chunk states to scratch, then outputs of
   /// all chunks in parallel.
   ChunkTwoPass,
+  /// Attention gradients (flash.attention_grad), FlashAttention-2's
+  /// backward: one CTA per key tile keeps dK, dV on chip while query tiles
+  /// (Q, dO through a `stages`-deep ring) stream past; dQ is added up in an
+  /// f32 accumulator (float atomics, red.global.add).
+  Flash2Grad,
+  /// The same dK, dV kernel without dQ; dQ has its own kernel, one CTA per
+  /// query tile streaming the key tiles past (no float atomics: the result
+  /// does not depend on the order CTAs run in).
+  Flash2GradDeterministic,
 };
 
 /// Every family, for loops over them.
 constexpr Algorithm kAllAlgorithms[] = {
     Algorithm::Flash2, Algorithm::Flash2DSplit, Algorithm::Flash3,
-    Algorithm::ChunkFused, Algorithm::ChunkTwoPass};
+    Algorithm::ChunkFused, Algorithm::ChunkTwoPass, Algorithm::Flash2Grad,
+    Algorithm::Flash2GradDeterministic};
 
 /// The family's name in #flash.schedule and the bundle manifest
 /// ("flash2", "flash3", ...).
 const char *algorithmName(Algorithm a);
 std::optional<Algorithm> parseAlgorithm(std::string_view name);
 bool isAttentionAlgorithm(Algorithm a);
+/// Flash2Grad or Flash2GradDeterministic: the kernels of flash.attention_grad.
+bool isAttentionGradAlgorithm(Algorithm a);
 
 struct Schedule {
   Algorithm algorithm = Algorithm::Flash2;

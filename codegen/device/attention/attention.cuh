@@ -4,6 +4,7 @@
 // primitives:
 //   softmax.cuh    online softmax state, update, finalize
 //   epilogue.cuh   output stores with row bounds
+//   backward.cuh   the gradient kernels' row statistics and score gradients
 //   wgmma_pipe.cuh sm_90a only: producer / consumer warpgroups through
 //                  mbarriers, ping-pong turns (warp-specialized flash3)
 //
@@ -13,6 +14,7 @@
 
 #include "flashgen/device/attention/softmax.cuh"
 #include "flashgen/device/attention/epilogue.cuh"
+#include "flashgen/device/attention/backward.cuh"
 #include "flashgen/device/attention/wgmma_pipe.cuh"
 
 #endif  // FLASHGEN_DEVICE_ATTENTION_CUH

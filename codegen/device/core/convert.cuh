@@ -50,6 +50,11 @@ FG_DEVICE f16 to_f16(float x) {
   return r;
 }
 
+/// T nearest to an f32, T one of the 16-bit element types (generic code).
+template <class T> FG_DEVICE T from_float(float x);
+template <> FG_DEVICE bf16 from_float<bf16>(float x) { return to_bf16(x); }
+template <> FG_DEVICE f16 from_float<f16>(float x) { return to_f16(x); }
+
 }  // namespace fg
 
 #endif  // FLASHGEN_DEVICE_CONVERT_CUH

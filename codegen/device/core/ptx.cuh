@@ -150,6 +150,11 @@ FG_DEVICE float rcp_approx(float x) {
 /// Value of x in the lane whose id is lane_id() ^ mask (full warp).
 FG_DEVICE float shfl_xor(float x, int mask) { return __shfl_xor_sync(0xffffffffu, x, mask); }
 
+/// *p += v in global memory, atomically, returning nothing (red.global.add).
+FG_DEVICE void red_add_f32(float* p, float v) {
+  asm volatile("red.global.add.f32 [%0], %1;\n" ::"l"(p), "f"(v) : "memory");
+}
+
 /// True in every lane if pred is true in any lane of the warp.
 FG_DEVICE bool vote_any(bool pred) { return __any_sync(0xffffffffu, pred); }
 

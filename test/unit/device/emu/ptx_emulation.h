@@ -163,6 +163,20 @@ inline float shfl_xor(float x, int mask) {
   return w.f[lane ^ mask];
 }
 
+/// Emulated threads run concurrently: a compare-and-swap loop on the bits.
+inline void red_add_f32(float* p, float v) {
+  auto* bits = reinterpret_cast<uint32_t*>(p);
+  uint32_t old = __atomic_load_n(bits, __ATOMIC_RELAXED);
+  for (;;) {
+    float f;
+    std::memcpy(&f, &old, 4);
+    f += v;
+    uint32_t next;
+    std::memcpy(&next, &f, 4);
+    if (__atomic_compare_exchange_n(bits, &old, next, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) return;
+  }
+}
+
 inline bool vote_any(bool pred) {
   auto& w = next_slots();
   const int lane = lane_id();

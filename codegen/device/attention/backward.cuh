@@ -1,0 +1,130 @@
+//===- backward.cuh - flashgen device library: attention gradients --------===//
+//
+// The pieces of the attention backward kernels (flash.attention_grad,
+// docs/semantics.md §2.6) beyond the tile products:
+//   delta_rows      D_i = sum_e dO_ie O_ie, the prep kernel's row dots
+//   load_rows       a warp's lse / D rows from global into a row_vec
+//   grad_probabilities  P = exp(s - lse) recomputed from the forward's lse
+//   score_grad      dS = P (dP - D), the softmax's backward
+//   atomic_add_rows a warp's dQ partial added into the f32 workspace
+//   scale_rows_to   the f32 workspace scaled and rounded into dq
+// Scores follow the forward's convention: the score tile holds q k^T (or,
+// with a score_mod, the modified scaled score) and `c` turns it into an
+// exp2 argument (kSoftmaxScale).
+//
+//===----------------------------------------------------------------------===//
+#ifndef FLASHGEN_DEVICE_BACKWARD_CUH
+#define FLASHGEN_DEVICE_BACKWARD_CUH
+
+#include "flashgen/device/core/convert.cuh"
+#include "flashgen/device/core/math.cuh"
+#include "flashgen/device/matmul/fragment.cuh"
+
+namespace fg {
+namespace warp {
+
+/// v[r] = src[r * stride] for this warp's rows r < rows_valid, `fill` past
+/// them (all four lanes of a quad hold their row's value).
+template <int R>
+FG_DEVICE void load_rows(row_vec<R>& v, const float* src, i64 stride, int rows_valid, float fill) {
+  const int lane = ptx::lane_id();
+  FG_UNROLL
+  for (int m = 0; m < R / 16; ++m)
+    FG_UNROLL
+    for (int h = 0; h < 2; ++h) {
+      const int r = m * 16 + (lane >> 2) + 8 * h;
+      v.v[m][h] = r < rows_valid ? src[r * stride] : fill;
+    }
+}
+
+/// p = exp(s - lse) elementwise in exp2 form: s * c - lse * log2(e), c the
+/// softmax scale of the score tile; masked scores (-inf) give 0. A row with
+/// no visible key has only -inf scores, so its lse (-inf) is never used.
+template <int R, int C>
+FG_DEVICE void grad_probabilities(acc_tile<R, C>& s, const row_vec<R>& lse, float c) {
+  FG_UNROLL
+  for (int m = 0; m < R / 16; ++m)
+    FG_UNROLL
+    for (int h = 0; h < 2; ++h) {
+      const float offset = lse.v[m][h] * kLog2e;
+      FG_UNROLL
+      for (int n = 0; n < acc_tile<R, C>::kNT; ++n)
+        FG_UNROLL
+        for (int e = 0; e < 2; ++e) {
+          float& x = s.v[m][n][2 * h + e];
+          x = x == ptx::neg_inf() ? 0.0f : exp2_fast(x * c - offset);
+        }
+    }
+}
+
+/// dp = p * (dp - D[row]) in place: the gradient of the (modified) scores.
+template <int R, int C>
+FG_DEVICE void score_grad(acc_tile<R, C>& dp, const acc_tile<R, C>& p, const row_vec<R>& delta) {
+  FG_UNROLL
+  for (int m = 0; m < R / 16; ++m)
+    FG_UNROLL
+    for (int n = 0; n < acc_tile<R, C>::kNT; ++n)
+      FG_UNROLL
+      for (int e = 0; e < 4; ++e)
+        dp.v[m][n][e] = p.v[m][n][e] * (dp.v[m][n][e] - delta.v[m][e >> 1]);
+}
+
+/// Adds acc to the f32 rows at dst (row_stride apart), rows < rows_valid,
+/// with reductions that never return a value (red.global.add).
+template <int R, int C>
+FG_DEVICE void atomic_add_rows(float* dst, i64 row_stride, int rows_valid, const acc_tile<R, C>& acc) {
+  const int lane = ptx::lane_id();
+  FG_UNROLL
+  for (int m = 0; m < R / 16; ++m)
+    FG_UNROLL
+    for (int h = 0; h < 2; ++h) {
+      const int r = m * 16 + (lane >> 2) + 8 * h;
+      if (r >= rows_valid) continue;
+      FG_UNROLL
+      for (int n = 0; n < acc_tile<R, C>::kNT; ++n) {
+        const int c = n * 8 + ((lane & 3) << 1);
+        ptx::red_add_f32(dst + r * row_stride + c, acc.v[m][n][2 * h]);
+        ptx::red_add_f32(dst + r * row_stride + c + 1, acc.v[m][n][2 * h + 1]);
+      }
+    }
+}
+
+/// D[r] = sum over columns of dO[r] * O[r] for this warp's `rows` rows
+/// (rows < rows_valid; 0 past them), written to delta[r * delta_stride]:
+/// lanes split the columns, a shuffle tree adds them.
+template <class T, int COLS>
+FG_DEVICE void delta_rows(float* delta, i64 delta_stride, const T* dout, i64 dout_stride, const T* out,
+                          i64 out_stride, int rows, int rows_valid) {
+  const int lane = ptx::lane_id();
+  for (int r = 0; r < rows; ++r) {
+    float acc = 0.0f;
+    if (r < rows_valid)
+      for (int c = lane; c < COLS; c += 32)
+        acc += to_float(dout[r * dout_stride + c]) * to_float(out[r * out_stride + c]);
+    FG_UNROLL
+    for (int offset = 16; offset > 0; offset >>= 1) acc += ptx::shfl_xor(acc, offset);
+    if (lane == 0 && r < rows_valid) delta[r * delta_stride] = acc;
+  }
+}
+
+/// Zeroes the f32 rows [0, rows_valid) of COLS columns at dst.
+template <int COLS>
+FG_DEVICE void zero_rows(float* dst, i64 row_stride, int rows, int rows_valid) {
+  const int lane = ptx::lane_id();
+  for (int r = 0; r < rows && r < rows_valid; ++r)
+    for (int c = lane; c < COLS; c += 32) dst[r * row_stride + c] = 0.0f;
+}
+
+/// dst[r][c] = T(src[r][c] * scale) for rows < rows_valid, COLS columns.
+template <class T, int COLS>
+FG_DEVICE void scale_rows_to(T* dst, i64 dst_stride, const float* src, i64 src_stride, float scale, int rows,
+                             int rows_valid) {
+  const int lane = ptx::lane_id();
+  for (int r = 0; r < rows && r < rows_valid; ++r)
+    for (int c = lane; c < COLS; c += 32) dst[r * dst_stride + c] = from_float<T>(src[r * src_stride + c] * scale);
+}
+
+}  // namespace warp
+}  // namespace fg
+
+#endif  // FLASHGEN_DEVICE_BACKWARD_CUH
