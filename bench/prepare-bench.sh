@@ -2,15 +2,53 @@
 # Compiles the benchmark specs into bundles (on a machine with the compiler
 # built), planned for the benchmark's sizes. Carry the output folder to the
 # GPU machine and run bench/attention/bench.py --bundles there.
+#
+# FLASHGEN_BACKWARD=1: compile the attention specs bench/attention/bench_backward.py
+# times (bench/attention/specs/mha_*, gqa48_d128_causal, softcap, alibi_causal) with
+# `flashgen compile --backward`, so that each bundle also holds <spec>_backward,
+# into their own folder (default build/bench-bundles-backward). A spec that does
+# not compile is reported and the others still are; the exit status is then 1.
+# scripts/device-run.sh runs the backward bench on CARRY_DIR/bench-bundles-backward.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=${1:-build/bench-bundles}
+case "${FLASHGEN_BACKWARD:-}" in
+  1|[Tt][Rr][Uu][Ee]|[Oo][Nn]|[Yy][Ee][Ss]) backward=1 ;;
+  *) backward= ;;
+esac
+if [ -n "$backward" ]; then
+  out=${1:-build/bench-bundles-backward}
+else
+  out=${1:-build/bench-bundles}
+fi
 bin=${FLASHGEN_BIN:-build/bin}
 # FLASHGEN_SPECS: a folder of specs to use instead of examples/ (e.g. specs
 # carrying hand-written schedules); FLASHGEN_COMPILE_FLAGS: extra flags.
 specs=${FLASHGEN_SPECS:-}
 compile_flags=${FLASHGEN_COMPILE_FLAGS:-}
 mkdir -p "$out"
+if [ -n "$backward" ]; then
+  failed=()
+  for spec in bench/attention/specs/mha_*.mlir bench/attention/specs/gqa48_d128_causal.mlir \
+              examples/softcap.mlir examples/alibi_causal.mlir; do
+    name=$(basename "$spec" .mlir)
+    if [ -n "$specs" ] && [ -f "$specs/$name.mlir" ]; then spec="$specs/$name.mlir"; fi
+    # shellcheck disable=SC2086
+    if "$bin/flashgen" compile "$spec" -o "$out/$name" --backward --dim B=2 --dim N=8192 \
+         $compile_flags > "$out/$name.log" 2>&1; then
+      rm -f "$out/$name.log"
+      echo "bundle $out/$name (with ${name}_backward)"
+    else
+      echo "FAILED: flashgen compile --backward $spec (log: $out/$name.log)" >&2
+      tail -5 "$out/$name.log" >&2
+      failed+=("$name")
+    fi
+  done
+  if [ ${#failed[@]} -gt 0 ]; then
+    echo "compile --backward failed for: ${failed[*]}" >&2
+    exit 1
+  fi
+  exit 0
+fi
 for spec in bench/attention/specs/*.mlir examples/softcap.mlir examples/alibi_causal.mlir \
             bench/linear/specs/*.mlir; do
   name=$(basename "$spec" .mlir)

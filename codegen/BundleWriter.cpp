@@ -188,15 +188,15 @@ llvm::json::Value flopsJson(const SizeNames &sizes, const std::string &text,
 /// S(M) - S(max(M-N,0)) with S(x) = r*(r+1)/2 + (x-r)*w, r = min(x,w), the
 /// pairs of keys 0..x-1 each seeing at most w. A mask_mod, or a score_mod
 /// returning -inf, hides pairs not subtracted here: an upper bound then.
-std::string attentionFlops(AttentionOp op, const std::string &batch,
+/// `flopsPerPair` is what one query head spends per visible pair.
+std::string attentionFlops(int64_t flopsPerPair, MaskKind mask,
+                           std::optional<int64_t> window,
+                           const std::string &batch,
                            const std::string &queryDim,
                            const std::string &keyDim) {
-  int64_t heads = op.getQ().getType().getDimSize(1),
-          d = op.getQ().getType().getDimSize(3),
-          dv = op.getV().getType().getDimSize(3);
   const std::string &n = queryDim, &m = keyDim;
   std::string pairs;
-  switch (op.getMask()) {
+  switch (mask) {
   case MaskKind::none:
     pairs = n + "*" + m;
     break;
@@ -209,7 +209,7 @@ std::string attentionFlops(AttentionOp op, const std::string &batch,
     }
     break;
   case MaskKind::sliding_window: {
-    std::string w = std::to_string(op.getWindow().value_or(1));
+    std::string w = std::to_string(window.value_or(1));
     auto s = [&](const std::string &x) {
       std::string r = "min(" + x + "," + w + ")";
       return "(" + r + "*(" + r + "+1)/2+(" + x + "-" + r + ")*" + w + ")";
@@ -219,7 +219,7 @@ std::string attentionFlops(AttentionOp op, const std::string &batch,
     break;
   }
   }
-  return batch + "*" + std::to_string(heads * 2 * (d + dv)) + "*" + pairs;
+  return batch + "*" + std::to_string(flopsPerPair) + "*" + pairs;
 }
 
 /// Rows read or written in 16-byte pieces (cp.async, TMA, vector stores)
@@ -331,8 +331,159 @@ LogicalResult writeAttentionKernel(AttentionOp op, const std::string &name,
                            {"symbols", std::move(symbolList)},
                            {"params", std::move(params)},
                            {"variants", std::move(variants)}};
+  int64_t heads = op.getQ().getType().getDimSize(1),
+          d = op.getQ().getType().getDimSize(3),
+          dv = op.getV().getType().getDimSize(3);
   llvm::json::Value flops = flopsJson(
-      sizes, attentionFlops(op, batchDim, queryDim, keyDim), symbolsUsed);
+      sizes,
+      attentionFlops(heads * 2 * (d + dv), op.getMask(), op.getWindow(),
+                     batchDim, queryDim, keyDim),
+      symbolsUsed);
+  if (flops.kind() != llvm::json::Value::Null)
+    entry["flops"] = std::move(flops);
+  kernels.push_back(std::move(entry));
+  return success();
+}
+
+/// Bundle entry of a flash.attention_grad lowered by flash-lower-kernels
+/// (`<forward>_backward`): params q, k, v, o, do, lse in and dq, dk, dv out
+/// (what flashgen.torch's backward passes), one variant per schedule with
+/// its three launches in order and its scratch: the row dots D and, for
+/// flash2_grad, the f32 dQ accumulator (docs/bundle-format.md §1.5).
+LogicalResult writeAttentionGradKernel(AttentionGradOp op,
+                                       const std::string &name,
+                                       SymbolTable &symbols,
+                                       const BundleOptions &options,
+                                       llvm::json::Array &kernels) {
+  auto refs = op->getAttrOfType<ArrayAttr>("flash.kernels");
+  if (!refs || refs.empty())
+    return op.emitError() << "has no flash.kernels: run flash-lower-kernels "
+                             "before writing a bundle";
+  std::string batchDim = op.getBatchDimName(), queryDim = op.getQueryDimName(),
+              keyDim = op.getKeyDimName();
+  SizeNames sizes;
+  for (Value value : {op.getQ(), op.getK(), op.getV(), op.getO(), op.getDout()})
+    sizes.note(value, 0, batchDim);
+  for (Value value : {op.getQ(), op.getO(), op.getDout()})
+    sizes.note(value, 2, queryDim);
+  for (Value value : {op.getK(), op.getV()})
+    sizes.note(value, 2, keyDim);
+  sizes.note(op.getLse(), 0, batchDim);
+  sizes.note(op.getLse(), 2, queryDim);
+  std::vector<std::string> qNames = {batchDim, "", queryDim, ""};
+  std::vector<std::string> kNames = {batchDim, "", keyDim, ""};
+  llvm::json::Array params;
+  auto param = [&](StringRef tensor, StringRef io, RankedTensorType type,
+                   ArrayRef<std::string> dynamicNames) {
+    llvm::json::Object entry{{"name", tensor.str()},
+                             {"io", io.str()},
+                             {"dtype", dtypeName(type.getElementType())},
+                             {"shape", sizes.shape(type, dynamicNames)}};
+    if (!type.getElementType().isF32())
+      entry["stride_align"] = rowAlignOf(type.getElementType());
+    params.push_back(std::move(entry));
+  };
+  param("q", "in", op.getQ().getType(), qNames);
+  param("k", "in", op.getK().getType(), kNames);
+  param("v", "in", op.getV().getType(), kNames);
+  param("o", "in", op.getO().getType(), qNames);
+  param("do", "in", op.getDout().getType(), qNames);
+  param("lse", "in", op.getLse().getType(), {batchDim, "", queryDim});
+  param("dq", "out", op.getDq().getType(), qNames);
+  param("dk", "out", op.getDk().getType(), kNames);
+  param("dv", "out", op.getDv().getType(), kNames);
+
+  const llvm::json::Value batch = sizes.dim(batchDim), length = sizes.dim(queryDim);
+  int64_t heads = op.getQ().getType().getDimSize(1),
+          d = op.getQ().getType().getDimSize(3),
+          dv = op.getV().getType().getDimSize(3);
+  llvm::json::Array headers;
+  for (unsigned i = 0; i < flashgen::embedded::kFileCount; ++i)
+    headers.push_back(flashgen::embedded::kFiles[i].path);
+
+  llvm::json::Array variants;
+  std::vector<std::string> symbolsUsed;
+  std::optional<int64_t> current;
+  llvm::json::Object variant;
+  llvm::json::Array sources, launches;
+  auto flush = [&]() {
+    if (!current)
+      return;
+    variant["sources"] = std::move(sources);
+    variant["headers"] = llvm::json::Array(headers);
+    variant["nvrtc_options"] = llvm::json::Array{"-std=c++17"};
+    variant["launches"] = std::move(launches);
+    if (*current == 0)
+      variant["io"] = ioJson(op);
+    variants.push_back(std::move(variant));
+    variant = llvm::json::Object();
+    sources = llvm::json::Array();
+    launches = llvm::json::Array();
+  };
+  for (Attribute ref : refs) {
+    auto kernel = symbols.lookup<KernelOp>(cast<FlatSymbolRefAttr>(ref).getValue());
+    if (!kernel)
+      return op.emitError() << "names kernel " << ref << ", which is missing";
+    int64_t index = cast<IntegerAttr>(kernel.getProblem().get("variant")).getInt();
+    if (current != index) {
+      flush();
+      current = index;
+      variant["schedule"] = scheduleJson(kernel.getSchedule());
+      llvm::json::Array scratch{llvm::json::Object{
+          {"name", "delta"},
+          {"dtype", "f32"},
+          {"shape", llvm::json::Array{batch, heads, length}}}};
+      if (kernel.getSchedule().getAlgorithm() == Algorithm::flash2_grad)
+        scratch.push_back(llvm::json::Object{
+            {"name", "dq_accum"},
+            {"dtype", "f32"},
+            {"shape", llvm::json::Array{batch, heads, length, d}}});
+      variant["scratch"] = std::move(scratch);
+    }
+    FailureOr<EmittedKernel> emitted = emitCudaKernel(kernel);
+    if (failed(emitted))
+      return failure();
+    std::string source = kernel.getSymName().str() + ".cu";
+    if (failed(writeFile(kernel, options.directory, source, emitted->source)))
+      return failure();
+    sources.push_back(source);
+    llvm::json::Array args;
+    for (const KernelArgument &arg : emitted->arguments) {
+      if (arg.kind == KernelArgument::Kind::Symbol)
+        args.push_back(sizes.arg(arg.name, symbolsUsed));
+      else if (arg.name == "delta" || arg.name == "dq_accum")
+        args.push_back(llvm::json::Object{{"scratch", arg.name}});
+      else
+        args.push_back(llvm::json::Object{{"tensor", arg.name}});
+    }
+    llvm::json::Array grid;
+    for (const std::string &extent : emitted->grid)
+      grid.push_back(sizes.expr(extent));
+    launches.push_back(llvm::json::Object{
+        {"entry", emitted->entry},
+        {"grid", std::move(grid)},
+        {"block", llvm::json::Array{emitted->threads, 1, 1}},
+        {"dynamic_smem_bytes", emitted->dynamicSmemBytes},
+        {"args", std::move(args)}});
+  }
+  flush();
+
+  llvm::json::Array symbolList;
+  for (const std::string &symbol : symbolsUsed)
+    symbolList.push_back(symbol);
+  llvm::json::Object entry{{"name", name},
+                           {"op", "attention_grad"},
+                           {"symbols", std::move(symbolList)},
+                           {"params", std::move(params)},
+                           {"variants", std::move(variants)}};
+  // The five products per visible pair: S = q k^T and dK (2 D each), dP and
+  // dV (2 Dv each), dQ (2 D); 2.5x the forward's with D = Dv. The
+  // deterministic form computes S and dP twice but is counted the same.
+  llvm::json::Value flops = flopsJson(
+      sizes,
+      attentionFlops(heads * 2 * (3 * d + 2 * dv), op.getMask(), op.getWindow(),
+                     batchDim, queryDim, keyDim),
+      symbolsUsed);
   if (flops.kind() != llvm::json::Value::Null)
     entry["flops"] = std::move(flops);
   kernels.push_back(std::move(entry));
@@ -533,19 +684,20 @@ LogicalResult mlir::flash::writeBundle(ModuleOp module,
   std::vector<std::pair<Operation *, std::string>> named;
   std::map<Operation *, unsigned> opsPerFunction;
   module.walk([&](Operation *op) {
-    if (isa<AttentionOp, LinearAttentionOp>(op))
+    if (isa<AttentionOp, AttentionGradOp, LinearAttentionOp>(op))
       ++opsPerFunction[op->getParentOfType<func::FuncOp>()];
   });
   std::map<Operation *, unsigned> seen;
   std::map<std::string, Operation *> taken;
   bool badName = false;
   module.walk([&](Operation *op) {
-    if (!isa<AttentionOp, LinearAttentionOp>(op))
+    if (!isa<AttentionOp, AttentionGradOp, LinearAttentionOp>(op))
       return;
     auto func = op->getParentOfType<func::FuncOp>();
-    std::string name = func ? func.getName().str()
-                            : isa<AttentionOp>(op) ? "attention"
-                                                   : "linear_attention";
+    std::string name = func                      ? func.getName().str()
+                       : isa<AttentionOp>(op)     ? "attention"
+                       : isa<AttentionGradOp>(op) ? "attention_grad"
+                                                  : "linear_attention";
     if (!isIdentifier(name)) {
       op->emitError() << "function name \"" << name
                       << "\" cannot name a bundle kernel: use a C identifier "
@@ -573,12 +725,14 @@ LogicalResult mlir::flash::writeBundle(ModuleOp module,
 
   llvm::json::Array kernels;
   for (auto &[op, name] : named) {
-    LogicalResult written =
-        isa<AttentionOp>(op)
-            ? writeAttentionKernel(cast<AttentionOp>(op), name, symbols,
-                                   options, kernels)
-            : writeLinearKernel(cast<LinearAttentionOp>(op), name, symbols,
-                                options, kernels);
+    LogicalResult written = failure();
+    if (auto attention = dyn_cast<AttentionOp>(op))
+      written = writeAttentionKernel(attention, name, symbols, options, kernels);
+    else if (auto grad = dyn_cast<AttentionGradOp>(op))
+      written = writeAttentionGradKernel(grad, name, symbols, options, kernels);
+    else
+      written = writeLinearKernel(cast<LinearAttentionOp>(op), name, symbols,
+                                  options, kernels);
     if (failed(written))
       return failure();
   }

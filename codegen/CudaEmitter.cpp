@@ -19,6 +19,11 @@ FailureOr<EmittedKernel> mlir::flash::emitCudaKernel(KernelOp kernel) {
   switch (kernel.getFamily()) {
   case KernelFamily::attention:
     return emitAttentionKernel(kernel);
+  case KernelFamily::attention_grad_prep:
+  case KernelFamily::attention_grad_kv:
+  case KernelFamily::attention_grad_dq:
+  case KernelFamily::attention_grad_convert:
+    return emitAttentionGradKernel(kernel);
   case KernelFamily::linear_fused:
   case KernelFamily::linear_states:
   case KernelFamily::linear_outputs:

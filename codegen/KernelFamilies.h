@@ -16,6 +16,10 @@ namespace mlir::flash {
 /// Family `attention` (attention/AttentionEmitter.cpp, Flash3Emitter.cpp).
 FailureOr<EmittedKernel> emitAttentionKernel(KernelOp kernel);
 
+/// Families `attention_grad_prep`, `attention_grad_kv`, `attention_grad_dq`,
+/// `attention_grad_convert` (attention/AttentionGradEmitter.cpp).
+FailureOr<EmittedKernel> emitAttentionGradKernel(KernelOp kernel);
+
 /// Families `linear_fused`, `linear_states`, `linear_outputs`
 /// (recurrence/ChunkwiseEmitter.cpp).
 FailureOr<EmittedKernel> emitLinearKernel(KernelOp kernel);

@@ -287,10 +287,14 @@ LogicalResult TileWaitOp::verify() {
 LogicalResult TileLoadOp::verify() {
   FailureOr<KernelOp> kernel = enclosingKernel(*this, /*recurrence=*/false);
   if (failed(kernel) ||
-      failed(checkOpTensor(*this, getTensor(), {TR::q, TR::k, TR::v})))
+      failed(checkOpTensor(*this, getTensor(),
+                           {TR::q, TR::k, TR::v, TR::dout})) ||
+      failed(checkFamilyRole(*this, *kernel, "tensor", getTensor(),
+                             familyRule(kernel->getFamily()).tensors)))
     return failure();
   ScheduleAttr s = kernel->getSchedule();
-  bool query = getTensor() == TensorRole::q;
+  // q and dO have a row per query, k and v a row per key.
+  bool query = getTensor() == TensorRole::q || getTensor() == TensorRole::dout;
   int64_t rows = query ? s.getTileQ() : s.getTileKv();
   if (getRows() != rows)
     return emitOpError() << "loads " << getRows() << " rows of "
@@ -301,8 +305,39 @@ LogicalResult TileLoadOp::verify() {
 }
 
 LogicalResult TileMmaOp::verify() {
-  if (failed(enclosingKernel(*this, /*recurrence=*/false)))
+  FailureOr<KernelOp> kernel = enclosingKernel(*this, /*recurrence=*/false);
+  if (failed(kernel))
     return failure();
+  // The products each family computes (FlashGradKernelOps.td).
+  using P = TileProduct;
+  EnumSet<P> products;
+  switch (kernel->getFamily()) {
+  case KernelFamily::attention:
+    products = {P::qk, P::pv};
+    break;
+  case KernelFamily::attention_grad_kv:
+    products = kernel->getSchedule().getAlgorithm() == Algorithm::flash2_grad
+                   ? EnumSet<P>{P::qk, P::dov, P::ptdo, P::dstq, P::dsk}
+                   : EnumSet<P>{P::qk, P::dov, P::ptdo, P::dstq};
+    break;
+  case KernelFamily::attention_grad_dq:
+    products = {P::qk, P::dov, P::dsk};
+    break;
+  default:
+    break;
+  }
+  if (!products.contains(getProduct())) {
+    InFlightDiagnostic diag =
+        emitOpError() << "a " << stringifyKernelFamily(kernel->getFamily())
+                      << " kernel with a "
+                      << stringifyAlgorithm(kernel->getSchedule().getAlgorithm())
+                      << " schedule computes no product "
+                      << stringifyTileProduct(getProduct());
+    SmallVector<StringRef> names = products.names();
+    diag << (names.empty() ? std::string(" (it has none)")
+                           : " (its products: " + llvm::join(names, ", ") + ")");
+    return diag;
+  }
   if (getAsync() && !(*this)->getParentOfType<WarpSpecializeOp>())
     return emitOpError() << "async products are issued by the consumers of "
                             "a flash.warp_specialize (flash3)";
@@ -331,6 +366,105 @@ LogicalResult OutputStoreOp::verify() {
   if (failed(enclosingKernel(*this, /*recurrence=*/false)))
     return failure();
   return checkOpTensor(*this, getTensor(), {TR::o});
+}
+
+//===----------------------------------------------------------------------===//
+// Attention gradient tile ops (FlashGradKernelOps.td)
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// A gradient tile op inside a kernel of one of `families`.
+FailureOr<KernelOp> checkGradOp(Operation *op,
+                                ArrayRef<KernelFamily> families) {
+  auto kernel = op->getParentOfType<KernelOp>();
+  if (kernel && llvm::is_contained(families, kernel.getFamily()))
+    return kernel;
+  SmallVector<StringRef> names;
+  for (KernelFamily family : families)
+    names.push_back(stringifyKernelFamily(family));
+  InFlightDiagnostic diag = op->emitOpError()
+                            << "must be inside a flash.kernel of family "
+                            << oneOf(names);
+  if (kernel)
+    diag << ", not " << stringifyKernelFamily(kernel.getFamily());
+  return diag;
+}
+
+constexpr KernelFamily kScoreGradFamilies[] = {KernelFamily::attention_grad_kv,
+                                               KernelFamily::attention_grad_dq};
+
+/// An op only a flash2_grad schedule has (the f32 dQ accumulator).
+LogicalResult checkAtomicSchedule(Operation *op, KernelOp kernel) {
+  if (kernel.getSchedule().getAlgorithm() == Algorithm::flash2_grad)
+    return success();
+  return op->emitOpError()
+         << "needs the f32 dQ accumulator of a flash2_grad schedule; this "
+            "kernel's is "
+         << stringifyAlgorithm(kernel.getSchedule().getAlgorithm());
+}
+
+} // namespace
+
+LogicalResult GradInitOp::verify() {
+  return checkGradOp(*this, kScoreGradFamilies);
+}
+LogicalResult GradRowsOp::verify() {
+  return checkGradOp(*this, kScoreGradFamilies);
+}
+LogicalResult ScoreSaveOp::verify() {
+  return checkGradOp(*this, kScoreGradFamilies);
+}
+LogicalResult GradProbabilitiesOp::verify() {
+  return checkGradOp(*this, kScoreGradFamilies);
+}
+
+LogicalResult GradScoresOp::verify() {
+  if (failed(checkGradOp(*this, kScoreGradFamilies)))
+    return failure();
+  if (getBody().empty())
+    return success();
+  Builder b(getContext());
+  Type index = b.getIndexType();
+  return checkScalarRegion<ScoreYieldOp>(
+      *this, getBody(), {b.getF32Type(), index, index, index, index});
+}
+
+LogicalResult ScoresStageOp::verify() {
+  FailureOr<KernelOp> kernel =
+      checkGradOp(*this, {KernelFamily::attention_grad_kv});
+  return failed(kernel) ? failure() : checkAtomicSchedule(*this, *kernel);
+}
+
+LogicalResult AccumAddOp::verify() {
+  FailureOr<KernelOp> kernel =
+      checkGradOp(*this, {KernelFamily::attention_grad_kv});
+  if (failed(kernel) || failed(checkAtomicSchedule(*this, *kernel)))
+    return failure();
+  return checkOpTensor(*this, getTensor(), {TR::dq_accum});
+}
+
+LogicalResult GradStoreOp::verify() {
+  FailureOr<KernelOp> kernel = checkGradOp(*this, kScoreGradFamilies);
+  if (failed(kernel))
+    return failure();
+  if (kernel->getFamily() == KernelFamily::attention_grad_kv)
+    return checkOpTensor(*this, getTensor(), {TR::dk, TR::dv});
+  return checkOpTensor(*this, getTensor(), {TR::dq});
+}
+
+LogicalResult RowDeltaOp::verify() {
+  return checkGradOp(*this, {KernelFamily::attention_grad_prep});
+}
+
+LogicalResult AccumClearOp::verify() {
+  FailureOr<KernelOp> kernel =
+      checkGradOp(*this, {KernelFamily::attention_grad_prep});
+  return failed(kernel) ? failure() : checkAtomicSchedule(*this, *kernel);
+}
+
+LogicalResult AccumConvertOp::verify() {
+  return checkGradOp(*this, {KernelFamily::attention_grad_convert});
 }
 
 //===----------------------------------------------------------------------===//

@@ -155,7 +155,7 @@ def Flash_ScoreMapOp : Flash_Op<"score_map", [SingleBlock]> {
 }
 
 def Flash_ScoreYieldOp : Flash_Op<"score_yield", [Terminator,
-    HasParent<"ScoreMapOp">]> {
+    ParentOneOf<["ScoreMapOp", "GradScoresOp"]>]> {
   let summary = "the new score and the visibility of one score element";
   let arguments = (ins F32:$score, I1:$visible);
   let assemblyFormat = "$score `,` $visible attr-dict";

@@ -228,6 +228,7 @@ def Flash_YieldOp : Flash_Op<"yield", [Pure, Terminator,
 
 include "FlashKernelOps.td"
 include "FlashLinearKernelOps.td"
+include "FlashGradKernelOps.td"
 include "FlashPipelineOps.td"
 
 #endif // FLASH_OPS

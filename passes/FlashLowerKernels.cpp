@@ -5,6 +5,8 @@
 // the builder of the op's kernel family:
 //
 //   flash.attention         flash2, flash3       LowerAttention.cpp
+//   flash.attention_grad    flash2_grad,         LowerAttentionGrad.cpp
+//                           flash2_grad_deterministic
 //   flash.linear_attention  chunk_fused,         LowerChunkwise.cpp
 //                           chunk_two_pass
 //
@@ -21,6 +23,7 @@
 
 #include "dialect/ScheduleConversion.h"
 #include "passes/LowerAttention.h"
+#include "passes/LowerAttentionGrad.h"
 #include "passes/LowerChunkwise.h"
 #include "passes/OpProblems.h"
 #include "schedule/Checker.h"
@@ -97,6 +100,36 @@ struct FlashLowerKernels
     return success();
   }
 
+  /// Each schedule is one variant of three kernels, launched in order.
+  LogicalResult lowerAttentionGrad(AttentionGradOp op, OpBuilder &b,
+                                   SymbolTable &symbols) {
+    SmallVector<ScheduleAttr> schedules = variantSchedules(op);
+    if (schedules.empty())
+      return failure();
+    AttentionGradKernelPlan plan = attentionGradKernelPlan(op);
+    SmallVector<Attribute> refs;
+    for (auto [variant, schedule] : llvm::enumerate(schedules)) {
+      if (!sched::isAttentionGradAlgorithm(toLibrary(schedule.getAlgorithm())))
+        return op.emitError() << "schedule algorithm '"
+                              << stringifyAlgorithm(schedule.getAlgorithm())
+                              << "' has no attention gradient kernels "
+                                 "(supported: flash2_grad, "
+                                 "flash2_grad_deterministic)";
+      if (op.getDeterministic() &&
+          schedule.getAlgorithm() != Algorithm::flash2_grad_deterministic)
+        return op.emitError() << "is deterministic but schedule " << schedule
+                              << " adds dQ with float atomics (use "
+                                 "flash2_grad_deterministic)";
+      plan.schedule = schedule;
+      b.setInsertionPointToEnd(getOperation().getBody());
+      SmallVector<KernelOp> kernels;
+      buildAttentionGradKernels(b, plan, variant, kernels);
+      record(kernels, symbols, refs);
+    }
+    op->setAttr("flash.kernels", b.getArrayAttr(refs));
+    return success();
+  }
+
   LogicalResult lowerRecurrence(LinearAttentionOp op, OpBuilder &b,
                                 SymbolTable &symbols,
                                 const sched::Target &t) {
@@ -143,6 +176,8 @@ struct FlashLowerKernels
       LogicalResult lowered = success();
       if (auto attention = dyn_cast<AttentionOp>(op))
         lowered = lowerAttention(attention, b, symbols);
+      else if (auto grad = dyn_cast<AttentionGradOp>(op))
+        lowered = lowerAttentionGrad(grad, b, symbols);
       else if (auto linear = dyn_cast<LinearAttentionOp>(op))
         lowered = lowerRecurrence(linear, b, symbols, **t);
       failedAny |= failed(lowered);

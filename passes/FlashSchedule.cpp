@@ -87,16 +87,20 @@ struct FlashSchedule
     options.topK = std::max(1u, static_cast<unsigned>(topK));
     // `algorithm` restricts the ops it applies to: attention ops for an
     // attention family, recurrences for a chunkwise form.
-    sched::SolveOptions attentionOptions = options, linearOptions = options;
+    sched::SolveOptions attentionOptions = options, linearOptions = options,
+                        gradOptions = options;
     if (!algorithm.empty()) {
       std::optional<sched::Algorithm> family = sched::parseAlgorithm(algorithm);
       if (!family) {
         module.emitError() << "flash-schedule: unknown algorithm '" << algorithm
                            << "' (flash2, flash2_dsplit, flash3, chunk_fused, "
-                              "chunk_two_pass)";
+                              "chunk_two_pass, flash2_grad, "
+                              "flash2_grad_deterministic)";
         return signalPassFailure();
       }
-      (sched::isAttentionAlgorithm(*family) ? attentionOptions : linearOptions)
+      (sched::isAttentionAlgorithm(*family)       ? attentionOptions
+       : sched::isAttentionGradAlgorithm(*family) ? gradOptions
+                                                  : linearOptions)
           .algorithm = family;
     }
 
@@ -137,13 +141,14 @@ struct FlashSchedule
         }
         record(op, sched::scheduleAttention(*p, **t, attentionOptions));
       } else if (auto grad = dyn_cast<AttentionGradOp>(op)) {
-        // Never accept an op that no kernel is written for: the backward
-        // kernels do not exist yet (issue #13); the reference evaluates it.
-        grad.emitOpError()
-            << "has no kernels yet: flashgen does not generate attention "
-               "gradient kernels (flashgen-ref evaluates the op for "
-               "reference data)";
-        failed = true;
+        FailureOr<sched::AttentionProblem> p =
+            attentionProblem(grad, values, "flash-schedule");
+        if (mlir::failed(p)) {
+          failed = true;
+          return;
+        }
+        record(op, sched::scheduleAttentionGrad(*p, **t, gradOptions,
+                                                grad.getDeterministic()));
       } else if (auto linear = dyn_cast<LinearAttentionOp>(op)) {
         FailureOr<sched::LinearProblem> p = linearProblem(linear, values, "flash-schedule");
         if (mlir::failed(p)) {

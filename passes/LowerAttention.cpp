@@ -58,80 +58,131 @@ static DictionaryAttr buildProblem(OpBuilder &b, const AttentionKernelPlan &plan
   return b.getDictionaryAttr(entries);
 }
 
-/// Builds the body of a flash.score_map: the user's score_mod (cloned), then
-/// visibility from the key bound, the mask kind and the user's mask_mod.
-/// `masked` false builds the interior-tile form: score_mod only.
-static void buildScoreMapBody(OpBuilder &b, Location loc,
-                              const AttentionKernelPlan &plan, Block &body,
-                              Value keyLen, Value offset, bool masked,
-                              Value batch, Value head, Operation *hoistBefore) {
+} // namespace
+
+Value mlir::flash::inlineScalarRegion(OpBuilder &b, Region &region,
+                                      ArrayRef<Value> args,
+                                      ArrayRef<bool> argIsPerElement,
+                                      const ScoreScaling &scaling,
+                                      Operation *hoistBefore) {
+  // The region's batch and head arguments are the CTA's own, so every op
+  // that depends on neither the score nor the positions (an ALiBi slope, a
+  // per-head constant) is cloned once before the tile loops instead of
+  // into the per-element code. The leading factor's result is the score
+  // argument itself, the trailing factor's input is what the region yields.
+  IRMapping mapping;
+  llvm::SmallPtrSet<Value, 16> perElement;
+  Block &src = region.front();
+  for (auto [from, to, inner] :
+       llvm::zip(src.getArguments(), args, argIsPerElement)) {
+    mapping.map(from, to);
+    if (inner)
+      perElement.insert(from);
+  }
+  if (scaling.leadOp) {
+    mapping.map(scaling.leadOp->getResult(0), args[0]);
+    perElement.insert(scaling.leadOp->getResult(0));
+  }
+  OpBuilder hoisted(hoistBefore);
+  for (Operation &op : src.without_terminator()) {
+    if (&op == scaling.leadOp || &op == scaling.trailOp)
+      continue;
+    bool depends = llvm::any_of(op.getOperands(), [&](Value operand) {
+      return perElement.contains(operand);
+    });
+    (depends ? b : hoisted).clone(op, mapping);
+    if (depends)
+      for (Value result : op.getResults())
+        perElement.insert(result);
+  }
+  if (scaling.trailOp)
+    return mapping.lookup(scaling.trailInput);
+  auto yield = cast<YieldOp>(src.getTerminator());
+  return mapping.lookup(yield.getValue());
+}
+
+void mlir::flash::buildScoreMapBody(OpBuilder &b, Location loc,
+                                    const ScoreMapSource &src, Block &body,
+                                    Value keyLen, Value queryLen, Value offset,
+                                    bool masked, Value batch, Value head,
+                                    Operation *hoistBefore) {
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&body);
   IndexBuilder ib{b, loc};
   Value score = body.getArgument(0);
   Value iIdx = body.getArgument(3), jIdx = body.getArgument(4);
 
-  // Clone a mod region. Its batch and head arguments are the CTA's own, so
-  // every op that does not depend on the score or the query/key positions
-  // (an ALiBi slope, a per-head constant) is cloned once before the key
-  // loops instead of into the per-element code; the rest goes into the
-  // score_map. Returns the yielded value.
-  // `scaling`'s ops are left out: the leading factor's result is the score
-  // argument itself, the trailing factor's input is what the region yields.
-  auto inlineRegion = [&](Region &region, ArrayRef<Value> args,
-                          ArrayRef<bool> argIsPerElement,
-                          const ScoreScaling &scaling) -> Value {
-    IRMapping mapping;
-    llvm::SmallPtrSet<Value, 16> perElement;
-    Block &src = region.front();
-    for (auto [from, to, inner] :
-         llvm::zip(src.getArguments(), args, argIsPerElement)) {
-      mapping.map(from, to);
-      if (inner)
-        perElement.insert(from);
-    }
-    if (scaling.leadOp) {
-      mapping.map(scaling.leadOp->getResult(0), args[0]);
-      perElement.insert(scaling.leadOp->getResult(0));
-    }
-    OpBuilder hoisted(hoistBefore);
-    for (Operation &op : src.without_terminator()) {
-      if (&op == scaling.leadOp || &op == scaling.trailOp)
-        continue;
-      bool depends = llvm::any_of(op.getOperands(), [&](Value operand) {
-        return perElement.contains(operand);
-      });
-      Operation *clone = (depends ? b : hoisted).clone(op, mapping);
-      (void)clone;
-      if (depends)
-        for (Value result : op.getResults())
-          perElement.insert(result);
-    }
-    if (scaling.trailOp)
-      return mapping.lookup(scaling.trailInput);
-    auto yield = cast<YieldOp>(src.getTerminator());
-    return mapping.lookup(yield.getValue());
-  };
-
-  if (plan.op.hasScoreMod())
-    score = inlineRegion(plan.op.getScoreMod(), {score, batch, head, iIdx, jIdx},
-                         {true, false, false, true, true}, plan.scaling);
+  if (src.scoreMod)
+    score = inlineScalarRegion(b, *src.scoreMod,
+                               {score, batch, head, iIdx, jIdx},
+                               {true, false, false, true, true}, src.scaling,
+                               hoistBefore);
 
   Value visible = arith::ConstantIntOp::create(b, loc, 1, 1);
   if (masked) {
     visible = ib.lt(jIdx, keyLen);
+    if (queryLen)
+      visible = ib.andI(visible, ib.lt(iIdx, queryLen));
     Value diag = ib.add(iIdx, offset); // query i's own position in keys
-    if (plan.mask == MaskKind::causal || plan.mask == MaskKind::sliding_window)
+    if (src.mask == MaskKind::causal || src.mask == MaskKind::sliding_window)
       visible = ib.andI(visible, ib.le(jIdx, diag));
-    if (plan.mask == MaskKind::sliding_window)
-      visible = ib.andI(visible, ib.lt(ib.sub(diag, jIdx), ib.c(plan.window)));
-    if (plan.op.hasMaskMod())
+    if (src.mask == MaskKind::sliding_window)
+      visible = ib.andI(visible, ib.lt(ib.sub(diag, jIdx), ib.c(src.window)));
+    if (src.maskMod)
       visible = ib.andI(visible,
-                        inlineRegion(plan.op.getMaskMod(), {batch, head, iIdx, jIdx},
-                                     {false, false, true, true}, ScoreScaling()));
+                        inlineScalarRegion(b, *src.maskMod,
+                                           {batch, head, iIdx, jIdx},
+                                           {false, false, true, true},
+                                           ScoreScaling(), hoistBefore));
   }
   ScoreYieldOp::create(b, loc, score, visible);
 }
+
+TileRange mlir::flash::keyTilesOfQueryTile(OpBuilder &b, Location loc,
+                                           MaskKind mask, int64_t window,
+                                           bool hasMaskMod, Value q0,
+                                           int64_t tileQ, int64_t tileKv,
+                                           Value queryLen, Value keyLen,
+                                           Value offset) {
+  IndexBuilder ib{b, loc};
+  Value tileKvV = ib.c(tileKv);
+  Value zero = ib.c(0);
+  Value keyTiles = ib.ceilDiv(keyLen, tileKvV);
+  // [lo, hi): key tiles any row of this query tile may see.
+  Value lo = zero, hi = keyTiles;
+  // [fullLo, fullHi): tiles every row sees entirely, so no mask is applied.
+  Value fullLo = zero, fullHi = ib.floorDiv(keyLen, tileKvV);
+  bool causalLike =
+      mask == MaskKind::causal || mask == MaskKind::sliding_window;
+  if (causalLike) {
+    // The tile's last row (q0 + tileQ - 1, at most N - 1) sees keys up to
+    // that row's diagonal.
+    Value lastRow = ib.min(ib.add(q0, ib.c(tileQ - 1)), ib.sub(queryLen, ib.c(1)));
+    Value lastKey = ib.add(lastRow, offset);
+    hi = ib.clamp(ib.add(ib.floorDiv(lastKey, tileKvV), ib.c(1)), zero, keyTiles);
+    // Tiles whose last key is at or before the first row's diagonal.
+    fullHi = ib.min(fullHi, ib.floorDiv(ib.add(ib.add(q0, offset), ib.c(1)), tileKvV));
+  }
+  if (mask == MaskKind::sliding_window) {
+    Value w = ib.c(window);
+    // The first row sees keys from q0 + offset - window + 1 on.
+    Value firstKey = ib.sub(ib.add(ib.add(q0, offset), ib.c(1)), w);
+    lo = ib.clamp(ib.floorDiv(firstKey, tileKvV), zero, hi);
+    // Every row sees key j >= (q0 + tileQ - 1) + offset - window + 1.
+    Value needFrom = ib.sub(ib.add(ib.add(q0, offset), ib.c(tileQ)), w);
+    fullLo = ib.ceilDiv(needFrom, tileKvV);
+  }
+  if (hasMaskMod) {
+    // Arbitrary mask_mod: every tile is masked element by element.
+    fullLo = hi;
+    fullHi = hi;
+  }
+  fullLo = ib.clamp(fullLo, lo, hi);
+  fullHi = ib.clamp(fullHi, fullLo, hi);
+  return {lo, hi, fullLo, fullHi};
+}
+
+namespace {
 
 /// Emits one key/value tile step: wait for this tile (the CTA-wide sync also
 /// means every warp is done with the previous tile, so its stage is free),
@@ -169,7 +220,8 @@ static void buildKeyTileStep(OpBuilder &b, Location loc,
   Type f32 = b.getF32Type(), index = b.getIndexType();
   body->addArguments({f32, index, index, index, index},
                      SmallVector<Location>(5, loc));
-  buildScoreMapBody(b, loc, plan, *body, keyLen, offset, masked, batch, head,
+  buildScoreMapBody(b, loc, plan.scoreMapSource(), *body, keyLen,
+                    /*queryLen=*/Value(), offset, masked, batch, head,
                     hoistBefore);
   b.setInsertionPointAfter(scoreMap);
   SoftmaxUpdateOp::create(b, loc, masked);
@@ -218,41 +270,10 @@ static KernelOp buildKernel(OpBuilder &b, const AttentionKernelPlan &plan,
   // Bottom-right aligned masks: query i sits at key position i + (M - N).
   Value offset = ib.sub(keyLen, queryLen);
   Value q0 = ib.mul(queryTile, ib.c(tileQ));
-  Value tileKvV = ib.c(tileKv);
   Value zero = ib.c(0);
-  Value keyTiles = ib.ceilDiv(keyLen, tileKvV);
-
-  // [lo, hi): key tiles any row of this query tile may see.
-  Value lo = zero, hi = keyTiles;
-  // [fullLo, fullHi): tiles every row sees entirely, so no mask is applied.
-  Value fullLo = zero, fullHi = ib.floorDiv(keyLen, tileKvV);
-  bool causalLike = plan.mask == MaskKind::causal ||
-                    plan.mask == MaskKind::sliding_window;
-  if (causalLike) {
-    // The tile's last row (q0 + tileQ - 1, at most N - 1) sees keys up to
-    // that row's diagonal.
-    Value lastRow = ib.min(ib.add(q0, ib.c(tileQ - 1)), ib.sub(queryLen, ib.c(1)));
-    Value lastKey = ib.add(lastRow, offset);
-    hi = ib.clamp(ib.add(ib.floorDiv(lastKey, tileKvV), ib.c(1)), zero, keyTiles);
-    // Tiles whose last key is at or before the first row's diagonal.
-    fullHi = ib.min(fullHi, ib.floorDiv(ib.add(ib.add(q0, offset), ib.c(1)), tileKvV));
-  }
-  if (plan.mask == MaskKind::sliding_window) {
-    Value window = ib.c(plan.window);
-    // The first row sees keys from q0 + offset - window + 1 on.
-    Value firstKey = ib.sub(ib.add(ib.add(q0, offset), ib.c(1)), window);
-    lo = ib.clamp(ib.floorDiv(firstKey, tileKvV), zero, hi);
-    // Every row sees key j >= (q0 + tileQ - 1) + offset - window + 1.
-    Value needFrom = ib.sub(ib.add(ib.add(q0, offset), ib.c(tileQ)), window);
-    fullLo = ib.ceilDiv(needFrom, tileKvV);
-  }
-  if (op.hasMaskMod()) {
-    // Arbitrary mask_mod: every tile is masked element by element.
-    fullLo = hi;
-    fullHi = hi;
-  }
-  fullLo = ib.clamp(fullLo, lo, hi);
-  fullHi = ib.clamp(fullHi, fullLo, hi);
+  auto [lo, hi, fullLo, fullHi] =
+      keyTilesOfQueryTile(b, loc, plan.mask, plan.window, op.hasMaskMod(), q0,
+                          tileQ, tileKv, queryLen, keyLen, offset);
 
   // Query tile, then the first stages - 1 key/value tiles, in flight at once.
   // Per-CTA values of the user's regions are computed just before this.

@@ -18,6 +18,15 @@
 
 namespace mlir::flash {
 
+/// What a flash.score_map's body is made of: the user's regions (null when
+/// absent), the mask and the constant factors left out of score_mod.
+struct ScoreMapSource {
+  Region *scoreMod = nullptr, *maskMod = nullptr;
+  MaskKind mask = MaskKind::none;
+  int64_t window = 0;
+  ScoreScaling scaling;
+};
+
 /// The sizes and choices one attention kernel specialises on.
 struct AttentionKernelPlan {
   mutable AttentionOp op;
@@ -29,7 +38,44 @@ struct AttentionKernelPlan {
   std::string opName;
   /// Constant factors of the score_mod that leave the per-element code.
   ScoreScaling scaling;
+
+  ScoreMapSource scoreMapSource() const {
+    return {op.hasScoreMod() ? &op.getScoreMod() : nullptr,
+            op.hasMaskMod() ? &op.getMaskMod() : nullptr, mask, window,
+            scaling};
+  }
 };
+
+/// Builds the body of a flash.score_map (block arguments score, batch,
+/// head, query row i, key column j): the user's score_mod (cloned), then
+/// visibility from the key bound, the mask kind and the user's mask_mod.
+/// `masked` false builds the interior-tile form: score_mod only. A non-null
+/// `queryLen` also hides rows i >= queryLen (score tiles with ragged query
+/// columns). Ops of a region that read neither the score nor i, j (an
+/// ALiBi slope) are cloned once before `hoistBefore` instead.
+void buildScoreMapBody(OpBuilder &b, Location loc, const ScoreMapSource &src,
+                       Block &body, Value keyLen, Value queryLen, Value offset,
+                       bool masked, Value batch, Value head,
+                       Operation *hoistBefore);
+
+/// Clones the single block of `region` (a score_mod, mask_mod or
+/// score_grad) at b's insertion point with its arguments replaced by
+/// `args`; only ops that depend on an argument whose `argIsPerElement` is
+/// set go there, the others before `hoistBefore`. `scaling`'s ops are left
+/// out (ScoreScaling.h). Returns the value the region yields.
+Value inlineScalarRegion(OpBuilder &b, Region &region, ArrayRef<Value> args,
+                         ArrayRef<bool> argIsPerElement,
+                         const ScoreScaling &scaling, Operation *hoistBefore);
+
+/// Key tiles a query tile [q0, q0 + tileQ) visits: [lo, hi), and [fullLo,
+/// fullHi) those every row sees entirely, so no mask is applied.
+struct TileRange {
+  Value lo, hi, fullLo, fullHi;
+};
+TileRange keyTilesOfQueryTile(OpBuilder &b, Location loc, MaskKind mask,
+                              int64_t window, bool hasMaskMod, Value q0,
+                              int64_t tileQ, int64_t tileKv, Value queryLen,
+                              Value keyLen, Value offset);
 
 /// The plan of `op`, without a schedule.
 AttentionKernelPlan attentionKernelPlan(AttentionOp op);

@@ -31,9 +31,22 @@ static void countRegionWork(Region &region, int64_t &sfuOps, int64_t &aluOps) {
   });
 }
 
-FailureOr<sched::AttentionProblem>
-mlir::flash::attentionProblem(AttentionOp op, const DimValues &dims,
-                              StringRef passName) {
+/// What the per-element regions of an attention or attention_grad op read.
+template <typename OpT> static sched::ElementMods elementModsOf(OpT op) {
+  if (op.hasMaskMod())
+    return sched::ElementMods::Positions;
+  if (!op.hasScoreMod())
+    return sched::ElementMods::None;
+  // score_mod(score, b, h, q_idx, kv_idx): arguments 3 and 4 are positions.
+  Block &body = op.getScoreMod().front();
+  bool positions = !body.getArgument(3).use_empty() || !body.getArgument(4).use_empty();
+  return positions ? sched::ElementMods::Positions : sched::ElementMods::Score;
+}
+
+/// flash.attention and flash.attention_grad describe the same problem.
+template <typename OpT>
+static FailureOr<sched::AttentionProblem>
+problemOf(OpT op, const DimValues &dims, StringRef passName) {
   llvm::Expected<AttentionSizes> sizes = resolveSizes(op, dims);
   if (!sizes) {
     op.emitError() << llvm::toString(sizes.takeError())
@@ -54,7 +67,7 @@ mlir::flash::attentionProblem(AttentionOp op, const DimValues &dims,
   p.hasScoreMod = op.hasScoreMod();
   p.hasMaskMod = op.hasMaskMod();
   p.scoreModReadsPositions =
-      attentionElementMods(op) == sched::ElementMods::Positions && !p.hasMaskMod;
+      elementModsOf(op) == sched::ElementMods::Positions && !p.hasMaskMod;
   if (p.hasScoreMod)
     countRegionWork(op.getScoreMod(), p.scoreModSfuOps, p.scoreModAluOps);
   if (p.hasMaskMod) {
@@ -65,15 +78,20 @@ mlir::flash::attentionProblem(AttentionOp op, const DimValues &dims,
   return p;
 }
 
+FailureOr<sched::AttentionProblem>
+mlir::flash::attentionProblem(AttentionOp op, const DimValues &dims,
+                              StringRef passName) {
+  return problemOf(op, dims, passName);
+}
+
+FailureOr<sched::AttentionProblem>
+mlir::flash::attentionProblem(AttentionGradOp op, const DimValues &dims,
+                              StringRef passName) {
+  return problemOf(op, dims, passName);
+}
+
 sched::ElementMods mlir::flash::attentionElementMods(AttentionOp op) {
-  if (op.hasMaskMod())
-    return sched::ElementMods::Positions;
-  if (!op.hasScoreMod())
-    return sched::ElementMods::None;
-  // score_mod(score, b, h, q_idx, kv_idx): arguments 3 and 4 are positions.
-  Block &body = op.getScoreMod().front();
-  bool positions = !body.getArgument(3).use_empty() || !body.getArgument(4).use_empty();
-  return positions ? sched::ElementMods::Positions : sched::ElementMods::Score;
+  return elementModsOf(op);
 }
 
 sched::LinearProblem mlir::flash::linearKernelProblem(LinearAttentionOp op) {

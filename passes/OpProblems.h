@@ -18,6 +18,9 @@ namespace mlir::flash {
 /// on the op that names it and `passName`'s dims option.
 FailureOr<flashgen::schedule::AttentionProblem>
 attentionProblem(AttentionOp op, const DimValues &dims, StringRef passName);
+/// The same problem for the gradient op (its kernels' schedule space).
+FailureOr<flashgen::schedule::AttentionProblem>
+attentionProblem(AttentionGradOp op, const DimValues &dims, StringRef passName);
 
 /// What the user's per-element regions of `op` read (the score alone, or
 /// positions too): flash3's register rule and the kernels' `element_mods`.

@@ -3,6 +3,7 @@
 #include "schedule/Scheduler.h"
 
 #include "schedule/AttentionCost.h"
+#include "schedule/AttentionGrad.h"
 #include "schedule/AttentionSpace.h"
 #include "schedule/Checker.h"
 #include "schedule/Enumerate.h"
@@ -82,6 +83,45 @@ Result<ScheduleResult> solve(const Problem &p, const Target &t,
   return result;
 }
 
+/// Searches each family's space on its own (`searchOne`) and ranks the
+/// candidates of all of them together by modeled time, keeping the top K.
+/// Fails with every family's reason when none has a schedule.
+template <typename SearchOne>
+Result<ScheduleResult> rankTogether(const std::vector<Algorithm> &families,
+                                    const SolveOptions &options,
+                                    SearchOne searchOne) {
+  std::optional<ScheduleResult> merged;
+  std::string errors; // every family's reason, when none fits
+  for (Algorithm algorithm : families) {
+    Result<ScheduleResult> one = searchOne(algorithm);
+    if (!one) {
+      errors += (errors.empty() ? "" : "; and ") + one.error();
+      continue;
+    }
+    if (!merged) {
+      merged = *one;
+      continue;
+    }
+    merged->spacePoints += one->spacePoints;
+    merged->solverChecks += one->solverChecks;
+    merged->solveSeconds += one->solveSeconds;
+    if (merged->engineNote.empty())
+      merged->engineNote = one->engineNote;
+    for (Candidate &c : one->candidates)
+      merged->candidates.push_back(std::move(c));
+  }
+  if (!merged)
+    return Result<ScheduleResult>::failure(errors);
+  std::stable_sort(merged->candidates.begin(), merged->candidates.end(),
+                   [](const Candidate &a, const Candidate &b) {
+                     return a.evaluation.seconds < b.evaluation.seconds;
+                   });
+  merged->candidates.resize(
+      std::min<size_t>(merged->candidates.size(), std::max(1u, options.topK)));
+  merged->algorithm = merged->candidates.front().schedule.algorithm;
+  return *merged;
+}
+
 } // namespace
 
 Algorithm flashgen::schedule::defaultAttentionAlgorithm(const AttentionProblem &p,
@@ -111,38 +151,9 @@ flashgen::schedule::scheduleAttention(const AttentionProblem &p,
   std::vector<Algorithm> families =
       options.algorithm ? std::vector<Algorithm>{*options.algorithm}
                         : defaultAttentionAlgorithms(p, t);
-  // Each family's space is searched on its own; the candidates of all of
-  // them are ranked together by modeled time.
-  std::optional<ScheduleResult> merged;
-  std::string errors; // every family's reason, when none fits
-  for (Algorithm algorithm : families) {
-    Result<ScheduleResult> one = scheduleAttentionFamily(p, t, algorithm, options);
-    if (!one) {
-      errors += (errors.empty() ? "" : "; and ") + one.error();
-      continue;
-    }
-    if (!merged) {
-      merged = *one;
-      continue;
-    }
-    merged->spacePoints += one->spacePoints;
-    merged->solverChecks += one->solverChecks;
-    merged->solveSeconds += one->solveSeconds;
-    if (merged->engineNote.empty())
-      merged->engineNote = one->engineNote;
-    for (Candidate &c : one->candidates)
-      merged->candidates.push_back(std::move(c));
-  }
-  if (!merged)
-    return Result<ScheduleResult>::failure(errors);
-  std::stable_sort(merged->candidates.begin(), merged->candidates.end(),
-                   [](const Candidate &a, const Candidate &b) {
-                     return a.evaluation.seconds < b.evaluation.seconds;
-                   });
-  merged->candidates.resize(
-      std::min<size_t>(merged->candidates.size(), std::max(1u, options.topK)));
-  merged->algorithm = merged->candidates.front().schedule.algorithm;
-  return *merged;
+  return rankTogether(families, options, [&](Algorithm algorithm) {
+    return scheduleAttentionFamily(p, t, algorithm, options);
+  });
 }
 
 Result<ScheduleResult> flashgen::schedule::scheduleAttentionFamily(
@@ -173,4 +184,43 @@ flashgen::schedule::scheduleLinear(const LinearProblem &p, const Target &t,
                                            ": " + space.error());
   return solve(p, t, *space, linearIOBound(p, t), options, evaluateLinear,
                checkLinearSchedule);
+}
+
+Result<ScheduleResult> flashgen::schedule::scheduleAttentionGrad(
+    const AttentionProblem &p, const Target &t, const SolveOptions &options,
+    bool deterministic) {
+  if (std::string why = validate(p); !why.empty())
+    return Result<ScheduleResult>::failure(why);
+  std::vector<Algorithm> families;
+  if (options.algorithm) {
+    if (!isAttentionGradAlgorithm(*options.algorithm))
+      return Result<ScheduleResult>::failure(
+          std::string("'") + algorithmName(*options.algorithm) +
+          "' is not an attention backward schedule (flash2_grad, "
+          "flash2_grad_deterministic)");
+    if (deterministic && *options.algorithm == Algorithm::Flash2Grad)
+      return Result<ScheduleResult>::failure(
+          "flash2_grad adds dQ up with float atomics, whose result depends on "
+          "the order CTAs run in; a deterministic backward needs "
+          "flash2_grad_deterministic");
+    families = {*options.algorithm};
+  } else if (deterministic) {
+    families = {Algorithm::Flash2GradDeterministic};
+  } else {
+    families = {Algorithm::Flash2Grad, Algorithm::Flash2GradDeterministic};
+  }
+  IOBound bound = attentionGradIOBound(p, t);
+  return rankTogether(families, options, [&](Algorithm algorithm) {
+    Result<ScheduleSpace> space = attentionGradSpace(p, t, algorithm);
+    if (!space)
+      return Result<ScheduleResult>::failure(
+          "no " + std::string(algorithmName(algorithm)) + " schedule on " +
+          t.name + " for " + describe(p) + ": " + space.error());
+    return solve(
+        p, t, *space, bound, options,
+        [](const AttentionProblem &q, const Target &tt, const Schedule &s) {
+          return evaluateAttentionGrad(q, tt, s);
+        },
+        checkAttentionGradSchedule);
+  });
 }

@@ -76,6 +76,15 @@ Result<ScheduleResult> scheduleAttentionFamily(const AttentionProblem &p,
                                                const Target &t,
                                                Algorithm algorithm,
                                                const SolveOptions &options);
+/// The best schedules of the attention backward (flash.attention_grad):
+/// flash2_grad and flash2_grad_deterministic ranked together by modeled
+/// time, or only flash2_grad_deterministic when `deterministic` (dQ without
+/// float atomics, the same bits on every run). options.algorithm, when set,
+/// must be one of them. The bound is attentionGradIOBound's.
+Result<ScheduleResult> scheduleAttentionGrad(const AttentionProblem &p,
+                                             const Target &t,
+                                             const SolveOptions &options,
+                                             bool deterministic);
 Result<ScheduleResult> scheduleLinear(const LinearProblem &p, const Target &t,
                                       const SolveOptions &options);
 

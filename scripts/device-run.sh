@@ -3,7 +3,8 @@
 # builds the runtime half (-DFLASHGEN_RUNTIME_ONLY=ON), runs the runtime and
 # GPU correctness tests against the carried cases, then the attention
 # benchmark against the carried bundles. Logs go to $OUT (or ./device-out).
-#   scripts/device-run.sh CARRY_DIR   (with CARRY_DIR/gpu-cases, CARRY_DIR/bench-bundles)
+#   scripts/device-run.sh CARRY_DIR   (with CARRY_DIR/gpu-cases, CARRY_DIR/bench-bundles,
+#                                      CARRY_DIR/bench-bundles-backward)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 carry=${1:?usage: scripts/device-run.sh CARRY_DIR}
@@ -101,6 +102,19 @@ if [ -d "$carry/bench-bundles" ] && [ -z "${SKIP_ATTENTION_BENCH:-}" ]; then
   echo "== attention benchmark"
   PYTHONUNBUFFERED=1 python3 bench/attention/bench.py --bundles "$carry/bench-bundles" \
     --out "$out" ${BENCH_FLAGS:-} 2>&1 | tee "$out/bench.log" | tail -30
+fi
+# Forward+backward against cuDNN, FA2 and Flex (bench/attention/bench_backward.py)
+# on the bundles `FLASHGEN_BACKWARD=1 bench/prepare-bench.sh CARRY_DIR/bench-bundles-backward`
+# writes: attention-backward-results.json (+ .png) and bench-backward.log.
+# SKIP_BACKWARD_BENCH=1 skips it; BACKWARD_BENCH_FLAGS adds flags (--quick, --specs ...).
+if [ -d "$carry/bench-bundles-backward" ] && [ -z "${SKIP_BACKWARD_BENCH:-}" ]; then
+  echo "== attention forward+backward benchmark"
+  # shellcheck disable=SC2086
+  PYTHONUNBUFFERED=1 python3 bench/attention/bench_backward.py \
+    --bundles "$carry/bench-bundles-backward" --out "$out" ${BACKWARD_BENCH_FLAGS:-} 2>&1 |
+    tee "$out/bench-backward.log" | tail -40
+  python3 bench/attention/table.py "$out/attention-backward-results.json" \
+    > "$out/attention-backward-table.md" 2>&1
 fi
 if [ -d "$carry/bench-bundles" ] && [ -z "${SKIP_LINEAR_BENCH:-}" ]; then
   echo "== linear benchmark"

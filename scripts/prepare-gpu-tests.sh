@@ -22,6 +22,7 @@ compile_flags=${FLASHGEN_COMPILE_FLAGS:-}
 #   '^(linear|decay|gla|mlstm)'              recurrences, 28 MiB
 #   '^(causal|softcap|window|alibi|prefix)'  masks and score mods, 26 MiB
 #   '^(d64|kv_cache|mha|gqa48|dit)'          head dims, GQA, KV cache, 29 MiB
+#   '^bwd_'                                   attention gradients
 match=${FLASHGEN_GPU_CASES_MATCH:-}
 rm -rf "$out"
 mkdir -p "$out/bundles" "$out/ref"
@@ -53,6 +54,31 @@ add_case() {
   cases+=("{\"label\": \"$label\", \"bundle\": \"$bundle\", \"kernel\": \"$kernel\", \"reference\": \"$refdir/$kernel\"}")
 }
 
+# add_backward_case LABEL SPEC KERNEL SEED DIM...: the gradient kernels
+# (KERNEL_backward of a bundle compiled with --backward) against
+# flashgen-ref --backward's float64 gradients of the same spec.
+add_backward_case() {
+  local label=$1 spec=$2 kernel=$3 seed=$4
+  shift 4
+  if [ -n "$match" ] && ! [[ $label =~ $match ]]; then return 0; fi
+  local dims=()
+  for d in "$@"; do dims+=(--dim "$d"); done
+  local bundle="bundles/${kernel}_with_backward"
+  local spec_path="examples/$spec"
+  case "$spec" in */*) spec_path="$spec" ;; esac
+  if [ ! -f "$out/$bundle/manifest.json" ]; then
+    # shellcheck disable=SC2086
+    "$bin/flashgen" compile --backward "$spec_path" -o "$out/$bundle" $compile_flags > /dev/null
+  fi
+  local refdir="ref/$label"
+  "$bin/flashgen-ref" --backward "$spec_path" "${dims[@]}" --seed "$seed" -o "$out/$refdir" > /dev/null
+  # Only the gradient case is checked here (the forward has its own cases),
+  # against the relative error of the harness, which reads no error scales.
+  rm -rf "${out:?}/$refdir/$kernel"
+  rm -f "$out/$refdir/${kernel}_backward/"*.error_scale.npy
+  cases+=("{\"label\": \"$label\", \"bundle\": \"$bundle\", \"kernel\": \"${kernel}_backward\", \"reference\": \"$refdir/${kernel}_backward\"}")
+}
+
 # Sizes keep the whole set small (the GPU machine's carry limit is 64 MiB,
 # shared with the benchmark bundles and peer sources) while covering ragged
 # tails, batch > 1, GQA, N != M, Dk != Dv and state in/out.
@@ -73,6 +99,15 @@ add_case mha_d256c_b1_n190    $b/mha_d256_causal.mlir   mha_d256_causal   18 B=1
 add_case gqa48_b1_n75         $b/gqa48_d128_causal.mlir gqa48_d128_causal 19 B=1 N=75
 add_case dit_d64_b1_n97       $b/dit_h48_d64.mlir       dit_h48_d64       20 B=1 N=97
 add_case d64c_b1_n131         $b/mha_d64_causal.mlir    mha_d64_causal    21 B=1 N=131
+# Attention gradients (every variant: the atomic and the deterministic
+# kernels): masks, score_mod derivatives, mask_mod, GQA, N != M, batch > 1.
+add_backward_case bwd_causal_gqa_b2_n70  causal_gqa.mlir      causal_gqa      31 B=2 N=70
+add_backward_case bwd_softcap_b1_n130    softcap.mlir         softcap         32 B=1 N=130
+add_backward_case bwd_window_b1_n300     sliding_window.mlir  sliding_window  33 B=1 N=300
+add_backward_case bwd_alibi_b1_n130      alibi_causal.mlir    alibi_causal    34 B=1 N=130
+add_backward_case bwd_d64_b1_n100        attention_d64.mlir   attention_d64   35 B=1 N=100
+add_backward_case bwd_prefix_lm_b1_n270  prefix_lm.mlir       prefix_lm       36 B=1 N=270
+add_backward_case bwd_kv_cache_n37_m301  kv_cache_causal.mlir kv_cache_causal 37 B=2 N=37 M=301
 # Linear recurrences: every gate kind, T not a multiple of the chunk.
 add_case linear_plain_b1_t150 linear_plain.mlir    linear_plain    10 B=1 T=150
 add_case decay_b2_t150        decay.mlir           decay           11 B=2 T=150

@@ -37,8 +37,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
 import flashgen  # noqa: E402
 
-from triton.testing import do_bench  # noqa: E402
-
 TOKENS = 16384
 ROTATE = 4  # input sets cycled through while timing
 # The score_mod's SFU and FP32 ops per score as flash-schedule counts them in
@@ -78,6 +76,9 @@ def alibi_bias_reference(q, k, v, heads):
 
 
 def time_ms(fn):
+    # Imported here, so that bench_backward.py can share this module's
+    # helpers without Triton.
+    from triton.testing import do_bench
     return do_bench(fn, warmup=25, rep=100, return_mode="median")
 
 

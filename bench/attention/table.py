@@ -5,6 +5,14 @@ schedule, the fastest of the ranked candidates beside it, and the peers of the
 same run with v0's ratios to them.
 
     python3 bench/attention/table.py docs/results/attention-h200-v0.json
+
+Given bench_backward.py's attention-backward-results.json (its "kind" is
+"attention-forward-backward") it prints the forward+backward table instead:
+v0 (the forward and backward kernels' variant 0) against SDPA cuDNN, SDPA FA2
+and Flex, fwd+bwd and bwd alone, TFLOP/s (backward 2.5x and fwd+bwd 3.5x the
+forward's FLOPs, causal halved), v0's ratios to cuDNN and Flex, the fastest
+backward variant beside v0, and the largest relative error of v0's o, dq, dk,
+dv against the f32 reference.
 """
 import json
 import sys
@@ -27,8 +35,38 @@ def ratio(a, b):
     return f"{a / b:.2f}" if a and b else "-"
 
 
+def backward_table(results):
+    rows = results["rows"]
+    print("| spec | N | B | v0 max err | **v0 fwd+bwd** | cuDNN | FA2 | Flex | v0/cuDNN | v0/Flex "
+          "| **v0 bwd** | best bwd (variant) | cuDNN bwd | FA2 bwd | Flex bwd | bwd v0/cuDNN "
+          "| bwd v0/Flex | missing |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        err = r.get("err", {}).get("flashgen")
+        err = "WRONG" if r.get("wrong") else (f"{max(err.values()):.1e}" if err else "-")
+        v0, v0b = r.get("flashgen_fwdbwd_tflops"), r.get("flashgen_bwd_tflops")
+        best = (f"{tflops(r.get('best_bwd_tflops'))} (v{r['best_bwd_variant']})"
+                if r.get("best_bwd_tflops") else "-")
+        derived = [k for k in ("flashgen", "cudnn", "fa2", "flex") if r.get(k + "_bwd_derived")]
+        missing = "; ".join(f"{k}: {why}" for k, why in sorted(r.get("missing", {}).items())
+                            if not why.startswith("SDPA takes no score_mod"))
+        if derived:
+            missing = "; ".join(filter(None, [missing, "bwd = fwd+bwd - fwd: " + ", ".join(derived)]))
+        print(f"| {NAMES.get(r['spec'], r['spec'])} | {r['n']} | {r['batch']} | {err} | **{tflops(v0)}** "
+              f"| {tflops(r.get('cudnn_fwdbwd_tflops'))} | {tflops(r.get('fa2_fwdbwd_tflops'))} "
+              f"| {tflops(r.get('flex_fwdbwd_tflops'))} | {ratio(v0, r.get('cudnn_fwdbwd_tflops'))} "
+              f"| {ratio(v0, r.get('flex_fwdbwd_tflops'))} | **{tflops(v0b)}** | {best} "
+              f"| {tflops(r.get('cudnn_bwd_tflops'))} | {tflops(r.get('fa2_bwd_tflops'))} "
+              f"| {tflops(r.get('flex_bwd_tflops'))} | {ratio(v0b, r.get('cudnn_bwd_tflops'))} "
+              f"| {ratio(v0b, r.get('flex_bwd_tflops'))} | {missing.replace('|', '/') or '-'} |")
+
+
 def main(path):
-    rows = json.load(open(path))["rows"]
+    results = json.load(open(path))
+    if results.get("kind") == "attention-forward-backward":
+        backward_table(results)
+        return
+    rows = results["rows"]
     print("| spec | N | B | **v0** (own schedule) | v0 schedule | best of the ranked (variant) "
           "| SDPA FA2 | cuDNN | Flex | v0/cuDNN | v0/FA2 | v0/Flex | v0/best |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")

@@ -6,7 +6,7 @@
 // an enum (family, tensor, product, source, target) are parse errors.
 
 // An unknown family.
-// expected-error@+1 {{expected string or keyword containing one of the following enum values for attribute 'family' [attention, linear_fused, linear_states, linear_outputs]}}
+// expected-error@+1 {{expected string or keyword containing one of the following enum values for attribute 'family' [attention, linear_fused, linear_states, linear_outputs, attention_grad_prep, attention_grad_kv, attention_grad_dq, attention_grad_convert]}}
 flash.kernel @k family backward schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
@@ -79,7 +79,7 @@ flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_f
 flash.kernel @k family attention schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
-  // expected-error@+1 {{expected string or keyword containing one of the following enum values for attribute 'tensor' [q, k, v, g, o]}}
+  // expected-error@+1 {{expected string or keyword containing one of the following enum values for attribute 'tensor' [q, k, v, g, o, lse, dout, delta, dq_accum, dq, dk, dv]}}
   flash.tile_load x[%c0, %c0, %c0] rows 64 extent %c0 stage %c0
 }
 
@@ -89,7 +89,7 @@ flash.kernel @k family attention schedule #flash.schedule<algorithm = flash2, ti
 flash.kernel @k family attention schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
-  // expected-error@+1 {{'flash.tile_load' op tensor o is not q, k or v}}
+  // expected-error@+1 {{'flash.tile_load' op tensor o is not q, k, v or dout}}
   flash.tile_load o[%c0, %c0, %c0] rows 64 extent %c0 stage %c0
 }
 
@@ -109,7 +109,7 @@ flash.kernel @k family attention schedule #flash.schedule<algorithm = flash2, ti
 flash.kernel @k family attention schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
-  // expected-error@+1 {{expected string or keyword containing one of the following enum values for attribute 'product' [qk, pv]}}
+  // expected-error@+1 {{expected string or keyword containing one of the following enum values for attribute 'product' [qk, pv, dov, ptdo, dstq, dsk]}}
   flash.tile_mma kv stage %c0
 }
 
@@ -382,4 +382,62 @@ flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_f
 flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {gate = "sigmoid"} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
+}
+
+// -----
+
+// dO is a gradient kernel's tensor, not the forward's.
+flash.kernel @k family attention schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.tile_load' op a attention kernel has no tensor dout (its tensors: q, k, v, o)}}
+  flash.tile_load dout[%c0, %c0, %c0] rows 64 extent %c0 stage %c0
+}
+
+// -----
+
+// The forward computes no gradient product.
+flash.kernel @k family attention schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.tile_mma' op a attention kernel with a flash2 schedule computes no product dsk (its products: qk, pv)}}
+  flash.tile_mma dsk stage %c0
+}
+
+// -----
+
+// A deterministic kv kernel adds no dQ: it has no accumulator.
+flash.kernel @k family attention_grad_kv schedule #flash.schedule<algorithm = flash2_grad_deterministic, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["key_tile", "kv_head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.tile_mma' op a attention_grad_kv kernel with a flash2_grad_deterministic schedule computes no product dsk (its products: qk, dov, ptdo, dstq)}}
+  flash.tile_mma dsk stage %c0
+}
+
+// -----
+
+flash.kernel @k family attention_grad_kv schedule #flash.schedule<algorithm = flash2_grad_deterministic, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["key_tile", "kv_head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.accum_add' op needs the f32 dQ accumulator of a flash2_grad schedule; this kernel's is flash2_grad_deterministic}}
+  flash.accum_add dq_accum[%c0, %c0, %c0] extent %c0
+}
+
+// -----
+
+// Gradient tile ops live in the gradient kernels.
+flash.kernel @k family attention schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  // expected-error@+1 {{'flash.grad_probabilities' op must be inside a flash.kernel of family attention_grad_kv or attention_grad_dq, not attention}}
+  flash.grad_probabilities
+}
+
+// -----
+
+// The kv kernel stores dk and dv only.
+flash.kernel @k family attention_grad_kv schedule #flash.schedule<algorithm = flash2_grad, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["key_tile", "kv_head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.grad_store' op tensor dq is not dk or dv}}
+  flash.grad_store dq[%c0, %c0, %c0] extent %c0 scale 1.0
 }

@@ -75,3 +75,19 @@ func.func @f32_inputs(%q: tensor<?x1x?x64xf32>, %k: tensor<?x1x?x64xf32>,
       : tensor<?x1x?x64xf32>, tensor<?x1x?x64xf32>, tensor<?x1x?x64xf32> -> tensor<?x1x?x64xf32>
   return %o : tensor<?x1x?x64xf32>
 }
+
+// -----
+
+#atomic = #flash.schedule<algorithm = flash2_grad, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0>
+
+// A deterministic op never gets atomic dQ kernels.
+func.func @det_backward(%q: tensor<?x2x?x64xbf16>, %k: tensor<?x2x?x64xbf16>, %v: tensor<?x2x?x64xbf16>,
+                        %o: tensor<?x2x?x64xbf16>, %do: tensor<?x2x?x64xbf16>, %lse: tensor<?x2x?xf32>)
+    -> (tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>) {
+  // expected-error@+1 {{is deterministic but schedule}}
+  %dq, %dk, %dv = flash.attention_grad %q, %k, %v, %o, %do, %lse dims ["B", "N", "N"] deterministic
+      {flash.schedule = #atomic}
+      : tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?xf32>
+      -> tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>
+  return %dq, %dk, %dv : tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>
+}

@@ -24,17 +24,3 @@ func.func @odd_key_dim(%q: tensor<1x1x1024x96xbf16>, %v: tensor<1x1x1024x64xbf16
   %o = flash.linear_attention %q, %q, %v : tensor<1x1x1024x96xbf16>, tensor<1x1x1024x96xbf16>, tensor<1x1x1024x64xbf16> -> tensor<1x1x1024x64xbf16>
   return %o : tensor<1x1x1024x64xbf16>
 }
-
-// -----
-
-// No kernel is written for attention gradients yet: the scheduler refuses the
-// op rather than let flashgen compile write a bundle without it.
-func.func @softcap_backward(%q: tensor<?x4x?x64xbf16>, %k: tensor<?x4x?x64xbf16>, %v: tensor<?x4x?x64xbf16>,
-                            %o: tensor<?x4x?x64xbf16>, %do: tensor<?x4x?x64xbf16>, %lse: tensor<?x4x?xf32>)
-    -> (tensor<?x4x?x64xbf16>, tensor<?x4x?x64xbf16>, tensor<?x4x?x64xbf16>) {
-  // expected-error @+1 {{'flash.attention_grad' op has no kernels yet: flashgen does not generate attention gradient kernels}}
-  %dq, %dk, %dv = flash.attention_grad %q, %k, %v, %o, %do, %lse dims ["B", "N", "N"]
-      : tensor<?x4x?x64xbf16>, tensor<?x4x?x64xbf16>, tensor<?x4x?x64xbf16>, tensor<?x4x?x64xbf16>, tensor<?x4x?x64xbf16>, tensor<?x4x?xf32>
-      -> tensor<?x4x?x64xbf16>, tensor<?x4x?x64xbf16>, tensor<?x4x?x64xbf16>
-  return %dq, %dk, %dv : tensor<?x4x?x64xbf16>, tensor<?x4x?x64xbf16>, tensor<?x4x?x64xbf16>
-}

@@ -64,6 +64,16 @@ cl::opt<bool> specSchedulesArg(
     cl::desc("keep the spec's #flash.schedule and flash.candidates instead of "
              "searching"),
     cl::sub(compileCommand), cl::cat(compileCategory));
+cl::opt<bool> backwardArg(
+    "backward",
+    cl::desc("also write each attention's gradient kernels, <name>_backward "
+             "(flash-derive-backward; training from flashgen.torch)"),
+    cl::sub(compileCommand), cl::cat(compileCategory));
+cl::opt<bool> deterministicArg(
+    "deterministic",
+    cl::desc("with --backward: gradient kernels without float atomics (dQ by "
+             "its own kernel; bitwise reproducible)"),
+    cl::sub(compileCommand), cl::cat(compileCategory));
 cl::opt<bool> printIrArg("print-ir", cl::desc("print the lowered IR to stdout"),
                          cl::sub(compileCommand), cl::cat(compileCategory));
 } // namespace
@@ -111,6 +121,12 @@ int flashgen::cli::runCompile() {
   const std::string spec = specArg, output = outputArg, target = targetArg;
   const unsigned topK = topKArg;
   const bool printIr = printIrArg, specSchedules = specSchedulesArg;
+  const bool backward = backwardArg, deterministic = deterministicArg;
+  if (deterministic && !backward) {
+    llvm::errs() << "flashgen compile: --deterministic applies to the "
+                    "gradient kernels: pass --backward too\n";
+    return 2;
+  }
   DimValues dims;
   for (const std::string &binding : dimArgs)
     if (llvm::Error error = parseDimBinding(binding, dims)) {
@@ -148,6 +164,11 @@ int flashgen::cli::runCompile() {
           : "flash-io-bounds{target=" + target + " dims=" + dimOption +
                 "},flash-schedule{target=" + target + " dims=" + dimOption +
                 " top-k=" + std::to_string(topK) + "},";
+  // --backward derives `<name>_backward` before anything is scheduled, so
+  // the gradient op gets its own bound, search and kernels.
+  if (backward)
+    scheduling = std::string("flash-derive-backward{deterministic=") +
+                 (deterministic ? "true" : "false") + "}," + scheduling;
   // The pass manager is anchored on the top-level module already.
   std::string pipeline = scheduling + "flash-lower-kernels{target=" + target +
                          "},flash-warp-specialize,canonicalize,cse";

@@ -4,6 +4,7 @@
 // docs/semantics.md §2.6) beyond the tile products:
 //   delta_rows      D_i = sum_e dO_ie O_ie, the prep kernel's row dots
 //   load_rows       a warp's lse / D rows from global into a row_vec
+//   load_cols       the same per column (the kv kernel's S^T tile)
 //   grad_probabilities  P = exp(s - lse) recomputed from the forward's lse
 //   score_grad      dS = P (dP - D), the softmax's backward
 //   atomic_add_rows a warp's dQ partial added into the f32 workspace
@@ -37,36 +38,53 @@ FG_DEVICE void load_rows(row_vec<R>& v, const float* src, i64 stride, int rows_v
     }
 }
 
-/// p = exp(s - lse) elementwise in exp2 form: s * c - lse * log2(e), c the
-/// softmax scale of the score tile; masked scores (-inf) give 0. A row with
-/// no visible key has only -inf scores, so its lse (-inf) is never used.
-template <int R, int C>
-FG_DEVICE void grad_probabilities(acc_tile<R, C>& s, const row_vec<R>& lse, float c) {
+/// v[c] = src[c * stride] for the columns c < cols_valid this lane holds in
+/// a C-column acc_tile, `fill` past them (the kv kernel's score tile has a
+/// column per query row).
+template <int C>
+FG_DEVICE void load_cols(col_vec<C>& v, const float* src, i64 stride, int cols_valid, float fill) {
+  const int lane = ptx::lane_id();
   FG_UNROLL
-  for (int m = 0; m < R / 16; ++m)
+  for (int n = 0; n < C / 8; ++n)
     FG_UNROLL
-    for (int h = 0; h < 2; ++h) {
-      const float offset = lse.v[m][h] * kLog2e;
-      FG_UNROLL
-      for (int n = 0; n < acc_tile<R, C>::kNT; ++n)
-        FG_UNROLL
-        for (int e = 0; e < 2; ++e) {
-          float& x = s.v[m][n][2 * h + e];
-          x = x == ptx::neg_inf() ? 0.0f : exp2_fast(x * c - offset);
-        }
+    for (int i = 0; i < 2; ++i) {
+      const int c = n * 8 + ((lane & 3) << 1) + i;
+      v.v[n][i] = c < cols_valid ? src[c * stride] : fill;
     }
 }
 
-/// dp = p * (dp - D[row]) in place: the gradient of the (modified) scores.
-template <int R, int C>
-FG_DEVICE void score_grad(acc_tile<R, C>& dp, const acc_tile<R, C>& p, const row_vec<R>& delta) {
+/// The row_vec / col_vec value of accumulator element e of tile (m, n).
+template <int R> FG_DEVICE float vec_at(const row_vec<R>& v, int m, int, int e) { return v.v[m][e >> 1]; }
+template <int C> FG_DEVICE float vec_at(const col_vec<C>& v, int, int n, int e) { return v.v[n][e & 1]; }
+
+/// p = exp(s - lse) elementwise in exp2 form: s * c - lse * log2(e), c the
+/// softmax scale of the score tile, lse per row (row_vec) or per column
+/// (col_vec: the kv kernel's transposed tile); hidden scores (-inf) give 0,
+/// and so does lse = +inf (rows past the end).
+template <int R, int C, class Vec>
+FG_DEVICE void grad_probabilities(acc_tile<R, C>& s, const Vec& lse, float c) {
+  FG_UNROLL
+  for (int m = 0; m < R / 16; ++m)
+    FG_UNROLL
+    for (int n = 0; n < acc_tile<R, C>::kNT; ++n)
+      FG_UNROLL
+      for (int e = 0; e < 4; ++e) {
+        float& x = s.v[m][n][e];
+        x = x == ptx::neg_inf() ? 0.0f : exp2_fast(x * c - vec_at(lse, m, n, e) * kLog2e);
+      }
+}
+
+/// dp = p * (dp - D) in place: the gradient of the (modified) scores, D per
+/// row or per column as for grad_probabilities.
+template <int R, int C, class Vec>
+FG_DEVICE void score_grad(acc_tile<R, C>& dp, const acc_tile<R, C>& p, const Vec& delta) {
   FG_UNROLL
   for (int m = 0; m < R / 16; ++m)
     FG_UNROLL
     for (int n = 0; n < acc_tile<R, C>::kNT; ++n)
       FG_UNROLL
       for (int e = 0; e < 4; ++e)
-        dp.v[m][n][e] = p.v[m][n][e] * (dp.v[m][n][e] - delta.v[m][e >> 1]);
+        dp.v[m][n][e] = p.v[m][n][e] * (dp.v[m][n][e] - vec_at(delta, m, n, e));
 }
 
 /// Adds acc to the f32 rows at dst (row_stride apart), rows < rows_valid,

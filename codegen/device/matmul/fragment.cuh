@@ -111,6 +111,9 @@ FG_DEVICE void for_each_at(acc_tile<R, C>& t, int row0, int col0, F&& f) {
 template <int R, int C> FG_DEVICE float& at(acc_tile<R, C>& t, int drow, int dcol) {
   return t.v[drow >> 4][dcol >> 3][((drow >> 3) & 1) * 2 + (dcol & 1)];
 }
+template <int R, int C> FG_DEVICE float at(const acc_tile<R, C>& t, int drow, int dcol) {
+  return t.v[drow >> 4][dcol >> 3][((drow >> 3) & 1) * 2 + (dcol & 1)];
+}
 
 /// Calls f(row, col, v) for every element this lane holds: row = row0 + its
 /// row in the tile, col = col0 + its column, v a float& to the element

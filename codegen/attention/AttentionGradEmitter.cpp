@@ -1,0 +1,596 @@
+//===- AttentionGradEmitter.cpp - CUDA for the attention gradients --------===//
+//
+// Prints the `flash.kernel` families of flash.attention_grad
+// (dialect/FlashGradKernelOps.td): attention_grad_prep, attention_grad_kv,
+// attention_grad_dq and attention_grad_convert, on the mma.sync path of the
+// device library (warp tiles, swizzled smem_tile, cp.async rings) plus
+// attention/backward.cuh. Scalar code, loops and the user's regions come
+// from ScalarPrinter, as for the forward.
+//
+// Where each tensor lives is the family's:
+//   attention_grad_kv  K, V resident (sK, sV), Q and dO in rings (sQ, sdO),
+//                      dS staged in sdS; each warp owns kWarpRows key rows of
+//                      the transposed score tile S^T and of dK, dV, and
+//                      kWarpQRows query rows of the dQ product
+//   attention_grad_dq  Q and dO resident, K and V in rings; each warp owns
+//                      kWarpRows query rows of S and of dQ
+// so the score map runs on S^T in the kv kernel: its lambda names the row
+// index j and the column index i.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/KernelFamilies.h"
+
+#include "codegen/ScalarPrinter.h"
+#include "codegen/attention/AttentionPrinter.h"
+#include "dialect/ScheduleConversion.h"
+#include "schedule/AttentionGrad.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <algorithm>
+
+using namespace mlir;
+using namespace mlir::flash;
+namespace sched = flashgen::schedule;
+
+namespace {
+
+/// One kernel parameter of the gradient kernels: a tensor of the bundle
+/// entry (by its manifest name) or a scratch buffer of the variant.
+struct GradParam {
+  TensorRole role;
+  const char *manifestName; ///< "do" (a C++ keyword) for dout
+  const char *cName;
+  int rank;
+  bool f32;
+  bool output;
+  bool scratch;
+};
+
+constexpr GradParam kGradParams[] = {
+    {TensorRole::q, "q", "q", 4, false, false, false},
+    {TensorRole::k, "k", "k", 4, false, false, false},
+    {TensorRole::v, "v", "v", 4, false, false, false},
+    {TensorRole::o, "o", "o", 4, false, false, false},
+    {TensorRole::dout, "do", "dout", 4, false, false, false},
+    {TensorRole::lse, "lse", "lse", 3, true, false, false},
+    {TensorRole::dq, "dq", "dq", 4, false, true, false},
+    {TensorRole::dk, "dk", "dk", 4, false, true, false},
+    {TensorRole::dv, "dv", "dv", 4, false, true, false},
+    {TensorRole::delta, "delta", "delta", 3, true, true, true},
+    {TensorRole::dq_accum, "dq_accum", "dq_accum", 4, true, true, true},
+};
+
+const GradParam &gradParam(TensorRole role) {
+  return *llvm::find_if(kGradParams,
+                        [&](const GradParam &p) { return p.role == role; });
+}
+
+class AttentionGradPrinter : public ScalarPrinter {
+public:
+  using ScalarPrinter::ScalarPrinter;
+  FailureOr<EmittedKernel> print();
+
+private:
+  KernelFamily family = KernelFamily::attention_grad_kv;
+  bool atomicDq = false;
+  /// Some score map changes the score (then the region sees q k^T *
+  /// kScoreScale and the softmax's scale is log2(e) alone).
+  bool scoresModified = false;
+
+  bool kvKernel() const { return family == KernelFamily::attention_grad_kv; }
+  /// The tensors and scratch buffers the family's kernels take, in order.
+  SmallVector<TensorRole> params() const;
+  LogicalResult printKernelOp(Operation *op) override;
+  LogicalResult printScoreMap(ScoreMapOp op);
+  LogicalResult printGradScores(GradScoresOp op);
+  std::string base(TensorRole role, Value batch, Value head);
+  /// "(tile) * kTile<Q|K> + <warp's first row>" of a row tile.
+  std::string warpRow(Value tile, StringRef tileRows, StringRef warpRow0);
+  std::string signature();
+  std::string header();
+  double scale(StringRef key) {
+    return cast<FloatAttr>(kernel.getProblem().get(key)).getValueAsDouble();
+  }
+  Type elementType() {
+    return cast<TypeAttr>(kernel.getProblem().get("element_type")).getValue();
+  }
+};
+
+SmallVector<TensorRole> AttentionGradPrinter::params() const {
+  using R = TensorRole;
+  switch (family) {
+  case KernelFamily::attention_grad_prep:
+    if (atomicDq)
+      return {R::o, R::dout, R::delta, R::dq_accum};
+    return {R::o, R::dout, R::delta};
+  case KernelFamily::attention_grad_kv:
+    if (atomicDq)
+      return {R::q, R::k, R::v, R::dout, R::lse, R::dk, R::dv, R::delta, R::dq_accum};
+    return {R::q, R::k, R::v, R::dout, R::lse, R::dk, R::dv, R::delta};
+  case KernelFamily::attention_grad_dq:
+    return {R::q, R::k, R::v, R::dout, R::lse, R::dq, R::delta};
+  default:
+    return {R::dq, R::dq_accum};
+  }
+}
+
+std::string AttentionGradPrinter::base(TensorRole role, Value batch,
+                                       Value head) {
+  std::string t = gradParam(role).cName;
+  return llvm::formatv("{0} + (long long)({1}) * {0}_s0 + (long long)({2}) * {0}_s1",
+                       t, name(batch), name(head))
+      .str();
+}
+
+std::string AttentionGradPrinter::warpRow(Value tile, StringRef tileRows,
+                                          StringRef warpRow0) {
+  return "((" + name(tile) + ") * " + tileRows.str() + " + " + warpRow0.str() +
+         ")";
+}
+
+LogicalResult AttentionGradPrinter::printScoreMap(ScoreMapOp op) {
+  Block &block = op.getBody().front();
+  auto yield = cast<ScoreYieldOp>(block.getTerminator());
+  bool identityScore = yield.getScore() == block.getArgument(0);
+  auto visible = yield.getVisible().getDefiningOp<arith::ConstantIntOp>();
+  bool alwaysVisible = visible && visible.value() != 0;
+  if (identityScore && alwaysVisible) {
+    line() << "// interior tile: no score_mod, no mask\n";
+    return success();
+  }
+  std::string q0 = "(" + name(op.getQueryTile()) + ") * kTileQ";
+  std::string k0 = "(" + name(op.getKeyTile()) + ") * kTileK";
+  if (kvKernel())
+    line() << "fg::warp::for_each_at(s_tile, " << k0 << " + wrow0, " << q0
+           << ", [&](int j, int i, int dj, int di, float& x) {\n";
+  else
+    line() << "fg::warp::for_each_at(s_tile, " << q0 << " + wrow0, " << k0
+           << ", [&](int i, int j, int di, int dj, float& x) {\n";
+  ++indent;
+  names[block.getArgument(0)] = scoresModified ? "(x * kScoreScale)" : "x";
+  names[block.getArgument(1)] = name(op.getBatch());
+  names[block.getArgument(2)] = name(op.getHead());
+  names[block.getArgument(3)] = "i";
+  names[block.getArgument(4)] = "j";
+  positions = PositionOffsets{block.getArgument(3), block.getArgument(4), "di", "dj"};
+  for (Operation &inner : block.without_terminator())
+    if (failed(printOp(&inner))) {
+      positions.reset();
+      return failure();
+    }
+  positions.reset();
+  std::string score = name(yield.getScore());
+  if (alwaysVisible)
+    line() << "x = " << score << ";\n";
+  else
+    line() << "x = " << name(yield.getVisible()) << " ? " << score
+           << " : fg::neg_inf();\n";
+  --indent;
+  line() << "});\n";
+  return success();
+}
+
+LogicalResult AttentionGradPrinter::printGradScores(GradScoresOp op) {
+  line() << "fg::warp::score_grad(dp_tile, s_tile, delta_v);\n";
+  if (op.getBody().empty())
+    return success();
+  // dS = dS' * score_grad(s) where P != 0 (semantics §2.6: the derivative
+  // is not evaluated at hidden scores, which may be infinite there).
+  Block &block = op.getBody().front();
+  auto yield = cast<ScoreYieldOp>(block.getTerminator());
+  std::string q0 = "(" + name(op.getQueryTile()) + ") * kTileQ";
+  std::string k0 = "(" + name(op.getKeyTile()) + ") * kTileK";
+  std::string raw;
+  if (kvKernel()) {
+    line() << "fg::warp::for_each_at(dp_tile, " << k0 << " + wrow0, " << q0
+           << ", [&](int j, int i, int dj, int di, float& x) {\n";
+    raw = "(fg::warp::at(s_raw, dj, di) * kScoreScale)";
+  } else {
+    line() << "fg::warp::for_each_at(dp_tile, " << q0 << " + wrow0, " << k0
+           << ", [&](int i, int j, int di, int dj, float& x) {\n";
+    raw = "(fg::warp::at(s_raw, di, dj) * kScoreScale)";
+  }
+  ++indent;
+  line() << "if (x == 0.0f) return;\n";
+  names[block.getArgument(0)] = raw;
+  names[block.getArgument(1)] = name(op.getBatch());
+  names[block.getArgument(2)] = name(op.getHead());
+  names[block.getArgument(3)] = "i";
+  names[block.getArgument(4)] = "j";
+  positions = PositionOffsets{block.getArgument(3), block.getArgument(4), "di", "dj"};
+  for (Operation &inner : block.without_terminator())
+    if (failed(printOp(&inner))) {
+      positions.reset();
+      return failure();
+    }
+  positions.reset();
+  line() << "x *= " << name(yield.getScore()) << ";\n";
+  --indent;
+  line() << "});\n";
+  return success();
+}
+
+LogicalResult AttentionGradPrinter::printKernelOp(Operation *op) {
+  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+      .Case<TileLoadOp>([&](TileLoadOp load) -> LogicalResult {
+        TensorRole role = load.getTensor();
+        bool queryRows = role == TensorRole::q || role == TensorRole::dout;
+        // The family's ring holds q, dout (kv) or k, v (dq).
+        bool streamed = kvKernel() == queryRows;
+        std::string tile = role == TensorRole::q   ? "sQ"
+                           : role == TensorRole::k ? "sK"
+                           : role == TensorRole::v ? "sV"
+                                                   : "sdO";
+        if (streamed)
+          tile += ".stage(" + name(load.getStage()) + ")";
+        std::string t = gradParam(role).cName;
+        std::string row0 = "(" + name(load.getRowTile()) + ") * " +
+                           std::to_string(load.getRows());
+        line() << "fg::cta::load_async<kThreads>(" << tile << ", "
+               << base(role, load.getBatch(), load.getHead())
+               << " + (long long)(" << row0 << ") * " << t << "_s2, " << t
+               << "_s2, " << name(load.getExtent()) << " - " << row0 << ");\n";
+        return success();
+      })
+      .Case<TileCommitOp>([&](auto) {
+        line() << "fg::cta::commit();\n";
+        return success();
+      })
+      .Case<TileWaitOp>([&](TileWaitOp wait) {
+        line() << "fg::cta::wait<" << wait.getPending() << ">();\n";
+        line() << "fg::cta::sync();\n";
+        return success();
+      })
+      .Case<BarrierOp>([&](auto) {
+        line() << "fg::cta::sync();\n";
+        return success();
+      })
+      .Case<TileMmaOp>([&](TileMmaOp mma) -> LogicalResult {
+        std::string stage = name(mma.getStage());
+        bool kv = kvKernel();
+        switch (mma.getProduct()) {
+        case TileProduct::qk: // S^T = K Q^T (kv), S = Q K^T (dq)
+          line() << "fg::acc_tile<kWarpRows, " << (kv ? "kTileQ" : "kTileK")
+                 << "> s_tile;\n";
+          line() << "fg::warp::zero(s_tile);\n";
+          line() << (kv ? "fg::warp::mma_ABt(s_tile, sK, wrow0, sQ.stage("
+                        : "fg::warp::mma_ABt(s_tile, sQ, wrow0, sK.stage(")
+                 << stage << "), 0);\n";
+          return success();
+        case TileProduct::dov: // dP^T = V dO^T (kv), dP = dO V^T (dq)
+          line() << "fg::acc_tile<kWarpRows, " << (kv ? "kTileQ" : "kTileK")
+                 << "> dp_tile;\n";
+          line() << "fg::warp::zero(dp_tile);\n";
+          line() << (kv ? "fg::warp::mma_ABt(dp_tile, sV, wrow0, sdO.stage("
+                        : "fg::warp::mma_ABt(dp_tile, sdO, wrow0, sV.stage(")
+                 << stage << "), 0);\n";
+          return success();
+        case TileProduct::ptdo: // dV += P^T dO
+          line() << "{\n";
+          line() << "  fg::a_tile<Elem, kWarpRows, kTileQ> pt;\n";
+          line() << "  fg::warp::convert(pt, s_tile);\n";
+          line() << "  fg::warp::mma_rAB(acc_dv, pt, sdO.stage(" << stage
+                 << "), 0, 0);\n";
+          line() << "}\n";
+          return success();
+        case TileProduct::dstq: // dK += dS^T Q
+          line() << "{\n";
+          line() << "  fg::a_tile<Elem, kWarpRows, kTileQ> dst;\n";
+          line() << "  fg::warp::convert(dst, dp_tile);\n";
+          line() << "  fg::warp::mma_rAB(acc_dk, dst, sQ.stage(" << stage
+                 << "), 0, 0);\n";
+          line() << "}\n";
+          return success();
+        case TileProduct::dsk:
+          if (kv) { // dQ = dS K from the staged dS^T, this warp's query rows
+            line() << "fg::acc_tile<kWarpQRows, kHeadDim> dq_tile;\n";
+            line() << "fg::warp::zero(dq_tile);\n";
+            line() << "fg::warp::mma_AtB<kTileK>(dq_tile, sdS, 0, wq0, sK, 0, 0);\n";
+            return success();
+          }
+          line() << "{\n"; // dQ += dS K
+          line() << "  fg::a_tile<Elem, kWarpRows, kTileK> ds;\n";
+          line() << "  fg::warp::convert(ds, dp_tile);\n";
+          line() << "  fg::warp::mma_rAB(acc_dq, ds, sK.stage(" << stage
+                 << "), 0, 0);\n";
+          line() << "}\n";
+          return success();
+        default:
+          return mma.emitOpError() << "has no printing in a "
+                                   << stringifyKernelFamily(family) << " kernel";
+        }
+      })
+      .Case<ScoreSaveOp>([&](auto) {
+        line() << "const auto s_raw = s_tile;  // score_grad reads the raw scores\n";
+        return success();
+      })
+      .Case<ScoreMapOp>([&](ScoreMapOp map) { return printScoreMap(map); })
+      .Case<GradRowsOp>([&](GradRowsOp rows) {
+        std::string row0 = kvKernel()
+                               ? "((" + name(rows.getRowTile()) + ") * kTileQ)"
+                               : warpRow(rows.getRowTile(), "kTileQ", "wrow0");
+        std::string load = kvKernel() ? "fg::warp::load_cols(" : "fg::warp::load_rows(";
+        std::string valid = name(rows.getExtent()) + " - " + row0;
+        line() << load << "lse_v, "
+               << base(TensorRole::lse, rows.getBatch(), rows.getHead())
+               << " + (long long)" << row0 << " * lse_s2, lse_s2, " << valid
+               << ", fg::pos_inf());\n";
+        line() << load << "delta_v, "
+               << base(TensorRole::delta, rows.getBatch(), rows.getHead())
+               << " + (long long)" << row0 << " * delta_s2, delta_s2, " << valid
+               << ", 0.0f);\n";
+        return success();
+      })
+      .Case<GradProbabilitiesOp>([&](auto) {
+        line() << "fg::warp::grad_probabilities(s_tile, lse_v, kSoftmaxScale);\n";
+        return success();
+      })
+      .Case<GradScoresOp>([&](GradScoresOp scores) { return printGradScores(scores); })
+      .Case<GradInitOp>([&](auto) {
+        if (kvKernel()) {
+          line() << "fg::warp::zero(acc_dk);\n";
+          line() << "fg::warp::zero(acc_dv);\n";
+        } else {
+          line() << "fg::warp::zero(acc_dq);\n";
+        }
+        return success();
+      })
+      .Case<ScoresStageOp>([&](auto) {
+        line() << "fg::warp::store(sdS, wrow0, 0, dp_tile);\n";
+        return success();
+      })
+      .Case<AccumAddOp>([&](AccumAddOp add) {
+        std::string row0 = warpRow(add.getRowTile(), "kTileQ", "wq0");
+        line() << "fg::warp::atomic_add_rows("
+               << base(TensorRole::dq_accum, add.getBatch(), add.getHead())
+               << " + (long long)" << row0 << " * dq_accum_s2, dq_accum_s2, "
+               << name(add.getExtent()) << " - " << row0 << ", dq_tile);\n";
+        return success();
+      })
+      .Case<GradStoreOp>([&](GradStoreOp store) {
+        const GradParam &p = gradParam(store.getTensor());
+        std::string acc = std::string("acc_") + p.cName;
+        std::string row0 = warpRow(store.getRowTile(),
+                                   kvKernel() ? "kTileK" : "kTileQ", "wrow0");
+        double factor = store.getScale().convertToDouble();
+        if (factor != 1.0)
+          line() << "fg::warp::mul(" << acc << ", " << acc << ", "
+                 << floatLiteral(factor) << ");\n";
+        line() << "fg::warp::store_rows_direct("
+               << base(store.getTensor(), store.getBatch(), store.getHead())
+               << " + (long long)" << row0 << " * " << p.cName << "_s2, "
+               << p.cName << "_s2, " << name(store.getExtent()) << " - " << row0
+               << ", " << acc << ");\n";
+        return success();
+      })
+      .Case<RowDeltaOp>([&](RowDeltaOp delta) {
+        std::string row0 = warpRow(delta.getRowTile(), "kTileQ", "wrow0");
+        auto at = [&](TensorRole role) {
+          std::string c = gradParam(role).cName;
+          return base(role, delta.getBatch(), delta.getHead()) +
+                 " + (long long)" + row0 + " * " + c + "_s2, " + c + "_s2";
+        };
+        line() << "fg::warp::delta_rows<Elem, kValueDim>(" << at(TensorRole::delta)
+               << ", " << at(TensorRole::dout) << ", " << at(TensorRole::o)
+               << ", kWarpRows, " << name(delta.getExtent()) << " - " << row0
+               << ");\n";
+        return success();
+      })
+      .Case<AccumClearOp>([&](AccumClearOp clear) {
+        std::string row0 = warpRow(clear.getRowTile(), "kTileQ", "wrow0");
+        line() << "fg::warp::zero_rows<kHeadDim>("
+               << base(TensorRole::dq_accum, clear.getBatch(), clear.getHead())
+               << " + (long long)" << row0 << " * dq_accum_s2, dq_accum_s2, kWarpRows, "
+               << name(clear.getExtent()) << " - " << row0 << ");\n";
+        return success();
+      })
+      .Case<AccumConvertOp>([&](AccumConvertOp convert) {
+        std::string row0 = warpRow(convert.getRowTile(), "kTileQ", "wrow0");
+        line() << "fg::warp::scale_rows_to<Elem, kHeadDim>("
+               << base(TensorRole::dq, convert.getBatch(), convert.getHead())
+               << " + (long long)" << row0 << " * dq_s2, dq_s2, "
+               << base(TensorRole::dq_accum, convert.getBatch(), convert.getHead())
+               << " + (long long)" << row0 << " * dq_accum_s2, dq_accum_s2, "
+               << floatLiteral(convert.getScale().convertToDouble())
+               << ", kWarpRows, " << name(convert.getExtent()) << " - " << row0
+               << ");\n";
+        return success();
+      })
+      .Default([&](Operation *other) {
+        return other->emitOpError()
+               << "has no CUDA printing in a "
+               << stringifyKernelFamily(family) << " kernel";
+      });
+}
+
+std::string AttentionGradPrinter::signature() {
+  std::string text;
+  llvm::raw_string_ostream sig(text);
+  bool first = true;
+  auto sep = [&]() -> llvm::raw_ostream & {
+    if (!first)
+      sig << ",\n    ";
+    first = false;
+    return sig;
+  };
+  for (TensorRole role : params()) {
+    const GradParam &p = gradParam(role);
+    sep() << (p.output ? "" : "const ")
+          << (p.f32 ? std::string("float")
+                    : kernel.getSymName().str() + "_k::Elem")
+          << "* __restrict__ " << p.cName;
+    for (int d = 0; d < p.rank; ++d)
+      sep() << "long long " << p.cName << "_s" << d;
+    result.arguments.push_back({KernelArgument::Kind::Tensor, p.manifestName});
+  }
+  std::vector<std::string> dims;
+  for (Attribute attr : cast<ArrayAttr>(kernel.getProblem().get("dims"))) {
+    std::string dim = cast<StringAttr>(attr).getValue().str();
+    if (std::find(dims.begin(), dims.end(), dim) == dims.end())
+      dims.push_back(dim);
+  }
+  for (const std::string &dim : dims) {
+    sep() << "int dim_" << dim;
+    result.arguments.push_back({KernelArgument::Kind::Symbol, dim});
+  }
+  return text;
+}
+
+std::string AttentionGradPrinter::header() {
+  ScheduleAttr s = kernel.getSchedule();
+  int64_t headDim = problemInt("head_dim"), valueDim = problemInt("value_dim");
+  int64_t e = elementType().getIntOrFloatBitWidth() / 8;
+  int64_t tileQ = s.getTileQ(), tileKv = s.getTileKv(), stages = s.getStages();
+  // The shared-memory plan's size comes from the schedule library, the
+  // one source the scheduler's constraints also read.
+  sched::AttentionProblem problem;
+  problem.headDim = headDim;
+  problem.valueDim = valueDim;
+  problem.elementBytes = e;
+  sched::GradKernel which = family == KernelFamily::attention_grad_kv
+                                ? sched::GradKernel::Kv
+                            : family == KernelFamily::attention_grad_dq
+                                ? sched::GradKernel::Dq
+                            : family == KernelFamily::attention_grad_prep
+                                ? sched::GradKernel::Prep
+                                : sched::GradKernel::Convert;
+  int64_t smemBytes =
+      sched::attentionGradKernelSmemBytes(problem, toLibrary(s), which);
+  result.threads = s.getWarps() * 32;
+  result.dynamicSmemBytes = smemBytes;
+
+  constexpr double kLog2e = 1.4426950408889634;
+  double scoreScale = scale("score_scale");
+  std::string text;
+  llvm::raw_string_ostream h(text);
+  h << "// Generated by flashgen from flash.kernel @" << kernel.getSymName()
+    << " (" << problemString("op") << ", variant " << problemInt("variant")
+    << ", " << stringifyKernelFamily(family) << ").\n"
+    << "// Schedule: " << s << "\n"
+    << "#include \"" << kDeviceUmbrellaHeader << "\"\n"
+    << "#include \"" << kDeviceIndexMathHeader << "\"\n\n"
+    << "namespace " << kernel.getSymName() << "_k {\n\n"
+    << "using Elem = " << elementTypeName(elementType()) << ";\n"
+    // Each family reads its own subset of the tile constants.
+    << "[[maybe_unused]] constexpr int kHeadDim = " << headDim << ";\n"
+    << "[[maybe_unused]] constexpr int kValueDim = " << valueDim << ";\n"
+    << "[[maybe_unused]] constexpr int kTileQ = " << tileQ << ";   // query rows per tile\n"
+    << "[[maybe_unused]] constexpr int kTileK = " << tileKv << ";   // key rows per tile\n"
+    << "[[maybe_unused]] constexpr int kStages = " << stages << ";\n"
+    << "constexpr int kWarps = " << s.getWarps() << ";\n"
+    << "[[maybe_unused]] constexpr int kThreads = kWarps * 32;\n";
+  switch (family) {
+  case KernelFamily::attention_grad_kv:
+    h << "constexpr int kWarpRows = kTileK / kWarps;   // key rows of S^T, dK, dV per warp\n"
+      << "[[maybe_unused]] constexpr int kWarpQRows = kTileQ / kWarps;  // query rows of dQ per warp\n"
+      << "using KTile = fg::smem_tile<Elem, kTileK, kHeadDim>;\n"
+      << "using VTile = fg::smem_tile<Elem, kTileK, kValueDim>;\n"
+      << "using QRing = fg::smem_ring<fg::smem_tile<Elem, kTileQ, kHeadDim>, kStages>;\n"
+      << "using DORing = fg::smem_ring<fg::smem_tile<Elem, kTileQ, kValueDim>, kStages>;\n"
+      << "using DSTile = fg::smem_tile<Elem, kTileK, kTileQ>;  // dS^T for dQ = dS K\n"
+      << "constexpr int kSmemK = 0;\n"
+      << "constexpr int kSmemV = kSmemK + KTile::kBytes;\n"
+      << "constexpr int kSmemQ = kSmemV + VTile::kBytes;\n"
+      << "constexpr int kSmemDO = kSmemQ + QRing::kBytes;\n"
+      << "constexpr int kSmemDS = kSmemDO + DORing::kBytes;\n"
+      << "constexpr int kSmemBytes = kSmemDS + " << (atomicDq ? "DSTile::kBytes" : "0")
+      << ";\n"
+      << "static_assert(kWarpRows % 16 == 0 && kWarpQRows % 16 == 0, \"warps own whole 16-row MMA tiles\");\n";
+    break;
+  case KernelFamily::attention_grad_dq:
+    h << "constexpr int kWarpRows = kTileQ / kWarps;   // query rows of S, dQ per warp\n"
+      << "using QTile = fg::smem_tile<Elem, kTileQ, kHeadDim>;\n"
+      << "using DOTile = fg::smem_tile<Elem, kTileQ, kValueDim>;\n"
+      << "using KRing = fg::smem_ring<fg::smem_tile<Elem, kTileK, kHeadDim>, kStages>;\n"
+      << "using VRing = fg::smem_ring<fg::smem_tile<Elem, kTileK, kValueDim>, kStages>;\n"
+      << "constexpr int kSmemQ = 0;\n"
+      << "constexpr int kSmemDO = kSmemQ + QTile::kBytes;\n"
+      << "constexpr int kSmemK = kSmemDO + DOTile::kBytes;\n"
+      << "constexpr int kSmemV = kSmemK + KRing::kBytes;\n"
+      << "constexpr int kSmemBytes = kSmemV + VRing::kBytes;\n"
+      << "static_assert(kWarpRows % 16 == 0, \"warps own whole 16-row MMA tiles\");\n";
+    break;
+  default:
+    h << "constexpr int kWarpRows = kTileQ / kWarps;   // query rows per warp\n"
+      << "constexpr int kSmemBytes = 0;\n";
+    break;
+  }
+  h << "static_assert(kSmemBytes == " << smemBytes
+    << ", \"shared-memory plan differs from the schedule's\");\n";
+  if (scoresModified)
+    h << "[[maybe_unused]] constexpr float kScoreScale = " << floatLiteral(scoreScale)
+      << ";  // applied before score_mod\n";
+  h << "// exp2 of (score * kSoftmaxScale - lse * log2(e)) is the forward's P.\n"
+    << "[[maybe_unused]] constexpr float kSoftmaxScale = "
+    << floatLiteral((scoresModified ? 1.0 : scoreScale) * kLog2e) << ";\n\n"
+    << "} // namespace " << kernel.getSymName() << "_k\n\n";
+  return text;
+}
+
+FailureOr<EmittedKernel> AttentionGradPrinter::print() {
+  family = kernel.getFamily();
+  ScheduleAttr s = kernel.getSchedule();
+  atomicDq = s.getAlgorithm() == Algorithm::flash2_grad;
+  if ((kvKernel() || family == KernelFamily::attention_grad_dq) &&
+      s.getStages() < 2)
+    return kernel.emitError() << "schedule has " << s.getStages()
+                              << " pipeline stage(s); the gradient kernels "
+                                 "need at least 2";
+  kernel.walk([&](ScoreMapOp map) {
+    auto yield = cast<ScoreYieldOp>(map.getBody().front().getTerminator());
+    if (yield.getScore() != map.getBody().front().getArgument(0))
+      scoresModified = true;
+  });
+  result.entry = "flashgen_" + kernel.getSymName().str();
+  result.headers = {kDeviceUmbrellaHeader, kDeviceIndexMathHeader};
+  std::string params = signature();
+
+  line() << "using namespace " << kernel.getSymName() << "_k;\n";
+  line() << "const int wrow0 = (int(threadIdx.x) / 32) * kWarpRows; // this warp's first row\n";
+  if (kvKernel() || family == KernelFamily::attention_grad_dq)
+    line() << "const fg::u32 smem = fg::ptx::smem_addr(fg::ptx::dynamic_smem());\n";
+  if (kvKernel()) {
+    if (atomicDq)
+      line() << "const int wq0 = (int(threadIdx.x) / 32) * kWarpQRows; // its first dQ row\n";
+    line() << "const KTile sK{smem + kSmemK};\n";
+    line() << "const VTile sV{smem + kSmemV};\n";
+    line() << "const QRing sQ{smem + kSmemQ};\n";
+    line() << "const DORing sdO{smem + kSmemDO};\n";
+    if (atomicDq)
+      line() << "const DSTile sdS{smem + kSmemDS};\n";
+    line() << "fg::acc_tile<kWarpRows, kHeadDim> acc_dk;\n";
+    line() << "fg::acc_tile<kWarpRows, kValueDim> acc_dv;\n";
+    line() << "fg::col_vec<kTileQ> lse_v, delta_v;  // per query column\n";
+  } else if (family == KernelFamily::attention_grad_dq) {
+    line() << "const QTile sQ{smem + kSmemQ};\n";
+    line() << "const DOTile sdO{smem + kSmemDO};\n";
+    line() << "const KRing sK{smem + kSmemK};\n";
+    line() << "const VRing sV{smem + kSmemV};\n";
+    line() << "fg::acc_tile<kWarpRows, kHeadDim> acc_dq;\n";
+    line() << "fg::row_vec<kWarpRows> lse_v, delta_v;\n";
+  }
+  if (failed(printBlock(kernel.getBody().front())))
+    return failure();
+
+  std::string constants = header();
+  const sched::Target &t = portableTarget();
+  int64_t bySmem = t.smemPerSM / (result.dynamicSmemBytes + t.smemReservedPerCTA);
+  int64_t byRegisters = 65536 / (result.threads * kRegistersNeeded);
+  int64_t minBlocks = std::max<int64_t>(1, std::min(bySmem, byRegisters));
+  result.source = constants + "extern \"C\" __global__ void __launch_bounds__(" +
+                  std::to_string(result.threads) + ", " +
+                  std::to_string(minBlocks) + ")\n" + result.entry + "(\n    " +
+                  params + ") {\n" + body + "}\n";
+  return result;
+}
+
+} // namespace
+
+FailureOr<EmittedKernel> mlir::flash::emitAttentionGradKernel(KernelOp kernel) {
+  return AttentionGradPrinter(kernel).print();
+}

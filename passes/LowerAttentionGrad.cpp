@@ -1,0 +1,452 @@
+//===- LowerAttentionGrad.cpp - flash.attention_grad to kernels -----------===//
+//
+// The attention-gradient builder of flash-lower-kernels: for one schedule of
+// a flash.attention_grad, the prep, kv and convert (or dq) kernels of
+// FlashGradKernelOps.td, with the same score map as the forward (the user's
+// score_mod and mask_mod cloned in, passes/LowerAttention.h) and
+// score_mod's derivative (the op's score_grad region) cloned into
+// flash.grad_scores. The emitter in codegen/attention/AttentionGradEmitter.cpp
+// prints exactly this IR.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/LowerAttentionGrad.h"
+
+#include "passes/IndexBuilder.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+
+using namespace mlir;
+using namespace mlir::flash;
+
+namespace {
+
+/// The problem dictionary of each gradient kernel.
+DictionaryAttr buildProblem(OpBuilder &b, const AttentionGradKernelPlan &plan,
+                            int64_t variant) {
+  AttentionGradOp op = plan.op;
+  SmallVector<NamedAttribute> entries = {
+      b.getNamedAttr("op", b.getStringAttr(plan.opName)),
+      b.getNamedAttr("variant", b.getI64IntegerAttr(variant)),
+      b.getNamedAttr("element_type",
+                     TypeAttr::get(op.getQ().getType().getElementType())),
+      b.getNamedAttr("q_heads", b.getI64IntegerAttr(plan.queryHeads)),
+      b.getNamedAttr("kv_heads", b.getI64IntegerAttr(plan.keyHeads)),
+      b.getNamedAttr("head_dim", b.getI64IntegerAttr(plan.headDim)),
+      b.getNamedAttr("value_dim", b.getI64IntegerAttr(plan.valueDim)),
+      // The score the score map sees is q k^T * score_scale; softmax_scale
+      // times what it yields is the softmax's argument (as the forward's
+      // problem says; no factor is taken out of score_mod here).
+      b.getNamedAttr("score_scale", b.getF64FloatAttr(op.getEffectiveScale())),
+      b.getNamedAttr("softmax_scale", b.getF64FloatAttr(1.0)),
+      b.getNamedAttr("mask", b.getStringAttr(stringifyMaskKind(plan.mask))),
+      b.getNamedAttr("window", b.getI64IntegerAttr(plan.window)),
+      b.getNamedAttr("dims", b.getStrArrayAttr({op.getBatchDimName(),
+                                                op.getQueryDimName(),
+                                                op.getKeyDimName()})),
+  };
+  return b.getDictionaryAttr(entries);
+}
+
+/// A kernel with an empty body; the builder's insertion point is left in it.
+KernelOp startKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
+                     KernelFamily family, StringRef suffix, int64_t variant) {
+  std::string name = plan.opName + "_v" + std::to_string(variant) + "_" +
+                     suffix.str();
+  auto kernel = KernelOp::create(b, plan.op.getLoc(), name, family,
+                                 plan.schedule, buildProblem(b, plan, variant));
+  b.createBlock(&kernel.getBody());
+  return kernel;
+}
+
+/// The grid of the kernels that run one CTA per query tile of one query
+/// head: (query tile, head, batch).
+GridMapOp queryTileGrid(OpBuilder &b, Location loc,
+                        const AttentionGradKernelPlan &plan) {
+  AttentionGradOp op = plan.op;
+  Type index = b.getIndexType();
+  return GridMapOp::create(
+      b, loc, TypeRange{index, index, index},
+      b.getStrArrayAttr({"query_tile", "head", "batch"}),
+      b.getStrArrayAttr({"cdiv(" + op.getQueryDimName() + "," +
+                             std::to_string(plan.schedule.getTileQ()) + ")",
+                         std::to_string(plan.queryHeads),
+                         op.getBatchDimName()}));
+}
+
+/// prep: D = rowsum(dO o O) of one query tile; flash2_grad also clears the
+/// tile's rows of the dQ accumulator the kv kernel adds into.
+KernelOp buildPrepKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
+                         int64_t variant) {
+  Location loc = plan.op.getLoc();
+  KernelOp kernel = startKernel(b, plan, KernelFamily::attention_grad_prep,
+                                "prep", variant);
+  auto grid = queryTileGrid(b, loc, plan);
+  Value queryTile = grid.getIds()[0], head = grid.getIds()[1],
+        batch = grid.getIds()[2];
+  Value queryLen = DimOp::create(b, loc, b.getIndexType(),
+                                 b.getStringAttr(plan.op.getQueryDimName()));
+  RowDeltaOp::create(b, loc, batch, head, queryTile, queryLen);
+  if (plan.schedule.getAlgorithm() == Algorithm::flash2_grad)
+    AccumClearOp::create(b, loc, batch, head, queryTile, queryLen);
+  return kernel;
+}
+
+/// convert (flash2_grad): dQ = scale * accumulator.
+KernelOp buildConvertKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
+                            int64_t variant) {
+  Location loc = plan.op.getLoc();
+  KernelOp kernel = startKernel(b, plan, KernelFamily::attention_grad_convert,
+                                "convert", variant);
+  auto grid = queryTileGrid(b, loc, plan);
+  Value queryLen = DimOp::create(b, loc, b.getIndexType(),
+                                 b.getStringAttr(plan.op.getQueryDimName()));
+  AccumConvertOp::create(b, loc, grid.getIds()[2], grid.getIds()[1],
+                         grid.getIds()[0], queryLen,
+                         b.getF64FloatAttr(plan.op.getEffectiveScale()));
+  return kernel;
+}
+
+/// A flash.score_map over the score tile of (query tile, key tile).
+void buildScoreMap(OpBuilder &b, Location loc,
+                   const AttentionGradKernelPlan &plan, Value batch,
+                   Value head, Value queryTile, Value keyTile, Value queryLen,
+                   Value keyLen, Value offset, bool masked,
+                   Operation *hoistBefore) {
+  auto map = ScoreMapOp::create(b, loc, batch, head, queryTile, keyTile);
+  Block *body = b.createBlock(&map.getBody());
+  Type f32 = b.getF32Type(), index = b.getIndexType();
+  body->addArguments({f32, index, index, index, index},
+                     SmallVector<Location>(5, loc));
+  buildScoreMapBody(b, loc, plan.scoreMapSource(), *body, keyLen, queryLen,
+                    offset, masked, batch, head, hoistBefore);
+  b.setInsertionPointAfter(map);
+}
+
+/// The score tile's gradient: flash.grad_scores, with score_grad cloned in
+/// when the op has a score_mod.
+void buildGradScores(OpBuilder &b, Location loc,
+                     const AttentionGradKernelPlan &plan, Value batch,
+                     Value head, Value queryTile, Value keyTile,
+                     Operation *hoistBefore) {
+  auto scores = GradScoresOp::create(b, loc, batch, head, queryTile, keyTile);
+  if (!plan.op.hasScoreGrad())
+    return;
+  OpBuilder::InsertionGuard guard(b);
+  Block *body = b.createBlock(&scores.getBody());
+  Type f32 = b.getF32Type(), index = b.getIndexType();
+  body->addArguments({f32, index, index, index, index},
+                     SmallVector<Location>(5, loc));
+  Value factor = inlineScalarRegion(
+      b, plan.op.getScoreGrad(), SmallVector<Value>(body->getArguments()),
+      {true, false, false, true, true}, ScoreScaling(), hoistBefore);
+  ScoreYieldOp::create(b, loc, factor, arith::ConstantIntOp::create(b, loc, 1, 1));
+}
+
+/// The per-tile work both score-gradient kernels share, from the score
+/// tile to dS: S, the forward's P, dP, dS (and dV += P^T dO in the kv
+/// kernel). A non-null `unmasked` picks the interior form of the score
+/// map at run time; without it `masked` picks it here.
+void buildScoreGradients(OpBuilder &b, Location loc,
+                         const AttentionGradKernelPlan &plan, Value stage,
+                         Value batch, Value head, Value queryTile,
+                         Value keyTile, Value queryLen, Value keyLen,
+                         Value offset, Value unmasked, bool masked,
+                         bool kvKernel, Operation *hoistBefore) {
+  TileMmaOp::create(b, loc, TileProduct::qk, stage);
+  if (plan.op.hasScoreGrad())
+    ScoreSaveOp::create(b, loc);
+  // Ragged query columns are hidden by the kv kernel's mask; the dq kernel's
+  // ragged query rows have lse = +inf (flash.grad_rows), so P is 0 there.
+  Value maskedQueryLen = kvKernel ? queryLen : Value();
+  if (unmasked) {
+    auto branch = scf::IfOp::create(b, loc, unmasked, /*else=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(branch.thenBlock());
+    buildScoreMap(b, loc, plan, batch, head, queryTile, keyTile,
+                  maskedQueryLen, keyLen, offset, /*masked=*/false,
+                  hoistBefore);
+    b.setInsertionPointToStart(branch.elseBlock());
+    buildScoreMap(b, loc, plan, batch, head, queryTile, keyTile,
+                  maskedQueryLen, keyLen, offset, /*masked=*/true,
+                  hoistBefore);
+  } else {
+    buildScoreMap(b, loc, plan, batch, head, queryTile, keyTile,
+                  maskedQueryLen, keyLen, offset, masked, hoistBefore);
+  }
+  GradProbabilitiesOp::create(b, loc);
+  TileMmaOp::create(b, loc, TileProduct::dov, stage);
+  if (kvKernel)
+    TileMmaOp::create(b, loc, TileProduct::ptdo, stage);
+  buildGradScores(b, loc, plan, batch, head, queryTile, keyTile, hoistBefore);
+}
+
+/// The query tiles a key tile [k0, k0 + tileKv) is seen by: [lo, hi), and
+/// [fullLo, fullHi) those whose every row sees every key of the tile (no
+/// mask applied). The ragged last query tile and a ragged key tile are
+/// always masked (their zero-filled rows must not count).
+TileRange queryTilesOfKeyTile(OpBuilder &b, Location loc,
+                              const AttentionGradKernelPlan &plan, Value k0,
+                              Value queryLen, Value keyLen, Value offset) {
+  IndexBuilder ib{b, loc};
+  int64_t tileQ = plan.schedule.getTileQ(), tileKv = plan.schedule.getTileKv();
+  Value tileQV = ib.c(tileQ), zero = ib.c(0);
+  Value queryTiles = ib.ceilDiv(queryLen, tileQV);
+  Value lo = zero, hi = queryTiles;
+  Value fullLo = zero, fullHi = ib.floorDiv(queryLen, tileQV);
+  bool causalLike = plan.mask == MaskKind::causal ||
+                    plan.mask == MaskKind::sliding_window;
+  if (causalLike) {
+    // Query i sees key j <= i + offset: key k0 is first seen by row
+    // k0 - offset, the tile's last key by row k0 + tileKv - 1 - offset.
+    lo = ib.clamp(ib.floorDiv(ib.sub(k0, offset), tileQV), zero, queryTiles);
+    fullLo = ib.ceilDiv(ib.sub(ib.add(k0, ib.c(tileKv - 1)), offset), tileQV);
+  }
+  if (plan.mask == MaskKind::sliding_window) {
+    Value w = ib.c(plan.window);
+    // Row i sees key j while i + offset - j < window: the tile's last key
+    // is seen up to row k0 + tileKv - 1 - offset + window - 1, and every
+    // key of the tile by rows q0 with q0 + tileQ - 1 + offset - k0 < window.
+    Value lastRow = ib.sub(ib.add(k0, ib.c(tileKv + plan.window - 2)), offset);
+    hi = ib.clamp(ib.add(ib.floorDiv(lastRow, tileQV), ib.c(1)), lo, queryTiles);
+    Value lastFullQ0 = ib.sub(ib.sub(ib.add(w, k0), offset), tileQV);
+    fullHi = ib.min(fullHi, ib.add(ib.floorDiv(lastFullQ0, tileQV), ib.c(1)));
+  }
+  // A ragged key tile has zero-filled rows past M: masked everywhere.
+  Value keyTileFull = ib.le(ib.add(k0, ib.c(tileKv)), keyLen);
+  fullHi = arith::SelectOp::create(b, loc, keyTileFull, fullHi, zero);
+  if (plan.op.hasMaskMod()) {
+    fullLo = hi;
+    fullHi = hi;
+  }
+  fullLo = ib.clamp(fullLo, lo, hi);
+  fullHi = ib.clamp(fullHi, fullLo, hi);
+  return {lo, hi, fullLo, fullHi};
+}
+
+/// kv: one CTA per (key tile, kv head, batch). K and V stay in shared
+/// memory and dK, dV in registers while every (query head of the group,
+/// query tile that sees the key tile) pair streams Q and dO through the
+/// ring, flattened into one loop so the ring runs across heads.
+KernelOp buildKvKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
+                       int64_t variant) {
+  AttentionGradOp op = plan.op;
+  Location loc = op.getLoc();
+  ScheduleAttr s = plan.schedule;
+  KernelOp kernel =
+      startKernel(b, plan, KernelFamily::attention_grad_kv, "kv", variant);
+  IndexBuilder ib{b, loc};
+  int64_t tileQ = s.getTileQ(), tileKv = s.getTileKv(), stages = s.getStages();
+  int64_t group = plan.queryHeads / plan.keyHeads;
+  bool atomicDq = s.getAlgorithm() == Algorithm::flash2_grad;
+  Type index = b.getIndexType();
+  auto grid = GridMapOp::create(
+      b, loc, TypeRange{index, index, index},
+      b.getStrArrayAttr({"key_tile", "kv_head", "batch"}),
+      b.getStrArrayAttr({"cdiv(" + op.getKeyDimName() + "," +
+                             std::to_string(tileKv) + ")",
+                         std::to_string(plan.keyHeads), op.getBatchDimName()}));
+  Value keyTile = grid.getIds()[0], kvHead = grid.getIds()[1],
+        batch = grid.getIds()[2];
+  Value queryLen = DimOp::create(b, loc, index,
+                                 b.getStringAttr(op.getQueryDimName()));
+  Value keyLen = DimOp::create(b, loc, index, b.getStringAttr(op.getKeyDimName()));
+  // Bottom-right aligned masks: query i sits at key position i + (M - N).
+  Value offset = ib.sub(keyLen, queryLen);
+  Value k0 = ib.mul(keyTile, ib.c(tileKv));
+  auto [lo, hi, fullLo, fullHi] =
+      queryTilesOfKeyTile(b, loc, plan, k0, queryLen, keyLen, offset);
+
+  // K and V join the first ring stage's load group.
+  Value zero = ib.c(0);
+  for (TensorRole tensor : {TensorRole::k, TensorRole::v})
+    TileLoadOp::create(b, loc, tensor, batch, kvHead, keyTile, keyLen, tileKv,
+                       zero, /*async=*/true);
+  GradInitOp::create(b, loc);
+  Value count = ib.max(ib.sub(hi, lo), zero);
+  Value total = ib.mul(count, ib.c(group));
+  // Step t is query tile lo + t % count of the group's head t / count.
+  auto decode = [&](Value t) -> std::pair<Value, Value> {
+    Value safe = ib.max(count, ib.c(1));
+    Value head = ib.add(ib.mul(kvHead, ib.c(group)), ib.floorDiv(t, safe));
+    return {head, ib.add(lo, ib.rem(t, safe))};
+  };
+  auto loadStep = [&](Value t, Value stage) {
+    auto [head, queryTile] = decode(t);
+    for (TensorRole tensor : {TensorRole::q, TensorRole::dout})
+      TileLoadOp::create(b, loc, tensor, batch, head, queryTile, queryLen,
+                         tileQ, stage, /*async=*/true);
+  };
+  for (int64_t p = 0; p < stages - 1; ++p) {
+    auto guardIf = scf::IfOp::create(b, loc, ib.lt(ib.c(p), total), false);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(guardIf.thenBlock());
+      loadStep(ib.c(p), ib.c(p));
+    }
+    TileCommitOp::create(b, loc);
+  }
+
+  auto loop = scf::ForOp::create(b, loc, zero, total, ib.c(1));
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(loop.getBody()->getTerminator());
+    Value t = loop.getInductionVar();
+    auto [head, queryTile] = decode(t);
+    // The wait's sync also means every warp is done with step t - 1, so its
+    // stage (and the staged dS) may be overwritten.
+    Operation *wait = TileWaitOp::create(b, loc, stages - 2);
+    Value ahead = ib.add(t, ib.c(stages - 1));
+    auto prefetch = scf::IfOp::create(b, loc, ib.lt(ahead, total), false);
+    {
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(prefetch.thenBlock());
+      loadStep(ahead, ib.rem(ahead, ib.c(stages)));
+    }
+    TileCommitOp::create(b, loc);
+    Value stage = ib.rem(t, ib.c(stages));
+    GradRowsOp::create(b, loc, batch, head, queryTile, queryLen);
+    Value unmasked = ib.andI(ib.le(fullLo, queryTile), ib.lt(queryTile, fullHi));
+    buildScoreGradients(b, loc, plan, stage, batch, head, queryTile, keyTile,
+                        queryLen, keyLen, offset, unmasked, /*masked=*/true,
+                        /*kvKernel=*/true, wait);
+    TileMmaOp::create(b, loc, TileProduct::dstq, stage);
+    if (atomicDq) {
+      ScoresStageOp::create(b, loc);
+      BarrierOp::create(b, loc);
+      TileMmaOp::create(b, loc, TileProduct::dsk, stage);
+      AccumAddOp::create(b, loc, TensorRole::dq_accum, batch, head, queryTile,
+                         queryLen);
+    }
+  }
+  // A key tile no query sees still writes its (zero) dK, dV; its K, V
+  // copies were never waited for.
+  TileWaitOp::create(b, loc, 0);
+  GradStoreOp::create(b, loc, TensorRole::dk, batch, kvHead, keyTile, keyLen,
+                      llvm::APFloat(op.getEffectiveScale()));
+  GradStoreOp::create(b, loc, TensorRole::dv, batch, kvHead, keyTile, keyLen,
+                      llvm::APFloat(1.0));
+  return kernel;
+}
+
+/// dq (flash2_grad_deterministic): one CTA per query tile, Q and dO in
+/// shared memory, dQ in registers, key tiles streaming past as in the
+/// forward (same tile range and masked / interior loops).
+KernelOp buildDqKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
+                       int64_t variant) {
+  AttentionGradOp op = plan.op;
+  Location loc = op.getLoc();
+  ScheduleAttr s = plan.schedule;
+  KernelOp kernel =
+      startKernel(b, plan, KernelFamily::attention_grad_dq, "dq", variant);
+  IndexBuilder ib{b, loc};
+  int64_t tileQ = s.getTileQ(), tileKv = s.getTileKv(), stages = s.getStages();
+  auto grid = queryTileGrid(b, loc, plan);
+  Value queryTile = grid.getIds()[0], head = grid.getIds()[1],
+        batch = grid.getIds()[2];
+  Value queryLen = DimOp::create(b, loc, b.getIndexType(),
+                                 b.getStringAttr(op.getQueryDimName()));
+  Value keyLen = DimOp::create(b, loc, b.getIndexType(),
+                               b.getStringAttr(op.getKeyDimName()));
+  if (plan.mask == MaskKind::causal) {
+    // Tiles near the end see the most keys: launch them first.
+    Value queryTiles = ib.ceilDiv(queryLen, ib.c(tileQ));
+    queryTile = ib.sub(ib.sub(queryTiles, ib.c(1)), queryTile);
+  }
+  Value kvHead = head;
+  if (plan.queryHeads != plan.keyHeads)
+    kvHead = arith::DivUIOp::create(b, loc, head,
+                                    ib.c(plan.queryHeads / plan.keyHeads));
+  Value offset = ib.sub(keyLen, queryLen);
+  Value q0 = ib.mul(queryTile, ib.c(tileQ));
+  auto [lo, hi, fullLo, fullHi] = keyTilesOfQueryTile(
+      b, loc, plan.mask, plan.window, op.hasMaskMod(), q0, tileQ, tileKv,
+      queryLen, keyLen, offset);
+
+  Value zero = ib.c(0);
+  Operation *firstLoad = TileLoadOp::create(b, loc, TensorRole::q, batch, head,
+                                            queryTile, queryLen, tileQ, zero,
+                                            /*async=*/true);
+  TileLoadOp::create(b, loc, TensorRole::dout, batch, head, queryTile,
+                     queryLen, tileQ, zero, /*async=*/true);
+  GradInitOp::create(b, loc);
+  GradRowsOp::create(b, loc, batch, head, queryTile, queryLen);
+  for (int64_t p = 0; p < stages - 1; ++p) {
+    Value tile = ib.add(lo, ib.c(p));
+    auto guardIf = scf::IfOp::create(b, loc, ib.lt(tile, hi), false);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(guardIf.thenBlock());
+      for (TensorRole tensor : {TensorRole::k, TensorRole::v})
+        TileLoadOp::create(b, loc, tensor, batch, kvHead, tile, keyLen, tileKv,
+                           ib.c(p), true);
+    }
+    TileCommitOp::create(b, loc);
+  }
+
+  auto emitLoop = [&](Value from, Value to, bool masked) {
+    auto loop = scf::ForOp::create(b, loc, from, to, ib.c(1));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(loop.getBody()->getTerminator());
+    Value j = loop.getInductionVar();
+    TileWaitOp::create(b, loc, stages - 2);
+    Value ahead = ib.add(j, ib.c(stages - 1));
+    auto prefetch = scf::IfOp::create(b, loc, ib.lt(ahead, hi), false);
+    {
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(prefetch.thenBlock());
+      Value stage = ib.rem(ib.sub(ahead, lo), ib.c(stages));
+      for (TensorRole tensor : {TensorRole::k, TensorRole::v})
+        TileLoadOp::create(b, loc, tensor, batch, kvHead, ahead, keyLen,
+                           tileKv, stage, true);
+    }
+    TileCommitOp::create(b, loc);
+    Value stage = ib.rem(ib.sub(j, lo), ib.c(stages));
+    buildScoreGradients(b, loc, plan, stage, batch, head, queryTile, j,
+                        queryLen, keyLen, offset, /*unmasked=*/Value(), masked,
+                        /*kvKernel=*/false, firstLoad);
+    TileMmaOp::create(b, loc, TileProduct::dsk, stage);
+  };
+  emitLoop(lo, fullLo, /*masked=*/true);
+  emitLoop(fullLo, fullHi, /*masked=*/false);
+  emitLoop(fullHi, hi, /*masked=*/true);
+
+  TileWaitOp::create(b, loc, 0);
+  GradStoreOp::create(b, loc, TensorRole::dq, batch, head, queryTile, queryLen,
+                      llvm::APFloat(op.getEffectiveScale()));
+  return kernel;
+}
+
+} // namespace
+
+AttentionGradKernelPlan mlir::flash::attentionGradKernelPlan(AttentionGradOp op) {
+  AttentionGradKernelPlan plan;
+  plan.op = op;
+  plan.queryHeads = op.getQ().getType().getDimSize(1);
+  plan.keyHeads = op.getK().getType().getDimSize(1);
+  plan.headDim = op.getQ().getType().getDimSize(3);
+  plan.valueDim = op.getV().getType().getDimSize(3);
+  plan.mask = op.getMask();
+  plan.window = op.getWindow().value_or(0);
+  auto func = op->getParentOfType<FunctionOpInterface>();
+  plan.opName = func ? func.getName().str() : "attention_grad";
+  return plan;
+}
+
+void mlir::flash::buildAttentionGradKernels(
+    OpBuilder &b, const AttentionGradKernelPlan &plan, int64_t variant,
+    SmallVectorImpl<KernelOp> &kernels) {
+  OpBuilder::InsertionGuard guard(b);
+  Block *module = b.getInsertionBlock();
+  auto atEnd = [&]() { b.setInsertionPointToEnd(module); };
+  kernels.push_back(buildPrepKernel(b, plan, variant));
+  atEnd();
+  kernels.push_back(buildKvKernel(b, plan, variant));
+  atEnd();
+  if (plan.schedule.getAlgorithm() == Algorithm::flash2_grad)
+    kernels.push_back(buildConvertKernel(b, plan, variant));
+  else
+    kernels.push_back(buildDqKernel(b, plan, variant));
+}

@@ -1,0 +1,667 @@
+//===- AttentionGrad.cpp - schedules of the attention backward ------------===//
+//
+// The cost model, per (batch, head), with the tile visits of Visibility.cpp
+// (the kv kernel visits the same (query tile, key tile) pairs as the
+// forward, from the key tile's side):
+//
+// Global traffic (what CTAs load and store):
+//   prep     O and dO once (2 N Dv e), delta written (4 N); flash2_grad
+//            zeroes the accumulator (4 N D).
+//   kv       K, V read and dK, dV written once per KV head (2 M (D + Dv) e);
+//            per visited pair the Q and dO rows of the query tile, its lse
+//            and delta (queryRowLoads ((D + Dv) e + 8)); flash2_grad adds
+//            the dQ rows into the accumulator (queryRowLoads 4 D of
+//            red.global.add).
+//   dq       Q, dO, lse and delta once (N ((D + Dv) e + 8)), K and V rows
+//            of each query tile's key range (keyRowsLoaded (D + Dv) e), dq
+//            written once (N D e).
+//   convert  the accumulator read (4 N D), dq written (N D e).
+// HBM traffic: the kv kernel's CTAs of one KV head are the key tiles, one
+// after the other in launch order (key tile fastest); they all stream the
+// same query rows of the group's heads, so those rows (and the
+// accumulator's lines, fetched and written back) come from HBM once per L2
+// fetch pass over the key tiles (l2FetchPasses); the dq kernel's K/V reuse
+// is the forward's (AttentionCost.cpp), by query tiles.
+// FLOPs: per visited pair, kv: S^T = K Q^T, dP^T = V dO^T, dV += P^T dO,
+// dK += dS^T Q (2 Br Bc (2 Dp + 2 Dvp)), flash2_grad also dQ = dS K
+// (2 Br Bc Dp); dq: S, dP, dQ += dS K (2 Br Bc (2 Dp + Dvp)). Whole padded
+// tiles are computed, as in the forward. SFU: one exp2 per score (P from
+// the lse), plus the score_mod's; FP32: the element-wise steps per score,
+// the mask on masked pairs. Shared memory per visited pair: the ring's
+// stores, each warp's A fragments of its own rows, every warp's B fragments
+// of the whole streamed tile, dS^T's store and loads. Time: each kernel on
+// the roofline (Roofline.h: mma.sync at the target's calibrated efficiency,
+// waves of CTAs over the SMs), the kernels one after the other.
+//
+// The IO bound. The backward's inputs are q, k, v, o, dO and lse (no
+// scores are kept from the forward), so every schedule of the standard
+// backward DAG computes S_ij = q_i . k_j for every visible pair (P_ij =
+// exp(S_ij - lse_i) enters dV and dS elementwise): the same P x D scalar
+// products the forward's bound counts. IOBounds.cpp's segment argument
+// holds unchanged for them (it only counts those products, wherever they
+// sit in the DAG; recomputing a product only adds work), so the backward's
+// traffic across a memory of M elements is at least
+//   P D^2 / (4 (D sqrt(M) + M)) - M,
+// and never below the compulsory traffic: q, k, v read where some visible
+// pair uses them, o, dO and lse of the query rows that see a key (delta =
+// rowsum(o dO) is needed only there), dq, dk, dv written whole. The dP =
+// dO V^T, dV and dK products are left out, as the forward leaves out P V:
+// the bound is conservative. A mask_mod drops the quadratic term (its
+// sparsity is unknown).
+//
+//===----------------------------------------------------------------------===//
+
+#include "schedule/AttentionGrad.h"
+
+#include "schedule/AttentionCost.h"
+#include "schedule/Roofline.h"
+#include "schedule/Units.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <memory>
+
+using namespace flashgen::schedule;
+
+namespace {
+
+/// lse, delta and the dQ accumulator are f32.
+constexpr int64_t kF32Bytes = 4;
+/// Bytes per thread of one cp.async copy: tiles load in 16-byte chunks.
+constexpr int64_t kCopyBytes = 16;
+/// The backward kernels' 16-column MMA steps (mma.sync.m16n8k16).
+constexpr int64_t kMinGradHeadDim = 32;
+/// Rows of one mma.sync tile: each warp owns whole ones.
+constexpr int64_t kMmaRows = 16;
+/// Tile sizes and warps the spaces offer, and the ring depths the kernels
+/// take.
+constexpr int64_t kGradTileChoices[] = {32, 64, 128};
+constexpr int64_t kGradWarpChoices[] = {2, 4, 8};
+constexpr int64_t kMinGradStages = 2, kMaxGradStages = 3;
+
+/// Registers per thread besides the fragments: addresses, loop bounds,
+/// the ring's indices. An estimate, not fitted to ptxas yet.
+constexpr int64_t kGradAddressRegisters = 40;
+/// prep and convert hold a few row values and addresses.
+constexpr int64_t kStreamKernelRegisters = 32;
+/// prep and convert stage nothing in shared memory, but ctasPerSM
+/// (Roofline.cpp) divides the SM's shared memory by a CTA's plus the
+/// target's reservation, which is 0 on sm_test_small: the model counts
+/// them one 16-byte line, which changes no occupancy.
+constexpr int64_t kStreamKernelModelSmemBytes = 16;
+
+/// FP32 work per score outside the MMAs. kv: P = exp2(S scale - lse) (one
+/// FMA), dS = P (dP - delta) (two), P and dS to 16 bits (two). dq: the
+/// same without P's conversion. Estimates.
+constexpr double kKvAluPerScore = 5;
+constexpr double kDqAluPerScore = 4;
+/// One exp2 per score: P from the saved lse.
+constexpr double kGradSfuPerScore = 1;
+/// Compare and select per score on tiles that need the element-wise mask.
+constexpr double kMaskAluPerScore = 2;
+/// Barrier-separated steps per visited pair of the kv kernel: the ring
+/// slot's arrival and dS^T's store before dK's MMA reads it.
+constexpr double kKvStepsPerPair = 2;
+
+bool atomicDq(const Schedule &s) { return s.algorithm == Algorithm::Flash2Grad; }
+bool hasDqKernel(const Schedule &s) {
+  return s.algorithm == Algorithm::Flash2GradDeterministic;
+}
+
+int64_t dPad(const AttentionProblem &p) { return paddedTileColumns(p.headDim); }
+int64_t dvPad(const AttentionProblem &p) { return paddedTileColumns(p.valueDim); }
+
+// The kernels' shared-memory plans (the header's formulas).
+int64_t kvSmemBytes(const AttentionProblem &p, const Schedule &s) {
+  const int64_t row = dPad(p) + dvPad(p);
+  // dS^T is staged for the dQ product of flash2_grad only.
+  return (s.tileKv * row + s.stages * s.tileQ * row +
+          (atomicDq(s) ? s.tileKv * s.tileQ : 0)) *
+         p.elementBytes;
+}
+int64_t dqSmemBytes(const AttentionProblem &p, const Schedule &s) {
+  const int64_t row = dPad(p) + dvPad(p);
+  return (s.tileQ * row + s.stages * s.tileKv * row) * p.elementBytes;
+}
+
+/// 32-bit registers of `elements` values spread over a warp's 32 lanes,
+/// `perRegister` values to a register.
+int64_t lanes(int64_t elements, int64_t perRegister = 1) {
+  return ceilDiv(elements, 32 * perRegister);
+}
+
+/// kv kernel, per thread, with r = tile_kv / warps key rows per warp: the
+/// f32 dK, dV accumulators (r (Dp + Dvp) / 32), the f32 score tiles S^T and
+/// dP^T (2 r Br / 32, one more with a score_mod, whose derivative needs the
+/// raw score), their 16-bit operand copies (r Br / 64). flash2_grad's dQ
+/// step holds (Br / warps) Dp / 32 f32 values while S and dP are dead: the
+/// larger phase counts.
+int64_t kvRegisters(const AttentionProblem &p, const Schedule &s) {
+  const int64_t warps = std::max<int64_t>(1, s.warps);
+  const int64_t r = ceilDiv(s.tileKv, warps);
+  const int64_t accumulators = lanes(r * (dPad(p) + dvPad(p)));
+  const int64_t scores = lanes(2 * r * s.tileQ) +
+                         (p.hasScoreMod ? lanes(r * s.tileQ) : 0);
+  const int64_t operands = lanes(r * s.tileQ, 2);
+  int64_t live = accumulators + scores + operands;
+  if (atomicDq(s))
+    live = std::max(live, accumulators + lanes(ceilDiv(s.tileQ, warps) * dPad(p)));
+  return live + kGradAddressRegisters;
+}
+
+/// dq kernel, per thread, with R = tile_q / warps query rows per warp: the
+/// f32 dQ accumulator (R Dp / 32), S and dP (2 R Bc / 32, one more with a
+/// score_mod).
+int64_t dqRegisters(const AttentionProblem &p, const Schedule &s) {
+  const int64_t rows = ceilDiv(s.tileQ, std::max<int64_t>(1, s.warps));
+  return lanes(rows * dPad(p)) + lanes(2 * rows * s.tileKv) +
+         (p.hasScoreMod ? lanes(rows * s.tileKv) : 0) + kGradAddressRegisters;
+}
+
+std::string n(int64_t v) { return std::to_string(v); }
+
+/// Whether a rows x cols tile splits into whole 16-byte copies per thread.
+bool copiesSplit(int64_t rows, int64_t cols, int64_t elementBytes,
+                 int64_t threads) {
+  return (rows * cols * elementBytes / kCopyBytes) % threads == 0;
+}
+
+/// The rule both the space and the checker apply: Q, dO (tile_q rows), K, V
+/// (tile_kv rows), whole D (Dv) elements per row, as flash2 copies them.
+bool loadsSplit(const AttentionProblem &p, int64_t tileQ, int64_t tileKv,
+                int64_t warps) {
+  const int64_t threads = 32 * warps, e = p.elementBytes;
+  for (int64_t cols : {p.headDim, p.valueDim})
+    if (!copiesSplit(tileQ, cols, e, threads) ||
+        !copiesSplit(tileKv, cols, e, threads))
+      return false;
+  return true;
+}
+
+/// CTAs of `k` that fit on an SM at once, at least 1 (for the L2 model).
+int64_t residentCtas(const Target &t, const KernelCost &k) {
+  int64_t perSM = std::max<int64_t>(
+      1, ctasPerSM(t, k.smemBytes, k.registersPerThread, 32 * k.warps));
+  return std::min(k.ctas, t.numSMs * perSM);
+}
+
+} // namespace
+
+std::string flashgen::schedule::attentionGradPrecondition(
+    const AttentionProblem &p, const Target &t, Algorithm algorithm) {
+  if (std::string why = validate(p); !why.empty())
+    return why;
+  if (!isAttentionGradAlgorithm(algorithm))
+    return std::string("'") + algorithmName(algorithm) +
+           "' is not an attention backward schedule (flash2_grad, "
+           "flash2_grad_deterministic)";
+  if (p.elementBytes != 2)
+    return "flashgen's attention backward kernels take 16-bit inputs (bf16, "
+           "f16) for the MMA; this op has " +
+           n(p.elementBytes) + "-byte elements";
+  if (!t.mma(t.kernelMma))
+    return t.name + " has no " + mmaKindName(t.kernelMma) + " shape";
+  if (paddedTileColumns(p.headDim) > kMaxGradHeadDim ||
+      paddedTileColumns(p.valueDim) > kMaxGradHeadDim)
+    return "the backward kernels keep dK and dV of a key tile in registers; "
+           "head dims above " +
+           n(kMaxGradHeadDim) +
+           " need a value split, not built yet (D = " + n(p.headDim) +
+           ", Dv = " + n(p.valueDim) + ")";
+  // The shared tiles are swizzled by power-of-two counts of 16-byte chunks
+  // and the MMAs take whole 16-column steps, as in flash2's kernels.
+  for (int64_t d : {p.headDim, p.valueDim})
+    if (!isPowerOfTwo(d) || d < kMinGradHeadDim)
+      return "the attention backward kernels take head dims 32, 64 or 128 "
+             "(D = " +
+             n(p.headDim) + ", Dv = " + n(p.valueDim) +
+             " given; pad the head dim to the next supported one)";
+  return "";
+}
+
+std::vector<GradKernel>
+flashgen::schedule::attentionGradKernels(const Schedule &s) {
+  return {GradKernel::Prep, GradKernel::Kv,
+          hasDqKernel(s) ? GradKernel::Dq : GradKernel::Convert};
+}
+
+const char *flashgen::schedule::gradKernelName(GradKernel k) {
+  switch (k) {
+  case GradKernel::Prep:
+    return "prep";
+  case GradKernel::Kv:
+    return "kv";
+  case GradKernel::Dq:
+    return "dq";
+  case GradKernel::Convert:
+    return "convert";
+  }
+  return "?";
+}
+
+int64_t flashgen::schedule::attentionGradKernelSmemBytes(
+    const AttentionProblem &p, const Schedule &s, GradKernel k) {
+  switch (k) {
+  case GradKernel::Kv:
+    return kvSmemBytes(p, s);
+  case GradKernel::Dq:
+    return dqSmemBytes(p, s);
+  case GradKernel::Prep:
+  case GradKernel::Convert:
+    return 0;
+  }
+  return 0;
+}
+
+int64_t flashgen::schedule::attentionGradKernelRegisters(
+    const AttentionProblem &p, const Schedule &s, GradKernel k) {
+  switch (k) {
+  case GradKernel::Kv:
+    return kvRegisters(p, s);
+  case GradKernel::Dq:
+    return dqRegisters(p, s);
+  case GradKernel::Prep:
+  case GradKernel::Convert:
+    return kStreamKernelRegisters;
+  }
+  return 0;
+}
+
+int64_t flashgen::schedule::attentionGradSmemBytes(const AttentionProblem &p,
+                                                   const Schedule &s) {
+  int64_t smem = 0;
+  for (GradKernel k : attentionGradKernels(s))
+    smem = std::max(smem, attentionGradKernelSmemBytes(p, s, k));
+  return smem;
+}
+
+int64_t flashgen::schedule::attentionGradRegisters(const AttentionProblem &p,
+                                                   const Schedule &s) {
+  int64_t registers = 0;
+  for (GradKernel k : attentionGradKernels(s))
+    registers = std::max(registers, attentionGradKernelRegisters(p, s, k));
+  return registers;
+}
+
+LevelBound flashgen::schedule::attentionGradLevelBound(
+    const AttentionProblem &p, int64_t capacityBytes, const std::string &level) {
+  LevelBound b;
+  b.level = level;
+  b.capacityBytes = capacityBytes;
+  const int64_t e = p.elementBytes, D = p.headDim, Dv = p.valueDim;
+  const int64_t words = capacityBytes / e;
+  b.smallCache = words < D * D;
+
+  Visibility v = attentionVisibility(p);
+  // Read: q, o, dO, lse of the rows that see a key; written: dq whole.
+  int64_t perQueryHead =
+      v.queryRows * ((D + 2 * Dv) * e + kF32Bytes) + p.queryLen * D * e;
+  // Read: k, v of the keys some query sees; written: dk, dv whole.
+  int64_t perKeyHead = (v.keyRows + p.keyLen) * (D + Dv) * e;
+  b.compulsoryBytes = (p.batch * p.queryHeads * perQueryHead +
+                       p.batch * p.keyHeads * perKeyHead);
+  if (!p.hasMaskMod) {
+    long double pairs = static_cast<long double>(v.pairs) * p.batch * p.queryHeads;
+    b.extraBytes = attentionSegmentWords(pairs, D, words) * e;
+  }
+  b.boundBytes = std::max(b.compulsoryBytes, b.extraBytes);
+  return b;
+}
+
+IOBound flashgen::schedule::attentionGradIOBound(const AttentionProblem &p,
+                                                 const Target &t) {
+  IOBound bound;
+  bound.onChip = attentionGradLevelBound(p, t.onChipBytesPerCTA(), "on-chip");
+  bound.l2 = attentionGradLevelBound(p, t.l2Bytes, "L2");
+  bound.visiblePairs = attentionVisibility(p).pairs * p.batch * p.queryHeads;
+  return bound;
+}
+
+Evaluation flashgen::schedule::evaluateAttentionGrad(const AttentionProblem &p,
+                                                     const Target &t,
+                                                     const Schedule &s) {
+  return evaluateAttentionGrad(p, t, s, visitTiles(p, s.tileQ, s.tileKv));
+}
+
+Evaluation flashgen::schedule::evaluateAttentionGrad(const AttentionProblem &p,
+                                                     const Target &t,
+                                                     const Schedule &s,
+                                                     const TileVisit &visit) {
+  const int64_t e = p.elementBytes, D = p.headDim, Dv = p.valueDim;
+  const int64_t N = p.queryLen, M = p.keyLen;
+  const int64_t Br = s.tileQ, Bc = s.tileKv;
+  const int64_t dp = dPad(p), dvp = dvPad(p);
+  const int64_t heads = p.batch * p.queryHeads, kvHeads = p.batch * p.keyHeads;
+  const int64_t group = std::max<int64_t>(1, p.groupSize());
+  const bool atomics = atomicDq(s);
+  const double warps = std::max<int64_t>(1, s.warps);
+
+  // The score work every visited pair does, shared by kv and dq.
+  const double pairs = static_cast<double>(heads) * visit.tilePairs;
+  const double scores = pairs * Br * Bc;
+  const double maskedScores =
+      static_cast<double>(heads) * visit.maskedTilePairs * Br * Bc;
+  const double sfuPerScore =
+      kGradSfuPerScore + (p.hasScoreMod ? p.scoreModSfuOps : 0);
+  // The score_mod runs forward again and then its derivative.
+  const double modAlu = p.hasScoreMod ? 2.0 * p.scoreModAluOps : 0;
+  const double maskAlu = kMaskAluPerScore + (p.hasMaskMod ? p.maskModAluOps : 0);
+
+  Evaluation result;
+
+  KernelCost prep;
+  prep.name = gradKernelName(GradKernel::Prep);
+  prep.ctas = heads * visit.queryTiles;
+  prep.warps = s.warps;
+  prep.smemBytes = kStreamKernelModelSmemBytes;
+  prep.registersPerThread = kStreamKernelRegisters;
+  prep.pipelined = true;
+  prep.globalBytes =
+      heads * (2 * N * Dv * e + N * kF32Bytes + (atomics ? N * D * kF32Bytes : 0));
+  prep.hbmBytes = prep.globalBytes;
+  prep.aluOps = static_cast<double>(heads) * N * Dv; // one FMA per O dO element
+  result.kernels.push_back(prep);
+
+  KernelCost kv;
+  kv.name = gradKernelName(GradKernel::Kv);
+  kv.ctas = kvHeads * visit.keyTiles;
+  kv.warps = s.warps;
+  kv.smemBytes = attentionGradKernelSmemBytes(p, s, GradKernel::Kv);
+  kv.registersPerThread = attentionGradKernelRegisters(p, s, GradKernel::Kv);
+  kv.pipelined = s.stages >= 2;
+  {
+    const int64_t keySide = kvHeads * 2 * M * (D + Dv) * e; // K, V in; dK, dV out
+    const int64_t inRow = (D + Dv) * e + 2 * kF32Bytes;     // Q, dO, lse, delta
+    const int64_t accRow = atomics ? D * kF32Bytes : 0;     // red.global.add
+    const int64_t inGlobal = heads * visit.queryRowLoads * inRow;
+    const int64_t accGlobal = heads * visit.queryRowLoads * accRow;
+    kv.globalBytes = keySide + inGlobal + accGlobal;
+    // The key tiles of a KV head read the group's query rows; a window
+    // keeps a key tile's query range short and its readers few.
+    int64_t readers = visit.keyTiles;
+    int64_t rangeRows = N;
+    if (p.mask == MaskKind::SlidingWindow) {
+      readers = std::min(visit.keyTiles, ceilDiv(p.window, Bc) + 1);
+      rangeRows = std::min(N, p.window + Bc + 2 * Br);
+    }
+    int64_t passes =
+        l2FetchPasses(t, visit.keyTiles, residentCtas(t, kv),
+                      group * rangeRows * (inRow + accRow), readers);
+    // The accumulator's lines are fetched and written back once per pass.
+    kv.hbmBytes = keySide + std::min(inGlobal, heads * N * inRow * passes) +
+                  std::min(accGlobal, heads * N * 2 * accRow * passes);
+  }
+  kv.flops = 2.0 * scores * (2 * dp + 2 * dvp + (atomics ? dp : 0));
+  kv.sfuOps = scores * sfuPerScore;
+  kv.aluOps = scores * (kKvAluPerScore + modAlu) + maskedScores * maskAlu;
+  {
+    // Per pair: the ring's Q and dO stores; S^T, dP^T read the warp's own
+    // K, V rows and every warp the whole Q, dO tiles, dV and dK every warp
+    // dO and Q again; dS^T stored and read back; flash2_grad's dQ step
+    // reads dS (each warp its rows) and every warp the whole K tile.
+    double perPair = Br * (dp + dvp) + Bc * (dp + dvp) +
+                     2.0 * warps * Br * (dp + dvp) + 2.0 * Bc * Br;
+    if (atomics)
+      perPair += Br * Bc + warps * Bc * dp;
+    double perCta = 2.0 * Bc * (dp + dvp); // K, V stores, dK, dV staging
+    kv.smemTraffic = (pairs * perPair + static_cast<double>(kv.ctas) * perCta) * e;
+  }
+  kv.steps = kKvStepsPerPair * pairs;
+  result.kernels.push_back(kv);
+
+  if (hasDqKernel(s)) {
+    KernelCost dq;
+    dq.name = gradKernelName(GradKernel::Dq);
+    dq.ctas = heads * visit.queryTiles;
+    dq.warps = s.warps;
+    dq.smemBytes = attentionGradKernelSmemBytes(p, s, GradKernel::Dq);
+    dq.registersPerThread = attentionGradKernelRegisters(p, s, GradKernel::Dq);
+    dq.pipelined = s.stages >= 2;
+    const int64_t queryBytes = N * ((D + Dv) * e + 2 * kF32Bytes) + N * D * e;
+    const int64_t kvGlobal = heads * visit.keyRowsLoaded * (D + Dv) * e;
+    dq.globalBytes = heads * queryBytes + kvGlobal;
+    // The forward's L2 model of K/V (AttentionCost.cpp): the query tiles
+    // that read a key row run back to back within a head; across the heads
+    // of a GQA group they are queryTiles CTAs apart.
+    Visibility vis = attentionVisibility(p);
+    const int64_t resident = residentCtas(t, dq);
+    const int64_t headKvBytes = vis.keyRows * (D + Dv) * e;
+    const int64_t readers = visit.queryTilesPerKeyRow;
+    int64_t rangeBytes = headKvBytes;
+    if (p.mask == MaskKind::SlidingWindow)
+      rangeBytes = std::min(vis.keyRows, p.window + Br + 2 * Bc) * (D + Dv) * e;
+    int64_t withinHead = l2FetchPasses(t, readers, resident, rangeBytes, readers);
+    int64_t acrossHeads =
+        group <= 1 ? 1
+                   : l2FetchPasses(t, group * visit.queryTiles, resident,
+                                   headKvBytes, group);
+    dq.hbmBytes = heads * queryBytes +
+                  std::min(kvGlobal, kvHeads * headKvBytes * withinHead * acrossHeads);
+    dq.flops = 2.0 * scores * (2 * dp + dvp);
+    dq.sfuOps = scores * sfuPerScore;
+    dq.aluOps = scores * (kDqAluPerScore + modAlu) + maskedScores * maskAlu;
+    // Per pair: the ring's K, V stores; each warp's own Q, dO rows; every
+    // warp the whole K (twice: S and dQ) and V.
+    double perPair = (Bc + Br) * (dp + dvp) + warps * Bc * (2 * dp + dvp);
+    double perCta = Br * (dp + dvp) + Br * dp; // Q, dO stores, dQ staging
+    dq.smemTraffic = (pairs * perPair + static_cast<double>(dq.ctas) * perCta) * e;
+    dq.steps = pairs;
+    result.kernels.push_back(dq);
+  } else {
+    KernelCost convert;
+    convert.name = gradKernelName(GradKernel::Convert);
+    convert.ctas = heads * visit.queryTiles;
+    convert.warps = s.warps;
+    convert.smemBytes = kStreamKernelModelSmemBytes;
+    convert.registersPerThread = kStreamKernelRegisters;
+    convert.pipelined = true;
+    convert.globalBytes = heads * N * D * (kF32Bytes + e);
+    convert.hbmBytes = convert.globalBytes;
+    convert.aluOps = static_cast<double>(heads) * N * D;
+    result.kernels.push_back(convert);
+  }
+
+  finishEvaluation(t, result);
+  return result;
+}
+
+Result<ScheduleSpace> flashgen::schedule::attentionGradSpace(
+    const AttentionProblem &p, const Target &t, Algorithm algorithm) {
+  if (std::string why = attentionGradPrecondition(p, t, algorithm); !why.empty())
+    return Result<ScheduleSpace>::failure(why);
+
+  ScheduleSpace out;
+  out.algorithm = algorithm;
+  SearchSpace &s = out.space;
+  // Tiles past the sequence length are padding, not work: offer the
+  // smallest one that covers it and none above.
+  auto tiles = [](int64_t extent) {
+    std::vector<int64_t> v;
+    int64_t cap = std::max<int64_t>(kGradTileChoices[0], nextPowerOfTwo(extent));
+    for (int64_t c : kGradTileChoices)
+      if (c <= cap)
+        v.push_back(c);
+    return v;
+  };
+  std::vector<int64_t> stageChoices, warpChoices(std::begin(kGradWarpChoices),
+                                                 std::end(kGradWarpChoices));
+  for (int64_t st = kMinGradStages; st <= kMaxGradStages; ++st)
+    stageChoices.push_back(st);
+  s.dims.push_back({"tile_q", tiles(p.queryLen), {}});
+  s.dims.push_back({"tile_kv", tiles(p.keyLen), {}});
+  s.dims.push_back({"stages", stageChoices, {}});
+  s.dims.push_back({"warps", warpChoices, {}});
+  const size_t tq = 0, tkv = 1, stages = 2, warps = 3;
+  const int64_t dp = dPad(p), dvp = dvPad(p);
+
+  out.toSchedule = [=](const Point &x) {
+    Schedule sch;
+    sch.algorithm = algorithm;
+    sch.tileQ = x[tq];
+    sch.tileKv = x[tkv];
+    sch.tileD = dp;
+    sch.tileDv = dvp;
+    sch.stages = x[stages];
+    sch.warps = x[warps];
+    sch.smemBytes = attentionGradSmemBytes(p, sch);
+    return sch;
+  };
+  auto toSchedule = out.toSchedule;
+
+  SpaceConstraint smem;
+  smem.resource = "shared memory";
+  smem.dims = {tq, tkv, stages};
+  smem.value = [toSchedule](const Point &x) { return toSchedule(x).smemBytes; };
+  smem.limit = t.smemPerCTA;
+  smem.unit = ValueUnit::Bytes;
+  smem.limitText = t.name + " has " + formatBytes(t.smemPerCTA) + " per CTA";
+  s.constraints.push_back(smem);
+
+  SpaceConstraint regs;
+  regs.resource = "registers per thread";
+  regs.dims = {tq, tkv, warps};
+  regs.value = [p, toSchedule](const Point &x) {
+    return attentionGradRegisters(p, toSchedule(x));
+  };
+  regs.limit = t.maxRegistersPerThread;
+  regs.limitText = t.name + " allows " + n(t.maxRegistersPerThread);
+  s.constraints.push_back(regs);
+
+  SpaceConstraint regsCta = regs;
+  regsCta.resource = "registers per CTA";
+  regsCta.value = [p, t, toSchedule, warps](const Point &x) {
+    return roundUp(attentionGradRegisters(p, toSchedule(x)),
+                   t.registerAllocationUnit) *
+           32 * x[warps];
+  };
+  regsCta.limit = t.registersPerSM;
+  regsCta.limitText = t.name + " has " + n(t.registersPerSM) + " per SM";
+  s.constraints.push_back(regsCta);
+
+  SpaceConstraint threads;
+  threads.resource = "threads per CTA";
+  threads.dims = {warps};
+  threads.value = [warps](const Point &x) { return 32 * x[warps]; };
+  threads.limit = t.maxThreadsPerCTA;
+  threads.limitText = t.name + " allows " + n(t.maxThreadsPerCTA);
+  s.constraints.push_back(threads);
+
+  SpaceConstraint keyRows;
+  keyRows.resource = "key rows per warp";
+  keyRows.dims = {tkv, warps};
+  keyRows.value = [tkv, warps](const Point &x) {
+    return x[tkv] % (kMmaRows * x[warps]) != 0 ? 1 : 0;
+  };
+  keyRows.unit = ValueUnit::Flag;
+  keyRows.rule = "tile_kv must be a multiple of 16 x warps (each warp of the kv "
+                 "kernel owns whole 16-row mma.sync tiles of key rows)";
+  s.constraints.push_back(keyRows);
+
+  SpaceConstraint queryRows;
+  queryRows.resource = "query rows per warp";
+  queryRows.dims = {tq, warps};
+  queryRows.value = [tq, warps](const Point &x) {
+    return x[tq] % (kMmaRows * x[warps]) != 0 ? 1 : 0;
+  };
+  queryRows.unit = ValueUnit::Flag;
+  queryRows.rule =
+      algorithm == Algorithm::Flash2Grad
+          ? "tile_q must be a multiple of 16 x warps (the kv kernel's dQ step "
+            "splits the query rows among the warps in whole 16-row tiles)"
+          : "tile_q must be a multiple of 16 x warps (each warp of the dq "
+            "kernel owns whole 16-row mma.sync tiles of query rows)";
+  s.constraints.push_back(queryRows);
+
+  SpaceConstraint loads;
+  loads.resource = "tile load split";
+  loads.dims = {tq, tkv, warps};
+  loads.value = [p, tq, tkv, warps](const Point &x) {
+    return loadsSplit(p, x[tq], x[tkv], x[warps]) ? 0 : 1;
+  };
+  loads.unit = ValueUnit::Flag;
+  loads.rule = "every Q, dO, K and V tile must split into whole 16-byte copies "
+               "per thread (rows x columns x element bytes / 16 a multiple of "
+               "the thread count)";
+  s.constraints.push_back(loads);
+
+  // The modeled time, tile visits computed once per tiling.
+  using VisitCache = std::map<std::pair<int64_t, int64_t>, TileVisit>;
+  auto cache = std::make_shared<VisitCache>();
+  s.objective = [=](const Point &x) {
+    Schedule sch = toSchedule(x);
+    auto key = std::make_pair(sch.tileQ, sch.tileKv);
+    auto it = cache->find(key);
+    if (it == cache->end())
+      it = cache->emplace(key, visitTiles(p, sch.tileQ, sch.tileKv)).first;
+    Evaluation ev = evaluateAttentionGrad(p, t, sch, it->second);
+    return objectiveOf(ev.seconds, ev.globalBytes);
+  };
+  return out;
+}
+
+std::vector<std::string> flashgen::schedule::checkAttentionGradSchedule(
+    const AttentionProblem &p, const Target &t, const Schedule &s) {
+  if (std::string why = attentionGradPrecondition(p, t, s.algorithm); !why.empty())
+    return {why};
+  std::vector<std::string> violations;
+  auto require = [&](bool ok, const std::string &message) {
+    if (!ok)
+      violations.push_back(message);
+  };
+  const int64_t dp = dPad(p), dvp = dvPad(p);
+  require(s.tileD == dp && s.tileDv == dvp,
+          std::string(algorithmName(s.algorithm)) +
+              " tiles whole rows: tile_d = " + n(s.tileD) + ", tile_dv = " +
+              n(s.tileDv) + " must be " + n(dp) + ", " + n(dvp));
+  require(s.warps >= 1 && isPowerOfTwo(s.warps),
+          "warps = " + n(s.warps) + " must be a power of two");
+  require(32 * s.warps <= t.maxThreadsPerCTA,
+          n(32 * s.warps) + " threads per CTA, " + t.name + " allows " +
+              n(t.maxThreadsPerCTA));
+  require(s.stages >= kMinGradStages && s.stages <= kMaxGradStages,
+          "stages = " + n(s.stages) + ": the backward's ring holds 2 or 3 tiles");
+  require(s.warps >= 1 && s.tileKv >= kMmaRows &&
+              s.tileKv % (kMmaRows * s.warps) == 0,
+          "tile_kv = " + n(s.tileKv) + " must be a multiple of 16 x warps = " +
+              n(kMmaRows * s.warps) + " (whole 16-row tiles of key rows per warp)");
+  require(s.warps >= 1 && s.tileQ >= kMmaRows &&
+              s.tileQ % (kMmaRows * s.warps) == 0,
+          "tile_q = " + n(s.tileQ) + " must be a multiple of 16 x warps = " +
+              n(kMmaRows * s.warps) + " (whole 16-row tiles of query rows per warp)");
+  if (!violations.empty())
+    return violations;
+
+  require(loadsSplit(p, s.tileQ, s.tileKv, s.warps),
+          "the Q, dO (" + n(s.tileQ) + " rows), K, V (" + n(s.tileKv) +
+              " rows) tiles of " + n(p.headDim) + ", " + n(p.valueDim) +
+              " columns do not split into whole 16-byte copies over " +
+              n(32 * s.warps) + " threads");
+  int64_t smem = attentionGradSmemBytes(p, s);
+  require(s.smemBytes == smem, "smem_bytes = " + n(s.smemBytes) +
+                                   " differs from the plan's " + n(smem));
+
+  // Each kernel that holds tiles against the target (prep and convert hold
+  // none and always fit).
+  auto fits = [&](const std::string &kernel, int64_t bytes, int64_t registers) {
+    int64_t threads = 32 * s.warps;
+    int64_t ctaRegisters = roundUp(registers, t.registerAllocationUnit) * threads;
+    require(bytes <= t.smemPerCTA,
+            kernel + " needs " + formatBytes(bytes) + " of shared memory, " +
+                t.name + " has " + formatBytes(t.smemPerCTA) + " per CTA");
+    require(registers <= t.maxRegistersPerThread,
+            kernel + " needs about " + n(registers) +
+                " registers per thread, more than " + n(t.maxRegistersPerThread));
+    require(ctaRegisters <= t.registersPerSM,
+            kernel + " needs " + n(ctaRegisters) + " registers per CTA, " +
+                t.name + " has " + n(t.registersPerSM) + " per SM");
+    require(ctasPerSM(t, bytes, registers, threads) >= 1,
+            kernel + ": not one CTA fits on an SM");
+  };
+  for (GradKernel k : attentionGradKernels(s))
+    if (k == GradKernel::Kv || k == GradKernel::Dq)
+      fits(std::string("the ") + gradKernelName(k) + " kernel",
+           attentionGradKernelSmemBytes(p, s, k),
+           attentionGradKernelRegisters(p, s, k));
+  return violations;
+}

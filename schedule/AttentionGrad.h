@@ -1,0 +1,112 @@
+//===- AttentionGrad.h - schedules of the attention backward ----*- C++ -*-===//
+//
+// Resources, cost model, IO bound, search space and rules of the kernels
+// of flash.attention_grad (Schedule.h: flash2_grad, flash2_grad_deterministic).
+// With Br = tile_q, Bc = tile_kv, Dp, Dvp = D, Dv padded (paddedTileColumns)
+// and e the element bytes, per (batch, head):
+//
+//   prep     one CTA per query tile and query head: delta = rowsum(O dO)
+//            (f32, N values); flash2_grad also zeroes the f32 dQ
+//            accumulator (N D).
+//   kv       one CTA per key tile and KV head, 32 warps threads, each warp
+//            owning Bc / warps key rows: K, V tiles resident; for every
+//            query head of the GQA group and every query tile the mask
+//            leaves visible, Q and dO tiles (and the lse, delta rows) stream
+//            through a `stages`-deep ring; dK, dV stay in registers, dS^T
+//            is staged in shared memory. flash2_grad also adds dQ = dS K
+//            into the accumulator with red.global.add.
+//   dq       flash2_grad_deterministic only: one CTA per query tile and
+//            query head, Q and dO resident, K and V tiles through the ring,
+//            dQ in registers, written once.
+//   convert  flash2_grad only: the f32 accumulator to dq's element type.
+//
+//   smem(kv) = (Bc (Dp + Dvp) + stages Br (Dp + Dvp) + Bc Br) e
+//   smem(dq) = (Br (Dp + Dvp) + stages Bc (Dp + Dvp)) e
+//
+// The schedule's smem_bytes is the larger (what the launch must grant the
+// kernel that needs most).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHGEN_SCHEDULE_ATTENTIONGRAD_H
+#define FLASHGEN_SCHEDULE_ATTENTIONGRAD_H
+
+#include "schedule/AttentionSpace.h"
+#include "schedule/Evaluation.h"
+#include "schedule/IOBounds.h"
+#include "schedule/Problem.h"
+#include "schedule/Result.h"
+#include "schedule/Schedule.h"
+#include "schedule/Target.h"
+#include "schedule/Visibility.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace flashgen::schedule {
+
+/// The widest head dim (D or Dv, padded) the backward kernels take: dK and
+/// dV of a key tile live in the kv kernel's registers.
+constexpr int64_t kMaxGradHeadDim = 128;
+
+/// Why `algorithm` (flash2_grad or flash2_grad_deterministic) cannot run
+/// `p` on `t` at all (element type, head dims), or "".
+std::string attentionGradPrecondition(const AttentionProblem &p,
+                                      const Target &t, Algorithm algorithm);
+
+/// The kernels of the backward (the file comment).
+enum class GradKernel { Prep, Kv, Dq, Convert };
+/// The kernels `s` launches, in launch order: prep, kv, then convert
+/// (flash2_grad) or dq (flash2_grad_deterministic).
+std::vector<GradKernel> attentionGradKernels(const Schedule &s);
+/// "prep", "kv", "dq", "convert".
+const char *gradKernelName(GradKernel k);
+
+/// Dynamic shared memory of one kernel (bytes; the file comment's
+/// formulas; prep and convert stage nothing).
+int64_t attentionGradKernelSmemBytes(const AttentionProblem &p,
+                                     const Schedule &s, GradKernel k);
+/// Registers per thread of one kernel: an estimate from the fragments each
+/// thread holds (AttentionGrad.cpp).
+int64_t attentionGradKernelRegisters(const AttentionProblem &p,
+                                     const Schedule &s, GradKernel k);
+
+/// The largest of the schedule's kernels' shared memory: its smem_bytes.
+int64_t attentionGradSmemBytes(const AttentionProblem &p, const Schedule &s);
+/// The largest of the schedule's kernels' registers per thread.
+int64_t attentionGradRegisters(const AttentionProblem &p, const Schedule &s);
+
+/// The backward's lower bounds: the compulsory traffic (read q, k, v, o, dO
+/// and lse, write dq, dk, dv) and the segment term of the Q K^T products
+/// the backward recomputes (AttentionGrad.cpp states the argument).
+IOBound attentionGradIOBound(const AttentionProblem &p, const Target &t);
+/// The same at one level of capacity `capacityBytes`.
+LevelBound attentionGradLevelBound(const AttentionProblem &p,
+                                   int64_t capacityBytes,
+                                   const std::string &level);
+
+/// The model's verdict on `s`: one KernelCost per launch (prep, kv, then
+/// dq or convert). `visit` must be visitTiles(p, s.tileQ, s.tileKv); the
+/// overload without it computes it.
+Evaluation evaluateAttentionGrad(const AttentionProblem &p, const Target &t,
+                                 const Schedule &s, const TileVisit &visit);
+Evaluation evaluateAttentionGrad(const AttentionProblem &p, const Target &t,
+                                 const Schedule &s);
+
+/// The space of `algorithm` for `p` on `t`: tile_q, tile_kv in {32, 64,
+/// 128} (capped at the sequence lengths), stages in {2, 3}, warps in {2, 4,
+/// 8}. Fails with attentionGradPrecondition's message.
+Result<ScheduleSpace> attentionGradSpace(const AttentionProblem &p,
+                                         const Target &t, Algorithm algorithm);
+
+/// Every rule of the space, checked on a finished schedule: one message per
+/// violated rule, empty when valid. The scheduler runs it on what it
+/// returns; flash-lower-kernels on what it lowers.
+std::vector<std::string> checkAttentionGradSchedule(const AttentionProblem &p,
+                                                    const Target &t,
+                                                    const Schedule &s);
+
+} // namespace flashgen::schedule
+
+#endif // FLASHGEN_SCHEDULE_ATTENTIONGRAD_H

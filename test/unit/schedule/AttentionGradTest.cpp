@@ -1,0 +1,417 @@
+//===- AttentionGradTest.cpp - schedules of the attention backward --------===//
+//
+// The backward's IO bound against its cost model, the space's rules against
+// the checker, the resource formulas against hand arithmetic, the search
+// engines against each other, and the scheduler's choices.
+//
+//===----------------------------------------------------------------------===//
+
+#include "TestProblems.h"
+
+#include "schedule/AttentionGrad.h"
+#include "schedule/Enumerate.h"
+#include "schedule/Scheduler.h"
+#include "schedule/Z3Search.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+#include <set>
+
+using namespace flashgen::schedule;
+using namespace flashgen::schedule::test;
+
+namespace {
+
+constexpr Algorithm kGradFamilies[] = {Algorithm::Flash2Grad,
+                                       Algorithm::Flash2GradDeterministic};
+
+/// Shapes that exercise every part of the model: no mask, causal, GQA,
+/// N != M both ways, a sliding window, a score_mod, a mask_mod.
+std::vector<AttentionProblem> gradProblems() {
+  std::vector<AttentionProblem> v;
+  v.push_back(attention(4096, 128, MaskKind::None, 2, 8));
+  v.push_back(attention(4096, 64, MaskKind::Causal, 2, 8));
+  AttentionProblem gqa = attention(2048, 128, MaskKind::Causal, 2, 16);
+  gqa.keyHeads = 4;
+  v.push_back(gqa);
+  AttentionProblem shortQ = attention(1024, 128, MaskKind::Causal, 1, 8);
+  shortQ.keyLen = 4096;
+  v.push_back(shortQ);
+  AttentionProblem longQ = attention(3000, 64, MaskKind::Causal, 1, 4);
+  longQ.keyLen = 1000; // the first 2000 queries see no key
+  v.push_back(longQ);
+  AttentionProblem window = attention(3000, 64, MaskKind::SlidingWindow, 1, 8);
+  window.window = 512;
+  v.push_back(window);
+  AttentionProblem softcap = attention(2048, 32, MaskKind::Causal, 4, 4);
+  softcap.hasScoreMod = true;
+  v.push_back(softcap);
+  AttentionProblem document = attention(2048, 64, MaskKind::None, 1, 4);
+  document.hasMaskMod = true;
+  v.push_back(document);
+  AttentionProblem tiny = attention(40, 32, MaskKind::Causal);
+  tiny.valueDim = 32;
+  v.push_back(tiny);
+  return v;
+}
+
+void expectSameRanking(const SearchSpace &space, unsigned topK) {
+  SearchOptions options;
+  options.topK = topK;
+  Result<SearchOutcome> z3 = searchWithZ3(space, options);
+  ASSERT_TRUE(z3.ok()) << z3.error();
+  SearchOutcome brute = searchByEnumeration(space, options);
+  ASSERT_EQ(z3->ranked.size(), brute.ranked.size());
+  for (size_t i = 0; i < brute.ranked.size(); ++i) {
+    SCOPED_TRACE("rank " + std::to_string(i));
+    EXPECT_EQ(z3->ranked[i].point, brute.ranked[i].point);
+    EXPECT_EQ(z3->ranked[i].objective.primary, brute.ranked[i].objective.primary);
+    EXPECT_TRUE(space.feasible(z3->ranked[i].point));
+  }
+  EXPECT_EQ(z3->conflict.empty(), brute.conflict.empty());
+}
+
+} // namespace
+
+TEST(AttentionGrad, BoundNeverExceedsTheModelOfAFeasibleSchedule) {
+  for (const char *name : {"sm_80", "sm_90", "sm_test_small"}) {
+    const Target &t = target(name);
+    for (const AttentionProblem &p : gradProblems()) {
+      SCOPED_TRACE(describe(p) + " " + name);
+      IOBound bound = attentionGradIOBound(p, t);
+      EXPECT_GE(bound.onChip.boundBytes, bound.onChip.compulsoryBytes);
+      EXPECT_GE(bound.l2.boundBytes, bound.l2.compulsoryBytes);
+      for (Algorithm a : kGradFamilies) {
+        Result<ScheduleSpace> space = attentionGradSpace(p, t, a);
+        ASSERT_TRUE(space.ok()) << space.error();
+        size_t feasible = forEachFeasible(*space, [&](const Schedule &s) {
+          SCOPED_TRACE(s.str());
+          Evaluation ev = evaluateAttentionGrad(p, t, s);
+          EXPECT_TRUE(ev.fits());
+          EXPECT_GE(ev.globalBytes, bound.onChip.boundBytes);
+          EXPECT_GE(ev.hbmBytes, bound.l2.boundBytes);
+          EXPECT_LE(ev.hbmBytes, ev.globalBytes);
+          EXPECT_GT(ev.seconds, 0);
+        });
+        EXPECT_GT(feasible, 0u) << algorithmName(a);
+      }
+    }
+  }
+}
+
+TEST(AttentionGrad, QuadraticTermBindsOnLongSequences) {
+  // N = M = 128K, D = 128: the recomputed Q K^T products force more traffic
+  // across a CTA's on-chip memory than the inputs and outputs.
+  AttentionProblem p = attention(131072, 128, MaskKind::None, 1, 16);
+  const Target &t = target("sm_90");
+  IOBound bound = attentionGradIOBound(p, t);
+  EXPECT_GT(bound.onChip.extraBytes, bound.onChip.compulsoryBytes);
+  EXPECT_EQ(bound.onChip.boundBytes, bound.onChip.extraBytes);
+  EXPECT_EQ(bound.onChip.level, "on-chip");
+  EXPECT_EQ(bound.l2.level, "L2");
+  // The same products as the forward: the same quadratic term.
+  EXPECT_EQ(bound.onChip.extraBytes, attentionIOBound(p, t).onChip.extraBytes);
+  Result<ScheduleSpace> space = attentionGradSpace(p, t, Algorithm::Flash2Grad);
+  ASSERT_TRUE(space.ok()) << space.error();
+  forEachFeasible(*space, [&](const Schedule &s) {
+    EXPECT_GE(evaluateAttentionGrad(p, t, s).globalBytes, bound.onChip.boundBytes)
+        << s.str();
+  });
+  // A mask_mod's sparsity is unknown: no quadratic term.
+  p.hasMaskMod = true;
+  EXPECT_EQ(attentionGradIOBound(p, t).onChip.extraBytes, 0);
+}
+
+TEST(AttentionGrad, CompulsoryTrafficByHand) {
+  // B = Hq = Hkv = 1, N = M = 1024, D = Dv = 64, 2-byte elements, no mask:
+  //   q, o, dO read: 1024 x (64 + 2 x 64) x 2 = 393216; lse: 1024 x 4 = 4096;
+  //   dq written: 1024 x 64 x 2 = 131072;
+  //   k, v read and dk, dv written: 2 x 1024 x 128 x 2 = 524288.
+  AttentionProblem p = attention(1024, 64);
+  LevelBound b = attentionGradLevelBound(p, 1 << 20, "on-chip");
+  EXPECT_EQ(b.compulsoryBytes, 393216 + 4096 + 131072 + 524288);
+  // Causal with N = 3000 > M = 1000: only the last 1000 query rows see a
+  // key, so only they need q, o, dO and lse; dq is written whole.
+  AttentionProblem c = attention(3000, 64, MaskKind::Causal);
+  c.keyLen = 1000;
+  b = attentionGradLevelBound(c, 1 << 20, "on-chip");
+  EXPECT_EQ(b.compulsoryBytes,
+            1000 * (192 * 2 + 4) + 3000 * 64 * 2 + 2 * 1000 * 128 * 2);
+}
+
+TEST(AttentionGrad, ResourceFormulasMatchHandArithmetic) {
+  // flash2_grad, D = Dv = 128, Br = Bc = 64, 2 stages, 4 warps, e = 2:
+  //   kv smem = 2 (64 x 256 + 2 x 64 x 256 + 64 x 64)
+  //           = 2 (16384 + 32768 + 4096) = 106496 (no dq kernel);
+  //   r = 64 / 4 = 16 key rows per warp: dK, dV 16 x 256 / 32 = 128,
+  //   S^T, dP^T 2 x 16 x 64 / 32 = 64, 16-bit copies 16 x 64 / 64 = 16:
+  //   208; the dQ phase 128 + (64 / 4) x 128 / 32 = 192; 208 + 40 = 248.
+  AttentionProblem p = attention(4096, 128);
+  Schedule a;
+  a.algorithm = Algorithm::Flash2Grad;
+  a.tileQ = 64;
+  a.tileKv = 64;
+  a.tileD = a.tileDv = 128;
+  a.stages = 2;
+  a.warps = 4;
+  EXPECT_EQ(attentionGradSmemBytes(p, a), 106496);
+  EXPECT_EQ(attentionGradRegisters(p, a), 248);
+
+  // flash2_grad_deterministic, D = Dv = 64 with a score_mod, Br = 64,
+  // Bc = 32, 3 stages, 2 warps:
+  //   kv smem = 2 (32 x 128 + 3 x 64 x 128) = 2 (4096 + 24576) = 57344
+  //           (no dS^T staging: the dq kernel computes dQ);
+  //   dq smem = 2 (64 x 128 + 3 x 32 x 128) = 2 (8192 + 12288) = 40960;
+  //   the schedule's: 57344.
+  //   kv: r = 16: dK, dV 16 x 128 / 32 = 64, S^T, dP^T 2 x 16 x 64 / 32 = 64,
+  //   the raw score 16 x 64 / 32 = 32, copies 16 x 64 / 64 = 16: 176 + 40
+  //   = 216. dq: R = 32: dQ 32 x 64 / 32 = 64, S, dP 2 x 32 x 32 / 32 = 64,
+  //   the raw score 32 x 32 / 32 = 32: 160 + 40 = 200. The schedule's: 216.
+  AttentionProblem q = attention(4096, 64);
+  q.hasScoreMod = true;
+  Schedule b;
+  b.algorithm = Algorithm::Flash2GradDeterministic;
+  b.tileQ = 64;
+  b.tileKv = 32;
+  b.tileD = b.tileDv = 64;
+  b.stages = 3;
+  b.warps = 2;
+  EXPECT_EQ(attentionGradSmemBytes(q, b), 57344);
+  EXPECT_EQ(attentionGradRegisters(q, b), 216);
+  EXPECT_EQ(attentionGradKernels(b),
+            (std::vector<GradKernel>{GradKernel::Prep, GradKernel::Kv,
+                                     GradKernel::Dq}));
+  EXPECT_EQ(attentionGradKernelSmemBytes(q, b, GradKernel::Dq), 40960);
+  EXPECT_EQ(attentionGradKernelRegisters(q, b, GradKernel::Dq), 200);
+  EXPECT_EQ(attentionGradKernelSmemBytes(q, b, GradKernel::Prep), 0);
+  // Evaluation reports each kernel's own.
+  Evaluation ev = evaluateAttentionGrad(q, target("sm_90"), b);
+  ASSERT_EQ(ev.kernels.size(), 3u);
+  EXPECT_EQ(ev.kernels[0].name, "prep");
+  EXPECT_EQ(ev.kernels[1].name, "kv");
+  EXPECT_EQ(ev.kernels[1].smemBytes, 57344);
+  EXPECT_EQ(ev.kernels[1].registersPerThread, 216);
+  EXPECT_EQ(ev.kernels[2].name, "dq");
+  EXPECT_EQ(ev.kernels[2].smemBytes, 40960);
+  EXPECT_EQ(ev.kernels[2].registersPerThread, 200);
+  EXPECT_EQ(ev.smemBytes, 57344);
+
+  // The same tiles as flash2_grad: dS^T staged (+ 2 x 32 x 64 = 4096), no
+  // dq kernel but a convert kernel; the dQ
+  // phase (64 + (64 / 2) x 64 / 32 = 128) stays under 176.
+  b.algorithm = Algorithm::Flash2Grad;
+  EXPECT_EQ(attentionGradSmemBytes(q, b), 61440);
+  EXPECT_EQ(attentionGradRegisters(q, b), 216);
+  ev = evaluateAttentionGrad(q, target("sm_90"), b);
+  ASSERT_EQ(ev.kernels.size(), 3u);
+  EXPECT_EQ(ev.kernels[2].name, "convert");
+}
+
+TEST(AttentionGrad, SpaceAndCheckerAgreeOnEveryPoint) {
+  for (const char *name : {"sm_80", "sm_90", "sm_test_small"}) {
+    const Target &t = target(name);
+    for (const AttentionProblem &p : gradProblems()) {
+      for (Algorithm a : kGradFamilies) {
+        SCOPED_TRACE(describe(p) + " " + name + " " + algorithmName(a));
+        Result<ScheduleSpace> space = attentionGradSpace(p, t, a);
+        ASSERT_TRUE(space.ok()) << space.error();
+        const SearchSpace &s = space->space;
+        for (size_t i = 0; i < s.size(); ++i) {
+          Point x = s.point(s.indexOf(i));
+          Schedule sch = space->toSchedule(x);
+          std::vector<std::string> broken = checkAttentionGradSchedule(p, t, sch);
+          EXPECT_EQ(s.feasible(x), broken.empty())
+              << sch.str() << (broken.empty() ? "" : ": " + broken.front());
+        }
+      }
+    }
+  }
+}
+
+TEST(AttentionGrad, CheckerNamesTheRule) {
+  AttentionProblem p = attention(4096, 128);
+  const Target &t = target("sm_90");
+  Schedule s;
+  s.algorithm = Algorithm::Flash2Grad;
+  s.tileQ = 32;
+  s.tileKv = 64;
+  s.tileD = s.tileDv = 128;
+  s.stages = 4;
+  s.warps = 4;
+  s.smemBytes = attentionGradSmemBytes(p, s);
+  std::vector<std::string> broken = checkAttentionGradSchedule(p, t, s);
+  ASSERT_EQ(broken.size(), 2u);
+  EXPECT_NE(broken[0].find("stages = 4"), std::string::npos) << broken[0];
+  EXPECT_NE(broken[1].find("tile_q = 32 must be a multiple of 16 x warps = 64"),
+            std::string::npos)
+      << broken[1];
+  // Registers: 8 warps of 16 key rows at tile_q = 128 need 128 + 128 + 32
+  // + 40 = 328.
+  s.tileQ = 128;
+  s.tileKv = 128;
+  s.stages = 2;
+  s.warps = 8;
+  s.smemBytes = attentionGradSmemBytes(p, s);
+  broken = checkAttentionGradSchedule(p, t, s);
+  ASSERT_FALSE(broken.empty());
+  EXPECT_NE(broken[0].find("the kv kernel needs about 328 registers"),
+            std::string::npos)
+      << broken[0];
+  // A forward family is not a backward schedule.
+  s.algorithm = Algorithm::Flash2;
+  broken = checkAttentionGradSchedule(p, t, s);
+  ASSERT_EQ(broken.size(), 1u);
+  EXPECT_NE(broken[0].find("not an attention backward schedule"),
+            std::string::npos);
+}
+
+TEST(AttentionGrad, ChosenSchedulesPassTheChecker) {
+  SolveOptions options;
+  options.topK = 6;
+  for (const char *name : {"sm_80", "sm_90", "sm_test_small"}) {
+    const Target &t = target(name);
+    for (const AttentionProblem &p : gradProblems()) {
+      SCOPED_TRACE(describe(p) + " " + name);
+      Result<ScheduleResult> r = scheduleAttentionGrad(p, t, options, false);
+      ASSERT_TRUE(r.ok()) << r.error();
+      ASSERT_FALSE(r->candidates.empty());
+      EXPECT_EQ(r->algorithm, r->candidates.front().schedule.algorithm);
+      std::set<std::string> seen;
+      for (size_t i = 0; i < r->candidates.size(); ++i) {
+        const Candidate &c = r->candidates[i];
+        SCOPED_TRACE(c.schedule.str());
+        EXPECT_TRUE(isAttentionGradAlgorithm(c.schedule.algorithm));
+        EXPECT_TRUE(seen.insert(c.schedule.str()).second);
+        EXPECT_TRUE(checkAttentionGradSchedule(p, t, c.schedule).empty());
+        EXPECT_EQ(c.schedule.smemBytes, c.evaluation.smemBytes);
+        EXPECT_GE(c.ioRatio, 1.0);
+        EXPECT_GE(c.hbmRatio, 1.0);
+        EXPECT_FALSE(c.evaluation.binding.empty());
+        if (i > 0)
+          EXPECT_GE(c.evaluation.seconds, r->candidates[i - 1].evaluation.seconds);
+      }
+      // Both families were searched, each over its whole space.
+      EXPECT_EQ(r->spacePoints,
+                attentionGradSpace(p, t, Algorithm::Flash2Grad)->space.size() +
+                    attentionGradSpace(p, t, Algorithm::Flash2GradDeterministic)
+                        ->space.size());
+    }
+  }
+}
+
+TEST(AttentionGrad, DeterministicSearchesOnlyTheDeterministicFamily) {
+  SolveOptions options;
+  options.topK = 8;
+  for (const AttentionProblem &p : gradProblems()) {
+    SCOPED_TRACE(describe(p));
+    Result<ScheduleResult> r =
+        scheduleAttentionGrad(p, target("sm_90"), options, true);
+    ASSERT_TRUE(r.ok()) << r.error();
+    EXPECT_EQ(r->algorithm, Algorithm::Flash2GradDeterministic);
+    for (const Candidate &c : r->candidates)
+      EXPECT_EQ(c.schedule.algorithm, Algorithm::Flash2GradDeterministic);
+  }
+  // Asking for the atomic family and determinism at once is an error, as
+  // is a forward family.
+  options.algorithm = Algorithm::Flash2Grad;
+  Result<ScheduleResult> r =
+      scheduleAttentionGrad(attention(4096, 64), target("sm_90"), options, true);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("flash2_grad_deterministic"), std::string::npos);
+  options.algorithm = Algorithm::Flash2;
+  r = scheduleAttentionGrad(attention(4096, 64), target("sm_90"), options, false);
+  ASSERT_FALSE(r.ok());
+  // One family on request.
+  options.algorithm = Algorithm::Flash2Grad;
+  r = scheduleAttentionGrad(attention(4096, 64), target("sm_90"), options, false);
+  ASSERT_TRUE(r.ok()) << r.error();
+  for (const Candidate &c : r->candidates)
+    EXPECT_EQ(c.schedule.algorithm, Algorithm::Flash2Grad);
+}
+
+TEST(AttentionGrad, WideHeadDimsAreRefusedClearly) {
+  SolveOptions options;
+  const char *why = "the backward kernels keep dK and dV of a key tile in "
+                    "registers; head dims above 128 need a value split, not "
+                    "built yet";
+  AttentionProblem d256 = attention(4096, 256);
+  AttentionProblem dv256 = attention(4096, 128);
+  dv256.valueDim = 256;
+  for (const AttentionProblem &p : {d256, dv256}) {
+    SCOPED_TRACE(describe(p));
+    for (bool deterministic : {false, true}) {
+      Result<ScheduleResult> r =
+          scheduleAttentionGrad(p, target("sm_90"), options, deterministic);
+      ASSERT_FALSE(r.ok());
+      EXPECT_NE(r.error().find(why), std::string::npos) << r.error();
+    }
+    EXPECT_FALSE(attentionGradSpace(p, target("sm_90"), Algorithm::Flash2Grad).ok());
+  }
+  // Head dims the tiles cannot take are named too.
+  AttentionProblem d96 = attention(4096, 96);
+  Result<ScheduleResult> r = scheduleAttentionGrad(d96, target("sm_90"), options, false);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("16, 32, 64 or 128"), std::string::npos) << r.error();
+  AttentionProblem f32 = attention(4096, 64);
+  f32.elementBytes = 4;
+  r = scheduleAttentionGrad(f32, target("sm_90"), options, false);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("16-bit inputs"), std::string::npos) << r.error();
+}
+
+TEST(AttentionGrad, Z3AndEnumerationRankAlike) {
+  for (const char *name : {"sm_80", "sm_90", "sm_test_small"}) {
+    const Target &t = target(name);
+    for (const AttentionProblem &p : gradProblems()) {
+      for (Algorithm a : kGradFamilies) {
+        SCOPED_TRACE(describe(p) + " " + name + " " + algorithmName(a));
+        Result<ScheduleSpace> space = attentionGradSpace(p, t, a);
+        ASSERT_TRUE(space.ok()) << space.error();
+        expectSameRanking(space->space, 8);
+      }
+    }
+  }
+  // And through the scheduler, both families ranked together.
+  SolveOptions z3, brute;
+  z3.topK = brute.topK = 6;
+  brute.engine = SearchEngine::Enumeration;
+  AttentionProblem gqa = attention(8192, 128, MaskKind::Causal, 2, 16);
+  gqa.keyHeads = 4;
+  Result<ScheduleResult> a = scheduleAttentionGrad(gqa, target("sm_90"), z3, false);
+  Result<ScheduleResult> b = scheduleAttentionGrad(gqa, target("sm_90"), brute, false);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->engine, "z3");
+  EXPECT_EQ(b->engine, "enumeration");
+  ASSERT_EQ(a->candidates.size(), b->candidates.size());
+  for (size_t i = 0; i < a->candidates.size(); ++i)
+    EXPECT_EQ(a->candidates[i].schedule, b->candidates[i].schedule);
+}
+
+TEST(AttentionGrad, ConstraintsReadOnlyTheirDeclaredDimensions) {
+  // The Z3 encoding tabulates each constraint over its declared dimensions:
+  // changing any other must not change its value.
+  std::mt19937 rng(5);
+  for (const char *name : {"sm_80", "sm_test_small"}) {
+    for (Algorithm a : kGradFamilies) {
+      AttentionProblem p = attention(4096, 64, MaskKind::Causal);
+      p.hasScoreMod = true;
+      Result<ScheduleSpace> space = attentionGradSpace(p, target(name), a);
+      ASSERT_TRUE(space.ok()) << space.error();
+      const SearchSpace &s = space->space;
+      for (const SpaceConstraint &c : s.constraints)
+        for (int trial = 0; trial < 100; ++trial) {
+          std::vector<size_t> index(s.dims.size());
+          for (size_t d = 0; d < s.dims.size(); ++d)
+            index[d] = rng() % s.dims[d].values.size();
+          Point x = s.point(index);
+          for (size_t d = 0; d < s.dims.size(); ++d)
+            if (std::find(c.dims.begin(), c.dims.end(), d) == c.dims.end())
+              index[d] = rng() % s.dims[d].values.size();
+          ASSERT_EQ(c.value(x), c.value(s.point(index)))
+              << c.resource << " reads an undeclared dimension";
+        }
+    }
+  }
+}
