@@ -441,6 +441,12 @@ LogicalResult AccumAddOp::verify() {
       checkGradOp(*this, {KernelFamily::attention_grad_kv});
   if (failed(kernel) || failed(checkAtomicSchedule(*this, *kernel)))
     return failure();
+  // It adds the tile the dQ product just made (the emitter computes and
+  // adds dQ in column slices, one loop over both ops).
+  auto product = dyn_cast_or_null<TileMmaOp>((*this)->getPrevNode());
+  if (!product || product.getProduct() != TileProduct::dsk)
+    return emitOpError() << "must directly follow the flash.tile_mma dsk "
+                            "whose tile it adds";
   return checkOpTensor(*this, getTensor(), {TR::dq_accum});
 }
 

@@ -82,7 +82,10 @@ constexpr int64_t kMinGradStages = 2, kMaxGradStages = 3;
 
 /// Registers per thread besides the fragments: addresses, loop bounds,
 /// the ring's indices. An estimate, not fitted to ptxas yet.
-constexpr int64_t kGradAddressRegisters = 40;
+constexpr int64_t kGradAddressRegisters = 56;
+/// The kv kernel computes and adds dQ in column slices this wide
+/// (AttentionGradEmitter.cpp's kDqCols).
+constexpr int64_t kDqSliceColumns = 32;
 /// prep and convert hold a few row values and addresses.
 constexpr int64_t kStreamKernelRegisters = 32;
 /// prep and convert stage nothing in shared memory, but ctasPerSM
@@ -133,20 +136,24 @@ int64_t lanes(int64_t elements, int64_t perRegister = 1) {
 
 /// kv kernel, per thread, with r = tile_kv / warps key rows per warp: the
 /// f32 dK, dV accumulators (r (Dp + Dvp) / 32), the f32 score tiles S^T and
-/// dP^T (2 r Br / 32, one more with a score_mod, whose derivative needs the
-/// raw score), their 16-bit operand copies (r Br / 64). flash2_grad's dQ
-/// step holds (Br / warps) Dp / 32 f32 values while S and dP are dead: the
-/// larger phase counts.
+/// dP^T (2 r Br / 32, and with a score_mod, whose derivative needs the
+/// raw score, its bf16 copy r Br / 64), their 16-bit operand copies (r Br / 64), and the lse and D
+/// of the tile's query columns (Br / 4 per lane each: a lane holds two
+/// columns of every 8). flash2_grad's dQ step holds a slice of (Br /
+/// warps) x kDqSliceColumns f32 values while S and dP are dead: the larger
+/// phase counts.
 int64_t kvRegisters(const AttentionProblem &p, const Schedule &s) {
   const int64_t warps = std::max<int64_t>(1, s.warps);
   const int64_t r = ceilDiv(s.tileKv, warps);
   const int64_t accumulators = lanes(r * (dPad(p) + dvPad(p)));
   const int64_t scores = lanes(2 * r * s.tileQ) +
-                         (p.hasScoreMod ? lanes(r * s.tileQ) : 0);
+                         (p.hasScoreMod ? lanes(r * s.tileQ, 2) : 0);
   const int64_t operands = lanes(r * s.tileQ, 2);
-  int64_t live = accumulators + scores + operands;
+  const int64_t columns = s.tileQ / 2;
+  int64_t live = accumulators + scores + operands + columns;
   if (atomicDq(s))
-    live = std::max(live, accumulators + lanes(ceilDiv(s.tileQ, warps) * dPad(p)));
+    live = std::max(live, accumulators + lanes(ceilDiv(s.tileQ, warps) *
+                                               std::min(dPad(p), kDqSliceColumns)));
   return live + kGradAddressRegisters;
 }
 
@@ -156,7 +163,7 @@ int64_t kvRegisters(const AttentionProblem &p, const Schedule &s) {
 int64_t dqRegisters(const AttentionProblem &p, const Schedule &s) {
   const int64_t rows = ceilDiv(s.tileQ, std::max<int64_t>(1, s.warps));
   return lanes(rows * dPad(p)) + lanes(2 * rows * s.tileKv) +
-         (p.hasScoreMod ? lanes(rows * s.tileKv) : 0) + kGradAddressRegisters;
+         (p.hasScoreMod ? lanes(rows * s.tileKv, 2) : 0) + kGradAddressRegisters;
 }
 
 std::string n(int64_t v) { return std::to_string(v); }

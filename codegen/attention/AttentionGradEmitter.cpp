@@ -287,10 +287,17 @@ LogicalResult AttentionGradPrinter::printKernelOp(Operation *op) {
           line() << "}\n";
           return success();
         case TileProduct::dsk:
-          if (kv) { // dQ = dS K from the staged dS^T, this warp's query rows
-            line() << "fg::acc_tile<kWarpQRows, kHeadDim> dq_tile;\n";
+          if (kv) {
+            // dQ = dS K from the staged dS^T, this warp's query rows, in
+            // column slices of kDqCols: a slice's f32 tile is live while
+            // dK and dV are, so a whole D-wide one would spill. The slice
+            // loop closes after the flash.accum_add that follows (verified).
+            line() << "FG_UNROLL\n";
+            line() << "for (int dq_c = 0; dq_c < kHeadDim; dq_c += kDqCols) {\n";
+            ++indent;
+            line() << "fg::acc_tile<kWarpQRows, kDqCols> dq_tile;\n";
             line() << "fg::warp::zero(dq_tile);\n";
-            line() << "fg::warp::mma_AtB<kTileK>(dq_tile, sdS, 0, wq0, sK, 0, 0);\n";
+            line() << "fg::warp::mma_AtB<kTileK>(dq_tile, sdS, 0, wq0, sK, 0, dq_c);\n";
             return success();
           }
           line() << "{\n"; // dQ += dS K
@@ -306,7 +313,11 @@ LogicalResult AttentionGradPrinter::printKernelOp(Operation *op) {
         }
       })
       .Case<ScoreSaveOp>([&](auto) {
-        line() << "const auto s_raw = s_tile;  // score_grad reads the raw scores\n";
+        // score_grad reads the raw scores; bf16 copies keep the kernel in
+        // registers (dS is rounded to the element type anyway).
+        line() << "fg::packed_tile<kWarpRows, " << (kvKernel() ? "kTileQ" : "kTileK")
+               << "> s_raw;\n";
+        line() << "fg::warp::pack(s_raw, s_tile);\n";
         return success();
       })
       .Case<ScoreMapOp>([&](ScoreMapOp map) { return printScoreMap(map); })
@@ -348,8 +359,10 @@ LogicalResult AttentionGradPrinter::printKernelOp(Operation *op) {
         std::string row0 = warpRow(add.getRowTile(), "kTileQ", "wq0");
         line() << "fg::warp::atomic_add_rows("
                << base(TensorRole::dq_accum, add.getBatch(), add.getHead())
-               << " + (long long)" << row0 << " * dq_accum_s2, dq_accum_s2, "
+               << " + (long long)" << row0 << " * dq_accum_s2 + dq_c, dq_accum_s2, "
                << name(add.getExtent()) << " - " << row0 << ", dq_tile);\n";
+        --indent;
+        line() << "}\n";
         return success();
       })
       .Case<GradStoreOp>([&](GradStoreOp store) {
@@ -488,6 +501,7 @@ std::string AttentionGradPrinter::header() {
   case KernelFamily::attention_grad_kv:
     h << "constexpr int kWarpRows = kTileK / kWarps;   // key rows of S^T, dK, dV per warp\n"
       << "[[maybe_unused]] constexpr int kWarpQRows = kTileQ / kWarps;  // query rows of dQ per warp\n"
+      << "[[maybe_unused]] constexpr int kDqCols = kHeadDim < 32 ? kHeadDim : 32;  // dQ columns per slice\n"
       << "using KTile = fg::smem_tile<Elem, kTileK, kHeadDim>;\n"
       << "using VTile = fg::smem_tile<Elem, kTileK, kValueDim>;\n"
       << "using QRing = fg::smem_ring<fg::smem_tile<Elem, kTileQ, kHeadDim>, kStages>;\n"

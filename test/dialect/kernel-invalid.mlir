@@ -441,3 +441,12 @@ flash.kernel @k family attention_grad_kv schedule #flash.schedule<algorithm = fl
   // expected-error@+1 {{'flash.grad_store' op tensor dq is not dk or dv}}
   flash.grad_store dq[%c0, %c0, %c0] extent %c0 scale 1.0
 }
+
+// -----
+
+flash.kernel @k family attention_grad_kv schedule #flash.schedule<algorithm = flash2_grad, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["key_tile", "kv_head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.accum_add' op must directly follow the flash.tile_mma dsk whose tile it adds}}
+  flash.accum_add dq_accum[%c0, %c0, %c0] extent %c0
+}

@@ -55,6 +55,14 @@ template <int COLS> struct col_vec {
   float v[kNT][2];
 };
 
+/// An acc_tile's values rounded to bf16 pairs, half its registers: copies
+/// that are read back only approximately (the raw scores that score_mod's
+/// derivative is evaluated at). v[mt][nt][h] holds elements 2h, 2h + 1.
+template <int ROWS, int COLS> struct packed_tile {
+  static constexpr int kMT = ROWS / 16, kNT = COLS / 8;
+  u32 v[kMT][kNT][2];
+};
+
 namespace frag {
 
 /// Row within the tile of accumulator element e of 16-row tile mt.
@@ -113,6 +121,20 @@ template <int R, int C> FG_DEVICE float& at(acc_tile<R, C>& t, int drow, int dco
 }
 template <int R, int C> FG_DEVICE float at(const acc_tile<R, C>& t, int drow, int dcol) {
   return t.v[drow >> 4][dcol >> 3][((drow >> 3) & 1) * 2 + (dcol & 1)];
+}
+template <int R, int C> FG_DEVICE float at(const packed_tile<R, C>& t, int drow, int dcol) {
+  return unpack<bf16>(t.v[drow >> 4][dcol >> 3][(drow >> 3) & 1], dcol & 1);
+}
+
+/// dst = src rounded to bf16 pairs.
+template <int R, int C> FG_DEVICE void pack(packed_tile<R, C>& dst, const acc_tile<R, C>& src) {
+  FG_UNROLL
+  for (int m = 0; m < acc_tile<R, C>::kMT; ++m)
+    FG_UNROLL
+    for (int n = 0; n < acc_tile<R, C>::kNT; ++n) {
+      dst.v[m][n][0] = pack2<bf16>(src.v[m][n][0], src.v[m][n][1]);
+      dst.v[m][n][1] = pack2<bf16>(src.v[m][n][2], src.v[m][n][3]);
+    }
 }
 
 /// Calls f(row, col, v) for every element this lane holds: row = row0 + its
