@@ -14,9 +14,8 @@ collide):
   is its optional f32 output ``[B, Hq, N]``, returned so that the backward can
   save it (an empty tensor when the kernel has no ``lse``);
 - ``flashgen::<X>_<hash>_backward(q, k, v, o, grad_o, lse) -> (dq, dk, dv)``
-  launches ``X_backward``, the gradient kernel of ``flash.attention_grad``
-  (flash-derive-backward derives the op; flashgen does not generate its
-  kernels yet, issue #13).
+  launches ``X_backward``, the gradient kernels of ``flash.attention_grad``
+  (``flashgen compile --backward`` writes them into the bundle).
 
 Both have fake implementations (shapes from the manifest, so GQA head counts
 and static dims are checked while tracing), and the forward has an autograd

@@ -1,6 +1,8 @@
 // RUN: flashgen explain %s --dim B=2 --dim N=8192 | FileCheck %s --check-prefix=SM90
 // RUN: flashgen explain %s --dim B=2 --dim N=8192 --target sm_80 | FileCheck %s --check-prefix=SM80
 // RUN: flashgen explain %s --dim B=2 --dim N=8192 --json | FileCheck %s --check-prefix=JSON
+// RUN: flashgen explain %s --dim B=2 --dim N=8192 --backward | FileCheck %s --check-prefix=BWD
+// RUN: flashgen explain %s --dim B=2 --dim N=8192 --backward --deterministic | FileCheck %s --check-prefix=DET
 // `flashgen explain` says what the compiler decided for each op: the IO lower
 // bound, the schedule, how the kernel copies its tiles (and why), the modeled
 // traffic against the bound, the modeled time and the ranked candidates.
@@ -17,6 +19,19 @@
 // SM80-NEXT: copies        cp.async by every thread (mma.sync kernels run on sm_80 too)
 
 // JSON: "copies": "TMA by the producer warpgroup
+
+// The gradient op has its own bound, schedule, modeled IO and candidates;
+// the atomic and the deterministic kernels compete unless asked for the
+// second.
+// BWD: @mha_backward  flash.attention_grad  B=2 Hq=16 Hkv=16 N=8192 M=8192 D=128 Dv=128 mask none bf16
+// BWD-NEXT: lower bound   on chip
+// BWD-NEXT: schedule      flash2_grad{{(_deterministic)?}} tile_q=
+// BWD: modeled IO    {{.*}} x bound; HBM {{.*}} x bound
+// BWD: candidates    1. flash2_grad
+// DET: @mha_backward
+// DET-NOT: flash2_grad tile
+// DET: schedule      flash2_grad_deterministic
+// DET-NEXT: copies        cp.async by every thread; dQ by its own kernel (no float atomics)
 func.func @mha(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf16>, %v: tensor<?x16x?x128xbf16>) -> tensor<?x16x?x128xbf16> {
   %o = flash.attention %q, %k, %v dims ["B", "N", "N"] : tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16> -> tensor<?x16x?x128xbf16>
   return %o : tensor<?x16x?x128xbf16>

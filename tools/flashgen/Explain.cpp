@@ -62,6 +62,16 @@ cl::list<std::string> dimArgs("dim", cl::value_desc("NAME=VALUE"),
 cl::opt<unsigned> topKArg("top-k", cl::init(4), cl::value_desc("K"),
                           cl::desc("ranked candidates to show (default 4)"),
                           cl::sub(explainCommand), cl::cat(explainCategory));
+cl::opt<bool> backwardArg(
+    "backward",
+    cl::desc("also explain each attention's gradient op <name>_backward "
+             "(flashgen compile --backward): its own bound, schedule, "
+             "modeled IO and candidates"),
+    cl::sub(explainCommand), cl::cat(explainCategory));
+cl::opt<bool> deterministicArg(
+    "deterministic",
+    cl::desc("with --backward: gradient kernels without float atomics"),
+    cl::sub(explainCommand), cl::cat(explainCategory));
 cl::opt<bool> jsonArg("json", cl::desc("one JSON array on stdout"),
                       cl::sub(explainCommand), cl::cat(explainCategory));
 
@@ -131,6 +141,12 @@ std::string copiesText(ScheduleAttr s) {
   case Algorithm::chunk_fused:
   case Algorithm::chunk_two_pass:
     return "cp.async by every thread";
+  case Algorithm::flash2_grad:
+    return "cp.async by every thread (K, V once per key tile; Q, dO through "
+           "the ring); dQ added with red.global.add into an f32 accumulator";
+  case Algorithm::flash2_grad_deterministic:
+    return "cp.async by every thread; dQ by its own kernel (no float "
+           "atomics)";
   }
   return "";
 }
@@ -140,7 +156,7 @@ std::string copiesText(ScheduleAttr s) {
 bool describeSizes(OpReport &r, const DimValues &dims) {
   std::string text;
   llvm::raw_string_ostream os(text);
-  if (auto attention = dyn_cast<AttentionOp>(r.op)) {
+  auto describeAttention = [&](auto attention) {
     llvm::Expected<AttentionSizes> s = resolveSizes(attention, dims);
     if (!s) {
       r.error = llvm::toString(s.takeError());
@@ -161,6 +177,14 @@ bool describeSizes(OpReport &r, const DimValues &dims) {
         {"N", s->queryLen},   {"M", s->keyLen},      {"D", s->headDim},
         {"Dv", s->valueDim},  {"mask", stringifyMaskKind(attention.getMask())},
         {"element", elementName(attention.getQ())}};
+    return true;
+  };
+  if (auto attention = dyn_cast<AttentionOp>(r.op)) {
+    if (!describeAttention(attention))
+      return false;
+  } else if (auto grad = dyn_cast<AttentionGradOp>(r.op)) {
+    if (!describeAttention(grad))
+      return false;
   } else {
     auto linear = cast<LinearAttentionOp>(r.op);
     llvm::Expected<LinearAttentionSizes> s = resolveSizes(linear, dims);
@@ -295,13 +319,17 @@ int flashgen::cli::runExplain() {
     if (diag.getSeverity() == DiagnosticSeverity::Error)
       module->walk([&](Operation *op) {
         if (op->getLoc() == diag.getLocation() &&
-            isa<AttentionOp, LinearAttentionOp>(op))
+            isa<AttentionOp, AttentionGradOp, LinearAttentionOp>(op))
           errors[op] = diag.str();
       });
     return failure(); // also print it
   });
 
-  std::string pipeline = "flash-io-bounds{target=" + targetName + " dims=" +
+  std::string derive =
+      backwardArg ? std::string("flash-derive-backward{deterministic=") +
+                        (deterministicArg ? "true" : "false") + "},"
+                  : std::string();
+  std::string pipeline = derive + "flash-io-bounds{target=" + targetName + " dims=" +
                          dimOption + "},flash-schedule{target=" + targetName +
                          " dims=" + dimOption + " top-k=" + std::to_string(topK) +
                          "}";
@@ -316,7 +344,7 @@ int flashgen::cli::runExplain() {
   std::vector<OpReport> reports;
   std::map<std::string, int> perFunction;
   module->walk([&](Operation *op) {
-    if (!isa<AttentionOp, LinearAttentionOp>(op))
+    if (!isa<AttentionOp, AttentionGradOp, LinearAttentionOp>(op))
       return;
     OpReport r;
     r.op = op;
