@@ -1,0 +1,309 @@
+//===- AttentionGradEmuTest.cpp - the gradient kernels on the emulator ----===//
+//
+// Runs the attention-gradient kernels the compiler writes for example specs
+// (generated at build time by kernels/emit_grad_kernels.py with the
+// scheduler's own sm_80 schedule of each algorithm; never committed) on the
+// host emulator, launch by launch as the bundle does (prep, kv, then
+// convert or dq), and checks dq, dk, dv against the float64 reference of
+// reference/AttentionGrad.h given the same rounded o and lse: ragged N (not
+// a tile multiple), N != M, GQA (dk, dv summed over a group), causal and
+// sliding-window masks, softcap's score_mod derivative, the f32 atomics of
+// flash2_grad and the dq kernel of flash2_grad_deterministic. Outputs are
+// poisoned with NaN first; global accesses outside the registered tensors
+// abort the emulator. Only the first group of heads is launched (a smaller
+// grid than the spec's) to keep the emulator fast.
+//
+//===----------------------------------------------------------------------===//
+#include "kernel_prelude.h"
+#ifdef FLASHGEN_EMITTED_KERNEL_DIR
+#include "grad/grad_causal_gqa.cu"
+#include "grad/grad_causal_gqa_det.cu"
+#include "grad/grad_softcap.cu"
+#include "grad/grad_window_det.cu"
+#include "grad/grad_kv_cache.cu"
+#endif
+
+#include "test_support.h"
+
+#include "reference/AttentionGrad.h"
+
+#include <functional>
+#include <limits>
+
+#ifdef FLASHGEN_EMITTED_KERNEL_DIR
+namespace {
+
+using namespace emu_test;
+using fg::bf16;
+namespace ref = flashgen::reference;
+using LL = long long;
+
+/// [B, H, S, X] bf16, contiguous, as device memory and as the doubles the
+/// reference reads.
+struct Bf16Tensor {
+  int B, H, S, X;
+  DeviceVec<bf16> mem;
+  Bf16Tensor(int B, int H, int S, int X, bool writable)
+      : B(B), H(H), S(S), X(X), mem(size_t(B) * H * S * X, writable) {}
+  LL s0() const { return LL(H) * S * X; }
+  LL s1() const { return LL(S) * X; }
+  LL s2() const { return X; }
+  ref::Tensor<double> values() {
+    std::vector<double> v(mem.size());
+    for (size_t i = 0; i < v.size(); ++i) v[i] = bf16_value(mem[i]);
+    return ref::Tensor<double>({B, H, S, X}, std::move(v));
+  }
+  void set(const ref::Tensor<double>& t) {
+    for (size_t i = 0; i < mem.size(); ++i) mem[i] = bf16_from<bf16>(float(t.values()[i]));
+  }
+  void poison() {
+    for (auto& x : mem.v) x.bits = 0x7fc1;
+  }
+};
+
+/// rel. L2 error of a bf16 result against the reference; NaN counts.
+double relError(Bf16Tensor& got, const ref::Tensor<double>& want, size_t& nans) {
+  double diff = 0, norm = 0;
+  nans = 0;
+  for (size_t i = 0; i < got.mem.size(); ++i) {
+    const double g = bf16_value(got.mem[i]), w = want.values()[i];
+    if (std::isnan(g)) {
+      ++nans;
+      continue;
+    }
+    diff += (g - w) * (g - w);
+    norm += w * w;
+  }
+  return std::sqrt(diff / std::max(norm, 1e-30));
+}
+
+/// The kernels of one emitted gradient (launch order) and their tiles.
+struct GradKernels {
+  int tileQ, tileK, prepThreads, kvThreads, lastThreads, kvSmem, lastSmem;
+  bool atomic;
+  // Every launch takes the bundle's tensors in the emitter's order
+  // (AttentionGradEmitter.cpp, params()); these wrappers bind them.
+  std::function<void(emu::Dim3, int)> prep, kv, last;
+};
+
+struct Case {
+  int B, Hq, Hk, N, M, D;
+  ref::AttentionProblem problem;
+  ref::ScoreModGrad scoreGrad;
+};
+
+struct Buffers {
+  Bf16Tensor q, k, v, o, dout, dq, dk, dv;
+  DeviceVec<float> lse, delta, dq_accum;
+  Buffers(const Case& c)
+      : q(c.B, c.Hq, c.N, c.D, false), k(c.B, c.Hk, c.M, c.D, false), v(c.B, c.Hk, c.M, c.D, false),
+        o(c.B, c.Hq, c.N, c.D, false), dout(c.B, c.Hq, c.N, c.D, false), dq(c.B, c.Hq, c.N, c.D, true),
+        dk(c.B, c.Hk, c.M, c.D, true), dv(c.B, c.Hk, c.M, c.D, true), lse(size_t(c.B) * c.Hq * c.N, false),
+        delta(size_t(c.B) * c.Hq * c.N, true), dq_accum(size_t(c.B) * c.Hq * c.N * c.D, true) {}
+};
+
+void check(const Case& c, Buffers& t, const std::function<GradKernels(Buffers&)>& make) {
+  std::mt19937 rng(c.N * 131 + c.M * 7 + c.D);
+  fill_normal_bf16(t.q.mem, rng);
+  fill_normal_bf16(t.k.mem, rng);
+  fill_normal_bf16(t.v.mem, rng);
+  fill_normal_bf16(t.dout.mem, rng);
+  ref::Tensor<double> q = t.q.values(), k = t.k.values(), v = t.v.values(), dout = t.dout.values();
+  // The forward's o (rounded to bf16) and lse (f32), as the kernel reads them.
+  ref::AttentionResult fwd = ref::referenceAttention(c.problem, q, k, v);
+  t.o.set(fwd.out);
+  ref::Tensor<double> o = t.o.values();
+  ref::Tensor<double> lse = fwd.logSumExp;
+  for (size_t i = 0; i < lse.values().size(); ++i) {
+    t.lse[i] = float(lse.values()[i]);
+    lse.values()[i] = t.lse[i];
+  }
+  ref::AttentionGradResult want =
+      ref::attentionGradGivenForward(c.problem, c.scoreGrad, q, k, v, o, lse, dout);
+
+  for (Bf16Tensor* out : {&t.dq, &t.dk, &t.dv}) out->poison();
+  for (auto& x : t.delta.v) x = std::numeric_limits<float>::quiet_NaN();
+  for (auto& x : t.dq_accum.v) x = std::numeric_limits<float>::quiet_NaN();
+
+  GradKernels g = make(t);
+  const unsigned qTiles = unsigned((c.N + g.tileQ - 1) / g.tileQ);
+  const unsigned kTiles = unsigned((c.M + g.tileK - 1) / g.tileK);
+  g.prep(emu::Dim3{qTiles, unsigned(c.Hq), unsigned(c.B)}, g.prepThreads);
+  g.kv(emu::Dim3{kTiles, unsigned(c.Hk), unsigned(c.B)}, g.kvThreads);
+  g.last(emu::Dim3{qTiles, unsigned(c.Hq), unsigned(c.B)}, g.lastThreads);
+
+  for (auto [name, got, expected] :
+       {std::tuple<const char*, Bf16Tensor*, const ref::Tensor<double>*>{"dq", &t.dq, &want.dq},
+        {"dk", &t.dk, &want.dk},
+        {"dv", &t.dv, &want.dv}}) {
+    size_t nans = 0;
+    double rel = relError(*got, *expected, nans);
+    EXPECT_EQ(nans, 0u) << name << ": elements left unwritten (NaN)";
+    // bf16 inputs, P and dS rounded to bf16 for the tensor cores.
+    EXPECT_LT(rel, 1e-2) << name;
+    std::printf("[grad-emu] %s rel_err %.3e\n", name, rel);
+  }
+}
+
+// One emitted kernel set: NAME's _backward_v0 kernels, the third one
+// `convert` (flash2_grad) or `dq` (flash2_grad_deterministic).
+#define FG_KERNEL(NAME, SUFFIX) flashgen_##NAME##_backward_v0_##SUFFIX
+#define FG_NS(NAME, SUFFIX) NAME##_backward_v0_##SUFFIX##_k
+
+#define FG_T4(x) x.mem.data(), x.s0(), x.s1(), x.s2(), 1LL
+#define FG_LSE(t, c) t.lse.data(), LL(c.Hq) * c.N, LL(c.N), 1LL
+#define FG_DELTA(t, c) t.delta.data(), LL(c.Hq) * c.N, LL(c.N), 1LL
+#define FG_ACCUM(t, c) t.dq_accum.data(), LL(c.Hq) * c.N * c.D, LL(c.N) * c.D, LL(c.D), 1LL
+
+}  // namespace
+
+class AttentionGradEmuTest : public EmuTest {};
+
+// flash2_grad: prep clears the accumulator, kv adds dQ with atomics, convert
+// scales it. Causal GQA 32/8 (one group launched), ragged N.
+TEST_F(AttentionGradEmuTest, CausalGqaAtomicDq) {
+  Case c{1, 4, 1, 70, 70, 128, {}, {}};
+  c.problem.mask = ref::MaskKind::Causal;
+  Buffers t(c);
+  check(c, t, [&](Buffers& t) {
+    GradKernels g;
+    g.tileQ = FG_NS(grad_causal_gqa, kv)::kTileQ;
+    g.tileK = FG_NS(grad_causal_gqa, kv)::kTileK;
+    g.prepThreads = FG_NS(grad_causal_gqa, prep)::kThreads;
+    g.kvThreads = FG_NS(grad_causal_gqa, kv)::kThreads;
+    g.lastThreads = FG_NS(grad_causal_gqa, convert)::kThreads;
+    g.prep = [&](emu::Dim3 grid, int threads) {
+      emu::launch(grid, threads, 0, FG_KERNEL(grad_causal_gqa, prep), FG_T4(t.o), FG_T4(t.dout),
+                  FG_DELTA(t, c), FG_ACCUM(t, c), c.B, c.N);
+    };
+    g.kv = [&](emu::Dim3 grid, int threads) {
+      emu::launch(grid, threads, FG_NS(grad_causal_gqa, kv)::kSmemBytes, FG_KERNEL(grad_causal_gqa, kv),
+                  FG_T4(t.q), FG_T4(t.k), FG_T4(t.v), FG_T4(t.dout), FG_LSE(t, c), FG_T4(t.dk), FG_T4(t.dv),
+                  FG_DELTA(t, c), FG_ACCUM(t, c), c.B, c.N);
+    };
+    g.last = [&](emu::Dim3 grid, int threads) {
+      emu::launch(grid, threads, 0, FG_KERNEL(grad_causal_gqa, convert), FG_T4(t.dq), FG_ACCUM(t, c), c.B, c.N);
+    };
+    return g;
+  });
+}
+
+// flash2_grad_deterministic: dQ by the dq kernel, no atomics.
+TEST_F(AttentionGradEmuTest, CausalGqaDeterministic) {
+  Case c{1, 4, 1, 70, 70, 128, {}, {}};
+  c.problem.mask = ref::MaskKind::Causal;
+  Buffers t(c);
+  check(c, t, [&](Buffers& t) {
+    GradKernels g;
+    g.tileQ = FG_NS(grad_causal_gqa_det, kv)::kTileQ;
+    g.tileK = FG_NS(grad_causal_gqa_det, kv)::kTileK;
+    g.prepThreads = FG_NS(grad_causal_gqa_det, prep)::kThreads;
+    g.kvThreads = FG_NS(grad_causal_gqa_det, kv)::kThreads;
+    g.lastThreads = FG_NS(grad_causal_gqa_det, dq)::kThreads;
+    g.prep = [&](emu::Dim3 grid, int threads) {
+      emu::launch(grid, threads, 0, FG_KERNEL(grad_causal_gqa_det, prep), FG_T4(t.o), FG_T4(t.dout),
+                  FG_DELTA(t, c), c.B, c.N);
+    };
+    g.kv = [&](emu::Dim3 grid, int threads) {
+      emu::launch(grid, threads, FG_NS(grad_causal_gqa_det, kv)::kSmemBytes, FG_KERNEL(grad_causal_gqa_det, kv),
+                  FG_T4(t.q), FG_T4(t.k), FG_T4(t.v), FG_T4(t.dout), FG_LSE(t, c), FG_T4(t.dk), FG_T4(t.dv),
+                  FG_DELTA(t, c), c.B, c.N);
+    };
+    g.last = [&](emu::Dim3 grid, int threads) {
+      emu::launch(grid, threads, FG_NS(grad_causal_gqa_det, dq)::kSmemBytes, FG_KERNEL(grad_causal_gqa_det, dq),
+                  FG_T4(t.q), FG_T4(t.k), FG_T4(t.v), FG_T4(t.dout), FG_LSE(t, c), FG_T4(t.dq), FG_DELTA(t, c), c.B,
+                  c.N);
+    };
+    return g;
+  });
+}
+
+// softcap: dS carries d(30 tanh(s / 30)) / ds, evaluated at the raw score.
+TEST_F(AttentionGradEmuTest, SoftcapScoreGrad) {
+  Case c{2, 2, 2, 45, 45, 128, {}, ref::softcapScoreModGrad(30.0)};
+  c.problem.scoreMod = ref::softcapScoreMod(30.0);
+  Buffers t(c);
+  check(c, t, [&](Buffers& t) {
+    GradKernels g;
+    g.tileQ = FG_NS(grad_softcap, kv)::kTileQ;
+    g.tileK = FG_NS(grad_softcap, kv)::kTileK;
+    g.prepThreads = FG_NS(grad_softcap, prep)::kThreads;
+    g.kvThreads = FG_NS(grad_softcap, kv)::kThreads;
+    g.lastThreads = FG_NS(grad_softcap, convert)::kThreads;
+    g.prep = [&](emu::Dim3 grid, int threads) {
+      emu::launch(grid, threads, 0, FG_KERNEL(grad_softcap, prep), FG_T4(t.o), FG_T4(t.dout), FG_DELTA(t, c),
+                  FG_ACCUM(t, c), c.B, c.N);
+    };
+    g.kv = [&](emu::Dim3 grid, int threads) {
+      emu::launch(grid, threads, FG_NS(grad_softcap, kv)::kSmemBytes, FG_KERNEL(grad_softcap, kv), FG_T4(t.q),
+                  FG_T4(t.k), FG_T4(t.v), FG_T4(t.dout), FG_LSE(t, c), FG_T4(t.dk), FG_T4(t.dv), FG_DELTA(t, c),
+                  FG_ACCUM(t, c), c.B, c.N);
+    };
+    g.last = [&](emu::Dim3 grid, int threads) {
+      emu::launch(grid, threads, 0, FG_KERNEL(grad_softcap, convert), FG_T4(t.dq), FG_ACCUM(t, c), c.B, c.N);
+    };
+    return g;
+  });
+}
+
+// Sliding window 256 over 300 rows: query tiles a key tile sees from both
+// sides of the band, interior tiles unmasked.
+TEST_F(AttentionGradEmuTest, SlidingWindowDeterministic) {
+  Case c{1, 1, 1, 300, 300, 128, {}, {}};
+  c.problem.mask = ref::MaskKind::SlidingWindow;
+  c.problem.window = 256;
+  Buffers t(c);
+  check(c, t, [&](Buffers& t) {
+    GradKernels g;
+    g.tileQ = FG_NS(grad_window_det, kv)::kTileQ;
+    g.tileK = FG_NS(grad_window_det, kv)::kTileK;
+    g.prepThreads = FG_NS(grad_window_det, prep)::kThreads;
+    g.kvThreads = FG_NS(grad_window_det, kv)::kThreads;
+    g.lastThreads = FG_NS(grad_window_det, dq)::kThreads;
+    g.prep = [&](emu::Dim3 grid, int threads) {
+      emu::launch(grid, threads, 0, FG_KERNEL(grad_window_det, prep), FG_T4(t.o), FG_T4(t.dout), FG_DELTA(t, c),
+                  c.B, c.N);
+    };
+    g.kv = [&](emu::Dim3 grid, int threads) {
+      emu::launch(grid, threads, FG_NS(grad_window_det, kv)::kSmemBytes, FG_KERNEL(grad_window_det, kv),
+                  FG_T4(t.q), FG_T4(t.k), FG_T4(t.v), FG_T4(t.dout), FG_LSE(t, c), FG_T4(t.dk), FG_T4(t.dv),
+                  FG_DELTA(t, c), c.B, c.N);
+    };
+    g.last = [&](emu::Dim3 grid, int threads) {
+      emu::launch(grid, threads, FG_NS(grad_window_det, dq)::kSmemBytes, FG_KERNEL(grad_window_det, dq), FG_T4(t.q),
+                  FG_T4(t.k), FG_T4(t.v), FG_T4(t.dout), FG_LSE(t, c), FG_T4(t.dq), FG_DELTA(t, c), c.B, c.N);
+    };
+    return g;
+  });
+}
+
+// A KV-cache prefill: N = 37 new queries against M = 130 keys, causal
+// bottom-right; key tiles before the first query's diagonal are seen by
+// every row.
+TEST_F(AttentionGradEmuTest, KvCacheFewerQueriesThanKeys) {
+  Case c{1, 8, 1, 37, 130, 128, {}, {}};  // GQA 16/2: one group
+  c.problem.mask = ref::MaskKind::Causal;
+  Buffers t(c);
+  check(c, t, [&](Buffers& t) {
+    GradKernels g;
+    g.tileQ = FG_NS(grad_kv_cache, kv)::kTileQ;
+    g.tileK = FG_NS(grad_kv_cache, kv)::kTileK;
+    g.prepThreads = FG_NS(grad_kv_cache, prep)::kThreads;
+    g.kvThreads = FG_NS(grad_kv_cache, kv)::kThreads;
+    g.lastThreads = FG_NS(grad_kv_cache, convert)::kThreads;
+    g.prep = [&](emu::Dim3 grid, int threads) {
+      emu::launch(grid, threads, 0, FG_KERNEL(grad_kv_cache, prep), FG_T4(t.o), FG_T4(t.dout), FG_DELTA(t, c),
+                  FG_ACCUM(t, c), c.B, c.N, c.M);
+    };
+    g.kv = [&](emu::Dim3 grid, int threads) {
+      emu::launch(grid, threads, FG_NS(grad_kv_cache, kv)::kSmemBytes, FG_KERNEL(grad_kv_cache, kv), FG_T4(t.q),
+                  FG_T4(t.k), FG_T4(t.v), FG_T4(t.dout), FG_LSE(t, c), FG_T4(t.dk), FG_T4(t.dv), FG_DELTA(t, c),
+                  FG_ACCUM(t, c), c.B, c.N, c.M);
+    };
+    g.last = [&](emu::Dim3 grid, int threads) {
+      emu::launch(grid, threads, 0, FG_KERNEL(grad_kv_cache, convert), FG_T4(t.dq), FG_ACCUM(t, c), c.B, c.N, c.M);
+    };
+    return g;
+  });
+}
+#endif  // FLASHGEN_EMITTED_KERNEL_DIR

@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""Emits the attention-gradient kernels of one spec for the device tests, at
+build time.
+
+  emit_grad_kernels.py FLASHGEN_OPT SPEC.mlir OUT.cu ALGORITHM DIMS
+
+Renames the spec's function to OUT's stem (so the same spec can be emitted
+for both algorithms into one test binary), derives its backward
+(flash-derive-backward), lets flash-schedule choose the best ALGORITHM
+(flash2_grad or flash2_grad_deterministic) schedule for sm_80 at DIMS
+("B=1,N=4096"), lowers and prints every kernel (the forward's too: nothing
+is hand-scheduled here, these are the compiler's own choices) into OUT.cu.
+test/unit/device/CMakeLists.txt lists the kernels; AttentionGradEmuTest.cpp
+runs them on the emulator.
+"""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+
+def main(argv):
+    if len(argv) != 6:
+        sys.exit(__doc__)
+    opt, spec, out, algorithm, dims = argv[1:]
+    name = os.path.splitext(os.path.basename(spec))[0]
+    new_name = os.path.splitext(os.path.basename(out))[0]
+    with open(spec) as f:
+        src, n = re.subn(r'@' + re.escape(name) + r'\(', '@' + new_name + '(', f.read())
+    if n != 1:
+        sys.exit(f'emit_grad_kernels: expected one func @{name} in {spec}, found {n}')
+    pipeline = ['-flash-derive-backward', f'-flash-io-bounds=target=sm_80 dims={dims}',
+                f'-flash-schedule=target=sm_80 dims={dims} top-k=1 algorithm={algorithm}',
+                '-flash-lower-kernels=target=sm_80', '-canonicalize', '-cse', '-flash-print-cuda']
+    with tempfile.TemporaryDirectory() as tmp:
+        mlir = os.path.join(tmp, new_name + '.mlir')
+        with open(mlir, 'w') as f:
+            f.write(src)
+        r = subprocess.run([opt, mlir] + pipeline + ['-o', os.devnull], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        sys.stderr.write(r.stderr)
+        sys.exit(f'emit_grad_kernels: flashgen-opt failed on {spec} ({algorithm})')
+    rel = os.path.relpath(spec, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', '..'))
+    header = (f'// Generated at build time by test/unit/device/kernels/emit_grad_kernels.py:\n'
+              f'// flashgen-opt {" ".join(pipeline)} on {rel}. Do not edit.\n')
+    tmp_out = out + '.tmp'
+    with open(tmp_out, 'w') as f:
+        f.write(header + r.stdout)
+    os.replace(tmp_out, out)
+
+
+if __name__ == '__main__':
+    main(sys.argv)
