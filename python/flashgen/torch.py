@@ -301,9 +301,9 @@ class AttentionOp:
     def _require_backward(self):
         if not self.has_backward:
             raise FlashgenError(_NOT_FOUND, "%s: no kernel %s_backward, so "
-                                "flashgen.torch cannot differentiate %s "
-                                "(flashgen does not generate attention "
-                                "gradient kernels yet)"
+                                "flashgen.torch cannot differentiate %s: "
+                                "compile the spec with flashgen compile "
+                                "--backward"
                                 % (self.bundle_path, self.name, self.name))
 
     # -- CUDA: the bundle's kernels ------------------------------------------
