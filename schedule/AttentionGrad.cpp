@@ -134,6 +134,24 @@ int64_t lanes(int64_t elements, int64_t perRegister = 1) {
   return ceilDiv(elements, 32 * perRegister);
 }
 
+/// flash2_grad's dQ step splits the tile_q x D product among the warps: as
+/// many row groups of whole 16-row tiles as tile_q allows (at most warps),
+/// the remaining factor splitting D's columns (AttentionGradEmitter.cpp's
+/// kDqRowWarps, kDqColWarps). Returns the rows and columns of one warp's
+/// share, or {0, 0} when the warps do not divide the product that way.
+std::pair<int64_t, int64_t> dqWarpShare(int64_t tileQ, int64_t headDim,
+                                        int64_t warps) {
+  if (warps < 1 || tileQ < kMmaRows || tileQ % kMmaRows != 0)
+    return {0, 0};
+  const int64_t rowWarps = std::min(warps, tileQ / kMmaRows);
+  if (warps % rowWarps != 0 || tileQ % (kMmaRows * rowWarps) != 0)
+    return {0, 0};
+  const int64_t colWarps = warps / rowWarps;
+  if (headDim % (kMmaRows * colWarps) != 0)
+    return {0, 0};
+  return {tileQ / rowWarps, headDim / colWarps};
+}
+
 /// kv kernel, per thread, with r = tile_kv / warps key rows per warp: the
 /// f32 dK, dV accumulators (r (Dp + Dvp) / 32), the f32 score tiles S^T and
 /// dP^T (2 r Br / 32, and with a score_mod, whose derivative needs the
@@ -151,9 +169,12 @@ int64_t kvRegisters(const AttentionProblem &p, const Schedule &s) {
   const int64_t operands = lanes(r * s.tileQ, 2);
   const int64_t columns = s.tileQ / 2;
   int64_t live = accumulators + scores + operands + columns;
-  if (atomicDq(s))
-    live = std::max(live, accumulators + lanes(ceilDiv(s.tileQ, warps) *
-                                               std::min(dPad(p), kDqSliceColumns)));
+  if (atomicDq(s)) {
+    auto [rows, cols] = dqWarpShare(s.tileQ, dPad(p), warps);
+    live = std::max(live, accumulators + lanes(std::max<int64_t>(rows, kMmaRows) *
+                                               std::min(std::max<int64_t>(cols, 8),
+                                                        kDqSliceColumns)));
+  }
   return live + kGradAddressRegisters;
 }
 
@@ -568,14 +589,18 @@ Result<ScheduleSpace> flashgen::schedule::attentionGradSpace(
   SpaceConstraint queryRows;
   queryRows.resource = "query rows per warp";
   queryRows.dims = {tq, warps};
-  queryRows.value = [tq, warps](const Point &x) {
+  const bool atomic = algorithm == Algorithm::Flash2Grad;
+  queryRows.value = [tq, warps, atomic, dp](const Point &x) {
+    if (atomic)
+      return dqWarpShare(x[tq], dp, x[warps]).first == 0 ? 1 : 0;
     return x[tq] % (kMmaRows * x[warps]) != 0 ? 1 : 0;
   };
   queryRows.unit = ValueUnit::Flag;
   queryRows.rule =
-      algorithm == Algorithm::Flash2Grad
-          ? "tile_q must be a multiple of 16 x warps (the kv kernel's dQ step "
-            "splits the query rows among the warps in whole 16-row tiles)"
+      atomic
+          ? "the kv kernel's dQ step must split tile_q x D among the warps in "
+            "whole 16 x 16 tiles (rows in 16-row groups, the rest of the "
+            "warps over D's columns)"
           : "tile_q must be a multiple of 16 x warps (each warp of the dq "
             "kernel owns whole 16-row mma.sync tiles of query rows)";
   s.constraints.push_back(queryRows);
@@ -632,10 +657,16 @@ std::vector<std::string> flashgen::schedule::checkAttentionGradSchedule(
               s.tileKv % (kMmaRows * s.warps) == 0,
           "tile_kv = " + n(s.tileKv) + " must be a multiple of 16 x warps = " +
               n(kMmaRows * s.warps) + " (whole 16-row tiles of key rows per warp)");
-  require(s.warps >= 1 && s.tileQ >= kMmaRows &&
-              s.tileQ % (kMmaRows * s.warps) == 0,
-          "tile_q = " + n(s.tileQ) + " must be a multiple of 16 x warps = " +
-              n(kMmaRows * s.warps) + " (whole 16-row tiles of query rows per warp)");
+  if (atomicDq(s))
+    require(dqWarpShare(s.tileQ, dp, s.warps).first != 0,
+            "tile_q = " + n(s.tileQ) + " by D = " + n(dp) + " does not split "
+                "among " + n(s.warps) + " warps in whole 16 x 16 tiles (the "
+                "kv kernel's dQ step)");
+  else
+    require(s.warps >= 1 && s.tileQ >= kMmaRows &&
+                s.tileQ % (kMmaRows * s.warps) == 0,
+            "tile_q = " + n(s.tileQ) + " must be a multiple of 16 x warps = " +
+                n(kMmaRows * s.warps) + " (whole 16-row tiles of query rows per warp)");
   if (!violations.empty())
     return violations;
 

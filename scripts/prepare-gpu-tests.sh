@@ -54,28 +54,37 @@ add_case() {
   cases+=("{\"label\": \"$label\", \"bundle\": \"$bundle\", \"kernel\": \"$kernel\", \"reference\": \"$refdir/$kernel\"}")
 }
 
-# add_backward_case LABEL SPEC KERNEL SEED DIM...: the gradient kernels
+# add_backward_case LABEL SPEC KERNEL SEED [--deterministic] [--same-as=LABEL]
+# DIM...: the gradient kernels
 # (KERNEL_backward of a bundle compiled with --backward) against
 # flashgen-ref --backward's float64 gradients of the same spec.
 add_backward_case() {
   local label=$1 spec=$2 kernel=$3 seed=$4
   shift 4
   if [ -n "$match" ] && ! [[ $label =~ $match ]]; then return 0; fi
-  local dims=()
-  for d in "$@"; do dims+=(--dim "$d"); done
-  local bundle="bundles/${kernel}_with_backward"
+  local dims=() flags=(--backward) bundle="bundles/${kernel}_with_backward" same=""
+  for d in "$@"; do
+    case "$d" in
+      --deterministic) flags+=("$d"); bundle="${bundle}_deterministic" ;;
+      --same-as=*) same=${d#--same-as=} ;;  # reuse that case's reference data
+      *) dims+=(--dim "$d") ;;
+    esac
+  done
   local spec_path="examples/$spec"
   case "$spec" in */*) spec_path="$spec" ;; esac
   if [ ! -f "$out/$bundle/manifest.json" ]; then
     # shellcheck disable=SC2086
-    "$bin/flashgen" compile --backward "$spec_path" -o "$out/$bundle" $compile_flags > /dev/null
+    "$bin/flashgen" compile "${flags[@]}" "$spec_path" -o "$out/$bundle" $compile_flags > /dev/null
   fi
-  local refdir="ref/$label"
-  "$bin/flashgen-ref" --backward "$spec_path" "${dims[@]}" --seed "$seed" -o "$out/$refdir" > /dev/null
-  # Only the gradient case is checked here (the forward has its own cases),
-  # against the relative error of the harness, which reads no error scales.
-  rm -rf "${out:?}/$refdir/$kernel"
-  rm -f "$out/$refdir/${kernel}_backward/"*.error_scale.npy
+  local refdir="ref/${same:-$label}"
+  if [ -z "$same" ]; then
+    "$bin/flashgen-ref" --backward "$spec_path" "${dims[@]}" --seed "$seed" -o "$out/$refdir" > /dev/null
+    # Only the gradient case is checked here (the forward has its own
+    # cases), against the relative error of the harness, which reads no
+    # error scales.
+    rm -rf "${out:?}/$refdir/$kernel"
+    rm -f "$out/$refdir/${kernel}_backward/"*.error_scale.npy
+  fi
   cases+=("{\"label\": \"$label\", \"bundle\": \"$bundle\", \"kernel\": \"${kernel}_backward\", \"reference\": \"$refdir/${kernel}_backward\"}")
 }
 
@@ -108,6 +117,9 @@ add_backward_case bwd_alibi_b1_n130      alibi_causal.mlir    alibi_causal    34
 add_backward_case bwd_d64_b1_n100        attention_d64.mlir   attention_d64   35 B=1 N=100
 add_backward_case bwd_prefix_lm_b1_n270  prefix_lm.mlir       prefix_lm       36 B=1 N=270
 add_backward_case bwd_kv_cache_n37_m301  kv_cache_causal.mlir kv_cache_causal 37 B=2 N=37 M=301
+# The deterministic kernels (dQ by its own kernel) on the same data.
+add_backward_case bwd_det_causal_gqa_b2_n70 causal_gqa.mlir   causal_gqa      31 --deterministic --same-as=bwd_causal_gqa_b2_n70
+add_backward_case bwd_det_softcap_b1_n130   softcap.mlir      softcap         32 --deterministic --same-as=bwd_softcap_b1_n130
 # Linear recurrences: every gate kind, T not a multiple of the chunk.
 add_case linear_plain_b1_t150 linear_plain.mlir    linear_plain    10 B=1 T=150
 add_case decay_b2_t150        decay.mlir           decay           11 B=2 T=150

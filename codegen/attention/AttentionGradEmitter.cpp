@@ -293,7 +293,7 @@ LogicalResult AttentionGradPrinter::printKernelOp(Operation *op) {
             // dK and dV are, so a whole D-wide one would spill. The slice
             // loop closes after the flash.accum_add that follows (verified).
             line() << "FG_UNROLL\n";
-            line() << "for (int dq_c = 0; dq_c < kHeadDim; dq_c += kDqCols) {\n";
+            line() << "for (int dq_c = wdq0; dq_c < wdq0 + kDqWarpCols; dq_c += kDqCols) {\n";
             ++indent;
             line() << "fg::acc_tile<kWarpQRows, kDqCols> dq_tile;\n";
             line() << "fg::warp::zero(dq_tile);\n";
@@ -500,8 +500,14 @@ std::string AttentionGradPrinter::header() {
   switch (family) {
   case KernelFamily::attention_grad_kv:
     h << "constexpr int kWarpRows = kTileK / kWarps;   // key rows of S^T, dK, dV per warp\n"
-      << "[[maybe_unused]] constexpr int kWarpQRows = kTileQ / kWarps;  // query rows of dQ per warp\n"
-      << "[[maybe_unused]] constexpr int kDqCols = kHeadDim < 32 ? kHeadDim : 32;  // dQ columns per slice\n"
+      // dQ = dS K (tile_q x D) split among the warps: row groups of whole
+      // 16-row tiles, the other warps over D's columns (the schedule
+      // library's dqWarpShare), computed kDqCols columns at a time.
+      << "[[maybe_unused]] constexpr int kDqRowWarps = kTileQ / 16 < kWarps ? kTileQ / 16 : kWarps;\n"
+      << "[[maybe_unused]] constexpr int kDqColWarps = kWarps / kDqRowWarps;\n"
+      << "[[maybe_unused]] constexpr int kWarpQRows = kTileQ / kDqRowWarps;  // query rows of dQ per warp\n"
+      << "[[maybe_unused]] constexpr int kDqWarpCols = kHeadDim / kDqColWarps;  // its columns\n"
+      << "[[maybe_unused]] constexpr int kDqCols = kDqWarpCols < 32 ? kDqWarpCols : 32;  // per slice\n"
       << "using KTile = fg::smem_tile<Elem, kTileK, kHeadDim>;\n"
       << "using VTile = fg::smem_tile<Elem, kTileK, kValueDim>;\n"
       << "using QRing = fg::smem_ring<fg::smem_tile<Elem, kTileQ, kHeadDim>, kStages>;\n"
@@ -514,7 +520,10 @@ std::string AttentionGradPrinter::header() {
       << "constexpr int kSmemDS = kSmemDO + DORing::kBytes;\n"
       << "constexpr int kSmemBytes = kSmemDS + " << (atomicDq ? "DSTile::kBytes" : "0")
       << ";\n"
-      << "static_assert(kWarpRows % 16 == 0 && kWarpQRows % 16 == 0, \"warps own whole 16-row MMA tiles\");\n";
+      << "static_assert(kWarpRows % 16 == 0, \"warps own whole 16-row MMA tiles\");\n"
+      << "static_assert(kDqRowWarps * kDqColWarps == kWarps && kWarpQRows % 16 == 0 &&\n"
+      << "              kDqWarpCols % kDqCols == 0 && kDqCols % 16 == 0,\n"
+      << "              \"the dQ step splits into whole 16 x 16 tiles\");\n";
     break;
   case KernelFamily::attention_grad_dq:
     h << "constexpr int kWarpRows = kTileQ / kWarps;   // query rows of S, dQ per warp\n"
@@ -570,7 +579,8 @@ FailureOr<EmittedKernel> AttentionGradPrinter::print() {
     line() << "const fg::u32 smem = fg::ptx::smem_addr(fg::ptx::dynamic_smem());\n";
   if (kvKernel()) {
     if (atomicDq)
-      line() << "const int wq0 = (int(threadIdx.x) / 32) * kWarpQRows; // its first dQ row\n";
+      line() << "const int wq0 = (int(threadIdx.x) / 32 / kDqColWarps) * kWarpQRows; // its dQ rows\n"
+             << "  const int wdq0 = (int(threadIdx.x) / 32 % kDqColWarps) * kDqWarpCols; // and columns\n";
     line() << "const KTile sK{smem + kSmemK};\n";
     line() << "const VTile sV{smem + kSmemV};\n";
     line() << "const QRing sQ{smem + kSmemQ};\n";

@@ -34,7 +34,7 @@ func.func @causal_backward(%q: tensor<?x8x?x64xbf16>, %k: tensor<?x2x?x64xbf16>,
 // CHECK: fg::warp::mma_rAB(acc_dk, dst, sQ.stage(
 // CHECK: fg::warp::store(sdS, wrow0, 0, dp_tile);
 // CHECK-NEXT: fg::cta::sync();
-// CHECK: for (int dq_c = 0; dq_c < kHeadDim; dq_c += kDqCols) {
+// CHECK: for (int dq_c = wdq0; dq_c < wdq0 + kDqWarpCols; dq_c += kDqCols) {
 // CHECK: fg::warp::mma_AtB<kTileK>(dq_tile, sdS, 0, wq0, sK, 0, dq_c);
 // CHECK-NEXT: fg::warp::atomic_add_rows(dq_accum{{.*}} + dq_c, dq_accum_s2,
 // CHECK-NEXT: }

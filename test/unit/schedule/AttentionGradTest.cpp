@@ -236,7 +236,8 @@ TEST(AttentionGrad, CheckerNamesTheRule) {
   AttentionProblem p = attention(4096, 128);
   const Target &t = target("sm_90");
   Schedule s;
-  s.algorithm = Algorithm::Flash2Grad;
+  // The dq kernel gives each warp whole 16-row tiles of query rows.
+  s.algorithm = Algorithm::Flash2GradDeterministic;
   s.tileQ = 32;
   s.tileKv = 64;
   s.tileD = s.tileDv = 128;
@@ -249,6 +250,28 @@ TEST(AttentionGrad, CheckerNamesTheRule) {
   EXPECT_NE(broken[1].find("tile_q = 32 must be a multiple of 16 x warps = 64"),
             std::string::npos)
       << broken[1];
+  // flash2_grad's dQ step splits 32 query rows x 128 columns among 4 warps
+  // as 2 row groups x 2 column halves of 64: only the stages rule is broken;
+  // 8 warps over 32 x 32 columns would leave 8 columns per warp.
+  s.algorithm = Algorithm::Flash2Grad;
+  s.smemBytes = attentionGradSmemBytes(p, s);
+  broken = checkAttentionGradSchedule(p, t, s);
+  ASSERT_EQ(broken.size(), 1u);
+  EXPECT_NE(broken[0].find("stages = 4"), std::string::npos) << broken[0];
+  AttentionProblem narrow = attention(4096, 32);
+  Schedule w = s;
+  w.tileD = w.tileDv = 32;
+  w.stages = 2;
+  w.tileKv = 128;
+  w.warps = 8;
+  w.smemBytes = attentionGradSmemBytes(narrow, w);
+  broken = checkAttentionGradSchedule(narrow, t, w);
+  ASSERT_EQ(broken.size(), 1u);
+  EXPECT_NE(broken[0].find("does not split among 8 warps in whole 16 x 16 tiles"),
+            std::string::npos)
+      << broken[0];
+  s.algorithm = Algorithm::Flash2GradDeterministic;
+
   // Registers: 8 warps of 16 key rows at tile_q = 128 need 128 + 128 + 32
   // + 64 (lse, D) + 56 = 408.
   s.tileQ = 128;
