@@ -21,6 +21,7 @@
 #include "grad/grad_softcap.cu"
 #include "grad/grad_window_det.cu"
 #include "grad/grad_kv_cache.cu"
+#include "grad/grad_causal_gqa_split.cu"
 #endif
 
 #include "test_support.h"
@@ -183,6 +184,37 @@ TEST_F(AttentionGradEmuTest, CausalGqaAtomicDq) {
     };
     g.last = [&](emu::Dim3 grid, int threads) {
       emu::launch(grid, threads, 0, FG_KERNEL(grad_causal_gqa, convert), FG_T4(t.dq), FG_ACCUM(t, c), c.B, c.N);
+    };
+    return g;
+  });
+}
+
+// 32 query rows over 4 warps (a forced schedule): the dQ step splits into
+// 2 row groups of 16 x 2 column halves of 64.
+TEST_F(AttentionGradEmuTest, CausalGqaDqSplitOverColumns) {
+  Case c{1, 4, 1, 70, 70, 128, {}, {}};
+  c.problem.mask = ref::MaskKind::Causal;
+  Buffers t(c);
+  static_assert(FG_NS(grad_causal_gqa_split, kv)::kDqColWarps == 2, "the column split is exercised");
+  check(c, t, [&](Buffers& t) {
+    GradKernels g;
+    g.tileQ = FG_NS(grad_causal_gqa_split, kv)::kTileQ;
+    g.tileK = FG_NS(grad_causal_gqa_split, kv)::kTileK;
+    g.prepThreads = FG_NS(grad_causal_gqa_split, prep)::kThreads;
+    g.kvThreads = FG_NS(grad_causal_gqa_split, kv)::kThreads;
+    g.lastThreads = FG_NS(grad_causal_gqa_split, convert)::kThreads;
+    g.prep = [&](emu::Dim3 grid, int threads) {
+      emu::launch(grid, threads, 0, FG_KERNEL(grad_causal_gqa_split, prep), FG_T4(t.o), FG_T4(t.dout),
+                  FG_DELTA(t, c), FG_ACCUM(t, c), c.B, c.N);
+    };
+    g.kv = [&](emu::Dim3 grid, int threads) {
+      emu::launch(grid, threads, FG_NS(grad_causal_gqa_split, kv)::kSmemBytes, FG_KERNEL(grad_causal_gqa_split, kv),
+                  FG_T4(t.q), FG_T4(t.k), FG_T4(t.v), FG_T4(t.dout), FG_LSE(t, c), FG_T4(t.dk), FG_T4(t.dv),
+                  FG_DELTA(t, c), FG_ACCUM(t, c), c.B, c.N);
+    };
+    g.last = [&](emu::Dim3 grid, int threads) {
+      emu::launch(grid, threads, 0, FG_KERNEL(grad_causal_gqa_split, convert), FG_T4(t.dq), FG_ACCUM(t, c), c.B,
+                  c.N);
     };
     return g;
   });

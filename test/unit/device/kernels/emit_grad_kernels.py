@@ -2,7 +2,7 @@
 """Emits the attention-gradient kernels of one spec for the device tests, at
 build time.
 
-  emit_grad_kernels.py FLASHGEN_OPT SPEC.mlir OUT.cu ALGORITHM DIMS
+  emit_grad_kernels.py FLASHGEN_OPT SPEC.mlir OUT.cu ALGORITHM DIMS [SCHED]
 
 Renames the spec's function to OUT's stem (so the same spec can be emitted
 for both algorithms into one test binary), derives its backward
@@ -11,7 +11,9 @@ for both algorithms into one test binary), derives its backward
 ("B=1,N=4096"), lowers and prints every kernel (the forward's too: nothing
 is hand-scheduled here, these are the compiler's own choices) into OUT.cu.
 test/unit/device/CMakeLists.txt lists the kernels; AttentionGradEmuTest.cpp
-runs them on the emulator.
+runs them on the emulator. SCHED (tile_q,tile_kv,stages,warps) replaces the
+scheduler's choice by that ALGORITHM schedule, for shapes the scheduler
+does not pick at DIMS (still checked by flash-lower-kernels' verifiers).
 """
 import os
 import re
@@ -21,24 +23,47 @@ import tempfile
 
 
 def main(argv):
-    if len(argv) != 6:
+    if len(argv) not in (6, 7):
         sys.exit(__doc__)
-    opt, spec, out, algorithm, dims = argv[1:]
+    opt, spec, out, algorithm, dims = argv[1:6]
+    forced = argv[6] if len(argv) == 7 else None
     name = os.path.splitext(os.path.basename(spec))[0]
     new_name = os.path.splitext(os.path.basename(out))[0]
     with open(spec) as f:
         src, n = re.subn(r'@' + re.escape(name) + r'\(', '@' + new_name + '(', f.read())
     if n != 1:
         sys.exit(f'emit_grad_kernels: expected one func @{name} in {spec}, found {n}')
-    pipeline = ['-flash-derive-backward', f'-flash-io-bounds=target=sm_80 dims={dims}',
-                f'-flash-schedule=target=sm_80 dims={dims} top-k=1 algorithm={algorithm}',
-                '-flash-lower-kernels=target=sm_80', '-canonicalize', '-cse', '-flash-print-cuda']
+    schedule = ['-flash-derive-backward', f'-flash-io-bounds=target=sm_80 dims={dims}',
+                f'-flash-schedule=target=sm_80 dims={dims} top-k=1 algorithm={algorithm}']
+    lower = ['-flash-lower-kernels=target=sm_80', '-canonicalize', '-cse', '-flash-print-cuda']
+    pipeline = schedule + lower
     with tempfile.TemporaryDirectory() as tmp:
         mlir = os.path.join(tmp, new_name + '.mlir')
         with open(mlir, 'w') as f:
             f.write(src)
-        r = subprocess.run([opt, mlir] + pipeline + ['-o', os.devnull], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True)
+        if forced:
+            r = subprocess.run([opt, mlir] + schedule, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+            if r.returncode != 0:
+                sys.stderr.write(r.stderr)
+                sys.exit(f'emit_grad_kernels: flashgen-opt failed to schedule {spec}')
+            tq, tk, st, w = (int(x) for x in forced.split(','))
+            text = r.stdout
+            grad = text.index('flash.attention_grad')
+            sched = re.compile(r'(flash\.schedule = #flash\.schedule<algorithm = \w+, tile_q = )\d+'
+                               r'(, tile_kv = )\d+(, tile_d = \d+, stages = )\d+(, warps = )\d+')
+            m = sched.search(text, grad)
+            if m is None:
+                sys.exit('emit_grad_kernels: no flash.schedule on the attention_grad op')
+            text = (text[:m.start()] + f'{m.group(1)}{tq}{m.group(2)}{tk}{m.group(3)}{st}{m.group(4)}{w}'
+                    + text[m.end():])
+            # Only the forced schedule is lowered (no other candidates).
+            text = re.sub(r', flash\.candidates = \[[^\]]*\]', '', text)
+            with open(mlir, 'w') as f:
+                f.write(text)
+            pipeline = lower
+        r = subprocess.run([opt, mlir] + (lower if forced else pipeline) + ['-o', os.devnull],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if r.returncode != 0:
         sys.stderr.write(r.stderr)
         sys.exit(f'emit_grad_kernels: flashgen-opt failed on {spec} ({algorithm})')
