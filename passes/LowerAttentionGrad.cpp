@@ -311,6 +311,9 @@ KernelOp buildKvKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
     b.setInsertionPoint(loop.getBody()->getTerminator());
     Value t = loop.getInductionVar();
     auto [head, queryTile] = decode(t);
+    // The step's lse and D rows come from global memory (L2): their loads
+    // are issued before the wait, so they are in flight while it waits.
+    GradRowsOp::create(b, loc, batch, head, queryTile, queryLen);
     // The wait's sync also means every warp is done with step t - 1, so its
     // stage (and the staged dS) may be overwritten.
     Operation *wait = TileWaitOp::create(b, loc, stages - 2);
@@ -323,7 +326,6 @@ KernelOp buildKvKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
     }
     TileCommitOp::create(b, loc);
     Value stage = ib.rem(t, ib.c(stages));
-    GradRowsOp::create(b, loc, batch, head, queryTile, queryLen);
     Value unmasked = ib.andI(ib.le(fullLo, queryTile), ib.lt(queryTile, fullHi));
     buildScoreGradients(b, loc, plan, stage, batch, head, queryTile, keyTile,
                         queryLen, keyLen, offset, unmasked, /*masked=*/true,

@@ -34,8 +34,8 @@ func.func @causal_backward(%q: tensor<?x8x?x64xbf16>, %k: tensor<?x2x?x64xbf16>,
 // CHECK: flash.tile_load q
 // CHECK: flash.tile_load dout
 // CHECK: scf.for
-// CHECK: flash.tile_wait 0
 // CHECK: flash.grad_rows
+// CHECK: flash.tile_wait 0
 // CHECK: flash.tile_mma qk
 // CHECK: scf.if
 // CHECK: flash.score_map
