@@ -405,6 +405,7 @@ Evaluation flashgen::schedule::evaluateAttentionGrad(const AttentionProblem &p,
     const int64_t inGlobal = heads * visit.queryRowLoads * inRow;
     const int64_t accGlobal = heads * visit.queryRowLoads * accRow;
     kv.globalBytes = keySide + inGlobal + accGlobal;
+    kv.atomicOps = static_cast<double>(accGlobal) / kF32Bytes;
     // The key tiles of a KV head read the group's query rows; a window
     // keeps a key tile's query range short and its readers few.
     int64_t readers = visit.keyTiles;

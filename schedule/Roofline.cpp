@@ -57,6 +57,8 @@ void flashgen::schedule::estimateKernelTime(const Target &t, KernelCost &k) {
   k.ctasPerSM = ctasPerSM(t, k.smemBytes, k.registersPerThread, threads);
   k.hbmSeconds = k.hbmBytes / t.hbmBytesPerSecond;
   k.l2Seconds = k.globalBytes / t.l2BytesPerSecond;
+  k.atomicSeconds =
+      t.l2AtomicsPerSecond > 0 ? k.atomicOps / t.l2AtomicsPerSecond : 0;
   k.mmaSeconds = k.flops / (t.mmaFlopsPerSecond * t.mmaEfficiency);
   k.sfuSeconds = k.sfuOps / t.sfuOpsPerSecond;
   k.aluSeconds = k.aluOps / t.fp32OpsPerSecond;
@@ -80,7 +82,7 @@ void flashgen::schedule::estimateKernelTime(const Target &t, KernelCost &k) {
   k.stepSeconds =
       (k.steps * kStepCycles + k.innerSteps * kInnerStepCycles) / smCycles /
       concurrent;
-  double memory = std::max(k.hbmSeconds, k.l2Seconds);
+  double memory = std::max({k.hbmSeconds, k.l2Seconds, k.atomicSeconds});
   double compute =
       k.pipelineSeconds > 0
           ? k.pipelineSeconds
@@ -105,6 +107,7 @@ void flashgen::schedule::estimateKernelTime(const Target &t, KernelCost &k) {
     const char *name;
   } terms[] = {{k.hbmSeconds, "hbm"},
                {k.l2Seconds, "l2"},
+               {k.atomicSeconds, "atomics"},
                {k.mmaSeconds, "math"},
                {k.sfuSeconds, "sfu"},
                {k.aluSeconds, "alu"},

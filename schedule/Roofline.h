@@ -35,6 +35,7 @@ struct KernelCost {
   // Work.
   int64_t globalBytes = 0; ///< loaded and stored by CTAs (L2 hits included)
   int64_t hbmBytes = 0;    ///< served by HBM after the L2 reuse model
+  double atomicOps = 0;    ///< f32 red.global.add elements (L2 reductions)
   double flops = 0;        ///< tensor-core FLOPs of the tiles computed
   double sfuOps = 0;       ///< exp2 / tanh / ... results
   double aluOps = 0;       ///< FP32 instructions outside the MMAs
@@ -56,10 +57,12 @@ struct KernelCost {
   // Filled by estimateKernelTime.
   int64_t ctasPerSM = 0;
   double parallelEfficiency = 0;
-  double hbmSeconds = 0, l2Seconds = 0, mmaSeconds = 0, sfuSeconds = 0,
+  double hbmSeconds = 0, l2Seconds = 0, atomicSeconds = 0, mmaSeconds = 0,
+         sfuSeconds = 0,
          aluSeconds = 0, smemSeconds = 0, stepSeconds = 0;
   double seconds = 0;
-  /// "hbm", "l2", "math", "sfu", "alu", "smem", "sync", "parallelism"
+  /// "hbm", "l2", "atomics", "math", "sfu", "alu", "smem", "sync",
+  /// "parallelism"
   std::string binding;
 };
 

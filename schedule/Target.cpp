@@ -112,6 +112,14 @@ constexpr double kH200SustainedClockHz =
 constexpr double kH200MmaSyncEfficiency = 0.45;
 // *Assumed* as on the H100: 2.5x the measured copy rate.
 constexpr double kH200L2BytesPerSecond = 2.5 * kH200HbmBytesPerSecond;
+// Measured 2026-12-03 on the lent H200: the attention backward's kv kernel
+// (d = 128, B = 2, N = 4096, 16 heads) adds 2.15e9 (32x32 tiles) and 1.07e9
+// (32x64) f32 elements into dQ with red.global.add in 9.24 and 4.78 ms, L2
+// 62-76% busy, the tensor pipe 20-26%: 2.3e11 reductions per second bind.
+constexpr double kH200L2AtomicsPerSecond = 2.3e11;
+// *Assumed*: the same per SM and clock on the H100 and A100.
+constexpr double kSm90L2AtomicsPerSecond = kH200L2AtomicsPerSecond;
+constexpr double kSm80L2AtomicsPerSecond = kH200L2AtomicsPerSecond * 108 / 132;
 // The H100's processor: the same warpgroup model (fitted to both tables).
 constexpr WarpgroupModel kH200Warpgroup = kSm90Warpgroup;
 
@@ -130,6 +138,7 @@ constexpr double kSmallMmaFlopsPerSecond = 65e12; // T4 datasheet, fp16 tensor
 constexpr double kSmallClockHz = 1590e6;          // T4 boost clock
 constexpr double kSmallFp32OpsPerClockPerSM = 64; // Guide, cc 7.5
 constexpr double kSmallL2BytesPerSecond = 2.5 * kSmallHbmBytesPerSecond; // *assumed*
+constexpr double kSmallL2AtomicsPerSecond = kSmallL2BytesPerSecond / 64; // *assumed*
 constexpr double kSmallMmaSyncEfficiency = 0.5;   // synthetic
 
 // Instruction shapes (PTX ISA): mma.sync.aligned.m16n8k16 for bf16/f16 on
@@ -161,6 +170,7 @@ std::vector<Target> buildTargets() {
   sm80.l2Bytes = kSm80L2Bytes;
   sm80.hbmBytesPerSecond = kSm80HbmBytesPerSecond;
   sm80.l2BytesPerSecond = kSm80L2BytesPerSecond;
+  sm80.l2AtomicsPerSecond = kSm80L2AtomicsPerSecond;
   sm80.mmaFlopsPerSecond = kSm80MmaFlopsPerSecond;
   sm80.sfuOpsPerSecond = kSfuOpsPerClockPerSM * kSm80NumSMs * kSm80ClockHz;
   sm80.fp32OpsPerSecond = kSm80Fp32OpsPerClockPerSM * kSm80NumSMs * kSm80ClockHz;
@@ -195,6 +205,7 @@ std::vector<Target> buildTargets() {
   sm90.l2Bytes = kSm90L2Bytes;
   sm90.hbmBytesPerSecond = kSm90HbmBytesPerSecond;
   sm90.l2BytesPerSecond = kSm90L2BytesPerSecond;
+  sm90.l2AtomicsPerSecond = kSm90L2AtomicsPerSecond;
   sm90.mmaFlopsPerSecond = kSm90MmaFlopsPerSecond;
   sm90.sfuOpsPerSecond =
       kSfuOpsPerClockPerSM * kSm90NumSMs * kSm90SustainedClockHz;
@@ -220,6 +231,7 @@ std::vector<Target> buildTargets() {
   h200.description = "NVIDIA H200 SXM 141 GB, sm_90 (measured anchors)";
   h200.hbmBytesPerSecond = kH200HbmBytesPerSecond;
   h200.l2BytesPerSecond = kH200L2BytesPerSecond;
+  h200.l2AtomicsPerSecond = kH200L2AtomicsPerSecond;
   h200.mmaFlopsPerSecond = kH200MmaFlopsPerSecond;
   h200.sfuOpsPerSecond =
       kSfuOpsPerClockPerSM * kSm90NumSMs * kH200SustainedClockHz;
@@ -257,6 +269,7 @@ std::vector<Target> buildTargets() {
   small.l2Bytes = kSmallL2Bytes;
   small.hbmBytesPerSecond = kSmallHbmBytesPerSecond;
   small.l2BytesPerSecond = kSmallL2BytesPerSecond;
+  small.l2AtomicsPerSecond = kSmallL2AtomicsPerSecond;
   small.mmaFlopsPerSecond = kSmallMmaFlopsPerSecond;
   small.sfuOpsPerSecond = kSfuOpsPerClockPerSM * kSmallNumSMs * kSmallClockHz;
   small.fp32OpsPerSecond =

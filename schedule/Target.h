@@ -94,6 +94,9 @@ struct Target {
   int64_t l2Bytes = 0;
   double hbmBytesPerSecond = 0;   ///< read + write
   double l2BytesPerSecond = 0;
+  /// f32 reductions (red.global.add) the L2 slices complete per second:
+  /// far fewer than l2BytesPerSecond / 4 (the backward's dQ atomics).
+  double l2AtomicsPerSecond = 0;
   double mmaFlopsPerSecond = 0;   ///< dense 16-bit tensor-core FLOP/s
   double sfuOpsPerSecond = 0;     ///< ex2/tanh/rcp (MUFU) results per second
   double fp32OpsPerSecond = 0;    ///< FP32 add/mul/fma instructions per second
