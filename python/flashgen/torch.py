@@ -309,6 +309,12 @@ class AttentionOp:
     # -- CUDA: the bundle's kernels ------------------------------------------
 
     def _kernel_for(self, kname, device):
+        # torch.device("cuda") and a tensor's cuda:0 name one kernel object
+        # (its selected variant is per object).
+        index = device.index
+        if index is None and device.type == "cuda":
+            index = torch.cuda.current_device()
+        device = torch.device(device.type, index)
         key = (kname, device.index)
         kern = self._kernels.get(key)
         if kern is None:
