@@ -228,14 +228,98 @@ int64_t rowAlignOf(Type elem) {
   return 16 / std::max<int64_t>(1, elem.getIntOrFloatBitWidth() / 8);
 }
 
+/// The manifest variants of an op whose `flash.kernels` lists each
+/// variant's kernels consecutively, in launch order (the kernels' problem
+/// `variant` says which): every kernel is emitted and its source written;
+/// a variant gets its schedule, sources, the device headers, its launches
+/// and, where `scratchOf` is given, the scratch buffers it returns for the
+/// variant's first kernel; variant 0 also the op's IO figures. Kernel
+/// arguments named in `scratchNames` bind those buffers.
+LogicalResult writeVariants(Operation *op, SymbolTable &symbols,
+                            const BundleOptions &options,
+                            const SizeNames &sizes,
+                            ArrayRef<StringRef> scratchNames,
+                            llvm::function_ref<llvm::json::Array(KernelOp)> scratchOf,
+                            std::vector<std::string> &symbolsUsed,
+                            llvm::json::Array &variants) {
+  auto refs = op->getAttrOfType<ArrayAttr>("flash.kernels");
+  if (!refs || refs.empty())
+    return op->emitError() << "has no flash.kernels: run flash-lower-kernels "
+                              "before writing a bundle";
+  llvm::json::Array headers;
+  for (unsigned i = 0; i < flashgen::embedded::kFileCount; ++i)
+    headers.push_back(flashgen::embedded::kFiles[i].path);
+
+  std::optional<int64_t> current;
+  llvm::json::Object variant;
+  llvm::json::Array sources, launches;
+  auto flush = [&]() {
+    if (!current)
+      return;
+    variant["sources"] = std::move(sources);
+    variant["headers"] = llvm::json::Array(headers);
+    variant["nvrtc_options"] = llvm::json::Array{"-std=c++17"};
+    variant["launches"] = std::move(launches);
+    if (*current == 0)
+      variant["io"] = ioJson(op);
+    variants.push_back(std::move(variant));
+    variant = llvm::json::Object();
+    sources = llvm::json::Array();
+    launches = llvm::json::Array();
+  };
+  for (Attribute ref : refs) {
+    auto kernel = symbols.lookup<KernelOp>(cast<FlatSymbolRefAttr>(ref).getValue());
+    if (!kernel)
+      return op->emitError() << "names kernel " << ref << ", which is missing";
+    int64_t index = cast<IntegerAttr>(kernel.getProblem().get("variant")).getInt();
+    if (current != index) {
+      flush();
+      current = index;
+      variant["schedule"] = scheduleJson(kernel.getSchedule());
+      if (scratchOf)
+        variant["scratch"] = scratchOf(kernel);
+    }
+    FailureOr<EmittedKernel> emitted = emitCudaKernel(kernel);
+    if (failed(emitted))
+      return failure();
+    std::string source = kernel.getSymName().str() + ".cu";
+    if (failed(writeFile(kernel, options.directory, source, emitted->source)))
+      return failure();
+    sources.push_back(source);
+
+    llvm::json::Array args;
+    for (const KernelArgument &arg : emitted->arguments) {
+      if (arg.kind == KernelArgument::Kind::Symbol)
+        args.push_back(sizes.arg(arg.name, symbolsUsed));
+      else if (arg.kind == KernelArgument::Kind::TensorMap)
+        args.push_back(llvm::json::Object{
+            {"tensor_map", llvm::json::Object{{"tensor", arg.name},
+                                              {"box_rows", arg.boxRows},
+                                              {"box_cols", 64},
+                                              {"swizzle", 128}}}});
+      else if (llvm::is_contained(scratchNames, arg.name))
+        args.push_back(llvm::json::Object{{"scratch", arg.name}});
+      else
+        args.push_back(llvm::json::Object{{"tensor", arg.name}});
+    }
+    llvm::json::Array grid;
+    for (const std::string &extent : emitted->grid)
+      grid.push_back(sizes.expr(extent));
+    launches.push_back(llvm::json::Object{
+        {"entry", emitted->entry},
+        {"grid", std::move(grid)},
+        {"block", llvm::json::Array{emitted->threads, 1, 1}},
+        {"dynamic_smem_bytes", emitted->dynamicSmemBytes},
+        {"args", std::move(args)}});
+  }
+  flush();
+  return success();
+}
+
 LogicalResult writeAttentionKernel(AttentionOp op, const std::string &name,
                                    SymbolTable &symbols,
                                    const BundleOptions &options,
                                    llvm::json::Array &kernels) {
-  auto refs = op->getAttrOfType<ArrayAttr>("flash.kernels");
-  if (!refs || refs.empty())
-    return op.emitError() << "has no flash.kernels: run flash-lower-kernels "
-                             "before writing a bundle";
 
   std::string batchDim = op.getBatchDimName(), queryDim = op.getQueryDimName(),
               keyDim = op.getKeyDimName();
@@ -275,53 +359,9 @@ LogicalResult writeAttentionKernel(AttentionOp op, const std::string &name,
 
   llvm::json::Array variants;
   std::vector<std::string> symbolsUsed;
-  for (auto [index, ref] : llvm::enumerate(refs)) {
-    auto kernel = symbols.lookup<KernelOp>(cast<FlatSymbolRefAttr>(ref).getValue());
-    if (!kernel)
-      return op.emitError() << "names kernel " << ref << ", which is missing";
-    FailureOr<EmittedKernel> emitted = emitCudaKernel(kernel);
-    if (failed(emitted))
-      return failure();
-    std::string source = kernel.getSymName().str() + ".cu";
-    if (failed(writeFile(kernel, options.directory, source, emitted->source)))
-      return failure();
-
-    llvm::json::Array args;
-    for (const KernelArgument &arg : emitted->arguments) {
-      if (arg.kind == KernelArgument::Kind::Tensor)
-        args.push_back(llvm::json::Object{{"tensor", arg.name}});
-      else if (arg.kind == KernelArgument::Kind::TensorMap)
-        args.push_back(llvm::json::Object{
-            {"tensor_map", llvm::json::Object{{"tensor", arg.name},
-                                              {"box_rows", arg.boxRows},
-                                              {"box_cols", 64},
-                                              {"swizzle", 128}}}});
-      else
-        args.push_back(sizes.arg(arg.name, symbolsUsed));
-    }
-    llvm::json::Array grid;
-    for (const std::string &extent : emitted->grid)
-      grid.push_back(sizes.expr(extent));
-    llvm::json::Array headers;
-    for (unsigned i = 0; i < flashgen::embedded::kFileCount; ++i)
-      headers.push_back(flashgen::embedded::kFiles[i].path);
-
-    llvm::json::Object variant{
-        {"schedule", scheduleJson(kernel.getSchedule())},
-        {"sources", llvm::json::Array{source}},
-        {"headers", std::move(headers)},
-        {"nvrtc_options", llvm::json::Array{"-std=c++17"}},
-        {"launches",
-         llvm::json::Array{llvm::json::Object{
-             {"entry", emitted->entry},
-             {"grid", std::move(grid)},
-             {"block", llvm::json::Array{emitted->threads, 1, 1}},
-             {"dynamic_smem_bytes", emitted->dynamicSmemBytes},
-             {"args", std::move(args)}}}}};
-    if (index == 0)
-      variant["io"] = ioJson(op);
-    variants.push_back(std::move(variant));
-  }
+  if (failed(writeVariants(op, symbols, options, sizes, /*scratchNames=*/{},
+                           /*scratchOf=*/nullptr, symbolsUsed, variants)))
+    return failure();
 
   llvm::json::Array symbolList;
   for (const std::string &symbol : symbolsUsed)
@@ -355,10 +395,6 @@ LogicalResult writeAttentionGradKernel(AttentionGradOp op,
                                        SymbolTable &symbols,
                                        const BundleOptions &options,
                                        llvm::json::Array &kernels) {
-  auto refs = op->getAttrOfType<ArrayAttr>("flash.kernels");
-  if (!refs || refs.empty())
-    return op.emitError() << "has no flash.kernels: run flash-lower-kernels "
-                             "before writing a bundle";
   std::string batchDim = op.getBatchDimName(), queryDim = op.getQueryDimName(),
               keyDim = op.getKeyDimName();
   SizeNames sizes;
@@ -397,76 +433,25 @@ LogicalResult writeAttentionGradKernel(AttentionGradOp op,
   int64_t heads = op.getQ().getType().getDimSize(1),
           d = op.getQ().getType().getDimSize(3),
           dv = op.getV().getType().getDimSize(3);
-  llvm::json::Array headers;
-  for (unsigned i = 0; i < flashgen::embedded::kFileCount; ++i)
-    headers.push_back(flashgen::embedded::kFiles[i].path);
-
+  // Scratch: the row dots D, and flash2_grad's f32 dQ accumulator.
+  auto scratchOf = [&](KernelOp kernel) {
+    llvm::json::Array scratch{llvm::json::Object{
+        {"name", "delta"},
+        {"dtype", "f32"},
+        {"shape", llvm::json::Array{batch, heads, length}}}};
+    if (kernel.getSchedule().getAlgorithm() == Algorithm::flash2_grad)
+      scratch.push_back(llvm::json::Object{
+          {"name", "dq_accum"},
+          {"dtype", "f32"},
+          {"shape", llvm::json::Array{batch, heads, length, d}}});
+    return scratch;
+  };
   llvm::json::Array variants;
   std::vector<std::string> symbolsUsed;
-  std::optional<int64_t> current;
-  llvm::json::Object variant;
-  llvm::json::Array sources, launches;
-  auto flush = [&]() {
-    if (!current)
-      return;
-    variant["sources"] = std::move(sources);
-    variant["headers"] = llvm::json::Array(headers);
-    variant["nvrtc_options"] = llvm::json::Array{"-std=c++17"};
-    variant["launches"] = std::move(launches);
-    if (*current == 0)
-      variant["io"] = ioJson(op);
-    variants.push_back(std::move(variant));
-    variant = llvm::json::Object();
-    sources = llvm::json::Array();
-    launches = llvm::json::Array();
-  };
-  for (Attribute ref : refs) {
-    auto kernel = symbols.lookup<KernelOp>(cast<FlatSymbolRefAttr>(ref).getValue());
-    if (!kernel)
-      return op.emitError() << "names kernel " << ref << ", which is missing";
-    int64_t index = cast<IntegerAttr>(kernel.getProblem().get("variant")).getInt();
-    if (current != index) {
-      flush();
-      current = index;
-      variant["schedule"] = scheduleJson(kernel.getSchedule());
-      llvm::json::Array scratch{llvm::json::Object{
-          {"name", "delta"},
-          {"dtype", "f32"},
-          {"shape", llvm::json::Array{batch, heads, length}}}};
-      if (kernel.getSchedule().getAlgorithm() == Algorithm::flash2_grad)
-        scratch.push_back(llvm::json::Object{
-            {"name", "dq_accum"},
-            {"dtype", "f32"},
-            {"shape", llvm::json::Array{batch, heads, length, d}}});
-      variant["scratch"] = std::move(scratch);
-    }
-    FailureOr<EmittedKernel> emitted = emitCudaKernel(kernel);
-    if (failed(emitted))
-      return failure();
-    std::string source = kernel.getSymName().str() + ".cu";
-    if (failed(writeFile(kernel, options.directory, source, emitted->source)))
-      return failure();
-    sources.push_back(source);
-    llvm::json::Array args;
-    for (const KernelArgument &arg : emitted->arguments) {
-      if (arg.kind == KernelArgument::Kind::Symbol)
-        args.push_back(sizes.arg(arg.name, symbolsUsed));
-      else if (arg.name == "delta" || arg.name == "dq_accum")
-        args.push_back(llvm::json::Object{{"scratch", arg.name}});
-      else
-        args.push_back(llvm::json::Object{{"tensor", arg.name}});
-    }
-    llvm::json::Array grid;
-    for (const std::string &extent : emitted->grid)
-      grid.push_back(sizes.expr(extent));
-    launches.push_back(llvm::json::Object{
-        {"entry", emitted->entry},
-        {"grid", std::move(grid)},
-        {"block", llvm::json::Array{emitted->threads, 1, 1}},
-        {"dynamic_smem_bytes", emitted->dynamicSmemBytes},
-        {"args", std::move(args)}});
-  }
-  flush();
+  static const StringRef kGradScratch[] = {"delta", "dq_accum"};
+  if (failed(writeVariants(op, symbols, options, sizes, kGradScratch, scratchOf,
+                           symbolsUsed, variants)))
+    return failure();
 
   llvm::json::Array symbolList;
   for (const std::string &symbol : symbolsUsed)
@@ -497,10 +482,6 @@ LogicalResult writeLinearKernel(LinearAttentionOp op, const std::string &name,
                                 SymbolTable &symbols,
                                 const BundleOptions &options,
                                 llvm::json::Array &kernels) {
-  auto refs = op->getAttrOfType<ArrayAttr>("flash.kernels");
-  if (!refs || refs.empty())
-    return op.emitError() << "has no flash.kernels: run flash-lower-kernels before "
-                             "writing a bundle";
   std::string batchDim = op.getBatchDimName(), lengthDim = op.getLengthDimName();
   SizeNames sizes;
   for (Value value : {op.getQ(), op.getK(), op.getV(), op.getO()}) {
@@ -562,92 +543,37 @@ LogicalResult writeLinearKernel(LinearAttentionOp op, const std::string &name,
   if (op.getReturnFinalState())
     states("f", "out");
 
-  llvm::json::Array headers;
-  for (unsigned i = 0; i < flashgen::embedded::kFileCount; ++i)
-    headers.push_back(flashgen::embedded::kFiles[i].path);
-
-  // Kernels of one variant are consecutive in flash.kernels.
+  // chunk_two_pass: the boundary states (index c = before chunk c, NC =
+  // final), contiguous.
+  auto scratchOf = [&](KernelOp kernel) {
+    llvm::json::Array scratch;
+    if (kernel.getSchedule().getAlgorithm() != Algorithm::chunk_two_pass)
+      return scratch;
+    llvm::json::Value boundaries = sizes.expr(
+        "cdiv(" + lengthDim + "," +
+        std::to_string(kernel.getSchedule().getChunk()) + ")+1");
+    scratch.push_back(llvm::json::Object{
+        {"name", "chunk_c"},
+        {"dtype", "f32"},
+        {"shape", llvm::json::Array{batch, heads, boundaries, keyDim, valueDim}}});
+    if (normalizer)
+      scratch.push_back(llvm::json::Object{
+          {"name", "chunk_n"},
+          {"dtype", "f32"},
+          {"shape", llvm::json::Array{batch, heads, boundaries, keyDim}}});
+    if (stabilizer)
+      scratch.push_back(llvm::json::Object{
+          {"name", "chunk_m"},
+          {"dtype", "f32"},
+          {"shape", llvm::json::Array{batch, heads, boundaries}}});
+    return scratch;
+  };
   llvm::json::Array variants;
   std::vector<std::string> symbolsUsed;
-  std::optional<int64_t> current;
-  llvm::json::Object variant;
-  llvm::json::Array sources, launches, scratch;
-  auto flush = [&]() {
-    if (!current)
-      return;
-    variant["sources"] = std::move(sources);
-    variant["headers"] = llvm::json::Array(headers);
-    variant["nvrtc_options"] = llvm::json::Array{"-std=c++17"};
-    variant["scratch"] = std::move(scratch);
-    variant["launches"] = std::move(launches);
-    if (*current == 0)
-      variant["io"] = ioJson(op);
-    variants.push_back(std::move(variant));
-    variant = llvm::json::Object();
-    sources = llvm::json::Array();
-    launches = llvm::json::Array();
-    scratch = llvm::json::Array();
-  };
   static const StringRef kScratch[] = {"chunk_c", "chunk_n", "chunk_m"};
-  for (Attribute ref : refs) {
-    auto kernel = symbols.lookup<KernelOp>(cast<FlatSymbolRefAttr>(ref).getValue());
-    if (!kernel)
-      return op.emitError() << "names kernel " << ref << ", which is missing";
-    int64_t index = cast<IntegerAttr>(kernel.getProblem().get("variant")).getInt();
-    if (current != index) {
-      flush();
-      current = index;
-      variant["schedule"] = scheduleJson(kernel.getSchedule());
-      if (kernel.getSchedule().getAlgorithm() == Algorithm::chunk_two_pass) {
-        // Boundary states (index c = before chunk c, NC = final), contiguous.
-        llvm::json::Value boundaries = sizes.expr(
-            "cdiv(" + lengthDim + "," +
-            std::to_string(kernel.getSchedule().getChunk()) + ")+1");
-        scratch.push_back(llvm::json::Object{
-            {"name", "chunk_c"},
-            {"dtype", "f32"},
-            {"shape", llvm::json::Array{batch, heads, boundaries, keyDim, valueDim}}});
-        if (normalizer)
-          scratch.push_back(llvm::json::Object{
-              {"name", "chunk_n"},
-              {"dtype", "f32"},
-              {"shape", llvm::json::Array{batch, heads, boundaries, keyDim}}});
-        if (stabilizer)
-          scratch.push_back(llvm::json::Object{
-              {"name", "chunk_m"},
-              {"dtype", "f32"},
-              {"shape", llvm::json::Array{batch, heads, boundaries}}});
-      }
-    }
-    FailureOr<EmittedKernel> emitted = emitCudaKernel(kernel);
-    if (failed(emitted))
-      return failure();
-    std::string source = kernel.getSymName().str() + ".cu";
-    if (failed(writeFile(kernel, options.directory, source, emitted->source)))
-      return failure();
-    sources.push_back(source);
-
-    llvm::json::Array args;
-    for (const KernelArgument &arg : emitted->arguments) {
-      if (arg.kind == KernelArgument::Kind::Symbol) {
-        args.push_back(sizes.arg(arg.name, symbolsUsed));
-      } else if (llvm::is_contained(kScratch, arg.name)) {
-        args.push_back(llvm::json::Object{{"scratch", arg.name}});
-      } else {
-        args.push_back(llvm::json::Object{{"tensor", arg.name}});
-      }
-    }
-    llvm::json::Array grid;
-    for (const std::string &extent : emitted->grid)
-      grid.push_back(sizes.expr(extent));
-    launches.push_back(llvm::json::Object{
-        {"entry", emitted->entry},
-        {"grid", std::move(grid)},
-        {"block", llvm::json::Array{emitted->threads, 1, 1}},
-        {"dynamic_smem_bytes", emitted->dynamicSmemBytes},
-        {"args", std::move(args)}});
-  }
-  flush();
+  if (failed(writeVariants(op, symbols, options, sizes, kScratch, scratchOf,
+                           symbolsUsed, variants)))
+    return failure();
 
   llvm::json::Array symbolList;
   for (const std::string &symbol : symbolsUsed)
