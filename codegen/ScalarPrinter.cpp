@@ -66,6 +66,24 @@ llvm::raw_ostream &ScalarPrinter::line() {
   return os;
 }
 
+LogicalResult ScalarPrinter::printElementRegion(Block &block, StringRef score,
+                                                Value batch, Value head) {
+  names[block.getArgument(0)] = score.str();
+  names[block.getArgument(1)] = name(batch);
+  names[block.getArgument(2)] = name(head);
+  names[block.getArgument(3)] = "i";
+  names[block.getArgument(4)] = "j";
+  positions = PositionOffsets{block.getArgument(3), block.getArgument(4), "di", "dj"};
+  LogicalResult printed = success();
+  for (Operation &inner : block.without_terminator())
+    if (failed(printOp(&inner))) {
+      printed = failure();
+      break;
+    }
+  positions.reset();
+  return printed;
+}
+
 LogicalResult ScalarPrinter::printBlock(Block &block) {
   for (Operation &op : block)
     if (failed(printOp(&op)))

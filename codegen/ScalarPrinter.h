@@ -62,6 +62,13 @@ protected:
   virtual LogicalResult printKernelOp(Operation *op) = 0;
 
   LogicalResult printBlock(Block &block);
+  /// Prints the ops of an attention per-element region (flash.score_map,
+  /// flash.grad_scores: block arguments score, batch, head, query row i,
+  /// key column j) inside fg::warp::for_each_at's lambda, whose parameters
+  /// are i, j and their offsets di, dj; the score is the C expression
+  /// `score`. The terminator is the caller's.
+  LogicalResult printElementRegion(Block &block, StringRef score, Value batch,
+                                   Value head);
   LogicalResult printOp(Operation *op);
   LogicalResult printScalar(Operation *op);
   /// (a, b) when `value` is a*row + b*col + (something without them) under

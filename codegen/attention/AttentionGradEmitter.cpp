@@ -152,18 +152,9 @@ LogicalResult AttentionGradPrinter::printScoreMap(ScoreMapOp op) {
     line() << "fg::warp::for_each_at(s_tile, " << q0 << " + wrow0, " << k0
            << ", [&](int i, int j, int di, int dj, float& x) {\n";
   ++indent;
-  names[block.getArgument(0)] = scoresModified ? "(x * kScoreScale)" : "x";
-  names[block.getArgument(1)] = name(op.getBatch());
-  names[block.getArgument(2)] = name(op.getHead());
-  names[block.getArgument(3)] = "i";
-  names[block.getArgument(4)] = "j";
-  positions = PositionOffsets{block.getArgument(3), block.getArgument(4), "di", "dj"};
-  for (Operation &inner : block.without_terminator())
-    if (failed(printOp(&inner))) {
-      positions.reset();
-      return failure();
-    }
-  positions.reset();
+  if (failed(printElementRegion(block, scoresModified ? "(x * kScoreScale)" : "x",
+                                op.getBatch(), op.getHead())))
+    return failure();
   std::string score = name(yield.getScore());
   if (alwaysVisible)
     line() << "x = " << score << ";\n";
@@ -197,18 +188,8 @@ LogicalResult AttentionGradPrinter::printGradScores(GradScoresOp op) {
   }
   ++indent;
   line() << "if (x == 0.0f) return;\n";
-  names[block.getArgument(0)] = raw;
-  names[block.getArgument(1)] = name(op.getBatch());
-  names[block.getArgument(2)] = name(op.getHead());
-  names[block.getArgument(3)] = "i";
-  names[block.getArgument(4)] = "j";
-  positions = PositionOffsets{block.getArgument(3), block.getArgument(4), "di", "dj"};
-  for (Operation &inner : block.without_terminator())
-    if (failed(printOp(&inner))) {
-      positions.reset();
-      return failure();
-    }
-  positions.reset();
+  if (failed(printElementRegion(block, raw, op.getBatch(), op.getHead())))
+    return failure();
   line() << "x *= " << name(yield.getScore()) << ";\n";
   --indent;
   line() << "});\n";
