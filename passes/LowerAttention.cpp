@@ -194,26 +194,9 @@ static void buildKeyTileStep(OpBuilder &b, Location loc,
                              Value kvHead, Value queryTile, Value keyLen,
                              Value offset, bool masked,
                              Operation *hoistBefore) {
-  IndexBuilder ib{b, loc};
-  int64_t stages = plan.schedule.getStages();
-  int64_t tileKv = plan.schedule.getTileKv();
-  Value stagesV = ib.c(stages);
-
-  TileWaitOp::create(b, loc, stages - 2);
-  Value ahead = ib.add(j, ib.c(stages - 1));
-  auto prefetch = scf::IfOp::create(b, loc, ib.lt(ahead, hi), /*else=*/false);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(prefetch.thenBlock());
-    Value stage = ib.rem(ib.sub(ahead, lo), stagesV);
-    for (TensorRole tensor : {TensorRole::k, TensorRole::v})
-      TileLoadOp::create(b, loc, tensor, batch, kvHead, ahead, keyLen,
-                           tileKv, stage,
-                           /*async=*/true);
-  }
-  TileCommitOp::create(b, loc);
-
-  Value stage = ib.rem(ib.sub(j, lo), stagesV);
+  Value stage = buildKeyValueStep(b, loc, j, lo, hi, batch, kvHead, keyLen,
+                                  plan.schedule.getTileKv(),
+                                  plan.schedule.getStages());
   TileMmaOp::create(b, loc, TileProduct::qk, stage);
   auto scoreMap = ScoreMapOp::create(b, loc, batch, head, queryTile, j);
   Block *body = b.createBlock(&scoreMap.getBody());
@@ -280,17 +263,8 @@ static KernelOp buildKernel(OpBuilder &b, const AttentionKernelPlan &plan,
   Operation *queryLoad = TileLoadOp::create(b, loc, TensorRole::q, batch, head, queryTile, queryLen,
                        tileQ, zero, /*async=*/true);
   OutputInitOp::create(b, loc);
-  for (int64_t p = 0; p < s.getStages() - 1; ++p) {
-    Value tile = ib.add(lo, ib.c(p));
-    auto guardIf = scf::IfOp::create(b, loc, ib.lt(tile, hi), false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(guardIf.thenBlock());
-    for (TensorRole tensor : {TensorRole::k, TensorRole::v})
-      TileLoadOp::create(b, loc, tensor, batch, kvHead, tile, keyLen,
-                           tileKv, ib.c(p), true);
-    b.setInsertionPointAfter(guardIf);
-    TileCommitOp::create(b, loc);
-  }
+  buildKeyValuePrologue(b, loc, batch, kvHead, lo, hi, keyLen, tileKv,
+                        s.getStages());
 
   // Three loops over key tiles: masked head (window), unmasked interior,
   // masked tail (causal diagonal, ragged end). Each shares the pipeline.
@@ -311,6 +285,45 @@ static KernelOp buildKernel(OpBuilder &b, const AttentionKernelPlan &plan,
 }
 
 } // namespace
+
+void mlir::flash::buildKeyValuePrologue(OpBuilder &b, Location loc,
+                                        Value batch, Value kvHead, Value lo,
+                                        Value hi, Value keyLen, int64_t tileKv,
+                                        int64_t stages) {
+  IndexBuilder ib{b, loc};
+  for (int64_t p = 0; p < stages - 1; ++p) {
+    Value tile = ib.add(lo, ib.c(p));
+    auto guardIf = scf::IfOp::create(b, loc, ib.lt(tile, hi), false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(guardIf.thenBlock());
+    for (TensorRole tensor : {TensorRole::k, TensorRole::v})
+      TileLoadOp::create(b, loc, tensor, batch, kvHead, tile, keyLen, tileKv,
+                         ib.c(p), /*async=*/true);
+    b.setInsertionPointAfter(guardIf);
+    TileCommitOp::create(b, loc);
+  }
+}
+
+Value mlir::flash::buildKeyValueStep(OpBuilder &b, Location loc, Value j,
+                                     Value lo, Value hi, Value batch,
+                                     Value kvHead, Value keyLen, int64_t tileKv,
+                                     int64_t stages) {
+  IndexBuilder ib{b, loc};
+  Value stagesV = ib.c(stages);
+  TileWaitOp::create(b, loc, stages - 2);
+  Value ahead = ib.add(j, ib.c(stages - 1));
+  auto prefetch = scf::IfOp::create(b, loc, ib.lt(ahead, hi), /*else=*/false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(prefetch.thenBlock());
+    Value stage = ib.rem(ib.sub(ahead, lo), stagesV);
+    for (TensorRole tensor : {TensorRole::k, TensorRole::v})
+      TileLoadOp::create(b, loc, tensor, batch, kvHead, ahead, keyLen, tileKv,
+                         stage, /*async=*/true);
+  }
+  TileCommitOp::create(b, loc);
+  return ib.rem(ib.sub(j, lo), stagesV);
+}
 
 AttentionKernelPlan mlir::flash::attentionKernelPlan(AttentionOp op) {
   AttentionKernelPlan plan;

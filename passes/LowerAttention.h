@@ -77,6 +77,20 @@ TileRange keyTilesOfQueryTile(OpBuilder &b, Location loc, MaskKind mask,
                               int64_t tileQ, int64_t tileKv, Value queryLen,
                               Value keyLen, Value offset);
 
+/// The key/value ring of a kernel streaming key tiles [lo, hi) of kv head
+/// `kvHead` through `stages` stages of `tileKv` rows: the first stages - 1
+/// tiles in flight, one commit group each.
+void buildKeyValuePrologue(OpBuilder &b, Location loc, Value batch,
+                           Value kvHead, Value lo, Value hi, Value keyLen,
+                           int64_t tileKv, int64_t stages);
+
+/// One step of that ring at key tile j: wait for it (the CTA-wide sync also
+/// means every warp is done with the previous tile, so its stage is free),
+/// prefetch tile j + stages - 1 into that stage. Returns j's stage.
+Value buildKeyValueStep(OpBuilder &b, Location loc, Value j, Value lo,
+                        Value hi, Value batch, Value kvHead, Value keyLen,
+                        int64_t tileKv, int64_t stages);
+
 /// The plan of `op`, without a schedule.
 AttentionKernelPlan attentionKernelPlan(AttentionOp op);
 

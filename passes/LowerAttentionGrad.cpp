@@ -391,37 +391,15 @@ KernelOp buildDqKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
                      queryLen, tileQ, zero, /*async=*/true);
   GradInitOp::create(b, loc);
   GradRowsOp::create(b, loc, batch, head, queryTile, queryLen);
-  for (int64_t p = 0; p < stages - 1; ++p) {
-    Value tile = ib.add(lo, ib.c(p));
-    auto guardIf = scf::IfOp::create(b, loc, ib.lt(tile, hi), false);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(guardIf.thenBlock());
-      for (TensorRole tensor : {TensorRole::k, TensorRole::v})
-        TileLoadOp::create(b, loc, tensor, batch, kvHead, tile, keyLen, tileKv,
-                           ib.c(p), true);
-    }
-    TileCommitOp::create(b, loc);
-  }
+  buildKeyValuePrologue(b, loc, batch, kvHead, lo, hi, keyLen, tileKv, stages);
 
   auto emitLoop = [&](Value from, Value to, bool masked) {
     auto loop = scf::ForOp::create(b, loc, from, to, ib.c(1));
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(loop.getBody()->getTerminator());
     Value j = loop.getInductionVar();
-    TileWaitOp::create(b, loc, stages - 2);
-    Value ahead = ib.add(j, ib.c(stages - 1));
-    auto prefetch = scf::IfOp::create(b, loc, ib.lt(ahead, hi), false);
-    {
-      OpBuilder::InsertionGuard inner(b);
-      b.setInsertionPointToStart(prefetch.thenBlock());
-      Value stage = ib.rem(ib.sub(ahead, lo), ib.c(stages));
-      for (TensorRole tensor : {TensorRole::k, TensorRole::v})
-        TileLoadOp::create(b, loc, tensor, batch, kvHead, ahead, keyLen,
-                           tileKv, stage, true);
-    }
-    TileCommitOp::create(b, loc);
-    Value stage = ib.rem(ib.sub(j, lo), ib.c(stages));
+    Value stage = buildKeyValueStep(b, loc, j, lo, hi, batch, kvHead, keyLen,
+                                    tileKv, stages);
     buildScoreGradients(b, loc, plan, stage, batch, head, queryTile, j,
                         queryLen, keyLen, offset, /*unmasked=*/Value(), masked,
                         /*kvKernel=*/false, firstLoad);
