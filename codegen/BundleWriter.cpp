@@ -5,6 +5,7 @@
 #include "codegen/CudaEmitter.h"
 #include "codegen/EmbeddedFiles.h"
 #include "dialect/FlashDialect.h"
+#include "dialect/ScheduleConversion.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/StringExtras.h"
@@ -439,7 +440,7 @@ LogicalResult writeAttentionGradKernel(AttentionGradOp op,
         {"name", "delta"},
         {"dtype", "f32"},
         {"shape", llvm::json::Array{batch, heads, length}}}};
-    if (kernel.getSchedule().getAlgorithm() == Algorithm::flash2_grad)
+    if (gradAtomicDq(kernel.getSchedule().getAlgorithm()))
       scratch.push_back(llvm::json::Object{
           {"name", "dq_accum"},
           {"dtype", "f32"},
@@ -677,7 +678,7 @@ LogicalResult mlir::flash::writeBundle(ModuleOp module,
   std::string target = options.target;
   bool archSpecific = false;
   module.walk([&](KernelOp kernel) {
-    if (kernel.getSchedule().getAlgorithm() == Algorithm::flash3)
+    if (usesWgmma(kernel.getSchedule().getAlgorithm()))
       archSpecific = true;
   });
   if (archSpecific && !target.empty() && target.back() != 'a')

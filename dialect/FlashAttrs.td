@@ -39,7 +39,9 @@ def Flash_Algorithm : I32EnumAttr<"Algorithm", "kernel family of a schedule", [
     I32EnumAttrCase<"chunk_fused", 3>,
     I32EnumAttrCase<"chunk_two_pass", 4>,
     I32EnumAttrCase<"flash2_grad", 5>,
-    I32EnumAttrCase<"flash2_grad_deterministic", 6>
+    I32EnumAttrCase<"flash2_grad_deterministic", 6>,
+    I32EnumAttrCase<"flash3_grad", 7>,
+    I32EnumAttrCase<"flash3_grad_deterministic", 8>
   ]> {
   let cppNamespace = "::mlir::flash";
 }

@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialect/FlashDialect.h"
+#include "dialect/ScheduleConversion.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
@@ -53,7 +54,7 @@ private:
 /// recurrence from the start read the initial state and write the final one.
 struct FamilyRule {
   KernelFamily family;
-  Algorithm algorithms[2];
+  EnumSet<Algorithm> algorithms;
   bool recurrence;
   EnumSet<TensorRole> tensors;
   EnumSet<StateSource> sources;
@@ -68,26 +69,28 @@ constexpr FamilyRule kFamilies[] = {
      {},
      {}},
     {KernelFamily::attention_grad_prep,
-     {Algorithm::flash2_grad, Algorithm::flash2_grad_deterministic},
+     {Algorithm::flash2_grad, Algorithm::flash2_grad_deterministic,
+      Algorithm::flash3_grad, Algorithm::flash3_grad_deterministic},
      false,
      {TR::o, TR::dout, TR::delta, TR::dq_accum},
      {},
      {}},
     {KernelFamily::attention_grad_kv,
-     {Algorithm::flash2_grad, Algorithm::flash2_grad_deterministic},
+     {Algorithm::flash2_grad, Algorithm::flash2_grad_deterministic,
+      Algorithm::flash3_grad, Algorithm::flash3_grad_deterministic},
      false,
      {TR::q, TR::k, TR::v, TR::dout, TR::lse, TR::delta, TR::dq_accum, TR::dk,
       TR::dv},
      {},
      {}},
     {KernelFamily::attention_grad_dq,
-     {Algorithm::flash2_grad_deterministic, Algorithm::flash2_grad_deterministic},
+     {Algorithm::flash2_grad_deterministic, Algorithm::flash3_grad_deterministic},
      false,
      {TR::q, TR::k, TR::v, TR::dout, TR::lse, TR::delta, TR::dq},
      {},
      {}},
     {KernelFamily::attention_grad_convert,
-     {Algorithm::flash2_grad, Algorithm::flash2_grad},
+     {Algorithm::flash2_grad, Algorithm::flash3_grad},
      false,
      {TR::dq_accum, TR::dq},
      {},
@@ -227,14 +230,9 @@ std::optional<GateKind> KernelOp::getProblemGate() {
 LogicalResult KernelOp::verify() {
   const FamilyRule &rule = familyRule(getFamily());
   Algorithm algorithm = getSchedule().getAlgorithm();
-  if (!llvm::is_contained(rule.algorithms, algorithm))
+  if (!rule.algorithms.contains(algorithm))
     return emitOpError() << "family " << stringifyKernelFamily(getFamily())
-                         << " takes a "
-                         << stringifyAlgorithm(rule.algorithms[0])
-                         << (rule.algorithms[0] != rule.algorithms[1]
-                                 ? " or " + stringifyAlgorithm(
-                                                rule.algorithms[1]).str()
-                                 : std::string())
+                         << " takes a " << llvm::join(rule.algorithms.names(), " or ")
                          << " schedule, not " << stringifyAlgorithm(algorithm);
   if (Attribute gate = getProblem().get("gate"); gate && !getProblemGate()) {
     SmallVector<StringRef> kinds;
@@ -316,7 +314,7 @@ LogicalResult TileMmaOp::verify() {
     products = {P::qk, P::pv};
     break;
   case KernelFamily::attention_grad_kv:
-    products = kernel->getSchedule().getAlgorithm() == Algorithm::flash2_grad
+    products = gradAtomicDq(kernel->getSchedule().getAlgorithm())
                    ? EnumSet<P>{P::qk, P::dov, P::ptdo, P::dstq, P::dsk}
                    : EnumSet<P>{P::qk, P::dov, P::ptdo, P::dstq};
     break;
@@ -394,13 +392,13 @@ FailureOr<KernelOp> checkGradOp(Operation *op,
 constexpr KernelFamily kScoreGradFamilies[] = {KernelFamily::attention_grad_kv,
                                                KernelFamily::attention_grad_dq};
 
-/// An op only a flash2_grad schedule has (the f32 dQ accumulator).
+/// An op only an atomic-dQ schedule has (the f32 dQ accumulator).
 LogicalResult checkAtomicSchedule(Operation *op, KernelOp kernel) {
-  if (kernel.getSchedule().getAlgorithm() == Algorithm::flash2_grad)
+  if (gradAtomicDq(kernel.getSchedule().getAlgorithm()))
     return success();
   return op->emitOpError()
-         << "needs the f32 dQ accumulator of a flash2_grad schedule; this "
-            "kernel's is "
+         << "needs the f32 dQ accumulator of a flash2_grad or flash3_grad "
+            "schedule; this kernel's is "
          << stringifyAlgorithm(kernel.getSchedule().getAlgorithm());
 }
 

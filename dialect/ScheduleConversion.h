@@ -35,6 +35,10 @@ inline flashgen::schedule::Algorithm toLibrary(Algorithm a) {
     return L::Flash2Grad;
   case Algorithm::flash2_grad_deterministic:
     return L::Flash2GradDeterministic;
+  case Algorithm::flash3_grad:
+    return L::Flash3Grad;
+  case Algorithm::flash3_grad_deterministic:
+    return L::Flash3GradDeterministic;
   }
   return L::Flash2;
 }
@@ -56,8 +60,20 @@ inline Algorithm toDialect(flashgen::schedule::Algorithm a) {
     return Algorithm::flash2_grad;
   case L::Flash2GradDeterministic:
     return Algorithm::flash2_grad_deterministic;
+  case L::Flash3Grad:
+    return Algorithm::flash3_grad;
+  case L::Flash3GradDeterministic:
+    return Algorithm::flash3_grad_deterministic;
   }
   return Algorithm::flash2;
+}
+
+/// The schedule library's answers for the dialect's enum (one source).
+inline bool gradAtomicDq(Algorithm a) {
+  return flashgen::schedule::gradAtomicDq(toLibrary(a));
+}
+inline bool usesWgmma(Algorithm a) {
+  return flashgen::schedule::usesWgmma(toLibrary(a));
 }
 
 inline flashgen::schedule::Schedule toLibrary(ScheduleAttr s) {

@@ -6,7 +6,8 @@
 //
 //   flash.attention         flash2, flash3       LowerAttention.cpp
 //   flash.attention_grad    flash2_grad,         LowerAttentionGrad.cpp
-//                           flash2_grad_deterministic
+//                           flash3_grad and their
+//                           _deterministic forms
 //   flash.linear_attention  chunk_fused,         LowerChunkwise.cpp
 //                           chunk_two_pass
 //
@@ -114,12 +115,13 @@ struct FlashLowerKernels
                               << stringifyAlgorithm(schedule.getAlgorithm())
                               << "' has no attention gradient kernels "
                                  "(supported: flash2_grad, "
-                                 "flash2_grad_deterministic)";
-      if (op.getDeterministic() &&
-          schedule.getAlgorithm() != Algorithm::flash2_grad_deterministic)
+                                 "flash2_grad_deterministic, flash3_grad, "
+                                 "flash3_grad_deterministic)";
+      if (op.getDeterministic() && gradAtomicDq(schedule.getAlgorithm()))
         return op.emitError() << "is deterministic but schedule " << schedule
                               << " adds dQ with float atomics (use "
-                                 "flash2_grad_deterministic)";
+                                 "flash2_grad_deterministic or "
+                                 "flash3_grad_deterministic)";
       plan.schedule = schedule;
       b.setInsertionPointToEnd(getOperation().getBody());
       SmallVector<KernelOp> kernels;

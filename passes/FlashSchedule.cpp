@@ -95,7 +95,8 @@ struct FlashSchedule
         module.emitError() << "flash-schedule: unknown algorithm '" << algorithm
                            << "' (flash2, flash2_dsplit, flash3, chunk_fused, "
                               "chunk_two_pass, flash2_grad, "
-                              "flash2_grad_deterministic)";
+                              "flash2_grad_deterministic, flash3_grad, "
+                              "flash3_grad_deterministic)";
         return signalPassFailure();
       }
       (sched::isAttentionAlgorithm(*family)       ? attentionOptions

@@ -12,6 +12,7 @@
 
 #include "passes/LowerAttentionGrad.h"
 
+#include "dialect/ScheduleConversion.h"
 #include "passes/IndexBuilder.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -89,7 +90,7 @@ KernelOp buildPrepKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
   Value queryLen = DimOp::create(b, loc, b.getIndexType(),
                                  b.getStringAttr(plan.op.getQueryDimName()));
   RowDeltaOp::create(b, loc, batch, head, queryTile, queryLen);
-  if (plan.schedule.getAlgorithm() == Algorithm::flash2_grad)
+  if (gradAtomicDq(plan.schedule.getAlgorithm()))
     AccumClearOp::create(b, loc, batch, head, queryTile, queryLen);
   return kernel;
 }
@@ -256,7 +257,7 @@ KernelOp buildKvKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
   IndexBuilder ib{b, loc};
   int64_t tileQ = s.getTileQ(), tileKv = s.getTileKv(), stages = s.getStages();
   int64_t group = plan.queryHeads / plan.keyHeads;
-  bool atomicDq = s.getAlgorithm() == Algorithm::flash2_grad;
+  bool atomicDq = gradAtomicDq(s.getAlgorithm());
   Type index = b.getIndexType();
   auto grid = GridMapOp::create(
       b, loc, TypeRange{index, index, index},
@@ -441,7 +442,7 @@ void mlir::flash::buildAttentionGradKernels(
   atEnd();
   kernels.push_back(buildKvKernel(b, plan, variant));
   atEnd();
-  if (plan.schedule.getAlgorithm() == Algorithm::flash2_grad)
+  if (gradAtomicDq(plan.schedule.getAlgorithm()))
     kernels.push_back(buildConvertKernel(b, plan, variant));
   else
     kernels.push_back(buildDqKernel(b, plan, variant));

@@ -107,10 +107,18 @@ constexpr double kMaskAluPerScore = 2;
 /// slot's arrival and dS^T's store before dK's MMA reads it.
 constexpr double kKvStepsPerPair = 2;
 
-bool atomicDq(const Schedule &s) { return s.algorithm == Algorithm::Flash2Grad; }
-bool hasDqKernel(const Schedule &s) {
-  return s.algorithm == Algorithm::Flash2GradDeterministic;
-}
+bool atomicDq(const Schedule &s) { return gradAtomicDq(s.algorithm); }
+bool hasDqKernel(const Schedule &s) { return !gradAtomicDq(s.algorithm); }
+bool warpgroupMma(const Schedule &s) { return usesWgmma(s.algorithm); }
+
+/// Warps of one warpgroup: flash3_grad's warps come in whole warpgroups,
+/// each owning 64 rows (16 per warp) of the kernel's row tile.
+constexpr int64_t kWarpgroupWarps = 4;
+/// Head dims of flash3_grad: wgmma's swizzled tiles hold rows of 64-column
+/// slabs, and dV += P^T dO, dK += dS^T Q take N = Dv, D in steps of 64.
+constexpr int64_t kWgmmaHeadDimStep = 64;
+/// Warps per CTA flash3_grad offers: one or two warpgroups.
+constexpr int64_t kGrad3WarpChoices[] = {4, 8};
 
 int64_t dPad(const AttentionProblem &p) { return paddedTileColumns(p.headDim); }
 int64_t dvPad(const AttentionProblem &p) { return paddedTileColumns(p.valueDim); }
@@ -223,7 +231,7 @@ std::string flashgen::schedule::attentionGradPrecondition(
   if (!isAttentionGradAlgorithm(algorithm))
     return std::string("'") + algorithmName(algorithm) +
            "' is not an attention backward schedule (flash2_grad, "
-           "flash2_grad_deterministic)";
+           "flash2_grad_deterministic, flash3_grad, flash3_grad_deterministic)";
   if (p.elementBytes != 2)
     return "flashgen's attention backward kernels take 16-bit inputs (bf16, "
            "f16) for the MMA; this op has " +
@@ -237,6 +245,17 @@ std::string flashgen::schedule::attentionGradPrecondition(
            n(kMaxGradHeadDim) +
            " need a value split, not built yet (D = " + n(p.headDim) +
            ", Dv = " + n(p.valueDim) + ")";
+  if (usesWgmma(algorithm)) {
+    if (!t.mma(MmaKind::Wgmma))
+      return std::string(algorithmName(algorithm)) + " is built on wgmma, which " +
+             t.name + " does not have";
+    for (int64_t d : {p.headDim, p.valueDim})
+      if (d % kWgmmaHeadDimStep != 0)
+        return std::string(algorithmName(algorithm)) +
+               " takes head dims 64 or 128 (wgmma's tiles hold 64-column "
+               "slabs; D = " +
+               n(p.headDim) + ", Dv = " + n(p.valueDim) + " given)";
+  }
   // The shared tiles are swizzled by power-of-two counts of 16-byte chunks
   // and the MMAs take whole 16-column steps, as in flash2's kernels.
   for (int64_t d : {p.headDim, p.valueDim})
@@ -422,6 +441,8 @@ Evaluation flashgen::schedule::evaluateAttentionGrad(const AttentionProblem &p,
                   std::min(accGlobal, heads * N * 2 * accRow * passes);
   }
   kv.flops = 2.0 * scores * (2 * dp + 2 * dvp + (atomics ? dp : 0));
+  // flash3_grad: the four key-side products on wgmma, dQ on mma.sync.
+  kv.wgmmaFlops = warpgroupMma(s) ? 2.0 * scores * (2 * dp + 2 * dvp) : 0;
   kv.sfuOps = scores * sfuPerScore;
   kv.aluOps = scores * (kKvAluPerScore + modAlu) + maskedScores * maskAlu;
   {
@@ -429,8 +450,10 @@ Evaluation flashgen::schedule::evaluateAttentionGrad(const AttentionProblem &p,
     // K, V rows and every warp the whole Q, dO tiles, dV and dK every warp
     // dO and Q again; dS^T stored and read back; flash2_grad's dQ step
     // reads dS (each warp its rows) and every warp the whole K tile.
+    // wgmma reads the streamed tile once per warpgroup, not per warp.
+    const double tileReaders = warpgroupMma(s) ? warps / kWarpgroupWarps : warps;
     double perPair = Br * (dp + dvp) + Bc * (dp + dvp) +
-                     2.0 * warps * Br * (dp + dvp) + 2.0 * Bc * Br;
+                     2.0 * tileReaders * Br * (dp + dvp) + 2.0 * Bc * Br;
     if (atomics)
       perPair += Br * Bc + warps * Bc * dp;
     double perCta = 2.0 * Bc * (dp + dvp); // K, V stores, dK, dV staging
@@ -468,11 +491,13 @@ Evaluation flashgen::schedule::evaluateAttentionGrad(const AttentionProblem &p,
     dq.hbmBytes = heads * queryBytes +
                   std::min(kvGlobal, kvHeads * headKvBytes * withinHead * acrossHeads);
     dq.flops = 2.0 * scores * (2 * dp + dvp);
+    dq.wgmmaFlops = warpgroupMma(s) ? dq.flops : 0;
     dq.sfuOps = scores * sfuPerScore;
     dq.aluOps = scores * (kDqAluPerScore + modAlu) + maskedScores * maskAlu;
     // Per pair: the ring's K, V stores; each warp's own Q, dO rows; every
-    // warp the whole K (twice: S and dQ) and V.
-    double perPair = (Bc + Br) * (dp + dvp) + warps * Bc * (2 * dp + dvp);
+    // warp (wgmma: every warpgroup) the whole K (twice: S and dQ) and V.
+    const double tileReaders = warpgroupMma(s) ? warps / kWarpgroupWarps : warps;
+    double perPair = (Bc + Br) * (dp + dvp) + tileReaders * Bc * (2 * dp + dvp);
     double perCta = Br * (dp + dvp) + Br * dp; // Q, dO stores, dQ staging
     dq.smemTraffic = (pairs * perPair + static_cast<double>(dq.ctas) * perCta) * e;
     dq.steps = pairs;
@@ -513,8 +538,13 @@ Result<ScheduleSpace> flashgen::schedule::attentionGradSpace(
         v.push_back(c);
     return v;
   };
-  std::vector<int64_t> stageChoices, warpChoices(std::begin(kGradWarpChoices),
-                                                 std::end(kGradWarpChoices));
+  const bool wgmma = usesWgmma(algorithm);
+  std::vector<int64_t> stageChoices;
+  std::vector<int64_t> warpChoices =
+      wgmma ? std::vector<int64_t>(std::begin(kGrad3WarpChoices),
+                                   std::end(kGrad3WarpChoices))
+            : std::vector<int64_t>(std::begin(kGradWarpChoices),
+                                   std::end(kGradWarpChoices));
   for (int64_t st = kMinGradStages; st <= kMaxGradStages; ++st)
     stageChoices.push_back(st);
   s.dims.push_back({"tile_q", tiles(p.queryLen), {}});
@@ -579,21 +609,28 @@ Result<ScheduleSpace> flashgen::schedule::attentionGradSpace(
   SpaceConstraint keyRows;
   keyRows.resource = "key rows per warp";
   keyRows.dims = {tkv, warps};
-  keyRows.value = [tkv, warps](const Point &x) {
+  keyRows.value = [tkv, warps, wgmma](const Point &x) {
+    if (wgmma)
+      return x[tkv] != kMmaRows * x[warps] ? 1 : 0;
     return x[tkv] % (kMmaRows * x[warps]) != 0 ? 1 : 0;
   };
   keyRows.unit = ValueUnit::Flag;
-  keyRows.rule = "tile_kv must be a multiple of 16 x warps (each warp of the kv "
-                 "kernel owns whole 16-row mma.sync tiles of key rows)";
+  keyRows.rule =
+      wgmma ? "tile_kv must be 16 x warps (each warpgroup of the kv kernel owns "
+              "the 64 rows of one wgmma tile of key rows)"
+            : "tile_kv must be a multiple of 16 x warps (each warp of the kv "
+              "kernel owns whole 16-row mma.sync tiles of key rows)";
   s.constraints.push_back(keyRows);
 
   SpaceConstraint queryRows;
   queryRows.resource = "query rows per warp";
   queryRows.dims = {tq, warps};
-  const bool atomic = algorithm == Algorithm::Flash2Grad;
-  queryRows.value = [tq, warps, atomic, dp](const Point &x) {
+  const bool atomic = gradAtomicDq(algorithm);
+  queryRows.value = [tq, warps, atomic, wgmma, dp](const Point &x) {
     if (atomic)
       return dqWarpShare(x[tq], dp, x[warps]).first == 0 ? 1 : 0;
+    if (wgmma)
+      return x[tq] != kMmaRows * x[warps] ? 1 : 0;
     return x[tq] % (kMmaRows * x[warps]) != 0 ? 1 : 0;
   };
   queryRows.unit = ValueUnit::Flag;
@@ -602,8 +639,10 @@ Result<ScheduleSpace> flashgen::schedule::attentionGradSpace(
           ? "the kv kernel's dQ step must split tile_q x D among the warps in "
             "whole 16 x 16 tiles (rows in 16-row groups, the rest of the "
             "warps over D's columns)"
-          : "tile_q must be a multiple of 16 x warps (each warp of the dq "
-            "kernel owns whole 16-row mma.sync tiles of query rows)";
+          : wgmma ? "tile_q must be 16 x warps (each warpgroup of the dq kernel "
+                    "owns the 64 rows of one wgmma tile of query rows)"
+                  : "tile_q must be a multiple of 16 x warps (each warp of the "
+                    "dq kernel owns whole 16-row mma.sync tiles of query rows)";
   s.constraints.push_back(queryRows);
 
   SpaceConstraint loads;
@@ -654,6 +693,20 @@ std::vector<std::string> flashgen::schedule::checkAttentionGradSchedule(
               n(t.maxThreadsPerCTA));
   require(s.stages >= kMinGradStages && s.stages <= kMaxGradStages,
           "stages = " + n(s.stages) + ": the backward's ring holds 2 or 3 tiles");
+  if (warpgroupMma(s)) {
+    require(s.warps % kWarpgroupWarps == 0,
+            "warps = " + n(s.warps) + ": " + algorithmName(s.algorithm) +
+                " runs whole warpgroups of 4 warps");
+    require(s.tileKv == kMmaRows * s.warps,
+            "tile_kv = " + n(s.tileKv) + " must be 16 x warps = " +
+                n(kMmaRows * s.warps) + " (each warpgroup owns one 64-row wgmma "
+                "tile of key rows)");
+    if (!atomicDq(s))
+      require(s.tileQ == kMmaRows * s.warps,
+              "tile_q = " + n(s.tileQ) + " must be 16 x warps = " +
+                  n(kMmaRows * s.warps) + " (each warpgroup of the dq kernel "
+                  "owns one 64-row wgmma tile of query rows)");
+  }
   require(s.warps >= 1 && s.tileKv >= kMmaRows &&
               s.tileKv % (kMmaRows * s.warps) == 0,
           "tile_kv = " + n(s.tileKv) + " must be a multiple of 16 x warps = " +

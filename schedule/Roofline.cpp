@@ -59,7 +59,11 @@ void flashgen::schedule::estimateKernelTime(const Target &t, KernelCost &k) {
   k.l2Seconds = k.globalBytes / t.l2BytesPerSecond;
   k.atomicSeconds =
       t.l2AtomicsPerSecond > 0 ? k.atomicOps / t.l2AtomicsPerSecond : 0;
-  k.mmaSeconds = k.flops / (t.mmaFlopsPerSecond * t.mmaEfficiency);
+  const double wgmmaEfficiency = t.warpgroup.wgmmaEfficiency > 0
+                                     ? t.warpgroup.wgmmaEfficiency
+                                     : t.mmaEfficiency;
+  k.mmaSeconds = (k.flops - k.wgmmaFlops) / (t.mmaFlopsPerSecond * t.mmaEfficiency) +
+                 k.wgmmaFlops / (t.mmaFlopsPerSecond * wgmmaEfficiency);
   k.sfuSeconds = k.sfuOps / t.sfuOpsPerSecond;
   k.aluSeconds = k.aluOps / t.fp32OpsPerSecond;
   double smCycles = t.smClockHz * t.numSMs;

@@ -37,6 +37,9 @@ struct KernelCost {
   int64_t hbmBytes = 0;    ///< served by HBM after the L2 reuse model
   double atomicOps = 0;    ///< f32 red.global.add elements (L2 reductions)
   double flops = 0;        ///< tensor-core FLOPs of the tiles computed
+  /// The part of `flops` on warpgroup MMAs (wgmma), at the target's
+  /// warpgroup efficiency; the rest runs at its mma.sync efficiency.
+  double wgmmaFlops = 0;
   double sfuOps = 0;       ///< exp2 / tanh / ... results
   double aluOps = 0;       ///< FP32 instructions outside the MMAs
   /// Shared-memory bytes read and written (tile stores, MMA operand loads).

@@ -22,6 +22,10 @@ const char *flashgen::schedule::algorithmName(Algorithm a) {
     return "flash2_grad";
   case Algorithm::Flash2GradDeterministic:
     return "flash2_grad_deterministic";
+  case Algorithm::Flash3Grad:
+    return "flash3_grad";
+  case Algorithm::Flash3GradDeterministic:
+    return "flash3_grad_deterministic";
   }
   return "?";
 }
@@ -34,7 +38,17 @@ std::optional<Algorithm> flashgen::schedule::parseAlgorithm(std::string_view nam
 }
 
 bool flashgen::schedule::isAttentionGradAlgorithm(Algorithm a) {
-  return a == Algorithm::Flash2Grad || a == Algorithm::Flash2GradDeterministic;
+  return a == Algorithm::Flash2Grad || a == Algorithm::Flash2GradDeterministic ||
+         a == Algorithm::Flash3Grad || a == Algorithm::Flash3GradDeterministic;
+}
+
+bool flashgen::schedule::gradAtomicDq(Algorithm a) {
+  return a == Algorithm::Flash2Grad || a == Algorithm::Flash3Grad;
+}
+
+bool flashgen::schedule::usesWgmma(Algorithm a) {
+  return a == Algorithm::Flash3 || a == Algorithm::Flash3Grad ||
+         a == Algorithm::Flash3GradDeterministic;
 }
 
 bool flashgen::schedule::isAttentionAlgorithm(Algorithm a) {

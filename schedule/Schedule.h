@@ -44,21 +44,39 @@ enum class Algorithm {
   /// query tile streaming the key tiles past (no float atomics: the result
   /// does not depend on the order CTAs run in).
   Flash2GradDeterministic,
+  /// Flash2Grad with the key tile's products on sm_90a warpgroup MMAs
+  /// (wgmma): each warpgroup owns 64 key rows of S^T, dK and dV; S^T =
+  /// K Q^T and dP^T = V dO^T read both operands from shared memory, dV +=
+  /// P^T dO and dK += dS^T Q take P^T and dS^T from registers. dQ as in
+  /// Flash2Grad (staged dS^T, mma.sync, red.global.add).
+  Flash3Grad,
+  /// Flash2GradDeterministic on warpgroup MMAs: the kv kernel of
+  /// Flash3Grad without dQ, and a dq kernel whose warpgroups own 64 query
+  /// rows of S, dP and dQ.
+  Flash3GradDeterministic,
 };
 
 /// Every family, for loops over them.
 constexpr Algorithm kAllAlgorithms[] = {
     Algorithm::Flash2, Algorithm::Flash2DSplit, Algorithm::Flash3,
     Algorithm::ChunkFused, Algorithm::ChunkTwoPass, Algorithm::Flash2Grad,
-    Algorithm::Flash2GradDeterministic};
+    Algorithm::Flash2GradDeterministic, Algorithm::Flash3Grad,
+    Algorithm::Flash3GradDeterministic};
 
 /// The family's name in #flash.schedule and the bundle manifest
 /// ("flash2", "flash3", ...).
 const char *algorithmName(Algorithm a);
 std::optional<Algorithm> parseAlgorithm(std::string_view name);
 bool isAttentionAlgorithm(Algorithm a);
-/// Flash2Grad or Flash2GradDeterministic: the kernels of flash.attention_grad.
+/// Flash2Grad, Flash3Grad and their deterministic forms: the kernels of
+/// flash.attention_grad.
 bool isAttentionGradAlgorithm(Algorithm a);
+/// A gradient schedule that adds dQ up with float atomics (Flash2Grad,
+/// Flash3Grad); the deterministic ones have a dq kernel instead.
+bool gradAtomicDq(Algorithm a);
+/// A schedule whose kernels are built on warpgroup MMAs (wgmma, sm_90a
+/// only): Flash3, Flash3Grad, Flash3GradDeterministic.
+bool usesWgmma(Algorithm a);
 
 struct Schedule {
   Algorithm algorithm = Algorithm::Flash2;

@@ -197,17 +197,27 @@ Result<ScheduleResult> flashgen::schedule::scheduleAttentionGrad(
       return Result<ScheduleResult>::failure(
           std::string("'") + algorithmName(*options.algorithm) +
           "' is not an attention backward schedule (flash2_grad, "
-          "flash2_grad_deterministic)");
-    if (deterministic && *options.algorithm == Algorithm::Flash2Grad)
+          "flash2_grad_deterministic, flash3_grad, flash3_grad_deterministic)");
+    if (deterministic && gradAtomicDq(*options.algorithm))
       return Result<ScheduleResult>::failure(
-          "flash2_grad adds dQ up with float atomics, whose result depends on "
-          "the order CTAs run in; a deterministic backward needs "
-          "flash2_grad_deterministic");
+          std::string(algorithmName(*options.algorithm)) +
+          " adds dQ up with float atomics, whose result depends on the order "
+          "CTAs run in; a deterministic backward needs "
+          "flash2_grad_deterministic or flash3_grad_deterministic");
     families = {*options.algorithm};
-  } else if (deterministic) {
-    families = {Algorithm::Flash2GradDeterministic};
   } else {
-    families = {Algorithm::Flash2Grad, Algorithm::Flash2GradDeterministic};
+    // The warpgroup kernels where the target and head dims take them
+    // (attentionGradPrecondition), ranked with the mma.sync ones.
+    const bool wgmma =
+        attentionGradPrecondition(p, t, Algorithm::Flash3Grad).empty();
+    if (!deterministic) {
+      if (wgmma)
+        families.push_back(Algorithm::Flash3Grad);
+      families.push_back(Algorithm::Flash2Grad);
+    }
+    if (wgmma)
+      families.push_back(Algorithm::Flash3GradDeterministic);
+    families.push_back(Algorithm::Flash2GradDeterministic);
   }
   IOBound bound = attentionGradIOBound(p, t);
   return rankTogether(families, options, [&](Algorithm algorithm) {

@@ -77,10 +77,11 @@ Result<ScheduleResult> scheduleAttentionFamily(const AttentionProblem &p,
                                                Algorithm algorithm,
                                                const SolveOptions &options);
 /// The best schedules of the attention backward (flash.attention_grad):
-/// flash2_grad and flash2_grad_deterministic ranked together by modeled
-/// time, or only flash2_grad_deterministic when `deterministic` (dQ without
-/// float atomics, the same bits on every run). options.algorithm, when set,
-/// must be one of them. The bound is attentionGradIOBound's.
+/// flash3_grad (where the target has wgmma and the head dims are 64 or
+/// 128), flash2_grad and their deterministic forms ranked together by
+/// modeled time, or only the deterministic ones when `deterministic` (dQ
+/// without float atomics, the same bits on every run). options.algorithm,
+/// when set, must be one of them. The bound is attentionGradIOBound's.
 Result<ScheduleResult> scheduleAttentionGrad(const AttentionProblem &p,
                                              const Target &t,
                                              const SolveOptions &options,

@@ -4,8 +4,12 @@
 // (dialect/FlashGradKernelOps.td): attention_grad_prep, attention_grad_kv,
 // attention_grad_dq and attention_grad_convert, on the mma.sync path of the
 // device library (warp tiles, swizzled smem_tile, cp.async rings) plus
-// attention/backward.cuh. Scalar code, loops and the user's regions come
-// from ScalarPrinter, as for the forward.
+// attention/backward.cuh, or for flash3_grad schedules on its sm_90a
+// warpgroup path (wgmma.cuh: wg_tile rings, wg::issue_ABt for the products
+// of two shared tiles, wg::issue_rAB for those with an operand in
+// registers). Both paths give each warp 16 rows of the same fragment
+// layout, so the element-wise steps print alike. Scalar code, loops and the
+// user's regions come from ScalarPrinter, as for the forward.
 //
 // Where each tensor lives is the family's:
 //   attention_grad_kv  K, V resident (sK, sV), Q and dO in rings (sQ, sdO),
@@ -78,6 +82,9 @@ public:
 private:
   KernelFamily family = KernelFamily::attention_grad_kv;
   bool atomicDq = false;
+  /// flash3_grad: the products on warpgroup MMAs, the tiles in wgmma's
+  /// layout.
+  bool wgmma = false;
   /// Some score map changes the score (then the region sees q k^T *
   /// kScoreScale and the softmax's scale is log2(e) alone).
   bool scoresModified = false;
@@ -88,6 +95,9 @@ private:
   LogicalResult printKernelOp(Operation *op) override;
   LogicalResult printScoreMap(ScoreMapOp op);
   LogicalResult printGradScores(GradScoresOp op);
+  /// A tile_mma of a flash3_grad kernel: issued on the warpgroup and waited
+  /// for before its result is read.
+  LogicalResult printWarpgroupMma(TileMmaOp mma);
   std::string base(TensorRole role, Value batch, Value head);
   /// "(tile) * kTile<Q|K> + <warp's first row>" of a row tile.
   std::string warpRow(Value tile, StringRef tileRows, StringRef warpRow0);
@@ -196,6 +206,58 @@ LogicalResult AttentionGradPrinter::printGradScores(GradScoresOp op) {
   return success();
 }
 
+LogicalResult AttentionGradPrinter::printWarpgroupMma(TileMmaOp mma) {
+  std::string stage = name(mma.getStage());
+  bool kv = kvKernel();
+  // Products of two shared tiles: this warpgroup's 64 rows of the resident
+  // tile (wgrow0) against the whole streamed one.
+  auto sharedProduct = [&](StringRef acc, StringRef cols, StringRef a,
+                           StringRef b) {
+    line() << "fg::acc_tile<kWarpRows, " << cols << "> " << acc << ";\n";
+    line() << "fg::wg::issue_ABt(" << acc << ", " << a << ", wgrow0, " << b
+           << ".stage(" << stage << "));\n";
+    line() << "fg::wg::mma_wait<0>(" << acc << ");\n";
+  };
+  // acc += (the 16-bit copy of a score tile) B, B's rows the score tile's
+  // columns: the registers stay read until the wait.
+  auto registerProduct = [&](StringRef acc, StringRef scores, StringRef cols,
+                             StringRef b) {
+    line() << "{\n";
+    line() << "  fg::a_tile<Elem, kWarpRows, " << cols << "> a;\n";
+    line() << "  fg::warp::convert(a, " << scores << ");\n";
+    line() << "  fg::wg::issue_rAB(" << acc << ", a, " << b << ".stage(" << stage
+           << "));\n";
+    line() << "  fg::wg::mma_wait<0>(" << acc << ");\n";
+    line() << "}\n";
+  };
+  switch (mma.getProduct()) {
+  case TileProduct::qk: // S^T = K Q^T (kv), S = Q K^T (dq)
+    if (kv)
+      sharedProduct("s_tile", "kTileQ", "sK", "sQ");
+    else
+      sharedProduct("s_tile", "kTileK", "sQ", "sK");
+    return success();
+  case TileProduct::dov: // dP^T = V dO^T (kv), dP = dO V^T (dq)
+    if (kv)
+      sharedProduct("dp_tile", "kTileQ", "sV", "sdO");
+    else
+      sharedProduct("dp_tile", "kTileK", "sdO", "sV");
+    return success();
+  case TileProduct::ptdo: // dV += P^T dO
+    registerProduct("acc_dv", "s_tile", "kTileQ", "sdO");
+    return success();
+  case TileProduct::dstq: // dK += dS^T Q
+    registerProduct("acc_dk", "dp_tile", "kTileQ", "sQ");
+    return success();
+  case TileProduct::dsk: // dQ += dS K (dq; the kv kernel's is mma.sync's)
+    registerProduct("acc_dq", "dp_tile", "kTileK", "sK"); // dQ += dS K
+    return success();
+  default:
+    return mma.emitOpError() << "has no printing in a "
+                             << stringifyKernelFamily(family) << " kernel";
+  }
+}
+
 LogicalResult AttentionGradPrinter::printKernelOp(Operation *op) {
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
       .Case<TileLoadOp>([&](TileLoadOp load) -> LogicalResult {
@@ -212,7 +274,8 @@ LogicalResult AttentionGradPrinter::printKernelOp(Operation *op) {
         std::string t = gradParam(role).cName;
         std::string row0 = "(" + name(load.getRowTile()) + ") * " +
                            std::to_string(load.getRows());
-        line() << "fg::cta::load_async<kThreads>(" << tile << ", "
+        line() << (wgmma ? "fg::wg::load_async<kThreads>(" : "fg::cta::load_async<kThreads>(")
+               << tile << ", "
                << base(role, load.getBatch(), load.getHead())
                << " + (long long)(" << row0 << ") * " << t << "_s2, " << t
                << "_s2, " << name(load.getExtent()) << " - " << row0 << ");\n";
@@ -223,7 +286,10 @@ LogicalResult AttentionGradPrinter::printKernelOp(Operation *op) {
         return success();
       })
       .Case<TileWaitOp>([&](TileWaitOp wait) {
-        line() << "fg::cta::wait<" << wait.getPending() << ">();\n";
+        // wgmma reads shared memory through the async proxy: wait_tiles
+        // fences the landed cp.async copies for it.
+        line() << (wgmma ? "fg::wg::wait_tiles<" : "fg::cta::wait<")
+               << wait.getPending() << ">();\n";
         line() << "fg::cta::sync();\n";
         return success();
       })
@@ -232,6 +298,11 @@ LogicalResult AttentionGradPrinter::printKernelOp(Operation *op) {
         return success();
       })
       .Case<TileMmaOp>([&](TileMmaOp mma) -> LogicalResult {
+        // flash3_grad's kv kernel computes dQ = dS K as flash2_grad's does
+        // (mma.sync from the staged dS^T; the fragment loads read K from
+        // its wgmma tile).
+        if (wgmma && !(mma.getProduct() == TileProduct::dsk && kvKernel()))
+          return printWarpgroupMma(mma);
         std::string stage = name(mma.getStage());
         bool kv = kvKernel();
         switch (mma.getProduct()) {
@@ -460,6 +531,10 @@ std::string AttentionGradPrinter::header() {
 
   constexpr double kLog2e = 1.4426950408889634;
   double scoreScale = scale("score_scale");
+  // flash3_grad's tiles are wgmma's (1024-byte aligned slabs of 64 columns;
+  // every tile's bytes are a multiple of 1024, so the plan keeps them
+  // aligned), flash2_grad's swizzled row tiles.
+  const char *tile = wgmma ? "wg_tile" : "smem_tile";
   std::string text;
   llvm::raw_string_ostream h(text);
   h << "// Generated by flashgen from flash.kernel @" << kernel.getSymName()
@@ -467,7 +542,13 @@ std::string AttentionGradPrinter::header() {
     << ", " << stringifyKernelFamily(family) << ").\n"
     << "// Schedule: " << s << "\n"
     << "#include \"" << kDeviceUmbrellaHeader << "\"\n"
-    << "#include \"" << kDeviceIndexMathHeader << "\"\n\n"
+    << "#include \"" << kDeviceIndexMathHeader << "\"\n";
+  if (wgmma)
+    h << "#if !defined(FG_HAVE_WGMMA)\n"
+      << "#error \"algorithm " << stringifyAlgorithm(s.getAlgorithm())
+      << " needs wgmma: compile for sm_90a\"\n"
+      << "#endif\n";
+  h << "\n"
     << "namespace " << kernel.getSymName() << "_k {\n\n"
     << "using Elem = " << elementTypeName(elementType()) << ";\n"
     // Each family reads its own subset of the tile constants.
@@ -489,10 +570,10 @@ std::string AttentionGradPrinter::header() {
       << "[[maybe_unused]] constexpr int kWarpQRows = kTileQ / kDqRowWarps;  // query rows of dQ per warp\n"
       << "[[maybe_unused]] constexpr int kDqWarpCols = kHeadDim / kDqColWarps;  // its columns\n"
       << "[[maybe_unused]] constexpr int kDqCols = kDqWarpCols < 32 ? kDqWarpCols : 32;  // per slice\n"
-      << "using KTile = fg::smem_tile<Elem, kTileK, kHeadDim>;\n"
-      << "using VTile = fg::smem_tile<Elem, kTileK, kValueDim>;\n"
-      << "using QRing = fg::smem_ring<fg::smem_tile<Elem, kTileQ, kHeadDim>, kStages>;\n"
-      << "using DORing = fg::smem_ring<fg::smem_tile<Elem, kTileQ, kValueDim>, kStages>;\n"
+      << "using KTile = fg::" << tile << "<Elem, kTileK, kHeadDim>;\n"
+      << "using VTile = fg::" << tile << "<Elem, kTileK, kValueDim>;\n"
+      << "using QRing = fg::smem_ring<fg::" << tile << "<Elem, kTileQ, kHeadDim>, kStages>;\n"
+      << "using DORing = fg::smem_ring<fg::" << tile << "<Elem, kTileQ, kValueDim>, kStages>;\n"
       << "using DSTile = fg::smem_tile<Elem, kTileK, kTileQ>;  // dS^T for dQ = dS K\n"
       << "constexpr int kSmemK = 0;\n"
       << "constexpr int kSmemV = kSmemK + KTile::kBytes;\n"
@@ -508,10 +589,10 @@ std::string AttentionGradPrinter::header() {
     break;
   case KernelFamily::attention_grad_dq:
     h << "constexpr int kWarpRows = kTileQ / kWarps;   // query rows of S, dQ per warp\n"
-      << "using QTile = fg::smem_tile<Elem, kTileQ, kHeadDim>;\n"
-      << "using DOTile = fg::smem_tile<Elem, kTileQ, kValueDim>;\n"
-      << "using KRing = fg::smem_ring<fg::smem_tile<Elem, kTileK, kHeadDim>, kStages>;\n"
-      << "using VRing = fg::smem_ring<fg::smem_tile<Elem, kTileK, kValueDim>, kStages>;\n"
+      << "using QTile = fg::" << tile << "<Elem, kTileQ, kHeadDim>;\n"
+      << "using DOTile = fg::" << tile << "<Elem, kTileQ, kValueDim>;\n"
+      << "using KRing = fg::smem_ring<fg::" << tile << "<Elem, kTileK, kHeadDim>, kStages>;\n"
+      << "using VRing = fg::smem_ring<fg::" << tile << "<Elem, kTileK, kValueDim>, kStages>;\n"
       << "constexpr int kSmemQ = 0;\n"
       << "constexpr int kSmemDO = kSmemQ + QTile::kBytes;\n"
       << "constexpr int kSmemK = kSmemDO + DOTile::kBytes;\n"
@@ -524,6 +605,9 @@ std::string AttentionGradPrinter::header() {
       << "constexpr int kSmemBytes = 0;\n";
     break;
   }
+  if (wgmma && family != KernelFamily::attention_grad_prep &&
+      family != KernelFamily::attention_grad_convert)
+    h << "static_assert(kWarpRows == 16, \"a warp owns 16 of its warpgroup's 64 rows (wgmma M)\");\n";
   h << "static_assert(kSmemBytes == " << smemBytes
     << ", \"shared-memory plan differs from the schedule's\");\n";
   if (scoresModified)
@@ -539,7 +623,8 @@ std::string AttentionGradPrinter::header() {
 FailureOr<EmittedKernel> AttentionGradPrinter::print() {
   family = kernel.getFamily();
   ScheduleAttr s = kernel.getSchedule();
-  atomicDq = s.getAlgorithm() == Algorithm::flash2_grad;
+  atomicDq = gradAtomicDq(s.getAlgorithm());
+  wgmma = usesWgmma(s.getAlgorithm());
   if ((kvKernel() || family == KernelFamily::attention_grad_dq) &&
       s.getStages() < 2)
     return kernel.emitError() << "schedule has " << s.getStages()
@@ -558,6 +643,8 @@ FailureOr<EmittedKernel> AttentionGradPrinter::print() {
   line() << "const int wrow0 = (int(threadIdx.x) / 32) * kWarpRows; // this warp's first row\n";
   if (kvKernel() || family == KernelFamily::attention_grad_dq)
     line() << "const fg::u32 smem = fg::ptx::smem_addr(fg::ptx::dynamic_smem());\n";
+  if (wgmma && (kvKernel() || family == KernelFamily::attention_grad_dq))
+    line() << "const int wgrow0 = (int(threadIdx.x) / 128) * 64; // this warpgroup's first row\n";
   if (kvKernel()) {
     if (atomicDq)
       line() << "const int wq0 = (int(threadIdx.x) / 32 / kDqColWarps) * kWarpQRows; // its dQ rows\n"

@@ -419,7 +419,7 @@ flash.kernel @k family attention_grad_kv schedule #flash.schedule<algorithm = fl
 flash.kernel @k family attention_grad_kv schedule #flash.schedule<algorithm = flash2_grad_deterministic, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["key_tile", "kv_head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
-  // expected-error@+1 {{'flash.accum_add' op needs the f32 dQ accumulator of a flash2_grad schedule; this kernel's is flash2_grad_deterministic}}
+  // expected-error@+1 {{'flash.accum_add' op needs the f32 dQ accumulator of a flash2_grad or flash3_grad schedule; this kernel's is flash2_grad_deterministic}}
   flash.accum_add dq_accum[%c0, %c0, %c0] extent %c0
 }
 

@@ -20,16 +20,22 @@
 
 // JSON: "copies": "TMA by the producer warpgroup
 
+// RUN: flashgen explain %s --dim B=2 --dim N=8192 --backward --target sm_80 | FileCheck %s --check-prefix=BWD80
 // The gradient op has its own bound, schedule, modeled IO and candidates;
 // the atomic and the deterministic kernels compete unless asked for the
-// second.
+// second. On sm_90 the warpgroup (wgmma) kernels rank first; sm_80 has
+// only mma.sync's.
 // BWD: @mha_backward  flash.attention_grad  B=2 Hq=16 Hkv=16 N=8192 M=8192 D=128 Dv=128 mask none bf16
 // BWD-NEXT: lower bound   on chip
-// BWD-NEXT: schedule      flash2_grad{{(_deterministic)?}} tile_q=
+// BWD-NEXT: schedule      flash3_grad tile_q={{.*}} warps=8
+// BWD-NEXT: copies        cp.async by every thread into wgmma's swizzled tiles
 // BWD: modeled IO    {{.*}} x bound; HBM {{.*}} x bound
-// BWD: candidates    1. flash2_grad
+// BWD: candidates    1. flash3_grad
+// BWD80: schedule      flash2_grad{{(_deterministic)?}} tile_q=
+// BWD80-NOT: flash3_grad
 // DET: @mha_backward
 // DET-NOT: flash2_grad tile
+// DET-NOT: flash3_grad tile
 // DET: schedule      flash2_grad_deterministic
 // DET-NEXT: copies        cp.async by every thread; dQ by its own kernel (no float atomics)
 func.func @mha(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf16>, %v: tensor<?x16x?x128xbf16>) -> tensor<?x16x?x128xbf16> {

@@ -147,6 +147,13 @@ std::string copiesText(ScheduleAttr s) {
   case Algorithm::flash2_grad_deterministic:
     return "cp.async by every thread; dQ by its own kernel (no float "
            "atomics)";
+  case Algorithm::flash3_grad:
+    return "cp.async by every thread into wgmma's swizzled tiles (K, V once "
+           "per key tile; Q, dO through the ring); dQ added with "
+           "red.global.add into an f32 accumulator";
+  case Algorithm::flash3_grad_deterministic:
+    return "cp.async by every thread into wgmma's swizzled tiles; dQ by its "
+           "own kernel (no float atomics)";
   }
   return "";
 }

@@ -123,9 +123,10 @@ FG_DEVICE void mma_AB(acc_tile<M, N>& c, const smem_tile<T, AR, AC>& a, int a_ro
 /// c += A * B with A stored transposed: A^T = rows [a_row0, a_row0+K), columns
 /// [a_col0, a_col0+M) of a; B = rows [b_row0, b_row0+K), columns [b_col0,
 /// b_col0+N) of b. State update S += K^T V.
-template <int K, int M, int N, class T, int AR, int AC, int BR, int BC>
+/// b may be any tile with smem_tile's frag_addr (a wg_tile: wgmma.cuh).
+template <int K, int M, int N, class T, int AR, int AC, class BTile>
 FG_DEVICE void mma_AtB(acc_tile<M, N>& c, const smem_tile<T, AR, AC>& a, int a_row0, int a_col0,
-                       const smem_tile<T, BR, BC>& b, int b_row0, int b_col0) {
+                       const BTile& b, int b_row0, int b_col0) {
   static_assert(K % 16 == 0 && N % 16 == 0, "mma_AtB: K and N multiples of 16");
   constexpr int MT = M / 16, NP = N / 16, KT = K / 16;
   FG_UNROLL

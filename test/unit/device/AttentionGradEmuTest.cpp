@@ -2,18 +2,21 @@
 //
 // Runs the attention-gradient kernels the compiler writes for example specs
 // (generated at build time by kernels/emit_grad_kernels.py with the
-// scheduler's own sm_80 schedule of each algorithm; never committed) on the
+// scheduler's own schedule of each algorithm, sm_80 for flash2_grad and
+// sm_90 for the wgmma kernels of flash3_grad; never committed) on the
 // host emulator, launch by launch as the bundle does (prep, kv, then
 // convert or dq), and checks dq, dk, dv against the float64 reference of
 // reference/AttentionGrad.h given the same rounded o and lse: ragged N (not
 // a tile multiple), N != M, GQA (dk, dv summed over a group), causal and
 // sliding-window masks, softcap's score_mod derivative, the f32 atomics of
-// flash2_grad and the dq kernel of flash2_grad_deterministic. Outputs are
+// flash2_grad and flash3_grad and the dq kernels of the deterministic
+// forms. Outputs are
 // poisoned with NaN first; global accesses outside the registered tensors
 // abort the emulator. Only the first group of heads is launched (a smaller
 // grid than the spec's) to keep the emulator fast.
 //
 //===----------------------------------------------------------------------===//
+#define FLASHGEN_DEVICE_EMULATION_WGMMA "wgmma_emulation.h"
 #include "kernel_prelude.h"
 #ifdef FLASHGEN_EMITTED_KERNEL_DIR
 #include "grad/grad_causal_gqa.cu"
@@ -22,6 +25,11 @@
 #include "grad/grad_window_det.cu"
 #include "grad/grad_kv_cache.cu"
 #include "grad/grad_causal_gqa_split.cu"
+#include "grad/grad3_causal_gqa.cu"
+#include "grad/grad3_softcap.cu"
+#include "grad/grad3_kv_cache.cu"
+#include "grad/grad3_d64.cu"
+#include "grad/grad3_d64_det.cu"
 #endif
 
 #include "test_support.h"
@@ -156,186 +164,173 @@ void check(const Case& c, Buffers& t, const std::function<GradKernels(Buffers&)>
 #define FG_DELTA(t, c) t.delta.data(), LL(c.Hq) * c.N, LL(c.N), 1LL
 #define FG_ACCUM(t, c) t.dq_accum.data(), LL(c.Hq) * c.N * c.D, LL(c.N) * c.D, LL(c.D), 1LL
 
+// The kernels of one emitted flash2_grad / flash3_grad set (prep clears the
+// accumulator, kv adds dQ with atomics, convert scales it) and of one
+// deterministic set (kv, then the dq kernel); the trailing arguments are
+// the kernels' dims (B, N[, M]).
+#define FG_GRAD_ATOMIC(NAME, ...)                                                                           \
+  [&](Buffers& t) {                                                                                        \
+    GradKernels g;                                                                                         \
+    g.tileQ = FG_NS(NAME, kv)::kTileQ;                                                                     \
+    g.tileK = FG_NS(NAME, kv)::kTileK;                                                                     \
+    g.prepThreads = FG_NS(NAME, prep)::kThreads;                                                           \
+    g.kvThreads = FG_NS(NAME, kv)::kThreads;                                                               \
+    g.lastThreads = FG_NS(NAME, convert)::kThreads;                                                        \
+    g.prep = [&](emu::Dim3 grid, int threads) {                                                            \
+      emu::launch(grid, threads, 0, FG_KERNEL(NAME, prep), FG_T4(t.o), FG_T4(t.dout), FG_DELTA(t, c),      \
+                  FG_ACCUM(t, c), __VA_ARGS__);                                                            \
+    };                                                                                                     \
+    g.kv = [&](emu::Dim3 grid, int threads) {                                                              \
+      emu::launch(grid, threads, FG_NS(NAME, kv)::kSmemBytes, FG_KERNEL(NAME, kv), FG_T4(t.q), FG_T4(t.k), \
+                  FG_T4(t.v), FG_T4(t.dout), FG_LSE(t, c), FG_T4(t.dk), FG_T4(t.dv), FG_DELTA(t, c),       \
+                  FG_ACCUM(t, c), __VA_ARGS__);                                                            \
+    };                                                                                                     \
+    g.last = [&](emu::Dim3 grid, int threads) {                                                            \
+      emu::launch(grid, threads, 0, FG_KERNEL(NAME, convert), FG_T4(t.dq), FG_ACCUM(t, c), __VA_ARGS__);   \
+    };                                                                                                     \
+    return g;                                                                                              \
+  }
+#define FG_GRAD_DET(NAME, ...)                                                                              \
+  [&](Buffers& t) {                                                                                        \
+    GradKernels g;                                                                                         \
+    g.tileQ = FG_NS(NAME, kv)::kTileQ;                                                                     \
+    g.tileK = FG_NS(NAME, kv)::kTileK;                                                                     \
+    g.prepThreads = FG_NS(NAME, prep)::kThreads;                                                           \
+    g.kvThreads = FG_NS(NAME, kv)::kThreads;                                                               \
+    g.lastThreads = FG_NS(NAME, dq)::kThreads;                                                             \
+    g.prep = [&](emu::Dim3 grid, int threads) {                                                            \
+      emu::launch(grid, threads, 0, FG_KERNEL(NAME, prep), FG_T4(t.o), FG_T4(t.dout), FG_DELTA(t, c),      \
+                  __VA_ARGS__);                                                                            \
+    };                                                                                                     \
+    g.kv = [&](emu::Dim3 grid, int threads) {                                                              \
+      emu::launch(grid, threads, FG_NS(NAME, kv)::kSmemBytes, FG_KERNEL(NAME, kv), FG_T4(t.q), FG_T4(t.k), \
+                  FG_T4(t.v), FG_T4(t.dout), FG_LSE(t, c), FG_T4(t.dk), FG_T4(t.dv), FG_DELTA(t, c),       \
+                  __VA_ARGS__);                                                                            \
+    };                                                                                                     \
+    g.last = [&](emu::Dim3 grid, int threads) {                                                            \
+      emu::launch(grid, threads, FG_NS(NAME, dq)::kSmemBytes, FG_KERNEL(NAME, dq), FG_T4(t.q), FG_T4(t.k), \
+                  FG_T4(t.v), FG_T4(t.dout), FG_LSE(t, c), FG_T4(t.dq), FG_DELTA(t, c), __VA_ARGS__);      \
+    };                                                                                                     \
+    return g;                                                                                              \
+  }
+
+Case causalGqa() {
+  Case c{1, 4, 1, 70, 70, 128, {}, {}};  // GQA 32/8: one group, ragged N
+  c.problem.mask = ref::MaskKind::Causal;
+  return c;
+}
+
+Case softcap() {
+  Case c{2, 2, 2, 45, 45, 128, {}, ref::softcapScoreModGrad(30.0)};
+  c.problem.scoreMod = ref::softcapScoreMod(30.0);
+  return c;
+}
+
+// Sliding window 256 over 300 rows: query tiles a key tile sees from both
+// sides of the band, interior tiles unmasked.
+Case slidingWindow() {
+  Case c{1, 1, 1, 300, 300, 128, {}, {}};
+  c.problem.mask = ref::MaskKind::SlidingWindow;
+  c.problem.window = 256;
+  return c;
+}
+
+// A KV-cache prefill: N = 37 new queries against M = 130 keys, causal
+// bottom-right; key tiles before the first query's diagonal are seen by
+// every row. GQA 16/2: one group.
+Case kvCache() {
+  Case c{1, 8, 1, 37, 130, 128, {}, {}};
+  c.problem.mask = ref::MaskKind::Causal;
+  return c;
+}
+
 }  // namespace
 
 class AttentionGradEmuTest : public EmuTest {};
 
+// ---- flash2_grad, flash2_grad_deterministic (mma.sync) ----------------------
+
 // flash2_grad: prep clears the accumulator, kv adds dQ with atomics, convert
-// scales it. Causal GQA 32/8 (one group launched), ragged N.
+// scales it.
 TEST_F(AttentionGradEmuTest, CausalGqaAtomicDq) {
-  Case c{1, 4, 1, 70, 70, 128, {}, {}};
-  c.problem.mask = ref::MaskKind::Causal;
+  Case c = causalGqa();
   Buffers t(c);
-  check(c, t, [&](Buffers& t) {
-    GradKernels g;
-    g.tileQ = FG_NS(grad_causal_gqa, kv)::kTileQ;
-    g.tileK = FG_NS(grad_causal_gqa, kv)::kTileK;
-    g.prepThreads = FG_NS(grad_causal_gqa, prep)::kThreads;
-    g.kvThreads = FG_NS(grad_causal_gqa, kv)::kThreads;
-    g.lastThreads = FG_NS(grad_causal_gqa, convert)::kThreads;
-    g.prep = [&](emu::Dim3 grid, int threads) {
-      emu::launch(grid, threads, 0, FG_KERNEL(grad_causal_gqa, prep), FG_T4(t.o), FG_T4(t.dout),
-                  FG_DELTA(t, c), FG_ACCUM(t, c), c.B, c.N);
-    };
-    g.kv = [&](emu::Dim3 grid, int threads) {
-      emu::launch(grid, threads, FG_NS(grad_causal_gqa, kv)::kSmemBytes, FG_KERNEL(grad_causal_gqa, kv),
-                  FG_T4(t.q), FG_T4(t.k), FG_T4(t.v), FG_T4(t.dout), FG_LSE(t, c), FG_T4(t.dk), FG_T4(t.dv),
-                  FG_DELTA(t, c), FG_ACCUM(t, c), c.B, c.N);
-    };
-    g.last = [&](emu::Dim3 grid, int threads) {
-      emu::launch(grid, threads, 0, FG_KERNEL(grad_causal_gqa, convert), FG_T4(t.dq), FG_ACCUM(t, c), c.B, c.N);
-    };
-    return g;
-  });
+  check(c, t, FG_GRAD_ATOMIC(grad_causal_gqa, c.B, c.N));
 }
 
 // 32 query rows over 4 warps (a forced schedule): the dQ step splits into
 // 2 row groups of 16 x 2 column halves of 64.
 TEST_F(AttentionGradEmuTest, CausalGqaDqSplitOverColumns) {
-  Case c{1, 4, 1, 70, 70, 128, {}, {}};
-  c.problem.mask = ref::MaskKind::Causal;
+  Case c = causalGqa();
   Buffers t(c);
   static_assert(FG_NS(grad_causal_gqa_split, kv)::kDqColWarps == 2, "the column split is exercised");
-  check(c, t, [&](Buffers& t) {
-    GradKernels g;
-    g.tileQ = FG_NS(grad_causal_gqa_split, kv)::kTileQ;
-    g.tileK = FG_NS(grad_causal_gqa_split, kv)::kTileK;
-    g.prepThreads = FG_NS(grad_causal_gqa_split, prep)::kThreads;
-    g.kvThreads = FG_NS(grad_causal_gqa_split, kv)::kThreads;
-    g.lastThreads = FG_NS(grad_causal_gqa_split, convert)::kThreads;
-    g.prep = [&](emu::Dim3 grid, int threads) {
-      emu::launch(grid, threads, 0, FG_KERNEL(grad_causal_gqa_split, prep), FG_T4(t.o), FG_T4(t.dout),
-                  FG_DELTA(t, c), FG_ACCUM(t, c), c.B, c.N);
-    };
-    g.kv = [&](emu::Dim3 grid, int threads) {
-      emu::launch(grid, threads, FG_NS(grad_causal_gqa_split, kv)::kSmemBytes, FG_KERNEL(grad_causal_gqa_split, kv),
-                  FG_T4(t.q), FG_T4(t.k), FG_T4(t.v), FG_T4(t.dout), FG_LSE(t, c), FG_T4(t.dk), FG_T4(t.dv),
-                  FG_DELTA(t, c), FG_ACCUM(t, c), c.B, c.N);
-    };
-    g.last = [&](emu::Dim3 grid, int threads) {
-      emu::launch(grid, threads, 0, FG_KERNEL(grad_causal_gqa_split, convert), FG_T4(t.dq), FG_ACCUM(t, c), c.B,
-                  c.N);
-    };
-    return g;
-  });
+  check(c, t, FG_GRAD_ATOMIC(grad_causal_gqa_split, c.B, c.N));
 }
 
 // flash2_grad_deterministic: dQ by the dq kernel, no atomics.
 TEST_F(AttentionGradEmuTest, CausalGqaDeterministic) {
-  Case c{1, 4, 1, 70, 70, 128, {}, {}};
-  c.problem.mask = ref::MaskKind::Causal;
+  Case c = causalGqa();
   Buffers t(c);
-  check(c, t, [&](Buffers& t) {
-    GradKernels g;
-    g.tileQ = FG_NS(grad_causal_gqa_det, kv)::kTileQ;
-    g.tileK = FG_NS(grad_causal_gqa_det, kv)::kTileK;
-    g.prepThreads = FG_NS(grad_causal_gqa_det, prep)::kThreads;
-    g.kvThreads = FG_NS(grad_causal_gqa_det, kv)::kThreads;
-    g.lastThreads = FG_NS(grad_causal_gqa_det, dq)::kThreads;
-    g.prep = [&](emu::Dim3 grid, int threads) {
-      emu::launch(grid, threads, 0, FG_KERNEL(grad_causal_gqa_det, prep), FG_T4(t.o), FG_T4(t.dout),
-                  FG_DELTA(t, c), c.B, c.N);
-    };
-    g.kv = [&](emu::Dim3 grid, int threads) {
-      emu::launch(grid, threads, FG_NS(grad_causal_gqa_det, kv)::kSmemBytes, FG_KERNEL(grad_causal_gqa_det, kv),
-                  FG_T4(t.q), FG_T4(t.k), FG_T4(t.v), FG_T4(t.dout), FG_LSE(t, c), FG_T4(t.dk), FG_T4(t.dv),
-                  FG_DELTA(t, c), c.B, c.N);
-    };
-    g.last = [&](emu::Dim3 grid, int threads) {
-      emu::launch(grid, threads, FG_NS(grad_causal_gqa_det, dq)::kSmemBytes, FG_KERNEL(grad_causal_gqa_det, dq),
-                  FG_T4(t.q), FG_T4(t.k), FG_T4(t.v), FG_T4(t.dout), FG_LSE(t, c), FG_T4(t.dq), FG_DELTA(t, c), c.B,
-                  c.N);
-    };
-    return g;
-  });
+  check(c, t, FG_GRAD_DET(grad_causal_gqa_det, c.B, c.N));
 }
 
 // softcap: dS carries d(30 tanh(s / 30)) / ds, evaluated at the raw score.
 TEST_F(AttentionGradEmuTest, SoftcapScoreGrad) {
-  Case c{2, 2, 2, 45, 45, 128, {}, ref::softcapScoreModGrad(30.0)};
-  c.problem.scoreMod = ref::softcapScoreMod(30.0);
+  Case c = softcap();
   Buffers t(c);
-  check(c, t, [&](Buffers& t) {
-    GradKernels g;
-    g.tileQ = FG_NS(grad_softcap, kv)::kTileQ;
-    g.tileK = FG_NS(grad_softcap, kv)::kTileK;
-    g.prepThreads = FG_NS(grad_softcap, prep)::kThreads;
-    g.kvThreads = FG_NS(grad_softcap, kv)::kThreads;
-    g.lastThreads = FG_NS(grad_softcap, convert)::kThreads;
-    g.prep = [&](emu::Dim3 grid, int threads) {
-      emu::launch(grid, threads, 0, FG_KERNEL(grad_softcap, prep), FG_T4(t.o), FG_T4(t.dout), FG_DELTA(t, c),
-                  FG_ACCUM(t, c), c.B, c.N);
-    };
-    g.kv = [&](emu::Dim3 grid, int threads) {
-      emu::launch(grid, threads, FG_NS(grad_softcap, kv)::kSmemBytes, FG_KERNEL(grad_softcap, kv), FG_T4(t.q),
-                  FG_T4(t.k), FG_T4(t.v), FG_T4(t.dout), FG_LSE(t, c), FG_T4(t.dk), FG_T4(t.dv), FG_DELTA(t, c),
-                  FG_ACCUM(t, c), c.B, c.N);
-    };
-    g.last = [&](emu::Dim3 grid, int threads) {
-      emu::launch(grid, threads, 0, FG_KERNEL(grad_softcap, convert), FG_T4(t.dq), FG_ACCUM(t, c), c.B, c.N);
-    };
-    return g;
-  });
+  check(c, t, FG_GRAD_ATOMIC(grad_softcap, c.B, c.N));
 }
 
-// Sliding window 256 over 300 rows: query tiles a key tile sees from both
-// sides of the band, interior tiles unmasked.
 TEST_F(AttentionGradEmuTest, SlidingWindowDeterministic) {
-  Case c{1, 1, 1, 300, 300, 128, {}, {}};
-  c.problem.mask = ref::MaskKind::SlidingWindow;
-  c.problem.window = 256;
+  Case c = slidingWindow();
   Buffers t(c);
-  check(c, t, [&](Buffers& t) {
-    GradKernels g;
-    g.tileQ = FG_NS(grad_window_det, kv)::kTileQ;
-    g.tileK = FG_NS(grad_window_det, kv)::kTileK;
-    g.prepThreads = FG_NS(grad_window_det, prep)::kThreads;
-    g.kvThreads = FG_NS(grad_window_det, kv)::kThreads;
-    g.lastThreads = FG_NS(grad_window_det, dq)::kThreads;
-    g.prep = [&](emu::Dim3 grid, int threads) {
-      emu::launch(grid, threads, 0, FG_KERNEL(grad_window_det, prep), FG_T4(t.o), FG_T4(t.dout), FG_DELTA(t, c),
-                  c.B, c.N);
-    };
-    g.kv = [&](emu::Dim3 grid, int threads) {
-      emu::launch(grid, threads, FG_NS(grad_window_det, kv)::kSmemBytes, FG_KERNEL(grad_window_det, kv),
-                  FG_T4(t.q), FG_T4(t.k), FG_T4(t.v), FG_T4(t.dout), FG_LSE(t, c), FG_T4(t.dk), FG_T4(t.dv),
-                  FG_DELTA(t, c), c.B, c.N);
-    };
-    g.last = [&](emu::Dim3 grid, int threads) {
-      emu::launch(grid, threads, FG_NS(grad_window_det, dq)::kSmemBytes, FG_KERNEL(grad_window_det, dq), FG_T4(t.q),
-                  FG_T4(t.k), FG_T4(t.v), FG_T4(t.dout), FG_LSE(t, c), FG_T4(t.dq), FG_DELTA(t, c), c.B, c.N);
-    };
-    return g;
-  });
+  check(c, t, FG_GRAD_DET(grad_window_det, c.B, c.N));
 }
 
-// A KV-cache prefill: N = 37 new queries against M = 130 keys, causal
-// bottom-right; key tiles before the first query's diagonal are seen by
-// every row.
 TEST_F(AttentionGradEmuTest, KvCacheFewerQueriesThanKeys) {
-  Case c{1, 8, 1, 37, 130, 128, {}, {}};  // GQA 16/2: one group
-  c.problem.mask = ref::MaskKind::Causal;
+  Case c = kvCache();
   Buffers t(c);
-  check(c, t, [&](Buffers& t) {
-    GradKernels g;
-    g.tileQ = FG_NS(grad_kv_cache, kv)::kTileQ;
-    g.tileK = FG_NS(grad_kv_cache, kv)::kTileK;
-    g.prepThreads = FG_NS(grad_kv_cache, prep)::kThreads;
-    g.kvThreads = FG_NS(grad_kv_cache, kv)::kThreads;
-    g.lastThreads = FG_NS(grad_kv_cache, convert)::kThreads;
-    g.prep = [&](emu::Dim3 grid, int threads) {
-      emu::launch(grid, threads, 0, FG_KERNEL(grad_kv_cache, prep), FG_T4(t.o), FG_T4(t.dout), FG_DELTA(t, c),
-                  FG_ACCUM(t, c), c.B, c.N, c.M);
-    };
-    g.kv = [&](emu::Dim3 grid, int threads) {
-      emu::launch(grid, threads, FG_NS(grad_kv_cache, kv)::kSmemBytes, FG_KERNEL(grad_kv_cache, kv), FG_T4(t.q),
-                  FG_T4(t.k), FG_T4(t.v), FG_T4(t.dout), FG_LSE(t, c), FG_T4(t.dk), FG_T4(t.dv), FG_DELTA(t, c),
-                  FG_ACCUM(t, c), c.B, c.N, c.M);
-    };
-    g.last = [&](emu::Dim3 grid, int threads) {
-      emu::launch(grid, threads, 0, FG_KERNEL(grad_kv_cache, convert), FG_T4(t.dq), FG_ACCUM(t, c), c.B, c.N, c.M);
-    };
-    return g;
-  });
+  check(c, t, FG_GRAD_ATOMIC(grad_kv_cache, c.B, c.N, c.M));
+}
+
+// ---- flash3_grad, flash3_grad_deterministic (wgmma) -------------------------
+// The same cases through the warpgroup kernels (sm_90 schedules); the
+// emulator checks wgmma's operands landed and its accumulators are not
+// touched in flight.
+
+TEST_F(AttentionGradEmuTest, Wgmma_CausalGqaAtomicDq) {
+  Case c = causalGqa();
+  Buffers t(c);
+  static_assert(FG_NS(grad3_causal_gqa, kv)::kWarpRows == 16, "a warpgroup kernel");
+  check(c, t, FG_GRAD_ATOMIC(grad3_causal_gqa, c.B, c.N));
+}
+
+TEST_F(AttentionGradEmuTest, Wgmma_SoftcapScoreGrad) {
+  Case c = softcap();
+  Buffers t(c);
+  check(c, t, FG_GRAD_ATOMIC(grad3_softcap, c.B, c.N));
+}
+
+TEST_F(AttentionGradEmuTest, Wgmma_KvCacheFewerQueriesThanKeys) {
+  Case c = kvCache();
+  Buffers t(c);
+  check(c, t, FG_GRAD_ATOMIC(grad3_kv_cache, c.B, c.N, c.M));
+}
+
+// Head dim 64 with one warpgroup (a forced schedule: tile_q 32, tile_kv 64,
+// 4 warps).
+TEST_F(AttentionGradEmuTest, Wgmma_HeadDim64OneWarpgroup) {
+  Case c{1, 2, 2, 100, 100, 64, {}, {}};
+  Buffers t(c);
+  static_assert(FG_NS(grad3_d64, kv)::kWarps == 4, "one warpgroup");
+  check(c, t, FG_GRAD_ATOMIC(grad3_d64, c.B, c.N));
+}
+
+// flash3_grad_deterministic: the dq kernel's warpgroups own 64 query rows
+// of S, dP and dQ (dQ += dS K with dS from registers).
+TEST_F(AttentionGradEmuTest, Wgmma_HeadDim64Deterministic) {
+  Case c{1, 2, 2, 100, 100, 64, {}, {}};
+  Buffers t(c);
+  check(c, t, FG_GRAD_DET(grad3_d64_det, c.B, c.N));
 }
 #endif  // FLASHGEN_EMITTED_KERNEL_DIR

@@ -24,8 +24,15 @@ using namespace flashgen::schedule::test;
 
 namespace {
 
-constexpr Algorithm kGradFamilies[] = {Algorithm::Flash2Grad,
-                                       Algorithm::Flash2GradDeterministic};
+constexpr Algorithm kGradFamilies[] = {
+    Algorithm::Flash2Grad, Algorithm::Flash2GradDeterministic,
+    Algorithm::Flash3Grad, Algorithm::Flash3GradDeterministic};
+
+/// Whether `a`'s space exists for `p` on `t`: the wgmma families need a
+/// target with wgmma and head dims that are multiples of 64.
+bool offered(const AttentionProblem &p, const Target &t, Algorithm a) {
+  return attentionGradPrecondition(p, t, a).empty();
+}
 
 /// Shapes that exercise every part of the model: no mask, causal, GQA,
 /// N != M both ways, a sliding window, a score_mod, a mask_mod.
@@ -84,6 +91,8 @@ TEST(AttentionGrad, BoundNeverExceedsTheModelOfAFeasibleSchedule) {
       EXPECT_GE(bound.onChip.boundBytes, bound.onChip.compulsoryBytes);
       EXPECT_GE(bound.l2.boundBytes, bound.l2.compulsoryBytes);
       for (Algorithm a : kGradFamilies) {
+        if (!offered(p, t, a))
+          continue;
         Result<ScheduleSpace> space = attentionGradSpace(p, t, a);
         ASSERT_TRUE(space.ok()) << space.error();
         size_t feasible = forEachFeasible(*space, [&](const Schedule &s) {
@@ -95,7 +104,10 @@ TEST(AttentionGrad, BoundNeverExceedsTheModelOfAFeasibleSchedule) {
           EXPECT_LE(ev.hbmBytes, ev.globalBytes);
           EXPECT_GT(ev.seconds, 0);
         });
-        EXPECT_GT(feasible, 0u) << algorithmName(a);
+        // flash3_grad_deterministic's tile_q = tile_kv = 16 x warps leaves
+        // no register fit at D = 128; every other offered family has one.
+        if (a != Algorithm::Flash3GradDeterministic)
+          EXPECT_GT(feasible, 0u) << algorithmName(a);
       }
     }
   }
@@ -216,6 +228,8 @@ TEST(AttentionGrad, SpaceAndCheckerAgreeOnEveryPoint) {
     const Target &t = target(name);
     for (const AttentionProblem &p : gradProblems()) {
       for (Algorithm a : kGradFamilies) {
+        if (!offered(p, t, a))
+          continue;
         SCOPED_TRACE(describe(p) + " " + name + " " + algorithmName(a));
         Result<ScheduleSpace> space = attentionGradSpace(p, t, a);
         ASSERT_TRUE(space.ok()) << space.error();
@@ -292,6 +306,59 @@ TEST(AttentionGrad, CheckerNamesTheRule) {
             std::string::npos);
 }
 
+TEST(AttentionGrad, WarpgroupRulesAreTheCheckers) {
+  const Target &t = target("sm_90");
+  AttentionProblem p = attention(4096, 128, MaskKind::Causal, 2, 8);
+  Schedule s;
+  s.algorithm = Algorithm::Flash3Grad;
+  s.tileQ = 32;
+  s.tileKv = 128;
+  s.tileD = s.tileDv = 128;
+  s.stages = 2;
+  s.warps = 8;
+  s.smemBytes = attentionGradSmemBytes(p, s);
+  EXPECT_TRUE(checkAttentionGradSchedule(p, t, s).empty());
+  // Each warpgroup owns one 64-row wgmma tile of key rows: 8 warps over
+  // 64 keys (8 rows a warp) is mma.sync's shape, not wgmma's.
+  Schedule half = s;
+  half.tileKv = 64;
+  half.smemBytes = attentionGradSmemBytes(p, half);
+  std::vector<std::string> broken = checkAttentionGradSchedule(p, t, half);
+  ASSERT_FALSE(broken.empty());
+  EXPECT_NE(broken[0].find("tile_kv = 64 must be 16 x warps = 128"), std::string::npos) << broken[0];
+  Schedule twoWarps = s;
+  twoWarps.warps = 2;
+  twoWarps.tileKv = 32;
+  twoWarps.smemBytes = attentionGradSmemBytes(p, twoWarps);
+  broken = checkAttentionGradSchedule(p, t, twoWarps);
+  ASSERT_FALSE(broken.empty());
+  EXPECT_NE(broken[0].find("whole warpgroups"), std::string::npos) << broken[0];
+  // The deterministic dq kernel's warpgroups own 64 query rows too.
+  Schedule det = s;
+  det.algorithm = Algorithm::Flash3GradDeterministic;
+  det.smemBytes = attentionGradSmemBytes(p, det);
+  broken = checkAttentionGradSchedule(p, t, det);
+  ASSERT_FALSE(broken.empty());
+  EXPECT_NE(broken[0].find("tile_q = 32 must be 16 x warps = 128"), std::string::npos) << broken[0];
+  // No wgmma on sm_80; head dims below 64 do not fill a 64-column slab.
+  EXPECT_NE(attentionGradPrecondition(p, target("sm_80"), Algorithm::Flash3Grad).find("wgmma"),
+            std::string::npos);
+  EXPECT_NE(attentionGradPrecondition(attention(4096, 32), t, Algorithm::Flash3Grad).find("64 or 128"),
+            std::string::npos);
+  // The model ranks the warpgroup kernel first where it is offered: the
+  // same tiles on wgmma cost fewer tensor-pipe seconds and fewer shared
+  // memory reads (each warpgroup reads the streamed tile once).
+  Schedule sync = s;
+  sync.algorithm = Algorithm::Flash2Grad;
+  Evaluation e3 = evaluateAttentionGrad(p, t, s), e2 = evaluateAttentionGrad(p, t, sync);
+  EXPECT_LT(e3.kernels[1].mmaSeconds, e2.kernels[1].mmaSeconds);
+  EXPECT_LT(e3.kernels[1].smemTraffic, e2.kernels[1].smemTraffic);
+  SolveOptions options;
+  Result<ScheduleResult> r = scheduleAttentionGrad(p, t, options, false);
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->algorithm, Algorithm::Flash3Grad);
+}
+
 TEST(AttentionGrad, ChosenSchedulesPassTheChecker) {
   SolveOptions options;
   options.topK = 6;
@@ -317,11 +384,24 @@ TEST(AttentionGrad, ChosenSchedulesPassTheChecker) {
         if (i > 0)
           EXPECT_GE(c.evaluation.seconds, r->candidates[i - 1].evaluation.seconds);
       }
-      // Both families were searched, each over its whole space.
-      EXPECT_EQ(r->spacePoints,
-                attentionGradSpace(p, t, Algorithm::Flash2Grad)->space.size() +
-                    attentionGradSpace(p, t, Algorithm::Flash2GradDeterministic)
-                        ->space.size());
+      // Every family the target and head dims take was searched, each
+      // over its whole space: the wgmma ones only where the target has
+      // wgmma (sm_90) and the head dims are multiples of 64.
+      // (A family with no feasible point adds none.)
+      size_t points = 0;
+      std::set<Algorithm> searched;
+      for (Algorithm a : kGradFamilies) {
+        SolveOptions one = options;
+        one.algorithm = a;
+        if (Result<ScheduleResult> alone = scheduleAttentionGrad(p, t, one, false); alone.ok()) {
+          EXPECT_EQ(alone->spacePoints, attentionGradSpace(p, t, a)->space.size());
+          points += alone->spacePoints;
+          searched.insert(a);
+        }
+      }
+      EXPECT_EQ(r->spacePoints, points);
+      const bool wgmma = t.mma(MmaKind::Wgmma) && p.headDim % 64 == 0 && p.valueDim % 64 == 0;
+      EXPECT_EQ(searched.count(Algorithm::Flash3Grad), wgmma ? 1u : 0u);
     }
   }
 }
@@ -334,9 +414,9 @@ TEST(AttentionGrad, DeterministicSearchesOnlyTheDeterministicFamily) {
     Result<ScheduleResult> r =
         scheduleAttentionGrad(p, target("sm_90"), options, true);
     ASSERT_TRUE(r.ok()) << r.error();
-    EXPECT_EQ(r->algorithm, Algorithm::Flash2GradDeterministic);
+    EXPECT_FALSE(gradAtomicDq(r->algorithm));
     for (const Candidate &c : r->candidates)
-      EXPECT_EQ(c.schedule.algorithm, Algorithm::Flash2GradDeterministic);
+      EXPECT_FALSE(gradAtomicDq(c.schedule.algorithm)) << c.schedule.str();
   }
   // Asking for the atomic family and determinism at once is an error, as
   // is a forward family.
@@ -391,6 +471,8 @@ TEST(AttentionGrad, Z3AndEnumerationRankAlike) {
     const Target &t = target(name);
     for (const AttentionProblem &p : gradProblems()) {
       for (Algorithm a : kGradFamilies) {
+        if (!offered(p, t, a))
+          continue;
         SCOPED_TRACE(describe(p) + " " + name + " " + algorithmName(a));
         Result<ScheduleSpace> space = attentionGradSpace(p, t, a);
         ASSERT_TRUE(space.ok()) << space.error();
@@ -418,10 +500,12 @@ TEST(AttentionGrad, ConstraintsReadOnlyTheirDeclaredDimensions) {
   // The Z3 encoding tabulates each constraint over its declared dimensions:
   // changing any other must not change its value.
   std::mt19937 rng(5);
-  for (const char *name : {"sm_80", "sm_test_small"}) {
+  for (const char *name : {"sm_80", "sm_90", "sm_test_small"}) {
     for (Algorithm a : kGradFamilies) {
       AttentionProblem p = attention(4096, 64, MaskKind::Causal);
       p.hasScoreMod = true;
+      if (!offered(p, target(name), a))
+        continue;
       Result<ScheduleSpace> space = attentionGradSpace(p, target(name), a);
       ASSERT_TRUE(space.ok()) << space.error();
       const SearchSpace &s = space->space;

@@ -7,7 +7,8 @@ build time.
 Renames the spec's function to OUT's stem (so the same spec can be emitted
 for both algorithms into one test binary), derives its backward
 (flash-derive-backward), lets flash-schedule choose the best ALGORITHM
-(flash2_grad or flash2_grad_deterministic) schedule for sm_80 at DIMS
+(flash2_grad, flash3_grad or a _deterministic form) schedule for sm_80
+(sm_90 for flash3's) at DIMS
 ("B=1,N=4096"), lowers and prints every kernel (the forward's too: nothing
 is hand-scheduled here, these are the compiler's own choices) into OUT.cu.
 test/unit/device/CMakeLists.txt lists the kernels; AttentionGradEmuTest.cpp
@@ -33,9 +34,12 @@ def main(argv):
         src, n = re.subn(r'@' + re.escape(name) + r'\(', '@' + new_name + '(', f.read())
     if n != 1:
         sys.exit(f'emit_grad_kernels: expected one func @{name} in {spec}, found {n}')
-    schedule = ['-flash-derive-backward', f'-flash-io-bounds=target=sm_80 dims={dims}',
-                f'-flash-schedule=target=sm_80 dims={dims} top-k=1 algorithm={algorithm}']
-    lower = ['-flash-lower-kernels=target=sm_80', '-canonicalize', '-cse', '-flash-print-cuda']
+    # The warpgroup kernels need a target with wgmma.
+    target = 'sm_90' if algorithm.startswith('flash3') else 'sm_80'
+    schedule = ['-flash-derive-backward', f'-flash-io-bounds=target={target} dims={dims}',
+                f'-flash-schedule=target={target} dims={dims} top-k=1 algorithm={algorithm}']
+    lower = [f'-flash-lower-kernels=target={target}', '-flash-warp-specialize', '-canonicalize', '-cse',
+             '-flash-print-cuda']
     pipeline = schedule + lower
     with tempfile.TemporaryDirectory() as tmp:
         mlir = os.path.join(tmp, new_name + '.mlir')

@@ -1,0 +1,43 @@
+// Every gradient kernel family the scheduler can return goes through
+// flash-schedule, flash-lower-kernels and flash-print-cuda: a schedule the
+// back end cannot lower is never returned. One RUN line per family (the
+// `algorithm` option restricts the search) at a head dim it takes, and the
+// default, which ranks all four together on sm_90.
+// RUN: flashgen-opt %s -flash-derive-backward -flash-schedule="target=sm_90 dims=B=2,N=4096 top-k=3 algorithm=flash3_grad" -flash-lower-kernels -flash-warp-specialize -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s --check-prefix=FLASH3
+// RUN: flashgen-opt %s -flash-derive-backward -flash-schedule="target=sm_90 dims=B=2,N=4096 top-k=3 algorithm=flash3_grad_deterministic" -flash-lower-kernels -flash-warp-specialize -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s --check-prefix=FLASH3DET
+// RUN: flashgen-opt %s -flash-derive-backward -flash-schedule="target=sm_90 dims=B=2,N=4096 top-k=3 algorithm=flash2_grad" -flash-lower-kernels -flash-warp-specialize -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s --check-prefix=FLASH2
+// RUN: flashgen-opt %s -flash-derive-backward -flash-schedule="target=sm_90 dims=B=2,N=4096 top-k=3 algorithm=flash2_grad_deterministic" -flash-lower-kernels -flash-warp-specialize -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s --check-prefix=FLASH2DET
+// RUN: flashgen-opt %s -flash-derive-backward -flash-schedule="target=h200 dims=B=2,N=4096 top-k=3" -flash-lower-kernels -flash-warp-specialize -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s --check-prefix=DEFAULT
+// RUN: not flashgen-opt %s -flash-derive-backward -flash-schedule="target=sm_80 dims=B=2,N=4096 algorithm=flash3_grad" 2>&1 | FileCheck %s --check-prefix=NOWGMMA
+
+// The wgmma kernels: S^T and dP^T from two shared tiles, dV and dK with
+// P^T and dS^T from registers, the kv kernel's dQ on mma.sync.
+// FLASH3: algorithm flash3_grad needs wgmma
+// FLASH3: fg::wg::issue_ABt(s_tile, sK, wgrow0, sQ.stage(
+// FLASH3: fg::wg::issue_ABt(dp_tile, sV, wgrow0, sdO.stage(
+// FLASH3: fg::wg::issue_rAB(acc_dv, a, sdO.stage(
+// FLASH3: fg::wg::issue_rAB(acc_dk, a, sQ.stage(
+// FLASH3: fg::warp::mma_AtB<kTileK>(dq_tile, sdS, 0, wq0, sK, 0, dq_c);
+// FLASH3: fg::warp::atomic_add_rows(
+// The deterministic dq kernel: S and dP of its 64 query rows, dQ += dS K.
+// FLASH3DET: flashgen_family_backward_v0_kv
+// FLASH3DET-NOT: atomic_add_rows
+// FLASH3DET: flashgen_family_backward_v0_dq
+// FLASH3DET: fg::wg::issue_ABt(s_tile, sQ, wgrow0, sK.stage(
+// FLASH3DET: fg::wg::issue_rAB(acc_dq, a, sK.stage(
+// (The forward's kernels come first; the mma.sync gradients use no wgmma.)
+// FLASH2: === kernel @family_backward_v0_prep
+// FLASH2-NOT: fg::wg::
+// FLASH2: flashgen_family_backward_v0_convert
+// FLASH2DET: === kernel @family_backward_v0_prep
+// FLASH2DET-NOT: fg::wg::
+// FLASH2DET: flashgen_family_backward_v0_dq
+// DEFAULT: Schedule: #flash.schedule<algorithm = flash3_grad,
+// NOWGMMA: flash3_grad is built on wgmma, which sm_80 does not have
+func.func @family(%q: tensor<?x16x?x64xbf16>, %k: tensor<?x16x?x64xbf16>,
+    %v: tensor<?x16x?x64xbf16>) -> tensor<?x16x?x64xbf16> {
+  %o = flash.attention %q, %k, %v mask causal dims ["B", "N", "N"]
+      : tensor<?x16x?x64xbf16>, tensor<?x16x?x64xbf16>, tensor<?x16x?x64xbf16>
+      -> tensor<?x16x?x64xbf16>
+  return %o : tensor<?x16x?x64xbf16>
+}
