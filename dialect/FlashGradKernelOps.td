@@ -42,6 +42,26 @@ def Flash_GradInitOp : Flash_Op<"grad_init", []> {
   let hasVerifier = 1;
 }
 
+def Flash_GradMmaWaitOp : Flash_Op<"grad_mma_wait", []> {
+  let summary = "wait until at most `pending` issued gradient products are in flight";
+  let description = [{
+    flash3_grad's warpgroup products are issued asynchronously
+    (`flash.tile_mma ... async`, one wgmma group each, in program order):
+    this waits until at most `pending` of the warpgroup's groups are
+    pending, then fences the accumulators it names so that no read of them
+    moves above the wait: `score` the score tile (S or S^T), `dscore` the dP
+    tile, `accumulators` the kernel's gradient accumulators (dK and dV, or
+    dQ).
+  }];
+  let arguments = (ins I64Attr:$pending, UnitAttr:$score, UnitAttr:$dscore,
+                       UnitAttr:$accumulators);
+  let assemblyFormat = [{
+    $pending (`score` $score^)? (`dscore` $dscore^)?
+    (`accumulators` $accumulators^)? attr-dict
+  }];
+  let hasVerifier = 1;
+}
+
 def Flash_GradRowsOp : Flash_Op<"grad_rows", []> {
   let summary = "read one query tile's lse and D rows";
   let description = [{

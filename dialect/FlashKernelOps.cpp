@@ -336,9 +336,15 @@ LogicalResult TileMmaOp::verify() {
                            : " (its products: " + llvm::join(names, ", ") + ")");
     return diag;
   }
-  if (getAsync() && !(*this)->getParentOfType<WarpSpecializeOp>())
+  // Asynchronous products: flash3's consumers, and the gradient kernels of
+  // the warpgroup schedules (waited for by flash.grad_mma_wait).
+  bool gradFamily = kernel->getFamily() == KernelFamily::attention_grad_kv ||
+                    kernel->getFamily() == KernelFamily::attention_grad_dq;
+  if (getAsync() && !(*this)->getParentOfType<WarpSpecializeOp>() &&
+      !(gradFamily && usesWgmma(kernel->getSchedule().getAlgorithm())))
     return emitOpError() << "async products are issued by the consumers of "
-                            "a flash.warp_specialize (flash3)";
+                            "a flash.warp_specialize (flash3) or by the "
+                            "gradient kernels of a flash3_grad schedule";
   return success();
 }
 
@@ -406,6 +412,19 @@ LogicalResult checkAtomicSchedule(Operation *op, KernelOp kernel) {
 
 LogicalResult GradInitOp::verify() {
   return checkGradOp(*this, kScoreGradFamilies);
+}
+LogicalResult GradMmaWaitOp::verify() {
+  FailureOr<KernelOp> kernel = checkGradOp(*this, kScoreGradFamilies);
+  if (failed(kernel))
+    return failure();
+  if (!usesWgmma(kernel->getSchedule().getAlgorithm()))
+    return emitOpError() << "waits for warpgroup products, which a "
+                         << stringifyAlgorithm(kernel->getSchedule().getAlgorithm())
+                         << " schedule does not issue";
+  if (getPending() < 0 || getPending() > 7)
+    return emitOpError() << "pending = " << getPending()
+                         << "; wgmma.wait_group takes 0 to 7";
+  return success();
 }
 LogicalResult GradRowsOp::verify() {
   return checkGradOp(*this, kScoreGradFamilies);

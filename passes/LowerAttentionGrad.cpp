@@ -172,7 +172,18 @@ void buildScoreGradients(OpBuilder &b, Location loc,
                          Value keyTile, Value queryLen, Value keyLen,
                          Value offset, Value unmasked, bool masked,
                          bool kvKernel, Operation *hoistBefore) {
-  TileMmaOp::create(b, loc, TileProduct::qk, stage);
+  // Warpgroup schedules issue the products asynchronously: S and dP
+  // together, dP (and dV += P^T dO) in flight while P is computed.
+  const bool async = usesWgmma(plan.schedule.getAlgorithm());
+  auto wait = [&](int64_t pending, bool score, bool dscore) {
+    if (async)
+      GradMmaWaitOp::create(b, loc, pending, score, dscore,
+                            /*accumulators=*/false);
+  };
+  TileMmaOp::create(b, loc, TileProduct::qk, stage, async);
+  if (async)
+    TileMmaOp::create(b, loc, TileProduct::dov, stage, async);
+  wait(1, /*score=*/true, /*dscore=*/false);
   if (scoreGradReadsScore(plan))
     ScoreSaveOp::create(b, loc);
   // Ragged query columns are hidden by the kv kernel's mask; the dq kernel's
@@ -194,10 +205,22 @@ void buildScoreGradients(OpBuilder &b, Location loc,
                   maskedQueryLen, keyLen, offset, masked, hoistBefore);
   }
   GradProbabilitiesOp::create(b, loc);
-  TileMmaOp::create(b, loc, TileProduct::dov, stage);
+  if (!async)
+    TileMmaOp::create(b, loc, TileProduct::dov, stage);
   if (kvKernel)
-    TileMmaOp::create(b, loc, TileProduct::ptdo, stage);
+    TileMmaOp::create(b, loc, TileProduct::ptdo, stage, async);
+  // dP done (dV += P^T dO may still run).
+  wait(kvKernel ? 1 : 0, /*score=*/false, /*dscore=*/true);
   buildGradScores(b, loc, plan, batch, head, queryTile, keyTile, hoistBefore);
+}
+
+/// The end of a step of a warpgroup schedule: every product issued in it
+/// (dV, dK or dQ) done before the next step's reuse their operands.
+void finishGradStep(OpBuilder &b, Location loc,
+                    const AttentionGradKernelPlan &plan) {
+  if (usesWgmma(plan.schedule.getAlgorithm()))
+    GradMmaWaitOp::create(b, loc, 0, /*score=*/false, /*dscore=*/false,
+                          /*accumulators=*/true);
 }
 
 /// The query tiles a key tile [k0, k0 + tileKv) is seen by: [lo, hi), and
@@ -331,7 +354,10 @@ KernelOp buildKvKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
     buildScoreGradients(b, loc, plan, stage, batch, head, queryTile, keyTile,
                         queryLen, keyLen, offset, unmasked, /*masked=*/true,
                         /*kvKernel=*/true, wait);
-    TileMmaOp::create(b, loc, TileProduct::dstq, stage);
+    // On warpgroup schedules dK += dS^T Q runs while dS^T is staged and dQ
+    // (mma.sync) computed and added.
+    TileMmaOp::create(b, loc, TileProduct::dstq, stage,
+                      usesWgmma(s.getAlgorithm()));
     if (atomicDq) {
       ScoresStageOp::create(b, loc);
       BarrierOp::create(b, loc);
@@ -339,6 +365,7 @@ KernelOp buildKvKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
       AccumAddOp::create(b, loc, TensorRole::dq_accum, batch, head, queryTile,
                          queryLen);
     }
+    finishGradStep(b, loc, plan);
   }
   // A key tile no query sees still writes its (zero) dK, dV; its K, V
   // copies were never waited for.
@@ -404,7 +431,9 @@ KernelOp buildDqKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
     buildScoreGradients(b, loc, plan, stage, batch, head, queryTile, j,
                         queryLen, keyLen, offset, /*unmasked=*/Value(), masked,
                         /*kvKernel=*/false, firstLoad);
-    TileMmaOp::create(b, loc, TileProduct::dsk, stage);
+    TileMmaOp::create(b, loc, TileProduct::dsk, stage,
+                      usesWgmma(plan.schedule.getAlgorithm()));
+    finishGradStep(b, loc, plan);
   };
   emitLoop(lo, fullLo, /*masked=*/true);
   emitLoop(fullLo, fullHi, /*masked=*/false);

@@ -209,6 +209,9 @@ LogicalResult AttentionGradPrinter::printGradScores(GradScoresOp op) {
 LogicalResult AttentionGradPrinter::printWarpgroupMma(TileMmaOp mma) {
   std::string stage = name(mma.getStage());
   bool kv = kvKernel();
+  // An async product is waited for by a later flash.grad_mma_wait; the
+  // others right here.
+  bool async = mma.getAsync();
   // Products of two shared tiles: this warpgroup's 64 rows of the resident
   // tile (wgrow0) against the whole streamed one.
   auto sharedProduct = [&](StringRef acc, StringRef cols, StringRef a,
@@ -216,19 +219,20 @@ LogicalResult AttentionGradPrinter::printWarpgroupMma(TileMmaOp mma) {
     line() << "fg::acc_tile<kWarpRows, " << cols << "> " << acc << ";\n";
     line() << "fg::wg::issue_ABt(" << acc << ", " << a << ", wgrow0, " << b
            << ".stage(" << stage << "));\n";
-    line() << "fg::wg::mma_wait<0>(" << acc << ");\n";
+    if (!async)
+      line() << "fg::wg::mma_wait<0>(" << acc << ");\n";
   };
-  // acc += (the 16-bit copy of a score tile) B, B's rows the score tile's
-  // columns: the registers stay read until the wait.
-  auto registerProduct = [&](StringRef acc, StringRef scores, StringRef cols,
-                             StringRef b) {
-    line() << "{\n";
-    line() << "  fg::a_tile<Elem, kWarpRows, " << cols << "> a;\n";
-    line() << "  fg::warp::convert(a, " << scores << ");\n";
-    line() << "  fg::wg::issue_rAB(" << acc << ", a, " << b << ".stage(" << stage
-           << "));\n";
-    line() << "  fg::wg::mma_wait<0>(" << acc << ");\n";
-    line() << "}\n";
+  // acc += (the 16-bit copy `a` of a score tile) B, B's rows the score
+  // tile's columns. wgmma reads `a` until the product completes, so it is
+  // declared in the step's scope, not a block of its own.
+  auto registerProduct = [&](StringRef acc, StringRef a, StringRef scores,
+                             StringRef cols, StringRef b) {
+    line() << "fg::a_tile<Elem, kWarpRows, " << cols << "> " << a << ";\n";
+    line() << "fg::warp::convert(" << a << ", " << scores << ");\n";
+    line() << "fg::wg::issue_rAB(" << acc << ", " << a << ", " << b << ".stage("
+           << stage << "));\n";
+    if (!async)
+      line() << "fg::wg::mma_wait<0>(" << acc << ");\n";
   };
   switch (mma.getProduct()) {
   case TileProduct::qk: // S^T = K Q^T (kv), S = Q K^T (dq)
@@ -244,13 +248,13 @@ LogicalResult AttentionGradPrinter::printWarpgroupMma(TileMmaOp mma) {
       sharedProduct("dp_tile", "kTileK", "sdO", "sV");
     return success();
   case TileProduct::ptdo: // dV += P^T dO
-    registerProduct("acc_dv", "s_tile", "kTileQ", "sdO");
+    registerProduct("acc_dv", "pt_a", "s_tile", "kTileQ", "sdO");
     return success();
   case TileProduct::dstq: // dK += dS^T Q
-    registerProduct("acc_dk", "dp_tile", "kTileQ", "sQ");
+    registerProduct("acc_dk", "dst_a", "dp_tile", "kTileQ", "sQ");
     return success();
   case TileProduct::dsk: // dQ += dS K (dq; the kv kernel's is mma.sync's)
-    registerProduct("acc_dq", "dp_tile", "kTileK", "sK"); // dQ += dS K
+    registerProduct("acc_dq", "ds_a", "dp_tile", "kTileK", "sK");
     return success();
   default:
     return mma.emitOpError() << "has no printing in a "
@@ -387,6 +391,25 @@ LogicalResult AttentionGradPrinter::printKernelOp(Operation *op) {
                << base(TensorRole::delta, rows.getBatch(), rows.getHead())
                << " + (long long)" << row0 << " * delta_s2, delta_s2, " << valid
                << ", 0.0f);\n";
+        return success();
+      })
+      .Case<GradMmaWaitOp>([&](GradMmaWaitOp wait) {
+        line() << "fg::ptx::wgmma_wait<" << wait.getPending() << ">();\n";
+        SmallVector<StringRef> fenced;
+        if (wait.getScore())
+          fenced.push_back("s_tile");
+        if (wait.getDscore())
+          fenced.push_back("dp_tile");
+        if (wait.getAccumulators()) {
+          if (kvKernel()) {
+            fenced.push_back("acc_dk");
+            fenced.push_back("acc_dv");
+          } else {
+            fenced.push_back("acc_dq");
+          }
+        }
+        for (StringRef acc : fenced)
+          line() << "fg::wg::reg_fence(" << acc << ");\n";
         return success();
       })
       .Case<GradProbabilitiesOp>([&](auto) {

@@ -450,3 +450,24 @@ flash.kernel @k family attention_grad_kv schedule #flash.schedule<algorithm = fl
   // expected-error@+1 {{'flash.accum_add' op must directly follow the flash.tile_mma dsk whose tile it adds}}
   flash.accum_add dq_accum[%c0, %c0, %c0] extent %c0
 }
+
+// -----
+
+// A gradient kernel's asynchronous products need a warpgroup schedule, and
+// so does the wait for them.
+#grad2 = #flash.schedule<algorithm = flash2_grad, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0>
+flash.kernel @grad_async family attention_grad_kv schedule #grad2 problem {} {
+  %ids:3 = flash.grid_map ["key_tile", "kv_head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.tile_mma' op async products are issued by the consumers of a flash.warp_specialize (flash3) or by the gradient kernels of a flash3_grad schedule}}
+  flash.tile_mma qk stage %c0 async
+}
+
+// -----
+
+#grad2w = #flash.schedule<algorithm = flash2_grad, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0>
+flash.kernel @grad_wait family attention_grad_kv schedule #grad2w problem {} {
+  %ids:3 = flash.grid_map ["key_tile", "kv_head", "batch"] extents ["1", "1", "1"] : index, index, index
+  // expected-error@+1 {{'flash.grad_mma_wait' op waits for warpgroup products, which a flash2_grad schedule does not issue}}
+  flash.grad_mma_wait 0 score
+}

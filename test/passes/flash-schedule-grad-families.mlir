@@ -10,21 +10,32 @@
 // RUN: flashgen-opt %s -flash-derive-backward -flash-schedule="target=h200 dims=B=2,N=4096 top-k=3" -flash-lower-kernels -flash-warp-specialize -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s --check-prefix=DEFAULT
 // RUN: not flashgen-opt %s -flash-derive-backward -flash-schedule="target=sm_80 dims=B=2,N=4096 algorithm=flash3_grad" 2>&1 | FileCheck %s --check-prefix=NOWGMMA
 
-// The wgmma kernels: S^T and dP^T from two shared tiles, dV and dK with
-// P^T and dS^T from registers, the kv kernel's dQ on mma.sync.
+// The wgmma kernels: S^T and dP^T from two shared tiles, issued together;
+// dV and dK with P^T and dS^T from registers, in flight while the next
+// steps run; the kv kernel's dQ on mma.sync; every product waited for
+// before the step ends.
 // FLASH3: algorithm flash3_grad needs wgmma
 // FLASH3: fg::wg::issue_ABt(s_tile, sK, wgrow0, sQ.stage(
 // FLASH3: fg::wg::issue_ABt(dp_tile, sV, wgrow0, sdO.stage(
-// FLASH3: fg::wg::issue_rAB(acc_dv, a, sdO.stage(
-// FLASH3: fg::wg::issue_rAB(acc_dk, a, sQ.stage(
+// FLASH3-NEXT: fg::ptx::wgmma_wait<1>();
+// FLASH3-NEXT: fg::wg::reg_fence(s_tile);
+// FLASH3: fg::wg::issue_rAB(acc_dv, pt_a, sdO.stage(
+// FLASH3-NEXT: fg::ptx::wgmma_wait<1>();
+// FLASH3-NEXT: fg::wg::reg_fence(dp_tile);
+// FLASH3: fg::wg::issue_rAB(acc_dk, dst_a, sQ.stage(
 // FLASH3: fg::warp::mma_AtB<kTileK>(dq_tile, sdS, 0, wq0, sK, 0, dq_c);
 // FLASH3: fg::warp::atomic_add_rows(
+// FLASH3: fg::ptx::wgmma_wait<0>();
+// FLASH3-NEXT: fg::wg::reg_fence(acc_dk);
+// FLASH3-NEXT: fg::wg::reg_fence(acc_dv);
 // The deterministic dq kernel: S and dP of its 64 query rows, dQ += dS K.
 // FLASH3DET: flashgen_family_backward_v0_kv
 // FLASH3DET-NOT: atomic_add_rows
 // FLASH3DET: flashgen_family_backward_v0_dq
 // FLASH3DET: fg::wg::issue_ABt(s_tile, sQ, wgrow0, sK.stage(
-// FLASH3DET: fg::wg::issue_rAB(acc_dq, a, sK.stage(
+// FLASH3DET: fg::wg::issue_rAB(acc_dq, ds_a, sK.stage(
+// FLASH3DET: fg::ptx::wgmma_wait<0>();
+// FLASH3DET-NEXT: fg::wg::reg_fence(acc_dq);
 // (The forward's kernels come first; the mma.sync gradients use no wgmma.)
 // FLASH2: === kernel @family_backward_v0_prep
 // FLASH2-NOT: fg::wg::

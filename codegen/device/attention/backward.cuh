@@ -88,7 +88,9 @@ FG_DEVICE void score_grad(acc_tile<R, C>& dp, const acc_tile<R, C>& p, const Vec
 }
 
 /// Adds acc to the f32 rows at dst (row_stride apart), rows < rows_valid,
-/// with reductions that never return a value (red.global.add).
+/// with reductions that never return a value (red.global.add), a lane's
+/// two adjacent columns in one (dst and row_stride even: the workspace is
+/// the bundle's contiguous f32 scratch).
 template <int R, int C>
 FG_DEVICE void atomic_add_rows(float* dst, i64 row_stride, int rows_valid, const acc_tile<R, C>& acc) {
   const int lane = ptx::lane_id();
@@ -101,8 +103,7 @@ FG_DEVICE void atomic_add_rows(float* dst, i64 row_stride, int rows_valid, const
       FG_UNROLL
       for (int n = 0; n < acc_tile<R, C>::kNT; ++n) {
         const int c = n * 8 + ((lane & 3) << 1);
-        ptx::red_add_f32(dst + r * row_stride + c, acc.v[m][n][2 * h]);
-        ptx::red_add_f32(dst + r * row_stride + c + 1, acc.v[m][n][2 * h + 1]);
+        ptx::red_add_f32x2(dst + r * row_stride + c, acc.v[m][n][2 * h], acc.v[m][n][2 * h + 1]);
       }
     }
 }

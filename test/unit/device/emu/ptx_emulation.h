@@ -177,6 +177,13 @@ inline void red_add_f32(float* p, float v) {
   }
 }
 
+/// sm_90's vector reduction needs an 8-byte aligned address.
+inline void red_add_f32x2(float* p, float a, float b) {
+  if (reinterpret_cast<uintptr_t>(p) % 8) emu::fail("red.global.add.v2.f32: misaligned");
+  red_add_f32(p, a);
+  red_add_f32(p + 1, b);
+}
+
 inline bool vote_any(bool pred) {
   auto& w = next_slots();
   const int lane = lane_id();
