@@ -1,7 +1,10 @@
 //===- AttentionGrad.h - schedules of the attention backward ----*- C++ -*-===//
 //
 // Resources, cost model, IO bound, search space and rules of the kernels
-// of flash.attention_grad (Schedule.h: flash2_grad, flash2_grad_deterministic).
+// of flash.attention_grad (Schedule.h: flash2_grad, flash2_grad_deterministic
+// on mma.sync; flash3_grad, flash3_grad_deterministic, the same kernels on
+// sm_90a warpgroup MMAs, whose warps come in warpgroups of 64 rows:
+// tile_kv = 16 warps, and for the deterministic dq kernel tile_q too).
 // With Br = tile_q, Bc = tile_kv, Dp, Dvp = D, Dv padded (paddedTileColumns)
 // and e the element bytes, per (batch, head):
 //
@@ -50,8 +53,8 @@ namespace flashgen::schedule {
 /// dV of a key tile live in the kv kernel's registers.
 constexpr int64_t kMaxGradHeadDim = 128;
 
-/// Why `algorithm` (flash2_grad or flash2_grad_deterministic) cannot run
-/// `p` on `t` at all (element type, head dims), or "".
+/// Why `algorithm` (a gradient family) cannot run `p` on `t` at all
+/// (element type, head dims, wgmma on the target), or "".
 std::string attentionGradPrecondition(const AttentionProblem &p,
                                       const Target &t, Algorithm algorithm);
 
@@ -96,7 +99,8 @@ Evaluation evaluateAttentionGrad(const AttentionProblem &p, const Target &t,
 
 /// The space of `algorithm` for `p` on `t`: tile_q, tile_kv in {32, 64,
 /// 128} (capped at the sequence lengths), stages in {2, 3}, warps in {2, 4,
-/// 8}. Fails with attentionGradPrecondition's message.
+/// 8} ({4, 8} for the wgmma families). Fails with
+/// attentionGradPrecondition's message.
 Result<ScheduleSpace> attentionGradSpace(const AttentionProblem &p,
                                          const Target &t, Algorithm algorithm);
 
