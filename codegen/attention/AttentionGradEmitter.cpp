@@ -234,18 +234,15 @@ LogicalResult AttentionGradPrinter::printWarpgroupMma(TileMmaOp mma) {
     if (!async)
       line() << "fg::wg::mma_wait<0>(" << acc << ");\n";
   };
+  // The kv kernel's rows are keys (K, V resident, Q, dO streamed), the dq
+  // kernel's queries.
+  StringRef cols = kv ? "kTileQ" : "kTileK";
   switch (mma.getProduct()) {
   case TileProduct::qk: // S^T = K Q^T (kv), S = Q K^T (dq)
-    if (kv)
-      sharedProduct("s_tile", "kTileQ", "sK", "sQ");
-    else
-      sharedProduct("s_tile", "kTileK", "sQ", "sK");
+    sharedProduct("s_tile", cols, kv ? "sK" : "sQ", kv ? "sQ" : "sK");
     return success();
   case TileProduct::dov: // dP^T = V dO^T (kv), dP = dO V^T (dq)
-    if (kv)
-      sharedProduct("dp_tile", "kTileQ", "sV", "sdO");
-    else
-      sharedProduct("dp_tile", "kTileK", "sdO", "sV");
+    sharedProduct("dp_tile", cols, kv ? "sV" : "sdO", kv ? "sdO" : "sV");
     return success();
   case TileProduct::ptdo: // dV += P^T dO
     registerProduct("acc_dv", "pt_a", "s_tile", "kTileQ", "sdO");

@@ -111,7 +111,8 @@ struct Buffers {
         delta(size_t(c.B) * c.Hq * c.N, true), dq_accum(size_t(c.B) * c.Hq * c.N * c.D, true) {}
 };
 
-void check(const Case& c, Buffers& t, const std::function<GradKernels(Buffers&)>& make) {
+void check(const Case& c, const std::function<GradKernels(Buffers&)>& make) {
+  Buffers t(c);
   std::mt19937 rng(c.N * 131 + c.M * 7 + c.D);
   fill_normal_bf16(t.q.mem, rng);
   fill_normal_bf16(t.k.mem, rng);
@@ -254,43 +255,37 @@ class AttentionGradEmuTest : public EmuTest {};
 // scales it.
 TEST_F(AttentionGradEmuTest, CausalGqaAtomicDq) {
   Case c = causalGqa();
-  Buffers t(c);
-  check(c, t, FG_GRAD_ATOMIC(grad_causal_gqa, c.B, c.N));
+  check(c, FG_GRAD_ATOMIC(grad_causal_gqa, c.B, c.N));
 }
 
 // 32 query rows over 4 warps (a forced schedule): the dQ step splits into
 // 2 row groups of 16 x 2 column halves of 64.
 TEST_F(AttentionGradEmuTest, CausalGqaDqSplitOverColumns) {
   Case c = causalGqa();
-  Buffers t(c);
   static_assert(FG_NS(grad_causal_gqa_split, kv)::kDqColWarps == 2, "the column split is exercised");
-  check(c, t, FG_GRAD_ATOMIC(grad_causal_gqa_split, c.B, c.N));
+  check(c, FG_GRAD_ATOMIC(grad_causal_gqa_split, c.B, c.N));
 }
 
 // flash2_grad_deterministic: dQ by the dq kernel, no atomics.
 TEST_F(AttentionGradEmuTest, CausalGqaDeterministic) {
   Case c = causalGqa();
-  Buffers t(c);
-  check(c, t, FG_GRAD_DET(grad_causal_gqa_det, c.B, c.N));
+  check(c, FG_GRAD_DET(grad_causal_gqa_det, c.B, c.N));
 }
 
 // softcap: dS carries d(30 tanh(s / 30)) / ds, evaluated at the raw score.
 TEST_F(AttentionGradEmuTest, SoftcapScoreGrad) {
   Case c = softcap();
-  Buffers t(c);
-  check(c, t, FG_GRAD_ATOMIC(grad_softcap, c.B, c.N));
+  check(c, FG_GRAD_ATOMIC(grad_softcap, c.B, c.N));
 }
 
 TEST_F(AttentionGradEmuTest, SlidingWindowDeterministic) {
   Case c = slidingWindow();
-  Buffers t(c);
-  check(c, t, FG_GRAD_DET(grad_window_det, c.B, c.N));
+  check(c, FG_GRAD_DET(grad_window_det, c.B, c.N));
 }
 
 TEST_F(AttentionGradEmuTest, KvCacheFewerQueriesThanKeys) {
   Case c = kvCache();
-  Buffers t(c);
-  check(c, t, FG_GRAD_ATOMIC(grad_kv_cache, c.B, c.N, c.M));
+  check(c, FG_GRAD_ATOMIC(grad_kv_cache, c.B, c.N, c.M));
 }
 
 // ---- flash3_grad, flash3_grad_deterministic (wgmma) -------------------------
@@ -300,37 +295,32 @@ TEST_F(AttentionGradEmuTest, KvCacheFewerQueriesThanKeys) {
 
 TEST_F(AttentionGradEmuTest, Wgmma_CausalGqaAtomicDq) {
   Case c = causalGqa();
-  Buffers t(c);
   static_assert(FG_NS(grad3_causal_gqa, kv)::kWarpRows == 16, "a warpgroup kernel");
-  check(c, t, FG_GRAD_ATOMIC(grad3_causal_gqa, c.B, c.N));
+  check(c, FG_GRAD_ATOMIC(grad3_causal_gqa, c.B, c.N));
 }
 
 TEST_F(AttentionGradEmuTest, Wgmma_SoftcapScoreGrad) {
   Case c = softcap();
-  Buffers t(c);
-  check(c, t, FG_GRAD_ATOMIC(grad3_softcap, c.B, c.N));
+  check(c, FG_GRAD_ATOMIC(grad3_softcap, c.B, c.N));
 }
 
 TEST_F(AttentionGradEmuTest, Wgmma_KvCacheFewerQueriesThanKeys) {
   Case c = kvCache();
-  Buffers t(c);
-  check(c, t, FG_GRAD_ATOMIC(grad3_kv_cache, c.B, c.N, c.M));
+  check(c, FG_GRAD_ATOMIC(grad3_kv_cache, c.B, c.N, c.M));
 }
 
 // Head dim 64 with one warpgroup (a forced schedule: tile_q 32, tile_kv 64,
 // 4 warps).
 TEST_F(AttentionGradEmuTest, Wgmma_HeadDim64OneWarpgroup) {
   Case c{1, 2, 2, 100, 100, 64, {}, {}};
-  Buffers t(c);
   static_assert(FG_NS(grad3_d64, kv)::kWarps == 4, "one warpgroup");
-  check(c, t, FG_GRAD_ATOMIC(grad3_d64, c.B, c.N));
+  check(c, FG_GRAD_ATOMIC(grad3_d64, c.B, c.N));
 }
 
 // flash3_grad_deterministic: the dq kernel's warpgroups own 64 query rows
 // of S, dP and dQ (dQ += dS K with dS from registers).
 TEST_F(AttentionGradEmuTest, Wgmma_HeadDim64Deterministic) {
   Case c{1, 2, 2, 100, 100, 64, {}, {}};
-  Buffers t(c);
-  check(c, t, FG_GRAD_DET(grad3_d64_det, c.B, c.N));
+  check(c, FG_GRAD_DET(grad3_d64_det, c.B, c.N));
 }
 #endif  // FLASHGEN_EMITTED_KERNEL_DIR
