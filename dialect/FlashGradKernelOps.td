@@ -144,51 +144,6 @@ def Flash_AccumAddOp : Flash_Op<"accum_add", []> {
   let hasVerifier = 1;
 }
 
-def Flash_AccumStageOp : Flash_Op<"accum_stage", []> {
-  let summary = "stage the dQ tile in shared memory for a bulk reduction";
-  let description = [{
-    flash3_grad's form of flash.accum_add: the dQ slice the flash.tile_mma
-    dsk before it made is stored into staging slot `slot` (0 or 1, f32
-    rows of the query tile), each warp its own rows and columns, and
-    fenced for the async proxy. A barrier, then flash.accum_flush, adds
-    the staged tile to the accumulator.
-  }];
-  let arguments = (ins Flash_TensorRole:$tensor, Index:$slot);
-  let assemblyFormat = "$tensor `slot` $slot attr-dict";
-  let hasVerifier = 1;
-}
-
-def Flash_AccumFlushOp : Flash_Op<"accum_flush", []> {
-  let summary = "add the staged dQ tile to the f32 accumulator, one bulk reduction per row";
-  let description = [{
-    Rows [row_tile * tile_q, +tile_q) of query head `head`, rows at or past
-    `extent` skipped, from staging slot `slot`: cp.reduce.async.bulk .add
-    (reduced in the L2 by whole lines; like flash.accum_add, the order of
-    the additions depends on the order the CTAs run in). The issuing lanes
-    then wait until the reductions of the step before no longer read their
-    slot, so that the next step may stage into it after a barrier.
-  }];
-  let arguments = (ins Flash_TensorRole:$tensor, Index:$batch, Index:$head,
-                       Index:$row_tile, Index:$extent, Index:$slot);
-  let assemblyFormat = [{
-    $tensor `[` $batch `,` $head `,` $row_tile `]` `extent` $extent `slot` $slot
-    attr-dict
-  }];
-  let hasVerifier = 1;
-}
-
-def Flash_AccumDrainOp : Flash_Op<"accum_drain", []> {
-  let summary = "wait for every bulk reduction of the kernel to complete";
-  let description = [{
-    After the last flash.accum_flush: the staging slots are read and the
-    accumulator's rows written before the CTA exits (the convert kernel
-    reads them).
-  }];
-  let arguments = (ins Flash_TensorRole:$tensor);
-  let assemblyFormat = "$tensor attr-dict";
-  let hasVerifier = 1;
-}
-
 def Flash_GradStoreOp : Flash_Op<"grad_store", []> {
   let summary = "write a gradient accumulator's rows, times `scale`";
   let description = [{

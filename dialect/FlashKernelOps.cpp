@@ -453,34 +453,6 @@ LogicalResult ScoresStageOp::verify() {
   return failed(kernel) ? failure() : checkAtomicSchedule(*this, *kernel);
 }
 
-/// The bulk-reduction ops: a kv kernel of an atomic warpgroup schedule
-/// (flash3_grad), naming the dQ accumulator.
-LogicalResult checkBulkDq(Operation *op, TensorRole tensor) {
-  FailureOr<KernelOp> kernel =
-      checkGradOp(op, {KernelFamily::attention_grad_kv});
-  if (failed(kernel) || failed(checkAtomicSchedule(op, *kernel)))
-    return failure();
-  if (!usesWgmma(kernel->getSchedule().getAlgorithm()))
-    return op->emitOpError()
-           << "stages dQ for a bulk reduction, which sm_90a's flash3_grad "
-              "schedules do; this kernel's is "
-           << stringifyAlgorithm(kernel->getSchedule().getAlgorithm())
-           << " (use flash.accum_add)";
-  return checkOpTensor(op, tensor, {TR::dq_accum});
-}
-
-LogicalResult AccumStageOp::verify() {
-  if (failed(checkBulkDq(*this, getTensor())))
-    return failure();
-  auto product = dyn_cast_or_null<TileMmaOp>((*this)->getPrevNode());
-  if (!product || product.getProduct() != TileProduct::dsk)
-    return emitOpError() << "must directly follow the flash.tile_mma dsk "
-                            "whose tile it stages";
-  return success();
-}
-LogicalResult AccumFlushOp::verify() { return checkBulkDq(*this, getTensor()); }
-LogicalResult AccumDrainOp::verify() { return checkBulkDq(*this, getTensor()); }
-
 LogicalResult AccumAddOp::verify() {
   FailureOr<KernelOp> kernel =
       checkGradOp(*this, {KernelFamily::attention_grad_kv});

@@ -281,10 +281,6 @@ KernelOp buildKvKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
   int64_t tileQ = s.getTileQ(), tileKv = s.getTileKv(), stages = s.getStages();
   int64_t group = plan.queryHeads / plan.keyHeads;
   bool atomicDq = gradAtomicDq(s.getAlgorithm());
-  // flash3_grad adds dQ with sm_90's bulk reductions (whole lines in the
-  // L2), flash2_grad with per-element float atomics (sm_80 has no bulk
-  // copies).
-  bool bulkDq = atomicDq && usesWgmma(s.getAlgorithm());
   Type index = b.getIndexType();
   auto grid = GridMapOp::create(
       b, loc, TypeRange{index, index, index},
@@ -365,25 +361,12 @@ KernelOp buildKvKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
     if (atomicDq) {
       ScoresStageOp::create(b, loc);
       BarrierOp::create(b, loc);
-      // flash3_grad stages the tile in shared memory (two slots: a step
-      // stages while the reductions of the one before still read theirs),
-      // then adds it with one bulk reduction per row.
-      Value slot = bulkDq ? ib.rem(t, ib.c(2)) : Value();
       TileMmaOp::create(b, loc, TileProduct::dsk, stage);
-      if (bulkDq) {
-        AccumStageOp::create(b, loc, TensorRole::dq_accum, slot);
-        BarrierOp::create(b, loc);
-        AccumFlushOp::create(b, loc, TensorRole::dq_accum, batch, head,
-                             queryTile, queryLen, slot);
-      } else {
-        AccumAddOp::create(b, loc, TensorRole::dq_accum, batch, head,
-                           queryTile, queryLen);
-      }
+      AccumAddOp::create(b, loc, TensorRole::dq_accum, batch, head, queryTile,
+                         queryLen);
     }
     finishGradStep(b, loc, plan);
   }
-  if (bulkDq)
-    AccumDrainOp::create(b, loc, TensorRole::dq_accum);
   // A key tile no query sees still writes its (zero) dK, dV; its K, V
   // copies were never waited for.
   TileWaitOp::create(b, loc, 0);

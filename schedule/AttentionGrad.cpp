@@ -124,21 +124,12 @@ int64_t dPad(const AttentionProblem &p) { return paddedTileColumns(p.headDim); }
 int64_t dvPad(const AttentionProblem &p) { return paddedTileColumns(p.valueDim); }
 
 // The kernels' shared-memory plans (the header's formulas).
-/// flash3_grad stages the f32 dQ tile for its bulk reductions: two slots of
-/// tile_q rows, each row padded by 16 bytes (the emitter's
-/// fg::wg::f32_rows).
-constexpr int64_t kDqStagingSlots = 2;
-constexpr int64_t kDqStagingRowPadBytes = 16;
-
 int64_t kvSmemBytes(const AttentionProblem &p, const Schedule &s) {
   const int64_t row = dPad(p) + dvPad(p);
-  // dS^T is staged for the dQ product of the atomic forms only.
-  int64_t bytes = (s.tileKv * row + s.stages * s.tileQ * row +
-                   (atomicDq(s) ? s.tileKv * s.tileQ : 0)) *
-                  p.elementBytes;
-  if (atomicDq(s) && warpgroupMma(s))
-    bytes += kDqStagingSlots * s.tileQ * (dPad(p) * kF32Bytes + kDqStagingRowPadBytes);
-  return bytes;
+  // dS^T is staged for the dQ product of flash2_grad only.
+  return (s.tileKv * row + s.stages * s.tileQ * row +
+          (atomicDq(s) ? s.tileKv * s.tileQ : 0)) *
+         p.elementBytes;
 }
 int64_t dqSmemBytes(const AttentionProblem &p, const Schedule &s) {
   const int64_t row = dPad(p) + dvPad(p);
@@ -432,12 +423,8 @@ Evaluation flashgen::schedule::evaluateAttentionGrad(const AttentionProblem &p,
     const int64_t accRow = atomics ? D * kF32Bytes : 0;     // red.global.add
     const int64_t inGlobal = heads * visit.queryRowLoads * inRow;
     const int64_t accGlobal = heads * visit.queryRowLoads * accRow;
-    // flash3_grad's bulk reductions are read-modify-writes of whole lines
-    // in the L2 (its bandwidth, twice the bytes); flash2_grad's per-element
-    // reductions are priced at the L2's reduction rate.
-    const bool bulk = atomics && warpgroupMma(s);
-    kv.globalBytes = keySide + inGlobal + (bulk ? 2 : 1) * accGlobal;
-    kv.atomicOps = bulk ? 0 : static_cast<double>(accGlobal) / kF32Bytes;
+    kv.globalBytes = keySide + inGlobal + accGlobal;
+    kv.atomicOps = static_cast<double>(accGlobal) / kF32Bytes;
     // The key tiles of a KV head read the group's query rows; a window
     // keeps a key tile's query range short and its readers few.
     int64_t readers = visit.keyTiles;

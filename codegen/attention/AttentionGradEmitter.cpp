@@ -90,8 +90,6 @@ private:
   bool scoresModified = false;
 
   bool kvKernel() const { return family == KernelFamily::attention_grad_kv; }
-  /// flash3_grad's kv kernel: dQ staged and added by bulk reductions.
-  bool bulkDq() const { return kvKernel() && atomicDq && wgmma; }
   /// The tensors and scratch buffers the family's kernels take, in order.
   SmallVector<TensorRole> params() const;
   LogicalResult printKernelOp(Operation *op) override;
@@ -439,30 +437,6 @@ LogicalResult AttentionGradPrinter::printKernelOp(Operation *op) {
         line() << "}\n";
         return success();
       })
-      .Case<AccumStageOp>([&](AccumStageOp stage) {
-        line() << "fg::wg::stage_rows(sdQ.slot(" << name(stage.getSlot())
-               << "), wq0, dq_c, dq_tile);\n";
-        --indent;
-        line() << "}\n";
-        // Every thread's stores, then a barrier, before the bulk reads.
-        line() << "fg::ptx::fence_proxy_async_smem();\n";
-        return success();
-      })
-      .Case<AccumFlushOp>([&](AccumFlushOp flush) {
-        std::string row0 = "((" + name(flush.getRowTile()) + ") * kTileQ)";
-        line() << "if (threadIdx.x < 32) // warp 0 issues the tile's row reductions\n";
-        line() << "  fg::wg::reduce_rows("
-               << base(TensorRole::dq_accum, flush.getBatch(), flush.getHead())
-               << " + (long long)" << row0 << " * dq_accum_s2, dq_accum_s2, "
-               << name(flush.getExtent()) << " - " << row0 << ", sdQ.slot("
-               << name(flush.getSlot()) << "));\n";
-        return success();
-      })
-      .Case<AccumDrainOp>([&](auto) {
-        line() << "if (threadIdx.x < 32)\n";
-        line() << "  fg::wg::reduce_drain();\n";
-        return success();
-      })
       .Case<GradStoreOp>([&](GradStoreOp store) {
         const GradParam &p = gradParam(store.getTensor());
         std::string acc = std::string("acc_") + p.cName;
@@ -626,11 +600,8 @@ std::string AttentionGradPrinter::header() {
       << "constexpr int kSmemQ = kSmemV + VTile::kBytes;\n"
       << "constexpr int kSmemDO = kSmemQ + QRing::kBytes;\n"
       << "constexpr int kSmemDS = kSmemDO + DORing::kBytes;\n"
-      << (bulkDq() ? "using DQRows = fg::wg::f32_rows<kTileQ, kHeadDim>;  // dQ staged for the bulk reductions\n"
-                     "constexpr int kSmemDQ = kSmemDS + DSTile::kBytes;\n"
-                     "constexpr int kSmemBytes = kSmemDQ + 2 * DQRows::kBytes;  // two slots\n"
-                   : atomicDq ? "constexpr int kSmemBytes = kSmemDS + DSTile::kBytes;\n"
-                              : "constexpr int kSmemBytes = kSmemDS;\n")
+      << "constexpr int kSmemBytes = kSmemDS + " << (atomicDq ? "DSTile::kBytes" : "0")
+      << ";\n"
       << "static_assert(kWarpRows % 16 == 0, \"warps own whole 16-row MMA tiles\");\n"
       << "static_assert(kDqRowWarps * kDqColWarps == kWarps && kWarpQRows % 16 == 0 &&\n"
       << "              kDqWarpCols % kDqCols == 0 && kDqCols % 16 == 0,\n"
@@ -704,8 +675,6 @@ FailureOr<EmittedKernel> AttentionGradPrinter::print() {
     line() << "const DORing sdO{smem + kSmemDO};\n";
     if (atomicDq)
       line() << "const DSTile sdS{smem + kSmemDS};\n";
-    if (bulkDq())
-      line() << "const DQRows sdQ{smem + kSmemDQ};\n";
     line() << "fg::acc_tile<kWarpRows, kHeadDim> acc_dk;\n";
     line() << "fg::acc_tile<kWarpRows, kValueDim> acc_dv;\n";
     line() << "fg::col_vec<kTileQ> lse_v, delta_v;  // per query column\n";

@@ -471,24 +471,3 @@ flash.kernel @grad_wait family attention_grad_kv schedule #grad2w problem {} {
   // expected-error@+1 {{'flash.grad_mma_wait' op waits for warpgroup products, which a flash2_grad schedule does not issue}}
   flash.grad_mma_wait 0 score
 }
-
-// -----
-
-// The bulk reductions of dQ are sm_90a's: a flash2_grad kernel adds with
-// flash.accum_add.
-#grad2b = #flash.schedule<algorithm = flash2_grad, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0>
-flash.kernel @grad_bulk family attention_grad_kv schedule #grad2b problem {} {
-  %ids:3 = flash.grid_map ["key_tile", "kv_head", "batch"] extents ["1", "1", "1"] : index, index, index
-  // expected-error@+1 {{'flash.accum_drain' op stages dQ for a bulk reduction, which sm_90a's flash3_grad schedules do; this kernel's is flash2_grad (use flash.accum_add)}}
-  flash.accum_drain dq_accum
-}
-
-// -----
-
-#grad3b = #flash.schedule<algorithm = flash3_grad, tile_q = 32, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0>
-flash.kernel @grad_stage family attention_grad_kv schedule #grad3b problem {} {
-  %ids:3 = flash.grid_map ["key_tile", "kv_head", "batch"] extents ["1", "1", "1"] : index, index, index
-  %c0 = arith.constant 0 : index
-  // expected-error@+1 {{'flash.accum_stage' op must directly follow the flash.tile_mma dsk whose tile it stages}}
-  flash.accum_stage dq_accum slot %c0
-}

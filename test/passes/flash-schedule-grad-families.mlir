@@ -12,9 +12,8 @@
 
 // The wgmma kernels: S^T and dP^T from two shared tiles, issued together;
 // dV and dK with P^T and dS^T from registers, in flight while the next
-// steps run; the kv kernel's dQ on mma.sync, staged in shared memory and
-// added by bulk reductions; every product waited for before the step
-// ends, every reduction before the kernel does.
+// steps run; the kv kernel's dQ on mma.sync; every product waited for
+// before the step ends.
 // FLASH3: algorithm flash3_grad needs wgmma
 // FLASH3: fg::wg::issue_ABt(s_tile, sK, wgrow0, sQ.stage(
 // FLASH3: fg::wg::issue_ABt(dp_tile, sV, wgrow0, sdO.stage(
@@ -25,15 +24,10 @@
 // FLASH3-NEXT: fg::wg::reg_fence(dp_tile);
 // FLASH3: fg::wg::issue_rAB(acc_dk, dst_a, sQ.stage(
 // FLASH3: fg::warp::mma_AtB<kTileK>(dq_tile, sdS, 0, wq0, sK, 0, dq_c);
-// FLASH3-NEXT: fg::wg::stage_rows(sdQ.slot(
-// FLASH3: fg::ptx::fence_proxy_async_smem();
-// FLASH3-NEXT: fg::cta::sync();
-// FLASH3-NEXT: if (threadIdx.x < 32)
-// FLASH3-NEXT: fg::wg::reduce_rows(dq_accum
+// FLASH3: fg::warp::atomic_add_rows(
 // FLASH3: fg::ptx::wgmma_wait<0>();
 // FLASH3-NEXT: fg::wg::reg_fence(acc_dk);
 // FLASH3-NEXT: fg::wg::reg_fence(acc_dv);
-// FLASH3: fg::wg::reduce_drain();
 // The deterministic dq kernel: S and dP of its 64 query rows, dQ += dS K.
 // FLASH3DET: flashgen_family_backward_v0_kv
 // FLASH3DET-NOT: atomic_add_rows

@@ -27,7 +27,7 @@
 // only mma.sync's.
 // BWD: @mha_backward  flash.attention_grad  B=2 Hq=16 Hkv=16 N=8192 M=8192 D=128 Dv=128 mask none bf16
 // BWD-NEXT: lower bound   on chip
-// BWD-NEXT: schedule      flash3_grad tile_q=
+// BWD-NEXT: schedule      flash3_grad tile_q={{.*}} warps=8
 // BWD-NEXT: copies        cp.async by every thread into wgmma's swizzled tiles
 // BWD: modeled IO    {{.*}} x bound; HBM {{.*}} x bound
 // BWD: candidates    1. flash3_grad

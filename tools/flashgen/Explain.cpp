@@ -149,9 +149,8 @@ std::string copiesText(ScheduleAttr s) {
            "atomics)";
   case Algorithm::flash3_grad:
     return "cp.async by every thread into wgmma's swizzled tiles (K, V once "
-           "per key tile; Q, dO through the ring); dQ staged in shared "
-           "memory and added into an f32 accumulator by bulk reductions "
-           "(cp.reduce.async.bulk, one per row)";
+           "per key tile; Q, dO through the ring); dQ added with "
+           "red.global.add into an f32 accumulator";
   case Algorithm::flash3_grad_deterministic:
     return "cp.async by every thread into wgmma's swizzled tiles; dQ by its "
            "own kernel (no float atomics)";

@@ -20,7 +20,6 @@
 #include "flashgen/device/core/convert.cuh"
 #include "flashgen/device/core/math.cuh"
 #include "flashgen/device/matmul/fragment.cuh"
-#include "flashgen/device/matmul/wgmma_ptx.cuh"
 
 namespace fg {
 namespace warp {
@@ -145,64 +144,6 @@ FG_DEVICE void scale_rows_to(T* dst, i64 dst_stride, const float* src, i64 src_s
 }
 
 }  // namespace warp
-
-#if defined(FG_HAVE_WGMMA)
-namespace wg {
-
-/// flash3_grad's f32 staging rows of the dQ tile: ROWS rows of COLS floats,
-/// kRowBytes apart. Each row is its own bulk reduction, so rows need not be
-/// adjacent: 16 bytes of skew per row move the fragment stores of the 8
-/// rows of a store instruction onto different banks.
-template <int ROWS, int COLS> struct f32_rows {
-  static_assert(COLS % 8 == 0, "f32_rows: rows of whole 32-byte sectors");
-  static constexpr int kRowBytes = COLS * 4 + 16;
-  static constexpr int kBytes = ROWS * kRowBytes;
-  /// Shared-window address of row 0 (16-byte aligned).
-  u32 base;
-  FG_DEVICE f32_rows slot(int s) const { return f32_rows{base + u32(s * kBytes)}; }
-};
-
-/// Stores this warp's acc into rows [r0, r0 + R), columns [c0, c0 + C) of
-/// dst (no other warp writes them). The bulk reductions (async proxy) read
-/// dst after ptx::fence_proxy_async_smem and a barrier.
-template <int R, int C, int ROWS, int COLS>
-FG_DEVICE void stage_rows(const f32_rows<ROWS, COLS>& dst, int r0, int c0, const acc_tile<R, C>& acc) {
-  using Rows = f32_rows<ROWS, COLS>;
-  const int lane = ptx::lane_id();
-  FG_UNROLL
-  for (int m = 0; m < R / 16; ++m)
-    FG_UNROLL
-    for (int h = 0; h < 2; ++h) {
-      const int r = r0 + m * 16 + (lane >> 2) + 8 * h;
-      FG_UNROLL
-      for (int n = 0; n < acc_tile<R, C>::kNT; ++n) {
-        const int c = c0 + n * 8 + ((lane & 3) << 1);
-        const u32 at = dst.base + u32(r * Rows::kRowBytes + c * 4);
-        ptx::st_shared_b32(at, ptx::float_as_u32(acc.v[m][n][2 * h]));
-        ptx::st_shared_b32(at + 4, ptx::float_as_u32(acc.v[m][n][2 * h + 1]));
-      }
-    }
-}
-
-/// Adds rows [0, min(ROWS, rows_valid)) of src into the f32 rows at dst
-/// (row_stride floats apart), one bulk reduction per row issued by the
-/// lanes of the calling warp; then each lane waits until its reductions of
-/// the call before no longer read their rows (src's other slot).
-template <int ROWS, int COLS>
-FG_DEVICE void reduce_rows(float* dst, i64 row_stride, int rows_valid, const f32_rows<ROWS, COLS>& src) {
-  using Rows = f32_rows<ROWS, COLS>;
-  const int lane = ptx::lane_id();
-  for (int r = lane; r < ROWS && r < rows_valid; r += 32)
-    ptx::bulk_reduce_add_f32(dst + r * row_stride, src.base + u32(r * Rows::kRowBytes), u32(COLS * 4));
-  ptx::bulk_commit();
-  ptx::bulk_wait_read<1>();
-}
-
-/// Waits until every bulk reduction this thread issued has completed.
-FG_DEVICE void reduce_drain() { ptx::bulk_wait<0>(); }
-
-}  // namespace wg
-#endif  // FG_HAVE_WGMMA
 }  // namespace fg
 
 #endif  // FLASHGEN_DEVICE_BACKWARD_CUH

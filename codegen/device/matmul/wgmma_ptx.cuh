@@ -199,26 +199,6 @@ template <int N> FG_DEVICE void wgmma_wait() {
 /// a barrier after it extends that to the other threads.
 FG_DEVICE void fence_proxy_async_smem() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
 
-/// Bulk reduction (the async proxy, a bulk group of this thread): adds the
-/// `bytes` f32 values at shared address `src` into global `dst`, reduced in
-/// the L2 as whole lines instead of one reduction per element (the
-/// gradient kernels' dQ). dst and src 16-byte aligned, bytes a multiple of
-/// 16; src must not change until bulk_wait_read lets it.
-FG_DEVICE void bulk_reduce_add_f32(float* dst, u32 src, u32 bytes) {
-  asm volatile("cp.reduce.async.bulk.global.shared::cta.bulk_group.add.f32 [%0], [%1], %2;\n" ::"l"(dst), "r"(src),
-               "r"(bytes)
-               : "memory");
-}
-/// Closes this thread's open bulk group.
-FG_DEVICE void bulk_commit() { asm volatile("cp.async.bulk.commit_group;\n" ::: "memory"); }
-/// Waits until at most N of this thread's bulk groups still read their
-/// shared sources.
-template <int N> FG_DEVICE void bulk_wait_read() {
-  asm volatile("cp.async.bulk.wait_group.read %0;\n" ::"n"(N) : "memory");
-}
-/// Waits until at most N of this thread's bulk groups are incomplete.
-template <int N> FG_DEVICE void bulk_wait() { asm volatile("cp.async.bulk.wait_group %0;\n" ::"n"(N) : "memory"); }
-
 /// Pins an accumulator register at this point of the program: the compiler
 /// may neither read it earlier (before a wgmma_wait) nor keep a stale copy.
 FG_DEVICE void reg_fence(float& x) { asm volatile("" : "+f"(x)::"memory"); }

@@ -453,22 +453,6 @@ inline void wgmma_commit() { emu_wgmma::commit(); }
 template <int N> inline void wgmma_wait() { emu_wgmma::wait(N); }
 inline void fence_proxy_async_smem() {}
 inline void reg_fence(float&) {}
-// The emulator has no copy engine: a bulk reduction adds its values at
-// issue (each element atomically, as other CTAs add into the same rows).
-inline void bulk_reduce_add_f32(float* dst, u32 src, u32 bytes) {
-  if (reinterpret_cast<uintptr_t>(dst) % 16 || src % 16 || bytes % 16)
-    emu::fail("cp.reduce.async.bulk: misaligned address or size");
-  emu::check_global(dst, bytes, true);
-  const u8* from = smem_ptr(src, bytes);
-  for (u32 i = 0; i < bytes / 4; ++i) {
-    float v;
-    std::memcpy(&v, from + 4 * i, 4);
-    red_add_f32(dst + i, v);
-  }
-}
-inline void bulk_commit() {}
-template <int N> inline void bulk_wait_read() {}
-template <int N> inline void bulk_wait() {}
 
 template <class T, int N, int TRANS_B = 0>
 inline void wgmma_ss(float (&d)[N / 8][4], u64 desc_a, u64 desc_b, int scale_d) {
