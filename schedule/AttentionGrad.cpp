@@ -80,9 +80,25 @@ constexpr int64_t kGradTileChoices[] = {32, 64, 128};
 constexpr int64_t kGradWarpChoices[] = {2, 4, 8};
 constexpr int64_t kMinGradStages = 2, kMaxGradStages = 3;
 
-/// Registers per thread besides the fragments: addresses, loop bounds,
-/// the ring's indices. An estimate, not fitted to ptxas yet.
+/// Registers per thread besides the fragments (addresses, loop bounds,
+/// the ring's indices): 56, checked against ptxas (CUDA 13, NVRTC, every
+/// gradient variant of the example specs for sm_80 and sm_90a,
+/// test/config/check-examples-nvrtc.sh), with two terms of the mma.sync
+/// kernels those checks showed:
+///   the kv kernel's dQ step (its slice and the fragments mma_AtB loads)
+///   live beside dK and dV: tile_q 32, tile_kv 128, 8 warps, D 128
+///   (fragments 184) used 255 registers and spilled 8-44 bytes for every
+///   masked or modified spec, the same tiles without dQ none: 16 more;
+///   a score_mod's derivative region with a 3-deep ring (modulo-3 stage
+///   indices): tile_q = tile_kv = 32, 2 warps, D 128 spilled 4 bytes with
+///   3 stages and none with 2: 8 more.
+/// The wgmma kernels hold no B fragments and came in under the estimate
+/// (tile_q 32, tile_kv 128, 8 warps, D 128: 250-254, no spill); their
+/// tile_q 64 forms sit at ptxas' limit (255 and 48 bytes spilled at 8
+/// warps, 254 at 4), so the estimate stays where it keeps them out.
 constexpr int64_t kGradAddressRegisters = 56;
+constexpr int64_t kGradAtomicDqStepRegisters = 16;
+constexpr int64_t kGradScoreModRingRegisters = 8;
 /// The kv kernel computes and adds dQ in column slices this wide
 /// (AttentionGradEmitter.cpp's kDqCols).
 constexpr int64_t kDqSliceColumns = 32;
@@ -160,6 +176,19 @@ std::pair<int64_t, int64_t> dqWarpShare(int64_t tileQ, int64_t headDim,
   return {tileQ / rowWarps, headDim / colWarps};
 }
 
+/// Registers besides the fragments of one kernel (the constants' comment).
+int64_t gradFixedRegisters(const AttentionProblem &p, const Schedule &s,
+                           bool kvKernel) {
+  int64_t fixed = kGradAddressRegisters;
+  if (warpgroupMma(s))
+    return fixed;
+  if (kvKernel && atomicDq(s))
+    fixed += kGradAtomicDqStepRegisters;
+  if (p.hasScoreMod && s.stages > 2)
+    fixed += kGradScoreModRingRegisters;
+  return fixed;
+}
+
 /// kv kernel, per thread, with r = tile_kv / warps key rows per warp: the
 /// f32 dK, dV accumulators (r (Dp + Dvp) / 32), the f32 score tiles S^T and
 /// dP^T (2 r Br / 32, and with a score_mod, whose derivative needs the
@@ -183,7 +212,7 @@ int64_t kvRegisters(const AttentionProblem &p, const Schedule &s) {
                                                std::min(std::max<int64_t>(cols, 8),
                                                         kDqSliceColumns)));
   }
-  return live + kGradAddressRegisters;
+  return live + gradFixedRegisters(p, s, /*kvKernel=*/true);
 }
 
 /// dq kernel, per thread, with R = tile_q / warps query rows per warp: the
@@ -192,7 +221,8 @@ int64_t kvRegisters(const AttentionProblem &p, const Schedule &s) {
 int64_t dqRegisters(const AttentionProblem &p, const Schedule &s) {
   const int64_t rows = ceilDiv(s.tileQ, std::max<int64_t>(1, s.warps));
   return lanes(rows * dPad(p)) + lanes(2 * rows * s.tileKv) +
-         (p.hasScoreMod ? lanes(rows * s.tileKv, 2) : 0) + kGradAddressRegisters;
+         (p.hasScoreMod ? lanes(rows * s.tileKv, 2) : 0) +
+         gradFixedRegisters(p, s, /*kvKernel=*/false);
 }
 
 std::string n(int64_t v) { return std::to_string(v); }
@@ -579,7 +609,7 @@ Result<ScheduleSpace> flashgen::schedule::attentionGradSpace(
 
   SpaceConstraint regs;
   regs.resource = "registers per thread";
-  regs.dims = {tq, tkv, warps};
+  regs.dims = {tq, tkv, stages, warps}; // stages: the 3-deep ring's term
   regs.value = [p, toSchedule](const Point &x) {
     return attentionGradRegisters(p, toSchedule(x));
   };

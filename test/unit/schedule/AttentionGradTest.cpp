@@ -106,7 +106,11 @@ TEST(AttentionGrad, BoundNeverExceedsTheModelOfAFeasibleSchedule) {
         });
         // flash3_grad_deterministic's tile_q = tile_kv = 16 x warps leaves
         // no register fit at D = 128; every other offered family has one.
-        if (a != Algorithm::Flash3GradDeterministic)
+        // flash2_grad at D = 128: 16 key rows a warp of dK and dV plus the
+        // dQ step exceed the registers everywhere (ptxas spilled the
+        // closest, AttentionGrad.cpp), the deterministic form fits.
+        if (a != Algorithm::Flash3GradDeterministic &&
+            !(a == Algorithm::Flash2Grad && p.headDim > 64))
           EXPECT_GT(feasible, 0u) << algorithmName(a);
       }
     }
@@ -170,7 +174,9 @@ TEST(AttentionGrad, ResourceFormulasMatchHandArithmetic) {
   a.stages = 2;
   a.warps = 4;
   EXPECT_EQ(attentionGradSmemBytes(p, a), 106496);
-  EXPECT_EQ(attentionGradRegisters(p, a), 296);
+  // Registers: the 296 of the fragments and fixed part above, plus the 16
+  // of the kv kernel's dQ step beside dK and dV (mma.sync, atomic dQ).
+  EXPECT_EQ(attentionGradRegisters(p, a), 312);
 
   // flash2_grad_deterministic, D = Dv = 64 with a score_mod, Br = 64,
   // Bc = 32, 3 stages, 2 warps:
@@ -180,9 +186,10 @@ TEST(AttentionGrad, ResourceFormulasMatchHandArithmetic) {
   //   the schedule's: 57344.
   //   kv: r = 16: dK, dV 16 x 128 / 32 = 64, S^T, dP^T 2 x 16 x 64 / 32 = 64,
   //   the raw score in bf16 16 x 64 / 64 = 16, copies 16 x 64 / 64 = 16,
-  //   lse and D 64 / 2 = 32: 192 + 56 = 248. dq: R = 32: dQ 32 x 64 / 32 =
+  //   lse and D 64 / 2 = 32: 192 + 56 = 248, and 8 for a score_mod's
+  //   derivative beside a 3-deep ring: 256. dq: R = 32: dQ 32 x 64 / 32 =
   //   64, S, dP 2 x 32 x 32 / 32 = 64, the raw score 32 x 32 / 64 = 16:
-  //   144 + 56 = 200. The schedule's: 248.
+  //   144 + 56 + 8 = 208. The schedule's: 256.
   AttentionProblem q = attention(4096, 64);
   q.hasScoreMod = true;
   Schedule b;
@@ -193,12 +200,12 @@ TEST(AttentionGrad, ResourceFormulasMatchHandArithmetic) {
   b.stages = 3;
   b.warps = 2;
   EXPECT_EQ(attentionGradSmemBytes(q, b), 57344);
-  EXPECT_EQ(attentionGradRegisters(q, b), 248);
+  EXPECT_EQ(attentionGradRegisters(q, b), 256);
   EXPECT_EQ(attentionGradKernels(b),
             (std::vector<GradKernel>{GradKernel::Prep, GradKernel::Kv,
                                      GradKernel::Dq}));
   EXPECT_EQ(attentionGradKernelSmemBytes(q, b, GradKernel::Dq), 40960);
-  EXPECT_EQ(attentionGradKernelRegisters(q, b, GradKernel::Dq), 200);
+  EXPECT_EQ(attentionGradKernelRegisters(q, b, GradKernel::Dq), 208);
   EXPECT_EQ(attentionGradKernelSmemBytes(q, b, GradKernel::Prep), 0);
   // Evaluation reports each kernel's own.
   Evaluation ev = evaluateAttentionGrad(q, target("sm_90"), b);
@@ -206,18 +213,19 @@ TEST(AttentionGrad, ResourceFormulasMatchHandArithmetic) {
   EXPECT_EQ(ev.kernels[0].name, "prep");
   EXPECT_EQ(ev.kernels[1].name, "kv");
   EXPECT_EQ(ev.kernels[1].smemBytes, 57344);
-  EXPECT_EQ(ev.kernels[1].registersPerThread, 248);
+  EXPECT_EQ(ev.kernels[1].registersPerThread, 256);
   EXPECT_EQ(ev.kernels[2].name, "dq");
   EXPECT_EQ(ev.kernels[2].smemBytes, 40960);
-  EXPECT_EQ(ev.kernels[2].registersPerThread, 200);
+  EXPECT_EQ(ev.kernels[2].registersPerThread, 208);
   EXPECT_EQ(ev.smemBytes, 57344);
 
   // The same tiles as flash2_grad: dS^T staged (+ 2 x 32 x 64 = 4096), no
   // dq kernel but a convert kernel; the dQ
-  // phase (64 + (64 / 2) x 32 / 32 = 96) stays under 192.
+  // phase (64 + (64 / 2) x 32 / 32 = 96) stays under 192, and the dQ step's
+  // 16 join the fixed part: 192 + 56 + 16 + 8 = 272.
   b.algorithm = Algorithm::Flash2Grad;
   EXPECT_EQ(attentionGradSmemBytes(q, b), 61440);
-  EXPECT_EQ(attentionGradRegisters(q, b), 248);
+  EXPECT_EQ(attentionGradRegisters(q, b), 272);
   ev = evaluateAttentionGrad(q, target("sm_90"), b);
   ASSERT_EQ(ev.kernels.size(), 3u);
   EXPECT_EQ(ev.kernels[2].name, "convert");
