@@ -114,14 +114,16 @@ struct FlashLowerKernels
         return op.emitError() << "schedule algorithm '"
                               << stringifyAlgorithm(schedule.getAlgorithm())
                               << "' has no attention gradient kernels "
-                                 "(supported: flash2_grad, "
-                                 "flash2_grad_deterministic, flash3_grad, "
-                                 "flash3_grad_deterministic)";
+                                 "(supported: "
+                              << sched::algorithmNames(
+                                     sched::isAttentionGradAlgorithm)
+                              << ")";
       if (op.getDeterministic() && gradAtomicDq(schedule.getAlgorithm()))
         return op.emitError() << "is deterministic but schedule " << schedule
                               << " adds dQ with float atomics (use "
-                                 "flash2_grad_deterministic or "
-                                 "flash3_grad_deterministic)";
+                              << sched::algorithmNames(
+                                     sched::isDeterministicGradAlgorithm, " or ")
+                              << ")";
       plan.schedule = schedule;
       b.setInsertionPointToEnd(getOperation().getBody());
       SmallVector<KernelOp> kernels;

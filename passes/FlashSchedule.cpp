@@ -93,10 +93,7 @@ struct FlashSchedule
       std::optional<sched::Algorithm> family = sched::parseAlgorithm(algorithm);
       if (!family) {
         module.emitError() << "flash-schedule: unknown algorithm '" << algorithm
-                           << "' (flash2, flash2_dsplit, flash3, chunk_fused, "
-                              "chunk_two_pass, flash2_grad, "
-                              "flash2_grad_deterministic, flash3_grad, "
-                              "flash3_grad_deterministic)";
+                           << "' (" << sched::algorithmNames() << ")";
         return signalPassFailure();
       }
       (sched::isAttentionAlgorithm(*family)       ? attentionOptions

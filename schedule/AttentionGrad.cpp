@@ -260,8 +260,8 @@ std::string flashgen::schedule::attentionGradPrecondition(
     return why;
   if (!isAttentionGradAlgorithm(algorithm))
     return std::string("'") + algorithmName(algorithm) +
-           "' is not an attention backward schedule (flash2_grad, "
-           "flash2_grad_deterministic, flash3_grad, flash3_grad_deterministic)";
+           "' is not an attention backward schedule (" +
+           algorithmNames(isAttentionGradAlgorithm) + ")";
   if (p.elementBytes != 2)
     return "flashgen's attention backward kernels take 16-bit inputs (bf16, "
            "f16) for the MMA; this op has " +
@@ -413,6 +413,9 @@ Evaluation flashgen::schedule::evaluateAttentionGrad(const AttentionProblem &p,
   const int64_t group = std::max<int64_t>(1, p.groupSize());
   const bool atomics = atomicDq(s);
   const double warps = std::max<int64_t>(1, s.warps);
+  // Readers of a whole streamed tile per step: every warp on mma.sync,
+  // every warpgroup on wgmma.
+  const double tileReaders = warpgroupMma(s) ? warps / kWarpgroupWarps : warps;
 
   // The score work every visited pair does, shared by kv and dq.
   const double pairs = static_cast<double>(heads) * visit.tilePairs;
@@ -480,8 +483,6 @@ Evaluation flashgen::schedule::evaluateAttentionGrad(const AttentionProblem &p,
     // K, V rows and every warp the whole Q, dO tiles, dV and dK every warp
     // dO and Q again; dS^T stored and read back; flash2_grad's dQ step
     // reads dS (each warp its rows) and every warp the whole K tile.
-    // wgmma reads the streamed tile once per warpgroup, not per warp.
-    const double tileReaders = warpgroupMma(s) ? warps / kWarpgroupWarps : warps;
     double perPair = Br * (dp + dvp) + Bc * (dp + dvp) +
                      2.0 * tileReaders * Br * (dp + dvp) + 2.0 * Bc * Br;
     if (atomics)
@@ -526,7 +527,6 @@ Evaluation flashgen::schedule::evaluateAttentionGrad(const AttentionProblem &p,
     dq.aluOps = scores * (kDqAluPerScore + modAlu) + maskedScores * maskAlu;
     // Per pair: the ring's K, V stores; each warp's own Q, dO rows; every
     // warp (wgmma: every warpgroup) the whole K (twice: S and dQ) and V.
-    const double tileReaders = warpgroupMma(s) ? warps / kWarpgroupWarps : warps;
     double perPair = (Bc + Br) * (dp + dvp) + tileReaders * Bc * (2 * dp + dvp);
     double perCta = Br * (dp + dvp) + Br * dp; // Q, dO stores, dQ staging
     dq.smemTraffic = (pairs * perPair + static_cast<double>(dq.ctas) * perCta) * e;

@@ -46,6 +46,23 @@ bool flashgen::schedule::gradAtomicDq(Algorithm a) {
   return a == Algorithm::Flash2Grad || a == Algorithm::Flash3Grad;
 }
 
+bool flashgen::schedule::isDeterministicGradAlgorithm(Algorithm a) {
+  return isAttentionGradAlgorithm(a) && !gradAtomicDq(a);
+}
+
+std::string flashgen::schedule::algorithmNames(bool (*keep)(Algorithm),
+                                               const char *separator) {
+  std::string out;
+  for (Algorithm a : kAllAlgorithms) {
+    if (keep && !keep(a))
+      continue;
+    if (!out.empty())
+      out += separator;
+    out += algorithmName(a);
+  }
+  return out;
+}
+
 bool flashgen::schedule::usesWgmma(Algorithm a) {
   return a == Algorithm::Flash3 || a == Algorithm::Flash3Grad ||
          a == Algorithm::Flash3GradDeterministic;

@@ -77,6 +77,12 @@ bool gradAtomicDq(Algorithm a);
 /// A schedule whose kernels are built on warpgroup MMAs (wgmma, sm_90a
 /// only): Flash3, Flash3Grad, Flash3GradDeterministic.
 bool usesWgmma(Algorithm a);
+/// A gradient schedule without float atomics (dQ by its own kernel).
+bool isDeterministicGradAlgorithm(Algorithm a);
+/// The names of the families `keep` selects (every family when null), in
+/// enum order, joined by `separator`: the lists messages give.
+std::string algorithmNames(bool (*keep)(Algorithm) = nullptr,
+                           const char *separator = ", ");
 
 struct Schedule {
   Algorithm algorithm = Algorithm::Flash2;

@@ -196,14 +196,14 @@ Result<ScheduleResult> flashgen::schedule::scheduleAttentionGrad(
     if (!isAttentionGradAlgorithm(*options.algorithm))
       return Result<ScheduleResult>::failure(
           std::string("'") + algorithmName(*options.algorithm) +
-          "' is not an attention backward schedule (flash2_grad, "
-          "flash2_grad_deterministic, flash3_grad, flash3_grad_deterministic)");
+          "' is not an attention backward schedule (" +
+          algorithmNames(isAttentionGradAlgorithm) + ")");
     if (deterministic && gradAtomicDq(*options.algorithm))
       return Result<ScheduleResult>::failure(
           std::string(algorithmName(*options.algorithm)) +
           " adds dQ up with float atomics, whose result depends on the order "
-          "CTAs run in; a deterministic backward needs "
-          "flash2_grad_deterministic or flash3_grad_deterministic");
+          "CTAs run in; a deterministic backward needs " +
+          algorithmNames(isDeterministicGradAlgorithm, " or "));
     families = {*options.algorithm};
   } else {
     // The warpgroup kernels where the target and head dims take them

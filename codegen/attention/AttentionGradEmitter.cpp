@@ -666,9 +666,10 @@ FailureOr<EmittedKernel> AttentionGradPrinter::print() {
   if (wgmma && (kvKernel() || family == KernelFamily::attention_grad_dq))
     line() << "const int wgrow0 = (int(threadIdx.x) / 128) * 64; // this warpgroup's first row\n";
   if (kvKernel()) {
-    if (atomicDq)
-      line() << "const int wq0 = (int(threadIdx.x) / 32 / kDqColWarps) * kWarpQRows; // its dQ rows\n"
-             << "  const int wdq0 = (int(threadIdx.x) / 32 % kDqColWarps) * kDqWarpCols; // and columns\n";
+    if (atomicDq) {
+      line() << "const int wq0 = (int(threadIdx.x) / 32 / kDqColWarps) * kWarpQRows; // its dQ rows\n";
+      line() << "const int wdq0 = (int(threadIdx.x) / 32 % kDqColWarps) * kDqWarpCols; // and columns\n";
+    }
     line() << "const KTile sK{smem + kSmemK};\n";
     line() << "const VTile sV{smem + kSmemV};\n";
     line() << "const QRing sQ{smem + kSmemQ};\n";
