@@ -63,7 +63,7 @@ struct FamilyRule {
 using TR = TensorRole;
 constexpr FamilyRule kFamilies[] = {
     {KernelFamily::attention,
-     {Algorithm::flash2, Algorithm::flash3},
+     {Algorithm::flash2, Algorithm::flash2_dsplit, Algorithm::flash3},
      false,
      {TR::q, TR::k, TR::v, TR::o},
      {},
@@ -299,6 +299,30 @@ LogicalResult TileLoadOp::verify() {
                          << stringifyTensorRole(getTensor())
                          << "; the kernel's schedule has "
                          << (query ? "tile_q = " : "tile_kv = ") << rows;
+  // Column chunks: the small-cache schedule's q and k chunks (tile_d wide)
+  // and v slices (tile_dv wide), and only there; its loads are all chunks.
+  bool dsplit = s.getAlgorithm() == Algorithm::flash2_dsplit;
+  if (bool(getColTile()) != bool(getCols()))
+    return emitOpError() << "names a column tile without its width, or a "
+                            "width without the column tile";
+  if (bool(getColTile()) != dsplit)
+    return emitOpError() << (dsplit ? "must load a column chunk (cols C at "
+                                      "INDEX): a flash2_dsplit kernel keeps "
+                                      "no whole rows on chip"
+                                    : "loads a column chunk, which only a "
+                                      "flash2_dsplit kernel does; this one's "
+                                      "schedule is ")
+                         << (dsplit ? "" : stringifyAlgorithm(s.getAlgorithm()));
+  if (dsplit) {
+    int64_t width = getTensor() == TensorRole::v ? s.getTileDv() : s.getTileD();
+    if (*getCols() != width)
+      return emitOpError() << "loads " << *getCols() << " columns of "
+                           << stringifyTensorRole(getTensor())
+                           << "; the kernel's schedule has "
+                           << (getTensor() == TensorRole::v ? "tile_dv = "
+                                                            : "tile_d = ")
+                           << width;
+  }
   return success();
 }
 
@@ -345,6 +369,30 @@ LogicalResult TileMmaOp::verify() {
     return emitOpError() << "async products are issued by the consumers of "
                             "a flash.warp_specialize (flash3) or by the "
                             "gradient kernels of a flash3_grad schedule";
+  // Only the small-cache schedule accumulates S over head-dim chunks, and
+  // it accumulates every score product.
+  bool dsplit = kernel->getSchedule().getAlgorithm() == Algorithm::flash2_dsplit;
+  if (getProduct() == TileProduct::qk && getAccumulate() != dsplit)
+    return emitOpError()
+           << (dsplit ? "must accumulate (a flash2_dsplit kernel adds S one "
+                        "head-dim chunk at a time after flash.score_clear)"
+                      : "accumulates S over head-dim chunks, which only a "
+                        "flash2_dsplit kernel does");
+  if (getProduct() != TileProduct::qk && getAccumulate())
+    return emitOpError() << "only the qk product accumulates over chunks";
+  return success();
+}
+
+LogicalResult ScoreClearOp::verify() {
+  FailureOr<KernelOp> kernel = enclosingKernel(*this, /*recurrence=*/false);
+  if (failed(kernel))
+    return failure();
+  if (kernel->getSchedule().getAlgorithm() != Algorithm::flash2_dsplit)
+    return emitOpError() << "starts a chunk-accumulated score tile, which "
+                            "only a flash2_dsplit kernel has; this one's "
+                            "schedule is "
+                         << stringifyAlgorithm(
+                                kernel->getSchedule().getAlgorithm());
   return success();
 }
 
@@ -367,8 +415,16 @@ LogicalResult SoftmaxUpdateOp::verify() {
 }
 
 LogicalResult OutputStoreOp::verify() {
-  if (failed(enclosingKernel(*this, /*recurrence=*/false)))
+  FailureOr<KernelOp> kernel = enclosingKernel(*this, /*recurrence=*/false);
+  if (failed(kernel))
     return failure();
+  bool dsplit = kernel->getSchedule().getAlgorithm() == Algorithm::flash2_dsplit;
+  if (bool(getValueSlice()) != dsplit)
+    return emitOpError() << (dsplit ? "must name its value slice (a "
+                                      "flash2_dsplit kernel stores tile_dv "
+                                      "columns of each row)"
+                                    : "names a value slice, which only a "
+                                      "flash2_dsplit kernel stores");
   return checkOpTensor(*this, getTensor(), {TR::o});
 }
 

@@ -90,14 +90,27 @@ def Flash_TileLoadOp : Flash_Op<"tile_load", []> {
     (boundary tiles are never read out of bounds). `stage` picks the
     pipeline buffer for streamed tiles; `async` loads are waited for by
     `flash.tile_wait`.
+
+    `cols C at col_tile` (flash2_dsplit, the small-cache schedule) copies only
+    columns [col_tile * C, +C): a tile_d-wide chunk of q or k, a tile_dv-wide
+    slice of v.
   }];
   let arguments = (ins Flash_TensorRole:$tensor, Index:$batch, Index:$head,
                        Index:$row_tile, Index:$extent, I64Attr:$rows,
-                       Index:$stage, UnitAttr:$async);
+                       Index:$stage, UnitAttr:$async,
+                       Optional<Index>:$col_tile, OptionalAttr<I64Attr>:$cols);
   let assemblyFormat = [{
     $tensor `[` $batch `,` $head `,` $row_tile `]` `rows` $rows `extent` $extent
-    `stage` $stage (`async` $async^)? attr-dict
+    (`cols` $cols^ `at` $col_tile)? `stage` $stage (`async` $async^)? attr-dict
   }];
+  let builders = [
+    OpBuilder<(ins "TensorRole":$tensor, "Value":$batch, "Value":$head,
+                   "Value":$rowTile, "Value":$extent, "int64_t":$rows,
+                   "Value":$stage, "bool":$async), [{
+      build($_builder, $_state, tensor, batch, head, rowTile, extent, rows,
+            stage, async, /*col_tile=*/Value(), /*cols=*/IntegerAttr());
+    }]>
+  ];
   let hasVerifier = 1;
 }
 
@@ -130,9 +143,27 @@ def Flash_TileMmaOp : Flash_Op<"tile_mma", []> {
     `async` (flash3 consumers, FlashPipelineOps.td): issued on the tensor
     cores and not waited for: `flash.mma_wait` does; `pv` then reads the P
     operand `flash.probabilities` made, not the score tile.
+    `accumulate` (flash2_dsplit): `qk` adds a query chunk x key chunk^T to
+    the score tile `flash.score_clear` started, one head-dim chunk at a time;
+    `pv` reads the value slice of stage `stage`.
   }];
-  let arguments = (ins Flash_TileProduct:$product, Index:$stage, UnitAttr:$async);
-  let assemblyFormat = "$product `stage` $stage (`async` $async^)? attr-dict";
+  let arguments = (ins Flash_TileProduct:$product, Index:$stage, UnitAttr:$async,
+                       UnitAttr:$accumulate);
+  let assemblyFormat = [{
+    $product `stage` $stage (`async` $async^)? (`accumulate` $accumulate^)? attr-dict
+  }];
+  let hasVerifier = 1;
+}
+
+def Flash_ScoreClearOp : Flash_Op<"score_clear", []> {
+  let summary = "start the score tile at zero (flash2_dsplit)";
+  let description = [{
+    The small-cache schedule computes S = Q K^T of one key tile in tile_d-wide
+    head-dim chunks (`flash.tile_mma qk ... accumulate`, one per chunk), since
+    neither whole Q rows nor whole K rows fit on chip; this op starts S before
+    the first chunk.
+  }];
+  let assemblyFormat = "attr-dict";
   let hasVerifier = 1;
 }
 
@@ -178,13 +209,24 @@ def Flash_OutputStoreOp : Flash_Op<"output_store", []> {
   let description = [{
     Also writes the rows' log-sum-exp to the kernel's optional `lse` tensor
     when the caller passed one (the backward pass and log-sum-exp merges of
-    partial outputs read it).
+    partial outputs read it). `slice` (flash2_dsplit): the accumulator holds
+    columns [slice * tile_dv, +tile_dv) of the rows; slice 0 writes the
+    log-sum-exp, which every slice computes alike.
   }];
   let arguments = (ins Flash_TensorRole:$tensor, Index:$batch, Index:$head,
-                       Index:$row_tile, Index:$extent);
+                       Index:$row_tile, Index:$extent,
+                       Optional<Index>:$value_slice);
   let assemblyFormat = [{
-    $tensor `[` $batch `,` $head `,` $row_tile `]` `extent` $extent attr-dict
+    $tensor `[` $batch `,` $head `,` $row_tile `]` `extent` $extent
+    (`slice` $value_slice^)? attr-dict
   }];
+  let builders = [
+    OpBuilder<(ins "TensorRole":$tensor, "Value":$batch, "Value":$head,
+                   "Value":$rowTile, "Value":$extent), [{
+      build($_builder, $_state, tensor, batch, head, rowTile, extent,
+            /*value_slice=*/Value());
+    }]>
+  ];
   let hasVerifier = 1;
 }
 

@@ -75,8 +75,9 @@ struct FlashLowerKernels
     }
   }
 
-  /// flash2 and flash3 lower to the same IR; the emitter picks the
-  /// warpgroup primitives for flash3.
+  /// flash2 and flash3 lower to the same IR (the emitter picks the
+  /// warpgroup primitives for flash3); flash2_dsplit to the small-cache
+  /// kernel (LowerAttentionDSplit.cpp).
   LogicalResult lowerAttention(AttentionOp op, OpBuilder &b,
                                SymbolTable &symbols) {
     SmallVector<ScheduleAttr> schedules = variantSchedules(op);
@@ -86,11 +87,13 @@ struct FlashLowerKernels
     SmallVector<Attribute> refs;
     for (auto [variant, schedule] : llvm::enumerate(schedules)) {
       Algorithm algorithm = schedule.getAlgorithm();
-      if (algorithm != Algorithm::flash2 && algorithm != Algorithm::flash3)
+      if (!sched::isAttentionAlgorithm(toLibrary(algorithm)))
         return op.emitError() << "schedule algorithm '"
                               << stringifyAlgorithm(algorithm)
-                              << "' has no attention kernel lowering yet "
-                                 "(supported: flash2, flash3)";
+                              << "' has no attention kernels (supported: "
+                              << sched::algorithmNames(
+                                     sched::isAttentionAlgorithm)
+                              << ")";
       plan.schedule = schedule;
       b.setInsertionPointToEnd(getOperation().getBody());
       SmallVector<KernelOp> kernels;

@@ -41,6 +41,9 @@ struct IndexBuilder {
   Value gt(Value x, Value y) {
     return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, x, y);
   }
+  Value eq(Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, x, y);
+  }
   Value andI(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
   Value rem(Value x, Value y) { return arith::RemSIOp::create(b, loc, x, y); }
 };

@@ -1,7 +1,8 @@
 //===- LowerAttention.cpp - flash.attention to flash.kernel ops -----------===//
 //
 // The attention builder of flash-lower-kernels (FlashLowerKernels.cpp):
-// builds, for one schedule of a flash.attention (flash2 or flash3), a
+// builds, for one schedule of a flash.attention (flash2 or flash3; the
+// small-cache flash2_dsplit in LowerAttentionDSplit.cpp), a
 // flash.kernel: the grid mapping, the key/value tile range that
 // the mask leaves, the split into masked and unmasked tile loops, the async
 // load pipeline and the tile ops, with the user's regions cloned in as scalar
@@ -22,11 +23,10 @@
 using namespace mlir;
 using namespace mlir::flash;
 
-namespace {
-
-/// The problem dictionary recorded on each kernel: what it specialises on.
-static DictionaryAttr buildProblem(OpBuilder &b, const AttentionKernelPlan &plan,
-                                   StringRef opName, int64_t variant) {
+DictionaryAttr mlir::flash::attentionProblemAttr(OpBuilder &b,
+                                                 const AttentionKernelPlan &plan,
+                                                 StringRef opName,
+                                                 int64_t variant) {
   AttentionOp op = plan.op;
   SmallVector<NamedAttribute> entries = {
       b.getNamedAttr("op", b.getStringAttr(opName)),
@@ -57,8 +57,6 @@ static DictionaryAttr buildProblem(OpBuilder &b, const AttentionKernelPlan &plan
   };
   return b.getDictionaryAttr(entries);
 }
-
-} // namespace
 
 Value mlir::flash::inlineScalarRegion(OpBuilder &b, Region &region,
                                       ArrayRef<Value> args,
@@ -219,7 +217,7 @@ static KernelOp buildKernel(OpBuilder &b, const AttentionKernelPlan &plan,
   Location loc = op.getLoc();
   ScheduleAttr s = plan.schedule;
   auto kernel = KernelOp::create(b, loc, name, KernelFamily::attention, s,
-                                   buildProblem(b, plan, opName, variant));
+                                   attentionProblemAttr(b, plan, opName, variant));
   Block *body = b.createBlock(&kernel.getBody());
   b.setInsertionPointToStart(body);
   IndexBuilder ib{b, loc};
@@ -345,5 +343,8 @@ void mlir::flash::buildAttentionKernels(OpBuilder &b,
                                         int64_t variant,
                                         SmallVectorImpl<KernelOp> &kernels) {
   std::string name = plan.opName + "_v" + std::to_string(variant);
-  kernels.push_back(buildKernel(b, plan, name, plan.opName, variant));
+  if (plan.schedule.getAlgorithm() == Algorithm::flash2_dsplit)
+    kernels.push_back(buildDSplitAttentionKernel(b, plan, name, variant));
+  else
+    kernels.push_back(buildKernel(b, plan, name, plan.opName, variant));
 }

@@ -1,8 +1,8 @@
 //===- LowerAttention.h - flash.attention to flash.kernel ops ---*- C++ -*-===//
 //
 // The attention builder behind flash-lower-kernels (FlashLowerKernels.cpp):
-// one flash2 or flash3 schedule of a flash.attention becomes one
-// `attention` kernel. The pass picks the schedules; this file only builds.
+// one flash2, flash2_dsplit or flash3 schedule of a flash.attention
+// becomes one `attention` kernel. The pass picks the schedules; this file only builds.
 //
 //===----------------------------------------------------------------------===//
 
@@ -90,6 +90,18 @@ void buildKeyValuePrologue(OpBuilder &b, Location loc, Value batch,
 Value buildKeyValueStep(OpBuilder &b, Location loc, Value j, Value lo,
                         Value hi, Value batch, Value kvHead, Value keyLen,
                         int64_t tileKv, int64_t stages);
+
+/// The problem dictionary recorded on each attention kernel: what it
+/// specialises on (element type, head counts and dims, scales, mask).
+DictionaryAttr attentionProblemAttr(OpBuilder &b,
+                                    const AttentionKernelPlan &plan,
+                                    StringRef opName, int64_t variant);
+
+/// The small-cache kernel of a flash2_dsplit schedule
+/// (LowerAttentionDSplit.cpp): `<name>` at the builder's insertion point.
+KernelOp buildDSplitAttentionKernel(OpBuilder &b,
+                                    const AttentionKernelPlan &plan,
+                                    StringRef name, int64_t variant);
 
 /// The plan of `op`, without a schedule.
 AttentionKernelPlan attentionKernelPlan(AttentionOp op);

@@ -31,6 +31,14 @@ namespace flashgen::schedule {
 constexpr int64_t kMinTileColumns = 32;
 constexpr int64_t kMaxTileColumns = 256;
 
+/// flash2_dsplit streams (Q chunk, K chunk) pairs through a stages-deep ring
+/// and double-buffers the V slice, which is copied with the first chunk of
+/// its key tile: the ring may run at most one key tile ahead.
+constexpr const char *kDSplitRingRule =
+    "flash2_dsplit's chunk ring may prefetch at most one key tile ahead "
+    "(stages - 1 <= D / tile_d): the V slice it copies with a key tile's "
+    "first chunk is double buffered";
+
 /// The columns a shared tile of a `d`-wide row uses: d padded to a power of
 /// two, at least kMinTileColumns (docs/emitter-target.md §1).
 int64_t paddedTileColumns(int64_t d);

@@ -381,11 +381,21 @@ Result<ScheduleSpace> flashgen::schedule::attentionSpace(
     };
     return whole(x[tq], d) && whole(x[tkv], d) && whole(x[tkv], dv);
   };
-  if (dsplit)
+  if (dsplit) {
     addCommonConstraints(s, p, t, tq, warps, {tq, tkv, td, tdv, stages},
                          out.toSchedule, {tq, tkv, td, tdv, warps},
                          {tq, tkv, td, tdv, warps}, loadsSplit);
-  else
+    SpaceConstraint ring;
+    ring.resource = "chunk ring";
+    ring.dims = {td, stages};
+    ring.value = [=, headDim = p.headDim](const Point &x) {
+      return x[stages] - 1 > headDim / x[td] ? 1 : 0;
+    };
+    ring.limit = 0;
+    ring.unit = ValueUnit::Flag;
+    ring.rule = kDSplitRingRule;
+    s.constraints.push_back(ring);
+  } else
     addCommonConstraints(s, p, t, tq, warps, {tq, tkv, stages},
                          out.toSchedule, {tq, tkv, warps}, {tq, tkv, warps},
                          loadsSplit);

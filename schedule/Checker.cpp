@@ -101,6 +101,11 @@ flashgen::schedule::checkAttentionSchedule(const AttentionProblem &p,
     };
     column(s.tileD, p.headDim, "tile_d");
     column(s.tileDv, p.valueDim, "tile_dv");
+    if (s.tileD > 0)
+      r.require(s.stages - 1 <= p.headDim / s.tileD,
+                "stages = " + n(s.stages) + " with D / tile_d = " +
+                    n(p.headDim / s.tileD) + " chunks per key tile: " +
+                    kDSplitRingRule);
   }
   if (!r.violations.empty())
     return r.violations;

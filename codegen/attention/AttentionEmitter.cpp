@@ -6,8 +6,8 @@
 // into the device tile library. Scalar code and loops come from
 // ScalarPrinter.
 //
-// This file holds the kernel, the flash2 path and what both algorithms
-// share; Flash3Emitter.cpp the flash3-only parts (AttentionPrinter.h
+// This file holds the kernel, the flash2 and flash2_dsplit paths and what
+// all algorithms share; Flash3Emitter.cpp the flash3-only parts (AttentionPrinter.h
 // declares the printer for both). Algorithm "flash2" prints the mma.sync
 // path (warp tiles, smem_tile); "flash3" prints the same IR on the sm_90a
 // warpgroup path of wgmma.cuh:
@@ -89,15 +89,21 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
       .Case<TileLoadOp>([&](TileLoadOp load) -> LogicalResult {
         StringRef tensor = stringifyTensorRole(load.getTensor());
         bool isQuery = load.getTensor() == TensorRole::q;
-        std::string tile = isQuery ? "sQ"
-                                   : (load.getTensor() == TensorRole::k ? "sK" : "sV") +
-                                         std::string(".stage(") +
-                                         name(load.getStage()) + ")";
+        // The query tile is a ring only in the small-cache kernel (its
+        // head-dim chunks stream beside K's).
+        std::string tile = isQuery && !dsplit
+                               ? "sQ"
+                               : (isQuery ? "sQ" : load.getTensor() == TensorRole::k ? "sK" : "sV") +
+                                     std::string(".stage(") + name(load.getStage()) + ")";
         std::string row0 = "(" + name(load.getRowTile()) + ") * " +
                            std::to_string(load.getRows());
+        std::string source = tileSource(tensor, load.getBatch(), load.getHead(),
+                                        load.getRowTile(), load.getRows());
+        if (load.getColTile())
+          source += " + (long long)(" + name(load.getColTile()) + ") * " +
+                    std::to_string(*load.getCols());
         line() << (flash3 ? "fg::wg::load_async<kThreads>(" : "fg::cta::load_async<kThreads>(") << tile << ", "
-               << tileSource(tensor, load.getBatch(), load.getHead(), load.getRowTile(), load.getRows())
-               << ", " << tensor.str() << "_s2, " << name(load.getExtent())
+               << source << ", " << tensor.str() << "_s2, " << name(load.getExtent())
                << " - " << row0 << ");\n";
         return success();
       })
@@ -115,8 +121,18 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
         line() << "fg::cta::sync();\n";
         return success();
       })
+      .Case<ScoreClearOp>([&](auto) {
+        line() << "fg::acc_tile<kWarpRows, kTileK> s_tile;\n";
+        line() << "fg::warp::zero(s_tile);\n";
+        return success();
+      })
       .Case<TileMmaOp>([&](TileMmaOp mma) -> LogicalResult {
         std::string stage = name(mma.getStage());
+        if (mma.getAccumulate()) { // one head-dim chunk of S = Q K^T
+          line() << "fg::warp::mma_ABt(s_tile, sQ.stage(" << stage << "), wrow0, sK.stage("
+                 << stage << "), 0);\n";
+          return success();
+        }
         if (mma.getProduct() == TileProduct::qk && mma.getAsync()) {
           line() << "fg::acc_tile<kWarpRows, kTileK> s_tile;\n";
           line() << "fg::wg::issue_ABt(s_tile, sQ, grow0, sK.stage(" << stage << "));\n";
@@ -180,13 +196,27 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
           line() << "fg::cta::sync();\n";
         }
         line() << "fg::warp::finalize(sm, acc_o);\n";
-        line() << (flash3 ? "fg::wg::store_rows(" : "fg::warp::store_rows(")
-               << tensorBase(stringifyTensorRole(store.getTensor()), store.getBatch(),
-                             store.getHead())
-               << " + (long long)(" << row0 << ") * o_s2, o_s2, "
-               << name(store.getExtent()) << " - (" << row0
-               << "), acc_o, sQ, wrow0);\n";
-        line() << "if (lse != nullptr)\n";
+        std::string dst = tensorBase(stringifyTensorRole(store.getTensor()), store.getBatch(),
+                                     store.getHead()) +
+                          " + (long long)(" + row0 + ") * o_s2";
+        std::string rowsValid = name(store.getExtent()) + " - (" + row0 + ")";
+        if (Value slice = store.getValueSlice()) {
+          // The small-cache kernel's O slice: staged through the (now idle)
+          // rings when its rows fit there (OTile in headerDSplit).
+          dst += " + (long long)(" + name(slice) + ") * kTileDv";
+          line() << "if constexpr (kStageOutput)\n";
+          line() << "  fg::warp::store_rows(" << dst << ", o_s2, " << rowsValid
+                 << ", acc_o, OTile{smem}, wrow0);\n";
+          line() << "else\n";
+          line() << "  fg::warp::store_rows_direct(" << dst << ", o_s2, " << rowsValid
+                 << ", acc_o);\n";
+          // Every slice computed the same statistics; one writes them.
+          line() << "if (lse != nullptr && " << name(slice) << " == 0)\n";
+        } else {
+          line() << (flash3 ? "fg::wg::store_rows(" : "fg::warp::store_rows(") << dst
+                 << ", o_s2, " << rowsValid << ", acc_o, sQ, wrow0);\n";
+          line() << "if (lse != nullptr)\n";
+        }
         line() << "  fg::warp::store_lse(lse + (long long)(" << name(store.getBatch())
                << ") * lse_s0 + (long long)(" << name(store.getHead())
                << ") * lse_s1 + (long long)(" << row0 << ") * lse_s2, lse_s2, "
@@ -335,6 +365,52 @@ std::string AttentionKernelPrinter::header() {
     << "} // namespace " << kernel.getSymName() << "_k\n\n";
   return text;
 }
+/// The small-cache kernel's constants and shared-memory plan: rings of Q
+/// and K head-dim chunks, two V slice buffers (schedule/AttentionCost.h's
+/// plan, whose size the schedule records).
+std::string AttentionKernelPrinter::headerDSplit() {
+  ScheduleAttr s = kernel.getSchedule();
+  result.threads = s.getWarps() * 32;
+  result.dynamicSmemBytes = s.getSmemBytes();
+  int64_t headDim = problemInt("head_dim"), valueDim = problemInt("value_dim");
+
+  std::string text;
+  llvm::raw_string_ostream h(text);
+  h << banner()
+    << "#include \"" << kDeviceUmbrellaHeader << "\"\n"
+    << "#include \"" << kDeviceIndexMathHeader << "\"\n\n"
+    << "namespace " << kernel.getSymName() << "_k {\n\n"
+    << tileConstants()
+    << "constexpr int kWarpRows = kTileQ / kWarps; // query rows per warp\n"
+    << "constexpr int kTileD = " << s.getTileD() << ";   // head-dim chunk of Q and K\n"
+    << "constexpr int kTileDv = " << s.getTileDv() << ";  // value columns per CTA\n"
+    << "constexpr int kValueSlices = " << valueDim / s.getTileDv() << ";\n"
+    << "constexpr int kChunks = " << headDim / s.getTileD() << "; // per key tile\n"
+    << softmaxConstants()
+    << "using QChunk = fg::smem_tile<Elem, kTileQ, kTileD>;\n"
+    << "using KChunk = fg::smem_tile<Elem, kTileK, kTileD>;\n"
+    << "using VSlice = fg::smem_tile<Elem, kTileK, kTileDv>;\n"
+    << "using QRing = fg::smem_ring<QChunk, kStages>;\n"
+    << "using KRing = fg::smem_ring<KChunk, kStages>;\n"
+    << "using VRing = fg::smem_ring<VSlice, 2>;\n"
+    << "constexpr int kSmemQ = 0;\n"
+    << "constexpr int kSmemK = kSmemQ + QRing::kBytes;\n"
+    << "constexpr int kSmemV = kSmemK + KRing::kBytes;\n"
+    << "constexpr int kSmemBytes = kSmemV + VRing::kBytes;\n"
+    << "static_assert(kSmemBytes == " << s.getSmemBytes()
+    << ", \"shared-memory plan differs from the schedule's\");\n"
+    << "// The output slice is staged through the rings for whole-line stores\n"
+    << "// when its rows fit there (all copies landed and read by then).\n"
+    << "using OTile = fg::smem_tile<Elem, kTileQ, kTileDv>;\n"
+    << "constexpr bool kStageOutput = OTile::kBytes <= kSmemBytes;\n"
+    << "static_assert(kWarpRows % 16 == 0, \"a warp owns whole 16-row MMA tiles\");\n"
+    << "static_assert(kStages - 1 <= kChunks, \"the chunk ring runs at most one key tile ahead\");\n"
+    << "static_assert(kChunks * kTileD == kHeadDim && kValueSlices * kTileDv == kValueDim,\n"
+    << "              \"the chunks and slices tile the head dims\");\n\n"
+    << "} // namespace " << kernel.getSymName() << "_k\n\n";
+  return text;
+}
+
 /// The __launch_bounds__ occupancy hint: as many CTAs per SM as shared
 /// memory allows, but never so many that registers would be capped below
 /// what the kernel needs.
@@ -352,6 +428,7 @@ FailureOr<EmittedKernel> AttentionKernelPrinter::print() {
                               << " pipeline stage(s); the attention kernel "
                                  "needs at least 2";
   flash3 = s.getAlgorithm() == Algorithm::flash3;
+  dsplit = s.getAlgorithm() == Algorithm::flash2_dsplit;
   auto splits = kernel.getBody().front().getOps<WarpSpecializeOp>();
   if (!splits.empty())
     warpSplit = *splits.begin();
@@ -381,15 +458,16 @@ FailureOr<EmittedKernel> AttentionKernelPrinter::print() {
     line() << "const fg::u32 smem = fg::ptx::smem_addr(fg::ptx::dynamic_smem());\n";
   }
   line() << (warpSplit ? "const QRing sQs{smem + kSmemQ}; // Q's slots (flash.pipe_wait q picks sQ)\n"
+             : dsplit  ? "const QRing sQ{smem + kSmemQ};  // Q's head-dim chunks\n"
                        : "const QTile sQ{smem + kSmemQ};\n");
   line() << "const KRing sK{smem + kSmemK};\n";
   line() << "const VRing sV{smem + kSmemV};\n";
-  line() << "fg::acc_tile<kWarpRows, kValueDim> acc_o;\n";
+  line() << "fg::acc_tile<kWarpRows, " << (dsplit ? "kTileDv" : "kValueDim") << "> acc_o;\n";
   line() << "fg::softmax_state<kWarpRows> sm;\n";
   if (failed(printBlock(kernel.getBody().front())))
     return failure();
 
-  std::string constants = flash3 ? headerFlash3() : header();
+  std::string constants = flash3 ? headerFlash3() : dsplit ? headerDSplit() : header();
   result.source = constants + "extern \"C\" __global__ void __launch_bounds__(" +
                   std::to_string(result.threads) + ", " +
                   std::to_string(minBlocksPerSM()) + ")\n" + result.entry +

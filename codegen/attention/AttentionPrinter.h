@@ -1,9 +1,9 @@
 //===- AttentionPrinter.h - the attention family's printer ------*- C++ -*-===//
 //
 // The printer of `flash.kernel` family `attention`, shared by the files that
-// define its members: AttentionEmitter.cpp (the kernel, the flash2 path, what
-// both algorithms share) and Flash3Emitter.cpp (the sm_90a warpgroup path:
-// its constants, schedule check and the warp-specialized ops of
+// define its members: AttentionEmitter.cpp (the kernel, the flash2 and
+// flash2_dsplit paths, what all algorithms share) and Flash3Emitter.cpp (the
+// sm_90a warpgroup path: its constants, schedule check and the warp-specialized ops of
 // FlashPipelineOps.td). Private to codegen/attention/.
 //
 //===----------------------------------------------------------------------===//
@@ -31,6 +31,9 @@ private:
   bool scoresModified = false;
   /// Algorithm "flash3": the sm_90a wgmma path.
   bool flash3 = false;
+  /// Algorithm "flash2_dsplit": the small-cache kernel (mma.sync) whose Q
+  /// and K tiles are rings of head-dim chunks and whose O is one value slice.
+  bool dsplit = false;
   /// The kernel holds a flash.warp_specialize (flash-warp-specialize split
   /// it into producer and consumer warpgroups) / flash.tile_rounds loops
   /// (persistent). The printer reads both from the IR; it decides nothing
@@ -55,6 +58,7 @@ private:
   std::string softmaxConstants();
   std::string header();
   std::string headerFlash3();
+  std::string headerDSplit();
   std::string signature();
   int64_t minBlocksPerSM();
   LogicalResult checkFlash3Schedule();

@@ -1,7 +1,7 @@
 //===- AttentionGradEmuTest.cpp - the gradient kernels on the emulator ----===//
 //
 // Runs the attention-gradient kernels the compiler writes for example specs
-// (generated at build time by kernels/emit_grad_kernels.py with the
+// (generated at build time by kernels/emit_scheduled_kernels.py with the
 // scheduler's own schedule of each algorithm, sm_80 for flash2_grad and
 // sm_90 for the wgmma kernels of flash3_grad; never committed) on the
 // host emulator, launch by launch as the bundle does (prep, kv, then
@@ -32,7 +32,7 @@
 #include "grad/grad3_d64_det.cu"
 #endif
 
-#include "test_support.h"
+#include "reference_tensors.h"
 
 #include "reference/AttentionGrad.h"
 
@@ -46,45 +46,6 @@ using namespace emu_test;
 using fg::bf16;
 namespace ref = flashgen::reference;
 using LL = long long;
-
-/// [B, H, S, X] bf16, contiguous, as device memory and as the doubles the
-/// reference reads.
-struct Bf16Tensor {
-  int B, H, S, X;
-  DeviceVec<bf16> mem;
-  Bf16Tensor(int B, int H, int S, int X, bool writable)
-      : B(B), H(H), S(S), X(X), mem(size_t(B) * H * S * X, writable) {}
-  LL s0() const { return LL(H) * S * X; }
-  LL s1() const { return LL(S) * X; }
-  LL s2() const { return X; }
-  ref::Tensor<double> values() {
-    std::vector<double> v(mem.size());
-    for (size_t i = 0; i < v.size(); ++i) v[i] = bf16_value(mem[i]);
-    return ref::Tensor<double>({B, H, S, X}, std::move(v));
-  }
-  void set(const ref::Tensor<double>& t) {
-    for (size_t i = 0; i < mem.size(); ++i) mem[i] = bf16_from<bf16>(float(t.values()[i]));
-  }
-  void poison() {
-    for (auto& x : mem.v) x.bits = 0x7fc1;
-  }
-};
-
-/// rel. L2 error of a bf16 result against the reference; NaN counts.
-double relError(Bf16Tensor& got, const ref::Tensor<double>& want, size_t& nans) {
-  double diff = 0, norm = 0;
-  nans = 0;
-  for (size_t i = 0; i < got.mem.size(); ++i) {
-    const double g = bf16_value(got.mem[i]), w = want.values()[i];
-    if (std::isnan(g)) {
-      ++nans;
-      continue;
-    }
-    diff += (g - w) * (g - w);
-    norm += w * w;
-  }
-  return std::sqrt(diff / std::max(norm, 1e-30));
-}
 
 /// The kernels of one emitted gradient (launch order) and their tiles.
 struct GradKernels {

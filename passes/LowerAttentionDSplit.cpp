@@ -1,0 +1,184 @@
+//===- LowerAttentionDSplit.cpp - the small-cache attention kernel --------===//
+//
+// flash2_dsplit, the attention schedule for on-chip memory smaller than
+// d^2 words (Saha & Ye, "The I/O Complexity of Attention"; head dim 512,
+// MLA's 576/512): neither a whole Q row block nor a whole K tile fits beside
+// the output accumulator, so
+//
+//   - each CTA owns one query tile and one tile_dv-wide slice of the value
+//     columns (grid x = query tiles x value slices): O's slice is all it
+//     accumulates, and the slices recompute the same S = Q K^T;
+//   - S of a key tile is accumulated over head-dim chunks: (Q chunk, K
+//     chunk) pairs tile_d wide stream through a `stages`-deep ring, one
+//     flat sequence over the CTA's key tiles, so chunk loads of the next
+//     key tile overlap the current one's softmax and P V;
+//   - the V slice of a key tile is copied with that tile's first chunk,
+//     into one of two buffers (the ring runs at most one key tile ahead:
+//     schedule/AttentionCost.h, kDSplitRingRule).
+//
+// Masks, score_mod and mask_mod, the three loops over key tiles (masked
+// head, unmasked interior, masked tail) and the causal order of query tiles
+// are the flash2 kernel's (LowerAttention.cpp).
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/LowerAttention.h"
+
+#include "passes/IndexBuilder.h"
+
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+using namespace mlir::flash;
+
+namespace {
+
+/// The shapes and values the chunk stream of one CTA is built from.
+struct ChunkStream {
+  const AttentionKernelPlan &plan;
+  Value batch, head, kvHead, queryTile, slice, queryLen, keyLen;
+  Value lo, hi; // the key tiles this query tile visits
+  int64_t chunks = 0; // D / tile_d per key tile
+
+  /// Issues chunk `t` of the stream (key tile lo + t / chunks, head-dim
+  /// chunk t % chunks) into ring stage t % stages when its key tile is
+  /// before hi; a key tile's first chunk also brings its V slice, into
+  /// buffer (key tile - lo) % 2. Then closes the copy group (always, so
+  /// tile_wait counts one group per chunk).
+  void issue(OpBuilder &b, Location loc, Value t) const {
+    IndexBuilder ib{b, loc};
+    ScheduleAttr s = plan.schedule;
+    Value keyTile = ib.add(lo, ib.floorDiv(t, ib.c(chunks)));
+    Value chunk = ib.rem(t, ib.c(chunks));
+    auto inRange = scf::IfOp::create(b, loc, ib.lt(keyTile, hi), false);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(inRange.thenBlock());
+      Value stage = ib.rem(t, ib.c(s.getStages()));
+      auto columns = b.getI64IntegerAttr(s.getTileD());
+      TileLoadOp::create(b, loc, TensorRole::q, batch, head, queryTile,
+                         queryLen, s.getTileQ(), stage, /*async=*/true, chunk,
+                         columns);
+      TileLoadOp::create(b, loc, TensorRole::k, batch, kvHead, keyTile,
+                         keyLen, s.getTileKv(), stage, /*async=*/true, chunk,
+                         columns);
+      auto first = scf::IfOp::create(b, loc, ib.eq(chunk, ib.c(0)), false);
+      b.setInsertionPointToStart(first.thenBlock());
+      TileLoadOp::create(b, loc, TensorRole::v, batch, kvHead, keyTile, keyLen,
+                         s.getTileKv(), ib.rem(ib.sub(keyTile, lo), ib.c(2)),
+                         /*async=*/true, slice,
+                         b.getI64IntegerAttr(s.getTileDv()));
+    }
+    TileCommitOp::create(b, loc);
+  }
+};
+
+/// One key tile j: S accumulated over its chunks (each step waits for its
+/// chunk, whose CTA-wide sync also frees the stage the prefetch refills),
+/// then the score map, the online softmax and O += P V of its V slice.
+void buildKeyTile(OpBuilder &b, Location loc, const ChunkStream &stream,
+                  Value j, Value offset, bool masked, Operation *hoistBefore) {
+  IndexBuilder ib{b, loc};
+  ScheduleAttr s = stream.plan.schedule;
+  int64_t stages = s.getStages();
+  ScoreClearOp::create(b, loc);
+  auto chunkLoop =
+      scf::ForOp::create(b, loc, ib.c(0), ib.c(stream.chunks), ib.c(1));
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(chunkLoop.getBody()->getTerminator());
+    Value c = chunkLoop.getInductionVar();
+    Value t = ib.add(ib.mul(ib.sub(j, stream.lo), ib.c(stream.chunks)), c);
+    TileWaitOp::create(b, loc, stages - 2);
+    stream.issue(b, loc, ib.add(t, ib.c(stages - 1)));
+    TileMmaOp::create(b, loc, TileProduct::qk, ib.rem(t, ib.c(stages)),
+                      /*async=*/false, /*accumulate=*/true);
+  }
+  auto scoreMap = ScoreMapOp::create(b, loc, stream.batch, stream.head,
+                                     stream.queryTile, j);
+  Block *body = b.createBlock(&scoreMap.getBody());
+  Type f32 = b.getF32Type(), index = b.getIndexType();
+  body->addArguments({f32, index, index, index, index},
+                     SmallVector<Location>(5, loc));
+  buildScoreMapBody(b, loc, stream.plan.scoreMapSource(), *body,
+                    stream.keyLen, /*queryLen=*/Value(), offset, masked,
+                    stream.batch, stream.head, hoistBefore);
+  b.setInsertionPointAfter(scoreMap);
+  SoftmaxUpdateOp::create(b, loc, masked);
+  // The last chunk's wait covered the V slice (copied with the first).
+  TileMmaOp::create(b, loc, TileProduct::pv, ib.rem(ib.sub(j, stream.lo), ib.c(2)));
+}
+
+} // namespace
+
+KernelOp mlir::flash::buildDSplitAttentionKernel(OpBuilder &b,
+                                                 const AttentionKernelPlan &plan,
+                                                 StringRef name,
+                                                 int64_t variant) {
+  AttentionOp op = plan.op;
+  Location loc = op.getLoc();
+  ScheduleAttr s = plan.schedule;
+  auto kernel = KernelOp::create(b, loc, name, KernelFamily::attention, s,
+                                 attentionProblemAttr(b, plan, plan.opName, variant));
+  Block *body = b.createBlock(&kernel.getBody());
+  b.setInsertionPointToStart(body);
+  IndexBuilder ib{b, loc};
+
+  std::string queryDim = op.getQueryDimName(), keyDim = op.getKeyDimName(),
+              batchDim = op.getBatchDimName();
+  int64_t tileQ = s.getTileQ(), tileKv = s.getTileKv();
+  int64_t slices = plan.valueDim / s.getTileDv();
+  // The slices of one query tile are neighbours in x, so they run together
+  // and share their Q and K chunks in L2.
+  Type index = b.getIndexType();
+  auto grid = GridMapOp::create(
+      b, loc, TypeRange{index, index, index},
+      b.getStrArrayAttr({"query_slice", "head", "batch"}),
+      b.getStrArrayAttr({"cdiv(" + queryDim + "," + std::to_string(tileQ) +
+                             ")*" + std::to_string(slices),
+                         std::to_string(plan.queryHeads), batchDim}));
+  Value querySlice = grid.getIds()[0], head = grid.getIds()[1],
+        batch = grid.getIds()[2];
+  Value queryTile = ib.floorDiv(querySlice, ib.c(slices));
+  Value slice = ib.rem(querySlice, ib.c(slices));
+  Value queryLen = DimOp::create(b, loc, index, b.getStringAttr(queryDim));
+  if (plan.mask == MaskKind::causal) {
+    // Causal tiles near the end see the most keys: launch them first.
+    Value queryTiles = ib.ceilDiv(queryLen, ib.c(tileQ));
+    queryTile = ib.sub(ib.sub(queryTiles, ib.c(1)), queryTile);
+  }
+  Value keyLen = DimOp::create(b, loc, index, b.getStringAttr(keyDim));
+  Value kvHead = head;
+  if (plan.queryHeads != plan.keyHeads)
+    kvHead = arith::DivUIOp::create(b, loc, head,
+                                    ib.c(plan.queryHeads / plan.keyHeads));
+  // Bottom-right aligned masks: query i sits at key position i + (M - N).
+  Value offset = ib.sub(keyLen, queryLen);
+  Value q0 = ib.mul(queryTile, ib.c(tileQ));
+  auto [lo, hi, fullLo, fullHi] =
+      keyTilesOfQueryTile(b, loc, plan.mask, plan.window, op.hasMaskMod(), q0,
+                          tileQ, tileKv, queryLen, keyLen, offset);
+
+  ChunkStream stream{plan,   batch,  head, kvHead, queryTile, slice,
+                     queryLen, keyLen, lo,  hi,     plan.headDim / s.getTileD()};
+  // Per-CTA values of the user's regions are computed before the stream.
+  Operation *streamStart = OutputInitOp::create(b, loc);
+  for (int64_t p = 0; p < s.getStages() - 1; ++p)
+    stream.issue(b, loc, ib.c(p));
+
+  Value one = ib.c(1);
+  auto emitLoop = [&](Value from, Value to, bool masked) {
+    auto loop = scf::ForOp::create(b, loc, from, to, one);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(loop.getBody()->getTerminator());
+    buildKeyTile(b, loc, stream, loop.getInductionVar(), offset, masked,
+                 streamStart);
+  };
+  emitLoop(lo, fullLo, /*masked=*/true);
+  emitLoop(fullLo, fullHi, /*masked=*/false);
+  emitLoop(fullHi, hi, /*masked=*/true);
+
+  OutputStoreOp::create(b, loc, TensorRole::o, batch, head, queryTile,
+                        queryLen, slice);
+  return kernel;
+}

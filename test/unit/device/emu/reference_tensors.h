@@ -1,0 +1,63 @@
+//===- reference_tensors.h - emulated bf16 tensors beside float64 ---------===//
+//
+// The emulator tests of emitted kernels (AttentionGradEmuTest.cpp,
+// AttentionDSplitEmuTest.cpp) hold each tensor twice: as bf16 device memory
+// the kernel reads or writes, and as the doubles reference/ computes with.
+// This header converts between the two and measures a result's error.
+//
+//===----------------------------------------------------------------------===//
+#ifndef FLASHGEN_TEST_DEVICE_REFERENCE_TENSORS_H
+#define FLASHGEN_TEST_DEVICE_REFERENCE_TENSORS_H
+
+#include "test_support.h"
+
+#include "reference/Tensor.h"
+
+#include <cmath>
+
+namespace emu_test {
+
+/// [B, H, S, X] bf16, contiguous, as device memory and as the doubles the
+/// reference reads.
+struct Bf16Tensor {
+  int B, H, S, X;
+  DeviceVec<fg::bf16> mem;
+  Bf16Tensor(int B, int H, int S, int X, bool writable)
+      : B(B), H(H), S(S), X(X), mem(size_t(B) * H * S * X, writable) {}
+  long long s0() const { return (long long)H * S * X; }
+  long long s1() const { return (long long)S * X; }
+  long long s2() const { return X; }
+  flashgen::reference::Tensor<double> values() {
+    std::vector<double> v(mem.size());
+    for (size_t i = 0; i < v.size(); ++i) v[i] = bf16_value(mem[i]);
+    return flashgen::reference::Tensor<double>({B, H, S, X}, std::move(v));
+  }
+  void set(const flashgen::reference::Tensor<double>& t) {
+    for (size_t i = 0; i < mem.size(); ++i) mem[i] = bf16_from<fg::bf16>(float(t.values()[i]));
+  }
+  /// NaN everywhere, so an element the kernel leaves unwritten fails.
+  void poison() {
+    for (auto& x : mem.v) x.bits = 0x7fc1;
+  }
+};
+
+/// Relative L2 error of a bf16 result against the reference; NaNs are
+/// counted in `nans` and left out of the error.
+inline double relError(Bf16Tensor& got, const flashgen::reference::Tensor<double>& want, size_t& nans) {
+  double diff = 0, norm = 0;
+  nans = 0;
+  for (size_t i = 0; i < got.mem.size(); ++i) {
+    const double g = bf16_value(got.mem[i]), w = want.values()[i];
+    if (std::isnan(g)) {
+      ++nans;
+      continue;
+    }
+    diff += (g - w) * (g - w);
+    norm += w * w;
+  }
+  return std::sqrt(diff / std::max(norm, 1e-30));
+}
+
+}  // namespace emu_test
+
+#endif  // FLASHGEN_TEST_DEVICE_REFERENCE_TENSORS_H
