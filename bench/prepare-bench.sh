@@ -9,6 +9,13 @@
 # into their own folder (default build/bench-bundles-backward). A spec that does
 # not compile is reported and the others still are; the exit status is then 1.
 # scripts/device-run.sh runs the backward bench on CARRY_DIR/bench-bundles-backward.
+#
+# Each bundle also gets explain.json: `flashgen explain --json` at the sizes
+# the bundle was planned for (the same --dim values, the compile flags'
+# --target and --deterministic), i.e. the modeled HBM bytes and the lower
+# bound of the schedule its variant 0 runs (bench/traffic/check_explain.py
+# checks that the schedules agree). bench/traffic/measure.py measures each
+# kernel at those sizes on the GPU and puts the three side by side.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 case "${FLASHGEN_BACKWARD:-}" in
@@ -26,6 +33,23 @@ bin=${FLASHGEN_BIN:-build/bin}
 specs=${FLASHGEN_SPECS:-}
 compile_flags=${FLASHGEN_COMPILE_FLAGS:-}
 mkdir -p "$out"
+# The compile flags that also change what explain reports.
+explain_flags=()
+set -- $compile_flags
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --target=* | --deterministic) explain_flags+=("$1") ;;
+    --target) explain_flags+=("$1" "${2:-}"); shift ;;
+  esac
+  shift
+done
+# explain BUNDLE SPEC FLAG...: BUNDLE/explain.json, checked against the bundle.
+explain() {
+  local bundle=$1 spec=$2; shift 2
+  "$bin/flashgen" explain "$spec" --json "$@" "${explain_flags[@]}" \
+    > "$bundle/explain.json"
+  python3 bench/traffic/check_explain.py "$bundle"
+}
 if [ -n "$backward" ]; then
   failed=()
   for spec in bench/attention/specs/mha_*.mlir bench/attention/specs/gqa48_d128_causal.mlir \
@@ -34,7 +58,8 @@ if [ -n "$backward" ]; then
     if [ -n "$specs" ] && [ -f "$specs/$name.mlir" ]; then spec="$specs/$name.mlir"; fi
     # shellcheck disable=SC2086
     if "$bin/flashgen" compile "$spec" -o "$out/$name" --backward --dim B=2 --dim N=8192 \
-         $compile_flags > "$out/$name.log" 2>&1; then
+         $compile_flags > "$out/$name.log" 2>&1 &&
+       explain "$out/$name" "$spec" --backward --dim B=2 --dim N=8192 >> "$out/$name.log" 2>&1; then
       rm -f "$out/$name.log"
       echo "bundle $out/$name (with ${name}_backward)"
     else
@@ -59,5 +84,6 @@ for spec in bench/attention/specs/*.mlir examples/softcap.mlir examples/alibi_ca
     *) plan=(--dim B=2 --dim N=8192) ;;             # 16,384 tokens
   esac
   "$bin/flashgen" compile "$spec" -o "$out/$name" "${plan[@]}" $compile_flags > /dev/null
+  explain "$out/$name" "$spec" "${plan[@]}"
   echo "bundle $out/$name"
 done

@@ -24,6 +24,7 @@ SKIP=(
   '^bash scripts/build\.sh$|the build itself: done before this check runs'
   '^bash scripts/test\.sh$|the whole test suite, of which this check is part'
   '^build/bin/flashgen-tune |needs a GPU (exit 3 without one)'
+  '^python3 bench/traffic/measure\.py |needs a GPU and Nsight Compute'
 )
 
 work=$(mktemp -d)

@@ -5,6 +5,8 @@
 # benchmark against the carried bundles. Logs go to $OUT (or ./device-out).
 #   scripts/device-run.sh CARRY_DIR   (with CARRY_DIR/gpu-cases, CARRY_DIR/bench-bundles,
 #                                      CARRY_DIR/bench-bundles-backward)
+# SKIP_ATTENTION_BENCH, SKIP_BACKWARD_BENCH, SKIP_LINEAR_BENCH, SKIP_TRAFFIC,
+# SKIP_TUNE, SKIP_SANITIZER and SKIP_RUN_EXAMPLE (=1) skip their steps.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 carry=${1:?usage: scripts/device-run.sh CARRY_DIR}
@@ -122,6 +124,23 @@ if [ -d "$carry/bench-bundles" ] && [ -z "${SKIP_LINEAR_BENCH:-}" ]; then
   [ -d "$carry/peers" ] && peers=(--peers "$carry/peers")
   PYTHONUNBUFFERED=1 python3 bench/linear/bench.py --bundles "$carry/bench-bundles" \
     "${peers[@]}" --out "$out" 2>&1 | tee "$out/linear-bench.log" | tail -12
+fi
+
+# Measured DRAM traffic (issue #16): every kernel of the carried bench bundles
+# launched once under Nsight Compute (bench/traffic/measure.py), measured bytes
+# beside the modeled ones and the bound of each bundle's explain.json:
+# traffic-h200.json (for `flashgen explain --measured` and
+# bench/traffic/plot.py) and traffic.log. SKIP_TRAFFIC=1 skips it.
+traffic_dirs=()
+for dir in bench-bundles bench-bundles-backward; do
+  [ -d "$carry/$dir" ] && traffic_dirs+=(--bundles "$carry/$dir")
+done
+if [ ${#traffic_dirs[@]} -gt 0 ] && [ -z "${SKIP_TRAFFIC:-}" ]; then
+  echo "== DRAM traffic under Nsight Compute: measured, modeled, lower bound"
+  PYTHONUNBUFFERED=1 python3 bench/traffic/measure.py "${traffic_dirs[@]}" \
+    --out "$out/traffic-h200.json" > "$out/traffic.log" 2>&1
+  echo "measure.py exit $?"
+  grep -vE '^(==PROF==|launched )' "$out/traffic.log" | tail -45
 fi
 
 if [ -d "$carry/bench-bundles" ] && [ -z "${SKIP_TUNE:-}" ]; then

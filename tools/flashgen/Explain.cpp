@@ -11,7 +11,10 @@
 //     modeled time  6.46 ms, bound by math
 //
 // Unbound dynamic dimensions get the planning sizes `flashgen compile`
-// uses, with a note.
+// uses, with a note. With --measured FILE (bench/traffic/measure.py's
+// Nsight Compute counts) each op also shows the DRAM bytes its kernel moved
+// beside the modeled HBM bytes and the bound, and is marked where the
+// measurement exceeds the model by more than issue #16's 1.3x.
 //
 //===----------------------------------------------------------------------===//
 
@@ -22,17 +25,21 @@
 #include "schedule/Flash3Layout.h"
 #include "schedule/Target.h"
 #include "schedule/Units.h"
+#include "tools/flashgen/MeasuredTraffic.h"
 #include "tools/flashgen/SpecLoader.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <map>
+#include <optional>
 #include <string>
 
 using namespace mlir;
@@ -74,6 +81,16 @@ cl::opt<bool> deterministicArg(
     cl::sub(explainCommand), cl::cat(explainCategory));
 cl::opt<bool> jsonArg("json", cl::desc("one JSON array on stdout"),
                       cl::sub(explainCommand), cl::cat(explainCategory));
+cl::opt<std::string> measuredArg(
+    "measured", cl::value_desc("FILE"),
+    cl::desc("measured DRAM bytes per kernel (bench/traffic/measure.py's "
+             "JSON): shown beside the modeled HBM bytes and the bound, with "
+             "measured/modeled and modeled/bound"),
+    cl::sub(explainCommand), cl::cat(explainCategory));
+
+/// Measured over modeled HBM bytes above this marks a kernel whose traffic
+/// the model does not explain (issue #16's acceptance threshold).
+constexpr double kMeasuredOverModeledLimit = 1.3;
 
 /// What explain reports about one flash op.
 struct OpReport {
@@ -83,6 +100,8 @@ struct OpReport {
   std::string shapeText;
   Operation *op = nullptr;
   std::string error; ///< the pass's error, when it has no schedule
+  /// The kernel's measured traffic, when --measured's file has it.
+  const flashgen::cli::MeasuredKernel *measured = nullptr;
 };
 
 int64_t intAttr(Operation *op, StringRef name) {
@@ -93,6 +112,27 @@ int64_t intAttr(Operation *op, StringRef name) {
 double floatAttr(Operation *op, StringRef name) {
   auto attr = op->getAttrOfType<FloatAttr>(name);
   return attr ? attr.getValueAsDouble() : 0.0;
+}
+
+/// The measurement of an op beside its model: DRAM bytes measured, modeled
+/// HBM bytes, the HBM lower bound and the two ratios that say which of them
+/// is off.
+struct MeasuredComparison {
+  int64_t measured, modeled, bound;
+  double measuredOverModeled() const {
+    return modeled ? double(measured) / double(modeled) : 0.0;
+  }
+  double modeledOverBound() const {
+    return bound ? double(modeled) / double(bound) : 0.0;
+  }
+  bool overLimit() const {
+    return measuredOverModeled() > kMeasuredOverModeledLimit;
+  }
+};
+
+MeasuredComparison compare(const OpReport &r) {
+  return {r.measured->bytes(), intAttr(r.op, "flash.modeled_hbm"),
+          intAttr(r.op, "flash.hbm_lower_bound")};
 }
 
 std::string elementName(Value v) {
@@ -212,7 +252,29 @@ bool describeSizes(OpReport &r, const DimValues &dims) {
   return true;
 }
 
-void printText(llvm::raw_ostream &os, const OpReport &r) {
+/// "measured      DRAM 300 MiB (...) = 1.12 x modeled HBM; modeled HBM =
+/// 1.00 x bound", marked where measured/modeled passes the limit.
+void printMeasured(llvm::raw_ostream &os, const OpReport &r,
+                   const flashgen::cli::MeasuredTraffic &traffic) {
+  if (!r.measured) {
+    os << "  measured      not in " << traffic.path() << "\n";
+    return;
+  }
+  MeasuredComparison c = compare(r);
+  os << "  measured      DRAM " << sched::formatBytes(c.measured) << " ("
+     << c.measured << " B; read " << sched::formatBytes(r.measured->bytesRead)
+     << ", written " << sched::formatBytes(r.measured->bytesWritten) << ") = "
+     << llvm::formatv("{0:F2}", c.measuredOverModeled())
+     << " x modeled HBM; modeled HBM = "
+     << llvm::formatv("{0:F2}", c.modeledOverBound()) << " x bound";
+  if (c.overLimit())
+    os << "  [measured > " << llvm::formatv("{0:F1}", kMeasuredOverModeledLimit)
+       << " x modeled]";
+  os << "\n";
+}
+
+void printText(llvm::raw_ostream &os, const OpReport &r,
+               const flashgen::cli::MeasuredTraffic *traffic) {
   os << "@" << r.name << "  " << r.kind << "  " << r.shapeText << "\n";
   if (!r.error.empty()) {
     os << "  error         " << r.error << "\n\n";
@@ -241,6 +303,8 @@ void printText(llvm::raw_ostream &os, const OpReport &r) {
   os << "  modeled time  "
      << sched::formatSeconds(floatAttr(op, "flash.modeled_seconds"))
      << ", bound by " << binding << "\n";
+  if (traffic)
+    printMeasured(os, r, *traffic);
   if (auto candidates = op->getAttrOfType<ArrayAttr>("flash.candidates"))
     for (auto [i, attr] : llvm::enumerate(candidates))
       if (auto c = dyn_cast<ScheduleAttr>(attr))
@@ -250,10 +314,36 @@ void printText(llvm::raw_ostream &os, const OpReport &r) {
   os << "\n";
 }
 
-llvm::json::Object toJson(const OpReport &r, const sched::Target &target) {
+/// The "measured" member of an op's JSON: null when the file has no
+/// measurement of its kernel.
+llvm::json::Value measuredJson(const OpReport &r,
+                               const flashgen::cli::MeasuredTraffic &traffic) {
+  if (!r.measured)
+    return nullptr;
+  MeasuredComparison c = compare(r);
+  return llvm::json::Object{
+      {"file", traffic.path()},
+      {"dram_bytes_read", r.measured->bytesRead},
+      {"dram_bytes_write", r.measured->bytesWritten},
+      {"dram_bytes", c.measured},
+      {"measured_over_modeled", c.measuredOverModeled()},
+      {"modeled_over_bound", c.modeledOverBound()},
+      {"limit", kMeasuredOverModeledLimit},
+      {"over_limit", c.overLimit()}};
+}
+
+llvm::json::Object toJson(const OpReport &r, const sched::Target &target,
+                          const DimValues &dims,
+                          const flashgen::cli::MeasuredTraffic *traffic) {
+  // The bindings the op was planned with, as --dim takes them, so that a
+  // measurement can be matched to this report (bench/traffic/ reads them).
+  llvm::json::Object dimsJson;
+  for (const auto &entry : dims)
+    dimsJson[entry.getKey()] = entry.getValue();
   llvm::json::Object o{{"op", r.name},
                        {"kind", r.kind},
                        {"target", target.name},
+                       {"dims", std::move(dimsJson)},
                        {"shapes", llvm::json::Object(r.shapes)}};
   if (!r.error.empty()) {
     o["error"] = r.error;
@@ -277,6 +367,8 @@ llvm::json::Object toJson(const OpReport &r, const sched::Target &target) {
       if (auto c = dyn_cast<ScheduleAttr>(attr))
         candidates.push_back(scheduleJson(c));
   o["candidates"] = std::move(candidates);
+  if (traffic)
+    o["measured"] = measuredJson(r, *traffic);
   return o;
 }
 
@@ -301,6 +393,19 @@ int flashgen::cli::runExplain() {
   if (!target) {
     llvm::errs() << "flashgen explain: " << target.error() << "\n";
     return 2;
+  }
+
+  // A bad measurement file is reported before any work is done.
+  std::optional<flashgen::cli::MeasuredTraffic> traffic;
+  if (!measuredArg.empty()) {
+    llvm::Expected<flashgen::cli::MeasuredTraffic> loaded =
+        flashgen::cli::MeasuredTraffic::load(measuredArg);
+    if (!loaded) {
+      llvm::errs() << "flashgen explain: " << llvm::toString(loaded.takeError())
+                   << "\n";
+      return 1;
+    }
+    traffic = std::move(*loaded);
   }
 
   MLIRContext context;
@@ -368,11 +473,35 @@ int flashgen::cli::runExplain() {
     reports.push_back(std::move(r));
   });
 
+  if (traffic) {
+    bool anyMeasured = false;
+    for (OpReport &r : reports) {
+      llvm::Expected<const flashgen::cli::MeasuredKernel *> found =
+          traffic->find(r.name, dims);
+      if (!found) {
+        llvm::errs() << "flashgen explain: " << llvm::toString(found.takeError())
+                     << "\n";
+        return 1;
+      }
+      r.measured = *found;
+      anyMeasured |= r.measured != nullptr;
+    }
+    // A file of other kernels is a wrong file, not a row of blanks.
+    if (!anyMeasured && !reports.empty()) {
+      llvm::errs() << "flashgen explain: " << traffic->path()
+                   << ": no measurement of any kernel of " << spec
+                   << " (it measures: "
+                   << llvm::join(traffic->kernelNames(), ", ") << ")\n";
+      return 1;
+    }
+  }
+
   const sched::Target &t = **target;
+  const flashgen::cli::MeasuredTraffic *measured = traffic ? &*traffic : nullptr;
   if (json) {
     llvm::json::Array ops;
     for (const OpReport &r : reports)
-      ops.push_back(toJson(r, t));
+      ops.push_back(toJson(r, t, dims, measured));
     llvm::outs() << llvm::formatv("{0:2}", llvm::json::Value(std::move(ops)))
                  << "\n";
   } else {
@@ -381,7 +510,7 @@ int flashgen::cli::runExplain() {
                  << " per CTA (shared memory + registers), L2 "
                  << sched::formatBytes(t.l2Bytes) << "\n\n";
     for (const OpReport &r : reports)
-      printText(llvm::outs(), r);
+      printText(llvm::outs(), r, measured);
     if (reports.empty())
       llvm::outs() << "no flash ops in " << spec << "\n";
   }
