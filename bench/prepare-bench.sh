@@ -4,7 +4,7 @@
 # GPU machine and run bench/attention/bench.py --bundles there.
 #
 # FLASHGEN_BACKWARD=1: compile the attention specs bench/attention/bench_backward.py
-# times (bench/attention/specs/mha_*, gqa48_d128_causal, softcap, alibi_causal) with
+# times (bench/attention/specs/mha_d64*, mha_d128*, gqa48_d128_causal, softcap, alibi_causal) with
 # `flashgen compile --backward`, so that each bundle also holds <spec>_backward,
 # into their own folder (default build/bench-bundles-backward). A spec that does
 # not compile is reported and the others still are; the exit status is then 1.
@@ -52,7 +52,10 @@ explain() {
 }
 if [ -n "$backward" ]; then
   failed=()
-  for spec in bench/attention/specs/mha_*.mlir bench/attention/specs/gqa48_d128_causal.mlir \
+  # The gradient kernels take head dims up to 128 (d = 256 and 512 need a
+  # value split, not built yet: flashgen compile --backward says so).
+  for spec in bench/attention/specs/mha_d64*.mlir bench/attention/specs/mha_d128*.mlir \
+              bench/attention/specs/gqa48_d128_causal.mlir \
               examples/softcap.mlir examples/alibi_causal.mlir; do
     name=$(basename "$spec" .mlir)
     if [ -n "$specs" ] && [ -f "$specs/$name.mlir" ]; then spec="$specs/$name.mlir"; fi

@@ -22,6 +22,7 @@ compile_flags=${FLASHGEN_COMPILE_FLAGS:-}
 #   '^(linear|decay|gla|mlstm)'              recurrences, 28 MiB
 #   '^(causal|softcap|window|alibi|prefix)'  masks and score mods, 26 MiB
 #   '^(d64|kv_cache|mha|gqa48|dit)'          head dims, GQA, KV cache, 29 MiB
+#   '^(d512|mla)'                             the small-cache kernel
 #   '^bwd_'                                   attention gradients
 match=${FLASHGEN_GPU_CASES_MATCH:-}
 rm -rf "$out"
@@ -108,6 +109,11 @@ add_case mha_d256c_b1_n190    $b/mha_d256_causal.mlir   mha_d256_causal   18 B=1
 add_case gqa48_b1_n75         $b/gqa48_d128_causal.mlir gqa48_d128_causal 19 B=1 N=75
 add_case dit_d64_b1_n97       $b/dit_h48_d64.mlir       dit_h48_d64       20 B=1 N=97
 add_case d64c_b1_n131         $b/mha_d64_causal.mlir    mha_d64_causal    21 B=1 N=131
+# The small-cache kernel (flash2_dsplit: M < d^2): head dim 512, causal and
+# not, and MLA's 576/512 with one key/value head for 16 query heads.
+add_case d512_b2_n130         $b/mha_d512.mlir          mha_d512          22 B=2 N=130
+add_case d512c_b1_n200        $b/mha_d512_causal.mlir   mha_d512_causal   23 B=1 N=200
+add_case mla_b1_n150          $b/mla_576_512_causal.mlir mla_576_512_causal 24 B=1 N=150
 # Attention gradients (every variant: the atomic and the deterministic
 # kernels): masks, score_mod derivatives, mask_mod, GQA, N != M, batch > 1.
 add_backward_case bwd_causal_gqa_b2_n70  causal_gqa.mlir      causal_gqa      31 B=2 N=70

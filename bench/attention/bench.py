@@ -4,7 +4,10 @@ and cuDNN backends) and FlexAttention, on the anchor shapes of
 ../shared/anchors/README.md (16,384 tokens per batch, d=128 with 16 heads,
 d=64 with 32 heads and d=256 with 8 heads, causal and not; GQA 48/8 causal;
 diffusion-transformer shapes, 24 heads of 128 and 48 heads of 64, N = 1024
-and 4096; softcap and ALiBi+causal at d=128).
+and 4096; softcap and ALiBi+causal at d=128; the small-cache shapes where
+M < d^2: head dim 512 with 8 heads and MLA's absorbed prefill, 16 query heads
+of 576/512 sharing one key/value head, against SDPA's memory-efficient
+backend, the only peer kernel there).
 
 The headline column is variant 0, the compiler's own first choice (what
 `flashgen compile` writes with its defaults); the fastest of the scheduler's
@@ -47,8 +50,8 @@ CALIBRATION_HEADER = "\t".join(
     "tile_kv stages warps inner_q inner_kv ms persistent".split())
 
 
-def flops(batch, heads, n, d, causal):
-    total = 4.0 * batch * heads * n * n * d
+def flops(batch, heads, n, d, dv, causal):
+    total = 2.0 * batch * heads * n * n * (d + dv)
     return total / 2 if causal else total
 
 
@@ -113,7 +116,7 @@ def main():
     torch.manual_seed(0)
     dev = torch.device("cuda")
 
-    shapes = []  # (label, spec, d, heads, kv_heads, n, causal, mod)
+    shapes = []  # (label, spec, d, heads, kv_heads, n, causal, mod[, dv])
     for d, heads in ((128, 16), (64, 32), (256, 8)):
         for n in ((512, 2048, 8192, 16384) if d == 128 else (2048, 8192)):
             for causal in (False, True):
@@ -127,6 +130,11 @@ def main():
     for n in (2048, 8192):
         shapes.append(("softcap", "softcap", 128, 16, 16, n, False, "softcap"))
         shapes.append(("alibi_causal", "alibi_causal", 128, 16, 16, n, True, "alibi"))
+    for n in (2048, 8192):
+        for causal in (False, True):
+            name = "mha_d512" + ("_causal" if causal else "")
+            shapes.append((name, name, 512, 8, 8, n, causal, None))
+        shapes.append(("mla_576_512_causal", "mla_576_512_causal", 576, 16, 1, n, True, None, 512))
     if args.quick:
         shapes = [s for s in shapes if s[5] in (1024, 2048, 8192)]
     if args.specs:
@@ -152,23 +160,27 @@ def main():
     first_call = {}
     rows = []
     calibration = [CALIBRATION_HEADER]
-    for (label, spec, d, heads, kv_heads, n, causal, mod) in shapes:
+    for shape in shapes:
+        (label, spec, d, heads, kv_heads, n, causal, mod), dv = shape[:8], (shape[8:] or shape[2:3])[0]
+        # Past head dim 256 only SDPA's memory-efficient kernel runs: it is
+        # the reference and the peer there.
+        small_cache = d > 256
         batch = TOKENS // n
         sets = [(torch.randn(batch, heads, n, d, device=dev, dtype=torch.bfloat16),
                  torch.randn(batch, kv_heads, n, d, device=dev, dtype=torch.bfloat16),
-                 torch.randn(batch, kv_heads, n, d, device=dev, dtype=torch.bfloat16))
+                 torch.randn(batch, kv_heads, n, dv, device=dev, dtype=torch.bfloat16))
                 for _ in range(ROTATE)]
         # SDPA's cuDNN and FA2 backends and the reference take K/V with every
         # query head's copy (expanded outside the timed region).
         group = heads // kv_heads
         sdpa_sets = [(q, k.repeat_interleave(group, 1), v.repeat_interleave(group, 1))
                      if group > 1 else (q, k, v) for (q, k, v) in sets]
-        out = torch.empty(batch, heads, n, d, device=dev, dtype=torch.bfloat16)
+        out = torch.empty(batch, heads, n, dv, device=dev, dtype=torch.bfloat16)
         pick = rotating(sets)
         pick_sdpa = rotating(sdpa_sets)
-        row = {"spec": spec, "d": d, "heads": heads, "kv_heads": kv_heads, "n": n,
+        row = {"spec": spec, "d": d, "dv": dv, "heads": heads, "kv_heads": kv_heads, "n": n,
                "batch": batch, "causal": causal, "mod": mod or "none"}
-        fl = flops(batch, heads, n, d, causal)
+        fl = flops(batch, heads, n, d, dv, causal)
 
         if spec not in kernels:
             bundle = flashgen.load(os.path.join(args.bundles, spec))
@@ -199,7 +211,7 @@ def main():
         else:
             # The FA2 backend's output (f32 statistics, ~1e-3 from exact) as
             # the reference: the math backend would materialise N x N scores.
-            with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
+            with sdpa_kernel(SDPBackend.EFFICIENT_ATTENTION if small_cache else SDPBackend.FLASH_ATTENTION):
                 ref = F.scaled_dot_product_attention(*sdpa_sets[0], is_causal=causal)
         row["rel_err"] = rel_err(out, ref)
         ref_out = out.clone()
@@ -233,7 +245,7 @@ def main():
         for variant, ms in variant_ms.items():
             sch = schedules[spec][variant]
             calibration.append("\t".join(str(x) for x in (
-                batch, heads, kv_heads, n, n, d, d, int(causal), sfu, alu, sch["algorithm"],
+                batch, heads, kv_heads, n, n, d, dv, int(causal), sfu, alu, sch["algorithm"],
                 sch["tile_q"], sch["tile_kv"], sch["stages"], sch["warps"], sch["inner_q"],
                 sch["inner_kv"], f"{ms:.4f}", sch.get("persistent", 0))))
         row["flashgen_ms"] = variant_ms[0]
@@ -242,8 +254,10 @@ def main():
         row["best_ms"] = variant_ms[best]
 
         if mod is None and not args.no_peers:
-            for backend, key in ((SDPBackend.FLASH_ATTENTION, "fa2_ms"),
-                                 (SDPBackend.CUDNN_ATTENTION, "cudnn_ms")):
+            backends = [(SDPBackend.FLASH_ATTENTION, "fa2_ms"), (SDPBackend.CUDNN_ATTENTION, "cudnn_ms")]
+            if small_cache:
+                backends.append((SDPBackend.EFFICIENT_ATTENTION, "mea_ms"))
+            for backend, key in backends:
                 def run_sdpa(backend=backend):
                     q, k, v = pick_sdpa()
                     with sdpa_kernel(backend):
@@ -269,7 +283,7 @@ def main():
                 row["flex_ms"] = None
                 print(f"flex failed for {label} N={n}: {error}")
 
-        for key in ("flashgen_ms", "best_ms", "fa2_ms", "cudnn_ms", "flex_ms"):
+        for key in ("flashgen_ms", "best_ms", "fa2_ms", "cudnn_ms", "flex_ms", "mea_ms"):
             if row.get(key):
                 row[key.replace("_ms", "_tflops")] = fl / (row[key] * 1e-3) / 1e12
         rows.append(row)
@@ -285,7 +299,7 @@ def main():
                    "first_call_seconds": first_call}, f, indent=1)
 
     header = (f"{'spec':<18}{'N':>6}{'B':>4} {'err':>8} {'v0':>6} {'best(v)':>10} {'FA2':>6} {'cuDNN':>6} {'Flex':>6}"
-              f"  {'v0/FA2':>6} {'v0/cuDNN':>8} {'v0/Flex':>7} {'v0/best':>7}")
+              f" {'MEA':>6}  {'v0/FA2':>6} {'v0/cuDNN':>8} {'v0/Flex':>7} {'v0/MEA':>6} {'v0/best':>7}")
     print(header)
     for r in rows:
         def fmt(key):
@@ -297,8 +311,8 @@ def main():
             return f"{a / b:.2f}" if a and b else "-"
         print(f"{r['spec']:<18}{r['n']:>6}{r['batch']:>4} {r.get('rel_err', float('nan')):8.1e} "
               f"{fmt('flashgen_tflops')} {fmt('best_tflops')}({r.get('best_variant', '-'):>2}) {fmt('fa2_tflops')} "
-              f"{fmt('cudnn_tflops')} {fmt('flex_tflops')}  {ratio('fa2_tflops'):>6} {ratio('cudnn_tflops'):>8} "
-              f"{ratio('flex_tflops'):>7} {ratio('best_tflops'):>7}")
+              f"{fmt('cudnn_tflops')} {fmt('flex_tflops')} {fmt('mea_tflops')}  {ratio('fa2_tflops'):>6} "
+              f"{ratio('cudnn_tflops'):>8} {ratio('flex_tflops'):>7} {ratio('mea_tflops'):>6} {ratio('best_tflops'):>7}")
     print("first call (NVRTC compile or cache load + launch), s:",
           {k: round(v, 2) for k, v in first_call.items()})
 

@@ -266,7 +266,7 @@ def run_row(shape, args, device, dtype, flashgen_op, peers, flex_setup):
     row = {"spec": shape.spec, "d": shape.d, "heads": shape.heads,
            "kv_heads": shape.kv_heads, "n": shape.n, "batch": shape.batch,
            "causal": shape.causal, "mod": shape.mod or "none", "missing": {}}
-    fl = flops(shape.batch, shape.heads, shape.n, shape.d, shape.causal)
+    fl = flops(shape.batch, shape.heads, shape.n, shape.d, shape.d, shape.causal)
     row["fwd_flops"] = fl
     group = shape.heads // shape.kv_heads
 
