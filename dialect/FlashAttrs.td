@@ -41,7 +41,8 @@ def Flash_Algorithm : I32EnumAttr<"Algorithm", "kernel family of a schedule", [
     I32EnumAttrCase<"flash2_grad", 5>,
     I32EnumAttrCase<"flash2_grad_deterministic", 6>,
     I32EnumAttrCase<"flash3_grad", 7>,
-    I32EnumAttrCase<"flash3_grad_deterministic", 8>
+    I32EnumAttrCase<"flash3_grad_deterministic", 8>,
+    I32EnumAttrCase<"flash3_dsplit", 9>
   ]> {
   let cppNamespace = "::mlir::flash";
 }
@@ -128,6 +129,7 @@ def Flash_ScheduleAttr : AttrDef<Flash_Dialect, "Schedule"> {
     `flash2_dsplit` (the small-cache schedule for on-chip memory M < d^2: the
     head dimension is tiled too), `flash3` (sm_90a: wgmma warpgroups of 64
     query rows, with a producer warpgroup when warps = tile_q / 16 + 4),
+    `flash3_dsplit` (flash2_dsplit's kernel on sm_90a's wgmma warpgroups),
     `chunk_fused` (recurrence state kept on chip, chunks streamed, no state
     written to HBM) and `chunk_two_pass` (chunk states materialised, then a
     parallel output pass). Unused fields are 0. `persistent` (flash3 with a

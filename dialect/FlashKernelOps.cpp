@@ -63,7 +63,8 @@ struct FamilyRule {
 using TR = TensorRole;
 constexpr FamilyRule kFamilies[] = {
     {KernelFamily::attention,
-     {Algorithm::flash2, Algorithm::flash2_dsplit, Algorithm::flash3},
+     {Algorithm::flash2, Algorithm::flash2_dsplit, Algorithm::flash3,
+      Algorithm::flash3_dsplit},
      false,
      {TR::q, TR::k, TR::v, TR::o},
      {},
@@ -232,7 +233,7 @@ LogicalResult KernelOp::verify() {
   Algorithm algorithm = getSchedule().getAlgorithm();
   if (!rule.algorithms.contains(algorithm))
     return emitOpError() << "family " << stringifyKernelFamily(getFamily())
-                         << " takes a " << llvm::join(rule.algorithms.names(), " or ")
+                         << " takes a " << oneOf(rule.algorithms.names())
                          << " schedule, not " << stringifyAlgorithm(algorithm);
   if (Attribute gate = getProblem().get("gate"); gate && !getProblemGate()) {
     SmallVector<StringRef> kinds;
@@ -301,16 +302,16 @@ LogicalResult TileLoadOp::verify() {
                          << (query ? "tile_q = " : "tile_kv = ") << rows;
   // Column chunks: the small-cache schedule's q and k chunks (tile_d wide)
   // and v slices (tile_dv wide), and only there; its loads are all chunks.
-  bool dsplit = s.getAlgorithm() == Algorithm::flash2_dsplit;
+  bool dsplit = splitsHeadDim(s.getAlgorithm());
   if (bool(getColTile()) != bool(getCols()))
     return emitOpError() << "names a column tile without its width, or a "
                             "width without the column tile";
   if (bool(getColTile()) != dsplit)
     return emitOpError() << (dsplit ? "must load a column chunk (cols C at "
-                                      "INDEX): a flash2_dsplit kernel keeps "
+                                      "INDEX): a small-cache (dsplit) kernel keeps "
                                       "no whole rows on chip"
                                     : "loads a column chunk, which only a "
-                                      "flash2_dsplit kernel does; this one's "
+                                      "small-cache (dsplit) kernel does; this one's "
                                       "schedule is ")
                          << (dsplit ? "" : stringifyAlgorithm(s.getAlgorithm()));
   if (dsplit) {
@@ -371,13 +372,13 @@ LogicalResult TileMmaOp::verify() {
                             "gradient kernels of a flash3_grad schedule";
   // Only the small-cache schedule accumulates S over head-dim chunks, and
   // it accumulates every score product.
-  bool dsplit = kernel->getSchedule().getAlgorithm() == Algorithm::flash2_dsplit;
+  bool dsplit = splitsHeadDim(kernel->getSchedule().getAlgorithm());
   if (getProduct() == TileProduct::qk && getAccumulate() != dsplit)
     return emitOpError()
-           << (dsplit ? "must accumulate (a flash2_dsplit kernel adds S one "
+           << (dsplit ? "must accumulate (a small-cache (dsplit) kernel adds S one "
                         "head-dim chunk at a time after flash.score_clear)"
                       : "accumulates S over head-dim chunks, which only a "
-                        "flash2_dsplit kernel does");
+                        "small-cache (dsplit) kernel does");
   if (getProduct() != TileProduct::qk && getAccumulate())
     return emitOpError() << "only the qk product accumulates over chunks";
   return success();
@@ -387,9 +388,9 @@ LogicalResult ScoreClearOp::verify() {
   FailureOr<KernelOp> kernel = enclosingKernel(*this, /*recurrence=*/false);
   if (failed(kernel))
     return failure();
-  if (kernel->getSchedule().getAlgorithm() != Algorithm::flash2_dsplit)
+  if (!splitsHeadDim(kernel->getSchedule().getAlgorithm()))
     return emitOpError() << "starts a chunk-accumulated score tile, which "
-                            "only a flash2_dsplit kernel has; this one's "
+                            "only a small-cache (dsplit) kernel has; this one's "
                             "schedule is "
                          << stringifyAlgorithm(
                                 kernel->getSchedule().getAlgorithm());
@@ -418,13 +419,13 @@ LogicalResult OutputStoreOp::verify() {
   FailureOr<KernelOp> kernel = enclosingKernel(*this, /*recurrence=*/false);
   if (failed(kernel))
     return failure();
-  bool dsplit = kernel->getSchedule().getAlgorithm() == Algorithm::flash2_dsplit;
+  bool dsplit = splitsHeadDim(kernel->getSchedule().getAlgorithm());
   if (bool(getValueSlice()) != dsplit)
     return emitOpError() << (dsplit ? "must name its value slice (a "
-                                      "flash2_dsplit kernel stores tile_dv "
+                                      "small-cache (dsplit) kernel stores tile_dv "
                                       "columns of each row)"
                                     : "names a value slice, which only a "
-                                      "flash2_dsplit kernel stores");
+                                      "small-cache (dsplit) kernel stores");
   return checkOpTensor(*this, getTensor(), {TR::o});
 }
 

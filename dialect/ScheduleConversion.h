@@ -39,6 +39,8 @@ inline flashgen::schedule::Algorithm toLibrary(Algorithm a) {
     return L::Flash3Grad;
   case Algorithm::flash3_grad_deterministic:
     return L::Flash3GradDeterministic;
+  case Algorithm::flash3_dsplit:
+    return L::Flash3DSplit;
   }
   return L::Flash2;
 }
@@ -64,6 +66,8 @@ inline Algorithm toDialect(flashgen::schedule::Algorithm a) {
     return Algorithm::flash3_grad;
   case L::Flash3GradDeterministic:
     return Algorithm::flash3_grad_deterministic;
+  case L::Flash3DSplit:
+    return Algorithm::flash3_dsplit;
   }
   return Algorithm::flash2;
 }
@@ -74,6 +78,9 @@ inline bool gradAtomicDq(Algorithm a) {
 }
 inline bool usesWgmma(Algorithm a) {
   return flashgen::schedule::usesWgmma(toLibrary(a));
+}
+inline bool splitsHeadDim(Algorithm a) {
+  return flashgen::schedule::splitsHeadDim(toLibrary(a));
 }
 
 inline flashgen::schedule::Schedule toLibrary(ScheduleAttr s) {

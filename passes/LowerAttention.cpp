@@ -15,6 +15,8 @@
 #include "passes/IndexBuilder.h"
 #include "passes/OpProblems.h"
 
+#include "dialect/ScheduleConversion.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
@@ -343,7 +345,7 @@ void mlir::flash::buildAttentionKernels(OpBuilder &b,
                                         int64_t variant,
                                         SmallVectorImpl<KernelOp> &kernels) {
   std::string name = plan.opName + "_v" + std::to_string(variant);
-  if (plan.schedule.getAlgorithm() == Algorithm::flash2_dsplit)
+  if (splitsHeadDim(plan.schedule.getAlgorithm()))
     kernels.push_back(buildDSplitAttentionKernel(b, plan, name, variant));
   else
     kernels.push_back(buildKernel(b, plan, name, plan.opName, variant));

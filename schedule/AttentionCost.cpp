@@ -20,8 +20,9 @@
 // element-wise mask on masked tiles. Shared memory per visited tile pair:
 // the tile stores, each warp's A fragments of its own Q rows and every
 // warp's B fragments of the whole K and V tiles (why 32 rows per warp beat
-// 16, docs/emitter-target.md). One barrier-separated step per key tile
-// (flash2) or per column chunk and key tile (dsplit).
+// 16, docs/emitter-target.md; once per warpgroup for flash3_dsplit's
+// wgmma). One barrier-separated step per key tile (flash2) or per column
+// chunk and key tile (dsplit).
 //
 //===----------------------------------------------------------------------===//
 
@@ -126,7 +127,7 @@ int64_t flashgen::schedule::paddedTileColumns(int64_t d) {
 
 int64_t flashgen::schedule::attentionValueSlices(const AttentionProblem &p,
                                                  const Schedule &s) {
-  if (s.algorithm != Algorithm::Flash2DSplit || s.tileDv <= 0)
+  if (!splitsHeadDim(s.algorithm) || s.tileDv <= 0)
     return 1;
   return ceilDiv(p.valueDim, s.tileDv);
 }
@@ -136,12 +137,14 @@ int64_t flashgen::schedule::attentionSmemBytes(const AttentionProblem &p,
   const int64_t e = p.elementBytes;
   if (s.algorithm == Algorithm::Flash3)
     return flash3SmemBytes(p.headDim, p.valueDim, e, s);
-  if (s.algorithm == Algorithm::Flash2DSplit)
+  if (splitsHeadDim(s.algorithm))
     // A stages-deep ring of (Q chunk, K chunk) pairs, the V slice double
-    // buffered so the next key tile's V lands while S is accumulated.
+    // buffered so the next key tile's V lands while S is accumulated; the
+    // warpgroup form's swizzled tiles start on a 1024-byte boundary.
     return (s.stages * (s.tileQ + s.tileKv) * s.tileD +
             2 * s.tileKv * s.tileDv) *
-           e;
+               e +
+           (usesWgmma(s.algorithm) ? kSwizzleAlignSlack : 0);
   int64_t d = paddedTileColumns(p.headDim), dv = paddedTileColumns(p.valueDim);
   return (s.tileQ * d + s.stages * s.tileKv * (d + dv)) * e;
 }
@@ -152,7 +155,7 @@ int64_t flashgen::schedule::attentionRegisters(const AttentionProblem &p,
     // What every thread is given at launch; the consumers' own need is
     // checked against their setmaxnreg budget (Flash3Layout.h).
     return flash3LaunchRegisters(s);
-  const bool dsplit = s.algorithm == Algorithm::Flash2DSplit;
+  const bool dsplit = splitsHeadDim(s.algorithm);
   double warps = std::max<int64_t>(s.warps, 1), threads = 32 * warps;
   double rows = s.tileQ / warps;
   // d-split streams tile_d-wide chunks of Q and K and keeps a tile_dv slice
@@ -191,7 +194,7 @@ Evaluation flashgen::schedule::evaluateAttention(const AttentionProblem &p,
                                                  const TileVisit &visit) {
   const int64_t e = p.elementBytes, D = p.headDim, Dv = p.valueDim;
   const int64_t heads = p.batch * p.queryHeads;
-  const bool dsplit = s.algorithm == Algorithm::Flash2DSplit;
+  const bool dsplit = splitsHeadDim(s.algorithm);
   const int64_t slices = attentionValueSlices(p, s);
 
   KernelCost k;
@@ -238,6 +241,10 @@ Evaluation flashgen::schedule::evaluateAttention(const AttentionProblem &p,
   int64_t d = dsplit ? D : paddedTileColumns(D);
   int64_t dv = dsplit ? Dv : paddedTileColumns(Dv);
   k.flops = 2.0 * scores * (d * slices + dv);
+  // flash3_dsplit's products run on the warpgroup MMAs (flash3's own
+  // pipeline model is separate below).
+  if (s.algorithm == Algorithm::Flash3DSplit)
+    k.wgmmaFlops = k.flops;
   double sfuPerScore =
       kSoftmaxSfuPerScore + (p.hasScoreMod ? p.scoreModSfuOps : 0);
   double aluPerScore =
@@ -260,7 +267,12 @@ Evaluation flashgen::schedule::evaluateAttention(const AttentionProblem &p,
   double perPair, perCta;
   if (dsplit) {
     int64_t chunks = D / s.tileD;
-    perPair = 2.0 * s.tileQ * D + (s.warps + 1.0) * s.tileKv * (D + s.tileDv);
+    // B operands are read by every warp (mma.sync fragments) or once per
+    // warpgroup (wgmma's shared-memory descriptors).
+    double readers = usesWgmma(s.algorithm)
+                         ? static_cast<double>(s.warps / kWarpsPerGroup)
+                         : static_cast<double>(s.warps);
+    perPair = 2.0 * s.tileQ * D + (readers + 1.0) * s.tileKv * (D + s.tileDv);
     perCta = 2.0 * s.tileQ * s.tileDv; // output staging
     k.steps = pairs * (chunks + 1);
   } else {

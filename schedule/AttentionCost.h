@@ -39,6 +39,11 @@ constexpr const char *kDSplitRingRule =
     "(stages - 1 <= D / tile_d): the V slice it copies with a key tile's "
     "first chunk is double buffered";
 
+/// flash3_dsplit's warpgroups each own 64 query rows.
+constexpr const char *kDSplitWarpgroupRule =
+    "flash3_dsplit's warpgroups of 4 warps each own 64 query rows "
+    "(tile_q = 16 x warps)";
+
 /// The columns a shared tile of a `d`-wide row uses: d padded to a power of
 /// two, at least kMinTileColumns (docs/emitter-target.md §1).
 int64_t paddedTileColumns(int64_t d);

@@ -8,6 +8,7 @@
 #include "schedule/Units.h"
 #include "schedule/Visibility.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <sstream>
@@ -173,7 +174,24 @@ std::string flashgen::schedule::attentionPrecondition(const AttentionProblem &p,
     return why;
   if (!isAttentionAlgorithm(algorithm))
     return std::string("'") + algorithmName(algorithm) +
-           "' is not an attention schedule (flash2, flash2_dsplit, flash3)";
+           "' is not an attention schedule (" +
+           algorithmNames(isAttentionAlgorithm) + ")";
+  if (algorithm == Algorithm::Flash3DSplit) {
+    if (!t.mma(MmaKind::Wgmma))
+      return "flash3_dsplit is built on wgmma, which " + t.name +
+             " does not have (sm_90a only)";
+    if (p.elementBytes != 2)
+      return "flash3_dsplit takes 16-bit inputs (bf16, f16) for wgmma; this "
+             "op has " +
+             std::to_string(p.elementBytes) + "-byte elements";
+    // Chunks and slices are whole 64-column slabs of the 128-byte swizzle.
+    if (p.headDim % kFlash3GroupRows != 0 || p.valueDim % kFlash3GroupRows != 0)
+      return "flash3_dsplit splits D and Dv into whole 64-column slabs of "
+             "wgmma's swizzled tiles; D = " +
+             std::to_string(p.headDim) + ", Dv = " + std::to_string(p.valueDim) +
+             " are not multiples of 64";
+    return "";
+  }
   if (algorithm == Algorithm::Flash3) {
     if (!t.mma(MmaKind::Wgmma))
       return "flash3 is built on wgmma, which " + t.name +
@@ -336,7 +354,10 @@ Result<ScheduleSpace> flashgen::schedule::attentionSpace(
   ScheduleSpace out;
   out.algorithm = algorithm;
   SearchSpace &s = out.space;
-  const bool dsplit = algorithm == Algorithm::Flash2DSplit;
+  const bool dsplit = splitsHeadDim(algorithm);
+  // flash3_dsplit: whole warpgroups of 64 query rows, chunks and slices of
+  // whole 64-column swizzle slabs (wgmma.cuh's issue_ABt, issue_rAB).
+  const bool warpgroups = usesWgmma(algorithm);
   const int64_t e = p.elementBytes;
   const int64_t dPad = paddedTileColumns(p.headDim);
   const int64_t dvPad = paddedTileColumns(p.valueDim);
@@ -346,12 +367,22 @@ Result<ScheduleSpace> flashgen::schedule::attentionSpace(
   const size_t tq = 0, tkv = 1;
   size_t td = 0, tdv = 0;
   if (dsplit) {
-    s.dims.push_back({"tile_d", columnChoices(p.headDim), {}});
-    s.dims.push_back({"tile_dv", columnChoices(p.valueDim), {}});
+    auto slabs = [&](std::vector<int64_t> v) {
+      if (warpgroups)
+        v.erase(std::remove_if(v.begin(), v.end(),
+                               [](int64_t c) { return c % kFlash3GroupRows != 0; }),
+                v.end());
+      return v;
+    };
+    s.dims.push_back({"tile_d", slabs(columnChoices(p.headDim)), {}});
+    s.dims.push_back({"tile_dv", slabs(columnChoices(p.valueDim)), {}});
     td = 2;
     tdv = 3;
     s.dims.push_back({"stages", {2, 3}, {}});
-    s.dims.push_back({"warps", {1, 2, 4, 8}, {}});
+    s.dims.push_back({"warps",
+                      warpgroups ? std::vector<int64_t>{4, 8}
+                                 : std::vector<int64_t>{1, 2, 4, 8},
+                      {}});
   } else {
     s.dims.push_back({"stages", {2, 3, 4}, {}});
     s.dims.push_back({"warps", {1, 2, 4, 8, 16}, {}});
@@ -395,6 +426,18 @@ Result<ScheduleSpace> flashgen::schedule::attentionSpace(
     ring.unit = ValueUnit::Flag;
     ring.rule = kDSplitRingRule;
     s.constraints.push_back(ring);
+    if (warpgroups) {
+      SpaceConstraint groups;
+      groups.resource = "warpgroup rows";
+      groups.dims = {tq, warps};
+      groups.value = [=](const Point &x) {
+        return x[tq] != kFlash3GroupRows / kWarpsPerGroup * x[warps] ? 1 : 0;
+      };
+      groups.limit = 0;
+      groups.unit = ValueUnit::Flag;
+      groups.rule = kDSplitWarpgroupRule;
+      s.constraints.push_back(groups);
+    }
   } else
     addCommonConstraints(s, p, t, tq, warps, {tq, tkv, stages},
                          out.toSchedule, {tq, tkv, warps}, {tq, tkv, warps},

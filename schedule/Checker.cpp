@@ -106,6 +106,18 @@ flashgen::schedule::checkAttentionSchedule(const AttentionProblem &p,
                 "stages = " + n(s.stages) + " with D / tile_d = " +
                     n(p.headDim / s.tileD) + " chunks per key tile: " +
                     kDSplitRingRule);
+    if (usesWgmma(s.algorithm)) {
+      r.require(s.warps % kWarpsPerGroup == 0 &&
+                    s.tileQ == kFlash3GroupRows / kWarpsPerGroup * s.warps,
+                "tile_q = " + n(s.tileQ) + ", warps = " + n(s.warps) + ": " +
+                    kDSplitWarpgroupRule);
+      r.require(s.tileD % kFlash3GroupRows == 0 &&
+                    s.tileDv % kFlash3GroupRows == 0,
+                "tile_d = " + n(s.tileD) + ", tile_dv = " + n(s.tileDv) +
+                    " must be whole 64-column slabs of wgmma's swizzled tiles");
+      r.require(s.tileKv <= 256, "tile_kv = " + n(s.tileKv) +
+                                     ": a wgmma's N is at most 256");
+    }
   }
   if (!r.violations.empty())
     return r.violations;
@@ -118,7 +130,7 @@ flashgen::schedule::checkAttentionSchedule(const AttentionProblem &p,
   };
   // flash2 copies whole rows of D (Dv) elements, which a 16-wide head
   // keeps narrower than its padded tile_d: the copies split what is copied.
-  bool wholeRows = s.algorithm != Algorithm::Flash2DSplit;
+  bool wholeRows = !splitsHeadDim(s.algorithm);
   int64_t copyD = wholeRows ? p.headDim : s.tileD;
   int64_t copyDv = wholeRows ? p.valueDim : s.tileDv;
   whole(s.tileQ, copyD, "Q");

@@ -18,9 +18,6 @@ const Target &hopper() { return **lookupTarget("sm_90"); }
 /// Q's, then full and empty barriers for K and V per stage.
 constexpr int64_t kBarrierBytes = 8;
 constexpr int64_t kBarrierAlign = 128;
-/// 128-byte swizzle atoms start on 1024-byte boundaries; the kernel aligns
-/// its base inside this slack (fg::wg::kSmemAlign).
-constexpr int64_t kSwizzleAlignSlack = 1024;
 
 // Consumer registers per thread, a model of ptxas's counts for the emitter's
 // flash3 kernels (NVRTC 13.0, sm_90a): the f32 accumulators of O (Dv / 2 per

@@ -40,6 +40,9 @@ namespace flashgen::schedule {
 constexpr int64_t kFlash3GroupRows = 64;
 /// Warps in a warpgroup.
 constexpr int64_t kWarpsPerGroup = 4;
+/// 128-byte swizzle atoms start on 1024-byte boundaries; a warpgroup
+/// kernel aligns its base inside this slack (fg::wg::kSmemAlign).
+constexpr int64_t kSwizzleAlignSlack = 1024;
 
 /// The warpgroups of a flash3 schedule.
 struct Flash3Shape {

@@ -26,6 +26,8 @@ const char *flashgen::schedule::algorithmName(Algorithm a) {
     return "flash3_grad";
   case Algorithm::Flash3GradDeterministic:
     return "flash3_grad_deterministic";
+  case Algorithm::Flash3DSplit:
+    return "flash3_dsplit";
   }
   return "?";
 }
@@ -64,13 +66,17 @@ std::string flashgen::schedule::algorithmNames(bool (*keep)(Algorithm),
 }
 
 bool flashgen::schedule::usesWgmma(Algorithm a) {
-  return a == Algorithm::Flash3 || a == Algorithm::Flash3Grad ||
-         a == Algorithm::Flash3GradDeterministic;
+  return a == Algorithm::Flash3 || a == Algorithm::Flash3DSplit ||
+         a == Algorithm::Flash3Grad || a == Algorithm::Flash3GradDeterministic;
+}
+
+bool flashgen::schedule::splitsHeadDim(Algorithm a) {
+  return a == Algorithm::Flash2DSplit || a == Algorithm::Flash3DSplit;
 }
 
 bool flashgen::schedule::isAttentionAlgorithm(Algorithm a) {
   return a == Algorithm::Flash2 || a == Algorithm::Flash2DSplit ||
-         a == Algorithm::Flash3;
+         a == Algorithm::Flash3 || a == Algorithm::Flash3DSplit;
 }
 
 std::string Schedule::str() const {

@@ -54,6 +54,10 @@ enum class Algorithm {
   /// Flash3Grad without dQ, and a dq kernel whose warpgroups own 64 query
   /// rows of S, dP and dQ.
   Flash3GradDeterministic,
+  /// Flash2DSplit on sm_90a warpgroup MMAs: each warpgroup owns 64 query
+  /// rows of S (accumulated over the head-dim chunks by wgmma from shared
+  /// memory) and of its CTA's value slice of O (P from registers).
+  Flash3DSplit,
 };
 
 /// Every family, for loops over them.
@@ -61,7 +65,7 @@ constexpr Algorithm kAllAlgorithms[] = {
     Algorithm::Flash2, Algorithm::Flash2DSplit, Algorithm::Flash3,
     Algorithm::ChunkFused, Algorithm::ChunkTwoPass, Algorithm::Flash2Grad,
     Algorithm::Flash2GradDeterministic, Algorithm::Flash3Grad,
-    Algorithm::Flash3GradDeterministic};
+    Algorithm::Flash3GradDeterministic, Algorithm::Flash3DSplit};
 
 /// The family's name in #flash.schedule and the bundle manifest
 /// ("flash2", "flash3", ...).
@@ -75,8 +79,11 @@ bool isAttentionGradAlgorithm(Algorithm a);
 /// Flash3Grad); the deterministic ones have a dq kernel instead.
 bool gradAtomicDq(Algorithm a);
 /// A schedule whose kernels are built on warpgroup MMAs (wgmma, sm_90a
-/// only): Flash3, Flash3Grad, Flash3GradDeterministic.
+/// only): Flash3, Flash3DSplit, Flash3Grad, Flash3GradDeterministic.
 bool usesWgmma(Algorithm a);
+/// The small-cache attention schedules (Flash2DSplit, Flash3DSplit): Q and
+/// K in head-dim chunks, one value slice of O per CTA.
+bool splitsHeadDim(Algorithm a);
 /// A gradient schedule without float atomics (dQ by its own kernel).
 bool isDeterministicGradAlgorithm(Algorithm a);
 /// The names of the families `keep` selects (every family when null), in

@@ -133,8 +133,12 @@ std::vector<Algorithm>
 flashgen::schedule::defaultAttentionAlgorithms(const AttentionProblem &p,
                                                const Target &t) {
   int64_t words = t.onChipBytesPerCTA() / std::max<int64_t>(1, p.elementBytes);
-  if (words < p.headDim * p.headDim)
+  if (words < p.headDim * p.headDim) {
+    // The small-cache kernel, on warpgroup MMAs where they apply.
+    if (attentionPrecondition(p, t, Algorithm::Flash3DSplit).empty())
+      return {Algorithm::Flash3DSplit, Algorithm::Flash2DSplit};
     return {Algorithm::Flash2DSplit};
+  }
   // Where flash3's kernel applies (wgmma, 16-bit, D = Dv in 64 .. 256) it
   // competes with flash2 on modeled time.
   if (attentionPrecondition(p, t, Algorithm::Flash3).empty())

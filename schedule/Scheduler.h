@@ -57,8 +57,10 @@ struct ScheduleResult {
   double solveSeconds = 0;
 };
 
-/// The families attention searches by default: flash2_dsplit when the
-/// target's on-chip memory per CTA holds fewer than D^2 elements; else
+/// The families attention searches by default: the small-cache ones when
+/// the target's on-chip memory per CTA holds fewer than D^2 elements
+/// (flash3_dsplit and flash2_dsplit ranked together where wgmma applies,
+/// else flash2_dsplit); else
 /// flash3 and flash2 where flash3's kernel applies (sm_90a, 16-bit, D = Dv
 /// a multiple of 64 up to 256), ranked together; else flash2.
 std::vector<Algorithm> defaultAttentionAlgorithms(const AttentionProblem &p,

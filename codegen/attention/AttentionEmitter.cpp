@@ -102,7 +102,7 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
         if (load.getColTile())
           source += " + (long long)(" + name(load.getColTile()) + ") * " +
                     std::to_string(*load.getCols());
-        line() << (flash3 ? "fg::wg::load_async<kThreads>(" : "fg::cta::load_async<kThreads>(") << tile << ", "
+        line() << (wgmma ? "fg::wg::load_async<kThreads>(" : "fg::cta::load_async<kThreads>(") << tile << ", "
                << source << ", " << tensor.str() << "_s2, " << name(load.getExtent())
                << " - " << row0 << ");\n";
         return success();
@@ -112,8 +112,8 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
         return success();
       })
       .Case<TileWaitOp>([&](TileWaitOp wait) {
-        // flash3: the landed copies are fenced for wgmma's async proxy too.
-        line() << (flash3 ? "fg::wg::wait_tiles<" : "fg::cta::wait<") << wait.getPending() << ">();\n";
+        // wgmma kernels: the landed copies are fenced for its async proxy too.
+        line() << (wgmma ? "fg::wg::wait_tiles<" : "fg::cta::wait<") << wait.getPending() << ">();\n";
         line() << "fg::cta::sync();\n";
         return success();
       })
@@ -128,7 +128,13 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
       })
       .Case<TileMmaOp>([&](TileMmaOp mma) -> LogicalResult {
         std::string stage = name(mma.getStage());
-        if (mma.getAccumulate()) { // one head-dim chunk of S = Q K^T
+        if (mma.getAccumulate() && wgmma) { // one head-dim chunk of S = Q K^T
+          line() << "fg::wg::issue_ABt(s_tile, sQ.stage(" << stage << "), grow0, sK.stage(" << stage
+                 << "), /*zero_init=*/false);\n";
+          line() << "fg::wg::mma_wait<0>(s_tile);\n";
+          return success();
+        }
+        if (mma.getAccumulate()) {
           line() << "fg::warp::mma_ABt(s_tile, sQ.stage(" << stage << "), wrow0, sK.stage("
                  << stage << "), 0);\n";
           return success();
@@ -149,7 +155,7 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
                  << "));\n";
           return success();
         }
-        if (mma.getProduct() == TileProduct::pv && flash3) {
+        if (mma.getProduct() == TileProduct::pv && wgmma) {
           line() << "fg::a_tile<Elem, kWarpRows, kTileK> p_tile;\n";
           line() << "fg::warp::convert(p_tile, s_tile);\n";
           line() << "fg::wg::mma_rAB<kPvN>(acc_o, p_tile, sV.stage(" << stage
@@ -205,15 +211,15 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
           // rings when its rows fit there (OTile in headerDSplit).
           dst += " + (long long)(" + name(slice) + ") * kTileDv";
           line() << "if constexpr (kStageOutput)\n";
-          line() << "  fg::warp::store_rows(" << dst << ", o_s2, " << rowsValid
-                 << ", acc_o, OTile{smem}, wrow0);\n";
+          line() << (wgmma ? "  fg::wg::store_rows(" : "  fg::warp::store_rows(") << dst << ", o_s2, "
+                 << rowsValid << ", acc_o, OTile{smem}, wrow0);\n";
           line() << "else\n";
           line() << "  fg::warp::store_rows_direct(" << dst << ", o_s2, " << rowsValid
                  << ", acc_o);\n";
           // Every slice computed the same statistics; one writes them.
           line() << "if (lse != nullptr && " << name(slice) << " == 0)\n";
         } else {
-          line() << (flash3 ? "fg::wg::store_rows(" : "fg::warp::store_rows(") << dst
+          line() << (wgmma ? "fg::wg::store_rows(" : "fg::warp::store_rows(") << dst
                  << ", o_s2, " << rowsValid << ", acc_o, sQ, wrow0);\n";
           line() << "if (lse != nullptr)\n";
         }
@@ -374,35 +380,50 @@ std::string AttentionKernelPrinter::headerDSplit() {
   result.dynamicSmemBytes = s.getSmemBytes();
   int64_t headDim = problemInt("head_dim"), valueDim = problemInt("value_dim");
 
+  // The warpgroup form (flash3_dsplit) keeps the same plan in wgmma's
+  // 128-byte-swizzle tiles, 1024-byte aligned inside kSmemAlign of slack.
+  const char *tile = wgmma ? "fg::wg_tile" : "fg::smem_tile";
   std::string text;
   llvm::raw_string_ostream h(text);
-  h << banner()
-    << "#include \"" << kDeviceUmbrellaHeader << "\"\n"
-    << "#include \"" << kDeviceIndexMathHeader << "\"\n\n"
-    << "namespace " << kernel.getSymName() << "_k {\n\n"
+  h << banner();
+  if (wgmma)
+    h << "// sm_90a warpgroup path (wgmma): " << s.getWarps() / 4
+      << " warpgroup(s) of 64 query rows.\n";
+  h << "#include \"" << kDeviceUmbrellaHeader << "\"\n"
+    << "#include \"" << kDeviceIndexMathHeader << "\"\n";
+  if (wgmma)
+    h << "#if !defined(FG_HAVE_WGMMA)\n"
+      << "#error \"algorithm flash3_dsplit needs wgmma: compile for sm_90a\"\n"
+      << "#endif\n";
+  h << "\nnamespace " << kernel.getSymName() << "_k {\n\n"
     << tileConstants()
-    << "constexpr int kWarpRows = kTileQ / kWarps; // query rows per warp\n"
-    << "constexpr int kTileD = " << s.getTileD() << ";   // head-dim chunk of Q and K\n"
+    << "constexpr int kWarpRows = kTileQ / kWarps; // query rows per warp\n";
+  if (wgmma)
+    h << "constexpr int kGroupRows = 4 * kWarpRows;  // 64: the warpgroup's rows (wgmma M)\n"
+      << "constexpr int kPvN = 0;  // one O += P V wgmma per K step, all kTileDv columns\n"
+      << "static_assert(kWarpRows == 16 && kWarps % 4 == 0, \"warpgroups of 4 warps, 16 rows per warp\");\n";
+  h << "constexpr int kTileD = " << s.getTileD() << ";   // head-dim chunk of Q and K\n"
     << "constexpr int kTileDv = " << s.getTileDv() << ";  // value columns per CTA\n"
     << "constexpr int kValueSlices = " << valueDim / s.getTileDv() << ";\n"
     << "constexpr int kChunks = " << headDim / s.getTileD() << "; // per key tile\n"
     << softmaxConstants()
-    << "using QChunk = fg::smem_tile<Elem, kTileQ, kTileD>;\n"
-    << "using KChunk = fg::smem_tile<Elem, kTileK, kTileD>;\n"
-    << "using VSlice = fg::smem_tile<Elem, kTileK, kTileDv>;\n"
+    << "using QChunk = " << tile << "<Elem, kTileQ, kTileD>;\n"
+    << "using KChunk = " << tile << "<Elem, kTileK, kTileD>;\n"
+    << "using VSlice = " << tile << "<Elem, kTileK, kTileDv>;\n"
     << "using QRing = fg::smem_ring<QChunk, kStages>;\n"
     << "using KRing = fg::smem_ring<KChunk, kStages>;\n"
     << "using VRing = fg::smem_ring<VSlice, 2>;\n"
     << "constexpr int kSmemQ = 0;\n"
     << "constexpr int kSmemK = kSmemQ + QRing::kBytes;\n"
     << "constexpr int kSmemV = kSmemK + KRing::kBytes;\n"
-    << "constexpr int kSmemBytes = kSmemV + VRing::kBytes;\n"
+    << "constexpr int kSmemBytes = kSmemV + VRing::kBytes"
+    << (wgmma ? " + fg::wg::kSmemAlign;\n" : ";\n")
     << "static_assert(kSmemBytes == " << s.getSmemBytes()
     << ", \"shared-memory plan differs from the schedule's\");\n"
     << "// The output slice is staged through the rings for whole-line stores\n"
     << "// when its rows fit there (all copies landed and read by then).\n"
-    << "using OTile = fg::smem_tile<Elem, kTileQ, kTileDv>;\n"
-    << "constexpr bool kStageOutput = OTile::kBytes <= kSmemBytes;\n"
+    << "using OTile = " << tile << "<Elem, kTileQ, kTileDv>;\n"
+    << "constexpr bool kStageOutput = OTile::kBytes <= kSmemV + VRing::kBytes;\n"
     << "static_assert(kWarpRows % 16 == 0, \"a warp owns whole 16-row MMA tiles\");\n"
     << "static_assert(kStages - 1 <= kChunks, \"the chunk ring runs at most one key tile ahead\");\n"
     << "static_assert(kChunks * kTileD == kHeadDim && kValueSlices * kTileDv == kValueDim,\n"
@@ -415,7 +436,7 @@ std::string AttentionKernelPrinter::headerDSplit() {
 /// memory allows, but never so many that registers would be capped below
 /// what the kernel needs.
 int64_t AttentionKernelPrinter::minBlocksPerSM() {
-  const sched::Target &t = flash3 ? hopperTarget() : portableTarget();
+  const sched::Target &t = wgmma ? hopperTarget() : portableTarget();
   int64_t bySmem = t.smemPerSM / (result.dynamicSmemBytes + t.smemReservedPerCTA);
   int64_t byRegisters = 65536 / (result.threads * kRegistersNeeded);
   return std::max<int64_t>(1, std::min(bySmem, byRegisters));
@@ -428,7 +449,8 @@ FailureOr<EmittedKernel> AttentionKernelPrinter::print() {
                               << " pipeline stage(s); the attention kernel "
                                  "needs at least 2";
   flash3 = s.getAlgorithm() == Algorithm::flash3;
-  dsplit = s.getAlgorithm() == Algorithm::flash2_dsplit;
+  dsplit = splitsHeadDim(s.getAlgorithm());
+  wgmma = usesWgmma(s.getAlgorithm());
   auto splits = kernel.getBody().front().getOps<WarpSpecializeOp>();
   if (!splits.empty())
     warpSplit = *splits.begin();
@@ -451,7 +473,7 @@ FailureOr<EmittedKernel> AttentionKernelPrinter::print() {
 
   line() << "using namespace " << kernel.getSymName() << "_k;\n";
   line() << "const int wrow0 = (int(threadIdx.x) / 32) * kWarpRows; // this warp's first row\n";
-  if (flash3) {
+  if (wgmma) {
     line() << "const int grow0 = (int(threadIdx.x) / 128) * kGroupRows; // its warpgroup's first row\n";
     line() << "const fg::u32 smem = fg::wg::smem_base(); // 1024-byte aligned (swizzle atoms)\n";
   } else {

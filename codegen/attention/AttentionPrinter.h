@@ -31,9 +31,13 @@ private:
   bool scoresModified = false;
   /// Algorithm "flash3": the sm_90a wgmma path.
   bool flash3 = false;
-  /// Algorithm "flash2_dsplit": the small-cache kernel (mma.sync) whose Q
-  /// and K tiles are rings of head-dim chunks and whose O is one value slice.
+  /// Algorithms "flash2_dsplit", "flash3_dsplit": the small-cache kernel
+  /// whose Q and K tiles are rings of head-dim chunks and whose O is one
+  /// value slice.
   bool dsplit = false;
+  /// The kernel's products are warpgroup MMAs (flash3, flash3_dsplit):
+  /// wgmma's swizzled tiles, copies and epilogue.
+  bool wgmma = false;
   /// The kernel holds a flash.warp_specialize (flash-warp-specialize split
   /// it into producer and consumer warpgroups) / flash.tile_rounds loops
   /// (persistent). The printer reads both from the IR; it decides nothing

@@ -15,7 +15,7 @@ flash.kernel @k family backward schedule #flash.schedule<algorithm = flash2, til
 // -----
 
 // A schedule of another family.
-// expected-error@+1 {{'flash.kernel' op family attention takes a flash2 or flash3 schedule, not chunk_fused}}
+// expected-error@+1 {{'flash.kernel' op family attention takes a flash2, flash2_dsplit, flash3 or flash3_dsplit schedule, not chunk_fused}}
 flash.kernel @k family attention schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
@@ -470,4 +470,77 @@ flash.kernel @grad_wait family attention_grad_kv schedule #grad2w problem {} {
   %ids:3 = flash.grid_map ["key_tile", "kv_head", "batch"] extents ["1", "1", "1"] : index, index, index
   // expected-error@+1 {{'flash.grad_mma_wait' op waits for warpgroup products, which a flash2_grad schedule does not issue}}
   flash.grad_mma_wait 0 score
+}
+
+// -----
+
+// The small-cache kernel (flash2_dsplit) copies column chunks only.
+#dsplit = #flash.schedule<algorithm = flash2_dsplit, tile_q = 128, tile_kv = 64, tile_d = 64, stages = 2, warps = 8, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 256, smem_bytes = 114688>
+flash.kernel @k family attention schedule #dsplit problem {} {
+  %ids:3 = flash.grid_map ["query_slice", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.tile_load' op must load a column chunk (cols C at INDEX): a small-cache (dsplit) kernel keeps no whole rows on chip}}
+  flash.tile_load q[%c0, %c0, %c0] rows 128 extent %c0 stage %c0 async
+}
+
+// -----
+
+// Its chunks are tile_d wide (q, k) and its slices tile_dv wide (v).
+#dsplit = #flash.schedule<algorithm = flash2_dsplit, tile_q = 128, tile_kv = 64, tile_d = 64, stages = 2, warps = 8, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 256, smem_bytes = 114688>
+flash.kernel @k family attention schedule #dsplit problem {} {
+  %ids:3 = flash.grid_map ["query_slice", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.tile_load' op loads 64 columns of v; the kernel's schedule has tile_dv = 256}}
+  flash.tile_load v[%c0, %c0, %c0] rows 64 extent %c0 cols 64 at %c0 stage %c0 async
+}
+
+// -----
+
+// Other schedules keep whole rows.
+flash.kernel @k family attention schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.tile_load' op loads a column chunk, which only a small-cache (dsplit) kernel does; this one's schedule is flash2}}
+  flash.tile_load k[%c0, %c0, %c0] rows 64 extent %c0 cols 64 at %c0 stage %c0 async
+}
+
+// -----
+
+// S is accumulated over chunks in the small-cache kernel, and only there.
+#dsplit = #flash.schedule<algorithm = flash2_dsplit, tile_q = 128, tile_kv = 64, tile_d = 64, stages = 2, warps = 8, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 256, smem_bytes = 114688>
+flash.kernel @k family attention schedule #dsplit problem {} {
+  %ids:3 = flash.grid_map ["query_slice", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  flash.score_clear
+  // expected-error@+1 {{'flash.tile_mma' op must accumulate (a small-cache (dsplit) kernel adds S one head-dim chunk at a time after flash.score_clear)}}
+  flash.tile_mma qk stage %c0
+}
+
+// -----
+
+flash.kernel @k family attention schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.score_clear' op starts a chunk-accumulated score tile, which only a small-cache (dsplit) kernel has; this one's schedule is flash2}}
+  flash.score_clear
+}
+
+// -----
+
+flash.kernel @k family attention schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.tile_mma' op only the qk product accumulates over chunks}}
+  flash.tile_mma pv stage %c0 accumulate
+}
+
+// -----
+
+// A value slice is stored by the small-cache kernel, which always names it.
+#dsplit = #flash.schedule<algorithm = flash2_dsplit, tile_q = 128, tile_kv = 64, tile_d = 64, stages = 2, warps = 8, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 256, smem_bytes = 114688>
+flash.kernel @k family attention schedule #dsplit problem {} {
+  %ids:3 = flash.grid_map ["query_slice", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.output_store' op must name its value slice (a small-cache (dsplit) kernel stores tile_dv columns of each row)}}
+  flash.output_store o[%c0, %c0, %c0] extent %c0
 }

@@ -37,10 +37,12 @@ func.func @causal_gqa(%q: tensor<?x32x?x128xbf16>, %k: tensor<?x8x?x128xbf16>, %
 
 // -----
 
-// d = 512: 247296 elements on chip < 512^2, so the small-cache schedule
-// flash2_dsplit: 128 x 64 tiles, Q and K in 64-column chunks, V and O in
-// two 256-column slices, 8 warps.
-//   smem (2 x (128 + 64) x 64 + 2 x 64 x 256) x 2 = 114688.
+// d = 512: 247296 elements on chip < 512^2, so the small-cache schedule,
+// on sm_90 its warpgroup form flash3_dsplit: 128 x 64 tiles, Q and K in
+// 64-column chunks, V and O in two 256-column slices, 8 warps (two
+// warpgroups of 64 rows).
+//   smem (2 x (128 + 64) x 64 + 2 x 64 x 256) x 2 = 114688, plus 1024
+//   bytes in which the swizzled tiles align: 115712.
 //   Per head (64 query tiles, 128 key tiles, 2 slices): Q re-read per key
 //   tile and slice 2 x 8192 x 128 x 512 = 1073741824, K per query tile and
 //   slice 2 x 64 x 8192 x 512 = 536870912, V 64 x 8192 x 512 = 268435456,
@@ -48,14 +50,14 @@ func.func @causal_gqa(%q: tensor<?x32x?x128xbf16>, %k: tensor<?x8x?x128xbf16>, %
 //   30131879936.
 //   Bound: 8 x 8192 x 4 x 512 x 2 = 268435456 (the segment term,
 //   69853971 elements, is smaller); ratio 112.25.
-// sm_80: one KV head's K/V (16 MiB) and its neighbour's do not fit in
+// sm_80 (no wgmma: flash2_dsplit): one KV head's K/V (16 MiB) and its neighbour's do not fit in
 //   half the 40 MiB L2, and the 128 CTAs of a head exceed the 108 resident
 //   ones: K/V come from HBM twice, 268435456 + 134217728 = 402653184,
 //   ratio 1.5.
 // CHECK-LABEL: func @d512
 // CHECK: flash.io_lower_bound = 268435456 : i64, flash.io_ratio = 1.122500e+02 : f64
 // CHECK-SAME: flash.modeled_hbm = 268435456 : i64, flash.modeled_io = 30131879936 : i64
-// CHECK-SAME: flash.schedule = #flash.schedule<algorithm = flash2_dsplit, tile_q = 128, tile_kv = 64, tile_d = 64, stages = 2, warps = 8, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 256, smem_bytes = 114688>
+// CHECK-SAME: flash.schedule = #flash.schedule<algorithm = flash3_dsplit, tile_q = 128, tile_kv = 64, tile_d = 64, stages = 2, warps = 8, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 256, smem_bytes = 115712>
 // SM80-LABEL: func @d512
 // SM80: flash.hbm_ratio = 1.500000e+00 : f64
 // SM80-SAME: flash.modeled_hbm = 402653184 : i64

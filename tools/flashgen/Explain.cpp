@@ -178,6 +178,9 @@ std::string copiesText(ScheduleAttr s) {
   case Algorithm::flash2:
   case Algorithm::flash2_dsplit:
     return "cp.async by every thread (mma.sync kernels run on sm_80 too)";
+  case Algorithm::flash3_dsplit:
+    return "cp.async by every thread into wgmma's swizzled tiles (Q and K "
+           "chunks through the ring, V slices double buffered)";
   case Algorithm::chunk_fused:
   case Algorithm::chunk_two_pass:
     return "cp.async by every thread";

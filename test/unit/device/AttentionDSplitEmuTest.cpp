@@ -1,9 +1,11 @@
 //===- AttentionDSplitEmuTest.cpp - the small-cache kernel on the emulator ===//
 //
-// Runs the flash2_dsplit kernels the compiler writes for the head-dim 512
+// Runs the small-cache kernels the compiler writes for the head-dim 512
 // and MLA (576/512) benchmark specs (generated at build time by
-// kernels/emit_scheduled_kernels.py: the scheduler's best sm_80 schedules,
-// every one a variant; never committed) on the host emulator, and checks
+// kernels/emit_scheduled_kernels.py: the scheduler's best flash2_dsplit
+// schedules for sm_80 and flash3_dsplit schedules for sm_90, every one a
+// variant; never committed) on the host emulator (the wgmma model of
+// emu/wgmma_emulation.h for the warpgroup form), and checks
 // o and the rows' log-sum-exp against reference/'s float64 attention:
 // ragged N (not a tile multiple, so zero-filled Q and K rows in the last
 // chunks), batch > 1, causal and not, one key/value head shared by a
@@ -14,11 +16,15 @@
 // to keep the emulator fast.
 //
 //===----------------------------------------------------------------------===//
+#define FLASHGEN_DEVICE_EMULATION_WGMMA "wgmma_emulation.h"
 #include "kernel_prelude.h"
 #ifdef FLASHGEN_EMITTED_KERNEL_DIR
 #include "dsplit/dsplit_d512.cu"
 #include "dsplit/dsplit_d512_causal.cu"
 #include "dsplit/dsplit_mla.cu"
+#include "dsplit/dsplit3_d512.cu"
+#include "dsplit/dsplit3_d512_causal.cu"
+#include "dsplit/dsplit3_mla.cu"
 #endif
 
 #include "reference_tensors.h"
@@ -67,6 +73,7 @@ void check(const Case& c, const Kernel& kernel) {
 
   const unsigned queryTiles = unsigned((c.N + kernel.tileQ - 1) / kernel.tileQ);
   kernel.launch(emu::Dim3{queryTiles * unsigned(kernel.slices), unsigned(c.Hq), unsigned(c.B)}, q, k, v, o, lse);
+  emu_wgmma::check_and_reset();
 
   size_t nans = 0;
   const double rel = relError(o, want.out, nans);
@@ -128,6 +135,33 @@ TEST_F(AttentionDSplitEmuTest, MlaCausal) {
 }
 TEST_F(AttentionDSplitEmuTest, MlaCausalThreeStages) {
   check({2, 1, 1, 140, 576, 512, ref::MaskKind::Causal}, FG_DSPLIT(dsplit_mla_v1));
+}
+
+// The warpgroup form: S accumulated chunk by chunk with wgmma from the
+// swizzled rings, O += P V from registers, two warpgroups of 64 rows.
+TEST_F(AttentionDSplitEmuTest, Wgmma512Ragged) {
+  check({2, 1, 1, 100, 512, 512, ref::MaskKind::None}, FG_DSPLIT(dsplit3_d512_v0));
+}
+TEST_F(AttentionDSplitEmuTest, Wgmma512ThreeStages) {
+  check({1, 1, 1, 150, 512, 512, ref::MaskKind::None}, FG_DSPLIT(dsplit3_d512_v1));
+}
+TEST_F(AttentionDSplitEmuTest, Wgmma512KeyTile128FourSlices) {
+  check({1, 2, 2, 90, 512, 512, ref::MaskKind::None}, FG_DSPLIT(dsplit3_d512_v2));
+}
+TEST_F(AttentionDSplitEmuTest, Wgmma512FourSlicesThreeStages) {
+  check({1, 1, 1, 200, 512, 512, ref::MaskKind::None}, FG_DSPLIT(dsplit3_d512_v3));
+}
+TEST_F(AttentionDSplitEmuTest, Wgmma512Causal) {
+  check({2, 1, 1, 190, 512, 512, ref::MaskKind::Causal}, FG_DSPLIT(dsplit3_d512_causal_v0));
+}
+TEST_F(AttentionDSplitEmuTest, Wgmma512CausalThreeStages) {
+  check({1, 1, 1, 130, 512, 512, ref::MaskKind::Causal}, FG_DSPLIT(dsplit3_d512_causal_v1));
+}
+TEST_F(AttentionDSplitEmuTest, WgmmaMlaCausal) {
+  check({1, 2, 1, 90, 576, 512, ref::MaskKind::Causal}, FG_DSPLIT(dsplit3_mla_v0));
+}
+TEST_F(AttentionDSplitEmuTest, WgmmaMlaCausalThreeStages) {
+  check({2, 1, 1, 140, 576, 512, ref::MaskKind::Causal}, FG_DSPLIT(dsplit3_mla_v1));
 }
 
 }  // namespace

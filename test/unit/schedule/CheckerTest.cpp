@@ -49,6 +49,8 @@ TEST(Checker, AgreesWithTheAttentionSpaceOnEveryPoint) {
       {attention(100, 64, MaskKind::Causal), "sm_test_small", Algorithm::Flash2},
       {attention(4096, 512), "sm_90", Algorithm::Flash2DSplit},
       {attention(4096, 512), "sm_test_small", Algorithm::Flash2DSplit},
+      {attention(4096, 512), "sm_90", Algorithm::Flash3DSplit},
+      {attention(2048, 576, MaskKind::Causal), "h200", Algorithm::Flash3DSplit},
   };
   for (const Case &c : cases) {
     SCOPED_TRACE(describe(c.p) + " " + c.target);
@@ -169,6 +171,43 @@ TEST(Checker, NamesEachBrokenAttentionRule) {
   EXPECT_TRUE(checkAttentionSchedule(p, h100, s).empty());
   s.warps = 16; // 16 rows cannot feed 16 warps, nor 16 x 128 x 2 / 16 copies
   EXPECT_TRUE(mentions(checkAttentionSchedule(p, h100, s), "multiple of 16 x warps"));
+}
+
+TEST(Checker, NamesEachBrokenSmallCacheRule) {
+  const Target &h100 = target("sm_90");
+  AttentionProblem p = attention(4096, 512);
+  Schedule good;
+  good.algorithm = Algorithm::Flash3DSplit;
+  good.tileQ = 128;
+  good.tileKv = 64;
+  good.tileD = 64;
+  good.tileDv = 256;
+  good.stages = 3;
+  good.warps = 8;
+  good.smemBytes = attentionSmemBytes(p, good);
+  ASSERT_TRUE(checkAttentionSchedule(p, h100, good).empty())
+      << joined(checkAttentionSchedule(p, h100, good));
+  // The plan: a ring of (Q chunk, K chunk) pairs, two V slices, and the
+  // swizzle's alignment slack: (3 (128 + 64) 64 + 2 64 256) 2 + 1024.
+  EXPECT_EQ(good.smemBytes, (3 * (128 + 64) * 64 + 2 * 64 * 256) * 2 + 1024);
+
+  Schedule s = good;
+  s.tileQ = 64; // one warpgroup's rows over two warpgroups
+  s.smemBytes = attentionSmemBytes(p, s);
+  EXPECT_TRUE(mentions(checkAttentionSchedule(p, h100, s), "own 64 query rows"));
+  s = good;
+  s.tileDv = 32; // half a swizzle slab
+  s.smemBytes = attentionSmemBytes(p, s);
+  EXPECT_TRUE(mentions(checkAttentionSchedule(p, h100, s), "64-column slabs"));
+  s = good;
+  s.tileD = 256; // two chunks per key tile cannot feed a 3-deep ring
+  s.stages = 4;
+  s.smemBytes = attentionSmemBytes(p, s);
+  EXPECT_TRUE(mentions(checkAttentionSchedule(p, h100, s), "one key tile ahead"));
+  s = good;
+  s.algorithm = Algorithm::Flash2DSplit; // no swizzle slack on mma.sync
+  EXPECT_TRUE(mentions(checkAttentionSchedule(p, h100, s), "differs from the plan"));
+  EXPECT_TRUE(mentions(checkAttentionSchedule(p, target("sm_80"), good), "sm_90a only"));
 }
 
 TEST(Checker, NamesEachBrokenRecurrenceRule) {

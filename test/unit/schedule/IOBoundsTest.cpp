@@ -273,6 +273,8 @@ TEST(BoundsHold, AttentionSmallCacheSchedules) {
                             Algorithm::Flash2DSplit);
   expectAttentionBoundsHold(attention(8192, 512, MaskKind::Causal),
                             target("sm_90"), Algorithm::Flash2DSplit);
+  expectAttentionBoundsHold(attention(8192, 512, MaskKind::Causal),
+                            target("h200"), Algorithm::Flash3DSplit);
   // d-split is a valid (if slower) schedule in the large-cache regime too.
   expectAttentionBoundsHold(attention(65536, 256), target("sm_90"),
                             Algorithm::Flash2DSplit);
