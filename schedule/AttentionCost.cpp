@@ -38,6 +38,13 @@ using namespace flashgen::schedule;
 
 namespace {
 
+/// Cycles a small-cache chunk step waits for its (Q chunk, K chunk) pair
+/// when the ring issued it one step ahead; stages - 1 steps ahead divide
+/// it. Fitted on the lent H200 (bench/attention/bench.py, d = 512,
+/// flash3_dsplit 128 x 64 x 64 x 256, 8 warps): 2 stages 13.9 ms, 3 stages
+/// 9.8 ms over 17.9 thousand chunk steps per SM, L / 2 = 440 cycles.
+constexpr double kDSplitChunkLatencyCycles = 880;
+
 // Registers per thread, fitted (least squares) to the ptxas counts of 312
 // flash2 kernels the emitter printed, compiled by NVRTC 13.0 for sm_90a:
 // d in {64, 128, 256}, 16 to 64 query rows per warp, 16- to 128-key tiles,
@@ -151,6 +158,13 @@ int64_t flashgen::schedule::attentionSmemBytes(const AttentionProblem &p,
 
 int64_t flashgen::schedule::attentionRegisters(const AttentionProblem &p,
                                                const Schedule &s) {
+  if (s.algorithm == Algorithm::Flash3DSplit)
+    // A flash3 consumer's registers with a tile_dv-wide O (wgmma reads Q
+    // and K from shared memory, so the chunk width costs none), copying
+    // its own tiles.
+    return flash3ConsumerRegisters(s.tileD, s.tileDv, s.tileKv,
+                                   p.elementMods()) +
+           kFlash3SelfCopyRegisters;
   if (s.algorithm == Algorithm::Flash3)
     // What every thread is given at launch; the consumers' own need is
     // checked against their setmaxnreg budget (Flash3Layout.h).
@@ -275,6 +289,10 @@ Evaluation flashgen::schedule::evaluateAttention(const AttentionProblem &p,
     perPair = 2.0 * s.tileQ * D + (readers + 1.0) * s.tileKv * (D + s.tileDv);
     perCta = 2.0 * s.tileQ * s.tileDv; // output staging
     k.steps = pairs * (chunks + 1);
+    // A chunk step's copies were issued stages - 1 steps earlier, each
+    // step short (one tile_d-wide slice of S): the L2 latency shows.
+    k.exposedCycles = pairs * chunks * kDSplitChunkLatencyCycles /
+                      static_cast<double>(std::max<int64_t>(1, s.stages - 1));
   } else {
     perPair = s.tileQ * d + (s.warps + 1.0) * s.tileKv * (d + dv);
     perCta = s.tileQ * d + 2.0 * s.tileQ * dv; // Q store, output staging

@@ -378,7 +378,9 @@ Result<ScheduleSpace> flashgen::schedule::attentionSpace(
     s.dims.push_back({"tile_dv", slabs(columnChoices(p.valueDim)), {}});
     td = 2;
     tdv = 3;
-    s.dims.push_back({"stages", {2, 3}, {}});
+    // Chunk steps are short, so deeper rings hide more of the copies'
+    // latency (kDSplitChunkLatencyCycles).
+    s.dims.push_back({"stages", {2, 3, 4}, {}});
     s.dims.push_back({"warps",
                       warpgroups ? std::vector<int64_t>{4, 8}
                                  : std::vector<int64_t>{1, 2, 4, 8},

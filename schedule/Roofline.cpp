@@ -83,9 +83,9 @@ void flashgen::schedule::estimateKernelTime(const Target &t, KernelCost &k) {
   k.parallelEfficiency = balance * subPartitions;
 
   // Another resident CTA issues MMAs while this one waits at a barrier.
-  k.stepSeconds =
-      (k.steps * kStepCycles + k.innerSteps * kInnerStepCycles) / smCycles /
-      concurrent;
+  k.stepSeconds = (k.steps * kStepCycles + k.innerSteps * kInnerStepCycles +
+                   k.exposedCycles) /
+                  smCycles / concurrent;
   double memory = std::max({k.hbmSeconds, k.l2Seconds, k.atomicSeconds});
   double compute =
       k.pipelineSeconds > 0

@@ -49,6 +49,10 @@ struct KernelCost {
   /// a barrier (TFLA's inner tiles).
   double steps = 0;
   double innerSteps = 0;
+  /// SM cycles, summed over all CTAs, that steps wait for copies a
+  /// shallow ring issued too late to land in time (the small-cache
+  /// kernels' chunk steps); hidden only by other resident CTAs.
+  double exposedCycles = 0;
   /// Warp-specialized kernels (flash3): the on-chip time of the warpgroup
   /// pipeline model (AttentionCost.cpp) with a perfectly balanced grid,
   /// which replaces the MMA / SFU / FP32 / step terms; 0 for the others.

@@ -108,59 +108,61 @@ void check(const Case& c, const Kernel& kernel) {
 
 using AttentionDSplitEmuTest = EmuTest;
 
-// d = 512: 8 chunks of 64 (v0) or 16 of 32 (v2), 2- and 3-stage rings.
-TEST_F(AttentionDSplitEmuTest, D512Ragged) {
+// The scheduler's ranked schedules (variants _v0 ...: chunks of 32 to 128
+// columns, rings of 2 to 4 stages, one or two warpgroups, two or four
+// value slices), each at another ragged size. d = 512, not causal:
+TEST_F(AttentionDSplitEmuTest, D512FirstChoice) {
   check({2, 1, 1, 100, 512, 512, ref::MaskKind::None}, FG_DSPLIT(dsplit_d512_v0));
 }
-TEST_F(AttentionDSplitEmuTest, D512ThreeStages) {
+TEST_F(AttentionDSplitEmuTest, D512SecondChoice) {
   check({1, 2, 2, 150, 512, 512, ref::MaskKind::None}, FG_DSPLIT(dsplit_d512_v1));
 }
-TEST_F(AttentionDSplitEmuTest, D512Chunks32) {
+TEST_F(AttentionDSplitEmuTest, D512ThirdChoice) {
   check({1, 1, 1, 70, 512, 512, ref::MaskKind::None}, FG_DSPLIT(dsplit_d512_v2));
 }
-TEST_F(AttentionDSplitEmuTest, D512Chunks32ThreeStages) {
+TEST_F(AttentionDSplitEmuTest, D512FourthChoice) {
   check({1, 1, 1, 200, 512, 512, ref::MaskKind::None}, FG_DSPLIT(dsplit_d512_v3));
 }
 // Causal: masked diagonal tiles, key tiles past the diagonal skipped.
-TEST_F(AttentionDSplitEmuTest, D512Causal) {
+TEST_F(AttentionDSplitEmuTest, D512CausalFirstChoice) {
   check({2, 1, 1, 190, 512, 512, ref::MaskKind::Causal}, FG_DSPLIT(dsplit_d512_causal_v0));
 }
-TEST_F(AttentionDSplitEmuTest, D512CausalThreeStages) {
+TEST_F(AttentionDSplitEmuTest, D512CausalSecondChoice) {
   check({1, 1, 1, 130, 512, 512, ref::MaskKind::Causal}, FG_DSPLIT(dsplit_d512_causal_v1));
 }
 // MLA prefill: 576-wide q and k (nine chunks), 512-wide v, two query heads
 // of the group that shares the single key/value head.
-TEST_F(AttentionDSplitEmuTest, MlaCausal) {
+TEST_F(AttentionDSplitEmuTest, MlaCausalFirstChoice) {
   check({1, 2, 1, 90, 576, 512, ref::MaskKind::Causal}, FG_DSPLIT(dsplit_mla_v0));
 }
-TEST_F(AttentionDSplitEmuTest, MlaCausalThreeStages) {
+TEST_F(AttentionDSplitEmuTest, MlaCausalSecondChoice) {
   check({2, 1, 1, 140, 576, 512, ref::MaskKind::Causal}, FG_DSPLIT(dsplit_mla_v1));
 }
 
 // The warpgroup form: S accumulated chunk by chunk with wgmma from the
-// swizzled rings, O += P V from registers, two warpgroups of 64 rows.
-TEST_F(AttentionDSplitEmuTest, Wgmma512Ragged) {
+// swizzled rings, O += P V from registers, warpgroups of 64 rows.
+TEST_F(AttentionDSplitEmuTest, Wgmma512FirstChoice) {
   check({2, 1, 1, 100, 512, 512, ref::MaskKind::None}, FG_DSPLIT(dsplit3_d512_v0));
 }
-TEST_F(AttentionDSplitEmuTest, Wgmma512ThreeStages) {
+TEST_F(AttentionDSplitEmuTest, Wgmma512SecondChoice) {
   check({1, 1, 1, 150, 512, 512, ref::MaskKind::None}, FG_DSPLIT(dsplit3_d512_v1));
 }
-TEST_F(AttentionDSplitEmuTest, Wgmma512KeyTile128FourSlices) {
+TEST_F(AttentionDSplitEmuTest, Wgmma512ThirdChoice) {
   check({1, 2, 2, 90, 512, 512, ref::MaskKind::None}, FG_DSPLIT(dsplit3_d512_v2));
 }
-TEST_F(AttentionDSplitEmuTest, Wgmma512FourSlicesThreeStages) {
+TEST_F(AttentionDSplitEmuTest, Wgmma512FourthChoice) {
   check({1, 1, 1, 200, 512, 512, ref::MaskKind::None}, FG_DSPLIT(dsplit3_d512_v3));
 }
-TEST_F(AttentionDSplitEmuTest, Wgmma512Causal) {
+TEST_F(AttentionDSplitEmuTest, Wgmma512CausalFirstChoice) {
   check({2, 1, 1, 190, 512, 512, ref::MaskKind::Causal}, FG_DSPLIT(dsplit3_d512_causal_v0));
 }
-TEST_F(AttentionDSplitEmuTest, Wgmma512CausalThreeStages) {
+TEST_F(AttentionDSplitEmuTest, Wgmma512CausalSecondChoice) {
   check({1, 1, 1, 130, 512, 512, ref::MaskKind::Causal}, FG_DSPLIT(dsplit3_d512_causal_v1));
 }
-TEST_F(AttentionDSplitEmuTest, WgmmaMlaCausal) {
+TEST_F(AttentionDSplitEmuTest, WgmmaMlaCausalFirstChoice) {
   check({1, 2, 1, 90, 576, 512, ref::MaskKind::Causal}, FG_DSPLIT(dsplit3_mla_v0));
 }
-TEST_F(AttentionDSplitEmuTest, WgmmaMlaCausalThreeStages) {
+TEST_F(AttentionDSplitEmuTest, WgmmaMlaCausalSecondChoice) {
   check({2, 1, 1, 140, 576, 512, ref::MaskKind::Causal}, FG_DSPLIT(dsplit3_mla_v1));
 }
 
