@@ -466,9 +466,13 @@ Evaluation flashgen::schedule::evaluateAttentionGrad(const AttentionProblem &p,
       readers = std::min(visit.keyTiles, ceilDiv(p.window, Bc) + 1);
       rangeRows = std::min(N, p.window + Bc + 2 * Br);
     }
-    int64_t passes =
-        l2FetchPasses(t, visit.keyTiles, residentCtas(t, kv),
-                      group * rangeRows * (inRow + accRow), readers);
+    const int64_t rangeBytes = group * rangeRows * (inRow + accRow);
+    int64_t passes = l2FetchPasses(t, visit.keyTiles, residentCtas(t, kv),
+                                   rangeBytes, readers);
+    // Causal: each key tile starts at its own diagonal, so co-resident key
+    // tiles read different rows at once (Roofline.h).
+    if (p.mask == MaskKind::Causal)
+      passes = std::max(passes, staggeredFetchPasses(t, rangeBytes));
     // The accumulator's lines are fetched and written back once per pass.
     kv.hbmBytes = keySide + std::min(inGlobal, heads * N * inRow * passes) +
                   std::min(accGlobal, heads * N * 2 * accRow * passes);

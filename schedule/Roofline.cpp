@@ -5,6 +5,7 @@
 #include "schedule/Units.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 using namespace flashgen::schedule;
@@ -122,6 +123,14 @@ void flashgen::schedule::estimateKernelTime(const Target &t, KernelCost &k) {
     if (term.seconds > best->seconds)
       best = &term;
   k.binding = best->name;
+}
+
+int64_t flashgen::schedule::staggeredFetchPasses(const Target &t,
+                                                 int64_t bytes) {
+  double usable = l2ReuseBytes(t);
+  if (static_cast<double>(bytes) <= usable)
+    return 1;
+  return 1 + static_cast<int64_t>(std::ceil(static_cast<double>(bytes) / usable));
 }
 
 int64_t flashgen::schedule::l2FetchPasses(const Target &t, int64_t span,

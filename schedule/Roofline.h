@@ -95,6 +95,17 @@ void estimateKernelTime(const Target &t, KernelCost &k);
 ///   run in near lockstep and share each fetch) or when twice the data
 ///   (this group's and a neighbour's) fits in the usable L2; else once per
 ///   wave of the span, at most once per reader.
+/// How often `bytes` that co-resident CTAs read from staggered starts are
+/// fetched from HBM: the causal backward's key tiles each stream the query
+/// rows from their own diagonal on, so at any moment they are spread over
+/// the whole range instead of sharing each fetch: once per usable L2's
+/// worth of the range, plus one for what else the kernel keeps in L2 (1
+/// when the range fits). Fitted to one measurement on the H200 (Nsight
+/// Compute, GQA 48/8 d = 128 causal, flash3_grad: 5.19 GB against 2.76 GB
+/// at one pass, 50.7 MB per KV head's range, 1.93 usable L2s: three
+/// passes); the causal d = 64 and d = 128 backward ranges fit (one).
+int64_t staggeredFetchPasses(const Target &t, int64_t bytes);
+
 int64_t l2FetchPasses(const Target &t, int64_t span, int64_t resident,
                       int64_t bytes, int64_t readers);
 
