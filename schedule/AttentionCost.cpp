@@ -28,6 +28,7 @@
 
 #include "schedule/AttentionCost.h"
 
+#include "schedule/AttentionSpace.h"
 #include "schedule/Flash3Layout.h"
 #include "schedule/Units.h"
 
@@ -237,6 +238,16 @@ Evaluation flashgen::schedule::evaluateAttention(const AttentionProblem &p,
     rangeBytes = std::min(vis.keyRows, p.window + s.tileQ + 2 * s.tileKv) *
                  (D + Dv) * e;
   int64_t withinHead = l2FetchPasses(t, readers, resident, rangeBytes, readers);
+  // CTAs of equal work run in waves of `resident`: a head's readers
+  // straddle a wave boundary unless the wave holds whole heads, and when
+  // its K/V cannot stay in L2 beside the next head's, both waves fetch
+  // them (Nsight Compute on the H200, d = 512 non-causal, 128 CTAs a head
+  // in waves of 132: 775 MB against 537 MB at one pass; the causal grid's
+  // unequal CTAs blur the waves and read them once).
+  if (withinHead == 1 && readers > 1 && k.ctas > resident &&
+      resident % readers != 0 && persistentGridBalances(p) &&
+      2.0 * static_cast<double>(rangeBytes) > l2ReuseBytes(t))
+    withinHead = 2;
   int64_t group = p.groupSize();
   int64_t acrossHeads =
       group <= 1 ? 1

@@ -50,13 +50,17 @@ func.func @causal_gqa(%q: tensor<?x32x?x128xbf16>, %k: tensor<?x8x?x128xbf16>, %
 //   30131879936.
 //   Bound: 8 x 8192 x 4 x 512 x 2 = 268435456 (the segment term,
 //   69853971 elements, is smaller); ratio 112.25.
+// sm_90: a head's 128 CTAs (64 query tiles x 2 slices) straddle the
+//   waves of 132 resident ones and its K/V (16 MiB, twice that with the
+//   next head's, over half the 50 MiB L2) do not stay in L2 between them:
+//   K/V come from HBM twice, 268435456 + 134217728 = 402653184.
 // sm_80 (no wgmma: flash2_dsplit): one KV head's K/V (16 MiB) and its neighbour's do not fit in
 //   half the 40 MiB L2, and the 128 CTAs of a head exceed the 108 resident
 //   ones: K/V come from HBM twice, 268435456 + 134217728 = 402653184,
 //   ratio 1.5.
 // CHECK-LABEL: func @d512
 // CHECK: flash.io_lower_bound = 268435456 : i64, flash.io_ratio = 1.122500e+02 : f64
-// CHECK-SAME: flash.modeled_hbm = 268435456 : i64, flash.modeled_io = 30131879936 : i64
+// CHECK-SAME: flash.modeled_hbm = 402653184 : i64, flash.modeled_io = 30131879936 : i64
 // CHECK-SAME: flash.schedule = #flash.schedule<algorithm = flash3_dsplit, tile_q = 128, tile_kv = 64, tile_d = 128, stages = 3, warps = 8, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 256, smem_bytes = 214016>
 // SM80-LABEL: func @d512
 // SM80: flash.hbm_ratio = 1.500000e+00 : f64
