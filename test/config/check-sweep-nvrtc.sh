@@ -3,7 +3,8 @@
 # whose every variant NVRTC compiles for its target; a spec it cannot build
 # is refused at compile time (exit 1, a diagnostic naming the op).
 #
-# Generates attention specs over head dims, head counts (MHA, GQA, MQA),
+# Generates attention specs over head dims (512: the small-cache kernels),
+# head counts (MHA, GQA, MQA),
 # dtypes and masks, and recurrence specs over gate kinds, key/value dims and
 # dtypes; compiles each (--top-k 2) and has flashgen-nvrtc compile every
 # variant (no error or warning; register spills are reported, not failed:
@@ -99,7 +100,7 @@ refuse() {
 
 targets="sm_80:sm_80 sm_90:sm_90a"
 if [ "$full" = --full ]; then
-  for d in 16 32 64 128 256; do
+  for d in 16 32 64 128 256 512; do
     for heads in 8:8 8:2 8:1; do
       for dt in bf16 f16; do
         for mask in none causal sliding; do
@@ -127,6 +128,9 @@ else
   attention att_d64 64 8 1 bf16 sliding;   build att_d64 sm_90 sm_90a
   attention att_d128 128 4 4 f16 causal;   build att_d128 sm_80 sm_80
   attention att_d256 256 16 4 bf16 none;   build att_d256 sm_90 sm_90a
+  # M < d^2: the small-cache kernels (flash3_dsplit on sm_90, flash2_dsplit).
+  attention att_d512 512 8 2 f16 sliding;  build att_d512 sm_90 sm_90a
+  attention att_d512m 512 8 1 bf16 causal; build att_d512m sm_80 sm_80
   linear lin_none none 64 64 4 bf16;             build lin_none sm_80 sm_80
   linear lin_decay decay 128 128 4 f16;          build lin_decay sm_90 sm_90
   linear lin_vector vector 64 128 4 bf16;        build lin_vector sm_80 sm_80

@@ -258,6 +258,23 @@ TEST(WgmmaCompileTest, EmittedFlash3KernelsCompileWithoutSpills) {
 #endif
 }
 
+// The small-cache kernels (flash3_dsplit: S accumulated over head-dim chunks
+// by HGMMA from shared memory, O += P V from registers), emitted beside
+// the flash3 ones (dsplit/dsplit3_*.cu; the dsplit_*.cu files are
+// flash2_dsplit's mma.sync kernels, compiled by the sweep).
+TEST(WgmmaCompileTest, EmittedSmallCacheKernelsCompileWithoutSpills) {
+#ifdef FLASHGEN_EMITTED_KERNEL_DIR
+  const std::string dir = std::string(FLASHGEN_EMITTED_KERNEL_DIR) + "/../dsplit";
+  std::vector<std::string> files;
+  for (const std::string& f : list_dir(dir, ".cu"))
+    if (f.rfind("dsplit3_", 0) == 0) files.push_back(f);
+  ASSERT_FALSE(files.empty()) << "no emitted flash3_dsplit kernels in " << dir;
+  for (const std::string& f : files) expect_clean(read_file(dir + "/" + f), f, Expect::kAttention, false);
+#else
+  GTEST_SKIP() << "runtime-only build: no emitter, no emitted kernels";
+#endif
+}
+
 TEST(WgmmaCompileTest, PrimitiveKernelsCompileForSm90aWithHgmma) {
   expect_clean(read_file(kTestDir + "/kernels/wgmma_kernels.cu"), "wgmma_kernels.cu", Expect::kAnything);
 }
