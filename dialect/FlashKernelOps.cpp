@@ -365,11 +365,15 @@ LogicalResult TileMmaOp::verify() {
   // the warpgroup schedules (waited for by flash.grad_mma_wait).
   bool gradFamily = kernel->getFamily() == KernelFamily::attention_grad_kv ||
                     kernel->getFamily() == KernelFamily::attention_grad_dq;
+  bool chunkProduct = getAccumulate() && kernel->getSchedule().getAlgorithm() ==
+                                            Algorithm::flash3_dsplit;
   if (getAsync() && !(*this)->getParentOfType<WarpSpecializeOp>() &&
-      !(gradFamily && usesWgmma(kernel->getSchedule().getAlgorithm())))
+      !(gradFamily && usesWgmma(kernel->getSchedule().getAlgorithm())) &&
+      !chunkProduct)
     return emitOpError() << "async products are issued by the consumers of "
-                            "a flash.warp_specialize (flash3) or by the "
-                            "gradient kernels of a flash3_grad schedule";
+                            "a flash.warp_specialize (flash3), by the "
+                            "gradient kernels of a flash3_grad schedule or as "
+                            "flash3_dsplit's chunk products";
   // Only the small-cache schedule accumulates S over head-dim chunks, and
   // it accumulates every score product.
   bool dsplit = splitsHeadDim(kernel->getSchedule().getAlgorithm());

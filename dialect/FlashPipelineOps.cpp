@@ -151,6 +151,12 @@ LogicalResult MmaWaitOp::verify() {
   if (getPending() < 0 || getPending() > 7)
     return emitOpError() << "pending = " << getPending()
                          << "; wgmma.wait_group takes 0 to 7";
+  // flash3_dsplit's warpgroups wait for their chunk products themselves
+  // (no producer, no split).
+  auto kernel = (*this)->getParentOfType<KernelOp>();
+  if (kernel && !(*this)->getParentOfType<WarpSpecializeOp>() &&
+      kernel.getSchedule().getAlgorithm() == Algorithm::flash3_dsplit)
+    return success();
   return checkRole(*this, WarpRole::Consumers);
 }
 LogicalResult MmaEmptyGroupOp::verify() { return checkRole(*this, WarpRole::Consumers); }

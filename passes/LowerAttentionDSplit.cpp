@@ -14,7 +14,12 @@
 //     key tile overlap the current one's softmax and P V;
 //   - the V slice of a key tile is copied with that tile's first chunk,
 //     into one of two buffers (the ring runs at most one key tile ahead:
-//     schedule/AttentionCost.h, kDSplitRingRule).
+//     schedule/AttentionCost.h, kDSplitRingRule);
+//   - on wgmma (flash3_dsplit) a chunk's product stays in flight through
+//     the next step's copy wait and barrier (`flash.mma_wait 1` after each
+//     issue, 0 after the last), so the ring copies one chunk less ahead
+//     (dsplitPrefetchDistance): the stage a product reads is refilled two
+//     steps later, after every warpgroup has waited for it.
 //
 // Masks, score_mod and mask_mod, the three loops over key tiles (masked
 // head, unmasked interior, masked tail) and the causal order of query tiles
@@ -25,6 +30,9 @@
 #include "passes/LowerAttention.h"
 
 #include "passes/IndexBuilder.h"
+
+#include "dialect/ScheduleConversion.h"
+#include "schedule/AttentionCost.h"
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
@@ -39,6 +47,8 @@ struct ChunkStream {
   Value batch, head, kvHead, queryTile, slice, queryLen, keyLen;
   Value lo, hi; // the key tiles this query tile visits
   int64_t chunks = 0; // D / tile_d per key tile
+  int64_t ahead = 0;  // chunks copied ahead of the one computed
+  bool asyncProducts = false; // chunk products left in flight one step
 
   /// Issues chunk `t` of the stream (key tile lo + t / chunks, head-dim
   /// chunk t % chunks) into ring stage t % stages when its key tile is
@@ -89,11 +99,16 @@ void buildKeyTile(OpBuilder &b, Location loc, const ChunkStream &stream,
     b.setInsertionPoint(chunkLoop.getBody()->getTerminator());
     Value c = chunkLoop.getInductionVar();
     Value t = ib.add(ib.mul(ib.sub(j, stream.lo), ib.c(stream.chunks)), c);
-    TileWaitOp::create(b, loc, stages - 2);
-    stream.issue(b, loc, ib.add(t, ib.c(stages - 1)));
+    // Chunk t landed (at most ahead - 1 younger copy groups in flight).
+    TileWaitOp::create(b, loc, stream.ahead - 1);
+    stream.issue(b, loc, ib.add(t, ib.c(stream.ahead)));
     TileMmaOp::create(b, loc, TileProduct::qk, ib.rem(t, ib.c(stages)),
-                      /*async=*/false, /*accumulate=*/true);
+                      /*async=*/stream.asyncProducts, /*accumulate=*/true);
+    if (stream.asyncProducts) // chunk t - 1's product is done; t's may run
+      MmaWaitOp::create(b, loc, 1, /*score=*/true, /*output=*/false);
   }
+  if (stream.asyncProducts)
+    MmaWaitOp::create(b, loc, 0, /*score=*/true, /*output=*/false);
   auto scoreMap = ScoreMapOp::create(b, loc, stream.batch, stream.head,
                                      stream.queryTile, j);
   Block *body = b.createBlock(&scoreMap.getBody());
@@ -159,11 +174,24 @@ KernelOp mlir::flash::buildDSplitAttentionKernel(OpBuilder &b,
       keyTilesOfQueryTile(b, loc, plan.mask, plan.window, op.hasMaskMod(), q0,
                           tileQ, tileKv, queryLen, keyLen, offset);
 
-  ChunkStream stream{plan,   batch,  head, kvHead, queryTile, slice,
-                     queryLen, keyLen, lo,  hi,     plan.headDim / s.getTileD()};
+  flashgen::schedule::Algorithm algorithm = toLibrary(s.getAlgorithm());
+  ChunkStream stream{plan,
+                     batch,
+                     head,
+                     kvHead,
+                     queryTile,
+                     slice,
+                     queryLen,
+                     keyLen,
+                     lo,
+                     hi,
+                     plan.headDim / s.getTileD(),
+                     flashgen::schedule::dsplitPrefetchDistance(
+                         algorithm, s.getStages()),
+                     flashgen::schedule::usesWgmma(algorithm)};
   // Per-CTA values of the user's regions are computed before the stream.
   Operation *streamStart = OutputInitOp::create(b, loc);
-  for (int64_t p = 0; p < s.getStages() - 1; ++p)
+  for (int64_t p = 0; p < stream.ahead; ++p)
     stream.issue(b, loc, ib.c(p));
 
   Value one = ib.c(1);

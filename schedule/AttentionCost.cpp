@@ -129,6 +129,11 @@ double flash3PipelineSeconds(const AttentionProblem &p, const Target &t,
 
 } // namespace
 
+int64_t flashgen::schedule::dsplitPrefetchDistance(Algorithm algorithm,
+                                                   int64_t stages) {
+  return usesWgmma(algorithm) ? stages - 2 : stages - 1;
+}
+
 int64_t flashgen::schedule::paddedTileColumns(int64_t d) {
   return std::max(kMinTileColumns, nextPowerOfTwo(d));
 }
@@ -302,8 +307,12 @@ Evaluation flashgen::schedule::evaluateAttention(const AttentionProblem &p,
     k.steps = pairs * (chunks + 1);
     // A chunk step's copies were issued stages - 1 steps earlier, each
     // step short (one tile_d-wide slice of S): the L2 latency shows.
+    const int64_t ahead = dsplitPrefetchDistance(s.algorithm, s.stages);
     k.exposedCycles = pairs * chunks * kDSplitChunkLatencyCycles /
-                      static_cast<double>(std::max<int64_t>(1, s.stages - 1));
+                      static_cast<double>(std::max<int64_t>(1, ahead));
+    // flash3_dsplit's chunk products run while the next step waits at its
+    // barrier.
+    k.stepsOverlapMma = usesWgmma(s.algorithm);
   } else {
     perPair = s.tileQ * d + (s.warps + 1.0) * s.tileKv * (d + dv);
     perCta = s.tileQ * d + 2.0 * s.tileQ * dv; // Q store, output staging

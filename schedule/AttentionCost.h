@@ -31,13 +31,19 @@ namespace flashgen::schedule {
 constexpr int64_t kMinTileColumns = 32;
 constexpr int64_t kMaxTileColumns = 256;
 
-/// flash2_dsplit streams (Q chunk, K chunk) pairs through a stages-deep ring
-/// and double-buffers the V slice, which is copied with the first chunk of
-/// its key tile: the ring may run at most one key tile ahead.
+/// The small-cache kernels stream (Q chunk, K chunk) pairs through a
+/// stages-deep ring and double-buffer the V slice, which is copied with the
+/// first chunk of its key tile: the ring may run at most one key tile ahead.
+/// How many chunks ahead it copies: stages - 1 when each chunk's product is
+/// waited for in its own step (flash2_dsplit), stages - 2 when it stays in
+/// flight across the next step's barrier (flash3_dsplit's asynchronous
+/// wgmma, whose stage is refilled one step later).
+int64_t dsplitPrefetchDistance(Algorithm algorithm, int64_t stages);
 constexpr const char *kDSplitRingRule =
-    "flash2_dsplit's chunk ring may prefetch at most one key tile ahead "
-    "(stages - 1 <= D / tile_d): the V slice it copies with a key tile's "
-    "first chunk is double buffered";
+    "the small-cache kernels' chunk ring prefetches at least one chunk and "
+    "at most one key tile ahead (1 <= stages - 1, or stages - 2 for "
+    "flash3_dsplit's asynchronous products, <= D / tile_d): the V slice it "
+    "copies with a key tile's first chunk is double buffered";
 
 /// flash3_dsplit's warpgroups each own 64 query rows.
 constexpr const char *kDSplitWarpgroupRule =

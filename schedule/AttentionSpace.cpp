@@ -380,7 +380,10 @@ Result<ScheduleSpace> flashgen::schedule::attentionSpace(
     tdv = 3;
     // Chunk steps are short, so deeper rings hide more of the copies'
     // latency (kDSplitChunkLatencyCycles).
-    s.dims.push_back({"stages", {2, 3, 4}, {}});
+    s.dims.push_back({"stages",
+                      warpgroups ? std::vector<int64_t>{3, 4, 5}
+                                 : std::vector<int64_t>{2, 3, 4},
+                      {}});
     s.dims.push_back({"warps",
                       warpgroups ? std::vector<int64_t>{4, 8}
                                  : std::vector<int64_t>{1, 2, 4, 8},
@@ -422,7 +425,8 @@ Result<ScheduleSpace> flashgen::schedule::attentionSpace(
     ring.resource = "chunk ring";
     ring.dims = {td, stages};
     ring.value = [=, headDim = p.headDim](const Point &x) {
-      return x[stages] - 1 > headDim / x[td] ? 1 : 0;
+      int64_t ahead = dsplitPrefetchDistance(algorithm, x[stages]);
+      return ahead < 1 || ahead > headDim / x[td] ? 1 : 0;
     };
     ring.limit = 0;
     ring.unit = ValueUnit::Flag;

@@ -101,11 +101,13 @@ flashgen::schedule::checkAttentionSchedule(const AttentionProblem &p,
     };
     column(s.tileD, p.headDim, "tile_d");
     column(s.tileDv, p.valueDim, "tile_dv");
-    if (s.tileD > 0)
-      r.require(s.stages - 1 <= p.headDim / s.tileD,
+    if (s.tileD > 0) {
+      int64_t ahead = dsplitPrefetchDistance(s.algorithm, s.stages);
+      r.require(ahead >= 1 && ahead <= p.headDim / s.tileD,
                 "stages = " + n(s.stages) + " with D / tile_d = " +
                     n(p.headDim / s.tileD) + " chunks per key tile: " +
                     kDSplitRingRule);
+    }
     if (usesWgmma(s.algorithm)) {
       r.require(s.warps % kWarpsPerGroup == 0 &&
                     s.tileQ == kFlash3GroupRows / kWarpsPerGroup * s.warps,

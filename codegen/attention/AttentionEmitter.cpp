@@ -21,6 +21,7 @@
 
 #include "codegen/KernelFamilies.h"
 #include "dialect/ScheduleConversion.h"
+#include "schedule/AttentionCost.h"
 #include "schedule/Flash3Layout.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -131,7 +132,8 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
         if (mma.getAccumulate() && wgmma) { // one head-dim chunk of S = Q K^T
           line() << "fg::wg::issue_ABt(s_tile, sQ.stage(" << stage << "), grow0, sK.stage(" << stage
                  << "), /*zero_init=*/false);\n";
-          line() << "fg::wg::mma_wait<0>(s_tile);\n";
+          if (!mma.getAsync()) // else a flash.mma_wait follows
+            line() << "fg::wg::mma_wait<0>(s_tile);\n";
           return success();
         }
         if (mma.getAccumulate()) {
@@ -425,7 +427,10 @@ std::string AttentionKernelPrinter::headerDSplit() {
     << "using OTile = " << tile << "<Elem, kTileQ, kTileDv>;\n"
     << "constexpr bool kStageOutput = OTile::kBytes <= kSmemV + VRing::kBytes;\n"
     << "static_assert(kWarpRows % 16 == 0, \"a warp owns whole 16-row MMA tiles\");\n"
-    << "static_assert(kStages - 1 <= kChunks, \"the chunk ring runs at most one key tile ahead\");\n"
+    << "constexpr int kAhead = "
+    << sched::dsplitPrefetchDistance(toLibrary(s.getAlgorithm()), s.getStages())
+    << ";  // chunks the ring copies ahead of the one computed\n"
+    << "static_assert(kAhead >= 1 && kAhead <= kChunks, \"the chunk ring runs at most one key tile ahead\");\n"
     << "static_assert(kChunks * kTileD == kHeadDim && kValueSlices * kTileDv == kValueDim,\n"
     << "              \"the chunks and slices tile the head dims\");\n\n"
     << "} // namespace " << kernel.getSymName() << "_k\n\n";

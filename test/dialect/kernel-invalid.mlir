@@ -459,7 +459,7 @@ flash.kernel @k family attention_grad_kv schedule #flash.schedule<algorithm = fl
 flash.kernel @grad_async family attention_grad_kv schedule #grad2 problem {} {
   %ids:3 = flash.grid_map ["key_tile", "kv_head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
-  // expected-error@+1 {{'flash.tile_mma' op async products are issued by the consumers of a flash.warp_specialize (flash3) or by the gradient kernels of a flash3_grad schedule}}
+  // expected-error@+1 {{'flash.tile_mma' op async products are issued by the consumers of a flash.warp_specialize (flash3), by the gradient kernels of a flash3_grad schedule or as flash3_dsplit's chunk products}}
   flash.tile_mma qk stage %c0 async
 }
 

@@ -200,10 +200,14 @@ TEST(Checker, NamesEachBrokenSmallCacheRule) {
   s.smemBytes = attentionSmemBytes(p, s);
   EXPECT_TRUE(mentions(checkAttentionSchedule(p, h100, s), "64-column slabs"));
   s = good;
-  s.tileD = 256; // two chunks per key tile cannot feed a 3-deep ring
-  s.stages = 4;
+  s.tileD = 256; // two chunks per key tile; a 5-deep ring copies 3 ahead
+  s.stages = 5;
   s.smemBytes = attentionSmemBytes(p, s);
   EXPECT_TRUE(mentions(checkAttentionSchedule(p, h100, s), "one key tile ahead"));
+  s = good;
+  s.stages = 2; // products in flight one step: a 2-deep ring copies none ahead
+  s.smemBytes = attentionSmemBytes(p, s);
+  EXPECT_TRUE(mentions(checkAttentionSchedule(p, h100, s), "at least one chunk"));
   s = good;
   s.algorithm = Algorithm::Flash2DSplit; // no swizzle slack on mma.sync
   EXPECT_TRUE(mentions(checkAttentionSchedule(p, h100, s), "differs from the plan"));
