@@ -13,6 +13,7 @@
 
 #include "dialect/FlashDialect.h"
 #include "dialect/ScheduleConversion.h"
+#include "schedule/AttentionCost.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
@@ -365,8 +366,11 @@ LogicalResult TileMmaOp::verify() {
   // the warpgroup schedules (waited for by flash.grad_mma_wait).
   bool gradFamily = kernel->getFamily() == KernelFamily::attention_grad_kv ||
                     kernel->getFamily() == KernelFamily::attention_grad_dq;
-  bool chunkProduct = getAccumulate() && kernel->getSchedule().getAlgorithm() ==
-                                            Algorithm::flash3_dsplit;
+  ScheduleAttr schedule = kernel->getSchedule();
+  bool chunkProduct =
+      getAccumulate() &&
+      flashgen::schedule::dsplitAsyncProducts(toLibrary(schedule.getAlgorithm()),
+                                              schedule.getStages());
   if (getAsync() && !(*this)->getParentOfType<WarpSpecializeOp>() &&
       !(gradFamily && usesWgmma(kernel->getSchedule().getAlgorithm())) &&
       !chunkProduct)

@@ -15,10 +15,11 @@
 //   - the V slice of a key tile is copied with that tile's first chunk,
 //     into one of two buffers (the ring runs at most one key tile ahead:
 //     schedule/AttentionCost.h, kDSplitRingRule);
-//   - on wgmma (flash3_dsplit) a chunk's product stays in flight through
-//     the next step's copy wait and barrier (`flash.mma_wait 1` after each
-//     issue, 0 after the last), so the ring copies one chunk less ahead
-//     (dsplitPrefetchDistance): the stage a product reads is refilled two
+//   - on wgmma (flash3_dsplit) with a ring of 4 or more stages a chunk's
+//     product stays in flight through the next step's copy wait and
+//     barrier (`flash.mma_wait 1` after each issue, 0 after the last), so
+//     the ring copies one chunk less ahead (dsplitAsyncProducts,
+//     dsplitPrefetchDistance): the stage a product reads is refilled two
 //     steps later, after every warpgroup has waited for it.
 //
 // Masks, score_mod and mask_mod, the three loops over key tiles (masked
@@ -188,7 +189,8 @@ KernelOp mlir::flash::buildDSplitAttentionKernel(OpBuilder &b,
                      plan.headDim / s.getTileD(),
                      flashgen::schedule::dsplitPrefetchDistance(
                          algorithm, s.getStages()),
-                     flashgen::schedule::usesWgmma(algorithm)};
+                     flashgen::schedule::dsplitAsyncProducts(
+                         algorithm, s.getStages())};
   // Per-CTA values of the user's regions are computed before the stream.
   Operation *streamStart = OutputInitOp::create(b, loc);
   for (int64_t p = 0; p < stream.ahead; ++p)

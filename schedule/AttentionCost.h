@@ -34,10 +34,16 @@ constexpr int64_t kMaxTileColumns = 256;
 /// The small-cache kernels stream (Q chunk, K chunk) pairs through a
 /// stages-deep ring and double-buffer the V slice, which is copied with the
 /// first chunk of its key tile: the ring may run at most one key tile ahead.
-/// How many chunks ahead it copies: stages - 1 when each chunk's product is
-/// waited for in its own step (flash2_dsplit), stages - 2 when it stays in
-/// flight across the next step's barrier (flash3_dsplit's asynchronous
-/// wgmma, whose stage is refilled one step later).
+/// Whether a schedule's chunk products stay in flight across the next
+/// step's barrier (flash3_dsplit with a ring of 4 or more stages): their
+/// stage is then refilled one step later, so the ring copies one chunk
+/// less ahead. Measured on the H200 (d = 512 and MLA, bench/attention):
+/// at equal copy distance the asynchronous products are 6-8% faster, but a
+/// 3-stage ring is better off copying 2 chunks ahead with each product
+/// waited for (d = 512, 128-column chunks: 7.96 ms against 9.33 ms).
+bool dsplitAsyncProducts(Algorithm algorithm, int64_t stages);
+/// How many chunks ahead the ring copies: stages - 2 with asynchronous
+/// products, else stages - 1.
 int64_t dsplitPrefetchDistance(Algorithm algorithm, int64_t stages);
 constexpr const char *kDSplitRingRule =
     "the small-cache kernels' chunk ring prefetches at least one chunk and "

@@ -381,7 +381,7 @@ Result<ScheduleSpace> flashgen::schedule::attentionSpace(
     // Chunk steps are short, so deeper rings hide more of the copies'
     // latency (kDSplitChunkLatencyCycles).
     s.dims.push_back({"stages",
-                      warpgroups ? std::vector<int64_t>{3, 4, 5}
+                      warpgroups ? std::vector<int64_t>{2, 3, 4, 5}
                                  : std::vector<int64_t>{2, 3, 4},
                       {}});
     s.dims.push_back({"warps",

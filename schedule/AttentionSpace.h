@@ -9,8 +9,8 @@
 //                  {32 ... 256} dividing D and Dv, stages in {2, 3, 4},
 //                  warps in {1 ... 8}; flash3_dsplit the same with
 //                  tile_q = 16 warps, warps in {4, 8}, 64-column slabs,
-//                  stages in {3, 4, 5} (its products stay in flight
-//                  one step, so the ring copies stages - 2 ahead)
+//                  stages in {2 ... 5} (from 4 on its products stay in
+//                  flight one step and the ring copies stages - 2 ahead)
 //
 // Constraints: shared memory per CTA, registers per thread and per CTA,
 // threads per CTA, whole 16-row MMA tiles per warp (mma.sync.m16n8k16: warps

@@ -88,11 +88,12 @@ void flashgen::schedule::estimateKernelTime(const Target &t, KernelCost &k) {
                    k.exposedCycles) /
                   smCycles / concurrent;
   double memory = std::max({k.hbmSeconds, k.l2Seconds, k.atomicSeconds});
-  double onChip = std::max({k.mmaSeconds, k.sfuSeconds, k.aluSeconds,
-                            k.smemSeconds});
-  double compute = k.pipelineSeconds > 0 ? k.pipelineSeconds
-                   : k.stepsOverlapMma   ? std::max(onChip, k.stepSeconds)
-                                         : onChip + k.stepSeconds;
+  double compute =
+      k.pipelineSeconds > 0
+          ? k.pipelineSeconds
+          : std::max({k.mmaSeconds, k.sfuSeconds, k.aluSeconds,
+                      k.smemSeconds}) +
+                k.stepSeconds;
   bool overlapped = k.pipelined || concurrent >= 2;
   double core = overlapped ? std::max(memory, compute) : memory + compute;
   k.seconds = core / k.parallelEfficiency + kLaunchSeconds;

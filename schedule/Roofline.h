@@ -53,10 +53,6 @@ struct KernelCost {
   /// shallow ring issued too late to land in time (the small-cache
   /// kernels' chunk steps); hidden only by other resident CTAs.
   double exposedCycles = 0;
-  /// The tensor cores work through the steps' barriers and waits (products
-  /// left in flight across them): step time overlaps the MMA time instead
-  /// of adding to it.
-  bool stepsOverlapMma = false;
   /// Warp-specialized kernels (flash3): the on-chip time of the warpgroup
   /// pipeline model (AttentionCost.cpp) with a perfectly balanced grid,
   /// which replaces the MMA / SFU / FP32 / step terms; 0 for the others.
