@@ -182,6 +182,50 @@ TileRange mlir::flash::keyTilesOfQueryTile(OpBuilder &b, Location loc,
   return {lo, hi, fullLo, fullHi};
 }
 
+QueryTileFrame mlir::flash::queryTileFrame(
+    OpBuilder &b, Location loc, StringRef queryDim, StringRef keyDim,
+    MaskKind mask, int64_t window, bool hasMaskMod, int64_t queryHeads,
+    int64_t keyHeads, int64_t tileQ, int64_t tileKv, Value gridTile,
+    Value head) {
+  IndexBuilder ib{b, loc};
+  QueryTileFrame f;
+  f.queryTile = gridTile;
+  f.queryLen = DimOp::create(b, loc, b.getIndexType(), b.getStringAttr(queryDim));
+  if (mask == MaskKind::causal) {
+    // Causal tiles near the end see the most keys: launch them first so the
+    // last wave is made of short tiles.
+    Value queryTiles = ib.ceilDiv(f.queryLen, ib.c(tileQ));
+    f.queryTile = ib.sub(ib.sub(queryTiles, ib.c(1)), gridTile);
+  }
+  f.keyLen = DimOp::create(b, loc, b.getIndexType(), b.getStringAttr(keyDim));
+  // GQA: query head h reads key/value head h / (Hq / Hkv).
+  f.kvHead = head;
+  if (queryHeads != keyHeads)
+    f.kvHead = arith::DivUIOp::create(b, loc, head, ib.c(queryHeads / keyHeads));
+  // Bottom-right aligned masks: query i sits at key position i + (M - N).
+  f.offset = ib.sub(f.keyLen, f.queryLen);
+  Value q0 = ib.mul(f.queryTile, ib.c(tileQ));
+  f.keys = keyTilesOfQueryTile(b, loc, mask, window, hasMaskMod, q0, tileQ,
+                               tileKv, f.queryLen, f.keyLen, f.offset);
+  return f;
+}
+
+void mlir::flash::buildKeyTileLoops(
+    OpBuilder &b, Location loc, const TileRange &keys,
+    llvm::function_ref<void(Value j, bool masked)> step) {
+  IndexBuilder ib{b, loc};
+  Value one = ib.c(1);
+  auto loop = [&](Value from, Value to, bool masked) {
+    auto forOp = scf::ForOp::create(b, loc, from, to, one);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(forOp.getBody()->getTerminator());
+    step(forOp.getInductionVar(), masked);
+  };
+  loop(keys.lo, keys.fullLo, /*masked=*/true);
+  loop(keys.fullLo, keys.fullHi, /*masked=*/false);
+  loop(keys.fullHi, keys.hi, /*masked=*/true);
+}
+
 namespace {
 
 /// Emits one key/value tile step: wait for this tile (the CTA-wide sync also
@@ -233,30 +277,13 @@ static KernelOp buildKernel(OpBuilder &b, const AttentionKernelPlan &plan,
       b.getStrArrayAttr({"query_tile", "head", "batch"}),
       b.getStrArrayAttr({"cdiv(" + queryDim + "," + std::to_string(tileQ) + ")",
                          std::to_string(plan.queryHeads), batchDim}));
-  Value queryTile = grid.getIds()[0], head = grid.getIds()[1],
-        batch = grid.getIds()[2];
-  Value queryLen = DimOp::create(b, loc, b.getIndexType(), b.getStringAttr(queryDim));
-  if (plan.mask == MaskKind::causal) {
-    // Causal tiles near the end see the most keys: launch them first so the
-    // last wave is made of short tiles.
-    Value queryTiles = ib.ceilDiv(queryLen, ib.c(tileQ));
-    queryTile = ib.sub(ib.sub(queryTiles, ib.c(1)), queryTile);
-  }
-  Value keyLen = DimOp::create(b, loc, b.getIndexType(), b.getStringAttr(keyDim));
-
-  // GQA: query head h reads key/value head h / (Hq / Hkv).
-  Value kvHead = head;
-  if (plan.queryHeads != plan.keyHeads)
-    kvHead = arith::DivUIOp::create(b, loc, head,
-                                      ib.c(plan.queryHeads / plan.keyHeads));
-
-  // Bottom-right aligned masks: query i sits at key position i + (M - N).
-  Value offset = ib.sub(keyLen, queryLen);
-  Value q0 = ib.mul(queryTile, ib.c(tileQ));
+  Value head = grid.getIds()[1], batch = grid.getIds()[2];
+  QueryTileFrame f = queryTileFrame(
+      b, loc, queryDim, keyDim, plan.mask, plan.window, op.hasMaskMod(),
+      plan.queryHeads, plan.keyHeads, tileQ, tileKv, grid.getIds()[0], head);
+  Value queryTile = f.queryTile, queryLen = f.queryLen, keyLen = f.keyLen,
+        kvHead = f.kvHead, offset = f.offset, lo = f.keys.lo, hi = f.keys.hi;
   Value zero = ib.c(0);
-  auto [lo, hi, fullLo, fullHi] =
-      keyTilesOfQueryTile(b, loc, plan.mask, plan.window, op.hasMaskMod(), q0,
-                          tileQ, tileKv, queryLen, keyLen, offset);
 
   // Query tile, then the first stages - 1 key/value tiles, in flight at once.
   // Per-CTA values of the user's regions are computed just before this.
@@ -266,19 +293,10 @@ static KernelOp buildKernel(OpBuilder &b, const AttentionKernelPlan &plan,
   buildKeyValuePrologue(b, loc, batch, kvHead, lo, hi, keyLen, tileKv,
                         s.getStages());
 
-  // Three loops over key tiles: masked head (window), unmasked interior,
-  // masked tail (causal diagonal, ragged end). Each shares the pipeline.
-  Value one = ib.c(1);
-  auto emitLoop = [&](Value from, Value to, bool masked) {
-    auto loop = scf::ForOp::create(b, loc, from, to, one);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPoint(loop.getBody()->getTerminator());
-    buildKeyTileStep(b, loc, plan, loop.getInductionVar(), lo, hi, batch, head,
-                     kvHead, queryTile, keyLen, offset, masked, queryLoad);
-  };
-  emitLoop(lo, fullLo, /*masked=*/true);
-  emitLoop(fullLo, fullHi, /*masked=*/false);
-  emitLoop(fullHi, hi, /*masked=*/true);
+  buildKeyTileLoops(b, loc, f.keys, [&](Value j, bool masked) {
+    buildKeyTileStep(b, loc, plan, j, lo, hi, batch, head, kvHead, queryTile,
+                     keyLen, offset, masked, queryLoad);
+  });
 
   OutputStoreOp::create(b, loc, TensorRole::o, batch, head, queryTile, queryLen);
   return kernel;

@@ -77,6 +77,27 @@ TileRange keyTilesOfQueryTile(OpBuilder &b, Location loc, MaskKind mask,
                               int64_t tileQ, int64_t tileKv, Value queryLen,
                               Value keyLen, Value offset);
 
+/// What a CTA that owns one query tile of one query head works with: the
+/// tile (causal grids launch the heaviest, last tiles first, so `gridTile`
+/// counts from the end there), the dynamic lengths, the key/value head of
+/// its GQA group, the queries' offset into the keys (bottom-right aligned
+/// masks: query i sits at key i + M - N) and the key tiles it visits.
+struct QueryTileFrame {
+  Value queryTile, queryLen, keyLen, kvHead, offset;
+  TileRange keys;
+};
+QueryTileFrame queryTileFrame(OpBuilder &b, Location loc, StringRef queryDim,
+                              StringRef keyDim, MaskKind mask, int64_t window,
+                              bool hasMaskMod, int64_t queryHeads,
+                              int64_t keyHeads, int64_t tileQ, int64_t tileKv,
+                              Value gridTile, Value head);
+
+/// The three loops over a query tile's key tiles that share one pipeline:
+/// masked head (a window's first tiles), unmasked interior, masked tail
+/// (the causal diagonal, the ragged end); `step` builds one key tile j.
+void buildKeyTileLoops(OpBuilder &b, Location loc, const TileRange &keys,
+                       llvm::function_ref<void(Value j, bool masked)> step);
+
 /// The key/value ring of a kernel streaming key tiles [lo, hi) of kv head
 /// `kvHead` through `stages` stages of `tileKv` rows: the first stages - 1
 /// tiles in flight, one commit group each.

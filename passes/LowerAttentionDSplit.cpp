@@ -155,37 +155,23 @@ KernelOp mlir::flash::buildDSplitAttentionKernel(OpBuilder &b,
                          std::to_string(plan.queryHeads), batchDim}));
   Value querySlice = grid.getIds()[0], head = grid.getIds()[1],
         batch = grid.getIds()[2];
-  Value queryTile = ib.floorDiv(querySlice, ib.c(slices));
   Value slice = ib.rem(querySlice, ib.c(slices));
-  Value queryLen = DimOp::create(b, loc, index, b.getStringAttr(queryDim));
-  if (plan.mask == MaskKind::causal) {
-    // Causal tiles near the end see the most keys: launch them first.
-    Value queryTiles = ib.ceilDiv(queryLen, ib.c(tileQ));
-    queryTile = ib.sub(ib.sub(queryTiles, ib.c(1)), queryTile);
-  }
-  Value keyLen = DimOp::create(b, loc, index, b.getStringAttr(keyDim));
-  Value kvHead = head;
-  if (plan.queryHeads != plan.keyHeads)
-    kvHead = arith::DivUIOp::create(b, loc, head,
-                                    ib.c(plan.queryHeads / plan.keyHeads));
-  // Bottom-right aligned masks: query i sits at key position i + (M - N).
-  Value offset = ib.sub(keyLen, queryLen);
-  Value q0 = ib.mul(queryTile, ib.c(tileQ));
-  auto [lo, hi, fullLo, fullHi] =
-      keyTilesOfQueryTile(b, loc, plan.mask, plan.window, op.hasMaskMod(), q0,
-                          tileQ, tileKv, queryLen, keyLen, offset);
+  QueryTileFrame f = queryTileFrame(
+      b, loc, queryDim, keyDim, plan.mask, plan.window, op.hasMaskMod(),
+      plan.queryHeads, plan.keyHeads, tileQ, tileKv,
+      ib.floorDiv(querySlice, ib.c(slices)), head);
 
   flashgen::schedule::Algorithm algorithm = toLibrary(s.getAlgorithm());
   ChunkStream stream{plan,
                      batch,
                      head,
-                     kvHead,
-                     queryTile,
+                     f.kvHead,
+                     f.queryTile,
                      slice,
-                     queryLen,
-                     keyLen,
-                     lo,
-                     hi,
+                     f.queryLen,
+                     f.keyLen,
+                     f.keys.lo,
+                     f.keys.hi,
                      plan.headDim / s.getTileD(),
                      flashgen::schedule::dsplitPrefetchDistance(
                          algorithm, s.getStages()),
@@ -196,19 +182,11 @@ KernelOp mlir::flash::buildDSplitAttentionKernel(OpBuilder &b,
   for (int64_t p = 0; p < stream.ahead; ++p)
     stream.issue(b, loc, ib.c(p));
 
-  Value one = ib.c(1);
-  auto emitLoop = [&](Value from, Value to, bool masked) {
-    auto loop = scf::ForOp::create(b, loc, from, to, one);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPoint(loop.getBody()->getTerminator());
-    buildKeyTile(b, loc, stream, loop.getInductionVar(), offset, masked,
-                 streamStart);
-  };
-  emitLoop(lo, fullLo, /*masked=*/true);
-  emitLoop(fullLo, fullHi, /*masked=*/false);
-  emitLoop(fullHi, hi, /*masked=*/true);
+  buildKeyTileLoops(b, loc, f.keys, [&](Value j, bool masked) {
+    buildKeyTile(b, loc, stream, j, f.offset, masked, streamStart);
+  });
 
-  OutputStoreOp::create(b, loc, TensorRole::o, batch, head, queryTile,
-                        queryLen, slice);
+  OutputStoreOp::create(b, loc, TensorRole::o, batch, head, f.queryTile,
+                        f.queryLen, slice);
   return kernel;
 }

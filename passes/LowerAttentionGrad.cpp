@@ -421,11 +421,7 @@ KernelOp buildDqKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
   GradRowsOp::create(b, loc, batch, head, queryTile, queryLen);
   buildKeyValuePrologue(b, loc, batch, kvHead, lo, hi, keyLen, tileKv, stages);
 
-  auto emitLoop = [&](Value from, Value to, bool masked) {
-    auto loop = scf::ForOp::create(b, loc, from, to, ib.c(1));
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPoint(loop.getBody()->getTerminator());
-    Value j = loop.getInductionVar();
+  buildKeyTileLoops(b, loc, {lo, hi, fullLo, fullHi}, [&](Value j, bool masked) {
     Value stage = buildKeyValueStep(b, loc, j, lo, hi, batch, kvHead, keyLen,
                                     tileKv, stages);
     buildScoreGradients(b, loc, plan, stage, batch, head, queryTile, j,
@@ -434,10 +430,7 @@ KernelOp buildDqKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
     TileMmaOp::create(b, loc, TileProduct::dsk, stage,
                       usesWgmma(plan.schedule.getAlgorithm()));
     finishGradStep(b, loc, plan);
-  };
-  emitLoop(lo, fullLo, /*masked=*/true);
-  emitLoop(fullLo, fullHi, /*masked=*/false);
-  emitLoop(fullHi, hi, /*masked=*/true);
+  });
 
   TileWaitOp::create(b, loc, 0);
   GradStoreOp::create(b, loc, TensorRole::dq, batch, head, queryTile, queryLen,
