@@ -6,9 +6,10 @@
 // into the device tile library. Scalar code and loops come from
 // ScalarPrinter.
 //
-// This file holds the kernel, the flash2 and flash2_dsplit paths and what
-// all algorithms share; Flash3Emitter.cpp the flash3-only parts (AttentionPrinter.h
-// declares the printer for both). Algorithm "flash2" prints the mma.sync
+// This file holds the kernel, the flash2 path, the small-cache kernels
+// (flash2_dsplit on mma.sync, flash3_dsplit on wgmma: headerDSplit) and what
+// all algorithms share; Flash3Emitter.cpp the flash3-only parts
+// (AttentionPrinter.h declares the printer for both). Algorithm "flash2" prints the mma.sync
 // path (warp tiles, smem_tile); "flash3" prints the same IR on the sm_90a
 // warpgroup path of wgmma.cuh:
 // wg_tile operands with 128-byte-swizzle descriptors, S = Q K^T and
@@ -90,12 +91,10 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
       .Case<TileLoadOp>([&](TileLoadOp load) -> LogicalResult {
         StringRef tensor = stringifyTensorRole(load.getTensor());
         bool isQuery = load.getTensor() == TensorRole::q;
-        // The query tile is a ring only in the small-cache kernel (its
+        std::string ring = isQuery ? "sQ" : load.getTensor() == TensorRole::k ? "sK" : "sV";
+        // The query tile is a ring only in the small-cache kernels (its
         // head-dim chunks stream beside K's).
-        std::string tile = isQuery && !dsplit
-                               ? "sQ"
-                               : (isQuery ? "sQ" : load.getTensor() == TensorRole::k ? "sK" : "sV") +
-                                     std::string(".stage(") + name(load.getStage()) + ")";
+        std::string tile = isQuery && !dsplit ? ring : ring + ".stage(" + name(load.getStage()) + ")";
         std::string row0 = "(" + name(load.getRowTile()) + ") * " +
                            std::to_string(load.getRows());
         std::string source = tileSource(tensor, load.getBatch(), load.getHead(),
