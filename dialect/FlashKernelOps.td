@@ -91,7 +91,8 @@ def Flash_TileLoadOp : Flash_Op<"tile_load", []> {
     pipeline buffer for streamed tiles; `async` loads are waited for by
     `flash.tile_wait`.
 
-    `cols C at col_tile` (flash2_dsplit, the small-cache schedule) copies only
+    `cols C at col_tile` (the small-cache schedules, flash2_dsplit and
+    flash3_dsplit) copies only
     columns [col_tile * C, +C): a tile_d-wide chunk of q or k, a tile_dv-wide
     slice of v.
   }];
@@ -143,9 +144,9 @@ def Flash_TileMmaOp : Flash_Op<"tile_mma", []> {
     `async` (flash3 consumers, FlashPipelineOps.td): issued on the tensor
     cores and not waited for: `flash.mma_wait` does; `pv` then reads the P
     operand `flash.probabilities` made, not the score tile.
-    `accumulate` (flash2_dsplit): `qk` adds a query chunk x key chunk^T to
-    the score tile `flash.score_clear` started, one head-dim chunk at a time;
-    `pv` reads the value slice of stage `stage`.
+    `accumulate` (the small-cache schedules): `qk` adds a query chunk x key
+    chunk^T to the score tile `flash.score_clear` started, one head-dim chunk
+    at a time (their `pv` reads the value slice in buffer `stage`).
   }];
   let arguments = (ins Flash_TileProduct:$product, Index:$stage, UnitAttr:$async,
                        UnitAttr:$accumulate);
@@ -156,7 +157,7 @@ def Flash_TileMmaOp : Flash_Op<"tile_mma", []> {
 }
 
 def Flash_ScoreClearOp : Flash_Op<"score_clear", []> {
-  let summary = "start the score tile at zero (flash2_dsplit)";
+  let summary = "start the score tile at zero (the small-cache schedules)";
   let description = [{
     The small-cache schedule computes S = Q K^T of one key tile in tile_d-wide
     head-dim chunks (`flash.tile_mma qk ... accumulate`, one per chunk), since
@@ -209,9 +210,9 @@ def Flash_OutputStoreOp : Flash_Op<"output_store", []> {
   let description = [{
     Also writes the rows' log-sum-exp to the kernel's optional `lse` tensor
     when the caller passed one (the backward pass and log-sum-exp merges of
-    partial outputs read it). `slice` (flash2_dsplit): the accumulator holds
-    columns [slice * tile_dv, +tile_dv) of the rows; slice 0 writes the
-    log-sum-exp, which every slice computes alike.
+    partial outputs read it). `slice` (the small-cache schedules): the
+    accumulator holds columns [slice * tile_dv, +tile_dv) of the rows;
+    slice 0 writes the log-sum-exp, which every slice computes alike.
   }];
   let arguments = (ins Flash_TensorRole:$tensor, Index:$batch, Index:$head,
                        Index:$row_tile, Index:$extent,

@@ -76,8 +76,8 @@ struct FlashLowerKernels
   }
 
   /// flash2 and flash3 lower to the same IR (the emitter picks the
-  /// warpgroup primitives for flash3); flash2_dsplit to the small-cache
-  /// kernel (LowerAttentionDSplit.cpp).
+  /// warpgroup primitives for flash3); flash2_dsplit and flash3_dsplit to
+  /// the small-cache kernel (LowerAttentionDSplit.cpp).
   LogicalResult lowerAttention(AttentionOp op, OpBuilder &b,
                                SymbolTable &symbols) {
     SmallVector<ScheduleAttr> schedules = variantSchedules(op);

@@ -226,6 +226,25 @@ void mlir::flash::buildKeyTileLoops(
   loop(keys.fullHi, keys.hi, /*masked=*/true);
 }
 
+void mlir::flash::buildScoreMapAndSoftmax(OpBuilder &b, Location loc,
+                                          const AttentionKernelPlan &plan,
+                                          Value batch, Value head,
+                                          Value queryTile, Value j,
+                                          Value keyLen, Value offset,
+                                          bool masked,
+                                          Operation *hoistBefore) {
+  auto scoreMap = ScoreMapOp::create(b, loc, batch, head, queryTile, j);
+  Block *body = b.createBlock(&scoreMap.getBody());
+  Type f32 = b.getF32Type(), index = b.getIndexType();
+  body->addArguments({f32, index, index, index, index},
+                     SmallVector<Location>(5, loc));
+  buildScoreMapBody(b, loc, plan.scoreMapSource(), *body, keyLen,
+                    /*queryLen=*/Value(), offset, masked, batch, head,
+                    hoistBefore);
+  b.setInsertionPointAfter(scoreMap);
+  SoftmaxUpdateOp::create(b, loc, masked);
+}
+
 namespace {
 
 /// Emits one key/value tile step: wait for this tile (the CTA-wide sync also
@@ -242,16 +261,8 @@ static void buildKeyTileStep(OpBuilder &b, Location loc,
                                   plan.schedule.getTileKv(),
                                   plan.schedule.getStages());
   TileMmaOp::create(b, loc, TileProduct::qk, stage);
-  auto scoreMap = ScoreMapOp::create(b, loc, batch, head, queryTile, j);
-  Block *body = b.createBlock(&scoreMap.getBody());
-  Type f32 = b.getF32Type(), index = b.getIndexType();
-  body->addArguments({f32, index, index, index, index},
-                     SmallVector<Location>(5, loc));
-  buildScoreMapBody(b, loc, plan.scoreMapSource(), *body, keyLen,
-                    /*queryLen=*/Value(), offset, masked, batch, head,
-                    hoistBefore);
-  b.setInsertionPointAfter(scoreMap);
-  SoftmaxUpdateOp::create(b, loc, masked);
+  buildScoreMapAndSoftmax(b, loc, plan, batch, head, queryTile, j, keyLen,
+                          offset, masked, hoistBefore);
   TileMmaOp::create(b, loc, TileProduct::pv, stage);
 }
 

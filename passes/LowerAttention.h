@@ -1,8 +1,9 @@
 //===- LowerAttention.h - flash.attention to flash.kernel ops ---*- C++ -*-===//
 //
 // The attention builder behind flash-lower-kernels (FlashLowerKernels.cpp):
-// one flash2, flash2_dsplit or flash3 schedule of a flash.attention
-// becomes one `attention` kernel. The pass picks the schedules; this file only builds.
+// one attention schedule (flash2, flash3 or a small-cache one) of a
+// flash.attention becomes one `attention` kernel. The pass picks the
+// schedules; this file only builds.
 //
 //===----------------------------------------------------------------------===//
 
@@ -67,6 +68,15 @@ Value inlineScalarRegion(OpBuilder &b, Region &region, ArrayRef<Value> args,
                          ArrayRef<bool> argIsPerElement,
                          const ScoreScaling &scaling, Operation *hoistBefore);
 
+/// Key tile j's flash.score_map (the user's regions and the mask over the
+/// score tile, buildScoreMapBody) and flash.softmax_update, at b's
+/// insertion point; per-CTA values of the regions go before `hoistBefore`.
+void buildScoreMapAndSoftmax(OpBuilder &b, Location loc,
+                             const AttentionKernelPlan &plan, Value batch,
+                             Value head, Value queryTile, Value j,
+                             Value keyLen, Value offset, bool masked,
+                             Operation *hoistBefore);
+
 /// Key tiles a query tile [q0, q0 + tileQ) visits: [lo, hi), and [fullLo,
 /// fullHi) those every row sees entirely, so no mask is applied.
 struct TileRange {
@@ -118,7 +128,7 @@ DictionaryAttr attentionProblemAttr(OpBuilder &b,
                                     const AttentionKernelPlan &plan,
                                     StringRef opName, int64_t variant);
 
-/// The small-cache kernel of a flash2_dsplit schedule
+/// The small-cache kernel of a flash2_dsplit or flash3_dsplit schedule
 /// (LowerAttentionDSplit.cpp): `<name>` at the builder's insertion point.
 KernelOp buildDSplitAttentionKernel(OpBuilder &b,
                                     const AttentionKernelPlan &plan,

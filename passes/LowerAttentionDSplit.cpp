@@ -110,17 +110,9 @@ void buildKeyTile(OpBuilder &b, Location loc, const ChunkStream &stream,
   }
   if (stream.asyncProducts)
     MmaWaitOp::create(b, loc, 0, /*score=*/true, /*output=*/false);
-  auto scoreMap = ScoreMapOp::create(b, loc, stream.batch, stream.head,
-                                     stream.queryTile, j);
-  Block *body = b.createBlock(&scoreMap.getBody());
-  Type f32 = b.getF32Type(), index = b.getIndexType();
-  body->addArguments({f32, index, index, index, index},
-                     SmallVector<Location>(5, loc));
-  buildScoreMapBody(b, loc, stream.plan.scoreMapSource(), *body,
-                    stream.keyLen, /*queryLen=*/Value(), offset, masked,
-                    stream.batch, stream.head, hoistBefore);
-  b.setInsertionPointAfter(scoreMap);
-  SoftmaxUpdateOp::create(b, loc, masked);
+  buildScoreMapAndSoftmax(b, loc, stream.plan, stream.batch, stream.head,
+                          stream.queryTile, j, stream.keyLen, offset, masked,
+                          hoistBefore);
   // The last chunk's wait covered the V slice (copied with the first).
   TileMmaOp::create(b, loc, TileProduct::pv, ib.rem(ib.sub(j, stream.lo), ib.c(2)));
 }

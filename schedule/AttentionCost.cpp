@@ -40,8 +40,8 @@ using namespace flashgen::schedule;
 namespace {
 
 /// Cycles a small-cache chunk step waits for its (Q chunk, K chunk) pair
-/// when the ring issued it one step ahead; stages - 1 steps ahead divide
-/// it. Fitted on the lent H200 (bench/attention/bench.py, d = 512,
+/// when the ring issued it one step ahead; issued further ahead
+/// (dsplitPrefetchDistance), the wait divides by the distance. Fitted on the lent H200 (bench/attention/bench.py, d = 512,
 /// flash3_dsplit 128 x 64 x 64 x 256, 8 warps): 2 stages 13.9 ms, 3 stages
 /// 9.8 ms over 17.9 thousand chunk steps per SM, L / 2 = 440 cycles.
 constexpr double kDSplitChunkLatencyCycles = 880;
@@ -310,8 +310,8 @@ Evaluation flashgen::schedule::evaluateAttention(const AttentionProblem &p,
     perPair = 2.0 * s.tileQ * D + (readers + 1.0) * s.tileKv * (D + s.tileDv);
     perCta = 2.0 * s.tileQ * s.tileDv; // output staging
     k.steps = pairs * (chunks + 1);
-    // A chunk step's copies were issued stages - 1 steps earlier, each
-    // step short (one tile_d-wide slice of S): the L2 latency shows.
+    // A chunk step's copies were issued `ahead` steps earlier, each step
+    // short (one tile_d-wide slice of S): the L2 latency shows.
     const int64_t ahead = dsplitPrefetchDistance(s.algorithm, s.stages);
     k.exposedCycles = pairs * chunks * kDSplitChunkLatencyCycles /
                       static_cast<double>(std::max<int64_t>(1, ahead));

@@ -31,10 +31,7 @@ namespace flashgen::schedule {
 constexpr int64_t kMinTileColumns = 32;
 constexpr int64_t kMaxTileColumns = 256;
 
-/// The small-cache kernels stream (Q chunk, K chunk) pairs through a
-/// stages-deep ring and double-buffer the V slice, which is copied with the
-/// first chunk of its key tile: the ring may run at most one key tile ahead.
-/// Whether a schedule's chunk products stay in flight across the next
+/// Whether a small-cache schedule's chunk products stay in flight across the next
 /// step's barrier (flash3_dsplit with a ring of 4 or more stages): their
 /// stage is then refilled one step later, so the ring copies one chunk
 /// less ahead. Measured on the H200 (d = 512 and MLA, bench/attention):
@@ -45,6 +42,9 @@ bool dsplitAsyncProducts(Algorithm algorithm, int64_t stages);
 /// How many chunks ahead the ring copies: stages - 2 with asynchronous
 /// products, else stages - 1.
 int64_t dsplitPrefetchDistance(Algorithm algorithm, int64_t stages);
+/// The small-cache kernels stream (Q chunk, K chunk) pairs through a
+/// stages-deep ring and double-buffer the V slice, which is copied with the
+/// first chunk of its key tile: the ring may run at most one key tile ahead.
 constexpr const char *kDSplitRingRule =
     "the small-cache kernels' chunk ring prefetches at least one chunk and "
     "at most one key tile ahead (1 <= stages - 1, or stages - 2 for "

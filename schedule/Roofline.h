@@ -88,13 +88,6 @@ int64_t ctasPerSM(const Target &t, int64_t smemBytes,
 ///   time = that / efficiency + the launch overhead.
 void estimateKernelTime(const Target &t, KernelCost &k);
 
-/// How often bytes that `readers` CTAs of one group read are fetched from
-/// HBM, when those CTAs are consecutive in launch order over a `span` of
-/// CTAs, `resident` CTAs run at once, and the group's data is `bytes`:
-///   1 when the span fits in the resident set (co-resident CTAs of a group
-///   run in near lockstep and share each fetch) or when twice the data
-///   (this group's and a neighbour's) fits in the usable L2; else once per
-///   wave of the span, at most once per reader.
 /// How often `bytes` that co-resident CTAs read from staggered starts are
 /// fetched from HBM: the causal backward's key tiles each stream the query
 /// rows from their own diagonal on, so at any moment they are spread over
@@ -106,6 +99,13 @@ void estimateKernelTime(const Target &t, KernelCost &k);
 /// passes); the causal d = 64 and d = 128 backward ranges fit (one).
 int64_t staggeredFetchPasses(const Target &t, int64_t bytes);
 
+/// How often bytes that `readers` CTAs of one group read are fetched from
+/// HBM, when those CTAs are consecutive in launch order over a `span` of
+/// CTAs, `resident` CTAs run at once, and the group's data is `bytes`:
+///   1 when the span fits in the resident set (co-resident CTAs of a group
+///   run in near lockstep and share each fetch) or when twice the data
+///   (this group's and a neighbour's) fits in the usable L2; else once per
+///   wave of the span, at most once per reader.
 int64_t l2FetchPasses(const Target &t, int64_t span, int64_t resident,
                       int64_t bytes, int64_t readers);
 

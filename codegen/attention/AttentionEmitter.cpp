@@ -297,6 +297,25 @@ std::string AttentionKernelPrinter::banner() {
   return text;
 }
 
+/// The first lines of every attention kernel's header: the banner, which
+/// path it takes (`pathNote`, a comment line; empty on mma.sync), the device
+/// headers, on the warpgroup path the sm_90a guard, and its namespace
+/// opened.
+std::string AttentionKernelPrinter::headerOpening(StringRef pathNote) {
+  std::string text;
+  llvm::raw_string_ostream h(text);
+  h << banner() << pathNote
+    << "#include \"" << kDeviceUmbrellaHeader << "\"\n"
+    << "#include \"" << kDeviceIndexMathHeader << "\"\n";
+  if (wgmma)
+    h << "#if !defined(FG_HAVE_WGMMA)\n"
+      << "#error \"algorithm " << stringifyAlgorithm(kernel.getSchedule().getAlgorithm())
+      << " needs wgmma: compile for sm_90a\"\n"
+      << "#endif\n";
+  h << "\nnamespace " << kernel.getSymName() << "_k {\n\n";
+  return text;
+}
+
 /// The element type and the tile, stage and warp counts (both algorithms).
 Type AttentionKernelPrinter::elementType() {
   return cast<TypeAttr>(kernel.getProblem().get("element_type")).getValue();
@@ -350,10 +369,7 @@ std::string AttentionKernelPrinter::header() {
 
   std::string text;
   llvm::raw_string_ostream h(text);
-  h << banner()
-    << "#include \"" << kDeviceUmbrellaHeader << "\"\n"
-    << "#include \"" << kDeviceIndexMathHeader << "\"\n\n"
-    << "namespace " << kernel.getSymName() << "_k {\n\n"
+  h << headerOpening("")
     << tileConstants()
     << "constexpr int kWarpRows = kTileQ / kWarps; // query rows per warp\n"
     << softmaxConstants()
@@ -386,17 +402,10 @@ std::string AttentionKernelPrinter::headerDSplit() {
   const char *tile = wgmma ? "fg::wg_tile" : "fg::smem_tile";
   std::string text;
   llvm::raw_string_ostream h(text);
-  h << banner();
-  if (wgmma)
-    h << "// sm_90a warpgroup path (wgmma): " << s.getWarps() / 4
-      << " warpgroup(s) of 64 query rows.\n";
-  h << "#include \"" << kDeviceUmbrellaHeader << "\"\n"
-    << "#include \"" << kDeviceIndexMathHeader << "\"\n";
-  if (wgmma)
-    h << "#if !defined(FG_HAVE_WGMMA)\n"
-      << "#error \"algorithm flash3_dsplit needs wgmma: compile for sm_90a\"\n"
-      << "#endif\n";
-  h << "\nnamespace " << kernel.getSymName() << "_k {\n\n"
+  h << headerOpening(wgmma ? "// sm_90a warpgroup path (wgmma): " +
+                                 std::to_string(s.getWarps() / 4) +
+                                 " warpgroup(s) of 64 query rows.\n"
+                           : std::string())
     << tileConstants()
     << "constexpr int kWarpRows = kTileQ / kWarps; // query rows per warp\n";
   if (wgmma)

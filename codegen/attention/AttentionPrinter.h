@@ -56,6 +56,7 @@ private:
   std::string tileSource(StringRef tensor, Value batch, Value head,
                          Value rowTile, int64_t rows);
   std::string banner();
+  std::string headerOpening(StringRef pathNote);
   /// The problem's q, k, v element type.
   Type elementType();
   std::string tileConstants();

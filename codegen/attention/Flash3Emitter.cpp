@@ -40,16 +40,11 @@ std::string AttentionKernelPrinter::headerFlash3() {
 
   std::string text;
   llvm::raw_string_ostream h(text);
-  h << banner()
-    << "// sm_90a warpgroup path (wgmma): " << s.getWarps() / 4 - (split ? 1 : 0)
-    << " warpgroup(s) of 64 query rows"
-    << (split ? " and a producer warpgroup (cp.async, mbarriers).\n" : ".\n")
-    << "#include \"" << kDeviceUmbrellaHeader << "\"\n"
-    << "#include \"" << kDeviceIndexMathHeader << "\"\n"
-    << "#if !defined(FG_HAVE_WGMMA)\n"
-    << "#error \"algorithm flash3 needs wgmma: compile for sm_90a\"\n"
-    << "#endif\n\n"
-    << "namespace " << kernel.getSymName() << "_k {\n\n"
+  h << headerOpening("// sm_90a warpgroup path (wgmma): " +
+                     std::to_string(s.getWarps() / 4 - (split ? 1 : 0)) +
+                     " warpgroup(s) of 64 query rows" +
+                     (split ? " and a producer warpgroup (cp.async, mbarriers).\n"
+                            : ".\n"))
     << tileConstants()
     << (split ? "constexpr int kConsumerWarps = kWarps - 4; // the last warpgroup is the producer\n"
                 "constexpr int kGroups = kConsumerWarps / 4;  // consumer warpgroups\n"
