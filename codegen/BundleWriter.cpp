@@ -54,6 +54,10 @@ std::string dtypeName(Type type) {
     return "bf16";
   if (type.isF16())
     return "f16";
+  if (type.isInteger(32))
+    return "i32";
+  if (type.isInteger(64))
+    return "i64";
   return "f32";
 }
 
@@ -229,6 +233,28 @@ int64_t rowAlignOf(Type elem) {
   return 16 / std::max<int64_t>(1, elem.getIntOrFloatBitWidth() / 8);
 }
 
+/// The op's extra operands (dialect/ExtraOperands.h): tensors as `in`
+/// params, read element by element (so aligned to their element only),
+/// rank-0 extras as scalars without a default (given at every launch).
+void addExtraOperands(ArrayRef<ExtraOperand> extras, const SizeNames &sizes,
+                      llvm::json::Array &params, llvm::json::Array &scalars) {
+  for (const ExtraOperand &extra : extras) {
+    Type elem = extra.type.getElementType();
+    if (extra.isScalar()) {
+      scalars.push_back(llvm::json::Object{{"name", extra.name},
+                                           {"dtype", dtypeName(elem)}});
+      continue;
+    }
+    std::vector<std::string> dims(extra.dimNames.begin(), extra.dimNames.end());
+    params.push_back(llvm::json::Object{
+        {"name", extra.name},
+        {"io", "in"},
+        {"dtype", dtypeName(elem)},
+        {"shape", sizes.shape(extra.type, dims)},
+        {"pointer_align", elem.getIntOrFloatBitWidth() / 8}});
+  }
+}
+
 /// The manifest variants of an op whose `flash.kernels` lists each
 /// variant's kernels consecutively, in launch order (the kernels' problem
 /// `variant` says which): every kernel is emitted and its source written;
@@ -298,6 +324,8 @@ LogicalResult writeVariants(Operation *op, SymbolTable &symbols,
                                               {"box_rows", arg.boxRows},
                                               {"box_cols", 64},
                                               {"swizzle", 128}}}});
+      else if (arg.kind == KernelArgument::Kind::Scalar)
+        args.push_back(llvm::json::Object{{"scalar", arg.name}});
       else if (llvm::is_contained(scratchNames, arg.name))
         args.push_back(llvm::json::Object{{"scratch", arg.name}});
       else
@@ -346,6 +374,8 @@ LogicalResult writeAttentionKernel(AttentionOp op, const std::string &name,
   param("q", "in", op.getQ().getType(), qNames);
   param("k", "in", op.getK().getType(), kNames);
   param("v", "in", op.getV().getType(), kNames);
+  llvm::json::Array scalars;
+  addExtraOperands(op.getExtraOperands(), sizes, params, scalars);
   param("o", "out", op.getO().getType(), qNames);
   // The rows' log-sum-exp (docs/semantics.md §2.4): optional, written when
   // the caller passes it (a backward pass, a log-sum-exp merge).
@@ -372,6 +402,8 @@ LogicalResult writeAttentionKernel(AttentionOp op, const std::string &name,
                            {"symbols", std::move(symbolList)},
                            {"params", std::move(params)},
                            {"variants", std::move(variants)}};
+  if (!scalars.empty())
+    entry["scalars"] = std::move(scalars);
   int64_t heads = op.getQ().getType().getDimSize(1),
           d = op.getQ().getType().getDimSize(3),
           dv = op.getV().getType().getDimSize(3);
@@ -426,6 +458,8 @@ LogicalResult writeAttentionGradKernel(AttentionGradOp op,
   param("o", "in", op.getO().getType(), qNames);
   param("do", "in", op.getDout().getType(), qNames);
   param("lse", "in", op.getLse().getType(), {batchDim, "", queryDim});
+  llvm::json::Array scalars;
+  addExtraOperands(op.getExtraOperands(), sizes, params, scalars);
   param("dq", "out", op.getDq().getType(), qNames);
   param("dk", "out", op.getDk().getType(), kNames);
   param("dv", "out", op.getDv().getType(), kNames);
@@ -462,6 +496,8 @@ LogicalResult writeAttentionGradKernel(AttentionGradOp op,
                            {"symbols", std::move(symbolList)},
                            {"params", std::move(params)},
                            {"variants", std::move(variants)}};
+  if (!scalars.empty())
+    entry["scalars"] = std::move(scalars);
   // The five products per visible pair: S = q k^T and dK (2 D each), dP and
   // dV (2 Dv each), dQ (2 D); 2.5x the forward's with D = Dv. The
   // deterministic form computes S and dP twice but is counted the same.

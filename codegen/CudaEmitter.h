@@ -26,9 +26,10 @@ struct KernelArgument {
   /// TensorMap: a tensor map of tensor `name` (a CUtensorMap the runtime
   /// encodes at launch, boxes of `boxRows` rows by 64 columns, 128-byte
   /// swizzle; codegen/device/memory/tma.cuh).
-  enum class Kind { Tensor, Symbol, TensorMap };
+  /// Scalar: a run-time scalar (a rank-0 extra operand), passed by value.
+  enum class Kind { Tensor, Symbol, TensorMap, Scalar };
   Kind kind;
-  std::string name; ///< tensor name ("q") or dimension name ("N")
+  std::string name; ///< tensor, dimension or scalar name ("q", "N")
   int64_t boxRows = 0;
 };
 

@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
 
 #include "llvm/ADT/SmallPtrSet.h"
@@ -349,6 +350,11 @@ LogicalResult ScalarPrinter::printOp(Operation *op) {
         names[dim.getValue()] = "dim_" + dim.getName().str();
         return success();
       })
+      .Case<ExtraOp>([&](ExtraOp extra) {
+        names[extra.getTensor()] = "x_" + extra.getName().str();
+        return success();
+      })
+      .Case<tensor::ExtractOp>([&](auto) { return printExtract(op); })
       .Case<scf::ForOp>([&](scf::ForOp loop) -> LogicalResult {
         if (!loop.getInitArgs().empty())
           return loop.emitError("the CUDA emitter prints loops without "
@@ -388,6 +394,68 @@ LogicalResult ScalarPrinter::printOp(Operation *op) {
       .Default([&](Operation *other) { return printKernelOp(other); });
 }
 
+
+void ScalarPrinter::printExtraParameters(
+    llvm::function_ref<llvm::raw_ostream &()> sep) {
+  llvm::SmallVector<ExtraOp> extras;
+  kernel.walk([&](ExtraOp extra) {
+    if (llvm::none_of(extras, [&](ExtraOp seen) {
+          return seen.getName() == extra.getName();
+        }))
+      extras.push_back(extra);
+  });
+  for (ExtraOp extra : extras) {
+    RankedTensorType type = extra.getTensor().getType();
+    std::string c = *cType(type.getElementType()), name = extra.getName().str();
+    if (type.getRank() == 0) {
+      sep() << c << " x_" << name;
+      result.arguments.push_back({KernelArgument::Kind::Scalar, name});
+      continue;
+    }
+    sep() << "const " << c << "* __restrict__ x_" << name;
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      sep() << "long long x_" << name << "_s" << d;
+    result.arguments.push_back({KernelArgument::Kind::Tensor, name});
+  }
+}
+
+LogicalResult ScalarPrinter::printExtract(Operation *op) {
+  auto extract = cast<tensor::ExtractOp>(op);
+  auto extra = extract.getTensor().getDefiningOp<ExtraOp>();
+  if (!extra)
+    return op->emitError() << "the CUDA emitter reads tensors only from "
+                              "flash.extra operands";
+  FailureOr<std::string> type = cType(extract.getResult().getType());
+  if (failed(type))
+    return op->emitError() << "the CUDA emitter has no C type for "
+                           << extract.getResult().getType();
+  std::string pointer = name(extract.getTensor()), expr;
+  RankedTensorType tensorType = extra.getTensor().getType();
+  if (tensorType.getRank() == 0) {
+    expr = pointer;
+  } else {
+    // Every index is clamped into its dimension (docs/semantics.md §2.7):
+    // score_map also runs on a tile's rows and columns past the lengths,
+    // whose scores the mask then drops, so their reads must stay in bounds.
+    std::string offset;
+    unsigned dynamic = 0;
+    for (auto [d, index] : llvm::enumerate(extract.getIndices())) {
+      int64_t size = tensorType.getDimSize(d);
+      std::string extent = ShapedType::isDynamic(size)
+                               ? name(extra.getSizes()[dynamic++])
+                               : std::to_string(size);
+      offset += llvm::formatv("{0}(long long)fg::imin(fg::imax({1}, 0), {2} - 1) * "
+                              "{3}_s{4}",
+                              offset.empty() ? "" : " + ", name(index), extent,
+                              pointer, d);
+    }
+    expr = "__ldg(" + pointer + " + " + offset + ")";
+  }
+  std::string result = fresh();
+  names[extract.getResult()] = result;
+  line() << "const " << *type << " " << result << " = " << expr << ";\n";
+  return success();
+}
 
 std::string mlir::flash::extentToCpp(llvm::StringRef extent) {
   std::string out;

@@ -13,6 +13,7 @@
 #include "codegen/CudaEmitter.h"
 
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <optional>
@@ -70,6 +71,14 @@ protected:
   LogicalResult printElementRegion(Block &block, StringRef score, Value batch,
                                    Value head);
   LogicalResult printOp(Operation *op);
+  /// The kernel parameters of the op's extra operands that the kernel reads
+  /// (flash.extra; dialect/ExtraOperands.h), each after `sep()`: a tensor
+  /// as `const T* __restrict__ x_<name>` and its strides, a scalar as
+  /// `T x_<name>`; recorded in result.arguments.
+  void printExtraParameters(llvm::function_ref<llvm::raw_ostream &()> sep);
+  /// tensor.extract of an extra: a read-only load with every index clamped
+  /// into its dimension, or the scalar parameter itself.
+  LogicalResult printExtract(Operation *op);
   LogicalResult printScalar(Operation *op);
   /// (a, b) when `value` is a*row + b*col + (something without them) under
   /// `positions`; nothing when it depends on them otherwise.

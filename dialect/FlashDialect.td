@@ -22,7 +22,7 @@ def Flash_Dialect : Dialect {
   let cppNamespace = "::mlir::flash";
   let useDefaultAttributePrinterParser = 1;
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
-                           "::mlir::scf::SCFDialect"];
+                           "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect"];
 }
 
 class Flash_Op<string mnemonic, list<Trait> traits = []> :

@@ -257,6 +257,19 @@ LogicalResult KernelOp::verify() {
   return success();
 }
 
+LogicalResult ExtraOp::verify() {
+  RankedTensorType type = getTensor().getType();
+  if (int64_t(getSizes().size()) != type.getNumDynamicDims())
+    return emitOpError() << "has " << getSizes().size() << " sizes for "
+                         << type.getNumDynamicDims()
+                         << " dynamic dimensions of " << type;
+  Type elem = type.getElementType();
+  if (!elem.isInteger(32) && !elem.isInteger(64) && !elem.isF32())
+    return emitOpError() << "element type " << elem
+                         << " is not one of i32, i64, f32";
+  return success();
+}
+
 LogicalResult GridMapOp::verify() {
   if (getRoles().size() != getIds().size() ||
       getExtents().size() != getIds().size())

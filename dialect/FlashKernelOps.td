@@ -82,6 +82,26 @@ def Flash_DimOp : Flash_Op<"dim", [Pure]> {
   let assemblyFormat = "$name attr-dict";
 }
 
+def Flash_ExtraOp : Flash_Op<"extra", [Pure]> {
+  let summary = "an extra operand of the op: a tensor its regions read, or a scalar";
+  let description = [{
+    The kernel argument that carries the attention op's extra operand
+    `name` (dialect/ExtraOperands.h): a pointer and strides for a tensor, a
+    value for a rank-0 scalar. `sizes` are its dynamic sizes (flash.dim
+    values) in order. The user's regions, cloned into the kernel, read it
+    with `tensor.extract`, which the emitter prints as a load with each
+    index clamped into its dimension.
+
+    ```mlir
+    %doc = flash.extra "doc"(%B, %N) : tensor<?x?xi32>
+    ```
+  }];
+  let arguments = (ins StrAttr:$name, Variadic<Index>:$sizes);
+  let results = (outs AnyRankedTensor:$tensor);
+  let assemblyFormat = "$name (`(` $sizes^ `)`)? attr-dict `:` type($tensor)";
+  let hasVerifier = 1;
+}
+
 def Flash_TileLoadOp : Flash_Op<"tile_load", []> {
   let summary = "copy a tile of a global tensor into its on-chip buffer";
   let description = [{

@@ -11,6 +11,7 @@
 #include "mlir/IR/TypeUtilities.h"
 
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
@@ -263,11 +264,120 @@ static LogicalResult verifyAttentionOperands(Operation *op,
   return success();
 }
 
+/// The extras of an attention op: names, dims and types
+/// (dialect/ExtraOperands.h); the verifier has checked that they agree.
+template <typename Op>
+static llvm::SmallVector<ExtraOperand> extraOperandsOf(Op op) {
+  llvm::SmallVector<ExtraOperand> extras;
+  std::optional<ArrayAttr> names = op.getExtraNames(),
+                           dims = op.getExtraDims();
+  for (auto [index, value] : llvm::enumerate(op.getExtras())) {
+    ExtraOperand extra;
+    extra.type = llvm::cast<RankedTensorType>(value.getType());
+    if (names && index < names->size())
+      extra.name = llvm::cast<StringAttr>((*names)[index]).getValue().str();
+    auto dynamic = dims && index < dims->size()
+                       ? llvm::dyn_cast<ArrayAttr>((*dims)[index])
+                       : ArrayAttr();
+    unsigned next = 0;
+    for (int64_t size : extra.type.getShape()) {
+      std::string dim;
+      if (ShapedType::isDynamic(size) && dynamic && next < dynamic.size())
+        if (auto text = llvm::dyn_cast<StringAttr>(dynamic[next++]))
+          dim = text.getValue().str();
+      extra.dimNames.push_back(dim);
+    }
+    extras.push_back(std::move(extra));
+  }
+  return extras;
+}
+
+llvm::SmallVector<ExtraOperand> AttentionOp::getExtraOperands() {
+  return extraOperandsOf(*this);
+}
+llvm::SmallVector<ExtraOperand> AttentionGradOp::getExtraOperands() {
+  return extraOperandsOf(*this);
+}
+
+/// Names the runtime and the kernels already use for an attention op's own
+/// tensors; an extra may not take one.
+static constexpr llvm::StringLiteral kReservedExtraNames[] = {
+    "q", "k", "v", "o", "lse", "do", "dq", "dk", "dv"};
+
+/// The rules of `extras`, `names` and `extra_dims` (docs/semantics.md §2.7).
+template <typename Op> static LogicalResult verifyExtras(Op op) {
+  size_t count = op.getExtras().size();
+  std::optional<ArrayAttr> names = op.getExtraNames(), dims = op.getExtraDims();
+  if (count == 0) {
+    if (names || dims)
+      return op.emitOpError() << "has extra names or extra_dims but no extras";
+    return success();
+  }
+  if (!names || names->size() != count)
+    return op.emitOpError() << "has " << count << " extras but "
+                            << (names ? names->size() : 0)
+                            << " names: each extra needs a name";
+  if (!dims || dims->size() != count)
+    return op.emitOpError() << "has " << count << " extras but "
+                            << (dims ? dims->size() : 0)
+                            << " extra_dims lists: each extra needs one (the "
+                               "dims names of its dynamic sizes; [] for none)";
+  llvm::SmallVector<std::string> dimNames = {op.getBatchDimName(),
+                                             op.getQueryDimName(),
+                                             op.getKeyDimName()};
+  llvm::StringSet<> seen;
+  for (auto [index, extra] : llvm::enumerate(op.getExtraOperands())) {
+    llvm::StringRef name = extra.name;
+    bool identifier =
+        !name.empty() && (llvm::isAlpha(name.front()) || name.front() == '_') &&
+        llvm::all_of(name, [](char c) { return llvm::isAlnum(c) || c == '_'; });
+    if (!identifier)
+      return op.emitOpError() << "extra #" << index << " name \"" << name
+                              << "\" is not an identifier";
+    if (llvm::is_contained(kReservedExtraNames, name) ||
+        llvm::is_contained(dimNames, name))
+      return op.emitOpError()
+             << "extra #" << index << " is named \"" << name
+             << "\", which names one of the op's own tensors or dims";
+    if (!seen.insert(name).second)
+      return op.emitOpError() << "two extras are named \"" << name << "\"";
+    auto list = llvm::dyn_cast<ArrayAttr>((*dims)[index]);
+    if (!list || !llvm::all_of(list, [](Attribute a) {
+          return llvm::isa<StringAttr>(a);
+        }))
+      return op.emitOpError() << "extra_dims entry #" << index << " (" << name
+                              << ") must be a list of dims names";
+    int64_t dynamic = extra.type.getNumDynamicDims();
+    if (int64_t(list.size()) != dynamic)
+      return op.emitOpError()
+             << "extra " << name << " has " << dynamic
+             << " dynamic sizes but extra_dims names " << list.size()
+             << ": name each dynamic size (in order) with one of the op's "
+                "dims";
+    for (Attribute attr : list) {
+      llvm::StringRef dim = llvm::cast<StringAttr>(attr).getValue();
+      if (!llvm::is_contained(dimNames, dim))
+        return op.emitOpError()
+               << "extra " << name << " names dim \"" << dim
+               << "\", which is not one of the op's dims (" << dimNames[0]
+               << ", " << dimNames[1] << ", " << dimNames[2] << ")";
+    }
+    for (int64_t size : extra.type.getShape())
+      if (!ShapedType::isDynamic(size) && (size <= 0 || size > kMaxStaticSize))
+        return op.emitOpError() << "extra " << name << " has static size "
+                                << size << ": sizes must be in [1, "
+                                << kMaxStaticSize << "]";
+  }
+  return success();
+}
+
 LogicalResult AttentionOp::verify() {
-  return verifyAttentionOperands(
-      getOperation(), {getQ().getType(), getK().getType(), getV().getType(),
-                       getO().getType(), "result", getMask(), getWindow(),
-                       getScale(), getDims()});
+  if (failed(verifyAttentionOperands(
+          getOperation(), {getQ().getType(), getK().getType(), getV().getType(),
+                           getO().getType(), "result", getMask(), getWindow(),
+                           getScale(), getDims()})))
+    return failure();
+  return verifyExtras(*this);
 }
 
 /// Prints a shape for messages, '?' for dynamic sizes.
@@ -319,17 +429,26 @@ LogicalResult AttentionGradOp::verify() {
       return emitOpError() << name << " has type " << result.getType()
                            << ", " << name.drop_front() << " has "
                            << operand.getType() << ": they must match";
-  return success();
+  return verifyExtras(*this);
 }
 
 /// Checks a mod region's block arguments, terminator and ops.
 static LogicalResult verifyModRegion(Operation *op, Region &region,
                                      llvm::StringRef name,
                                      llvm::ArrayRef<Type> argTypes,
-                                     llvm::StringRef argText, Type resultType) {
+                                     llvm::StringRef argText, Type resultType,
+                                     ValueRange extras) {
   if (region.empty())
     return success();
   Block &block = region.front();
+  llvm::SmallVector<Type> expected(argTypes);
+  for (Value extra : extras)
+    expected.push_back(extra.getType());
+  std::string text = argText.str();
+  if (!extras.empty())
+    text.insert(text.size() - 1, ", then each extra");
+  argTypes = expected;
+  argText = text;
   if (block.getNumArguments() != argTypes.size())
     return op->emitOpError() << name << " takes " << argTypes.size()
                              << " arguments " << argText << ", got "
@@ -363,30 +482,34 @@ static LogicalResult verifyModRegion(Operation *op, Region &region,
 /// Checks a region with score_mod's signature: (s: f32, b, h, i, j: index)
 /// -> f32. score_grad has it too.
 static LogicalResult verifyScoreRegion(Operation *op, Region &region,
-                                       llvm::StringRef name) {
+                                       llvm::StringRef name, ValueRange extras) {
   MLIRContext *ctx = op->getContext();
   Type f32 = Float32Type::get(ctx), index = IndexType::get(ctx);
   return verifyModRegion(op, region, name, {f32, index, index, index, index},
-                         "(score: f32, b, h, i, j: index)", f32);
+                         "(score: f32, b, h, i, j: index)", f32, extras);
 }
 
-static LogicalResult verifyMaskRegion(Operation *op, Region &region) {
+static LogicalResult verifyMaskRegion(Operation *op, Region &region,
+                                      ValueRange extras) {
   MLIRContext *ctx = op->getContext();
   Type index = IndexType::get(ctx), i1 = IntegerType::get(ctx, 1);
   return verifyModRegion(op, region, "mask_mod", {index, index, index, index},
-                         "(b, h, i, j: index)", i1);
+                         "(b, h, i, j: index)", i1, extras);
 }
 
 LogicalResult AttentionOp::verifyRegions() {
-  if (failed(verifyScoreRegion(getOperation(), getScoreMod(), "score_mod")))
+  if (failed(verifyScoreRegion(getOperation(), getScoreMod(), "score_mod",
+                               getExtras())))
     return failure();
-  return verifyMaskRegion(getOperation(), getMaskMod());
+  return verifyMaskRegion(getOperation(), getMaskMod(), getExtras());
 }
 
 LogicalResult AttentionGradOp::verifyRegions() {
-  if (failed(verifyScoreRegion(getOperation(), getScoreMod(), "score_mod")) ||
-      failed(verifyMaskRegion(getOperation(), getMaskMod())) ||
-      failed(verifyScoreRegion(getOperation(), getScoreGrad(), "score_grad")))
+  if (failed(verifyScoreRegion(getOperation(), getScoreMod(), "score_mod",
+                               getExtras())) ||
+      failed(verifyMaskRegion(getOperation(), getMaskMod(), getExtras())) ||
+      failed(verifyScoreRegion(getOperation(), getScoreGrad(), "score_grad",
+                               getExtras())))
     return failure();
   // Without score_mod the score's derivative is 1 everywhere; a score_grad
   // there, or a score_mod without its derivative, is a mistake.

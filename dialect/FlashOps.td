@@ -18,6 +18,10 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 def Flash_Float : AnyTypeOf<[BF16, F16, F32]>;
 def Flash_Tensor : RankedTensorOf<[BF16, F16, F32]>;
 def Flash_StateTensor : RankedTensorOf<[F32]>;
+// What score_mod and mask_mod may read besides the score and the positions:
+// integer or f32 tensors (document ids, bias tables, per-sequence lengths)
+// and, at rank 0, run-time scalars.
+def Flash_ExtraTensor : RankedTensorOf<[I32, I64, F32]>;
 
 //===----------------------------------------------------------------------===//
 // flash.attention
@@ -35,6 +39,9 @@ defvar Flash_AttentionHelpers = [{
     std::string getKeyDimName();
     bool hasScoreMod() { return !getScoreMod().empty(); }
     bool hasMaskMod() { return !getMaskMod().empty(); }
+    /// The extra operands with their names and dimension names, in
+    /// operand order (dialect/ExtraOperands.h).
+    ::llvm::SmallVector<::mlir::flash::ExtraOperand> getExtraOperands();
 }];
 
 def Flash_AttentionOp : Flash_Op<"attention", [Pure, IsolatedFromAbove]> {
@@ -55,6 +62,14 @@ def Flash_AttentionOp : Flash_Op<"attention", [Pure, IsolatedFromAbove]> {
     `dims` names the dynamic dimensions (batch, query length, key length) so
     tools bind them by name; defaults are "B", "N", "M".
 
+    `extras` are tensors the regions may read (docs/semantics.md §2.7): each
+    has a name (`names`, the name callers bind it by) and, in `extra_dims`,
+    the dims names of its dynamic sizes in order (static sizes are in its
+    type). Elements are i32, i64 or f32; a rank-0 extra is a scalar given at
+    launch. Every region takes the extras as block arguments after its own
+    and reads them with `tensor.extract`; an index outside a dimension is
+    clamped into it.
+
     ```mlir
     %o = flash.attention %q, %k, %v mask causal dims ["B", "N", "N"]
         : tensor<?x32x?x128xbf16>, tensor<?x8x?x128xbf16>,
@@ -69,14 +84,20 @@ def Flash_AttentionOp : Flash_Op<"attention", [Pure, IsolatedFromAbove]> {
     DefaultValuedAttr<Flash_MaskKind, "::mlir::flash::MaskKind::none">:$mask,
     OptionalAttr<I64Attr>:$window,
     OptionalAttr<F32Attr>:$scale,
-    OptionalAttr<StrArrayAttr>:$dims
+    OptionalAttr<StrArrayAttr>:$dims,
+    Variadic<Flash_ExtraTensor>:$extras,
+    OptionalAttr<StrArrayAttr>:$extra_names,
+    OptionalAttr<ArrayAttr>:$extra_dims
   );
   let results = (outs Flash_Tensor:$o);
   let regions = (region MaxSizedRegion<1>:$score_mod, MaxSizedRegion<1>:$mask_mod);
 
   let assemblyFormat = [{
     $q `,` $k `,` $v (`mask` $mask^)? (`window` $window^)? (`scale` $scale^)?
-    (`dims` $dims^)? (`score_mod` $score_mod^)? (`mask_mod` $mask_mod^)?
+    (`dims` $dims^)?
+    (`extras` `(` $extras^ `:` type($extras) `)` `names` $extra_names
+     `extra_dims` $extra_dims)?
+    (`score_mod` $score_mod^)? (`mask_mod` $mask_mod^)?
     attr-dict `:` type($q) `,` type($k) `,` type($v) `->` type($o)
   }];
 
@@ -96,8 +117,8 @@ def Flash_AttentionGradOp : Flash_Op<"attention_grad",
     Given the operands q, k, v of a `flash.attention`, its output o, the
     gradient `do` of a loss with respect to o and the forward's log-sum-exp
     lse [B, Hq, N] (f32, natural log), returns dq, dk, dv (the types of q, k,
-    v). mask, window, scale, dims, score_mod and mask_mod mean what they mean
-    on the forward op (docs/semantics.md §2; §2.6 gives the gradients).
+    v). mask, window, scale, dims, extras, score_mod and mask_mod mean what
+    they mean on the forward op (docs/semantics.md §2; §2.6 gives the gradients).
     `score_grad` is d score_mod / d s at the scaled raw score s, with
     score_mod's block arguments; it is present iff score_mod is.
     `flash-derive-backward` builds this op; users do not write it.
@@ -124,7 +145,10 @@ def Flash_AttentionGradOp : Flash_Op<"attention_grad",
     OptionalAttr<I64Attr>:$window,
     OptionalAttr<F32Attr>:$scale,
     OptionalAttr<StrArrayAttr>:$dims,
-    UnitAttr:$deterministic
+    UnitAttr:$deterministic,
+    Variadic<Flash_ExtraTensor>:$extras,
+    OptionalAttr<StrArrayAttr>:$extra_names,
+    OptionalAttr<ArrayAttr>:$extra_dims
   );
   let results = (outs Flash_Tensor:$dq, Flash_Tensor:$dk, Flash_Tensor:$dv);
   let regions = (region MaxSizedRegion<1>:$score_mod,
@@ -134,7 +158,10 @@ def Flash_AttentionGradOp : Flash_Op<"attention_grad",
   let assemblyFormat = [{
     $q `,` $k `,` $v `,` $o `,` $dout `,` $lse (`mask` $mask^)?
     (`window` $window^)? (`scale` $scale^)? (`dims` $dims^)?
-    (`deterministic` $deterministic^)? (`score_mod` $score_mod^)?
+    (`deterministic` $deterministic^)?
+    (`extras` `(` $extras^ `:` type($extras) `)` `names` $extra_names
+     `extra_dims` $extra_dims)?
+    (`score_mod` $score_mod^)?
     (`mask_mod` $mask_mod^)? (`score_grad` $score_grad^)?
     attr-dict `:` type($q) `,` type($k) `,` type($v) `,` type($o) `,`
     type($dout) `,` type($lse) `->` type($dq) `,` type($dk) `,` type($dv)

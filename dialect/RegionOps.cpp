@@ -21,6 +21,8 @@ static constexpr llvm::StringLiteral kSupportedRegionOps[] = {
     "math.tanh", "math.exp", "math.exp2", "math.log", "math.log2",
     "math.sqrt", "math.rsqrt", "math.absf", "math.absi", "math.floor",
     "math.ceil", "math.powf",
+    // Reading an extra operand (a document id, a bias, a run-time scalar).
+    "tensor.extract",
     // The terminator.
     "flash.yield",
 };

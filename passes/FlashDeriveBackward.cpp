@@ -53,7 +53,10 @@ LogicalResult deriveBackward(func::FuncOp forward, AttentionOp attention,
   Location loc = attention.getLoc();
   OpBuilder b(forward.getContext());
   b.setInsertionPointAfter(forward);
-  auto type = b.getFunctionType({q, k, v, o, o, lseType(q)}, {q, k, v});
+  // The extras the regions read are the backward's inputs too, after lse.
+  SmallVector<Type> inputs = {q, k, v, o, o, lseType(q)};
+  llvm::append_range(inputs, attention.getExtras().getTypes());
+  auto type = b.getFunctionType(inputs, {q, k, v});
   auto backward = func::FuncOp::create(b, forward.getLoc(), name, type);
   Block *body = backward.addEntryBlock();
   b.setInsertionPointToStart(body);
@@ -62,7 +65,9 @@ LogicalResult deriveBackward(func::FuncOp forward, AttentionOp attention,
       body->getArgument(2), body->getArgument(3), body->getArgument(4),
       body->getArgument(5), attention.getMaskAttr(), attention.getWindowAttr(),
       attention.getScaleAttr(), attention.getDimsAttr(),
-      deterministic ? b.getUnitAttr() : UnitAttr());
+      deterministic ? b.getUnitAttr() : UnitAttr(),
+      body->getArguments().drop_front(6), attention.getExtraNamesAttr(),
+      attention.getExtraDimsAttr());
   // Both ops are isolated from above: the regions clone without a mapping.
   IRMapping none;
   attention.getScoreMod().cloneInto(&grad.getScoreMod(), none);

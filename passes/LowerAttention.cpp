@@ -60,6 +60,26 @@ DictionaryAttr mlir::flash::attentionProblemAttr(OpBuilder &b,
   return b.getDictionaryAttr(entries);
 }
 
+SmallVector<Value> mlir::flash::extraOperandValues(OpBuilder &b, Location loc,
+                                                   Operation *attention) {
+  SmallVector<ExtraOperand> extras;
+  if (auto forward = dyn_cast<AttentionOp>(attention))
+    extras = forward.getExtraOperands();
+  else if (auto grad = dyn_cast<AttentionGradOp>(attention))
+    extras = grad.getExtraOperands();
+  SmallVector<Value> values;
+  for (const ExtraOperand &extra : extras) {
+    SmallVector<Value> sizes;
+    for (const std::string &dim : extra.dimNames)
+      if (!dim.empty())
+        sizes.push_back(DimOp::create(b, loc, b.getIndexType(),
+                                      b.getStringAttr(dim)));
+    values.push_back(ExtraOp::create(b, loc, extra.type,
+                                     b.getStringAttr(extra.name), sizes));
+  }
+  return values;
+}
+
 Value mlir::flash::inlineScalarRegion(OpBuilder &b, Region &region,
                                       ArrayRef<Value> args,
                                       ArrayRef<bool> argIsPerElement,
@@ -79,11 +99,20 @@ Value mlir::flash::inlineScalarRegion(OpBuilder &b, Region &region,
     if (inner)
       perElement.insert(from);
   }
+  OpBuilder hoisted(hoistBefore);
+  // The block arguments after the region's own are the op's extras: each
+  // becomes the kernel argument that carries it (flash.extra), per CTA.
+  if (src.getNumArguments() > args.size()) {
+    SmallVector<Value> extras =
+        extraOperandValues(hoisted, hoistBefore->getLoc(), region.getParentOp());
+    for (auto [from, to] :
+         llvm::zip(src.getArguments().drop_front(args.size()), extras))
+      mapping.map(from, to);
+  }
   if (scaling.leadOp) {
     mapping.map(scaling.leadOp->getResult(0), args[0]);
     perElement.insert(scaling.leadOp->getResult(0));
   }
-  OpBuilder hoisted(hoistBefore);
   for (Operation &op : src.without_terminator()) {
     if (&op == scaling.leadOp || &op == scaling.trailOp)
       continue;

@@ -31,16 +31,32 @@ static void countRegionWork(Region &region, int64_t &sfuOps, int64_t &aluOps) {
   });
 }
 
+/// True when a region of `op` loads from an extra tensor (not a scalar).
+template <typename OpT> static bool regionsReadTables(OpT op) {
+  bool reads = false;
+  for (Region *region : {&op.getScoreMod(), &op.getMaskMod()})
+    region->walk([&](tensor::ExtractOp extract) {
+      reads |= extract.getTensor().getType().getRank() > 0;
+    });
+  return reads;
+}
+
+/// True when `op` has a score_mod that reads q_idx or kv_idx (its
+/// arguments 3 and 4), not the score alone.
+template <typename OpT> static bool scoreModReadsPositions(OpT op) {
+  if (!op.hasScoreMod())
+    return false;
+  Block &body = op.getScoreMod().front();
+  return !body.getArgument(3).use_empty() || !body.getArgument(4).use_empty();
+}
+
 /// What the per-element regions of an attention or attention_grad op read.
 template <typename OpT> static sched::ElementMods elementModsOf(OpT op) {
-  if (op.hasMaskMod())
+  if (regionsReadTables(op))
+    return sched::ElementMods::Tables;
+  if (op.hasMaskMod() || scoreModReadsPositions(op))
     return sched::ElementMods::Positions;
-  if (!op.hasScoreMod())
-    return sched::ElementMods::None;
-  // score_mod(score, b, h, q_idx, kv_idx): arguments 3 and 4 are positions.
-  Block &body = op.getScoreMod().front();
-  bool positions = !body.getArgument(3).use_empty() || !body.getArgument(4).use_empty();
-  return positions ? sched::ElementMods::Positions : sched::ElementMods::Score;
+  return op.hasScoreMod() ? sched::ElementMods::Score : sched::ElementMods::None;
 }
 
 /// flash.attention and flash.attention_grad describe the same problem.
@@ -66,8 +82,8 @@ problemOf(OpT op, const DimValues &dims, StringRef passName) {
   p.window = op.getWindow().value_or(0);
   p.hasScoreMod = op.hasScoreMod();
   p.hasMaskMod = op.hasMaskMod();
-  p.scoreModReadsPositions =
-      elementModsOf(op) == sched::ElementMods::Positions && !p.hasMaskMod;
+  p.regionsReadTables = regionsReadTables(op);
+  p.scoreModReadsPositions = scoreModReadsPositions(op);
   if (p.hasScoreMod)
     countRegionWork(op.getScoreMod(), p.scoreModSfuOps, p.scoreModAluOps);
   if (p.hasMaskMod) {

@@ -24,6 +24,8 @@ enum Stream : uint64_t {
   kStreamInitialN,
   kStreamInitialM,
   kStreamOutputGrad,
+  /// Extra operand i of an attention op draws from stream base + i.
+  kStreamExtraBase = 64,
 };
 
 Tensor<double> normalTensor(const Rng &root, Stream stream, Shape shape,
@@ -100,6 +102,32 @@ AttentionInputs generateAttentionInputs(const AttentionInputSpec &spec) {
         {spec.batch, spec.queryHeads, spec.queries, spec.valueDim}, spec.stddev,
         spec.rounding);
   return inputs;
+}
+
+Tensor<double> generateExtraInput(const ExtraInputSpec &spec) {
+  for (int64_t size : spec.shape)
+    requireNonNegative("extra operand size", size);
+  // Streams past every named one, one per extra.
+  Rng rng = Rng(spec.seed).split(kStreamExtraBase + spec.index);
+  Tensor<double> tensor(spec.shape);
+  if (!spec.integer) {
+    for (double &value : tensor.values())
+      value = applyRounding(rng.normal(), Rounding::Float32);
+    return tensor;
+  }
+  if (spec.shape.empty()) {
+    tensor.values()[0] = double(rng.uniformInt(1, std::max<int64_t>(1, spec.scalarMax)));
+    return tensor;
+  }
+  // A new segment starts at each element with probability segments / row.
+  int64_t row = spec.shape.back();
+  double start = row > 0 ? std::min(1.0, double(spec.segments) / double(row)) : 0;
+  std::vector<double> &values = tensor.values();
+  for (size_t i = 0; i < values.size(); ++i) {
+    bool first = row > 0 && i % size_t(row) == 0;
+    values[i] = first ? 0 : values[i - 1] + (rng.uniform() < start ? 1 : 0);
+  }
+  return tensor;
 }
 
 LinearInputs<double> generateLinearInputs(const LinearInputSpec &spec) {

@@ -196,9 +196,7 @@ int64_t flashgen::schedule::attentionRegisters(const AttentionProblem &p,
   // tile's loop too (the flash3 rule's terms: a document mask_mod with an
   // ALiBi score_mod spilled a 128x64 flash2 tile at D = 64 without them).
   ElementMods mods = p.elementMods();
-  double modRegisters = mods == ElementMods::Positions ? kFlash3PositionModRegisters
-                        : mods == ElementMods::Score   ? kFlash3ElementModRegisters
-                                                       : 0;
+  double modRegisters = elementModRegisters(mods);
   double estimate = kRegisterBase + kRegistersPerScore * scores + modRegisters +
                     kRegistersPerAccumulator * outputs +
                     kRegistersPer32Columns * d / 32 +

@@ -94,14 +94,26 @@ int64_t flashgen::schedule::flash3ConsumerBudget(const Schedule &s,
   return split.consumer ? split.consumer : flash3LaunchRegisters(s);
 }
 
+int64_t flashgen::schedule::elementModRegisters(ElementMods mods) {
+  switch (mods) {
+  case ElementMods::Tables:
+    return kFlash3TableModRegisters;
+  case ElementMods::Positions:
+    return kFlash3PositionModRegisters;
+  case ElementMods::Score:
+    return kFlash3ElementModRegisters;
+  case ElementMods::None:
+    return 0;
+  }
+  return 0;
+}
+
 int64_t flashgen::schedule::flash3ConsumerRegisters(int64_t headDim,
                                                     int64_t valueDim,
                                                     int64_t tileKv,
                                                     ElementMods mods) {
   (void)headDim; // Q and K stay in shared memory: wgmma reads them there.
-  int64_t modRegisters = mods == ElementMods::Positions ? kFlash3PositionModRegisters
-                         : mods == ElementMods::Score   ? kFlash3ElementModRegisters
-                                                        : 0;
+  int64_t modRegisters = elementModRegisters(mods);
   return kConsumerBaseRegisters + valueDim / 2 + tileKv / 2 + tileKv / 4 +
          modRegisters;
 }

@@ -84,8 +84,15 @@ constexpr int64_t kFlash3SelfCopyRegisters = 8;
 /// slope and their per-fragment terms live too. Measured with ptxas on the
 /// H200 bundles: ALiBi + causal at d = 128 spills at tile_kv = 144 (budget
 /// 232) and not at 128 (budget 224), so its need is 222-224 there.
+/// Regions that load from extra tensors per element (a bias table, document
+/// ids) keep addresses and clamped indices live on top: the relative-bias
+/// example spilled 44 bytes at tile_kv = 128 and 28 at 112 with the
+/// positions' 32, so about 12 more registers than that.
 constexpr int64_t kFlash3ElementModRegisters = 8;
 constexpr int64_t kFlash3PositionModRegisters = 32;
+constexpr int64_t kFlash3TableModRegisters = 48;
+/// The registers `mods` adds to a thread that holds score elements.
+int64_t elementModRegisters(ElementMods mods);
 int64_t flash3ConsumerRegisters(int64_t headDim, int64_t valueDim,
                                 int64_t tileKv,
                                 ElementMods mods = ElementMods::None);

@@ -33,9 +33,9 @@ enum class MaskKind { None, Causal, SlidingWindow };
 
 /// What the user's per-element regions read: nothing (no score_mod or
 /// mask_mod), the score alone (softcap), or the element's positions too (a
-/// mask_mod, ALiBi). Recorded on kernels as the problem's `element_mods`
-/// (0, 1, 2).
-enum class ElementMods { None = 0, Score = 1, Positions = 2 };
+/// mask_mod, ALiBi), or extra tensors per element too (a document mask, a
+/// bias table). Recorded on kernels as the problem's `element_mods` (0-3).
+enum class ElementMods { None = 0, Score = 1, Positions = 2, Tables = 3 };
 using flashgen::GateKind;
 using flashgen::gateKindName;
 using flashgen::parseGateKind;
@@ -61,9 +61,14 @@ struct AttentionProblem {
   bool hasMaskMod = false;
   /// The score_mod reads q_idx or kv_idx (ALiBi), not the score alone.
   bool scoreModReadsPositions = false;
+  /// A region reads an extra tensor (a document id, a bias table) per
+  /// element: loads and their clamped addresses.
+  bool regionsReadTables = false;
   /// Code that runs on every score element, and what it reads (flash3's
   /// register rule, Flash3Layout.h).
   ElementMods elementMods() const {
+    if (regionsReadTables)
+      return ElementMods::Tables;
     if (hasMaskMod || (hasScoreMod && scoreModReadsPositions))
       return ElementMods::Positions;
     return hasScoreMod ? ElementMods::Score : ElementMods::None;

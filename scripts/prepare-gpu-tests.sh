@@ -100,6 +100,12 @@ add_case d64_b2_n100          attention_d64.mlir   attention_d64   6 B=2 N=100
 add_case prefix_lm_b1_n280    prefix_lm.mlir       prefix_lm       7 B=1 N=280
 add_case kv_cache_n37_m901    kv_cache_causal.mlir kv_cache_causal 8 B=2 N=37 M=901
 add_case kv_cache_n128_m128   kv_cache_causal.mlir kv_cache_causal 9 B=1 N=128 M=128
+# Regions that read extra operands: document ids [B, N] (B > 1, several
+# documents per row), a learned bias table with clamped distances, and a
+# run-time prefix length (a scalar bound at launch).
+add_case document_mask_b2_n170 document_mask.mlir  document_mask   40 B=2 N=170
+add_case relative_bias_b1_n200 relative_bias.mlir  relative_bias   41 B=1 N=200
+add_case prefix_rt_b2_n150     prefix_lm_runtime.mlir prefix_lm_runtime 42 B=2 N=150
 # The benchmark's flash3 shapes (head dims 64 to 256, GQA 48/8, causal and
 # not) at ragged sizes: the scheduler's wgmma candidates, every one checked.
 b=bench/attention/specs
@@ -123,6 +129,9 @@ add_backward_case bwd_alibi_b1_n130      alibi_causal.mlir    alibi_causal    34
 add_backward_case bwd_d64_b1_n100        attention_d64.mlir   attention_d64   35 B=1 N=100
 add_backward_case bwd_prefix_lm_b1_n270  prefix_lm.mlir       prefix_lm       36 B=1 N=270
 add_backward_case bwd_kv_cache_n37_m301  kv_cache_causal.mlir kv_cache_causal 37 B=2 N=37 M=301
+add_backward_case bwd_document_mask_b2_n150 document_mask.mlir document_mask 43 B=2 N=150
+add_backward_case bwd_relative_bias_b1_n140 relative_bias.mlir relative_bias 44 B=1 N=140
+add_backward_case bwd_prefix_rt_b1_n130   prefix_lm_runtime.mlir prefix_lm_runtime 45 B=1 N=130
 # The deterministic kernels (dQ by its own kernel) on the same data.
 add_backward_case bwd_det_causal_gqa_b2_n70 causal_gqa.mlir   causal_gqa      31 --deterministic --same-as=bwd_causal_gqa_b2_n70
 add_backward_case bwd_det_softcap_b1_n130   softcap.mlir      softcap         32 --deterministic --same-as=bwd_softcap_b1_n130

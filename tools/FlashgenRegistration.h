@@ -15,6 +15,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectRegistry.h"
 
 namespace mlir::flash {
@@ -22,7 +23,7 @@ namespace mlir::flash {
 /// Registers the dialects a flashgen spec may use.
 inline void registerFlashgenDialects(DialectRegistry &registry) {
   registry.insert<FlashDialect, arith::ArithDialect, math::MathDialect,
-                  scf::SCFDialect,
+                  scf::SCFDialect, tensor::TensorDialect,
                   func::FuncDialect>();
 }
 

@@ -272,6 +272,7 @@ std::string AttentionKernelPrinter::signature() {
   for (int d = 0; d < 3; ++d)
     sep() << "long long lse_s" << d;
   result.arguments.push_back({KernelArgument::Kind::Tensor, "lse"});
+  printExtraParameters(sep);
   // Every distinct dynamic-size name, in dims order (batch, queries, keys).
   std::vector<std::string> dims;
   for (Attribute attr : cast<ArrayAttr>(kernel.getProblem().get("dims"))) {

@@ -513,6 +513,7 @@ std::string AttentionGradPrinter::signature() {
       sep() << "long long " << p.cName << "_s" << d;
     result.arguments.push_back({KernelArgument::Kind::Tensor, p.manifestName});
   }
+  printExtraParameters(sep);
   std::vector<std::string> dims;
   for (Attribute attr : cast<ArrayAttr>(kernel.getProblem().get("dims"))) {
     std::string dim = cast<StringAttr>(attr).getValue().str();

@@ -100,7 +100,7 @@ LogicalResult AttentionKernelPrinter::checkFlash3Schedule() {
       element.getIntOrFloatBitWidth() / 8, toLibrary(s), hopperTarget().smemPerCTA,
       kernel.getProblem().contains("element_mods")
           ? static_cast<sched::ElementMods>(
-                std::clamp<int64_t>(problemInt("element_mods"), 0, 2))
+                std::clamp<int64_t>(problemInt("element_mods"), 0, 3))
           : sched::ElementMods::None);
   if (!broken.empty())
     return kernel.emitError() << "flash3 schedule " << s << ": " << broken.front();

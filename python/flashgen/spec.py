@@ -18,28 +18,73 @@ Python numbers become constants. An index used where a float is needed is
 converted (``arith.index_cast`` to i64, then ``arith.sitofp``). What cannot be
 traced (a Python ``if`` on a symbolic value, an unknown function) raises
 ``SpecError`` naming it. Pure Python: no compiler, no torch.
+
+Extras: the functions may read tensors and run-time scalars that the kernel
+takes at launch besides q, k and v (docs/semantics.md §2.7):
+
+    doc = spec.tensor("doc", ("B", "N"), "int32")   # document id per token
+    bias = spec.tensor("bias", (16, 64), "float32") # static sizes: ints
+    prefix = spec.scalar("prefix", "int32")         # a number at each launch
+
+    def document(b, h, q_idx, kv_idx):
+        return (doc[b, q_idx] == doc[b, kv_idx]) | (kv_idx < prefix)
+
+    text = spec.attention("doc_mask", q_heads=16, head_dim=128, mask="causal",
+                          mask_mod=document,
+                          score_mod=lambda s, b, h, i, j: s + bias[h, i - j])
+
+``spec.tensor(name, shape, dtype="int32")``: ``shape`` holds ints (static
+sizes) and names of ``attention``'s ``dims`` (dynamic sizes, bound by q, k,
+v: "B", "N" with the default dims); ``dtype`` is "int32", "int64" or
+"float32" (or "i32", "i64", "f32"). Indexing it in a function with one
+index per dim (traced indices, Python ints, or traced integers such as
+another tensor's element) reads one element (``tensor.extract``); an index
+outside ``[0, size)`` is clamped to the nearest end. ``spec.scalar(name,
+dtype="int32")`` is used like a number. Names are lower case identifiers,
+unique, and neither q, k, v, o, lse, do, dq, dk, dv nor a dims name; they are
+what the kernel's manifest (and ``flashgen.torch``'s keywords) call them.
+
+``attention(..., extras=[doc, bias, prefix])`` fixes the order of the
+extras (the func arguments after q, k, v, and the regions' block arguments
+after their own); without ``extras=`` they are the ones the functions read,
+in the order first read. Integer values (i32, i64) mix with indices and
+with each other by ``arith.index_cast`` to ``index``, become floats by
+``arith.sitofp``, and keep their own type (``arith.cmpi ... : i32``, Python
+numbers as i32 constants) when both sides share it. ``spec.tensor`` and
+``spec.scalar`` return :class:`Tensor` and :class:`Scalar` objects.
 """
 
 import math
+import re
 
-__all__ = ["attention", "tanh", "exp", "exp2", "log", "log2", "sqrt", "abs",
-           "maximum", "minimum", "where", "SpecError"]
+__all__ = ["attention", "tensor", "scalar", "Tensor", "Scalar", "tanh", "exp",
+           "exp2", "log", "log2", "sqrt", "abs", "maximum", "minimum", "where",
+           "SpecError"]
 
 
 class SpecError(ValueError):
     """A score_mod / mask_mod that cannot become a region, or a bad shape."""
 
 
-F32, INDEX, I1, I64 = "f32", "index", "i1", "i64"
+F32, INDEX, I1, I32, I64 = "f32", "index", "i1", "i32", "i64"
+_INTS = (INDEX, I32, I64)
+_INT_RANGE = {I32: (-(1 << 31), (1 << 31) - 1), I64: (-(1 << 63), (1 << 63) - 1)}
+
+# The region being traced (attention() traces one function at a time); an
+# extra read in a function finds its region here.
+_tracing = []
 
 
 class _Region:
     """The ops of one region being traced, in order."""
 
-    def __init__(self, args):
+    def __init__(self, args, what):
         self.lines = []
         self.count = 0
         self.args = args  # [(name, type)]
+        self.what = what  # "score_mod" / "mask_mod"
+        self.used = {}    # extra name -> the extra, in the order first read
+        self.scalars = {}  # extra name -> its value, read once per region
 
     def fresh(self):
         self.count += 1
@@ -62,7 +107,28 @@ class _Region:
             return self.emit("arith.constant %s : f32" % lit, F32)
         if type_ == I1:
             return self.emit("arith.constant %s" % ("true" if x else "false"), I1)
+        if type_ in _INT_RANGE:
+            lo, hi = _INT_RANGE[type_]
+            if not lo <= int(x) <= hi:
+                raise SpecError("%s: the constant %d does not fit in %s"
+                                % (self.what, int(x), type_))
+            return self.emit("arith.constant %d : %s" % (int(x), type_), type_)
         return self.emit("arith.constant %d : index" % int(x), INDEX)
+
+    def use(self, extra):
+        """Records that this region reads ``extra``."""
+        seen = self.used.get(extra.name)
+        if seen is not None and seen is not extra:
+            raise SpecError("%s reads two different extras named %r"
+                            % (self.what, extra.name))
+        self.used[extra.name] = extra
+
+
+def _region_of(what):
+    if not _tracing:
+        raise SpecError("%s is read outside a score_mod / mask_mod (extras "
+                        "exist only while spec.attention traces them)" % what)
+    return _tracing[-1]
 
 
 class _Value:
@@ -73,14 +139,20 @@ class _Value:
 
     # -- conversions ------------------------------------------------------
     def _lift(self, other, want=None):
+        if isinstance(other, Scalar):
+            other = other._value()
         if isinstance(other, _Value):
             if other.region is not self.region:
                 raise SpecError("a value from another region")
             return other
+        if isinstance(other, Tensor):
+            raise SpecError("%s is a tensor: read an element (%s[...])"
+                            % (other.name, other.name))
         if isinstance(other, bool):
             return self.region.const(other, I1)
         if isinstance(other, int) and want != F32 and self.type != F32:
-            return self.region.const(other, INDEX)
+            return self.region.const(other, self.type if self.type in _INT_RANGE
+                                     else INDEX)
         if isinstance(other, (int, float)):
             return self.region.const(other, F32)
         raise SpecError("cannot trace a %s in a region" % type(other).__name__)
@@ -91,13 +163,34 @@ class _Value:
         if self.type == INDEX:
             i = self.region.emit("arith.index_cast %s : index to i64" % self.name, I64)
             return self.region.emit("arith.sitofp %s : i64 to f32" % i.name, F32)
+        if self.type in (I32, I64):
+            return self.region.emit("arith.sitofp %s : %s to f32"
+                                    % (self.name, self.type), F32)
         raise SpecError("a boolean used as a number; use spec.where(cond, a, b)")
+
+    def _as_index(self, what="an index"):
+        if self.type == INDEX:
+            return self
+        if self.type in (I32, I64):
+            return self.region.emit("arith.index_cast %s : %s to index"
+                                    % (self.name, self.type), INDEX)
+        raise SpecError("%s is a %s, not an integer"
+                        % (what, "float" if self.type == F32 else "boolean"))
+
+    def _unify(self, other):
+        """Two integers in one type: their own when they share it, else
+        both cast to index."""
+        if self.type == other.type:
+            return self, other
+        return self._as_index(), other._as_index()
 
     def _binary(self, other, float_op, int_op, swap=False):
         other = self._lift(other)
         a, b = (other, self) if swap else (self, other)
-        if a.type == INDEX and b.type == INDEX and int_op:
-            return a.region.emit("arith.%s %s, %s : index" % (int_op, a.name, b.name), INDEX)
+        if a.type in _INTS and b.type in _INTS and int_op:
+            a, b = a._unify(b)
+            return a.region.emit("arith.%s %s, %s : %s"
+                                 % (int_op, a.name, b.name, a.type), a.type)
         if float_op is None:
             raise SpecError("this operator takes integers (indices) only")
         a, b = a._as_float(), b._as_float()
@@ -128,9 +221,10 @@ class _Value:
 
     def _compare(self, other, fpred, ipred):
         other = self._lift(other)
-        if self.type == INDEX and other.type == INDEX:
-            return self.region.emit("arith.cmpi %s, %s, %s : index"
-                                    % (ipred, self.name, other.name), I1)
+        if self.type in _INTS and other.type in _INTS:
+            a, b = self._unify(other)
+            return self.region.emit("arith.cmpi %s, %s, %s : %s"
+                                    % (ipred, a.name, b.name, a.type), I1)
         a, b = self._as_float(), other._as_float()
         return self.region.emit("arith.cmpf %s, %s, %s : f32"
                                 % (fpred, a.name, b.name), I1)
@@ -164,7 +258,197 @@ class _Value:
                         "compiled; use spec.where(cond, a, b) and & | ~")
 
 
+# -- extras: tensors and scalars the functions read ------------------------
+
+_DTYPE_ALIASES = {"int32": I32, "i32": I32, "int64": I64, "i64": I64,
+                  "float32": F32, "f32": F32}
+_RESERVED = ("q", "k", "v", "o", "lse", "do", "dq", "dk", "dv")
+_NAME = re.compile(r"[a-z_][a-z0-9_]*\Z")
+_MAX_STATIC = (1 << 31) - 1
+
+
+def _extra_name(name, what):
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise SpecError("%s name %r: a lower case identifier ([a-z_][a-z0-9_]*)"
+                        % (what, name))
+    if name in _RESERVED:
+        raise SpecError("%s name %r is reserved (the kernel's own tensors: %s)"
+                        % (what, name, ", ".join(_RESERVED)))
+    return name
+
+
+def _extra_dtype(dtype, name):
+    d = _DTYPE_ALIASES.get(dtype) if isinstance(dtype, str) else None
+    if d is None:
+        raise SpecError("%s: dtype %r: one of int32, int64, float32"
+                        % (name, dtype))
+    return d
+
+
+class _Extra:
+    def __init__(self, name, dtype, shape, what):
+        self.name = _extra_name(name, what)
+        self.dtype = _extra_dtype(dtype, "%s %s" % (what, name))
+        self.shape = shape
+
+    @property
+    def mlir_type(self):
+        return "tensor<%s>" % "x".join(
+            ["?" if isinstance(d, str) else str(d) for d in self.shape]
+            + [self.dtype])
+
+    @property
+    def dynamic_dims(self):
+        return [d for d in self.shape if isinstance(d, str)]
+
+    @property
+    def arg(self):
+        """The block argument that stands for it in a region."""
+        return "%%x_%s" % self.name
+
+
+class Tensor(_Extra):
+    """A tensor the functions read (``spec.tensor``): ``t[i, j]``."""
+
+    def __init__(self, name, shape, dtype="int32"):
+        _extra_name(name, "tensor")
+        if isinstance(shape, (int, str)):
+            shape = (shape,)
+        try:
+            shape = tuple(shape)
+        except TypeError:
+            raise SpecError("tensor %s: shape %r: a sequence of ints and dims "
+                            "names" % (name, shape)) from None
+        if not shape:
+            raise SpecError("tensor %s: shape () has no dims; spec.scalar "
+                            "declares a rank-0 extra" % name)
+        for d in shape:
+            if isinstance(d, bool) or not isinstance(d, (int, str)):
+                raise SpecError("tensor %s: shape entry %r: an int (static "
+                                "size) or a dims name" % (name, d))
+            if isinstance(d, int) and not 1 <= d <= _MAX_STATIC:
+                raise SpecError("tensor %s: static size %d is outside [1, %d]"
+                                % (name, d, _MAX_STATIC))
+            if isinstance(d, str) and not d.isidentifier():
+                raise SpecError("tensor %s: shape entry %r is not a dims name"
+                                % (name, d))
+        super().__init__(name, dtype, shape, "tensor")
+
+    def __repr__(self):
+        return "spec.tensor(%r, %r, %r)" % (self.name, self.shape, self.dtype)
+
+    def __getitem__(self, key):
+        where = "%s[...]" % self.name
+        key = key if isinstance(key, tuple) else (key,)
+        if len(key) != len(self.shape):
+            raise SpecError("%s takes %d indices (shape %s), got %d"
+                            % (self.name, len(self.shape),
+                               _spell(self.shape), len(key)))
+        region = None
+        for k in key:
+            if isinstance(k, Scalar):
+                k = k._value()
+            if isinstance(k, _Value):
+                region = k.region
+                break
+        region = region or _region_of(where)
+        region.use(self)
+        indices = []
+        for n, k in enumerate(key):
+            what = "%s: index %d" % (self.name, n)
+            if isinstance(k, Scalar):
+                k = k._value()
+            if isinstance(k, _Value):
+                if k.region is not region:
+                    raise SpecError("%s: a value from another region" % what)
+                indices.append(k._as_index(what).name)
+            elif isinstance(k, bool) or not isinstance(k, int):
+                raise SpecError("%s is %s %r: indices are integers (traced "
+                                "indices or Python ints)"
+                                % (what, "a float" if isinstance(k, float)
+                                   else "a " + type(k).__name__, k))
+            else:
+                indices.append(region.const(k, INDEX).name)
+        return region.emit("tensor.extract %s[%s] : %s"
+                           % (self.arg, ", ".join(indices), self.mlir_type),
+                           self.dtype)
+
+    def __iter__(self):
+        raise SpecError("%s cannot be iterated; read elements with %s[...]"
+                        % (self.name, self.name))
+
+    def __bool__(self):
+        raise SpecError("%s is a tensor: read an element (%s[...])"
+                        % (self.name, self.name))
+
+
+def _forward(op):
+    def method(self, *args):
+        return getattr(self._value(), op)(*args)
+    method.__name__ = op
+    return method
+
+
+class Scalar(_Extra):
+    """A run-time scalar the functions read (``spec.scalar``): used like a
+    number; each region reads it once (``tensor.extract %x[]``)."""
+
+    def __init__(self, name, dtype="int32"):
+        _extra_name(name, "scalar")
+        super().__init__(name, dtype, (), "scalar")
+
+    def __repr__(self):
+        return "spec.scalar(%r, %r)" % (self.name, self.dtype)
+
+    def _value(self):
+        region = _region_of(self.name)
+        region.use(self)
+        v = region.scalars.get(self.name)
+        if v is None:
+            v = region.emit("tensor.extract %s[] : %s"
+                            % (self.arg, self.mlir_type), self.dtype)
+            region.scalars[self.name] = v
+        return v
+
+    __hash__ = None
+
+    def __bool__(self):
+        raise SpecError("a Python `if`/`and`/`or` on scalar %s cannot be "
+                        "compiled; use spec.where(cond, a, b) and & | ~"
+                        % self.name)
+
+
+# A scalar in arithmetic or a comparison is its value in the region.
+for _op in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__",
+            "__rmul__", "__truediv__", "__rtruediv__", "__floordiv__",
+            "__rfloordiv__", "__mod__", "__rmod__", "__neg__", "__lt__",
+            "__le__", "__gt__", "__ge__", "__eq__", "__ne__"):
+    setattr(Scalar, _op, _forward(_op))
+del _op
+
+
+def tensor(name, shape, dtype="int32"):
+    """A tensor extra named ``name``: ``shape`` of ints (static sizes) and
+    dims names (dynamic sizes), ``dtype`` "int32", "int64" or "float32"."""
+    return Tensor(name, shape, dtype)
+
+
+def scalar(name, dtype="int32"):
+    """A run-time scalar extra named ``name`` (``dtype`` "int32", "int64"
+    or "float32"), given at each launch."""
+    return Scalar(name, dtype)
+
+
+def _spell(shape):
+    return "(%s)" % ", ".join(str(d) for d in shape)
+
+
+def _resolve(x):
+    return x._value() if isinstance(x, Scalar) else x
+
+
 def _unary(name, x):
+    x = _resolve(x)
     if not isinstance(x, _Value):
         raise SpecError("spec.%s takes a traced value" % name.split(".")[1])
     x = x._as_float()
@@ -181,6 +465,7 @@ def abs(x): return _unary("math.absf", x)  # noqa: A001
 
 
 def _pair(a, b):
+    a, b = _resolve(a), _resolve(b)
     v = a if isinstance(a, _Value) else b
     if not isinstance(v, _Value):
         raise SpecError("takes at least one traced value")
@@ -198,47 +483,109 @@ def minimum(a, b):
 
 
 def where(cond, a, b):
-    """select: a where cond holds, else b (both floats, or both indices)."""
+    """select: a where cond holds, else b (both floats, or both integers)."""
     if not isinstance(cond, _Value) or cond.type != I1:
         raise SpecError("spec.where's condition must be a comparison")
-    a, b = cond._lift(a), cond._lift(b)
+    a, b = _resolve(a), _resolve(b)
+    if isinstance(a, _Value) and not isinstance(b, _Value):
+        a, b = cond._lift(a), a._lift(b)
+    elif isinstance(b, _Value) and not isinstance(a, _Value):
+        a, b = b._lift(a), cond._lift(b)
+    else:
+        a, b = cond._lift(a), cond._lift(b)
     if a.type != b.type:
-        a, b = a._as_float(), b._as_float()
+        if a.type in _INTS and b.type in _INTS:
+            a, b = a._unify(b)
+        else:
+            a, b = a._as_float(), b._as_float()
     return cond.region.emit("arith.select %s, %s, %s : %s"
                             % (cond.name, a.name, b.name, a.type), a.type)
 
 
 def _trace(fn, args, result_type, what):
-    region = _Region(args)
+    """(the region, its body lines): ``fn`` run on the region's values."""
+    region = _Region(args, what)
     values = [_Value(region, name, t) for name, t in args]
-    out = fn(*values)
-    if isinstance(out, (int, float, bool)) and not isinstance(out, _Value):
-        out = values[0]._lift(out, F32 if result_type == F32 else None)
-    if not isinstance(out, _Value):
-        raise SpecError("%s returned a %s, not a traced value"
-                        % (what, type(out).__name__))
-    if result_type == F32:
-        out = out._as_float()
-    elif out.type != I1:
-        raise SpecError("%s must return a boolean (a comparison), got %s"
-                        % (what, out.type))
-    head = "^bb0(%s):" % ", ".join("%s: %s" % a for a in args)
+    _tracing.append(region)
+    try:
+        out = _resolve(fn(*values))
+        if isinstance(out, (int, float, bool)) and not isinstance(out, _Value):
+            out = values[0]._lift(out, F32 if result_type == F32 else None)
+        if not isinstance(out, _Value):
+            raise SpecError("%s returned a %s, not a traced value"
+                            % (what, type(out).__name__))
+        if result_type == F32:
+            out = out._as_float()
+        elif out.type != I1:
+            raise SpecError("%s must return a boolean (a comparison), got %s"
+                            % (what, out.type))
+    finally:
+        _tracing.pop()
     body = region.lines + ["flash.yield %s : %s" % (out.name, result_type)]
-    return head, body
+    return region, body
 
 
 _DTYPES = {"bf16": "bf16", "f16": "f16", "f32": "f32"}
 _MASKS = ("none", "causal", "sliding_window")
 
 
+def _extras_of(extras, regions, dims):
+    """The extras in operand order: ``extras`` as given (each one the
+    regions read must be in it), else the ones read in the order first
+    read; checked against ``dims``."""
+    used = []
+    for region in regions:
+        for e in region.used.values():
+            if not any(u is e for u in used):
+                used.append(e)
+    if extras is None:
+        out = used
+    else:
+        if isinstance(extras, (Tensor, Scalar)) or not isinstance(
+                extras, (list, tuple)):
+            raise SpecError("extras: a list of spec.tensor / spec.scalar "
+                            "objects")
+        out = list(extras)
+        for n, e in enumerate(out):
+            if not isinstance(e, (Tensor, Scalar)):
+                raise SpecError("extras[%d] is a %s, not a spec.tensor or "
+                                "spec.scalar" % (n, type(e).__name__))
+        for region in regions:
+            for e in region.used.values():
+                if not any(x is e for x in out):
+                    raise SpecError("%s reads %s, which extras= does not list"
+                                    % (region.what, e.name))
+    seen = {}
+    for e in out:
+        if e.name in seen:
+            raise SpecError("two extras are named %r" % e.name)
+        seen[e.name] = e
+        if e.name in dims:
+            raise SpecError("extra name %r is one of the dims names (%s)"
+                            % (e.name, ", ".join(dims)))
+        for d in e.dynamic_dims:
+            if d not in dims:
+                raise SpecError("tensor %s: dim %r is not one of the op's "
+                                "dims (%s)" % (e.name, d,
+                                               ", ".join(sorted(set(dims),
+                                                            key=dims.index))))
+    if out and not regions:
+        raise SpecError("extras %s: without a score_mod or mask_mod nothing "
+                        "reads them" % ", ".join(e.name for e in out))
+    return out
+
+
 def attention(name, *, q_heads, kv_heads=None, head_dim, value_dim=None,
               dtype="bf16", mask="none", window=None, scale=None,
-              dims=("B", "N", "N"), score_mod=None, mask_mod=None):
+              dims=("B", "N", "N"), score_mod=None, mask_mod=None,
+              extras=None):
     """The MLIR text of ``func.func @name`` holding one ``flash.attention``
     of q [B, q_heads, N, head_dim], k/v [B, kv_heads, M, head_dim/value_dim]
     (``dims`` names B, N and M; the same name twice ties them). ``score_mod``
     is ``(score, b, h, q_idx, kv_idx) -> score``, ``mask_mod``
-    ``(b, h, q_idx, kv_idx) -> bool``, as in FlexAttention."""
+    ``(b, h, q_idx, kv_idx) -> bool``, as in FlexAttention. ``extras``: the
+    ``spec.tensor`` / ``spec.scalar`` objects they read, in the order the
+    kernel takes them (default: the ones read, in the order first read)."""
     kv_heads = q_heads if kv_heads is None else kv_heads
     value_dim = head_dim if value_dim is None else value_dim
     if not name.isidentifier():
@@ -258,6 +605,7 @@ def attention(name, *, q_heads, kv_heads=None, head_dim, value_dim=None,
                         % (q_heads, kv_heads))
     if len(dims) != 3 or not all(isinstance(d, str) and d.isidentifier() for d in dims):
         raise SpecError("dims: three size names (batch, queries, keys)")
+    dims = tuple(dims)
     if scale is not None and not math.isfinite(scale):
         raise SpecError("scale must be finite")
     e = _DTYPES[dtype]
@@ -273,17 +621,29 @@ def attention(name, *, q_heads, kv_heads=None, head_dim, value_dim=None,
     if scale is not None:
         attrs.append("scale %r : f32" % float(scale))
     attrs.append("dims [%s]" % ", ".join('"%s"' % d for d in dims))
-    lines = ["func.func @%s(%%q: %s, %%k: %s, %%v: %s) -> %s {" % (name, tq, tk, tv, to),
-             "  %%o = flash.attention %%q, %%k, %%v %s" % " ".join(attrs)]
     idx = [("%b", INDEX), ("%h", INDEX), ("%i", INDEX), ("%j", INDEX)]
+    traced = []
     for label, fn, args, result in (
             ("score_mod", score_mod, [("%s", F32)] + idx, F32),
             ("mask_mod", mask_mod, idx, I1)):
-        if fn is None:
-            continue
-        head, body = _trace(fn, args, result, label)
+        if fn is not None:
+            traced.append((label, args) + _trace(fn, args, result, label))
+    extras = _extras_of(extras, [r for _, _, r, _ in traced], dims)
+    params = ["%%q: %s" % tq, "%%k: %s" % tk, "%%v: %s" % tv]
+    params += ["%%%s: %s" % (x.name, x.mlir_type) for x in extras]
+    lines = ["func.func @%s(%s) -> %s {" % (name, ", ".join(params), to),
+             "  %%o = flash.attention %%q, %%k, %%v %s" % " ".join(attrs)]
+    if extras:
+        lines.append("      extras(%s : %s) names [%s] extra_dims [%s]" % (
+            ", ".join("%" + x.name for x in extras),
+            ", ".join(x.mlir_type for x in extras),
+            ", ".join('"%s"' % x.name for x in extras),
+            ", ".join("[%s]" % ", ".join('"%s"' % d for d in x.dynamic_dims)
+                      for x in extras)))
+    for label, args, _region, body in traced:
+        args = args + [(x.arg, x.mlir_type) for x in extras]
         lines.append("  %s {" % label)
-        lines.append("  " + head)
+        lines.append("  ^bb0(%s):" % ", ".join("%s: %s" % a for a in args))
         lines.extend("    " + line for line in body)
         lines.append("  }")
     lines.append("  : %s, %s, %s -> %s" % (tq, tk, tv, to))

@@ -4,18 +4,33 @@
     attn = flashgen.torch.register("out/softcap.bundle")   # kernel "softcap"
     o = attn(q, k, v)            # [B, Hq, N, D] x [B, Hkv, M, D] x [B, Hkv, M, Dv]
     o.sum().backward()           # runs kernel "softcap_backward"
+    o = doc_attn(q, k, v, doc=doc_ids, prefix=64)   # a kernel with extras
 
 ``register`` reads the bundle's manifest (docs/bundle-format.md §1) and
 defines two ``torch.library.custom_op``s in the ``flashgen`` namespace, named
 after the kernel and a short hash of the bundle's real path (two bundles never
 collide):
 
-- ``flashgen::<X>_<hash>(q, k, v) -> (o, lse)`` launches kernel ``X``; ``lse``
-  is its optional f32 output ``[B, Hq, N]``, returned so that the backward can
-  save it (an empty tensor when the kernel has no ``lse``);
-- ``flashgen::<X>_<hash>_backward(q, k, v, o, grad_o, lse) -> (dq, dk, dv)``
-  launches ``X_backward``, the gradient kernels of ``flash.attention_grad``
-  (``flashgen compile --backward`` writes them into the bundle).
+- ``flashgen::<X>_<hash>(q, k, v, *extras) -> (o, lse)`` launches kernel
+  ``X``; ``lse`` is its optional f32 output ``[B, Hq, N]``, returned so that
+  the backward can save it (an empty tensor when the kernel has no ``lse``);
+- ``flashgen::<X>_<hash>_backward(q, k, v, o, grad_o, lse, *extras) -> (dq,
+  dk, dv)`` launches ``X_backward``, the gradient kernels of
+  ``flash.attention_grad`` (``flashgen compile --backward`` writes them into
+  the bundle).
+
+Extras: a kernel whose score_mod / mask_mod reads tensors or run-time
+scalars (``spec.tensor`` / ``spec.scalar``; docs/semantics.md §2.7) lists
+them in its manifest as ``in`` params besides q, k, v and as ``scalars``.
+The op takes them by keyword, ``attn(q, k, v, doc=doc_ids, prefix=200)``:
+tensors (the manifest's dtype, on q's device, shapes checked like q's) and
+numbers. Both operators take them after their fixed arguments, in manifest
+order (the schemas are made per kernel from its manifest: ``Tensor`` for a
+param, ``SymInt`` for an i32 / i64 scalar, ``float`` for an f32 one, each
+with ``?`` where it may be left out: an optional param, a scalar with a
+default). Integer scalars take ints (i32 ones checked to fit), f32 ones any
+finite number. The backward kernel gets the ones its manifest lists; they
+have no gradient.
 
 Both have fake implementations (shapes from the manifest, so GQA head counts
 and static dims are checked while tracing), and the forward has an autograd
@@ -40,9 +55,9 @@ This module imports torch; ``import flashgen`` does not import this module.
 import hashlib
 import json
 import math
+import operator
 import os
 import threading
-from typing import Tuple
 
 import torch
 
@@ -60,6 +75,15 @@ _FORWARD_PARAMS = (("q", "in"), ("k", "in"), ("v", "in"), ("o", "out"))
 _BACKWARD_PARAMS = (("q", "in"), ("k", "in"), ("v", "in"), ("o", "in"),
                     ("do", "in"), ("lse", "in"), ("dq", "out"), ("dk", "out"),
                     ("dv", "out"))
+# Params of the kernels' own; every other one is an extra (an "in" param).
+_OWN_PARAMS = {"q", "k", "v", "o", "lse", "do", "dq", "dk", "dv"}
+_TORCH_DTYPES = {"bf16": torch.bfloat16, "f16": torch.float16,
+                 "f32": torch.float32, "f64": torch.float64,
+                 "i32": torch.int32, "i64": torch.int64, "i8": torch.int8,
+                 "u8": torch.uint8}
+_SCALAR_TYPES = {"i32": "SymInt", "i64": "SymInt", "f32": "float"}
+_SYMBOLIC = tuple(getattr(torch, n) for n in ("SymInt", "SymFloat")
+                  if hasattr(torch, n))
 
 _registry = {}  # (bundle real path, kernel name) -> AttentionOp
 _lock = threading.Lock()
@@ -127,12 +151,48 @@ def _param_table(bundle_path, kernel, wanted):
                                 "(params: %s)"
                                 % (bundle_path, kernel["name"], io, pname,
                                    ", ".join(params) or "none"))
-    for s in kernel.get("scalars", []):
-        if "default" not in s:
-            raise FlashgenError(_INVALID, "%s: kernel %s takes scalar %s at "
-                                "every launch; flashgen.torch passes none"
-                                % (bundle_path, kernel["name"], s["name"]))
     return params
+
+
+class _Extra:
+    """A tensor or scalar a kernel takes besides its own params: a keyword
+    of the op. ``param`` is the manifest entry (a param or a scalar)."""
+
+    def __init__(self, name, is_tensor, param):
+        self.name, self.is_tensor, self.param = name, is_tensor, param
+        self.dtype = param.get("dtype")
+        self.required = (not param.get("optional", False) if is_tensor
+                         else "default" not in param)
+
+    def schema(self, index):
+        kind = "Tensor" if self.is_tensor else _SCALAR_TYPES[self.dtype]
+        # Positional names of their own: an extra's name may be a word the
+        # schema parser reserves (int, float, ...).
+        return "%s%s x%d_%s" % (kind, "" if self.required else "?", index,
+                                self.name)
+
+
+def _extras_of(bundle_path, kernel):
+    """The extras of ``kernel`` in manifest order: its params other than
+    its own (io "in"), then its scalars."""
+    extras = []
+    for p in kernel.get("params", []):
+        if p["name"] in _OWN_PARAMS:
+            continue
+        if p.get("io") != "in":
+            raise FlashgenError(_FORMAT, "%s: kernel %s has %s param %r; "
+                                "flashgen.torch passes extra tensors as "
+                                "inputs only" % (bundle_path, kernel["name"],
+                                                 p.get("io"), p["name"]))
+        extras.append(_Extra(p["name"], True, p))
+    for sc in kernel.get("scalars", []):
+        if sc.get("dtype") not in _SCALAR_TYPES:
+            raise FlashgenError(_FORMAT, "%s: kernel %s: scalar %s has dtype "
+                                "%r (i32, i64 or f32)"
+                                % (bundle_path, kernel["name"], sc["name"],
+                                   sc.get("dtype")))
+        extras.append(_Extra(sc["name"], False, sc))
+    return extras
 
 
 def _empty_in_order_of(ref, shape, dtype):
@@ -159,13 +219,15 @@ def _launchable(t, param):
 
 class AttentionOp:
     """A bundle's attention kernel (and its backward, where the bundle has
-    one) as torch operators. Call it as ``op(q, k, v) -> o``.
+    one) as torch operators. Call it as ``op(q, k, v) -> o``, or with the
+    kernel's extras by keyword, ``op(q, k, v, doc=doc_ids, prefix=200)``.
 
     Attributes: ``name`` (the kernel), ``bundle_path``, ``op_name`` (the
-    operator's name in the ``flashgen`` namespace), ``forward_op`` and
-    ``backward_op`` (the ``torch.ops.flashgen`` overloads; None with a torch
-    older than 2.4, and ``backward_op`` None without a backward kernel),
-    ``has_backward``, ``has_lse``."""
+    operator's name in the ``flashgen`` namespace), ``extras`` (the
+    keywords it takes), ``forward_op`` and ``backward_op`` (the
+    ``torch.ops.flashgen`` overloads; None with a torch older than 2.4, and
+    ``backward_op`` None without a backward kernel), ``has_backward``,
+    ``has_lse``."""
 
     def __init__(self, bundle_path, name, kernels, manifest_digest):
         if name not in kernels:
@@ -183,10 +245,22 @@ class AttentionOp:
         self._symbols = set(s if isinstance(s, str) else s["name"]
                             for s in kernel.get("symbols", []))
         self.has_lse = "lse" in self._params
+        self._extras = _extras_of(bundle_path, kernel)
         bwd = kernels.get(name + "_backward")
         self.has_backward = bwd is not None
         self._bwd_params = (_param_table(bundle_path, bwd, _BACKWARD_PARAMS)
                             if bwd is not None else None)
+        self._bwd_extras = set()  # the extras the backward kernel takes
+        if bwd is not None:
+            ours = {e.name: e for e in self._extras}
+            for e in _extras_of(bundle_path, bwd):
+                if e.name not in ours or ours[e.name].is_tensor != e.is_tensor:
+                    raise FlashgenError(_FORMAT, "%s: kernel %s_backward "
+                                        "takes %s %s, which %s does not"
+                                        % (bundle_path, name, "param"
+                                           if e.is_tensor else "scalar",
+                                           e.name, name))
+                self._bwd_extras.add(e.name)
         self.op_name = "%s_%s" % (name, hashlib.sha256(
             bundle_path.encode()).hexdigest()[:8])
         self._bundle = None
@@ -198,19 +272,29 @@ class AttentionOp:
             self._define_ops()
 
     def __repr__(self):
-        return "<flashgen.torch.AttentionOp %s of %s (op flashgen::%s%s)>" % (
+        return "<flashgen.torch.AttentionOp %s of %s (op flashgen::%s%s%s)>" % (
             self.name, self.bundle_path, self.op_name,
+            "".join(", %s=" % e.name for e in self._extras),
             ", with backward" if self.has_backward else "")
+
+    @property
+    def extras(self):
+        """The keywords the op takes (manifest order): name -> "tensor" or
+        "scalar", with "?" after one that may be left out."""
+        return {e.name: ("tensor" if e.is_tensor else "scalar")
+                + ("" if e.required else "?") for e in self._extras}
 
     # -- the public entry points --------------------------------------------
 
-    def __call__(self, q, k, v):
+    def __call__(self, q, k, v, **extras):
         """``o [B, Hq, N, Dv]`` of attention over q [B, Hq, N, D], k [B, Hkv,
         M, D], v [B, Hkv, M, Dv] (shapes and dtype as the manifest says);
-        differentiable in q, k and v where the bundle has ``<name>_backward``."""
-        return self._apply(q, k, v)[0]
+        differentiable in q, k and v where the bundle has ``<name>_backward``.
+        ``extras``: the kernel's extra tensors and scalars by name
+        (``doc=doc_ids, prefix=200``; see :attr:`extras`)."""
+        return self._apply(q, k, v, extras)[0]
 
-    def forward_with_lse(self, q, k, v):
+    def forward_with_lse(self, q, k, v, **extras):
         """``(o, lse)``: lse [B, Hq, N] f32, the natural log of each row's
         sum of exp(score) (-inf for a row with no visible key). lse carries
         no gradient (the backward kernel takes none for it)."""
@@ -219,17 +303,96 @@ class AttentionOp:
                                 "recompile the bundle (every attention kernel "
                                 "flashgen compiles now writes lse)"
                                 % (self.name, self.bundle_path))
-        return self._apply(q, k, v)
+        return self._apply(q, k, v, extras)
 
-    def _apply(self, q, k, v):
+    def _apply(self, q, k, v, extras):
+        args = self._extra_args(extras)
         for pname, t in (("q", q), ("k", k), ("v", v)):
             if t.device.type not in self._impls and not (
                     t.device.type == "meta" and self.forward_op is not None):
                 raise FlashgenError(_INVALID, "%s: tensor is on %s, not on a "
                                     "CUDA device" % (pname, t.device))
+        for e, t in zip(self._extras, args):
+            if e.is_tensor and t is not None and t.device != q.device:
+                raise FlashgenError(_INVALID, "%s: tensor is on %s, q on %s"
+                                    % (e.name, t.device, q.device))
         if self.forward_op is not None:
-            return self.forward_op(q, k, v)
-        return _Function.apply(self, q, k, v)
+            return self.forward_op(q, k, v, *args)
+        return _Function.apply(self, q, k, v, *args)
+
+    def _extra_args(self, given):
+        """The op's keywords as its positional extras, in manifest order
+        (None for one left out); numbers as int / float."""
+        names = [e.name for e in self._extras]
+        unknown = sorted(set(given) - set(names))
+        if unknown:
+            raise FlashgenError(_INVALID, "kernel %s of %s takes no %s %s "
+                                "(its extras: %s)"
+                                % (self.name, self.bundle_path,
+                                   "keyword" if len(unknown) == 1
+                                   else "keywords", ", ".join(unknown),
+                                   ", ".join(names) or "none"))
+        args = []
+        for e in self._extras:
+            value = given.get(e.name)
+            if value is None:
+                if e.required:
+                    raise FlashgenError(_INVALID, "%s: missing: kernel %s "
+                                        "takes %s %s=... at every call"
+                                        % (e.name, self.name, "a tensor"
+                                           if e.is_tensor else "a number",
+                                           e.name))
+            elif e.is_tensor:
+                if not isinstance(value, torch.Tensor):
+                    raise FlashgenError(_INVALID, "%s: expected a tensor "
+                                        "(%s %s), got %s"
+                                        % (e.name, e.dtype,
+                                           _spell(e.param.get("shape", [])),
+                                           type(value).__name__))
+                if value.dtype != _TORCH_DTYPES.get(e.dtype):
+                    raise FlashgenError(_INVALID, "%s: dtype %s, kernel %s "
+                                        "expects %s" % (e.name, value.dtype,
+                                                        self.name, e.dtype))
+            else:
+                value = self._number(e, value)
+            args.append(value)
+        return args
+
+    def _number(self, e, value):
+        if isinstance(value, _SYMBOLIC):  # torch.compile's dynamic numbers
+            return value
+        if isinstance(value, bool) or isinstance(value, torch.Tensor):
+            raise FlashgenError(_INVALID, "%s: scalar of kernel %s (%s): "
+                                "expected a number, got %s"
+                                % (e.name, self.name, e.dtype,
+                                   type(value).__name__))
+        try:
+            if e.dtype == "f32":
+                value = float(value)
+                if not math.isfinite(value):
+                    raise ValueError("not finite")
+                return value
+            value = operator.index(value)
+        except (TypeError, ValueError) as err:
+            raise FlashgenError(_INVALID, "%s: scalar of kernel %s (%s): %r "
+                                "(%s)" % (e.name, self.name, e.dtype, value,
+                                          err)) from None
+        lo, hi = ((-(1 << 31), (1 << 31) - 1) if e.dtype == "i32"
+                  else (-(1 << 63), (1 << 63) - 1))
+        if not lo <= value <= hi:
+            raise FlashgenError(_INVALID, "%s: %d does not fit in %s"
+                                % (e.name, value, e.dtype))
+        return value
+
+    def _extras_dict(self, args, backward=False):
+        """name -> value of the extras given (for a kernel launch)."""
+        return {e.name: a for e, a in zip(self._extras, args)
+                if a is not None and (not backward
+                                      or e.name in self._bwd_extras)}
+
+    def _extra_tensors(self, args):
+        return tuple((e.name, a) for e, a in zip(self._extras, args)
+                     if e.is_tensor and a is not None)
 
     # -- shapes and allocation (shared by the real and fake paths) ----------
 
@@ -273,8 +436,9 @@ class AttentionOp:
                                        want))
         return out
 
-    def _allocate_forward(self, q, k, v):
-        sym = self._bind(self._params, (("q", q), ("k", k), ("v", v)))
+    def _allocate_forward(self, q, k, v, args=()):
+        sym = self._bind(self._params, (("q", q), ("k", k), ("v", v))
+                         + self._extra_tensors(args))
         o = _empty_in_order_of(q, self._shape(self._params, "o", sym), q.dtype)
         if self.has_lse:
             lse = torch.empty(self._shape(self._params, "lse", sym),
@@ -286,16 +450,24 @@ class AttentionOp:
     def _allocate_backward(self, q, k, v):
         return tuple(_empty_in_order_of(t, t.shape, t.dtype) for t in (q, k, v))
 
-    def _forward(self, q, k, v):
-        o, lse = self._allocate_forward(q, k, v)
-        self._impls[q.device.type][0](q, k, v, o, lse)
+    def _forward(self, q, k, v, *args):
+        o, lse = self._allocate_forward(q, k, v, args)
+        self._impls[q.device.type][0](q, k, v, o, lse,
+                                      self._extras_dict(args))
         return o, lse
 
-    def _backward(self, q, k, v, o, grad_o, lse):
-        self._bind(self._bwd_params, (("q", q), ("k", k), ("v", v), ("o", o),
-                                      ("do", grad_o), ("lse", lse)))
+    def _bind_backward(self, q, k, v, o, grad_o, lse, args):
+        self._bind(self._bwd_params,
+                   (("q", q), ("k", k), ("v", v), ("o", o), ("do", grad_o),
+                    ("lse", lse)) + tuple(
+                        (n, t) for n, t in self._extra_tensors(args)
+                        if n in self._bwd_extras))
+
+    def _backward(self, q, k, v, o, grad_o, lse, *args):
+        self._bind_backward(q, k, v, o, grad_o, lse, args)
         dq, dk, dv = self._allocate_backward(q, k, v)
-        self._impls[q.device.type][1](q, k, v, o, grad_o, lse, dq, dk, dv)
+        self._impls[q.device.type][1](q, k, v, o, grad_o, lse, dq, dk, dv,
+                                      self._extras_dict(args, backward=True))
         return dq, dk, dv
 
     def _require_backward(self):
@@ -325,7 +497,7 @@ class AttentionOp:
             self._kernels[key] = kern
         return kern
 
-    def _launch_forward(self, q, k, v, o, lse):
+    def _launch_forward(self, q, k, v, o, lse, extras):
         if o.numel() == 0:
             return
         if k.shape[2] == 0:  # no keys: o = 0, lse = -inf (semantics.md §2.4)
@@ -337,9 +509,21 @@ class AttentionOp:
                     v=_launchable(v, p["v"]), o=o)
         if self.has_lse:
             args["lse"] = lse
+        args.update(self._launch_extras(p, extras))
         self._kernel_for(self.name, q.device)(**args)
 
-    def _launch_backward(self, q, k, v, o, grad_o, lse, dq, dk, dv):
+    def _launch_extras(self, params, extras):
+        """The extras as the kernel takes them: tensors in a layout the
+        runtime accepts, scalars as Python numbers."""
+        out = {}
+        for name, value in extras.items():
+            if name in params:
+                out[name] = _launchable(value, params[name])
+            else:
+                out[name] = value
+        return out
+
+    def _launch_backward(self, q, k, v, o, grad_o, lse, dq, dk, dv, extras):
         if q.shape[2] == 0 or k.shape[2] == 0 or q.shape[0] == 0:
             for t in (dq, dk, dv):
                 t.zero_()
@@ -349,6 +533,7 @@ class AttentionOp:
                 (("q", q), ("k", k), ("v", v), ("o", o), ("do", grad_o),
                  ("lse", lse))}
         args.update(dq=dq, dk=dk, dv=dv)
+        args.update(self._launch_extras(p, extras))
         self._kernel_for(self.name + "_backward", q.device)(**args)
 
     # -- torch.library ------------------------------------------------------
@@ -357,45 +542,64 @@ class AttentionOp:
         spec = self
         lib = torch.library
         fwd_name = "flashgen::" + self.op_name
+        n_extras = len(self._extras)
+        # The schemas, made from the manifest: the extras after the fixed
+        # arguments, in manifest order.
+        extras = "".join(", " + e.schema(i)
+                         for i, e in enumerate(self._extras))
+        fwd_schema = ("(Tensor q, Tensor k, Tensor v%s) -> (Tensor, Tensor)"
+                      % extras)
+        bwd_schema = ("(Tensor q, Tensor k, Tensor v, Tensor o, Tensor grad_o, "
+                      "Tensor lse%s) -> (Tensor, Tensor, Tensor)" % extras)
 
-        @lib.custom_op(fwd_name, mutates_args=(), device_types="cuda")
-        def forward(q: torch.Tensor, k: torch.Tensor,
-                    v: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-            return spec._forward(q, k, v)
+        def forward(q, k, v, *args):
+            return spec._forward(q, k, v, *args)
+
+        forward = lib.custom_op(fwd_name, forward, mutates_args=(),
+                                device_types="cuda", schema=fwd_schema)
 
         @forward.register_fake
-        def _(q, k, v):
-            return spec._allocate_forward(q, k, v)
+        def _(q, k, v, *args):
+            return spec._allocate_forward(q, k, v, args)
 
         backward = None
         if self.has_backward:
-            @lib.custom_op(fwd_name + "_backward", mutates_args=(),
-                           device_types="cuda")
-            def backward(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-                         o: torch.Tensor, grad_o: torch.Tensor,
-                         lse: torch.Tensor
-                         ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-                return spec._backward(q, k, v, o, grad_o, lse)
+            def backward(q, k, v, o, grad_o, lse, *args):
+                return spec._backward(q, k, v, o, grad_o, lse, *args)
+
+            backward = lib.custom_op(fwd_name + "_backward", backward,
+                                     mutates_args=(), device_types="cuda",
+                                     schema=bwd_schema)
 
             @backward.register_fake
-            def _(q, k, v, o, grad_o, lse):
-                spec._bind(spec._bwd_params,
-                           (("q", q), ("k", k), ("v", v), ("o", o),
-                            ("do", grad_o), ("lse", lse)))
+            def _(q, k, v, o, grad_o, lse, *args):
+                spec._bind_backward(q, k, v, o, grad_o, lse, args)
                 return spec._allocate_backward(q, k, v)
 
         def setup_context(ctx, inputs, output):
-            q, k, v = inputs
+            q, k, v = inputs[:3]
             o, lse = output
-            ctx.save_for_backward(q, k, v, o, lse)
+            args = list(inputs[3:])
+            # Tensors through save_for_backward; numbers on ctx.
+            tensors = [i for i, e in enumerate(spec._extras) if e.is_tensor]
+            ctx.save_for_backward(q, k, v, o, lse,
+                                  *(args[i] for i in tensors))
+            for i in tensors:
+                args[i] = None
+            ctx.extra_numbers, ctx.extra_tensors = args, tensors
             ctx.mark_non_differentiable(lse)
 
         def autograd_backward(ctx, grad_o, grad_lse):
             spec._require_backward()
             if grad_o is None:
-                return None, None, None
-            q, k, v, o, lse = ctx.saved_tensors
-            return backward(q, k, v, o, grad_o, lse)
+                return (None,) * (3 + n_extras)
+            q, k, v, o, lse, *saved = ctx.saved_tensors
+            args = list(ctx.extra_numbers)
+            for i, t in zip(ctx.extra_tensors, saved):
+                args[i] = t
+            # The extras are inputs without a gradient.
+            return tuple(backward(q, k, v, o, grad_o, lse, *args)) + (
+                (None,) * n_extras)
 
         forward.register_autograd(autograd_backward,
                                   setup_context=setup_context)
@@ -407,21 +611,23 @@ class AttentionOp:
                             if backward is not None else None)
 
     def _register_test_double(self, forward, backward, device_type="cpu"):
-        """TEST DOUBLE, for tests only: runs ``forward(q, k, v) -> (o,
-        lse)`` and ``backward(q, k, v, o, grad_o, lse) -> (dq, dk, dv)``
-        (e.g. a float64 reference) as this op's kernels for tensors on
-        ``device_type``, so that the registration, fake implementations and
-        autograd wiring can be tested without a GPU. Their results are
-        copied into the outputs the real path allocates (same shapes and
-        strides); lse is stored as f32."""
-        def fill_forward(q, k, v, o, lse):
-            o_ref, lse_ref = forward(q, k, v)
+        """TEST DOUBLE, for tests only: runs ``forward(q, k, v, **extras)
+        -> (o, lse)`` and ``backward(q, k, v, o, grad_o, lse, **extras) ->
+        (dq, dk, dv)`` (e.g. a float64 reference) as this op's kernels for
+        tensors on ``device_type``, so that the registration, fake
+        implementations and autograd wiring can be tested without a GPU.
+        ``extras`` are the ones given that each kernel takes (none for a
+        kernel without). Their results are copied into the outputs the real
+        path allocates (same shapes and strides); lse is stored as f32."""
+        def fill_forward(q, k, v, o, lse, extras):
+            o_ref, lse_ref = forward(q, k, v, **extras)
             o.copy_(o_ref)
             if self.has_lse:
                 lse.copy_(lse_ref)
 
-        def fill_backward(q, k, v, o, grad_o, lse, dq, dk, dv):
-            for t, ref in zip((dq, dk, dv), backward(q, k, v, o, grad_o, lse)):
+        def fill_backward(q, k, v, o, grad_o, lse, dq, dk, dv, extras):
+            for t, ref in zip((dq, dk, dv),
+                              backward(q, k, v, o, grad_o, lse, **extras)):
                 t.copy_(ref)
 
         self._impls[device_type] = (fill_forward, fill_backward)
@@ -441,10 +647,14 @@ class _Function(torch.autograd.Function):
     same saved tensors and backward as the registered one."""
 
     @staticmethod
-    def forward(ctx, op, q, k, v):
-        o, lse = op._forward(q, k, v)
+    def forward(ctx, op, q, k, v, *args):
+        o, lse = op._forward(q, k, v, *args)
         ctx.op = op
-        ctx.save_for_backward(q, k, v, o, lse)
+        tensors = [i for i, e in enumerate(op._extras) if e.is_tensor]
+        ctx.save_for_backward(q, k, v, o, lse, *(args[i] for i in tensors))
+        ctx.extra_numbers = [None if i in tensors else a
+                             for i, a in enumerate(args)]
+        ctx.extra_tensors = tensors
         ctx.mark_non_differentiable(lse)
         return o, lse
 
@@ -452,7 +662,12 @@ class _Function(torch.autograd.Function):
     def backward(ctx, grad_o, grad_lse):
         op = ctx.op
         op._require_backward()
+        none = (None,) * len(ctx.extra_numbers)
         if grad_o is None:
-            return None, None, None, None
-        q, k, v, o, lse = ctx.saved_tensors
-        return (None,) + tuple(op._backward(q, k, v, o, grad_o, lse))
+            return (None, None, None, None) + none
+        q, k, v, o, lse, *saved = ctx.saved_tensors
+        args = list(ctx.extra_numbers)
+        for i, t in zip(ctx.extra_tensors, saved):
+            args[i] = t
+        return ((None,) + tuple(op._backward(q, k, v, o, grad_o, lse, *args))
+                + none)

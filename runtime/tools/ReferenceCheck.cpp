@@ -4,6 +4,7 @@
 
 #include "reference/Bf16.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -62,6 +63,53 @@ flashgen::refcheck::readReferenceMeta(const std::string &dir) {
     out.push_back(std::move(file));
   }
   return out;
+}
+
+std::vector<refcheck::ScalarValue>
+flashgen::refcheck::readReferenceScalars(const std::string &dir) {
+  std::string metaPath = dir + "/meta.json";
+  json::Value meta = readJsonFile(metaPath);
+  std::vector<ScalarValue> out;
+  const json::Value *scalars = meta.find("scalars");
+  if (!scalars)
+    return out;
+  if (!scalars->isArray())
+    throw std::runtime_error(metaPath + ": 'scalars' is not an array");
+  for (const json::Value &s : scalars->items()) {
+    ScalarValue scalar;
+    scalar.name = stringField(s, "name", metaPath);
+    const json::Value *value = s.find("value");
+    if (!value || !value->isNumber())
+      throw std::runtime_error(metaPath + ": scalar " + scalar.name +
+                               " has no numeric 'value'");
+    scalar.value = value->asDouble();
+    out.push_back(std::move(scalar));
+  }
+  return out;
+}
+
+bool flashgen::refcheck::planScalars(
+    const std::vector<ScalarValue> &values,
+    const std::vector<Kernel::ScalarInfo> &scalars, std::vector<ScalarArg> &out,
+    std::string &error) {
+  out.assign(scalars.size(), ScalarArg::useDefault());
+  for (size_t i = 0; i < scalars.size(); ++i) {
+    auto it = std::find_if(values.begin(), values.end(), [&](const ScalarValue &v) {
+      return v.name == scalars[i].name;
+    });
+    if (it == values.end()) {
+      if (!scalars[i].hasDefault) {
+        error = "scalar " + scalars[i].name +
+                " has no default and no value in the reference";
+        return false;
+      }
+      continue;
+    }
+    out[i] = scalars[i].dtype == DType::F32
+                 ? ScalarArg::ofFloat(it->value)
+                 : ScalarArg::ofInt(static_cast<int64_t>(it->value));
+  }
+  return true;
 }
 
 double flashgen::refcheck::toleranceFor(const std::string &dtype) {

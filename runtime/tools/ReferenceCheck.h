@@ -45,6 +45,24 @@ std::string stringField(const json::Value &object, const char *key,
 /// on a missing or malformed meta.json.
 std::vector<TensorFile> readReferenceMeta(const std::string &dir);
 
+/// One run-time scalar of a flashgen-ref directory (meta.json "scalars":
+/// an extra operand of rank 0, e.g. a prefix length).
+struct ScalarValue {
+  std::string name;
+  double value = 0;
+};
+
+/// The scalars of `dir`/meta.json (none when it lists none). Throws
+/// std::runtime_error naming the file on a malformed entry.
+std::vector<ScalarValue> readReferenceScalars(const std::string &dir);
+
+/// The kernel's scalars in its order from `values` (f32 ones as floats,
+/// integers as ints); one the reference lacks keeps its default. False
+/// with `error` when the reference lacks one without a default.
+bool planScalars(const std::vector<ScalarValue> &values,
+                 const std::vector<Kernel::ScalarInfo> &scalars,
+                 std::vector<ScalarArg> &out, std::string &error);
+
 /// Relative error allowed per output dtype: bf16 outputs carry about 2^-8
 /// relative rounding per element; f32 outputs (states, log-sum-exp) are
 /// accumulated in f32 from bf16 inputs.

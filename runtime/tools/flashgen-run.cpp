@@ -248,8 +248,10 @@ int main(int argc, char **argv) {
   }
 
   std::vector<TensorFile> tensors;
+  std::vector<ScalarValue> scalarValues;
   try {
     tensors = readReferenceMeta(referenceDir);
+    scalarValues = readReferenceScalars(referenceDir);
   } catch (const std::exception &e) {
     return error(std::string(e.what()) +
                  " (--reference takes the folder holding meta.json)");
@@ -258,6 +260,9 @@ int main(int argc, char **argv) {
   std::vector<Operand> operands;
   std::string why;
   if (!planOperands(tensors, params, layout, operands, why))
+    return error(referenceDir + ": " + why);
+  std::vector<ScalarArg> scalars;
+  if (!planScalars(scalarValues, kernel->scalars(), scalars, why))
     return error(referenceDir + ": " + why);
 
   std::printf("flashgen-run: kernel %s (%s) of %s, %d variant(s); reference "
@@ -304,7 +309,8 @@ int main(int argc, char **argv) {
     if (Status st = kernel->selectVariant(variant); !st)
       return error(st.toString());
     std::vector<TensorArg> fake = fakeArgs(operands);
-    if (Status st = kernel->validate(fake.data(), fake.size(), nullptr, 0); !st)
+    if (Status st = kernel->validate(fake.data(), fake.size(), scalars.data(),
+                                      scalars.size()); !st)
       return error("variant " + std::to_string(variant) +
                    " refuses the reference's tensors: " + st.toString());
   }
@@ -383,7 +389,7 @@ int main(int argc, char **argv) {
     for (size_t p = 0; p < params.size(); ++p)
       if (operands[p].file && operands[p].output)
         d.memsetD8Async(buffers[p], kPoison, operands[p].bufferBytes(), nullptr);
-    Status st = kernel->launch(args, {}, LaunchOptions{});
+    Status st = kernel->launch(args, scalars, LaunchOptions{});
     CUresult r = st ? d.ctxSynchronize() : CUDA_SUCCESS;
     if (!st || r != CUDA_SUCCESS) {
       std::printf("variant %d: FAILED: %s\n", variant,
@@ -427,7 +433,7 @@ int main(int argc, char **argv) {
                 d.eventCreate(&ends[i], CU_EVENT_DEFAULT) == CUDA_SUCCESS;
     for (size_t i = 0; i < starts.size() && st && events; ++i) {
       d.eventRecord(starts[i], nullptr);
-      st = kernel->launch(args, {}, LaunchOptions{});
+      st = kernel->launch(args, scalars, LaunchOptions{});
       d.eventRecord(ends[i], nullptr);
     }
     std::vector<double> ms;

@@ -30,6 +30,7 @@ std::vector<GpuCase> flashgen::gputest::loadCases(const std::string &casesJson) 
     if (const json::Value *variant = entry.find("variant"))
       c.variant = static_cast<int>(variant->asInt());
     c.tensors = refcheck::readReferenceMeta(c.reference);
+    c.scalars = refcheck::readReferenceScalars(c.reference);
     cases.push_back(std::move(c));
   }
   return cases;

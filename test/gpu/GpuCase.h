@@ -26,6 +26,7 @@ struct GpuCase {
   std::string reference; ///< flashgen-ref output directory of this op
   int variant = -1;      ///< -1: every variant of the kernel
   std::vector<TensorFile> tensors; ///< from reference/meta.json
+  std::vector<refcheck::ScalarValue> scalars; ///< from reference/meta.json
 };
 
 /// Reads cases.json (paths in it are relative to its folder) and each case's

@@ -155,6 +155,11 @@ TEST_P(GpuCorrectness, MatchesReference) {
   std::vector<Kernel::ParamInfo> params = kernel->params();
   std::vector<Operand> operands;
   ASSERT_TRUE(planOperands(c, params, layout, operands));
+  std::vector<ScalarArg> scalars;
+  std::string scalarError;
+  ASSERT_TRUE(refcheck::planScalars(c.scalars, kernel->scalars(), scalars,
+                                    scalarError))
+      << scalarError;
   std::vector<DeviceBuffer> buffers(params.size());
   std::vector<TensorArg> args(params.size());
   for (size_t p = 0; p < params.size(); ++p) {
@@ -189,7 +194,7 @@ TEST_P(GpuCorrectness, MatchesReference) {
                   cudaSuccess);
       }
     }
-    status = kernel->launch(args, {}, LaunchOptions{});
+    status = kernel->launch(args, scalars, LaunchOptions{});
     ASSERT_TRUE(status.ok()) << status.toString();
     cudaError_t error = cudaDeviceSynchronize();
     ASSERT_EQ(error, cudaSuccess) << cudaGetErrorString(error);
@@ -267,7 +272,13 @@ protected:
       return Status(StatusCode::Internal, "no plan");
     std::vector<TensorArg> args = fakeArgs(operands);
     edit(operands, args);
-    return kernel->validate(args.data(), args.size(), nullptr, 0);
+    std::vector<ScalarArg> scalars;
+    std::string error;
+    if (!refcheck::planScalars(GetParam().scalars, kernel->scalars(), scalars,
+                               error))
+      return Status(StatusCode::Internal, error);
+    return kernel->validate(args.data(), args.size(), scalars.data(),
+                            scalars.size());
   }
   Status validate(Layout layout) {
     return validate(layout, [](auto &, auto &) {});

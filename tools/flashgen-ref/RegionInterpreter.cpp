@@ -8,6 +8,7 @@
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/ErrorHandling.h"
 
+#include <algorithm>
 #include <cmath>
 
 using namespace mlir;
@@ -84,11 +85,16 @@ int64_t floorDiv(int64_t a, int64_t b) {
 } // namespace
 
 Scalar flashgen::cli::interpretRegion(Region &region,
-                                      const std::vector<Scalar> &arguments) {
+                                      const std::vector<Scalar> &arguments,
+                                      const std::vector<ExtraData> &extras) {
   Block &block = region.front();
   llvm::DenseMap<Value, Scalar> values;
   for (auto [arg, value] : llvm::zip(block.getArguments(), arguments))
     values[arg] = value;
+  llvm::DenseMap<Value, const ExtraData *> tensors;
+  for (auto [arg, data] :
+       llvm::zip(block.getArguments().drop_front(arguments.size()), extras))
+    tensors[arg] = &data;
   auto get = [&](Value v) { return values.lookup(v); };
 
   for (Operation &op : block) {
@@ -107,6 +113,23 @@ Scalar flashgen::cli::interpretRegion(Region &region,
             setF(fa.getValueAsDouble());
           else
             setI(cast<IntegerAttr>(c.getValue()).getValue().getSExtValue());
+        })
+        .Case<tensor::ExtractOp>([&](tensor::ExtractOp extract) {
+          const ExtraData *data = tensors.lookup(extract.getTensor());
+          if (!data)
+            llvm::report_fatal_error("flashgen-ref: tensor.extract of an "
+                                     "extra the caller did not bind");
+          // Row-major, every index clamped into its dimension
+          // (docs/semantics.md §2.7).
+          int64_t flat = 0;
+          for (auto [d, index] : llvm::enumerate(extract.getIndices()))
+            flat = flat * data->shape[d] +
+                   std::clamp<int64_t>(get(index).i, 0, data->shape[d] - 1);
+          double x = data->values[size_t(flat)];
+          if (type.isF32())
+            setF(x);
+          else
+            setI(int64_t(x));
         })
         .Case<arith::AddFOp>([&](auto) { setF(f(0) + f(1)); })
         .Case<arith::SubFOp>([&](auto) { setF(f(0) - f(1)); })

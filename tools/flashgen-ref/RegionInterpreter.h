@@ -25,11 +25,21 @@ struct Scalar {
   static Scalar ofInt(int64_t value) { return {0.0, value}; }
 };
 
+/// The data of one extra operand (dialect/ExtraOperands.h): row-major
+/// values (integers exactly, up to 2^53) and the shape; rank 0 is a scalar.
+struct ExtraData {
+  std::vector<int64_t> shape;
+  std::vector<double> values;
+};
+
 /// Runs the single block of `region` with `arguments` bound to its block
-/// arguments and returns the yielded value. The region must have passed the
-/// flash dialect's verifier.
+/// arguments and returns the yielded value. Block arguments past
+/// `arguments` are the op's extras, bound to `extras` in order; a
+/// tensor.extract clamps each index into its dimension, as the kernels do.
+/// The region must have passed the flash dialect's verifier.
 Scalar interpretRegion(mlir::Region &region,
-                       const std::vector<Scalar> &arguments);
+                       const std::vector<Scalar> &arguments,
+                       const std::vector<ExtraData> &extras = {});
 
 } // namespace flashgen::cli
 

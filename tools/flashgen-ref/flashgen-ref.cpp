@@ -40,6 +40,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <memory>
 #include <string>
 
 using namespace mlir;
@@ -96,6 +97,10 @@ std::string dtypeOf(Type type) {
     return "bf16";
   if (type.isF16())
     return "f16";
+  if (type.isInteger(32))
+    return "i32";
+  if (type.isInteger(64))
+    return "i64";
   return "f32";
 }
 
@@ -116,6 +121,18 @@ public:
     std::string file = name + (dtype == "bf16" ? ".bf16.npy" : ".npy");
     if (dtype == "bf16")
       ref::writeNpy(path(file), ref::bf16BitsFromTensor(t));
+    else
+      ref::writeNpy(path(file), ref::castTensor<float>(t));
+    record(name, "input", dtype, t.shape(), file);
+  }
+  /// Writes an extra operand's tensor (i32, i64 or f32; its values are
+  /// already representable).
+  void extra(const std::string &name, const ref::Tensor<double> &t, Type elem) {
+    std::string dtype = dtypeOf(elem), file = name + ".npy";
+    if (elem.isInteger(32))
+      ref::writeNpy(path(file), ref::castTensor<int32_t>(t));
+    else if (elem.isInteger(64))
+      ref::writeNpy(path(file), ref::castTensor<int64_t>(t));
     else
       ref::writeNpy(path(file), ref::castTensor<float>(t));
     record(name, "input", dtype, t.shape(), file);
@@ -204,42 +221,90 @@ llvm::Error checkReferenceSize(double work, double elements) {
       work, elements).str());
 }
 
+/// The values of an op's extra operands, shared by its region hooks.
+using Extras = std::shared_ptr<const std::vector<flashgen::cli::ExtraData>>;
+
 /// A score_mod-shaped region (score_mod, score_grad) as a reference hook.
-ref::ScoreMod scoreRegion(Region &region) {
+ref::ScoreMod scoreRegion(Region &region, Extras extras) {
   if (region.empty())
     return {};
   Region *r = &region;
-  return [r](double s, int64_t b, int64_t h, int64_t i, int64_t j) {
+  return [r, extras](double s, int64_t b, int64_t h, int64_t i, int64_t j) {
     using flashgen::cli::Scalar;
     return flashgen::cli::interpretRegion(
-               *r, {Scalar::ofFloat(float(s)), Scalar::ofInt(b),
-                    Scalar::ofInt(h), Scalar::ofInt(i), Scalar::ofInt(j)})
+               *r,
+               {Scalar::ofFloat(float(s)), Scalar::ofInt(b), Scalar::ofInt(h),
+                Scalar::ofInt(i), Scalar::ofInt(j)},
+               *extras)
         .f;
   };
 }
 
-ref::MaskMod maskRegion(Region &region) {
+ref::MaskMod maskRegion(Region &region, Extras extras) {
   if (region.empty())
     return {};
   Region *r = &region;
-  return [r](int64_t b, int64_t h, int64_t i, int64_t j) {
+  return [r, extras](int64_t b, int64_t h, int64_t i, int64_t j) {
     using flashgen::cli::Scalar;
     return flashgen::cli::interpretRegion(
-               *r, {Scalar::ofInt(b), Scalar::ofInt(h), Scalar::ofInt(i),
-                    Scalar::ofInt(j)})
+               *r,
+               {Scalar::ofInt(b), Scalar::ofInt(h), Scalar::ofInt(i),
+                Scalar::ofInt(j)},
+               *extras)
                .i != 0;
   };
 }
 
-/// The reference problem of a flash.attention or flash.attention_grad.
-template <typename Op> ref::AttentionProblem problemOf(Op op) {
+/// The reference problem of a flash.attention or flash.attention_grad
+/// whose extras hold `extras`.
+template <typename Op> ref::AttentionProblem problemOf(Op op, Extras extras) {
   ref::AttentionProblem problem;
   problem.mask = maskOf(op.getMask());
   problem.window = op.getWindow().value_or(0);
   problem.scale = op.getEffectiveScale();
-  problem.scoreMod = scoreRegion(op.getScoreMod());
-  problem.maskMod = maskRegion(op.getMaskMod());
+  problem.scoreMod = scoreRegion(op.getScoreMod(), extras);
+  problem.maskMod = maskRegion(op.getMaskMod(), extras);
   return problem;
+}
+
+/// Draws the op's extra operands at these sizes (ref::ExtraInputSpec says
+/// what each kind holds), writes the tensors as inputs and the scalars into
+/// meta.json's "scalars", and returns them for the region hooks.
+template <typename Op>
+Extras drawExtras(Op op, const AttentionSizes &sizes, uint64_t seed,
+                  Writer &writer, llvm::json::Object &meta) {
+  auto data = std::make_shared<std::vector<flashgen::cli::ExtraData>>();
+  llvm::json::Array scalars;
+  for (auto [index, extra] : llvm::enumerate(op.getExtraOperands())) {
+    ref::ExtraInputSpec spec;
+    for (auto [d, dim] : llvm::enumerate(extra.dimNames)) {
+      int64_t size = extra.type.getDimSize(d);
+      if (dim == op.getBatchDimName())
+        size = sizes.batch;
+      else if (dim == op.getQueryDimName())
+        size = sizes.queryLen;
+      else if (dim == op.getKeyDimName())
+        size = sizes.keyLen;
+      spec.shape.push_back(size);
+    }
+    Type elem = extra.type.getElementType();
+    spec.integer = elem.isInteger();
+    spec.scalarMax = std::max(sizes.queryLen, sizes.keyLen);
+    spec.seed = seed;
+    spec.index = index;
+    ref::Tensor<double> values = ref::generateExtraInput(spec);
+    data->push_back({std::vector<int64_t>(spec.shape.begin(), spec.shape.end()),
+                     values.values()});
+    if (extra.isScalar())
+      scalars.push_back(llvm::json::Object{{"name", extra.name},
+                                           {"dtype", dtypeOf(elem)},
+                                           {"value", values.values()[0]}});
+    else
+      writer.extra(extra.name, values, elem);
+  }
+  if (!scalars.empty())
+    meta["scalars"] = std::move(scalars);
+  return data;
 }
 
 /// Refuses sizes the quadratic reference cannot do quickly; `passes` is
@@ -282,7 +347,8 @@ llvm::Error runAttention(AttentionOp op, const Options &options,
   ref::AttentionInputSpec spec = inputSpecOf(*sizes, seed, elem);
   ref::AttentionInputs inputs = ref::generateAttentionInputs(spec);
 
-  ref::AttentionProblem problem = problemOf(op);
+  Extras extras = drawExtras(op, *sizes, seed, writer, meta);
+  ref::AttentionProblem problem = problemOf(op, extras);
   ref::AttentionResult result =
       ref::referenceAttention(problem, inputs.q, inputs.k, inputs.v);
   writer.input("q", inputs.q, elem);
@@ -311,13 +377,14 @@ llvm::Error runAttentionGrad(AttentionGradOp op, const Options &options,
   spec.outputGradient = true;
   ref::AttentionInputs inputs = ref::generateAttentionInputs(spec);
 
-  ref::AttentionProblem problem = problemOf(op);
+  Extras extras = drawExtras(op, *sizes, seed, writer, meta);
+  ref::AttentionProblem problem = problemOf(op, extras);
   ref::AttentionResult forward =
       ref::referenceAttention(problem, inputs.q, inputs.k, inputs.v);
   ref::applyRounding(forward.out, spec.rounding);
   ref::applyRounding(forward.logSumExp, ref::Rounding::Float32);
   ref::AttentionGradResult grad = ref::attentionGradGivenForward(
-      problem, scoreRegion(op.getScoreGrad()), inputs.q, inputs.k, inputs.v,
+      problem, scoreRegion(op.getScoreGrad(), extras), inputs.q, inputs.k, inputs.v,
       forward.out, forward.logSumExp, inputs.dout);
 
   Type f32 = Float32Type::get(op.getContext());

@@ -85,4 +85,72 @@ TEST(RegionInterpreter, PrefixLmMaskMatchesDefinition) {
     }
 }
 
+// Regions that read extra operands (docs/semantics.md §2.7).
+
+TEST(RegionInterpreter, DocumentMaskComparesTheIdsOfBothPositions) {
+  MLIRContext context;
+  OwningOpRef<ModuleOp> module;
+  auto op = loadAttention(context, module, "document_mask.mlir");
+  ASSERT_TRUE(op);
+  // Two sequences of 6 tokens: documents {0,0,1,1,1,2} and {0,1,1,1,1,1}.
+  flashgen::cli::ExtraData doc{{2, 6}, {0, 0, 1, 1, 1, 2, 0, 1, 1, 1, 1, 1}};
+  auto keep = [&](int64_t b, int64_t i, int64_t j) {
+    return flashgen::cli::interpretRegion(op.getMaskMod(),
+                                          {Scalar::ofInt(b), Scalar::ofInt(3),
+                                           Scalar::ofInt(i), Scalar::ofInt(j)},
+                                          {doc})
+               .i != 0;
+  };
+  EXPECT_TRUE(keep(0, 1, 0));
+  EXPECT_FALSE(keep(0, 2, 1));
+  EXPECT_TRUE(keep(0, 4, 2));
+  EXPECT_FALSE(keep(0, 5, 4));
+  EXPECT_FALSE(keep(1, 1, 0)); // batch 1 has its own ids
+  EXPECT_TRUE(keep(1, 5, 1));
+}
+
+TEST(RegionInterpreter, TableReadsClampEveryIndexIntoItsDimension) {
+  MLIRContext context;
+  OwningOpRef<ModuleOp> module;
+  auto op = loadAttention(context, module, "relative_bias.mlir");
+  ASSERT_TRUE(op);
+  // bias[h, d] = 1000 h + d for 16 heads x 128 distances.
+  flashgen::cli::ExtraData table{{16, 128}, {}};
+  for (int h = 0; h < 16; ++h)
+    for (int d = 0; d < 128; ++d)
+      table.values.push_back(1000.0 * h + d);
+  auto score = [&](int64_t h, int64_t i, int64_t j) {
+    return flashgen::cli::interpretRegion(
+               op.getScoreMod(),
+               {Scalar::ofFloat(0.5), Scalar::ofInt(0), Scalar::ofInt(h),
+                Scalar::ofInt(i), Scalar::ofInt(j)},
+               {table})
+        .f;
+  };
+  EXPECT_DOUBLE_EQ(score(2, 10, 3), 0.5 + 2007);
+  EXPECT_DOUBLE_EQ(score(15, 127, 0), 0.5 + 15127);
+  EXPECT_DOUBLE_EQ(score(1, 500, 0), 0.5 + 1127); // distance 500: the last entry
+  EXPECT_DOUBLE_EQ(score(1, 0, 4), 0.5 + 1000);   // negative: the first
+}
+
+TEST(RegionInterpreter, RunTimeScalarIsReadAtEveryCall) {
+  MLIRContext context;
+  OwningOpRef<ModuleOp> module;
+  auto op = loadAttention(context, module, "prefix_lm_runtime.mlir");
+  ASSERT_TRUE(op);
+  for (int64_t prefix : {0, 1, 64, 300})
+    for (int64_t i : {0, 10, 63, 64, 200})
+      for (int64_t j : {0, 10, 63, 64, 201}) {
+        flashgen::cli::ExtraData scalar{{}, {double(prefix)}};
+        bool got = flashgen::cli::interpretRegion(
+                       op.getMaskMod(),
+                       {Scalar::ofInt(0), Scalar::ofInt(0), Scalar::ofInt(i),
+                        Scalar::ofInt(j)},
+                       {scalar})
+                       .i != 0;
+        EXPECT_EQ(got, j < prefix || j <= i)
+            << "prefix " << prefix << " i=" << i << " j=" << j;
+      }
+}
+
 } // namespace

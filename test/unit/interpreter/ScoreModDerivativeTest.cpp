@@ -180,4 +180,54 @@ TEST(ScoreModDerivative, PiecewiseConstantPartsHaveNoSlope) {
                    {-1.5, 0.5, 2.3});
 }
 
+// A score_mod that reads an extra operand (a per-head temperature table):
+// the derivative takes the same block arguments and reads the table too.
+TEST(ScoreModDerivative, ReadsTheExtrasItsScoreModReads) {
+  const std::string t = "tensor<1x2x4x8xf32>";
+  const std::string text =
+      "func.func @f(%q: " + t + ", %k: " + t + ", %v: " + t +
+      ", %temp: tensor<2xf32>) -> " + t +
+      " {\n  %o = flash.attention %q, %k, %v extras(%temp : tensor<2xf32>) "
+      "names [\"temp\"] extra_dims [[]] score_mod {\n"
+      "  ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index, "
+      "%table: tensor<2xf32>):\n"
+      "    %w = tensor.extract %table[%h] : tensor<2xf32>\n"
+      "    %x = arith.mulf %s, %w : f32\n"
+      "    %r = math.tanh %x : f32\n"
+      "    flash.yield %r : f32\n  } : " +
+      t + ", " + t + ", " + t + " -> " + t + "\n  return %o : " + t + "\n}\n";
+  DialectRegistry registry;
+  flash::registerFlashgenDialects(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(text, &context);
+  ASSERT_TRUE(module);
+  flash::AttentionOp op;
+  module->walk([&](flash::AttentionOp found) { op = found; });
+  ASSERT_TRUE(op);
+  Region derivative;
+  ASSERT_TRUE(succeeded(
+      flash::buildScoreModDerivative(op.getScoreMod(), derivative)));
+  ASSERT_EQ(derivative.front().getNumArguments(), 6u);
+  flashgen::cli::ExtraData table{{2}, {0.25, 1.5}};
+  auto eval = [&](Region &region, double s, int64_t h) {
+    return flashgen::cli::interpretRegion(
+               region,
+               {Scalar::ofFloat(s), Scalar::ofInt(0), Scalar::ofInt(h),
+                Scalar::ofInt(2), Scalar::ofInt(3)},
+               {table})
+        .f;
+  };
+  for (int64_t h : {0, 1})
+    for (double s : {-2.0, 0.1, 1.3}) {
+      const double step = 1e-2;
+      double numeric = (eval(op.getScoreMod(), s + step, h) -
+                        eval(op.getScoreMod(), s - step, h)) /
+                       (2 * step);
+      EXPECT_NEAR(eval(derivative, s, h), numeric,
+                  2e-3 * std::max(1.0, std::fabs(numeric)))
+          << "h=" << h << " s=" << s;
+    }
+}
+
 } // namespace

@@ -226,3 +226,47 @@ TEST(InputsTest, OutputGradientHasItsOwnStream) {
                           backward.dout.values().end(),
                           [](double x) { return x != 0.0; }));
 }
+
+// Extra operands (docs/semantics.md §2.7): integer tensors are segment ids,
+// scalars lengths, f32 values normal in f32; each extra its own stream.
+TEST(InputsTest, ExtraIntegerTensorsAreSegmentIdsPerRow) {
+  ExtraInputSpec spec;
+  spec.shape = {3, 400};
+  spec.seed = 7;
+  Tensor<double> ids = generateExtraInput(spec);
+  ASSERT_EQ(ids.shape(), (Shape{3, 400}));
+  for (int64_t b = 0; b < 3; ++b) {
+    const double *row = ids.values().data() + b * 400;
+    EXPECT_EQ(row[0], 0);
+    for (int64_t i = 1; i < 400; ++i)
+      ASSERT_TRUE(row[i] == row[i - 1] || row[i] == row[i - 1] + 1)
+          << "row " << b << " at " << i;
+    // About 4 documents a row: at least 2 and far fewer than the tokens.
+    EXPECT_GE(row[399], 1);
+    EXPECT_LE(row[399], 20);
+  }
+}
+
+TEST(InputsTest, ExtraScalarsAreLengthsAndFloatsAreRoundedNormals) {
+  ExtraInputSpec scalar;
+  scalar.scalarMax = 50;
+  for (uint64_t seed = 0; seed < 20; ++seed) {
+    scalar.seed = seed;
+    Tensor<double> value = generateExtraInput(scalar);
+    ASSERT_EQ(value.values().size(), 1u);
+    EXPECT_GE(value.values()[0], 1);
+    EXPECT_LE(value.values()[0], 50);
+  }
+  ExtraInputSpec table;
+  table.shape = {16, 64};
+  table.integer = false;
+  Tensor<double> values = generateExtraInput(table);
+  double sum = 0;
+  for (double v : values.values()) {
+    EXPECT_EQ(v, double(float(v)));
+    sum += v;
+  }
+  EXPECT_LT(std::fabs(sum / values.values().size()), 0.2);
+  table.index = 1; // another extra of the op: another stream
+  EXPECT_NE(generateExtraInput(table).values(), values.values());
+}

@@ -4,9 +4,19 @@ functions. The traced softcap, ALiBi+causal and prefix-LM specs give the
 same float64 reference outputs, byte for byte, as the hand-written
 examples/ (flashgen-ref, same seed and sizes), and flashgen compile takes
 them; what cannot be traced is a SpecError naming it.
+
+Extras (spec.tensor / spec.scalar, docs/semantics.md §2.7): a document mask
+over doc ids [B, N] i32, a learned bias table [16, 64] f32 and a run-time
+prefix length (an i32 scalar) are checked on the text (the extras clause,
+the func and block arguments in one order, tensor.extract, the casts, only
+ops the regions allow) and with flashgen-opt / flashgen compile /
+flashgen-ref; the traced document mask and run-time prefix give the
+references of examples/document_mask.mlir and prefix_lm_runtime.mlir.
     spec_test.py BIN_DIR EXAMPLES_DIR"""
 
+import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -48,7 +58,12 @@ def reference(path, name, out):
 class Traced(unittest.TestCase):
     def test_same_reference_as_the_examples(self):
         with tempfile.TemporaryDirectory() as tmp:
-            for name, kwargs in TRACED.items():
+            # With extras (their functions are defined below).
+            cases = dict(TRACED)
+            cases["document_mask"] = dict(mask="causal",
+                                          mask_mod=document_mask)
+            cases["prefix_lm_runtime"] = dict(mask_mod=prefix_mask)
+            for name, kwargs in cases.items():
                 with self.subTest(spec=name):
                     path = os.path.join(tmp, name + ".mlir")
                     with open(path, "w") as f:
@@ -106,6 +121,346 @@ class Refused(unittest.TestCase):
         with self.assertRaisesRegex(spec.SpecError, "mask 'diag'"):
             spec.attention("x", q_heads=1, head_dim=64, mask="diag")
 
+
+
+# -- extras -----------------------------------------------------------------
+
+# The ops a region may hold (docs/semantics.md §2).
+ALLOWED = set("arith." + op for op in (
+    "constant addf subf mulf divf negf maximumf minimumf maxnumf minnumf cmpf "
+    "select addi subi muli divsi remsi divui remui floordivsi cmpi andi ori "
+    "xori extui maxsi minsi index_cast sitofp uitofp fptosi extf truncf"
+    .split())) | set("math." + op for op in (
+        "tanh exp exp2 log log2 sqrt rsqrt absf absi floor ceil powf".split())) \
+    | {"tensor.extract", "flash.yield"}
+
+DOC = spec.tensor("doc", ("B", "N"), "int32")
+BIAS = spec.tensor("bias", (16, 64), "float32")
+PREFIX = spec.scalar("prefix", "int32")
+
+
+def document_mask(b, h, q_idx, kv_idx):
+    return doc_same(b, q_idx, kv_idx)
+
+
+def doc_same(b, q_idx, kv_idx):
+    return DOC[b, q_idx] == DOC[b, kv_idx]
+
+
+def bias_table(score, b, h, q_idx, kv_idx):
+    return score + BIAS[h, q_idx - kv_idx]  # causal: the distance is >= 0
+
+
+def prefix_mask(b, h, q_idx, kv_idx):
+    return (kv_idx < PREFIX) | (kv_idx <= q_idx)
+
+
+EXTRA_SPECS = {
+    "document_mask": dict(mask="causal", mask_mod=document_mask),
+    "bias_table": dict(mask="causal", score_mod=bias_table),
+    "prefix_scalar": dict(mask_mod=prefix_mask),
+    "doc_bias_prefix": dict(
+        mask="causal", score_mod=bias_table, extras=[DOC, BIAS, PREFIX],
+        mask_mod=lambda b, h, i, j: doc_same(b, i, j) | (j < PREFIX)),
+}
+
+
+def traced(name, **kwargs):
+    return spec.attention(name, q_heads=16, head_dim=128,
+                          **EXTRA_SPECS.get(name, {}), **kwargs)
+
+
+def regions(text):
+    """{label: (block argument list, body lines)} of the text's regions."""
+    out = {}
+    for m in re.finditer(r"  (score_mod|mask_mod) \{\n  \^bb0\((.*)\):\n"
+                         r"((?:    .*\n)*)  \}", text):
+        args = [tuple(a.split(": ")) for a in m.group(2).split(", ")]
+        out[m.group(1)] = (args, [ln.strip() for ln in
+                                  m.group(3).splitlines()])
+    return out
+
+
+def extras_clause(text):
+    m = re.search(r"\n      extras\((.*) : (.*)\) names \[(.*)\] "
+                  r"extra_dims \[(.*)\]\n", text)
+    assert m, text
+    return ([a for a in m.group(1).split(", ")], m.group(2).split(", "),
+            json.loads("[%s]" % m.group(3)), json.loads("[%s]" % m.group(4)))
+
+
+class Extras(unittest.TestCase):
+    """The text of traced specs that read tensors and scalars."""
+
+    def check_consistent(self, text, names, types):
+        """The extras in one order everywhere: the operands, names,
+        extra_dims, the func's arguments after q, k, v, and every region's
+        block arguments after its own; and only the allowed ops."""
+        operands, optypes, got_names, _ = extras_clause(text)
+        self.assertEqual(got_names, names)
+        self.assertEqual(operands, ["%" + n for n in names])
+        self.assertEqual(optypes, types)
+        head = text.splitlines()[0]
+        self.assertIn("%%v: tensor<?x16x?x128xbf16>, %s) ->" % ", ".join(
+            "%%%s: %s" % nt for nt in zip(names, types)), head)
+        rs = regions(text)
+        self.assertTrue(rs)
+        for label, (args, body) in rs.items():
+            own = 5 if label == "score_mod" else 4
+            self.assertEqual([t for _, t in args[own:]], types, label)
+            self.assertEqual([a for a, _ in args[own:]],
+                             ["%x_" + n for n in names], label)
+            for line in body:
+                op = re.match(r"(?:%v\d+ = )?([a-z]+\.[a-z_0-9]+)", line)
+                self.assertIn(op.group(1), ALLOWED, line)
+        # The trailing types stay q, k, v -> o.
+        self.assertIn("  : tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16>, "
+                      "tensor<?x16x?x128xbf16> -> tensor<?x16x?x128xbf16>\n",
+                      text)
+        return rs
+
+    def test_document_mask(self):
+        text = traced("document_mask")
+        rs = self.check_consistent(text, ["doc"], ["tensor<?x?xi32>"])
+        self.assertEqual(extras_clause(text)[3], [["B", "N"]])
+        self.assertNotIn("score_mod", rs)
+        body = rs["mask_mod"][1]
+        self.assertEqual(body, [
+            "%v1 = tensor.extract %x_doc[%b, %i] : tensor<?x?xi32>",
+            "%v2 = tensor.extract %x_doc[%b, %j] : tensor<?x?xi32>",
+            "%v3 = arith.cmpi eq, %v1, %v2 : i32",
+            "flash.yield %v3 : i1"])
+        self.assertIn('mask causal dims ["B", "N", "N"]\n      extras(', text)
+
+    def test_bias_table(self):
+        text = traced("bias_table")
+        rs = self.check_consistent(text, ["bias"], ["tensor<16x64xf32>"])
+        self.assertEqual(extras_clause(text)[3], [[]])  # static: none named
+        self.assertEqual(rs["score_mod"][1], [
+            "%v1 = arith.subi %i, %j : index",
+            "%v2 = tensor.extract %x_bias[%h, %v1] : tensor<16x64xf32>",
+            "%v3 = arith.addf %s, %v2 : f32",
+            "flash.yield %v3 : f32"])
+
+    def test_prefix_scalar(self):
+        text = traced("prefix_scalar")
+        rs = self.check_consistent(text, ["prefix"], ["tensor<i32>"])
+        self.assertEqual(extras_clause(text)[3], [[]])
+        self.assertEqual(rs["mask_mod"][1][:3], [
+            "%v1 = tensor.extract %x_prefix[] : tensor<i32>",
+            "%v2 = arith.index_cast %v1 : i32 to index",
+            "%v3 = arith.cmpi slt, %j, %v2 : index"])
+
+    def test_all_three_in_the_order_given(self):
+        text = traced("doc_bias_prefix")
+        rs = self.check_consistent(
+            text, ["doc", "bias", "prefix"],
+            ["tensor<?x?xi32>", "tensor<16x64xf32>", "tensor<i32>"])
+        self.assertEqual(extras_clause(text)[3], [["B", "N"], [], []])
+        # score_mod reads bias alone but takes all three.
+        self.assertEqual(len(rs["score_mod"][0]), 8)
+        mask = rs["mask_mod"][1]
+        self.assertEqual(sum("tensor.extract %x_doc" in ln for ln in mask), 2)
+        self.assertEqual(sum("tensor.extract %x_prefix[]" in ln
+                             for ln in mask), 1)
+        # Without extras= the order is the order first read: score_mod's
+        # bias, then mask_mod's doc and prefix.
+        spec_kw = dict(EXTRA_SPECS["doc_bias_prefix"])
+        del spec_kw["extras"]
+        text = spec.attention("x", q_heads=16, head_dim=128, **spec_kw)
+        self.assertEqual(extras_clause(text)[2], ["bias", "doc", "prefix"])
+
+    def test_casts_between_integers_indices_and_floats(self):
+        lens = spec.tensor("lens", ("B",), "int64")
+        scale = spec.scalar("temp", "float32")
+
+        def mod(score, b, h, q_idx, kv_idx):
+            n = lens[b]                      # i64
+            inside = (kv_idx < n) & (n > 3)  # index vs i64; i64 vs 3
+            return spec.where(inside, score * scale + n, -1.0)
+        text = spec.attention("c", q_heads=16, head_dim=128, score_mod=mod,
+                              dims=("B", "N", "M"))
+        rs = self.check_consistent(text, ["lens", "temp"],
+                                   ["tensor<?xi64>", "tensor<f32>"])
+        self.assertEqual(extras_clause(text)[3], [["B"], []])
+        body = "\n".join(rs["score_mod"][1])
+        for want in ("tensor.extract %x_lens[%b] : tensor<?xi64>",
+                     "arith.index_cast %v1 : i64 to index",
+                     "arith.constant 3 : i64",
+                     "arith.cmpi sgt, %v1, %v4 : i64",
+                     "tensor.extract %x_temp[] : tensor<f32>",
+                     "arith.sitofp %v1 : i64 to f32",
+                     "arith.select"):
+            self.assertIn(want, body)
+        # An element as an index, a Python int index, a scalar as an index.
+        pos = spec.tensor("pos", ("N",), "int32")
+        text = spec.attention(
+            "p", q_heads=16, head_dim=128, dims=("B", "N", "N"),
+            score_mod=lambda s, b, h, i, j: s + BIAS[h, pos[i]] + BIAS[0, 63]
+            + BIAS[h, PREFIX])
+        body = "\n".join(regions(text)["score_mod"][1])
+        self.assertIn("tensor.extract %x_pos[%i] : tensor<?xi32>", body)
+        self.assertIn("arith.index_cast %v1 : i32 to index", body)
+        self.assertIn("arith.constant 63 : index", body)
+        # pos[i] is read before the bias element it indexes.
+        self.assertEqual(extras_clause(text)[2], ["pos", "bias", "prefix"])
+
+    def test_integer_arithmetic_keeps_its_type(self):
+        def mask(b, h, i, j):
+            return DOC[b, i] // 2 + 1 == DOC[b, j] % 4
+        body = regions(spec.attention("m", q_heads=16, head_dim=128,
+                                      mask_mod=mask))["mask_mod"][1]
+        self.assertIn("%v3 = arith.floordivsi %v1, %v2 : i32", body)
+        self.assertIn("%v5 = arith.addi %v3, %v4 : i32", body)
+        self.assertTrue(any(ln.endswith("arith.cmpi eq, %v5, %v8 : i32")
+                            for ln in body), body)
+
+    def test_without_extras_nothing_changes(self):
+        text = spec.attention("softcap", q_heads=16, head_dim=128,
+                              score_mod=softcap)
+        self.assertNotIn("extras", text)
+        self.assertNotIn("tensor.extract", text)
+        self.assertIn("^bb0(%s: f32, %b: index, %h: index, %i: index, "
+                      "%j: index):", text)
+
+    def test_refused(self):
+        cases = [
+            (lambda: spec.attention("x", q_heads=1, head_dim=64,
+                                    mask_mod=lambda b, h, i, j: DOC[b] > 0),
+             r"doc takes 2 indices \(shape \(B, N\)\), got 1"),
+            (lambda: spec.attention("x", q_heads=1, head_dim=64,
+                                    mask_mod=lambda b, h, i, j:
+                                    DOC[b, i, j] > 0),
+             "doc takes 2 indices"),
+            (lambda: spec.attention("x", q_heads=1, head_dim=64,
+                                    mask_mod=lambda b, h, i, j:
+                                    DOC[b, 1.5] > 0),
+             "doc: index 1 is a float 1.5"),
+            (lambda: spec.attention("x", q_heads=1, head_dim=64,
+                                    score_mod=lambda s, b, h, i, j:
+                                    BIAS[h, s]),
+             "bias: index 1 is a float, not an integer"),
+            (lambda: spec.attention("x", q_heads=1, head_dim=64,
+                                    score_mod=lambda s, b, h, i, j:
+                                    BIAS[h, BIAS[0, 0]]),
+             "bias: index 1 is a float"),
+            (lambda: spec.tensor("t", ("B",), "int16"),
+             "tensor t: dtype 'int16': one of int32, int64, float32"),
+            (lambda: spec.scalar("t", "float64"), "dtype 'float64'"),
+            (lambda: spec.attention("x", q_heads=1, head_dim=64,
+                                    dims=("batch", "len", "len"),
+                                    mask_mod=document_mask),
+             r"tensor doc: dim 'B' is not one of the op's dims "
+             r"\(batch, len\)"),
+            (lambda: spec.attention("x", q_heads=1, head_dim=64,
+                                    mask_mod=lambda b, h, i, j:
+                                    spec.tensor("m", ("M",))[j] > 0),
+             "dim 'M' is not one of the op's dims"),
+            (lambda: spec.tensor("lse", ("B",)), "name 'lse' is reserved"),
+            (lambda: spec.scalar("do"), "name 'do' is reserved"),
+            (lambda: spec.tensor("Doc", ("B",)), "lower case identifier"),
+            (lambda: spec.tensor("t", ()), "spec.scalar declares"),
+            (lambda: spec.tensor("t", ("B", 0)), r"static size 0"),
+            (lambda: spec.attention(
+                "x", q_heads=1, head_dim=64, extras=[DOC, DOC],
+                mask_mod=document_mask), "two extras are named 'doc'"),
+            (lambda: spec.attention(
+                "x", q_heads=1, head_dim=64,
+                mask_mod=lambda b, h, i, j:
+                doc_same(b, i, j) | (spec.tensor("doc", ("N",))[j] > 0)),
+             "mask_mod reads two different extras named 'doc'"),
+            (lambda: spec.attention(
+                "x", q_heads=1, head_dim=64, extras=[PREFIX],
+                mask_mod=document_mask),
+             "mask_mod reads doc, which extras= does not list"),
+            (lambda: spec.attention("x", q_heads=1, head_dim=64,
+                                    extras=[DOC]),
+             "without a score_mod or mask_mod"),
+            (lambda: spec.attention(
+                "x", q_heads=1, head_dim=64, dims=("B", "N", "n"),
+                extras=[DOC, spec.scalar("n")], mask_mod=document_mask),
+             "extra name 'n' is one of the dims names"),
+            (lambda: DOC[0, 0], "outside a score_mod / mask_mod"),
+            (lambda: PREFIX + 1, "outside a score_mod / mask_mod"),
+            (lambda: spec.attention("x", q_heads=1, head_dim=64,
+                                    score_mod=lambda s, b, h, i, j: s + BIAS),
+             r"bias is a tensor: read an element \(bias\[...\]\)"),
+            (lambda: spec.attention("x", q_heads=1, head_dim=64,
+                                    mask_mod=lambda b, h, i, j:
+                                    j < 0 if PREFIX else j > 0),
+             "on scalar prefix cannot be compiled"),
+        ]
+        for fn, message in cases:
+            with self.subTest(message):
+                with self.assertRaisesRegex(spec.SpecError, message):
+                    fn()
+
+
+class ExtrasTools(unittest.TestCase):
+    """The traced extras specs through the compiler's tools."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def write(self, name):
+        path = os.path.join(self.tmp.name, name + ".mlir")
+        with open(path, "w") as f:
+            f.write(traced(name))
+        return path
+
+    def test_verified_and_printed_back(self):
+        for name in EXTRA_SPECS:
+            with self.subTest(spec=name):
+                r = subprocess.run([os.path.join(BIN, "flashgen-opt"),
+                                    self.write(name)],
+                                   capture_output=True, text=True)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertIn("extras(", r.stdout)
+
+    def test_compiled_with_extras_in_the_manifest(self):
+        for name in EXTRA_SPECS:
+            with self.subTest(spec=name):
+                out = os.path.join(self.tmp.name, name + ".bundle")
+                r = subprocess.run([os.path.join(BIN, "flashgen"), "compile",
+                                    self.write(name), "-o", out, "--backward",
+                                    "--dim", "B=1", "--dim", "N=1024"],
+                                   capture_output=True, text=True)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                with open(os.path.join(out, "manifest.json")) as f:
+                    kernels = {k["name"]: k for k in json.load(f)["kernels"]}
+                want = EXTRA_SPECS[name].get("extras") or [
+                    {"document_mask": DOC, "bias_table": BIAS,
+                     "prefix_scalar": PREFIX}[name]]
+                for kname in (name, name + "_backward"):
+                    k = kernels[kname]
+                    params = {p["name"]: p for p in k["params"]}
+                    scalars = {s["name"]: s for s in k.get("scalars", [])}
+                    for x in want:
+                        if isinstance(x, spec.Scalar):
+                            self.assertEqual(scalars[x.name]["dtype"], x.dtype)
+                            self.assertNotIn("default", scalars[x.name])
+                        else:
+                            p = params[x.name]
+                            self.assertEqual((p["io"], p["dtype"], p["shape"]),
+                                             ("in", x.dtype, list(x.shape)),
+                                             kname)
+
+    def test_reference_runs(self):
+        for name in EXTRA_SPECS:
+            with self.subTest(spec=name):
+                out = os.path.join(self.tmp.name, "ref")
+                r = subprocess.run([os.path.join(BIN, "flashgen-ref"),
+                                    self.write(name), "--dim", "B=2",
+                                    "--dim", "N=130", "--seed", "5", "-o",
+                                    out], capture_output=True, text=True)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertTrue(os.path.exists(
+                    os.path.join(out, name, "o.expected.npy")))
 
 if __name__ == "__main__":
     BIN, EXAMPLES = sys.argv[1], sys.argv[2]
