@@ -5,8 +5,9 @@
 # benchmark against the carried bundles. Logs go to $OUT (or ./device-out).
 #   scripts/device-run.sh CARRY_DIR   (with CARRY_DIR/gpu-cases, CARRY_DIR/bench-bundles,
 #                                      CARRY_DIR/bench-bundles-backward)
-# SKIP_ATTENTION_BENCH, SKIP_BACKWARD_BENCH, SKIP_LINEAR_BENCH, SKIP_TRAFFIC,
-# SKIP_TUNE, SKIP_SANITIZER and SKIP_RUN_EXAMPLE (=1) skip their steps.
+# SKIP_ATTENTION_BENCH, SKIP_BACKWARD_BENCH, SKIP_EXTRAS_BENCH,
+# SKIP_LINEAR_BENCH, SKIP_TRAFFIC, SKIP_TUNE, SKIP_SANITIZER and
+# SKIP_RUN_EXAMPLE (=1) skip their steps.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 carry=${1:?usage: scripts/device-run.sh CARRY_DIR}
@@ -104,6 +105,15 @@ if [ -d "$carry/bench-bundles" ] && [ -z "${SKIP_ATTENTION_BENCH:-}" ]; then
   echo "== attention benchmark"
   PYTHONUNBUFFERED=1 python3 bench/attention/bench.py --bundles "$carry/bench-bundles" \
     --out "$out" ${BENCH_FLAGS:-} 2>&1 | tee "$out/bench.log" | tail -30
+fi
+# Regions that read extras (document ids, a bias table, a run-time prefix)
+# against FlexAttention with the same modifiers (bench/attention/bench_extras.py)
+# on the bundles of CARRY_DIR/bench-extras: attention-extras-results.json and
+# bench-extras.log. SKIP_EXTRAS_BENCH=1 skips it.
+if [ -d "$carry/bench-extras" ] && [ -z "${SKIP_EXTRAS_BENCH:-}" ]; then
+  echo "== attention with extras against FlexAttention"
+  PYTHONUNBUFFERED=1 python3 bench/attention/bench_extras.py \
+    --bundles "$carry/bench-extras" --out "$out" 2>&1 | tee "$out/bench-extras.log" | tail -12
 fi
 # Forward+backward against cuDNN, FA2 and Flex (bench/attention/bench_backward.py)
 # on the bundles `FLASHGEN_BACKWARD=1 bench/prepare-bench.sh CARRY_DIR/bench-bundles-backward`

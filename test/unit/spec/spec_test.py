@@ -12,6 +12,13 @@ the func and block arguments in one order, tensor.extract, the casts, only
 ops the regions allow) and with flashgen-opt / flashgen compile /
 flashgen-ref; the traced document mask and run-time prefix give the
 references of examples/document_mask.mlir and prefix_lm_runtime.mlir.
+
+flashgen.compile (issue: a Python session compiles what it traces): a
+traced document mask becomes a loaded bundle whose manifest takes doc (i32,
+[B, N]), cached by spec and options (the same call reuses the folder), with
+errors that list where the compiler was looked for or quote its
+diagnostics; examples/python/document_mask.py --compile-only writes its
+bundle.
     spec_test.py BIN_DIR EXAMPLES_DIR"""
 
 import json
@@ -21,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import unittest
+from unittest import mock
 
 from flashgen import spec
 
@@ -461,6 +469,167 @@ class ExtrasTools(unittest.TestCase):
                 self.assertEqual(r.returncode, 0, r.stderr)
                 self.assertTrue(os.path.exists(
                     os.path.join(out, name, "o.expected.npy")))
+
+
+# -- flashgen.compile ---------------------------------------------------------
+
+def document_gqa():
+    """A traced document mask over GQA, as examples/python/ writes it."""
+    doc = spec.tensor("doc", ("B", "N"), "int32")
+    return spec.attention("doc_gqa", q_heads=16, kv_heads=4, head_dim=128,
+                          mask="causal",
+                          mask_mod=lambda b, h, i, j: doc[b, i] == doc[b, j])
+
+
+class Compile(unittest.TestCase):
+    """flashgen.compile: a traced spec to a loaded bundle through the
+    flashgen tool, cached by spec and options; its errors."""
+
+    def setUp(self):
+        import flashgen
+        self.flashgen = flashgen
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+        # A cache of this test's own, and the tool found as a user's session
+        # finds it (beside the runtime library, or FLASHGEN_COMPILER).
+        env = mock.patch.dict(os.environ, {
+            "FLASHGEN_CACHE_DIR": os.path.join(self.tmp.name, "cache"),
+            "FLASHGEN_COMPILER": os.path.join(BIN, "flashgen")})
+        env.start()
+        self.addCleanup(env.stop)
+
+    def params(self, bundle, kernel):
+        with open(os.path.join(bundle.path, "manifest.json")) as f:
+            kernels = {k["name"]: k for k in json.load(f)["kernels"]}
+        return {p["name"]: p for p in kernels[kernel]["params"]}
+
+    def test_cached_bundle_with_the_extra(self):
+        text = document_gqa()
+        bundle = self.flashgen.compile(text, dims={"B": 2, "N": 1000})
+        self.assertIsInstance(bundle, self.flashgen.Bundle)
+        self.assertEqual(bundle.kernel_names, ["doc_gqa"])
+        root = os.path.join(self.tmp.name, "cache", "bundles-v1")
+        self.assertEqual(os.path.dirname(bundle.path), root)
+        self.assertTrue(os.path.basename(bundle.path).startswith("doc_gqa-"))
+        doc = self.params(bundle, "doc_gqa")["doc"]
+        self.assertEqual((doc["io"], doc["dtype"], doc["shape"]),
+                         ("in", "i32", ["B", "N"]))
+        with open(os.path.join(bundle.path, "spec.mlir")) as f:
+            self.assertEqual(f.read(), text)
+        # The kernel takes doc by name (checked by the runtime, no GPU).
+        kernel = bundle.kernel("doc_gqa", device=None)
+        self.assertEqual([p["name"] for p in kernel.params],
+                         ["q", "k", "v", "doc", "o", "lse"])
+
+        # The same spec and options: the same folder, not compiled again
+        # (a marker left in it survives; with no compiler there the call
+        # would fail).
+        marker = os.path.join(bundle.path, "marker")
+        open(marker, "w").close()
+        again = self.flashgen.compile(text, dims={"N": 1000, "B": 2})
+        self.assertEqual(again.path, bundle.path)
+        self.assertTrue(os.path.exists(marker))
+        # Other options: another folder; nothing half-written left beside.
+        other = self.flashgen.compile(text, dims={"B": 2, "N": 1000},
+                                      backward=True)
+        self.assertNotEqual(other.path, bundle.path)
+        self.assertIn("doc_gqa_backward", other.kernel_names)
+        self.assertEqual(self.params(other, "doc_gqa_backward")["doc"]["io"],
+                         "in")
+        self.assertEqual(sorted(os.listdir(root)),
+                         sorted(os.path.basename(b.path)
+                                for b in (bundle, other)))
+
+    def test_into_a_folder_with_options(self):
+        out = os.path.join(self.tmp.name, "out", "doc.bundle")
+        bundle = self.flashgen.compile(document_gqa(), out, top_k=1,
+                                       target="h200",
+                                       compiler=os.path.join(BIN, "flashgen"))
+        self.assertEqual(bundle.path, out)
+        self.assertEqual(bundle.target, "sm_90a")
+        self.assertEqual(bundle.kernel("doc_gqa", device=None).num_variants, 1)
+        self.assertTrue(os.path.exists(os.path.join(out, "spec.mlir")))
+        with self.assertRaisesRegex(self.flashgen.FlashgenError,
+                                    "deterministic=True .* backward=True"):
+            self.flashgen.compile(document_gqa(), out, deterministic=True)
+        with self.assertRaisesRegex(self.flashgen.FlashgenError,
+                                    "dims: N = 0: a positive integer"):
+            self.flashgen.compile(document_gqa(), out, dims={"N": 0})
+
+    def test_compiler_not_found(self):
+        missing = os.path.join(self.tmp.name, "no", "flashgen")
+        with self.assertRaises(self.flashgen.FlashgenError) as e:
+            self.flashgen.compile(document_gqa(), compiler=missing)
+        self.assertEqual(e.exception.status, "NotFound")
+        self.assertIn("compiler= %s (missing)" % missing, str(e.exception))
+        with mock.patch.dict(os.environ, {"FLASHGEN_COMPILER": missing}):
+            with self.assertRaisesRegex(self.flashgen.FlashgenError,
+                                        r"\$FLASHGEN_COMPILER= %s \(missing\)"
+                                        % re.escape(missing)):
+                self.flashgen.compile(document_gqa())
+        # Nothing named: PATH, then bin/ beside each runtime library the
+        # package would load (none loaded yet); every place is listed.
+        from flashgen import _capi
+        lib = os.path.join(self.tmp.name, "prefix", "lib",
+                           "libflashgen_runtime.so")
+        env = dict(os.environ, PATH=os.path.join(self.tmp.name, "empty"),
+                   FLASHGEN_LIB=lib)
+        del env["FLASHGEN_COMPILER"]
+        with mock.patch.dict(os.environ, env, clear=True), \
+                mock.patch.object(_capi, "loaded", lambda: None), \
+                mock.patch.object(_capi, "_candidates",
+                                  lambda: iter([lib, _capi.LIB_NAME])):
+            with self.assertRaises(self.flashgen.FlashgenError) as e:
+                self.flashgen.compile(document_gqa())
+        message = str(e.exception)
+        self.assertIn("PATH: flashgen (not on PATH)", message)
+        self.assertIn(os.path.join(self.tmp.name, "prefix", "bin", "flashgen")
+                      + " (missing)", message)
+        self.assertIn("FLASHGEN_COMPILER", message)
+
+    def test_found_beside_the_runtime_library(self):
+        from flashgen import _capi, _compile
+        lib = os.path.join(os.path.dirname(BIN), "lib",
+                           "libflashgen_runtime.so")
+        env = dict(os.environ, PATH=os.path.join(self.tmp.name, "empty"),
+                   FLASHGEN_LIB=lib)
+        del env["FLASHGEN_COMPILER"]
+        with mock.patch.dict(os.environ, env, clear=True), \
+                mock.patch.object(_capi, "loaded", lambda: None), \
+                mock.patch.object(_capi, "_candidates", lambda: iter([lib])):
+            self.assertEqual(os.path.realpath(_compile.find_compiler()),
+                             os.path.realpath(os.path.join(BIN, "flashgen")))
+
+    def test_compiler_diagnostics_quoted(self):
+        text = document_gqa().replace("flash.yield %v3 : i1",
+                                      "flash.yield %v1 : i32")
+        with self.assertRaises(self.flashgen.FlashgenError) as e:
+            self.flashgen.compile(text)
+        message = str(e.exception)
+        self.assertEqual(e.exception.status, "CompileError")
+        self.assertIn("the compiler failed (exit 1)", message)
+        self.assertIn("spec.mlir\":9:5): error: 'flash.yield' op in mask_mod "
+                      "must yield 'i1', got 'i32'", message)
+        # No folder left behind for the rejected spec.
+        root = os.path.join(self.tmp.name, "cache", "bundles-v1")
+        self.assertEqual(os.listdir(root), [])
+        with self.assertRaisesRegex(self.flashgen.FlashgenError,
+                                    "spec is a bytes"):
+            self.flashgen.compile(text.encode())
+
+    def test_example_compile_only(self):
+        out = os.path.join(self.tmp.name, "example.bundle")
+        example = os.path.join(EXAMPLES, "python", "document_mask.py")
+        r = subprocess.run([sys.executable, example, "--compile-only", out],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        with open(os.path.join(out, "manifest.json")) as f:
+            kernels = {k["name"]: k for k in json.load(f)["kernels"]}
+        params = {p["name"]: p for p in kernels["document_mask_gqa"]["params"]}
+        self.assertEqual((params["doc"]["dtype"], params["doc"]["shape"]),
+                         ("i32", ["B", "N"]))
+        self.assertEqual(params["k"]["shape"], ["B", 4, "N", 128])
+
 
 if __name__ == "__main__":
     BIN, EXAMPLES = sys.argv[1], sys.argv[2]
