@@ -13,6 +13,7 @@
 #include "passes/LowerAttention.h"
 
 #include "passes/IndexBuilder.h"
+#include "passes/MaskModBounds.h"
 #include "passes/OpProblems.h"
 
 #include "dialect/ScheduleConversion.h"
@@ -172,7 +173,8 @@ TileRange mlir::flash::keyTilesOfQueryTile(OpBuilder &b, Location loc,
                                            bool hasMaskMod, Value q0,
                                            int64_t tileQ, int64_t tileKv,
                                            Value queryLen, Value keyLen,
-                                           Value offset) {
+                                           Value offset,
+                                           const KeyBoundOfRow &keyBound) {
   IndexBuilder ib{b, loc};
   Value tileKvV = ib.c(tileKv);
   Value zero = ib.c(0);
@@ -183,12 +185,18 @@ TileRange mlir::flash::keyTilesOfQueryTile(OpBuilder &b, Location loc,
   Value fullLo = zero, fullHi = ib.floorDiv(keyLen, tileKvV);
   bool causalLike =
       mask == MaskKind::causal || mask == MaskKind::sliding_window;
+  // The tile's last row (q0 + tileQ - 1, at most N - 1).
+  Value lastRow = ib.min(ib.add(q0, ib.c(tileQ - 1)), ib.sub(queryLen, ib.c(1)));
+  if (hasMaskMod && keyBound) {
+    // Keys the mask_mod hides from every row of the tile (MaskModBounds.h):
+    // the tiles from its bound on are never loaded.
+    if (Value bound = keyBound(lastRow))
+      hi = ib.min(hi, ib.ceilDiv(ib.max(bound, zero), tileKvV));
+  }
   if (causalLike) {
-    // The tile's last row (q0 + tileQ - 1, at most N - 1) sees keys up to
-    // that row's diagonal.
-    Value lastRow = ib.min(ib.add(q0, ib.c(tileQ - 1)), ib.sub(queryLen, ib.c(1)));
+    // The last row sees keys up to its diagonal.
     Value lastKey = ib.add(lastRow, offset);
-    hi = ib.clamp(ib.add(ib.floorDiv(lastKey, tileKvV), ib.c(1)), zero, keyTiles);
+    hi = ib.clamp(ib.add(ib.floorDiv(lastKey, tileKvV), ib.c(1)), zero, hi);
     // Tiles whose last key is at or before the first row's diagonal.
     fullHi = ib.min(fullHi, ib.floorDiv(ib.add(ib.add(q0, offset), ib.c(1)), tileKvV));
   }
@@ -213,16 +221,17 @@ TileRange mlir::flash::keyTilesOfQueryTile(OpBuilder &b, Location loc,
 
 QueryTileFrame mlir::flash::queryTileFrame(
     OpBuilder &b, Location loc, StringRef queryDim, StringRef keyDim,
-    MaskKind mask, int64_t window, bool hasMaskMod, int64_t queryHeads,
+    MaskKind mask, int64_t window, Region *maskMod, int64_t queryHeads,
     int64_t keyHeads, int64_t tileQ, int64_t tileKv, Value gridTile,
-    Value head) {
+    Value batch, Value head) {
   IndexBuilder ib{b, loc};
   QueryTileFrame f;
   f.queryTile = gridTile;
   f.queryLen = DimOp::create(b, loc, b.getIndexType(), b.getStringAttr(queryDim));
-  if (mask == MaskKind::causal) {
-    // Causal tiles near the end see the most keys: launch them first so the
-    // last wave is made of short tiles.
+  if (mask == MaskKind::causal || maskMod) {
+    // Causal tiles near the end see the most keys (and so do those of a
+    // mask_mod whose key bound rises with the row, MaskModBounds.h): launch
+    // them first so the last wave is made of short tiles.
     Value queryTiles = ib.ceilDiv(f.queryLen, ib.c(tileQ));
     f.queryTile = ib.sub(ib.sub(queryTiles, ib.c(1)), gridTile);
   }
@@ -234,8 +243,11 @@ QueryTileFrame mlir::flash::queryTileFrame(
   // Bottom-right aligned masks: query i sits at key position i + (M - N).
   f.offset = ib.sub(f.keyLen, f.queryLen);
   Value q0 = ib.mul(f.queryTile, ib.c(tileQ));
-  f.keys = keyTilesOfQueryTile(b, loc, mask, window, hasMaskMod, q0, tileQ,
-                               tileKv, f.queryLen, f.keyLen, f.offset);
+  f.keys = keyTilesOfQueryTile(
+      b, loc, mask, window, maskMod != nullptr, q0, tileQ, tileKv, f.queryLen,
+      f.keyLen, f.offset, [&](Value row) {
+        return buildMaskModKeyBound(b, loc, *maskMod, batch, head, row);
+      });
   return f;
 }
 
@@ -319,8 +331,9 @@ static KernelOp buildKernel(OpBuilder &b, const AttentionKernelPlan &plan,
                          std::to_string(plan.queryHeads), batchDim}));
   Value head = grid.getIds()[1], batch = grid.getIds()[2];
   QueryTileFrame f = queryTileFrame(
-      b, loc, queryDim, keyDim, plan.mask, plan.window, op.hasMaskMod(),
-      plan.queryHeads, plan.keyHeads, tileQ, tileKv, grid.getIds()[0], head);
+      b, loc, queryDim, keyDim, plan.mask, plan.window,
+      op.hasMaskMod() ? &op.getMaskMod() : nullptr, plan.queryHeads,
+      plan.keyHeads, tileQ, tileKv, grid.getIds()[0], batch, head);
   Value queryTile = f.queryTile, queryLen = f.queryLen, keyLen = f.keyLen,
         kvHead = f.kvHead, offset = f.offset, lo = f.keys.lo, hi = f.keys.hi;
   Value zero = ib.c(0);

@@ -86,14 +86,19 @@ void buildScoreMapAndSoftmax(OpBuilder &b, Location loc,
                              Operation *hoistBefore);
 
 /// Key tiles a query tile [q0, q0 + tileQ) visits: [lo, hi), and [fullLo,
-/// fullHi) those every row sees entirely, so no mask is applied.
+/// fullHi) those every row sees entirely, so no mask is applied. With a
+/// mask_mod, `keyBound` may build, for the tile's last row, an exclusive
+/// bound on the keys the mask_mod keeps for it and every earlier row
+/// (MaskModBounds.h), or return null.
 struct TileRange {
   Value lo, hi, fullLo, fullHi;
 };
+using KeyBoundOfRow = llvm::function_ref<Value(Value row)>;
 TileRange keyTilesOfQueryTile(OpBuilder &b, Location loc, MaskKind mask,
                               int64_t window, bool hasMaskMod, Value q0,
                               int64_t tileQ, int64_t tileKv, Value queryLen,
-                              Value keyLen, Value offset);
+                              Value keyLen, Value offset,
+                              const KeyBoundOfRow &keyBound = nullptr);
 
 /// What a CTA that owns one query tile of one query head works with: the
 /// tile (causal grids launch the heaviest, last tiles first, so `gridTile`
@@ -104,11 +109,12 @@ struct QueryTileFrame {
   Value queryTile, queryLen, keyLen, kvHead, offset;
   TileRange keys;
 };
+/// `maskMod`: the op's mask_mod, null without one.
 QueryTileFrame queryTileFrame(OpBuilder &b, Location loc, StringRef queryDim,
                               StringRef keyDim, MaskKind mask, int64_t window,
-                              bool hasMaskMod, int64_t queryHeads,
+                              Region *maskMod, int64_t queryHeads,
                               int64_t keyHeads, int64_t tileQ, int64_t tileKv,
-                              Value gridTile, Value head);
+                              Value gridTile, Value batch, Value head);
 
 /// The three loops over a query tile's key tiles that share one pipeline:
 /// masked head (a window's first tiles), unmasked interior, masked tail

@@ -149,9 +149,10 @@ KernelOp mlir::flash::buildDSplitAttentionKernel(OpBuilder &b,
         batch = grid.getIds()[2];
   Value slice = ib.rem(querySlice, ib.c(slices));
   QueryTileFrame f = queryTileFrame(
-      b, loc, queryDim, keyDim, plan.mask, plan.window, op.hasMaskMod(),
-      plan.queryHeads, plan.keyHeads, tileQ, tileKv,
-      ib.floorDiv(querySlice, ib.c(slices)), head);
+      b, loc, queryDim, keyDim, plan.mask, plan.window,
+      op.hasMaskMod() ? &op.getMaskMod() : nullptr, plan.queryHeads,
+      plan.keyHeads, tileQ, tileKv, ib.floorDiv(querySlice, ib.c(slices)),
+      batch, head);
 
   flashgen::schedule::Algorithm algorithm = toLibrary(s.getAlgorithm());
   ChunkStream stream{plan,

@@ -14,6 +14,7 @@
 
 #include "dialect/ScheduleConversion.h"
 #include "passes/IndexBuilder.h"
+#include "passes/MaskModBounds.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -409,7 +410,9 @@ KernelOp buildDqKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
   Value q0 = ib.mul(queryTile, ib.c(tileQ));
   auto [lo, hi, fullLo, fullHi] = keyTilesOfQueryTile(
       b, loc, plan.mask, plan.window, op.hasMaskMod(), q0, tileQ, tileKv,
-      queryLen, keyLen, offset);
+      queryLen, keyLen, offset, [&](Value row) {
+        return buildMaskModKeyBound(b, loc, op.getMaskMod(), batch, head, row);
+      });
 
   Value zero = ib.c(0);
   Operation *firstLoad = TileLoadOp::create(b, loc, TensorRole::q, batch, head,

@@ -1,0 +1,34 @@
+//===- MaskModBounds.h - key ranges a mask_mod proves ------------*- C++ -*-===//
+//
+// A mask_mod hides keys element by element, so without more knowledge every
+// key tile the mask kind leaves is visited and masked. Many mask_mods bound
+// the keys a query can see: prefix-LM keeps `j < prefix || j <= i`, so query
+// row i sees no key at or past max(prefix, i + 1). This analysis reads such
+// bounds off the region (comparisons of j with expressions that do not
+// depend on j, combined with and/or) and builds them in the kernel, so the
+// key-tile loops stop where the last row of a query tile stops seeing keys:
+// the tiles past it are never loaded nor computed.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHGEN_PASSES_MASKMODBOUNDS_H
+#define FLASHGEN_PASSES_MASKMODBOUNDS_H
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Region.h"
+
+namespace mlir::flash {
+
+/// An exclusive bound on the keys `maskMod` (a flash.attention's mask_mod)
+/// keeps for query `row` and every earlier row of the same batch and head:
+/// mask_mod(batch, head, i, j) is false for every i <= row and j >= the
+/// returned index value. Built at b's insertion point (the region's extras
+/// as flash.extra values, its per-CTA ops cloned). Null when the region
+/// proves no bound, or one that could fall as the row grows (only bounds
+/// non-decreasing in i are taken, so the tile's last row bounds the tile).
+Value buildMaskModKeyBound(OpBuilder &b, Location loc, Region &maskMod,
+                           Value batch, Value head, Value row);
+
+} // namespace mlir::flash
+
+#endif // FLASHGEN_PASSES_MASKMODBOUNDS_H

@@ -1,0 +1,64 @@
+// RUN: flashgen-opt %s -split-input-file -flash-lower-kernels -canonicalize -cse | FileCheck %s
+// Key ranges a mask_mod proves (passes/MaskModBounds.h): comparisons of j
+// with expressions that rise with the query row i (or do not depend on it),
+// combined with and/or, bound the key tiles a query tile visits; the tiles
+// past the bound of the tile's last row are never loaded. A bound that could
+// fall as i grows, an unsigned comparison with a value that may be negative,
+// or a data-dependent equality bounds nothing: every key tile is visited.
+
+#sched = #flash.schedule<algorithm = flash2, tile_q = 128, tile_kv = 64, tile_d = 128, stages = 3, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 131072>
+
+// Prefix-LM with a run-time prefix: keys below max(prefix, last row + 1).
+// CHECK-LABEL: flash.kernel @prefix_v0
+// CHECK: %[[LAST:.*]] = arith.minsi %{{.*}}, %{{.*}} : index
+// CHECK: %[[P:.*]] = flash.extra "prefix" : tensor<i32>
+// CHECK: %[[PV:.*]] = tensor.extract %[[P]][] : tensor<i32>
+// CHECK: %[[PI:.*]] = arith.index_cast %[[PV]] : i32 to index
+// CHECK: %[[NEXT:.*]] = arith.addi %[[LAST]], %{{.*}} : index
+// CHECK: %[[B:.*]] = arith.maxsi %[[PI]], %[[NEXT]] : index
+// CHECK: %[[BP:.*]] = arith.maxsi %[[B]], %{{.*}} : index
+// CHECK: %[[T:.*]] = arith.ceildivsi %[[BP]], %{{.*}} : index
+// CHECK: arith.minsi %{{.*}}, %[[T]] : index
+func.func @prefix(%q: tensor<?x8x?x128xbf16>, %k: tensor<?x8x?x128xbf16>, %v: tensor<?x8x?x128xbf16>, %p: tensor<i32>) -> tensor<?x8x?x128xbf16> {
+  %o = flash.attention %q, %k, %v extras(%p : tensor<i32>) names ["prefix"] extra_dims [[]] mask_mod {
+  ^bb0(%b: index, %h: index, %i: index, %j: index, %len: tensor<i32>):
+    %l = tensor.extract %len[] : tensor<i32>
+    %ji = arith.index_cast %j : index to i32
+    %in = arith.cmpi slt, %ji, %l : i32
+    %causal = arith.cmpi ule, %j, %i : index
+    %keep = arith.ori %in, %causal : i1
+    flash.yield %keep : i1
+  } {flash.schedule = #sched} : tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16> -> tensor<?x8x?x128xbf16>
+  return %o : tensor<?x8x?x128xbf16>
+}
+
+// -----
+
+#sched = #flash.schedule<algorithm = flash2, tile_q = 128, tile_kv = 64, tile_d = 128, stages = 3, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 131072>
+
+// A bound that falls as i grows (j <= 4096 - i), an unsigned comparison
+// with a value that may be negative, and an equality of ids: no bound; the
+// key tiles are cdiv(M, 64), and no bound is divided into tiles.
+// CHECK-LABEL: flash.kernel @unbounded_v0
+// CHECK: %[[M:.*]] = flash.dim "M"
+// CHECK-NEXT: arith.ceildivsi %[[M]], %{{.*}} : index
+// CHECK-NOT: arith.ceildivsi
+// CHECK: flash.tile_load q
+func.func @unbounded(%q: tensor<?x8x?x128xbf16>, %k: tensor<?x8x?x128xbf16>, %v: tensor<?x8x?x128xbf16>, %doc: tensor<?x?xi32>) -> tensor<?x8x?x128xbf16> {
+  %o = flash.attention %q, %k, %v extras(%doc : tensor<?x?xi32>) names ["doc"] extra_dims [["B", "N"]] mask_mod {
+  ^bb0(%b: index, %h: index, %i: index, %j: index, %ids: tensor<?x?xi32>):
+    %c = arith.constant 4096 : index
+    %far = arith.subi %c, %i : index
+    %a = arith.cmpi sle, %j, %far : index
+    %m = arith.constant -5 : index
+    %s = arith.addi %i, %m : index
+    %u = arith.cmpi ult, %j, %s : index
+    %di = tensor.extract %ids[%b, %i] : tensor<?x?xi32>
+    %dj = tensor.extract %ids[%b, %j] : tensor<?x?xi32>
+    %same = arith.cmpi eq, %di, %dj : i32
+    %x = arith.ori %a, %u : i1
+    %keep = arith.ori %x, %same : i1
+    flash.yield %keep : i1
+  } {flash.schedule = #sched} : tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16> -> tensor<?x8x?x128xbf16>
+  return %o : tensor<?x8x?x128xbf16>
+}
