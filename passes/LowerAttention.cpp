@@ -13,7 +13,6 @@
 #include "passes/LowerAttention.h"
 
 #include "passes/IndexBuilder.h"
-#include "passes/MaskModBounds.h"
 #include "passes/OpProblems.h"
 
 #include "dialect/ScheduleConversion.h"
@@ -187,11 +186,16 @@ TileRange mlir::flash::keyTilesOfQueryTile(OpBuilder &b, Location loc,
       mask == MaskKind::causal || mask == MaskKind::sliding_window;
   // The tile's last row (q0 + tileQ - 1, at most N - 1).
   Value lastRow = ib.min(ib.add(q0, ib.c(tileQ - 1)), ib.sub(queryLen, ib.c(1)));
+  // Tiles below this need no mask_mod (an exact bound at the first row).
+  Value maskModFullHi;
   if (hasMaskMod && keyBound) {
     // Keys the mask_mod hides from every row of the tile (MaskModBounds.h):
     // the tiles from its bound on are never loaded.
-    if (Value bound = keyBound(lastRow))
-      hi = ib.min(hi, ib.ceilDiv(ib.max(bound, zero), tileKvV));
+    MaskModKeyBound last = keyBound(lastRow);
+    if (last.bound)
+      hi = ib.min(hi, ib.ceilDiv(ib.max(last.bound, zero), tileKvV));
+    if (last.exact)
+      maskModFullHi = ib.floorDiv(ib.max(keyBound(q0).bound, zero), tileKvV);
   }
   if (causalLike) {
     // The last row sees keys up to its diagonal.
@@ -209,7 +213,11 @@ TileRange mlir::flash::keyTilesOfQueryTile(OpBuilder &b, Location loc,
     Value needFrom = ib.sub(ib.add(ib.add(q0, offset), ib.c(tileQ)), w);
     fullLo = ib.ceilDiv(needFrom, tileKvV);
   }
-  if (hasMaskMod) {
+  if (maskModFullHi) {
+    // mask_mod is exactly j < bound(i): every row keeps the keys below its
+    // first row's bound.
+    fullHi = ib.min(fullHi, maskModFullHi);
+  } else if (hasMaskMod) {
     // Arbitrary mask_mod: every tile is masked element by element.
     fullLo = hi;
     fullHi = hi;

@@ -11,6 +11,7 @@
 #define FLASHGEN_PASSES_LOWERATTENTION_H
 
 #include "dialect/FlashDialect.h"
+#include "passes/MaskModBounds.h"
 #include "passes/ScoreScaling.h"
 
 #include "mlir/IR/Builders.h"
@@ -87,13 +88,13 @@ void buildScoreMapAndSoftmax(OpBuilder &b, Location loc,
 
 /// Key tiles a query tile [q0, q0 + tileQ) visits: [lo, hi), and [fullLo,
 /// fullHi) those every row sees entirely, so no mask is applied. With a
-/// mask_mod, `keyBound` may build, for the tile's last row, an exclusive
-/// bound on the keys the mask_mod keeps for it and every earlier row
-/// (MaskModBounds.h), or return null.
+/// mask_mod, `keyBound` builds what it proves about a row's keys
+/// (MaskModBounds.h): its bound at the tile's last row ends [lo, hi), an
+/// exact one at the first row ends the tiles that need no mask.
 struct TileRange {
   Value lo, hi, fullLo, fullHi;
 };
-using KeyBoundOfRow = llvm::function_ref<Value(Value row)>;
+using KeyBoundOfRow = llvm::function_ref<MaskModKeyBound(Value row)>;
 TileRange keyTilesOfQueryTile(OpBuilder &b, Location loc, MaskKind mask,
                               int64_t window, bool hasMaskMod, Value q0,
                               int64_t tileQ, int64_t tileKv, Value queryLen,

@@ -11,8 +11,6 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
 
-#include <optional>
-
 using namespace mlir;
 using namespace mlir::flash;
 
@@ -28,6 +26,22 @@ Trend combine(Trend a, Trend b) {
                                                   : Trend::Constant;
 }
 
+/// The predicate of `b OP a` for `a OP b`.
+arith::CmpIPredicate swapped(arith::CmpIPredicate p) {
+  using P = arith::CmpIPredicate;
+  switch (p) {
+  case P::slt: return P::sgt;
+  case P::sle: return P::sge;
+  case P::sgt: return P::slt;
+  case P::sge: return P::sle;
+  case P::ult: return P::ugt;
+  case P::ule: return P::uge;
+  case P::ugt: return P::ult;
+  case P::uge: return P::ule;
+  default: return p; // eq, ne
+  }
+}
+
 /// Reads bounds on j off one mask_mod block and builds them in the kernel.
 class KeyBoundBuilder {
 public:
@@ -36,63 +50,78 @@ public:
 
   IRMapping mapping;
 
-  /// An exclusive bound on j where `cond` holds, or nothing.
-  std::optional<Value> bound(Value cond) {
+  /// What `cond` says about j: nothing (Unknown), nothing ever hides it
+  /// (Always: the constant true), or cond => j < value (Bounded), with
+  /// `exact` when cond <=> j < value.
+  struct Knowledge {
+    enum Kind { Unknown, Always, Bounded } kind = Unknown;
+    Value value;
+    bool exact = false;
+  };
+
+  Knowledge bound(Value cond) {
     Operation *def = cond.getDefiningOp();
     if (!def)
-      return std::nullopt;
+      return {};
     IndexBuilder ib{b, loc};
-    if (auto constant = dyn_cast<arith::ConstantIntOp>(def))
-      return constant.value() ? std::nullopt : std::optional<Value>(ib.c(0));
+    if (auto constant = dyn_cast<arith::ConstantIntOp>(def)) {
+      if (constant.value())
+        return {Knowledge::Always, Value(), true};
+      return {Knowledge::Bounded, ib.c(0), true};
+    }
     if (isa<arith::AndIOp, arith::OrIOp>(def)) {
-      std::optional<Value> lhs = bound(def->getOperand(0)),
-                           rhs = bound(def->getOperand(1));
-      if (isa<arith::AndIOp>(def)) // either side bounds the conjunction
-        return lhs && rhs ? std::optional<Value>(ib.min(*lhs, *rhs))
-                          : (lhs ? lhs : rhs);
-      if (lhs && rhs)
-        return ib.max(*lhs, *rhs);
-      return std::nullopt;
+      Knowledge lhs = bound(def->getOperand(0)), rhs = bound(def->getOperand(1));
+      bool conjunction = isa<arith::AndIOp>(def);
+      if (lhs.kind == Knowledge::Always)
+        return conjunction ? rhs : lhs;
+      if (rhs.kind == Knowledge::Always)
+        return conjunction ? lhs : rhs;
+      if (lhs.kind == Knowledge::Bounded && rhs.kind == Knowledge::Bounded)
+        return {Knowledge::Bounded,
+                conjunction ? ib.min(lhs.value, rhs.value)
+                            : ib.max(lhs.value, rhs.value),
+                lhs.exact && rhs.exact};
+      if (!conjunction) // a disjunct that bounds nothing
+        return {};
+      // Either side alone bounds a conjunction, no longer exactly.
+      Knowledge one = lhs.kind == Knowledge::Bounded ? lhs : rhs;
+      one.exact = false;
+      return one;
     }
     auto cmp = dyn_cast<arith::CmpIOp>(def);
     if (!cmp)
-      return std::nullopt;
+      return {};
     using P = arith::CmpIPredicate;
+    // As j OP X: with j on the right, the comparison read the other way.
     P p = cmp.getPredicate();
-    Value other;
-    bool inclusive; // j <= X rather than j < X
-    if (isKey(cmp.getLhs())) {
-      other = cmp.getRhs();
-      if (p == P::slt || p == P::ult)
-        inclusive = false;
-      else if (p == P::sle || p == P::ule || p == P::eq)
-        inclusive = true;
-      else
-        return std::nullopt;
-    } else if (isKey(cmp.getRhs())) {
+    Value other = cmp.getRhs();
+    if (!isKey(cmp.getLhs())) {
+      if (!isKey(cmp.getRhs()))
+        return {};
       other = cmp.getLhs();
-      if (p == P::sgt || p == P::ugt)
-        inclusive = false;
-      else if (p == P::sge || p == P::uge || p == P::eq)
-        inclusive = true;
-      else
-        return std::nullopt;
-    } else {
-      return std::nullopt;
+      p = swapped(p);
     }
+    bool inclusive; // j <= X rather than j < X
+    if (p == P::slt || p == P::ult)
+      inclusive = false;
+    else if (p == P::sle || p == P::ule || p == P::eq)
+      inclusive = true;
+    else
+      return {};
     if (dependsOnKey(other) || trend(other) == Trend::Unknown)
-      return std::nullopt;
+      return {};
     // A negative X read as unsigned is above every key: an unsigned
     // comparison bounds j only where X cannot be negative.
     bool isUnsigned = p == P::ult || p == P::ule || p == P::ugt || p == P::uge;
     if (isUnsigned && !nonNegative(other))
-      return std::nullopt;
+      return {};
     Value x = cloned(other);
     if (!x.getType().isIndex())
       x = arith::IndexCastOp::create(b, loc, b.getIndexType(), x);
     if (inclusive)
       x = ib.add(x, ib.c(1));
-    return x;
+    // j == X keeps one key, not every key below X + 1.
+    return {Knowledge::Bounded, x, p != P::eq};
   }
 
 private:
@@ -179,11 +208,11 @@ private:
 
 } // namespace
 
-Value mlir::flash::buildMaskModKeyBound(OpBuilder &b, Location loc,
-                                        Region &maskMod, Value batch,
-                                        Value head, Value row) {
+MaskModKeyBound mlir::flash::buildMaskModKeyBound(OpBuilder &b, Location loc,
+                                                  Region &maskMod, Value batch,
+                                                  Value head, Value row) {
   if (maskMod.empty())
-    return Value();
+    return {};
   Block &block = maskMod.front();
   KeyBoundBuilder builder(b, loc, block);
   builder.mapping.map(block.getArgument(0), batch);
@@ -195,6 +224,8 @@ Value mlir::flash::buildMaskModKeyBound(OpBuilder &b, Location loc,
       builder.mapping.map(arg, value);
   }
   auto yield = cast<YieldOp>(block.getTerminator());
-  std::optional<Value> bound = builder.bound(yield.getValue());
-  return bound ? *bound : Value();
+  auto known = builder.bound(yield.getValue());
+  if (known.kind != decltype(known)::Bounded)
+    return {};
+  return {known.value, known.exact};
 }

@@ -6,8 +6,9 @@
 // row i sees no key at or past max(prefix, i + 1). This analysis reads such
 // bounds off the region (comparisons of j with expressions that do not
 // depend on j, combined with and/or) and builds them in the kernel, so the
-// key-tile loops stop where the last row of a query tile stops seeing keys:
-// the tiles past it are never loaded nor computed.
+// key-tile loops stop where the last row of a query tile stops seeing keys
+// (the tiles past it are never loaded nor computed) and, where the region is
+// exactly such a bound, the tiles every row keeps skip the mask.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,15 +20,26 @@
 
 namespace mlir::flash {
 
-/// An exclusive bound on the keys `maskMod` (a flash.attention's mask_mod)
-/// keeps for query `row` and every earlier row of the same batch and head:
-/// mask_mod(batch, head, i, j) is false for every i <= row and j >= the
-/// returned index value. Built at b's insertion point (the region's extras
-/// as flash.extra values, its per-CTA ops cloned). Null when the region
-/// proves no bound, or one that could fall as the row grows (only bounds
-/// non-decreasing in i are taken, so the tile's last row bounds the tile).
-Value buildMaskModKeyBound(OpBuilder &b, Location loc, Region &maskMod,
-                           Value batch, Value head, Value row);
+/// What a mask_mod proves about the keys of one query row.
+struct MaskModKeyBound {
+  /// An exclusive bound (index): mask_mod(batch, head, i, j) is false for
+  /// every i <= row and j >= bound. Null when the region proves none, or
+  /// one that could fall as the row grows (only bounds non-decreasing in i
+  /// are taken, so a tile's last row bounds the whole tile).
+  Value bound;
+  /// The region is exactly `j < bound(i)` (comparisons of j with bounds
+  /// combined with and/or, no other test): then every row at or after
+  /// `row` keeps every key below the bound, so tiles below the bound of a
+  /// tile's first row need no mask.
+  bool exact = false;
+};
+
+/// The bound of `maskMod` (a flash.attention's mask_mod) for query `row`,
+/// built at b's insertion point (the region's extras as flash.extra values,
+/// its per-CTA ops cloned).
+MaskModKeyBound buildMaskModKeyBound(OpBuilder &b, Location loc,
+                                     Region &maskMod, Value batch, Value head,
+                                     Value row);
 
 } // namespace mlir::flash
 

@@ -19,6 +19,13 @@
 // CHECK: %[[BP:.*]] = arith.maxsi %[[B]], %{{.*}} : index
 // CHECK: %[[T:.*]] = arith.ceildivsi %[[BP]], %{{.*}} : index
 // CHECK: arith.minsi %{{.*}}, %[[T]] : index
+// The region is exactly j < max(prefix, i + 1): the tiles below the first
+// row's bound need no mask.
+// CHECK: %[[FIRST:.*]] = arith.maxsi %[[PI]], %{{.*}} : index
+// CHECK: %[[FP:.*]] = arith.maxsi %[[FIRST]], %{{.*}} : index
+// CHECK: %[[F:.*]] = arith.floordivsi %[[FP]], %{{.*}} : index
+// CHECK: arith.minsi %{{.*}}, %[[F]] : index
+// CHECK: flash.tile_load q
 func.func @prefix(%q: tensor<?x8x?x128xbf16>, %k: tensor<?x8x?x128xbf16>, %v: tensor<?x8x?x128xbf16>, %p: tensor<i32>) -> tensor<?x8x?x128xbf16> {
   %o = flash.attention %q, %k, %v extras(%p : tensor<i32>) names ["prefix"] extra_dims [[]] mask_mod {
   ^bb0(%b: index, %h: index, %i: index, %j: index, %len: tensor<i32>):
@@ -58,6 +65,35 @@ func.func @unbounded(%q: tensor<?x8x?x128xbf16>, %k: tensor<?x8x?x128xbf16>, %v:
     %same = arith.cmpi eq, %di, %dj : i32
     %x = arith.ori %a, %u : i1
     %keep = arith.ori %x, %same : i1
+    flash.yield %keep : i1
+  } {flash.schedule = #sched} : tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16> -> tensor<?x8x?x128xbf16>
+  return %o : tensor<?x8x?x128xbf16>
+}
+
+// -----
+
+#sched = #flash.schedule<algorithm = flash2, tile_q = 128, tile_kv = 64, tile_d = 128, stages = 3, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 131072>
+
+// A bound and a test that bounds nothing (i - j < 100 depends on j): the
+// range ends at the bound, but no tile is known to be kept whole, so every
+// tile is masked: the bound's ceildiv ends the range, and no floordiv
+// counts whole tiles.
+// CHECK-LABEL: flash.kernel @not_exact_v0
+// CHECK-NOT: arith.floordivsi
+// CHECK: %[[LAST:.*]] = arith.minsi %{{.*}}, %{{.*}} : index
+// CHECK: %[[NEXT:.*]] = arith.addi %[[LAST]], %{{.*}} : index
+// CHECK: %[[NN:.*]] = arith.maxsi %[[NEXT]], %{{.*}} : index
+// CHECK: arith.ceildivsi %[[NN]], %{{.*}} : index
+// CHECK-NOT: arith.floordivsi
+// CHECK: flash.tile_load q
+func.func @not_exact(%q: tensor<?x8x?x128xbf16>, %k: tensor<?x8x?x128xbf16>, %v: tensor<?x8x?x128xbf16>) -> tensor<?x8x?x128xbf16> {
+  %o = flash.attention %q, %k, %v mask_mod {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %causal = arith.cmpi ule, %j, %i : index
+    %d = arith.subi %i, %j : index
+    %c = arith.constant 100 : index
+    %near = arith.cmpi slt, %d, %c : index
+    %keep = arith.andi %causal, %near : i1
     flash.yield %keep : i1
   } {flash.schedule = #sched} : tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16> -> tensor<?x8x?x128xbf16>
   return %o : tensor<?x8x?x128xbf16>

@@ -40,29 +40,11 @@ nothing to run.
 import os
 import sys
 
-SKIP = 77
-
-
-def _ensure_torch():
-    try:
-        import torch  # noqa: F401
-        return
-    except ImportError:
-        pass
-    if not os.environ.get("FLASHGEN_TORCH_REEXEC"):
-        for python in (os.environ.get("FLASHGEN_TORCH_PYTHON"),
-                       "/usr/bin/python3"):
-            if (python and os.path.exists(python) and os.path.realpath(python)
-                    != os.path.realpath(sys.executable)):
-                env = dict(os.environ, FLASHGEN_TORCH_REEXEC="1")
-                os.execve(python, [python] + sys.argv, env)
-    print("SKIP: torch is not installed for %s (apt-get install python3-torch)"
-          % sys.executable)
-    sys.exit(SKIP)
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ensure_torch import SKIP, ensure_torch  # noqa: E402
 
 if __name__ == "__main__":
-    _ensure_torch()
+    ensure_torch()
 
 import json  # noqa: E402
 import shutil  # noqa: E402
