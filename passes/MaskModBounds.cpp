@@ -129,13 +129,21 @@ private:
   Location loc;
   Value row, key;
 
-  /// j itself, or j converted to another integer type.
+  /// A cast that keeps every key and row: to index or at least 32 bits
+  /// (sizes are below 2^31); a narrower one wraps.
+  static bool isWideCast(Operation *def) {
+    if (!isa<arith::IndexCastOp, arith::ExtSIOp, arith::ExtUIOp>(def))
+      return false;
+    Type type = def->getResult(0).getType();
+    return type.isIndex() || type.getIntOrFloatBitWidth() >= 32;
+  }
+
+  /// j itself, or j converted to another wide integer type.
   bool isKey(Value v) {
     if (v == key)
       return true;
     Operation *def = v.getDefiningOp();
-    return def && isa<arith::IndexCastOp, arith::ExtSIOp, arith::ExtUIOp>(def) &&
-           isKey(def->getOperand(0));
+    return def && isWideCast(def) && isKey(def->getOperand(0));
   }
 
   /// Provably >= 0: the row, non-negative constants, and sums, products
@@ -149,7 +157,7 @@ private:
     llvm::APInt c;
     if (matchPattern(v, m_ConstantInt(&c)))
       return !c.isNegative();
-    if (isa<arith::IndexCastOp, arith::ExtSIOp>(def))
+    if (isWideCast(def) && !isa<arith::ExtUIOp>(def))
       return nonNegative(def->getOperand(0));
     if (isa<arith::AddIOp, arith::MulIOp, arith::MinSIOp>(def))
       return nonNegative(def->getOperand(0)) && nonNegative(def->getOperand(1));
@@ -173,7 +181,7 @@ private:
     if (!def)
       return Trend::Constant; // b, h, an extra
     auto of = [&](unsigned i) { return trend(def->getOperand(i)); };
-    if (isa<arith::IndexCastOp, arith::ExtSIOp>(def))
+    if (isWideCast(def) && !isa<arith::ExtUIOp>(def))
       return of(0);
     if (isa<arith::AddIOp, arith::MaxSIOp, arith::MinSIOp>(def))
       return combine(of(0), of(1));

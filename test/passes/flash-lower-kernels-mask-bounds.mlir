@@ -98,3 +98,25 @@ func.func @not_exact(%q: tensor<?x8x?x128xbf16>, %k: tensor<?x8x?x128xbf16>, %v:
   } {flash.schedule = #sched} : tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16> -> tensor<?x8x?x128xbf16>
   return %o : tensor<?x8x?x128xbf16>
 }
+
+// -----
+
+#sched = #flash.schedule<algorithm = flash2, tile_q = 128, tile_kv = 64, tile_d = 128, stages = 3, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 131072>
+
+// j cast to 8 bits wraps (key 300 reads as 44): its comparison bounds
+// nothing, and only the key length's ceildiv is built.
+// CHECK-LABEL: flash.kernel @narrow_v0
+// CHECK: %[[M:.*]] = flash.dim "M"
+// CHECK-NEXT: arith.ceildivsi %[[M]], %{{.*}} : index
+// CHECK-NOT: arith.ceildivsi
+// CHECK: flash.tile_load q
+func.func @narrow(%q: tensor<?x8x?x128xbf16>, %k: tensor<?x8x?x128xbf16>, %v: tensor<?x8x?x128xbf16>) -> tensor<?x8x?x128xbf16> {
+  %o = flash.attention %q, %k, %v mask_mod {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %j8 = arith.index_cast %j : index to i8
+    %c = arith.constant 100 : i8
+    %keep = arith.cmpi slt, %j8, %c : i8
+    flash.yield %keep : i1
+  } {flash.schedule = #sched} : tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16> -> tensor<?x8x?x128xbf16>
+  return %o : tensor<?x8x?x128xbf16>
+}
