@@ -95,6 +95,13 @@ static LogicalResult checkSameDim(Operation *op, llvm::StringRef what,
   return success();
 }
 
+/// `[A-Za-z_][A-Za-z0-9_]*`: a dims name or an extra's name, which tools
+/// bind by and the emitter prints into C names.
+static bool isIdentifier(llvm::StringRef name) {
+  return !name.empty() && (llvm::isAlpha(name.front()) || name.front() == '_') &&
+         llvm::all_of(name, [](char c) { return llvm::isAlnum(c) || c == '_'; });
+}
+
 /// Checks a `dims` attribute: `count` distinct-purpose, non-empty identifiers.
 static LogicalResult checkDimNames(Operation *op, std::optional<ArrayAttr> dims,
                                    unsigned count, llvm::StringRef roles) {
@@ -106,11 +113,7 @@ static LogicalResult checkDimNames(Operation *op, std::optional<ArrayAttr> dims,
                              << roles << ")";
   for (Attribute attr : *dims) {
     llvm::StringRef name = llvm::cast<StringAttr>(attr).getValue();
-    bool valid = !name.empty() && (llvm::isAlpha(name.front()) || name.front() == '_') &&
-                 llvm::all_of(name, [](char c) {
-                   return llvm::isAlnum(c) || c == '_';
-                 });
-    if (!valid)
+    if (!isIdentifier(name))
       return op->emitOpError() << "dims entry \"" << name
                                << "\" is not an identifier";
   }
@@ -328,10 +331,7 @@ template <typename Op> static LogicalResult verifyExtras(Op op) {
   llvm::StringSet<> seen;
   for (auto [index, extra] : llvm::enumerate(op.getExtraOperands())) {
     llvm::StringRef name = extra.name;
-    bool identifier =
-        !name.empty() && (llvm::isAlpha(name.front()) || name.front() == '_') &&
-        llvm::all_of(name, [](char c) { return llvm::isAlnum(c) || c == '_'; });
-    if (!identifier)
+    if (!isIdentifier(name))
       return op.emitOpError() << "extra #" << index << " name \"" << name
                               << "\" is not an identifier";
     if (llvm::is_contained(kReservedExtraNames, name) ||
@@ -433,22 +433,20 @@ LogicalResult AttentionGradOp::verify() {
 }
 
 /// Checks a mod region's block arguments, terminator and ops.
+/// The region's own arguments come first, then one per extra operand.
 static LogicalResult verifyModRegion(Operation *op, Region &region,
                                      llvm::StringRef name,
-                                     llvm::ArrayRef<Type> argTypes,
-                                     llvm::StringRef argText, Type resultType,
+                                     llvm::ArrayRef<Type> ownTypes,
+                                     llvm::StringRef ownText, Type resultType,
                                      ValueRange extras) {
   if (region.empty())
     return success();
   Block &block = region.front();
-  llvm::SmallVector<Type> expected(argTypes);
-  for (Value extra : extras)
-    expected.push_back(extra.getType());
-  std::string text = argText.str();
+  llvm::SmallVector<Type> argTypes(ownTypes);
+  llvm::append_range(argTypes, extras.getTypes());
+  std::string argText = ownText.str();
   if (!extras.empty())
-    text.insert(text.size() - 1, ", then each extra");
-  argTypes = expected;
-  argText = text;
+    argText.insert(argText.size() - 1, ", then each extra");
   if (block.getNumArguments() != argTypes.size())
     return op->emitOpError() << name << " takes " << argTypes.size()
                              << " arguments " << argText << ", got "

@@ -130,12 +130,17 @@ Value mlir::flash::inlineScalarRegion(OpBuilder &b, Region &region,
   return mapping.lookup(yield.getValue());
 }
 
-void mlir::flash::buildScoreMapBody(OpBuilder &b, Location loc,
-                                    const ScoreMapSource &src, Block &body,
-                                    Value keyLen, Value queryLen, Value offset,
-                                    bool masked, Value batch, Value head,
-                                    Operation *hoistBefore) {
-  OpBuilder::InsertionGuard guard(b);
+ScoreMapOp mlir::flash::buildScoreMap(OpBuilder &b, Location loc,
+                                      const ScoreMapSource &src, Value batch,
+                                      Value head, Value queryTile,
+                                      Value keyTile, Value keyLen,
+                                      Value queryLen, Value offset,
+                                      bool masked, Operation *hoistBefore) {
+  auto scoreMap = ScoreMapOp::create(b, loc, batch, head, queryTile, keyTile);
+  Block &body = *b.createBlock(&scoreMap.getBody());
+  Type f32 = b.getF32Type(), index = b.getIndexType();
+  body.addArguments({f32, index, index, index, index},
+                    SmallVector<Location>(5, loc));
   b.setInsertionPointToStart(&body);
   IndexBuilder ib{b, loc};
   Value score = body.getArgument(0);
@@ -165,6 +170,8 @@ void mlir::flash::buildScoreMapBody(OpBuilder &b, Location loc,
                                            ScoreScaling(), hoistBefore));
   }
   ScoreYieldOp::create(b, loc, score, visible);
+  b.setInsertionPointAfter(scoreMap);
+  return scoreMap;
 }
 
 TileRange mlir::flash::keyTilesOfQueryTile(OpBuilder &b, Location loc,
@@ -282,15 +289,8 @@ void mlir::flash::buildScoreMapAndSoftmax(OpBuilder &b, Location loc,
                                           Value keyLen, Value offset,
                                           bool masked,
                                           Operation *hoistBefore) {
-  auto scoreMap = ScoreMapOp::create(b, loc, batch, head, queryTile, j);
-  Block *body = b.createBlock(&scoreMap.getBody());
-  Type f32 = b.getF32Type(), index = b.getIndexType();
-  body->addArguments({f32, index, index, index, index},
-                     SmallVector<Location>(5, loc));
-  buildScoreMapBody(b, loc, plan.scoreMapSource(), *body, keyLen,
-                    /*queryLen=*/Value(), offset, masked, batch, head,
-                    hoistBefore);
-  b.setInsertionPointAfter(scoreMap);
+  buildScoreMap(b, loc, plan.scoreMapSource(), batch, head, queryTile, j,
+                keyLen, /*queryLen=*/Value(), offset, masked, hoistBefore);
   SoftmaxUpdateOp::create(b, loc, masked);
 }
 

@@ -48,17 +48,18 @@ struct AttentionKernelPlan {
   }
 };
 
-/// Builds the body of a flash.score_map (block arguments score, batch,
-/// head, query row i, key column j): the user's score_mod (cloned), then
-/// visibility from the key bound, the mask kind and the user's mask_mod.
-/// `masked` false builds the interior-tile form: score_mod only. A non-null
-/// `queryLen` also hides rows i >= queryLen (score tiles with ragged query
-/// columns). Ops of a region that read neither the score nor i, j (an
-/// ALiBi slope) are cloned once before `hoistBefore` instead.
-void buildScoreMapBody(OpBuilder &b, Location loc, const ScoreMapSource &src,
-                       Block &body, Value keyLen, Value queryLen, Value offset,
-                       bool masked, Value batch, Value head,
-                       Operation *hoistBefore);
+/// A flash.score_map over the score tile of (queryTile, keyTile) at b's
+/// insertion point, b then after it. Its body (block arguments score,
+/// batch, head, query row i, key column j): the user's score_mod (cloned),
+/// then visibility from the key bound, the mask kind and the user's
+/// mask_mod. `masked` false builds the interior-tile form: score_mod only.
+/// A non-null `queryLen` also hides rows i >= queryLen (score tiles with
+/// ragged query columns). Ops of a region that read neither the score nor
+/// i, j (an ALiBi slope) are cloned once before `hoistBefore` instead.
+ScoreMapOp buildScoreMap(OpBuilder &b, Location loc, const ScoreMapSource &src,
+                         Value batch, Value head, Value queryTile,
+                         Value keyTile, Value keyLen, Value queryLen,
+                         Value offset, bool masked, Operation *hoistBefore);
 
 /// The flash.extra values of `attention`'s extra operands (a flash.attention
 /// or flash.attention_grad; none for others), built at b's insertion point
@@ -78,7 +79,7 @@ Value inlineScalarRegion(OpBuilder &b, Region &region, ArrayRef<Value> args,
                          const ScoreScaling &scaling, Operation *hoistBefore);
 
 /// Key tile j's flash.score_map (the user's regions and the mask over the
-/// score tile, buildScoreMapBody) and flash.softmax_update, at b's
+/// score tile, buildScoreMap) and flash.softmax_update, at b's
 /// insertion point; per-CTA values of the regions go before `hoistBefore`.
 void buildScoreMapAndSoftmax(OpBuilder &b, Location loc,
                              const AttentionKernelPlan &plan, Value batch,

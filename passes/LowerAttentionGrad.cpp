@@ -111,22 +111,6 @@ KernelOp buildConvertKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
   return kernel;
 }
 
-/// A flash.score_map over the score tile of (query tile, key tile).
-void buildScoreMap(OpBuilder &b, Location loc,
-                   const AttentionGradKernelPlan &plan, Value batch,
-                   Value head, Value queryTile, Value keyTile, Value queryLen,
-                   Value keyLen, Value offset, bool masked,
-                   Operation *hoistBefore) {
-  auto map = ScoreMapOp::create(b, loc, batch, head, queryTile, keyTile);
-  Block *body = b.createBlock(&map.getBody());
-  Type f32 = b.getF32Type(), index = b.getIndexType();
-  body->addArguments({f32, index, index, index, index},
-                     SmallVector<Location>(5, loc));
-  buildScoreMapBody(b, loc, plan.scoreMapSource(), *body, keyLen, queryLen,
-                    offset, masked, batch, head, hoistBefore);
-  b.setInsertionPointAfter(map);
-}
-
 /// Whether dS needs score_grad's factor: a score_mod whose derivative is
 /// not the constant 1 (ALiBi, any bias: s + f(b, h, i, j)).
 bool scoreGradFactor(const AttentionGradKernelPlan &plan) {
@@ -194,16 +178,16 @@ void buildScoreGradients(OpBuilder &b, Location loc,
     auto branch = scf::IfOp::create(b, loc, unmasked, /*else=*/true);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(branch.thenBlock());
-    buildScoreMap(b, loc, plan, batch, head, queryTile, keyTile,
-                  maskedQueryLen, keyLen, offset, /*masked=*/false,
+    buildScoreMap(b, loc, plan.scoreMapSource(), batch, head, queryTile,
+                  keyTile, keyLen, maskedQueryLen, offset, /*masked=*/false,
                   hoistBefore);
     b.setInsertionPointToStart(branch.elseBlock());
-    buildScoreMap(b, loc, plan, batch, head, queryTile, keyTile,
-                  maskedQueryLen, keyLen, offset, /*masked=*/true,
+    buildScoreMap(b, loc, plan.scoreMapSource(), batch, head, queryTile,
+                  keyTile, keyLen, maskedQueryLen, offset, /*masked=*/true,
                   hoistBefore);
   } else {
-    buildScoreMap(b, loc, plan, batch, head, queryTile, keyTile,
-                  maskedQueryLen, keyLen, offset, masked, hoistBefore);
+    buildScoreMap(b, loc, plan.scoreMapSource(), batch, head, queryTile,
+                  keyTile, keyLen, maskedQueryLen, offset, masked, hoistBefore);
   }
   GradProbabilitiesOp::create(b, loc);
   if (!async)

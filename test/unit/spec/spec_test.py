@@ -21,6 +21,7 @@ diagnostics; examples/python/document_mask.py --compile-only writes its
 bundle.
     spec_test.py BIN_DIR EXAMPLES_DIR"""
 
+import contextlib
 import json
 import os
 import re
@@ -556,6 +557,21 @@ class Compile(unittest.TestCase):
                                     "dims: N = 0: a positive integer"):
             self.flashgen.compile(document_gqa(), out, dims={"N": 0})
 
+    @contextlib.contextmanager
+    def no_compiler_named(self, lib, candidates):
+        """No compiler= or FLASHGEN_COMPILER, an empty PATH, FLASHGEN_LIB at
+        ``lib``, no runtime library loaded yet and ``candidates`` as the
+        libraries the package would try: where flashgen.compile looks."""
+        from flashgen import _capi
+        env = dict(os.environ, PATH=os.path.join(self.tmp.name, "empty"),
+                   FLASHGEN_LIB=lib)
+        env.pop("FLASHGEN_COMPILER", None)
+        with mock.patch.dict(os.environ, env, clear=True), \
+                mock.patch.object(_capi, "loaded", lambda: None), \
+                mock.patch.object(_capi, "_candidates",
+                                  lambda: iter(candidates)):
+            yield
+
     def test_compiler_not_found(self):
         missing = os.path.join(self.tmp.name, "no", "flashgen")
         with self.assertRaises(self.flashgen.FlashgenError) as e:
@@ -572,13 +588,7 @@ class Compile(unittest.TestCase):
         from flashgen import _capi
         lib = os.path.join(self.tmp.name, "prefix", "lib",
                            "libflashgen_runtime.so")
-        env = dict(os.environ, PATH=os.path.join(self.tmp.name, "empty"),
-                   FLASHGEN_LIB=lib)
-        del env["FLASHGEN_COMPILER"]
-        with mock.patch.dict(os.environ, env, clear=True), \
-                mock.patch.object(_capi, "loaded", lambda: None), \
-                mock.patch.object(_capi, "_candidates",
-                                  lambda: iter([lib, _capi.LIB_NAME])):
+        with self.no_compiler_named(lib, [lib, _capi.LIB_NAME]):
             with self.assertRaises(self.flashgen.FlashgenError) as e:
                 self.flashgen.compile(document_gqa())
         message = str(e.exception)
@@ -588,15 +598,10 @@ class Compile(unittest.TestCase):
         self.assertIn("FLASHGEN_COMPILER", message)
 
     def test_found_beside_the_runtime_library(self):
-        from flashgen import _capi, _compile
+        from flashgen import _compile
         lib = os.path.join(os.path.dirname(BIN), "lib",
                            "libflashgen_runtime.so")
-        env = dict(os.environ, PATH=os.path.join(self.tmp.name, "empty"),
-                   FLASHGEN_LIB=lib)
-        del env["FLASHGEN_COMPILER"]
-        with mock.patch.dict(os.environ, env, clear=True), \
-                mock.patch.object(_capi, "loaded", lambda: None), \
-                mock.patch.object(_capi, "_candidates", lambda: iter([lib])):
+        with self.no_compiler_named(lib, [lib]):
             self.assertEqual(os.path.realpath(_compile.find_compiler()),
                              os.path.realpath(os.path.join(BIN, "flashgen")))
 

@@ -292,25 +292,13 @@ class LaunchPath(unittest.TestCase):
         self.op, _ = registered()
         self.calls = []
 
-        def kernel_for(kname, device):
-            def launch(**args):
-                self.calls.append((kname, args))
-                extras = {n: args[n] for n in ("doc", "prefix", "temp")
-                          if n in args}
-                if kname.endswith("_backward"):
-                    grads = reference_backward(args["q"], args["k"],
-                                               args["v"], args["do"], **extras)
-                    for n, g in zip(("dq", "dk", "dv"), grads):
-                        args[n].copy_(g)
-                else:
-                    o, lse = reference(args["q"], args["k"], args["v"],
-                                       **extras)
-                    args["o"].copy_(o)
-                    args["lse"].copy_(lse)
-            return launch
-        self.op._kernel_for = kernel_for
-        self.op._impls["cpu"] = (self.op._launch_forward,
-                                 self.op._launch_backward)
+        def extras(args):
+            return {n: args[n] for n in ("doc", "prefix", "temp") if n in args}
+        torch_test.record_launches(
+            self.op, self.calls,
+            lambda a: reference(a["q"], a["k"], a["v"], **extras(a)),
+            lambda a: reference_backward(a["q"], a["k"], a["v"], a["do"],
+                                         **extras(a)))
 
     def test_extras_reach_both_kernels(self):
         q, k, v, doc = inputs(5)

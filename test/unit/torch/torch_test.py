@@ -348,6 +348,26 @@ class AutogradWiring(unittest.TestCase):
             op.forward_with_lse(q, k, v)
 
 
+def record_launches(op, calls, forward, backward):
+    """Replaces ``op``'s kernels by a recording stand-in, so the CUDA path's
+    glue runs on CPU tensors: each launch's keyword arguments are appended to
+    ``calls`` with the kernel's name, and ``forward(args) -> (o, lse)`` or
+    ``backward(args) -> (dq, dk, dv)`` fill its outputs."""
+    def kernel_for(kname, device):
+        def launch(**args):
+            calls.append((kname, args))
+            if kname.endswith("_backward"):
+                for n, g in zip(("dq", "dk", "dv"), backward(args)):
+                    args[n].copy_(g)
+            else:
+                o, lse = forward(args)
+                args["o"].copy_(o)
+                args["lse"].copy_(lse)
+        return launch
+    op._kernel_for = kernel_for
+    op._impls["cpu"] = (op._launch_forward, op._launch_backward)
+
+
 class LaunchPath(unittest.TestCase):
     """The CUDA path's glue on CPU tensors, with a recording stand-in for the
     bundle's kernels: which tensors reach them, which are copied."""
@@ -356,24 +376,11 @@ class LaunchPath(unittest.TestCase):
         self.op, _ = registered()
         self.calls = []
         spec = small_spec("softcap")
-
-        def kernel_for(kname, device):
-            def launch(**args):
-                self.calls.append((kname, args))
-                if kname.endswith("_backward"):
-                    grads = ref.attention_backward(args["q"], args["k"],
-                                                   args["v"], args["do"], spec)
-                    for n, g in zip(("dq", "dk", "dv"), grads):
-                        args[n].copy_(g)
-                else:
-                    o, lse = ref.attention(args["q"], args["k"], args["v"],
-                                           spec)
-                    args["o"].copy_(o)
-                    args["lse"].copy_(lse)
-            return launch
-        self.op._kernel_for = kernel_for
-        self.op._impls["cpu"] = (self.op._launch_forward,
-                                 self.op._launch_backward)
+        record_launches(
+            self.op, self.calls,
+            lambda a: ref.attention(a["q"], a["k"], a["v"], spec),
+            lambda a: ref.attention_backward(a["q"], a["k"], a["v"], a["do"],
+                                             spec))
 
     def test_strided_views_reach_the_kernel_without_copies(self):
         q, k, v = qkv(20)
