@@ -10,6 +10,9 @@
 # not compile is reported and the others still are; the exit status is then 1.
 # scripts/device-run.sh runs the backward bench on CARRY_DIR/bench-bundles-backward.
 #
+# Also the decode bundle (examples/decode_gqa.mlir, --top-k 4) into
+# OUT/../bench-decode for bench/attention/bench_decode.py.
+#
 # Each bundle also gets explain.json: `flashgen explain --json` at the sizes
 # the bundle was planned for (the same --dim values, the compile flags'
 # --target and --deterministic), i.e. the modeled HBM bytes and the lower
@@ -90,3 +93,23 @@ for spec in bench/attention/specs/*.mlir examples/softcap.mlir examples/alibi_ca
   explain "$out/$name" "$spec" "${plan[@]}"
   echo "bundle $out/$name"
 done
+# The decode bundle (bench/attention/bench_decode.py) beside the others, in
+# its own folder (OUT/../bench-decode, scripts/device-run.sh reads
+# CARRY_DIR/bench-decode): examples/decode_gqa.mlir planned for single-token
+# decode at B=8 over M=32768 cached keys, the compiler's first choice and 3
+# ranked candidates (its sizes stay run-time: the bench runs N=1..16, M up to
+# 131072 from it).
+decode_out=$(dirname "$out")/bench-decode
+spec=examples/decode_gqa.mlir
+if [ -n "$specs" ] && [ -f "$specs/decode_gqa.mlir" ]; then spec="$specs/decode_gqa.mlir"; fi
+mkdir -p "$decode_out"
+# shellcheck disable=SC2086
+if "$bin/flashgen" compile "$spec" -o "$decode_out/decode_gqa" --dim B=8 --dim N=1 \
+     --dim M=32768 --top-k 4 $compile_flags > "$decode_out/decode_gqa.log" 2>&1; then
+  rm -f "$decode_out/decode_gqa.log"
+  echo "bundle $decode_out/decode_gqa"
+else
+  echo "FAILED: flashgen compile $spec (log: $decode_out/decode_gqa.log)" >&2
+  tail -5 "$decode_out/decode_gqa.log" >&2
+  exit 1
+fi

@@ -61,11 +61,6 @@ std::string dtypeName(Type type) {
   return "f32";
 }
 
-bool isIdentifier(StringRef name) {
-  return !name.empty() && (llvm::isAlpha(name.front()) || name.front() == '_') &&
-         llvm::all_of(name, [](char c) { return llvm::isAlnum(c) || c == '_'; });
-}
-
 /// The named batch and sequence sizes of one op. A name whose size is
 /// static in any of the op's tensors is fixed: the manifest writes the
 /// number wherever the name would appear (shapes, grids, kernel arguments),
@@ -326,6 +321,10 @@ LogicalResult writeVariants(Operation *op, SymbolTable &symbols,
                                               {"swizzle", 128}}}});
       else if (arg.kind == KernelArgument::Kind::Scalar)
         args.push_back(llvm::json::Object{{"scalar", arg.name}});
+      else if (arg.kind == KernelArgument::Kind::Scratch)
+        args.push_back(llvm::json::Object{{"scratch", arg.name}});
+      else if (arg.kind == KernelArgument::Kind::Expr)
+        args.push_back(llvm::json::Object{{"expr", sizes.expr(arg.expr)}});
       else if (llvm::is_contained(scratchNames, arg.name))
         args.push_back(llvm::json::Object{{"scratch", arg.name}});
       else
@@ -388,10 +387,34 @@ LogicalResult writeAttentionKernel(AttentionOp op, const std::string &name,
                                   sizes.dim(queryDim)}},
       {"optional", true}});
 
+  // flash_decode's scratch: the key splits' partial rows and their
+  // log-sum-exp, one row per (split, batch, kv head, padded packed row); the
+  // split kernel's launch value says how many splits (DecodeSplit.h).
+  auto scratchOf = [&](KernelOp kernel) {
+    llvm::json::Array scratch;
+    if (!splitsKeys(kernel.getSchedule().getAlgorithm()))
+      return scratch;
+    std::string splits;
+    kernel.walk([&](LaunchValueOp value) { splits = value.getExpr().str(); });
+    int64_t group = op.getQ().getType().getDimSize(1) / op.getK().getType().getDimSize(1);
+    int64_t tileQ = kernel.getSchedule().getTileQ();
+    std::string rows = "(" + splits + ")*" + batchDim + "*" +
+                       std::to_string(op.getK().getType().getDimSize(1)) + "*cdiv(" +
+                       std::to_string(group) + "*" + queryDim + "," +
+                       std::to_string(tileQ) + ")*" + std::to_string(tileQ);
+    scratch.push_back(llvm::json::Object{
+        {"name", "o_split"},
+        {"dtype", "f32"},
+        {"shape", llvm::json::Array{sizes.expr(rows),
+                                    op.getV().getType().getDimSize(3)}}});
+    scratch.push_back(llvm::json::Object{
+        {"name", "lse_split"}, {"dtype", "f32"}, {"shape", llvm::json::Array{sizes.expr(rows)}}});
+    return scratch;
+  };
   llvm::json::Array variants;
   std::vector<std::string> symbolsUsed;
   if (failed(writeVariants(op, symbols, options, sizes, /*scratchNames=*/{},
-                           /*scratchOf=*/nullptr, symbolsUsed, variants)))
+                           scratchOf, symbolsUsed, variants)))
     return failure();
 
   llvm::json::Array symbolList;

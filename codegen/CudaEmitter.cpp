@@ -24,6 +24,8 @@ FailureOr<EmittedKernel> mlir::flash::emitCudaKernel(KernelOp kernel) {
   case KernelFamily::attention_grad_dq:
   case KernelFamily::attention_grad_convert:
     return emitAttentionGradKernel(kernel);
+  case KernelFamily::attention_combine:
+    return emitAttentionCombineKernel(kernel);
   case KernelFamily::linear_fused:
   case KernelFamily::linear_states:
   case KernelFamily::linear_outputs:

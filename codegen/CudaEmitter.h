@@ -27,10 +27,14 @@ struct KernelArgument {
   /// encodes at launch, boxes of `boxRows` rows by 64 columns, 128-byte
   /// swizzle; codegen/device/memory/tma.cuh).
   /// Scalar: a run-time scalar (a rank-0 extra operand), passed by value.
-  enum class Kind { Tensor, Symbol, TensorMap, Scalar };
+  /// Scratch: a buffer of the kernel's workspace (f32, contiguous), a
+  /// pointer and its strides. Expr: an int the launch evaluates from `expr`
+  /// (flash.launch_value).
+  enum class Kind { Tensor, Symbol, TensorMap, Scalar, Scratch, Expr };
   Kind kind;
   std::string name; ///< tensor, dimension or scalar name ("q", "N")
   int64_t boxRows = 0;
+  std::string expr; ///< Expr: the manifest expression
 };
 
 /// The printed kernel and what the bundle writer needs to describe it.

@@ -20,6 +20,10 @@ FailureOr<EmittedKernel> emitAttentionKernel(KernelOp kernel);
 /// `attention_grad_convert` (attention/AttentionGradEmitter.cpp).
 FailureOr<EmittedKernel> emitAttentionGradKernel(KernelOp kernel);
 
+/// Family `attention_combine`: flash_decode's merge of its key splits
+/// (attention/DecodeMergeEmitter.cpp).
+FailureOr<EmittedKernel> emitAttentionCombineKernel(KernelOp kernel);
+
 /// Families `linear_fused`, `linear_states`, `linear_outputs`
 /// (recurrence/ChunkwiseEmitter.cpp).
 FailureOr<EmittedKernel> emitLinearKernel(KernelOp kernel);

@@ -354,6 +354,10 @@ LogicalResult ScalarPrinter::printOp(Operation *op) {
         names[extra.getTensor()] = "x_" + extra.getName().str();
         return success();
       })
+      .Case<LaunchValueOp>([&](LaunchValueOp value) {
+        names[value.getValue()] = "lv_" + value.getName().str();
+        return success();
+      })
       .Case<tensor::ExtractOp>([&](auto) { return printExtract(op); })
       .Case<scf::ForOp>([&](scf::ForOp loop) -> LogicalResult {
         if (!loop.getInitArgs().empty())
@@ -482,4 +486,21 @@ std::string mlir::flash::extentToCpp(llvm::StringRef extent) {
     }
   }
   return out;
+}
+
+void ScalarPrinter::printLaunchValueParameters(
+    llvm::function_ref<llvm::raw_ostream &()> sep) {
+  llvm::SmallVector<LaunchValueOp> values;
+  kernel.walk([&](LaunchValueOp value) {
+    if (llvm::none_of(values, [&](LaunchValueOp seen) {
+          return seen.getName() == value.getName();
+        }))
+      values.push_back(value);
+  });
+  for (LaunchValueOp value : values) {
+    sep() << "int lv_" << value.getName();
+    KernelArgument arg{KernelArgument::Kind::Expr, value.getName().str()};
+    arg.expr = value.getExpr().str();
+    result.arguments.push_back(arg);
+  }
 }

@@ -76,6 +76,9 @@ protected:
   /// as `const T* __restrict__ x_<name>` and its strides, a scalar as
   /// `T x_<name>`; recorded in result.arguments.
   void printExtraParameters(llvm::function_ref<llvm::raw_ostream &()> sep);
+  /// The kernel parameters of its flash.launch_value ops: `int lv_<name>`
+  /// each, evaluated by the launch from the op's expression.
+  void printLaunchValueParameters(llvm::function_ref<llvm::raw_ostream &()> sep);
   /// tensor.extract of an extra: a read-only load with every index clamped
   /// into its dimension, or the scalar parameter itself.
   LogicalResult printExtract(Operation *op);

@@ -42,7 +42,8 @@ def Flash_Algorithm : I32EnumAttr<"Algorithm", "kernel family of a schedule", [
     I32EnumAttrCase<"flash2_grad_deterministic", 6>,
     I32EnumAttrCase<"flash3_grad", 7>,
     I32EnumAttrCase<"flash3_grad_deterministic", 8>,
-    I32EnumAttrCase<"flash3_dsplit", 9>
+    I32EnumAttrCase<"flash3_dsplit", 9>,
+    I32EnumAttrCase<"flash_decode", 10>
   ]> {
   let cppNamespace = "::mlir::flash";
 }
@@ -61,7 +62,10 @@ def Flash_KernelFamily : I32EnumAttr<"KernelFamily",
     I32EnumAttrCase<"attention_grad_prep", 4>,
     I32EnumAttrCase<"attention_grad_kv", 5>,
     I32EnumAttrCase<"attention_grad_dq", 6>,
-    I32EnumAttrCase<"attention_grad_convert", 7>
+    I32EnumAttrCase<"attention_grad_convert", 7>,
+    // flash_decode's second launch: the key splits' partial rows merged by
+    // log-sum-exp into o and lse.
+    I32EnumAttrCase<"attention_combine", 8>
   ]> {
   let cppNamespace = "::mlir::flash";
 }
@@ -132,7 +136,9 @@ def Flash_ScheduleAttr : AttrDef<Flash_Dialect, "Schedule"> {
     `flash3_dsplit` (flash2_dsplit's kernel on sm_90a's wgmma warpgroups),
     `chunk_fused` (recurrence state kept on chip, chunks streamed, no state
     written to HBM) and `chunk_two_pass` (chunk states materialised, then a
-    parallel output pass). Unused fields are 0. `persistent` (flash3 with a
+    parallel output pass), `flash_decode` (few query rows: a GQA group's
+    query heads packed into the tile's rows, keys split over CTAs at run
+    time, a second kernel merging the splits). Unused fields are 0. `persistent` (flash3 with a
     producer only; omitted when 0): a grid of one CTA per SM that loops over
     the query tiles, Q double-buffered so the next tile's loads overlap this
     tile's work.

@@ -56,3 +56,8 @@ void FlashDialect::initialize() {
 #include "dialect/FlashAttrs.cpp.inc"
       >();
 }
+
+bool mlir::flash::isIdentifier(llvm::StringRef name) {
+  return !name.empty() && (llvm::isAlpha(name.front()) || name.front() == '_') &&
+         llvm::all_of(name, [](char c) { return llvm::isAlnum(c) || c == '_'; });
+}

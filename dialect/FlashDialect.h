@@ -23,6 +23,12 @@
 
 #include "dialect/ExtraOperands.h"
 
+namespace mlir::flash {
+/// `[A-Za-z_][A-Za-z0-9_]*`: the names (dims, extras, launch values,
+/// kernels) that tools bind by and the emitter prints into C names.
+bool isIdentifier(llvm::StringRef name);
+} // namespace mlir::flash
+
 #include "dialect/FlashOpsDialect.h.inc"
 #include "dialect/FlashEnums.h.inc"
 

@@ -65,9 +65,15 @@ using TR = TensorRole;
 constexpr FamilyRule kFamilies[] = {
     {KernelFamily::attention,
      {Algorithm::flash2, Algorithm::flash2_dsplit, Algorithm::flash3,
-      Algorithm::flash3_dsplit},
+      Algorithm::flash3_dsplit, Algorithm::flash_decode},
      false,
      {TR::q, TR::k, TR::v, TR::o},
+     {},
+     {}},
+    {KernelFamily::attention_combine,
+     {Algorithm::flash_decode},
+     false,
+     {TR::o},
      {},
      {}},
     {KernelFamily::attention_grad_prep,
@@ -306,6 +312,16 @@ LogicalResult TileLoadOp::verify() {
                              familyRule(kernel->getFamily()).tensors)))
     return failure();
   ScheduleAttr s = kernel->getSchedule();
+  // flash_decode's query tile holds packed rows, and only its does.
+  bool packed = splitsKeys(s.getAlgorithm()) && getTensor() == TensorRole::q;
+  if (bool(getGroup()) != packed)
+    return emitOpError() << (packed ? "must load packed rows (group G): a "
+                                      "flash_decode query tile holds the query "
+                                      "heads of a kv head"
+                                    : "loads packed rows (group), which only a "
+                                      "flash_decode kernel's q does");
+  if (getGroup() && *getGroup() < 1)
+    return emitOpError() << "group = " << *getGroup() << " must be >= 1";
   // q and dO have a row per query, k and v a row per key.
   bool query = getTensor() == TensorRole::q || getTensor() == TensorRole::dout;
   int64_t rows = query ? s.getTileQ() : s.getTileKv();
@@ -436,10 +452,46 @@ LogicalResult SoftmaxUpdateOp::verify() {
   return success();
 }
 
+LogicalResult LaunchValueOp::verify() {
+  if (!isIdentifier(getName()))
+    return emitOpError() << "name '" << getName()
+                         << "' is not an identifier ([A-Za-z_][A-Za-z0-9_]*)";
+  if (getExpr().empty())
+    return emitOpError() << "'" << getName() << "' has an empty expression";
+  return success();
+}
+
+/// A flash_decode op: inside a kernel of `family` whose schedule is
+/// flash_decode, with a group of at least 1.
+static LogicalResult checkDecodeOp(Operation *op, KernelFamily family,
+                                   int64_t group) {
+  auto kernel = op->getParentOfType<KernelOp>();
+  if (!kernel || kernel.getFamily() != family ||
+      !splitsKeys(kernel.getSchedule().getAlgorithm()))
+    return op->emitOpError() << "must be inside a flash.kernel of family "
+                             << stringifyKernelFamily(family)
+                             << " with a flash_decode schedule";
+  if (group < 1)
+    return op->emitOpError() << "group = " << group
+                             << ": the query heads per kv head must be >= 1";
+  return success();
+}
+
+LogicalResult SplitStoreOp::verify() {
+  return checkDecodeOp(*this, KernelFamily::attention, getGroup());
+}
+
+LogicalResult SplitMergeOp::verify() {
+  return checkDecodeOp(*this, KernelFamily::attention_combine, getGroup());
+}
+
 LogicalResult OutputStoreOp::verify() {
   FailureOr<KernelOp> kernel = enclosingKernel(*this, /*recurrence=*/false);
   if (failed(kernel))
     return failure();
+  if (splitsKeys(kernel->getSchedule().getAlgorithm()))
+    return emitOpError() << "is in a flash_decode kernel, whose packed rows "
+                            "flash.split_store writes";
   bool dsplit = splitsHeadDim(kernel->getSchedule().getAlgorithm());
   if (bool(getValueSlice()) != dsplit)
     return emitOpError() << (dsplit ? "must name its value slice (a "

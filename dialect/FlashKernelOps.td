@@ -111,6 +111,11 @@ def Flash_TileLoadOp : Flash_Op<"tile_load", []> {
     pipeline buffer for streamed tiles; `async` loads are waited for by
     `flash.tile_wait`.
 
+    `group G` (flash_decode's packed query tile): `head` is a kv head and
+    row r of the tile is token r / G of query head head * G + r % G, so the
+    G query heads that share the kv head fill one tile; `extent` counts
+    packed rows (G N).
+
     `cols C at col_tile` (the small-cache schedules, flash2_dsplit and
     flash3_dsplit) copies only
     columns [col_tile * C, +C): a tile_d-wide chunk of q or k, a tile_dv-wide
@@ -119,17 +124,20 @@ def Flash_TileLoadOp : Flash_Op<"tile_load", []> {
   let arguments = (ins Flash_TensorRole:$tensor, Index:$batch, Index:$head,
                        Index:$row_tile, Index:$extent, I64Attr:$rows,
                        Index:$stage, UnitAttr:$async,
-                       Optional<Index>:$col_tile, OptionalAttr<I64Attr>:$cols);
+                       Optional<Index>:$col_tile, OptionalAttr<I64Attr>:$cols,
+                       OptionalAttr<I64Attr>:$group);
   let assemblyFormat = [{
     $tensor `[` $batch `,` $head `,` $row_tile `]` `rows` $rows `extent` $extent
-    (`cols` $cols^ `at` $col_tile)? `stage` $stage (`async` $async^)? attr-dict
+    (`cols` $cols^ `at` $col_tile)? (`group` $group^)? `stage` $stage
+    (`async` $async^)? attr-dict
   }];
   let builders = [
     OpBuilder<(ins "TensorRole":$tensor, "Value":$batch, "Value":$head,
                    "Value":$rowTile, "Value":$extent, "int64_t":$rows,
                    "Value":$stage, "bool":$async), [{
       build($_builder, $_state, tensor, batch, head, rowTile, extent, rows,
-            stage, async, /*col_tile=*/Value(), /*cols=*/IntegerAttr());
+            stage, async, /*col_tile=*/Value(), /*cols=*/IntegerAttr(),
+            /*group=*/IntegerAttr());
     }]>
   ];
   let hasVerifier = 1;
@@ -248,6 +256,67 @@ def Flash_OutputStoreOp : Flash_Op<"output_store", []> {
             /*value_slice=*/Value());
     }]>
   ];
+  let hasVerifier = 1;
+}
+
+def Flash_LaunchValueOp : Flash_Op<"launch_value", [Pure,
+    HasParent<"KernelOp">]> {
+  let summary = "an integer the launch computes from the sizes";
+  let description = [{
+    A kernel argument the runtime evaluates at each launch from `expr`, a
+    manifest expression over the kernel's dynamic sizes
+    (docs/bundle-format.md §1.8), e.g. flash_decode's split count, which
+    depends on the batch and the lengths (schedule/DecodeSplit.h). The grid
+    extents that use it spell the same expression.
+
+    ```mlir
+    %splits = flash.launch_value "kv_splits" expr "max(1,min(cdiv(528,B*8),cdiv(M,128)))"
+    ```
+  }];
+  let arguments = (ins StrAttr:$name, StrAttr:$expr);
+  let results = (outs Index:$value);
+  let assemblyFormat = "$name `expr` $expr attr-dict";
+  let hasVerifier = 1;
+}
+
+def Flash_SplitStoreOp : Flash_Op<"split_store", []> {
+  let summary = "flash_decode: store a key split's rows of a packed query tile";
+  let description = [{
+    Normalises the output accumulator of packed rows [row_tile * tile_q,
+    +tile_q) (row r: token r / group of query head head * group + r % group,
+    `head` being the kv head), rows at or past `extent` skipped. With one
+    split (`splits` = 1) the rows are the result: they go to `o` and the
+    optional `lse`. Otherwise they are this split's partial rows, f32, with
+    their log-sum-exp, at row `partial_row` of the kernel's scratch
+    `o_split` [rows, Dv] and `lse_split` [rows], for `flash.split_merge`.
+  }];
+  let arguments = (ins Index:$batch, Index:$head, Index:$row_tile,
+                       Index:$extent, Index:$splits, Index:$partial_row,
+                       I64Attr:$group);
+  let assemblyFormat = [{
+    `[` $batch `,` $head `,` $row_tile `]` `extent` $extent `splits` $splits
+    `partial_row` $partial_row `group` $group attr-dict
+  }];
+  let hasVerifier = 1;
+}
+
+def Flash_SplitMergeOp : Flash_Op<"split_merge", []> {
+  let summary = "flash_decode: merge the key splits' partial rows by log-sum-exp";
+  let description = [{
+    The kernel of family `attention_combine`: for packed rows [row_tile *
+    tile_q, +tile_q) below `extent`, lse = log sum_s exp(lse_s) and o =
+    sum_s exp(lse_s - lse) o_s over the `splits` partial rows, split s at
+    scratch row partial_row + s * split_rows; written to `o` and the optional
+    `lse` with the packed row mapping of flash.split_store. With one split
+    the split kernel wrote them and this does nothing.
+  }];
+  let arguments = (ins Index:$batch, Index:$head, Index:$row_tile,
+                       Index:$extent, Index:$splits, Index:$partial_row,
+                       Index:$split_rows, I64Attr:$group);
+  let assemblyFormat = [{
+    `[` $batch `,` $head `,` $row_tile `]` `extent` $extent `splits` $splits
+    `partial_row` $partial_row `split_rows` $split_rows `group` $group attr-dict
+  }];
   let hasVerifier = 1;
 }
 

@@ -95,13 +95,6 @@ static LogicalResult checkSameDim(Operation *op, llvm::StringRef what,
   return success();
 }
 
-/// `[A-Za-z_][A-Za-z0-9_]*`: a dims name or an extra's name, which tools
-/// bind by and the emitter prints into C names.
-static bool isIdentifier(llvm::StringRef name) {
-  return !name.empty() && (llvm::isAlpha(name.front()) || name.front() == '_') &&
-         llvm::all_of(name, [](char c) { return llvm::isAlnum(c) || c == '_'; });
-}
-
 /// Checks a `dims` attribute: `count` distinct-purpose, non-empty identifiers.
 static LogicalResult checkDimNames(Operation *op, std::optional<ArrayAttr> dims,
                                    unsigned count, llvm::StringRef roles) {

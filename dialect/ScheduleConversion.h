@@ -41,6 +41,8 @@ inline flashgen::schedule::Algorithm toLibrary(Algorithm a) {
     return L::Flash3GradDeterministic;
   case Algorithm::flash3_dsplit:
     return L::Flash3DSplit;
+  case Algorithm::flash_decode:
+    return L::FlashDecode;
   }
   return L::Flash2;
 }
@@ -68,6 +70,8 @@ inline Algorithm toDialect(flashgen::schedule::Algorithm a) {
     return Algorithm::flash3_grad_deterministic;
   case L::Flash3DSplit:
     return Algorithm::flash3_dsplit;
+  case L::FlashDecode:
+    return Algorithm::flash_decode;
   }
   return Algorithm::flash2;
 }
@@ -81,6 +85,9 @@ inline bool usesWgmma(Algorithm a) {
 }
 inline bool splitsHeadDim(Algorithm a) {
   return flashgen::schedule::splitsHeadDim(toLibrary(a));
+}
+inline bool splitsKeys(Algorithm a) {
+  return flashgen::schedule::splitsKeys(toLibrary(a));
 }
 
 inline flashgen::schedule::Schedule toLibrary(ScheduleAttr s) {

@@ -5,6 +5,9 @@
 // the builder of the op's kernel family:
 //
 //   flash.attention         flash2, flash3       LowerAttention.cpp
+//                           flash2_dsplit,       LowerAttentionDSplit.cpp
+//                           flash3_dsplit
+//                           flash_decode         LowerAttentionDecode.cpp
 //   flash.attention_grad    flash2_grad,         LowerAttentionGrad.cpp
 //                           flash3_grad and their
 //                           _deterministic forms
@@ -79,7 +82,7 @@ struct FlashLowerKernels
   /// warpgroup primitives for flash3); flash2_dsplit and flash3_dsplit to
   /// the small-cache kernel (LowerAttentionDSplit.cpp).
   LogicalResult lowerAttention(AttentionOp op, OpBuilder &b,
-                               SymbolTable &symbols) {
+                               SymbolTable &symbols, const sched::Target &t) {
     SmallVector<ScheduleAttr> schedules = variantSchedules(op);
     if (schedules.empty())
       return failure();
@@ -97,7 +100,7 @@ struct FlashLowerKernels
       plan.schedule = schedule;
       b.setInsertionPointToEnd(getOperation().getBody());
       SmallVector<KernelOp> kernels;
-      buildAttentionKernels(b, plan, variant, kernels);
+      buildAttentionKernels(b, plan, t, variant, kernels);
       record(kernels, symbols, refs);
     }
     op->setAttr("flash.kernels", b.getArrayAttr(refs));
@@ -182,7 +185,7 @@ struct FlashLowerKernels
     module.walk([&](Operation *op) {
       LogicalResult lowered = success();
       if (auto attention = dyn_cast<AttentionOp>(op))
-        lowered = lowerAttention(attention, b, symbols);
+        lowered = lowerAttention(attention, b, symbols, **t);
       else if (auto grad = dyn_cast<AttentionGradOp>(op))
         lowered = lowerAttentionGrad(grad, b, symbols);
       else if (auto linear = dyn_cast<LinearAttentionOp>(op))

@@ -145,12 +145,20 @@ ScoreMapOp mlir::flash::buildScoreMap(OpBuilder &b, Location loc,
   IndexBuilder ib{b, loc};
   Value score = body.getArgument(0);
   Value iIdx = body.getArgument(3), jIdx = body.getArgument(4);
+  bool headPerElement = false;
+  if (src.packedGroup > 0) {
+    // A packed row names its query head and token.
+    Value row = iIdx, group = ib.c(src.packedGroup);
+    iIdx = arith::DivUIOp::create(b, loc, row, group);
+    head = ib.add(ib.mul(head, group), arith::RemUIOp::create(b, loc, row, group));
+    headPerElement = true;
+  }
 
   if (src.scoreMod)
     score = inlineScalarRegion(b, *src.scoreMod,
                                {score, batch, head, iIdx, jIdx},
-                               {true, false, false, true, true}, src.scaling,
-                               hoistBefore);
+                               {true, false, headPerElement, true, true},
+                               src.scaling, hoistBefore);
 
   Value visible = arith::ConstantIntOp::create(b, loc, 1, 1);
   if (masked) {
@@ -166,7 +174,7 @@ ScoreMapOp mlir::flash::buildScoreMap(OpBuilder &b, Location loc,
       visible = ib.andI(visible,
                         inlineScalarRegion(b, *src.maskMod,
                                            {batch, head, iIdx, jIdx},
-                                           {false, false, true, true},
+                                           {false, headPerElement, true, true},
                                            ScoreScaling(), hoistBefore));
   }
   ScoreYieldOp::create(b, loc, score, visible);
@@ -421,10 +429,13 @@ AttentionKernelPlan mlir::flash::attentionKernelPlan(AttentionOp op) {
 
 void mlir::flash::buildAttentionKernels(OpBuilder &b,
                                         const AttentionKernelPlan &plan,
+                                        const flashgen::schedule::Target &target,
                                         int64_t variant,
                                         SmallVectorImpl<KernelOp> &kernels) {
   std::string name = plan.opName + "_v" + std::to_string(variant);
-  if (splitsHeadDim(plan.schedule.getAlgorithm()))
+  if (splitsKeys(plan.schedule.getAlgorithm()))
+    buildDecodeKernels(b, plan, target, name, variant, kernels);
+  else if (splitsHeadDim(plan.schedule.getAlgorithm()))
     kernels.push_back(buildDSplitAttentionKernel(b, plan, name, variant));
   else
     kernels.push_back(buildKernel(b, plan, name, plan.opName, variant));

@@ -13,6 +13,7 @@
 #include "dialect/FlashDialect.h"
 #include "passes/MaskModBounds.h"
 #include "passes/ScoreScaling.h"
+#include "schedule/Target.h"
 
 #include "mlir/IR/Builders.h"
 
@@ -27,6 +28,10 @@ struct ScoreMapSource {
   MaskKind mask = MaskKind::none;
   int64_t window = 0;
   ScoreScaling scaling;
+  /// flash_decode's packed rows: score row r is token r / packedGroup of
+  /// query head head * packedGroup + r % packedGroup (`head` is then the kv
+  /// head). 0: every row belongs to `head`.
+  int64_t packedGroup = 0;
 };
 
 /// The sizes and choices one attention kernel specialises on.
@@ -150,6 +155,15 @@ KernelOp buildDSplitAttentionKernel(OpBuilder &b,
                                     const AttentionKernelPlan &plan,
                                     StringRef name, int64_t variant);
 
+/// The two kernels of a flash_decode schedule (LowerAttentionDecode.cpp):
+/// `<name>` (packed query tiles, keys split over CTAs; the split count is
+/// schedule/DecodeSplit.h's rule for `target`) and `<name>_merge`, appended
+/// to `kernels` in launch order.
+void buildDecodeKernels(OpBuilder &b, const AttentionKernelPlan &plan,
+                        const flashgen::schedule::Target &target,
+                        StringRef name, int64_t variant,
+                        SmallVectorImpl<KernelOp> &kernels);
+
 /// The plan of `op`, without a schedule.
 AttentionKernelPlan attentionKernelPlan(AttentionOp op);
 
@@ -157,6 +171,7 @@ AttentionKernelPlan attentionKernelPlan(AttentionOp op);
 /// the builder's insertion point (the end of the module) and appends it to
 /// `kernels`: `<opName>_v<variant>`.
 void buildAttentionKernels(OpBuilder &b, const AttentionKernelPlan &plan,
+                           const flashgen::schedule::Target &target,
                            int64_t variant, SmallVectorImpl<KernelOp> &kernels);
 
 } // namespace mlir::flash

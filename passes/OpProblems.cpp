@@ -59,24 +59,14 @@ template <typename OpT> static sched::ElementMods elementModsOf(OpT op) {
   return op.hasScoreMod() ? sched::ElementMods::Score : sched::ElementMods::None;
 }
 
-/// flash.attention and flash.attention_grad describe the same problem.
-template <typename OpT>
-static FailureOr<sched::AttentionProblem>
-problemOf(OpT op, const DimValues &dims, StringRef passName) {
-  llvm::Expected<AttentionSizes> sizes = resolveSizes(op, dims);
-  if (!sizes) {
-    op.emitError() << llvm::toString(sizes.takeError())
-                   << " (" << passName << " option dims=\"NAME=VALUE,...\")";
-    return failure();
-  }
+/// What the kernels of an attention or attention_grad op specialise on;
+/// batch and lengths keep the problem's defaults.
+template <typename OpT> static sched::AttentionProblem kernelProblemOf(OpT op) {
   sched::AttentionProblem p;
-  p.batch = sizes->batch;
-  p.queryHeads = sizes->queryHeads;
-  p.keyHeads = sizes->keyHeads;
-  p.queryLen = sizes->queryLen;
-  p.keyLen = sizes->keyLen;
-  p.headDim = sizes->headDim;
-  p.valueDim = sizes->valueDim;
+  p.queryHeads = op.getQ().getType().getDimSize(1);
+  p.keyHeads = op.getK().getType().getDimSize(1);
+  p.headDim = op.getQ().getType().getDimSize(3);
+  p.valueDim = op.getV().getType().getDimSize(3);
   p.elementBytes = elementBytes(op.getQ());
   p.mask = *sched::parseMaskKind(stringifyMaskKind(op.getMask()));
   p.window = op.getWindow().value_or(0);
@@ -92,6 +82,31 @@ problemOf(OpT op, const DimValues &dims, StringRef passName) {
     p.maskModAluOps += sfu;
   }
   return p;
+}
+
+/// flash.attention and flash.attention_grad describe the same problem.
+template <typename OpT>
+static FailureOr<sched::AttentionProblem>
+problemOf(OpT op, const DimValues &dims, StringRef passName) {
+  llvm::Expected<AttentionSizes> sizes = resolveSizes(op, dims);
+  if (!sizes) {
+    op.emitError() << llvm::toString(sizes.takeError())
+                   << " (" << passName << " option dims=\"NAME=VALUE,...\")";
+    return failure();
+  }
+  sched::AttentionProblem p = kernelProblemOf(op);
+  p.batch = sizes->batch;
+  p.queryHeads = sizes->queryHeads;
+  p.keyHeads = sizes->keyHeads;
+  p.queryLen = sizes->queryLen;
+  p.keyLen = sizes->keyLen;
+  p.headDim = sizes->headDim;
+  p.valueDim = sizes->valueDim;
+  return p;
+}
+
+sched::AttentionProblem mlir::flash::attentionKernelProblem(AttentionOp op) {
+  return kernelProblemOf(op);
 }
 
 FailureOr<sched::AttentionProblem>

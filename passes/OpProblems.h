@@ -22,6 +22,11 @@ attentionProblem(AttentionOp op, const DimValues &dims, StringRef passName);
 FailureOr<flashgen::schedule::AttentionProblem>
 attentionProblem(AttentionGradOp op, const DimValues &dims, StringRef passName);
 
+/// What the kernels of `op` specialise on (heads, D, Dv, element size,
+/// mask, region work); batch and lengths, which they take at run time, keep
+/// the problem's defaults.
+flashgen::schedule::AttentionProblem attentionKernelProblem(AttentionOp op);
+
 /// What the user's per-element regions of `op` read (the score alone, or
 /// positions too): flash3's register rule and the kernels' `element_mods`.
 flashgen::schedule::ElementMods attentionElementMods(AttentionOp op);

@@ -29,6 +29,7 @@
 #include "schedule/AttentionCost.h"
 
 #include "schedule/AttentionSpace.h"
+#include "schedule/DecodeSplit.h"
 #include "schedule/Flash3Layout.h"
 #include "schedule/Units.h"
 
@@ -215,6 +216,8 @@ Evaluation flashgen::schedule::evaluateAttention(const AttentionProblem &p,
                                                  const Target &t,
                                                  const Schedule &s,
                                                  const TileVisit &visit) {
+  if (splitsKeys(s.algorithm))
+    return evaluateDecode(p, t, s);
   const int64_t e = p.elementBytes, D = p.headDim, Dv = p.valueDim;
   const int64_t heads = p.batch * p.queryHeads;
   const bool dsplit = splitsHeadDim(s.algorithm);

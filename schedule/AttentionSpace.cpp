@@ -3,6 +3,7 @@
 #include "schedule/AttentionSpace.h"
 
 #include "schedule/AttentionCost.h"
+#include "schedule/DecodeSplit.h"
 #include "schedule/Flash3Layout.h"
 #include "schedule/Roofline.h"
 #include "schedule/Units.h"
@@ -221,13 +222,19 @@ std::string flashgen::schedule::attentionPrecondition(const AttentionProblem &p,
     return "head dims D = " + std::to_string(p.headDim) + ", Dv = " +
            std::to_string(p.valueDim) +
            " must make 16-byte rows (multiples of 8 elements) for cp.async";
-  if (algorithm == Algorithm::Flash2) {
+  if (splitsKeys(algorithm) && p.groupSize() * p.queryLen > kDecodeMaxPackedRows)
+    return "flash_decode packs the query heads of a GQA group into one tile: "
+           "(Hq / Hkv) x N = " +
+           std::to_string(p.groupSize() * p.queryLen) + " rows exceed " +
+           std::to_string(kDecodeMaxPackedRows) +
+           " (longer queries fill the GPU with flash2 and flash3's query tiles)";
+  if (algorithm == Algorithm::Flash2 || splitsKeys(algorithm)) {
     // The emitted kernel's shared tiles are D (Dv) columns wide, unpadded:
     // their swizzle needs a power-of-two count of 16-byte chunks per row and
     // the MMAs whole 16-column steps (codegen/device/smem_tile.cuh, mma.cuh).
     for (int64_t d : {p.headDim, p.valueDim})
       if (!isPowerOfTwo(d) || d < kMinHeadDim)
-        return "flash2's kernels take head dims " +
+        return std::string(algorithmName(algorithm)) + "'s kernels take head dims " +
                supportedHeadDims(kMinHeadDim) + " (D = " +
                std::to_string(p.headDim) + ", Dv = " +
                std::to_string(p.valueDim) +
@@ -235,7 +242,8 @@ std::string flashgen::schedule::attentionPrecondition(const AttentionProblem &p,
     int64_t widest = std::max(paddedTileColumns(p.headDim),
                               paddedTileColumns(p.valueDim));
     if (widest > kMaxTileColumns)
-      return "flash2 keeps whole rows of Q, K and V in shared tiles of at most " +
+      return std::string(algorithmName(algorithm)) +
+             " keeps whole rows of Q, K and V in shared tiles of at most " +
              std::to_string(kMaxTileColumns) + " 16-bit columns; D = " +
              std::to_string(p.headDim) + ", Dv = " + std::to_string(p.valueDim) +
              " needs flash2_dsplit (the small-cache schedule)";
@@ -362,7 +370,12 @@ Result<ScheduleSpace> flashgen::schedule::attentionSpace(
   const int64_t dPad = paddedTileColumns(p.headDim);
   const int64_t dvPad = paddedTileColumns(p.valueDim);
 
-  s.dims.push_back({"tile_q", tileChoices(p.queryLen), {}});
+  // flash_decode's tiles hold packed rows: G query heads x N tokens.
+  s.dims.push_back({"tile_q",
+                    tileChoices(splitsKeys(algorithm)
+                                    ? p.groupSize() * p.queryLen
+                                    : p.queryLen),
+                    {}});
   s.dims.push_back({"tile_kv", tileChoices(p.keyLen), {}});
   const size_t tq = 0, tkv = 1;
   size_t td = 0, tdv = 0;

@@ -85,10 +85,11 @@ flashgen::schedule::checkAttentionSchedule(const AttentionProblem &p,
                 n(16 * s.warps));
   r.require(s.tileKv >= 16 && s.tileKv % 16 == 0,
             "tile_kv = " + n(s.tileKv) + " must be a multiple of 16");
-  if (s.algorithm == Algorithm::Flash2) {
+  if (s.algorithm == Algorithm::Flash2 || splitsKeys(s.algorithm)) {
     r.require(s.tileD == paddedTileColumns(p.headDim) &&
                   s.tileDv == paddedTileColumns(p.valueDim),
-              "flash2 tiles whole rows: tile_d = " + n(s.tileD) +
+              std::string(algorithmName(s.algorithm)) +
+                  " tiles whole rows: tile_d = " + n(s.tileD) +
                   ", tile_dv = " + n(s.tileDv) + " must be " +
                   n(paddedTileColumns(p.headDim)) + ", " +
                   n(paddedTileColumns(p.valueDim)));

@@ -28,6 +28,8 @@ const char *flashgen::schedule::algorithmName(Algorithm a) {
     return "flash3_grad_deterministic";
   case Algorithm::Flash3DSplit:
     return "flash3_dsplit";
+  case Algorithm::FlashDecode:
+    return "flash_decode";
   }
   return "?";
 }
@@ -74,9 +76,14 @@ bool flashgen::schedule::splitsHeadDim(Algorithm a) {
   return a == Algorithm::Flash2DSplit || a == Algorithm::Flash3DSplit;
 }
 
+bool flashgen::schedule::splitsKeys(Algorithm a) {
+  return a == Algorithm::FlashDecode;
+}
+
 bool flashgen::schedule::isAttentionAlgorithm(Algorithm a) {
   return a == Algorithm::Flash2 || a == Algorithm::Flash2DSplit ||
-         a == Algorithm::Flash3 || a == Algorithm::Flash3DSplit;
+         a == Algorithm::Flash3 || a == Algorithm::Flash3DSplit ||
+         a == Algorithm::FlashDecode;
 }
 
 std::string Schedule::str() const {

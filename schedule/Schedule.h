@@ -58,6 +58,12 @@ enum class Algorithm {
   /// rows of S (accumulated over the head-dim chunks by wgmma from shared
   /// memory) and of its CTA's value slice of O (P from registers).
   Flash3DSplit,
+  /// Attention with few query rows (decoding, speculative verification):
+  /// the query heads of a GQA group are packed into one tile's rows (row r
+  /// is token r / G of query head kv_head G + r % G), the keys are split
+  /// over CTAs at run time (schedule/DecodeSplit.h) and a second kernel
+  /// merges the splits by log-sum-exp. mma.sync, flash2's tiles.
+  FlashDecode,
 };
 
 /// Every family, for loops over them.
@@ -65,7 +71,8 @@ constexpr Algorithm kAllAlgorithms[] = {
     Algorithm::Flash2, Algorithm::Flash2DSplit, Algorithm::Flash3,
     Algorithm::ChunkFused, Algorithm::ChunkTwoPass, Algorithm::Flash2Grad,
     Algorithm::Flash2GradDeterministic, Algorithm::Flash3Grad,
-    Algorithm::Flash3GradDeterministic, Algorithm::Flash3DSplit};
+    Algorithm::Flash3GradDeterministic, Algorithm::Flash3DSplit,
+    Algorithm::FlashDecode};
 
 /// The family's name in #flash.schedule and the bundle manifest
 /// ("flash2", "flash3", ...).
@@ -84,6 +91,9 @@ bool usesWgmma(Algorithm a);
 /// The small-cache attention schedules (Flash2DSplit, Flash3DSplit): Q and
 /// K in head-dim chunks, one value slice of O per CTA.
 bool splitsHeadDim(Algorithm a);
+/// FlashDecode: packed GQA rows, keys split over CTAs and merged by a
+/// second kernel.
+bool splitsKeys(Algorithm a);
 /// A gradient schedule without float atomics (dQ by its own kernel).
 bool isDeterministicGradAlgorithm(Algorithm a);
 /// The names of the families `keep` selects (every family when null), in

@@ -141,9 +141,14 @@ flashgen::schedule::defaultAttentionAlgorithms(const AttentionProblem &p,
   }
   // Where flash3's kernel applies (wgmma, 16-bit, D = Dv in 64 .. 256) it
   // competes with flash2 on modeled time.
+  // Few query rows (decoding): the packed, key-split kernel competes too.
+  std::vector<Algorithm> families;
+  if (attentionPrecondition(p, t, Algorithm::FlashDecode).empty())
+    families.push_back(Algorithm::FlashDecode);
   if (attentionPrecondition(p, t, Algorithm::Flash3).empty())
-    return {Algorithm::Flash3, Algorithm::Flash2};
-  return {Algorithm::Flash2};
+    families.push_back(Algorithm::Flash3);
+  families.push_back(Algorithm::Flash2);
+  return families;
 }
 
 Result<ScheduleResult>

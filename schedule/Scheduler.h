@@ -62,7 +62,9 @@ struct ScheduleResult {
 /// (flash3_dsplit and flash2_dsplit ranked together where wgmma applies,
 /// else flash2_dsplit); else
 /// flash3 and flash2 where flash3's kernel applies (sm_90a, 16-bit, D = Dv
-/// a multiple of 64 up to 256), ranked together; else flash2.
+/// a multiple of 64 up to 256), ranked together; else flash2. With few
+/// query rows (G N <= kDecodeMaxPackedRows, DecodeSplit.h) flash_decode is
+/// ranked beside them.
 std::vector<Algorithm> defaultAttentionAlgorithms(const AttentionProblem &p,
                                                   const Target &t);
 /// The first of those.

@@ -6,8 +6,8 @@
 #   scripts/device-run.sh CARRY_DIR   (with CARRY_DIR/gpu-cases, CARRY_DIR/bench-bundles,
 #                                      CARRY_DIR/bench-bundles-backward)
 # SKIP_ATTENTION_BENCH, SKIP_BACKWARD_BENCH, SKIP_EXTRAS_BENCH,
-# SKIP_LINEAR_BENCH, SKIP_TRAFFIC, SKIP_TUNE, SKIP_SANITIZER and
-# SKIP_RUN_EXAMPLE (=1) skip their steps.
+# SKIP_DECODE_BENCH, SKIP_LINEAR_BENCH, SKIP_TRAFFIC, SKIP_TUNE, SKIP_SANITIZER
+# and SKIP_RUN_EXAMPLE (=1) skip their steps.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 carry=${1:?usage: scripts/device-run.sh CARRY_DIR}
@@ -114,6 +114,19 @@ if [ -d "$carry/bench-extras" ] && [ -z "${SKIP_EXTRAS_BENCH:-}" ]; then
   echo "== attention with extras against FlexAttention"
   PYTHONUNBUFFERED=1 python3 bench/attention/bench_extras.py \
     --bundles "$carry/bench-extras" --out "$out" 2>&1 | tee "$out/bench-extras.log" | tail -12
+fi
+# Decode (examples/decode_gqa.mlir: N new tokens over M cached keys, GQA 32/8,
+# d=128) against SDPA's cuDNN and FA2 backends and FlexAttention, beside the
+# copy bandwidth measured in the same run (bench/attention/bench_decode.py), on
+# the bundle of CARRY_DIR/bench-decode (bench/prepare-bench.sh writes it):
+# attention-decode-results.json and bench-decode.log. SKIP_DECODE_BENCH=1
+# skips it; DECODE_BENCH_FLAGS adds flags (--quick, --no-flex, ...).
+if [ -d "$carry/bench-decode" ] && [ -z "${SKIP_DECODE_BENCH:-}" ]; then
+  echo "== decode attention against cuDNN, FA2 and Flex"
+  # shellcheck disable=SC2086
+  PYTHONUNBUFFERED=1 python3 bench/attention/bench_decode.py \
+    --bundles "$carry/bench-decode" --out "$out" ${DECODE_BENCH_FLAGS:-} 2>&1 |
+    tee "$out/bench-decode.log" | tail -40
 fi
 # Forward+backward against cuDNN, FA2 and Flex (bench/attention/bench_backward.py)
 # on the bundles `FLASHGEN_BACKWARD=1 bench/prepare-bench.sh CARRY_DIR/bench-bundles-backward`

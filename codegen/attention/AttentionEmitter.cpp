@@ -99,6 +99,15 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
                            std::to_string(load.getRows());
         std::string source = tileSource(tensor, load.getBatch(), load.getHead(),
                                         load.getRowTile(), load.getRows());
+        if (std::optional<int64_t> group = load.getGroup()) {
+          // flash_decode: packed rows from the kv head's first query head.
+          line() << "fg::decode::load_packed_async<kThreads, " << *group << ">(" << tile << ", "
+                 << tensor << " + (long long)(" << name(load.getBatch()) << ") * " << tensor
+                 << "_s0 + (long long)(" << name(load.getHead()) << ") * " << *group << " * "
+                 << tensor << "_s1, " << tensor << "_s1, " << tensor << "_s2, " << row0 << ", "
+                 << name(load.getExtent()) << " - " << row0 << ");\n";
+          return success();
+        }
         if (load.getColTile())
           source += " + (long long)(" + name(load.getColTile()) + ") * " +
                     std::to_string(*load.getCols());
@@ -231,6 +240,34 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
                << "), sm, kSoftmaxScale);\n";
         return success();
       })
+      .Case<SplitStoreOp>([&](SplitStoreOp store) {
+        // Other threads' Q copies may still land in rows this CTA never
+        // synced after (a split with no key tile).
+        line() << "fg::cta::wait<0>();\n";
+        line() << "fg::cta::sync();\n";
+        line() << "fg::warp::finalize(sm, acc_o);\n";
+        std::string g = std::to_string(store.getGroup());
+        std::string row0 = "(" + name(store.getRowTile()) + ") * kTileQ + wrow0";
+        std::string rows = name(store.getExtent()) + " - (" + row0 + ")";
+        auto firstHead = [&](StringRef tensor) {
+          return (tensor + " + (long long)(" + name(store.getBatch()) + ") * " + tensor +
+                  "_s0 + (long long)(" + name(store.getHead()) + ") * " + g + " * " + tensor +
+                  "_s1")
+              .str();
+        };
+        line() << "if (" << name(store.getSplits()) << " == 1) {  // the rows are the result\n";
+        line() << "  fg::decode::store_packed_rows<" << g << ">(" << firstHead("o")
+               << ", o_s1, o_s2, " << row0 << ", " << rows << ", acc_o);\n";
+        line() << "  if (lse != nullptr)\n";
+        line() << "    fg::decode::store_packed_lse<" << g << ">(" << firstHead("lse")
+               << ", lse_s1, lse_s2, " << row0 << ", " << rows << ", sm, kSoftmaxScale);\n";
+        line() << "} else {  // this split's partial rows, merged by the next launch\n";
+        std::string prow = "(long long)(" + name(store.getPartialRow()) + " + wrow0)";
+        line() << "  fg::decode::store_partial_rows(o_split + " << prow << " * o_split_s0, lse_split + "
+               << prow << " * lse_split_s0, " << rows << ", acc_o, sm, kSoftmaxScale);\n";
+        line() << "}\n";
+        return success();
+      })
       .Default([&](Operation *other) { return printPipelineOp(other); });
 }
 
@@ -272,6 +309,17 @@ std::string AttentionKernelPrinter::signature() {
   for (int d = 0; d < 3; ++d)
     sep() << "long long lse_s" << d;
   result.arguments.push_back({KernelArgument::Kind::Tensor, "lse"});
+  if (decode) {
+    // The key splits' partial rows [rows, Dv] and their log-sum-exp [rows]
+    // (scratch, f32), which the merge kernel reads.
+    sep() << "float* __restrict__ o_split";
+    sep() << "long long o_split_s0";
+    sep() << "long long o_split_s1";
+    result.arguments.push_back({KernelArgument::Kind::Scratch, "o_split"});
+    sep() << "float* __restrict__ lse_split";
+    sep() << "long long lse_split_s0";
+    result.arguments.push_back({KernelArgument::Kind::Scratch, "lse_split"});
+  }
   printExtraParameters(sep);
   // Every distinct dynamic-size name, in dims order (batch, queries, keys).
   std::vector<std::string> dims;
@@ -284,6 +332,7 @@ std::string AttentionKernelPrinter::signature() {
     sep() << "int dim_" << dim;
     result.arguments.push_back({KernelArgument::Kind::Symbol, dim});
   }
+  printLaunchValueParameters(sep);
   return text;
 }
 
@@ -464,6 +513,7 @@ FailureOr<EmittedKernel> AttentionKernelPrinter::print() {
                                  "needs at least 2";
   flash3 = s.getAlgorithm() == Algorithm::flash3;
   dsplit = splitsHeadDim(s.getAlgorithm());
+  decode = splitsKeys(s.getAlgorithm());
   wgmma = usesWgmma(s.getAlgorithm());
   auto splits = kernel.getBody().front().getOps<WarpSpecializeOp>();
   if (!splits.empty())

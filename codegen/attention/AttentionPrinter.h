@@ -35,6 +35,8 @@ private:
   /// whose Q and K tiles are rings of head-dim chunks and whose O is one
   /// value slice.
   bool dsplit = false;
+  /// flash_decode: packed query rows, key splits (flash.split_store).
+  bool decode = false;
   /// The kernel's products are warpgroup MMAs (flash3, flash3_dsplit):
   /// wgmma's swizzled tiles, copies and epilogue.
   bool wgmma = false;

@@ -178,6 +178,9 @@ std::string copiesText(ScheduleAttr s) {
   case Algorithm::flash2:
   case Algorithm::flash2_dsplit:
     return "cp.async by every thread (mma.sync kernels run on sm_80 too)";
+  case Algorithm::flash_decode:
+    return "cp.async by every thread; the query heads of a GQA group share "
+           "one tile's rows, so K and V are read once per group";
   case Algorithm::flash3_dsplit:
     return "cp.async by every thread into wgmma's swizzled tiles (Q and K "
            "chunks through the ring, V slices double buffered)";

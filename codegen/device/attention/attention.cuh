@@ -5,6 +5,7 @@
 //   softmax.cuh    online softmax state, update, finalize
 //   epilogue.cuh   output stores with row bounds
 //   backward.cuh   the gradient kernels' row statistics and score gradients
+//   decode.cuh     flash_decode: packed GQA rows, split partial rows, merge
 //   wgmma_pipe.cuh sm_90a only: producer / consumer warpgroups through
 //                  mbarriers, ping-pong turns (warp-specialized flash3)
 //
@@ -16,5 +17,6 @@
 #include "flashgen/device/attention/epilogue.cuh"
 #include "flashgen/device/attention/backward.cuh"
 #include "flashgen/device/attention/wgmma_pipe.cuh"
+#include "flashgen/device/attention/decode.cuh"
 
 #endif  // FLASHGEN_DEVICE_ATTENTION_CUH

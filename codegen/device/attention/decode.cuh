@@ -1,0 +1,156 @@
+//===- decode.cuh - flashgen device library: flash_decode's packed rows ---===//
+//
+// flash_decode packs the G query heads of a kv head into one tile's rows:
+// packed row r is token r / G of query head r % G, counted from the group's
+// first head, so one K/V stream serves the whole group. These are its
+// copies and stores for that row order, the split kernel's f32 partial
+// rows, and the merge of the key splits by log-sum-exp
+// (passes/LowerAttentionDecode.cpp, flash.split_store / flash.split_merge).
+//
+//===----------------------------------------------------------------------===//
+#ifndef FLASHGEN_DEVICE_DECODE_CUH
+#define FLASHGEN_DEVICE_DECODE_CUH
+
+#include "flashgen/device/attention/softmax.cuh"
+#include "flashgen/device/memory/smem_tile.cuh"
+
+namespace fg {
+namespace decode {
+
+/// Elements from the group's first head to packed row r of a [.., H, N, D]
+/// tensor with head stride hs and row stride rs.
+template <int G> FG_DEVICE i64 packed_offset(int r, i64 hs, i64 rs) {
+  return i64(r % G) * hs + i64(r / G) * rs;
+}
+
+/// Async copy of packed rows [row0, row0 + ROWS) of src (the group's first
+/// head) into dst; rows at or past rows_valid (a count from row0) become
+/// zeros. Every thread of the CTA calls it.
+template <int NTHREADS, int G, class T, int ROWS, int COLS>
+FG_DEVICE void load_packed_async(const smem_tile<T, ROWS, COLS>& dst, const T* src, i64 hs, i64 rs,
+                                 int row0, int rows_valid) {
+  using Tile = smem_tile<T, ROWS, COLS>;
+  constexpr int kTotal = ROWS * Tile::kChunks;
+  static_assert(kTotal % NTHREADS == 0, "load_packed_async: tile chunks must divide among the threads");
+  const int tid = ptx::thread_id();
+  FG_UNROLL
+  for (int i = 0; i < kTotal / NTHREADS; ++i) {
+    const int idx = tid + i * NTHREADS;
+    const int r = idx / Tile::kChunks, c = idx % Tile::kChunks;
+    const bool ok = r < rows_valid;
+    const T* g = ok ? src + packed_offset<G>(row0 + r, hs, rs) + c * Tile::kChunkElems : src;
+    ptx::cp_async_16(dst.chunk_addr(r, c), g, ok);
+  }
+}
+
+/// This warp's finalized rows (packed rows row0 + r, r < rows_valid) to dst,
+/// as T: 4-byte stores from registers (a decode tile has few rows).
+template <int G, class T, int R, int C>
+FG_DEVICE void store_packed_rows(T* dst, i64 hs, i64 rs, int row0, int rows_valid, const acc_tile<R, C>& acc) {
+  const int lane = ptx::lane_id();
+  FG_UNROLL
+  for (int m = 0; m < acc_tile<R, C>::kMT; ++m)
+    FG_UNROLL
+    for (int h = 0; h < 2; ++h) {
+      const int r = m * 16 + (lane >> 2) + 8 * h;
+      if (r < rows_valid) {
+        T* row = dst + packed_offset<G>(row0 + r, hs, rs);
+        FG_UNROLL
+        for (int n = 0; n < acc_tile<R, C>::kNT; ++n)
+          ptx::st_global_b32(row + n * 8 + ((lane & 3) << 1),
+                             pack2<T>(acc.v[m][n][2 * h], acc.v[m][n][2 * h + 1]));
+      }
+    }
+}
+
+/// The rows' natural-log log-sum-exp (after finalize) to dst at the packed
+/// rows' places (head stride hs, row stride rs); one lane per quad writes.
+template <int G, int R>
+FG_DEVICE void store_packed_lse(float* dst, i64 hs, i64 rs, int row0, int rows_valid, const softmax_state<R>& st,
+                                float c) {
+  row_vec<R> v;
+  warp::lse(v, st, c);
+  const int lane = ptx::lane_id();
+  if ((lane & 3) != 0) return;
+  FG_UNROLL
+  for (int m = 0; m < R / 16; ++m)
+    FG_UNROLL
+    for (int h = 0; h < 2; ++h) {
+      const int r = m * 16 + (lane >> 2) + 8 * h;
+      if (r < rows_valid) dst[packed_offset<G>(row0 + r, hs, rs)] = v.v[m][h];
+    }
+}
+
+/// A split's finalized rows as f32 to rows r < rows_valid of dst (row-major,
+/// C floats a row), and their log-sum-exp to lse[r].
+template <int R, int C>
+FG_DEVICE void store_partial_rows(float* dst, float* lse_dst, int rows_valid, const acc_tile<R, C>& acc,
+                                  const softmax_state<R>& st, float c) {
+  const int lane = ptx::lane_id();
+  row_vec<R> v;
+  warp::lse(v, st, c);
+  FG_UNROLL
+  for (int m = 0; m < acc_tile<R, C>::kMT; ++m)
+    FG_UNROLL
+    for (int h = 0; h < 2; ++h) {
+      const int r = m * 16 + (lane >> 2) + 8 * h;
+      if (r < rows_valid) {
+        float* row = dst + i64(r) * C;
+        FG_UNROLL
+        for (int n = 0; n < acc_tile<R, C>::kNT; ++n) {
+          float* dst2 = row + n * 8 + ((lane & 3) << 1);
+          dst2[0] = acc.v[m][n][2 * h];
+          dst2[1] = acc.v[m][n][2 * h + 1];
+        }
+        if ((lane & 3) == 0) lse_dst[r] = v.v[m][h];
+      }
+    }
+}
+
+/// The merge of `splits` partial rows (split s of row r at part[(r + s *
+/// split_rows) * DV], its log-sum-exp at part_lse[r + s * split_rows]) for
+/// packed rows row0 + r, r < rows_valid: lse = log sum exp(lse_s), o = sum
+/// exp(lse_s - lse) o_s, written as T to o (and lse when not null) at the
+/// packed places. A row no split saw (every lse_s = -inf) gets o = 0 and
+/// lse = -inf. Each warp takes rows in turn, each lane DV / 32 columns.
+template <int NTHREADS, int G, int DV, class T>
+FG_DEVICE void merge_splits(T* o, i64 o_hs, i64 o_rs, float* lse, i64 lse_hs, i64 lse_rs, const float* part,
+                            const float* part_lse, i64 split_rows, int splits, int row0, int rows_valid) {
+  static_assert(DV % 64 == 0 || DV == 32, "merge_splits: 32, or a multiple of 64, value columns");
+  constexpr int kWarps = NTHREADS / 32;
+  constexpr int kPerLane = DV / 32;  // even for DV >= 64: pairs of columns
+  const int lane = ptx::lane_id(), warp_id = ptx::thread_id() / 32;
+  for (int r = warp_id; r < rows_valid; r += kWarps) {
+    float mx = neg_inf();
+    for (int s = 0; s < splits; ++s) mx = fmaxf(mx, part_lse[r + s * split_rows]);
+    float acc[kPerLane];
+    FG_UNROLL
+    for (int k = 0; k < kPerLane; ++k) acc[k] = 0.0f;
+    float total = 0.0f;
+    if (mx != neg_inf()) {
+      for (int s = 0; s < splits; ++s) {
+        const i64 row = r + s * split_rows;
+        const float w = exp_fast(part_lse[row] - mx);
+        total += w;
+        const float* src = part + row * DV + lane * kPerLane;
+        FG_UNROLL
+        for (int k = 0; k < kPerLane; ++k) acc[k] += w * src[k];
+      }
+    }
+    const float inv = total > 0.0f ? 1.0f / total : 0.0f;
+    T* dst = o + packed_offset<G>(row0 + r, o_hs, o_rs) + lane * kPerLane;
+    if constexpr (kPerLane % 2 == 0) {
+      FG_UNROLL
+      for (int k = 0; k < kPerLane; k += 2) ptx::st_global_b32(dst + k, pack2<T>(acc[k] * inv, acc[k + 1] * inv));
+    } else {
+      dst[0] = T(acc[0] * inv);
+    }
+    if (lse != nullptr && lane == 0)
+      lse[packed_offset<G>(row0 + r, lse_hs, lse_rs)] = total > 0.0f ? mx + logf(total) : neg_inf();
+  }
+}
+
+}  // namespace decode
+}  // namespace fg
+
+#endif  // FLASHGEN_DEVICE_DECODE_CUH

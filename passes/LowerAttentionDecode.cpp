@@ -1,0 +1,188 @@
+//===- LowerAttentionDecode.cpp - flash_decode kernels --------------------===//
+//
+// The flash_decode builder of flash-lower-kernels: for one schedule of a
+// flash.attention with few query rows, two kernels launched in order.
+//
+//   <name>       family attention: one CTA per (key split, packed query
+//                tile, kv head, batch). Its query tile holds the G query
+//                heads of the kv head for tile_q / G tokens (row r: token
+//                r / G of query head kv_head G + r % G), so K and V are
+//                read once per group; its key tiles are the split's share
+//                of the range the mask leaves the tile's tokens; the loop is
+//                flash2's ring (buildKeyValueStep) and the score map
+//                decodes each row's head and token (ScoreMapSource::
+//                packedGroup). flash.split_store writes the rows, or with
+//                several splits the split's f32 partial rows.
+//   <name>_merge family attention_combine: one CTA per (packed query tile,
+//                kv head, batch) merges the splits by log-sum-exp.
+//
+// The split count is a launch value (flash.launch_value) computed by
+// schedule/DecodeSplit.h's rule, which the cost model prices too.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/LowerAttention.h"
+
+#include "passes/IndexBuilder.h"
+#include "passes/OpProblems.h"
+
+#include "dialect/ScheduleConversion.h"
+#include "schedule/DecodeSplit.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+using namespace mlir::flash;
+namespace sched = flashgen::schedule;
+
+namespace {
+
+/// The sizes both kernels read: the split count, the packed rows, the
+/// scratch rows of one split.
+struct DecodeSizes {
+  Value splits, packedRows, splitRows, batchLen, queryLen, keyLen;
+};
+
+std::string str(int64_t v) { return std::to_string(v); }
+
+/// Scratch row of packed row tile*tile_q of split `split`:
+/// ((split B + b) Hkv + kv_head) P + tile tile_q, with P = query tiles x
+/// tile_q the padded packed rows of one (batch, kv head).
+Value partialRow(IndexBuilder &ib, const DecodeSizes &z, Value split,
+                 Value batch, Value kvHead, Value tile, int64_t kvHeads,
+                 Value paddedRows, int64_t tileQ) {
+  Value slab = ib.add(ib.mul(ib.add(ib.mul(split, z.batchLen), batch),
+                             ib.c(kvHeads)),
+                      kvHead);
+  return ib.add(ib.mul(slab, paddedRows), ib.mul(tile, ib.c(tileQ)));
+}
+
+} // namespace
+
+void mlir::flash::buildDecodeKernels(OpBuilder &b,
+                                     const AttentionKernelPlan &plan,
+                                     const sched::Target &target,
+                                     StringRef name, int64_t variant,
+                                     SmallVectorImpl<KernelOp> &kernels) {
+  AttentionOp op = plan.op;
+  Location loc = op.getLoc();
+  ScheduleAttr s = plan.schedule;
+  const int64_t tileQ = s.getTileQ(), tileKv = s.getTileKv();
+  const int64_t group = plan.queryHeads / plan.keyHeads;
+  const std::string batchDim = op.getBatchDimName(),
+                    queryDim = op.getQueryDimName(), keyDim = op.getKeyDimName();
+  sched::DecodeSplitRule rule = sched::decodeSplitRule(
+      attentionKernelProblem(op), target, toLibrary(s));
+  const std::string splitsExpr =
+      sched::decodeSplitsExpr(rule, batchDim, queryDim, keyDim);
+  const std::string tilesExpr =
+      "cdiv(" + str(group) + "*" + queryDim + "," + str(tileQ) + ")";
+  Type index = b.getIndexType();
+
+  // Sizes, in the kernel being built.
+  auto sizes = [&](IndexBuilder &ib) {
+    DecodeSizes z;
+    z.batchLen = DimOp::create(b, loc, index, b.getStringAttr(batchDim));
+    z.queryLen = DimOp::create(b, loc, index, b.getStringAttr(queryDim));
+    z.keyLen = DimOp::create(b, loc, index, b.getStringAttr(keyDim));
+    z.splits = LaunchValueOp::create(b, loc, index, b.getStringAttr("kv_splits"),
+                                     b.getStringAttr(splitsExpr));
+    z.packedRows = ib.mul(z.queryLen, ib.c(group));
+    return z;
+  };
+  auto paddedRowsOf = [&](IndexBuilder &ib, const DecodeSizes &z) {
+    return ib.mul(ib.ceilDiv(z.packedRows, ib.c(tileQ)), ib.c(tileQ));
+  };
+
+  // The split kernel.
+  {
+    auto kernel = KernelOp::create(b, loc, name, KernelFamily::attention, s,
+                                   attentionProblemAttr(b, plan, plan.opName, variant));
+    Block *body = b.createBlock(&kernel.getBody());
+    b.setInsertionPointToStart(body);
+    IndexBuilder ib{b, loc};
+    auto grid = GridMapOp::create(
+        b, loc, TypeRange{index, index, index},
+        b.getStrArrayAttr({"split_tile", "kv_head", "batch"}),
+        b.getStrArrayAttr({splitsExpr + "*" + tilesExpr,
+                           str(plan.keyHeads), batchDim}));
+    Value kvHead = grid.getIds()[1], batch = grid.getIds()[2];
+    DecodeSizes z = sizes(ib);
+    Value tile = arith::DivUIOp::create(b, loc, grid.getIds()[0], z.splits);
+    Value split = arith::RemUIOp::create(b, loc, grid.getIds()[0], z.splits);
+    Value offset = ib.sub(z.keyLen, z.queryLen);
+
+    // The tile's tokens: from row tile*tile_q's on, at most `span` of them
+    // (exact when tile_q and G divide one another, one more otherwise; a
+    // longer span only makes the range the mask leaves wider).
+    int64_t span = tileQ % group == 0 || group % tileQ == 0
+                       ? std::max<int64_t>(1, tileQ / group)
+                       : tileQ / group + 2;
+    Value firstToken =
+        arith::DivUIOp::create(b, loc, ib.mul(tile, ib.c(tileQ)), ib.c(group));
+    // A mask_mod may depend on the head, which differs between a tile's
+    // rows: no key bound is taken from it (every tile is masked).
+    TileRange keys = keyTilesOfQueryTile(
+        b, loc, plan.mask, plan.window, op.hasMaskMod(), firstToken, span,
+        tileKv, z.queryLen, z.keyLen, offset);
+    // This split's share: ceil((hi - lo) / splits) tiles from lo + split x
+    // that share; the unmasked part clamped into it.
+    Value share = ib.ceilDiv(ib.sub(keys.hi, keys.lo), z.splits);
+    TileRange mine;
+    mine.lo = ib.min(ib.add(keys.lo, ib.mul(split, share)), keys.hi);
+    mine.hi = ib.min(ib.add(mine.lo, share), keys.hi);
+    mine.fullLo = ib.clamp(keys.fullLo, mine.lo, mine.hi);
+    mine.fullHi = ib.clamp(keys.fullHi, mine.fullLo, mine.hi);
+
+    Operation *queryLoad = TileLoadOp::create(
+        b, loc, TensorRole::q, batch, kvHead, tile, z.packedRows, tileQ,
+        ib.c(0), /*async=*/true, /*col_tile=*/Value(), /*cols=*/IntegerAttr(),
+        b.getI64IntegerAttr(group));
+    OutputInitOp::create(b, loc);
+    buildKeyValuePrologue(b, loc, batch, kvHead, mine.lo, mine.hi, z.keyLen,
+                          tileKv, s.getStages());
+    ScoreMapSource source = plan.scoreMapSource();
+    source.packedGroup = group;
+    buildKeyTileLoops(b, loc, mine, [&](Value j, bool masked) {
+      Value stage = buildKeyValueStep(b, loc, j, mine.lo, mine.hi, batch, kvHead,
+                                      z.keyLen, tileKv, s.getStages());
+      TileMmaOp::create(b, loc, TileProduct::qk, stage);
+      buildScoreMap(b, loc, source, batch, kvHead, tile, j, z.keyLen,
+                    z.queryLen, offset, masked, queryLoad);
+      SoftmaxUpdateOp::create(b, loc, masked);
+      TileMmaOp::create(b, loc, TileProduct::pv, stage);
+    });
+    Value row = partialRow(ib, z, split, batch, kvHead, tile, plan.keyHeads,
+                           paddedRowsOf(ib, z), tileQ);
+    SplitStoreOp::create(b, loc, batch, kvHead, tile, z.packedRows, z.splits,
+                         row, group);
+    b.setInsertionPointAfter(kernel);
+    kernels.push_back(kernel);
+  }
+
+  // The merge kernel.
+  {
+    auto kernel = KernelOp::create(b, loc, (name + "_merge").str(),
+                                   KernelFamily::attention_combine, s,
+                                   attentionProblemAttr(b, plan, plan.opName, variant));
+    Block *body = b.createBlock(&kernel.getBody());
+    b.setInsertionPointToStart(body);
+    IndexBuilder ib{b, loc};
+    auto grid = GridMapOp::create(
+        b, loc, TypeRange{index, index, index},
+        b.getStrArrayAttr({"query_tile", "kv_head", "batch"}),
+        b.getStrArrayAttr({tilesExpr, str(plan.keyHeads), batchDim}));
+    Value tile = grid.getIds()[0], kvHead = grid.getIds()[1],
+          batch = grid.getIds()[2];
+    DecodeSizes z = sizes(ib);
+    Value padded = paddedRowsOf(ib, z);
+    Value row = partialRow(ib, z, ib.c(0), batch, kvHead, tile, plan.keyHeads,
+                           padded, tileQ);
+    Value splitRows = ib.mul(ib.mul(z.batchLen, ib.c(plan.keyHeads)), padded);
+    SplitMergeOp::create(b, loc, batch, kvHead, tile, z.packedRows, z.splits,
+                         row, splitRows, group);
+    b.setInsertionPointAfter(kernel);
+    kernels.push_back(kernel);
+  }
+}

@@ -1,0 +1,126 @@
+//===- DecodeCost.cpp - cost model of flash_decode ------------------------===//
+//
+// Per (batch, kv head, packed query tile) the split kernel reads the query
+// rows, the K/V rows of its key range (once for all G query heads of the
+// group: the point of packing) and, with more than one split, writes its
+// split's normalised rows and log-sum-exp in f32; the merge kernel reads
+// them back and writes o (and lse). FLOPs, SFU and FP32 work are flash2's
+// per computed tile pair; the tile's padding rows (tile_q above G N) are
+// computed too. Time: the roofline of each launch (Roofline.h), so too
+// few CTAs show as lost parallelism and too many splits as partial-row
+// traffic and a longer merge.
+//
+//===----------------------------------------------------------------------===//
+
+#include "schedule/DecodeSplit.h"
+
+#include "schedule/AttentionCost.h"
+#include "schedule/Units.h"
+#include "schedule/Visibility.h"
+
+#include <algorithm>
+
+using namespace flashgen::schedule;
+
+namespace {
+
+/// exp2 per score, FP32 work per score, per masked score: flash2's
+/// (AttentionCost.cpp).
+constexpr double kSfuPerScore = 1;
+constexpr double kAluPerScore = 4;
+constexpr double kMaskAluPerScore = 2;
+/// The merge reads every split's row: a max, an exp2 and an FMA per value.
+constexpr double kMergeAluPerValue = 3;
+/// How long a key tile's copy takes to land under load (HBM latency plus
+/// queueing). An estimate, not yet fitted: decode streams K and V once, so
+/// the time is the HBM's unless too few bytes are in flight to cover this
+/// latency (Little's law), which is what small tiles and shallow rings do.
+constexpr double kCopyLatencySeconds = 1.0e-6;
+
+} // namespace
+
+Evaluation flashgen::schedule::evaluateDecode(const AttentionProblem &p,
+                                              const Target &t,
+                                              const Schedule &s) {
+  const int64_t e = p.elementBytes, D = p.headDim, Dv = p.valueDim;
+  DecodeSplitRule rule = decodeSplitRule(p, t, s);
+  const int64_t G = rule.group;
+  const int64_t queryTiles = decodeQueryTiles(rule, p.queryLen);
+  const int64_t splits = decodeSplits(rule, p.batch, p.queryLen, p.keyLen);
+  const int64_t groups = p.batch * p.keyHeads;
+
+  // The key tiles of a packed tile: those of its tokens (tile_q / G of them,
+  // at least one), from the mask's tile walk over the tokens.
+  int64_t tokensPerTile = std::max<int64_t>(1, s.tileQ / G);
+  TileVisit visit = visitTiles(p, tokensPerTile, s.tileKv);
+  double perTokenTile = visit.queryTiles
+                            ? static_cast<double>(visit.tilePairs) / visit.queryTiles
+                            : 0;
+  double maskedShare =
+      visit.tilePairs ? static_cast<double>(visit.maskedTilePairs) / visit.tilePairs : 0;
+  double pairs = static_cast<double>(groups) * queryTiles * perTokenTile;
+
+  KernelCost k;
+  k.name = "decode";
+  k.ctas = groups * queryTiles * splits;
+  k.warps = s.warps;
+  k.smemBytes = attentionSmemBytes(p, s);
+  k.registersPerThread = attentionRegisters(p, s);
+  k.pipelined = s.stages >= 2;
+  int64_t rows = p.batch * p.queryHeads * p.queryLen;
+  int64_t kvBytes =
+      static_cast<int64_t>(pairs * s.tileKv) * (D + Dv) * e;
+  int64_t qBytes = rows * D * e * splits;
+  // One split writes o and lse itself; more write f32 partial rows.
+  int64_t partialBytes =
+      splits > 1 ? groups * queryTiles * splits * s.tileQ * (Dv + 1) * 4 : 0;
+  int64_t outBytes = splits > 1 ? partialBytes : rows * Dv * e;
+  k.globalBytes = kvBytes + qBytes + outBytes;
+  k.hbmBytes = kvBytes + rows * D * e + outBytes;
+  int64_t d = paddedTileColumns(D), dv = paddedTileColumns(Dv);
+  double scores = pairs * s.tileQ * s.tileKv;
+  k.flops = 2.0 * scores * (d + dv);
+  k.sfuOps = scores * (kSfuPerScore + (p.hasScoreMod ? p.scoreModSfuOps : 0));
+  k.aluOps = scores * (kAluPerScore + (p.hasScoreMod ? p.scoreModAluOps : 0)) +
+             scores * maskedShare *
+                 (kMaskAluPerScore + (p.hasMaskMod ? p.maskModAluOps : 0));
+  double perPair = s.tileQ * d + (s.warps + 1.0) * s.tileKv * (d + dv);
+  k.smemTraffic = (pairs * perPair +
+                   static_cast<double>(k.ctas) * (s.tileQ * d + 2.0 * s.tileQ * dv)) *
+                  e;
+  k.steps = pairs;
+  // Each step waits for its tile unless the copies issued stages - 1 steps
+  // earlier by the CTAs sharing the SM took longer than the latency to
+  // stream: the shortfall is exposed (Roofline.cpp hides it behind the
+  // other resident CTAs, which the step time already counts here).
+  {
+    int64_t perSm = std::max<int64_t>(
+        1, ctasPerSM(t, k.smemBytes, k.registersPerThread, 32 * s.warps));
+    int64_t concurrent = std::min<int64_t>(perSm, ceilDiv(k.ctas, t.numSMs));
+    double tileBytes = static_cast<double>(s.tileKv) * (D + Dv) * e;
+    double streamSeconds = (s.stages - 1) * concurrent * tileBytes /
+                           (t.hbmBytesPerSecond / t.numSMs);
+    double shortfall = std::max(0.0, kCopyLatencySeconds - streamSeconds);
+    k.exposedCycles = pairs * shortfall * t.smClockHz;
+  }
+
+  Evaluation result;
+  result.kernels.push_back(k);
+
+  // The merge: one CTA per (batch, kv head, packed tile).
+  KernelCost merge;
+  merge.name = "merge";
+  merge.ctas = groups * queryTiles;
+  merge.warps = 4;
+  merge.registersPerThread = 32;
+  merge.pipelined = true;
+  if (splits > 1) {
+    merge.globalBytes = partialBytes + rows * (Dv * e + 4);
+    merge.hbmBytes = merge.globalBytes;
+    merge.aluOps = static_cast<double>(partialBytes) / 4 * kMergeAluPerValue;
+    merge.sfuOps = static_cast<double>(groups) * queryTiles * splits * s.tileQ;
+  }
+  result.kernels.push_back(merge);
+  finishEvaluation(t, result);
+  return result;
+}

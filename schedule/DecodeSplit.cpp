@@ -1,0 +1,52 @@
+//===- DecodeSplit.cpp - how flash_decode splits the keys -----------------===//
+
+#include "schedule/DecodeSplit.h"
+
+#include "schedule/AttentionCost.h"
+#include "schedule/Roofline.h"
+#include "schedule/Units.h"
+
+#include <algorithm>
+
+using namespace flashgen::schedule;
+
+DecodeSplitRule flashgen::schedule::decodeSplitRule(const AttentionProblem &p,
+                                                    const Target &t,
+                                                    const Schedule &s) {
+  DecodeSplitRule r;
+  r.group = std::max<int64_t>(1, p.groupSize());
+  r.kvHeads = p.keyHeads;
+  r.tileQ = s.tileQ;
+  r.tileKv = s.tileKv;
+  int64_t perSm = ctasPerSM(t, attentionSmemBytes(p, s),
+                            attentionRegisters(p, s), 32 * s.warps);
+  r.waveCtas = t.numSMs * std::max<int64_t>(1, perSm);
+  return r;
+}
+
+int64_t flashgen::schedule::decodeQueryTiles(const DecodeSplitRule &r,
+                                             int64_t queryLen) {
+  return ceilDiv(r.group * queryLen, r.tileQ);
+}
+
+int64_t flashgen::schedule::decodeSplits(const DecodeSplitRule &r,
+                                         int64_t batch, int64_t queryLen,
+                                         int64_t keyLen) {
+  int64_t base = batch * r.kvHeads * decodeQueryTiles(r, queryLen);
+  if (base <= 0)
+    return 1;
+  return std::max<int64_t>(1, std::min(ceilDiv(r.waveCtas, base),
+                                       ceilDiv(keyLen, r.minKeysPerSplit())));
+}
+
+std::string flashgen::schedule::decodeSplitsExpr(const DecodeSplitRule &r,
+                                                 const std::string &batch,
+                                                 const std::string &queryLen,
+                                                 const std::string &keyLen) {
+  std::string tiles = "cdiv(" + std::to_string(r.group) + "*" + queryLen +
+                      "," + std::to_string(r.tileQ) + ")";
+  // max(1, ...) keeps an empty batch from dividing by zero.
+  return "max(1,min(cdiv(" + std::to_string(r.waveCtas) + ",max(1," + batch +
+         "*" + std::to_string(r.kvHeads) + "*" + tiles + ")),cdiv(" + keyLen + "," +
+         std::to_string(r.minKeysPerSplit()) + ")))";
+}

@@ -1,0 +1,73 @@
+//===- DecodeSplit.h - how flash_decode splits the keys ---------*- C++ -*-===//
+//
+// flash_decode (schedule/Schedule.h) packs the Hq / Hkv query heads of a
+// GQA group into the rows of one tile: row r is token r / G of query head
+// kv_head G + r % G, so a (batch, kv head) reads its K and V once for all
+// its query heads. Few rows leave too few CTAs to fill the machine, so the
+// key range is split over CTAs; the split count depends on the batch and
+// the lengths, which are launch arguments, so the launch computes it
+// (a manifest expression, docs/bundle-format.md §1.8) by the same rule the
+// cost model prices and the lowering writes: one wave of CTAs, each with at
+// least kDecodeMinTilesPerSplit key tiles.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHGEN_SCHEDULE_DECODESPLIT_H
+#define FLASHGEN_SCHEDULE_DECODESPLIT_H
+
+#include "schedule/Evaluation.h"
+#include "schedule/Problem.h"
+#include "schedule/Schedule.h"
+#include "schedule/Target.h"
+
+#include <cstdint>
+#include <string>
+
+namespace flashgen::schedule {
+
+/// Key tiles a split reads at least: fewer do not fill the copy ring (at
+/// most 4 stages) and spend more on the split's partial rows than they save.
+constexpr int64_t kDecodeMinTilesPerSplit = 4;
+/// flash_decode is for short query lengths: at most this many packed rows
+/// (query heads of a group x query tokens) per (batch, kv head). Longer
+/// ones have enough query tiles to fill the machine (flash2, flash3).
+constexpr int64_t kDecodeMaxPackedRows = 128;
+
+/// What a launch needs to split the keys.
+struct DecodeSplitRule {
+  int64_t group = 1;    ///< G = Hq / Hkv
+  int64_t kvHeads = 1;  ///< Hkv
+  int64_t tileQ = 16;   ///< packed rows per CTA
+  int64_t tileKv = 64;  ///< keys per tile
+  int64_t waveCtas = 1; ///< CTAs that run at once on the whole GPU
+  /// Keys a split reads at least (kDecodeMinTilesPerSplit tiles).
+  int64_t minKeysPerSplit() const { return kDecodeMinTilesPerSplit * tileKv; }
+};
+
+DecodeSplitRule decodeSplitRule(const AttentionProblem &p, const Target &t,
+                                const Schedule &s);
+
+/// Query tiles of one (batch, kv head): ceil(G N / tile_q).
+int64_t decodeQueryTiles(const DecodeSplitRule &r, int64_t queryLen);
+
+/// The split count of a launch:
+///   max(1, min(ceil(waveCtas / (B Hkv tiles)), ceil(M / minKeysPerSplit)))
+int64_t decodeSplits(const DecodeSplitRule &r, int64_t batch,
+                     int64_t queryLen, int64_t keyLen);
+
+/// The same formula as a manifest expression over the size names.
+std::string decodeSplitsExpr(const DecodeSplitRule &r, const std::string &batch,
+                             const std::string &queryLen,
+                             const std::string &keyLen);
+
+/// The model's verdict on a flash_decode schedule (DecodeCost.cpp): the
+/// split kernel (K and V of each (batch, kv head) read once per packed
+/// query tile; the splits' partial rows written in f32 when there is more
+/// than one) and the merge kernel, at the split count decodeSplits gives
+/// for p's sizes.
+Evaluation evaluateDecode(const AttentionProblem &p, const Target &t,
+                          const Schedule &s);
+
+} // namespace flashgen::schedule
+
+#endif // FLASHGEN_SCHEDULE_DECODESPLIT_H
