@@ -24,6 +24,7 @@ compile_flags=${FLASHGEN_COMPILE_FLAGS:-}
 #   '^(d64|kv_cache|mha|gqa48|dit)'          head dims, GQA, KV cache, 29 MiB
 #   '^(d512|mla)'                             the small-cache kernel
 #   '^bwd_'                                   attention gradients
+#   '^decode'                                 flash_decode
 match=${FLASHGEN_GPU_CASES_MATCH:-}
 rm -rf "$out"
 mkdir -p "$out/bundles" "$out/ref"
@@ -34,21 +35,23 @@ add_case() {
   local label=$1 spec=$2 kernel=$3 seed=$4
   shift 4
   if [ -n "$match" ] && ! [[ $label =~ $match ]]; then return 0; fi
-  local dims=()
+  local dims=() plan=() bundle="bundles/$kernel"
   for d in "$@"; do
     case "$d" in
+      # Sizes to plan the bundle for (flashgen compile --dim), e.g. one
+      # query token for the decode kernels; the bundle is named after them.
+      --plan=*) for p in ${d#--plan=}; do plan+=(--dim "$p"); bundle="${bundle}_${p//=/}"; done ;;
       --*) dims+=($d) ;;          # a flashgen-ref flag, e.g. --gate-range=-30,30
       *) dims+=(--dim "$d") ;;
     esac
   done
-  local bundle="bundles/$kernel"
   # SPEC: a file of examples/, or a path (the benchmark's specs).
   local spec_path="examples/$spec"
   case "$spec" in */*) spec_path="$spec" ;; esac
   if [ -n "$specs" ] && [ -f "$specs/$(basename "$spec")" ]; then spec_path="$specs/$(basename "$spec")"; fi
   if [ ! -f "$out/$bundle/manifest.json" ]; then
     # shellcheck disable=SC2086
-    "$bin/flashgen" compile "$spec_path" -o "$out/$bundle" $compile_flags > /dev/null
+    "$bin/flashgen" compile "$spec_path" "${plan[@]}" -o "$out/$bundle" $compile_flags > /dev/null
   fi
   local refdir="ref/$label"
   "$bin/flashgen-ref" "$spec_path" "${dims[@]}" --seed "$seed" -o "$out/$refdir" > /dev/null
@@ -106,6 +109,17 @@ add_case kv_cache_n128_m128   kv_cache_causal.mlir kv_cache_causal 9 B=1 N=128 M
 add_case document_mask_b2_n170 document_mask.mlir  document_mask   40 B=2 N=170
 add_case relative_bias_b1_n200 relative_bias.mlir  relative_bias   41 B=1 N=200
 add_case prefix_rt_b2_n150     prefix_lm_runtime.mlir prefix_lm_runtime 42 B=2 N=150
+# Decoding (flash_decode, planned for one query token: the query heads of a
+# group packed into one tile, the keys split at run time, the splits
+# merged): one token against a ragged cache, a cache of one key,
+# speculative multi-token decoding (causal among the new tokens), and
+# ALiBi under a sliding window reading each packed row's own head.
+plan="--plan=B=8 N=1 M=32768"
+add_case decode_n1_b3_m600    decode_gqa.mlir      decode_gqa      46 B=3 N=1 M=600 "$plan"
+add_case decode_n1_b2_m1      decode_gqa.mlir      decode_gqa      47 B=2 N=1 M=1 "$plan"
+add_case decode_n4_b2_m333    decode_gqa.mlir      decode_gqa      48 B=2 N=4 M=333 "$plan"
+add_case decode_n16_b1_m2051  decode_gqa.mlir      decode_gqa      49 B=1 N=16 M=2051 "$plan"
+add_case decode_alibi_b2_m700 test/unit/device/kernels/decode_alibi_gqa.mlir decode_alibi_gqa 50 B=2 N=1 M=700 "--plan=B=4 N=1 M=8192"
 # The benchmark's flash3 shapes (head dims 64 to 256, GQA 48/8, causal and
 # not) at ragged sizes: the scheduler's wgmma candidates, every one checked.
 b=bench/attention/specs

@@ -6,7 +6,7 @@
 // an enum (family, tensor, product, source, target) are parse errors.
 
 // An unknown family.
-// expected-error@+1 {{expected string or keyword containing one of the following enum values for attribute 'family' [attention, linear_fused, linear_states, linear_outputs, attention_grad_prep, attention_grad_kv, attention_grad_dq, attention_grad_convert]}}
+// expected-error@+1 {{expected string or keyword containing one of the following enum values for attribute 'family' [attention, linear_fused, linear_states, linear_outputs, attention_grad_prep, attention_grad_kv, attention_grad_dq, attention_grad_convert, attention_combine]}}
 flash.kernel @k family backward schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
@@ -15,7 +15,7 @@ flash.kernel @k family backward schedule #flash.schedule<algorithm = flash2, til
 // -----
 
 // A schedule of another family.
-// expected-error@+1 {{'flash.kernel' op family attention takes a flash2, flash2_dsplit, flash3 or flash3_dsplit schedule, not chunk_fused}}
+// expected-error@+1 {{'flash.kernel' op family attention takes a flash2, flash2_dsplit, flash3, flash3_dsplit or flash_decode schedule, not chunk_fused}}
 flash.kernel @k family attention schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
@@ -543,4 +543,71 @@ flash.kernel @k family attention schedule #dsplit problem {} {
   %c0 = arith.constant 0 : index
   // expected-error@+1 {{'flash.output_store' op must name its value slice (a small-cache (dsplit) kernel stores tile_dv columns of each row)}}
   flash.output_store o[%c0, %c0, %c0] extent %c0
+}
+
+// -----
+
+// flash_decode's query tile holds packed rows: its q load names the group.
+flash.kernel @k family attention schedule #flash.schedule<algorithm = flash_decode, tile_q = 16, tile_kv = 64, tile_d = 128, stages = 2, warps = 1, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["split_tile", "kv_head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.tile_load' op must load packed rows (group G): a flash_decode query tile holds the query heads of a kv head}}
+  flash.tile_load q[%c0, %c0, %c0] rows 16 extent %c0 stage %c0
+}
+
+// -----
+
+// Only flash_decode's q is packed.
+flash.kernel @k family attention schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.tile_load' op loads packed rows (group), which only a flash_decode kernel's q does}}
+  flash.tile_load q[%c0, %c0, %c0] rows 64 extent %c0 group 4 stage %c0
+}
+
+// -----
+
+// A split's rows are stored by flash.split_store in a flash_decode kernel only.
+flash.kernel @k family attention schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.split_store' op must be inside a flash.kernel of family attention with a flash_decode schedule}}
+  flash.split_store [%c0, %c0, %c0] extent %c0 splits %c0 partial_row %c0 group 4
+}
+
+// -----
+
+// A flash_decode kernel does not use flash.output_store.
+flash.kernel @k family attention schedule #flash.schedule<algorithm = flash_decode, tile_q = 16, tile_kv = 64, tile_d = 128, stages = 2, warps = 1, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["split_tile", "kv_head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.output_store' op is in a flash_decode kernel, whose packed rows flash.split_store writes}}
+  flash.output_store o[%c0, %c0, %c0] extent %c0
+}
+
+// -----
+
+// The merge lives in the attention_combine kernel, with a group of at least one head.
+flash.kernel @k family attention_combine schedule #flash.schedule<algorithm = flash_decode, tile_q = 16, tile_kv = 64, tile_d = 128, stages = 2, warps = 1, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "kv_head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.split_merge' op group = 0: the query heads per kv head must be >= 1}}
+  flash.split_merge [%c0, %c0, %c0] extent %c0 splits %c0 partial_row %c0 split_rows %c0 group 0
+}
+
+// -----
+
+// A merge kernel takes only the flash_decode schedule.
+// expected-error@+1 {{'flash.kernel' op family attention_combine takes a flash_decode schedule, not flash2}}
+flash.kernel @k family attention_combine schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "kv_head", "batch"] extents ["1", "1", "1"] : index, index, index
+}
+
+// -----
+
+// Launch values are C names.
+flash.kernel @k family attention schedule #flash.schedule<algorithm = flash_decode, tile_q = 16, tile_kv = 64, tile_d = 128, stages = 2, warps = 1, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["split_tile", "kv_head", "batch"] extents ["1", "1", "1"] : index, index, index
+  // expected-error@+1 {{'flash.launch_value' op name 'kv splits' is not an identifier ([A-Za-z_][A-Za-z0-9_]*)}}
+  %s = flash.launch_value "kv splits" expr "1"
 }

@@ -1,0 +1,104 @@
+//===- DecodeSplitTest.cpp - flash_decode's split rule and cost -----------===//
+//
+// The split count is computed twice: by the cost model (decodeSplits) and by
+// the runtime from the manifest expression the lowering writes
+// (decodeSplitsExpr, evaluated by runtime/Expr.h). They must agree on every
+// size, and the rule must do what it promises: one wave of CTAs, no split
+// shorter than the minimum unless the keys are too few, at least one.
+//
+//===----------------------------------------------------------------------===//
+
+#include "TestProblems.h"
+
+#include "runtime/Expr.h"
+#include "schedule/AttentionCost.h"
+#include "schedule/DecodeSplit.h"
+#include "schedule/Scheduler.h"
+#include "schedule/Units.h"
+
+#include <gtest/gtest.h>
+
+using namespace flashgen::schedule;
+using namespace flashgen::schedule::test;
+
+namespace {
+
+AttentionProblem decode(int64_t batch, int64_t queryLen, int64_t keyLen) {
+  AttentionProblem p = attention(queryLen, 128, MaskKind::Causal, batch, 32);
+  p.keyHeads = 8;
+  p.keyLen = keyLen;
+  return p;
+}
+
+Schedule decodeSchedule(int64_t tileQ, int64_t tileKv, int64_t stages,
+                        int64_t warps) {
+  Schedule s;
+  s.algorithm = Algorithm::FlashDecode;
+  s.tileQ = tileQ;
+  s.tileKv = tileKv;
+  s.tileD = s.tileDv = 128;
+  s.stages = stages;
+  s.warps = warps;
+  return s;
+}
+
+TEST(DecodeSplitTest, ExpressionAgreesWithTheModel) {
+  const Target &t = target("h200");
+  for (Schedule s : {decodeSchedule(16, 16, 2, 1), decodeSchedule(64, 64, 3, 4)}) {
+    s.smemBytes = attentionSmemBytes(decode(1, 1, 1), s);
+    DecodeSplitRule rule = decodeSplitRule(decode(1, 1, 1), t, s);
+    flashgen::Expr expr;
+    std::string error;
+    ASSERT_TRUE(flashgen::Expr::parse(
+        decodeSplitsExpr(rule, "B", "N", "M"),
+        [](const std::string &name) {
+          return name == "B" ? 0 : name == "N" ? 1 : name == "M" ? 2 : -1;
+        },
+        expr, error))
+        << error;
+    for (int64_t b : {1, 3, 8, 64, 128})
+      for (int64_t n : {1, 2, 4, 16, 33})
+        for (int64_t m : {1, 37, 2048, 32768, 131072}) {
+          int64_t slots[] = {b, n, m}, fromExpr = 0;
+          ASSERT_EQ(expr.evaluate(slots, fromExpr), flashgen::ExprError::None);
+          int64_t splits = decodeSplits(rule, b, n, m);
+          EXPECT_EQ(fromExpr, splits) << "B=" << b << " N=" << n << " M=" << m;
+          EXPECT_GE(splits, 1);
+          // One wave: the CTAs before the last split fit the machine.
+          int64_t base = b * 8 * decodeQueryTiles(rule, n);
+          EXPECT_LE((splits - 1) * base, rule.waveCtas);
+          // No split below the minimum length, unless there is only one.
+          if (splits > 1)
+            EXPECT_GE(m, (splits - 1) * rule.minKeysPerSplit());
+        }
+  }
+}
+
+TEST(DecodeSplitTest, SplitsFillTheMachineForOneSequence) {
+  const Target &t = target("h200");
+  Schedule s = decodeSchedule(16, 64, 3, 1);
+  DecodeSplitRule rule = decodeSplitRule(decode(1, 1, 1), t, s);
+  // One sequence, 8 kv heads: 8 CTAs without splits; 128k keys allow many.
+  EXPECT_GE(8 * decodeSplits(rule, 1, 1, 131072), t.numSMs);
+  // A long batch needs none.
+  EXPECT_EQ(decodeSplits(rule, 1024, 1, 131072), 1);
+}
+
+TEST(DecodeSplitTest, SchedulerPacksOneTokenDecoding) {
+  const Target &t = target("h200");
+  SolveOptions options;
+  options.topK = 4;
+  Result<ScheduleResult> r = scheduleAttention(decode(8, 1, 32768), t, options);
+  ASSERT_TRUE(r) << r.error();
+  const Candidate &best = r->candidates.front();
+  EXPECT_EQ(best.schedule.algorithm, Algorithm::FlashDecode);
+  // K and V are read once per group: the HBM traffic is the bound's, not
+  // the Hq / Hkv = 4 times it that one query head per tile reads.
+  EXPECT_LT(best.hbmRatio, 1.1);
+  // A prefill of 4096 tokens is not decoding.
+  Result<ScheduleResult> prefill = scheduleAttention(decode(1, 4096, 4096), t, options);
+  ASSERT_TRUE(prefill) << prefill.error();
+  EXPECT_NE(prefill->candidates.front().schedule.algorithm, Algorithm::FlashDecode);
+}
+
+} // namespace
