@@ -31,11 +31,6 @@ constexpr double kAluPerScore = 4;
 constexpr double kMaskAluPerScore = 2;
 /// The merge reads every split's row: a max, an exp2 and an FMA per value.
 constexpr double kMergeAluPerValue = 3;
-/// How long a key tile's copy takes to land under load (HBM latency plus
-/// queueing). An estimate, not yet fitted: decode streams K and V once, so
-/// the time is the HBM's unless too few bytes are in flight to cover this
-/// latency (Little's law), which is what small tiles and shallow rings do.
-constexpr double kCopyLatencySeconds = 1.0e-6;
 
 } // namespace
 
@@ -89,20 +84,9 @@ Evaluation flashgen::schedule::evaluateDecode(const AttentionProblem &p,
                    static_cast<double>(k.ctas) * (s.tileQ * d + 2.0 * s.tileQ * dv)) *
                   e;
   k.steps = pairs;
-  // Each step waits for its tile unless the copies issued stages - 1 steps
-  // earlier by the CTAs sharing the SM took longer than the latency to
-  // stream: the shortfall is exposed (Roofline.cpp hides it behind the
-  // other resident CTAs, which the step time already counts here).
-  {
-    int64_t perSm = std::max<int64_t>(
-        1, ctasPerSM(t, k.smemBytes, k.registersPerThread, 32 * s.warps));
-    int64_t concurrent = std::min<int64_t>(perSm, ceilDiv(k.ctas, t.numSMs));
-    double tileBytes = static_cast<double>(s.tileKv) * (D + Dv) * e;
-    double streamSeconds = (s.stages - 1) * concurrent * tileBytes /
-                           (t.hbmBytesPerSecond / t.numSMs);
-    double shortfall = std::max(0.0, kCopyLatencySeconds - streamSeconds);
-    k.exposedCycles = pairs * shortfall * t.smClockHz;
-  }
+  // The ring keeps stages - 1 key tiles of K and V in flight.
+  k.bytesInFlightPerCta =
+      static_cast<double>(s.stages - 1) * s.tileKv * (D + Dv) * e;
 
   Evaluation result;
   result.kernels.push_back(k);

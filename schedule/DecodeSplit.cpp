@@ -20,7 +20,7 @@ DecodeSplitRule flashgen::schedule::decodeSplitRule(const AttentionProblem &p,
   r.tileKv = s.tileKv;
   int64_t perSm = ctasPerSM(t, attentionSmemBytes(p, s),
                             attentionRegisters(p, s), 32 * s.warps);
-  r.waveCtas = t.numSMs * std::max<int64_t>(1, perSm);
+  r.waveCtas = t.numSMs * std::max<int64_t>(1, std::min(perSm, kDecodeCtasPerSm));
   return r;
 }
 

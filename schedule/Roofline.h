@@ -49,6 +49,11 @@ struct KernelCost {
   /// a barrier (TFLA's inner tiles).
   double steps = 0;
   double innerSteps = 0;
+  /// Bytes of copies one CTA keeps in flight (a ring's stages ahead); 0:
+  /// not modeled. HBM serves at most what the resident CTAs keep in
+  /// flight per latency (Little's law, estimateKernelTime), which binds
+  /// kernels that only stream (decode) when their rings are shallow.
+  double bytesInFlightPerCta = 0;
   /// SM cycles, summed over all CTAs, that steps wait for copies a
   /// shallow ring issued too late to land in time (the small-cache
   /// kernels' chunk steps); hidden only by other resident CTAs.

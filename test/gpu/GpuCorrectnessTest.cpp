@@ -363,7 +363,10 @@ TEST_P(StridedBinding, BF16RowStrideOffSixteenBytesIsRefused) {
                   ", not a multiple of 8 elements");
     ++checked;
   }
-  EXPECT_GT(checked, 0u) << "no bf16 operand with rows";
+  // A case whose every bf16 operand has a single row (a decode step over a
+  // cache of one key) has no row stride to get wrong.
+  if (checked == 0)
+    GTEST_SKIP() << GetParam().label << " has no bf16 operand with two or more rows";
 }
 
 TEST_P(StridedBinding, TimeMajorGatesAreRefusedByName) {

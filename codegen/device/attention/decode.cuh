@@ -112,40 +112,54 @@ FG_DEVICE void store_partial_rows(float* dst, float* lse_dst, int rows_valid, co
 /// packed rows row0 + r, r < rows_valid: lse = log sum exp(lse_s), o = sum
 /// exp(lse_s - lse) o_s, written as T to o (and lse when not null) at the
 /// packed places. A row no split saw (every lse_s = -inf) gets o = 0 and
-/// lse = -inf. Each warp takes rows in turn, each lane DV / 32 columns.
+/// lse = -inf. Each warp takes one (row, 32-column chunk) at a time, a
+/// column per lane: its lanes reduce the row's maximum and sum over the
+/// splits together, then walk the splits with several loads in flight
+/// (a decode step may merge a hundred splits of a few rows).
 template <int NTHREADS, int G, int DV, class T>
 FG_DEVICE void merge_splits(T* o, i64 o_hs, i64 o_rs, float* lse, i64 lse_hs, i64 lse_rs, const float* part,
                             const float* part_lse, i64 split_rows, int splits, int row0, int rows_valid) {
-  static_assert(DV % 64 == 0 || DV == 32, "merge_splits: 32, or a multiple of 64, value columns");
-  constexpr int kWarps = NTHREADS / 32;
-  constexpr int kPerLane = DV / 32;  // even for DV >= 64: pairs of columns
+  static_assert(DV % 32 == 0, "merge_splits: whole 32-column chunks");
+  constexpr int kWarps = NTHREADS / 32, kChunks = DV / 32;
   const int lane = ptx::lane_id(), warp_id = ptx::thread_id() / 32;
-  for (int r = warp_id; r < rows_valid; r += kWarps) {
+  for (int job = warp_id; job < rows_valid * kChunks; job += kWarps) {
+    const int r = job / kChunks, col = (job % kChunks) * 32 + lane;
     float mx = neg_inf();
-    for (int s = 0; s < splits; ++s) mx = fmaxf(mx, part_lse[r + s * split_rows]);
-    float acc[kPerLane];
+    for (int s = lane; s < splits; s += 32) mx = fmaxf(mx, part_lse[r + s * split_rows]);
     FG_UNROLL
-    for (int k = 0; k < kPerLane; ++k) acc[k] = 0.0f;
+    for (int m = 16; m > 0; m >>= 1) mx = fmaxf(mx, ptx::shfl_xor(mx, m));
     float total = 0.0f;
     if (mx != neg_inf()) {
-      for (int s = 0; s < splits; ++s) {
-        const i64 row = r + s * split_rows;
-        const float w = exp_fast(part_lse[row] - mx);
-        total += w;
-        const float* src = part + row * DV + lane * kPerLane;
-        FG_UNROLL
-        for (int k = 0; k < kPerLane; ++k) acc[k] += w * src[k];
-      }
-    }
-    const float inv = total > 0.0f ? 1.0f / total : 0.0f;
-    T* dst = o + packed_offset<G>(row0 + r, o_hs, o_rs) + lane * kPerLane;
-    if constexpr (kPerLane % 2 == 0) {
+      for (int s = lane; s < splits; s += 32) total += exp_fast(part_lse[r + s * split_rows] - mx);
       FG_UNROLL
-      for (int k = 0; k < kPerLane; k += 2) ptx::st_global_b32(dst + k, pack2<T>(acc[k] * inv, acc[k + 1] * inv));
-    } else {
-      dst[0] = T(acc[0] * inv);
+      for (int m = 16; m > 0; m >>= 1) total += ptx::shfl_xor(total, m);
     }
-    if (lse != nullptr && lane == 0)
+    float acc = 0.0f;
+    if (total > 0.0f) {
+      constexpr int kAhead = 8;  // splits whose loads are in flight at once
+      int s = 0;
+      for (; s + kAhead <= splits; s += kAhead) {
+        float w[kAhead], x[kAhead];
+        FG_UNROLL
+        for (int u = 0; u < kAhead; ++u) {
+          const i64 row = r + (s + u) * split_rows;
+          w[u] = part_lse[row];
+          x[u] = part[row * DV + col];
+        }
+        FG_UNROLL
+        for (int u = 0; u < kAhead; ++u) acc += exp_fast(w[u] - mx) * x[u];
+      }
+      for (; s < splits; ++s) {
+        const i64 row = r + s * split_rows;
+        acc += exp_fast(part_lse[row] - mx) * part[row * DV + col];
+      }
+      acc /= total;
+    }
+    // Even lanes store their column and the next one's as one 16-bit pair.
+    const float next = ptx::shfl_xor(acc, 1);
+    if ((lane & 1) == 0)
+      ptx::st_global_b32(o + packed_offset<G>(row0 + r, o_hs, o_rs) + col, pack2<T>(acc, next));
+    if (lse != nullptr && col == 0)
       lse[packed_offset<G>(row0 + r, lse_hs, lse_rs)] = total > 0.0f ? mx + logf(total) : neg_inf();
   }
 }

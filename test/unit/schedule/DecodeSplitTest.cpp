@@ -3,7 +3,8 @@
 // The split count is computed twice: by the cost model (decodeSplits) and by
 // the runtime from the manifest expression the lowering writes
 // (decodeSplitsExpr, evaluated by runtime/Expr.h). They must agree on every
-// size, and the rule must do what it promises: one wave of CTAs, no split
+// size, and the rule must do what it promises: no more CTAs than it aims
+// for (DecodeSplit.h: kDecodeCtasPerSm per SM, within one wave), no split
 // shorter than the minimum unless the keys are too few, at least one.
 //
 //===----------------------------------------------------------------------===//
@@ -64,7 +65,7 @@ TEST(DecodeSplitTest, ExpressionAgreesWithTheModel) {
           int64_t splits = decodeSplits(rule, b, n, m);
           EXPECT_EQ(fromExpr, splits) << "B=" << b << " N=" << n << " M=" << m;
           EXPECT_GE(splits, 1);
-          // One wave: the CTAs before the last split fit the machine.
+          // The CTAs before the last split stay within the aim.
           int64_t base = b * 8 * decodeQueryTiles(rule, n);
           EXPECT_LE((splits - 1) * base, rule.waveCtas);
           // No split below the minimum length, unless there is only one.
@@ -80,6 +81,8 @@ TEST(DecodeSplitTest, SplitsFillTheMachineForOneSequence) {
   DecodeSplitRule rule = decodeSplitRule(decode(1, 1, 1), t, s);
   // One sequence, 8 kv heads: 8 CTAs without splits; 128k keys allow many.
   EXPECT_GE(8 * decodeSplits(rule, 1, 1, 131072), t.numSMs);
+  // The aim is a few CTAs per SM, not every resident one.
+  EXPECT_LE(rule.waveCtas, kDecodeCtasPerSm * t.numSMs);
   // A long batch needs none.
   EXPECT_EQ(decodeSplits(rule, 1024, 1, 131072), 1);
 }
