@@ -7,6 +7,7 @@
 #include "schedule/Units.h"
 
 #include <algorithm>
+#include <cmath>
 
 using namespace flashgen::schedule;
 
@@ -20,7 +21,17 @@ DecodeSplitRule flashgen::schedule::decodeSplitRule(const AttentionProblem &p,
   r.tileKv = s.tileKv;
   int64_t perSm = ctasPerSM(t, attentionSmemBytes(p, s),
                             attentionRegisters(p, s), 32 * s.warps);
-  r.waveCtas = t.numSMs * std::max<int64_t>(1, std::min(perSm, kDecodeCtasPerSm));
+  // Each CTA keeps stages - 1 key tiles of K and V in flight (DecodeCost.cpp);
+  // an SM needs its share of the bandwidth times the latency in flight.
+  // Measured on the H200 (one sequence, 131072 keys): splitting for every
+  // resident CTA (10 per SM, 8 KiB in flight each) took 241 us, for 6 per
+  // SM 168-171 us: more splits than that only add partial rows.
+  double inFlight = static_cast<double>(std::max<int64_t>(1, s.stages - 1)) *
+                    s.tileKv * (p.headDim + p.valueDim) * p.elementBytes;
+  double needed = t.hbmBytesPerSecond / t.numSMs * kLoadedHbmLatencySeconds;
+  int64_t aim = static_cast<int64_t>(std::ceil(needed / inFlight));
+  r.ctasPerSm = std::max<int64_t>(1, std::min(perSm, aim));
+  r.waveCtas = t.numSMs * r.ctasPerSm;
   return r;
 }
 

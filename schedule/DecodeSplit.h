@@ -7,9 +7,10 @@
 // key range is split over CTAs; the split count depends on the batch and
 // the lengths, which are launch arguments, so the launch computes it
 // (a manifest expression, docs/bundle-format.md §1.8) by the same rule the
-// cost model prices and the lowering writes: about kDecodeCtasPerSm CTAs per
-// SM (at most the resident count), each split at least
-// minKeysPerSplit() keys long.
+// cost model prices and the lowering writes: as many CTAs per SM as keep
+// the HBM's bandwidth-latency product in flight (Roofline.h's
+// kLoadedHbmLatencySeconds; at most the resident count), each split at
+// least minKeysPerSplit() keys long.
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,11 +33,7 @@ constexpr int64_t kDecodeMinTilesPerSplit = 4;
 /// And keys: a split's f32 partial rows (tile_q (Dv + 1) 4 bytes) stay
 /// small beside the K and V it reads.
 constexpr int64_t kDecodeMinKeysPerSplit = 256;
-/// CTAs per SM the splits aim for. Measured on the H200 (GQA 32/8, d =
-/// 128, one sequence, 131072 keys): splitting for every resident CTA (10
-/// per SM) took 241 us, for 6 per SM 168-171 us; a longer split keeps its
-/// ring full and leaves fewer partial rows to merge.
-constexpr int64_t kDecodeCtasPerSm = 2;
+
 /// flash_decode is for short query lengths: at most this many packed rows
 /// (query heads of a group x query tokens) per (batch, kv head). Longer
 /// ones have enough query tiles to fill the machine (flash2, flash3).
@@ -49,6 +46,7 @@ struct DecodeSplitRule {
   int64_t tileQ = 16;   ///< packed rows per CTA
   int64_t tileKv = 64;  ///< keys per tile
   int64_t waveCtas = 1; ///< CTAs the splits aim for on the whole GPU
+  int64_t ctasPerSm = 1; ///< of which on one SM
   /// Keys a split reads at least.
   int64_t minKeysPerSplit() const {
     return kDecodeMinTilesPerSplit * tileKv > kDecodeMinKeysPerSplit

@@ -10,11 +10,6 @@
 
 using namespace flashgen::schedule;
 
-/// How long an HBM load takes under a streaming load (latency plus
-/// queueing), for the Little's-law bound of KernelCost::bytesInFlightPerCta.
-/// An estimate: on the H200 decode kernels with 64 KiB in flight per SM
-/// read at the copy bandwidth (4.3 TB/s x 1 us / 132 SMs = 32 KiB).
-static constexpr double kLoadedHbmLatencySeconds = 1.0e-6;
 
 namespace {
 

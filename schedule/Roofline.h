@@ -117,6 +117,14 @@ int64_t l2FetchPasses(const Target &t, int64_t span, int64_t resident,
 /// The share of the L2 the reuse model counts on (see Roofline.cpp).
 double l2ReuseBytes(const Target &t);
 
+/// How long an HBM load takes under a streaming load (latency plus
+/// queueing), for the Little's-law bound of KernelCost::bytesInFlightPerCta.
+/// Fitted on the H200 (bench/attention/bench_decode.py, GQA 32/8, d = 128,
+/// 128 sequences of 32768 keys, flash_decode 16 x 32 tiles): 2 stages, 6
+/// CTAs per SM, 96 KiB in flight per SM read at 91% of the copy bandwidth
+/// (29.5 GB/s per SM: 3.3 us); 3 stages, 128 KiB, at 105%.
+constexpr double kLoadedHbmLatencySeconds = 3.3e-6;
+
 /// Below this parallel efficiency a kernel's binding resource is
 /// "parallelism" rather than its slowest unit.
 constexpr double kParallelismBindingEfficiency = 0.5;

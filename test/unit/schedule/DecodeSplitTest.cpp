@@ -4,7 +4,7 @@
 // the runtime from the manifest expression the lowering writes
 // (decodeSplitsExpr, evaluated by runtime/Expr.h). They must agree on every
 // size, and the rule must do what it promises: no more CTAs than it aims
-// for (DecodeSplit.h: kDecodeCtasPerSm per SM, within one wave), no split
+// for (DecodeSplit.h: what keeps the HBM busy, within one wave), no split
 // shorter than the minimum unless the keys are too few, at least one.
 //
 //===----------------------------------------------------------------------===//
@@ -77,12 +77,15 @@ TEST(DecodeSplitTest, ExpressionAgreesWithTheModel) {
 
 TEST(DecodeSplitTest, SplitsFillTheMachineForOneSequence) {
   const Target &t = target("h200");
-  Schedule s = decodeSchedule(16, 64, 3, 1);
+  Schedule s = decodeSchedule(16, 16, 2, 1);
   DecodeSplitRule rule = decodeSplitRule(decode(1, 1, 1), t, s);
   // One sequence, 8 kv heads: 8 CTAs without splits; 128k keys allow many.
   EXPECT_GE(8 * decodeSplits(rule, 1, 1, 131072), t.numSMs);
-  // The aim is a few CTAs per SM, not every resident one.
-  EXPECT_LE(rule.waveCtas, kDecodeCtasPerSm * t.numSMs);
+  // The aim keeps the bandwidth-latency product in flight: a deeper ring
+  // needs fewer CTAs per SM.
+  DecodeSplitRule deeper = decodeSplitRule(decode(1, 1, 1), t, decodeSchedule(16, 32, 3, 1));
+  EXPECT_LT(deeper.ctasPerSm, rule.ctasPerSm);
+  EXPECT_EQ(rule.waveCtas, rule.ctasPerSm * t.numSMs);
   // A long batch needs none.
   EXPECT_EQ(decodeSplits(rule, 1024, 1, 131072), 1);
 }
