@@ -376,7 +376,17 @@ Result<ScheduleSpace> flashgen::schedule::attentionSpace(
                                     ? p.groupSize() * p.queryLen
                                     : p.queryLen),
                     {}});
-  s.dims.push_back({"tile_kv", tileChoices(p.keyLen), {}});
+  std::vector<int64_t> keyTiles = tileChoices(p.keyLen);
+  if (splitsKeys(algorithm))
+    // flash_decode's one-warp CTAs spend a barrier, a softmax step and a
+    // ring turn per key tile: 16-key tiles measured 15-20% slower than
+    // 32-key ones at every batch of 8 or more sequences on the H200
+    // (bench/attention/bench_decode.py, GQA 32/8, d = 128, 2048 to 131072
+    // keys), which the model's per-step cost does not see.
+    keyTiles.erase(std::remove_if(keyTiles.begin(), keyTiles.end(),
+                                  [](int64_t kv) { return kv < kDecodeMinTileKv; }),
+                   keyTiles.end());
+  s.dims.push_back({"tile_kv", keyTiles, {}});
   const size_t tq = 0, tkv = 1;
   size_t td = 0, tdv = 0;
   if (dsplit) {

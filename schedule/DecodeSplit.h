@@ -27,6 +27,8 @@
 
 namespace flashgen::schedule {
 
+/// The narrowest key tile flash_decode's space offers (AttentionSpace.cpp).
+constexpr int64_t kDecodeMinTileKv = 32;
 /// Key tiles a split reads at least: fewer do not fill the copy ring (at
 /// most 4 stages) and spend more on the split's partial rows than they save.
 constexpr int64_t kDecodeMinTilesPerSplit = 4;
