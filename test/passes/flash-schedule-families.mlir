@@ -9,7 +9,7 @@
 // RUN: flashgen-opt %s -flash-schedule="target=sm_80 dims=B=2,N=4096 top-k=3" -flash-lower-kernels -flash-warp-specialize -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s --check-prefix=SM80
 // RUN: flashgen-opt %s -flash-schedule="target=sm_90 dims=B=2,N=4096 top-k=3 algorithm=flash2_dsplit" -flash-lower-kernels -flash-warp-specialize -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s --check-prefix=DSPLIT
 // RUN: flashgen-opt %s -flash-schedule="target=sm_90 dims=B=2,N=4096 top-k=3 algorithm=flash3_dsplit" -flash-lower-kernels -flash-warp-specialize -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s --check-prefix=DSPLIT3
-// RUN: flashgen-opt %s -flash-schedule="target=sm_90 dims=B=2,N=8 top-k=3 algorithm=flash_decode" -flash-lower-kernels -flash-warp-specialize -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s --check-prefix=DECODE
+// RUN: flashgen-opt %s -flash-schedule="target=sm_90 dims=B=2,N=8 top-k=2 algorithm=flash_decode" -flash-lower-kernels -flash-warp-specialize -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s --check-prefix=DECODE
 // RUN: not flashgen-opt %s -flash-schedule="target=sm_90 dims=B=2,N=4096 algorithm=flash_decode" 2>&1 | FileCheck %s --check-prefix=LONG-DECODE
 // RUN: not flashgen-opt %s -flash-schedule="target=sm_80 dims=B=2,N=4096 algorithm=flash3_dsplit" 2>&1 | FileCheck %s --check-prefix=NOWGMMA-DSPLIT
 // RUN: not flashgen-opt %s -flash-schedule="target=sm_80 dims=B=2,N=4096 algorithm=flash3" 2>&1 | FileCheck %s --check-prefix=NOWGMMA
@@ -27,7 +27,7 @@
 // Its warpgroup form: wgmma from the swizzled chunk rings.
 // DSPLIT3-COUNT-3: fg::wg::issue_ABt(s_tile, sQ.stage(
 // The decode kernels: packed rows, split partial rows, then the merge.
-// DECODE-COUNT-3: fg::decode::merge_splits<
+// DECODE-COUNT-2: fg::decode::merge_splits<
 // LONG-DECODE: flash_decode packs the query heads of a GQA group into one tile: (Hq / Hkv) x N = 4096 rows exceed 128
 // NOWGMMA-DSPLIT: flash3_dsplit is built on wgmma, which sm_80 does not have (sm_90a only)
 // NOWGMMA: flash3 is built on wgmma, which sm_80 does not have (sm_90a only)
