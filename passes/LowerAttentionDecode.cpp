@@ -121,11 +121,19 @@ void mlir::flash::buildDecodeKernels(OpBuilder &b,
                        : tileQ / group + 2;
     Value firstToken =
         arith::DivUIOp::create(b, loc, ib.mul(tile, ib.c(tileQ)), ib.c(group));
-    // A mask_mod may depend on the head, which differs between a tile's
-    // rows: no key bound is taken from it (every tile is masked).
+    // A key bound a mask_mod proves (MaskModBounds.h: per-sequence lengths)
+    // holds for the whole packed tile only where the region does not read
+    // the head, which differs between the tile's rows.
+    auto maskModBound = [&](Value row) {
+      return buildMaskModKeyBound(b, loc, op.getMaskMod(), batch,
+                                  ib.mul(kvHead, ib.c(group)), row);
+    };
+    bool headFree =
+        op.hasMaskMod() && op.getMaskMod().front().getArgument(1).use_empty();
     TileRange keys = keyTilesOfQueryTile(
         b, loc, plan.mask, plan.window, op.hasMaskMod(), firstToken, span,
-        tileKv, z.queryLen, z.keyLen, offset);
+        tileKv, z.queryLen, z.keyLen, offset,
+        headFree ? KeyBoundOfRow(maskModBound) : KeyBoundOfRow());
     // This split's share: ceil((hi - lo) / splits) tiles from lo + split x
     // that share; the unmasked part clamped into it.
     Value share = ib.ceilDiv(ib.sub(keys.hi, keys.lo), z.splits);

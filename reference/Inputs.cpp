@@ -115,8 +115,9 @@ Tensor<double> generateExtraInput(const ExtraInputSpec &spec) {
       value = applyRounding(rng.normal(), Rounding::Float32);
     return tensor;
   }
-  if (spec.shape.empty()) {
-    tensor.values()[0] = double(rng.uniformInt(1, std::max<int64_t>(1, spec.scalarMax)));
+  if (spec.shape.empty() || spec.perSequence) {
+    for (double &value : tensor.values())
+      value = double(rng.uniformInt(1, std::max<int64_t>(1, spec.scalarMax)));
     return tensor;
   }
   // A new segment starts at each element with probability segments / row.

@@ -54,13 +54,18 @@ AttentionInputs generateAttentionInputs(const AttentionInputSpec &spec);
 /// What an extra operand of an attention op holds (dialect/ExtraOperands.h)
 /// when a test draws it: integer tensors are segment ids (non-decreasing
 /// along the last dimension from 0, about `segments` runs per row: the
-/// document ids of packed sequences), an integer scalar is uniform in
-/// [1, scalarMax] (a length), f32 values are standard normal in f32.
+/// document ids of packed sequences), an integer scalar or per-sequence
+/// tensor is uniform in [1, scalarMax] (a length), f32 values are standard
+/// normal in f32.
 struct ExtraInputSpec {
   Shape shape; ///< empty: a scalar
   bool integer = true;
   int64_t segments = 4;
   int64_t scalarMax = 1;
+  /// An integer tensor over the batch alone ([B]): one length per sequence
+  /// (a serving batch's cache lengths), uniform in [1, scalarMax] like a
+  /// scalar, instead of segment ids.
+  bool perSequence = false;
   uint64_t seed = 0;
   /// Which extra of the op (its operand index): each has its own stream.
   uint64_t index = 0;

@@ -371,9 +371,12 @@ Result<ScheduleSpace> flashgen::schedule::attentionSpace(
   const int64_t dvPad = paddedTileColumns(p.valueDim);
 
   // flash_decode's tiles hold packed rows: G query heads x N tokens.
+  // (up to 64 of them whatever the rows: more warps split the copies, which
+  // a one-warp CTA issues alone, and a region reading tables needs the
+  // registers that frees).
   s.dims.push_back({"tile_q",
                     tileChoices(splitsKeys(algorithm)
-                                    ? p.groupSize() * p.queryLen
+                                    ? std::max<int64_t>(p.groupSize() * p.queryLen, 64)
                                     : p.queryLen),
                     {}});
   std::vector<int64_t> keyTiles = tileChoices(p.keyLen);

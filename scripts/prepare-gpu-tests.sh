@@ -119,6 +119,10 @@ add_case decode_n1_b3_m600    decode_gqa.mlir      decode_gqa      46 B=3 N=1 M=
 add_case decode_n1_b2_m1      decode_gqa.mlir      decode_gqa      47 B=2 N=1 M=1 "$plan"
 add_case decode_n4_b2_m333    decode_gqa.mlir      decode_gqa      48 B=2 N=4 M=333 "$plan"
 add_case decode_n16_b1_m2051  decode_gqa.mlir      decode_gqa      49 B=1 N=16 M=2051 "$plan"
+# Per-sequence cache lengths (a [B] extra drawn as lengths): a serving
+# batch's ragged caches, one and three new tokens.
+add_case decode_ragged_b4_m700 decode_ragged.mlir  decode_ragged   51 B=4 N=1 M=700 "$plan"
+add_case decode_ragged_n3_b3_m400 decode_ragged.mlir decode_ragged 52 B=3 N=3 M=400 "$plan"
 add_case decode_alibi_b2_m700 test/unit/device/kernels/decode_alibi_gqa.mlir decode_alibi_gqa 50 B=2 N=1 M=700 "--plan=B=4 N=1 M=8192"
 # The benchmark's flash3 shapes (head dims 64 to 256, GQA 48/8, causal and
 # not) at ragged sizes: the scheduler's wgmma candidates, every one checked.

@@ -42,3 +42,33 @@ func.func @decode(%q: tensor<?x32x?x128xbf16>, %k: tensor<?x8x?x128xbf16>,
       -> tensor<?x32x?x128xbf16>
   return %o : tensor<?x32x?x128xbf16>
 }
+
+// Per-sequence cache lengths (examples/decode_ragged.mlir): the mask_mod
+// does not read the head, so its key bound holds for the whole packed tile
+// and ends the key range (and the splits' shares) at the sequence's length.
+// CHECK-LABEL: flash.kernel @ragged_v0 family attention
+// CHECK: %[[LEN:.*]] = flash.extra "cache_len"(%{{.*}}) : tensor<?xi32>
+// CHECK: %[[L:.*]] = tensor.extract %[[LEN]][%{{.*}}] : tensor<?xi32>
+// CHECK: %[[END:.*]] = arith.ceildivsi %{{.*}}, %c{{[0-9]+}} : index
+// CHECK: %[[HI:.*]] = arith.minsi %{{.*}}, %[[END]] : index
+// CHECK: flash.tile_load q
+// CHECK: flash.split_store
+func.func @ragged(%q: tensor<?x32x?x128xbf16>, %k: tensor<?x8x?x128xbf16>,
+                  %v: tensor<?x8x?x128xbf16>, %cache_len: tensor<?xi32>)
+    -> tensor<?x32x?x128xbf16> {
+  %o = flash.attention %q, %k, %v dims ["B", "N", "M"]
+      extras(%cache_len : tensor<?xi32>) names ["cache_len"] extra_dims [["B"]]
+      mask_mod {
+  ^bb0(%b: index, %h: index, %i: index, %j: index, %len: tensor<?xi32>):
+    %l = tensor.extract %len[%b] : tensor<?xi32>
+    %ii = arith.index_cast %i : index to i32
+    %ji = arith.index_cast %j : index to i32
+    %one = arith.constant 1 : i32
+    %last = arith.addi %l, %ii : i32
+    %end = arith.addi %last, %one : i32
+    %keep = arith.cmpi slt, %ji, %end : i32
+    flash.yield %keep : i1
+  } : tensor<?x32x?x128xbf16>, tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16>
+      -> tensor<?x32x?x128xbf16>
+  return %o : tensor<?x32x?x128xbf16>
+}

@@ -290,6 +290,8 @@ Extras drawExtras(Op op, const AttentionSizes &sizes, uint64_t seed,
     Type elem = extra.type.getElementType();
     spec.integer = elem.isInteger();
     spec.scalarMax = std::max(sizes.queryLen, sizes.keyLen);
+    spec.perSequence = extra.dimNames.size() == 1 &&
+                       extra.dimNames.front() == op.getBatchDimName();
     spec.seed = seed;
     spec.index = index;
     ref::Tensor<double> values = ref::generateExtraInput(spec);

@@ -247,6 +247,25 @@ TEST(InputsTest, ExtraIntegerTensorsAreSegmentIdsPerRow) {
   }
 }
 
+TEST(InputsTest, PerSequenceExtrasAreLengths) {
+  // A [B] integer extra (a serving batch's cache lengths) gets one length
+  // per sequence, not segment ids (which would start every row at 0).
+  ExtraInputSpec lengths;
+  lengths.shape = {64};
+  lengths.scalarMax = 300;
+  lengths.perSequence = true;
+  Tensor<double> value = generateExtraInput(lengths);
+  double least = 1e9, most = 0;
+  for (double v : value.values()) {
+    EXPECT_EQ(v, std::floor(v));
+    least = std::min(least, v);
+    most = std::max(most, v);
+  }
+  EXPECT_GE(least, 1);
+  EXPECT_LE(most, 300);
+  EXPECT_GT(most - least, 100) << "64 lengths drawn from [1, 300] spread out";
+}
+
 TEST(InputsTest, ExtraScalarsAreLengthsAndFloatsAreRoundedNormals) {
   ExtraInputSpec scalar;
   scalar.scalarMax = 50;
