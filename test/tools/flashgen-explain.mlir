@@ -3,9 +3,17 @@
 // RUN: flashgen explain %s --dim B=2 --dim N=8192 --json | FileCheck %s --check-prefix=JSON
 // RUN: flashgen explain %s --dim B=2 --dim N=8192 --backward | FileCheck %s --check-prefix=BWD
 // RUN: flashgen explain %s --dim B=2 --dim N=8192 --backward --deterministic | FileCheck %s --check-prefix=DET
+// RUN: flashgen explain %S/../../examples/decode_gqa.mlir --target h200 --dim B=8 --dim N=1 --dim M=32768 | FileCheck %s --check-prefix=DECODE
+// RUN: flashgen explain %S/../../examples/decode_gqa.mlir --target h200 --dim B=128 --dim N=1 --dim M=32768 --json | FileCheck %s --check-prefix=DECODE-JSON
 // `flashgen explain` says what the compiler decided for each op: the IO lower
 // bound, the schedule, how the kernel copies its tiles (and why), the modeled
 // traffic against the bound, the modeled time and the ranked candidates.
+
+// Decoding: the packed, key-split kernel, and how many splits the launch
+// computes at the planned sizes (8 sequences: several, merged; 128: one).
+// DECODE: schedule      flash_decode tile_q={{[0-9]+}}
+// DECODE: key splits    {{[2-9]|[1-9][0-9]+}} at these sizes (computed at each launch from B, N and M; a second kernel merges them)
+// DECODE-JSON: "key_splits": 1,
 
 // SM90: @mha  flash.attention  B=2 Hq=16 Hkv=16 N=8192 M=8192 D=128 Dv=128 mask none bf16
 // SM90-NEXT: lower bound   on chip

@@ -22,6 +22,8 @@
 
 #include "dialect/DimBindings.h"
 #include "dialect/ScheduleConversion.h"
+#include "passes/OpProblems.h"
+#include "schedule/DecodeSplit.h"
 #include "schedule/Flash3Layout.h"
 #include "schedule/Target.h"
 #include "schedule/Units.h"
@@ -204,6 +206,19 @@ std::string copiesText(ScheduleAttr s) {
   return "";
 }
 
+/// flash_decode's key splits at the planned sizes (schedule/DecodeSplit.h,
+/// the rule the launch evaluates), or none for other schedules.
+std::optional<int64_t> decodeSplitsAt(const OpReport &r, const sched::Target &t) {
+  auto attention = dyn_cast<AttentionOp>(r.op);
+  auto schedule = r.op->getAttrOfType<ScheduleAttr>("flash.schedule");
+  if (!attention || !schedule || !splitsKeys(schedule.getAlgorithm()))
+    return std::nullopt;
+  auto size = [&](StringRef key) { return r.shapes.getInteger(key).value_or(1); };
+  sched::DecodeSplitRule rule = sched::decodeSplitRule(
+      attentionKernelProblem(attention), t, toLibrary(schedule));
+  return sched::decodeSplits(rule, size("B"), size("N"), size("M"));
+}
+
 /// Sizes of one op, as text and JSON; false (with `error` set) when a
 /// dimension is unbound.
 bool describeSizes(OpReport &r, const DimValues &dims) {
@@ -279,7 +294,7 @@ void printMeasured(llvm::raw_ostream &os, const OpReport &r,
   os << "\n";
 }
 
-void printText(llvm::raw_ostream &os, const OpReport &r,
+void printText(llvm::raw_ostream &os, const OpReport &r, const sched::Target &t,
                const flashgen::cli::MeasuredTraffic *traffic) {
   os << "@" << r.name << "  " << r.kind << "  " << r.shapeText << "\n";
   if (!r.error.empty()) {
@@ -298,6 +313,11 @@ void printText(llvm::raw_ostream &os, const OpReport &r,
   os << "  schedule      " << scheduleText(schedule) << " (smem "
      << sched::formatBytes(schedule.getSmemBytes()) << ")\n";
   os << "  copies        " << copiesText(schedule) << "\n";
+  if (std::optional<int64_t> splits = decodeSplitsAt(r, t))
+    os << "  key splits    " << *splits
+       << " at these sizes (computed at each launch from B, N and M; "
+       << (*splits > 1 ? "a second kernel merges them" : "no merge needed")
+       << ")\n";
   std::snprintf(ratio, sizeof(ratio), "%.2f", floatAttr(op, "flash.io_ratio"));
   os << "  modeled IO    " << sched::formatBytes(modeled) << " (" << modeled
      << " B) = " << ratio << " x bound; ";
@@ -367,6 +387,8 @@ llvm::json::Object toJson(const OpReport &r, const sched::Target &target,
     o["binding"] = b.getValue();
   o["schedule"] = scheduleJson(op->getAttrOfType<ScheduleAttr>("flash.schedule"));
   o["copies"] = copiesText(op->getAttrOfType<ScheduleAttr>("flash.schedule"));
+  if (std::optional<int64_t> splits = decodeSplitsAt(r, target))
+    o["key_splits"] = *splits;
   llvm::json::Array candidates;
   if (auto list = op->getAttrOfType<ArrayAttr>("flash.candidates"))
     for (Attribute attr : list)
@@ -516,7 +538,7 @@ int flashgen::cli::runExplain() {
                  << " per CTA (shared memory + registers), L2 "
                  << sched::formatBytes(t.l2Bytes) << "\n\n";
     for (const OpReport &r : reports)
-      printText(llvm::outs(), r, measured);
+      printText(llvm::outs(), r, t, measured);
     if (reports.empty())
       llvm::outs() << "no flash ops in " << spec << "\n";
   }
