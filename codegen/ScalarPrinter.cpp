@@ -2,6 +2,7 @@
 
 #include "codegen/ScalarPrinter.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -503,4 +504,37 @@ void ScalarPrinter::printLaunchValueParameters(
     arg.expr = value.getExpr().str();
     result.arguments.push_back(arg);
   }
+}
+
+void ScalarPrinter::printDimParameters(
+    llvm::function_ref<llvm::raw_ostream &()> sep) {
+  std::vector<std::string> dims;
+  for (Attribute attr : cast<ArrayAttr>(kernel.getProblem().get("dims"))) {
+    std::string dim = cast<StringAttr>(attr).getValue().str();
+    if (std::find(dims.begin(), dims.end(), dim) == dims.end())
+      dims.push_back(dim);
+  }
+  for (const std::string &dim : dims) {
+    sep() << "int dim_" << dim;
+    result.arguments.push_back({KernelArgument::Kind::Symbol, dim});
+  }
+}
+
+std::string ScalarPrinter::packedGroupBase(StringRef tensor, Value batch,
+                                           Value kvHead, int64_t group) {
+  return (tensor + " + (long long)(" + name(batch) + ") * " + tensor +
+          "_s0 + (long long)(" + name(kvHead) + ") * " + std::to_string(group) +
+          " * " + tensor + "_s1")
+      .str();
+}
+
+void ScalarPrinter::printSplitScratchParameters(
+    llvm::function_ref<llvm::raw_ostream &()> sep) {
+  sep() << "float* __restrict__ o_split";
+  sep() << "long long o_split_s0";
+  sep() << "long long o_split_s1";
+  result.arguments.push_back({KernelArgument::Kind::Scratch, "o_split"});
+  sep() << "float* __restrict__ lse_split";
+  sep() << "long long lse_split_s0";
+  result.arguments.push_back({KernelArgument::Kind::Scratch, "lse_split"});
 }

@@ -76,6 +76,17 @@ protected:
   /// as `const T* __restrict__ x_<name>` and its strides, a scalar as
   /// `T x_<name>`; recorded in result.arguments.
   void printExtraParameters(llvm::function_ref<llvm::raw_ostream &()> sep);
+  /// `tensor` at (batch, the first query head of kv head `kvHead`'s group of
+  /// `group`): where flash_decode's packed rows of that group start.
+  std::string packedGroupBase(StringRef tensor, Value batch, Value kvHead,
+                              int64_t group);
+  /// flash_decode's scratch (both of its kernels): the key splits' f32
+  /// partial rows `o_split` [rows, Dv] and their log-sum-exp `lse_split`
+  /// [rows], each a pointer and its strides.
+  void printSplitScratchParameters(llvm::function_ref<llvm::raw_ostream &()> sep);
+  /// `int dim_<name>` for every distinct dynamic-size name of the problem's
+  /// `dims`, in that order (batch, queries, keys); recorded as symbols.
+  void printDimParameters(llvm::function_ref<llvm::raw_ostream &()> sep);
   /// The kernel parameters of its flash.launch_value ops: `int lv_<name>`
   /// each, evaluated by the launch from the op's expression.
   void printLaunchValueParameters(llvm::function_ref<llvm::raw_ostream &()> sep);

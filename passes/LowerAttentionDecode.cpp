@@ -95,18 +95,25 @@ void mlir::flash::buildDecodeKernels(OpBuilder &b,
     return ib.mul(ib.ceilDiv(z.packedRows, ib.c(tileQ)), ib.c(tileQ));
   };
 
-  // The split kernel.
-  {
-    auto kernel = KernelOp::create(b, loc, name, KernelFamily::attention, s,
+  // A kernel of `family` over the grid (x: `xRole` of extent `xExtent`, kv
+  // head, batch), its body open at the builder.
+  auto openKernel = [&](StringRef kernelName, KernelFamily family,
+                        StringRef xRole, const std::string &xExtent) {
+    auto kernel = KernelOp::create(b, loc, kernelName, family, s,
                                    attentionProblemAttr(b, plan, plan.opName, variant));
-    Block *body = b.createBlock(&kernel.getBody());
-    b.setInsertionPointToStart(body);
-    IndexBuilder ib{b, loc};
+    b.setInsertionPointToStart(b.createBlock(&kernel.getBody()));
     auto grid = GridMapOp::create(
         b, loc, TypeRange{index, index, index},
-        b.getStrArrayAttr({"split_tile", "kv_head", "batch"}),
-        b.getStrArrayAttr({splitsExpr + "*" + tilesExpr,
-                           str(plan.keyHeads), batchDim}));
+        b.getStrArrayAttr({xRole, "kv_head", "batch"}),
+        b.getStrArrayAttr({xExtent, str(plan.keyHeads), batchDim}));
+    return std::make_pair(kernel, grid);
+  };
+
+  // The split kernel.
+  {
+    auto [kernel, grid] = openKernel(name, KernelFamily::attention, "split_tile",
+                                     splitsExpr + "*" + tilesExpr);
+    IndexBuilder ib{b, loc};
     Value kvHead = grid.getIds()[1], batch = grid.getIds()[2];
     DecodeSizes z = sizes(ib);
     Value tile = arith::DivUIOp::create(b, loc, grid.getIds()[0], z.splits);
@@ -171,16 +178,10 @@ void mlir::flash::buildDecodeKernels(OpBuilder &b,
 
   // The merge kernel.
   {
-    auto kernel = KernelOp::create(b, loc, (name + "_merge").str(),
-                                   KernelFamily::attention_combine, s,
-                                   attentionProblemAttr(b, plan, plan.opName, variant));
-    Block *body = b.createBlock(&kernel.getBody());
-    b.setInsertionPointToStart(body);
+    auto [kernel, grid] = openKernel((name + "_merge").str(),
+                                     KernelFamily::attention_combine,
+                                     "query_tile", tilesExpr);
     IndexBuilder ib{b, loc};
-    auto grid = GridMapOp::create(
-        b, loc, TypeRange{index, index, index},
-        b.getStrArrayAttr({"query_tile", "kv_head", "batch"}),
-        b.getStrArrayAttr({tilesExpr, str(plan.keyHeads), batchDim}));
     Value tile = grid.getIds()[0], kvHead = grid.getIds()[1],
           batch = grid.getIds()[2];
     DecodeSizes z = sizes(ib);

@@ -102,9 +102,8 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
         if (std::optional<int64_t> group = load.getGroup()) {
           // flash_decode: packed rows from the kv head's first query head.
           line() << "fg::decode::load_packed_async<kThreads, " << *group << ">(" << tile << ", "
-                 << tensor << " + (long long)(" << name(load.getBatch()) << ") * " << tensor
-                 << "_s0 + (long long)(" << name(load.getHead()) << ") * " << *group << " * "
-                 << tensor << "_s1, " << tensor << "_s1, " << tensor << "_s2, " << row0 << ", "
+                 << packedGroupBase(tensor, load.getBatch(), load.getHead(), *group) << ", "
+                 << tensor << "_s1, " << tensor << "_s2, " << row0 << ", "
                  << name(load.getExtent()) << " - " << row0 << ");\n";
           return success();
         }
@@ -250,10 +249,7 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
         std::string row0 = "(" + name(store.getRowTile()) + ") * kTileQ + wrow0";
         std::string rows = name(store.getExtent()) + " - (" + row0 + ")";
         auto firstHead = [&](StringRef tensor) {
-          return (tensor + " + (long long)(" + name(store.getBatch()) + ") * " + tensor +
-                  "_s0 + (long long)(" + name(store.getHead()) + ") * " + g + " * " + tensor +
-                  "_s1")
-              .str();
+          return packedGroupBase(tensor, store.getBatch(), store.getHead(), store.getGroup());
         };
         line() << "if (" << name(store.getSplits()) << " == 1) {  // the rows are the result\n";
         line() << "  fg::decode::store_packed_rows<" << g << ">(" << firstHead("o")
@@ -312,26 +308,10 @@ std::string AttentionKernelPrinter::signature() {
   if (decode) {
     // The key splits' partial rows [rows, Dv] and their log-sum-exp [rows]
     // (scratch, f32), which the merge kernel reads.
-    sep() << "float* __restrict__ o_split";
-    sep() << "long long o_split_s0";
-    sep() << "long long o_split_s1";
-    result.arguments.push_back({KernelArgument::Kind::Scratch, "o_split"});
-    sep() << "float* __restrict__ lse_split";
-    sep() << "long long lse_split_s0";
-    result.arguments.push_back({KernelArgument::Kind::Scratch, "lse_split"});
+    printSplitScratchParameters(sep);
   }
   printExtraParameters(sep);
-  // Every distinct dynamic-size name, in dims order (batch, queries, keys).
-  std::vector<std::string> dims;
-  for (Attribute attr : cast<ArrayAttr>(kernel.getProblem().get("dims"))) {
-    std::string dim = cast<StringAttr>(attr).getValue().str();
-    if (std::find(dims.begin(), dims.end(), dim) == dims.end())
-      dims.push_back(dim);
-  }
-  for (const std::string &dim : dims) {
-    sep() << "int dim_" << dim;
-    result.arguments.push_back({KernelArgument::Kind::Symbol, dim});
-  }
+  printDimParameters(sep);
   printLaunchValueParameters(sep);
   return text;
 }

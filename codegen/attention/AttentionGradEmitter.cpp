@@ -514,16 +514,7 @@ std::string AttentionGradPrinter::signature() {
     result.arguments.push_back({KernelArgument::Kind::Tensor, p.manifestName});
   }
   printExtraParameters(sep);
-  std::vector<std::string> dims;
-  for (Attribute attr : cast<ArrayAttr>(kernel.getProblem().get("dims"))) {
-    std::string dim = cast<StringAttr>(attr).getValue().str();
-    if (std::find(dims.begin(), dims.end(), dim) == dims.end())
-      dims.push_back(dim);
-  }
-  for (const std::string &dim : dims) {
-    sep() << "int dim_" << dim;
-    result.arguments.push_back({KernelArgument::Kind::Symbol, dim});
-  }
+  printDimParameters(sep);
   return text;
 }
 

@@ -41,10 +41,7 @@ private:
     std::string g = std::to_string(merge.getGroup());
     std::string row0 = "(" + name(merge.getRowTile()) + ") * kTileQ";
     auto firstHead = [&](StringRef tensor) {
-      return (tensor + " + (long long)(" + name(merge.getBatch()) + ") * " + tensor +
-              "_s0 + (long long)(" + name(merge.getHead()) + ") * " + g + " * " + tensor +
-              "_s1")
-          .str();
+      return packedGroupBase(tensor, merge.getBatch(), merge.getHead(), merge.getGroup());
     };
     line() << "if (" << name(merge.getSplits()) << " > 1)  // else the split kernel wrote them\n";
     line() << "  fg::decode::merge_splits<kThreads, " << g << ", kValueDim>(" << firstHead("o")
@@ -77,23 +74,8 @@ private:
     for (int d = 0; d < 3; ++d)
       sep() << "long long lse_s" << d;
     result.arguments.push_back({KernelArgument::Kind::Tensor, "lse"});
-    sep() << "float* __restrict__ o_split";
-    sep() << "long long o_split_s0";
-    sep() << "long long o_split_s1";
-    result.arguments.push_back({KernelArgument::Kind::Scratch, "o_split"});
-    sep() << "float* __restrict__ lse_split";
-    sep() << "long long lse_split_s0";
-    result.arguments.push_back({KernelArgument::Kind::Scratch, "lse_split"});
-    std::vector<std::string> dims;
-    for (Attribute attr : cast<ArrayAttr>(kernel.getProblem().get("dims"))) {
-      std::string dim = cast<StringAttr>(attr).getValue().str();
-      if (std::find(dims.begin(), dims.end(), dim) == dims.end())
-        dims.push_back(dim);
-    }
-    for (const std::string &dim : dims) {
-      sep() << "int dim_" << dim;
-      result.arguments.push_back({KernelArgument::Kind::Symbol, dim});
-    }
+    printSplitScratchParameters(sep);
+    printDimParameters(sep);
     printLaunchValueParameters(sep);
     return text;
   }
