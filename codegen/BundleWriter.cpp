@@ -6,6 +6,7 @@
 #include "codegen/EmbeddedFiles.h"
 #include "dialect/FlashDialect.h"
 #include "dialect/ScheduleConversion.h"
+#include "schedule/DecodeSplit.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/StringExtras.h"
@@ -396,12 +397,10 @@ LogicalResult writeAttentionKernel(AttentionOp op, const std::string &name,
       return scratch;
     std::string splits;
     kernel.walk([&](LaunchValueOp value) { splits = value.getExpr().str(); });
-    int64_t group = op.getQ().getType().getDimSize(1) / op.getK().getType().getDimSize(1);
-    int64_t tileQ = kernel.getSchedule().getTileQ();
-    std::string rows = "(" + splits + ")*" + batchDim + "*" +
-                       std::to_string(op.getK().getType().getDimSize(1)) + "*cdiv(" +
-                       std::to_string(group) + "*" + queryDim + "," +
-                       std::to_string(tileQ) + ")*" + std::to_string(tileQ);
+    int64_t kvHeads = op.getK().getType().getDimSize(1);
+    std::string rows = flashgen::schedule::decodeScratchRowsExpr(
+        splits, kvHeads, op.getQ().getType().getDimSize(1) / kvHeads,
+        kernel.getSchedule().getTileQ(), batchDim, queryDim);
     scratch.push_back(llvm::json::Object{
         {"name", "o_split"},
         {"dtype", "f32"},

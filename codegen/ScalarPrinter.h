@@ -28,6 +28,25 @@ std::string floatLiteral(double value);
 /// The device library's element type name ("fg::bf16", ...).
 std::string elementTypeName(Type type);
 
+/// A kernel's parameter list as a printer writes it: each call starts the
+/// next parameter (after ",\n    ") and returns the stream to write it to;
+/// the print*Parameters helpers below take one as their `sep`.
+class ParameterList {
+public:
+  llvm::raw_ostream &operator()() {
+    if (!first)
+      os << ",\n    ";
+    first = false;
+    return os;
+  }
+  std::string text() { return os.str(); }
+
+private:
+  std::string buffer;
+  llvm::raw_string_ostream os{buffer};
+  bool first = true;
+};
+
 class ScalarPrinter {
 public:
   explicit ScalarPrinter(KernelOp kernel) : kernel(kernel) {}

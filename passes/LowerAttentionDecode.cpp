@@ -76,8 +76,7 @@ void mlir::flash::buildDecodeKernels(OpBuilder &b,
       attentionKernelProblem(op), target, toLibrary(s));
   const std::string splitsExpr =
       sched::decodeSplitsExpr(rule, batchDim, queryDim, keyDim);
-  const std::string tilesExpr =
-      "cdiv(" + str(group) + "*" + queryDim + "," + str(tileQ) + ")";
+  const std::string tilesExpr = sched::decodeQueryTilesExpr(group, tileQ, queryDim);
   Type index = b.getIndexType();
 
   // Sizes, in the kernel being built.

@@ -65,13 +65,6 @@ constexpr double kRegistersForMask = 6;          // diagonal / window bounds
 constexpr double kRegistersPerCopy = 2;          // address + predicate
 constexpr double kRegisterMargin = 4;
 
-/// One exp2 per score: the online-softmax numerator.
-constexpr double kSoftmaxSfuPerScore = 1;
-/// FP32 work per score outside the MMAs: scale-and-subtract-max (one FMA),
-/// the running max, the row sum, the conversion to 16 bits. An estimate.
-constexpr double kSoftmaxAluPerScore = 4;
-/// Compare and select per score on tiles that need the element-wise mask.
-constexpr double kMaskAluPerScore = 2;
 
 /// CTAs of `k` that run on one SM at once.
 int64_t perSmCtas(const Target &t, const KernelCost &k) {

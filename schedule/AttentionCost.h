@@ -56,6 +56,14 @@ constexpr const char *kDSplitWarpgroupRule =
     "flash3_dsplit's warpgroups of 4 warps each own 64 query rows "
     "(tile_q = 16 x warps)";
 
+/// One exp2 per score: the online-softmax numerator.
+constexpr double kSoftmaxSfuPerScore = 1;
+/// FP32 work per score outside the MMAs: scale-and-subtract-max (one FMA),
+/// the running max, the row sum, the conversion to 16 bits. An estimate.
+constexpr double kSoftmaxAluPerScore = 4;
+/// Compare and select per score on tiles that need the element-wise mask.
+constexpr double kMaskAluPerScore = 2;
+
 /// The columns a shared tile of a `d`-wide row uses: d padded to a power of
 /// two, at least kMinTileColumns (docs/emitter-target.md §1).
 int64_t paddedTileColumns(int64_t d);

@@ -117,8 +117,6 @@ constexpr double kKvAluPerScore = 5;
 constexpr double kDqAluPerScore = 4;
 /// One exp2 per score: P from the saved lse.
 constexpr double kGradSfuPerScore = 1;
-/// Compare and select per score on tiles that need the element-wise mask.
-constexpr double kMaskAluPerScore = 2;
 /// Barrier-separated steps per visited pair of the kv kernel: the ring
 /// slot's arrival and dS^T's store before dK's MMA reads it.
 constexpr double kKvStepsPerPair = 2;

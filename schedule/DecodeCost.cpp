@@ -24,11 +24,6 @@ using namespace flashgen::schedule;
 
 namespace {
 
-/// exp2 per score, FP32 work per score, per masked score: flash2's
-/// (AttentionCost.cpp).
-constexpr double kSfuPerScore = 1;
-constexpr double kAluPerScore = 4;
-constexpr double kMaskAluPerScore = 2;
 /// The merge reads every split's row: a max, an exp2 and an FMA per value.
 constexpr double kMergeAluPerValue = 3;
 
@@ -75,8 +70,8 @@ Evaluation flashgen::schedule::evaluateDecode(const AttentionProblem &p,
   int64_t d = paddedTileColumns(D), dv = paddedTileColumns(Dv);
   double scores = pairs * s.tileQ * s.tileKv;
   k.flops = 2.0 * scores * (d + dv);
-  k.sfuOps = scores * (kSfuPerScore + (p.hasScoreMod ? p.scoreModSfuOps : 0));
-  k.aluOps = scores * (kAluPerScore + (p.hasScoreMod ? p.scoreModAluOps : 0)) +
+  k.sfuOps = scores * (kSoftmaxSfuPerScore + (p.hasScoreMod ? p.scoreModSfuOps : 0));
+  k.aluOps = scores * (kSoftmaxAluPerScore + (p.hasScoreMod ? p.scoreModAluOps : 0)) +
              scores * maskedShare *
                  (kMaskAluPerScore + (p.hasMaskMod ? p.maskModAluOps : 0));
   double perPair = s.tileQ * d + (s.warps + 1.0) * s.tileKv * (d + dv);

@@ -54,10 +54,23 @@ std::string flashgen::schedule::decodeSplitsExpr(const DecodeSplitRule &r,
                                                  const std::string &batch,
                                                  const std::string &queryLen,
                                                  const std::string &keyLen) {
-  std::string tiles = "cdiv(" + std::to_string(r.group) + "*" + queryLen +
-                      "," + std::to_string(r.tileQ) + ")";
+  std::string tiles = decodeQueryTilesExpr(r.group, r.tileQ, queryLen);
   // max(1, ...) keeps an empty batch from dividing by zero.
   return "max(1,min(cdiv(" + std::to_string(r.waveCtas) + ",max(1," + batch +
          "*" + std::to_string(r.kvHeads) + "*" + tiles + ")),cdiv(" + keyLen + "," +
          std::to_string(r.minKeysPerSplit()) + ")))";
+}
+
+std::string flashgen::schedule::decodeQueryTilesExpr(int64_t group, int64_t tileQ,
+                                                     const std::string &queryLen) {
+  return "cdiv(" + std::to_string(group) + "*" + queryLen + "," +
+         std::to_string(tileQ) + ")";
+}
+
+std::string flashgen::schedule::decodeScratchRowsExpr(
+    const std::string &splits, int64_t kvHeads, int64_t group, int64_t tileQ,
+    const std::string &batch, const std::string &queryLen) {
+  return "(" + splits + ")*" + batch + "*" + std::to_string(kvHeads) + "*" +
+         decodeQueryTilesExpr(group, tileQ, queryLen) + "*" +
+         std::to_string(tileQ);
 }

@@ -73,6 +73,19 @@ std::string decodeSplitsExpr(const DecodeSplitRule &r, const std::string &batch,
                              const std::string &queryLen,
                              const std::string &keyLen);
 
+/// decodeQueryTiles as a manifest expression: "cdiv(G*N,tile_q)" (the
+/// merge kernel's grid, a factor of the split kernel's).
+std::string decodeQueryTilesExpr(int64_t group, int64_t tileQ,
+                                 const std::string &queryLen);
+
+/// Rows of the split kernel's f32 scratch (o_split [rows, Dv], lse_split
+/// [rows]): one per (split, batch, kv head, packed row padded to whole
+/// tiles), as a manifest expression given the split count's expression.
+std::string decodeScratchRowsExpr(const std::string &splits, int64_t kvHeads,
+                                  int64_t group, int64_t tileQ,
+                                  const std::string &batch,
+                                  const std::string &queryLen);
+
 /// The model's verdict on a flash_decode schedule (DecodeCost.cpp): the
 /// split kernel (K and V of each (batch, kv head) read once per packed
 /// query tile; the splits' partial rows written in f32 when there is more

@@ -268,15 +268,7 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
 }
 
 std::string AttentionKernelPrinter::signature() {
-  std::string text;
-  llvm::raw_string_ostream sig(text);
-  bool first = true;
-  auto sep = [&]() -> llvm::raw_ostream & {
-    if (!first)
-      sig << ",\n    ";
-    first = false;
-    return sig;
-  };
+  ParameterList sep;
   // A split with TMA copies: one tensor map per copied tensor, boxes of a
   // ring slot's rows (all zero when the runtime cannot encode them). ptxas
   // places each 64-byte aligned in the parameter bank, as TMA needs; the
@@ -313,7 +305,7 @@ std::string AttentionKernelPrinter::signature() {
   printExtraParameters(sep);
   printDimParameters(sep);
   printLaunchValueParameters(sep);
-  return text;
+  return sep.text();
 }
 
 /// The first lines of every attention kernel: where it comes from.

@@ -494,15 +494,7 @@ LogicalResult AttentionGradPrinter::printKernelOp(Operation *op) {
 }
 
 std::string AttentionGradPrinter::signature() {
-  std::string text;
-  llvm::raw_string_ostream sig(text);
-  bool first = true;
-  auto sep = [&]() -> llvm::raw_ostream & {
-    if (!first)
-      sig << ",\n    ";
-    first = false;
-    return sig;
-  };
+  ParameterList sep;
   for (TensorRole role : params()) {
     const GradParam &p = gradParam(role);
     sep() << (p.output ? "" : "const ")
@@ -515,7 +507,7 @@ std::string AttentionGradPrinter::signature() {
   }
   printExtraParameters(sep);
   printDimParameters(sep);
-  return text;
+  return sep.text();
 }
 
 std::string AttentionGradPrinter::header() {

@@ -56,15 +56,7 @@ private:
   }
 
   std::string signature() {
-    std::string text;
-    llvm::raw_string_ostream sig(text);
-    bool first = true;
-    auto sep = [&]() -> llvm::raw_ostream & {
-      if (!first)
-        sig << ",\n    ";
-      first = false;
-      return sig;
-    };
+    ParameterList sep;
     std::string ns = kernel.getSymName().str() + "_k";
     sep() << ns << "::Elem* __restrict__ o";
     for (int d = 0; d < 4; ++d)
@@ -77,7 +69,7 @@ private:
     printSplitScratchParameters(sep);
     printDimParameters(sep);
     printLaunchValueParameters(sep);
-    return text;
+    return sep.text();
   }
 };
 

@@ -517,15 +517,7 @@ LogicalResult LinearKernelPrinter::printKernelOp(Operation *op) {
 }
 
 std::string LinearKernelPrinter::signature() {
-  std::string text;
-  llvm::raw_string_ostream sig(text);
-  bool first = true;
-  auto sep = [&]() -> llvm::raw_ostream & {
-    if (!first)
-      sig << ",\n    ";
-    first = false;
-    return sig;
-  };
+  ParameterList sep;
   std::string elem = kernel.getSymName().str() + "_k::Elem";
   auto tensor = [&](StringRef tensorName, StringRef type, bool output, int rank) {
     sep() << (output ? "" : "const ") << type << "* __restrict__ " << tensorName;
@@ -574,7 +566,7 @@ std::string LinearKernelPrinter::signature() {
     sep() << "int dim_" << dim;
     result.arguments.push_back({KernelArgument::Kind::Symbol, dim});
   }
-  return text;
+  return sep.text();
 }
 
 std::string LinearKernelPrinter::header() {

@@ -11,6 +11,7 @@
 #ifndef FLASHGEN_DEVICE_DECODE_CUH
 #define FLASHGEN_DEVICE_DECODE_CUH
 
+#include "flashgen/device/attention/epilogue.cuh"
 #include "flashgen/device/attention/softmax.cuh"
 #include "flashgen/device/memory/smem_tile.cuh"
 
@@ -47,20 +48,8 @@ FG_DEVICE void load_packed_async(const smem_tile<T, ROWS, COLS>& dst, const T* s
 /// as T: 4-byte stores from registers (a decode tile has few rows).
 template <int G, class T, int R, int C>
 FG_DEVICE void store_packed_rows(T* dst, i64 hs, i64 rs, int row0, int rows_valid, const acc_tile<R, C>& acc) {
-  const int lane = ptx::lane_id();
-  FG_UNROLL
-  for (int m = 0; m < acc_tile<R, C>::kMT; ++m)
-    FG_UNROLL
-    for (int h = 0; h < 2; ++h) {
-      const int r = m * 16 + (lane >> 2) + 8 * h;
-      if (r < rows_valid) {
-        T* row = dst + packed_offset<G>(row0 + r, hs, rs);
-        FG_UNROLL
-        for (int n = 0; n < acc_tile<R, C>::kNT; ++n)
-          ptx::st_global_b32(row + n * 8 + ((lane & 3) << 1),
-                             pack2<T>(acc.v[m][n][2 * h], acc.v[m][n][2 * h + 1]));
-      }
-    }
+  warp::store_rows_direct_at<T>([&](int r) { return dst + packed_offset<G>(row0 + r, hs, rs); }, rows_valid,
+                                acc);
 }
 
 /// The rows' natural-log log-sum-exp (after finalize) to dst at the packed
@@ -70,15 +59,7 @@ FG_DEVICE void store_packed_lse(float* dst, i64 hs, i64 rs, int row0, int rows_v
                                 float c) {
   row_vec<R> v;
   warp::lse(v, st, c);
-  const int lane = ptx::lane_id();
-  if ((lane & 3) != 0) return;
-  FG_UNROLL
-  for (int m = 0; m < R / 16; ++m)
-    FG_UNROLL
-    for (int h = 0; h < 2; ++h) {
-      const int r = m * 16 + (lane >> 2) + 8 * h;
-      if (r < rows_valid) dst[packed_offset<G>(row0 + r, hs, rs)] = v.v[m][h];
-    }
+  warp::store_row_vec_at([&](int r) { return dst + packed_offset<G>(row0 + r, hs, rs); }, rows_valid, v);
 }
 
 /// A split's finalized rows as f32 to rows r < rows_valid of dst (row-major,

@@ -65,10 +65,12 @@ FG_DEVICE void store_rows(T* dst, i64 row_stride, int rows_valid, const acc_tile
   copy_rows_to_global<R>(dst, row_stride, rows_valid, stage, stage_row0);
 }
 
-/// Store acc to global directly from registers (4-byte stores), skipping
-/// rows >= rows_valid: no shared memory, half-filled 32-byte sectors.
-template <class T, int R, int C>
-FG_DEVICE void store_rows_direct(T* dst, i64 row_stride, int rows_valid, const acc_tile<R, C>& acc) {
+/// Store acc to global directly from registers (4-byte stores) into the
+/// rows row_at(r) points to, r < rows_valid: no shared memory, half-filled
+/// 32-byte sectors. row_at maps a warp row to its first element (a strided
+/// row, or flash_decode's packed rows, decode.cuh).
+template <class T, int R, int C, class RowAt>
+FG_DEVICE void store_rows_direct_at(RowAt row_at, int rows_valid, const acc_tile<R, C>& acc) {
   const int lane = ptx::lane_id();
   FG_UNROLL
   for (int m = 0; m < acc_tile<R, C>::kMT; ++m)
@@ -76,17 +78,24 @@ FG_DEVICE void store_rows_direct(T* dst, i64 row_stride, int rows_valid, const a
     for (int h = 0; h < 2; ++h) {
       const int r = m * 16 + (lane >> 2) + 8 * h;
       if (r < rows_valid) {
+        T* row = row_at(r);
         FG_UNROLL
         for (int n = 0; n < acc_tile<R, C>::kNT; ++n)
-          ptx::st_global_b32(dst + r * row_stride + n * 8 + ((lane & 3) << 1),
+          ptx::st_global_b32(row + n * 8 + ((lane & 3) << 1),
                              pack2<T>(acc.v[m][n][2 * h], acc.v[m][n][2 * h + 1]));
       }
     }
 }
 
-/// dst[r * stride] = v[r] for this warp's rows r < rows_valid (e.g. the
-/// log-sum-exp a backward pass reads); one lane per quad writes.
-template <int R> FG_DEVICE void store_row_vec(float* dst, i64 stride, int rows_valid, const row_vec<R>& v) {
+/// store_rows_direct_at for rows row_stride elements apart from dst.
+template <class T, int R, int C>
+FG_DEVICE void store_rows_direct(T* dst, i64 row_stride, int rows_valid, const acc_tile<R, C>& acc) {
+  store_rows_direct_at<T>([&](int r) { return dst + r * row_stride; }, rows_valid, acc);
+}
+
+/// *at(r) = v[r] for this warp's rows r < rows_valid (e.g. the log-sum-exp a
+/// backward pass reads); one lane per quad writes.
+template <int R, class At> FG_DEVICE void store_row_vec_at(At at, int rows_valid, const row_vec<R>& v) {
   const int lane = ptx::lane_id();
   if ((lane & 3) != 0) return;
   FG_UNROLL
@@ -94,8 +103,13 @@ template <int R> FG_DEVICE void store_row_vec(float* dst, i64 stride, int rows_v
     FG_UNROLL
     for (int h = 0; h < 2; ++h) {
       const int r = m * 16 + (lane >> 2) + 8 * h;
-      if (r < rows_valid) dst[r * stride] = v.v[m][h];
+      if (r < rows_valid) *at(r) = v.v[m][h];
     }
+}
+
+/// store_row_vec_at for dst[r * stride].
+template <int R> FG_DEVICE void store_row_vec(float* dst, i64 stride, int rows_valid, const row_vec<R>& v) {
+  store_row_vec_at([&](int r) { return dst + r * stride; }, rows_valid, v);
 }
 
 }  // namespace warp
