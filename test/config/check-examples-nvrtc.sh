@@ -4,7 +4,9 @@
 # the scheduler's top 4 variants each, with the gradient kernels of every
 # attention (`--backward`: flash2_grad and flash3_grad families), and has
 # NVRTC compile every variant for its architecture (sm_80, sm_90a):
-# flashgen-nvrtc fails on any error, warning or spill. No GPU needed.
+# flashgen-nvrtc fails on any error, warning or spill. No GPU needed. The
+# decoding examples (decode_*) are also planned for one query token, where
+# the scheduler takes flash_decode (its split and merge kernels).
 set -u
 bin=$1
 examples=$2
@@ -20,11 +22,24 @@ for spec in "$examples"/*.mlir; do
     if ! "$bin/flashgen" compile "$spec" --backward -o "$out" --target "$target" > "$out.log" 2>&1; then
       echo "FAIL: flashgen compile $name --target $target"; cat "$out.log"; status=1; continue
     fi
-    if "$bin/flashgen-nvrtc" "$out" --arch "$arch" > "$out.nvrtc" 2>&1; then
-      echo "ok: $name for $arch ($(grep -c 'registers' "$out.nvrtc") kernel compiles, no spill, no warning)"
-    else
-      echo "FAIL: $name for $arch"; grep -E "FAILED|error|warning|spill" "$out.nvrtc" | head -10; status=1
-    fi
+    outs=("$out")
+    case "$name" in
+      decode_*)
+        if ! "$bin/flashgen" compile "$spec" --dim N=1 --dim M=32768 -o "$out-n1" \
+               --target "$target" > "$out-n1.log" 2>&1; then
+          echo "FAIL: flashgen compile $name --target $target --dim N=1"; cat "$out-n1.log"; status=1
+        else
+          outs+=("$out-n1")
+        fi ;;
+    esac
+    for bundle in "${outs[@]}"; do
+      label="$name${bundle#$out}"
+      if "$bin/flashgen-nvrtc" "$bundle" --arch "$arch" > "$bundle.nvrtc" 2>&1; then
+        echo "ok: $label for $arch ($(grep -c 'registers' "$bundle.nvrtc") kernel compiles, no spill, no warning)"
+      else
+        echo "FAIL: $label for $arch"; grep -E "FAILED|error|warning|spill" "$bundle.nvrtc" | head -10; status=1
+      fi
+    done
   done
 done
 exit $status

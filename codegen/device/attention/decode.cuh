@@ -141,7 +141,7 @@ FG_DEVICE void merge_splits(T* o, i64 o_hs, i64 o_rs, float* lse, i64 lse_hs, i6
     if ((lane & 1) == 0)
       ptx::st_global_b32(o + packed_offset<G>(row0 + r, o_hs, o_rs) + col, pack2<T>(acc, next));
     if (lse != nullptr && col == 0)
-      lse[packed_offset<G>(row0 + r, lse_hs, lse_rs)] = total > 0.0f ? mx + logf(total) : neg_inf();
+      lse[packed_offset<G>(row0 + r, lse_hs, lse_rs)] = total > 0.0f ? mx + log_fast(total) : neg_inf();
   }
 }
 
