@@ -113,3 +113,19 @@ else
   tail -5 "$decode_out/decode_gqa.log" >&2
   exit 1
 fi
+# The paged-cache bundles (bench/attention/bench_paged.py) in
+# OUT/../bench-paged: the contiguous decode step with per-sequence lengths
+# (examples/decode_ragged.mlir), the paged one (examples/decode_paged.mlir,
+# pages of 16 keys) and that spec with pages of 256 keys, each planned as
+# the decode bundle is.
+paged_out=$(dirname "$out")/bench-paged
+mkdir -p "$paged_out"
+sed 's/x16x8x128xbf16/x256x8x128xbf16/g; s/@decode_paged(/@decode_paged_p256(/' \
+  examples/decode_paged.mlir > "$paged_out/decode_paged_p256.mlir"
+for spec in examples/decode_ragged.mlir examples/decode_paged.mlir "$paged_out/decode_paged_p256.mlir"; do
+  name=$(basename "$spec" .mlir)
+  # shellcheck disable=SC2086
+  "$bin/flashgen" compile "$spec" -o "$paged_out/$name" --dim B=8 --dim N=1 --dim M=32768 \
+    $compile_flags > /dev/null
+  echo "bundle $paged_out/$name"
+done

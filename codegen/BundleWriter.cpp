@@ -5,6 +5,7 @@
 #include "codegen/CudaEmitter.h"
 #include "codegen/EmbeddedFiles.h"
 #include "dialect/FlashDialect.h"
+#include "dialect/PagedKv.h"
 #include "dialect/ScheduleConversion.h"
 #include "schedule/DecodeSplit.h"
 
@@ -69,6 +70,11 @@ std::string dtypeName(Type type) {
 /// tensor binds.
 struct SizeNames {
   std::map<std::string, int64_t> fixed;
+  /// Sizes no tensor has as a dim, computed from others: a paged cache's
+  /// key length, its pages per sequence times the page size
+  /// (dialect/PagedKv.h). The manifest writes the expression wherever the
+  /// name would appear.
+  std::map<std::string, std::string> derived;
 
   /// Records dim `index` of `value`'s type as the size called `name`.
   void note(Value value, unsigned index, const std::string &name) {
@@ -81,6 +87,8 @@ struct SizeNames {
     auto it = fixed.find(name);
     if (it != fixed.end())
       return it->second;
+    if (derived.count(name))
+      return expr(name);
     return name;
   }
   /// A manifest shape: static sizes as integers, dynamic ones by name.
@@ -106,7 +114,13 @@ struct SizeNames {
           ++j;
         std::string word = text.substr(i, j - i).str();
         auto it = fixed.find(word);
-        out += it != fixed.end() ? std::to_string(it->second) : word;
+        auto formula = derived.find(word);
+        if (it != fixed.end())
+          out += std::to_string(it->second);
+        else if (formula != derived.end())
+          out += "(" + formula->second + ")";
+        else
+          out += word;
         i = j;
       } else {
         out += text[i++];
@@ -123,6 +137,8 @@ struct SizeNames {
     auto it = fixed.find(name);
     if (it != fixed.end())
       return llvm::json::Object{{"int", it->second}};
+    if (derived.count(name))
+      return llvm::json::Object{{"expr", expr(name)}};
     if (!llvm::is_contained(symbolsUsed, name))
       symbolsUsed.push_back(name);
     return llvm::json::Object{{"symbol", name}};
@@ -352,15 +368,35 @@ LogicalResult writeAttentionKernel(AttentionOp op, const std::string &name,
 
   std::string batchDim = op.getBatchDimName(), queryDim = op.getQueryDimName(),
               keyDim = op.getKeyDimName();
+  std::optional<PagedKv> paged = pagedKvOf(op.getOperation());
   SizeNames sizes;
-  for (Value value : {op.getQ(), op.getK(), op.getV(), op.getO()})
+  for (Value value : {op.getQ(), op.getO()})
     sizes.note(value, 0, batchDim);
   for (Value value : {op.getQ(), op.getO()})
     sizes.note(value, 2, queryDim);
-  for (Value value : {op.getK(), op.getV()})
-    sizes.note(value, 2, keyDim);
   std::vector<std::string> qNames = {batchDim, "", queryDim, ""};
   std::vector<std::string> kNames = {batchDim, "", keyDim, ""};
+  // A paged cache's k and v params are its pools [pool_pages, P, Hkv, D];
+  // the page table [B, <M>_pages] binds the pages per sequence, and the key
+  // length is derived from them (dialect/PagedKv.h).
+  std::string seqPages = paged ? seqPagesDimName(keyDim) : std::string();
+  if (paged) {
+    for (Value pool : {paged->kPool, paged->vPool})
+      sizes.note(pool, 0, kPoolPagesDim.str());
+    sizes.note(paged->table, 0, batchDim);
+    sizes.note(paged->table, 1, seqPages);
+    auto pages = sizes.fixed.find(seqPages);
+    if (pages != sizes.fixed.end())
+      sizes.fixed.emplace(keyDim, pages->second * paged->pageSize);
+    else
+      sizes.derived.emplace(keyDim, seqPages + "*" + std::to_string(paged->pageSize));
+    kNames = {kPoolPagesDim.str(), "", "", ""};
+  } else {
+    for (Value value : {op.getK(), op.getV()}) {
+      sizes.note(value, 0, batchDim);
+      sizes.note(value, 2, keyDim);
+    }
+  }
   llvm::json::Array params;
   auto param = [&](StringRef tensor, StringRef io, RankedTensorType type,
                    ArrayRef<std::string> dynamicNames) {
@@ -372,8 +408,15 @@ LogicalResult writeAttentionKernel(AttentionOp op, const std::string &name,
         {"stride_align", rowAlignOf(type.getElementType())}});
   };
   param("q", "in", op.getQ().getType(), qNames);
-  param("k", "in", op.getK().getType(), kNames);
-  param("v", "in", op.getV().getType(), kNames);
+  param("k", "in", paged ? paged->kPoolType : op.getK().getType(), kNames);
+  param("v", "in", paged ? paged->vPoolType : op.getV().getType(), kNames);
+  if (paged)
+    params.push_back(llvm::json::Object{
+        {"name", kPageTableName},
+        {"io", "in"},
+        {"dtype", "i32"},
+        {"shape", sizes.shape(paged->tableType, {batchDim, seqPages})},
+        {"pointer_align", 4}});
   llvm::json::Array scalars;
   addExtraOperands(op.getExtraOperands(), sizes, params, scalars);
   param("o", "out", op.getO().getType(), qNames);
@@ -416,6 +459,11 @@ LogicalResult writeAttentionKernel(AttentionOp op, const std::string &name,
                            scratchOf, symbolsUsed, variants)))
     return failure();
 
+  // Expressions name the pages per sequence where the derived key length
+  // was written.
+  if (paged && sizes.derived.count(keyDim) &&
+      !llvm::is_contained(symbolsUsed, seqPages))
+    symbolsUsed.push_back(seqPages);
   llvm::json::Array symbolList;
   for (const std::string &symbol : symbolsUsed)
     symbolList.push_back(symbol);

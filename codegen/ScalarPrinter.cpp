@@ -2,6 +2,8 @@
 
 #include "codegen/ScalarPrinter.h"
 
+#include "dialect/PagedKv.h"
+
 #include <algorithm>
 #include <cctype>
 
@@ -504,6 +506,23 @@ void ScalarPrinter::printLaunchValueParameters(
     arg.expr = value.getExpr().str();
     result.arguments.push_back(arg);
   }
+}
+
+void ScalarPrinter::printPageTableParameters(
+    llvm::function_ref<llvm::raw_ostream &()> sep) {
+  bool paged = false;
+  kernel.walk([&](TileLoadOp load) { paged |= bool(load.getPageSize()); });
+  if (!paged)
+    return;
+  // The sequences' page tables [B, pages per sequence] and the pools' page
+  // count, which bounds every id read from them (dialect/PagedKv.h).
+  std::string table = kPageTableName.str();
+  sep() << "const int* __restrict__ " << table;
+  for (int d = 0; d < 2; ++d)
+    sep() << "long long " << table << "_s" << d;
+  result.arguments.push_back({KernelArgument::Kind::Tensor, table});
+  sep() << "int " << kPoolPagesDim.str();
+  result.arguments.push_back({KernelArgument::Kind::Symbol, kPoolPagesDim.str()});
 }
 
 void ScalarPrinter::printDimParameters(

@@ -95,6 +95,10 @@ protected:
   /// as `const T* __restrict__ x_<name>` and its strides, a scalar as
   /// `T x_<name>`; recorded in result.arguments.
   void printExtraParameters(llvm::function_ref<llvm::raw_ostream &()> sep);
+  /// Where the kernel reads a paged cache (flash.tile_load page_size): the
+  /// page table `page_table` and its two strides, then the pools' page
+  /// count (dialect/PagedKv.h), each after `sep()`.
+  void printPageTableParameters(llvm::function_ref<llvm::raw_ostream &()> sep);
   /// `tensor` at (batch, the first query head of kv head `kvHead`'s group of
   /// `group`): where flash_decode's packed rows of that group start.
   std::string packedGroupBase(StringRef tensor, Value batch, Value kvHead,

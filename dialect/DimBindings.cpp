@@ -2,6 +2,8 @@
 
 #include "dialect/DimBindings.h"
 
+#include "dialect/PagedKv.h"
+
 #include "llvm/ADT/StringExtras.h"
 
 using namespace mlir;
@@ -63,6 +65,29 @@ static llvm::Expected<int64_t> resolveDim(Operation *op, Value value,
   return it->second;
 }
 
+/// The key length M: bound by its name, or for a paged cache
+/// (dialect/PagedKv.h) also by its pages per sequence, and then whole pages.
+static llvm::Expected<int64_t> resolveKeyLen(Operation *op, Value k,
+                                             llvm::StringRef keyDim,
+                                             const DimValues &values) {
+  std::optional<PagedKv> paged = pagedKvOf(op);
+  if (!paged)
+    return resolveDim(op, k, 2, keyDim, "key sequence length", values);
+  const int64_t pageSize = paged->pageSize;
+  std::string pagesDim = seqPagesDimName(keyDim);
+  auto type = llvm::cast<RankedTensorType>(k.getType());
+  auto pages = values.find(pagesDim);
+  if (type.isDynamicDim(2) && !values.count(keyDim) && pages != values.end())
+    return pages->second * pageSize;
+  auto keyLen = resolveDim(op, k, 2, keyDim, "key sequence length", values);
+  if (keyLen && *keyLen % pageSize != 0)
+    return llvm::createStringError(
+        "dimension " + keyDim.str() + " = " + std::to_string(*keyLen) +
+        " is not a whole number of pages: a paged cache holds " + keyDim.str() +
+        " = " + pagesDim + " x " + std::to_string(pageSize) + " keys");
+  return keyLen;
+}
+
 /// The sizes of flash.attention and flash.attention_grad alike: both read
 /// them from q, k, v and the same `dims` names.
 template <typename Op>
@@ -80,8 +105,8 @@ static llvm::Expected<AttentionSizes> resolveAttentionSizes(Op op,
                              "query sequence length", values);
   if (!queryLen)
     return queryLen.takeError();
-  auto keyLen = resolveDim(op, op.getK(), 2, op.getKeyDimName(),
-                           "key sequence length", values);
+  auto keyLen = resolveKeyLen(op.getOperation(), op.getK(),
+                              op.getKeyDimName(), values);
   if (!keyLen)
     return keyLen.takeError();
   sizes.batch = *batch;

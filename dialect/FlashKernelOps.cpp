@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialect/FlashDialect.h"
+#include "dialect/PagedKv.h"
 #include "dialect/ScheduleConversion.h"
 #include "schedule/AttentionCost.h"
 
@@ -322,6 +323,22 @@ LogicalResult TileLoadOp::verify() {
                                       "flash_decode kernel's q does");
   if (getGroup() && *getGroup() < 1)
     return emitOpError() << "group = " << *getGroup() << " must be >= 1";
+  // Paged copies look each row's page up: k and v of the kernels whose
+  // copies are per-row cp.async (flash2's and flash_decode's rings).
+  if (std::optional<int64_t> pageSize = getPageSize()) {
+    bool keyValue = getTensor() == TensorRole::k || getTensor() == TensorRole::v;
+    bool perRow = s.getAlgorithm() == Algorithm::flash2 ||
+                  splitsKeys(s.getAlgorithm());
+    if (!keyValue || !perRow)
+      return emitOpError() << "loads " << stringifyTensorRole(getTensor())
+                           << " through a page table in a "
+                           << stringifyAlgorithm(s.getAlgorithm())
+                           << " kernel; only k and v of flash2 and "
+                              "flash_decode kernels are paged";
+    if (*pageSize < 1 || *pageSize > kMaxPageSize)
+      return emitOpError() << "page_size = " << *pageSize
+                           << " must be in [1, " << kMaxPageSize << "]";
+  }
   // q and dO have a row per query, k and v a row per key.
   bool query = getTensor() == TensorRole::q || getTensor() == TensorRole::dout;
   int64_t rows = query ? s.getTileQ() : s.getTileKv();

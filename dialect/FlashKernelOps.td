@@ -116,6 +116,11 @@ def Flash_TileLoadOp : Flash_Op<"tile_load", []> {
     G query heads that share the kv head fill one tile; `extent` counts
     packed rows (G N).
 
+    `page_size P` (k and v of a paged cache, dialect/PagedKv.h): row j of
+    the tensor of batch b is row j % P of page page_table[b, j / P] of the
+    pool; the copy looks each row's page up (once a tile when P is a
+    multiple of the tile's rows).
+
     `cols C at col_tile` (the small-cache schedules, flash2_dsplit and
     flash3_dsplit) copies only
     columns [col_tile * C, +C): a tile_d-wide chunk of q or k, a tile_dv-wide
@@ -125,11 +130,12 @@ def Flash_TileLoadOp : Flash_Op<"tile_load", []> {
                        Index:$row_tile, Index:$extent, I64Attr:$rows,
                        Index:$stage, UnitAttr:$async,
                        Optional<Index>:$col_tile, OptionalAttr<I64Attr>:$cols,
-                       OptionalAttr<I64Attr>:$group);
+                       OptionalAttr<I64Attr>:$group,
+                       OptionalAttr<I64Attr>:$page_size);
   let assemblyFormat = [{
     $tensor `[` $batch `,` $head `,` $row_tile `]` `rows` $rows `extent` $extent
-    (`cols` $cols^ `at` $col_tile)? (`group` $group^)? `stage` $stage
-    (`async` $async^)? attr-dict
+    (`cols` $cols^ `at` $col_tile)? (`group` $group^)?
+    (`page_size` $page_size^)? `stage` $stage (`async` $async^)? attr-dict
   }];
   let builders = [
     OpBuilder<(ins "TensorRole":$tensor, "Value":$batch, "Value":$head,
@@ -137,7 +143,7 @@ def Flash_TileLoadOp : Flash_Op<"tile_load", []> {
                    "Value":$stage, "bool":$async), [{
       build($_builder, $_state, tensor, batch, head, rowTile, extent, rows,
             stage, async, /*col_tile=*/Value(), /*cols=*/IntegerAttr(),
-            /*group=*/IntegerAttr());
+            /*group=*/IntegerAttr(), /*page_size=*/IntegerAttr());
     }]>
   ];
   let hasVerifier = 1;

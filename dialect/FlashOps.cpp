@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialect/FlashDialect.h"
+#include "dialect/PagedKv.h"
 #include "dialect/RegionOps.h"
 
 #include "mlir/IR/TypeUtilities.h"
@@ -296,9 +297,11 @@ llvm::SmallVector<ExtraOperand> AttentionGradOp::getExtraOperands() {
 }
 
 /// Names the runtime and the kernels already use for an attention op's own
-/// tensors; an extra may not take one.
+/// tensors and sizes (a paged cache's too, dialect/PagedKv.h); an extra may
+/// not take one.
 static constexpr llvm::StringLiteral kReservedExtraNames[] = {
-    "q", "k", "v", "o", "lse", "do", "dq", "dk", "dv"};
+    "q", "k", "v", "o", "lse", "do", "dq", "dk", "dv", kPageTableName,
+    kPoolPagesDim};
 
 /// The rules of `extras`, `names` and `extra_dims` (docs/semantics.md §2.7).
 template <typename Op> static LogicalResult verifyExtras(Op op) {
@@ -369,6 +372,8 @@ LogicalResult AttentionOp::verify() {
           getOperation(), {getQ().getType(), getK().getType(), getV().getType(),
                            getO().getType(), "result", getMask(), getWindow(),
                            getScale(), getDims()})))
+    return failure();
+  if (failed(verifyPagedKv(*this)))
     return failure();
   return verifyExtras(*this);
 }

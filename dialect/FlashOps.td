@@ -107,6 +107,42 @@ def Flash_AttentionOp : Flash_Op<"attention", [Pure, IsolatedFromAbove]> {
 }
 
 //===----------------------------------------------------------------------===//
+// flash.paged_view
+//===----------------------------------------------------------------------===//
+
+def Flash_PagedViewOp : Flash_Op<"paged_view", [Pure]> {
+  let summary = "the keys or values of a paged KV cache, seen as [B, Hkv, M, D]";
+  let description = [{
+    A paged cache keeps keys (or values) in a pool of fixed-size pages,
+    `pool` [pages, P, Hkv, D] (the layout of FlashAttention's and vLLM's
+    caches; other layouts are strided views of it), and per sequence a
+    page table `page_table` [B, seq_pages] (i32) listing its pages in
+    order. The view is the cache a sequence sees:
+
+      view[b, h, j, d] = pool[page_table[b, j / P], j % P, h, d]
+
+    with M = seq_pages * P keys per sequence. `flash.attention` takes it as
+    k and v (both through one page table); the kernels read the pages in
+    place, so no gather is ever materialised. Page ids outside [0, pages)
+    read the nearest page in that range: no id makes a kernel read outside
+    the pool (docs/semantics.md §2.8). P is static (1 to
+    4096); the pool and table sizes are launch arguments.
+
+    ```mlir
+    %k = flash.paged_view %k_pool[%table]
+        : tensor<?x16x8x128xbf16>, tensor<?x?xi32> -> tensor<?x8x?x128xbf16>
+    ```
+  }];
+  let arguments = (ins Flash_Tensor:$pool, RankedTensorOf<[I32]>:$page_table);
+  let results = (outs Flash_Tensor:$view);
+  let assemblyFormat = [{
+    $pool `[` $page_table `]` attr-dict `:` type($pool) `,` type($page_table)
+    `->` type($view)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // flash.attention_grad
 //===----------------------------------------------------------------------===//
 

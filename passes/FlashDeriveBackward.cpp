@@ -13,6 +13,8 @@
 
 #include "passes/ScoreModDerivative.h"
 
+#include "dialect/PagedKv.h"
+
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
 
@@ -48,6 +50,11 @@ LogicalResult deriveBackward(func::FuncOp forward, AttentionOp attention,
     return failure();
   }
 
+  if (pagedKvOf(attention.getOperation()))
+    return attention.emitError()
+           << "flash-derive-backward: k and v are paged caches "
+              "(flash.paged_view), which serve decoding and prefill; a "
+              "backward takes contiguous k and v [B, Hkv, M, D]";
   auto q = attention.getQ().getType(), k = attention.getK().getType(),
        v = attention.getV().getType(), o = attention.getO().getType();
   Location loc = attention.getLoc();

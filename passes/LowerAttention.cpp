@@ -15,6 +15,7 @@
 #include "passes/IndexBuilder.h"
 #include "passes/OpProblems.h"
 
+#include "dialect/PagedKv.h"
 #include "dialect/ScheduleConversion.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -316,7 +317,7 @@ static void buildKeyTileStep(OpBuilder &b, Location loc,
                              Operation *hoistBefore) {
   Value stage = buildKeyValueStep(b, loc, j, lo, hi, batch, kvHead, keyLen,
                                   plan.schedule.getTileKv(),
-                                  plan.schedule.getStages());
+                                  plan.schedule.getStages(), plan.pageSize);
   TileMmaOp::create(b, loc, TileProduct::qk, stage);
   buildScoreMapAndSoftmax(b, loc, plan, batch, head, queryTile, j, keyLen,
                           offset, masked, hoistBefore);
@@ -360,7 +361,7 @@ static KernelOp buildKernel(OpBuilder &b, const AttentionKernelPlan &plan,
                        tileQ, zero, /*async=*/true);
   OutputInitOp::create(b, loc);
   buildKeyValuePrologue(b, loc, batch, kvHead, lo, hi, keyLen, tileKv,
-                        s.getStages());
+                        s.getStages(), plan.pageSize);
 
   buildKeyTileLoops(b, loc, f.keys, [&](Value j, bool masked) {
     buildKeyTileStep(b, loc, plan, j, lo, hi, batch, head, kvHead, queryTile,
@@ -373,10 +374,22 @@ static KernelOp buildKernel(OpBuilder &b, const AttentionKernelPlan &plan,
 
 } // namespace
 
+/// An async copy of key tile `tile` of K or V into ring stage `stage`,
+/// through the page table when the cache is paged (pageSize > 0).
+static void loadKeyValueTile(OpBuilder &b, Location loc, TensorRole tensor,
+                             Value batch, Value kvHead, Value tile,
+                             Value keyLen, int64_t tileKv, Value stage,
+                             int64_t pageSize) {
+  TileLoadOp::create(b, loc, tensor, batch, kvHead, tile, keyLen, tileKv, stage,
+                     /*async=*/true, /*col_tile=*/Value(), /*cols=*/IntegerAttr(),
+                     /*group=*/IntegerAttr(),
+                     pageSize > 0 ? b.getI64IntegerAttr(pageSize) : IntegerAttr());
+}
+
 void mlir::flash::buildKeyValuePrologue(OpBuilder &b, Location loc,
                                         Value batch, Value kvHead, Value lo,
                                         Value hi, Value keyLen, int64_t tileKv,
-                                        int64_t stages) {
+                                        int64_t stages, int64_t pageSize) {
   IndexBuilder ib{b, loc};
   for (int64_t p = 0; p < stages - 1; ++p) {
     Value tile = ib.add(lo, ib.c(p));
@@ -384,8 +397,8 @@ void mlir::flash::buildKeyValuePrologue(OpBuilder &b, Location loc,
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(guardIf.thenBlock());
     for (TensorRole tensor : {TensorRole::k, TensorRole::v})
-      TileLoadOp::create(b, loc, tensor, batch, kvHead, tile, keyLen, tileKv,
-                         ib.c(p), /*async=*/true);
+      loadKeyValueTile(b, loc, tensor, batch, kvHead, tile, keyLen, tileKv,
+                       ib.c(p), pageSize);
     b.setInsertionPointAfter(guardIf);
     TileCommitOp::create(b, loc);
   }
@@ -394,7 +407,7 @@ void mlir::flash::buildKeyValuePrologue(OpBuilder &b, Location loc,
 Value mlir::flash::buildKeyValueStep(OpBuilder &b, Location loc, Value j,
                                      Value lo, Value hi, Value batch,
                                      Value kvHead, Value keyLen, int64_t tileKv,
-                                     int64_t stages) {
+                                     int64_t stages, int64_t pageSize) {
   IndexBuilder ib{b, loc};
   Value stagesV = ib.c(stages);
   TileWaitOp::create(b, loc, stages - 2);
@@ -405,8 +418,8 @@ Value mlir::flash::buildKeyValueStep(OpBuilder &b, Location loc, Value j,
     b.setInsertionPointToStart(prefetch.thenBlock());
     Value stage = ib.rem(ib.sub(ahead, lo), stagesV);
     for (TensorRole tensor : {TensorRole::k, TensorRole::v})
-      TileLoadOp::create(b, loc, tensor, batch, kvHead, ahead, keyLen, tileKv,
-                         stage, /*async=*/true);
+      loadKeyValueTile(b, loc, tensor, batch, kvHead, ahead, keyLen, tileKv,
+                       stage, pageSize);
   }
   TileCommitOp::create(b, loc);
   return ib.rem(ib.sub(j, lo), stagesV);
@@ -424,6 +437,8 @@ AttentionKernelPlan mlir::flash::attentionKernelPlan(AttentionOp op) {
   auto func = op->getParentOfType<FunctionOpInterface>();
   plan.opName = func ? func.getName().str() : "attention";
   plan.scaling = analyzeScoreScaling(op.getScoreMod());
+  if (std::optional<PagedKv> paged = pagedKvOf(op.getOperation()))
+    plan.pageSize = paged->pageSize;
   return plan;
 }
 

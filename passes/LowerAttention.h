@@ -45,6 +45,8 @@ struct AttentionKernelPlan {
   std::string opName;
   /// Constant factors of the score_mod that leave the per-element code.
   ScoreScaling scaling;
+  /// Keys of a page of a paged K/V cache (dialect/PagedKv.h); 0: contiguous.
+  int64_t pageSize = 0;
 
   ScoreMapSource scoreMapSource() const {
     return {op.hasScoreMod() ? &op.getScoreMod() : nullptr,
@@ -131,17 +133,18 @@ void buildKeyTileLoops(OpBuilder &b, Location loc, const TileRange &keys,
 
 /// The key/value ring of a kernel streaming key tiles [lo, hi) of kv head
 /// `kvHead` through `stages` stages of `tileKv` rows: the first stages - 1
-/// tiles in flight, one commit group each.
+/// tiles in flight, one commit group each. `pageSize` > 0: K and V are
+/// paged caches with pages of that many keys (dialect/PagedKv.h).
 void buildKeyValuePrologue(OpBuilder &b, Location loc, Value batch,
                            Value kvHead, Value lo, Value hi, Value keyLen,
-                           int64_t tileKv, int64_t stages);
+                           int64_t tileKv, int64_t stages, int64_t pageSize = 0);
 
 /// One step of that ring at key tile j: wait for it (the CTA-wide sync also
 /// means every warp is done with the previous tile, so its stage is free),
 /// prefetch tile j + stages - 1 into that stage. Returns j's stage.
 Value buildKeyValueStep(OpBuilder &b, Location loc, Value j, Value lo,
                         Value hi, Value batch, Value kvHead, Value keyLen,
-                        int64_t tileKv, int64_t stages);
+                        int64_t tileKv, int64_t stages, int64_t pageSize = 0);
 
 /// The problem dictionary recorded on each attention kernel: what it
 /// specialises on (element type, head counts and dims, scales, mask).

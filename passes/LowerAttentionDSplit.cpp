@@ -69,17 +69,17 @@ struct ChunkStream {
       auto columns = b.getI64IntegerAttr(s.getTileD());
       TileLoadOp::create(b, loc, TensorRole::q, batch, head, queryTile,
                          queryLen, s.getTileQ(), stage, /*async=*/true, chunk,
-                         columns, /*group=*/IntegerAttr());
+                         columns, /*group=*/IntegerAttr(), /*page_size=*/IntegerAttr());
       TileLoadOp::create(b, loc, TensorRole::k, batch, kvHead, keyTile,
                          keyLen, s.getTileKv(), stage, /*async=*/true, chunk,
-                         columns, /*group=*/IntegerAttr());
+                         columns, /*group=*/IntegerAttr(), /*page_size=*/IntegerAttr());
       auto first = scf::IfOp::create(b, loc, ib.eq(chunk, ib.c(0)), false);
       b.setInsertionPointToStart(first.thenBlock());
       TileLoadOp::create(b, loc, TensorRole::v, batch, kvHead, keyTile, keyLen,
                          s.getTileKv(), ib.rem(ib.sub(keyTile, lo), ib.c(2)),
                          /*async=*/true, slice,
                          b.getI64IntegerAttr(s.getTileDv()),
-                         /*group=*/IntegerAttr());
+                         /*group=*/IntegerAttr(), /*page_size=*/IntegerAttr());
     }
     TileCommitOp::create(b, loc);
   }

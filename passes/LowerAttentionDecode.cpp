@@ -152,15 +152,16 @@ void mlir::flash::buildDecodeKernels(OpBuilder &b,
     Operation *queryLoad = TileLoadOp::create(
         b, loc, TensorRole::q, batch, kvHead, tile, z.packedRows, tileQ,
         ib.c(0), /*async=*/true, /*col_tile=*/Value(), /*cols=*/IntegerAttr(),
-        b.getI64IntegerAttr(group));
+        b.getI64IntegerAttr(group), /*page_size=*/IntegerAttr());
     OutputInitOp::create(b, loc);
     buildKeyValuePrologue(b, loc, batch, kvHead, mine.lo, mine.hi, z.keyLen,
-                          tileKv, s.getStages());
+                          tileKv, s.getStages(), plan.pageSize);
     ScoreMapSource source = plan.scoreMapSource();
     source.packedGroup = group;
     buildKeyTileLoops(b, loc, mine, [&](Value j, bool masked) {
       Value stage = buildKeyValueStep(b, loc, j, mine.lo, mine.hi, batch, kvHead,
-                                      z.keyLen, tileKv, s.getStages());
+                                      z.keyLen, tileKv, s.getStages(),
+                                      plan.pageSize);
       TileMmaOp::create(b, loc, TileProduct::qk, stage);
       buildScoreMap(b, loc, source, batch, kvHead, tile, j, z.keyLen,
                     z.queryLen, offset, masked, queryLoad);

@@ -2,6 +2,8 @@
 
 #include "passes/OpProblems.h"
 
+#include "dialect/PagedKv.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 
 using namespace mlir;
@@ -74,6 +76,8 @@ template <typename OpT> static sched::AttentionProblem kernelProblemOf(OpT op) {
   p.hasMaskMod = op.hasMaskMod();
   p.regionsReadTables = regionsReadTables(op);
   p.scoreModReadsPositions = scoreModReadsPositions(op);
+  if (std::optional<PagedKv> paged = pagedKvOf(op.getOperation()))
+    p.pageSize = paged->pageSize;
   if (p.hasScoreMod)
     countRegionWork(op.getScoreMod(), p.scoreModSfuOps, p.scoreModAluOps);
   if (p.hasMaskMod) {

@@ -115,9 +115,19 @@ Tensor<double> generateExtraInput(const ExtraInputSpec &spec) {
       value = applyRounding(rng.normal(), Rounding::Float32);
     return tensor;
   }
-  if (spec.shape.empty() || spec.perSequence) {
+  if (spec.shape.empty()) {
     for (double &value : tensor.values())
       value = double(rng.uniformInt(1, std::max<int64_t>(1, spec.scalarMax)));
+    return tensor;
+  }
+  if (spec.perSequence) {
+    // Lengths from 0; in a batch of several, the first sequence's cache is
+    // empty (its keys are only its new tokens': one key for one token).
+    std::vector<double> &values = tensor.values();
+    for (double &value : values)
+      value = double(rng.uniformInt(0, std::max<int64_t>(0, spec.scalarMax)));
+    if (values.size() > 1)
+      values[0] = 0;
     return tensor;
   }
   // A new segment starts at each element with probability segments / row.

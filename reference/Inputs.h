@@ -63,8 +63,9 @@ struct ExtraInputSpec {
   int64_t segments = 4;
   int64_t scalarMax = 1;
   /// An integer tensor over the batch alone ([B]): one length per sequence
-  /// (a serving batch's cache lengths), uniform in [1, scalarMax] like a
-  /// scalar, instead of segment ids.
+  /// (a serving batch's cache lengths), uniform in [0, scalarMax] instead
+  /// of segment ids; with several sequences the first is 0 (an empty
+  /// cache).
   bool perSequence = false;
   uint64_t seed = 0;
   /// Which extra of the op (its operand index): each has its own stream.

@@ -177,6 +177,14 @@ std::string flashgen::schedule::attentionPrecondition(const AttentionProblem &p,
     return std::string("'") + algorithmName(algorithm) +
            "' is not an attention schedule (" +
            algorithmNames(isAttentionAlgorithm) + ")";
+  if (p.pageSize > 0 && algorithm != Algorithm::Flash2 &&
+      algorithm != Algorithm::FlashDecode)
+    return std::string(algorithmName(algorithm)) +
+           " copies whole key tiles from one address; a paged cache (pages "
+           "of " +
+           std::to_string(p.pageSize) +
+           " keys) is read by flash2 and flash_decode, whose copies look up "
+           "each row's page";
   if (algorithm == Algorithm::Flash3DSplit) {
     if (!t.mma(MmaKind::Wgmma))
       return "flash3_dsplit is built on wgmma, which " + t.name +

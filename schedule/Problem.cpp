@@ -166,6 +166,8 @@ std::string flashgen::schedule::describe(const AttentionProblem &p) {
     os << " +score_mod";
   if (p.hasMaskMod)
     os << " +mask_mod";
+  if (p.pageSize > 0)
+    os << " paged(" << p.pageSize << ")";
   os << ", " << p.elementBytes << "-byte elements";
   return os.str();
 }

@@ -64,6 +64,9 @@ struct AttentionProblem {
   /// A region reads an extra tensor (a document id, a bias table) per
   /// element: loads and their clamped addresses.
   bool regionsReadTables = false;
+  /// Keys of a page when k and v are read through a page table
+  /// (dialect/PagedKv.h); 0 for contiguous caches.
+  int64_t pageSize = 0;
   /// Code that runs on every score element, and what it reads (flash3's
   /// register rule, Flash3Layout.h).
   ElementMods elementMods() const {

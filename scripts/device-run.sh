@@ -6,7 +6,8 @@
 #   scripts/device-run.sh CARRY_DIR   (with CARRY_DIR/gpu-cases, CARRY_DIR/bench-bundles,
 #                                      CARRY_DIR/bench-bundles-backward)
 # SKIP_ATTENTION_BENCH, SKIP_BACKWARD_BENCH, SKIP_EXTRAS_BENCH,
-# SKIP_DECODE_BENCH, SKIP_LINEAR_BENCH, SKIP_TRAFFIC, SKIP_TUNE, SKIP_SANITIZER
+# SKIP_DECODE_BENCH, SKIP_PAGED_BENCH, SKIP_LINEAR_BENCH, SKIP_TRAFFIC, SKIP_TUNE,
+# SKIP_SANITIZER, SKIP_DECODE_LOOP
 # and SKIP_RUN_EXAMPLE (=1) skip their steps.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +17,7 @@ mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv > "$out/gpu.txt" 2>&1
 {
   cmake -G Ninja -S . -B build-device -DFLASHGEN_RUNTIME_ONLY=ON -DCMAKE_BUILD_TYPE=Release &&
-  ninja -C build-device flashgen_runtime flashgen-gpu-tests flashgen_runtime_tests flashgen-nvrtc flashgen-run flashgen-tune flashgen_autotune_tests
+  ninja -C build-device flashgen_runtime flashgen-gpu-tests flashgen_runtime_tests flashgen-nvrtc flashgen-run flashgen-tune flashgen_autotune_tests flashgen-decode-loop
 } > "$out/build.log" 2>&1 || { echo "runtime-only build failed"; tail -30 "$out/build.log"; }
 echo "== runtime tests (GPU launch tests included)"
 ctest --test-dir build-device -L runtime --output-on-failure > "$out/runtime-tests.log" 2>&1; tail -4 "$out/runtime-tests.log"
@@ -127,6 +128,27 @@ if [ -d "$carry/bench-decode" ] && [ -z "${SKIP_DECODE_BENCH:-}" ]; then
   PYTHONUNBUFFERED=1 python3 bench/attention/bench_decode.py \
     --bundles "$carry/bench-decode" --out "$out" ${DECODE_BENCH_FLAGS:-} 2>&1 |
     tee "$out/bench-decode.log" | tail -40
+fi
+# Paged against contiguous caches (bench/attention/bench_paged.py) on the
+# bundles of CARRY_DIR/bench-paged: attention-paged-results.json and
+# bench-paged.log. SKIP_PAGED_BENCH=1 skips it.
+if [ -d "$carry/bench-paged" ] && [ -z "${SKIP_PAGED_BENCH:-}" ]; then
+  echo "== paged against contiguous KV caches"
+  # shellcheck disable=SC2086
+  PYTHONUNBUFFERED=1 python3 bench/attention/bench_paged.py \
+    --bundles "$carry/bench-paged" --out "$out" ${PAGED_BENCH_FLAGS:-} 2>&1 |
+    tee "$out/bench-paged.log" | tail -14
+fi
+# The C++ serving loop (examples/host/decode_loop.cpp) on the paged bundle:
+# pages handed out in a shuffled order, one CUDA graph replayed per token,
+# every step checked against a float64 host reference: decode-loop.log.
+# SKIP_DECODE_LOOP=1 skips it.
+if [ -d "$carry/bench-paged/decode_paged" ] && [ -z "${SKIP_DECODE_LOOP:-}" ]; then
+  echo "== decode loop over a paged cache (C++, CUDA graph)"
+  build-device/examples/flashgen-decode-loop "$carry/bench-paged/decode_paged" \
+    --batch 8 --steps 32 --max-len 4096 > "$out/decode-loop.log" 2>&1
+  echo "exit $?" >> "$out/decode-loop.log"
+  tail -7 "$out/decode-loop.log"
 fi
 # Forward+backward against cuDNN, FA2 and Flex (bench/attention/bench_backward.py)
 # on the bundles `FLASHGEN_BACKWARD=1 bench/prepare-bench.sh CARRY_DIR/bench-bundles-backward`

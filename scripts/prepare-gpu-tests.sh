@@ -24,7 +24,7 @@ compile_flags=${FLASHGEN_COMPILE_FLAGS:-}
 #   '^(d64|kv_cache|mha|gqa48|dit)'          head dims, GQA, KV cache, 29 MiB
 #   '^(d512|mla)'                             the small-cache kernel
 #   '^bwd_'                                   attention gradients
-#   '^decode'                                 flash_decode
+#   '^decode'                                 flash_decode, paged caches
 match=${FLASHGEN_GPU_CASES_MATCH:-}
 rm -rf "$out"
 mkdir -p "$out/bundles" "$out/ref"
@@ -124,6 +124,18 @@ add_case decode_n16_b1_m2051  decode_gqa.mlir      decode_gqa      49 B=1 N=16 M
 add_case decode_ragged_b4_m700 decode_ragged.mlir  decode_ragged   51 B=4 N=1 M=700 "$plan"
 add_case decode_ragged_n3_b3_m400 decode_ragged.mlir decode_ragged 52 B=3 N=3 M=400 "$plan"
 add_case decode_alibi_b2_m700 test/unit/device/kernels/decode_alibi_gqa.mlir decode_alibi_gqa 50 B=2 N=1 M=700 "--plan=B=4 N=1 M=8192"
+# Paged caches (pages in a random order, spare pages, two ids out of the
+# pool, which read its first and last pages; docs/semantics.md §2.8): pages
+# of 16 keys, two to a key tile, with ragged per-sequence lengths (the first
+# sequence's cache empty), one and three new tokens; pages of 64, one
+# lookup a tile, under a sliding window with softcap: two new tokens
+# (flash_decode, the bundle planned for decoding) and a 190-token prefill
+# chunk (flash2, the bundle planned for prefill).
+add_case decode_paged_b4_m608 decode_paged.mlir    decode_paged    53 B=4 N=1 M=608 "$plan"
+add_case decode_paged_n3_b3_m400 decode_paged.mlir decode_paged    54 B=3 N=3 M=400 "$plan"
+paged_spec=test/unit/device/kernels/paged_window_softcap.mlir
+add_case decode_paged_p64_n2_b3_m704 $paged_spec paged_window_softcap 55 B=3 N=2 M=704 "--plan=B=8 N=1 M=32768"
+add_case decode_paged_p64_prefill_b2_n190_m832 $paged_spec paged_window_softcap 56 B=2 N=190 M=832 "--plan=B=2 N=4096 M=8192"
 # The benchmark's flash3 shapes (head dims 64 to 256, GQA 48/8, causal and
 # not) at ragged sizes: the scheduler's wgmma candidates, every one checked.
 b=bench/attention/specs

@@ -21,6 +21,7 @@
 #include "codegen/attention/AttentionPrinter.h"
 
 #include "codegen/KernelFamilies.h"
+#include "dialect/PagedKv.h"
 #include "dialect/ScheduleConversion.h"
 #include "schedule/AttentionCost.h"
 #include "schedule/Flash3Layout.h"
@@ -105,6 +106,18 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
                  << packedGroupBase(tensor, load.getBatch(), load.getHead(), *group) << ", "
                  << tensor << "_s1, " << tensor << "_s2, " << row0 << ", "
                  << name(load.getExtent()) << " - " << row0 << ");\n";
+          return success();
+        }
+        if (std::optional<int64_t> pageSize = load.getPageSize()) {
+          // A paged cache: the pool [pages, P, Hkv, D] at the kv head, the
+          // sequence's page table row (dialect/PagedKv.h).
+          std::string t = tensor.str();
+          line() << "fg::paged::load_async<kThreads, " << *pageSize << ">(" << tile << ", " << t
+                 << " + (long long)(" << name(load.getHead()) << ") * " << t << "_s2, " << t << "_s0, " << t
+                 << "_s1, " << kPageTableName.str() << " + (long long)(" << name(load.getBatch()) << ") * "
+                 << kPageTableName.str() << "_s0, " << kPageTableName.str() << "_s1, "
+                 << kPoolPagesDim.str() << ", " << row0 << ", " << name(load.getExtent()) << " - " << row0
+                 << ");\n";
           return success();
         }
         if (load.getColTile())
@@ -303,6 +316,7 @@ std::string AttentionKernelPrinter::signature() {
     printSplitScratchParameters(sep);
   }
   printExtraParameters(sep);
+  printPageTableParameters(sep);
   printDimParameters(sep);
   printLaunchValueParameters(sep);
   return sep.text();

@@ -14,6 +14,9 @@
 // outside an input view turns its output NaN. Skips, saying why, without a
 // GPU or without cases.
 //
+// GraphCapture launches each case's variant once more under CUDA-graph
+// capture with a caller-sized workspace, and checks two replays.
+//
 // StridedBinding needs no GPU: it checks that the runtime accepts every
 // layout for every variant of every case, and refuses with a clear message
 // a view whose last dim is not contiguous, the one stride it passes to no
@@ -134,6 +137,104 @@ std::vector<LayoutCase> layoutCases() {
 
 class GpuCorrectness : public ::testing::TestWithParam<LayoutCase> {};
 
+/// A case's operands in device buffers of one layout: inputs hold the
+/// reference files' elements at the layout's places and NaN in its gaps.
+struct CaseBuffers {
+  std::vector<Kernel::ParamInfo> params;
+  std::vector<Operand> operands;
+  std::vector<ScalarArg> scalars;
+  std::vector<DeviceBuffer> buffers;
+  std::vector<TensorArg> args;
+};
+
+/// Fills `out` for `kernel`; fatal failures return early (ASSERT_*), so
+/// callers check HasFatalFailure().
+void prepareBuffers(const GpuCase &c, Kernel &kernel, Layout layout,
+                    CaseBuffers &out) {
+  out.params = kernel.params();
+  ASSERT_TRUE(planOperands(c, out.params, layout, out.operands));
+  std::string scalarError;
+  ASSERT_TRUE(refcheck::planScalars(c.scalars, kernel.scalars(), out.scalars,
+                                    scalarError))
+      << scalarError;
+  out.buffers = std::vector<DeviceBuffer>(out.params.size());
+  out.args.assign(out.params.size(), TensorArg{});
+  for (size_t p = 0; p < out.params.size(); ++p) {
+    const Operand &op = out.operands[p];
+    if (!op.file) { // an absent optional param
+      out.args[p] = op.arg(nullptr);
+      continue;
+    }
+    out.buffers[p].bytes = op.bufferBytes();
+    ASSERT_EQ(cudaMalloc(&out.buffers[p].ptr, out.buffers[p].bytes), cudaSuccess);
+    if (!op.output) {
+      ref::NpyArray array = ref::readNpy(c.reference + "/" + op.file->file);
+      std::vector<uint8_t> host =
+          scatter(op.layout, array.bytes, op.elementBytes, kPoison);
+      ASSERT_EQ(cudaMemcpy(out.buffers[p].ptr, host.data(), host.size(),
+                           cudaMemcpyHostToDevice),
+                cudaSuccess)
+          << op.file->file;
+    }
+    out.args[p] = op.arg(out.buffers[p].ptr);
+  }
+}
+
+/// Every output buffer, view and gaps, set to the poison bytes.
+void poisonOutputs(CaseBuffers &b) {
+  for (size_t p = 0; p < b.params.size(); ++p)
+    if (b.operands[p].file && b.operands[p].output) {
+      ASSERT_EQ(cudaMemset(b.buffers[p].ptr, kPoison, b.buffers[p].bytes),
+                cudaSuccess);
+    }
+}
+
+/// Each output view against the float64 reference: no NaN, no gap written,
+/// infinities where the reference has them, relative error in tolerance.
+void expectOutputsMatch(const GpuCase &c, const CaseBuffers &b, Layout layout,
+                        const std::string &label, int variant) {
+  for (size_t p = 0; p < b.params.size(); ++p) {
+    const Operand &op = b.operands[p];
+    if (!op.file || !op.output)
+      continue;
+    const TensorFile &file = *op.file;
+    std::vector<uint8_t> buffer(b.buffers[p].bytes);
+    ASSERT_EQ(cudaMemcpy(buffer.data(), b.buffers[p].ptr, buffer.size(),
+                         cudaMemcpyDeviceToHost),
+              cudaSuccess);
+    ref::Tensor<double> expected =
+        ref::readNpyAsDouble(c.reference + "/" + file.file);
+    std::vector<double> got =
+        asDoubles(gather(op.layout, buffer, op.elementBytes), op.dtype);
+    ASSERT_EQ(got.size(), size_t(expected.size())) << file.name;
+    GapCheck gaps = checkGaps(op.layout, buffer, op.elementBytes, kPoison);
+    Comparison cmp = compare(got, expected.values(), toleranceFor(file.dtype));
+    const size_t nans = cmp.nans, infMismatches = cmp.infMismatches;
+    const double rel = cmp.relError, maxAbs = cmp.maxAbs;
+    std::printf("[gpu-case] %s variant %d output %s: rel_err %.3e max_abs "
+                "%.3e nan %zu gap_writes %zu\n",
+                label.c_str(), variant, file.name.c_str(), rel, maxAbs, nans,
+                gaps.clobbered);
+    EXPECT_EQ(nans, 0u)
+        << file.name << ": " << nans << " elements NaN (unwritten or invalid"
+        << (layout == Layout::Contiguous
+                ? ""
+                : "; this layout's input gaps hold NaN, so a read outside "
+                  "an input view also ends here")
+        << ")";
+    EXPECT_EQ(gaps.clobbered, 0u)
+        << file.name << ": " << gaps.clobbered << " of " << gaps.gapBytes
+        << " bytes outside the output view were written (first at byte "
+        << gaps.firstByte << " of the buffer; strides "
+        << ::testing::PrintToString(op.layout.strides) << ", view at element "
+        << op.layout.offset << ")";
+    EXPECT_EQ(infMismatches, 0u)
+        << file.name << ": " << infMismatches
+        << " elements infinite in one of result and reference only";
+    EXPECT_LT(rel, cmp.tolerance) << file.name;
+  }
+}
+
 TEST_P(GpuCorrectness, MatchesReference) {
   const GpuCase &c = GetParam().c;
   const Layout layout = GetParam().layout;
@@ -149,38 +250,10 @@ TEST_P(GpuCorrectness, MatchesReference) {
   std::unique_ptr<Kernel> kernel;
   status = bundle->getKernel(c.kernel, device, kernel);
   ASSERT_TRUE(status.ok()) << status.toString();
-
-  // Buffers in manifest param order; inputs hold the reference files'
-  // elements at the layout's places and NaN in its gaps.
-  std::vector<Kernel::ParamInfo> params = kernel->params();
-  std::vector<Operand> operands;
-  ASSERT_TRUE(planOperands(c, params, layout, operands));
-  std::vector<ScalarArg> scalars;
-  std::string scalarError;
-  ASSERT_TRUE(refcheck::planScalars(c.scalars, kernel->scalars(), scalars,
-                                    scalarError))
-      << scalarError;
-  std::vector<DeviceBuffer> buffers(params.size());
-  std::vector<TensorArg> args(params.size());
-  for (size_t p = 0; p < params.size(); ++p) {
-    const Operand &op = operands[p];
-    if (!op.file) { // an absent optional param
-      args[p] = op.arg(nullptr);
-      continue;
-    }
-    buffers[p].bytes = op.bufferBytes();
-    ASSERT_EQ(cudaMalloc(&buffers[p].ptr, buffers[p].bytes), cudaSuccess);
-    if (!op.output) {
-      ref::NpyArray array = ref::readNpy(c.reference + "/" + op.file->file);
-      std::vector<uint8_t> host =
-          scatter(op.layout, array.bytes, op.elementBytes, kPoison);
-      ASSERT_EQ(cudaMemcpy(buffers[p].ptr, host.data(), host.size(),
-                           cudaMemcpyHostToDevice),
-                cudaSuccess)
-          << op.file->file;
-    }
-    args[p] = op.arg(buffers[p].ptr);
-  }
+  CaseBuffers b;
+  prepareBuffers(c, *kernel, layout, b);
+  if (HasFatalFailure())
+    return;
 
   int first = c.variant < 0 ? 0 : c.variant;
   int last = c.variant < 0 ? kernel->numVariants() - 1 : c.variant;
@@ -188,59 +261,88 @@ TEST_P(GpuCorrectness, MatchesReference) {
     SCOPED_TRACE("variant " + std::to_string(variant));
     status = kernel->selectVariant(variant);
     ASSERT_TRUE(status.ok()) << status.toString();
-    for (size_t p = 0; p < params.size(); ++p) {
-      if (operands[p].file && operands[p].output) { // the whole buffer: view and gaps
-        ASSERT_EQ(cudaMemset(buffers[p].ptr, kPoison, buffers[p].bytes),
-                  cudaSuccess);
-      }
-    }
-    status = kernel->launch(args, scalars, LaunchOptions{});
+    poisonOutputs(b);
+    status = kernel->launch(b.args, b.scalars, LaunchOptions{});
     ASSERT_TRUE(status.ok()) << status.toString();
     cudaError_t error = cudaDeviceSynchronize();
     ASSERT_EQ(error, cudaSuccess) << cudaGetErrorString(error);
-
-    for (size_t p = 0; p < params.size(); ++p) {
-      const Operand &op = operands[p];
-      if (!op.file || !op.output)
-        continue;
-      const TensorFile &file = *op.file;
-      std::vector<uint8_t> buffer(buffers[p].bytes);
-      ASSERT_EQ(cudaMemcpy(buffer.data(), buffers[p].ptr, buffer.size(),
-                           cudaMemcpyDeviceToHost),
-                cudaSuccess);
-      ref::Tensor<double> expected =
-          ref::readNpyAsDouble(c.reference + "/" + file.file);
-      std::vector<double> got =
-          asDoubles(gather(op.layout, buffer, op.elementBytes), op.dtype);
-      ASSERT_EQ(got.size(), size_t(expected.size())) << file.name;
-      GapCheck gaps = checkGaps(op.layout, buffer, op.elementBytes, kPoison);
-      Comparison cmp = compare(got, expected.values(), toleranceFor(file.dtype));
-      const size_t nans = cmp.nans, infMismatches = cmp.infMismatches;
-      const double rel = cmp.relError, maxAbs = cmp.maxAbs;
-      std::printf("[gpu-case] %s variant %d output %s: rel_err %.3e max_abs "
-                  "%.3e nan %zu gap_writes %zu\n",
-                  label.c_str(), variant, file.name.c_str(), rel, maxAbs, nans,
-                  gaps.clobbered);
-      EXPECT_EQ(nans, 0u)
-          << file.name << ": " << nans << " elements NaN (unwritten or invalid"
-          << (layout == Layout::Contiguous
-                  ? ""
-                  : "; this layout's input gaps hold NaN, so a read outside "
-                    "an input view also ends here")
-          << ")";
-      EXPECT_EQ(gaps.clobbered, 0u)
-          << file.name << ": " << gaps.clobbered << " of " << gaps.gapBytes
-          << " bytes outside the output view were written (first at byte "
-          << gaps.firstByte << " of the buffer; strides "
-          << ::testing::PrintToString(op.layout.strides) << ", view at element "
-          << op.layout.offset << ")";
-      EXPECT_EQ(infMismatches, 0u)
-          << file.name << ": " << infMismatches
-          << " elements infinite in one of result and reference only";
-      EXPECT_LT(rel, cmp.tolerance) << file.name;
-    }
+    expectOutputsMatch(c, b, layout, label, variant);
   }
 }
+
+/// Serving engines capture a decode step into a CUDA graph once and replay
+/// it every token: the launch must make no host synchronisation and no
+/// allocation, with a workspace the caller sized ahead of time
+/// (Kernel::workspaceBytes). The case's variant (the first choice unless it
+/// names one) is captured
+/// in global mode (which fails on any such call) and replayed twice, the
+/// outputs poisoned before each replay.
+class GraphCapture : public ::testing::TestWithParam<GpuCase> {};
+
+TEST_P(GraphCapture, ReplaysMatchReference) {
+  const GpuCase &c = GetParam();
+  std::string why;
+  std::shared_ptr<Device> device = openDevice(why);
+  if (!device)
+    GTEST_SKIP() << "no GPU: " << why;
+  std::shared_ptr<Bundle> bundle;
+  Status status = Bundle::load(c.bundle, bundle);
+  ASSERT_TRUE(status.ok()) << status.toString();
+  std::unique_ptr<Kernel> kernel;
+  status = bundle->getKernel(c.kernel, device, kernel);
+  ASSERT_TRUE(status.ok()) << status.toString();
+  const int variant = c.variant < 0 ? 0 : c.variant;
+  status = kernel->selectVariant(variant);
+  ASSERT_TRUE(status.ok()) << status.toString();
+  CaseBuffers b;
+  prepareBuffers(c, *kernel, Layout::Contiguous, b);
+  if (HasFatalFailure())
+    return;
+
+  size_t workspaceBytes = 0;
+  status = kernel->workspaceBytes(b.args.data(), b.args.size(),
+                                  b.scalars.data(), b.scalars.size(),
+                                  workspaceBytes);
+  ASSERT_TRUE(status.ok()) << status.toString();
+  DeviceBuffer workspace;
+  workspace.bytes = workspaceBytes;
+  if (workspaceBytes > 0)
+    ASSERT_EQ(cudaMalloc(&workspace.ptr, workspaceBytes), cudaSuccess);
+  cudaStream_t stream = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+  LaunchOptions options;
+  options.stream = stream;
+  options.workspace = workspace.ptr;
+  options.workspaceBytes = workspaceBytes;
+
+  cudaGraph_t graph = nullptr;
+  ASSERT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal),
+            cudaSuccess);
+  status = kernel->launch(b.args, b.scalars, options);
+  cudaError_t captured = cudaStreamEndCapture(stream, &graph);
+  ASSERT_TRUE(status.ok()) << "launch under capture: " << status.toString();
+  ASSERT_EQ(captured, cudaSuccess) << cudaGetErrorString(captured);
+  cudaGraphExec_t exec = nullptr;
+  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+  for (int replay = 0; replay < 2; ++replay) {
+    SCOPED_TRACE("replay " + std::to_string(replay));
+    poisonOutputs(b);
+    ASSERT_EQ(cudaGraphLaunch(exec, stream), cudaSuccess);
+    cudaError_t error = cudaStreamSynchronize(stream);
+    ASSERT_EQ(error, cudaSuccess) << cudaGetErrorString(error);
+    expectOutputsMatch(c, b, Layout::Contiguous, c.label + "/graph", variant);
+  }
+  cudaGraphExecDestroy(exec);
+  cudaGraphDestroy(graph);
+  cudaStreamDestroy(stream);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, GraphCapture,
+                         ::testing::ValuesIn(environmentCases()),
+                         [](const ::testing::TestParamInfo<GpuCase> &info) {
+                           return testName(info.param.label);
+                         });
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(GraphCapture);
 
 INSTANTIATE_TEST_SUITE_P(Cases, GpuCorrectness,
                          ::testing::ValuesIn(layoutCases()),

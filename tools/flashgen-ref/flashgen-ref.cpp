@@ -17,11 +17,13 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialect/DimBindings.h"
+#include "dialect/PagedKv.h"
 #include "reference/Attention.h"
 #include "reference/AttentionGrad.h"
 #include "reference/Bf16.h"
 #include "reference/Inputs.h"
 #include "reference/Npy.h"
+#include "reference/PagedKv.h"
 #include "reference/Recurrence.h"
 #include "reference/ReferenceError.h"
 #include "runtime/tools/ToolVersion.h"
@@ -337,6 +339,10 @@ ref::AttentionInputSpec inputSpecOf(const AttentionSizes &sizes, uint64_t seed,
   return spec;
 }
 
+/// Mixed into the seed for the page order of paged caches, so that it
+/// does not repeat the inputs' streams.
+constexpr uint64_t kPageOrderSeed = 0x9a6e5b1d3c7f2e01ull;
+
 llvm::Error runAttention(AttentionOp op, const Options &options,
                          uint64_t seed, Writer &writer,
                          llvm::json::Object &meta) {
@@ -351,11 +357,24 @@ llvm::Error runAttention(AttentionOp op, const Options &options,
 
   Extras extras = drawExtras(op, *sizes, seed, writer, meta);
   ref::AttentionProblem problem = problemOf(op, extras);
+  writer.input("q", inputs.q, elem);
+  if (std::optional<PagedKv> paged = pagedKvOf(op.getOperation())) {
+    // The caches in pages of a random order, two ids out of range; the
+    // reference reads what the kernels read through the table.
+    ref::PagedCache cache = ref::pageCaches(inputs.k, inputs.v, paged->pageSize,
+                                            seed ^ kPageOrderSeed,
+                                            /*outOfRangeIds=*/true);
+    inputs.k = ref::gatherPages(cache.kPool, cache.table);
+    inputs.v = ref::gatherPages(cache.vPool, cache.table);
+    writer.input("k", cache.kPool, elem);
+    writer.input("v", cache.vPool, elem);
+    writer.extra(kPageTableName.str(), cache.table, paged->tableType.getElementType());
+  } else {
+    writer.input("k", inputs.k, elem);
+    writer.input("v", inputs.v, elem);
+  }
   ref::AttentionResult result =
       ref::referenceAttention(problem, inputs.q, inputs.k, inputs.v);
-  writer.input("q", inputs.q, elem);
-  writer.input("k", inputs.k, elem);
-  writer.input("v", inputs.v, elem);
   writer.output("o", result.out, dtypeOf(elem));
   writer.output("lse", result.logSumExp, "f32");
   meta["op"] = "attention";
