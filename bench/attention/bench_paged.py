@@ -7,7 +7,7 @@ holding M - N cached keys (cache_len = M - N, so both read all M keys).
 
 The paged pools hold the caches' pages in a random order (a random
 permutation of the pool, spare pages included), as a serving engine's
-allocator leaves them. Each paged output is checked against the contiguous
+allocator leaves a busy pool; the 16-key pages also in table order. Each paged output is checked against the contiguous
 one (the kernels do the same arithmetic; only the copies' addresses
 differ). Times are medians of bench.py's time_ms (CUDA events, warm-up, L2
 flushed); GB/s counts K+V read (2*B*8*M*128*2 bytes), beside the
@@ -35,8 +35,13 @@ GIB = 1 << 30
 # and 4-token decode (speculative verification).
 SHAPES = [(1, 8, 32768), (1, 64, 32768), (1, 128, 32768), (1, 8, 131072),
           (1, 32, 131072), (4, 8, 32768), (4, 64, 32768)]
-BUNDLES = (("contiguous", "decode_ragged", 0), ("paged16", "decode_paged", 16),
-           ("paged256", "decode_paged_p256", 256))
+# (label, bundle, page size, pages shuffled): the 16-key pages also in
+# table order (an allocator's best case), which separates what the scattered
+# placement costs (DRAM and TLB locality) from what the kernel's lookups do.
+BUNDLES = (("contiguous", "decode_ragged", 0, False), ("paged16", "decode_paged", 16, True),
+           ("paged16_inorder", "decode_paged", 16, False),
+           ("paged256", "decode_paged_p256", 256, True))
+PAGED = [label for label, _, page, _ in BUNDLES if page]
 TOL = 1e-2
 
 
@@ -83,7 +88,7 @@ def main(argv=None):
     print(f"device-to-device copy: {copy_gbs:.0f} GB/s ({torch.cuda.get_device_name()})")
 
     kernels = {}
-    for label, name, _ in BUNDLES:
+    for label, name, _, _ in BUNDLES:
         path = os.path.join(args.bundles, name)
         try:
             kernels[label] = flashgen.load(path).kernel(name)
@@ -108,7 +113,7 @@ def main(argv=None):
         lens = torch.full((b,), m - n, device=dev, dtype=torch.int32)
         out = torch.empty(b, HEADS, n, D, device=dev, dtype=bf16)
         want = None
-        for key, name, page in BUNDLES:
+        for key, name, page, shuffled in BUNDLES:
             kern = kernels.get(key)
             if kern is None:
                 continue
@@ -118,7 +123,8 @@ def main(argv=None):
             else:
                 pages = b * m // page
                 pool_pages = pages + b + 1          # spare pages too
-                order = torch.randperm(pool_pages, device=dev)[:pages]
+                order = (torch.randperm(pool_pages, device=dev) if shuffled
+                         else torch.arange(pool_pages, device=dev))[:pages]
                 def pool_of(x):
                     pool = torch.empty(pool_pages, page, KV_HEADS, D, device=dev, dtype=bf16)
                     pool[order] = x.view(b, KV_HEADS, m // page, page, D).permute(0, 2, 3, 1, 4) \
@@ -149,13 +155,13 @@ def main(argv=None):
                 del kpool, vpool, table
         del q, k, v
         torch.cuda.empty_cache()
-        for key, _, _ in BUNDLES:
+        for key, _, _, _ in BUNDLES:
             if key + "_us" in row:
                 gbs = kv_bytes(b, m) / (row[key + "_us"] * 1e-6) / 1e9
                 row[key + "_gbs"] = gbs
                 row[key + "_copy_pct"] = 100 * gbs / copy_gbs
         base = row.get("contiguous_us")
-        for key in ("paged16", "paged256"):
+        for key in PAGED:
             if base and key + "_us" in row:
                 row[key + "_over_contiguous"] = row[key + "_us"] / base
         print(label, {k2: round(v2, 3) if isinstance(v2, float) else v2 for k2, v2 in row.items()})
@@ -171,8 +177,11 @@ def main(argv=None):
 
 def print_table(result):
     print(f"\ncopy bandwidth {result['copy_gbs']:.0f} GB/s; v0 of each bundle, us (GB/s, % of copy)")
-    print("| N | B | M | contiguous | paged, 16-key pages | paged, 256-key pages | paged16 / contiguous | paged256 / contiguous |")
-    print("|---|---|---|---|---|---|---|---|")
+    heads = {"contiguous": "contiguous", "paged16": "16-key pages, shuffled",
+             "paged16_inorder": "16-key pages, in order", "paged256": "256-key pages, shuffled"}
+    print("| N | B | M | " + " | ".join(heads.values()) + " | "
+          + " | ".join(f"{heads[key]} / contiguous" for key in PAGED) + " |")
+    print("|---" * (3 + len(heads) + len(PAGED)) + "|")
     for r in result["rows"]:
         def cell(key):
             if key + "_us" not in r:
@@ -180,8 +189,8 @@ def print_table(result):
             return f"{r[key + '_us']:.0f} ({r[key + '_gbs']:.0f}, {r[key + '_copy_pct']:.0f}%)"
         def ratio(key):
             return f"{r[key]:.3f}" if key in r else "-"
-        print(f"| {r['n']} | {r['b']} | {r['m']} | {cell('contiguous')} | {cell('paged16')} | "
-              f"{cell('paged256')} | {ratio('paged16_over_contiguous')} | {ratio('paged256_over_contiguous')} |")
+        print(f"| {r['n']} | {r['b']} | {r['m']} | " + " | ".join(cell(key) for key in heads) + " | "
+              + " | ".join(ratio(key + "_over_contiguous") for key in PAGED) + " |")
 
 
 if __name__ == "__main__":

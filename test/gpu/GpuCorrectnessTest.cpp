@@ -180,6 +180,21 @@ void prepareBuffers(const GpuCase &c, Kernel &kernel, Layout layout,
   }
 }
 
+/// The case's kernel from its bundle, prepared on GPU 0; skips without a
+/// GPU, and fatal failures return early (ASSERT_*), so callers check
+/// IsSkipped() and HasFatalFailure().
+void openKernel(const GpuCase &c, std::unique_ptr<Kernel> &kernel) {
+  std::string why;
+  std::shared_ptr<Device> device = openDevice(why);
+  if (!device)
+    GTEST_SKIP() << "no GPU: " << why;
+  std::shared_ptr<Bundle> bundle;
+  Status status = Bundle::load(c.bundle, bundle);
+  ASSERT_TRUE(status.ok()) << status.toString();
+  status = bundle->getKernel(c.kernel, device, kernel);
+  ASSERT_TRUE(status.ok()) << status.toString();
+}
+
 /// Every output buffer, view and gaps, set to the poison bytes.
 void poisonOutputs(CaseBuffers &b) {
   for (size_t p = 0; p < b.params.size(); ++p)
@@ -239,17 +254,11 @@ TEST_P(GpuCorrectness, MatchesReference) {
   const GpuCase &c = GetParam().c;
   const Layout layout = GetParam().layout;
   const std::string label = c.label + "/" + layoutName(layout);
-  std::string why;
-  std::shared_ptr<Device> device = openDevice(why);
-  if (!device)
-    GTEST_SKIP() << "no GPU: " << why;
-
-  std::shared_ptr<Bundle> bundle;
-  Status status = Bundle::load(c.bundle, bundle);
-  ASSERT_TRUE(status.ok()) << status.toString();
   std::unique_ptr<Kernel> kernel;
-  status = bundle->getKernel(c.kernel, device, kernel);
-  ASSERT_TRUE(status.ok()) << status.toString();
+  openKernel(c, kernel);
+  if (IsSkipped() || HasFatalFailure())
+    return;
+  Status status;
   CaseBuffers b;
   prepareBuffers(c, *kernel, layout, b);
   if (HasFatalFailure())
@@ -274,25 +283,18 @@ TEST_P(GpuCorrectness, MatchesReference) {
 /// it every token: the launch must make no host synchronisation and no
 /// allocation, with a workspace the caller sized ahead of time
 /// (Kernel::workspaceBytes). The case's variant (the first choice unless it
-/// names one) is captured
-/// in global mode (which fails on any such call) and replayed twice, the
-/// outputs poisoned before each replay.
+/// names one) is captured in global mode (which fails on any such call) and
+/// replayed twice, the outputs poisoned before each replay.
 class GraphCapture : public ::testing::TestWithParam<GpuCase> {};
 
 TEST_P(GraphCapture, ReplaysMatchReference) {
   const GpuCase &c = GetParam();
-  std::string why;
-  std::shared_ptr<Device> device = openDevice(why);
-  if (!device)
-    GTEST_SKIP() << "no GPU: " << why;
-  std::shared_ptr<Bundle> bundle;
-  Status status = Bundle::load(c.bundle, bundle);
-  ASSERT_TRUE(status.ok()) << status.toString();
   std::unique_ptr<Kernel> kernel;
-  status = bundle->getKernel(c.kernel, device, kernel);
-  ASSERT_TRUE(status.ok()) << status.toString();
+  openKernel(c, kernel);
+  if (IsSkipped() || HasFatalFailure())
+    return;
   const int variant = c.variant < 0 ? 0 : c.variant;
-  status = kernel->selectVariant(variant);
+  Status status = kernel->selectVariant(variant);
   ASSERT_TRUE(status.ok()) << status.toString();
   CaseBuffers b;
   prepareBuffers(c, *kernel, Layout::Contiguous, b);

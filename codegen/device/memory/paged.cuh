@@ -38,21 +38,31 @@ FG_DEVICE void load_async(const smem_tile<T, ROWS, COLS>& dst, const T* pool, i6
     cta::load_async<NTHREADS>(dst, pool + page * page_stride + i64(row0 % PAGE) * row_stride, row_stride,
                               rows_valid);
   } else {
+    // Pages smaller than a tile, or not a multiple of it: a page per row.
+    // Every page id is read before the first copy is issued: the copies
+    // are volatile asm with a memory clobber, so a read placed between
+    // them would wait for the one before it, a table latency per row. Rows
+    // past rows_valid read row0's entry (always in the table) and copy
+    // zeros.
     using Tile = smem_tile<T, ROWS, COLS>;
     constexpr int kTotal = ROWS * Tile::kChunks;
     static_assert(kTotal % NTHREADS == 0, "paged::load_async: tile chunks must divide among the threads");
+    constexpr int kIters = kTotal / NTHREADS;
     const int tid = ptx::thread_id();
+    i64 page[kIters];
     FG_UNROLL
-    for (int i = 0; i < kTotal / NTHREADS; ++i) {
+    for (int i = 0; i < kIters; ++i) {
+      const int r = (tid + i * NTHREADS) / Tile::kChunks;
+      const int key = row0 + (r < rows_valid ? r : 0);
+      page[i] = rows_valid > 0 ? page_of(table, table_stride, key / PAGE, pool_pages) : 0;
+    }
+    FG_UNROLL
+    for (int i = 0; i < kIters; ++i) {
       const int idx = tid + i * NTHREADS;
       const int r = idx / Tile::kChunks, c = idx % Tile::kChunks;
       const bool ok = r < rows_valid;
-      const T* g = pool;
-      if (ok) {
-        const int key = row0 + r;
-        g = pool + page_of(table, table_stride, key / PAGE, pool_pages) * page_stride +
-            i64(key % PAGE) * row_stride + c * Tile::kChunkElems;
-      }
+      const int key = row0 + r;
+      const T* g = ok ? pool + page[i] * page_stride + i64(key % PAGE) * row_stride + c * Tile::kChunkElems : pool;
       ptx::cp_async_16(dst.chunk_addr(r, c), g, ok);
     }
   }
