@@ -57,6 +57,17 @@ void FlashDialect::initialize() {
       >();
 }
 
+std::string mlir::flash::dimText(int64_t size) {
+  return ShapedType::isDynamic(size) ? std::string("?") : std::to_string(size);
+}
+
+std::string mlir::flash::shapeText(RankedTensorType type) {
+  std::string text = "[";
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    text += (i ? ", " : "") + dimText(type.getDimSize(i));
+  return text + "]";
+}
+
 bool mlir::flash::isIdentifier(llvm::StringRef name) {
   return !name.empty() && (llvm::isAlpha(name.front()) || name.front() == '_') &&
          llvm::all_of(name, [](char c) { return llvm::isAlnum(c) || c == '_'; });

@@ -27,6 +27,10 @@ namespace mlir::flash {
 /// `[A-Za-z_][A-Za-z0-9_]*`: the names (dims, extras, launch values,
 /// kernels) that tools bind by and the emitter prints into C names.
 bool isIdentifier(llvm::StringRef name);
+/// A dimension for verifier messages: its size, or '?' when dynamic.
+std::string dimText(int64_t size);
+/// A shape for verifier messages ("[?, 8, 128]").
+std::string shapeText(RankedTensorType type);
 } // namespace mlir::flash
 
 #include "dialect/FlashOpsDialect.h.inc"

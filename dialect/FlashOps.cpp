@@ -24,11 +24,6 @@ using namespace mlir::flash;
 // Shared checks
 //===----------------------------------------------------------------------===//
 
-/// Prints a dimension for messages: its size, or '?' when dynamic.
-static std::string dimText(int64_t size) {
-  return ShapedType::isDynamic(size) ? std::string("?") : std::to_string(size);
-}
-
 /// Checks that `value` is rank `rank`; `layout` names the dims for the message.
 static LogicalResult checkRank(Operation *op, llvm::StringRef name, Type type,
                                int64_t rank, llvm::StringRef layout) {
@@ -376,14 +371,6 @@ LogicalResult AttentionOp::verify() {
   if (failed(verifyPagedKv(*this)))
     return failure();
   return verifyExtras(*this);
-}
-
-/// Prints a shape for messages, '?' for dynamic sizes.
-static std::string shapeText(RankedTensorType type) {
-  std::string text = "[";
-  for (int64_t i = 0; i < type.getRank(); ++i)
-    text += (i ? ", " : "") + dimText(type.getDimSize(i));
-  return text + "]";
 }
 
 LogicalResult AttentionGradOp::verify() {

@@ -7,21 +7,6 @@
 using namespace mlir;
 using namespace mlir::flash;
 
-namespace {
-
-std::string dimText(int64_t size) {
-  return ShapedType::isDynamic(size) ? std::string("?") : std::to_string(size);
-}
-
-std::string shapeText(RankedTensorType type) {
-  std::string s = "[";
-  for (int64_t d = 0; d < type.getRank(); ++d)
-    s += (d ? ", " : "") + dimText(type.getDimSize(d));
-  return s + "]";
-}
-
-} // namespace
-
 std::string mlir::flash::seqPagesDimName(llvm::StringRef keyDim) {
   return (keyDim + "_pages").str();
 }
