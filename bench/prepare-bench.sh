@@ -129,3 +129,16 @@ for spec in examples/decode_ragged.mlir examples/decode_paged.mlir "$paged_out/d
     $compile_flags > /dev/null
   echo "bundle $paged_out/$name"
 done
+# The varlen prefill bundles (bench/attention/bench_varlen.py) in
+# OUT/../bench-varlen: the packed batch (examples/varlen_prefill.mlir) and
+# the same attention on [B, H, N, D] batches (examples/causal_gqa.mlir),
+# both planned at B=8, N=M=4096.
+varlen_out=$(dirname "$out")/bench-varlen
+mkdir -p "$varlen_out"
+for spec in examples/varlen_prefill.mlir examples/causal_gqa.mlir; do
+  name=$(basename "$spec" .mlir)
+  # shellcheck disable=SC2086
+  "$bin/flashgen" compile "$spec" -o "$varlen_out/$name" --dim B=8 --dim N=4096 --dim M=4096 \
+    $compile_flags > /dev/null
+  echo "bundle $varlen_out/$name"
+done

@@ -6,6 +6,7 @@
 #include "codegen/EmbeddedFiles.h"
 #include "dialect/FlashDialect.h"
 #include "dialect/PagedKv.h"
+#include "dialect/Varlen.h"
 #include "dialect/ScheduleConversion.h"
 #include "schedule/DecodeSplit.h"
 
@@ -369,13 +370,36 @@ LogicalResult writeAttentionKernel(AttentionOp op, const std::string &name,
   std::string batchDim = op.getBatchDimName(), queryDim = op.getQueryDimName(),
               keyDim = op.getKeyDimName();
   std::optional<PagedKv> paged = pagedKvOf(op.getOperation());
+  std::optional<Varlen> varlen = varlenOf(op.getOperation());
+  bool packedQueries = varlen && varlen->packedQueries(),
+       packedKeys = varlen && varlen->packedKeys();
   SizeNames sizes;
-  for (Value value : {op.getQ(), op.getO()})
-    sizes.note(value, 0, batchDim);
-  for (Value value : {op.getQ(), op.getO()})
-    sizes.note(value, 2, queryDim);
+  if (!packedQueries) {
+    for (Value value : {op.getQ(), op.getO()})
+      sizes.note(value, 0, batchDim);
+    for (Value value : {op.getQ(), op.getO()})
+      sizes.note(value, 2, queryDim);
+  }
   std::vector<std::string> qNames = {batchDim, "", queryDim, ""};
   std::vector<std::string> kNames = {batchDim, "", keyDim, ""};
+  // Packed sides (dialect/Varlen.h): [<dim>_total, H, D] params, offsets
+  // [B + 1], and the longest sequence a launch scalar (max_seqlen_q/_k)
+  // that stands for the sequence dim wherever it appears (grid, sizes).
+  // With every side packed no tensor has B itself: the offsets' count
+  // binds "<B>_offsets" and B is that minus one.
+  std::string offsetsDim = batchDim + "_offsets";
+  bool batchFromOffsets = packedQueries && packedKeys;
+  llvm::json::Array scalars;
+  if (packedQueries) {
+    sizes.derived.emplace(queryDim, kMaxSeqlenQ.str());
+    scalars.push_back(llvm::json::Object{{"name", kMaxSeqlenQ}, {"dtype", "i32"}});
+  }
+  if (packedKeys) {
+    sizes.derived.emplace(keyDim, kMaxSeqlenK.str());
+    scalars.push_back(llvm::json::Object{{"name", kMaxSeqlenK}, {"dtype", "i32"}});
+  }
+  if (batchFromOffsets)
+    sizes.derived.emplace(batchDim, offsetsDim + "-1");
   // A paged cache's k and v params are its pools [pool_pages, P, Hkv, D];
   // the page table [B, <M>_pages] binds the pages per sequence, and the key
   // length is derived from them (dialect/PagedKv.h).
@@ -391,7 +415,7 @@ LogicalResult writeAttentionKernel(AttentionOp op, const std::string &name,
     else
       sizes.derived.emplace(keyDim, seqPages + "*" + std::to_string(paged->pageSize));
     kNames = {kPoolPagesDim.str(), "", "", ""};
-  } else {
+  } else if (!packedKeys) {
     for (Value value : {op.getK(), op.getV()}) {
       sizes.note(value, 0, batchDim);
       sizes.note(value, 2, keyDim);
@@ -407,9 +431,34 @@ LogicalResult writeAttentionKernel(AttentionOp op, const std::string &name,
         {"shape", sizes.shape(type, dynamicNames)},
         {"stride_align", rowAlignOf(type.getElementType())}});
   };
-  param("q", "in", op.getQ().getType(), qNames);
-  param("k", "in", paged ? paged->kPoolType : op.getK().getType(), kNames);
-  param("v", "in", paged ? paged->vPoolType : op.getV().getType(), kNames);
+  auto typeOf = [](Value value) { return cast<RankedTensorType>(value.getType()); };
+  std::vector<std::string> qPackedNames = {packedRowsDimName(queryDim), "", ""};
+  std::vector<std::string> kPackedNames = {packedRowsDimName(keyDim), "", ""};
+  auto offsets = [&](StringRef cu) {
+    llvm::json::Value shape = batchFromOffsets
+                                  ? llvm::json::Value(offsetsDim)
+                                  : sizes.expr(batchDim + "+1");
+    params.push_back(llvm::json::Object{{"name", cu},
+                                        {"io", "in"},
+                                        {"dtype", "i32"},
+                                        {"shape", llvm::json::Array{std::move(shape)}},
+                                        {"pointer_align", 4}});
+  };
+  if (packedQueries)
+    param("q", "in", typeOf(varlen->qPacked), qPackedNames);
+  else
+    param("q", "in", op.getQ().getType(), qNames);
+  if (packedKeys) {
+    param("k", "in", typeOf(varlen->kPacked), kPackedNames);
+    param("v", "in", typeOf(varlen->vPacked), kPackedNames);
+  } else {
+    param("k", "in", paged ? paged->kPoolType : op.getK().getType(), kNames);
+    param("v", "in", paged ? paged->vPoolType : op.getV().getType(), kNames);
+  }
+  if (packedQueries)
+    offsets(kCuSeqlensQ);
+  if (packedKeys)
+    offsets(kCuSeqlensK);
   if (paged)
     params.push_back(llvm::json::Object{
         {"name", kPageTableName},
@@ -417,18 +466,24 @@ LogicalResult writeAttentionKernel(AttentionOp op, const std::string &name,
         {"dtype", "i32"},
         {"shape", sizes.shape(paged->tableType, {batchDim, seqPages})},
         {"pointer_align", 4}});
-  llvm::json::Array scalars;
   addExtraOperands(op.getExtraOperands(), sizes, params, scalars);
-  param("o", "out", op.getO().getType(), qNames);
+  if (packedQueries)
+    param("o", "out", typeOf(varlen->oPacked), qPackedNames);
+  else
+    param("o", "out", op.getO().getType(), qNames);
   // The rows' log-sum-exp (docs/semantics.md §2.4): optional, written when
-  // the caller passes it (a backward pass, a log-sum-exp merge).
+  // the caller passes it (a backward pass, a log-sum-exp merge); packed
+  // queries' as [Hq, Tq], FlashAttention's varlen layout.
+  int64_t queryHeads = op.getQ().getType().getDimSize(1);
+  llvm::json::Array lseShape =
+      packedQueries
+          ? llvm::json::Array{queryHeads, sizes.dim(packedRowsDimName(queryDim))}
+          : llvm::json::Array{sizes.dim(batchDim), queryHeads, sizes.dim(queryDim)};
   params.push_back(llvm::json::Object{
       {"name", "lse"},
       {"io", "out"},
       {"dtype", "f32"},
-      {"shape", llvm::json::Array{sizes.dim(batchDim),
-                                  op.getQ().getType().getDimSize(1),
-                                  sizes.dim(queryDim)}},
+      {"shape", std::move(lseShape)},
       {"optional", true}});
 
   // flash_decode's scratch: the key splits' partial rows and their
@@ -464,6 +519,8 @@ LogicalResult writeAttentionKernel(AttentionOp op, const std::string &name,
   if (paged && sizes.derived.count(keyDim) &&
       !llvm::is_contained(symbolsUsed, seqPages))
     symbolsUsed.push_back(seqPages);
+  if (batchFromOffsets && !llvm::is_contained(symbolsUsed, offsetsDim))
+    symbolsUsed.push_back(offsetsDim);
   llvm::json::Array symbolList;
   for (const std::string &symbol : symbolsUsed)
     symbolList.push_back(symbol);

@@ -82,6 +82,44 @@ def Flash_DimOp : Flash_Op<"dim", [Pure]> {
   let assemblyFormat = "$name attr-dict";
 }
 
+def Flash_SequenceOp : Flash_Op<"sequence", [HasParent<"KernelOp">]> {
+  let summary = "the lengths of one sequence of a packed (varlen) batch";
+  let description = [{
+    Returns how many queries and keys sequence `batch` has. A side marked
+    `packed` is a packed batch (dialect/Varlen.h): its length comes from its
+    cu_seqlens, and from here on the kernel addresses that side's tensors
+    (q, o and lse; k and v) at the sequence's first packed row, so every
+    later copy and store indexes the sequence as it would a batch entry of
+    a [B, H, N, D] tensor. A side not packed returns `flash.dim` of its
+    size. It comes first in the kernel, after the grid.
+
+    ```mlir
+    %n, %m = flash.sequence[%batch] queries "N" packed keys "M" packed
+    ```
+  }];
+  let arguments = (ins Index:$batch, StrAttr:$query_dim, UnitAttr:$packed_queries,
+                       StrAttr:$key_dim, UnitAttr:$packed_keys);
+  let results = (outs Index:$queries, Index:$keys);
+  let assemblyFormat = [{
+    `[` $batch `]` `queries` $query_dim (`packed` $packed_queries^)?
+    `keys` $key_dim (`packed` $packed_keys^)? attr-dict
+  }];
+}
+
+def Flash_ExitIfOp : Flash_Op<"exit_if", []> {
+  let summary = "the threads that reach it return when `condition` holds";
+  let description = [{
+    A CTA of a grid sized for the longest sequence whose own sequence has
+    no work for it (a query tile past its length) stops: at the top of the
+    kernel, before it touches shared memory or a barrier, or (after
+    flash-warp-specialize) at the start of each role of a warp split, past
+    the last CTA-wide barrier and the warpgroups' register reallocation.
+    `condition` is the same on every thread.
+  }];
+  let arguments = (ins I1:$condition);
+  let assemblyFormat = "$condition attr-dict";
+}
+
 def Flash_ExtraOp : Flash_Op<"extra", [Pure]> {
   let summary = "an extra operand of the op: a tensor its regions read, or a scalar";
   let description = [{

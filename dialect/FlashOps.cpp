@@ -7,6 +7,7 @@
 
 #include "dialect/FlashDialect.h"
 #include "dialect/PagedKv.h"
+#include "dialect/Varlen.h"
 #include "dialect/RegionOps.h"
 
 #include "mlir/IR/TypeUtilities.h"
@@ -296,7 +297,7 @@ llvm::SmallVector<ExtraOperand> AttentionGradOp::getExtraOperands() {
 /// not take one.
 static constexpr llvm::StringLiteral kReservedExtraNames[] = {
     "q", "k", "v", "o", "lse", "do", "dq", "dk", "dv", kPageTableName,
-    kPoolPagesDim};
+    kPoolPagesDim, kCuSeqlensQ, kCuSeqlensK, kMaxSeqlenQ, kMaxSeqlenK};
 
 /// The rules of `extras`, `names` and `extra_dims` (docs/semantics.md §2.7).
 template <typename Op> static LogicalResult verifyExtras(Op op) {
@@ -368,7 +369,7 @@ LogicalResult AttentionOp::verify() {
                            getO().getType(), "result", getMask(), getWindow(),
                            getScale(), getDims()})))
     return failure();
-  if (failed(verifyPagedKv(*this)))
+  if (failed(verifyPagedKv(*this)) || failed(verifyVarlen(*this)))
     return failure();
   return verifyExtras(*this);
 }

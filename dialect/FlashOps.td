@@ -143,6 +143,65 @@ def Flash_PagedViewOp : Flash_Op<"paged_view", [Pure]> {
 }
 
 //===----------------------------------------------------------------------===//
+// flash.varlen_view, flash.varlen_pack
+//===----------------------------------------------------------------------===//
+
+def Flash_VarlenViewOp : Flash_Op<"varlen_view", [Pure]> {
+  let summary = "a packed batch of sequences (cu_seqlens), seen as [B, H, N, D]";
+  let description = [{
+    A variable-length batch keeps its sequences back to back without
+    padding, `packed` [T, H, D] (the layout of FlashAttention's varlen API),
+    with `cu_seqlens` [B + 1] (i32) holding where each starts: sequence b is
+    rows cu_seqlens[b] .. cu_seqlens[b + 1] - 1. The view is the batch a
+    `flash.attention` sees:
+
+      view[b, h, i, d] = packed[cu_seqlens[b] + i, h, d],
+                         i < cu_seqlens[b + 1] - cu_seqlens[b]
+
+    N is the longest sequence (the `max_seqlen_q` / `max_seqlen_k` scalar
+    given at launch, dialect/Varlen.h); each sequence's masks and
+    bottom-right alignment use its own length. `flash.attention` takes it
+    as q (its result then leaves through `flash.varlen_pack` with the same
+    cu_seqlens) or as k and v (both through one cu_seqlens). Kernels read
+    the rows in place (docs/semantics.md §2.9).
+
+    ```mlir
+    %q = flash.varlen_view %q_packed[%cu_q]
+        : tensor<?x16x128xbf16>, tensor<?xi32> -> tensor<?x16x?x128xbf16>
+    ```
+  }];
+  let arguments = (ins Flash_Tensor:$packed, RankedTensorOf<[I32]>:$cu_seqlens);
+  let results = (outs Flash_Tensor:$view);
+  let assemblyFormat = [{
+    $packed `[` $cu_seqlens `]` attr-dict `:` type($packed) `,` type($cu_seqlens)
+    `->` type($view)
+  }];
+  let hasVerifier = 1;
+}
+
+def Flash_VarlenPackOp : Flash_Op<"varlen_pack", [Pure]> {
+  let summary = "the output of a packed batch's attention, packed like its queries";
+  let description = [{
+    The inverse of `flash.varlen_view` for the result of a `flash.attention`
+    whose q is a varlen view: `packed[cu_seqlens[b] + i, h, d] = o[b, h, i,
+    d]` for the rows each sequence has. The kernels store the rows there
+    directly (and the rows' log-sum-exp as [H, T]).
+
+    ```mlir
+    %out = flash.varlen_pack %o[%cu_q]
+        : tensor<?x16x?x128xbf16>, tensor<?xi32> -> tensor<?x16x128xbf16>
+    ```
+  }];
+  let arguments = (ins Flash_Tensor:$view, RankedTensorOf<[I32]>:$cu_seqlens);
+  let results = (outs Flash_Tensor:$packed);
+  let assemblyFormat = [{
+    $view `[` $cu_seqlens `]` attr-dict `:` type($view) `,` type($cu_seqlens)
+    `->` type($packed)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // flash.attention_grad
 //===----------------------------------------------------------------------===//
 

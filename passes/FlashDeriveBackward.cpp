@@ -14,6 +14,7 @@
 #include "passes/ScoreModDerivative.h"
 
 #include "dialect/PagedKv.h"
+#include "dialect/Varlen.h"
 
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
@@ -55,6 +56,12 @@ LogicalResult deriveBackward(func::FuncOp forward, AttentionOp attention,
            << "flash-derive-backward: k and v are paged caches "
               "(flash.paged_view), which serve decoding and prefill; a "
               "backward takes contiguous k and v [B, Hkv, M, D]";
+  if (varlenOf(attention.getOperation()))
+    return attention.emitError()
+           << "flash-derive-backward: packed (varlen) sequences "
+              "(flash.varlen_view) have no backward yet; a backward takes "
+              "[B, H, N, D] tensors (pad the batch, or train without "
+              "--backward on this op)";
   auto q = attention.getQ().getType(), k = attention.getK().getType(),
        v = attention.getV().getType(), o = attention.getO().getType();
   Location loc = attention.getLoc();

@@ -268,13 +268,26 @@ LogicalResult specialize(KernelOp kernel, bool tma) {
   };
 
   if (!persistent) {
+    // A packed batch's CTA past its sequence (flash.exit_if) exits in each
+    // role, after the split's register reallocation: an exit before the
+    // warpgroups' setmaxnreg made ptxas keep the launch's register split
+    // and cost 25% at equal lengths (H200, bench_varlen.py).
+    SmallVector<ExitIfOp> exits;
+    for (auto exit : block.getOps<ExitIfOp>())
+      exits.push_back(exit);
     IRMapping identity;
     b.setInsertionPointToStart(producer);
+    for (ExitIfOp exit : exits)
+      b.clone(*exit);
     producerTile(identity, bld.c(0), bld.c(0));
     PipeDrainOp::create(b, loc);
     b.setInsertionPointToStart(consumers);
+    for (ExitIfOp exit : exits)
+      b.clone(*exit);
     TurnOpenOp::create(b, loc);
     consumerTile(identity, bld.c(0), bld.c(0), bld.flag(true));
+    for (ExitIfOp exit : exits)
+      exit.erase();
   } else {
     GridMapOp grid = parts.grid;
     auto rounds = [&](Block *region, bool isProducer) {

@@ -45,6 +45,7 @@ struct IndexBuilder {
     return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, x, y);
   }
   Value andI(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
+  Value orI(Value x, Value y) { return arith::OrIOp::create(b, loc, x, y); }
   Value rem(Value x, Value y) { return arith::RemSIOp::create(b, loc, x, y); }
 };
 

@@ -16,6 +16,7 @@
 #include "passes/OpProblems.h"
 
 #include "dialect/PagedKv.h"
+#include "dialect/Varlen.h"
 #include "dialect/ScheduleConversion.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -247,11 +248,21 @@ QueryTileFrame mlir::flash::queryTileFrame(
     OpBuilder &b, Location loc, StringRef queryDim, StringRef keyDim,
     MaskKind mask, int64_t window, Region *maskMod, int64_t queryHeads,
     int64_t keyHeads, int64_t tileQ, int64_t tileKv, Value gridTile,
-    Value batch, Value head) {
+    Value batch, Value head, bool packedQueries, bool packedKeys) {
   IndexBuilder ib{b, loc};
   QueryTileFrame f;
   f.queryTile = gridTile;
-  f.queryLen = DimOp::create(b, loc, b.getIndexType(), b.getStringAttr(queryDim));
+  if (packedQueries || packedKeys) {
+    auto sequence = SequenceOp::create(
+        b, loc, b.getIndexType(), b.getIndexType(), batch,
+        b.getStringAttr(queryDim), packedQueries, b.getStringAttr(keyDim),
+        packedKeys);
+    f.queryLen = sequence.getQueries();
+    f.keyLen = sequence.getKeys();
+  } else {
+    f.queryLen = DimOp::create(b, loc, b.getIndexType(), b.getStringAttr(queryDim));
+    f.keyLen = DimOp::create(b, loc, b.getIndexType(), b.getStringAttr(keyDim));
+  }
   if (mask == MaskKind::causal || maskMod) {
     // Causal tiles near the end see the most keys (and so do those of a
     // mask_mod whose key bound rises with the row, MaskModBounds.h): launch
@@ -259,7 +270,13 @@ QueryTileFrame mlir::flash::queryTileFrame(
     Value queryTiles = ib.ceilDiv(f.queryLen, ib.c(tileQ));
     f.queryTile = ib.sub(ib.sub(queryTiles, ib.c(1)), gridTile);
   }
-  f.keyLen = DimOp::create(b, loc, b.getIndexType(), b.getStringAttr(keyDim));
+  if (packedQueries) {
+    // The grid covers the longest sequence; a shorter one's spare tiles
+    // (negative when counted from its end) stop here.
+    Value past = ib.orI(ib.lt(f.queryTile, ib.c(0)),
+                        ib.le(f.queryLen, ib.mul(f.queryTile, ib.c(tileQ))));
+    ExitIfOp::create(b, loc, past);
+  }
   // GQA: query head h reads key/value head h / (Hq / Hkv).
   f.kvHead = head;
   if (queryHeads != keyHeads)
@@ -350,7 +367,8 @@ static KernelOp buildKernel(OpBuilder &b, const AttentionKernelPlan &plan,
   QueryTileFrame f = queryTileFrame(
       b, loc, queryDim, keyDim, plan.mask, plan.window,
       op.hasMaskMod() ? &op.getMaskMod() : nullptr, plan.queryHeads,
-      plan.keyHeads, tileQ, tileKv, grid.getIds()[0], batch, head);
+      plan.keyHeads, tileQ, tileKv, grid.getIds()[0], batch, head,
+      plan.packedQueries, plan.packedKeys);
   Value queryTile = f.queryTile, queryLen = f.queryLen, keyLen = f.keyLen,
         kvHead = f.kvHead, offset = f.offset, lo = f.keys.lo, hi = f.keys.hi;
   Value zero = ib.c(0);
@@ -439,6 +457,10 @@ AttentionKernelPlan mlir::flash::attentionKernelPlan(AttentionOp op) {
   plan.scaling = analyzeScoreScaling(op.getScoreMod());
   if (std::optional<PagedKv> paged = pagedKvOf(op.getOperation()))
     plan.pageSize = paged->pageSize;
+  if (std::optional<Varlen> varlen = varlenOf(op.getOperation())) {
+    plan.packedQueries = varlen->packedQueries();
+    plan.packedKeys = varlen->packedKeys();
+  }
   return plan;
 }
 

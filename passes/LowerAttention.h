@@ -47,6 +47,9 @@ struct AttentionKernelPlan {
   ScoreScaling scaling;
   /// Keys of a page of a paged K/V cache (dialect/PagedKv.h); 0: contiguous.
   int64_t pageSize = 0;
+  /// Queries (q, o, lse) or keys (k, v) are packed sequences
+  /// (dialect/Varlen.h): lengths per sequence, from cu_seqlens.
+  bool packedQueries = false, packedKeys = false;
 
   ScoreMapSource scoreMapSource() const {
     return {op.hasScoreMod() ? &op.getScoreMod() : nullptr,
@@ -113,7 +116,10 @@ TileRange keyTilesOfQueryTile(OpBuilder &b, Location loc, MaskKind mask,
 /// tile (causal grids launch the heaviest, last tiles first, so `gridTile`
 /// counts from the end there), the dynamic lengths, the key/value head of
 /// its GQA group, the queries' offset into the keys (bottom-right aligned
-/// masks: query i sits at key i + M - N) and the key tiles it visits.
+/// masks: query i sits at key i + M - N) and the key tiles it visits. With
+/// packed sequences (`packedQueries`, `packedKeys`; dialect/Varlen.h) the
+/// lengths are the CTA's sequence's (flash.sequence), and a CTA whose query
+/// tile is past its sequence exits (flash.exit_if) before any work.
 struct QueryTileFrame {
   Value queryTile, queryLen, keyLen, kvHead, offset;
   TileRange keys;
@@ -123,7 +129,9 @@ QueryTileFrame queryTileFrame(OpBuilder &b, Location loc, StringRef queryDim,
                               StringRef keyDim, MaskKind mask, int64_t window,
                               Region *maskMod, int64_t queryHeads,
                               int64_t keyHeads, int64_t tileQ, int64_t tileKv,
-                              Value gridTile, Value batch, Value head);
+                              Value gridTile, Value batch, Value head,
+                              bool packedQueries = false,
+                              bool packedKeys = false);
 
 /// The three loops over a query tile's key tiles that share one pipeline:
 /// masked head (a window's first tiles), unmasked interior, masked tail

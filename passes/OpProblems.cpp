@@ -3,6 +3,7 @@
 #include "passes/OpProblems.h"
 
 #include "dialect/PagedKv.h"
+#include "dialect/Varlen.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 
@@ -78,6 +79,7 @@ template <typename OpT> static sched::AttentionProblem kernelProblemOf(OpT op) {
   p.scoreModReadsPositions = scoreModReadsPositions(op);
   if (std::optional<PagedKv> paged = pagedKvOf(op.getOperation()))
     p.pageSize = paged->pageSize;
+  p.varlen = varlenOf(op.getOperation()).has_value();
   if (p.hasScoreMod)
     countRegionWork(op.getScoreMod(), p.scoreModSfuOps, p.scoreModAluOps);
   if (p.hasMaskMod) {

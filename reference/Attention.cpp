@@ -145,19 +145,34 @@ AttentionResult referenceAttention(const AttentionProblem &problem,
   result.logSumExp =
       Tensor<double>::full({shape.batch, shape.queryHeads, n}, negInf);
 
+  auto lengthOf = [&](const std::vector<int64_t> &lengths, int64_t b,
+                      int64_t full, const char *what) {
+    if (lengths.empty())
+      return full;
+    if (static_cast<int64_t>(lengths.size()) != shape.batch || lengths[b] < 0 ||
+        lengths[b] > full)
+      throw ReferenceError(std::string("referenceAttention: ") + what +
+                           " lengths must be one per sequence in [0, " +
+                           std::to_string(full) + "]");
+    return lengths[b];
+  };
   std::vector<double> scores(m);
   for (int64_t b = 0; b < shape.batch; ++b)
     for (int64_t h = 0; h < shape.queryHeads; ++h) {
+      // A packed batch's sequence: its own counts align its masks.
+      AttentionShape seq = shape;
+      seq.queries = lengthOf(problem.queryLengths, b, n, "query");
+      seq.keys = lengthOf(problem.keyLengths, b, m, "key");
       // GQA: consecutive query heads share one kv head.
       const int64_t kvHead = h / groupSize;
       const double *qHead = q.data() + (b * shape.queryHeads + h) * n * d;
       const double *kHead = k.data() + (b * shape.kvHeads + kvHead) * m * d;
       const double *vHead = v.data() + (b * shape.kvHeads + kvHead) * m * dv;
       double *oHead = result.out.data() + (b * shape.queryHeads + h) * n * dv;
-      for (int64_t i = 0; i < n; ++i) {
+      for (int64_t i = 0; i < seq.queries; ++i) {
         double rowMax = negInf;
         for (int64_t j = 0; j < m; ++j) {
-          if (!isKeyVisible(problem, shape, b, h, i, j)) {
+          if (!isKeyVisible(problem, seq, b, h, i, j)) {
             scores[j] = negInf;
             continue;
           }

@@ -15,6 +15,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace flashgen::reference {
 
@@ -46,6 +47,12 @@ struct AttentionProblem {
   ScoreMod scoreMod;
   /// Empty: every key the mask kind allows is visible.
   MaskMod maskMod;
+  /// Per-sequence query and key counts of a packed (varlen) batch, each at
+  /// most N (M): sequence b's rows past its count are left as a row
+  /// without keys (zero, lse -inf) and its keys past its count are not
+  /// visible; its masks are aligned by its own counts. Empty: every
+  /// sequence has N queries (M keys).
+  std::vector<int64_t> queryLengths, keyLengths;
 };
 
 /// The sizes implied by q [B,Hq,N,D], k [B,Hkv,M,D], v [B,Hkv,M,Dv].

@@ -185,6 +185,8 @@ void encodeTensorMaps(const CudaDriver &d, TensorMapCache &cache, bool enabled,
       r.sizes[d] = t.sizes[d];
       r.strides[d] = b.tensorStrides[a.index][d];
     }
+    if (t.rank == 3)
+      viewPackedAsBatch(r);
     r.boxRows = a.boxRows;
     r.boxCols = a.boxCols;
     r.swizzleBytes = a.swizzleBytes;

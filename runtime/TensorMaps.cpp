@@ -21,6 +21,16 @@ bool sameRequest(const TensorMapRequest &a, const TensorMapRequest &b) {
 
 } // namespace
 
+void viewPackedAsBatch(TensorMapRequest &r) {
+  const int64_t rows = r.sizes[0], heads = r.sizes[1], cols = r.sizes[2];
+  const int64_t rowStride = r.strides[0], headStride = r.strides[1],
+                colStride = r.strides[2];
+  r.rank = 4;
+  r.sizes[0] = 1, r.sizes[1] = heads, r.sizes[2] = rows, r.sizes[3] = cols;
+  r.strides[0] = rowStride, r.strides[1] = headStride, r.strides[2] = rowStride,
+  r.strides[3] = colStride;
+}
+
 bool tiledMapArgs(const TensorMapRequest &r, TiledMapArgs &out,
                   std::string &why) {
   int64_t elementBytes = 0;

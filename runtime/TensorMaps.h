@@ -39,6 +39,12 @@ struct TensorMapRequest {
   int swizzleBytes = 0;
 };
 
+/// A packed batch's [T, H, D] tensor (dialect/Varlen.h) as the [1, H, T, D]
+/// tensor the kernels' copies address: row coordinate = the sequence's
+/// first packed row + its row, batch coordinate 0. (The size-1 dim keeps
+/// the row stride, a valid TMA stride whenever the rows' is.)
+void viewPackedAsBatch(TensorMapRequest &r);
+
 /// The cuTensorMapEncodeTiled arguments for `r` (innermost dim first), or
 /// false with `why` naming the rule the tensor breaks. Pure CPU code: unit
 /// tested without a driver.

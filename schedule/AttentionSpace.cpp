@@ -185,6 +185,10 @@ std::string flashgen::schedule::attentionPrecondition(const AttentionProblem &p,
            std::to_string(p.pageSize) +
            " keys) is read by flash2 and flash_decode, whose copies look up "
            "each row's page";
+  if (p.varlen && algorithm != Algorithm::Flash2 && algorithm != Algorithm::Flash3)
+    return std::string(algorithmName(algorithm)) +
+           " does not read packed (varlen) sequences yet; flash2 and flash3 "
+           "do, each CTA addressing its sequence from cu_seqlens";
   if (algorithm == Algorithm::Flash3DSplit) {
     if (!t.mma(MmaKind::Wgmma))
       return "flash3_dsplit is built on wgmma, which " + t.name +
@@ -272,7 +276,9 @@ bool flashgen::schedule::persistentGridBalances(const AttentionProblem &p) {
   // masks the costs differ and the static split leaves SMs idle (H200,
   // h200-attention-4.tsv: persistent forms 1.06-1.43x slower than the
   // one-CTA-per-tile grid, whose hardware scheduler fills SMs as they free).
-  return p.mask == MaskKind::None;
+  // Packed sequences of different lengths cost different tile counts
+  // per sequence: the same imbalance.
+  return p.mask == MaskKind::None && !p.varlen;
 }
 
 namespace {

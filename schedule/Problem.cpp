@@ -168,6 +168,8 @@ std::string flashgen::schedule::describe(const AttentionProblem &p) {
     os << " +mask_mod";
   if (p.pageSize > 0)
     os << " paged(" << p.pageSize << ")";
+  if (p.varlen)
+    os << " varlen";
   os << ", " << p.elementBytes << "-byte elements";
   return os.str();
 }

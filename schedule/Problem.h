@@ -67,6 +67,9 @@ struct AttentionProblem {
   /// Keys of a page when k and v are read through a page table
   /// (dialect/PagedKv.h); 0 for contiguous caches.
   int64_t pageSize = 0;
+  /// Queries or keys are packed sequences of their own lengths
+  /// (dialect/Varlen.h): the planned N and M are the longest ones.
+  bool varlen = false;
   /// Code that runs on every score element, and what it reads (flash3's
   /// register rule, Flash3Layout.h).
   ElementMods elementMods() const {

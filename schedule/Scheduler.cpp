@@ -133,7 +133,7 @@ std::vector<Algorithm>
 flashgen::schedule::defaultAttentionAlgorithms(const AttentionProblem &p,
                                                const Target &t) {
   int64_t words = t.onChipBytesPerCTA() / std::max<int64_t>(1, p.elementBytes);
-  if (words < p.headDim * p.headDim && p.pageSize == 0) {
+  if (words < p.headDim * p.headDim && p.pageSize == 0 && !p.varlen) {
     // The small-cache kernel, on warpgroup MMAs where they apply.
     if (attentionPrecondition(p, t, Algorithm::Flash3DSplit).empty())
       return {Algorithm::Flash3DSplit, Algorithm::Flash2DSplit};

@@ -139,6 +139,17 @@ if [ -d "$carry/bench-paged" ] && [ -z "${SKIP_PAGED_BENCH:-}" ]; then
     --bundles "$carry/bench-paged" --out "$out" ${PAGED_BENCH_FLAGS:-} 2>&1 |
     tee "$out/bench-paged.log" | tail -14
 fi
+# Varlen (packed) prefill against the dense kernel on the same tokens and
+# FA2's varlen kernel (bench/attention/bench_varlen.py) on the bundles of
+# CARRY_DIR/bench-varlen: attention-varlen-results.json and
+# bench-varlen.log. SKIP_VARLEN_BENCH=1 skips it.
+if [ -d "$carry/bench-varlen" ] && [ -z "${SKIP_VARLEN_BENCH:-}" ]; then
+  echo "== varlen prefill against dense batches and FA2 varlen"
+  # shellcheck disable=SC2086
+  PYTHONUNBUFFERED=1 python3 bench/attention/bench_varlen.py \
+    --bundles "$carry/bench-varlen" --out "$out" ${VARLEN_BENCH_FLAGS:-} 2>&1 |
+    tee "$out/bench-varlen.log" | tail -14
+fi
 # The C++ serving loop (examples/host/decode_loop.cpp) on the paged bundle:
 # pages handed out in a shuffled order, one CUDA graph replayed per token,
 # every step checked against a float64 host reference: decode-loop.log.

@@ -25,6 +25,7 @@ compile_flags=${FLASHGEN_COMPILE_FLAGS:-}
 #   '^(d512|mla)'                             the small-cache kernel
 #   '^bwd_'                                   attention gradients
 #   '^decode'                                 flash_decode, paged caches
+#   '^varlen'                                 packed (cu_seqlens) batches
 match=${FLASHGEN_GPU_CASES_MATCH:-}
 rm -rf "$out"
 mkdir -p "$out/bundles" "$out/ref"
@@ -136,6 +137,16 @@ add_case decode_paged_n3_b3_m400 decode_paged.mlir decode_paged    54 B=3 N=3 M=
 paged_spec=test/unit/device/kernels/paged_window_softcap.mlir
 add_case decode_paged_p64_n2_b3_m704 $paged_spec paged_window_softcap 55 B=3 N=2 M=704 "--plan=B=8 N=1 M=32768"
 add_case decode_paged_p64_prefill_b2_n190_m832 $paged_spec paged_window_softcap 56 B=2 N=190 M=832 "--plan=B=2 N=4096 M=8192"
+# Packed (varlen) batches (cu_seqlens; docs/semantics.md §2.9): per
+# sequence lengths with an empty sequence, a one-row one and the longest
+# last; causal GQA 16/4 prefill with its own key lengths (flash3, TMA rows
+# at each sequence's offset), self-attention through one cu_seqlens under a
+# window with softcap (d=64), and varlen decoding over a paged cache (each
+# sequence its own number of new tokens; flash2 reads the pages).
+add_case varlen_prefill_b5_n300_m350 varlen_prefill.mlir varlen_prefill 57 B=5 N=300 M=350 "--plan=B=8 N=4096 M=4096"
+vk=test/unit/device/kernels
+add_case varlen_window_b5_n400 $vk/varlen_window_softcap.mlir varlen_window_softcap 58 B=5 N=400 M=400 "--plan=B=8 N=4096 M=4096"
+add_case varlen_paged_b4_n5_m608 $vk/varlen_paged_decode.mlir varlen_paged_decode 59 B=4 N=5 M=608 "--plan=B=8 N=4 M=32768"
 # The benchmark's flash3 shapes (head dims 64 to 256, GQA 48/8, causal and
 # not) at ragged sizes: the scheduler's wgmma candidates, every one checked.
 b=bench/attention/specs

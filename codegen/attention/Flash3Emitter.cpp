@@ -235,8 +235,8 @@ LogicalResult AttentionKernelPrinter::printPipelineOp(Operation *op) {
         std::string row0 = "(" + name(produce.getRowTile()) + ") * " + std::to_string(produce.getRows());
         if (printingTmaCopies) {
           line() << "fg::wg::produce_tma<" << ringTag(ring) << ">(pipe, " << tiles << ", "
-                 << name(produce.getSlot()) << ", &tm_" << tensor << ", " << row0 << ", "
-                 << name(produce.getHead()) << ", " << name(produce.getBatch()) << ");\n";
+                 << name(produce.getSlot()) << ", &tm_" << tensor << ", " << tmaRow(ring, row0) << ", "
+                 << name(produce.getHead()) << ", " << tmaBatch(ring, produce.getBatch()) << ");\n";
           return success();
         }
         line() << "fg::wg::produce<" << ringTag(ring) << ">(pipe, " << tiles << ", "

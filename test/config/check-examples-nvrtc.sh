@@ -7,7 +7,8 @@
 # flashgen-nvrtc fails on any error, warning or spill. No GPU needed. The
 # decoding examples (decode_*) are also planned for one query token, where
 # the scheduler takes flash_decode (its split and merge kernels). Examples
-# with a paged cache compile without --backward, which refuses them.
+# with a paged cache or packed (varlen) sequences compile without
+# --backward, which refuses them.
 set -u
 bin=$1
 examples=$2
@@ -21,9 +22,10 @@ for spec in "$examples"/*.mlir; do
     target=${pair%%:*} arch=${pair##*:}
     out="$work/$name-$target"
     # A paged cache serves decoding and prefill and has no backward
-    # (docs/semantics.md §2.8): its examples compile forward only.
+    # (docs/semantics.md §2.8), nor do packed sequences yet (§2.9): their
+    # examples compile forward only.
     backward=(--backward)
-    if grep -q "flash.paged_view" "$spec"; then backward=(); fi
+    if grep -qE "flash\.(paged|varlen)_view" "$spec"; then backward=(); fi
     if ! "$bin/flashgen" compile "$spec" "${backward[@]}" -o "$out" --target "$target" > "$out.log" 2>&1; then
       echo "FAIL: flashgen compile $name --target $target"; cat "$out.log"; status=1; continue
     fi

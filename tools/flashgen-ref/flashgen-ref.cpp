@@ -18,12 +18,14 @@
 
 #include "dialect/DimBindings.h"
 #include "dialect/PagedKv.h"
+#include "dialect/Varlen.h"
 #include "reference/Attention.h"
 #include "reference/AttentionGrad.h"
 #include "reference/Bf16.h"
 #include "reference/Inputs.h"
 #include "reference/Npy.h"
 #include "reference/PagedKv.h"
+#include "reference/Varlen.h"
 #include "reference/Recurrence.h"
 #include "reference/ReferenceError.h"
 #include "runtime/tools/ToolVersion.h"
@@ -342,6 +344,9 @@ ref::AttentionInputSpec inputSpecOf(const AttentionSizes &sizes, uint64_t seed,
 /// Mixed into the seed for the page order of paged caches, so that it
 /// does not repeat the inputs' streams.
 constexpr uint64_t kPageOrderSeed = 0x9a6e5b1d3c7f2e01ull;
+/// The same for packed sequences' lengths (queries, keys).
+constexpr uint64_t kQueryLengthSeed = 0x5d1f3a7c9e2b4086ull;
+constexpr uint64_t kKeyLengthSeed = 0x2c8e6a4f1b3d5079ull;
 
 llvm::Error runAttention(AttentionOp op, const Options &options,
                          uint64_t seed, Writer &writer,
@@ -357,8 +362,45 @@ llvm::Error runAttention(AttentionOp op, const Options &options,
 
   Extras extras = drawExtras(op, *sizes, seed, writer, meta);
   ref::AttentionProblem problem = problemOf(op, extras);
-  writer.input("q", inputs.q, elem);
-  if (std::optional<PagedKv> paged = pagedKvOf(op.getOperation())) {
+  // Packed sequences (dialect/Varlen.h): lengths drawn per sequence (one
+  // empty, one of a single row, the last the longest), the padded inputs
+  // packed, the reference told each sequence's counts.
+  std::optional<Varlen> varlen = varlenOf(op.getOperation());
+  bool packedQueries = varlen && varlen->packedQueries(),
+       packedKeys = varlen && varlen->packedKeys();
+  if (packedQueries)
+    problem.queryLengths =
+        ref::drawSequenceLengths(sizes->batch, sizes->queryLen, seed ^ kQueryLengthSeed);
+  if (packedKeys)
+    problem.keyLengths =
+        varlen->cuK == varlen->cuQ
+            ? problem.queryLengths
+            : ref::drawSequenceLengths(sizes->batch, sizes->keyLen, seed ^ kKeyLengthSeed);
+  if (varlen) {
+    llvm::json::Array scalars;
+    if (llvm::json::Array *drawn = meta.getArray("scalars"))
+      scalars = std::move(*drawn);
+    Type i32 = IntegerType::get(op.getContext(), 32);
+    auto side = [&](bool packed, StringRef cu, StringRef max,
+                    const std::vector<int64_t> &lengths, int64_t longest) {
+      if (!packed)
+        return;
+      writer.extra(cu.str(), ref::sequenceOffsets(lengths), i32);
+      scalars.push_back(llvm::json::Object{
+          {"name", max}, {"dtype", "i32"}, {"value", double(longest)}});
+    };
+    side(packedQueries, kCuSeqlensQ, kMaxSeqlenQ, problem.queryLengths, sizes->queryLen);
+    side(packedKeys, kCuSeqlensK, kMaxSeqlenK, problem.keyLengths, sizes->keyLen);
+    meta["scalars"] = std::move(scalars);
+  }
+  if (packedQueries)
+    writer.input("q", ref::packRows(inputs.q, problem.queryLengths), elem);
+  else
+    writer.input("q", inputs.q, elem);
+  if (packedKeys) {
+    writer.input("k", ref::packRows(inputs.k, problem.keyLengths), elem);
+    writer.input("v", ref::packRows(inputs.v, problem.keyLengths), elem);
+  } else if (std::optional<PagedKv> paged = pagedKvOf(op.getOperation())) {
     // The caches in pages of a random order, two ids out of range; the
     // reference reads what the kernels read through the table.
     ref::PagedCache cache = ref::pageCaches(inputs.k, inputs.v, paged->pageSize,
@@ -375,8 +417,13 @@ llvm::Error runAttention(AttentionOp op, const Options &options,
   }
   ref::AttentionResult result =
       ref::referenceAttention(problem, inputs.q, inputs.k, inputs.v);
-  writer.output("o", result.out, dtypeOf(elem));
-  writer.output("lse", result.logSumExp, "f32");
+  if (packedQueries) {
+    writer.output("o", ref::packRows(result.out, problem.queryLengths), dtypeOf(elem));
+    writer.output("lse", ref::packRowStatistics(result.logSumExp, problem.queryLengths), "f32");
+  } else {
+    writer.output("o", result.out, dtypeOf(elem));
+    writer.output("lse", result.logSumExp, "f32");
+  }
   meta["op"] = "attention";
   return llvm::Error::success();
 }

@@ -1,0 +1,66 @@
+//===- Varlen.h - packed variable-length batches: the one description -*- C++ -*-===//
+//
+// A flash.attention whose q (and/or k and v) are flash.varlen_view results
+// reads sequences packed back to back, [T, H, D], each starting where its
+// cu_seqlens entry says (docs/semantics.md §2.9); with packed queries its
+// result leaves through flash.varlen_pack, packed the same way. This is
+// the one description of that layout the verifier, the scheduler's
+// problem, the lowering, the emitter, the bundle writer and the reference
+// read: the packed tensors, the offsets, and the names callers and kernels
+// bind them by.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHGEN_DIALECT_VARLEN_H
+#define FLASHGEN_DIALECT_VARLEN_H
+
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Value.h"
+#include "mlir/Support/LogicalResult.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <optional>
+#include <string>
+
+namespace mlir::flash {
+
+/// The offsets' manifest and kernel parameter names ([B + 1] i32 each; one
+/// tensor may be passed as both when queries and keys share lengths).
+inline constexpr llvm::StringLiteral kCuSeqlensQ = "cu_seqlens_q";
+inline constexpr llvm::StringLiteral kCuSeqlensK = "cu_seqlens_k";
+/// The launch scalars that bound a packed side's sequence lengths: the
+/// longest sequence (the grid covers that many query rows; each sequence
+/// reads its own length from cu_seqlens). FlashAttention's varlen API
+/// takes the same two numbers.
+inline constexpr llvm::StringLiteral kMaxSeqlenQ = "max_seqlen_q";
+inline constexpr llvm::StringLiteral kMaxSeqlenK = "max_seqlen_k";
+
+struct Varlen {
+  /// Packed queries: q's packed tensor [Tq, Hq, D], the output's [Tq, Hq,
+  /// Dv] and their offsets; null when q is a plain [B, Hq, N, D] tensor.
+  Value qPacked, oPacked, cuQ;
+  /// Packed keys and values [Tk, Hkv, D|Dv] and their offsets; null when
+  /// k and v are plain (or paged) tensors.
+  Value kPacked, vPacked, cuK;
+
+  bool packedQueries() const { return bool(cuQ); }
+  bool packedKeys() const { return bool(cuK); }
+};
+
+/// The symbol of a packed side's row count (dim 0 of its packed tensors)
+/// for a sequence dim called `seqDim`: "<seqDim>_total".
+std::string packedRowsDimName(llvm::StringRef seqDim);
+
+/// The packed sides of `attention` (a flash.attention), nullopt when
+/// neither its queries nor its keys are packed.
+std::optional<Varlen> varlenOf(Operation *attention);
+
+class AttentionOp;
+/// flash.attention's varlen rules: k and v packed together through one
+/// cu_seqlens; packed queries leave through one flash.varlen_pack with
+/// q's cu_seqlens.
+LogicalResult verifyVarlen(AttentionOp op);
+
+} // namespace mlir::flash
+
+#endif // FLASHGEN_DIALECT_VARLEN_H
