@@ -261,7 +261,6 @@ QueryTileFrame mlir::flash::queryTileFrame(
     f.keyLen = sequence.getKeys();
   } else {
     f.queryLen = DimOp::create(b, loc, b.getIndexType(), b.getStringAttr(queryDim));
-    f.keyLen = DimOp::create(b, loc, b.getIndexType(), b.getStringAttr(keyDim));
   }
   if (mask == MaskKind::causal || maskMod) {
     // Causal tiles near the end see the most keys (and so do those of a
@@ -270,6 +269,8 @@ QueryTileFrame mlir::flash::queryTileFrame(
     Value queryTiles = ib.ceilDiv(f.queryLen, ib.c(tileQ));
     f.queryTile = ib.sub(ib.sub(queryTiles, ib.c(1)), gridTile);
   }
+  if (!f.keyLen)
+    f.keyLen = DimOp::create(b, loc, b.getIndexType(), b.getStringAttr(keyDim));
   if (packedQueries) {
     // The grid covers the longest sequence; a shorter one's spare tiles
     // (negative when counted from its end) stop here.

@@ -71,6 +71,33 @@ TEST(TensorMaps, StridedViewsKeepTheirStrides) {
   EXPECT_EQ(a.strideBytes[1], 128u * 2u);
 }
 
+TEST(TensorMaps, PackedRowsAreOneBatchOfAllRows) {
+  // A packed batch [T=700, H=4, D=128] (dialect/Varlen.h) is addressed as
+  // [1, H, T, D]: the kernels add a sequence's first row to the row
+  // coordinate and pass batch 0.
+  TensorMapRequest r = contiguous();
+  r.rank = 3;
+  int64_t sizes[] = {700, 4, 128};
+  int64_t strides[] = {4 * 128, 128, 1};
+  for (int d = 0; d < 3; ++d) {
+    r.sizes[d] = sizes[d];
+    r.strides[d] = strides[d];
+  }
+  viewPackedAsBatch(r);
+  ASSERT_EQ(r.rank, 4);
+  TiledMapArgs a;
+  std::string why;
+  ASSERT_TRUE(tiledMapArgs(r, a, why)) << why;
+  // (D, T, H, 1): rows step over every head's row, heads by D.
+  EXPECT_EQ(a.dims[0], 128u);
+  EXPECT_EQ(a.dims[1], 700u);
+  EXPECT_EQ(a.dims[2], 4u);
+  EXPECT_EQ(a.dims[3], 1u);
+  EXPECT_EQ(a.strideBytes[0], 4u * 128u * 2u);
+  EXPECT_EQ(a.strideBytes[1], 128u * 2u);
+  EXPECT_EQ(a.box[1], 128u);
+}
+
 TEST(TensorMaps, RefusesWhatTmaCannotCopy) {
   struct Case {
     const char *what;

@@ -1,0 +1,130 @@
+// RUN: flashgen-opt %s -split-input-file -verify-diagnostics
+// The rules of packed variable-length batches (flash.varlen_view and
+// flash.varlen_pack, docs/semantics.md §2.9), one error per case, with the
+// message a user sees.
+
+func.func @packed_rank(%p: tensor<?x?x8x128xbf16>, %cu: tensor<?xi32>) -> tensor<?x8x?x128xbf16> {
+  // expected-error@+1 {{'flash.varlen_view' op packed tensor has shape [?, ?, 8, 128]: a packed batch is [T, H, D]}}
+  %q = flash.varlen_view %p[%cu] : tensor<?x?x8x128xbf16>, tensor<?xi32> -> tensor<?x8x?x128xbf16>
+  return %q : tensor<?x8x?x128xbf16>
+}
+
+// -----
+
+func.func @dynamic_heads(%p: tensor<?x?x128xbf16>, %cu: tensor<?xi32>) -> tensor<?x?x?x128xbf16> {
+  // expected-error@+1 {{packed dim 1 (head count) must be static, packed is [?, ?, 128]}}
+  %q = flash.varlen_view %p[%cu] : tensor<?x?x128xbf16>, tensor<?xi32> -> tensor<?x?x?x128xbf16>
+  return %q : tensor<?x?x?x128xbf16>
+}
+
+// -----
+
+func.func @offsets_rank(%p: tensor<?x8x128xbf16>, %cu: tensor<?x?xi32>) -> tensor<?x8x?x128xbf16> {
+  // expected-error@+1 {{cu_seqlens has shape [?, ?]: the offsets are [B + 1]}}
+  %q = flash.varlen_view %p[%cu] : tensor<?x8x128xbf16>, tensor<?x?xi32> -> tensor<?x8x?x128xbf16>
+  return %q : tensor<?x8x?x128xbf16>
+}
+
+// -----
+
+func.func @one_offset(%p: tensor<?x8x128xbf16>, %cu: tensor<1xi32>) -> tensor<0x8x?x128xbf16> {
+  // expected-error@+1 {{cu_seqlens has 1 entries: B + 1 offsets need at least 2}}
+  %q = flash.varlen_view %p[%cu] : tensor<?x8x128xbf16>, tensor<1xi32> -> tensor<0x8x?x128xbf16>
+  return %q : tensor<0x8x?x128xbf16>
+}
+
+// -----
+
+func.func @batch_mismatch(%p: tensor<?x8x128xbf16>, %cu: tensor<5xi32>) -> tensor<5x8x?x128xbf16> {
+  // expected-error@+1 {{view has shape [5, 8, ?, 128], its dim 0 (cu_seqlens' entries - 1) must be 4}}
+  %q = flash.varlen_view %p[%cu] : tensor<?x8x128xbf16>, tensor<5xi32> -> tensor<5x8x?x128xbf16>
+  return %q : tensor<5x8x?x128xbf16>
+}
+
+// -----
+
+func.func @static_length(%p: tensor<?x8x128xbf16>, %cu: tensor<?xi32>) -> tensor<?x8x64x128xbf16> {
+  // expected-error@+1 {{view has shape [?, 8, 64, 128], its dim 2 (the longest sequence, given at launch) must be ?}}
+  %q = flash.varlen_view %p[%cu] : tensor<?x8x128xbf16>, tensor<?xi32> -> tensor<?x8x64x128xbf16>
+  return %q : tensor<?x8x64x128xbf16>
+}
+
+// -----
+
+func.func @view_not_attention(%p: tensor<?x8x128xbf16>, %cu: tensor<?xi32>) -> tensor<?x8x?x128xbf16> {
+  // expected-error@+1 {{result is used by func.return: a varlen view is read only as the q, k or v of a flash.attention}}
+  %q = flash.varlen_view %p[%cu] : tensor<?x8x128xbf16>, tensor<?xi32> -> tensor<?x8x?x128xbf16>
+  return %q : tensor<?x8x?x128xbf16>
+}
+
+// -----
+
+func.func @k_only(%q: tensor<?x8x?x128xbf16>, %kp: tensor<?x8x128xbf16>,
+                  %v: tensor<?x8x?x128xbf16>, %cu: tensor<?xi32>) -> tensor<?x8x?x128xbf16> {
+  %k = flash.varlen_view %kp[%cu] : tensor<?x8x128xbf16>, tensor<?xi32> -> tensor<?x8x?x128xbf16>
+  // expected-error@+1 {{k is a varlen view and v is not: keys and values are packed together}}
+  %o = flash.attention %q, %k, %v dims ["B", "N", "M"]
+      : tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16> -> tensor<?x8x?x128xbf16>
+  return %o : tensor<?x8x?x128xbf16>
+}
+
+// -----
+
+func.func @kv_offsets(%q: tensor<?x8x?x128xbf16>, %kp: tensor<?x8x128xbf16>,
+                      %vp: tensor<?x8x128xbf16>, %c1: tensor<?xi32>, %c2: tensor<?xi32>)
+    -> tensor<?x8x?x128xbf16> {
+  %k = flash.varlen_view %kp[%c1] : tensor<?x8x128xbf16>, tensor<?xi32> -> tensor<?x8x?x128xbf16>
+  %v = flash.varlen_view %vp[%c2] : tensor<?x8x128xbf16>, tensor<?xi32> -> tensor<?x8x?x128xbf16>
+  // expected-error@+1 {{k and v are packed with different cu_seqlens: one set of offsets serves both}}
+  %o = flash.attention %q, %k, %v dims ["B", "N", "M"]
+      : tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16> -> tensor<?x8x?x128xbf16>
+  return %o : tensor<?x8x?x128xbf16>
+}
+
+// -----
+
+func.func @unpacked_output(%qp: tensor<?x8x128xbf16>, %k: tensor<?x8x?x128xbf16>,
+                           %v: tensor<?x8x?x128xbf16>, %cu: tensor<?xi32>) -> tensor<?x8x?x128xbf16> {
+  %q = flash.varlen_view %qp[%cu] : tensor<?x8x128xbf16>, tensor<?xi32> -> tensor<?x8x?x128xbf16>
+  // expected-error@+1 {{q is a varlen view, so the result (one row per packed query) must be used once, by a flash.varlen_pack with q's cu_seqlens}}
+  %o = flash.attention %q, %k, %v dims ["B", "N", "M"]
+      : tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16> -> tensor<?x8x?x128xbf16>
+  return %o : tensor<?x8x?x128xbf16>
+}
+
+// -----
+
+func.func @pack_other_offsets(%qp: tensor<?x8x128xbf16>, %k: tensor<?x8x?x128xbf16>,
+                              %v: tensor<?x8x?x128xbf16>, %cu: tensor<?xi32>, %other: tensor<?xi32>)
+    -> tensor<?x8x128xbf16> {
+  %q = flash.varlen_view %qp[%cu] : tensor<?x8x128xbf16>, tensor<?xi32> -> tensor<?x8x?x128xbf16>
+  %o = flash.attention %q, %k, %v dims ["B", "N", "M"]
+      : tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16> -> tensor<?x8x?x128xbf16>
+  // expected-error@+1 {{packs with other cu_seqlens than the attention's q: the output rows are the query rows}}
+  %out = flash.varlen_pack %o[%other] : tensor<?x8x?x128xbf16>, tensor<?xi32> -> tensor<?x8x128xbf16>
+  return %out : tensor<?x8x128xbf16>
+}
+
+// -----
+
+func.func @pack_plain(%q: tensor<?x8x?x128xbf16>, %k: tensor<?x8x?x128xbf16>,
+                      %v: tensor<?x8x?x128xbf16>, %cu: tensor<?xi32>) -> tensor<?x8x128xbf16> {
+  %o = flash.attention %q, %k, %v dims ["B", "N", "M"]
+      : tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16> -> tensor<?x8x?x128xbf16>
+  // expected-error@+1 {{packs a value that is not the result of a flash.attention whose q is a flash.varlen_view}}
+  %out = flash.varlen_pack %o[%cu] : tensor<?x8x?x128xbf16>, tensor<?xi32> -> tensor<?x8x128xbf16>
+  return %out : tensor<?x8x128xbf16>
+}
+
+// -----
+
+func.func @reserved(%qp: tensor<?x8x128xbf16>, %k: tensor<?x8x?x128xbf16>,
+                    %v: tensor<?x8x?x128xbf16>, %cu: tensor<?xi32>, %m: tensor<i32>) -> tensor<?x8x128xbf16> {
+  %q = flash.varlen_view %qp[%cu] : tensor<?x8x128xbf16>, tensor<?xi32> -> tensor<?x8x?x128xbf16>
+  // expected-error@+1 {{extra #0 is named "max_seqlen_q", which names one of the op's own tensors or dims}}
+  %o = flash.attention %q, %k, %v dims ["B", "N", "M"]
+      extras(%m : tensor<i32>) names ["max_seqlen_q"] extra_dims [[]]
+      : tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16> -> tensor<?x8x?x128xbf16>
+  %out = flash.varlen_pack %o[%cu] : tensor<?x8x?x128xbf16>, tensor<?xi32> -> tensor<?x8x128xbf16>
+  return %out : tensor<?x8x128xbf16>
+}
