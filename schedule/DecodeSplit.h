@@ -29,6 +29,9 @@ namespace flashgen::schedule {
 
 /// The narrowest key tile flash_decode's space offers (AttentionSpace.cpp).
 constexpr int64_t kDecodeMinTileKv = 32;
+/// Keys flash_decode's copy ring holds (tile_kv x stages) at least: the
+/// 32-key tiles' 3 stages hold 96; 16-key tiles need 4.
+constexpr int64_t kDecodeMinKeysInFlight = 64;
 /// Key tiles a split reads at least: fewer do not fill the copy ring (at
 /// most 4 stages) and spend more on the split's partial rows than they save.
 constexpr int64_t kDecodeMinTilesPerSplit = 4;

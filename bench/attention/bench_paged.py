@@ -147,6 +147,15 @@ def main(argv=None):
                         row["status"] = "failed"
                         print(f"!!!!! WRONG {key} at {label}: rel_err {err:.3g} against the contiguous cache")
                 row[key + "_us"] = time_ms(lambda: kern(*launch_args, out=out, **extra)) * 1e3
+                if page:
+                    # The bundle's other ranked schedules, beside v0.
+                    best = (row[key + "_us"], 0)
+                    for var in range(1, kern.num_variants):
+                        kern.select_variant(var)
+                        t = time_ms(lambda: kern(*launch_args, out=out, **extra)) * 1e3
+                        best = min(best, (t, var))
+                    kern.select_variant(0)
+                    row[key + "_best_ranked_us"], row[key + "_best_ranked_variant"] = best
             except Exception as error:  # noqa: BLE001
                 row["status"] = "failed"
                 row[key + "_error"] = str(error).splitlines()[0][:300]

@@ -19,7 +19,8 @@ it (torch.ops.aten._flash_attention_forward with cum_seq_q/k), where it
 loads.
 
 Every output is checked against the dense kernel's (same arithmetic, so a
-tight tolerance). Times are medians of bench.py's time_ms. Writes
+tight tolerance). Each launch is timed with bench.py's time_ms in three
+rounds over all of them in turn; the table has each one's median. Writes
 $OUT/attention-varlen-results.json and prints a markdown table.
 `--dry-run` prints the compositions without torch.
 
@@ -36,6 +37,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 HEADS, KV_HEADS, D = 32, 8, 128
 TOL = 1e-2
+ROUNDS = 3
 
 
 def compositions():
@@ -110,11 +112,12 @@ def main(argv=None):
         def run_varlen():
             varlen(q, k, v, out=o, **sizes)
 
+        timed = {}  # key -> launch, timed below in interleaved rounds
         try:
             o.fill_(float("nan"))
             run_varlen()
             torch.cuda.synchronize()
-            row["varlen_us"] = time_ms(run_varlen) * 1e3
+            timed["varlen_us"] = run_varlen
         except Exception as error:  # noqa: BLE001
             row["status"] = "failed"
             row["varlen_error"] = str(error).splitlines()[0][:300]
@@ -148,7 +151,7 @@ def main(argv=None):
             if not err < TOL:
                 row["status"] = "failed"
                 print(f"!!!!! WRONG varlen at {label}: rel_err {err:.3g} against the dense kernel")
-            row[key] = time_ms(run_dense) * 1e3
+            timed[key] = run_dense
         except Exception as error:  # noqa: BLE001
             row["dense_error"] = str(error).splitlines()[0][:300]
             print(f"!!!!! dense failed at {label}: {row['dense_error']}")
@@ -160,23 +163,33 @@ def main(argv=None):
                 kp = torch.zeros(b, KV_HEADS, longest, D, device=dev, dtype=bf16)
                 vp = torch.zeros_like(kp)
                 op = torch.empty_like(qp)
-                row["padded_us"] = time_ms(lambda: dense(qp, kp, vp, out=op)) * 1e3
-                del qp, kp, vp, op
+                timed["padded_us"] = lambda: dense(qp, kp, vp, out=op)  # noqa: E731
             except Exception as error:  # noqa: BLE001
                 row["padded_error"] = str(error).splitlines()[0][:300]
         try:
             fa = fa2_varlen(q, k, v, cu, longest)
             row["fa2_rel_err"] = rel_err(fa, want)
-            row["fa2_varlen_us"] = time_ms(lambda: fa2_varlen(q, k, v, cu, longest)) * 1e3
+            timed["fa2_varlen_us"] = lambda: fa2_varlen(q, k, v, cu, longest)  # noqa: E731
         except Exception as error:  # noqa: BLE001
             row["fa2_error"] = str(error).splitlines()[0][:200]
+        # Rounds over every launch in turn, the median of each: the H200's
+        # clocks drift by several percent between back-to-back timings, so
+        # a ratio of two single timings is noisier than the target.
+        samples = {key: [] for key in timed}
+        for _ in range(ROUNDS):
+            for key, launch in timed.items():
+                samples[key].append(time_ms(launch) * 1e3)
+        for key, values in samples.items():
+            row[key] = sorted(values)[len(values) // 2]
+            row[key[:-3] + "_samples_us"] = values
         for base in ("dense_us", "per_sequence_us", "padded_us", "fa2_varlen_us"):
             if base in row:
                 row["varlen_over_" + base[:-3]] = row["varlen_us"] / row[base]
         row["varlen_tflops"] = causal_flops(lengths) / (row["varlen_us"] * 1e-6) / 1e12
         print(label, {k2: round(v2, 3) if isinstance(v2, float) else v2
-                      for k2, v2 in row.items() if k2 != "lengths"})
-        del q, k, v, o, want
+                      for k2, v2 in row.items()
+                      if k2 != "lengths" and not k2.endswith("_samples_us")})
+        del q, k, v, o, want, timed, samples
         torch.cuda.empty_cache()
 
     result = {"device": torch.cuda.get_device_name(), "seconds": time.perf_counter() - started,

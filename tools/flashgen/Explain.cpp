@@ -21,6 +21,8 @@
 #include "tools/flashgen/Explain.h"
 
 #include "dialect/DimBindings.h"
+#include "dialect/PagedKv.h"
+#include "dialect/Varlen.h"
 #include "dialect/ScheduleConversion.h"
 #include "passes/OpProblems.h"
 #include "schedule/DecodeSplit.h"
@@ -294,6 +296,30 @@ void printMeasured(llvm::raw_ostream &os, const OpReport &r,
   os << "\n";
 }
 
+/// Where an attention's operands live when not as [B, H, N, D] tensors:
+/// paged caches (dialect/PagedKv.h), packed sequences (dialect/Varlen.h).
+std::string layoutText(Operation *op) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  if (std::optional<PagedKv> paged = pagedKvOf(op))
+    os << "k and v in pages of " << paged->pageSize
+       << " keys, read through page_table (one lookup a "
+       << "tile where a page holds whole key tiles, one a row otherwise)";
+  if (std::optional<Varlen> varlen = varlenOf(op)) {
+    if (!text.empty())
+      os << "; ";
+    bool both = varlen->packedQueries() && varlen->packedKeys();
+    os << (both ? "queries and keys" : varlen->packedQueries() ? "queries" : "keys")
+       << " packed by cu_seqlens (each CTA reads its sequence's rows and "
+          "lengths); the planned "
+       << (both ? "N and M are" : varlen->packedQueries() ? "N is" : "M is")
+       << " the longest sequence, given at launch as "
+       << (both ? "max_seqlen_q, max_seqlen_k"
+                : varlen->packedQueries() ? "max_seqlen_q" : "max_seqlen_k");
+  }
+  return text;
+}
+
 void printText(llvm::raw_ostream &os, const OpReport &r, const sched::Target &t,
                const flashgen::cli::MeasuredTraffic *traffic) {
   os << "@" << r.name << "  " << r.kind << "  " << r.shapeText << "\n";
@@ -313,6 +339,8 @@ void printText(llvm::raw_ostream &os, const OpReport &r, const sched::Target &t,
   os << "  schedule      " << scheduleText(schedule) << " (smem "
      << sched::formatBytes(schedule.getSmemBytes()) << ")\n";
   os << "  copies        " << copiesText(schedule) << "\n";
+  if (std::string layout = layoutText(op); !layout.empty())
+    os << "  layout        " << layout << "\n";
   if (std::optional<int64_t> splits = decodeSplitsAt(r, t))
     os << "  key splits    " << *splits
        << " at these sizes (computed at each launch from B, N and M; "
