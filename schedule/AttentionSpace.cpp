@@ -531,6 +531,20 @@ Result<ScheduleSpace> flashgen::schedule::attentionSpace(
                   "pages) with 3 stages read 1.31x slower than with 4 at 64 "
                   "and 128 sequences on the H200 (bench_paged.py)";
       s.constraints.push_back(ring);
+      SpaceConstraint copiers;
+      copiers.resource = "copying warps";
+      copiers.dims = {tkv, warps};
+      copiers.value = [=](const Point &x) {
+        return x[tkv] < kDecodeMinTileKv && x[warps] < 2 ? 1 : 0;
+      };
+      copiers.limit = 0;
+      copiers.unit = ValueUnit::Flag;
+      copiers.rule = "flash_decode splits the copies of key tiles narrower than " +
+                     std::to_string(kDecodeMinTileKv) +
+                     " keys over at least 2 warps: one-warp CTAs of 16-key tiles "
+                     "(a paged cache's pages) read 1.19x slower than two-warp "
+                     "ones at 128 sequences on the H200 (bench_paged.py)";
+      s.constraints.push_back(copiers);
     }
   }
 
