@@ -3,6 +3,7 @@
 #include "codegen/ScalarPrinter.h"
 
 #include "dialect/PagedKv.h"
+#include "dialect/Varlen.h"
 
 #include <algorithm>
 #include <cctype>
@@ -349,6 +350,11 @@ LogicalResult ScalarPrinter::printOp(Operation *op) {
         }
         return success();
       })
+      .Case<SequenceOp>([&](SequenceOp sequence) { return printSequence(sequence); })
+      .Case<ExitIfOp>([&](ExitIfOp exit) {
+        line() << "if (" << name(exit.getCondition()) << ") return;  // no rows of this sequence\n";
+        return success();
+      })
       .Case<DimOp>([&](DimOp dim) {
         names[dim.getValue()] = "dim_" + dim.getName().str();
         return success();
@@ -506,6 +512,94 @@ void ScalarPrinter::printLaunchValueParameters(
     arg.expr = value.getExpr().str();
     result.arguments.push_back(arg);
   }
+}
+
+LogicalResult ScalarPrinter::printSequence(SequenceOp op) {
+  std::string batch = name(op.getBatch());
+  auto side = [&](bool packed, StringRef cu, StringRef totalDim, StringRef dim,
+                  Value length, std::string &row0,
+                  const std::vector<std::string> &tensors, bool withLse) {
+    std::string len = fresh();
+    names[length] = len;
+    if (!packed) {
+      line() << "[[maybe_unused]] const int " << len << " = dim_" << dim << ";\n";
+      return;
+    }
+    // Offsets are clamped into the packed rows (and each end to at least
+    // its start), so no cu_seqlens makes a kernel touch a row outside them.
+    row0 = fresh();
+    std::string c = cu.str(), total = "dim_" + totalDim.str();
+    line() << "const int " << row0 << " = fg::imin(fg::imax(" << c << "[(long long)(" << batch
+           << ") * " << c << "_s0], 0), " << total << ");\n";
+    line() << "const int " << len << " = fg::imin(fg::imax(" << c << "[(long long)(" << batch
+           << " + 1) * " << c << "_s0], " << row0 << "), " << total << ") - " << row0 << ";\n";
+    for (const std::string &t : tensors) {
+      std::string p = t + "_packed";
+      bool output = t == "o";
+      line() << (output ? "Elem" : "const Elem") << "* __restrict__ " << t << " = " << p
+             << " + (long long)(" << row0 << ") * " << p << "_s0;\n";
+      line() << "[[maybe_unused]] const long long " << t << "_s0 = 0, " << t << "_s1 = " << p << "_s1, "
+             << t << "_s2 = " << p << "_s0, " << t << "_s3 = " << p << "_s2;\n";
+    }
+    if (withLse) {
+      // The rows' log-sum-exp, packed [Hq, Tq].
+      line() << "float* __restrict__ lse = lse_packed == nullptr ? nullptr : lse_packed + (long long)("
+             << row0 << ") * lse_packed_s1;\n";
+      line() << "[[maybe_unused]] const long long lse_s0 = 0, lse_s1 = lse_packed_s0, lse_s2 = "
+                "lse_packed_s1;\n";
+    }
+  };
+  line() << "// sequence " << batch << " of the packed batch (dialect/Varlen.h)\n";
+  side(op.getPackedQueries(), kCuSeqlensQ, packedRowsDimName(op.getQueryDim()),
+       op.getQueryDim(), op.getQueries(), queryRow0, queryTensors, true);
+  side(op.getPackedKeys(), kCuSeqlensK, packedRowsDimName(op.getKeyDim()),
+       op.getKeyDim(), op.getKeys(), keyRow0, keyTensors, false);
+  return success();
+}
+
+void ScalarPrinter::findSequence() {
+  kernel.walk([&](SequenceOp sequence) {
+    packedQueries = sequence.getPackedQueries();
+    packedKeys = sequence.getPackedKeys();
+  });
+}
+
+void ScalarPrinter::printRowsParameter(
+    llvm::function_ref<llvm::raw_ostream &()> sep, llvm::StringRef tensor,
+    bool output) {
+  bool packed = llvm::is_contained(queryTensors, tensor) ? packedQueries : packedKeys;
+  std::string param = packed ? tensor.str() + "_packed" : tensor.str();
+  sep() << (output ? "" : "const ") << kernel.getSymName() << "_k::Elem* __restrict__ " << param;
+  for (int d = 0; d < (packed ? 3 : 4); ++d)
+    sep() << "long long " << param << "_s" << d;
+  result.arguments.push_back({KernelArgument::Kind::Tensor, tensor.str()});
+}
+
+void ScalarPrinter::printLseParameter(
+    llvm::function_ref<llvm::raw_ostream &()> sep) {
+  std::string lse = packedQueries ? "lse_packed" : "lse";
+  sep() << "float* __restrict__ " << lse;
+  for (int d = 0; d < (packedQueries ? 2 : 3); ++d)
+    sep() << "long long " << lse << "_s" << d;
+  result.arguments.push_back({KernelArgument::Kind::Tensor, "lse"});
+}
+
+void ScalarPrinter::printSequenceParameters(
+    llvm::function_ref<llvm::raw_ostream &()> sep) {
+  kernel.walk([&](SequenceOp sequence) {
+    auto offsets = [&](bool packed, llvm::StringRef cu, llvm::StringRef dim) {
+      if (!packed)
+        return;
+      sep() << "const int* __restrict__ " << cu;
+      sep() << "long long " << cu << "_s0";
+      result.arguments.push_back({KernelArgument::Kind::Tensor, cu.str()});
+      std::string total = packedRowsDimName(dim);
+      sep() << "int dim_" << total;
+      result.arguments.push_back({KernelArgument::Kind::Symbol, total});
+    };
+    offsets(sequence.getPackedQueries(), kCuSeqlensQ, sequence.getQueryDim());
+    offsets(sequence.getPackedKeys(), kCuSeqlensK, sequence.getKeyDim());
+  });
 }
 
 void ScalarPrinter::printPageTableParameters(

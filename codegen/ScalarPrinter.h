@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace mlir::flash {
 
@@ -77,6 +78,16 @@ protected:
   };
   std::optional<PositionOffsets> positions;
 
+  /// Packed (varlen) sides of the kernel's flash.sequence (dialect/Varlen.h;
+  /// findSequence) and, once it is printed, the C names of its sequence's
+  /// first packed query and key rows (TMA copies add them to their rows).
+  bool packedQueries = false, packedKeys = false;
+  std::string queryRow0, keyRow0;
+  /// The tensors of each side the kernel addresses (flash.sequence
+  /// re-declares the packed ones): q and o, k and v by default; lse goes
+  /// with the queries.
+  std::vector<std::string> queryTensors = {"q", "o"}, keyTensors = {"k", "v"};
+
   /// Prints the family's own ops; called for every op the base does not
   /// know.
   virtual LogicalResult printKernelOp(Operation *op) = 0;
@@ -90,6 +101,23 @@ protected:
   LogicalResult printElementRegion(Block &block, StringRef score, Value batch,
                                    Value head);
   LogicalResult printOp(Operation *op);
+  /// Reads the packed sides off the kernel's flash.sequence, if any.
+  void findSequence();
+  /// flash.sequence: the sequence's lengths, and each packed tensor's
+  /// pointer and [B, H, N, D] strides re-declared at the sequence's first
+  /// row, so every copy and store prints as it does for a batch entry.
+  LogicalResult printSequence(SequenceOp op);
+  /// A [B, H, N, D] tensor parameter of the queries' side (q, o) or the
+  /// keys' (k, v): its pointer and 4 strides, or, packed, `<t>_packed` and
+  /// the 3 strides of [T, H, D]; recorded in result.arguments.
+  void printRowsParameter(llvm::function_ref<llvm::raw_ostream &()> sep,
+                          llvm::StringRef tensor, bool output);
+  /// The rows' log-sum-exp `lse` [B, Hq, N] (f32), or with packed queries
+  /// `lse_packed` [Hq, Tq].
+  void printLseParameter(llvm::function_ref<llvm::raw_ostream &()> sep);
+  /// Each packed side's offsets [B + 1] and its packed row count, which
+  /// bounds them (dialect/Varlen.h).
+  void printSequenceParameters(llvm::function_ref<llvm::raw_ostream &()> sep);
   /// The kernel parameters of the op's extra operands that the kernel reads
   /// (flash.extra; dialect/ExtraOperands.h), each after `sep()`: a tensor
   /// as `const T* __restrict__ x_<name>` and its strides, a scalar as

@@ -38,10 +38,12 @@ namespace sched = flashgen::schedule;
 
 namespace {
 
-/// The sizes both kernels read: the split count, the packed rows, the
-/// scratch rows of one split.
+/// The sizes both kernels read: the split count, the packed rows of this
+/// CTA's sequence, the batch, its sequence's query and key lengths, and
+/// the longest query length (the scratch's padded rows follow it; with
+/// packed sequences it differs from the sequence's).
 struct DecodeSizes {
-  Value splits, packedRows, splitRows, batchLen, queryLen, keyLen;
+  Value splits, packedRows, batchLen, queryLen, keyLen, maxQueryLen;
 };
 
 std::string str(int64_t v) { return std::to_string(v); }
@@ -79,19 +81,36 @@ void mlir::flash::buildDecodeKernels(OpBuilder &b,
   const std::string tilesExpr = sched::decodeQueryTilesExpr(group, tileQ, queryDim);
   Type index = b.getIndexType();
 
-  // Sizes, in the kernel being built.
-  auto sizes = [&](IndexBuilder &ib) {
+  // Sizes, in the kernel being built; with packed (varlen) sequences
+  // (dialect/Varlen.h) the lengths are the CTA's sequence's
+  // (flash.sequence), of the keys too where `withKeys`.
+  auto sizes = [&](IndexBuilder &ib, Value batch, bool withKeys) {
     DecodeSizes z;
     z.batchLen = DimOp::create(b, loc, index, b.getStringAttr(batchDim));
-    z.queryLen = DimOp::create(b, loc, index, b.getStringAttr(queryDim));
-    z.keyLen = DimOp::create(b, loc, index, b.getStringAttr(keyDim));
+    z.maxQueryLen = DimOp::create(b, loc, index, b.getStringAttr(queryDim));
+    if (plan.packedQueries || (withKeys && plan.packedKeys)) {
+      auto sequence = SequenceOp::create(
+          b, loc, index, index, batch, b.getStringAttr(queryDim),
+          plan.packedQueries, b.getStringAttr(keyDim), withKeys && plan.packedKeys);
+      z.queryLen = sequence.getQueries();
+      z.keyLen = sequence.getKeys();
+    } else {
+      z.queryLen = z.maxQueryLen;
+      z.keyLen = DimOp::create(b, loc, index, b.getStringAttr(keyDim));
+    }
     z.splits = LaunchValueOp::create(b, loc, index, b.getStringAttr("kv_splits"),
                                      b.getStringAttr(splitsExpr));
     z.packedRows = ib.mul(z.queryLen, ib.c(group));
     return z;
   };
   auto paddedRowsOf = [&](IndexBuilder &ib, const DecodeSizes &z) {
-    return ib.mul(ib.ceilDiv(z.packedRows, ib.c(tileQ)), ib.c(tileQ));
+    return ib.mul(ib.ceilDiv(ib.mul(z.maxQueryLen, ib.c(group)), ib.c(tileQ)),
+                  ib.c(tileQ));
+  };
+  // A packed sequence shorter than the longest has spare query tiles.
+  auto exitPastSequence = [&](IndexBuilder &ib, const DecodeSizes &z, Value tile) {
+    if (plan.packedQueries)
+      ExitIfOp::create(b, loc, ib.le(z.packedRows, ib.mul(tile, ib.c(tileQ))));
   };
 
   // A kernel of `family` over the grid (x: `xRole` of extent `xExtent`, kv
@@ -114,9 +133,10 @@ void mlir::flash::buildDecodeKernels(OpBuilder &b,
                                      splitsExpr + "*" + tilesExpr);
     IndexBuilder ib{b, loc};
     Value kvHead = grid.getIds()[1], batch = grid.getIds()[2];
-    DecodeSizes z = sizes(ib);
+    DecodeSizes z = sizes(ib, batch, /*withKeys=*/true);
     Value tile = arith::DivUIOp::create(b, loc, grid.getIds()[0], z.splits);
     Value split = arith::RemUIOp::create(b, loc, grid.getIds()[0], z.splits);
+    exitPastSequence(ib, z, tile);
     Value offset = ib.sub(z.keyLen, z.queryLen);
 
     // The tile's tokens: from row tile*tile_q's on, at most `span` of them
@@ -184,7 +204,8 @@ void mlir::flash::buildDecodeKernels(OpBuilder &b,
     IndexBuilder ib{b, loc};
     Value tile = grid.getIds()[0], kvHead = grid.getIds()[1],
           batch = grid.getIds()[2];
-    DecodeSizes z = sizes(ib);
+    DecodeSizes z = sizes(ib, batch, /*withKeys=*/false);
+    exitPastSequence(ib, z, tile);
     Value padded = paddedRowsOf(ib, z);
     Value row = partialRow(ib, z, ib.c(0), batch, kvHead, tile, plan.keyHeads,
                            padded, tileQ);

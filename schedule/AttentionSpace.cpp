@@ -185,10 +185,11 @@ std::string flashgen::schedule::attentionPrecondition(const AttentionProblem &p,
            std::to_string(p.pageSize) +
            " keys) is read by flash2 and flash_decode, whose copies look up "
            "each row's page";
-  if (p.varlen && algorithm != Algorithm::Flash2 && algorithm != Algorithm::Flash3)
+  if (p.varlen && algorithm != Algorithm::Flash2 && algorithm != Algorithm::Flash3 &&
+      algorithm != Algorithm::FlashDecode)
     return std::string(algorithmName(algorithm)) +
-           " does not read packed (varlen) sequences yet; flash2 and flash3 "
-           "do, each CTA addressing its sequence from cu_seqlens";
+           " does not read packed (varlen) sequences yet; flash2, flash3 and "
+           "flash_decode do, each CTA addressing its sequence from cu_seqlens";
   if (algorithm == Algorithm::Flash3DSplit) {
     if (!t.mma(MmaKind::Wgmma))
       return "flash3_dsplit is built on wgmma, which " + t.name +

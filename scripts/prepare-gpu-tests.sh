@@ -142,7 +142,7 @@ add_case decode_paged_p64_prefill_b2_n190_m832 $paged_spec paged_window_softcap 
 # last; causal GQA 16/4 prefill with its own key lengths (flash3, TMA rows
 # at each sequence's offset), self-attention through one cu_seqlens under a
 # window with softcap (d=64), and varlen decoding over a paged cache (each
-# sequence its own number of new tokens; flash2 reads the pages).
+# sequence its own number of new tokens; flash_decode, flash2 ranked after).
 add_case varlen_prefill_b5_n300_m350 varlen_prefill.mlir varlen_prefill 57 B=5 N=300 M=350 "--plan=B=8 N=4096 M=4096"
 vk=test/unit/device/kernels
 add_case varlen_window_b5_n400 $vk/varlen_window_softcap.mlir varlen_window_softcap 58 B=5 N=400 M=400 "--plan=B=8 N=4096 M=4096"

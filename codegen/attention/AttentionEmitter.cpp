@@ -59,49 +59,6 @@ std::string AttentionKernelPrinter::tileSource(StringRef tensor, Value batch,
          ") * " + std::to_string(rows) + ") * " + tensor.str() + "_s2";
 }
 
-LogicalResult AttentionKernelPrinter::printSequence(SequenceOp op) {
-  std::string batch = name(op.getBatch());
-  auto side = [&](bool packed, StringRef cu, StringRef totalDim, StringRef dim,
-                  Value length, std::string &row0,
-                  std::initializer_list<const char *> tensors) {
-    std::string len = fresh();
-    names[length] = len;
-    if (!packed) {
-      line() << "const int " << len << " = dim_" << dim << ";\n";
-      return;
-    }
-    // Offsets are clamped into the packed rows (and each end to at least
-    // its start), so no cu_seqlens makes a kernel touch a row outside them.
-    row0 = fresh();
-    std::string c = cu.str(), total = "dim_" + totalDim.str();
-    line() << "const int " << row0 << " = fg::imin(fg::imax(" << c << "[(long long)(" << batch
-           << ") * " << c << "_s0], 0), " << total << ");\n";
-    line() << "const int " << len << " = fg::imin(fg::imax(" << c << "[(long long)(" << batch
-           << " + 1) * " << c << "_s0], " << row0 << "), " << total << ") - " << row0 << ";\n";
-    for (const char *t : tensors) {
-      std::string p = std::string(t) + "_packed";
-      bool output = StringRef(t) == "o";
-      line() << (output ? "Elem" : "const Elem") << "* __restrict__ " << t << " = " << p
-             << " + (long long)(" << row0 << ") * " << p << "_s0;\n";
-      line() << "[[maybe_unused]] const long long " << t << "_s0 = 0, " << t << "_s1 = " << p << "_s1, "
-             << t << "_s2 = " << p << "_s0, " << t << "_s3 = " << p << "_s2;\n";
-    }
-    if (packed && StringRef(tensors.begin()[0]) == "q") {
-      // The rows' log-sum-exp, packed [Hq, Tq].
-      line() << "float* __restrict__ lse = lse_packed == nullptr ? nullptr : lse_packed + (long long)("
-             << row0 << ") * lse_packed_s1;\n";
-      line() << "[[maybe_unused]] const long long lse_s0 = 0, lse_s1 = lse_packed_s0, lse_s2 = "
-                "lse_packed_s1;\n";
-    }
-  };
-  line() << "// sequence " << batch << " of the packed batch (dialect/Varlen.h)\n";
-  side(op.getPackedQueries(), kCuSeqlensQ, packedRowsDimName(op.getQueryDim()),
-       op.getQueryDim(), op.getQueries(), queryRow0, {"q", "o"});
-  side(op.getPackedKeys(), kCuSeqlensK, packedRowsDimName(op.getKeyDim()),
-       op.getKeyDim(), op.getKeys(), keyRow0, {"k", "v"});
-  return success();
-}
-
 std::string AttentionKernelPrinter::tmaRow(TensorRole tensor, StringRef row0) {
   const std::string &start = tensor == TensorRole::q ? queryRow0 : keyRow0;
   return start.empty() ? row0.str() : row0.str() + " + " + start;
@@ -143,11 +100,6 @@ LogicalResult AttentionKernelPrinter::printScoreMap(ScoreMapOp op) {
 
 LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
-      .Case<SequenceOp>([&](SequenceOp sequence) { return printSequence(sequence); })
-      .Case<ExitIfOp>([&](ExitIfOp exit) {
-        line() << "if (" << name(exit.getCondition()) << ") return;  // no rows of this sequence\n";
-        return success();
-      })
       .Case<TileLoadOp>([&](TileLoadOp load) -> LogicalResult {
         StringRef tensor = stringifyTensorRole(load.getTensor());
         bool isQuery = load.getTensor() == TensorRole::q;
@@ -355,26 +307,11 @@ std::string AttentionKernelPrinter::signature() {
       result.arguments.push_back({KernelArgument::Kind::TensorMap, tensor.str(), rows});
     }
   }
-  for (TensorRole role : {TensorRole::q, TensorRole::k, TensorRole::v, TensorRole::o}) {
-    StringRef tensor = stringifyTensorRole(role);
-    bool output = role == TensorRole::o;
-    // A packed tensor [T, H, D] (dialect/Varlen.h): flash.sequence declares
-    // the [B, H, N, D] names at its sequence.
-    bool packed = role == TensorRole::q || output ? packedQueries : packedKeys;
-    std::string param = packed ? tensor.str() + "_packed" : tensor.str();
-    sep() << (output ? "" : "const ") << kernel.getSymName() << "_k::Elem* __restrict__ " << param;
-    for (int d = 0; d < (packed ? 3 : 4); ++d)
-      sep() << "long long " << param << "_s" << d;
-    result.arguments.push_back({KernelArgument::Kind::Tensor, tensor.str()});
-  }
-  // The rows' log-sum-exp [B, Hq, N] (f32; packed queries: [Hq, Tq]), for
-  // a backward pass or a log-sum-exp merge of partial outputs; optional
-  // (nullptr: not written).
-  std::string lse = packedQueries ? "lse_packed" : "lse";
-  sep() << "float* __restrict__ " << lse;
-  for (int d = 0; d < (packedQueries ? 2 : 3); ++d)
-    sep() << "long long " << lse << "_s" << d;
-  result.arguments.push_back({KernelArgument::Kind::Tensor, "lse"});
+  for (TensorRole role : {TensorRole::q, TensorRole::k, TensorRole::v, TensorRole::o})
+    printRowsParameter(sep, stringifyTensorRole(role), role == TensorRole::o);
+  // The rows' log-sum-exp, for a backward pass or a log-sum-exp merge of
+  // partial outputs; optional (nullptr: not written).
+  printLseParameter(sep);
   if (decode) {
     // The key splits' partial rows [rows, Dv] and their log-sum-exp [rows]
     // (scratch, f32), which the merge kernel reads.
@@ -382,22 +319,7 @@ std::string AttentionKernelPrinter::signature() {
   }
   printExtraParameters(sep);
   printPageTableParameters(sep);
-  // Each packed side's offsets [B + 1] and packed row count, which bounds
-  // them (dialect/Varlen.h).
-  kernel.walk([&](SequenceOp sequence) {
-    auto offsets = [&](bool packed, StringRef cu, StringRef dim) {
-      if (!packed)
-        return;
-      sep() << "const int* __restrict__ " << cu;
-      sep() << "long long " << cu << "_s0";
-      result.arguments.push_back({KernelArgument::Kind::Tensor, cu.str()});
-      std::string total = packedRowsDimName(dim);
-      sep() << "int dim_" << total;
-      result.arguments.push_back({KernelArgument::Kind::Symbol, total});
-    };
-    offsets(sequence.getPackedQueries(), kCuSeqlensQ, sequence.getQueryDim());
-    offsets(sequence.getPackedKeys(), kCuSeqlensK, sequence.getKeyDim());
-  });
+  printSequenceParameters(sep);
   printDimParameters(sep);
   printLaunchValueParameters(sep);
   return sep.text();
@@ -598,10 +520,7 @@ FailureOr<EmittedKernel> AttentionKernelPrinter::print() {
     if (yield.getScore() != map.getBody().front().getArgument(0))
       scoresModified = true;
   });
-  kernel.walk([&](SequenceOp sequence) {
-    packedQueries = sequence.getPackedQueries();
-    packedKeys = sequence.getPackedKeys();
-  });
+  findSequence();
   result.entry = "flashgen_" + kernel.getSymName().str();
   result.headers = {kDeviceUmbrellaHeader, kDeviceIndexMathHeader};
   std::string params = signature();

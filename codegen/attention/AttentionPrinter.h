@@ -49,18 +49,9 @@ private:
   /// While printing a TMA split's producer region: which of its two copies
   /// (the TMA one run by one thread, or the cp.async fallback).
   bool printingTmaCopies = false;
-  /// Packed (varlen) sides of the kernel's flash.sequence (dialect/Varlen.h)
-  /// and, once it is printed, the C names of its sequence's first packed
-  /// query and key rows (the TMA copies' row coordinates add them).
-  bool packedQueries = false, packedKeys = false;
-  std::string queryRow0, keyRow0;
 
   LogicalResult printKernelOp(Operation *op) override;
   LogicalResult printScoreMap(ScoreMapOp op);
-  /// flash.sequence: the sequence's lengths, and each packed tensor's
-  /// pointer and [B, H, N, D] strides re-declared at the sequence's first
-  /// row, so the copies and stores print as they do for a batch entry.
-  LogicalResult printSequence(SequenceOp op);
   /// The TMA row coordinate of a copy of `tensor` whose tile starts at row
   /// `row0` of the sequence, and its batch coordinate (0 for a packed
   /// tensor, whose map is [1, H, T, D]: runtime/TensorMaps.h).

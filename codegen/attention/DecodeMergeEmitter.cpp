@@ -57,16 +57,10 @@ private:
 
   std::string signature() {
     ParameterList sep;
-    std::string ns = kernel.getSymName().str() + "_k";
-    sep() << ns << "::Elem* __restrict__ o";
-    for (int d = 0; d < 4; ++d)
-      sep() << "long long o_s" << d;
-    result.arguments.push_back({KernelArgument::Kind::Tensor, "o"});
-    sep() << "float* __restrict__ lse";
-    for (int d = 0; d < 3; ++d)
-      sep() << "long long lse_s" << d;
-    result.arguments.push_back({KernelArgument::Kind::Tensor, "lse"});
+    printRowsParameter(sep, "o", /*output=*/true);
+    printLseParameter(sep);
     printSplitScratchParameters(sep);
+    printSequenceParameters(sep);
     printDimParameters(sep);
     printLaunchValueParameters(sep);
     return sep.text();
@@ -78,6 +72,9 @@ FailureOr<EmittedKernel> DecodeMergePrinter::print() {
   result.entry = "flashgen_" + kernel.getSymName().str();
   result.headers = {kDeviceUmbrellaHeader, kDeviceIndexMathHeader};
   result.threads = kMergeWarps * 32;
+  queryTensors = {"o"}; // packed queries' rows: o and lse only
+  keyTensors = {};
+  findSequence();
   std::string params = signature();
   line() << "using namespace " << kernel.getSymName() << "_k;\n";
   if (failed(printBlock(kernel.getBody().front())))

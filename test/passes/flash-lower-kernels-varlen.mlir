@@ -2,15 +2,18 @@
 // RUN: flashgen-opt %s -flash-schedule="target=h200 dims=B=8,N=4096,M=4096 top-k=1" -flash-lower-kernels=target=h200 -flash-warp-specialize -canonicalize -cse | FileCheck %s --check-prefix=SPLIT
 // RUN: flashgen-opt %s -flash-schedule="target=h200 dims=B=8,N=4096,M=4096 top-k=1" -flash-lower-kernels=target=h200 -flash-warp-specialize -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s --check-prefix=CUDA
 // RUN: flashgen-opt %s -flash-schedule="target=sm_80 dims=B=8,N=4096,M=4096 top-k=1" -flash-lower-kernels -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s --check-prefix=FLASH2
-// RUN: not flashgen-opt %s -flash-schedule="target=h200 dims=B=8,N=1,M=4096 algorithm=flash_decode" 2>&1 | FileCheck %s --check-prefix=DECODE
+// RUN: flashgen-opt %s -flash-schedule="target=h200 dims=B=8,N=1,M=4096 algorithm=flash_decode" -flash-lower-kernels=target=h200 -canonicalize -cse | FileCheck %s --check-prefix=DECODE
+// RUN: not flashgen-opt %s -flash-schedule="target=h200 dims=B=8,N=4096,M=4096 algorithm=flash2_dsplit" 2>&1 | FileCheck %s --check-prefix=DSPLIT
 // RUN: not flashgen-opt %s -flash-derive-backward 2>&1 | FileCheck %s --check-prefix=BACKWARD
 // Packed (varlen) sequences (flash.varlen_view, docs/semantics.md §2.9):
 // each CTA reads its sequence's lengths and first rows from cu_seqlens
 // (flash.sequence), a CTA past its sequence's query tiles exits
 // (flash.exit_if; after the warp split, in each role past the register
 // reallocation), the packed tensors are re-declared at the sequence and the
-// TMA rows offset by its first row. flash_decode does not read packed
-// sequences yet, and the scheduler says so; nor is there a backward.
+// TMA rows offset by its first row. flash_decode's split and merge kernels
+// read the sequence's lengths the same way and exit past its packed rows;
+// the small-cache kernels do not read packed sequences yet, and the
+// scheduler says so; nor is there a backward.
 
 func.func @packed(%qp: tensor<?x32x128xbf16>, %kp: tensor<?x8x128xbf16>,
                   %vp: tensor<?x8x128xbf16>, %cq: tensor<?xi32>, %ck: tensor<?xi32>)
@@ -72,6 +75,18 @@ func.func @packed(%qp: tensor<?x32x128xbf16>, %kp: tensor<?x8x128xbf16>,
 // FLASH2: if ({{v[0-9]+}}) return;  // no rows of this sequence
 // FLASH2: fg::cta::load_async<kThreads>(sQ, q + (long long)(batch_id) * q_s0
 
-// DECODE: flash_decode does not read packed (varlen) sequences yet; flash2 and flash3 do, each CTA addressing its sequence from cu_seqlens
+// DECODE-LABEL: flash.kernel @packed_v0 family attention schedule <algorithm = flash_decode
+// DECODE: %[[IDS:.*]]:3 = flash.grid_map ["split_tile", "kv_head", "batch"]
+// DECODE: %[[N:.*]], %{{.*}} = flash.sequence[%[[IDS]]#2] queries "N" packed keys "M" packed
+// DECODE: %[[ROWS:.*]] = arith.muli %[[N]], %c4
+// DECODE: %[[PAST:.*]] = arith.cmpi sle, %[[ROWS]]
+// DECODE-NEXT: flash.exit_if %[[PAST]]
+// DECODE: flash.split_store
+// DECODE-LABEL: flash.kernel @packed_v0_merge family attention_combine
+// DECODE: %[[MN:.*]], %{{.*}} = flash.sequence[%{{.*}}] queries "N" packed keys "M"{{$}}
+// DECODE: flash.exit_if
+// DECODE: flash.split_merge
+
+// DSPLIT: flash2_dsplit does not read packed (varlen) sequences yet; flash2, flash3 and flash_decode do, each CTA addressing its sequence from cu_seqlens
 
 // BACKWARD: flash-derive-backward: packed (varlen) sequences (flash.varlen_view) have no backward yet
