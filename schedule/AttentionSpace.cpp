@@ -518,34 +518,22 @@ Result<ScheduleSpace> flashgen::schedule::attentionSpace(
                          out.toSchedule, {tq, tkv, warps}, {tq, tkv, warps},
                          loadsSplit);
     if (splitsKeys(algorithm)) {
-      SpaceConstraint ring;
-      ring.resource = "keys in flight";
-      ring.dims = {tkv, stages};
-      ring.value = [=](const Point &x) {
-        return x[tkv] * x[stages] < kDecodeMinKeysInFlight ? 1 : 0;
-      };
-      ring.limit = 0;
-      ring.unit = ValueUnit::Flag;
-      ring.rule = "flash_decode keeps a ring of at least " +
-                  std::to_string(kDecodeMinKeysInFlight) +
-                  " keys (tile_kv x stages): 16-key tiles (a paged cache's "
-                  "pages) with 3 stages read 1.31x slower than with 4 at 64 "
-                  "and 128 sequences on the H200 (bench_paged.py)";
-      s.constraints.push_back(ring);
-      SpaceConstraint copiers;
-      copiers.resource = "copying warps";
-      copiers.dims = {tkv, warps};
-      copiers.value = [=](const Point &x) {
-        return x[tkv] < kDecodeMinTileKv && x[warps] < 2 ? 1 : 0;
-      };
-      copiers.limit = 0;
-      copiers.unit = ValueUnit::Flag;
-      copiers.rule = "flash_decode splits the copies of key tiles narrower than " +
-                     std::to_string(kDecodeMinTileKv) +
-                     " keys over at least 2 warps: one-warp CTAs of 16-key tiles "
-                     "(a paged cache's pages) read 1.19x slower than two-warp "
-                     "ones at 128 sequences on the H200 (bench_paged.py)";
-      s.constraints.push_back(copiers);
+      s.constraints.push_back(flagRule(
+          "keys in flight", {tkv, stages},
+          [=](const Point &x) { return x[tkv] * x[stages] < kDecodeMinKeysInFlight; },
+          "flash_decode keeps a ring of at least " +
+              std::to_string(kDecodeMinKeysInFlight) +
+              " keys (tile_kv x stages): 16-key tiles (a paged cache's pages) "
+              "with 3 stages read 1.31x slower than with 4 at 64 and 128 "
+              "sequences on the H200 (bench_paged.py)"));
+      s.constraints.push_back(flagRule(
+          "copying warps", {tkv, warps},
+          [=](const Point &x) { return x[tkv] < kDecodeMinTileKv && x[warps] < 2; },
+          "flash_decode splits the copies of key tiles narrower than " +
+              std::to_string(kDecodeMinTileKv) +
+              " keys over at least 2 warps: one-warp CTAs of 16-key tiles (a "
+              "paged cache's pages) read 1.19x slower than two-warp ones at "
+              "128 sequences on the H200 (bench_paged.py)"));
     }
   }
 

@@ -9,6 +9,21 @@
 
 using namespace flashgen::schedule;
 
+SpaceConstraint flashgen::schedule::flagRule(std::string resource, std::vector<size_t> dims,
+                         std::function<bool(const Point &)> broken,
+                         std::string rule) {
+  SpaceConstraint c;
+  c.resource = std::move(resource);
+  c.dims = std::move(dims);
+  c.value = [broken = std::move(broken)](const Point &x) -> int64_t {
+    return broken(x) ? 1 : 0;
+  };
+  c.limit = 0;
+  c.unit = ValueUnit::Flag;
+  c.rule = std::move(rule);
+  return c;
+}
+
 size_t SearchSpace::size() const {
   size_t n = 1;
   for (const SpaceDim &d : dims)

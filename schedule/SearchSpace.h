@@ -47,6 +47,12 @@ struct SpaceConstraint {
   std::string rule;
 };
 
+/// A rule over `dims` that a point breaks where `broken` says so (a flag
+/// constraint: value 1 when broken, limit 0), `rule` saying why.
+SpaceConstraint flagRule(std::string resource, std::vector<size_t> dims,
+                         std::function<bool(const Point &)> broken,
+                         std::string rule);
+
 /// The objective of a point: `primary` (modeled picoseconds; undefined when
 /// the cost model cannot time the point) then `secondary` break ties, then
 /// the point's index in the space (first dimension fastest).

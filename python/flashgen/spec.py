@@ -526,6 +526,8 @@ def _trace(fn, args, result_type, what):
 
 
 _DTYPES = {"bf16": "bf16", "f16": "f16", "f32": "f32"}
+# The offsets of packed (varlen) sequences, as the func takes them.
+_VARLEN_NAMES = ("cu_seqlens_q", "cu_seqlens_k")
 _MASKS = ("none", "causal", "sliding_window")
 
 
@@ -578,14 +580,17 @@ def _extras_of(extras, regions, dims):
 def attention(name, *, q_heads, kv_heads=None, head_dim, value_dim=None,
               dtype="bf16", mask="none", window=None, scale=None,
               dims=("B", "N", "N"), score_mod=None, mask_mod=None,
-              extras=None):
+              extras=None, varlen=False):
     """The MLIR text of ``func.func @name`` holding one ``flash.attention``
     of q [B, q_heads, N, head_dim], k/v [B, kv_heads, M, head_dim/value_dim]
     (``dims`` names B, N and M; the same name twice ties them). ``score_mod``
     is ``(score, b, h, q_idx, kv_idx) -> score``, ``mask_mod``
     ``(b, h, q_idx, kv_idx) -> bool``, as in FlexAttention. ``extras``: the
     ``spec.tensor`` / ``spec.scalar`` objects they read, in the order the
-    kernel takes them (default: the ones read, in the order first read)."""
+    kernel takes them (default: the ones read, in the order first read).
+    ``varlen=True``: q, k, v and the output are packed sequences [T, heads,
+    dim] with offsets ``cu_seqlens_q`` / ``cu_seqlens_k`` [B + 1]
+    (FlashAttention's varlen layout; docs/semantics.md §2.9)."""
     kv_heads = q_heads if kv_heads is None else kv_heads
     value_dim = head_dim if value_dim is None else value_dim
     if not name.isidentifier():
@@ -629,10 +634,32 @@ def attention(name, *, q_heads, kv_heads=None, head_dim, value_dim=None,
         if fn is not None:
             traced.append((label, args) + _trace(fn, args, result, label))
     extras = _extras_of(extras, [r for _, _, r, _ in traced], dims)
-    params = ["%%q: %s" % tq, "%%k: %s" % tk, "%%v: %s" % tv]
+    if not isinstance(varlen, bool):
+        raise SpecError("varlen: True (packed sequences) or False")
+    for x in extras:
+        if varlen and x.name in _VARLEN_NAMES:
+            raise SpecError("extra name %r is one of the packed batch's "
+                            "(%s)" % (x.name, ", ".join(_VARLEN_NAMES)))
+
+    def packed(t):  # tensor<?xHx?xDxe> -> tensor<?xHxDxe>
+        return t.replace("x?x", "x", 1)
+    offsets = "tensor<?xi32>"
+    outer = {n: packed(t) if varlen else t for n, t in
+             (("q", tq), ("k", tk), ("v", tv), ("o", to))}
+    params = ["%%q: %s" % outer["q"], "%%k: %s" % outer["k"],
+              "%%v: %s" % outer["v"]]
+    if varlen:
+        params += ["%%%s: %s" % (n, offsets) for n in _VARLEN_NAMES]
     params += ["%%%s: %s" % (x.name, x.mlir_type) for x in extras]
-    lines = ["func.func @%s(%s) -> %s {" % (name, ", ".join(params), to),
-             "  %%o = flash.attention %%q, %%k, %%v %s" % " ".join(attrs)]
+    lines = ["func.func @%s(%s) -> %s {" % (name, ", ".join(params), outer["o"])]
+    operands = "%q, %k, %v"
+    if varlen:
+        for n, t, cu in (("q", tq, "cu_seqlens_q"), ("k", tk, "cu_seqlens_k"),
+                         ("v", tv, "cu_seqlens_k")):
+            lines.append("  %%%s_seqs = flash.varlen_view %%%s[%%%s] : %s, %s -> %s"
+                         % (n, n, cu, packed(t), offsets, t))
+        operands = "%q_seqs, %k_seqs, %v_seqs"
+    lines.append("  %%o = flash.attention %s %s" % (operands, " ".join(attrs)))
     if extras:
         lines.append("      extras(%s : %s) names [%s] extra_dims [%s]" % (
             ", ".join("%" + x.name for x in extras),
@@ -647,6 +674,11 @@ def attention(name, *, q_heads, kv_heads=None, head_dim, value_dim=None,
         lines.extend("    " + line for line in body)
         lines.append("  }")
     lines.append("  : %s, %s, %s -> %s" % (tq, tk, tv, to))
-    lines.append("  return %%o : %s" % to)
+    if varlen:
+        lines.append("  %%out = flash.varlen_pack %%o[%%cu_seqlens_q] : %s, %s -> %s"
+                     % (to, offsets, outer["o"]))
+        lines.append("  return %%out : %s" % outer["o"])
+    else:
+        lines.append("  return %%o : %s" % to)
     lines.append("}")
     return "\n".join(lines) + "\n"

@@ -83,6 +83,36 @@ class Traced(unittest.TestCase):
                                      name, os.path.join(tmp, "want"))
                     self.assertEqual(got, want)
 
+    def test_packed_sequences_as_the_example(self):
+        # varlen=True: the packed batch of examples/varlen_prefill.mlir
+        # (lengths drawn per sequence, offsets and longest lengths given).
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "varlen_prefill.mlir")
+            with open(path, "w") as f:
+                f.write(spec.attention("varlen_prefill", q_heads=32,
+                                       kv_heads=8, head_dim=128,
+                                       mask="causal", dims=("B", "N", "M"),
+                                       varlen=True))
+            outs = []
+            for source, out in ((path, "got"),
+                                (os.path.join(EXAMPLES, "varlen_prefill.mlir"),
+                                 "want")):
+                subprocess.run([os.path.join(BIN, "flashgen-ref"), source,
+                                "--dim", "B=4", "--dim", "N=70", "--dim",
+                                "M=90", "--seed", "5", "-o",
+                                os.path.join(tmp, out)],
+                               check=True, capture_output=True)
+                files = {}
+                for name in ("o.expected.npy", "lse.expected.npy",
+                             "cu_seqlens_q.npy", "cu_seqlens_k.npy"):
+                    with open(os.path.join(tmp, out, "varlen_prefill", name),
+                              "rb") as f:
+                        files[name] = f.read()
+                outs.append(files)
+            self.assertEqual(outs[0], outs[1])
+            with self.assertRaisesRegex(spec.SpecError, "varlen: True"):
+                spec.attention("x", q_heads=4, head_dim=64, varlen="yes")
+
     def test_flashgen_compile_takes_them(self):
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "doc.mlir")
