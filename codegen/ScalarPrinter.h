@@ -2,8 +2,9 @@
 //
 // The part of the CUDA emitter every kernel family shares: SSA value names,
 // `arith`/`math` ops as C expressions, `scf.for`/`scf.if` as loops and
-// branches, `flash.grid_map` and `flash.dim`. A family printer derives from
-// it and prints its own tile ops in `printKernelOp`.
+// branches, `flash.grid_map`, `flash.dim`, and a packed batch's
+// `flash.sequence` and `flash.exit_if` (dialect/Varlen.h). A family printer
+// derives from it and prints its own tile ops in `printKernelOp`.
 //
 //===----------------------------------------------------------------------===//
 
