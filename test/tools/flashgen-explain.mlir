@@ -5,6 +5,8 @@
 // RUN: flashgen explain %s --dim B=2 --dim N=8192 --backward --deterministic | FileCheck %s --check-prefix=DET
 // RUN: flashgen explain %S/../../examples/decode_gqa.mlir --target h200 --dim B=8 --dim N=1 --dim M=32768 | FileCheck %s --check-prefix=DECODE
 // RUN: flashgen explain %S/../../examples/decode_gqa.mlir --target h200 --dim B=128 --dim N=1 --dim M=32768 --json | FileCheck %s --check-prefix=DECODE-JSON
+// RUN: flashgen explain %S/../../examples/decode_paged.mlir --target h200 --dim B=8 --dim N=1 --dim M=32768 | FileCheck %s --check-prefix=PAGED
+// RUN: flashgen explain %S/../../examples/varlen_prefill.mlir --target h200 --dim B=8 --dim N=4096 --dim M=4096 --json | FileCheck %s --check-prefix=VARLEN-JSON
 // `flashgen explain` says what the compiler decided for each op: the IO lower
 // bound, the schedule, how the kernel copies its tiles (and why), the modeled
 // traffic against the bound, the modeled time and the ranked candidates.
@@ -50,3 +52,11 @@ func.func @mha(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf16>, %v: ten
   %o = flash.attention %q, %k, %v dims ["B", "N", "N"] : tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16> -> tensor<?x16x?x128xbf16>
   return %o : tensor<?x16x?x128xbf16>
 }
+
+// A paged cache of 16-key pages: key tiles of one page each (a lookup a
+// tile), and where k and v live.
+// PAGED: schedule      flash_decode tile_q=32 tile_kv=16
+// PAGED: layout        k and v in pages of 16 keys, read through page_table
+
+// Packed sequences: the layout says what N and M stand for.
+// VARLEN-JSON: "layout": "queries and keys packed by cu_seqlens {{.*}} max_seqlen_q, max_seqlen_k"

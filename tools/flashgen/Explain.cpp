@@ -415,6 +415,8 @@ llvm::json::Object toJson(const OpReport &r, const sched::Target &target,
     o["binding"] = b.getValue();
   o["schedule"] = scheduleJson(op->getAttrOfType<ScheduleAttr>("flash.schedule"));
   o["copies"] = copiesText(op->getAttrOfType<ScheduleAttr>("flash.schedule"));
+  if (std::string layout = layoutText(op); !layout.empty())
+    o["layout"] = layout;
   if (std::optional<int64_t> splits = decodeSplitsAt(r, target))
     o["key_splits"] = *splits;
   llvm::json::Array candidates;
