@@ -411,18 +411,12 @@ Result<ScheduleSpace> flashgen::schedule::attentionSpace(
     // GQA 32/8, d = 128, 8 to 128 sequences) 32-key tiles over 16-key pages
     // took 1.37-1.97x the contiguous cache's time, 16-key tiles (one page
     // each) 0.998-1.08x: where some tile divides the page, only those.
-    std::vector<int64_t> wholePages = tileChoices(p.pageSize);
-    wholePages.erase(std::remove_if(wholePages.begin(), wholePages.end(),
-                                    [&](int64_t kv) { return p.pageSize % kv != 0; }),
-                     wholePages.end());
-    if (!wholePages.empty()) {
-      std::vector<int64_t> kept;
-      for (int64_t kv : wholePages)
-        if (kv >= kDecodeMinTileKv || kv == p.pageSize)
-          kept.push_back(kv);
-      if (!kept.empty())
-        keyTiles = kept;
-    }
+    std::vector<int64_t> wholePages;
+    for (int64_t kv : tileChoices(p.pageSize))
+      if (p.pageSize % kv == 0 && (kv >= kDecodeMinTileKv || kv == p.pageSize))
+        wholePages.push_back(kv);
+    if (!wholePages.empty())
+      keyTiles = wholePages;
   }
   if (keyTiles.empty()) // fewer keys than the narrowest tile: one tile
     keyTiles.push_back(kDecodeMinTileKv);

@@ -6,7 +6,7 @@
 #   scripts/device-run.sh CARRY_DIR   (with CARRY_DIR/gpu-cases, CARRY_DIR/bench-bundles,
 #                                      CARRY_DIR/bench-bundles-backward)
 # SKIP_ATTENTION_BENCH, SKIP_BACKWARD_BENCH, SKIP_EXTRAS_BENCH,
-# SKIP_DECODE_BENCH, SKIP_PAGED_BENCH, SKIP_LINEAR_BENCH, SKIP_TRAFFIC, SKIP_TUNE,
+# SKIP_DECODE_BENCH, SKIP_PAGED_BENCH, SKIP_VARLEN_BENCH, SKIP_LINEAR_BENCH, SKIP_TRAFFIC, SKIP_TUNE,
 # SKIP_SANITIZER, SKIP_DECODE_LOOP
 # and SKIP_RUN_EXAMPLE (=1) skip their steps.
 set -uo pipefail
@@ -102,54 +102,49 @@ if [ -d "$carry/torch-bundles" ]; then
     python3 test/unit/torch/torch_test.py Gpu > "$out/torch-gpu.log" 2>&1
   tail -6 "$out/torch-gpu.log"
 fi
-if [ -d "$carry/bench-bundles" ] && [ -z "${SKIP_ATTENTION_BENCH:-}" ]; then
-  echo "== attention benchmark"
-  PYTHONUNBUFFERED=1 python3 bench/attention/bench.py --bundles "$carry/bench-bundles" \
-    --out "$out" ${BENCH_FLAGS:-} 2>&1 | tee "$out/bench.log" | tail -30
-fi
+# run_bench DIR SKIP_VAR TITLE SCRIPT LOG LINES [FLAG...]: the benchmark
+# bench/attention/SCRIPT on the bundles of CARRY_DIR/DIR, unless DIR is
+# missing or SKIP_VAR is set; its output goes to $out/LOG, its last LINES
+# lines to the console.
+run_bench() {
+  local dir=$1 skip=$2 title=$3 script=$4 log=$5 lines=$6
+  shift 6
+  { [ -d "$carry/$dir" ] && [ -z "${!skip:-}" ]; } || return 0
+  echo "== $title"
+  PYTHONUNBUFFERED=1 python3 "bench/attention/$script" --bundles "$carry/$dir" \
+    --out "$out" "$@" 2>&1 | tee "$out/$log" | tail -"$lines"
+}
+# The attention forward benchmark on CARRY_DIR/bench-bundles: bench.log.
+# shellcheck disable=SC2086
+run_bench bench-bundles SKIP_ATTENTION_BENCH "attention benchmark" bench.py bench.log 30 \
+  ${BENCH_FLAGS:-}
 # Regions that read extras (document ids, a bias table, a run-time prefix)
 # against FlexAttention with the same modifiers (bench/attention/bench_extras.py)
 # on the bundles of CARRY_DIR/bench-extras: attention-extras-results.json and
-# bench-extras.log. SKIP_EXTRAS_BENCH=1 skips it.
-if [ -d "$carry/bench-extras" ] && [ -z "${SKIP_EXTRAS_BENCH:-}" ]; then
-  echo "== attention with extras against FlexAttention"
-  PYTHONUNBUFFERED=1 python3 bench/attention/bench_extras.py \
-    --bundles "$carry/bench-extras" --out "$out" 2>&1 | tee "$out/bench-extras.log" | tail -12
-fi
+# bench-extras.log.
+run_bench bench-extras SKIP_EXTRAS_BENCH "attention with extras against FlexAttention" \
+  bench_extras.py bench-extras.log 12
 # Decode (examples/decode_gqa.mlir: N new tokens over M cached keys, GQA 32/8,
 # d=128) against SDPA's cuDNN and FA2 backends and FlexAttention, beside the
 # copy bandwidth measured in the same run (bench/attention/bench_decode.py), on
 # the bundle of CARRY_DIR/bench-decode (bench/prepare-bench.sh writes it):
-# attention-decode-results.json and bench-decode.log. SKIP_DECODE_BENCH=1
-# skips it; DECODE_BENCH_FLAGS adds flags (--quick, --no-flex, ...).
-if [ -d "$carry/bench-decode" ] && [ -z "${SKIP_DECODE_BENCH:-}" ]; then
-  echo "== decode attention against cuDNN, FA2 and Flex"
-  # shellcheck disable=SC2086
-  PYTHONUNBUFFERED=1 python3 bench/attention/bench_decode.py \
-    --bundles "$carry/bench-decode" --out "$out" ${DECODE_BENCH_FLAGS:-} 2>&1 |
-    tee "$out/bench-decode.log" | tail -40
-fi
+# attention-decode-results.json and bench-decode.log. DECODE_BENCH_FLAGS
+# adds flags (--quick, --no-flex, ...).
+# shellcheck disable=SC2086
+run_bench bench-decode SKIP_DECODE_BENCH "decode attention against cuDNN, FA2 and Flex" \
+  bench_decode.py bench-decode.log 40 ${DECODE_BENCH_FLAGS:-}
 # Paged against contiguous caches (bench/attention/bench_paged.py) on the
 # bundles of CARRY_DIR/bench-paged: attention-paged-results.json and
-# bench-paged.log. SKIP_PAGED_BENCH=1 skips it.
-if [ -d "$carry/bench-paged" ] && [ -z "${SKIP_PAGED_BENCH:-}" ]; then
-  echo "== paged against contiguous KV caches"
-  # shellcheck disable=SC2086
-  PYTHONUNBUFFERED=1 python3 bench/attention/bench_paged.py \
-    --bundles "$carry/bench-paged" --out "$out" ${PAGED_BENCH_FLAGS:-} 2>&1 |
-    tee "$out/bench-paged.log" | tail -14
-fi
+# bench-paged.log.
+# shellcheck disable=SC2086
+run_bench bench-paged SKIP_PAGED_BENCH "paged against contiguous KV caches" \
+  bench_paged.py bench-paged.log 14 ${PAGED_BENCH_FLAGS:-}
 # Varlen (packed) prefill against the dense kernel on the same tokens and
 # FA2's varlen kernel (bench/attention/bench_varlen.py) on the bundles of
-# CARRY_DIR/bench-varlen: attention-varlen-results.json and
-# bench-varlen.log. SKIP_VARLEN_BENCH=1 skips it.
-if [ -d "$carry/bench-varlen" ] && [ -z "${SKIP_VARLEN_BENCH:-}" ]; then
-  echo "== varlen prefill against dense batches and FA2 varlen"
-  # shellcheck disable=SC2086
-  PYTHONUNBUFFERED=1 python3 bench/attention/bench_varlen.py \
-    --bundles "$carry/bench-varlen" --out "$out" ${VARLEN_BENCH_FLAGS:-} 2>&1 |
-    tee "$out/bench-varlen.log" | tail -14
-fi
+# CARRY_DIR/bench-varlen: attention-varlen-results.json and bench-varlen.log.
+# shellcheck disable=SC2086
+run_bench bench-varlen SKIP_VARLEN_BENCH "varlen prefill against dense batches and FA2 varlen" \
+  bench_varlen.py bench-varlen.log 14 ${VARLEN_BENCH_FLAGS:-}
 # The C++ serving loop (examples/host/decode_loop.cpp) on the paged bundle:
 # pages handed out in a shuffled order, one CUDA graph replayed per token,
 # every step checked against a float64 host reference: decode-loop.log.
