@@ -351,12 +351,15 @@ LogicalResult writeVariants(Operation *op, SymbolTable &symbols,
     llvm::json::Array grid;
     for (const std::string &extent : emitted->grid)
       grid.push_back(sizes.expr(extent));
-    launches.push_back(llvm::json::Object{
+    llvm::json::Object launch{
         {"entry", emitted->entry},
         {"grid", std::move(grid)},
         {"block", llvm::json::Array{emitted->threads, 1, 1}},
         {"dynamic_smem_bytes", emitted->dynamicSmemBytes},
-        {"args", std::move(args)}});
+        {"args", std::move(args)}};
+    if (emitted->overlapsPrevious)
+      launch["overlaps_previous"] = true;
+    launches.push_back(std::move(launch));
   }
   flush();
   return success();

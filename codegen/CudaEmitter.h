@@ -45,6 +45,9 @@ struct EmittedKernel {
   std::vector<std::string> grid; ///< x, y, z extents as manifest expressions
   int64_t threads = 0;
   int64_t dynamicSmemBytes = 0;
+  /// The kernel waits for the previous launch of its variant
+  /// (flash.wait_previous_launch), so it may be launched overlapping it.
+  bool overlapsPrevious = false;
   std::vector<std::string> headers; ///< device headers the source includes
 };
 

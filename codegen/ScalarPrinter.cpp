@@ -355,6 +355,15 @@ LogicalResult ScalarPrinter::printOp(Operation *op) {
         line() << "if (" << name(exit.getCondition()) << ") return;  // no rows of this sequence\n";
         return success();
       })
+      .Case<LaunchDependentsOp>([&](auto) {
+        line() << "fg::ptx::launch_dependents();  // the next launch's CTAs may start\n";
+        return success();
+      })
+      .Case<WaitPreviousLaunchOp>([&](auto) {
+        line() << "fg::ptx::wait_previous_launch();  // the previous launch's writes\n";
+        result.overlapsPrevious = true;
+        return success();
+      })
       .Case<DimOp>([&](DimOp dim) {
         names[dim.getValue()] = "dim_" + dim.getName().str();
         return success();

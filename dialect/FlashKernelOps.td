@@ -120,6 +120,34 @@ def Flash_ExitIfOp : Flash_Op<"exit_if", []> {
   let assemblyFormat = "$condition attr-dict";
 }
 
+def Flash_LaunchDependentsOp : Flash_Op<"launch_dependents", []> {
+  let summary = "lets the variant's next launch become resident while this one runs";
+  let description = [{
+    Once every CTA of this grid has passed it (or exited), the CTAs of the
+    variant's next launch, when that launch is marked `overlaps_previous`
+    in the manifest (it holds flash.wait_previous_launch), may start on
+    the SMs this grid leaves free, so their launch latency overlaps this
+    grid's tail (PTX griddepcontrol.launch_dependents, sm_90; nothing on
+    older GPUs). It orders nothing: the next launch still waits for this
+    grid's completion at flash.wait_previous_launch.
+  }];
+  let assemblyFormat = "attr-dict";
+}
+
+def Flash_WaitPreviousLaunchOp : Flash_Op<"wait_previous_launch", []> {
+  let summary = "waits until the variant's previous launch completed and its writes are visible";
+  let description = [{
+    A kernel launched after another of its variant and reading what that
+    one wrote starts with this op before its first such read. The bundle
+    marks its launch `overlaps_previous` (docs/bundle-format.md §1.6), and
+    the runtime then launches it with programmatic stream serialization
+    on sm_90 and newer: its CTAs may be resident before the previous grid
+    ends and wait here (PTX griddepcontrol.wait). Launched the ordinary
+    way the wait returns at once: the stream already ordered the grids.
+  }];
+  let assemblyFormat = "attr-dict";
+}
+
 def Flash_ExtraOp : Flash_Op<"extra", [Pure]> {
   let summary = "an extra operand of the op: a tensor its regions read, or a scalar";
   let description = [{

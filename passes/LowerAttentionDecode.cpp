@@ -14,7 +14,9 @@
 //                packedGroup). flash.split_store writes the rows, or with
 //                several splits the split's f32 partial rows.
 //   <name>_merge family attention_combine: one CTA per (packed query tile,
-//                kv head, batch) merges the splits by log-sum-exp.
+//                kv head, batch) merges the splits by log-sum-exp. Its
+//                CTAs may start while the splits run (flash.
+//                launch_dependents, flash.wait_previous_launch).
 //
 // The split count is a launch value (flash.launch_value) computed by
 // schedule/DecodeSplit.h's rule, which the cost model prices too.
@@ -137,6 +139,10 @@ void mlir::flash::buildDecodeKernels(OpBuilder &b,
     Value tile = arith::DivUIOp::create(b, loc, grid.getIds()[0], z.splits);
     Value split = arith::RemUIOp::create(b, loc, grid.getIds()[0], z.splits);
     exitPastSequence(ib, z, tile);
+    // The merge's CTAs may become resident while the splits run: a step of
+    // a few sequences is short, and the merge's launch latency is then not
+    // added to it.
+    LaunchDependentsOp::create(b, loc);
     Value offset = ib.sub(z.keyLen, z.queryLen);
 
     // The tile's tokens: from row tile*tile_q's on, at most `span` of them
@@ -210,6 +216,7 @@ void mlir::flash::buildDecodeKernels(OpBuilder &b,
     Value row = partialRow(ib, z, ib.c(0), batch, kvHead, tile, plan.keyHeads,
                            padded, tileQ);
     Value splitRows = ib.mul(ib.mul(z.batchLen, ib.c(plan.keyHeads)), padded);
+    WaitPreviousLaunchOp::create(b, loc);
     SplitMergeOp::create(b, loc, batch, kvHead, tile, z.packedRows, z.splits,
                          row, splitRows, group);
     b.setInsertionPointAfter(kernel);

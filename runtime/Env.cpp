@@ -54,6 +54,10 @@ constexpr Variable kRegistry[] = {
     // Neutral: the same cubin takes TMA maps or zero maps (cp.async).
     {kTma, CacheEffect::Neutral, kFlag,
      "0: pass zero tensor maps, so TMA kernels copy with cp.async"},
+    // Neutral: the same cubin waits at griddepcontrol.wait either way.
+    {kOverlapLaunches, CacheEffect::Neutral, kFlag,
+     "0: launch overlaps_previous launches the ordinary way (no "
+     "programmatic dependent launch)"},
     {nullptr, CacheEffect::Neutral, kText, nullptr},
 };
 

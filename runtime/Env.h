@@ -48,6 +48,7 @@ inline constexpr const char kLib[] = "FLASHGEN_LIB";
 inline constexpr const char kAutotune[] = "FLASHGEN_AUTOTUNE";
 inline constexpr const char kTuningDir[] = "FLASHGEN_TUNING_DIR";
 inline constexpr const char kTma[] = "FLASHGEN_TMA";
+inline constexpr const char kOverlapLaunches[] = "FLASHGEN_OVERLAP_LAUNCHES";
 
 /// All registered variables (docs/bundle-format.md §7), terminated by a
 /// null name.

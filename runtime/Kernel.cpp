@@ -200,7 +200,8 @@ void encodeTensorMaps(const CudaDriver &d, TensorMapCache &cache, bool enabled,
 
 KernelImpl::KernelImpl()
     : pointerChecks(env::getBool(env::kLaunchChecks, true)),
-      tensorMaps(env::getBool(env::kTma, true)) {}
+      tensorMaps(env::getBool(env::kTma, true)),
+      overlapLaunches(env::getBool(env::kOverlapLaunches, true)) {}
 
 KernelImpl::~KernelImpl() {
   if (ownedWorkspace && device) {
@@ -449,13 +450,28 @@ Status KernelImpl::launchVariant(int index, const TensorArg *tensors,
     void **extraArg = size > 0 ? extra : nullptr;
     const BoundLaunch &g = b.launches[li];
     CUresult r;
-    if (l.hasCluster) {
-      CUlaunchAttribute attr;
-      std::memset(&attr, 0, sizeof(attr));
-      attr.id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
-      attr.value.clusterDim.x = l.cluster[0];
-      attr.value.clusterDim.y = l.cluster[1];
-      attr.value.clusterDim.z = l.cluster[2];
+    // A launch that waits for the previous one (overlaps_previous) starts
+    // with programmatic stream serialization where the GPU has it (sm_90):
+    // its CTAs may be resident before the previous grid ends, and its
+    // launch latency is not added to the step.
+    const bool overlap = li > 0 && l.overlapsPrevious && overlapLaunches &&
+                         dev.major >= 9 && d.launchKernelEx;
+    if (l.hasCluster || overlap) {
+      CUlaunchAttribute attrs[2];
+      std::memset(attrs, 0, sizeof(attrs));
+      unsigned numAttrs = 0;
+      if (l.hasCluster) {
+        CUlaunchAttribute &attr = attrs[numAttrs++];
+        attr.id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
+        attr.value.clusterDim.x = l.cluster[0];
+        attr.value.clusterDim.y = l.cluster[1];
+        attr.value.clusterDim.z = l.cluster[2];
+      }
+      if (overlap) {
+        CUlaunchAttribute &attr = attrs[numAttrs++];
+        attr.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+        attr.value.programmaticStreamSerializationAllowed = 1;
+      }
       CUlaunchConfig cfg;
       std::memset(&cfg, 0, sizeof(cfg));
       cfg.gridDimX = g.grid[0];
@@ -466,8 +482,8 @@ Status KernelImpl::launchVariant(int index, const TensorArg *tensors,
       cfg.blockDimZ = l.block[2];
       cfg.sharedMemBytes = g.dynamicSmemBytes;
       cfg.hStream = stream;
-      cfg.attrs = &attr;
-      cfg.numAttrs = 1;
+      cfg.attrs = attrs;
+      cfg.numAttrs = numAttrs;
       r = d.launchKernelEx(&cfg, pl.function, nullptr, extraArg);
     } else {
       r = d.launchKernel(pl.function, g.grid[0], g.grid[1], g.grid[2],

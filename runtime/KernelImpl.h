@@ -46,6 +46,9 @@ struct KernelImpl {
   bool pointerChecks = true;
   /// FLASHGEN_TMA, read once: false passes zero tensor maps (cp.async).
   bool tensorMaps = true;
+  /// FLASHGEN_OVERLAP_LAUNCHES, read once: false launches overlaps_previous
+  /// launches the ordinary way.
+  bool overlapLaunches = true;
   /// The TMA maps of recent launches (runtime/TensorMaps.h).
   std::unique_ptr<TensorMapCache> mapCache = std::make_unique<TensorMapCache>();
   /// Picks each launch's variant (Kernel::setVariantChooser); null: run

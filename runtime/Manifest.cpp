@@ -699,7 +699,7 @@ private:
     if (!expectKind(v, path, json::Value::Kind::Object) ||
         !checkKeys(v, path,
                    {"entry", "grid", "block", "dynamic_smem_bytes", "cluster",
-                    "args"}) ||
+                    "overlaps_previous", "args"}) ||
         !readString(v, path, "entry", l.entry, true))
       return false;
     if (!isIdentifier(l.entry))
@@ -725,6 +725,14 @@ private:
       if (!readDim3(v, path, "cluster", true, 16, l.cluster))
         return false;
     }
+    if (const json::Value *overlap = member(v, path, "overlaps_previous",
+                                            json::Value::Kind::Bool, false, ok))
+      l.overlapsPrevious = overlap->asBool();
+    if (!ok)
+      return false;
+    if (l.overlapsPrevious && var.launches.empty())
+      return fail(path + ".overlaps_previous",
+                  "the first launch of a variant has no previous launch to overlap");
     if (const json::Value *smem = v.find("dynamic_smem_bytes"))
       if (!readExpr(k, *smem, path + ".dynamic_smem_bytes",
                     l.dynamicSmemBytes))

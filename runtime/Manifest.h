@@ -107,6 +107,9 @@ struct LaunchSpec {
   Expr dynamicSmemBytes = Expr::constant(0);
   bool hasCluster = false;
   unsigned cluster[3] = {1, 1, 1};
+  /// The kernel waits for the previous launch of its variant (PTX
+  /// griddepcontrol.wait), so it may start while that one runs.
+  bool overlapsPrevious = false;
   std::vector<ArgSpec> args;
 };
 

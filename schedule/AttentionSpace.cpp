@@ -520,6 +520,16 @@ Result<ScheduleSpace> flashgen::schedule::attentionSpace(
               " keys (tile_kv x stages): 16-key tiles (a paged cache's pages) "
               "with 3 stages read 1.31x slower than with 4 at 64 and 128 "
               "sequences on the H200 (bench_paged.py)"));
+      const int64_t packedRows = roundUp(p.groupSize() * p.queryLen, 16);
+      s.constraints.push_back(flagRule(
+          "packed rows", {tq},
+          [=](const Point &x) { return x[tq] > 2 * packedRows; },
+          "flash_decode's tile holds at most twice the packed rows (G x N "
+          "rounded up to 16) it is planned for: the rows past them are "
+          "padding that still computes and waits for every key tile; "
+          "64-row tiles read 1.2-1.5x slower than 32-row ones for 4 packed "
+          "rows at 64 and 128 sequences on the H200 (bench_decode.py, "
+          "bench_paged.py)"));
       s.constraints.push_back(flagRule(
           "copying warps", {tkv, warps},
           [=](const Point &x) { return x[tkv] < kDecodeMinTileKv && x[warps] < 2; },

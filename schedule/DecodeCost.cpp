@@ -90,7 +90,7 @@ Evaluation flashgen::schedule::evaluateDecode(const AttentionProblem &p,
   KernelCost merge;
   merge.name = "merge";
   merge.ctas = groups * queryTiles;
-  merge.warps = 4;
+  merge.warps = kDecodeMergeWarps;
   merge.registersPerThread = 32;
   merge.pipelined = true;
   if (splits > 1) {

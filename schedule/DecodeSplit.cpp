@@ -3,7 +3,6 @@
 #include "schedule/DecodeSplit.h"
 
 #include "schedule/AttentionCost.h"
-#include "schedule/Roofline.h"
 #include "schedule/Units.h"
 
 #include <algorithm>
@@ -21,16 +20,10 @@ DecodeSplitRule flashgen::schedule::decodeSplitRule(const AttentionProblem &p,
   r.tileKv = s.tileKv;
   int64_t perSm = ctasPerSM(t, attentionSmemBytes(p, s),
                             attentionRegisters(p, s), 32 * s.warps);
-  // Each CTA keeps stages - 1 key tiles of K and V in flight (DecodeCost.cpp);
-  // an SM needs its share of the bandwidth times the latency in flight.
-  // Measured on the H200 (one sequence, 131072 keys): splitting for every
-  // resident CTA (10 per SM, 8 KiB in flight each) took 241 us, for 6 per
-  // SM 168-171 us: more splits than that only add partial rows.
-  double inFlight = static_cast<double>(std::max<int64_t>(1, s.stages - 1)) *
-                    s.tileKv * (p.headDim + p.valueDim) * p.elementBytes;
-  double needed = t.hbmBytesPerSecond / t.numSMs * kLoadedHbmLatencySeconds;
-  int64_t aim = static_cast<int64_t>(std::ceil(needed / inFlight));
-  r.ctasPerSm = std::max<int64_t>(1, std::min(perSm, aim));
+  // As many splits as stay resident, up to kDecodeMaxCtasPerSm a SM: each
+  // CTA keeps stages - 1 key tiles in flight, and a decode step is as
+  // fast as the bytes in flight over the loaded latency allow.
+  r.ctasPerSm = std::max<int64_t>(1, std::min(perSm, kDecodeMaxCtasPerSm));
   r.waveCtas = t.numSMs * r.ctasPerSm;
   return r;
 }
@@ -46,7 +39,7 @@ int64_t flashgen::schedule::decodeSplits(const DecodeSplitRule &r,
   int64_t base = batch * r.kvHeads * decodeQueryTiles(r, queryLen);
   if (base <= 0)
     return 1;
-  return std::max<int64_t>(1, std::min(ceilDiv(r.waveCtas, base),
+  return std::max<int64_t>(1, std::min(r.waveCtas / base,
                                        ceilDiv(keyLen, r.minKeysPerSplit())));
 }
 
@@ -56,8 +49,8 @@ std::string flashgen::schedule::decodeSplitsExpr(const DecodeSplitRule &r,
                                                  const std::string &keyLen) {
   std::string tiles = decodeQueryTilesExpr(r.group, r.tileQ, queryLen);
   // max(1, ...) keeps an empty batch from dividing by zero.
-  return "max(1,min(cdiv(" + std::to_string(r.waveCtas) + ",max(1," + batch +
-         "*" + std::to_string(r.kvHeads) + "*" + tiles + ")),cdiv(" + keyLen + "," +
+  return "max(1,min(" + std::to_string(r.waveCtas) + "/max(1," + batch +
+         "*" + std::to_string(r.kvHeads) + "*" + tiles + "),cdiv(" + keyLen + "," +
          std::to_string(r.minKeysPerSplit()) + ")))";
 }
 

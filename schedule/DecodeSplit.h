@@ -7,10 +7,9 @@
 // key range is split over CTAs; the split count depends on the batch and
 // the lengths, which are launch arguments, so the launch computes it
 // (a manifest expression, docs/bundle-format.md §1.8) by the same rule the
-// cost model prices and the lowering writes: as many CTAs per SM as keep
-// the HBM's bandwidth-latency product in flight (Roofline.h's
-// kLoadedHbmLatencySeconds; at most the resident count), each split at
-// least minKeysPerSplit() keys long.
+// cost model prices and the lowering writes: as many CTAs as stay
+// resident (at most kDecodeMaxCtasPerSm a SM; never a second wave), each
+// split at least minKeysPerSplit() keys long.
 //
 //===----------------------------------------------------------------------===//
 
@@ -37,7 +36,18 @@ constexpr int64_t kDecodeMinKeysInFlight = 64;
 constexpr int64_t kDecodeMinTilesPerSplit = 4;
 /// And keys: a split's f32 partial rows (tile_q (Dv + 1) 4 bytes) stay
 /// small beside the K and V it reads.
-constexpr int64_t kDecodeMinKeysPerSplit = 256;
+constexpr int64_t kDecodeMinKeysPerSplit = 128;
+/// Resident CTAs a SM the splits aim for at most. Measured on the H200
+/// (8 sequences of 32768 keys, 2-warp CTAs of 32-key tiles in 3 stages):
+/// 2.4 a SM read at 95% of the copy bandwidth, 3.9 at 98%, and splits past
+/// the resident count (a second wave) at 78%.
+constexpr int64_t kDecodeMaxCtasPerSm = 4;
+
+/// Warps of a merge CTA (codegen/attention/DecodeMergeEmitter.cpp), one per
+/// (packed row, 32 value columns) of its tile at a time: 16 give each of a
+/// single token's 4 x 4 jobs (G = 4, Dv = 128) a warp of its own, so the
+/// merge costs one job's chain of loads.
+constexpr int64_t kDecodeMergeWarps = 16;
 
 /// flash_decode is for short query lengths: at most this many packed rows
 /// (query heads of a group x query tokens) per (batch, kv head). Longer
@@ -67,7 +77,7 @@ DecodeSplitRule decodeSplitRule(const AttentionProblem &p, const Target &t,
 int64_t decodeQueryTiles(const DecodeSplitRule &r, int64_t queryLen);
 
 /// The split count of a launch:
-///   max(1, min(ceil(waveCtas / (B Hkv tiles)), ceil(M / minKeysPerSplit)))
+///   max(1, min(floor(waveCtas / (B Hkv tiles)), ceil(M / minKeysPerSplit)))
 int64_t decodeSplits(const DecodeSplitRule &r, int64_t batch,
                      int64_t queryLen, int64_t keyLen);
 

@@ -138,6 +138,11 @@ def parse_args(argv=None):
     parser.add_argument("--budget-s", type=float, default=240.0,
                         help="skip the remaining shapes once the run took this long "
                              "(flashgen's first calls, i.e. NVRTC compiles, not counted)")
+    parser.add_argument("--graph", action="store_true",
+                        help="also time v0 and the SDPA peers as serving engines run "
+                             "decode: a CUDA graph of back-to-back calls over the "
+                             "rotating inputs, replayed (no host work between calls), "
+                             "and the host's enqueue time per call")
     parser.add_argument("--copy-gib", type=float, default=2.0,
                         help="size of the buffer copied to measure the bandwidth")
     args = parser.parse_args(argv)
@@ -196,6 +201,46 @@ def main(argv=None):
 
     def us(fn):
         return time_ms(fn) * 1e3
+
+    def graph_us(call, copies):
+        """GPU time per call inside a CUDA graph of back-to-back calls, each
+        on the next input copy (the graph is replayed; no host work between
+        calls, as a serving engine's captured decode step)."""
+        calls = max(copies, 8)
+        stream = torch.cuda.Stream()
+        stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(stream):
+            for i in range(calls):  # warm-up: first-call compiles, workspaces
+                call(i % copies)
+        torch.cuda.current_stream().wait_stream(stream)
+        torch.cuda.synchronize()
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            for i in range(calls):
+                call(i % copies)
+        graph.replay()
+        torch.cuda.synchronize()
+        times = []
+        for _ in range(10):
+            start = torch.cuda.Event(enable_timing=True)
+            end = torch.cuda.Event(enable_timing=True)
+            start.record()
+            graph.replay()
+            end.record()
+            end.synchronize()
+            times.append(start.elapsed_time(end) * 1e3 / calls)
+        del graph
+        return sorted(times)[len(times) // 2]
+
+    def host_us(call, copies, calls=200):
+        """Host time per call while enqueueing back to back (no sync)."""
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        for i in range(calls):
+            call(i % copies)
+        t1 = time.perf_counter()
+        torch.cuda.synchronize()
+        return (t1 - t0) * 1e6 / calls
 
     def copy_us(numel):
         src = torch.empty(numel, device=dev, dtype=bf16).fill_(1.0)
@@ -333,6 +378,26 @@ def main(argv=None):
                 row["variant_us"] = variant_us
                 if variant_err:
                     row["variant_rel_err"] = variant_err
+                if args.graph and 0 in variant_us:
+                    def call(i):
+                        kern(*sets[i], out=out)
+                    variant_graph_us = {}
+                    for variant in variant_us:
+                        try:
+                            kern.select_variant(variant)
+                            variant_graph_us[variant] = graph_us(call, len(sets))
+                            if variant == 0:
+                                row["flashgen_host_us"] = host_us(call, len(sets))
+                        except Exception as error:  # noqa: BLE001
+                            row.setdefault("flashgen_graph_error", short(error))
+                            print(f"flashgen v{variant} in a CUDA graph at {label}: {short(error)}")
+                    kern.select_variant(0)
+                    row["variant_graph_us"] = variant_graph_us
+                    if 0 in variant_graph_us:
+                        row["flashgen_graph_us"] = variant_graph_us[0]
+                        best = min(variant_graph_us, key=variant_graph_us.get)
+                        row["best_graph_variant"] = best
+                        row["best_graph_us"] = variant_graph_us[best]
                 if 0 in variant_us:
                     row["flashgen_us"] = variant_us[0]
                     best = min(variant_us, key=variant_us.get)
@@ -375,6 +440,15 @@ def main(argv=None):
                     print(f"!!!!! {PEER_NAMES[key]} disagrees with the reference at {label}")
                     continue
                 row[key + "_us"] = us(run_sdpa)
+                if args.graph:
+                    def call_sdpa(i, run_sdpa=run_sdpa):
+                        run_sdpa(*sets[i])
+                    try:
+                        row[key + "_graph_us"] = graph_us(call_sdpa, len(sets))
+                        row[key + "_host_us"] = host_us(call_sdpa, len(sets))
+                    except Exception as error:  # noqa: BLE001
+                        row[key + "_graph_error"] = short(error)
+                        print(f"{PEER_NAMES[key]} in a CUDA graph at {label}: {short(error)}")
             except Exception as error:  # noqa: BLE001
                 row[key + "_error"] = short(error)
                 print(f"{PEER_NAMES[key]} refused {label}: {row[key + '_error']}")
@@ -421,6 +495,8 @@ def main(argv=None):
         for key in PEERS:  # speedups of v0 over each peer: peer time / v0 time
             if row.get("flashgen_us") and row.get(key + "_us"):
                 row["speedup_vs_" + key] = row[key + "_us"] / row["flashgen_us"]
+            if row.get("flashgen_graph_us") and row.get(key + "_graph_us"):
+                row["graph_speedup_vs_" + key] = row[key + "_graph_us"] / row["flashgen_graph_us"]
 
     rows = []
     for b, n, m in shapes:
@@ -533,6 +609,23 @@ def print_table(result):
               f"| {fmt(r.get('best_pct_copy'), '{:.0f}%')} "
               f"| {fmt(r.get('speedup_vs_cudnn'), '{:.2f}')} | {fmt(r.get('speedup_vs_fa2'), '{:.2f}')} "
               f"| {fmt(r.get('speedup_vs_flex'), '{:.2f}')} | {fmt(r.get('flashgen_vs_n1'), '{:.2f}')} |")
+    graph_rows = [r for r in result["rows"] if r.get("flashgen_graph_us")]
+    if graph_rows:
+        print("\nIn a CUDA graph (back-to-back calls, replayed), us per call; host enqueue us per call:\n")
+        print("| B | N | M | **v0 us** | v0 % copy | best us (v) | cuDNN us | FA2 us | cuDNN/v0 | FA2/v0 "
+              "| v0 host us | cuDNN host us | FA2 host us |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        copy = result["copy_bandwidth_gbs"]
+        for r in graph_rows:
+            pct = 100.0 * r["kv_bytes"] / (r["flashgen_graph_us"] * 1e-6) / 1e9 / copy
+            best = (f"{r['best_graph_us']:.1f} ({r['best_graph_variant']})"
+                    if r.get("best_graph_us") else "-")
+            print(f"| {r['batch']} | {r['n']} | {r['m']} | **{r['flashgen_graph_us']:.1f}** | {pct:.0f}% "
+                  f"| {best} | {fmt(r.get('cudnn_graph_us'))} | {fmt(r.get('fa2_graph_us'))} "
+                  f"| {fmt(r.get('graph_speedup_vs_cudnn'), '{:.2f}')} "
+                  f"| {fmt(r.get('graph_speedup_vs_fa2'), '{:.2f}')} "
+                  f"| {fmt(r.get('flashgen_host_us'))} | {fmt(r.get('cudnn_host_us'))} "
+                  f"| {fmt(r.get('fa2_host_us'))} |")
 
 
 if __name__ == "__main__":

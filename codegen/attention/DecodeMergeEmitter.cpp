@@ -1,15 +1,17 @@
 //===- DecodeMergeEmitter.cpp - CUDA for flash_decode's merge kernel ------===//
 //
 // Prints `flash.kernel` ops of family `attention_combine`: flash_decode's
-// second launch (passes/LowerAttentionDecode.cpp), one CTA of 4 warps per
-// (packed query tile, kv head, batch) that merges the key splits' partial
-// rows by log-sum-exp into o and lse (fg::decode::merge_splits). With one
-// split the split kernel wrote the result and the CTA returns at once.
+// second launch (passes/LowerAttentionDecode.cpp), one CTA of
+// kDecodeMergeWarps (schedule/DecodeSplit.h) warps per (packed query tile,
+// kv head, batch) that merges the key splits' partial rows by log-sum-exp
+// into o and lse (fg::decode::merge_splits). With one split the split
+// kernel wrote the result and the CTA returns at once.
 //
 //===----------------------------------------------------------------------===//
 
 #include "codegen/KernelFamilies.h"
 #include "codegen/ScalarPrinter.h"
+#include "schedule/DecodeSplit.h"
 
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -19,9 +21,6 @@ using namespace mlir;
 using namespace mlir::flash;
 
 namespace {
-
-/// Warps of the merge CTA: each merges whole rows, a lane DV / 32 columns.
-constexpr int64_t kMergeWarps = 4;
 
 class DecodeMergePrinter : public ScalarPrinter {
 public:
@@ -71,7 +70,7 @@ FailureOr<EmittedKernel> DecodeMergePrinter::print() {
   ScheduleAttr s = kernel.getSchedule();
   result.entry = "flashgen_" + kernel.getSymName().str();
   result.headers = {kDeviceUmbrellaHeader, kDeviceIndexMathHeader};
-  result.threads = kMergeWarps * 32;
+  result.threads = static_cast<int>(flashgen::schedule::kDecodeMergeWarps) * 32;
   queryTensors = {"o"}; // packed queries' rows: o and lse only
   keyTensors = {};
   findSequence();

@@ -46,6 +46,24 @@ FG_DEVICE u8* dynamic_smem() {
 /// 32-bit shared-window address of a generic pointer into shared memory.
 FG_DEVICE u32 smem_addr(const void* p) { return u32(__cvta_generic_to_shared(p)); }
 
+// ---- programmatic dependent launch (sm_90) -----------------------------------
+
+/// The grid's next launch (marked overlaps_previous) may become resident
+/// once every CTA of this grid has executed this or exited.
+FG_DEVICE void launch_dependents() {
+#if FG_ARCH >= 900
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+
+/// Waits until the grids this one depends on completed and their writes
+/// are visible; returns at once when it was launched the ordinary way.
+FG_DEVICE void wait_previous_launch() {
+#if FG_ARCH >= 900
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
+}
+
 // ---- async copies (sm_80) -------------------------------------------------
 
 /// 16-byte global -> shared copy, cached in L2 only. pred false: the 16 bytes

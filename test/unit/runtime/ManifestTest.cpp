@@ -163,6 +163,31 @@ TEST(Manifest, ErrorsNameTheField) {
     EXPECT_CONTAINS(manifestError(replaced(c.from, c.to)), c.message);
 }
 
+TEST(Manifest, OverlapsPreviousNeedsAPreviousLaunch) {
+  // A second launch may wait for the first (flash_decode's merge); the first
+  // has nothing to wait for, and the flag is a bool.
+  std::string second = replaced(
+      "\"args\": [{\"tensor\": \"q\"}, {\"tensor\": \"o\"}, {\"tensor\": \"lens\"},",
+      "\"args\": []}, {\"entry\": \"attn_v0_merge\", \"grid\": [1, 1, 1], "
+      "\"block\": [32, 1, 1], \"overlaps_previous\": true, "
+      "\"args\": [{\"tensor\": \"q\"}, {\"tensor\": \"o\"}, {\"tensor\": \"lens\"},");
+  Manifest m;
+  std::string err;
+  ASSERT_TRUE(parseManifest(second, m, err)) << err;
+  const VariantSpec &v = m.kernels[0].variants[0];
+  ASSERT_EQ(v.launches.size(), 2u);
+  EXPECT_FALSE(v.launches[0].overlapsPrevious);
+  EXPECT_TRUE(v.launches[1].overlapsPrevious);
+
+  EXPECT_CONTAINS(manifestError(replaced("\"entry\": \"attn_v0\",",
+                                         "\"entry\": \"attn_v0\", \"overlaps_previous\": true,")),
+                  "launches[0].overlaps_previous: the first launch of a variant has no "
+                  "previous launch to overlap");
+  EXPECT_CONTAINS(manifestError(replaced("\"entry\": \"attn_v0\",",
+                                         "\"entry\": \"attn_v0\", \"overlaps_previous\": 1,")),
+                  "overlaps_previous");
+}
+
 TEST(Manifest, FlopsIsAnExpressionOverSymbols) {
   // Informative (flashgen-run's TFLOP/s): parsed when loading, so an unknown
   // name is an error there, never at a launch.

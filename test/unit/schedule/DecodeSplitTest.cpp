@@ -3,9 +3,9 @@
 // The split count is computed twice: by the cost model (decodeSplits) and by
 // the runtime from the manifest expression the lowering writes
 // (decodeSplitsExpr, evaluated by runtime/Expr.h). They must agree on every
-// size, and the rule must do what it promises: no more CTAs than it aims
-// for (DecodeSplit.h: what keeps the HBM busy, within one wave), no split
-// shorter than the minimum unless the keys are too few, at least one.
+// size, and the rule must do what it promises: split CTAs never more than
+// it aims for (DecodeSplit.h: the resident ones, never a second wave), no
+// split shorter than the minimum unless the keys are too few, at least one.
 //
 //===----------------------------------------------------------------------===//
 
@@ -65,9 +65,10 @@ TEST(DecodeSplitTest, ExpressionAgreesWithTheModel) {
           int64_t splits = decodeSplits(rule, b, n, m);
           EXPECT_EQ(fromExpr, splits) << "B=" << b << " N=" << n << " M=" << m;
           EXPECT_GE(splits, 1);
-          // The CTAs before the last split stay within the aim.
+          // Split CTAs stay within the aim.
           int64_t base = b * 8 * decodeQueryTiles(rule, n);
-          EXPECT_LE((splits - 1) * base, rule.waveCtas);
+          if (splits > 1)
+            EXPECT_LE(splits * base, rule.waveCtas);
           // No split below the minimum length, unless there is only one.
           if (splits > 1)
             EXPECT_GE(m, (splits - 1) * rule.minKeysPerSplit());
@@ -81,10 +82,16 @@ TEST(DecodeSplitTest, SplitsFillTheMachineForOneSequence) {
   DecodeSplitRule rule = decodeSplitRule(decode(1, 1, 1), t, s);
   // One sequence, 8 kv heads: 8 CTAs without splits; 128k keys allow many.
   EXPECT_GE(8 * decodeSplits(rule, 1, 1, 131072), t.numSMs);
-  // The aim keeps the bandwidth-latency product in flight: a deeper ring
-  // needs fewer CTAs per SM.
-  DecodeSplitRule deeper = decodeSplitRule(decode(1, 1, 1), t, decodeSchedule(16, 32, 3, 1));
-  EXPECT_LT(deeper.ctasPerSm, rule.ctasPerSm);
+  // The aim is the resident CTAs, at most kDecodeMaxCtasPerSm a SM: the
+  // 32-key tiles' 3 stages (56 KiB) fit 4, the 64-key tiles' 2.
+  for (auto [tileKv, resident] : {std::pair<int64_t, int64_t>{32, 4}, {64, 2}}) {
+    Schedule wide = decodeSchedule(32, tileKv, 3, 2);
+    DecodeSplitRule r = decodeSplitRule(decode(1, 1, 1), t, wide);
+    EXPECT_EQ(r.ctasPerSm, std::min(resident, kDecodeMaxCtasPerSm)) << tileKv;
+    EXPECT_LE(r.ctasPerSm,
+              ctasPerSM(t, attentionSmemBytes(decode(1, 1, 1), wide),
+                        attentionRegisters(decode(1, 1, 1), wide), 64));
+  }
   EXPECT_EQ(rule.waveCtas, rule.ctasPerSm * t.numSMs);
   // A long batch needs none.
   EXPECT_EQ(decodeSplits(rule, 1024, 1, 131072), 1);

@@ -43,6 +43,11 @@ inline u8* smem_ptr(u32 addr, u32 bytes) {
   return s.data() + addr;
 }
 
+// ---- programmatic dependent launch: the emulator runs launches in order ----
+
+inline void launch_dependents() {}
+inline void wait_previous_launch() {}
+
 // ---- cp.async: deferred to the wait that must complete it ----
 
 inline void cp_async_16(u32 dst, const void* src, bool pred) {
