@@ -150,7 +150,7 @@ modeledTime(const AttentionProblem &p, const Target &t,
     if (it == cache->end())
       it = cache->emplace(key, visitTiles(p, sch.tileQ, sch.tileKv)).first;
     Evaluation ev = evaluateAttention(p, t, sch, it->second);
-    return objectiveOf(ev.seconds, ev.globalBytes);
+    return objectiveOf(ev.rankSeconds, ev.globalBytes);
   };
 }
 

@@ -29,9 +29,11 @@ constexpr double kMergeAluPerValue = 3;
 
 } // namespace
 
-Evaluation flashgen::schedule::evaluateDecode(const AttentionProblem &p,
-                                              const Target &t,
-                                              const Schedule &s) {
+namespace {
+
+/// The model at p's sizes.
+Evaluation evaluateDecodeAt(const AttentionProblem &p, const Target &t,
+                            const Schedule &s) {
   const int64_t e = p.elementBytes, D = p.headDim, Dv = p.valueDim;
   DecodeSplitRule rule = decodeSplitRule(p, t, s);
   const int64_t G = rule.group;
@@ -101,5 +103,23 @@ Evaluation flashgen::schedule::evaluateDecode(const AttentionProblem &p,
   }
   result.kernels.push_back(merge);
   finishEvaluation(t, result);
+  return result;
+}
+
+} // namespace
+
+Evaluation flashgen::schedule::evaluateDecode(const AttentionProblem &p,
+                                              const Target &t,
+                                              const Schedule &s) {
+  Evaluation result = evaluateDecodeAt(p, t, s);
+  // A decode bundle serves every batch a serving step grows to (the sizes
+  // are launch arguments): it is ranked by its price at the planned batch
+  // and, per sequence, at kDecodeBatchSpread times it, so that a schedule
+  // whose CTAs fill the GPU at the planned batch but leave a ragged last
+  // wave at larger ones does not win.
+  AttentionProblem larger = p;
+  larger.batch = p.batch * kDecodeBatchSpread;
+  Evaluation wide = evaluateDecodeAt(larger, t, s);
+  result.rankSeconds = (result.seconds + wide.seconds / kDecodeBatchSpread) / 2;
   return result;
 }

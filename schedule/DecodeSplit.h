@@ -43,6 +43,12 @@ constexpr int64_t kDecodeMinKeysPerSplit = 128;
 /// the resident count (a second wave) at 78%.
 constexpr int64_t kDecodeMaxCtasPerSm = 4;
 
+/// The scheduler prices a flash_decode schedule at the planned batch and
+/// at this many times it (AttentionSpace.cpp): with 4 packed rows per
+/// (sequence, kv head), 8 sequences give 64 CTAs before splitting and 64
+/// give 512, past some rings' resident slots.
+constexpr int64_t kDecodeBatchSpread = 8;
+
 /// Warps of a merge CTA (codegen/attention/DecodeMergeEmitter.cpp), one per
 /// (packed row, 32 value columns) of its tile at a time: 16 give each of a
 /// single token's 4 x 4 jobs (G = 4, Dv = 128) a warp of its own, so the

@@ -24,4 +24,5 @@ void flashgen::schedule::finishEvaluation(const Target &t, Evaluation &e) {
       longest = &k;
   }
   e.binding = longest ? longest->binding : "";
+  e.rankSeconds = e.seconds;
 }

@@ -29,6 +29,10 @@ struct Evaluation {
   int64_t hbmBytes = 0;
   double flops = 0;
   double seconds = 0;  ///< all kernels, one after the other
+  /// What the scheduler ranks candidates by: `seconds`, or for a schedule
+  /// that serves run-time batches its price over them (DecodeSplit.h's
+  /// kDecodeBatchSpread).
+  double rankSeconds = 0;
   std::string binding; ///< the binding resource of the longest kernel
 
   /// Whether at least one CTA of every kernel fits on an SM.

@@ -114,7 +114,7 @@ Result<ScheduleResult> rankTogether(const std::vector<Algorithm> &families,
     return Result<ScheduleResult>::failure(errors);
   std::stable_sort(merged->candidates.begin(), merged->candidates.end(),
                    [](const Candidate &a, const Candidate &b) {
-                     return a.evaluation.seconds < b.evaluation.seconds;
+                     return a.evaluation.rankSeconds < b.evaluation.rankSeconds;
                    });
   merged->candidates.resize(
       std::min<size_t>(merged->candidates.size(), std::max(1u, options.topK)));

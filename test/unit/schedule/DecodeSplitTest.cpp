@@ -97,6 +97,30 @@ TEST(DecodeSplitTest, SplitsFillTheMachineForOneSequence) {
   EXPECT_EQ(decodeSplits(rule, 1024, 1, 131072), 1);
 }
 
+TEST(DecodeSplitTest, RaggedLastWavesLoseAtLargerBatches) {
+  // 64 sequences x 8 kv heads are 512 CTAs before splitting: a 4-stage
+  // ring of 32-key tiles fits 3 a SM (396 slots, a last wave of 116 that
+  // streams at what few CTAs keep in flight), a 3-stage ring 4 (528 slots,
+  // one wave). Measured on the H200: 1.26x as long.
+  const Target &t = target("h200");
+  Schedule deep = decodeSchedule(32, 32, 4, 2), shallow = decodeSchedule(32, 32, 3, 2);
+  for (Schedule *s : {&deep, &shallow})
+    s->smemBytes = attentionSmemBytes(decode(64, 1, 32768), *s);
+  Evaluation deep64 = evaluateDecode(decode(64, 1, 32768), t, deep);
+  Evaluation shallow64 = evaluateDecode(decode(64, 1, 32768), t, shallow);
+  EXPECT_EQ(deep64.kernels.front().ctasPerSM, 3);
+  EXPECT_EQ(shallow64.kernels.front().ctasPerSM, 4);
+  EXPECT_GT(deep64.seconds, 1.05 * shallow64.seconds);
+  // Planned at 8 sequences the two are alike, but the rank also prices 8
+  // times the batch, so the ring without a ragged last wave ranks first.
+  Evaluation deep8 = evaluateDecode(decode(8, 1, 32768), t, deep);
+  Evaluation shallow8 = evaluateDecode(decode(8, 1, 32768), t, shallow);
+  EXPECT_LT(std::abs(deep8.seconds - shallow8.seconds), 0.02 * shallow8.seconds);
+  EXPECT_LT(shallow8.rankSeconds, deep8.rankSeconds);
+  EXPECT_DOUBLE_EQ(shallow8.rankSeconds,
+                   (shallow8.seconds + shallow64.seconds / kDecodeBatchSpread) / 2);
+}
+
 TEST(DecodeSplitTest, SchedulerPacksOneTokenDecoding) {
   const Target &t = target("h200");
   SolveOptions options;
