@@ -90,8 +90,10 @@ FailureOr<EmittedKernel> DecodeMergePrinter::print() {
       ";\nconstexpr int kTileQ = " + std::to_string(s.getTileQ()) +
       ";   // packed rows per tile\nconstexpr int kThreads = " +
       std::to_string(result.threads) + ";\n\n} // namespace " + ns + "\n\n";
+  // One CTA a SM at least: ptxas would otherwise hold a 512-thread CTA to
+  // 64 registers and spill the loads merge_splits keeps in flight.
   result.source = header + "extern \"C\" __global__ void __launch_bounds__(" +
-                  std::to_string(result.threads) + ")\n" + result.entry +
+                  std::to_string(result.threads) + ", 1)\n" + result.entry +
                   "(\n    " + params + ") {\n" + body + "}\n";
   return result;
 }

@@ -97,9 +97,11 @@ FG_DEVICE void store_partial_rows(float* dst, float* lse_dst, int rows_valid, co
 /// column per lane. The merge is a chain of dependent global loads, so
 /// its time is their round trips (measured on the H200: 22 us for 33
 /// splits when a warp walked 4 jobs with 3 passes over the lse and 8 loads
-/// in flight): one pass over the lse (each lane a running maximum and sum
-/// over its splits, then the lanes' pairs combined), then kAhead splits'
-/// values in flight at once, the last batch guarded rather than serial.
+/// in flight): the first kAhead splits' values are loaded before the lse
+/// pass and land during it; one pass over the lse (each lane a running
+/// maximum and sum over its splits, then the lanes' pairs combined); the
+/// remaining splits kAhead at a time, the last batch guarded rather than
+/// serial.
 template <int NTHREADS, int G, int DV, class T>
 FG_DEVICE void merge_splits(T* o, i64 o_hs, i64 o_rs, float* lse, i64 lse_hs, i64 lse_rs, const float* part,
                             const float* part_lse, i64 split_rows, int splits, int row0, int rows_valid) {
@@ -109,6 +111,12 @@ FG_DEVICE void merge_splits(T* o, i64 o_hs, i64 o_rs, float* lse, i64 lse_hs, i6
   const int lane = ptx::lane_id(), warp_id = ptx::thread_id() / 32;
   for (int job = warp_id; job < rows_valid * kChunks; job += kWarps) {
     const int r = job / kChunks, col = (job % kChunks) * 32 + lane;
+    // The first kAhead splits' values do not depend on the lse: their
+    // loads are issued before the lse pass and land during it.
+    float first[kAhead];
+    FG_UNROLL
+    for (int u = 0; u < kAhead; ++u)
+      first[u] = u < splits ? part[(r + u * split_rows) * DV + col] : 0.0f;
     // The lane's running maximum and sum of exp(lse_s - maximum).
     float mx = neg_inf(), total = 0.0f;
     for (int s = lane; s < splits; s += 32) {
@@ -130,7 +138,12 @@ FG_DEVICE void merge_splits(T* o, i64 o_hs, i64 o_rs, float* lse, i64 lse_hs, i6
     }
     float acc = 0.0f;
     if (total > 0.0f) {
-      for (int s = 0; s < splits; s += kAhead) {
+      FG_UNROLL
+      for (int u = 0; u < kAhead; ++u) {
+        const float w = u < splits ? part_lse[r + u * split_rows] : neg_inf();
+        if (w != neg_inf()) acc += exp_fast(w - mx) * first[u];
+      }
+      for (int s = kAhead; s < splits; s += kAhead) {
         float w[kAhead], x[kAhead];
         FG_UNROLL
         for (int u = 0; u < kAhead; ++u) {
