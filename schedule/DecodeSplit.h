@@ -31,11 +31,12 @@ constexpr int64_t kDecodeMinTileKv = 32;
 /// Keys flash_decode's copy ring holds (tile_kv x stages) at least: the
 /// 32-key tiles' 3 stages hold 96; 16-key tiles need 4.
 constexpr int64_t kDecodeMinKeysInFlight = 64;
-/// Key tiles a split reads at least: fewer do not fill the copy ring (at
-/// most 4 stages) and spend more on the split's partial rows than they save.
-constexpr int64_t kDecodeMinTilesPerSplit = 4;
-/// And keys: a split's f32 partial rows (tile_q (Dv + 1) 4 bytes) stay
-/// small beside the K and V it reads.
+/// Key tiles a split reads at least, and keys: a split's f32 partial rows
+/// (tile_q (Dv + 1) 4 bytes) stay small beside the K and V it reads. With
+/// the merge's loads in flight (decode.cuh's merge_splits), short splits
+/// pay: one sequence of 2048 keys took 11.8 us in 8 splits of 256 keys
+/// (64-key tiles) and 9.0 us in 16 of 128 (H200, in a CUDA graph).
+constexpr int64_t kDecodeMinTilesPerSplit = 2;
 constexpr int64_t kDecodeMinKeysPerSplit = 128;
 /// Resident CTAs a SM the splits aim for at most. Measured on the H200
 /// (8 sequences of 32768 keys, 2-warp CTAs of 32-key tiles in 3 stages):
