@@ -119,12 +119,11 @@ double l2ReuseBytes(const Target &t);
 
 /// How long an HBM load takes under a streaming load (latency plus
 /// queueing), for the Little's-law bound of KernelCost::bytesInFlightPerCta
-/// and flash_decode's split count (DecodeSplit.cpp). Fitted on the H200
+/// (applied wave by wave, Roofline.cpp). Fitted on the H200
 /// (bench/attention/bench_decode.py, GQA 32/8, d = 128, 8 sequences of
 /// 32768 keys, flash_decode 16 x 32 tiles, 3 stages): 2 CTAs per SM with
 /// 32 KiB in flight each read at 93% of the copy bandwidth, so 64 KiB
-/// covers the latency (4.28 TB/s / 132 SMs x 2 us); splitting for 4 per
-/// SM only added partial rows (75%).
+/// covers the latency (4.28 TB/s / 132 SMs x 2 us).
 constexpr double kLoadedHbmLatencySeconds = 2.0e-6;
 
 /// Below this parallel efficiency a kernel's binding resource is

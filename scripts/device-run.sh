@@ -128,11 +128,12 @@ run_bench bench-extras SKIP_EXTRAS_BENCH "attention with extras against FlexAtte
 # d=128) against SDPA's cuDNN and FA2 backends and FlexAttention, beside the
 # copy bandwidth measured in the same run (bench/attention/bench_decode.py), on
 # the bundle of CARRY_DIR/bench-decode (bench/prepare-bench.sh writes it):
-# attention-decode-results.json and bench-decode.log. DECODE_BENCH_FLAGS
-# adds flags (--quick, --no-flex, ...).
+# attention-decode-results.json and bench-decode.log; --graph also times
+# every variant and the SDPA peers inside CUDA graphs (the README's table).
+# DECODE_BENCH_FLAGS replaces the flags (--graph --quick, --graph --no-flex, ...).
 # shellcheck disable=SC2086
 run_bench bench-decode SKIP_DECODE_BENCH "decode attention against cuDNN, FA2 and Flex" \
-  bench_decode.py bench-decode.log 40 ${DECODE_BENCH_FLAGS:-}
+  bench_decode.py bench-decode.log 60 ${DECODE_BENCH_FLAGS:---graph}
 # Paged against contiguous caches (bench/attention/bench_paged.py) on the
 # bundles of CARRY_DIR/bench-paged: attention-paged-results.json and
 # bench-paged.log.

@@ -24,7 +24,11 @@ printed loudly and the row marked failed. Times are medians of bench.py's
 time_ms (triton.testing.do_bench: CUDA events around each call, warm-up, L2
 flushed between calls) while cycling through several copies of the inputs
 where they fit (rotating(), enough copies for 256 MiB; for large M one copy
-is already far larger than the 50 MB L2).
+is already far larger than the 50 MB L2). A small step timed that way is
+bound by the host's launch path; with --graph every flashgen variant and
+both SDPA peers are also timed per call inside a CUDA graph of back-to-back
+calls over the rotating inputs (as serving engines run a decode step), and
+the host's enqueue time per call is recorded beside.
 
 Run on the GPU machine (scripts/device-run.sh does, on CARRY_DIR/bench-decode):
 
