@@ -12,11 +12,23 @@ from ._errors import FlashgenError, _check
 from ._torch import _ITEMSIZE, _describe, _stream_handle
 
 _IO_NAMES = ("in", "out", "inout")
+# ctypes array types of int64 by length: a type built per call costs more
+# than the array.
+_INT64_ARRAYS = [None] + [ctypes.c_int64 * n for n in range(1, 17)]
+
+
+def _int64_array(values):
+    n = max(1, len(values))
+    kind = _INT64_ARRAYS[n] if n < len(_INT64_ARRAYS) else ctypes.c_int64 * n
+    return kind(*values)
 
 
 def _int64s(name, what, values, smallest):
     """`values` as a tuple of ints in [smallest, INT64_MAX]: the C API takes
     int64_t, and ctypes would wrap a larger Python int silently."""
+    if all(type(v) is int for v in values) and (
+            not values or (min(values) >= smallest and max(values) <= _capi.INT64_MAX)):
+        return tuple(values)  # the common case, checked at C speed
     out = []
     for i, v in enumerate(values):
         if isinstance(v, bool):
@@ -87,6 +99,12 @@ class Kernel:
                              has_default=bool(
                                  lib.flashgen_kernel_scalar_has_default(h, i)))
                         for i in range(lib.flashgen_kernel_num_scalars(h))]
+        # What every launch looks up, built once: the per-call binding is a
+        # launch's host cost, which a small decode step is bound by.
+        self._param_names = [p["name"] for p in self.params]
+        self._param_index = {n: i for i, n in enumerate(self._param_names)}
+        self._output_slots = [i for i, p in enumerate(self.params) if p["io"] != "in"]
+        self._scalar_index = {s["name"]: i for i, s in enumerate(self.scalars)}
 
     @property
     def num_variants(self):
@@ -153,7 +171,7 @@ class Kernel:
     def _bind(self, args, kwargs):
         """Maps Python arguments to the C arrays, in manifest order."""
         values = [None] * len(self.params)
-        names = [p["name"] for p in self.params]
+        names = self._param_names
         if len(args) > len(names):
             raise FlashgenError(1, "%s takes %d tensors (%s), got %d positional"
                                 % (self.name, len(names), ", ".join(names),
@@ -163,23 +181,21 @@ class Kernel:
         out = kwargs.pop("out", None)
         if out is not None:
             outs = list(out) if isinstance(out, (tuple, list)) else [out]
-            slots = [i for i, p in enumerate(self.params)
-                     if p["io"] != "in" and values[i] is None]
+            slots = [i for i in self._output_slots if values[i] is None]
             if len(outs) > len(slots):
                 raise FlashgenError(1, "out: %d tensors given, %s has %d "
                                     "unfilled output params" %
                                     (len(outs), self.name, len(slots)))
             for i, t in zip(slots, outs):
                 values[i] = t
-        scalar_names = [s["name"] for s in self.scalars]
         scalars = (_capi.Scalar * max(1, len(self.scalars)))()
         for key, value in kwargs.items():
-            if key in names:
-                if values[names.index(key)] is not None:
+            if key in self._param_index:
+                if values[self._param_index[key]] is not None:
                     raise FlashgenError(1, "%s: given twice" % key)
-                values[names.index(key)] = value
-            elif key in scalar_names:
-                s = scalars[scalar_names.index(key)]
+                values[self._param_index[key]] = value
+            elif key in self._scalar_index:
+                s = scalars[self._scalar_index[key]]
                 if isinstance(value, bool) or not isinstance(value, (int, float)):
                     raise FlashgenError(1, "scalar %s: expected a number, got %s"
                                         % (key, type(value).__name__))
@@ -194,7 +210,7 @@ class Kernel:
                 raise FlashgenError(1, "%s has no param or scalar named %s "
                                     "(params: %s; scalars: %s)" %
                                     (self.name, key, ", ".join(names),
-                                     ", ".join(scalar_names) or "none"))
+                                     ", ".join(self._scalar_index) or "none"))
         tensors = (_capi.Tensor * max(1, len(values)))()
         keep = []  # the ctypes arrays must outlive the call
         for i, (p, v) in enumerate(zip(self.params, values)):
@@ -205,14 +221,14 @@ class Kernel:
                 tensors[i].rank = p["rank"]
                 continue
             ptr, dtype, shape, strides = _checked(p["name"], v)
-            sizes = (ctypes.c_int64 * max(1, len(shape)))(*shape)
+            sizes = _int64_array(shape)
             keep.append(sizes)
             tensors[i].data = ptr or None
             tensors[i].dtype = dtype
             tensors[i].rank = len(shape)
             tensors[i].sizes = sizes
             if strides is not None:
-                st = (ctypes.c_int64 * max(1, len(strides)))(*strides)
+                st = _int64_array(strides)
                 keep.append(st)
                 tensors[i].strides = st
         return tensors, len(values), scalars, len(self.scalars), values, keep
