@@ -197,6 +197,8 @@ def main(argv=None):
     sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
     import flashgen  # noqa: E402
     from bench import rel_err, rotating, time_ms  # noqa: E402
+    sys.path.insert(0, os.path.join(HERE, ".."))
+    from copy_bandwidth import measure_copy  # noqa: E402
 
     torch.manual_seed(0)
     dev = torch.device("cuda")
@@ -246,18 +248,10 @@ def main(argv=None):
         torch.cuda.synchronize()
         return (t1 - t0) * 1e6 / calls
 
-    def copy_us(numel):
-        src = torch.empty(numel, device=dev, dtype=bf16).fill_(1.0)
-        dst = torch.empty_like(src)
-        return us(lambda: dst.copy_(src))
-
     # -- copy bandwidth, before anything else holds memory
     free, total = torch.cuda.mem_get_info()
-    numel = int(min(args.copy_gib, free * 0.4 / GIB) * GIB) // ELEM
-    copy_time = copy_us(numel)
-    copy_gbs = 2 * numel * ELEM / (copy_time * 1e-6) / 1e9
-    torch.cuda.empty_cache()
-    print(f"device-to-device copy: {2 * numel * ELEM / 1e9:.2f} GB moved in {copy_time:.0f} us"
+    copy_gbs, copy_bytes, copy_time = measure_copy(time_ms, args.copy_gib)
+    print(f"device-to-device copy: {copy_bytes / 1e9:.2f} GB moved in {copy_time:.0f} us"
           f" = {copy_gbs:.0f} GB/s ({torch.cuda.get_device_name()}, "
           f"{total / GIB:.0f} GiB, {free / GIB:.0f} GiB free)")
 
@@ -562,7 +556,7 @@ def main(argv=None):
                                     lambda: None)(),
               "bundle": path, "kernel": KERNEL,
               "num_variants": num_variants, "variants": variants_info,
-              "copy_bandwidth_gbs": copy_gbs, "copy_bytes": 2 * numel * ELEM,
+              "copy_bandwidth_gbs": copy_gbs, "copy_bytes": copy_bytes,
               "first_call_seconds": first_call, "tolerance": TOL,
               "seconds": time.perf_counter() - started, "rows": rows}
     json_path = os.path.join(args.out, "attention-decode-results.json")

@@ -72,19 +72,15 @@ def main(argv=None):
     sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
     import flashgen  # noqa: E402
     from bench import rel_err, time_ms  # noqa: E402
+    sys.path.insert(0, os.path.join(HERE, ".."))
+    from copy_bandwidth import measure_copy  # noqa: E402
 
     torch.manual_seed(0)
     dev = torch.device("cuda")
     bf16 = torch.bfloat16
     started = time.perf_counter()
 
-    free, total = torch.cuda.mem_get_info()
-    numel = int(min(2.0, free * 0.4 / GIB) * GIB) // ELEM
-    src = torch.empty(numel, device=dev, dtype=bf16).fill_(1.0)
-    dst = torch.empty_like(src)
-    copy_gbs = 2 * numel * ELEM / (time_ms(lambda: dst.copy_(src)) * 1e-3) / 1e9
-    del src, dst
-    torch.cuda.empty_cache()
+    copy_gbs = measure_copy(time_ms)[0]
     print(f"device-to-device copy: {copy_gbs:.0f} GB/s ({torch.cuda.get_device_name()})")
 
     kernels = {}

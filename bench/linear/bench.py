@@ -30,27 +30,17 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
+sys.path.insert(0, os.path.join(HERE, ".."))
 import flashgen  # noqa: E402
+from copy_bandwidth import measure_copy  # noqa: E402
 from triton.testing import do_bench  # noqa: E402
 
 TOKENS = 65536
-COPY_GIB = 2  # the buffer copied to measure the bandwidth the floors use
 SHAPES = [(16, 128, 128, 4096), (8, 256, 512, 8192), (16, 128, 128, 16384)]
 
 
 def time_ms(fn):
     return do_bench(fn, warmup=25, rep=100, return_mode="median")
-
-
-def copy_gbps(dev):
-    """Device-to-device copy bandwidth (read + write), measured now."""
-    numel = COPY_GIB * (1 << 30) // 2
-    src = torch.ones(numel, device=dev, dtype=torch.bfloat16)
-    dst = torch.empty_like(src)
-    seconds = time_ms(lambda: dst.copy_(src)) * 1e-3
-    del src, dst
-    torch.cuda.empty_cache()
-    return 2 * numel * 2 / seconds / 1e9
 
 
 def rel_err(out, ref):
@@ -146,7 +136,7 @@ def main():
         except Exception as error:  # noqa: BLE001
             print("mlstm_kernels unavailable:", repr(error)[:300])
 
-    copy = copy_gbps(dev)
+    copy = measure_copy(time_ms)[0]
     print(f"device-to-device copy: {copy:.0f} GB/s (the floors' bandwidth)", flush=True)
     rows = []
     for heads, dk, dv, t in SHAPES:
