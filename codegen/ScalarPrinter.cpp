@@ -326,10 +326,18 @@ LogicalResult ScalarPrinter::printScalar(Operation *op) {
       expr += ", " + operand(i);
     expr += ")";
   }
-  std::string result = fresh();
+  std::string result = resultName(op);
   names[op->getResult(0)] = result;
   line() << "const " << *type << " " << result << " = " << expr << ";\n";
   return success();
+}
+
+std::string ScalarPrinter::resultName(Operation *op) {
+  auto named = op->getAttrOfType<StringAttr>(kValueNameAttr);
+  if (!named || !isIdentifier(named.getValue()))
+    return fresh();
+  int uses = valueNameUses[named.getValue()]++;
+  return named.getValue().str() + (uses ? "_" + std::to_string(uses) : "");
 }
 
 LogicalResult ScalarPrinter::printOp(Operation *op) {
@@ -348,6 +356,7 @@ LogicalResult ScalarPrinter::printOp(Operation *op) {
           result.grid.push_back(
               cast<StringAttr>(grid.getExtents()[i]).getValue().str());
         }
+        result.grid.resize(3, "1"); // the axes the grid does not use
         return success();
       })
       .Case<SequenceOp>([&](SequenceOp sequence) { return printSequence(sequence); })

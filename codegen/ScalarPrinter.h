@@ -14,6 +14,7 @@
 #include "codegen/CudaEmitter.h"
 
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -61,6 +62,8 @@ protected:
   llvm::raw_string_ostream os{body};
   llvm::DenseMap<Value, std::string> names;
   unsigned nextName = 0;
+  /// How often resultName gave each kValueNameAttr name.
+  llvm::StringMap<int> valueNameUses;
   unsigned indent = 1;
 
   /// Element positions of the region being printed (score_mod's i and j)
@@ -154,6 +157,9 @@ protected:
   std::string problemString(StringRef key);
   llvm::raw_ostream &line();
   std::string fresh() { return "v" + std::to_string(nextName++); }
+  /// The name of op's result: its kValueNameAttr (numbered after its
+  /// first use: a region cloned twice in one scope), else fresh().
+  std::string resultName(Operation *op);
   std::string name(Value value) { return names.lookup(value); }
 };
 

@@ -31,6 +31,10 @@ bool isIdentifier(llvm::StringRef name);
 std::string dimText(int64_t size);
 /// A shape for verifier messages ("[?, 8, 128]").
 std::string shapeText(RankedTensorType type);
+/// Discardable string attribute on an index op of a kernel body: the name
+/// the emitter gives its value ("head_id"), so the CUDA reads like the IR
+/// that built it. Only a name: nothing depends on it.
+inline constexpr llvm::StringLiteral kValueNameAttr = "flash.name";
 } // namespace mlir::flash
 
 #include "dialect/FlashOpsDialect.h.inc"

@@ -9,6 +9,8 @@
 #ifndef FLASHGEN_PASSES_INDEXBUILDER_H
 #define FLASHGEN_PASSES_INDEXBUILDER_H
 
+#include "dialect/FlashDialect.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
 
@@ -18,6 +20,12 @@ struct IndexBuilder {
   OpBuilder &b;
   Location loc;
 
+  /// `v`, printed under `name` (kValueNameAttr) when an op defines it.
+  Value named(Value v, StringRef name) {
+    if (Operation *op = v.getDefiningOp())
+      op->setAttr(kValueNameAttr, b.getStringAttr(name));
+    return v;
+  }
   Value c(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
   Value flag(bool v) { return arith::ConstantIntOp::create(b, loc, v, 1); }
   Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }

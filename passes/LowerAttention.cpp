@@ -19,6 +19,8 @@
 #include "dialect/Varlen.h"
 #include "dialect/ScheduleConversion.h"
 
+#include "schedule/Roofline.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
@@ -26,6 +28,7 @@
 
 using namespace mlir;
 using namespace mlir::flash;
+namespace sched = flashgen::schedule;
 
 DictionaryAttr mlir::flash::attentionProblemAttr(OpBuilder &b,
                                                  const AttentionKernelPlan &plan,
@@ -267,7 +270,7 @@ QueryTileFrame mlir::flash::queryTileFrame(
     // mask_mod whose key bound rises with the row, MaskModBounds.h): launch
     // them first so the last wave is made of short tiles.
     Value queryTiles = ib.ceilDiv(f.queryLen, ib.c(tileQ));
-    f.queryTile = ib.sub(ib.sub(queryTiles, ib.c(1)), gridTile);
+    f.queryTile = ib.named(ib.sub(ib.sub(queryTiles, ib.c(1)), gridTile), "query_tile");
   }
   if (!f.keyLen)
     f.keyLen = DimOp::create(b, loc, b.getIndexType(), b.getStringAttr(keyDim));
@@ -342,10 +345,72 @@ static void buildKeyTileStep(OpBuilder &b, Location loc,
   TileMmaOp::create(b, loc, TileProduct::pv, stage);
 }
 
+/// The CTA's (query tile, head, batch) counted in launch order. Where
+/// query tiles cost different key-tile counts (causal masks, a mask_mod
+/// whose key bound rises with the row) the launch goes heaviest first
+/// over sections of heads whose keys and values fit in the L2's reuse
+/// share (schedule/Roofline.h): the hardware hands blocks out in index
+/// order, so the last wave is made of the cheapest tiles of the last
+/// section (a one-dimensional grid), while every key tile read from DRAM
+/// is read again from L2 by the section's other query tiles. Otherwise
+/// one grid dimension each, the query tile fastest.
+struct QueryTileGrid {
+  Value tile, head, batch;
+};
+static QueryTileGrid buildQueryTileGrid(OpBuilder &b, Location loc,
+                                        const AttentionKernelPlan &plan,
+                                        const sched::Target &target,
+                                        int64_t tileQ) {
+  AttentionOp op = plan.op;
+  std::string queryDim = op.getQueryDimName(), keyDim = op.getKeyDimName(),
+              batchDim = op.getBatchDimName();
+  std::string queryTiles = "cdiv(" + queryDim + "," + std::to_string(tileQ) + ")";
+  bool costsDiffer = plan.mask == MaskKind::causal || op.hasMaskMod();
+  if (!costsDiffer || plan.packedQueries || plan.packedKeys) {
+    auto grid = GridMapOp::create(
+        b, loc, TypeRange{b.getIndexType(), b.getIndexType(), b.getIndexType()},
+        b.getStrArrayAttr({"query_tile", "head", "batch"}),
+        b.getStrArrayAttr({queryTiles, std::to_string(plan.queryHeads), batchDim}));
+    return {grid.getIds()[0], grid.getIds()[1], grid.getIds()[2]};
+  }
+  IndexBuilder ib{b, loc};
+  auto grid = GridMapOp::create(
+      b, loc, TypeRange{b.getIndexType()}, b.getStrArrayAttr({"tile"}),
+      b.getStrArrayAttr({queryTiles + "*" + std::to_string(plan.queryHeads) +
+                         "*" + batchDim}));
+  Value t = grid.getIds()[0];
+  Value tiles = ib.ceilDiv(DimOp::create(b, loc, b.getIndexType(),
+                                         b.getStringAttr(queryDim)),
+                           ib.c(tileQ));
+  Value keys = DimOp::create(b, loc, b.getIndexType(), b.getStringAttr(keyDim));
+  Value heads = ib.mul(ib.c(plan.queryHeads),
+                       DimOp::create(b, loc, b.getIndexType(),
+                                     b.getStringAttr(batchDim)));
+  // A query head's share of its key/value head's rows (GQA groups share).
+  int64_t elementBytes =
+      op.getK().getType().getElementType().getIntOrFloatBitWidth() / 8;
+  int64_t keyRowBytes = std::max<int64_t>(
+      1, (plan.headDim + plan.valueDim) * elementBytes * plan.keyHeads /
+             plan.queryHeads);
+  int64_t budgetRows = std::max<int64_t>(
+      1, static_cast<int64_t>(sched::l2ReuseBytes(target)) / keyRowBytes);
+  Value section = ib.named(
+      ib.clamp(ib.floorDiv(ib.c(budgetRows), ib.max(keys, ib.c(1))), ib.c(1), heads),
+      "section_heads");
+  Value first = ib.named(ib.mul(ib.floorDiv(t, ib.mul(section, tiles)), section),
+                         "section_first");
+  Value width = ib.named(ib.min(section, ib.sub(heads, first)), "section_width");
+  Value within = ib.sub(t, ib.mul(first, tiles));
+  Value headOfAll = ib.add(first, ib.rem(within, width));
+  return {ib.named(ib.floorDiv(within, width), "query_rank"),
+          ib.named(ib.rem(headOfAll, ib.c(plan.queryHeads)), "head_id"),
+          ib.named(ib.floorDiv(headOfAll, ib.c(plan.queryHeads)), "batch_id")};
+}
+
 /// Builds `flash.kernel @name` for one schedule of an attention op.
 static KernelOp buildKernel(OpBuilder &b, const AttentionKernelPlan &plan,
-                                     StringRef name, StringRef opName,
-                                     int64_t variant) {
+                            const sched::Target &target, StringRef name,
+                            StringRef opName, int64_t variant) {
   AttentionOp op = plan.op;
   Location loc = op.getLoc();
   ScheduleAttr s = plan.schedule;
@@ -355,20 +420,14 @@ static KernelOp buildKernel(OpBuilder &b, const AttentionKernelPlan &plan,
   b.setInsertionPointToStart(body);
   IndexBuilder ib{b, loc};
 
-  std::string queryDim = op.getQueryDimName(), keyDim = op.getKeyDimName(),
-              batchDim = op.getBatchDimName();
+  std::string queryDim = op.getQueryDimName(), keyDim = op.getKeyDimName();
   int64_t tileQ = s.getTileQ(), tileKv = s.getTileKv();
-  Type index = b.getIndexType();
-  auto grid = GridMapOp::create(b, 
-      loc, TypeRange{index, index, index},
-      b.getStrArrayAttr({"query_tile", "head", "batch"}),
-      b.getStrArrayAttr({"cdiv(" + queryDim + "," + std::to_string(tileQ) + ")",
-                         std::to_string(plan.queryHeads), batchDim}));
-  Value head = grid.getIds()[1], batch = grid.getIds()[2];
+  QueryTileGrid grid = buildQueryTileGrid(b, loc, plan, target, tileQ);
+  Value head = grid.head, batch = grid.batch;
   QueryTileFrame f = queryTileFrame(
       b, loc, queryDim, keyDim, plan.mask, plan.window,
       op.hasMaskMod() ? &op.getMaskMod() : nullptr, plan.queryHeads,
-      plan.keyHeads, tileQ, tileKv, grid.getIds()[0], batch, head,
+      plan.keyHeads, tileQ, tileKv, grid.tile, batch, head,
       plan.packedQueries, plan.packedKeys);
   Value queryTile = f.queryTile, queryLen = f.queryLen, keyLen = f.keyLen,
         kvHead = f.kvHead, offset = f.offset, lo = f.keys.lo, hi = f.keys.hi;
@@ -476,5 +535,5 @@ void mlir::flash::buildAttentionKernels(OpBuilder &b,
   else if (splitsHeadDim(plan.schedule.getAlgorithm()))
     kernels.push_back(buildDSplitAttentionKernel(b, plan, name, variant));
   else
-    kernels.push_back(buildKernel(b, plan, name, plan.opName, variant));
+    kernels.push_back(buildKernel(b, plan, target, name, plan.opName, variant));
 }

@@ -98,7 +98,9 @@ def FlashLowerKernels : Pass<"flash-lower-kernels", "::mlir::ModuleOp"> {
 
     `flash.attention` (flash2, flash3; LowerAttention.cpp): one kernel per
     schedule with an explicit grid mapping (query tiles x query heads x
-    batch), the query tile load, the key/value tile loop split into masked
+    batch; where tiles cost different key counts, causal or a rising
+    mask_mod, one dimension in launch order, heaviest first over sections
+    of heads whose keys fit in the L2's reuse share), the query tile load, the key/value tile loop split into masked
     and unmasked ranges (causal and window masks skip fully masked tiles and
     mask only the diagonal ones; the last tile of a ragged key length is
     masked), a multi-stage pipeline of async tile loads, and tile ops. The

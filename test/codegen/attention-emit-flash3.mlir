@@ -6,7 +6,7 @@
 // warpgroup, 1 KiB of alignment slack in the shared-memory plan.
 #sched = #flash.schedule<algorithm = flash3, tile_q = 128, tile_kv = 128, tile_d = 128, stages = 2, warps = 8, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 164864>
 
-// CHECK-LABEL: // === kernel @causal_gqa_v0 grid(cdiv(N,128), 32, B) block(256) smem(164864)
+// CHECK-LABEL: // === kernel @causal_gqa_v0 grid(cdiv(N,128)*32*B, 1, 1) block(256) smem(164864)
 // CHECK: #if !defined(FG_HAVE_WGMMA)
 // CHECK-NEXT: #error "algorithm flash3 needs wgmma: compile for sm_90a"
 // CHECK: constexpr int kGroupRows = 4 * kWarpRows;

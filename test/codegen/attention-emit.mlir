@@ -5,7 +5,7 @@
 
 #sched = #flash.schedule<algorithm = flash2, tile_q = 128, tile_kv = 64, tile_d = 128, stages = 3, warps = 8, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 131072>
 
-// CHECK-LABEL: // === kernel @causal_gqa_v0 grid(cdiv(N,128), 32, B) block(256) smem(131072)
+// CHECK-LABEL: // === kernel @causal_gqa_v0 grid(cdiv(N,128)*32*B, 1, 1) block(256) smem(131072)
 // CHECK: #include "flashgen/device/flashgen_device.cuh"
 // CHECK: constexpr int kTileQ = 128;
 // CHECK: constexpr int kTileK = 64;
@@ -19,7 +19,9 @@
 // CHECK: int dim_B,
 // CHECK-NEXT: int dim_N)
 // GQA: the key/value head is the query head divided by 4.
-// CHECK: const int head_id = int(blockIdx.y);
+// Causal: one grid dimension, the heaviest query tiles first.
+// CHECK: const int tile_id = int(blockIdx.x);
+// CHECK: const int head_id = ({{v[0-9]+}} % 32);
 // CHECK: const int [[KVH:v[0-9]+]] = int((unsigned)(head_id) / (unsigned)(4));
 // Causal: the last key tile is the one holding the tile's last row's diagonal.
 // CHECK: fg::floordiv(

@@ -10,6 +10,7 @@
 
 // Prefix-LM with a run-time prefix: keys below max(prefix, last row + 1).
 // CHECK-LABEL: flash.kernel @prefix_v0
+// CHECK: {flash.name = "query_tile"}
 // CHECK: %[[LAST:.*]] = arith.minsi %{{.*}}, %{{.*}} : index
 // CHECK: %[[P:.*]] = flash.extra "prefix" : tensor<i32>
 // CHECK: %[[PV:.*]] = tensor.extract %[[P]][] : tensor<i32>
@@ -48,6 +49,7 @@ func.func @prefix(%q: tensor<?x8x?x128xbf16>, %k: tensor<?x8x?x128xbf16>, %v: te
 // key tiles are cdiv(M, 64), and no bound is divided into tiles.
 // CHECK-LABEL: flash.kernel @unbounded_v0
 // CHECK: %[[M:.*]] = flash.dim "M"
+// CHECK: {flash.name = "query_tile"}
 // CHECK-NEXT: arith.ceildivsi %[[M]], %{{.*}} : index
 // CHECK-NOT: arith.ceildivsi
 // CHECK: flash.tile_load q
@@ -79,6 +81,7 @@ func.func @unbounded(%q: tensor<?x8x?x128xbf16>, %k: tensor<?x8x?x128xbf16>, %v:
 // tile is masked: the bound's ceildiv ends the range, and no floordiv
 // counts whole tiles.
 // CHECK-LABEL: flash.kernel @not_exact_v0
+// CHECK: {flash.name = "query_tile"}
 // CHECK-NOT: arith.floordivsi
 // CHECK: %[[LAST:.*]] = arith.minsi %{{.*}}, %{{.*}} : index
 // CHECK: %[[NEXT:.*]] = arith.addi %[[LAST]], %{{.*}} : index
@@ -104,9 +107,11 @@ func.func @not_exact(%q: tensor<?x8x?x128xbf16>, %k: tensor<?x8x?x128xbf16>, %v:
 #sched = #flash.schedule<algorithm = flash2, tile_q = 128, tile_kv = 64, tile_d = 128, stages = 3, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 131072>
 
 // j cast to 8 bits wraps (key 300 reads as 44): its comparison bounds
-// nothing, and only the key length's ceildiv is built.
+// nothing, and only the key length's ceildiv is built (after the grid's
+// heaviest-first order, which reads M for its sections).
 // CHECK-LABEL: flash.kernel @narrow_v0
 // CHECK: %[[M:.*]] = flash.dim "M"
+// CHECK: {flash.name = "query_tile"}
 // CHECK-NEXT: arith.ceildivsi %[[M]], %{{.*}} : index
 // CHECK-NOT: arith.ceildivsi
 // CHECK: flash.tile_load q

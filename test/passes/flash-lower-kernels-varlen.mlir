@@ -66,7 +66,7 @@ func.func @packed(%qp: tensor<?x32x128xbf16>, %kp: tensor<?x8x128xbf16>,
 // CUDA: float* __restrict__ lse = lse_packed == nullptr ? nullptr : lse_packed + (long long)([[Q0]]) * lse_packed_s1;
 // CUDA: fg::wg::producer_registers<kProducerRegs>();
 // CUDA: return;
-// CUDA: fg::wg::produce_tma<fg::wg::ring::q>(pipe, sQs, 0, &tm_q, ({{v[0-9]+}}) * 128 + [[Q0]], head_id, 0);
+// CUDA: fg::wg::produce_tma<fg::wg::ring::q>(pipe, sQs, 0, &tm_q, (query_tile) * 128 + [[Q0]], head_id, 0);
 // CUDA: fg::wg::consumer_registers<kConsumerRegs>();
 // CUDA: return;
 

@@ -9,12 +9,32 @@
 // CHECK: flash.attention {{.*}}flash.kernels = [@causal_gqa_v0]
 // CHECK: flash.kernel @causal_gqa_v0 family attention schedule <algorithm = flash2, tile_q = 128, tile_kv = 64
 // CHECK-SAME: kv_heads = 8 : i64, mask = "causal", op = "causal_gqa", q_heads = 32 : i64
-// The grid covers query tiles x query heads x batch.
-// CHECK: %[[IDS:.*]]:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["cdiv(N,128)", "32", "B"]
-// Causal: the heaviest query tiles (most keys) are launched first.
-// CHECK: %[[NTILES:.*]] = arith.ceildivsi %{{.*}}, %{{.*}} : index
+// Causal: one grid dimension over query tiles x query heads x batch, the
+// heaviest query tiles first within sections of query heads whose keys
+// and values fit in half of sm_90's 50 MiB L2: 26214400 bytes over 128
+// bytes per key row (256 bf16 per key/value row, shared by 4 query heads).
+// CHECK: %[[T:.*]] = flash.grid_map ["tile"] extents ["cdiv(N,128)*32*B"] : index
+// CHECK: %[[TILES:.*]] = arith.ceildivsi
+// CHECK: %[[HEADS:.*]] = arith.muli %c32, %{{.*}} : index
+// CHECK: arith.floordivsi %c204800, %{{.*}} : index
+// CHECK: %[[SECTION:.*]] = arith.minsi %{{.*}}, %[[HEADS]] {flash.name = "section_heads"}
+// CHECK: %[[SPAN:.*]] = arith.muli %[[SECTION]], %[[TILES]] : index
+// CHECK: %[[INDEX:.*]] = arith.floordivsi %[[T]], %[[SPAN]] : index
+// CHECK: %[[FIRST:.*]] = arith.muli %[[INDEX]], %[[SECTION]] {flash.name = "section_first"}
+// CHECK: %[[LEFT:.*]] = arith.subi %[[HEADS]], %[[FIRST]] : index
+// CHECK: %[[WIDTH:.*]] = arith.minsi %[[SECTION]], %[[LEFT]] {flash.name = "section_width"}
+// CHECK: %[[BEFORE:.*]] = arith.muli %[[FIRST]], %[[TILES]] : index
+// CHECK: %[[WITHIN:.*]] = arith.subi %[[T]], %[[BEFORE]] : index
+// CHECK: %[[COLUMN:.*]] = arith.remsi %[[WITHIN]], %[[WIDTH]] : index
+// CHECK: %[[HEAD_OF_ALL:.*]] = arith.addi %[[FIRST]], %[[COLUMN]] : index
+// CHECK: %[[RANK:.*]] = arith.floordivsi %[[WITHIN]], %[[WIDTH]] {flash.name = "query_rank"}
+// CHECK: %[[HEAD:.*]] = arith.remsi %[[HEAD_OF_ALL]], %{{.*}} {flash.name = "head_id"}
+// CHECK: arith.floordivsi %[[HEAD_OF_ALL]], %{{.*}} {flash.name = "batch_id"}
+// The rank counts from the last query tile (most keys).
+// CHECK: %[[LAST:.*]] = arith.subi %{{.*}}, %c1
+// CHECK: arith.subi %[[LAST]], %[[RANK]] {flash.name = "query_tile"}
 // GQA: 32 query heads read 8 key/value heads, h / 4.
-// CHECK: arith.divui %[[IDS]]#1, %[[C4:.*]] : index
+// CHECK: arith.divui %[[HEAD]], %[[C4:.*]] : index
 // The query tile and then stages - 1 = 2 key/value tiles are issued before the loops.
 // CHECK: flash.tile_load q[
 // CHECK-COUNT-2: flash.tile_commit

@@ -32,7 +32,7 @@
 // STATIC: "symbols": []
 // STATIC: "int": 2
 // STATIC: "int": 200
-// STATIC: "cdiv(200,64)"
+// STATIC: "cdiv(200,64)*4*2"
 
 // Hand schedules: warps = 0 was a SIGFPE, stages = 2^31 unbounded memory;
 // a schedule in range that the kernels cannot run fails the checker.
