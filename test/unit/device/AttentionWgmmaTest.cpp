@@ -161,9 +161,9 @@ TEST_F(AttentionWgmmaTest, CausalGrowingScoresForceRescales) {
 enum class Mask { kNone, kCausal, kWindow, kPrefix };
 enum class Mod { kNone, kSoftcap, kAlibi };
 
-/// One emitted kernel and the problem it solves. Hq / Hk is the kernel's GQA
-/// group; the tests launch only the first Hq heads (a grid of Hq, fewer than
-/// the spec's) to keep the emulator fast.
+/// One emitted kernel and the problem it solves: Hq query heads over Hk
+/// key/value heads, the heads the kernel was emitted with (heads= in
+/// CMakeLists.txt: fewer than the spec's, to keep the emulator fast).
 struct Emitted {
   int d, Hq, Hk;
   Mask mask;
@@ -205,10 +205,15 @@ using Kernel3T = void (*)(fg::tensor_map, fg::tensor_map, fg::tensor_map, const 
                           long long, long long, long long, long long, bf16*, long long, long long, long long,
                           long long, float*, long long, long long, long long, int, int, int);
 
-/// Runs an emitted kernel (dims B, N[, M]) and compares with a float64 reference.
+/// The grid an emitted kernel is launched with at sizes B, N, M (the
+/// launch_grid its .cu defines: what flash-print-cuda reported).
+using LaunchGrid = void (*)(int, int, int, unsigned*);
+
+/// Runs an emitted kernel (dims B, N[, M]) on its grid and compares with a
+/// float64 reference.
 template <class KernelT>
-void run_emitted(KernelT kernel, int tile_q, int threads, int smem, const Emitted& e, int B, int N, int M,
-                 bool bnhd) {
+void run_emitted(KernelT kernel, LaunchGrid launch_grid, int threads, int smem, const Emitted& e, int B, int N,
+                 int M, bool bnhd) {
   std::mt19937 rng(N * 131 + M * 7 + e.Hq + e.d);
   TensorD q(B, e.Hq, N, e.d, bnhd, false), k(B, e.Hk, M, e.d, bnhd, false), v(B, e.Hk, M, e.d, bnhd, false);
   TensorD o(B, e.Hq, N, e.d, bnhd, true);
@@ -225,7 +230,9 @@ void run_emitted(KernelT kernel, int tile_q, int threads, int smem, const Emitte
   // The rows' log-sum-exp [B, Hq, N], poisoned like o.
   std::vector<float> lse(size_t(B) * e.Hq * N, std::nanf(""));
   const long long lse_sh = N, lse_sb = (long long)e.Hq * N;
-  const emu::Dim3 grid{unsigned((N + tile_q - 1) / tile_q), unsigned(e.Hq), unsigned(B)};
+  unsigned extents[3];
+  launch_grid(B, N, M, extents);
+  const emu::Dim3 grid{extents[0], extents[1], extents[2]};
   const fg::tensor_map zero{};
   if constexpr (std::is_same<KernelT, Kernel3T>::value)
     emu::launch(grid, threads, size_t(smem), kernel, zero, zero, zero, (const bf16*)q.mem.data(), q.sb, q.sh,
@@ -297,7 +304,7 @@ void run_emitted(KernelT kernel, int tile_q, int threads, int smem, const Emitte
 }
 
 #define RUN_EMITTED(KT, NAME, ...)                                                                                  \
-  run_emitted<KT>(flashgen_##NAME, NAME##_k::kTileQ, NAME##_k::kThreads, NAME##_k::kSmemBytes, __VA_ARGS__)
+  run_emitted<KT>(flashgen_##NAME, NAME##_k::launch_grid, NAME##_k::kThreads, NAME##_k::kSmemBytes, __VA_ARGS__)
 
 const Emitted kMhaD128Causal{128, 2, 2, Mask::kCausal, Mod::kNone};
 const Emitted kMhaD128{128, 2, 2, Mask::kNone, Mod::kNone};

@@ -12,6 +12,12 @@ flashgen-opt -flash-lower-kernels -flash-warp-specialize -canonicalize -cse
 -flash-print-cuda
 prints to OUT.cu. test/unit/device/CMakeLists.txt lists the kernels.
 
+A first argument heads=HQ,HK gives the spec HQ query and HK key/value heads
+(the emulator runs every head of the launch grid, and a grid whose query
+tiles go heaviest first over all heads cannot be cut to a few). After the
+kernels, OUT.cu defines NAME_k::launch_grid(B, N, M, grid): the grid
+flash-print-cuda reported, as C++ over the sizes.
+
 SCHED is tile_q,tile_kv,stages,warps[,inner_kv[,inner_q]]: inner_kv = 64
 issues one P V wgmma per 64-column slab instead of one per K step; inner_q = 1
 overlaps softmax with the warpgroup's own P V (producer form only). A
@@ -59,14 +65,56 @@ def scheduled_spec(src, name, new_name, scheds):
     return src[:m.start()] + ' ' + attr_dict + src[m.start():]
 
 
+def with_heads(src, heads):
+    """The spec with its query heads (those of its first tensor) set to hq and
+    its key/value heads (those of the second) to hk."""
+    hq, hk = (int(x) for x in heads.split(','))
+    types = re.findall(r'tensor<\?x(\d+)x\?x\d+x\w+>', src)
+    if len(types) < 2:
+        sys.exit('emit_flash3_kernel: heads= needs q and k of the form tensor<?xHx?xDxT>')
+    sq, sk = int(types[0]), int(types[1])
+    if sq == sk and hq != hk:
+        sys.exit('emit_flash3_kernel: heads= keeps a spec with as many query as key heads so')
+    new = {sq: hq, sk: hk}
+    return re.sub(r'tensor<\?x(\d+)x\?x',
+                  lambda m: f'tensor<?x{new.get(int(m.group(1)), int(m.group(1)))}x?x', src)
+
+
+def grid_functions(printed):
+    """C++ launch_grid functions for each kernel's reported grid."""
+    functions = {'cdiv': 'fg::ceildiv', 'min': 'fg::imin', 'max': 'fg::imax'}
+
+    def cpp(extent):
+        return re.sub(r'\b([A-Za-z_]\w*)\b(\s*\()?',
+                      lambda m: functions[m.group(1)] + m.group(2) if m.group(2) else 'dim_' + m.group(1),
+                      extent)
+    out = ['', '// The launch grids flash-print-cuda reported (x, y, z), over the sizes.']
+    for kernel, grid in re.findall(r'^// === kernel @(\w+) grid\((.*)\) block', printed, re.M):
+        dims = [cpp(x.strip()) for x in re.split(r',\s(?![^()]*\))', grid)]
+        if len(dims) != 3:
+            sys.exit(f'emit_flash3_kernel: cannot read the grid of {kernel}: {grid}')
+        out += [f'namespace {kernel}_k {{',
+                'inline void launch_grid(int dim_B, int dim_N, int dim_M, unsigned grid[3]) {',
+                '  (void)dim_B; (void)dim_N; (void)dim_M;']
+        out += [f'  grid[{i}] = unsigned({d});' for i, d in enumerate(dims)]
+        out += ['}', f'}}  // namespace {kernel}_k']
+    return '\n'.join(out) + '\n'
+
+
 def main(argv):
     if len(argv) < 5:
         sys.exit(__doc__)
     opt, spec, out, scheds = argv[1], argv[2], argv[3], argv[4:]
+    heads = None
+    if scheds and scheds[0].startswith('heads='):
+        heads, scheds = scheds[0][len('heads='):], scheds[1:]
     name = os.path.splitext(os.path.basename(spec))[0]
     new_name = os.path.splitext(os.path.basename(out))[0]
     with open(spec) as f:
-        src = scheduled_spec(f.read(), name, new_name, scheds)
+        src = f.read()
+    if heads:
+        src = with_heads(src, heads)
+    src = scheduled_spec(src, name, new_name, scheds)
     with tempfile.TemporaryDirectory() as tmp:
         mlir = os.path.join(tmp, new_name + '.mlir')
         with open(mlir, 'w') as f:
@@ -79,10 +127,11 @@ def main(argv):
     rel = os.path.relpath(spec, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', '..'))
     header = (f'// Generated at build time by test/unit/device/kernels/emit_flash3_kernel.py:\n'
               f'// flashgen-opt {" ".join(PIPELINE)} on {rel}\n'
-              f'// with flash3 schedules {" ".join(scheds)}. Do not edit.\n')
+              f'// with flash3 schedules {" ".join(scheds)}'
+              + (f' and heads {heads}' if heads else '') + '. Do not edit.\n')
     tmp_out = out + '.tmp'
     with open(tmp_out, 'w') as f:
-        f.write(header + r.stdout)
+        f.write(header + r.stdout + grid_functions(r.stdout))
     os.replace(tmp_out, out)
 
 
