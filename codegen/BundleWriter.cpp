@@ -494,6 +494,14 @@ LogicalResult writeAttentionKernel(AttentionOp op, const std::string &name,
   // split kernel's launch value says how many splits (DecodeSplit.h).
   auto scratchOf = [&](KernelOp kernel) {
     llvm::json::Array scratch;
+    // Claimed persistent rounds count their tiles in one zeroed word.
+    bool claimed = false;
+    kernel.walk([&](TileRoundsOp rounds) { claimed |= rounds.getClaimed(); });
+    if (claimed)
+      scratch.push_back(llvm::json::Object{{"name", kTileClaimsScratch},
+                                           {"dtype", "i32"},
+                                           {"shape", llvm::json::Array{1}},
+                                           {"zero_init", true}});
     if (!splitsKeys(kernel.getSchedule().getAlgorithm()))
       return scratch;
     std::string splits;

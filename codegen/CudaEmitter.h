@@ -55,6 +55,10 @@ struct EmittedKernel {
 /// op the emitter has no printing for.
 FailureOr<EmittedKernel> emitCudaKernel(KernelOp kernel);
 
+/// The scratch word a persistent kernel with claimed rounds counts its
+/// claimed tiles in (i32 [1], zeroed before each launch).
+constexpr const char *kTileClaimsScratch = "tile_claims";
+
 /// The path under which the umbrella device header is included.
 constexpr const char *kDeviceUmbrellaHeader = "flashgen/device/flashgen_device.cuh";
 /// Signed floor/ceil division for emitted index arithmetic.

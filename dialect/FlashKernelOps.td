@@ -68,10 +68,14 @@ def Flash_GridMapOp : Flash_Op<"grid_map", [Pure,
     names what each one enumerates ("query_tile", "head", "batch", ...). The
     grid's extent along each dimension is the matching entry of `extents`,
     an integer expression over the kernel's dynamic sizes ("cdiv(N,128)").
+    `uneven`: the tiles cost different amounts (causal query tiles), and the
+    ids are in launch order, heaviest first; a persistent form claims them
+    (`flash.tile_rounds` `claimed`) instead of dealing them round-robin.
   }];
-  let arguments = (ins StrArrayAttr:$roles, StrArrayAttr:$extents);
+  let arguments = (ins StrArrayAttr:$roles, StrArrayAttr:$extents,
+                       UnitAttr:$uneven);
   let results = (outs Variadic<Index>:$ids);
-  let assemblyFormat = "$roles `extents` $extents attr-dict `:` type($ids)";
+  let assemblyFormat = "$roles `extents` $extents (`uneven` $uneven^)? attr-dict `:` type($ids)";
   let hasVerifier = 1;
 }
 

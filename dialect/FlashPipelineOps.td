@@ -57,16 +57,23 @@ def Flash_TileRoundsOp : Flash_Op<"tile_rounds", [SingleBlock]> {
     Replaces `flash.grid_map` in persistent kernels: the grid is one CTA per
     SM (fewer when there are fewer tiles) and round r of CTA c takes linear
     tile c + r * gridDim (first role fastest, the order of the one-tile
-    grid). The body's arguments are the tile's ids (one per role), the round
-    r, whether this is the CTA's last round, and the carried key-tile count
-    (`carry` on entry, then what the body yields), which numbers the ring
-    slots across rounds so that the rings run on without a drain.
+    grid). `claimed` (a grid whose tiles cost different amounts, see
+    `flash.grid_map`'s `uneven`): round 0 of CTA c takes tile c, every later
+    round the next tile of the launch's counter (a zeroed scratch word,
+    `tile_claims`), so a CTA that finishes early takes more tiles; the
+    producer claims and hands each round's tile to the consumers through
+    shared memory. The body's arguments are the tile's ids (one per role),
+    the round r, whether this is the CTA's last round (for claimed rounds
+    known at the round's end only: read it there), and the carried key-tile
+    count (`carry` on entry, then what the body yields), which numbers the
+    ring slots across rounds so that the rings run on without a drain.
   }];
   let arguments = (ins StrArrayAttr:$roles, StrArrayAttr:$extents,
-                       Index:$carry);
+                       Index:$carry, UnitAttr:$claimed);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{
-    $roles `extents` $extents `carry` $carry attr-dict-with-keyword $body
+    $roles `extents` $extents `carry` $carry (`claimed` $claimed^)?
+    attr-dict-with-keyword $body
   }];
   let hasVerifier = 1;
 }

@@ -295,7 +295,8 @@ LogicalResult specialize(KernelOp kernel, bool tma) {
       if (!isProducer)
         TurnOpenOp::create(b, loc);
       auto loop = TileRoundsOp::create(b, loc, grid.getRoles(),
-                                       grid.getExtents(), bld.c(0));
+                                       grid.getExtents(), bld.c(0),
+                                       /*claimed=*/grid.getUneven());
       Block *body = b.createBlock(&loop.getBody());
       SmallVector<Type> types(grid.getIds().size(), b.getIndexType());
       types.append({b.getIndexType(), b.getI1Type(), b.getIndexType()});

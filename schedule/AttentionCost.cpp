@@ -249,7 +249,7 @@ Evaluation flashgen::schedule::evaluateAttention(const AttentionProblem &p,
   // in waves of 132: 775 MB against 537 MB at one pass; the causal grid's
   // unequal CTAs blur the waves and read them once).
   if (withinHead == 1 && readers > 1 && k.ctas > resident &&
-      resident % readers != 0 && persistentGridBalances(p) &&
+      resident % readers != 0 && queryTilesCostTheSame(p) &&
       2.0 * static_cast<double>(rangeBytes) > l2ReuseBytes(t))
     withinHead = 2;
   int64_t group = p.groupSize();

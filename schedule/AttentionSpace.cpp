@@ -271,15 +271,17 @@ std::string flashgen::schedule::attentionPrecondition(const AttentionProblem &p,
   return "";
 }
 
-bool flashgen::schedule::persistentGridBalances(const AttentionProblem &p) {
-  // The persistent loop hands the query tiles out round-robin, which is
-  // even only when every tile costs the same. Under causal and window
-  // masks the costs differ and the static split leaves SMs idle (H200,
-  // h200-attention-4.tsv: persistent forms 1.06-1.43x slower than the
-  // one-CTA-per-tile grid, whose hardware scheduler fills SMs as they free).
-  // Packed sequences of different lengths cost different tile counts
-  // per sequence: the same imbalance.
+bool flashgen::schedule::queryTilesCostTheSame(const AttentionProblem &p) {
   return p.mask == MaskKind::None && !p.varlen;
+}
+
+bool flashgen::schedule::persistentGridAvailable(const AttentionProblem &p) {
+  // Round-robin rounds under causal masks left SMs idle (H200,
+  // h200-attention-4.tsv: 1.06-1.43x slower than the one-CTA-per-tile grid,
+  // whose hardware scheduler fills SMs as they free); claimed rounds take
+  // the next tile as they free, like that scheduler. Packed sequences of
+  // different lengths exit per sequence (flash.exit_if): one tile a CTA.
+  return !p.varlen;
 }
 
 namespace {
@@ -302,7 +304,7 @@ ScheduleSpace flash3Space(const AttentionProblem &p, const Target &t) {
   s.dims.push_back({"tile_kv", keyTiles, {}});
   s.dims.push_back({"stages", {2, 3, 4}, {}});
   s.dims.push_back({"producer", {1, 0}, {"yes", "no"}});
-  if (persistentGridBalances(p))
+  if (persistentGridAvailable(p))
     s.dims.push_back({"persistent", {0, 1}, {"no", "yes"}});
   else
     s.dims.push_back({"persistent", {0}, {"no"}});

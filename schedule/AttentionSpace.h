@@ -51,9 +51,15 @@ std::string attentionPrecondition(const AttentionProblem &p, const Target &t,
 Result<ScheduleSpace> attentionSpace(const AttentionProblem &p,
                                      const Target &t, Algorithm algorithm);
 
+/// Whether every query tile of `p` does the same work (no causal mask, one
+/// sequence length): CTAs of one tile each then run in even waves.
+bool queryTilesCostTheSame(const AttentionProblem &p);
+
 /// Whether flash3's persistent grid (Schedule::persistent) is in the space
-/// of `p`: only where every query tile does the same work.
-bool persistentGridBalances(const AttentionProblem &p);
+/// of `p`: tiles of equal cost are dealt round-robin, tiles of different
+/// cost (causal) claimed from a counter (flash.tile_rounds `claimed`);
+/// packed sequences have no persistent form.
+bool persistentGridAvailable(const AttentionProblem &p);
 
 /// Modeled picoseconds of a time in seconds (the solver's integer
 /// objective); undefined for an infinite time.

@@ -193,7 +193,7 @@ flashgen::schedule::rankAgreement(const Target &t,
       // A candidate the target cannot run, or one the search space never
       // offers, is no evidence for the model's ranking.
       if (!checkAttentionSchedule(m->problem, t, m->schedule).empty() ||
-          (m->schedule.persistent && !persistentGridBalances(m->problem)))
+          (m->schedule.persistent && !persistentGridAvailable(m->problem)))
         continue;
       Evaluation e = evaluateAttention(m->problem, t, m->schedule);
       if (!std::isfinite(e.seconds))

@@ -15,7 +15,8 @@ namespace {
 /// the target table (the one source of hardware numbers).
 const Target &hopper() { return **lookupTarget("sm_90"); }
 /// The producer's mbarriers (wg::pipe in codegen/device/attention/wgmma_pipe.cuh):
-/// Q's, then full and empty barriers for K and V per stage.
+/// Q's, then full and empty barriers for K and V per stage (and, persistent,
+/// Q's empty ones and the claims'); 8-byte words.
 constexpr int64_t kBarrierBytes = 8;
 constexpr int64_t kBarrierAlign = 128;
 
@@ -40,13 +41,16 @@ Flash3Shape flashgen::schedule::flash3Shape(const Schedule &s) {
 int64_t flashgen::schedule::flash3SmemBytes(int64_t headDim, int64_t valueDim,
                                             int64_t elementBytes,
                                             const Schedule &s) {
-  // The persistent form double-buffers Q and adds its q_empty barriers.
+  // The persistent form double-buffers Q and adds its q_empty barriers,
+  // and two claim words (a round's tile) with a full and an empty barrier
+  // each.
   const int64_t qBuffers = s.persistent ? 2 : 1;
+  const int64_t claims = s.persistent ? 2 : 0;
   int64_t tiles = (qBuffers * s.tileQ * headDim +
                    s.stages * s.tileKv * (headDim + valueDim)) *
                   elementBytes;
-  int64_t barrierCount =
-      qBuffers + 4 * s.stages + (qBuffers > 1 ? qBuffers : 0);
+  int64_t barrierCount = qBuffers + 4 * s.stages +
+                         (qBuffers > 1 ? qBuffers : 0) + 3 * claims;
   int64_t barriers = flash3Shape(s).producer
                          ? roundUp(barrierCount * kBarrierBytes, kBarrierAlign)
                          : 0;

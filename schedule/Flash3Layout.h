@@ -11,11 +11,12 @@
 //                specialization), else the consumers copy for themselves
 //   shared       Q (tile_q x D; two buffers when persistent), stages x
 //                (K tile_kv x D + V tile_kv x Dv), the producer's mbarriers
-//                (1 + 4 stages, or 4 + 4 stages when persistent; 8 bytes
-//                each, 128-byte rounded), 1 KiB of slack to align the
-//                128-byte swizzle atoms to 1024 bytes
+//                (1 + 4 stages, or 4 + 4 stages and the claims' 6 words
+//                when persistent; 8 bytes each, 128-byte rounded), 1 KiB
+//                of slack to align the 128-byte swizzle atoms to 1024 bytes
 //   grid         one CTA per query tile, or (persistent) one per SM looping
-//                over the query tiles
+//                over the query tiles (dealt round-robin, or claimed from a
+//                counter when they cost different amounts)
 //   registers    a consumer thread holds O (64 x Dv / 128 f32), S (64 x
 //                tile_kv / 128 f32) and P (its 16-bit copy); setmaxnreg
 //                moves the producer's share to the consumers

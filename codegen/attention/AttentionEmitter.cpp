@@ -317,6 +317,14 @@ std::string AttentionKernelPrinter::signature() {
     // (scratch, f32), which the merge kernel reads.
     printSplitScratchParameters(sep);
   }
+  // Claimed persistent rounds: the launch's tile counter (scratch, zeroed).
+  bool claimed = false;
+  kernel.walk([&](TileRoundsOp rounds) { claimed |= rounds.getClaimed(); });
+  if (claimed) {
+    sep() << "int* __restrict__ " << kTileClaimsScratch;
+    sep() << "long long " << kTileClaimsScratch << "_s0";
+    result.arguments.push_back({KernelArgument::Kind::Scratch, kTileClaimsScratch});
+  }
   printExtraParameters(sep);
   printPageTableParameters(sep);
   printSequenceParameters(sep);

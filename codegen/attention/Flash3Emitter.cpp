@@ -199,8 +199,29 @@ LogicalResult AttentionKernelPrinter::printTileRounds(TileRoundsOp op) {
   line() << "int fg_tile_it = " << name(op.getCarry())
          << "; // key tiles of earlier rounds: the rings run on\n";
   line() << "const int fg_tiles = " << tiles << "; // query tiles of the whole launch\n";
-  line() << "for (int fg_tile = int(blockIdx.x), fg_round = 0; fg_tile < fg_tiles; "
-            "fg_tile += int(gridDim.x), ++fg_round) {\n";
+  auto split = cast<WarpSpecializeOp>(op->getParentOp());
+  bool producer = op->getParentRegion() == &split.getProducer();
+  BlockArgument last = body.getArgument(n + 1);
+  if (!op.getClaimed()) {
+    line() << "for (int fg_tile = int(blockIdx.x), fg_round = 0; fg_tile < fg_tiles; "
+              "fg_tile += int(gridDim.x), ++fg_round) {\n";
+  } else if (producer) {
+    // The producer claims each round's tile; with cp.async every producer
+    // thread copies and reads it back, with TMA the first one alone runs.
+    if (!last.use_empty())
+      return op.emitError() << "the producer of claimed rounds cannot know "
+                               "its last round before it claims the next";
+    auto claim = [&](StringRef round) {
+      return ("fg::wg::claim_next(pipe, " + round + ", " + kTileClaimsScratch + ", " +
+              (printingTmaCopies ? "false" : "true") + ")")
+          .str();
+    };
+    line() << "for (int fg_round = 0, fg_tile = " << claim("0") << "; fg_tile < fg_tiles; "
+           << "++fg_round, fg_tile = " << claim("fg_round") << ") { // claimed tiles\n";
+  } else {
+    line() << "for (int fg_round = 0, fg_tile = fg::wg::claim_take(pipe, 0); fg_tile < fg_tiles; "
+              "++fg_round, fg_tile = fg::wg::claim_take(pipe, fg_round)) { // claimed tiles\n";
+  }
   ++indent;
   std::string stride = "1";
   for (size_t i = 0; i < n; ++i) {
@@ -212,8 +233,12 @@ LogicalResult AttentionKernelPrinter::printTileRounds(TileRoundsOp op) {
     stride += " * (" + extent + ")";
   }
   names[body.getArgument(n)] = "fg_round";
-  names[body.getArgument(n + 1)] = "fg_last_round";
-  if (!body.getArgument(n + 1).use_empty())
+  names[last] = "fg_last_round";
+  // A claimed round learns that it is the last one where it reads the flag
+  // (the round's end): the next round's tile is claimed by then.
+  if (op.getClaimed())
+    names[last] = "(fg::wg::claim_peek(pipe, fg_round + 1) >= fg_tiles)";
+  else if (!last.use_empty())
     line() << "const bool fg_last_round = fg_tile + int(gridDim.x) >= fg_tiles;\n";
   for (Operation &inner : body.without_terminator())
     if (failed(printOp(&inner)))

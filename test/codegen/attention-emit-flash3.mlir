@@ -153,6 +153,34 @@ func.func @rounds(%q: tensor<?x16x?x64xbf16>, %k: tensor<?x16x?x64xbf16>, %v: te
 
 // -----
 
+// persistent = 1 under a causal mask: the tiles cost different amounts, so
+// the rounds claim them (round 0 blockIdx.x, then a counter in the
+// tile_claims scratch word); the producer hands each round's tile to the
+// consumers, which learn at the round's end whether another follows.
+#sched = #flash.schedule<algorithm = flash3, tile_q = 128, tile_kv = 128, tile_d = 64, stages = 2, warps = 12, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0, persistent = 1>
+
+// CHECK-LABEL: // === kernel @claimed_v0 grid(min((cdiv(N,128)*16*B),132), 1, 1) block(384)
+// CHECK: int* __restrict__ tile_claims,
+// CHECK-NEXT: long long tile_claims_s0,
+// CHECK: if (fg::wg::is_producer<kConsumerWarps>()) {
+// TMA: the producer's first thread claims alone.
+// CHECK: for (int fg_round = 0, fg_tile = fg::wg::claim_next(pipe, 0, tile_claims, false); fg_tile < fg_tiles; ++fg_round, fg_tile = fg::wg::claim_next(pipe, fg_round, tile_claims, false)) {
+// CHECK: const int tile_id = (fg_tile / (1)) % (fg::ceildiv(dim_N,128)*16*dim_B);
+// CHECK: produce_tma<fg::wg::ring::q>(pipe, sQs, fg_round,
+// cp.async: every producer thread reads the claim back.
+// CHECK: for (int fg_round = 0, fg_tile = fg::wg::claim_next(pipe, 0, tile_claims, true); fg_tile < fg_tiles; ++fg_round, fg_tile = fg::wg::claim_next(pipe, fg_round, tile_claims, true)) {
+// CHECK: } else {
+// CHECK: for (int fg_round = 0, fg_tile = fg::wg::claim_take(pipe, 0); fg_tile < fg_tiles; ++fg_round, fg_tile = fg::wg::claim_take(pipe, fg_round)) {
+// CHECK-NOT: const bool fg_last_round
+// CHECK: fg::wg::turn_end<kGroups>((fg::wg::claim_peek(pipe, fg_round + 1) >= fg_tiles));
+// CHECK: fg::wg::release_slot<fg::wg::ring::q>(pipe, fg_round);
+func.func @claimed(%q: tensor<?x16x?x64xbf16>, %k: tensor<?x16x?x64xbf16>, %v: tensor<?x16x?x64xbf16>) -> tensor<?x16x?x64xbf16> {
+  %o = flash.attention %q, %k, %v mask causal dims ["B", "N", "N"] {flash.schedule = #sched} : tensor<?x16x?x64xbf16>, tensor<?x16x?x64xbf16>, tensor<?x16x?x64xbf16> -> tensor<?x16x?x64xbf16>
+  return %o : tensor<?x16x?x64xbf16>
+}
+
+// -----
+
 // inner_q = 1: the deferred softmax and its rescale after P V's wait.
 #sched = #flash.schedule<algorithm = flash3, tile_q = 128, tile_kv = 128, tile_d = 64, stages = 2, warps = 12, chunk = 0, inner_q = 1, inner_kv = 0, tile_dv = 64, smem_bytes = 0>
 

@@ -10,14 +10,16 @@
 // CHECK: flash.kernel @causal_gqa_v0 family attention schedule <algorithm = flash2, tile_q = 128, tile_kv = 64
 // CHECK-SAME: kv_heads = 8 : i64, mask = "causal", op = "causal_gqa", q_heads = 32 : i64
 // Causal: one grid dimension over query tiles x query heads x batch, the
-// heaviest query tiles first within sections of query heads whose keys
-// and values fit in half of sm_90's 50 MiB L2: 26214400 bytes over 128
-// bytes per key row (256 bf16 per key/value row, shared by 4 query heads).
+// heaviest query tiles first within even sections of query heads whose
+// keys and values fit in sm_90's 50 MiB L2: 52428800 bytes over 128 bytes
+// per key row (256 bf16 per key/value row, shared by 4 query heads).
 // CHECK: %[[T:.*]] = flash.grid_map ["tile"] extents ["cdiv(N,128)*32*B"] : index
 // CHECK: %[[TILES:.*]] = arith.ceildivsi
 // CHECK: %[[HEADS:.*]] = arith.muli %c32, %{{.*}} : index
-// CHECK: arith.floordivsi %c204800, %{{.*}} : index
-// CHECK: %[[SECTION:.*]] = arith.minsi %{{.*}}, %[[HEADS]] {flash.name = "section_heads"}
+// CHECK: %[[ROWS:.*]] = arith.floordivsi %c409600, %{{.*}} : index
+// CHECK: %[[WIDEST:.*]] = arith.minsi %{{.*}}, %[[HEADS]] : index
+// CHECK: %[[COUNT:.*]] = arith.ceildivsi %[[HEADS]], %[[WIDEST]] : index
+// CHECK: %[[SECTION:.*]] = arith.ceildivsi %[[HEADS]], %[[COUNT]] {flash.name = "section_heads"}
 // CHECK: %[[SPAN:.*]] = arith.muli %[[SECTION]], %[[TILES]] : index
 // CHECK: %[[INDEX:.*]] = arith.floordivsi %[[T]], %[[SPAN]] : index
 // CHECK: %[[FIRST:.*]] = arith.muli %[[INDEX]], %[[SECTION]] {flash.name = "section_first"}

@@ -30,3 +30,21 @@
 // OWN-NEXT: "tile_q": 128
 // OWN-NEXT: "warps": 12
 // OWN: "target": "sm_90a"
+
+// A persistent schedule of a causal spec: the rounds claim their tiles
+// from a scratch word the runtime zeroes before each launch, passed after
+// the outputs.
+// RUN: flashgen compile %S/Inputs/claimed-schedule.mlir -o %t/claimed --spec-schedules > /dev/null
+// RUN: FileCheck %s --check-prefix=CLAIMED < %t/claimed/manifest.json
+// CLAIMED: "scratch": "tile_claims"
+// CLAIMED: "grid": [
+// CLAIMED-NEXT: "min((cdiv(N,128)*16*B),132)"
+// CLAIMED: "persistent": 1
+// CLAIMED: "scratch": [
+// CLAIMED-NEXT: {
+// CLAIMED-NEXT: "dtype": "i32"
+// CLAIMED-NEXT: "name": "tile_claims"
+// CLAIMED-NEXT: "shape": [
+// CLAIMED-NEXT: 1
+// CLAIMED-NEXT: ]
+// CLAIMED-NEXT: "zero_init": true

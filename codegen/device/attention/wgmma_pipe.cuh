@@ -19,6 +19,14 @@
 //   empty[slot]  count = consumer warps: lane 0 of each warp arrives once
 //                the wgmma that read the slot completed in its warp.
 //
+// A persistent pipe (two Q slots) also hands rounds' tiles over (claims):
+// the producer's first thread writes round r's tile into claim word r % 2
+// and arrives on claim_full (count 1); each reading warp (the consumers';
+// the producer's too when every producer thread copies) arrives on
+// claim_empty once it has read it. Claimed rounds (flash.tile_rounds
+// `claimed`) take round 0's tile from blockIdx and later ones from a global
+// counter, so the rounds of a CTA that finishes early take more tiles.
+//
 // Tile number it of a ring (0-based, counted across a persistent CTA's
 // rounds) uses slot it % slots and phase it / slots of those barriers. The
 // producer keeps one cp.async group in flight beyond the one it publishes
@@ -55,7 +63,8 @@ constexpr int kProducerThreads = 128;
 /// The mbarriers of the pipeline: 8 bytes each, in shared memory. Q_BUFFERS
 /// = 2 is the persistent form (flash.tile_rounds): Q double-buffered, with
 /// q_empty barriers the consumers arrive on when a tile's Q (and the output
-/// staged through it) is done.
+/// staged through it) is done, and two claim words with their full and
+/// empty barriers. schedule/Flash3Layout.cpp counts the same words.
 template <int STAGES, int CONSUMER_WARPS, int Q_BUFFERS = 1> struct pipe {
   static_assert(STAGES >= 2, "pipe: at least 2 stages");
   static_assert(CONSUMER_WARPS % 4 == 0 && CONSUMER_WARPS >= 4, "pipe: whole consumer warpgroups");
@@ -64,8 +73,9 @@ template <int STAGES, int CONSUMER_WARPS, int Q_BUFFERS = 1> struct pipe {
   static constexpr int kConsumerWarps = CONSUMER_WARPS;
   static constexpr int kGroups = CONSUMER_WARPS / 4;
   static constexpr int kQBuffers = Q_BUFFERS;
-  static constexpr int kBarriers = Q_BUFFERS + 4 * STAGES + (Q_BUFFERS > 1 ? Q_BUFFERS : 0);
-  static constexpr int kBytes = (kBarriers * 8 + 127) / 128 * 128;
+  static constexpr int kClaims = Q_BUFFERS > 1 ? 2 : 0;
+  static constexpr int kBarriers = Q_BUFFERS + 4 * STAGES + (Q_BUFFERS > 1 ? Q_BUFFERS : 0) + 2 * kClaims;
+  static constexpr int kBytes = ((kBarriers + kClaims) * 8 + 127) / 128 * 128;
   /// Shared address of the first barrier (8-byte aligned).
   u32 base;
   FG_DEVICE u32 q_full(int b = 0) const { return base + 8u * u32(b); }
@@ -74,6 +84,10 @@ template <int STAGES, int CONSUMER_WARPS, int Q_BUFFERS = 1> struct pipe {
   FG_DEVICE u32 k_empty(int s) const { return base + 8u * u32(Q_BUFFERS + 2 * STAGES + s); }
   FG_DEVICE u32 v_empty(int s) const { return base + 8u * u32(Q_BUFFERS + 3 * STAGES + s); }
   FG_DEVICE u32 q_empty(int b) const { return base + 8u * u32(Q_BUFFERS + 4 * STAGES + b); }
+  FG_DEVICE u32 claim_full(int c) const { return base + 8u * u32(2 * Q_BUFFERS + 4 * STAGES + c); }
+  FG_DEVICE u32 claim_empty(int c) const { return base + 8u * u32(2 * Q_BUFFERS + 4 * STAGES + kClaims + c); }
+  /// The claim word c (a tile index), after the barriers.
+  FG_DEVICE u32 claim_word(int c) const { return base + 8u * u32(kBarriers + c); }
 };
 
 /// The rings of a pipe (the dialect names them by TensorRole: q, k, v).
@@ -113,6 +127,12 @@ template <int S, int CW, int QB> FG_DEVICE void init(const pipe<S, CW, QB>& p, b
     }
     if (QB > 1)
       for (int b = 0; b < QB; ++b) ptx::mbar_init(p.q_empty(b), CW);
+    // Claim readers: every consumer warp, and every producer warp when all
+    // producer threads copy (cp.async).
+    for (int c = 0; c < pipe<S, CW, QB>::kClaims; ++c) {
+      ptx::mbar_init(p.claim_full(c), 1);
+      ptx::mbar_init(p.claim_empty(c), CW + (tma ? 0 : kProducerThreads / 32));
+    }
   }
   ptx::cta_sync();
 }
@@ -213,6 +233,37 @@ FG_DEVICE void produce_tma(const P& p, const Ring& tiles, int it, const tensor_m
   FG_UNROLL
   for (int slab = 0; slab < Tile::kSlabs; ++slab)
     ptx::tma_load_4d(dst + u32(slab * Tile::kSlabBytes), map, slab * 64, row0, head, batch, bar);
+}
+
+/// Consumer, or producer thread that copies: the tile of round r (waits
+/// until it is claimed), without giving its word back.
+template <class P> FG_DEVICE int claim_peek(const P& p, int r) {
+  mbar_wait(p.claim_full(r % 2), u32((r / 2) & 1));
+  return int(ptx::ld_shared_b32(p.claim_word(r % 2)));
+}
+
+/// The same, and this warp is done with round r's word.
+template <class P> FG_DEVICE int claim_take(const P& p, int r) {
+  const int tile = claim_peek(p, r);
+  ptx::warp_sync();
+  if (ptx::lane_id() == 0) ptx::mbar_arrive(p.claim_empty(r % 2));
+  return tile;
+}
+
+/// Producer: claims round r's tile (round 0: blockIdx.x; then the next of
+/// *claims, counted from gridDim.x) and hands it over; every producer
+/// thread calls it when all of them copy (every_thread), else the first
+/// one alone. A tile >= the launch's tiles ends the rounds.
+template <class P> FG_DEVICE int claim_next(const P& p, int r, int* claims, bool every_thread) {
+  int tile = 0;
+  if (producer_thread<P::kConsumerWarps>() == 0) {
+    tile = r == 0 ? int(blockIdx.x) : ptx::atomic_add_s32(claims, 1) + int(gridDim.x);
+    if (r >= 2) mbar_wait(p.claim_empty(r % 2), u32((r / 2 - 1) & 1));
+    ptx::st_shared_b32(p.claim_word(r % 2), u32(tile));
+    ptx::mbar_arrive(p.claim_full(r % 2));
+  }
+  if (every_thread) tile = claim_take(p, r);
+  return tile;
 }
 
 // ---- consumer warpgroups -------------------------------------------------------

@@ -168,6 +168,13 @@ FG_DEVICE float rcp_approx(float x) {
 /// Value of x in the lane whose id is lane_id() ^ mask (full warp).
 FG_DEVICE float shfl_xor(float x, int mask) { return __shfl_xor_sync(0xffffffffu, x, mask); }
 
+/// *p += v in global memory, atomically, returning the old value.
+FG_DEVICE int atomic_add_s32(int* p, int v) {
+  int old;
+  asm volatile("atom.global.add.s32 %0, [%1], %2;\n" : "=r"(old) : "l"(p), "r"(v) : "memory");
+  return old;
+}
+
 /// *p += v in global memory, atomically, returning nothing (red.global.add).
 FG_DEVICE void red_add_f32(float* p, float v) {
   asm volatile("red.global.add.f32 [%0], %1;\n" ::"l"(p), "f"(v) : "memory");
@@ -221,6 +228,13 @@ FG_DEVICE float half_bits_to_float(u16 h) {
 /// 4-byte shared store.
 FG_DEVICE void st_shared_b32(u32 addr, u32 v) {
   asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(addr), "r"(v) : "memory");
+}
+
+/// 4-byte shared load.
+FG_DEVICE u32 ld_shared_b32(u32 addr) {
+  u32 v;
+  asm volatile("ld.shared.b32 %0, [%1];\n" : "=r"(v) : "r"(addr) : "memory");
+  return v;
 }
 
 /// 16-byte shared load.

@@ -209,6 +209,19 @@ using Kernel3T = void (*)(fg::tensor_map, fg::tensor_map, fg::tensor_map, const 
 /// launch_grid its .cu defines: what flash-print-cuda reported).
 using LaunchGrid = void (*)(int, int, int, unsigned*);
 
+/// Persistent kernels of causal specs claim their rounds' tiles from a
+/// counter (tile_claims, one int and its stride) after lse.
+using Kernel2TC = void (*)(fg::tensor_map, fg::tensor_map, fg::tensor_map, const bf16*, long long, long long,
+                           long long, long long, const bf16*, long long, long long, long long, long long,
+                           const bf16*, long long, long long, long long, long long, bf16*, long long, long long,
+                           long long, long long, float*, long long, long long, long long, int*, long long, int,
+                           int);
+using Kernel3TC = void (*)(fg::tensor_map, fg::tensor_map, fg::tensor_map, const bf16*, long long, long long,
+                           long long, long long, const bf16*, long long, long long, long long, long long,
+                           const bf16*, long long, long long, long long, long long, bf16*, long long, long long,
+                           long long, long long, float*, long long, long long, long long, int*, long long, int,
+                           int, int);
+
 /// Runs an emitted kernel (dims B, N[, M]) on its grid and compares with a
 /// float64 reference.
 template <class KernelT>
@@ -234,7 +247,20 @@ void run_emitted(KernelT kernel, LaunchGrid launch_grid, int threads, int smem, 
   launch_grid(B, N, M, extents);
   const emu::Dim3 grid{extents[0], extents[1], extents[2]};
   const fg::tensor_map zero{};
-  if constexpr (std::is_same<KernelT, Kernel3T>::value)
+  // The claims counter starts at zero, as the runtime's zero_init leaves it.
+  DeviceVec<int> claims(1, true);
+  claims[0] = 0;
+  if constexpr (std::is_same<KernelT, Kernel2TC>::value)
+    emu::launch(grid, threads, size_t(smem), kernel, zero, zero, zero, (const bf16*)q.mem.data(), q.sb, q.sh,
+                q.sn, 1LL, (const bf16*)k.mem.data(), k.sb, k.sh, k.sn, 1LL, (const bf16*)v.mem.data(), v.sb, v.sh,
+                v.sn, 1LL, o.mem.data(), o.sb, o.sh, o.sn, 1LL, lse.data(), lse_sb, lse_sh, 1LL, claims.data(), 1LL,
+                B, N);
+  else if constexpr (std::is_same<KernelT, Kernel3TC>::value)
+    emu::launch(grid, threads, size_t(smem), kernel, zero, zero, zero, (const bf16*)q.mem.data(), q.sb, q.sh,
+                q.sn, 1LL, (const bf16*)k.mem.data(), k.sb, k.sh, k.sn, 1LL, (const bf16*)v.mem.data(), v.sb, v.sh,
+                v.sn, 1LL, o.mem.data(), o.sb, o.sh, o.sn, 1LL, lse.data(), lse_sb, lse_sh, 1LL, claims.data(), 1LL,
+                B, N, M);
+  else if constexpr (std::is_same<KernelT, Kernel3T>::value)
     emu::launch(grid, threads, size_t(smem), kernel, zero, zero, zero, (const bf16*)q.mem.data(), q.sb, q.sh,
                 q.sn, 1LL, (const bf16*)k.mem.data(), k.sb, k.sh, k.sn, 1LL, (const bf16*)v.mem.data(), v.sb, v.sh,
                 v.sn, 1LL, o.mem.data(), o.sb, o.sh, o.sn, 1LL, lse.data(), lse_sb, lse_sh, 1LL, B, N, M);
@@ -379,6 +405,20 @@ TEST_F(AttentionWgmmaTest, EmittedWsKvCacheMoreQueriesThanKeys) {
 }
 TEST_F(AttentionWgmmaTest, EmittedWsCausalGqaKeyTile176PvPerSlab) {
   RUN_EMITTED(Kernel2T, ws_causal_gqa_v0, (Emitted{128, 8, 2, Mask::kCausal, Mod::kNone}), 1, 200, 200, false);
+}
+
+// Persistent under a causal mask: one CTA per SM (here fewer, the grid is
+// min(tiles, 132)) claims query tiles from a counter until none are left;
+// tiles of unequal cost, several rounds per CTA when tiles outnumber SMs.
+TEST_F(AttentionWgmmaTest, EmittedWsClaimedCausalD128) {
+  RUN_EMITTED(Kernel2TC, ws_mha_d128_causal_v4, kMhaD128Causal, 1, 300, 300, false);
+}
+TEST_F(AttentionWgmmaTest, EmittedWsClaimedCausalOneConsumerManyRounds) {
+  // 2 sequences x 2 heads x 11 query tiles of 64 = 44 tiles.
+  RUN_EMITTED(Kernel2TC, ws_mha_d128_causal_v5, kMhaD128Causal, 2, 700, 700, true);
+}
+TEST_F(AttentionWgmmaTest, EmittedWsClaimedKvCachePrefill) {
+  RUN_EMITTED(Kernel3TC, ws_kv_cache_causal_v2, (Emitted{128, 8, 1, Mask::kCausal, Mod::kNone}), 1, 100, 300, true);
 }
 
 // Pipelined inside the warpgroup too (inner_q = 1): the softmax overlaps the

@@ -1,17 +1,16 @@
 //===- GridOrderTest.cpp - the causal grid's launch order ------------------===//
 //
 // flash-lower-kernels launches causal query tiles heaviest first over
-// sections of heads whose keys and values fit in the L2's reuse share
+// even sections of heads whose keys and values fit in the L2
 // (LowerAttention.cpp, buildQueryTileGrid). The order is index arithmetic
 // in the kernel IR; here it is evaluated with the arith folders for every
 // block of a launch and checked: every (query tile, head, batch) exactly
 // once, heaviest first within a section, each section's keys within the
-// share, and a ragged last section.
+// L2, and sections within one head of each other.
 //
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
-#include "schedule/Roofline.h"
 #include "schedule/Target.h"
 #include "tools/FlashgenRegistration.h"
 
@@ -103,7 +102,7 @@ std::map<std::string, int64_t> evaluate(flash::KernelOp kernel, int64_t tile,
   return named;
 }
 
-TEST(GridOrder, CausalHeaviestFirstInSectionsThatFitTheL2) {
+TEST(GridOrder, CausalHeaviestFirstInEvenSectionsThatFitTheL2) {
   Lowered lowered;
   lower(lowered, /*causal=*/true);
   if (HasFatalFailure())
@@ -113,22 +112,23 @@ TEST(GridOrder, CausalHeaviestFirstInSectionsThatFitTheL2) {
   EXPECT_EQ(cast<StringAttr>(grid.getExtents()[0]).getValue(), "cdiv(N,128)*32*B");
 
   // 5000 keys of 256 bf16 (K and V) per key/value head, shared by 4 query
-  // heads: a section holds share / (5000 * 128) query heads, and the 96
-  // query heads of three sequences need two full sections and a ragged one.
-  const int64_t batch = 3, n = 5000, heads = 32, kvGroup = 4;
+  // heads: at most L2 / (5000 * 128) query heads fit in the L2, and the 224
+  // query heads of seven sequences need three sections: 75, 75 and 74.
+  const int64_t batch = 7, n = 5000, heads = 32, kvGroup = 4;
   const int64_t tiles = (n + kTileQ - 1) / kTileQ;
   auto target = flashgen::schedule::lookupTarget("sm_90");
   ASSERT_TRUE(target.ok());
-  const double share = flashgen::schedule::l2ReuseBytes(**target);
+  const double l2 = static_cast<double>((**target).l2Bytes);
   const int64_t rowBytes = 2 * 128 * 2 / kvGroup;
-  const int64_t section = static_cast<int64_t>(share) / rowBytes / n;
-  ASSERT_GT(section, 1);
-  ASSERT_LT(section, heads * batch);
-  ASSERT_NE((heads * batch) % section, 0) << "the last section should be ragged";
+  const int64_t widest = static_cast<int64_t>(l2) / rowBytes / n;
+  ASSERT_GT(widest, 1);
+  ASSERT_LT(widest, heads * batch);
+  ASSERT_NE((heads * batch) % widest, 0) << "sections of the widest size would leave a ragged one";
 
   std::set<std::tuple<int64_t, int64_t, int64_t>> seen;
   int64_t previousSection = -1, previousTile = 0;
   std::set<std::pair<int64_t, int64_t>> sectionKeyHeads;
+  std::set<int64_t> widths;
   for (int64_t t = 0; t < tiles * heads * batch; ++t) {
     auto v = evaluate(lowered.kernel, t, {{"B", batch}, {"N", n}});
     ASSERT_EQ(v.count("query_tile") + v.count("head_id") + v.count("batch_id") +
@@ -146,19 +146,24 @@ TEST(GridOrder, CausalHeaviestFirstInSectionsThatFitTheL2) {
         << "block " << t << " repeats tile " << tile << " of head " << head
         << ", batch " << b;
     if (v["section_first"] != previousSection) {
-      // A new section starts with the heaviest tile (the last one).
+      // A new section starts with the heaviest tile (the last one), and
+      // holds within one head of the others.
       EXPECT_EQ(tile, tiles - 1) << "block " << t;
       previousSection = v["section_first"];
       sectionKeyHeads.clear();
+      widths.insert(v["section_width"]);
     } else {
       EXPECT_LE(tile, previousTile) << "block " << t << ": a lighter tile came first";
     }
     previousTile = tile;
     sectionKeyHeads.insert({b, head / kvGroup});
-    EXPECT_LE(static_cast<double>(sectionKeyHeads.size()) * n * 2 * 128 * 2, share)
-        << "block " << t << ": the section's keys and values exceed the L2 share";
+    EXPECT_LE(static_cast<double>(sectionKeyHeads.size()) * n * 2 * 128 * 2, l2)
+        << "block " << t << ": the section's keys and values exceed the L2";
   }
   EXPECT_EQ(static_cast<int64_t>(seen.size()), tiles * heads * batch);
+  ASSERT_FALSE(widths.empty());
+  EXPECT_EQ(widths.size(), 2u) << "three sections of 75, 75 and 74 heads";
+  EXPECT_LE(*widths.rbegin() - *widths.begin(), 1) << "sections differ by more than a head";
 }
 
 TEST(GridOrder, UnmaskedTilesKeepOneGridDimensionEach) {

@@ -43,9 +43,10 @@ TEST(Flash3Layout, SharedMemoryByHand) {
   // Without a producer there are no mbarriers.
   EXPECT_EQ(flash3SmemBytes(128, 128, 2, flash3(128, 128, 2, 8)),
             32768 + 131072 + 1024);
-  // Persistent: two Q buffers, 2 + 8 + 2 = 12 mbarriers (96 -> 128 bytes).
+  // Persistent: two Q buffers, 2 + 8 + 2 = 12 mbarriers, and the claims'
+  // 2 full + 2 empty barriers and 2 tile words: 18 words (144 -> 256 bytes).
   EXPECT_EQ(flash3SmemBytes(128, 128, 2, flash3(128, 128, 2, 12, 1)),
-            65536 + 131072 + 128 + 1024);
+            65536 + 131072 + 256 + 1024);
 }
 
 TEST(Flash3Layout, RegisterSplitsFitTheLaunchPool) {

@@ -182,6 +182,12 @@ inline void red_add_f32(float* p, float v) {
   }
 }
 
+inline int atomic_add_s32(int* p, int v) {
+  if (reinterpret_cast<uintptr_t>(p) % 4) emu::fail("atom.global.add.s32: misaligned");
+  emu::check_global(p, 4, true);
+  return __atomic_fetch_add(p, v, __ATOMIC_RELAXED);
+}
+
 /// sm_90's vector reduction needs an 8-byte aligned address.
 inline void red_add_f32x2(float* p, float a, float b) {
   if (reinterpret_cast<uintptr_t>(p) % 8) emu::fail("red.global.add.v2.f32: misaligned");
@@ -224,6 +230,12 @@ inline float half_bits_to_float(u16 h) { return emu::half_bits_to_float(h); }
 inline void st_shared_b32(u32 addr, u32 v) {
   if (addr % 4) emu::fail("st.shared.b32: misaligned");
   std::memcpy(smem_ptr(addr, 4), &v, 4);
+}
+inline u32 ld_shared_b32(u32 addr) {
+  if (addr % 4) emu::fail("ld.shared.b32: misaligned");
+  u32 v;
+  std::memcpy(&v, smem_ptr(addr, 4), 4);
+  return v;
 }
 inline void ld_shared_v4(u32 (&r)[4], u32 addr) {
   if (addr % 16) emu::fail("ld.shared.v4: misaligned");

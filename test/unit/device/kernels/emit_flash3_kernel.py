@@ -18,7 +18,9 @@ tiles go heaviest first over all heads cannot be cut to a few). After the
 kernels, OUT.cu defines NAME_k::launch_grid(B, N, M, grid): the grid
 flash-print-cuda reported, as C++ over the sizes.
 
-SCHED is tile_q,tile_kv,stages,warps[,inner_kv[,inner_q]]: inner_kv = 64
+SCHED is tile_q,tile_kv,stages,warps[,inner_kv[,inner_q[,persistent]]]:
+persistent = 1 loops one CTA per SM over the query tiles (claimed from a
+counter under causal masks: the kernel then takes tile_claims); inner_kv = 64
 issues one P V wgmma per 64-column slab instead of one per K step; inner_q = 1
 overlaps softmax with the warpgroup's own P V (producer form only). A
 schedule with warps % 4 == 0 and tile_q == 16 (warps - 4) has a producer
@@ -38,13 +40,18 @@ def schedule_attr(sched, d):
     tq, tk, st, w = f[:4]
     ikv = f[4] if len(f) > 4 else 0
     iq = f[5] if len(f) > 5 else 0
+    persistent = f[6] if len(f) > 6 else 0
     producer = w % 4 == 0 and tq == 16 * (w - 4)
-    # Q tile + K and V stages (bf16), 1 KiB alignment slack, and the
-    # producer's mbarriers (one for Q, two per stage each way) rounded to 128.
-    smem = (tq * d + st * tk * 2 * d) * 2 + 1024 + (((1 + 4 * st) * 8 + 127) // 128 * 128 if producer else 0)
+    # Q tile(s) + K and V stages (bf16), 1 KiB alignment slack, and the
+    # producer's 8-byte words (one barrier for Q, two per stage each way;
+    # persistent: two Q slots with their empty barriers and the claims' six
+    # words) rounded to 128.
+    q_slots = 2 if persistent else 1
+    words = q_slots + 4 * st + (q_slots + 6 if persistent else 0)
+    smem = (q_slots * tq * d + st * tk * 2 * d) * 2 + 1024 + ((words * 8 + 127) // 128 * 128 if producer else 0)
     return (f'#flash.schedule<algorithm = flash3, tile_q = {tq}, tile_kv = {tk}, tile_d = {d}, '
             f'stages = {st}, warps = {w}, chunk = 0, inner_q = {iq}, inner_kv = {ikv}, tile_dv = {d}, '
-            f'smem_bytes = {smem}>')
+            f'smem_bytes = {smem}, persistent = {persistent}>')
 
 
 def scheduled_spec(src, name, new_name, scheds):
@@ -88,7 +95,9 @@ def grid_functions(printed):
         return re.sub(r'\b([A-Za-z_]\w*)\b(\s*\()?',
                       lambda m: functions[m.group(1)] + m.group(2) if m.group(2) else 'dim_' + m.group(1),
                       extent)
-    out = ['', '// The launch grids flash-print-cuda reported (x, y, z), over the sizes.']
+    out = ['', '// The launch grids flash-print-cuda reported (x, y, z), over the sizes,',
+           '// for the host (the emulator); NVRTC compiles device code only.',
+           '#if !defined(__CUDACC_RTC__)']
     for kernel, grid in re.findall(r'^// === kernel @(\w+) grid\((.*)\) block', printed, re.M):
         dims = [cpp(x.strip()) for x in re.split(r',\s(?![^()]*\))', grid)]
         if len(dims) != 3:
@@ -98,6 +107,7 @@ def grid_functions(printed):
                 '  (void)dim_B; (void)dim_N; (void)dim_M;']
         out += [f'  grid[{i}] = unsigned({d});' for i, d in enumerate(dims)]
         out += ['}', f'}}  // namespace {kernel}_k']
+    out.append('#endif')
     return '\n'.join(out) + '\n'
 
 
