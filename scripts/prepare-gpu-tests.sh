@@ -154,6 +154,9 @@ add_case mha_d128_b1_n141     $b/mha_d128.mlir          mha_d128          16 B=1
 add_case mha_d256_b1_n130     $b/mha_d256.mlir          mha_d256          17 B=1 N=130
 add_case mha_d256c_b1_n190    $b/mha_d256_causal.mlir   mha_d256_causal   18 B=1 N=190
 add_case gqa48_b1_n75         $b/gqa48_d128_causal.mlir gqa48_d128_causal 19 B=1 N=75
+# 144 query tiles, more than the H200's 132 SMs: a persistent grid's CTAs
+# take a second round (under the causal mask, claimed from the counter).
+add_case gqa48_b1_n300        $b/gqa48_d128_causal.mlir gqa48_d128_causal 25 B=1 N=300
 add_case dit_d64_b1_n97       $b/dit_h48_d64.mlir       dit_h48_d64       20 B=1 N=97
 add_case d64c_b1_n131         $b/mha_d64_causal.mlir    mha_d64_causal    21 B=1 N=131
 # The small-cache kernel (flash2_dsplit: M < d^2): head dim 512, causal and

@@ -21,7 +21,7 @@
 //
 // A persistent pipe (two Q slots) also hands rounds' tiles over (claims):
 // the producer's first thread writes round r's tile into claim word r % 2
-// and arrives on claim_full (count 1); each reading warp (the consumers';
+// and arrives on claim_full (count 1); each reading thread (the consumers';
 // the producer's too when every producer thread copies) arrives on
 // claim_empty once it has read it. Claimed rounds (flash.tile_rounds
 // `claimed`) take round 0's tile from blockIdx and later ones from a global
@@ -127,11 +127,11 @@ template <int S, int CW, int QB> FG_DEVICE void init(const pipe<S, CW, QB>& p, b
     }
     if (QB > 1)
       for (int b = 0; b < QB; ++b) ptx::mbar_init(p.q_empty(b), CW);
-    // Claim readers: every consumer warp, and every producer warp when all
-    // producer threads copy (cp.async).
+    // Claim readers: every consumer thread, and every producer thread when
+    // all of them copy (cp.async).
     for (int c = 0; c < pipe<S, CW, QB>::kClaims; ++c) {
       ptx::mbar_init(p.claim_full(c), 1);
-      ptx::mbar_init(p.claim_empty(c), CW + (tma ? 0 : kProducerThreads / 32));
+      ptx::mbar_init(p.claim_empty(c), 32 * CW + (tma ? 0 : kProducerThreads));
     }
   }
   ptx::cta_sync();
@@ -242,11 +242,13 @@ template <class P> FG_DEVICE int claim_peek(const P& p, int r) {
   return int(ptx::ld_shared_b32(p.claim_word(r % 2)));
 }
 
-/// The same, and this warp is done with round r's word.
+/// The same, and this thread is done with round r's word: every reader
+/// arrives itself, as an arrival releases only the arriving thread's own
+/// reads (a warp's one arrival after __syncwarp left compute-sanitizer's
+/// racecheck reporting the word's next write as a hazard).
 template <class P> FG_DEVICE int claim_take(const P& p, int r) {
   const int tile = claim_peek(p, r);
-  ptx::warp_sync();
-  if (ptx::lane_id() == 0) ptx::mbar_arrive(p.claim_empty(r % 2));
+  ptx::mbar_arrive(p.claim_empty(r % 2));
   return tile;
 }
 
