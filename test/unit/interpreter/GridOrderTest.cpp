@@ -48,6 +48,7 @@ struct Lowered {
   MLIRContext context;
   OwningOpRef<ModuleOp> module;
   flash::KernelOp kernel;
+  flash::GridMapOp grid;
 };
 
 void lower(Lowered &out, bool causal) {
@@ -62,6 +63,9 @@ void lower(Lowered &out, bool causal) {
   ASSERT_TRUE(succeeded(pm.run(*out.module)));
   out.module->walk([&](flash::KernelOp k) { out.kernel = k; });
   ASSERT_TRUE(out.kernel);
+  auto grids = out.kernel.getBody().front().getOps<flash::GridMapOp>();
+  ASSERT_FALSE(grids.empty());
+  out.grid = *grids.begin();
 }
 
 /// The kernel body's index values named `names` (flash.name) for block
@@ -107,9 +111,9 @@ TEST(GridOrder, CausalHeaviestFirstInEvenSectionsThatFitTheL2) {
   lower(lowered, /*causal=*/true);
   if (HasFatalFailure())
     return;
-  auto grid = *lowered.kernel.getBody().front().getOps<flash::GridMapOp>().begin();
-  ASSERT_EQ(grid.getIds().size(), 1u);
-  EXPECT_EQ(cast<StringAttr>(grid.getExtents()[0]).getValue(), "cdiv(N,128)*32*B");
+  ASSERT_EQ(lowered.grid.getIds().size(), 1u);
+  EXPECT_TRUE(lowered.grid.getUneven());
+  EXPECT_EQ(cast<StringAttr>(lowered.grid.getExtents()[0]).getValue(), "cdiv(N,128)*32*B");
 
   // 5000 keys of 256 bf16 (K and V) per key/value head, shared by 4 query
   // heads: at most L2 / (5000 * 128) query heads fit in the L2, and the 224
@@ -171,9 +175,9 @@ TEST(GridOrder, UnmaskedTilesKeepOneGridDimensionEach) {
   lower(lowered, /*causal=*/false);
   if (HasFatalFailure())
     return;
-  auto grid = *lowered.kernel.getBody().front().getOps<flash::GridMapOp>().begin();
-  ASSERT_EQ(grid.getIds().size(), 3u);
-  EXPECT_EQ(cast<StringAttr>(grid.getRoles()[0]).getValue(), "query_tile");
+  ASSERT_EQ(lowered.grid.getIds().size(), 3u);
+  EXPECT_FALSE(lowered.grid.getUneven());
+  EXPECT_EQ(cast<StringAttr>(lowered.grid.getRoles()[0]).getValue(), "query_tile");
 }
 
 } // namespace
