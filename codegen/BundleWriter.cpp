@@ -542,6 +542,21 @@ LogicalResult writeAttentionKernel(AttentionOp op, const std::string &name,
                            {"variants", std::move(variants)}};
   if (!scalars.empty())
     entry["scalars"] = std::move(scalars);
+  // flash-schedule's size rule: which variant the model ranks first at
+  // which query lengths (schedule/SizeRule.h), the runtime's default.
+  if (auto rule = op->getAttrOfType<DictionaryAttr>("flash.size_rule")) {
+    auto ints = [&](StringRef key) {
+      llvm::json::Array out;
+      if (auto values = rule.getAs<ArrayAttr>(key))
+        for (Attribute value : values)
+          out.push_back(cast<IntegerAttr>(value).getInt());
+      return out;
+    };
+    entry["dispatch"] = llvm::json::Object{
+        {"by", rule.getAs<StringAttr>("dim").getValue().str()},
+        {"upper_bounds", ints("upper_bounds")},
+        {"variants", ints("variants")}};
+  }
   int64_t heads = op.getQ().getType().getDimSize(1),
           d = op.getQ().getType().getDimSize(3),
           dv = op.getV().getType().getDimSize(3);

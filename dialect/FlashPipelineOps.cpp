@@ -147,6 +147,7 @@ LogicalResult PipeReleaseOp::verify() {
 LogicalResult TurnOpenOp::verify() { return checkRole(*this, WarpRole::Consumers); }
 LogicalResult TurnWaitOp::verify() { return checkRole(*this, WarpRole::Consumers); }
 LogicalResult TurnPassOp::verify() { return checkRole(*this, WarpRole::Consumers); }
+LogicalResult TurnCloseOp::verify() { return checkRole(*this, WarpRole::Consumers); }
 LogicalResult MmaWaitOp::verify() {
   if (getPending() < 0 || getPending() > 7)
     return emitOpError() << "pending = " << getPending()

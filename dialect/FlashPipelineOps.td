@@ -163,6 +163,19 @@ def Flash_TurnPassOp : Flash_Op<"turn_pass", []> {
   let hasVerifier = 1;
 }
 
+def Flash_TurnCloseOp : Flash_Op<"turn_close", []> {
+  let summary = "consumers: warpgroup 0 takes the turn passed on after the last one";
+  let description = [{
+    Claimed rounds (`flash.tile_rounds claimed`) do not know their last
+    round while its turn runs, so every turn passes on (`final` false) and
+    warpgroup 0 takes the last warpgroup's final pass after the rounds:
+    every named barrier's arrivals then match its waits. No-op with one
+    consumer warpgroup.
+  }];
+  let assemblyFormat = "attr-dict";
+  let hasVerifier = 1;
+}
+
 def Flash_MmaWaitOp : Flash_Op<"mma_wait", []> {
   let summary = "consumers: wait until at most `pending` issued products are in flight";
   let description = [{

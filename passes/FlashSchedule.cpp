@@ -15,6 +15,10 @@
 //   flash.modeled_seconds  f64 the cost model's time
 //   flash.binding          the resource that binds ("math", "hbm", ...)
 //   flash.io_lower_bound, flash.hbm_lower_bound  (as flash-io-bounds)
+//   flash.size_rule        (size-rule=true, self-attention) which candidate
+//                          the model ranks first at other query lengths
+//                          (schedule/SizeRule.h); their first choices join
+//                          the candidates
 //
 // An op no schedule fits is an error naming the resource and the numbers.
 //
@@ -29,6 +33,7 @@
 
 #include "dialect/ScheduleConversion.h"
 #include "passes/OpProblems.h"
+#include "schedule/SizeRule.h"
 #include "schedule/LinearSpace.h"
 #include "schedule/Scheduler.h"
 
@@ -65,6 +70,23 @@ void annotate(Operation *op, const sched::ScheduleResult &r) {
   op->setAttr("flash.hbm_ratio", b.getF64FloatAttr(best.hbmRatio));
   op->setAttr("flash.modeled_seconds", b.getF64FloatAttr(best.evaluation.seconds));
   op->setAttr("flash.binding", b.getStringAttr(best.evaluation.binding));
+}
+
+/// Whether the op's one plan serves query lengths the rule can tell apart:
+/// self-attention (N = M, one dim) with a dynamic N, one length per batch.
+bool planAtOtherLengths(AttentionOp op, const sched::AttentionProblem &p) {
+  return op.getQueryDimName() == op.getKeyDimName() && !p.varlen &&
+         op.getQ().getType().isDynamicDim(2) && p.queryLen == p.keyLen;
+}
+
+/// {dim = "N", upper_bounds = [...], variants = [...]}.
+DictionaryAttr sizeRuleAttr(MLIRContext *ctx, StringRef dim,
+                            const sched::SizeRule &rule) {
+  Builder b(ctx);
+  return b.getDictionaryAttr(
+      {b.getNamedAttr("dim", b.getStringAttr(dim)),
+       b.getNamedAttr("upper_bounds", b.getI64ArrayAttr(rule.upperBounds)),
+       b.getNamedAttr("variants", b.getI64ArrayAttr(rule.variants))});
 }
 
 struct FlashSchedule
@@ -137,7 +159,24 @@ struct FlashSchedule
           failed = true;
           return;
         }
-        record(op, sched::scheduleAttention(*p, **t, attentionOptions));
+        sched::Result<sched::ScheduleResult> r =
+            sched::scheduleAttention(*p, **t, attentionOptions);
+        sched::SizeRule rule;
+        if (r && sizeRule && planAtOtherLengths(attention, *p)) {
+          sched::Result<sched::SizeRule> made =
+              sched::attentionSizeRule(*p, **t, attentionOptions, *r);
+          if (!made) {
+            op->emitOpError() << made.error();
+            failed = true;
+            return;
+          }
+          rule = *made;
+        }
+        record(op, r);
+        if (!rule.empty())
+          op->setAttr("flash.size_rule", sizeRuleAttr(op->getContext(),
+                                                      attention.getQueryDimName(),
+                                                      rule));
       } else if (auto grad = dyn_cast<AttentionGradOp>(op)) {
         FailureOr<sched::AttentionProblem> p =
             attentionProblem(grad, values, "flash-schedule");

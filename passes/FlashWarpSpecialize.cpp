@@ -315,13 +315,18 @@ LogicalResult specialize(KernelOp kernel, bool tma) {
         producerTile(m, round, carry);
         tiles = bld.sub(m.lookupOrDefault(hi), m.lookupOrDefault(lo));
       } else {
-        tiles = consumerTile(m, round, carry, last);
+        // Claimed rounds learn of their last one only by claiming past the
+        // end: every turn passes on, and turn_close balances the last.
+        tiles = consumerTile(m, round, carry,
+                             loop.getClaimed() ? bld.flag(false) : last);
         PipeReleaseOp::create(b, loc, TensorRole::q, round);
       }
       RoundsYieldOp::create(b, loc, bld.add(carry, tiles));
       b.setInsertionPointAfter(loop);
       if (isProducer)
         PipeDrainOp::create(b, loc);
+      else if (loop.getClaimed())
+        TurnCloseOp::create(b, loc);
     };
     rounds(producer, /*isProducer=*/true);
     rounds(consumers, /*isProducer=*/false);

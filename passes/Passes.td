@@ -84,6 +84,11 @@ def FlashSchedule : Pass<"flash-schedule", "::mlir::ModuleOp"> {
            "the schedule library's default chunkwise schedule (the form "
            "named by `algorithm`, chunk_fused by default) with a remark, for "
            "tests and bring-up; nothing else is recorded">,
+    Option<"sizeRule", "size-rule", "bool", /*default=*/"false",
+           "self-attention whose N is dynamic: also plan at other query "
+           "lengths (schedule/SizeRule.h), add their first choices to the "
+           "candidates and record flash.size_rule, which the bundle writes "
+           "as the kernel's dispatch (flashgen compile turns it on)">,
   ];
   let dependentDialects = ["::mlir::flash::FlashDialect"];
 }
@@ -99,8 +104,8 @@ def FlashLowerKernels : Pass<"flash-lower-kernels", "::mlir::ModuleOp"> {
     `flash.attention` (flash2, flash3; LowerAttention.cpp): one kernel per
     schedule with an explicit grid mapping (query tiles x query heads x
     batch; where tiles cost different key counts, causal or a rising
-    mask_mod, one dimension in launch order, heaviest first over sections
-    of heads whose keys fit in the L2's reuse share), the query tile load, the key/value tile loop split into masked
+    mask_mod, one dimension in launch order, heaviest first over even
+    sections of heads whose keys fit in the L2), the query tile load, the key/value tile loop split into masked
     and unmasked ranges (causal and window masks skip fully masked tiles and
     mask only the diagonal ones; the last tile of a ragged key length is
     masked), a multi-stage pipeline of async tile loads, and tile ops. The

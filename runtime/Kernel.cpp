@@ -521,6 +521,7 @@ Status Kernel::selectVariant(int index) {
   if (Status st = impl_->prepareVariant(index); !st)
     return st;
   impl_->current = index;
+  impl_->pinned = true;
   impl_->chooser.reset();
   return Status::success();
 }
@@ -533,7 +534,7 @@ VariantChooser *Kernel::variantChooser() const { return impl_->chooser.get(); }
 
 int Kernel::variantFor(const TensorArg *tensors, size_t numTensors) const {
   if (!impl_->chooser)
-    return impl_->current;
+    return impl_->defaultVariant(tensors, numTensors);
   return impl_->chooser->peek(*this, tensors, numTensors, impl_->current);
 }
 
@@ -598,8 +599,8 @@ Status Kernel::workspaceBytes(const TensorArg *tensors, size_t numTensors,
       !st)
     return st;
   bytes = b.workspaceBytes;
-  if (impl_->chooser)
-    // The chooser may pick any variant. One that cannot bind these
+  if (impl_->chooser || (impl_->spec->dispatch.present() && !impl_->pinned))
+    // The chooser (or the dispatch) may pick any variant. One that cannot bind these
     // arguments cannot run them either (the autotuner drops it), so it does
     // not count.
     for (size_t v = 0; v < impl_->spec->variants.size(); ++v) {
@@ -621,7 +622,11 @@ Status Kernel::launch(const TensorArg *tensors, size_t numTensors,
                       const ScalarArg *scalars, size_t numScalars,
                       const LaunchOptions &options) {
   KernelImpl &k = *impl_;
-  int index = k.current;
+  int index = k.defaultVariant(tensors, numTensors);
+  // The dispatch's pick is compiled on its first launch.
+  if (index != k.current)
+    if (Status st = k.prepareVariant(index); !st)
+      return st;
   // An empty launch is checked and done; no chooser times nothing.
   if (k.chooser && !outputsAreEmpty(*k.spec, tensors, numTensors)) {
     index = k.chooser->choose(*this, tensors, numTensors, scalars, numScalars,

@@ -41,6 +41,8 @@ struct KernelImpl {
   const KernelSpec *spec = nullptr;
   std::shared_ptr<Device> device; // null: validate and compile only
   int current = 0;
+  /// selectVariant named `current`: the manifest's dispatch no longer picks.
+  bool pinned = false;
   std::vector<PreparedVariant> variants;
   /// FLASHGEN_LAUNCH_CHECKS, read once.
   bool pointerChecks = true;
@@ -54,6 +56,19 @@ struct KernelImpl {
   /// Picks each launch's variant (Kernel::setVariantChooser); null: run
   /// `current`, so that a launch without a chooser pays one branch.
   std::unique_ptr<VariantChooser> chooser;
+
+  /// The variant a launch with these tensors runs without a chooser: the
+  /// manifest's dispatch for the size it reads (unless pinned), else
+  /// `current`.
+  int defaultVariant(const TensorArg *tensors, size_t numTensors) const {
+    const DispatchSpec &d = spec->dispatch;
+    if (pinned || !d.present() || static_cast<size_t>(d.param) >= numTensors)
+      return current;
+    const TensorArg &t = tensors[d.param];
+    if (!t.sizes || t.rank <= d.dim)
+      return current;
+    return d.variantFor(t.sizes[d.dim]);
+  }
 
   /// Kernel-owned workspace (docs/bundle-format.md §5).
   CUdeviceptr ownedWorkspace = 0;

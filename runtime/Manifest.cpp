@@ -301,7 +301,7 @@ private:
     if (!expectKind(v, path, json::Value::Kind::Object) ||
         !checkKeys(v, path,
                    {"name", "op", "symbols", "scalars", "params",
-                    "constraints", "variants", "flops"}) ||
+                    "constraints", "variants", "flops", "dispatch"}) ||
         !readString(v, path, "name", k.name, true) ||
         !readString(v, path, "op", k.op, true))
       return false;
@@ -396,6 +396,63 @@ private:
         return false;
       k.variants.push_back(std::move(var));
     }
+    if (const json::Value *dispatch = v.find("dispatch"))
+      return readDispatch(*dispatch, path + ".dispatch", k);
+    return true;
+  }
+
+  /// {"by": SYMBOL, "upper_bounds": [ascending ints], "variants": [one
+  /// more index than bounds]}.
+  bool readDispatch(const json::Value &v, const std::string &path, KernelSpec &k) {
+    std::string by;
+    if (!expectKind(v, path, json::Value::Kind::Object) ||
+        !checkKeys(v, path, {"by", "upper_bounds", "variants"}) ||
+        !readString(v, path, "by", by, true))
+      return false;
+    DispatchSpec d;
+    for (size_t s = 0; s < k.symbols.size(); ++s)
+      if (k.symbols[s].name == by)
+        d.slot = static_cast<int>(s);
+    if (d.slot < 0)
+      return fail(path + ".by", "\"" + by + "\" is not a symbol of the kernel");
+    for (size_t p = 0; p < k.params.size() && d.param < 0; ++p)
+      for (size_t i = 0; i < k.params[p].shape.size(); ++i)
+        if (!k.params[p].optional &&
+            k.params[p].shape[i].kind == DimSpec::Kind::Symbol &&
+            k.params[p].shape[i].slot == d.slot) {
+          d.param = static_cast<int>(p);
+          d.dim = static_cast<int>(i);
+          break;
+        }
+    bool ok;
+    const json::Value *bounds =
+        member(v, path, "upper_bounds", json::Value::Kind::Array, true, ok);
+    if (!ok)
+      return false;
+    for (size_t i = 0; i < bounds->items().size(); ++i) {
+      int64_t bound = 0;
+      std::string at = path + ".upper_bounds[" + std::to_string(i) + "]";
+      if (!readInt(bounds->items()[i], at, 1, 2147483647, bound))
+        return false;
+      if (!d.upperBounds.empty() && bound <= d.upperBounds.back())
+        return fail(at, "upper bounds must increase");
+      d.upperBounds.push_back(bound);
+    }
+    const json::Value *variants =
+        member(v, path, "variants", json::Value::Kind::Array, true, ok);
+    if (!ok)
+      return false;
+    if (variants->items().size() != d.upperBounds.size() + 1)
+      return fail(path + ".variants", "needs one variant more than upper_bounds (" +
+                                          std::to_string(d.upperBounds.size() + 1) + ")");
+    for (size_t i = 0; i < variants->items().size(); ++i) {
+      int64_t index = 0;
+      if (!readInt(variants->items()[i], path + ".variants[" + std::to_string(i) + "]",
+                   0, static_cast<int64_t>(k.variants.size()) - 1, index))
+        return false;
+      d.variants.push_back(static_cast<int>(index));
+    }
+    k.dispatch = std::move(d);
     return true;
   }
 

@@ -124,6 +124,25 @@ struct VariantSpec {
   std::vector<LaunchSpec> launches;
 };
 
+/// Which variant runs by default at which size (the manifest's
+/// "dispatch"): variants[k] for symbol values in (upperBounds[k-1],
+/// upperBounds[k]], the last one above the last bound. The symbol is read
+/// from dim `dim` of param `param` (a non-optional one that binds it).
+struct DispatchSpec {
+  int slot = -1;
+  int param = -1, dim = -1;
+  std::vector<int64_t> upperBounds;
+  std::vector<int> variants;
+  bool present() const { return slot >= 0; }
+  /// The variant for symbol value `value`.
+  int variantFor(int64_t value) const {
+    size_t k = 0;
+    while (k < upperBounds.size() && value > upperBounds[k])
+      ++k;
+    return variants[k];
+  }
+};
+
 struct KernelSpec {
   std::string name;
   std::string op;
@@ -137,6 +156,7 @@ struct KernelSpec {
   /// TFLOP/s (flashgen-run); the launch path never evaluates it.
   bool hasFlops = false;
   Expr flops;
+  DispatchSpec dispatch;
 
   /// Expression slots: symbols first, then scalars.
   int numSlots() const {

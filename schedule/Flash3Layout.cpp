@@ -77,9 +77,11 @@ RegisterSplit flashgen::schedule::flash3RegisterSplit(const Schedule &s,
   // 24 (its copies of 256-wide rows go slab by slab, wg::load_async_by, and
   // fit); three get 160. One group keeps the launch's 255.
   if (shape.consumerGroups == 2) {
-    const bool wideO = headDim > 128, wideS = s.tileKv > 128;
+    const bool wideO = headDim > 128, wideS = s.tileKv > 128 && !s.persistent;
     // (24 + 2 x 240 fills the 384 x 168 pool exactly; a persistent grid,
-    // whose producer wants 32, does not fit shared memory at d > 128.)
+    // whose producer wants 32, does not fit shared memory at d > 128.) The
+    // persistent producer's round loop and tile claims spilled at 40
+    // (NVRTC 13.0, 128 x 160 causal): it keeps 48.
     split.producer = wideO ? 24 : wideS ? 40 : 48;
     split.consumer = wideO ? 240 : wideS ? 232 : 224;
   } else if (shape.consumerGroups == 3) {

@@ -71,10 +71,12 @@ def main(path):
           "| SDPA FA2 | cuDNN | Flex | v0/cuDNN | v0/FA2 | v0/Flex | v0/best |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        s = r["variant_schedules"][0]
+        s = r["variant_schedules"][r.get("first_choice", 0)]
         schedule = f"{s['algorithm']} {s['tile_q']}x{s['tile_kv']} s{s['stages']} w{s['warps']}"
         if s.get("persistent"):
             schedule += " persistent"
+        if r.get("first_choice", 0):
+            schedule += f" (v{r['first_choice']}: the size rule's)"
         v0 = r.get("flashgen_tflops")
         print(f"| {NAMES.get(r['spec'], r['spec'])} | {r['n']} | {r['batch']} | **{tflops(v0)}** | {schedule} "
               f"| {tflops(r.get('best_tflops'))} (v{r.get('best_variant')}) | {tflops(r.get('fa2_tflops'))} "

@@ -208,9 +208,6 @@ LogicalResult AttentionKernelPrinter::printTileRounds(TileRoundsOp op) {
   } else if (producer) {
     // The producer claims each round's tile; with cp.async every producer
     // thread copies and reads it back, with TMA the first one alone runs.
-    if (!last.use_empty())
-      return op.emitError() << "the producer of claimed rounds cannot know "
-                               "its last round before it claims the next";
     auto claim = [&](StringRef round) {
       return ("fg::wg::claim_next(pipe, " + round + ", " + kTileClaimsScratch + ", " +
               (printingTmaCopies ? "false" : "true") + ")")
@@ -234,11 +231,10 @@ LogicalResult AttentionKernelPrinter::printTileRounds(TileRoundsOp op) {
   }
   names[body.getArgument(n)] = "fg_round";
   names[last] = "fg_last_round";
-  // A claimed round learns that it is the last one where it reads the flag
-  // (the round's end): the next round's tile is claimed by then.
-  if (op.getClaimed())
-    names[last] = "(fg::wg::claim_peek(pipe, fg_round + 1) >= fg_tiles)";
-  else if (!last.use_empty())
+  if (op.getClaimed() && !last.use_empty())
+    return op.emitError() << "claimed rounds do not know their last round "
+                             "before they claim past the end";
+  if (!last.use_empty())
     line() << "const bool fg_last_round = fg_tile + int(gridDim.x) >= fg_tiles;\n";
   for (Operation &inner : body.without_terminator())
     if (failed(printOp(&inner)))
@@ -299,6 +295,10 @@ LogicalResult AttentionKernelPrinter::printPipelineOp(Operation *op) {
       })
       .Case<TurnPassOp>([&](TurnPassOp pass) {
         line() << "fg::wg::turn_end<kGroups>(" << name(pass.getFinal()) << ");\n";
+        return success();
+      })
+      .Case<TurnCloseOp>([&](auto) {
+        line() << "fg::wg::turns_close<kGroups>(); // the last round's pass\n";
         return success();
       })
       .Case<MmaWaitOp>([&](MmaWaitOp wait) {

@@ -164,7 +164,9 @@ class Kernel:
 
     def variant_for(self, *args, **kwargs):
         """The variant a launch with these arguments runs now (the bucket's
-        tuned winner while autotuning, else ``variant``); never tunes."""
+        tuned winner while autotuning; else, until select_variant, the
+        manifest's size rule for these sizes; else ``variant``); never
+        tunes."""
         t, nt, _, _, _, _keep = self._bind(args, kwargs)
         return _api().flashgen_kernel_variant_for(self._handle, t, nt)
 

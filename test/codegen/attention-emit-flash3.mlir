@@ -156,7 +156,7 @@ func.func @rounds(%q: tensor<?x16x?x64xbf16>, %k: tensor<?x16x?x64xbf16>, %v: te
 // persistent = 1 under a causal mask: the tiles cost different amounts, so
 // the rounds claim them (round 0 blockIdx.x, then a counter in the
 // tile_claims scratch word); the producer hands each round's tile to the
-// consumers, which learn at the round's end whether another follows.
+// consumers.
 #sched = #flash.schedule<algorithm = flash3, tile_q = 128, tile_kv = 128, tile_d = 64, stages = 2, warps = 12, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0, persistent = 1>
 
 // CHECK-LABEL: // === kernel @claimed_v0 grid(min((cdiv(N,128)*16*B),132), 1, 1) block(384)
@@ -171,9 +171,12 @@ func.func @rounds(%q: tensor<?x16x?x64xbf16>, %k: tensor<?x16x?x64xbf16>, %v: te
 // CHECK: for (int fg_round = 0, fg_tile = fg::wg::claim_next(pipe, 0, tile_claims, true); fg_tile < fg_tiles; ++fg_round, fg_tile = fg::wg::claim_next(pipe, fg_round, tile_claims, true)) {
 // CHECK: } else {
 // CHECK: for (int fg_round = 0, fg_tile = fg::wg::claim_take(pipe, 0); fg_tile < fg_tiles; ++fg_round, fg_tile = fg::wg::claim_take(pipe, fg_round)) {
+// Every turn passes on (the last round is not known while it runs) and
+// warpgroup 0 takes the final pass after the rounds.
 // CHECK-NOT: const bool fg_last_round
-// CHECK: fg::wg::turn_end<kGroups>((fg::wg::claim_peek(pipe, fg_round + 1) >= fg_tiles));
+// CHECK: fg::wg::turn_end<kGroups>(false);
 // CHECK: fg::wg::release_slot<fg::wg::ring::q>(pipe, fg_round);
+// CHECK: fg::wg::turns_close<kGroups>();
 func.func @claimed(%q: tensor<?x16x?x64xbf16>, %k: tensor<?x16x?x64xbf16>, %v: tensor<?x16x?x64xbf16>) -> tensor<?x16x?x64xbf16> {
   %o = flash.attention %q, %k, %v mask causal dims ["B", "N", "N"] {flash.schedule = #sched} : tensor<?x16x?x64xbf16>, tensor<?x16x?x64xbf16>, tensor<?x16x?x64xbf16> -> tensor<?x16x?x64xbf16>
   return %o : tensor<?x16x?x64xbf16>

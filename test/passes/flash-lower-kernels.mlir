@@ -13,7 +13,7 @@
 // heaviest query tiles first within even sections of query heads whose
 // keys and values fit in sm_90's 50 MiB L2: 52428800 bytes over 128 bytes
 // per key row (256 bf16 per key/value row, shared by 4 query heads).
-// CHECK: %[[T:.*]] = flash.grid_map ["tile"] extents ["cdiv(N,128)*32*B"] : index
+// CHECK: %[[T:.*]] = flash.grid_map ["tile"] extents ["cdiv(N,128)*32*B"] uneven : index
 // CHECK: %[[TILES:.*]] = arith.ceildivsi
 // CHECK: %[[HEADS:.*]] = arith.muli %c32, %{{.*}} : index
 // CHECK: %[[ROWS:.*]] = arith.floordivsi %c409600, %{{.*}} : index

@@ -9,17 +9,18 @@
 
 // Causal GQA, B = 4, Hq = 32, Hkv = 8, N = 8192, d = 128 (flash2's choice on
 // sm_90, worked out by hand: flash-schedule-flash2.mlir).
-// flash3 on sm_90 picks 128 x 176 tiles (2 consumer warpgroups and a
-//   producer, 2 stages): query tile i reads key tiles 0..ceil(128 (i + 1) /
-//   176) - 1, 176 rows each but the last key tile's 96 (8192 = 46 x 176 +
-//   96), over 64 query tiles 271312 rows x 256 + Q and O 2097152 =
-//   71553024 elements x 2 x 128 query heads = 18317574144; ratio
-//   18317574144 / 671088640 = 27.2953125. smem (128 x 128 + 2 x 176 x 256)
-//   x 2 + 128 (9 mbarriers) + 1024 = 214144.
+// flash3 on sm_90 picks 128 x 160 tiles (2 consumer warpgroups and a
+//   producer, 2 stages) on a persistent grid (its causal rounds claim
+//   tiles): query tile i reads key tiles 0..ceil(128 (i + 1) / 160) - 1,
+//   160 rows each but the last key tile's 32 (8192 = 51 x 160 + 32), over
+//   64 query tiles 270272 rows x 256 + Q and O 2097152 = 71286784 elements
+//   x 2 x 128 query heads = 18249416704; ratio 18249416704 / 671088640 =
+//   27.19375. smem (2 x 128 x 128 + 2 x 160 x 256) x 2 + 256 (12 mbarriers
+//   and the claims' 6 words) + 1024 = 230656.
 // CHECK-LABEL: func @causal_gqa
-// CHECK: flash.io_ratio = 27.29531{{[0-9]*}} : f64
-// CHECK-SAME: flash.modeled_io = 18317574144 : i64
-// CHECK-SAME: flash.schedule = #flash.schedule<algorithm = flash3, tile_q = 128, tile_kv = 176, tile_d = 128, stages = 2, warps = 12, {{.*}}, smem_bytes = 214144>
+// CHECK: flash.io_ratio = 27.19375{{[0-9]*}} : f64
+// CHECK-SAME: flash.modeled_io = 18249416704 : i64
+// CHECK-SAME: flash.schedule = #flash.schedule<algorithm = flash3, tile_q = 128, tile_kv = 160, tile_d = 128, stages = 2, warps = 12, {{.*}}, smem_bytes = 230656, persistent = 1>
 // sm_80 picks 64 x 64 tiles over 4 warps (16 rows each): query tile i reads
 //   key tiles 0..i, 64 (i + 1) rows, over 128 tiles 64 x 8256 = 528384 rows
 //   x 256 + 2097152 = 137363456 elements x 2 x 128 = 35165044736; ratio

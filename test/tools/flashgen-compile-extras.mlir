@@ -39,8 +39,8 @@
 // DOCCU-NEXT: long long x_doc_s0,
 // DOCCU-NEXT: long long x_doc_s1,
 // DOCCU-NEXT: int dim_B,
-// DOCCU:      __ldg(x_doc + (long long)fg::imin(fg::imax(batch_id, 0), dim_B - 1) * x_doc_s0 + (long long)fg::imin(fg::imax(i, 0), dim_N - 1) * x_doc_s1)
-// DOCCU:      __ldg(x_doc + (long long)fg::imin(fg::imax(batch_id, 0), dim_B - 1) * x_doc_s0 + (long long)fg::imin(fg::imax(j, 0), dim_N - 1) * x_doc_s1)
+// DOCCU:      __ldg(x_doc + (long long)fg::imin(fg::imax(batch_id{{(_[0-9]+)?}}, 0), dim_B - 1) * x_doc_s0 + (long long)fg::imin(fg::imax(i, 0), dim_N - 1) * x_doc_s1)
+// DOCCU:      __ldg(x_doc + (long long)fg::imin(fg::imax(batch_id{{(_[0-9]+)?}}, 0), dim_B - 1) * x_doc_s0 + (long long)fg::imin(fg::imax(j, 0), dim_N - 1) * x_doc_s1)
 
 // DOCBWD:     const int* __restrict__ x_doc,
 // DOCBWD:     __ldg(x_doc +

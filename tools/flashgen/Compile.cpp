@@ -163,7 +163,7 @@ int flashgen::cli::runCompile() {
           ? "flash-schedule{target=" + target + " search=false},"
           : "flash-io-bounds{target=" + target + " dims=" + dimOption +
                 "},flash-schedule{target=" + target + " dims=" + dimOption +
-                " top-k=" + std::to_string(topK) + "},";
+                " top-k=" + std::to_string(topK) + " size-rule=true},";
   // --backward derives `<name>_backward` before anything is scheduled, so
   // the gradient op gets its own bound, search and kernels.
   if (backward)

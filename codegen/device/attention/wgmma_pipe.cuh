@@ -236,7 +236,7 @@ FG_DEVICE void produce_tma(const P& p, const Ring& tiles, int it, const tensor_m
 }
 
 /// Consumer, or producer thread that copies: the tile of round r (waits
-/// until it is claimed), without giving its word back.
+/// until it is claimed), without giving its word back (claim_take does).
 template <class P> FG_DEVICE int claim_peek(const P& p, int r) {
   mbar_wait(p.claim_full(r % 2), u32((r / 2) & 1));
   return int(ptx::ld_shared_b32(p.claim_word(r % 2)));
@@ -296,6 +296,13 @@ template <int G> FG_DEVICE void turn_end(bool last) {
     const int g = warpgroup();
     if (!(last && g == G - 1)) ptx::bar_arrive_named(turn_barrier((g + 1) % G), 256);
   }
+}
+
+/// Consumer, after claimed rounds (every turn passed on): warpgroup 0 takes
+/// the last warpgroup's final pass, so the turn barriers end balanced.
+template <int G> FG_DEVICE void turns_close() {
+  if constexpr (G > 1)
+    if (warpgroup() == 0) ptx::bar_sync_named(turn_barrier(0), 256);
 }
 
 /// Consumer: this warp has finished reading a slot: one arrival (lane 0)

@@ -347,3 +347,43 @@ TEST_F(ArgBinder, OutputsMayNotAliasOrOverlap) {
 }
 
 } // namespace
+
+/// Two variants and a dispatch by N: v1 up to N = 1024, v0 above.
+const char *kDispatchManifest = R"json({
+  "format": "flashgen-bundle", "version": 1, "flashgen_version": "0.1.0",
+  "target": "sm_90a",
+  "kernels": [{
+    "name": "d", "op": "attention", "symbols": ["N"],
+    "params": [{"name": "x", "io": "inout", "dtype": "f32", "shape": ["N", 4]}],
+    "dispatch": {"by": "N", "upper_bounds": [1024], "variants": [1, 0]},
+    "variants": [
+      {"sources": ["d.cu"], "launches": [{"entry": "d0", "grid": [1, 1, 1], "block": [32, 1, 1],
+                                          "args": [{"tensor": "x"}]}]},
+      {"sources": ["d.cu"], "launches": [{"entry": "d1", "grid": [1, 1, 1], "block": [32, 1, 1],
+                                          "args": [{"tensor": "x"}]}]}]
+  }]
+})json";
+
+TEST(Dispatch, TheSizeRulePicksUntilAVariantIsSelected) {
+  std::shared_ptr<Bundle> b;
+  ASSERT_TRUE(isOk(Bundle::fromMemory(kDispatchManifest, {{"d.cu", ""}}, "mem", b)));
+  std::unique_ptr<Kernel> k;
+  ASSERT_TRUE(isOk(b->getKernel("d", nullptr, k)));
+  auto variantAt = [&](int64_t n) {
+    int64_t sizes[2] = {n, 4};
+    TensorArg t{AxpyArgs::fake(0x1000), DType::F32, 2, sizes, nullptr};
+    return k->variantFor(&t, 1);
+  };
+  EXPECT_EQ(variantAt(1), 1);
+  EXPECT_EQ(variantAt(1024), 1);
+  EXPECT_EQ(variantAt(1025), 0);
+  EXPECT_EQ(variantAt(1 << 20), 0);
+  // A tensor without sizes, or none, cannot tell the size: the current
+  // variant (validation then reports what is wrong).
+  TensorArg scalar{AxpyArgs::fake(0x1000), DType::F32, 0, nullptr, nullptr};
+  EXPECT_EQ(k->variantFor(&scalar, 1), 0);
+  EXPECT_EQ(k->variantFor(nullptr, 0), 0);
+  // An explicit choice wins over the rule.
+  ASSERT_TRUE(isOk(k->selectVariant(0)));
+  EXPECT_EQ(variantAt(16), 0);
+}

@@ -188,6 +188,42 @@ TEST(Manifest, OverlapsPreviousNeedsAPreviousLaunch) {
                   "overlaps_previous");
 }
 
+TEST(Manifest, DispatchNamesASymbolBoundsAndVariants) {
+  // The size rule flash-schedule wrote (schedule/SizeRule.h): N up to 512
+  // runs v0; so does everything above (one variant in the base manifest).
+  std::string withDispatch = replaced(
+      "\"op\": \"attention\",",
+      "\"op\": \"attention\", \"dispatch\": {\"by\": \"N\", "
+      "\"upper_bounds\": [512], \"variants\": [0, 0]},");
+  Manifest m;
+  std::string err;
+  ASSERT_TRUE(parseManifest(withDispatch, m, err)) << err;
+  const DispatchSpec &d = m.kernels[0].dispatch;
+  ASSERT_TRUE(d.present());
+  EXPECT_EQ(d.param, 0);  // q binds N at dim 2
+  EXPECT_EQ(d.dim, 2);
+  EXPECT_EQ(d.variantFor(512), 0);
+
+  struct Bad {
+    const char *dispatch, *message;
+  } bad[] = {
+      {"{\"by\": \"scale\", \"upper_bounds\": [], \"variants\": [0]}",
+       "dispatch.by: \"scale\" is not a symbol of the kernel"},
+      {"{\"by\": \"N\", \"upper_bounds\": [64, 64], \"variants\": [0, 0, 0]}",
+       "dispatch.upper_bounds[1]: upper bounds must increase"},
+      {"{\"by\": \"N\", \"upper_bounds\": [64], \"variants\": [0]}",
+       "dispatch.variants: needs one variant more than upper_bounds (2)"},
+      {"{\"by\": \"N\", \"upper_bounds\": [64], \"variants\": [0, 1]}",
+       "dispatch.variants[1]: value 1 out of range [0, 0]"},
+      {"{\"by\": \"N\", \"variants\": [0]}", "upper_bounds"},
+  };
+  for (const Bad &c : bad)
+    EXPECT_CONTAINS(manifestError(replaced("\"op\": \"attention\",",
+                                           std::string("\"op\": \"attention\", \"dispatch\": ") +
+                                               c.dispatch + ",")),
+                    c.message);
+}
+
 TEST(Manifest, FlopsIsAnExpressionOverSymbols) {
   // Informative (flashgen-run's TFLOP/s): parsed when loading, so an unknown
   // name is an error there, never at a launch.
