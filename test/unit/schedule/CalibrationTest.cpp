@@ -72,7 +72,8 @@ TEST(Calibration, ModelOrdersTheH200Tables) {
   // measured the cp.async producer (now the fallback) and bind the model no
   // longer (schedule/Target.cpp says how they fare).
   for (const char *table :
-       {"h200-attention-7.tsv", "h200-attention-8.tsv", "h200-attention-9.tsv"}) {
+       {"h200-attention-7.tsv", "h200-attention-8.tsv", "h200-attention-9.tsv",
+        "h200-attention-10.tsv"}) {
     SCOPED_TRACE(table);
     expectAgreement(table, "h200");
   }
