@@ -236,18 +236,14 @@ FG_DEVICE void produce_tma(const P& p, const Ring& tiles, int it, const tensor_m
 }
 
 /// Consumer, or producer thread that copies: the tile of round r (waits
-/// until it is claimed), without giving its word back (claim_take does).
-template <class P> FG_DEVICE int claim_peek(const P& p, int r) {
-  mbar_wait(p.claim_full(r % 2), u32((r / 2) & 1));
-  return int(ptx::ld_shared_b32(p.claim_word(r % 2)));
-}
-
-/// The same, and this thread is done with round r's word: every reader
-/// arrives itself, as an arrival releases only the arriving thread's own
-/// reads (a warp's one arrival after __syncwarp left compute-sanitizer's
-/// racecheck reporting the word's next write as a hazard).
+/// until it is claimed); then this thread is done with round r's word.
+/// Every reader arrives itself, as an arrival releases only the arriving
+/// thread's own reads (a warp's one arrival after __syncwarp left
+/// compute-sanitizer's racecheck reporting the word's next write as a
+/// hazard).
 template <class P> FG_DEVICE int claim_take(const P& p, int r) {
-  const int tile = claim_peek(p, r);
+  mbar_wait(p.claim_full(r % 2), u32((r / 2) & 1));
+  const int tile = int(ptx::ld_shared_b32(p.claim_word(r % 2)));
   ptx::mbar_arrive(p.claim_empty(r % 2));
   return tile;
 }
