@@ -578,7 +578,15 @@ class Compile(unittest.TestCase):
                                        compiler=os.path.join(BIN, "flashgen"))
         self.assertEqual(bundle.path, out)
         self.assertEqual(bundle.target, "sm_90a")
-        self.assertEqual(bundle.kernel("doc_gqa", device=None).num_variants, 1)
+        # top_k=1: only first choices, the one at N and those the size rule
+        # adds at other lengths, each named by the kernel's dispatch.
+        kernel = bundle.kernel("doc_gqa", device=None)
+        with open(os.path.join(out, "manifest.json")) as f:
+            entry = {k["name"]: k for k in json.load(f)["kernels"]}["doc_gqa"]
+        picks = set(entry["dispatch"]["variants"]) if "dispatch" in entry \
+            else {0}
+        self.assertEqual(picks, set(range(kernel.num_variants)))
+        self.assertLessEqual(kernel.num_variants, 4)
         self.assertTrue(os.path.exists(os.path.join(out, "spec.mlir")))
         with self.assertRaisesRegex(self.flashgen.FlashgenError,
                                     "deterministic=True .* backward=True"):
