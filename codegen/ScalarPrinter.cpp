@@ -86,6 +86,7 @@ LogicalResult ScalarPrinter::printElementRegion(Block &block, StringRef score,
       break;
     }
   positions.reset();
+  splitConversions.clear();
   return printed;
 }
 
@@ -157,6 +158,29 @@ static FailureOr<const char *> comparison(arith::CmpFPredicate p) {
   }
 }
 
+bool ScalarPrinter::distributesOver(Operation *user, Value conversion) {
+  if (!isa<arith::MulFOp>(user) || !user->getResult(0).getType().isF32())
+    return false;
+  Value other = user->getOperand(0) == conversion ? user->getOperand(1)
+                                                  : user->getOperand(0);
+  return other != conversion && !dependsOnPositions(other);
+}
+
+bool ScalarPrinter::dependsOnPositions(Value value) {
+  if (!positions)
+    return false;
+  llvm::SmallPtrSet<Operation *, 16> seen;
+  llvm::SmallVector<Value> work{value};
+  while (!work.empty()) {
+    Value v = work.pop_back_val();
+    if (v == positions->row || v == positions->col)
+      return true;
+    if (Operation *d = v.getDefiningOp(); d && seen.insert(d).second)
+      work.append(d->operand_begin(), d->operand_end());
+  }
+  return false;
+}
+
 std::optional<std::pair<int64_t, int64_t>>
 ScalarPrinter::positionCoefficients(Value value) {
   using Coefficients = std::pair<int64_t, int64_t>;
@@ -170,16 +194,7 @@ ScalarPrinter::positionCoefficients(Value value) {
   if (!def) // another block argument: batch, head
     return Coefficients{0, 0};
   // Anything computed without the positions is a constant term.
-  llvm::SmallPtrSet<Operation *, 16> seen;
-  llvm::SmallVector<Value> work{value};
-  bool usesPositions = false;
-  while (!work.empty() && !usesPositions) {
-    Value v = work.pop_back_val();
-    usesPositions = v == positions->row || v == positions->col;
-    if (Operation *d = v.getDefiningOp(); d && seen.insert(d).second)
-      work.append(d->operand_begin(), d->operand_end());
-  }
-  if (!usesPositions)
+  if (!dependsOnPositions(value))
     return Coefficients{0, 0};
   auto of = [&](unsigned i) { return positionCoefficients(def->getOperand(i)); };
   if (isa<arith::IndexCastOp, arith::ExtSIOp>(def))
@@ -230,7 +245,18 @@ LogicalResult ScalarPrinter::printScalar(Operation *op) {
   auto divisor = isa<arith::DivFOp>(op)
                      ? op->getOperand(1).getDefiningOp<arith::ConstantFloatOp>()
                      : arith::ConstantFloatOp();
-  if (divisor && divisor.value().convertToDouble() != 0.0) {
+  // A factor the positions do not reach times a split conversion (see
+  // ScalarPrinter::splitConversions).
+  std::optional<unsigned> splitFactor;
+  for (unsigned k = 0; k < 2 && !splitFactor; ++k)
+    if (splitConversions.count(op->getOperand(k)) &&
+        distributesOver(op, op->getOperand(k)))
+      splitFactor = 1 - k;
+  if (splitFactor) {
+    const auto &[lane, offset] = splitConversions[op->getOperand(1 - *splitFactor)];
+    std::string factor = operand(*splitFactor);
+    expr = "fmaf(" + factor + ", " + offset + ", " + factor + " * " + lane + ")";
+  } else if (divisor && divisor.value().convertToDouble() != 0.0) {
     // Division by a constant becomes a multiplication by its reciprocal: an
     // IEEE division is a ~20-instruction sequence per score element, the
     // product differs from it by at most one ulp of f32.
@@ -293,8 +319,17 @@ LogicalResult ScalarPrinter::printScalar(Operation *op) {
     std::string offset =
         "(" + rowTerm + (rowTerm.empty() || colTerm.empty() ? "" : " + ") +
         colTerm + ")";
-    expr = "((" + *type + ")(" + operand(0) + " - " + offset + ") + (" + *type +
-           ")" + offset + ")";
+    std::string lane = "(" + *type + ")(" + operand(0) + " - " + offset + ")";
+    std::string offsetTerm = "(" + *type + ")" + offset;
+    Value converted = op->getResult(0);
+    splitConversions[converted] = {lane, offsetTerm};
+    // Where every use distributes the product, the sum is never read.
+    if (resultType.isF32() &&
+        llvm::all_of(converted.getUsers(), [&](Operation *user) {
+          return distributesOver(user, converted);
+        }))
+      return success();
+    expr = "(" + lane + " + " + offsetTerm + ")";
   } else if (isa<arith::IndexCastOp, arith::SIToFPOp, arith::FPToSIOp,
                  arith::ExtFOp, arith::TruncFOp, arith::ExtUIOp>(op)) {
     expr = "(" + *type + ")(" + operand(0) + ")";

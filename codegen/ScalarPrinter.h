@@ -81,6 +81,16 @@ protected:
     std::string rowOffset, colOffset;
   };
   std::optional<PositionOffsets> positions;
+  /// The conversions printed in that split form, as their two C terms (the
+  /// lane's, the compile-time offset's). A product of one of them with a
+  /// factor the positions do not reach (ALiBi's slope) prints as
+  /// fmaf(factor, offset, factor * lane): the lane's product is computed
+  /// once per key tile and the fragment's offsets repeat across its rows,
+  /// so the per-element FADD and FMUL of factor * float(value) become one
+  /// FFMA shared by the lane's rows. The distributed product is rounded
+  /// twice instead of once (within 2 ulp of the bias, far below the bf16
+  /// rounding of the scores that follow).
+  llvm::DenseMap<Value, std::pair<std::string, std::string>> splitConversions;
 
   /// Packed (varlen) sides of the kernel's flash.sequence (dialect/Varlen.h;
   /// findSequence) and, once it is printed, the C names of its sequence's
@@ -152,6 +162,12 @@ protected:
   /// (a, b) when `value` is a*row + b*col + (something without them) under
   /// `positions`; nothing when it depends on them otherwise.
   std::optional<std::pair<int64_t, int64_t>> positionCoefficients(Value value);
+  /// Whether `value` is computed from the element positions at all.
+  bool dependsOnPositions(Value value);
+  /// Whether `user` prints as the distributed product of the split
+  /// `conversion` (see splitConversions): an f32 mulf whose other factor
+  /// the positions do not reach.
+  bool distributesOver(Operation *user, Value conversion);
 
   int64_t problemInt(StringRef key);
   std::string problemString(StringRef key);

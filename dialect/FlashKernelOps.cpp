@@ -466,6 +466,10 @@ LogicalResult SoftmaxUpdateOp::verify() {
   if (getDeferred() && !(*this)->getParentOfType<WarpSpecializeOp>())
     return emitOpError() << "a deferred update is only made by the consumers "
                             "of a flash.warp_specialize (flash3)";
+  if (std::optional<int64_t> every = getFmaExp2Every();
+      every && (*every < 2 || *every > 64))
+    return emitOpError() << "fma_exp2_every " << *every
+                         << ": one in every 2 to 64 exponentials";
   return success();
 }
 

@@ -303,9 +303,16 @@ def Flash_SoftmaxUpdateOp : Flash_Op<"softmax_update", []> {
     `deferred`: the output accumulator is still being written by an issued
     product, so its rescale is recorded and applied by
     `flash.output_rescale` once that product is waited for.
+    `fma_exp2_every N`: one in every N exponentials of a row runs on the
+    FMA pipe (a polynomial) instead of the MUFU, which the score_mod's
+    transcendentals already load (schedule::fmaExp2Every decides).
   }];
-  let arguments = (ins UnitAttr:$masked, UnitAttr:$deferred);
-  let assemblyFormat = "(`masked` $masked^)? (`deferred` $deferred^)? attr-dict";
+  let arguments = (ins UnitAttr:$masked, UnitAttr:$deferred,
+                       OptionalAttr<I64Attr>:$fma_exp2_every);
+  let assemblyFormat = [{
+    (`masked` $masked^)? (`deferred` $deferred^)?
+    (`fma_exp2_every` $fma_exp2_every^)? attr-dict
+  }];
   let hasVerifier = 1;
 }
 

@@ -30,6 +30,7 @@
 #include "passes/LowerAttentionGrad.h"
 #include "passes/LowerChunkwise.h"
 #include "passes/OpProblems.h"
+#include "schedule/AttentionCost.h"
 #include "schedule/Checker.h"
 
 #include "mlir/IR/SymbolTable.h"
@@ -87,6 +88,7 @@ struct FlashLowerKernels
     if (schedules.empty())
       return failure();
     AttentionKernelPlan plan = attentionKernelPlan(op);
+    plan.fmaExp2Every = sched::fmaExp2Every(attentionKernelProblem(op), t);
     SmallVector<Attribute> refs;
     for (auto [variant, schedule] : llvm::enumerate(schedules)) {
       Algorithm algorithm = schedule.getAlgorithm();

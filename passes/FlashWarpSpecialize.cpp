@@ -159,7 +159,8 @@ struct SplitBuilder : IndexBuilder {
       when(hasPrev, [&] { PipeReleaseOp::create(b, loc, TensorRole::v, prev); });
     }
     b.clone(*scoreMap, mapping);
-    SoftmaxUpdateOp::create(b, loc, softmax.getMasked(), /*deferred=*/pipelined);
+    SoftmaxUpdateOp::create(b, loc, softmax.getMasked(), /*deferred=*/pipelined,
+                            softmax.getFmaExp2EveryAttr());
     if (pipelined) {
       MmaWaitOp::create(b, loc, 0, /*score=*/false, /*output=*/true);
       when(hasPrev, [&] { PipeReleaseOp::create(b, loc, TensorRole::v, prev); });

@@ -320,7 +320,10 @@ void mlir::flash::buildScoreMapAndSoftmax(OpBuilder &b, Location loc,
                                           Operation *hoistBefore) {
   buildScoreMap(b, loc, plan.scoreMapSource(), batch, head, queryTile, j,
                 keyLen, /*queryLen=*/Value(), offset, masked, hoistBefore);
-  SoftmaxUpdateOp::create(b, loc, masked);
+  SoftmaxUpdateOp::create(b, loc, masked, /*deferred=*/false,
+                          plan.fmaExp2Every > 0
+                              ? b.getI64IntegerAttr(plan.fmaExp2Every)
+                              : IntegerAttr());
 }
 
 namespace {

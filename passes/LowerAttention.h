@@ -50,6 +50,9 @@ struct AttentionKernelPlan {
   /// Queries (q, o, lse) or keys (k, v) are packed sequences
   /// (dialect/Varlen.h): lengths per sequence, from cu_seqlens.
   bool packedQueries = false, packedKeys = false;
+  /// One in how many exponentials of the softmax run on the FMA pipe
+  /// (schedule::fmaExp2Every for the op and the target); 0: none.
+  int64_t fmaExp2Every = 0;
 
   ScoreMapSource scoreMapSource() const {
     return {op.hasScoreMod() ? &op.getScoreMod() : nullptr,

@@ -191,7 +191,10 @@ void mlir::flash::buildDecodeKernels(OpBuilder &b,
       TileMmaOp::create(b, loc, TileProduct::qk, stage);
       buildScoreMap(b, loc, source, batch, kvHead, tile, j, z.keyLen,
                     z.queryLen, offset, masked, queryLoad);
-      SoftmaxUpdateOp::create(b, loc, masked);
+      // Decoding reads the cache at the copy bandwidth: every exp2 on the
+      // MUFU (schedule::fmaExp2Every balances compute-bound kernels).
+      SoftmaxUpdateOp::create(b, loc, masked, /*deferred=*/false,
+                              IntegerAttr());
       TileMmaOp::create(b, loc, TileProduct::pv, stage);
     });
     Value row = partialRow(ib, z, split, batch, kvHead, tile, plan.keyHeads,

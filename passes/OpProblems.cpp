@@ -6,6 +6,7 @@
 #include "dialect/Varlen.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "llvm/ADT/DenseSet.h"
 
 using namespace mlir;
 using namespace mlir::flash;
@@ -21,11 +22,23 @@ static int64_t elementBytes(Value value) {
 
 /// Per score element work of a score_mod or mask_mod region: math-dialect
 /// ops run on the special-function units, arith ops on the FP32/INT pipes.
+/// Only ops that read the score or the positions (block arguments 0, 3, 4)
+/// count: the lowering hoists what reads the batch and head alone out of
+/// the element loop (ALiBi's slope), so it runs once per tile.
 static void countRegionWork(Region &region, int64_t &sfuOps, int64_t &aluOps) {
   sfuOps = aluOps = 0;
+  Block &body = region.front();
+  llvm::DenseSet<Value> perElement;
+  for (unsigned i : {0u, 3u, 4u})
+    if (i < body.getNumArguments())
+      perElement.insert(body.getArgument(i));
   region.walk([&](Operation *op) {
     if (isa<arith::ConstantOp>(op) || op->hasTrait<OpTrait::IsTerminator>())
       return;
+    if (llvm::none_of(op->getOperands(),
+                      [&](Value v) { return perElement.contains(v); }))
+      return;
+    perElement.insert(op->result_begin(), op->result_end());
     StringRef dialect = op->getName().getDialectNamespace();
     if (dialect == "math")
       ++sfuOps;

@@ -137,6 +137,24 @@ int64_t flashgen::schedule::paddedTileColumns(int64_t d) {
   return std::max(kMinTileColumns, nextPowerOfTwo(d));
 }
 
+int64_t flashgen::schedule::fmaExp2Every(const AttentionProblem &p,
+                                         const Target &t) {
+  if (t.sfuOpsPerSecond <= 0 || t.fp32OpsPerSecond <= 0)
+    return 0;
+  const double ratio = t.fp32OpsPerSecond / t.sfuOpsPerSecond;
+  const double sfu =
+      kSoftmaxSfuPerScore + (p.hasScoreMod ? p.scoreModSfuOps : 0);
+  const double alu =
+      kSoftmaxAluPerScore + (p.hasScoreMod ? p.scoreModAluOps : 0);
+  const double mufuCycles = sfu * ratio;
+  const double issueSlots = alu + sfu;
+  const double share =
+      (mufuCycles - issueSlots) / (ratio - 1 + kFmaExp2IssueSlots);
+  if (share < 0.25)
+    return 0;
+  return std::max<int64_t>(2, static_cast<int64_t>(std::ceil(1.0 / share)));
+}
+
 int64_t flashgen::schedule::attentionValueSlices(const AttentionProblem &p,
                                                  const Schedule &s) {
   if (!splitsHeadDim(s.algorithm) || s.tileDv <= 0)

@@ -64,6 +64,23 @@ constexpr double kSoftmaxAluPerScore = 4;
 /// Compare and select per score on tiles that need the element-wise mask.
 constexpr double kMaskAluPerScore = 2;
 
+/// Issue slots of one exponential computed on the FMA pipe instead of the
+/// MUFU (fg::ex2_fma: clamp, round, reduce, 3 FMAs of the polynomial,
+/// exponent shift and add, the max that maps 2^-inf to 0).
+constexpr double kFmaExp2IssueSlots = 10;
+
+/// One in how many of the softmax's exponentials the kernel computes on the
+/// FMA pipe (fg::ex2_fma), 0 for none. The MUFU pipe accepts a warp's
+/// instruction every fp32/sfu rate ratio (8 on sm_90) cycles and the
+/// issue slot every cycle; when a score's MUFU cycles (its exp2 and the
+/// score_mod's transcendentals: softcap's tanh) exceed its issue slots, the
+/// element loop waits on the MUFU. Moving a share f of the exp2s to the FMA
+/// pipe balances the two at f = (mufu - issue) / (ratio - 1 +
+/// kFmaExp2IssueSlots); a share below 1/4 is not worth the registers and is
+/// within the estimate's error, so plain attention keeps every exp2 on the
+/// MUFU. FlashAttention-4 makes the same trade on Blackwell.
+int64_t fmaExp2Every(const AttentionProblem &p, const Target &t);
+
 /// The columns a shared tile of a `d`-wide row uses: d padded to a power of
 /// two, at least kMinTileColumns (docs/emitter-target.md §1).
 int64_t paddedTileColumns(int64_t d);

@@ -211,12 +211,19 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
       })
       .Case<ScoreMapOp>([&](ScoreMapOp map) { return printScoreMap(map); })
       .Case<SoftmaxUpdateOp>([&](SoftmaxUpdateOp update) {
+        // One in every N exponentials on the FMA pipe: the functions'
+        // leading template argument.
+        std::string every;
+        if (std::optional<int64_t> n = update.getFmaExp2Every())
+          every = "<" + std::to_string(*n) + ">";
         if (update.getDeferred()) { // O is in flight: flash.output_rescale applies it
           line() << "fg::softmax_rescale<kWarpRows> rescale;\n";
-          line() << "fg::warp::online_softmax_deferred(sm, s_tile, kSoftmaxScale, rescale);\n";
+          line() << "fg::warp::online_softmax_deferred" << every
+                 << "(sm, s_tile, kSoftmaxScale, rescale);\n";
           return success();
         }
-        line() << "fg::warp::online_softmax(sm, s_tile, acc_o, kSoftmaxScale);\n";
+        line() << "fg::warp::online_softmax" << every
+               << "(sm, s_tile, acc_o, kSoftmaxScale);\n";
         return success();
       })
       .Case<OutputInitOp>([&](auto) {

@@ -101,7 +101,9 @@ func.func @causal_gqa(%q: tensor<?x32x?x128xbf16>, %k: tensor<?x8x?x128xbf16>, %
 // CHECK-NEXT: fg::wg::release_slot<fg::wg::ring::k>(pipe, [[IT]]);
 // CHECK: fg::warp::for_each_at(s_tile
 // CHECK: fg::tanh_fast(
-// CHECK: fg::warp::online_softmax(sm, s_tile, acc_o, kSoftmaxScale);
+// The tanh loads the MUFU: one in every 3 exponentials of the softmax runs
+// on the FMA pipe (schedule::fmaExp2Every).
+// CHECK: fg::warp::online_softmax<3>(sm, s_tile, acc_o, kSoftmaxScale);
 // CHECK-NEXT: fg::warp::convert(p_tile, s_tile);
 // CHECK: fg::wg::turn_end<kGroups>(true);
 // CHECK-NEXT: fg::wg::mma_wait<0>(acc_o);

@@ -63,6 +63,9 @@ func.func @causal_gqa(%q: tensor<?x32x?x128xbf16>, %k: tensor<?x8x?x128xbf16>, %
 // CHECK: fg::warp::for_each_at(s_tile
 // CHECK: const float [[T2:v[0-9]+]] = fg::tanh_fast((x * kScoreScale));
 // CHECK-NEXT: x = [[T2]];
+// The tanh loads the MUFU: one in every 3 of the softmax's exponentials on
+// the FMA pipe (flash.softmax_update fma_exp2_every 3).
+// CHECK: fg::warp::online_softmax<3>(sm, s_tile, acc_o, kSoftmaxScale);
 func.func @softcap(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf16>, %v: tensor<?x16x?x128xbf16>) -> tensor<?x16x?x128xbf16> {
   %o = flash.attention %q, %k, %v dims ["B", "N", "N"] score_mod {
   ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index):
@@ -82,12 +85,15 @@ func.func @softcap(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf16>, %v:
 // A score_mod that converts an expression affine in the positions to float
 // (ALiBi's j - i, here 3 * (j - i) + h) converts the lane's value once and adds
 // the element's compile-time offset, -3 * di + 3 * dj; a conversion of
-// something else (the head) stays as it is.
+// something else (the head) stays as it is. Its product with the head's
+// factor is distributed over the two terms (the lane's product once per
+// tile, one FFMA per offset), and the sum itself, never read, is not printed.
 // CHECK-LABEL: // === kernel @relative_bias_v0
 // CHECK: const float [[HF:v[0-9]+]] = (float)(v{{[0-9]+}});
 // CHECK: fg::warp::for_each_at(s_tile, {{.*}}, [&](int i, int j, int di, int dj, float& x) {
-// CHECK: const float [[PF:v[0-9]+]] = ((float)(v{{[0-9]+}} - (-3 * di + 3 * dj)) + (float)(-3 * di + 3 * dj));
-// CHECK-NEXT: = ([[PF]] * [[HF]]);
+// CHECK: const int [[LANE:v[0-9]+]] = (v{{[0-9]+}} + v{{[0-9]+}});
+// CHECK-NOT: + (float)(-3 * di + 3 * dj)
+// CHECK-NEXT: = fmaf([[HF]], (float)(-3 * di + 3 * dj), [[HF]] * (float)([[LANE]] - (-3 * di + 3 * dj)));
 func.func @relative_bias(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf16>, %v: tensor<?x16x?x128xbf16>) -> tensor<?x16x?x128xbf16> {
   %o = flash.attention %q, %k, %v dims ["B", "N", "N"] score_mod {
   ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index):

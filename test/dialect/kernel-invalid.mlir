@@ -611,3 +611,12 @@ flash.kernel @k family attention schedule #flash.schedule<algorithm = flash_deco
   // expected-error@+1 {{'flash.launch_value' op name 'kv splits' is not an identifier ([A-Za-z_][A-Za-z0-9_]*)}}
   %s = flash.launch_value "kv splits" expr "1"
 }
+
+// -----
+
+// One in every 2 to 64 of the softmax's exponentials may leave the MUFU.
+flash.kernel @k family attention schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  // expected-error@+1 {{'flash.softmax_update' op fma_exp2_every 1: one in every 2 to 64 exponentials}}
+  flash.softmax_update masked fma_exp2_every 1
+}

@@ -16,6 +16,7 @@
 #define FLASHGEN_DEVICE_SOFTMAX_CUH
 
 #include "flashgen/device/attention/epilogue.cuh"
+#include "flashgen/device/core/math.cuh"
 #include "flashgen/device/matmul/fragment.cuh"
 
 namespace fg {
@@ -35,6 +36,16 @@ template <int R> struct softmax_rescale {
 
 namespace warp {
 
+/// 2^y for the e-th score of a lane's row: on the FMA pipe (ex2_fma) for one
+/// in every EVERY of them, on the MUFU otherwise (EVERY = 0: always). e is a
+/// constant once the row loop is unrolled, so the choice costs nothing.
+template <int EVERY> FG_DEVICE float softmax_exp2(float y, int e) {
+  if constexpr (EVERY > 0) {
+    if (e % EVERY == EVERY - 1) return ex2_fma(y);
+  }
+  return ptx::ex2(y);
+}
+
 /// m = -inf, l = 0.
 template <int R> FG_DEVICE void init(softmax_state<R>& st) {
   fill(st.m, ptx::neg_inf());
@@ -48,7 +59,8 @@ template <int R> FG_DEVICE void init(softmax_state<R>& st) {
 /// for the whole warp at once, o and l are rescaled by 2^((m_old - m_new)*c).
 /// Late tiles seldom raise a row max that much, so the O rescale (one FMUL
 /// per accumulator) mostly disappears. The result is exact either way.
-template <int R, int N, int D>
+/// EVERY: one in every EVERY exponentials on the FMA pipe (softmax_exp2).
+template <int EVERY = 0, int R, int N, int D>
 FG_DEVICE void online_softmax(softmax_state<R>& st, acc_tile<R, N>& s, acc_tile<R, D>& o, float c) {
   constexpr int MT = R / 16;
   constexpr float kRescaleLog2 = 8.0f;
@@ -89,7 +101,7 @@ FG_DEVICE void online_softmax(softmax_state<R>& st, acc_tile<R, N>& s, acc_tile<
         FG_UNROLL
         for (int i = 0; i < 2; ++i) {
           float& x = s.v[m][n][2 * h + i];
-          x = ptx::ex2(fmaf(x, c, -off));
+          x = softmax_exp2<EVERY>(fmaf(x, c, -off), 2 * n + i);
           sum += x;
         }
       st.l.v[m][h] += sum;
@@ -100,7 +112,7 @@ FG_DEVICE void online_softmax(softmax_state<R>& st, acc_tile<R, N>& s, acc_tile<
 /// still writes it, flash.softmax_update deferred): s becomes p, m and l move
 /// as there, and rs records the factor O must be multiplied by (rs.any
 /// false: none) once that product completed. Same arithmetic step for step.
-template <int R, int N>
+template <int EVERY = 0, int R, int N>
 FG_DEVICE void online_softmax_deferred(softmax_state<R>& st, acc_tile<R, N>& s, float c, softmax_rescale<R>& rs) {
   constexpr int MT = R / 16;
   constexpr float kRescaleLog2 = 8.0f;
@@ -136,7 +148,7 @@ FG_DEVICE void online_softmax_deferred(softmax_state<R>& st, acc_tile<R, N>& s, 
         FG_UNROLL
         for (int i = 0; i < 2; ++i) {
           float& x = s.v[m][n][2 * h + i];
-          x = ptx::ex2(fmaf(x, c, -off));
+          x = softmax_exp2<EVERY>(fmaf(x, c, -off), 2 * n + i);
           sum += x;
         }
       st.l.v[m][h] += sum;

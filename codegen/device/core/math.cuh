@@ -30,6 +30,28 @@ FG_DEVICE float pos_inf() { return -ptx::neg_inf(); }
 /// 2^x, one MUFU op; 2^-inf = 0, denormal results flush to 0.
 FG_DEVICE float exp2_fast(float x) { return ptx::ex2(x); }
 
+/// 2^x without the MUFU, on the FMA pipe (the softmax moves a share of its
+/// exponentials here when a score_mod's transcendentals load the MUFU;
+/// schedule::fmaExp2Every). x = j + f with j = round(x) and |f| <= 1/2:
+/// 2^f by a degree-3 polynomial through the Chebyshev nodes (relative error
+/// 1.0e-4, under half a bf16 ulp, 2e-3, of the P it becomes), 2^j added to
+/// the exponent bits. x <= -127 (and -inf) gives 0: p(0) < 1, so at
+/// j = -127 the sum of the bits turns negative and the max with 0 clears
+/// it; between -127 and -126.5 the result is a denormal below 1.2e-38, as
+/// the exact value is. x above 127 is not supported (the softmax's
+/// arguments stay below 2^8).
+FG_DEVICE float ex2_fma(float x) {
+  constexpr float kRound = 12582912.0f;  // 1.5 * 2^23: x + kRound rounds x to an integer
+  constexpr float c0 = 0.9999245405197144f, c1 = 0.6931367516517639f,
+                  c2 = 0.2426394820213318f, c3 = 0.05583828315138817f;
+  x = fmaxf(x, -127.0f);
+  const float t = x + kRound;  // j in the low mantissa bits
+  const float f = x - (t - kRound);
+  const float p = fmaf(fmaf(fmaf(c3, f, c2), f, c1), f, c0);
+  const int bits = static_cast<int>(ptx::float_as_u32(p) + (ptx::float_as_u32(t) << 23));
+  return ptx::u32_as_float(static_cast<u32>(bits > 0 ? bits : 0));
+}
+
 /// e^x through exp2_fast.
 FG_DEVICE float exp_fast(float x) { return ptx::ex2(x * kLog2e); }
 

@@ -22,6 +22,23 @@ TEST(MathTest, TanhExp2IsAccurate) {
   for (float x = -20.0f; x <= 20.0f; x += 0.01f) EXPECT_NEAR(fg::tanh_exp2(x), std::tanh(double(x)), 2e-7) << x;
 }
 
+// The softmax's FMA-pipe exponential: within 1.1e-4 of 2^x (relative) over
+// the range the softmax feeds it, exactly 0 at and below -127 and at -inf
+// (a fully masked row's scores), tiny and never negative or NaN between
+// (where denormals carry fewer bits).
+TEST(MathTest, Exp2OnTheFmaPipe) {
+  for (float x = -125.5f; x <= 12.0f; x += 0.0009765625f * 7) {
+    const double want = std::exp2(double(x));
+    const float got = fg::ex2_fma(x);
+    ASSERT_NEAR(got, want, 1.1e-4 * want) << x;
+  }
+  for (float x : {-127.0f, -130.5f, -1e30f, -INFINITY}) EXPECT_EQ(fg::ex2_fma(x), 0.0f) << x;
+  for (float x = -127.0f; x <= -125.5f; x += 1.0f / 64) {
+    const float got = fg::ex2_fma(x);
+    EXPECT_TRUE(got >= 0.0f && got <= 1.01 * std::exp2(-125.5)) << x << " -> " << got;
+  }
+}
+
 TEST(MathTest, PackRoundsToNearestEven) {
   // 1 + 2^-8 is halfway between two bf16 values: rounds to the even one (1.0).
   const fg::u32 p = fg::pack2<fg::bf16>(1.0f + 1.0f / 256.0f, -2.5f);

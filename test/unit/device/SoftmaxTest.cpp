@@ -3,7 +3,9 @@
 // Streams given scores through online_softmax + P V and compares O and the
 // log-sum-exp with a float64 softmax: masked elements, fully masked rows
 // (O = 0, lse = -inf, never NaN), rows masked in early tiles only, and
-// scores that grow by far more than the lazy-rescale threshold.
+// scores that grow by far more than the lazy-rescale threshold; each with
+// every exponential on the MUFU and with one in 2 or 3 on the FMA pipe
+// (fg::ex2_fma).
 //
 //===----------------------------------------------------------------------===//
 #include "kernel_prelude.h"
@@ -24,14 +26,23 @@ struct Case {
   float c;
 };
 
+void run_and_check(Case& cs, std::mt19937& rng, int every);
+
 void run_and_check(Case& cs, std::mt19937& rng) {
+  for (int every : {0, 2, 3}) {
+    SCOPED_TRACE("one in every " + std::to_string(every) + " exp2 on the FMA pipe");
+    run_and_check(cs, rng, every);
+  }
+}
+
+void run_and_check(Case& cs, std::mt19937& rng, int every) {
   const int n = cs.n_tiles * 32;
   DeviceVec<float> s(size_t(kRows) * n, false), o(kRows * kD, true), lse(kRows, true);
   DeviceVec<bf16> v(size_t(n) * kD, false);
   std::copy(cs.s.begin(), cs.s.end(), s.v.begin());
   fill_normal_bf16(v, rng);
   emu::launch(emu::Dim3{1, 1, 1}, 64, 32 * kD * 2, softmax_test_attend, (const float*)s.data(), cs.n_tiles,
-              (const bf16*)v.data(), cs.c, o.data(), lse.data());
+              (const bf16*)v.data(), cs.c, every, o.data(), lse.data());
   int bad = 0;
   for (int i = 0; i < kRows; ++i) {
     double mx = -INFINITY;

@@ -289,3 +289,36 @@ TEST(Roofline, Occupancy) {
   EXPECT_EQ(ctasPerSM(h100, 1024, 32, 512), 4);
   EXPECT_EQ(ctasPerSM(h100, 1024, 256, 32), 0);
 }
+
+// schedule::fmaExp2Every: the share of the softmax's exponentials moved to
+// the FMA pipe follows the MUFU load, worked out by hand. On the H200 a
+// MUFU instruction takes 8 issue cycles' worth of its pipe (128 FP32 / 16
+// MUFU per clock and SM).
+TEST(SoftmaxExponentials, MovedToTheFmaPipeWhereTheMufuBinds) {
+  const Target &h200 = target("h200");
+  // Plain attention: 1 exp2 (8 MUFU cycles) against 4 + 1 issue slots: a
+  // share of 3 / 17 < 1/4, so every exp2 stays on the MUFU.
+  EXPECT_EQ(fmaExp2Every(attention(8192, 128), h200), 0);
+  // Softcap (tanh per score, and the region's two multiplies): 16 MUFU
+  // cycles against 4 + 2 + 2 slots, share 8 / 17: one in every 3.
+  AttentionProblem softcap = attention(8192, 128);
+  softcap.hasScoreMod = true;
+  softcap.scoreModSfuOps = 1;
+  softcap.scoreModAluOps = 2;
+  EXPECT_EQ(fmaExp2Every(softcap, h200), 3);
+  // ALiBi: no transcendental per score (the slope is per head), 6 more
+  // issue slots: none.
+  AttentionProblem alibi = attention(8192, 128);
+  alibi.hasScoreMod = true;
+  alibi.scoreModSfuOps = 0;
+  alibi.scoreModAluOps = 6;
+  EXPECT_EQ(fmaExp2Every(alibi, h200), 0);
+  // Two transcendentals per score: 24 cycles against 4 + 3 slots, share 1.
+  AttentionProblem heavy = softcap;
+  heavy.scoreModSfuOps = 2;
+  heavy.scoreModAluOps = 0;
+  EXPECT_EQ(fmaExp2Every(heavy, h200), 2);
+  // The A100's FP32 pipe is half as wide (a ratio of 4): softcap's 8
+  // MUFU cycles meet its 8 issue slots, nothing to move.
+  EXPECT_EQ(fmaExp2Every(softcap, target("sm_80")), 0);
+}

@@ -3,13 +3,14 @@
 // Attention with the scores given: s is [64 rows][T*32 keys] f32 (-inf =
 // masked), v is [T*32][64] bf16. Two warps of 32 rows stream T key tiles of
 // 32 through online_softmax + P V, then finalize and write o [64][64] and
-// the per-row log-sum-exp.
+// the per-row log-sum-exp. every: one in every `every` exponentials on the
+// FMA pipe (online_softmax<EVERY>; 0, 2 or 3).
 //
 //===----------------------------------------------------------------------===//
 #include "flashgen/device/flashgen_device.cuh"
 
 extern "C" __global__ void softmax_test_attend(const float* s, int n_tiles, const fg::bf16* v, float c,
-                                               float* o, float* lse) {
+                                               int every, float* o, float* lse) {
   constexpr int kThreads = 64, kWarpRows = 32, kTileK = 32, kD = 64;
   using VTile = fg::smem_tile<fg::bf16, kTileK, kD>;
   const fg::u32 smem = fg::ptx::smem_addr(fg::ptx::dynamic_smem());
@@ -28,7 +29,12 @@ extern "C" __global__ void softmax_test_attend(const float* s, int n_tiles, cons
     fg::cta::sync();
     fg::acc_tile<kWarpRows, kTileK> st;
     fg::warp::for_each(st, wrow0, t * kTileK, [&](int i, int j, float& x) { x = s[i * ld + j]; });
-    fg::warp::online_softmax(sm, st, acc_o, c);
+    if (every == 2)
+      fg::warp::online_softmax<2>(sm, st, acc_o, c);
+    else if (every == 3)
+      fg::warp::online_softmax<3>(sm, st, acc_o, c);
+    else
+      fg::warp::online_softmax(sm, st, acc_o, c);
     fg::a_tile<fg::bf16, kWarpRows, kTileK> p;
     fg::warp::convert(p, st);
     fg::warp::mma_rAB(acc_o, p, sv, 0, 0);
