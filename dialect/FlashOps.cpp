@@ -705,3 +705,89 @@ LogicalResult LinearAttentionOp::verify() {
 
 #define GET_OP_CLASSES
 #include "dialect/FlashOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// DeltaRuleOp
+//===----------------------------------------------------------------------===//
+
+double DeltaRuleOp::getEffectiveScale() {
+  if (auto scale = getScale())
+    return scale->convertToDouble();
+  return 1.0 / std::sqrt(double(getQ().getType().getDimSize(3)));
+}
+
+std::string DeltaRuleOp::getBatchDimName() { return dimName(getDims(), 0, "B"); }
+std::string DeltaRuleOp::getLengthDimName() {
+  return dimName(getDims(), 1, "T");
+}
+
+LogicalResult DeltaRuleOp::verify() {
+  Operation *op = getOperation();
+  if (failed(checkRank(op, "q", getQ().getType(), 4, "[B, H, T, Dk]")) ||
+      failed(checkRank(op, "k", getK().getType(), 4, "[B, H, T, Dk]")) ||
+      failed(checkRank(op, "v", getV().getType(), 4, "[B, H, T, Dv]")) ||
+      failed(checkRank(op, "beta", getBeta().getType(), 3, "[B, H, T]")) ||
+      failed(checkRank(op, "result", getO().getType(), 4, "[B, H, T, Dv]")))
+    return failure();
+  if (failed(checkAllExtents(op)))
+    return failure();
+  RankedTensorType q = getQ().getType(), k = getK().getType(),
+                   v = getV().getType(), o = getO().getType();
+  for (auto [name, type] : {std::pair<llvm::StringRef, RankedTensorType>{"q", q},
+                            {"k", k}, {"v", v}})
+    if (failed(checkStatic(op, name, type, 1, "head count")) ||
+        failed(checkStatic(op, name, type, 3, "head dimension")))
+      return failure();
+  Type elem = q.getElementType();
+  for (auto [name, type] : {std::pair<llvm::StringRef, RankedTensorType>{"k", k},
+                            {"v", v}, {"result", o}})
+    if (type.getElementType() != elem)
+      return emitOpError() << name << " has element type "
+                           << type.getElementType() << ", q has " << elem
+                           << ": they must match";
+  int64_t heads = q.getDimSize(1), keyDim = q.getDimSize(3),
+          valueDim = v.getDimSize(3);
+  if (k.getDimSize(1) != heads || v.getDimSize(1) != heads)
+    return emitOpError() << "q has " << heads << " heads, k has "
+                         << k.getDimSize(1) << ", v has " << v.getDimSize(1)
+                         << ": the delta rule needs equal head counts";
+  if (k.getDimSize(3) != keyDim)
+    return emitOpError() << "q has key dimension " << keyDim << ", k has "
+                         << k.getDimSize(3) << ": they must match";
+  const llvm::SmallVector<int64_t> perStep = {ShapedType::kDynamic, heads,
+                                              ShapedType::kDynamic};
+  const llvm::SmallVector<int64_t> state = {ShapedType::kDynamic, heads,
+                                            keyDim, valueDim};
+  if (failed(checkSameDim(op, "batch size", "q", q, 0, "k", k, 0)) ||
+      failed(checkSameDim(op, "batch size", "q", q, 0, "v", v, 0)) ||
+      failed(checkSameDim(op, "length", "q", q, 2, "k", k, 2)) ||
+      failed(checkSameDim(op, "length", "q", q, 2, "v", v, 2)) ||
+      failed(checkShape(op, "beta", getBeta().getType(), perStep, q)) ||
+      failed(checkShape(op, "result", o,
+                        {ShapedType::kDynamic, heads, ShapedType::kDynamic,
+                         valueDim},
+                        q)))
+    return failure();
+  if (Value g = getLogDecay())
+    if (failed(checkShape(op, "log-decay",
+                          llvm::cast<RankedTensorType>(g.getType()), perStep,
+                          q)))
+      return failure();
+  if (Value s0 = getInitialState())
+    if (failed(checkShape(op, "initial state",
+                          llvm::cast<RankedTensorType>(s0.getType()), state,
+                          q)))
+      return failure();
+  if (getReturnFinalState() != bool(getFinalState()))
+    return emitOpError() << (getReturnFinalState()
+                                 ? "return_final_state needs a state result"
+                                 : "a state result needs return_final_state");
+  if (Value s = getFinalState())
+    if (failed(checkShape(op, "final state",
+                          llvm::cast<RankedTensorType>(s.getType()), state,
+                          q)))
+      return failure();
+  if (failed(checkScale(op, getScale())))
+    return failure();
+  return checkDimNames(op, getDims(), 2, "batch, length");
+}

@@ -338,6 +338,68 @@ def Flash_LinearAttentionOp : Flash_Op<"linear_attention",
 }
 
 //===----------------------------------------------------------------------===//
+// flash.delta_rule
+//===----------------------------------------------------------------------===//
+
+def Flash_DeltaRuleOp : Flash_Op<"delta_rule",
+    [Pure, AttrSizedOperandSegments]> {
+  let summary = "delta-rule recurrence (DeltaNet, gated DeltaNet)";
+  let description = [{
+    `S_t = alpha_t (I - beta_t k_t k_t^T) S_{t-1} + beta_t k_t v_t^T`,
+    `o_t = S_t^T q~_t` (docs/semantics.md §7) over q, k [B, H, T, Dk],
+    v [B, H, T, Dv] and beta [B, H, T], giving o [B, H, T, Dv]. `decay`
+    takes the log-decay g [B, H, T] (gated DeltaNet, alpha_t = exp(g_t));
+    without it alpha_t = 1 (DeltaNet). `l2norm_qk` divides q and k by their
+    L2 norms first (fla's use_qk_l2norm_in_kernel). The state S
+    [B, H, Dk, Dv] is f32: `initial` passes S_0 in, `return_final_state`
+    returns S_T. `scale` defaults to 1/sqrt(Dk); `dims` names the dynamic
+    batch and length dimensions (defaults "B", "T").
+
+    ```mlir
+    %o = flash.delta_rule %q, %k, %v, %beta decay(%g : tensor<?x16x?xf32>)
+        l2norm_qk dims ["B", "T"]
+        : tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16>,
+          tensor<?x16x?x128xbf16>, tensor<?x16x?xf32>
+          -> tensor<?x16x?x128xbf16>
+    ```
+  }];
+
+  let arguments = (ins
+    Flash_Tensor:$q,
+    Flash_Tensor:$k,
+    Flash_Tensor:$v,
+    Flash_Tensor:$beta,
+    Optional<Flash_Tensor>:$log_decay,
+    Optional<Flash_StateTensor>:$initial_state,
+    UnitAttr:$l2norm_qk,
+    UnitAttr:$return_final_state,
+    OptionalAttr<F32Attr>:$scale,
+    OptionalAttr<StrArrayAttr>:$dims
+  );
+  let results = (outs Flash_Tensor:$o,
+                      Optional<Flash_StateTensor>:$final_state);
+
+  let assemblyFormat = [{
+    $q `,` $k `,` $v `,` $beta
+    (`decay` `(` $log_decay^ `:` type($log_decay) `)`)?
+    (`initial` `(` $initial_state^ `:` type($initial_state) `)`)?
+    (`l2norm_qk` $l2norm_qk^)?
+    (`return_final_state` $return_final_state^)?
+    (`scale` $scale^)? (`dims` $dims^)?
+    attr-dict `:` type($q) `,` type($k) `,` type($v) `,` type($beta)
+    `->` type($o) (`,` type($final_state)^)?
+  }];
+
+  let extraClassDeclaration = [{
+    /// The scale applied to q: the attribute, or 1/sqrt(Dk).
+    double getEffectiveScale();
+    std::string getBatchDimName();
+    std::string getLengthDimName();
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // flash.yield
 //===----------------------------------------------------------------------===//
 

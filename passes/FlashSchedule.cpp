@@ -95,6 +95,18 @@ struct FlashSchedule
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    // Ops the dialect defines that no kernel family lowers yet: an error
+    // here, where kernels are chosen, rather than a bundle without them.
+    WalkResult unsupported = module.walk([&](DeltaRuleOp op) {
+      op.emitOpError()
+          << "has no kernel family yet: flashgen compiles flash.attention "
+             "and flash.linear_attention; the delta rule's definition and "
+             "chunkwise form are in reference/DeltaRule.h "
+             "(docs/semantics.md §7)";
+      return WalkResult::interrupt();
+    });
+    if (unsupported.wasInterrupted())
+      return signalPassFailure();
     sched::Result<const sched::Target *> t = sched::lookupTarget(target);
     if (!t) {
       module.emitError() << "flash-schedule: " << t.error();

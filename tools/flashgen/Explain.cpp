@@ -570,7 +570,7 @@ int flashgen::cli::runExplain() {
     for (const OpReport &r : reports)
       printText(llvm::outs(), r, t, measured);
     if (reports.empty())
-      llvm::outs() << "no flash ops in " << spec << "\n";
+      llvm::outs() << "no op that flashgen compiles in " << spec << "\n";
   }
   return ok ? 0 : 1;
 }
