@@ -129,8 +129,11 @@ mlir::flash::resolveSizes(AttentionGradOp op, const DimValues &values) {
   return resolveAttentionSizes(op, values);
 }
 
-llvm::Expected<LinearAttentionSizes>
-mlir::flash::resolveSizes(LinearAttentionOp op, const DimValues &values) {
+/// Batch and length from the op's dims, the rest from q's and v's types:
+/// flash.linear_attention and flash.delta_rule alike.
+template <typename OpT>
+static llvm::Expected<LinearAttentionSizes>
+resolveRecurrenceSizes(OpT op, const DimValues &values) {
   LinearAttentionSizes sizes;
   auto batch = resolveDim(op, op.getQ(), 0, op.getBatchDimName(),
                           "batch size", values);
@@ -146,4 +149,14 @@ mlir::flash::resolveSizes(LinearAttentionOp op, const DimValues &values) {
   sizes.keyDim = op.getQ().getType().getDimSize(3);
   sizes.valueDim = op.getV().getType().getDimSize(3);
   return sizes;
+}
+
+llvm::Expected<LinearAttentionSizes>
+mlir::flash::resolveSizes(LinearAttentionOp op, const DimValues &values) {
+  return resolveRecurrenceSizes(op, values);
+}
+
+llvm::Expected<LinearAttentionSizes>
+mlir::flash::resolveSizes(DeltaRuleOp op, const DimValues &values) {
+  return resolveRecurrenceSizes(op, values);
 }

@@ -45,6 +45,9 @@ struct LinearAttentionSizes {
 };
 llvm::Expected<LinearAttentionSizes> resolveSizes(LinearAttentionOp op,
                                                   const DimValues &values);
+/// The same sizes of a flash.delta_rule.
+llvm::Expected<LinearAttentionSizes> resolveSizes(DeltaRuleOp op,
+                                                  const DimValues &values);
 
 } // namespace mlir::flash
 

@@ -12,6 +12,8 @@
 // flash-derive-backward, run first with --backward) gets inputs q, k, v, o,
 // do, lse and expected outputs dq, dk, dv, plus each gradient's
 // rounding-error scale (dq_scale, ...; role "error_scale").
+// A flash.delta_rule gets q, k, v, beta (g, s0) and o (sf) (docs/semantics.md
+// §7).
 // GPU tests, built without LLVM, read these files.
 //
 //===----------------------------------------------------------------------===//
@@ -22,9 +24,11 @@
 #include "reference/Attention.h"
 #include "reference/AttentionGrad.h"
 #include "reference/Bf16.h"
+#include "reference/DeltaRule.h"
 #include "reference/Inputs.h"
 #include "reference/Npy.h"
 #include "reference/PagedKv.h"
+#include "reference/Random.h"
 #include "reference/Varlen.h"
 #include "reference/Recurrence.h"
 #include "reference/ReferenceError.h"
@@ -552,6 +556,82 @@ llvm::Error runLinear(LinearAttentionOp op, const Options &options,
   return llvm::Error::success();
 }
 
+/// A delta-rule case (docs/semantics.md §7): q, v ~ N(0, 1); k ~ N(0, 1 /
+/// Dk) so that |k| is about 1 and I - beta k k^T stays a contraction
+/// without l2norm_qk; beta uniform in (0, 1) with every seventh exactly 0
+/// and every seventh after it exactly 1; log-decays uniform in [-1, -0.01];
+/// S_0 ~ N(0, 1). Each tensor draws from its own stream of the seed.
+llvm::Error runDeltaRule(DeltaRuleOp op, const Options &options, uint64_t seed,
+                         Writer &writer, llvm::json::Object &meta) {
+  auto sizes = resolveSizes(op, options.dims);
+  if (!sizes)
+    return sizes.takeError();
+  const double heads = double(sizes->batch) * double(sizes->heads);
+  if (llvm::Error e = checkReferenceSize(
+          heads * double(sizes->length) * double(sizes->keyDim) *
+              double(sizes->valueDim) * 3,
+          heads * double(sizes->length) *
+              double(std::max(sizes->keyDim, sizes->valueDim))))
+    return e;
+  const int64_t b = sizes->batch, h = sizes->heads, t = sizes->length,
+                dk = sizes->keyDim, dv = sizes->valueDim;
+  ref::Rng rng(seed);
+  auto draw = [&](uint64_t stream, ref::Shape shape, auto value, Type type) {
+    ref::Rng local = rng.split(stream);
+    ref::Tensor<double> x(std::move(shape));
+    for (int64_t i = 0; i < x.size(); ++i)
+      x[i] = value(local, i);
+    ref::applyRounding(x, roundingOf(type));
+    return x;
+  };
+  Type elem = op.getQ().getType().getElementType();
+  Type betaElem = op.getBeta().getType().getElementType();
+  Type f32 = Float32Type::get(op.getContext());
+  const double keyScale = 1.0 / std::sqrt(double(dk));
+  ref::DeltaInputs<double> inputs;
+  inputs.q = draw(1, {b, h, t, dk}, [](ref::Rng &r, int64_t) { return r.normal(); }, elem);
+  inputs.k = draw(2, {b, h, t, dk},
+                  [&](ref::Rng &r, int64_t) { return keyScale * r.normal(); }, elem);
+  inputs.v = draw(3, {b, h, t, dv}, [](ref::Rng &r, int64_t) { return r.normal(); }, elem);
+  inputs.beta = draw(4, {b, h, t}, [](ref::Rng &r, int64_t i) {
+    const double u = r.uniform();
+    return i % 7 == 0 ? 0.0 : i % 7 == 1 ? 1.0 : u;
+  }, betaElem);
+  ref::DeltaProblem problem;
+  problem.gated = bool(op.getLogDecay());
+  problem.l2NormQK = op.getL2normQk();
+  problem.scale = op.getEffectiveScale();
+  Type gateElem = f32;
+  if (Value g = op.getLogDecay()) {
+    gateElem = cast<RankedTensorType>(g.getType()).getElementType();
+    inputs.logDecay = draw(5, {b, h, t},
+                           [](ref::Rng &r, int64_t) { return r.uniform(-1.0, -0.01); },
+                           gateElem);
+  }
+  if (op.getInitialState() || options.initialState)
+    inputs.initial = draw(6, {b, h, dk, dv},
+                          [](ref::Rng &r, int64_t) { return r.normal(); }, f32);
+  if (!op.getInitialState())
+    inputs.initial = {};
+  ref::DeltaResult<double> result = ref::referenceDeltaRule(problem, inputs);
+
+  writer.input("q", inputs.q, elem);
+  writer.input("k", inputs.k, elem);
+  writer.input("v", inputs.v, elem);
+  writer.input("beta", inputs.beta, betaElem);
+  if (problem.gated)
+    writer.input("g", inputs.logDecay, gateElem);
+  if (op.getInitialState())
+    writer.input("s0", inputs.initial, f32);
+  writer.output("o", result.out, dtypeOf(elem));
+  if (op.getReturnFinalState())
+    writer.output("sf", result.finalState, "f32");
+  meta["op"] = "delta_rule";
+  meta["gated"] = problem.gated;
+  meta["l2norm_qk"] = problem.l2NormQK;
+  return llvm::Error::success();
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -604,7 +684,8 @@ int main(int argc, char **argv) {
   uint64_t opIndex = 0;
   llvm::Error failure = llvm::Error::success();
   module->walk([&](Operation *op) {
-    if (failure || !isa<AttentionOp, AttentionGradOp, LinearAttentionOp>(op))
+    if (failure ||
+        !isa<AttentionOp, AttentionGradOp, LinearAttentionOp, DeltaRuleOp>(op))
       return;
     auto func = op->getParentOfType<func::FuncOp>();
     std::string name = func ? func.getName().str() : "op" + std::to_string(opIndex);
@@ -628,6 +709,8 @@ int main(int argc, char **argv) {
         failure = runAttention(attention, options, seed, writer, meta);
       else if (auto grad = dyn_cast<AttentionGradOp>(op))
         failure = runAttentionGrad(grad, options, seed, writer, meta);
+      else if (auto delta = dyn_cast<DeltaRuleOp>(op))
+        failure = runDeltaRule(delta, options, seed, writer, meta);
       else
         failure = runLinear(cast<LinearAttentionOp>(op), options, seed, writer, meta);
     } catch (const ref::ReferenceError &error) {
