@@ -52,14 +52,18 @@ with each other by ``arith.index_cast`` to ``index``, become floats by
 ``arith.sitofp``, and keep their own type (``arith.cmpi ... : i32``, Python
 numbers as i32 constants) when both sides share it. ``spec.tensor`` and
 ``spec.scalar`` return :class:`Tensor` and :class:`Scalar` objects.
+
+``spec.delta_rule(name, heads=, key_dim=, ...)`` writes a ``flash.delta_rule``
+(DeltaNet, gated DeltaNet; docs/semantics.md §7) the same way; it has no
+regions to trace.
 """
 
 import math
 import re
 
-__all__ = ["attention", "tensor", "scalar", "Tensor", "Scalar", "tanh", "exp",
-           "exp2", "log", "log2", "sqrt", "abs", "maximum", "minimum", "where",
-           "SpecError"]
+__all__ = ["attention", "delta_rule", "tensor", "scalar", "Tensor", "Scalar",
+           "tanh", "exp", "exp2", "log", "log2", "sqrt", "abs", "maximum",
+           "minimum", "where", "SpecError"]
 
 
 class SpecError(ValueError):
@@ -523,6 +527,69 @@ def _trace(fn, args, result_type, what):
         _tracing.pop()
     body = region.lines + ["flash.yield %s : %s" % (out.name, result_type)]
     return region, body
+
+
+def delta_rule(name, *, heads, key_dim, value_dim=None, dtype="bf16",
+               beta_dtype="f32", gated=False, l2norm_qk=False,
+               initial_state=False, return_final_state=False, scale=None,
+               dims=("B", "T")):
+    """The MLIR text of ``func.func @name`` holding one ``flash.delta_rule``
+    (docs/semantics.md §7): q, k [B, heads, T, key_dim], v [B, heads, T,
+    value_dim], beta [B, heads, T] in ``beta_dtype``; ``gated=True`` adds the
+    log-decay g [B, heads, T] (f32; gated DeltaNet), ``l2norm_qk=True``
+    normalises q and k (fla's use_qk_l2norm_in_kernel). ``initial_state``
+    takes S_0 [B, heads, key_dim, value_dim] (f32) after the other operands,
+    ``return_final_state`` returns S_T after o. ``dims`` names B and T."""
+    value_dim = key_dim if value_dim is None else value_dim
+    if not name.isidentifier():
+        raise SpecError("name %r is not an identifier" % name)
+    for what, d in (("dtype", dtype), ("beta_dtype", beta_dtype)):
+        if d not in _DTYPES:
+            raise SpecError("%s %r: one of %s" % (what, d, ", ".join(_DTYPES)))
+    for what, n in (("heads", heads), ("key_dim", key_dim),
+                    ("value_dim", value_dim)):
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise SpecError("%s = %r: a positive integer" % (what, n))
+    for what, flag in (("gated", gated), ("l2norm_qk", l2norm_qk),
+                       ("initial_state", initial_state),
+                       ("return_final_state", return_final_state)):
+        if not isinstance(flag, bool):
+            raise SpecError("%s: True or False, not %r" % (what, flag))
+    if len(dims) != 2 or not all(isinstance(d, str) and d.isidentifier()
+                                 for d in dims) or dims[0] == dims[1]:
+        raise SpecError("dims: two distinct size names (batch, length)")
+    if scale is not None and not math.isfinite(scale):
+        raise SpecError("scale must be finite")
+    e = _DTYPES[dtype]
+    tq = "tensor<?x%dx?x%dx%s>" % (heads, key_dim, e)
+    tv = "tensor<?x%dx?x%dx%s>" % (heads, value_dim, e)
+    tb = "tensor<?x%dx?x%s>" % (heads, _DTYPES[beta_dtype])
+    tg = "tensor<?x%dx?xf32>" % heads
+    ts = "tensor<?x%dx%dx%dxf32>" % (heads, key_dim, value_dim)
+    params = ["%%q: %s" % tq, "%%k: %s" % tq, "%%v: %s" % tv, "%%beta: %s" % tb]
+    parts = ["%q, %k, %v, %beta"]
+    if gated:
+        params.append("%%g: %s" % tg)
+        parts.append("decay(%%g : %s)" % tg)
+    if initial_state:
+        params.append("%%s0: %s" % ts)
+        parts.append("initial(%%s0 : %s)" % ts)
+    if l2norm_qk:
+        parts.append("l2norm_qk")
+    if return_final_state:
+        parts.append("return_final_state")
+    if scale is not None:
+        parts.append("scale %r" % float(scale))
+    parts.append("dims [%s]" % ", ".join('"%s"' % d for d in dims))
+    results = [tv] + ([ts] if return_final_state else [])
+    names = ["%o"] + (["%s"] if return_final_state else [])
+    lines = ["func.func @%s(%s) -> (%s) {" % (name, ", ".join(params),
+                                             ", ".join(results)),
+             "  %s = flash.delta_rule %s" % (", ".join(names), " ".join(parts)),
+             "      : %s, %s, %s, %s -> %s" % (tq, tq, tv, tb, ", ".join(results)),
+             "  return %s : %s" % (", ".join(names), ", ".join(results)),
+             "}"]
+    return "\n".join(lines) + "\n"
 
 
 _DTYPES = {"bf16": "bf16", "f16": "f16", "f32": "f32"}
