@@ -20,6 +20,11 @@ measured minutes apart on the same card:
 
     python3 bench/attention/bench.py --bundles build/bench-bundles --out $OUT
 
+A compiler change is measured the same way: `--baseline DIR` names bundles
+of the same specs without the change (an older compiler's, or these with the
+change undone in their sources); each shape then also times the baseline's
+first choice on the same inputs and reports v0_speedup.
+
 Every flashgen result is first checked against SDPA (math backend, f32) on the
 same inputs; a kernel that disagrees is reported and not timed. Times are
 medians of triton.testing.do_bench over rotating input sets (METHOD.md: the
@@ -112,6 +117,12 @@ def main():
                         help="time flashgen's variants only (schedule experiments)")
     parser.add_argument("--specs", default="",
                         help="comma-separated spec names to run (default: all)")
+    parser.add_argument("--baseline", default="",
+                        help="a folder of bundles of the same specs (another "
+                             "compiler's, or these with one change undone): "
+                             "each shape also times the baseline's first "
+                             "choice on the same inputs, in the same process "
+                             "(baseline_ms, v0_speedup = baseline / v0)")
     args = parser.parse_args()
     torch.manual_seed(0)
     dev = torch.device("cuda")
@@ -156,6 +167,7 @@ def main():
     from torch.nn.attention import sdpa_kernel, SDPBackend
 
     kernels = {}
+    baselines = {}  # spec -> the --baseline bundle's kernel (unpinned)
     first_choices = {}  # spec -> an unpinned kernel object of the bundle
     schedules = {}  # spec -> the manifest's schedule of each variant
     first_call = {}
@@ -247,6 +259,22 @@ def main():
                     continue
             variant_ms[variant] = time_ms(run_flashgen)
         kern.select_variant(0)
+        baseline_path = os.path.join(args.baseline, spec) if args.baseline else ""
+        if baseline_path and os.path.isdir(baseline_path):
+            if spec not in baselines:
+                baselines[spec] = flashgen.load(baseline_path).kernel(spec)
+            base = baselines[spec]
+            out.fill_(float("nan"))
+            q, k, v = sets[0]
+            base(q, k, v, out)
+            torch.cuda.synchronize()
+            if rel_err(out, ref_out) < 2e-2:
+                def run_baseline():
+                    q, k, v = pick()
+                    base(q, k, v, out)
+                row["baseline_ms"] = time_ms(run_baseline)
+            else:
+                print(f"the baseline of {spec} disagrees at N={n}")
         row["variant_ms"] = variant_ms
         row["variant_schedules"] = schedules[spec]
         sfu, alu = SCORE_MOD_WORK[mod or "none"]
@@ -261,6 +289,10 @@ def main():
         best = min(variant_ms, key=variant_ms.get)
         row["best_variant"] = best
         row["best_ms"] = variant_ms[best]
+        if row.get("baseline_ms") and row["flashgen_ms"]:
+            row["v0_speedup"] = row["baseline_ms"] / row["flashgen_ms"]
+            print(f"{label} N={n}: v0 {row['flashgen_ms']:.3f} ms, baseline "
+                  f"{row['baseline_ms']:.3f} ms ({row['v0_speedup']:.3f}x)")
 
         if mod is None and not args.no_peers:
             backends = [(SDPBackend.FLASH_ATTENTION, "fa2_ms"), (SDPBackend.CUDNN_ATTENTION, "cudnn_ms")]
