@@ -74,6 +74,13 @@ struct FlashIOBounds
           return;
         }
         annotate(op, sched::linearIOBound(*p, **t));
+      } else if (auto delta = dyn_cast<DeltaRuleOp>(op)) {
+        FailureOr<sched::LinearProblem> p = deltaRuleProblem(delta, values, "flash-io-bounds");
+        if (mlir::failed(p)) {
+          failed = true;
+          return;
+        }
+        annotate(op, sched::linearIOBound(*p, **t));
       }
     });
     if (failed)

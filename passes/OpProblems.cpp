@@ -172,3 +172,29 @@ mlir::flash::linearProblem(LinearAttentionOp op, const DimValues &dims,
   p.length = sizes->length;
   return p;
 }
+
+FailureOr<sched::LinearProblem>
+mlir::flash::deltaRuleProblem(DeltaRuleOp op, const DimValues &dims,
+                              StringRef passName) {
+  llvm::Expected<LinearAttentionSizes> sizes = resolveSizes(op, dims);
+  if (!sizes) {
+    op.emitError() << llvm::toString(sizes.takeError())
+                   << " (" << passName << " option dims=\"NAME=VALUE,...\")";
+    return failure();
+  }
+  sched::LinearProblem p;
+  p.batch = sizes->batch;
+  p.length = sizes->length;
+  p.heads = sizes->heads;
+  p.keyDim = sizes->keyDim;
+  p.valueDim = sizes->valueDim;
+  p.elementBytes = elementBytes(op.getQ());
+  p.betaBytes = elementBytes(op.getBeta());
+  if (Value g = op.getLogDecay()) {
+    p.gate = sched::GateKind::Decay;
+    p.gateElementBytes = elementBytes(g);
+  }
+  p.hasInitialState = bool(op.getInitialState());
+  p.returnsFinalState = op.getReturnFinalState();
+  return p;
+}

@@ -40,6 +40,11 @@ flashgen::schedule::LinearProblem linearKernelProblem(LinearAttentionOp op);
 FailureOr<flashgen::schedule::LinearProblem>
 linearProblem(LinearAttentionOp op, const DimValues &dims, StringRef passName);
 
+/// A flash.delta_rule as the recurrence problem its IO bound reads: the
+/// log-decay as gate `decay`, beta's bytes in `betaBytes`; errors as above.
+FailureOr<flashgen::schedule::LinearProblem>
+deltaRuleProblem(DeltaRuleOp op, const DimValues &dims, StringRef passName);
+
 } // namespace mlir::flash
 
 #endif // FLASHGEN_PASSES_OPPROBLEMS_H

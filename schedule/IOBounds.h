@@ -54,6 +54,8 @@ struct IOBound {
 };
 
 IOBound attentionIOBound(const AttentionProblem &p, const Target &t);
+/// Also the delta rule's (a LinearProblem with betaBytes set): its state's
+/// value columns evolve as independently, so the same split argument holds.
 IOBound linearIOBound(const LinearProblem &p, const Target &t);
 
 /// The attention bound at one level of capacity `capacityBytes`.

@@ -30,9 +30,9 @@ std::optional<MaskKind> flashgen::schedule::parseMaskKind(std::string_view name)
 int64_t LinearProblem::gateBytesPerStep() const {
   switch (gate) {
   case GateKind::None:
-    return 0;
+    return betaBytes;
   case GateKind::Decay:
-    return gateElementBytes;
+    return gateElementBytes + betaBytes;
   case GateKind::Vector:
     return keyDim * gateElementBytes;
   case GateKind::MlstmExp:

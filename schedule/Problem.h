@@ -102,9 +102,13 @@ struct LinearProblem {
   int64_t gateElementBytes = 4; ///< gate operands (f32 in the examples)
   bool hasInitialState = false;
   bool returnsFinalState = false;
+  /// flash.delta_rule (docs/semantics.md §7) described as this recurrence:
+  /// the bytes of its beta per step (its log-decay is gate `decay`); 0 for
+  /// flash.linear_attention.
+  int64_t betaBytes = 0;
 
   /// Gate operand bytes per time step of one (b, h): 0, one scalar, Dk
-  /// values or two scalars.
+  /// values or two scalars, plus the delta rule's beta.
   int64_t gateBytesPerStep() const;
   /// f32 bytes of the whole recurrent state of one (b, h): C [Dk, Dv], plus
   /// n [Dk] for the mLSTM kinds and m for mlstm_exp.

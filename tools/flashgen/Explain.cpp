@@ -255,6 +255,20 @@ bool describeSizes(OpReport &r, const DimValues &dims) {
   } else if (auto grad = dyn_cast<AttentionGradOp>(r.op)) {
     if (!describeAttention(grad))
       return false;
+  } else if (auto delta = dyn_cast<DeltaRuleOp>(r.op)) {
+    llvm::Expected<LinearAttentionSizes> s = resolveSizes(delta, dims);
+    if (!s) {
+      r.error = llvm::toString(s.takeError());
+      return false;
+    }
+    const char *form = delta.getLogDecay() ? "gated" : "plain";
+    os << "B=" << s->batch << " H=" << s->heads << " T=" << s->length
+       << " Dk=" << s->keyDim << " Dv=" << s->valueDim << " " << form << " "
+       << elementName(delta.getQ());
+    r.shapes = llvm::json::Object{
+        {"B", s->batch},   {"H", s->heads},      {"T", s->length},
+        {"Dk", s->keyDim}, {"Dv", s->valueDim},  {"form", form},
+        {"element", elementName(delta.getQ())}};
   } else {
     auto linear = cast<LinearAttentionOp>(r.op);
     llvm::Expected<LinearAttentionSizes> s = resolveSizes(linear, dims);
@@ -323,14 +337,18 @@ std::string layoutText(Operation *op) {
 void printText(llvm::raw_ostream &os, const OpReport &r, const sched::Target &t,
                const flashgen::cli::MeasuredTraffic *traffic) {
   os << "@" << r.name << "  " << r.kind << "  " << r.shapeText << "\n";
+  Operation *op = r.op;
+  int64_t bound = intAttr(op, "flash.io_lower_bound");
+  int64_t hbmBound = intAttr(op, "flash.hbm_lower_bound");
   if (!r.error.empty()) {
+    // The bound holds for any schedule: said even when none was found.
+    if (op->hasAttr("flash.io_lower_bound"))
+      os << "  lower bound   on chip " << sched::formatBytes(bound) << " ("
+         << bound << " B), HBM " << sched::formatBytes(hbmBound) << "\n";
     os << "  error         " << r.error << "\n\n";
     return;
   }
-  Operation *op = r.op;
   auto schedule = op->getAttrOfType<ScheduleAttr>("flash.schedule");
-  int64_t bound = intAttr(op, "flash.io_lower_bound");
-  int64_t hbmBound = intAttr(op, "flash.hbm_lower_bound");
   int64_t modeled = intAttr(op, "flash.modeled_io");
   int64_t hbm = intAttr(op, "flash.modeled_hbm");
   char ratio[64];
@@ -399,13 +417,16 @@ llvm::json::Object toJson(const OpReport &r, const sched::Target &target,
                        {"target", target.name},
                        {"dims", std::move(dimsJson)},
                        {"shapes", llvm::json::Object(r.shapes)}};
+  Operation *op = r.op;
+  // The bound holds for any schedule: given even when none was found.
+  if (op->hasAttr("flash.io_lower_bound")) {
+    o["lower_bound_bytes"] = intAttr(op, "flash.io_lower_bound");
+    o["hbm_lower_bound_bytes"] = intAttr(op, "flash.hbm_lower_bound");
+  }
   if (!r.error.empty()) {
     o["error"] = r.error;
     return o;
   }
-  Operation *op = r.op;
-  o["lower_bound_bytes"] = intAttr(op, "flash.io_lower_bound");
-  o["hbm_lower_bound_bytes"] = intAttr(op, "flash.hbm_lower_bound");
   o["modeled_io_bytes"] = intAttr(op, "flash.modeled_io");
   o["ratio"] = floatAttr(op, "flash.io_ratio");
   o["modeled_hbm_bytes"] = intAttr(op, "flash.modeled_hbm");
@@ -489,7 +510,7 @@ int flashgen::cli::runExplain() {
     if (diag.getSeverity() == DiagnosticSeverity::Error)
       module->walk([&](Operation *op) {
         if (op->getLoc() == diag.getLocation() &&
-            isa<AttentionOp, AttentionGradOp, LinearAttentionOp>(op))
+            isa<AttentionOp, AttentionGradOp, LinearAttentionOp, DeltaRuleOp>(op))
           errors[op] = diag.str();
       });
     return failure(); // also print it
@@ -514,7 +535,7 @@ int flashgen::cli::runExplain() {
   std::vector<OpReport> reports;
   std::map<std::string, int> perFunction;
   module->walk([&](Operation *op) {
-    if (!isa<AttentionOp, AttentionGradOp, LinearAttentionOp>(op))
+    if (!isa<AttentionOp, AttentionGradOp, LinearAttentionOp, DeltaRuleOp>(op))
       return;
     OpReport r;
     r.op = op;

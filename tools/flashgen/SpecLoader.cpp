@@ -45,6 +45,9 @@ flashgen::cli::collectDynamicDims(ModuleOp module) {
     } else if (auto linear = dyn_cast<LinearAttentionOp>(op)) {
       add(linear.getQ(), 0, linear.getBatchDimName(), true);
       add(linear.getQ(), 2, linear.getLengthDimName(), false);
+    } else if (auto delta = dyn_cast<DeltaRuleOp>(op)) {
+      add(delta.getQ(), 0, delta.getBatchDimName(), true);
+      add(delta.getQ(), 2, delta.getLengthDimName(), false);
     }
   });
   return uses;

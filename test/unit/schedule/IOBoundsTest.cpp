@@ -220,6 +220,27 @@ TEST(LinearBound, DecayStateFits) {
             6 * (8421376 + 131072));
 }
 
+TEST(LinearBound, DeltaRuleAddsItsBeta) {
+  // Gated DeltaNet, Dk = Dv = 128, bf16 beta, f32 log-decay: the decay
+  // bound above plus beta's 8192 x 2 bytes per head.
+  LinearProblem p = linear(8192, 128, 128, GateKind::Decay);
+  p.betaBytes = 2;
+  EXPECT_EQ(linearIOBound(p, target("sm_90")).onChip.boundBytes,
+            8421376 + 8192 * 2);
+  // DeltaNet (no decay), f32 beta: q, k, v, o and beta only.
+  p.gate = GateKind::None;
+  p.betaBytes = 4;
+  EXPECT_EQ(linearIOBound(p, target("sm_90")).onChip.boundBytes,
+            8192 * (4 * 128 * 2 + 4));
+  // Dk = 256, Dv = 512: the state splits on chip as the gated recurrence's
+  // does, k read once more per extra value slice.
+  LinearProblem big = linear(8192, 256, 512, GateKind::Decay);
+  big.betaBytes = 2;
+  IOBound b = linearIOBound(big, target("sm_90"));
+  EXPECT_EQ(b.minValueSlices, 2);
+  EXPECT_EQ(b.onChip.extraBytes, 8192 * 256 * 2);
+}
+
 //===----------------------------------------------------------------------===//
 // The bounds hold for every feasible schedule of the model
 //===----------------------------------------------------------------------===//
