@@ -612,17 +612,25 @@ static LogicalResult checkShape(Operation *op, llvm::StringRef name,
   return success();
 }
 
-LogicalResult LinearAttentionOp::verify() {
-  Operation *op = getOperation();
-  if (failed(checkRank(op, "q", getQ().getType(), 4, "[B, H, T, Dk]")) ||
-      failed(checkRank(op, "k", getK().getType(), 4, "[B, H, T, Dk]")) ||
-      failed(checkRank(op, "v", getV().getType(), 4, "[B, H, T, Dv]")) ||
-      failed(checkRank(op, "result", getO().getType(), 4, "[B, H, T, Dv]")))
+/// The operand rules flash.linear_attention and flash.delta_rule share:
+/// q, k [B, H, T, Dk], v [B, H, T, Dv] and the result [B, H, T, Dv] of one
+/// element type, static heads and head dims, equal head counts (`family`
+/// names the op in that message), batch and length agreeing.
+static LogicalResult verifyRecurrenceTensors(Operation *op, Value qValue,
+                                             Value kValue, Value vValue,
+                                             Value oValue,
+                                             llvm::StringRef family) {
+  if (failed(checkRank(op, "q", qValue.getType(), 4, "[B, H, T, Dk]")) ||
+      failed(checkRank(op, "k", kValue.getType(), 4, "[B, H, T, Dk]")) ||
+      failed(checkRank(op, "v", vValue.getType(), 4, "[B, H, T, Dv]")) ||
+      failed(checkRank(op, "result", oValue.getType(), 4, "[B, H, T, Dv]")))
     return failure();
   if (failed(checkAllExtents(op)))
     return failure();
-  RankedTensorType q = getQ().getType(), k = getK().getType(),
-                   v = getV().getType(), o = getO().getType();
+  auto q = llvm::cast<RankedTensorType>(qValue.getType()),
+       k = llvm::cast<RankedTensorType>(kValue.getType()),
+       v = llvm::cast<RankedTensorType>(vValue.getType()),
+       o = llvm::cast<RankedTensorType>(oValue.getType());
   for (auto [name, type] : {std::pair<llvm::StringRef, RankedTensorType>{"q", q},
                             {"k", k}, {"v", v}})
     if (failed(checkStatic(op, name, type, 1, "head count")) ||
@@ -632,27 +640,39 @@ LogicalResult LinearAttentionOp::verify() {
   for (auto [name, type] : {std::pair<llvm::StringRef, RankedTensorType>{"k", k},
                             {"v", v}, {"result", o}})
     if (type.getElementType() != elem)
-      return emitOpError() << name << " has element type "
-                           << type.getElementType() << ", q has " << elem
-                           << ": they must match";
+      return op->emitOpError() << name << " has element type "
+                               << type.getElementType() << ", q has " << elem
+                               << ": they must match";
   int64_t heads = q.getDimSize(1), keyDim = q.getDimSize(3),
           valueDim = v.getDimSize(3);
   if (k.getDimSize(1) != heads || v.getDimSize(1) != heads)
-    return emitOpError() << "q has " << heads << " heads, k has "
-                         << k.getDimSize(1) << ", v has " << v.getDimSize(1)
-                         << ": a linear recurrence needs equal head counts";
+    return op->emitOpError() << "q has " << heads << " heads, k has "
+                             << k.getDimSize(1) << ", v has "
+                             << v.getDimSize(1) << ": " << family
+                             << " needs equal head counts";
   if (k.getDimSize(3) != keyDim)
-    return emitOpError() << "q has key dimension " << keyDim << ", k has "
-                         << k.getDimSize(3) << ": they must match";
-  if (failed(checkSameDim(op, "batch size", "q", q, 0, "k", k, 0)) ||
+    return op->emitOpError() << "q has key dimension " << keyDim
+                             << ", k has " << k.getDimSize(3)
+                             << ": they must match";
+  return failure(
+      failed(checkSameDim(op, "batch size", "q", q, 0, "k", k, 0)) ||
       failed(checkSameDim(op, "batch size", "q", q, 0, "v", v, 0)) ||
       failed(checkSameDim(op, "length", "q", q, 2, "k", k, 2)) ||
       failed(checkSameDim(op, "length", "q", q, 2, "v", v, 2)) ||
       failed(checkShape(op, "result", o,
                         {ShapedType::kDynamic, heads, ShapedType::kDynamic,
                          valueDim},
-                        q)))
+                        q)));
+}
+
+LogicalResult LinearAttentionOp::verify() {
+  Operation *op = getOperation();
+  if (failed(verifyRecurrenceTensors(op, getQ(), getK(), getV(), getO(),
+                                     "a linear recurrence")))
     return failure();
+  RankedTensorType q = getQ().getType();
+  int64_t heads = q.getDimSize(1), keyDim = q.getDimSize(3),
+          valueDim = getV().getType().getDimSize(3);
 
   GateKind gate = getGate();
   unsigned gateCount = getGateOperandCount(gate);
@@ -723,50 +743,18 @@ std::string DeltaRuleOp::getLengthDimName() {
 
 LogicalResult DeltaRuleOp::verify() {
   Operation *op = getOperation();
-  if (failed(checkRank(op, "q", getQ().getType(), 4, "[B, H, T, Dk]")) ||
-      failed(checkRank(op, "k", getK().getType(), 4, "[B, H, T, Dk]")) ||
-      failed(checkRank(op, "v", getV().getType(), 4, "[B, H, T, Dv]")) ||
-      failed(checkRank(op, "beta", getBeta().getType(), 3, "[B, H, T]")) ||
-      failed(checkRank(op, "result", getO().getType(), 4, "[B, H, T, Dv]")))
+  if (failed(verifyRecurrenceTensors(op, getQ(), getK(), getV(), getO(),
+                                     "the delta rule")) ||
+      failed(checkRank(op, "beta", getBeta().getType(), 3, "[B, H, T]")))
     return failure();
-  if (failed(checkAllExtents(op)))
-    return failure();
-  RankedTensorType q = getQ().getType(), k = getK().getType(),
-                   v = getV().getType(), o = getO().getType();
-  for (auto [name, type] : {std::pair<llvm::StringRef, RankedTensorType>{"q", q},
-                            {"k", k}, {"v", v}})
-    if (failed(checkStatic(op, name, type, 1, "head count")) ||
-        failed(checkStatic(op, name, type, 3, "head dimension")))
-      return failure();
-  Type elem = q.getElementType();
-  for (auto [name, type] : {std::pair<llvm::StringRef, RankedTensorType>{"k", k},
-                            {"v", v}, {"result", o}})
-    if (type.getElementType() != elem)
-      return emitOpError() << name << " has element type "
-                           << type.getElementType() << ", q has " << elem
-                           << ": they must match";
+  RankedTensorType q = getQ().getType();
   int64_t heads = q.getDimSize(1), keyDim = q.getDimSize(3),
-          valueDim = v.getDimSize(3);
-  if (k.getDimSize(1) != heads || v.getDimSize(1) != heads)
-    return emitOpError() << "q has " << heads << " heads, k has "
-                         << k.getDimSize(1) << ", v has " << v.getDimSize(1)
-                         << ": the delta rule needs equal head counts";
-  if (k.getDimSize(3) != keyDim)
-    return emitOpError() << "q has key dimension " << keyDim << ", k has "
-                         << k.getDimSize(3) << ": they must match";
+          valueDim = getV().getType().getDimSize(3);
   const llvm::SmallVector<int64_t> perStep = {ShapedType::kDynamic, heads,
                                               ShapedType::kDynamic};
   const llvm::SmallVector<int64_t> state = {ShapedType::kDynamic, heads,
                                             keyDim, valueDim};
-  if (failed(checkSameDim(op, "batch size", "q", q, 0, "k", k, 0)) ||
-      failed(checkSameDim(op, "batch size", "q", q, 0, "v", v, 0)) ||
-      failed(checkSameDim(op, "length", "q", q, 2, "k", k, 2)) ||
-      failed(checkSameDim(op, "length", "q", q, 2, "v", v, 2)) ||
-      failed(checkShape(op, "beta", getBeta().getType(), perStep, q)) ||
-      failed(checkShape(op, "result", o,
-                        {ShapedType::kDynamic, heads, ShapedType::kDynamic,
-                         valueDim},
-                        q)))
+  if (failed(checkShape(op, "beta", getBeta().getType(), perStep, q)))
     return failure();
   if (Value g = getLogDecay())
     if (failed(checkShape(op, "log-decay",

@@ -158,15 +158,26 @@ sched::LinearProblem mlir::flash::linearKernelProblem(LinearAttentionOp op) {
   return p;
 }
 
-FailureOr<sched::LinearProblem>
-mlir::flash::linearProblem(LinearAttentionOp op, const DimValues &dims,
-                           StringRef passName) {
+/// The bound sizes of a recurrence op; an unbound one is an error on the
+/// op naming `passName`'s dims option.
+template <typename OpT>
+static FailureOr<LinearAttentionSizes>
+recurrenceSizes(OpT op, const DimValues &dims, StringRef passName) {
   llvm::Expected<LinearAttentionSizes> sizes = resolveSizes(op, dims);
   if (!sizes) {
     op.emitError() << llvm::toString(sizes.takeError())
                    << " (" << passName << " option dims=\"NAME=VALUE,...\")";
     return failure();
   }
+  return *sizes;
+}
+
+FailureOr<sched::LinearProblem>
+mlir::flash::linearProblem(LinearAttentionOp op, const DimValues &dims,
+                           StringRef passName) {
+  FailureOr<LinearAttentionSizes> sizes = recurrenceSizes(op, dims, passName);
+  if (failed(sizes))
+    return failure();
   sched::LinearProblem p = linearKernelProblem(op);
   p.batch = sizes->batch;
   p.length = sizes->length;
@@ -176,12 +187,9 @@ mlir::flash::linearProblem(LinearAttentionOp op, const DimValues &dims,
 FailureOr<sched::LinearProblem>
 mlir::flash::deltaRuleProblem(DeltaRuleOp op, const DimValues &dims,
                               StringRef passName) {
-  llvm::Expected<LinearAttentionSizes> sizes = resolveSizes(op, dims);
-  if (!sizes) {
-    op.emitError() << llvm::toString(sizes.takeError())
-                   << " (" << passName << " option dims=\"NAME=VALUE,...\")";
+  FailureOr<LinearAttentionSizes> sizes = recurrenceSizes(op, dims, passName);
+  if (failed(sizes))
     return failure();
-  }
   sched::LinearProblem p;
   p.batch = sizes->batch;
   p.length = sizes->length;

@@ -477,17 +477,23 @@ llvm::Error runAttentionGrad(AttentionGradOp op, const Options &options,
   return llvm::Error::success();
 }
 
+/// A recurrence's reference work (three products of Dk x Dv per step and
+/// head) and elements, checked as checkReferenceSize does.
+llvm::Error checkRecurrenceSize(const LinearAttentionSizes &sizes) {
+  const double heads = double(sizes.batch) * double(sizes.heads);
+  return checkReferenceSize(
+      heads * double(sizes.length) * double(sizes.keyDim) *
+          double(sizes.valueDim) * 3,
+      heads * std::max(double(sizes.length), double(sizes.keyDim)) *
+          double(std::max(sizes.keyDim, sizes.valueDim)));
+}
+
 llvm::Error runLinear(LinearAttentionOp op, const Options &options,
                       uint64_t seed, Writer &writer, llvm::json::Object &meta) {
   auto sizes = resolveSizes(op, options.dims);
   if (!sizes)
     return sizes.takeError();
-  const double heads = double(sizes->batch) * double(sizes->heads);
-  if (llvm::Error e = checkReferenceSize(
-          heads * double(sizes->length) * double(sizes->keyDim) *
-              double(sizes->valueDim) * 3,
-          heads * std::max(double(sizes->length), double(sizes->keyDim)) *
-              double(std::max(sizes->keyDim, sizes->valueDim))))
+  if (llvm::Error e = checkRecurrenceSize(*sizes))
     return e;
   ref::LinearInputSpec spec;
   spec.gate = gateOf(op.getGate());
@@ -566,12 +572,7 @@ llvm::Error runDeltaRule(DeltaRuleOp op, const Options &options, uint64_t seed,
   auto sizes = resolveSizes(op, options.dims);
   if (!sizes)
     return sizes.takeError();
-  const double heads = double(sizes->batch) * double(sizes->heads);
-  if (llvm::Error e = checkReferenceSize(
-          heads * double(sizes->length) * double(sizes->keyDim) *
-              double(sizes->valueDim) * 3,
-          heads * double(sizes->length) *
-              double(std::max(sizes->keyDim, sizes->valueDim))))
+  if (llvm::Error e = checkRecurrenceSize(*sizes))
     return e;
   const int64_t b = sizes->batch, h = sizes->heads, t = sizes->length,
                 dk = sizes->keyDim, dv = sizes->valueDim;

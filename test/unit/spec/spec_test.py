@@ -64,6 +64,20 @@ def reference(path, name, out):
         return f.read()
 
 
+def reference_files(source, out, name, dims, files):
+    """flashgen-ref on ``source`` at ``dims`` (seed 5) into ``out``: the bytes
+    of ``files`` of function ``name``'s case."""
+    args = [os.path.join(BIN, "flashgen-ref"), source, "--seed", "5", "-o", out]
+    for dim in dims:
+        args += ["--dim", dim]
+    subprocess.run(args, check=True, capture_output=True)
+    got = {}
+    for file in files:
+        with open(os.path.join(out, name, file), "rb") as f:
+            got[file] = f.read()
+    return got
+
+
 class Traced(unittest.TestCase):
     def test_same_reference_as_the_examples(self):
         with tempfile.TemporaryDirectory() as tmp:
@@ -93,22 +107,13 @@ class Traced(unittest.TestCase):
                                        kv_heads=8, head_dim=128,
                                        mask="causal", dims=("B", "N", "M"),
                                        varlen=True))
-            outs = []
-            for source, out in ((path, "got"),
-                                (os.path.join(EXAMPLES, "varlen_prefill.mlir"),
-                                 "want")):
-                subprocess.run([os.path.join(BIN, "flashgen-ref"), source,
-                                "--dim", "B=4", "--dim", "N=70", "--dim",
-                                "M=90", "--seed", "5", "-o",
-                                os.path.join(tmp, out)],
-                               check=True, capture_output=True)
-                files = {}
-                for name in ("o.expected.npy", "lse.expected.npy",
-                             "cu_seqlens_q.npy", "cu_seqlens_k.npy"):
-                    with open(os.path.join(tmp, out, "varlen_prefill", name),
-                              "rb") as f:
-                        files[name] = f.read()
-                outs.append(files)
+            outs = [reference_files(source, os.path.join(tmp, out),
+                                    "varlen_prefill", ("B=4", "N=70", "M=90"),
+                                    ("o.expected.npy", "lse.expected.npy",
+                                     "cu_seqlens_q.npy", "cu_seqlens_k.npy"))
+                    for source, out in (
+                        (path, "got"),
+                        (os.path.join(EXAMPLES, "varlen_prefill.mlir"), "want"))]
             self.assertEqual(outs[0], outs[1])
             with self.assertRaisesRegex(spec.SpecError, "varlen: True"):
                 spec.attention("x", q_heads=4, head_dim=64, varlen="yes")
@@ -151,19 +156,11 @@ class DeltaRule(unittest.TestCase):
                                         value_dim=5, gated=True,
                                         l2norm_qk=True, initial_state=True,
                                         return_final_state=True))
-            outs = []
-            for source, out in ((path, "got"), (written, "want")):
-                subprocess.run([os.path.join(BIN, "flashgen-ref"), source,
-                                "--dim", "B=2", "--dim", "T=9", "--seed", "3",
-                                "-o", os.path.join(tmp, out)],
-                               check=True, capture_output=True)
-                files = {}
-                for name in ("o.expected.npy", "sf.expected.npy", "beta.npy",
-                             "g.npy", "s0.npy"):
-                    with open(os.path.join(tmp, out, "gated_delta", name),
-                              "rb") as f:
-                        files[name] = f.read()
-                outs.append(files)
+            outs = [reference_files(source, os.path.join(tmp, out),
+                                    "gated_delta", ("B=2", "T=9"),
+                                    ("o.expected.npy", "sf.expected.npy",
+                                     "beta.npy", "g.npy", "s0.npy"))
+                    for source, out in ((path, "got"), (written, "want"))]
             self.assertEqual(outs[0], outs[1])
 
     def test_every_form_verifies(self):
