@@ -248,10 +248,11 @@ LogicalResult ScalarPrinter::printScalar(Operation *op) {
   // A factor the positions do not reach times a split conversion (see
   // ScalarPrinter::splitConversions).
   std::optional<unsigned> splitFactor;
-  for (unsigned k = 0; k < 2 && !splitFactor; ++k)
-    if (splitConversions.count(op->getOperand(k)) &&
-        distributesOver(op, op->getOperand(k)))
-      splitFactor = 1 - k;
+  if (isa<arith::MulFOp>(op))
+    for (unsigned k = 0; k < 2 && !splitFactor; ++k)
+      if (splitConversions.count(op->getOperand(k)) &&
+          distributesOver(op, op->getOperand(k)))
+        splitFactor = 1 - k;
   if (splitFactor) {
     const auto &[lane, offset] = splitConversions[op->getOperand(1 - *splitFactor)];
     std::string factor = operand(*splitFactor);
