@@ -35,3 +35,21 @@ bool mlir::flash::isSupportedRegionOp(Operation *op) {
   llvm::StringRef name = op->getName().getStringRef();
   return llvm::is_contained(kSupportedRegionOps, name);
 }
+
+llvm::SmallPtrSet<Operation *, 16>
+mlir::flash::perElementOps(Block &block, llvm::ArrayRef<bool> argIsPerElement) {
+  llvm::SmallPtrSet<Value, 16> perElement;
+  for (auto [arg, inner] : llvm::zip(block.getArguments(), argIsPerElement))
+    if (inner)
+      perElement.insert(arg);
+  // The regions are one flat block (isSupportedRegionOp): an op depends on
+  // what came before it.
+  llvm::SmallPtrSet<Operation *, 16> ops;
+  for (Operation &op : block)
+    if (llvm::any_of(op.getOperands(),
+                     [&](Value v) { return perElement.contains(v); })) {
+      ops.insert(&op);
+      perElement.insert(op.result_begin(), op.result_end());
+    }
+  return ops;
+}

@@ -11,6 +11,7 @@
 
 #include "mlir/IR/Operation.h"
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/StringRef.h"
 
 namespace mlir::flash {
@@ -20,6 +21,15 @@ llvm::ArrayRef<llvm::StringLiteral> getSupportedRegionOpNames();
 
 /// True when `op` may appear in a score_mod or mask_mod region.
 bool isSupportedRegionOp(Operation *op);
+
+/// The ops of a region's block that depend, directly or through other ops,
+/// on a block argument whose `argIsPerElement` entry is set (the score, the
+/// positions; arguments past the array, the op's extras, are not): the
+/// code that runs per score element. The others read only what a CTA
+/// shares (batch, head, extras), so the lowering hoists them out of the
+/// element loop and the cost model does not count them per score.
+llvm::SmallPtrSet<Operation *, 16>
+perElementOps(Block &block, llvm::ArrayRef<bool> argIsPerElement);
 
 } // namespace mlir::flash
 

@@ -16,6 +16,7 @@
 #include "passes/OpProblems.h"
 
 #include "dialect/PagedKv.h"
+#include "dialect/RegionOps.h"
 #include "dialect/Varlen.h"
 #include "dialect/ScheduleConversion.h"
 
@@ -95,14 +96,11 @@ Value mlir::flash::inlineScalarRegion(OpBuilder &b, Region &region,
   // into the per-element code. The leading factor's result is the score
   // argument itself, the trailing factor's input is what the region yields.
   IRMapping mapping;
-  llvm::SmallPtrSet<Value, 16> perElement;
   Block &src = region.front();
-  for (auto [from, to, inner] :
-       llvm::zip(src.getArguments(), args, argIsPerElement)) {
+  for (auto [from, to] : llvm::zip(src.getArguments(), args))
     mapping.map(from, to);
-    if (inner)
-      perElement.insert(from);
-  }
+  llvm::SmallPtrSet<Operation *, 16> perElement =
+      perElementOps(src, argIsPerElement);
   OpBuilder hoisted(hoistBefore);
   // The block arguments after the region's own are the op's extras: each
   // becomes the kernel argument that carries it (flash.extra), per CTA.
@@ -113,20 +111,13 @@ Value mlir::flash::inlineScalarRegion(OpBuilder &b, Region &region,
          llvm::zip(src.getArguments().drop_front(args.size()), extras))
       mapping.map(from, to);
   }
-  if (scaling.leadOp) {
+  // The leading factor reads the score, so what uses it is per element.
+  if (scaling.leadOp)
     mapping.map(scaling.leadOp->getResult(0), args[0]);
-    perElement.insert(scaling.leadOp->getResult(0));
-  }
   for (Operation &op : src.without_terminator()) {
     if (&op == scaling.leadOp || &op == scaling.trailOp)
       continue;
-    bool depends = llvm::any_of(op.getOperands(), [&](Value operand) {
-      return perElement.contains(operand);
-    });
-    (depends ? b : hoisted).clone(op, mapping);
-    if (depends)
-      for (Value result : op.getResults())
-        perElement.insert(result);
+    (perElement.contains(&op) ? b : hoisted).clone(op, mapping);
   }
   if (scaling.trailOp)
     return mapping.lookup(scaling.trailInput);

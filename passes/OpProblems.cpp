@@ -3,10 +3,10 @@
 #include "passes/OpProblems.h"
 
 #include "dialect/PagedKv.h"
+#include "dialect/RegionOps.h"
 #include "dialect/Varlen.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "llvm/ADT/DenseSet.h"
 
 using namespace mlir;
 using namespace mlir::flash;
@@ -22,29 +22,19 @@ static int64_t elementBytes(Value value) {
 
 /// Per score element work of a score_mod or mask_mod region: math-dialect
 /// ops run on the special-function units, arith ops on the FP32/INT pipes.
-/// Only ops that read the score or the positions (block arguments 0, 3, 4)
-/// count: the lowering hoists what reads the batch and head alone out of
-/// the element loop (ALiBi's slope), so it runs once per tile.
-static void countRegionWork(Region &region, int64_t &sfuOps, int64_t &aluOps) {
+/// Only ops that read the score or the positions (arguments 0, 3, 4 of a
+/// score_mod; 2, 3 of a mask_mod) count: the lowering hoists what reads
+/// the batch and head alone out of the element loop (ALiBi's slope).
+static void countRegionWork(Region &region, ArrayRef<bool> argIsPerElement,
+                            int64_t &sfuOps, int64_t &aluOps) {
   sfuOps = aluOps = 0;
-  Block &body = region.front();
-  llvm::DenseSet<Value> perElement;
-  for (unsigned i : {0u, 3u, 4u})
-    if (i < body.getNumArguments())
-      perElement.insert(body.getArgument(i));
-  region.walk([&](Operation *op) {
-    if (isa<arith::ConstantOp>(op) || op->hasTrait<OpTrait::IsTerminator>())
-      return;
-    if (llvm::none_of(op->getOperands(),
-                      [&](Value v) { return perElement.contains(v); }))
-      return;
-    perElement.insert(op->result_begin(), op->result_end());
+  for (Operation *op : perElementOps(region.front(), argIsPerElement)) {
     StringRef dialect = op->getName().getDialectNamespace();
     if (dialect == "math")
       ++sfuOps;
     else if (dialect == "arith")
       ++aluOps;
-  });
+  }
 }
 
 /// True when a region of `op` loads from an extra tensor (not a scalar).
@@ -94,10 +84,12 @@ template <typename OpT> static sched::AttentionProblem kernelProblemOf(OpT op) {
     p.pageSize = paged->pageSize;
   p.varlen = varlenOf(op.getOperation()).has_value();
   if (p.hasScoreMod)
-    countRegionWork(op.getScoreMod(), p.scoreModSfuOps, p.scoreModAluOps);
+    countRegionWork(op.getScoreMod(), {true, false, false, true, true},
+                    p.scoreModSfuOps, p.scoreModAluOps);
   if (p.hasMaskMod) {
     int64_t sfu = 0;
-    countRegionWork(op.getMaskMod(), sfu, p.maskModAluOps);
+    countRegionWork(op.getMaskMod(), {false, false, true, true}, sfu,
+                    p.maskModAluOps);
     p.maskModAluOps += sfu;
   }
   return p;
