@@ -67,15 +67,13 @@ struct FlashIOBounds
           return;
         }
         annotate(op, sched::attentionIOBound(*p, **t));
-      } else if (auto linear = dyn_cast<LinearAttentionOp>(op)) {
-        FailureOr<sched::LinearProblem> p = linearProblem(linear, values, "flash-io-bounds");
-        if (mlir::failed(p)) {
-          failed = true;
-          return;
-        }
-        annotate(op, sched::linearIOBound(*p, **t));
-      } else if (auto delta = dyn_cast<DeltaRuleOp>(op)) {
-        FailureOr<sched::LinearProblem> p = deltaRuleProblem(delta, values, "flash-io-bounds");
+      } else if (isa<LinearAttentionOp, DeltaRuleOp>(op)) {
+        // The delta rule is bounded as the recurrence it is (IOBounds.h).
+        FailureOr<sched::LinearProblem> p =
+            isa<DeltaRuleOp>(op)
+                ? deltaRuleProblem(cast<DeltaRuleOp>(op), values, "flash-io-bounds")
+                : linearProblem(cast<LinearAttentionOp>(op), values,
+                                "flash-io-bounds");
         if (mlir::failed(p)) {
           failed = true;
           return;

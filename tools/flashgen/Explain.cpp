@@ -223,6 +223,11 @@ std::optional<int64_t> decodeSplitsAt(const OpReport &r, const sched::Target &t)
 
 /// Sizes of one op, as text and JSON; false (with `error` set) when a
 /// dimension is unbound.
+/// The ops explain reports on (and keeps the passes' errors for).
+bool isReported(Operation *op) {
+  return isa<AttentionOp, AttentionGradOp, LinearAttentionOp, DeltaRuleOp>(op);
+}
+
 bool describeSizes(OpReport &r, const DimValues &dims) {
   std::string text;
   llvm::raw_string_ostream os(text);
@@ -340,11 +345,11 @@ void printText(llvm::raw_ostream &os, const OpReport &r, const sched::Target &t,
   Operation *op = r.op;
   int64_t bound = intAttr(op, "flash.io_lower_bound");
   int64_t hbmBound = intAttr(op, "flash.hbm_lower_bound");
+  // The bound holds for any schedule: said even when none was found.
+  if (r.error.empty() || op->hasAttr("flash.io_lower_bound"))
+    os << "  lower bound   on chip " << sched::formatBytes(bound) << " (" << bound
+       << " B), HBM " << sched::formatBytes(hbmBound) << "\n";
   if (!r.error.empty()) {
-    // The bound holds for any schedule: said even when none was found.
-    if (op->hasAttr("flash.io_lower_bound"))
-      os << "  lower bound   on chip " << sched::formatBytes(bound) << " ("
-         << bound << " B), HBM " << sched::formatBytes(hbmBound) << "\n";
     os << "  error         " << r.error << "\n\n";
     return;
   }
@@ -352,8 +357,6 @@ void printText(llvm::raw_ostream &os, const OpReport &r, const sched::Target &t,
   int64_t modeled = intAttr(op, "flash.modeled_io");
   int64_t hbm = intAttr(op, "flash.modeled_hbm");
   char ratio[64];
-  os << "  lower bound   on chip " << sched::formatBytes(bound) << " (" << bound
-     << " B), HBM " << sched::formatBytes(hbmBound) << "\n";
   os << "  schedule      " << scheduleText(schedule) << " (smem "
      << sched::formatBytes(schedule.getSmemBytes()) << ")\n";
   os << "  copies        " << copiesText(schedule) << "\n";
@@ -509,8 +512,7 @@ int flashgen::cli::runExplain() {
   ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
     if (diag.getSeverity() == DiagnosticSeverity::Error)
       module->walk([&](Operation *op) {
-        if (op->getLoc() == diag.getLocation() &&
-            isa<AttentionOp, AttentionGradOp, LinearAttentionOp, DeltaRuleOp>(op))
+        if (op->getLoc() == diag.getLocation() && isReported(op))
           errors[op] = diag.str();
       });
     return failure(); // also print it
@@ -535,7 +537,7 @@ int flashgen::cli::runExplain() {
   std::vector<OpReport> reports;
   std::map<std::string, int> perFunction;
   module->walk([&](Operation *op) {
-    if (!isa<AttentionOp, AttentionGradOp, LinearAttentionOp, DeltaRuleOp>(op))
+    if (!isReported(op))
       return;
     OpReport r;
     r.op = op;
