@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstring>
 #include <thread>
 
@@ -39,6 +40,22 @@ InputDistribution inputDistribution(const KernelSpec &kernel,
       d.lo = -2.0, d.hi = 6.0;
     else if (param.name == "m0") // initial stabiliser state
       d.lo = -2.0, d.hi = 2.0;
+  }
+  // The delta rule (§7): beta in [0, 1] and keys of about unit norm keep
+  // every step's (I - beta k k^T) a contraction, with l2norm_qk or without;
+  // log-decays as for the decay gate.
+  if (kernel.op == "delta_rule") {
+    if (param.name == "beta")
+      d.lo = 0.0, d.hi = 1.0;
+    else if (param.name == "g")
+      d.lo = -1.0, d.hi = -0.01;
+    else if (param.name == "k" && !param.shape.empty() &&
+             param.shape.back().kind == DimSpec::Kind::Static &&
+             param.shape.back().value > 0) {
+      // Uniform on +-a has variance a^2 / 3: |k|^2 about 1 over Dk dims.
+      double a = std::sqrt(3.0 / static_cast<double>(param.shape.back().value));
+      d.lo = -a, d.hi = a;
+    }
   }
   return d;
 }

@@ -665,27 +665,62 @@ LogicalResult writeAttentionGradKernel(AttentionGradOp op,
   return success();
 }
 
-/// Bundle entry of a flash.linear_attention lowered by flash-lower-kernels: one
-/// variant per schedule, with one launch (chunk_fused) or two in order
+/// What the bundle entry of a recurrence op reads from it: flash.linear_attention
+/// and flash.delta_rule share their tensors' layout and state handling.
+struct RecurrenceEntry {
+  Operation *op;
+  StringRef opName;               ///< the manifest's "op"
+  Value q, k, v, o;
+  std::string batchDim, lengthDim;
+  GateKind gate;
+  Type betaType;                  ///< flash.delta_rule's beta; null otherwise
+  bool initialState, finalState;
+};
+
+RecurrenceEntry recurrenceEntry(LinearAttentionOp op) {
+  return {op, "linear_attention", op.getQ(), op.getK(), op.getV(), op.getO(),
+          op.getBatchDimName(), op.getLengthDimName(), op.getGate(),
+          Type(), !op.getInitialState().empty(), op.getReturnFinalState()};
+}
+
+RecurrenceEntry recurrenceEntry(DeltaRuleOp op) {
+  Value g = op.getLogDecay();
+  return {op,
+          "delta_rule",
+          op.getQ(),
+          op.getK(),
+          op.getV(),
+          op.getO(),
+          op.getBatchDimName(),
+          op.getLengthDimName(),
+          g ? GateKind::decay : GateKind::none,
+          cast<TensorType>(op.getBeta().getType()).getElementType(),
+          bool(op.getInitialState()),
+          op.getReturnFinalState()};
+}
+
+/// Bundle entry of a recurrence lowered by flash-lower-kernels: one variant
+/// per schedule, with one launch (chunk_fused) or two in order
 /// (chunk_two_pass: chunk states into scratch, then the outputs).
-LogicalResult writeLinearKernel(LinearAttentionOp op, const std::string &name,
+LogicalResult writeLinearKernel(const RecurrenceEntry &r, const std::string &name,
                                 SymbolTable &symbols,
                                 const BundleOptions &options,
                                 llvm::json::Array &kernels) {
-  std::string batchDim = op.getBatchDimName(), lengthDim = op.getLengthDimName();
+  Operation *op = r.op;
+  const std::string &batchDim = r.batchDim, &lengthDim = r.lengthDim;
   SizeNames sizes;
-  for (Value value : {op.getQ(), op.getK(), op.getV(), op.getO()}) {
+  for (Value value : {r.q, r.k, r.v, r.o}) {
     sizes.note(value, 0, batchDim);
     sizes.note(value, 2, lengthDim);
   }
   const llvm::json::Value batch = sizes.dim(batchDim),
                           length = sizes.dim(lengthDim);
-  GateKind gate = op.getGate();
+  GateKind gate = r.gate;
   bool normalizer = gate == GateKind::mlstm_exp || gate == GateKind::mlstm_sig;
   bool stabilizer = gate == GateKind::mlstm_exp;
-  int64_t heads = op.getQ().getType().getDimSize(1),
-          keyDim = op.getQ().getType().getDimSize(3),
-          valueDim = op.getV().getType().getDimSize(3);
+  auto qType = cast<RankedTensorType>(r.q.getType());
+  int64_t heads = qType.getDimSize(1), keyDim = qType.getDimSize(3),
+          valueDim = cast<RankedTensorType>(r.v.getType()).getDimSize(3);
 
   // Params in the kernels' order (docs/bundle-format.md §1.3): q, k, v, the
   // gates, the initial state, o, the final state. Rows read or written in
@@ -705,12 +740,14 @@ LogicalResult writeLinearKernel(LinearAttentionOp op, const std::string &name,
       entry["stride_align"] = strideAlign;
     params.push_back(std::move(entry));
   };
-  Type elem = op.getQ().getType().getElementType();
-  Type f32 = Float32Type::get(op.getContext());
+  Type elem = qType.getElementType();
+  Type f32 = Float32Type::get(op->getContext());
   int64_t rowAlign = rowAlignOf(elem);
   param("q", "in", elem, {batch, heads, length, keyDim}, false, rowAlign);
   param("k", "in", elem, {batch, heads, length, keyDim}, false, rowAlign);
   param("v", "in", elem, {batch, heads, length, valueDim}, false, rowAlign);
+  if (r.betaType)
+    param("beta", "in", r.betaType, {batch, heads, length}, false, 1);
   if (gate == GateKind::decay)
     param("g", "in", f32, {batch, heads, length}, false, 1);
   if (gate == GateKind::vector)
@@ -727,10 +764,10 @@ LogicalResult writeLinearKernel(LinearAttentionOp op, const std::string &name,
     if (stabilizer)
       param(("m" + prefix).str(), io, f32, {batch, heads}, true, 1);
   };
-  if (!op.getInitialState().empty())
+  if (r.initialState)
     states("0", "in");
   param("o", "out", elem, {batch, heads, length, valueDim}, false, rowAlign);
-  if (op.getReturnFinalState())
+  if (r.finalState)
     states("f", "out");
 
   // chunk_two_pass: the boundary states (index c = before chunk c, NC =
@@ -769,14 +806,15 @@ LogicalResult writeLinearKernel(LinearAttentionOp op, const std::string &name,
   for (const std::string &symbol : symbolsUsed)
     symbolList.push_back(symbol);
   llvm::json::Object entry{{"name", name},
-                           {"op", "linear_attention"},
+                           {"op", r.opName.str()},
                            {"symbols", std::move(symbolList)},
                            {"params", std::move(params)},
                            {"variants", std::move(variants)}};
   // The recurrent form's state products per token and head: the update
-  // k^T v and the read-out q S, 2*K*V each. Gates, normalisers and the
-  // chunkwise form's intra-chunk products are not counted, so the figure
-  // is the same for every schedule and chunk size.
+  // k^T v and the read-out q S, 2*K*V each. Gates, normalisers, the delta
+  // rule's read of the state at k and the chunkwise form's intra-chunk
+  // products are not counted, so the figure is the same for every schedule
+  // and chunk size (and the delta rule's matches its peers' convention).
   llvm::json::Value flops =
       flopsJson(sizes,
                 batchDim + "*" + lengthDim + "*" +
@@ -800,20 +838,21 @@ LogicalResult mlir::flash::writeBundle(ModuleOp module,
   std::vector<std::pair<Operation *, std::string>> named;
   std::map<Operation *, unsigned> opsPerFunction;
   module.walk([&](Operation *op) {
-    if (isa<AttentionOp, AttentionGradOp, LinearAttentionOp>(op))
+    if (isa<AttentionOp, AttentionGradOp, LinearAttentionOp, DeltaRuleOp>(op))
       ++opsPerFunction[op->getParentOfType<func::FuncOp>()];
   });
   std::map<Operation *, unsigned> seen;
   std::map<std::string, Operation *> taken;
   bool badName = false;
   module.walk([&](Operation *op) {
-    if (!isa<AttentionOp, AttentionGradOp, LinearAttentionOp>(op))
+    if (!isa<AttentionOp, AttentionGradOp, LinearAttentionOp, DeltaRuleOp>(op))
       return;
     auto func = op->getParentOfType<func::FuncOp>();
-    std::string name = func                      ? func.getName().str()
-                       : isa<AttentionOp>(op)     ? "attention"
-                       : isa<AttentionGradOp>(op) ? "attention_grad"
-                                                  : "linear_attention";
+    std::string name = func                        ? func.getName().str()
+                       : isa<AttentionOp>(op)       ? "attention"
+                       : isa<AttentionGradOp>(op)   ? "attention_grad"
+                       : isa<LinearAttentionOp>(op) ? "linear_attention"
+                                                    : "delta_rule";
     if (!isIdentifier(name)) {
       op->emitError() << "function name \"" << name
                       << "\" cannot name a bundle kernel: use a C identifier "
@@ -846,9 +885,12 @@ LogicalResult mlir::flash::writeBundle(ModuleOp module,
       written = writeAttentionKernel(attention, name, symbols, options, kernels);
     else if (auto grad = dyn_cast<AttentionGradOp>(op))
       written = writeAttentionGradKernel(grad, name, symbols, options, kernels);
-    else
-      written = writeLinearKernel(cast<LinearAttentionOp>(op), name, symbols,
+    else if (auto linear = dyn_cast<LinearAttentionOp>(op))
+      written = writeLinearKernel(recurrenceEntry(linear), name, symbols,
                                   options, kernels);
+    else
+      written = writeLinearKernel(recurrenceEntry(cast<DeltaRuleOp>(op)), name,
+                                  symbols, options, kernels);
     if (failed(written))
       return failure();
   }

@@ -29,6 +29,7 @@ FailureOr<EmittedKernel> mlir::flash::emitCudaKernel(KernelOp kernel) {
   case KernelFamily::linear_fused:
   case KernelFamily::linear_states:
   case KernelFamily::linear_outputs:
+  case KernelFamily::delta_fused:
     return emitLinearKernel(kernel);
   }
   llvm_unreachable("a KernelFamily without a printer");

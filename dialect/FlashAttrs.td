@@ -65,7 +65,10 @@ def Flash_KernelFamily : I32EnumAttr<"KernelFamily",
     I32EnumAttrCase<"attention_grad_convert", 7>,
     // flash_decode's second launch: the key splits' partial rows merged by
     // log-sum-exp into o and lse.
-    I32EnumAttrCase<"attention_combine", 8>
+    I32EnumAttrCase<"attention_combine", 8>,
+    // flash.delta_rule (FlashLinearKernelOps.td): linear_fused's loop with
+    // each chunk's values replaced by the delta rule's corrected values.
+    I32EnumAttrCase<"delta_fused", 9>
   ]> {
   let cppNamespace = "::mlir::flash";
 }

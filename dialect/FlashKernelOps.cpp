@@ -110,6 +110,12 @@ constexpr FamilyRule kFamilies[] = {
      {TR::q, TR::k, TR::v, TR::g, TR::o},
      {StateSource::zero, StateSource::initial},
      {StateTarget::final}},
+    {KernelFamily::delta_fused,
+     {Algorithm::chunk_fused, Algorithm::chunk_fused},
+     true,
+     {TR::q, TR::k, TR::v, TR::g, TR::o},
+     {StateSource::zero, StateSource::initial},
+     {StateTarget::final}},
     {KernelFamily::linear_states,
      {Algorithm::chunk_two_pass, Algorithm::chunk_two_pass},
      true,
@@ -147,7 +153,8 @@ std::string oneOf(ArrayRef<StringRef> names) {
 FailureOr<KernelOp> enclosingKernel(Operation *op, bool recurrence) {
   auto kernel = op->getParentOfType<KernelOp>();
   const char *wanted = recurrence ? "a recurrence family (linear_fused, "
-                                    "linear_states, linear_outputs)"
+                                    "linear_states, linear_outputs, "
+                                    "delta_fused)"
                                   : "family attention";
   if (!kernel)
     return op->emitOpError() << "must be inside a flash.kernel of " << wanted;
@@ -762,4 +769,28 @@ LogicalResult ChunkStoreOp::verify() {
 
 LogicalResult StateUpdateOp::verify() {
   return checkRecurrenceOp(*this, getGate());
+}
+
+/// An op only the delta rule's kernels run.
+static FailureOr<KernelOp> checkDeltaOp(Operation *op) {
+  FailureOr<KernelOp> kernel = enclosingKernel(op, /*recurrence=*/true);
+  if (failed(kernel))
+    return failure();
+  if (kernel->getFamily() != KernelFamily::delta_fused)
+    return op->emitOpError() << "must be inside a flash.kernel of family "
+                                "delta_fused, not "
+                             << stringifyKernelFamily(kernel->getFamily());
+  return kernel;
+}
+
+LogicalResult ChunkL2NormOp::verify() { return checkDeltaOp(*this); }
+
+LogicalResult ChunkDeltaOp::verify() {
+  FailureOr<KernelOp> kernel = checkDeltaOp(*this);
+  if (failed(kernel) || failed(checkRecurrenceOp(*this, getGate())))
+    return failure();
+  if (getGate() != GateKind::none && getGate() != GateKind::decay)
+    return emitOpError() << "has gate " << stringifyGateKind(getGate())
+                         << "; the delta rule's chunks take gate none or decay";
+  return success();
 }

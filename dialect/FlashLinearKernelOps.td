@@ -259,4 +259,41 @@ def Flash_StateUpdateOp : Flash_Op<"state_update", []> {
   let hasVerifier = 1;
 }
 
+def Flash_ChunkL2NormOp : Flash_Op<"chunk_l2norm", []> {
+  let summary = "divide the staged q and k rows by their L2 norms";
+  let description = [{
+    For `flash.delta_rule ... l2norm_qk` (docs/semantics.md §7.1): every row
+    x of the chunk's q tile (in kernels that compute outputs) and k tile in
+    `stage` becomes x / sqrt(|x|^2 + 1e-6), computed in f32 and rounded back
+    to the element type, before any product reads them. Rows past the
+    sequence are zero and stay zero.
+  }];
+  let arguments = (ins Index:$stage);
+  let assemblyFormat = "`stage` $stage attr-dict";
+  let hasVerifier = 1;
+}
+
+def Flash_ChunkDeltaOp : Flash_Op<"chunk_delta", []> {
+  let summary = "replace the staged values by the delta rule's corrected values";
+  let description = [{
+    The WY form of docs/semantics.md §7.3 for chunk `chunk` in `stage`,
+    given the carried state S (its 16-bit copy): the value tile becomes
+    U~ = (I + A)^-1 diag(beta) (V - diag(Gamma) K S) with
+    A_rs = beta_r exp(gamma_r - gamma_s) k_r . k_s (s < r) and the
+    cumulative log decays gamma of gate buffer `buffer` (`decay`; 0 for
+    `none`). beta is read from tensor `beta`, 0 at rows at or past
+    `extent`. Afterwards the chunk's outputs and state update are those of
+    the linear recurrence with values U~ (`flash.chunk_accumulate`,
+    `flash.state_update`). Every warp must be done with the previous
+    chunk's value tile in this stage.
+  }];
+  let arguments = (ins Index:$batch, Index:$head, Index:$chunk, Index:$extent,
+                       Index:$stage, Index:$buffer, Flash_GateKind:$gate);
+  let assemblyFormat = [{
+    `[` $batch `,` $head `,` $chunk `]` `extent` $extent `stage` $stage
+    `buffer` $buffer `gate` $gate attr-dict
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // FLASH_LINEAR_KERNEL_OPS

@@ -142,14 +142,15 @@ struct FlashLowerKernels
     return success();
   }
 
-  LogicalResult lowerRecurrence(LinearAttentionOp op, OpBuilder &b,
-                                SymbolTable &symbols,
+  /// flash.linear_attention and flash.delta_rule: one kernel (or pair) per
+  /// schedule the checker passes.
+  LogicalResult lowerRecurrence(Operation *op, LinearKernelPlan plan,
+                                const sched::LinearProblem &problem,
+                                OpBuilder &b, SymbolTable &symbols,
                                 const sched::Target &t) {
     SmallVector<ScheduleAttr> schedules = variantSchedules(op);
     if (schedules.empty())
       return failure();
-    LinearKernelPlan plan = linearKernelPlan(op);
-    sched::LinearProblem problem = linearKernelProblem(op);
     SmallVector<Attribute> refs;
     int64_t variant = 0;
     for (auto [index, schedule] : llvm::enumerate(schedules)) {
@@ -157,10 +158,10 @@ struct FlashLowerKernels
           sched::chunkwiseKernelViolations(problem, t, toLibrary(schedule));
       if (!why.empty()) {
         if (index == 0)
-          return op.emitError()
+          return op->emitError()
                  << "cannot lower schedule " << schedule << ": " << why.front();
-        op.emitWarning() << "dropping candidate schedule " << schedule << ": "
-                         << why.front();
+        op->emitWarning() << "dropping candidate schedule " << schedule << ": "
+                          << why.front();
         continue;
       }
       plan.schedule = schedule;
@@ -191,7 +192,11 @@ struct FlashLowerKernels
       else if (auto grad = dyn_cast<AttentionGradOp>(op))
         lowered = lowerAttentionGrad(grad, b, symbols);
       else if (auto linear = dyn_cast<LinearAttentionOp>(op))
-        lowered = lowerRecurrence(linear, b, symbols, **t);
+        lowered = lowerRecurrence(op, linearKernelPlan(linear),
+                                  linearKernelProblem(linear), b, symbols, **t);
+      else if (auto delta = dyn_cast<DeltaRuleOp>(op))
+        lowered = lowerRecurrence(op, linearKernelPlan(delta),
+                                  deltaKernelProblem(delta), b, symbols, **t);
       failedAny |= failed(lowered);
     });
     if (failedAny)

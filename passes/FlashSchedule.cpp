@@ -95,18 +95,6 @@ struct FlashSchedule
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    // Ops the dialect defines that no kernel family lowers yet: an error
-    // here, where kernels are chosen, rather than a bundle without them.
-    WalkResult unsupported = module.walk([&](DeltaRuleOp op) {
-      op.emitOpError()
-          << "has no kernel family yet: flashgen compiles flash.attention "
-             "and flash.linear_attention; the delta rule's definition and "
-             "chunkwise form are in reference/DeltaRule.h "
-             "(docs/semantics.md §7)";
-      return WalkResult::interrupt();
-    });
-    if (unsupported.wasInterrupted())
-      return signalPassFailure();
     sched::Result<const sched::Target *> t = sched::lookupTarget(target);
     if (!t) {
       module.emitError() << "flash-schedule: " << t.error();
@@ -139,14 +127,19 @@ struct FlashSchedule
     if (!search) {
       sched::Algorithm form =
           linearOptions.algorithm.value_or(sched::Algorithm::ChunkFused);
-      module.walk([&](LinearAttentionOp op) {
+      auto useDefault = [&](Operation *op, const sched::LinearProblem &p) {
         if (op->hasAttr("flash.schedule"))
           return;
-        ScheduleAttr fallback = toDialect(
-            op.getContext(),
-            sched::defaultLinearSchedule(linearKernelProblem(op), **t, form));
-        op.emitRemark() << "search=false: using the default " << fallback;
+        ScheduleAttr fallback =
+            toDialect(op->getContext(), sched::defaultLinearSchedule(p, **t, form));
+        op->emitRemark() << "search=false: using the default " << fallback;
         op->setAttr("flash.schedule", fallback);
+      };
+      module.walk([&](Operation *op) {
+        if (auto linear = dyn_cast<LinearAttentionOp>(op))
+          useDefault(op, linearKernelProblem(linear));
+        else if (auto delta = dyn_cast<DeltaRuleOp>(op))
+          useDefault(op, deltaKernelProblem(delta));
       });
       return;
     }
@@ -200,6 +193,13 @@ struct FlashSchedule
                                                 grad.getDeterministic()));
       } else if (auto linear = dyn_cast<LinearAttentionOp>(op)) {
         FailureOr<sched::LinearProblem> p = linearProblem(linear, values, "flash-schedule");
+        if (mlir::failed(p)) {
+          failed = true;
+          return;
+        }
+        record(op, sched::scheduleLinear(*p, **t, linearOptions));
+      } else if (auto delta = dyn_cast<DeltaRuleOp>(op)) {
+        FailureOr<sched::LinearProblem> p = deltaRuleProblem(delta, values, "flash-schedule");
         if (mlir::failed(p)) {
           failed = true;
           return;

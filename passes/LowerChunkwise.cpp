@@ -11,6 +11,11 @@
 //                   every chunk (and the final one) to scratch.
 //   linear_outputs  grid (chunk x value tile, head, batch): one chunk's
 //                   outputs from its scratch state, all chunks in parallel.
+//   delta_fused     linear_fused's loop for flash.delta_rule: once a chunk
+//                   has landed, q and k are normalised (l2norm_qk) and its
+//                   values replaced by the corrected values U~ of
+//                   docs/semantics.md §7.3, which the outputs and the state
+//                   update then read as linear_fused reads v.
 //
 // Index arithmetic is arith on `index`, loops are scf, the gate kind's
 // scalar math is cloned into flash.chunk_gates / flash.decay_map regions.
@@ -147,24 +152,28 @@ struct KernelBuilder {
 
   KernelOp createKernel(StringRef name, KernelFamily family, StringRef phase,
                         int64_t variant) {
-    LinearAttentionOp op = plan.op;
     SmallVector<NamedAttribute> entries = {
         b.getNamedAttr("op", b.getStringAttr(plan.opName)),
         b.getNamedAttr("variant", b.getI64IntegerAttr(variant)),
         b.getNamedAttr("phase", b.getStringAttr(phase)),
-        b.getNamedAttr("element_type",
-                       TypeAttr::get(op.getQ().getType().getElementType())),
+        b.getNamedAttr("element_type", TypeAttr::get(plan.elementType)),
         b.getNamedAttr("heads", b.getI64IntegerAttr(plan.heads)),
         b.getNamedAttr("key_dim", b.getI64IntegerAttr(plan.keyDim)),
         b.getNamedAttr("value_dim", b.getI64IntegerAttr(plan.valueDim)),
         b.getNamedAttr("gate", b.getStringAttr(stringifyGateKind(plan.gate))),
-        b.getNamedAttr("scale", b.getF32FloatAttr(op.getEffectiveScale())),
+        b.getNamedAttr("scale", b.getF32FloatAttr(plan.scale)),
         b.getNamedAttr("eps", b.getF32FloatAttr(kLinearNormalizerEps)),
         b.getNamedAttr("initial_state", b.getBoolAttr(plan.initialState)),
         b.getNamedAttr("final_state", b.getBoolAttr(plan.finalState)),
-        b.getNamedAttr("dims", b.getStrArrayAttr({op.getBatchDimName(),
-                                                  op.getLengthDimName()})),
+        b.getNamedAttr("dims",
+                       b.getStrArrayAttr({plan.batchDim, plan.lengthDim})),
     };
+    if (plan.delta) {
+      entries.push_back(
+          b.getNamedAttr("beta_type", TypeAttr::get(plan.betaType)));
+      entries.push_back(
+          b.getNamedAttr("l2norm_qk", b.getBoolAttr(plan.l2normQk)));
+    }
     auto kernel = KernelOp::create(b, loc, name, family, plan.schedule,
                                    b.getDictionaryAttr(entries));
     Block *body = b.createBlock(&kernel.getBody());
@@ -284,6 +293,13 @@ struct KernelBuilder {
           GateFetchOp::create(b, loc, batch, head, next, T, gate());
         });
 
+      if (plan.delta) {
+        // The chunk's gates are in `buffer` and every warp is past the
+        // previous chunk: normalise q, k, then correct the values in place.
+        if (plan.l2normQk)
+          ChunkL2NormOp::create(b, loc, stage);
+        ChunkDeltaOp::create(b, loc, batch, head, c, T, stage, buffer, gate());
+      }
       if (queries) {
         chunkOutputs(c, stage, buffer);
         // Every warp has read the 16-bit state copy before it is replaced.
@@ -313,21 +329,22 @@ struct KernelBuilder {
 
   /// Grid (value tile, head, batch) of the kernels with a recurrent loop.
   void mapValueTileGrid() {
-    std::string batchDim = plan.op.getBatchDimName();
     Type index = b.getIndexType();
     auto grid = GridMapOp::create(
         b, loc, TypeRange{index, index, index},
         b.getStrArrayAttr({"value_tile", "head", "batch"}),
         b.getStrArrayAttr({std::to_string(valueTiles()),
-                           std::to_string(plan.heads), batchDim}));
+                           std::to_string(plan.heads), plan.batchDim}));
     valueTile = grid.getIds()[0];
     head = grid.getIds()[1];
     batch = grid.getIds()[2];
-    T = DimOp::create(b, loc, index, b.getStringAttr(plan.op.getLengthDimName()));
+    T = DimOp::create(b, loc, index, b.getStringAttr(plan.lengthDim));
   }
 
   KernelOp buildFused(StringRef name, int64_t variant) {
-    KernelOp kernel = createKernel(name, KernelFamily::linear_fused, "fused", variant);
+    KernelOp kernel = createKernel(
+        name, plan.delta ? KernelFamily::delta_fused : KernelFamily::linear_fused,
+        "fused", variant);
     mapValueTileGrid();
     buildRecurrentLoop(/*queries=*/true);
     return kernel;
@@ -342,8 +359,7 @@ struct KernelBuilder {
 
   KernelOp buildOutputs(StringRef name, int64_t variant) {
     KernelOp kernel = createKernel(name, KernelFamily::linear_outputs, "outputs", variant);
-    std::string batchDim = plan.op.getBatchDimName(),
-                lengthDim = plan.op.getLengthDimName();
+    const std::string &batchDim = plan.batchDim, &lengthDim = plan.lengthDim;
     Type index = b.getIndexType();
     std::string tiles = std::to_string(valueTiles());
     auto grid = GridMapOp::create(
@@ -385,6 +401,10 @@ LinearKernelPlan mlir::flash::linearKernelPlan(LinearAttentionOp op) {
   LinearKernelPlan plan;
   plan.op = op;
   plan.gate = op.getGate();
+  plan.elementType = op.getQ().getType().getElementType();
+  plan.scale = op.getEffectiveScale();
+  plan.batchDim = op.getBatchDimName();
+  plan.lengthDim = op.getLengthDimName();
   plan.heads = op.getQ().getType().getDimSize(1);
   plan.keyDim = op.getQ().getType().getDimSize(3);
   plan.valueDim = op.getV().getType().getDimSize(3);
@@ -395,10 +415,31 @@ LinearKernelPlan mlir::flash::linearKernelPlan(LinearAttentionOp op) {
   return plan;
 }
 
+LinearKernelPlan mlir::flash::linearKernelPlan(DeltaRuleOp op) {
+  LinearKernelPlan plan;
+  plan.op = op;
+  plan.gate = op.getLogDecay() ? GateKind::decay : GateKind::none;
+  plan.elementType = op.getQ().getType().getElementType();
+  plan.scale = op.getEffectiveScale();
+  plan.batchDim = op.getBatchDimName();
+  plan.lengthDim = op.getLengthDimName();
+  plan.heads = op.getQ().getType().getDimSize(1);
+  plan.keyDim = op.getQ().getType().getDimSize(3);
+  plan.valueDim = op.getV().getType().getDimSize(3);
+  plan.initialState = bool(op.getInitialState());
+  plan.finalState = op.getReturnFinalState();
+  plan.delta = true;
+  plan.l2normQk = op.getL2normQk();
+  plan.betaType = op.getBeta().getType().getElementType();
+  auto func = op->getParentOfType<FunctionOpInterface>();
+  plan.opName = func ? func.getName().str() : "delta_rule";
+  return plan;
+}
+
 void mlir::flash::buildLinearKernels(OpBuilder &b, const LinearKernelPlan &plan,
                                      int64_t variant,
                                      SmallVectorImpl<KernelOp> &kernels) {
-  Location loc = plan.op.getLoc();
+  Location loc = plan.op->getLoc();
   std::string name = plan.opName + "_v" + std::to_string(variant);
   if (plan.schedule.getAlgorithm() == Algorithm::chunk_two_pass) {
     {

@@ -2,9 +2,10 @@
 //
 // The recurrence builder behind flash-lower-kernels (FlashLowerKernels.cpp):
 // one chunkwise schedule of a flash.linear_attention becomes one
-// `linear_fused` kernel or a `linear_states` + `linear_outputs` pair. The
-// pass picks the schedules and the checker (schedule/Checker.h) checks
-// them; this file only builds.
+// `linear_fused` kernel or a `linear_states` + `linear_outputs` pair; one of
+// a flash.delta_rule a `delta_fused` kernel (the same chunk loop with each
+// chunk's values corrected first). The pass picks the schedules and the
+// checker (schedule/Checker.h) checks them; this file only builds.
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,17 +22,25 @@ namespace mlir::flash {
 
 /// The sizes and choices one recurrence kernel specialises on.
 struct LinearKernelPlan {
-  mutable LinearAttentionOp op;
+  Operation *op = nullptr; ///< the recurrence op (locations, diagnostics)
   ScheduleAttr schedule;
   GateKind gate = GateKind::none;
+  Type elementType;        ///< of q, k, v, o
+  double scale = 1.0;      ///< applied to q
+  std::string batchDim, lengthDim;
   int64_t heads = 0, keyDim = 0, valueDim = 0;
   bool initialState = false, finalState = false;
+  /// flash.delta_rule: values corrected per chunk (`flash.chunk_delta`),
+  /// q and k normalised first with l2norm_qk (`flash.chunk_l2norm`).
+  bool delta = false, l2normQk = false;
+  Type betaType;           ///< element type of the delta rule's beta
   /// Name of the function holding the op: kernels are named after it.
   std::string opName;
 };
 
 /// The plan of `op`, without a schedule.
 LinearKernelPlan linearKernelPlan(LinearAttentionOp op);
+LinearKernelPlan linearKernelPlan(DeltaRuleOp op);
 
 /// Normaliser eps of the mLSTM kinds (docs/semantics.md §3.1).
 constexpr double kLinearNormalizerEps = 1e-6;

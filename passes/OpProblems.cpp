@@ -182,12 +182,17 @@ mlir::flash::deltaRuleProblem(DeltaRuleOp op, const DimValues &dims,
   FailureOr<LinearAttentionSizes> sizes = recurrenceSizes(op, dims, passName);
   if (failed(sizes))
     return failure();
-  sched::LinearProblem p;
+  sched::LinearProblem p = deltaKernelProblem(op);
   p.batch = sizes->batch;
   p.length = sizes->length;
-  p.heads = sizes->heads;
-  p.keyDim = sizes->keyDim;
-  p.valueDim = sizes->valueDim;
+  return p;
+}
+
+sched::LinearProblem mlir::flash::deltaKernelProblem(DeltaRuleOp op) {
+  sched::LinearProblem p;
+  p.heads = op.getQ().getType().getDimSize(1);
+  p.keyDim = op.getQ().getType().getDimSize(3);
+  p.valueDim = op.getV().getType().getDimSize(3);
   p.elementBytes = elementBytes(op.getQ());
   p.betaBytes = elementBytes(op.getBeta());
   if (Value g = op.getLogDecay()) {

@@ -40,8 +40,12 @@ flashgen::schedule::LinearProblem linearKernelProblem(LinearAttentionOp op);
 FailureOr<flashgen::schedule::LinearProblem>
 linearProblem(LinearAttentionOp op, const DimValues &dims, StringRef passName);
 
-/// A flash.delta_rule as the recurrence problem its IO bound reads: the
-/// log-decay as gate `decay`, beta's bytes in `betaBytes`; errors as above.
+/// A flash.delta_rule as the recurrence problem its kernels specialise on
+/// (the log-decay as gate `decay`, beta's bytes in `betaBytes`); batch and
+/// length keep the problem's defaults.
+flashgen::schedule::LinearProblem deltaKernelProblem(DeltaRuleOp op);
+
+/// The same with its sizes bound, errors as above.
 FailureOr<flashgen::schedule::LinearProblem>
 deltaRuleProblem(DeltaRuleOp op, const DimValues &dims, StringRef passName);
 

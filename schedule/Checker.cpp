@@ -180,6 +180,13 @@ flashgen::schedule::chunkwiseKernelViolations(const LinearProblem &p,
   else if (tileDv < 16 || !isPowerOfTwo(tileDv) || p.valueDim % tileDv != 0)
     os << "tile_dv = " << tileDv
        << " must be a power of two >= 16 that divides Dv = " << p.valueDim;
+  else if (p.isDelta() && s.algorithm != Algorithm::ChunkFused)
+    os << "the delta rule has the fused chunk kernel only (chunk_fused): "
+          "its chunk states depend on the corrected values of every chunk "
+          "before";
+  else if (p.isDelta() && p.gate != GateKind::None && p.gate != GateKind::Decay)
+    os << "the delta rule's chunks take a scalar log-decay or none, not gate '"
+       << gateKindName(p.gate) << "'";
   else if (!isPowerOfTwo(p.keyDim) || p.keyDim < 16 * warps)
     os << "Dk = " << p.keyDim
        << " must be a power of two with 16 state rows per warp (" << warps

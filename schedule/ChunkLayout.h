@@ -33,12 +33,16 @@ struct ChunkShape {
   bool normalizer = false;  ///< mlstm kinds: the n vector
   bool stabilizer = false;  ///< mlstm_exp: the running max tile
   bool queries = true;      ///< the kernel computes outputs (not "linear_states")
+  bool delta = false;       ///< delta_fused: beta, A and the corrected values in f32
 };
 
 /// Byte offsets of each buffer in dynamic shared memory (0-sized buffers
 /// have the offset of the next one). Every buffer starts 128-byte aligned.
 struct ChunkSmemPlan {
   int64_t q = 0, k = 0, v = 0, g = 0, state = 0, norm = 0, gates = 0;
+  /// delta_fused's f32 work buffers: beta [L], A [L][L], the values being
+  /// corrected [L][tile_dv] (docs/semantics.md §7.3).
+  int64_t deltaBeta = 0, deltaA = 0, deltaValues = 0;
   int64_t qStage = 0, kStage = 0, vStage = 0; ///< bytes of one stage
   int64_t gateBuffer = 0;                     ///< bytes of one gate buffer
   int64_t total = 0;
@@ -86,6 +90,16 @@ inline ChunkSmemPlan chunkSmemPlan(const ChunkShape &s) {
     p.gateBuffer = align(2 * vectorGateTableRows(s.chunk) * s.keyDim * 4);
     at += p.gateBuffer;
   }
+  at = align(at);
+  p.deltaBeta = at;
+  if (s.delta)
+    at = align(at + s.chunk * 4);
+  p.deltaA = at;
+  if (s.delta)
+    at = align(at + s.chunk * s.chunk * 4);
+  p.deltaValues = at;
+  if (s.delta)
+    at = align(at + s.chunk * s.tileDv * 4);
   p.total = at;
   return p;
 }
@@ -100,7 +114,10 @@ inline ChunkSmemPlan chunkSmemPlan(const ChunkShape &s) {
 /// 128, 4 warps, L = 64): decay, tile_dv = 64, 64 x 64 inner tiles: 240,
 /// ptxas 233-240 and clean; tile_dv = 128: 320, spills about 320 bytes;
 /// mlstm_exp, Dk = 256, tile_dv = 32, 64 x 64: 256, spills 28 bytes (64 x
-/// 32: 208, clean). The checker rejects schedules above 255 instead of
+/// 32: 208, clean). delta_fused adds 16 (the value correction's K S
+/// accumulators live beside the state): gated, Dk = 128, tile_dv = 64,
+/// 64 x 64: 256, ptxas 255 and 20 bytes spilled on sm_80 (231 on sm_90a);
+/// ungated 226. The checker rejects schedules above 255 instead of
 /// letting ptxas spill, and the scheduler searches under the same bound;
 /// flashgen-nvrtc on the bundle has the final word.
 inline int64_t chunkRegisterEstimate(const ChunkShape &s) {
@@ -111,7 +128,8 @@ inline int64_t chunkRegisterEstimate(const ChunkShape &s) {
   int64_t scores = s.queries ? warpRows * s.innerKv / 32 : 0;
   int64_t output = s.queries ? warpRows * s.tileDv / 32 : 0;
   int64_t scoreCopies = s.stabilizer ? 3 : 2;
-  return state + 2 * output + scoreCopies * scores + stateRows / 2 + 32;
+  return state + 2 * output + scoreCopies * scores + stateRows / 2 + 32 +
+         (s.delta ? 16 : 0);
 }
 
 /// Dynamic shared memory one CTA may use on a target ("sm_90", "sm_90a",

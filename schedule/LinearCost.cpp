@@ -98,6 +98,7 @@ mlir::flash::ChunkShape chunkShape(const LinearProblem &p, const Schedule &s,
       p.gate == GateKind::MlstmExp || p.gate == GateKind::MlstmSig;
   shape.stabilizer = p.gate == GateKind::MlstmExp;
   shape.queries = outputs;
+  shape.delta = p.isDelta();
   return shape;
 }
 
@@ -182,6 +183,15 @@ Evaluation flashgen::schedule::evaluateLinear(const LinearProblem &p,
   double updateFlops = 2.0 * chunks * L * Dk * Dv;
   double outputSfu = innerScores * gate.sfuPerScore;
   double outputAlu = innerScores * gate.aluPerScore;
+  if (p.isDelta()) {
+    // The value correction per chunk and slice (docs/semantics.md §7.3):
+    // K S and K K^T on the tensor cores, A's weights (one exp each), and
+    // the forward substitution over the slice's columns in f32.
+    double perSlice = static_cast<double>(slices) * chunks;
+    outputFlops += perSlice * (2.0 * L * Dk * s.tileDv + 2.0 * L * L * Dk);
+    outputSfu += perSlice * L * L;
+    outputAlu += perSlice * L * L * s.tileDv;
+  }
   if (p.gate == GateKind::Vector)
     outputSfu += 2.0 * slices * chunks * L * Dk; // exp of q's and k's gates
   // Shared-memory traffic per chunk and slice (elements).

@@ -2,6 +2,8 @@
 
 #include "schedule/LinearSpace.h"
 
+#include "schedule/ChunkLayout.h"
+
 #include "schedule/LinearCost.h"
 #include "schedule/Units.h"
 
@@ -49,6 +51,12 @@ Schedule flashgen::schedule::defaultLinearSchedule(const LinearProblem &p,
   s.tileDv = p.keyDim > 128 ? 32 : 64;
   while (s.tileDv > kMinTileDv && p.valueDim % s.tileDv != 0)
     s.tileDv /= 2;
+  // Narrower value tiles where the kernel's register estimate (the one the
+  // checker holds it to) exceeds 255: the delta rule's kernel at Dk = 128
+  // keeps more live than linear_fused's.
+  while (s.tileDv > kMinTileDv &&
+         mlir::flash::chunkRegisterEstimate(chunkwiseKernelShape(p, s, true)) > 255)
+    s.tileDv /= 2;
   if (chunkwiseKernelSmemBytes(p, s) > t.smemPerCTA)
     s.stages = 1;
   s.smemBytes = chunkwiseKernelSmemBytes(p, s);
@@ -68,8 +76,14 @@ Result<ScheduleSpace> flashgen::schedule::linearSpace(
   out.algorithm = form.value_or(Algorithm::ChunkFused);
   SearchSpace &s = out.space;
   SpaceDim forms{"form", {}, {}};
+  if (p.isDelta() && form && *form != Algorithm::ChunkFused)
+    return Result<ScheduleSpace>::failure(
+        std::string("the delta rule has the fused chunk kernel only "
+                    "(chunk_fused), not '") +
+        algorithmName(*form) + "'");
   for (Algorithm a : {Algorithm::ChunkFused, Algorithm::ChunkTwoPass})
-    if (!form || *form == a) {
+    if ((!form || *form == a) &&
+        !(p.isDelta() && a == Algorithm::ChunkTwoPass)) {
       forms.values.push_back(static_cast<int64_t>(a));
       forms.labels.push_back(algorithmName(a));
     }

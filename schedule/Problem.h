@@ -107,6 +107,9 @@ struct LinearProblem {
   /// flash.linear_attention.
   int64_t betaBytes = 0;
 
+  /// flash.delta_rule: the chunk kernels correct each chunk's values first.
+  bool isDelta() const { return betaBytes > 0; }
+
   /// Gate operand bytes per time step of one (b, h): 0, one scalar, Dk
   /// values or two scalars, plus the delta rule's beta.
   int64_t gateBytesPerStep() const;

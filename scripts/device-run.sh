@@ -6,7 +6,7 @@
 #   scripts/device-run.sh CARRY_DIR   (with CARRY_DIR/gpu-cases, CARRY_DIR/bench-bundles,
 #                                      CARRY_DIR/bench-bundles-backward)
 # SKIP_ATTENTION_BENCH, SKIP_BACKWARD_BENCH, SKIP_EXTRAS_BENCH,
-# SKIP_DECODE_BENCH, SKIP_PAGED_BENCH, SKIP_VARLEN_BENCH, SKIP_LINEAR_BENCH, SKIP_TRAFFIC, SKIP_TUNE,
+# SKIP_DECODE_BENCH, SKIP_PAGED_BENCH, SKIP_VARLEN_BENCH, SKIP_LINEAR_BENCH, SKIP_DELTA_BENCH, SKIP_TRAFFIC, SKIP_TUNE,
 # SKIP_SANITIZER, SKIP_DECODE_LOOP
 # and SKIP_RUN_EXAMPLE (=1) skip their steps.
 set -uo pipefail
@@ -176,6 +176,17 @@ if [ -d "$carry/bench-bundles" ] && [ -z "${SKIP_LINEAR_BENCH:-}" ]; then
   [ -d "$carry/peers" ] && peers=(--peers "$carry/peers")
   PYTHONUNBUFFERED=1 python3 bench/linear/bench.py --bundles "$carry/bench-bundles" \
     "${peers[@]}" --out "$out" 2>&1 | tee "$out/linear-bench.log" | tail -12
+fi
+# DeltaNet and gated DeltaNet against fla's chunk_delta_rule and
+# chunk_gated_delta_rule (bench/linear/bench_delta.py) on the delta_* and
+# gated_delta_* bundles of CARRY_DIR/bench-bundles (a missing one is skipped):
+# linear-delta-results.json and linear-delta-bench.log. SKIP_DELTA_BENCH=1 skips it.
+if [ -d "$carry/bench-bundles" ] && [ -z "${SKIP_DELTA_BENCH:-}" ]; then
+  echo "== delta-rule benchmark"
+  peers=()
+  [ -d "$carry/peers" ] && peers=(--peers "$carry/peers")
+  PYTHONUNBUFFERED=1 python3 bench/linear/bench_delta.py --bundles "$carry/bench-bundles" \
+    "${peers[@]}" --out "$out" 2>&1 | tee "$out/linear-delta-bench.log" | tail -16
 fi
 
 # Measured DRAM traffic (issue #16): every kernel of the carried bench bundles

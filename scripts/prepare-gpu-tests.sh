@@ -19,7 +19,7 @@ compile_flags=${FLASHGEN_COMPILE_FLAGS:-}
 # are prepared. All 20 cases come to about 82 MiB (du), more than one carry
 # to the GPU machine holds (64 MiB with everything else), so a run takes a
 # part; three of under 30 MiB each cover them all:
-#   '^(linear|decay|gla|mlstm)'              recurrences, 28 MiB
+#   '^(linear|decay|gla|mlstm|delta|gated_delta)'  recurrences, about 30 MiB
 #   '^(causal|softcap|window|alibi|prefix)'  masks and score mods, 26 MiB
 #   '^(d64|kv_cache|mha|gqa48|dit)'          head dims, GQA, KV cache, 29 MiB
 #   '^(d512|mla)'                             the small-cache kernel
@@ -187,6 +187,10 @@ add_case gla_vector_b1_t150   gla_vector.mlir      gla_vector      12 B=1 T=150
 add_case mlstm_b1_t150        mlstm.mlir           mlstm           13 B=1 T=150
 add_case mlstm_gates30_b1_t100 mlstm.mlir          mlstm           14 B=1 T=100 --gate-range=-30,30
 add_case mlstm_sig_state_b1_t150 mlstm_sig.mlir    mlstm_sig       15 B=1 T=150
+# The delta rule (docs/semantics.md §7): DeltaNet over a ragged T with
+# batch > 1; gated DeltaNet with Dk != Dv and a state in and out.
+add_case delta_rule_b2_t150   delta_rule.mlir      delta_rule      16 B=2 T=150
+add_case gated_delta_state_b1_t200 gated_delta_rule.mlir gated_delta_rule 17 B=1 T=200
 
 {
   echo '{"cases": ['

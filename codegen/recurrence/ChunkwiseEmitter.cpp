@@ -1,7 +1,9 @@
 //===- ChunkwiseEmitter.cpp - CUDA for the recurrence kernel families -----===//
 //
-// Prints `flash.kernel` ops of families `linear_fused`, `linear_states` and
-// `linear_outputs` (built by flash-lower-kernels): the constants and shared-memory
+// Prints `flash.kernel` ops of families `linear_fused`, `linear_states`,
+// `linear_outputs` and `delta_fused` (built by flash-lower-kernels; the delta
+// rule's kernel is linear_fused's with its values corrected per chunk by
+// chunk_delta.cuh): the constants and shared-memory
 // plan from the schedule and problem (schedule/ChunkLayout.h, the same plan
 // the checker holds schedules to), the carried state and accumulators, and each tile op as
 // calls into the device tile library (codegen/device/recurrence/chunk_*.cuh on top of
@@ -31,6 +33,8 @@ namespace {
 constexpr const char *kChunkHeaders[] = {
     "flashgen/device/recurrence/chunk_io.cuh", "flashgen/device/recurrence/chunk_gates.cuh",
     "flashgen/device/recurrence/chunk_mma.cuh", "flashgen/device/recurrence/chunk_intra.cuh"};
+/// The delta rule's chunk pieces, for delta_fused kernels only.
+constexpr const char *kDeltaHeader = "flashgen/device/recurrence/chunk_delta.cuh";
 
 class LinearKernelPrinter : public ScalarPrinter {
 public:
@@ -43,6 +47,7 @@ private:
   bool queries = true;    // the kernel computes outputs
   bool scalarGates = false, vectorGate = false, normalizer = false,
        stabilizer = false;
+  bool delta = false;     // delta_fused: flash.chunk_delta, beta
   unsigned rawGates = 0;  // gate operands of a scalar kind
   ChunkShape shape;
   ChunkSmemPlan plan;
@@ -59,6 +64,8 @@ private:
   LogicalResult printAccumulate(ChunkAccumulateOp op);
   LogicalResult printStore(ChunkStoreOp op);
   LogicalResult printStateUpdate(StateUpdateOp op);
+  LogicalResult printL2Norm(ChunkL2NormOp op);
+  LogicalResult printDelta(ChunkDeltaOp op);
 
   std::string base(StringRef tensor, Value batch, Value head);
   std::string gateTensor(unsigned i);
@@ -470,6 +477,35 @@ LogicalResult LinearKernelPrinter::printStateUpdate(StateUpdateOp op) {
   return success();
 }
 
+LogicalResult LinearKernelPrinter::printL2Norm(ChunkL2NormOp op) {
+  line() << "fg::cta::l2norm_rows<kThreads>(" << stage("sQ", op.getStage()) << ");\n";
+  line() << "fg::cta::l2norm_rows<kThreads>(" << stage("sK", op.getStage()) << ");\n";
+  return success();
+}
+
+LogicalResult LinearKernelPrinter::printDelta(ChunkDeltaOp op) {
+  std::string row0 = "(long long)(" + name(op.getChunk()) + ") * kChunk";
+  std::string beta = base("beta", op.getBatch(), op.getHead()) + " + " + row0 + " * beta_s2";
+  std::string valid = name(op.getExtent()) + " - (int)(" + row0 + ")";
+  line() << "{\n";
+  ++indent;
+  if (scalarGates) {
+    line() << "const fg::chunk::gate_buffer<kChunk> gbu = " << ring(op.getBuffer())
+           << ";  // gamma = hi + lo\n";
+    line() << "const float* const d_hi = gbu.hi();\n";
+    line() << "const float* const d_lo = gbu.lo();\n";
+  } else {
+    line() << "const float* const d_hi = nullptr;  // no decay: gamma = 0\n";
+    line() << "const float* const d_lo = nullptr;\n";
+  }
+  line() << "fg::cta::delta_values<kThreads, kChunk, kKeyDim, kTileDv>(" << stage("sK", op.getStage())
+         << ", " << stage("sV", op.getStage()) << ", sC, " << beta << ", beta_s2, " << valid
+         << ", d_hi, d_lo, s_delta_beta, s_delta_a, s_delta_values);\n";
+  --indent;
+  line() << "}\n";
+  return success();
+}
+
 LogicalResult LinearKernelPrinter::printKernelOp(Operation *op) {
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
       .Case<ChunkLoadOp>([&](auto load) { return printChunkLoad(load); })
@@ -509,6 +545,8 @@ LogicalResult LinearKernelPrinter::printKernelOp(Operation *op) {
       .Case<ChunkAccumulateOp>([&](auto acc) { return printAccumulate(acc); })
       .Case<ChunkStoreOp>([&](auto store) { return printStore(store); })
       .Case<StateUpdateOp>([&](auto update) { return printStateUpdate(update); })
+      .Case<ChunkL2NormOp>([&](auto norm) { return printL2Norm(norm); })
+      .Case<ChunkDeltaOp>([&](auto d) { return printDelta(d); })
       .Default([&](Operation *other) {
         return other->emitError() << "the CUDA emitter has no printing for '"
                                   << other->getName() << "' in a "
@@ -531,6 +569,10 @@ std::string LinearKernelPrinter::signature() {
     tensor("q", elem, false, 4);
   tensor("k", elem, false, 4);
   tensor("v", elem, false, 4);
+  if (delta) {
+    Type betaType = cast<TypeAttr>(kernel.getProblem().get("beta_type")).getValue();
+    tensor("beta", elementTypeName(betaType), false, 3);
+  }
   if (vectorGate)
     tensor("g", "float", false, 4);
   for (unsigned i = 0; i < rawGates; ++i)
@@ -552,7 +594,7 @@ std::string LinearKernelPrinter::signature() {
     if (stabilizer)
       tensor("mf", "float", true, 2);
   }
-  if (family != KernelFamily::linear_fused) {
+  if (family == KernelFamily::linear_states || family == KernelFamily::linear_outputs) {
     // Chunk states: written by linear_states, read by linear_outputs.
     bool write = family == KernelFamily::linear_states;
     tensor("chunk_c", "float", write, 5);
@@ -585,6 +627,8 @@ std::string LinearKernelPrinter::header() {
     << "#include \"" << kDeviceIndexMathHeader << "\"\n";
   for (const char *path : kChunkHeaders)
     h << "#include \"" << path << "\"\n";
+  if (delta)
+    h << "#include \"" << kDeltaHeader << "\"\n";
   h << "\nnamespace " << kernel.getSymName() << "_k {\n\n"
     << "using Elem = " << elementTypeName(elementType) << ";\n"
     << "constexpr int kKeyDim = " << shape.keyDim << ";\n"
@@ -623,8 +667,13 @@ std::string LinearKernelPrinter::header() {
     << "constexpr int kSmemG = " << plan.g << ";\n"
     << "constexpr int kSmemC = " << plan.state << ";\n"
     << "constexpr int kSmemN = " << plan.norm << ";\n"
-    << "constexpr int kSmemGates = " << plan.gates << ";\n"
-    << "constexpr int kSmemBytes = " << plan.total << ";\n"
+    << "constexpr int kSmemGates = " << plan.gates << ";\n";
+  if (delta)
+    h << "// The delta rule's f32 buffers: beta, A, the values being corrected.\n"
+      << "constexpr int kSmemDeltaBeta = " << plan.deltaBeta << ";\n"
+      << "constexpr int kSmemDeltaA = " << plan.deltaA << ";\n"
+      << "constexpr int kSmemDeltaValues = " << plan.deltaValues << ";\n";
+  h << "constexpr int kSmemBytes = " << plan.total << ";\n"
     << "static_assert(kSmemQ <= kSmemK && kSmemK <= kSmemV && kSmemV <= kSmemG && "
        "kSmemG <= kSmemC &&\n"
     << "              kSmemC <= kSmemN && kSmemN <= kSmemGates && kSmemGates <= "
@@ -651,6 +700,7 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   scalarGates = gate == GateKind::decay || gate == GateKind::mlstm_exp ||
                 gate == GateKind::mlstm_sig;
   vectorGate = gate == GateKind::vector;
+  delta = family == KernelFamily::delta_fused;
   normalizer = gate == GateKind::mlstm_exp || gate == GateKind::mlstm_sig;
   stabilizer = gate == GateKind::mlstm_exp;
   rawGates = scalarGates ? LinearAttentionOp::getGateOperandCount(gate) : 0;
@@ -671,6 +721,7 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   shape.normalizer = normalizer;
   shape.stabilizer = stabilizer;
   shape.queries = queries;
+  shape.delta = delta;
   plan = chunkSmemPlan(shape);
   result.threads = shape.warps * 32;
   result.dynamicSmemBytes = plan.total;
@@ -678,6 +729,8 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   result.headers = {kDeviceUmbrellaHeader, kDeviceIndexMathHeader};
   for (const char *path : kChunkHeaders)
     result.headers.push_back(path);
+  if (delta)
+    result.headers.push_back(kDeltaHeader);
   std::string params = signature();
 
   line() << "using namespace " << kernel.getSymName() << "_k;\n";
@@ -695,6 +748,11 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
     line() << "float* const s_norm = reinterpret_cast<float*>(smem_p + kSmemN);\n";
   if (scalarGates)
     line() << "float* const s_gates = reinterpret_cast<float*>(smem_p + kSmemGates);\n";
+  if (delta) {
+    line() << "float* const s_delta_beta = reinterpret_cast<float*>(smem_p + kSmemDeltaBeta);\n";
+    line() << "float* const s_delta_a = reinterpret_cast<float*>(smem_p + kSmemDeltaA);\n";
+    line() << "float* const s_delta_values = reinterpret_cast<float*>(smem_p + kSmemDeltaValues);\n";
+  }
   if (vectorGate) {
     line() << "const float* const s_g = reinterpret_cast<const float*>(smem_p + "
               "kSmemG);\n";

@@ -1,12 +1,20 @@
 // RUN: flashgen-opt %s | flashgen-opt | FileCheck %s
 // RUN: flashgen-opt %s --mlir-print-op-generic | flashgen-opt | FileCheck %s
-// RUN: not flashgen-opt %s -flash-schedule 2>&1 | FileCheck %s --check-prefix=SCHED
-// Round trip of flash.delta_rule's forms (docs/semantics.md §7), and the
-// scheduler's diagnostic: no kernel family lowers it yet.
+// RUN: flashgen-opt %s -flash-schedule="dims=batch=2,len=100" | FileCheck %s --check-prefix=SCHED
+// RUN: not flashgen-opt %s -flash-schedule="dims=batch=2,len=100 algorithm=chunk_two_pass" 2>&1 | FileCheck %s --check-prefix=TWOPASS
+// Round trip of flash.delta_rule's forms (docs/semantics.md §7); the
+// scheduler gives each its fused chunk kernel (delta_fused), the only form
+// the delta rule has: its chunk states depend on every earlier chunk's
+// corrected values.
 
 // CHECK-LABEL: func @deltanet
 // CHECK: flash.delta_rule %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<2x4x100x64xbf16>, tensor<2x4x100x64xbf16>, tensor<2x4x100x32xbf16>, tensor<2x4x100xbf16> -> tensor<2x4x100x32xbf16>
-// SCHED: error: 'flash.delta_rule' op has no kernel family yet: flashgen compiles flash.attention and flash.linear_attention; the delta rule's definition and chunkwise form are in reference/DeltaRule.h (docs/semantics.md §7)
+// SCHED-LABEL: func @deltanet
+// SCHED: flash.delta_rule {{.*}}flash.schedule = #flash.schedule<algorithm = chunk_fused
+// SCHED-NOT: chunk_two_pass
+// SCHED-LABEL: func @gated_with_states
+// SCHED: flash.delta_rule {{.*}}flash.schedule = #flash.schedule<algorithm = chunk_fused
+// TWOPASS: error: 'flash.delta_rule' op no chunkwise schedule on sm_90 for B=2 H=4 T=100 Dk=64 Dv=32 gate none, 2-byte elements: the delta rule has the fused chunk kernel only (chunk_fused), not 'chunk_two_pass'
 func.func @deltanet(%q: tensor<2x4x100x64xbf16>, %k: tensor<2x4x100x64xbf16>, %v: tensor<2x4x100x32xbf16>, %beta: tensor<2x4x100xbf16>) -> tensor<2x4x100x32xbf16> {
   %o = flash.delta_rule %q, %k, %v, %beta : tensor<2x4x100x64xbf16>, tensor<2x4x100x64xbf16>, tensor<2x4x100x32xbf16>, tensor<2x4x100xbf16> -> tensor<2x4x100x32xbf16>
   return %o : tensor<2x4x100x32xbf16>

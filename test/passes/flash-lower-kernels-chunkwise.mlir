@@ -276,3 +276,55 @@ func.func @candidates(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
       : tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16> -> tensor<?x1x?x64xbf16>
   return %o : tensor<?x1x?x64xbf16>
 }
+
+// -----
+
+// flash.delta_rule (gated, l2norm_qk, states): linear_fused's chunk loop as
+// family delta_fused; once chunk c has landed, q and k are normalised and
+// the values corrected (with the chunk's gate buffer) before the outputs
+// and the state update read them.
+
+// CHECK-LABEL: func.func @gated_delta
+// CHECK: flash.delta_rule {{.*}}flash.kernels = [@gated_delta_v0]
+// CHECK-LABEL: flash.kernel @gated_delta_v0 family delta_fused
+// CHECK-SAME: problem {beta_type = bf16
+// CHECK-SAME: gate = "decay"
+// CHECK-SAME: l2norm_qk = true
+// CHECK: %[[IDS:.*]]:3 = flash.grid_map ["value_tile", "head", "batch"]
+// CHECK: %[[T:.*]] = flash.dim "T"
+// CHECK: flash.state_init initial
+// CHECK: scf.for %[[C:.*]] = %{{.*}} to
+// CHECK-NEXT: flash.tile_wait 0
+// CHECK: flash.chunk_l2norm stage %[[STAGE:[^ ]*]]
+// CHECK-NEXT: flash.chunk_delta[%[[IDS]]#2, %[[IDS]]#1, %[[C]]] extent %[[T]] stage %[[STAGE]] buffer %[[BUF:[^ ]*]] gate decay
+// CHECK: flash.chunk_inter
+// CHECK: flash.chunk_accumulate
+// CHECK: flash.state_update stage %[[STAGE]] buffer %[[BUF]] gate decay
+// CHECK: flash.state_store final
+func.func @gated_delta(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
+                       %v: tensor<?x1x?x32xbf16>, %beta: tensor<?x1x?xbf16>,
+                       %g: tensor<?x1x?xf32>, %s0: tensor<?x1x64x32xf32>)
+    -> (tensor<?x1x?x32xbf16>, tensor<?x1x64x32xf32>) {
+  %o, %s = flash.delta_rule %q, %k, %v, %beta decay(%g : tensor<?x1x?xf32>)
+      initial(%s0 : tensor<?x1x64x32xf32>) l2norm_qk return_final_state dims ["B", "T"]
+      {flash.schedule = #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 32, smem_bytes = 0>}
+      : tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x32xbf16>,
+        tensor<?x1x?xbf16> -> tensor<?x1x?x32xbf16>, tensor<?x1x64x32xf32>
+  return %o, %s : tensor<?x1x?x32xbf16>, tensor<?x1x64x32xf32>
+}
+
+// -----
+
+// The delta rule has no two-pass form: a chunk_two_pass schedule is refused
+// with the checker's reason.
+
+func.func @delta_two_pass(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
+                          %v: tensor<?x1x?x64xbf16>, %beta: tensor<?x1x?xf32>)
+    -> tensor<?x1x?x64xbf16> {
+  // expected-error @+1 {{cannot lower schedule #flash.schedule<algorithm = chunk_two_pass, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0>: the delta rule has the fused chunk kernel only (chunk_fused): its chunk states depend on the corrected values of every chunk before}}
+  %o = flash.delta_rule %q, %k, %v, %beta dims ["B", "T"]
+      {flash.schedule = #flash.schedule<algorithm = chunk_two_pass, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0>}
+      : tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>,
+        tensor<?x1x?xf32> -> tensor<?x1x?x64xbf16>
+  return %o : tensor<?x1x?x64xbf16>
+}

@@ -14,10 +14,10 @@
 // META: "op": "delta_rule"
 // META: "name": "beta"
 // META: "name": "g"
-// META: "name": "s0"
+// META: "name": "c0"
 // META: "name": "o"
 // META-NEXT: "role": "output"
-// META: "name": "sf"
+// META: "name": "cf"
 
 // CHECK-PY: delta rule: worst error {{.*}} over 23 steps of 4 heads
 

@@ -623,10 +623,10 @@ llvm::Error runDeltaRule(DeltaRuleOp op, const Options &options, uint64_t seed,
   if (problem.gated)
     writer.input("g", inputs.logDecay, gateElem);
   if (op.getInitialState())
-    writer.input("s0", inputs.initial, f32);
+    writer.input("c0", inputs.initial, f32);
   writer.output("o", result.out, dtypeOf(elem));
   if (op.getReturnFinalState())
-    writer.output("sf", result.finalState, "f32");
+    writer.output("cf", result.finalState, "f32");
   meta["op"] = "delta_rule";
   meta["gated"] = problem.gated;
   meta["l2norm_qk"] = problem.l2NormQK;

@@ -7,6 +7,7 @@
 //   chunk_gates.cuh log-space chunk gates (TwoSum cumulative sums)
 //   chunk_mma.cuh   the chunk GEMMs: inter-chunk term, state update
 //   chunk_intra.cuh intra-chunk score tiles and their accumulation
+//   chunk_delta.cuh the delta rule's chunk values (WY solve), l2norm rows
 // Not in flashgen_device.cuh: a recurrence kernel includes this umbrella
 // (or the headers it needs) itself.
 //
@@ -19,5 +20,6 @@
 #include "flashgen/device/recurrence/chunk_gates.cuh"
 #include "flashgen/device/recurrence/chunk_mma.cuh"
 #include "flashgen/device/recurrence/chunk_intra.cuh"
+#include "flashgen/device/recurrence/chunk_delta.cuh"
 
 #endif  // FLASHGEN_DEVICE_RECURRENCE_CUH

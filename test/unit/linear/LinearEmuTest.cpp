@@ -14,6 +14,8 @@
 //===----------------------------------------------------------------------===//
 #include "kernel_prelude.h"
 #include "emu_decay.cu"
+#include "emu_delta.cu"
+#include "emu_gated_delta.cu"
 #include "emu_exp.cu"
 #include "emu_plain.cu"
 #include "emu_sig.cu"
@@ -28,8 +30,10 @@
 
 #include "test_support.h"
 
+#include "reference/DeltaRule.h"
 #include "reference/ErrorScale.h"
 #include "reference/Inputs.h"
+#include "reference/Random.h"
 #include "reference/Recurrence.h"
 
 #include <algorithm>
@@ -333,6 +337,120 @@ TEST_F(LinearEmuTest, VectorGatesRagged) {
               d.v.s(3), (const float*)d.g.mem.data(), d.g.s(0), d.g.s(1), d.g.s(2), d.g.s(3), d.o.mem.data(),
               d.o.s(0), d.o.s(1), d.o.s(2), d.o.s(3), int(c.batch), int(c.steps));
   checkOutputs(c, in, d, false, kTolerance);
+}
+
+// The delta rule's kernels (delta_fused, docs/semantics.md §7) against the
+// float64 step recurrence: the chunk's corrected values, then linear_fused's
+// outputs and state update over them.
+
+/// Delta-rule inputs rounded as the device reads them: bf16 q, k, v; beta
+/// in bf16 or f32; f32 log-decays in [-0.3, 0] (gates near 1 and well
+/// below); an f32 initial state. Without l2norm_qk, k is scaled to about
+/// unit norm so every (I - beta k k^T) stays a contraction.
+struct DeltaCase {
+  int64_t batch, heads, steps, keyDim, valueDim;
+  bool gated = false, l2norm = false, initial = false, betaBf16 = false;
+  uint64_t seed = 11;
+};
+
+ref::DeltaInputs<double> deltaInputsFor(const DeltaCase& c) {
+  ref::Rng rng(c.seed);
+  auto bf = [](double x) { return double(bf16_value(bf16_from<bf16>(float(x)))); };
+  auto fill = [&](ref::Shape shape, auto draw) {
+    ref::Tensor<double> t(shape);
+    for (int64_t i = 0; i < t.size(); ++i) t.data()[i] = draw();
+    return t;
+  };
+  const double kScale = c.l2norm ? 1.0 : 1.0 / std::sqrt(double(c.keyDim));
+  ref::DeltaInputs<double> in;
+  in.q = fill({c.batch, c.heads, c.steps, c.keyDim}, [&] { return bf(rng.normal()); });
+  in.k = fill({c.batch, c.heads, c.steps, c.keyDim}, [&] { return bf(kScale * rng.normal()); });
+  in.v = fill({c.batch, c.heads, c.steps, c.valueDim}, [&] { return bf(rng.normal()); });
+  in.beta = fill({c.batch, c.heads, c.steps}, [&] {
+    const double b = rng.uniform(0.0, 1.0);
+    return c.betaBf16 ? bf(b) : double(float(b));
+  });
+  if (c.gated) in.logDecay = fill({c.batch, c.heads, c.steps}, [&] { return double(float(rng.uniform(-0.3, 0.0))); });
+  if (c.initial)
+    in.initial = fill({c.batch, c.heads, c.keyDim, c.valueDim}, [&] { return double(float(0.3 * rng.normal())); });
+  return in;
+}
+
+/// o and the final state against the step recurrence: max abs error over
+/// max |reference| (bf16 outputs, bf16 corrected values and state copy).
+void checkDelta(const DeltaCase& c, const ref::DeltaInputs<double>& in, const DevTensor<bf16>& o,
+                const DevTensor<float>* finalState) {
+  ref::DeltaProblem problem;
+  problem.gated = c.gated;
+  problem.l2NormQK = c.l2norm;
+  const ref::DeltaResult<double> want = ref::referenceDeltaRule(problem, in);
+  auto relative = [](auto value, const ref::Tensor<double>& ref) {
+    double num = 0, den = 0;
+    for (int64_t i = 0; i < ref.size(); ++i) {
+      const double e = std::fabs(value(i) - ref.data()[i]);
+      num = std::max(num, std::isnan(e) ? INFINITY : e);
+      den = std::max(den, std::fabs(ref.data()[i]));
+    }
+    return den > 0 ? num / den : num;
+  };
+  const double eo = relative([&](int64_t i) { return double(bf16_value(o.mem.v[i])); }, want.out);
+  std::printf("[delta-emu] %s%s B=%lld H=%lld T=%lld Dk=%lld Dv=%lld: output error %.3g (max abs / max |o|)\n",
+              c.gated ? "gated" : "plain", c.l2norm ? " l2norm" : "", (long long)c.batch, (long long)c.heads,
+              (long long)c.steps, (long long)c.keyDim, (long long)c.valueDim, eo);
+  EXPECT_LT(eo, 2e-2) << "delta-rule outputs";
+  if (!finalState) return;
+  const double es = relative([&](int64_t i) { return double(finalState->mem.v[i]); }, want.finalState);
+  std::printf("[delta-emu]   final S error %.3g (max abs / max |S|)\n", es);
+  EXPECT_LT(es, 2e-2) << "delta-rule final state";
+}
+
+/// DeltaNet with an f32 beta: two value tiles, two inner key tiles, ragged
+/// T (three chunks, the last partial) and two heads per batch.
+TEST_F(LinearEmuTest, DeltaRuleRaggedTwoValueTiles) {
+  using namespace emu_delta_v0_k;
+  const DeltaCase c{2, 2, 150, 64, 64};
+  const auto in = deltaInputsFor(c);
+  DevTensor<bf16> q(in.q), k(in.k), v(in.v), o(in.v.shape(), DevTensor<bf16>::kPoison);
+  DevTensor<float> beta(in.beta);
+  emu::launch(emu::Dim3{64 / kTileDv, 2, unsigned(c.batch)}, kThreads, kSmemBytes, flashgen_emu_delta_v0,
+              (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2), q.s(3), (const bf16*)k.mem.data(), k.s(0), k.s(1),
+              k.s(2), k.s(3), (const bf16*)v.mem.data(), v.s(0), v.s(1), v.s(2), v.s(3),
+              (const float*)beta.mem.data(), beta.s(0), beta.s(1), beta.s(2), o.mem.data(), o.s(0), o.s(1), o.s(2),
+              o.s(3), int(c.batch), int(c.steps));
+  checkDelta(c, in, o, nullptr);
+}
+
+void runGatedDelta(const DeltaCase& c, bool passInitial) {
+  using namespace emu_gated_delta_v0_k;
+  const auto in = deltaInputsFor(c);
+  DevTensor<bf16> q(in.q), k(in.k), v(in.v), beta(in.beta), o(in.v.shape(), DevTensor<bf16>::kPoison);
+  DevTensor<float> g(in.logDecay), s0(in.initial);
+  DevTensor<float> sf({c.batch, c.heads, c.keyDim, c.valueDim}, DevTensor<float>::kPoison);
+  emu::launch(emu::Dim3{32 / kTileDv, 1, unsigned(c.batch)}, kThreads, kSmemBytes, flashgen_emu_gated_delta_v0,
+              (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2), q.s(3), (const bf16*)k.mem.data(), k.s(0), k.s(1),
+              k.s(2), k.s(3), (const bf16*)v.mem.data(), v.s(0), v.s(1), v.s(2), v.s(3),
+              (const bf16*)beta.mem.data(), beta.s(0), beta.s(1), beta.s(2), (const float*)g.mem.data(), g.s(0),
+              g.s(1), g.s(2), passInitial ? (const float*)s0.mem.data() : nullptr, s0.s(0), s0.s(1), s0.s(2),
+              s0.s(3), o.mem.data(), o.s(0), o.s(1), o.s(2), o.s(3), sf.mem.data(), sf.s(0), sf.s(1), sf.s(2),
+              sf.s(3), int(c.batch), int(c.steps));
+  checkDelta(c, in, o, &sf);
+}
+
+/// Gated DeltaNet, l2-normalised q and k, bf16 beta, Dk != Dv, one stage,
+/// an initial state in and the final state out, over a ragged T.
+TEST_F(LinearEmuTest, GatedDeltaRuleWithStates) {
+  DeltaCase c{2, 1, 140, 64, 32};
+  c.gated = c.l2norm = c.initial = c.betaBf16 = true;
+  runGatedDelta(c, true);
+}
+
+/// T shorter than one chunk and a single step; no initial state (zeros).
+TEST_F(LinearEmuTest, GatedDeltaRuleShortLengths) {
+  for (int64_t steps : {37, 1}) {
+    DeltaCase c{1, 1, steps, 64, 32};
+    c.gated = c.l2norm = c.betaBf16 = true;
+    runGatedDelta(c, false);
+  }
 }
 
 // The examples' kernels with the library's default schedule

@@ -158,8 +158,8 @@ class DeltaRule(unittest.TestCase):
                                         return_final_state=True))
             outs = [reference_files(source, os.path.join(tmp, out),
                                     "gated_delta", ("B=2", "T=9"),
-                                    ("o.expected.npy", "sf.expected.npy",
-                                     "beta.npy", "g.npy", "s0.npy"))
+                                    ("o.expected.npy", "cf.expected.npy",
+                                     "beta.npy", "g.npy", "c0.npy"))
                     for source, out in ((path, "got"), (written, "want"))]
             self.assertEqual(outs[0], outs[1])
 

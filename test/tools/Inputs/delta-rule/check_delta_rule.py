@@ -35,9 +35,9 @@ def main(case):
     (_, _, _, dv), v = load(files["v"])
     _, beta = load(files["beta"])
     _, g = load(files["g"]) if "g" in files else (None, [0.0] * (b * h * t))
-    _, s0 = load(files["s0"]) if "s0" in files else (None, [0.0] * (b * h * dk * dv))
+    _, s0 = load(files["c0"]) if "c0" in files else (None, [0.0] * (b * h * dk * dv))
     _, o_expected = load(files["o"])
-    _, s_expected = load(files["sf"])
+    _, s_expected = load(files["cf"])
     scale = 1 / math.sqrt(dk)
     worst = 0.0
     for bh in range(b * h):
@@ -65,7 +65,7 @@ def main(case):
             want = s[i]
             got = s_expected[bh * dk * dv + i]
             worst = max(worst, abs(got - want) / (1 + abs(want)))
-    # o.expected is float64 (f8) and sf the float64 state rounded to f32.
+    # o.expected is float64 (f8) and cf the float64 state rounded to f32.
     print("delta rule: worst error %.3g over %d steps of %d heads" % (worst, t, b * h))
     sys.exit(0 if worst < 1e-6 else 1)
 
