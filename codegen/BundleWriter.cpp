@@ -774,6 +774,24 @@ LogicalResult writeLinearKernel(const RecurrenceEntry &r, const std::string &nam
   // final), contiguous.
   auto scratchOf = [&](KernelOp kernel) {
     llvm::json::Array scratch;
+    if (r.betaType) {
+      // The delta rule's WY factors of every chunk (delta_prepare writes,
+      // delta_fused reads), whole chunks of rows, contiguous.
+      llvm::json::Value rows = sizes.expr(
+          "cdiv(" + lengthDim + "," +
+          std::to_string(kernel.getSchedule().getChunk()) + ")*" +
+          std::to_string(kernel.getSchedule().getChunk()));
+      std::string dtype = dtypeName(elem);
+      scratch.push_back(llvm::json::Object{
+          {"name", "delta_w"},
+          {"dtype", dtype},
+          {"shape", llvm::json::Array{batch, heads, rows, keyDim}}});
+      scratch.push_back(llvm::json::Object{
+          {"name", "delta_u"},
+          {"dtype", dtype},
+          {"shape", llvm::json::Array{batch, heads, rows, valueDim}}});
+      return scratch;
+    }
     if (kernel.getSchedule().getAlgorithm() != Algorithm::chunk_two_pass)
       return scratch;
     llvm::json::Value boundaries = sizes.expr(
@@ -797,7 +815,8 @@ LogicalResult writeLinearKernel(const RecurrenceEntry &r, const std::string &nam
   };
   llvm::json::Array variants;
   std::vector<std::string> symbolsUsed;
-  static const StringRef kScratch[] = {"chunk_c", "chunk_n", "chunk_m"};
+  static const StringRef kScratch[] = {"chunk_c", "chunk_n", "chunk_m",
+                                       "delta_w", "delta_u"};
   if (failed(writeVariants(op, symbols, options, sizes, kScratch, scratchOf,
                            symbolsUsed, variants)))
     return failure();

@@ -30,6 +30,7 @@ FailureOr<EmittedKernel> mlir::flash::emitCudaKernel(KernelOp kernel) {
   case KernelFamily::linear_states:
   case KernelFamily::linear_outputs:
   case KernelFamily::delta_fused:
+  case KernelFamily::delta_prepare:
     return emitLinearKernel(kernel);
   }
   llvm_unreachable("a KernelFamily without a printer");

@@ -66,9 +66,11 @@ def Flash_KernelFamily : I32EnumAttr<"KernelFamily",
     // flash_decode's second launch: the key splits' partial rows merged by
     // log-sum-exp into o and lse.
     I32EnumAttrCase<"attention_combine", 8>,
-    // flash.delta_rule (FlashLinearKernelOps.td): linear_fused's loop with
-    // each chunk's values replaced by the delta rule's corrected values.
-    I32EnumAttrCase<"delta_fused", 9>
+    // flash.delta_rule (FlashLinearKernelOps.td): every chunk's WY factors
+    // in parallel (delta_prepare), then linear_fused's loop with each
+    // chunk's values corrected from them and the carried state.
+    I32EnumAttrCase<"delta_fused", 9>,
+    I32EnumAttrCase<"delta_prepare", 10>
   ]> {
   let cppNamespace = "::mlir::flash";
 }
@@ -91,7 +93,11 @@ def Flash_TensorRole : I32EnumAttr<"TensorRole",
     I32EnumAttrCase<"dq_accum", 8>,
     I32EnumAttrCase<"dq", 9>,
     I32EnumAttrCase<"dk", 10>,
-    I32EnumAttrCase<"dv", 11>
+    I32EnumAttrCase<"dv", 11>,
+    // The delta rule's WY factors of each chunk (docs/semantics.md §7.3):
+    // scratch the delta_prepare kernel writes and delta_fused reads.
+    I32EnumAttrCase<"delta_w", 12>,
+    I32EnumAttrCase<"delta_u", 13>
   ]> {
   let cppNamespace = "::mlir::flash";
 }

@@ -113,9 +113,15 @@ constexpr FamilyRule kFamilies[] = {
     {KernelFamily::delta_fused,
      {Algorithm::chunk_fused, Algorithm::chunk_fused},
      true,
-     {TR::q, TR::k, TR::v, TR::g, TR::o},
+     {TR::q, TR::k, TR::delta_w, TR::delta_u, TR::g, TR::o},
      {StateSource::zero, StateSource::initial},
      {StateTarget::final}},
+    {KernelFamily::delta_prepare,
+     {Algorithm::chunk_fused, Algorithm::chunk_fused},
+     true,
+     {TR::k, TR::v, TR::g},
+     {},
+     {}},
     {KernelFamily::linear_states,
      {Algorithm::chunk_two_pass, Algorithm::chunk_two_pass},
      true,
@@ -154,7 +160,7 @@ FailureOr<KernelOp> enclosingKernel(Operation *op, bool recurrence) {
   auto kernel = op->getParentOfType<KernelOp>();
   const char *wanted = recurrence ? "a recurrence family (linear_fused, "
                                     "linear_states, linear_outputs, "
-                                    "delta_fused)"
+                                    "delta_fused, delta_prepare)"
                                   : "family attention";
   if (!kernel)
     return op->emitOpError() << "must be inside a flash.kernel of " << wanted;
@@ -656,7 +662,8 @@ LogicalResult ChunkLoadOp::verify() {
   FailureOr<KernelOp> kernel = enclosingKernel(*this, /*recurrence=*/true);
   TensorRole tensor = getTensor();
   if (failed(kernel) ||
-      failed(checkOpTensor(*this, tensor, {TR::q, TR::k, TR::v, TR::g})) ||
+      failed(checkOpTensor(*this, tensor,
+                           {TR::q, TR::k, TR::v, TR::g, TR::delta_w, TR::delta_u})) ||
       failed(checkFamilyRole(*this, *kernel, "tensor", tensor,
                              familyRule(kernel->getFamily()).tensors)))
     return failure();
@@ -771,23 +778,30 @@ LogicalResult StateUpdateOp::verify() {
   return checkRecurrenceOp(*this, getGate());
 }
 
-/// An op only the delta rule's kernels run.
-static FailureOr<KernelOp> checkDeltaOp(Operation *op) {
+/// An op only the delta rule's kernels of the given families run.
+static FailureOr<KernelOp> checkDeltaOp(Operation *op,
+                                        EnumSet<KernelFamily> families) {
   FailureOr<KernelOp> kernel = enclosingKernel(op, /*recurrence=*/true);
   if (failed(kernel))
     return failure();
-  if (kernel->getFamily() != KernelFamily::delta_fused)
+  if (!families.contains(kernel->getFamily()))
     return op->emitOpError() << "must be inside a flash.kernel of family "
-                                "delta_fused, not "
+                             << oneOf(families.names()) << ", not "
                              << stringifyKernelFamily(kernel->getFamily());
   return kernel;
 }
 
-LogicalResult ChunkL2NormOp::verify() { return checkDeltaOp(*this); }
+LogicalResult ChunkL2NormOp::verify() {
+  return checkDeltaOp(*this, {KernelFamily::delta_prepare, KernelFamily::delta_fused});
+}
 
 LogicalResult ChunkDeltaOp::verify() {
-  FailureOr<KernelOp> kernel = checkDeltaOp(*this);
-  if (failed(kernel) || failed(checkRecurrenceOp(*this, getGate())))
+  return checkDeltaOp(*this, {KernelFamily::delta_fused});
+}
+
+LogicalResult ChunkWYOp::verify() {
+  if (failed(checkDeltaOp(*this, {KernelFamily::delta_prepare})) ||
+      failed(checkRecurrenceOp(*this, getGate())))
     return failure();
   if (getGate() != GateKind::none && getGate() != GateKind::decay)
     return emitOpError() << "has gate " << stringifyGateKind(getGate())

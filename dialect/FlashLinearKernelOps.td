@@ -273,26 +273,39 @@ def Flash_ChunkL2NormOp : Flash_Op<"chunk_l2norm", []> {
   let hasVerifier = 1;
 }
 
-def Flash_ChunkDeltaOp : Flash_Op<"chunk_delta", []> {
-  let summary = "replace the staged values by the delta rule's corrected values";
+def Flash_ChunkWYOp : Flash_Op<"chunk_wy", []> {
+  let summary = "the delta rule's WY factors of one chunk, into scratch";
   let description = [{
-    The WY form of docs/semantics.md §7.3 for chunk `chunk` in `stage`,
-    given the carried state S (its 16-bit copy): the value tile becomes
-    U~ = (I + A)^-1 diag(beta) (V - diag(Gamma) K S) with
-    A_rs = beta_r exp(gamma_r - gamma_s) k_r . k_s (s < r) and the
-    cumulative log decays gamma of gate buffer `buffer` (`decay`; 0 for
-    `none`). beta is read from tensor `beta`, 0 at rows at or past
-    `extent`. Afterwards the chunk's outputs and state update are those of
-    the linear recurrence with values U~ (`flash.chunk_accumulate`,
-    `flash.state_update`). Every warp must be done with the previous
-    chunk's value tile in this stage.
+    In a `delta_prepare` kernel, for chunk `chunk` of (batch, head) staged
+    in stage 0 (k, and v at full width): W = T diag(beta Gamma) K and
+    U = T diag(beta) V with T = (I + A)^-1,
+    A_rs = beta_r exp(gamma_r - gamma_s) k_r . k_s (s < r), the cumulative
+    log decays gamma of gate buffer `buffer` (`decay`; 0 for `none`) and
+    beta read from tensor `beta`, 0 at rows at or past `extent`
+    (docs/semantics.md §7.3). Writes the chunk's rows of the scratch
+    tensors `delta_w` and `delta_u`.
   }];
   let arguments = (ins Index:$batch, Index:$head, Index:$chunk, Index:$extent,
-                       Index:$stage, Index:$buffer, Flash_GateKind:$gate);
+                       Index:$buffer, Flash_GateKind:$gate);
   let assemblyFormat = [{
-    `[` $batch `,` $head `,` $chunk `]` `extent` $extent `stage` $stage
-    `buffer` $buffer `gate` $gate attr-dict
+    `[` $batch `,` $head `,` $chunk `]` `extent` $extent `buffer` $buffer
+    `gate` $gate attr-dict
   }];
+  let hasVerifier = 1;
+}
+
+def Flash_ChunkDeltaOp : Flash_Op<"chunk_delta", []> {
+  let summary = "correct the staged values from the chunk's WY factors and the carried state";
+  let description = [{
+    In a `delta_fused` kernel, whose value stage holds the chunk's U
+    (`delta_u`) and whose W stage its W (`delta_w`): the value tile of
+    `stage` becomes U~ = U - W S, S the 16-bit copy of the carried state
+    (docs/semantics.md §7.3). The chunk's outputs and state update are then
+    those of the linear recurrence with values U~ (`flash.chunk_accumulate`,
+    `flash.state_update`).
+  }];
+  let arguments = (ins Index:$stage);
+  let assemblyFormat = "`stage` $stage attr-dict";
   let hasVerifier = 1;
 }
 

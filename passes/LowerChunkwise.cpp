@@ -11,11 +11,14 @@
 //                   every chunk (and the final one) to scratch.
 //   linear_outputs  grid (chunk x value tile, head, batch): one chunk's
 //                   outputs from its scratch state, all chunks in parallel.
-//   delta_fused     linear_fused's loop for flash.delta_rule: once a chunk
-//                   has landed, q and k are normalised (l2norm_qk) and its
-//                   values replaced by the corrected values U~ of
-//                   docs/semantics.md §7.3, which the outputs and the state
-//                   update then read as linear_fused reads v.
+//   delta_prepare   flash.delta_rule, grid (chunk, head, batch): every
+//                   chunk's WY factors W and U (docs/semantics.md §7.3)
+//                   into scratch, all chunks in parallel.
+//   delta_fused     then linear_fused's loop over them: each chunk stages
+//                   q, k, W and U (in v's place); once it has landed, q and
+//                   k are normalised (l2norm_qk) and U corrected to
+//                   U~ = U - W S, which the outputs and the state update
+//                   read as linear_fused reads v.
 //
 // Index arithmetic is arith on `index`, loops are scf, the gate kind's
 // scalar math is cloned into flash.chunk_gates / flash.decay_map regions.
@@ -192,6 +195,14 @@ struct KernelBuilder {
                           plan.keyDim, stage, true);
     ChunkLoadOp::create(b, loc, TensorRole::k, batch, head, c, zero, T, chunk,
                         plan.keyDim, stage, true);
+    if (plan.delta) {
+      // The delta rule's values are the chunk's WY factors (delta_prepare).
+      ChunkLoadOp::create(b, loc, TensorRole::delta_w, batch, head, c, zero, T,
+                          chunk, plan.keyDim, stage, true);
+      ChunkLoadOp::create(b, loc, TensorRole::delta_u, batch, head, c, valueTile,
+                          T, chunk, tileDv, stage, true);
+      return;
+    }
     ChunkLoadOp::create(b, loc, TensorRole::v, batch, head, c, valueTile, T, chunk,
                         tileDv, stage, true);
     // The f32 g tile has one buffer: it is scanned at the top of its chunk,
@@ -294,11 +305,11 @@ struct KernelBuilder {
         });
 
       if (plan.delta) {
-        // The chunk's gates are in `buffer` and every warp is past the
-        // previous chunk: normalise q, k, then correct the values in place.
+        // Every warp is past the previous chunk and the state copy is
+        // current: normalise q, k, then correct U in place.
         if (plan.l2normQk)
           ChunkL2NormOp::create(b, loc, stage);
-        ChunkDeltaOp::create(b, loc, batch, head, c, T, stage, buffer, gate());
+        ChunkDeltaOp::create(b, loc, stage);
       }
       if (queries) {
         chunkOutputs(c, stage, buffer);
@@ -354,6 +365,40 @@ struct KernelBuilder {
     KernelOp kernel = createKernel(name, KernelFamily::linear_states, "states", variant);
     mapValueTileGrid();
     buildRecurrentLoop(/*queries=*/false);
+    return kernel;
+  }
+
+  /// delta_prepare: one chunk of one (batch, head) per CTA, its k and its
+  /// whole v rows in stage 0, its gates in buffer 0.
+  KernelOp buildPrepare(StringRef name, int64_t variant) {
+    KernelOp kernel =
+        createKernel(name, KernelFamily::delta_prepare, "prepare", variant);
+    Type index = b.getIndexType();
+    auto grid = GridMapOp::create(
+        b, loc, TypeRange{index, index, index},
+        b.getStrArrayAttr({"chunk", "head", "batch"}),
+        // At least one CTA: T = 0 still launches (and writes nothing).
+        b.getStrArrayAttr({"max(cdiv(" + plan.lengthDim + "," +
+                               std::to_string(chunk) + "),1)",
+                           std::to_string(plan.heads), plan.batchDim}));
+    Value c = grid.getIds()[0];
+    head = grid.getIds()[1];
+    batch = grid.getIds()[2];
+    T = DimOp::create(b, loc, index, b.getStringAttr(plan.lengthDim));
+    Value zero = a.c(0);
+    ChunkLoadOp::create(b, loc, TensorRole::k, batch, head, c, zero, T, chunk,
+                        plan.keyDim, zero, true);
+    ChunkLoadOp::create(b, loc, TensorRole::v, batch, head, c, zero, T, chunk,
+                        plan.valueDim, zero, true);
+    TileCommitOp::create(b, loc);
+    if (hasScalarGates(gate())) {
+      GateFetchOp::create(b, loc, batch, head, c, T, gate());
+      chunkGates(c, zero, zero);
+    }
+    TileWaitOp::create(b, loc, 0);
+    if (plan.l2normQk)
+      ChunkL2NormOp::create(b, loc, zero);
+    ChunkWYOp::create(b, loc, batch, head, c, T, zero, gate());
     return kernel;
   }
 
@@ -450,6 +495,14 @@ void mlir::flash::buildLinearKernels(OpBuilder &b, const LinearKernelPlan &plan,
     KernelBuilder builder(b, loc, plan);
     kernels.push_back(builder.buildOutputs(name + "_outputs", variant));
     return;
+  }
+  if (plan.delta) {
+    // Every chunk's W and U first, then the recurrence over them.
+    {
+      KernelBuilder builder(b, loc, plan);
+      kernels.push_back(builder.buildPrepare(name + "_prepare", variant));
+    }
+    b.setInsertionPointAfter(kernels.back());
   }
   KernelBuilder builder(b, loc, plan);
   kernels.push_back(builder.buildFused(name, variant));

@@ -549,6 +549,7 @@ std::vector<Kernel::ParamInfo> Kernel::params() const {
               : p.io == ParamIo::Out ? ParamInfo::Io::Out
                                      : ParamInfo::Io::InOut;
     info.optional = p.optional;
+    info.strideAlign = p.strideAlign;
     out.push_back(std::move(info));
   }
   return out;

@@ -194,10 +194,12 @@ flashgen::schedule::chunkwiseKernelViolations(const LinearProblem &p,
   if (!os.str().empty())
     return {os.str()};
 
-  for (bool outputs : {true, false}) {
-    if (!outputs && s.algorithm != Algorithm::ChunkTwoPass)
-      continue;
-    mlir::flash::ChunkShape shape = chunkwiseKernelShape(p, s, outputs);
+  std::vector<mlir::flash::ChunkShape> shapes = {chunkwiseKernelShape(p, s, true)};
+  if (s.algorithm == Algorithm::ChunkTwoPass)
+    shapes.push_back(chunkwiseKernelShape(p, s, false));
+  if (p.isDelta())
+    shapes.push_back(deltaPrepareShape(p, s));
+  for (const mlir::flash::ChunkShape &shape : shapes) {
     int64_t smem = mlir::flash::chunkSmemPlan(shape).total;
     if (smem > t.smemPerCTA) {
       os << "needs " << smem << " bytes of shared memory, " << t.name
@@ -233,6 +235,12 @@ flashgen::schedule::checkLinearSchedule(const LinearProblem &p, const Target &t,
     smem = std::max(smem, states);
     checkFits(r, t, "states kernel", states, linearRegisters(p, s, false),
               s.warps);
+  }
+  if (p.isDelta()) {
+    int64_t prepare = mlir::flash::chunkSmemPlan(deltaPrepareShape(p, s)).total;
+    smem = std::max(smem, prepare);
+    checkFits(r, t, "prepare kernel", prepare,
+              mlir::flash::chunkRegisterEstimate(deltaPrepareShape(p, s)), s.warps);
   }
   r.require(s.smemBytes == smem, "smem_bytes = " + n(s.smemBytes) +
                                      " differs from the plan's " + n(smem));

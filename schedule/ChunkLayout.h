@@ -1,7 +1,8 @@
 //===- ChunkLayout.h - on-chip plan of the chunkwise kernels ----*- C++ -*-===//
 //
 // The shared-memory plan and register estimate of the recurrence kernels
-// ("linear_fused", "linear_states", "linear_outputs"), in one place: the
+// ("linear_fused", "linear_states", "linear_outputs", "delta_fused",
+// "delta_prepare"), in one place: the
 // checker (chunkwiseKernelViolations) holds schedules to it and the CUDA
 // emitter (codegen/recurrence/ChunkwiseEmitter.cpp) prints its offsets, so the two never
 // disagree about what fits. Plain C++, no MLIR.
@@ -33,16 +34,22 @@ struct ChunkShape {
   bool normalizer = false;  ///< mlstm kinds: the n vector
   bool stabilizer = false;  ///< mlstm_exp: the running max tile
   bool queries = true;      ///< the kernel computes outputs (not "linear_states")
-  bool delta = false;       ///< delta_fused: beta, A and the corrected values in f32
+  /// delta_fused: a W tile beside each stage's k tile (its value tile holds
+  /// the chunk's U, corrected in place).
+  bool delta = false;
+  /// delta_prepare: k and v (tile_dv = Dv) in one stage, no q, no state;
+  /// beta, A and T = (I + A)^-1 in f32 and T in the element type.
+  bool deltaPrepare = false;
 };
 
 /// Byte offsets of each buffer in dynamic shared memory (0-sized buffers
 /// have the offset of the next one). Every buffer starts 128-byte aligned.
 struct ChunkSmemPlan {
   int64_t q = 0, k = 0, v = 0, g = 0, state = 0, norm = 0, gates = 0;
-  /// delta_fused's f32 work buffers: beta [L], A [L][L], the values being
-  /// corrected [L][tile_dv] (docs/semantics.md §7.3).
-  int64_t deltaBeta = 0, deltaA = 0, deltaValues = 0;
+  int64_t w = 0, wStage = 0; ///< delta_fused's W ring, bytes of one stage
+  /// delta_prepare's work buffers (docs/semantics.md §7.3): beta [L], A
+  /// [L][L] and T [L][L] in f32, T [L][L] in the element type.
+  int64_t deltaBeta = 0, deltaA = 0, deltaT32 = 0, deltaT = 0;
   int64_t qStage = 0, kStage = 0, vStage = 0; ///< bytes of one stage
   int64_t gateBuffer = 0;                     ///< bytes of one gate buffer
   int64_t total = 0;
@@ -69,6 +76,9 @@ inline ChunkSmemPlan chunkSmemPlan(const ChunkShape &s) {
   at = align(at + s.stages * p.kStage);
   p.v = at;
   at = align(at + s.stages * p.vStage);
+  p.wStage = s.delta ? s.chunk * s.keyDim * s.elementBytes : 0;
+  p.w = at;
+  at = align(at + s.stages * p.wStage);
   p.g = at;
   // Vector gates: one f32 g tile; the next chunk's is loaded only after this
   // chunk's gates were scanned, so one buffer suffices.
@@ -92,14 +102,17 @@ inline ChunkSmemPlan chunkSmemPlan(const ChunkShape &s) {
   }
   at = align(at);
   p.deltaBeta = at;
-  if (s.delta)
+  if (s.deltaPrepare)
     at = align(at + s.chunk * 4);
   p.deltaA = at;
-  if (s.delta)
+  if (s.deltaPrepare)
     at = align(at + s.chunk * s.chunk * 4);
-  p.deltaValues = at;
-  if (s.delta)
-    at = align(at + s.chunk * s.tileDv * 4);
+  p.deltaT32 = at;
+  if (s.deltaPrepare)
+    at = align(at + s.chunk * s.chunk * 4);
+  p.deltaT = at;
+  if (s.deltaPrepare)
+    at = align(at + s.chunk * s.chunk * s.elementBytes);
   p.total = at;
   return p;
 }
@@ -114,13 +127,17 @@ inline ChunkSmemPlan chunkSmemPlan(const ChunkShape &s) {
 /// 128, 4 warps, L = 64): decay, tile_dv = 64, 64 x 64 inner tiles: 240,
 /// ptxas 233-240 and clean; tile_dv = 128: 320, spills about 320 bytes;
 /// mlstm_exp, Dk = 256, tile_dv = 32, 64 x 64: 256, spills 28 bytes (64 x
-/// 32: 208, clean). delta_fused adds 16 (the value correction's K S
-/// accumulators live beside the state): gated, Dk = 128, tile_dv = 64,
-/// 64 x 64: 256, ptxas 255 and 20 bytes spilled on sm_80 (231 on sm_90a);
-/// ungated 226. The checker rejects schedules above 255 instead of
+/// 32: 208, clean). delta_fused adds 16 (the value correction's W S
+/// accumulators live beside the state). delta_prepare holds no state: an
+/// R x 64 accumulator (R = L / warps rows), its A fragments and the
+/// addresses. The checker rejects schedules above 255 instead of
 /// letting ptxas spill, and the scheduler searches under the same bound;
 /// flashgen-nvrtc on the bundle has the final word.
 inline int64_t chunkRegisterEstimate(const ChunkShape &s) {
+  if (s.deltaPrepare) {
+    int64_t rows = s.chunk / s.warps;
+    return 2 * rows * 64 / 32 + rows / 2 + 48;
+  }
   int64_t threads = 32 * s.warps;
   int64_t state = s.keyDim * s.tileDv / threads;
   int64_t stateRows = s.keyDim / s.warps;

@@ -118,10 +118,22 @@ flashgen::schedule::chunkwiseKernelShape(const LinearProblem &p,
   return shape;
 }
 
+mlir::flash::ChunkShape
+flashgen::schedule::deltaPrepareShape(const LinearProblem &p, const Schedule &s) {
+  mlir::flash::ChunkShape shape = chunkShape(p, s, /*outputs=*/false);
+  shape.tileDv = p.valueDim;
+  shape.stages = 1;
+  shape.delta = false;
+  shape.deltaPrepare = true;
+  return shape;
+}
+
 int64_t flashgen::schedule::chunkwiseKernelSmemBytes(const LinearProblem &p,
                                                      const Schedule &s) {
   int64_t bytes =
       mlir::flash::chunkSmemPlan(chunkwiseKernelShape(p, s, true)).total;
+  if (p.isDelta())
+    bytes = std::max(bytes, mlir::flash::chunkSmemPlan(deltaPrepareShape(p, s)).total);
   if (s.algorithm == Algorithm::ChunkTwoPass)
     bytes = std::max(
         bytes, mlir::flash::chunkSmemPlan(chunkwiseKernelShape(p, s, false)).total);
@@ -183,15 +195,8 @@ Evaluation flashgen::schedule::evaluateLinear(const LinearProblem &p,
   double updateFlops = 2.0 * chunks * L * Dk * Dv;
   double outputSfu = innerScores * gate.sfuPerScore;
   double outputAlu = innerScores * gate.aluPerScore;
-  if (p.isDelta()) {
-    // The value correction per chunk and slice (docs/semantics.md §7.3):
-    // K S and K K^T on the tensor cores, A's weights (one exp each), and
-    // the forward substitution over the slice's columns in f32.
-    double perSlice = static_cast<double>(slices) * chunks;
-    outputFlops += perSlice * (2.0 * L * Dk * s.tileDv + 2.0 * L * L * Dk);
-    outputSfu += perSlice * L * L;
-    outputAlu += perSlice * L * L * s.tileDv;
-  }
+  if (p.isDelta()) // U~ = U - W S per chunk and slice (§7.3)
+    outputFlops += static_cast<double>(slices) * chunks * 2.0 * L * Dk * s.tileDv;
   if (p.gate == GateKind::Vector)
     outputSfu += 2.0 * slices * chunks * L * Dk; // exp of q's and k's gates
   // Shared-memory traffic per chunk and slice (elements).
@@ -213,6 +218,31 @@ Evaluation flashgen::schedule::evaluateLinear(const LinearProblem &p,
   };
 
   Evaluation result;
+  if (p.isDelta()) {
+    // delta_prepare, grid (chunk, head, batch): k, v, beta and gates in,
+    // the chunk's W (L x Dk) and U (L x Dv) out; K K^T and W = T K', U =
+    // T V' on the tensor cores, the f32 solve of T = (I + A)^-1 (about L^3
+    // FMAs per chunk, counted as ALU work).
+    KernelCost prep;
+    prep.name = "prepare";
+    prep.ctas = heads * chunks;
+    prep.warps = s.warps;
+    prep.smemBytes = mlir::flash::chunkSmemPlan(deltaPrepareShape(p, s)).total;
+    prep.registersPerThread =
+        mlir::flash::chunkRegisterEstimate(deltaPrepareShape(p, s));
+    prep.pipelined = false;
+    int64_t io = T * (Dk * e + Dv * e + g) + T * (Dk + Dv) * e;
+    prep.globalBytes = heads * io;
+    prep.hbmBytes = heads * io;
+    prep.flops = heads * static_cast<double>(chunks) *
+                 (2.0 * L * L * Dk + 2.0 * L * L * (Dk + Dv));
+    prep.sfuOps = heads * static_cast<double>(chunks) * L * L;
+    prep.aluOps = heads * static_cast<double>(chunks) * L * L * L;
+    prep.smemTraffic = heads * static_cast<double>(chunks) *
+                       (L * (Dk + Dv) * e + 3.0 * L * L * 4);
+    prep.steps = heads * chunks;
+    result.kernels.push_back(prep);
+  }
   if (s.algorithm == Algorithm::ChunkFused) {
     KernelCost k;
     k.name = "fused";
@@ -221,7 +251,8 @@ Evaluation flashgen::schedule::evaluateLinear(const LinearProblem &p,
     k.smemBytes = linearSmemBytes(p, s, true);
     k.registersPerThread = linearRegisters(p, s, true);
     k.pipelined = s.stages >= 2;
-    int64_t shared = T * (2 * Dk * e + g); // q, k, gates: every slice reads them
+    // q, k, gates (and the delta rule's W): every slice reads them.
+    int64_t shared = T * ((p.isDelta() ? 3 : 2) * Dk * e + g);
     k.globalBytes = heads * static_cast<int64_t>(slices * shared + 2 * T * Dv * e +
                                                  initialBytes + finalBytes);
     int64_t passes = l2FetchPasses(t, slices, resident(k), shared, slices);

@@ -32,7 +32,13 @@ int64_t linearRegisters(const LinearProblem &p, const Schedule &s, bool outputs)
 mlir::flash::ChunkShape chunkwiseKernelShape(const LinearProblem &p,
                                              const Schedule &s, bool outputs);
 
-/// Shared memory of the largest kernel of `s` (chunkwiseKernelShape).
+/// The delta rule's delta_prepare kernel of `s`: one chunk per CTA, k and v
+/// at full width, the WY solve's buffers.
+mlir::flash::ChunkShape deltaPrepareShape(const LinearProblem &p,
+                                          const Schedule &s);
+
+/// Shared memory of the largest kernel of `s` (chunkwiseKernelShape, and
+/// deltaPrepareShape for the delta rule).
 int64_t chunkwiseKernelSmemBytes(const LinearProblem &p, const Schedule &s);
 
 /// Inner (query tile, key tile) pairs one chunk computes: for each of the

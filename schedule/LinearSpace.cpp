@@ -117,9 +117,7 @@ Result<ScheduleSpace> flashgen::schedule::linearSpace(
     sch.tileDv = x[kTileDv];
     sch.stages = x[kStages];
     sch.warps = x[kWarps];
-    bool twoPass = sch.algorithm == Algorithm::ChunkTwoPass;
-    sch.smemBytes = std::max(linearSmemBytes(p, sch, true),
-                             twoPass ? linearSmemBytes(p, sch, false) : 0);
+    sch.smemBytes = chunkwiseKernelSmemBytes(p, sch);
     return sch;
   };
   auto toSchedule = out.toSchedule;

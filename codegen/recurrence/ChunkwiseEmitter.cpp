@@ -1,9 +1,10 @@
 //===- ChunkwiseEmitter.cpp - CUDA for the recurrence kernel families -----===//
 //
 // Prints `flash.kernel` ops of families `linear_fused`, `linear_states`,
-// `linear_outputs` and `delta_fused` (built by flash-lower-kernels; the delta
-// rule's kernel is linear_fused's with its values corrected per chunk by
-// chunk_delta.cuh): the constants and shared-memory
+// `linear_outputs`, `delta_prepare` and `delta_fused` (built by
+// flash-lower-kernels; the delta rule's prepare kernel writes every chunk's
+// WY factors, its fused kernel is linear_fused's over the values corrected
+// from them, both through chunk_delta.cuh): the constants and shared-memory
 // plan from the schedule and problem (schedule/ChunkLayout.h, the same plan
 // the checker holds schedules to), the carried state and accumulators, and each tile op as
 // calls into the device tile library (codegen/device/recurrence/chunk_*.cuh on top of
@@ -33,7 +34,7 @@ namespace {
 constexpr const char *kChunkHeaders[] = {
     "flashgen/device/recurrence/chunk_io.cuh", "flashgen/device/recurrence/chunk_gates.cuh",
     "flashgen/device/recurrence/chunk_mma.cuh", "flashgen/device/recurrence/chunk_intra.cuh"};
-/// The delta rule's chunk pieces, for delta_fused kernels only.
+/// The delta rule's chunk pieces, for its two kernels only.
 constexpr const char *kDeltaHeader = "flashgen/device/recurrence/chunk_delta.cuh";
 
 class LinearKernelPrinter : public ScalarPrinter {
@@ -47,7 +48,8 @@ private:
   bool queries = true;    // the kernel computes outputs
   bool scalarGates = false, vectorGate = false, normalizer = false,
        stabilizer = false;
-  bool delta = false;     // delta_fused: flash.chunk_delta, beta
+  bool delta = false;        // delta_fused: W and U stages, flash.chunk_delta
+  bool deltaPrepare = false; // delta_prepare: beta, flash.chunk_wy
   unsigned rawGates = 0;  // gate operands of a scalar kind
   ChunkShape shape;
   ChunkSmemPlan plan;
@@ -66,6 +68,7 @@ private:
   LogicalResult printStateUpdate(StateUpdateOp op);
   LogicalResult printL2Norm(ChunkL2NormOp op);
   LogicalResult printDelta(ChunkDeltaOp op);
+  LogicalResult printWY(ChunkWYOp op);
 
   std::string base(StringRef tensor, Value batch, Value head);
   std::string gateTensor(unsigned i);
@@ -128,10 +131,12 @@ LogicalResult LinearKernelPrinter::printChunkLoad(ChunkLoadOp op) {
            << src << ", g_s2, " << valid << ");\n";
     return success();
   }
-  // The verifier allows q, k, v and g only.
-  StringRef ringName = role == TensorRole::q   ? "sQ"
-                       : role == TensorRole::k ? "sK"
-                                               : "sV";
+  // The verifier allows q, k, v, g and the delta rule's W and U only; U
+  // takes v's stages (chunk_delta corrects it there).
+  StringRef ringName = role == TensorRole::q         ? "sQ"
+                       : role == TensorRole::k       ? "sK"
+                       : role == TensorRole::delta_w ? "sW"
+                                                     : "sV";
   line() << "fg::cta::load_async<kThreads>(" << stage(ringName, op.getStage())
          << ", " << src << ", " << tensor << "_s2, " << valid << ");\n";
   return success();
@@ -478,14 +483,23 @@ LogicalResult LinearKernelPrinter::printStateUpdate(StateUpdateOp op) {
 }
 
 LogicalResult LinearKernelPrinter::printL2Norm(ChunkL2NormOp op) {
-  line() << "fg::cta::l2norm_rows<kThreads>(" << stage("sQ", op.getStage()) << ");\n";
+  if (queries)
+    line() << "fg::cta::l2norm_rows<kThreads>(" << stage("sQ", op.getStage()) << ");\n";
   line() << "fg::cta::l2norm_rows<kThreads>(" << stage("sK", op.getStage()) << ");\n";
   return success();
 }
 
 LogicalResult LinearKernelPrinter::printDelta(ChunkDeltaOp op) {
+  line() << "fg::cta::delta_correct<kThreads>(" << stage("sW", op.getStage()) << ", "
+         << stage("sV", op.getStage()) << ", sC);  // U~ = U - W S\n";
+  return success();
+}
+
+LogicalResult LinearKernelPrinter::printWY(ChunkWYOp op) {
   std::string row0 = "(long long)(" + name(op.getChunk()) + ") * kChunk";
-  std::string beta = base("beta", op.getBatch(), op.getHead()) + " + " + row0 + " * beta_s2";
+  auto rows = [&](StringRef tensor) {
+    return base(tensor, op.getBatch(), op.getHead()) + " + " + row0 + " * " + tensor.str() + "_s2";
+  };
   std::string valid = name(op.getExtent()) + " - (int)(" + row0 + ")";
   line() << "{\n";
   ++indent;
@@ -498,9 +512,10 @@ LogicalResult LinearKernelPrinter::printDelta(ChunkDeltaOp op) {
     line() << "const float* const d_hi = nullptr;  // no decay: gamma = 0\n";
     line() << "const float* const d_lo = nullptr;\n";
   }
-  line() << "fg::cta::delta_values<kThreads, kChunk, kKeyDim, kTileDv>(" << stage("sK", op.getStage())
-         << ", " << stage("sV", op.getStage()) << ", sC, " << beta << ", beta_s2, " << valid
-         << ", d_hi, d_lo, s_delta_beta, s_delta_a, s_delta_values);\n";
+  line() << "fg::cta::delta_wy<kThreads>(sK.stage(0), sV.stage(0), TTile{smem + kSmemDeltaT}, "
+         << rows("beta") << ", beta_s2, " << valid << ",\n";
+  line() << "    d_hi, d_lo, s_delta_beta, s_delta_a, s_delta_t, " << rows("delta_w")
+         << ", delta_w_s2, " << rows("delta_u") << ", delta_u_s2);\n";
   --indent;
   line() << "}\n";
   return success();
@@ -547,6 +562,7 @@ LogicalResult LinearKernelPrinter::printKernelOp(Operation *op) {
       .Case<StateUpdateOp>([&](auto update) { return printStateUpdate(update); })
       .Case<ChunkL2NormOp>([&](auto norm) { return printL2Norm(norm); })
       .Case<ChunkDeltaOp>([&](auto d) { return printDelta(d); })
+      .Case<ChunkWYOp>([&](auto wy) { return printWY(wy); })
       .Default([&](Operation *other) {
         return other->emitError() << "the CUDA emitter has no printing for '"
                                   << other->getName() << "' in a "
@@ -568,8 +584,10 @@ std::string LinearKernelPrinter::signature() {
   if (queries)
     tensor("q", elem, false, 4);
   tensor("k", elem, false, 4);
-  tensor("v", elem, false, 4);
-  if (delta) {
+  // The delta rule's recurrence reads its values as U from scratch.
+  if (!delta)
+    tensor("v", elem, false, 4);
+  if (deltaPrepare) {
     Type betaType = cast<TypeAttr>(kernel.getProblem().get("beta_type")).getValue();
     tensor("beta", elementTypeName(betaType), false, 3);
   }
@@ -577,7 +595,8 @@ std::string LinearKernelPrinter::signature() {
     tensor("g", "float", false, 4);
   for (unsigned i = 0; i < rawGates; ++i)
     tensor(gateTensor(i), "float", false, 3);
-  bool ownsRecurrence = family != KernelFamily::linear_outputs;
+  bool ownsRecurrence =
+      family != KernelFamily::linear_outputs && family != KernelFamily::delta_prepare;
   if (initial && ownsRecurrence) {
     tensor("c0", "float", false, 4);
     if (normalizer)
@@ -603,6 +622,11 @@ std::string LinearKernelPrinter::signature() {
     if (stabilizer)
       tensor("chunk_m", "float", write, 3);
   }
+  if (delta || deltaPrepare) {
+    // The WY factors: written by delta_prepare, read by delta_fused.
+    tensor("delta_w", elem, deltaPrepare, 4);
+    tensor("delta_u", elem, deltaPrepare, 4);
+  }
   for (Attribute attr : cast<ArrayAttr>(kernel.getProblem().get("dims"))) {
     std::string dim = cast<StringAttr>(attr).getValue().str();
     sep() << "int dim_" << dim;
@@ -627,7 +651,7 @@ std::string LinearKernelPrinter::header() {
     << "#include \"" << kDeviceIndexMathHeader << "\"\n";
   for (const char *path : kChunkHeaders)
     h << "#include \"" << path << "\"\n";
-  if (delta)
+  if (delta || deltaPrepare)
     h << "#include \"" << kDeltaHeader << "\"\n";
   h << "\nnamespace " << kernel.getSymName() << "_k {\n\n"
     << "using Elem = " << elementTypeName(elementType) << ";\n"
@@ -669,10 +693,19 @@ std::string LinearKernelPrinter::header() {
     << "constexpr int kSmemN = " << plan.norm << ";\n"
     << "constexpr int kSmemGates = " << plan.gates << ";\n";
   if (delta)
-    h << "// The delta rule's f32 buffers: beta, A, the values being corrected.\n"
+    h << "constexpr int kSmemW = " << plan.w << ";  // the W ring\n"
+      << "using WTile = fg::smem_tile<Elem, kChunk, kKeyDim>;\n"
+      << "using WRing = fg::smem_ring<WTile, kStages>;\n"
+      << "static_assert(kSmemG - kSmemW >= WRing::kBytes, \"w ring overlaps\");\n";
+  if (deltaPrepare)
+    h << "// The WY solve's buffers: beta, A and T in f32, T in the element type.\n"
       << "constexpr int kSmemDeltaBeta = " << plan.deltaBeta << ";\n"
       << "constexpr int kSmemDeltaA = " << plan.deltaA << ";\n"
-      << "constexpr int kSmemDeltaValues = " << plan.deltaValues << ";\n";
+      << "constexpr int kSmemDeltaT32 = " << plan.deltaT32 << ";\n"
+      << "constexpr int kSmemDeltaT = " << plan.deltaT << ";\n"
+      << "using TTile = fg::smem_tile<Elem, kChunk, kChunk>;\n"
+      << "static_assert(kSmemDeltaT + TTile::kBytes <= " << plan.total
+      << ", \"T tile overlaps\");\n";
   h << "constexpr int kSmemBytes = " << plan.total << ";\n"
     << "static_assert(kSmemQ <= kSmemK && kSmemK <= kSmemV && kSmemV <= kSmemG && "
        "kSmemG <= kSmemC &&\n"
@@ -701,6 +734,8 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
                 gate == GateKind::mlstm_sig;
   vectorGate = gate == GateKind::vector;
   delta = family == KernelFamily::delta_fused;
+  deltaPrepare = family == KernelFamily::delta_prepare;
+  queries = queries && !deltaPrepare;
   normalizer = gate == GateKind::mlstm_exp || gate == GateKind::mlstm_sig;
   stabilizer = gate == GateKind::mlstm_exp;
   rawGates = scalarGates ? LinearAttentionOp::getGateOperandCount(gate) : 0;
@@ -722,6 +757,13 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   shape.stabilizer = stabilizer;
   shape.queries = queries;
   shape.delta = delta;
+  if (deltaPrepare) {
+    // One chunk of k and the whole v rows (schedule/LinearCost.cpp's
+    // deltaPrepareShape).
+    shape.tileDv = problemInt("value_dim");
+    shape.stages = 1;
+    shape.deltaPrepare = true;
+  }
   plan = chunkSmemPlan(shape);
   result.threads = shape.warps * 32;
   result.dynamicSmemBytes = plan.total;
@@ -729,13 +771,16 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   result.headers = {kDeviceUmbrellaHeader, kDeviceIndexMathHeader};
   for (const char *path : kChunkHeaders)
     result.headers.push_back(path);
-  if (delta)
+  if (delta || deltaPrepare)
     result.headers.push_back(kDeltaHeader);
   std::string params = signature();
 
   line() << "using namespace " << kernel.getSymName() << "_k;\n";
-  line() << "const int warp = int(threadIdx.x) / 32;\n";
-  line() << "const int srow0 = warp * kStateRows;  // this warp's state rows\n";
+  // delta_prepare uses warps only to scan scalar gates.
+  if (!deltaPrepare || scalarGates)
+    line() << "const int warp = int(threadIdx.x) / 32;\n";
+  if (!deltaPrepare)  // the one recurrence kernel without a state
+    line() << "const int srow0 = warp * kStateRows;  // this warp's state rows\n";
   line() << "fg::u8* const smem_p = fg::ptx::dynamic_smem();\n";
   line() << "const fg::u32 smem = fg::ptx::smem_addr(smem_p);\n";
   if (queries)
@@ -748,10 +793,12 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
     line() << "float* const s_norm = reinterpret_cast<float*>(smem_p + kSmemN);\n";
   if (scalarGates)
     line() << "float* const s_gates = reinterpret_cast<float*>(smem_p + kSmemGates);\n";
-  if (delta) {
+  if (delta)
+    line() << "const WRing sW{smem + kSmemW};  // the delta rule's W tiles\n";
+  if (deltaPrepare) {
     line() << "float* const s_delta_beta = reinterpret_cast<float*>(smem_p + kSmemDeltaBeta);\n";
     line() << "float* const s_delta_a = reinterpret_cast<float*>(smem_p + kSmemDeltaA);\n";
-    line() << "float* const s_delta_values = reinterpret_cast<float*>(smem_p + kSmemDeltaValues);\n";
+    line() << "float* const s_delta_t = reinterpret_cast<float*>(smem_p + kSmemDeltaT32);\n";
   }
   if (vectorGate) {
     line() << "const float* const s_g = reinterpret_cast<const float*>(smem_p + "
@@ -759,7 +806,8 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
     line() << "float* const s_tab_hi = reinterpret_cast<float*>(smem_p + kSmemGates);\n";
     line() << "float* const s_tab_lo = s_tab_hi + (kChunk / 16 + 1) * kKeyDim;\n";
   }
-  line() << "fg::acc_tile<kStateRows, kTileDv> st_c;  // the carried state C, f32\n";
+  if (!deltaPrepare)
+    line() << "fg::acc_tile<kStateRows, kTileDv> st_c;  // the carried state C, f32\n";
   if (scalarGates)
     line() << "float gate_raw[kRawGates][kGateRows];  // next chunk's raw gates (warp 0)\n";
   if (failed(printBlock(kernel.getBody().front())))

@@ -50,6 +50,12 @@ flashgen::refcheck::readReferenceMeta(const std::string &dir) {
     file.role = stringField(t, "role", metaPath);
     file.dtype = stringField(t, "dtype", metaPath);
     file.file = stringField(t, "file", metaPath);
+    if (const json::Value *tolerance = t.find("tolerance")) {
+      if (!tolerance->isNumber() || !(tolerance->asDouble() > 0))
+        throw std::runtime_error(metaPath + ": tensor " + file.name +
+                                 " has a tolerance that is not a positive number");
+      file.tolerance = tolerance->asDouble();
+    }
     const json::Value *shape = t.find("shape");
     if (!shape || !shape->isArray())
       throw std::runtime_error(metaPath + ": tensor " + file.name +
@@ -114,6 +120,10 @@ bool flashgen::refcheck::planScalars(
 
 double flashgen::refcheck::toleranceFor(const std::string &dtype) {
   return dtype == "f32" ? 2e-3 : 1e-2;
+}
+
+double flashgen::refcheck::toleranceFor(const TensorFile &file) {
+  return file.tolerance > 0 ? file.tolerance : toleranceFor(file.dtype);
 }
 
 std::vector<double> flashgen::refcheck::asDoubles(const std::vector<uint8_t> &bytes,

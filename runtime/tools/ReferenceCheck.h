@@ -30,6 +30,9 @@ namespace flashgen::refcheck {
 struct TensorFile {
   std::string name, role, dtype, file;
   std::vector<int64_t> shape;
+  /// meta.json's "tolerance" of an output whose computation rounds an
+  /// intermediate to 16 bits (the delta rule's state); 0: by dtype.
+  double tolerance = 0;
 };
 
 /// The JSON document in file `path`; throws std::runtime_error naming the
@@ -67,6 +70,8 @@ bool planScalars(const std::vector<ScalarValue> &values,
 /// relative rounding per element; f32 outputs (states, log-sum-exp) are
 /// accumulated in f32 from bf16 inputs.
 double toleranceFor(const std::string &dtype);
+/// The file's own tolerance where meta.json gives one, else by its dtype.
+double toleranceFor(const TensorFile &file);
 
 /// Every byte of an output buffer before launch and of an input buffer's
 /// gaps: NaN in bf16 (0xFFFF) and f32 (0xFFFFFFFF) alike.

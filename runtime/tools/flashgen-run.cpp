@@ -410,7 +410,7 @@ int main(int argc, char **argv) {
         return error(d.error("cuMemcpyDtoH", rr).toString());
       std::vector<double> got =
           asDoubles(gather(op.layout, buffer, op.elementBytes), op.dtype);
-      Comparison c = compare(got, expected[p], toleranceFor(op.file->dtype));
+      Comparison c = compare(got, expected[p], toleranceFor(*op.file));
       GapCheck gaps = checkGaps(op.layout, buffer, op.elementBytes, kPoison);
       bool passed = c.passed() && gaps.clobbered == 0;
       std::string gapText =

@@ -279,27 +279,39 @@ func.func @candidates(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
 
 // -----
 
-// flash.delta_rule (gated, l2norm_qk, states): linear_fused's chunk loop as
-// family delta_fused; once chunk c has landed, q and k are normalised and
-// the values corrected (with the chunk's gate buffer) before the outputs
-// and the state update read them.
+// flash.delta_rule (gated, l2norm_qk, states): a delta_prepare kernel writes
+// every chunk's WY factors (one chunk per CTA: k and the whole v rows, the
+// chunk's gates, then chunk_wy), and delta_fused runs linear_fused's chunk
+// loop staging W and U in v's place; once chunk c has landed, q and k are
+// normalised and U corrected before the outputs and the state update read it.
 
 // CHECK-LABEL: func.func @gated_delta
-// CHECK: flash.delta_rule {{.*}}flash.kernels = [@gated_delta_v0]
-// CHECK-LABEL: flash.kernel @gated_delta_v0 family delta_fused
+// CHECK: flash.delta_rule {{.*}}flash.kernels = [@gated_delta_v0_prepare, @gated_delta_v0]
+// CHECK-LABEL: flash.kernel @gated_delta_v0_prepare family delta_prepare
 // CHECK-SAME: problem {beta_type = bf16
+// CHECK: %[[PIDS:.*]]:3 = flash.grid_map ["chunk", "head", "batch"] extents ["max(cdiv(T,64),1)", "1", "B"]
+// CHECK: flash.chunk_load k[%[[PIDS]]#2, %[[PIDS]]#1, %[[PIDS]]#0, %{{.*}}] rows 64 cols 64
+// CHECK: flash.chunk_load v[%[[PIDS]]#2, %[[PIDS]]#1, %[[PIDS]]#0, %{{.*}}] rows 64 cols 32
+// CHECK: flash.gate_fetch
+// CHECK: flash.chunk_gates
+// CHECK: flash.tile_wait 0
+// CHECK-NEXT: flash.chunk_l2norm stage
+// CHECK-NEXT: flash.chunk_wy[%[[PIDS]]#2, %[[PIDS]]#1, %[[PIDS]]#0] extent %{{.*}} buffer %{{.*}} gate decay
+// CHECK-LABEL: flash.kernel @gated_delta_v0 family delta_fused
 // CHECK-SAME: gate = "decay"
 // CHECK-SAME: l2norm_qk = true
 // CHECK: %[[IDS:.*]]:3 = flash.grid_map ["value_tile", "head", "batch"]
-// CHECK: %[[T:.*]] = flash.dim "T"
 // CHECK: flash.state_init initial
+// CHECK: flash.chunk_load delta_w[{{.*}}] rows 64 cols 64
+// CHECK-NEXT: flash.chunk_load delta_u[{{.*}}, %[[IDS]]#0] rows 64 cols 32
+// CHECK-NOT: flash.chunk_load v[
 // CHECK: scf.for %[[C:.*]] = %{{.*}} to
 // CHECK-NEXT: flash.tile_wait 0
 // CHECK: flash.chunk_l2norm stage %[[STAGE:[^ ]*]]
-// CHECK-NEXT: flash.chunk_delta[%[[IDS]]#2, %[[IDS]]#1, %[[C]]] extent %[[T]] stage %[[STAGE]] buffer %[[BUF:[^ ]*]] gate decay
+// CHECK-NEXT: flash.chunk_delta stage %[[STAGE]]
 // CHECK: flash.chunk_inter
 // CHECK: flash.chunk_accumulate
-// CHECK: flash.state_update stage %[[STAGE]] buffer %[[BUF]] gate decay
+// CHECK: flash.state_update stage %[[STAGE]]
 // CHECK: flash.state_store final
 func.func @gated_delta(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
                        %v: tensor<?x1x?x32xbf16>, %beta: tensor<?x1x?xbf16>,

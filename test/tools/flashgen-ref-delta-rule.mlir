@@ -18,6 +18,7 @@
 // META: "name": "o"
 // META-NEXT: "role": "output"
 // META: "name": "cf"
+// META: "tolerance": 0.01
 
 // CHECK-PY: delta rule: worst error {{.*}} over 23 steps of 4 heads
 

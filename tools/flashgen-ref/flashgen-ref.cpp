@@ -158,11 +158,15 @@ public:
   /// Writes an expected output: the float64 reference rounded to float32,
   /// which keeps files small enough to carry to a GPU machine and is far
   /// below the 1e-2 / 2e-3 tolerances of the checks.
+  /// `tolerance` > 0: the relative error a kernel may have on this output
+  /// (meta.json "tolerance"), where its dtype's default is too tight.
   void output(const std::string &name, const ref::Tensor<double> &t,
-              const std::string &dtype) {
+              const std::string &dtype, double tolerance = 0) {
     std::string file = name + ".expected.npy";
     ref::writeNpy(path(file), ref::castTensor<float>(t));
     record(name, "output", dtype, t.shape(), file);
+    if (tolerance > 0)
+      tensors.back().getAsObject()->insert({"tolerance", tolerance});
   }
   llvm::json::Array tensors;
 
@@ -626,7 +630,10 @@ llvm::Error runDeltaRule(DeltaRuleOp op, const Options &options, uint64_t seed,
     writer.input("c0", inputs.initial, f32);
   writer.output("o", result.out, dtypeOf(elem));
   if (op.getReturnFinalState())
-    writer.output("cf", result.finalState, "f32");
+    // The f32 state is a sum over the corrected values, which the chunk
+    // kernels round to the element type (docs/semantics.md §7.3) as fla's
+    // do: it is as accurate as a 16-bit output, so it gets that tolerance.
+    writer.output("cf", result.finalState, "f32", 1e-2);
   meta["op"] = "delta_rule";
   meta["gated"] = problem.gated;
   meta["l2norm_qk"] = problem.l2NormQK;

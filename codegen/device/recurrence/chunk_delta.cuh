@@ -1,26 +1,28 @@
 //===- chunk_delta.cuh - flashgen device library: delta-rule chunk pieces -===//
 //
 // docs/semantics.md §7 on the device: what a chunk of the delta rule needs
-// beyond the linear-attention pieces.
+// beyond the linear-attention pieces, split as the two kernels of
+// delta_fused split it (passes/LowerChunkwise.cpp).
 //
-// delta_values computes the values each step of the chunk writes, given the
-// chunk's start state S,
-//     U~ = (I + A)^-1 diag(beta) (V - diag(Gamma) K S),
-// in place of the staged value tile. §7.3 defines it as U - W S with two
-// triangular solves (U from V, W from K); folding W S into the right-hand
-// side first leaves one solve with DV right-hand sides, and W (L x DK) is
-// never formed. K S is a tensor-core product against the 16-bit copy of the
-// state that the output product reads anyway. Everything after the products
-// stays in f32 in shared memory: the solve multiplies every row of A into
-// every later row, so A rounded to 16 bits would compound its rounding
-// through the substitution.
+// delta_wy (the delta_prepare kernel, every chunk in parallel) computes the
+// chunk's WY factors W = T diag(beta Gamma) K and U = T diag(beta) V with
+// T = (I + A)^-1 and writes them to global scratch. A is built on the
+// tensor cores (delta_a) and T solved in f32 in shared memory: the solve
+// multiplies every row of A into every later row, so A rounded to 16 bits
+// would compound its rounding through the substitution. T is then rounded
+// to the element type for the two products, as fla's kernels round it.
 //
-// The solve is blocked by 16 rows: the 16 x 16 unit-lower diagonal block is
-// solved by one thread per value column, its 16 rows sequential in
-// registers, and its rows are then subtracted from all later rows by every
-// thread at once (a rank-16 update). That is 2 L/16 - 1 barriers per chunk
-// instead of one per row, and all but the 120 dependent FMAs per block and
-// column run in parallel.
+// delta_correct (in the recurrent loop of delta_fused) turns them into the
+// values each step writes given the chunk's start state, U~ = U - W S: one
+// tensor-core product per chunk against the 16-bit copy of the state that
+// the output product reads anyway. Everything that does not depend on the
+// state stays out of the sequential loop.
+//
+// The solve (solve_unit_lower) is blocked by 16 rows: the 16 x 16
+// unit-lower diagonal block is solved by one thread per column, its 16 rows
+// sequential in registers, and its rows are then subtracted from all later
+// rows by every thread at once (a rank-16 update): 2 L/16 - 1 barriers per
+// chunk instead of one per row.
 //
 // The decay ratios exp(gamma_r - gamma_s) take their exponent from the
 // compensated cumulative sums of chunk_gates.cuh (hi + lo, §4.1), as
@@ -52,69 +54,21 @@ template <class T> FG_DEVICE float to_f32(T x) {
 
 namespace cta {
 
-/// Overwrites the staged value tile v (L rows x DV columns) with
-///   U~ = (I + A)^-1 diag(beta) (V - diag(Gamma) K S)
-/// where K = k (L x DK), S = c (DK x DV, a 16-bit copy of the carried f32
-/// state), A_rs = beta_r exp(gamma_r - gamma_s) (k_r . k_s) for s < r and 0
-/// otherwise, Gamma_r = exp(gamma_r), gamma_r = hi[r] + lo[r] (hi == nullptr:
-/// no decay, gamma = 0; otherwise lo must be given too), and
-/// gamma_r - gamma_s = (hi[r] - hi[s]) + (lo[r] - lo[s]).
-/// beta_r = beta[r * beta_stride] for r < valid and 0 for r >= valid (rows
-/// at or past `valid` are outside the sequence; k and v rows there are
-/// already zero in shared memory): those rows of v come out exactly 0, and
-/// beta is not read there.
-/// Shared scratch from the caller: s_beta L floats, s_a L x L, s_r L x DV.
-/// hi and lo may be in shared or global memory. Every thread of the CTA
-/// calls it; warp w computes the products of rows [w R, (w + 1) R),
-/// R = L / (kThreads / 32). Ends with a barrier: v is complete, and the
-/// scratch may be reused.
-template <int kThreads, int L, int DK, int DV, class Elem, class BetaT>
-FG_DEVICE void delta_values(const smem_tile<Elem, L, DK>& k, const smem_tile<Elem, L, DV>& v,
-                            const smem_tile<Elem, DK, DV>& c, const BetaT* beta, i64 beta_stride, int valid,
-                            const float* hi, const float* lo, float* s_beta, float* s_a, float* s_r) {
-  constexpr int kWarps = kThreads / 32;
-  static_assert(kThreads % 32 == 0 && L % kWarps == 0, "delta_values: whole warps, equal row shares");
-  constexpr int R = L / kWarps;
-  static_assert(R % 16 == 0, "delta_values: each warp needs whole 16-row mma tiles");
-  static_assert(DK % 16 == 0 && DV % 16 == 0, "delta_values: DK and DV multiples of 16");
+/// A of §7.3 into s_a (L x L f32, row-major): the strictly lower part of
+/// diag(beta) (K K^T .* D), D_rs = exp(gamma_r - gamma_s), gamma = hi + lo
+/// (hi == nullptr: no decay). s_beta holds beta (0 at rows >= valid).
+/// Warp w computes rows [w R, (w + 1) R); no barrier.
+template <int kThreads, int L, int DK, class Elem>
+FG_DEVICE void delta_a(const smem_tile<Elem, L, DK>& k, int valid, const float* hi, const float* lo,
+                       const float* s_beta, float* s_a) {
+  constexpr int R = L / (kThreads / 32);
+  static_assert(R % 16 == 0, "delta_a: each warp needs whole 16-row mma tiles");
   constexpr int kBlocks = L / 16;
-  const int tid = ptx::thread_id();
   const int lane = ptx::lane_id();
-  const int row0 = (tid / 32) * R;
+  const int row0 = (ptx::thread_id() / 32) * R;
   const int g = lane >> 2, t = lane & 3;
   const bool decay = hi != nullptr;
-
-  // a. beta, once per row: every element of row r reads it in b and c.
-  for (int r = tid; r < L; r += kThreads) s_beta[r] = r < valid ? chunk::to_f32(beta[r * beta_stride]) : 0.0f;
-  ptx::cta_sync();
-
-  // b. The right-hand side diag(beta) (V - diag(Gamma) K S), row by row of
-  // this warp's K S accumulator. V is read as the pairs the accumulator
-  // holds (columns 2t, 2t + 1 of each 8-column tile).
-  {
-    acc_tile<R, DV> ks;
-    warp::zero(ks);
-    warp::mma_AB_chunk<DK>(ks, k, row0, c, 0, 0);
-    FG_UNROLL
-    for (int m = 0; m < R / 16; ++m)
-      FG_UNROLL
-      for (int h = 0; h < 2; ++h) {
-        const int r = row0 + m * 16 + g + 8 * h;
-        const bool in = r < valid;
-        const float b = s_beta[r];
-        const float gam = decay ? exp_fast(hi[r] + lo[r]) : 1.0f;
-        FG_UNROLL
-        for (int n = 0; n < DV / 8; ++n) {
-          const int j = n * 8 + 2 * t;
-          const u32 vp = ptx::ld_shared_b32(v.elem_addr(r, j));
-          // Rows past the sequence are exactly 0 whatever the products hold.
-          s_r[r * DV + j] = in ? b * (unpack<Elem>(vp, 0) - gam * ks.v[m][n][2 * h]) : 0.0f;
-          s_r[r * DV + j + 1] = in ? b * (unpack<Elem>(vp, 1) - gam * ks.v[m][n][2 * h + 1]) : 0.0f;
-        }
-      }
-  }
-
-  // c. A = strictly lower part of diag(beta) (K K^T .* D), D_rs = exp(gamma_r
+  // A = strictly lower part of diag(beta) (K K^T .* D), D_rs = exp(gamma_r
   // - gamma_s) (<= 1 for log-decays <= 0, so nothing overflows). One 16 x 16
   // block of K K^T at a time (mma_block_ABt): 8 accumulators live instead
   // of R L / 32, next to the state slice the kernel keeps in registers, and
@@ -150,9 +104,15 @@ FG_DEVICE void delta_values(const smem_tile<Elem, L, DK>& k, const smem_tile<Ele
         }
     }
   }
-  ptx::cta_sync();
+}
 
-  // d. (I + A) U = rhs in place in s_r, 16-row block by block. Block b's
+/// Solves (I + A) X = B in place in s_x (L x N f32, row-major), A the unit
+/// strictly-lower s_a (L x L). Every thread calls it; ends with a barrier.
+template <int kThreads, int L, int N>
+FG_DEVICE void solve_unit_lower(const float* s_a, float* s_x) {
+  constexpr int kBlocks = L / 16;
+  const int tid = ptx::thread_id();
+  // In place in s_x, 16-row block by block. Block b's
   // rows already hold rhs minus the contributions of all earlier blocks;
   // (i) removes those of the block's own earlier rows, (ii) subtracts the
   // finished block from every later row.
@@ -161,16 +121,16 @@ FG_DEVICE void delta_values(const smem_tile<Elem, L, DK>& k, const smem_tile<Ele
     const int r0 = blk * 16;
     // (i) One thread per column: 16 sequential rows in registers, A's
     // diagonal block read as broadcasts (all threads read the same row).
-    for (int j = tid; j < DV; j += kThreads) {
+    for (int j = tid; j < N; j += kThreads) {
       float u[16];
       FG_UNROLL
       for (int i = 0; i < 16; ++i) {
         const float* a_row = s_a + (r0 + i) * L + r0;
-        float x = s_r[(r0 + i) * DV + j];
+        float x = s_x[(r0 + i) * N + j];
         FG_UNROLL
         for (int s = 0; s < i; ++s) x -= a_row[s] * u[s];
         u[i] = x;
-        s_r[(r0 + i) * DV + j] = x;
+        s_x[(r0 + i) * N + j] = x;
       }
     }
     ptx::cta_sync();
@@ -179,25 +139,128 @@ FG_DEVICE void delta_values(const smem_tile<Elem, L, DK>& k, const smem_tile<Ele
     // conflict-free and A's entries are broadcasts.
     if (blk + 1 < kBlocks) {
       const int first = r0 + 16;
-      const int count = (L - first) * DV;
+      const int count = (L - first) * N;
       for (int idx = tid; idx < count; idx += kThreads) {
-        const int r = first + idx / DV, j = idx % DV;
+        const int r = first + idx / N, j = idx % N;
         const float* a_row = s_a + r * L + r0;
-        float x = s_r[r * DV + j];
+        float x = s_x[r * N + j];
         FG_UNROLL
-        for (int s = 0; s < 16; ++s) x -= a_row[s] * s_r[(r0 + s) * DV + j];
-        s_r[r * DV + j] = x;
+        for (int s = 0; s < 16; ++s) x -= a_row[s] * s_x[(r0 + s) * N + j];
+        s_x[r * N + j] = x;
       }
       ptx::cta_sync();
     }
   }
 
-  // e. U~ rounded into the value tile (nothing reads v after b), a pair of
-  // columns per 32-bit store.
-  for (int p = tid; p < L * DV / 2; p += kThreads) {
-    const int r = p / (DV / 2), j = 2 * (p % (DV / 2));
-    ptx::st_shared_b32(v.elem_addr(r, j), pack2<Elem>(s_r[r * DV + j], s_r[r * DV + j + 1]));
+}
+
+/// out[rows r < valid of this warp's R] = (T .* column weights) x src in
+/// the element type, 64 columns at a time (the accumulator stays R x 64
+/// whatever the width), stored from the accumulator's fragments.
+template <int kThreads, int L, int N, class Elem>
+FG_DEVICE void wy_product(const smem_tile<Elem, L, L>& t, const smem_tile<Elem, L, N>& src, const float* weights,
+                          int valid, Elem* out, i64 stride) {
+  constexpr int R = L / (kThreads / 32);
+  constexpr int kStep = N < 64 ? N : 64;
+  static_assert(N % kStep == 0, "wy_product: whole column steps");
+  const int lane = ptx::lane_id();
+  const int row0 = (ptx::thread_id() / 32) * R;
+  const int g = lane >> 2, tq = lane & 3;
+  FG_CHUNK_NO_UNROLL
+  for (int c0 = 0; c0 < N; c0 += kStep) {
+    acc_tile<R, kStep> acc;
+    warp::zero(acc);
+    warp::mma_AB_chunk<L>(acc, t, row0, src, 0, c0, [&](int, int s) { return weights[s]; });
+    FG_UNROLL
+    for (int m = 0; m < R / 16; ++m)
+      FG_UNROLL
+      for (int h = 0; h < 2; ++h) {
+        const int r = row0 + m * 16 + g + 8 * h;
+        if (r >= valid) continue;
+        FG_UNROLL
+        for (int n = 0; n < kStep / 8; ++n) {
+          const int j = c0 + n * 8 + 2 * tq;
+          *reinterpret_cast<u32*>(out + r * stride + j) = pack2<Elem>(acc.v[m][n][2 * h], acc.v[m][n][2 * h + 1]);
+        }
+      }
   }
+}
+
+/// The chunk's WY factors (§7.3), written to global memory:
+///   W = (I + A)^-1 diag(beta Gamma) K,   U = (I + A)^-1 diag(beta) V,
+/// A_rs = beta_r exp(gamma_r - gamma_s) (k_r . k_s) for s < r, Gamma_r =
+/// exp(gamma_r), gamma_r = hi[r] + lo[r] (hi == nullptr: no decay; else lo
+/// too). beta_r = beta[r * beta_stride] for r < valid, 0 at rows past the
+/// sequence (whose k and v rows are zero in shared memory), so W and U rows
+/// there are 0; rows [0, valid) of w_out and u_out are written.
+/// T = (I + A)^-1 is solved in f32 (s_a: A, s_t: T, L x L floats each) and
+/// rounded into t (an L x L tile) for the two tensor-core products, as the
+/// peers do; s_beta takes L floats. Every thread of the CTA calls it; warp
+/// w computes rows [w R, (w + 1) R), R = L / (kThreads / 32), of W and U,
+/// 64 columns at a time.
+template <int kThreads, int L, int DK, int DV, class Elem, class BetaT>
+FG_DEVICE void delta_wy(const smem_tile<Elem, L, DK>& k, const smem_tile<Elem, L, DV>& v,
+                        const smem_tile<Elem, L, L>& t, const BetaT* beta, i64 beta_stride, int valid,
+                        const float* hi, const float* lo, float* s_beta, float* s_a, float* s_t, Elem* w_out,
+                        i64 w_stride, Elem* u_out, i64 u_stride) {
+  constexpr int kWarps = kThreads / 32;
+  static_assert(kThreads % 32 == 0 && L % kWarps == 0, "delta_wy: whole warps, equal row shares");
+  constexpr int R = L / kWarps;
+  static_assert(R % 16 == 0, "delta_wy: each warp needs whole 16-row mma tiles");
+  static_assert(DK % 16 == 0 && DV % 16 == 0, "delta_wy: DK and DV multiples of 16");
+  const int tid = ptx::thread_id();
+
+  for (int r = tid; r < L; r += kThreads) s_beta[r] = r < valid ? chunk::to_f32(beta[r * beta_stride]) : 0.0f;
+  ptx::cta_sync();
+  delta_a<kThreads, L, DK>(k, valid, hi, lo, s_beta, s_a);
+  // (I + A) T = I: T starts as the identity.
+  for (int i = tid; i < L * L; i += kThreads) s_t[i] = (i / L == i % L) ? 1.0f : 0.0f;
+  ptx::cta_sync();
+  solve_unit_lower<kThreads, L, L>(s_a, s_t);
+  for (int p = tid; p < L * L / 2; p += kThreads) {
+    const int r = p / (L / 2), j = 2 * (p % (L / 2));
+    ptx::st_shared_b32(t.elem_addr(r, j), pack2<Elem>(s_t[r * L + j], s_t[r * L + j + 1]));
+  }
+  // A is solved: its first row holds the weights beta_s Gamma_s of W's
+  // columns of T from here on.
+  for (int r = tid; r < L; r += kThreads)
+    s_a[r] = hi != nullptr ? s_beta[r] * exp_fast(hi[r] + lo[r]) : s_beta[r];
+  ptx::cta_sync();
+
+  wy_product<kThreads>(t, k, s_a, valid, w_out, w_stride);
+  wy_product<kThreads>(t, v, s_beta, valid, u_out, u_stride);
+}
+
+/// The values each step of the chunk writes given its start state S (c, the
+/// 16-bit copy of the carried state): U~ = U - W S, in place of the staged
+/// U tile u (L x DV) from the staged W tile w (L x DK). Warp w corrects its
+/// own rows [w R, (w + 1) R); ends with a barrier (the outputs and the state
+/// update read every row).
+template <int kThreads, int L, int DK, int DV, class Elem>
+FG_DEVICE void delta_correct(const smem_tile<Elem, L, DK>& w, const smem_tile<Elem, L, DV>& u,
+                             const smem_tile<Elem, DK, DV>& c) {
+  constexpr int R = L / (kThreads / 32);
+  static_assert(R % 16 == 0, "delta_correct: each warp needs whole 16-row mma tiles");
+  const int lane = ptx::lane_id();
+  const int row0 = (ptx::thread_id() / 32) * R;
+  const int g = lane >> 2, t = lane & 3;
+  acc_tile<R, DV> ws;
+  warp::zero(ws);
+  warp::mma_AB_chunk<DK>(ws, w, row0, c, 0, 0);
+  FG_UNROLL
+  for (int m = 0; m < R / 16; ++m)
+    FG_UNROLL
+    for (int h = 0; h < 2; ++h) {
+      const int r = row0 + m * 16 + g + 8 * h;
+      FG_UNROLL
+      for (int n = 0; n < DV / 8; ++n) {
+        const int j = n * 8 + 2 * t;
+        const u32 addr = u.elem_addr(r, j);
+        const u32 up = ptx::ld_shared_b32(addr);
+        ptx::st_shared_b32(addr, pack2<Elem>(unpack<Elem>(up, 0) - ws.v[m][n][2 * h],
+                                             unpack<Elem>(up, 1) - ws.v[m][n][2 * h + 1]));
+      }
+    }
   ptx::cta_sync();
 }
 

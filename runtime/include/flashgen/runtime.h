@@ -321,6 +321,10 @@ public:
     int rank = 0;
     enum class Io { In = 0, Out = 1, InOut = 2 } io = Io::In;
     bool optional = false;
+    /// Every stride but the last must be a multiple of this many elements
+    /// (16-byte row copies: 8 for 16-bit rows); 1 where the kernel reads
+    /// the tensor element by element.
+    int64_t strideAlign = 1;
   };
   struct ScalarInfo {
     std::string name;

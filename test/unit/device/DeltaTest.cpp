@@ -1,13 +1,15 @@
 //===- DeltaTest.cpp - chunk_delta.cuh on the host emulator --------------===//
 //
-// delta_values against a float64 solve of (I + A) U = diag(beta) (V -
-// diag(Gamma) K S) from the same rounded inputs (bf16 K, V and state copy,
-// f32 or bf16 beta, f32 hi/lo), itself checked against the delta rule's
-// step form (docs/semantics.md §7.1, §7.3); l2norm_rows against the
-// definition. One CTA of 4 warps over a chunk of L = 64 rows, as the
-// delta_fused kernel calls them. The scratch buffers and outputs start as
-// NaN, and rows past `valid` hold garbage in global memory (and beta NaN),
-// so a read of anything the functions must not read shows up.
+// delta_wy then delta_correct (the chunk's WY factors through global
+// memory, as delta_prepare hands them to delta_fused) against a float64
+// solve of U~ = (I + A)^-1 diag(beta) (V - diag(Gamma) K S) from the same
+// rounded inputs (bf16 K, V and state copy, f32 or bf16 beta, f32 hi/lo),
+// itself checked against the delta rule's step form (docs/semantics.md
+// §7.1, §7.3); l2norm_rows against the definition. One CTA of 4 warps over
+// a chunk of L = 64 rows, as the kernels call them. The scratch buffers,
+// the W and U buffers and the outputs start as NaN, and rows past `valid`
+// hold garbage in global memory (and beta NaN), so a read of anything the
+// functions must not read shows up.
 //
 //===----------------------------------------------------------------------===//
 #include "kernel_prelude.h"
@@ -25,15 +27,16 @@ namespace delta_test {
 constexpr int kThreads = 128;
 constexpr int kL = 64;
 
-/// Byte offsets in dynamic shared memory: the three tiles, then the f32
-/// scratch (beta, A, the right-hand side) and the gate pair.
+/// Byte offsets in dynamic shared memory: the tiles (k, v then U, the
+/// state copy, W, T), then the f32 scratch (beta, A, T) and the gate pair.
 template <int DK, int DV> struct Layout {
   using KTile = fg::smem_tile<fg::bf16, kL, DK>;
   using VTile = fg::smem_tile<fg::bf16, kL, DV>;
   using CTile = fg::smem_tile<fg::bf16, DK, DV>;
-  static constexpr int k = 0, v = k + KTile::kBytes, c = v + VTile::kBytes, beta = c + CTile::kBytes,
-                       a = beta + kL * 4, r = a + kL * kL * 4, hi = r + kL * DV * 4, lo = hi + kL * 4,
-                       total = lo + kL * 4;
+  using TTile = fg::smem_tile<fg::bf16, kL, kL>;
+  static constexpr int k = 0, v = k + KTile::kBytes, c = v + VTile::kBytes, w = c + CTile::kBytes,
+                       tt = w + KTile::kBytes, beta = tt + TTile::kBytes, a = beta + kL * 4,
+                       t32 = a + kL * kL * 4, hi = t32 + kL * kL * 4, lo = hi + kL * 4, total = lo + kL * 4;
 };
 
 FG_DEVICE void land() {
@@ -45,18 +48,20 @@ FG_DEVICE void land() {
 /// out[r][j] = U~ of the chunk (k, v rows >= valid zero-filled by the load,
 /// as a kernel stages a sequence's last chunk). hi == nullptr: no decay.
 template <int DK, int DV, class BetaT>
-__global__ void delta_values_kernel(const fg::bf16* k, const fg::bf16* v, const fg::bf16* c, const BetaT* beta,
+__global__ void wy_correct_kernel(const fg::bf16* k, const fg::bf16* v, const fg::bf16* c, const BetaT* beta,
                                     long long beta_stride, const float* hi, const float* lo, int valid,
-                                    float* out) {
+                                    fg::bf16* w_g, fg::bf16* u_g, float* out) {
   using L = Layout<DK, DV>;
   fg::u8* smem = fg::ptx::dynamic_smem();
   const fg::u32 base = fg::ptx::smem_addr(smem);
   const typename L::KTile sk{base + L::k};
   const typename L::VTile sv{base + L::v};
   const typename L::CTile sc{base + L::c};
+  const typename L::KTile sw{base + L::w};
+  const typename L::TTile tt{base + L::tt};
   float* s_beta = reinterpret_cast<float*>(smem + L::beta);
   float* s_a = reinterpret_cast<float*>(smem + L::a);
-  float* s_r = reinterpret_cast<float*>(smem + L::r);
+  float* s_t = reinterpret_cast<float*>(smem + L::t32);
   float* s_hi = reinterpret_cast<float*>(smem + L::hi);
   float* s_lo = reinterpret_cast<float*>(smem + L::lo);
   const int tid = fg::ptx::thread_id();
@@ -66,15 +71,21 @@ __global__ void delta_values_kernel(const fg::bf16* k, const fg::bf16* v, const 
   const float nan = std::numeric_limits<float>::quiet_NaN();
   for (int i = tid; i < kL; i += kThreads) s_beta[i] = nan;
   for (int i = tid; i < kL * kL; i += kThreads) s_a[i] = nan;
-  for (int i = tid; i < kL * DV; i += kThreads) s_r[i] = nan;
+  for (int i = tid; i < kL * kL; i += kThreads) s_t[i] = nan;
   // The gates as a kernel holds them: in the chunk's gate buffer.
   for (int i = tid; i < kL; i += kThreads) {
     s_hi[i] = hi ? hi[i] : nan;
     s_lo[i] = hi ? lo[i] : nan;
   }
   land();
-  fg::cta::delta_values<kThreads>(sk, sv, sc, beta, beta_stride, valid, hi ? s_hi : nullptr, hi ? s_lo : nullptr,
-                                  s_beta, s_a, s_r);
+  fg::cta::delta_wy<kThreads>(sk, sv, tt, beta, beta_stride, valid, hi ? s_hi : nullptr, hi ? s_lo : nullptr,
+                              s_beta, s_a, s_t, w_g, DK, u_g, DV);
+  fg::cta::sync();
+  // W and U come back as delta_fused stages them: rows past valid zero.
+  fg::cta::load_async<kThreads>(sw, w_g, DK, valid);
+  fg::cta::load_async<kThreads>(sv, u_g, DV, valid);
+  land();
+  fg::cta::delta_correct<kThreads>(sw, sv, sc);
   for (int i = tid; i < kL * DV; i += kThreads)
     out[i] = fg::chunk::load_elem(fg::chunk::elem_ptr(sv, i / DV, i % DV));
 }
@@ -165,7 +176,7 @@ template <> bf16 beta_from<bf16>(float x) { return bf16_from<bf16>(x); }
 double beta_value(float x) { return x; }
 double beta_value(bf16 x) { return bf16_value(x); }
 
-/// Runs delta_values on one chunk and returns max |U - U_ref| / max |U_ref|
+/// Runs delta_wy and delta_correct on one chunk and returns max |U~ - U~_ref| / max |U~_ref|
 /// after checking that nothing is NaN and rows >= valid are exactly 0.
 template <int DK, int DV, class BetaT> double run_delta(const Options& o) {
   std::mt19937 rng(o.seed);
@@ -244,9 +255,12 @@ template <int DK, int DV, class BetaT> double run_delta(const Options& o) {
   EXPECT_GT(ref_max, 0.1);
 
   using Lay = delta_test::Layout<DK, DV>;
-  emu::launch(emu::Dim3{1, 1, 1}, delta_test::kThreads, Lay::total, delta_test::delta_values_kernel<DK, DV, BetaT>,
+  DeviceVec<bf16> w_g(kL * DK, true), u_g(kL * DV, true);
+  for (auto& x : w_g.v) x.bits = 0x7fc1;  // NaN: rows delta_wy leaves unwritten
+  for (auto& x : u_g.v) x.bits = 0x7fc1;
+  emu::launch(emu::Dim3{1, 1, 1}, delta_test::kThreads, Lay::total, delta_test::wy_correct_kernel<DK, DV, BetaT>,
               k.data(), v.data(), c.data(), beta.data(), o.beta_stride, o.decay ? hi.data() : nullptr,
-              o.decay ? lo.data() : nullptr, valid, out.data());
+              o.decay ? lo.data() : nullptr, valid, w_g.data(), u_g.data(), out.data());
 
   double err = 0;
   int nans = 0, nonzero_past_valid = 0;

@@ -339,9 +339,10 @@ TEST_F(LinearEmuTest, VectorGatesRagged) {
   checkOutputs(c, in, d, false, kTolerance);
 }
 
-// The delta rule's kernels (delta_fused, docs/semantics.md §7) against the
-// float64 step recurrence: the chunk's corrected values, then linear_fused's
-// outputs and state update over them.
+// The delta rule's two kernels (docs/semantics.md §7) against the float64
+// step recurrence: delta_prepare writes every chunk's WY factors, then
+// delta_fused corrects them with the carried state and runs linear_fused's
+// outputs and state update over the corrected values.
 
 /// Delta-rule inputs rounded as the device reads them: bf16 q, k, v; beta
 /// in bf16 or f32; f32 log-decays in [-0.3, 0] (gates near 1 and well
@@ -404,35 +405,72 @@ void checkDelta(const DeltaCase& c, const ref::DeltaInputs<double>& in, const De
   EXPECT_LT(es, 2e-2) << "delta-rule final state";
 }
 
+/// The WY factors delta_prepare writes and delta_fused reads (scratch of
+/// whole 64-row chunks), NaN-poisoned: rows the prepare kernel leaves
+/// unwritten (past T) must not reach the outputs (the fused kernel's loads
+/// stop at T).
+struct DeltaScratch {
+  int64_t chunks;
+  DevTensor<bf16> w, u;
+  explicit DeltaScratch(const DeltaCase& c)
+      : chunks(std::max<int64_t>((c.steps + 63) / 64, 1)),
+        w({c.batch, c.heads, chunks * 64, c.keyDim}, DevTensor<bf16>::kPoison),
+        u({c.batch, c.heads, chunks * 64, c.valueDim}, DevTensor<bf16>::kPoison) {}
+};
+
 /// DeltaNet with an f32 beta: two value tiles, two inner key tiles, ragged
 /// T (three chunks, the last partial) and two heads per batch.
 TEST_F(LinearEmuTest, DeltaRuleRaggedTwoValueTiles) {
-  using namespace emu_delta_v0_k;
   const DeltaCase c{2, 2, 150, 64, 64};
   const auto in = deltaInputsFor(c);
   DevTensor<bf16> q(in.q), k(in.k), v(in.v), o(in.v.shape(), DevTensor<bf16>::kPoison);
   DevTensor<float> beta(in.beta);
-  emu::launch(emu::Dim3{64 / kTileDv, 2, unsigned(c.batch)}, kThreads, kSmemBytes, flashgen_emu_delta_v0,
-              (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2), q.s(3), (const bf16*)k.mem.data(), k.s(0), k.s(1),
-              k.s(2), k.s(3), (const bf16*)v.mem.data(), v.s(0), v.s(1), v.s(2), v.s(3),
-              (const float*)beta.mem.data(), beta.s(0), beta.s(1), beta.s(2), o.mem.data(), o.s(0), o.s(1), o.s(2),
-              o.s(3), int(c.batch), int(c.steps));
+  DeltaScratch wy(c);
+  {
+    using namespace emu_delta_v0_prepare_k;
+    emu::launch(emu::Dim3{unsigned(wy.chunks), 2, unsigned(c.batch)}, kThreads, kSmemBytes,
+                flashgen_emu_delta_v0_prepare, (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), k.s(3),
+                (const bf16*)v.mem.data(), v.s(0), v.s(1), v.s(2), v.s(3), (const float*)beta.mem.data(),
+                beta.s(0), beta.s(1), beta.s(2), wy.w.mem.data(), wy.w.s(0), wy.w.s(1), wy.w.s(2), wy.w.s(3),
+                wy.u.mem.data(), wy.u.s(0), wy.u.s(1), wy.u.s(2), wy.u.s(3), int(c.batch), int(c.steps));
+  }
+  {
+    using namespace emu_delta_v0_k;
+    emu::launch(emu::Dim3{64 / kTileDv, 2, unsigned(c.batch)}, kThreads, kSmemBytes, flashgen_emu_delta_v0,
+                (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2), q.s(3), (const bf16*)k.mem.data(), k.s(0),
+                k.s(1), k.s(2), k.s(3), o.mem.data(), o.s(0), o.s(1), o.s(2), o.s(3), (const bf16*)wy.w.mem.data(),
+                wy.w.s(0), wy.w.s(1), wy.w.s(2), wy.w.s(3), (const bf16*)wy.u.mem.data(), wy.u.s(0), wy.u.s(1),
+                wy.u.s(2), wy.u.s(3), int(c.batch), int(c.steps));
+  }
   checkDelta(c, in, o, nullptr);
 }
 
 void runGatedDelta(const DeltaCase& c, bool passInitial) {
-  using namespace emu_gated_delta_v0_k;
   const auto in = deltaInputsFor(c);
   DevTensor<bf16> q(in.q), k(in.k), v(in.v), beta(in.beta), o(in.v.shape(), DevTensor<bf16>::kPoison);
   DevTensor<float> g(in.logDecay), s0(in.initial);
   DevTensor<float> sf({c.batch, c.heads, c.keyDim, c.valueDim}, DevTensor<float>::kPoison);
-  emu::launch(emu::Dim3{32 / kTileDv, 1, unsigned(c.batch)}, kThreads, kSmemBytes, flashgen_emu_gated_delta_v0,
-              (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2), q.s(3), (const bf16*)k.mem.data(), k.s(0), k.s(1),
-              k.s(2), k.s(3), (const bf16*)v.mem.data(), v.s(0), v.s(1), v.s(2), v.s(3),
-              (const bf16*)beta.mem.data(), beta.s(0), beta.s(1), beta.s(2), (const float*)g.mem.data(), g.s(0),
-              g.s(1), g.s(2), passInitial ? (const float*)s0.mem.data() : nullptr, s0.s(0), s0.s(1), s0.s(2),
-              s0.s(3), o.mem.data(), o.s(0), o.s(1), o.s(2), o.s(3), sf.mem.data(), sf.s(0), sf.s(1), sf.s(2),
-              sf.s(3), int(c.batch), int(c.steps));
+  DeltaScratch wy(c);
+  {
+    using namespace emu_gated_delta_v0_prepare_k;
+    emu::launch(emu::Dim3{unsigned(wy.chunks), 1, unsigned(c.batch)}, kThreads, kSmemBytes,
+                flashgen_emu_gated_delta_v0_prepare, (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), k.s(3),
+                (const bf16*)v.mem.data(), v.s(0), v.s(1), v.s(2), v.s(3), (const bf16*)beta.mem.data(),
+                beta.s(0), beta.s(1), beta.s(2), (const float*)g.mem.data(), g.s(0), g.s(1), g.s(2),
+                wy.w.mem.data(), wy.w.s(0), wy.w.s(1), wy.w.s(2), wy.w.s(3), wy.u.mem.data(), wy.u.s(0),
+                wy.u.s(1), wy.u.s(2), wy.u.s(3), int(c.batch), int(c.steps));
+  }
+  {
+    using namespace emu_gated_delta_v0_k;
+    emu::launch(emu::Dim3{32 / kTileDv, 1, unsigned(c.batch)}, kThreads, kSmemBytes, flashgen_emu_gated_delta_v0,
+                (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2), q.s(3), (const bf16*)k.mem.data(), k.s(0),
+                k.s(1), k.s(2), k.s(3), (const float*)g.mem.data(), g.s(0), g.s(1), g.s(2),
+                passInitial ? (const float*)s0.mem.data() : nullptr, s0.s(0), s0.s(1), s0.s(2), s0.s(3),
+                o.mem.data(), o.s(0), o.s(1), o.s(2), o.s(3), sf.mem.data(), sf.s(0), sf.s(1), sf.s(2), sf.s(3),
+                (const bf16*)wy.w.mem.data(), wy.w.s(0), wy.w.s(1), wy.w.s(2), wy.w.s(3),
+                (const bf16*)wy.u.mem.data(), wy.u.s(0), wy.u.s(1), wy.u.s(2), wy.u.s(3), int(c.batch),
+                int(c.steps));
+  }
   checkDelta(c, in, o, &sf);
 }
 
