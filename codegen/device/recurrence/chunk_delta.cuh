@@ -266,39 +266,52 @@ FG_DEVICE void delta_correct(const smem_tile<Elem, L, DK>& w, const smem_tile<El
 
 /// Divides each row of t (rows [0, L), D columns) by sqrt(|row|^2 + 1e-6)
 /// in f32, rounded back to Elem (fla's l2norm, docs/semantics.md §7.1).
-/// Rows of zeros (past the sequence end) stay zero. One warp per row, rows
-/// strided by the warp count; each lane reads D/32 elements as column pairs
-/// (a warp's reads of a row are 128 contiguous bytes, conflict-free in the
-/// swizzled row). Every thread of the CTA calls it; ends with a barrier.
+/// Rows of zeros (past the sequence end) stay zero. A warp takes kRows rows
+/// at a time, each lane D/32 elements of each as column pairs (a warp's
+/// reads of a row are 128 contiguous bytes, conflict-free in the swizzled
+/// row): the rows' shuffle reductions are independent chains that overlap,
+/// where one row at a time would leave the warp waiting on each shuffle
+/// (this runs once per chunk in the recurrent loop, beside no other work).
+/// Every thread of the CTA calls it; ends with a barrier.
 template <int kThreads, int L, int D, class Elem> FG_DEVICE void l2norm_rows(const smem_tile<Elem, L, D>& t) {
   static_assert(kThreads % 32 == 0, "l2norm_rows: whole warps");
   constexpr int kWarps = kThreads / 32;
   constexpr int kPairs = D / 2;
   constexpr int kPerLane = (kPairs + 31) / 32;
+  constexpr int kRows = 4;
   const int lane = ptx::lane_id();
   // Warp-uniform loop: every lane of a warp reaches the shuffles.
-  for (int r = ptx::thread_id() / 32; r < L; r += kWarps) {
-    float x[kPerLane][2];
-    float ss = 0.0f;
+  for (int r0 = (ptx::thread_id() / 32) * kRows; r0 < L; r0 += kWarps * kRows) {
+    float x[kRows][kPerLane][2];
+    float ss[kRows];
     FG_UNROLL
-    for (int i = 0; i < kPerLane; ++i) {
-      const int p = lane + 32 * i;
-      x[i][0] = x[i][1] = 0.0f;
-      if (kPairs % 32 == 0 || p < kPairs) {
-        const u32 w = ptx::ld_shared_b32(t.elem_addr(r, 2 * p));
-        x[i][0] = unpack<Elem>(w, 0);
-        x[i][1] = unpack<Elem>(w, 1);
+    for (int j = 0; j < kRows; ++j) {
+      ss[j] = 0.0f;
+      FG_UNROLL
+      for (int i = 0; i < kPerLane; ++i) {
+        const int p = lane + 32 * i;
+        x[j][i][0] = x[j][i][1] = 0.0f;
+        if (r0 + j < L && (kPairs % 32 == 0 || p < kPairs)) {
+          const u32 w = ptx::ld_shared_b32(t.elem_addr(r0 + j, 2 * p));
+          x[j][i][0] = unpack<Elem>(w, 0);
+          x[j][i][1] = unpack<Elem>(w, 1);
+        }
+        ss[j] += x[j][i][0] * x[j][i][0] + x[j][i][1] * x[j][i][1];
       }
-      ss += x[i][0] * x[i][0] + x[i][1] * x[i][1];
     }
     FG_UNROLL
-    for (int off = 16; off > 0; off >>= 1) ss += ptx::shfl_xor(ss, off);
-    const float inv = 1.0f / sqrtf(ss + 1e-6f);
+    for (int off = 16; off > 0; off >>= 1)
+      FG_UNROLL
+      for (int j = 0; j < kRows; ++j) ss[j] += ptx::shfl_xor(ss[j], off);
     FG_UNROLL
-    for (int i = 0; i < kPerLane; ++i) {
-      const int p = lane + 32 * i;
-      if (kPairs % 32 == 0 || p < kPairs)
-        ptx::st_shared_b32(t.elem_addr(r, 2 * p), pack2<Elem>(x[i][0] * inv, x[i][1] * inv));
+    for (int j = 0; j < kRows; ++j) {
+      const float inv = 1.0f / sqrtf(ss[j] + 1e-6f);
+      FG_UNROLL
+      for (int i = 0; i < kPerLane; ++i) {
+        const int p = lane + 32 * i;
+        if (r0 + j < L && (kPairs % 32 == 0 || p < kPairs))
+          ptx::st_shared_b32(t.elem_addr(r0 + j, 2 * p), pack2<Elem>(x[j][i][0] * inv, x[j][i][1] * inv));
+      }
     }
   }
   ptx::cta_sync();
