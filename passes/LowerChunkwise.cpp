@@ -442,10 +442,11 @@ struct KernelBuilder {
 
 } // namespace
 
-LinearKernelPlan mlir::flash::linearKernelPlan(LinearAttentionOp op) {
+/// The plan fields both recurrence ops give the same way.
+template <typename OpT>
+static LinearKernelPlan recurrencePlan(OpT op, StringRef fallbackName) {
   LinearKernelPlan plan;
   plan.op = op;
-  plan.gate = op.getGate();
   plan.elementType = op.getQ().getType().getElementType();
   plan.scale = op.getEffectiveScale();
   plan.batchDim = op.getBatchDimName();
@@ -453,31 +454,26 @@ LinearKernelPlan mlir::flash::linearKernelPlan(LinearAttentionOp op) {
   plan.heads = op.getQ().getType().getDimSize(1);
   plan.keyDim = op.getQ().getType().getDimSize(3);
   plan.valueDim = op.getV().getType().getDimSize(3);
-  plan.initialState = !op.getInitialState().empty();
   plan.finalState = op.getReturnFinalState();
-  auto func = op->getParentOfType<FunctionOpInterface>();
-  plan.opName = func ? func.getName().str() : "linear_attention";
+  auto func = op->template getParentOfType<FunctionOpInterface>();
+  plan.opName = func ? func.getName().str() : fallbackName.str();
+  return plan;
+}
+
+LinearKernelPlan mlir::flash::linearKernelPlan(LinearAttentionOp op) {
+  LinearKernelPlan plan = recurrencePlan(op, "linear_attention");
+  plan.gate = op.getGate();
+  plan.initialState = !op.getInitialState().empty();
   return plan;
 }
 
 LinearKernelPlan mlir::flash::linearKernelPlan(DeltaRuleOp op) {
-  LinearKernelPlan plan;
-  plan.op = op;
+  LinearKernelPlan plan = recurrencePlan(op, "delta_rule");
   plan.gate = op.getLogDecay() ? GateKind::decay : GateKind::none;
-  plan.elementType = op.getQ().getType().getElementType();
-  plan.scale = op.getEffectiveScale();
-  plan.batchDim = op.getBatchDimName();
-  plan.lengthDim = op.getLengthDimName();
-  plan.heads = op.getQ().getType().getDimSize(1);
-  plan.keyDim = op.getQ().getType().getDimSize(3);
-  plan.valueDim = op.getV().getType().getDimSize(3);
   plan.initialState = bool(op.getInitialState());
-  plan.finalState = op.getReturnFinalState();
   plan.delta = true;
   plan.l2normQk = op.getL2normQk();
   plan.betaType = op.getBeta().getType().getElementType();
-  auto func = op->getParentOfType<FunctionOpInterface>();
-  plan.opName = func ? func.getName().str() : "delta_rule";
   return plan;
 }
 
