@@ -227,21 +227,16 @@ flashgen::schedule::checkLinearSchedule(const LinearProblem &p, const Target &t,
   if (!r.violations.empty())
     return r.violations;
   bool twoPass = s.algorithm == Algorithm::ChunkTwoPass;
-  int64_t smem = linearSmemBytes(p, s, true);
-  checkFits(r, t, twoPass ? "outputs kernel" : "fused kernel", smem,
-            linearRegisters(p, s, true), s.warps);
-  if (twoPass) {
-    int64_t states = linearSmemBytes(p, s, false);
-    smem = std::max(smem, states);
-    checkFits(r, t, "states kernel", states, linearRegisters(p, s, false),
-              s.warps);
-  }
-  if (p.isDelta()) {
-    int64_t prepare = mlir::flash::chunkSmemPlan(deltaPrepareShape(p, s)).total;
-    smem = std::max(smem, prepare);
-    checkFits(r, t, "prepare kernel", prepare,
+  checkFits(r, t, twoPass ? "outputs kernel" : "fused kernel",
+            linearSmemBytes(p, s, true), linearRegisters(p, s, true), s.warps);
+  if (twoPass)
+    checkFits(r, t, "states kernel", linearSmemBytes(p, s, false),
+              linearRegisters(p, s, false), s.warps);
+  if (p.isDelta())
+    checkFits(r, t, "prepare kernel",
+              mlir::flash::chunkSmemPlan(deltaPrepareShape(p, s)).total,
               mlir::flash::chunkRegisterEstimate(deltaPrepareShape(p, s)), s.warps);
-  }
+  int64_t smem = linearScheduleSmemBytes(p, s);
   r.require(s.smemBytes == smem, "smem_bytes = " + n(s.smemBytes) +
                                      " differs from the plan's " + n(smem));
   return r.violations;

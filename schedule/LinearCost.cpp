@@ -128,6 +128,16 @@ flashgen::schedule::deltaPrepareShape(const LinearProblem &p, const Schedule &s)
   return shape;
 }
 
+int64_t flashgen::schedule::linearScheduleSmemBytes(const LinearProblem &p,
+                                                    const Schedule &s) {
+  int64_t bytes = linearSmemBytes(p, s, true);
+  if (s.algorithm == Algorithm::ChunkTwoPass)
+    bytes = std::max(bytes, linearSmemBytes(p, s, false));
+  if (p.isDelta())
+    bytes = std::max(bytes, mlir::flash::chunkSmemPlan(deltaPrepareShape(p, s)).total);
+  return bytes;
+}
+
 int64_t flashgen::schedule::chunkwiseKernelSmemBytes(const LinearProblem &p,
                                                      const Schedule &s) {
   int64_t bytes =

@@ -32,6 +32,10 @@ int64_t linearRegisters(const LinearProblem &p, const Schedule &s, bool outputs)
 mlir::flash::ChunkShape chunkwiseKernelShape(const LinearProblem &p,
                                              const Schedule &s, bool outputs);
 
+/// The smem_bytes a schedule records: the most any of its kernels plans
+/// with the schedule's stages (the checker holds schedules to it).
+int64_t linearScheduleSmemBytes(const LinearProblem &p, const Schedule &s);
+
 /// The delta rule's delta_prepare kernel of `s`: one chunk per CTA, k and v
 /// at full width, the WY solve's buffers.
 mlir::flash::ChunkShape deltaPrepareShape(const LinearProblem &p,

@@ -117,7 +117,7 @@ Result<ScheduleSpace> flashgen::schedule::linearSpace(
     sch.tileDv = x[kTileDv];
     sch.stages = x[kStages];
     sch.warps = x[kWarps];
-    sch.smemBytes = chunkwiseKernelSmemBytes(p, sch);
+    sch.smemBytes = linearScheduleSmemBytes(p, sch);
     return sch;
   };
   auto toSchedule = out.toSchedule;
