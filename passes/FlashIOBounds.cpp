@@ -70,10 +70,7 @@ struct FlashIOBounds
       } else if (isa<LinearAttentionOp, DeltaRuleOp>(op)) {
         // The delta rule is bounded as the recurrence it is (IOBounds.h).
         FailureOr<sched::LinearProblem> p =
-            isa<DeltaRuleOp>(op)
-                ? deltaRuleProblem(cast<DeltaRuleOp>(op), values, "flash-io-bounds")
-                : linearProblem(cast<LinearAttentionOp>(op), values,
-                                "flash-io-bounds");
+            recurrenceProblem(op, values, "flash-io-bounds");
         if (mlir::failed(p)) {
           failed = true;
           return;

@@ -136,10 +136,8 @@ struct FlashSchedule
         op->setAttr("flash.schedule", fallback);
       };
       module.walk([&](Operation *op) {
-        if (auto linear = dyn_cast<LinearAttentionOp>(op))
-          useDefault(op, linearKernelProblem(linear));
-        else if (auto delta = dyn_cast<DeltaRuleOp>(op))
-          useDefault(op, deltaKernelProblem(delta));
+        if (std::optional<sched::LinearProblem> p = recurrenceKernelProblem(op))
+          useDefault(op, *p);
       });
       return;
     }
@@ -191,15 +189,9 @@ struct FlashSchedule
         }
         record(op, sched::scheduleAttentionGrad(*p, **t, gradOptions,
                                                 grad.getDeterministic()));
-      } else if (auto linear = dyn_cast<LinearAttentionOp>(op)) {
-        FailureOr<sched::LinearProblem> p = linearProblem(linear, values, "flash-schedule");
-        if (mlir::failed(p)) {
-          failed = true;
-          return;
-        }
-        record(op, sched::scheduleLinear(*p, **t, linearOptions));
-      } else if (auto delta = dyn_cast<DeltaRuleOp>(op)) {
-        FailureOr<sched::LinearProblem> p = deltaRuleProblem(delta, values, "flash-schedule");
+      } else if (isa<LinearAttentionOp, DeltaRuleOp>(op)) {
+        FailureOr<sched::LinearProblem> p =
+            recurrenceProblem(op, values, "flash-schedule");
         if (mlir::failed(p)) {
           failed = true;
           return;

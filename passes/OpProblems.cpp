@@ -164,28 +164,47 @@ recurrenceSizes(OpT op, const DimValues &dims, StringRef passName) {
   return *sizes;
 }
 
-FailureOr<sched::LinearProblem>
-mlir::flash::linearProblem(LinearAttentionOp op, const DimValues &dims,
-                           StringRef passName) {
+/// `kernel` (a recurrence op's kernel problem) with the op's batch and
+/// length bound.
+template <typename OpT>
+static FailureOr<sched::LinearProblem>
+boundRecurrence(OpT op, sched::LinearProblem kernel, const DimValues &dims,
+                StringRef passName) {
   FailureOr<LinearAttentionSizes> sizes = recurrenceSizes(op, dims, passName);
   if (failed(sizes))
     return failure();
-  sched::LinearProblem p = linearKernelProblem(op);
-  p.batch = sizes->batch;
-  p.length = sizes->length;
-  return p;
+  kernel.batch = sizes->batch;
+  kernel.length = sizes->length;
+  return kernel;
+}
+
+FailureOr<sched::LinearProblem>
+mlir::flash::linearProblem(LinearAttentionOp op, const DimValues &dims,
+                           StringRef passName) {
+  return boundRecurrence(op, linearKernelProblem(op), dims, passName);
 }
 
 FailureOr<sched::LinearProblem>
 mlir::flash::deltaRuleProblem(DeltaRuleOp op, const DimValues &dims,
                               StringRef passName) {
-  FailureOr<LinearAttentionSizes> sizes = recurrenceSizes(op, dims, passName);
-  if (failed(sizes))
-    return failure();
-  sched::LinearProblem p = deltaKernelProblem(op);
-  p.batch = sizes->batch;
-  p.length = sizes->length;
-  return p;
+  return boundRecurrence(op, deltaKernelProblem(op), dims, passName);
+}
+
+std::optional<sched::LinearProblem>
+mlir::flash::recurrenceKernelProblem(Operation *op) {
+  if (auto linear = dyn_cast<LinearAttentionOp>(op))
+    return linearKernelProblem(linear);
+  if (auto delta = dyn_cast<DeltaRuleOp>(op))
+    return deltaKernelProblem(delta);
+  return std::nullopt;
+}
+
+FailureOr<sched::LinearProblem>
+mlir::flash::recurrenceProblem(Operation *op, const DimValues &dims,
+                               StringRef passName) {
+  if (auto delta = dyn_cast<DeltaRuleOp>(op))
+    return deltaRuleProblem(delta, dims, passName);
+  return linearProblem(cast<LinearAttentionOp>(op), dims, passName);
 }
 
 sched::LinearProblem mlir::flash::deltaKernelProblem(DeltaRuleOp op) {

@@ -12,6 +12,8 @@
 #include "dialect/DimBindings.h"
 #include "schedule/Problem.h"
 
+#include <optional>
+
 namespace mlir::flash {
 
 /// The sizes, mask and region work of `op`; an unbound dimension is an error
@@ -48,6 +50,16 @@ flashgen::schedule::LinearProblem deltaKernelProblem(DeltaRuleOp op);
 /// The same with its sizes bound, errors as above.
 FailureOr<flashgen::schedule::LinearProblem>
 deltaRuleProblem(DeltaRuleOp op, const DimValues &dims, StringRef passName);
+
+/// A recurrence op (flash.linear_attention or flash.delta_rule) as its
+/// kernels' problem; nothing for any other op.
+std::optional<flashgen::schedule::LinearProblem>
+recurrenceKernelProblem(Operation *op);
+
+/// The same with its sizes bound (linearProblem or deltaRuleProblem); `op`
+/// must be a recurrence op.
+FailureOr<flashgen::schedule::LinearProblem>
+recurrenceProblem(Operation *op, const DimValues &dims, StringRef passName);
 
 } // namespace mlir::flash
 

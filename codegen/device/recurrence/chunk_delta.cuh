@@ -68,12 +68,11 @@ FG_DEVICE void delta_a(const smem_tile<Elem, L, DK>& k, int valid, const float* 
   const int row0 = (ptx::thread_id() / 32) * R;
   const int g = lane >> 2, t = lane & 3;
   const bool decay = hi != nullptr;
-  // A = strictly lower part of diag(beta) (K K^T .* D), D_rs = exp(gamma_r
-  // - gamma_s) (<= 1 for log-decays <= 0, so nothing overflows). One 16 x 16
-  // block of K K^T at a time (mma_block_ABt): 8 accumulators live instead
-  // of R L / 32, next to the state slice the kernel keeps in registers, and
-  // the blocks above the diagonal, all zero, cost no MMAs (warp-uniform
-  // branch). Their zeros are written all the same: the whole L x L is defined.
+  // D_rs <= 1 for log-decays <= 0, so nothing overflows. One 16 x 16 block
+  // of K K^T at a time (mma_block_ABt): 8 accumulators live instead of
+  // R L / 32, and the blocks above the diagonal, all zero, cost no MMAs
+  // (warp-uniform branch). Their zeros are written all the same: the whole
+  // L x L is defined.
   FG_UNROLL
   for (int m = 0; m < R / 16; ++m) {
     const int ib = row0 / 16 + m;  // this tile's 16-row block of the chunk
@@ -112,10 +111,9 @@ template <int kThreads, int L, int N>
 FG_DEVICE void solve_unit_lower(const float* s_a, float* s_x) {
   constexpr int kBlocks = L / 16;
   const int tid = ptx::thread_id();
-  // In place in s_x, 16-row block by block. Block b's
-  // rows already hold rhs minus the contributions of all earlier blocks;
-  // (i) removes those of the block's own earlier rows, (ii) subtracts the
-  // finished block from every later row.
+  // 16-row block by block: block b's rows already hold B minus the
+  // contributions of all earlier blocks; (i) removes those of the block's
+  // own earlier rows, (ii) subtracts the finished block from every later row.
   FG_CHUNK_NO_UNROLL
   for (int blk = 0; blk < kBlocks; ++blk) {
     const int r0 = blk * 16;
@@ -151,7 +149,6 @@ FG_DEVICE void solve_unit_lower(const float* s_a, float* s_x) {
       ptx::cta_sync();
     }
   }
-
 }
 
 /// out[rows r < valid of this warp's R] = (T .* column weights) x src in
