@@ -260,13 +260,18 @@ def Flash_StateUpdateOp : Flash_Op<"state_update", []> {
 }
 
 def Flash_ChunkL2NormOp : Flash_Op<"chunk_l2norm", []> {
-  let summary = "divide the staged q and k rows by their L2 norms";
+  let summary = "l2-normalise the staged q and k rows";
   let description = [{
     For `flash.delta_rule ... l2norm_qk` (docs/semantics.md §7.1): every row
     x of the chunk's q tile (in kernels that compute outputs) and k tile in
-    `stage` becomes x / sqrt(|x|^2 + 1e-6), computed in f32 and rounded back
-    to the element type, before any product reads them. Rows past the
-    sequence are zero and stay zero.
+    `stage` counts as x / sqrt(|x|^2 + 1e-6), the norm taken in f32, for
+    every product that follows. In `delta_prepare` the k rows are rewritten
+    so, rounded back to the element type (A and W are built from them). In
+    `delta_fused` the tiles stay as loaded and the norms become row scales:
+    the products are linear in each row, so 1 / |q_r| scales output row r
+    and 1 / |k_s| the corrected value row s of `flash.chunk_delta`, which
+    the intra-chunk product and the state update read. Rows past the
+    sequence are zero and contribute nothing.
   }];
   let arguments = (ins Index:$stage);
   let assemblyFormat = "`stage` $stage attr-dict";

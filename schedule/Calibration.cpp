@@ -205,16 +205,22 @@ flashgen::schedule::rankAgreement(const Target &t,
     // values (one swap of 3 is rho 0.5): too little to judge an order.
     if (modeled.size() < 4)
       continue;
-    ShapeAgreement a;
-    a.shape = shape;
-    a.candidates = modeled.size();
-    a.spearman = pearson(ranks(modeled), ranks(measured));
-    size_t first = std::min_element(modeled.begin(), modeled.end()) - modeled.begin();
-    double best = *std::min_element(measured.begin(), measured.end());
-    a.firstChoiceLoss = measured[first] / best - 1;
-    out.push_back(a);
+    out.push_back(judgeOrder(shape, modeled, measured));
   }
   return out;
+}
+
+ShapeAgreement flashgen::schedule::judgeOrder(std::string shape,
+                                              const std::vector<double> &modeled,
+                                              const std::vector<double> &measured) {
+  ShapeAgreement a;
+  a.shape = std::move(shape);
+  a.candidates = modeled.size();
+  a.spearman = pearson(ranks(modeled), ranks(measured));
+  size_t first = std::min_element(modeled.begin(), modeled.end()) - modeled.begin();
+  double best = *std::min_element(measured.begin(), measured.end());
+  a.firstChoiceLoss = measured[first] / best - 1;
+  return a;
 }
 
 AgreementSummary

@@ -52,6 +52,11 @@ struct ShapeAgreement {
   double firstChoiceLoss = 0;
 };
 
+/// One shape's candidates judged: modeled and measured times, in the same
+/// order (at least two).
+ShapeAgreement judgeOrder(std::string shape, const std::vector<double> &modeled,
+                          const std::vector<double> &measured);
+
 /// Every shape with at least three candidates the model can time on `t`.
 std::vector<ShapeAgreement> rankAgreement(const Target &t,
                                           const std::vector<Measurement> &rows);

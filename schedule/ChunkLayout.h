@@ -47,6 +47,9 @@ struct ChunkShape {
 struct ChunkSmemPlan {
   int64_t q = 0, k = 0, v = 0, g = 0, state = 0, norm = 0, gates = 0;
   int64_t w = 0, wStage = 0; ///< delta_fused's W ring, bytes of one stage
+  /// delta_fused: the chunk's row scales 1 / |q_r| and 1 / |k_r| (2 L
+  /// floats; l2norm_qk, device l2_row_scales).
+  int64_t rowScales = 0;
   /// delta_prepare's work buffers (docs/semantics.md §7.3): beta [L], A
   /// [L][L] and T [L][L] in f32, T [L][L] in the element type.
   int64_t deltaBeta = 0, deltaA = 0, deltaT32 = 0, deltaT = 0;
@@ -79,6 +82,9 @@ inline ChunkSmemPlan chunkSmemPlan(const ChunkShape &s) {
   p.wStage = s.delta ? s.chunk * s.keyDim * s.elementBytes : 0;
   p.w = at;
   at = align(at + s.stages * p.wStage);
+  p.rowScales = at;
+  if (s.delta)
+    at = align(at + 2 * s.chunk * 4);
   p.g = at;
   // Vector gates: one f32 g tile; the next chunk's is loaded only after this
   // chunk's gates were scanned, so one buffer suffices.

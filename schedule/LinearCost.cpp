@@ -79,6 +79,31 @@ constexpr double kRegistersPerInnerScore = 1.5;
 constexpr double kRegistersPerChunkCopy = 2;
 constexpr double kVectorGateCopyFactor = 2;
 
+/// SM cycles (at the target's modeled clock) of one chunk step of
+/// delta_fused: a fixed part, a part per chunk row and per inner tile pair
+/// (each a product chain of its own), and the cp.async latency a one-stage
+/// ring leaves exposed at the top of the step. Fitted on the H200
+/// (2026-12-04, DeltaNet, 16 heads 128/128, T = 16384, where every CTA of
+/// the 8 ranked schedules was resident at once; torch.profiler per launch,
+/// schedule/calibration/h200-delta.tsv, raw rows with fla's kernels in
+/// docs/results/linear-delta-h200-kernels.json): a step took 6.2-7.1 us at 32
+/// rows and 7.4-8.1 us at 64, about the same with 2 or 4 warps and 32 or
+/// 64 value columns (4.71 us + 0.040 us a row + 0.25 us a pair + 0.58 us
+/// with one stage, within 5% of all 8). The chain of dependent products
+/// and barriers sets it, not the tensor pipe: a third fewer instructions
+/// (the row norms as row scales) moved it by 10%.
+constexpr double kDeltaStepCycles = 6820;
+constexpr double kDeltaStepCyclesPerRow = 57.5;
+constexpr double kDeltaStepCyclesPerPair = 362;
+constexpr double kDeltaExposedLoadCycles = 840;
+
+double deltaChunkStepCycles(const Schedule &s) {
+  return kDeltaStepCycles + kDeltaStepCyclesPerRow * static_cast<double>(s.chunk) +
+         kDeltaStepCyclesPerPair *
+             static_cast<double>(flashgen::schedule::linearInnerTilePairs(s.chunk, s.innerQ, s.innerKv)) +
+         (s.stages < 2 ? kDeltaExposedLoadCycles : 0.0);
+}
+
 mlir::flash::ChunkShape chunkShape(const LinearProblem &p, const Schedule &s,
                                    bool outputs) {
   mlir::flash::ChunkShape shape;
@@ -275,6 +300,10 @@ Evaluation flashgen::schedule::evaluateLinear(const LinearProblem &p,
     k.smemTraffic = chunkSteps * (intraSmem + w * L * s.tileDv) * e;
     k.steps = chunkSteps;
     k.innerSteps = innerSteps;
+    if (p.isDelta()) {
+      k.chainSteps = static_cast<double>(chunks);
+      k.chainStepCycles = deltaChunkStepCycles(s);
+    }
     result.kernels.push_back(k);
   } else {
     KernelCost states;

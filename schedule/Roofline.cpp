@@ -115,6 +115,17 @@ void flashgen::schedule::estimateKernelTime(const Target &t, KernelCost &k) {
   bool overlapped = k.pipelined || concurrent >= 2;
   double core = overlapped ? std::max(memory, compute) : memory + compute;
   k.seconds = core / k.parallelEfficiency + kLaunchSeconds;
+  if (k.chainSteps > 0) {
+    // Every wave of CTAs runs its whole chain; a partial last wave too.
+    int64_t waves = ceilDiv(k.ctas, t.numSMs * k.ctasPerSM);
+    k.chainSeconds = static_cast<double>(waves) * k.chainSteps *
+                     k.chainStepCycles / t.smClockHz;
+    if (k.chainSeconds + kLaunchSeconds > k.seconds) {
+      k.seconds = k.chainSeconds + kLaunchSeconds;
+      k.binding = "chain";
+      return;
+    }
+  }
 
   if (k.parallelEfficiency < kParallelismBindingEfficiency) {
     k.binding = "parallelism";

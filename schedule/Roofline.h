@@ -58,6 +58,13 @@ struct KernelCost {
   /// shallow ring issued too late to land in time (the small-cache
   /// kernels' chunk steps); hidden only by other resident CTAs.
   double exposedCycles = 0;
+  /// Kernels whose CTAs each run a chain of dependent steps (the delta
+  /// rule's chunks: a chunk's values need the state the one before left):
+  /// the steps of one CTA and the SM cycles of one step. Such a kernel
+  /// takes at least its waves of CTAs times the chain, whatever else runs
+  /// beside it. 0: no chain modeled.
+  double chainSteps = 0;
+  double chainStepCycles = 0;
   /// Warp-specialized kernels (flash3): the on-chip time of the warpgroup
   /// pipeline model (AttentionCost.cpp) with a perfectly balanced grid,
   /// which replaces the MMA / SFU / FP32 / step terms; 0 for the others.
@@ -71,10 +78,10 @@ struct KernelCost {
   double parallelEfficiency = 0;
   double hbmSeconds = 0, l2Seconds = 0, atomicSeconds = 0, mmaSeconds = 0,
          sfuSeconds = 0,
-         aluSeconds = 0, smemSeconds = 0, stepSeconds = 0;
+         aluSeconds = 0, smemSeconds = 0, stepSeconds = 0, chainSeconds = 0;
   double seconds = 0;
   /// "hbm", "l2", "atomics", "math", "sfu", "alu", "smem", "sync",
-  /// "parallelism"
+  /// "parallelism", "chain"
   std::string binding;
 };
 

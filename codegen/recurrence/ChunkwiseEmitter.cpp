@@ -50,6 +50,7 @@ private:
        stabilizer = false;
   bool delta = false;        // delta_fused: W and U stages, flash.chunk_delta
   bool deltaPrepare = false; // delta_prepare: beta, flash.chunk_wy
+  bool l2normQk = false;     // the delta rule's q and k are l2-normalised
   unsigned rawGates = 0;  // gate operands of a scalar kind
   ChunkShape shape;
   ChunkSmemPlan plan;
@@ -437,6 +438,9 @@ LogicalResult LinearKernelPrinter::printAccumulate(ChunkAccumulateOp op) {
 }
 
 LogicalResult LinearKernelPrinter::printStore(ChunkStoreOp op) {
+  if (delta && l2normQk)
+    line() << "fg::warp::for_each(acc_h, qrow0, 0, [&](int r, int, float& x) { x *= s_q_scale[r]; "
+              "});  // 1/|q_r|\n";
   if (normalizer)
     line() << "fg::warp::normalize_rows<" << (stabilizer ? "true" : "false")
            << ">(acc_h, acc_n, acc_mu, kEps);\n";
@@ -483,15 +487,27 @@ LogicalResult LinearKernelPrinter::printStateUpdate(StateUpdateOp op) {
 }
 
 LogicalResult LinearKernelPrinter::printL2Norm(ChunkL2NormOp op) {
+  if (deltaPrepare) {
+    // W and A are built from the normalised k rows themselves.
+    line() << "fg::cta::l2norm_rows<kThreads>(" << stage("sK", op.getStage()) << ");\n";
+    return success();
+  }
+  // The recurrence carries the norms as row scales (chunk_delta.cuh,
+  // l2_row_scales): 1/|q_r| on output row r (printStore), 1/|k_s| on
+  // corrected value row s (printDelta).
   if (queries)
-    line() << "fg::cta::l2norm_rows<kThreads>(" << stage("sQ", op.getStage()) << ");\n";
-  line() << "fg::cta::l2norm_rows<kThreads>(" << stage("sK", op.getStage()) << ");\n";
+    line() << "fg::cta::l2_row_scales<kThreads>(" << stage("sQ", op.getStage())
+           << ", s_q_scale);\n";
+  line() << "fg::cta::l2_row_scales<kThreads>(" << stage("sK", op.getStage())
+         << ", s_k_scale);\n";
+  line() << "fg::cta::sync();\n";
   return success();
 }
 
 LogicalResult LinearKernelPrinter::printDelta(ChunkDeltaOp op) {
   line() << "fg::cta::delta_correct<kThreads>(" << stage("sW", op.getStage()) << ", "
-         << stage("sV", op.getStage()) << ", sC);  // U~ = U - W S\n";
+         << stage("sV", op.getStage()) << ", sC, "
+         << (l2normQk ? "s_k_scale" : "nullptr") << ");  // U~ = U - W S\n";
   return success();
 }
 
@@ -694,9 +710,10 @@ std::string LinearKernelPrinter::header() {
     << "constexpr int kSmemGates = " << plan.gates << ";\n";
   if (delta)
     h << "constexpr int kSmemW = " << plan.w << ";  // the W ring\n"
+      << "constexpr int kSmemRowScales = " << plan.rowScales << ";  // 1/|q_r|, 1/|k_r|\n"
       << "using WTile = fg::smem_tile<Elem, kChunk, kKeyDim>;\n"
       << "using WRing = fg::smem_ring<WTile, kStages>;\n"
-      << "static_assert(kSmemG - kSmemW >= WRing::kBytes, \"w ring overlaps\");\n";
+      << "static_assert(kSmemRowScales - kSmemW >= WRing::kBytes, \"w ring overlaps\");\n";
   if (deltaPrepare)
     h << "// The WY solve's buffers: beta, A and T in f32, T in the element type.\n"
       << "constexpr int kSmemDeltaBeta = " << plan.deltaBeta << ";\n"
@@ -736,6 +753,8 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   delta = family == KernelFamily::delta_fused;
   deltaPrepare = family == KernelFamily::delta_prepare;
   queries = queries && !deltaPrepare;
+  if (auto norm = kernel.getProblem().getAs<BoolAttr>("l2norm_qk"))
+    l2normQk = norm.getValue();
   normalizer = gate == GateKind::mlstm_exp || gate == GateKind::mlstm_sig;
   stabilizer = gate == GateKind::mlstm_exp;
   rawGates = scalarGates ? LinearAttentionOp::getGateOperandCount(gate) : 0;
@@ -795,6 +814,10 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
     line() << "float* const s_gates = reinterpret_cast<float*>(smem_p + kSmemGates);\n";
   if (delta)
     line() << "const WRing sW{smem + kSmemW};  // the delta rule's W tiles\n";
+  if (delta && l2normQk) {
+    line() << "float* const s_q_scale = reinterpret_cast<float*>(smem_p + kSmemRowScales);\n";
+    line() << "float* const s_k_scale = s_q_scale + kChunk;\n";
+  }
   if (deltaPrepare) {
     line() << "float* const s_delta_beta = reinterpret_cast<float*>(smem_p + kSmemDeltaBeta);\n";
     line() << "float* const s_delta_a = reinterpret_cast<float*>(smem_p + kSmemDeltaA);\n";

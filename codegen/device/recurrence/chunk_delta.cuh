@@ -30,7 +30,8 @@
 // gamma reaches the -1000s.
 //
 // l2norm_rows is fla's l2norm (use_qk_l2norm_in_kernel, §7.1) of the staged
-// q or k rows, in place.
+// k rows, in place (delta_prepare); l2_row_scales the same norms as row
+// scales (delta_fused).
 //
 //===----------------------------------------------------------------------===//
 #ifndef FLASHGEN_DEVICE_CHUNK_DELTA_CUH
@@ -106,45 +107,60 @@ FG_DEVICE void delta_a(const smem_tile<Elem, L, DK>& k, int valid, const float* 
 }
 
 /// Solves (I + A) X = B in place in s_x (L x N f32, row-major), A the unit
-/// strictly-lower s_a (L x L). Every thread calls it; ends with a barrier.
-template <int kThreads, int L, int N>
+/// strictly-lower s_a (L x L). kIdentityRhs: B = I (N = L), whose solution
+/// is lower triangular, so columns past each 16-row block are not touched.
+/// Every thread calls it; ends with a barrier.
+template <int kThreads, int L, int N, bool kIdentityRhs = false>
 FG_DEVICE void solve_unit_lower(const float* s_a, float* s_x) {
+  static_assert(!kIdentityRhs || N == L, "solve_unit_lower: the identity is square");
   constexpr int kBlocks = L / 16;
   const int tid = ptx::thread_id();
+  // Columns of the solution that can be nonzero in rows [0, r0 + 16).
+  auto kCols = [](int r0) { return kIdentityRhs ? r0 + 16 : N; };
   // 16-row block by block: block b's rows already hold B minus the
   // contributions of all earlier blocks; (i) removes those of the block's
   // own earlier rows, (ii) subtracts the finished block from every later row.
-  FG_CHUNK_NO_UNROLL
+  // Unrolled: each block's column count is a constant (no divisions).
+  FG_UNROLL
   for (int blk = 0; blk < kBlocks; ++blk) {
     const int r0 = blk * 16;
-    // (i) One thread per column: 16 sequential rows in registers, A's
-    // diagonal block read as broadcasts (all threads read the same row).
-    for (int j = tid; j < N; j += kThreads) {
-      float u[16];
+    // (i) One thread per column: the block's 16 rows in registers, solved
+    // right-looking (each finished row is subtracted from the later ones at
+    // once), so the dependent chain is 16 FMAs deep, not the 120 of a
+    // row-by-row dot product. A's diagonal block is read as broadcasts (all
+    // threads read the same entry). With the identity on the right, column
+    // j of the solution is zero above row j: the columns past the block
+    // stay zero and are skipped.
+    for (int j = tid; j < kCols(r0); j += kThreads) {
+      float x[16];
       FG_UNROLL
-      for (int i = 0; i < 16; ++i) {
-        const float* a_row = s_a + (r0 + i) * L + r0;
-        float x = s_x[(r0 + i) * N + j];
+      for (int i = 0; i < 16; ++i) x[i] = s_x[(r0 + i) * N + j];
+      FG_UNROLL
+      for (int s = 0; s < 16; ++s)
         FG_UNROLL
-        for (int s = 0; s < i; ++s) x -= a_row[s] * u[s];
-        u[i] = x;
-        s_x[(r0 + i) * N + j] = x;
-      }
+        for (int i = s + 1; i < 16; ++i) x[i] -= s_a[(r0 + i) * L + r0 + s] * x[s];
+      FG_UNROLL
+      for (int i = 0; i < 16; ++i) s_x[(r0 + i) * N + j] = x[i];
     }
     ptx::cta_sync();
-    // (ii) Every later element at once; consecutive threads take
-    // consecutive columns, so the reads of the block's rows are
-    // conflict-free and A's entries are broadcasts.
+    // (ii) Every later element at once (its nonzero columns); consecutive
+    // threads take consecutive columns, so the reads of the block's rows
+    // are conflict-free and A's entries are broadcasts. Two partial sums
+    // halve the dependent chain.
     if (blk + 1 < kBlocks) {
       const int first = r0 + 16;
-      const int count = (L - first) * N;
+      const int cols = kCols(r0);
+      const int count = (L - first) * cols;
       for (int idx = tid; idx < count; idx += kThreads) {
-        const int r = first + idx / N, j = idx % N;
+        const int r = first + idx / cols, j = idx % cols;
         const float* a_row = s_a + r * L + r0;
-        float x = s_x[r * N + j];
+        float x0 = s_x[r * N + j], x1 = 0.0f;
         FG_UNROLL
-        for (int s = 0; s < 16; ++s) x -= a_row[s] * s_x[(r0 + s) * N + j];
-        s_x[r * N + j] = x;
+        for (int s = 0; s < 16; s += 2) {
+          x0 -= a_row[s] * s_x[(r0 + s) * N + j];
+          x1 -= a_row[s + 1] * s_x[(r0 + s + 1) * N + j];
+        }
+        s_x[r * N + j] = x0 + x1;
       }
       ptx::cta_sync();
     }
@@ -213,7 +229,7 @@ FG_DEVICE void delta_wy(const smem_tile<Elem, L, DK>& k, const smem_tile<Elem, L
   // (I + A) T = I: T starts as the identity.
   for (int i = tid; i < L * L; i += kThreads) s_t[i] = (i / L == i % L) ? 1.0f : 0.0f;
   ptx::cta_sync();
-  solve_unit_lower<kThreads, L, L>(s_a, s_t);
+  solve_unit_lower<kThreads, L, L, /*kIdentityRhs=*/true>(s_a, s_t);
   for (int p = tid; p < L * L / 2; p += kThreads) {
     const int r = p / (L / 2), j = 2 * (p % (L / 2));
     ptx::st_shared_b32(t.elem_addr(r, j), pack2<Elem>(s_t[r * L + j], s_t[r * L + j + 1]));
@@ -230,12 +246,14 @@ FG_DEVICE void delta_wy(const smem_tile<Elem, L, DK>& k, const smem_tile<Elem, L
 
 /// The values each step of the chunk writes given its start state S (c, the
 /// 16-bit copy of the carried state): U~ = U - W S, in place of the staged
-/// U tile u (L x DV) from the staged W tile w (L x DK). Warp w corrects its
-/// own rows [w R, (w + 1) R); ends with a barrier (the outputs and the state
-/// update read every row).
+/// U tile u (L x DV) from the staged W tile w (L x DK), each row r times
+/// row_scale[r] when given (1 / |k_r| with l2norm_qk: the state update and
+/// the intra-chunk product then read raw k, see l2_row_scales). Warp w
+/// corrects its own rows [w R, (w + 1) R); ends with a barrier (the outputs
+/// and the state update read every row).
 template <int kThreads, int L, int DK, int DV, class Elem>
 FG_DEVICE void delta_correct(const smem_tile<Elem, L, DK>& w, const smem_tile<Elem, L, DV>& u,
-                             const smem_tile<Elem, DK, DV>& c) {
+                             const smem_tile<Elem, DK, DV>& c, const float* row_scale) {
   constexpr int R = L / (kThreads / 32);
   static_assert(R % 16 == 0, "delta_correct: each warp needs whole 16-row mma tiles");
   const int lane = ptx::lane_id();
@@ -249,16 +267,64 @@ FG_DEVICE void delta_correct(const smem_tile<Elem, L, DK>& w, const smem_tile<El
     FG_UNROLL
     for (int h = 0; h < 2; ++h) {
       const int r = row0 + m * 16 + g + 8 * h;
+      const float scale = row_scale != nullptr ? row_scale[r] : 1.0f;
       FG_UNROLL
       for (int n = 0; n < DV / 8; ++n) {
         const int j = n * 8 + 2 * t;
         const u32 addr = u.elem_addr(r, j);
         const u32 up = ptx::ld_shared_b32(addr);
-        ptx::st_shared_b32(addr, pack2<Elem>(unpack<Elem>(up, 0) - ws.v[m][n][2 * h],
-                                             unpack<Elem>(up, 1) - ws.v[m][n][2 * h + 1]));
+        ptx::st_shared_b32(addr, pack2<Elem>((unpack<Elem>(up, 0) - ws.v[m][n][2 * h]) * scale,
+                                             (unpack<Elem>(up, 1) - ws.v[m][n][2 * h + 1]) * scale));
       }
     }
   ptx::cta_sync();
+}
+
+/// scales[r] = 1 / sqrt(|row r of t|^2 + 1e-6) for rows [0, L) in f32: fla's
+/// l2norm (use_qk_l2norm_in_kernel, docs/semantics.md §7.1) as a row scale.
+/// delta_fused applies it instead of normalising its tiles in place: the
+/// tiles' products are linear in each row, so 1/|q_r| scales output row r
+/// and 1/|k_s| the corrected value row s (delta_correct), and each value
+/// tile's CTA reads q and k once per chunk instead of rewriting them. A
+/// warp takes kRows rows at a time, each lane D/32 elements of each as
+/// column pairs (conflict-free in the swizzled row); the rows' shuffle
+/// reductions are independent chains that overlap. No barrier.
+template <int kThreads, int L, int D, class Elem>
+FG_DEVICE void l2_row_scales(const smem_tile<Elem, L, D>& t, float* scales) {
+  static_assert(kThreads % 32 == 0, "l2_row_scales: whole warps");
+  constexpr int kWarps = kThreads / 32;
+  constexpr int kPairs = D / 2;
+  constexpr int kPerLane = (kPairs + 31) / 32;
+  constexpr int kRows = 4;
+  const int lane = ptx::lane_id();
+  // Warp-uniform loop: every lane of a warp reaches the shuffles.
+  for (int r0 = (ptx::thread_id() / 32) * kRows; r0 < L; r0 += kWarps * kRows) {
+    float ss[kRows];
+    FG_UNROLL
+    for (int j = 0; j < kRows; ++j) {
+      ss[j] = 0.0f;
+      FG_UNROLL
+      for (int i = 0; i < kPerLane; ++i) {
+        const int p = lane + 32 * i;
+        if (r0 + j < L && (kPairs % 32 == 0 || p < kPairs)) {
+          const u32 w = ptx::ld_shared_b32(t.elem_addr(r0 + j, 2 * p));
+          const float a = unpack<Elem>(w, 0), b = unpack<Elem>(w, 1);
+          ss[j] += a * a + b * b;
+        }
+      }
+    }
+    FG_UNROLL
+    for (int off = 16; off > 0; off >>= 1)
+      FG_UNROLL
+      for (int j = 0; j < kRows; ++j) ss[j] += ptx::shfl_xor(ss[j], off);
+    if (lane < kRows && r0 + lane < L) {
+      float mine = ss[0];
+      FG_UNROLL
+      for (int j = 1; j < kRows; ++j)
+        if (lane == j) mine = ss[j];
+      scales[r0 + lane] = rsqrtf(mine + 1e-6f);
+    }
+  }
 }
 
 /// Divides each row of t (rows [0, L), D columns) by sqrt(|row|^2 + 1e-6)
@@ -302,7 +368,7 @@ template <int kThreads, int L, int D, class Elem> FG_DEVICE void l2norm_rows(con
       for (int j = 0; j < kRows; ++j) ss[j] += ptx::shfl_xor(ss[j], off);
     FG_UNROLL
     for (int j = 0; j < kRows; ++j) {
-      const float inv = 1.0f / sqrtf(ss[j] + 1e-6f);
+      const float inv = rsqrtf(ss[j] + 1e-6f);
       FG_UNROLL
       for (int i = 0; i < kPerLane; ++i) {
         const int p = lane + 32 * i;

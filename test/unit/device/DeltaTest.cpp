@@ -46,11 +46,12 @@ FG_DEVICE void land() {
 }
 
 /// out[r][j] = U~ of the chunk (k, v rows >= valid zero-filled by the load,
-/// as a kernel stages a sequence's last chunk). hi == nullptr: no decay.
+/// as a kernel stages a sequence's last chunk), row r times row_scale[r]
+/// unless null. hi == nullptr: no decay.
 template <int DK, int DV, class BetaT>
 __global__ void wy_correct_kernel(const fg::bf16* k, const fg::bf16* v, const fg::bf16* c, const BetaT* beta,
                                     long long beta_stride, const float* hi, const float* lo, int valid,
-                                    fg::bf16* w_g, fg::bf16* u_g, float* out) {
+                                    const float* row_scale, fg::bf16* w_g, fg::bf16* u_g, float* out) {
   using L = Layout<DK, DV>;
   fg::u8* smem = fg::ptx::dynamic_smem();
   const fg::u32 base = fg::ptx::smem_addr(smem);
@@ -85,7 +86,7 @@ __global__ void wy_correct_kernel(const fg::bf16* k, const fg::bf16* v, const fg
   fg::cta::load_async<kThreads>(sw, w_g, DK, valid);
   fg::cta::load_async<kThreads>(sv, u_g, DV, valid);
   land();
-  fg::cta::delta_correct<kThreads>(sw, sv, sc);
+  fg::cta::delta_correct<kThreads>(sw, sv, sc, row_scale);
   for (int i = tid; i < kL * DV; i += kThreads)
     out[i] = fg::chunk::load_elem(fg::chunk::elem_ptr(sv, i / DV, i % DV));
 }
@@ -99,6 +100,20 @@ template <int D> __global__ void l2norm_kernel(const fg::bf16* x, float* out) {
   fg::cta::l2norm_rows<kThreads>(t);
   for (int i = fg::ptx::thread_id(); i < kL * D; i += kThreads)
     out[i] = fg::chunk::load_elem(fg::chunk::elem_ptr(t, i / D, i % D));
+}
+
+/// scales = l2_row_scales of the 64 x D tile x (through shared memory, as
+/// delta_fused keeps them).
+template <int D> __global__ void row_scales_kernel(const fg::bf16* x, float* scales) {
+  using Tile = fg::smem_tile<fg::bf16, kL, D>;
+  fg::u8* smem = fg::ptx::dynamic_smem();
+  const Tile t{fg::ptx::smem_addr(smem)};
+  float* s_scales = reinterpret_cast<float*>(smem + Tile::kBytes);
+  fg::cta::load_async<kThreads>(t, x, D, kL);
+  land();
+  fg::cta::l2_row_scales<kThreads>(t, s_scales);
+  fg::cta::sync();
+  for (int i = fg::ptx::thread_id(); i < kL; i += kThreads) scales[i] = s_scales[i];
 }
 
 }  // namespace delta_test
@@ -117,6 +132,7 @@ struct Options {
   int valid = kL;
   Beta beta = Beta::kUniform;
   bool unit_keys = false;  ///< l2-normalised k rows (then rounded); else N(0, 1/DK)
+  bool row_scales = false;  ///< delta_correct scales row r by 0.25 + r / 16 (as 1/|k_r|)
   long long beta_stride = 1;
   unsigned seed = 1;
 };
@@ -243,7 +259,7 @@ template <int DK, int DV, class BetaT> double run_delta(const Options& o) {
   }
   for (auto& x : out.v) x = std::numeric_limits<float>::quiet_NaN();
 
-  const std::vector<double> ref = solve_reference(in, DK, DV);
+  std::vector<double> ref = solve_reference(in, DK, DV);
   // The reference is the step form's values (a check of the test itself).
   const std::vector<double> step = step_reference(in, DK, DV);
   double ref_max = 0, step_diff = 0;
@@ -253,6 +269,15 @@ template <int DK, int DV, class BetaT> double run_delta(const Options& o) {
   }
   EXPECT_LT(step_diff, 1e-10 * std::max(ref_max, 1.0)) << "reference solve != step form";
   EXPECT_GT(ref_max, 0.1);
+  DeviceVec<float> row_scale(kL, false);
+  for (int r = 0; r < kL; ++r) row_scale[r] = 0.25f + float(r) / 16.0f;  // exact in f32
+  if (o.row_scales) {
+    ref_max = 0;
+    for (size_t i = 0; i < ref.size(); ++i) {
+      ref[i] *= row_scale[i / DV];
+      ref_max = std::max(ref_max, std::fabs(ref[i]));
+    }
+  }
 
   using Lay = delta_test::Layout<DK, DV>;
   DeviceVec<bf16> w_g(kL * DK, true), u_g(kL * DV, true);
@@ -260,7 +285,8 @@ template <int DK, int DV, class BetaT> double run_delta(const Options& o) {
   for (auto& x : u_g.v) x.bits = 0x7fc1;
   emu::launch(emu::Dim3{1, 1, 1}, delta_test::kThreads, Lay::total, delta_test::wy_correct_kernel<DK, DV, BetaT>,
               k.data(), v.data(), c.data(), beta.data(), o.beta_stride, o.decay ? hi.data() : nullptr,
-              o.decay ? lo.data() : nullptr, valid, w_g.data(), u_g.data(), out.data());
+              o.decay ? lo.data() : nullptr, valid, o.row_scales ? row_scale.data() : nullptr, w_g.data(),
+              u_g.data(), out.data());
 
   double err = 0;
   int nans = 0, nonzero_past_valid = 0;
@@ -278,10 +304,10 @@ template <int DK, int DV, class BetaT> double run_delta(const Options& o) {
   EXPECT_EQ(nans, 0);
   EXPECT_EQ(nonzero_past_valid, 0);
   const double rel = err / ref_max;
-  std::printf("[delta] DK=%d DV=%d decay=%d two_sum=%d valid=%d beta=%s%s stride=%lld: max|U - ref| / max|ref| = "
+  std::printf("[delta] DK=%d DV=%d decay=%d two_sum=%d valid=%d beta=%s%s%s stride=%lld: max|U - ref| / max|ref| = "
               "%.3g (max|ref| = %.3g)\n",
               DK, DV, int(o.decay), int(o.two_sum), valid, o.beta == Beta::kZeroOne ? "{0,1,u}" : "u(0,1)",
-              o.unit_keys ? " unit-keys" : "", o.beta_stride, rel, ref_max);
+              o.unit_keys ? " unit-keys" : "", o.row_scales ? " row-scales" : "", o.beta_stride, rel, ref_max);
   return rel;
 }
 
@@ -337,6 +363,17 @@ TEST_F(DeltaTest, ValuesUnitKeysBetaZeroOne) {
   EXPECT_LT((run_delta<64, 32, float>(o)), kTol);
 }
 
+TEST_F(DeltaTest, ValuesRowScaled) {
+  // delta_fused's 1/|k_r| on the corrected rows (l2norm_qk as row scales).
+  Options o;
+  o.decay = true;
+  o.two_sum = true;
+  o.valid = 45;
+  o.row_scales = true;
+  o.seed = 18;
+  EXPECT_LT((run_delta<128, 64, float>(o)), kTol);
+}
+
 TEST_F(DeltaTest, ValuesBf16BetaStrided) {
   // beta as a [T, H] view (stride H = 3), in bf16 like the other inputs.
   Options o;
@@ -382,6 +419,36 @@ template <int D> void run_l2norm(unsigned seed) {
   std::printf("[l2norm] D=%d: max ||row| - 1| = %.3g, max element rel error = %.3g\n", D, worst_norm, worst_elem);
   EXPECT_LT(worst_norm, 4e-3);
   EXPECT_LE(worst_elem, 1.0 / 256 + 1e-6);
+}
+
+template <int D> void run_row_scales(unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  DeviceVec<bf16> x(kL * D, false);
+  DeviceVec<float> scales(kL, true);
+  for (int r = 0; r < kL; ++r) {
+    const float scale = r % 5 == 0 ? 1e-2f : r % 5 == 1 ? 30.0f : 1.0f;
+    for (int d = 0; d < D; ++d) x[r * D + d] = bf16_from<bf16>(r % 7 == 3 ? 0.0f : scale * nd(rng));
+  }
+  for (auto& y : scales.v) y = std::numeric_limits<float>::quiet_NaN();
+  emu::launch(emu::Dim3{1, 1, 1}, delta_test::kThreads, kL * D * 2 + kL * 4, delta_test::row_scales_kernel<D>,
+              x.data(), scales.data());
+  double worst = 0;
+  for (int r = 0; r < kL; ++r) {
+    double ss = 0;
+    for (int d = 0; d < D; ++d) ss += double(bf16_value(x[r * D + d])) * bf16_value(x[r * D + d]);
+    const double want = 1.0 / std::sqrt(ss + 1e-6);  // 1000 for the zero rows
+    ASSERT_FALSE(std::isnan(scales[r])) << r;
+    worst = std::max(worst, std::fabs(scales[r] - want) / want);
+  }
+  std::printf("[l2 row scales] D=%d: max relative error %.3g\n", D, worst);
+  EXPECT_LT(worst, 1e-5);  // f32 sums of 128 squares and one reciprocal square root
+}
+
+TEST_F(DeltaTest, L2RowScales) {
+  run_row_scales<128>(24);
+  run_row_scales<64>(25);
+  run_row_scales<32>(26);
 }
 
 TEST_F(DeltaTest, L2NormRows) {

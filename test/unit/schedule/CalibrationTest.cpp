@@ -17,10 +17,14 @@
 //===----------------------------------------------------------------------===//
 
 #include "schedule/Calibration.h"
+#include "schedule/LinearCost.h"
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdio>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 using namespace flashgen::schedule;
@@ -77,6 +81,52 @@ TEST(Calibration, ModelOrdersTheH200Tables) {
     SCOPED_TRACE(table);
     expectAgreement(table, "h200");
   }
+}
+
+TEST(Calibration, ModelOrdersTheDeltaTable) {
+  // schedule/calibration/h200-delta.tsv: the delta rule's two kernels
+  // (prepare + fused) of 8 schedules per shape, timed per launch. The
+  // chunk chain (LinearCost.cpp, deltaChunkStepCycles) is what orders
+  // them: without it the model ranked 32-row chunks with one stage first
+  // at T = 16384, measured 1.4x the fastest.
+  std::ifstream in(std::string(FLASHGEN_CALIBRATION_DIR) + "/h200-delta.tsv");
+  ASSERT_TRUE(in.good());
+  const Target &t = **lookupTarget("h200");
+  std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> shapes;
+  std::string line;
+  size_t rows = 0;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#' || line.rfind("rule", 0) == 0)
+      continue;
+    std::istringstream fields(line);
+    std::string rule;
+    LinearProblem p;
+    Schedule s;
+    double prepareMs = 0, fusedMs = 0;
+    fields >> rule >> p.batch >> p.heads >> p.length >> p.keyDim >> p.valueDim >> s.chunk >>
+        s.innerQ >> s.innerKv >> s.tileDv >> s.stages >> s.warps >> prepareMs >> fusedMs;
+    ASSERT_FALSE(fields.fail()) << line;
+    p.betaBytes = 2;
+    p.gate = rule == "gated_delta" ? GateKind::Decay : GateKind::None;
+    s.algorithm = Algorithm::ChunkFused;
+    Evaluation e = evaluateLinear(p, t, s);
+    ASSERT_TRUE(std::isfinite(e.seconds)) << line;
+    std::string shape = rule + " B=" + std::to_string(p.batch) + " T=" + std::to_string(p.length);
+    shapes[shape].first.push_back(e.seconds);
+    shapes[shape].second.push_back(prepareMs + fusedMs);
+    ++rows;
+  }
+  ASSERT_EQ(rows, 32u);
+  std::vector<ShapeAgreement> judged;
+  for (const auto &[shape, times] : shapes) {
+    judged.push_back(judgeOrder(shape, times.first, times.second));
+    std::printf("[delta calibration] %s: rho %.2f, first choice %.1f%% slower than the fastest\n",
+                shape.c_str(), judged.back().spearman, judged.back().firstChoiceLoss * 100);
+  }
+  AgreementSummary s = summarize(judged);
+  EXPECT_GE(s.meanSpearman, 0.6);
+  EXPECT_GE(s.within5Percent * 4, s.shapes * 3) << "first choice within 5% on " << s.within5Percent
+                                                << " of " << s.shapes << " shapes";
 }
 
 TEST(Calibration, ParsesAndRejectsTables) {
