@@ -675,6 +675,7 @@ struct RecurrenceEntry {
   GateKind gate;
   Type betaType;                  ///< flash.delta_rule's beta; null otherwise
   bool initialState, finalState;
+  bool l2normQk = false;          ///< flash.delta_rule's row norms in scratch
 };
 
 RecurrenceEntry recurrenceEntry(LinearAttentionOp op) {
@@ -696,7 +697,8 @@ RecurrenceEntry recurrenceEntry(DeltaRuleOp op) {
           g ? GateKind::decay : GateKind::none,
           cast<TensorType>(op.getBeta().getType()).getElementType(),
           bool(op.getInitialState()),
-          op.getReturnFinalState()};
+          op.getReturnFinalState(),
+          op.getL2normQk()};
 }
 
 /// Bundle entry of a recurrence lowered by flash-lower-kernels: one variant
@@ -790,6 +792,12 @@ LogicalResult writeLinearKernel(const RecurrenceEntry &r, const std::string &nam
           {"name", "delta_u"},
           {"dtype", dtype},
           {"shape", llvm::json::Array{batch, heads, rows, valueDim}}});
+      // l2norm_qk: each row's 1/|q|, 1/|k| (delta_prepare's, once a chunk).
+      if (r.l2normQk)
+        scratch.push_back(llvm::json::Object{
+            {"name", "delta_norm"},
+            {"dtype", "f32"},
+            {"shape", llvm::json::Array{batch, heads, rows, 2}}});
       return scratch;
     }
     if (kernel.getSchedule().getAlgorithm() != Algorithm::chunk_two_pass)
@@ -816,7 +824,7 @@ LogicalResult writeLinearKernel(const RecurrenceEntry &r, const std::string &nam
   llvm::json::Array variants;
   std::vector<std::string> symbolsUsed;
   static const StringRef kScratch[] = {"chunk_c", "chunk_n", "chunk_m",
-                                       "delta_w", "delta_u"};
+                                       "delta_w", "delta_u", "delta_norm"};
   if (failed(writeVariants(op, symbols, options, sizes, kScratch, scratchOf,
                            symbolsUsed, variants)))
     return failure();

@@ -97,7 +97,10 @@ def Flash_TensorRole : I32EnumAttr<"TensorRole",
     // The delta rule's WY factors of each chunk (docs/semantics.md §7.3):
     // scratch the delta_prepare kernel writes and delta_fused reads.
     I32EnumAttrCase<"delta_w", 12>,
-    I32EnumAttrCase<"delta_u", 13>
+    I32EnumAttrCase<"delta_u", 13>,
+    // With l2norm_qk: each row's 1 / |q_r| and 1 / |k_r| (f32 [B, H, rows,
+    // 2]), written by delta_prepare once per chunk, read by delta_fused.
+    I32EnumAttrCase<"delta_norm", 14>
   ]> {
   let cppNamespace = "::mlir::flash";
 }

@@ -113,7 +113,7 @@ constexpr FamilyRule kFamilies[] = {
     {KernelFamily::delta_fused,
      {Algorithm::chunk_fused, Algorithm::chunk_fused},
      true,
-     {TR::q, TR::k, TR::delta_w, TR::delta_u, TR::g, TR::o},
+     {TR::q, TR::k, TR::delta_w, TR::delta_u, TR::delta_norm, TR::g, TR::o},
      {StateSource::zero, StateSource::initial},
      {StateTarget::final}},
     {KernelFamily::delta_prepare,
@@ -663,7 +663,8 @@ LogicalResult ChunkLoadOp::verify() {
   TensorRole tensor = getTensor();
   if (failed(kernel) ||
       failed(checkOpTensor(*this, tensor,
-                           {TR::q, TR::k, TR::v, TR::g, TR::delta_w, TR::delta_u})) ||
+                           {TR::q, TR::k, TR::v, TR::g, TR::delta_w, TR::delta_u,
+                            TR::delta_norm})) ||
       failed(checkFamilyRole(*this, *kernel, "tensor", tensor,
                              familyRule(kernel->getFamily()).tensors)))
     return failure();
@@ -792,7 +793,7 @@ static FailureOr<KernelOp> checkDeltaOp(Operation *op,
 }
 
 LogicalResult ChunkL2NormOp::verify() {
-  return checkDeltaOp(*this, {KernelFamily::delta_prepare, KernelFamily::delta_fused});
+  return checkDeltaOp(*this, {KernelFamily::delta_prepare});
 }
 
 LogicalResult ChunkDeltaOp::verify() {

@@ -260,21 +260,25 @@ def Flash_StateUpdateOp : Flash_Op<"state_update", []> {
 }
 
 def Flash_ChunkL2NormOp : Flash_Op<"chunk_l2norm", []> {
-  let summary = "l2-normalise the staged q and k rows";
+  let summary = "the chunk's l2 row norms of q and k, into scratch; k normalised in place";
   let description = [{
-    For `flash.delta_rule ... l2norm_qk` (docs/semantics.md §7.1): every row
-    x of the chunk's q tile (in kernels that compute outputs) and k tile in
-    `stage` counts as x / sqrt(|x|^2 + 1e-6), the norm taken in f32, for
-    every product that follows. In `delta_prepare` the k rows are rewritten
-    so, rounded back to the element type (A and W are built from them). In
-    `delta_fused` the tiles stay as loaded and the norms become row scales:
-    the products are linear in each row, so 1 / |q_r| scales output row r
-    and 1 / |k_s| the corrected value row s of `flash.chunk_delta`, which
-    the intra-chunk product and the state update read. Rows past the
-    sequence are zero and contribute nothing.
+    For `flash.delta_rule ... l2norm_qk` (docs/semantics.md §7.1), in a
+    `delta_prepare` kernel, for chunk `chunk` of (batch, head): each row x
+    of q (read from tensor `q`) and of the k tile staged in `stage` counts
+    as x / sqrt(|x|^2 + 1e-6), the norm taken in f32. The staged k rows are
+    rewritten so, rounded to the element type (A and W are built from
+    them), and 1 / sqrt(|q_r|^2 + 1e-6), 1 / sqrt(|k_r|^2 + 1e-6) of every
+    row of the chunk go to the scratch tensor `delta_norm` (0 at rows at or
+    past `extent`). `delta_fused` loads them (`flash.chunk_load
+    delta_norm`) as row scales: the products are linear in each row, so
+    1 / |q_r| scales output row r and 1 / |k_s| the corrected value row s
+    of `flash.chunk_delta`, and no value tile's CTA reduces q or k rows.
   }];
-  let arguments = (ins Index:$stage);
-  let assemblyFormat = "`stage` $stage attr-dict";
+  let arguments = (ins Index:$batch, Index:$head, Index:$chunk, Index:$extent,
+                       Index:$stage);
+  let assemblyFormat = [{
+    `[` $batch `,` $head `,` $chunk `]` `extent` $extent `stage` $stage attr-dict
+  }];
   let hasVerifier = 1;
 }
 
@@ -305,9 +309,11 @@ def Flash_ChunkDeltaOp : Flash_Op<"chunk_delta", []> {
     In a `delta_fused` kernel, whose value stage holds the chunk's U
     (`delta_u`) and whose W stage its W (`delta_w`): the value tile of
     `stage` becomes U~ = U - W S, S the 16-bit copy of the carried state
-    (docs/semantics.md §7.3). The chunk's outputs and state update are then
-    those of the linear recurrence with values U~ (`flash.chunk_accumulate`,
-    `flash.state_update`).
+    (docs/semantics.md §7.3), each row s times the staged 1 / |k_s|
+    (`delta_norm`) with l2norm_qk. The chunk's outputs and state update are
+    then those of the linear recurrence with values U~
+    (`flash.chunk_accumulate`, `flash.state_update`; with l2norm_qk the
+    output rows are scaled by the staged 1 / |q_r| when stored).
   }];
   let arguments = (ins Index:$stage);
   let assemblyFormat = "`stage` $stage attr-dict";

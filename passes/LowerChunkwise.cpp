@@ -14,11 +14,13 @@
 //   delta_prepare   flash.delta_rule, grid (chunk, head, batch): every
 //                   chunk's WY factors W and U (docs/semantics.md §7.3)
 //                   into scratch, all chunks in parallel.
+//                   With l2norm_qk also the rows' 1/|q|, 1/|k| (k is
+//                   normalised there, for A and W).
 //   delta_fused     then linear_fused's loop over them: each chunk stages
-//                   q, k, W and U (in v's place); once it has landed, q and
-//                   k are normalised (l2norm_qk) and U corrected to
-//                   U~ = U - W S, which the outputs and the state update
-//                   read as linear_fused reads v.
+//                   q, k, W, U (in v's place) and the row norms; once it
+//                   has landed, U is corrected to U~ = U - W S (rows
+//                   scaled by 1/|k|), which the outputs and the state
+//                   update read as linear_fused reads v.
 //
 // Index arithmetic is arith on `index`, loops are scf, the gate kind's
 // scalar math is cloned into flash.chunk_gates / flash.decay_map regions.
@@ -201,6 +203,10 @@ struct KernelBuilder {
                           chunk, plan.keyDim, stage, true);
       ChunkLoadOp::create(b, loc, TensorRole::delta_u, batch, head, c, valueTile,
                           T, chunk, tileDv, stage, true);
+      // With l2norm_qk, the rows' 1/|q|, 1/|k| (delta_prepare's, [L, 2]).
+      if (plan.l2normQk)
+        ChunkLoadOp::create(b, loc, TensorRole::delta_norm, batch, head, c,
+                            zero, T, chunk, 2, stage, true);
       return;
     }
     ChunkLoadOp::create(b, loc, TensorRole::v, batch, head, c, valueTile, T, chunk,
@@ -306,9 +312,7 @@ struct KernelBuilder {
 
       if (plan.delta) {
         // Every warp is past the previous chunk and the state copy is
-        // current: normalise q, k, then correct U in place.
-        if (plan.l2normQk)
-          ChunkL2NormOp::create(b, loc, stage);
+        // current: correct U in place.
         ChunkDeltaOp::create(b, loc, stage);
       }
       if (queries) {
@@ -397,7 +401,7 @@ struct KernelBuilder {
     }
     TileWaitOp::create(b, loc, 0);
     if (plan.l2normQk)
-      ChunkL2NormOp::create(b, loc, zero);
+      ChunkL2NormOp::create(b, loc, batch, head, c, T, zero);
     ChunkWYOp::create(b, loc, batch, head, c, T, zero, gate());
     return kernel;
   }

@@ -214,6 +214,7 @@ sched::LinearProblem mlir::flash::deltaKernelProblem(DeltaRuleOp op) {
   p.valueDim = op.getV().getType().getDimSize(3);
   p.elementBytes = elementBytes(op.getQ());
   p.betaBytes = elementBytes(op.getBeta());
+  p.l2normQk = op.getL2normQk();
   if (Value g = op.getLogDecay()) {
     p.gate = sched::GateKind::Decay;
     p.gateElementBytes = elementBytes(g);

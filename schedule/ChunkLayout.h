@@ -47,8 +47,8 @@ struct ChunkShape {
 struct ChunkSmemPlan {
   int64_t q = 0, k = 0, v = 0, g = 0, state = 0, norm = 0, gates = 0;
   int64_t w = 0, wStage = 0; ///< delta_fused's W ring, bytes of one stage
-  /// delta_fused: the chunk's row scales 1 / |q_r| and 1 / |k_r| (2 L
-  /// floats; l2norm_qk, device l2_row_scales).
+  /// The delta rule's row norms 1 / |q_r|, 1 / |k_r| of a chunk ([L][2]
+  /// f32, l2norm_qk): delta_prepare's one, delta_fused's one per stage.
   int64_t rowScales = 0;
   /// delta_prepare's work buffers (docs/semantics.md §7.3): beta [L], A
   /// [L][L] and T [L][L] in f32, T [L][L] in the element type.
@@ -83,8 +83,8 @@ inline ChunkSmemPlan chunkSmemPlan(const ChunkShape &s) {
   p.w = at;
   at = align(at + s.stages * p.wStage);
   p.rowScales = at;
-  if (s.delta)
-    at = align(at + 2 * s.chunk * 4);
+  if (s.delta || s.deltaPrepare)
+    at = align(at + s.stages * 2 * s.chunk * 4);
   p.g = at;
   // Vector gates: one f32 g tile; the next chunk's is loaded only after this
   // chunk's gates were scanned, so one buffer suffices.

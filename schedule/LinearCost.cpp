@@ -80,28 +80,45 @@ constexpr double kRegistersPerChunkCopy = 2;
 constexpr double kVectorGateCopyFactor = 2;
 
 /// SM cycles (at the target's modeled clock) of one chunk step of
-/// delta_fused: a fixed part, a part per chunk row and per inner tile pair
-/// (each a product chain of its own), and the cp.async latency a one-stage
-/// ring leaves exposed at the top of the step. Fitted on the H200
-/// (2026-12-04, DeltaNet, 16 heads 128/128, T = 16384, where every CTA of
-/// the 8 ranked schedules was resident at once; torch.profiler per launch,
-/// schedule/calibration/h200-delta.tsv, raw rows with fla's kernels in
-/// docs/results/linear-delta-h200-kernels.json): a step took 6.2-7.1 us at 32
-/// rows and 7.4-8.1 us at 64, about the same with 2 or 4 warps and 32 or
-/// 64 value columns (4.71 us + 0.040 us a row + 0.25 us a pair + 0.58 us
-/// with one stage, within 5% of all 8). The chain of dependent products
-/// and barriers sets it, not the tensor pipe: a third fewer instructions
-/// (the row norms as row scales) moved it by 10%.
-constexpr double kDeltaStepCycles = 6820;
-constexpr double kDeltaStepCyclesPerRow = 57.5;
-constexpr double kDeltaStepCyclesPerPair = 362;
-constexpr double kDeltaExposedLoadCycles = 840;
+/// delta_fused when its CTA is alone on the SM: a fixed part, a part per
+/// chunk row (more for a gated chunk: its decay weights), a part per inner
+/// tile pair (each a product chain of its own), and the cp.async latency a
+/// one-stage ring leaves exposed at the top of the step; each other CTA on
+/// the SM adds kDeltaStepContention of it. Fitted by least squares (relative
+/// error) on the H200 (2026-12-04, DeltaNet and gated DeltaNet, 16 heads
+/// 128/128, 11 and 10 schedules at T = 4096 and 16384, torch.profiler per
+/// launch; schedule/calibration/h200-delta.tsv, raw rows with fla's kernels
+/// in docs/results/linear-delta-h200-kernels.json): 0.66 us + 0.037 us a
+/// row (+ 0.012 gated) + 0.31 us a pair + 0.72 us with one stage, 6% more
+/// per other CTA; 8% rms over the 42 measured steps (2.8-7.5 us). The
+/// chain of dependent products and barriers sets it, not the tensor pipe.
+constexpr double kDeltaStepCycles = 953;
+constexpr double kDeltaStepCyclesPerRow = 53.3;
+constexpr double kDeltaGatedStepCyclesPerRow = 17.4;
+constexpr double kDeltaStepCyclesPerPair = 453;
+constexpr double kDeltaExposedLoadCycles = 1047;
+constexpr double kDeltaStepContention = 0.06;
 
-double deltaChunkStepCycles(const Schedule &s) {
-  return kDeltaStepCycles + kDeltaStepCyclesPerRow * static_cast<double>(s.chunk) +
+double deltaChunkStepCycles(const LinearProblem &p, const Schedule &s) {
+  double rows = static_cast<double>(s.chunk);
+  return kDeltaStepCycles + kDeltaStepCyclesPerRow * rows +
+         (p.gate == GateKind::Decay ? kDeltaGatedStepCyclesPerRow * rows : 0.0) +
          kDeltaStepCyclesPerPair *
              static_cast<double>(flashgen::schedule::linearInnerTilePairs(s.chunk, s.innerQ, s.innerKv)) +
          (s.stages < 2 ? kDeltaExposedLoadCycles : 0.0);
+}
+
+/// SM cycles of one delta_prepare CTA (one chunk: norms, A, the f32 solve,
+/// W and U): a fixed part and a part per chunk row (more gated), fitted on
+/// the same H200 runs (15-17 us at 32 rows and 2 warps, 24-27 us at 64 rows
+/// and 4 warps, with as many CTAs resident as fit).
+constexpr double kDeltaPrepareCycles = 8100;
+constexpr double kDeltaPrepareCyclesPerRow = 420;
+constexpr double kDeltaPrepareGatedCycles = 3500;
+
+double deltaPrepareCycles(const LinearProblem &p, const Schedule &s) {
+  return kDeltaPrepareCycles + kDeltaPrepareCyclesPerRow * static_cast<double>(s.chunk) +
+         (p.gate == GateKind::Decay ? kDeltaPrepareGatedCycles : 0.0);
 }
 
 mlir::flash::ChunkShape chunkShape(const LinearProblem &p, const Schedule &s,
@@ -266,7 +283,9 @@ Evaluation flashgen::schedule::evaluateLinear(const LinearProblem &p,
     prep.registersPerThread =
         mlir::flash::chunkRegisterEstimate(deltaPrepareShape(p, s));
     prep.pipelined = false;
-    int64_t io = T * (Dk * e + Dv * e + g) + T * (Dk + Dv) * e;
+    // l2norm_qk: q read for its row norms, both norms (2 f32) written.
+    int64_t norms = p.l2normQk ? T * (Dk * e + 8) : 0;
+    int64_t io = T * (Dk * e + Dv * e + g) + T * (Dk + Dv) * e + norms;
     prep.globalBytes = heads * io;
     prep.hbmBytes = heads * io;
     prep.flops = heads * static_cast<double>(chunks) *
@@ -276,6 +295,9 @@ Evaluation flashgen::schedule::evaluateLinear(const LinearProblem &p,
     prep.smemTraffic = heads * static_cast<double>(chunks) *
                        (L * (Dk + Dv) * e + 3.0 * L * L * 4);
     prep.steps = heads * chunks;
+    // One chunk per CTA: a chain of one step, the whole CTA's latency.
+    prep.chainSteps = 1;
+    prep.chainStepCycles = deltaPrepareCycles(p, s);
     result.kernels.push_back(prep);
   }
   if (s.algorithm == Algorithm::ChunkFused) {
@@ -286,8 +308,9 @@ Evaluation flashgen::schedule::evaluateLinear(const LinearProblem &p,
     k.smemBytes = linearSmemBytes(p, s, true);
     k.registersPerThread = linearRegisters(p, s, true);
     k.pipelined = s.stages >= 2;
-    // q, k, gates (and the delta rule's W): every slice reads them.
-    int64_t shared = T * ((p.isDelta() ? 3 : 2) * Dk * e + g);
+    // q, k, gates (and the delta rule's W and row norms): every slice
+    // reads them.
+    int64_t shared = T * ((p.isDelta() ? 3 : 2) * Dk * e + g + (p.l2normQk ? 8 : 0));
     k.globalBytes = heads * static_cast<int64_t>(slices * shared + 2 * T * Dv * e +
                                                  initialBytes + finalBytes);
     int64_t passes = l2FetchPasses(t, slices, resident(k), shared, slices);
@@ -302,7 +325,8 @@ Evaluation flashgen::schedule::evaluateLinear(const LinearProblem &p,
     k.innerSteps = innerSteps;
     if (p.isDelta()) {
       k.chainSteps = static_cast<double>(chunks);
-      k.chainStepCycles = deltaChunkStepCycles(s);
+      k.chainStepCycles = deltaChunkStepCycles(p, s);
+      k.chainContention = kDeltaStepContention;
     }
     result.kernels.push_back(k);
   } else {

@@ -106,6 +106,9 @@ struct LinearProblem {
   /// the bytes of its beta per step (its log-decay is gate `decay`); 0 for
   /// flash.linear_attention.
   int64_t betaBytes = 0;
+  /// flash.delta_rule's l2norm_qk: the prepare kernel also reads q and
+  /// writes every row's two norms, which the recurrence reads.
+  bool l2normQk = false;
 
   /// flash.delta_rule: the chunk kernels correct each chunk's values first.
   bool isDelta() const { return betaBytes > 0; }

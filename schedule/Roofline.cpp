@@ -118,8 +118,9 @@ void flashgen::schedule::estimateKernelTime(const Target &t, KernelCost &k) {
   if (k.chainSteps > 0) {
     // Every wave of CTAs runs its whole chain; a partial last wave too.
     int64_t waves = ceilDiv(k.ctas, t.numSMs * k.ctasPerSM);
+    double shared = 1 + k.chainContention * static_cast<double>(concurrent - 1);
     k.chainSeconds = static_cast<double>(waves) * k.chainSteps *
-                     k.chainStepCycles / t.smClockHz;
+                     k.chainStepCycles * shared / t.smClockHz;
     if (k.chainSeconds + kLaunchSeconds > k.seconds) {
       k.seconds = k.chainSeconds + kLaunchSeconds;
       k.binding = "chain";

@@ -65,6 +65,9 @@ struct KernelCost {
   /// beside it. 0: no chain modeled.
   double chainSteps = 0;
   double chainStepCycles = 0;
+  /// How much longer a step takes per other CTA resident on the SM (the
+  /// chains share its issue slots).
+  double chainContention = 0;
   /// Warp-specialized kernels (flash3): the on-chip time of the warpgroup
   /// pipeline model (AttentionCost.cpp) with a perfectly balanced grid,
   /// which replaces the MMA / SFU / FP32 / step terms; 0 for the others.

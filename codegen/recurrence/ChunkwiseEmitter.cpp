@@ -79,6 +79,10 @@ private:
   std::string stage(StringRef ringName, Value stage) {
     return ringName.str() + ".stage(" + name(stage) + ")";
   }
+  /// The delta rule's [L][2] row norms staged in `stage`.
+  std::string rowNorms(Value stage) {
+    return "(s_row_norms + (" + name(stage) + ") * 2 * kChunk)";
+  }
   std::string header();
   std::string signature();
 };
@@ -132,8 +136,14 @@ LogicalResult LinearKernelPrinter::printChunkLoad(ChunkLoadOp op) {
            << src << ", g_s2, " << valid << ");\n";
     return success();
   }
-  // The verifier allows q, k, v, g and the delta rule's W and U only; U
-  // takes v's stages (chunk_delta corrects it there).
+  if (role == TensorRole::delta_norm) {
+    // Whole chunks of rows (delta_prepare writes 0 past the sequence).
+    line() << "fg::cta::load_async_bytes<kThreads, kChunk * 8>(smem + kSmemRowScales + fg::u32(("
+           << name(op.getStage()) << ") * kChunk * 8), " << src << ");\n";
+    return success();
+  }
+  // The verifier allows q, k, v, g and the delta rule's W, U and norms
+  // only; U takes v's stages (chunk_delta corrects it there).
   StringRef ringName = role == TensorRole::q         ? "sQ"
                        : role == TensorRole::k       ? "sK"
                        : role == TensorRole::delta_w ? "sW"
@@ -439,8 +449,8 @@ LogicalResult LinearKernelPrinter::printAccumulate(ChunkAccumulateOp op) {
 
 LogicalResult LinearKernelPrinter::printStore(ChunkStoreOp op) {
   if (delta && l2normQk)
-    line() << "fg::warp::for_each(acc_h, qrow0, 0, [&](int r, int, float& x) { x *= s_q_scale[r]; "
-              "});  // 1/|q_r|\n";
+    line() << "fg::warp::for_each(acc_h, qrow0, 0, [&](int r, int, float& x) { x *= "
+           << rowNorms(op.getStage()) << "[2 * r]; });  // 1/|q_r|\n";
   if (normalizer)
     line() << "fg::warp::normalize_rows<" << (stabilizer ? "true" : "false")
            << ">(acc_h, acc_n, acc_mu, kEps);\n";
@@ -487,27 +497,22 @@ LogicalResult LinearKernelPrinter::printStateUpdate(StateUpdateOp op) {
 }
 
 LogicalResult LinearKernelPrinter::printL2Norm(ChunkL2NormOp op) {
-  if (deltaPrepare) {
-    // W and A are built from the normalised k rows themselves.
-    line() << "fg::cta::l2norm_rows<kThreads>(" << stage("sK", op.getStage()) << ");\n";
-    return success();
-  }
-  // The recurrence carries the norms as row scales (chunk_delta.cuh,
-  // l2_row_scales): 1/|q_r| on output row r (printStore), 1/|k_s| on
-  // corrected value row s (printDelta).
-  if (queries)
-    line() << "fg::cta::l2_row_scales<kThreads>(" << stage("sQ", op.getStage())
-           << ", s_q_scale);\n";
-  line() << "fg::cta::l2_row_scales<kThreads>(" << stage("sK", op.getStage())
-         << ", s_k_scale);\n";
-  line() << "fg::cta::sync();\n";
+  // delta_prepare only (the verifier's rule): k normalised in place for A
+  // and W; q's and k's row norms on to delta_fused.
+  std::string row0 = "(long long)(" + name(op.getChunk()) + ") * kChunk";
+  line() << "fg::cta::delta_row_norms<kThreads>(" << stage("sK", op.getStage()) << ", "
+         << base("q", op.getBatch(), op.getHead()) << " + " << row0 << " * q_s2, q_s2, "
+         << name(op.getExtent()) << " - (int)(" << row0 << "), s_row_norms, "
+         << base("delta_norm", op.getBatch(), op.getHead()) << " + " << row0
+         << " * delta_norm_s2);\n";
   return success();
 }
 
 LogicalResult LinearKernelPrinter::printDelta(ChunkDeltaOp op) {
+  // With l2norm_qk, row s times the staged 1/|k_s| (column 1 of [L][2]).
+  std::string scales = l2normQk ? rowNorms(op.getStage()) + " + 1, 2" : "nullptr, 0";
   line() << "fg::cta::delta_correct<kThreads>(" << stage("sW", op.getStage()) << ", "
-         << stage("sV", op.getStage()) << ", sC, "
-         << (l2normQk ? "s_k_scale" : "nullptr") << ");  // U~ = U - W S\n";
+         << stage("sV", op.getStage()) << ", sC, " << scales << ");  // U~ = U - W S\n";
   return success();
 }
 
@@ -597,7 +602,8 @@ std::string LinearKernelPrinter::signature() {
   };
   bool initial = cast<BoolAttr>(kernel.getProblem().get("initial_state")).getValue();
   bool final = cast<BoolAttr>(kernel.getProblem().get("final_state")).getValue();
-  if (queries)
+  // delta_prepare reads q for its row norms (l2norm_qk).
+  if (queries || (deltaPrepare && l2normQk))
     tensor("q", elem, false, 4);
   tensor("k", elem, false, 4);
   // The delta rule's recurrence reads its values as U from scratch.
@@ -642,6 +648,8 @@ std::string LinearKernelPrinter::signature() {
     // The WY factors: written by delta_prepare, read by delta_fused.
     tensor("delta_w", elem, deltaPrepare, 4);
     tensor("delta_u", elem, deltaPrepare, 4);
+    if (l2normQk)
+      tensor("delta_norm", "float", deltaPrepare, 4);
   }
   for (Attribute attr : cast<ArrayAttr>(kernel.getProblem().get("dims"))) {
     std::string dim = cast<StringAttr>(attr).getValue().str();
@@ -715,7 +723,8 @@ std::string LinearKernelPrinter::header() {
       << "using WRing = fg::smem_ring<WTile, kStages>;\n"
       << "static_assert(kSmemRowScales - kSmemW >= WRing::kBytes, \"w ring overlaps\");\n";
   if (deltaPrepare)
-    h << "// The WY solve's buffers: beta, A and T in f32, T in the element type.\n"
+    h << "constexpr int kSmemRowScales = " << plan.rowScales << ";  // 1/|q_r|, 1/|k_r|\n"
+      << "// The WY solve's buffers: beta, A and T in f32, T in the element type.\n"
       << "constexpr int kSmemDeltaBeta = " << plan.deltaBeta << ";\n"
       << "constexpr int kSmemDeltaA = " << plan.deltaA << ";\n"
       << "constexpr int kSmemDeltaT32 = " << plan.deltaT32 << ";\n"
@@ -814,10 +823,9 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
     line() << "float* const s_gates = reinterpret_cast<float*>(smem_p + kSmemGates);\n";
   if (delta)
     line() << "const WRing sW{smem + kSmemW};  // the delta rule's W tiles\n";
-  if (delta && l2normQk) {
-    line() << "float* const s_q_scale = reinterpret_cast<float*>(smem_p + kSmemRowScales);\n";
-    line() << "float* const s_k_scale = s_q_scale + kChunk;\n";
-  }
+  if ((delta || deltaPrepare) && l2normQk)
+    line() << "float* const s_row_norms = reinterpret_cast<float*>(smem_p + kSmemRowScales);"
+              "  // [stage][L][2]: 1/|q_r|, 1/|k_r|\n";
   if (deltaPrepare) {
     line() << "float* const s_delta_beta = reinterpret_cast<float*>(smem_p + kSmemDeltaBeta);\n";
     line() << "float* const s_delta_a = reinterpret_cast<float*>(smem_p + kSmemDeltaA);\n";

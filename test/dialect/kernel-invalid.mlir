@@ -79,7 +79,7 @@ flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_f
 flash.kernel @k family attention schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
-  // expected-error@+1 {{expected string or keyword containing one of the following enum values for attribute 'tensor' [q, k, v, g, o, lse, dout, delta, dq_accum, dq, dk, dv, delta_w, delta_u]}}
+  // expected-error@+1 {{expected string or keyword containing one of the following enum values for attribute 'tensor' [q, k, v, g, o, lse, dout, delta, dq_accum, dq, dk, dv, delta_w, delta_u, delta_norm]}}
   flash.tile_load x[%c0, %c0, %c0] rows 64 extent %c0 stage %c0
 }
 
@@ -173,7 +173,7 @@ flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_f
 flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
-  // expected-error@+1 {{'flash.chunk_load' op tensor o is not q, k, v, g, delta_w or delta_u}}
+  // expected-error@+1 {{'flash.chunk_load' op tensor o is not q, k, v, g, delta_w, delta_u or delta_norm}}
   flash.chunk_load o[%c0, %c0, %c0, %c0] rows 64 cols 64 extent %c0 stage %c0
 }
 
@@ -647,6 +647,16 @@ flash.kernel @k family delta_prepare schedule #flash.schedule<algorithm = chunk_
 flash.kernel @k family linear_states schedule #flash.schedule<algorithm = chunk_two_pass, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["value_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
-  // expected-error@+1 {{'flash.chunk_l2norm' op must be inside a flash.kernel of family delta_fused or delta_prepare, not linear_states}}
-  flash.chunk_l2norm stage %c0
+  // expected-error@+1 {{'flash.chunk_l2norm' op must be inside a flash.kernel of family delta_prepare, not linear_states}}
+  flash.chunk_l2norm[%c0, %c0, %c0] extent %c0 stage %c0
+}
+
+// -----
+
+// The row norms are the delta rule's scratch: no linear_fused kernel loads them.
+flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {gate = "none"} {
+  %ids:3 = flash.grid_map ["value_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.chunk_load' op a linear_fused kernel has no tensor delta_norm (its tensors: q, k, v, g, o)}}
+  flash.chunk_load delta_norm[%c0, %c0, %c0, %c0] rows 64 cols 2 extent %c0 stage %c0
 }

@@ -282,8 +282,8 @@ func.func @candidates(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
 // flash.delta_rule (gated, l2norm_qk, states): a delta_prepare kernel writes
 // every chunk's WY factors (one chunk per CTA: k and the whole v rows, the
 // chunk's gates, then chunk_wy), and delta_fused runs linear_fused's chunk
-// loop staging W and U in v's place; once chunk c has landed, q and k are
-// normalised and U corrected before the outputs and the state update read it.
+// loop staging W, U (in v's place) and the row norms; once chunk c has
+// landed, U is corrected before the outputs and the state update read it.
 
 // CHECK-LABEL: func.func @gated_delta
 // CHECK: flash.delta_rule {{.*}}flash.kernels = [@gated_delta_v0_prepare, @gated_delta_v0]
@@ -295,7 +295,7 @@ func.func @candidates(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
 // CHECK: flash.gate_fetch
 // CHECK: flash.chunk_gates
 // CHECK: flash.tile_wait 0
-// CHECK-NEXT: flash.chunk_l2norm stage
+// CHECK-NEXT: flash.chunk_l2norm[%[[PIDS]]#2, %[[PIDS]]#1, %[[PIDS]]#0] extent %{{.*}} stage
 // CHECK-NEXT: flash.chunk_wy[%[[PIDS]]#2, %[[PIDS]]#1, %[[PIDS]]#0] extent %{{.*}} buffer %{{.*}} gate decay
 // CHECK-LABEL: flash.kernel @gated_delta_v0 family delta_fused
 // CHECK-SAME: gate = "decay"
@@ -304,11 +304,12 @@ func.func @candidates(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
 // CHECK: flash.state_init initial
 // CHECK: flash.chunk_load delta_w[{{.*}}] rows 64 cols 64
 // CHECK-NEXT: flash.chunk_load delta_u[{{.*}}, %[[IDS]]#0] rows 64 cols 32
+// CHECK-NEXT: flash.chunk_load delta_norm[{{.*}}] rows 64 cols 2
 // CHECK-NOT: flash.chunk_load v[
 // CHECK: scf.for %[[C:.*]] = %{{.*}} to
 // CHECK-NEXT: flash.tile_wait 0
-// CHECK: flash.chunk_l2norm stage %[[STAGE:[^ ]*]]
-// CHECK-NEXT: flash.chunk_delta stage %[[STAGE]]
+// CHECK-NOT: flash.chunk_l2norm
+// CHECK: flash.chunk_delta stage %[[STAGE:[^ ]*]]
 // CHECK: flash.chunk_inter
 // CHECK: flash.chunk_accumulate
 // CHECK: flash.state_update stage %[[STAGE]]

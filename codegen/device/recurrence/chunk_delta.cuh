@@ -29,9 +29,11 @@
 // differences of the parts: accurate relative to themselves even where
 // gamma reaches the -1000s.
 //
-// l2norm_rows is fla's l2norm (use_qk_l2norm_in_kernel, §7.1) of the staged
-// k rows, in place (delta_prepare); l2_row_scales the same norms as row
-// scales (delta_fused).
+// delta_row_norms is fla's l2norm (use_qk_l2norm_in_kernel, §7.1), once per
+// chunk in delta_prepare: the staged k rows normalised in place, and every
+// row's 1/|q_r| and 1/|k_r| written for delta_fused, which applies them as
+// row scales (output rows, corrected values) instead of reducing q and k
+// rows in each value tile's CTA.
 //
 //===----------------------------------------------------------------------===//
 #ifndef FLASHGEN_DEVICE_CHUNK_DELTA_CUH
@@ -247,13 +249,15 @@ FG_DEVICE void delta_wy(const smem_tile<Elem, L, DK>& k, const smem_tile<Elem, L
 /// The values each step of the chunk writes given its start state S (c, the
 /// 16-bit copy of the carried state): U~ = U - W S, in place of the staged
 /// U tile u (L x DV) from the staged W tile w (L x DK), each row r times
-/// row_scale[r] when given (1 / |k_r| with l2norm_qk: the state update and
-/// the intra-chunk product then read raw k, see l2_row_scales). Warp w
+/// row_scale[r * scale_stride] when given (1 / |k_r| with l2norm_qk: the
+/// state update and the intra-chunk product then read raw k, see
+/// delta_row_norms). Warp w
 /// corrects its own rows [w R, (w + 1) R); ends with a barrier (the outputs
 /// and the state update read every row).
 template <int kThreads, int L, int DK, int DV, class Elem>
 FG_DEVICE void delta_correct(const smem_tile<Elem, L, DK>& w, const smem_tile<Elem, L, DV>& u,
-                             const smem_tile<Elem, DK, DV>& c, const float* row_scale) {
+                             const smem_tile<Elem, DK, DV>& c, const float* row_scale,
+                             int scale_stride) {
   constexpr int R = L / (kThreads / 32);
   static_assert(R % 16 == 0, "delta_correct: each warp needs whole 16-row mma tiles");
   const int lane = ptx::lane_id();
@@ -267,7 +271,7 @@ FG_DEVICE void delta_correct(const smem_tile<Elem, L, DK>& w, const smem_tile<El
     FG_UNROLL
     for (int h = 0; h < 2; ++h) {
       const int r = row0 + m * 16 + g + 8 * h;
-      const float scale = row_scale != nullptr ? row_scale[r] : 1.0f;
+      const float scale = row_scale != nullptr ? row_scale[r * scale_stride] : 1.0f;
       FG_UNROLL
       for (int n = 0; n < DV / 8; ++n) {
         const int j = n * 8 + 2 * t;
@@ -280,63 +284,75 @@ FG_DEVICE void delta_correct(const smem_tile<Elem, L, DK>& w, const smem_tile<El
   ptx::cta_sync();
 }
 
-/// scales[r] = 1 / sqrt(|row r of t|^2 + 1e-6) for rows [0, L) in f32: fla's
-/// l2norm (use_qk_l2norm_in_kernel, docs/semantics.md §7.1) as a row scale.
-/// delta_fused applies it instead of normalising its tiles in place: the
-/// tiles' products are linear in each row, so 1/|q_r| scales output row r
-/// and 1/|k_s| the corrected value row s (delta_correct), and each value
-/// tile's CTA reads q and k once per chunk instead of rewriting them. A
-/// warp takes kRows rows at a time, each lane D/32 elements of each as
-/// column pairs (conflict-free in the swizzled row); the rows' shuffle
-/// reductions are independent chains that overlap. No barrier.
-template <int kThreads, int L, int D, class Elem>
-FG_DEVICE void l2_row_scales(const smem_tile<Elem, L, D>& t, float* scales) {
-  static_assert(kThreads % 32 == 0, "l2_row_scales: whole warps");
-  constexpr int kWarps = kThreads / 32;
-  constexpr int kPairs = D / 2;
-  constexpr int kPerLane = (kPairs + 31) / 32;
-  constexpr int kRows = 4;
-  const int lane = ptx::lane_id();
-  // Warp-uniform loop: every lane of a warp reaches the shuffles.
-  for (int r0 = (ptx::thread_id() / 32) * kRows; r0 < L; r0 += kWarps * kRows) {
-    float ss[kRows];
-    FG_UNROLL
-    for (int j = 0; j < kRows; ++j) {
-      ss[j] = 0.0f;
-      FG_UNROLL
-      for (int i = 0; i < kPerLane; ++i) {
-        const int p = lane + 32 * i;
-        if (r0 + j < L && (kPairs % 32 == 0 || p < kPairs)) {
-          const u32 w = ptx::ld_shared_b32(t.elem_addr(r0 + j, 2 * p));
-          const float a = unpack<Elem>(w, 0), b = unpack<Elem>(w, 1);
-          ss[j] += a * a + b * b;
-        }
-      }
-    }
-    FG_UNROLL
-    for (int off = 16; off > 0; off >>= 1)
-      FG_UNROLL
-      for (int j = 0; j < kRows; ++j) ss[j] += ptx::shfl_xor(ss[j], off);
-    if (lane < kRows && r0 + lane < L) {
-      float mine = ss[0];
-      FG_UNROLL
-      for (int j = 1; j < kRows; ++j)
-        if (lane == j) mine = ss[j];
-      scales[r0 + lane] = rsqrtf(mine + 1e-6f);
-    }
-  }
-}
+/// The chunk's q rows as delta_row_norms reads them from global memory:
+/// lanes split a row in 16-byte pieces, a warp covers 32 / (D / 8) rows per
+/// pass and holds its passes' pieces in registers (every load in flight at
+/// once), so the copies overlap whatever the CTA does before reducing them.
+template <int kThreads, int L, int D, class Elem> struct global_rows {
+  static constexpr int kPieces = D / 8;  // 16-byte pieces per row
+  static_assert(D % 8 == 0 && (kPieces <= 32 ? 32 % kPieces == 0 : kPieces % 32 == 0),
+                "global_rows: rows of whole 16-byte pieces that tile a warp");
+  static constexpr int kLanesPerRow = kPieces < 32 ? kPieces : 32;
+  static constexpr int kRowsPerPass = 32 / kLanesPerRow;
+  static constexpr int kPerLane = kPieces / kLanesPerRow;
+  static constexpr int kWarps = kThreads / 32;
+  static_assert(L % (kRowsPerPass * kWarps) == 0, "global_rows: equal passes per warp");
+  static constexpr int kPasses = L / (kRowsPerPass * kWarps);
 
-/// Divides each row of t (rows [0, L), D columns) by sqrt(|row|^2 + 1e-6)
-/// in f32, rounded back to Elem (fla's l2norm, docs/semantics.md §7.1).
-/// Rows of zeros (past the sequence end) stay zero. A warp takes kRows rows
-/// at a time, each lane D/32 elements of each as column pairs (a warp's
-/// reads of a row are 128 contiguous bytes, conflict-free in the swizzled
-/// row): the rows' shuffle reductions are independent chains that overlap,
-/// where one row at a time would leave the warp waiting on each shuffle
-/// (this runs once per chunk in the recurrent loop, beside no other work).
-/// Every thread of the CTA calls it; ends with a barrier.
-template <int kThreads, int L, int D, class Elem> FG_DEVICE void l2norm_rows(const smem_tile<Elem, L, D>& t) {
+  struct alignas(16) piece {
+    u32 w[4];
+  };
+  piece x[kPasses][kPerLane];
+
+  FG_DEVICE static int lane_piece() { return ptx::lane_id() % kLanesPerRow; }
+  FG_DEVICE static int row(int pass) {
+    return (ptx::thread_id() / 32) * kPasses * kRowsPerPass + ptx::lane_id() / kLanesPerRow + pass * kRowsPerPass;
+  }
+
+  /// Loads rows [0, valid) (rows 16-byte aligned, as the chunk loads need).
+  FG_DEVICE void load(const Elem* src, i64 row_stride, int valid) {
+    FG_UNROLL
+    for (int p = 0; p < kPasses; ++p)
+      FG_UNROLL
+      for (int i = 0; i < kPerLane; ++i)
+        x[p][i] = row(p) < valid ? *reinterpret_cast<const piece*>(src + row(p) * row_stride +
+                                                                    (lane_piece() + i * kLanesPerRow) * 8)
+                                 : piece{};
+  }
+
+  /// scales[r * stride] = 1 / sqrt(|row r|^2 + 1e-6) for r < valid, 0 past
+  /// it. No barrier.
+  FG_DEVICE void inv_norms(int valid, float* scales, int stride) const {
+    float ss[kPasses];
+    FG_UNROLL
+    for (int p = 0; p < kPasses; ++p) {
+      ss[p] = 0.0f;
+      FG_UNROLL
+      for (int i = 0; i < kPerLane; ++i)
+        FG_UNROLL
+        for (int w = 0; w < 4; ++w) {
+          const float a = unpack<Elem>(x[p][i].w[w], 0), b = unpack<Elem>(x[p][i].w[w], 1);
+          ss[p] += a * a + b * b;
+        }
+    }
+    FG_UNROLL
+    for (int off = kLanesPerRow / 2; off > 0; off >>= 1)
+      FG_UNROLL
+      for (int p = 0; p < kPasses; ++p) ss[p] += ptx::shfl_xor(ss[p], off);
+    if (lane_piece() == 0)
+      FG_UNROLL
+      for (int p = 0; p < kPasses; ++p) scales[row(p) * stride] = row(p) < valid ? rsqrtf(ss[p] + 1e-6f) : 0.0f;
+  }
+};
+
+/// Multiplies each row of the staged tile t by 1 / sqrt(|row|^2 + 1e-6)
+/// (f32, rounded back to Elem) and writes that factor to scales[r *
+/// stride]: fla's l2norm of the rows, in place. A warp takes kRows rows at
+/// a time, each lane D/32 elements of each as column pairs (conflict-free
+/// in the swizzled row); the rows' shuffle reductions are independent
+/// chains that overlap. No barrier.
+template <int kThreads, int L, int D, class Elem>
+FG_DEVICE void l2norm_rows(const smem_tile<Elem, L, D>& t, float* scales, int stride) {
   static_assert(kThreads % 32 == 0, "l2norm_rows: whole warps");
   constexpr int kWarps = kThreads / 32;
   constexpr int kPairs = D / 2;
@@ -369,6 +385,7 @@ template <int kThreads, int L, int D, class Elem> FG_DEVICE void l2norm_rows(con
     FG_UNROLL
     for (int j = 0; j < kRows; ++j) {
       const float inv = rsqrtf(ss[j] + 1e-6f);
+      if (lane == 0 && r0 + j < L) scales[(r0 + j) * stride] = inv;
       FG_UNROLL
       for (int i = 0; i < kPerLane; ++i) {
         const int p = lane + 32 * i;
@@ -377,7 +394,25 @@ template <int kThreads, int L, int D, class Elem> FG_DEVICE void l2norm_rows(con
       }
     }
   }
+}
+
+/// delta_prepare's l2norm_qk (docs/semantics.md §7.1) of one chunk: the
+/// rows' 1/|q_r| (q read from global memory, rows < valid) and 1/|k_r| (the
+/// staged k tile) into s_norm ([L][2] f32) and on to norm_out (the chunk's
+/// [L][2] rows of delta_norm, contiguous; 0 past valid), and the staged k
+/// rows multiplied by theirs, rounded to Elem (A and W are built from
+/// them). q's loads are issued first and land while k is normalised.
+/// Every thread calls it; ends with a barrier.
+template <int kThreads, int L, int DK, class Elem>
+FG_DEVICE void delta_row_norms(const smem_tile<Elem, L, DK>& k, const Elem* q, i64 q_stride, int valid,
+                               float* s_norm, float* norm_out) {
+  global_rows<kThreads, L, DK, Elem> q_rows;
+  q_rows.load(q, q_stride, valid);
+  l2norm_rows<kThreads>(k, s_norm + 1, 2);
+  q_rows.inv_norms(valid, s_norm, 2);
   ptx::cta_sync();
+  // Rows past valid are zero in the k tile (scale 1000); 0 in the scratch.
+  for (int i = ptx::thread_id(); i < 2 * L; i += kThreads) norm_out[i] = (i / 2) < valid ? s_norm[i] : 0.0f;
 }
 
 }  // namespace cta

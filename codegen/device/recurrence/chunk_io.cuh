@@ -55,6 +55,16 @@ template <class T> FG_DEVICE void store_elem(T* p, float x) {
 
 namespace cta {
 
+/// Copies kBytes contiguous bytes (16-byte aligned at both ends) from
+/// global src to shared dst asynchronously, 16 bytes per thread and copy
+/// (the delta rule's [L][2] f32 row norms of a chunk).
+template <int NTHREADS, int kBytes> FG_DEVICE void load_async_bytes(u32 dst, const void* src) {
+  static_assert(kBytes % 16 == 0, "load_async_bytes: whole 16-byte copies");
+  const char* bytes = static_cast<const char*>(src);
+  for (int i = ptx::thread_id(); i < kBytes / 16; i += NTHREADS)
+    ptx::cp_async_16(dst + u32(16 * i), bytes + 16 * i, true);
+}
+
 /// Async copy of ROWS x COLS f32 (global rows row_stride floats apart, unit
 /// stride inside a row, 16-byte aligned) into the unswizzled row-major f32
 /// tile at shared address dst; rows >= rows_valid become zeros. Thread d of

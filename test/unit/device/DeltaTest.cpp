@@ -5,7 +5,7 @@
 // solve of U~ = (I + A)^-1 diag(beta) (V - diag(Gamma) K S) from the same
 // rounded inputs (bf16 K, V and state copy, f32 or bf16 beta, f32 hi/lo),
 // itself checked against the delta rule's step form (docs/semantics.md
-// §7.1, §7.3); l2norm_rows against the definition. One CTA of 4 warps over
+// §7.1, §7.3); delta_row_norms against the definition. One CTA of 4 warps over
 // a chunk of L = 64 rows, as the kernels call them. The scratch buffers,
 // the W and U buffers and the outputs start as NaN, and rows past `valid`
 // hold garbage in global memory (and beta NaN), so a read of anything the
@@ -46,8 +46,9 @@ FG_DEVICE void land() {
 }
 
 /// out[r][j] = U~ of the chunk (k, v rows >= valid zero-filled by the load,
-/// as a kernel stages a sequence's last chunk), row r times row_scale[r]
-/// unless null. hi == nullptr: no decay.
+/// as a kernel stages a sequence's last chunk), row r times row_scale[2 r]
+/// unless null (every other float, as delta_fused's [L][2] row norms).
+/// hi == nullptr: no decay.
 template <int DK, int DV, class BetaT>
 __global__ void wy_correct_kernel(const fg::bf16* k, const fg::bf16* v, const fg::bf16* c, const BetaT* beta,
                                     long long beta_stride, const float* hi, const float* lo, int valid,
@@ -86,34 +87,24 @@ __global__ void wy_correct_kernel(const fg::bf16* k, const fg::bf16* v, const fg
   fg::cta::load_async<kThreads>(sw, w_g, DK, valid);
   fg::cta::load_async<kThreads>(sv, u_g, DV, valid);
   land();
-  fg::cta::delta_correct<kThreads>(sw, sv, sc, row_scale);
+  fg::cta::delta_correct<kThreads>(sw, sv, sc, row_scale, 2);
   for (int i = tid; i < kL * DV; i += kThreads)
     out[i] = fg::chunk::load_elem(fg::chunk::elem_ptr(sv, i / DV, i % DV));
 }
 
-/// out = l2norm_rows of the 64 x D tile x.
-template <int D> __global__ void l2norm_kernel(const fg::bf16* x, float* out) {
-  using Tile = fg::smem_tile<fg::bf16, kL, D>;
-  const Tile t{fg::ptx::smem_addr(fg::ptx::dynamic_smem())};
-  fg::cta::load_async<kThreads>(t, x, D, kL);
-  land();
-  fg::cta::l2norm_rows<kThreads>(t);
-  for (int i = fg::ptx::thread_id(); i < kL * D; i += kThreads)
-    out[i] = fg::chunk::load_elem(fg::chunk::elem_ptr(t, i / D, i % D));
-}
-
-/// scales = l2_row_scales of the 64 x D tile x (through shared memory, as
-/// delta_fused keeps them).
-template <int D> __global__ void row_scales_kernel(const fg::bf16* x, float* scales) {
+/// delta_row_norms over k (staged, 64 x D) and q (global): k_out = the
+/// normalised k tile, norms = the [64][2] rows written to global memory.
+template <int D>
+__global__ void row_norms_kernel(const fg::bf16* q, const fg::bf16* k, int valid, float* k_out, float* norms) {
   using Tile = fg::smem_tile<fg::bf16, kL, D>;
   fg::u8* smem = fg::ptx::dynamic_smem();
   const Tile t{fg::ptx::smem_addr(smem)};
-  float* s_scales = reinterpret_cast<float*>(smem + Tile::kBytes);
-  fg::cta::load_async<kThreads>(t, x, D, kL);
+  float* s_norm = reinterpret_cast<float*>(smem + Tile::kBytes);
+  fg::cta::load_async<kThreads>(t, k, D, valid);
   land();
-  fg::cta::l2_row_scales<kThreads>(t, s_scales);
-  fg::cta::sync();
-  for (int i = fg::ptx::thread_id(); i < kL; i += kThreads) scales[i] = s_scales[i];
+  fg::cta::delta_row_norms<kThreads>(t, q, D, valid, s_norm, norms);
+  for (int i = fg::ptx::thread_id(); i < kL * D; i += kThreads)
+    k_out[i] = fg::chunk::load_elem(fg::chunk::elem_ptr(t, i / D, i % D));
 }
 
 }  // namespace delta_test
@@ -269,12 +260,15 @@ template <int DK, int DV, class BetaT> double run_delta(const Options& o) {
   }
   EXPECT_LT(step_diff, 1e-10 * std::max(ref_max, 1.0)) << "reference solve != step form";
   EXPECT_GT(ref_max, 0.1);
-  DeviceVec<float> row_scale(kL, false);
-  for (int r = 0; r < kL; ++r) row_scale[r] = 0.25f + float(r) / 16.0f;  // exact in f32
+  DeviceVec<float> row_scale(2 * kL, false);  // [L][2], the scale in column 0
+  for (int r = 0; r < kL; ++r) {
+    row_scale[2 * r] = 0.25f + float(r) / 16.0f;  // exact in f32
+    row_scale[2 * r + 1] = std::numeric_limits<float>::quiet_NaN();
+  }
   if (o.row_scales) {
     ref_max = 0;
     for (size_t i = 0; i < ref.size(); ++i) {
-      ref[i] *= row_scale[i / DV];
+      ref[i] *= row_scale[2 * (i / DV)];
       ref_max = std::max(ref_max, std::fabs(ref[i]));
     }
   }
@@ -385,76 +379,65 @@ TEST_F(DeltaTest, ValuesBf16BetaStrided) {
   EXPECT_LT((run_delta<64, 64, bf16>(o)), kTol);
 }
 
-template <int D> void run_l2norm(unsigned seed) {
+/// delta_row_norms against the definition: 1/sqrt(|x|^2 + 1e-6) of every
+/// q and k row below valid (0 past it) and the k rows normalised in place.
+template <int D> void run_row_norms(int valid, unsigned seed) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> nd(0.0f, 1.0f);
-  DeviceVec<bf16> x(kL * D, false);
-  DeviceVec<float> out(kL * D, true);
+  DeviceVec<bf16> q(kL * D, false), k(kL * D, false);
+  DeviceVec<float> k_out(kL * D, true), norms(2 * kL, true);
   for (int r = 0; r < kL; ++r) {
     const float scale = r % 5 == 0 ? 1e-2f : r % 5 == 1 ? 30.0f : 1.0f;  // norms far from 1 both ways
-    for (int d = 0; d < D; ++d) x[r * D + d] = bf16_from<bf16>(r % 7 == 3 ? 0.0f : scale * nd(rng));
-  }
-  for (auto& y : out.v) y = std::numeric_limits<float>::quiet_NaN();
-  emu::launch(emu::Dim3{1, 1, 1}, delta_test::kThreads, kL * D * 2, delta_test::l2norm_kernel<D>, x.data(),
-              out.data());
-  double worst_norm = 0, worst_elem = 0;
-  for (int r = 0; r < kL; ++r) {
-    double ss = 0, nn = 0;
-    for (int d = 0; d < D; ++d) ss += double(bf16_value(x[r * D + d])) * bf16_value(x[r * D + d]);
-    const double inv = 1.0 / std::sqrt(ss + 1e-6);
     for (int d = 0; d < D; ++d) {
-      const float got = out[r * D + d];
-      ASSERT_FALSE(std::isnan(got)) << r << "," << d;
-      nn += double(got) * got;
-      const double want = bf16_value(x[r * D + d]) * inv;
-      // One bf16 rounding of an f32 value: half an ulp, at most 2^-8 relative.
-      worst_elem = std::max(worst_elem, std::fabs(got - want) / std::max(std::fabs(want), 1e-30));
-    }
-    if (r % 7 == 3) {
-      EXPECT_EQ(nn, 0.0) << "zero row " << r << " must stay zero";
-    } else {
-      worst_norm = std::max(worst_norm, std::fabs(std::sqrt(nn) - 1.0));
+      q[r * D + d] = bf16_from<bf16>(r % 7 == 3 ? 0.0f : scale * nd(rng));
+      k[r * D + d] = bf16_from<bf16>(r % 11 == 4 ? 0.0f : nd(rng) / scale);
     }
   }
-  std::printf("[l2norm] D=%d: max ||row| - 1| = %.3g, max element rel error = %.3g\n", D, worst_norm, worst_elem);
-  EXPECT_LT(worst_norm, 4e-3);
-  EXPECT_LE(worst_elem, 1.0 / 256 + 1e-6);
-}
-
-template <int D> void run_row_scales(unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> nd(0.0f, 1.0f);
-  DeviceVec<bf16> x(kL * D, false);
-  DeviceVec<float> scales(kL, true);
-  for (int r = 0; r < kL; ++r) {
-    const float scale = r % 5 == 0 ? 1e-2f : r % 5 == 1 ? 30.0f : 1.0f;
-    for (int d = 0; d < D; ++d) x[r * D + d] = bf16_from<bf16>(r % 7 == 3 ? 0.0f : scale * nd(rng));
-  }
-  for (auto& y : scales.v) y = std::numeric_limits<float>::quiet_NaN();
-  emu::launch(emu::Dim3{1, 1, 1}, delta_test::kThreads, kL * D * 2 + kL * 4, delta_test::row_scales_kernel<D>,
-              x.data(), scales.data());
-  double worst = 0;
-  for (int r = 0; r < kL; ++r) {
+  for (auto& y : k_out.v) y = std::numeric_limits<float>::quiet_NaN();
+  for (auto& y : norms.v) y = std::numeric_limits<float>::quiet_NaN();
+  emu::launch(emu::Dim3{1, 1, 1}, delta_test::kThreads, kL * D * 2 + 2 * kL * 4, delta_test::row_norms_kernel<D>,
+              q.data(), k.data(), valid, k_out.data(), norms.data());
+  auto inv_norm = [&](DeviceVec<bf16>& x, int r) {
     double ss = 0;
     for (int d = 0; d < D; ++d) ss += double(bf16_value(x[r * D + d])) * bf16_value(x[r * D + d]);
-    const double want = 1.0 / std::sqrt(ss + 1e-6);  // 1000 for the zero rows
-    ASSERT_FALSE(std::isnan(scales[r])) << r;
-    worst = std::max(worst, std::fabs(scales[r] - want) / want);
+    return 1.0 / std::sqrt(ss + 1e-6);  // 1000 for a zero row
+  };
+  double worst_scale = 0, worst_elem = 0;
+  for (int r = 0; r < kL; ++r) {
+    for (int j = 0; j < 2; ++j) {
+      const float got = norms[2 * r + j];
+      ASSERT_FALSE(std::isnan(got)) << "row " << r << ", column " << j;
+      if (r >= valid) {
+        EXPECT_EQ(got, 0.0f) << "row " << r << " past valid = " << valid;
+        continue;
+      }
+      const double want = inv_norm(j == 0 ? q : k, r);
+      worst_scale = std::max(worst_scale, std::fabs(got - want) / want);
+    }
+    const double inv = inv_norm(k, r);
+    for (int d = 0; d < D; ++d) {
+      const float got = k_out[r * D + d];
+      ASSERT_FALSE(std::isnan(got)) << r << "," << d;
+      // Rows past valid are zero-filled by the load and stay zero.
+      const double want = r < valid ? bf16_value(k[r * D + d]) * inv : 0.0;
+      // One bf16 rounding of an f32 value: half an ulp, at most 2^-8 relative.
+      if (want == 0.0)
+        EXPECT_EQ(got, 0.0f) << r << "," << d;
+      else
+        worst_elem = std::max(worst_elem, std::fabs(got - want) / std::fabs(want));
+    }
   }
-  std::printf("[l2 row scales] D=%d: max relative error %.3g\n", D, worst);
-  EXPECT_LT(worst, 1e-5);  // f32 sums of 128 squares and one reciprocal square root
+  std::printf("[row norms] D=%d valid=%d: max relative error of 1/|x| %.3g, of normalised k %.3g\n", D, valid,
+              worst_scale, worst_elem);
+  EXPECT_LT(worst_scale, 1e-5);  // f32 sums of squares and one reciprocal square root
+  EXPECT_LE(worst_elem, 1.0 / 256 + 1e-5);
 }
 
-TEST_F(DeltaTest, L2RowScales) {
-  run_row_scales<128>(24);
-  run_row_scales<64>(25);
-  run_row_scales<32>(26);
-}
-
-TEST_F(DeltaTest, L2NormRows) {
-  run_l2norm<128>(21);
-  run_l2norm<64>(22);
-  run_l2norm<32>(23);  // 16 column pairs: half the lanes idle
+TEST_F(DeltaTest, RowNorms) {
+  run_row_norms<128>(kL, 21);
+  run_row_norms<128>(37, 22);  // a sequence's last chunk
+  run_row_norms<64>(50, 23);
+  run_row_norms<32>(kL, 24);  // 4 lanes a row, 8 rows a pass
 }
 
 }  // namespace

@@ -412,10 +412,12 @@ void checkDelta(const DeltaCase& c, const ref::DeltaInputs<double>& in, const De
 struct DeltaScratch {
   int64_t chunks;
   DevTensor<bf16> w, u;
+  DevTensor<float> norm;  ///< l2norm_qk: each row's 1/|q|, 1/|k| ([B, H, rows, 2])
   explicit DeltaScratch(const DeltaCase& c)
       : chunks(std::max<int64_t>((c.steps + 63) / 64, 1)),
         w({c.batch, c.heads, chunks * 64, c.keyDim}, DevTensor<bf16>::kPoison),
-        u({c.batch, c.heads, chunks * 64, c.valueDim}, DevTensor<bf16>::kPoison) {}
+        u({c.batch, c.heads, chunks * 64, c.valueDim}, DevTensor<bf16>::kPoison),
+        norm({c.batch, c.heads, chunks * 64, 2}, DevTensor<float>::kPoison) {}
 };
 
 /// DeltaNet with an f32 beta: two value tiles, two inner key tiles, ragged
@@ -454,11 +456,13 @@ void runGatedDelta(const DeltaCase& c, bool passInitial) {
   {
     using namespace emu_gated_delta_v0_prepare_k;
     emu::launch(emu::Dim3{unsigned(wy.chunks), 1, unsigned(c.batch)}, kThreads, kSmemBytes,
-                flashgen_emu_gated_delta_v0_prepare, (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), k.s(3),
+                flashgen_emu_gated_delta_v0_prepare, (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2), q.s(3),
+                (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), k.s(3),
                 (const bf16*)v.mem.data(), v.s(0), v.s(1), v.s(2), v.s(3), (const bf16*)beta.mem.data(),
                 beta.s(0), beta.s(1), beta.s(2), (const float*)g.mem.data(), g.s(0), g.s(1), g.s(2),
                 wy.w.mem.data(), wy.w.s(0), wy.w.s(1), wy.w.s(2), wy.w.s(3), wy.u.mem.data(), wy.u.s(0),
-                wy.u.s(1), wy.u.s(2), wy.u.s(3), int(c.batch), int(c.steps));
+                wy.u.s(1), wy.u.s(2), wy.u.s(3), wy.norm.mem.data(), wy.norm.s(0), wy.norm.s(1), wy.norm.s(2),
+                wy.norm.s(3), int(c.batch), int(c.steps));
   }
   {
     using namespace emu_gated_delta_v0_k;
@@ -468,8 +472,9 @@ void runGatedDelta(const DeltaCase& c, bool passInitial) {
                 passInitial ? (const float*)s0.mem.data() : nullptr, s0.s(0), s0.s(1), s0.s(2), s0.s(3),
                 o.mem.data(), o.s(0), o.s(1), o.s(2), o.s(3), sf.mem.data(), sf.s(0), sf.s(1), sf.s(2), sf.s(3),
                 (const bf16*)wy.w.mem.data(), wy.w.s(0), wy.w.s(1), wy.w.s(2), wy.w.s(3),
-                (const bf16*)wy.u.mem.data(), wy.u.s(0), wy.u.s(1), wy.u.s(2), wy.u.s(3), int(c.batch),
-                int(c.steps));
+                (const bf16*)wy.u.mem.data(), wy.u.s(0), wy.u.s(1), wy.u.s(2), wy.u.s(3),
+                (const float*)wy.norm.mem.data(), wy.norm.s(0), wy.norm.s(1), wy.norm.s(2), wy.norm.s(3),
+                int(c.batch), int(c.steps));
   }
   checkDelta(c, in, o, &sf);
 }

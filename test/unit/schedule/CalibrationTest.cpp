@@ -85,10 +85,10 @@ TEST(Calibration, ModelOrdersTheH200Tables) {
 
 TEST(Calibration, ModelOrdersTheDeltaTable) {
   // schedule/calibration/h200-delta.tsv: the delta rule's two kernels
-  // (prepare + fused) of 8 schedules per shape, timed per launch. The
-  // chunk chain (LinearCost.cpp, deltaChunkStepCycles) is what orders
-  // them: without it the model ranked 32-row chunks with one stage first
-  // at T = 16384, measured 1.4x the fastest.
+  // (prepare + fused) of 10-11 schedules per shape, timed per launch. The
+  // chains (LinearCost.cpp: deltaChunkStepCycles, deltaPrepareCycles) are
+  // what orders them: without them the model ranked 32-row chunks with one
+  // stage first at T = 16384, measured 1.4x the fastest (the first table).
   std::ifstream in(std::string(FLASHGEN_CALIBRATION_DIR) + "/h200-delta.tsv");
   ASSERT_TRUE(in.good());
   const Target &t = **lookupTarget("h200");
@@ -107,6 +107,7 @@ TEST(Calibration, ModelOrdersTheDeltaTable) {
         s.innerQ >> s.innerKv >> s.tileDv >> s.stages >> s.warps >> prepareMs >> fusedMs;
     ASSERT_FALSE(fields.fail()) << line;
     p.betaBytes = 2;
+    p.l2normQk = true;  // the benchmark specs' l2norm_qk
     p.gate = rule == "gated_delta" ? GateKind::Decay : GateKind::None;
     s.algorithm = Algorithm::ChunkFused;
     Evaluation e = evaluateLinear(p, t, s);
@@ -116,7 +117,7 @@ TEST(Calibration, ModelOrdersTheDeltaTable) {
     shapes[shape].second.push_back(prepareMs + fusedMs);
     ++rows;
   }
-  ASSERT_EQ(rows, 32u);
+  ASSERT_GE(rows, 32u);
   std::vector<ShapeAgreement> judged;
   for (const auto &[shape, times] : shapes) {
     judged.push_back(judgeOrder(shape, times.first, times.second));
