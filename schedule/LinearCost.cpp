@@ -110,11 +110,12 @@ double deltaChunkStepCycles(const LinearProblem &p, const Schedule &s) {
 
 /// SM cycles of one delta_prepare CTA (one chunk: norms, A, the f32 solve,
 /// W and U): a fixed part and a part per chunk row (more gated), fitted on
-/// the same H200 runs (15-17 us at 32 rows and 2 warps, 24-27 us at 64 rows
-/// and 4 warps, with as many CTAs resident as fit).
-constexpr double kDeltaPrepareCycles = 8100;
-constexpr double kDeltaPrepareCyclesPerRow = 420;
-constexpr double kDeltaPrepareGatedCycles = 3500;
+/// the same H200 table (12-14 us at 32 rows and 2 warps, 20-22 us at 64
+/// rows and 4 warps, as many CTAs resident as fit: 0.49-0.58 ms and
+/// 0.82-0.92 ms for 65,536 tokens of 16 heads).
+constexpr double kDeltaPrepareCycles = 5800;
+constexpr double kDeltaPrepareCyclesPerRow = 360;
+constexpr double kDeltaPrepareGatedCycles = 3200;
 
 double deltaPrepareCycles(const LinearProblem &p, const Schedule &s) {
   return kDeltaPrepareCycles + kDeltaPrepareCyclesPerRow * static_cast<double>(s.chunk) +
