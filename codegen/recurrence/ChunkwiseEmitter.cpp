@@ -722,9 +722,10 @@ std::string LinearKernelPrinter::header() {
       << "using WTile = fg::smem_tile<Elem, kChunk, kKeyDim>;\n"
       << "using WRing = fg::smem_ring<WTile, kStages>;\n"
       << "static_assert(kSmemRowScales - kSmemW >= WRing::kBytes, \"w ring overlaps\");\n";
+  if (deltaPrepare && l2normQk)
+    h << "constexpr int kSmemRowScales = " << plan.rowScales << ";  // 1/|q_r|, 1/|k_r|\n";
   if (deltaPrepare)
-    h << "constexpr int kSmemRowScales = " << plan.rowScales << ";  // 1/|q_r|, 1/|k_r|\n"
-      << "// The WY solve's buffers: beta, A and T in f32, T in the element type.\n"
+    h << "// The WY solve's buffers: beta, A and T in f32, T in the element type.\n"
       << "constexpr int kSmemDeltaBeta = " << plan.deltaBeta << ";\n"
       << "constexpr int kSmemDeltaA = " << plan.deltaA << ";\n"
       << "constexpr int kSmemDeltaT32 = " << plan.deltaT32 << ";\n"
@@ -845,9 +846,12 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
     return failure();
 
   std::string constants = header();
-  result.source = constants + "extern \"C\" __global__ void __launch_bounds__(" +
-                  std::to_string(result.threads) + ")\n" + result.entry +
-                  "(\n    " + params + ") {\n" + body + "}\n";
+  // delta_prepare says one CTA an SM is enough: with the thread count
+  // alone, ptxas (CUDA 13, sm_80) held its 2-warp form to 80 registers
+  // and spilled; told the minimum, it takes 104 and spills nothing.
+  std::string bounds = std::to_string(result.threads) + (deltaPrepare ? ", 1" : "");
+  result.source = constants + "extern \"C\" __global__ void __launch_bounds__(" + bounds +
+                  ")\n" + result.entry + "(\n    " + params + ") {\n" + body + "}\n";
   return result;
 }
 

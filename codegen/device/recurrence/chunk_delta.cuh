@@ -302,7 +302,7 @@ template <int kThreads, int L, int D, class Elem> struct global_rows {
   struct alignas(16) piece {
     u32 w[4];
   };
-  piece x[kPasses][kPerLane];
+  u32 x[kPasses][kPerLane][4];  // words of the lane's pieces, 0 past valid
 
   FG_DEVICE static int lane_piece() { return ptx::lane_id() % kLanesPerRow; }
   FG_DEVICE static int row(int pass) {
@@ -310,14 +310,23 @@ template <int kThreads, int L, int D, class Elem> struct global_rows {
   }
 
   /// Loads rows [0, valid) (rows 16-byte aligned, as the chunk loads need).
+  /// Word by word into registers: a select of whole pieces would go
+  /// through local memory.
   FG_DEVICE void load(const Elem* src, i64 row_stride, int valid) {
     FG_UNROLL
     for (int p = 0; p < kPasses; ++p)
       FG_UNROLL
-      for (int i = 0; i < kPerLane; ++i)
-        x[p][i] = row(p) < valid ? *reinterpret_cast<const piece*>(src + row(p) * row_stride +
-                                                                    (lane_piece() + i * kLanesPerRow) * 8)
-                                 : piece{};
+      for (int i = 0; i < kPerLane; ++i) {
+        if (row(p) < valid) {
+          const piece v =
+              *reinterpret_cast<const piece*>(src + row(p) * row_stride + (lane_piece() + i * kLanesPerRow) * 8);
+          FG_UNROLL
+          for (int w = 0; w < 4; ++w) x[p][i][w] = v.w[w];
+        } else {
+          FG_UNROLL
+          for (int w = 0; w < 4; ++w) x[p][i][w] = 0;
+        }
+      }
   }
 
   /// scales[r * stride] = 1 / sqrt(|row r|^2 + 1e-6) for r < valid, 0 past
@@ -331,7 +340,7 @@ template <int kThreads, int L, int D, class Elem> struct global_rows {
       for (int i = 0; i < kPerLane; ++i)
         FG_UNROLL
         for (int w = 0; w < 4; ++w) {
-          const float a = unpack<Elem>(x[p][i].w[w], 0), b = unpack<Elem>(x[p][i].w[w], 1);
+          const float a = unpack<Elem>(x[p][i][w], 0), b = unpack<Elem>(x[p][i][w], 1);
           ss[p] += a * a + b * b;
         }
     }
