@@ -251,9 +251,8 @@ FG_DEVICE void delta_wy(const smem_tile<Elem, L, DK>& k, const smem_tile<Elem, L
 /// U tile u (L x DV) from the staged W tile w (L x DK), each row r times
 /// row_scale[r * scale_stride] when given (1 / |k_r| with l2norm_qk: the
 /// state update and the intra-chunk product then read raw k, see
-/// delta_row_norms). Warp w
-/// corrects its own rows [w R, (w + 1) R); ends with a barrier (the outputs
-/// and the state update read every row).
+/// delta_row_norms). Warp w corrects its own rows [w R, (w + 1) R); ends
+/// with a barrier (the outputs and the state update read every row).
 template <int kThreads, int L, int DK, int DV, class Elem>
 FG_DEVICE void delta_correct(const smem_tile<Elem, L, DK>& w, const smem_tile<Elem, L, DV>& u,
                              const smem_tile<Elem, DK, DV>& c, const float* row_scale,
@@ -309,9 +308,8 @@ template <int kThreads, int L, int D, class Elem> struct global_rows {
     return (ptx::thread_id() / 32) * kPasses * kRowsPerPass + ptx::lane_id() / kLanesPerRow + pass * kRowsPerPass;
   }
 
-  /// Loads rows [0, valid) (rows 16-byte aligned, as the chunk loads need).
-  /// Word by word into registers: a select of whole pieces would go
-  /// through local memory.
+  /// Loads rows [0, valid) (rows 16-byte aligned, as the chunk loads
+  /// need); 0 past valid.
   FG_DEVICE void load(const Elem* src, i64 row_stride, int valid) {
     FG_UNROLL
     for (int p = 0; p < kPasses; ++p)
