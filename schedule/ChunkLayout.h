@@ -49,7 +49,7 @@ struct ChunkSmemPlan {
   int64_t w = 0, wStage = 0; ///< delta_fused's W ring, bytes of one stage
   /// The delta rule's row norms 1 / |q_r|, 1 / |k_r| of a chunk ([L][2]
   /// f32, l2norm_qk): delta_prepare's one, delta_fused's one per stage.
-  int64_t rowScales = 0;
+  int64_t rowNorms = 0;
   /// delta_prepare's work buffers (docs/semantics.md §7.3): beta [L], A
   /// [L][L] and T [L][L] in f32, T [L][L] in the element type.
   int64_t deltaBeta = 0, deltaA = 0, deltaT32 = 0, deltaT = 0;
@@ -82,7 +82,7 @@ inline ChunkSmemPlan chunkSmemPlan(const ChunkShape &s) {
   p.wStage = s.delta ? s.chunk * s.keyDim * s.elementBytes : 0;
   p.w = at;
   at = align(at + s.stages * p.wStage);
-  p.rowScales = at;
+  p.rowNorms = at;
   if (s.delta || s.deltaPrepare)
     at = align(at + s.stages * 2 * s.chunk * 4);
   p.g = at;

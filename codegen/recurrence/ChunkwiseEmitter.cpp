@@ -138,7 +138,7 @@ LogicalResult LinearKernelPrinter::printChunkLoad(ChunkLoadOp op) {
   }
   if (role == TensorRole::delta_norm) {
     // Whole chunks of rows (delta_prepare writes 0 past the sequence).
-    line() << "fg::cta::load_async_bytes<kThreads, kChunk * 8>(smem + kSmemRowScales + fg::u32(("
+    line() << "fg::cta::load_async_bytes<kThreads, kChunk * 8>(smem + kSmemRowNorms + fg::u32(("
            << name(op.getStage()) << ") * kChunk * 8), " << src << ");\n";
     return success();
   }
@@ -718,12 +718,12 @@ std::string LinearKernelPrinter::header() {
     << "constexpr int kSmemGates = " << plan.gates << ";\n";
   if (delta)
     h << "constexpr int kSmemW = " << plan.w << ";  // the W ring\n"
-      << "constexpr int kSmemRowScales = " << plan.rowScales << ";  // 1/|q_r|, 1/|k_r|\n"
+      << "constexpr int kSmemRowNorms = " << plan.rowNorms << ";  // 1/|q_r|, 1/|k_r|\n"
       << "using WTile = fg::smem_tile<Elem, kChunk, kKeyDim>;\n"
       << "using WRing = fg::smem_ring<WTile, kStages>;\n"
-      << "static_assert(kSmemRowScales - kSmemW >= WRing::kBytes, \"w ring overlaps\");\n";
+      << "static_assert(kSmemRowNorms - kSmemW >= WRing::kBytes, \"w ring overlaps\");\n";
   if (deltaPrepare && l2normQk)
-    h << "constexpr int kSmemRowScales = " << plan.rowScales << ";  // 1/|q_r|, 1/|k_r|\n";
+    h << "constexpr int kSmemRowNorms = " << plan.rowNorms << ";  // 1/|q_r|, 1/|k_r|\n";
   if (deltaPrepare)
     h << "// The WY solve's buffers: beta, A and T in f32, T in the element type.\n"
       << "constexpr int kSmemDeltaBeta = " << plan.deltaBeta << ";\n"
@@ -825,7 +825,7 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   if (delta)
     line() << "const WRing sW{smem + kSmemW};  // the delta rule's W tiles\n";
   if ((delta || deltaPrepare) && l2normQk)
-    line() << "float* const s_row_norms = reinterpret_cast<float*>(smem_p + kSmemRowScales);"
+    line() << "float* const s_row_norms = reinterpret_cast<float*>(smem_p + kSmemRowNorms);"
               "  // [stage][L][2]: 1/|q_r|, 1/|k_r|\n";
   if (deltaPrepare) {
     line() << "float* const s_delta_beta = reinterpret_cast<float*>(smem_p + kSmemDeltaBeta);\n";

@@ -18,7 +18,7 @@
 // the output product reads anyway. Everything that does not depend on the
 // state stays out of the sequential loop.
 //
-// The solve (solve_unit_lower) is blocked by 16 rows: the 16 x 16
+// The solve (invert_unit_lower) is blocked by 16 rows: the 16 x 16
 // unit-lower diagonal block is solved by one thread per column, its 16 rows
 // sequential in registers, and its rows are then subtracted from all later
 // rows by every thread at once (a rank-16 update): 2 L/16 - 1 barriers per
@@ -108,18 +108,14 @@ FG_DEVICE void delta_a(const smem_tile<Elem, L, DK>& k, int valid, const float* 
   }
 }
 
-/// Solves (I + A) X = B in place in s_x (L x N f32, row-major), A the unit
-/// strictly-lower s_a (L x L). kIdentityRhs: B = I (N = L), whose solution
-/// is lower triangular, so columns past each 16-row block are not touched.
-/// Every thread calls it; ends with a barrier.
-template <int kThreads, int L, int N, bool kIdentityRhs = false>
-FG_DEVICE void solve_unit_lower(const float* s_a, float* s_x) {
-  static_assert(!kIdentityRhs || N == L, "solve_unit_lower: the identity is square");
+/// T = (I + A)^-1 in place in s_t (L x L f32, row-major, the identity on
+/// entry), A the unit strictly-lower s_a (L x L): the solve of (I + A) T = I.
+/// T is lower triangular, so the columns past each 16-row block are never
+/// touched. Every thread calls it; ends with a barrier.
+template <int kThreads, int L> FG_DEVICE void invert_unit_lower(const float* s_a, float* s_t) {
   constexpr int kBlocks = L / 16;
   const int tid = ptx::thread_id();
-  // Columns of the solution that can be nonzero in rows [0, r0 + 16).
-  auto kCols = [](int r0) { return kIdentityRhs ? r0 + 16 : N; };
-  // 16-row block by block: block b's rows already hold B minus the
+  // 16-row block by block: block b's rows already hold I minus the
   // contributions of all earlier blocks; (i) removes those of the block's
   // own earlier rows, (ii) subtracts the finished block from every later row.
   // Unrolled: each block's column count is a constant (no divisions).
@@ -130,19 +126,18 @@ FG_DEVICE void solve_unit_lower(const float* s_a, float* s_x) {
     // right-looking (each finished row is subtracted from the later ones at
     // once), so the dependent chain is 16 FMAs deep, not the 120 of a
     // row-by-row dot product. A's diagonal block is read as broadcasts (all
-    // threads read the same entry). With the identity on the right, column
-    // j of the solution is zero above row j: the columns past the block
-    // stay zero and are skipped.
-    for (int j = tid; j < kCols(r0); j += kThreads) {
+    // threads read the same entry). Column j of T is zero above row j:
+    // the columns past the block stay zero and are skipped.
+    for (int j = tid; j < r0 + 16; j += kThreads) {
       float x[16];
       FG_UNROLL
-      for (int i = 0; i < 16; ++i) x[i] = s_x[(r0 + i) * N + j];
+      for (int i = 0; i < 16; ++i) x[i] = s_t[(r0 + i) * L + j];
       FG_UNROLL
       for (int s = 0; s < 16; ++s)
         FG_UNROLL
         for (int i = s + 1; i < 16; ++i) x[i] -= s_a[(r0 + i) * L + r0 + s] * x[s];
       FG_UNROLL
-      for (int i = 0; i < 16; ++i) s_x[(r0 + i) * N + j] = x[i];
+      for (int i = 0; i < 16; ++i) s_t[(r0 + i) * L + j] = x[i];
     }
     ptx::cta_sync();
     // (ii) Every later element at once (its nonzero columns); consecutive
@@ -151,18 +146,18 @@ FG_DEVICE void solve_unit_lower(const float* s_a, float* s_x) {
     // halve the dependent chain.
     if (blk + 1 < kBlocks) {
       const int first = r0 + 16;
-      const int cols = kCols(r0);
+      const int cols = r0 + 16;
       const int count = (L - first) * cols;
       for (int idx = tid; idx < count; idx += kThreads) {
         const int r = first + idx / cols, j = idx % cols;
         const float* a_row = s_a + r * L + r0;
-        float x0 = s_x[r * N + j], x1 = 0.0f;
+        float x0 = s_t[r * L + j], x1 = 0.0f;
         FG_UNROLL
         for (int s = 0; s < 16; s += 2) {
-          x0 -= a_row[s] * s_x[(r0 + s) * N + j];
-          x1 -= a_row[s + 1] * s_x[(r0 + s + 1) * N + j];
+          x0 -= a_row[s] * s_t[(r0 + s) * L + j];
+          x1 -= a_row[s + 1] * s_t[(r0 + s + 1) * L + j];
         }
-        s_x[r * N + j] = x0 + x1;
+        s_t[r * L + j] = x0 + x1;
       }
       ptx::cta_sync();
     }
@@ -231,7 +226,7 @@ FG_DEVICE void delta_wy(const smem_tile<Elem, L, DK>& k, const smem_tile<Elem, L
   // (I + A) T = I: T starts as the identity.
   for (int i = tid; i < L * L; i += kThreads) s_t[i] = (i / L == i % L) ? 1.0f : 0.0f;
   ptx::cta_sync();
-  solve_unit_lower<kThreads, L, L, /*kIdentityRhs=*/true>(s_a, s_t);
+  invert_unit_lower<kThreads, L>(s_a, s_t);
   for (int p = tid; p < L * L / 2; p += kThreads) {
     const int r = p / (L / 2), j = 2 * (p % (L / 2));
     ptx::st_shared_b32(t.elem_addr(r, j), pack2<Elem>(s_t[r * L + j], s_t[r * L + j + 1]));
