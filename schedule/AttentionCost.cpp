@@ -194,12 +194,14 @@ int64_t flashgen::schedule::attentionRegisters(const AttentionProblem &p,
     return flash3LaunchRegisters(s);
   const bool dsplit = splitsHeadDim(s.algorithm);
   double warps = std::max<int64_t>(s.warps, 1), threads = 32 * warps;
-  double rows = s.tileQ / warps;
+  // flash_decode's key warps (Schedule::keyWarps) each hold all of their
+  // rows' outputs but only their share of a key tile's scores.
+  double rows = static_cast<double>(s.tileQ) / s.rowWarps();
   // d-split streams tile_d-wide chunks of Q and K and keeps a tile_dv slice
   // of O; flash2 keeps whole (padded) rows.
   double d = dsplit ? s.tileD : paddedTileColumns(p.headDim);
   double dv = dsplit ? s.tileDv : paddedTileColumns(p.valueDim);
-  double scores = rows * s.tileKv / 32, outputs = rows * dv / 32;
+  double scores = rows * (s.tileKv / s.keyWarps()) / 32, outputs = rows * dv / 32;
   double copies =
       (s.tileKv * (d + dv) * p.elementBytes / 16 + s.tileQ * d * p.elementBytes / 16) /
       threads;

@@ -68,7 +68,8 @@ void addCommonConstraints(SearchSpace &s, const AttentionProblem &p,
                           std::function<Schedule(const Point &)> toSchedule,
                           std::vector<size_t> regDims,
                           std::vector<size_t> loadDims,
-                          std::function<bool(const Point &)> loadsSplit) {
+                          std::function<bool(const Point &)> loadsSplit,
+                          std::vector<size_t> rowDims) {
   SpaceConstraint smem;
   smem.resource = "shared memory";
   smem.dims = smemDims;
@@ -112,14 +113,16 @@ void addCommonConstraints(SearchSpace &s, const AttentionProblem &p,
 
   SpaceConstraint rows;
   rows.resource = "MMA rows per warp";
-  rows.dims = {tq, warps};
-  rows.value = [tq, warps](const Point &x) {
-    return x[tq] % (16 * x[warps]) != 0 ? 1 : 0;
+  rows.dims = rowDims;
+  rows.value = [toSchedule](const Point &x) {
+    Schedule sch = toSchedule(x);
+    return sch.tileQ % (16 * sch.rowWarps()) != 0 ? 1 : 0;
   };
   rows.limit = 0;
   rows.unit = ValueUnit::Flag;
-  rows.rule = "tile_q must be a multiple of 16 x warps (each warp owns whole "
-              "16-row tiles of mma.sync.m16n8k16)";
+  rows.rule = "tile_q must be a multiple of 16 x the warps that split its "
+              "rows (each warp owns whole 16-row tiles of mma.sync.m16n8k16; "
+              "flash_decode's key warps share rows)";
   s.constraints.push_back(rows);
 
   SpaceConstraint loads;
@@ -458,6 +461,14 @@ Result<ScheduleSpace> flashgen::schedule::attentionSpace(
     s.dims.push_back({"warps", {1, 2, 4, 8, 16}, {}});
   }
   const size_t stages = s.dims.size() - 2, warps = s.dims.size() - 1;
+  // flash_decode: keys per warp (0: every warp reads the whole key tile;
+  // else tile_kv / inner_kv warps split each tile, as cuDNN's decode
+  // kernel's 4 warps split its 128 keys). A decode tile has few real rows,
+  // so a warp that owns a key slice of them does the work of one that
+  // owns all keys of a quarter of the rows, without the padding rows.
+  const size_t inner = s.dims.size();
+  if (splitsKeys(algorithm))
+    s.dims.push_back({"inner_kv", {0, 16, 32, 64}, {}});
 
   out.toSchedule = [=](const Point &x) {
     Schedule sch;
@@ -468,6 +479,7 @@ Result<ScheduleSpace> flashgen::schedule::attentionSpace(
     sch.tileDv = dsplit ? x[tdv] : dvPad;
     sch.stages = x[stages];
     sch.warps = x[warps];
+    sch.innerKv = splitsKeys(algorithm) ? x[inner] : 0;
     sch.smemBytes = attentionSmemBytes(p, sch);
     return sch;
   };
@@ -485,7 +497,7 @@ Result<ScheduleSpace> flashgen::schedule::attentionSpace(
   if (dsplit) {
     addCommonConstraints(s, p, t, tq, warps, {tq, tkv, td, tdv, stages},
                          out.toSchedule, {tq, tkv, td, tdv, warps},
-                         {tq, tkv, td, tdv, warps}, loadsSplit);
+                         {tq, tkv, td, tdv, warps}, loadsSplit, {tq, warps});
     SpaceConstraint ring;
     ring.resource = "chunk ring";
     ring.dims = {td, stages};
@@ -510,10 +522,31 @@ Result<ScheduleSpace> flashgen::schedule::attentionSpace(
       s.constraints.push_back(groups);
     }
   } else {
+    const bool decode = splitsKeys(algorithm);
+    std::vector<size_t> rowDims = decode ? std::vector<size_t>{tq, warps, tkv, inner}
+                                         : std::vector<size_t>{tq, warps};
     addCommonConstraints(s, p, t, tq, warps, {tq, tkv, stages},
-                         out.toSchedule, {tq, tkv, warps}, {tq, tkv, warps},
-                         loadsSplit);
-    if (splitsKeys(algorithm)) {
+                         out.toSchedule,
+                         decode ? std::vector<size_t>{tq, tkv, warps, inner}
+                                : std::vector<size_t>{tq, tkv, warps},
+                         {tq, tkv, warps}, loadsSplit, rowDims);
+    if (decode) {
+      s.constraints.push_back(flagRule(
+          "key warps", {tkv, warps, inner},
+          [=](const Point &x) {
+            return x[inner] != 0 && !decodeKeyWarpsFit(x[tkv], x[warps], x[inner]);
+          },
+          kDecodeKeyWarpsRule));
+      auto toSchedule = out.toSchedule;
+      s.constraints.push_back(flagRule(
+          "key-warp merge", {tq, tkv, stages, warps, inner},
+          [=, valueDim = p.valueDim](const Point &x) {
+            Schedule sch = toSchedule(x);
+            return decodeKeyWarpMergeBytes(sch, valueDim) > sch.smemBytes;
+          },
+          "flash_decode's key warps merge their softmax states through the "
+          "(idle) copy ring, which must hold every warp's accumulators but "
+          "the first's"));
       s.constraints.push_back(flagRule(
           "keys in flight", {tkv, stages},
           [=](const Point &x) { return x[tkv] * x[stages] < kDecodeMinKeysInFlight; },

@@ -4,6 +4,7 @@
 
 #include "schedule/AttentionCost.h"
 #include "schedule/AttentionSpace.h"
+#include "schedule/DecodeSplit.h"
 #include "schedule/Flash3Layout.h"
 #include "schedule/LinearCost.h"
 #include "schedule/LinearSpace.h"
@@ -80,9 +81,15 @@ flashgen::schedule::checkAttentionSchedule(const AttentionProblem &p,
                 n(t.maxThreadsPerCTA));
   r.require(s.stages >= 2, "stages = " + n(s.stages) +
                                ": the attention pipeline needs at least 2");
-  r.require(s.tileQ >= 16 && s.warps >= 1 && s.tileQ % (16 * s.warps) == 0,
-            "tile_q = " + n(s.tileQ) + " must be a multiple of 16 x warps = " +
-                n(16 * s.warps));
+  if (splitsKeys(s.algorithm))
+    r.require(s.innerKv == 0 || decodeKeyWarpsFit(s.tileKv, s.warps, s.innerKv),
+              "inner_kv = " + n(s.innerKv) + " with tile_kv = " + n(s.tileKv) +
+                  ", warps = " + n(s.warps) + ": " + kDecodeKeyWarpsRule);
+  // flash_decode's key warps share rows (Schedule::rowWarps).
+  r.require(s.tileQ >= 16 && s.warps >= 1 && s.tileQ % (16 * s.rowWarps()) == 0,
+            "tile_q = " + n(s.tileQ) + " must be a multiple of 16 x " +
+                n(s.rowWarps()) + " = " + n(16 * s.rowWarps()) +
+                " (the warps that split its rows)");
   r.require(s.tileKv >= 16 && s.tileKv % 16 == 0,
             "tile_kv = " + n(s.tileKv) + " must be a multiple of 16");
   if (s.algorithm == Algorithm::Flash2 || splitsKeys(s.algorithm)) {
@@ -142,6 +149,10 @@ flashgen::schedule::checkAttentionSchedule(const AttentionProblem &p,
   int64_t smem = attentionSmemBytes(p, s);
   r.require(s.smemBytes == smem, "smem_bytes = " + n(s.smemBytes) +
                                      " differs from the plan's " + n(smem));
+  r.require(decodeKeyWarpMergeBytes(s, p.valueDim) <= smem,
+            "flash_decode's key-warp merge needs " +
+                formatBytes(decodeKeyWarpMergeBytes(s, p.valueDim)) +
+                " of the copy ring's " + formatBytes(smem));
   checkFits(r, t, algorithmName(s.algorithm), smem, attentionRegisters(p, s),
             s.warps);
   return r.violations;

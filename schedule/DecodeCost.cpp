@@ -76,10 +76,16 @@ Evaluation evaluateDecodeAt(const AttentionProblem &p, const Target &t,
   k.aluOps = scores * (kSoftmaxAluPerScore + (p.hasScoreMod ? p.scoreModAluOps : 0)) +
              scores * maskedShare *
                  (kMaskAluPerScore + (p.hasMaskMod ? p.maskModAluOps : 0));
-  double perPair = s.tileQ * d + (s.warps + 1.0) * s.tileKv * (d + dv);
+  // Per tile pair: each key warp reads its row group's Q rows, each row
+  // group reads all of K and V (key warps a slice each), the copies write
+  // them; per CTA the Q copy, the output's staging and the key warps' merge
+  // (written by all but one and read by that one).
+  double perPair = static_cast<double>(s.keyWarps()) * s.tileQ * d +
+                   (s.rowWarps() + 1.0) * s.tileKv * (d + dv);
   k.smemTraffic = (pairs * perPair +
                    static_cast<double>(k.ctas) * (s.tileQ * d + 2.0 * s.tileQ * dv)) *
-                  e;
+                      e +
+                  static_cast<double>(k.ctas) * 2 * decodeKeyWarpMergeBytes(s, Dv);
   k.steps = pairs;
   // The ring keeps stages - 1 key tiles of K and V in flight.
   k.bytesInFlightPerCta =

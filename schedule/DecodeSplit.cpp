@@ -67,3 +67,26 @@ std::string flashgen::schedule::decodeScratchRowsExpr(
          decodeQueryTilesExpr(group, tileQ, queryLen) + "*" +
          std::to_string(tileQ);
 }
+
+int64_t flashgen::schedule::decodeKeyWarpMergeBytes(const Schedule &s,
+                                                    int64_t valueDim) {
+  if (s.keyWarps() <= 1)
+    return 0;
+  // Per lane of a warp: its rows' accumulators (16-row MMA tiles x 8-column
+  // fragments x 4 floats), then each tile's 2 row maxima and 2 partial sums.
+  const int64_t rowTiles = s.tileQ / s.rowWarps() / 16;
+  const int64_t perLane =
+      rowTiles * (paddedTileColumns(valueDim) / 8 * 4 + 4);
+  return (s.keyWarps() - 1) * s.rowWarps() * 32 * perLane * 4;
+}
+
+bool flashgen::schedule::decodeKeyWarpsFit(int64_t tileKv, int64_t warps,
+                                           int64_t innerKv) {
+  return innerKv >= kDecodeMinWarpKeys && innerKv < tileKv &&
+         tileKv % innerKv == 0 && warps % (tileKv / innerKv) == 0;
+}
+
+const char *const flashgen::schedule::kDecodeKeyWarpsRule =
+    "flash_decode's inner_kv (keys per warp) is 0 (every warp reads the "
+    "whole key tile) or a multiple of 16 below tile_kv that divides it, "
+    "with tile_kv / inner_kv key warps dividing warps";

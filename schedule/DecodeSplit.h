@@ -56,6 +56,25 @@ constexpr int64_t kDecodeBatchSpread = 8;
 /// merge costs one job's chain of loads.
 constexpr int64_t kDecodeMergeWarps = 16;
 
+/// A flash_decode CTA with key warps (Schedule::keyWarps) merges their
+/// softmax states through shared memory once, after its last key tile:
+/// every warp but the first of its rows writes its output accumulators,
+/// row maxima and partial sums (decode.cuh's merge_key_warps). The bytes
+/// that takes, which the ring's (idle by then) must hold.
+int64_t decodeKeyWarpMergeBytes(const Schedule &s, int64_t valueDim);
+
+/// Keys a key warp's share of a tile holds at least (whole 16-key MMA
+/// steps of Q K^T's N and P V's K).
+constexpr int64_t kDecodeMinWarpKeys = 16;
+
+/// Whether inner_kv > 0 keys per warp split tile_kv over whole warps:
+/// inner_kv at least kDecodeMinWarpKeys, below tile_kv and dividing it,
+/// and the key warps (tile_kv / inner_kv) dividing `warps`.
+bool decodeKeyWarpsFit(int64_t tileKv, int64_t warps, int64_t innerKv);
+/// What decodeKeyWarpsFit requires, for the space's and the checker's
+/// messages.
+extern const char *const kDecodeKeyWarpsRule;
+
 /// flash_decode is for short query lengths: at most this many packed rows
 /// (query heads of a group x query tokens) per (batch, kv head). Longer
 /// ones have enough query tiles to fill the machine (flash2, flash3).

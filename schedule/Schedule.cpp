@@ -2,6 +2,7 @@
 
 #include "schedule/Schedule.h"
 
+#include <algorithm>
 #include <sstream>
 
 using namespace flashgen::schedule;
@@ -84,6 +85,16 @@ bool flashgen::schedule::isAttentionAlgorithm(Algorithm a) {
   return a == Algorithm::Flash2 || a == Algorithm::Flash2DSplit ||
          a == Algorithm::Flash3 || a == Algorithm::Flash3DSplit ||
          a == Algorithm::FlashDecode;
+}
+
+int64_t Schedule::keyWarps() const {
+  if (algorithm != Algorithm::FlashDecode || innerKv <= 0 || tileKv % innerKv != 0)
+    return 1;
+  return tileKv / innerKv;
+}
+
+int64_t Schedule::rowWarps() const {
+  return std::max<int64_t>(1, warps / keyWarps());
 }
 
 std::string Schedule::str() const {

@@ -109,6 +109,13 @@ struct Schedule {
   /// flash3: one CTA per SM looping over the query tiles (0 or 1).
   int64_t persistent = 0;
 
+  /// flash_decode with inner_kv > 0: the warps that split each key tile,
+  /// inner_kv keys each (tile_kv / inner_kv); their softmax states are
+  /// merged once per CTA. 1 otherwise (every warp reads the whole tile).
+  int64_t keyWarps() const;
+  /// The warps that split tile_q's rows: warps / keyWarps().
+  int64_t rowWarps() const;
+
   /// "flash2 tile_q=128 tile_kv=32 tile_d=128 tile_dv=128 stages=3 warps=4":
   /// the fields the algorithm uses.
   std::string str() const;

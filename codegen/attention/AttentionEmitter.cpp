@@ -80,7 +80,8 @@ LogicalResult AttentionKernelPrinter::printScoreMap(ScoreMapOp op) {
     return success();
   }
   std::string q0 = "(" + name(op.getQueryTile()) + ") * kTileQ + wrow0";
-  std::string k0 = "(" + name(op.getKeyTile()) + ") * kTileK";
+  // flash_decode's key warps each hold a slice of the tile (wkey0 on).
+  std::string k0 = "(" + name(op.getKeyTile()) + ") * kTileK" + (decode ? " + wkey0" : "");
   line() << "fg::warp::for_each_at(s_tile, " << q0 << ", " << k0
          << ", [&](int i, int j, int di, int dj, float& x) {\n";
   ++indent;
@@ -195,18 +196,22 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
                  << "));\n";
           return success();
         }
+        // flash_decode's key warps: this warp's kWarpKeys keys of the tile,
+        // from row wkey0 of K and V.
+        const char *keys = decode ? "kWarpKeys" : "kTileK";
+        const char *keyRow0 = decode ? "wkey0" : "0";
         if (mma.getProduct() == TileProduct::qk) {
-          line() << "fg::acc_tile<kWarpRows, kTileK> s_tile;\n";
+          line() << "fg::acc_tile<kWarpRows, " << keys << "> s_tile;\n";
           line() << "fg::warp::zero(s_tile);\n";
           line() << "fg::warp::mma_ABt(s_tile, sQ, wrow0, sK.stage(" << stage
-                 << "), 0);\n";
+                 << "), " << keyRow0 << ");\n";
           return success();
         }
         // The other product, pv.
-        line() << "fg::a_tile<Elem, kWarpRows, kTileK> p_tile;\n";
+        line() << "fg::a_tile<Elem, kWarpRows, " << keys << "> p_tile;\n";
         line() << "fg::warp::convert(p_tile, s_tile);\n";
         line() << "fg::warp::mma_rAB(acc_o, p_tile, sV.stage(" << stage
-               << "), 0, 0);\n";
+               << "), " << keyRow0 << ", 0);\n";
         return success();
       })
       .Case<ScoreMapOp>([&](ScoreMapOp map) { return printScoreMap(map); })
@@ -275,6 +280,15 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
         // synced after (a split with no key tile).
         line() << "fg::cta::wait<0>();\n";
         line() << "fg::cta::sync();\n";
+        // Key warps: their states merge into each row group's first one
+        // (through the idle ring), which alone stores the rows.
+        bool keyWarps = keyWarpCount() > 1;
+        if (keyWarps) {
+          line() << "fg::decode::merge_key_warps<kKeyWarps>(sm, acc_o, "
+                    "reinterpret_cast<float*>(fg::ptx::dynamic_smem()), kSoftmaxScale);\n";
+          line() << "if (wkey0 == 0) {  // the row group's merged state\n";
+          ++indent;
+        }
         line() << "fg::warp::finalize(sm, acc_o);\n";
         std::string g = std::to_string(store.getGroup());
         std::string row0 = "(" + name(store.getRowTile()) + ") * kTileQ + wrow0";
@@ -293,6 +307,10 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
         line() << "  fg::decode::store_partial_rows(o_split + " << prow << " * o_split_s0, lse_split + "
                << prow << " * lse_split_s0, " << rows << ", acc_o, sm, kSoftmaxScale);\n";
         line() << "}\n";
+        if (keyWarps) {
+          --indent;
+          line() << "}\n";
+        }
         return success();
       })
       .Default([&](Operation *other) { return printPipelineOp(other); });
@@ -424,9 +442,17 @@ std::string AttentionKernelPrinter::header() {
   std::string text;
   llvm::raw_string_ostream h(text);
   h << headerOpening("")
-    << tileConstants()
-    << "constexpr int kWarpRows = kTileQ / kWarps; // query rows per warp\n"
-    << softmaxConstants()
+    << tileConstants();
+  if (decode)
+    // flash_decode: kKeyWarps warps split each key tile (Schedule::keyWarps),
+    // the others its rows.
+    h << "constexpr int kKeyWarps = " << keyWarpCount()
+      << ";  // warps splitting a key tile\n"
+      << "constexpr int kWarpKeys = kTileK / kKeyWarps; // keys per warp\n"
+      << "constexpr int kWarpRows = kTileQ / (kWarps / kKeyWarps); // query rows per warp\n";
+  else
+    h << "constexpr int kWarpRows = kTileQ / kWarps; // query rows per warp\n";
+  h << softmaxConstants()
     << "using QTile = fg::smem_tile<Elem, kTileQ, kHeadDim>;\n"
     << "using KTile = fg::smem_tile<Elem, kTileK, kHeadDim>;\n"
     << "using VTile = fg::smem_tile<Elem, kTileK, kValueDim>;\n"
@@ -438,8 +464,12 @@ std::string AttentionKernelPrinter::header() {
     << "constexpr int kSmemBytes = kSmemV + VRing::kBytes;\n"
     << "static_assert(kSmemBytes == " << smemBytes
     << ", \"shared-memory plan differs from the schedule's\");\n"
-    << "static_assert(kWarpRows % 16 == 0, \"a warp owns whole 16-row MMA tiles\");\n\n"
-    << "} // namespace " << kernel.getSymName() << "_k\n\n";
+    << "static_assert(kWarpRows % 16 == 0, \"a warp owns whole 16-row MMA tiles\");\n";
+  if (decode)
+    h << "static_assert(kWarpKeys % 16 == 0 && kWarps % kKeyWarps == 0, \"whole 16-key MMA steps a key warp\");\n"
+      << "static_assert(fg::decode::key_warp_merge<kKeyWarps, kWarps / kKeyWarps, kWarpRows, "
+         "kValueDim>::kBytes <= kSmemBytes, \"the key warps' merge fits in the ring\");\n";
+  h << "\n} // namespace " << kernel.getSymName() << "_k\n\n";
   return text;
 }
 /// The small-cache kernel's constants and shared-memory plan: rings of Q
@@ -502,6 +532,10 @@ std::string AttentionKernelPrinter::headerDSplit() {
 /// The __launch_bounds__ occupancy hint: as many CTAs per SM as shared
 /// memory allows, but never so many that registers would be capped below
 /// what the kernel needs.
+int64_t AttentionKernelPrinter::keyWarpCount() {
+  return decode ? toLibrary(kernel.getSchedule()).keyWarps() : 1;
+}
+
 int64_t AttentionKernelPrinter::minBlocksPerSM() {
   const sched::Target &t = wgmma ? hopperTarget() : portableTarget();
   int64_t bySmem = t.smemPerSM / (result.dynamicSmemBytes + t.smemReservedPerCTA);
@@ -541,7 +575,12 @@ FailureOr<EmittedKernel> AttentionKernelPrinter::print() {
   std::string params = signature();
 
   line() << "using namespace " << kernel.getSymName() << "_k;\n";
-  line() << "const int wrow0 = (int(threadIdx.x) / 32) * kWarpRows; // this warp's first row\n";
+  if (decode) {
+    line() << "const int wrow0 = (int(threadIdx.x) / 32 / kKeyWarps) * kWarpRows; // this warp's first row\n";
+    line() << "const int wkey0 = (int(threadIdx.x) / 32 % kKeyWarps) * kWarpKeys; // its first key of a tile\n";
+  } else {
+    line() << "const int wrow0 = (int(threadIdx.x) / 32) * kWarpRows; // this warp's first row\n";
+  }
   if (wgmma) {
     line() << "const int grow0 = (int(threadIdx.x) / 128) * kGroupRows; // its warpgroup's first row\n";
     line() << "const fg::u32 smem = fg::wg::smem_base(); // 1024-byte aligned (swizzle atoms)\n";

@@ -73,6 +73,9 @@ private:
   std::string headerDSplit();
   std::string signature();
   int64_t minBlocksPerSM();
+  /// flash_decode's warps splitting each key tile (Schedule::keyWarps), 1
+  /// for every other kernel.
+  int64_t keyWarpCount();
   LogicalResult checkFlash3Schedule();
   /// The ops of FlashPipelineOps.td (Flash3Emitter.cpp): one device-library
   /// call each.

@@ -41,7 +41,7 @@
 // RUN: not flashgen compile %S/Inputs/robust/stages-huge.mlir -o %t/hs --spec-schedules 2>&1 | FileCheck %s --check-prefix=STAGES
 // STAGES: error: #flash.schedule stages = 2147483648 is outside [0, 16]
 // RUN: not flashgen compile %S/Inputs/robust/tile-q-24.mlir -o %t/hs --spec-schedules --target sm_80 2>&1 | FileCheck %s --check-prefix=TILE
-// TILE: error: 'flash.attention' op spec schedule {{.*}} cannot run on sm_80: tile_q = 24 must be a multiple of 16 x warps = 64
+// TILE: error: 'flash.attention' op spec schedule {{.*}} cannot run on sm_80: tile_q = 24 must be a multiple of 16 x 4 = 64 (the warps that split its rows)
 
 // --dim above 2^62 looped forever in nextPowerOfTwo; sizes are 32-bit.
 // RUN: not flashgen compile %examples/causal_gqa.mlir -o %t/big --dim N=4611686018427387905 2>&1 | FileCheck %s --check-prefix=DIM

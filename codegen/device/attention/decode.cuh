@@ -88,6 +88,85 @@ FG_DEVICE void store_partial_rows(float* dst, float* lse_dst, int rows_valid, co
     }
 }
 
+/// The shared memory merge_key_warps uses for KW key warps per row group,
+/// RW row groups of R rows and C output columns: a lane of each key warp
+/// but the first writes kLaneFloats (its rows' output fragments, then each
+/// 16-row tile's 2 row maxima and 2 partial sums); kBytes in all
+/// (schedule/DecodeSplit.h's decodeKeyWarpMergeBytes, which the space
+/// checks against the ring).
+template <int KW, int RW, int R, int C> struct key_warp_merge {
+  static constexpr int kLaneFloats = acc_tile<R, C>::kMT * (acc_tile<R, C>::kNT * 4 + 4);
+  static constexpr int kBytes = (KW - 1) * RW * 32 * kLaneFloats * 4;
+};
+
+/// flash_decode's key warps: warp w owns rows (w / KW) x R and reads key
+/// slice w % KW of every tile, so each keeps an online softmax over its
+/// own keys. After the last tile (the ring idle: its scratch is `scratch`,
+/// the start of the dynamic shared memory) the states of a row group are
+/// merged into its first key warp: m = max m_w, l = sum l_w 2^((m_w - m)
+/// c), o = sum o_w 2^((m_w - m) c), lane by lane (the warps' fragments
+/// hold the same rows and columns; l stays each lane's partial sum until
+/// finalize). Rows every warp saw only -inf for stay m = -inf, l = 0.
+/// Every thread of the CTA calls it (a barrier); afterwards only the key
+/// warps with w % KW == 0 hold the result.
+template <int KW, int R, int C>
+FG_DEVICE void merge_key_warps(softmax_state<R>& st, acc_tile<R, C>& acc, float* scratch, float c) {
+  constexpr int MT = acc_tile<R, C>::kMT, NT = acc_tile<R, C>::kNT;
+  constexpr int kLane = key_warp_merge<KW, 1, R, C>::kLaneFloats;
+  const int lane = ptx::lane_id(), warp = ptx::thread_id() / 32;
+  const int key_warp = warp % KW, row_warp = warp / KW;
+  // Slot i of a lane at scratch[(block * kLane + i) * 32 + lane]: a warp's
+  // 32 lanes write one 128-byte row per slot.
+  auto block = [&](int w) { return scratch + (row_warp * (KW - 1) + w - 1) * kLane * 32 + lane; };
+  if (key_warp > 0) {
+    float* mine = block(key_warp);
+    int i = 0;
+    FG_UNROLL
+    for (int m = 0; m < MT; ++m)
+      FG_UNROLL
+      for (int h = 0; h < 2; ++h) {
+        mine[32 * i++] = st.m.v[m][h];
+        mine[32 * i++] = st.l.v[m][h];
+      }
+    FG_UNROLL
+    for (int m = 0; m < MT; ++m)
+      FG_UNROLL
+      for (int n = 0; n < NT; ++n)
+        FG_UNROLL
+        for (int k = 0; k < 4; ++k) mine[32 * i++] = acc.v[m][n][k];
+  }
+  cta::sync();
+  if (key_warp != 0) return;
+  FG_UNROLL
+  for (int w = 1; w < KW; ++w) {
+    const float* other = block(w);
+    float a[MT][2], b[MT][2];
+    FG_UNROLL
+    for (int m = 0; m < MT; ++m)
+      FG_UNROLL
+      for (int h = 0; h < 2; ++h) {
+        const float mo = other[32 * (4 * m + 2 * h)], lo = other[32 * (4 * m + 2 * h + 1)];
+        const float own = st.m.v[m][h], both = fmaxf(own, mo);
+        // Both -inf: nothing seen; keep m = -inf, l = 0, o = 0.
+        const float off = both == neg_inf() ? 0.0f : both * c;
+        a[m][h] = ptx::ex2(own * c - off);
+        b[m][h] = ptx::ex2(mo * c - off);
+        st.m.v[m][h] = both;
+        st.l.v[m][h] = st.l.v[m][h] * a[m][h] + lo * b[m][h];
+      }
+    int i = 4 * MT;
+    FG_UNROLL
+    for (int m = 0; m < MT; ++m)
+      FG_UNROLL
+      for (int n = 0; n < NT; ++n)
+        FG_UNROLL
+        for (int k = 0; k < 4; ++k) {
+          const int h = k / 2;
+          acc.v[m][n][k] = acc.v[m][n][k] * a[m][h] + other[32 * i++] * b[m][h];
+        }
+  }
+}
+
 /// The merge of `splits` partial rows (split s of row r at part[(r + s *
 /// split_rows) * DV], its log-sum-exp at part_lse[r + s * split_rows]) for
 /// packed rows row0 + r, r < rows_valid: lse = log sum exp(lse_s), o = sum

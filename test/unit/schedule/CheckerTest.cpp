@@ -139,7 +139,7 @@ TEST(Checker, NamesEachBrokenAttentionRule) {
   Schedule s = good;
   s.tileQ = 48;
   s.smemBytes = attentionSmemBytes(p, s);
-  EXPECT_TRUE(mentions(checkAttentionSchedule(p, h100, s), "multiple of 16 x warps"));
+  EXPECT_TRUE(mentions(checkAttentionSchedule(p, h100, s), "multiple of 16 x 4 = 64 (the warps that split its rows)"));
   s = good;
   s.stages = 1;
   s.smemBytes = attentionSmemBytes(p, s);
@@ -170,7 +170,15 @@ TEST(Checker, NamesEachBrokenAttentionRule) {
   s.smemBytes = attentionSmemBytes(p, s);
   EXPECT_TRUE(checkAttentionSchedule(p, h100, s).empty());
   s.warps = 16; // 16 rows cannot feed 16 warps, nor 16 x 128 x 2 / 16 copies
-  EXPECT_TRUE(mentions(checkAttentionSchedule(p, h100, s), "multiple of 16 x warps"));
+  EXPECT_TRUE(mentions(checkAttentionSchedule(p, h100, s), "multiple of 16 x 16 = 256 (the warps"));
+  // flash2 has no key warps: inner_kv does not make its warps share rows.
+  s = good;
+  s.tileQ = 16;
+  s.tileKv = 64;
+  s.innerKv = 16;
+  s.smemBytes = attentionSmemBytes(p, s);
+  EXPECT_EQ(s.keyWarps(), 1);
+  EXPECT_TRUE(mentions(checkAttentionSchedule(p, h100, s), "multiple of 16 x 4 = 64 (the warps"));
 }
 
 TEST(Checker, NamesEachBrokenSmallCacheRule) {

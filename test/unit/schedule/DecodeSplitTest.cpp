@@ -13,6 +13,7 @@
 
 #include "runtime/Expr.h"
 #include "schedule/AttentionCost.h"
+#include "schedule/Checker.h"
 #include "schedule/DecodeSplit.h"
 #include "schedule/Scheduler.h"
 #include "schedule/Units.h"
@@ -136,6 +137,49 @@ TEST(DecodeSplitTest, SchedulerPacksOneTokenDecoding) {
   Result<ScheduleResult> prefill = scheduleAttention(decode(1, 4096, 4096), t, options);
   ASSERT_TRUE(prefill) << prefill.error();
   EXPECT_NE(prefill->candidates.front().schedule.algorithm, Algorithm::FlashDecode);
+}
+
+// Key warps (Schedule::keyWarps): tile_kv / inner_kv warps share a key
+// tile's rows, so 16 rows take 4 warps; the checker names what breaks.
+TEST(DecodeSplitTest, KeyWarpsShareRowsAndTheCheckerNamesTheirRules) {
+  const Target &t = target("h200");
+  AttentionProblem p = decode(8, 1, 32768);
+  Schedule s = decodeSchedule(16, 64, 3, 4);
+  s.innerKv = 16;
+  s.smemBytes = attentionSmemBytes(p, s);
+  EXPECT_EQ(s.keyWarps(), 4);
+  EXPECT_EQ(s.rowWarps(), 1);
+  EXPECT_TRUE(checkAttentionSchedule(p, t, s).empty());
+  auto mentions = [&](const Schedule &bad, const std::string &what) {
+    for (const std::string &v : checkAttentionSchedule(p, t, bad))
+      if (v.find(what) != std::string::npos)
+        return true;
+    return false;
+  };
+  Schedule bad = s;
+  bad.innerKv = 24; // not whole 16-key steps
+  EXPECT_TRUE(mentions(bad, "inner_kv = 24"));
+  bad.innerKv = 64; // the whole tile is inner_kv = 0
+  EXPECT_TRUE(mentions(bad, "inner_kv = 64"));
+  bad = s;
+  bad.innerKv = 32; // 2 key warps leave 2 row warps, which 16 rows cannot feed
+  EXPECT_EQ(bad.rowWarps(), 2);
+  EXPECT_TRUE(mentions(bad, "multiple of 16 x 2 = 32 (the warps that split its rows)"));
+  bad = s;
+  bad.warps = 2; // 4 key warps do not divide 2 warps
+  EXPECT_TRUE(mentions(bad, "inner_kv = 16"));
+
+  // The merge writes 3 warps x 32 lanes x (16 x 4 + 4) floats through the
+  // ring, which holds 3 x 64 x 256 x 2 bytes and Q's.
+  EXPECT_EQ(decodeKeyWarpMergeBytes(s, 128), 3 * 32 * 68 * 4);
+  EXPECT_LE(decodeKeyWarpMergeBytes(s, 128), s.smemBytes);
+  EXPECT_EQ(decodeKeyWarpMergeBytes(decodeSchedule(32, 64, 3, 2), 128), 0);
+
+  // Per warp, the registers hold a quarter of the scores of one warp that
+  // reads the whole tile for the same rows.
+  Schedule whole = decodeSchedule(16, 64, 3, 1);
+  whole.smemBytes = attentionSmemBytes(p, whole);
+  EXPECT_LT(attentionRegisters(p, s), attentionRegisters(p, whole));
 }
 
 } // namespace
