@@ -150,7 +150,9 @@ def Flash_ScheduleAttr : AttrDef<Flash_Dialect, "Schedule"> {
     written to HBM) and `chunk_two_pass` (chunk states materialised, then a
     parallel output pass), `flash_decode` (few query rows: a GQA group's
     query heads packed into the tile's rows, keys split over CTAs at run
-    time, a second kernel merging the splits). Unused fields are 0. `persistent` (flash3 with a
+    time, a second kernel merging the splits; `inner_kv` > 0 splits each
+    key tile over tile_kv / inner_kv warps of inner_kv keys, whose softmax
+    states merge once per CTA). Unused fields are 0. `persistent` (flash3 with a
     producer only; omitted when 0): a grid of one CTA per SM that loops over
     the query tiles, Q double-buffered so the next tile's loads overlap this
     tile's work.

@@ -557,14 +557,31 @@ Result<ScheduleSpace> flashgen::schedule::attentionSpace(
               "sequences on the H200 (bench_paged.py)"));
       const int64_t packedRows = roundUp(p.groupSize() * p.queryLen, 16);
       s.constraints.push_back(flagRule(
-          "packed rows", {tq},
-          [=](const Point &x) { return x[tq] > 2 * packedRows; },
-          "flash_decode's tile holds at most twice the packed rows (G x N "
-          "rounded up to 16) it is planned for: the rows past them are "
-          "padding that still computes and waits for every key tile; "
-          "64-row tiles read 1.2-1.5x slower than 32-row ones for 4 packed "
-          "rows at 64 and 128 sequences on the H200 (bench_decode.py, "
-          "bench_paged.py)"));
+          "packed rows", {tq, tkv},
+          [=](const Point &x) {
+            // Key tiles too narrow for key warps (a paged cache's 16-key
+            // pages) split their copies over 2 warps, which take rows.
+            bool keyWarpsPossible = x[tkv] >= 2 * kDecodeMinWarpKeys;
+            return x[tq] > (keyWarpsPossible ? 1 : 2) * packedRows;
+          },
+          "flash_decode's tile holds at most the packed rows (G x N rounded "
+          "up to 16) it is planned for, twice them where the key tile is too "
+          "narrow for key warps: the rows past them are padding that still "
+          "computes and waits for every key tile; for 4 packed rows on the "
+          "H200 (GQA 32/8, d = 128, 8 to 128 sequences of 2048 to 131072 "
+          "keys, in CUDA graphs) 32-row tiles read 0.7-1.7% slower than "
+          "16-row ones with the same key warps, 64-row ones 1.2-1.5x "
+          "slower"));
+      s.constraints.push_back(flagRule(
+          "key warps wanted", {tkv, warps, inner},
+          [=](const Point &x) {
+            return x[inner] == 0 && x[tkv] >= 2 * kDecodeMinWarpKeys;
+          },
+          "flash_decode's warps split key tiles of 32 keys or more "
+          "(inner_kv > 0): every warp reading the whole tile for the same "
+          "few rows read 1.3-2.6% slower than key warps at every batch of 8 "
+          "or more on the H200 (the measured candidates, "
+          "schedule/calibration/h200-decode.tsv)"));
       s.constraints.push_back(flagRule(
           "copying warps", {tkv, warps},
           [=](const Point &x) { return x[tkv] < kDecodeMinTileKv && x[warps] < 2; },
