@@ -27,6 +27,19 @@ namespace {
 /// The merge reads every split's row: a max, an exp2 and an FMA per value.
 constexpr double kMergeAluPerValue = 3;
 
+/// Time the streaming kernels do not overlap, fitted to the H200's
+/// measured candidates (schedule/calibration/h200-decode.tsv, in CUDA
+/// graphs):
+/// - each wave of split CTAs starts with its ring empty, its first tile a
+///   loaded HBM latency away: 64 sequences of 2048 keys (512 CTAs, one
+///   split each) took 125.8 us in two waves of 2 CTAs a SM and 129.2 in
+///   four of 1, the same tiles and key warps otherwise;
+/// - the merge is a chain of dependent load rounds (one for the lse pass,
+///   one per kDecodeMergeLoadsAhead splits): one sequence of 32768 keys took
+///   41.1 us in 33 splits (4 rounds) and 38.2 in 16 (2), 131072 keys
+///   130.3 and 127.1.
+constexpr double kDecodeMergeRoundSeconds = 1.5e-6;
+
 } // namespace
 
 namespace {
@@ -109,6 +122,31 @@ Evaluation evaluateDecodeAt(const AttentionProblem &p, const Target &t,
   }
   result.kernels.push_back(merge);
   finishEvaluation(t, result);
+
+  // What the roofline overlaps but these kernels do not (kDecodeMerge-
+  // RoundSeconds' note): a ring fill per wave of split CTAs, the merge's
+  // rounds of loads.
+  KernelCost &split = result.kernels.front();
+  if (split.ctasPerSM > 0) {
+    const int64_t waves = ceilDiv(split.ctas, t.numSMs * split.ctasPerSM);
+    split.seconds += static_cast<double>(waves) * kLoadedHbmLatencySeconds;
+  }
+  // The merge moves little (partial rows from L2) on few CTAs: the
+  // roofline's parallelism term would price one sequence's merge (8 CTAs)
+  // as if it were bandwidth-bound on 8 SMs. Its time is its rounds of
+  // dependent loads; its launch overlaps the split kernel's (programmatic
+  // dependent launch), and with one split it has nothing to do.
+  KernelCost &mergeCost = result.kernels.back();
+  mergeCost.seconds =
+      splits > 1 ? static_cast<double>(mergeCost.globalBytes) / t.l2BytesPerSecond +
+                       static_cast<double>(ceilDiv(splits, kDecodeMergeLoadsAhead) + 1) *
+                           kDecodeMergeRoundSeconds
+                 : 0.0;
+  mergeCost.binding = "latency";
+  result.seconds = 0;
+  for (const KernelCost &kernel : result.kernels)
+    result.seconds += kernel.seconds;
+  result.rankSeconds = result.seconds;
   return result;
 }
 
@@ -123,9 +161,21 @@ Evaluation flashgen::schedule::evaluateDecode(const AttentionProblem &p,
   // and, per sequence, at kDecodeBatchSpread times it, so that a schedule
   // whose CTAs fill the GPU at the planned batch but leave a ragged last
   // wave at larger ones does not win.
-  AttentionProblem larger = p;
+  // The same for a step of fewer sequences (B / kDecodeBatchSpread, at
+  // least one), where a schedule that splits one sequence's keys into
+  // many short splits pays for their merge. Each batch counts by its time
+  // over the time its HBM bytes take at full bandwidth (a small step's
+  // fixed latencies would otherwise weigh as much per sequence as a whole
+  // large step), the mean scaled back to the planned batch's seconds.
+  AttentionProblem larger = p, smaller = p;
   larger.batch = p.batch * kDecodeBatchSpread;
+  smaller.batch = std::max<int64_t>(1, p.batch / kDecodeBatchSpread);
+  auto overBound = [&](const Evaluation &e) {
+    return e.seconds * t.hbmBytesPerSecond / static_cast<double>(std::max<int64_t>(1, e.hbmBytes));
+  };
   Evaluation wide = evaluateDecodeAt(larger, t, s);
-  result.rankSeconds = (result.seconds + wide.seconds / kDecodeBatchSpread) / 2;
+  Evaluation narrow = evaluateDecodeAt(smaller, t, s);
+  result.rankSeconds = (overBound(result) + overBound(wide) + overBound(narrow)) / 3 *
+                       static_cast<double>(result.hbmBytes) / t.hbmBytesPerSecond;
   return result;
 }

@@ -75,6 +75,11 @@ bool decodeKeyWarpsFit(int64_t tileKv, int64_t warps, int64_t innerKv);
 /// messages.
 extern const char *const kDecodeKeyWarpsRule;
 
+/// Splits whose partial values one merge warp has in flight at once
+/// (decode.cuh's merge_splits, kAhead): the merge's dependent rounds of
+/// loads are one for the lse pass and one per this many splits.
+constexpr int64_t kDecodeMergeLoadsAhead = 16;
+
 /// flash_decode is for short query lengths: at most this many packed rows
 /// (query heads of a group x query tokens) per (batch, kv head). Longer
 /// ones have enough query tiles to fill the machine (flash2, flash3).

@@ -113,13 +113,20 @@ TEST(DecodeSplitTest, RaggedLastWavesLoseAtLargerBatches) {
   EXPECT_EQ(shallow64.kernels.front().ctasPerSM, 4);
   EXPECT_GT(deep64.seconds, 1.05 * shallow64.seconds);
   // Planned at 8 sequences the two are alike, but the rank also prices 8
-  // times the batch, so the ring without a ragged last wave ranks first.
+  // times the batch (and an eighth of it), each over its HBM time, so the
+  // ring without a ragged last wave ranks first.
   Evaluation deep8 = evaluateDecode(decode(8, 1, 32768), t, deep);
   Evaluation shallow8 = evaluateDecode(decode(8, 1, 32768), t, shallow);
+  Evaluation shallow1 = evaluateDecode(decode(1, 1, 32768), t, shallow);
   EXPECT_LT(std::abs(deep8.seconds - shallow8.seconds), 0.02 * shallow8.seconds);
   EXPECT_LT(shallow8.rankSeconds, deep8.rankSeconds);
-  EXPECT_DOUBLE_EQ(shallow8.rankSeconds,
-                   (shallow8.seconds + shallow64.seconds / kDecodeBatchSpread) / 2);
+  auto overHbm = [&](const Evaluation &e) {
+    return e.seconds / (static_cast<double>(e.hbmBytes) / t.hbmBytesPerSecond);
+  };
+  EXPECT_NEAR(shallow8.rankSeconds,
+              (overHbm(shallow8) + overHbm(shallow64) + overHbm(shallow1)) / 3 *
+                  (static_cast<double>(shallow8.hbmBytes) / t.hbmBytesPerSecond),
+              1e-12);
 }
 
 TEST(DecodeSplitTest, SchedulerPacksOneTokenDecoding) {
