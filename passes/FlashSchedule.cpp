@@ -16,7 +16,8 @@
 //   flash.binding          the resource that binds ("math", "hbm", ...)
 //   flash.io_lower_bound, flash.hbm_lower_bound  (as flash-io-bounds)
 //   flash.size_rule        (size-rule=true, self-attention) which candidate
-//                          the model ranks first at other query lengths
+//                          the model ranks first at other query lengths,
+//                          or (flash_decode) at other numbers of new tokens
 //                          (schedule/SizeRule.h); their first choices join
 //                          the candidates
 //
@@ -77,6 +78,12 @@ void annotate(Operation *op, const sched::ScheduleResult &r) {
 bool planAtOtherLengths(AttentionOp op, const sched::AttentionProblem &p) {
   return op.getQueryDimName() == op.getKeyDimName() && !p.varlen &&
          op.getQ().getType().isDynamicDim(2) && p.queryLen == p.keyLen;
+}
+
+/// Whether a decode plan serves numbers of new tokens the rule can tell
+/// apart: a dynamic N read from q (not packed sequences).
+bool planAtOtherTokenCounts(AttentionOp op, const sched::AttentionProblem &p) {
+  return !p.varlen && op.getQ().getType().isDynamicDim(2);
 }
 
 /// {dim = "N", upper_bounds = [...], variants = [...]}.
@@ -165,9 +172,14 @@ struct FlashSchedule
         sched::Result<sched::ScheduleResult> r =
             sched::scheduleAttention(*p, **t, attentionOptions);
         sched::SizeRule rule;
-        if (r && sizeRule && planAtOtherLengths(attention, *p)) {
+        // Decoding: the same cache at other numbers of new tokens.
+        bool decode = r && !r->candidates.empty() &&
+                      sched::splitsKeys(r->candidates.front().schedule.algorithm);
+        if (r && sizeRule && (decode ? planAtOtherTokenCounts(attention, *p)
+                                     : planAtOtherLengths(attention, *p))) {
           sched::Result<sched::SizeRule> made =
-              sched::attentionSizeRule(*p, **t, attentionOptions, *r);
+              decode ? sched::decodeSizeRule(*p, **t, attentionOptions, *r)
+                     : sched::attentionSizeRule(*p, **t, attentionOptions, *r);
           if (!made) {
             op->emitOpError() << made.error();
             failed = true;

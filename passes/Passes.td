@@ -86,7 +86,8 @@ def FlashSchedule : Pass<"flash-schedule", "::mlir::ModuleOp"> {
            "tests and bring-up; nothing else is recorded">,
     Option<"sizeRule", "size-rule", "bool", /*default=*/"false",
            "self-attention whose N is dynamic: also plan at other query "
-           "lengths (schedule/SizeRule.h), add their first choices to the "
+           "lengths (decoding: at other numbers of new tokens; "
+           "schedule/SizeRule.h), add their first choices to the "
            "candidates and record flash.size_rule, which the bundle writes "
            "as the kernel's dispatch (flashgen compile turns it on)">,
   ];

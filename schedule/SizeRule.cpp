@@ -2,6 +2,8 @@
 
 #include "schedule/SizeRule.h"
 
+#include "schedule/DecodeSplit.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -18,30 +20,27 @@ std::vector<int64_t> flashgen::schedule::sizeRuleLengths(int64_t planned) {
   return out;
 }
 
-Result<SizeRule> flashgen::schedule::attentionSizeRule(const AttentionProblem &p,
-                                                       const Target &t,
-                                                       const SolveOptions &options,
-                                                       ScheduleResult &planned) {
+namespace {
+
+/// The rule over `lengths` (ascending, the planned one among them): each
+/// length's first choice from `plan` (nullopt: the planned candidates'
+/// first), added to `planned` where it is not among them; a bound halfway
+/// (geometric mean) between lengths whose picks differ.
+template <class Plan>
+Result<SizeRule> ruleOver(const std::vector<int64_t> &lengths, int64_t plannedLength,
+                          ScheduleResult &planned, Plan plan) {
   SizeRule rule;
-  if (planned.candidates.empty())
-    return rule;
-  std::vector<int64_t> lengths = sizeRuleLengths(p.queryLen);
-  const int64_t tokens = p.batch * p.queryLen;
-  SolveOptions firstOnly = options;
-  firstOnly.topK = 1;
   std::vector<int64_t> picks;
   for (int64_t length : lengths) {
-    if (length == p.queryLen) {
+    if (length == plannedLength) {
       picks.push_back(0);
       continue;
     }
-    AttentionProblem at = p;
-    at.queryLen = at.keyLen = length;
-    at.batch = std::max<int64_t>(1, tokens / length);
-    Result<ScheduleResult> r = scheduleAttention(at, t, firstOnly);
+    Result<ScheduleResult> r = plan(length);
     if (!r)
-      return Result<SizeRule>::failure("planning at N = " + std::to_string(length) +
-                                       ": " + r.error());
+      return Result<SizeRule>::failure(r.error());
+    if (r->candidates.empty())
+      return rule;
     const Schedule &first = r->candidates.front().schedule;
     auto same = std::find_if(planned.candidates.begin(), planned.candidates.end(),
                              [&](const Candidate &c) { return c.schedule == first; });
@@ -62,5 +61,61 @@ Result<SizeRule> flashgen::schedule::attentionSizeRule(const AttentionProblem &p
         std::floor(std::sqrt(static_cast<double>(lengths[i]) * lengths[i + 1]))));
     rule.variants.push_back(picks[i + 1]);
   }
+  return rule;
+}
+
+} // namespace
+
+Result<SizeRule> flashgen::schedule::attentionSizeRule(const AttentionProblem &p,
+                                                       const Target &t,
+                                                       const SolveOptions &options,
+                                                       ScheduleResult &planned) {
+  if (planned.candidates.empty())
+    return SizeRule{};
+  const int64_t tokens = p.batch * p.queryLen;
+  SolveOptions firstOnly = options;
+  firstOnly.topK = 1;
+  return ruleOver(sizeRuleLengths(p.queryLen), p.queryLen, planned,
+                  [&](int64_t length) -> Result<ScheduleResult> {
+                    AttentionProblem at = p;
+                    at.queryLen = at.keyLen = length;
+                    at.batch = std::max<int64_t>(1, tokens / length);
+                    Result<ScheduleResult> r = scheduleAttention(at, t, firstOnly);
+                    if (!r)
+                      return Result<ScheduleResult>::failure(
+                          "planning at N = " + std::to_string(length) + ": " + r.error());
+                    return r;
+                  });
+}
+
+Result<SizeRule> flashgen::schedule::decodeSizeRule(const AttentionProblem &p,
+                                                    const Target &t,
+                                                    const SolveOptions &options,
+                                                    ScheduleResult &planned) {
+  if (planned.candidates.empty() ||
+      planned.candidates.front().schedule.algorithm != Algorithm::FlashDecode)
+    return SizeRule{};
+  std::vector<int64_t> lengths;
+  for (int64_t n : {p.queryLen, 4 * p.queryLen, 16 * p.queryLen})
+    if (p.groupSize() * n <= kDecodeMaxPackedRows && n <= p.keyLen)
+      lengths.push_back(n);
+  SolveOptions firstOnly = options;
+  firstOnly.topK = 1;
+  bool otherFamily = false;
+  Result<SizeRule> rule = ruleOver(
+      lengths, p.queryLen, planned, [&](int64_t n) -> Result<ScheduleResult> {
+        AttentionProblem at = p;
+        at.queryLen = n;
+        firstOnly.algorithm = Algorithm::FlashDecode;
+        Result<ScheduleResult> r = scheduleAttention(at, t, firstOnly);
+        if (!r) {
+          // No flash_decode schedule at this length: the rule stops short.
+          otherFamily = true;
+          return ScheduleResult{};
+        }
+        return r;
+      });
+  if (otherFamily)
+    return SizeRule{};
   return rule;
 }

@@ -45,6 +45,18 @@ Result<SizeRule> attentionSizeRule(const AttentionProblem &p, const Target &t,
                                    const SolveOptions &options,
                                    ScheduleResult &planned);
 
+/// Where `planned`'s first choice is flash_decode: plans `p` again at
+/// other numbers of new tokens per sequence (N x 4 and N x 16 while the
+/// packed rows G N fit flash_decode, DecodeSplit.h), the batch and cache
+/// length kept, and adds each one's first choice to `planned`'s
+/// candidates. A bundle planned for one token otherwise verifies 16
+/// speculative tokens with one-token tiles, reading K and V once per tile
+/// of 16 packed rows. Empty when every length picks the same one, or
+/// flash_decode cannot take one of them.
+Result<SizeRule> decodeSizeRule(const AttentionProblem &p, const Target &t,
+                                const SolveOptions &options,
+                                ScheduleResult &planned);
+
 } // namespace flashgen::schedule
 
 #endif // FLASHGEN_SCHEDULE_SIZERULE_H

@@ -21,6 +21,7 @@
 #include "kernel_prelude.h"
 #ifdef FLASHGEN_EMITTED_KERNEL_DIR
 #include "decode/decode_gqa.cu"
+#include "decode/decode_gqa_n16.cu"
 #include "decode/decode_alibi_gqa.cu"
 #endif
 
@@ -152,6 +153,11 @@ TEST_F(DecodeEmuTest, ShortCacheEmptySplits) { check(servingSpec(), {1, 1, 37, 7
 TEST_F(DecodeEmuTest, ThreeTokensCausal) { check(servingSpec(), {2, 3, 250, 3}, FG_DECODE(decode_gqa_v0)); }
 TEST_F(DecodeEmuTest, FiveTokensCausalSecondChoice) {
   check(servingSpec(), {1, 5, 140, 2}, FG_DECODE(decode_gqa_v1));
+}
+// 16 speculative tokens in one tile of 64 packed rows, split over row and
+// key warps (the decode size rule's pick for N > 8).
+TEST_F(DecodeEmuTest, SixteenTokensOneTallTile) {
+  check(servingSpec(), {1, 16, 290, 3}, FG_DECODE(decode_gqa_n16_v0));
 }
 // A key length of 1: one key, one split with it, the others empty.
 TEST_F(DecodeEmuTest, OneKey) { check(servingSpec(), {2, 1, 1, 3}, FG_DECODE(decode_gqa_v0)); }

@@ -16,6 +16,7 @@
 #include "schedule/Checker.h"
 #include "schedule/DecodeSplit.h"
 #include "schedule/Scheduler.h"
+#include "schedule/SizeRule.h"
 #include "schedule/Units.h"
 
 #include <gtest/gtest.h>
@@ -144,6 +145,43 @@ TEST(DecodeSplitTest, SchedulerPacksOneTokenDecoding) {
   Result<ScheduleResult> prefill = scheduleAttention(decode(1, 4096, 4096), t, options);
   ASSERT_TRUE(prefill) << prefill.error();
   EXPECT_NE(prefill->candidates.front().schedule.algorithm, Algorithm::FlashDecode);
+}
+
+// A bundle planned for one new token also serves 16 (speculative
+// verification): the size rule adds the first choice at 4 and 16 tokens
+// and dispatches by N, so 16 tokens (64 packed rows of a 32/8 group) run
+// in one tile of 64 rows, K and V read once per sequence and kv head, not
+// once per 16-row tile.
+TEST(DecodeSplitTest, SizeRuleGivesManyTokensATallerTile) {
+  const Target &t = target("h200");
+  SolveOptions options;
+  options.topK = 4;
+  AttentionProblem p = decode(8, 1, 32768);
+  Result<ScheduleResult> planned = scheduleAttention(p, t, options);
+  ASSERT_TRUE(planned) << planned.error();
+  Result<SizeRule> rule = decodeSizeRule(p, t, options, *planned);
+  ASSERT_TRUE(rule) << rule.error();
+  ASSERT_FALSE(rule->empty());
+  ASSERT_EQ(rule->variants.size(), rule->upperBounds.size() + 1);
+  EXPECT_EQ(rule->variants.front(), 0);  // one token: the planned first choice
+  auto variantFor = [&](int64_t n) {
+    size_t i = 0;
+    while (i < rule->upperBounds.size() && n > rule->upperBounds[i])
+      ++i;
+    return planned->candidates[rule->variants[i]].schedule;
+  };
+  EXPECT_EQ(variantFor(1), planned->candidates.front().schedule);
+  EXPECT_GE(variantFor(4).tileQ, 16);
+  Schedule many = variantFor(16);
+  EXPECT_EQ(many.algorithm, Algorithm::FlashDecode);
+  EXPECT_GE(many.tileQ, 4 * 16) << many.str();
+  for (const Candidate &c : planned->candidates)
+    EXPECT_TRUE(checkAttentionSchedule(p, t, c.schedule).empty()) << c.schedule.str();
+  // A plan that is not flash_decode gets no decode rule.
+  ScheduleResult prefill = *scheduleAttention(decode(1, 4096, 4096), t, options);
+  Result<SizeRule> none = decodeSizeRule(decode(1, 4096, 4096), t, options, prefill);
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
 }
 
 // Key warps (Schedule::keyWarps): tile_kv / inner_kv warps share a key
