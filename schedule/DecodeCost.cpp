@@ -156,15 +156,13 @@ Evaluation flashgen::schedule::evaluateDecode(const AttentionProblem &p,
                                               const Target &t,
                                               const Schedule &s) {
   Evaluation result = evaluateDecodeAt(p, t, s);
-  // A decode bundle serves every batch a serving step grows to (the sizes
-  // are launch arguments): it is ranked by its price at the planned batch
-  // and, per sequence, at kDecodeBatchSpread times it, so that a schedule
-  // whose CTAs fill the GPU at the planned batch but leave a ragged last
-  // wave at larger ones does not win.
-  // The same for a step of fewer sequences (B / kDecodeBatchSpread, at
-  // least one), where a schedule that splits one sequence's keys into
-  // many short splits pays for their merge. Each batch counts by its time
-  // over the time its HBM bytes take at full bandwidth (a small step's
+  // A decode bundle serves every batch a serving step grows or shrinks to
+  // (the sizes are launch arguments): it is ranked at the planned batch, at
+  // kDecodeBatchSpread times it (where a schedule whose CTAs fill the GPU
+  // at the planned batch leaves a ragged last wave) and at as many times
+  // fewer sequences, at least one (where one that splits a sequence's keys
+  // into many short splits pays for their merge). Each batch counts by its
+  // time over the time its HBM bytes take at full bandwidth (a small step's
   // fixed latencies would otherwise weigh as much per sequence as a whole
   // large step), the mean scaled back to the planned batch's seconds.
   AttentionProblem larger = p, smaller = p;

@@ -23,9 +23,9 @@ std::vector<int64_t> flashgen::schedule::sizeRuleLengths(int64_t planned) {
 namespace {
 
 /// The rule over `lengths` (ascending, the planned one among them): each
-/// length's first choice from `plan` (nullopt: the planned candidates'
-/// first), added to `planned` where it is not among them; a bound halfway
-/// (geometric mean) between lengths whose picks differ.
+/// other length's first choice from `plan`, added to `planned` where it is
+/// not among them (a plan without candidates leaves the rule empty); a
+/// bound halfway (geometric mean) between lengths whose picks differ.
 template <class Plan>
 Result<SizeRule> ruleOver(const std::vector<int64_t> &lengths, int64_t plannedLength,
                           ScheduleResult &planned, Plan plan) {
@@ -101,21 +101,12 @@ Result<SizeRule> flashgen::schedule::decodeSizeRule(const AttentionProblem &p,
       lengths.push_back(n);
   SolveOptions firstOnly = options;
   firstOnly.topK = 1;
-  bool otherFamily = false;
-  Result<SizeRule> rule = ruleOver(
-      lengths, p.queryLen, planned, [&](int64_t n) -> Result<ScheduleResult> {
-        AttentionProblem at = p;
-        at.queryLen = n;
-        firstOnly.algorithm = Algorithm::FlashDecode;
-        Result<ScheduleResult> r = scheduleAttention(at, t, firstOnly);
-        if (!r) {
-          // No flash_decode schedule at this length: the rule stops short.
-          otherFamily = true;
-          return ScheduleResult{};
-        }
-        return r;
-      });
-  if (otherFamily)
-    return SizeRule{};
-  return rule;
+  firstOnly.algorithm = Algorithm::FlashDecode;
+  return ruleOver(lengths, p.queryLen, planned, [&](int64_t n) -> Result<ScheduleResult> {
+    AttentionProblem at = p;
+    at.queryLen = n;
+    Result<ScheduleResult> r = scheduleAttention(at, t, firstOnly);
+    // No flash_decode schedule at this length: no rule (an empty plan).
+    return r ? r : Result<ScheduleResult>(ScheduleResult{});
+  });
 }
