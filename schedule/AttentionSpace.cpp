@@ -561,8 +561,7 @@ Result<ScheduleSpace> flashgen::schedule::attentionSpace(
           [=](const Point &x) {
             // Key tiles too narrow for key warps (a paged cache's 16-key
             // pages) split their copies over 2 warps, which take rows.
-            bool keyWarpsPossible = x[tkv] >= 2 * kDecodeMinWarpKeys;
-            return x[tq] > (keyWarpsPossible ? 1 : 2) * packedRows;
+            return x[tq] > (decodeKeyWarpsPossible(x[tkv]) ? 1 : 2) * packedRows;
           },
           "flash_decode's tile holds at most the packed rows (G x N rounded "
           "up to 16) it is planned for, twice them where the key tile is too "
@@ -575,7 +574,7 @@ Result<ScheduleSpace> flashgen::schedule::attentionSpace(
       s.constraints.push_back(flagRule(
           "key warps wanted", {tkv, warps, inner},
           [=](const Point &x) {
-            return x[inner] == 0 && x[tkv] >= 2 * kDecodeMinWarpKeys;
+            return x[inner] == 0 && decodeKeyWarpsPossible(x[tkv]);
           },
           "flash_decode's warps split key tiles of 32 keys or more "
           "(inner_kv > 0): every warp reading the whole tile for the same "

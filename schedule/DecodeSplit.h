@@ -67,6 +67,12 @@ int64_t decodeKeyWarpMergeBytes(const Schedule &s, int64_t valueDim);
 /// steps of Q K^T's N and P V's K).
 constexpr int64_t kDecodeMinWarpKeys = 16;
 
+/// Whether a key tile of tileKv keys is wide enough for key warps (two
+/// slices of at least kDecodeMinWarpKeys).
+constexpr bool decodeKeyWarpsPossible(int64_t tileKv) {
+  return tileKv >= 2 * kDecodeMinWarpKeys;
+}
+
 /// Whether inner_kv > 0 keys per warp split tile_kv over whole warps:
 /// inner_kv at least kDecodeMinWarpKeys, below tile_kv and dividing it,
 /// and the key warps (tile_kv / inner_kv) dividing `warps`.

@@ -529,13 +529,13 @@ std::string AttentionKernelPrinter::headerDSplit() {
   return text;
 }
 
-/// The __launch_bounds__ occupancy hint: as many CTAs per SM as shared
-/// memory allows, but never so many that registers would be capped below
-/// what the kernel needs.
 int64_t AttentionKernelPrinter::keyWarpCount() {
   return decode ? toLibrary(kernel.getSchedule()).keyWarps() : 1;
 }
 
+/// The __launch_bounds__ occupancy hint: as many CTAs per SM as shared
+/// memory allows, but never so many that registers would be capped below
+/// what the kernel needs.
 int64_t AttentionKernelPrinter::minBlocksPerSM() {
   const sched::Target &t = wgmma ? hopperTarget() : portableTarget();
   int64_t bySmem = t.smemPerSM / (result.dynamicSmemBytes + t.smemReservedPerCTA);

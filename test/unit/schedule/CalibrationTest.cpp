@@ -16,6 +16,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "TestProblems.h"
+
 #include "schedule/Calibration.h"
 #include "schedule/AttentionCost.h"
 #include "schedule/LinearCost.h"
@@ -193,17 +195,6 @@ TEST(Calibration, DecodeFirstChoiceIsAmongTheFastestMeasured) {
   std::ifstream in(std::string(FLASHGEN_CALIBRATION_DIR) + "/h200-decode.tsv");
   ASSERT_TRUE(in.good());
   const Target &t = **lookupTarget("h200");
-  auto problem = [](int64_t batch, int64_t n, int64_t m) {
-    AttentionProblem p;
-    p.batch = batch;
-    p.queryHeads = 32;
-    p.keyHeads = 8;
-    p.queryLen = n;
-    p.keyLen = m;
-    p.headDim = p.valueDim = 128;
-    p.mask = MaskKind::Causal;
-    return p;
-  };
   // Per shape: each schedule's measured time.
   std::map<std::tuple<int64_t, int64_t, int64_t>, std::vector<std::pair<Schedule, double>>> shapes;
   std::string line;
@@ -218,13 +209,13 @@ TEST(Calibration, DecodeFirstChoiceIsAmongTheFastestMeasured) {
     ASSERT_FALSE(fields.fail()) << line;
     s.algorithm = Algorithm::FlashDecode;
     s.tileD = s.tileDv = 128;
-    s.smemBytes = attentionSmemBytes(problem(b, n, m), s);
+    s.smemBytes = attentionSmemBytes(test::decode(b, n, m), s);
     shapes[{b, n, m}].push_back({s, us});
   }
   ASSERT_GE(shapes.size(), 8u);
   SolveOptions options;
   options.topK = 1;
-  Result<ScheduleResult> planned = scheduleAttention(problem(8, 1, 32768), t, options);
+  Result<ScheduleResult> planned = scheduleAttention(test::decode(8, 1, 32768), t, options);
   ASSERT_TRUE(planned) << planned.error();
   Schedule first = planned->candidates.front().schedule;
   for (const auto &[shape, runs] : shapes) {

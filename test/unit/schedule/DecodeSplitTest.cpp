@@ -26,13 +26,6 @@ using namespace flashgen::schedule::test;
 
 namespace {
 
-AttentionProblem decode(int64_t batch, int64_t queryLen, int64_t keyLen) {
-  AttentionProblem p = attention(queryLen, 128, MaskKind::Causal, batch, 32);
-  p.keyHeads = 8;
-  p.keyLen = keyLen;
-  return p;
-}
-
 Schedule decodeSchedule(int64_t tileQ, int64_t tileKv, int64_t stages,
                         int64_t warps) {
   Schedule s;

@@ -35,6 +35,15 @@ inline AttentionProblem attention(int64_t n, int64_t d,
   return p;
 }
 
+/// Serving decode as examples/decode_gqa.mlir: GQA 32/8, d = 128, N new
+/// tokens of each sequence over M cached keys, bottom-right causal.
+inline AttentionProblem decode(int64_t batch, int64_t queryLen, int64_t keyLen) {
+  AttentionProblem p = attention(queryLen, 128, MaskKind::Causal, batch, 32);
+  p.keyHeads = 8;
+  p.keyLen = keyLen;
+  return p;
+}
+
 inline LinearProblem linear(int64_t t, int64_t dk, int64_t dv, GateKind gate,
                             int64_t batch = 1, int64_t heads = 1) {
   LinearProblem p;
