@@ -32,6 +32,8 @@ FailureOr<EmittedKernel> mlir::flash::emitCudaKernel(KernelOp kernel) {
   case KernelFamily::delta_fused:
   case KernelFamily::delta_prepare:
     return emitLinearKernel(kernel);
+  case KernelFamily::recurrent_step:
+    return emitStepKernel(kernel);
   }
   llvm_unreachable("a KernelFamily without a printer");
 }

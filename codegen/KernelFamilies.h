@@ -28,6 +28,10 @@ FailureOr<EmittedKernel> emitAttentionCombineKernel(KernelOp kernel);
 /// (recurrence/ChunkwiseEmitter.cpp).
 FailureOr<EmittedKernel> emitLinearKernel(KernelOp kernel);
 
+/// Family `recurrent_step`: decoding a recurrence token by token
+/// (recurrence/StepEmitter.cpp).
+FailureOr<EmittedKernel> emitStepKernel(KernelOp kernel);
+
 } // namespace mlir::flash
 
 #endif // FLASHGEN_CODEGEN_KERNELFAMILIES_H

@@ -90,6 +90,24 @@ LogicalResult ScalarPrinter::printElementRegion(Block &block, StringRef score,
   return printed;
 }
 
+/// Prints the scalar ops of a region body (not its terminator). math.log1p
+/// has no ScalarPrinter form: it is libdevice's log1pf here, accurate where
+/// log(1 + x) would round 1 + x away.
+LogicalResult ScalarPrinter::printRegionOps(Block &block) {
+  for (Operation &inner : block.without_terminator()) {
+    if (auto log1p = dyn_cast<math::Log1pOp>(inner)) {
+      std::string result = fresh();
+      names[log1p.getResult()] = result;
+      line() << "const float " << result << " = log1pf(" << name(log1p.getOperand())
+             << ");\n";
+      continue;
+    }
+    if (failed(printOp(&inner)))
+      return failure();
+  }
+  return success();
+}
+
 LogicalResult ScalarPrinter::printBlock(Block &block) {
   for (Operation &op : block)
     if (failed(printOp(&op)))

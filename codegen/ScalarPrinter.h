@@ -107,6 +107,10 @@ protected:
   virtual LogicalResult printKernelOp(Operation *op) = 0;
 
   LogicalResult printBlock(Block &block);
+  /// The scalar ops of a recurrence gate region's body (not its
+  /// terminator); math.log1p, which printOp leaves out, as libdevice's
+  /// log1pf.
+  LogicalResult printRegionOps(Block &block);
   /// Prints the ops of an attention per-element region (flash.score_map,
   /// flash.grad_scores: block arguments score, batch, head, query row i,
   /// key column j) inside fg::warp::for_each_at's lambda, whose parameters

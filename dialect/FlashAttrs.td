@@ -43,7 +43,8 @@ def Flash_Algorithm : I32EnumAttr<"Algorithm", "kernel family of a schedule", [
     I32EnumAttrCase<"flash3_grad", 7>,
     I32EnumAttrCase<"flash3_grad_deterministic", 8>,
     I32EnumAttrCase<"flash3_dsplit", 9>,
-    I32EnumAttrCase<"flash_decode", 10>
+    I32EnumAttrCase<"flash_decode", 10>,
+    I32EnumAttrCase<"recurrent_step", 11>
   ]> {
   let cppNamespace = "::mlir::flash";
 }
@@ -70,7 +71,11 @@ def Flash_KernelFamily : I32EnumAttr<"KernelFamily",
     // in parallel (delta_prepare), then linear_fused's loop with each
     // chunk's values corrected from them and the carried state.
     I32EnumAttrCase<"delta_fused", 9>,
-    I32EnumAttrCase<"delta_prepare", 10>
+    I32EnumAttrCase<"delta_prepare", 10>,
+    // Decoding a recurrence (flash.linear_attention or flash.delta_rule)
+    // token by token: the state slice in registers, one rank-one update
+    // per token (FlashLinearKernelOps.td's flash.step_* ops).
+    I32EnumAttrCase<"recurrent_step", 11>
   ]> {
   let cppNamespace = "::mlir::flash";
 }
@@ -152,7 +157,10 @@ def Flash_ScheduleAttr : AttrDef<Flash_Dialect, "Schedule"> {
     query heads packed into the tile's rows, keys split over CTAs at run
     time, a second kernel merging the splits; `inner_kv` > 0 splits each
     key tile over tile_kv / inner_kv warps of inner_kv keys, whose softmax
-    states merge once per CTA). Unused fields are 0. `persistent` (flash3 with a
+    states merge once per CTA), `recurrent_step` (a recurrence decoded
+    token by token: a Dk x tile_dv state slice in the registers of `warps`
+    warps, one rank-one update per token, for a few tokens per call).
+    Unused fields are 0. `persistent` (flash3 with a
     producer only; omitted when 0): a grid of one CTA per SM that loops over
     the query tiles, Q double-buffered so the next tile's loads overlap this
     tile's work.

@@ -134,6 +134,12 @@ constexpr FamilyRule kFamilies[] = {
      {TR::q, TR::k, TR::v, TR::g, TR::o},
      {StateSource::scratch},
      {}},
+    {KernelFamily::recurrent_step,
+     {Algorithm::recurrent_step, Algorithm::recurrent_step},
+     true,
+     {TR::o},
+     {StateSource::zero, StateSource::initial},
+     {StateTarget::final}},
 };
 
 const FamilyRule &familyRule(KernelFamily family) {
@@ -160,7 +166,8 @@ FailureOr<KernelOp> enclosingKernel(Operation *op, bool recurrence) {
   auto kernel = op->getParentOfType<KernelOp>();
   const char *wanted = recurrence ? "a recurrence family (linear_fused, "
                                     "linear_states, linear_outputs, "
-                                    "delta_fused, delta_prepare)"
+                                    "delta_fused, delta_prepare, "
+                                    "recurrent_step)"
                                   : "family attention";
   if (!kernel)
     return op->emitOpError() << "must be inside a flash.kernel of " << wanted;
@@ -790,6 +797,43 @@ static FailureOr<KernelOp> checkDeltaOp(Operation *op,
                              << oneOf(families.names()) << ", not "
                              << stringifyKernelFamily(kernel->getFamily());
   return kernel;
+}
+
+/// A token-step op: inside a recurrent_step kernel of the same gate kind.
+static FailureOr<KernelOp> checkStepOp(Operation *op, GateKind gate) {
+  FailureOr<KernelOp> kernel = checkRecurrenceOp(op, gate);
+  if (failed(kernel))
+    return failure();
+  if (kernel->getFamily() != KernelFamily::recurrent_step)
+    return op->emitOpError() << "must be inside a flash.kernel of family "
+                                "recurrent_step, not "
+                             << stringifyKernelFamily(kernel->getFamily());
+  return kernel;
+}
+
+LogicalResult StepLoadOp::verify() {
+  return checkStepOp(*this, getGate());
+}
+
+LogicalResult StepGatesOp::verify() {
+  if (failed(checkStepOp(*this, getGate())))
+    return failure();
+  // As flash.chunk_gates: one raw value per gate operand, `vector` per key
+  // dim (the delta rule's one log-decay is gate decay's).
+  unsigned raw = LinearAttentionOp::getGateOperandCount(getGate());
+  SmallVector<Type> arguments(raw, Float32Type::get(getContext()));
+  return checkScalarRegion<GateYieldOp>(*this, getBody(), arguments);
+}
+
+LogicalResult StepUpdateOp::verify() {
+  return checkStepOp(*this, getGate());
+}
+
+LogicalResult StepStoreOp::verify() {
+  FailureOr<KernelOp> kernel = checkStepOp(*this, getGate());
+  if (failed(kernel) || failed(checkOpTensor(*this, getTensor(), {TR::o})))
+    return failure();
+  return success();
 }
 
 LogicalResult ChunkL2NormOp::verify() {

@@ -145,7 +145,7 @@ def Flash_ChunkGatesOp : Flash_Op<"chunk_gates", [SingleBlock]> {
 }
 
 def Flash_GateYieldOp : Flash_Op<"gate_yield", [Terminator,
-    HasParent<"ChunkGatesOp">]> {
+    ParentOneOf<["ChunkGatesOp", "StepGatesOp"]>]> {
   let summary = "one step's log-forget and log-input weight";
   let arguments = (ins F32:$log_forget, F32:$log_input);
   let assemblyFormat = "$log_forget `,` $log_input attr-dict";
@@ -317,6 +317,84 @@ def Flash_ChunkDeltaOp : Flash_Op<"chunk_delta", []> {
   }];
   let arguments = (ins Index:$stage);
   let assemblyFormat = "`stage` $stage attr-dict";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// recurrent_step: decoding a recurrence one token at a time. The kernel's
+// state slice (Dk x tile_dv f32, from flash.state_init) stays in registers
+// while an scf.for over the tokens runs flash.step_load, flash.step_gates,
+// flash.step_update and flash.step_store; flash.state_store writes it back
+// (it may be the initial state's memory: each element is read before it
+// is written, by the thread that writes it).
+//===----------------------------------------------------------------------===//
+
+def Flash_StepLoadOp : Flash_Op<"step_load", []> {
+  let summary = "copy one token's inputs into the step buffers";
+  let description = [{
+    Copies token `step` of (batch, head): q and k (Dk values), the value
+    tile `col_tile` of v (tile_dv values), the raw gate operands (scalars,
+    or Dk per-key-dim log-decays for `vector`) and, for the delta rule,
+    beta, into f32 shared memory. Every thread is past the previous
+    token's reads of those buffers first.
+  }];
+  let arguments = (ins Index:$batch, Index:$head, Index:$step,
+                       Index:$col_tile, Flash_GateKind:$gate);
+  let assemblyFormat = [{
+    `[` $batch `,` $head `,` $step `,` $col_tile `]` `gate` $gate attr-dict
+  }];
+  let hasVerifier = 1;
+}
+
+def Flash_StepGatesOp : Flash_Op<"step_gates", [SingleBlock]> {
+  let summary = "the token's decay and input weight (docs/semantics.md §3.1, §7.1)";
+  let description = [{
+    Runs the region on the loaded token's raw gate values (per key dim for
+    `vector`): it yields the log-forget lambda and log-input weight iota,
+    as flash.chunk_gates' region does. Then decay = exp(lambda) and input
+    weight b = exp(iota), or with a stabiliser (mlstm_exp)
+    m' = max(lambda + m, iota), decay = exp(lambda + m - m'),
+    b = exp(iota - m'). The delta rule's region yields its log-decay as
+    lambda (0 without one) and 0 as iota. The token's other scalars are
+    set here too: with l2norm_qk the norms of q and k, the dot k . q~ that
+    the output needs, and the normaliser n' = decay n + b k.
+  }];
+  let arguments = (ins Index:$batch, Index:$head, Index:$step,
+                       Flash_GateKind:$gate);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    `[` $batch `,` $head `,` $step `]` `gate` $gate attr-dict-with-keyword $body
+  }];
+  let hasVerifier = 1;
+}
+
+def Flash_StepUpdateOp : Flash_Op<"step_update", []> {
+  let summary = "one token's rank-one state update and its output numerator";
+  let description = [{
+    One pass over the old state slice gives S^T q~ (q~ gated per key dim
+    for `vector`) and, for the delta rule, S^T k^. Each value column's
+    write is w = b v (or beta (v - decay S^T k^) for the delta rule); the
+    state becomes decay S + k w^T and the output numerator
+    decay S^T q~ + w (k . q~), which flash.step_store writes.
+  }];
+  let arguments = (ins Flash_GateKind:$gate);
+  let assemblyFormat = "`gate` $gate attr-dict";
+  let hasVerifier = 1;
+}
+
+def Flash_StepStoreOp : Flash_Op<"step_store", []> {
+  let summary = "normalise the token's outputs and write them (tensor `o`)";
+  let description = [{
+    o = H (none, decay, vector, the delta rule) or
+    H / (max(|n' . q~|, floor) + eps) (floor 1 for mlstm_sig, exp(-m')
+    for mlstm_exp), rounded to the element type and written to token
+    `step` of (batch, head), value tile `col_tile`.
+  }];
+  let arguments = (ins Flash_TensorRole:$tensor, Index:$batch, Index:$head,
+                       Index:$step, Index:$col_tile, Flash_GateKind:$gate);
+  let assemblyFormat = [{
+    $tensor `[` $batch `,` $head `,` $step `,` $col_tile `]` `gate` $gate attr-dict
+  }];
   let hasVerifier = 1;
 }
 

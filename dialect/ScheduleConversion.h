@@ -43,6 +43,8 @@ inline flashgen::schedule::Algorithm toLibrary(Algorithm a) {
     return L::Flash3DSplit;
   case Algorithm::flash_decode:
     return L::FlashDecode;
+  case Algorithm::recurrent_step:
+    return L::RecurrentStep;
   }
   return L::Flash2;
 }
@@ -72,6 +74,8 @@ inline Algorithm toDialect(flashgen::schedule::Algorithm a) {
     return Algorithm::flash3_dsplit;
   case L::FlashDecode:
     return Algorithm::flash_decode;
+  case L::RecurrentStep:
+    return Algorithm::recurrent_step;
   }
   return Algorithm::flash2;
 }

@@ -155,7 +155,7 @@ struct FlashLowerKernels
     int64_t variant = 0;
     for (auto [index, schedule] : llvm::enumerate(schedules)) {
       std::vector<std::string> why =
-          sched::chunkwiseKernelViolations(problem, t, toLibrary(schedule));
+          sched::recurrenceKernelViolations(problem, t, toLibrary(schedule));
       if (!why.empty()) {
         if (index == 0)
           return op->emitError()

@@ -16,6 +16,10 @@
 //                   into scratch, all chunks in parallel.
 //                   With l2norm_qk also the rows' 1/|q|, 1/|k| (k is
 //                   normalised there, for A and W).
+//   recurrent_step  grid (value tile, head, batch), for decoding: the state
+//                   slice in registers, one token after the other (load,
+//                   gates, rank-one update with the output read on the
+//                   way, store); linear and delta rule alike.
 //   delta_fused     then linear_fused's loop over them: each chunk stages
 //                   q, k, W, U (in v's place) and the row norms; once it
 //                   has landed, U is corrected to U~ = U - W S (rows
@@ -72,9 +76,11 @@ bool hasScalarGates(GateKind gate) {
          gate == GateKind::mlstm_sig;
 }
 
-/// The per-step gate math: raw gate operands -> (log-forget, log-input).
-void buildGateRegion(OpBuilder &b, Location loc, GateKind gate,
-                     ChunkGatesOp op) {
+/// The per-step gate math: raw gate operands -> (log-forget, log-input),
+/// for flash.chunk_gates and flash.step_gates alike (the delta rule's
+/// log-decay is gate decay's).
+template <typename GatesOp>
+void buildGateRegion(OpBuilder &b, Location loc, GateKind gate, GatesOp op) {
   OpBuilder::InsertionGuard guard(b);
   unsigned rawCount = gate == GateKind::vector
                           ? 1
@@ -365,6 +371,31 @@ struct KernelBuilder {
     return kernel;
   }
 
+  /// recurrent_step, grid (value tile, head, batch): the state slice in
+  /// registers through every token, one rank-one update each.
+  KernelOp buildStep(StringRef name, int64_t variant) {
+    KernelOp kernel =
+        createKernel(name, KernelFamily::recurrent_step, "step", variant);
+    mapValueTileGrid();
+    StateInitOp::create(b, loc,
+                        plan.initialState ? StateSource::initial
+                                          : StateSource::zero,
+                        batch, head, valueTile, Value(), gate());
+    forLoop(a.c(0), T, [&](Value t) {
+      StepLoadOp::create(b, loc, batch, head, t, valueTile, gate());
+      auto gates = StepGatesOp::create(b, loc, batch, head, t, gate());
+      buildGateRegion(b, loc, gate(), gates);
+      StepUpdateOp::create(b, loc, gate());
+      StepStoreOp::create(b, loc, TensorRole::o, batch, head, t, valueTile,
+                          gate());
+    });
+    // Boundary T: the state after the last token.
+    if (plan.finalState)
+      StateStoreOp::create(b, loc, StateTarget::final, batch, head, valueTile,
+                           T, gate());
+    return kernel;
+  }
+
   KernelOp buildStates(StringRef name, int64_t variant) {
     KernelOp kernel = createKernel(name, KernelFamily::linear_states, "states", variant);
     mapValueTileGrid();
@@ -486,6 +517,11 @@ void mlir::flash::buildLinearKernels(OpBuilder &b, const LinearKernelPlan &plan,
                                      SmallVectorImpl<KernelOp> &kernels) {
   Location loc = plan.op->getLoc();
   std::string name = plan.opName + "_v" + std::to_string(variant);
+  if (plan.schedule.getAlgorithm() == Algorithm::recurrent_step) {
+    KernelBuilder builder(b, loc, plan);
+    kernels.push_back(builder.buildStep(name, variant));
+    return;
+  }
   if (plan.schedule.getAlgorithm() == Algorithm::chunk_two_pass) {
     {
       KernelBuilder builder(b, loc, plan);

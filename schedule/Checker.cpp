@@ -8,6 +8,7 @@
 #include "schedule/Flash3Layout.h"
 #include "schedule/LinearCost.h"
 #include "schedule/LinearSpace.h"
+#include "schedule/StepSpace.h"
 #include "schedule/Roofline.h"
 #include "schedule/Units.h"
 
@@ -229,9 +230,44 @@ flashgen::schedule::chunkwiseKernelViolations(const LinearProblem &p,
 }
 
 std::vector<std::string>
+flashgen::schedule::stepKernelViolations(const LinearProblem &p,
+                                         const Target &t, const Schedule &s) {
+  if (s.algorithm != Algorithm::RecurrentStep)
+    return {std::string("algorithm '") + algorithmName(s.algorithm) +
+            "' is not the recurrent step kernel"};
+  if (std::string why = stepPrecondition(p, t); !why.empty())
+    return {why};
+  if (s.tileDv <= 0 || p.valueDim % s.tileDv != 0)
+    return {"tile_dv = " + n(s.tileDv) + " must divide Dv = " + n(p.valueDim)};
+  if (std::string why = stepLayoutViolation(stepShapeOf(p, s)); !why.empty())
+    return {why};
+  return {};
+}
+
+std::vector<std::string>
+flashgen::schedule::recurrenceKernelViolations(const LinearProblem &p,
+                                               const Target &t,
+                                               const Schedule &s) {
+  return s.algorithm == Algorithm::RecurrentStep
+             ? stepKernelViolations(p, t, s)
+             : chunkwiseKernelViolations(p, t, s);
+}
+
+std::vector<std::string>
 flashgen::schedule::checkLinearSchedule(const LinearProblem &p, const Target &t,
                                         const Schedule &s) {
   Rules r;
+  if (s.algorithm == Algorithm::RecurrentStep) {
+    r.violations = stepKernelViolations(p, t, s);
+    if (!r.violations.empty())
+      return r.violations;
+    StepShape shape = stepShapeOf(p, s);
+    int64_t smem = stepSmemPlan(shape).total;
+    checkFits(r, t, "step kernel", smem, stepRegisterEstimate(shape), s.warps);
+    r.require(s.smemBytes == smem, "smem_bytes = " + n(s.smemBytes) +
+                                       " differs from the plan's " + n(smem));
+    return r.violations;
+  }
   if (std::string why = linearPrecondition(p, t); !why.empty())
     return {why};
   r.violations = chunkwiseKernelViolations(p, t, s);

@@ -31,6 +31,16 @@ std::vector<std::string> checkAttentionSchedule(const AttentionProblem &p,
 std::vector<std::string> chunkwiseKernelViolations(const LinearProblem &p,
                                                    const Target &t,
                                                    const Schedule &s);
+/// What the recurrent step kernel requires (schedule/StepLayout.h): its
+/// precondition on the op and its thread layout. At most one message.
+std::vector<std::string> stepKernelViolations(const LinearProblem &p,
+                                              const Target &t,
+                                              const Schedule &s);
+/// The kernel rules of whichever recurrence family `s` names (step or
+/// chunkwise): what flash-lower-kernels holds every schedule to.
+std::vector<std::string> recurrenceKernelViolations(const LinearProblem &p,
+                                                    const Target &t,
+                                                    const Schedule &s);
 std::vector<std::string> checkLinearSchedule(const LinearProblem &p,
                                              const Target &t,
                                              const Schedule &s);

@@ -27,6 +27,7 @@
 #include "schedule/LinearCost.h"
 
 #include "schedule/ChunkLayout.h"
+#include "schedule/StepCost.h"
 #include "schedule/Units.h"
 
 #include <algorithm>
@@ -227,6 +228,8 @@ int64_t flashgen::schedule::linearInnerTilePairs(int64_t chunk, int64_t innerQ,
 Evaluation flashgen::schedule::evaluateLinear(const LinearProblem &p,
                                               const Target &t,
                                               const Schedule &s) {
+  if (s.algorithm == Algorithm::RecurrentStep)
+    return evaluateStep(p, t, s);
   const int64_t e = p.elementBytes, T = p.length, Dk = p.keyDim,
                 Dv = p.valueDim, L = s.chunk;
   const int64_t heads = p.batch * p.heads;

@@ -5,6 +5,7 @@
 #include "schedule/ChunkLayout.h"
 
 #include "schedule/LinearCost.h"
+#include "schedule/StepSpace.h"
 #include "schedule/Units.h"
 
 using namespace flashgen::schedule;
@@ -41,6 +42,8 @@ std::string flashgen::schedule::linearPrecondition(const LinearProblem &p,
 Schedule flashgen::schedule::defaultLinearSchedule(const LinearProblem &p,
                                                   const Target &t,
                                                   Algorithm form) {
+  if (form == Algorithm::RecurrentStep)
+    return defaultStepSchedule(p);
   Schedule s;
   s.algorithm = form;
   s.stages = 2;

@@ -31,6 +31,8 @@ const char *flashgen::schedule::algorithmName(Algorithm a) {
     return "flash3_dsplit";
   case Algorithm::FlashDecode:
     return "flash_decode";
+  case Algorithm::RecurrentStep:
+    return "recurrent_step";
   }
   return "?";
 }
@@ -110,6 +112,9 @@ std::string Schedule::str() const {
       os << " inner_kv=" << innerKv;
     if (persistent != 0)
       os << " persistent";
+  } else if (algorithm == Algorithm::RecurrentStep) {
+    os << " tile_dv=" << tileDv << " warps=" << warps;
+    return os.str();
   } else {
     os << " chunk=" << chunk << " inner_q=" << innerQ
        << " inner_kv=" << innerKv << " tile_dv=" << tileDv;

@@ -64,6 +64,10 @@ enum class Algorithm {
   /// over CTAs at run time (schedule/DecodeSplit.h) and a second kernel
   /// merges the splits by log-sum-exp. mma.sync, flash2's tiles.
   FlashDecode,
+  /// Recurrence decoded token by token (schedule/StepLayout.h): a
+  /// Dk x tile_dv slice of the f32 state in the registers of `warps` warps,
+  /// one rank-one update per token on the FP32 units, no tensor cores.
+  RecurrentStep,
 };
 
 /// Every family, for loops over them.
@@ -72,7 +76,7 @@ constexpr Algorithm kAllAlgorithms[] = {
     Algorithm::ChunkFused, Algorithm::ChunkTwoPass, Algorithm::Flash2Grad,
     Algorithm::Flash2GradDeterministic, Algorithm::Flash3Grad,
     Algorithm::Flash3GradDeterministic, Algorithm::Flash3DSplit,
-    Algorithm::FlashDecode};
+    Algorithm::FlashDecode, Algorithm::RecurrentStep};
 
 /// The family's name in #flash.schedule and the bundle manifest
 /// ("flash2", "flash3", ...).

@@ -9,6 +9,7 @@
 #include "schedule/Enumerate.h"
 #include "schedule/LinearCost.h"
 #include "schedule/LinearSpace.h"
+#include "schedule/StepSpace.h"
 #include "schedule/Z3Search.h"
 
 #include <algorithm>
@@ -186,13 +187,35 @@ flashgen::schedule::scheduleLinear(const LinearProblem &p, const Target &t,
                                    const SolveOptions &options) {
   if (std::string why = validate(p); !why.empty())
     return Result<ScheduleResult>::failure(why);
-  Result<ScheduleSpace> space = linearSpace(p, t, options.algorithm);
-  if (!space)
-    return Result<ScheduleResult>::failure("no chunkwise schedule on " +
-                                           t.name + " for " + describe(p) +
-                                           ": " + space.error());
-  return solve(p, t, *space, linearIOBound(p, t), options, evaluateLinear,
-               checkLinearSchedule);
+  // The chunkwise forms (one space, both forms) and the step kernel,
+  // ranked together by modeled time: at a few tokens the step kernel's
+  // one pass over the state wins, at many the chunks' tensor cores do.
+  std::vector<Algorithm> families;
+  bool step = !options.algorithm || *options.algorithm == Algorithm::RecurrentStep;
+  bool chunks = !options.algorithm || *options.algorithm != Algorithm::RecurrentStep;
+  if (chunks)
+    families.push_back(Algorithm::ChunkFused);
+  if (step && (options.algorithm || stepPrecondition(p, t).empty()))
+    families.push_back(Algorithm::RecurrentStep);
+  IOBound bound = linearIOBound(p, t);
+  return rankTogether(families, options, [&](Algorithm family) {
+    if (family == Algorithm::RecurrentStep) {
+      Result<ScheduleSpace> space = stepSpace(p, t);
+      if (!space)
+        return Result<ScheduleResult>::failure("no recurrent_step schedule on " +
+                                               t.name + " for " + describe(p) +
+                                               ": " + space.error());
+      return solve(p, t, *space, bound, options, evaluateLinear,
+                   checkLinearSchedule);
+    }
+    Result<ScheduleSpace> space = linearSpace(p, t, options.algorithm);
+    if (!space)
+      return Result<ScheduleResult>::failure("no chunkwise schedule on " +
+                                             t.name + " for " + describe(p) +
+                                             ": " + space.error());
+    return solve(p, t, *space, bound, options, evaluateLinear,
+                 checkLinearSchedule);
+  });
 }
 
 Result<ScheduleResult> flashgen::schedule::scheduleAttentionGrad(

@@ -56,7 +56,6 @@ private:
   ChunkSmemPlan plan;
 
   LogicalResult printKernelOp(Operation *op) override;
-  LogicalResult printRegionOps(Block &block);
   LogicalResult printChunkLoad(ChunkLoadOp op);
   LogicalResult printChunkGates(ChunkGatesOp op);
   LogicalResult printStateInit(StateInitOp op);
@@ -98,24 +97,6 @@ std::string LinearKernelPrinter::gateTensor(unsigned i) {
   if (gate == GateKind::mlstm_exp || gate == GateKind::mlstm_sig)
     return i == 0 ? "igate" : "fgate";
   return "g";
-}
-
-/// Prints the scalar ops of a region body (not its terminator). math.log1p
-/// has no ScalarPrinter form: it is libdevice's log1pf here, accurate where
-/// log(1 + x) would round 1 + x away.
-LogicalResult LinearKernelPrinter::printRegionOps(Block &block) {
-  for (Operation &inner : block.without_terminator()) {
-    if (auto log1p = dyn_cast<math::Log1pOp>(inner)) {
-      std::string result = fresh();
-      names[log1p.getResult()] = result;
-      line() << "const float " << result << " = log1pf(" << name(log1p.getOperand())
-             << ");\n";
-      continue;
-    }
-    if (failed(printOp(&inner)))
-      return failure();
-  }
-  return success();
 }
 
 LogicalResult LinearKernelPrinter::printChunkLoad(ChunkLoadOp op) {

@@ -1,0 +1,40 @@
+//===- StepCost.h - cost model of the recurrent step kernels ----*- C++ -*-===//
+//
+// Traffic and time of a recurrent_step schedule (schedule/StepLayout.h),
+// grid (value slice, head, batch), T tokens in order:
+//
+//   HBM     the state in (with an initial state) and out (with a final
+//           state), Dk Dv 4 bytes per head plus n, m; per token q, k, gates
+//           (fetched once per head, every slice's CTA reads them) and the
+//           value and output rows.
+//   FP32    per token and head Dk Dv FMAs per vector the column dots read
+//           (one, two for the delta rule) plus Dk Dv for the update.
+//   chain   the tokens of a CTA depend on each other: each is a global load
+//           of its inputs, three barriers and a shuffle tree.
+//   in flight  the CTA issues its whole state slice at once, which is what
+//           keeps HBM busy when few CTAs run (Little's law, Roofline.h).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHGEN_SCHEDULE_STEPCOST_H
+#define FLASHGEN_SCHEDULE_STEPCOST_H
+
+#include "schedule/Evaluation.h"
+#include "schedule/Problem.h"
+#include "schedule/Schedule.h"
+#include "schedule/Target.h"
+
+namespace flashgen::schedule {
+
+/// SM cycles of one token's dependent chain in a step kernel: a global
+/// load round trip for the token's inputs (~800 cycles on the H200), three
+/// CTA barriers and the shuffle tree of the column dots. An estimate from
+/// those latencies, not yet fitted to a measurement.
+constexpr double kStepTokenCycles = 1500;
+
+Evaluation evaluateStep(const LinearProblem &p, const Target &t,
+                        const Schedule &s);
+
+} // namespace flashgen::schedule
+
+#endif // FLASHGEN_SCHEDULE_STEPCOST_H
