@@ -19,6 +19,12 @@
 #include "emu_exp.cu"
 #include "emu_plain.cu"
 #include "emu_sig.cu"
+#include "emu_step_decay.cu"
+#include "emu_step_delta.cu"
+#include "emu_step_exp.cu"
+#include "emu_step_gated_delta.cu"
+#include "emu_step_sig.cu"
+#include "emu_step_vector.cu"
 #include "emu_twopass.cu"
 #include "emu_twopass_vector.cu"
 #include "emu_vector.cu"
@@ -494,6 +500,132 @@ TEST_F(LinearEmuTest, GatedDeltaRuleShortLengths) {
     c.gated = c.l2norm = c.betaBf16 = true;
     runGatedDelta(c, false);
   }
+}
+
+// The recurrent step kernels (decoding: the state slice in registers, one
+// rank-one update per token) against the same float64 step recurrence, at a
+// few tokens per call, with states in and out, and in place (the final
+// state written over the initial one, as a decoder keeps its cache).
+
+void runStepExp(const Case& c) {
+  using namespace emu_step_exp_v0_k;
+  const auto in = inputsFor(c);
+  Buffers d(c, in);
+  emu::launch(emu::Dim3{32 / kTileDv, 1, unsigned(c.batch)}, kThreads, kSmemBytes, flashgen_emu_step_exp_v0,
+              (const bf16*)d.q.mem.data(), d.q.s(0), d.q.s(1), d.q.s(2), d.q.s(3), (const bf16*)d.k.mem.data(),
+              d.k.s(0), d.k.s(1), d.k.s(2), d.k.s(3), (const bf16*)d.v.mem.data(), d.v.s(0), d.v.s(1), d.v.s(2),
+              d.v.s(3), (const float*)d.i.mem.data(), d.i.s(0), d.i.s(1), d.i.s(2), (const float*)d.f.mem.data(),
+              d.f.s(0), d.f.s(1), d.f.s(2), (const float*)d.c0.mem.data(), d.c0.s(0), d.c0.s(1), d.c0.s(2),
+              d.c0.s(3), (const float*)d.n0.mem.data(), d.n0.s(0), d.n0.s(1), d.n0.s(2),
+              (const float*)d.m0.mem.data(), d.m0.s(0), d.m0.s(1), d.o.mem.data(), d.o.s(0), d.o.s(1), d.o.s(2),
+              d.o.s(3), d.cf.mem.data(), d.cf.s(0), d.cf.s(1), d.cf.s(2), d.cf.s(3), d.nf.mem.data(), d.nf.s(0),
+              d.nf.s(1), d.nf.s(2), d.mf.mem.data(), d.mf.s(0), d.mf.s(1), int(c.batch), int(c.steps));
+  checkOutputs(c, in, d, true, kTolerance);
+}
+
+/// mLSTM (exponential input gate): the stabiliser and normaliser carried
+/// token to token, two value tiles, large preactivations.
+TEST_F(LinearEmuTest, StepExpStabilizerAcrossTokens) {
+  Case c{ref::GateKind::MlstmExp, 2, 1, 5, 64, 32, true, 21};
+  c.gateRange = 12;
+  runStepExp(c);
+}
+
+/// No token: the final state is the initial state.
+TEST_F(LinearEmuTest, StepExpNoTokenKeepsTheState) {
+  runStepExp(Case{ref::GateKind::MlstmExp, 1, 1, 0, 64, 32, true, 22});
+}
+
+TEST_F(LinearEmuTest, StepSigWithStates) {
+  using namespace emu_step_sig_v0_k;
+  const Case c{ref::GateKind::MlstmSig, 2, 2, 3, 64, 64, true, 23};
+  const auto in = inputsFor(c);
+  Buffers d(c, in);
+  emu::launch(emu::Dim3{64 / kTileDv, 2, unsigned(c.batch)}, kThreads, kSmemBytes, flashgen_emu_step_sig_v0,
+              (const bf16*)d.q.mem.data(), d.q.s(0), d.q.s(1), d.q.s(2), d.q.s(3), (const bf16*)d.k.mem.data(),
+              d.k.s(0), d.k.s(1), d.k.s(2), d.k.s(3), (const bf16*)d.v.mem.data(), d.v.s(0), d.v.s(1), d.v.s(2),
+              d.v.s(3), (const float*)d.i.mem.data(), d.i.s(0), d.i.s(1), d.i.s(2), (const float*)d.f.mem.data(),
+              d.f.s(0), d.f.s(1), d.f.s(2), (const float*)d.c0.mem.data(), d.c0.s(0), d.c0.s(1), d.c0.s(2),
+              d.c0.s(3), (const float*)d.n0.mem.data(), d.n0.s(0), d.n0.s(1), d.n0.s(2), d.o.mem.data(), d.o.s(0),
+              d.o.s(1), d.o.s(2), d.o.s(3), d.cf.mem.data(), d.cf.s(0), d.cf.s(1), d.cf.s(2), d.cf.s(3),
+              d.nf.mem.data(), d.nf.s(0), d.nf.s(1), d.nf.s(2), int(c.batch), int(c.steps));
+  checkOutputs(c, in, d, true, kTolerance);
+}
+
+/// Scalar decay, two value tiles of 64, one token and a few; `inPlace`
+/// writes the final state over the initial state's memory.
+void runStepDecay(const Case& c, bool inPlace) {
+  using namespace emu_step_decay_v0_k;
+  const auto in = inputsFor(c);
+  Buffers d(c, in);
+  DevTensor<float> state(in.initial.c.shape(), /*writable=*/true);
+  for (int64_t i = 0; i < in.initial.c.size(); ++i) state.mem[i] = d.c0.mem[i];
+  const float* c0 = inPlace ? state.mem.data() : d.c0.mem.data();
+  float* cf = inPlace ? state.mem.data() : d.cf.mem.data();
+  emu::launch(emu::Dim3{128 / kTileDv, 2, unsigned(c.batch)}, kThreads, kSmemBytes, flashgen_emu_step_decay_v0,
+              (const bf16*)d.q.mem.data(), d.q.s(0), d.q.s(1), d.q.s(2), d.q.s(3), (const bf16*)d.k.mem.data(),
+              d.k.s(0), d.k.s(1), d.k.s(2), d.k.s(3), (const bf16*)d.v.mem.data(), d.v.s(0), d.v.s(1), d.v.s(2),
+              d.v.s(3), (const float*)d.g.mem.data(), d.g.s(0), d.g.s(1), d.g.s(2), c0, d.c0.s(0), d.c0.s(1),
+              d.c0.s(2), d.c0.s(3), d.o.mem.data(), d.o.s(0), d.o.s(1), d.o.s(2), d.o.s(3), cf, d.cf.s(0),
+              d.cf.s(1), d.cf.s(2), d.cf.s(3), int(c.batch), int(c.steps));
+  if (inPlace)
+    for (int64_t i = 0; i < in.initial.c.size(); ++i) d.cf.mem[i] = state.mem[i];
+  checkOutputs(c, in, d, true, kTolerance);
+}
+
+TEST_F(LinearEmuTest, StepDecayOneAndFourTokens) {
+  for (int64_t steps : {1, 4}) runStepDecay(Case{ref::GateKind::Decay, 2, 2, steps, 64, 128, true, 24}, false);
+}
+
+TEST_F(LinearEmuTest, StepDecayInPlace) { runStepDecay(Case{ref::GateKind::Decay, 2, 2, 3, 64, 128, true, 25}, true); }
+
+TEST_F(LinearEmuTest, StepVectorGates) {
+  using namespace emu_step_vector_v0_k;
+  const Case c{ref::GateKind::Vector, 2, 1, 6, 32, 32, false, 26};
+  const auto in = inputsFor(c);
+  Buffers d(c, in);
+  emu::launch(emu::Dim3{32 / kTileDv, 1, unsigned(c.batch)}, kThreads, kSmemBytes, flashgen_emu_step_vector_v0,
+              (const bf16*)d.q.mem.data(), d.q.s(0), d.q.s(1), d.q.s(2), d.q.s(3), (const bf16*)d.k.mem.data(),
+              d.k.s(0), d.k.s(1), d.k.s(2), d.k.s(3), (const bf16*)d.v.mem.data(), d.v.s(0), d.v.s(1), d.v.s(2),
+              d.v.s(3), (const float*)d.g.mem.data(), d.g.s(0), d.g.s(1), d.g.s(2), d.g.s(3), d.o.mem.data(),
+              d.o.s(0), d.o.s(1), d.o.s(2), d.o.s(3), int(c.batch), int(c.steps));
+  checkOutputs(c, in, d, false, kTolerance);
+}
+
+/// Gated DeltaNet, l2-normalised q and k, bf16 beta, the state in and out
+/// in place, four value tiles of 8 columns.
+TEST_F(LinearEmuTest, StepGatedDeltaRuleInPlace) {
+  DeltaCase c{2, 1, 4, 64, 32};
+  c.gated = c.l2norm = c.initial = c.betaBf16 = true;
+  const auto in = deltaInputsFor(c);
+  DevTensor<bf16> q(in.q), k(in.k), v(in.v), beta(in.beta), o(in.v.shape(), DevTensor<bf16>::kPoison);
+  DevTensor<float> g(in.logDecay), s0(in.initial);
+  DevTensor<float> state(in.initial.shape(), /*writable=*/true);
+  for (int64_t i = 0; i < in.initial.size(); ++i) state.mem[i] = s0.mem[i];
+  using namespace emu_step_gated_delta_v0_k;
+  emu::launch(emu::Dim3{32 / kTileDv, 1, unsigned(c.batch)}, kThreads, kSmemBytes,
+              flashgen_emu_step_gated_delta_v0, (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2), q.s(3),
+              (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), k.s(3), (const bf16*)v.mem.data(), v.s(0),
+              v.s(1), v.s(2), v.s(3), (const bf16*)beta.mem.data(), beta.s(0), beta.s(1), beta.s(2),
+              (const float*)g.mem.data(), g.s(0), g.s(1), g.s(2), (const float*)state.mem.data(), s0.s(0),
+              s0.s(1), s0.s(2), s0.s(3), o.mem.data(), o.s(0), o.s(1), o.s(2), o.s(3), state.mem.data(), s0.s(0),
+              s0.s(1), s0.s(2), s0.s(3), int(c.batch), int(c.steps));
+  checkDelta(c, in, o, &state);
+}
+
+/// DeltaNet without decay or normalisation, f32 beta, no states.
+TEST_F(LinearEmuTest, StepDeltaRule) {
+  const DeltaCase c{1, 2, 7, 64, 64};
+  const auto in = deltaInputsFor(c);
+  DevTensor<bf16> q(in.q), k(in.k), v(in.v), o(in.v.shape(), DevTensor<bf16>::kPoison);
+  DevTensor<float> beta(in.beta);
+  using namespace emu_step_delta_v0_k;
+  emu::launch(emu::Dim3{64 / kTileDv, 2, unsigned(c.batch)}, kThreads, kSmemBytes, flashgen_emu_step_delta_v0,
+              (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2), q.s(3), (const bf16*)k.mem.data(), k.s(0),
+              k.s(1), k.s(2), k.s(3), (const bf16*)v.mem.data(), v.s(0), v.s(1), v.s(2), v.s(3),
+              (const float*)beta.mem.data(), beta.s(0), beta.s(1), beta.s(2), o.mem.data(), o.s(0), o.s(1),
+              o.s(2), o.s(3), int(c.batch), int(c.steps));
+  checkDelta(c, in, o, nullptr);
 }
 
 // The examples' kernels with the library's default schedule

@@ -1,0 +1,14 @@
+// Emulator test spec: the recurrent step kernel of gated DeltaNet with
+// l2-normalised q and k and a bf16 beta, state in and out, two warps of
+// 8-column tiles (2 threads a row, 32 rows at a time).
+func.func @emu_step_gated_delta(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
+                                %v: tensor<?x1x?x32xbf16>, %beta: tensor<?x1x?xbf16>,
+                                %g: tensor<?x1x?xf32>, %s0: tensor<?x1x64x32xf32>)
+    -> (tensor<?x1x?x32xbf16>, tensor<?x1x64x32xf32>) {
+  %o, %s = flash.delta_rule %q, %k, %v, %beta decay(%g : tensor<?x1x?xf32>)
+      initial(%s0 : tensor<?x1x64x32xf32>) l2norm_qk return_final_state
+      dims ["B", "T"] {flash.schedule = #flash.schedule<algorithm = recurrent_step, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 0, warps = 2, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 8, smem_bytes = 0>}
+      : tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x32xbf16>,
+        tensor<?x1x?xbf16> -> tensor<?x1x?x32xbf16>, tensor<?x1x64x32xf32>
+  return %o, %s : tensor<?x1x?x32xbf16>, tensor<?x1x64x32xf32>
+}
