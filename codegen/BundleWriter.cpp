@@ -761,6 +761,11 @@ LogicalResult writeLinearKernel(const RecurrenceEntry &r, const std::string &nam
   // A null initial state means zeros, a null final state is not written.
   auto states = [&](StringRef prefix, StringRef io) {
     param(("c" + prefix).str(), io, f32, {batch, heads, keyDim, valueDim}, true, 1);
+    // Every recurrence kernel reads its C slice before it writes it, in
+    // the CTA that writes it: decoding may keep one state buffer (n and m
+    // are shared by the value slices' CTAs and may not).
+    if (io == "out" && r.initialState)
+      params.back().getAsObject()->try_emplace("may_alias", "c0");
     if (normalizer)
       param(("n" + prefix).str(), io, f32, {batch, heads, keyDim}, true, 1);
     if (stabilizer)

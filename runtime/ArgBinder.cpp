@@ -475,11 +475,22 @@ Status bindArguments(const KernelSpec &kernel, const VariantSpec &variant,
       if (j == i || out.tensorExtentBytes[j] == 0)
         continue;
       const uintptr_t other = reinterpret_cast<uintptr_t>(out.tensorData[j]);
+      // An output the manifest lets be one input (may_alias) may be it
+      // exactly: same pointer, same strides, never another view of it.
+      if (kernel.params[i].mayAlias == static_cast<int>(j) && other == at &&
+          std::equal(out.tensorStrides[i],
+                     out.tensorStrides[i] + kernel.params[i].shape.size(),
+                     out.tensorStrides[j]))
+        continue;
       if (mine.overlaps(Span{other, other + out.tensorExtentBytes[j]}))
         return invalid(kernel.params[i].name + ": output memory overlaps " +
                        kernel.params[j].name +
-                       " (outputs may not alias or overlap any other "
-                       "argument)");
+                       (kernel.params[i].mayAlias == static_cast<int>(j)
+                            ? " (it may be " + kernel.params[j].name +
+                                  " itself, with the same strides, but no "
+                                  "other view of it)"
+                            : std::string(" (outputs may not alias or "
+                                          "overlap any other argument)")));
     }
   }
   return Status::success();

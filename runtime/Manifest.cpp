@@ -342,6 +342,27 @@ private:
       if (!readParam(params->items()[i],
                      path + ".params[" + std::to_string(i) + "]", k))
         return false;
+    // may_alias names an input of the same dtype and shape.
+    for (size_t i = 0; i < k.params.size(); ++i) {
+      ParamSpec &p = k.params[i];
+      if (p.mayAliasName.empty())
+        continue;
+      std::string where = path + ".params[" + std::to_string(i) + "].may_alias";
+      if (p.io != ParamIo::Out)
+        return fail(where, "only an output may alias an input");
+      for (size_t j = 0; j < k.params.size(); ++j)
+        if (k.params[j].name == p.mayAliasName)
+          p.mayAlias = static_cast<int>(j);
+      if (p.mayAlias < 0)
+        return fail(where, "\"" + p.mayAliasName + "\" is not a param");
+      const ParamSpec &q = k.params[p.mayAlias];
+      bool sameShape = q.shape.size() == p.shape.size();
+      for (size_t d = 0; sameShape && d < p.shape.size(); ++d)
+        sameShape = q.shape[d].text == p.shape[d].text;
+      if (q.io != ParamIo::In || q.dtype != p.dtype || !sameShape)
+        return fail(where, "\"" + p.mayAliasName +
+                               "\" is not an input of the same dtype and shape");
+    }
 
     // Launches bind symbols from tensor sizes, so each needs a bare dim in a
     // tensor the caller must pass.
@@ -542,7 +563,7 @@ private:
     if (!expectKind(v, path, json::Value::Kind::Object) ||
         !checkKeys(v, path,
                    {"name", "io", "dtype", "shape", "optional",
-                    "pointer_align", "stride_align"}) ||
+                    "pointer_align", "stride_align", "may_alias"}) ||
         !readString(v, path, "name", p.name, true) ||
         !readString(v, path, "io", io, true) || !readDtype(v, path, p.dtype))
       return false;
@@ -571,6 +592,9 @@ private:
     if (const json::Value *a = v.find("stride_align"))
       if (!readInt(*a, path + ".stride_align", 1, 1 << 20, p.strideAlign))
         return false;
+    if (v.find("may_alias") &&
+        !readString(v, path, "may_alias", p.mayAliasName, true))
+      return false;
 
     const json::Value *shape =
         member(v, path, "shape", json::Value::Kind::Array, true, ok);

@@ -79,6 +79,12 @@ struct ParamSpec {
   bool optional = false;
   int64_t pointerAlign = 16;
   int64_t strideAlign = 1;
+  /// An output that may be this input param itself (same pointer and
+  /// strides; "may_alias"): the kernels read each element before they
+  /// write it, from the thread that writes it (a recurrence's final state
+  /// over its initial state, for in-place decoding). -1: none.
+  int mayAlias = -1;
+  std::string mayAliasName; ///< as the manifest spells it, until resolved
 };
 
 struct ScratchSpec {

@@ -211,6 +211,35 @@ TEST_F(ArgBinder, WorkspaceSizesAndChecks) {
   EXPECT_CONTAINS(st.message(), "created without a device");
 }
 
+TEST_F(ArgBinder, MayAliasAllowsTheInputItselfOnly) {
+  // A recurrence's final state over its initial state (the manifest's
+  // may_alias): the same pointer and strides pass, any other view fails.
+  KernelSpec k = *bundle->data().manifest.findKernel("axpy");
+  k.params[2].mayAlias = 1; // o may be y
+  int64_t allowed[2] = {48 * 1024, 48 * 1024};
+  DeviceLimits limits;
+  limits.maxDynamicSharedBytes = allowed;
+  BoundArgs bound;
+  AxpyArgs same(2, 37);
+  same.t[2].data = same.t[1].data;
+  EXPECT_TRUE(isOk(bindArguments(k, k.variants[0], same.t, 4, nullptr, 0, limits, bound)));
+  AxpyArgs shifted(2, 37);
+  shifted.t[2].data = static_cast<char *>(shifted.t[1].data) + 64;
+  Status st = bindArguments(k, k.variants[0], shifted.t, 4, nullptr, 0, limits, bound);
+  EXPECT_EQ(st.message(), "o: output memory overlaps y (it may be y itself, with the "
+                          "same strides, but no other view of it)");
+  AxpyArgs strided(2, 37);
+  strided.t[2].data = strided.t[1].data;
+  strided.oStrides[0] *= 2; // same start, another layout
+  st = bindArguments(k, k.variants[0], strided.t, 4, nullptr, 0, limits, bound);
+  EXPECT_CONTAINS(st.message(), "it may be y itself");
+  // x may not alias o: only the named input.
+  AxpyArgs other(2, 37);
+  other.t[2].data = other.t[0].data;
+  st = bindArguments(k, k.variants[0], other.t, 4, nullptr, 0, limits, bound);
+  EXPECT_CONTAINS(st.message(), "outputs may not alias or overlap");
+}
+
 TEST_F(ArgBinder, SharedMemoryLimitNamesNeededAndAvailable) {
   const KernelSpec &k = *bundle->data().manifest.findKernel("axpy");
   AxpyArgs a(2, 37);

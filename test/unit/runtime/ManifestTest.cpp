@@ -158,9 +158,26 @@ TEST(Manifest, ErrorsNameTheField) {
        "kernels[0]: missing required key \"op\""},
       {"\"scratch\": [{\"name\": \"ws\"", "\"scratch\": [{\"name\": \"o\"",
        "scratch[0].name: \"o\" is already used"},
+      {"\"io\": \"out\",", "\"io\": \"out\", \"may_alias\": \"p\",",
+       "params[1].may_alias: \"p\" is not a param"},
+      {"\"io\": \"out\",", "\"io\": \"out\", \"may_alias\": \"lens\",",
+       "params[1].may_alias: \"lens\" is not an input of the same dtype and shape"},
+      {"\"io\": \"in\", \"dtype\": \"bf16\"",
+       "\"io\": \"in\", \"may_alias\": \"o\", \"dtype\": \"bf16\"",
+       "params[0].may_alias: only an output may alias an input"},
   };
   for (const Case &c : cases)
     EXPECT_CONTAINS(manifestError(replaced(c.from, c.to)), c.message);
+}
+
+TEST(Manifest, MayAliasNamesAnInputOfTheSameShape) {
+  Manifest m;
+  std::string err;
+  ASSERT_TRUE(parseManifest(replaced("\"io\": \"out\",", "\"io\": \"out\", \"may_alias\": \"q\","),
+                            m, err))
+      << err;
+  EXPECT_EQ(m.kernels[0].params[1].mayAlias, 0);
+  EXPECT_EQ(m.kernels[0].params[0].mayAlias, -1);
 }
 
 TEST(Manifest, OverlapsPreviousNeedsAPreviousLaunch) {
