@@ -195,7 +195,7 @@ flashgen::schedule::scheduleLinear(const LinearProblem &p, const Target &t,
   bool chunks = !options.algorithm || *options.algorithm != Algorithm::RecurrentStep;
   if (chunks)
     families.push_back(Algorithm::ChunkFused);
-  if (step && (options.algorithm || stepPrecondition(p, t).empty()))
+  if (step)
     families.push_back(Algorithm::RecurrentStep);
   IOBound bound = linearIOBound(p, t);
   return rankTogether(families, options, [&](Algorithm family) {

@@ -91,3 +91,17 @@ func.func @det_backward(%q: tensor<?x2x?x64xbf16>, %k: tensor<?x2x?x64xbf16>, %v
       -> tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>
   return %dq, %dk, %dv : tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>
 }
+
+// -----
+
+// A step schedule whose thread layout does not split Dk is refused at
+// lowering, naming the rule.
+
+func.func @step_bad(%q: tensor<?x2x?x6xbf16>, %k: tensor<?x2x?x6xbf16>,
+                    %v: tensor<?x2x?x128xbf16>) -> tensor<?x2x?x128xbf16> {
+  // expected-error @+1 {{cannot lower schedule #flash.schedule<algorithm = recurrent_step, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 0, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 0>: Dk = 6 does not split over the 4 rows 4 warps cover at a time (tile_dv = 128)}}
+  %o = flash.linear_attention %q, %k, %v gate none dims ["B", "T"] {flash.schedule = #flash.schedule<algorithm = recurrent_step, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 0, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 0>}
+      : tensor<?x2x?x6xbf16>, tensor<?x2x?x6xbf16>, tensor<?x2x?x128xbf16>
+      -> tensor<?x2x?x128xbf16>
+  return %o : tensor<?x2x?x128xbf16>
+}

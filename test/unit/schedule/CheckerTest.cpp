@@ -14,6 +14,7 @@
 #include "schedule/LinearCost.h"
 #include "schedule/LinearSpace.h"
 #include "schedule/Scheduler.h"
+#include "schedule/StepSpace.h"
 
 #include <gtest/gtest.h>
 
@@ -260,3 +261,73 @@ TEST(Checker, NamesEachBrokenRecurrenceRule) {
   s.chunk = 256;
   EXPECT_TRUE(mentions(checkLinearSchedule(p, h100, s), "16 state rows"));
 }
+
+namespace {
+
+/// Every point of the step space is feasible exactly when the checker
+/// passes it (the layout, the registers and shared memory are one plan,
+/// schedule/StepLayout.h).
+TEST(Checker, AgreesWithTheStepSpaceOnEveryPoint) {
+  LinearProblem delta = linear(1, 128, 256, GateKind::Decay, 64, 8);
+  delta.betaBytes = 2;
+  delta.hasInitialState = delta.returnsFinalState = true;
+  for (const LinearProblem &p : {linear(4, 256, 512, GateKind::MlstmExp, 8, 8),
+                                 linear(1, 96, 64, GateKind::Vector, 2, 4), delta}) {
+    SCOPED_TRACE(describe(p));
+    const Target &t = target("h200");
+    Result<ScheduleSpace> space = stepSpace(p, t);
+    ASSERT_TRUE(space.ok()) << space.error();
+    size_t feasible = 0;
+    for (size_t i = 0; i < space->space.size(); ++i) {
+      Point x = space->space.point(space->space.indexOf(i));
+      Schedule s = space->toSchedule(x);
+      std::vector<std::string> broken = checkLinearSchedule(p, t, s);
+      ASSERT_EQ(space->space.feasible(x), broken.empty()) << s.str() << ": " << joined(broken);
+      feasible += broken.empty();
+    }
+    EXPECT_GT(feasible, 0u);
+  }
+}
+
+TEST(Checker, NamesEachBrokenStepRule) {
+  const Target &h200 = target("h200");
+  LinearProblem p = linear(1, 128, 128, GateKind::Decay, 8, 16);
+  Schedule good = defaultStepSchedule(p);
+  ASSERT_TRUE(checkLinearSchedule(p, h200, good).empty()) << joined(checkLinearSchedule(p, h200, good));
+  EXPECT_EQ(good.tileDv, 64);
+  EXPECT_EQ(good.warps, 4);
+
+  Schedule s = good;
+  s.tileDv = 48;
+  EXPECT_TRUE(mentions(checkLinearSchedule(p, h200, s), "tile_dv = 48 must divide Dv = 128"));
+  s.tileDv = 256;
+  p.valueDim = 256;
+  EXPECT_TRUE(mentions(checkLinearSchedule(p, h200, s), "from 4 to 128"));
+  p.valueDim = 128;
+  s = good;
+  s.warps = 3;
+  EXPECT_TRUE(mentions(checkLinearSchedule(p, h200, s), "warps = 3"));
+  // One warp of 8-column tiles: 2 threads a row, 16 rows at a time, 8 rows
+  // of 4 each: fine; Dk = 1024 would be 256 values a thread.
+  s = good;
+  s.warps = 1;
+  s.tileDv = 8;
+  s.smemBytes = stepSmemPlan(stepShapeOf(p, s)).total;
+  EXPECT_TRUE(checkLinearSchedule(p, h200, s).empty());
+  p.keyDim = 1024;
+  s.smemBytes = stepSmemPlan(stepShapeOf(p, s)).total;
+  EXPECT_TRUE(mentions(checkLinearSchedule(p, h200, s), "256 state values"));
+  // 4 warps of 128 columns cover 4 rows at a time: Dk = 6 does not split.
+  p.keyDim = 6;
+  s = good;
+  s.tileDv = 128;
+  EXPECT_TRUE(mentions(checkLinearSchedule(p, h200, s), "Dk = 6 does not split"));
+  p.keyDim = 128;
+  s = good;
+  s.smemBytes += 128;
+  EXPECT_TRUE(mentions(checkLinearSchedule(p, h200, s), "differs from the plan's"));
+  p.elementBytes = 4;
+  EXPECT_TRUE(mentions(checkLinearSchedule(p, h200, good), "16-bit q, k, v"));
+}
+
+} // namespace

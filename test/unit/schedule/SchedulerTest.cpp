@@ -121,6 +121,36 @@ TEST(Scheduler, RecurrencesWeighBothForms) {
     EXPECT_EQ(c.schedule.algorithm, Algorithm::ChunkTwoPass);
 }
 
+TEST(Scheduler, DecodingStepsAndLongSequencesChunk) {
+  // Gated DeltaNet, 64 sequences of 8 heads 128/256 with the state in and
+  // out: one new token is a pass over the state (the step kernel, bound by
+  // HBM); thousands of tokens go through the chunks' tensor cores.
+  LinearProblem p = linear(1, 128, 256, GateKind::Decay, 64, 8);
+  p.betaBytes = 2;
+  p.hasInitialState = p.returnsFinalState = true;
+  SolveOptions options;
+  options.topK = 4;
+  Result<ScheduleResult> r = scheduleLinear(p, target("h200"), options);
+  ASSERT_TRUE(r.ok()) << r.error();
+  expectWellFormed(*r);
+  const Candidate &step = r->candidates.front();
+  EXPECT_EQ(step.schedule.algorithm, Algorithm::RecurrentStep);
+  EXPECT_EQ(step.evaluation.binding, "hbm");
+  // One read and one write of the state is the traffic: within 10% of
+  // the HBM bound.
+  EXPECT_LT(step.hbmRatio, 1.1);
+  p.length = 4096;
+  r = scheduleLinear(p, target("h200"), options);
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->candidates.front().schedule.algorithm, Algorithm::ChunkFused);
+  // Forced, the step family answers alone.
+  options.algorithm = Algorithm::RecurrentStep;
+  r = scheduleLinear(p, target("h200"), options);
+  ASSERT_TRUE(r.ok()) << r.error();
+  for (const Candidate &c : r->candidates)
+    EXPECT_EQ(c.schedule.algorithm, Algorithm::RecurrentStep);
+}
+
 TEST(Scheduler, MlstmStateSplitsAcrossValueSlices) {
   // Dk = 256, Dv = 512: C is 512 KiB, more than sm_90's 483 KiB on chip.
   LinearProblem p = linear(8192, 256, 512, GateKind::MlstmExp, 8, 8);
@@ -163,8 +193,15 @@ TEST(SchedulerDiagnostics, RecurrenceThatFitsNowhere) {
   // 60 + 1.5 x 32 (state) + 1.5 x 8 (scores) + 8 (outputs) + 2 x 65 (copies,
   // 128 x 1040 x 2 / 16 / 256) = 258 > 255.
   LinearProblem p = linear(4096, 512, 256, GateKind::MlstmSig);
-  Result<ScheduleResult> r =
+  // The step kernel runs it (its state slice needs no chunk tiles beside
+  // it): the scheduler falls back to it rather than fail.
+  Result<ScheduleResult> any =
       scheduleLinear(p, target("sm_test_small"), SolveOptions());
+  ASSERT_TRUE(any.ok()) << any.error();
+  EXPECT_EQ(any->candidates.front().schedule.algorithm, Algorithm::RecurrentStep);
+  SolveOptions chunks;
+  chunks.algorithm = Algorithm::ChunkFused;
+  Result<ScheduleResult> r = scheduleLinear(p, target("sm_test_small"), chunks);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().find("no chunkwise schedule fits sm_test_small for B=1 "
                            "H=1 T=4096 Dk=512"),
@@ -212,10 +249,22 @@ TEST(SchedulerDiagnostics, Preconditions) {
   r = scheduleAttention(attention(1024, 128), h100, options);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().find("not an attention schedule"), std::string::npos);
+  // Dk = 96 has no chunkwise kernel (16 state rows per warp, powers of
+  // two); the step kernel splits it over its warps' rows.
   Result<ScheduleResult> lin =
       scheduleLinear(linear(1024, 96, 64, GateKind::None), h100, SolveOptions());
+  ASSERT_TRUE(lin.ok()) << lin.error();
+  EXPECT_EQ(lin->candidates.front().schedule.algorithm, Algorithm::RecurrentStep);
+  options.algorithm = Algorithm::ChunkFused;
+  lin = scheduleLinear(linear(1024, 96, 64, GateKind::None), h100, options);
   ASSERT_FALSE(lin.ok());
   EXPECT_NE(lin.error().find("Dk = 96 must be a power of two"), std::string::npos);
+  // f32 gates only, for both families.
+  LinearProblem halfGates = linear(16, 64, 64, GateKind::Decay);
+  halfGates.gateElementBytes = 2;
+  lin = scheduleLinear(halfGates, h100, SolveOptions());
+  ASSERT_FALSE(lin.ok());
+  EXPECT_NE(lin.error().find("the step kernels read f32 gates"), std::string::npos) << lin.error();
 }
 
 TEST(Scheduler, ATinyTimeoutFallsBackToEnumeration) {
