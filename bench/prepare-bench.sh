@@ -143,3 +143,17 @@ for spec in examples/varlen_prefill.mlir examples/causal_gqa.mlir; do
     $compile_flags > /dev/null
   echo "bundle $varlen_out/$name"
 done
+# The recurrences' step bundles (bench/linear/bench_step.py) in
+# OUT/../bench-step: bench/linear/step-specs planned for one token of 64
+# sequences (recurrent_step schedules), the first choice and 3 ranked
+# candidates; the bench runs B = 64 and 256 from them.
+step_out=$(dirname "$out")/bench-step
+mkdir -p "$step_out"
+for spec in bench/linear/step-specs/*.mlir; do
+  name=$(basename "$spec" .mlir)
+  # shellcheck disable=SC2086
+  "$bin/flashgen" compile "$spec" -o "$step_out/$name" --dim B=64 --dim T=1 --top-k 4 \
+    $compile_flags > /dev/null
+  explain "$step_out/$name" "$spec" --dim B=64 --dim T=1
+  echo "bundle $step_out/$name"
+done

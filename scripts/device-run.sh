@@ -188,6 +188,17 @@ if [ -d "$carry/bench-bundles" ] && [ -z "${SKIP_DELTA_BENCH:-}" ]; then
   PYTHONUNBUFFERED=1 python3 bench/linear/bench_delta.py --bundles "$carry/bench-bundles" \
     "${peers[@]}" --out "$out" 2>&1 | tee "$out/linear-delta-bench.log" | tail -16
 fi
+# Decoding the recurrences (bench/linear/bench_step.py): one token of 64 and
+# 256 sequences, the state in place, against the copy bandwidth of the same
+# run and fla's fused_recurrent_gated_delta_rule, on CARRY_DIR/bench-step:
+# linear-step-results.json and linear-step-bench.log. SKIP_STEP_BENCH=1 skips it.
+if [ -d "$carry/bench-step" ] && [ -z "${SKIP_STEP_BENCH:-}" ]; then
+  echo "== recurrent step benchmark"
+  peers=()
+  [ -d "$carry/peers" ] && peers=(--peers "$carry/peers")
+  PYTHONUNBUFFERED=1 python3 bench/linear/bench_step.py --bundles "$carry/bench-step" \
+    "${peers[@]}" --out "$out" 2>&1 | tee "$out/linear-step-bench.log" | tail -10
+fi
 
 # Measured DRAM traffic (issue #16): every kernel of the carried bench bundles
 # launched once under Nsight Compute (bench/traffic/measure.py), measured bytes

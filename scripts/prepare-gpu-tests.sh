@@ -26,6 +26,7 @@ compile_flags=${FLASHGEN_COMPILE_FLAGS:-}
 #   '^bwd_'                                   attention gradients
 #   '^decode'                                 flash_decode, paged caches
 #   '^varlen'                                 packed (cu_seqlens) batches
+#   '^step_'                                  the recurrences' step kernels
 match=${FLASHGEN_GPU_CASES_MATCH:-}
 rm -rf "$out"
 mkdir -p "$out/bundles" "$out/ref"
@@ -191,6 +192,16 @@ add_case mlstm_sig_state_b1_t150 mlstm_sig.mlir    mlstm_sig       15 B=1 T=150
 # batch > 1; gated DeltaNet with Dk != Dv and a state in and out.
 add_case delta_rule_b2_t150   delta_rule.mlir      delta_rule      16 B=2 T=150
 add_case gated_delta_state_b1_t200 gated_delta_rule.mlir gated_delta_rule 17 B=1 T=200
+# Decoding (docs/semantics.md §8): bundles planned for one token of 64
+# sequences, whose schedules are recurrent_step kernels, on 1 to 4 tokens
+# of a few sequences; states in and out where the spec has them.
+step_plan="--plan=B=64 T=1"
+add_case step_decay_b3_t1          decay.mlir            decay            60 B=3 T=1 "$step_plan"
+add_case step_gla_vector_b2_t3     gla_vector.mlir       gla_vector       61 B=2 T=3 "$step_plan"
+add_case step_mlstm_gates30_b2_t2  mlstm.mlir            mlstm            62 B=2 T=2 --gate-range=-30,30 "$step_plan"
+add_case step_mlstm_sig_state_b3_t4 mlstm_sig.mlir       mlstm_sig        63 B=3 T=4 "$step_plan"
+add_case step_delta_rule_b3_t1     delta_rule.mlir       delta_rule       64 B=3 T=1 "$step_plan"
+add_case step_gated_delta_state_b2_t4 gated_delta_rule.mlir gated_delta_rule 65 B=2 T=4 "$step_plan"
 
 {
   echo '{"cases": ['

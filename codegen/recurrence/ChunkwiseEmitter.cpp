@@ -16,6 +16,7 @@
 
 #include "codegen/KernelFamilies.h"
 #include "codegen/ScalarPrinter.h"
+#include "codegen/recurrence/RecurrenceParams.h"
 #include "schedule/ChunkLayout.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -23,7 +24,6 @@
 #include "mlir/IR/Matchers.h"
 
 #include "llvm/ADT/TypeSwitch.h"
-#include "llvm/Support/FormatVariadic.h"
 
 using namespace mlir;
 using namespace mlir::flash;
@@ -87,16 +87,11 @@ private:
 };
 
 std::string LinearKernelPrinter::base(StringRef tensor, Value batch, Value head) {
-  return llvm::formatv("({0} + (long long)({1}) * {0}_s0 + (long long)({2}) * {0}_s1)",
-                       tensor, name(batch), name(head))
-      .str();
+  return batchHeadBase(tensor, name(batch), name(head));
 }
 
-/// The manifest name of raw gate operand i.
 std::string LinearKernelPrinter::gateTensor(unsigned i) {
-  if (gate == GateKind::mlstm_exp || gate == GateKind::mlstm_sig)
-    return i == 0 ? "igate" : "fgate";
-  return "g";
+  return rawGateTensorName(gate, i);
 }
 
 LogicalResult LinearKernelPrinter::printChunkLoad(ChunkLoadOp op) {
@@ -576,10 +571,10 @@ std::string LinearKernelPrinter::signature() {
   ParameterList sep;
   std::string elem = kernel.getSymName().str() + "_k::Elem";
   auto tensor = [&](StringRef tensorName, StringRef type, bool output, int rank) {
-    sep() << (output ? "" : "const ") << type << "* __restrict__ " << tensorName;
-    for (int d = 0; d < rank; ++d)
-      sep() << "long long " << tensorName.str() << "_s" << d;
-    result.arguments.push_back({KernelArgument::Kind::Tensor, tensorName.str()});
+    // The states c0 and cf may be one buffer (the manifest's may_alias):
+    // not __restrict__.
+    bool state = tensorName == "c0" || tensorName == "cf";
+    printTensorParameter(sep, result.arguments, tensorName, type, output, rank, !state);
   };
   bool initial = cast<BoolAttr>(kernel.getProblem().get("initial_state")).getValue();
   bool final = cast<BoolAttr>(kernel.getProblem().get("final_state")).getValue();
@@ -632,11 +627,7 @@ std::string LinearKernelPrinter::signature() {
     if (l2normQk)
       tensor("delta_norm", "float", deltaPrepare, 4);
   }
-  for (Attribute attr : cast<ArrayAttr>(kernel.getProblem().get("dims"))) {
-    std::string dim = cast<StringAttr>(attr).getValue().str();
-    sep() << "int dim_" << dim;
-    result.arguments.push_back({KernelArgument::Kind::Symbol, dim});
-  }
+  printDimParameters([&]() -> llvm::raw_ostream & { return sep(); });
   return sep.text();
 }
 

@@ -18,10 +18,10 @@
 
 #include "codegen/KernelFamilies.h"
 #include "codegen/ScalarPrinter.h"
+#include "codegen/recurrence/RecurrenceParams.h"
 #include "schedule/StepLayout.h"
 
 #include "llvm/ADT/TypeSwitch.h"
-#include "llvm/Support/FormatVariadic.h"
 
 using namespace mlir;
 using namespace mlir::flash;
@@ -64,19 +64,12 @@ private:
   LogicalResult printStore(StepStoreOp op);
 
   std::string base(StringRef tensor, Value batch, Value head) {
-    return llvm::formatv("({0} + (long long)({1}) * {0}_s0 + (long long)({2}) * {0}_s1)",
-                         tensor, name(batch), name(head))
-        .str();
+    return batchHeadBase(tensor, name(batch), name(head));
   }
   std::string scalar(StepScalar slot) {
     return "s_scalars[" + std::to_string(int(slot)) + "]";
   }
-  /// The manifest name of raw gate operand i.
-  std::string gateTensor(unsigned i) {
-    if (gate == GateKind::mlstm_exp || gate == GateKind::mlstm_sig)
-      return i == 0 ? "igate" : "fgate";
-    return "g";
-  }
+  std::string gateTensor(unsigned i) { return rawGateTensorName(gate, i); }
   std::string signature();
   std::string header();
 };
@@ -303,17 +296,12 @@ std::string StepKernelPrinter::signature() {
   ParameterList sep;
   std::string elem = kernel.getSymName().str() + "_k::Elem";
   auto tensor = [&](StringRef tensorName, StringRef type, bool output, int rank) {
-    sep() << (output ? "" : "const ") << type << "* __restrict__ " << tensorName;
-    for (int d = 0; d < rank; ++d)
-      sep() << "long long " << tensorName.str() << "_s" << d;
-    result.arguments.push_back({KernelArgument::Kind::Tensor, tensorName.str()});
+    printTensorParameter(sep, result.arguments, tensorName, type, output, rank);
   };
   // In-place decoding passes cf == c0: neither may be __restrict__.
   auto state = [&](StringRef tensorName, bool output, int rank) {
-    sep() << (output ? "" : "const ") << "float* " << tensorName;
-    for (int d = 0; d < rank; ++d)
-      sep() << "long long " << tensorName.str() << "_s" << d;
-    result.arguments.push_back({KernelArgument::Kind::Tensor, tensorName.str()});
+    printTensorParameter(sep, result.arguments, tensorName, "float", output, rank,
+                         /*restrict=*/false);
   };
   bool initial = cast<BoolAttr>(kernel.getProblem().get("initial_state")).getValue();
   bool final = cast<BoolAttr>(kernel.getProblem().get("final_state")).getValue();
@@ -343,11 +331,7 @@ std::string StepKernelPrinter::signature() {
     if (stabilizer)
       tensor("mf", "float", true, 2);
   }
-  for (Attribute attr : cast<ArrayAttr>(kernel.getProblem().get("dims"))) {
-    std::string dim = cast<StringAttr>(attr).getValue().str();
-    sep() << "int dim_" << dim;
-    result.arguments.push_back({KernelArgument::Kind::Symbol, dim});
-  }
+  printDimParameters([&]() -> llvm::raw_ostream & { return sep(); });
   return sep.text();
 }
 

@@ -63,7 +63,8 @@ import torch
 
 from ._errors import FlashgenError
 
-__all__ = ["register", "AttentionOp", "HAS_CUSTOM_OP"]
+__all__ = ["register", "AttentionOp", "HAS_CUSTOM_OP", "register_recurrence",
+           "RecurrenceOp"]
 
 # torch.library.custom_op, register_fake and register_autograd: torch 2.4.
 HAS_CUSTOM_OP = all(hasattr(torch.library, f) for f in
@@ -671,3 +672,8 @@ class _Function(torch.autograd.Function):
             args[i] = t
         return ((None,) + tuple(op._backward(q, k, v, o, grad_o, lse, *args))
                 + none)
+
+
+# The recurrences' operators (flash.linear_attention, flash.delta_rule) live
+# in their own module, on the helpers above.
+from ._torch_recurrence import RecurrenceOp, register_recurrence  # noqa: E402

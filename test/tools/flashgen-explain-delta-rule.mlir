@@ -10,6 +10,9 @@
 // RUN: not flashgen explain %S/Inputs/delta-rule/gated_delta.mlir --dim B=2 --dim T=23 2>&1 | FileCheck %s
 // RUN: not flashgen explain %S/Inputs/delta-rule/gated_delta.mlir --dim B=2 --dim T=23 --json 2>/dev/null | FileCheck %s --check-prefix=JSON
 // RUN: flashgen explain %S/../../examples/gated_delta_rule.mlir --dim B=2 --dim T=4096 2>&1 | FileCheck %s --check-prefix=SCHED
+// One token per sequence (decoding): the step kernel, whose HBM traffic is
+// the bound (the state read and written once, the token's rows).
+// RUN: flashgen explain %S/../../examples/gated_delta_rule.mlir --dim B=64 --dim T=1 2>&1 | FileCheck %s --check-prefix=STEP
 
 // CHECK: @gated_delta  flash.delta_rule  B=2 H=2 T=23 Dk=8 Dv=5 gated bf16
 // CHECK-NEXT: lower bound   on chip 6.64 KiB (6800 B), HBM 6.64 KiB
@@ -19,6 +22,11 @@
 // SCHED-NEXT: lower bound
 // SCHED-NEXT: schedule      chunk_fused chunk=
 // SCHED: modeled IO
+
+// STEP: schedule      recurrent_step tile_dv=
+// STEP-NEXT: copies        the state slice in 16-byte f32 loads straight into registers
+// STEP: HBM {{.*}} = 1.00 x bound
+// STEP-NEXT: modeled time {{.*}} bound by hbm
 
 // JSON: "hbm_lower_bound_bytes": 6800,
 // JSON: "lower_bound_bytes": 6800,

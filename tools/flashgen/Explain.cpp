@@ -191,6 +191,9 @@ std::string copiesText(ScheduleAttr s) {
   case Algorithm::chunk_fused:
   case Algorithm::chunk_two_pass:
     return "cp.async by every thread";
+  case Algorithm::recurrent_step:
+    return "the state slice in 16-byte f32 loads straight into registers "
+           "(read once, written once); each token's rows into shared memory";
   case Algorithm::flash2_grad:
     return "cp.async by every thread (K, V once per key tile; Q, dO through "
            "the ring); dQ added with red.global.add into an f32 accumulator";

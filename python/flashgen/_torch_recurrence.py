@@ -1,0 +1,374 @@
+"""A bundle's recurrence kernel (flash.linear_attention, flash.delta_rule) as
+PyTorch operators: the sequence form for prefill and the in-place step for
+decoding (docs/semantics.md §3, §7, §8).
+
+    import flashgen.torch
+    rec = flashgen.torch.register_recurrence("out/gated_delta.bundle")
+    o = rec(q, k, v, beta=beta, g=g)                         # zero initial state
+    o, state = rec(q, k, v, beta=beta, g=g, initial_state=s0)  # (c,) or (c, n[, m])
+    o = rec.step_(q, k, v, beta=beta, g=g, state=s)          # s updated in place
+
+q, k [B, H, T, Dk], v [B, H, T, Dv] and the gate operands (``g``, ``beta``,
+``igate`` / ``fgate``: the manifest's params, by keyword) as the manifest
+says; ``initial_state`` and ``state`` are the kernel's state tensors in
+manifest order (C [B, H, Dk, Dv] f32, then n [B, H, Dk] and m [B, H] for
+the mLSTM kinds), a tuple or a lone C. ``step_`` passes C as both the
+initial and the final state (the bundle's ``may_alias``: each element is
+read before it is written, by the thread that writes it) and copies the new
+n and m into theirs, so a decoder keeps one state per layer.
+
+Operators (torch >= 2.4, ``torch.library.custom_op``, namespace
+``flashgen``, named after the kernel and a hash of the bundle's path):
+
+- ``<X>_<hash>(q, k, v, *gates, c0?, n0?, m0?) -> (o, cf, nf, mf)``, the
+  final states empty where the kernel writes none;
+- ``<X>_<hash>_step_(q, k, v, *gates, Tensor(a!) c_state[, Tensor(b!)
+  n_state[, Tensor(c!) m_state]]) -> o``, mutating the states.
+
+Both have fake implementations (shapes from the inputs), so they trace with
+torch.compile(fullgraph=True). There is no backward kernel for the
+recurrences yet: a gradient through the sequence form raises
+FlashgenError naming that. With an older torch the same object launches
+directly (no operator to compile).
+"""
+
+import hashlib
+import json
+import os
+import threading
+
+import torch
+
+from ._errors import FlashgenError
+from .torch import (HAS_CUSTOM_OP, _FILE, _FORMAT, _INVALID, _NOT_FOUND,
+                    _TORCH_DTYPES, _empty_in_order_of, _launchable, _spell)
+
+__all__ = ["register_recurrence", "RecurrenceOp"]
+
+_RECURRENCE_OPS = ("linear_attention", "delta_rule")
+_STATES = ("c", "n", "m")  # manifest params <s>0 (in) and <s>f (out)
+_OWN = {"q", "k", "v", "o"} | {s + "0" for s in _STATES} | {s + "f" for s in _STATES}
+
+_registry = {}  # (bundle real path, kernel name) -> RecurrenceOp
+_lock = threading.Lock()
+
+
+def register_recurrence(bundle, name=None):
+    """The recurrence kernel ``name`` of ``bundle`` (a path or a
+    ``flashgen.Bundle``) as a :class:`RecurrenceOp`; ``name`` may be left
+    out when the bundle holds one. Registering it again returns the same
+    object. Needs no GPU."""
+    path = getattr(bundle, "path", bundle)
+    try:
+        path = os.path.realpath(os.fspath(path))
+    except TypeError:
+        raise FlashgenError(_INVALID, "bundle: expected a path or a flashgen.Bundle, "
+                            "got %s" % type(bundle).__name__) from None
+    manifest_path = os.path.join(path, "manifest.json")
+    try:
+        with open(manifest_path, "rb") as f:
+            raw = f.read()
+    except OSError as e:
+        raise FlashgenError(_FILE, "%s: cannot read (%s)"
+                            % (manifest_path, e.strerror or e)) from None
+    try:
+        kernels = {k["name"]: k for k in json.loads(raw)["kernels"]}
+    except (ValueError, KeyError, TypeError) as e:
+        raise FlashgenError(_FORMAT, "%s: not a bundle manifest (%s)"
+                            % (manifest_path, e)) from None
+    if name is None:
+        found = sorted(n for n, k in kernels.items() if k.get("op") in _RECURRENCE_OPS)
+        if len(found) != 1:
+            raise FlashgenError(_NOT_FOUND, "%s: name the kernel to register "
+                                "(recurrence kernels: %s)" % (path, ", ".join(found) or "none"))
+        name = found[0]
+    digest = hashlib.sha256(raw).hexdigest()
+    with _lock:
+        op = _registry.get((path, name))
+        if op is None:
+            op = RecurrenceOp(path, name, kernels, digest)
+            _registry[(path, name)] = op
+        elif op._manifest_digest != digest:
+            raise FlashgenError(_INVALID, "%s: the bundle changed since kernel %s was "
+                                "registered in this process, and torch cannot redefine "
+                                "an operator; compile to a new path" % (path, name))
+        if op._bundle is None and hasattr(bundle, "kernel"):
+            op._bundle = bundle
+        return op
+
+
+class RecurrenceOp:
+    """A bundle's recurrence kernel as torch operators (module docstring).
+
+    Attributes: ``name``, ``bundle_path``, ``op_name``, ``gates`` (the gate
+    operands' names, in the kernel's order), ``states`` (the state params'
+    names: "c", then "n", "m" for the mLSTM kinds), ``takes_initial_state``,
+    ``returns_final_state``, ``forward_op`` and ``step_op`` (the
+    ``torch.ops.flashgen`` overloads; None before torch 2.4, ``step_op``
+    None unless the kernel reads and writes its state)."""
+
+    def __init__(self, bundle_path, name, kernels, manifest_digest):
+        if name not in kernels:
+            raise FlashgenError(_NOT_FOUND, "%s: no kernel %s (kernels: %s)"
+                                % (bundle_path, name, ", ".join(kernels)))
+        kernel = kernels[name]
+        if kernel.get("op") not in _RECURRENCE_OPS:
+            raise FlashgenError(_INVALID, "%s: kernel %s is a %s kernel; "
+                                "register_recurrence takes linear_attention and "
+                                "delta_rule kernels (flashgen.torch.register takes "
+                                "attention)" % (bundle_path, name, kernel.get("op")))
+        self.name, self.bundle_path = name, bundle_path
+        self._manifest_digest = manifest_digest
+        self._params = {p["name"]: p for p in kernel.get("params", [])}
+        for pname, io in (("q", "in"), ("k", "in"), ("v", "in"), ("o", "out")):
+            if self._params.get(pname, {}).get("io") != io:
+                raise FlashgenError(_FORMAT, "%s: kernel %s has no %s param %r"
+                                    % (bundle_path, name, io, pname))
+        self.gates = [p["name"] for p in kernel["params"]
+                      if p["name"] not in _OWN and p.get("io") == "in"]
+        self.states = [s for s in _STATES if s + "0" in self._params or s + "f" in self._params]
+        self.takes_initial_state = "c0" in self._params
+        self.returns_final_state = "cf" in self._params
+        self.op_name = "%s_%s" % (name, hashlib.sha256(bundle_path.encode()).hexdigest()[:8])
+        self._bundle = None
+        self._kernels = {}
+        self._impls = {"cuda": self._launch}
+        self.forward_op = self.step_op = None
+        if HAS_CUSTOM_OP:
+            self._define_ops()
+
+    def __repr__(self):
+        return "<flashgen.torch.RecurrenceOp %s of %s (op flashgen::%s; gates %s; states %s)>" % (
+            self.name, self.bundle_path, self.op_name, ", ".join(self.gates) or "none",
+            ", ".join(self.states) or "none")
+
+    # -- the public entry points --------------------------------------------
+
+    def __call__(self, q, k, v, initial_state=None, **gates):
+        """o [B, H, T, Dv], or (o, final states) when the kernel writes them
+        (a tuple in manifest order: (c,), (c, n) or (c, n, m)).
+        ``initial_state``: None (zeros) or the states (a tuple, or C alone
+        for a kernel with C only)."""
+        if initial_state is not None and not self.takes_initial_state:
+            raise FlashgenError(_INVALID, "initial_state: kernel %s of %s takes none "
+                                "(compile the spec with initial(...))"
+                                % (self.name, self.bundle_path))
+        args = self._gate_args(gates)
+        states = self._state_args(initial_state, "initial_state", required=False)
+        self._check_devices(q, k, v, args, states)
+        if self.forward_op is not None:
+            out = self.forward_op(q, k, v, *args, *states)
+        else:
+            out = _NoBackward.apply(self, q, k, v, *args, *states)
+        o, finals = out[0], tuple(out[1:1 + len(self.states)])
+        return (o, finals) if self.returns_final_state else o
+
+    def step_(self, q, k, v, state, **gates):
+        """One decoding step (or a few tokens: T of q) that updates
+        ``state`` in place (C, and n, m where the kind has them) and
+        returns o."""
+        if not (self.takes_initial_state and self.returns_final_state):
+            raise FlashgenError(_INVALID, "kernel %s of %s does not read and write its "
+                                "state (compile the spec with initial(...) and "
+                                "return_final_state)" % (self.name, self.bundle_path))
+        args = self._gate_args(gates)
+        states = self._state_args(state, "state", required=True)
+        self._check_devices(q, k, v, args, states)
+        if self.step_op is not None:
+            return self.step_op(q, k, v, *args, *states)
+        return self._step(q, k, v, *args, *states)
+
+    def _no_backward(self):
+        raise FlashgenError(_INVALID, "kernel %s of %s: flashgen has no backward "
+                            "kernels for recurrences yet, so its outputs carry no "
+                            "gradient" % (self.name, self.bundle_path))
+
+    # -- arguments ----------------------------------------------------------
+
+    def _gate_args(self, given):
+        unknown = sorted(set(given) - set(self.gates))
+        if unknown:
+            raise FlashgenError(_INVALID, "kernel %s of %s takes no %s (its gate "
+                                "operands: %s)" % (self.name, self.bundle_path,
+                                                   ", ".join(unknown),
+                                                   ", ".join(self.gates) or "none"))
+        args = []
+        for gname in self.gates:
+            t = given.get(gname)
+            p = self._params[gname]
+            if not isinstance(t, torch.Tensor):
+                raise FlashgenError(_INVALID, "%s: missing or not a tensor: kernel %s "
+                                    "takes %s=%s %s" % (gname, self.name, gname,
+                                                        p["dtype"], _spell(p["shape"])))
+            if t.dtype != _TORCH_DTYPES.get(p["dtype"]):
+                raise FlashgenError(_INVALID, "%s: dtype %s, kernel %s expects %s"
+                                    % (gname, t.dtype, self.name, p["dtype"]))
+            args.append(t)
+        return args
+
+    def _state_args(self, given, what, required):
+        """The states as a list in manifest order (None where absent)."""
+        if given is None:
+            if required:
+                raise FlashgenError(_INVALID, "%s: missing" % what)
+            return [None] * len(self.states)
+        states = list(given) if isinstance(given, (tuple, list)) else [given]
+        if len(states) != len(self.states):
+            raise FlashgenError(_INVALID, "%s: %d tensors given, kernel %s keeps %d (%s)"
+                                % (what, len(states), self.name, len(self.states),
+                                   ", ".join(self.states)))
+        for s, t in zip(self.states, states):
+            if not isinstance(t, torch.Tensor) or t.dtype != torch.float32:
+                raise FlashgenError(_INVALID, "%s: state %s must be an f32 tensor, got %s"
+                                    % (what, s, getattr(t, "dtype", type(t).__name__)))
+        return states
+
+    def _check_devices(self, q, k, v, args, states):
+        for pname, t in (("q", q), ("k", k), ("v", v)):
+            if t.device.type not in self._impls and not (
+                    t.device.type == "meta" and self.forward_op is not None):
+                raise FlashgenError(_INVALID, "%s: tensor is on %s, not on a CUDA device"
+                                    % (pname, t.device))
+        for t in list(args) + [s for s in states if s is not None]:
+            if t.device != q.device:
+                raise FlashgenError(_INVALID, "tensor on %s, q on %s" % (t.device, q.device))
+
+    # -- shapes (shared by the real and fake paths) -------------------------
+
+    def _allocate(self, q, v):
+        """o like v; the final states contiguous f32 (empty where none)."""
+        b, h, dk, dv = q.shape[0], q.shape[1], q.shape[3], v.shape[3]
+        o = _empty_in_order_of(v, v.shape, v.dtype)
+        shapes = {"c": (b, h, dk, dv), "n": (b, h, dk), "m": (b, h)}
+        finals = []
+        for s in _STATES:
+            if self.returns_final_state and s in self.states:
+                finals.append(torch.empty(shapes[s], dtype=torch.float32, device=q.device))
+            else:
+                finals.append(torch.empty((0,), dtype=torch.float32, device=q.device))
+        return o, finals
+
+    def _sequence(self, q, k, v, *rest):
+        args, states = list(rest[:len(self.gates)]), list(rest[len(self.gates):])
+        o, finals = self._allocate(q, v)
+        self._impls[q.device.type](q, k, v, args, states, o, finals, in_place=False)
+        return (o, *finals)
+
+    def _step(self, q, k, v, *rest):
+        args, states = list(rest[:len(self.gates)]), list(rest[len(self.gates):])
+        o, finals = self._allocate(q, v)
+        # C in place; n, m through their fresh outputs, copied back.
+        finals[0] = states[0]
+        self._impls[q.device.type](q, k, v, args, states, o, finals, in_place=True)
+        for i in range(1, len(self.states)):
+            states[i].copy_(finals[i])
+        return o
+
+    # -- CUDA: the bundle's kernel --------------------------------------------
+
+    def _kernel_for(self, device):
+        index = device.index
+        if index is None and device.type == "cuda":
+            index = torch.cuda.current_device()
+        kern = self._kernels.get(index)
+        if kern is None:
+            if self._bundle is None:
+                from ._bundle import load
+                self._bundle = load(self.bundle_path)
+            kern = self._bundle.kernel(self.name, device=index or 0)
+            self._kernels[index] = kern
+        return kern
+
+    def _launch(self, q, k, v, args, states, o, finals, in_place):
+        if o.numel() == 0 and not self.returns_final_state:
+            return
+        p = self._params
+        launch = dict(q=_launchable(q, p["q"]), k=_launchable(k, p["k"]),
+                      v=_launchable(v, p["v"]), o=o)
+        for gname, t in zip(self.gates, args):
+            launch[gname] = _launchable(t, p[gname])
+        for s, t in zip(self.states, states):
+            if t is not None:
+                # In place, C must reach the kernel as itself (no copy).
+                launch[s + "0"] = t if (in_place and s == "c") else _launchable(t, p[s + "0"])
+        if self.returns_final_state:
+            for s, t in zip(_STATES, finals):
+                if s in self.states:
+                    launch[s + "f"] = t
+        self._kernel_for(q.device)(**launch)
+
+    # -- torch.library ------------------------------------------------------
+
+    def _define_ops(self):
+        spec = self
+        lib = torch.library
+        gates = "".join(", Tensor %s" % g for g in self.gates)
+        states = "".join(", Tensor? %s0" % s for s in self.states)
+        forward = lib.custom_op(
+            "flashgen::" + self.op_name,
+            lambda q, k, v, *rest: spec._sequence(q, k, v, *rest),
+            mutates_args=(), device_types="cuda",
+            schema="(Tensor q, Tensor k, Tensor v%s%s) -> (Tensor, Tensor, Tensor, Tensor)"
+            % (gates, states))
+
+        @forward.register_fake
+        def _(q, k, v, *rest):
+            o, finals = spec._allocate(q, v)
+            return (o, *finals)
+
+        forward.register_autograd(lambda ctx, *grads: spec._no_backward(),
+                                  setup_context=lambda ctx, inputs, output: None)
+        self._custom_ops = [forward]
+        self.forward_op = getattr(torch.ops.flashgen, self.op_name).default
+        if not (self.takes_initial_state and self.returns_final_state):
+            return
+        names = [s + "_state" for s in self.states]
+        marks = "".join(", Tensor(%s!) %s" % (chr(ord("a") + i), n)
+                        for i, n in enumerate(names))
+        step = lib.custom_op(
+            "flashgen::" + self.op_name + "_step_",
+            lambda q, k, v, *rest: spec._step(q, k, v, *rest),
+            mutates_args=tuple(names), device_types="cuda",
+            schema="(Tensor q, Tensor k, Tensor v%s%s) -> Tensor" % (gates, marks))
+
+        @step.register_fake
+        def _(q, k, v, *rest):
+            return spec._allocate(q, v)[0]
+
+        self._custom_ops.append(step)
+        self.step_op = getattr(torch.ops.flashgen, self.op_name + "_step_").default
+
+    def _register_test_double(self, sequence, device_type="cpu"):
+        """TEST DOUBLE, for tests only: ``sequence(q, k, v, gates: dict,
+        states: list) -> (o, final states list)`` (e.g. a float64
+        reference) runs as this op's kernel for tensors on ``device_type``;
+        its results are copied into the outputs the real path allocates
+        (in place for a step's C, as the kernel writes it)."""
+        def fill(q, k, v, args, states, o, finals, in_place):
+            o_ref, finals_ref = sequence(q, k, v, dict(zip(self.gates, args)), list(states))
+            o.copy_(o_ref)
+            if self.returns_final_state:
+                for s, t, ref in zip(self.states, finals, finals_ref):
+                    t.copy_(ref)
+
+        self._impls[device_type] = fill
+        if self.forward_op is not None:
+            self._custom_ops[0].register_kernel(
+                device_type, lambda q, k, v, *rest: self._sequence(q, k, v, *rest))
+            if len(self._custom_ops) > 1:
+                self._custom_ops[1].register_kernel(
+                    device_type, lambda q, k, v, *rest: self._step(q, k, v, *rest))
+
+
+class _NoBackward(torch.autograd.Function):
+    """The sequence form for a torch without custom ops (< 2.4): a gradient
+    through it raises as the registered operator's does."""
+
+    @staticmethod
+    def forward(ctx, op, q, k, v, *rest):
+        ctx.op = op
+        return op._sequence(q, k, v, *rest)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        ctx.op._no_backward()
