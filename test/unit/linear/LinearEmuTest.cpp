@@ -211,20 +211,33 @@ TEST_F(LinearEmuTest, PlainTwoQueryTilesPerChunk) {
   checkOutputs(c, in, d, false, kTolerance);
 }
 
-void runSig(const Case& c, bool passInitial) {
+void runSig(const Case& c, bool passInitial, bool inPlace = false) {
   using namespace emu_sig_v0_k;
   const auto in = inputsFor(c);
   Buffers d(c, in);
+  // In place: a writable copy of the initial state is both c0 and cf (the
+  // bundle's may_alias).
+  DevTensor<float> state(in.initial.c.shape(), /*writable=*/true);
+  for (int64_t i = 0; i < in.initial.c.size(); ++i) state.mem[i] = d.c0.mem[i];
+  const float* c0 = inPlace ? state.mem.data() : d.c0.mem.data();
+  float* cf = inPlace ? state.mem.data() : d.cf.mem.data();
   emu::launch(emu::Dim3{32 / kTileDv, 1, unsigned(c.batch)}, kThreads, kSmemBytes, flashgen_emu_sig_v0,
               (const bf16*)d.q.mem.data(), d.q.s(0), d.q.s(1), d.q.s(2), d.q.s(3), (const bf16*)d.k.mem.data(),
               d.k.s(0), d.k.s(1), d.k.s(2), d.k.s(3), (const bf16*)d.v.mem.data(), d.v.s(0), d.v.s(1), d.v.s(2),
               d.v.s(3), (const float*)d.i.mem.data(), d.i.s(0), d.i.s(1), d.i.s(2), (const float*)d.f.mem.data(),
-              d.f.s(0), d.f.s(1), d.f.s(2), passInitial ? (const float*)d.c0.mem.data() : nullptr, d.c0.s(0),
-              d.c0.s(1), d.c0.s(2), d.c0.s(3), passInitial ? (const float*)d.n0.mem.data() : nullptr, d.n0.s(0),
-              d.n0.s(1), d.n0.s(2), d.o.mem.data(), d.o.s(0), d.o.s(1), d.o.s(2), d.o.s(3), d.cf.mem.data(),
-              d.cf.s(0), d.cf.s(1), d.cf.s(2), d.cf.s(3), d.nf.mem.data(), d.nf.s(0), d.nf.s(1), d.nf.s(2),
-              int(c.batch), int(c.steps));
+              d.f.s(0), d.f.s(1), d.f.s(2), passInitial ? c0 : nullptr, d.c0.s(0), d.c0.s(1), d.c0.s(2),
+              d.c0.s(3), passInitial ? (const float*)d.n0.mem.data() : nullptr, d.n0.s(0), d.n0.s(1), d.n0.s(2),
+              d.o.mem.data(), d.o.s(0), d.o.s(1), d.o.s(2), d.o.s(3), cf, d.cf.s(0), d.cf.s(1), d.cf.s(2),
+              d.cf.s(3), d.nf.mem.data(), d.nf.s(0), d.nf.s(1), d.nf.s(2), int(c.batch), int(c.steps));
+  if (inPlace)
+    for (int64_t i = 0; i < in.initial.c.size(); ++i) d.cf.mem[i] = state.mem[i];
   checkOutputs(c, in, d, true, kTolerance);
+}
+
+/// The chunkwise kernel in place: each CTA reads its slice of C before it
+/// writes it, so cf may be c0's memory (the bundle's may_alias).
+TEST_F(LinearEmuTest, SigStatesInPlace) {
+  runSig(Case{ref::GateKind::MlstmSig, 2, 1, 130, 64, 32, true, 31}, true, /*inPlace=*/true);
 }
 
 TEST_F(LinearEmuTest, SigInitialAndFinalStateTwoWarps) {
@@ -453,11 +466,14 @@ TEST_F(LinearEmuTest, DeltaRuleRaggedTwoValueTiles) {
   checkDelta(c, in, o, nullptr);
 }
 
-void runGatedDelta(const DeltaCase& c, bool passInitial) {
+void runGatedDelta(const DeltaCase& c, bool passInitial, bool inPlace = false) {
   const auto in = deltaInputsFor(c);
   DevTensor<bf16> q(in.q), k(in.k), v(in.v), beta(in.beta), o(in.v.shape(), DevTensor<bf16>::kPoison);
   DevTensor<float> g(in.logDecay), s0(in.initial);
   DevTensor<float> sf({c.batch, c.heads, c.keyDim, c.valueDim}, DevTensor<float>::kPoison);
+  if (inPlace)  // sf starts as the initial state and is the kernel's c0 too
+    for (int64_t i = 0; i < in.initial.size(); ++i) sf.mem[i] = s0.mem[i];
+  const float* initial = inPlace ? sf.mem.data() : s0.mem.data();
   DeltaScratch wy(c);
   {
     using namespace emu_gated_delta_v0_prepare_k;
@@ -475,7 +491,7 @@ void runGatedDelta(const DeltaCase& c, bool passInitial) {
     emu::launch(emu::Dim3{32 / kTileDv, 1, unsigned(c.batch)}, kThreads, kSmemBytes, flashgen_emu_gated_delta_v0,
                 (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2), q.s(3), (const bf16*)k.mem.data(), k.s(0),
                 k.s(1), k.s(2), k.s(3), (const float*)g.mem.data(), g.s(0), g.s(1), g.s(2),
-                passInitial ? (const float*)s0.mem.data() : nullptr, s0.s(0), s0.s(1), s0.s(2), s0.s(3),
+                passInitial ? initial : nullptr, s0.s(0), s0.s(1), s0.s(2), s0.s(3),
                 o.mem.data(), o.s(0), o.s(1), o.s(2), o.s(3), sf.mem.data(), sf.s(0), sf.s(1), sf.s(2), sf.s(3),
                 (const bf16*)wy.w.mem.data(), wy.w.s(0), wy.w.s(1), wy.w.s(2), wy.w.s(3),
                 (const bf16*)wy.u.mem.data(), wy.u.s(0), wy.u.s(1), wy.u.s(2), wy.u.s(3),
@@ -494,6 +510,14 @@ TEST_F(LinearEmuTest, GatedDeltaRuleWithStates) {
 }
 
 /// T shorter than one chunk and a single step; no initial state (zeros).
+/// delta_fused in place (cf over c0), three chunks.
+TEST_F(LinearEmuTest, GatedDeltaRuleStatesInPlace) {
+  DeltaCase c{2, 1, 140, 64, 32};
+  c.gated = c.l2norm = c.initial = c.betaBf16 = true;
+  c.seed = 33;
+  runGatedDelta(c, true, /*inPlace=*/true);
+}
+
 TEST_F(LinearEmuTest, GatedDeltaRuleShortLengths) {
   for (int64_t steps : {37, 1}) {
     DeltaCase c{1, 1, steps, 64, 32};
