@@ -550,6 +550,7 @@ std::vector<Kernel::ParamInfo> Kernel::params() const {
                                      : ParamInfo::Io::InOut;
     info.optional = p.optional;
     info.strideAlign = p.strideAlign;
+    info.mayAlias = p.mayAlias;
     out.push_back(std::move(info));
   }
   return out;

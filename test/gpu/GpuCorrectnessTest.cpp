@@ -17,6 +17,10 @@
 // GraphCapture launches each case's variant once more under CUDA-graph
 // capture with a caller-sized workspace, and checks two replays.
 //
+// InPlace runs the kernels whose manifest lets an output be one input
+// (may_alias: a recurrence's final state over its initial state) with the
+// two in one buffer, as a decoder keeps its state.
+//
 // StridedBinding needs no GPU: it checks that the runtime accepts every
 // layout for every variant of every case, and refuses with a clear message
 // a view whose last dim is not contiguous, the one stride it passes to no
@@ -338,6 +342,61 @@ TEST_P(GraphCapture, ReplaysMatchReference) {
   cudaGraphDestroy(graph);
   cudaStreamDestroy(stream);
 }
+
+/// Decoders keep one state buffer: an output the manifest lets be an input
+/// (may_alias: a recurrence's final state over its initial state) is run
+/// as that input's own buffer, holding the input's values at launch, and
+/// must come out as the reference's output. Every variant; cases whose
+/// kernel has no such pair, or no data for its input, are skipped.
+class InPlace : public ::testing::TestWithParam<GpuCase> {};
+
+TEST_P(InPlace, AliasedStateMatchesReference) {
+  const GpuCase &c = GetParam();
+  std::unique_ptr<Kernel> kernel;
+  openKernel(c, kernel);
+  if (IsSkipped() || HasFatalFailure())
+    return;
+  CaseBuffers b;
+  prepareBuffers(c, *kernel, Layout::Contiguous, b);
+  if (HasFatalFailure())
+    return;
+  std::vector<std::pair<size_t, size_t>> pairs; // (output, input)
+  for (size_t p = 0; p < b.params.size(); ++p) {
+    int j = b.params[p].mayAlias;
+    if (j >= 0 && b.operands[p].file && b.operands[size_t(j)].file)
+      pairs.emplace_back(p, size_t(j));
+  }
+  if (pairs.empty())
+    GTEST_SKIP() << c.kernel << " has no output that may be one of its inputs";
+  int first = c.variant < 0 ? 0 : c.variant;
+  int last = c.variant < 0 ? kernel->numVariants() - 1 : c.variant;
+  for (int variant = first; variant <= last; ++variant) {
+    SCOPED_TRACE("variant " + std::to_string(variant));
+    ASSERT_TRUE(kernel->selectVariant(variant).ok());
+    poisonOutputs(b);
+    for (auto [p, j] : pairs) {
+      // The output's buffer holds the input's values and is passed as both.
+      ASSERT_EQ(b.buffers[p].bytes, b.buffers[j].bytes);
+      ASSERT_EQ(cudaMemcpy(b.buffers[p].ptr, b.buffers[j].ptr, b.buffers[p].bytes,
+                           cudaMemcpyDeviceToDevice),
+                cudaSuccess);
+      b.args[j] = b.operands[j].arg(b.buffers[p].ptr);
+    }
+    Status status = kernel->launch(b.args, b.scalars, LaunchOptions{});
+    ASSERT_TRUE(status.ok()) << status.toString();
+    cudaError_t error = cudaDeviceSynchronize();
+    ASSERT_EQ(error, cudaSuccess) << cudaGetErrorString(error);
+    expectOutputsMatch(c, b, Layout::Contiguous, c.label + "/in-place", variant);
+    for (auto [p, j] : pairs)
+      b.args[j] = b.operands[j].arg(b.buffers[j].ptr);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, InPlace, ::testing::ValuesIn(environmentCases()),
+                         [](const ::testing::TestParamInfo<GpuCase> &info) {
+                           return testName(info.param.label);
+                         });
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(InPlace);
 
 INSTANTIATE_TEST_SUITE_P(Cases, GraphCapture,
                          ::testing::ValuesIn(environmentCases()),

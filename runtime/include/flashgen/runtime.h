@@ -325,6 +325,10 @@ public:
     /// (16-byte row copies: 8 for 16-bit rows); 1 where the kernel reads
     /// the tensor element by element.
     int64_t strideAlign = 1;
+    /// An output that may be one input itself (same pointer and strides):
+    /// that input's index, else -1 (the manifest's may_alias; a
+    /// recurrence's final state over its initial state).
+    int mayAlias = -1;
   };
   struct ScalarInfo {
     std::string name;
