@@ -150,7 +150,7 @@ mlir::flash::ChunkShape chunkShape(const LinearProblem &p, const Schedule &s,
 
 int64_t flashgen::schedule::linearSmemBytes(const LinearProblem &p,
                                             const Schedule &s, bool outputs) {
-  return mlir::flash::chunkSmemPlan(chunkShape(p, s, outputs)).total;
+  return mlir::flash::chunkSmemPlan(chunkwiseKernelShape(p, s, outputs)).total;
 }
 
 mlir::flash::ChunkShape
@@ -179,18 +179,6 @@ int64_t flashgen::schedule::linearScheduleSmemBytes(const LinearProblem &p,
     bytes = std::max(bytes, linearSmemBytes(p, s, false));
   if (p.isDelta())
     bytes = std::max(bytes, mlir::flash::chunkSmemPlan(deltaPrepareShape(p, s)).total);
-  return bytes;
-}
-
-int64_t flashgen::schedule::chunkwiseKernelSmemBytes(const LinearProblem &p,
-                                                     const Schedule &s) {
-  int64_t bytes =
-      mlir::flash::chunkSmemPlan(chunkwiseKernelShape(p, s, true)).total;
-  if (p.isDelta())
-    bytes = std::max(bytes, mlir::flash::chunkSmemPlan(deltaPrepareShape(p, s)).total);
-  if (s.algorithm == Algorithm::ChunkTwoPass)
-    bytes = std::max(
-        bytes, mlir::flash::chunkSmemPlan(chunkwiseKernelShape(p, s, false)).total);
   return bytes;
 }
 

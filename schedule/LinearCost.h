@@ -21,7 +21,8 @@
 namespace flashgen::schedule {
 
 /// Shared memory and registers of one of a schedule's kernels: the one with
-/// outputs (chunk_fused, chunk_two_pass's outputs pass) or the state pass.
+/// outputs (chunk_fused, chunk_two_pass's outputs pass, whose one chunk
+/// per CTA needs one stage) or the state pass.
 int64_t linearSmemBytes(const LinearProblem &p, const Schedule &s, bool outputs);
 int64_t linearRegisters(const LinearProblem &p, const Schedule &s, bool outputs);
 
@@ -33,7 +34,8 @@ mlir::flash::ChunkShape chunkwiseKernelShape(const LinearProblem &p,
                                              const Schedule &s, bool outputs);
 
 /// The smem_bytes a schedule records: the most any of its kernels plans
-/// with the schedule's stages (the checker holds schedules to it).
+/// (chunkwiseKernelShape, and deltaPrepareShape for the delta rule); the
+/// checker holds schedules to it.
 int64_t linearScheduleSmemBytes(const LinearProblem &p, const Schedule &s);
 
 /// The delta rule's delta_prepare kernel of `s`: one chunk per CTA, k and v
@@ -41,9 +43,6 @@ int64_t linearScheduleSmemBytes(const LinearProblem &p, const Schedule &s);
 mlir::flash::ChunkShape deltaPrepareShape(const LinearProblem &p,
                                           const Schedule &s);
 
-/// Shared memory of the largest kernel of `s` (chunkwiseKernelShape, and
-/// deltaPrepareShape for the delta rule).
-int64_t chunkwiseKernelSmemBytes(const LinearProblem &p, const Schedule &s);
 
 /// Inner (query tile, key tile) pairs one chunk computes: for each of the
 /// chunk / inner_q query tiles, the key tiles that start before its end.

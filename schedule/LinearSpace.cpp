@@ -60,9 +60,9 @@ Schedule flashgen::schedule::defaultLinearSchedule(const LinearProblem &p,
   while (s.tileDv > kMinTileDv &&
          mlir::flash::chunkRegisterEstimate(chunkwiseKernelShape(p, s, true)) > 255)
     s.tileDv /= 2;
-  if (chunkwiseKernelSmemBytes(p, s) > t.smemPerCTA)
+  if (linearScheduleSmemBytes(p, s) > t.smemPerCTA)
     s.stages = 1;
-  s.smemBytes = chunkwiseKernelSmemBytes(p, s);
+  s.smemBytes = linearScheduleSmemBytes(p, s);
   return s;
 }
 

@@ -331,3 +331,28 @@ TEST(Checker, NamesEachBrokenStepRule) {
 }
 
 } // namespace
+
+namespace {
+
+/// The schedules flash-schedule records with search=false meet the
+/// kernels' rules and record the smem_bytes the checker holds schedules to,
+/// for both chunkwise forms: one plan (chunk_two_pass's outputs kernel
+/// holds one chunk, so one stage), not two that disagree. (The scheduler's
+/// register model, stricter than the kernels' own estimate, may still
+/// rank them out.)
+TEST(Checker, DefaultRecurrenceSchedulesRecordThePlannedSharedMemory) {
+  const Target &h100 = target("sm_90");
+  for (GateKind gate : {GateKind::Decay, GateKind::MlstmExp, GateKind::Vector})
+    for (Algorithm form : {Algorithm::ChunkFused, Algorithm::ChunkTwoPass}) {
+      LinearProblem p = linear(8192, 128, 128, gate, 2, 4);
+      Schedule s = defaultLinearSchedule(p, h100, form);
+      SCOPED_TRACE(s.str());
+      EXPECT_TRUE(chunkwiseKernelViolations(p, h100, s).empty())
+          << joined(chunkwiseKernelViolations(p, h100, s));
+      EXPECT_FALSE(mentions(checkLinearSchedule(p, h100, s), "smem_bytes"));
+      if (form == Algorithm::ChunkTwoPass)
+        EXPECT_EQ(s.smemBytes, std::max(linearSmemBytes(p, s, true), linearSmemBytes(p, s, false)));
+    }
+}
+
+} // namespace
