@@ -336,12 +336,16 @@ def Flash_StepLoadOp : Flash_Op<"step_load", []> {
     tile `col_tile` of v (tile_dv values), the raw gate operands (scalars,
     or Dk per-key-dim log-decays for `vector`) and, for the delta rule,
     beta, into f32 shared memory. Every thread is past the previous
-    token's reads of those buffers first.
+    token's reads of those buffers first. The rows come from registers
+    loaded a token ahead: token `step` + 1's loads are issued here when it
+    is below `extent` (the token count), so their latency hides behind
+    this token's work.
   }];
   let arguments = (ins Index:$batch, Index:$head, Index:$step,
-                       Index:$col_tile, Flash_GateKind:$gate);
+                       Index:$col_tile, Index:$extent, Flash_GateKind:$gate);
   let assemblyFormat = [{
-    `[` $batch `,` $head `,` $step `,` $col_tile `]` `gate` $gate attr-dict
+    `[` $batch `,` $head `,` $step `,` $col_tile `]` `extent` $extent `gate`
+    $gate attr-dict
   }];
   let hasVerifier = 1;
 }

@@ -382,7 +382,7 @@ struct KernelBuilder {
                                           : StateSource::zero,
                         batch, head, valueTile, Value(), gate());
     forLoop(a.c(0), T, [&](Value t) {
-      StepLoadOp::create(b, loc, batch, head, t, valueTile, gate());
+      StepLoadOp::create(b, loc, batch, head, t, valueTile, T, gate());
       auto gates = StepGatesOp::create(b, loc, batch, head, t, gate());
       buildGateRegion(b, loc, gate(), gates);
       StepUpdateOp::create(b, loc, gate());

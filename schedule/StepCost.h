@@ -26,11 +26,13 @@
 
 namespace flashgen::schedule {
 
-/// SM cycles of one token's dependent chain in a step kernel: a global
-/// load round trip for the token's inputs (~800 cycles on the H200), three
-/// CTA barriers and the shuffle tree of the column dots. An estimate from
+/// SM cycles of one token's dependent chain in a step kernel: three CTA
+/// barriers, warp 0's gate math and dots, and the shuffle tree of the
+/// column dots; the token's rows were loaded a token ahead, so a global
+/// round trip (~800 cycles on the H200) is paid once per CTA, not per
+/// token (the first token's, beside the state's loads). An estimate from
 /// those latencies, not yet fitted to a measurement.
-constexpr double kStepTokenCycles = 1500;
+constexpr double kStepTokenCycles = 900;
 
 Evaluation evaluateStep(const LinearProblem &p, const Target &t,
                         const Schedule &s);

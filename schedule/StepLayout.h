@@ -109,13 +109,17 @@ inline StepSmemPlan stepSmemPlan(const StepShape &s) {
 }
 
 /// Registers per thread: the state slice, the column dots of one or two
-/// vectors, and a fixed part for addresses, loop and scalars (a
-/// conservative estimate; the kernels compile with their thread count as
-/// __launch_bounds__).
+/// vectors, the next token's rows in flight (q, k, the value tile and
+/// per-key-dim gates, a token ahead), and a fixed part for addresses, loop
+/// and scalars (an estimate; NVRTC 13 gave 71-96 for the emulator specs'
+/// kernels, 48-168 for the examples'; the kernels compile with their
+/// thread count as __launch_bounds__).
 inline int64_t stepRegisterEstimate(const StepShape &s) {
   StepThreads t = stepThreads(s);
+  int64_t threads = 32 * s.warps;
+  int64_t inFlight = ((s.vectorGate ? 3 : 2) * s.keyDim + s.tileDv + threads - 1) / threads;
   return 40 + t.rows * kStepColumnsPerThread +
-         (s.delta ? 2 : 1) * kStepColumnsPerThread * 2;
+         (s.delta ? 2 : 1) * kStepColumnsPerThread * 2 + inFlight;
 }
 
 } // namespace flashgen::schedule

@@ -571,10 +571,7 @@ std::string LinearKernelPrinter::signature() {
   ParameterList sep;
   std::string elem = kernel.getSymName().str() + "_k::Elem";
   auto tensor = [&](StringRef tensorName, StringRef type, bool output, int rank) {
-    // The states c0 and cf may be one buffer (the manifest's may_alias):
-    // not __restrict__.
-    bool state = tensorName == "c0" || tensorName == "cf";
-    printTensorParameter(sep, result.arguments, tensorName, type, output, rank, !state);
+    printTensorParameter(sep, result.arguments, tensorName, type, output, rank);
   };
   bool initial = cast<BoolAttr>(kernel.getProblem().get("initial_state")).getValue();
   bool final = cast<BoolAttr>(kernel.getProblem().get("final_state")).getValue();
@@ -595,22 +592,12 @@ std::string LinearKernelPrinter::signature() {
     tensor(gateTensor(i), "float", false, 3);
   bool ownsRecurrence =
       family != KernelFamily::linear_outputs && family != KernelFamily::delta_prepare;
-  if (initial && ownsRecurrence) {
-    tensor("c0", "float", false, 4);
-    if (normalizer)
-      tensor("n0", "float", false, 3);
-    if (stabilizer)
-      tensor("m0", "float", false, 2);
-  }
+  if (initial && ownsRecurrence)
+    printStateParameters(sep, result.arguments, false, normalizer, stabilizer);
   if (queries)
     tensor("o", elem, true, 4);
-  if (final && ownsRecurrence) {
-    tensor("cf", "float", true, 4);
-    if (normalizer)
-      tensor("nf", "float", true, 3);
-    if (stabilizer)
-      tensor("mf", "float", true, 2);
-  }
+  if (final && ownsRecurrence)
+    printStateParameters(sep, result.arguments, true, normalizer, stabilizer);
   if (family == KernelFamily::linear_states || family == KernelFamily::linear_outputs) {
     // Chunk states: written by linear_states, read by linear_outputs.
     bool write = family == KernelFamily::linear_states;

@@ -49,6 +49,21 @@ inline void printTensorParameter(ParameterList &sep,
   arguments.push_back({KernelArgument::Kind::Tensor, name.str()});
 }
 
+/// The recurrence's state params, initial (c0, n0, m0) or final (cf, nf,
+/// mf): C always, n with a normaliser, m with a stabiliser. C in and out
+/// may be one buffer (the manifest's may_alias): not __restrict__.
+inline void printStateParameters(ParameterList &sep,
+                                 std::vector<KernelArgument> &arguments,
+                                 bool output, bool normalizer, bool stabilizer) {
+  const char *suffix = output ? "f" : "0";
+  printTensorParameter(sep, arguments, std::string("c") + suffix, "float", output, 4,
+                       /*restrict=*/false);
+  if (normalizer)
+    printTensorParameter(sep, arguments, std::string("n") + suffix, "float", output, 3);
+  if (stabilizer)
+    printTensorParameter(sep, arguments, std::string("m") + suffix, "float", output, 2);
+}
+
 } // namespace mlir::flash
 
 #endif // FLASHGEN_CODEGEN_RECURRENCE_RECURRENCEPARAMS_H

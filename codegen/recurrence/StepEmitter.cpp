@@ -121,30 +121,45 @@ LogicalResult StepKernelPrinter::printStateStore(StateStoreOp op) {
 
 LogicalResult StepKernelPrinter::printLoad(StepLoadOp op) {
   std::string t = name(op.getStep());
-  auto row = [&](StringRef tensor) {
-    return base(tensor, op.getBatch(), op.getHead()) + " + (long long)(" + t + ") * " +
-           tensor.str() + "_s2";
+  // Issues the loads of token `tok`'s rows into the prefetch registers.
+  auto fetch = [&](const std::string &tok) {
+    auto row = [&](StringRef tensor) {
+      return base(tensor, op.getBatch(), op.getHead()) + " + (long long)(" + tok + ") * " +
+             tensor.str() + "_s2";
+    };
+    line() << "pf_q.fetch(" << row("q") << ");\n";
+    line() << "pf_k.fetch(" << row("k") << ");\n";
+    line() << "pf_v.fetch(" << row("v") << " + (long long)(" << name(op.getColTile())
+           << ") * kTileDv);\n";
+    if (vectorGate)
+      line() << "pf_g.fetch(" << row("g") << ");\n";
+    for (unsigned i = 0; i < rawGates; ++i)
+      line() << "pf_raw" << i << ".fetch(" << row(gateTensor(i)) << ");\n";
+    if (delta)
+      line() << "pf_beta.fetch(" << row("beta") << ");\n";
   };
+  line() << "if ((" << t << ") == 0) {  // the first token's rows\n";
+  ++indent;
+  fetch(t);
+  --indent;
+  line() << "}\n";
   // Every thread is past the previous token's reads of the buffers.
   line() << "fg::cta::sync();\n";
-  line() << "fg::step::load_row<kThreads>(s_q, " << row("q") << ", kKeyDim);\n";
-  line() << "fg::step::load_row<kThreads>(s_k, " << row("k") << ", kKeyDim);\n";
-  line() << "fg::step::load_row<kThreads>(s_v, " << row("v") << " + (long long)("
-         << name(op.getColTile()) << ") * kTileDv, kTileDv);\n";
+  line() << "pf_q.commit(s_q);\n";
+  line() << "pf_k.commit(s_k);\n";
+  line() << "pf_v.commit(s_v);\n";
   if (vectorGate)
-    line() << "fg::step::load_row<kThreads>(s_decay, " << row("g") << ", kKeyDim);\n";
-  if (scalarGates || delta) {
-    line() << "if (threadIdx.x == 0) {\n";
-    ++indent;
-    for (unsigned i = 0; i < rawGates; ++i) {
-      std::string tensor = gateTensor(i);
-      line() << scalar(StepScalar(kRaw0 + i)) << " = (" << row(tensor) << ")[0];\n";
-    }
-    if (delta)
-      line() << scalar(kBeta) << " = fg::step::value((" << row("beta") << ")[0]);\n";
-    --indent;
-    line() << "}\n";
-  }
+    line() << "pf_g.commit(s_decay);\n";
+  for (unsigned i = 0; i < rawGates; ++i)
+    line() << "pf_raw" << i << ".commit(&" << scalar(StepScalar(kRaw0 + i)) << ");\n";
+  if (delta)
+    line() << "pf_beta.commit(&" << scalar(kBeta) << ");\n";
+  line() << "if ((" << t << ") + 1 < " << name(op.getExtent())
+         << ") {  // the next token's rows, in flight behind this one\n";
+  ++indent;
+  fetch("(" + t + ") + 1");
+  --indent;
+  line() << "}\n";
   line() << "fg::cta::sync();\n";
   return success();
 }
@@ -298,11 +313,6 @@ std::string StepKernelPrinter::signature() {
   auto tensor = [&](StringRef tensorName, StringRef type, bool output, int rank) {
     printTensorParameter(sep, result.arguments, tensorName, type, output, rank);
   };
-  // In-place decoding passes cf == c0: neither may be __restrict__.
-  auto state = [&](StringRef tensorName, bool output, int rank) {
-    printTensorParameter(sep, result.arguments, tensorName, "float", output, rank,
-                         /*restrict=*/false);
-  };
   bool initial = cast<BoolAttr>(kernel.getProblem().get("initial_state")).getValue();
   bool final = cast<BoolAttr>(kernel.getProblem().get("final_state")).getValue();
   tensor("q", elem, false, 4);
@@ -316,21 +326,11 @@ std::string StepKernelPrinter::signature() {
     tensor("g", "float", false, 4);
   for (unsigned i = 0; i < rawGates; ++i)
     tensor(gateTensor(i), "float", false, 3);
-  if (initial) {
-    state("c0", false, 4);
-    if (normalizer)
-      tensor("n0", "float", false, 3);
-    if (stabilizer)
-      tensor("m0", "float", false, 2);
-  }
+  if (initial)
+    printStateParameters(sep, result.arguments, false, normalizer, stabilizer);
   tensor("o", elem, true, 4);
-  if (final) {
-    state("cf", true, 4);
-    if (normalizer)
-      tensor("nf", "float", true, 3);
-    if (stabilizer)
-      tensor("mf", "float", true, 2);
-  }
+  if (final)
+    printStateParameters(sep, result.arguments, true, normalizer, stabilizer);
   printDimParameters([&]() -> llvm::raw_ostream & { return sep(); });
   return sep.text();
 }
@@ -426,6 +426,17 @@ FailureOr<EmittedKernel> StepKernelPrinter::print() {
   line() << "fg::step::state<Layout> st;  // this thread's part of the state slice, f32\n";
   line() << "float step_h[Layout::kVec], step_w[Layout::kVec];  // the token's output "
             "numerator and writes\n";
+  // The next token's rows in registers (StepLoadOp).
+  line() << "fg::step::row_prefetch<kThreads, kKeyDim, Elem> pf_q, pf_k;\n";
+  line() << "fg::step::row_prefetch<kThreads, kTileDv, Elem> pf_v;\n";
+  if (vectorGate)
+    line() << "fg::step::row_prefetch<kThreads, kKeyDim, float> pf_g;\n";
+  for (unsigned i = 0; i < rawGates; ++i)
+    line() << "fg::step::row_prefetch<kThreads, 1, float> pf_raw" << i << ";\n";
+  if (delta)
+    line() << "fg::step::row_prefetch<kThreads, 1, "
+           << elementTypeName(cast<TypeAttr>(kernel.getProblem().get("beta_type")).getValue())
+           << "> pf_beta;\n";
   line() << "(void)warp;\n";
   if (failed(printBlock(kernel.getBody().front())))
     return failure();

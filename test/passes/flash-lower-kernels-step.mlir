@@ -18,7 +18,7 @@
 // CHECK: %[[T:.*]] = flash.dim "T"
 // CHECK: flash.state_init initial[%[[IDS]]#2, %[[IDS]]#1, %[[IDS]]#0] gate mlstm_exp
 // CHECK: scf.for %[[TOK:.*]] = %{{.*}} to %[[T]]
-// CHECK-NEXT: flash.step_load[%[[IDS]]#2, %[[IDS]]#1, %[[TOK]], %[[IDS]]#0] gate mlstm_exp
+// CHECK-NEXT: flash.step_load[%[[IDS]]#2, %[[IDS]]#1, %[[TOK]], %[[IDS]]#0] extent %[[T]] gate mlstm_exp
 // CHECK-NEXT: flash.step_gates[%[[IDS]]#2, %[[IDS]]#1, %[[TOK]]] gate mlstm_exp {
 // CHECK: math.log1p
 // CHECK: flash.gate_yield
@@ -26,6 +26,9 @@
 // CHECK-NEXT: flash.step_store o[%[[IDS]]#2, %[[IDS]]#1, %[[TOK]], %[[IDS]]#0] gate mlstm_exp
 // CHECK: flash.state_store final[%[[IDS]]#2, %[[IDS]]#1, %[[IDS]]#0] chunk %[[T]] gate mlstm_exp
 
+// Token t + 1's rows are fetched while token t is computed.
+// CUDA: if (({{.*}}) + 1 < dim_T) {
+// CUDA-NEXT: pf_q.fetch(
 // The stabiliser moves before the weights are taken; the normaliser's
 // floor is exp(-m).
 // CUDA: const float m_next = fmaxf({{.*}} + m_prev, {{.*}});

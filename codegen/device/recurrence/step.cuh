@@ -176,15 +176,37 @@ FG_DEVICE float warp_dot(const float* x, const float* y, int n) {
   return sum;
 }
 
+/// One token's row of an input (q, k, a value tile, per-key-dim gates; a
+/// scalar gate is a row of one), loaded into registers a token ahead: each
+/// thread holds elements tid, tid + Threads, ... in the input's own type,
+/// so the loads stay in flight until `commit` converts and stores them
+/// into a step buffer, behind the current token's work.
+template <int Threads, int N, class T> struct row_prefetch {
+  static constexpr int kPerThread = (N + Threads - 1) / Threads;
+  T v[kPerThread];
+
+  FG_DEVICE void fetch(const T* src) {
+    FG_UNROLL
+    for (int i = 0; i < kPerThread; ++i) {
+      const int r = int(threadIdx.x) + i * Threads;
+      if (r < N) v[i] = src[r];
+    }
+  }
+  FG_DEVICE void commit(float* dst) const;
+};
+
 /// The f32 value of an input element (16-bit rows, f32 or 16-bit beta).
 FG_DEVICE float value(float x) { return x; }
 FG_DEVICE float value(bf16 x) { return to_float(x); }
 FG_DEVICE float value(f16 x) { return to_float(x); }
 
-/// Copies n contiguous elements of a row (global) into f32 shared memory,
-/// threads striding; n may be any count.
-template <int Threads, class T> FG_DEVICE void load_row(float* dst, const T* src, int n) {
-  for (int r = int(threadIdx.x); r < n; r += Threads) dst[r] = value(src[r]);
+template <int Threads, int N, class T>
+FG_DEVICE void row_prefetch<Threads, N, T>::commit(float* dst) const {
+  FG_UNROLL
+  for (int i = 0; i < kPerThread; ++i) {
+    const int r = int(threadIdx.x) + i * Threads;
+    if (r < N) dst[r] = value(v[i]);
+  }
 }
 
 }  // namespace step
