@@ -23,6 +23,7 @@
 #include "emu_step_delta.cu"
 #include "emu_step_exp.cu"
 #include "emu_step_gated_delta.cu"
+#include "emu_step_odd.cu"
 #include "emu_step_sig.cu"
 #include "emu_step_vector.cu"
 #include "emu_twopass.cu"
@@ -558,6 +559,26 @@ TEST_F(LinearEmuTest, StepExpStabilizerAcrossTokens) {
   Case c{ref::GateKind::MlstmExp, 2, 1, 5, 64, 32, true, 21};
   c.gateRange = 12;
   runStepExp(c);
+}
+
+/// Dims no chunk kernel takes (Dk = 96, Dv = 40): 5 value tiles of 8
+/// columns, 3 key rows a thread.
+TEST_F(LinearEmuTest, StepOddDims) {
+  using namespace emu_step_odd_v0_k;
+  Case c{ref::GateKind::MlstmExp, 2, 1, 3, 96, 40, true, 27};
+  c.gateRange = 6;
+  const auto in = inputsFor(c);
+  Buffers d(c, in);
+  emu::launch(emu::Dim3{40 / kTileDv, 1, unsigned(c.batch)}, kThreads, kSmemBytes, flashgen_emu_step_odd_v0,
+              (const bf16*)d.q.mem.data(), d.q.s(0), d.q.s(1), d.q.s(2), d.q.s(3), (const bf16*)d.k.mem.data(),
+              d.k.s(0), d.k.s(1), d.k.s(2), d.k.s(3), (const bf16*)d.v.mem.data(), d.v.s(0), d.v.s(1), d.v.s(2),
+              d.v.s(3), (const float*)d.i.mem.data(), d.i.s(0), d.i.s(1), d.i.s(2), (const float*)d.f.mem.data(),
+              d.f.s(0), d.f.s(1), d.f.s(2), (const float*)d.c0.mem.data(), d.c0.s(0), d.c0.s(1), d.c0.s(2),
+              d.c0.s(3), (const float*)d.n0.mem.data(), d.n0.s(0), d.n0.s(1), d.n0.s(2),
+              (const float*)d.m0.mem.data(), d.m0.s(0), d.m0.s(1), d.o.mem.data(), d.o.s(0), d.o.s(1), d.o.s(2),
+              d.o.s(3), d.cf.mem.data(), d.cf.s(0), d.cf.s(1), d.cf.s(2), d.cf.s(3), d.nf.mem.data(), d.nf.s(0),
+              d.nf.s(1), d.nf.s(2), d.mf.mem.data(), d.mf.s(0), d.mf.s(1), int(c.batch), int(c.steps));
+  checkOutputs(c, in, d, true, kTolerance, kStepStateTolerance);
 }
 
 /// No token: the final state is the initial state.
