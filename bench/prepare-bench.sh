@@ -157,3 +157,9 @@ for spec in bench/linear/step-specs/*.mlir; do
   explain "$step_out/$name" "$spec" --dim B=64 --dim T=1
   echo "bundle $step_out/$name"
 done
+# And examples/gated_delta_rule.mlir's, for the C++ decode loop
+# (examples/host/recurrent_decode_loop.cpp).
+# shellcheck disable=SC2086
+"$bin/flashgen" compile examples/gated_delta_rule.mlir -o "$step_out/gated_delta_rule" \
+  --dim B=64 --dim T=1 $compile_flags > /dev/null
+echo "bundle $step_out/gated_delta_rule"

@@ -146,6 +146,17 @@ run_bench bench-paged SKIP_PAGED_BENCH "paged against contiguous KV caches" \
 # shellcheck disable=SC2086
 run_bench bench-varlen SKIP_VARLEN_BENCH "varlen prefill against dense batches and FA2 varlen" \
   bench_varlen.py bench-varlen.log 14 ${VARLEN_BENCH_FLAGS:-}
+# Decoding gated DeltaNet from C++ (examples/host/recurrent_decode_loop.cpp)
+# with one state buffer read and written in place, a CUDA graph per token,
+# every step checked against a float64 host recurrence:
+# recurrent-decode-loop.log. SKIP_DECODE_LOOP=1 skips it.
+if [ -d "$carry/bench-step/gated_delta_rule" ] && [ -z "${SKIP_DECODE_LOOP:-}" ]; then
+  echo "== recurrent decode loop, state in place (C++, CUDA graph)"
+  build-device/examples/flashgen-recurrent-decode-loop "$carry/bench-step/gated_delta_rule" \
+    --batch 64 --steps 16 > "$out/recurrent-decode-loop.log" 2>&1
+  echo "exit $?" >> "$out/recurrent-decode-loop.log"
+  tail -4 "$out/recurrent-decode-loop.log"
+fi
 # The C++ serving loop (examples/host/decode_loop.cpp) on the paged bundle:
 # pages handed out in a shuffled order, one CUDA graph replayed per token,
 # every step checked against a float64 host reference: decode-loop.log.
