@@ -22,6 +22,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "HostSupport.h"
 #include "flashgen/runtime.h"
 #include "reference/Bf16.h"
 
@@ -48,32 +49,9 @@ using flashgen::DType;
 using flashgen::Status;
 using flashgen::TensorArg;
 namespace ref = flashgen::reference;
-
-#define CHECK_CUDA(call)                                                       \
-  do {                                                                         \
-    cudaError_t err_ = (call);                                                 \
-    if (err_ != cudaSuccess) {                                                 \
-      std::fprintf(stderr, "%s: %s\n", #call, cudaGetErrorString(err_));       \
-      std::exit(1);                                                            \
-    }                                                                          \
-  } while (0)
-
-void check(const Status &status, const char *what) {
-  if (!status.ok()) {
-    std::fprintf(stderr, "%s: %s\n", what, status.toString().c_str());
-    std::exit(1);
-  }
-}
-
-/// A device buffer that frees itself.
-template <class T> struct DeviceArray {
-  T *ptr = nullptr;
-  size_t count = 0;
-  explicit DeviceArray(size_t n) : count(n) { CHECK_CUDA(cudaMalloc(&ptr, std::max<size_t>(n, 1) * sizeof(T))); }
-  ~DeviceArray() { cudaFree(ptr); }
-  DeviceArray(const DeviceArray &) = delete;
-  DeviceArray &operator=(const DeviceArray &) = delete;
-};
+using host::check;
+using host::DeviceArray;
+using host::intFlag;
 
 /// The serving state on the host: what each sequence holds, its pages, and
 /// a float mirror of its keys and values for the reference.
@@ -126,14 +104,6 @@ void referenceHead(const Sequence &s, int len, const float *q, int kvHead, doubl
     for (int d = 0; d < kDim; ++d)
       o[d] += scores[j] / sum * v[d];
   }
-}
-
-int intFlag(int &i, int argc, char **argv) {
-  if (i + 1 >= argc) {
-    std::fprintf(stderr, "%s needs a value\n", argv[i]);
-    std::exit(2);
-  }
-  return std::atoi(argv[++i]);
 }
 
 } // namespace

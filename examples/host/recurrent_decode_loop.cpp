@@ -23,6 +23,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "HostSupport.h"
 #include "flashgen/runtime.h"
 #include "reference/Bf16.h"
 
@@ -46,32 +47,9 @@ using flashgen::DType;
 using flashgen::Status;
 using flashgen::TensorArg;
 namespace ref = flashgen::reference;
-
-#define CHECK_CUDA(call)                                                       \
-  do {                                                                         \
-    cudaError_t err_ = (call);                                                 \
-    if (err_ != cudaSuccess) {                                                 \
-      std::fprintf(stderr, "%s: %s\n", #call, cudaGetErrorString(err_));       \
-      std::exit(1);                                                            \
-    }                                                                          \
-  } while (0)
-
-void check(const Status &status, const char *what) {
-  if (!status.ok()) {
-    std::fprintf(stderr, "%s: %s\n", what, status.toString().c_str());
-    std::exit(1);
-  }
-}
-
-/// A device buffer that frees itself.
-template <class T> struct DeviceArray {
-  T *ptr = nullptr;
-  size_t count = 0;
-  explicit DeviceArray(size_t n) : count(n) { CHECK_CUDA(cudaMalloc(&ptr, std::max<size_t>(n, 1) * sizeof(T))); }
-  ~DeviceArray() { cudaFree(ptr); }
-  DeviceArray(const DeviceArray &) = delete;
-  DeviceArray &operator=(const DeviceArray &) = delete;
-};
+using host::check;
+using host::DeviceArray;
+using host::intFlag;
 
 /// n bf16 values drawn by `draw`, as device bits and as the floats they hold.
 template <class Draw> void drawBf16(std::vector<uint16_t> &bits, std::vector<double> &values, Draw draw) {
@@ -89,14 +67,6 @@ void l2normalize(double *x, int n) {
   const double inv = 1.0 / std::sqrt(sum + 1e-6);
   for (int i = 0; i < n; ++i)
     x[i] *= inv;
-}
-
-int intFlag(int &i, int argc, char **argv) {
-  if (i + 1 >= argc) {
-    std::fprintf(stderr, "%s needs a value\n", argv[i]);
-    std::exit(2);
-  }
-  return std::atoi(argv[++i]);
 }
 
 } // namespace

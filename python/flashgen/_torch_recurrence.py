@@ -33,15 +33,13 @@ directly (no operator to compile).
 """
 
 import hashlib
-import json
-import os
 import threading
 
 import torch
 
 from ._errors import FlashgenError
-from .torch import (HAS_CUSTOM_OP, _FILE, _FORMAT, _INVALID, _NOT_FOUND,
-                    _TORCH_DTYPES, _empty_in_order_of, _launchable, _spell)
+from .torch import (HAS_CUSTOM_OP, _FORMAT, _INVALID, _NOT_FOUND, _TORCH_DTYPES,
+                    _empty_in_order_of, _launchable, _read_manifest, _spell)
 
 __all__ = ["register_recurrence", "RecurrenceOp"]
 
@@ -58,24 +56,7 @@ def register_recurrence(bundle, name=None):
     ``flashgen.Bundle``) as a :class:`RecurrenceOp`; ``name`` may be left
     out when the bundle holds one. Registering it again returns the same
     object. Needs no GPU."""
-    path = getattr(bundle, "path", bundle)
-    try:
-        path = os.path.realpath(os.fspath(path))
-    except TypeError:
-        raise FlashgenError(_INVALID, "bundle: expected a path or a flashgen.Bundle, "
-                            "got %s" % type(bundle).__name__) from None
-    manifest_path = os.path.join(path, "manifest.json")
-    try:
-        with open(manifest_path, "rb") as f:
-            raw = f.read()
-    except OSError as e:
-        raise FlashgenError(_FILE, "%s: cannot read (%s)"
-                            % (manifest_path, e.strerror or e)) from None
-    try:
-        kernels = {k["name"]: k for k in json.loads(raw)["kernels"]}
-    except (ValueError, KeyError, TypeError) as e:
-        raise FlashgenError(_FORMAT, "%s: not a bundle manifest (%s)"
-                            % (manifest_path, e)) from None
+    path, raw, kernels = _read_manifest(bundle)
     if name is None:
         found = sorted(n for n, k in kernels.items() if k.get("op") in _RECURRENCE_OPS)
         if len(found) != 1:

@@ -97,26 +97,7 @@ def register(bundle, name=None):
     kernel of the same bundle again returns the same object (torch cannot
     redefine an operator). Needs no GPU: the runtime library is loaded at
     the first launch."""
-    path = getattr(bundle, "path", bundle)
-    try:
-        path = os.path.realpath(os.fspath(path))
-    except TypeError:
-        raise FlashgenError(_INVALID, "bundle: expected a path or a "
-                            "flashgen.Bundle, got %s"
-                            % type(bundle).__name__) from None
-    manifest_path = os.path.join(path, "manifest.json")
-    try:
-        with open(manifest_path, "rb") as f:
-            raw = f.read()
-    except OSError as e:
-        raise FlashgenError(_FILE, "%s: cannot read (%s)"
-                            % (manifest_path, e.strerror or e)) from None
-    try:
-        manifest = json.loads(raw)
-        kernels = {k["name"]: k for k in manifest["kernels"]}
-    except (ValueError, KeyError, TypeError) as e:
-        raise FlashgenError(_FORMAT, "%s: not a bundle manifest (%s)"
-                            % (manifest_path, e)) from None
+    path, raw, kernels = _read_manifest(bundle)
     if name is None:
         forward = sorted(n for n, k in kernels.items()
                          if k.get("op") == "attention"
@@ -140,6 +121,31 @@ def register(bundle, name=None):
         if op._bundle is None and hasattr(bundle, "kernel"):
             op._bundle = bundle  # a loaded flashgen.Bundle: launch from it
         return op
+
+
+def _read_manifest(bundle):
+    """(real path, manifest bytes, kernels by name) of ``bundle``, a path or
+    a ``flashgen.Bundle``; FlashgenError naming what is wrong otherwise."""
+    path = getattr(bundle, "path", bundle)
+    try:
+        path = os.path.realpath(os.fspath(path))
+    except TypeError:
+        raise FlashgenError(_INVALID, "bundle: expected a path or a "
+                            "flashgen.Bundle, got %s"
+                            % type(bundle).__name__) from None
+    manifest_path = os.path.join(path, "manifest.json")
+    try:
+        with open(manifest_path, "rb") as f:
+            raw = f.read()
+    except OSError as e:
+        raise FlashgenError(_FILE, "%s: cannot read (%s)"
+                            % (manifest_path, e.strerror or e)) from None
+    try:
+        kernels = {k["name"]: k for k in json.loads(raw)["kernels"]}
+    except (ValueError, KeyError, TypeError) as e:
+        raise FlashgenError(_FORMAT, "%s: not a bundle manifest (%s)"
+                            % (manifest_path, e)) from None
+    return path, raw, kernels
 
 
 def _param_table(bundle_path, kernel, wanted):
