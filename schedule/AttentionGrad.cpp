@@ -600,23 +600,15 @@ Result<ScheduleSpace> flashgen::schedule::attentionGradSpace(
   };
   auto toSchedule = out.toSchedule;
 
-  SpaceConstraint smem;
-  smem.resource = "shared memory";
-  smem.dims = {tq, tkv, stages};
-  smem.value = [toSchedule](const Point &x) { return toSchedule(x).smemBytes; };
-  smem.limit = t.smemPerCTA;
-  smem.unit = ValueUnit::Bytes;
-  smem.limitText = t.name + " has " + formatBytes(t.smemPerCTA) + " per CTA";
-  s.constraints.push_back(smem);
+  s.constraints.push_back(sharedMemoryRule(
+      t, {tq, tkv, stages},
+      [toSchedule](const Point &x) { return toSchedule(x).smemBytes; }));
 
-  SpaceConstraint regs;
-  regs.resource = "registers per thread";
-  regs.dims = {tq, tkv, stages, warps}; // stages: the 3-deep ring's term
-  regs.value = [p, toSchedule](const Point &x) {
-    return attentionGradRegisters(p, toSchedule(x));
-  };
-  regs.limit = t.maxRegistersPerThread;
-  regs.limitText = t.name + " allows " + n(t.maxRegistersPerThread);
+  // stages: the 3-deep ring's term
+  SpaceConstraint regs = registersRule(
+      t, {tq, tkv, stages, warps}, [p, toSchedule](const Point &x) {
+        return attentionGradRegisters(p, toSchedule(x));
+      });
   s.constraints.push_back(regs);
 
   SpaceConstraint regsCta = regs;

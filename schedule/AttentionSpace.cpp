@@ -56,10 +56,6 @@ std::vector<int64_t> columnChoices(int64_t d) {
   return v;
 }
 
-std::string perCta(const Target &t, int64_t bytes) {
-  return t.name + " has " + formatBytes(bytes) + " per CTA";
-}
-
 /// The rules both attention spaces share; `*Dims` are the dimensions each
 /// resource reads.
 void addCommonConstraints(SearchSpace &s, const AttentionProblem &p,
@@ -70,25 +66,13 @@ void addCommonConstraints(SearchSpace &s, const AttentionProblem &p,
                           std::vector<size_t> loadDims,
                           std::function<bool(const Point &)> loadsSplit,
                           std::vector<size_t> rowDims) {
-  SpaceConstraint smem;
-  smem.resource = "shared memory";
-  smem.dims = smemDims;
-  smem.value = [p, toSchedule](const Point &x) {
+  s.constraints.push_back(sharedMemoryRule(t, smemDims, [p, toSchedule](const Point &x) {
     return attentionSmemBytes(p, toSchedule(x));
-  };
-  smem.limit = t.smemPerCTA;
-  smem.unit = ValueUnit::Bytes;
-  smem.limitText = perCta(t, t.smemPerCTA);
-  s.constraints.push_back(smem);
+  }));
 
-  SpaceConstraint regs;
-  regs.resource = "registers per thread";
-  regs.dims = regDims;
-  regs.value = [p, toSchedule](const Point &x) {
+  SpaceConstraint regs = registersRule(t, regDims, [p, toSchedule](const Point &x) {
     return attentionRegisters(p, toSchedule(x));
-  };
-  regs.limit = t.maxRegistersPerThread;
-  regs.limitText = t.name + " allows " + std::to_string(t.maxRegistersPerThread);
+  });
   s.constraints.push_back(regs);
 
   SpaceConstraint regsCta = regs;
@@ -328,14 +312,9 @@ ScheduleSpace flash3Space(const AttentionProblem &p, const Target &t) {
   };
   auto toSchedule = out.toSchedule;
 
-  SpaceConstraint smem;
-  smem.resource = "shared memory";
-  smem.dims = {tq, tkv, stages, producer, persistent};
-  smem.value = [toSchedule](const Point &x) { return toSchedule(x).smemBytes; };
-  smem.limit = t.smemPerCTA;
-  smem.unit = ValueUnit::Bytes;
-  smem.limitText = perCta(t, t.smemPerCTA);
-  s.constraints.push_back(smem);
+  s.constraints.push_back(sharedMemoryRule(
+      t, {tq, tkv, stages, producer, persistent},
+      [toSchedule](const Point &x) { return toSchedule(x).smemBytes; }));
 
   SpaceConstraint regs;
   regs.resource = "consumer registers";

@@ -166,21 +166,12 @@ Result<ScheduleSpace> flashgen::schedule::linearSpace(
                    " must give every warp 16 state rows";
   s.constraints.push_back(stateRows);
 
-  SpaceConstraint smem;
-  smem.resource = "shared memory";
-  smem.dims = {kForm, kChunk, kTileDv, kStages};
-  smem.value = [toSchedule](const Point &x) { return toSchedule(x).smemBytes; };
-  smem.limit = t.smemPerCTA;
-  smem.unit = ValueUnit::Bytes;
-  smem.limitText = t.name + " has " + formatBytes(t.smemPerCTA) + " per CTA";
-  s.constraints.push_back(smem);
+  s.constraints.push_back(sharedMemoryRule(
+      t, {kForm, kChunk, kTileDv, kStages},
+      [toSchedule](const Point &x) { return toSchedule(x).smemBytes; }));
 
-  SpaceConstraint regs;
-  regs.resource = "registers per thread";
-  regs.dims = {kForm, kChunk, kInnerQ, kInnerKv, kTileDv, kWarps};
-  regs.value = maxRegisters;
-  regs.limit = t.maxRegistersPerThread;
-  regs.limitText = t.name + " allows " + std::to_string(t.maxRegistersPerThread);
+  SpaceConstraint regs = registersRule(
+      t, {kForm, kChunk, kInnerQ, kInnerKv, kTileDv, kWarps}, maxRegisters);
   s.constraints.push_back(regs);
 
   SpaceConstraint regsCta = regs;

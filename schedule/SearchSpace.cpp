@@ -24,6 +24,31 @@ SpaceConstraint flashgen::schedule::flagRule(std::string resource, std::vector<s
   return c;
 }
 
+SpaceConstraint flashgen::schedule::sharedMemoryRule(
+    const Target &t, std::vector<size_t> dims,
+    std::function<int64_t(const Point &)> bytes) {
+  SpaceConstraint c;
+  c.resource = "shared memory";
+  c.dims = std::move(dims);
+  c.value = std::move(bytes);
+  c.limit = t.smemPerCTA;
+  c.unit = ValueUnit::Bytes;
+  c.limitText = t.name + " has " + formatBytes(t.smemPerCTA) + " per CTA";
+  return c;
+}
+
+SpaceConstraint flashgen::schedule::registersRule(
+    const Target &t, std::vector<size_t> dims,
+    std::function<int64_t(const Point &)> registers) {
+  SpaceConstraint c;
+  c.resource = "registers per thread";
+  c.dims = std::move(dims);
+  c.value = std::move(registers);
+  c.limit = t.maxRegistersPerThread;
+  c.limitText = t.name + " allows " + std::to_string(t.maxRegistersPerThread);
+  return c;
+}
+
 size_t SearchSpace::size() const {
   size_t n = 1;
   for (const SpaceDim &d : dims)

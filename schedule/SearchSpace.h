@@ -11,6 +11,8 @@
 #ifndef FLASHGEN_SCHEDULE_SEARCHSPACE_H
 #define FLASHGEN_SCHEDULE_SEARCHSPACE_H
 
+#include "schedule/Target.h"
+
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -52,6 +54,13 @@ struct SpaceConstraint {
 SpaceConstraint flagRule(std::string resource, std::vector<size_t> dims,
                          std::function<bool(const Point &)> broken,
                          std::string rule);
+
+/// Shared memory, `bytes(point)`, within the target's per-CTA limit.
+SpaceConstraint sharedMemoryRule(const Target &t, std::vector<size_t> dims,
+                                 std::function<int64_t(const Point &)> bytes);
+/// Registers per thread, `registers(point)`, within the target's limit.
+SpaceConstraint registersRule(const Target &t, std::vector<size_t> dims,
+                              std::function<int64_t(const Point &)> registers);
 
 /// The objective of a point: `primary` (modeled picoseconds; undefined when
 /// the cost model cannot time the point) then `secondary` break ties, then

@@ -82,24 +82,11 @@ Result<ScheduleSpace> flashgen::schedule::stepSpace(const LinearProblem &p,
           " with at most " + std::to_string(kStepMaxStatePerThread) +
           " state values per thread"));
 
-  SpaceConstraint smem;
-  smem.resource = "shared memory";
-  smem.dims = {kTileDv, kWarps};
-  smem.value = [toSchedule](const Point &x) { return toSchedule(x).smemBytes; };
-  smem.limit = t.smemPerCTA;
-  smem.unit = ValueUnit::Bytes;
-  smem.limitText = t.name + " has " + formatBytes(t.smemPerCTA) + " per CTA";
-  s.constraints.push_back(smem);
-
-  SpaceConstraint regs;
-  regs.resource = "registers per thread";
-  regs.dims = {kTileDv, kWarps};
-  regs.value = [p, toSchedule](const Point &x) {
+  s.constraints.push_back(sharedMemoryRule(
+      t, {kTileDv, kWarps}, [toSchedule](const Point &x) { return toSchedule(x).smemBytes; }));
+  s.constraints.push_back(registersRule(t, {kTileDv, kWarps}, [p, toSchedule](const Point &x) {
     return stepRegisterEstimate(stepShapeOf(p, toSchedule(x)));
-  };
-  regs.limit = t.maxRegistersPerThread;
-  regs.limitText = t.name + " allows " + std::to_string(t.maxRegistersPerThread);
-  s.constraints.push_back(regs);
+  }));
 
   s.objective = [p, t, toSchedule](const Point &x) {
     Evaluation ev = evaluateStep(p, t, toSchedule(x));

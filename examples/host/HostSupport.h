@@ -1,7 +1,7 @@
 //===- HostSupport.h - what the host programs share -------------*- C++ -*-===//
 //
-// The error handling, device buffers and flag parsing of the programs in
-// examples/host/ (decode_loop.cpp, recurrent_decode_loop.cpp): a failed
+// The error handling, device buffers, captured launch and flag parsing of
+// the programs in examples/host/ (decode_loop.cpp, recurrent_decode_loop.cpp): a failed
 // CUDA call or runtime status prints what failed and exits 1; a flag
 // without its value exits 2.
 //
@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <vector>
 
 #define CHECK_CUDA(call)                                                       \
   do {                                                                         \
@@ -44,6 +45,61 @@ template <class T> struct DeviceArray {
   ~DeviceArray() { cudaFree(ptr); }
   DeviceArray(const DeviceArray &) = delete;
   DeviceArray &operator=(const DeviceArray &) = delete;
+};
+
+/// One launch of a kernel captured as a CUDA graph on its own stream, with
+/// a workspace sized for its arguments ahead of time (no allocation or host
+/// synchronisation at launch): what a serving loop replays every token.
+/// The arguments' device memory changes between replays, never the graph.
+struct CapturedLaunch {
+  cudaStream_t stream = nullptr;
+  size_t workspaceBytes = 0;
+
+  CapturedLaunch(flashgen::Kernel &kernel, const std::vector<flashgen::TensorArg> &args, const char *what) {
+    check(kernel.workspaceBytes(args.data(), args.size(), nullptr, 0, workspaceBytes), "workspaceBytes");
+    CHECK_CUDA(cudaMalloc(&workspace, std::max<size_t>(workspaceBytes, 1)));
+    CHECK_CUDA(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    CHECK_CUDA(cudaEventCreate(&start));
+    CHECK_CUDA(cudaEventCreate(&stop));
+    flashgen::LaunchOptions options;
+    options.stream = stream;
+    options.workspace = workspace;
+    options.workspaceBytes = workspaceBytes;
+    CHECK_CUDA(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
+    flashgen::Status captured = kernel.launch(args, {}, options);
+    CHECK_CUDA(cudaStreamEndCapture(stream, &graph));
+    check(captured, what);
+    CHECK_CUDA(cudaGraphInstantiate(&exec, graph, 0));
+  }
+  ~CapturedLaunch() {
+    cudaGraphExecDestroy(exec);
+    cudaGraphDestroy(graph);
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+    cudaStreamDestroy(stream);
+    cudaFree(workspace);
+  }
+  CapturedLaunch(const CapturedLaunch &) = delete;
+  CapturedLaunch &operator=(const CapturedLaunch &) = delete;
+
+  /// Replays the graph on `stream` between two events.
+  void replay() {
+    CHECK_CUDA(cudaEventRecord(start, stream));
+    CHECK_CUDA(cudaGraphLaunch(exec, stream));
+    CHECK_CUDA(cudaEventRecord(stop, stream));
+  }
+  /// The last replay's time, once the stream has synchronised.
+  float elapsedMs() const {
+    float ms = 0;
+    CHECK_CUDA(cudaEventElapsedTime(&ms, start, stop));
+    return ms;
+  }
+
+private:
+  void *workspace = nullptr;
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  cudaEvent_t start = nullptr, stop = nullptr;
 };
 
 /// The value of flag argv[i] (argv[i + 1]), advancing i past it.

@@ -46,7 +46,6 @@ constexpr int kHeads = 32, kKvHeads = 8, kDim = 128, kPage = 16;
 constexpr int kGroup = kHeads / kKvHeads;
 
 using flashgen::DType;
-using flashgen::Status;
 using flashgen::TensorArg;
 namespace ref = flashgen::reference;
 using host::check;
@@ -191,27 +190,12 @@ int main(int argc, char **argv) {
       {cacheLen.ptr, DType::I32, 1, lenSizes, nullptr}, {o.ptr, DType::BF16, 4, qSizes, nullptr},
       {nullptr, DType::F32, 3, qSizes, nullptr}, // lse: not wanted
   };
-  size_t workspaceBytes = 0;
-  check(kernel->workspaceBytes(args.data(), args.size(), nullptr, 0, workspaceBytes), "workspaceBytes");
-  DeviceArray<uint8_t> workspace(workspaceBytes);
-  cudaStream_t stream;
-  CHECK_CUDA(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
-  flashgen::LaunchOptions options;
-  options.stream = stream;
-  options.workspace = workspace.ptr;
-  options.workspaceBytes = workspaceBytes;
-
-  cudaGraph_t graph;
-  cudaGraphExec_t exec;
-  CHECK_CUDA(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
-  Status captured = kernel->launch(args, {}, options);
-  CHECK_CUDA(cudaStreamEndCapture(stream, &graph));
-  check(captured, "launch under graph capture");
-  CHECK_CUDA(cudaGraphInstantiate(&exec, graph, 0));
+  host::CapturedLaunch launch(*kernel, args, "launch under graph capture");
+  cudaStream_t stream = launch.stream;
   std::printf("decode loop: %d sequences, pages of %d tokens, pool of %d pages (%.1f MiB each for K and V), "
               "table width %d, workspace %zu bytes, one CUDA graph replayed per step\n",
               batch, kPage, poolPages, double(poolPages) * kPage * rowElems * 2 / (1 << 20), seqPages,
-              workspaceBytes);
+              launch.workspaceBytes);
 
   std::vector<uint16_t> hostQ(size_t(batch) * kHeads * kDim), hostO(hostQ.size());
   std::vector<float> qf(hostQ.size());
@@ -231,19 +215,11 @@ int main(int argc, char **argv) {
     CHECK_CUDA(cudaMemcpyAsync(table.ptr, hostTable.data(), hostTable.size() * 4, cudaMemcpyHostToDevice, stream));
     CHECK_CUDA(cudaMemcpyAsync(cacheLen.ptr, lens.data(), lens.size() * 4, cudaMemcpyHostToDevice, stream));
     CHECK_CUDA(cudaMemsetAsync(o.ptr, 0xff, hostO.size() * 2, stream)); // NaN until written
-    cudaEvent_t start, stop;
-    CHECK_CUDA(cudaEventCreate(&start));
-    CHECK_CUDA(cudaEventCreate(&stop));
-    CHECK_CUDA(cudaEventRecord(start, stream));
-    CHECK_CUDA(cudaGraphLaunch(exec, stream));
-    CHECK_CUDA(cudaEventRecord(stop, stream));
+    launch.replay();
     CHECK_CUDA(cudaMemcpyAsync(hostO.data(), o.ptr, hostO.size() * 2, cudaMemcpyDeviceToHost, stream));
     CHECK_CUDA(cudaStreamSynchronize(stream));
-    float ms = 0;
-    CHECK_CUDA(cudaEventElapsedTime(&ms, start, stop));
+    const float ms = launch.elapsedMs();
     gpuMs += ms;
-    cudaEventDestroy(start);
-    cudaEventDestroy(stop);
 
     // Every head of every sequence against the float64 reference.
     double num = 0, den = 0;
@@ -265,9 +241,6 @@ int main(int argc, char **argv) {
                   *std::min_element(lens.begin(), lens.end()) + 1,
                   *std::max_element(lens.begin(), lens.end()) + 1, ms * 1e3, rel);
   }
-  cudaGraphExecDestroy(exec);
-  cudaGraphDestroy(graph);
-  cudaStreamDestroy(stream);
   const bool ok = worst < 2e-2; // bf16 output rounding, f32 accumulation
   std::printf("decode loop: %d steps, mean %.1f us a step, worst rel_err %.2e: %s\n", steps,
               gpuMs * 1e3 / steps, worst, ok ? "ok" : "FAILED");

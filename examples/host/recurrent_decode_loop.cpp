@@ -44,7 +44,6 @@ namespace {
 constexpr int kHeads = 8, kKeyDim = 128, kValueDim = 256;
 
 using flashgen::DType;
-using flashgen::Status;
 using flashgen::TensorArg;
 namespace ref = flashgen::reference;
 using host::check;
@@ -133,23 +132,8 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
-  size_t workspaceBytes = 0;
-  check(kernel->workspaceBytes(args.data(), args.size(), nullptr, 0, workspaceBytes), "workspaceBytes");
-  DeviceArray<uint8_t> workspace(workspaceBytes);
-  cudaStream_t stream;
-  CHECK_CUDA(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
-  flashgen::LaunchOptions options;
-  options.stream = stream;
-  options.workspace = workspace.ptr;
-  options.workspaceBytes = workspaceBytes;
-
-  cudaGraph_t graph;
-  cudaGraphExec_t exec;
-  CHECK_CUDA(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
-  Status captured = kernel->launch(args, {}, options);
-  CHECK_CUDA(cudaStreamEndCapture(stream, &graph));
-  check(captured, "launch under graph capture (c0 and cf one buffer)");
-  CHECK_CUDA(cudaGraphInstantiate(&exec, graph, 0));
+  host::CapturedLaunch launch(*kernel, args, "launch under graph capture (c0 and cf one buffer)");
+  cudaStream_t stream = launch.stream;
   std::printf("recurrent decode loop: %d sequences x %d heads, state %.1f MiB in one buffer (read and "
               "written in place), one CUDA graph replayed per token\n",
               batch, kHeads, double(stateElems) * 4 / (1 << 20));
@@ -174,19 +158,11 @@ int main(int argc, char **argv) {
     CHECK_CUDA(cudaMemcpyAsync(beta.ptr, betaBits.data(), heads * 2, cudaMemcpyHostToDevice, stream));
     CHECK_CUDA(cudaMemcpyAsync(g.ptr, gHost.data(), heads * 4, cudaMemcpyHostToDevice, stream));
     CHECK_CUDA(cudaMemsetAsync(o.ptr, 0xff, oBits.size() * 2, stream)); // NaN until written
-    cudaEvent_t start, stop;
-    CHECK_CUDA(cudaEventCreate(&start));
-    CHECK_CUDA(cudaEventCreate(&stop));
-    CHECK_CUDA(cudaEventRecord(start, stream));
-    CHECK_CUDA(cudaGraphLaunch(exec, stream));
-    CHECK_CUDA(cudaEventRecord(stop, stream));
+    launch.replay();
     CHECK_CUDA(cudaMemcpyAsync(oBits.data(), o.ptr, oBits.size() * 2, cudaMemcpyDeviceToHost, stream));
     CHECK_CUDA(cudaStreamSynchronize(stream));
-    float ms = 0;
-    CHECK_CUDA(cudaEventElapsedTime(&ms, start, stop));
+    const float ms = launch.elapsedMs();
     gpuMs += ms;
-    cudaEventDestroy(start);
-    cudaEventDestroy(stop);
 
     // The step on the host: S = a S; w = beta (v - S^T k); S += k w^T;
     // o = S^T (scale q), q and k l2-normalised.
@@ -230,9 +206,6 @@ int main(int argc, char **argv) {
     den += refState[i] * refState[i];
   }
   const double stateRel = std::sqrt(num / den);
-  cudaGraphExecDestroy(exec);
-  cudaGraphDestroy(graph);
-  cudaStreamDestroy(stream);
   // bf16 outputs; the state stays f32 from the bf16 inputs on.
   const bool ok = worst < 2e-2 && stateRel < 1e-4;
   std::printf("recurrent decode loop: %d steps, mean %.1f us a step (%.0f GB/s of state read and "
