@@ -781,6 +781,10 @@ LogicalResult writeLinearKernel(const RecurrenceEntry &r, const std::string &nam
   // final), contiguous.
   auto scratchOf = [&](KernelOp kernel) {
     llvm::json::Array scratch;
+    // A step kernel keeps everything between tokens in registers: it has no
+    // chunk, so no chunk-sized buffer (and no cdiv by a chunk of 0).
+    if (kernel.getSchedule().getAlgorithm() == Algorithm::recurrent_step)
+      return scratch;
     if (r.betaType) {
       // The delta rule's WY factors of every chunk (delta_prepare writes,
       // delta_fused reads), whole chunks of rows, contiguous.

@@ -17,7 +17,7 @@ mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv > "$out/gpu.txt" 2>&1
 {
   cmake -G Ninja -S . -B build-device -DFLASHGEN_RUNTIME_ONLY=ON -DCMAKE_BUILD_TYPE=Release &&
-  ninja -C build-device flashgen_runtime flashgen-gpu-tests flashgen_runtime_tests flashgen-nvrtc flashgen-run flashgen-tune flashgen_autotune_tests flashgen-decode-loop
+  ninja -C build-device flashgen_runtime flashgen-gpu-tests flashgen_runtime_tests flashgen-nvrtc flashgen-run flashgen-tune flashgen_autotune_tests flashgen-decode-loop flashgen-recurrent-decode-loop
 } > "$out/build.log" 2>&1 || { echo "runtime-only build failed"; tail -30 "$out/build.log"; }
 echo "== runtime tests (GPU launch tests included)"
 ctest --test-dir build-device -L runtime --output-on-failure > "$out/runtime-tests.log" 2>&1; tail -4 "$out/runtime-tests.log"

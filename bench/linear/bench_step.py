@@ -46,6 +46,10 @@ def parse_args(argv=None):
     parser.add_argument("--bundles", required=True, help="folder with the step bundles")
     parser.add_argument("--peers", default=None, help="folder holding the fla package")
     parser.add_argument("--out", default=".", help="folder for linear-step-results.json")
+    parser.add_argument("--specs", nargs="+", default=list(SPECS), choices=SPECS,
+                        help="the specs to run (default: all)")
+    parser.add_argument("--batches", nargs="+", type=int, default=list(BATCHES),
+                        help="sequences a step (default: 64 256)")
     return parser.parse_args(argv)
 
 
@@ -132,7 +136,7 @@ def main(argv=None):
         except Exception as error:  # noqa: BLE001
             fla_import = "unavailable: " + repr(error)[:300]
     rows = []
-    for spec in SPECS:
+    for spec in args.specs:
         path = os.path.join(args.bundles, spec)
         try:
             kern = flashgen.load(path).kernel(spec)
@@ -140,7 +144,7 @@ def main(argv=None):
             print(f"{spec}: skipped: {error!r}"[:300], flush=True)
             rows.append({"spec": spec, "status": "skipped: " + repr(error)[:200]})
             continue
-        for batch in BATCHES:
+        for batch in args.batches:
             row = {"spec": spec, "batch": batch, "heads": HEADS, "dk": DK, "dv": DV, "T": 1,
                    "bytes": state_bytes(spec, batch)}
             x = inputs_for(spec, batch, torch, F)
