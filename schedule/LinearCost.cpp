@@ -256,6 +256,10 @@ Evaluation flashgen::schedule::evaluateLinear(const LinearProblem &p,
       p.hasInitialState ? static_cast<double>(slices) * (stateSlice + nm) : 0;
   double finalBytes = p.returnsFinalState ? state : 0;
 
+  // Lines one CTA touches per f32 state slice it reads or writes.
+  const double sliceLines = f32RowLines(Dk, s.tileDv);
+  const double statePasses = (p.hasInitialState ? 1.0 : 0.0) + (p.returnsFinalState ? 1.0 : 0.0);
+
   auto resident = [&](const KernelCost &k) {
     int64_t perSM = ctasPerSM(t, k.smemBytes, k.registersPerThread, 32 * k.warps);
     return std::min(k.ctas, t.numSMs * std::max<int64_t>(perSM, 1));
@@ -309,6 +313,7 @@ Evaluation flashgen::schedule::evaluateLinear(const LinearProblem &p,
     k.hbmBytes = heads * static_cast<int64_t>(
                              passes * shared + 2 * T * Dv * e +
                              (p.hasInitialState ? state : 0) + finalBytes);
+    k.linesTouched = static_cast<double>(k.ctas) * statePasses * sliceLines;
     k.flops = heads * (outputFlops + updateFlops);
     k.sfuOps = heads * outputSfu;
     k.aluOps = heads * outputAlu;
@@ -338,6 +343,9 @@ Evaluation flashgen::schedule::evaluateLinear(const LinearProblem &p,
     states.hbmBytes = heads * static_cast<int64_t>(
                                   passes * sharedK + T * Dv * e + scratch +
                                   (p.hasInitialState ? state : 0) + finalBytes);
+    // The boundary states, before every chunk and after the last.
+    states.linesTouched =
+        static_cast<double>(states.ctas) * (statePasses + chunks + 1) * sliceLines;
     states.flops = heads * updateFlops;
     if (p.gate == GateKind::Vector)
       states.sfuOps = heads * static_cast<double>(slices) * T * Dk;
@@ -361,6 +369,7 @@ Evaluation flashgen::schedule::evaluateLinear(const LinearProblem &p,
         l2FetchPasses(t, slices, resident(outputs), chunkShared, slices);
     outputs.hbmBytes = heads * (outPasses * shared + 2 * T * Dv * e +
                                 chunks * state);
+    outputs.linesTouched = static_cast<double>(outputs.ctas) * sliceLines;
     outputs.flops = heads * outputFlops;
     outputs.sfuOps = heads * outputSfu;
     outputs.aluOps = heads * outputAlu;

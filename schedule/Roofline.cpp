@@ -29,11 +29,25 @@ constexpr double kL2ReuseFraction = 0.5;
 /// An estimate (tens of cycles each), to be calibrated on the device; it
 /// is what makes 16-key tiles cost more than 64-key ones.
 constexpr double kStepCycles = 100;
+/// SM cycles per 128-byte line a CTA touches (KernelCost::linesTouched),
+/// over the SMs. Fitted on the H200 (schedule/calibration/h200-step.tsv):
+/// step kernels whose warps read and write 8 state columns of 16 rows (16
+/// lines a 512-byte access) ran at 0.31-0.39 of the copy bandwidth with
+/// DRAM 21% busy and the L1 77% (Nsight Compute): about 4.4 cycles a line
+/// at the sustained clock; 16 columns (half lines) ran at 0.52-0.67, 32
+/// and more (whole lines) at 0.85-0.91, bound by HBM. The chunk kernels'
+/// 16-column state slices at one token took 70 us where the step
+/// kernel's took 61-68.
+constexpr double kCyclesPerLineTouched = 4.4;
 /// Cycles per inner tile pair issued without a barrier: the dependent MMA
 /// chain's fill (mma.sync latency is about 30 cycles). An estimate.
 constexpr double kInnerStepCycles = 32;
 
 } // namespace
+
+double flashgen::schedule::f32RowLines(int64_t rows, int64_t columns) {
+  return static_cast<double>(rows) * static_cast<double>(ceilDiv(columns * 4, 128));
+}
 
 double flashgen::schedule::l2ReuseBytes(const Target &t) {
   return kL2ReuseFraction * static_cast<double>(t.l2Bytes);
@@ -66,6 +80,7 @@ void flashgen::schedule::estimateKernelTime(const Target &t, KernelCost &k) {
                                      : t.mmaEfficiency;
   k.mmaSeconds = (k.flops - k.wgmmaFlops) / (t.mmaFlopsPerSecond * t.mmaEfficiency) +
                  k.wgmmaFlops / (t.mmaFlopsPerSecond * wgmmaEfficiency);
+  k.lineSeconds = k.linesTouched * kCyclesPerLineTouched / (t.smClockHz * t.numSMs);
   k.sfuSeconds = k.sfuOps / t.sfuOpsPerSecond;
   k.aluSeconds = k.aluOps / t.fp32OpsPerSecond;
   double smCycles = t.smClockHz * t.numSMs;
@@ -105,7 +120,7 @@ void flashgen::schedule::estimateKernelTime(const Target &t, KernelCost &k) {
   k.stepSeconds = (k.steps * kStepCycles + k.innerSteps * kInnerStepCycles +
                    k.exposedCycles) /
                   smCycles / concurrent;
-  double memory = std::max({k.hbmSeconds, k.l2Seconds, k.atomicSeconds});
+  double memory = std::max({k.hbmSeconds, k.l2Seconds, k.lineSeconds, k.atomicSeconds});
   double compute =
       k.pipelineSeconds > 0
           ? k.pipelineSeconds
@@ -142,6 +157,7 @@ void flashgen::schedule::estimateKernelTime(const Target &t, KernelCost &k) {
     const char *name;
   } terms[] = {{k.hbmSeconds, "hbm"},
                {k.l2Seconds, "l2"},
+               {k.lineSeconds, "lines"},
                {k.atomicSeconds, "atomics"},
                {k.mmaSeconds, "math"},
                {k.sfuSeconds, "sfu"},

@@ -54,6 +54,12 @@ struct KernelCost {
   /// flight per latency (Little's law, estimateKernelTime), which binds
   /// kernels that only stream (decode) when their rings are shallow.
   double bytesInFlightPerCta = 0;
+  /// 128-byte lines the CTAs' global accesses touch, summed over CTAs,
+  /// where it differs from bytes / 128: a CTA that moves part of each line
+  /// (a few f32 columns of many rows) pays a whole line's time for it
+  /// (kCyclesPerLineTouched), however the other CTAs share the rest of the
+  /// line. 0: not modeled (the accesses use whole lines).
+  double linesTouched = 0;
   /// SM cycles, summed over all CTAs, that steps wait for copies a
   /// shallow ring issued too late to land in time (the small-cache
   /// kernels' chunk steps); hidden only by other resident CTAs.
@@ -79,11 +85,11 @@ struct KernelCost {
   // Filled by estimateKernelTime.
   int64_t ctasPerSM = 0;
   double parallelEfficiency = 0;
-  double hbmSeconds = 0, l2Seconds = 0, atomicSeconds = 0, mmaSeconds = 0,
+  double hbmSeconds = 0, l2Seconds = 0, lineSeconds = 0, atomicSeconds = 0, mmaSeconds = 0,
          sfuSeconds = 0,
          aluSeconds = 0, smemSeconds = 0, stepSeconds = 0, chainSeconds = 0;
   double seconds = 0;
-  /// "hbm", "l2", "atomics", "math", "sfu", "alu", "smem", "sync",
+  /// "hbm", "l2", "lines", "atomics", "math", "sfu", "alu", "smem", "sync",
   /// "parallelism", "chain"
   std::string binding;
 };
@@ -96,7 +102,7 @@ int64_t ctasPerSM(const Target &t, int64_t smemBytes,
 /// Fills the time fields of `k`:
 ///   busiest SM runs cMax = ceil(ctas / SMs) CTAs, min(ctasPerSM, cMax) at
 ///   once; efficiency = ctas / (SMs cMax) x min(1, warps in flight / warps
-///   that saturate an SM); memory = max(HBM, L2) time, compute = max(MMA,
+///   that saturate an SM); memory = max(HBM, L2, lines touched) time, compute = max(MMA,
 ///   SFU, FP32, shared-memory) time plus the step overhead (the SM idles
 ///   through a barrier unless another CTA fills it), overlapped (max) when
 ///   the CTA is pipelined or two CTAs share the SM, else serial (sum);
@@ -123,6 +129,10 @@ int64_t staggeredFetchPasses(const Target &t, int64_t bytes);
 ///   wave of the span, at most once per reader.
 int64_t l2FetchPasses(const Target &t, int64_t span, int64_t resident,
                       int64_t bytes, int64_t readers);
+
+/// 128-byte lines one CTA touches reading or writing `rows` rows of
+/// `columns` f32 values each (KernelCost::linesTouched).
+double f32RowLines(int64_t rows, int64_t columns);
 
 /// The share of the L2 the reuse model counts on (see Roofline.cpp).
 double l2ReuseBytes(const Target &t);

@@ -45,6 +45,10 @@ Evaluation flashgen::schedule::evaluateStep(const LinearProblem &p,
   k.steps = static_cast<double>(k.ctas) * T * 3;
   k.chainSteps = static_cast<double>(T);
   k.chainStepCycles = kStepTokenCycles;
+  // The slice's loads and stores: tile_dv f32 columns of each of the Dk
+  // rows, part of a line below 32 columns.
+  const double passes = (p.hasInitialState ? 1.0 : 0.0) + (p.returnsFinalState ? 1.0 : 0.0);
+  k.linesTouched = static_cast<double>(k.ctas) * passes * f32RowLines(Dk, s.tileDv);
   k.bytesInFlightPerCta =
       static_cast<double>(p.hasInitialState ? sliceBytes : Dk * e * 2);
 

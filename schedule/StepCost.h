@@ -27,12 +27,15 @@
 namespace flashgen::schedule {
 
 /// SM cycles of one token's dependent chain in a step kernel: three CTA
-/// barriers, warp 0's gate math and dots, and the shuffle tree of the
-/// column dots; the token's rows were loaded a token ahead, so a global
-/// round trip (~800 cycles on the H200) is paid once per CTA, not per
-/// token (the first token's, beside the state's loads). An estimate from
-/// those latencies, not yet fitted to a measurement.
-constexpr double kStepTokenCycles = 900;
+/// barriers, warp 0's gate math and dots, the shuffle tree of the column
+/// dots and the rank-one update; the token's rows were loaded a token
+/// ahead, so a global round trip is paid once per CTA, not per token.
+/// Fitted on the H200 (schedule/calibration/h200-step.tsv, 64 sequences):
+/// 16 tokens took 1570-2340 cycles a token and wave more than one token
+/// over the step schedules measured (the 900 of the latency estimate
+/// before made the step kernel the choice at 16 tokens, 1.4-1.5x slower
+/// than the chunk form measured beside it).
+constexpr double kStepTokenCycles = 2000;
 
 Evaluation evaluateStep(const LinearProblem &p, const Target &t,
                         const Schedule &s);

@@ -199,6 +199,7 @@ def main(argv=None):
     from bench import rel_err, rotating, time_ms  # noqa: E402
     sys.path.insert(0, os.path.join(HERE, ".."))
     from copy_bandwidth import measure_copy  # noqa: E402
+    import graph_timing  # noqa: E402
 
     torch.manual_seed(0)
     dev = torch.device("cuda")
@@ -209,34 +210,7 @@ def main(argv=None):
         return time_ms(fn) * 1e3
 
     def graph_us(call, copies):
-        """GPU time per call inside a CUDA graph of back-to-back calls, each
-        on the next input copy (the graph is replayed; no host work between
-        calls, as a serving engine's captured decode step)."""
-        calls = max(copies, 8)
-        stream = torch.cuda.Stream()
-        stream.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(stream):
-            for i in range(calls):  # warm-up: first-call compiles, workspaces
-                call(i % copies)
-        torch.cuda.current_stream().wait_stream(stream)
-        torch.cuda.synchronize()
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            for i in range(calls):
-                call(i % copies)
-        graph.replay()
-        torch.cuda.synchronize()
-        times = []
-        for _ in range(10):
-            start = torch.cuda.Event(enable_timing=True)
-            end = torch.cuda.Event(enable_timing=True)
-            start.record()
-            graph.replay()
-            end.record()
-            end.synchronize()
-            times.append(start.elapsed_time(end) * 1e3 / calls)
-        del graph
-        return sorted(times)[len(times) // 2]
+        return graph_timing.graph_us(torch, call, copies)
 
     def host_us(call, copies, calls=200):
         """Host time per call while enqueueing back to back (no sync)."""
