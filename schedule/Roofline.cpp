@@ -33,9 +33,9 @@ constexpr double kStepCycles = 100;
 /// over the SMs. Fitted on the H200 (schedule/calibration/h200-step.tsv):
 /// step kernels whose warps read and write 8 state columns of 16 rows (16
 /// lines a 512-byte access) ran at 0.31-0.39 of the copy bandwidth with
-/// DRAM 21% busy and the L1 77% (Nsight Compute): about 4.4 cycles a line
-/// at the sustained clock; 16 columns (half lines) ran at 0.52-0.67, 32
-/// and more (whole lines) at 0.85-0.91, bound by HBM. The chunk kernels'
+/// DRAM 21% busy and the memory pipelines 77% (Nsight Compute): about 4.4
+/// cycles a line at the sustained clock; 16 columns (half lines) ran at
+/// 0.52-0.67, 32 and more (whole lines) at 0.85-0.91, bound by HBM. The chunk kernels'
 /// 16-column state slices at one token took 70 us where the step
 /// kernel's took 61-68.
 constexpr double kCyclesPerLineTouched = 4.4;

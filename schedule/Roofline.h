@@ -54,11 +54,11 @@ struct KernelCost {
   /// flight per latency (Little's law, estimateKernelTime), which binds
   /// kernels that only stream (decode) when their rings are shallow.
   double bytesInFlightPerCta = 0;
-  /// 128-byte lines the CTAs' global accesses touch, summed over CTAs,
-  /// where it differs from bytes / 128: a CTA that moves part of each line
-  /// (a few f32 columns of many rows) pays a whole line's time for it
-  /// (kCyclesPerLineTouched), however the other CTAs share the rest of the
-  /// line. 0: not modeled (the accesses use whole lines).
+  /// 128-byte lines the CTAs' state accesses touch, summed over CTAs: a
+  /// CTA that moves part of each line (a few f32 columns of many rows) pays
+  /// a whole line's time for it (kCyclesPerLineTouched), however the other
+  /// CTAs share the rest of the line; whole lines bind only past the HBM
+  /// time. 0: not modeled.
   double linesTouched = 0;
   /// SM cycles, summed over all CTAs, that steps wait for copies a
   /// shallow ring issued too late to land in time (the small-cache
