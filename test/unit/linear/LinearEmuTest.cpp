@@ -259,11 +259,13 @@ TEST_F(LinearEmuTest, SigEmptySequenceKeepsTheInitialState) {
   runSig(Case{ref::GateKind::MlstmSig, 1, 1, 0, 64, 32, true}, true);
 }
 
-void runExp(const Case& c) {
-  using namespace emu_exp_v0_k;
-  const auto in = inputsFor(c);
-  Buffers d(c, in);
-  emu::launch(emu::Dim3{64 / kTileDv, 1, unsigned(c.batch)}, kThreads, kSmemBytes, flashgen_emu_exp_v0,
+/// Launches an mlstm_exp kernel (chunkwise or step: the same parameters)
+/// on d, one CTA per value tile of `valueTiles` and per batch element; a
+/// Case without an initial state passes null c0, n0 and m0.
+template <class... P>
+void launchMlstmExp(void (*kernel)(P...), unsigned valueTiles, int threads, size_t smemBytes, const Case& c,
+                    Buffers& d) {
+  emu::launch(emu::Dim3{valueTiles, 1, unsigned(c.batch)}, threads, smemBytes, kernel,
               (const bf16*)d.q.mem.data(), d.q.s(0), d.q.s(1), d.q.s(2), d.q.s(3), (const bf16*)d.k.mem.data(),
               d.k.s(0), d.k.s(1), d.k.s(2), d.k.s(3), (const bf16*)d.v.mem.data(), d.v.s(0), d.v.s(1), d.v.s(2),
               d.v.s(3), (const float*)d.i.mem.data(), d.i.s(0), d.i.s(1), d.i.s(2), (const float*)d.f.mem.data(),
@@ -273,6 +275,13 @@ void runExp(const Case& c) {
               d.o.mem.data(), d.o.s(0), d.o.s(1), d.o.s(2), d.o.s(3), d.cf.mem.data(), d.cf.s(0), d.cf.s(1),
               d.cf.s(2), d.cf.s(3), d.nf.mem.data(), d.nf.s(0), d.nf.s(1), d.nf.s(2), d.mf.mem.data(), d.mf.s(0),
               d.mf.s(1), int(c.batch), int(c.steps));
+}
+
+void runExp(const Case& c) {
+  using namespace emu_exp_v0_k;
+  const auto in = inputsFor(c);
+  Buffers d(c, in);
+  launchMlstmExp(flashgen_emu_exp_v0, 64 / kTileDv, kThreads, kSmemBytes, c, d);
   checkOutputs(c, in, d, true, kTolerance);
 }
 
@@ -541,15 +550,7 @@ void runStepExp(const Case& c) {
   using namespace emu_step_exp_v0_k;
   const auto in = inputsFor(c);
   Buffers d(c, in);
-  emu::launch(emu::Dim3{32 / kTileDv, 1, unsigned(c.batch)}, kThreads, kSmemBytes, flashgen_emu_step_exp_v0,
-              (const bf16*)d.q.mem.data(), d.q.s(0), d.q.s(1), d.q.s(2), d.q.s(3), (const bf16*)d.k.mem.data(),
-              d.k.s(0), d.k.s(1), d.k.s(2), d.k.s(3), (const bf16*)d.v.mem.data(), d.v.s(0), d.v.s(1), d.v.s(2),
-              d.v.s(3), (const float*)d.i.mem.data(), d.i.s(0), d.i.s(1), d.i.s(2), (const float*)d.f.mem.data(),
-              d.f.s(0), d.f.s(1), d.f.s(2), (const float*)d.c0.mem.data(), d.c0.s(0), d.c0.s(1), d.c0.s(2),
-              d.c0.s(3), (const float*)d.n0.mem.data(), d.n0.s(0), d.n0.s(1), d.n0.s(2),
-              (const float*)d.m0.mem.data(), d.m0.s(0), d.m0.s(1), d.o.mem.data(), d.o.s(0), d.o.s(1), d.o.s(2),
-              d.o.s(3), d.cf.mem.data(), d.cf.s(0), d.cf.s(1), d.cf.s(2), d.cf.s(3), d.nf.mem.data(), d.nf.s(0),
-              d.nf.s(1), d.nf.s(2), d.mf.mem.data(), d.mf.s(0), d.mf.s(1), int(c.batch), int(c.steps));
+  launchMlstmExp(flashgen_emu_step_exp_v0, 32 / kTileDv, kThreads, kSmemBytes, c, d);
   checkOutputs(c, in, d, true, kTolerance, kStepStateTolerance);
 }
 
@@ -569,15 +570,7 @@ TEST_F(LinearEmuTest, StepOddDims) {
   c.gateRange = 6;
   const auto in = inputsFor(c);
   Buffers d(c, in);
-  emu::launch(emu::Dim3{40 / kTileDv, 1, unsigned(c.batch)}, kThreads, kSmemBytes, flashgen_emu_step_odd_v0,
-              (const bf16*)d.q.mem.data(), d.q.s(0), d.q.s(1), d.q.s(2), d.q.s(3), (const bf16*)d.k.mem.data(),
-              d.k.s(0), d.k.s(1), d.k.s(2), d.k.s(3), (const bf16*)d.v.mem.data(), d.v.s(0), d.v.s(1), d.v.s(2),
-              d.v.s(3), (const float*)d.i.mem.data(), d.i.s(0), d.i.s(1), d.i.s(2), (const float*)d.f.mem.data(),
-              d.f.s(0), d.f.s(1), d.f.s(2), (const float*)d.c0.mem.data(), d.c0.s(0), d.c0.s(1), d.c0.s(2),
-              d.c0.s(3), (const float*)d.n0.mem.data(), d.n0.s(0), d.n0.s(1), d.n0.s(2),
-              (const float*)d.m0.mem.data(), d.m0.s(0), d.m0.s(1), d.o.mem.data(), d.o.s(0), d.o.s(1), d.o.s(2),
-              d.o.s(3), d.cf.mem.data(), d.cf.s(0), d.cf.s(1), d.cf.s(2), d.cf.s(3), d.nf.mem.data(), d.nf.s(0),
-              d.nf.s(1), d.nf.s(2), d.mf.mem.data(), d.mf.s(0), d.mf.s(1), int(c.batch), int(c.steps));
+  launchMlstmExp(flashgen_emu_step_odd_v0, 40 / kTileDv, kThreads, kSmemBytes, c, d);
   checkOutputs(c, in, d, true, kTolerance, kStepStateTolerance);
 }
 
