@@ -5,6 +5,7 @@
 #include "codegen/CudaEmitter.h"
 #include "codegen/EmbeddedFiles.h"
 #include "dialect/FlashDialect.h"
+#include "dialect/BlockMask.h"
 #include "dialect/PagedKv.h"
 #include "dialect/Varlen.h"
 #include "dialect/ScheduleConversion.h"
@@ -469,6 +470,34 @@ LogicalResult writeAttentionKernel(AttentionOp op, const std::string &name,
         {"dtype", "i32"},
         {"shape", sizes.shape(paged->tableType, {batchDim, seqPages})},
         {"pointer_align", 4}});
+  if (std::optional<BlockMask> mask = blockMaskOf(op.getOperation())) {
+    // FlexAttention's BlockMask fields, by its names (dialect/BlockMask.h):
+    // [B|1, Hq|1, cdiv(N, Qb)] counts and [.., cdiv(M, Kb)] indices.
+    auto list = [&](StringRef name, Value value) {
+      RankedTensorType type = typeOf(value);
+      llvm::json::Array shape;
+      for (int64_t d = 0; d < type.getRank(); ++d) {
+        if (!type.isDynamicDim(d))
+          shape.push_back(type.getDimSize(d));
+        else if (d == 0)
+          shape.push_back(sizes.dim(batchDim));
+        else
+          shape.push_back(sizes.expr(d == 2 ? queryBlocksExpr(queryDim, *mask)
+                                            : keyBlocksExpr(keyDim, *mask)));
+      }
+      params.push_back(llvm::json::Object{{"name", name},
+                                          {"io", "in"},
+                                          {"dtype", "i32"},
+                                          {"shape", std::move(shape)},
+                                          {"pointer_align", 4}});
+    };
+    list(kKvNumBlocksName, mask->counts);
+    list(kKvIndicesName, mask->indices);
+    if (mask->hasFull()) {
+      list(kFullKvNumBlocksName, mask->fullCounts);
+      list(kFullKvIndicesName, mask->fullIndices);
+    }
+  }
   addExtraOperands(op.getExtraOperands(), sizes, params, scalars);
   if (packedQueries)
     param("o", "out", typeOf(varlen->oPacked), qPackedNames);

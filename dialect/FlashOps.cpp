@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialect/FlashDialect.h"
+#include "dialect/BlockMask.h"
 #include "dialect/PagedKv.h"
 #include "dialect/Varlen.h"
 #include "dialect/RegionOps.h"
@@ -369,7 +370,8 @@ LogicalResult AttentionOp::verify() {
                            getO().getType(), "result", getMask(), getWindow(),
                            getScale(), getDims()})))
     return failure();
-  if (failed(verifyPagedKv(*this)) || failed(verifyVarlen(*this)))
+  if (failed(verifyPagedKv(*this)) || failed(verifyVarlen(*this)) ||
+      failed(verifyBlockMask(*this)))
     return failure();
   return verifyExtras(*this);
 }

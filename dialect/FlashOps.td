@@ -143,6 +143,57 @@ def Flash_PagedViewOp : Flash_Op<"paged_view", [Pure]> {
 }
 
 //===----------------------------------------------------------------------===//
+// flash.block_mask
+//===----------------------------------------------------------------------===//
+
+def Flash_BlockMaskOp : Flash_Op<"block_mask", [Pure, AttrSizedOperandSegments]> {
+  let summary = "the keys of an attention seen through a block-sparse mask";
+  let description = [{
+    Block-sparse attention (FlexAttention's BlockMask, NSA's selected
+    blocks, MMInference's patterns): the query rows are cut into blocks of
+    Qb rows and the keys into blocks of Kb keys, and query block qb sees
+    key block kb only where a list names it. Per (batch, query head, query
+    block), `kv_num_blocks` [B, Hq, cdiv(N, Qb)] (i32) counts the blocks
+    listed first in `kv_indices` [B, Hq, cdiv(N, Qb), cdiv(M, Kb)] (i32);
+    these blocks are partly visible (mask kind and mask_mod apply). The
+    optional `full` lists, of the same shapes, name blocks the mask_mod
+    keeps entirely (it is not evaluated there; the mask kind still
+    applies). B and Hq may be 1 (broadcast). The view is the k of one
+    `flash.attention` (docs/semantics.md §2.10):
+
+      visible(b, h, i, j) = (listed_full(b, h, i / Qb, j / Kb) or
+                             (listed(b, h, i / Qb, j / Kb) and mask_mod))
+                            and the mask kind and 0 <= j < M
+
+    Counts are clamped into [0, cdiv(M, Kb)]; a listed index outside
+    [0, cdiv(M, Kb)) names no block. A block is listed at most once in
+    both lists together. Kernels visit only the listed blocks.
+
+    ```mlir
+    %ks = flash.block_mask %k[%kv_num_blocks, %kv_indices]
+        full [%full_kv_num_blocks, %full_kv_indices] block [128, 128]
+        : tensor<?x8x?x128xbf16>, tensor<?x32x?xi32>, tensor<?x32x?x?xi32>,
+          tensor<?x32x?xi32>, tensor<?x32x?x?xi32> -> tensor<?x8x?x128xbf16>
+    ```
+  }];
+  let arguments = (ins Flash_Tensor:$keys,
+                       RankedTensorOf<[I32]>:$kv_num_blocks,
+                       RankedTensorOf<[I32]>:$kv_indices,
+                       Optional<RankedTensorOf<[I32]>>:$full_kv_num_blocks,
+                       Optional<RankedTensorOf<[I32]>>:$full_kv_indices,
+                       DenseI64ArrayAttr:$block);
+  let results = (outs Flash_Tensor:$view);
+  let assemblyFormat = [{
+    $keys `[` $kv_num_blocks `,` $kv_indices `]`
+    (`full` `[` $full_kv_num_blocks^ `,` $full_kv_indices `]`)?
+    `block` $block attr-dict `:` type($keys) `,` type($kv_num_blocks) `,`
+    type($kv_indices) (`,` type($full_kv_num_blocks)^ `,` type($full_kv_indices))?
+    `->` type($view)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // flash.varlen_view, flash.varlen_pack
 //===----------------------------------------------------------------------===//
 

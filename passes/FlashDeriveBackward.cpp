@@ -13,6 +13,7 @@
 
 #include "passes/ScoreModDerivative.h"
 
+#include "dialect/BlockMask.h"
 #include "dialect/PagedKv.h"
 #include "dialect/Varlen.h"
 
@@ -62,6 +63,11 @@ LogicalResult deriveBackward(func::FuncOp forward, AttentionOp attention,
               "(flash.varlen_view) have no backward yet; a backward takes "
               "[B, H, N, D] tensors (pad the batch, or train without "
               "--backward on this op)";
+  if (blockMaskOf(attention.getOperation()))
+    return attention.emitError()
+           << "flash-derive-backward: k is a block mask (flash.block_mask), "
+              "whose gradient kernels are not built yet; derive the backward "
+              "of the dense op, or use a mask_mod (its backward exists)";
   auto q = attention.getQ().getType(), k = attention.getK().getType(),
        v = attention.getV().getType(), o = attention.getO().getType();
   Location loc = attention.getLoc();

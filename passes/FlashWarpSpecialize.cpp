@@ -110,6 +110,13 @@ FailureOr<KernelParts> findParts(KernelOp kernel) {
   return parts;
 }
 
+/// `op` is or holds a flash.score_map.
+bool holdsScoreMap(Operation *op) {
+  bool holds = false;
+  op->walk([&](ScoreMapOp) { holds = true; });
+  return holds;
+}
+
 /// The consumer turns of one kernel (index math from IndexBuilder).
 struct SplitBuilder : IndexBuilder {
   int64_t stages;
@@ -126,8 +133,13 @@ struct SplitBuilder : IndexBuilder {
   /// One consumer turn for key tile `it` (the first of the query tile when
   /// `hasPrev` is false), then the tile's mask and softmax (`scoreMap`,
   /// cloned) and its P.
-  void consumerTurn(Value it, Value hasPrev, ScoreMapOp scoreMap,
+  void consumerTurn(Value it, Value hasPrev, ArrayRef<Operation *> scoreOps,
                     SoftmaxUpdateOp softmax, IRMapping &mapping) {
+    // The index math the masks read (a block list's key tile: a global
+    // read) first, so that its latency hides behind the turn's waits.
+    for (Operation *op : scoreOps)
+      if (!holdsScoreMap(op))
+        b.clone(*op, mapping);
     Value stagesV = c(stages);
     Value prev = sub(it, c(1));
     Value stage = rem(it, stagesV);
@@ -158,7 +170,9 @@ struct SplitBuilder : IndexBuilder {
       PipeReleaseOp::create(b, loc, TensorRole::k, it);
       when(hasPrev, [&] { PipeReleaseOp::create(b, loc, TensorRole::v, prev); });
     }
-    b.clone(*scoreMap, mapping);
+    for (Operation *op : scoreOps)
+      if (holdsScoreMap(op))
+        b.clone(*op, mapping);
     SoftmaxUpdateOp::create(b, loc, softmax.getMasked(), /*deferred=*/pipelined,
                             softmax.getFmaExp2EveryAttr());
     if (pipelined) {
@@ -185,6 +199,58 @@ struct SplitBuilder : IndexBuilder {
   }
 };
 
+/// `op` and the ops of `body` it reads (transitively, its nested ops'
+/// operands too), added to `keep` operands first.
+void addWithOperands(Operation *op, Block *body, llvm::SetVector<Operation *> &keep) {
+  if (op->getBlock() != body || keep.contains(op))
+    return;
+  op->walk([&](Operation *nested) {
+    for (Value operand : nested->getOperands())
+      if (Operation *def = operand.getDefiningOp())
+        addWithOperands(def, body, keep);
+  });
+  keep.insert(op);
+}
+
+/// The ops of a lowered key loop's body that mask and modify its score
+/// tile: each one that is or holds a flash.score_map (a block mask's full
+/// tiles choose between two), after the index math they read (a block
+/// list's key tile), in body order. The consumer turn clones these.
+SmallVector<Operation *> scoreOpsOf(scf::ForOp loop) {
+  Block *body = loop.getBody();
+  llvm::SetVector<Operation *> keep;
+  for (Operation &op : body->without_terminator())
+    if (holdsScoreMap(&op))
+      addWithOperands(&op, body, keep);
+  SmallVector<Operation *> ordered(keep.begin(), keep.end());
+  llvm::sort(ordered, [](Operation *x, Operation *y) { return x->isBeforeInBlock(y); });
+  return ordered;
+}
+
+/// The key tile a lowered loop's position `t` maps to, built at b's
+/// insertion point: the first score map's key tile with the loop's
+/// induction variable mapped to `t` (the position itself, or a block
+/// list's tile: passes/BlockLists.h) and the per-tile values it reads to
+/// the round's (`round`).
+Value keyTileAt(OpBuilder &b, scf::ForOp loop, Value t, const IRMapping &round) {
+  ScoreMapOp first;
+  loop.walk([&](ScoreMapOp op) {
+    if (!first)
+      first = op;
+  });
+  Block *body = loop.getBody();
+  llvm::SetVector<Operation *> keep;
+  if (Operation *def = first.getKeyTile().getDefiningOp())
+    addWithOperands(def, body, keep);
+  IRMapping m = round;
+  m.map(loop.getInductionVar(), t);
+  SmallVector<Operation *> ordered(keep.begin(), keep.end());
+  llvm::sort(ordered, [](Operation *x, Operation *y) { return x->isBeforeInBlock(y); });
+  for (Operation *op : ordered)
+    b.clone(*op, m);
+  return m.lookupOrDefault(first.getKeyTile());
+}
+
 /// The consumers' key loops of one query tile, rebuilt from the lowering's:
 /// same bounds, the turn in place of the copy pipeline. `base`: key tiles of
 /// earlier rounds (0 without rounds). Returns nothing; inserts at b.
@@ -192,9 +258,8 @@ void buildConsumerLoops(SplitBuilder &bld, const KernelParts &parts, Value lo,
                         Value base, IRMapping &mapping) {
   OpBuilder &b = bld.b;
   for (scf::ForOp loop : parts.loops) {
-    ScoreMapOp scoreMap;
+    SmallVector<Operation *> scoreOps = scoreOpsOf(loop);
     SoftmaxUpdateOp softmax;
-    loop.walk([&](ScoreMapOp op) { scoreMap = op; });
     loop.walk([&](SoftmaxUpdateOp op) { softmax = op; });
     auto rebuilt = scf::ForOp::create(
         b, bld.loc, mapping.lookupOrDefault(loop.getLowerBound()),
@@ -205,7 +270,7 @@ void buildConsumerLoops(SplitBuilder &bld, const KernelParts &parts, Value lo,
     Value t = rebuilt.getInductionVar();
     mapping.map(loop.getInductionVar(), t);
     Value it = bld.add(base, bld.sub(t, lo));
-    bld.consumerTurn(it, bld.gt(t, lo), scoreMap, softmax, mapping);
+    bld.consumerTurn(it, bld.gt(t, lo), scoreOps, softmax, mapping);
   }
 }
 
@@ -249,11 +314,13 @@ LogicalResult specialize(KernelOp kernel, bool tma) {
     b.setInsertionPoint(loop.getBody()->getTerminator());
     Value t = loop.getInductionVar();
     Value it = bld.add(base, bld.sub(t, map(lo)));
+    // The position's key tile, as the lowering's loops compute it.
+    Value tile = keyTileAt(b, parts.loops.front(), t, m);
     PipeProduceOp::create(b, loc, TensorRole::k, map(key.getBatch()),
-                          map(key.getHead()), t, map(key.getExtent()),
+                          map(key.getHead()), tile, map(key.getExtent()),
                           key.getRows(), it);
     PipeProduceOp::create(b, loc, TensorRole::v, map(key.getBatch()),
-                          map(key.getHead()), t, map(key.getExtent()),
+                          map(key.getHead()), tile, map(key.getExtent()),
                           key.getRows(), it);
   };
   auto consumerTile = [&](IRMapping &m, Value qSlot, Value base, Value final) {
@@ -351,10 +418,11 @@ LogicalResult specialize(KernelOp kernel, bool tma) {
                               "outside the per-tile prologue");
     parts.grid.erase();
   }
-  // Nothing may follow the split (the warpgroups never meet again).
+  // Nothing may follow the split (the warpgroups never meet again); a
+  // constant between the lowering's loops (a loop step) moves before it.
   for (Operation &op : llvm::make_early_inc_range(
            llvm::make_range(std::next(split2->getIterator()), block.end())))
-    if (op.use_empty() && isa<arith::ConstantOp>(op))
+    if (isa<arith::ConstantOp>(op))
       op.moveBefore(split2);
   return success();
 }

@@ -12,9 +12,11 @@
 
 #include "passes/LowerAttention.h"
 
+#include "passes/BlockLists.h"
 #include "passes/IndexBuilder.h"
 #include "passes/OpProblems.h"
 
+#include "dialect/BlockMask.h"
 #include "dialect/PagedKv.h"
 #include "dialect/RegionOps.h"
 #include "dialect/Varlen.h"
@@ -338,6 +340,60 @@ static void buildKeyTileStep(OpBuilder &b, Location loc,
   TileMmaOp::create(b, loc, TileProduct::pv, stage);
 }
 
+/// The key loops of a query tile under a block mask (passes/BlockLists.h):
+/// the partial blocks' tiles masked (mask kind, key bound, mask_mod), then
+/// the full blocks' tiles, each either inside `interior` (the tiles the
+/// mask kind and the key bound leave whole: no mask) or masked by them
+/// alone (mask_mod is not evaluated on a full block).
+static void buildBlockListLoops(OpBuilder &b, Location loc,
+                                const AttentionKernelPlan &plan,
+                                const BlockLists &lists,
+                                const TileRange &interior, Value batch,
+                                Value head, Value kvHead, Value queryTile,
+                                Value keyLen, Value offset,
+                                Operation *hoistBefore) {
+  IndexBuilder ib{b, loc};
+  Value lo = ib.c(0), hi = lists.total, one = ib.c(1);
+  auto tileOf = [&](Value position) { return lists.tileAt(b, loc, position); };
+  auto loop = [&](Value from, Value to, bool full) {
+    auto forOp = scf::ForOp::create(b, loc, from, to, one);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(forOp.getBody()->getTerminator());
+    Value p = forOp.getInductionVar();
+    Value stage = buildKeyValueStep(b, loc, p, lo, hi, batch, kvHead, keyLen,
+                                    plan.schedule.getTileKv(),
+                                    plan.schedule.getStages(), plan.pageSize,
+                                    tileOf);
+    Value tile = lists.tileAt(b, loc, p);
+    TileMmaOp::create(b, loc, TileProduct::qk, stage);
+    ScoreMapSource src = plan.scoreMapSource();
+    if (!full) {
+      buildScoreMap(b, loc, src, batch, head, queryTile, tile, keyLen,
+                    /*queryLen=*/Value(), offset, /*masked=*/true, hoistBefore);
+    } else {
+      src.maskMod = nullptr;
+      Value whole = ib.andI(ib.le(interior.fullLo, tile), ib.lt(tile, interior.fullHi));
+      auto branch = scf::IfOp::create(b, loc, whole, /*withElse=*/true);
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(branch.thenBlock());
+      buildScoreMap(b, loc, src, batch, head, queryTile, tile, keyLen,
+                    Value(), offset, /*masked=*/false, hoistBefore);
+      b.setInsertionPointToStart(branch.elseBlock());
+      buildScoreMap(b, loc, src, batch, head, queryTile, tile, keyLen,
+                    Value(), offset, /*masked=*/true, hoistBefore);
+      b.setInsertionPointAfter(branch);
+    }
+    SoftmaxUpdateOp::create(b, loc, /*masked=*/true, /*deferred=*/false,
+                            plan.fmaExp2Every > 0
+                                ? b.getI64IntegerAttr(plan.fmaExp2Every)
+                                : IntegerAttr());
+    TileMmaOp::create(b, loc, TileProduct::pv, stage);
+  };
+  loop(lo, lists.partial, /*full=*/false);
+  if (lists.fullIndices)
+    loop(lists.partial, hi, /*full=*/true);
+}
+
 /// The CTA's (query tile, head, batch) counted in launch order. Where
 /// query tiles cost different key-tile counts (causal masks, a mask_mod
 /// whose key bound rises with the row) the launch goes heaviest first
@@ -431,19 +487,39 @@ static KernelOp buildKernel(OpBuilder &b, const AttentionKernelPlan &plan,
   Value queryTile = f.queryTile, queryLen = f.queryLen, keyLen = f.keyLen,
         kvHead = f.kvHead, offset = f.offset, lo = f.keys.lo, hi = f.keys.hi;
   Value zero = ib.c(0);
+  // A block mask: the loops walk the query block's lists, not a range.
+  std::optional<BlockLists> lists;
+  if (std::optional<BlockMask> mask = blockMaskOf(op.getOperation())) {
+    lists = buildBlockLists(b, loc, *mask, op.getBatchDimName(), batch, head,
+                            queryTile, tileQ, tileKv, queryLen, keyLen);
+    lo = zero;
+    hi = lists->total;
+  }
 
   // Query tile, then the first stages - 1 key/value tiles, in flight at once.
   // Per-CTA values of the user's regions are computed just before this.
   Operation *queryLoad = TileLoadOp::create(b, loc, TensorRole::q, batch, head, queryTile, queryLen,
                        tileQ, zero, /*async=*/true);
   OutputInitOp::create(b, loc);
+  auto tileOf = [&](Value position) { return lists->tileAt(b, loc, position); };
   buildKeyValuePrologue(b, loc, batch, kvHead, lo, hi, keyLen, tileKv,
-                        s.getStages(), plan.pageSize);
+                        s.getStages(), plan.pageSize,
+                        lists ? KeyTileOfPosition(tileOf) : nullptr);
 
-  buildKeyTileLoops(b, loc, f.keys, [&](Value j, bool masked) {
-    buildKeyTileStep(b, loc, plan, j, lo, hi, batch, head, kvHead, queryTile,
-                     keyLen, offset, masked, queryLoad);
-  });
+  if (lists) {
+    // The tiles the mask kind and the key bound leave whole, without the
+    // mask_mod (a full block's tiles skip it).
+    TileRange whole = keyTilesOfQueryTile(
+        b, loc, plan.mask, plan.window, /*hasMaskMod=*/false,
+        ib.mul(queryTile, ib.c(tileQ)), tileQ, tileKv, queryLen, keyLen, offset);
+    buildBlockListLoops(b, loc, plan, *lists, whole, batch, head, kvHead,
+                        queryTile, keyLen, offset, queryLoad);
+  } else {
+    buildKeyTileLoops(b, loc, f.keys, [&](Value j, bool masked) {
+      buildKeyTileStep(b, loc, plan, j, lo, hi, batch, head, kvHead, queryTile,
+                       keyLen, offset, masked, queryLoad);
+    });
+  }
 
   OutputStoreOp::create(b, loc, TensorRole::o, batch, head, queryTile, queryLen);
   return kernel;
@@ -466,13 +542,15 @@ static void loadKeyValueTile(OpBuilder &b, Location loc, TensorRole tensor,
 void mlir::flash::buildKeyValuePrologue(OpBuilder &b, Location loc,
                                         Value batch, Value kvHead, Value lo,
                                         Value hi, Value keyLen, int64_t tileKv,
-                                        int64_t stages, int64_t pageSize) {
+                                        int64_t stages, int64_t pageSize,
+                                        KeyTileOfPosition tileOf) {
   IndexBuilder ib{b, loc};
   for (int64_t p = 0; p < stages - 1; ++p) {
-    Value tile = ib.add(lo, ib.c(p));
-    auto guardIf = scf::IfOp::create(b, loc, ib.lt(tile, hi), false);
+    Value position = ib.add(lo, ib.c(p));
+    auto guardIf = scf::IfOp::create(b, loc, ib.lt(position, hi), false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(guardIf.thenBlock());
+    Value tile = tileOf ? tileOf(position) : position;
     for (TensorRole tensor : {TensorRole::k, TensorRole::v})
       loadKeyValueTile(b, loc, tensor, batch, kvHead, tile, keyLen, tileKv,
                        ib.c(p), pageSize);
@@ -484,7 +562,8 @@ void mlir::flash::buildKeyValuePrologue(OpBuilder &b, Location loc,
 Value mlir::flash::buildKeyValueStep(OpBuilder &b, Location loc, Value j,
                                      Value lo, Value hi, Value batch,
                                      Value kvHead, Value keyLen, int64_t tileKv,
-                                     int64_t stages, int64_t pageSize) {
+                                     int64_t stages, int64_t pageSize,
+                                     KeyTileOfPosition tileOf) {
   IndexBuilder ib{b, loc};
   Value stagesV = ib.c(stages);
   TileWaitOp::create(b, loc, stages - 2);
@@ -494,8 +573,9 @@ Value mlir::flash::buildKeyValueStep(OpBuilder &b, Location loc, Value j,
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(prefetch.thenBlock());
     Value stage = ib.rem(ib.sub(ahead, lo), stagesV);
+    Value tile = tileOf ? tileOf(ahead) : ahead;
     for (TensorRole tensor : {TensorRole::k, TensorRole::v})
-      loadKeyValueTile(b, loc, tensor, batch, kvHead, ahead, keyLen, tileKv,
+      loadKeyValueTile(b, loc, tensor, batch, kvHead, tile, keyLen, tileKv,
                        stage, pageSize);
   }
   TileCommitOp::create(b, loc);

@@ -146,16 +146,21 @@ void buildKeyTileLoops(OpBuilder &b, Location loc, const TileRange &keys,
 /// `kvHead` through `stages` stages of `tileKv` rows: the first stages - 1
 /// tiles in flight, one commit group each. `pageSize` > 0: K and V are
 /// paged caches with pages of that many keys (dialect/PagedKv.h).
+/// `tileOf` maps a ring position to the key tile copied there (a block
+/// mask's lists, passes/BlockLists.h); null: position p is tile p.
+using KeyTileOfPosition = llvm::function_ref<Value(Value position)>;
 void buildKeyValuePrologue(OpBuilder &b, Location loc, Value batch,
                            Value kvHead, Value lo, Value hi, Value keyLen,
-                           int64_t tileKv, int64_t stages, int64_t pageSize = 0);
+                           int64_t tileKv, int64_t stages, int64_t pageSize = 0,
+                           KeyTileOfPosition tileOf = nullptr);
 
 /// One step of that ring at key tile j: wait for it (the CTA-wide sync also
 /// means every warp is done with the previous tile, so its stage is free),
 /// prefetch tile j + stages - 1 into that stage. Returns j's stage.
 Value buildKeyValueStep(OpBuilder &b, Location loc, Value j, Value lo,
                         Value hi, Value batch, Value kvHead, Value keyLen,
-                        int64_t tileKv, int64_t stages, int64_t pageSize = 0);
+                        int64_t tileKv, int64_t stages, int64_t pageSize = 0,
+                        KeyTileOfPosition tileOf = nullptr);
 
 /// The problem dictionary recorded on each attention kernel: what it
 /// specialises on (element type, head counts and dims, scales, mask).

@@ -2,6 +2,7 @@
 
 #include "passes/OpProblems.h"
 
+#include "dialect/BlockMask.h"
 #include "dialect/PagedKv.h"
 #include "dialect/RegionOps.h"
 #include "dialect/Varlen.h"
@@ -83,6 +84,10 @@ template <typename OpT> static sched::AttentionProblem kernelProblemOf(OpT op) {
   if (std::optional<PagedKv> paged = pagedKvOf(op.getOperation()))
     p.pageSize = paged->pageSize;
   p.varlen = varlenOf(op.getOperation()).has_value();
+  if (std::optional<BlockMask> mask = blockMaskOf(op.getOperation())) {
+    p.blockQ = mask->queryBlock;
+    p.blockKv = mask->keyBlock;
+  }
   if (p.hasScoreMod)
     countRegionWork(op.getScoreMod(), {true, false, false, true, true},
                     p.scoreModSfuOps, p.scoreModAluOps);

@@ -78,6 +78,8 @@ std::optional<std::string> validateAttention(const AttentionProblem &problem,
            maskKindName(problem.mask);
   if (problem.scale && !std::isfinite(*problem.scale))
     return op + "scale must be finite, got " + std::to_string(*problem.scale);
+  if (problem.blockMask)
+    return validateBlockMask(*problem.blockMask, q[0], q[1], q[2], k[2]);
   return std::nullopt;
 }
 
@@ -125,6 +127,18 @@ bool isKeyVisible(const AttentionProblem &problem, const AttentionShape &shape,
   if (!maskKindAllows(problem.mask, problem.window, shape.queries, shape.keys,
                       query, key))
     return false;
+  if (problem.blockMask) {
+    switch (blockListing(*problem.blockMask, batch, head, query, key)) {
+    case BlockListing::None:
+      return false;
+    case BlockListing::Full:
+      // FlexAttention's full blocks: mask_mod keeps all of them, so it is
+      // not evaluated (kernels skip it there).
+      return true;
+    case BlockListing::Partial:
+      break;
+    }
+  }
   return !problem.maskMod || problem.maskMod(batch, head, query, key);
 }
 

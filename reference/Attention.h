@@ -10,6 +10,7 @@
 #ifndef FLASHGEN_REFERENCE_ATTENTION_H
 #define FLASHGEN_REFERENCE_ATTENTION_H
 
+#include "reference/BlockMask.h"
 #include "reference/Tensor.h"
 
 #include <functional>
@@ -53,6 +54,10 @@ struct AttentionProblem {
   /// visible; its masks are aligned by its own counts. Empty: every
   /// sequence has N queries (M keys).
   std::vector<int64_t> queryLengths, keyLengths;
+  /// A block-sparse mask (docs/semantics.md §2.10): only the key blocks its
+  /// lists name are visible, and mask_mod is not evaluated in the full
+  /// ones. Absent: every block is visible, mask_mod applies everywhere.
+  std::optional<BlockMask> blockMask;
 };
 
 /// The sizes implied by q [B,Hq,N,D], k [B,Hkv,M,D], v [B,Hkv,M,Dv].
@@ -93,7 +98,9 @@ double effectiveAttentionScale(const AttentionProblem &problem,
 bool maskKindAllows(MaskKind kind, int64_t window, int64_t queries,
                     int64_t keys, int64_t query, int64_t key);
 
-/// Full visibility rule: 0 <= key < M, mask kind, then mask_mod.
+/// Full visibility rule: 0 <= key < M, mask kind, then the block mask's
+/// lists (a block listed in neither is hidden, a full one skips mask_mod),
+/// then mask_mod.
 bool isKeyVisible(const AttentionProblem &problem, const AttentionShape &shape,
                   int64_t batch, int64_t head, int64_t query, int64_t key);
 

@@ -121,6 +121,25 @@ void addCommonConstraints(SearchSpace &s, const AttentionProblem &p,
   s.constraints.push_back(loads);
 }
 
+/// Under a block-sparse mask (dialect/BlockMask.h) a tile lies in one
+/// block: its list is the query block's, and a listed key block is whole
+/// key tiles. Nothing without a mask.
+void addBlockTileRule(SearchSpace &s, const AttentionProblem &p, size_t tq,
+                      size_t tkv, std::function<Schedule(const Point &)> toSchedule) {
+  if (p.blockQ == 0)
+    return;
+  s.constraints.push_back(flagRule(
+      "block-sparse tiles", {tq, tkv},
+      [p, toSchedule](const Point &x) {
+        Schedule sch = toSchedule(x);
+        return p.blockQ % sch.tileQ != 0 || p.blockKv % sch.tileKv != 0;
+      },
+      "under a block-sparse mask of " + std::to_string(p.blockQ) + " x " +
+          std::to_string(p.blockKv) +
+          " blocks, tile_q must divide the query block and tile_kv the key "
+          "block (a tile lies in one block of the lists)"));
+}
+
 /// Tile visits per (tile_q, tile_kv), shared by the objective's calls.
 using VisitCache = std::map<std::pair<int64_t, int64_t>, TileVisit>;
 
@@ -177,6 +196,10 @@ std::string flashgen::schedule::attentionPrecondition(const AttentionProblem &p,
     return std::string(algorithmName(algorithm)) +
            " does not read packed (varlen) sequences yet; flash2, flash3 and "
            "flash_decode do, each CTA addressing its sequence from cu_seqlens";
+  if (p.blockQ > 0 && algorithm != Algorithm::Flash2 && algorithm != Algorithm::Flash3)
+    return std::string(algorithmName(algorithm)) +
+           " does not visit block lists yet; under a block-sparse mask "
+           "flash2 and flash3 do, each query tile walking its block's list";
   if (algorithm == Algorithm::Flash3DSplit) {
     if (!t.mma(MmaKind::Wgmma))
       return "flash3_dsplit is built on wgmma, which " + t.name +
@@ -268,7 +291,10 @@ bool flashgen::schedule::persistentGridAvailable(const AttentionProblem &p) {
   // whose hardware scheduler fills SMs as they free); claimed rounds take
   // the next tile as they free, like that scheduler. Packed sequences of
   // different lengths exit per sequence (flash.exit_if): one tile a CTA.
-  return !p.varlen;
+  // Under a block mask the rounds' state beside the lists' lookups passed
+  // ptxas' 168 registers (4-28 bytes spilled, d = 128, sm_90a); the
+  // hardware's own order hands out tiles of uneven lists as SMs free.
+  return !p.varlen && p.blockQ == 0;
 }
 
 namespace {
@@ -333,6 +359,7 @@ ScheduleSpace flash3Space(const AttentionProblem &p, const Target &t) {
   regs.rule = "the consumer warpgroups' O, S and P must fit the registers "
               "setmaxnreg leaves them (schedule/Flash3Layout.h)";
   s.constraints.push_back(regs);
+  addBlockTileRule(s, p, tq, tkv, toSchedule);
 
   // The persistent loop is the producer form's (flash3Violations).
   SpaceConstraint loop;
@@ -509,6 +536,7 @@ Result<ScheduleSpace> flashgen::schedule::attentionSpace(
                          decode ? std::vector<size_t>{tq, tkv, warps, inner}
                                 : std::vector<size_t>{tq, tkv, warps},
                          {tq, tkv, warps}, loadsSplit, rowDims);
+    addBlockTileRule(s, p, tq, tkv, out.toSchedule);
     if (decode) {
       s.constraints.push_back(flagRule(
           "key warps", {tkv, warps, inner},

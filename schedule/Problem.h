@@ -70,6 +70,10 @@ struct AttentionProblem {
   /// Queries or keys are packed sequences of their own lengths
   /// (dialect/Varlen.h): the planned N and M are the longest ones.
   bool varlen = false;
+  /// Query rows and keys of a block of a block-sparse mask
+  /// (dialect/BlockMask.h): query tiles divide blockQ and key tiles
+  /// blockKv, so a tile lies in one block. 0: no block mask.
+  int64_t blockQ = 0, blockKv = 0;
   /// Code that runs on every score element, and what it reads (flash3's
   /// register rule, Flash3Layout.h).
   ElementMods elementMods() const {

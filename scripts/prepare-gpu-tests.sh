@@ -27,6 +27,7 @@ compile_flags=${FLASHGEN_COMPILE_FLAGS:-}
 #   '^decode'                                 flash_decode, paged caches
 #   '^varlen'                                 packed (cu_seqlens) batches
 #   '^step_'                                  the recurrences' step kernels
+#   '^sparse'                                 block-sparse masks (flash.block_mask)
 match=${FLASHGEN_GPU_CASES_MATCH:-}
 rm -rf "$out"
 mkdir -p "$out/bundles" "$out/ref"
@@ -148,6 +149,14 @@ add_case varlen_prefill_b5_n300_m350 varlen_prefill.mlir varlen_prefill 57 B=5 N
 vk=test/unit/device/kernels
 add_case varlen_window_b5_n400 $vk/varlen_window_softcap.mlir varlen_window_softcap 58 B=5 N=400 M=400 "--plan=B=8 N=4096 M=4096"
 add_case varlen_paged_b4_n5_m608 $vk/varlen_paged_decode.mlir varlen_paged_decode 59 B=4 N=5 M=608 "--plan=B=8 N=4 M=32768"
+# Block-sparse masks (flash.block_mask): lists drawn per query block by
+# flashgen-ref (random order, an empty and a complete list, indices outside
+# the keys inside and after the counts), causal GQA on flash3 (128 x 128
+# blocks: key tiles of a block and of half of one), and flash2 over a
+# mask_mod with 32 x 64 blocks, lists broadcast over batch and heads, N != M.
+add_case sparse_b2_n300       block_sparse.mlir block_sparse 80 B=2 N=300
+add_case sparse_b1_n1000      block_sparse.mlir block_sparse 81 B=1 N=1000
+add_case sparse_mask_mod_b3_n200_m333 test/unit/device/kernels/block_sparse_mask_mod.mlir block_sparse_mask_mod 82 B=3 N=200 M=333
 # The benchmark's flash3 shapes (head dims 64 to 256, GQA 48/8, causal and
 # not) at ragged sizes: the scheduler's wgmma candidates, every one checked.
 b=bench/attention/specs

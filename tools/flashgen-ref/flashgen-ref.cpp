@@ -13,17 +13,20 @@
 // do, lse and expected outputs dq, dk, dv, plus each gradient's
 // rounding-error scale (dq_scale, ...; role "error_scale").
 // A flash.delta_rule gets q, k, v, beta (g, s0) and o (sf) (docs/semantics.md
-// §7).
+// §7). An attention whose k is a flash.block_mask also gets the lists drawn
+// (kv_num_blocks, kv_indices, and the full ones where the op has them; §2.10).
 // GPU tests, built without LLVM, read these files.
 //
 //===----------------------------------------------------------------------===//
 
+#include "dialect/BlockMask.h"
 #include "dialect/DimBindings.h"
 #include "dialect/PagedKv.h"
 #include "dialect/Varlen.h"
 #include "reference/Attention.h"
 #include "reference/AttentionGrad.h"
 #include "reference/Bf16.h"
+#include "reference/BlockMask.h"
 #include "reference/DeltaRule.h"
 #include "reference/Inputs.h"
 #include "reference/Npy.h"
@@ -352,9 +355,41 @@ ref::AttentionInputSpec inputSpecOf(const AttentionSizes &sizes, uint64_t seed,
 /// Mixed into the seed for the page order of paged caches, so that it
 /// does not repeat the inputs' streams.
 constexpr uint64_t kPageOrderSeed = 0x9a6e5b1d3c7f2e01ull;
+/// The same for a block mask's lists.
+constexpr uint64_t kBlockListSeed = 0x0ea0d3f392a98b5aull;
 /// The same for packed sequences' lengths (queries, keys).
 constexpr uint64_t kQueryLengthSeed = 0x5d1f3a7c9e2b4086ull;
 constexpr uint64_t kKeyLengthSeed = 0x2c8e6a4f1b3d5079ull;
+
+/// The lists of the block mask `mask` drawn at these sizes, each pair
+/// [B, Hq] or 1 where its type says 1 (reference/BlockMask.h has the edge
+/// cases), written under the manifest's names.
+ref::BlockMask drawBlockLists(const BlockMask &mask, const AttentionSizes &sizes,
+                              uint64_t seed, Writer &writer) {
+  auto dims = [&](Value counts) {
+    auto type = llvm::cast<RankedTensorType>(counts.getType());
+    // The verifier allows B or 1 (dynamic: B) and static heads Hq or 1.
+    return ref::BlockListDims{type.getDimSize(0) == 1 ? 1 : sizes.batch,
+                              type.getDimSize(1)};
+  };
+  std::optional<ref::BlockListDims> full;
+  if (mask.hasFull())
+    full = dims(mask.fullCounts);
+  ref::BlockMask lists =
+      ref::drawBlockMask(dims(mask.counts), full, sizes.queryLen, sizes.keyLen,
+                         mask.queryBlock, mask.keyBlock, seed ^ kBlockListSeed);
+  auto write = [&](StringRef name, const ref::Tensor<int32_t> &list, Value of) {
+    writer.extra(name.str(), ref::castTensor<double>(list),
+                 llvm::cast<RankedTensorType>(of.getType()).getElementType());
+  };
+  write(kKvNumBlocksName, lists.counts, mask.counts);
+  write(kKvIndicesName, lists.indices, mask.indices);
+  if (mask.hasFull()) {
+    write(kFullKvNumBlocksName, lists.fullCounts, mask.fullCounts);
+    write(kFullKvIndicesName, lists.fullIndices, mask.fullIndices);
+  }
+  return lists;
+}
 
 llvm::Error runAttention(AttentionOp op, const Options &options,
                          uint64_t seed, Writer &writer,
@@ -423,6 +458,11 @@ llvm::Error runAttention(AttentionOp op, const Options &options,
     writer.input("k", inputs.k, elem);
     writer.input("v", inputs.v, elem);
   }
+  // A block mask (dialect/BlockMask.h): lists drawn with empty and full
+  // query blocks and out-of-range entries; the reference reads them as the
+  // kernels must.
+  if (std::optional<BlockMask> mask = blockMaskOf(op.getOperation()))
+    problem.blockMask = drawBlockLists(*mask, *sizes, seed, writer);
   ref::AttentionResult result =
       ref::referenceAttention(problem, inputs.q, inputs.k, inputs.v);
   if (packedQueries) {

@@ -28,5 +28,11 @@ inline float __expf(float x) { return std::exp(x); }
 inline float __powf(float x, float y) { return std::pow(x, y); }
 inline float __fdividef(float x, float y) { return x / y; }
 inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
+// The read-only load printed for an extra operand's element (a block
+// list, a per-sequence length): checked like every global access.
+template <class T> inline T __ldg(const T* p) {
+  emu::check_global(p, sizeof(T), false);
+  return *p;
+}
 
 #endif  // FLASHGEN_TEST_DEVICE_KERNEL_PRELUDE_H

@@ -1,0 +1,65 @@
+//===- BlockMask.h - block-sparse masks: the one description ----*- C++ -*-===//
+//
+// A flash.attention whose k is a flash.block_mask view visits, per query
+// block, only the key blocks its lists name (docs/semantics.md §2.10). This
+// is the one description of that operand the verifier, the scheduler's
+// problem, the lowering, the bundle writer and the reference read: the
+// lists, the block sizes, and the names callers and kernels bind them by
+// (FlexAttention's BlockMask fields, so a Flex user's tensors pass as they
+// are).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHGEN_DIALECT_BLOCKMASK_H
+#define FLASHGEN_DIALECT_BLOCKMASK_H
+
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Value.h"
+#include "mlir/Support/LogicalResult.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <optional>
+#include <string>
+
+namespace mlir::flash {
+
+/// The lists' manifest names and the kernels' parameter names.
+inline constexpr llvm::StringLiteral kKvNumBlocksName = "kv_num_blocks";
+inline constexpr llvm::StringLiteral kKvIndicesName = "kv_indices";
+inline constexpr llvm::StringLiteral kFullKvNumBlocksName = "full_kv_num_blocks";
+inline constexpr llvm::StringLiteral kFullKvIndicesName = "full_kv_indices";
+/// Block sizes the kernels address: multiples of 16 rows (an MMA tile) up
+/// to 4096; query tiles must divide Qb and key tiles Kb (the scheduler's
+/// checker).
+inline constexpr int64_t kBlockMaskGranule = 16;
+inline constexpr int64_t kMaxBlockMaskBlock = 4096;
+
+struct BlockMask {
+  /// The keys the view shows (the k the kernels read).
+  Value keys;
+  /// kv_num_blocks [B|1, Hq|1, cdiv(N, Qb)], kv_indices [.., cdiv(M, Kb)];
+  /// the full lists are null when absent.
+  Value counts, indices, fullCounts, fullIndices;
+  int64_t queryBlock = 0, keyBlock = 0;
+  bool hasFull() const { return static_cast<bool>(fullCounts); }
+};
+
+/// The block mask of `attention`'s k, nullopt when k is not a
+/// flash.block_mask view.
+std::optional<BlockMask> blockMaskOf(Operation *attention);
+
+/// The manifest expression of the query blocks (`cdiv(<N>,Qb)`) and key
+/// blocks (`cdiv(<M>,Kb)`) for an op whose lengths are called
+/// `queryDim` / `keyDim`.
+std::string queryBlocksExpr(llvm::StringRef queryDim, const BlockMask &mask);
+std::string keyBlocksExpr(llvm::StringRef keyDim, const BlockMask &mask);
+
+class AttentionOp;
+/// flash.attention's block-mask rules: the view is k only, its lists'
+/// heads are Hq or 1, its batch B or 1, and paged or packed keys are not
+/// combined with it.
+LogicalResult verifyBlockMask(AttentionOp op);
+
+} // namespace mlir::flash
+
+#endif // FLASHGEN_DIALECT_BLOCKMASK_H
