@@ -6,6 +6,7 @@
 // RUN: flashgen explain %S/../../examples/decode_gqa.mlir --target h200 --dim B=8 --dim N=1 --dim M=32768 | FileCheck %s --check-prefix=DECODE
 // RUN: flashgen explain %S/../../examples/decode_gqa.mlir --target h200 --dim B=128 --dim N=1 --dim M=32768 --json | FileCheck %s --check-prefix=DECODE-JSON
 // RUN: flashgen explain %S/../../examples/decode_paged.mlir --target h200 --dim B=8 --dim N=1 --dim M=32768 | FileCheck %s --check-prefix=PAGED
+// RUN: flashgen explain %S/../../examples/block_sparse.mlir --target h200 --dim B=2 --dim N=8192 | FileCheck %s --check-prefix=SPARSE
 // RUN: flashgen explain %S/../../examples/varlen_prefill.mlir --target h200 --dim B=8 --dim N=4096 --dim M=4096 --json | FileCheck %s --check-prefix=VARLEN-JSON
 // `flashgen explain` says what the compiler decided for each op: the IO lower
 // bound, the schedule, how the kernel copies its tiles (and why), the modeled
@@ -57,6 +58,11 @@ func.func @mha(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf16>, %v: ten
 // tile), and where k and v live.
 // PAGED: schedule      flash_decode tile_q=32 tile_kv=16
 // PAGED: layout        k and v in pages of 16 keys, read through page_table
+
+// A block mask: key tiles divide the 128-key blocks (flash3's dense d = 128
+// picks, 160 and 176, are out), and the layout line says what is counted.
+// SPARSE: schedule      flash3 tile_q=128 tile_kv={{128|64}}
+// SPARSE: layout        block-sparse mask of 128 x 128 blocks: each query tile visits only its block's listed key tiles (kv_indices, then full_kv_indices without the mask_mod)
 
 // Packed sequences: the layout says what N and M stand for.
 // VARLEN-JSON: "layout": "queries and keys packed by cu_seqlens {{.*}} max_seqlen_q, max_seqlen_k"

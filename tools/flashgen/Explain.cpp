@@ -21,6 +21,7 @@
 #include "tools/flashgen/Explain.h"
 
 #include "dialect/DimBindings.h"
+#include "dialect/BlockMask.h"
 #include "dialect/PagedKv.h"
 #include "dialect/Varlen.h"
 #include "dialect/ScheduleConversion.h"
@@ -338,6 +339,16 @@ std::string layoutText(Operation *op) {
        << " the longest sequence, given at launch as "
        << (both ? "max_seqlen_q, max_seqlen_k"
                 : varlen->packedQueries() ? "max_seqlen_q" : "max_seqlen_k");
+  }
+  if (std::optional<BlockMask> mask = blockMaskOf(op)) {
+    if (!text.empty())
+      os << "; ";
+    os << "block-sparse mask of " << mask->queryBlock << " x " << mask->keyBlock
+       << " blocks: each query tile visits only its block's listed key "
+          "tiles (kv_indices"
+       << (mask->hasFull() ? ", then full_kv_indices without the mask_mod" : "")
+       << "); the lists are launch values, so the bound and the model "
+          "count every block (time and traffic scale with the listed share)";
   }
   return text;
 }
