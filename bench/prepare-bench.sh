@@ -163,3 +163,6 @@ done
 "$bin/flashgen" compile examples/gated_delta_rule.mlir -o "$step_out/gated_delta_rule" \
   --dim B=64 --dim T=1 $compile_flags > /dev/null
 echo "bundle $step_out/gated_delta_rule"
+# The block-sparse bundles (bench/attention/bench_sparse.py) in
+# OUT/../bench-sparse: bench/attention/prepare-sparse.sh's specs.
+bash bench/attention/prepare-sparse.sh "$(dirname "$out")/bench-sparse"

@@ -6,7 +6,7 @@
 #   scripts/device-run.sh CARRY_DIR   (with CARRY_DIR/gpu-cases, CARRY_DIR/bench-bundles,
 #                                      CARRY_DIR/bench-bundles-backward)
 # SKIP_ATTENTION_BENCH, SKIP_BACKWARD_BENCH, SKIP_EXTRAS_BENCH,
-# SKIP_DECODE_BENCH, SKIP_PAGED_BENCH, SKIP_VARLEN_BENCH, SKIP_LINEAR_BENCH, SKIP_DELTA_BENCH, SKIP_TRAFFIC, SKIP_TUNE,
+# SKIP_DECODE_BENCH, SKIP_PAGED_BENCH, SKIP_VARLEN_BENCH, SKIP_SPARSE_BENCH, SKIP_LINEAR_BENCH, SKIP_DELTA_BENCH, SKIP_TRAFFIC, SKIP_TUNE,
 # SKIP_SANITIZER, SKIP_DECODE_LOOP
 # and SKIP_RUN_EXAMPLE (=1) skip their steps.
 set -uo pipefail
@@ -146,6 +146,14 @@ run_bench bench-paged SKIP_PAGED_BENCH "paged against contiguous KV caches" \
 # shellcheck disable=SC2086
 run_bench bench-varlen SKIP_VARLEN_BENCH "varlen prefill against dense batches and FA2 varlen" \
   bench_varlen.py bench-varlen.log 14 ${VARLEN_BENCH_FLAGS:-}
+# Block-sparse attention (flash.block_mask) against FlexAttention with the
+# same BlockMask lists and our dense kernel (bench/attention/bench_sparse.py)
+# on the bundles of CARRY_DIR/bench-sparse (bench/attention/prepare-sparse.sh
+# writes them): attention-sparse-results.json and bench-sparse.log.
+# SPARSE_BENCH_FLAGS replaces the flags (--quick, --groups 1,8, ...).
+# shellcheck disable=SC2086
+run_bench bench-sparse SKIP_SPARSE_BENCH "block-sparse attention against FlexAttention" \
+  bench_sparse.py bench-sparse.log 16 ${SPARSE_BENCH_FLAGS:-}
 # Decoding gated DeltaNet from C++ (examples/host/recurrent_decode_loop.cpp)
 # with one state buffer read and written in place, a CUDA graph per token,
 # every step checked against a float64 host recurrence:
