@@ -644,10 +644,32 @@ def _extras_of(extras, regions, dims):
     return out
 
 
+_BLOCK_LIST_NAMES = ("kv_num_blocks", "kv_indices", "full_kv_num_blocks",
+                     "full_kv_indices")
+
+
+def _block_lists(block_mask, q_heads, varlen):
+    """The (name, type) params of a block mask's lists, [] without one."""
+    if block_mask is None:
+        return []
+    form = tuple(block_mask)
+    if not (len(form) in (2, 3) and all(isinstance(n, int) and n > 0 for n in form[:2])
+            and (len(form) == 2 or form[2] == "partial")):
+        raise SpecError("block_mask %r: (Qb, Kb) or (Qb, Kb, \"partial\"), "
+                        "block sizes in rows and keys" % (block_mask,))
+    if varlen:
+        raise SpecError("block_mask with varlen=True: packed sequences under "
+                        "a block mask are not supported")
+    counts = "tensor<?x%dx?xi32>" % q_heads
+    indices = "tensor<?x%dx?x?xi32>" % q_heads
+    names = _BLOCK_LIST_NAMES[:2] if len(form) == 3 else _BLOCK_LIST_NAMES
+    return [(n, counts if "num" in n else indices) for n in names]
+
+
 def attention(name, *, q_heads, kv_heads=None, head_dim, value_dim=None,
               dtype="bf16", mask="none", window=None, scale=None,
               dims=("B", "N", "N"), score_mod=None, mask_mod=None,
-              extras=None, varlen=False):
+              extras=None, varlen=False, block_mask=None):
     """The MLIR text of ``func.func @name`` holding one ``flash.attention``
     of q [B, q_heads, N, head_dim], k/v [B, kv_heads, M, head_dim/value_dim]
     (``dims`` names B, N and M; the same name twice ties them). ``score_mod``
@@ -657,7 +679,13 @@ def attention(name, *, q_heads, kv_heads=None, head_dim, value_dim=None,
     kernel takes them (default: the ones read, in the order first read).
     ``varlen=True``: q, k, v and the output are packed sequences [T, heads,
     dim] with offsets ``cu_seqlens_q`` / ``cu_seqlens_k`` [B + 1]
-    (FlashAttention's varlen layout; docs/semantics.md §2.9)."""
+    (FlashAttention's varlen layout; docs/semantics.md §2.9).
+    ``block_mask=(Qb, Kb)`` or ``(Qb, Kb, "partial")``: block-sparse
+    attention over FlexAttention's BlockMask lists, given at launch as
+    ``kv_num_blocks``, ``kv_indices``, ``full_kv_num_blocks`` and
+    ``full_kv_indices`` (the full pair left out with "partial"); the
+    lists' batch and head dims are B and q_heads (docs/semantics.md
+    §2.10)."""
     kv_heads = q_heads if kv_heads is None else kv_heads
     value_dim = head_dim if value_dim is None else value_dim
     if not name.isidentifier():
@@ -708,6 +736,12 @@ def attention(name, *, q_heads, kv_heads=None, head_dim, value_dim=None,
             raise SpecError("extra name %r is one of the packed batch's "
                             "(%s)" % (x.name, ", ".join(_VARLEN_NAMES)))
 
+    lists = _block_lists(block_mask, q_heads, varlen)
+    for x in extras:
+        if any(x.name == n for n, _ in lists):
+            raise SpecError("extra name %r is one of the block mask's lists"
+                            % x.name)
+
     def packed(t):  # tensor<?xHx?xDxe> -> tensor<?xHxDxe>
         return t.replace("x?x", "x", 1)
     offsets = "tensor<?xi32>"
@@ -717,6 +751,7 @@ def attention(name, *, q_heads, kv_heads=None, head_dim, value_dim=None,
               "%%v: %s" % outer["v"]]
     if varlen:
         params += ["%%%s: %s" % (n, offsets) for n in _VARLEN_NAMES]
+    params += ["%%%s: %s" % (n, t) for n, t in lists]
     params += ["%%%s: %s" % (x.name, x.mlir_type) for x in extras]
     lines = ["func.func @%s(%s) -> %s {" % (name, ", ".join(params), outer["o"])]
     operands = "%q, %k, %v"
@@ -726,6 +761,13 @@ def attention(name, *, q_heads, kv_heads=None, head_dim, value_dim=None,
             lines.append("  %%%s_seqs = flash.varlen_view %%%s[%%%s] : %s, %s -> %s"
                          % (n, n, cu, packed(t), offsets, t))
         operands = "%q_seqs, %k_seqs, %v_seqs"
+    if lists:
+        names = ["%" + n for n, _ in lists]
+        full = (" full [%s, %s]" % (names[2], names[3])) if len(lists) == 4 else ""
+        lines.append("  %%k_blocks = flash.block_mask %%k[%s, %s]%s block [%d, %d] : %s, %s -> %s"
+                     % (names[0], names[1], full, block_mask[0], block_mask[1], tk,
+                        ", ".join(t for _, t in lists), tk))
+        operands = "%q, %k_blocks, %v"
     lines.append("  %%o = flash.attention %s %s" % (operands, " ".join(attrs)))
     if extras:
         lines.append("      extras(%s : %s) names [%s] extra_dims [%s]" % (

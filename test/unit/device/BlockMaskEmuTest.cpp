@@ -5,7 +5,7 @@
 // generated at build time, CMakeLists.txt) on the host emulator, against a
 // float64 reference of docs/semantics.md §2.10 written here from the rule
 // itself: with and without a producer warpgroup, key tiles of a whole block
-// and of half a block. The lists are drawn per (batch, query head, query
+// and of half a block, and a persistent grid claiming its rounds' tiles. The lists are drawn per (batch, query head, query
 // block) in a random order, with a query block that lists nothing (its
 // rows give zero and lse -inf), one that lists every block, a listed index
 // outside the keys (names no block), a count past the list's length
@@ -111,8 +111,10 @@ int listed(const Lists& l, int b, int h, int qb, int kb) {
 }
 
 /// kMaps: the kernel first takes q, k and v's tensor maps (a producer
-/// warpgroup's TMA copies; zero maps here, so its cp.async fallback runs).
-template <bool kMaps, class KernelT>
+/// warpgroup's TMA copies; zero maps here, so its cp.async fallback runs);
+/// kClaims: a persistent grid under the causal mask, whose rounds claim
+/// query tiles from a counter (tile_claims, after lse).
+template <bool kMaps, bool kClaims, class KernelT>
 void run(KernelT kernel, void (*launch_grid)(int, int, int, unsigned*), int threads, int smem, int B, int N) {
   std::mt19937 rng(N * 977 + B);
   Tensor q(B, kHq, N, false), k(B, kHk, N, false), v(B, kHk, N, false), o(B, kHq, N, true);
@@ -128,19 +130,30 @@ void run(KernelT kernel, void (*launch_grid)(int, int, int, unsigned*), int thre
   unsigned extents[3];
   launch_grid(B, N, N, extents);
   const emu::Dim3 grid{extents[0], extents[1], extents[2]};
-  auto tail = [&](auto... head) {
-    emu::launch(grid, threads, size_t(smem), kernel, head..., (const bf16*)q.mem.data(), q.sb, q.sh, q.sn, 1LL,
-                (const bf16*)k.mem.data(), k.sb, k.sh, k.sn, 1LL, (const bf16*)v.mem.data(), v.sb, v.sh, v.sn, 1LL,
-                o.mem.data(), o.sb, o.sh, o.sn, 1LL, lse.data(), (long long)kHq * N, (long long)N, 1LL,
-                (const int*)l.count.data(), cb, ch, 1LL, (const int*)l.index.data(), ib, ih, (long long)KB, 1LL,
-                (const int*)l.full_count.data(), cb, ch, 1LL, (const int*)l.full_index.data(), ib, ih,
-                (long long)KB, 1LL, B, N);
+  // The claims counter starts at zero, as the runtime's zero_init leaves it.
+  DeviceVec<int> claims(1, true);
+  claims[0] = 0;
+  auto lists = [&](auto... head) {
+    emu::launch(grid, threads, size_t(smem), kernel, head..., (const int*)l.count.data(), cb, ch, 1LL,
+                (const int*)l.index.data(), ib, ih, (long long)KB, 1LL, (const int*)l.full_count.data(), cb, ch,
+                1LL, (const int*)l.full_index.data(), ib, ih, (long long)KB, 1LL, B, N);
+  };
+  auto tensors = [&](auto... maps) {
+    auto common = [&](auto... tail) {
+      lists(maps..., (const bf16*)q.mem.data(), q.sb, q.sh, q.sn, 1LL, (const bf16*)k.mem.data(), k.sb, k.sh, k.sn,
+            1LL, (const bf16*)v.mem.data(), v.sb, v.sh, v.sn, 1LL, o.mem.data(), o.sb, o.sh, o.sn, 1LL, lse.data(),
+            (long long)kHq * N, (long long)N, 1LL, tail...);
+    };
+    if constexpr (kClaims)
+      common(claims.data(), 1LL);
+    else
+      common();
   };
   const fg::tensor_map zero{};
   if constexpr (kMaps)
-    tail(zero, zero, zero);
+    tensors(zero, zero, zero);
   else
-    tail();
+    tensors();
   emu_wgmma::check_and_reset();
 
   const double scale = 1.0 / std::sqrt(double(kD));
@@ -183,12 +196,15 @@ void run(KernelT kernel, void (*launch_grid)(int, int, int, unsigned*), int thre
   EXPECT_GE(empty_rows, std::min(N - (QB - 1) * kBlock, kBlock));
 }
 
-#define RUN_BLOCK(NAME, MAPS, B, N)                                                                             \
-  run<MAPS>(flashgen_##NAME, NAME##_k::launch_grid, NAME##_k::kThreads, NAME##_k::kSmemBytes, B, N)
+#define RUN_BLOCK(NAME, MAPS, CLAIMS, B, N)                                                                     \
+  run<MAPS, CLAIMS>(flashgen_##NAME, NAME##_k::launch_grid, NAME##_k::kThreads, NAME##_k::kSmemBytes, B, N)
 
-TEST(BlockMaskEmuTest, WholeBlockTiles) { RUN_BLOCK(block_sparse_v0, false, 1, 300); }
-TEST(BlockMaskEmuTest, HalfBlockTiles) { RUN_BLOCK(block_sparse_v1, false, 2, 260); }
-TEST(BlockMaskEmuTest, ProducerWholeBlockTiles) { RUN_BLOCK(ws_block_sparse_v0, true, 2, 300); }
-TEST(BlockMaskEmuTest, ProducerHalfBlockTilesThreeStages) { RUN_BLOCK(ws_block_sparse_v1, true, 1, 390); }
+TEST(BlockMaskEmuTest, WholeBlockTiles) { RUN_BLOCK(block_sparse_v0, false, false, 1, 300); }
+TEST(BlockMaskEmuTest, HalfBlockTiles) { RUN_BLOCK(block_sparse_v1, false, false, 2, 260); }
+TEST(BlockMaskEmuTest, ProducerWholeBlockTiles) { RUN_BLOCK(ws_block_sparse_v0, true, false, 2, 300); }
+TEST(BlockMaskEmuTest, ProducerHalfBlockTilesThreeStages) { RUN_BLOCK(ws_block_sparse_v1, true, false, 1, 390); }
+// One CTA a (small) SM count loops over claimed query tiles: the lists are
+// read per round, and the ring runs on across rounds of uneven lists.
+TEST(BlockMaskEmuTest, ProducerPersistentClaimedRounds) { RUN_BLOCK(ws_block_sparse_v2, true, true, 2, 700); }
 
 }  // namespace

@@ -118,6 +118,40 @@ class Traced(unittest.TestCase):
             with self.assertRaisesRegex(spec.SpecError, "varlen: True"):
                 spec.attention("x", q_heads=4, head_dim=64, varlen="yes")
 
+    def test_block_mask_as_the_example(self):
+        # block_mask=(Qb, Kb): examples/block_sparse.mlir's lists (the same
+        # reference data: lists drawn alike, the same outputs), and the
+        # partial-only form without the full pair.
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "block_sparse.mlir")
+            with open(path, "w") as f:
+                f.write(spec.attention("block_sparse", q_heads=16, kv_heads=4,
+                                       head_dim=128, mask="causal",
+                                       block_mask=(128, 128)))
+            files = ("o.expected.npy", "lse.expected.npy", "kv_num_blocks.npy",
+                     "kv_indices.npy", "full_kv_num_blocks.npy", "full_kv_indices.npy")
+            outs = [reference_files(source, os.path.join(tmp, out), "block_sparse",
+                                    ("B=2", "N=300"), files)
+                    for source, out in (
+                        (path, "got"),
+                        (os.path.join(EXAMPLES, "block_sparse.mlir"), "want"))]
+            self.assertEqual(outs[0], outs[1])
+            partial = os.path.join(tmp, "partial.mlir")
+            with open(partial, "w") as f:
+                f.write(spec.attention("partial", q_heads=8, head_dim=64,
+                                       block_mask=(64, 64, "partial")))
+            got = reference_files(partial, os.path.join(tmp, "partial"), "partial",
+                                  ("B=1", "N=200"), ("kv_indices.npy",))
+            self.assertIn("kv_indices.npy", got)
+            self.assertFalse(os.path.exists(os.path.join(
+                tmp, "partial", "partial", "full_kv_indices.npy")))
+        for bad, message in (((128,), "block_mask"), ((128, 128, "full"), "block_mask"),
+                             ((0, 128), "block_mask")):
+            with self.assertRaisesRegex(spec.SpecError, message):
+                spec.attention("x", q_heads=4, head_dim=64, block_mask=bad)
+        with self.assertRaisesRegex(spec.SpecError, "packed sequences under a block mask"):
+            spec.attention("x", q_heads=4, head_dim=64, block_mask=(64, 64), varlen=True)
+
     def test_flashgen_compile_takes_them(self):
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "doc.mlir")
