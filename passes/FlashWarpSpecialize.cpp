@@ -22,6 +22,12 @@
 // issues S first and waits for it alone: the softmax also overlaps the
 // warpgroup's own P V, the O rescale is deferred until that completes.
 //
+// Under a block mask (passes/BlockLists.h) the loops count list positions:
+// the producer copies the key tile the lowering's loop computes for the
+// position (its index math and list reads cloned), the consumers clone the
+// same index math ahead of their turn's waits and the score section (the
+// ops that hold score maps: a full block's tile chooses between two) after.
+//
 // Persistent schedules: the grid_map becomes a flash.tile_rounds loop in
 // each region (one CTA per SM loops over the query tiles, Q in two slots),
 // the per-tile prologue is cloned into both, and the key tiles are numbered
@@ -280,7 +286,8 @@ LogicalResult specialize(KernelOp kernel, bool tma) {
   sched::Flash3Shape shape = sched::flash3Shape(lib);
   auto problem = kernel.getProblem();
   int64_t headDim = cast<IntegerAttr>(problem.get("head_dim")).getInt();
-  sched::RegisterSplit split = sched::flash3RegisterSplit(lib, headDim);
+  sched::RegisterSplit split =
+      sched::flash3RegisterSplit(lib, headDim, problem.get("block_mask") != nullptr);
 
   FailureOr<KernelParts> found = findParts(kernel);
   if (failed(found))

@@ -64,6 +64,10 @@ DictionaryAttr mlir::flash::attentionProblemAttr(OpBuilder &b,
                                                 op.getQueryDimName(),
                                                 op.getKeyDimName()})),
   };
+  // [Qb, Kb] of a block mask (dialect/BlockMask.h): the kernel walks lists.
+  if (std::optional<BlockMask> mask = blockMaskOf(op.getOperation()))
+    entries.push_back(b.getNamedAttr(
+        "block_mask", b.getDenseI64ArrayAttr({mask->queryBlock, mask->keyBlock})));
   return b.getDictionaryAttr(entries);
 }
 

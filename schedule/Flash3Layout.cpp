@@ -66,7 +66,8 @@ int64_t flashgen::schedule::flash3LaunchRegisters(const Schedule &s) {
 }
 
 RegisterSplit flashgen::schedule::flash3RegisterSplit(const Schedule &s,
-                                                      int64_t headDim) {
+                                                      int64_t headDim,
+                                                      bool producerReadsLists) {
   Flash3Shape shape = flash3Shape(s);
   RegisterSplit split;
   if (!shape.producer)
@@ -81,10 +82,11 @@ RegisterSplit flashgen::schedule::flash3RegisterSplit(const Schedule &s,
     // (24 + 2 x 240 fills the 384 x 168 pool exactly; a persistent grid,
     // whose producer wants 32, does not fit shared memory at d > 128.) The
     // persistent producer's round loop and tile claims spilled at 40
-    // (NVRTC 13.0, 128 x 160 causal), and with a block mask's list lookups
-    // (passes/BlockLists.h) 4-28 bytes at 48 (128 x 128 and 128 x 64): it
-    // keeps 56, which with 2 x 224 fills the pool exactly.
-    split.producer = wideO ? 24 : wideS ? 40 : s.persistent ? 56 : 48;
+    // (NVRTC 13.0, 128 x 160 causal): it keeps 48; with a block mask's
+    // list lookups too (passes/BlockLists.h) it spilled 4-28 bytes at 48
+    // (128 x 128 and 128 x 64) and keeps 56, which with 2 x 224 fills the
+    // pool exactly.
+    split.producer = wideO ? 24 : wideS ? 40 : s.persistent && producerReadsLists ? 56 : 48;
     split.consumer = wideO ? 240 : wideS ? 232 : 224;
   } else if (shape.consumerGroups == 3) {
     // 24 + 3 x 160 leaves 4096 registers of slack; the persistent producer

@@ -64,7 +64,10 @@ struct RegisterSplit {
   int64_t producer = 0;
   int64_t consumer = 0;
 };
-RegisterSplit flash3RegisterSplit(const Schedule &s, int64_t headDim);
+/// `producerReadsLists`: the producer looks each key tile up in a block
+/// mask's lists (dialect/BlockMask.h) before its copy.
+RegisterSplit flash3RegisterSplit(const Schedule &s, int64_t headDim,
+                                  bool producerReadsLists = false);
 
 /// Registers per thread the launch gives with one CTA per SM (the
 /// __launch_bounds__(threads, 1) cap: 65536 / threads, at most 255, in

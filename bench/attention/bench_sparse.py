@@ -437,16 +437,6 @@ def sampled_err(out, samples, ref_rows):
     return ((got - want).norm() / want.norm().clamp_min(1e-30)).item()
 
 
-def rel_err(out, ref):
-    """Relative error (Frobenius) of a whole output, as bench.py's."""
-    import torch
-    out = out.float()
-    ref = ref.float()
-    if torch.isnan(out).any():
-        return float("nan")
-    return ((out - ref).norm() / ref.norm()).item()
-
-
 def time_ms(fn):
     """Median ms of triton.testing.do_bench (L2 flushed between calls); a
     kernel slower than 100 ms / MIN_TIMED_CALLS is timed again over
@@ -551,6 +541,7 @@ def main(argv=None):
     import torch
     sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
     import flashgen  # noqa: E402
+    from bench import rel_err  # noqa: E402  (the whole output's relative error)
 
     dev = torch.device(DEVICE)
     bf16 = torch.bfloat16

@@ -107,7 +107,7 @@ func.func @overlap(%q: tensor<?x16x?x64xbf16>, %k: tensor<?x16x?x64xbf16>, %v: t
 
 // CHECK-LABEL: flash.kernel @rounds_v0
 // CHECK-NOT: flash.grid_map
-// CHECK: flash.warp_specialize consumer_groups 2 producer_registers 56 consumer_registers 224 tma producer {
+// CHECK: flash.warp_specialize consumer_groups 2 producer_registers 48 consumer_registers 224 tma producer {
 // CHECK-NEXT: flash.tile_rounds ["query_tile", "head", "batch"] extents ["cdiv(N,128)", "16", "B"] carry %c0 {
 // CHECK-NEXT: ^bb0(%[[QT:.*]]: index, %[[H:.*]]: index, %[[B:.*]]: index, %[[ROUND:.*]]: index, %{{.*}}: i1, %[[CARRY:.*]]: index):
 // CHECK: flash.pipe_produce q[%[[B]], %[[H]], %[[QT]]] rows 128 extent %{{.*}} slot %[[ROUND]]
