@@ -328,9 +328,13 @@ def Flash_OutputStoreOp : Flash_Op<"output_store", []> {
   let arguments = (ins Flash_TensorRole:$tensor, Index:$batch, Index:$head,
                        Index:$row_tile, Index:$extent,
                        Optional<Index>:$value_slice);
+  // The op's output_mod, when it has one: (o: f32, b, h, i, d: index) ->
+  // f32 (flash.yield), applied to each normalised element before it is
+  // stored; the user's region cloned in (per-CTA ops hoisted out).
+  let regions = (region MaxSizedRegion<1>:$output_mod);
   let assemblyFormat = [{
     $tensor `[` $batch `,` $head `,` $row_tile `]` `extent` $extent
-    (`slice` $value_slice^)? attr-dict
+    (`slice` $value_slice^)? (`output_mod` $output_mod^)? attr-dict
   }];
   let builders = [
     OpBuilder<(ins "TensorRole":$tensor, "Value":$batch, "Value":$head,

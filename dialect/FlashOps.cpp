@@ -485,9 +485,14 @@ static LogicalResult verifyMaskRegion(Operation *op, Region &region,
 
 LogicalResult AttentionOp::verifyRegions() {
   if (failed(verifyScoreRegion(getOperation(), getScoreMod(), "score_mod",
-                               getExtras())))
+                               getExtras())) ||
+      failed(verifyMaskRegion(getOperation(), getMaskMod(), getExtras())))
     return failure();
-  return verifyMaskRegion(getOperation(), getMaskMod(), getExtras());
+  MLIRContext *ctx = getContext();
+  Type f32 = Float32Type::get(ctx), index = IndexType::get(ctx);
+  return verifyModRegion(getOperation(), getOutputMod(), "output_mod",
+                         {f32, index, index, index, index},
+                         "(o: f32, b, h, i, d: index)", f32, getExtras());
 }
 
 LogicalResult AttentionGradOp::verifyRegions() {

@@ -58,6 +58,10 @@ def Flash_AttentionOp : Flash_Op<"attention", [Pure, IsolatedFromAbove]> {
     (score: f32, b, h, i, j: index) to an f32 score; `mask_mod` maps
     (b, h, i, j) to i1 (true keeps the key). Both are written with arith and
     math ops and end in `flash.yield`. A query row that sees no key gives 0.
+    The optional `output_mod` maps (o: f32, b, h, i, d: index) to the f32
+    stored at o[b, h, i, d], after the softmax's normalisation: a gated
+    output (SambaY's gated memory unit, o * sigmoid(gate)) reads its gate as
+    an extra (docs/semantics.md §2.11). The log-sum-exp is not changed.
 
     `dims` names the dynamic dimensions (batch, query length, key length) so
     tools bind them by name; defaults are "B", "N", "M".
@@ -90,18 +94,21 @@ def Flash_AttentionOp : Flash_Op<"attention", [Pure, IsolatedFromAbove]> {
     OptionalAttr<ArrayAttr>:$extra_dims
   );
   let results = (outs Flash_Tensor:$o);
-  let regions = (region MaxSizedRegion<1>:$score_mod, MaxSizedRegion<1>:$mask_mod);
+  let regions = (region MaxSizedRegion<1>:$score_mod, MaxSizedRegion<1>:$mask_mod,
+                        MaxSizedRegion<1>:$output_mod);
 
   let assemblyFormat = [{
     $q `,` $k `,` $v (`mask` $mask^)? (`window` $window^)? (`scale` $scale^)?
     (`dims` $dims^)?
     (`extras` `(` $extras^ `:` type($extras) `)` `names` $extra_names
      `extra_dims` $extra_dims)?
-    (`score_mod` $score_mod^)? (`mask_mod` $mask_mod^)?
+    (`score_mod` $score_mod^)? (`mask_mod` $mask_mod^)? (`output_mod` $output_mod^)?
     attr-dict `:` type($q) `,` type($k) `,` type($v) `->` type($o)
   }];
 
-  let extraClassDeclaration = Flash_AttentionHelpers;
+  let extraClassDeclaration = Flash_AttentionHelpers # [{
+    bool hasOutputMod() { return !getOutputMod().empty(); }
+  }];
   let hasVerifier = 1;
   let hasRegionVerifier = 1;
 }
@@ -455,8 +462,8 @@ def Flash_DeltaRuleOp : Flash_Op<"delta_rule",
 //===----------------------------------------------------------------------===//
 
 def Flash_YieldOp : Flash_Op<"yield", [Pure, Terminator,
-    ParentOneOf<["AttentionOp", "AttentionGradOp"]>]> {
-  let summary = "returns the value of a score_mod, mask_mod or score_grad region";
+    ParentOneOf<["AttentionOp", "AttentionGradOp", "OutputStoreOp"]>]> {
+  let summary = "returns the value of a score_mod, mask_mod, score_grad or output_mod region";
   let arguments = (ins AnyType:$value);
   let assemblyFormat = "$value attr-dict `:` type($value)";
 }

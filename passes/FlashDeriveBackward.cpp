@@ -63,6 +63,11 @@ LogicalResult deriveBackward(func::FuncOp forward, AttentionOp attention,
               "(flash.varlen_view) have no backward yet; a backward takes "
               "[B, H, N, D] tensors (pad the batch, or train without "
               "--backward on this op)";
+  if (attention.hasOutputMod())
+    return attention.emitError()
+           << "flash-derive-backward: the op has an output_mod, whose "
+              "gradient is not built yet; derive the backward of the op "
+              "without it and apply the modifier outside";
   if (blockMaskOf(attention.getOperation()))
     return attention.emitError()
            << "flash-derive-backward: k is a block mask (flash.block_mask), "

@@ -3,6 +3,8 @@
 #include "passes/OpProblems.h"
 
 #include "dialect/BlockMask.h"
+
+#include <type_traits>
 #include "dialect/PagedKv.h"
 #include "dialect/RegionOps.h"
 #include "dialect/Varlen.h"
@@ -88,6 +90,8 @@ template <typename OpT> static sched::AttentionProblem kernelProblemOf(OpT op) {
     p.blockQ = mask->queryBlock;
     p.blockKv = mask->keyBlock;
   }
+  if constexpr (std::is_same_v<OpT, AttentionOp>)
+    p.hasOutputMod = op.hasOutputMod();
   if (p.hasScoreMod)
     countRegionWork(op.getScoreMod(), {true, false, false, true, true},
                     p.scoreModSfuOps, p.scoreModAluOps);

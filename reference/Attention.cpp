@@ -203,9 +203,17 @@ AttentionResult referenceAttention(const AttentionProblem &problem,
             rowMax = std::isnan(rowMax) ? rowMax : score;
         }
         double *oRow = oHead + i * dv;
+        // output_mod maps each stored element, a zero row's too.
+        auto modifyRow = [&] {
+          if (problem.outputMod)
+            for (int64_t c = 0; c < dv; ++c)
+              oRow[c] = problem.outputMod(oRow[c], b, h, i, c);
+        };
         // No visible key (or every score_mod result -inf): zero row.
-        if (rowMax == negInf)
+        if (rowMax == negInf) {
+          modifyRow();
           continue;
+        }
         double denominator = 0.0;
         for (int64_t j = 0; j < m; ++j) {
           if (scores[j] == negInf)
@@ -217,6 +225,7 @@ AttentionResult referenceAttention(const AttentionProblem &problem,
         }
         for (int64_t c = 0; c < dv; ++c)
           oRow[c] /= denominator;
+        modifyRow();
         result.logSumExp.at({b, h, i}) = rowMax + std::log(denominator);
       }
     }

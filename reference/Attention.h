@@ -36,6 +36,12 @@ using ScoreMod = std::function<double(double score, int64_t batch, int64_t head,
 using MaskMod = std::function<bool(int64_t batch, int64_t head, int64_t query,
                                    int64_t key)>;
 
+/// Output modifier: receives one normalised output element o[b, h, i, d]
+/// (0 in a row without visible keys) and returns what is stored there; the
+/// log-sum-exp is not changed.
+using OutputMod = std::function<double(double out, int64_t batch, int64_t head,
+                                       int64_t query, int64_t column)>;
+
 /// The attributes and regions of one flash.attention op.
 struct AttentionProblem {
   MaskKind mask = MaskKind::None;
@@ -48,6 +54,8 @@ struct AttentionProblem {
   ScoreMod scoreMod;
   /// Empty: every key the mask kind allows is visible.
   MaskMod maskMod;
+  /// Empty: the normalised output is stored as it is.
+  OutputMod outputMod;
   /// Per-sequence query and key counts of a packed (varlen) batch, each at
   /// most N (M): sequence b's rows past its count are left as a row
   /// without keys (zero, lse -inf) and its keys past its count are not

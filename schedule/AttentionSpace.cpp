@@ -196,6 +196,10 @@ std::string flashgen::schedule::attentionPrecondition(const AttentionProblem &p,
     return std::string(algorithmName(algorithm)) +
            " does not read packed (varlen) sequences yet; flash2, flash3 and "
            "flash_decode do, each CTA addressing its sequence from cu_seqlens";
+  if (p.hasOutputMod && algorithm != Algorithm::Flash2 && algorithm != Algorithm::Flash3)
+    return std::string(algorithmName(algorithm)) +
+           " does not apply an output_mod yet; flash2 and flash3 do, to each "
+           "normalised element before they store a query tile's rows";
   if (p.blockQ > 0 && algorithm != Algorithm::Flash2 && algorithm != Algorithm::Flash3)
     return std::string(algorithmName(algorithm)) +
            " does not visit block lists yet; under a block-sparse mask "

@@ -74,6 +74,9 @@ struct AttentionProblem {
   /// (dialect/BlockMask.h): query tiles divide blockQ and key tiles
   /// blockKv, so a tile lies in one block. 0: no block mask.
   int64_t blockQ = 0, blockKv = 0;
+  /// An output_mod maps each stored output element (docs/semantics.md
+  /// §2.11): applied where a CTA stores whole rows (flash2, flash3).
+  bool hasOutputMod = false;
   /// Code that runs on every score element, and what it reads (flash3's
   /// register rule, Flash3Layout.h).
   ElementMods elementMods() const {

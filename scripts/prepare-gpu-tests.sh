@@ -28,6 +28,7 @@ compile_flags=${FLASHGEN_COMPILE_FLAGS:-}
 #   '^varlen'                                 packed (cu_seqlens) batches
 #   '^step_'                                  the recurrences' step kernels
 #   '^sparse'                                 block-sparse masks (flash.block_mask)
+#   '^gated'                                  output_mod (a gated output)
 match=${FLASHGEN_GPU_CASES_MATCH:-}
 rm -rf "$out"
 mkdir -p "$out/bundles" "$out/ref"
@@ -157,6 +158,9 @@ add_case varlen_paged_b4_n5_m608 $vk/varlen_paged_decode.mlir varlen_paged_decod
 add_case sparse_b2_n300       block_sparse.mlir block_sparse 80 B=2 N=300
 add_case sparse_b1_n1000      block_sparse.mlir block_sparse 81 B=1 N=1000
 add_case sparse_mask_mod_b3_n200_m333 test/unit/device/kernels/block_sparse_mask_mod.mlir block_sparse_mask_mod 82 B=3 N=200 M=333
+# output_mod (a gated output: o * sigmoid(gate), the gate an f32 extra)
+# on causal GQA, ragged N, batch > 1: every variant, each element modified.
+add_case gated_output_b2_n300 gated_output.mlir gated_output 83 B=2 N=300
 # The benchmark's flash3 shapes (head dims 64 to 256, GQA 48/8, causal and
 # not) at ragged sizes: the scheduler's wgmma candidates, every one checked.
 b=bench/attention/specs

@@ -669,7 +669,7 @@ def _block_lists(block_mask, q_heads, varlen):
 def attention(name, *, q_heads, kv_heads=None, head_dim, value_dim=None,
               dtype="bf16", mask="none", window=None, scale=None,
               dims=("B", "N", "N"), score_mod=None, mask_mod=None,
-              extras=None, varlen=False, block_mask=None):
+              extras=None, varlen=False, block_mask=None, output_mod=None):
     """The MLIR text of ``func.func @name`` holding one ``flash.attention``
     of q [B, q_heads, N, head_dim], k/v [B, kv_heads, M, head_dim/value_dim]
     (``dims`` names B, N and M; the same name twice ties them). ``score_mod``
@@ -680,6 +680,9 @@ def attention(name, *, q_heads, kv_heads=None, head_dim, value_dim=None,
     ``varlen=True``: q, k, v and the output are packed sequences [T, heads,
     dim] with offsets ``cu_seqlens_q`` / ``cu_seqlens_k`` [B + 1]
     (FlashAttention's varlen layout; docs/semantics.md §2.9).
+    ``output_mod`` is ``(o, b, h, q_idx, d) -> o``, applied to each
+    normalised output element before it is stored (a gated output reads its
+    gate from a ``spec.tensor``; docs/semantics.md §2.11).
     ``block_mask=(Qb, Kb)`` or ``(Qb, Kb, "partial")``: block-sparse
     attention over FlexAttention's BlockMask lists, given at launch as
     ``kv_num_blocks``, ``kv_indices``, ``full_kv_num_blocks`` and
@@ -725,7 +728,9 @@ def attention(name, *, q_heads, kv_heads=None, head_dim, value_dim=None,
     traced = []
     for label, fn, args, result in (
             ("score_mod", score_mod, [("%s", F32)] + idx, F32),
-            ("mask_mod", mask_mod, idx, I1)):
+            ("mask_mod", mask_mod, idx, I1),
+            ("output_mod", output_mod,
+             [("%o", F32), ("%b", INDEX), ("%h", INDEX), ("%i", INDEX), ("%d", INDEX)], F32)):
         if fn is not None:
             traced.append((label, args) + _trace(fn, args, result, label))
     extras = _extras_of(extras, [r for _, _, r, _ in traced], dims)

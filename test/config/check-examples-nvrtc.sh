@@ -23,9 +23,10 @@ for spec in "$examples"/*.mlir; do
     out="$work/$name-$target"
     # A paged cache serves decoding and prefill and has no backward
     # (docs/semantics.md §2.8), nor do packed sequences (§2.9) and block
-    # masks (§2.10) yet: their examples compile forward only.
+    # masks (§2.10) and output modifiers (§2.11) yet: their examples compile
+    # forward only.
     backward=(--backward)
-    if grep -qE "flash\.(paged|varlen)_view|flash\.block_mask" "$spec"; then backward=(); fi
+    if grep -qE "flash\.(paged|varlen)_view|flash\.block_mask|output_mod" "$spec"; then backward=(); fi
     if ! "$bin/flashgen" compile "$spec" "${backward[@]}" -o "$out" --target "$target" > "$out.log" 2>&1; then
       echo "FAIL: flashgen compile $name --target $target"; cat "$out.log"; status=1; continue
     fi

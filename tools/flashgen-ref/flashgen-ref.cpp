@@ -53,6 +53,7 @@
 #include <algorithm>
 #include <memory>
 #include <string>
+#include <type_traits>
 
 using namespace mlir;
 using namespace mlir::flash;
@@ -279,6 +280,9 @@ template <typename Op> ref::AttentionProblem problemOf(Op op, Extras extras) {
   problem.scale = op.getEffectiveScale();
   problem.scoreMod = scoreRegion(op.getScoreMod(), extras);
   problem.maskMod = maskRegion(op.getMaskMod(), extras);
+  if constexpr (std::is_same_v<Op, AttentionOp>)
+    // output_mod has score_mod's signature, (o: f32, b, h, i, d).
+    problem.outputMod = scoreRegion(op.getOutputMod(), extras);
   return problem;
 }
 

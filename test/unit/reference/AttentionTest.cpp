@@ -218,6 +218,41 @@ TEST(AttentionTest, SlidingWindowCountsExactlyWKeys) {
   }
 }
 
+TEST(AttentionTest, OutputModMapsEveryStoredElementNotTheLse) {
+  // docs/semantics.md §2.11: o' = output_mod(o, b, h, i, d) on the
+  // normalised output, a row without keys (causal, N > M) included; the
+  // log-sum-exp stays the unmodified one.
+  AttentionInputSpec spec;
+  spec.batch = 2;
+  spec.queryHeads = 2;
+  spec.kvHeads = 1;
+  spec.queries = 6;
+  spec.keys = 4;
+  spec.seed = 11;
+  auto inputs = generateAttentionInputs(spec);
+  AttentionProblem plain;
+  plain.mask = MaskKind::Causal;
+  AttentionProblem gated = plain;
+  gated.outputMod = [](double o, int64_t b, int64_t h, int64_t i, int64_t d) {
+    return o * 0.5 + double(b) - double(h) + 0.25 * double(i) + 1e-3 * double(d);
+  };
+  auto want = referenceAttention(plain, inputs.q, inputs.k, inputs.v);
+  auto got = referenceAttention(gated, inputs.q, inputs.k, inputs.v);
+  int64_t zeroRows = 0;
+  for (int64_t b = 0; b < 2; ++b)
+    for (int64_t h = 0; h < 2; ++h)
+      for (int64_t i = 0; i < 6; ++i) {
+        EXPECT_EQ(got.logSumExp.at({b, h, i}), want.logSumExp.at({b, h, i}));
+        zeroRows += std::isinf(want.logSumExp.at({b, h, i}));
+        for (int64_t d = 0; d < 16; ++d) {
+          double o = want.out.at({b, h, i, d});
+          EXPECT_EQ(got.out.at({b, h, i, d}),
+                    o * 0.5 + double(b) - double(h) + 0.25 * double(i) + 1e-3 * double(d));
+        }
+      }
+  EXPECT_EQ(zeroRows, 2 * 2 * 2); // rows 0 and 1 see no key (N - M = 2)
+}
+
 TEST(AttentionTest, FullyMaskedRowsGiveZerosNotNaN) {
   AttentionInputSpec spec;
   spec.queries = 6;

@@ -152,6 +152,27 @@ class Traced(unittest.TestCase):
         with self.assertRaisesRegex(spec.SpecError, "packed sequences under a block mask"):
             spec.attention("x", q_heads=4, head_dim=64, block_mask=(64, 64), varlen=True)
 
+    def test_output_mod_as_the_example(self):
+        # output_mod=fn: examples/gated_output.mlir's gated output (the gate
+        # an extra), the same reference data byte for byte.
+        gate = spec.tensor("gate", ("B", "N", 16, 128), "float32")
+
+        def gated(o, b, h, q_idx, d):
+            return o / (1.0 + spec.exp(-gate[b, q_idx, h, d]))
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "gated_output.mlir")
+            with open(path, "w") as f:
+                f.write(spec.attention("gated_output", q_heads=16, kv_heads=4,
+                                       head_dim=128, mask="causal",
+                                       output_mod=gated))
+            files = ("o.expected.npy", "lse.expected.npy", "gate.npy")
+            outs = [reference_files(source, os.path.join(tmp, out), "gated_output",
+                                    ("B=2", "N=70"), files)
+                    for source, out in (
+                        (path, "got"),
+                        (os.path.join(EXAMPLES, "gated_output.mlir"), "want"))]
+            self.assertEqual(outs[0], outs[1])
+
     def test_flashgen_compile_takes_them(self):
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "doc.mlir")

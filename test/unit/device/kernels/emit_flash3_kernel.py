@@ -64,9 +64,16 @@ def scheduled_spec(src, name, new_name, scheds):
     attrs = [schedule_attr(s, d) for s in scheds]
     attr_dict = '{flash.schedule = ' + attrs[0] + ', flash.candidates = [' + ', '.join(attrs) + ']}'
     # The attribute dict goes right before the op's type list: after
-    # `dims [...]`, or after the closing brace of a score_mod/mask_mod region.
+    # `dims [...]` (and `extras(...)`, whose operand types come first), or
+    # after the closing brace of a score_mod/mask_mod/output_mod region.
     op = src.find('flash.attention')
-    m = re.compile(r'\s*:\s*tensor<').search(src, op) if op >= 0 else None
+    start = op
+    regions = re.compile(r'\}\s*:\s*tensor<').search(src, op) if op >= 0 else None
+    if regions is not None:
+        start = regions.start() + 1
+    elif op >= 0 and 'extra_dims' in src[op:]:
+        start = src.index('extra_dims', op)
+    m = re.compile(r'\s*:\s*tensor<').search(src, start) if op >= 0 else None
     if m is None:
         sys.exit('emit_flash3_kernel: no flash.attention op with a tensor type list in the spec')
     return src[:m.start()] + ' ' + attr_dict + src[m.start():]
