@@ -173,18 +173,7 @@ struct Emitted {
 };
 
 /// Tensor [B, H, S, d], contiguous (BHSD) or BNHD strides.
-struct TensorD {
-  DeviceVec<bf16> mem;
-  long long sb, sh, sn;
-  int d;
-  TensorD(int B, int H, int S, int d, bool bnhd, bool writable)
-      : mem(size_t(B) * H * S * d, writable),
-        sb((long long)H * S * d),
-        sh(bnhd ? d : (long long)S * d),
-        sn(bnhd ? (long long)H * d : d),
-        d(d) {}
-  bf16& at(int b, int h, int s, int x) { return mem[size_t(b * sb + h * sh + s * sn + x)]; }
-};
+using TensorD = Tensor4<bf16>;
 
 using Kernel2 = void (*)(const bf16*, long long, long long, long long, long long, const bf16*, long long, long long,
                          long long, long long, const bf16*, long long, long long, long long, long long, bf16*,

@@ -35,12 +35,8 @@ using fg::bf16;
 constexpr int kD = 128, kBlock = 128, kHq = 4, kHk = 2;
 
 /// [B, H, S, kD], BHSD strides.
-struct Tensor {
-  DeviceVec<bf16> mem;
-  long long sb, sh, sn;
-  Tensor(int B, int H, int S, bool writable)
-      : mem(size_t(B) * H * S * kD, writable), sb((long long)H * S * kD), sh((long long)S * kD), sn(kD) {}
-  bf16& at(int b, int h, int s, int x) { return mem[size_t(b * sb + h * sh + s * sn + x)]; }
+struct Tensor : Tensor4<bf16> {
+  Tensor(int B, int H, int S, bool writable) : Tensor4<bf16>(B, H, S, kD, false, writable) {}
 };
 
 /// The lists of one launch: counts [B, Hq, QB] and indices [B, Hq, QB, KB].

@@ -31,12 +31,9 @@ using fg::bf16;
 // the spec's 16 heads (a kernel reads the first kHq).
 constexpr int kD = 128, kHq = 4, kHk = 2, kGateHeads = 16;
 
-struct Tensor {
-  DeviceVec<bf16> mem;
-  long long sb, sh, sn;
-  Tensor(int B, int H, int S, bool writable)
-      : mem(size_t(B) * H * S * kD, writable), sb((long long)H * S * kD), sh((long long)S * kD), sn(kD) {}
-  bf16& at(int b, int h, int s, int x) { return mem[size_t(b * sb + h * sh + s * sn + x)]; }
+/// [B, H, S, kD], BHSD strides.
+struct Tensor : Tensor4<bf16> {
+  Tensor(int B, int H, int S, bool writable) : Tensor4<bf16>(B, H, S, kD, false, writable) {}
 };
 
 /// kMaps: q, k, v's tensor maps first (zero: the cp.async fallback runs);

@@ -47,6 +47,21 @@ template <class T> void fill_normal_bf16(DeviceVec<T>& d, std::mt19937& rng, flo
   for (auto& x : d.v) x = bf16_from<T>(nd(rng));
 }
 
+/// Tensor [B, H, S, d] of 16-bit elements (fg::bf16), contiguous (BHSD)
+/// or with BNHD strides, registered with the emulator.
+template <class T> struct Tensor4 {
+  DeviceVec<T> mem;
+  long long sb, sh, sn;
+  int d;
+  Tensor4(int B, int H, int S, int d, bool bnhd, bool writable)
+      : mem(size_t(B) * H * S * d, writable),
+        sb((long long)H * S * d),
+        sh(bnhd ? d : (long long)S * d),
+        sn(bnhd ? (long long)H * d : d),
+        d(d) {}
+  T& at(int b, int h, int s, int x) { return mem[size_t(b * sb + h * sh + s * sn + x)]; }
+};
+
 /// Round-trip through bf16.
 inline float round_bf16(float f) { return emu::bf16_bits_to_float(emu::float_to_bf16_bits(f)); }
 
