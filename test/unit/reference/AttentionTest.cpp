@@ -19,6 +19,7 @@
 
 using namespace flashgen::reference;
 using flashgen::reference::testing::relativeError;
+using flashgen::reference::testing::testVisible;
 
 namespace {
 
@@ -26,18 +27,6 @@ const double kInf = std::numeric_limits<double>::infinity();
 
 Tensor<double> tensor(Shape shape, std::vector<double> values) {
   return Tensor<double>(std::move(shape), std::move(values));
-}
-
-/// Visibility re-derived from the op description (not through the
-/// library): key j is at distance i + (M - N) - j behind query i.
-bool testVisible(MaskKind kind, int64_t window, int64_t n, int64_t m, int64_t i,
-                 int64_t j) {
-  const int64_t behind = i + (m - n) - j;
-  if (kind == MaskKind::Causal)
-    return behind >= 0;
-  if (kind == MaskKind::SlidingWindow)
-    return behind >= 0 && behind < window;
-  return true;
 }
 
 /// FlashAttention-style tiled online softmax over key tiles of `tile`

@@ -14,6 +14,8 @@
 #include "reference/Attention.h"
 #include "reference/AttentionGrad.h"
 #include "reference/BlockMask.h"
+
+#include "TestHelpers.h"
 #include "reference/Inputs.h"
 #include "reference/ReferenceError.h"
 
@@ -25,6 +27,7 @@
 #include <vector>
 
 using namespace flashgen::reference;
+using flashgen::reference::testing::testVisible;
 
 namespace {
 
@@ -80,18 +83,6 @@ DenseBlocks denseBlocks(const BlockMask &mask, int64_t batch, int64_t heads,
   return dense;
 }
 
-/// The mask kinds re-derived from the op description (bottom-right
-/// aligned: query i at key i + M - N).
-bool kindAllows(MaskKind kind, int64_t window, int64_t n, int64_t m, int64_t i,
-                int64_t j) {
-  const int64_t behind = i + (m - n) - j;
-  if (kind == MaskKind::Causal)
-    return behind >= 0;
-  if (kind == MaskKind::SlidingWindow)
-    return behind >= 0 && behind < window;
-  return true;
-}
-
 /// The same problem without the block mask, its visibility a dense
 /// mask_mod: (full or (partial and mask_mod)) and the mask kind.
 AttentionProblem denseProblem(const AttentionProblem &blocked,
@@ -107,8 +98,8 @@ AttentionProblem denseProblem(const AttentionProblem &blocked,
         dense->at(dense->full, b, h, i, j) ||
         (dense->at(dense->partial, b, h, i, j) &&
          (!blocked.maskMod || blocked.maskMod(b, h, i, j)));
-    return listed && kindAllows(blocked.mask, blocked.window, dense->queries,
-                                dense->keys, i, j);
+    return listed && testVisible(blocked.mask, blocked.window,
+                                dense->queries, dense->keys, i, j);
   };
   return problem;
 }

@@ -3,6 +3,7 @@
 #ifndef FLASHGEN_TEST_UNIT_REFERENCE_TESTHELPERS_H
 #define FLASHGEN_TEST_UNIT_REFERENCE_TESTHELPERS_H
 
+#include "reference/Attention.h"
 #include "reference/Tensor.h"
 
 #include <algorithm>
@@ -30,6 +31,18 @@ double relativeError(const Tensor<A> &actual, const Tensor<E> &expected) {
     maxRef = std::max(maxRef, std::fabs(e));
   }
   return maxDiff / std::max(maxRef, 1e-300);
+}
+
+/// Visibility from the mask kind, re-derived from the op description (not
+/// through the library): key j is at distance i + (M - N) - j behind query i.
+inline bool testVisible(MaskKind kind, int64_t window, int64_t n, int64_t m,
+                        int64_t i, int64_t j) {
+  const int64_t behind = i + (m - n) - j;
+  if (kind == MaskKind::Causal)
+    return behind >= 0;
+  if (kind == MaskKind::SlidingWindow)
+    return behind >= 0 && behind < window;
+  return true;
 }
 
 template <typename T> bool allFinite(const Tensor<T> &tensor) {
