@@ -19,6 +19,7 @@
 #include "sm90a/block_sparse.cu"
 #include "sm90a/ws_block_sparse.cu"
 
+#include "emitted_attention.h"
 #include "test_support.h"
 
 #include <gtest/gtest.h>
@@ -129,27 +130,10 @@ void run(KernelT kernel, void (*launch_grid)(int, int, int, unsigned*), int thre
   // The claims counter starts at zero, as the runtime's zero_init leaves it.
   DeviceVec<int> claims(1, true);
   claims[0] = 0;
-  auto lists = [&](auto... head) {
-    emu::launch(grid, threads, size_t(smem), kernel, head..., (const int*)l.count.data(), cb, ch, 1LL,
-                (const int*)l.index.data(), ib, ih, (long long)KB, 1LL, (const int*)l.full_count.data(), cb, ch,
-                1LL, (const int*)l.full_index.data(), ib, ih, (long long)KB, 1LL, B, N);
-  };
-  auto tensors = [&](auto... maps) {
-    auto common = [&](auto... tail) {
-      lists(maps..., (const bf16*)q.mem.data(), q.sb, q.sh, q.sn, 1LL, (const bf16*)k.mem.data(), k.sb, k.sh, k.sn,
-            1LL, (const bf16*)v.mem.data(), v.sb, v.sh, v.sn, 1LL, o.mem.data(), o.sb, o.sh, o.sn, 1LL, lse.data(),
-            (long long)kHq * N, (long long)N, 1LL, tail...);
-    };
-    if constexpr (kClaims)
-      common(claims.data(), 1LL);
-    else
-      common();
-  };
-  const fg::tensor_map zero{};
-  if constexpr (kMaps)
-    tensors(zero, zero, zero);
-  else
-    tensors();
+  launch_emitted_attention<kMaps, kClaims>(
+      grid, threads, smem, kernel, q, k, v, o, lse.data(), (long long)kHq * N, (long long)N, claims.data(),
+      (const int*)l.count.data(), cb, ch, 1LL, (const int*)l.index.data(), ib, ih, (long long)KB, 1LL,
+      (const int*)l.full_count.data(), cb, ch, 1LL, (const int*)l.full_index.data(), ib, ih, (long long)KB, 1LL, B, N);
   emu_wgmma::check_and_reset();
 
   const double scale = 1.0 / std::sqrt(double(kD));

@@ -15,6 +15,7 @@
 #include "sm90a/gated_output.cu"
 #include "sm90a/ws_gated_output.cu"
 
+#include "emitted_attention.h"
 #include "test_support.h"
 
 #include <gtest/gtest.h>
@@ -57,23 +58,9 @@ void run(KernelT kernel, void (*launch_grid)(int, int, int, unsigned*), int thre
   const emu::Dim3 grid{extents[0], extents[1], extents[2]};
   DeviceVec<int> claims(1, true);  // zeroed, as the runtime's zero_init leaves it
   claims[0] = 0;
-  auto tensors = [&](auto... maps) {
-    auto launch = [&](auto... counter) {
-      emu::launch(grid, threads, size_t(smem), kernel, maps..., (const bf16*)q.mem.data(), q.sb, q.sh, q.sn, 1LL,
-                  (const bf16*)k.mem.data(), k.sb, k.sh, k.sn, 1LL, (const bf16*)v.mem.data(), v.sb, v.sh, v.sn,
-                  1LL, o.mem.data(), o.sb, o.sh, o.sn, 1LL, lse.data(), (long long)kHq * N, (long long)N, 1LL,
-                  counter..., (const float*)gate.data(), gb, gn, (long long)kD, 1LL, B, N);
-    };
-    if constexpr (kClaims)
-      launch(claims.data(), 1LL);
-    else
-      launch();
-  };
-  const fg::tensor_map zero{};
-  if constexpr (kMaps)
-    tensors(zero, zero, zero);
-  else
-    tensors();
+  launch_emitted_attention<kMaps, kClaims>(grid, threads, smem, kernel, q, k, v, o, lse.data(),
+                                           (long long)kHq * N, (long long)N, claims.data(),
+                                           (const float*)gate.data(), gb, gn, (long long)kD, 1LL, B, N);
   emu_wgmma::check_and_reset();
 
   const double scale = 1.0 / std::sqrt(double(kD));
