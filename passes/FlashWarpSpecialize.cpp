@@ -218,19 +218,28 @@ void addWithOperands(Operation *op, Block *body, llvm::SetVector<Operation *> &k
   keep.insert(op);
 }
 
+/// The ops of `body` among `roots` (null entries skipped) with the ops of
+/// `body` they read, in body order: what a clone of them needs.
+SmallVector<Operation *> withOperandsInOrder(ArrayRef<Operation *> roots, Block *body) {
+  llvm::SetVector<Operation *> keep;
+  for (Operation *root : roots)
+    if (root)
+      addWithOperands(root, body, keep);
+  SmallVector<Operation *> ordered(keep.begin(), keep.end());
+  llvm::sort(ordered, [](Operation *x, Operation *y) { return x->isBeforeInBlock(y); });
+  return ordered;
+}
+
 /// The ops of a lowered key loop's body that mask and modify its score
 /// tile: each one that is or holds a flash.score_map (a block mask's full
 /// tiles choose between two), after the index math they read (a block
 /// list's key tile), in body order. The consumer turn clones these.
 SmallVector<Operation *> scoreOpsOf(scf::ForOp loop) {
-  Block *body = loop.getBody();
-  llvm::SetVector<Operation *> keep;
-  for (Operation &op : body->without_terminator())
+  SmallVector<Operation *> roots;
+  for (Operation &op : loop.getBody()->without_terminator())
     if (holdsScoreMap(&op))
-      addWithOperands(&op, body, keep);
-  SmallVector<Operation *> ordered(keep.begin(), keep.end());
-  llvm::sort(ordered, [](Operation *x, Operation *y) { return x->isBeforeInBlock(y); });
-  return ordered;
+      roots.push_back(&op);
+  return withOperandsInOrder(roots, loop.getBody());
 }
 
 /// The key tile a lowered loop's position `t` maps to, built at b's
@@ -244,15 +253,10 @@ Value keyTileAt(OpBuilder &b, scf::ForOp loop, Value t, const IRMapping &round) 
     if (!first)
       first = op;
   });
-  Block *body = loop.getBody();
-  llvm::SetVector<Operation *> keep;
-  if (Operation *def = first.getKeyTile().getDefiningOp())
-    addWithOperands(def, body, keep);
   IRMapping m = round;
   m.map(loop.getInductionVar(), t);
-  SmallVector<Operation *> ordered(keep.begin(), keep.end());
-  llvm::sort(ordered, [](Operation *x, Operation *y) { return x->isBeforeInBlock(y); });
-  for (Operation *op : ordered)
+  for (Operation *op :
+       withOperandsInOrder({first.getKeyTile().getDefiningOp()}, loop.getBody()))
     b.clone(*op, m);
   return m.lookupOrDefault(first.getKeyTile());
 }
