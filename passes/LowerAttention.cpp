@@ -308,6 +308,16 @@ void mlir::flash::buildKeyTileLoops(
   loop(keys.fullHi, keys.hi, /*masked=*/true);
 }
 
+/// The online softmax of a score tile, a share of its exponentials on the
+/// FMA pipe where the plan says so.
+static void buildSoftmaxUpdate(OpBuilder &b, Location loc,
+                               const AttentionKernelPlan &plan, bool masked) {
+  SoftmaxUpdateOp::create(b, loc, masked, /*deferred=*/false,
+                          plan.fmaExp2Every > 0
+                              ? b.getI64IntegerAttr(plan.fmaExp2Every)
+                              : IntegerAttr());
+}
+
 void mlir::flash::buildScoreMapAndSoftmax(OpBuilder &b, Location loc,
                                           const AttentionKernelPlan &plan,
                                           Value batch, Value head,
@@ -317,10 +327,7 @@ void mlir::flash::buildScoreMapAndSoftmax(OpBuilder &b, Location loc,
                                           Operation *hoistBefore) {
   buildScoreMap(b, loc, plan.scoreMapSource(), batch, head, queryTile, j,
                 keyLen, /*queryLen=*/Value(), offset, masked, hoistBefore);
-  SoftmaxUpdateOp::create(b, loc, masked, /*deferred=*/false,
-                          plan.fmaExp2Every > 0
-                              ? b.getI64IntegerAttr(plan.fmaExp2Every)
-                              : IntegerAttr());
+  buildSoftmaxUpdate(b, loc, plan, masked);
 }
 
 namespace {
@@ -370,27 +377,25 @@ static void buildBlockListLoops(OpBuilder &b, Location loc,
                                     tileOf);
     Value tile = lists.tileAt(b, loc, p);
     TileMmaOp::create(b, loc, TileProduct::qk, stage);
-    ScoreMapSource src = plan.scoreMapSource();
     if (!full) {
-      buildScoreMap(b, loc, src, batch, head, queryTile, tile, keyLen,
-                    /*queryLen=*/Value(), offset, /*masked=*/true, hoistBefore);
+      buildScoreMapAndSoftmax(b, loc, plan, batch, head, queryTile, tile, keyLen,
+                              offset, /*masked=*/true, hoistBefore);
     } else {
+      ScoreMapSource src = plan.scoreMapSource();
       src.maskMod = nullptr;
       Value whole = ib.andI(ib.le(interior.fullLo, tile), ib.lt(tile, interior.fullHi));
       auto branch = scf::IfOp::create(b, loc, whole, /*withElse=*/true);
-      OpBuilder::InsertionGuard inner(b);
-      b.setInsertionPointToStart(branch.thenBlock());
-      buildScoreMap(b, loc, src, batch, head, queryTile, tile, keyLen,
-                    Value(), offset, /*masked=*/false, hoistBefore);
-      b.setInsertionPointToStart(branch.elseBlock());
-      buildScoreMap(b, loc, src, batch, head, queryTile, tile, keyLen,
-                    Value(), offset, /*masked=*/true, hoistBefore);
-      b.setInsertionPointAfter(branch);
+      {
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(branch.thenBlock());
+        buildScoreMap(b, loc, src, batch, head, queryTile, tile, keyLen,
+                      Value(), offset, /*masked=*/false, hoistBefore);
+        b.setInsertionPointToStart(branch.elseBlock());
+        buildScoreMap(b, loc, src, batch, head, queryTile, tile, keyLen,
+                      Value(), offset, /*masked=*/true, hoistBefore);
+      }
+      buildSoftmaxUpdate(b, loc, plan, /*masked=*/true);
     }
-    SoftmaxUpdateOp::create(b, loc, /*masked=*/true, /*deferred=*/false,
-                            plan.fmaExp2Every > 0
-                                ? b.getI64IntegerAttr(plan.fmaExp2Every)
-                                : IntegerAttr());
     TileMmaOp::create(b, loc, TileProduct::pv, stage);
   };
   loop(lo, lists.partial, /*full=*/false);
