@@ -238,6 +238,14 @@ ScalarPrinter::positionCoefficients(Value value) {
   return std::nullopt;
 }
 
+/// Whether every user of v hands it to a region of its own (a score map's
+/// batch and head), which may not read it: its C++ variable may go unused.
+static bool onlyRegionOperand(Value v) {
+  return !v.use_empty() && llvm::all_of(v.getUsers(), [](Operation *user) {
+    return user->getNumRegions() > 0 && !isa<scf::IfOp, scf::ForOp>(user);
+  });
+}
+
 LogicalResult ScalarPrinter::printScalar(Operation *op) {
   Type resultType = op->getResult(0).getType();
   FailureOr<std::string> type = cType(resultType);
@@ -382,7 +390,8 @@ LogicalResult ScalarPrinter::printScalar(Operation *op) {
   }
   std::string result = resultName(op);
   names[op->getResult(0)] = result;
-  line() << "const " << *type << " " << result << " = " << expr << ";\n";
+  line() << (onlyRegionOperand(op->getResult(0)) ? "[[maybe_unused]] const " : "const ")
+         << *type << " " << result << " = " << expr << ";\n";
   return success();
 }
 

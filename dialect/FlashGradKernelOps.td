@@ -70,12 +70,40 @@ def Flash_GradRowsOp : Flash_Op<"grad_rows", []> {
     the score tile in attention_grad_kv, per row in attention_grad_dq. Rows
     at or past `extent` read lse = +inf and D = 0, so their probabilities
     and score gradients are 0 without a mask.
+
+    `stage` (attention_grad_kv of the warpgroup schedules): the rows travel
+    through the ring with the Q and dO tiles: the op copies them into ring
+    stage `stage` (asynchronously, joining the open copy group that
+    flash.tile_wait waits for) and flash.grad_rows_staged names the stage
+    whose rows the step reads.
   }];
   let arguments = (ins Index:$batch, Index:$head, Index:$row_tile,
-                       Index:$extent);
+                       Index:$extent, Optional<Index>:$stage);
   let assemblyFormat = [{
-    `[` $batch `,` $head `,` $row_tile `]` `extent` $extent attr-dict
+    `[` $batch `,` $head `,` $row_tile `]` `extent` $extent
+    (`into` `stage` $stage^)? attr-dict
   }];
+  let builders = [
+    OpBuilder<(ins "Value":$batch, "Value":$head, "Value":$rowTile,
+                   "Value":$extent), [{
+      build($_builder, $_state, batch, head, rowTile, extent,
+            /*stage=*/Value());
+    }]>
+  ];
+  let hasVerifier = 1;
+}
+
+def Flash_GradRowsStagedOp : Flash_Op<"grad_rows_staged", []> {
+  let summary = "read the lse and D rows a ring stage holds";
+  let description = [{
+    attention_grad_kv of the warpgroup schedules: the lse and D rows that
+    `flash.grad_rows ... into stage` copied into ring stage `stage` are the
+    ones the following flash.grad_probabilities and flash.grad_scores read,
+    from shared memory at each use, so that no register holds them across
+    the step (dK, dV and both score tiles fill the warpgroups' registers).
+  }];
+  let arguments = (ins Index:$stage);
+  let assemblyFormat = "`stage` $stage attr-dict";
   let hasVerifier = 1;
 }
 
@@ -133,14 +161,27 @@ def Flash_AccumAddOp : Flash_Op<"accum_add", []> {
   let summary = "add the dQ tile to the f32 accumulator with float atomics";
   let description = [{
     Rows [row_tile * tile_q, +tile_q) of query head `head`, rows at or past
-    `extent` skipped; red.global.add, so the order of the additions (and the
-    last bits of dQ) depends on the order the CTAs run in.
+    `extent` skipped; red.global.add (flash2_grad) or the copy engine's bulk
+    reductions of staged rows (flash3_grad, which end with
+    flash.accum_flush), so the order of the additions (and the last bits of
+    dQ) depends on the order the CTAs run in.
   }];
   let arguments = (ins Flash_TensorRole:$tensor, Index:$batch, Index:$head,
                        Index:$row_tile, Index:$extent);
   let assemblyFormat = [{
     $tensor `[` $batch `,` $head `,` $row_tile `]` `extent` $extent attr-dict
   }];
+  let hasVerifier = 1;
+}
+
+def Flash_AccumFlushOp : Flash_Op<"accum_flush", []> {
+  let summary = "wait for the dQ reductions still in flight";
+  let description = [{
+    flash3_grad's kv kernel: the bulk reductions flash.accum_add issued read
+    their staged rows and add them asynchronously; this waits until all of
+    them are done, before the kernel (and its shared memory) ends.
+  }];
+  let assemblyFormat = "attr-dict";
   let hasVerifier = 1;
 }
 

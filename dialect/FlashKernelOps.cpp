@@ -597,8 +597,29 @@ LogicalResult GradMmaWaitOp::verify() {
                          << "; wgmma.wait_group takes 0 to 7";
   return success();
 }
+/// The kv kernel of a warpgroup schedule: the ring that holds lse and D.
+static LogicalResult checkRingRows(Operation *op, KernelOp kernel) {
+  if (kernel.getFamily() == KernelFamily::attention_grad_kv &&
+      usesWgmma(kernel.getSchedule().getAlgorithm()))
+    return success();
+  return op->emitOpError()
+         << "keeps lse and D rows in the ring only in the attention_grad_kv "
+            "kernels of warpgroup schedules (flash3_grad, "
+            "flash3_grad_deterministic); this kernel is "
+         << stringifyKernelFamily(kernel.getFamily()) << " of "
+         << stringifyAlgorithm(kernel.getSchedule().getAlgorithm());
+}
+
 LogicalResult GradRowsOp::verify() {
-  return checkGradOp(*this, kScoreGradFamilies);
+  FailureOr<KernelOp> kernel = checkGradOp(*this, kScoreGradFamilies);
+  if (failed(kernel))
+    return failure();
+  return getStage() ? checkRingRows(*this, *kernel) : success();
+}
+
+LogicalResult GradRowsStagedOp::verify() {
+  FailureOr<KernelOp> kernel = checkGradOp(*this, kScoreGradFamilies);
+  return failed(kernel) ? failure() : checkRingRows(*this, *kernel);
 }
 LogicalResult ScoreSaveOp::verify() {
   return checkGradOp(*this, kScoreGradFamilies);
@@ -636,6 +657,17 @@ LogicalResult AccumAddOp::verify() {
     return emitOpError() << "must directly follow the flash.tile_mma dsk "
                             "whose tile it adds";
   return checkOpTensor(*this, getTensor(), {TR::dq_accum});
+}
+
+LogicalResult AccumFlushOp::verify() {
+  FailureOr<KernelOp> kernel =
+      checkGradOp(*this, {KernelFamily::attention_grad_kv});
+  if (failed(kernel) || failed(checkAtomicSchedule(*this, *kernel)))
+    return failure();
+  if (!usesWgmma(kernel->getSchedule().getAlgorithm()))
+    return emitOpError() << "waits for bulk reductions, which only the "
+                            "warpgroup schedule (flash3_grad) issues";
+  return success();
 }
 
 LogicalResult GradStoreOp::verify() {

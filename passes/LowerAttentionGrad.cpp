@@ -15,6 +15,8 @@
 #include "dialect/ScheduleConversion.h"
 #include "passes/IndexBuilder.h"
 #include "passes/MaskModBounds.h"
+#include "passes/OpProblems.h"
+#include "schedule/AttentionGrad.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -158,17 +160,22 @@ void buildScoreGradients(OpBuilder &b, Location loc,
                          Value offset, Value unmasked, bool masked,
                          bool kvKernel, Operation *hoistBefore) {
   // Warpgroup schedules issue the products asynchronously: S and dP
-  // together, dP (and dV += P^T dO) in flight while P is computed.
+  // together, dP (and dV += P^T dO) in flight while P is computed; dP after
+  // P where the schedule library says the map's regions need the
+  // registers.
   const bool async = usesWgmma(plan.schedule.getAlgorithm());
+  const bool dpWithScores =
+      async && flashgen::schedule::gradIssuesDScoresWithScores(
+                   attentionKernelProblem(plan.op));
   auto wait = [&](int64_t pending, bool score, bool dscore) {
     if (async)
       GradMmaWaitOp::create(b, loc, pending, score, dscore,
                             /*accumulators=*/false);
   };
   TileMmaOp::create(b, loc, TileProduct::qk, stage, async);
-  if (async)
+  if (dpWithScores)
     TileMmaOp::create(b, loc, TileProduct::dov, stage, async);
-  wait(1, /*score=*/true, /*dscore=*/false);
+  wait(dpWithScores ? 1 : 0, /*score=*/true, /*dscore=*/false);
   if (scoreGradReadsScore(plan))
     ScoreSaveOp::create(b, loc);
   // Ragged query columns are hidden by the kv kernel's mask; the dq kernel's
@@ -190,8 +197,8 @@ void buildScoreGradients(OpBuilder &b, Location loc,
                   keyTile, keyLen, maskedQueryLen, offset, masked, hoistBefore);
   }
   GradProbabilitiesOp::create(b, loc);
-  if (!async)
-    TileMmaOp::create(b, loc, TileProduct::dov, stage);
+  if (!dpWithScores)
+    TileMmaOp::create(b, loc, TileProduct::dov, stage, async);
   if (kvKernel)
     TileMmaOp::create(b, loc, TileProduct::ptdo, stage, async);
   // dP done (dV += P^T dO may still run).
@@ -266,6 +273,10 @@ KernelOp buildKvKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
   int64_t tileQ = s.getTileQ(), tileKv = s.getTileKv(), stages = s.getStages();
   int64_t group = plan.queryHeads / plan.keyHeads;
   bool atomicDq = gradAtomicDq(s.getAlgorithm());
+  // Warpgroup schedules hold dK, dV and both score tiles in registers: the
+  // query tile's lse and D columns travel through the ring with its Q and
+  // dO and are read from shared memory where used.
+  bool ringRows = usesWgmma(s.getAlgorithm());
   Type index = b.getIndexType();
   auto grid = GridMapOp::create(
       b, loc, TypeRange{index, index, index},
@@ -303,6 +314,8 @@ KernelOp buildKvKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
     for (TensorRole tensor : {TensorRole::q, TensorRole::dout})
       TileLoadOp::create(b, loc, tensor, batch, head, queryTile, queryLen,
                          tileQ, stage, /*async=*/true);
+    if (ringRows)
+      GradRowsOp::create(b, loc, batch, head, queryTile, queryLen, stage);
   };
   for (int64_t p = 0; p < stages - 1; ++p) {
     auto guardIf = scf::IfOp::create(b, loc, ib.lt(ib.c(p), total), false);
@@ -321,8 +334,12 @@ KernelOp buildKvKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
     Value t = loop.getInductionVar();
     auto [head, queryTile] = decode(t);
     // The step's lse and D rows come from global memory (L2): their loads
-    // are issued before the wait, so they are in flight while it waits.
-    GradRowsOp::create(b, loc, batch, head, queryTile, queryLen);
+    // are issued before the wait, so they are in flight while it waits; or
+    // they arrived in the ring with the step's tiles.
+    if (ringRows)
+      GradRowsStagedOp::create(b, loc, ib.rem(t, ib.c(stages)));
+    else
+      GradRowsOp::create(b, loc, batch, head, queryTile, queryLen);
     // The wait's sync also means every warp is done with step t - 1, so its
     // stage (and the staged dS) may be overwritten.
     Operation *wait = TileWaitOp::create(b, loc, stages - 2);
@@ -355,6 +372,8 @@ KernelOp buildKvKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
   // A key tile no query sees still writes its (zero) dK, dV; its K, V
   // copies were never waited for.
   TileWaitOp::create(b, loc, 0);
+  if (atomicDq && usesWgmma(s.getAlgorithm()))
+    AccumFlushOp::create(b, loc);
   GradStoreOp::create(b, loc, TensorRole::dk, batch, kvHead, keyTile, keyLen,
                       llvm::APFloat(op.getEffectiveScale()));
   GradStoreOp::create(b, loc, TensorRole::dv, batch, kvHead, keyTile, keyLen,

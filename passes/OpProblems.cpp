@@ -129,6 +129,10 @@ sched::AttentionProblem mlir::flash::attentionKernelProblem(AttentionOp op) {
   return kernelProblemOf(op);
 }
 
+sched::AttentionProblem mlir::flash::attentionKernelProblem(AttentionGradOp op) {
+  return kernelProblemOf(op);
+}
+
 FailureOr<sched::AttentionProblem>
 mlir::flash::attentionProblem(AttentionOp op, const DimValues &dims,
                               StringRef passName) {

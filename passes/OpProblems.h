@@ -29,6 +29,9 @@ attentionProblem(AttentionGradOp op, const DimValues &dims, StringRef passName);
 /// the problem's defaults.
 flashgen::schedule::AttentionProblem attentionKernelProblem(AttentionOp op);
 
+/// The same for the gradient op's kernels.
+flashgen::schedule::AttentionProblem attentionKernelProblem(AttentionGradOp op);
+
 /// What the user's per-element regions of `op` read (the score alone, or
 /// positions too): flash3's register rule and the kernels' `element_mods`.
 flashgen::schedule::ElementMods attentionElementMods(AttentionOp op);

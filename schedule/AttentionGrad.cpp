@@ -92,11 +92,14 @@ constexpr int64_t kMinGradStages = 2, kMaxGradStages = 3;
 ///   a score_mod's derivative region with a 3-deep ring (modulo-3 stage
 ///   indices): tile_q = tile_kv = 32, 2 warps, D 128 spilled 4 bytes with
 ///   3 stages and none with 2: 8 more.
-/// The wgmma kernels hold no B fragments and came in under the estimate
-/// (tile_q 32, tile_kv 128, 8 warps, D 128: 250-254, no spill); their
-/// tile_q 64 forms sit at ptxas' limit (255 and 48 bytes spilled at 8
-/// warps, 254 at 4), so the estimate stays where it keeps them out.
+/// The wgmma kernels hold no B fragments, keep lse and D in shared memory
+/// (flash.grad_rows ... into stage) and compute dQ on wgmma: 31, checked
+/// against ptxas, where the largest forms sit at its limit: tile_q 64,
+/// tile_kv 128, 8 warps, D 128 with softcap's derivative (fragments 224)
+/// 255 registers, no spill, with a 3-deep ring (the score_mod term below)
+/// 4 bytes spilled; without a score_mod (fragments 208) 254.
 constexpr int64_t kGradAddressRegisters = 56;
+constexpr int64_t kGradWarpgroupAddressRegisters = 31;
 constexpr int64_t kGradAtomicDqStepRegisters = 16;
 constexpr int64_t kGradScoreModRingRegisters = 8;
 /// The kv kernel computes and adds dQ in column slices this wide
@@ -131,19 +134,55 @@ constexpr int64_t kWarpgroupWarps = 4;
 /// Head dims of flash3_grad: wgmma's swizzled tiles hold rows of 64-column
 /// slabs, and dV += P^T dO, dK += dS^T Q take N = Dv, D in steps of 64.
 constexpr int64_t kWgmmaHeadDimStep = 64;
+/// Floats of padding per staged dQ row (wgmma.cuh's reduce_stage_pitch).
+constexpr int64_t kReduceStagePad = 4;
+/// Rows of one wgmma tile (M).
+constexpr int64_t kWgmmaRows = 64;
 /// Warps per CTA flash3_grad offers: one or two warpgroups.
 constexpr int64_t kGrad3WarpChoices[] = {4, 8};
 
 int64_t dPad(const AttentionProblem &p) { return paddedTileColumns(p.headDim); }
 int64_t dvPad(const AttentionProblem &p) { return paddedTileColumns(p.valueDim); }
 
+/// flash3_grad's dQ step: dQ = dS K on wgmma, the tile_q x D product cut
+/// into 64-row blocks of query rows (wgmma's M), the warpgroups of a block
+/// over D's columns, each warpgroup one 64 x (D / split) product whose N
+/// is a multiple of 64 (the MN-major operands' swizzle atom; AttentionGrad
+/// Emitter.cpp's kDqRowBlocks, kDqColSplit, kDqCols). Returns a warpgroup's
+/// rows and columns, or {0, 0} when the warpgroups do not divide the
+/// product that way.
+std::pair<int64_t, int64_t> dqWarpgroupShare(int64_t tileQ, int64_t headDim,
+                                             int64_t warps) {
+  const int64_t warpgroups = warps / kWarpgroupWarps;
+  if (warpgroups < 1 || tileQ % kWgmmaRows != 0)
+    return {0, 0};
+  const int64_t rowBlocks = tileQ / kWgmmaRows;
+  if (warpgroups % rowBlocks != 0)
+    return {0, 0};
+  const int64_t split = warpgroups / rowBlocks;
+  if (headDim % split != 0 || (headDim / split) % kWgmmaHeadDimStep != 0)
+    return {0, 0};
+  return {kWgmmaRows, headDim / split};
+}
+
 // The kernels' shared-memory plans (the header's formulas).
 int64_t kvSmemBytes(const AttentionProblem &p, const Schedule &s) {
   const int64_t row = dPad(p) + dvPad(p);
-  // dS^T is staged for the dQ product of flash2_grad only.
-  return (s.tileKv * row + s.stages * s.tileQ * row +
-          (atomicDq(s) ? s.tileKv * s.tileQ : 0)) *
-         p.elementBytes;
+  // dS^T is staged for the dQ product of the atomic schedules; the
+  // warpgroup schedules' ring also holds each stage's f32 lse and D, and
+  // flash3_grad stages each warp's 16 rows of dQ for the copy engine's
+  // reductions (padded rows: wgmma.cuh's reduce_stage_pitch).
+  int64_t bytes = (s.tileKv * row + s.stages * s.tileQ * row +
+                   (atomicDq(s) ? s.tileKv * s.tileQ : 0)) *
+                  p.elementBytes;
+  if (warpgroupMma(s))
+    bytes += s.stages * 2 * s.tileQ * kF32Bytes;
+  if (warpgroupMma(s) && atomicDq(s)) {
+    const int64_t cols = std::min(dqWarpgroupShare(s.tileQ, dPad(p), s.warps).second,
+                                  kWgmmaHeadDimStep);
+    bytes += s.warps * kMmaRows * (cols + kReduceStagePad) * kF32Bytes;
+  }
+  return bytes;
 }
 int64_t dqSmemBytes(const AttentionProblem &p, const Schedule &s) {
   const int64_t row = dPad(p) + dvPad(p);
@@ -177,10 +216,9 @@ std::pair<int64_t, int64_t> dqWarpShare(int64_t tileQ, int64_t headDim,
 /// Registers besides the fragments of one kernel (the constants' comment).
 int64_t gradFixedRegisters(const AttentionProblem &p, const Schedule &s,
                            bool kvKernel) {
-  int64_t fixed = kGradAddressRegisters;
-  if (warpgroupMma(s))
-    return fixed;
-  if (kvKernel && atomicDq(s))
+  int64_t fixed = warpgroupMma(s) ? kGradWarpgroupAddressRegisters
+                                   : kGradAddressRegisters;
+  if (kvKernel && atomicDq(s) && !warpgroupMma(s))
     fixed += kGradAtomicDqStepRegisters;
   if (p.hasScoreMod && s.stages > 2)
     fixed += kGradScoreModRingRegisters;
@@ -202,9 +240,16 @@ int64_t kvRegisters(const AttentionProblem &p, const Schedule &s) {
   const int64_t scores = lanes(2 * r * s.tileQ) +
                          (p.hasScoreMod ? lanes(r * s.tileQ, 2) : 0);
   const int64_t operands = lanes(r * s.tileQ, 2);
-  const int64_t columns = s.tileQ / 2;
+  // The warpgroup kernels read lse and D from the ring (shared memory).
+  const int64_t columns = warpgroupMma(s) ? 0 : s.tileQ / 2;
   int64_t live = accumulators + scores + operands + columns;
-  if (atomicDq(s)) {
+  if (atomicDq(s) && warpgroupMma(s)) {
+    // dQ's wgmma tile (a slice of at most 64 columns) while dK's product
+    // still reads its dS^T operand.
+    auto [rows, cols] = dqWarpgroupShare(s.tileQ, dPad(p), warps);
+    live = std::max(live, accumulators + operands +
+                              lanes(kMmaRows * std::min(cols, kWgmmaHeadDimStep)));
+  } else if (atomicDq(s)) {
     auto [rows, cols] = dqWarpShare(s.tileQ, dPad(p), warps);
     live = std::max(live, accumulators + lanes(std::max<int64_t>(rows, kMmaRows) *
                                                std::min(std::max<int64_t>(cols, 8),
@@ -293,6 +338,10 @@ std::string flashgen::schedule::attentionGradPrecondition(
              n(p.headDim) + ", Dv = " + n(p.valueDim) +
              " given; pad the head dim to the next supported one)";
   return "";
+}
+
+bool flashgen::schedule::gradIssuesDScoresWithScores(const AttentionProblem &p) {
+  return !p.hasMaskMod && !p.regionsReadTables;
 }
 
 std::vector<GradKernel>
@@ -455,7 +504,9 @@ Evaluation flashgen::schedule::evaluateAttentionGrad(const AttentionProblem &p,
     const int64_t inGlobal = heads * visit.queryRowLoads * inRow;
     const int64_t accGlobal = heads * visit.queryRowLoads * accRow;
     kv.globalBytes = keySide + inGlobal + accGlobal;
-    kv.atomicOps = static_cast<double>(accGlobal) / kF32Bytes;
+    // flash3_grad's adds are the copy engine's bulk reductions of whole
+    // rows, not one L2 atomic per element (their bytes count above).
+    kv.atomicOps = warpgroupMma(s) ? 0 : static_cast<double>(accGlobal) / kF32Bytes;
     // The key tiles of a KV head read the group's query rows; a window
     // keeps a key tile's query range short and its readers few.
     int64_t readers = visit.keyTiles;
@@ -476,18 +527,22 @@ Evaluation flashgen::schedule::evaluateAttentionGrad(const AttentionProblem &p,
                   std::min(accGlobal, heads * N * 2 * accRow * passes);
   }
   kv.flops = 2.0 * scores * (2 * dp + 2 * dvp + (atomics ? dp : 0));
-  // flash3_grad: the four key-side products on wgmma, dQ on mma.sync.
-  kv.wgmmaFlops = warpgroupMma(s) ? 2.0 * scores * (2 * dp + 2 * dvp) : 0;
+  // flash3_grad: every product on wgmma.
+  kv.wgmmaFlops = warpgroupMma(s) ? kv.flops : 0;
   kv.sfuOps = scores * sfuPerScore;
   kv.aluOps = scores * (kKvAluPerScore + modAlu) + maskedScores * maskAlu;
   {
     // Per pair: the ring's Q and dO stores; S^T, dP^T read the warp's own
     // K, V rows and every warp the whole Q, dO tiles, dV and dK every warp
-    // dO and Q again; dS^T stored and read back; flash2_grad's dQ step
-    // reads dS (each warp its rows) and every warp the whole K tile.
+    // dO and Q again; dS^T stored and read back; the dQ step reads dS
+    // (flash2_grad: each warp its rows, and every warp the whole K tile;
+    // flash3_grad: each warpgroup its 64 query columns of dS^T and its
+    // columns of K).
     double perPair = Br * (dp + dvp) + Bc * (dp + dvp) +
                      2.0 * tileReaders * Br * (dp + dvp) + 2.0 * Bc * Br;
-    if (atomics)
+    if (atomics && warpgroupMma(s))
+      perPair += tileReaders * Bc * kWgmmaRows + Bc * dp;
+    else if (atomics)
       perPair += Br * Bc + warps * Bc * dp;
     double perCta = 2.0 * Bc * (dp + dvp); // K, V stores, dK, dV staging
     kv.smemTraffic = (pairs * perPair + static_cast<double>(kv.ctas) * perCta) * e;
@@ -600,8 +655,9 @@ Result<ScheduleSpace> flashgen::schedule::attentionGradSpace(
   };
   auto toSchedule = out.toSchedule;
 
+  // warps: flash3_grad stages each warp's dQ rows.
   s.constraints.push_back(sharedMemoryRule(
-      t, {tq, tkv, stages},
+      t, {tq, tkv, stages, warps},
       [toSchedule](const Point &x) { return toSchedule(x).smemBytes; }));
 
   // stages: the 3-deep ring's term
@@ -651,6 +707,8 @@ Result<ScheduleSpace> flashgen::schedule::attentionGradSpace(
   queryRows.dims = {tq, warps};
   const bool atomic = gradAtomicDq(algorithm);
   queryRows.value = [tq, warps, atomic, wgmma, dp](const Point &x) {
+    if (atomic && wgmma)
+      return dqWarpgroupShare(x[tq], dp, x[warps]).first == 0 ? 1 : 0;
     if (atomic)
       return dqWarpShare(x[tq], dp, x[warps]).first == 0 ? 1 : 0;
     if (wgmma)
@@ -659,7 +717,11 @@ Result<ScheduleSpace> flashgen::schedule::attentionGradSpace(
   };
   queryRows.unit = ValueUnit::Flag;
   queryRows.rule =
-      atomic
+      atomic && wgmma
+          ? "the kv kernel's dQ step must split tile_q x D into 64-row wgmma "
+            "tiles, one per warpgroup (tile_q a multiple of 64, the "
+            "warpgroups of a 64-row block over D in multiples of 64 columns)"
+      : atomic
           ? "the kv kernel's dQ step must split tile_q x D among the warps in "
             "whole 16 x 16 tiles (rows in 16-row groups, the rest of the "
             "warps over D's columns)"
@@ -735,7 +797,12 @@ std::vector<std::string> flashgen::schedule::checkAttentionGradSchedule(
               s.tileKv % (kMmaRows * s.warps) == 0,
           "tile_kv = " + n(s.tileKv) + " must be a multiple of 16 x warps = " +
               n(kMmaRows * s.warps) + " (whole 16-row tiles of key rows per warp)");
-  if (atomicDq(s))
+  if (atomicDq(s) && warpgroupMma(s))
+    require(dqWarpgroupShare(s.tileQ, dp, s.warps).first != 0,
+            "tile_q = " + n(s.tileQ) + " by D = " + n(dp) + " does not split "
+                "into one 64-row wgmma tile of dQ per warpgroup of " +
+                n(s.warps) + " warps, N a multiple of 64 (the kv kernel's dQ step)");
+  else if (atomicDq(s))
     require(dqWarpShare(s.tileQ, dp, s.warps).first != 0,
             "tile_q = " + n(s.tileQ) + " by D = " + n(dp) + " does not split "
                 "among " + n(s.warps) + " warps in whole 16 x 16 tiles (the "

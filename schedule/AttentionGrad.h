@@ -58,6 +58,14 @@ constexpr int64_t kMaxGradHeadDim = 128;
 std::string attentionGradPrecondition(const AttentionProblem &p,
                                       const Target &t, Algorithm algorithm);
 
+/// Whether the warpgroup kernels (flash3_grad, flash3_grad_deterministic)
+/// issue dP = dO V^T together with S, both in flight while P is computed.
+/// Not when the score map's regions run a mask_mod or read tables: their
+/// temporaries are live across the map, and dP's registers beside them
+/// spill (ptxas at tile_q 64 with D 128: document_mask 72 bytes, prefix_lm
+/// 28, relative_bias 8); dP is issued once P is done instead.
+bool gradIssuesDScoresWithScores(const AttentionProblem &p);
+
 /// The kernels of the backward (the file comment).
 enum class GradKernel { Prep, Kv, Dq, Convert };
 /// The kernels `s` launches, in launch order: prep, kv, then convert

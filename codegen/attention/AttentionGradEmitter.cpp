@@ -250,8 +250,21 @@ LogicalResult AttentionGradPrinter::printWarpgroupMma(TileMmaOp mma) {
   case TileProduct::dstq: // dK += dS^T Q
     registerProduct("acc_dk", "dst_a", "dp_tile", "kTileQ", "sQ");
     return success();
-  case TileProduct::dsk: // dQ += dS K (dq; the kv kernel's is mma.sync's)
-    registerProduct("acc_dq", "ds_a", "dp_tile", "kTileK", "sK");
+  case TileProduct::dsk:
+    if (kv) {
+      // dQ = dS K from the staged dS^T: this warpgroup's 64 query rows
+      // (dq_a0) by its kDqWgCols columns (wdq0), in slices of kDqCols (a
+      // slice's f32 tile is live beside dK and dV). The slice loop closes
+      // after the flash.accum_add that follows (verified).
+      line() << "FG_UNROLL\n";
+      line() << "for (int dq_c = wdq0; dq_c < wdq0 + kDqWgCols; dq_c += kDqCols) {\n";
+      ++indent;
+      line() << "fg::acc_tile<kWarpRows, kDqCols> dq_tile;\n";
+      line() << "fg::wg::issue_AtB(dq_tile, sdS, dq_a0, sK, dq_c);\n";
+      line() << "fg::wg::mma_wait<0>(dq_tile);\n";
+      return success();
+    }
+    registerProduct("acc_dq", "ds_a", "dp_tile", "kTileK", "sK"); // dQ += dS K
     return success();
   default:
     return mma.emitOpError() << "has no printing in a "
@@ -299,10 +312,7 @@ LogicalResult AttentionGradPrinter::printKernelOp(Operation *op) {
         return success();
       })
       .Case<TileMmaOp>([&](TileMmaOp mma) -> LogicalResult {
-        // flash3_grad's kv kernel computes dQ = dS K as flash2_grad's does
-        // (mma.sync from the staged dS^T; the fragment loads read K from
-        // its wgmma tile).
-        if (wgmma && !(mma.getProduct() == TileProduct::dsk && kvKernel()))
+        if (wgmma)
           return printWarpgroupMma(mma);
         std::string stage = name(mma.getStage());
         bool kv = kvKernel();
@@ -374,7 +384,31 @@ LogicalResult AttentionGradPrinter::printKernelOp(Operation *op) {
         return success();
       })
       .Case<ScoreMapOp>([&](ScoreMapOp map) { return printScoreMap(map); })
+      .Case<GradRowsStagedOp>([&](GradRowsStagedOp rows) {
+        line() << "const fg::warp::smem_cols<kTileQ> lse_v{reinterpret_cast<const float*>("
+                  "fg::ptx::dynamic_smem() + kSmemRows + ("
+               << name(rows.getStage()) << ") * kRowsBytes)};\n";
+        line() << "const fg::warp::smem_cols<kTileQ> delta_v{lse_v.p + kTileQ};\n";
+        return success();
+      })
       .Case<GradRowsOp>([&](GradRowsOp rows) {
+        if (rows.getStage()) {
+          // Into the ring stage's lse and D columns: lse at its start, D
+          // kTileQ floats further.
+          std::string at = "kSmemRows + (" + name(rows.getStage()) + ") * kRowsBytes";
+          std::string row0 = "((" + name(rows.getRowTile()) + ") * kTileQ)";
+          std::string valid = name(rows.getExtent()) + " - " + row0;
+          line() << "fg::cta::load_cols_async<kThreads, kTileQ>(smem + " << at << ", "
+                 << base(TensorRole::lse, rows.getBatch(), rows.getHead())
+                 << " + (long long)" << row0 << " * lse_s2, lse_s2, " << valid
+                 << ", fg::pos_inf());\n";
+          line() << "fg::cta::load_cols_async<kThreads, kTileQ>(smem + " << at
+                 << " + kTileQ * 4, "
+                 << base(TensorRole::delta, rows.getBatch(), rows.getHead())
+                 << " + (long long)" << row0 << " * delta_s2, delta_s2, " << valid
+                 << ", 0.0f);\n";
+          return success();
+        }
         std::string row0 = kvKernel()
                                ? "((" + name(rows.getRowTile()) + ") * kTileQ)"
                                : warpRow(rows.getRowTile(), "kTileQ", "wrow0");
@@ -424,17 +458,26 @@ LogicalResult AttentionGradPrinter::printKernelOp(Operation *op) {
         return success();
       })
       .Case<ScoresStageOp>([&](auto) {
-        line() << "fg::warp::store(sdS, wrow0, 0, dp_tile);\n";
+        line() << (wgmma ? "fg::wg::store_acc(sdS, wrow0, dp_tile);\n"
+                         : "fg::warp::store(sdS, wrow0, 0, dp_tile);\n");
         return success();
       })
       .Case<AccumAddOp>([&](AccumAddOp add) {
         std::string row0 = warpRow(add.getRowTile(), "kTileQ", "wq0");
-        line() << "fg::warp::atomic_add_rows("
-               << base(TensorRole::dq_accum, add.getBatch(), add.getHead())
-               << " + (long long)" << row0 << " * dq_accum_s2 + dq_c, dq_accum_s2, "
-               << name(add.getExtent()) << " - " << row0 << ", dq_tile);\n";
+        std::string rows = base(TensorRole::dq_accum, add.getBatch(), add.getHead()) +
+                           " + (long long)" + row0 + " * dq_accum_s2 + dq_c, dq_accum_s2, " +
+                           name(add.getExtent()) + " - " + row0 + ", dq_tile";
+        if (wgmma)
+          line() << "fg::wg::reduce_add_rows(" << rows
+                 << ", smem + kSmemDQ + (int(threadIdx.x) / 32) * kDqStageBytes);\n";
+        else
+          line() << "fg::warp::atomic_add_rows(" << rows << ");\n";
         --indent;
         line() << "}\n";
+        return success();
+      })
+      .Case<AccumFlushOp>([&](auto) {
+        line() << "fg::ptx::bulk_wait<0>();\n";
         return success();
       })
       .Case<GradStoreOp>([&](GradStoreOp store) {
@@ -565,31 +608,58 @@ std::string AttentionGradPrinter::header() {
     << "[[maybe_unused]] constexpr int kThreads = kWarps * 32;\n";
   switch (family) {
   case KernelFamily::attention_grad_kv:
-    h << "constexpr int kWarpRows = kTileK / kWarps;   // key rows of S^T, dK, dV per warp\n"
+    h << "constexpr int kWarpRows = kTileK / kWarps;   // key rows of S^T, dK, dV per warp\n";
+    if (wgmma)
+      // dQ = dS K (tile_q x D) on wgmma: 64-row blocks of query rows, the
+      // warpgroups of a block over D's columns (the schedule library's
+      // dqWarpgroupShare).
+      h << "[[maybe_unused]] constexpr int kDqRowBlocks = kTileQ / 64;  // 64-row wgmma tiles of dQ\n"
+        << "[[maybe_unused]] constexpr int kDqColSplit = kWarps / 4 / kDqRowBlocks;  // warpgroups per block\n"
+        << "[[maybe_unused]] constexpr int kDqWgCols = kHeadDim / kDqColSplit;  // a warpgroup's dQ columns\n"
+        << "[[maybe_unused]] constexpr int kDqCols = kDqWgCols < 64 ? kDqWgCols : 64;  // per slice\n"
+        << "using DSTile = fg::wg_tile<Elem, kTileK, kTileQ>;  // dS^T: A of dQ = dS K, read M-major\n";
+    else
       // dQ = dS K (tile_q x D) split among the warps: row groups of whole
       // 16-row tiles, the other warps over D's columns (the schedule
       // library's dqWarpShare), computed kDqCols columns at a time.
-      << "[[maybe_unused]] constexpr int kDqRowWarps = kTileQ / 16 < kWarps ? kTileQ / 16 : kWarps;\n"
+      h << "[[maybe_unused]] constexpr int kDqRowWarps = kTileQ / 16 < kWarps ? kTileQ / 16 : kWarps;\n"
       << "[[maybe_unused]] constexpr int kDqColWarps = kWarps / kDqRowWarps;\n"
       << "[[maybe_unused]] constexpr int kWarpQRows = kTileQ / kDqRowWarps;  // query rows of dQ per warp\n"
       << "[[maybe_unused]] constexpr int kDqWarpCols = kHeadDim / kDqColWarps;  // its columns\n"
-      << "[[maybe_unused]] constexpr int kDqCols = kDqWarpCols < 32 ? kDqWarpCols : 32;  // per slice\n"
-      << "using KTile = fg::" << tile << "<Elem, kTileK, kHeadDim>;\n"
+        << "[[maybe_unused]] constexpr int kDqCols = kDqWarpCols < 32 ? kDqWarpCols : 32;  // per slice\n"
+        << "using DSTile = fg::smem_tile<Elem, kTileK, kTileQ>;  // dS^T for dQ = dS K\n";
+    h << "using KTile = fg::" << tile << "<Elem, kTileK, kHeadDim>;\n"
       << "using VTile = fg::" << tile << "<Elem, kTileK, kValueDim>;\n"
       << "using QRing = fg::smem_ring<fg::" << tile << "<Elem, kTileQ, kHeadDim>, kStages>;\n"
       << "using DORing = fg::smem_ring<fg::" << tile << "<Elem, kTileQ, kValueDim>, kStages>;\n"
-      << "using DSTile = fg::smem_tile<Elem, kTileK, kTileQ>;  // dS^T for dQ = dS K\n"
       << "constexpr int kSmemK = 0;\n"
       << "constexpr int kSmemV = kSmemK + KTile::kBytes;\n"
       << "constexpr int kSmemQ = kSmemV + VTile::kBytes;\n"
       << "constexpr int kSmemDO = kSmemQ + QRing::kBytes;\n"
       << "constexpr int kSmemDS = kSmemDO + DORing::kBytes;\n"
-      << "constexpr int kSmemBytes = kSmemDS + " << (atomicDq ? "DSTile::kBytes" : "0")
-      << ";\n"
-      << "static_assert(kWarpRows % 16 == 0, \"warps own whole 16-row MMA tiles\");\n"
-      << "static_assert(kDqRowWarps * kDqColWarps == kWarps && kWarpQRows % 16 == 0 &&\n"
-      << "              kDqWarpCols % kDqCols == 0 && kDqCols % 16 == 0,\n"
-      << "              \"the dQ step splits into whole 16 x 16 tiles\");\n";
+      ;
+    if (wgmma)
+      // The ring's lse and D columns (flash.grad_rows ... stage) after the
+      // tiles, which keep their 1024-byte alignment.
+      h << "constexpr int kSmemRows = kSmemDS + " << (atomicDq ? "DSTile::kBytes" : "0")
+        << ";\n"
+        << "constexpr int kRowsBytes = 2 * kTileQ * 4;  // a stage's lse and D columns (f32)\n"
+        << "constexpr int kSmemDQ = kSmemRows + kStages * kRowsBytes;  // dQ rows staged per warp\n"
+        << "constexpr int kDqStageBytes = "
+        << (atomicDq ? "fg::wg::reduce_stage_bytes<kDqCols>()" : "0") << ";\n"
+        << "constexpr int kSmemBytes = kSmemDQ + kWarps * kDqStageBytes;\n";
+    else
+      h << "constexpr int kSmemBytes = kSmemDS + " << (atomicDq ? "DSTile::kBytes" : "0")
+        << ";\n";
+    h
+      << "static_assert(kWarpRows % 16 == 0, \"warps own whole 16-row MMA tiles\");\n";
+    if (wgmma)
+      h << "static_assert(kDqRowBlocks * kDqColSplit * 4 == kWarps && kDqWgCols % kDqCols == 0 && kDqCols % 64 == 0,\n"
+        << "              \"the dQ step splits into 64 x 64k wgmma tiles, one per warpgroup\");\n";
+    else
+      h << "static_assert(kDqRowWarps * kDqColWarps == kWarps && kWarpQRows % 16 == 0 &&\n"
+        << "              kDqWarpCols % kDqCols == 0 && kDqCols % 16 == 0,\n"
+        << "              \"the dQ step splits into whole 16 x 16 tiles\");\n";
     break;
   case KernelFamily::attention_grad_dq:
     h << "constexpr int kWarpRows = kTileQ / kWarps;   // query rows of S, dQ per warp\n"
@@ -650,7 +720,11 @@ FailureOr<EmittedKernel> AttentionGradPrinter::print() {
   if (wgmma && (kvKernel() || family == KernelFamily::attention_grad_dq))
     line() << "const int wgrow0 = (int(threadIdx.x) / 128) * 64; // this warpgroup's first row\n";
   if (kvKernel()) {
-    if (atomicDq) {
+    if (atomicDq && wgmma) {
+      line() << "const int dq_a0 = (int(threadIdx.x) / 128 / kDqColSplit) * 64; // its warpgroup's dQ rows\n";
+      line() << "const int wq0 = dq_a0 + (int(threadIdx.x) / 32 % 4) * 16; // this warp's 16 of them\n";
+      line() << "const int wdq0 = (int(threadIdx.x) / 128 % kDqColSplit) * kDqWgCols; // and their columns\n";
+    } else if (atomicDq) {
       line() << "const int wq0 = (int(threadIdx.x) / 32 / kDqColWarps) * kWarpQRows; // its dQ rows\n";
       line() << "const int wdq0 = (int(threadIdx.x) / 32 % kDqColWarps) * kDqWarpCols; // and columns\n";
     }
@@ -662,7 +736,8 @@ FailureOr<EmittedKernel> AttentionGradPrinter::print() {
       line() << "const DSTile sdS{smem + kSmemDS};\n";
     line() << "fg::acc_tile<kWarpRows, kHeadDim> acc_dk;\n";
     line() << "fg::acc_tile<kWarpRows, kValueDim> acc_dv;\n";
-    line() << "fg::col_vec<kTileQ> lse_v, delta_v;  // per query column\n";
+    if (!wgmma)
+      line() << "fg::col_vec<kTileQ> lse_v, delta_v;  // per query column\n";
   } else if (family == KernelFamily::attention_grad_dq) {
     line() << "const QTile sQ{smem + kSmemQ};\n";
     line() << "const DOTile sdO{smem + kSmemDO};\n";

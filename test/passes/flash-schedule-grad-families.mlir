@@ -10,11 +10,23 @@
 // RUN: flashgen-opt %s -flash-derive-backward -flash-schedule="target=h200 dims=B=2,N=4096 top-k=3" -flash-lower-kernels -flash-warp-specialize -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s --check-prefix=DEFAULT
 // RUN: not flashgen-opt %s -flash-derive-backward -flash-schedule="target=sm_80 dims=B=2,N=4096 algorithm=flash3_grad" 2>&1 | FileCheck %s --check-prefix=NOWGMMA
 
-// The wgmma kernels: S^T and dP^T from two shared tiles, issued together;
-// dV and dK with P^T and dS^T from registers, in flight while the next
-// steps run; the kv kernel's dQ on mma.sync; every product waited for
-// before the step ends.
+// The wgmma kernels: the query tile's lse and D come through the ring with
+// its Q and dO and are read from shared memory; S^T and dP^T from two
+// shared tiles, issued together; dV and dK with P^T and dS^T from
+// registers, in flight while the next steps run; the kv kernel's dQ = dS K
+// on wgmma from the staged dS^T (read M-major), added by the copy
+// engine's bulk reductions, all waited for before the kernel ends; every
+// product waited for before the step ends.
 // FLASH3: algorithm flash3_grad needs wgmma
+// FLASH3: constexpr int kDqCols = kDqWgCols < 64 ? kDqWgCols : 64;
+// FLASH3: using DSTile = fg::wg_tile<Elem, kTileK, kTileQ>;
+// FLASH3: constexpr int kSmemBytes = kSmemDQ + kWarps * kDqStageBytes;
+// FLASH3: fg::cta::load_cols_async<kThreads, kTileQ>(smem + kSmemRows + (0) * kRowsBytes, lse +
+// FLASH3: for (int
+// FLASH3: const fg::warp::smem_cols<kTileQ> lse_v{
+// FLASH3-NEXT: const fg::warp::smem_cols<kTileQ> delta_v{lse_v.p + kTileQ};
+// FLASH3-NEXT: fg::wg::wait_tiles<0>();
+// FLASH3: fg::cta::load_cols_async<kThreads, kTileQ>(smem + kSmemRows + (
 // FLASH3: fg::wg::issue_ABt(s_tile, sK, wgrow0, sQ.stage(
 // FLASH3: fg::wg::issue_ABt(dp_tile, sV, wgrow0, sdO.stage(
 // FLASH3-NEXT: fg::ptx::wgmma_wait<1>();
@@ -23,11 +35,17 @@
 // FLASH3-NEXT: fg::ptx::wgmma_wait<1>();
 // FLASH3-NEXT: fg::wg::reg_fence(dp_tile);
 // FLASH3: fg::wg::issue_rAB(acc_dk, dst_a, sQ.stage(
-// FLASH3: fg::warp::mma_AtB<kTileK>(dq_tile, sdS, 0, wq0, sK, 0, dq_c);
-// FLASH3: fg::warp::atomic_add_rows(
+// FLASH3-NEXT: fg::wg::store_acc(sdS, wrow0, dp_tile);
+// FLASH3-NEXT: fg::cta::sync();
+// FLASH3: fg::wg::issue_AtB(dq_tile, sdS, dq_a0, sK, dq_c);
+// FLASH3-NEXT: fg::wg::mma_wait<0>(dq_tile);
+// FLASH3-NEXT: fg::wg::reduce_add_rows(dq_accum +
 // FLASH3: fg::ptx::wgmma_wait<0>();
 // FLASH3-NEXT: fg::wg::reg_fence(acc_dk);
 // FLASH3-NEXT: fg::wg::reg_fence(acc_dv);
+// FLASH3: fg::ptx::bulk_wait<0>();
+// FLASH3-NEXT: fg::warp::mul(acc_dk,
+// FLASH3-NOT: atomic_add_rows
 // The deterministic dq kernel: S and dP of its 64 query rows, dQ += dS K.
 // FLASH3DET: flashgen_family_backward_v0_kv
 // FLASH3DET-NOT: atomic_add_rows

@@ -47,8 +47,8 @@
 // DET: @mha_backward
 // DET-NOT: flash2_grad tile
 // DET-NOT: flash3_grad tile
-// DET: schedule      flash2_grad_deterministic
-// DET-NEXT: copies        cp.async by every thread; dQ by its own kernel (no float atomics)
+// DET: schedule      flash3_grad_deterministic tile_q=64 tile_kv=64
+// DET-NEXT: copies        cp.async by every thread into wgmma's swizzled tiles; dQ by its own kernel (no float atomics)
 func.func @mha(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf16>, %v: tensor<?x16x?x128xbf16>) -> tensor<?x16x?x128xbf16> {
   %o = flash.attention %q, %k, %v dims ["B", "N", "N"] : tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16> -> tensor<?x16x?x128xbf16>
   return %o : tensor<?x16x?x128xbf16>

@@ -203,8 +203,9 @@ std::string copiesText(ScheduleAttr s) {
            "atomics)";
   case Algorithm::flash3_grad:
     return "cp.async by every thread into wgmma's swizzled tiles (K, V once "
-           "per key tile; Q, dO through the ring); dQ added with "
-           "red.global.add into an f32 accumulator";
+           "per key tile; Q, dO, lse and D through the ring); dQ added row by "
+           "row into an f32 accumulator by the copy engine's bulk reductions "
+           "(cp.reduce.async.bulk)";
   case Algorithm::flash3_grad_deterministic:
     return "cp.async by every thread into wgmma's swizzled tiles; dQ by its "
            "own kernel (no float atomics)";

@@ -5,6 +5,8 @@
 //   delta_rows      D_i = sum_e dO_ie O_ie, the prep kernel's row dots
 //   load_rows       a warp's lse / D rows from global into a row_vec
 //   load_cols       the same per column (the kv kernel's S^T tile)
+//   smem_cols       per-column values staged in shared memory instead
+//                   (cta::load_cols_async), read at each use
 //   grad_probabilities  P = exp(s - lse) recomputed from the forward's lse
 //   score_grad      dS = P (dP - D), the softmax's backward
 //   atomic_add_rows a warp's dQ partial added into the f32 workspace
@@ -53,9 +55,21 @@ FG_DEVICE void load_cols(col_vec<C>& v, const float* src, i64 stride, int cols_v
     }
 }
 
+/// The C per-column values of a score tile (lse, D of the kv kernel's query
+/// columns) held in shared memory (cta::load_cols_async) and read at each
+/// use: the 2 C / 8 registers a col_vec would hold for the whole step are
+/// what a warpgroup kernel with dK, dV and two score tiles in registers
+/// lacks. p is a generic pointer into shared memory.
+template <int C> struct smem_cols {
+  const float* p;
+};
+
 /// The row_vec / col_vec value of accumulator element e of tile (m, n).
 template <int R> FG_DEVICE float vec_at(const row_vec<R>& v, int m, int, int e) { return v.v[m][e >> 1]; }
 template <int C> FG_DEVICE float vec_at(const col_vec<C>& v, int, int n, int e) { return v.v[n][e & 1]; }
+template <int C> FG_DEVICE float vec_at(const smem_cols<C>& v, int, int n, int e) {
+  return v.p[n * 8 + ((ptx::lane_id() & 3) << 1) + (e & 1)];
+}
 
 /// p = exp(s - lse) elementwise in exp2 form: s * c - lse * log2(e), c the
 /// softmax scale of the score tile, lse per row (row_vec) or per column

@@ -74,6 +74,12 @@ FG_DEVICE void cp_async_16(u32 dst, const void* src, bool pred) {
                : "memory");
 }
 
+/// 4-byte global -> shared copy (cached in L1 and L2: cp.async.cg takes 16
+/// bytes only), joining this thread's open group like cp_async_16.
+FG_DEVICE void cp_async_4(u32 dst, const void* src) {
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4;\n" ::"r"(dst), "l"(src) : "memory");
+}
+
 /// Close the current group of cp.async copies of this thread.
 FG_DEVICE void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
 

@@ -46,97 +46,97 @@
 // clang-format off
 #define FG_WGMMA_D2(d) "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]), "+f"(d[1][2]), "+f"(d[1][3])
 #define FG_WGMMA_R2 "%0, %1, %2, %3, %4, %5, %6, %7"
-#define FG_WGMMA_SS2 "%8, %9, p, 1, 1, 0, %11"  /* da, db, scale-d, trans-b */
+#define FG_WGMMA_SS2 "%8, %9, p, 1, 1, %12, %11"  /* da, db, scale-d, trans-b, trans-a */
 #define FG_WGMMA_SSP2 "%10"
 #define FG_WGMMA_RS2 "{%8, %9, %10, %11}, %12, p, 1, 1, %14"  /* a, db, scale-d, trans-b */
 #define FG_WGMMA_RSP2 "%13"
 #define FG_WGMMA_D4(d) FG_WGMMA_D2(d), "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]), "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3])
 #define FG_WGMMA_R4 FG_WGMMA_R2 ", %8, %9, %10, %11, %12, %13, %14, %15"
-#define FG_WGMMA_SS4 "%16, %17, p, 1, 1, 0, %19"  /* da, db, scale-d, trans-b */
+#define FG_WGMMA_SS4 "%16, %17, p, 1, 1, %20, %19"  /* da, db, scale-d, trans-b, trans-a */
 #define FG_WGMMA_SSP4 "%18"
 #define FG_WGMMA_RS4 "{%16, %17, %18, %19}, %20, p, 1, 1, %22"  /* a, db, scale-d, trans-b */
 #define FG_WGMMA_RSP4 "%21"
 #define FG_WGMMA_D6(d) FG_WGMMA_D4(d), "+f"(d[4][0]), "+f"(d[4][1]), "+f"(d[4][2]), "+f"(d[4][3]), "+f"(d[5][0]), "+f"(d[5][1]), "+f"(d[5][2]), "+f"(d[5][3])
 #define FG_WGMMA_R6 FG_WGMMA_R4 ", %16, %17, %18, %19, %20, %21, %22, %23"
-#define FG_WGMMA_SS6 "%24, %25, p, 1, 1, 0, %27"  /* da, db, scale-d, trans-b */
+#define FG_WGMMA_SS6 "%24, %25, p, 1, 1, %28, %27"  /* da, db, scale-d, trans-b, trans-a */
 #define FG_WGMMA_SSP6 "%26"
 #define FG_WGMMA_RS6 "{%24, %25, %26, %27}, %28, p, 1, 1, %30"  /* a, db, scale-d, trans-b */
 #define FG_WGMMA_RSP6 "%29"
 #define FG_WGMMA_D8(d) FG_WGMMA_D6(d), "+f"(d[6][0]), "+f"(d[6][1]), "+f"(d[6][2]), "+f"(d[6][3]), "+f"(d[7][0]), "+f"(d[7][1]), "+f"(d[7][2]), "+f"(d[7][3])
 #define FG_WGMMA_R8 FG_WGMMA_R6 ", %24, %25, %26, %27, %28, %29, %30, %31"
-#define FG_WGMMA_SS8 "%32, %33, p, 1, 1, 0, %35"  /* da, db, scale-d, trans-b */
+#define FG_WGMMA_SS8 "%32, %33, p, 1, 1, %36, %35"  /* da, db, scale-d, trans-b, trans-a */
 #define FG_WGMMA_SSP8 "%34"
 #define FG_WGMMA_RS8 "{%32, %33, %34, %35}, %36, p, 1, 1, %38"  /* a, db, scale-d, trans-b */
 #define FG_WGMMA_RSP8 "%37"
 #define FG_WGMMA_D10(d) FG_WGMMA_D8(d), "+f"(d[8][0]), "+f"(d[8][1]), "+f"(d[8][2]), "+f"(d[8][3]), "+f"(d[9][0]), "+f"(d[9][1]), "+f"(d[9][2]), "+f"(d[9][3])
 #define FG_WGMMA_R10 FG_WGMMA_R8 ", %32, %33, %34, %35, %36, %37, %38, %39"
-#define FG_WGMMA_SS10 "%40, %41, p, 1, 1, 0, %43"  /* da, db, scale-d, trans-b */
+#define FG_WGMMA_SS10 "%40, %41, p, 1, 1, %44, %43"  /* da, db, scale-d, trans-b, trans-a */
 #define FG_WGMMA_SSP10 "%42"
 #define FG_WGMMA_RS10 "{%40, %41, %42, %43}, %44, p, 1, 1, %46"  /* a, db, scale-d, trans-b */
 #define FG_WGMMA_RSP10 "%45"
 #define FG_WGMMA_D12(d) FG_WGMMA_D10(d), "+f"(d[10][0]), "+f"(d[10][1]), "+f"(d[10][2]), "+f"(d[10][3]), "+f"(d[11][0]), "+f"(d[11][1]), "+f"(d[11][2]), "+f"(d[11][3])
 #define FG_WGMMA_R12 FG_WGMMA_R10 ", %40, %41, %42, %43, %44, %45, %46, %47"
-#define FG_WGMMA_SS12 "%48, %49, p, 1, 1, 0, %51"  /* da, db, scale-d, trans-b */
+#define FG_WGMMA_SS12 "%48, %49, p, 1, 1, %52, %51"  /* da, db, scale-d, trans-b, trans-a */
 #define FG_WGMMA_SSP12 "%50"
 #define FG_WGMMA_RS12 "{%48, %49, %50, %51}, %52, p, 1, 1, %54"  /* a, db, scale-d, trans-b */
 #define FG_WGMMA_RSP12 "%53"
 #define FG_WGMMA_D14(d) FG_WGMMA_D12(d), "+f"(d[12][0]), "+f"(d[12][1]), "+f"(d[12][2]), "+f"(d[12][3]), "+f"(d[13][0]), "+f"(d[13][1]), "+f"(d[13][2]), "+f"(d[13][3])
 #define FG_WGMMA_R14 FG_WGMMA_R12 ", %48, %49, %50, %51, %52, %53, %54, %55"
-#define FG_WGMMA_SS14 "%56, %57, p, 1, 1, 0, %59"  /* da, db, scale-d, trans-b */
+#define FG_WGMMA_SS14 "%56, %57, p, 1, 1, %60, %59"  /* da, db, scale-d, trans-b, trans-a */
 #define FG_WGMMA_SSP14 "%58"
 #define FG_WGMMA_RS14 "{%56, %57, %58, %59}, %60, p, 1, 1, %62"  /* a, db, scale-d, trans-b */
 #define FG_WGMMA_RSP14 "%61"
 #define FG_WGMMA_D16(d) FG_WGMMA_D14(d), "+f"(d[14][0]), "+f"(d[14][1]), "+f"(d[14][2]), "+f"(d[14][3]), "+f"(d[15][0]), "+f"(d[15][1]), "+f"(d[15][2]), "+f"(d[15][3])
 #define FG_WGMMA_R16 FG_WGMMA_R14 ", %56, %57, %58, %59, %60, %61, %62, %63"
-#define FG_WGMMA_SS16 "%64, %65, p, 1, 1, 0, %67"  /* da, db, scale-d, trans-b */
+#define FG_WGMMA_SS16 "%64, %65, p, 1, 1, %68, %67"  /* da, db, scale-d, trans-b, trans-a */
 #define FG_WGMMA_SSP16 "%66"
 #define FG_WGMMA_RS16 "{%64, %65, %66, %67}, %68, p, 1, 1, %70"  /* a, db, scale-d, trans-b */
 #define FG_WGMMA_RSP16 "%69"
 #define FG_WGMMA_D18(d) FG_WGMMA_D16(d), "+f"(d[16][0]), "+f"(d[16][1]), "+f"(d[16][2]), "+f"(d[16][3]), "+f"(d[17][0]), "+f"(d[17][1]), "+f"(d[17][2]), "+f"(d[17][3])
 #define FG_WGMMA_R18 FG_WGMMA_R16 ", %64, %65, %66, %67, %68, %69, %70, %71"
-#define FG_WGMMA_SS18 "%72, %73, p, 1, 1, 0, %75"  /* da, db, scale-d, trans-b */
+#define FG_WGMMA_SS18 "%72, %73, p, 1, 1, %76, %75"  /* da, db, scale-d, trans-b, trans-a */
 #define FG_WGMMA_SSP18 "%74"
 #define FG_WGMMA_RS18 "{%72, %73, %74, %75}, %76, p, 1, 1, %78"  /* a, db, scale-d, trans-b */
 #define FG_WGMMA_RSP18 "%77"
 #define FG_WGMMA_D20(d) FG_WGMMA_D18(d), "+f"(d[18][0]), "+f"(d[18][1]), "+f"(d[18][2]), "+f"(d[18][3]), "+f"(d[19][0]), "+f"(d[19][1]), "+f"(d[19][2]), "+f"(d[19][3])
 #define FG_WGMMA_R20 FG_WGMMA_R18 ", %72, %73, %74, %75, %76, %77, %78, %79"
-#define FG_WGMMA_SS20 "%80, %81, p, 1, 1, 0, %83"  /* da, db, scale-d, trans-b */
+#define FG_WGMMA_SS20 "%80, %81, p, 1, 1, %84, %83"  /* da, db, scale-d, trans-b, trans-a */
 #define FG_WGMMA_SSP20 "%82"
 #define FG_WGMMA_RS20 "{%80, %81, %82, %83}, %84, p, 1, 1, %86"  /* a, db, scale-d, trans-b */
 #define FG_WGMMA_RSP20 "%85"
 #define FG_WGMMA_D22(d) FG_WGMMA_D20(d), "+f"(d[20][0]), "+f"(d[20][1]), "+f"(d[20][2]), "+f"(d[20][3]), "+f"(d[21][0]), "+f"(d[21][1]), "+f"(d[21][2]), "+f"(d[21][3])
 #define FG_WGMMA_R22 FG_WGMMA_R20 ", %80, %81, %82, %83, %84, %85, %86, %87"
-#define FG_WGMMA_SS22 "%88, %89, p, 1, 1, 0, %91"  /* da, db, scale-d, trans-b */
+#define FG_WGMMA_SS22 "%88, %89, p, 1, 1, %92, %91"  /* da, db, scale-d, trans-b, trans-a */
 #define FG_WGMMA_SSP22 "%90"
 #define FG_WGMMA_RS22 "{%88, %89, %90, %91}, %92, p, 1, 1, %94"  /* a, db, scale-d, trans-b */
 #define FG_WGMMA_RSP22 "%93"
 #define FG_WGMMA_D24(d) FG_WGMMA_D22(d), "+f"(d[22][0]), "+f"(d[22][1]), "+f"(d[22][2]), "+f"(d[22][3]), "+f"(d[23][0]), "+f"(d[23][1]), "+f"(d[23][2]), "+f"(d[23][3])
 #define FG_WGMMA_R24 FG_WGMMA_R22 ", %88, %89, %90, %91, %92, %93, %94, %95"
-#define FG_WGMMA_SS24 "%96, %97, p, 1, 1, 0, %99"  /* da, db, scale-d, trans-b */
+#define FG_WGMMA_SS24 "%96, %97, p, 1, 1, %100, %99"  /* da, db, scale-d, trans-b, trans-a */
 #define FG_WGMMA_SSP24 "%98"
 #define FG_WGMMA_RS24 "{%96, %97, %98, %99}, %100, p, 1, 1, %102"  /* a, db, scale-d, trans-b */
 #define FG_WGMMA_RSP24 "%101"
 #define FG_WGMMA_D26(d) FG_WGMMA_D24(d), "+f"(d[24][0]), "+f"(d[24][1]), "+f"(d[24][2]), "+f"(d[24][3]), "+f"(d[25][0]), "+f"(d[25][1]), "+f"(d[25][2]), "+f"(d[25][3])
 #define FG_WGMMA_R26 FG_WGMMA_R24 ", %96, %97, %98, %99, %100, %101, %102, %103"
-#define FG_WGMMA_SS26 "%104, %105, p, 1, 1, 0, %107"  /* da, db, scale-d, trans-b */
+#define FG_WGMMA_SS26 "%104, %105, p, 1, 1, %108, %107"  /* da, db, scale-d, trans-b, trans-a */
 #define FG_WGMMA_SSP26 "%106"
 #define FG_WGMMA_RS26 "{%104, %105, %106, %107}, %108, p, 1, 1, %110"  /* a, db, scale-d, trans-b */
 #define FG_WGMMA_RSP26 "%109"
 #define FG_WGMMA_D28(d) FG_WGMMA_D26(d), "+f"(d[26][0]), "+f"(d[26][1]), "+f"(d[26][2]), "+f"(d[26][3]), "+f"(d[27][0]), "+f"(d[27][1]), "+f"(d[27][2]), "+f"(d[27][3])
 #define FG_WGMMA_R28 FG_WGMMA_R26 ", %104, %105, %106, %107, %108, %109, %110, %111"
-#define FG_WGMMA_SS28 "%112, %113, p, 1, 1, 0, %115"  /* da, db, scale-d, trans-b */
+#define FG_WGMMA_SS28 "%112, %113, p, 1, 1, %116, %115"  /* da, db, scale-d, trans-b, trans-a */
 #define FG_WGMMA_SSP28 "%114"
 #define FG_WGMMA_RS28 "{%112, %113, %114, %115}, %116, p, 1, 1, %118"  /* a, db, scale-d, trans-b */
 #define FG_WGMMA_RSP28 "%117"
 #define FG_WGMMA_D30(d) FG_WGMMA_D28(d), "+f"(d[28][0]), "+f"(d[28][1]), "+f"(d[28][2]), "+f"(d[28][3]), "+f"(d[29][0]), "+f"(d[29][1]), "+f"(d[29][2]), "+f"(d[29][3])
 #define FG_WGMMA_R30 FG_WGMMA_R28 ", %112, %113, %114, %115, %116, %117, %118, %119"
-#define FG_WGMMA_SS30 "%120, %121, p, 1, 1, 0, %123"  /* da, db, scale-d, trans-b */
+#define FG_WGMMA_SS30 "%120, %121, p, 1, 1, %124, %123"  /* da, db, scale-d, trans-b, trans-a */
 #define FG_WGMMA_SSP30 "%122"
 #define FG_WGMMA_RS30 "{%120, %121, %122, %123}, %124, p, 1, 1, %126"  /* a, db, scale-d, trans-b */
 #define FG_WGMMA_RSP30 "%125"
 #define FG_WGMMA_D32(d) FG_WGMMA_D30(d), "+f"(d[30][0]), "+f"(d[30][1]), "+f"(d[30][2]), "+f"(d[30][3]), "+f"(d[31][0]), "+f"(d[31][1]), "+f"(d[31][2]), "+f"(d[31][3])
 #define FG_WGMMA_R32 FG_WGMMA_R30 ", %120, %121, %122, %123, %124, %125, %126, %127"
-#define FG_WGMMA_SS32 "%128, %129, p, 1, 1, 0, %131"  /* da, db, scale-d, trans-b */
+#define FG_WGMMA_SS32 "%128, %129, p, 1, 1, %132, %131"  /* da, db, scale-d, trans-b, trans-a */
 #define FG_WGMMA_SSP32 "%130"
 #define FG_WGMMA_RS32 "{%128, %129, %130, %131}, %132, p, 1, 1, %134"  /* a, db, scale-d, trans-b */
 #define FG_WGMMA_RSP32 "%133"
@@ -150,13 +150,13 @@
                    "wgmma.mma_async.sync.aligned.m64n" #NN "k16.f32.bf16.bf16 {" FG_WGMMA_R##G "}, "        \
                    FG_WGMMA_SS##G ";\n}\n"                                                                  \
                    : FG_WGMMA_D##G(d)                                                                       \
-                   : "l"(desc_a), "l"(desc_b), "r"(scale_d), "n"(TRANS_B));                                 \
+                   : "l"(desc_a), "l"(desc_b), "r"(scale_d), "n"(TRANS_B), "n"(TRANS_A));                   \
     else                                                                                                    \
       asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, " FG_WGMMA_SSP##G ", 0;\n"                             \
                    "wgmma.mma_async.sync.aligned.m64n" #NN "k16.f32.f16.f16 {" FG_WGMMA_R##G "}, "          \
                    FG_WGMMA_SS##G ";\n}\n"                                                                  \
                    : FG_WGMMA_D##G(d)                                                                       \
-                   : "l"(desc_a), "l"(desc_b), "r"(scale_d), "n"(TRANS_B));                                 \
+                   : "l"(desc_a), "l"(desc_b), "r"(scale_d), "n"(TRANS_B), "n"(TRANS_A));                   \
   }
 #define FG_WGMMA_RS_CASE(G, NN)                                                                             \
   if constexpr (N == NN) {                                                                                  \
@@ -205,13 +205,15 @@ FG_DEVICE void reg_fence(float& x) { asm volatile("" : "+f"(x)::"memory"); }
 
 /// d (64 x N, f32, this thread's N/2 values) = A * B + (scale_d ? d : 0), one
 /// k16 step. A (64 x 16) and B (16 x N) in shared memory, by descriptor; A
-/// K-major, B K-major (TRANS_B = 0) or N-major (TRANS_B = 1). Asynchronous:
-/// d may be read only after wgmma_commit + wgmma_wait.
-template <class T, int N, int TRANS_B = 0>
+/// K-major (TRANS_A = 0) or M-major (TRANS_A = 1), B K-major (TRANS_B = 0)
+/// or N-major (TRANS_B = 1). Asynchronous: d may be read only after
+/// wgmma_commit + wgmma_wait.
+template <class T, int N, int TRANS_B = 0, int TRANS_A = 0>
 FG_DEVICE void wgmma_ss(float (&d)[N / 8][4], u64 desc_a, u64 desc_b, int scale_d) {
   static_assert(same_type<T, bf16>::value || same_type<T, f16>::value, "wgmma: bf16 or f16");
   static_assert(N % 16 == 0 && N >= 16 && N <= 256, "wgmma_ss: N = 16..256, a multiple of 16");
   static_assert(TRANS_B == 0 || TRANS_B == 1, "wgmma_ss: TRANS_B 0 or 1");
+  static_assert(TRANS_A == 0 || TRANS_A == 1, "wgmma_ss: TRANS_A 0 or 1");
   constexpr bool kBf16 = same_type<T, bf16>::value;
   FG_WGMMA_ALL_CASES(FG_WGMMA_SS_CASE)
 }
@@ -226,6 +228,32 @@ FG_DEVICE void wgmma_rs(float (&d)[N / 8][4], const u32 (&a)[4], u64 desc_b, int
   constexpr bool kBf16 = same_type<T, bf16>::value;
   FG_WGMMA_ALL_CASES(FG_WGMMA_RS_CASE)
 }
+
+// ---- bulk reductions (the copy engine adds shared tiles into global memory) --
+
+/// cp.reduce.async.bulk .add.f32: adds the `bytes` bytes of f32 at shared
+/// address src into global dst, asynchronously, as one request of the copy
+/// engine (16-byte aligned, bytes a multiple of 16), joining this thread's
+/// open bulk group. The shared source must have been fenced for the async
+/// proxy (fence_proxy_async_smem) by the threads that wrote it.
+FG_DEVICE void bulk_reduce_add_f32(float* dst, u32 src, u32 bytes) {
+  asm volatile("cp.reduce.async.bulk.global.shared::cta.bulk_group.add.f32 [%0], [%1], %2;\n" ::"l"(dst), "r"(src),
+               "r"(bytes)
+               : "memory");
+}
+
+/// Closes this thread's open bulk group.
+FG_DEVICE void bulk_commit() { asm volatile("cp.async.bulk.commit_group;\n" ::: "memory"); }
+
+/// Waits until at most N of this thread's bulk groups still read their
+/// shared sources (which may then be overwritten).
+template <int N> FG_DEVICE void bulk_wait_read() {
+  asm volatile("cp.async.bulk.wait_group.read %0;\n" ::"n"(N) : "memory");
+}
+
+/// Waits until at most N of this thread's bulk groups are pending at all
+/// (their writes to global memory done).
+template <int N> FG_DEVICE void bulk_wait() { asm volatile("cp.async.bulk.wait_group %0;\n" ::"n"(N) : "memory"); }
 
 // ---- mbarriers and named barriers (producer / consumer pipelines) -----------
 

@@ -60,6 +60,22 @@ FG_DEVICE void load_async(const smem_tile<T, ROWS, COLS>& dst, const T* src, i64
 
 /// Close this thread's open group of async copies (one per pipeline stage;
 /// commit even when a stage loads nothing, so that group counts stay uniform).
+/// Async copy of the f32 values src[c * stride], c < C, into C consecutive
+/// floats at shared address dst (the lse and D of a query tile, one per
+/// column of the kv kernel's score tile), one per thread of the first C;
+/// c >= cols_valid gets `fill` by an ordinary store. Both are visible to
+/// the CTA after the wait of the group the copies join and a barrier.
+template <int NTHREADS, int C>
+FG_DEVICE void load_cols_async(u32 dst, const float* src, i64 stride, int cols_valid, float fill) {
+  static_assert(C <= NTHREADS, "load_cols_async: one column per thread");
+  const int c = ptx::thread_id();
+  if (c >= C) return;
+  if (c < cols_valid)
+    ptx::cp_async_4(dst + u32(c) * 4u, src + c * stride);
+  else
+    ptx::st_shared_b32(dst + u32(c) * 4u, ptx::float_as_u32(fill));
+}
+
 FG_DEVICE void commit() { ptx::cp_async_commit(); }
 
 /// Wait until at most N of this thread's groups are in flight. Other

@@ -30,6 +30,7 @@
 #include "grad/grad3_kv_cache.cu"
 #include "grad/grad3_d64.cu"
 #include "grad/grad3_d64_det.cu"
+#include "grad/grad3_d64_rows.cu"
 #endif
 
 #include "reference_tensors.h"
@@ -270,12 +271,23 @@ TEST_F(AttentionGradEmuTest, Wgmma_KvCacheFewerQueriesThanKeys) {
   check(c, FG_GRAD_ATOMIC(grad3_kv_cache, c.B, c.N, c.M));
 }
 
-// Head dim 64 with one warpgroup (a forced schedule: tile_q 32, tile_kv 64,
-// 4 warps).
+// Head dim 64 with one warpgroup (a forced schedule: tile_q 64, tile_kv 64,
+// 4 warps): dQ = dS K is one 64 x 64 wgmma tile.
 TEST_F(AttentionGradEmuTest, Wgmma_HeadDim64OneWarpgroup) {
   Case c{1, 2, 2, 100, 100, 64, {}, {}};
   static_assert(FG_NS(grad3_d64, kv)::kWarps == 4, "one warpgroup");
   check(c, FG_GRAD_ATOMIC(grad3_d64, c.B, c.N));
+}
+
+// Two warpgroups at head dim 64 (tile_q 128, tile_kv 128, 8 warps): each
+// computes dQ for its own 64-row block of the query tile, all 64 columns;
+// 300 rows leave a ragged last query tile and key tile.
+TEST_F(AttentionGradEmuTest, Wgmma_HeadDim64DqRowBlocks) {
+  Case c{2, 2, 2, 300, 300, 64, {}, {}};
+  static_assert(FG_NS(grad3_d64_rows, kv)::kDqRowBlocks == 2 &&
+                    FG_NS(grad3_d64_rows, kv)::kDqColSplit == 1,
+                "dQ split by rows");
+  check(c, FG_GRAD_ATOMIC(grad3_d64_rows, c.B, c.N));
 }
 
 // flash3_grad_deterministic: the dq kernel's warpgroups own 64 query rows

@@ -319,13 +319,34 @@ TEST(AttentionGrad, WarpgroupRulesAreTheCheckers) {
   AttentionProblem p = attention(4096, 128, MaskKind::Causal, 2, 8);
   Schedule s;
   s.algorithm = Algorithm::Flash3Grad;
-  s.tileQ = 32;
+  s.tileQ = 64;
   s.tileKv = 128;
   s.tileD = s.tileDv = 128;
   s.stages = 2;
   s.warps = 8;
   s.smemBytes = attentionGradSmemBytes(p, s);
   EXPECT_TRUE(checkAttentionGradSchedule(p, t, s).empty());
+  // dQ = dS K on wgmma: each warpgroup one 64-row tile of query rows by a
+  // multiple of 64 columns; 32 query rows fill no wgmma tile, and at D = 64
+  // two warpgroups cannot split 64 query rows' columns.
+  Schedule thin = s;
+  thin.tileQ = 32;
+  thin.smemBytes = attentionGradSmemBytes(p, thin);
+  std::vector<std::string> dq = checkAttentionGradSchedule(p, t, thin);
+  ASSERT_FALSE(dq.empty());
+  EXPECT_NE(dq[0].find("tile_q = 32 by D = 128 does not split into one 64-row wgmma tile"),
+            std::string::npos) << dq[0];
+  AttentionProblem p64 = attention(4096, 64, MaskKind::Causal, 2, 8);
+  Schedule narrow = s;
+  narrow.tileD = narrow.tileDv = 64;
+  narrow.smemBytes = attentionGradSmemBytes(p64, narrow);
+  dq = checkAttentionGradSchedule(p64, t, narrow);
+  ASSERT_FALSE(dq.empty());
+  EXPECT_NE(dq[0].find("does not split"), std::string::npos) << dq[0];
+  Schedule rows = narrow;
+  rows.tileQ = 128;
+  rows.smemBytes = attentionGradSmemBytes(p64, rows);
+  EXPECT_TRUE(checkAttentionGradSchedule(p64, t, rows).empty());
   // Each warpgroup owns one 64-row wgmma tile of key rows: 8 warps over
   // 64 keys (8 rows a warp) is mma.sync's shape, not wgmma's.
   Schedule half = s;
@@ -347,7 +368,7 @@ TEST(AttentionGrad, WarpgroupRulesAreTheCheckers) {
   det.smemBytes = attentionGradSmemBytes(p, det);
   broken = checkAttentionGradSchedule(p, t, det);
   ASSERT_FALSE(broken.empty());
-  EXPECT_NE(broken[0].find("tile_q = 32 must be 16 x warps = 128"), std::string::npos) << broken[0];
+  EXPECT_NE(broken[0].find("tile_q = 64 must be 16 x warps = 128"), std::string::npos) << broken[0];
   // No wgmma on sm_80; head dims below 64 do not fill a 64-column slab.
   EXPECT_NE(attentionGradPrecondition(p, target("sm_80"), Algorithm::Flash3Grad).find("wgmma"),
             std::string::npos);

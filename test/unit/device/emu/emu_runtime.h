@@ -71,6 +71,7 @@ struct PendingCopy {
   uint32_t dst;
   const void* src;
   bool pred;
+  uint32_t bytes = 16;
 };
 
 /// State of one CTA while it runs.

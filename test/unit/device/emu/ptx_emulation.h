@@ -60,6 +60,14 @@ inline void cp_async_16(u32 dst, const void* src, bool pred) {
   emu::tls.open_group.push_back(emu::PendingCopy{dst, src, pred});
 }
 
+inline void cp_async_4(u32 dst, const void* src) {
+  if (dst % 4) emu::fail("cp.async: shared address not 4-byte aligned");
+  if (reinterpret_cast<uintptr_t>(src) % 4) emu::fail("cp.async: global address not 4-byte aligned");
+  emu::check_global(src, 4, false);
+  std::memset(smem_ptr(dst, 4), 0xff, 4);  // in flight: contents undefined (NaN poison)
+  emu::tls.open_group.push_back(emu::PendingCopy{dst, src, true, 4});
+}
+
 inline void cp_async_commit() {
   emu::tls.committed.push_back(std::move(emu::tls.open_group));
   emu::tls.open_group.clear();
@@ -69,11 +77,11 @@ template <int N> inline void cp_async_wait() {
   auto& c = emu::tls.committed;
   while (int(c.size()) > N) {
     for (const auto& p : c.front()) {
-      u8* d = smem_ptr(p.dst, 16);
+      u8* d = smem_ptr(p.dst, p.bytes);
       if (p.pred)
-        std::memcpy(d, p.src, 16);
+        std::memcpy(d, p.src, p.bytes);
       else
-        std::memset(d, 0, 16);
+        std::memset(d, 0, p.bytes);
     }
     c.erase(c.begin());
   }

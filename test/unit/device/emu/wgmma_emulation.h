@@ -54,7 +54,7 @@ namespace emu_wgmma {
 struct Op {
   int n = 0;
   bool a_in_regs = false, is_bf16 = true;
-  int trans_b = 0, scale_d = 0;
+  int trans_b = 0, trans_a = 0, scale_d = 0;
   unsigned long long desc_a = 0, desc_b = 0;
   uint32_t a[128][4] = {};
   int deposited = 0, consumed = 0;
@@ -92,10 +92,20 @@ struct Pending {
 };
 
 /// Per-thread state (threads are created per CTA, so it starts empty).
+/// One cp.reduce.async.bulk .add.f32: its shared source is read when the
+/// bulk group is waited for, so a kernel that overwrote it earlier adds the
+/// wrong values.
+struct BulkReduce {
+  float* dst;
+  uint32_t src, bytes;
+};
+
 struct ThreadState {
   unsigned seq = 0;
   std::vector<Pending> open;
   std::deque<std::vector<Pending>> committed;
+  std::vector<BulkReduce> bulk_open;
+  std::deque<std::vector<BulkReduce>> bulk_committed;
   std::map<float*, std::vector<float>> shadow;  ///< in-flight accumulators: their running value
 };
 inline ThreadState& ts() {
@@ -168,7 +178,8 @@ inline std::vector<double> product(const Op& op) {
         const uint32_t reg = op.a[32 * (m / 16) + (m % 8) * 4 + (k % 8) / 2][(k / 8) * 2 + (m % 16) / 8];
         A[m][k] = b16(uint16_t(k % 2 ? reg >> 16 : reg & 0xffff), op.is_bf16);
       } else {
-        A[m][k] = smem_elem(k_major_addr(decode(op.desc_a), m, k), op.is_bf16, "A");
+        const Desc da = decode(op.desc_a);
+        A[m][k] = smem_elem(op.trans_a ? mn_major_addr(da, m, k) : k_major_addr(da, m, k), op.is_bf16, "A");
       }
     }
   std::vector<double> B(size_t(16) * op.n);
@@ -187,7 +198,7 @@ inline std::vector<double> product(const Op& op) {
 
 /// All 128 threads of the warpgroup issue the same mma.
 inline void issue(int n, bool a_in_regs, bool is_bf16, int trans_b, unsigned long long desc_a,
-                  unsigned long long desc_b, const uint32_t* a, int scale_d, float* d) {
+                  unsigned long long desc_b, const uint32_t* a, int scale_d, float* d, int trans_a = 0) {
   WarpgroupState& ws = my_state();
   ThreadState& t = ts();
   const int me = emu::tls.tid % 128;
@@ -202,11 +213,12 @@ inline void issue(int n, bool a_in_regs, bool is_bf16, int trans_b, unsigned lon
       slot->a_in_regs = a_in_regs;
       slot->is_bf16 = is_bf16;
       slot->trans_b = trans_b;
+      slot->trans_a = trans_a;
       slot->desc_a = desc_a;
       slot->desc_b = desc_b;
       slot->scale_d = scale_d;
     } else if (slot->n != n || slot->a_in_regs != a_in_regs || slot->is_bf16 != is_bf16 ||
-               slot->trans_b != trans_b || slot->desc_b != desc_b || slot->scale_d != scale_d ||
+               slot->trans_b != trans_b || slot->trans_a != trans_a || slot->desc_b != desc_b || slot->scale_d != scale_d ||
                (!a_in_regs && slot->desc_a != desc_a)) {
       emu::fail("wgmma: the threads of a warpgroup issued different mma operations (seq " + std::to_string(seq) +
                 ")");
@@ -452,13 +464,41 @@ inline void wgmma_fence() {}
 inline void wgmma_commit() { emu_wgmma::commit(); }
 template <int N> inline void wgmma_wait() { emu_wgmma::wait(N); }
 inline void fence_proxy_async_smem() {}
+
+inline void bulk_reduce_add_f32(float* dst, u32 src, u32 bytes) {
+  if (reinterpret_cast<uintptr_t>(dst) % 16 || src % 16 || bytes % 16 || bytes == 0)
+    emu::fail("cp.reduce.async.bulk: addresses and size must be multiples of 16 bytes");
+  emu::check_global(dst, bytes, true);
+  smem_ptr(src, bytes);  // bounds
+  emu_wgmma::ts().bulk_open.push_back(emu_wgmma::BulkReduce{dst, src, bytes});
+}
+inline void bulk_commit() {
+  auto& t = emu_wgmma::ts();
+  t.bulk_committed.push_back(std::move(t.bulk_open));
+  t.bulk_open.clear();
+}
+template <int N> inline void bulk_wait_read() {
+  auto& t = emu_wgmma::ts();
+  while (int(t.bulk_committed.size()) > N) {
+    for (const auto& r : t.bulk_committed.front()) {
+      const u8* s = smem_ptr(r.src, r.bytes);
+      for (u32 i = 0; i < r.bytes / 4; ++i) {
+        float v;
+        std::memcpy(&v, s + 4 * i, 4);
+        red_add_f32(r.dst + i, v);
+      }
+    }
+    t.bulk_committed.pop_front();
+  }
+}
+template <int N> inline void bulk_wait() { bulk_wait_read<N>(); }
 inline void reg_fence(float&) {}
 
-template <class T, int N, int TRANS_B = 0>
+template <class T, int N, int TRANS_B = 0, int TRANS_A = 0>
 inline void wgmma_ss(float (&d)[N / 8][4], u64 desc_a, u64 desc_b, int scale_d) {
   static_assert(N % 16 == 0 && N >= 16 && N <= 256, "wgmma_ss: N = 16..256, a multiple of 16");
   emu_wgmma::issue(N, false, same_type<T, bf16>::value, TRANS_B, desc_a, desc_b, nullptr, scale_d ? 1 : 0,
-                   &d[0][0]);
+                   &d[0][0], TRANS_A);
 }
 
 template <class T, int N, int TRANS_B = 0>
