@@ -9,6 +9,7 @@
 #include "dialect/PagedKv.h"
 #include "dialect/Varlen.h"
 #include "dialect/ScheduleConversion.h"
+#include "schedule/AttentionGrad.h"
 #include "schedule/DecodeSplit.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -24,6 +25,7 @@
 
 using namespace mlir;
 using namespace mlir::flash;
+namespace sched = flashgen::schedule;
 
 namespace {
 
@@ -650,17 +652,29 @@ LogicalResult writeAttentionGradKernel(AttentionGradOp op,
   int64_t heads = op.getQ().getType().getDimSize(1),
           d = op.getQ().getType().getDimSize(3),
           dv = op.getV().getType().getDimSize(3);
-  // Scratch: the row dots D, and flash2_grad's f32 dQ accumulator.
+  // Scratch: the row dots D, and the atomic schedules' f32 dQ accumulator
+  // (flash3_grad's blocked: schedule/AttentionGrad.h).
   auto scratchOf = [&](KernelOp kernel) {
     llvm::json::Array scratch{llvm::json::Object{
         {"name", "delta"},
         {"dtype", "f32"},
         {"shape", llvm::json::Array{batch, heads, length}}}};
-    if (gradAtomicDq(kernel.getSchedule().getAlgorithm()))
+    ScheduleAttr s = kernel.getSchedule();
+    if (sched::gradDqBlocked(toLibrary(s))) {
+      llvm::json::Value rows = sizes.expr(
+          "cdiv(" + queryDim + "," + std::to_string(sched::kGradDqBlockRows) +
+          ")*" + std::to_string(sched::kGradDqBlockRows));
+      scratch.push_back(llvm::json::Object{
+          {"name", "dq_accum"},
+          {"dtype", "f32"},
+          {"shape", llvm::json::Array{batch, heads, d / sched::kGradDqBlockColumns,
+                                      rows, sched::kGradDqBlockColumns}}});
+    } else if (gradAtomicDq(s.getAlgorithm())) {
       scratch.push_back(llvm::json::Object{
           {"name", "dq_accum"},
           {"dtype", "f32"},
           {"shape", llvm::json::Array{batch, heads, length, d}}});
+    }
     return scratch;
   };
   llvm::json::Array variants;

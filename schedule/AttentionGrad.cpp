@@ -92,14 +92,17 @@ constexpr int64_t kMinGradStages = 2, kMaxGradStages = 3;
 ///   a score_mod's derivative region with a 3-deep ring (modulo-3 stage
 ///   indices): tile_q = tile_kv = 32, 2 warps, D 128 spilled 4 bytes with
 ///   3 stages and none with 2: 8 more.
-/// The wgmma kernels hold no B fragments, keep lse and D in shared memory
-/// (flash.grad_rows ... into stage) and compute dQ on wgmma: 31, checked
-/// against ptxas, where the largest forms sit at its limit: tile_q 64,
-/// tile_kv 128, 8 warps, D 128 with softcap's derivative (fragments 224)
-/// 255 registers, no spill, with a 3-deep ring (the score_mod term below)
-/// 4 bytes spilled; without a score_mod (fragments 208) 254.
+/// The wgmma kernels hold no B fragments and keep lse and D in shared
+/// memory (flash.grad_rows ... into stage): 31, and 32 for flash3_grad's kv
+/// kernel (its dQ slice, the staged block's addresses), checked against
+/// ptxas at its limit: with fragments of 224 registers (tile_q 64, tile_kv
+/// 128 and softcap's or relative_bias's derivative at D 128; tile_q =
+/// tile_kv = 128 at D 64) the flash3_grad kv kernel used 254-255 and
+/// spilled 4-12 bytes in 4 of 6 forms, the flash3_grad_deterministic kv
+/// kernel 254-255 and none; with 208 (no score_mod, D 128) 252-255, none.
 constexpr int64_t kGradAddressRegisters = 56;
 constexpr int64_t kGradWarpgroupAddressRegisters = 31;
+constexpr int64_t kGradWarpgroupDqStepRegisters = 1;
 constexpr int64_t kGradAtomicDqStepRegisters = 16;
 constexpr int64_t kGradScoreModRingRegisters = 8;
 /// The kv kernel computes and adds dQ in column slices this wide
@@ -134,8 +137,6 @@ constexpr int64_t kWarpgroupWarps = 4;
 /// Head dims of flash3_grad: wgmma's swizzled tiles hold rows of 64-column
 /// slabs, and dV += P^T dO, dK += dS^T Q take N = Dv, D in steps of 64.
 constexpr int64_t kWgmmaHeadDimStep = 64;
-/// Floats of padding per staged dQ row (wgmma.cuh's reduce_stage_pitch).
-constexpr int64_t kReduceStagePad = 4;
 /// Rows of one wgmma tile (M).
 constexpr int64_t kWgmmaRows = 64;
 /// Warps per CTA flash3_grad offers: one or two warpgroups.
@@ -170,18 +171,15 @@ int64_t kvSmemBytes(const AttentionProblem &p, const Schedule &s) {
   const int64_t row = dPad(p) + dvPad(p);
   // dS^T is staged for the dQ product of the atomic schedules; the
   // warpgroup schedules' ring also holds each stage's f32 lse and D, and
-  // flash3_grad stages each warp's 16 rows of dQ for the copy engine's
-  // reductions (padded rows: wgmma.cuh's reduce_stage_pitch).
+  // flash3_grad stages each warp's 16 x 64 block of dQ for the copy
+  // engine's reduction.
   int64_t bytes = (s.tileKv * row + s.stages * s.tileQ * row +
                    (atomicDq(s) ? s.tileKv * s.tileQ : 0)) *
                   p.elementBytes;
   if (warpgroupMma(s))
     bytes += s.stages * 2 * s.tileQ * kF32Bytes;
-  if (warpgroupMma(s) && atomicDq(s)) {
-    const int64_t cols = std::min(dqWarpgroupShare(s.tileQ, dPad(p), s.warps).second,
-                                  kWgmmaHeadDimStep);
-    bytes += s.warps * kMmaRows * (cols + kReduceStagePad) * kF32Bytes;
-  }
+  if (gradDqBlocked(s))
+    bytes += s.warps * kGradDqBlockRows * kGradDqBlockColumns * kF32Bytes;
   return bytes;
 }
 int64_t dqSmemBytes(const AttentionProblem &p, const Schedule &s) {
@@ -218,8 +216,9 @@ int64_t gradFixedRegisters(const AttentionProblem &p, const Schedule &s,
                            bool kvKernel) {
   int64_t fixed = warpgroupMma(s) ? kGradWarpgroupAddressRegisters
                                    : kGradAddressRegisters;
-  if (kvKernel && atomicDq(s) && !warpgroupMma(s))
-    fixed += kGradAtomicDqStepRegisters;
+  if (kvKernel && atomicDq(s))
+    fixed += warpgroupMma(s) ? kGradWarpgroupDqStepRegisters
+                             : kGradAtomicDqStepRegisters;
   if (p.hasScoreMod && s.stages > 2)
     fixed += kGradScoreModRingRegisters;
   return fixed;
@@ -338,6 +337,10 @@ std::string flashgen::schedule::attentionGradPrecondition(
              n(p.headDim) + ", Dv = " + n(p.valueDim) +
              " given; pad the head dim to the next supported one)";
   return "";
+}
+
+bool flashgen::schedule::gradDqBlocked(const Schedule &s) {
+  return atomicDq(s) && warpgroupMma(s);
 }
 
 bool flashgen::schedule::gradIssuesDScoresWithScores(const AttentionProblem &p) {

@@ -66,6 +66,14 @@ std::string attentionGradPrecondition(const AttentionProblem &p,
 /// 28, relative_bias 8); dP is issued once P is done instead.
 bool gradIssuesDScoresWithScores(const AttentionProblem &p);
 
+/// flash3_grad's f32 dQ accumulator is blocked, [B, H, D / 64, N16, 64]
+/// (N16 = N rounded up to kGradDqBlockRows): each warp adds its 16 rows of
+/// a 64-column block with one bulk reduction of the copy engine
+/// (attention/backward.cuh's reduce_add_block). flash2_grad's is [B, H, N,
+/// D] rows, added with red.global.add.
+constexpr int64_t kGradDqBlockRows = 16, kGradDqBlockColumns = 64;
+bool gradDqBlocked(const Schedule &s);
+
 /// The kernels of the backward (the file comment).
 enum class GradKernel { Prep, Kv, Dq, Convert };
 /// The kernels `s` launches, in launch order: prep, kv, then convert

@@ -85,6 +85,9 @@ private:
   /// flash3_grad: the products on warpgroup MMAs, the tiles in wgmma's
   /// layout.
   bool wgmma = false;
+  /// The dQ accumulator is blocked (sched::gradDqBlocked): one more
+  /// dimension, [B, H, D / 64, N16, 64].
+  bool dqBlocked = false;
   /// Some score map changes the score (then the region sees q k^T *
   /// kScoreScale and the softmax's scale is log2(e) alone).
   bool scoresModified = false;
@@ -467,9 +470,12 @@ LogicalResult AttentionGradPrinter::printKernelOp(Operation *op) {
         std::string rows = base(TensorRole::dq_accum, add.getBatch(), add.getHead()) +
                            " + (long long)" + row0 + " * dq_accum_s2 + dq_c, dq_accum_s2, " +
                            name(add.getExtent()) + " - " + row0 + ", dq_tile";
-        if (wgmma)
-          line() << "fg::wg::reduce_add_rows(" << rows
-                 << ", smem + kSmemDQ + (int(threadIdx.x) / 32) * kDqStageBytes);\n";
+        if (dqBlocked)
+          line() << "fg::warp::reduce_add_block("
+                 << base(TensorRole::dq_accum, add.getBatch(), add.getHead())
+                 << " + (long long)(dq_c / fg::kDqBlockCols) * dq_accum_s2 + (long long)"
+                 << row0 << " * dq_accum_s3, " << name(add.getExtent()) << " - " << row0
+                 << ", dq_tile, smem + kSmemDQ + (int(threadIdx.x) / 32) * kDqStageBytes);\n";
         else
           line() << "fg::warp::atomic_add_rows(" << rows << ");\n";
         --indent;
@@ -511,6 +517,14 @@ LogicalResult AttentionGradPrinter::printKernelOp(Operation *op) {
       })
       .Case<AccumClearOp>([&](AccumClearOp clear) {
         std::string row0 = warpRow(clear.getRowTile(), "kTileQ", "wrow0");
+        if (dqBlocked) {
+          line() << "fg::warp::dq_block_zero_rows<kHeadDim>("
+                 << base(TensorRole::dq_accum, clear.getBatch(), clear.getHead())
+                 << " + (long long)" << row0
+                 << " * dq_accum_s3, dq_accum_s2, dq_accum_s3, kWarpRows, "
+                 << name(clear.getExtent()) << " - " << row0 << ");\n";
+          return success();
+        }
         line() << "fg::warp::zero_rows<kHeadDim>("
                << base(TensorRole::dq_accum, clear.getBatch(), clear.getHead())
                << " + (long long)" << row0 << " * dq_accum_s2, dq_accum_s2, kWarpRows, "
@@ -519,6 +533,17 @@ LogicalResult AttentionGradPrinter::printKernelOp(Operation *op) {
       })
       .Case<AccumConvertOp>([&](AccumConvertOp convert) {
         std::string row0 = warpRow(convert.getRowTile(), "kTileQ", "wrow0");
+        if (dqBlocked) {
+          line() << "fg::warp::dq_block_scale_rows_to<Elem, kHeadDim>("
+                 << base(TensorRole::dq, convert.getBatch(), convert.getHead())
+                 << " + (long long)" << row0 << " * dq_s2, dq_s2, "
+                 << base(TensorRole::dq_accum, convert.getBatch(), convert.getHead())
+                 << " + (long long)" << row0 << " * dq_accum_s3, dq_accum_s2, dq_accum_s3, "
+                 << floatLiteral(convert.getScale().convertToDouble())
+                 << ", kWarpRows, " << name(convert.getExtent()) << " - " << row0
+                 << ");\n";
+          return success();
+        }
         line() << "fg::warp::scale_rows_to<Elem, kHeadDim>("
                << base(TensorRole::dq, convert.getBatch(), convert.getHead())
                << " + (long long)" << row0 << " * dq_s2, dq_s2, "
@@ -544,7 +569,8 @@ std::string AttentionGradPrinter::signature() {
           << (p.f32 ? std::string("float")
                     : kernel.getSymName().str() + "_k::Elem")
           << "* __restrict__ " << p.cName;
-    for (int d = 0; d < p.rank; ++d)
+    int rank = p.rank + (role == TensorRole::dq_accum && dqBlocked ? 1 : 0);
+    for (int d = 0; d < rank; ++d)
       sep() << "long long " << p.cName << "_s" << d;
     result.arguments.push_back({KernelArgument::Kind::Tensor, p.manifestName});
   }
@@ -646,7 +672,9 @@ std::string AttentionGradPrinter::header() {
         << "constexpr int kRowsBytes = 2 * kTileQ * 4;  // a stage's lse and D columns (f32)\n"
         << "constexpr int kSmemDQ = kSmemRows + kStages * kRowsBytes;  // dQ rows staged per warp\n"
         << "constexpr int kDqStageBytes = "
-        << (atomicDq ? "fg::wg::reduce_stage_bytes<kDqCols>()" : "0") << ";\n"
+        << (atomicDq ? "fg::kDqBlockRows * fg::kDqBlockCols * 4;  // a warp's block of dQ"
+                     : "0;")
+        << "\n"
         << "constexpr int kSmemBytes = kSmemDQ + kWarps * kDqStageBytes;\n";
     else
       h << "constexpr int kSmemBytes = kSmemDS + " << (atomicDq ? "DSTile::kBytes" : "0")
@@ -654,7 +682,8 @@ std::string AttentionGradPrinter::header() {
     h
       << "static_assert(kWarpRows % 16 == 0, \"warps own whole 16-row MMA tiles\");\n";
     if (wgmma)
-      h << "static_assert(kDqRowBlocks * kDqColSplit * 4 == kWarps && kDqWgCols % kDqCols == 0 && kDqCols % 64 == 0,\n"
+      h << "static_assert(kDqRowBlocks * kDqColSplit * 4 == kWarps && kDqWgCols % kDqCols == 0 &&\n"
+        << "              kDqCols == fg::kDqBlockCols,\n"
         << "              \"the dQ step splits into 64 x 64k wgmma tiles, one per warpgroup\");\n";
     else
       h << "static_assert(kDqRowWarps * kDqColWarps == kWarps && kWarpQRows % 16 == 0 &&\n"
@@ -699,6 +728,7 @@ FailureOr<EmittedKernel> AttentionGradPrinter::print() {
   ScheduleAttr s = kernel.getSchedule();
   atomicDq = gradAtomicDq(s.getAlgorithm());
   wgmma = usesWgmma(s.getAlgorithm());
+  dqBlocked = sched::gradDqBlocked(toLibrary(s));
   if ((kvKernel() || family == KernelFamily::attention_grad_dq) &&
       s.getStages() < 2)
     return kernel.emitError() << "schedule has " << s.getStages()

@@ -39,7 +39,7 @@
 // FLASH3-NEXT: fg::cta::sync();
 // FLASH3: fg::wg::issue_AtB(dq_tile, sdS, dq_a0, sK, dq_c);
 // FLASH3-NEXT: fg::wg::mma_wait<0>(dq_tile);
-// FLASH3-NEXT: fg::wg::reduce_add_rows(dq_accum +
+// FLASH3-NEXT: fg::warp::reduce_add_block(dq_accum +
 // FLASH3: fg::ptx::wgmma_wait<0>();
 // FLASH3-NEXT: fg::wg::reg_fence(acc_dk);
 // FLASH3-NEXT: fg::wg::reg_fence(acc_dv);

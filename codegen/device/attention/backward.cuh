@@ -11,6 +11,9 @@
 //   score_grad      dS = P (dP - D), the softmax's backward
 //   atomic_add_rows a warp's dQ partial added into the f32 workspace
 //   scale_rows_to   the f32 workspace scaled and rounded into dq
+//   dq_block_*      the same for flash3_grad's blocked workspace: column
+//                   blocks of 64, rows in groups of 16 that one bulk
+//                   reduction of the copy engine adds (reduce_add_block)
 // Scores follow the forward's convention: the score tile holds q k^T (or,
 // with a score_mod, the modified scaled score) and `c` turns it into an
 // exp2 argument (kSoftmaxScale).
@@ -22,8 +25,20 @@
 #include "flashgen/device/core/convert.cuh"
 #include "flashgen/device/core/math.cuh"
 #include "flashgen/device/matmul/fragment.cuh"
+#include "flashgen/device/matmul/wgmma_ptx.cuh"
 
 namespace fg {
+
+/// flash3_grad's f32 dQ workspace, [B, H, D / 64, N16, 64] (N16 = N rounded
+/// up to 16): a column block of 64 is rows of 64 floats, and the 16 rows a
+/// warp adds at once are one contiguous 4 KiB block, which one bulk
+/// reduction adds. Inside a row, float c sits at dq_block_col(r, c): 4-float
+/// groups permuted by the row so that a fragment's stores to the staged
+/// block (8 rows by 4 lanes of float pairs) fall on distinct banks.
+constexpr int kDqBlockCols = 64;
+constexpr int kDqBlockRows = 16;
+FG_HOST_DEVICE constexpr int dq_block_col(int r, int c) { return c ^ ((r & 7) << 2); }
+
 namespace warp {
 
 /// v[r] = src[r * stride] for this warp's rows r < rows_valid, `fill` past
@@ -148,6 +163,29 @@ FG_DEVICE void zero_rows(float* dst, i64 row_stride, int rows, int rows_valid) {
     for (int c = lane; c < COLS; c += 32) dst[r * row_stride + c] = 0.0f;
 }
 
+/// Zeroes rows [0, rows_valid) (at most `rows`) of every column block of
+/// the blocked workspace at dst (row r of block b at b * block_stride + r *
+/// row_stride).
+template <int COLS>
+FG_DEVICE void dq_block_zero_rows(float* dst, i64 block_stride, i64 row_stride, int rows, int rows_valid) {
+  const int lane = ptx::lane_id();
+  for (int r = 0; r < rows && r < rows_valid; ++r)
+    for (int c = lane; c < COLS; c += 32)
+      dst[(c / kDqBlockCols) * block_stride + r * row_stride + c % kDqBlockCols] = 0.0f;
+}
+
+/// dst[r][c] = T(scale * the blocked workspace's (r, c)) for rows <
+/// rows_valid (at most `rows`), COLS columns.
+template <class T, int COLS>
+FG_DEVICE void dq_block_scale_rows_to(T* dst, i64 dst_stride, const float* src, i64 block_stride, i64 row_stride,
+                                      float scale, int rows, int rows_valid) {
+  const int lane = ptx::lane_id();
+  for (int r = 0; r < rows && r < rows_valid; ++r)
+    for (int c = lane; c < COLS; c += 32)
+      dst[r * dst_stride + c] = from_float<T>(
+          src[(c / kDqBlockCols) * block_stride + r * row_stride + dq_block_col(r, c % kDqBlockCols)] * scale);
+}
+
 /// dst[r][c] = T(src[r][c] * scale) for rows < rows_valid, COLS columns.
 template <class T, int COLS>
 FG_DEVICE void scale_rows_to(T* dst, i64 dst_stride, const float* src, i64 src_stride, float scale, int rows,
@@ -156,6 +194,41 @@ FG_DEVICE void scale_rows_to(T* dst, i64 dst_stride, const float* src, i64 src_s
   for (int r = 0; r < rows && r < rows_valid; ++r)
     for (int c = lane; c < COLS; c += 32) dst[r * dst_stride + c] = from_float<T>(src[r * src_stride + c] * scale);
 }
+
+#if defined(FG_HAVE_WGMMA)
+/// Adds this warp's acc (16 x 64 f32: rows [r0, r0 + 16) of one column
+/// block, r0 % 16 == 0) into the blocked workspace's block at dst (its row
+/// r0, whose 16 rows are contiguous: row stride 64), staged through `stage`
+/// (4 KiB of shared memory only this warp uses), with one bulk reduction of
+/// the copy engine (cp.reduce.async.bulk .add.f32) that lane 0 issues.
+/// rows_valid <= 0 (a group past the last query) adds nothing; rows past
+/// rows_valid in a group add the zeros the kernel computed there (padding
+/// rows of the workspace, never read). The reduction runs on while the
+/// warp goes on; the next call first waits until it has read the staging,
+/// and the kernel waits for all of them (ptx::bulk_wait) before it ends.
+FG_DEVICE void reduce_add_block(float* dst, int rows_valid, const acc_tile<16, kDqBlockCols>& acc, u32 stage) {
+  const int lane = ptx::lane_id();
+  if (lane == 0) ptx::bulk_wait_read<0>();  // the previous block has been read
+  ptx::warp_sync();
+  if (rows_valid <= 0) return;
+  FG_UNROLL
+  for (int n = 0; n < acc_tile<16, kDqBlockCols>::kNT; ++n)
+    FG_UNROLL
+    for (int h = 0; h < 2; ++h) {
+      const int r = (lane >> 2) + 8 * h;
+      const int c = dq_block_col(r, n * 8 + ((lane & 3) << 1));
+      const u32 at = stage + u32((r * kDqBlockCols + c) * 4);
+      ptx::st_shared_b32(at, ptx::float_as_u32(acc.v[0][n][2 * h]));
+      ptx::st_shared_b32(at + 4, ptx::float_as_u32(acc.v[0][n][2 * h + 1]));
+    }
+  ptx::fence_proxy_async_smem();
+  ptx::warp_sync();
+  if (lane == 0) {
+    ptx::bulk_reduce_add_f32(dst, stage, u32(kDqBlockRows * kDqBlockCols * 4));
+    ptx::bulk_commit();
+  }
+}
+#endif  // FG_HAVE_WGMMA
 
 }  // namespace warp
 }  // namespace fg

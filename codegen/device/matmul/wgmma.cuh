@@ -19,9 +19,7 @@
 //  - wg::issue_ABt (S = Q K^T, both from shared memory), wg::issue_rAB
 //    (O += P V, P from registers), wg::issue_AtB (dQ = dS K, both read
 //    MN-major), wg::mma_wait: the warpgroup GEMMs; wg::store_acc puts an
-//    accumulator into a wg_tile for a later product to read;
-//    wg::reduce_add_rows adds one into f32 rows of global memory with the
-//    copy engine's bulk reductions. Each
+//    accumulator into a wg_tile for a later product to read. Each
 //    warp holds its 16 rows of the warpgroup's 64 as an acc_tile<16, N>
 //    (see wgmma_ptx.cuh), so fragment.cuh, softmax.cuh and the emitter's
 //    for_each lambdas work on them unchanged.
@@ -350,49 +348,6 @@ template <int PV_N = 0, int C, class T, int KP, int BR, int BC>
 FG_DEVICE void mma_rAB(acc_tile<16, C>& c, const a_tile<T, 16, KP>& p, const wg_tile<T, BR, BC>& b) {
   issue_rAB<PV_N>(c, p, b);
   mma_wait<0>(c);
-}
-
-// ---- reductions into global memory ------------------------------------------
-
-/// Row pitch (floats) of reduce_add_rows' staging: 4 floats of padding put
-/// the 8 rows a fragment store touches on different banks; each row stays
-/// 16-byte aligned for the copy engine.
-template <int C> FG_HOST_DEVICE constexpr int reduce_stage_pitch() { return C + 4; }
-/// Bytes of one warp's staging (16 rows).
-template <int C> FG_HOST_DEVICE constexpr int reduce_stage_bytes() { return 16 * reduce_stage_pitch<C>() * 4; }
-
-/// Adds this warp's acc (16 x C f32) into global rows 0..15 of dst
-/// (row_stride floats apart; rows >= rows_valid skipped) with the copy
-/// engine's bulk reductions (cp.reduce.async.bulk .add.f32, one per row,
-/// issued by lanes 0..15), staged through `stage` (reduce_stage_bytes<C>()
-/// of shared memory only this warp uses). The reductions run on while the
-/// warp goes on; the next call first waits until they have read the
-/// staging, and the kernel waits for all of them (bulk_wait) before it
-/// ends. dQ += dS K of flash3_grad's kv kernel: one request per row instead
-/// of C / 2 red.global.add per lane.
-template <int C>
-FG_DEVICE void reduce_add_rows(float* dst, i64 row_stride, int rows_valid, const acc_tile<16, C>& acc, u32 stage) {
-  static_assert(C % 4 == 0, "reduce_add_rows: rows of whole 16-byte chunks");
-  constexpr int kPitch = reduce_stage_pitch<C>();
-  const int lane = ptx::lane_id();
-  if (lane < 16) ptx::bulk_wait_read<0>();  // the previous rows have been read
-  ptx::warp_sync();
-  FG_UNROLL
-  for (int n = 0; n < acc_tile<16, C>::kNT; ++n)
-    FG_UNROLL
-    for (int h = 0; h < 2; ++h) {
-      const int r = (lane >> 2) + 8 * h;
-      const int col = n * 8 + ((lane & 3) << 1);
-      const u32 at = stage + u32((r * kPitch + col) * 4);
-      ptx::st_shared_b32(at, ptx::float_as_u32(acc.v[0][n][2 * h]));
-      ptx::st_shared_b32(at + 4, ptx::float_as_u32(acc.v[0][n][2 * h + 1]));
-    }
-  ptx::fence_proxy_async_smem();
-  ptx::warp_sync();
-  if (lane < 16 && lane < rows_valid) {
-    ptx::bulk_reduce_add_f32(dst + lane * row_stride, stage + u32(lane * kPitch * 4), u32(C * 4));
-  }
-  if (lane < 16) ptx::bulk_commit();
 }
 
 // ---- epilogue --------------------------------------------------------------

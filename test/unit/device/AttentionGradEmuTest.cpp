@@ -70,7 +70,9 @@ struct Buffers {
       : q(c.B, c.Hq, c.N, c.D, false), k(c.B, c.Hk, c.M, c.D, false), v(c.B, c.Hk, c.M, c.D, false),
         o(c.B, c.Hq, c.N, c.D, false), dout(c.B, c.Hq, c.N, c.D, false), dq(c.B, c.Hq, c.N, c.D, true),
         dk(c.B, c.Hk, c.M, c.D, true), dv(c.B, c.Hk, c.M, c.D, true), lse(size_t(c.B) * c.Hq * c.N, false),
-        delta(size_t(c.B) * c.Hq * c.N, true), dq_accum(size_t(c.B) * c.Hq * c.N * c.D, true) {}
+        delta(size_t(c.B) * c.Hq * c.N, true), dq_accum(size_t(c.B) * c.Hq * blockedRows(c) * c.D, true) {}
+  /// flash3_grad's blocked accumulator pads the rows to whole 16-row groups.
+  static int blockedRows(const Case& c) { return (c.N + fg::kDqBlockRows - 1) / fg::kDqBlockRows * fg::kDqBlockRows; }
 };
 
 void check(const Case& c, const std::function<GradKernels(Buffers&)>& make) {
@@ -126,12 +128,16 @@ void check(const Case& c, const std::function<GradKernels(Buffers&)>& make) {
 #define FG_LSE(t, c) t.lse.data(), LL(c.Hq) * c.N, LL(c.N), 1LL
 #define FG_DELTA(t, c) t.delta.data(), LL(c.Hq) * c.N, LL(c.N), 1LL
 #define FG_ACCUM(t, c) t.dq_accum.data(), LL(c.Hq) * c.N * c.D, LL(c.N) * c.D, LL(c.D), 1LL
+// flash3_grad's blocked accumulator: [B, H, D / 64, N16, 64].
+#define FG_ACCUM_BLOCKED(t, c)                                                                     \
+  t.dq_accum.data(), LL(c.Hq) * Buffers::blockedRows(c) * c.D, LL(Buffers::blockedRows(c)) * c.D, \
+      LL(Buffers::blockedRows(c)) * fg::kDqBlockCols, LL(fg::kDqBlockCols), 1LL
 
 // The kernels of one emitted flash2_grad / flash3_grad set (prep clears the
 // accumulator, kv adds dQ with atomics, convert scales it) and of one
 // deterministic set (kv, then the dq kernel); the trailing arguments are
 // the kernels' dims (B, N[, M]).
-#define FG_GRAD_ATOMIC(NAME, ...)                                                                           \
+#define FG_GRAD_ATOMIC_WITH(ACCUM, NAME, ...)                                                                           \
   [&](Buffers& t) {                                                                                        \
     GradKernels g;                                                                                         \
     g.tileQ = FG_NS(NAME, kv)::kTileQ;                                                                     \
@@ -141,18 +147,20 @@ void check(const Case& c, const std::function<GradKernels(Buffers&)>& make) {
     g.lastThreads = FG_NS(NAME, convert)::kThreads;                                                        \
     g.prep = [&](emu::Dim3 grid, int threads) {                                                            \
       emu::launch(grid, threads, 0, FG_KERNEL(NAME, prep), FG_T4(t.o), FG_T4(t.dout), FG_DELTA(t, c),      \
-                  FG_ACCUM(t, c), __VA_ARGS__);                                                            \
+                  ACCUM(t, c), __VA_ARGS__);                                                            \
     };                                                                                                     \
     g.kv = [&](emu::Dim3 grid, int threads) {                                                              \
       emu::launch(grid, threads, FG_NS(NAME, kv)::kSmemBytes, FG_KERNEL(NAME, kv), FG_T4(t.q), FG_T4(t.k), \
                   FG_T4(t.v), FG_T4(t.dout), FG_LSE(t, c), FG_T4(t.dk), FG_T4(t.dv), FG_DELTA(t, c),       \
-                  FG_ACCUM(t, c), __VA_ARGS__);                                                            \
+                  ACCUM(t, c), __VA_ARGS__);                                                            \
     };                                                                                                     \
     g.last = [&](emu::Dim3 grid, int threads) {                                                            \
-      emu::launch(grid, threads, 0, FG_KERNEL(NAME, convert), FG_T4(t.dq), FG_ACCUM(t, c), __VA_ARGS__);   \
+      emu::launch(grid, threads, 0, FG_KERNEL(NAME, convert), FG_T4(t.dq), ACCUM(t, c), __VA_ARGS__);   \
     };                                                                                                     \
     return g;                                                                                              \
   }
+#define FG_GRAD_ATOMIC(NAME, ...) FG_GRAD_ATOMIC_WITH(FG_ACCUM, NAME, __VA_ARGS__)
+#define FG_GRAD_ATOMIC_BLOCKED(NAME, ...) FG_GRAD_ATOMIC_WITH(FG_ACCUM_BLOCKED, NAME, __VA_ARGS__)
 #define FG_GRAD_DET(NAME, ...)                                                                              \
   [&](Buffers& t) {                                                                                        \
     GradKernels g;                                                                                         \
@@ -258,17 +266,17 @@ TEST_F(AttentionGradEmuTest, KvCacheFewerQueriesThanKeysDeterministic) {
 TEST_F(AttentionGradEmuTest, Wgmma_CausalGqaAtomicDq) {
   Case c = causalGqa();
   static_assert(FG_NS(grad3_causal_gqa, kv)::kWarpRows == 16, "a warpgroup kernel");
-  check(c, FG_GRAD_ATOMIC(grad3_causal_gqa, c.B, c.N));
+  check(c, FG_GRAD_ATOMIC_BLOCKED(grad3_causal_gqa, c.B, c.N));
 }
 
 TEST_F(AttentionGradEmuTest, Wgmma_SoftcapScoreGrad) {
   Case c = softcap();
-  check(c, FG_GRAD_ATOMIC(grad3_softcap, c.B, c.N));
+  check(c, FG_GRAD_ATOMIC_BLOCKED(grad3_softcap, c.B, c.N));
 }
 
 TEST_F(AttentionGradEmuTest, Wgmma_KvCacheFewerQueriesThanKeys) {
   Case c = kvCache();
-  check(c, FG_GRAD_ATOMIC(grad3_kv_cache, c.B, c.N, c.M));
+  check(c, FG_GRAD_ATOMIC_BLOCKED(grad3_kv_cache, c.B, c.N, c.M));
 }
 
 // Head dim 64 with one warpgroup (a forced schedule: tile_q 64, tile_kv 64,
@@ -276,7 +284,7 @@ TEST_F(AttentionGradEmuTest, Wgmma_KvCacheFewerQueriesThanKeys) {
 TEST_F(AttentionGradEmuTest, Wgmma_HeadDim64OneWarpgroup) {
   Case c{1, 2, 2, 100, 100, 64, {}, {}};
   static_assert(FG_NS(grad3_d64, kv)::kWarps == 4, "one warpgroup");
-  check(c, FG_GRAD_ATOMIC(grad3_d64, c.B, c.N));
+  check(c, FG_GRAD_ATOMIC_BLOCKED(grad3_d64, c.B, c.N));
 }
 
 // Two warpgroups at head dim 64 (tile_q 128, tile_kv 128, 8 warps): each
@@ -287,7 +295,7 @@ TEST_F(AttentionGradEmuTest, Wgmma_HeadDim64DqRowBlocks) {
   static_assert(FG_NS(grad3_d64_rows, kv)::kDqRowBlocks == 2 &&
                     FG_NS(grad3_d64_rows, kv)::kDqColSplit == 1,
                 "dQ split by rows");
-  check(c, FG_GRAD_ATOMIC(grad3_d64_rows, c.B, c.N));
+  check(c, FG_GRAD_ATOMIC_BLOCKED(grad3_d64_rows, c.B, c.N));
 }
 
 // flash3_grad_deterministic: the dq kernel's warpgroups own 64 query rows

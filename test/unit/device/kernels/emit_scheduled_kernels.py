@@ -54,6 +54,9 @@ def main(argv):
         with open(mlir, 'w') as f:
             f.write(src)
         if forced:
+            # Any schedule the scheduler returns is rewritten to the forced
+            # one (the algorithm's own space may have none that fits).
+            schedule = schedule[:-1] + [schedule[-1].replace(f' algorithm={algorithm}', '')]
             r = subprocess.run([opt, mlir] + schedule, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
             if r.returncode != 0:
@@ -62,12 +65,13 @@ def main(argv):
             tq, tk, st, w = (int(x) for x in forced.split(','))
             text = r.stdout
             grad = text.index('flash.attention_grad')
-            sched = re.compile(r'(flash\.schedule = #flash\.schedule<algorithm = \w+, tile_q = )\d+'
+            sched = re.compile(r'(flash\.schedule = #flash\.schedule<algorithm = )\w+(, tile_q = )\d+'
                                r'(, tile_kv = )\d+(, tile_d = \d+, stages = )\d+(, warps = )\d+')
             m = sched.search(text, grad)
             if m is None:
                 sys.exit('emit_scheduled_kernels: no flash.schedule on the attention_grad op')
-            text = (text[:m.start()] + f'{m.group(1)}{tq}{m.group(2)}{tk}{m.group(3)}{st}{m.group(4)}{w}'
+            text = (text[:m.start()] + f'{m.group(1)}{algorithm}{m.group(2)}{tq}{m.group(3)}{tk}{m.group(4)}{st}'
+                    f'{m.group(5)}{w}'
                     + text[m.end():])
             # Only the forced schedule is lowered (no other candidates).
             text = re.sub(r', flash\.candidates = \[[^\]]*\]', '', text)
