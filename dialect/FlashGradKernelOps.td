@@ -6,17 +6,20 @@
 // the families
 //
 //   attention_grad_prep     D = rowsum(dO o O) per query row (flash.row_delta);
-//                           flash2_grad also clears the f32 dQ accumulator
+//                           flash2_grad and flash3_grad also clear the f32
+//                           dQ accumulator
 //   attention_grad_kv       one CTA per (key tile, kv head, batch): K, V stay
 //                           in shared memory, dK and dV in registers, while
 //                           the query tiles of every query head of the GQA
 //                           group stream past (Q, dO through a ring);
-//                           flash2_grad adds each dQ = dS K into the
-//                           accumulator with float atomics
-//   attention_grad_dq       flash2_grad_deterministic: one CTA per query tile
-//                           streams the key tiles past and keeps dQ in
+//                           flash2_grad and flash3_grad add each dQ = dS K
+//                           into the accumulator (float atomics, bulk
+//                           reductions)
+//   attention_grad_dq       the deterministic schedules: one CTA per query
+//                           tile streams the key tiles past and keeps dQ in
 //                           registers (no atomics, a fixed summation order)
-//   attention_grad_convert  flash2_grad: dQ = scale * accumulator, rounded
+//   attention_grad_convert  flash2_grad, flash3_grad: dQ = scale *
+//                           accumulator, rounded
 //
 // The kernels reuse flash.grid_map, flash.dim, flash.tile_load (q, k, v and
 // dout; which of them stream through the ring is the family's: q, dout in
@@ -121,7 +124,8 @@ def Flash_GradProbabilitiesOp : Flash_Op<"grad_probabilities", []> {
   let summary = "P = exp(s' - lse) in place of the score tile";
   let description = [{
     Recomputes the forward's probabilities from the (modified) scores and
-    the rows' lse of the last flash.grad_rows; hidden scores (-inf) give 0.
+    the rows' lse of the last flash.grad_rows (or flash.grad_rows_staged);
+    hidden scores (-inf) give 0.
   }];
   let assemblyFormat = "attr-dict";
   let hasVerifier = 1;
@@ -149,9 +153,10 @@ def Flash_GradScoresOp : Flash_Op<"grad_scores", [SingleBlock]> {
 def Flash_ScoresStageOp : Flash_Op<"scores_stage", []> {
   let summary = "round the dS tile into shared memory for the dQ product";
   let description = [{
-    attention_grad_kv (flash2_grad): dS^T, spread over the warps by key
-    rows, goes to the shared dS tile so that each warp can take its query
-    rows of dQ = dS K (flash.tile_mma dsk after a flash.barrier).
+    attention_grad_kv (flash2_grad, flash3_grad): dS^T, spread over the
+    warps by key rows, goes to the shared dS tile so that each warp (each
+    warpgroup) can take its query rows of dQ = dS K (flash.tile_mma dsk
+    after a flash.barrier).
   }];
   let assemblyFormat = "attr-dict";
   let hasVerifier = 1;
