@@ -660,3 +660,31 @@ flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_f
   // expected-error@+1 {{'flash.chunk_load' op a linear_fused kernel has no tensor delta_norm (its tensors: q, k, v, g, o)}}
   flash.chunk_load delta_norm[%c0, %c0, %c0, %c0] rows 64 cols 2 extent %c0 stage %c0
 }
+
+// -----
+
+// lse and D travel through the ring only in the warpgroup kv kernels.
+flash.kernel @k family attention_grad_kv schedule #flash.schedule<algorithm = flash2_grad, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["key_tile", "kv_head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.grad_rows' op keeps lse and D rows in the ring only in the attention_grad_kv kernels of warpgroup schedules (flash3_grad, flash3_grad_deterministic); this kernel is attention_grad_kv of flash2_grad}}
+  flash.grad_rows [%c0, %c0, %c0] extent %c0 into stage %c0
+}
+
+// -----
+
+flash.kernel @k family attention_grad_dq schedule #flash.schedule<algorithm = flash3_grad_deterministic, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.grad_rows_staged' op keeps lse and D rows in the ring only in the attention_grad_kv kernels of warpgroup schedules (flash3_grad, flash3_grad_deterministic); this kernel is attention_grad_dq of flash3_grad_deterministic}}
+  flash.grad_rows_staged stage %c0
+}
+
+// -----
+
+// Only flash3_grad's reductions are bulk copies still in flight at the end.
+flash.kernel @k family attention_grad_kv schedule #flash.schedule<algorithm = flash2_grad, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["key_tile", "kv_head", "batch"] extents ["1", "1", "1"] : index, index, index
+  // expected-error@+1 {{'flash.accum_flush' op waits for bulk reductions, which only the warpgroup schedule (flash3_grad) issues}}
+  flash.accum_flush
+}
