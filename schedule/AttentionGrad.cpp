@@ -123,6 +123,13 @@ constexpr double kKvAluPerScore = 5;
 constexpr double kDqAluPerScore = 4;
 /// One exp2 per score: P from the saved lse.
 constexpr double kGradSfuPerScore = 1;
+/// Cycles a kv or dq step of a warpgroup kernel waits for its ring slot
+/// (Q, dO, lse and D, or K and V) when the ring issued it one step ahead;
+/// issued further ahead (stages - 1 steps) the wait divides by the
+/// distance. Fitted on the lent H100 (bench/attention/bench_backward.py,
+/// flash3_grad 64 x 128 at D 128, 2 against 3 stages): 278 to 877 cycles a
+/// step (N 8192 to 2048), L / 2 = 400.
+constexpr double kGradStepLatencyCycles = 800;
 /// Barrier-separated steps per visited pair of the kv kernel: the ring
 /// slot's arrival and dS^T's store before dK's MMA reads it.
 constexpr double kKvStepsPerPair = 2;
@@ -551,6 +558,9 @@ Evaluation flashgen::schedule::evaluateAttentionGrad(const AttentionProblem &p,
     kv.smemTraffic = (pairs * perPair + static_cast<double>(kv.ctas) * perCta) * e;
   }
   kv.steps = kKvStepsPerPair * pairs;
+  if (warpgroupMma(s))
+    kv.exposedCycles = pairs * kGradStepLatencyCycles /
+                       static_cast<double>(std::max<int64_t>(1, s.stages - 1));
   result.kernels.push_back(kv);
 
   if (hasDqKernel(s)) {
@@ -591,6 +601,9 @@ Evaluation flashgen::schedule::evaluateAttentionGrad(const AttentionProblem &p,
     double perCta = Br * (dp + dvp) + Br * dp; // Q, dO stores, dQ staging
     dq.smemTraffic = (pairs * perPair + static_cast<double>(dq.ctas) * perCta) * e;
     dq.steps = pairs;
+    if (warpgroupMma(s))
+      dq.exposedCycles = pairs * kGradStepLatencyCycles /
+                         static_cast<double>(std::max<int64_t>(1, s.stages - 1));
     result.kernels.push_back(dq);
   } else {
     KernelCost convert;

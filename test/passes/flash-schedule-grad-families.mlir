@@ -25,7 +25,7 @@
 // FLASH3: for (int
 // FLASH3: const fg::warp::smem_cols<kTileQ> lse_v{
 // FLASH3-NEXT: const fg::warp::smem_cols<kTileQ> delta_v{lse_v.p + kTileQ};
-// FLASH3-NEXT: fg::wg::wait_tiles<0>();
+// FLASH3-NEXT: fg::wg::wait_tiles<{{[0-9]}}>();
 // FLASH3: fg::cta::load_cols_async<kThreads, kTileQ>(smem + kSmemRows + (
 // FLASH3: fg::wg::issue_ABt(s_tile, sK, wgrow0, sQ.stage(
 // FLASH3: fg::wg::issue_ABt(dp_tile, sV, wgrow0, sdO.stage(
