@@ -515,8 +515,11 @@ Evaluation flashgen::schedule::evaluateAttentionGrad(const AttentionProblem &p,
     const int64_t accGlobal = heads * visit.queryRowLoads * accRow;
     kv.globalBytes = keySide + inGlobal + accGlobal;
     // flash3_grad's adds are the copy engine's bulk reductions of whole
-    // rows, not one L2 atomic per element (their bytes count above).
-    kv.atomicOps = warpgroupMma(s) ? 0 : static_cast<double>(accGlobal) / kF32Bytes;
+    // 16 x 64 blocks, not one L2 atomic per element.
+    if (gradDqBlocked(s))
+      kv.bulkReduceBytes = static_cast<double>(accGlobal);
+    else
+      kv.atomicOps = static_cast<double>(accGlobal) / kF32Bytes;
     // The key tiles of a KV head read the group's query rows; a window
     // keeps a key tile's query range short and its readers few.
     int64_t readers = visit.keyTiles;

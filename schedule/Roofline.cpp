@@ -74,7 +74,8 @@ void flashgen::schedule::estimateKernelTime(const Target &t, KernelCost &k) {
   k.hbmSeconds = k.hbmBytes / t.hbmBytesPerSecond;
   k.l2Seconds = k.globalBytes / t.l2BytesPerSecond;
   k.atomicSeconds =
-      t.l2AtomicsPerSecond > 0 ? k.atomicOps / t.l2AtomicsPerSecond : 0;
+      (t.l2AtomicsPerSecond > 0 ? k.atomicOps / t.l2AtomicsPerSecond : 0) +
+      (t.l2BulkReduceBytesPerSecond > 0 ? k.bulkReduceBytes / t.l2BulkReduceBytesPerSecond : 0);
   const double wgmmaEfficiency = t.warpgroup.wgmmaEfficiency > 0
                                      ? t.warpgroup.wgmmaEfficiency
                                      : t.mmaEfficiency;

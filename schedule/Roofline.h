@@ -36,6 +36,9 @@ struct KernelCost {
   int64_t globalBytes = 0; ///< loaded and stored by CTAs (L2 hits included)
   int64_t hbmBytes = 0;    ///< served by HBM after the L2 reuse model
   double atomicOps = 0;    ///< f32 red.global.add elements (L2 reductions)
+  /// f32 bytes added by the copy engine's bulk reductions (L2 reductions
+  /// of whole blocks, Target::l2BulkReduceBytesPerSecond).
+  double bulkReduceBytes = 0;
   double flops = 0;        ///< tensor-core FLOPs of the tiles computed
   /// The part of `flops` on warpgroup MMAs (wgmma), at the target's
   /// warpgroup efficiency; the rest runs at its mma.sync efficiency.

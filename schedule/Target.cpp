@@ -120,6 +120,14 @@ constexpr double kH200L2AtomicsPerSecond = 2.3e11;
 // *Assumed*: the same per SM and clock on the H100 and A100.
 constexpr double kSm90L2AtomicsPerSecond = kH200L2AtomicsPerSecond;
 constexpr double kSm80L2AtomicsPerSecond = kH200L2AtomicsPerSecond * 108 / 132;
+// Fitted 2026-12-05 on the lent H100 (bench/attention/bench_backward.py):
+// flash3_grad's kv kernel with 64-key tiles adds 17.2 GB of f32 dQ blocks
+// (4 KiB bulk reductions) at N = 8192 in 9.5 ms (D 64) and 10.1 ms (D 128),
+// 1.8 and 1.7 TB/s, where its math alone is modeled at 4.7 ms; the 128-key
+// form adds half as much and runs below that rate.
+constexpr double kSm90L2BulkReduceBytesPerSecond = 1.75e12;
+// *Assumed*: the same L2 and clock on the H200.
+constexpr double kH200L2BulkReduceBytesPerSecond = kSm90L2BulkReduceBytesPerSecond;
 // The H100's processor: the same warpgroup model (fitted to both tables).
 constexpr WarpgroupModel kH200Warpgroup = kSm90Warpgroup;
 
@@ -206,6 +214,7 @@ std::vector<Target> buildTargets() {
   sm90.hbmBytesPerSecond = kSm90HbmBytesPerSecond;
   sm90.l2BytesPerSecond = kSm90L2BytesPerSecond;
   sm90.l2AtomicsPerSecond = kSm90L2AtomicsPerSecond;
+  sm90.l2BulkReduceBytesPerSecond = kSm90L2BulkReduceBytesPerSecond;
   sm90.mmaFlopsPerSecond = kSm90MmaFlopsPerSecond;
   sm90.sfuOpsPerSecond =
       kSfuOpsPerClockPerSM * kSm90NumSMs * kSm90SustainedClockHz;
@@ -232,6 +241,7 @@ std::vector<Target> buildTargets() {
   h200.hbmBytesPerSecond = kH200HbmBytesPerSecond;
   h200.l2BytesPerSecond = kH200L2BytesPerSecond;
   h200.l2AtomicsPerSecond = kH200L2AtomicsPerSecond;
+  h200.l2BulkReduceBytesPerSecond = kH200L2BulkReduceBytesPerSecond;
   h200.mmaFlopsPerSecond = kH200MmaFlopsPerSecond;
   h200.sfuOpsPerSecond =
       kSfuOpsPerClockPerSM * kSm90NumSMs * kH200SustainedClockHz;

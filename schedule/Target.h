@@ -97,6 +97,9 @@ struct Target {
   /// f32 reductions (red.global.add) the L2 slices complete per second:
   /// far fewer than l2BytesPerSecond / 4 (the backward's dQ atomics).
   double l2AtomicsPerSecond = 0;
+  /// Bytes of f32 the L2 adds per second from the copy engine's bulk
+  /// reductions (cp.reduce.async.bulk .add.f32; 0: the target has none).
+  double l2BulkReduceBytesPerSecond = 0;
   double mmaFlopsPerSecond = 0;   ///< dense 16-bit tensor-core FLOP/s
   double sfuOpsPerSecond = 0;     ///< ex2/tanh/rcp (MUFU) results per second
   double fp32OpsPerSecond = 0;    ///< FP32 add/mul/fma instructions per second

@@ -61,7 +61,10 @@
 // FLASH2DET: === kernel @family_backward_v0_prep
 // FLASH2DET-NOT: fg::wg::
 // FLASH2DET: flashgen_family_backward_v0_dq
-// DEFAULT: Schedule: #flash.schedule<algorithm = flash3_grad,
+// Ranked together at D = 64, the deterministic warpgroup kernels come first
+// (two 64-row blocks of 128 query rows fit them; flash3_grad's 64-key
+// tiles add twice the dQ blocks, bound by the L2's bulk reductions).
+// DEFAULT: Schedule: #flash.schedule<algorithm = flash3_grad_deterministic, tile_q = 128, tile_kv = 128,
 // NOWGMMA: flash3_grad is built on wgmma, which sm_80 does not have
 func.func @family(%q: tensor<?x16x?x64xbf16>, %k: tensor<?x16x?x64xbf16>,
     %v: tensor<?x16x?x64xbf16>) -> tensor<?x16x?x64xbf16> {
