@@ -102,6 +102,10 @@ private:
   /// for before its result is read.
   LogicalResult printWarpgroupMma(TileMmaOp mma);
   std::string base(TensorRole role, Value batch, Value head);
+  /// The dQ accumulator at query row `row0` of (batch, head) and the
+  /// strides that walk it: "ptr, row stride" ([B, H, N, D]) or "ptr, block
+  /// stride, row stride" (blocked).
+  std::string accumRows(Value batch, Value head, StringRef row0);
   /// "(tile) * kTile<Q|K> + <warp's first row>" of a row tile.
   std::string warpRow(Value tile, StringRef tileRows, StringRef warpRow0);
   std::string signature();
@@ -138,6 +142,14 @@ std::string AttentionGradPrinter::base(TensorRole role, Value batch,
   return llvm::formatv("{0} + (long long)({1}) * {0}_s0 + (long long)({2}) * {0}_s1",
                        t, name(batch), name(head))
       .str();
+}
+
+std::string AttentionGradPrinter::accumRows(Value batch, Value head,
+                                            StringRef row0) {
+  std::string at = base(TensorRole::dq_accum, batch, head) + " + (long long)" +
+                   row0.str();
+  return dqBlocked ? at + " * dq_accum_s3, dq_accum_s2, dq_accum_s3"
+                   : at + " * dq_accum_s2, dq_accum_s2";
 }
 
 std::string AttentionGradPrinter::warpRow(Value tile, StringRef tileRows,
@@ -517,38 +529,19 @@ LogicalResult AttentionGradPrinter::printKernelOp(Operation *op) {
       })
       .Case<AccumClearOp>([&](AccumClearOp clear) {
         std::string row0 = warpRow(clear.getRowTile(), "kTileQ", "wrow0");
-        if (dqBlocked) {
-          line() << "fg::warp::dq_block_zero_rows<kHeadDim>("
-                 << base(TensorRole::dq_accum, clear.getBatch(), clear.getHead())
-                 << " + (long long)" << row0
-                 << " * dq_accum_s3, dq_accum_s2, dq_accum_s3, kWarpRows, "
-                 << name(clear.getExtent()) << " - " << row0 << ");\n";
-          return success();
-        }
-        line() << "fg::warp::zero_rows<kHeadDim>("
-               << base(TensorRole::dq_accum, clear.getBatch(), clear.getHead())
-               << " + (long long)" << row0 << " * dq_accum_s2, dq_accum_s2, kWarpRows, "
+        line() << (dqBlocked ? "fg::warp::dq_block_zero_rows<kHeadDim>("
+                             : "fg::warp::zero_rows<kHeadDim>(")
+               << accumRows(clear.getBatch(), clear.getHead(), row0) << ", kWarpRows, "
                << name(clear.getExtent()) << " - " << row0 << ");\n";
         return success();
       })
       .Case<AccumConvertOp>([&](AccumConvertOp convert) {
         std::string row0 = warpRow(convert.getRowTile(), "kTileQ", "wrow0");
-        if (dqBlocked) {
-          line() << "fg::warp::dq_block_scale_rows_to<Elem, kHeadDim>("
-                 << base(TensorRole::dq, convert.getBatch(), convert.getHead())
-                 << " + (long long)" << row0 << " * dq_s2, dq_s2, "
-                 << base(TensorRole::dq_accum, convert.getBatch(), convert.getHead())
-                 << " + (long long)" << row0 << " * dq_accum_s3, dq_accum_s2, dq_accum_s3, "
-                 << floatLiteral(convert.getScale().convertToDouble())
-                 << ", kWarpRows, " << name(convert.getExtent()) << " - " << row0
-                 << ");\n";
-          return success();
-        }
-        line() << "fg::warp::scale_rows_to<Elem, kHeadDim>("
+        line() << (dqBlocked ? "fg::warp::dq_block_scale_rows_to<Elem, kHeadDim>("
+                             : "fg::warp::scale_rows_to<Elem, kHeadDim>(")
                << base(TensorRole::dq, convert.getBatch(), convert.getHead())
                << " + (long long)" << row0 << " * dq_s2, dq_s2, "
-               << base(TensorRole::dq_accum, convert.getBatch(), convert.getHead())
-               << " + (long long)" << row0 << " * dq_accum_s2, dq_accum_s2, "
+               << accumRows(convert.getBatch(), convert.getHead(), row0) << ", "
                << floatLiteral(convert.getScale().convertToDouble())
                << ", kWarpRows, " << name(convert.getExtent()) << " - " << row0
                << ");\n";

@@ -303,13 +303,11 @@ FG_DEVICE void issue_AtB(acc_tile<16, C>& c, const wg_tile<T, KR, AC>& at, int a
   ptx::wgmma_commit();
 }
 
-/// Stores this warp's acc (16 x C), rounded to T, into rows [row0, row0 +
-/// 16), columns [0, C) of t, then fences the stores for the async proxy: a
-/// barrier after it lets every warpgroup's wgmma read the tile (dS^T before
-/// dQ = dS K).
+/// Writes this warp's acc (16 x C), rounded to T, into rows [row0, row0 +
+/// 16), columns [0, C) of t with ordinary (generic-proxy) stores.
 template <class T, int C, int TR, int TC>
-FG_DEVICE void store_acc(const wg_tile<T, TR, TC>& t, int row0, const acc_tile<16, C>& acc) {
-  static_assert(C <= TC, "store_acc: the tile is narrower than the accumulator");
+FG_DEVICE void write_acc(const wg_tile<T, TR, TC>& t, int row0, const acc_tile<16, C>& acc) {
+  static_assert(C <= TC, "write_acc: the tile is narrower than the accumulator");
   const int lane = ptx::lane_id();
   FG_UNROLL
   for (int n = 0; n < acc_tile<16, C>::kNT; ++n)
@@ -319,6 +317,14 @@ FG_DEVICE void store_acc(const wg_tile<T, TR, TC>& t, int row0, const acc_tile<1
       const int col = n * 8 + ((lane & 3) << 1);
       ptx::st_shared_b32(t.elem_addr(r, col), pack2<T>(acc.v[0][n][2 * h], acc.v[0][n][2 * h + 1]));
     }
+}
+
+/// write_acc, then a fence of the stores for the async proxy: a barrier
+/// after it lets every warpgroup's wgmma read the tile (dS^T before dQ =
+/// dS K).
+template <class T, int C, int TR, int TC>
+FG_DEVICE void store_acc(const wg_tile<T, TR, TC>& t, int row0, const acc_tile<16, C>& acc) {
+  write_acc(t, row0, acc);
   ptx::fence_proxy_async_smem();
 }
 
@@ -363,14 +369,7 @@ FG_DEVICE void store_rows(T* dst, i64 row_stride, int rows_valid, const acc_tile
   using Tile = wg_tile<T, TR, C>;
   const int lane = ptx::lane_id();
   ptx::warp_sync();
-  FG_UNROLL
-  for (int n = 0; n < acc_tile<16, C>::kNT; ++n)
-    FG_UNROLL
-    for (int h = 0; h < 2; ++h) {
-      const int r = stage_row0 + (lane >> 2) + 8 * h;
-      const int col = n * 8 + ((lane & 3) << 1);
-      ptx::st_shared_b32(stage.elem_addr(r, col), pack2<T>(acc.v[0][n][2 * h], acc.v[0][n][2 * h + 1]));
-    }
+  write_acc(stage, stage_row0, acc);
   ptx::warp_sync();
   constexpr int kTotal = 16 * Tile::kChunks;
   static_assert(kTotal % 32 == 0, "store_rows: 16 rows of chunks divide among 32 lanes");
