@@ -130,6 +130,11 @@ constexpr double kGradSfuPerScore = 1;
 /// flash3_grad 64 x 128 at D 128, 2 against 3 stages): 278 to 877 cycles a
 /// step (N 8192 to 2048), L / 2 = 400.
 constexpr double kGradStepLatencyCycles = 800;
+/// SM cycles the steps of a warpgroup kernel wait for their ring slots.
+double ringWaitCycles(double pairs, const Schedule &s) {
+  return pairs * kGradStepLatencyCycles /
+         static_cast<double>(std::max<int64_t>(1, s.stages - 1));
+}
 /// Barrier-separated steps per visited pair of the kv kernel: the ring
 /// slot's arrival and dS^T's store before dK's MMA reads it.
 constexpr double kKvStepsPerPair = 2;
@@ -249,12 +254,11 @@ int64_t kvRegisters(const AttentionProblem &p, const Schedule &s) {
   // The warpgroup kernels read lse and D from the ring (shared memory).
   const int64_t columns = warpgroupMma(s) ? 0 : s.tileQ / 2;
   int64_t live = accumulators + scores + operands + columns;
-  if (atomicDq(s) && warpgroupMma(s)) {
-    // dQ's wgmma tile (a slice of at most 64 columns) while dK's product
-    // still reads its dS^T operand.
-    auto [rows, cols] = dqWarpgroupShare(s.tileQ, dPad(p), warps);
+  if (gradDqBlocked(s)) {
+    // dQ's wgmma tile (one 64-column slice, a block of the accumulator)
+    // while dK's product still reads its dS^T operand.
     live = std::max(live, accumulators + operands +
-                              lanes(kMmaRows * std::min(cols, kWgmmaHeadDimStep)));
+                              lanes(kMmaRows * kGradDqBlockColumns));
   } else if (atomicDq(s)) {
     auto [rows, cols] = dqWarpShare(s.tileQ, dPad(p), warps);
     live = std::max(live, accumulators + lanes(std::max<int64_t>(rows, kMmaRows) *
@@ -562,8 +566,7 @@ Evaluation flashgen::schedule::evaluateAttentionGrad(const AttentionProblem &p,
   }
   kv.steps = kKvStepsPerPair * pairs;
   if (warpgroupMma(s))
-    kv.exposedCycles = pairs * kGradStepLatencyCycles /
-                       static_cast<double>(std::max<int64_t>(1, s.stages - 1));
+    kv.exposedCycles = ringWaitCycles(pairs, s);
   result.kernels.push_back(kv);
 
   if (hasDqKernel(s)) {
@@ -605,8 +608,7 @@ Evaluation flashgen::schedule::evaluateAttentionGrad(const AttentionProblem &p,
     dq.smemTraffic = (pairs * perPair + static_cast<double>(dq.ctas) * perCta) * e;
     dq.steps = pairs;
     if (warpgroupMma(s))
-      dq.exposedCycles = pairs * kGradStepLatencyCycles /
-                         static_cast<double>(std::max<int64_t>(1, s.stages - 1));
+      dq.exposedCycles = ringWaitCycles(pairs, s);
     result.kernels.push_back(dq);
   } else {
     KernelCost convert;

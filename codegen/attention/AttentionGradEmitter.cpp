@@ -479,17 +479,16 @@ LogicalResult AttentionGradPrinter::printKernelOp(Operation *op) {
       })
       .Case<AccumAddOp>([&](AccumAddOp add) {
         std::string row0 = warpRow(add.getRowTile(), "kTileQ", "wq0");
-        std::string rows = base(TensorRole::dq_accum, add.getBatch(), add.getHead()) +
-                           " + (long long)" + row0 + " * dq_accum_s2 + dq_c, dq_accum_s2, " +
-                           name(add.getExtent()) + " - " + row0 + ", dq_tile";
+        std::string accum = base(TensorRole::dq_accum, add.getBatch(), add.getHead());
+        std::string valid = name(add.getExtent()) + " - " + row0;
         if (dqBlocked)
-          line() << "fg::warp::reduce_add_block("
-                 << base(TensorRole::dq_accum, add.getBatch(), add.getHead())
+          line() << "fg::warp::reduce_add_block(" << accum
                  << " + (long long)(dq_c / fg::kDqBlockCols) * dq_accum_s2 + (long long)"
-                 << row0 << " * dq_accum_s3, " << name(add.getExtent()) << " - " << row0
+                 << row0 << " * dq_accum_s3, " << valid
                  << ", dq_tile, smem + kSmemDQ + (int(threadIdx.x) / 32) * kDqStageBytes);\n";
         else
-          line() << "fg::warp::atomic_add_rows(" << rows << ");\n";
+          line() << "fg::warp::atomic_add_rows(" << accum << " + (long long)" << row0
+                 << " * dq_accum_s2 + dq_c, dq_accum_s2, " << valid << ", dq_tile);\n";
         --indent;
         line() << "}\n";
         return success();

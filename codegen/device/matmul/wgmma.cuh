@@ -79,7 +79,7 @@ template <class T, int ROWS, int COLS> struct wg_tile {
   /// Shared address of chunk c0 + lc of row r0 + lr, the form ldmatrix
   /// lanes use (smem_tile::frag_addr's contract: r0 % 8 == 0, c0 even, lc in
   /// {0, 1}), so that the mma.sync fragment loads (mma.cuh) read a wg_tile
-  /// too: the flash3_grad kv kernel's dQ = dS K reads K from its wgmma tile.
+  /// too.
   FG_DEVICE u32 frag_addr(int r0, int c0, int lr, int lc) const {
     return base + u32((c0 >> 3) * kSlabBytes + (r0 + lr) * 128) + u32((((c0 & 7) | lc) ^ (lr & 7)) << 4);
   }
