@@ -368,6 +368,52 @@ LogicalResult writeVariants(Operation *op, SymbolTable &symbols,
   return success();
 }
 
+/// A block mask's lists as params, FlexAttention's BlockMask fields by its
+/// names (dialect/BlockMask.h): the kv lists, [B|1, Hq|1, cdiv(N, Qb)]
+/// counts and [.., cdiv(M, Kb)] indices, or their transposes, [B|1, Hq|1,
+/// cdiv(M, Kb)] and [.., cdiv(N, Qb)].
+void addBlockListParams(const BlockMask &mask, SizeNames &sizes,
+                        const std::string &batchDim, const std::string &queryDim,
+                        const std::string &keyDim, bool transposed,
+                        llvm::json::Array &params) {
+  std::string rows = transposed ? keyBlocksExpr(keyDim, mask)
+                                : queryBlocksExpr(queryDim, mask);
+  std::string listed = transposed ? queryBlocksExpr(queryDim, mask)
+                                  : keyBlocksExpr(keyDim, mask);
+  auto list = [&](StringRef name, Value value) {
+    auto type = llvm::cast<RankedTensorType>(value.getType());
+    llvm::json::Array shape;
+    for (int64_t d = 0; d < type.getRank(); ++d) {
+      if (!type.isDynamicDim(d))
+        shape.push_back(type.getDimSize(d));
+      else if (d == 0)
+        shape.push_back(sizes.dim(batchDim));
+      else
+        shape.push_back(sizes.expr(d == 2 ? rows : listed));
+    }
+    params.push_back(llvm::json::Object{{"name", name},
+                                        {"io", "in"},
+                                        {"dtype", "i32"},
+                                        {"shape", std::move(shape)},
+                                        {"pointer_align", 4}});
+  };
+  if (transposed) {
+    list(kQNumBlocksName, mask.queryCounts);
+    list(kQIndicesName, mask.queryIndices);
+    if (mask.fullQueryCounts) {
+      list(kFullQNumBlocksName, mask.fullQueryCounts);
+      list(kFullQIndicesName, mask.fullQueryIndices);
+    }
+    return;
+  }
+  list(kKvNumBlocksName, mask.counts);
+  list(kKvIndicesName, mask.indices);
+  if (mask.hasFull()) {
+    list(kFullKvNumBlocksName, mask.fullCounts);
+    list(kFullKvIndicesName, mask.fullIndices);
+  }
+}
+
 LogicalResult writeAttentionKernel(AttentionOp op, const std::string &name,
                                    SymbolTable &symbols,
                                    const BundleOptions &options,
@@ -472,34 +518,9 @@ LogicalResult writeAttentionKernel(AttentionOp op, const std::string &name,
         {"dtype", "i32"},
         {"shape", sizes.shape(paged->tableType, {batchDim, seqPages})},
         {"pointer_align", 4}});
-  if (std::optional<BlockMask> mask = blockMaskOf(op.getOperation())) {
-    // FlexAttention's BlockMask fields, by its names (dialect/BlockMask.h):
-    // [B|1, Hq|1, cdiv(N, Qb)] counts and [.., cdiv(M, Kb)] indices.
-    auto list = [&](StringRef name, Value value) {
-      RankedTensorType type = typeOf(value);
-      llvm::json::Array shape;
-      for (int64_t d = 0; d < type.getRank(); ++d) {
-        if (!type.isDynamicDim(d))
-          shape.push_back(type.getDimSize(d));
-        else if (d == 0)
-          shape.push_back(sizes.dim(batchDim));
-        else
-          shape.push_back(sizes.expr(d == 2 ? queryBlocksExpr(queryDim, *mask)
-                                            : keyBlocksExpr(keyDim, *mask)));
-      }
-      params.push_back(llvm::json::Object{{"name", name},
-                                          {"io", "in"},
-                                          {"dtype", "i32"},
-                                          {"shape", std::move(shape)},
-                                          {"pointer_align", 4}});
-    };
-    list(kKvNumBlocksName, mask->counts);
-    list(kKvIndicesName, mask->indices);
-    if (mask->hasFull()) {
-      list(kFullKvNumBlocksName, mask->fullCounts);
-      list(kFullKvIndicesName, mask->fullIndices);
-    }
-  }
+  if (std::optional<BlockMask> mask = blockMaskOf(op.getOperation()))
+    addBlockListParams(*mask, sizes, batchDim, queryDim, keyDim,
+                       /*transposed=*/false, params);
   addExtraOperands(op.getExtraOperands(), sizes, params, scalars);
   if (packedQueries)
     param("o", "out", typeOf(varlen->oPacked), qPackedNames);
@@ -642,6 +663,14 @@ LogicalResult writeAttentionGradKernel(AttentionGradOp op,
   param("o", "in", op.getO().getType(), qNames);
   param("do", "in", op.getDout().getType(), qNames);
   param("lse", "in", op.getLse().getType(), {batchDim, "", queryDim});
+  // A block mask: the kv lists (the dq kernel's) and their transposes (the
+  // kv kernel's), as the backward function takes them.
+  if (std::optional<BlockMask> mask = blockMaskOf(op.getOperation())) {
+    addBlockListParams(*mask, sizes, batchDim, queryDim, keyDim,
+                       /*transposed=*/false, params);
+    addBlockListParams(*mask, sizes, batchDim, queryDim, keyDim,
+                       /*transposed=*/true, params);
+  }
   llvm::json::Array scalars;
   addExtraOperands(op.getExtraOperands(), sizes, params, scalars);
   param("dq", "out", op.getDq().getType(), qNames);

@@ -41,6 +41,15 @@ LogicalResult BlockMaskOp::verify() {
                            << (want == 4 ? ", key blocks]" : "]");
     return success();
   };
+  auto transposedRank = [&](Value list, int64_t want,
+                            const char *name) -> LogicalResult {
+    auto type = llvm::cast<RankedTensorType>(list.getType());
+    if (type.getRank() != want)
+      return emitOpError() << name << " has shape " << shapeText(type)
+                           << ": it is [B, Hq, key blocks"
+                           << (want == 4 ? ", query blocks]" : "]");
+    return success();
+  };
   if (failed(rank(getKvNumBlocks(), 3, "kv_num_blocks")) ||
       failed(rank(getKvIndices(), 4, "kv_indices")))
     return failure();
@@ -48,22 +57,51 @@ LogicalResult BlockMaskOp::verify() {
       (failed(rank(getFullKvNumBlocks(), 3, "full_kv_num_blocks")) ||
        failed(rank(getFullKvIndices(), 4, "full_kv_indices"))))
     return failure();
+  if (getQNumBlocks() &&
+      (failed(transposedRank(getQNumBlocks(), 3, "q_num_blocks")) ||
+       failed(transposedRank(getQIndices(), 4, "q_indices"))))
+    return failure();
+  if (getFullQNumBlocks() &&
+      (failed(transposedRank(getFullQNumBlocks(), 3, "full_q_num_blocks")) ||
+       failed(transposedRank(getFullQIndices(), 4, "full_q_indices"))))
+    return failure();
+  // The transposed lists say what the kv lists say: full ones exactly
+  // where those have full ones.
+  if (getFullQNumBlocks() && !getQNumBlocks())
+    return emitOpError() << "has full_transposed lists but no transposed "
+                            "ones (q_num_blocks, q_indices)";
+  if (getQNumBlocks() &&
+      static_cast<bool>(getFullQNumBlocks()) != static_cast<bool>(getFullKvNumBlocks()))
+    return emitOpError()
+           << (getFullKvNumBlocks() ? "has full kv lists but no full_transposed "
+                                      "ones (full_q_num_blocks, full_q_indices)"
+                                    : "has full_transposed lists but no full "
+                                      "kv lists (full_kv_num_blocks, "
+                                      "full_kv_indices)");
   for (Operation *user : getView().getUsers()) {
-    auto attention = dyn_cast<AttentionOp>(user);
-    if (!attention || attention.getK() != getView() ||
-        attention.getQ() == getView() || attention.getV() == getView())
+    Value q, k, v;
+    if (auto attention = dyn_cast<AttentionOp>(user))
+      q = attention.getQ(), k = attention.getK(), v = attention.getV();
+    else if (auto grad = dyn_cast<AttentionGradOp>(user))
+      q = grad.getQ(), k = grad.getK(), v = grad.getV();
+    if (!k || k != getView() || q == getView() || v == getView() ||
+        llvm::count(user->getOperands(), getView()) != 1)
       return emitOpError() << "result is used by " << user->getName()
                            << ": a block mask view is read only as the k of "
-                              "a flash.attention";
+                              "a flash.attention or flash.attention_grad";
   }
   return success();
 }
 
 std::optional<BlockMask> mlir::flash::blockMaskOf(Operation *attention) {
-  auto op = dyn_cast<AttentionOp>(attention);
-  if (!op)
+  Value k;
+  if (auto op = dyn_cast<AttentionOp>(attention))
+    k = op.getK();
+  else if (auto grad = dyn_cast<AttentionGradOp>(attention))
+    k = grad.getK();
+  if (!k)
     return std::nullopt;
-  auto view = op.getK().getDefiningOp<BlockMaskOp>();
+  auto view = k.getDefiningOp<BlockMaskOp>();
   if (!view)
     return std::nullopt;
   BlockMask mask;
@@ -72,13 +110,19 @@ std::optional<BlockMask> mlir::flash::blockMaskOf(Operation *attention) {
   mask.indices = view.getKvIndices();
   mask.fullCounts = view.getFullKvNumBlocks();
   mask.fullIndices = view.getFullKvIndices();
+  mask.queryCounts = view.getQNumBlocks();
+  mask.queryIndices = view.getQIndices();
+  mask.fullQueryCounts = view.getFullQNumBlocks();
+  mask.fullQueryIndices = view.getFullQIndices();
   mask.queryBlock = view.getBlock()[0];
   mask.keyBlock = view.getBlock()[1];
   return mask;
 }
 
-LogicalResult mlir::flash::verifyBlockMask(AttentionOp op) {
-  auto view = op.getK().getDefiningOp<BlockMaskOp>();
+/// The rules both ops share; `transposedRequired` for the gradient.
+template <typename OpT>
+static LogicalResult verifyBlockMaskOf(OpT op, bool transposedRequired) {
+  auto view = op.getK().template getDefiningOp<BlockMaskOp>();
   if (!view)
     return success();
   if (view.getKeys().getDefiningOp())
@@ -87,7 +131,7 @@ LogicalResult mlir::flash::verifyBlockMask(AttentionOp op) {
                             << ": a block mask views plain keys (paged or "
                                "packed keys under a block mask are not "
                                "supported)";
-  if (op.getQ().getDefiningOp<VarlenViewOp>())
+  if (op.getQ().template getDefiningOp<VarlenViewOp>())
     return op.emitOpError() << "q is a packed (varlen) view and k a block "
                                "mask: packed queries under a block mask are "
                                "not supported";
@@ -95,7 +139,9 @@ LogicalResult mlir::flash::verifyBlockMask(AttentionOp op) {
   int64_t queries = op.getQ().getType().getDimSize(2),
           keys = op.getK().getType().getDimSize(2);
   BlockMask mask = *blockMaskOf(op.getOperation());
-  auto check = [&](Value list, const char *name, bool isIndices) -> LogicalResult {
+  // `transposed` lists count key blocks (dim 2) and index query blocks.
+  auto check = [&](Value list, const char *name, bool isIndices,
+                   bool transposed = false) -> LogicalResult {
     auto type = llvm::cast<RankedTensorType>(list.getType());
     if (!type.isDynamicDim(0) && type.getDimSize(0) != 1 &&
         type.getDimSize(0) != op.getQ().getType().getDimSize(0))
@@ -118,9 +164,13 @@ LogicalResult mlir::flash::verifyBlockMask(AttentionOp op) {
                                 << dimText(want) << ")";
       return success();
     };
-    if (failed(expect(2, blocks(queries, mask.queryBlock), "cdiv(N, Qb)")))
+    int64_t queryBlocks = blocks(queries, mask.queryBlock),
+            keyBlocks = blocks(keys, mask.keyBlock);
+    if (failed(expect(2, transposed ? keyBlocks : queryBlocks,
+                      transposed ? "cdiv(M, Kb)" : "cdiv(N, Qb)")))
       return failure();
-    if (isIndices && failed(expect(3, blocks(keys, mask.keyBlock), "cdiv(M, Kb)")))
+    if (isIndices && failed(expect(3, transposed ? queryBlocks : keyBlocks,
+                                   transposed ? "cdiv(N, Qb)" : "cdiv(M, Kb)")))
       return failure();
     return success();
   };
@@ -131,5 +181,28 @@ LogicalResult mlir::flash::verifyBlockMask(AttentionOp op) {
       (failed(check(mask.fullCounts, "full_kv_num_blocks", false)) ||
        failed(check(mask.fullIndices, "full_kv_indices", true))))
     return failure();
+  if (mask.hasTransposed()) {
+    if (failed(check(mask.queryCounts, "q_num_blocks", false, true)) ||
+        failed(check(mask.queryIndices, "q_indices", true, true)))
+      return failure();
+    if (mask.fullQueryCounts &&
+        (failed(check(mask.fullQueryCounts, "full_q_num_blocks", false, true)) ||
+         failed(check(mask.fullQueryIndices, "full_q_indices", true, true))))
+      return failure();
+  } else if (transposedRequired) {
+    return op.emitOpError()
+           << "k is a block mask without transposed lists: the gradient's kv "
+              "kernel walks, per key block, the query blocks that list it "
+              "(flash.block_mask ... transposed [q_num_blocks, q_indices]; "
+              "flash-derive-backward adds them)";
+  }
   return success();
+}
+
+LogicalResult mlir::flash::verifyBlockMask(AttentionOp op) {
+  return verifyBlockMaskOf(op, /*transposedRequired=*/false);
+}
+
+LogicalResult mlir::flash::verifyBlockMask(AttentionGradOp op) {
+  return verifyBlockMaskOf(op, /*transposedRequired=*/true);
 }

@@ -28,6 +28,12 @@ inline constexpr llvm::StringLiteral kKvNumBlocksName = "kv_num_blocks";
 inline constexpr llvm::StringLiteral kKvIndicesName = "kv_indices";
 inline constexpr llvm::StringLiteral kFullKvNumBlocksName = "full_kv_num_blocks";
 inline constexpr llvm::StringLiteral kFullKvIndicesName = "full_kv_indices";
+/// The transposed lists the gradient's kv kernel walks (per key block, the
+/// query blocks that list it).
+inline constexpr llvm::StringLiteral kQNumBlocksName = "q_num_blocks";
+inline constexpr llvm::StringLiteral kQIndicesName = "q_indices";
+inline constexpr llvm::StringLiteral kFullQNumBlocksName = "full_q_num_blocks";
+inline constexpr llvm::StringLiteral kFullQIndicesName = "full_q_indices";
 /// Block sizes the kernels address: multiples of 16 rows (an MMA tile) up
 /// to 4096; query tiles must divide Qb and key tiles Kb (the scheduler's
 /// checker).
@@ -40,12 +46,16 @@ struct BlockMask {
   /// kv_num_blocks [B|1, Hq|1, cdiv(N, Qb)], kv_indices [.., cdiv(M, Kb)];
   /// the full lists are null when absent.
   Value counts, indices, fullCounts, fullIndices;
+  /// q_num_blocks [B|1, Hq|1, cdiv(M, Kb)], q_indices [.., cdiv(N, Qb)] and
+  /// the full pair: the transposed lists, null when absent.
+  Value queryCounts, queryIndices, fullQueryCounts, fullQueryIndices;
   int64_t queryBlock = 0, keyBlock = 0;
   bool hasFull() const { return static_cast<bool>(fullCounts); }
+  bool hasTransposed() const { return static_cast<bool>(queryCounts); }
 };
 
-/// The block mask of `attention`'s k, nullopt when k is not a
-/// flash.block_mask view.
+/// The block mask of `attention`'s k (a flash.attention or
+/// flash.attention_grad), nullopt when k is not a flash.block_mask view.
 std::optional<BlockMask> blockMaskOf(Operation *attention);
 
 /// The manifest expression of the query blocks (`cdiv(<N>,Qb)`) and key
@@ -55,10 +65,16 @@ std::string queryBlocksExpr(llvm::StringRef queryDim, const BlockMask &mask);
 std::string keyBlocksExpr(llvm::StringRef keyDim, const BlockMask &mask);
 
 class AttentionOp;
+class AttentionGradOp;
 /// flash.attention's block-mask rules: the view is k only, its lists'
 /// heads are Hq or 1, its batch B or 1, and paged or packed keys are not
-/// combined with it.
+/// combined with it; transposed lists, where given, are [.., cdiv(M, Kb)]
+/// and [.., cdiv(M, Kb), cdiv(N, Qb)], full ones exactly where the kv
+/// lists have full ones.
 LogicalResult verifyBlockMask(AttentionOp op);
+/// The same for flash.attention_grad, which also requires the transposed
+/// lists (its kv kernel walks them).
+LogicalResult verifyBlockMask(AttentionGradOp op);
 
 } // namespace mlir::flash
 

@@ -417,6 +417,8 @@ LogicalResult AttentionGradOp::verify() {
       return emitOpError() << name << " has type " << result.getType()
                            << ", " << name.drop_front() << " has "
                            << operand.getType() << ": they must match";
+  if (failed(verifyBlockMask(*this)))
+    return failure();
   return verifyExtras(*this);
 }
 

@@ -176,6 +176,16 @@ def Flash_BlockMaskOp : Flash_Op<"block_mask", [Pure, AttrSizedOperandSegments]>
     [0, cdiv(M, Kb)) names no block. A block is listed at most once in
     both lists together. Kernels visit only the listed blocks.
 
+    The gradient kernels walk the same blocks from the key side: the
+    `transposed` lists (FlexAttention's q_num_blocks / q_indices and
+    full_q_num_blocks / full_q_indices) name, per (batch, query head, key
+    block), the query blocks whose lists name it, `q_num_blocks` [B|1,
+    Hq|1, cdiv(M, Kb)] and `q_indices` [.., cdiv(N, Qb)], with the batch
+    and head dims of the lists they transpose. A `flash.attention_grad`
+    whose k is a block mask requires them (flash-derive-backward adds them
+    to the backward function's arguments); they must say what the kv lists
+    say, as a Flex BlockMask's do. The forward ignores them.
+
     ```mlir
     %ks = flash.block_mask %k[%kv_num_blocks, %kv_indices]
         full [%full_kv_num_blocks, %full_kv_indices] block [128, 128]
@@ -188,11 +198,19 @@ def Flash_BlockMaskOp : Flash_Op<"block_mask", [Pure, AttrSizedOperandSegments]>
                        RankedTensorOf<[I32]>:$kv_indices,
                        Optional<RankedTensorOf<[I32]>>:$full_kv_num_blocks,
                        Optional<RankedTensorOf<[I32]>>:$full_kv_indices,
+                       Optional<RankedTensorOf<[I32]>>:$q_num_blocks,
+                       Optional<RankedTensorOf<[I32]>>:$q_indices,
+                       Optional<RankedTensorOf<[I32]>>:$full_q_num_blocks,
+                       Optional<RankedTensorOf<[I32]>>:$full_q_indices,
                        DenseI64ArrayAttr:$block);
   let results = (outs Flash_Tensor:$view);
   let assemblyFormat = [{
     $keys `[` $kv_num_blocks `,` $kv_indices `]`
     (`full` `[` $full_kv_num_blocks^ `,` $full_kv_indices `]`)?
+    (`transposed` `[` $q_num_blocks^ `,` $q_indices `:` type($q_num_blocks)
+       `,` type($q_indices) `]`)?
+    (`full_transposed` `[` $full_q_num_blocks^ `,` $full_q_indices `:`
+       type($full_q_num_blocks) `,` type($full_q_indices) `]`)?
     `block` $block attr-dict `:` type($keys) `,` type($kv_num_blocks) `,`
     type($kv_indices) (`,` type($full_kv_num_blocks)^ `,` type($full_kv_indices))?
     `->` type($view)

@@ -1,4 +1,4 @@
-//===- BlockLists.cpp - a query tile's key tiles under a block mask -------===//
+//===- BlockLists.cpp - a tile's listed tiles under a block mask ----------===//
 
 #include "passes/BlockLists.h"
 
@@ -13,9 +13,10 @@ using namespace mlir::flash;
 namespace {
 
 /// The flash.extra of one list with its dynamic sizes: batch B (unless
-/// static), query blocks, and for index lists key blocks.
+/// static), the row blocks (dim 2), and for index lists the listed side's
+/// blocks (dim 3).
 Value listOperand(IndexBuilder &ib, Value list, StringRef name,
-                  StringRef batchDim, Value queryBlocks, Value keyBlocks) {
+                  StringRef batchDim, Value rowBlocks, Value blocks) {
   auto type = cast<RankedTensorType>(list.getType());
   SmallVector<Value> sizes;
   for (int64_t d = 0; d < type.getRank(); ++d) {
@@ -25,16 +26,71 @@ Value listOperand(IndexBuilder &ib, Value list, StringRef name,
       sizes.push_back(DimOp::create(ib.b, ib.loc, ib.b.getIndexType(),
                                     ib.b.getStringAttr(batchDim)));
     else
-      sizes.push_back(d == 2 ? queryBlocks : keyBlocks);
+      sizes.push_back(d == 2 ? rowBlocks : blocks);
   }
   return ExtraOp::create(ib.b, ib.loc, type, ib.b.getStringAttr(name), sizes);
 }
 
-/// list[batch, head, queryBlock(, slot)] as an index (reads are clamped
+/// list[batch, head, rowBlock(, slot)] as an index (reads are clamped
 /// into each dimension: a list of one batch or head serves all).
 Value readList(IndexBuilder &ib, Value list, ArrayRef<Value> at) {
   Value raw = tensor::ExtractOp::create(ib.b, ib.loc, list, at);
   return arith::IndexCastOp::create(ib.b, ib.loc, ib.b.getIndexType(), raw);
+}
+
+/// One direction of a block mask's lists: which operands, under which
+/// names, and the sizes of the two sides.
+struct ListSide {
+  Value counts, indices, fullCounts, fullIndices;
+  StringRef countsName, indicesName, fullCountsName, fullIndicesName;
+  /// The walking tile's side (rows of the lists) and the listed side.
+  int64_t rowBlock, rowTile, block, tile;
+  Value rowLen, len;
+};
+
+/// positions [0, partial) then [partial, total) at (batch, head).
+void readCounts(IndexBuilder &ib, BlockLists &lists) {
+  Value per = ib.c(lists.tilesPerBlock);
+  auto countOf = [&](Value list) {
+    // Counts clamp into [0, blocks] (docs/semantics.md §2.10).
+    return ib.mul(ib.clamp(readList(ib, list, {lists.batch, lists.head,
+                                               lists.rowBlock}),
+                           ib.c(0), lists.blocks),
+                  per);
+  };
+  lists.partial = ib.named(countOf(lists.counts), "partial_tiles");
+  lists.total = lists.partial;
+  if (lists.fullCounts)
+    lists.total = ib.named(ib.add(lists.partial, countOf(lists.fullCounts)),
+                           "listed_tiles");
+}
+
+BlockLists buildLists(OpBuilder &b, Location loc, const ListSide &side,
+                      StringRef batchDim, Value batch, Value head,
+                      Value rowTileId, const char *rowBlockName) {
+  IndexBuilder ib{b, loc};
+  BlockLists lists;
+  lists.tilesPerBlock = side.block / side.tile;
+  Value rowBlocks = ib.ceilDiv(side.rowLen, ib.c(side.rowBlock));
+  lists.blocks = ib.ceilDiv(side.len, ib.c(side.block));
+  lists.tiles = ib.ceilDiv(side.len, ib.c(side.tile));
+  lists.batch = batch;
+  lists.head = head;
+  lists.rowBlock = ib.named(
+      ib.floorDiv(ib.mul(rowTileId, ib.c(side.rowTile)), ib.c(side.rowBlock)),
+      rowBlockName);
+  lists.counts = listOperand(ib, side.counts, side.countsName, batchDim,
+                             rowBlocks, lists.blocks);
+  lists.indices = listOperand(ib, side.indices, side.indicesName, batchDim,
+                              rowBlocks, lists.blocks);
+  if (side.fullCounts) {
+    lists.fullCounts = listOperand(ib, side.fullCounts, side.fullCountsName,
+                                   batchDim, rowBlocks, lists.blocks);
+    lists.fullIndices = listOperand(ib, side.fullIndices, side.fullIndicesName,
+                                    batchDim, rowBlocks, lists.blocks);
+  }
+  readCounts(ib, lists);
+  return lists;
 }
 
 } // namespace
@@ -45,38 +101,33 @@ BlockLists mlir::flash::buildBlockLists(OpBuilder &b, Location loc,
                                         Value queryTile, int64_t tileQ,
                                         int64_t tileKv, Value queryLen,
                                         Value keyLen) {
+  ListSide side{mask.counts,       mask.indices,     mask.fullCounts,
+                mask.fullIndices,  kKvNumBlocksName, kKvIndicesName,
+                kFullKvNumBlocksName, kFullKvIndicesName,
+                mask.queryBlock,   tileQ,            mask.keyBlock,
+                tileKv,            queryLen,         keyLen};
+  return buildLists(b, loc, side, batchDim, batch, head, queryTile,
+                    "query_block");
+}
+
+BlockLists mlir::flash::buildTransposedBlockLists(
+    OpBuilder &b, Location loc, const BlockMask &mask, StringRef batchDim,
+    Value batch, Value head, Value keyTile, int64_t tileKv, int64_t tileQ,
+    Value queryLen, Value keyLen) {
+  assert(mask.hasTransposed() && "the verifier requires transposed lists");
+  ListSide side{mask.queryCounts,     mask.queryIndices, mask.fullQueryCounts,
+                mask.fullQueryIndices, kQNumBlocksName,  kQIndicesName,
+                kFullQNumBlocksName,  kFullQIndicesName, mask.keyBlock,
+                tileKv,               mask.queryBlock,   tileQ,
+                keyLen,               queryLen};
+  return buildLists(b, loc, side, batchDim, batch, head, keyTile, "key_block");
+}
+
+BlockLists BlockLists::atHead(OpBuilder &b, Location loc, Value other) const {
   IndexBuilder ib{b, loc};
-  BlockLists lists;
-  lists.tilesPerBlock = mask.keyBlock / tileKv;
-  Value queryBlocks = ib.ceilDiv(queryLen, ib.c(mask.queryBlock));
-  lists.keyBlocks = ib.ceilDiv(keyLen, ib.c(mask.keyBlock));
-  lists.keyTiles = ib.ceilDiv(keyLen, ib.c(tileKv));
-  lists.batch = batch;
-  lists.head = head;
-  lists.queryBlock = ib.named(
-      ib.floorDiv(ib.mul(queryTile, ib.c(tileQ)), ib.c(mask.queryBlock)),
-      "query_block");
-  Value counts = listOperand(ib, mask.counts, kKvNumBlocksName, batchDim,
-                             queryBlocks, lists.keyBlocks);
-  lists.indices = listOperand(ib, mask.indices, kKvIndicesName, batchDim,
-                              queryBlocks, lists.keyBlocks);
-  Value per = ib.c(lists.tilesPerBlock);
-  auto countOf = [&](Value list) {
-    // Counts clamp into [0, key blocks] (docs/semantics.md §2.10).
-    return ib.mul(ib.clamp(readList(ib, list, {batch, head, lists.queryBlock}),
-                           ib.c(0), lists.keyBlocks),
-                  per);
-  };
-  lists.partial = ib.named(countOf(counts), "partial_tiles");
-  lists.total = lists.partial;
-  if (mask.hasFull()) {
-    Value fullCounts = listOperand(ib, mask.fullCounts, kFullKvNumBlocksName,
-                                   batchDim, queryBlocks, lists.keyBlocks);
-    lists.fullIndices = listOperand(ib, mask.fullIndices, kFullKvIndicesName,
-                                    batchDim, queryBlocks, lists.keyBlocks);
-    lists.total = ib.named(ib.add(lists.partial, countOf(fullCounts)),
-                           "listed_tiles");
-  }
+  BlockLists lists = *this;
+  lists.head = other;
+  readCounts(ib, lists);
   return lists;
 }
 
@@ -90,14 +141,14 @@ Value BlockLists::tileAt(OpBuilder &b, Location loc, Value position) const {
   }
   Value per = ib.c(tilesPerBlock);
   Value block = tilesPerBlock == 1 ? slot : ib.floorDiv(slot, per);
-  Value raw = readList(ib, list, {batch, head, queryBlock, block});
+  Value raw = readList(ib, list, {batch, head, rowBlock, block});
   if (fullIndices)
     raw = arith::SelectOp::create(
-        b, loc, full, readList(ib, fullIndices, {batch, head, queryBlock, block}),
+        b, loc, full, readList(ib, fullIndices, {batch, head, rowBlock, block}),
         raw);
-  // An index outside [0, key blocks) names no block: the tile past the
-  // keys, which every kernel loads as zeros and masks out.
-  Value named = ib.andI(ib.le(ib.c(0), raw), ib.lt(raw, keyBlocks));
+  // An index outside [0, blocks) names no block: the tile past the end,
+  // which every kernel loads as zeros and masks out.
+  Value named = ib.andI(ib.le(ib.c(0), raw), ib.lt(raw, blocks));
   Value tile = tilesPerBlock == 1 ? raw : ib.add(ib.mul(raw, per), ib.rem(slot, per));
-  return arith::SelectOp::create(b, loc, named, tile, keyTiles);
+  return arith::SelectOp::create(b, loc, named, tile, tiles);
 }

@@ -5,7 +5,10 @@
 // flash.attention_grad. The backward op copies the forward's attributes and
 // regions, so both kernels see the same mask and score_mod, and gets
 // score_grad from ScoreModDerivative. The function's argument order is the
-// one flashgen-ref writes reference data for.
+// one flashgen-ref writes reference data for; a block-sparse op's backward
+// also takes its lists after lse, the kv lists and then their transposes
+// (FlexAttention's q_num_blocks / q_indices), which its k's flash.block_mask
+// view carries.
 //
 //===----------------------------------------------------------------------===//
 
@@ -68,31 +71,67 @@ LogicalResult deriveBackward(func::FuncOp forward, AttentionOp attention,
            << "flash-derive-backward: the op has an output_mod, whose "
               "gradient is not built yet; derive the backward of the op "
               "without it and apply the modifier outside";
-  if (blockMaskOf(attention.getOperation()))
-    return attention.emitError()
-           << "flash-derive-backward: k is a block mask (flash.block_mask), "
-              "whose gradient kernels are not built yet; derive the backward "
-              "of the dense op, or use a mask_mod (its backward exists)";
   auto q = attention.getQ().getType(), k = attention.getK().getType(),
        v = attention.getV().getType(), o = attention.getO().getType();
   Location loc = attention.getLoc();
   OpBuilder b(forward.getContext());
   b.setInsertionPointAfter(forward);
-  // The extras the regions read are the backward's inputs too, after lse.
+  // A block mask's lists follow lse: the forward's kv lists (the
+  // deterministic dq kernel walks them) and their transposes (the kv
+  // kernel's), each transposed pair with its kv pair's batch and heads.
+  std::optional<BlockMask> mask = blockMaskOf(attention.getOperation());
   SmallVector<Type> inputs = {q, k, v, o, o, lseType(q)};
+  SmallVector<Type> listTypes;
+  if (mask) {
+    auto transposed = [&](Value list, bool isIndices) {
+      auto type = cast<RankedTensorType>(list.getType());
+      auto blocks = [](int64_t size, int64_t block) {
+        return ShapedType::isDynamic(size) ? size : (size + block - 1) / block;
+      };
+      SmallVector<int64_t> shape = {type.getDimSize(0), type.getDimSize(1),
+                                    blocks(k.getDimSize(2), mask->keyBlock)};
+      if (isIndices)
+        shape.push_back(blocks(q.getDimSize(2), mask->queryBlock));
+      return RankedTensorType::get(shape, type.getElementType());
+    };
+    listTypes = {mask->counts.getType(), mask->indices.getType()};
+    if (mask->hasFull())
+      llvm::append_range(listTypes, SmallVector<Type>{mask->fullCounts.getType(),
+                                                      mask->fullIndices.getType()});
+    listTypes.push_back(transposed(mask->counts, false));
+    listTypes.push_back(transposed(mask->indices, true));
+    if (mask->hasFull()) {
+      listTypes.push_back(transposed(mask->fullCounts, false));
+      listTypes.push_back(transposed(mask->fullIndices, true));
+    }
+  }
+  llvm::append_range(inputs, listTypes);
+  // The extras the regions read are the backward's inputs too, last.
   llvm::append_range(inputs, attention.getExtras().getTypes());
   auto type = b.getFunctionType(inputs, {q, k, v});
   auto backward = func::FuncOp::create(b, forward.getLoc(), name, type);
   Block *body = backward.addEntryBlock();
   b.setInsertionPointToStart(body);
+  Value keys = body->getArgument(1);
+  if (mask) {
+    ValueRange lists = body->getArguments().slice(6, listTypes.size());
+    bool full = mask->hasFull();
+    size_t t = full ? 4 : 2; // the transposed lists start here
+    auto at = [&](size_t i) { return i < lists.size() ? lists[i] : Value(); };
+    keys = BlockMaskOp::create(
+        b, loc, k, keys, lists[0], lists[1], full ? lists[2] : Value(),
+        full ? lists[3] : Value(), at(t), at(t + 1),
+        full ? at(t + 2) : Value(), full ? at(t + 3) : Value(),
+        b.getDenseI64ArrayAttr({mask->queryBlock, mask->keyBlock}));
+  }
   auto grad = AttentionGradOp::create(
-      b, loc, TypeRange{q, k, v}, body->getArgument(0), body->getArgument(1),
+      b, loc, TypeRange{q, k, v}, body->getArgument(0), keys,
       body->getArgument(2), body->getArgument(3), body->getArgument(4),
       body->getArgument(5), attention.getMaskAttr(), attention.getWindowAttr(),
       attention.getScaleAttr(), attention.getDimsAttr(),
       deterministic ? b.getUnitAttr() : UnitAttr(),
-      body->getArguments().drop_front(6), attention.getExtraNamesAttr(),
-      attention.getExtraDimsAttr());
+      body->getArguments().drop_front(6 + listTypes.size()),
+      attention.getExtraNamesAttr(), attention.getExtraDimsAttr());
   // Both ops are isolated from above: the regions clone without a mapping.
   IRMapping none;
   attention.getScoreMod().cloneInto(&grad.getScoreMod(), none);

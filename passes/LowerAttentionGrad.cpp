@@ -13,6 +13,7 @@
 #include "passes/LowerAttentionGrad.h"
 
 #include "dialect/ScheduleConversion.h"
+#include "passes/BlockLists.h"
 #include "passes/IndexBuilder.h"
 #include "passes/MaskModBounds.h"
 #include "passes/OpProblems.h"
@@ -158,7 +159,8 @@ void buildScoreGradients(OpBuilder &b, Location loc,
                          Value batch, Value head, Value queryTile,
                          Value keyTile, Value queryLen, Value keyLen,
                          Value offset, Value unmasked, bool masked,
-                         bool kvKernel, Operation *hoistBefore) {
+                         bool kvKernel, Operation *hoistBefore,
+                         Value fullBlock = Value()) {
   // Warpgroup schedules issue the products asynchronously: S and dP
   // together, dP (and dV += P^T dO) in flight while P is computed; dP after
   // P where the schedule library says the map's regions need the
@@ -181,6 +183,34 @@ void buildScoreGradients(OpBuilder &b, Location loc,
   // Ragged query columns are hidden by the kv kernel's mask; the dq kernel's
   // ragged query rows have lse = +inf (flash.grad_rows), so P is 0 there.
   Value maskedQueryLen = kvKernel ? queryLen : Value();
+  // The masked form; under a block mask a full block's tile (`fullBlock`
+  // true at run time) skips mask_mod (docs/semantics.md §2.10).
+  auto buildMasked = [&]() {
+    ScoreMapSource source = plan.scoreMapSource();
+    // A loop over full blocks only says so with a constant.
+    if (auto known = fullBlock ? fullBlock.getDefiningOp<arith::ConstantIntOp>()
+                               : arith::ConstantIntOp()) {
+      if (known.value() != 0)
+        source.maskMod = nullptr;
+      buildScoreMap(b, loc, source, batch, head, queryTile, keyTile, keyLen,
+                    maskedQueryLen, offset, /*masked=*/true, hoistBefore);
+      return;
+    }
+    if (!fullBlock || !source.maskMod) {
+      buildScoreMap(b, loc, source, batch, head, queryTile, keyTile, keyLen,
+                    maskedQueryLen, offset, /*masked=*/true, hoistBefore);
+      return;
+    }
+    auto branch = scf::IfOp::create(b, loc, fullBlock, /*else=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(branch.elseBlock());
+    buildScoreMap(b, loc, source, batch, head, queryTile, keyTile, keyLen,
+                  maskedQueryLen, offset, /*masked=*/true, hoistBefore);
+    b.setInsertionPointToStart(branch.thenBlock());
+    source.maskMod = nullptr;
+    buildScoreMap(b, loc, source, batch, head, queryTile, keyTile, keyLen,
+                  maskedQueryLen, offset, /*masked=*/true, hoistBefore);
+  };
   if (unmasked) {
     auto branch = scf::IfOp::create(b, loc, unmasked, /*else=*/true);
     OpBuilder::InsertionGuard guard(b);
@@ -189,9 +219,9 @@ void buildScoreGradients(OpBuilder &b, Location loc,
                   keyTile, keyLen, maskedQueryLen, offset, /*masked=*/false,
                   hoistBefore);
     b.setInsertionPointToStart(branch.elseBlock());
-    buildScoreMap(b, loc, plan.scoreMapSource(), batch, head, queryTile,
-                  keyTile, keyLen, maskedQueryLen, offset, /*masked=*/true,
-                  hoistBefore);
+    buildMasked();
+  } else if (masked) {
+    buildMasked();
   } else {
     buildScoreMap(b, loc, plan.scoreMapSource(), batch, head, queryTile,
                   keyTile, keyLen, maskedQueryLen, offset, masked, hoistBefore);
@@ -221,7 +251,8 @@ void finishGradStep(OpBuilder &b, Location loc,
 /// always masked (their zero-filled rows must not count).
 TileRange queryTilesOfKeyTile(OpBuilder &b, Location loc,
                               const AttentionGradKernelPlan &plan, Value k0,
-                              Value queryLen, Value keyLen, Value offset) {
+                              Value queryLen, Value keyLen, Value offset,
+                              bool withMaskMod = true) {
   IndexBuilder ib{b, loc};
   int64_t tileQ = plan.schedule.getTileQ(), tileKv = plan.schedule.getTileKv();
   Value tileQV = ib.c(tileQ), zero = ib.c(0);
@@ -249,7 +280,7 @@ TileRange queryTilesOfKeyTile(OpBuilder &b, Location loc,
   // A ragged key tile has zero-filled rows past M: masked everywhere.
   Value keyTileFull = ib.le(ib.add(k0, ib.c(tileKv)), keyLen);
   fullHi = arith::SelectOp::create(b, loc, keyTileFull, fullHi, zero);
-  if (plan.op.hasMaskMod()) {
+  if (withMaskMod && plan.op.hasMaskMod()) {
     fullLo = hi;
     fullHi = hi;
   }
@@ -292,8 +323,11 @@ KernelOp buildKvKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
   // Bottom-right aligned masks: query i sits at key position i + (M - N).
   Value offset = ib.sub(keyLen, queryLen);
   Value k0 = ib.mul(keyTile, ib.c(tileKv));
-  auto [lo, hi, fullLo, fullHi] =
-      queryTilesOfKeyTile(b, loc, plan, k0, queryLen, keyLen, offset);
+  // Under a block mask the range says which listed tiles the mask kind
+  // leaves whole (a full block's skip mask_mod).
+  auto [lo, hi, fullLo, fullHi] = queryTilesOfKeyTile(
+      b, loc, plan, k0, queryLen, keyLen, offset,
+      /*withMaskMod=*/!blockMaskOf(op.getOperation()));
 
   // K and V join the first ring stage's load group.
   Value zero = ib.c(0);
@@ -301,16 +335,56 @@ KernelOp buildKvKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
     TileLoadOp::create(b, loc, tensor, batch, kvHead, keyTile, keyLen, tileKv,
                        zero, /*async=*/true);
   GradInitOp::create(b, loc);
+  Value firstHead = ib.mul(kvHead, ib.c(group));
   Value count = ib.max(ib.sub(hi, lo), zero);
   Value total = ib.mul(count, ib.c(group));
-  // Step t is query tile lo + t % count of the group's head t / count.
-  auto decode = [&](Value t) -> std::pair<Value, Value> {
-    Value safe = ib.max(count, ib.c(1));
-    Value head = ib.add(ib.mul(kvHead, ib.c(group)), ib.floorDiv(t, safe));
-    return {head, ib.add(lo, ib.rem(t, safe))};
+  // Under a block mask each query head of the group walks its transposed
+  // lists (passes/BlockLists.h): the heads' listed tiles back to back.
+  std::optional<BlockMask> mask = blockMaskOf(op.getOperation());
+  SmallVector<BlockLists> headLists;
+  SmallVector<Value> headEnds; // where each head's steps end
+  if (mask) {
+    headLists.push_back(buildTransposedBlockLists(
+        b, loc, *mask, op.getBatchDimName(), batch, firstHead, keyTile, tileKv,
+        tileQ, queryLen, keyLen));
+    for (int64_t g = 1; g < group; ++g)
+      headLists.push_back(
+          headLists.front().atHead(b, loc, ib.add(firstHead, ib.c(g))));
+    total = zero;
+    for (const BlockLists &lists : headLists) {
+      total = ib.add(total, lists.total);
+      headEnds.push_back(total);
+    }
+  }
+  struct Step {
+    Value head, queryTile;
+    Value fullBlock; ///< under a block mask: the tile is a full block's
+  };
+  auto decode = [&](Value t) -> Step {
+    if (!mask) {
+      // Step t is query tile lo + t % count of the group's head t / count.
+      Value safe = ib.max(count, ib.c(1));
+      return {ib.add(firstHead, ib.floorDiv(t, safe)), ib.add(lo, ib.rem(t, safe)),
+              Value()};
+    }
+    // Head g's steps are [headEnds[g-1], headEnds[g]): the group's heads
+    // are few (the checker's GQA), so a select chain finds t's.
+    BlockLists at = headLists.front();
+    Value position = t;
+    for (int64_t g = 1; g < group; ++g) {
+      Value past = ib.le(headEnds[g - 1], t);
+      at.head = arith::SelectOp::create(b, loc, past, headLists[g].head, at.head);
+      at.partial =
+          arith::SelectOp::create(b, loc, past, headLists[g].partial, at.partial);
+      position = arith::SelectOp::create(b, loc, past, ib.sub(t, headEnds[g - 1]),
+                                         position);
+    }
+    Value fullBlock = at.fullIndices ? ib.le(at.partial, position) : Value();
+    return {at.head, at.tileAt(b, loc, position), fullBlock};
   };
   auto loadStep = [&](Value t, Value stage) {
-    auto [head, queryTile] = decode(t);
+    auto [head, queryTile, fullBlock] = decode(t);
+    (void)fullBlock;
     for (TensorRole tensor : {TensorRole::q, TensorRole::dout})
       TileLoadOp::create(b, loc, tensor, batch, head, queryTile, queryLen,
                          tileQ, stage, /*async=*/true);
@@ -332,7 +406,7 @@ KernelOp buildKvKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(loop.getBody()->getTerminator());
     Value t = loop.getInductionVar();
-    auto [head, queryTile] = decode(t);
+    auto [head, queryTile, fullBlock] = decode(t);
     // The step's lse and D rows come from global memory (L2): their loads
     // are issued before the wait, so they are in flight while it waits; or
     // they arrived in the ring with the step's tiles.
@@ -353,9 +427,16 @@ KernelOp buildKvKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
     TileCommitOp::create(b, loc);
     Value stage = ib.rem(t, ib.c(stages));
     Value unmasked = ib.andI(ib.le(fullLo, queryTile), ib.lt(queryTile, fullHi));
+    if (mask) {
+      // Only a full block's tile goes without the mask, and then only where
+      // the mask kind and the ragged ends leave it whole; a list without
+      // full blocks masks every tile.
+      unmasked = fullBlock ? ib.andI(fullBlock, unmasked)
+                           : arith::ConstantIntOp::create(b, loc, 0, 1).getResult();
+    }
     buildScoreGradients(b, loc, plan, stage, batch, head, queryTile, keyTile,
                         queryLen, keyLen, offset, unmasked, /*masked=*/true,
-                        /*kvKernel=*/true, wait);
+                        /*kvKernel=*/true, wait, fullBlock);
     // On warpgroup schedules dK += dS^T Q runs while dS^T is staged and dQ
     // (mma.sync) computed and added.
     TileMmaOp::create(b, loc, TileProduct::dstq, stage,
@@ -425,6 +506,48 @@ KernelOp buildDqKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
                      queryLen, tileQ, zero, /*async=*/true);
   GradInitOp::create(b, loc);
   GradRowsOp::create(b, loc, batch, head, queryTile, queryLen);
+  // Under a block mask the query tile walks its kv lists, as the forward
+  // does: the partial blocks' tiles masked, then the full blocks', whole
+  // where the mask kind leaves them so and without mask_mod.
+  if (std::optional<BlockMask> mask = blockMaskOf(op.getOperation())) {
+    BlockLists lists = buildBlockLists(b, loc, *mask, op.getBatchDimName(),
+                                       batch, head, queryTile, tileQ, tileKv,
+                                       queryLen, keyLen);
+    TileRange whole = keyTilesOfQueryTile(b, loc, plan.mask, plan.window,
+                                          /*hasMaskMod=*/false, q0, tileQ,
+                                          tileKv, queryLen, keyLen, offset);
+    auto tileOf = [&](Value position) { return lists.tileAt(b, loc, position); };
+    buildKeyValuePrologue(b, loc, batch, kvHead, zero, lists.total, keyLen,
+                          tileKv, stages, /*pageSize=*/0, tileOf);
+    auto loop = [&](Value from, Value to, bool full) {
+      auto forOp = scf::ForOp::create(b, loc, from, to, ib.c(1));
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(forOp.getBody()->getTerminator());
+      Value p = forOp.getInductionVar();
+      Value stage = buildKeyValueStep(b, loc, p, zero, lists.total, batch,
+                                      kvHead, keyLen, tileKv, stages,
+                                      /*pageSize=*/0, tileOf);
+      Value tile = lists.tileAt(b, loc, p);
+      Value unmasked, fullBlock;
+      if (full) {
+        unmasked = ib.andI(ib.le(whole.fullLo, tile), ib.lt(tile, whole.fullHi));
+        fullBlock = arith::ConstantIntOp::create(b, loc, 1, 1);
+      }
+      buildScoreGradients(b, loc, plan, stage, batch, head, queryTile, tile,
+                          queryLen, keyLen, offset, unmasked, /*masked=*/true,
+                          /*kvKernel=*/false, firstLoad, fullBlock);
+      TileMmaOp::create(b, loc, TileProduct::dsk, stage,
+                        usesWgmma(plan.schedule.getAlgorithm()));
+      finishGradStep(b, loc, plan);
+    };
+    loop(zero, lists.partial, /*full=*/false);
+    if (lists.fullIndices)
+      loop(lists.partial, lists.total, /*full=*/true);
+    TileWaitOp::create(b, loc, 0);
+    GradStoreOp::create(b, loc, TensorRole::dq, batch, head, queryTile,
+                        queryLen, llvm::APFloat(op.getEffectiveScale()));
+    return kernel;
+  }
   buildKeyValuePrologue(b, loc, batch, kvHead, lo, hi, keyLen, tileKv, stages);
 
   buildKeyTileLoops(b, loc, {lo, hi, fullLo, fullHi}, [&](Value j, bool masked) {

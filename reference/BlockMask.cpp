@@ -72,7 +72,35 @@ bool listsBlock(const Tensor<int32_t> &counts, const Tensor<int32_t> &indices,
   return std::find(row, row + count, keyBlock) != row + count;
 }
 
+/// One pair of lists transposed (reference/BlockMask.h).
+void transposePair(const Tensor<int32_t> &counts, const Tensor<int32_t> &indices,
+                   Tensor<int32_t> &outCounts, Tensor<int32_t> &outIndices) {
+  const int64_t batch = counts.dim(0), heads = counts.dim(1),
+                queryBlocks = indices.dim(2), keyBlocks = indices.dim(3);
+  outCounts = Tensor<int32_t>(Shape{batch, heads, keyBlocks});
+  outIndices = Tensor<int32_t>::full(Shape{batch, heads, keyBlocks, queryBlocks}, -1);
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t h = 0; h < heads; ++h)
+      for (int64_t qb = 0; qb < queryBlocks; ++qb) // ascending per key block
+        for (int64_t kb = 0; kb < keyBlocks; ++kb) {
+          if (!listsBlock(counts, indices, b, h, qb, kb))
+            continue;
+          int32_t &count = outCounts.at({b, h, kb});
+          outIndices.at({b, h, kb, count}) = static_cast<int32_t>(qb);
+          ++count;
+        }
+}
+
 } // namespace
+
+TransposedBlockLists transposeBlockMask(const BlockMask &mask) {
+  TransposedBlockLists out;
+  transposePair(mask.counts, mask.indices, out.counts, out.indices);
+  if (mask.hasFull())
+    transposePair(mask.fullCounts, mask.fullIndices, out.fullCounts,
+                  out.fullIndices);
+  return out;
+}
 
 BlockListing blockListing(const BlockMask &mask, int64_t batch, int64_t head,
                           int64_t query, int64_t key) {

@@ -84,6 +84,19 @@ BlockMask drawBlockMask(BlockListDims partial,
                         int64_t keys, int64_t queryBlock, int64_t keyBlock,
                         uint64_t seed);
 
+/// FlexAttention's transposed lists (q_num_blocks, q_indices and the full
+/// pair), what the gradient's kv kernel walks: per (batch, query head, key
+/// block) the query blocks whose list names that key block, ascending,
+/// each pair transposing the same pair of `mask` (its [B|1, Hq|1] dims),
+/// read as blockListing reads it (clamped counts, entries past a count
+/// unread, entries outside [0, cdiv(M, Kb)) naming nothing). Counts are
+/// [.., cdiv(M, Kb)], indices [.., cdiv(M, Kb), cdiv(N, Qb)] with -1 past
+/// each count. The full pair is empty where `mask` has none.
+struct TransposedBlockLists {
+  Tensor<int32_t> counts, indices, fullCounts, fullIndices;
+};
+TransposedBlockLists transposeBlockMask(const BlockMask &mask);
+
 /// The same with both pairs of lists [batch, heads] (full ones with
 /// `withFull`).
 BlockMask drawBlockMask(int64_t batch, int64_t heads, int64_t queries,

@@ -105,6 +105,13 @@ constexpr int64_t kGradWarpgroupAddressRegisters = 31;
 constexpr int64_t kGradWarpgroupDqStepRegisters = 1;
 constexpr int64_t kGradAtomicDqStepRegisters = 16;
 constexpr int64_t kGradScoreModRingRegisters = 8;
+/// Under a block mask the kv kernel keeps, per query head of its group,
+/// the head's partial count and where its steps end (the select chain that
+/// finds a step's head and list position reads them all), with the chain's
+/// temporaries: 4 a head, checked against ptxas with examples/block_sparse
+/// (GQA 16/4, D 128): flash3_grad 64 x 128 with 2 stages, fragments 208,
+/// spilled 12 bytes at 255 registers with 32 fixed.
+constexpr int64_t kGradBlockListRegistersPerHead = 4;
 /// The kv kernel computes and adds dQ in column slices this wide
 /// (AttentionGradEmitter.cpp's kDqCols).
 constexpr int64_t kDqSliceColumns = 32;
@@ -233,6 +240,8 @@ int64_t gradFixedRegisters(const AttentionProblem &p, const Schedule &s,
                              : kGradAtomicDqStepRegisters;
   if (p.hasScoreMod && s.stages > 2)
     fixed += kGradScoreModRingRegisters;
+  if (kvKernel && p.blockQ > 0)
+    fixed += kGradBlockListRegistersPerHead * (p.queryHeads / p.keyHeads);
   return fixed;
 }
 
@@ -764,6 +773,14 @@ Result<ScheduleSpace> flashgen::schedule::attentionGradSpace(
                "the thread count)";
   s.constraints.push_back(loads);
 
+  if (p.blockQ > 0)
+    s.constraints.push_back(flagRule(
+        "block-sparse tiles", {tq, tkv},
+        [p, tq, tkv](const Point &x) {
+          return !blockTileViolation(p, x[tq], x[tkv]).empty();
+        },
+        blockTileViolation(p, 0, 0)));
+
   // The modeled time, tile visits computed once per tiling.
   using VisitCache = std::map<std::pair<int64_t, int64_t>, TileVisit>;
   auto cache = std::make_shared<VisitCache>();
@@ -833,6 +850,8 @@ std::vector<std::string> flashgen::schedule::checkAttentionGradSchedule(
                 s.tileQ % (kMmaRows * s.warps) == 0,
             "tile_q = " + n(s.tileQ) + " must be a multiple of 16 x warps = " +
                 n(kMmaRows * s.warps) + " (whole 16-row tiles of query rows per warp)");
+  if (std::string why = blockTileViolation(p, s.tileQ, s.tileKv); !why.empty())
+    violations.push_back(why);
   if (!violations.empty())
     return violations;
 

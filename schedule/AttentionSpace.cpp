@@ -132,12 +132,9 @@ void addBlockTileRule(SearchSpace &s, const AttentionProblem &p, size_t tq,
       "block-sparse tiles", {tq, tkv},
       [p, toSchedule](const Point &x) {
         Schedule sch = toSchedule(x);
-        return p.blockQ % sch.tileQ != 0 || p.blockKv % sch.tileKv != 0;
+        return !blockTileViolation(p, sch.tileQ, sch.tileKv).empty();
       },
-      "under a block-sparse mask of " + std::to_string(p.blockQ) + " x " +
-          std::to_string(p.blockKv) +
-          " blocks, tile_q must divide the query block and tile_kv the key "
-          "block (a tile lies in one block of the lists)"));
+      blockTileViolation(p, 0, 0)));
 }
 
 /// Tile visits per (tile_q, tile_kv), shared by the objective's calls.

@@ -83,6 +83,22 @@ void requireModelWork(std::ostringstream &os, long double work,
 
 } // namespace
 
+std::string flashgen::schedule::blockTileViolation(const AttentionProblem &p,
+                                                   int64_t tileQ,
+                                                   int64_t tileKv) {
+  if (p.blockQ == 0 ||
+      (tileQ > 0 && tileKv > 0 && p.blockQ % tileQ == 0 && p.blockKv % tileKv == 0))
+    return "";
+  // (0, 0) asks for the rule alone (a space's constraint text).
+  std::string given = tileQ > 0 ? "; tile_q = " + std::to_string(tileQ) +
+                                      ", tile_kv = " + std::to_string(tileKv)
+                                : "";
+  return "under a block-sparse mask of " + std::to_string(p.blockQ) + " x " +
+         std::to_string(p.blockKv) + " blocks, tile_q must divide the query "
+         "block and tile_kv the key block (a tile lies in one block of the "
+         "lists" + given + ")";
+}
+
 std::string flashgen::schedule::validate(const AttentionProblem &p) {
   std::ostringstream os;
   auto positive = [&](int64_t v, const char *name) {

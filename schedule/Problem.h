@@ -134,6 +134,13 @@ struct LinearProblem {
 std::string validate(const AttentionProblem &p);
 std::string validate(const LinearProblem &p);
 
+/// Under a block-sparse mask a tile lies in one block (its list is one
+/// block's, a listed block whole tiles): "" when tile_q divides blockQ and
+/// tile_kv blockKv, or there is no mask; else the rule. The forward's and
+/// the backward's spaces and checkers read it.
+std::string blockTileViolation(const AttentionProblem &p, int64_t tileQ,
+                               int64_t tileKv);
+
 /// One line: "B=2 Hq=32 Hkv=8 N=8192 M=8192 D=128 Dv=128 causal, 2-byte
 /// elements".
 std::string describe(const AttentionProblem &p);

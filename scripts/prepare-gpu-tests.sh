@@ -190,10 +190,16 @@ add_backward_case bwd_kv_cache_n37_m301  kv_cache_causal.mlir kv_cache_causal 37
 add_backward_case bwd_document_mask_b2_n150 document_mask.mlir document_mask 43 B=2 N=150
 add_backward_case bwd_relative_bias_b1_n140 relative_bias.mlir relative_bias 44 B=1 N=140
 add_backward_case bwd_prefix_rt_b1_n130   prefix_lm_runtime.mlir prefix_lm_runtime 45 B=1 N=130
+# Block-sparse: the reference's lists (an empty query block, a full one,
+# out-of-range entries) and their transposes; N not a block multiple; a
+# GQA group of 4 query heads walking their own transposed lists.
+add_backward_case bwd_sparse_b2_n300      block_sparse.mlir    block_sparse    46 B=2 N=300
+add_backward_case bwd_sparse_mask_mod_b2_n200_m333 test/unit/device/kernels/block_sparse_mask_mod.mlir block_sparse_mask_mod 47 B=2 N=200 M=333
 # The deterministic kernels (dQ by its own kernel) on the same data.
 add_backward_case bwd_det_causal_gqa_b2_n70 causal_gqa.mlir   causal_gqa      31 --deterministic --same-as=bwd_causal_gqa_b2_n70
 add_backward_case bwd_det_softcap_b1_n130   softcap.mlir      softcap         32 --deterministic --same-as=bwd_softcap_b1_n130
 add_backward_case bwd_det_d64_b1_n100       attention_d64.mlir attention_d64  35 --deterministic --same-as=bwd_d64_b1_n100
+add_backward_case bwd_det_sparse_b2_n300     block_sparse.mlir block_sparse    46 --deterministic --same-as=bwd_sparse_b2_n300
 # Linear recurrences: every gate kind, T not a multiple of the chunk.
 add_case linear_plain_b1_t150 linear_plain.mlir    linear_plain    10 B=1 T=150
 add_case decay_b2_t150        decay.mlir           decay           11 B=2 T=150

@@ -61,3 +61,37 @@ func.func @paged_keys(%q: tensor<?x8x?x64xbf16>, %pool: tensor<?x16x8x64xbf16>, 
   %o = flash.attention %q, %ks, %v : tensor<?x8x?x64xbf16>, tensor<?x8x?x64xbf16>, tensor<?x8x?x64xbf16> -> tensor<?x8x?x64xbf16>
   return %o : tensor<?x8x?x64xbf16>
 }
+
+// -----
+
+func.func @grad_without_transposed(%q: tensor<?x8x?x64xbf16>, %k: tensor<?x8x?x64xbf16>, %v: tensor<?x8x?x64xbf16>, %c: tensor<?x8x?xi32>, %i: tensor<?x8x?x?xi32>, %lse: tensor<?x8x?xf32>) -> tensor<?x8x?x64xbf16> {
+  %ks = flash.block_mask %k[%c, %i] block [128, 128] : tensor<?x8x?x64xbf16>, tensor<?x8x?xi32>, tensor<?x8x?x?xi32> -> tensor<?x8x?x64xbf16>
+  // expected-error@+1 {{k is a block mask without transposed lists: the gradient's kv kernel walks, per key block, the query blocks that list it}}
+  %dq, %dk, %dv = flash.attention_grad %q, %ks, %v, %q, %q, %lse : tensor<?x8x?x64xbf16>, tensor<?x8x?x64xbf16>, tensor<?x8x?x64xbf16>, tensor<?x8x?x64xbf16>, tensor<?x8x?x64xbf16>, tensor<?x8x?xf32> -> tensor<?x8x?x64xbf16>, tensor<?x8x?x64xbf16>, tensor<?x8x?x64xbf16>
+  return %dq : tensor<?x8x?x64xbf16>
+}
+
+// -----
+
+func.func @transposed_without_full(%k: tensor<?x8x?x64xbf16>, %c: tensor<?x8x?xi32>, %i: tensor<?x8x?x?xi32>) -> tensor<?x8x?x64xbf16> {
+  // expected-error@+1 {{has full kv lists but no full_transposed ones (full_q_num_blocks, full_q_indices)}}
+  %ks = flash.block_mask %k[%c, %i] full [%c, %i] transposed [%c, %i : tensor<?x8x?xi32>, tensor<?x8x?x?xi32>] block [128, 128] : tensor<?x8x?x64xbf16>, tensor<?x8x?xi32>, tensor<?x8x?x?xi32>, tensor<?x8x?xi32>, tensor<?x8x?x?xi32> -> tensor<?x8x?x64xbf16>
+  return %ks : tensor<?x8x?x64xbf16>
+}
+
+// -----
+
+func.func @transposed_rank(%k: tensor<?x8x?x64xbf16>, %c: tensor<?x8x?xi32>, %i: tensor<?x8x?x?xi32>) -> tensor<?x8x?x64xbf16> {
+  // expected-error@+1 {{q_indices has shape [?, 8, ?]: it is [B, Hq, key blocks, query blocks]}}
+  %ks = flash.block_mask %k[%c, %i] transposed [%c, %c : tensor<?x8x?xi32>, tensor<?x8x?xi32>] block [128, 128] : tensor<?x8x?x64xbf16>, tensor<?x8x?xi32>, tensor<?x8x?x?xi32> -> tensor<?x8x?x64xbf16>
+  return %ks : tensor<?x8x?x64xbf16>
+}
+
+// -----
+
+func.func @transposed_blocks(%q: tensor<?x8x1000x64xbf16>, %k: tensor<?x8x600x64xbf16>, %v: tensor<?x8x600x64xbf16>, %c: tensor<?x8x8xi32>, %i: tensor<?x8x8x5xi32>, %qc: tensor<?x8x5xi32>, %qi: tensor<?x8x5x5xi32>) -> tensor<?x8x1000x64xbf16> {
+  %ks = flash.block_mask %k[%c, %i] transposed [%qc, %qi : tensor<?x8x5xi32>, tensor<?x8x5x5xi32>] block [128, 128] : tensor<?x8x600x64xbf16>, tensor<?x8x8xi32>, tensor<?x8x8x5xi32> -> tensor<?x8x600x64xbf16>
+  // expected-error@+1 {{q_indices dim 3 is 5: it is cdiv(N, Qb) (8)}}
+  %o = flash.attention %q, %ks, %v : tensor<?x8x1000x64xbf16>, tensor<?x8x600x64xbf16>, tensor<?x8x600x64xbf16> -> tensor<?x8x1000x64xbf16>
+  return %o : tensor<?x8x1000x64xbf16>
+}

@@ -192,3 +192,24 @@ func.func @power(%q: tensor<?x2x?x16xf32>, %k: tensor<?x2x?x16xf32>, %v: tensor<
   } : tensor<?x2x?x16xf32>, tensor<?x2x?x16xf32>, tensor<?x2x?x16xf32> -> tensor<?x2x?x16xf32>
   return %o : tensor<?x2x?x16xf32>
 }
+
+// A block mask: the backward takes the kv lists after lse, then their
+// transposes (per key block, the query blocks: [B|1, Hq|1, cdiv(M, Kb)]
+// and [.., cdiv(N, Qb)], each with its kv pair's batch and heads), and its
+// k is a block_mask view that carries both.
+// CHECK-LABEL: func.func @sparse_backward(
+// CHECK-SAME: %[[Q:[^:]*]]: tensor<?x4x1000x64xbf16>, %[[K:[^:]*]]: tensor<?x2x600x64xbf16>, %[[V:[^:]*]]: tensor<?x2x600x64xbf16>,
+// CHECK-SAME: tensor<?x4x1000xf32>, %[[C:[^:]*]]: tensor<?x1x8xi32>, %[[I:[^:]*]]: tensor<?x1x8x10xi32>, %[[FC:[^:]*]]: tensor<1x4x8xi32>, %[[FI:[^:]*]]: tensor<1x4x8x10xi32>,
+// CHECK-SAME: %[[QC:[^:]*]]: tensor<?x1x10xi32>, %[[QI:[^:]*]]: tensor<?x1x10x8xi32>, %[[FQC:[^:]*]]: tensor<1x4x10xi32>, %[[FQI:[^:]*]]: tensor<1x4x10x8xi32>)
+// CHECK: %[[KS:.*]] = flash.block_mask %[[K]][%[[C]], %[[I]]] full[%[[FC]], %[[FI]]] transposed[%[[QC]], %[[QI]] : tensor<?x1x10xi32>, tensor<?x1x10x8xi32>] full_transposed[%[[FQC]], %[[FQI]] : tensor<1x4x10xi32>, tensor<1x4x10x8xi32>] block [128, 64]
+// CHECK: flash.attention_grad %[[Q]], %[[KS]], %[[V]],
+func.func @sparse(%q: tensor<?x4x1000x64xbf16>, %k: tensor<?x2x600x64xbf16>, %v: tensor<?x2x600x64xbf16>,
+                  %c: tensor<?x1x8xi32>, %i: tensor<?x1x8x10xi32>,
+                  %fc: tensor<1x4x8xi32>, %fi: tensor<1x4x8x10xi32>) -> tensor<?x4x1000x64xbf16> {
+  %ks = flash.block_mask %k[%c, %i] full [%fc, %fi] block [128, 64]
+      : tensor<?x2x600x64xbf16>, tensor<?x1x8xi32>, tensor<?x1x8x10xi32>,
+        tensor<1x4x8xi32>, tensor<1x4x8x10xi32> -> tensor<?x2x600x64xbf16>
+  %o = flash.attention %q, %ks, %v mask causal
+      : tensor<?x4x1000x64xbf16>, tensor<?x2x600x64xbf16>, tensor<?x2x600x64xbf16> -> tensor<?x4x1000x64xbf16>
+  return %o : tensor<?x4x1000x64xbf16>
+}

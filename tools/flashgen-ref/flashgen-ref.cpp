@@ -499,6 +499,22 @@ llvm::Error runAttentionGrad(AttentionGradOp op, const Options &options,
 
   Extras extras = drawExtras(op, *sizes, seed, writer, meta);
   ref::AttentionProblem problem = problemOf(op, extras);
+  // A block mask: the forward's lists drawn as the forward's case draws
+  // them, and their transposes (what the kv kernel walks) written beside.
+  if (std::optional<BlockMask> mask = blockMaskOf(op.getOperation())) {
+    problem.blockMask = drawBlockLists(*mask, *sizes, seed, writer);
+    ref::TransposedBlockLists transposed = ref::transposeBlockMask(*problem.blockMask);
+    auto write = [&](StringRef name, const ref::Tensor<int32_t> &list, Value of) {
+      writer.extra(name.str(), ref::castTensor<double>(list),
+                   llvm::cast<RankedTensorType>(of.getType()).getElementType());
+    };
+    write(kQNumBlocksName, transposed.counts, mask->queryCounts);
+    write(kQIndicesName, transposed.indices, mask->queryIndices);
+    if (mask->hasFull()) {
+      write(kFullQNumBlocksName, transposed.fullCounts, mask->fullQueryCounts);
+      write(kFullQIndicesName, transposed.fullIndices, mask->fullQueryIndices);
+    }
+  }
   ref::AttentionResult forward =
       ref::referenceAttention(problem, inputs.q, inputs.k, inputs.v);
   ref::applyRounding(forward.out, spec.rounding);

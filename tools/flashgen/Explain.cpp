@@ -345,10 +345,19 @@ std::string layoutText(Operation *op) {
     if (!text.empty())
       os << "; ";
     os << "block-sparse mask of " << mask->queryBlock << " x " << mask->keyBlock
-       << " blocks: each query tile visits only its block's listed key "
-          "tiles (kv_indices"
-       << (mask->hasFull() ? ", then full_kv_indices without the mask_mod" : "")
-       << "); the lists are launch values, so the bound and the model "
+       << " blocks: ";
+    if (isa<AttentionGradOp>(op))
+      os << "the kv kernel's key tiles visit only the query tiles their "
+            "block's transposed lists name, for each query head of the group "
+            "(q_indices"
+         << (mask->hasFull() ? ", full_q_indices" : "")
+         << "), a dq kernel's query tiles their kv lists";
+    else
+      os << "each query tile visits only its block's listed key tiles "
+            "(kv_indices"
+         << (mask->hasFull() ? ", then full_kv_indices without the mask_mod" : "")
+         << ")";
+    os << "; the lists are launch values, so the bound and the model "
           "count every block (time and traffic scale with the listed share)";
   }
   return text;

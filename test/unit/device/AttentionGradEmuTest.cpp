@@ -31,11 +31,14 @@
 #include "grad/grad3_d64.cu"
 #include "grad/grad3_d64_det.cu"
 #include "grad/grad3_d64_rows.cu"
+#include "grad/grad3_block_sparse.cu"
+#include "grad/grad3_block_sparse_det.cu"
 #endif
 
 #include "reference_tensors.h"
 
 #include "reference/AttentionGrad.h"
+#include "reference/BlockMask.h"
 
 #include <functional>
 #include <limits>
@@ -137,7 +140,7 @@ void check(const Case& c, const std::function<GradKernels(Buffers&)>& make) {
 // accumulator, kv adds dQ with atomics, convert scales it) and of one
 // deterministic set (kv, then the dq kernel); the trailing arguments are
 // the kernels' dims (B, N[, M]).
-#define FG_GRAD_ATOMIC_WITH(ACCUM, NAME, ...)                                                                           \
+#define FG_GRAD_ATOMIC_WITH(ACCUM, NAME, KV_LISTS, ...)                                                                 \
   [&](Buffers& t) {                                                                                        \
     GradKernels g;                                                                                         \
     g.tileQ = FG_NS(NAME, kv)::kTileQ;                                                                     \
@@ -152,16 +155,23 @@ void check(const Case& c, const std::function<GradKernels(Buffers&)>& make) {
     g.kv = [&](emu::Dim3 grid, int threads) {                                                              \
       emu::launch(grid, threads, FG_NS(NAME, kv)::kSmemBytes, FG_KERNEL(NAME, kv), FG_T4(t.q), FG_T4(t.k), \
                   FG_T4(t.v), FG_T4(t.dout), FG_LSE(t, c), FG_T4(t.dk), FG_T4(t.dv), FG_DELTA(t, c),       \
-                  ACCUM(t, c), __VA_ARGS__);                                                            \
+                  ACCUM(t, c), KV_LISTS __VA_ARGS__);                                                   \
     };                                                                                                     \
     g.last = [&](emu::Dim3 grid, int threads) {                                                            \
       emu::launch(grid, threads, 0, FG_KERNEL(NAME, convert), FG_T4(t.dq), ACCUM(t, c), __VA_ARGS__);   \
     };                                                                                                     \
     return g;                                                                                              \
   }
-#define FG_GRAD_ATOMIC(NAME, ...) FG_GRAD_ATOMIC_WITH(FG_ACCUM, NAME, __VA_ARGS__)
-#define FG_GRAD_ATOMIC_BLOCKED(NAME, ...) FG_GRAD_ATOMIC_WITH(FG_ACCUM_BLOCKED, NAME, __VA_ARGS__)
-#define FG_GRAD_DET(NAME, ...)                                                                              \
+#define FG_GRAD_ATOMIC(NAME, ...) FG_GRAD_ATOMIC_WITH(FG_ACCUM, NAME, , __VA_ARGS__)
+#define FG_GRAD_ATOMIC_BLOCKED(NAME, ...) FG_GRAD_ATOMIC_WITH(FG_ACCUM_BLOCKED, NAME, , __VA_ARGS__)
+// Under a block mask the kv kernel also takes the transposed lists.
+#define FG_GRAD_ATOMIC_BLOCKED_LISTS(NAME, ...) \
+  FG_GRAD_ATOMIC_WITH(FG_ACCUM_BLOCKED, NAME, FG_Q_LISTS(lists), __VA_ARGS__)
+#define FG_GRAD_DET(NAME, ...) FG_GRAD_DET_WITH(NAME, , , __VA_ARGS__)
+// ... and the dq kernel the kv lists.
+#define FG_GRAD_DET_LISTS(NAME, ...) \
+  FG_GRAD_DET_WITH(NAME, FG_Q_LISTS(lists), FG_KV_LISTS(lists), __VA_ARGS__)
+#define FG_GRAD_DET_WITH(NAME, KV_LISTS, DQ_LISTS, ...)                                                    \
   [&](Buffers& t) {                                                                                        \
     GradKernels g;                                                                                         \
     g.tileQ = FG_NS(NAME, kv)::kTileQ;                                                                     \
@@ -176,14 +186,42 @@ void check(const Case& c, const std::function<GradKernels(Buffers&)>& make) {
     g.kv = [&](emu::Dim3 grid, int threads) {                                                              \
       emu::launch(grid, threads, FG_NS(NAME, kv)::kSmemBytes, FG_KERNEL(NAME, kv), FG_T4(t.q), FG_T4(t.k), \
                   FG_T4(t.v), FG_T4(t.dout), FG_LSE(t, c), FG_T4(t.dk), FG_T4(t.dv), FG_DELTA(t, c),       \
-                  __VA_ARGS__);                                                                            \
+                  KV_LISTS __VA_ARGS__);                                                                   \
     };                                                                                                     \
     g.last = [&](emu::Dim3 grid, int threads) {                                                            \
       emu::launch(grid, threads, FG_NS(NAME, dq)::kSmemBytes, FG_KERNEL(NAME, dq), FG_T4(t.q), FG_T4(t.k), \
-                  FG_T4(t.v), FG_T4(t.dout), FG_LSE(t, c), FG_T4(t.dq), FG_DELTA(t, c), __VA_ARGS__);      \
+                  FG_T4(t.v), FG_T4(t.dout), FG_LSE(t, c), FG_T4(t.dq), FG_DELTA(t, c),                    \
+                  DQ_LISTS __VA_ARGS__);                                                                   \
     };                                                                                                     \
     return g;                                                                                              \
   }
+
+/// A block mask's lists as the kernels take them: contiguous i32 with their
+/// strides, the kv lists (the dq kernel's) and their transposes (the kv
+/// kernel's), each pair's full lists after it.
+struct ListBuffers {
+  struct List {
+    DeviceVec<int> mem;
+    std::vector<long long> strides;
+    explicit List(const ref::Tensor<int32_t>& t) : mem(t.values().size(), false) {
+      std::copy(t.values().begin(), t.values().end(), mem.v.begin());
+      long long stride = 1;
+      strides.assign(t.shape().size(), 1);
+      for (size_t d = t.shape().size(); d-- > 0;) {
+        strides[d] = stride;
+        stride *= t.shape()[d];
+      }
+    }
+  };
+  List count, index, fullCount, fullIndex, qCount, qIndex, fullQCount, fullQIndex;
+  ListBuffers(const ref::BlockMask& m, const ref::TransposedBlockLists& t)
+      : count(m.counts), index(m.indices), fullCount(m.fullCounts), fullIndex(m.fullIndices),
+        qCount(t.counts), qIndex(t.indices), fullQCount(t.fullCounts), fullQIndex(t.fullIndices) {}
+};
+#define FG_L3(x) (const int*)x.mem.data(), x.strides[0], x.strides[1], x.strides[2]
+#define FG_L4(x) FG_L3(x), x.strides[3]
+#define FG_KV_LISTS(l) FG_L3(l.count), FG_L4(l.index), FG_L3(l.fullCount), FG_L4(l.fullIndex),
+#define FG_Q_LISTS(l) FG_L3(l.qCount), FG_L4(l.qIndex), FG_L3(l.fullQCount), FG_L4(l.fullQIndex),
 
 Case causalGqa() {
   Case c{1, 4, 1, 70, 70, 128, {}, {}};  // GQA 32/8: one group, ragged N
@@ -303,5 +341,38 @@ TEST_F(AttentionGradEmuTest, Wgmma_HeadDim64DqRowBlocks) {
 TEST_F(AttentionGradEmuTest, Wgmma_HeadDim64Deterministic) {
   Case c{1, 2, 2, 100, 100, 64, {}, {}};
   check(c, FG_GRAD_DET(grad3_d64_det, c.B, c.N));
+}
+// ---- block-sparse (flash.block_mask) ---------------------------------------
+// The reference's lists (reference/BlockMask.h: random subsets in random
+// order, a query block listing nothing and one listing every block,
+// out-of-range entries inside and past the counts) and their transposes;
+// the kv kernel walks each query head's transposed lists, the dq kernel
+// the kv lists. 300 rows: a ragged last block. The lists hold the launched
+// group's heads (the spec's type may say more: the kernels clamp a head
+// index into that and read these strides).
+Case blockSparse(ref::BlockMask& lists, int Hq, int D, int queryBlock, int keyBlock, bool causal) {
+  Case c{1, Hq, 1, 300, 300, D, {}, {}};
+  if (causal) c.problem.mask = ref::MaskKind::Causal;
+  lists = ref::drawBlockMask(c.B, c.Hq, c.N, c.M, queryBlock, keyBlock, /*seed=*/0x5eed, /*withFull=*/true);
+  c.problem.blockMask = lists;
+  return c;
+}
+
+// kernels/block_sparse_d64.mlir: GQA 4/2, 128 x 64 blocks, no mask kind.
+TEST_F(AttentionGradEmuTest, Wgmma_BlockSparseAtomicDq) {
+  ref::BlockMask mask;
+  Case c = blockSparse(mask, 2, 64, 128, 64, false);
+  ListBuffers lists(mask, ref::transposeBlockMask(mask));
+  check(c, FG_GRAD_ATOMIC_BLOCKED_LISTS(grad3_block_sparse, c.B, c.N));
+}
+
+// examples/block_sparse.mlir: causal GQA 16/4 under 128 x 128 blocks;
+// tile_kv = 64: two key tiles per listed block.
+TEST_F(AttentionGradEmuTest, Wgmma_BlockSparseDeterministicHalfBlocks) {
+  ref::BlockMask mask;
+  Case c = blockSparse(mask, 4, 128, 128, 128, true);
+  ListBuffers lists(mask, ref::transposeBlockMask(mask));
+  static_assert(FG_NS(grad3_block_sparse_det, kv)::kTileK == 64, "half-block key tiles");
+  check(c, FG_GRAD_DET_LISTS(grad3_block_sparse_det, c.B, c.N));
 }
 #endif  // FLASHGEN_EMITTED_KERNEL_DIR

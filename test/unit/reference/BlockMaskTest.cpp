@@ -443,6 +443,51 @@ TEST(BlockMaskTest, DrawnListsHoldTheEdgeCases) {
   EXPECT_NE(a.indices.values(), c.indices.values());
 }
 
+// The transposed lists (what the gradient's kv kernel walks) name, per key
+// block, exactly the query blocks whose list names it, ascending, each pair
+// from its own pair (checked through blockListing, not the transposer's
+// loop), -1 past each count.
+TEST(BlockMaskTest, TransposedListsNameTheSameBlocks) {
+  for (uint64_t seed : {1u, 2u, 3u}) {
+    SCOPED_TRACE(::testing::Message() << "seed " << seed);
+    BlockMask mask = drawBlockMask(BlockListDims{2, 1}, BlockListDims{1, 3},
+                                   200, 330, 32, 64, seed);
+    TransposedBlockLists t = transposeBlockMask(mask);
+    const int64_t queryBlocks = 7, keyBlocks = 6;
+    ASSERT_EQ(t.counts.shape(), (Shape{2, 1, keyBlocks}));
+    ASSERT_EQ(t.indices.shape(), (Shape{2, 1, keyBlocks, queryBlocks}));
+    ASSERT_EQ(t.fullCounts.shape(), (Shape{1, 3, keyBlocks}));
+    ASSERT_EQ(t.fullIndices.shape(), (Shape{1, 3, keyBlocks, queryBlocks}));
+    for (int64_t b = 0; b < 2; ++b)
+      for (int64_t h = 0; h < 3; ++h)
+        for (int64_t kb = 0; kb < keyBlocks; ++kb) {
+          // What the lists say of each query block (full wins: the drawn
+          // lists never name a block in both).
+          std::vector<int32_t> partial, full;
+          for (int64_t qb = 0; qb < queryBlocks; ++qb) {
+            BlockListing l = blockListing(mask, b, h, qb * 32, kb * 64);
+            if (l == BlockListing::Partial) partial.push_back(int32_t(qb));
+            if (l == BlockListing::Full) full.push_back(int32_t(qb));
+          }
+          auto row = [&](const Tensor<int32_t> &counts, const Tensor<int32_t> &indices) {
+            const int64_t rb = std::min<int64_t>(b, counts.dim(0) - 1),
+                          rh = std::min<int64_t>(h, counts.dim(1) - 1);
+            const int32_t n = counts.at({rb, rh, kb});
+            std::vector<int32_t> listed, after;
+            for (int64_t s = 0; s < queryBlocks; ++s)
+              (s < n ? listed : after).push_back(indices.at({rb, rh, kb, s}));
+            EXPECT_TRUE(std::all_of(after.begin(), after.end(),
+                                    [](int32_t x) { return x == -1; }));
+            return listed;
+          };
+          EXPECT_EQ(row(t.counts, t.indices), partial) << b << " " << h << " " << kb;
+          EXPECT_EQ(row(t.fullCounts, t.fullIndices), full) << b << " " << h << " " << kb;
+        }
+  }
+  BlockMask partialOnly = drawBlockMask(1, 2, 100, 100, 16, 16, 5, false);
+  EXPECT_TRUE(transposeBlockMask(partialOnly).fullCounts.empty());
+}
+
 TEST(BlockMaskTest, DrawnListsAtDegenerateSizes) {
   // No keys: rows of no entries. One query block: it lists every block.
   BlockMask noKeys = drawBlockMask(1, 1, 20, 0, 16, 16, 1, true);
