@@ -367,18 +367,19 @@ KernelOp buildKvKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
       return {ib.add(firstHead, ib.floorDiv(t, safe)), ib.add(lo, ib.rem(t, safe)),
               Value()};
     }
-    // Head g's steps are [headEnds[g-1], headEnds[g]): the group's heads
-    // are few (the checker's GQA), so a select chain finds t's.
-    BlockLists at = headLists.front();
-    Value position = t;
+    // Head g's steps are [headEnds[g-1], headEnds[g]): a select chain over
+    // the ends finds t's head and position; the head's partial count is
+    // read again there (one cached load a step) rather than kept for every
+    // head (the group's counts would hold registers the kernel needs).
+    Value head = firstHead, position = t;
     for (int64_t g = 1; g < group; ++g) {
       Value past = ib.le(headEnds[g - 1], t);
-      at.head = arith::SelectOp::create(b, loc, past, headLists[g].head, at.head);
-      at.partial =
-          arith::SelectOp::create(b, loc, past, headLists[g].partial, at.partial);
+      head = arith::SelectOp::create(b, loc, past, headLists[g].head, head);
       position = arith::SelectOp::create(b, loc, past, ib.sub(t, headEnds[g - 1]),
                                          position);
     }
+    BlockLists at = group == 1 ? headLists.front()
+                               : headLists.front().atHead(b, loc, head);
     Value fullBlock = at.fullIndices ? ib.le(at.partial, position) : Value();
     return {at.head, at.tileAt(b, loc, position), fullBlock};
   };

@@ -105,13 +105,19 @@ constexpr int64_t kGradWarpgroupAddressRegisters = 31;
 constexpr int64_t kGradWarpgroupDqStepRegisters = 1;
 constexpr int64_t kGradAtomicDqStepRegisters = 16;
 constexpr int64_t kGradScoreModRingRegisters = 8;
-/// Under a block mask the kv kernel keeps, per query head of its group,
-/// the head's partial count and where its steps end (the select chain that
-/// finds a step's head and list position reads them all), with the chain's
-/// temporaries: 4 a head, checked against ptxas with examples/block_sparse
-/// (GQA 16/4, D 128): flash3_grad 64 x 128 with 2 stages, fragments 208,
-/// spilled 12 bytes at 255 registers with 32 fixed.
-constexpr int64_t kGradBlockListRegistersPerHead = 4;
+/// Under a block mask the kv kernel keeps where each query head of its
+/// group ends its steps (the select chain that finds a step's head and
+/// list position reads them all) and walks the lists: flash3_grad's (atomic
+/// dQ) at its fragments of 208 (D 128, 64 x 128) and 32 fixed, checked
+/// against ptxas on bench/attention/specs/sparse and examples/block_sparse:
+/// groups of 1 and 2 used 254-255 registers and spilled nothing, groups of
+/// 4 spilled 8-16 bytes (2 and 3 stages, causal), of 8 0-16: 6 a head past
+/// the first takes it out from 4 heads on. The deterministic kv kernel (no
+/// dQ step; 64 x 64) used 248-254 and spilled nothing at every group. The
+/// mma.sync kv kernels (56 fixed): flash2_grad_deterministic 32 x 32 at
+/// fragments of 184 spilled 12-16 bytes at groups of 4 and 8, none at 1
+/// and 2: the same 6 a head past the first.
+constexpr int64_t kGradBlockListRegistersPerExtraHead = 6;
 /// The kv kernel computes and adds dQ in column slices this wide
 /// (AttentionGradEmitter.cpp's kDqCols).
 constexpr int64_t kDqSliceColumns = 32;
@@ -240,8 +246,8 @@ int64_t gradFixedRegisters(const AttentionProblem &p, const Schedule &s,
                              : kGradAtomicDqStepRegisters;
   if (p.hasScoreMod && s.stages > 2)
     fixed += kGradScoreModRingRegisters;
-  if (kvKernel && p.blockQ > 0)
-    fixed += kGradBlockListRegistersPerHead * (p.queryHeads / p.keyHeads);
+  if (kvKernel && p.blockQ > 0 && (!warpgroupMma(s) || atomicDq(s)))
+    fixed += kGradBlockListRegistersPerExtraHead * (p.queryHeads / p.keyHeads - 1);
   return fixed;
 }
 

@@ -26,6 +26,11 @@ for spec in "$examples"/*.mlir; do
     # modifiers (§2.11) yet: their examples compile forward only.
     backward=(--backward)
     if grep -qE "flash\.(paged|varlen)_view|output_mod" "$spec"; then backward=(); fi
+    # Under a block mask the mma.sync gradient kernels at D 128 have no
+    # register fit for GQA groups of 4 or more (schedule/AttentionGrad.cpp,
+    # kGradBlockListRegistersPerExtraHead): the block-sparse example's
+    # backward is sm_90's.
+    if [ "$target" = sm_80 ] && grep -q "flash\.block_mask" "$spec"; then backward=(); fi
     if ! "$bin/flashgen" compile "$spec" "${backward[@]}" -o "$out" --target "$target" > "$out.log" 2>&1; then
       echo "FAIL: flashgen compile $name --target $target"; cat "$out.log"; status=1; continue
     fi
