@@ -32,7 +32,8 @@ raises FlashgenError naming it.
 # file only names the public API.
 # Subpackages that import torch are imported by name, never from here:
 # flashgen.torch (attention kernels as torch custom ops with autograd,
-# docs/torch.md) and flashgen.distributed.
+# docs/torch.md), flashgen.block_mask (FlexAttention BlockMask lists:
+# transpose_lists) and flashgen.distributed.
 from ._bundle import Bundle, Device, device_count, load, version
 from ._compile import compile  # noqa: A001 (shadows the builtin here only)
 from ._version import __version__

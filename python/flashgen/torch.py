@@ -32,6 +32,20 @@ default). Integer scalars take ints (i32 ones checked to fit), f32 ones any
 finite number. The backward kernel gets the ones its manifest lists; they
 have no gradient.
 
+Block-sparse kernels (FlexAttention's BlockMask; docs/semantics.md §2.10)
+take their lists as such extras, by Flex's names: ``attn(q, k, v,
+kv_num_blocks=..., kv_indices=..., full_kv_num_blocks=...,
+full_kv_indices=...)``. Their backward kernel also walks the *transposed*
+lists, which the forward kernel never gets: ``q_num_blocks``, ``q_indices``
+and, with full kv lists, ``full_q_num_blocks``, ``full_q_indices``, optional
+keywords of the op (``tensor?`` in :attr:`AttentionOp.extras`), each pair
+given together. A Flex user passes a BlockMask's fields as they are
+(``**{n: getattr(bm, n) for n in op.extras}``, say); pairs left out are
+computed by the backward from the kv lists with
+``flashgen.block_mask.transpose_lists``. Given ones are trusted to say what
+the kv lists say. Any other param or scalar that the backward kernel takes
+and the forward does not is an error at ``register``.
+
 Both have fake implementations (shapes from the manifest, so GQA head counts
 and static dims are checked while tracing), and the forward has an autograd
 formula that saves q, k, v, o and lse and calls the backward op: the pair
@@ -83,6 +97,16 @@ _TORCH_DTYPES = {"bf16": torch.bfloat16, "f16": torch.float16,
                  "i32": torch.int32, "i64": torch.int64, "i8": torch.int8,
                  "u8": torch.uint8}
 _SCALAR_TYPES = {"i32": "SymInt", "i64": "SymInt", "f32": "float"}
+# The transposed block lists (docs/semantics.md §2.10; FlexAttention's
+# BlockMask names) a block-sparse backward kernel takes and its forward does
+# not, each pair with the kv pair it transposes: optional keywords of the op,
+# computed by flashgen.block_mask.transpose_lists where left out.
+_TRANSPOSED = {"q_num_blocks": ("kv_num_blocks", "kv_indices"),
+               "q_indices": ("kv_num_blocks", "kv_indices"),
+               "full_q_num_blocks": ("full_kv_num_blocks", "full_kv_indices"),
+               "full_q_indices": ("full_kv_num_blocks", "full_kv_indices")}
+_TRANSPOSED_PAIRS = (("q_num_blocks", "q_indices"),
+                     ("full_q_num_blocks", "full_q_indices"))
 _SYMBOLIC = tuple(getattr(torch, n) for n in ("SymInt", "SymFloat")
                   if hasattr(torch, n))
 
@@ -165,11 +189,15 @@ class _Extra:
     """A tensor or scalar a kernel takes besides its own params: a keyword
     of the op. ``param`` is the manifest entry (a param or a scalar)."""
 
-    def __init__(self, name, is_tensor, param):
+    def __init__(self, name, is_tensor, param, backward_only=False):
         self.name, self.is_tensor, self.param = name, is_tensor, param
         self.dtype = param.get("dtype")
-        self.required = (not param.get("optional", False) if is_tensor
-                         else "default" not in param)
+        # A transposed block list of the backward kernel: never passed to
+        # the forward one, optional (computed where left out).
+        self.backward_only = backward_only
+        self.required = not backward_only and (
+            not param.get("optional", False) if is_tensor
+            else "default" not in param)
 
     def schema(self, index):
         kind = "Tensor" if self.is_tensor else _SCALAR_TYPES[self.dtype]
@@ -260,14 +288,21 @@ class AttentionOp:
         self._bwd_extras = set()  # the extras the backward kernel takes
         if bwd is not None:
             ours = {e.name: e for e in self._extras}
+            backward_only = []
             for e in _extras_of(bundle_path, bwd):
-                if e.name not in ours or ours[e.name].is_tensor != e.is_tensor:
+                if (e.name in _TRANSPOSED and e.is_tensor
+                        and e.name not in ours):
+                    backward_only.append(_Extra(e.name, True, e.param, True))
+                elif (e.name not in ours
+                      or ours[e.name].is_tensor != e.is_tensor):
                     raise FlashgenError(_FORMAT, "%s: kernel %s_backward "
                                         "takes %s %s, which %s does not"
                                         % (bundle_path, name, "param"
                                            if e.is_tensor else "scalar",
                                            e.name, name))
                 self._bwd_extras.add(e.name)
+            self._check_transposed(bundle_path, ours, backward_only)
+            self._extras.extend(backward_only)
         self.op_name = "%s_%s" % (name, hashlib.sha256(
             bundle_path.encode()).hexdigest()[:8])
         self._bundle = None
@@ -277,6 +312,26 @@ class AttentionOp:
         self.forward_op = self.backward_op = None
         if HAS_CUSTOM_OP:
             self._define_ops()
+
+    def _check_transposed(self, bundle_path, ours, backward_only):
+        """The backward-only transposed lists come in pairs, and the
+        forward takes the kv lists they are computed from."""
+        names = {e.name for e in backward_only}
+        for pair in _TRANSPOSED_PAIRS:
+            if len(names.intersection(pair)) == 1:
+                raise FlashgenError(_FORMAT, "%s: kernel %s_backward takes "
+                                    "%s without %s" % (
+                                        bundle_path, self.name,
+                                        *(sorted(names.intersection(pair))
+                                          + sorted(set(pair) - names))))
+        for n in sorted(names):
+            for src in _TRANSPOSED[n]:
+                if src not in ours or not ours[src].is_tensor:
+                    raise FlashgenError(_FORMAT, "%s: kernel %s_backward "
+                                        "takes %s, but %s takes no %s to "
+                                        "compute it from" % (
+                                            bundle_path, self.name, n,
+                                            self.name, src))
 
     def __repr__(self):
         return "<flashgen.torch.AttentionOp %s of %s (op flashgen::%s%s%s)>" % (
@@ -339,6 +394,12 @@ class AttentionOp:
                                    "keyword" if len(unknown) == 1
                                    else "keywords", ", ".join(unknown),
                                    ", ".join(names) or "none"))
+        for a, b in _TRANSPOSED_PAIRS:
+            if (a in names and (given.get(a) is None)
+                    != (given.get(b) is None)):
+                raise FlashgenError(_INVALID, "%s, %s: give both or neither "
+                                    "(left out, the backward computes them "
+                                    "from the kv lists)" % (a, b))
         args = []
         for e in self._extras:
             value = given.get(e.name)
@@ -394,12 +455,41 @@ class AttentionOp:
     def _extras_dict(self, args, backward=False):
         """name -> value of the extras given (for a kernel launch)."""
         return {e.name: a for e, a in zip(self._extras, args)
-                if a is not None and (not backward
-                                      or e.name in self._bwd_extras)}
+                if a is not None and (e.name in self._bwd_extras if backward
+                                      else not e.backward_only)}
 
-    def _extra_tensors(self, args):
+    def _extra_tensors(self, args, backward=False):
+        """(name, tensor) of the extra tensors given that the forward
+        kernel (the backward one) takes."""
         return tuple((e.name, a) for e, a in zip(self._extras, args)
-                     if e.is_tensor and a is not None)
+                     if e.is_tensor and a is not None
+                     and (e.name in self._bwd_extras if backward
+                          else not e.backward_only))
+
+    def _with_transposed(self, args):
+        """``args`` with the backward-only transposed block lists that were
+        left out computed from the kv lists (flashgen.block_mask)."""
+        index = {e.name: i for i, e in enumerate(self._extras)}
+        missing = [pair for pair in _TRANSPOSED_PAIRS if pair[0] in index
+                   and self._extras[index[pair[0]]].backward_only
+                   and args[index[pair[0]]] is None]
+        if not missing:
+            return args
+        kv = [args[index[n]] if n in index else None for n in
+              ("kv_num_blocks", "kv_indices", "full_kv_num_blocks",
+               "full_kv_indices")]
+        if kv[0] is None or kv[1] is None:
+            return args  # no lists to transpose (an optional kv pair)
+        if kv[2] is None or kv[3] is None:
+            kv[2] = kv[3] = None
+        from .block_mask import transpose_lists
+        lists = dict(zip(("q_num_blocks", "q_indices", "full_q_num_blocks",
+                          "full_q_indices"), transpose_lists(*kv)))
+        args = list(args)
+        for pair in missing:
+            for n in pair:
+                args[index[n]] = lists[n]
+        return tuple(args)
 
     # -- shapes and allocation (shared by the real and fake paths) ----------
 
@@ -445,7 +535,7 @@ class AttentionOp:
 
     def _allocate_forward(self, q, k, v, args=()):
         sym = self._bind(self._params, (("q", q), ("k", k), ("v", v))
-                         + self._extra_tensors(args))
+                         + self._extra_tensors(args))  # the forward's only
         o = _empty_in_order_of(q, self._shape(self._params, "o", sym), q.dtype)
         if self.has_lse:
             lse = torch.empty(self._shape(self._params, "lse", sym),
@@ -466,11 +556,13 @@ class AttentionOp:
     def _bind_backward(self, q, k, v, o, grad_o, lse, args):
         self._bind(self._bwd_params,
                    (("q", q), ("k", k), ("v", v), ("o", o), ("do", grad_o),
-                    ("lse", lse)) + tuple(
-                        (n, t) for n, t in self._extra_tensors(args)
-                        if n in self._bwd_extras))
+                    ("lse", lse)) + self._extra_tensors(args, backward=True))
 
     def _backward(self, q, k, v, o, grad_o, lse, *args):
+        # Transposed block lists the caller left out: computed here, in the
+        # backward operator's implementation, on the real tensors at run
+        # time (see _define_ops).
+        args = self._with_transposed(args)
         self._bind_backward(q, k, v, o, grad_o, lse, args)
         dq, dk, dv = self._allocate_backward(q, k, v)
         self._impls[q.device.type][1](q, k, v, o, grad_o, lse, dq, dk, dv,
@@ -551,7 +643,16 @@ class AttentionOp:
         fwd_name = "flashgen::" + self.op_name
         n_extras = len(self._extras)
         # The schemas, made from the manifest: the extras after the fixed
-        # arguments, in manifest order.
+        # arguments, in manifest order. The backward kernel's transposed
+        # block lists (q_num_blocks, ...) are ``Tensor?`` extras of both
+        # operators: a caller's (a Flex BlockMask's) reach the backward
+        # through save_for_backward like any extra tensor, and the forward
+        # never passes them to its kernel. Lists left out stay None through
+        # the autograd formula and the backward operator's implementation
+        # computes them (flashgen.block_mask.transpose_lists), so the fake
+        # implementations and the traced graphs do no list work, the graph
+        # holds no extra tensors for them, and a direct call of backward_op
+        # gets them too; the cost is a few small kernels per backward.
         extras = "".join(", " + e.schema(i)
                          for i, e in enumerate(self._extras))
         fwd_schema = ("(Tensor q, Tensor k, Tensor v%s) -> (Tensor, Tensor)"
