@@ -33,6 +33,7 @@
 #include "grad/grad3_d64_rows.cu"
 #include "grad/grad3_block_sparse.cu"
 #include "grad/grad3_block_sparse_det.cu"
+#include "grad/grad_block_sparse_mask_mod_det.cu"
 #endif
 
 #include "reference_tensors.h"
@@ -350,10 +351,13 @@ TEST_F(AttentionGradEmuTest, Wgmma_HeadDim64Deterministic) {
 // the kv lists. 300 rows: a ragged last block. The lists hold the launched
 // group's heads (the spec's type may say more: the kernels clamp a head
 // index into that and read these strides).
-Case blockSparse(ref::BlockMask& lists, int Hq, int D, int queryBlock, int keyBlock, bool causal) {
-  Case c{1, Hq, 1, 300, 300, D, {}, {}};
+/// `fullHeads`: the full lists' heads, Hq or 1 (0: Hq).
+Case blockSparse(ref::BlockMask& lists, int Hq, int D, int queryBlock, int keyBlock, bool causal, int N = 300,
+                 int M = 300, int fullHeads = 0) {
+  Case c{1, Hq, 1, N, M, D, {}, {}};
   if (causal) c.problem.mask = ref::MaskKind::Causal;
-  lists = ref::drawBlockMask(c.B, c.Hq, c.N, c.M, queryBlock, keyBlock, /*seed=*/0x5eed, /*withFull=*/true);
+  lists = ref::drawBlockMask(ref::BlockListDims{c.B, Hq}, ref::BlockListDims{c.B, fullHeads ? fullHeads : Hq}, c.N,
+                             c.M, queryBlock, keyBlock, /*seed=*/0x5eed);
   c.problem.blockMask = lists;
   return c;
 }
@@ -374,5 +378,17 @@ TEST_F(AttentionGradEmuTest, Wgmma_BlockSparseDeterministicHalfBlocks) {
   ListBuffers lists(mask, ref::transposeBlockMask(mask));
   static_assert(FG_NS(grad3_block_sparse_det, kv)::kTileK == 64, "half-block key tiles");
   check(c, FG_GRAD_DET_LISTS(grad3_block_sparse_det, c.B, c.N));
+}
+// kernels/block_sparse_mask_mod.mlir: GQA 8/2 under 32 x 64 blocks and a
+// mask_mod hiding every third key, which the partial blocks' tiles apply
+// and the full blocks' skip (flash2_grad_deterministic, mma.sync); N != M;
+// the partial lists per head (the spec's [1, 8, ..]), the full ones one
+// head's ([B, 1, ..]: the kernels read head 0 for every head).
+TEST_F(AttentionGradEmuTest, BlockSparseMaskModDeterministic) {
+  ref::BlockMask mask;
+  Case c = blockSparse(mask, 4, 64, 32, 64, false, 96, 150, /*fullHeads=*/1);
+  c.problem.maskMod = [](int64_t, int64_t, int64_t, int64_t j) { return j % 3 != 0; };
+  ListBuffers lists(mask, ref::transposeBlockMask(mask));
+  check(c, FG_GRAD_DET_LISTS(grad_block_sparse_mask_mod_det, c.B, c.N, c.M));
 }
 #endif  // FLASHGEN_EMITTED_KERNEL_DIR
