@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "reference/RecurrenceGrad.h"
+#include "reference/ChunkwiseGrad.h"
 #include "reference/Inputs.h"
 #include "reference/Random.h"
 #include "reference/Recurrence.h"
@@ -210,6 +211,83 @@ TEST(RecurrenceGradTest, MalformedGradientsAreErrors) {
   RecurrentState<double> bad;
   bad.c = Tensor<double>({1, 1, 2, 3});
   EXPECT_THROW(referenceRecurrenceGrad(problem, in, Tensor<double>({1, 1, 3, 2}), &bad), ReferenceError);
+}
+
+} // namespace
+
+namespace {
+
+// The chunkwise backward (reference/ChunkwiseGrad.h) against the
+// definition: every gate kind but mlstm_exp, chunk sizes that do and do
+// not divide T (1, 3, T, T + 2), with and without initial states and a
+// final-state gradient, GQA-free batch x heads.
+TEST(ChunkwiseGradTest, MatchesTheDefinitionAtEveryChunkSize) {
+  uint64_t seed = 100;
+  for (GateKind gate : {GateKind::None, GateKind::Decay, GateKind::Vector, GateKind::MlstmSig})
+    for (bool initial : {false, true})
+      for (int64_t chunk : {1, 3, 10, 12}) {
+        SCOPED_TRACE(::testing::Message() << gateKindName(gate) << " chunk " << chunk
+                                          << (initial ? ", initial state" : ""));
+        LinearProblem problem;
+        problem.gate = gate;
+        LinearInputSpec spec;
+        spec.gate = gate;
+        spec.batch = 2;
+        spec.heads = 2;
+        spec.steps = 10;
+        spec.keyDim = 4;
+        spec.valueDim = 3;
+        spec.initialState = initial;
+        spec.seed = seed++;
+        LinearInputs<double> in = generateLinearInputs(spec);
+        std::mt19937_64 rng(seed);
+        Tensor<double> dout = randomLike({2, 2, 10, 3}, rng);
+        RecurrentState<double> dFinal;
+        dFinal.c = randomLike({2, 2, 4, 3}, rng);
+        if (gateHasNormalizer(gate))
+          dFinal.n = randomLike({2, 2, 4}, rng);
+        const RecurrentState<double> *withFinal = &dFinal;
+        for (const RecurrentState<double> *df : {(const RecurrentState<double> *)nullptr, withFinal}) {
+          LinearGradResult want = referenceRecurrenceGrad(problem, in, dout, df);
+          LinearGradResult got = chunkwiseRecurrenceGrad(problem, in, dout, df, chunk);
+          auto close = [](const Tensor<double> &a, const Tensor<double> &b, const char *name) {
+            ASSERT_EQ(a.shape(), b.shape()) << name;
+            double largest = 1e-30, worst = 0.0;
+            for (size_t i = 0; i < b.values().size(); ++i) {
+              largest = std::max(largest, std::fabs(b.values()[i]));
+              worst = std::max(worst, std::fabs(a.values()[i] - b.values()[i]));
+            }
+            EXPECT_LT(worst / largest, 1e-10) << name;
+          };
+          close(got.dq, want.dq, "dq");
+          close(got.dk, want.dk, "dk");
+          close(got.dv, want.dv, "dv");
+          if (!want.dLogDecay.empty()) close(got.dLogDecay, want.dLogDecay, "dlog_decay");
+          if (!want.dInputGate.empty()) {
+            close(got.dInputGate, want.dInputGate, "dinput_gate");
+            close(got.dForgetGate, want.dForgetGate, "dforget_gate");
+          }
+          close(got.dInitial.c, want.dInitial.c, "dC0");
+          if (gateHasNormalizer(gate)) close(got.dInitial.n, want.dInitial.n, "dn0");
+        }
+      }
+}
+
+TEST(ChunkwiseGradTest, MlstmExpAndBadChunksAreErrors) {
+  LinearProblem problem;
+  problem.gate = GateKind::MlstmExp;
+  LinearInputSpec spec;
+  spec.gate = problem.gate;
+  spec.steps = 3;
+  spec.keyDim = 2;
+  spec.valueDim = 2;
+  LinearInputs<double> in = generateLinearInputs(spec);
+  Tensor<double> dout({1, 1, 3, 2});
+  EXPECT_THROW(chunkwiseRecurrenceGrad(problem, in, dout, nullptr, 2), ReferenceError);
+  problem.gate = GateKind::None;
+  spec.gate = GateKind::None;
+  in = generateLinearInputs(spec);
+  EXPECT_THROW(chunkwiseRecurrenceGrad(problem, in, dout, nullptr, 0), ReferenceError);
 }
 
 } // namespace
