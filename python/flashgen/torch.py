@@ -39,8 +39,10 @@ full_kv_indices=...)``. Their backward kernel also walks the *transposed*
 lists, which the forward kernel never gets: ``q_num_blocks``, ``q_indices``
 and, with full kv lists, ``full_q_num_blocks``, ``full_q_indices``, optional
 keywords of the op (``tensor?`` in :attr:`AttentionOp.extras`), each pair
-given together. A Flex user passes a BlockMask's fields as they are
-(``**{n: getattr(bm, n) for n in op.extras}``, say); pairs left out are
+given together. A Flex user passes a BlockMask as it is,
+``attn(q, k, v, block_mask=bm)`` (its BLOCK_SIZE checked against the
+kernel's blocks; its lists become these keywords), or its fields one by
+one; pairs left out are
 computed by the backward from the kv lists with
 ``flashgen.block_mask.transpose_lists``. Given ones are trusted to say what
 the kv lists say. Any other param or scalar that the backward kernel takes
@@ -107,6 +109,9 @@ _TRANSPOSED = {"q_num_blocks": ("kv_num_blocks", "kv_indices"),
                "full_q_indices": ("full_kv_num_blocks", "full_kv_indices")}
 _TRANSPOSED_PAIRS = (("q_num_blocks", "q_indices"),
                      ("full_q_num_blocks", "full_q_indices"))
+# Every list a FlexAttention BlockMask carries, by its field names.
+_BLOCK_LISTS = ("kv_num_blocks", "kv_indices", "full_kv_num_blocks",
+                "full_kv_indices") + tuple(_TRANSPOSED)
 _SYMBOLIC = tuple(getattr(torch, n) for n in ("SymInt", "SymFloat")
                   if hasattr(torch, n))
 
@@ -368,6 +373,8 @@ class AttentionOp:
         return self._apply(q, k, v, extras)
 
     def _apply(self, q, k, v, extras):
+        if "block_mask" in extras:
+            extras = self._unpack_block_mask(dict(extras))
         args = self._extra_args(extras)
         for pname, t in (("q", q), ("k", k), ("v", v)):
             if t.device.type not in self._impls and not (
@@ -381,6 +388,53 @@ class AttentionOp:
         if self.forward_op is not None:
             return self.forward_op(q, k, v, *args)
         return _Function.apply(self, q, k, v, *args)
+
+    def _unpack_block_mask(self, extras):
+        """``block_mask=`` a FlexAttention BlockMask (or any object with
+        its fields): its lists as the keywords of the same names that this
+        op takes (a keyword given beside it wins), after checking its
+        BLOCK_SIZE against the block sizes of the op's lists."""
+        bm = extras.pop("block_mask")
+        names = {e.name for e in self._extras}
+        if not names.intersection(_BLOCK_LISTS):
+            raise FlashgenError(_INVALID, "block_mask: kernel %s of %s is not "
+                                "block-sparse (it takes no kv_num_blocks)"
+                                % (self.name, self.bundle_path))
+        want = self._block_sizes()
+        size = getattr(bm, "BLOCK_SIZE", None)
+        if want is not None and size is not None:
+            size = tuple(int(x) for x in (size if isinstance(size, (tuple, list))
+                                          else (size, size)))
+            if size != want:
+                raise FlashgenError(_INVALID, "block_mask: BLOCK_SIZE %s, but "
+                                    "kernel %s was compiled for blocks of %d x "
+                                    "%d (flash.block_mask ... block [%d, %d])"
+                                    % (size, self.name, want[0], want[1],
+                                       want[0], want[1]))
+        for name in _BLOCK_LISTS:
+            value = getattr(bm, name, None)
+            if name in names and extras.get(name) is None and value is not None:
+                extras[name] = value
+        return extras
+
+    def _block_sizes(self):
+        """(Qb, Kb) from the kv_indices param's `cdiv(<dim>,<block>)`
+        dims (dialect/BlockMask.h writes them so), None if not readable."""
+        for e in self._extras:
+            if e.name != "kv_indices":
+                continue
+            shape = e.param.get("shape", [])
+            sizes = []
+            for dim in shape[2:4]:
+                text = str(dim)
+                if not (text.startswith("cdiv(") and text.endswith(")")):
+                    return None
+                try:
+                    sizes.append(int(text[5:-1].rsplit(",", 1)[1]))
+                except (IndexError, ValueError):
+                    return None
+            return tuple(sizes) if len(sizes) == 2 else None
+        return None
 
     def _extra_args(self, given):
         """The op's keywords as its positional extras, in manifest order

@@ -41,6 +41,7 @@ import math  # noqa: E402
 import random  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
+import types  # noqa: E402
 import unittest  # noqa: E402
 
 import torch  # noqa: E402
@@ -489,6 +490,47 @@ class Keywords(unittest.TestCase):
         with self.assertRaisesRegex(flashgen.FlashgenError,
                                     "q_indices: dtype torch.int64"):
             op(q, k, v, **lists, q_num_blocks=t[0], q_indices=t[1].long())
+
+
+class BlockMaskObject(unittest.TestCase):
+    """block_mask=: a FlexAttention BlockMask (here an object with its
+    fields) unpacked into the lists, its BLOCK_SIZE checked."""
+
+    def mask(self, lists, block_size, transposed=True):
+        fields = dict(lists, BLOCK_SIZE=block_size)
+        t = transpose_lists(*(lists.get(n) for n in KV))
+        for n, x in zip(TRANSPOSED, t):
+            fields[n] = x if transposed else None
+        return types.SimpleNamespace(**fields)
+
+    def test_the_lists_come_from_the_mask(self):
+        op, double = registered()
+        (q, k, v), lists = inputs(11)
+        bm = self.mask(lists, (QBLOCK, KBLOCK))
+        o = op(q, k, v, block_mask=bm)
+        torch.autograd.grad(o, (q, k, v), torch.ones_like(o))
+        (fwd,), (bwd,) = double.forward_extras, double.backward_extras
+        self.assertEqual(sorted(fwd), sorted(lists))
+        for n in lists:
+            self.assertIs(fwd[n], lists[n])
+        for n in TRANSPOSED:
+            self.assertIs(bwd[n], getattr(bm, n))
+        # A keyword beside the mask wins; transposes the mask lacks are
+        # computed.
+        op, double = registered()
+        other = inputs(12)[1]
+        op(q, k, v, block_mask=self.mask(lists, (QBLOCK, KBLOCK), False),
+           kv_indices=other["kv_indices"])
+        self.assertIs(double.forward_extras[0]["kv_indices"], other["kv_indices"])
+
+    def test_block_size_and_dense_kernels(self):
+        op, _ = registered()
+        (q, k, v), lists = inputs(13)
+        with self.assertRaisesRegex(flashgen.FlashgenError,
+                                    "BLOCK_SIZE \\(%d, %d\\), but kernel sparse "
+                                    "was compiled for blocks of %d x %d"
+                                    % (QBLOCK + 1, KBLOCK, QBLOCK, KBLOCK)):
+            op(q, k, v, block_mask=self.mask(lists, (QBLOCK + 1, KBLOCK)))
 
 
 class Autograd(unittest.TestCase):
