@@ -14,9 +14,9 @@ bench/attention/prepare-sparse.sh's compiled with --backward:
     python3 bench/attention/bench_sparse_backward.py --bundles DIR --out PREFIX
 
 Each side gets the same lists: Flex a BlockMask.from_kv_blocks (which also
-builds the transposed lists its backward walks), flashgen the four kv lists
-and Flex's transposes (q_num_blocks, q_indices, full_q_num_blocks,
-full_q_indices) by their manifest names through flashgen.torch (kernels X
+builds the transposed lists its backward walks), flashgen the same BlockMask
+object (`block_mask=bm`: its four kv lists and its transposes q_num_blocks,
+q_indices, full_q_num_blocks, full_q_indices) through flashgen.torch (kernels X
 and X_backward; variant 0 of each, the compiler's first choice, the
 headline). A second flashgen run without the transposes (flashgen.torch
 then builds them with flashgen.block_mask.transpose_lists) must give the
@@ -49,7 +49,6 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
 import bench_sparse as bs  # noqa: E402
 
 TOL = 3e-2
-TRANSPOSED = ("q_num_blocks", "q_indices", "full_q_num_blocks", "full_q_indices")
 
 
 def parse_args(argv=None):
@@ -157,9 +156,9 @@ def main(argv=None):
 
         try:
             sparse = op_of(bs.sparse_bundle(group, pattern))
-            kw = dict(lists)
-            if transposed is not None:
-                kw.update({name: t.to(torch.int32).contiguous() for name, t in transposed.items()})
+            # Flex's BlockMask as it is (its lists and transposes), or the
+            # kv lists alone where Flex did not run.
+            kw = {"block_mask": bm} if transposed is not None else dict(lists)
 
             def ours(q_, k_, v_, kw=kw):
                 return sparse(q_, k_, v_, **kw)
