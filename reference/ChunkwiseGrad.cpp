@@ -10,6 +10,7 @@
 
 #include "reference/ChunkwiseGrad.h"
 
+#include "reference/GateMath.h"
 #include "reference/ReferenceError.h"
 #include "reference/StepGate.h"
 
@@ -24,17 +25,13 @@ LinearGradResult chunkwiseRecurrenceGrad(const LinearProblem &problem,
                                          const RecurrentState<double> *dFinal,
                                          int64_t chunkSize) {
   const GateKind gate = problem.gate;
-  if (gateHasStabilizer(gate))
-    throw ReferenceError("chunkwise gradient: mlstm_exp's running stabiliser "
-                         "is not in the chunkwise backward form yet (use "
-                         "referenceRecurrenceGrad)");
   if (chunkSize < 1)
     throw ReferenceError("chunkwise gradient: chunk size " +
                          std::to_string(chunkSize) + " must be >= 1");
   const LinearShape shape = linearShape(problem, inputs);
   const int64_t BH = shape.batch * shape.heads, T = shape.steps,
                 dk = shape.keyDim, dv = shape.valueDim;
-  const bool normalized = gateHasNormalizer(gate);
+  const bool normalized = gateHasNormalizer(gate), stabilized = gateHasStabilizer(gate);
   const int64_t dw = dv + (normalized ? 1 : 0); // augmented value width
   const double scale = effectiveLinearScale(problem, dk), eps = problem.normalizerEps;
   const int64_t chunks = (T + chunkSize - 1) / chunkSize;
@@ -60,14 +57,29 @@ LinearGradResult chunkwiseRecurrenceGrad(const LinearProblem &problem,
   g.dInitial = zeroState<double>(gate, shape);
 
   std::vector<double> logA(T * dk), w(T), vAug(T * dw), hAug(T * dw), dhAug(T * dw);
+  // mlstm_exp runs unstabilised (ChunkwiseGrad.h): its stabiliser m_t and
+  // the gradient reaching each m_t (through eps exp(m_t) and the stored
+  // states' exp(-m) scale).
+  std::vector<double> m(T + 1), dm(T + 1);
   std::vector<double> states((chunks + 1) * dk * dw);
   for (int64_t bh = 0; bh < BH; ++bh) {
     auto S = [&](int64_t c) { return &states[c * dk * dw]; };
     // Gates and augmented values.
     std::vector<double> decay(dk);
+    m[0] = stabilized ? initial.m.data()[bh] : 0.0;
+    std::fill(dm.begin(), dm.end(), 0.0);
     for (int64_t t = 0; t < T; ++t) {
       const int64_t row = bh * T + t;
-      w[t] = stepGate<double>(gate, inputs, row, dk, nullptr, decay.data());
+      if (stabilized) {
+        // a = sigmoid(f), w = exp(i); m_t as the definition's max chain.
+        const double lf = logSigmoid(inputs.forgetGate.data()[row]),
+                     i = inputs.inputGate.data()[row];
+        std::fill(decay.begin(), decay.end(), std::exp(lf));
+        w[t] = std::exp(i);
+        m[t + 1] = std::max(lf + m[t], i);
+      } else {
+        w[t] = stepGate<double>(gate, inputs, row, dk, nullptr, decay.data());
+      }
       for (int64_t d = 0; d < dk; ++d)
         logA[t * dk + d] = std::log(decay[d]);
       for (int64_t e = 0; e < dv; ++e)
@@ -76,11 +88,13 @@ LinearGradResult chunkwiseRecurrenceGrad(const LinearProblem &problem,
         vAug[t * dw + dv] = 1.0;
     }
     // 1. Boundary states, forward.
+    // mlstm_exp's stored initial state is exp(-m_0) times the unstabilised.
+    const double initialScale = stabilized ? std::exp(m[0]) : 1.0;
     for (int64_t d = 0; d < dk; ++d) {
       for (int64_t e = 0; e < dv; ++e)
-        S(0)[d * dw + e] = initial.c.data()[(bh * dk + d) * dv + e];
+        S(0)[d * dw + e] = initialScale * initial.c.data()[(bh * dk + d) * dv + e];
       if (normalized)
-        S(0)[d * dw + dv] = initial.n.data()[bh * dk + d];
+        S(0)[d * dw + dv] = initialScale * initial.n.data()[bh * dk + d];
     }
     for (int64_t c = 0; c < chunks; ++c) {
       std::copy(S(c), S(c) + dk * dw, S(c + 1));
@@ -132,24 +146,40 @@ LinearGradResult chunkwiseRecurrenceGrad(const LinearProblem &problem,
           std::copy(dO, dO + dv, dh);
           continue;
         }
-        const double qn = h[dv], den = std::max(std::fabs(qn), 1.0) + eps;
+        // Unstabilised, mlstm_exp's max(|q.n|, exp(-m)) + eps is
+        // exp(-m) (max(|q.n~|, 1) + eps exp(m)).
+        const double epsTerm = stabilized ? eps * std::exp(m[t0 + l + 1]) : eps;
+        const double qn = h[dv], den = std::max(std::fabs(qn), 1.0) + epsTerm;
         double dDen = 0.0;
         for (int64_t e = 0; e < dv; ++e) {
           dh[e] = dO[e] / den;
           dDen -= dO[e] * h[e] / (den * den);
         }
         dh[dv] = std::fabs(qn) < 1.0 ? 0.0 : (qn >= 0 ? dDen : -dDen);
+        if (stabilized)
+          dm[t0 + l + 1] += dDen * epsTerm;
       }
     }
     // 3. Chunks backwards: dS_end of the last is the final state's gradient.
     std::vector<double> dEnd(dk * dw, 0.0), dS0(dk * dw), dqh, dkh, dB;
-    if (dFinal)
+    if (dFinal) {
       for (int64_t d = 0; d < dk; ++d) {
         for (int64_t e = 0; e < dv && !dFinal->c.empty(); ++e)
           dEnd[d * dw + e] = dFinal->c.data()[(bh * dk + d) * dv + e];
         if (normalized && !dFinal->n.empty())
           dEnd[d * dw + dv] = dFinal->n.data()[bh * dk + d];
       }
+      if (stabilized) {
+        // The stored final state is exp(-m_T) times the unstabilised one.
+        const double scaleT = std::exp(-m[T]);
+        for (int64_t x = 0; x < dk * dw; ++x) {
+          dm[T] -= dEnd[x] * scaleT * S(chunks)[x];
+          dEnd[x] *= scaleT;
+        }
+        if (!dFinal->m.empty())
+          dm[T] += dFinal->m.data()[bh];
+      }
+    }
     for (int64_t c = chunks - 1; c >= 0; --c) {
       const int64_t t0 = c * chunkSize, L = hatted(c, qh, kh, cum);
       std::vector<double> dEndScaled(dk * dw);
@@ -207,6 +237,8 @@ LinearGradResult chunkwiseRecurrenceGrad(const LinearProblem &problem,
         if (gate == GateKind::MlstmSig) {
           const double i = sigmoid(inputs.inputGate.data()[row]);
           g.dInputGate.data()[row] = dwSum * i * (1.0 - i);
+        } else if (stabilized) {
+          g.dInputGate.data()[row] = dwSum * w[t0 + l]; // w = exp(i)
         }
       }
       for (int64_t d = 0; d < dk; ++d) {
@@ -232,6 +264,7 @@ LinearGradResult chunkwiseRecurrenceGrad(const LinearProblem &problem,
             g.dLogDecay.data()[row * dk + d] = dLogA[d];
           break;
         case GateKind::MlstmSig:
+        case GateKind::MlstmExp: // a = sigmoid(f) for both
           g.dForgetGate.data()[row] = sum * (1.0 - sigmoid(inputs.forgetGate.data()[row]));
           break;
         default:
@@ -240,11 +273,28 @@ LinearGradResult chunkwiseRecurrenceGrad(const LinearProblem &problem,
       }
       dEnd = dS0;
     }
+    if (stabilized) {
+      // The initial state's exp(m_0) scale, then the max chain backwards:
+      // m_t = max(lf_t + m_{t-1}, i_t) (the first on a tie, as std::max).
+      for (int64_t x = 0; x < dk * dw; ++x)
+        dm[0] += dEnd[x] * S(0)[x];
+      for (int64_t t = T; t >= 1; --t) {
+        const int64_t row = bh * T + t - 1;
+        const double f = inputs.forgetGate.data()[row], i = inputs.inputGate.data()[row];
+        if (!(logSigmoid(f) + m[t - 1] < i)) {
+          g.dForgetGate.data()[row] += dm[t] * (1.0 - sigmoid(f));
+          dm[t - 1] += dm[t];
+        } else {
+          g.dInputGate.data()[row] += dm[t];
+        }
+      }
+      g.dInitial.m.data()[bh] = dm[0];
+    }
     for (int64_t d = 0; d < dk; ++d) {
       for (int64_t e = 0; e < dv; ++e)
-        g.dInitial.c.data()[(bh * dk + d) * dv + e] = dEnd[d * dw + e];
+        g.dInitial.c.data()[(bh * dk + d) * dv + e] = initialScale * dEnd[d * dw + e];
       if (normalized)
-        g.dInitial.n.data()[bh * dk + d] = dEnd[d * dw + dv];
+        g.dInitial.n.data()[bh * dk + d] = initialScale * dEnd[d * dw + dv];
     }
   }
   return g;

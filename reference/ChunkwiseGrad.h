@@ -19,10 +19,13 @@
 //     and the log decays' gradient is the reverse cumulative sum of
 //     dB_t = dq^_t o q^_t - dk^_t o k^_t (plus the chunk end's
 //     dS_end o S_L for B_L).
-//  mlstm_sig's normaliser n is a value column of ones (n_t = a n + w k),
-//  its o = h / (max(|q.n|, 1) + eps) differentiated per row first.
-//
-// mlstm_exp (its running stabiliser) is not in this form yet: it throws.
+//  The normaliser n is a value column of ones (n_t = a n + w k), o = h /
+//  (max(|q.n|, 1) + eps) differentiated per row first. mlstm_exp runs
+//  unstabilised here (a = sigmoid(f), w = exp(i), the initial state
+//  scaled by exp(m_0)): its stored states' exp(-m) and the normaliser's
+//  eps exp(m_t) carry the gradient into the stabiliser, which goes back
+//  through its max chain last (float64 at test sizes; a kernel keeps the
+//  running stabiliser per chunk).
 //
 //===----------------------------------------------------------------------===//
 
@@ -35,8 +38,7 @@ namespace flashgen::reference {
 
 /// The gradients of RecurrenceGrad.h (same scalar, same result layout)
 /// computed chunk by chunk with chunks of `chunkSize` steps (the last one
-/// partial). Throws ReferenceError for mlstm_exp, chunkSize < 1 or
-/// malformed input.
+/// partial). Throws ReferenceError for chunkSize < 1 or malformed input.
 LinearGradResult chunkwiseRecurrenceGrad(const LinearProblem &problem,
                                          const LinearInputs<double> &inputs,
                                          const Tensor<double> &dout,
