@@ -33,37 +33,33 @@ LogicalResult BlockMaskOp::verify() {
   if (getKeys().getType() != getView().getType())
     return emitOpError() << "result type " << getView().getType()
                          << " must be the keys' type " << getKeys().getType();
-  auto rank = [&](Value list, int64_t want, const char *name) -> LogicalResult {
+  // kv lists are rows of query blocks listing key blocks; the transposed
+  // lists the other way round.
+  auto rankOf = [&](Value list, int64_t want, const char *name,
+                    bool transposed) -> LogicalResult {
     auto type = llvm::cast<RankedTensorType>(list.getType());
+    const char *rows = transposed ? "key blocks" : "query blocks";
+    const char *listed = transposed ? "query blocks" : "key blocks";
     if (type.getRank() != want)
       return emitOpError() << name << " has shape " << shapeText(type)
-                           << ": it is [B, Hq, query blocks"
-                           << (want == 4 ? ", key blocks]" : "]");
+                           << ": it is [B, Hq, " << rows
+                           << (want == 4 ? std::string(", ") + listed + "]" : "]");
     return success();
   };
-  auto transposedRank = [&](Value list, int64_t want,
-                            const char *name) -> LogicalResult {
-    auto type = llvm::cast<RankedTensorType>(list.getType());
-    if (type.getRank() != want)
-      return emitOpError() << name << " has shape " << shapeText(type)
-                           << ": it is [B, Hq, key blocks"
-                           << (want == 4 ? ", query blocks]" : "]");
-    return success();
-  };
-  if (failed(rank(getKvNumBlocks(), 3, "kv_num_blocks")) ||
-      failed(rank(getKvIndices(), 4, "kv_indices")))
+  if (failed(rankOf(getKvNumBlocks(), 3, "kv_num_blocks", false)) ||
+      failed(rankOf(getKvIndices(), 4, "kv_indices", false)))
     return failure();
   if (getFullKvNumBlocks() &&
-      (failed(rank(getFullKvNumBlocks(), 3, "full_kv_num_blocks")) ||
-       failed(rank(getFullKvIndices(), 4, "full_kv_indices"))))
+      (failed(rankOf(getFullKvNumBlocks(), 3, "full_kv_num_blocks", false)) ||
+       failed(rankOf(getFullKvIndices(), 4, "full_kv_indices", false))))
     return failure();
   if (getQNumBlocks() &&
-      (failed(transposedRank(getQNumBlocks(), 3, "q_num_blocks")) ||
-       failed(transposedRank(getQIndices(), 4, "q_indices"))))
+      (failed(rankOf(getQNumBlocks(), 3, "q_num_blocks", true)) ||
+       failed(rankOf(getQIndices(), 4, "q_indices", true))))
     return failure();
   if (getFullQNumBlocks() &&
-      (failed(transposedRank(getFullQNumBlocks(), 3, "full_q_num_blocks")) ||
-       failed(transposedRank(getFullQIndices(), 4, "full_q_indices"))))
+      (failed(rankOf(getFullQNumBlocks(), 3, "full_q_num_blocks", true)) ||
+       failed(rankOf(getFullQIndices(), 4, "full_q_indices", true))))
     return failure();
   // The transposed lists say what the kv lists say: full ones exactly
   // where those have full ones.
@@ -91,6 +87,21 @@ LogicalResult BlockMaskOp::verify() {
                               "a flash.attention or flash.attention_grad";
   }
   return success();
+}
+
+int64_t mlir::flash::blockCountOf(int64_t size, int64_t block) {
+  return ShapedType::isDynamic(size) ? size : (size + block - 1) / block;
+}
+
+RankedTensorType mlir::flash::transposedListType(RankedTensorType list,
+                                                 bool isIndices,
+                                                 const BlockMask &mask,
+                                                 int64_t queries, int64_t keys) {
+  SmallVector<int64_t> shape = {list.getDimSize(0), list.getDimSize(1),
+                                blockCountOf(keys, mask.keyBlock)};
+  if (isIndices)
+    shape.push_back(blockCountOf(queries, mask.queryBlock));
+  return RankedTensorType::get(shape, list.getElementType());
 }
 
 std::optional<BlockMask> mlir::flash::blockMaskOf(Operation *attention) {
@@ -152,9 +163,7 @@ static LogicalResult verifyBlockMaskOf(OpT op, bool transposedRequired) {
       return op.emitOpError() << name << " has " << dimText(type.getDimSize(1))
                               << " heads: it is static, the " << queryHeads
                               << " query heads or 1";
-    auto blocks = [](int64_t size, int64_t block) {
-      return ShapedType::isDynamic(size) ? size : (size + block - 1) / block;
-    };
+    auto blocks = blockCountOf;
     auto expect = [&](unsigned d, int64_t want, const char *what) -> LogicalResult {
       int64_t got = type.getDimSize(d);
       if (!ShapedType::isDynamic(got) &&

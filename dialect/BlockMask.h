@@ -54,6 +54,16 @@ struct BlockMask {
   bool hasTransposed() const { return static_cast<bool>(queryCounts); }
 };
 
+/// cdiv(size, block) for a static size; a dynamic size stays dynamic.
+int64_t blockCountOf(int64_t size, int64_t block);
+
+/// The type of the transposed list of `list` (a kv count or index list):
+/// its batch and head dims, then cdiv(M, Kb) (and cdiv(N, Qb) for
+/// indices), for an op of `queries` and `keys` rows (static or dynamic).
+RankedTensorType transposedListType(RankedTensorType list, bool isIndices,
+                                    const BlockMask &mask, int64_t queries,
+                                    int64_t keys);
+
 /// The block mask of `attention`'s k (a flash.attention or
 /// flash.attention_grad), nullopt when k is not a flash.block_mask view.
 std::optional<BlockMask> blockMaskOf(Operation *attention);

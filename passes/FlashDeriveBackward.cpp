@@ -84,15 +84,9 @@ LogicalResult deriveBackward(func::FuncOp forward, AttentionOp attention,
   SmallVector<Type> listTypes;
   if (mask) {
     auto transposed = [&](Value list, bool isIndices) {
-      auto type = cast<RankedTensorType>(list.getType());
-      auto blocks = [](int64_t size, int64_t block) {
-        return ShapedType::isDynamic(size) ? size : (size + block - 1) / block;
-      };
-      SmallVector<int64_t> shape = {type.getDimSize(0), type.getDimSize(1),
-                                    blocks(k.getDimSize(2), mask->keyBlock)};
-      if (isIndices)
-        shape.push_back(blocks(q.getDimSize(2), mask->queryBlock));
-      return RankedTensorType::get(shape, type.getElementType());
+      return transposedListType(cast<RankedTensorType>(list.getType()),
+                                isIndices, *mask, q.getDimSize(2),
+                                k.getDimSize(2));
     };
     listTypes = {mask->counts.getType(), mask->indices.getType()};
     if (mask->hasFull())
@@ -114,14 +108,14 @@ LogicalResult deriveBackward(func::FuncOp forward, AttentionOp attention,
   b.setInsertionPointToStart(body);
   Value keys = body->getArgument(1);
   if (mask) {
+    // kv pair, full kv pair, then their transposes in the same order.
     ValueRange lists = body->getArguments().slice(6, listTypes.size());
     bool full = mask->hasFull();
     size_t t = full ? 4 : 2; // the transposed lists start here
-    auto at = [&](size_t i) { return i < lists.size() ? lists[i] : Value(); };
     keys = BlockMaskOp::create(
         b, loc, k, keys, lists[0], lists[1], full ? lists[2] : Value(),
-        full ? lists[3] : Value(), at(t), at(t + 1),
-        full ? at(t + 2) : Value(), full ? at(t + 3) : Value(),
+        full ? lists[3] : Value(), lists[t], lists[t + 1],
+        full ? lists[t + 2] : Value(), full ? lists[t + 3] : Value(),
         b.getDenseI64ArrayAttr({mask->queryBlock, mask->keyBlock}));
   }
   auto grad = AttentionGradOp::create(

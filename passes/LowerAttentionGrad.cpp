@@ -185,31 +185,28 @@ void buildScoreGradients(OpBuilder &b, Location loc,
   Value maskedQueryLen = kvKernel ? queryLen : Value();
   // The masked form; under a block mask a full block's tile (`fullBlock`
   // true at run time) skips mask_mod (docs/semantics.md §2.10).
+  auto maskedMap = [&](const ScoreMapSource &source) {
+    buildScoreMap(b, loc, source, batch, head, queryTile, keyTile, keyLen,
+                  maskedQueryLen, offset, /*masked=*/true, hoistBefore);
+  };
   auto buildMasked = [&]() {
     ScoreMapSource source = plan.scoreMapSource();
     // A loop over full blocks only says so with a constant.
-    if (auto known = fullBlock ? fullBlock.getDefiningOp<arith::ConstantIntOp>()
-                               : arith::ConstantIntOp()) {
-      if (known.value() != 0)
+    auto known = fullBlock ? fullBlock.getDefiningOp<arith::ConstantIntOp>()
+                           : arith::ConstantIntOp();
+    if (!fullBlock || !source.maskMod || known) {
+      if (known && known.value() != 0)
         source.maskMod = nullptr;
-      buildScoreMap(b, loc, source, batch, head, queryTile, keyTile, keyLen,
-                    maskedQueryLen, offset, /*masked=*/true, hoistBefore);
-      return;
-    }
-    if (!fullBlock || !source.maskMod) {
-      buildScoreMap(b, loc, source, batch, head, queryTile, keyTile, keyLen,
-                    maskedQueryLen, offset, /*masked=*/true, hoistBefore);
+      maskedMap(source);
       return;
     }
     auto branch = scf::IfOp::create(b, loc, fullBlock, /*else=*/true);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(branch.elseBlock());
-    buildScoreMap(b, loc, source, batch, head, queryTile, keyTile, keyLen,
-                  maskedQueryLen, offset, /*masked=*/true, hoistBefore);
+    maskedMap(source);
     b.setInsertionPointToStart(branch.thenBlock());
     source.maskMod = nullptr;
-    buildScoreMap(b, loc, source, batch, head, queryTile, keyTile, keyLen,
-                  maskedQueryLen, offset, /*masked=*/true, hoistBefore);
+    maskedMap(source);
   };
   if (unmasked) {
     auto branch = scf::IfOp::create(b, loc, unmasked, /*else=*/true);

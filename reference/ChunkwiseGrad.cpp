@@ -28,7 +28,7 @@ LinearGradResult chunkwiseRecurrenceGrad(const LinearProblem &problem,
   if (chunkSize < 1)
     throw ReferenceError("chunkwise gradient: chunk size " +
                          std::to_string(chunkSize) + " must be >= 1");
-  const LinearShape shape = linearShape(problem, inputs);
+  const LinearShape shape = linearGradShape(problem, inputs, dout, dFinal);
   const int64_t BH = shape.batch * shape.heads, T = shape.steps,
                 dk = shape.keyDim, dv = shape.valueDim;
   const bool normalized = gateHasNormalizer(gate), stabilized = gateHasStabilizer(gate);
@@ -37,24 +37,7 @@ LinearGradResult chunkwiseRecurrenceGrad(const LinearProblem &problem,
   const int64_t chunks = (T + chunkSize - 1) / chunkSize;
   const RecurrentState<double> zero = zeroState<double>(gate, shape);
   const RecurrentState<double> &initial = shape.hasInitialState ? inputs.initial : zero;
-  if (dout.shape() != Shape{shape.batch, shape.heads, T, dv})
-    throw ReferenceError("chunkwise gradient: dout has shape " +
-                         shapeToString(dout.shape()) + ", not o's");
-  if (dFinal && ((!dFinal->c.empty() && dFinal->c.shape() != zero.c.shape()) ||
-                 (!dFinal->n.empty() && dFinal->n.shape() != zero.n.shape())))
-    throw ReferenceError("chunkwise gradient: the final state's gradient is "
-                         "not shaped as the state");
-  LinearGradResult g;
-  g.dq = Tensor<double>(inputs.q.shape());
-  g.dk = Tensor<double>(inputs.k.shape());
-  g.dv = Tensor<double>(inputs.v.shape());
-  for (auto [out, in] : {std::pair<Tensor<double> *, const Tensor<double> *>{
-                             &g.dLogDecay, &inputs.logDecay},
-                         {&g.dInputGate, &inputs.inputGate},
-                         {&g.dForgetGate, &inputs.forgetGate}})
-    if (!in->empty())
-      *out = Tensor<double>(in->shape());
-  g.dInitial = zeroState<double>(gate, shape);
+  LinearGradResult g = zeroLinearGrad(problem, inputs, shape);
 
   std::vector<double> logA(T * dk), w(T), vAug(T * dw), hAug(T * dw), dhAug(T * dw);
   // mlstm_exp runs unstabilised (ChunkwiseGrad.h): its stabiliser m_t and

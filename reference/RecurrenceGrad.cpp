@@ -37,30 +37,28 @@ void requireShape(const Tensor<double> &t, const Shape &want, const char *name) 
 
 } // namespace
 
-LinearGradResult referenceRecurrenceGrad(const LinearProblem &problem,
-                                         const LinearInputs<double> &inputs,
-                                         const Tensor<double> &dout,
-                                         const RecurrentState<double> *dFinal) {
+LinearShape linearGradShape(const LinearProblem &problem,
+                            const LinearInputs<double> &inputs,
+                            const Tensor<double> &dout,
+                            const RecurrentState<double> *dFinal) {
   const LinearShape shape = linearShape(problem, inputs);
-  const GateKind gate = problem.gate;
-  const int64_t B = shape.batch, H = shape.heads, T = shape.steps,
-                dk = shape.keyDim, dv = shape.valueDim;
-  if (dout.shape() != Shape{B, H, T, dv})
+  const Shape o{shape.batch, shape.heads, shape.steps, shape.valueDim};
+  if (dout.shape() != o)
     throw ReferenceError("linear_attention gradient: dout has shape " +
                          shapeToString(dout.shape()) + " but o's " +
-                         shapeToString(Shape{B, H, T, dv}) + " was expected");
-  const RecurrentState<double> zero = zeroState<double>(gate, shape);
+                         shapeToString(o) + " was expected");
   if (dFinal) {
+    const RecurrentState<double> zero = zeroState<double>(problem.gate, shape);
     requireShape(dFinal->c, zero.c.shape(), "the final state's gradient c");
     requireShape(dFinal->n, zero.n.shape(), "the final state's gradient n");
     requireShape(dFinal->m, zero.m.shape(), "the final state's gradient m");
   }
-  const RecurrentState<double> &initial =
-      shape.hasInitialState ? inputs.initial : zero;
-  const bool normalized = gateHasNormalizer(gate), stabilized = gateHasStabilizer(gate);
-  const double scale = effectiveLinearScale(problem, dk);
-  const double eps = problem.normalizerEps;
+  return shape;
+}
 
+LinearGradResult zeroLinearGrad(const LinearProblem &problem,
+                                const LinearInputs<double> &inputs,
+                                const LinearShape &shape) {
   LinearGradResult g;
   g.dq = Tensor<double>(inputs.q.shape());
   g.dk = Tensor<double>(inputs.k.shape());
@@ -71,7 +69,26 @@ LinearGradResult referenceRecurrenceGrad(const LinearProblem &problem,
     g.dInputGate = Tensor<double>(inputs.inputGate.shape());
   if (!inputs.forgetGate.empty())
     g.dForgetGate = Tensor<double>(inputs.forgetGate.shape());
-  g.dInitial = zeroState<double>(gate, shape);
+  g.dInitial = zeroState<double>(problem.gate, shape);
+  return g;
+}
+
+LinearGradResult referenceRecurrenceGrad(const LinearProblem &problem,
+                                         const LinearInputs<double> &inputs,
+                                         const Tensor<double> &dout,
+                                         const RecurrentState<double> *dFinal) {
+  const LinearShape shape = linearGradShape(problem, inputs, dout, dFinal);
+  const GateKind gate = problem.gate;
+  const int64_t B = shape.batch, H = shape.heads, T = shape.steps,
+                dk = shape.keyDim, dv = shape.valueDim;
+  const RecurrentState<double> zero = zeroState<double>(gate, shape);
+  const RecurrentState<double> &initial =
+      shape.hasInitialState ? inputs.initial : zero;
+  const bool normalized = gateHasNormalizer(gate), stabilized = gateHasStabilizer(gate);
+  const double scale = effectiveLinearScale(problem, dk);
+  const double eps = problem.normalizerEps;
+
+  LinearGradResult g = zeroLinearGrad(problem, inputs, shape);
 
   const int64_t cSize = dk * dv;
   // Every state of one (b, h): index t is the state before step t.

@@ -33,8 +33,21 @@ struct LinearGradResult {
   RecurrentState<double> dInitial;
 };
 
-/// Throws ReferenceError on malformed input (dout must have o's shape,
-/// dFinal's tensors the final state's or be empty).
+/// The sizes of a gradient call: linearShape's, with dout checked to have
+/// o's shape and dFinal's tensors the final state's (or be empty). Throws
+/// ReferenceError otherwise.
+LinearShape linearGradShape(const LinearProblem &problem,
+                            const LinearInputs<double> &inputs,
+                            const Tensor<double> &dout,
+                            const RecurrentState<double> *dFinal);
+
+/// Zero gradients shaped as `inputs`' operands (gate gradients where the
+/// gate operand is given; the initial state's as the zero state's).
+LinearGradResult zeroLinearGrad(const LinearProblem &problem,
+                                const LinearInputs<double> &inputs,
+                                const LinearShape &shape);
+
+/// Throws ReferenceError on malformed input (linearGradShape).
 LinearGradResult referenceRecurrenceGrad(const LinearProblem &problem,
                                          const LinearInputs<double> &inputs,
                                          const Tensor<double> &dout,

@@ -779,13 +779,7 @@ Result<ScheduleSpace> flashgen::schedule::attentionGradSpace(
                "the thread count)";
   s.constraints.push_back(loads);
 
-  if (p.blockQ > 0)
-    s.constraints.push_back(flagRule(
-        "block-sparse tiles", {tq, tkv},
-        [p, tq, tkv](const Point &x) {
-          return !blockTileViolation(p, x[tq], x[tkv]).empty();
-        },
-        blockTileViolation(p, 0, 0)));
+  addBlockTileRule(s, p, tq, tkv, toSchedule);
 
   // The modeled time, tile visits computed once per tiling.
   using VisitCache = std::map<std::pair<int64_t, int64_t>, TileVisit>;

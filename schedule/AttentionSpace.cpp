@@ -121,22 +121,6 @@ void addCommonConstraints(SearchSpace &s, const AttentionProblem &p,
   s.constraints.push_back(loads);
 }
 
-/// Under a block-sparse mask (dialect/BlockMask.h) a tile lies in one
-/// block: its list is the query block's, and a listed key block is whole
-/// key tiles. Nothing without a mask.
-void addBlockTileRule(SearchSpace &s, const AttentionProblem &p, size_t tq,
-                      size_t tkv, std::function<Schedule(const Point &)> toSchedule) {
-  if (p.blockQ == 0)
-    return;
-  s.constraints.push_back(flagRule(
-      "block-sparse tiles", {tq, tkv},
-      [p, toSchedule](const Point &x) {
-        Schedule sch = toSchedule(x);
-        return !blockTileViolation(p, sch.tileQ, sch.tileKv).empty();
-      },
-      blockTileViolation(p, 0, 0)));
-}
-
 /// Tile visits per (tile_q, tile_kv), shared by the objective's calls.
 using VisitCache = std::map<std::pair<int64_t, int64_t>, TileVisit>;
 
@@ -603,4 +587,18 @@ Result<ScheduleSpace> flashgen::schedule::attentionSpace(
 
   s.objective = modeledTime(p, t, out.toSchedule);
   return out;
+}
+
+void flashgen::schedule::addBlockTileRule(
+    SearchSpace &s, const AttentionProblem &p, size_t tq, size_t tkv,
+    std::function<Schedule(const Point &)> toSchedule) {
+  if (p.blockQ == 0)
+    return;
+  s.constraints.push_back(flagRule(
+      "block-sparse tiles", {tq, tkv},
+      [p, toSchedule](const Point &x) {
+        Schedule sch = toSchedule(x);
+        return !blockTileViolation(p, sch.tileQ, sch.tileKv).empty();
+      },
+      blockTileViolation(p, 0, 0)));
 }

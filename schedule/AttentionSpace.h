@@ -61,6 +61,14 @@ bool queryTilesCostTheSame(const AttentionProblem &p);
 /// packed sequences have no persistent form.
 bool persistentGridAvailable(const AttentionProblem &p);
 
+/// Under a block-sparse mask (dialect/BlockMask.h) a tile lies in one
+/// block: its list is one block's, and a listed block is whole tiles
+/// (blockTileViolation). Adds that rule over the tile dims `tq`, `tkv` of
+/// a space whose points read as schedules through `toSchedule` (the
+/// forward's and the backward's); nothing without a mask.
+void addBlockTileRule(SearchSpace &s, const AttentionProblem &p, size_t tq,
+                      size_t tkv, std::function<Schedule(const Point &)> toSchedule);
+
 /// Modeled picoseconds of a time in seconds (the solver's integer
 /// objective); undefined for an infinite time.
 ObjectiveValue objectiveOf(double seconds, int64_t globalBytes);

@@ -36,6 +36,34 @@ Tensor<double> randomLike(const Shape &shape, std::mt19937_64 &rng) {
   return t;
 }
 
+/// The inputs of a small problem of `gate` (initial state when asked).
+LinearInputs<double> smallInputs(GateKind gate, int64_t batch, int64_t heads, int64_t steps,
+                                 int64_t keyDim, int64_t valueDim, bool initial, uint64_t seed) {
+  LinearInputSpec spec;
+  spec.gate = gate;
+  spec.batch = batch;
+  spec.heads = heads;
+  spec.steps = steps;
+  spec.keyDim = keyDim;
+  spec.valueDim = valueDim;
+  spec.initialState = initial;
+  spec.seed = seed;
+  return generateLinearInputs(spec);
+}
+
+/// A random final-state gradient of `gate`'s state (c, then n and m where
+/// the gate kind has them).
+RecurrentState<double> randomStateGradient(GateKind gate, int64_t batch, int64_t heads,
+                                           int64_t keyDim, int64_t valueDim, std::mt19937_64 &rng) {
+  RecurrentState<double> d;
+  d.c = randomLike({batch, heads, keyDim, valueDim}, rng);
+  if (gateHasNormalizer(gate))
+    d.n = randomLike({batch, heads, keyDim}, rng);
+  if (gateHasStabilizer(gate))
+    d.m = randomLike({batch, heads}, rng);
+  return d;
+}
+
 /// L(inputs) as the gradient defines it.
 double loss(const LinearProblem &problem, const LinearInputs<double> &in,
             const Tensor<double> &dout, const RecurrentState<double> *dFinal) {
@@ -89,26 +117,12 @@ void checkGate(GateKind gate, bool initial, bool finalGradient, uint64_t seed) {
                                     << (finalGradient ? ", final-state gradient" : ""));
   LinearProblem problem;
   problem.gate = gate;
-  LinearInputSpec spec;
-  spec.gate = gate;
-  spec.batch = 2;
-  spec.heads = 1;
-  spec.steps = 7;
-  spec.keyDim = 3;
-  spec.valueDim = 2;
-  spec.initialState = initial;
-  spec.seed = seed;
-  LinearInputs<double> in = generateLinearInputs(spec);
+  LinearInputs<double> in = smallInputs(gate, 2, 1, 7, 3, 2, initial, seed);
   std::mt19937_64 rng(seed * 7 + 1);
   Tensor<double> dout = randomLike({2, 1, 7, 2}, rng);
   RecurrentState<double> dFinal;
-  if (finalGradient) {
-    dFinal.c = randomLike({2, 1, 3, 2}, rng);
-    if (gateHasNormalizer(gate))
-      dFinal.n = randomLike({2, 1, 3}, rng);
-    if (gateHasStabilizer(gate))
-      dFinal.m = randomLike({2, 1}, rng);
-  }
+  if (finalGradient)
+    dFinal = randomStateGradient(gate, 2, 1, 3, 2, rng);
   const RecurrentState<double> *df = finalGradient ? &dFinal : nullptr;
   LinearGradResult g = referenceRecurrenceGrad(problem, in, dout, df);
   using In = LinearInputs<double>;
@@ -231,24 +245,10 @@ TEST(ChunkwiseGradTest, MatchesTheDefinitionAtEveryChunkSize) {
                                           << (initial ? ", initial state" : ""));
         LinearProblem problem;
         problem.gate = gate;
-        LinearInputSpec spec;
-        spec.gate = gate;
-        spec.batch = 2;
-        spec.heads = 2;
-        spec.steps = 10;
-        spec.keyDim = 4;
-        spec.valueDim = 3;
-        spec.initialState = initial;
-        spec.seed = seed++;
-        LinearInputs<double> in = generateLinearInputs(spec);
+        LinearInputs<double> in = smallInputs(gate, 2, 2, 10, 4, 3, initial, seed++);
         std::mt19937_64 rng(seed);
         Tensor<double> dout = randomLike({2, 2, 10, 3}, rng);
-        RecurrentState<double> dFinal;
-        dFinal.c = randomLike({2, 2, 4, 3}, rng);
-        if (gateHasNormalizer(gate))
-          dFinal.n = randomLike({2, 2, 4}, rng);
-        if (gateHasStabilizer(gate))
-          dFinal.m = randomLike({2, 2}, rng);
+        RecurrentState<double> dFinal = randomStateGradient(gate, 2, 2, 4, 3, rng);
         const RecurrentState<double> *withFinal = &dFinal;
         for (const RecurrentState<double> *df : {(const RecurrentState<double> *)nullptr, withFinal}) {
           LinearGradResult want = referenceRecurrenceGrad(problem, in, dout, df);
