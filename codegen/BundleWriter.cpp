@@ -934,6 +934,105 @@ LogicalResult writeLinearKernel(const RecurrenceEntry &r, const std::string &nam
   return success();
 }
 
+/// Bundle entry of a flash.linear_attention_grad lowered by
+/// flash-lower-kernels (`<forward>_backward`): params q, k, v, the gates,
+/// do, the initial state and the final state's gradient (both optional
+/// where the op has them) in; dq, dk, dv, the gates' gradients and the
+/// initial state's out. One variant per chunk_grad schedule, its three
+/// launches in order (states, grad_states, grad_chunk) and its scratch: the
+/// states and the state gradients at every chunk boundary.
+LogicalResult writeLinearGradKernel(LinearAttentionGradOp op, const std::string &name,
+                                    SymbolTable &symbols, const BundleOptions &options,
+                                    llvm::json::Array &kernels) {
+  std::string batchDim = op.getBatchDimName(), lengthDim = op.getLengthDimName();
+  SizeNames sizes;
+  for (Value value : {op.getQ(), op.getK(), op.getV(), op.getDout()}) {
+    sizes.note(value, 0, batchDim);
+    sizes.note(value, 2, lengthDim);
+  }
+  const llvm::json::Value batch = sizes.dim(batchDim), length = sizes.dim(lengthDim);
+  auto qType = op.getQ().getType();
+  int64_t heads = qType.getDimSize(1), keyDim = qType.getDimSize(3),
+          valueDim = op.getV().getType().getDimSize(3);
+  Type elem = qType.getElementType();
+  Type f32 = Float32Type::get(op.getContext());
+  int64_t rowAlign = rowAlignOf(elem);
+  llvm::json::Array params;
+  auto param = [&](StringRef tensor, StringRef io, Type type,
+                   std::initializer_list<llvm::json::Value> shape, bool optional,
+                   int64_t strideAlign) {
+    llvm::json::Object entry{{"name", tensor.str()},
+                             {"io", io.str()},
+                             {"dtype", dtypeName(type)},
+                             {"shape", llvm::json::Array(shape)}};
+    if (optional)
+      entry["optional"] = true;
+    if (strideAlign > 1)
+      entry["stride_align"] = strideAlign;
+    params.push_back(std::move(entry));
+  };
+  GateKind gate = op.getGate();
+  param("q", "in", elem, {batch, heads, length, keyDim}, false, rowAlign);
+  param("k", "in", elem, {batch, heads, length, keyDim}, false, rowAlign);
+  param("v", "in", elem, {batch, heads, length, valueDim}, false, rowAlign);
+  if (gate == GateKind::decay)
+    param("g", "in", f32, {batch, heads, length}, false, 1);
+  param("do", "in", elem, {batch, heads, length, valueDim}, false, rowAlign);
+  // A null initial state means zeros (its gradient is then not written), a
+  // null final-state gradient zeros.
+  if (!op.getInitialState().empty())
+    param("c0", "in", f32, {batch, heads, keyDim, valueDim}, true, 1);
+  if (!op.getFinalGrad().empty())
+    param("dcf", "in", f32, {batch, heads, keyDim, valueDim}, true, 1);
+  param("dq", "out", elem, {batch, heads, length, keyDim}, false, rowAlign);
+  param("dk", "out", elem, {batch, heads, length, keyDim}, false, rowAlign);
+  param("dv", "out", elem, {batch, heads, length, valueDim}, false, rowAlign);
+  if (gate == GateKind::decay)
+    param("dg", "out", f32, {batch, heads, length}, false, 1);
+  if (!op.getInitialState().empty())
+    param("dc0", "out", f32, {batch, heads, keyDim, valueDim}, true, 1);
+
+  // Boundary c holds the state before chunk c (chunk_c) and the gradient of
+  // the state after chunk c - 1 (chunk_dc); an empty sequence still has one
+  // chunk's CTAs, which read boundaries 0 and 1.
+  auto scratchOf = [&](KernelOp kernel) {
+    llvm::json::Value boundaries = sizes.expr(
+        "max(cdiv(" + lengthDim + "," + std::to_string(kernel.getSchedule().getChunk()) +
+        "),1)+1");
+    llvm::json::Array scratch;
+    for (const char *scratchName : {"chunk_c", "chunk_dc"})
+      scratch.push_back(llvm::json::Object{
+          {"name", scratchName},
+          {"dtype", "f32"},
+          {"shape", llvm::json::Array{batch, heads, boundaries, keyDim, valueDim}}});
+    return scratch;
+  };
+  llvm::json::Array variants;
+  std::vector<std::string> symbolsUsed;
+  static const StringRef kScratch[] = {"chunk_c", "chunk_dc"};
+  if (failed(writeVariants(op, symbols, options, sizes, kScratch, scratchOf,
+                           symbolsUsed, variants)))
+    return failure();
+  llvm::json::Array symbolList;
+  for (const std::string &symbol : symbolsUsed)
+    symbolList.push_back(symbol);
+  llvm::json::Object entry{{"name", name},
+                           {"op", "linear_attention_grad"},
+                           {"symbols", std::move(symbolList)},
+                           {"params", std::move(params)},
+                           {"variants", std::move(variants)}};
+  // Counted as the forward's recurrent form, three times over (the state
+  // pass again, the state gradients, dq, dk and dv): 12 K V per token and
+  // head.
+  llvm::json::Value flops = flopsJson(
+      sizes, batchDim + "*" + lengthDim + "*" + std::to_string(heads * 12 * keyDim * valueDim),
+      symbolsUsed);
+  if (flops.kind() != llvm::json::Value::Null)
+    entry["flops"] = std::move(flops);
+  kernels.push_back(std::move(entry));
+  return success();
+}
+
 } // namespace
 
 LogicalResult mlir::flash::writeBundle(ModuleOp module,
@@ -946,20 +1045,23 @@ LogicalResult mlir::flash::writeBundle(ModuleOp module,
   std::vector<std::pair<Operation *, std::string>> named;
   std::map<Operation *, unsigned> opsPerFunction;
   module.walk([&](Operation *op) {
-    if (isa<AttentionOp, AttentionGradOp, LinearAttentionOp, DeltaRuleOp>(op))
+    if (isa<AttentionOp, AttentionGradOp, LinearAttentionOp, DeltaRuleOp,
+            LinearAttentionGradOp>(op))
       ++opsPerFunction[op->getParentOfType<func::FuncOp>()];
   });
   std::map<Operation *, unsigned> seen;
   std::map<std::string, Operation *> taken;
   bool badName = false;
   module.walk([&](Operation *op) {
-    if (!isa<AttentionOp, AttentionGradOp, LinearAttentionOp, DeltaRuleOp>(op))
+    if (!isa<AttentionOp, AttentionGradOp, LinearAttentionOp, DeltaRuleOp,
+             LinearAttentionGradOp>(op))
       return;
     auto func = op->getParentOfType<func::FuncOp>();
     std::string name = func                        ? func.getName().str()
                        : isa<AttentionOp>(op)       ? "attention"
                        : isa<AttentionGradOp>(op)   ? "attention_grad"
                        : isa<LinearAttentionOp>(op) ? "linear_attention"
+                       : isa<LinearAttentionGradOp>(op) ? "linear_attention_grad"
                                                     : "delta_rule";
     if (!isIdentifier(name)) {
       op->emitError() << "function name \"" << name
@@ -996,6 +1098,8 @@ LogicalResult mlir::flash::writeBundle(ModuleOp module,
     else if (auto linear = dyn_cast<LinearAttentionOp>(op))
       written = writeLinearKernel(recurrenceEntry(linear), name, symbols,
                                   options, kernels);
+    else if (auto linearGrad = dyn_cast<LinearAttentionGradOp>(op))
+      written = writeLinearGradKernel(linearGrad, name, symbols, options, kernels);
     else
       written = writeLinearKernel(recurrenceEntry(cast<DeltaRuleOp>(op)), name,
                                   symbols, options, kernels);

@@ -31,6 +31,8 @@ FailureOr<EmittedKernel> mlir::flash::emitCudaKernel(KernelOp kernel) {
   case KernelFamily::linear_outputs:
   case KernelFamily::delta_fused:
   case KernelFamily::delta_prepare:
+  case KernelFamily::linear_grad_states:
+  case KernelFamily::linear_grad_chunk:
     return emitLinearKernel(kernel);
   case KernelFamily::recurrent_step:
     return emitStepKernel(kernel);

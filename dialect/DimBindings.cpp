@@ -160,3 +160,8 @@ llvm::Expected<LinearAttentionSizes>
 mlir::flash::resolveSizes(DeltaRuleOp op, const DimValues &values) {
   return resolveRecurrenceSizes(op, values);
 }
+
+llvm::Expected<LinearAttentionSizes>
+mlir::flash::resolveSizes(LinearAttentionGradOp op, const DimValues &values) {
+  return resolveRecurrenceSizes(op, values);
+}

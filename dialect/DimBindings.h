@@ -48,6 +48,8 @@ llvm::Expected<LinearAttentionSizes> resolveSizes(LinearAttentionOp op,
 /// The same sizes of a flash.delta_rule.
 llvm::Expected<LinearAttentionSizes> resolveSizes(DeltaRuleOp op,
                                                   const DimValues &values);
+llvm::Expected<LinearAttentionSizes> resolveSizes(LinearAttentionGradOp op,
+                                                  const DimValues &values);
 
 } // namespace mlir::flash
 

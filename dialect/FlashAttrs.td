@@ -44,7 +44,8 @@ def Flash_Algorithm : I32EnumAttr<"Algorithm", "kernel family of a schedule", [
     I32EnumAttrCase<"flash3_grad_deterministic", 8>,
     I32EnumAttrCase<"flash3_dsplit", 9>,
     I32EnumAttrCase<"flash_decode", 10>,
-    I32EnumAttrCase<"recurrent_step", 11>
+    I32EnumAttrCase<"recurrent_step", 11>,
+    I32EnumAttrCase<"chunk_grad", 12>
   ]> {
   let cppNamespace = "::mlir::flash";
 }
@@ -75,7 +76,13 @@ def Flash_KernelFamily : I32EnumAttr<"KernelFamily",
     // Decoding a recurrence (flash.linear_attention or flash.delta_rule)
     // token by token: the state slice in registers, one rank-one update
     // per token (FlashLinearKernelOps.td's flash.step_* ops).
-    I32EnumAttrCase<"recurrent_step", 11>
+    I32EnumAttrCase<"recurrent_step", 11>,
+    // flash.linear_attention_grad (chunk_grad, after a linear_states pass
+    // that writes the chunk states): the states' gradients, last chunk
+    // first (linear_grad_states), then every chunk's dq, dk, dv and gate
+    // gradients in parallel (linear_grad_chunk).
+    I32EnumAttrCase<"linear_grad_states", 12>,
+    I32EnumAttrCase<"linear_grad_chunk", 13>
   ]> {
   let cppNamespace = "::mlir::flash";
 }
@@ -128,7 +135,9 @@ def Flash_StateSource : I32EnumAttr<"StateSource",
     "where a recurrence kernel's carried state starts from", [
     I32EnumAttrCase<"zero", 0>,
     I32EnumAttrCase<"initial", 1>,
-    I32EnumAttrCase<"scratch", 2>
+    I32EnumAttrCase<"scratch", 2>,
+    // The gradient of the final state (linear_grad_states' start).
+    I32EnumAttrCase<"final_grad", 3>
   ]> {
   let cppNamespace = "::mlir::flash";
 }
@@ -136,7 +145,9 @@ def Flash_StateSource : I32EnumAttr<"StateSource",
 def Flash_StateTarget : I32EnumAttr<"StateTarget",
     "where a recurrence kernel writes its carried state", [
     I32EnumAttrCase<"final", 0>,
-    I32EnumAttrCase<"scratch", 1>
+    I32EnumAttrCase<"scratch", 1>,
+    // The gradient of the initial state (linear_grad_states' end).
+    I32EnumAttrCase<"initial_grad", 2>
   ]> {
   let cppNamespace = "::mlir::flash";
 }

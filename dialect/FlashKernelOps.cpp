@@ -123,7 +123,7 @@ constexpr FamilyRule kFamilies[] = {
      {},
      {}},
     {KernelFamily::linear_states,
-     {Algorithm::chunk_two_pass, Algorithm::chunk_two_pass},
+     {Algorithm::chunk_two_pass, Algorithm::chunk_grad},
      true,
      {TR::k, TR::v, TR::g},
      {StateSource::zero, StateSource::initial},
@@ -140,6 +140,20 @@ constexpr FamilyRule kFamilies[] = {
      {TR::o},
      {StateSource::zero, StateSource::initial},
      {StateTarget::final}},
+    // flash.linear_attention_grad's kernels (chunk_grad, after a
+    // linear_states pass: the rule above admits chunk_grad too).
+    {KernelFamily::linear_grad_states,
+     {Algorithm::chunk_grad, Algorithm::chunk_grad},
+     true,
+     {TR::q, TR::dout, TR::g},
+     {StateSource::zero, StateSource::final_grad},
+     {StateTarget::initial_grad, StateTarget::scratch}},
+    {KernelFamily::linear_grad_chunk,
+     {Algorithm::chunk_grad, Algorithm::chunk_grad},
+     true,
+     {TR::q, TR::k, TR::v, TR::dout, TR::g},
+     {},
+     {}},
 };
 
 const FamilyRule &familyRule(KernelFamily family) {
@@ -167,7 +181,8 @@ FailureOr<KernelOp> enclosingKernel(Operation *op, bool recurrence) {
   const char *wanted = recurrence ? "a recurrence family (linear_fused, "
                                     "linear_states, linear_outputs, "
                                     "delta_fused, delta_prepare, "
-                                    "recurrent_step)"
+                                    "recurrent_step, linear_grad_states, "
+                                    "linear_grad_chunk)"
                                   : "family attention";
   if (!kernel)
     return op->emitOpError() << "must be inside a flash.kernel of " << wanted;
@@ -702,8 +717,8 @@ LogicalResult ChunkLoadOp::verify() {
   TensorRole tensor = getTensor();
   if (failed(kernel) ||
       failed(checkOpTensor(*this, tensor,
-                           {TR::q, TR::k, TR::v, TR::g, TR::delta_w, TR::delta_u,
-                            TR::delta_norm})) ||
+                           {TR::q, TR::k, TR::v, TR::g, TR::dout, TR::delta_w,
+                            TR::delta_u, TR::delta_norm})) ||
       failed(checkFamilyRole(*this, *kernel, "tensor", tensor,
                              familyRule(kernel->getFamily()).tensors)))
     return failure();
@@ -815,7 +830,31 @@ LogicalResult ChunkStoreOp::verify() {
 }
 
 LogicalResult StateUpdateOp::verify() {
-  return checkRecurrenceOp(*this, getGate());
+  FailureOr<KernelOp> kernel = checkRecurrenceOp(*this, getGate());
+  if (failed(kernel))
+    return failure();
+  bool gradKernel = kernel->getFamily() == KernelFamily::linear_grad_states;
+  if (getGradient() != gradKernel)
+    return emitOpError() << (gradKernel ? "in a linear_grad_states kernel must be "
+                                          "the `gradient` update"
+                                        : "`gradient` belongs to linear_grad_states "
+                                          "kernels, not ")
+                         << (gradKernel ? "" : stringifyKernelFamily(kernel->getFamily()));
+  return success();
+}
+
+LogicalResult ChunkGradOp::verify() {
+  FailureOr<KernelOp> kernel = checkRecurrenceOp(*this, getGate());
+  if (failed(kernel))
+    return failure();
+  if (kernel->getFamily() != KernelFamily::linear_grad_chunk)
+    return emitOpError() << "must be inside a flash.kernel of family "
+                            "linear_grad_chunk, not "
+                         << stringifyKernelFamily(kernel->getFamily());
+  Builder b(getContext());
+  Type f32 = b.getF32Type(), index = b.getIndexType();
+  return checkScalarRegion<DecayYieldOp>(
+      *this, getBody(), {f32, f32, f32, f32, f32, f32, index, index});
 }
 
 /// An op only the delta rule's kernels of the given families run.

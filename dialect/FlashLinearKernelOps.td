@@ -46,7 +46,9 @@ def Flash_ChunkLoadOp : Flash_Op<"chunk_load", []> {
     (not in a `linear_states` kernel, which computes no outputs), `k`, `v`
     (16-bit rows) or `g` (the f32 per-key-dim log-decays of a `vector`
     gate). `async` copies join the open group closed by
-    `flash.tile_commit`.
+    `flash.tile_commit`. In a `linear_grad_states` kernel `q` and `dout`
+    are the gradient update's key and value rows (the k and v stages); a
+    `linear_grad_chunk` kernel stages q, k, v and dout whole (one stage).
   }];
   let arguments = (ins Flash_TensorRole:$tensor, Index:$batch, Index:$head,
                        Index:$chunk, Index:$col_tile, Index:$extent,
@@ -205,7 +207,7 @@ def Flash_DecayMapOp : Flash_Op<"decay_map", [SingleBlock]> {
 }
 
 def Flash_DecayYieldOp : Flash_Op<"decay_yield", [Terminator,
-    HasParent<"DecayMapOp">]> {
+    ParentOneOf<["DecayMapOp", "ChunkGradOp"]>]> {
   let summary = "an element's log weight and visibility";
   let arguments = (ins F32:$log_weight, I1:$visible);
   let assemblyFormat = "$log_weight `,` $visible attr-dict";
@@ -253,9 +255,44 @@ def Flash_StateUpdateOp : Flash_Op<"state_update", []> {
     m_end); n likewise (normaliser kinds); then the 16-bit copy of C that
     the next chunk's `flash.chunk_inter` reads. Every warp must be done
     reading the old copy (a `flash.barrier` before this op).
+    `gradient` (a `linear_grad_states` kernel, chunks last first): the
+    state gradient one chunk back, G = decay (.) G + (Q diag(u))^T dO with
+    the chunk's q and dO rows in the k and v stages and u_t = scale
+    exp(b_t), b_t the cumulative log-forget from the chunk's start.
   }];
-  let arguments = (ins Index:$stage, Index:$buffer, Flash_GateKind:$gate);
-  let assemblyFormat = "`stage` $stage `buffer` $buffer `gate` $gate attr-dict";
+  let arguments = (ins Index:$stage, Index:$buffer, Flash_GateKind:$gate,
+                       UnitAttr:$gradient);
+  let assemblyFormat = [{
+    `stage` $stage `buffer` $buffer `gate` $gate (`gradient` $gradient^)? attr-dict
+  }];
+  let hasVerifier = 1;
+}
+
+def Flash_ChunkGradOp : Flash_Op<"chunk_grad", [SingleBlock]> {
+  let summary = "one chunk's dq, dk, dv and gate gradients (semantics.md §4.6)";
+  let description = [{
+    In a `linear_grad_chunk` kernel, with the chunk's q, k, v and dO rows
+    in stage 0 and its gates in gate buffer `buffer`: stages the state
+    before the chunk S (scratch `chunk_c` at boundary `chunk`) and the
+    gradient of the state after it G (scratch `chunk_dc` at boundary
+    `chunk` + 1) in 16 bits, then with A_rs = scale (q_r . k_s) W_rs and
+    dP_rs = (dO_r . v_s) W_rs, W_rs = exp(D~_rs) where the region (as
+    `flash.decay_map`'s) says s is visible to r, else 0:
+      dq_r = scale (exp(b_r) S dO_r + sum_s dP_rs k_s)
+      dk_s = exp(b_L - b_s) G v_s + scale sum_r dP_rs q_r
+      dv_s = exp(b_L - b_s) G^T k_s + sum_r A_rs dO_r
+    and, for gated kinds, the log-decays' gradient: the reverse cumulative
+    sum over the chunk of q_r . dq_r - k_r . dk_r, plus <G, S_next> at its
+    last row (S_next from scratch at boundary `chunk` + 1). Rows at or past
+    `extent` are not written.
+  }];
+  let arguments = (ins Index:$batch, Index:$head, Index:$chunk,
+                       Index:$extent, Index:$buffer, Flash_GateKind:$gate);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    `[` $batch `,` $head `,` $chunk `]` `extent` $extent `buffer` $buffer
+    `gate` $gate attr-dict-with-keyword $body
+  }];
   let hasVerifier = 1;
 }
 

@@ -732,6 +732,96 @@ LogicalResult LinearAttentionOp::verify() {
   return checkDimNames(op, getDims(), 2, "batch, length");
 }
 
+//===----------------------------------------------------------------------===//
+// LinearAttentionGradOp
+//===----------------------------------------------------------------------===//
+
+double LinearAttentionGradOp::getEffectiveScale() {
+  if (auto scale = getScale())
+    return scale->convertToDouble();
+  return 1.0 / std::sqrt(double(getQ().getType().getDimSize(3)));
+}
+
+std::string LinearAttentionGradOp::getBatchDimName() {
+  return dimName(getDims(), 0, "B");
+}
+std::string LinearAttentionGradOp::getLengthDimName() {
+  return dimName(getDims(), 1, "T");
+}
+
+LogicalResult LinearAttentionGradOp::verify() {
+  Operation *op = getOperation();
+  if (failed(verifyRecurrenceTensors(op, getQ(), getK(), getV(), getDout(),
+                                     "a linear recurrence's gradient")))
+    return failure();
+  RankedTensorType q = getQ().getType();
+  int64_t heads = q.getDimSize(1), keyDim = q.getDimSize(3),
+          valueDim = getV().getType().getDimSize(3);
+  // Each gradient has its operand's type.
+  auto sameType = [&](llvm::StringRef what, Value grad, Value of) -> LogicalResult {
+    if (grad.getType() == of.getType())
+      return success();
+    return emitOpError() << what << " has type " << grad.getType()
+                         << ", its operand has " << of.getType()
+                         << ": they must match";
+  };
+  if (failed(sameType("dq", getDq(), getQ())) ||
+      failed(sameType("dk", getDk(), getK())) ||
+      failed(sameType("dv", getDv(), getV())))
+    return failure();
+
+  GateKind gate = getGate();
+  unsigned gateCount = LinearAttentionOp::getGateOperandCount(gate);
+  if (getGates().size() != gateCount)
+    return emitOpError() << "gate " << stringifyGateKind(gate) << " takes "
+                         << gateCount << " gate operand(s), got "
+                         << getGates().size();
+  if (getDgates().size() != gateCount)
+    return emitOpError() << "gate " << stringifyGateKind(gate) << " has "
+                         << gateCount << " gate gradient(s), got "
+                         << getDgates().size();
+  for (auto [index, value] : llvm::enumerate(getGates())) {
+    auto type = llvm::cast<RankedTensorType>(value.getType());
+    std::string name = gateCount == 2 ? (index == 0 ? "input gate" : "forget gate")
+                                      : "log-decay";
+    if (failed(checkShape(op, name, type, expectedGateShape(gate, heads, keyDim),
+                          q)) ||
+        failed(sameType("the gradient of the " + name, getDgates()[index], value)))
+      return failure();
+  }
+
+  unsigned stateCount = LinearAttentionOp::getStateTensorCount(gate);
+  static const char *kStateNames[] = {"C", "n", "m"};
+  auto checkStates = [&](ValueRange values, llvm::StringRef what) -> LogicalResult {
+    if (values.empty())
+      return success();
+    if (values.size() != stateCount)
+      return emitOpError() << what << " has " << values.size()
+                           << " tensor(s), gate " << stringifyGateKind(gate)
+                           << " carries " << stateCount;
+    for (auto [index, value] : llvm::enumerate(values))
+      if (failed(checkShape(op, (what + " " + kStateNames[index]).str(),
+                            llvm::cast<RankedTensorType>(value.getType()),
+                            expectedStateShape(index, heads, keyDim, valueDim),
+                            q)))
+        return failure();
+    return success();
+  };
+  if (failed(checkStates(getInitialState(), "initial state")) ||
+      failed(checkStates(getFinalGrad(), "final-state gradient")))
+    return failure();
+  if (getDinitialState().size() != getInitialState().size())
+    return emitOpError() << "the initial state has " << getInitialState().size()
+                         << " tensor(s) and " << getDinitialState().size()
+                         << " gradient(s): one gradient per tensor";
+  for (auto [grad, state] : llvm::zip(getDinitialState(), getInitialState()))
+    if (failed(sameType("an initial-state gradient", grad, state)))
+      return failure();
+  if (failed(checkScale(op, getScale())))
+    return failure();
+  return checkDimNames(op, getDims(), 2, "batch, length");
+}
+
 #define GET_OP_CLASSES
 #include "dialect/FlashOps.cpp.inc"
 

@@ -414,6 +414,70 @@ def Flash_LinearAttentionOp : Flash_Op<"linear_attention",
 }
 
 //===----------------------------------------------------------------------===//
+// flash.linear_attention_grad
+//===----------------------------------------------------------------------===//
+
+def Flash_LinearAttentionGradOp : Flash_Op<"linear_attention_grad",
+    [Pure, AttrSizedOperandSegments, AttrSizedResultSegments]> {
+  let summary = "gradients of one flash.linear_attention";
+  let description = [{
+    Given the operands q, k, v and gates of a `flash.linear_attention`, and
+    the gradient `do` of a loss with respect to its output o, returns dq,
+    dk, dv (the types of q, k, v), the gate operands' gradients (their
+    types, in their order) and, where the forward takes an initial state,
+    that state's gradient (its types). `final_grad` passes the gradient of
+    the forward's final state, where the loss reads it. gate, scale and
+    dims mean what they mean on the forward op; docs/semantics.md §4.6
+    gives the gradients and the chunkwise form the kernels compute.
+    `flash-derive-backward` builds this op; users do not write it.
+
+    ```mlir
+    %dq, %dk, %dv, %dg = flash.linear_attention_grad %q, %k, %v, %do
+        gate decay gates(%g : tensor<?x16x?xf32>) dims ["B", "T"]
+        : tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16>,
+          tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16>
+        -> tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16>,
+           tensor<?x16x?x128xbf16> gates(tensor<?x16x?xf32>)
+    ```
+  }];
+
+  let arguments = (ins
+    Flash_Tensor:$q,
+    Flash_Tensor:$k,
+    Flash_Tensor:$v,
+    Flash_Tensor:$dout,
+    Variadic<Flash_Tensor>:$gates,
+    Variadic<Flash_StateTensor>:$initial_state,
+    Variadic<Flash_StateTensor>:$final_grad,
+    DefaultValuedAttr<Flash_GateKind, "::mlir::flash::GateKind::none">:$gate,
+    OptionalAttr<F32Attr>:$scale,
+    OptionalAttr<StrArrayAttr>:$dims
+  );
+  let results = (outs Flash_Tensor:$dq, Flash_Tensor:$dk, Flash_Tensor:$dv,
+                      Variadic<Flash_Tensor>:$dgates,
+                      Variadic<Flash_StateTensor>:$dinitial_state);
+
+  let assemblyFormat = [{
+    $q `,` $k `,` $v `,` $dout (`gate` $gate^)?
+    (`gates` `(` $gates^ `:` type($gates) `)`)?
+    (`initial` `(` $initial_state^ `:` type($initial_state) `)`)?
+    (`final_grad` `(` $final_grad^ `:` type($final_grad) `)`)?
+    (`scale` $scale^)? (`dims` $dims^)?
+    attr-dict `:` type($q) `,` type($k) `,` type($v) `,` type($dout) `->`
+    type($dq) `,` type($dk) `,` type($dv)
+    (`gates` `(` type($dgates)^ `)`)? (`initial` `(` type($dinitial_state)^ `)`)?
+  }];
+
+  let extraClassDeclaration = [{
+    /// The scale applied to q: the attribute, or 1/sqrt(Dk).
+    double getEffectiveScale();
+    std::string getBatchDimName();
+    std::string getLengthDimName();
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // flash.delta_rule
 //===----------------------------------------------------------------------===//
 

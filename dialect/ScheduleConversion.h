@@ -45,6 +45,8 @@ inline flashgen::schedule::Algorithm toLibrary(Algorithm a) {
     return L::FlashDecode;
   case Algorithm::recurrent_step:
     return L::RecurrentStep;
+  case Algorithm::chunk_grad:
+    return L::ChunkGrad;
   }
   return L::Flash2;
 }
@@ -76,6 +78,8 @@ inline Algorithm toDialect(flashgen::schedule::Algorithm a) {
     return Algorithm::flash_decode;
   case L::RecurrentStep:
     return Algorithm::recurrent_step;
+  case L::ChunkGrad:
+    return Algorithm::chunk_grad;
   }
   return Algorithm::flash2;
 }

@@ -8,7 +8,10 @@
 // one flashgen-ref writes reference data for; a block-sparse op's backward
 // also takes its lists after lse, the kv lists and then their transposes
 // (FlexAttention's q_num_blocks / q_indices), which its k's flash.block_mask
-// view carries.
+// view carries. A function holding one flash.linear_attention gets
+// `<name>_backward(q, k, v, gates..., do [, initial state] [, final-state
+// gradient]) -> (dq, dk, dv, gate gradients [, initial-state gradient])`
+// holding its flash.linear_attention_grad.
 //
 //===----------------------------------------------------------------------===//
 
@@ -141,6 +144,60 @@ LogicalResult deriveBackward(func::FuncOp forward, AttentionOp attention,
   return success();
 }
 
+/// Builds `@<name>_backward(q, k, v, gates..., do [, initial state...]
+/// [, final-state gradient...]) -> (dq, dk, dv, gate gradients... [,
+/// initial-state gradients...])` for `forward`'s single
+/// flash.linear_attention; the final state's gradient is an input where
+/// the forward returns the final state.
+LogicalResult deriveLinearBackward(func::FuncOp forward, LinearAttentionOp linear,
+                                   SymbolTable &symbols) {
+  std::string name = (forward.getName() + "_backward").str();
+  if (Operation *existing = symbols.lookup(name)) {
+    InFlightDiagnostic error = linear.emitError()
+                               << "flash-derive-backward: @" << name
+                               << " already exists; cannot add the backward "
+                                  "function of @"
+                               << forward.getName() << " under that name";
+    error.attachNote(existing->getLoc()) << "the existing @" << name;
+    return failure();
+  }
+  Location loc = linear.getLoc();
+  OpBuilder b(forward.getContext());
+  b.setInsertionPointAfter(forward);
+  TypeRange gates = linear.getGates().getTypes(),
+            initial = linear.getInitialState().getTypes(),
+            final = linear.getFinalState().getTypes();
+  Type q = linear.getQ().getType(), k = linear.getK().getType(),
+       v = linear.getV().getType(), o = linear.getO().getType();
+  SmallVector<Type> inputs = {q, k, v};
+  llvm::append_range(inputs, gates);
+  inputs.push_back(o);
+  llvm::append_range(inputs, initial);
+  llvm::append_range(inputs, final);
+  SmallVector<Type> results = {q, k, v};
+  llvm::append_range(results, gates);
+  llvm::append_range(results, initial);
+  auto backward = func::FuncOp::create(b, forward.getLoc(), name,
+                                       b.getFunctionType(inputs, results));
+  Block *body = backward.addEntryBlock();
+  b.setInsertionPointToStart(body);
+  ValueRange args = body->getArguments();
+  size_t at = 3;
+  ValueRange gateArgs = args.slice(at, gates.size());
+  at += gates.size();
+  Value dout = args[at++];
+  ValueRange initialArgs = args.slice(at, initial.size());
+  at += initial.size();
+  ValueRange finalArgs = args.slice(at, final.size());
+  auto grad = LinearAttentionGradOp::create(
+      b, loc, q, k, v, gates, initial, args[0], args[1], args[2], dout, gateArgs,
+      initialArgs, finalArgs, linear.getGateAttr(), linear.getScaleAttr(),
+      linear.getDimsAttr());
+  func::ReturnOp::create(b, loc, grad.getResults());
+  symbols.insert(backward, Block::iterator(backward));
+  return success();
+}
+
 struct FlashDeriveBackward
     : public mlir::flash::impl::FlashDeriveBackwardBase<FlashDeriveBackward> {
   using FlashDeriveBackwardBase::FlashDeriveBackwardBase;
@@ -154,7 +211,25 @@ struct FlashDeriveBackward
     for (func::FuncOp function : functions) {
       llvm::SmallVector<AttentionOp> attentions;
       function.walk([&](AttentionOp op) { attentions.push_back(op); });
-      if (attentions.empty())
+      llvm::SmallVector<LinearAttentionOp> linears;
+      function.walk([&](LinearAttentionOp op) { linears.push_back(op); });
+      function.walk([&](DeltaRuleOp op) {
+        op.emitWarning() << "flash-derive-backward: the delta rule has no "
+                            "backward yet; @"
+                         << function.getName() << " gets no backward function";
+      });
+      if (attentions.empty() && linears.size() == 1) {
+        if (mlir::failed(deriveLinearBackward(function, linears.front(), symbols)))
+          failed = true;
+        continue;
+      }
+      if (!linears.empty())
+        function.emitWarning()
+            << "flash-derive-backward: @" << function.getName() << " holds "
+            << attentions.size() + linears.size()
+            << " attention and recurrence ops; only functions with exactly one "
+               "get a backward function";
+      if (attentions.empty() || !linears.empty())
         continue;
       if (attentions.size() > 1) {
         function.emitWarning()

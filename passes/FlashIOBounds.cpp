@@ -17,6 +17,7 @@
 
 #include "passes/OpProblems.h"
 #include "schedule/IOBounds.h"
+#include "schedule/LinearGrad.h"
 
 #include "llvm/Support/Debug.h"
 
@@ -76,6 +77,14 @@ struct FlashIOBounds
           return;
         }
         annotate(op, sched::linearIOBound(*p, **t));
+      } else if (auto grad = dyn_cast<LinearAttentionGradOp>(op)) {
+        FailureOr<sched::LinearProblem> p =
+            linearGradProblem(grad, values, "flash-io-bounds");
+        if (mlir::failed(p)) {
+          failed = true;
+          return;
+        }
+        annotate(op, sched::linearGradIOBound(*p, **t));
       }
     });
     if (failed)

@@ -32,6 +32,7 @@
 #include "passes/OpProblems.h"
 #include "schedule/AttentionCost.h"
 #include "schedule/Checker.h"
+#include "schedule/LinearGrad.h"
 
 #include "mlir/IR/SymbolTable.h"
 
@@ -144,10 +145,11 @@ struct FlashLowerKernels
 
   /// flash.linear_attention and flash.delta_rule: one kernel (or pair) per
   /// schedule the checker passes.
+  /// (flash.linear_attention_grad too: `gradient`, its chunk_grad rules.)
   LogicalResult lowerRecurrence(Operation *op, LinearKernelPlan plan,
                                 const sched::LinearProblem &problem,
                                 OpBuilder &b, SymbolTable &symbols,
-                                const sched::Target &t) {
+                                const sched::Target &t, bool gradient = false) {
     SmallVector<ScheduleAttr> schedules = variantSchedules(op);
     if (schedules.empty())
       return failure();
@@ -155,7 +157,8 @@ struct FlashLowerKernels
     int64_t variant = 0;
     for (auto [index, schedule] : llvm::enumerate(schedules)) {
       std::vector<std::string> why =
-          sched::recurrenceKernelViolations(problem, t, toLibrary(schedule));
+          gradient ? sched::linearGradKernelViolations(problem, t, toLibrary(schedule))
+                   : sched::recurrenceKernelViolations(problem, t, toLibrary(schedule));
       if (!why.empty()) {
         if (index == 0)
           return op->emitError()
@@ -197,6 +200,10 @@ struct FlashLowerKernels
       else if (auto delta = dyn_cast<DeltaRuleOp>(op))
         lowered = lowerRecurrence(op, linearKernelPlan(delta),
                                   deltaKernelProblem(delta), b, symbols, **t);
+      else if (auto linearGrad = dyn_cast<LinearAttentionGradOp>(op))
+        lowered = lowerRecurrence(op, linearKernelPlan(linearGrad),
+                                  linearGradKernelProblem(linearGrad), b, symbols,
+                                  **t, /*gradient=*/true);
       failedAny |= failed(lowered);
     });
     if (failedAny)

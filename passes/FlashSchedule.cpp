@@ -34,9 +34,10 @@
 
 #include "dialect/ScheduleConversion.h"
 #include "passes/OpProblems.h"
-#include "schedule/SizeRule.h"
+#include "schedule/LinearGrad.h"
 #include "schedule/LinearSpace.h"
 #include "schedule/Scheduler.h"
+#include "schedule/SizeRule.h"
 
 #include "llvm/Support/Debug.h"
 
@@ -117,7 +118,7 @@ struct FlashSchedule
     // `algorithm` restricts the ops it applies to: attention ops for an
     // attention family, recurrences for a chunkwise form.
     sched::SolveOptions attentionOptions = options, linearOptions = options,
-                        gradOptions = options;
+                        gradOptions = options, linearGradOptions = options;
     if (!algorithm.empty()) {
       std::optional<sched::Algorithm> family = sched::parseAlgorithm(algorithm);
       if (!family) {
@@ -127,6 +128,7 @@ struct FlashSchedule
       }
       (sched::isAttentionAlgorithm(*family)       ? attentionOptions
        : sched::isAttentionGradAlgorithm(*family) ? gradOptions
+       : *family == sched::Algorithm::ChunkGrad   ? linearGradOptions
                                                   : linearOptions)
           .algorithm = family;
     }
@@ -145,6 +147,14 @@ struct FlashSchedule
       module.walk([&](Operation *op) {
         if (std::optional<sched::LinearProblem> p = recurrenceKernelProblem(op))
           useDefault(op, *p);
+        if (auto grad = dyn_cast<LinearAttentionGradOp>(op);
+            grad && !op->hasAttr("flash.schedule")) {
+          ScheduleAttr fallback = toDialect(
+              op->getContext(),
+              sched::defaultLinearGradSchedule(linearGradKernelProblem(grad), **t));
+          op->emitRemark() << "search=false: using the default " << fallback;
+          op->setAttr("flash.schedule", fallback);
+        }
       });
       return;
     }
@@ -209,6 +219,14 @@ struct FlashSchedule
           return;
         }
         record(op, sched::scheduleLinear(*p, **t, linearOptions));
+      } else if (auto grad = dyn_cast<LinearAttentionGradOp>(op)) {
+        FailureOr<sched::LinearProblem> p =
+            linearGradProblem(grad, values, "flash-schedule");
+        if (mlir::failed(p)) {
+          failed = true;
+          return;
+        }
+        record(op, sched::scheduleLinearGrad(*p, **t, linearGradOptions));
       }
     });
     if (failed)

@@ -20,6 +20,14 @@
 //                   slice in registers, one token after the other (load,
 //                   gates, rank-one update with the output read on the
 //                   way, store); linear and delta rule alike.
+//   linear_grad_states  flash.linear_attention_grad, grid (value tile, head,
+//                   batch): linear_states' loop over the chunks last first,
+//                   on q and dO, carrying the state's gradient (from the
+//                   final state's, or zero): writes it after every chunk,
+//                   and the initial state's at the end.
+//   linear_grad_chunk  grid (chunk, head, batch): one chunk's q, k, v, dO
+//                   whole, its gates, then flash.chunk_grad (dq, dk, dv and
+//                   the log-decays' gradient from the two scratch states).
 //   delta_fused     then linear_fused's loop over them: each chunk stages
 //                   q, k, W, U (in v's place) and the row norms; once it
 //                   has landed, U is corrected to U~ = U - W S (rows
@@ -115,8 +123,8 @@ void buildGateRegion(OpBuilder &b, Location loc, GateKind gate, GatesOp op) {
 /// compensated difference B(r, s) = (hi_r - hi_s) + (lo_r - lo_s), visible
 /// for s <= r. `vector` gates already sit in the gated q and k, `none` has
 /// none: their log weight is 0.
-void buildDecayRegion(OpBuilder &b, Location loc, GateKind gate,
-                      DecayMapOp op) {
+template <typename RegionOp>
+void buildDecayRegion(OpBuilder &b, Location loc, GateKind gate, RegionOp op) {
   OpBuilder::InsertionGuard guard(b);
   Block *body = b.createBlock(&op.getBody());
   Type f32 = b.getF32Type(), index = b.getIndexType();
@@ -179,6 +187,8 @@ struct KernelBuilder {
         b.getNamedAttr("dims",
                        b.getStrArrayAttr({plan.batchDim, plan.lengthDim})),
     };
+    if (plan.gradient)
+      entries.push_back(b.getNamedAttr("final_grad", b.getBoolAttr(plan.finalGrad)));
     if (plan.delta) {
       entries.push_back(
           b.getNamedAttr("beta_type", TypeAttr::get(plan.betaType)));
@@ -437,6 +447,99 @@ struct KernelBuilder {
     return kernel;
   }
 
+  /// linear_grad_states, grid (value tile, head, batch): the chunks last
+  /// first, q and dO in the update's key and value stages; the gradient of
+  /// the state after chunk c goes to scratch boundary c + 1 before the
+  /// chunk's update, the initial state's gradient (boundary 0) last.
+  KernelOp buildGradStates(StringRef name, int64_t variant) {
+    KernelOp kernel = createKernel(name, KernelFamily::linear_grad_states,
+                                   "grad_states", variant);
+    mapValueTileGrid();
+    bool scalarGates = hasScalarGates(gate());
+    Value zero = a.c(0), one = a.c(1), two = a.c(2);
+    Value chunks = a.ceilDiv(T, a.c(chunk));
+    // The last chunk (chunk 0 of an empty sequence: its rows load as zeros).
+    Value last = a.sub(a.max(chunks, one), one);
+    StateInitOp::create(b, loc,
+                        plan.finalGrad ? StateSource::final_grad : StateSource::zero,
+                        batch, head, valueTile, Value(), gate());
+    auto load = [&](Value c, Value stage) {
+      ChunkLoadOp::create(b, loc, TensorRole::q, batch, head, c, zero, T, chunk,
+                          plan.keyDim, stage, true);
+      ChunkLoadOp::create(b, loc, TensorRole::dout, batch, head, c, valueTile, T,
+                          chunk, tileDv, stage, true);
+    };
+    load(last, zero);
+    TileCommitOp::create(b, loc);
+    if (scalarGates) {
+      GateFetchOp::create(b, loc, batch, head, last, T, gate());
+      chunkGates(last, zero, zero);
+    }
+    forLoop(zero, chunks, [&](Value i) {
+      TileWaitOp::create(b, loc, 0);
+      Value c = a.sub(last, i);
+      Value prev = a.sub(c, one);
+      Value more = a.lt(a.add(i, one), chunks);
+      Value stage = stages == 1 ? zero : a.rem(i, a.c(stages));
+      Value buffer = scalarGates ? a.rem(i, two) : zero;
+      if (stages > 1) {
+        Value nextStage = a.rem(a.add(i, one), a.c(stages));
+        ifThen(more, [&] { load(prev, nextStage); });
+        TileCommitOp::create(b, loc);
+      }
+      if (scalarGates)
+        ifThen(more, [&] { GateFetchOp::create(b, loc, batch, head, prev, T, gate()); });
+      StateStoreOp::create(b, loc, StateTarget::scratch, batch, head, valueTile,
+                           a.add(c, one), gate());
+      StateUpdateOp::create(b, loc, stage, buffer, gate(), /*gradient=*/true);
+      if (scalarGates)
+        ifThen(more, [&] { chunkGates(prev, a.rem(a.add(i, one), two), zero); });
+      if (stages == 1) {
+        BarrierOp::create(b, loc);
+        ifThen(more, [&] { load(prev, zero); });
+        TileCommitOp::create(b, loc);
+      }
+    });
+    if (plan.initialState)
+      StateStoreOp::create(b, loc, StateTarget::initial_grad, batch, head, valueTile,
+                           zero, gate());
+    return kernel;
+  }
+
+  /// linear_grad_chunk, grid (chunk, head, batch): the chunk's rows whole
+  /// in stage 0, its gates in buffer 0, then flash.chunk_grad.
+  KernelOp buildGradChunk(StringRef name, int64_t variant) {
+    KernelOp kernel = createKernel(name, KernelFamily::linear_grad_chunk,
+                                   "grad_chunk", variant);
+    Type index = b.getIndexType();
+    auto grid = GridMapOp::create(
+        b, loc, TypeRange{index, index, index},
+        b.getStrArrayAttr({"chunk", "head", "batch"}),
+        b.getStrArrayAttr({"max(cdiv(" + plan.lengthDim + "," +
+                               std::to_string(chunk) + "),1)",
+                           std::to_string(plan.heads), plan.batchDim}));
+    Value c = grid.getIds()[0];
+    head = grid.getIds()[1];
+    batch = grid.getIds()[2];
+    T = DimOp::create(b, loc, index, b.getStringAttr(plan.lengthDim));
+    Value zero = a.c(0);
+    for (auto [role, cols] : {std::pair{TensorRole::q, plan.keyDim},
+                              {TensorRole::k, plan.keyDim},
+                              {TensorRole::v, plan.valueDim},
+                              {TensorRole::dout, plan.valueDim}})
+      ChunkLoadOp::create(b, loc, role, batch, head, c, zero, T, chunk, cols, zero,
+                          true);
+    TileCommitOp::create(b, loc);
+    if (hasScalarGates(gate())) {
+      GateFetchOp::create(b, loc, batch, head, c, T, gate());
+      chunkGates(c, zero, zero);
+    }
+    TileWaitOp::create(b, loc, 0);
+    auto grad = ChunkGradOp::create(b, loc, batch, head, c, T, zero, gate());
+    buildDecayRegion(b, loc, gate(), grad);
+    return kernel;
+  }
+
   KernelOp buildOutputs(StringRef name, int64_t variant) {
     KernelOp kernel = createKernel(name, KernelFamily::linear_outputs, "outputs", variant);
     const std::string &batchDim = plan.batchDim, &lengthDim = plan.lengthDim;
@@ -502,6 +605,25 @@ LinearKernelPlan mlir::flash::linearKernelPlan(LinearAttentionOp op) {
   return plan;
 }
 
+LinearKernelPlan mlir::flash::linearKernelPlan(LinearAttentionGradOp op) {
+  LinearKernelPlan plan;
+  plan.op = op;
+  plan.elementType = op.getQ().getType().getElementType();
+  plan.scale = op.getEffectiveScale();
+  plan.batchDim = op.getBatchDimName();
+  plan.lengthDim = op.getLengthDimName();
+  plan.heads = op.getQ().getType().getDimSize(1);
+  plan.keyDim = op.getQ().getType().getDimSize(3);
+  plan.valueDim = op.getV().getType().getDimSize(3);
+  plan.gate = op.getGate();
+  plan.initialState = !op.getInitialState().empty();
+  plan.gradient = true;
+  plan.finalGrad = !op.getFinalGrad().empty();
+  auto func = op->getParentOfType<FunctionOpInterface>();
+  plan.opName = func ? func.getName().str() : "linear_attention_grad";
+  return plan;
+}
+
 LinearKernelPlan mlir::flash::linearKernelPlan(DeltaRuleOp op) {
   LinearKernelPlan plan = recurrencePlan(op, "delta_rule");
   plan.gate = op.getLogDecay() ? GateKind::decay : GateKind::none;
@@ -520,6 +642,21 @@ void mlir::flash::buildLinearKernels(OpBuilder &b, const LinearKernelPlan &plan,
   if (plan.schedule.getAlgorithm() == Algorithm::recurrent_step) {
     KernelBuilder builder(b, loc, plan);
     kernels.push_back(builder.buildStep(name, variant));
+    return;
+  }
+  if (plan.schedule.getAlgorithm() == Algorithm::chunk_grad) {
+    // The forward's chunk states, their gradients, then every chunk's.
+    using Build = KernelOp (KernelBuilder::*)(StringRef, int64_t);
+    std::pair<const char *, Build> steps[] = {
+        {"_states", &KernelBuilder::buildStates},
+        {"_grad_states", &KernelBuilder::buildGradStates},
+        {"_grad_chunk", &KernelBuilder::buildGradChunk}};
+    for (auto [suffix, build] : steps) {
+      if (!kernels.empty())
+        b.setInsertionPointAfter(kernels.back());
+      KernelBuilder builder(b, loc, plan);
+      kernels.push_back((builder.*build)(name + suffix, variant));
+    }
     return;
   }
   if (plan.schedule.getAlgorithm() == Algorithm::chunk_two_pass) {

@@ -34,6 +34,11 @@ struct LinearKernelPlan {
   /// q and k normalised first with l2norm_qk (`flash.chunk_l2norm`).
   bool delta = false, l2normQk = false;
   Type betaType;           ///< element type of the delta rule's beta
+  /// flash.linear_attention_grad (chunk_grad): the forward's state pass,
+  /// then linear_grad_states and linear_grad_chunk; `finalGrad`: it reads
+  /// the final state's gradient (`initialState`: it reads the initial
+  /// state and writes its gradient).
+  bool gradient = false, finalGrad = false;
   /// Name of the function holding the op: kernels are named after it.
   std::string opName;
 };
@@ -41,6 +46,7 @@ struct LinearKernelPlan {
 /// The plan of `op`, without a schedule.
 LinearKernelPlan linearKernelPlan(LinearAttentionOp op);
 LinearKernelPlan linearKernelPlan(DeltaRuleOp op);
+LinearKernelPlan linearKernelPlan(LinearAttentionGradOp op);
 
 /// Normaliser eps of the mLSTM kinds (docs/semantics.md §3.1).
 constexpr double kLinearNormalizerEps = 1e-6;
@@ -48,7 +54,8 @@ constexpr double kLinearNormalizerEps = 1e-6;
 /// Builds the kernels of one schedule at the builder's insertion point
 /// (the end of the module) and appends them to `kernels`: the fused kernel
 /// for algorithm "chunk_fused", the states and outputs kernels for
-/// "chunk_two_pass".
+/// "chunk_two_pass", the states, grad_states and grad_chunk kernels for
+/// "chunk_grad".
 void buildLinearKernels(OpBuilder &b, const LinearKernelPlan &plan,
                         int64_t variant, SmallVectorImpl<KernelOp> &kernels);
 

@@ -203,6 +203,27 @@ mlir::flash::deltaRuleProblem(DeltaRuleOp op, const DimValues &dims,
   return boundRecurrence(op, deltaKernelProblem(op), dims, passName);
 }
 
+sched::LinearProblem mlir::flash::linearGradKernelProblem(LinearAttentionGradOp op) {
+  sched::LinearProblem p;
+  p.heads = op.getQ().getType().getDimSize(1);
+  p.keyDim = op.getQ().getType().getDimSize(3);
+  p.valueDim = op.getV().getType().getDimSize(3);
+  p.gate = *sched::parseGateKind(stringifyGateKind(op.getGate()));
+  p.elementBytes = elementBytes(op.getQ());
+  if (!op.getGates().empty())
+    p.gateElementBytes = elementBytes(op.getGates().front());
+  p.hasInitialState = !op.getInitialState().empty();
+  // The gradient reads the final state's where the forward writes it.
+  p.returnsFinalState = !op.getFinalGrad().empty();
+  return p;
+}
+
+FailureOr<sched::LinearProblem>
+mlir::flash::linearGradProblem(LinearAttentionGradOp op, const DimValues &dims,
+                               StringRef passName) {
+  return boundRecurrence(op, linearGradKernelProblem(op), dims, passName);
+}
+
 std::optional<sched::LinearProblem>
 mlir::flash::recurrenceKernelProblem(Operation *op) {
   if (auto linear = dyn_cast<LinearAttentionOp>(op))

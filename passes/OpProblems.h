@@ -45,6 +45,16 @@ flashgen::schedule::LinearProblem linearKernelProblem(LinearAttentionOp op);
 FailureOr<flashgen::schedule::LinearProblem>
 linearProblem(LinearAttentionOp op, const DimValues &dims, StringRef passName);
 
+/// A flash.linear_attention_grad as its forward's problem (what its
+/// kernels specialise on); returnsFinalState: it reads the final state's
+/// gradient.
+flashgen::schedule::LinearProblem linearGradKernelProblem(LinearAttentionGradOp op);
+
+/// The same with its sizes bound, errors as above.
+FailureOr<flashgen::schedule::LinearProblem>
+linearGradProblem(LinearAttentionGradOp op, const DimValues &dims,
+                  StringRef passName);
+
 /// A flash.delta_rule as the recurrence problem its kernels specialise on
 /// (the log-decay as gate `decay`, beta's bytes in `betaBytes`); batch and
 /// length keep the problem's defaults.

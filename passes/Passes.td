@@ -22,6 +22,11 @@ def FlashDeriveBackward : Pass<"flash-derive-backward", "::mlir::ModuleOp"> {
     score_mod with respect to the score (ScoreModDerivative.h). lse is
     `tensor<B x Hq x N x f32>` with q's batch and query length. A function
     with more than one attention gets a warning and no backward function.
+    A function holding exactly one `flash.linear_attention` gets
+    `@<name>_backward(q, k, v, gates..., do [, initial state...] [,
+    final-state gradient...]) -> (dq, dk, dv, gate gradients... [,
+    initial-state gradients...])` holding one
+    `flash.linear_attention_grad`.
     Errors: a function `<name>_backward` that already exists, and a
     score_mod op that cannot be differentiated (the diagnostic names it and
     lists the supported ops).

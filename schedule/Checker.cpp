@@ -165,8 +165,11 @@ flashgen::schedule::chunkwiseKernelViolations(const LinearProblem &p,
                                               const Schedule &s) {
   std::ostringstream os;
   const int64_t L = s.chunk, warps = s.warps, tileDv = s.tileDv;
+  // chunk_grad: the rules of its two state passes (no outputs, no inner
+  // tiles; LinearGrad.h checks its chunk kernel).
+  const bool statePasses = s.algorithm == Algorithm::ChunkGrad;
   if (s.algorithm != Algorithm::ChunkFused &&
-      s.algorithm != Algorithm::ChunkTwoPass)
+      s.algorithm != Algorithm::ChunkTwoPass && !statePasses)
     os << "algorithm '" << algorithmName(s.algorithm)
        << "' is not a recurrence schedule (chunk_fused, chunk_two_pass)";
   else if (p.elementBytes != 2)
@@ -182,11 +185,11 @@ flashgen::schedule::chunkwiseKernelViolations(const LinearProblem &p,
     os << "stages = " << s.stages << " (1 or 2 chunks in flight)";
   else if (L < 16 || L % 16 != 0)
     os << "chunk = " << L << " (a multiple of 16, the MMA tile)";
-  else if (s.innerQ < 16 * warps || s.innerQ % (16 * warps) != 0 ||
-           L % s.innerQ != 0)
+  else if (!statePasses && (s.innerQ < 16 * warps || s.innerQ % (16 * warps) != 0 ||
+                            L % s.innerQ != 0))
     os << "inner_q = " << s.innerQ << " must split into 16-row tiles over "
        << warps << " warps and divide chunk = " << L;
-  else if (s.innerKv < 16 || s.innerKv % 16 != 0 || L % s.innerKv != 0)
+  else if (!statePasses && (s.innerKv < 16 || s.innerKv % 16 != 0 || L % s.innerKv != 0))
     os << "inner_kv = " << s.innerKv
        << " must be a multiple of 16 that divides chunk = " << L;
   else if (tileDv < 16 || !isPowerOfTwo(tileDv) || p.valueDim % tileDv != 0)
@@ -206,8 +209,10 @@ flashgen::schedule::chunkwiseKernelViolations(const LinearProblem &p,
   if (!os.str().empty())
     return {os.str()};
 
-  std::vector<mlir::flash::ChunkShape> shapes = {chunkwiseKernelShape(p, s, true)};
-  if (s.algorithm == Algorithm::ChunkTwoPass)
+  std::vector<mlir::flash::ChunkShape> shapes;
+  if (!statePasses)
+    shapes.push_back(chunkwiseKernelShape(p, s, true));
+  if (s.algorithm == Algorithm::ChunkTwoPass || statePasses)
     shapes.push_back(chunkwiseKernelShape(p, s, false));
   if (p.isDelta())
     shapes.push_back(deltaPrepareShape(p, s));

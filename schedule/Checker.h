@@ -27,7 +27,7 @@ std::vector<std::string> checkAttentionSchedule(const AttentionProblem &p,
 /// spec's own, a candidate) and the emitter relies on. At most one message,
 /// the first rule broken. checkLinearSchedule applies them too, then the
 /// scheduler's stricter fit (occupancy, its register model) and the plan's
-/// figures.
+/// figures. For chunk_grad: the rules of its two state passes.
 std::vector<std::string> chunkwiseKernelViolations(const LinearProblem &p,
                                                    const Target &t,
                                                    const Schedule &s);

@@ -155,6 +155,62 @@ inline int64_t chunkRegisterEstimate(const ChunkShape &s) {
          (s.delta ? 16 : 0);
 }
 
+/// What a linear_grad_chunk kernel (flash.linear_attention_grad, one chunk
+/// per CTA) specialises on: L rows, each warp 16 of them, with the whole
+/// key and value width (its dq and dk contract over Dv, its dv over Dk).
+struct GradChunkShape {
+  int64_t elementBytes = 2; ///< q, k, v, dO (bf16 / f16)
+  int64_t keyDim = 0;       ///< Dk
+  int64_t valueDim = 0;     ///< Dv
+  int64_t chunk = 0;        ///< L
+  bool scalarGates = false; ///< decay: gate buffers and a log-decay gradient
+};
+
+/// Warps of a linear_grad_chunk kernel: one per 16 rows of the chunk.
+inline int64_t gradChunkWarps(const GradChunkShape &s) { return s.chunk / 16; }
+
+/// Byte offsets in dynamic shared memory of a linear_grad_chunk kernel,
+/// each 128-byte aligned: the chunk's q, k (L x Dk), v, dO (L x Dv); the
+/// state before the chunk S and the gradient of the state after it G
+/// (Dk x Dv, 16-bit copies); A and dP (L x L, 16-bit); the gate buffers
+/// (two, as the other kernels' ring); the rows' log-decay gradient terms
+/// (L f32) and a 32-float reduction buffer.
+struct GradChunkSmemPlan {
+  int64_t q = 0, k = 0, v = 0, dout = 0, state = 0, dstate = 0, a = 0, dp = 0,
+          gates = 0, rows = 0, total = 0;
+};
+
+inline GradChunkSmemPlan gradChunkSmemPlan(const GradChunkShape &s) {
+  auto align = [](int64_t x) { return (x + 127) / 128 * 128; };
+  const int64_t e = s.elementBytes, L = s.chunk;
+  GradChunkSmemPlan p;
+  int64_t at = 0;
+  auto take = [&](int64_t &offset, int64_t bytes) {
+    offset = at;
+    at = align(at + bytes);
+  };
+  take(p.q, L * s.keyDim * e);
+  take(p.k, L * s.keyDim * e);
+  take(p.v, L * s.valueDim * e);
+  take(p.dout, L * s.valueDim * e);
+  take(p.state, s.keyDim * s.valueDim * e);
+  take(p.dstate, s.keyDim * s.valueDim * e);
+  take(p.a, L * L * e);
+  take(p.dp, L * L * e);
+  take(p.gates, s.scalarGates ? 2 * ((scalarGateBufferFloats(L) + 31) / 32 * 32) * 4 : 0);
+  take(p.rows, (L + 32) * 4);
+  p.total = at;
+  return p;
+}
+
+/// Registers per thread of a linear_grad_chunk kernel: one 16-row f32
+/// accumulator of the wider of Dk and Dv (dq, dk, dv in turn), the 16 x L
+/// score tile, its gates and fragments.
+inline int64_t gradChunkRegisterEstimate(const GradChunkShape &s) {
+  int64_t width = s.keyDim > s.valueDim ? s.keyDim : s.valueDim;
+  return 16 * width / 32 + 2 * 16 * s.chunk / 32 + 56;
+}
+
 /// Dynamic shared memory one CTA may use on a target ("sm_90", "sm_90a",
 /// "sm_80", ...); 0 for an unknown target.
 inline int64_t targetSmemLimit(const std::string &target) {

@@ -33,6 +33,8 @@ const char *flashgen::schedule::algorithmName(Algorithm a) {
     return "flash_decode";
   case Algorithm::RecurrentStep:
     return "recurrent_step";
+  case Algorithm::ChunkGrad:
+    return "chunk_grad";
   }
   return "?";
 }

@@ -68,6 +68,12 @@ enum class Algorithm {
   /// Dk x tile_dv slice of the f32 state in the registers of `warps` warps,
   /// one rank-one update per token on the FP32 units, no tensor cores.
   RecurrentStep,
+  /// A recurrence's gradient (flash.linear_attention_grad,
+  /// schedule/LinearGrad.h): the forward's state pass, the state gradients
+  /// last chunk first (chunk, tile_dv, stages, warps of both passes), then
+  /// every chunk's dq, dk, dv and gate gradients in parallel (one CTA of
+  /// chunk / 16 warps a chunk).
+  ChunkGrad,
 };
 
 /// Every family, for loops over them.
@@ -76,7 +82,7 @@ constexpr Algorithm kAllAlgorithms[] = {
     Algorithm::ChunkFused, Algorithm::ChunkTwoPass, Algorithm::Flash2Grad,
     Algorithm::Flash2GradDeterministic, Algorithm::Flash3Grad,
     Algorithm::Flash3GradDeterministic, Algorithm::Flash3DSplit,
-    Algorithm::FlashDecode, Algorithm::RecurrentStep};
+    Algorithm::FlashDecode, Algorithm::RecurrentStep, Algorithm::ChunkGrad};
 
 /// The family's name in #flash.schedule and the bundle manifest
 /// ("flash2", "flash3", ...).

@@ -8,6 +8,7 @@
 #include "schedule/Checker.h"
 #include "schedule/Enumerate.h"
 #include "schedule/LinearCost.h"
+#include "schedule/LinearGrad.h"
 #include "schedule/LinearSpace.h"
 #include "schedule/StepSpace.h"
 #include "schedule/Z3Search.h"
@@ -216,6 +217,24 @@ flashgen::schedule::scheduleLinear(const LinearProblem &p, const Target &t,
     return solve(p, t, *space, bound, options, evaluateLinear,
                  checkLinearSchedule);
   });
+}
+
+Result<ScheduleResult>
+flashgen::schedule::scheduleLinearGrad(const LinearProblem &p, const Target &t,
+                                       const SolveOptions &options) {
+  if (std::string why = validate(p); !why.empty())
+    return Result<ScheduleResult>::failure(why);
+  if (options.algorithm && *options.algorithm != Algorithm::ChunkGrad)
+    return Result<ScheduleResult>::failure(
+        std::string("'") + algorithmName(*options.algorithm) +
+        "' is not a recurrence gradient schedule (chunk_grad)");
+  Result<ScheduleSpace> space = linearGradSpace(p, t);
+  if (!space)
+    return Result<ScheduleResult>::failure("no chunk_grad schedule on " + t.name +
+                                           " for " + describe(p) + ": " +
+                                           space.error());
+  return solve(p, t, *space, linearGradIOBound(p, t), options,
+               evaluateLinearGrad, checkLinearGradSchedule);
 }
 
 Result<ScheduleResult> flashgen::schedule::scheduleAttentionGrad(

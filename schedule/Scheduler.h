@@ -92,6 +92,11 @@ Result<ScheduleResult> scheduleAttentionGrad(const AttentionProblem &p,
                                              bool deterministic);
 Result<ScheduleResult> scheduleLinear(const LinearProblem &p, const Target &t,
                                       const SolveOptions &options);
+/// The gradient of a recurrence (flash.linear_attention_grad): its one
+/// family, chunk_grad (schedule/LinearGrad.h).
+Result<ScheduleResult> scheduleLinearGrad(const LinearProblem &p,
+                                          const Target &t,
+                                          const SolveOptions &options);
 
 } // namespace flashgen::schedule
 

@@ -1,7 +1,8 @@
 //===- ChunkwiseEmitter.cpp - CUDA for the recurrence kernel families -----===//
 //
 // Prints `flash.kernel` ops of families `linear_fused`, `linear_states`,
-// `linear_outputs`, `delta_prepare` and `delta_fused` (built by
+// `linear_outputs`, `delta_prepare`, `delta_fused` and the gradient's
+// `linear_grad_states` and `linear_grad_chunk` (built by
 // flash-lower-kernels; the delta rule's prepare kernel writes every chunk's
 // WY factors, its fused kernel is linear_fused's over the values corrected
 // from them, both through chunk_delta.cuh): the constants and shared-memory
@@ -36,6 +37,8 @@ constexpr const char *kChunkHeaders[] = {
     "flashgen/device/recurrence/chunk_mma.cuh", "flashgen/device/recurrence/chunk_intra.cuh"};
 /// The delta rule's chunk pieces, for its two kernels only.
 constexpr const char *kDeltaHeader = "flashgen/device/recurrence/chunk_delta.cuh";
+/// The gradient's chunk pieces, for linear_grad_chunk only.
+constexpr const char *kGradHeader = "flashgen/device/recurrence/chunk_grad.cuh";
 
 class LinearKernelPrinter : public ScalarPrinter {
 public:
@@ -51,9 +54,16 @@ private:
   bool delta = false;        // delta_fused: W and U stages, flash.chunk_delta
   bool deltaPrepare = false; // delta_prepare: beta, flash.chunk_wy
   bool l2normQk = false;     // the delta rule's q and k are l2-normalised
+  /// linear_grad_states: the state pass backwards on q and dO (in the k and
+  /// v stages), carrying the state's gradient.
+  bool gradStates = false;
+  /// linear_grad_chunk: one chunk's gradients (its own plan and printing).
+  bool gradChunk = false;
   unsigned rawGates = 0;  // gate operands of a scalar kind
   ChunkShape shape;
   ChunkSmemPlan plan;
+  GradChunkShape gradShape;
+  GradChunkSmemPlan gradPlan;
 
   LogicalResult printKernelOp(Operation *op) override;
   LogicalResult printChunkLoad(ChunkLoadOp op);
@@ -69,6 +79,14 @@ private:
   LogicalResult printL2Norm(ChunkL2NormOp op);
   LogicalResult printDelta(ChunkDeltaOp op);
   LogicalResult printWY(ChunkWYOp op);
+  LogicalResult printChunkGrad(ChunkGradOp op);
+  /// One pass of a decay region (flash.decay_map's or flash.chunk_grad's)
+  /// over `tile` (rows from `row0`, columns from `col0`, gate values from
+  /// `buffer`); `finish` prints what to do with the element given the
+  /// yielded (log weight, visible).
+  LogicalResult printDecayPass(Block &block, StringRef tile, StringRef rowVec,
+                               StringRef row0, StringRef col0,
+                               llvm::function_ref<void(StringRef, StringRef)> finish);
 
   std::string base(StringRef tensor, Value batch, Value head);
   std::string gateTensor(unsigned i);
@@ -84,6 +102,9 @@ private:
   }
   std::string header();
   std::string signature();
+  std::string gradChunkHeader();
+  std::string gradChunkSignature();
+  FailureOr<EmittedKernel> printGradChunkKernel(Type elementType);
 };
 
 std::string LinearKernelPrinter::base(StringRef tensor, Value batch, Value head) {
@@ -97,9 +118,10 @@ std::string LinearKernelPrinter::gateTensor(unsigned i) {
 LogicalResult LinearKernelPrinter::printChunkLoad(ChunkLoadOp op) {
   TensorRole role = op.getTensor();
   StringRef tensor = stringifyTensorRole(role);
-  if (op.getRows() != shape.chunk)
+  int64_t chunkRows = gradChunk ? gradShape.chunk : shape.chunk;
+  if (op.getRows() != chunkRows)
     return op.emitError() << "chunk_load of " << op.getRows()
-                          << " rows in a kernel of chunk " << shape.chunk;
+                          << " rows in a kernel of chunk " << chunkRows;
   std::string row0 = "(long long)(" + name(op.getChunk()) + ") * kChunk";
   std::string col0 = "(long long)(" + name(op.getColTile()) + ") * " +
                      std::to_string(op.getCols());
@@ -120,11 +142,16 @@ LogicalResult LinearKernelPrinter::printChunkLoad(ChunkLoadOp op) {
   }
   // The verifier allows q, k, v, g and the delta rule's W, U and norms
   // only; U takes v's stages (chunk_delta corrects it there).
-  StringRef ringName = role == TensorRole::q         ? "sQ"
+  // linear_grad_states updates its state from q and dO as the forward's
+  // from k and v: they take the k and v stages.
+  StringRef ringName = role == TensorRole::q         ? (gradStates ? "sK" : "sQ")
                        : role == TensorRole::k       ? "sK"
                        : role == TensorRole::delta_w ? "sW"
+                       : role == TensorRole::dout    ? (gradStates ? "sV" : "sDO")
                                                      : "sV";
-  line() << "fg::cta::load_async<kThreads>(" << stage(ringName, op.getStage())
+  // linear_grad_chunk's one-stage rings are named <tile>_ring.
+  std::string ringVar = gradChunk ? (ringName + "_ring").str() : ringName.str();
+  line() << "fg::cta::load_async<kThreads>(" << stage(ringVar, op.getStage())
          << ", " << src << ", " << tensor << "_s2, " << valid << ");\n";
   return success();
 }
@@ -217,6 +244,17 @@ LogicalResult LinearKernelPrinter::printStateInit(StateInitOp op) {
     --indent;
     line() << "}\n";
     break;
+  case StateSource::final_grad:
+    // The final state's gradient (optional: null means zeros).
+    line() << "if (dcf != nullptr) {\n";
+    line() << "  fg::warp::load_f32(st_c, " << base("dcf", op.getBatch(), op.getHead())
+           << " + (long long)srow0 * dcf_s2 + " << vt << ", dcf_s2);\n";
+    line() << "} else {\n";
+    ++indent;
+    zeroState();
+    --indent;
+    line() << "}\n";
+    break;
   case StateSource::scratch: {
     std::string c = name(op.getChunk()); // the verifier requires it
     line() << "fg::warp::load_f32(st_c, " << base("chunk_c", op.getBatch(), op.getHead())
@@ -250,6 +288,19 @@ LogicalResult LinearKernelPrinter::printStateStore(StateStoreOp op) {
   std::string c = name(op.getChunk()); // the verifier requires it
   // m at boundary c is the m_end of chunk c - 1: the other gate buffer.
   std::string m = "fg::chunk::gate_ring<kChunk>(s_gates, ((" + c + ") & 1) ^ 1).m_end()";
+  if (op.getTarget() == StateTarget::initial_grad) {
+    line() << "if (dc0 != nullptr) fg::warp::store_f32("
+           << base("dc0", op.getBatch(), op.getHead())
+           << " + (long long)srow0 * dc0_s2 + " << vt << ", dc0_s2, st_c);\n";
+    return success();
+  }
+  if (gradStates) {
+    // The state gradients' scratch (C alone: none and decay).
+    line() << "fg::warp::store_f32(" << base("chunk_dc", op.getBatch(), op.getHead())
+           << " + (long long)(" << c << ") * chunk_dc_s2 + (long long)srow0 * chunk_dc_s3 + "
+           << vt << ", chunk_dc_s3, st_c);\n";
+    return success();
+  }
   if (op.getTarget() == StateTarget::final) {
     line() << "if (cf != nullptr) fg::warp::store_f32("
            << base("cf", op.getBatch(), op.getHead())
@@ -342,36 +393,41 @@ LogicalResult LinearKernelPrinter::printScores(ChunkScoresOp op) {
   return success();
 }
 
+LogicalResult LinearKernelPrinter::printDecayPass(
+    Block &block, StringRef tile, StringRef rowVec, StringRef row0, StringRef col0,
+    llvm::function_ref<void(StringRef, StringRef)> finish) {
+  auto yield = cast<DecayYieldOp>(block.getTerminator());
+  static const char *kArgs[] = {"x", "hr", "lr", "hs", "ls", "is", "r", "s"};
+  if (!scalarGates) {
+    line() << "fg::warp::for_each(" << tile << ", " << row0 << ", " << col0
+           << ", [&](int r, int s, float& x) {\n";
+  } else {
+    line() << "fg::warp::for_each_gated(" << tile << ", " << rowVec << ", gbd, " << row0
+           << ", " << col0 << ",\n";
+    line() << "    [&](int r, int s, float& x, float& row, float hr, float lr, "
+              "float hs, float ls, float is) {\n";
+  }
+  ++indent;
+  for (auto [i, arg] : llvm::enumerate(block.getArguments()))
+    names[arg] = kArgs[i];
+  if (failed(printRegionOps(block)))
+    return failure();
+  finish(name(yield.getLogWeight()), name(yield.getVisible()));
+  if (scalarGates)
+    line() << "(void)row; (void)hr; (void)lr; (void)hs; (void)ls; (void)is;\n";
+  line() << "(void)r; (void)s;\n";
+  --indent;
+  line() << "});\n";
+  return success();
+}
+
 LogicalResult LinearKernelPrinter::printDecayMap(DecayMapOp op) {
   Block &block = op.getBody().front();
   auto yield = cast<DecayYieldOp>(block.getTerminator());
   bool unitWeight = matchPattern(yield.getLogWeight(), m_AnyZeroFloat());
-  static const char *kArgs[] = {"x", "hr", "lr", "hs", "ls", "is", "r", "s"};
-
-  // One pass of the region over the score tile; `finish` prints what to do
-  // with the element given the yielded (log weight, visible).
   auto pass = [&](StringRef rowVec,
-                  llvm::function_ref<void(StringRef, StringRef)> finish)
-      -> LogicalResult {
-    if (!scalarGates) {
-      line() << "fg::warp::for_each(s_tile, qrow0, krow0, [&](int r, int s, float& x) {\n";
-    } else {
-      line() << "fg::warp::for_each_gated(s_tile, " << rowVec << ", gbd, qrow0, krow0,\n";
-      line() << "    [&](int r, int s, float& x, float& row, float hr, float lr, "
-                "float hs, float ls, float is) {\n";
-    }
-    ++indent;
-    for (auto [i, arg] : llvm::enumerate(block.getArguments()))
-      names[arg] = kArgs[i];
-    if (failed(printRegionOps(block)))
-      return failure();
-    finish(name(yield.getLogWeight()), name(yield.getVisible()));
-    if (scalarGates)
-      line() << "(void)row; (void)hr; (void)lr; (void)hs; (void)ls; (void)is;\n";
-    line() << "(void)r; (void)s;\n";
-    --indent;
-    line() << "});\n";
-    return success();
+                  llvm::function_ref<void(StringRef, StringRef)> finish) {
+    return printDecayPass(block, "s_tile", rowVec, "qrow0", "krow0", finish);
   };
 
   if (!scalarGates) {
@@ -442,7 +498,20 @@ LogicalResult LinearKernelPrinter::printStateUpdate(StateUpdateOp op) {
   std::string k = stage("sK", op.getStage()), v = stage("sV", op.getStage());
   line() << "{\n";
   ++indent;
-  if (gate == GateKind::none) {
+  if (op.getGradient()) {
+    // G = decay G + (Q diag(u))^T dO, u_t = scale exp(b_t): q and dO sit
+    // in the k and v stages (none and decay only: the precondition).
+    if (gate == GateKind::none) {
+      line() << "fg::warp::mma_AtB_chunk<kChunk>(st_c, " << k << ", 0, srow0, " << v
+             << ", 0, 0, [&](int, int) { return kScale; });\n";
+    } else {
+      line() << "const fg::chunk::gate_buffer<kChunk> gb = " << ring(op.getBuffer())
+             << ";\n";
+      line() << "fg::warp::mul(st_c, st_c, gb.decay());\n";
+      line() << "fg::warp::mma_AtB_chunk<kChunk>(st_c, " << k << ", 0, srow0, " << v
+             << ", 0, 0, [&](int, int t) { return kScale * fg::exp_fast(gb.hi()[t] + gb.lo()[t]); });\n";
+    }
+  } else if (gate == GateKind::none) {
     line() << "fg::warp::mma_AtB_chunk<kChunk>(st_c, " << k << ", 0, srow0, " << v
            << ", 0, 0);\n";
   } else if (vectorGate) {
@@ -518,6 +587,189 @@ LogicalResult LinearKernelPrinter::printWY(ChunkWYOp op) {
   return success();
 }
 
+LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
+  Block &block = op.getBody().front();
+  std::string b = name(op.getBatch()), h = name(op.getHead()), c = name(op.getChunk());
+  auto boundary = [&](StringRef scratch, StringRef index) {
+    return base(scratch, op.getBatch(), op.getHead()) + " + (long long)(" + index.str() +
+           ") * " + scratch.str() + "_s2";
+  };
+  std::string next = "(" + c + ") + 1";
+  std::string row0 = "(long long)(" + c + ") * kChunk + r0";
+  std::string valid = name(op.getExtent()) + " - (int)(" + row0 + ")";
+  line() << "{\n";
+  ++indent;
+  line() << "// The state before the chunk and the gradient of the state after it,\n";
+  line() << "// 16-bit; for the log-decays, <G, S_next> (the chunk's end).\n";
+  line() << "fg::cta::stage_f32_rows<kThreads>(sS, " << boundary("chunk_c", c)
+         << ", chunk_c_s3);\n";
+  line() << "fg::cta::stage_f32_rows<kThreads>(sG, " << boundary("chunk_dc", next)
+         << ", chunk_dc_s3);\n";
+  if (scalarGates)
+    line() << "const float end_term = fg::cta::dot_f32_rows<kThreads, kKeyDim, kValueDim>("
+           << boundary("chunk_dc", next) << ", chunk_dc_s3, " << boundary("chunk_c", next)
+           << ", chunk_c_s3, s_red);\n";
+  line() << "fg::cta::sync();\n";
+  if (scalarGates)
+    line() << "const fg::chunk::gate_buffer<kChunk> gbd = " << ring(op.getBuffer())
+           << ";\n";
+  line() << "fg::row_vec<16> unused_rv;  // for_each_gated's per-row slot\n";
+  line() << "fg::warp::fill(unused_rv, 0.0f);\n";
+  // A = scale (Q K^T) o W and dP = (dO V^T) o W, this warp's rows.
+  line() << "fg::acc_tile<16, kChunk> s_tile;\n";
+  for (auto [what, a, bTile, tile, scaled] :
+       {std::tuple{"A", "sQ", "sK", "sA", true}, {"dP", "sDO", "sV", "sDP", false}}) {
+    line() << "fg::warp::zero(s_tile);  // " << what << "\n";
+    line() << "fg::warp::mma_ABt_chunk(s_tile, " << a << ", r0, " << bTile << ", 0);\n";
+    bool withScale = scaled;
+    if (failed(printDecayPass(block, "s_tile", "unused_rv", "r0", "0",
+                              [&](StringRef logWeight, StringRef visible) {
+                                line() << "x = " << visible << " ? x"
+                                       << (withScale ? " * kScale" : "")
+                                       << " * fg::exp_fast(" << logWeight
+                                       << ") : 0.0f;\n";
+                              })))
+      return failure();
+    line() << "fg::warp::store(" << tile << ", r0, 0, s_tile);\n";
+  }
+  line() << "fg::ptx::warp_sync();\n";
+  line() << "fg::row_vec<16> row_w;   // per-row factors\n";
+  line() << "fg::row_vec<16> dlog;    // q . dq - k . dk (lane shares)\n";
+  line() << "fg::warp::fill(dlog, 0.0f);\n";
+  // dq = scale (exp(b_r) dO S^T + dP K).
+  line() << "fg::acc_tile<16, kKeyDim> acc;\n";
+  line() << "fg::warp::zero(acc);  // dq\n";
+  line() << "fg::warp::mma_ABt_chunk(acc, sDO, r0, sS, 0);\n";
+  if (scalarGates) {
+    line() << "fg::warp::rows_of(row_w, r0, [&](int r) { return expf(gbd.hi()[r] + gbd.lo()[r]); });\n";
+    line() << "fg::warp::mul_rows(acc, acc, row_w);\n";
+  }
+  line() << "fg::warp::mma_AB_chunk<kChunk>(acc, sDP, r0, sK, 0, 0);\n";
+  line() << "fg::warp::mul(acc, acc, kScale);\n";
+  if (scalarGates)
+    line() << "fg::warp::rows_dot_partial(dlog, acc, sQ, r0, 1.0f);\n";
+  line() << "fg::warp::store_rows_direct(" << base("dq", op.getBatch(), op.getHead())
+         << " + (" << row0 << ") * dq_s2, dq_s2, " << valid << ", acc);\n";
+  line() << "fg::cta::sync();  // every warp's rows of A and dP\n";
+  // dk = w_s G v_s + scale dP^T Q, w_s = exp(b_L - b_s).
+  line() << "fg::warp::zero(acc);  // dk\n";
+  line() << "fg::warp::mma_ABt_chunk(acc, sV, r0, sG, 0);\n";
+  if (scalarGates)
+    line() << "fg::warp::rows_of(row_w, r0, [&](int r) { return gbd.w()[r] * (1.0f / kScale); });\n";
+  else
+    line() << "fg::warp::fill(row_w, 1.0f / kScale);\n";
+  line() << "fg::warp::mul_rows(acc, acc, row_w);\n";
+  line() << "fg::warp::mma_AtB_chunk<kChunk>(acc, sDP, 0, r0, sQ, 0, 0);\n";
+  line() << "fg::warp::mul(acc, acc, kScale);\n";
+  if (scalarGates)
+    line() << "fg::warp::rows_dot_partial(dlog, acc, sK, r0, -1.0f);\n";
+  line() << "fg::warp::store_rows_direct(" << base("dk", op.getBatch(), op.getHead())
+         << " + (" << row0 << ") * dk_s2, dk_s2, " << valid << ", acc);\n";
+  // dv = w_s G^T k_s + A^T dO.
+  line() << "fg::acc_tile<16, kValueDim> acc_v;\n";
+  line() << "fg::warp::zero(acc_v);  // dv\n";
+  line() << "fg::warp::mma_AB_chunk<kKeyDim>(acc_v, sK, r0, sG, 0, 0);\n";
+  if (scalarGates) {
+    line() << "fg::warp::rows_of(row_w, r0, [&](int r) { return gbd.w()[r]; });\n";
+    line() << "fg::warp::mul_rows(acc_v, acc_v, row_w);\n";
+  }
+  line() << "fg::warp::mma_AtB_chunk<kChunk>(acc_v, sA, 0, r0, sDO, 0, 0);\n";
+  line() << "fg::warp::store_rows_direct(" << base("dv", op.getBatch(), op.getHead())
+         << " + (" << row0 << ") * dv_s2, dv_s2, " << valid << ", acc_v);\n";
+  if (scalarGates) {
+    // The log-decay's gradient: the reverse cumulative sum of the rows'
+    // terms, the chunk end's <G, S_next> on top.
+    line() << "fg::warp::store_rows_to(s_rows, r0, dlog);\n";
+    line() << "fg::cta::sync();\n";
+    line() << "if (threadIdx.x == 0)\n";
+    line() << "  fg::warp::reverse_cumsum_rows<kChunk>("
+           << base("dg", op.getBatch(), op.getHead()) << " + (long long)(" << c
+           << ") * kChunk * dg_s2, dg_s2, " << name(op.getExtent()) << " - (int)(" << c
+           << ") * kChunk, s_rows, end_term);\n";
+  }
+  --indent;
+  line() << "}\n";
+  return success();
+}
+
+std::string LinearKernelPrinter::gradChunkSignature() {
+  ParameterList sep;
+  std::string elem = kernel.getSymName().str() + "_k::Elem";
+  auto tensor = [&](StringRef tensorName, StringRef type, bool output, int rank) {
+    printTensorParameter(sep, result.arguments, tensorName, type, output, rank);
+  };
+  tensor("q", elem, false, 4);
+  tensor("k", elem, false, 4);
+  tensor("v", elem, false, 4);
+  tensor("dout", elem, false, 4);
+  result.arguments.back().name = "do";
+  for (unsigned i = 0; i < rawGates; ++i)
+    tensor(gateTensor(i), "float", false, 3);
+  tensor("chunk_c", "float", false, 5);
+  tensor("chunk_dc", "float", false, 5);
+  tensor("dq", elem, true, 4);
+  tensor("dk", elem, true, 4);
+  tensor("dv", elem, true, 4);
+  for (unsigned i = 0; i < rawGates; ++i)
+    tensor("d" + gateTensor(i), "float", true, 3);
+  printDimParameters([&]() -> llvm::raw_ostream & { return sep(); });
+  return sep.text();
+}
+
+std::string LinearKernelPrinter::gradChunkHeader() {
+  ScheduleAttr s = kernel.getSchedule();
+  Type elementType = cast<TypeAttr>(kernel.getProblem().get("element_type")).getValue();
+  double scale = cast<FloatAttr>(kernel.getProblem().get("scale")).getValueAsDouble();
+  std::string text;
+  llvm::raw_string_ostream h(text);
+  h << "// Generated by flashgen from flash.kernel @" << kernel.getSymName() << " ("
+    << problemString("op") << ", variant " << problemInt("variant")
+    << ", linear_grad_chunk, gate " << stringifyGateKind(gate) << ").\n"
+    << "// Schedule: " << s << "\n"
+    << "#include \"" << kDeviceUmbrellaHeader << "\"\n"
+    << "#include \"" << kDeviceIndexMathHeader << "\"\n";
+  for (const char *path : kChunkHeaders)
+    h << "#include \"" << path << "\"\n";
+  h << "#include \"" << kGradHeader << "\"\n"
+    << "\nnamespace " << kernel.getSymName() << "_k {\n\n"
+    << "using Elem = " << elementTypeName(elementType) << ";\n"
+    << "constexpr int kKeyDim = " << gradShape.keyDim << ";\n"
+    << "constexpr int kValueDim = " << gradShape.valueDim << ";\n"
+    << "constexpr int kChunk = " << gradShape.chunk << ";    // L: steps per chunk, 16 per warp\n"
+    << "constexpr int kWarps = " << gradChunkWarps(gradShape) << ";\n"
+    << "constexpr int kThreads = kWarps * 32;\n";
+  if (scalarGates)
+    h << "constexpr int kGateRows = (kChunk + 31) / 32;  // chunk rows per lane in gate "
+         "scans\n"
+      << "constexpr int kRawGates = " << rawGates << ";\n";
+  h << "constexpr float kScale = " << floatLiteral(scale) << ";\n"
+    << "using QTile = fg::smem_tile<Elem, kChunk, kKeyDim>;\n"
+    << "using VTile = fg::smem_tile<Elem, kChunk, kValueDim>;\n"
+    << "using CTile = fg::smem_tile<Elem, kKeyDim, kValueDim>;\n"
+    << "using PTile = fg::smem_tile<Elem, kChunk, kChunk>;\n"
+    << "using QRing = fg::smem_ring<QTile, 1>;\n"
+    << "using VRing = fg::smem_ring<VTile, 1>;\n"
+    << "// Shared memory (schedule/ChunkLayout.h's gradChunkSmemPlan).\n"
+    << "constexpr int kSmemQ = " << gradPlan.q << ";\n"
+    << "constexpr int kSmemK = " << gradPlan.k << ";\n"
+    << "constexpr int kSmemV = " << gradPlan.v << ";\n"
+    << "constexpr int kSmemDO = " << gradPlan.dout << ";\n"
+    << "constexpr int kSmemS = " << gradPlan.state << ";\n"
+    << "constexpr int kSmemG = " << gradPlan.dstate << ";\n"
+    << "constexpr int kSmemA = " << gradPlan.a << ";\n"
+    << "constexpr int kSmemDP = " << gradPlan.dp << ";\n"
+    << "constexpr int kSmemGates = " << gradPlan.gates << ";\n"
+    << "constexpr int kSmemRows = " << gradPlan.rows << ";\n"
+    << "constexpr int kSmemBytes = " << gradPlan.total << ";\n"
+    << "static_assert(kSmemK - kSmemQ >= QTile::kBytes && kSmemV - kSmemK >= QTile::kBytes &&\n"
+    << "              kSmemDO - kSmemV >= VTile::kBytes && kSmemS - kSmemDO >= VTile::kBytes &&\n"
+    << "              kSmemG - kSmemS >= CTile::kBytes && kSmemA - kSmemG >= CTile::kBytes &&\n"
+    << "              kSmemDP - kSmemA >= PTile::kBytes && kSmemGates - kSmemDP >= PTile::kBytes &&\n"
+    << "              kSmemBytes - kSmemRows >= (kChunk + 32) * 4, \"buffers overlap\");\n\n"
+    << "} // namespace " << kernel.getSymName() << "_k\n\n";
+  return text;
+}
+
 LogicalResult LinearKernelPrinter::printKernelOp(Operation *op) {
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
       .Case<ChunkLoadOp>([&](auto load) { return printChunkLoad(load); })
@@ -560,6 +812,7 @@ LogicalResult LinearKernelPrinter::printKernelOp(Operation *op) {
       .Case<ChunkL2NormOp>([&](auto norm) { return printL2Norm(norm); })
       .Case<ChunkDeltaOp>([&](auto d) { return printDelta(d); })
       .Case<ChunkWYOp>([&](auto wy) { return printWY(wy); })
+      .Case<ChunkGradOp>([&](auto grad) { return printChunkGrad(grad); })
       .Default([&](Operation *other) {
         return other->emitError() << "the CUDA emitter has no printing for '"
                                   << other->getName() << "' in a "
@@ -575,6 +828,22 @@ std::string LinearKernelPrinter::signature() {
   };
   bool initial = cast<BoolAttr>(kernel.getProblem().get("initial_state")).getValue();
   bool final = cast<BoolAttr>(kernel.getProblem().get("final_state")).getValue();
+  if (gradStates) {
+    // q and dO ("do" in the manifest), the gates, the final state's
+    // gradient in, the initial state's out, the state gradients' scratch.
+    tensor("q", elem, false, 4);
+    tensor("dout", elem, false, 4);
+    result.arguments.back().name = "do";
+    for (unsigned i = 0; i < rawGates; ++i)
+      tensor(gateTensor(i), "float", false, 3);
+    if (cast<BoolAttr>(kernel.getProblem().get("final_grad")).getValue())
+      printTensorParameter(sep, result.arguments, "dcf", "float", false, 4);
+    if (initial)
+      printTensorParameter(sep, result.arguments, "dc0", "float", true, 4);
+    tensor("chunk_dc", "float", true, 5);
+    printDimParameters([&]() -> llvm::raw_ostream & { return sep(); });
+    return sep.text();
+  }
   // delta_prepare reads q for its row norms (l2norm_qk).
   if (queries || (deltaPrepare && l2normQk))
     tensor("q", elem, false, 4);
@@ -655,7 +924,7 @@ std::string LinearKernelPrinter::header() {
     h << "constexpr int kGateRows = (kChunk + 31) / 32;  // chunk rows per lane in gate "
          "scans\n"
       << "constexpr int kRawGates = " << rawGates << ";\n";
-  if (queries)
+  if (queries || gradStates)
     h << "constexpr float kScale = " << floatLiteral(scale) << ";\n";
   if (queries && normalizer)
     h << "constexpr float kEps = " << floatLiteral(eps) << ";\n";
@@ -711,7 +980,9 @@ std::string LinearKernelPrinter::header() {
 
 FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   family = kernel.getFamily();
-  queries = family != KernelFamily::linear_states;
+  gradStates = family == KernelFamily::linear_grad_states;
+  gradChunk = family == KernelFamily::linear_grad_chunk;
+  queries = family != KernelFamily::linear_states && !gradStates && !gradChunk;
   std::optional<GateKind> kind = kernel.getProblemGate();
   if (!kind)
     return kernel.emitError("recurrence kernel without a problem.gate");
@@ -730,6 +1001,8 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
 
   ScheduleAttr s = kernel.getSchedule();
   Type elementType = cast<TypeAttr>(kernel.getProblem().get("element_type")).getValue();
+  if (gradChunk)
+    return printGradChunkKernel(elementType);
   shape.elementBytes = elementType.getIntOrFloatBitWidth() / 8;
   shape.keyDim = problemInt("key_dim");
   shape.tileDv = s.getTileDv();
@@ -811,6 +1084,51 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   std::string bounds = std::to_string(result.threads) + (deltaPrepare ? ", 1" : "");
   result.source = constants + "extern \"C\" __global__ void __launch_bounds__(" + bounds +
                   ")\n" + result.entry + "(\n    " + params + ") {\n" + body + "}\n";
+  return result;
+}
+
+FailureOr<EmittedKernel> LinearKernelPrinter::printGradChunkKernel(Type elementType) {
+  gradShape.elementBytes = elementType.getIntOrFloatBitWidth() / 8;
+  gradShape.keyDim = problemInt("key_dim");
+  gradShape.valueDim = problemInt("value_dim");
+  gradShape.chunk = kernel.getSchedule().getChunk();
+  gradShape.scalarGates = scalarGates;
+  if (vectorGate || normalizer)
+    return kernel.emitError() << "linear_grad_chunk has no printing for gate '"
+                              << stringifyGateKind(gate) << "' (none, decay)";
+  gradPlan = gradChunkSmemPlan(gradShape);
+  result.threads = gradChunkWarps(gradShape) * 32;
+  result.dynamicSmemBytes = gradPlan.total;
+  result.entry = "flashgen_" + kernel.getSymName().str();
+  result.headers = {kDeviceUmbrellaHeader, kDeviceIndexMathHeader};
+  for (const char *path : kChunkHeaders)
+    result.headers.push_back(path);
+  result.headers.push_back(kGradHeader);
+  std::string params = gradChunkSignature();
+
+  line() << "using namespace " << kernel.getSymName() << "_k;\n";
+  line() << "const int warp = int(threadIdx.x) / 32;\n";
+  line() << "const int r0 = warp * 16;  // this warp's rows of the chunk\n";
+  line() << "fg::u8* const smem_p = fg::ptx::dynamic_smem();\n";
+  line() << "const fg::u32 smem = fg::ptx::smem_addr(smem_p);\n";
+  line() << "const QRing sQ_ring{smem + kSmemQ}, sK_ring{smem + kSmemK};\n";
+  line() << "const VRing sV_ring{smem + kSmemV}, sDO_ring{smem + kSmemDO};\n";
+  line() << "const QTile sQ = sQ_ring.stage(0), sK = sK_ring.stage(0);\n";
+  line() << "const VTile sV = sV_ring.stage(0), sDO = sDO_ring.stage(0);\n";
+  line() << "const CTile sS{smem + kSmemS}, sG{smem + kSmemG};  // S, G (16-bit)\n";
+  line() << "const PTile sA{smem + kSmemA}, sDP{smem + kSmemDP};\n";
+  line() << "float* const s_rows = reinterpret_cast<float*>(smem_p + kSmemRows);\n";
+  line() << "float* const s_red = s_rows + kChunk;\n";
+  line() << "(void)s_red;\n";
+  if (scalarGates) {
+    line() << "float* const s_gates = reinterpret_cast<float*>(smem_p + kSmemGates);\n";
+    line() << "float gate_raw[kRawGates][kGateRows];  // the chunk's raw gates (warp 0)\n";
+  }
+  if (failed(printBlock(kernel.getBody().front())))
+    return failure();
+  result.source = gradChunkHeader() + "extern \"C\" __global__ void __launch_bounds__(" +
+                  std::to_string(result.threads) + ")\n" + result.entry + "(\n    " + params +
+                  ") {\n" + body + "}\n";
   return result;
 }
 

@@ -21,5 +21,6 @@
 #include "flashgen/device/recurrence/chunk_mma.cuh"
 #include "flashgen/device/recurrence/chunk_intra.cuh"
 #include "flashgen/device/recurrence/chunk_delta.cuh"
+#include "flashgen/device/recurrence/chunk_grad.cuh"
 
 #endif  // FLASHGEN_DEVICE_RECURRENCE_CUH

@@ -1,0 +1,283 @@
+//===- LinearGrad.cpp - schedules of a recurrence's gradient --------------===//
+//
+// LinearGrad.h says the kernels. Per (batch, head), nc = cdiv(T, L) chunks,
+// s = Dv / tile_dv value slices, e the element bytes, g the gate bytes of a
+// step, S = Dk Dv 4 the f32 state:
+//   states       as chunk_two_pass's state pass (LinearCost.cpp): k, v,
+//                gates in, nc + 1 states out;
+//   grad_states  q, dO, gates in, nc + 1 state gradients out (and the
+//                initial state's gradient);
+//   grad_chunk   q, k, v, dO, gates, the state before the chunk, the state
+//                after it and the gradient of the state after it in; dq,
+//                dk, dv and the log-decays' gradient out. FLOPs per chunk:
+//                A and dP (2 L^2 (Dk + Dv)), dq (2 L Dk (Dv + L)), dk
+//                (2 L Dk (Dv + L)), dv (2 L Dv (Dk + L)), the L x L
+//                products computed whole (the masked half included).
+//
+//===----------------------------------------------------------------------===//
+
+#include "schedule/LinearGrad.h"
+
+#include "schedule/Checker.h"
+#include "schedule/LinearCost.h"
+#include "schedule/LinearSpace.h"
+#include "schedule/Roofline.h"
+#include "schedule/Units.h"
+
+#include <algorithm>
+
+using namespace flashgen::schedule;
+
+namespace {
+
+constexpr int64_t kGradChunkChoices[] = {16, 32, 64, 128};
+constexpr int64_t kMinTileDv = 16;
+
+/// The forward's chunk_two_pass schedule whose state pass is the gradient's
+/// first kernel (the same builder lowers it).
+Schedule statesPassOf(const Schedule &s) {
+  Schedule two = s;
+  two.algorithm = Algorithm::ChunkTwoPass;
+  return two;
+}
+
+std::string n(int64_t v) { return std::to_string(v); }
+
+} // namespace
+
+namespace {
+
+/// Why the recurrence has no backward kernels, or "".
+std::string gradientSupport(const LinearProblem &p) {
+  if (p.isDelta())
+    return "the delta rule has no backward kernels yet";
+  if (p.gate != GateKind::None && p.gate != GateKind::Decay)
+    return std::string("gate '") + gateKindName(p.gate) +
+           "' has no backward kernels yet (gates none and decay have)";
+  return "";
+}
+
+} // namespace
+
+std::string flashgen::schedule::linearGradPrecondition(const LinearProblem &p,
+                                                       const Target &t) {
+  if (std::string why = gradientSupport(p); !why.empty())
+    return why;
+  return linearPrecondition(p, t);
+}
+
+mlir::flash::GradChunkShape
+flashgen::schedule::gradChunkShape(const LinearProblem &p, const Schedule &s) {
+  mlir::flash::GradChunkShape shape;
+  shape.elementBytes = p.elementBytes;
+  shape.keyDim = p.keyDim;
+  shape.valueDim = p.valueDim;
+  shape.chunk = s.chunk;
+  shape.scalarGates = p.gate == GateKind::Decay;
+  return shape;
+}
+
+int64_t flashgen::schedule::linearGradSmemBytes(const LinearProblem &p,
+                                                const Schedule &s) {
+  return std::max(linearSmemBytes(p, statesPassOf(s), false),
+                  mlir::flash::gradChunkSmemPlan(gradChunkShape(p, s)).total);
+}
+
+std::vector<std::string>
+flashgen::schedule::linearGradKernelViolations(const LinearProblem &p,
+                                               const Target &t,
+                                               const Schedule &s) {
+  // The sizes are the kernels' run-time values: not checked here.
+  if (std::string why = gradientSupport(p); !why.empty())
+    return {why};
+  std::vector<std::string> out;
+  if (s.algorithm != Algorithm::ChunkGrad)
+    return {std::string("algorithm '") + algorithmName(s.algorithm) +
+            "' is not a recurrence gradient schedule (chunk_grad)"};
+  if (!isPowerOfTwo(s.chunk) || s.chunk < 16)
+    out.push_back("chunk = " + n(s.chunk) +
+                  " must be a power of two of at least 16 (16 rows per warp)");
+  if (s.innerQ != s.chunk || s.innerKv != s.chunk)
+    out.push_back("inner_q = " + n(s.innerQ) + " and inner_kv = " + n(s.innerKv) +
+                  " must equal chunk = " + n(s.chunk) +
+                  " (the gradient's chunk kernel has no inner tiles)");
+  if (!out.empty())
+    return out;
+  // The state passes: the forward's state-pass rules.
+  for (const std::string &why : chunkwiseKernelViolations(p, t, s))
+    out.push_back("state passes: " + why);
+  mlir::flash::GradChunkShape shape = gradChunkShape(p, s);
+  int64_t smem = mlir::flash::gradChunkSmemPlan(shape).total;
+  if (smem > t.smemPerCTA)
+    out.push_back("chunk kernel: needs " + n(smem) +
+                  " bytes of shared memory (q, k, v, dO, two 16-bit states, A, dP), " +
+                  t.name + " allows " + n(t.smemPerCTA));
+  int64_t registers = mlir::flash::gradChunkRegisterEstimate(shape);
+  if (registers > 255)
+    out.push_back("chunk kernel: needs about " + n(registers) +
+                  " registers per thread: more than 255");
+  if (32 * mlir::flash::gradChunkWarps(shape) > t.maxThreadsPerCTA)
+    out.push_back("chunk kernel: " + n(32 * mlir::flash::gradChunkWarps(shape)) +
+                  " threads, " + t.name + " allows " + n(t.maxThreadsPerCTA));
+  return out;
+}
+
+std::vector<std::string>
+flashgen::schedule::checkLinearGradSchedule(const LinearProblem &p,
+                                            const Target &t, const Schedule &s) {
+  std::vector<std::string> out = linearGradKernelViolations(p, t, s);
+  if (out.empty() && s.smemBytes != linearGradSmemBytes(p, s))
+    out.push_back("smem_bytes = " + n(s.smemBytes) + " differs from the plan's " +
+                  n(linearGradSmemBytes(p, s)));
+  return out;
+}
+
+Schedule flashgen::schedule::defaultLinearGradSchedule(const LinearProblem &p,
+                                                       const Target &t) {
+  Schedule s = defaultLinearSchedule(p, t, Algorithm::ChunkTwoPass);
+  s.algorithm = Algorithm::ChunkGrad;
+  s.chunk = 64;
+  while (s.chunk > 16 &&
+         mlir::flash::gradChunkSmemPlan(gradChunkShape(p, s)).total > t.smemPerCTA)
+    s.chunk /= 2;
+  s.innerQ = s.innerKv = s.chunk;
+  s.smemBytes = linearGradSmemBytes(p, s);
+  return s;
+}
+
+Result<ScheduleSpace> flashgen::schedule::linearGradSpace(const LinearProblem &p,
+                                                          const Target &t) {
+  if (std::string why = linearGradPrecondition(p, t); !why.empty())
+    return Result<ScheduleSpace>::failure(why);
+  ScheduleSpace out;
+  out.algorithm = Algorithm::ChunkGrad;
+  SearchSpace &space = out.space;
+  std::vector<int64_t> chunks, tileDv;
+  int64_t cap = std::max<int64_t>(16, nextPowerOfTwo(p.length));
+  for (int64_t c : kGradChunkChoices)
+    if (c <= cap)
+      chunks.push_back(c);
+  for (int64_t c = kMinTileDv; c <= p.valueDim; c *= 2)
+    if (p.valueDim % c == 0)
+      tileDv.push_back(c);
+  space.dims = {{"chunk", chunks, {}},
+                {"tile_dv", tileDv, {}},
+                {"stages", {2, 1}, {}},
+                {"warps", {4, 2, 8, 1}, {}}};
+  enum : size_t { kChunk, kTileDv, kStages, kWarps };
+  out.toSchedule = [p](const Point &x) {
+    Schedule s;
+    s.algorithm = Algorithm::ChunkGrad;
+    s.chunk = x[kChunk];
+    s.innerQ = s.innerKv = x[kChunk];
+    s.tileDv = x[kTileDv];
+    s.stages = x[kStages];
+    s.warps = x[kWarps];
+    s.smemBytes = linearGradSmemBytes(p, s);
+    return s;
+  };
+  auto toSchedule = out.toSchedule;
+  int64_t dk = p.keyDim;
+  space.constraints.push_back(flagRule(
+      "state rows per warp", {kWarps},
+      [dk](const Point &x) { return dk < 16 * x[kWarps]; },
+      "Dk = " + n(dk) + " must give every warp of the state passes 16 state rows"));
+  space.constraints.push_back(sharedMemoryRule(
+      t, {kChunk, kTileDv, kStages},
+      [toSchedule](const Point &x) { return toSchedule(x).smemBytes; }));
+  space.constraints.push_back(registersRule(
+      t, {kChunk, kTileDv, kWarps}, [p, toSchedule](const Point &x) {
+        Schedule s = toSchedule(x);
+        return std::max(linearRegisters(p, statesPassOf(s), false),
+                        mlir::flash::gradChunkRegisterEstimate(gradChunkShape(p, s)));
+      }));
+  space.constraints.push_back(flagRule(
+      "chunk kernel threads", {kChunk},
+      [t](const Point &x) { return 2 * x[kChunk] > t.maxThreadsPerCTA; },
+      "the chunk kernel's L / 16 warps must fit " + t.name + "'s threads per CTA"));
+  space.objective = [p, t, toSchedule](const Point &x) {
+    Evaluation ev = evaluateLinearGrad(p, t, toSchedule(x));
+    return objectiveOf(ev.seconds, ev.globalBytes);
+  };
+  return out;
+}
+
+Evaluation flashgen::schedule::evaluateLinearGrad(const LinearProblem &p,
+                                                  const Target &t,
+                                                  const Schedule &s) {
+  const int64_t e = p.elementBytes, T = p.length, Dk = p.keyDim,
+                Dv = p.valueDim, L = s.chunk;
+  const int64_t heads = p.batch * p.heads;
+  const int64_t chunks = ceilDiv(T, L);
+  const int64_t g = p.gateBytesPerStep();
+  const int64_t state = Dk * Dv * 4;
+
+  // The forward's state pass, as chunk_two_pass models it (the first
+  // kernel of its evaluation); the gradient's state pass streams q and dO
+  // in k's and v's place (Dk and Dv wide as they are), and reads the final
+  // state's gradient where the forward reads the initial state.
+  LinearProblem forward = p;
+  forward.returnsFinalState = false;
+  Evaluation twoPass = evaluateLinear(forward, t, statesPassOf(s));
+  Evaluation result;
+  KernelCost states = twoPass.kernels.front();
+  states.name = "states";
+  result.kernels.push_back(states);
+  KernelCost gradStates = states;
+  gradStates.name = "grad_states";
+  result.kernels.push_back(gradStates);
+
+  mlir::flash::GradChunkShape shape = gradChunkShape(p, s);
+  KernelCost chunk;
+  chunk.name = "grad_chunk";
+  chunk.ctas = heads * chunks;
+  chunk.warps = mlir::flash::gradChunkWarps(shape);
+  chunk.smemBytes = mlir::flash::gradChunkSmemPlan(shape).total;
+  chunk.registersPerThread = mlir::flash::gradChunkRegisterEstimate(shape);
+  chunk.pipelined = false; // one chunk per CTA: load, then compute
+  int64_t rows = T * (2 * Dk + 2 * Dv) * e + T * g;   // q, k, v, dO, gates
+  int64_t grads = T * (2 * Dk + Dv) * e + T * g;      // dq, dk, dv, gates'
+  int64_t stateReads = chunks * 3 * state;            // S, S_next, G
+  chunk.globalBytes = heads * (rows + grads + stateReads);
+  chunk.hbmBytes = chunk.globalBytes;
+  chunk.linesTouched = static_cast<double>(chunk.ctas) * 3.0 * f32RowLines(Dk, Dv);
+  double perChunk = 2.0 * L * L * (Dk + Dv) + 2.0 * 2 * L * Dk * (Dv + L) +
+                    2.0 * L * Dv * (Dk + L);
+  chunk.flops = static_cast<double>(heads) * chunks * perChunk;
+  chunk.sfuOps = p.gate == GateKind::Decay
+                     ? static_cast<double>(heads) * chunks * 2.0 * L * L
+                     : 0.0;
+  chunk.aluOps = static_cast<double>(heads) * chunks * 2.0 * L * (L + Dk);
+  chunk.smemTraffic = static_cast<double>(heads) * chunks * e *
+                      (2.0 * L * L * (Dk + Dv) + 3.0 * L * Dk * Dv +
+                       chunk.warps * 3.0 * Dk * Dv);
+  chunk.steps = static_cast<double>(chunk.ctas);
+  result.kernels.push_back(chunk);
+  finishEvaluation(t, result);
+  return result;
+}
+
+IOBound flashgen::schedule::linearGradIOBound(const LinearProblem &p,
+                                              const Target &t) {
+  // The forward's bound counts q, k, v and o (o is Dv wide, as dO is) and
+  // the gates once, the states where the op reads or writes them, and the
+  // re-reads of k a split state forces; the gradient reads dO in o's place
+  // and writes dq, dk, dv and the gates' gradients: q, k, v and the gates
+  // once more, and the re-reads of q (dk's and the state gradients' split
+  // is the forward's).
+  auto level = [&](int64_t capacity, const std::string &name) {
+    // (p.returnsFinalState: the op reads the final state's gradient.)
+    LevelBound b = linearLevelBound(p, capacity, name);
+    int64_t perHead = p.length * (2 * p.keyDim + p.valueDim) * p.elementBytes +
+                      p.length * p.gateBytesPerStep() +
+                      (p.hasInitialState ? p.stateBytes() : 0);
+    b.compulsoryBytes += p.batch * p.heads * perHead;
+    b.extraBytes *= 2;
+    b.boundBytes = b.compulsoryBytes + b.extraBytes;
+    return b;
+  };
+  IOBound bound = linearIOBound(p, t);
+  bound.onChip = level(t.onChipBytesPerCTA(), "on-chip");
+  bound.l2 = level(t.l2Bytes, "L2");
+  return bound;
+}

@@ -1,0 +1,204 @@
+//===- LinearGradEmuTest.cpp - recurrence gradient kernels on the emulator ===//
+//
+// The three kernels of a chunk_grad schedule (the forward's state pass, the
+// state gradients last chunk first, every chunk's dq, dk, dv and log-decay
+// gradients) that flash-lower-kernels and the emitter print for the specs
+// emu_grad_decay.mlir and emu_grad_plain.mlir, run in order on the device
+// library's host emulator and compared with the float64 definition of the
+// gradients (reference/RecurrenceGrad.h, itself checked against finite
+// differences). Ragged T (partial last chunks, a single partial chunk),
+// Dk != Dv, two value tiles in the state passes, an initial state and the
+// final state's gradient, a null one of each; outputs and scratch are
+// poisoned with NaN first.
+//
+//===----------------------------------------------------------------------===//
+#include "kernel_prelude.h"
+#include "emu_grad_decay.cu"
+#include "emu_grad_plain.cu"
+
+#include "LinearEmuSupport.h"
+#include "test_support.h"
+
+#include "reference/Inputs.h"
+#include "reference/Random.h"
+#include "reference/RecurrenceGrad.h"
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+namespace {
+
+using namespace emu_test;
+using namespace linear_emu;
+
+/// ||got - want||_2 / ||want||_2, infinite where got has a NaN (a row the
+/// kernels never wrote keeps its poison).
+template <class T> double relativeError(const DevTensor<T>& got, const ref::Tensor<double>& want) {
+  double num = 0, den = 0;
+  for (int64_t i = 0; i < want.size(); ++i) {
+    double g;
+    if constexpr (std::is_same<T, bf16>::value)
+      g = bf16_value(got.mem.v[i]);
+    else
+      g = got.mem.v[i];
+    if (std::isnan(g)) return INFINITY;
+    num += (g - want.data()[i]) * (g - want.data()[i]);
+    den += want.data()[i] * want.data()[i];
+  }
+  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+}
+
+/// A standard normal tensor rounded as the device reads it.
+ref::Tensor<double> normalTensor(const ref::Shape& shape, uint64_t seed, ref::Rounding rounding) {
+  ref::Rng rng(seed);
+  ref::Tensor<double> t(shape);
+  for (int64_t i = 0; i < t.size(); ++i) t.data()[i] = ref::applyRounding(rng.normal(), rounding);
+  return t;
+}
+
+/// bf16 operands, 16-bit states and A / dP in the products: a few 2^-9
+/// roundings per term, summed over a chunk and carried across chunks.
+constexpr double kGradTolerance = 2e-2;
+
+struct GradCase {
+  Case c;
+  bool finalGrad = false;   // the loss reads the final state
+  bool nullStates = false;  // pass null c0 / dcf pointers (zeros)
+};
+
+void expectClose(const char* what, double error) {
+  std::printf("[linear-grad-emu]   %s relative error %.3g\n", what, error);
+  EXPECT_LT(error, kGradTolerance) << what;
+}
+
+/// Runs emu_grad_decay's three kernels on `gc` and checks every gradient.
+void runDecayGrad(const GradCase& gc) {
+  const Case& c = gc.c;
+  const auto in = inputsFor(c);
+  const ref::Tensor<double> dout =
+      normalTensor({c.batch, c.heads, c.steps, c.valueDim}, c.seed + 101, ref::Rounding::Bf16);
+  ref::RecurrentState<double> dFinal;
+  dFinal.c = normalTensor({c.batch, c.heads, c.keyDim, c.valueDim}, c.seed + 202, ref::Rounding::Float32);
+  ref::LinearInputs<double> used = in;
+  if (gc.nullStates) used.initial.c = ref::Tensor<double>({c.batch, c.heads, c.keyDim, c.valueDim});
+  ref::LinearProblem problem;
+  problem.gate = c.gate;
+  const ref::LinearGradResult want = ref::referenceRecurrenceGrad(
+      problem, used, dout, gc.finalGrad && !gc.nullStates ? &dFinal : nullptr);
+
+  DevTensor<bf16> q(in.q), k(in.k), v(in.v), dO(dout);
+  DevTensor<float> g(in.logDecay), c0(in.initial.c), dcf(dFinal.c);
+  DevTensor<bf16> dq(in.q.shape(), DevTensor<bf16>::kPoison), dk(in.k.shape(), DevTensor<bf16>::kPoison),
+      dv(in.v.shape(), DevTensor<bf16>::kPoison);
+  DevTensor<float> dg(in.logDecay.shape(), DevTensor<float>::kPoison),
+      dc0(in.initial.c.shape(), DevTensor<float>::kPoison);
+  constexpr int64_t kChunk = 32;
+  const int64_t chunks = std::max<int64_t>((c.steps + kChunk - 1) / kChunk, 1);
+  const ref::Shape scratch = {c.batch, c.heads, chunks + 1, c.keyDim, c.valueDim};
+  DevTensor<float> sc(scratch, DevTensor<float>::kPoison), sdc(scratch, DevTensor<float>::kPoison);
+  const float* c0p = gc.nullStates ? nullptr : c0.mem.data();
+  const float* dcfp = gc.nullStates || !gc.finalGrad ? nullptr : dcf.mem.data();
+  const int B = int(c.batch), T = int(c.steps);
+  {
+    using namespace emu_grad_decay_v0_states_k;
+    emu::launch(emu::Dim3{64 / kTileDv, 2, unsigned(B)}, kThreads, kSmemBytes,
+                flashgen_emu_grad_decay_v0_states, (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), k.s(3),
+                (const bf16*)v.mem.data(), v.s(0), v.s(1), v.s(2), v.s(3), (const float*)g.mem.data(), g.s(0),
+                g.s(1), g.s(2), c0p, c0.s(0), c0.s(1), c0.s(2), c0.s(3), sc.mem.data(), sc.s(0), sc.s(1),
+                sc.s(2), sc.s(3), sc.s(4), B, T);
+  }
+  {
+    using namespace emu_grad_decay_v0_grad_states_k;
+    emu::launch(emu::Dim3{64 / kTileDv, 2, unsigned(B)}, kThreads, kSmemBytes,
+                flashgen_emu_grad_decay_v0_grad_states, (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2),
+                q.s(3), (const bf16*)dO.mem.data(), dO.s(0), dO.s(1), dO.s(2), dO.s(3),
+                (const float*)g.mem.data(), g.s(0), g.s(1), g.s(2), dcfp, dcf.s(0), dcf.s(1), dcf.s(2),
+                dcf.s(3), gc.nullStates ? nullptr : dc0.mem.data(), dc0.s(0), dc0.s(1), dc0.s(2), dc0.s(3),
+                sdc.mem.data(), sdc.s(0), sdc.s(1), sdc.s(2), sdc.s(3), sdc.s(4), B, T);
+  }
+  {
+    using namespace emu_grad_decay_v0_grad_chunk_k;
+    emu::launch(emu::Dim3{unsigned(chunks), 2, unsigned(B)}, kThreads, kSmemBytes,
+                flashgen_emu_grad_decay_v0_grad_chunk, (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2),
+                q.s(3), (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), k.s(3), (const bf16*)v.mem.data(),
+                v.s(0), v.s(1), v.s(2), v.s(3), (const bf16*)dO.mem.data(), dO.s(0), dO.s(1), dO.s(2), dO.s(3),
+                (const float*)g.mem.data(), g.s(0), g.s(1), g.s(2), (const float*)sc.mem.data(), sc.s(0),
+                sc.s(1), sc.s(2), sc.s(3), sc.s(4), (const float*)sdc.mem.data(), sdc.s(0), sdc.s(1), sdc.s(2),
+                sdc.s(3), sdc.s(4), dq.mem.data(), dq.s(0), dq.s(1), dq.s(2), dq.s(3), dk.mem.data(), dk.s(0),
+                dk.s(1), dk.s(2), dk.s(3), dv.mem.data(), dv.s(0), dv.s(1), dv.s(2), dv.s(3), dg.mem.data(),
+                dg.s(0), dg.s(1), dg.s(2), B, T);
+  }
+  std::printf("[linear-grad-emu] decay B=%d H=2 T=%d%s%s\n", B, T, gc.finalGrad ? " dFinal" : "",
+              gc.nullStates ? " (null states)" : "");
+  expectClose("dq", relativeError(dq, want.dq));
+  expectClose("dk", relativeError(dk, want.dk));
+  expectClose("dv", relativeError(dv, want.dv));
+  expectClose("dlog_decay", relativeError(dg, want.dLogDecay));
+  if (!gc.nullStates) expectClose("dC0", relativeError(dc0, want.dInitial.c));
+  // A null dc0 is not written: its poison stays.
+  if (gc.nullStates) EXPECT_TRUE(std::isnan(dc0.mem.v[0])) << "a null dc0 was written";
+}
+
+class LinearGradEmuTest : public EmuTest {};
+
+TEST_F(LinearGradEmuTest, DecayRaggedWithStates) {
+  runDecayGrad(GradCase{Case{ref::GateKind::Decay, 2, 2, 150, 64, 64, true, 7}, true});
+}
+
+TEST_F(LinearGradEmuTest, DecayWithoutFinalGradient) {
+  runDecayGrad(GradCase{Case{ref::GateKind::Decay, 1, 2, 96, 64, 64, true, 11}, false});
+}
+
+TEST_F(LinearGradEmuTest, DecayOnePartialChunkNullStates) {
+  runDecayGrad(GradCase{Case{ref::GateKind::Decay, 1, 2, 9, 64, 64, true, 13}, true, true});
+}
+
+/// emu_grad_plain: no gate, Dk = 32 != Dv = 64, chunks of 16, no states.
+TEST_F(LinearGradEmuTest, PlainDkBelowDv) {
+  const Case c{ref::GateKind::None, 2, 1, 70, 32, 64, false, 17};
+  const auto in = inputsFor(c);
+  const ref::Tensor<double> dout =
+      normalTensor({c.batch, c.heads, c.steps, c.valueDim}, c.seed + 101, ref::Rounding::Bf16);
+  ref::LinearProblem problem;
+  problem.gate = c.gate;
+  const ref::LinearGradResult want = ref::referenceRecurrenceGrad(problem, in, dout);
+  DevTensor<bf16> q(in.q), k(in.k), v(in.v), dO(dout);
+  DevTensor<bf16> dq(in.q.shape(), DevTensor<bf16>::kPoison), dk(in.k.shape(), DevTensor<bf16>::kPoison),
+      dv(in.v.shape(), DevTensor<bf16>::kPoison);
+  constexpr int64_t kChunk = 16;
+  const int64_t chunks = (c.steps + kChunk - 1) / kChunk;
+  const ref::Shape scratch = {c.batch, c.heads, chunks + 1, c.keyDim, c.valueDim};
+  DevTensor<float> sc(scratch, DevTensor<float>::kPoison), sdc(scratch, DevTensor<float>::kPoison);
+  const int B = int(c.batch), T = int(c.steps);
+  {
+    using namespace emu_grad_plain_v0_states_k;
+    emu::launch(emu::Dim3{1, 1, unsigned(B)}, kThreads, kSmemBytes, flashgen_emu_grad_plain_v0_states,
+                (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), k.s(3), (const bf16*)v.mem.data(), v.s(0),
+                v.s(1), v.s(2), v.s(3), sc.mem.data(), sc.s(0), sc.s(1), sc.s(2), sc.s(3), sc.s(4), B, T);
+  }
+  {
+    using namespace emu_grad_plain_v0_grad_states_k;
+    emu::launch(emu::Dim3{1, 1, unsigned(B)}, kThreads, kSmemBytes, flashgen_emu_grad_plain_v0_grad_states,
+                (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2), q.s(3), (const bf16*)dO.mem.data(), dO.s(0),
+                dO.s(1), dO.s(2), dO.s(3), sdc.mem.data(), sdc.s(0), sdc.s(1), sdc.s(2), sdc.s(3), sdc.s(4), B,
+                T);
+  }
+  {
+    using namespace emu_grad_plain_v0_grad_chunk_k;
+    emu::launch(emu::Dim3{unsigned(chunks), 1, unsigned(B)}, kThreads, kSmemBytes,
+                flashgen_emu_grad_plain_v0_grad_chunk, (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2),
+                q.s(3), (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), k.s(3), (const bf16*)v.mem.data(),
+                v.s(0), v.s(1), v.s(2), v.s(3), (const bf16*)dO.mem.data(), dO.s(0), dO.s(1), dO.s(2), dO.s(3),
+                (const float*)sc.mem.data(), sc.s(0), sc.s(1), sc.s(2), sc.s(3), sc.s(4),
+                (const float*)sdc.mem.data(), sdc.s(0), sdc.s(1), sdc.s(2), sdc.s(3), sdc.s(4), dq.mem.data(),
+                dq.s(0), dq.s(1), dq.s(2), dq.s(3), dk.mem.data(), dk.s(0), dk.s(1), dk.s(2), dk.s(3),
+                dv.mem.data(), dv.s(0), dv.s(1), dv.s(2), dv.s(3), B, T);
+  }
+  std::printf("[linear-grad-emu] none B=%d H=1 T=%d Dk=32 Dv=64\n", B, T);
+  expectClose("dq", relativeError(dq, want.dq));
+  expectClose("dk", relativeError(dk, want.dk));
+  expectClose("dv", relativeError(dv, want.dv));
+}
+
+}  // namespace
