@@ -282,9 +282,9 @@ def Flash_ChunkGradOp : Flash_Op<"chunk_grad", [SingleBlock]> {
       dk_s = exp(b_L - b_s) G v_s + scale sum_r dP_rs q_r
       dv_s = exp(b_L - b_s) G^T k_s + sum_r A_rs dO_r
     and, for gated kinds, the log-decays' gradient: the reverse cumulative
-    sum over the chunk of q_r . dq_r - k_r . dk_r, plus <G, S_next> at its
-    last row (S_next from scratch at boundary `chunk` + 1). Rows at or past
-    `extent` are not written.
+    sum over the chunk of q_r . dq_r - k_r . dk_r, plus the chunk end's
+    <G, S_next> = exp(b_L) <G, S> + sum_s k_s . (w_s G v_s) (the state
+    after the chunk, not read). Rows at or past `extent` are not written.
   }];
   let arguments = (ins Index:$batch, Index:$head, Index:$chunk,
                        Index:$extent, Index:$buffer, Flash_GateKind:$gate);

@@ -173,8 +173,9 @@ inline int64_t gradChunkWarps(const GradChunkShape &s) { return s.chunk / 16; }
 /// each 128-byte aligned: the chunk's q, k (L x Dk), v, dO (L x Dv); the
 /// state before the chunk S and the gradient of the state after it G
 /// (Dk x Dv, 16-bit copies); A and dP (L x L, 16-bit); the gate buffers
-/// (two, as the other kernels' ring); the rows' log-decay gradient terms
-/// (L f32) and a 32-float reduction buffer.
+/// (two, as the other kernels' ring); the rows' two log-decay gradient
+/// terms (2 L f32: q . dq - k . dk, and k_s . (w_s G v_s) for the chunk's
+/// end) and a 32-float reduction buffer.
 struct GradChunkSmemPlan {
   int64_t q = 0, k = 0, v = 0, dout = 0, state = 0, dstate = 0, a = 0, dp = 0,
           gates = 0, rows = 0, total = 0;
@@ -198,7 +199,7 @@ inline GradChunkSmemPlan gradChunkSmemPlan(const GradChunkShape &s) {
   take(p.a, L * L * e);
   take(p.dp, L * L * e);
   take(p.gates, s.scalarGates ? 2 * ((scalarGateBufferFloats(L) + 31) / 32 * 32) * 4 : 0);
-  take(p.rows, (L + 32) * 4);
+  take(p.rows, (2 * L + 32) * 4);
   p.total = at;
   return p;
 }

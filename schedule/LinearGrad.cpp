@@ -7,12 +7,15 @@
 //                gates in, nc + 1 states out;
 //   grad_states  q, dO, gates in, nc + 1 state gradients out (and the
 //                initial state's gradient);
-//   grad_chunk   q, k, v, dO, gates, the state before the chunk, the state
-//                after it and the gradient of the state after it in; dq,
+//   grad_chunk   q, k, v, dO, gates, the state before the chunk and the
+//                gradient of the state after it in; dq,
 //                dk, dv and the log-decays' gradient out. FLOPs per chunk:
 //                A and dP (2 L^2 (Dk + Dv)), dq (2 L Dk (Dv + L)), dk
 //                (2 L Dk (Dv + L)), dv (2 L Dv (Dk + L)), the L x L
 //                products computed whole (the masked half included).
+//                Shared memory: each of the L / 16 warps reads the two
+//                16-bit states whole (three products) and all of a chunk
+//                operand per product.
 //
 //===----------------------------------------------------------------------===//
 
@@ -237,10 +240,10 @@ Evaluation flashgen::schedule::evaluateLinearGrad(const LinearProblem &p,
   chunk.pipelined = false; // one chunk per CTA: load, then compute
   int64_t rows = T * (2 * Dk + 2 * Dv) * e + T * g;   // q, k, v, dO, gates
   int64_t grads = T * (2 * Dk + Dv) * e + T * g;      // dq, dk, dv, gates'
-  int64_t stateReads = chunks * 3 * state;            // S, S_next, G
+  int64_t stateReads = chunks * 2 * state;            // S, G
   chunk.globalBytes = heads * (rows + grads + stateReads);
   chunk.hbmBytes = chunk.globalBytes;
-  chunk.linesTouched = static_cast<double>(chunk.ctas) * 3.0 * f32RowLines(Dk, Dv);
+  chunk.linesTouched = static_cast<double>(chunk.ctas) * 2.0 * f32RowLines(Dk, Dv);
   double perChunk = 2.0 * L * L * (Dk + Dv) + 2.0 * 2 * L * Dk * (Dv + L) +
                     2.0 * L * Dv * (Dk + L);
   chunk.flops = static_cast<double>(heads) * chunks * perChunk;
@@ -248,9 +251,14 @@ Evaluation flashgen::schedule::evaluateLinearGrad(const LinearProblem &p,
                      ? static_cast<double>(heads) * chunks * 2.0 * L * L
                      : 0.0;
   chunk.aluOps = static_cast<double>(heads) * chunks * 2.0 * L * (L + Dk);
-  chunk.smemTraffic = static_cast<double>(heads) * chunks * e *
-                      (2.0 * L * L * (Dk + Dv) + 3.0 * L * Dk * Dv +
-                       chunk.warps * 3.0 * Dk * Dv);
+  // Shared-memory elements per chunk: the two staged states written; each
+  // warp's operands of its 16 rows (A and dP read all of K and V; dq, dk
+  // and dv each read a whole state and all of K, Q or dO); A and dP
+  // written; the rows' dots with q and k.
+  const double w = static_cast<double>(chunk.warps);
+  double perChunkSmem = 2.0 * Dk * Dv + w * (3.0 * Dk * Dv + 2.0 * L * (Dk + Dv) + L * Dk) +
+                        L * (2.0 * Dk + 2.0 * Dv) + 2.0 * L * L + 2.0 * L * Dk;
+  chunk.smemTraffic = static_cast<double>(heads) * chunks * e * perChunkSmem;
   chunk.steps = static_cast<double>(chunk.ctas);
   result.kernels.push_back(chunk);
   finishEvaluation(t, result);

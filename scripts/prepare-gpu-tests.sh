@@ -23,7 +23,7 @@ compile_flags=${FLASHGEN_COMPILE_FLAGS:-}
 #   '^(causal|softcap|window|alibi|prefix)'  masks and score mods, 26 MiB
 #   '^(d64|kv_cache|mha|gqa48|dit)'          head dims, GQA, KV cache, 29 MiB
 #   '^(d512|mla)'                             the small-cache kernel
-#   '^bwd_'                                   attention gradients
+#   '^bwd_'                                   attention and recurrence gradients
 #   '^decode'                                 flash_decode, paged caches
 #   '^varlen'                                 packed (cu_seqlens) batches
 #   '^step_'                                  the recurrences' step kernels
@@ -200,6 +200,12 @@ add_backward_case bwd_det_causal_gqa_b2_n70 causal_gqa.mlir   causal_gqa      31
 add_backward_case bwd_det_softcap_b1_n130   softcap.mlir      softcap         32 --deterministic --same-as=bwd_softcap_b1_n130
 add_backward_case bwd_det_d64_b1_n100       attention_d64.mlir attention_d64  35 --deterministic --same-as=bwd_d64_b1_n100
 add_backward_case bwd_det_sparse_b2_n300     block_sparse.mlir block_sparse    46 --deterministic --same-as=bwd_sparse_b2_n300
+# Recurrence gradients (chunk_grad): ungated and decay over a ragged T, a
+# state in and out with Dk != Dv, and a single step.
+add_backward_case bwd_linear_plain_b1_t150 linear_plain.mlir linear_plain 61 B=1 T=150
+add_backward_case bwd_decay_b2_t150      decay.mlir           decay           62 B=2 T=150
+add_backward_case bwd_decay_states_b2_t200 test/unit/device/kernels/decay_states.mlir decay_states 63 B=2 T=200
+add_backward_case bwd_decay_states_b3_t1 test/unit/device/kernels/decay_states.mlir decay_states 64 B=3 T=1
 # Linear recurrences: every gate kind, T not a multiple of the chunk.
 add_case linear_plain_b1_t150 linear_plain.mlir    linear_plain    10 B=1 T=150
 add_case decay_b2_t150        decay.mlir           decay           11 B=2 T=150

@@ -599,17 +599,13 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
   std::string valid = name(op.getExtent()) + " - (int)(" + row0 + ")";
   line() << "{\n";
   ++indent;
-  line() << "// The state before the chunk and the gradient of the state after it,\n";
-  line() << "// 16-bit; for the log-decays, <G, S_next> (the chunk's end).\n";
-  line() << "fg::cta::stage_f32_rows<kThreads>(sS, " << boundary("chunk_c", c)
-         << ", chunk_c_s3);\n";
-  line() << "fg::cta::stage_f32_rows<kThreads>(sG, " << boundary("chunk_dc", next)
-         << ", chunk_dc_s3);\n";
-  if (scalarGates)
-    line() << "const float end_term = fg::cta::dot_f32_rows<kThreads, kKeyDim, kValueDim>("
-           << boundary("chunk_dc", next) << ", chunk_dc_s3, " << boundary("chunk_c", next)
-           << ", chunk_c_s3, s_red);\n";
-  line() << "fg::cta::sync();\n";
+  line() << "// The state before the chunk S and the gradient of the state after it\n";
+  line() << "// G, 16-bit, and <G, S> for the log-decays' chunk-end term\n";
+  line() << "// <G, S_next> = exp(b_L) <G, S> + sum_s k_s . (w_s G v_s).\n";
+  line() << "const float gs_dot = fg::cta::stage_f32_rows_dot<kThreads>(sS, "
+         << boundary("chunk_c", c) << ", chunk_c_s3, sG, " << boundary("chunk_dc", next)
+         << ", chunk_dc_s3, s_red);\n";
+  line() << "(void)gs_dot;\n";
   if (scalarGates)
     line() << "const fg::chunk::gate_buffer<kChunk> gbd = " << ring(op.getBuffer())
            << ";\n";
@@ -659,6 +655,12 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
   else
     line() << "fg::warp::fill(row_w, 1.0f / kScale);\n";
   line() << "fg::warp::mul_rows(acc, acc, row_w);\n";
+  if (scalarGates) {
+    line() << "fg::row_vec<16> end_rows;  // k_s . (w_s G v_s)\n";
+    line() << "fg::warp::fill(end_rows, 0.0f);\n";
+    line() << "fg::warp::rows_dot_partial(end_rows, acc, sK, r0, kScale);\n";
+    line() << "fg::warp::store_rows_to(s_rows + kChunk, r0, end_rows);\n";
+  }
   line() << "fg::warp::mma_AtB_chunk<kChunk>(acc, sDP, 0, r0, sQ, 0, 0);\n";
   line() << "fg::warp::mul(acc, acc, kScale);\n";
   if (scalarGates)
@@ -685,7 +687,7 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
     line() << "  fg::warp::reverse_cumsum_rows<kChunk>("
            << base("dg", op.getBatch(), op.getHead()) << " + (long long)(" << c
            << ") * kChunk * dg_s2, dg_s2, " << name(op.getExtent()) << " - (int)(" << c
-           << ") * kChunk, s_rows, end_term);\n";
+           << ") * kChunk, s_rows, s_rows + kChunk, gbd.decay() * gs_dot);\n";
   }
   --indent;
   line() << "}\n";
@@ -765,7 +767,7 @@ std::string LinearKernelPrinter::gradChunkHeader() {
     << "              kSmemDO - kSmemV >= VTile::kBytes && kSmemS - kSmemDO >= VTile::kBytes &&\n"
     << "              kSmemG - kSmemS >= CTile::kBytes && kSmemA - kSmemG >= CTile::kBytes &&\n"
     << "              kSmemDP - kSmemA >= PTile::kBytes && kSmemGates - kSmemDP >= PTile::kBytes &&\n"
-    << "              kSmemBytes - kSmemRows >= (kChunk + 32) * 4, \"buffers overlap\");\n\n"
+    << "              kSmemBytes - kSmemRows >= (2 * kChunk + 32) * 4, \"buffers overlap\");\n\n"
     << "} // namespace " << kernel.getSymName() << "_k\n\n";
   return text;
 }
@@ -1118,7 +1120,7 @@ FailureOr<EmittedKernel> LinearKernelPrinter::printGradChunkKernel(Type elementT
   line() << "const CTile sS{smem + kSmemS}, sG{smem + kSmemG};  // S, G (16-bit)\n";
   line() << "const PTile sA{smem + kSmemA}, sDP{smem + kSmemDP};\n";
   line() << "float* const s_rows = reinterpret_cast<float*>(smem_p + kSmemRows);\n";
-  line() << "float* const s_red = s_rows + kChunk;\n";
+  line() << "float* const s_red = s_rows + 2 * kChunk;\n";
   line() << "(void)s_red;\n";
   if (scalarGates) {
     line() << "float* const s_gates = reinterpret_cast<float*>(smem_p + kSmemGates);\n";

@@ -25,11 +25,27 @@ Operators (torch >= 2.4, ``torch.library.custom_op``, namespace
 - ``<X>_<hash>_step_(q, k, v, *gates, Tensor(a!) c_state[, Tensor(b!)
   n_state[, Tensor(c!) m_state]]) -> o``, mutating the states.
 
-Both have fake implementations (shapes from the inputs), so they trace with
-torch.compile(fullgraph=True). There is no backward kernel for the
-recurrences yet: a gradient through the sequence form raises
-FlashgenError naming that. With an older torch the same object launches
-directly (no operator to compile).
+Gradients: a bundle compiled with ``flashgen compile --backward`` holds
+``<X>_backward`` (a flash.linear_attention_grad kernel, gate kinds none and
+decay for now) beside ``X``, and the sequence form is then differentiable
+in q, k, v, the gate operands and the initial state C, also through the
+final state C (its gradient reaches the kernel as ``dcf``):
+
+- ``<X>_<hash>_backward(q, k, v, *gates, grad_o, c0?, dcf?) -> (dq, dk,
+  dv, *d_gates, dc0)``, ``c0`` where the forward takes it, ``dcf`` where
+  it returns the final state; ``dc0`` empty where no c0 is given.
+
+The forward's autograd formula saves q, k, v, the gates and C0 (the
+kernel recomputes the states; nothing of the forward's outputs is kept)
+and calls it. A kernel without ``<X>_backward`` (no --backward, or a kind
+that has no gradient kernel yet: vector, the mLSTM kinds, delta_rule)
+raises FlashgenError naming it when a gradient reaches it. ``step_`` has
+no gradient (decoding).
+
+All have fake implementations (shapes from the inputs), so they trace with
+torch.compile(fullgraph=True), forward and backward. With an older torch
+the same object launches directly, over a ``torch.autograd.Function`` with
+the same saved tensors and backward (no operator to compile).
 """
 
 import hashlib
@@ -46,6 +62,7 @@ __all__ = ["register_recurrence", "RecurrenceOp"]
 _RECURRENCE_OPS = ("linear_attention", "delta_rule")
 _STATES = ("c", "n", "m")  # manifest params <s>0 (in) and <s>f (out)
 _OWN = {"q", "k", "v", "o"} | {s + "0" for s in _STATES} | {s + "f" for s in _STATES}
+_GRADIENT_OP = "linear_attention_grad"  # the op of a bundle's <name>_backward
 
 _registry = {}  # (bundle real path, kernel name) -> RecurrenceOp
 _lock = threading.Lock()
@@ -84,9 +101,11 @@ class RecurrenceOp:
     Attributes: ``name``, ``bundle_path``, ``op_name``, ``gates`` (the gate
     operands' names, in the kernel's order), ``states`` (the state params'
     names: "c", then "n", "m" for the mLSTM kinds), ``takes_initial_state``,
-    ``returns_final_state``, ``forward_op`` and ``step_op`` (the
-    ``torch.ops.flashgen`` overloads; None before torch 2.4, ``step_op``
-    None unless the kernel reads and writes its state)."""
+    ``returns_final_state``, ``has_backward`` (the bundle holds
+    ``<name>_backward``), ``forward_op``, ``step_op`` and ``backward_op``
+    (the ``torch.ops.flashgen`` overloads; None before torch 2.4,
+    ``step_op`` None unless the kernel reads and writes its state,
+    ``backward_op`` None without a backward kernel)."""
 
     def __init__(self, bundle_path, name, kernels, manifest_digest):
         if name not in kernels:
@@ -110,18 +129,51 @@ class RecurrenceOp:
         self.states = [s for s in _STATES if s + "0" in self._params or s + "f" in self._params]
         self.takes_initial_state = "c0" in self._params
         self.returns_final_state = "cf" in self._params
+        bwd = kernels.get(name + "_backward")
+        self.has_backward = bwd is not None and bwd.get("op") == _GRADIENT_OP
+        self._bwd_params = (self._check_backward(bwd) if self.has_backward
+                            else None)
         self.op_name = "%s_%s" % (name, hashlib.sha256(bundle_path.encode()).hexdigest()[:8])
         self._bundle = None
-        self._kernels = {}
+        self._kernels = {}  # (kernel name, device index) -> flashgen.Kernel
+        # device type -> the kernel filling allocated outputs (forward,
+        # backward).
         self._impls = {"cuda": self._launch}
-        self.forward_op = self.step_op = None
+        self._backward_impls = {"cuda": self._launch_backward}
+        self.forward_op = self.step_op = self.backward_op = None
         if HAS_CUSTOM_OP:
             self._define_ops()
 
+    def _check_backward(self, kernel):
+        """The backward kernel's params by name, after checking that they
+        are the ones this forward's gradient needs: q, k, v, the gates and
+        do in; c0 where the forward takes it, dcf where it returns cf;
+        dq, dk, dv, "d" + each gate and dc0 (with c0) out. Anything else
+        (a state gradient besides C's) is a kernel this module cannot
+        drive, refused at registration rather than at the first backward."""
+        want = {"q": "in", "k": "in", "v": "in", "do": "in",
+                "dq": "out", "dk": "out", "dv": "out"}
+        for gname in self.gates:
+            want[gname], want["d" + gname] = "in", "out"
+        if self.takes_initial_state:
+            want["c0"], want["dc0"] = "in", "out"
+        if self.returns_final_state:
+            want["dcf"] = "in"
+        params = {p["name"]: p for p in kernel.get("params", [])}
+        got = {n: p.get("io") for n, p in params.items()}
+        if got != want:
+            raise FlashgenError(_FORMAT, "%s: kernel %s_backward has params %s; the "
+                                "gradient of %s takes %s" % (
+                                    self.bundle_path, self.name,
+                                    ", ".join("%s %s" % (io, n) for n, io in got.items()),
+                                    self.name,
+                                    ", ".join("%s %s" % (io, n) for n, io in want.items())))
+        return params
+
     def __repr__(self):
-        return "<flashgen.torch.RecurrenceOp %s of %s (op flashgen::%s; gates %s; states %s)>" % (
+        return "<flashgen.torch.RecurrenceOp %s of %s (op flashgen::%s; gates %s; states %s%s)>" % (
             self.name, self.bundle_path, self.op_name, ", ".join(self.gates) or "none",
-            ", ".join(self.states) or "none")
+            ", ".join(self.states) or "none", "; with backward" if self.has_backward else "")
 
     # -- the public entry points --------------------------------------------
 
@@ -140,7 +192,7 @@ class RecurrenceOp:
         if self.forward_op is not None:
             out = self.forward_op(q, k, v, *args, *states)
         else:
-            out = _NoBackward.apply(self, q, k, v, *args, *states)
+            out = _Function.apply(self, q, k, v, *args, *states)
         o, finals = out[0], tuple(out[1:1 + len(self.states)])
         return (o, finals) if self.returns_final_state else o
 
@@ -159,10 +211,14 @@ class RecurrenceOp:
             return self.step_op(q, k, v, *args, *states)
         return self._step(q, k, v, *args, *states)
 
-    def _no_backward(self):
-        raise FlashgenError(_INVALID, "kernel %s of %s: flashgen has no backward "
-                            "kernels for recurrences yet, so its outputs carry no "
-                            "gradient" % (self.name, self.bundle_path))
+    def _require_backward(self):
+        if not self.has_backward:
+            raise FlashgenError(_NOT_FOUND, "%s: no kernel %s_backward, so "
+                                "flashgen.torch cannot differentiate %s: compile "
+                                "the spec with flashgen compile --backward (gate "
+                                "kinds none and decay have gradient kernels; "
+                                "the others and delta_rule none yet)"
+                                % (self.bundle_path, self.name, self.name))
 
     # -- arguments ----------------------------------------------------------
 
@@ -245,19 +301,76 @@ class RecurrenceOp:
             states[i].copy_(finals[i])
         return o
 
+    # -- the gradient (shared by the operator and the autograd.Function) ---
+
+    def _split_backward(self, rest):
+        """(gates, grad_o, c0, dcf) from the backward operator's arguments
+        after q, k, v: the gates, grad_o, then c0 where the forward takes
+        it and dcf where it returns cf (each None when not given)."""
+        n = len(self.gates)
+        gates, grad_o, tail = list(rest[:n]), rest[n], list(rest[n + 1:])
+        c0 = tail.pop(0) if self.takes_initial_state else None
+        dcf = tail.pop(0) if self.returns_final_state else None
+        return gates, grad_o, c0, dcf
+
+    def _allocate_backward(self, q, k, v, gates, c0):
+        """dq, dk, dv and the gates' gradients in their inputs' dim order;
+        dc0 contiguous f32 where c0 is given, else empty."""
+        grads = [_empty_in_order_of(t, t.shape, t.dtype) for t in [q, k, v] + gates]
+        if c0 is not None:
+            shape = (q.shape[0], q.shape[1], q.shape[3], v.shape[3])
+            dc0 = torch.empty(shape, dtype=torch.float32, device=q.device)
+        else:
+            dc0 = torch.empty((0,), dtype=torch.float32, device=q.device)
+        return grads, dc0
+
+    def _backward(self, q, k, v, *rest):
+        gates, grad_o, c0, dcf = self._split_backward(rest)
+        grads, dc0 = self._allocate_backward(q, k, v, gates, c0)
+        self._backward_impls[q.device.type](q, k, v, gates, grad_o, c0, dcf, grads, dc0)
+        return (*grads, dc0)
+
+    def _gradients(self, backward, saved, has_c0, grad_o, grad_cf):
+        """The autograd formula: the gradients of the forward's inputs (q,
+        k, v, the gates, then one per state: C's where C0 was given, None
+        for n0, m0) through ``backward`` (the operator, or _backward before
+        torch 2.4). ``saved``: q, k, v, the gates and C0 (where given).
+        Undefined gradients: o's as zeros, cf's as None (the kernel reads a
+        null dcf as zeros)."""
+        self._require_backward()
+        n = len(self.gates)
+        q, k, v, gates = saved[0], saved[1], saved[2], list(saved[3:3 + n])
+        c0 = saved[3 + n] if has_c0 else None
+        dcf = grad_cf if self.returns_final_state else None
+        if grad_o is None and dcf is None:
+            return (None,) * (3 + n + len(self.states))
+        if grad_o is None:
+            grad_o = torch.zeros_like(v)  # o is allocated like v (_allocate)
+        args = [grad_o]
+        if self.takes_initial_state:
+            args.append(c0)
+        if self.returns_final_state:
+            args.append(dcf)
+        out = backward(q, k, v, *gates, *args)
+        state_grads = [out[-1] if has_c0 else None] + [None] * (len(self.states) - 1)
+        return (*out[:3 + n], *state_grads)
+
     # -- CUDA: the bundle's kernel --------------------------------------------
 
-    def _kernel_for(self, device):
+    def _kernel_for(self, device, kname=None):
+        """Kernel ``kname`` (the forward by default) for ``device``, one
+        object per kernel and device (its selected variant is per object)."""
+        kname = kname or self.name
         index = device.index
         if index is None and device.type == "cuda":
             index = torch.cuda.current_device()
-        kern = self._kernels.get(index)
+        kern = self._kernels.get((kname, index))
         if kern is None:
             if self._bundle is None:
                 from ._bundle import load
                 self._bundle = load(self.bundle_path)
-            kern = self._bundle.kernel(self.name, device=index or 0)
-            self._kernels[index] = kern
+            kern = self._bundle.kernel(kname, device=index or 0)
+            self._kernels[(kname, index)] = kern
         return kern
 
     def _launch(self, q, k, v, args, states, o, finals, in_place):
@@ -278,6 +391,26 @@ class RecurrenceOp:
                     launch[s + "f"] = t
         self._kernel_for(q.device)(**launch)
 
+    def _launch_backward(self, q, k, v, gates, grad_o, c0, dcf, grads, dc0):
+        # Nothing to write: no batch, or no tokens and no dc0 (with T = 0
+        # and a C0 the kernel still writes dc0 = dcf).
+        if q.shape[0] == 0 or (q.shape[2] == 0 and c0 is None):
+            return
+        p = self._bwd_params
+        # "do" is a Python keyword: the launch takes its params as a dict.
+        launch = {n: _launchable(t, p[n]) for n, t in
+                  (("q", q), ("k", k), ("v", v), ("do", grad_o))}
+        for gname, t in zip(self.gates, gates):
+            launch[gname] = _launchable(t, p[gname])
+        if c0 is not None:
+            launch["c0"] = _launchable(c0, p["c0"])
+            launch["dc0"] = dc0
+        if dcf is not None:
+            launch["dcf"] = _launchable(dcf, p["dcf"])
+        for gname, t in zip(["q", "k", "v"] + self.gates, grads):
+            launch["d" + gname] = t
+        self._kernel_for(q.device, self.name + "_backward")(**launch)
+
     # -- torch.library ------------------------------------------------------
 
     def _define_ops(self):
@@ -297,10 +430,40 @@ class RecurrenceOp:
             o, finals = spec._allocate(q, v)
             return (o, *finals)
 
-        forward.register_autograd(lambda ctx, *grads: spec._no_backward(),
-                                  setup_context=lambda ctx, inputs, output: None)
-        self._custom_ops = [forward]
+        backward = None
+        if self.has_backward:
+            optional = ((", Tensor? c0" if self.takes_initial_state else "")
+                        + (", Tensor? dcf" if self.returns_final_state else ""))
+            backward = lib.custom_op(
+                "flashgen::" + self.op_name + "_backward",
+                lambda q, k, v, *rest: spec._backward(q, k, v, *rest),
+                mutates_args=(), device_types="cuda",
+                schema="(Tensor q, Tensor k, Tensor v%s, Tensor grad_o%s) -> (%s)"
+                % (gates, optional, ", ".join(["Tensor"] * (4 + len(self.gates)))))
+
+            @backward.register_fake
+            def _(q, k, v, *rest):
+                gate_args, _, c0, _ = spec._split_backward(rest)
+                grads, dc0 = spec._allocate_backward(q, k, v, gate_args, c0)
+                return (*grads, dc0)
+
+        def setup_context(ctx, inputs, output):
+            # q, k, v, the gates and C0: the backward kernel recomputes the
+            # states from them, so no output is saved.
+            n = 3 + len(spec.gates)
+            c0 = inputs[n] if spec.takes_initial_state else None
+            ctx.has_c0 = c0 is not None
+            ctx.save_for_backward(*inputs[:n], *([c0] if ctx.has_c0 else []))
+
+        def autograd_backward(ctx, grad_o, grad_cf, grad_nf, grad_mf):
+            return spec._gradients(backward, ctx.saved_tensors, ctx.has_c0,
+                                   grad_o, grad_cf)
+
+        forward.register_autograd(autograd_backward, setup_context=setup_context)
+        self._custom_ops = [forward, backward]
         self.forward_op = getattr(torch.ops.flashgen, self.op_name).default
+        if backward is not None:
+            self.backward_op = getattr(torch.ops.flashgen, self.op_name + "_backward").default
         if not (self.takes_initial_state and self.returns_final_state):
             return
         names = [s + "_state" for s in self.states]
@@ -319,12 +482,15 @@ class RecurrenceOp:
         self._custom_ops.append(step)
         self.step_op = getattr(torch.ops.flashgen, self.op_name + "_step_").default
 
-    def _register_test_double(self, sequence, device_type="cpu"):
+    def _register_test_double(self, sequence, device_type="cpu", backward=None):
         """TEST DOUBLE, for tests only: ``sequence(q, k, v, gates: dict,
         states: list) -> (o, final states list)`` (e.g. a float64
         reference) runs as this op's kernel for tensors on ``device_type``;
         its results are copied into the outputs the real path allocates
-        (in place for a step's C, as the kernel writes it)."""
+        (in place for a step's C, as the kernel writes it). ``backward(q,
+        k, v, do, gates: dict, c0, dcf) -> (dq, dk, dv, gate gradients:
+        dict, dc0)`` (c0, dcf None where not given; dc0 read only with a
+        c0) runs as the backward kernel, for an op whose bundle has one."""
         def fill(q, k, v, args, states, o, finals, in_place):
             o_ref, finals_ref = sequence(q, k, v, dict(zip(self.gates, args)), list(states))
             o.copy_(o_ref)
@@ -332,24 +498,45 @@ class RecurrenceOp:
                 for s, t, ref in zip(self.states, finals, finals_ref):
                     t.copy_(ref)
 
+        def fill_backward(q, k, v, gates, grad_o, c0, dcf, grads, dc0):
+            dq, dk, dv, dgates, dc0_ref = backward(q, k, v, grad_o,
+                                                   dict(zip(self.gates, gates)), c0, dcf)
+            for t, ref in zip(grads, [dq, dk, dv] + [dgates[g] for g in self.gates]):
+                t.copy_(ref)
+            if c0 is not None:
+                dc0.copy_(dc0_ref)
+
         self._impls[device_type] = fill
+        if backward is not None:
+            self._backward_impls[device_type] = fill_backward
         if self.forward_op is not None:
-            self._custom_ops[0].register_kernel(
+            forward, bwd, *step = self._custom_ops
+            forward.register_kernel(
                 device_type, lambda q, k, v, *rest: self._sequence(q, k, v, *rest))
-            if len(self._custom_ops) > 1:
-                self._custom_ops[1].register_kernel(
+            if bwd is not None and backward is not None:
+                bwd.register_kernel(
+                    device_type, lambda q, k, v, *rest: self._backward(q, k, v, *rest))
+            if step:
+                step[0].register_kernel(
                     device_type, lambda q, k, v, *rest: self._step(q, k, v, *rest))
 
 
-class _NoBackward(torch.autograd.Function):
-    """The sequence form for a torch without custom ops (< 2.4): a gradient
-    through it raises as the registered operator's does."""
+class _Function(torch.autograd.Function):
+    """The sequence form for a torch without custom ops (< 2.4): the same
+    saved tensors and autograd formula as the registered operator's, the
+    backward kernel launched directly."""
 
     @staticmethod
     def forward(ctx, op, q, k, v, *rest):
         ctx.op = op
+        n = len(op.gates)
+        c0 = rest[n] if op.takes_initial_state else None
+        ctx.has_c0 = c0 is not None
+        ctx.save_for_backward(q, k, v, *rest[:n], *([c0] if ctx.has_c0 else []))
         return op._sequence(q, k, v, *rest)
 
     @staticmethod
-    def backward(ctx, *grads):
-        ctx.op._no_backward()
+    def backward(ctx, grad_o, grad_cf, grad_nf, grad_mf):
+        op = ctx.op
+        return (None,) + tuple(op._gradients(op._backward, ctx.saved_tensors, ctx.has_c0,
+                                             grad_o, grad_cf))

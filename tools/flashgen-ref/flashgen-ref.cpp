@@ -12,6 +12,8 @@
 // flash-derive-backward, run first with --backward) gets inputs q, k, v, o,
 // do, lse and expected outputs dq, dk, dv, plus each gradient's
 // rounding-error scale (dq_scale, ...; role "error_scale").
+// A flash.linear_attention_grad gets q, k, v, the gates, do (c0, dcf) and
+// expected dq, dk, dv, the gates' gradients (dg) and dc0.
 // A flash.delta_rule gets q, k, v, beta (g, s0) and o (sf) (docs/semantics.md
 // §7). An attention whose k is a flash.block_mask also gets the lists drawn
 // (kv_num_blocks, kv_indices, and the full ones where the op has them; §2.10).
@@ -34,6 +36,7 @@
 #include "reference/Random.h"
 #include "reference/Varlen.h"
 #include "reference/Recurrence.h"
+#include "reference/RecurrenceGrad.h"
 #include "reference/ReferenceError.h"
 #include "runtime/tools/ToolVersion.h"
 #include "passes/Passes.h"
@@ -552,29 +555,31 @@ llvm::Error checkRecurrenceSize(const LinearAttentionSizes &sizes) {
           double(std::max(sizes.keyDim, sizes.valueDim)));
 }
 
-llvm::Error runLinear(LinearAttentionOp op, const Options &options,
-                      uint64_t seed, Writer &writer, llvm::json::Object &meta) {
-  auto sizes = resolveSizes(op, options.dims);
-  if (!sizes)
-    return sizes.takeError();
-  if (llvm::Error e = checkRecurrenceSize(*sizes))
-    return e;
+/// The gate operands' element type (q's where there are none).
+template <typename OpT> Type gateElementOf(OpT op) {
+  return op.getGates().empty()
+             ? op.getQ().getType().getElementType()
+             : cast<RankedTensorType>(op.getGates()[0].getType()).getElementType();
+}
+
+/// The inputs of a recurrence op (flash.linear_attention or its gradient):
+/// the standard random inputs (reference/Inputs.h) of its sizes and gate
+/// kind, rounded to its element types; the initial state only where the op
+/// takes one.
+template <typename OpT>
+ref::LinearInputs<double> drawLinearInputs(OpT op, const LinearAttentionSizes &sizes,
+                                           const Options &options, uint64_t seed) {
   ref::LinearInputSpec spec;
   spec.gate = gateOf(op.getGate());
-  spec.batch = sizes->batch;
-  spec.heads = sizes->heads;
-  spec.steps = sizes->length;
-  spec.keyDim = sizes->keyDim;
-  spec.valueDim = sizes->valueDim;
+  spec.batch = sizes.batch;
+  spec.heads = sizes.heads;
+  spec.steps = sizes.length;
+  spec.keyDim = sizes.keyDim;
+  spec.valueDim = sizes.valueDim;
   spec.initialState = !op.getInitialState().empty() || options.initialState;
   spec.seed = seed;
-  Type elem = op.getQ().getType().getElementType();
-  spec.dataRounding = roundingOf(elem);
-  Type gateElem = op.getGates().empty()
-                      ? elem
-                      : cast<RankedTensorType>(op.getGates()[0].getType())
-                            .getElementType();
-  spec.gateRounding = roundingOf(gateElem);
+  spec.dataRounding = roundingOf(op.getQ().getType().getElementType());
+  spec.gateRounding = roundingOf(gateElementOf(op));
   spec.stateRounding = ref::Rounding::Float32;
   if (options.gateRangeGiven) {
     spec.gates.inputGateMin = spec.gates.forgetGateMin = options.gateMin;
@@ -583,16 +588,13 @@ llvm::Error runLinear(LinearAttentionOp op, const Options &options,
   ref::LinearInputs<double> inputs = ref::generateLinearInputs(spec);
   if (op.getInitialState().empty())
     inputs.initial = {};
+  return inputs;
+}
 
-  ref::LinearProblem problem;
-  problem.gate = spec.gate;
-  problem.scale = op.getEffectiveScale();
-  ref::LinearResult<double> result = ref::referenceRecurrence(problem, inputs);
-
-  writer.input("q", inputs.q, elem);
-  writer.input("k", inputs.k, elem);
-  writer.input("v", inputs.v, elem);
-  switch (op.getGate()) {
+/// Writes a recurrence's gate operands under their bundle names.
+void writeLinearGates(Writer &writer, GateKind gate, const ref::LinearInputs<double> &inputs,
+                      Type gateElem) {
+  switch (gate) {
   case GateKind::decay:
   case GateKind::vector:
     writer.input("g", inputs.logDecay, gateElem);
@@ -605,6 +607,28 @@ llvm::Error runLinear(LinearAttentionOp op, const Options &options,
   default:
     break;
   }
+}
+
+llvm::Error runLinear(LinearAttentionOp op, const Options &options,
+                      uint64_t seed, Writer &writer, llvm::json::Object &meta) {
+  auto sizes = resolveSizes(op, options.dims);
+  if (!sizes)
+    return sizes.takeError();
+  if (llvm::Error e = checkRecurrenceSize(*sizes))
+    return e;
+  Type elem = op.getQ().getType().getElementType();
+  Type gateElem = gateElementOf(op);
+  ref::LinearInputs<double> inputs = drawLinearInputs(op, *sizes, options, seed);
+
+  ref::LinearProblem problem;
+  problem.gate = gateOf(op.getGate());
+  problem.scale = op.getEffectiveScale();
+  ref::LinearResult<double> result = ref::referenceRecurrence(problem, inputs);
+
+  writer.input("q", inputs.q, elem);
+  writer.input("k", inputs.k, elem);
+  writer.input("v", inputs.v, elem);
+  writeLinearGates(writer, op.getGate(), inputs, gateElem);
   Type f32 = Float32Type::get(op.getContext());
   if (!op.getInitialState().empty()) {
     writer.input("c0", inputs.initial.c, f32);
@@ -622,6 +646,65 @@ llvm::Error runLinear(LinearAttentionOp op, const Options &options,
       writer.output("mf", result.finalState.m, "f32");
   }
   meta["op"] = "linear_attention";
+  meta["gate"] = stringifyGateKind(op.getGate()).str();
+  return llvm::Error::success();
+}
+
+/// A recurrence gradient case (a `<name>_backward` of flash-derive-backward):
+/// the forward's inputs drawn as its case draws them, do ~ N(0, 1) in the
+/// element type and, where the op reads it, the final state's gradient ~
+/// N(0, 1) in f32; the float64 gradients of exactly those inputs
+/// (reference/RecurrenceGrad.h). The gates' and the initial state's
+/// gradients come from 16-bit products in the kernels: they get a 16-bit
+/// output's tolerance.
+llvm::Error runLinearGrad(LinearAttentionGradOp op, const Options &options,
+                          uint64_t seed, Writer &writer, llvm::json::Object &meta) {
+  auto sizes = resolveSizes(op, options.dims);
+  if (!sizes)
+    return sizes.takeError();
+  if (llvm::Error e = checkRecurrenceSize(*sizes))
+    return e;
+  Type elem = op.getQ().getType().getElementType();
+  Type gateElem = gateElementOf(op);
+  Type f32 = Float32Type::get(op.getContext());
+  ref::LinearInputs<double> inputs = drawLinearInputs(op, *sizes, options, seed);
+  ref::Rng rng = ref::Rng(seed).split(7);
+  auto normal = [&](ref::Shape shape, Type type) {
+    ref::Tensor<double> x(std::move(shape));
+    for (int64_t i = 0; i < x.size(); ++i)
+      x[i] = rng.normal();
+    ref::applyRounding(x, roundingOf(type));
+    return x;
+  };
+  const int64_t b = sizes->batch, h = sizes->heads, t = sizes->length,
+                dk = sizes->keyDim, dv = sizes->valueDim;
+  ref::Tensor<double> dout = normal({b, h, t, dv}, elem);
+  ref::RecurrentState<double> dFinal;
+  if (!op.getFinalGrad().empty())
+    dFinal.c = normal({b, h, dk, dv}, f32);
+  ref::LinearProblem problem;
+  problem.gate = gateOf(op.getGate());
+  problem.scale = op.getEffectiveScale();
+  ref::LinearGradResult grad = ref::referenceRecurrenceGrad(
+      problem, inputs, dout, op.getFinalGrad().empty() ? nullptr : &dFinal);
+
+  writer.input("q", inputs.q, elem);
+  writer.input("k", inputs.k, elem);
+  writer.input("v", inputs.v, elem);
+  writeLinearGates(writer, op.getGate(), inputs, gateElem);
+  writer.input("do", dout, elem);
+  if (!op.getInitialState().empty())
+    writer.input("c0", inputs.initial.c, f32);
+  if (!op.getFinalGrad().empty())
+    writer.input("dcf", dFinal.c, f32);
+  writer.output("dq", grad.dq, dtypeOf(elem));
+  writer.output("dk", grad.dk, dtypeOf(elem));
+  writer.output("dv", grad.dv, dtypeOf(elem));
+  if (op.getGate() == GateKind::decay)
+    writer.output("dg", grad.dLogDecay, dtypeOf(gateElem), 1e-2);
+  if (!op.getInitialState().empty())
+    writer.output("dc0", grad.dInitial.c, "f32", 1e-2);
+  meta["op"] = "linear_attention_grad";
   meta["gate"] = stringifyGateKind(op.getGate()).str();
   return llvm::Error::success();
 }
@@ -753,7 +836,8 @@ int main(int argc, char **argv) {
   llvm::Error failure = llvm::Error::success();
   module->walk([&](Operation *op) {
     if (failure ||
-        !isa<AttentionOp, AttentionGradOp, LinearAttentionOp, DeltaRuleOp>(op))
+        !isa<AttentionOp, AttentionGradOp, LinearAttentionOp, DeltaRuleOp,
+             LinearAttentionGradOp>(op))
       return;
     auto func = op->getParentOfType<func::FuncOp>();
     std::string name = func ? func.getName().str() : "op" + std::to_string(opIndex);
@@ -779,6 +863,8 @@ int main(int argc, char **argv) {
         failure = runAttentionGrad(grad, options, seed, writer, meta);
       else if (auto delta = dyn_cast<DeltaRuleOp>(op))
         failure = runDeltaRule(delta, options, seed, writer, meta);
+      else if (auto linearGrad = dyn_cast<LinearAttentionGradOp>(op))
+        failure = runLinearGrad(linearGrad, options, seed, writer, meta);
       else
         failure = runLinear(cast<LinearAttentionOp>(op), options, seed, writer, meta);
     } catch (const ref::ReferenceError &error) {

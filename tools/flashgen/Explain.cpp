@@ -209,6 +209,10 @@ std::string copiesText(ScheduleAttr s) {
   case Algorithm::flash3_grad_deterministic:
     return "cp.async by every thread into wgmma's swizzled tiles; dQ by its "
            "own kernel (no float atomics)";
+  case Algorithm::chunk_grad:
+    return "cp.async by every thread; the chunk states and their gradients "
+           "go through f32 scratch (written by the two state passes, read by "
+           "the chunk kernel, no float atomics)";
   }
   return "";
 }
@@ -230,7 +234,8 @@ std::optional<int64_t> decodeSplitsAt(const OpReport &r, const sched::Target &t)
 /// dimension is unbound.
 /// The ops explain reports on (and keeps the passes' errors for).
 bool isReported(Operation *op) {
-  return isa<AttentionOp, AttentionGradOp, LinearAttentionOp, DeltaRuleOp>(op);
+  return isa<AttentionOp, AttentionGradOp, LinearAttentionOp, DeltaRuleOp,
+             LinearAttentionGradOp>(op);
 }
 
 bool describeSizes(OpReport &r, const DimValues &dims) {
@@ -280,20 +285,28 @@ bool describeSizes(OpReport &r, const DimValues &dims) {
         {"Dk", s->keyDim}, {"Dv", s->valueDim},  {"form", form},
         {"element", elementName(delta.getQ())}};
   } else {
-    auto linear = cast<LinearAttentionOp>(r.op);
-    llvm::Expected<LinearAttentionSizes> s = resolveSizes(linear, dims);
-    if (!s) {
-      r.error = llvm::toString(s.takeError());
+    // flash.linear_attention and its gradient.
+    auto describeLinear = [&](auto linear) {
+      llvm::Expected<LinearAttentionSizes> s = resolveSizes(linear, dims);
+      if (!s) {
+        r.error = llvm::toString(s.takeError());
+        return false;
+      }
+      os << "B=" << s->batch << " H=" << s->heads << " T=" << s->length
+         << " Dk=" << s->keyDim << " Dv=" << s->valueDim << " gate "
+         << stringifyGateKind(linear.getGate()) << " " << elementName(linear.getQ());
+      r.shapes = llvm::json::Object{
+          {"B", s->batch},     {"H", s->heads},        {"T", s->length},
+          {"Dk", s->keyDim},   {"Dv", s->valueDim},
+          {"gate", stringifyGateKind(linear.getGate())},
+          {"element", elementName(linear.getQ())}};
+      return true;
+    };
+    bool described = isa<LinearAttentionGradOp>(r.op)
+                         ? describeLinear(cast<LinearAttentionGradOp>(r.op))
+                         : describeLinear(cast<LinearAttentionOp>(r.op));
+    if (!described)
       return false;
-    }
-    os << "B=" << s->batch << " H=" << s->heads << " T=" << s->length
-       << " Dk=" << s->keyDim << " Dv=" << s->valueDim << " gate "
-       << stringifyGateKind(linear.getGate()) << " " << elementName(linear.getQ());
-    r.shapes = llvm::json::Object{
-        {"B", s->batch},     {"H", s->heads},        {"T", s->length},
-        {"Dk", s->keyDim},   {"Dv", s->valueDim},
-        {"gate", stringifyGateKind(linear.getGate())},
-        {"element", elementName(linear.getQ())}};
   }
   r.shapeText = text;
   return true;

@@ -2,8 +2,8 @@
 //
 // The pieces of a linear_grad_chunk kernel (flash.chunk_grad,
 // docs/semantics.md §4.6) that the chunk kernels do not already have: the
-// f32 scratch states staged as 16-bit MMA operands, a CTA-wide dot product
-// of two f32 states (the log-decays' gradient at a chunk's end), the
+// f32 scratch states staged as 16-bit MMA operands (with their CTA-wide
+// dot product: the log-decays' gradient at a chunk's end), the
 // per-row dot of an accumulator tile with a shared tile (q . dq, k . dk),
 // and the reverse cumulative sum of a chunk's per-row terms.
 //
@@ -28,19 +28,24 @@ FG_DEVICE void stage_f32_rows(const smem_tile<T, R, C>& dst, const float* src, i
   }
 }
 
-/// sum_{r, c} a[r][c] b[r][c] over f32 [R][C] rows (strides as, bs), to
-/// every thread; `red` holds one float per warp. Starts and ends with a
-/// barrier of the whole CTA.
-template <int NTHREADS, int R, int C>
-FG_DEVICE float dot_f32_rows(const float* a, i64 as, const float* b, i64 bs, float* red) {
+/// stage_f32_rows of both a (into sa) and b (into sb), and the sum of
+/// their elementwise product (in f32, before rounding) to every thread;
+/// `red` holds one float per warp. Ends with a barrier of the whole CTA.
+template <int NTHREADS, class T, int R, int C>
+FG_DEVICE float stage_f32_rows_dot(const smem_tile<T, R, C>& sa, const float* a, i64 as,
+                                   const smem_tile<T, R, C>& sb, const float* b, i64 bs, float* red) {
   float acc = 0.0f;
-  for (int i = ptx::thread_id(); i < R * C; i += NTHREADS) {
-    const int r = i / C, c = i % C;
-    acc += a[i64(r) * as + c] * b[i64(r) * bs + c];
+  for (int i = ptx::thread_id(); i < R * C / 2; i += NTHREADS) {
+    const int r = (2 * i) / C, c = (2 * i) % C;
+    const float* ra = a + i64(r) * as + c;
+    const float* rb = b + i64(r) * bs + c;
+    const float a0 = ra[0], a1 = ra[1], b0 = rb[0], b1 = rb[1];
+    ptx::st_shared_b32(sa.elem_addr(r, c), pack2<T>(a0, a1));
+    ptx::st_shared_b32(sb.elem_addr(r, c), pack2<T>(b0, b1));
+    acc += a0 * b0 + a1 * b1;
   }
   FG_UNROLL
   for (int off = 16; off > 0; off >>= 1) acc += ptx::shfl_xor(acc, off);
-  sync();
   if (ptx::lane_id() == 0) red[ptx::thread_id() / 32] = acc;
   sync();
   float total = 0.0f;
@@ -83,12 +88,15 @@ template <int R> FG_DEVICE void store_rows_to(float* dst, int row0, const row_ve
     }
 }
 
-/// out[t * stride] = tail + sum_{s >= t} terms[s] for t < rows_valid: the
-/// reverse cumulative sum of a chunk's L per-row terms (one thread; L is a
-/// chunk, at most a few hundred rows, once per CTA).
+/// out[t * stride] = tail + sum_r ends[r] + sum_{s >= t} terms[s] for t <
+/// rows_valid: the reverse cumulative sum of a chunk's L per-row terms on
+/// top of the chunk end's (one thread; L is a chunk, at most a few hundred
+/// rows, once per CTA).
 template <int L>
-FG_DEVICE void reverse_cumsum_rows(float* out, i64 stride, int rows_valid, const float* terms, float tail) {
+FG_DEVICE void reverse_cumsum_rows(float* out, i64 stride, int rows_valid, const float* terms,
+                                   const float* ends, float tail) {
   float acc = tail;
+  for (int r = 0; r < L; ++r) acc += ends[r];
   for (int r = L - 1; r >= 0; --r) {
     acc += terms[r];
     if (r < rows_valid) out[i64(r) * stride] = acc;

@@ -8,9 +8,16 @@ and a TEST DOUBLE as the operators' CPU kernel: the float64 step recurrence
 below (docs/semantics.md §3.1, §7.1), registered through
 ``RecurrenceOp._register_test_double``. They check the registration and its
 errors, the sequence form with and without states, the in-place step
-(C written over itself, n copied back), that a gradient names the missing
-backward, and, with torch >= 2.4, fake tensors and
-torch.compile(fullgraph=True). No GPU and no runtime library.
+(C written over itself, n copied back), and gradients: for the kinds with a
+backward kernel (none, decay; the manifest's ``<name>_backward`` entry, its
+double the adjoint recurrence written out below) against torch's autograd
+through the float64 recurrence, through o and the final state, with and
+without an initial state, what is saved and the backward's launch glue
+(a recording stand-in for the kernel); for the others, the error naming
+the missing backward. With torch >= 2.4 also fake tensors and
+torch.compile(fullgraph=True) of a decode step and of a forward and
+backward; an older torch runs the gradients through the
+torch.autograd.Function path. No GPU and no runtime library.
 
 Needs torch; re-runs itself with $FLASHGEN_TORCH_PYTHON or /usr/bin/python3
 when the running interpreter has none, else exits 77 (ctest: skipped).
@@ -42,9 +49,11 @@ _count = [0]
 H, DK, DV = 2, 4, 3
 
 
-def write_bundle(name, op, gates, states, initial=True, final=True):
+def write_bundle(name, op, gates, states, initial=True, final=True, backward=False):
     """A manifest-only bundle of one recurrence kernel: q, k, v, the gate
-    params (name -> (dtype, shape)), the states ("c", "n", "m") in and out."""
+    params (name -> (dtype, shape)), the states ("c", "n", "m") in and out;
+    with ``backward``, also ``<name>_backward`` with the params `flashgen
+    compile --backward` writes for a linear_attention_grad."""
     _count[0] += 1
     path = os.path.join(TMP, "b%d" % _count[0], name + ".bundle")
     os.makedirs(path)
@@ -62,18 +71,34 @@ def write_bundle(name, op, gates, states, initial=True, final=True):
         params += [p(s + "f", "out", shapes[s], "f32", optional=True,
                      **({"may_alias": "c0"} if s == "c" and initial else {}))
                    for s in states]
-    kernel = {"name": name, "op": op, "symbols": ["B", "T"], "params": params,
-              "variants": []}
+    kernels = [{"name": name, "op": op, "symbols": ["B", "T"], "params": params,
+                "variants": []}]
+    if backward:
+        grad = [p("q", "in", ["B", H, "T", DK]), p("k", "in", ["B", H, "T", DK]),
+                p("v", "in", ["B", H, "T", DV])]
+        grad += [p(g, "in", shape, dtype) for g, (dtype, shape) in gates.items()]
+        grad.append(p("do", "in", ["B", H, "T", DV]))
+        if initial:
+            grad.append(p("c0", "in", shapes["c"], "f32", optional=True))
+        if final:
+            grad.append(p("dcf", "in", shapes["c"], "f32", optional=True))
+        grad += [p("dq", "out", ["B", H, "T", DK]), p("dk", "out", ["B", H, "T", DK]),
+                 p("dv", "out", ["B", H, "T", DV])]
+        grad += [p("d" + g, "out", shape, dtype) for g, (dtype, shape) in gates.items()]
+        if initial:
+            grad.append(p("dc0", "out", shapes["c"], "f32", optional=True))
+        kernels.append({"name": name + "_backward", "op": "linear_attention_grad",
+                        "symbols": ["B", "T"], "params": grad, "variants": []})
     with open(os.path.join(path, "manifest.json"), "w") as f:
         json.dump({"format": "flashgen-bundle", "version": 1, "target": "sm_90a",
-                   "kernels": [kernel]}, f)
+                   "kernels": kernels}, f)
     return path
 
 
 def reference(kind, q, k, v, gates, states):
-    """(o, final states) of the step recurrence in float64: kind "decay"
-    (linear_attention gate decay), "gated_delta" (delta_rule with a decay,
-    l2norm_qk) or "mlstm_sig"."""
+    """(o, final states) of the step recurrence in float64: kind "none" or
+    "decay" (linear_attention gate none / decay), "gated_delta" (delta_rule
+    with a decay, l2norm_qk) or "mlstm_sig"."""
     q, k, v = q.to(F64), k.to(F64), v.to(F64)
     b, h, t, dk = q.shape
     scale = dk ** -0.5
@@ -91,9 +116,10 @@ def reference(kind, q, k, v, gates, states):
             w = gates["beta"][:, :, s, None].to(F64) * (vs - torch.einsum("bhk,bhkv->bhv", ks, c))
             c = c + ks[..., :, None] * w[..., None, :]
             outs.append(torch.einsum("bhk,bhkv->bhv", scale * qs, c))
-        elif kind == "decay":
-            c = torch.exp(gates["g"][:, :, s].to(F64))[..., None, None] * c \
-                + ks[..., :, None] * vs[..., None, :]
+        elif kind in ("none", "decay"):
+            if kind == "decay":
+                c = torch.exp(gates["g"][:, :, s].to(F64))[..., None, None] * c
+            c = c + ks[..., :, None] * vs[..., None, :]
             outs.append(torch.einsum("bhk,bhkv->bhv", scale * qs, c))
         else:
             a = torch.sigmoid(gates["fgate"][:, :, s].to(F64))[..., None]
@@ -117,7 +143,7 @@ def inputs(kind, b=2, t=3, seed=0):
         x["g"] = -torch.rand(b, H, t, generator=g, dtype=F64) * 0.3
     elif kind == "decay":
         x["g"] = -torch.rand(b, H, t, generator=g, dtype=F64) * 0.3
-    else:
+    elif kind == "mlstm_sig":
         x["igate"] = torch.randn(b, H, t, generator=g, dtype=F64)
         x["fgate"] = torch.randn(b, H, t, generator=g, dtype=F64)
     states = [0.3 * torch.randn(b, H, DK, DV, generator=g)]
@@ -127,6 +153,7 @@ def inputs(kind, b=2, t=3, seed=0):
 
 
 KINDS = {
+    "none": ("linear_attention", {}, ["c"]),
     "decay": ("linear_attention", {"g": ("f64", ["B", H, "T"])}, ["c"]),
     "gated_delta": ("delta_rule", {"beta": ("f64", ["B", H, "T"]), "g": ("f64", ["B", H, "T"])},
                     ["c"]),
@@ -135,12 +162,56 @@ KINDS = {
 }
 
 
-def registered(kind, initial=True, final=True):
+# The kinds flashgen compiles a gradient kernel for.
+WITH_BACKWARD = ("none", "decay")
+
+
+def reference_backward(kind, q, k, v, do, gates, c0, dcf):
+    """The backward kernel's results for kind "none" or "decay", written
+    out (float64): the adjoint recurrence, independent of torch's autograd.
+    With a_t = exp(g_t) (1 for none), C_t = a_t C_{t-1} + k_t v_t^T and o_t
+    = C_t^T q~_t, the gradient D_t of the loss in C_t runs backwards from
+    D_T = dcf: D_t = q~_t do_t^T + a_{t+1} D_{t+1}; then dq_t = scale C_t
+    do_t, dk_t = D_t v_t, dv_t = D_t^T k_t, dg_t = a_t <D_t, C_{t-1}>, and
+    dc0 = a_1 D_1. -> (dq, dk, dv, {gate: gradient}, dc0)."""
+    q, k, v, do = (x.to(F64) for x in (q, k, v, do))
+    b, h, t, dk = q.shape
+    scale = dk ** -0.5
+    a = (torch.exp(gates["g"].to(F64)) if kind == "decay"
+         else torch.ones(b, h, t, dtype=F64))
+    c = c0.to(F64) if c0 is not None else torch.zeros(b, h, dk, v.shape[-1], dtype=F64)
+    before = []  # C_{t-1} for each t
+    for s in range(t):
+        before.append(c)
+        c = a[:, :, s, None, None] * c + k[:, :, s, :, None] * v[:, :, s, None, :]
+    d = dcf.to(F64) if dcf is not None else torch.zeros_like(c)
+    dq, dk_, dv, da = (torch.zeros_like(q), torch.zeros_like(k), torch.zeros_like(v),
+                       torch.zeros_like(a))
+    for s in reversed(range(t)):
+        d = d + scale * q[:, :, s, :, None] * do[:, :, s, None, :]
+        dq[:, :, s] = scale * torch.einsum("bhkv,bhv->bhk", c, do[:, :, s])
+        dk_[:, :, s] = torch.einsum("bhkv,bhv->bhk", d, v[:, :, s])
+        dv[:, :, s] = torch.einsum("bhkv,bhk->bhv", d, k[:, :, s])
+        da[:, :, s] = (d * before[s]).sum((-2, -1))
+        d = a[:, :, s, None, None] * d
+        c = before[s]
+    dgates = {"g": a * da} if kind == "decay" else {}
+    return dq, dk_, dv, dgates, d.float()
+
+
+def registered(kind, initial=True, final=True, backward=None):
+    """The kind's op on the CPU test double; with a backward kernel in its
+    bundle where flashgen compiles one (``backward`` None) or as told."""
+    if backward is None:
+        backward = kind in WITH_BACKWARD
     op, gates, states = KINDS[kind]
-    path = write_bundle(kind + "_rec", op, gates, states, initial, final)
+    path = write_bundle(kind + "_rec", op, gates, states, initial, final, backward)
     rec = ft.register_recurrence(path)
     rec._register_test_double(
-        lambda q, k, v, g, s: reference(kind, q, k, v, g, s))
+        lambda q, k, v, g, s: reference(kind, q, k, v, g, s),
+        backward=(lambda q, k, v, do, g, c0, dcf:
+                  reference_backward(kind, q, k, v, do, g, c0, dcf))
+        if backward else None)
     return rec
 
 
@@ -228,13 +299,154 @@ class Results(unittest.TestCase):
                 for got, want in zip(work, want2):
                     self.check(got, want, 1e-5)
 
-    def test_gradients_name_the_missing_backward(self):
+
+
+def grads_or_zeros(tensors):
+    """Each leaf's gradient, zeros where none reached it (torch leaves
+    .grad None for a leaf the loss does not depend on)."""
+    return [t.grad if t.grad is not None else torch.zeros_like(t) for t in tensors]
+
+
+class Gradients(unittest.TestCase):
+    """The autograd formula on the test double (the backward kernel's
+    double is reference_backward): torch's autograd through the float64
+    recurrence is the independent answer. With torch < 2.4 this is the
+    torch.autograd.Function path."""
+
+    def check(self, rec, kind, state, through, seed):
+        """Gradients of sum(w_o * o) and / or sum(w_c * cf) in q, k, v,
+        the gates and C0 (``state``: give one) through ``rec`` against
+        torch's autograd through ``reference``."""
+        x, states = inputs(kind, seed=seed)
+        names = ["q", "k", "v"] + rec.gates
+        gen = torch.Generator().manual_seed(seed + 100)
+        w_o = torch.randn(x["v"].shape, generator=gen, dtype=F64)
+        w_c = torch.randn(states[0].shape, generator=gen)
+
+        def loss(o, cf):
+            total = (o * w_o).sum() if "o" in through else 0
+            return total + (cf * w_c).sum() if "cf" in through else total
+
+        def leaves():
+            got = [x[n].clone().requires_grad_() for n in names]
+            return got + ([states[0].clone().requires_grad_()] if state else [])
+
+        mine, theirs = leaves(), leaves()
+        c0 = mine[len(names)] if state else None
+        out = rec(*mine[:3], initial_state=c0, **dict(zip(rec.gates, mine[3:len(names)])))
+        o, cf = out if rec.returns_final_state else (out, (None,))
+        loss(o, cf[0]).backward()
+        want_o, want_f = reference(kind, *theirs[:3], dict(zip(rec.gates, theirs[3:len(names)])),
+                                   theirs[len(names):])
+        loss(want_o, want_f[0]).backward()
+        for name, got, want in zip(names + ["c0"], grads_or_zeros(mine),
+                                   grads_or_zeros(theirs)):
+            self.assertEqual(got.dtype, want.dtype, name)
+            torch.testing.assert_close(got, want, msg="d" + name)
+
+    def test_against_torch_autograd_of_the_reference(self):
+        seed = 0
+        for kind in WITH_BACKWARD:
+            for initial, final in ((True, True), (True, False), (False, True),
+                                   (False, False)):
+                rec = registered(kind, initial, final)
+                self.assertTrue(rec.has_backward)
+                self.assertEqual(rec.backward_op is None, not ft.HAS_CUSTOM_OP)
+                for state in ((True, False) if initial else (False,)):
+                    for through in (("o",), ("o", "cf"), ("cf",)) if final else (("o",),):
+                        seed += 1
+                        with self.subTest(kind=kind, initial=initial, final=final,
+                                          state=state, through=through):
+                            self.check(rec, kind, state, through, seed)
+
+    def test_only_the_inputs_are_saved(self):
+        """q, k, v, the gates and C0: the backward kernel recomputes the
+        states, so no output is kept for it."""
         rec = registered("decay")
         x, states = inputs("decay")
-        q = x["q"].clone().requires_grad_()
-        o, _ = rec(q, x["k"], x["v"], initial_state=states[0], g=x["g"])
-        with self.assertRaisesRegex(flashgen.FlashgenError, "no backward kernels for recurrences"):
-            o.sum().backward()
+        leaves = [x[n].clone().requires_grad_() for n in ("q", "k", "v", "g")]
+        c0 = states[0].clone().requires_grad_()
+        saved = []
+
+        def pack(t):
+            saved.append(t)
+            return t
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            o, _ = rec(*leaves[:3], g=leaves[3], initial_state=c0)
+        self.assertEqual([tuple(t.shape) for t in saved],
+                         [tuple(t.shape) for t in leaves + [c0]])
+        o.sum().backward()
+        self.assertEqual(c0.grad.shape, c0.shape)
+
+    def test_the_backward_launch_passes_the_manifest_params(self):
+        """The CUDA launch glue with a recording stand-in for the kernel:
+        every param by its manifest name ("do" too), the outputs the op
+        allocated reach it as they are, a broadcast final-state gradient
+        is copied (its last dim is not contiguous), and without C0 there
+        is neither c0 nor dc0."""
+        rec = registered("decay")
+        x, states = inputs("decay")
+        calls = []
+
+        def kernel_for(device, kname=None):
+            self.assertEqual(kname, "decay_rec_backward")
+            return lambda **args: calls.append(args)
+        rec._kernel_for = kernel_for
+        grad_o = torch.randn(x["v"].shape, dtype=F64)
+        dcf = torch.ones(()).expand(states[0].shape)
+        for c0 in (states[0], None):
+            grads, dc0 = rec._allocate_backward(x["q"], x["k"], x["v"], [x["g"]], c0)
+            rec._launch_backward(x["q"], x["k"], x["v"], [x["g"]], grad_o, c0, dcf, grads, dc0)
+            args = calls.pop()
+            names = {"q", "k", "v", "g", "do", "dcf", "dq", "dk", "dv", "dg"}
+            self.assertEqual(set(args), names | ({"c0", "dc0"} if c0 is not None else set()))
+            for n, t in zip(("dq", "dk", "dv", "dg"), grads):
+                self.assertIs(args[n], t)
+            self.assertIs(args["do"], grad_o)
+            self.assertEqual(args["dcf"].stride()[-1], 1)
+            if c0 is not None:
+                self.assertIs(args["c0"], c0)
+                self.assertIs(args["dc0"], dc0)
+        # No batch: nothing to write, no launch.
+        empty = {n: t[:0] for n, t in x.items()}
+        grads, dc0 = rec._allocate_backward(empty["q"], empty["k"], empty["v"], [empty["g"]],
+                                            None)
+        rec._launch_backward(empty["q"], empty["k"], empty["v"], [empty["g"]], empty["v"],
+                             None, None, grads, dc0)
+        self.assertEqual(calls, [])
+
+    def test_a_kernel_without_backward_names_it(self):
+        for kind in ("decay", "gated_delta"):  # not compiled with it; no kernel for the kind
+            with self.subTest(kind=kind):
+                rec = registered(kind, backward=False)
+                self.assertFalse(rec.has_backward)
+                self.assertIsNone(rec.backward_op)
+                x, states = inputs(kind)
+                gates = {g: x[g] for g in rec.gates}
+                with torch.no_grad():
+                    rec(x["q"], x["k"], x["v"], initial_state=states[0], **gates)  # inference works
+                q = x["q"].clone().requires_grad_()
+                o, _ = rec(q, x["k"], x["v"], initial_state=states[0], **gates)
+                with self.assertRaisesRegex(flashgen.FlashgenError,
+                                            "no kernel %s_rec_backward.*flashgen compile "
+                                            "--backward" % kind):
+                    o.sum().backward()
+
+    def test_a_backward_kernel_that_does_not_match_is_refused(self):
+        """A backward without dcf for a forward that returns cf would drop
+        the final state's gradient: refused at registration."""
+        path = write_bundle("decay_rec", *KINDS["decay"], backward=True)
+        manifest = os.path.join(path, "manifest.json")
+        with open(manifest) as f:
+            data = json.load(f)
+        grad = data["kernels"][1]
+        grad["params"] = [p for p in grad["params"] if p["name"] != "dcf"]
+        with open(manifest, "w") as f:
+            json.dump(data, f)
+        with self.assertRaisesRegex(flashgen.FlashgenError,
+                                    "kernel decay_rec_backward has params .*; the "
+                                    "gradient of decay_rec takes .*in dcf"):
+            ft.register_recurrence(path)
 
 
 @unittest.skipUnless(ft.HAS_CUSTOM_OP, "needs torch >= 2.4")
@@ -266,6 +478,42 @@ class Compile(unittest.TestCase):
         want_o, want_f = reference("gated_delta", x["q"], x["k"], x["v"], gates, states)
         self.assertTrue(torch.allclose(o, 2 * want_o, atol=1e-6))
         self.assertTrue(torch.allclose(work.to(F64), want_f[0].to(F64), atol=1e-5))
+
+    def test_forward_and_backward_compile_without_graph_breaks(self):
+        """A loss through o and the final state, compiled with
+        fullgraph=True: the forward graph holds the op, the backward graph
+        its backward op, and the gradients are eager's."""
+        from functorch.compile import make_boxed_func
+        from torch._dynamo.backends.common import aot_autograd
+        import torch._dynamo
+        torch._dynamo.reset()
+        graphs = {}
+
+        def keep(kind):
+            def compiler(gm, example_inputs):
+                graphs[kind] = gm
+                return make_boxed_func(gm.forward)
+            return compiler
+        rec = registered("decay")
+        x, states = inputs("decay", t=4)
+
+        def loss(q, k, v, g, c0):
+            o, (cf,) = rec(q, k, v, g=g, initial_state=c0)
+            return o.square().sum() + cf.sum()
+        compiled = torch.compile(loss, fullgraph=True, backend=aot_autograd(
+            fw_compiler=keep("forward"), bw_compiler=keep("backward")))
+        args = [x[n] for n in ("q", "k", "v", "g")] + [states[0]]
+        grads = []
+        for fn in (compiled, loss):
+            leaves = [a.clone().requires_grad_() for a in args]
+            fn(*leaves).backward()
+            grads.append([t.grad for t in leaves])
+        for got, want in zip(*grads):
+            torch.testing.assert_close(got, want)
+        targets = {kind: {str(n.target) for n in g.graph.nodes if n.op == "call_function"}
+                   for kind, g in graphs.items()}
+        self.assertIn("flashgen.%s.default" % rec.op_name, targets["forward"])
+        self.assertIn("flashgen.%s_backward.default" % rec.op_name, targets["backward"])
 
 
 def tearDownModule():

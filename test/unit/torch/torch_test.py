@@ -29,7 +29,12 @@ test/unit/torch/torch_test.py Gpu, FLASHGEN_LIB naming the runtime library
 where it is not in build*/lib/).
 
 bf16 forward and backward on [B, N, H, D] views against the float64
-reference, eager and under torch.compile(fullgraph=True).
+reference, eager and under torch.compile(fullgraph=True). Recurrence
+gradients (flashgen.torch.register_recurrence) too, where the folder holds
+``decay.bundle`` (examples/decay.mlir), ``linear_plain.bundle`` or
+``decay_states.bundle`` (test/unit/device/kernels/decay_states.mlir, a state
+in and out) compiled with --backward: gradients in q, k, v, g and C0 against
+torch's autograd through a float64 recurrence.
 
 Needs torch (Debian: python3-torch). When the running interpreter has none,
 the test re-runs itself with $FLASHGEN_TORCH_PYTHON or /usr/bin/python3, and
@@ -542,6 +547,24 @@ class Block(torch.nn.Module):
 
 GPU_SPECS = ("softcap", "alibi_causal", "causal_gqa", "kv_cache_causal",
              "sliding_window")
+# Recurrence bundles with a gradient kernel (gate kinds none and decay).
+GPU_RECURRENCES = ("decay", "linear_plain", "decay_states")
+
+
+def linear_recurrence(q, k, v, g, c0):
+    """o and the final state of flash.linear_attention with gate decay
+    (``g`` the log-decays) or none (``g`` None), step by step in q's dtype
+    (docs/semantics.md §3.1): C_t = exp(g_t) C_{t-1} + k_t v_t^T, o_t =
+    C_t^T q_t / sqrt(Dk)."""
+    B, H, T, Dk = q.shape
+    c = c0 if c0 is not None else q.new_zeros(B, H, Dk, v.shape[-1])
+    outs = []
+    for t in range(T):
+        if g is not None:
+            c = torch.exp(g[:, :, t])[..., None, None] * c
+        c = c + k[:, :, t, :, None] * v[:, :, t, None, :]
+        outs.append(torch.einsum("bhk,bhkv->bhv", q[:, :, t] * Dk ** -0.5, c))
+    return torch.stack(outs, dim=2), c
 
 
 def _gpu_skip_reason():
@@ -646,6 +669,82 @@ class Gpu(unittest.TestCase):
                                                atol=2e-2, rtol=2e-2)
                 torch.testing.assert_close(lse.cpu().double(), lse_ref,
                                            atol=1e-3, rtol=1e-4)
+
+    def test_recurrence_gradients(self):
+        """The recurrence's backward kernel through the custom op, eager
+        and compiled (fullgraph=True), at a T that is no multiple of the
+        chunk: dq, dk, dv, dg and dC0 of a loss through o and the final
+        state against torch's autograd through the float64 recurrence on
+        the same bf16 inputs."""
+        ran = False
+        for name in GPU_RECURRENCES:
+            path = os.path.join(os.environ["FLASHGEN_TORCH_BUNDLES"],
+                                name + ".bundle")
+            if not os.path.isdir(path):
+                continue
+            rec = ft.register_recurrence(path, name)
+            if not rec.has_backward:
+                continue
+            ran = True
+            for compiled in (False, True):
+                with self.subTest(kernel=name, compiled=compiled):
+                    self.check_recurrence(rec, compiled)
+        if not ran:
+            self.skipTest("no recurrence bundle with a backward kernel (%s "
+                          "compiled with --backward)"
+                          % ", ".join(n + ".bundle" for n in GPU_RECURRENCES))
+
+    def check_recurrence(self, rec, compiled):
+        H, Dk = rec._params["q"]["shape"][1], rec._params["q"]["shape"][3]
+        Dv = rec._params["v"]["shape"][3]
+        B, T = 2, 77
+        g = torch.Generator(device="cuda")
+        g.manual_seed(GPU_RECURRENCES.index(rec.name))
+
+        def randn(*shape, dtype=torch.bfloat16):
+            return torch.randn(shape, generator=g, device="cuda", dtype=dtype)
+        args = [randn(B, H, T, Dk), randn(B, H, T, Dk), randn(B, H, T, Dv)]
+        if rec.gates:
+            args.append(-0.3 * torch.rand(B, H, T, generator=g, device="cuda"))
+        if rec.takes_initial_state:
+            args.append(0.3 * randn(B, H, Dk, Dv, dtype=torch.float32))
+        w_o = randn(B, H, T, Dv, dtype=torch.float64)
+        w_c = randn(B, H, Dk, Dv, dtype=torch.float64)
+
+        def loss(q, k, v, *rest):
+            gate = dict(zip(rec.gates, rest))
+            c0 = rest[len(rec.gates)] if rec.takes_initial_state else None
+            out = rec(q, k, v, initial_state=c0, **gate)
+            o, cf = out if rec.returns_final_state else (out, (None,))
+            total = (o.double() * w_o).sum()
+            if cf[0] is not None:
+                total = total + (cf[0].double() * w_c).sum()
+            return total
+
+        if compiled:
+            torch._dynamo.reset()
+            loss = torch.compile(loss, fullgraph=True, backend="aot_eager")
+        leaves = [a.clone().requires_grad_() for a in args]
+        got = torch.autograd.grad(loss(*leaves), leaves)
+        ref_leaves = [a.double().requires_grad_() for a in args]
+        q, k, v = ref_leaves[:3]
+        gate = ref_leaves[3] if rec.gates else None
+        c0 = ref_leaves[-1] if rec.takes_initial_state else None
+        o, cf = linear_recurrence(q, k, v, gate, c0)
+        total = (o * w_o).sum()
+        if rec.returns_final_state:
+            total = total + (cf * w_c).sum()
+        want = torch.autograd.grad(total, ref_leaves)
+        names = ["q", "k", "v"] + rec.gates + (["c0"] if c0 is not None
+                                               else [])
+        for pname, a, b, x in zip(names, got, want, args):
+            self.assertEqual((a.shape, a.dtype), (x.shape, x.dtype), pname)
+            self.assertFalse(torch.isnan(a).any().item(), "d" + pname)
+            err = (a.double() - b).abs().max().item()
+            scale = b.abs().max().item()
+            self.assertLess(err, 2e-2 * max(scale, 1.0),
+                            "d%s of %s: max error %g (max |d%s| %g)"
+                            % (pname, rec.name, err, pname, scale))
 
     def test_eager(self):
         for s in GPU_SPECS:

@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""Gated linear recurrences, forward + backward (training), on the anchor
+shapes of 65,536 tokens (16 heads 128/128 at T=4096 and 16384, 32 heads at
+T=2048 where a spec is compiled, 8 heads 256/512 at T=8192): flashgen's
+decay kernel and its gradient kernels (`X` and `X_backward` of a bundle
+compiled with `flashgen compile --backward`) against
+flash-linear-attention's chunk_simple_gla (forward through autograd), same
+inputs, same process.
+
+    python3 bench/linear/bench_backward.py --bundles DIR --peers DIR --out $OUT
+
+DIR holds one bundle per spec of bench/linear/specs (decay_h16_k128_v128
+...), compiled with --backward; --peers a folder holding the `fla` package
+(fetched, never committed).
+
+Times (triton's do_bench median): flashgen fwd = the forward kernel, bwd =
+the gradient kernels (variant 0, the compiler's first choice, the headline;
+the other ranked variants beside it), fwd+bwd their sum; fla fwd, fwd+bwd
+(o = chunk_simple_gla(...); torch.autograd.grad(o, (q, k, v, g), do)) and
+bwd (the same grad over a graph built before timing, retain_graph). Every
+flashgen gradient is first checked against float64 autograd through the
+step-by-step recurrence on the first 128 steps of batch 0 (its own
+launch on that slice), and against fla's gradients on the whole shape.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
+import flashgen  # noqa: E402
+from triton.testing import do_bench  # noqa: E402
+
+TOKENS = 65536
+SHAPES = [(16, 128, 128, 4096), (16, 128, 128, 16384), (8, 256, 512, 8192)]
+
+
+def time_ms(fn):
+    return do_bench(fn, warmup=10, rep=60, return_mode="median")
+
+
+def rel_err(out, ref):
+    out, ref = out.double(), ref.double()
+    if torch.isnan(out).any():
+        return float("nan")
+    return ((out - ref).norm() / ref.norm()).item()
+
+
+def reference_grads(q, k, v, g, do, scale):
+    """Float64 autograd through S_t = exp(g_t) S_{t-1} + k_t v_t^T,
+    o_t = S_t^T (scale q_t)."""
+    q, k, v, g = (x.detach().double().requires_grad_() for x in (q, k, v, g))
+    b, h, t, dk = q.shape
+    s = torch.zeros(b, h, dk, v.shape[-1], dtype=torch.float64, device=q.device)
+    outs = []
+    for i in range(t):
+        s = torch.exp(g[:, :, i])[..., None, None] * s + k[:, :, i, :, None] * v[:, :, i, None, :]
+        outs.append(torch.einsum("bhk,bhkv->bhv", scale * q[:, :, i], s))
+    o = torch.stack(outs, dim=2)
+    return torch.autograd.grad(o, (q, k, v, g), do.double())
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--bundles", required=True)
+    parser.add_argument("--peers", default=None)
+    parser.add_argument("--out", default=".")
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    dev = torch.device("cuda")
+    chunk_simple_gla = None
+    if args.peers:
+        sys.path.insert(0, args.peers)
+        try:
+            from fla.ops.simple_gla import chunk_simple_gla  # noqa: F811
+        except Exception as error:  # noqa: BLE001
+            print("fla unavailable:", repr(error)[:300])
+
+    rows = []
+    for heads, dk, dv, t in SHAPES:
+        batch = TOKENS // t
+        spec = f"decay_h{heads}_k{dk}_v{dv}"
+        row = {"gate": "decay", "heads": heads, "dk": dk, "dv": dv, "T": t, "batch": batch}
+        q = torch.randn(batch, heads, t, dk, device=dev, dtype=torch.bfloat16)
+        k = torch.randn(batch, heads, t, dk, device=dev, dtype=torch.bfloat16)
+        v = torch.randn(batch, heads, t, dv, device=dev, dtype=torch.bfloat16)
+        g = F.logsigmoid(3.0 + torch.randn(batch, heads, t, device=dev))  # log-decays
+        do = torch.randn(batch, heads, t, dv, device=dev, dtype=torch.bfloat16)
+        scale = dk ** -0.5
+        try:
+            bundle = flashgen.load(os.path.join(args.bundles, spec))
+            fwd, bwd = bundle.kernel(spec), bundle.kernel(spec + "_backward")
+            o = torch.empty_like(v)
+            dq, dk_, dv_ = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+            dg = torch.empty_like(g)
+
+            def run_fwd(q=q, k=k, v=v, g=g, o=o):
+                fwd(q, k, v, g, o)
+
+            def run_bwd(q=q, k=k, v=v, g=g, do=do, dq=dq, dk_=dk_, dv_=dv_, dg=dg):
+                bwd(q=q, k=k, v=v, g=g, dq=dq, dk=dk_, dv=dv_, dg=dg, **{"do": do})
+
+            # The float64 check on a slice: its own launch at T = 128.
+            steps = 128
+            qs, ks, vs, dos = (x[:1, :, :steps].contiguous() for x in (q, k, v, do))
+            gs = g[:1, :, :steps].contiguous()
+            got = [torch.full_like(x, float("nan")) for x in (qs, ks, vs, gs)]
+            bwd(q=qs, k=ks, v=vs, g=gs, dq=got[0], dk=got[1], dv=got[2], dg=got[3], **{"do": dos})
+            torch.cuda.synchronize()
+            want = reference_grads(qs, ks, vs, gs, dos, scale)
+            row["rel_err_f64"] = {n: rel_err(a, b) for n, a, b in zip(("dq", "dk", "dv", "dg"), got, want)}
+            for x in (dq, dk_, dv_, dg):
+                x.fill_(float("nan"))
+            run_fwd()
+            run_bwd()
+            torch.cuda.synchronize()
+            row["flashgen_fwd_ms"] = time_ms(run_fwd)
+            variant_ms = {}
+            for variant in range(bwd.num_variants):
+                bwd.select_variant(variant)
+                variant_ms[variant] = time_ms(run_bwd)
+            bwd.select_variant(0)
+            row["flashgen_bwd_variant_ms"] = variant_ms
+            row["flashgen_bwd_ms"] = variant_ms[0]
+            row["flashgen_bwd_best_ms"] = min(variant_ms.values())
+            row["flashgen_fwd_bwd_ms"] = row["flashgen_fwd_ms"] + row["flashgen_bwd_ms"]
+        except Exception as error:  # noqa: BLE001
+            row["flashgen_error"] = repr(error)[:300]
+        if chunk_simple_gla is not None:
+            try:
+                qt, kt, vt = (x.transpose(1, 2).contiguous().requires_grad_() for x in (q, k, v))
+                gt = g.transpose(1, 2).contiguous().requires_grad_()
+                dot = do.transpose(1, 2).contiguous()
+
+                def fla_fwd():
+                    return chunk_simple_gla(qt, kt, vt, g=gt, scale=scale)[0]
+
+                def fla_fwd_bwd():
+                    torch.autograd.grad(fla_fwd(), (qt, kt, vt, gt), dot)
+
+                graph = fla_fwd()
+                grads = torch.autograd.grad(graph, (qt, kt, vt, gt), dot, retain_graph=True)
+                if "flashgen_bwd_ms" in row:
+                    row["rel_err_vs_fla"] = {
+                        n: rel_err(a, b.transpose(1, 2)) for n, a, b in
+                        zip(("dq", "dk", "dv", "dg"), (dq, dk_, dv_, dg), grads)}
+                with torch.no_grad():
+                    row["fla_fwd_ms"] = time_ms(fla_fwd)
+                row["fla_fwd_bwd_ms"] = time_ms(fla_fwd_bwd)
+                row["fla_bwd_ms"] = time_ms(
+                    lambda: torch.autograd.grad(graph, (qt, kt, vt, gt), dot, retain_graph=True))
+                del graph, grads
+            except Exception as error:  # noqa: BLE001
+                row["fla_error"] = repr(error)[:300]
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+        del q, k, v, do
+        torch.cuda.empty_cache()
+
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "linear-backward-results.json"), "w") as f:
+        json.dump({"device": torch.cuda.get_device_name(), "rows": rows}, f, indent=1)
+
+    def ms(x):
+        return f"{x:8.3f}" if isinstance(x, float) else "       -"
+
+    print(f"{'H':>3}{'dk':>5}{'dv':>5}{'T':>7} {'fg fwd':>8} {'fg bwd':>8} {'fg f+b':>8}"
+          f" {'fla fwd':>8} {'fla bwd':>8} {'fla f+b':>8} {'f+b x':>6} {'bwd x':>6}")
+    for r in rows:
+        fb, ffb = r.get("flashgen_fwd_bwd_ms"), r.get("fla_fwd_bwd_ms")
+        b, fbw = r.get("flashgen_bwd_ms"), r.get("fla_bwd_ms")
+        speed = f"{ffb / fb:6.2f}" if fb and ffb else "     -"
+        bspeed = f"{fbw / b:6.2f}" if b and fbw else "     -"
+        print(f"{r['heads']:>3}{r['dk']:>5}{r['dv']:>5}{r['T']:>7} {ms(r.get('flashgen_fwd_ms'))}"
+              f" {ms(b)} {ms(fb)} {ms(r.get('fla_fwd_ms'))} {ms(fbw)} {ms(ffb)} {speed} {bspeed}")
+
+
+if __name__ == "__main__":
+    main()
