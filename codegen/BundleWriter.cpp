@@ -993,17 +993,18 @@ LogicalResult writeLinearGradKernel(LinearAttentionGradOp op, const std::string 
     param("dc0", "out", f32, {batch, heads, keyDim, valueDim}, true, 1);
 
   // Boundary c holds the state before chunk c (chunk_c) and the gradient of
-  // the state after chunk c - 1 (chunk_dc); an empty sequence still has one
+  // the state after chunk c - 1 (chunk_dc), 16-bit; an empty sequence still has one
   // chunk's CTAs, which read boundaries 0 and 1.
   auto scratchOf = [&](KernelOp kernel) {
     llvm::json::Value boundaries = sizes.expr(
         "max(cdiv(" + lengthDim + "," + std::to_string(kernel.getSchedule().getChunk()) +
         "),1)+1");
     llvm::json::Array scratch;
+    // In the element type: the chunk kernel reads them as 16-bit operands.
     for (const char *scratchName : {"chunk_c", "chunk_dc"})
       scratch.push_back(llvm::json::Object{
           {"name", scratchName},
-          {"dtype", "f32"},
+          {"dtype", dtypeName(elem)},
           {"shape", llvm::json::Array{batch, heads, boundaries, keyDim, valueDim}}});
     return scratch;
   };

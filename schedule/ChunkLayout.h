@@ -163,19 +163,30 @@ struct GradChunkShape {
   int64_t keyDim = 0;       ///< Dk
   int64_t valueDim = 0;     ///< Dv
   int64_t chunk = 0;        ///< L
+  /// Warps per 16 rows, each a slice of the output columns (Dk / split of
+  /// dq and dk, Dv / split of dv, L / split of A and dP).
+  int64_t columnSplit = 1;
   bool scalarGates = false; ///< decay: gate buffers and a log-decay gradient
 };
 
-/// Warps of a linear_grad_chunk kernel: one per 16 rows of the chunk.
-inline int64_t gradChunkWarps(const GradChunkShape &s) { return s.chunk / 16; }
+/// Warps of a linear_grad_chunk kernel: columnSplit per 16 rows.
+inline int64_t gradChunkWarps(const GradChunkShape &s) {
+  return s.chunk / 16 * s.columnSplit;
+}
+
+/// The column split a chunk_grad schedule's tile_d gives (tile_d: dq's and
+/// dk's columns per warp; 0 or Dk: no split).
+inline int64_t gradColumnSplit(int64_t keyDim, int64_t tileD) {
+  return tileD > 0 && tileD < keyDim ? keyDim / tileD : 1;
+}
 
 /// Byte offsets in dynamic shared memory of a linear_grad_chunk kernel,
 /// each 128-byte aligned: the chunk's q, k (L x Dk), v, dO (L x Dv); the
 /// state before the chunk S and the gradient of the state after it G
 /// (Dk x Dv, 16-bit copies); A and dP (L x L, 16-bit); the gate buffers
 /// (two, as the other kernels' ring); the rows' two log-decay gradient
-/// terms (2 L f32: q . dq - k . dk, and k_s . (w_s G v_s) for the chunk's
-/// end) and a 32-float reduction buffer.
+/// terms per column slice (2 split L f32: q . dq - k . dk, and k_s . (w_s G
+/// v_s) for the chunk's end) and a 32-float reduction buffer.
 struct GradChunkSmemPlan {
   int64_t q = 0, k = 0, v = 0, dout = 0, state = 0, dstate = 0, a = 0, dp = 0,
           gates = 0, rows = 0, total = 0;
@@ -199,17 +210,17 @@ inline GradChunkSmemPlan gradChunkSmemPlan(const GradChunkShape &s) {
   take(p.a, L * L * e);
   take(p.dp, L * L * e);
   take(p.gates, s.scalarGates ? 2 * ((scalarGateBufferFloats(L) + 31) / 32 * 32) * 4 : 0);
-  take(p.rows, (2 * L + 32) * 4);
+  take(p.rows, (2 * s.columnSplit * L + 32) * 4);
   p.total = at;
   return p;
 }
 
 /// Registers per thread of a linear_grad_chunk kernel: one 16-row f32
-/// accumulator of the wider of Dk and Dv (dq, dk, dv in turn), the 16 x L
-/// score tile, its gates and fragments.
+/// accumulator of the warp's slice of the wider of Dk and Dv (dq, dk, dv
+/// in turn), its 16 x L / split score tile, gates and fragments.
 inline int64_t gradChunkRegisterEstimate(const GradChunkShape &s) {
-  int64_t width = s.keyDim > s.valueDim ? s.keyDim : s.valueDim;
-  return 16 * width / 32 + 2 * 16 * s.chunk / 32 + 56;
+  int64_t width = (s.keyDim > s.valueDim ? s.keyDim : s.valueDim) / s.columnSplit;
+  return 16 * width / 32 + 2 * 16 * (s.chunk / s.columnSplit) / 32 + 56;
 }
 
 /// Dynamic shared memory one CTA may use on a target ("sm_90", "sm_90a",

@@ -2,7 +2,8 @@
 //
 // LinearGrad.h says the kernels. Per (batch, head), nc = cdiv(T, L) chunks,
 // s = Dv / tile_dv value slices, e the element bytes, g the gate bytes of a
-// step, S = Dk Dv 4 the f32 state:
+// step, S = Dk Dv e a chunk state in scratch (in the element type: the
+// chunk kernel reads it as a 16-bit MMA operand):
 //   states       as chunk_two_pass's state pass (LinearCost.cpp): k, v,
 //                gates in, nc + 1 states out;
 //   grad_states  q, dO, gates in, nc + 1 state gradients out (and the
@@ -76,6 +77,7 @@ flashgen::schedule::gradChunkShape(const LinearProblem &p, const Schedule &s) {
   shape.keyDim = p.keyDim;
   shape.valueDim = p.valueDim;
   shape.chunk = s.chunk;
+  shape.columnSplit = mlir::flash::gradColumnSplit(p.keyDim, s.tileD);
   shape.scalarGates = p.gate == GateKind::Decay;
   return shape;
 }
@@ -106,6 +108,19 @@ flashgen::schedule::linearGradKernelViolations(const LinearProblem &p,
                   " (the gradient's chunk kernel has no inner tiles)");
   if (!out.empty())
     return out;
+  if (s.tileD != 0 && (s.tileD < 16 || !isPowerOfTwo(s.tileD) || s.tileD > p.keyDim))
+    out.push_back("tile_d = " + n(s.tileD) +
+                  " (the chunk kernel's dq columns per warp) must be a power of two "
+                  "from 16 to Dk = " + n(p.keyDim));
+  if (!out.empty())
+    return out;
+  {
+    const int64_t split = mlir::flash::gradColumnSplit(p.keyDim, s.tileD);
+    if (s.chunk % (16 * split) != 0 || p.valueDim % (16 * split) != 0)
+      out.push_back("tile_d = " + n(s.tileD) + " splits the columns in " + n(split) +
+                    ": chunk = " + n(s.chunk) + " and Dv = " + n(p.valueDim) +
+                    " must split into 16-column tiles as well");
+  }
   // The state passes: the forward's state-pass rules.
   for (const std::string &why : chunkwiseKernelViolations(p, t, s))
     out.push_back("state passes: " + why);
@@ -144,6 +159,7 @@ Schedule flashgen::schedule::defaultLinearGradSchedule(const LinearProblem &p,
          mlir::flash::gradChunkSmemPlan(gradChunkShape(p, s)).total > t.smemPerCTA)
     s.chunk /= 2;
   s.innerQ = s.innerKv = s.chunk;
+  s.tileD = p.keyDim;
   s.smemBytes = linearGradSmemBytes(p, s);
   return s;
 }
@@ -163,11 +179,15 @@ Result<ScheduleSpace> flashgen::schedule::linearGradSpace(const LinearProblem &p
   for (int64_t c = kMinTileDv; c <= p.valueDim; c *= 2)
     if (p.valueDim % c == 0)
       tileDv.push_back(c);
+  std::vector<int64_t> tileD;
+  for (int64_t split = 1; split <= 4 && p.keyDim / split >= 16; split *= 2)
+    tileD.push_back(p.keyDim / split);
   space.dims = {{"chunk", chunks, {}},
                 {"tile_dv", tileDv, {}},
                 {"stages", {2, 1}, {}},
-                {"warps", {4, 2, 8, 1}, {}}};
-  enum : size_t { kChunk, kTileDv, kStages, kWarps };
+                {"warps", {4, 2, 8, 1}, {}},
+                {"tile_d", tileD, {}}};
+  enum : size_t { kChunk, kTileDv, kStages, kWarps, kTileD };
   out.toSchedule = [p](const Point &x) {
     Schedule s;
     s.algorithm = Algorithm::ChunkGrad;
@@ -176,6 +196,7 @@ Result<ScheduleSpace> flashgen::schedule::linearGradSpace(const LinearProblem &p
     s.tileDv = x[kTileDv];
     s.stages = x[kStages];
     s.warps = x[kWarps];
+    s.tileD = x[kTileD];
     s.smemBytes = linearGradSmemBytes(p, s);
     return s;
   };
@@ -185,19 +206,32 @@ Result<ScheduleSpace> flashgen::schedule::linearGradSpace(const LinearProblem &p
       "state rows per warp", {kWarps},
       [dk](const Point &x) { return dk < 16 * x[kWarps]; },
       "Dk = " + n(dk) + " must give every warp of the state passes 16 state rows"));
+  int64_t dk0 = p.keyDim, dv0 = p.valueDim;
+  space.constraints.push_back(flagRule(
+      "chunk kernel column split", {kChunk, kTileD},
+      [dk0, dv0](const Point &x) {
+        int64_t split = mlir::flash::gradColumnSplit(dk0, x[kTileD]);
+        return x[kChunk] % (16 * split) != 0 || dv0 % (16 * split) != 0;
+      },
+      "the chunk kernel's column split (Dk / tile_d) must leave 16-column tiles of "
+      "the chunk and of Dv"));
   space.constraints.push_back(sharedMemoryRule(
-      t, {kChunk, kTileDv, kStages},
+      t, {kChunk, kTileDv, kStages, kTileD},
       [toSchedule](const Point &x) { return toSchedule(x).smemBytes; }));
   space.constraints.push_back(registersRule(
-      t, {kChunk, kTileDv, kWarps}, [p, toSchedule](const Point &x) {
+      t, {kChunk, kTileDv, kWarps, kTileD}, [p, toSchedule](const Point &x) {
         Schedule s = toSchedule(x);
         return std::max(linearRegisters(p, statesPassOf(s), false),
                         mlir::flash::gradChunkRegisterEstimate(gradChunkShape(p, s)));
       }));
   space.constraints.push_back(flagRule(
-      "chunk kernel threads", {kChunk},
-      [t](const Point &x) { return 2 * x[kChunk] > t.maxThreadsPerCTA; },
-      "the chunk kernel's L / 16 warps must fit " + t.name + "'s threads per CTA"));
+      "chunk kernel threads", {kChunk, kTileD},
+      [t, dk0](const Point &x) {
+        return 2 * x[kChunk] * mlir::flash::gradColumnSplit(dk0, x[kTileD]) >
+               t.maxThreadsPerCTA;
+      },
+      "the chunk kernel's L / 16 x (Dk / tile_d) warps must fit " + t.name +
+          "'s threads per CTA"));
   space.objective = [p, t, toSchedule](const Point &x) {
     Evaluation ev = evaluateLinearGrad(p, t, toSchedule(x));
     return objectiveOf(ev.seconds, ev.globalBytes);
@@ -213,7 +247,7 @@ Evaluation flashgen::schedule::evaluateLinearGrad(const LinearProblem &p,
   const int64_t heads = p.batch * p.heads;
   const int64_t chunks = ceilDiv(T, L);
   const int64_t g = p.gateBytesPerStep();
-  const int64_t state = Dk * Dv * 4;
+  const int64_t state = Dk * Dv * e; // a chunk state in scratch (16-bit)
 
   // The forward's state pass, as chunk_two_pass models it (the first
   // kernel of its evaluation); the gradient's state pass streams q and dO
@@ -225,6 +259,10 @@ Evaluation flashgen::schedule::evaluateLinearGrad(const LinearProblem &p,
   Evaluation result;
   KernelCost states = twoPass.kernels.front();
   states.name = "states";
+  // The gradient keeps its chunk states in the element type, not f32.
+  const int64_t scratchSaved = heads * (chunks + 1) * Dk * Dv * (4 - e);
+  states.globalBytes -= scratchSaved;
+  states.hbmBytes -= scratchSaved;
   result.kernels.push_back(states);
   KernelCost gradStates = states;
   gradStates.name = "grad_states";
@@ -240,7 +278,7 @@ Evaluation flashgen::schedule::evaluateLinearGrad(const LinearProblem &p,
   chunk.pipelined = false; // one chunk per CTA: load, then compute
   int64_t rows = T * (2 * Dk + 2 * Dv) * e + T * g;   // q, k, v, dO, gates
   int64_t grads = T * (2 * Dk + Dv) * e + T * g;      // dq, dk, dv, gates'
-  int64_t stateReads = chunks * 2 * state;            // S, G
+  int64_t stateReads = chunks * 2 * state;            // S, G (16-bit)
   chunk.globalBytes = heads * (rows + grads + stateReads);
   chunk.hbmBytes = chunk.globalBytes;
   chunk.linesTouched = static_cast<double>(chunk.ctas) * 2.0 * f32RowLines(Dk, Dv);
@@ -252,12 +290,14 @@ Evaluation flashgen::schedule::evaluateLinearGrad(const LinearProblem &p,
                      : 0.0;
   chunk.aluOps = static_cast<double>(heads) * chunks * 2.0 * L * (L + Dk);
   // Shared-memory elements per chunk: the two staged states written; each
-  // warp's operands of its 16 rows (A and dP read all of K and V; dq, dk
-  // and dv each read a whole state and all of K, Q or dO); A and dP
-  // written; the rows' dots with q and k.
+  // warp's operands (its 16 rows of the A operands, its column slice of
+  // the B operands: K or V for A and dP, a state and K, Q or dO for dq, dk
+  // and dv); A and dP written; the rows' dots with q and k.
   const double w = static_cast<double>(chunk.warps);
-  double perChunkSmem = 2.0 * Dk * Dv + w * (3.0 * Dk * Dv + 2.0 * L * (Dk + Dv) + L * Dk) +
-                        L * (2.0 * Dk + 2.0 * Dv) + 2.0 * L * L + 2.0 * L * Dk;
+  const double split = static_cast<double>(shape.columnSplit);
+  double perWarp = (3.0 * Dk * Dv + L * (3.0 * Dk + 2.0 * Dv)) / split +
+                   16.0 * (2.0 * Dk + 3.0 * Dv) + 48.0 * L;
+  double perChunkSmem = 2.0 * Dk * Dv + w * perWarp + 2.0 * L * L + 2.0 * L * Dk;
   chunk.smemTraffic = static_cast<double>(heads) * chunks * e * perChunkSmem;
   chunk.steps = static_cast<double>(chunk.ctas);
   result.kernels.push_back(chunk);

@@ -118,9 +118,9 @@ std::string Schedule::str() const {
     os << " tile_dv=" << tileDv << " warps=" << warps;
     return os.str();
   } else if (algorithm == Algorithm::ChunkGrad) {
-    // The chunk kernel has no inner tiles; tile_dv, stages and warps are
-    // the state passes'.
-    os << " chunk=" << chunk << " tile_dv=" << tileDv;
+    // The chunk kernel has no inner tiles (tile_d: its dq columns per
+    // warp); tile_dv, stages and warps are the state passes'.
+    os << " chunk=" << chunk << " tile_d=" << tileD << " tile_dv=" << tileDv;
   } else {
     os << " chunk=" << chunk << " inner_q=" << innerQ
        << " inner_kv=" << innerKv << " tile_dv=" << tileDv;

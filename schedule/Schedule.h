@@ -71,8 +71,8 @@ enum class Algorithm {
   /// A recurrence's gradient (flash.linear_attention_grad,
   /// schedule/LinearGrad.h): the forward's state pass, the state gradients
   /// last chunk first (chunk, tile_dv, stages, warps of both passes), then
-  /// every chunk's dq, dk, dv and gate gradients in parallel (one CTA of
-  /// chunk / 16 warps a chunk).
+  /// every chunk's dq, dk, dv and gate gradients in parallel (one CTA a
+  /// chunk, chunk / 16 x Dk / tile_d warps: tile_d columns of dq each).
   ChunkGrad,
 };
 

@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
-"""Gated linear recurrences, forward + backward (training), on the anchor
-shapes of 65,536 tokens (16 heads 128/128 at T=4096 and 16384, 32 heads at
-T=2048 where a spec is compiled, 8 heads 256/512 at T=8192): flashgen's
-decay kernel and its gradient kernels (`X` and `X_backward` of a bundle
-compiled with `flashgen compile --backward`) against
-flash-linear-attention's chunk_simple_gla (forward through autograd), same
-inputs, same process.
+"""Linear recurrences, forward + backward (training), on the anchor shapes
+of 65,536 tokens (16 heads 128/128 at T=4096 and 16384, 8 heads 256/512 at
+T=8192): flashgen's decay and ungated kernels and their gradient kernels
+(`X` and `X_backward` of a bundle compiled with `flashgen compile
+--backward`) against flash-linear-attention's chunk_simple_gla with and
+without g (forward through autograd), same inputs, same process.
+
+fla refuses its gated backward on Hopper with Triton 3.4-3.7.0 ("produces
+incorrect results for gated chunk_bwd_dqkwg", fla #640). Where it does, the
+row records the refusal, then times fla with that guard lifted (its
+gradients checked against the same float64 reference as flashgen's, so
+the row says whether they were right on this machine).
 
     python3 bench/linear/bench_backward.py --bundles DIR --peers DIR --out $OUT
 
@@ -37,7 +42,8 @@ import flashgen  # noqa: E402
 from triton.testing import do_bench  # noqa: E402
 
 TOKENS = 65536
-SHAPES = [(16, 128, 128, 4096), (16, 128, 128, 16384), (8, 256, 512, 8192)]
+SHAPES = [("decay", 16, 128, 128, 4096), ("decay", 16, 128, 128, 16384),
+          ("none", 16, 128, 128, 4096), ("decay", 8, 256, 512, 8192)]
 
 
 def time_ms(fn):
@@ -53,7 +59,7 @@ def rel_err(out, ref):
 
 def reference_grads(q, k, v, g, do, scale):
     """Float64 autograd through S_t = exp(g_t) S_{t-1} + k_t v_t^T,
-    o_t = S_t^T (scale q_t)."""
+    o_t = S_t^T (scale q_t) (g = 0: no gate)."""
     q, k, v, g = (x.detach().double().requires_grad_() for x in (q, k, v, g))
     b, h, t, dk = q.shape
     s = torch.zeros(b, h, dk, v.shape[-1], dtype=torch.float64, device=q.device)
@@ -63,6 +69,46 @@ def reference_grads(q, k, v, g, do, scale):
         outs.append(torch.einsum("bhk,bhkv->bhv", scale * q[:, :, i], s))
     o = torch.stack(outs, dim=2)
     return torch.autograd.grad(o, (q, k, v, g), do.double())
+
+
+def fla_peer(chunk_simple_gla, row, q, k, v, g, do, scale, ours):
+    """fla's times (and gradient errors) into `row`; its gated backward
+    with the Hopper/Triton guard lifted where it refuses (module doc)."""
+    leaves = [x.transpose(1, 2).contiguous().requires_grad_() for x in (q, k, v)]
+    if g is not None:
+        leaves.append(g.transpose(1, 2).contiguous().requires_grad_())
+    dot = do.transpose(1, 2).contiguous()
+
+    def fwd():
+        return chunk_simple_gla(*leaves[:3], g=leaves[3] if g is not None else None, scale=scale)[0]
+
+    try:
+        graph = fwd()
+        grads = torch.autograd.grad(graph, leaves, dot, retain_graph=True)
+    except RuntimeError as error:
+        if "chunk_bwd_dqkwg" not in str(error):
+            raise
+        row["fla_refused"] = str(error)[:200]
+        import fla.ops.common.chunk_o as chunk_o
+        chunk_o.TRITON_ABOVE_3_7_1 = True
+        row["fla_guard_lifted"] = True
+        graph = fwd()
+        grads = torch.autograd.grad(graph, leaves, dot, retain_graph=True)
+    names = ("dq", "dk", "dv", "dg")
+    # fla's gradients on the slice the float64 check reads.
+    steps = 128
+    sl = [x[:1, :steps].contiguous().detach().requires_grad_() for x in leaves]
+    o_sl = chunk_simple_gla(*sl[:3], g=sl[3] if g is not None else None, scale=scale)[0]
+    got = torch.autograd.grad(o_sl, sl, dot[:1, :steps])
+    gs = g[:1, :, :steps] if g is not None else torch.zeros_like(q[:1, :, :steps, 0], dtype=torch.float32)
+    want = reference_grads(q[:1, :, :steps], k[:1, :, :steps], v[:1, :, :steps], gs, do[:1, :, :steps], scale)
+    row["fla_rel_err_f64"] = {n: rel_err(a.transpose(1, 2), b) for n, a, b in zip(names, got, want)}
+    if ours is not None:
+        row["rel_err_vs_fla"] = {n: rel_err(a, b.transpose(1, 2)) for n, a, b in zip(names, ours, grads)}
+    with torch.no_grad():
+        row["fla_fwd_ms"] = time_ms(fwd)
+    row["fla_fwd_bwd_ms"] = time_ms(lambda: torch.autograd.grad(fwd(), leaves, dot))
+    row["fla_bwd_ms"] = time_ms(lambda: torch.autograd.grad(graph, leaves, dot, retain_graph=True))
 
 
 def main():
@@ -82,14 +128,17 @@ def main():
             print("fla unavailable:", repr(error)[:300])
 
     rows = []
-    for heads, dk, dv, t in SHAPES:
+    for gate, heads, dk, dv, t in SHAPES:
         batch = TOKENS // t
-        spec = f"decay_h{heads}_k{dk}_v{dv}"
-        row = {"gate": "decay", "heads": heads, "dk": dk, "dv": dv, "T": t, "batch": batch}
+        gated = gate == "decay"
+        spec = f"{'decay' if gated else 'plain'}_h{heads}_k{dk}_v{dv}"
+        row = {"gate": gate, "heads": heads, "dk": dk, "dv": dv, "T": t, "batch": batch}
         q = torch.randn(batch, heads, t, dk, device=dev, dtype=torch.bfloat16)
         k = torch.randn(batch, heads, t, dk, device=dev, dtype=torch.bfloat16)
         v = torch.randn(batch, heads, t, dv, device=dev, dtype=torch.bfloat16)
         g = F.logsigmoid(3.0 + torch.randn(batch, heads, t, device=dev))  # log-decays
+        if not gated:
+            g.zero_()
         do = torch.randn(batch, heads, t, dv, device=dev, dtype=torch.bfloat16)
         scale = dk ** -0.5
         try:
@@ -99,21 +148,25 @@ def main():
             dq, dk_, dv_ = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
             dg = torch.empty_like(g)
 
-            def run_fwd(q=q, k=k, v=v, g=g, o=o):
-                fwd(q, k, v, g, o)
+            gate_args = dict(g=g, dg=dg) if gated else {}
 
-            def run_bwd(q=q, k=k, v=v, g=g, do=do, dq=dq, dk_=dk_, dv_=dv_, dg=dg):
-                bwd(q=q, k=k, v=v, g=g, dq=dq, dk=dk_, dv=dv_, dg=dg, **{"do": do})
+            def run_fwd(q=q, k=k, v=v, g=g, o=o):
+                fwd(q, k, v, g, o) if gated else fwd(q, k, v, o)
+
+            def run_bwd(q=q, k=k, v=v, do=do, dq=dq, dk_=dk_, dv_=dv_):
+                bwd(q=q, k=k, v=v, dq=dq, dk=dk_, dv=dv_, **gate_args, **{"do": do})
 
             # The float64 check on a slice: its own launch at T = 128.
             steps = 128
             qs, ks, vs, dos = (x[:1, :, :steps].contiguous() for x in (q, k, v, do))
             gs = g[:1, :, :steps].contiguous()
             got = [torch.full_like(x, float("nan")) for x in (qs, ks, vs, gs)]
-            bwd(q=qs, k=ks, v=vs, g=gs, dq=got[0], dk=got[1], dv=got[2], dg=got[3], **{"do": dos})
+            slice_gates = dict(g=gs, dg=got[3]) if gated else {}
+            bwd(q=qs, k=ks, v=vs, dq=got[0], dk=got[1], dv=got[2], **slice_gates, **{"do": dos})
             torch.cuda.synchronize()
             want = reference_grads(qs, ks, vs, gs, dos, scale)
-            row["rel_err_f64"] = {n: rel_err(a, b) for n, a, b in zip(("dq", "dk", "dv", "dg"), got, want)}
+            names = ("dq", "dk", "dv", "dg") if gated else ("dq", "dk", "dv")
+            row["rel_err_f64"] = {n: rel_err(a, b) for n, a, b in zip(names, got, want)}
             for x in (dq, dk_, dv_, dg):
                 x.fill_(float("nan"))
             run_fwd()
@@ -133,28 +186,8 @@ def main():
             row["flashgen_error"] = repr(error)[:300]
         if chunk_simple_gla is not None:
             try:
-                qt, kt, vt = (x.transpose(1, 2).contiguous().requires_grad_() for x in (q, k, v))
-                gt = g.transpose(1, 2).contiguous().requires_grad_()
-                dot = do.transpose(1, 2).contiguous()
-
-                def fla_fwd():
-                    return chunk_simple_gla(qt, kt, vt, g=gt, scale=scale)[0]
-
-                def fla_fwd_bwd():
-                    torch.autograd.grad(fla_fwd(), (qt, kt, vt, gt), dot)
-
-                graph = fla_fwd()
-                grads = torch.autograd.grad(graph, (qt, kt, vt, gt), dot, retain_graph=True)
-                if "flashgen_bwd_ms" in row:
-                    row["rel_err_vs_fla"] = {
-                        n: rel_err(a, b.transpose(1, 2)) for n, a, b in
-                        zip(("dq", "dk", "dv", "dg"), (dq, dk_, dv_, dg), grads)}
-                with torch.no_grad():
-                    row["fla_fwd_ms"] = time_ms(fla_fwd)
-                row["fla_fwd_bwd_ms"] = time_ms(fla_fwd_bwd)
-                row["fla_bwd_ms"] = time_ms(
-                    lambda: torch.autograd.grad(graph, (qt, kt, vt, gt), dot, retain_graph=True))
-                del graph, grads
+                fla_peer(chunk_simple_gla, row, q, k, v, g if gated else None, do, scale,
+                         (dq, dk_, dv_, dg) if "flashgen_bwd_ms" in row else None)
             except Exception as error:  # noqa: BLE001
                 row["fla_error"] = repr(error)[:300]
         rows.append(row)
@@ -169,14 +202,14 @@ def main():
     def ms(x):
         return f"{x:8.3f}" if isinstance(x, float) else "       -"
 
-    print(f"{'H':>3}{'dk':>5}{'dv':>5}{'T':>7} {'fg fwd':>8} {'fg bwd':>8} {'fg f+b':>8}"
+    print(f"{'gate':<6}{'H':>3}{'dk':>5}{'dv':>5}{'T':>7} {'fg fwd':>8} {'fg bwd':>8} {'fg f+b':>8}"
           f" {'fla fwd':>8} {'fla bwd':>8} {'fla f+b':>8} {'f+b x':>6} {'bwd x':>6}")
     for r in rows:
         fb, ffb = r.get("flashgen_fwd_bwd_ms"), r.get("fla_fwd_bwd_ms")
         b, fbw = r.get("flashgen_bwd_ms"), r.get("fla_bwd_ms")
         speed = f"{ffb / fb:6.2f}" if fb and ffb else "     -"
         bspeed = f"{fbw / b:6.2f}" if b and fbw else "     -"
-        print(f"{r['heads']:>3}{r['dk']:>5}{r['dv']:>5}{r['T']:>7} {ms(r.get('flashgen_fwd_ms'))}"
+        print(f"{r['gate']:<6}{r['heads']:>3}{r['dk']:>5}{r['dv']:>5}{r['T']:>7} {ms(r.get('flashgen_fwd_ms'))}"
               f" {ms(b)} {ms(fb)} {ms(r.get('fla_fwd_ms'))} {ms(fbw)} {ms(ffb)} {speed} {bspeed}")
 
 

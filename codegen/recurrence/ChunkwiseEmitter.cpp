@@ -59,6 +59,10 @@ private:
   bool gradStates = false;
   /// linear_grad_chunk: one chunk's gradients (its own plan and printing).
   bool gradChunk = false;
+  /// The chunk states (and their gradients) go through scratch in the
+  /// element type, not f32: a chunk_grad schedule's kernels, whose chunk
+  /// kernel reads them as 16-bit MMA operands anyway.
+  bool elemScratch = false;
   unsigned rawGates = 0;  // gate operands of a scalar kind
   ChunkShape shape;
   ChunkSmemPlan plan;
@@ -296,9 +300,9 @@ LogicalResult LinearKernelPrinter::printStateStore(StateStoreOp op) {
   }
   if (gradStates) {
     // The state gradients' scratch (C alone: none and decay).
-    line() << "fg::warp::store_f32(" << base("chunk_dc", op.getBatch(), op.getHead())
+    line() << "fg::warp::store_rows_direct(" << base("chunk_dc", op.getBatch(), op.getHead())
            << " + (long long)(" << c << ") * chunk_dc_s2 + (long long)srow0 * chunk_dc_s3 + "
-           << vt << ", chunk_dc_s3, st_c);\n";
+           << vt << ", chunk_dc_s3, kStateRows, st_c);  // 16-bit\n";
     return success();
   }
   if (op.getTarget() == StateTarget::final) {
@@ -315,9 +319,14 @@ LogicalResult LinearKernelPrinter::printStateStore(StateStoreOp op) {
              << base("mf", op.getBatch(), op.getHead()) << ") = " << m << ";\n";
     return success();
   }
-  line() << "fg::warp::store_f32(" << base("chunk_c", op.getBatch(), op.getHead())
-         << " + (long long)(" << c << ") * chunk_c_s2 + (long long)srow0 * chunk_c_s3 + "
-         << vt << ", chunk_c_s3, st_c);\n";
+  if (elemScratch)
+    line() << "fg::warp::store_rows_direct(" << base("chunk_c", op.getBatch(), op.getHead())
+           << " + (long long)(" << c << ") * chunk_c_s2 + (long long)srow0 * chunk_c_s3 + "
+           << vt << ", chunk_c_s3, kStateRows, st_c);  // 16-bit\n";
+  else
+    line() << "fg::warp::store_f32(" << base("chunk_c", op.getBatch(), op.getHead())
+           << " + (long long)(" << c << ") * chunk_c_s2 + (long long)srow0 * chunk_c_s3 + "
+           << vt << ", chunk_c_s3, st_c);\n";
   if (normalizer)
     line() << "if (" << first
            << ") for (int d = int(threadIdx.x); d < kKeyDim; d += kThreads) "
@@ -589,7 +598,7 @@ LogicalResult LinearKernelPrinter::printWY(ChunkWYOp op) {
 
 LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
   Block &block = op.getBody().front();
-  std::string b = name(op.getBatch()), h = name(op.getHead()), c = name(op.getChunk());
+  std::string c = name(op.getChunk());
   auto boundary = [&](StringRef scratch, StringRef index) {
     return base(scratch, op.getBatch(), op.getHead()) + " + (long long)(" + index.str() +
            ") * " + scratch.str() + "_s2";
@@ -597,28 +606,42 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
   std::string next = "(" + c + ") + 1";
   std::string row0 = "(long long)(" + c + ") * kChunk + r0";
   std::string valid = name(op.getExtent()) + " - (int)(" + row0 + ")";
+  // A gradient tile of this warp's rows and column slice, written straight
+  // from registers.
+  auto store = [&](StringRef tensor, StringRef acc, StringRef cols) {
+    line() << "fg::warp::store_rows_direct(" << base(tensor, op.getBatch(), op.getHead())
+           << " + (" << row0 << ") * " << tensor << "_s2 + cs * " << cols << ", " << tensor
+           << "_s2, " << valid << ", " << acc << ");\n";
+  };
   line() << "{\n";
   ++indent;
   line() << "// The state before the chunk S and the gradient of the state after it\n";
-  line() << "// G, 16-bit, and <G, S> for the log-decays' chunk-end term\n";
+  line() << "// G (16-bit scratch), and <G, S> for the log-decays' chunk-end term\n";
   line() << "// <G, S_next> = exp(b_L) <G, S> + sum_s k_s . (w_s G v_s).\n";
-  line() << "const float gs_dot = fg::cta::stage_f32_rows_dot<kThreads>(sS, "
-         << boundary("chunk_c", c) << ", chunk_c_s3, sG, " << boundary("chunk_dc", next)
-         << ", chunk_dc_s3, s_red);\n";
-  line() << "(void)gs_dot;\n";
-  if (scalarGates)
+  line() << "fg::cta::load_async<kThreads>(sS, " << boundary("chunk_c", c)
+         << ", chunk_c_s3, kKeyDim);\n";
+  line() << "fg::cta::load_async<kThreads>(sG, " << boundary("chunk_dc", next)
+         << ", chunk_dc_s3, kKeyDim);\n";
+  line() << "fg::cta::commit();\n";
+  line() << "fg::cta::wait<0>();\n";
+  line() << "fg::cta::sync();\n";
+  if (scalarGates) {
+    line() << "const float gs_dot = fg::cta::dot_tiles<kThreads>(sS, sG, s_red);\n";
     line() << "const fg::chunk::gate_buffer<kChunk> gbd = " << ring(op.getBuffer())
            << ";\n";
+  }
   line() << "fg::row_vec<16> unused_rv;  // for_each_gated's per-row slot\n";
   line() << "fg::warp::fill(unused_rv, 0.0f);\n";
-  // A = scale (Q K^T) o W and dP = (dO V^T) o W, this warp's rows.
-  line() << "fg::acc_tile<16, kChunk> s_tile;\n";
+  // A = scale (Q K^T) o W and dP = (dO V^T) o W: this warp's rows and its
+  // slice of the chunk's columns.
+  line() << "fg::acc_tile<16, kColsA> s_tile;\n";
   for (auto [what, a, bTile, tile, scaled] :
        {std::tuple{"A", "sQ", "sK", "sA", true}, {"dP", "sDO", "sV", "sDP", false}}) {
     line() << "fg::warp::zero(s_tile);  // " << what << "\n";
-    line() << "fg::warp::mma_ABt_chunk(s_tile, " << a << ", r0, " << bTile << ", 0);\n";
+    line() << "fg::warp::mma_ABt_chunk(s_tile, " << a << ", r0, " << bTile
+           << ", cs * kColsA);\n";
     bool withScale = scaled;
-    if (failed(printDecayPass(block, "s_tile", "unused_rv", "r0", "0",
+    if (failed(printDecayPass(block, "s_tile", "unused_rv", "r0", "cs * kColsA",
                               [&](StringRef logWeight, StringRef visible) {
                                 line() << "x = " << visible << " ? x"
                                        << (withScale ? " * kScale" : "")
@@ -626,68 +649,64 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
                                        << ") : 0.0f;\n";
                               })))
       return failure();
-    line() << "fg::warp::store(" << tile << ", r0, 0, s_tile);\n";
+    line() << "fg::warp::store(" << tile << ", r0, cs * kColsA, s_tile);\n";
   }
-  line() << "fg::ptx::warp_sync();\n";
+  line() << "fg::cta::sync();  // every warp's slices of A and dP\n";
   line() << "fg::row_vec<16> row_w;   // per-row factors\n";
-  line() << "fg::row_vec<16> dlog;    // q . dq - k . dk (lane shares)\n";
+  line() << "fg::row_vec<16> dlog;    // q . dq - k . dk over this slice (lane shares)\n";
   line() << "fg::warp::fill(dlog, 0.0f);\n";
-  // dq = scale (exp(b_r) dO S^T + dP K).
-  line() << "fg::acc_tile<16, kKeyDim> acc;\n";
+  // dq = scale (exp(b_r) dO S^T + dP K), this warp's kColsK columns.
+  line() << "fg::acc_tile<16, kColsK> acc;\n";
   line() << "fg::warp::zero(acc);  // dq\n";
-  line() << "fg::warp::mma_ABt_chunk(acc, sDO, r0, sS, 0);\n";
+  line() << "fg::warp::mma_ABt_chunk(acc, sDO, r0, sS, cs * kColsK);\n";
   if (scalarGates) {
     line() << "fg::warp::rows_of(row_w, r0, [&](int r) { return expf(gbd.hi()[r] + gbd.lo()[r]); });\n";
     line() << "fg::warp::mul_rows(acc, acc, row_w);\n";
   }
-  line() << "fg::warp::mma_AB_chunk<kChunk>(acc, sDP, r0, sK, 0, 0);\n";
+  line() << "fg::warp::mma_AB_chunk<kChunk>(acc, sDP, r0, sK, 0, cs * kColsK);\n";
   line() << "fg::warp::mul(acc, acc, kScale);\n";
   if (scalarGates)
-    line() << "fg::warp::rows_dot_partial(dlog, acc, sQ, r0, 1.0f);\n";
-  line() << "fg::warp::store_rows_direct(" << base("dq", op.getBatch(), op.getHead())
-         << " + (" << row0 << ") * dq_s2, dq_s2, " << valid << ", acc);\n";
-  line() << "fg::cta::sync();  // every warp's rows of A and dP\n";
+    line() << "fg::warp::rows_dot_partial(dlog, acc, sQ, r0, cs * kColsK, 1.0f);\n";
+  store("dq", "acc", "kColsK");
   // dk = w_s G v_s + scale dP^T Q, w_s = exp(b_L - b_s).
   line() << "fg::warp::zero(acc);  // dk\n";
-  line() << "fg::warp::mma_ABt_chunk(acc, sV, r0, sG, 0);\n";
+  line() << "fg::warp::mma_ABt_chunk(acc, sV, r0, sG, cs * kColsK);\n";
   if (scalarGates)
     line() << "fg::warp::rows_of(row_w, r0, [&](int r) { return gbd.w()[r] * (1.0f / kScale); });\n";
   else
     line() << "fg::warp::fill(row_w, 1.0f / kScale);\n";
   line() << "fg::warp::mul_rows(acc, acc, row_w);\n";
   if (scalarGates) {
-    line() << "fg::row_vec<16> end_rows;  // k_s . (w_s G v_s)\n";
+    line() << "fg::row_vec<16> end_rows;  // k_s . (w_s G v_s) over this slice\n";
     line() << "fg::warp::fill(end_rows, 0.0f);\n";
-    line() << "fg::warp::rows_dot_partial(end_rows, acc, sK, r0, kScale);\n";
-    line() << "fg::warp::store_rows_to(s_rows + kChunk, r0, end_rows);\n";
+    line() << "fg::warp::rows_dot_partial(end_rows, acc, sK, r0, cs * kColsK, kScale);\n";
+    line() << "fg::warp::store_rows_to(s_rows + (kColSplit + cs) * kChunk, r0, end_rows);\n";
   }
-  line() << "fg::warp::mma_AtB_chunk<kChunk>(acc, sDP, 0, r0, sQ, 0, 0);\n";
+  line() << "fg::warp::mma_AtB_chunk<kChunk>(acc, sDP, 0, r0, sQ, 0, cs * kColsK);\n";
   line() << "fg::warp::mul(acc, acc, kScale);\n";
   if (scalarGates)
-    line() << "fg::warp::rows_dot_partial(dlog, acc, sK, r0, -1.0f);\n";
-  line() << "fg::warp::store_rows_direct(" << base("dk", op.getBatch(), op.getHead())
-         << " + (" << row0 << ") * dk_s2, dk_s2, " << valid << ", acc);\n";
-  // dv = w_s G^T k_s + A^T dO.
-  line() << "fg::acc_tile<16, kValueDim> acc_v;\n";
+    line() << "fg::warp::rows_dot_partial(dlog, acc, sK, r0, cs * kColsK, -1.0f);\n";
+  store("dk", "acc", "kColsK");
+  // dv = w_s G^T k_s + A^T dO, this warp's kColsV columns.
+  line() << "fg::acc_tile<16, kColsV> acc_v;\n";
   line() << "fg::warp::zero(acc_v);  // dv\n";
-  line() << "fg::warp::mma_AB_chunk<kKeyDim>(acc_v, sK, r0, sG, 0, 0);\n";
+  line() << "fg::warp::mma_AB_chunk<kKeyDim>(acc_v, sK, r0, sG, 0, cs * kColsV);\n";
   if (scalarGates) {
     line() << "fg::warp::rows_of(row_w, r0, [&](int r) { return gbd.w()[r]; });\n";
     line() << "fg::warp::mul_rows(acc_v, acc_v, row_w);\n";
   }
-  line() << "fg::warp::mma_AtB_chunk<kChunk>(acc_v, sA, 0, r0, sDO, 0, 0);\n";
-  line() << "fg::warp::store_rows_direct(" << base("dv", op.getBatch(), op.getHead())
-         << " + (" << row0 << ") * dv_s2, dv_s2, " << valid << ", acc_v);\n";
+  line() << "fg::warp::mma_AtB_chunk<kChunk>(acc_v, sA, 0, r0, sDO, 0, cs * kColsV);\n";
+  store("dv", "acc_v", "kColsV");
   if (scalarGates) {
     // The log-decay's gradient: the reverse cumulative sum of the rows'
-    // terms, the chunk end's <G, S_next> on top.
-    line() << "fg::warp::store_rows_to(s_rows, r0, dlog);\n";
+    // terms (summed over the column slices), the chunk end's term on top.
+    line() << "fg::warp::store_rows_to(s_rows + cs * kChunk, r0, dlog);\n";
     line() << "fg::cta::sync();\n";
     line() << "if (threadIdx.x == 0)\n";
-    line() << "  fg::warp::reverse_cumsum_rows<kChunk>("
+    line() << "  fg::warp::reverse_cumsum_rows<kChunk, kColSplit>("
            << base("dg", op.getBatch(), op.getHead()) << " + (long long)(" << c
            << ") * kChunk * dg_s2, dg_s2, " << name(op.getExtent()) << " - (int)(" << c
-           << ") * kChunk, s_rows, s_rows + kChunk, gbd.decay() * gs_dot);\n";
+           << ") * kChunk, s_rows, s_rows + kColSplit * kChunk, gbd.decay() * gs_dot);\n";
   }
   --indent;
   line() << "}\n";
@@ -707,8 +726,8 @@ std::string LinearKernelPrinter::gradChunkSignature() {
   result.arguments.back().name = "do";
   for (unsigned i = 0; i < rawGates; ++i)
     tensor(gateTensor(i), "float", false, 3);
-  tensor("chunk_c", "float", false, 5);
-  tensor("chunk_dc", "float", false, 5);
+  tensor("chunk_c", elem, false, 5);
+  tensor("chunk_dc", elem, false, 5);
   tensor("dq", elem, true, 4);
   tensor("dk", elem, true, 4);
   tensor("dv", elem, true, 4);
@@ -737,7 +756,13 @@ std::string LinearKernelPrinter::gradChunkHeader() {
     << "using Elem = " << elementTypeName(elementType) << ";\n"
     << "constexpr int kKeyDim = " << gradShape.keyDim << ";\n"
     << "constexpr int kValueDim = " << gradShape.valueDim << ";\n"
-    << "constexpr int kChunk = " << gradShape.chunk << ";    // L: steps per chunk, 16 per warp\n"
+    << "constexpr int kChunk = " << gradShape.chunk << ";    // L: steps per chunk\n"
+    << "// Each 16 rows of the chunk have kColSplit warps, each a slice of the\n"
+    << "// columns: kColsA of A and dP, kColsK of dq and dk, kColsV of dv.\n"
+    << "constexpr int kColSplit = " << gradShape.columnSplit << ";\n"
+    << "constexpr int kColsA = kChunk / kColSplit;\n"
+    << "constexpr int kColsK = kKeyDim / kColSplit;\n"
+    << "constexpr int kColsV = kValueDim / kColSplit;\n"
     << "constexpr int kWarps = " << gradChunkWarps(gradShape) << ";\n"
     << "constexpr int kThreads = kWarps * 32;\n";
   if (scalarGates)
@@ -767,7 +792,9 @@ std::string LinearKernelPrinter::gradChunkHeader() {
     << "              kSmemDO - kSmemV >= VTile::kBytes && kSmemS - kSmemDO >= VTile::kBytes &&\n"
     << "              kSmemG - kSmemS >= CTile::kBytes && kSmemA - kSmemG >= CTile::kBytes &&\n"
     << "              kSmemDP - kSmemA >= PTile::kBytes && kSmemGates - kSmemDP >= PTile::kBytes &&\n"
-    << "              kSmemBytes - kSmemRows >= (2 * kChunk + 32) * 4, \"buffers overlap\");\n\n"
+    << "              kSmemBytes - kSmemRows >= (2 * kColSplit * kChunk + 32) * 4, \"buffers overlap\");\n"
+    << "static_assert(kColsA % 16 == 0 && kColsK % 16 == 0 && kColsV % 16 == 0,\n"
+    << "              \"whole 16-column MMA tiles per warp\");\n\n"
     << "} // namespace " << kernel.getSymName() << "_k\n\n";
   return text;
 }
@@ -842,7 +869,7 @@ std::string LinearKernelPrinter::signature() {
       printTensorParameter(sep, result.arguments, "dcf", "float", false, 4);
     if (initial)
       printTensorParameter(sep, result.arguments, "dc0", "float", true, 4);
-    tensor("chunk_dc", "float", true, 5);
+    tensor("chunk_dc", elem, true, 5);
     printDimParameters([&]() -> llvm::raw_ostream & { return sep(); });
     return sep.text();
   }
@@ -872,7 +899,7 @@ std::string LinearKernelPrinter::signature() {
   if (family == KernelFamily::linear_states || family == KernelFamily::linear_outputs) {
     // Chunk states: written by linear_states, read by linear_outputs.
     bool write = family == KernelFamily::linear_states;
-    tensor("chunk_c", "float", write, 5);
+    tensor("chunk_c", elemScratch ? StringRef(elem) : StringRef("float"), write, 5);
     if (normalizer)
       tensor("chunk_n", "float", write, 4);
     if (stabilizer)
@@ -984,6 +1011,7 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   family = kernel.getFamily();
   gradStates = family == KernelFamily::linear_grad_states;
   gradChunk = family == KernelFamily::linear_grad_chunk;
+  elemScratch = kernel.getSchedule().getAlgorithm() == Algorithm::chunk_grad;
   queries = family != KernelFamily::linear_states && !gradStates && !gradChunk;
   std::optional<GateKind> kind = kernel.getProblemGate();
   if (!kind)
@@ -1094,6 +1122,7 @@ FailureOr<EmittedKernel> LinearKernelPrinter::printGradChunkKernel(Type elementT
   gradShape.keyDim = problemInt("key_dim");
   gradShape.valueDim = problemInt("value_dim");
   gradShape.chunk = kernel.getSchedule().getChunk();
+  gradShape.columnSplit = gradColumnSplit(gradShape.keyDim, kernel.getSchedule().getTileD());
   gradShape.scalarGates = scalarGates;
   if (vectorGate || normalizer)
     return kernel.emitError() << "linear_grad_chunk has no printing for gate '"
@@ -1110,7 +1139,8 @@ FailureOr<EmittedKernel> LinearKernelPrinter::printGradChunkKernel(Type elementT
 
   line() << "using namespace " << kernel.getSymName() << "_k;\n";
   line() << "const int warp = int(threadIdx.x) / 32;\n";
-  line() << "const int r0 = warp * 16;  // this warp's rows of the chunk\n";
+  line() << "const int r0 = (warp / kColSplit) * 16;  // this warp's rows of the chunk\n";
+  line() << "const int cs = warp % kColSplit;          // and its column slice\n";
   line() << "fg::u8* const smem_p = fg::ptx::dynamic_smem();\n";
   line() << "const fg::u32 smem = fg::ptx::smem_addr(smem_p);\n";
   line() << "const QRing sQ_ring{smem + kSmemQ}, sK_ring{smem + kSmemK};\n";
@@ -1120,7 +1150,7 @@ FailureOr<EmittedKernel> LinearKernelPrinter::printGradChunkKernel(Type elementT
   line() << "const CTile sS{smem + kSmemS}, sG{smem + kSmemG};  // S, G (16-bit)\n";
   line() << "const PTile sA{smem + kSmemA}, sDP{smem + kSmemDP};\n";
   line() << "float* const s_rows = reinterpret_cast<float*>(smem_p + kSmemRows);\n";
-  line() << "float* const s_red = s_rows + 2 * kChunk;\n";
+  line() << "float* const s_red = s_rows + 2 * kColSplit * kChunk;\n";
   line() << "(void)s_red;\n";
   if (scalarGates) {
     line() << "float* const s_gates = reinterpret_cast<float*>(smem_p + kSmemGates);\n";

@@ -204,3 +204,47 @@ func.func @twopass(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
       : tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16> -> tensor<?x1x?x64xbf16>
   return %o : tensor<?x1x?x64xbf16>
 }
+
+// -----
+
+// The gradient's kernels: the state-gradient pass reads q and dO ("do" in
+// the manifest) into the update's stages and weighs row t by scale exp(b_t);
+// the chunk kernel stages both states with their dot product, runs the
+// region as the decay map of A and dP, writes dq, dk, dv straight from
+// registers, and the log-decay gradient as a reverse cumulative sum.
+
+// CHECK-LABEL: // === kernel @grad_v0_states grid(2, 1, B) block(64)
+// CHECK-LABEL: // === kernel @grad_v0_grad_states grid(2, 1, B) block(64)
+// CHECK: const {{.*}}Elem* __restrict__ q,
+// CHECK: const {{.*}}Elem* __restrict__ dout,
+// CHECK: float* __restrict__ chunk_dc,
+// CHECK: fg::cta::load_async<kThreads>(sK.stage(
+// CHECK: fg::cta::load_async<kThreads>(sV.stage(
+// CHECK: fg::warp::mma_AtB_chunk<kChunk>(st_c, sK.stage({{.*}}), 0, srow0, sV.stage({{.*}}), 0, 0, [&](int, int t) { return kScale * fg::exp_fast(gb.hi()[t] + gb.lo()[t]); });
+// CHECK-LABEL: // === kernel @grad_v0_grad_chunk grid(max(cdiv(T,32),1), 1, B) block(64)
+// CHECK: #include "flashgen/device/recurrence/chunk_grad.cuh"
+// CHECK: constexpr int kValueDim = 64;
+// CHECK: constexpr int kWarps = 2;
+// CHECK: const float gs_dot = fg::cta::stage_f32_rows_dot<kThreads>(sS,
+// CHECK: fg::warp::mma_ABt_chunk(s_tile, sQ, r0, sK, 0);
+// CHECK: fg::warp::for_each_gated(s_tile, unused_rv, gbd, r0, 0,
+// CHECK: x = {{.*}} ? x * kScale * fg::exp_fast(
+// CHECK: fg::warp::store(sA, r0, 0, s_tile);
+// CHECK: fg::warp::store(sDP, r0, 0, s_tile);
+// CHECK: fg::warp::store_rows_direct((dq
+// CHECK: fg::warp::store_rows_direct((dk
+// CHECK: fg::warp::store_rows_direct((dv
+// CHECK: fg::warp::reverse_cumsum_rows<kChunk>((dg
+func.func @grad(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
+                %v: tensor<?x1x?x64xbf16>, %g: tensor<?x1x?xf32>,
+                %do: tensor<?x1x?x64xbf16>)
+    -> (tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?xf32>) {
+  %dq, %dk, %dv, %dg = flash.linear_attention_grad %q, %k, %v, %do gate decay
+      gates(%g : tensor<?x1x?xf32>) dims ["B", "T"]
+      {flash.schedule = #flash.schedule<algorithm = chunk_grad, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 2, chunk = 32, inner_q = 32, inner_kv = 32, tile_dv = 32, smem_bytes = 0>}
+      : tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>,
+        tensor<?x1x?x64xbf16>
+      -> tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>
+         gates(tensor<?x1x?xf32>)
+  return %dq, %dk, %dv, %dg : tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?xf32>
+}

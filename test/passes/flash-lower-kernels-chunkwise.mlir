@@ -341,3 +341,92 @@ func.func @delta_two_pass(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
         tensor<?x1x?xf32> -> tensor<?x1x?x64xbf16>
   return %o : tensor<?x1x?x64xbf16>
 }
+
+// -----
+
+// The gradient (chunk_grad): the forward's state pass into chunk_c, the
+// state gradients last chunk first (q and dO in the update's stages, the
+// gradient after chunk c stored at boundary c + 1 before the chunk's
+// update, the initial state's at the end), then one CTA per chunk running
+// flash.chunk_grad with the decay region.
+
+// CHECK-LABEL: func.func @grad
+// CHECK: flash.linear_attention_grad {{.*}}flash.kernels = [@grad_v0_states, @grad_v0_grad_states, @grad_v0_grad_chunk]
+// CHECK-LABEL: flash.kernel @grad_v0_states family linear_states schedule <algorithm = chunk_grad
+// CHECK: flash.state_init initial
+// CHECK: flash.state_store scratch
+// CHECK-NOT: flash.state_store final
+// CHECK-LABEL: flash.kernel @grad_v0_grad_states family linear_grad_states
+// CHECK-SAME: final_grad = true
+// CHECK: %[[T:.*]] = flash.dim "T"
+// CHECK: %[[NC:.*]] = arith.ceildivsi %[[T]]
+// CHECK: %[[ATLEAST:.*]] = arith.maxsi %[[NC]]
+// CHECK: %[[LAST:.*]] = arith.subi %[[ATLEAST]]
+// CHECK: flash.state_init final_grad
+// CHECK: flash.chunk_load q[{{.*}}, %[[LAST]], %{{.*}}] rows 32 cols 64
+// CHECK: flash.chunk_load dout[{{.*}}, %[[LAST]], %{{.*}}] rows 32 cols 32
+// CHECK: scf.for %[[I:.*]] = %{{.*}} to %[[NC]]
+// CHECK: %[[C:.*]] = arith.subi %[[LAST]], %[[I]]
+// CHECK: %[[B:.*]] = arith.addi %[[C]]
+// CHECK: flash.state_store scratch[{{.*}}] chunk %[[B]] gate decay
+// CHECK-NEXT: flash.state_update stage %{{.*}} buffer %{{.*}} gate decay gradient
+// CHECK: flash.state_store initial_grad
+// CHECK-LABEL: flash.kernel @grad_v0_grad_chunk family linear_grad_chunk
+// CHECK: flash.grid_map ["chunk", "head", "batch"] extents ["max(cdiv(T,32),1)", "2", "B"]
+// CHECK: flash.chunk_load q[{{.*}}] rows 32 cols 64
+// CHECK: flash.chunk_load k[{{.*}}] rows 32 cols 64
+// CHECK: flash.chunk_load v[{{.*}}] rows 32 cols 64
+// CHECK: flash.chunk_load dout[{{.*}}] rows 32 cols 64
+// CHECK: flash.chunk_gates
+// CHECK: flash.chunk_grad[{{.*}}] extent %{{.*}} buffer %{{.*}} gate decay {
+// CHECK: arith.cmpi sle
+// CHECK: flash.decay_yield
+func.func @grad(%q: tensor<?x2x?x64xbf16>, %k: tensor<?x2x?x64xbf16>,
+                %v: tensor<?x2x?x64xbf16>, %g: tensor<?x2x?xf32>,
+                %do: tensor<?x2x?x64xbf16>, %c0: tensor<?x2x64x64xf32>,
+                %dcf: tensor<?x2x64x64xf32>)
+    -> (tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>,
+        tensor<?x2x?xf32>, tensor<?x2x64x64xf32>) {
+  %dq, %dk, %dv, %dg, %dc0 = flash.linear_attention_grad %q, %k, %v, %do gate decay
+      gates(%g : tensor<?x2x?xf32>) initial(%c0 : tensor<?x2x64x64xf32>)
+      final_grad(%dcf : tensor<?x2x64x64xf32>) dims ["B", "T"]
+      {flash.schedule = #flash.schedule<algorithm = chunk_grad, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 2, chunk = 32, inner_q = 32, inner_kv = 32, tile_dv = 32, smem_bytes = 0>}
+      : tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>,
+        tensor<?x2x?x64xbf16>
+      -> tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>
+         gates(tensor<?x2x?xf32>) initial(tensor<?x2x64x64xf32>)
+  return %dq, %dk, %dv, %dg, %dc0 : tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>,
+      tensor<?x2x?x64xbf16>, tensor<?x2x?xf32>, tensor<?x2x64x64xf32>
+}
+
+// -----
+
+// A gate kind without gradient kernels is refused with the reason, as is a
+// chunk the chunk kernel cannot split into 16-row warps.
+
+func.func @grad_vector(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
+                       %v: tensor<?x1x?x64xbf16>, %g: tensor<?x1x?x64xf32>,
+                       %do: tensor<?x1x?x64xbf16>) {
+  // expected-error @+1 {{gate 'vector' has no backward kernels yet (gates none and decay have)}}
+  %dq, %dk, %dv, %dg = flash.linear_attention_grad %q, %k, %v, %do gate vector
+      gates(%g : tensor<?x1x?x64xf32>) dims ["B", "T"]
+      {flash.schedule = #flash.schedule<algorithm = chunk_grad, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 2, chunk = 32, inner_q = 32, inner_kv = 32, tile_dv = 32, smem_bytes = 0>}
+      : tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>,
+        tensor<?x1x?x64xbf16>
+      -> tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>
+         gates(tensor<?x1x?x64xf32>)
+  return
+}
+
+// -----
+
+func.func @grad_odd_chunk(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
+                          %v: tensor<?x1x?x64xbf16>, %do: tensor<?x1x?x64xbf16>) {
+  // expected-error @+1 {{chunk = 48 must be a power of two of at least 16 (16 rows per warp)}}
+  %dq, %dk, %dv = flash.linear_attention_grad %q, %k, %v, %do dims ["B", "T"]
+      {flash.schedule = #flash.schedule<algorithm = chunk_grad, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 1, chunk = 48, inner_q = 48, inner_kv = 48, tile_dv = 32, smem_bytes = 0>}
+      : tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>,
+        tensor<?x1x?x64xbf16>
+      -> tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>
+  return
+}

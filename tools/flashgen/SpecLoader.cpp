@@ -48,6 +48,9 @@ flashgen::cli::collectDynamicDims(ModuleOp module) {
     } else if (auto delta = dyn_cast<DeltaRuleOp>(op)) {
       add(delta.getQ(), 0, delta.getBatchDimName(), true);
       add(delta.getQ(), 2, delta.getLengthDimName(), false);
+    } else if (auto linearGrad = dyn_cast<LinearAttentionGradOp>(op)) {
+      add(linearGrad.getQ(), 0, linearGrad.getBatchDimName(), true);
+      add(linearGrad.getQ(), 2, linearGrad.getLengthDimName(), false);
     }
   });
   return uses;

@@ -8,8 +8,8 @@
 // gradients (reference/RecurrenceGrad.h, itself checked against finite
 // differences). Ragged T (partial last chunks, a single partial chunk),
 // Dk != Dv, two value tiles in the state passes, an initial state and the
-// final state's gradient, a null one of each; outputs and scratch are
-// poisoned with NaN first.
+// final state's gradient, a null one of each; outputs and the (16-bit)
+// scratch states are poisoned with NaN first.
 //
 //===----------------------------------------------------------------------===//
 #include "kernel_prelude.h"
@@ -96,7 +96,7 @@ void runDecayGrad(const GradCase& gc) {
   constexpr int64_t kChunk = 32;
   const int64_t chunks = std::max<int64_t>((c.steps + kChunk - 1) / kChunk, 1);
   const ref::Shape scratch = {c.batch, c.heads, chunks + 1, c.keyDim, c.valueDim};
-  DevTensor<float> sc(scratch, DevTensor<float>::kPoison), sdc(scratch, DevTensor<float>::kPoison);
+  DevTensor<bf16> sc(scratch, DevTensor<bf16>::kPoison), sdc(scratch, DevTensor<bf16>::kPoison);
   const float* c0p = gc.nullStates ? nullptr : c0.mem.data();
   const float* dcfp = gc.nullStates || !gc.finalGrad ? nullptr : dcf.mem.data();
   const int B = int(c.batch), T = int(c.steps);
@@ -123,8 +123,8 @@ void runDecayGrad(const GradCase& gc) {
                 flashgen_emu_grad_decay_v0_grad_chunk, (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2),
                 q.s(3), (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), k.s(3), (const bf16*)v.mem.data(),
                 v.s(0), v.s(1), v.s(2), v.s(3), (const bf16*)dO.mem.data(), dO.s(0), dO.s(1), dO.s(2), dO.s(3),
-                (const float*)g.mem.data(), g.s(0), g.s(1), g.s(2), (const float*)sc.mem.data(), sc.s(0),
-                sc.s(1), sc.s(2), sc.s(3), sc.s(4), (const float*)sdc.mem.data(), sdc.s(0), sdc.s(1), sdc.s(2),
+                (const float*)g.mem.data(), g.s(0), g.s(1), g.s(2), (const bf16*)sc.mem.data(), sc.s(0),
+                sc.s(1), sc.s(2), sc.s(3), sc.s(4), (const bf16*)sdc.mem.data(), sdc.s(0), sdc.s(1), sdc.s(2),
                 sdc.s(3), sdc.s(4), dq.mem.data(), dq.s(0), dq.s(1), dq.s(2), dq.s(3), dk.mem.data(), dk.s(0),
                 dk.s(1), dk.s(2), dk.s(3), dv.mem.data(), dv.s(0), dv.s(1), dv.s(2), dv.s(3), dg.mem.data(),
                 dg.s(0), dg.s(1), dg.s(2), B, T);
@@ -169,7 +169,7 @@ TEST_F(LinearGradEmuTest, PlainDkBelowDv) {
   constexpr int64_t kChunk = 16;
   const int64_t chunks = (c.steps + kChunk - 1) / kChunk;
   const ref::Shape scratch = {c.batch, c.heads, chunks + 1, c.keyDim, c.valueDim};
-  DevTensor<float> sc(scratch, DevTensor<float>::kPoison), sdc(scratch, DevTensor<float>::kPoison);
+  DevTensor<bf16> sc(scratch, DevTensor<bf16>::kPoison), sdc(scratch, DevTensor<bf16>::kPoison);
   const int B = int(c.batch), T = int(c.steps);
   {
     using namespace emu_grad_plain_v0_states_k;
@@ -190,8 +190,8 @@ TEST_F(LinearGradEmuTest, PlainDkBelowDv) {
                 flashgen_emu_grad_plain_v0_grad_chunk, (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2),
                 q.s(3), (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), k.s(3), (const bf16*)v.mem.data(),
                 v.s(0), v.s(1), v.s(2), v.s(3), (const bf16*)dO.mem.data(), dO.s(0), dO.s(1), dO.s(2), dO.s(3),
-                (const float*)sc.mem.data(), sc.s(0), sc.s(1), sc.s(2), sc.s(3), sc.s(4),
-                (const float*)sdc.mem.data(), sdc.s(0), sdc.s(1), sdc.s(2), sdc.s(3), sdc.s(4), dq.mem.data(),
+                (const bf16*)sc.mem.data(), sc.s(0), sc.s(1), sc.s(2), sc.s(3), sc.s(4),
+                (const bf16*)sdc.mem.data(), sdc.s(0), sdc.s(1), sdc.s(2), sdc.s(3), sdc.s(4), dq.mem.data(),
                 dq.s(0), dq.s(1), dq.s(2), dq.s(3), dk.mem.data(), dk.s(0), dk.s(1), dk.s(2), dk.s(3),
                 dv.mem.data(), dv.s(0), dv.s(1), dv.s(2), dv.s(3), B, T);
   }
