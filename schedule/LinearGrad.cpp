@@ -36,6 +36,22 @@ namespace {
 
 constexpr int64_t kGradChunkChoices[] = {16, 32, 64, 128};
 constexpr int64_t kMinTileDv = 16;
+/// The chunk kernel's column splits searched (Dk / tile_d): 4 measured
+/// slower than 2 on the H100 (2026-12-05, 16 heads 128/128, chunk 64:
+/// 1.86 ms against 1.68 ms; 16 warps re-reading the B operands), so the
+/// space stops at 2.
+constexpr int64_t kMaxGradColumnSplit = 2;
+/// The chunk kernel as a chain per wave of CTAs (Roofline's chainSteps): each
+/// CTA loads its chunk (q, k, v, dO and both states, at its SM's share of
+/// the HBM bandwidth, the SM's CTAs one after the other), then each warp runs
+/// its products as a dependent chain of m16n8k16 MMAs, then the shared-
+/// memory traffic of the wave, a quarter of it exposed. Fitted to the H100
+/// (2026-12-05, 16 heads 128/128, T = 4096 and 16384, chunks 32 and 64,
+/// splits 1, 2 and 4; bench/linear/profile_backward.py): 16 cycles an MMA;
+/// the five measured kernels within 21% (1.55-2.02 ms against 1.70-2.23
+/// modeled) and in the measured order.
+constexpr double kGradChunkCyclesPerMma = 16;
+constexpr double kGradChunkExposedSmem = 0.25;
 
 /// The forward's chunk_two_pass schedule whose state pass is the gradient's
 /// first kernel (the same builder lowers it).
@@ -180,12 +196,15 @@ Result<ScheduleSpace> flashgen::schedule::linearGradSpace(const LinearProblem &p
     if (p.valueDim % c == 0)
       tileDv.push_back(c);
   std::vector<int64_t> tileD;
-  for (int64_t split = 1; split <= 4 && p.keyDim / split >= 16; split *= 2)
+  for (int64_t split = 1; split <= kMaxGradColumnSplit && p.keyDim / split >= 16;
+       split *= 2)
     tileD.push_back(p.keyDim / split);
   space.dims = {{"chunk", chunks, {}},
                 {"tile_dv", tileDv, {}},
                 {"stages", {2, 1}, {}},
-                {"warps", {4, 2, 8, 1}, {}},
+                // 8 warps measured 35% slower than 4 in both state passes
+                // on the H100 (2026-12-05, tile_dv = 64: 1.02 against 0.75 ms).
+                {"warps", {4, 2, 1}, {}},
                 {"tile_d", tileD, {}}};
   enum : size_t { kChunk, kTileDv, kStages, kWarps, kTileD };
   out.toSchedule = [p](const Point &x) {
@@ -299,6 +318,24 @@ Evaluation flashgen::schedule::evaluateLinearGrad(const LinearProblem &p,
                    16.0 * (2.0 * Dk + 3.0 * Dv) + 48.0 * L;
   double perChunkSmem = 2.0 * Dk * Dv + w * perWarp + 2.0 * L * L + 2.0 * L * Dk;
   chunk.smemTraffic = static_cast<double>(heads) * chunks * e * perChunkSmem;
+  {
+    // The chain per wave (kGradChunkCyclesPerMma's comment).
+    const double rowWarpsMmas =
+        // A, dP: 16 x L/split, k = Dk, Dv; dq, dk: 16 x Dk/split, k = Dv + L;
+        // dv: 16 x Dv/split, k = Dk + L (m16n8k16 each).
+        (L / split / 8.0) * ((Dk + Dv) / 16.0) + 2.0 * (Dk / split / 8.0) * ((Dv + L) / 16.0) +
+        (Dv / split / 8.0) * ((Dk + L) / 16.0);
+    const int64_t concurrent = std::max<int64_t>(
+        1, ctasPerSM(t, chunk.smemBytes, chunk.registersPerThread, 32 * chunk.warps));
+    const double hbmBytesPerCycle = t.hbmBytesPerSecond / t.numSMs / t.smClockHz;
+    const double bytesPerCta = (L * (2.0 * Dk + 2.0 * Dv) * e + 2.0 * state) +
+                               L * (2.0 * Dk + Dv) * e;
+    const double smemCyclesPerWave = concurrent * perChunkSmem * e / t.smemBytesPerClockPerSM;
+    chunk.chainSteps = 1;
+    chunk.chainStepCycles = concurrent * bytesPerCta / hbmBytesPerCycle +
+                            rowWarpsMmas * kGradChunkCyclesPerMma +
+                            kGradChunkExposedSmem * smemCyclesPerWave;
+  }
   chunk.steps = static_cast<double>(chunk.ctas);
   result.kernels.push_back(chunk);
   finishEvaluation(t, result);

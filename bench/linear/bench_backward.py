@@ -116,6 +116,7 @@ def main():
     parser.add_argument("--bundles", required=True)
     parser.add_argument("--peers", default=None)
     parser.add_argument("--out", default=".")
+    parser.add_argument("--quick", action="store_true", help="the first shape only")
     args = parser.parse_args()
     torch.manual_seed(0)
     dev = torch.device("cuda")
@@ -128,7 +129,7 @@ def main():
             print("fla unavailable:", repr(error)[:300])
 
     rows = []
-    for gate, heads, dk, dv, t in SHAPES:
+    for gate, heads, dk, dv, t in SHAPES[:1] if args.quick else SHAPES:
         batch = TOKENS // t
         gated = gate == "decay"
         spec = f"{'decay' if gated else 'plain'}_h{heads}_k{dk}_v{dv}"

@@ -208,33 +208,41 @@ func.func @twopass(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
 // -----
 
 // The gradient's kernels: the state-gradient pass reads q and dO ("do" in
-// the manifest) into the update's stages and weighs row t by scale exp(b_t);
-// the chunk kernel stages both states with their dot product, runs the
+// the manifest) into the update's stages and weighs row t by scale exp(b_t),
+// beside the state pass; the states go through 16-bit scratch; the chunk
+// kernel stages both with their dot product, runs the
 // region as the decay map of A and dP, writes dq, dk, dv straight from
 // registers, and the log-decay gradient as a reverse cumulative sum.
 
 // CHECK-LABEL: // === kernel @grad_v0_states grid(2, 1, B) block(64)
+// CHECK: Elem* __restrict__ chunk_c,
+// CHECK: fg::ptx::launch_dependents();
 // CHECK-LABEL: // === kernel @grad_v0_grad_states grid(2, 1, B) block(64)
 // CHECK: const {{.*}}Elem* __restrict__ q,
 // CHECK: const {{.*}}Elem* __restrict__ dout,
-// CHECK: float* __restrict__ chunk_dc,
+// CHECK: Elem* __restrict__ chunk_dc,
 // CHECK: fg::cta::load_async<kThreads>(sK.stage(
 // CHECK: fg::cta::load_async<kThreads>(sV.stage(
+// CHECK: fg::warp::store_rows_direct((chunk_dc {{.*}}, chunk_dc_s3, kStateRows, st_c);  // 16-bit
 // CHECK: fg::warp::mma_AtB_chunk<kChunk>(st_c, sK.stage({{.*}}), 0, srow0, sV.stage({{.*}}), 0, 0, [&](int, int t) { return kScale * fg::exp_fast(gb.hi()[t] + gb.lo()[t]); });
+// It runs beside the state pass and waits for it at its end.
+// CHECK: fg::ptx::wait_previous_launch();
 // CHECK-LABEL: // === kernel @grad_v0_grad_chunk grid(max(cdiv(T,32),1), 1, B) block(64)
 // CHECK: #include "flashgen/device/recurrence/chunk_grad.cuh"
 // CHECK: constexpr int kValueDim = 64;
 // CHECK: constexpr int kWarps = 2;
-// CHECK: const float gs_dot = fg::cta::stage_f32_rows_dot<kThreads>(sS,
-// CHECK: fg::warp::mma_ABt_chunk(s_tile, sQ, r0, sK, 0);
-// CHECK: fg::warp::for_each_gated(s_tile, unused_rv, gbd, r0, 0,
+// CHECK: fg::cta::load_async<kThreads>(sS, (chunk_c
+// CHECK: fg::cta::load_async<kThreads>(sG, (chunk_dc
+// CHECK: const float gs_dot = fg::cta::dot_tiles<kThreads>(sS, sG, s_red);
+// CHECK: fg::warp::mma_ABt_chunk(s_tile, sQ, r0, sK, cs * kColsA);
+// CHECK: fg::warp::for_each_gated(s_tile, unused_rv, gbd, r0, cs * kColsA,
 // CHECK: x = {{.*}} ? x * kScale * fg::exp_fast(
-// CHECK: fg::warp::store(sA, r0, 0, s_tile);
-// CHECK: fg::warp::store(sDP, r0, 0, s_tile);
+// CHECK: fg::warp::store(sA, r0, cs * kColsA, s_tile);
+// CHECK: fg::warp::store(sDP, r0, cs * kColsA, s_tile);
 // CHECK: fg::warp::store_rows_direct((dq
 // CHECK: fg::warp::store_rows_direct((dk
 // CHECK: fg::warp::store_rows_direct((dv
-// CHECK: fg::warp::reverse_cumsum_rows<kChunk>((dg
+// CHECK: fg::warp::reverse_cumsum_rows<kChunk, kColSplit>((dg
 func.func @grad(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
                 %v: tensor<?x1x?x64xbf16>, %g: tensor<?x1x?xf32>,
                 %do: tensor<?x1x?x64xbf16>)
