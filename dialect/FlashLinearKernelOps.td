@@ -269,7 +269,7 @@ def Flash_StateUpdateOp : Flash_Op<"state_update", []> {
 }
 
 def Flash_ChunkGradOp : Flash_Op<"chunk_grad", [SingleBlock]> {
-  let summary = "one chunk's dq, dk, dv and gate gradients (semantics.md §4.6)";
+  let summary = "one chunk's dq, dk, dv and gate gradients (semantics.md §4.5)";
   let description = [{
     In a `linear_grad_chunk` kernel, with the chunk's q, k, v and dO rows
     in stage 0 and its gates in gate buffer `buffer`: stages the state

@@ -427,7 +427,7 @@ def Flash_LinearAttentionGradOp : Flash_Op<"linear_attention_grad",
     types, in their order) and, where the forward takes an initial state,
     that state's gradient (its types). `final_grad` passes the gradient of
     the forward's final state, where the loss reads it. gate, scale and
-    dims mean what they mean on the forward op; docs/semantics.md §4.6
+    dims mean what they mean on the forward op; docs/semantics.md §4.5
     gives the gradients and the chunkwise form the kernels compute.
     `flash-derive-backward` builds this op; users do not write it.
 

@@ -24,9 +24,9 @@
 //                   batch): linear_states' loop over the chunks last first,
 //                   on q and dO, carrying the state's gradient (from the
 //                   final state's, or zero): writes it after every chunk,
-//                   and the initial state's at the end. It runs beside the
-//                   forward's state pass (flash.launch_dependents there,
-//                   flash.wait_previous_launch at its own end).
+//                   and the initial state's at the end. (Run beside the
+//                   state pass through programmatic launch, it measured no
+//                   faster on the H100: the launches stay in order.)
 //   linear_grad_chunk  grid (chunk, head, batch): one chunk's q, k, v, dO
 //                   whole, its gates, then flash.chunk_grad (dq, dk, dv and
 //                   the log-decays' gradient from the two scratch states).
@@ -411,10 +411,6 @@ struct KernelBuilder {
   KernelOp buildStates(StringRef name, int64_t variant) {
     KernelOp kernel = createKernel(name, KernelFamily::linear_states, "states", variant);
     mapValueTileGrid();
-    // The gradient's state-gradient pass reads nothing this pass writes:
-    // it may run beside it (buildGradStates).
-    if (plan.gradient)
-      LaunchDependentsOp::create(b, loc);
     buildRecurrentLoop(/*queries=*/false);
     return kernel;
   }
@@ -509,11 +505,6 @@ struct KernelBuilder {
     if (plan.initialState)
       StateStoreOp::create(b, loc, StateTarget::initial_grad, batch, head, valueTile,
                            zero, gate());
-    // Launched overlapping the state pass (which needs nothing from it),
-    // it waits for that pass only at its end: so it completes after it,
-    // and the chunk kernel, launched in order after this one, reads both
-    // passes' scratch.
-    WaitPreviousLaunchOp::create(b, loc);
     return kernel;
   }
 

@@ -1,7 +1,7 @@
 //===- LinearGrad.h - schedules of a recurrence's gradient ------*- C++ -*-===//
 //
 // flash.linear_attention_grad's one family, chunk_grad (docs/semantics.md
-// §4.6), in three kernels:
+// §4.5), in three kernels:
 //   states       linear_states of the forward: the state before every chunk
 //                (and after the last) into scratch;
 //   grad_states  the same loop over the chunks last first, on q and dO: the

@@ -208,15 +208,14 @@ func.func @twopass(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
 // -----
 
 // The gradient's kernels: the state-gradient pass reads q and dO ("do" in
-// the manifest) into the update's stages and weighs row t by scale exp(b_t),
-// beside the state pass; the states go through 16-bit scratch; the chunk
+// the manifest) into the update's stages and weighs row t by scale exp(b_t);
+// the states go through 16-bit scratch; the chunk
 // kernel stages both with their dot product, runs the
 // region as the decay map of A and dP, writes dq, dk, dv straight from
 // registers, and the log-decay gradient as a reverse cumulative sum.
 
 // CHECK-LABEL: // === kernel @grad_v0_states grid(2, 1, B) block(64)
 // CHECK: Elem* __restrict__ chunk_c,
-// CHECK: fg::ptx::launch_dependents();
 // CHECK-LABEL: // === kernel @grad_v0_grad_states grid(2, 1, B) block(64)
 // CHECK: const {{.*}}Elem* __restrict__ q,
 // CHECK: const {{.*}}Elem* __restrict__ dout,
@@ -225,8 +224,7 @@ func.func @twopass(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
 // CHECK: fg::cta::load_async<kThreads>(sV.stage(
 // CHECK: fg::warp::store_rows_direct((chunk_dc {{.*}}, chunk_dc_s3, kStateRows, st_c);  // 16-bit
 // CHECK: fg::warp::mma_AtB_chunk<kChunk>(st_c, sK.stage({{.*}}), 0, srow0, sV.stage({{.*}}), 0, 0, [&](int, int t) { return kScale * fg::exp_fast(gb.hi()[t] + gb.lo()[t]); });
-// It runs beside the state pass and waits for it at its end.
-// CHECK: fg::ptx::wait_previous_launch();
+
 // CHECK-LABEL: // === kernel @grad_v0_grad_chunk grid(max(cdiv(T,32),1), 1, B) block(64)
 // CHECK: #include "flashgen/device/recurrence/chunk_grad.cuh"
 // CHECK: constexpr int kValueDim = 64;

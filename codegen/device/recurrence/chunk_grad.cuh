@@ -1,7 +1,7 @@
 //===- chunk_grad.cuh - flashgen device library: recurrence gradients ----===//
 //
 // The pieces of a linear_grad_chunk kernel (flash.chunk_grad,
-// docs/semantics.md §4.6) that the chunk kernels do not already have: the
+// docs/semantics.md §4.5) that the chunk kernels do not already have: the
 // CTA-wide dot product of two 16-bit states (the log-decays' gradient at a
 // chunk's end), the
 // per-row dot of an accumulator tile with a shared tile (q . dq, k . dk),

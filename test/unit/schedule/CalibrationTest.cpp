@@ -21,6 +21,7 @@
 #include "schedule/Calibration.h"
 #include "schedule/AttentionCost.h"
 #include "schedule/LinearCost.h"
+#include "schedule/LinearGrad.h"
 #include "schedule/Scheduler.h"
 
 #include <gtest/gtest.h>
@@ -133,6 +134,52 @@ TEST(Calibration, ModelOrdersTheDeltaTable) {
   EXPECT_GE(s.meanSpearman, 0.6);
   EXPECT_GE(s.within5Percent * 4, s.shapes * 3) << "first choice within 5% on " << s.within5Percent
                                                 << " of " << s.shapes << " shapes";
+}
+
+TEST(Calibration, ModelOrdersTheRecurrenceGradientTable) {
+  // schedule/calibration/h100-linear-grad.tsv: the three launches of five
+  // chunk_grad schedules (chunk 32 and 64, column splits 1, 2, 4) at two
+  // shapes, timed per launch on the H100. Before the chunk kernel's chain
+  // (LinearGrad.cpp) the model ranked chunk 32 without a split first,
+  // measured 1.39x the fastest.
+  std::ifstream in(std::string(FLASHGEN_CALIBRATION_DIR) + "/h100-linear-grad.tsv");
+  ASSERT_TRUE(in.good());
+  const Target &t = **lookupTarget("sm_90");
+  std::map<int64_t, std::pair<std::vector<double>, std::vector<double>>> shapes;
+  std::string line;
+  size_t rows = 0;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#' || line.rfind("T\t", 0) == 0)
+      continue;
+    std::istringstream fields(line);
+    LinearProblem p;
+    Schedule s;
+    double statesUs = 0, gradStatesUs = 0, chunkUs = 0;
+    fields >> p.length >> s.chunk >> s.tileD >> statesUs >> gradStatesUs >> chunkUs;
+    ASSERT_FALSE(fields.fail()) << line;
+    p.batch = 65536 / p.length;
+    p.heads = 16;
+    p.keyDim = p.valueDim = 128;
+    p.gate = GateKind::Decay;
+    s.algorithm = Algorithm::ChunkGrad;
+    s.innerQ = s.innerKv = s.chunk;
+    s.tileDv = 64;
+    s.warps = 4;
+    s.stages = 2;
+    Evaluation e = evaluateLinearGrad(p, t, s);
+    ASSERT_TRUE(std::isfinite(e.seconds)) << line;
+    shapes[p.length].first.push_back(e.seconds);
+    shapes[p.length].second.push_back(statesUs + gradStatesUs + chunkUs);
+    ++rows;
+  }
+  ASSERT_EQ(rows, 10u);
+  for (const auto &[length, times] : shapes) {
+    ShapeAgreement a = judgeOrder("T=" + std::to_string(length), times.first, times.second);
+    std::printf("[linear-grad calibration] T=%lld: rho %.2f, first choice %.1f%% slower than the fastest\n",
+                (long long)length, a.spearman, a.firstChoiceLoss * 100);
+    EXPECT_GE(a.spearman, 0.8);
+    EXPECT_LE(a.firstChoiceLoss, 0.05);
+  }
 }
 
 TEST(Calibration, ParsesAndRejectsTables) {

@@ -1,0 +1,109 @@
+//===- LinearGradTest.cpp - the recurrence gradient's schedules -----------===//
+//
+// schedule/LinearGrad.h: what the chunk_grad space admits and refuses, the
+// rules flash-lower-kernels applies, that the solver's choices pass the
+// scheduler's own check, and the gradient's IO bound against the forward's.
+//
+//===----------------------------------------------------------------------===//
+#include "schedule/IOBounds.h"
+#include "schedule/LinearGrad.h"
+#include "schedule/Scheduler.h"
+
+#include <gtest/gtest.h>
+
+using namespace flashgen::schedule;
+
+namespace {
+
+LinearProblem decayProblem(int64_t dk = 128, int64_t dv = 128) {
+  LinearProblem p;
+  p.batch = 16;
+  p.heads = 16;
+  p.length = 4096;
+  p.keyDim = dk;
+  p.valueDim = dv;
+  p.gate = GateKind::Decay;
+  return p;
+}
+
+Schedule gradSchedule(int64_t chunk, int64_t tileD) {
+  Schedule s;
+  s.algorithm = Algorithm::ChunkGrad;
+  s.chunk = chunk;
+  s.innerQ = s.innerKv = chunk;
+  s.tileD = tileD;
+  s.tileDv = 64;
+  s.warps = 4;
+  s.stages = 2;
+  return s;
+}
+
+TEST(LinearGrad, EveryCandidatePassesTheCheck) {
+  const Target &t = **lookupTarget("h200");
+  SolveOptions options;
+  options.topK = 8;
+  Result<ScheduleResult> r = scheduleLinearGrad(decayProblem(), t, options);
+  ASSERT_TRUE(r) << r.error();
+  ASSERT_FALSE(r->candidates.empty());
+  for (const Candidate &c : r->candidates) {
+    EXPECT_EQ(c.schedule.algorithm, Algorithm::ChunkGrad);
+    EXPECT_TRUE(checkLinearGradSchedule(decayProblem(), t, c.schedule).empty())
+        << c.schedule.str();
+    EXPECT_GE(c.ioRatio, 1.0) << "the model is never below the bound";
+  }
+}
+
+TEST(LinearGrad, GateKindsWithoutKernelsAreNamed) {
+  const Target &t = **lookupTarget("h200");
+  for (GateKind gate : {GateKind::Vector, GateKind::MlstmExp, GateKind::MlstmSig}) {
+    LinearProblem p = decayProblem();
+    p.gate = gate;
+    Result<ScheduleResult> r = scheduleLinearGrad(p, t, SolveOptions{});
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().find(std::string("gate '") + gateKindName(gate) +
+                             "' has no backward kernels yet"),
+              std::string::npos)
+        << r.error();
+  }
+}
+
+TEST(LinearGrad, KernelRules) {
+  const Target &t = **lookupTarget("h200");
+  LinearProblem p = decayProblem();
+  EXPECT_TRUE(linearGradKernelViolations(p, t, gradSchedule(64, 64)).empty());
+  // A chunk the chunk kernel cannot split into 16-row warps.
+  auto odd = linearGradKernelViolations(p, t, gradSchedule(48, 128));
+  ASSERT_FALSE(odd.empty());
+  EXPECT_NE(odd.front().find("chunk = 48 must be a power of two"), std::string::npos);
+  // A column split that leaves 8-column tiles of a 32-row chunk.
+  auto split = linearGradKernelViolations(p, t, gradSchedule(32, 32));
+  ASSERT_FALSE(split.empty());
+  EXPECT_NE(split.front().find("splits the columns in 4"), std::string::npos);
+  // 256 x 512 states do not fit the chunk kernel's shared memory.
+  auto wide = linearGradKernelViolations(decayProblem(256, 512), t, gradSchedule(16, 256));
+  ASSERT_FALSE(wide.empty());
+  EXPECT_NE(wide.front().find("bytes of shared memory"), std::string::npos);
+}
+
+TEST(LinearGrad, BoundCountsTheGradientsOnTopOfTheForward) {
+  const Target &t = **lookupTarget("h200");
+  LinearProblem p = decayProblem();
+  IOBound forward = linearIOBound(p, t), grad = linearGradIOBound(p, t);
+  // Inputs again, dO in o's place, and dq, dk, dv and dg written.
+  const int64_t extra = p.batch * p.heads * p.length *
+                        ((2 * p.keyDim + p.valueDim) * p.elementBytes + p.gateBytesPerStep());
+  EXPECT_EQ(grad.onChip.compulsoryBytes, forward.onChip.compulsoryBytes + extra);
+  EXPECT_GE(grad.onChip.boundBytes, grad.onChip.compulsoryBytes);
+}
+
+TEST(LinearGrad, ChunkSixtyFourWithASplitIsTheFirstChoiceOnSm90) {
+  // The measured fastest of schedule/calibration/h100-linear-grad.tsv.
+  SolveOptions options;
+  Result<ScheduleResult> r = scheduleLinearGrad(decayProblem(), **lookupTarget("sm_90"), options);
+  ASSERT_TRUE(r) << r.error();
+  const Schedule &s = r->candidates.front().schedule;
+  EXPECT_EQ(s.chunk, 64);
+  EXPECT_EQ(s.tileD, 64);
+}
+
+}  // namespace
