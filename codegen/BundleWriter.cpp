@@ -271,6 +271,21 @@ void addExtraOperands(ArrayRef<ExtraOperand> extras, const SizeNames &sizes,
   }
 }
 
+/// The manifest entry of one op's kernel (docs/bundle-format.md §1.2): its
+/// name, op, the size symbols its launches use, params and variants.
+llvm::json::Object kernelEntry(const std::string &name, StringRef op,
+                               const std::vector<std::string> &symbolsUsed,
+                               llvm::json::Array params, llvm::json::Array variants) {
+  llvm::json::Array symbolList;
+  for (const std::string &symbol : symbolsUsed)
+    symbolList.push_back(symbol);
+  return llvm::json::Object{{"name", name},
+                            {"op", op.str()},
+                            {"symbols", std::move(symbolList)},
+                            {"params", std::move(params)},
+                            {"variants", std::move(variants)}};
+}
+
 /// The manifest variants of an op whose `flash.kernels` lists each
 /// variant's kernels consecutively, in launch order (the kernels' problem
 /// `variant` says which): every kernel is emitted and its source written;
@@ -584,14 +599,8 @@ LogicalResult writeAttentionKernel(AttentionOp op, const std::string &name,
     symbolsUsed.push_back(seqPages);
   if (batchFromOffsets && !llvm::is_contained(symbolsUsed, offsetsDim))
     symbolsUsed.push_back(offsetsDim);
-  llvm::json::Array symbolList;
-  for (const std::string &symbol : symbolsUsed)
-    symbolList.push_back(symbol);
-  llvm::json::Object entry{{"name", name},
-                           {"op", "attention"},
-                           {"symbols", std::move(symbolList)},
-                           {"params", std::move(params)},
-                           {"variants", std::move(variants)}};
+  llvm::json::Object entry =
+      kernelEntry(name, "attention", symbolsUsed, std::move(params), std::move(variants));
   if (!scalars.empty())
     entry["scalars"] = std::move(scalars);
   // flash-schedule's size rule: which variant the model ranks first at
@@ -713,14 +722,8 @@ LogicalResult writeAttentionGradKernel(AttentionGradOp op,
                            symbolsUsed, variants)))
     return failure();
 
-  llvm::json::Array symbolList;
-  for (const std::string &symbol : symbolsUsed)
-    symbolList.push_back(symbol);
-  llvm::json::Object entry{{"name", name},
-                           {"op", "attention_grad"},
-                           {"symbols", std::move(symbolList)},
-                           {"params", std::move(params)},
-                           {"variants", std::move(variants)}};
+  llvm::json::Object entry =
+      kernelEntry(name, "attention_grad", symbolsUsed, std::move(params), std::move(variants));
   if (!scalars.empty())
     entry["scalars"] = std::move(scalars);
   // The five products per visible pair: S = q k^T and dK (2 D each), dP and
@@ -910,14 +913,8 @@ LogicalResult writeLinearKernel(const RecurrenceEntry &r, const std::string &nam
                            symbolsUsed, variants)))
     return failure();
 
-  llvm::json::Array symbolList;
-  for (const std::string &symbol : symbolsUsed)
-    symbolList.push_back(symbol);
-  llvm::json::Object entry{{"name", name},
-                           {"op", r.opName.str()},
-                           {"symbols", std::move(symbolList)},
-                           {"params", std::move(params)},
-                           {"variants", std::move(variants)}};
+  llvm::json::Object entry =
+      kernelEntry(name, r.opName, symbolsUsed, std::move(params), std::move(variants));
   // The recurrent form's state products per token and head: the update
   // k^T v and the read-out q S, 2*K*V each. Gates, normalisers, the delta
   // rule's read of the state at k and the chunkwise form's intra-chunk
@@ -1014,14 +1011,8 @@ LogicalResult writeLinearGradKernel(LinearAttentionGradOp op, const std::string 
   if (failed(writeVariants(op, symbols, options, sizes, kScratch, scratchOf,
                            symbolsUsed, variants)))
     return failure();
-  llvm::json::Array symbolList;
-  for (const std::string &symbol : symbolsUsed)
-    symbolList.push_back(symbol);
-  llvm::json::Object entry{{"name", name},
-                           {"op", "linear_attention_grad"},
-                           {"symbols", std::move(symbolList)},
-                           {"params", std::move(params)},
-                           {"variants", std::move(variants)}};
+  llvm::json::Object entry =
+      kernelEntry(name, "linear_attention_grad", symbolsUsed, std::move(params), std::move(variants));
   // Counted as the forward's recurrent form, three times over (the state
   // pass again, the state gradients, dq, dk and dv): 12 K V per token and
   // head.

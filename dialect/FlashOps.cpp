@@ -515,14 +515,19 @@ LogicalResult AttentionGradOp::verifyRegions() {
   return success();
 }
 
+/// The scale a recurrence op applies to q: its attribute, or 1/sqrt(Dk).
+static double recurrenceScale(std::optional<llvm::APFloat> scale, RankedTensorType q) {
+  if (scale)
+    return scale->convertToDouble();
+  return 1.0 / std::sqrt(double(q.getDimSize(3)));
+}
+
 //===----------------------------------------------------------------------===//
 // LinearAttentionOp
 //===----------------------------------------------------------------------===//
 
 double LinearAttentionOp::getEffectiveScale() {
-  if (auto scale = getScale())
-    return scale->convertToDouble();
-  return 1.0 / std::sqrt(double(getQ().getType().getDimSize(3)));
+  return recurrenceScale(getScale(), getQ().getType());
 }
 
 std::string LinearAttentionOp::getBatchDimName() {
@@ -674,50 +679,69 @@ static LogicalResult verifyRecurrenceTensors(Operation *op, Value qValue,
                         q)));
 }
 
+/// The gate operands of a recurrence op of kind `gate` (as many as the kind
+/// takes, each of its shape); `gradients`, where given, must match them in
+/// number and type (flash.linear_attention_grad's results).
+static LogicalResult checkGateOperands(Operation *op, GateKind gate, ValueRange gates,
+                                       RankedTensorType q,
+                                       std::optional<ValueRange> gradients = std::nullopt) {
+  unsigned gateCount = LinearAttentionOp::getGateOperandCount(gate);
+  if (gates.size() != gateCount)
+    return op->emitOpError() << "gate " << stringifyGateKind(gate) << " takes "
+                             << gateCount << " gate operand(s), got " << gates.size();
+  if (gradients && gradients->size() != gateCount)
+    return op->emitOpError() << "gate " << stringifyGateKind(gate) << " has "
+                             << gateCount << " gate gradient(s), got "
+                             << gradients->size();
+  int64_t heads = q.getDimSize(1), keyDim = q.getDimSize(3);
+  for (auto [index, value] : llvm::enumerate(gates)) {
+    auto type = llvm::cast<RankedTensorType>(value.getType());
+    std::string name = gateCount == 2 ? (index == 0 ? "input gate" : "forget gate")
+                                      : "log-decay";
+    if (failed(checkShape(op, name, type, expectedGateShape(gate, heads, keyDim), q)))
+      return failure();
+    if (gradients && (*gradients)[index].getType() != type)
+      return op->emitOpError() << "the gradient of the " << name << " has type "
+                               << (*gradients)[index].getType() << ", its operand has "
+                               << type << ": they must match";
+  }
+  return success();
+}
+
+/// A recurrence state (`what`: "initial state", ...) of kind `gate`: none,
+/// or C (and n, m for the mLSTM kinds) of their shapes.
+static LogicalResult checkRecurrenceStates(Operation *op, GateKind gate, ValueRange values,
+                                           llvm::StringRef what, RankedTensorType q,
+                                           int64_t valueDim) {
+  if (values.empty())
+    return success();
+  unsigned stateCount = LinearAttentionOp::getStateTensorCount(gate);
+  static const char *kStateNames[] = {"C", "n", "m"};
+  if (values.size() != stateCount)
+    return op->emitOpError() << what << " has " << values.size() << " tensor(s), gate "
+                             << stringifyGateKind(gate) << " carries " << stateCount;
+  for (auto [index, value] : llvm::enumerate(values))
+    if (failed(checkShape(op, (what + " " + kStateNames[index]).str(),
+                          llvm::cast<RankedTensorType>(value.getType()),
+                          expectedStateShape(index, q.getDimSize(1), q.getDimSize(3),
+                                             valueDim),
+                          q)))
+      return failure();
+  return success();
+}
+
 LogicalResult LinearAttentionOp::verify() {
   Operation *op = getOperation();
   if (failed(verifyRecurrenceTensors(op, getQ(), getK(), getV(), getO(),
                                      "a linear recurrence")))
     return failure();
   RankedTensorType q = getQ().getType();
-  int64_t heads = q.getDimSize(1), keyDim = q.getDimSize(3),
-          valueDim = getV().getType().getDimSize(3);
-
+  int64_t valueDim = getV().getType().getDimSize(3);
   GateKind gate = getGate();
-  unsigned gateCount = getGateOperandCount(gate);
-  if (getGates().size() != gateCount)
-    return emitOpError() << "gate " << stringifyGateKind(gate) << " takes "
-                         << gateCount << " gate operand(s), got "
-                         << getGates().size();
-  for (auto [index, value] : llvm::enumerate(getGates())) {
-    auto type = llvm::cast<RankedTensorType>(value.getType());
-    std::string name = gateCount == 2 ? (index == 0 ? "input gate" : "forget gate")
-                                      : "log-decay";
-    if (failed(checkShape(op, name, type, expectedGateShape(gate, heads, keyDim),
-                          q)))
-      return failure();
-  }
-
-  unsigned stateCount = getStateTensorCount(gate);
-  static const char *kStateNames[] = {"C", "n", "m"};
-  auto checkStates = [&](ValueRange values, llvm::StringRef what) -> LogicalResult {
-    if (values.empty())
-      return success();
-    if (values.size() != stateCount)
-      return emitOpError() << what << " has " << values.size()
-                           << " tensor(s), gate " << stringifyGateKind(gate)
-                           << " carries " << stateCount;
-    for (auto [index, value] : llvm::enumerate(values))
-      if (failed(checkShape(op,
-                            (what + " " + kStateNames[index]).str(),
-                            llvm::cast<RankedTensorType>(value.getType()),
-                            expectedStateShape(index, heads, keyDim, valueDim),
-                            q)))
-        return failure();
-    return success();
-  };
-  if (failed(checkStates(getInitialState(), "initial state")))
+  if (failed(checkGateOperands(op, gate, getGates(), q)) ||
+      failed(checkRecurrenceStates(op, gate, getInitialState(), "initial state", q, valueDim)))
     return failure();
+  unsigned stateCount = getStateTensorCount(gate);
   if (getReturnFinalState() && getFinalState().size() != stateCount)
     return emitOpError() << "return_final_state needs " << stateCount
                          << " state result(s) for gate "
@@ -725,7 +749,7 @@ LogicalResult LinearAttentionOp::verify() {
                          << getFinalState().size();
   if (!getReturnFinalState() && !getFinalState().empty())
     return emitOpError() << "state results need return_final_state";
-  if (failed(checkStates(getFinalState(), "final state")))
+  if (failed(checkRecurrenceStates(op, gate, getFinalState(), "final state", q, valueDim)))
     return failure();
   if (failed(checkScale(op, getScale())))
     return failure();
@@ -737,9 +761,7 @@ LogicalResult LinearAttentionOp::verify() {
 //===----------------------------------------------------------------------===//
 
 double LinearAttentionGradOp::getEffectiveScale() {
-  if (auto scale = getScale())
-    return scale->convertToDouble();
-  return 1.0 / std::sqrt(double(getQ().getType().getDimSize(3)));
+  return recurrenceScale(getScale(), getQ().getType());
 }
 
 std::string LinearAttentionGradOp::getBatchDimName() {
@@ -755,8 +777,7 @@ LogicalResult LinearAttentionGradOp::verify() {
                                      "a linear recurrence's gradient")))
     return failure();
   RankedTensorType q = getQ().getType();
-  int64_t heads = q.getDimSize(1), keyDim = q.getDimSize(3),
-          valueDim = getV().getType().getDimSize(3);
+  int64_t valueDim = getV().getType().getDimSize(3);
   // Each gradient has its operand's type.
   auto sameType = [&](llvm::StringRef what, Value grad, Value of) -> LogicalResult {
     if (grad.getType() == of.getType())
@@ -769,46 +790,12 @@ LogicalResult LinearAttentionGradOp::verify() {
       failed(sameType("dk", getDk(), getK())) ||
       failed(sameType("dv", getDv(), getV())))
     return failure();
-
   GateKind gate = getGate();
-  unsigned gateCount = LinearAttentionOp::getGateOperandCount(gate);
-  if (getGates().size() != gateCount)
-    return emitOpError() << "gate " << stringifyGateKind(gate) << " takes "
-                         << gateCount << " gate operand(s), got "
-                         << getGates().size();
-  if (getDgates().size() != gateCount)
-    return emitOpError() << "gate " << stringifyGateKind(gate) << " has "
-                         << gateCount << " gate gradient(s), got "
-                         << getDgates().size();
-  for (auto [index, value] : llvm::enumerate(getGates())) {
-    auto type = llvm::cast<RankedTensorType>(value.getType());
-    std::string name = gateCount == 2 ? (index == 0 ? "input gate" : "forget gate")
-                                      : "log-decay";
-    if (failed(checkShape(op, name, type, expectedGateShape(gate, heads, keyDim),
-                          q)) ||
-        failed(sameType("the gradient of the " + name, getDgates()[index], value)))
-      return failure();
-  }
-
-  unsigned stateCount = LinearAttentionOp::getStateTensorCount(gate);
-  static const char *kStateNames[] = {"C", "n", "m"};
-  auto checkStates = [&](ValueRange values, llvm::StringRef what) -> LogicalResult {
-    if (values.empty())
-      return success();
-    if (values.size() != stateCount)
-      return emitOpError() << what << " has " << values.size()
-                           << " tensor(s), gate " << stringifyGateKind(gate)
-                           << " carries " << stateCount;
-    for (auto [index, value] : llvm::enumerate(values))
-      if (failed(checkShape(op, (what + " " + kStateNames[index]).str(),
-                            llvm::cast<RankedTensorType>(value.getType()),
-                            expectedStateShape(index, heads, keyDim, valueDim),
-                            q)))
-        return failure();
-    return success();
-  };
-  if (failed(checkStates(getInitialState(), "initial state")) ||
-      failed(checkStates(getFinalGrad(), "final-state gradient")))
+  if (failed(checkGateOperands(op, gate, getGates(), q, ValueRange(getDgates()))) ||
+      failed(checkRecurrenceStates(op, gate, getInitialState(), "initial state", q,
+                                   valueDim)) ||
+      failed(checkRecurrenceStates(op, gate, getFinalGrad(), "final-state gradient", q,
+                                   valueDim)))
     return failure();
   if (getDinitialState().size() != getInitialState().size())
     return emitOpError() << "the initial state has " << getInitialState().size()
@@ -830,9 +817,7 @@ LogicalResult LinearAttentionGradOp::verify() {
 //===----------------------------------------------------------------------===//
 
 double DeltaRuleOp::getEffectiveScale() {
-  if (auto scale = getScale())
-    return scale->convertToDouble();
-  return 1.0 / std::sqrt(double(getQ().getType().getDimSize(3)));
+  return recurrenceScale(getScale(), getQ().getType());
 }
 
 std::string DeltaRuleOp::getBatchDimName() { return dimName(getDims(), 0, "B"); }

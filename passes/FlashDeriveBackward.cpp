@@ -42,14 +42,13 @@ RankedTensorType lseType(RankedTensorType q) {
                                Float32Type::get(q.getContext()));
 }
 
-/// Builds `@<name>_backward` for `forward`'s single attention right after
-/// `forward`; fails (having emitted why, and built nothing) when the name
-/// is taken or score_mod cannot be differentiated.
-LogicalResult deriveBackward(func::FuncOp forward, AttentionOp attention,
-                             SymbolTable &symbols, bool deterministic) {
+/// `<forward>_backward`, or an error on `op` (and failure) where a symbol
+/// of that name exists.
+FailureOr<std::string> backwardName(func::FuncOp forward, Operation *op,
+                                    SymbolTable &symbols) {
   std::string name = (forward.getName() + "_backward").str();
   if (Operation *existing = symbols.lookup(name)) {
-    InFlightDiagnostic error = attention.emitError()
+    InFlightDiagnostic error = op->emitError()
                                << "flash-derive-backward: @" << name
                                << " already exists; cannot add the backward "
                                   "function of @"
@@ -57,6 +56,17 @@ LogicalResult deriveBackward(func::FuncOp forward, AttentionOp attention,
     error.attachNote(existing->getLoc()) << "the existing @" << name;
     return failure();
   }
+  return name;
+}
+
+/// Builds `@<name>_backward` for `forward`'s single attention right after
+/// `forward`; fails (having emitted why, and built nothing) when the name
+/// is taken or score_mod cannot be differentiated.
+LogicalResult deriveBackward(func::FuncOp forward, AttentionOp attention,
+                             SymbolTable &symbols, bool deterministic) {
+  FailureOr<std::string> name = backwardName(forward, attention, symbols);
+  if (failed(name))
+    return failure();
 
   if (pagedKvOf(attention.getOperation()))
     return attention.emitError()
@@ -106,7 +116,7 @@ LogicalResult deriveBackward(func::FuncOp forward, AttentionOp attention,
   // The extras the regions read are the backward's inputs too, last.
   llvm::append_range(inputs, attention.getExtras().getTypes());
   auto type = b.getFunctionType(inputs, {q, k, v});
-  auto backward = func::FuncOp::create(b, forward.getLoc(), name, type);
+  auto backward = func::FuncOp::create(b, forward.getLoc(), *name, type);
   Block *body = backward.addEntryBlock();
   b.setInsertionPointToStart(body);
   Value keys = body->getArgument(1);
@@ -151,16 +161,9 @@ LogicalResult deriveBackward(func::FuncOp forward, AttentionOp attention,
 /// the forward returns the final state.
 LogicalResult deriveLinearBackward(func::FuncOp forward, LinearAttentionOp linear,
                                    SymbolTable &symbols) {
-  std::string name = (forward.getName() + "_backward").str();
-  if (Operation *existing = symbols.lookup(name)) {
-    InFlightDiagnostic error = linear.emitError()
-                               << "flash-derive-backward: @" << name
-                               << " already exists; cannot add the backward "
-                                  "function of @"
-                               << forward.getName() << " under that name";
-    error.attachNote(existing->getLoc()) << "the existing @" << name;
+  FailureOr<std::string> name = backwardName(forward, linear, symbols);
+  if (failed(name))
     return failure();
-  }
   Location loc = linear.getLoc();
   OpBuilder b(forward.getContext());
   b.setInsertionPointAfter(forward);
@@ -177,7 +180,7 @@ LogicalResult deriveLinearBackward(func::FuncOp forward, LinearAttentionOp linea
   SmallVector<Type> results = {q, k, v};
   llvm::append_range(results, gates);
   llvm::append_range(results, initial);
-  auto backward = func::FuncOp::create(b, forward.getLoc(), name,
+  auto backward = func::FuncOp::create(b, forward.getLoc(), *name,
                                        b.getFunctionType(inputs, results));
   Block *body = backward.addEntryBlock();
   b.setInsertionPointToStart(body);

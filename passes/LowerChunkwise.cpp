@@ -374,6 +374,23 @@ struct KernelBuilder {
     T = DimOp::create(b, loc, index, b.getStringAttr(plan.lengthDim));
   }
 
+  /// Grid (chunk, head, batch) of the kernels with one chunk per CTA; the
+  /// chunk index. At least one chunk of CTAs: T = 0 still launches (and
+  /// writes nothing).
+  Value mapChunkGrid() {
+    Type index = b.getIndexType();
+    auto grid = GridMapOp::create(
+        b, loc, TypeRange{index, index, index},
+        b.getStrArrayAttr({"chunk", "head", "batch"}),
+        b.getStrArrayAttr({"max(cdiv(" + plan.lengthDim + "," +
+                               std::to_string(chunk) + "),1)",
+                           std::to_string(plan.heads), plan.batchDim}));
+    head = grid.getIds()[1];
+    batch = grid.getIds()[2];
+    T = DimOp::create(b, loc, index, b.getStringAttr(plan.lengthDim));
+    return grid.getIds()[0];
+  }
+
   KernelOp buildFused(StringRef name, int64_t variant) {
     KernelOp kernel = createKernel(
         name, plan.delta ? KernelFamily::delta_fused : KernelFamily::linear_fused,
@@ -420,18 +437,7 @@ struct KernelBuilder {
   KernelOp buildPrepare(StringRef name, int64_t variant) {
     KernelOp kernel =
         createKernel(name, KernelFamily::delta_prepare, "prepare", variant);
-    Type index = b.getIndexType();
-    auto grid = GridMapOp::create(
-        b, loc, TypeRange{index, index, index},
-        b.getStrArrayAttr({"chunk", "head", "batch"}),
-        // At least one CTA: T = 0 still launches (and writes nothing).
-        b.getStrArrayAttr({"max(cdiv(" + plan.lengthDim + "," +
-                               std::to_string(chunk) + "),1)",
-                           std::to_string(plan.heads), plan.batchDim}));
-    Value c = grid.getIds()[0];
-    head = grid.getIds()[1];
-    batch = grid.getIds()[2];
-    T = DimOp::create(b, loc, index, b.getStringAttr(plan.lengthDim));
+    Value c = mapChunkGrid();
     Value zero = a.c(0);
     ChunkLoadOp::create(b, loc, TensorRole::k, batch, head, c, zero, T, chunk,
                         plan.keyDim, zero, true);
@@ -513,17 +519,7 @@ struct KernelBuilder {
   KernelOp buildGradChunk(StringRef name, int64_t variant) {
     KernelOp kernel = createKernel(name, KernelFamily::linear_grad_chunk,
                                    "grad_chunk", variant);
-    Type index = b.getIndexType();
-    auto grid = GridMapOp::create(
-        b, loc, TypeRange{index, index, index},
-        b.getStrArrayAttr({"chunk", "head", "batch"}),
-        b.getStrArrayAttr({"max(cdiv(" + plan.lengthDim + "," +
-                               std::to_string(chunk) + "),1)",
-                           std::to_string(plan.heads), plan.batchDim}));
-    Value c = grid.getIds()[0];
-    head = grid.getIds()[1];
-    batch = grid.getIds()[2];
-    T = DimOp::create(b, loc, index, b.getStringAttr(plan.lengthDim));
+    Value c = mapChunkGrid();
     Value zero = a.c(0);
     for (auto [role, cols] : {std::pair{TensorRole::q, plan.keyDim},
                               {TensorRole::k, plan.keyDim},

@@ -149,7 +149,9 @@ sched::ElementMods mlir::flash::attentionElementMods(AttentionOp op) {
   return elementModsOf(op);
 }
 
-sched::LinearProblem mlir::flash::linearKernelProblem(LinearAttentionOp op) {
+/// What flash.linear_attention and its gradient share: heads, dims, gate
+/// kind, element sizes, the initial state.
+template <typename OpT> static sched::LinearProblem linearOperandsProblem(OpT op) {
   sched::LinearProblem p;
   p.heads = op.getQ().getType().getDimSize(1);
   p.keyDim = op.getQ().getType().getDimSize(3);
@@ -159,6 +161,11 @@ sched::LinearProblem mlir::flash::linearKernelProblem(LinearAttentionOp op) {
   if (!op.getGates().empty())
     p.gateElementBytes = elementBytes(op.getGates().front());
   p.hasInitialState = !op.getInitialState().empty();
+  return p;
+}
+
+sched::LinearProblem mlir::flash::linearKernelProblem(LinearAttentionOp op) {
+  sched::LinearProblem p = linearOperandsProblem(op);
   p.returnsFinalState = op.getReturnFinalState();
   return p;
 }
@@ -204,15 +211,7 @@ mlir::flash::deltaRuleProblem(DeltaRuleOp op, const DimValues &dims,
 }
 
 sched::LinearProblem mlir::flash::linearGradKernelProblem(LinearAttentionGradOp op) {
-  sched::LinearProblem p;
-  p.heads = op.getQ().getType().getDimSize(1);
-  p.keyDim = op.getQ().getType().getDimSize(3);
-  p.valueDim = op.getV().getType().getDimSize(3);
-  p.gate = *sched::parseGateKind(stringifyGateKind(op.getGate()));
-  p.elementBytes = elementBytes(op.getQ());
-  if (!op.getGates().empty())
-    p.gateElementBytes = elementBytes(op.getGates().front());
-  p.hasInitialState = !op.getInitialState().empty();
+  sched::LinearProblem p = linearOperandsProblem(op);
   // The gradient reads the final state's where the forward writes it.
   p.returnsFinalState = !op.getFinalGrad().empty();
   return p;

@@ -14,9 +14,9 @@
 //                A and dP (2 L^2 (Dk + Dv)), dq (2 L Dk (Dv + L)), dk
 //                (2 L Dk (Dv + L)), dv (2 L Dv (Dk + L)), the L x L
 //                products computed whole (the masked half included).
-//                Shared memory: each of the L / 16 warps reads the two
-//                16-bit states whole (three products) and all of a chunk
-//                operand per product.
+//                Shared memory: each warp (16 rows, one of Dk / tile_d
+//                column slices) reads its slice of the two 16-bit states
+//                (three products) and of a chunk operand per product.
 //
 //===----------------------------------------------------------------------===//
 

@@ -7,11 +7,11 @@
 //   grad_states  the same loop over the chunks last first, on q and dO: the
 //                gradient of the state after every chunk into scratch, the
 //                initial state's gradient at the end;
-//   grad_chunk   every chunk in parallel, one CTA each (L / 16 warps, the
-//                whole Dk and Dv): dq, dk, dv and the log-decays' gradient
-//                from the chunk's rows, its two states and the intra-chunk
-//                products.
-// The space: chunk L, the state passes' tile_dv, stages and warps. Its
+//   grad_chunk   every chunk in parallel, one CTA each (the whole Dk and
+//                Dv; L / 16 x Dk / tile_d warps, each 16 rows and a column
+//                slice): dq, dk, dv and the log-decays' gradient from the
+//                chunk's rows, its two states and the intra-chunk products.
+// The space: chunk L, tile_d, the state passes' tile_dv, stages and warps. Its
 // rules, resources and cost are here and in ChunkLayout.h (the plan the
 // emitter prints), so the checker, the scheduler and the kernels agree.
 //
