@@ -301,9 +301,9 @@ LogicalResult LinearKernelPrinter::printStateStore(StateStoreOp op) {
   }
   if (gradStates) {
     // The state gradients' scratch (C alone: none and decay).
-    line() << "fg::warp::store_rows_direct(" << base("chunk_dc", op.getBatch(), op.getHead())
+    line() << "fg::warp::store_16bit(" << base("chunk_dc", op.getBatch(), op.getHead())
            << " + (long long)(" << c << ") * chunk_dc_s2 + (long long)srow0 * chunk_dc_s3 + "
-           << vt << ", chunk_dc_s3, kStateRows, st_c);  // 16-bit\n";
+           << vt << ", chunk_dc_s3, kStateRows, st_c);\n";
     return success();
   }
   if (op.getTarget() == StateTarget::final) {
@@ -321,9 +321,9 @@ LogicalResult LinearKernelPrinter::printStateStore(StateStoreOp op) {
     return success();
   }
   if (elemScratch)
-    line() << "fg::warp::store_rows_direct(" << base("chunk_c", op.getBatch(), op.getHead())
+    line() << "fg::warp::store_16bit(" << base("chunk_c", op.getBatch(), op.getHead())
            << " + (long long)(" << c << ") * chunk_c_s2 + (long long)srow0 * chunk_c_s3 + "
-           << vt << ", chunk_c_s3, kStateRows, st_c);  // 16-bit\n";
+           << vt << ", chunk_c_s3, kStateRows, st_c);\n";
   else
     line() << "fg::warp::store_f32(" << base("chunk_c", op.getBatch(), op.getHead())
            << " + (long long)(" << c << ") * chunk_c_s2 + (long long)srow0 * chunk_c_s3 + "
@@ -610,7 +610,7 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
   // A gradient tile of this warp's rows and column slice, written straight
   // from registers.
   auto store = [&](StringRef tensor, StringRef acc, StringRef cols) {
-    line() << "fg::warp::store_rows_direct(" << base(tensor, op.getBatch(), op.getHead())
+    line() << "fg::warp::store_16bit(" << base(tensor, op.getBatch(), op.getHead())
            << " + (" << row0 << ") * " << tensor << "_s2 + cs * " << cols << ", " << tensor
            << "_s2, " << valid << ", " << acc << ");\n";
   };
@@ -1150,9 +1150,12 @@ FailureOr<EmittedKernel> LinearKernelPrinter::printGradChunkKernel(Type elementT
   }
   if (failed(printBlock(kernel.getBody().front())))
     return failure();
+  // One CTA an SM is what its shared memory allows at the sizes that
+  // matter; told so, ptxas (CUDA 13, sm_80) stops holding the 4-warp form
+  // to 80 registers, where it spilled 8 bytes.
   result.source = gradChunkHeader() + "extern \"C\" __global__ void __launch_bounds__(" +
-                  std::to_string(result.threads) + ")\n" + result.entry + "(\n    " + params +
-                  ") {\n" + body + "}\n";
+                  std::to_string(result.threads) + ", 1)\n" + result.entry + "(\n    " +
+                  params + ") {\n" + body + "}\n";
   return result;
 }
 

@@ -222,7 +222,7 @@ func.func @twopass(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
 // CHECK: Elem* __restrict__ chunk_dc,
 // CHECK: fg::cta::load_async<kThreads>(sK.stage(
 // CHECK: fg::cta::load_async<kThreads>(sV.stage(
-// CHECK: fg::warp::store_rows_direct((chunk_dc {{.*}}, chunk_dc_s3, kStateRows, st_c);  // 16-bit
+// CHECK: fg::warp::store_16bit((chunk_dc {{.*}}, chunk_dc_s3, kStateRows, st_c);
 // CHECK: fg::warp::mma_AtB_chunk<kChunk>(st_c, sK.stage({{.*}}), 0, srow0, sV.stage({{.*}}), 0, 0, [&](int, int t) { return kScale * fg::exp_fast(gb.hi()[t] + gb.lo()[t]); });
 
 // CHECK-LABEL: // === kernel @grad_v0_grad_chunk grid(max(cdiv(T,32),1), 1, B) block(64)
@@ -237,9 +237,9 @@ func.func @twopass(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
 // CHECK: x = {{.*}} ? x * kScale * fg::exp_fast(
 // CHECK: fg::warp::store(sA, r0, cs * kColsA, s_tile);
 // CHECK: fg::warp::store(sDP, r0, cs * kColsA, s_tile);
-// CHECK: fg::warp::store_rows_direct((dq
-// CHECK: fg::warp::store_rows_direct((dk
-// CHECK: fg::warp::store_rows_direct((dv
+// CHECK: fg::warp::store_16bit((dq
+// CHECK: fg::warp::store_16bit((dk
+// CHECK: fg::warp::store_16bit((dv
 // CHECK: fg::warp::reverse_cumsum_rows<kChunk, kColSplit>((dg
 func.func @grad(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
                 %v: tensor<?x1x?x64xbf16>, %g: tensor<?x1x?xf32>,

@@ -158,6 +158,25 @@ template <int R, int C> FG_DEVICE void store_f32(float* dst, i64 row_stride, con
                            ptx::float_as_u32(acc.v[m][n][e]));
 }
 
+/// Global 16-bit rows r < rows_valid (of 0..R-1), columns 0..C-1 of dst =
+/// acc rounded to T: pairs of columns, 4-byte stores straight from the
+/// registers (the gradient's chunk states in scratch, its dq, dk, dv rows).
+template <class T, int R, int C>
+FG_DEVICE void store_16bit(T* dst, i64 row_stride, int rows_valid, const acc_tile<R, C>& acc) {
+  const int lane = ptx::lane_id();
+  FG_UNROLL
+  for (int m = 0; m < acc_tile<R, C>::kMT; ++m)
+    FG_UNROLL
+    for (int h = 0; h < 2; ++h) {
+      const int r = frag::row(m, 2 * h, lane);
+      if (r >= rows_valid) continue;
+      FG_UNROLL
+      for (int n = 0; n < acc_tile<R, C>::kNT; ++n)
+        ptx::st_global_b32(dst + i64(r) * row_stride + frag::col(n, 2 * h, lane),
+                           pack2<T>(acc.v[m][n][2 * h], acc.v[m][n][2 * h + 1]));
+    }
+}
+
 }  // namespace warp
 }  // namespace fg
 
