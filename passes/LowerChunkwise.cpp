@@ -578,7 +578,8 @@ struct KernelBuilder {
 
 } // namespace
 
-/// The plan fields both recurrence ops give the same way.
+/// The plan fields every recurrence op (and the gradient) gives the same
+/// way; the final state is the caller's.
 template <typename OpT>
 static LinearKernelPlan recurrencePlan(OpT op, StringRef fallbackName) {
   LinearKernelPlan plan;
@@ -590,7 +591,6 @@ static LinearKernelPlan recurrencePlan(OpT op, StringRef fallbackName) {
   plan.heads = op.getQ().getType().getDimSize(1);
   plan.keyDim = op.getQ().getType().getDimSize(3);
   plan.valueDim = op.getV().getType().getDimSize(3);
-  plan.finalState = op.getReturnFinalState();
   auto func = op->template getParentOfType<FunctionOpInterface>();
   plan.opName = func ? func.getName().str() : fallbackName.str();
   return plan;
@@ -600,25 +600,16 @@ LinearKernelPlan mlir::flash::linearKernelPlan(LinearAttentionOp op) {
   LinearKernelPlan plan = recurrencePlan(op, "linear_attention");
   plan.gate = op.getGate();
   plan.initialState = !op.getInitialState().empty();
+  plan.finalState = op.getReturnFinalState();
   return plan;
 }
 
 LinearKernelPlan mlir::flash::linearKernelPlan(LinearAttentionGradOp op) {
-  LinearKernelPlan plan;
-  plan.op = op;
-  plan.elementType = op.getQ().getType().getElementType();
-  plan.scale = op.getEffectiveScale();
-  plan.batchDim = op.getBatchDimName();
-  plan.lengthDim = op.getLengthDimName();
-  plan.heads = op.getQ().getType().getDimSize(1);
-  plan.keyDim = op.getQ().getType().getDimSize(3);
-  plan.valueDim = op.getV().getType().getDimSize(3);
+  LinearKernelPlan plan = recurrencePlan(op, "linear_attention_grad");
   plan.gate = op.getGate();
   plan.initialState = !op.getInitialState().empty();
   plan.gradient = true;
   plan.finalGrad = !op.getFinalGrad().empty();
-  auto func = op->getParentOfType<FunctionOpInterface>();
-  plan.opName = func ? func.getName().str() : "linear_attention_grad";
   return plan;
 }
 
@@ -626,6 +617,7 @@ LinearKernelPlan mlir::flash::linearKernelPlan(DeltaRuleOp op) {
   LinearKernelPlan plan = recurrencePlan(op, "delta_rule");
   plan.gate = op.getLogDecay() ? GateKind::decay : GateKind::none;
   plan.initialState = bool(op.getInitialState());
+  plan.finalState = op.getReturnFinalState();
   plan.delta = true;
   plan.l2normQk = op.getL2normQk();
   plan.betaType = op.getBeta().getType().getElementType();
