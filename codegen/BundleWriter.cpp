@@ -740,6 +740,24 @@ LogicalResult writeAttentionGradKernel(AttentionGradOp op,
   return success();
 }
 
+/// A recurrence entry's param (docs/bundle-format.md §1.3): name, io,
+/// dtype, shape, optional where a null pointer is allowed, stride_align
+/// where rows are read or written in 16-byte pieces.
+llvm::json::Object recurrenceParam(StringRef tensor, StringRef io, Type type,
+                                   std::initializer_list<llvm::json::Value> shape,
+                                   bool optional, int64_t strideAlign) {
+  // json::Value keeps a StringRef without copying: own the strings.
+  llvm::json::Object entry{{"name", tensor.str()},
+                           {"io", io.str()},
+                           {"dtype", dtypeName(type)},
+                           {"shape", llvm::json::Array(shape)}};
+  if (optional)
+    entry["optional"] = true;
+  if (strideAlign > 1)
+    entry["stride_align"] = strideAlign;
+  return entry;
+}
+
 /// What the bundle entry of a recurrence op reads from it: flash.linear_attention
 /// and flash.delta_rule share their tensors' layout and state handling.
 struct RecurrenceEntry {
@@ -803,19 +821,10 @@ LogicalResult writeLinearKernel(const RecurrenceEntry &r, const std::string &nam
   // gates, the initial state, o, the final state. Rows read or written in
   // 16-byte pieces need strides in whole 16-byte units.
   llvm::json::Array params;
-  auto param = [&](StringRef tensor, StringRef io, Type elem,
+  auto param = [&](StringRef tensor, StringRef io, Type type,
                    std::initializer_list<llvm::json::Value> shape, bool optional,
                    int64_t strideAlign) {
-    // json::Value keeps a StringRef without copying: own the strings.
-    llvm::json::Object entry{{"name", tensor.str()},
-                             {"io", io.str()},
-                             {"dtype", dtypeName(elem)},
-                             {"shape", llvm::json::Array(shape)}};
-    if (optional)
-      entry["optional"] = true;
-    if (strideAlign > 1)
-      entry["stride_align"] = strideAlign;
-    params.push_back(std::move(entry));
+    params.push_back(recurrenceParam(tensor, io, type, shape, optional, strideAlign));
   };
   Type elem = qType.getElementType();
   Type f32 = Float32Type::get(op->getContext());
@@ -958,15 +967,7 @@ LogicalResult writeLinearGradKernel(LinearAttentionGradOp op, const std::string 
   auto param = [&](StringRef tensor, StringRef io, Type type,
                    std::initializer_list<llvm::json::Value> shape, bool optional,
                    int64_t strideAlign) {
-    llvm::json::Object entry{{"name", tensor.str()},
-                             {"io", io.str()},
-                             {"dtype", dtypeName(type)},
-                             {"shape", llvm::json::Array(shape)}};
-    if (optional)
-      entry["optional"] = true;
-    if (strideAlign > 1)
-      entry["stride_align"] = strideAlign;
-    params.push_back(std::move(entry));
+    params.push_back(recurrenceParam(tensor, io, type, shape, optional, strideAlign));
   };
   GateKind gate = op.getGate();
   param("q", "in", elem, {batch, heads, length, keyDim}, false, rowAlign);
