@@ -975,6 +975,8 @@ LogicalResult writeLinearGradKernel(LinearAttentionGradOp op, const std::string 
   param("v", "in", elem, {batch, heads, length, valueDim}, false, rowAlign);
   if (gate == GateKind::decay)
     param("g", "in", f32, {batch, heads, length}, false, 1);
+  if (gate == GateKind::vector)
+    param("g", "in", f32, {batch, heads, length, keyDim}, false, 4);
   param("do", "in", elem, {batch, heads, length, valueDim}, false, rowAlign);
   // A null initial state means zeros (its gradient is then not written), a
   // null final-state gradient zeros.
@@ -987,6 +989,8 @@ LogicalResult writeLinearGradKernel(LinearAttentionGradOp op, const std::string 
   param("dv", "out", elem, {batch, heads, length, valueDim}, false, rowAlign);
   if (gate == GateKind::decay)
     param("dg", "out", f32, {batch, heads, length}, false, 1);
+  if (gate == GateKind::vector)
+    param("dg", "out", f32, {batch, heads, length, keyDim}, false, 1);
   if (!op.getInitialState().empty())
     param("dc0", "out", f32, {batch, heads, keyDim, valueDim}, true, 1);
 

@@ -476,6 +476,11 @@ struct KernelBuilder {
                           plan.keyDim, stage, true);
       ChunkLoadOp::create(b, loc, TensorRole::dout, batch, head, c, valueTile, T,
                           chunk, tileDv, stage, true);
+      // Vector gates: the f32 g tile has one buffer (scanned at the top of
+      // its chunk, before the next chunk's is requested), as in the forward.
+      if (gate() == GateKind::vector)
+        ChunkLoadOp::create(b, loc, TensorRole::g, batch, head, c, zero, T, chunk,
+                            plan.keyDim, zero, true);
     };
     load(last, zero);
     TileCommitOp::create(b, loc);
@@ -490,6 +495,12 @@ struct KernelBuilder {
       Value more = a.lt(a.add(i, one), chunks);
       Value stage = stages == 1 ? zero : a.rem(i, a.c(stages));
       Value buffer = scalarGates ? a.rem(i, two) : zero;
+      if (gate() == GateKind::vector) {
+        // Gate the staged q in place (it sits in k's stage) before anyone
+        // reads it or the next g tile lands.
+        chunkGates(c, zero, stage);
+        BarrierOp::create(b, loc);
+      }
       if (stages > 1) {
         Value nextStage = a.rem(a.add(i, one), a.c(stages));
         ifThen(more, [&] { load(prev, nextStage); });
@@ -527,12 +538,20 @@ struct KernelBuilder {
                               {TensorRole::dout, plan.valueDim}})
       ChunkLoadOp::create(b, loc, role, batch, head, c, zero, T, chunk, cols, zero,
                           true);
+    if (gate() == GateKind::vector)
+      ChunkLoadOp::create(b, loc, TensorRole::g, batch, head, c, zero, T, chunk,
+                          plan.keyDim, zero, true);
     TileCommitOp::create(b, loc);
     if (hasScalarGates(gate())) {
       GateFetchOp::create(b, loc, batch, head, c, T, gate());
       chunkGates(c, zero, zero);
     }
     TileWaitOp::create(b, loc, 0);
+    if (gate() == GateKind::vector) {
+      // q and k gated in place, g replaced by the exponents that gated q.
+      chunkGates(c, zero, zero);
+      BarrierOp::create(b, loc);
+    }
     auto grad = ChunkGradOp::create(b, loc, batch, head, c, T, zero, gate());
     buildDecayRegion(b, loc, gate(), grad);
     return kernel;

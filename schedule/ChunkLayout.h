@@ -167,6 +167,9 @@ struct GradChunkShape {
   /// dq and dk, Dv / split of dv, L / split of A and dP).
   int64_t columnSplit = 1;
   bool scalarGates = false; ///< decay: gate buffers and a log-decay gradient
+  /// vector (GLA): the f32 g tile (the scan's exponents, then the
+  /// per-element log-decay terms), the b tables and the chunk end's terms.
+  bool vectorGate = false;
 };
 
 /// Warps of a linear_grad_chunk kernel: columnSplit per 16 rows.
@@ -184,12 +187,14 @@ inline int64_t gradColumnSplit(int64_t keyDim, int64_t tileD) {
 /// each 128-byte aligned: the chunk's q, k (L x Dk), v, dO (L x Dv); the
 /// state before the chunk S and the gradient of the state after it G
 /// (Dk x Dv, 16-bit copies); A and dP (L x L, 16-bit); the gate buffers
-/// (two, as the other kernels' ring); the rows' two log-decay gradient
-/// terms per column slice (2 split L f32: q . dq - k . dk, and k_s . (w_s G
-/// v_s) for the chunk's end) and a 32-float reduction buffer.
+/// (two, as the other kernels' ring) or, for vector gates, the f32 g tile
+/// (L x Dk), the b tables (hi and lo, L/16 + 1 rows of Dk) and each 16-row
+/// block's chunk-end term per key dim (L/16 x Dk); the rows' two log-decay
+/// gradient terms per column slice (2 split L f32: q . dq - k . dk, and
+/// k_s . (w_s G v_s) for the chunk's end) and a 32-float reduction buffer.
 struct GradChunkSmemPlan {
   int64_t q = 0, k = 0, v = 0, dout = 0, state = 0, dstate = 0, a = 0, dp = 0,
-          gates = 0, rows = 0, total = 0;
+          gtile = 0, gates = 0, rows = 0, total = 0;
 };
 
 inline GradChunkSmemPlan gradChunkSmemPlan(const GradChunkShape &s) {
@@ -209,7 +214,10 @@ inline GradChunkSmemPlan gradChunkSmemPlan(const GradChunkShape &s) {
   take(p.dstate, s.keyDim * s.valueDim * e);
   take(p.a, L * L * e);
   take(p.dp, L * L * e);
-  take(p.gates, s.scalarGates ? 2 * ((scalarGateBufferFloats(L) + 31) / 32 * 32) * 4 : 0);
+  take(p.gtile, s.vectorGate ? L * s.keyDim * 4 : 0);
+  take(p.gates, s.scalarGates   ? 2 * ((scalarGateBufferFloats(L) + 31) / 32 * 32) * 4
+                : s.vectorGate ? (2 * vectorGateTableRows(L) + L / 16) * s.keyDim * 4
+                               : 0);
   take(p.rows, (2 * s.columnSplit * L + 32) * 4);
   p.total = at;
   return p;
@@ -217,10 +225,13 @@ inline GradChunkSmemPlan gradChunkSmemPlan(const GradChunkShape &s) {
 
 /// Registers per thread of a linear_grad_chunk kernel: one 16-row f32
 /// accumulator of the warp's slice of the wider of Dk and Dv (dq, dk, dv
-/// in turn), its 16 x L / split score tile, gates and fragments.
+/// in turn), its 16 x L / split score tile, gates and fragments; vector
+/// gates hold two more of the Dk slice (dq's log-decay terms while dk is
+/// built, and each 16-row block's product before its column factors).
 inline int64_t gradChunkRegisterEstimate(const GradChunkShape &s) {
   int64_t width = (s.keyDim > s.valueDim ? s.keyDim : s.valueDim) / s.columnSplit;
-  return 16 * width / 32 + 2 * 16 * (s.chunk / s.columnSplit) / 32 + 56;
+  int64_t vector = s.vectorGate ? 2 * 16 * (s.keyDim / s.columnSplit) / 32 : 0;
+  return 16 * width / 32 + 2 * 16 * (s.chunk / s.columnSplit) / 32 + 56 + vector;
 }
 
 /// Dynamic shared memory one CTA may use on a target ("sm_90", "sm_90a",

@@ -71,9 +71,9 @@ namespace {
 std::string gradientSupport(const LinearProblem &p) {
   if (p.isDelta())
     return "the delta rule has no backward kernels yet";
-  if (p.gate != GateKind::None && p.gate != GateKind::Decay)
+  if (p.gate != GateKind::None && p.gate != GateKind::Decay && p.gate != GateKind::Vector)
     return std::string("gate '") + gateKindName(p.gate) +
-           "' has no backward kernels yet (gates none and decay have)";
+           "' has no backward kernels yet (gates none, decay and vector have)";
   return "";
 }
 
@@ -95,6 +95,7 @@ flashgen::schedule::gradChunkShape(const LinearProblem &p, const Schedule &s) {
   shape.chunk = s.chunk;
   shape.columnSplit = mlir::flash::gradColumnSplit(p.keyDim, s.tileD);
   shape.scalarGates = p.gate == GateKind::Decay;
+  shape.vectorGate = p.gate == GateKind::Vector;
   return shape;
 }
 
@@ -304,9 +305,14 @@ Evaluation flashgen::schedule::evaluateLinearGrad(const LinearProblem &p,
   double perChunk = 2.0 * L * L * (Dk + Dv) + 2.0 * 2 * L * Dk * (Dv + L) +
                     2.0 * L * Dv * (Dk + L);
   chunk.flops = static_cast<double>(heads) * chunks * perChunk;
-  chunk.sfuOps = p.gate == GateKind::Decay
-                     ? static_cast<double>(heads) * chunks * 2.0 * L * L
-                     : 0.0;
+  // Exponentials: decay's weights of A and dP; vector's gating of q and k
+  // and its undoing per element of dq and dk (4 L Dk), and the factors of
+  // A's blocks below the diagonal (16 x Dk each).
+  const double blocks = static_cast<double>(L / 16);
+  chunk.sfuOps = static_cast<double>(heads) * chunks *
+                 (p.gate == GateKind::Decay    ? 2.0 * L * L
+                  : p.gate == GateKind::Vector ? 4.0 * L * Dk + blocks * (blocks - 1) / 2 * 16 * Dk
+                                               : 0.0);
   chunk.aluOps = static_cast<double>(heads) * chunks * 2.0 * L * (L + Dk);
   // Shared-memory elements per chunk: the two staged states written; each
   // warp's operands (its 16 rows of the A operands, its column slice of

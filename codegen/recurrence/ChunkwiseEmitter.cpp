@@ -84,6 +84,11 @@ private:
   LogicalResult printDelta(ChunkDeltaOp op);
   LogicalResult printWY(ChunkWYOp op);
   LogicalResult printChunkGrad(ChunkGradOp op);
+  /// printChunkGrad's dq, dk, dv and log-decay gradients for vector gates
+  /// (A and dP are in shared memory); `store` writes a gradient tile.
+  LogicalResult
+  printVectorGradTail(ChunkGradOp op,
+                      llvm::function_ref<void(StringRef, StringRef, StringRef)> store);
   /// One pass of a decay region (flash.decay_map's or flash.chunk_grad's)
   /// over `tile` (rows from `row0`, columns from `col0`, gate values from
   /// `buffer`); `finish` prints what to do with the element given the
@@ -167,12 +172,18 @@ LogicalResult LinearKernelPrinter::printChunkGates(ChunkGatesOp op) {
   std::string valid = name(op.getExtent()) + " - (" + name(op.getChunk()) +
                       ") * kChunk";
   if (vectorGate) {
-    // Kernels without outputs have no q tile to gate.
-    line() << "fg::cta::scan_vector_gates<kThreads, kChunk, kKeyDim, "
-           << (queries ? "true" : "false") << ">(s_g, s_tab_hi, s_tab_lo, "
-           << stage(queries ? "sQ" : "sK", op.getStage()) << ", "
-           << stage("sK", op.getStage())
-           << ", " << valid << ", [&](float a0) -> float {\n";
+    // Kernels with outputs gate q and k; the state pass k alone; the
+    // gradient's state pass q, which sits in k's stage; its chunk kernel
+    // both, keeping the exponents for dq and dk.
+    std::string q = gradChunk ? "sQ_ring" : queries ? "sQ" : "sK";
+    std::string k = gradChunk ? "sK_ring" : "sK";
+    const char *gateQ = queries || gradStates || gradChunk ? "true" : "false";
+    const char *gateK = gradStates ? "false" : "true";
+    const char *keepRel = gradChunk ? "true" : "false";
+    line() << "fg::cta::scan_vector_gates<kThreads, kChunk, kKeyDim, " << gateQ << ", "
+           << gateK << ", " << keepRel << ">(s_g, s_tab_hi, s_tab_lo, "
+           << stage(q, op.getStage()) << ", " << stage(k, op.getStage()) << ", " << valid
+           << ", [&](float a0) -> float {\n";
     ++indent;
     names[block.getArgument(0)] = "a0";
     if (failed(printRegionOps(block)))
@@ -514,6 +525,19 @@ LogicalResult LinearKernelPrinter::printStateUpdate(StateUpdateOp op) {
     if (gate == GateKind::none) {
       line() << "fg::warp::mma_AtB_chunk<kChunk>(st_c, " << k << ", 0, srow0, " << v
              << ", 0, 0, [&](int, int) { return kScale; });\n";
+    } else if (vectorGate) {
+      // Per key dim d: G = exp(b_L) G + sum_t (scale exp(b_t) q_t) dO_t^T,
+      // q gated in place relative to its 16-row tile (exp(b_t - b_t0)),
+      // the tile's exp(b_t0) applied as its fragments load.
+      line() << "fg::row_vec<kStateRows> decay_d;  // exp(g_d) of this warp's key dims\n";
+      line() << "fg::warp::rows_of(decay_d, srow0, [&](int d) { return "
+                "fg::chunk::table_decay<kKeyDim>(s_tab_hi, s_tab_lo, kChunk / 16, -1, d); });\n";
+      line() << "fg::warp::mul_rows(st_c, st_c, decay_d);\n";
+      line() << "fg::warp::mma_AtB_chunk<kChunk>(st_c, " << k << ", 0, srow0, " << v
+             << ", 0, 0, [&](int m, int t) {\n";
+      line() << "  return kScale * fg::chunk::table_decay<kKeyDim>(s_tab_hi, s_tab_lo, t / 16, "
+                "-1, srow0 + m);\n";
+      line() << "});\n";
     } else {
       line() << "const fg::chunk::gate_buffer<kChunk> gb = " << ring(op.getBuffer())
              << ";\n";
@@ -639,8 +663,13 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
   for (auto [what, a, bTile, tile, scaled] :
        {std::tuple{"A", "sQ", "sK", "sA", true}, {"dP", "sDO", "sV", "sDP", false}}) {
     line() << "fg::warp::zero(s_tile);  // " << what << "\n";
-    line() << "fg::warp::mma_ABt_chunk(s_tile, " << a << ", r0, " << bTile
-           << ", cs * kColsA);\n";
+    if (vectorGate && scaled)
+      // The gated q and k, their blocks' factors per key dim.
+      line() << "fg::warp::mma_ABt_vector<kKeyDim>(s_tile, " << a << ", r0, " << bTile
+             << ", cs * kColsA, s_tab_hi, s_tab_lo);\n";
+    else
+      line() << "fg::warp::mma_ABt_chunk(s_tile, " << a << ", r0, " << bTile
+             << ", cs * kColsA);\n";
     bool withScale = scaled;
     if (failed(printDecayPass(block, "s_tile", "unused_rv", "r0", "cs * kColsA",
                               [&](StringRef logWeight, StringRef visible) {
@@ -653,6 +682,13 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
     line() << "fg::warp::store(" << tile << ", r0, cs * kColsA, s_tile);\n";
   }
   line() << "fg::cta::sync();  // every warp's slices of A and dP\n";
+  if (vectorGate) {
+    if (failed(printVectorGradTail(op, store)))
+      return failure();
+    --indent;
+    line() << "}\n";
+    return success();
+  }
   line() << "fg::row_vec<16> row_w;   // per-row factors\n";
   line() << "fg::row_vec<16> dlog;    // q . dq - k . dk over this slice (lane shares)\n";
   line() << "fg::warp::fill(dlog, 0.0f);\n";
@@ -714,6 +750,68 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
   return success();
 }
 
+LogicalResult LinearKernelPrinter::printVectorGradTail(
+    ChunkGradOp op, llvm::function_ref<void(StringRef, StringRef, StringRef)> store) {
+  // docs/semantics.md §4.5, vector gates: q^ and k^ are q and k gated in
+  // place relative to their 16-row blocks, s_g holds the exponents that
+  // gated q; a factor between blocks i and j is exp(b_i0 - b_j0) per key
+  // dim d (the tables). This warp's rows are block i0.
+  auto decay = [](StringRef i, StringRef j, StringRef d) {
+    return ("fg::chunk::table_decay<kKeyDim>(s_tab_hi, s_tab_lo, " + i + ", " + j + ", " + d +
+            ")")
+        .str();
+  };
+  line() << "const int i0 = r0 / 16;  // this warp's 16-row block\n";
+  line() << "fg::acc_tile<16, kColsK> dx;    // dq, then dk\n";
+  line() << "fg::acc_tile<16, kColsK> qdq;   // q . dq per element\n";
+  // dq^ = scale (exp(b_i0) dO S^T + sum_{j <= i0} (dP_j K^_j) exp(b_i0 - b_j0)).
+  line() << "fg::warp::zero(dx);  // dq^\n";
+  line() << "fg::warp::mma_ABt_chunk(dx, sDO, r0, sS, cs * kColsK);\n";
+  line() << "fg::warp::mul_cols(dx, cs * kColsK, [&](int d) { return kScale * "
+         << decay("i0", "-1", "d") << "; });\n";
+  line() << "fg::warp::mma_blocks<false>(dx, sDP, r0, sK, cs * kColsK, 0, i0, [&](int j, int d) "
+            "{ return kScale * "
+         << decay("i0", "j", "d") << "; });\n";
+  line() << "fg::warp::ungate_q_grad<kKeyDim>(dx, qdq, sQ, s_g, r0, cs * kColsK);\n";
+  store("dq", "dx", "kColsK");
+  // dk^ = exp(b_L - b_i0) V G^T + scale sum_{j >= i0} (dP_j^T Q^_j) exp(b_j0 - b_i0);
+  // the first term's dot with k^ is this block's share of the chunk end's
+  // log-decay term.
+  line() << "fg::warp::zero(dx);  // dk^\n";
+  line() << "fg::warp::mma_ABt_chunk(dx, sV, r0, sG, cs * kColsK);\n";
+  line() << "fg::warp::mul_cols(dx, cs * kColsK, [&](int d) { return "
+         << decay("kChunk / 16", "i0", "d") << "; });\n";
+  line() << "fg::warp::cols_dot_to(s_end + i0 * kKeyDim, dx, sK, r0, cs * kColsK);\n";
+  line() << "fg::warp::mma_blocks<true>(dx, sDP, r0, sQ, cs * kColsK, i0, kChunk / 16 - 1, "
+            "[&](int j, int d) { return kScale * "
+         << decay("j", "i0", "d") << "; });\n";
+  line() << "fg::warp::ungate_k_grad<kKeyDim>(dx, qdq, sK, s_g, r0, cs * kColsK);\n";
+  store("dk", "dx", "kColsK");
+  // dv = (K^ o exp(b_L - b_i0)) G + A^T dO.
+  line() << "fg::acc_tile<16, kColsV> acc_v;\n";
+  line() << "fg::warp::zero(acc_v);  // dv\n";
+  line() << "fg::warp::mma_AB_chunk<kKeyDim>(acc_v, sK, r0, sG, 0, cs * kColsV, [&](int, int d) "
+            "{ return "
+         << decay("kChunk / 16", "i0", "d") << "; });\n";
+  line() << "fg::warp::mma_AtB_chunk<kChunk>(acc_v, sA, 0, r0, sDO, 0, cs * kColsV);\n";
+  store("dv", "acc_v", "kColsV");
+  // The log-decays' gradient: per key dim, the reverse cumulative sum of
+  // q . dq - k . dk on top of the chunk end's term <G, S_next>_d =
+  // exp(b_L) <G, S>_d + sum_s k_s . (w_s G v_s)_d.
+  std::string c = name(op.getChunk());
+  line() << "fg::cta::sync();  // every warp's terms and chunk-end shares\n";
+  line() << "fg::cta::vector_gate_grad<kThreads, kChunk, kKeyDim>("
+         << base("dg", op.getBatch(), op.getHead()) << " + (long long)(" << c
+         << ") * kChunk * dg_s2, dg_s2, " << name(op.getExtent()) << " - (int)(" << c
+         << ") * kChunk, s_g, [&](int d) {\n";
+  line() << "  float tail = " << decay("kChunk / 16", "-1", "d")
+         << " * fg::cta::row_dot(sS, sG, d);\n";
+  line() << "  for (int j = 0; j < kChunk / 16; ++j) tail += s_end[j * kKeyDim + d];\n";
+  line() << "  return tail;\n";
+  line() << "});\n";
+  return success();
+}
+
 std::string LinearKernelPrinter::gradChunkSignature() {
   ParameterList sep;
   std::string elem = kernel.getSymName().str() + "_k::Elem";
@@ -725,6 +823,8 @@ std::string LinearKernelPrinter::gradChunkSignature() {
   tensor("v", elem, false, 4);
   tensor("dout", elem, false, 4);
   result.arguments.back().name = "do";
+  if (vectorGate)
+    tensor("g", "float", false, 4);
   for (unsigned i = 0; i < rawGates; ++i)
     tensor(gateTensor(i), "float", false, 3);
   tensor("chunk_c", elem, false, 5);
@@ -732,6 +832,8 @@ std::string LinearKernelPrinter::gradChunkSignature() {
   tensor("dq", elem, true, 4);
   tensor("dk", elem, true, 4);
   tensor("dv", elem, true, 4);
+  if (vectorGate)
+    tensor("dg", "float", true, 4);
   for (unsigned i = 0; i < rawGates; ++i)
     tensor("d" + gateTensor(i), "float", true, 3);
   printDimParameters([&]() -> llvm::raw_ostream & { return sep(); });
@@ -788,16 +890,19 @@ std::string LinearKernelPrinter::gradChunkHeader() {
     << "constexpr int kSmemV = " << gradPlan.v << ";\n"
     << "constexpr int kSmemDO = " << gradPlan.dout << ";\n"
     << "constexpr int kSmemS = " << gradPlan.state << ";\n"
-    << "constexpr int kSmemG = " << gradPlan.dstate << ";\n"
+    << "constexpr int kSmemDC = " << gradPlan.dstate << ";\n"
     << "constexpr int kSmemA = " << gradPlan.a << ";\n"
     << "constexpr int kSmemDP = " << gradPlan.dp << ";\n"
+    << "constexpr int kSmemG = " << gradPlan.gtile << ";  // vector gates' f32 g tile\n"
     << "constexpr int kSmemGates = " << gradPlan.gates << ";\n"
     << "constexpr int kSmemRows = " << gradPlan.rows << ";\n"
     << "constexpr int kSmemBytes = " << gradPlan.total << ";\n"
     << "static_assert(kSmemK - kSmemQ >= QTile::kBytes && kSmemV - kSmemK >= QTile::kBytes &&\n"
     << "              kSmemDO - kSmemV >= VTile::kBytes && kSmemS - kSmemDO >= VTile::kBytes &&\n"
-    << "              kSmemG - kSmemS >= CTile::kBytes && kSmemA - kSmemG >= CTile::kBytes &&\n"
-    << "              kSmemDP - kSmemA >= PTile::kBytes && kSmemGates - kSmemDP >= PTile::kBytes &&\n"
+    << "              kSmemDC - kSmemS >= CTile::kBytes && kSmemA - kSmemDC >= CTile::kBytes &&\n"
+    << "              kSmemDP - kSmemA >= PTile::kBytes && kSmemG - kSmemDP >= PTile::kBytes &&\n"
+    << "              kSmemGates - kSmemG >= " << (vectorGate ? "kChunk * kKeyDim * 4" : "0")
+    << " &&\n"
     << "              kSmemBytes - kSmemRows >= (2 * kColSplit * kChunk + 32) * 4, \"buffers overlap\");\n"
     << "static_assert(kColsA % 16 == 0 && kColsK % 16 == 0 && kColsV % 16 == 0,\n"
     << "              \"whole 16-column MMA tiles per warp\");\n\n"
@@ -869,6 +974,8 @@ std::string LinearKernelPrinter::signature() {
     tensor("q", elem, false, 4);
     tensor("dout", elem, false, 4);
     result.arguments.back().name = "do";
+    if (vectorGate)
+      tensor("g", "float", false, 4);
     for (unsigned i = 0; i < rawGates; ++i)
       tensor(gateTensor(i), "float", false, 3);
     if (cast<BoolAttr>(kernel.getProblem().get("final_grad")).getValue())
@@ -1087,8 +1194,7 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
     line() << "float* const s_delta_t = reinterpret_cast<float*>(smem_p + kSmemDeltaT32);\n";
   }
   if (vectorGate) {
-    line() << "const float* const s_g = reinterpret_cast<const float*>(smem_p + "
-              "kSmemG);\n";
+    line() << "float* const s_g = reinterpret_cast<float*>(smem_p + kSmemG);\n";
     line() << "float* const s_tab_hi = reinterpret_cast<float*>(smem_p + kSmemGates);\n";
     line() << "float* const s_tab_lo = s_tab_hi + (kChunk / 16 + 1) * kKeyDim;\n";
   }
@@ -1121,9 +1227,10 @@ FailureOr<EmittedKernel> LinearKernelPrinter::printGradChunkKernel(Type elementT
   gradShape.chunk = kernel.getSchedule().getChunk();
   gradShape.columnSplit = gradColumnSplit(gradShape.keyDim, kernel.getSchedule().getTileD());
   gradShape.scalarGates = scalarGates;
-  if (vectorGate || normalizer)
+  gradShape.vectorGate = vectorGate;
+  if (normalizer)
     return kernel.emitError() << "linear_grad_chunk has no printing for gate '"
-                              << stringifyGateKind(gate) << "' (none, decay)";
+                              << stringifyGateKind(gate) << "' (none, decay, vector)";
   gradPlan = gradChunkSmemPlan(gradShape);
   result.threads = gradChunkWarps(gradShape) * 32;
   result.dynamicSmemBytes = gradPlan.total;
@@ -1144,7 +1251,7 @@ FailureOr<EmittedKernel> LinearKernelPrinter::printGradChunkKernel(Type elementT
   line() << "const VRing sV_ring{smem + kSmemV}, sDO_ring{smem + kSmemDO};\n";
   line() << "const QTile sQ = sQ_ring.stage(0), sK = sK_ring.stage(0);\n";
   line() << "const VTile sV = sV_ring.stage(0), sDO = sDO_ring.stage(0);\n";
-  line() << "const CTile sS{smem + kSmemS}, sG{smem + kSmemG};  // S, G (16-bit)\n";
+  line() << "const CTile sS{smem + kSmemS}, sG{smem + kSmemDC};  // S, G (16-bit)\n";
   line() << "const PTile sA{smem + kSmemA}, sDP{smem + kSmemDP};\n";
   line() << "float* const s_rows = reinterpret_cast<float*>(smem_p + kSmemRows);\n";
   line() << "float* const s_red = s_rows + 2 * kColSplit * kChunk;\n";
@@ -1152,6 +1259,12 @@ FailureOr<EmittedKernel> LinearKernelPrinter::printGradChunkKernel(Type elementT
   if (scalarGates) {
     line() << "float* const s_gates = reinterpret_cast<float*>(smem_p + kSmemGates);\n";
     line() << "float gate_raw[kRawGates][kGateRows];  // the chunk's raw gates (warp 0)\n";
+  }
+  if (vectorGate) {
+    line() << "float* const s_g = reinterpret_cast<float*>(smem_p + kSmemG);\n";
+    line() << "float* const s_tab_hi = reinterpret_cast<float*>(smem_p + kSmemGates);\n";
+    line() << "float* const s_tab_lo = s_tab_hi + (kChunk / 16 + 1) * kKeyDim;\n";
+    line() << "float* const s_end = s_tab_lo + (kChunk / 16 + 1) * kKeyDim;  // [L/16][Dk]\n";
   }
   if (failed(printBlock(kernel.getBody().front())))
     return failure();

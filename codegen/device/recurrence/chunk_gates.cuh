@@ -159,10 +159,13 @@ namespace cta {
 /// The whole CTA: per key dim d, scan the f32 tile g (L x DK, row-major,
 /// unswizzled) with f(raw) -> lambda (rows >= rows_valid: 0), write b at
 /// each 16-row tile's first row and at row L-1 into tab_hi / tab_lo
-/// ([L/16 + 1][DK]), and gate k and (GATE_Q: kernels with outputs) q in
-/// place (see the file comment).
-template <int NTHREADS, int L, int DK, bool GATE_Q, class T, class F>
-FG_DEVICE void scan_vector_gates(const float* g, float* tab_hi, float* tab_lo, const smem_tile<T, L, DK>& q,
+/// ([L/16 + 1][DK]), and gate in place (see the file comment) k (GATE_K)
+/// and q (GATE_Q: kernels with outputs, and the gradient's state pass,
+/// whose q sits in k's stage: q = k there, GATE_K off). KEEP_REL (the
+/// gradient's chunk kernel) overwrites g with b_rd - b_r0d, the exponent
+/// that gated q (f32: dq and dk need it per element).
+template <int NTHREADS, int L, int DK, bool GATE_Q, bool GATE_K = true, bool KEEP_REL = false, class T, class F>
+FG_DEVICE void scan_vector_gates(float* g, float* tab_hi, float* tab_lo, const smem_tile<T, L, DK>& q,
                                  const smem_tile<T, L, DK>& k, int rows_valid, F&& f) {
   static_assert(L % 16 == 0, "scan_vector_gates: whole 16-row tiles");
   constexpr int kCols = DK >= NTHREADS ? DK / NTHREADS : 1;
@@ -187,12 +190,15 @@ FG_DEVICE void scan_vector_gates(const float* g, float* tab_hi, float* tab_lo, c
         tab_lo[(r / 16) * DK + d] = l[j];
       }
       const float dh = h[j] - h0[j], dl = l[j] - l0[j];
+      if (KEEP_REL) g[r * DK + d] = dh + dl;  // this thread's own element, read above
       if (GATE_Q) {
         T* qp = chunk::elem_ptr(q, r, d);
         chunk::store_elem(qp, chunk::load_elem(qp) * exp_fast(dh + dl));
       }
-      T* kp = chunk::elem_ptr(k, r, d);
-      chunk::store_elem(kp, chunk::load_elem(kp) * exp_fast(-dh - dl));
+      if (GATE_K) {
+        T* kp = chunk::elem_ptr(k, r, d);
+        chunk::store_elem(kp, chunk::load_elem(kp) * exp_fast(-dh - dl));
+      }
     }
   }
   FG_UNROLL

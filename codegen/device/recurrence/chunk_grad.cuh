@@ -7,10 +7,22 @@
 // per-row dot of an accumulator tile with a shared tile (q . dq, k . dk),
 // and the reverse cumulative sum of a chunk's per-row terms.
 //
+// Vector gates (GLA, one log-decay per key dim d): q and k are gated in
+// place relative to their 16-row tiles (chunk_gates.cuh: q^_rd = q_rd
+// exp(b_rd - b_r0d), k^_sd = k_sd exp(b_s0d - b_sd)), and the factors
+// between tiles are per key dim, so the products over the chunk's rows (dq
+// over s, dk over r) run one 16-row block at a time, each block's product
+// scaled by its columns' factor (mma_blocks). The gradients of the gated
+// operands give the log-decays' gradient per element without undoing the
+// gates: q . dq = q^ . dq^ and k . dk = k^ . dk^ (ungate_q_grad,
+// ungate_k_grad); what is
+// left is a reverse cumulative sum down each key dim (vector_gate_grad).
+//
 //===----------------------------------------------------------------------===//
 #ifndef FLASHGEN_DEVICE_CHUNK_GRAD_CUH
 #define FLASHGEN_DEVICE_CHUNK_GRAD_CUH
 
+#include "flashgen/device/core/math.cuh"
 #include "flashgen/device/recurrence/chunk_io.cuh"
 #include "flashgen/device/recurrence/chunk_mma.cuh"
 
@@ -95,7 +107,156 @@ FG_DEVICE void reverse_cumsum_rows(float* out, i64 stride, int rows_valid, const
   }
 }
 
+/// acc[r][c] *= f(col0 + c): one factor per column, each lane's two
+/// columns of every 8-column tile computed once.
+template <int R, int C, class F> FG_DEVICE void mul_cols(acc_tile<R, C>& acc, int col0, F&& f) {
+  const int lane = ptx::lane_id();
+  FG_UNROLL
+  for (int n = 0; n < C / 8; ++n)
+    FG_UNROLL
+    for (int h = 0; h < 2; ++h) {
+      const float x = f(col0 + n * 8 + 2 * (lane & 3) + h);
+      FG_UNROLL
+      for (int m = 0; m < R / 16; ++m) {
+        acc.v[m][n][h] *= x;
+        acc.v[m][n][h + 2] *= x;
+      }
+    }
+}
+
+/// c += sum over 16-row blocks j in [j_lo, j_hi] of P_j .* f(j, col), P_j
+/// the product over block j's 16 k rows (a runtime loop: the blocks a warp
+/// needs depend on its rows). Not transposed (TA = false): P_j = A[a_row0..
+/// +M, 16j..16j+16) B[16j.., b_col0..+N). Transposed: A^T's rows are a's
+/// columns from a_col0: P_j = a[16j.., a_col0..+M)^T B[16j.., b_col0..+N).
+template <bool TA, int M, int N, class T, int AR, int AC, int BR, int BC, class F>
+FG_DEVICE void mma_blocks(acc_tile<M, N>& c, const smem_tile<T, AR, AC>& a, int a_off,
+                          const smem_tile<T, BR, BC>& b, int b_col0, int j_lo, int j_hi, F&& f) {
+  constexpr int MT = M / 16, NP = N / 16;
+  FG_CHUNK_NO_UNROLL
+  for (int j = j_lo; j <= j_hi; ++j) {
+    acc_tile<M, N> part;
+    zero(part);
+    u32 af[MT][4];
+    FG_UNROLL
+    for (int m = 0; m < MT; ++m) {
+      if constexpr (TA)
+        load_a_t(af[m], a, j * 16, a_off + m * 16);
+      else
+        load_a(af[m], a, a_off + m * 16, j * 16);
+    }
+    FG_UNROLL
+    for (int p = 0; p < NP; ++p) {
+      u32 bf[4];
+      load_b_kn(bf, b, j * 16, b_col0 + p * 16);
+      FG_UNROLL
+      for (int m = 0; m < MT; ++m) {
+        mma_16816<T>(part.v[m][2 * p], af[m], bf[0], bf[1]);
+        mma_16816<T>(part.v[m][2 * p + 1], af[m], bf[2], bf[3]);
+      }
+    }
+    mul_cols(part, b_col0, [&](int col) { return f(j, col); });
+    FG_UNROLL
+    for (int m = 0; m < MT; ++m)
+      FG_UNROLL
+      for (int n = 0; n < N / 8; ++n)
+        FG_UNROLL
+        for (int e = 0; e < 4; ++e) c.v[m][n][e] += part.v[m][n][e];
+  }
+}
+
+/// dst[col0 + c] = sum_r acc[r][c] * t[row0 + r][col0 + c] over the warp's
+/// 16 rows (one lane of each column writes).
+template <int C, class T, int TR, int TC>
+FG_DEVICE void cols_dot_to(float* dst, const acc_tile<16, C>& acc, const smem_tile<T, TR, TC>& t, int row0,
+                           int col0) {
+  const int lane = ptx::lane_id();
+  FG_UNROLL
+  for (int n = 0; n < C / 8; ++n)
+    FG_UNROLL
+    for (int h = 0; h < 2; ++h) {
+      float x = 0.0f;
+      FG_UNROLL
+      for (int e = h; e < 4; e += 2)
+        x += acc.v[0][n][e] *
+             chunk::load_elem(chunk::elem_ptr(t, row0 + frag::row(0, e, lane), col0 + frag::col(n, e, lane)));
+      // The 8 lanes of a column pair differ in lane bits 2-4.
+      FG_UNROLL
+      for (int off = 4; off < 32; off <<= 1) x += ptx::shfl_xor(x, off);
+      if (lane < 4) dst[col0 + n * 8 + 2 * lane + h] = x;
+    }
+}
+
+/// The gradients of the vector-gated operands (q^ = q exp(rel), k^ = k
+/// exp(-rel), rel the f32 exponents [L][DK] the gate scan kept,
+/// chunk_gates.cuh's KEEP_REL), element-wise over the warp's 16 rows and
+/// column slice. ungate_q_grad: given dq^ in `dx`, dx = dq = dq^ exp(rel)
+/// and terms = q^ . dq^ (= q . dq).
+template <int DK, int C, class T, int TR, int TC>
+FG_DEVICE void ungate_q_grad(acc_tile<16, C>& dx, acc_tile<16, C>& terms, const smem_tile<T, TR, TC>& q,
+                             const float* rel, int row0, int col0) {
+  const int lane = ptx::lane_id();
+  FG_UNROLL
+  for (int n = 0; n < C / 8; ++n)
+    FG_UNROLL
+    for (int e = 0; e < 4; ++e) {
+      const int r = row0 + frag::row(0, e, lane), c = col0 + frag::col(n, e, lane);
+      const float x = dx.v[0][n][e];
+      terms.v[0][n][e] = x * chunk::load_elem(chunk::elem_ptr(q, r, c));
+      dx.v[0][n][e] = x * exp_fast(rel[r * DK + c]);
+    }
+}
+
+/// ungate_k_grad: given dk^ in `dx`, dx = dk = dk^ exp(-rel), and rel is
+/// replaced by the log-decay term q . dq - k . dk (terms - k^ . dk^): the
+/// warp's own elements, read and written by the same lanes (no barrier).
+template <int DK, int C, class T, int TR, int TC>
+FG_DEVICE void ungate_k_grad(acc_tile<16, C>& dx, const acc_tile<16, C>& terms, const smem_tile<T, TR, TC>& k,
+                             float* rel, int row0, int col0) {
+  const int lane = ptx::lane_id();
+  FG_UNROLL
+  for (int n = 0; n < C / 8; ++n)
+    FG_UNROLL
+    for (int e = 0; e < 4; ++e) {
+      const int r = row0 + frag::row(0, e, lane), c = col0 + frag::col(n, e, lane);
+      const float x = dx.v[0][n][e];
+      const float e_rel = rel[r * DK + c];
+      rel[r * DK + c] = terms.v[0][n][e] - x * chunk::load_elem(chunk::elem_ptr(k, r, c));
+      dx.v[0][n][e] = x * exp_fast(-e_rel);
+    }
+}
+
 }  // namespace warp
+
+namespace cta {
+
+/// The vector gates' gradient of one chunk: per key dim d (a thread each),
+/// dg[r][d] = tail(d) + sum_{s >= r} terms[s][d] for r < rows_valid, the
+/// reverse cumulative sum of the per-element terms (q . dq - k . dk,
+/// [L][DK] f32) on top of the chunk end's term tail(d).
+template <int NTHREADS, int L, int DK, class F>
+FG_DEVICE void vector_gate_grad(float* dg, i64 row_stride, int rows_valid, const float* terms, F&& tail) {
+  for (int d = ptx::thread_id(); d < DK; d += NTHREADS) {
+    float acc = tail(d);
+    FG_CHUNK_NO_UNROLL
+    for (int r = L - 1; r >= 0; --r) {
+      acc += terms[r * DK + d];
+      if (r < rows_valid) dg[i64(r) * row_stride + d] = acc;
+    }
+  }
+}
+
+/// sum_c a[r][c] b[r][c] of row r of two 16-bit shared tiles, in f32.
+template <class T, int R, int C>
+FG_DEVICE float row_dot(const smem_tile<T, R, C>& a, const smem_tile<T, R, C>& b, int r) {
+  float acc = 0.0f;
+  FG_CHUNK_NO_UNROLL
+  for (int c = 0; c < C; ++c)
+    acc += chunk::load_elem(chunk::elem_ptr(a, r, c)) * chunk::load_elem(chunk::elem_ptr(b, r, c));
+  return acc;
+}
+
+}  // namespace cta
 }  // namespace fg
 
 #endif  // FLASHGEN_DEVICE_CHUNK_GRAD_CUH

@@ -3,7 +3,8 @@
 // The three kernels of a chunk_grad schedule (the forward's state pass, the
 // state gradients last chunk first, every chunk's dq, dk, dv and log-decay
 // gradients) that flash-lower-kernels and the emitter print for the specs
-// emu_grad_decay.mlir and emu_grad_plain.mlir, run in order on the device
+// emu_grad_decay.mlir, emu_grad_vector.mlir and emu_grad_plain.mlir, run
+// in order on the device
 // library's host emulator and compared with the float64 definition of the
 // gradients (reference/RecurrenceGrad.h, itself checked against finite
 // differences). Ragged T (partial last chunks, a single partial chunk),
@@ -15,6 +16,7 @@
 #include "kernel_prelude.h"
 #include "emu_grad_decay.cu"
 #include "emu_grad_plain.cu"
+#include "emu_grad_vector.cu"
 
 #include "LinearEmuSupport.h"
 #include "test_support.h"
@@ -72,33 +74,76 @@ void expectClose(const char* what, double error) {
   EXPECT_LT(error, kGradTolerance) << what;
 }
 
-/// Runs emu_grad_decay's three kernels on `gc` and checks every gradient.
-void runDecayGrad(const GradCase& gc) {
+/// A gated case's inputs, its float64 gradients and the kernels' buffers,
+/// outputs and scratch poisoned.
+struct GatedGrad {
+  ref::LinearInputs<double> in;
+  ref::LinearGradResult want;
+  DevTensor<bf16> q, k, v, dO, dq, dk, dv;
+  DevTensor<float> g, c0, dcf, dg, dc0;
+  DevTensor<bf16> sc, sdc;
+  int64_t chunks;
+  const float *c0p, *dcfp;
+
+  GatedGrad(const GradCase& gc, int64_t chunk, ref::LinearInputs<double> inputs, ref::Tensor<double> dout,
+            ref::RecurrentState<double> dFinal)
+      : in(std::move(inputs)),
+        q(in.q), k(in.k), v(in.v), dO(dout),
+        dq(in.q.shape(), DevTensor<bf16>::kPoison), dk(in.k.shape(), DevTensor<bf16>::kPoison),
+        dv(in.v.shape(), DevTensor<bf16>::kPoison),
+        g(in.logDecay), c0(in.initial.c), dcf(dFinal.c),
+        dg(in.logDecay.shape(), DevTensor<float>::kPoison),
+        dc0(in.initial.c.shape(), DevTensor<float>::kPoison),
+        sc(scratchShape(gc.c, chunk), DevTensor<bf16>::kPoison),
+        sdc(scratchShape(gc.c, chunk), DevTensor<bf16>::kPoison),
+        chunks(chunkCount(gc.c, chunk)),
+        c0p(gc.nullStates ? nullptr : c0.mem.data()),
+        dcfp(gc.nullStates || !gc.finalGrad ? nullptr : dcf.mem.data()) {
+    ref::LinearInputs<double> used = in;
+    if (gc.nullStates) used.initial.c = ref::Tensor<double>(in.initial.c.shape());
+    ref::LinearProblem problem;
+    problem.gate = gc.c.gate;
+    want = ref::referenceRecurrenceGrad(problem, used, dout,
+                                        gc.finalGrad && !gc.nullStates ? &dFinal : nullptr);
+  }
+
+  static int64_t chunkCount(const Case& c, int64_t chunk) {
+    return std::max<int64_t>((c.steps + chunk - 1) / chunk, 1);
+  }
+  static ref::Shape scratchShape(const Case& c, int64_t chunk) {
+    return {c.batch, c.heads, chunkCount(c, chunk) + 1, c.keyDim, c.valueDim};
+  }
+
+  /// Checks every gradient (and that a null dc0 kept its poison).
+  void check(const GradCase& gc) const {
+    expectClose("dq", relativeError(dq, want.dq));
+    expectClose("dk", relativeError(dk, want.dk));
+    expectClose("dv", relativeError(dv, want.dv));
+    expectClose("dlog_decay", relativeError(dg, want.dLogDecay));
+    if (!gc.nullStates) expectClose("dC0", relativeError(dc0, want.dInitial.c));
+    if (gc.nullStates) EXPECT_TRUE(std::isnan(dc0.mem.v[0])) << "a null dc0 was written";
+  }
+};
+
+GatedGrad gatedGrad(const GradCase& gc, int64_t chunk) {
   const Case& c = gc.c;
-  const auto in = inputsFor(c);
-  const ref::Tensor<double> dout =
+  ref::Tensor<double> dout =
       normalTensor({c.batch, c.heads, c.steps, c.valueDim}, c.seed + 101, ref::Rounding::Bf16);
   ref::RecurrentState<double> dFinal;
   dFinal.c = normalTensor({c.batch, c.heads, c.keyDim, c.valueDim}, c.seed + 202, ref::Rounding::Float32);
-  ref::LinearInputs<double> used = in;
-  if (gc.nullStates) used.initial.c = ref::Tensor<double>({c.batch, c.heads, c.keyDim, c.valueDim});
-  ref::LinearProblem problem;
-  problem.gate = c.gate;
-  const ref::LinearGradResult want = ref::referenceRecurrenceGrad(
-      problem, used, dout, gc.finalGrad && !gc.nullStates ? &dFinal : nullptr);
+  return GatedGrad(gc, chunk, inputsFor(c), std::move(dout), std::move(dFinal));
+}
 
-  DevTensor<bf16> q(in.q), k(in.k), v(in.v), dO(dout);
-  DevTensor<float> g(in.logDecay), c0(in.initial.c), dcf(dFinal.c);
-  DevTensor<bf16> dq(in.q.shape(), DevTensor<bf16>::kPoison), dk(in.k.shape(), DevTensor<bf16>::kPoison),
-      dv(in.v.shape(), DevTensor<bf16>::kPoison);
-  DevTensor<float> dg(in.logDecay.shape(), DevTensor<float>::kPoison),
-      dc0(in.initial.c.shape(), DevTensor<float>::kPoison);
+/// Runs emu_grad_decay's three kernels on `gc` and checks every gradient.
+void runDecayGrad(const GradCase& gc) {
+  const Case& c = gc.c;
   constexpr int64_t kChunk = 32;
-  const int64_t chunks = std::max<int64_t>((c.steps + kChunk - 1) / kChunk, 1);
-  const ref::Shape scratch = {c.batch, c.heads, chunks + 1, c.keyDim, c.valueDim};
-  DevTensor<bf16> sc(scratch, DevTensor<bf16>::kPoison), sdc(scratch, DevTensor<bf16>::kPoison);
-  const float* c0p = gc.nullStates ? nullptr : c0.mem.data();
-  const float* dcfp = gc.nullStates || !gc.finalGrad ? nullptr : dcf.mem.data();
+  GatedGrad t = gatedGrad(gc, kChunk);
+  DevTensor<bf16> &q = t.q, &k = t.k, &v = t.v, &dO = t.dO, &dq = t.dq, &dk = t.dk, &dv = t.dv, &sc = t.sc,
+                  &sdc = t.sdc;
+  DevTensor<float> &g = t.g, &c0 = t.c0, &dcf = t.dcf, &dg = t.dg, &dc0 = t.dc0;
+  const int64_t chunks = t.chunks;
+  const float *c0p = t.c0p, *dcfp = t.dcfp;
   const int B = int(c.batch), T = int(c.steps);
   {
     using namespace emu_grad_decay_v0_states_k;
@@ -131,13 +176,50 @@ void runDecayGrad(const GradCase& gc) {
   }
   std::printf("[linear-grad-emu] decay B=%d H=2 T=%d%s%s\n", B, T, gc.finalGrad ? " dFinal" : "",
               gc.nullStates ? " (null states)" : "");
-  expectClose("dq", relativeError(dq, want.dq));
-  expectClose("dk", relativeError(dk, want.dk));
-  expectClose("dv", relativeError(dv, want.dv));
-  expectClose("dlog_decay", relativeError(dg, want.dLogDecay));
-  if (!gc.nullStates) expectClose("dC0", relativeError(dc0, want.dInitial.c));
-  // A null dc0 is not written: its poison stays.
-  if (gc.nullStates) EXPECT_TRUE(std::isnan(dc0.mem.v[0])) << "a null dc0 was written";
+  t.check(gc);
+}
+
+/// Runs emu_grad_vector's three kernels (Dk = 64, Dv = 32, chunks of 32)
+/// on `gc` and checks every gradient.
+void runVectorGrad(const GradCase& gc) {
+  const Case& c = gc.c;
+  GatedGrad t = gatedGrad(gc, 32);
+  DevTensor<bf16> &q = t.q, &k = t.k, &v = t.v, &dO = t.dO, &sc = t.sc, &sdc = t.sdc;
+  DevTensor<float> &g = t.g, &c0 = t.c0, &dcf = t.dcf;
+  const int B = int(c.batch), T = int(c.steps);
+  {
+    using namespace emu_grad_vector_v0_states_k;
+    emu::launch(emu::Dim3{32 / kTileDv, 2, unsigned(B)}, kThreads, kSmemBytes,
+                flashgen_emu_grad_vector_v0_states, (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), k.s(3),
+                (const bf16*)v.mem.data(), v.s(0), v.s(1), v.s(2), v.s(3), (const float*)g.mem.data(), g.s(0),
+                g.s(1), g.s(2), g.s(3), t.c0p, c0.s(0), c0.s(1), c0.s(2), c0.s(3), sc.mem.data(), sc.s(0),
+                sc.s(1), sc.s(2), sc.s(3), sc.s(4), B, T);
+  }
+  {
+    using namespace emu_grad_vector_v0_grad_states_k;
+    emu::launch(emu::Dim3{32 / kTileDv, 2, unsigned(B)}, kThreads, kSmemBytes,
+                flashgen_emu_grad_vector_v0_grad_states, (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2),
+                q.s(3), (const bf16*)dO.mem.data(), dO.s(0), dO.s(1), dO.s(2), dO.s(3),
+                (const float*)g.mem.data(), g.s(0), g.s(1), g.s(2), g.s(3), t.dcfp, dcf.s(0), dcf.s(1),
+                dcf.s(2), dcf.s(3), gc.nullStates ? nullptr : t.dc0.mem.data(), t.dc0.s(0), t.dc0.s(1),
+                t.dc0.s(2), t.dc0.s(3), sdc.mem.data(), sdc.s(0), sdc.s(1), sdc.s(2), sdc.s(3), sdc.s(4), B, T);
+  }
+  {
+    using namespace emu_grad_vector_v0_grad_chunk_k;
+    emu::launch(emu::Dim3{unsigned(t.chunks), 2, unsigned(B)}, kThreads, kSmemBytes,
+                flashgen_emu_grad_vector_v0_grad_chunk, (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2),
+                q.s(3), (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), k.s(3), (const bf16*)v.mem.data(),
+                v.s(0), v.s(1), v.s(2), v.s(3), (const bf16*)dO.mem.data(), dO.s(0), dO.s(1), dO.s(2), dO.s(3),
+                (const float*)g.mem.data(), g.s(0), g.s(1), g.s(2), g.s(3), (const bf16*)sc.mem.data(),
+                sc.s(0), sc.s(1), sc.s(2), sc.s(3), sc.s(4), (const bf16*)sdc.mem.data(), sdc.s(0), sdc.s(1),
+                sdc.s(2), sdc.s(3), sdc.s(4), t.dq.mem.data(), t.dq.s(0), t.dq.s(1), t.dq.s(2), t.dq.s(3),
+                t.dk.mem.data(), t.dk.s(0), t.dk.s(1), t.dk.s(2), t.dk.s(3), t.dv.mem.data(), t.dv.s(0),
+                t.dv.s(1), t.dv.s(2), t.dv.s(3), t.dg.mem.data(), t.dg.s(0), t.dg.s(1), t.dg.s(2), t.dg.s(3), B,
+                T);
+  }
+  std::printf("[linear-grad-emu] vector B=%d H=2 T=%d Dk=64 Dv=32%s%s\n", B, T,
+              gc.finalGrad ? " dFinal" : "", gc.nullStates ? " (null states)" : "");
+  t.check(gc);
 }
 
 class LinearGradEmuTest : public EmuTest {};
@@ -152,6 +234,14 @@ TEST_F(LinearGradEmuTest, DecayWithoutFinalGradient) {
 
 TEST_F(LinearGradEmuTest, DecayOnePartialChunkNullStates) {
   runDecayGrad(GradCase{Case{ref::GateKind::Decay, 1, 2, 9, 64, 64, true, 13}, true, true});
+}
+
+TEST_F(LinearGradEmuTest, VectorRaggedWithStates) {
+  runVectorGrad(GradCase{Case{ref::GateKind::Vector, 2, 2, 150, 64, 32, true, 19}, true});
+}
+
+TEST_F(LinearGradEmuTest, VectorOnePartialChunkNullStates) {
+  runVectorGrad(GradCase{Case{ref::GateKind::Vector, 1, 2, 21, 64, 32, true, 23}, true, true});
 }
 
 /// emu_grad_plain: no gate, Dk = 32 != Dv = 64, chunks of 16, no states.
