@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Linear recurrences, forward + backward (training), on the anchor shapes
 of 65,536 tokens (16 heads 128/128 at T=4096 and 16384, 8 heads 256/512 at
-T=8192): flashgen's decay and ungated kernels and their gradient kernels
-(`X` and `X_backward` of a bundle compiled with `flashgen compile
---backward`) against flash-linear-attention's chunk_simple_gla with and
-without g (forward through autograd), same inputs, same process.
+T=8192): flashgen's decay, vector (GLA) and ungated kernels and their
+gradient kernels (`X` and `X_backward` of a bundle compiled with `flashgen
+compile --backward`) against flash-linear-attention's chunk_simple_gla
+with and without g, and its chunk_gla for vector gates (forward through
+autograd), same inputs, same process.
 
 fla refuses its gated backward on Hopper with Triton 3.4-3.7.0 ("produces
 incorrect results for gated chunk_bwd_dqkwg", fla #640). Where it does, the
@@ -43,7 +44,11 @@ from triton.testing import do_bench  # noqa: E402
 
 TOKENS = 65536
 SHAPES = [("decay", 16, 128, 128, 4096), ("decay", 16, 128, 128, 16384),
-          ("none", 16, 128, 128, 4096), ("decay", 8, 256, 512, 8192)]
+          ("none", 16, 128, 128, 4096), ("decay", 8, 256, 512, 8192),
+          ("vector", 16, 128, 128, 4096), ("vector", 16, 128, 128, 16384),
+          ("vector", 8, 256, 512, 8192)]
+# The bench spec of each gate kind: <prefix>_h<heads>_k<dk>_v<dv>.
+SPEC_PREFIX = {"decay": "decay", "none": "plain", "vector": "vector"}
 
 
 def time_ms(fn):
@@ -58,29 +63,32 @@ def rel_err(out, ref):
 
 
 def reference_grads(q, k, v, g, do, scale):
-    """Float64 autograd through S_t = exp(g_t) S_{t-1} + k_t v_t^T,
-    o_t = S_t^T (scale q_t) (g = 0: no gate)."""
+    """Float64 autograd through S_t = diag(exp(g_t)) S_{t-1} + k_t v_t^T,
+    o_t = S_t^T (scale q_t): g [B, H, T] one log-decay a step (0: no gate)
+    or [B, H, T, Dk] one a key dim (vector)."""
     q, k, v, g = (x.detach().double().requires_grad_() for x in (q, k, v, g))
     b, h, t, dk = q.shape
     s = torch.zeros(b, h, dk, v.shape[-1], dtype=torch.float64, device=q.device)
     outs = []
     for i in range(t):
-        s = torch.exp(g[:, :, i])[..., None, None] * s + k[:, :, i, :, None] * v[:, :, i, None, :]
+        decay = torch.exp(g[:, :, i])[..., :, None] if g.dim() == 4 else torch.exp(g[:, :, i])[..., None, None]
+        s = decay * s + k[:, :, i, :, None] * v[:, :, i, None, :]
         outs.append(torch.einsum("bhk,bhkv->bhv", scale * q[:, :, i], s))
     o = torch.stack(outs, dim=2)
     return torch.autograd.grad(o, (q, k, v, g), do.double())
 
 
-def fla_peer(chunk_simple_gla, row, q, k, v, g, do, scale, ours):
-    """fla's times (and gradient errors) into `row`; its gated backward
-    with the Hopper/Triton guard lifted where it refuses (module doc)."""
+def fla_peer(chunk_fn, row, q, k, v, g, do, scale, ours):
+    """fla's times (and gradient errors) into `row` (chunk_fn its
+    chunk_simple_gla or chunk_gla); its gated backward with the
+    Hopper/Triton guard lifted where it refuses (module doc)."""
     leaves = [x.transpose(1, 2).contiguous().requires_grad_() for x in (q, k, v)]
     if g is not None:
         leaves.append(g.transpose(1, 2).contiguous().requires_grad_())
     dot = do.transpose(1, 2).contiguous()
 
     def fwd():
-        return chunk_simple_gla(*leaves[:3], g=leaves[3] if g is not None else None, scale=scale)[0]
+        return chunk_fn(*leaves[:3], g=leaves[3] if g is not None else None, scale=scale)[0]
 
     try:
         graph = fwd()
@@ -98,7 +106,7 @@ def fla_peer(chunk_simple_gla, row, q, k, v, g, do, scale, ours):
     # fla's gradients on the slice the float64 check reads.
     steps = 128
     sl = [x[:1, :steps].contiguous().detach().requires_grad_() for x in leaves]
-    o_sl = chunk_simple_gla(*sl[:3], g=sl[3] if g is not None else None, scale=scale)[0]
+    o_sl = chunk_fn(*sl[:3], g=sl[3] if g is not None else None, scale=scale)[0]
     got = torch.autograd.grad(o_sl, sl, dot[:1, :steps])
     gs = g[:1, :, :steps] if g is not None else torch.zeros_like(q[:1, :, :steps, 0], dtype=torch.float32)
     want = reference_grads(q[:1, :, :steps], k[:1, :, :steps], v[:1, :, :steps], gs, do[:1, :, :steps], scale)
@@ -117,27 +125,37 @@ def main():
     parser.add_argument("--peers", default=None)
     parser.add_argument("--out", default=".")
     parser.add_argument("--quick", action="store_true", help="the first shape only")
+    parser.add_argument("--gates", default=None,
+                        help="comma-separated gate kinds to run (default: every row)")
     args = parser.parse_args()
+    shapes = SHAPES[:1] if args.quick else SHAPES
+    if args.gates:
+        shapes = [s for s in shapes if s[0] in args.gates.split(",")]
     torch.manual_seed(0)
     dev = torch.device("cuda")
-    chunk_simple_gla = None
+    peers = {}
     if args.peers:
         sys.path.insert(0, args.peers)
         try:
-            from fla.ops.simple_gla import chunk_simple_gla  # noqa: F811
+            from fla.ops.simple_gla import chunk_simple_gla
+            from fla.ops.gla import chunk_gla
+            peers = {"decay": ("chunk_simple_gla", chunk_simple_gla),
+                     "none": ("chunk_simple_gla", chunk_simple_gla),
+                     "vector": ("chunk_gla", chunk_gla)}
         except Exception as error:  # noqa: BLE001
             print("fla unavailable:", repr(error)[:300])
 
     rows = []
-    for gate, heads, dk, dv, t in SHAPES[:1] if args.quick else SHAPES:
+    for gate, heads, dk, dv, t in shapes:
         batch = TOKENS // t
-        gated = gate == "decay"
-        spec = f"{'decay' if gated else 'plain'}_h{heads}_k{dk}_v{dv}"
+        gated = gate != "none"
+        spec = f"{SPEC_PREFIX[gate]}_h{heads}_k{dk}_v{dv}"
         row = {"gate": gate, "heads": heads, "dk": dk, "dv": dv, "T": t, "batch": batch}
         q = torch.randn(batch, heads, t, dk, device=dev, dtype=torch.bfloat16)
         k = torch.randn(batch, heads, t, dk, device=dev, dtype=torch.bfloat16)
         v = torch.randn(batch, heads, t, dv, device=dev, dtype=torch.bfloat16)
-        g = F.logsigmoid(3.0 + torch.randn(batch, heads, t, device=dev))  # log-decays
+        gate_shape = (batch, heads, t) + ((dk,) if gate == "vector" else ())
+        g = F.logsigmoid(3.0 + torch.randn(gate_shape, device=dev))  # log-decays
         if not gated:
             g.zero_()
         do = torch.randn(batch, heads, t, dv, device=dev, dtype=torch.bfloat16)
@@ -185,9 +203,10 @@ def main():
             row["flashgen_fwd_bwd_ms"] = row["flashgen_fwd_ms"] + row["flashgen_bwd_ms"]
         except Exception as error:  # noqa: BLE001
             row["flashgen_error"] = repr(error)[:300]
-        if chunk_simple_gla is not None:
+        if gate in peers:
+            row["fla_op"] = peers[gate][0]
             try:
-                fla_peer(chunk_simple_gla, row, q, k, v, g if gated else None, do, scale,
+                fla_peer(peers[gate][1], row, q, k, v, g if gated else None, do, scale,
                          (dq, dk_, dv_, dg) if "flashgen_bwd_ms" in row else None)
             except Exception as error:  # noqa: BLE001
                 row["fla_error"] = repr(error)[:300]

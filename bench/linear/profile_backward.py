@@ -39,8 +39,11 @@ def main():
     batch = 65536 // t
     q, k = (torch.randn(batch, heads, t, dk, device=dev, dtype=torch.bfloat16) for _ in range(2))
     v, do = (torch.randn(batch, heads, t, dv, device=dev, dtype=torch.bfloat16) for _ in range(2))
-    g = F.logsigmoid(3.0 + torch.randn(batch, heads, t, device=dev))
-    dq, dk_, dv_, dg = (torch.empty_like(x) for x in (q, k, v, g))
+    # Log-decays: one a step (decay) or one a key dim (vector).
+    gates = {rank: F.logsigmoid(3.0 + torch.randn((batch, heads, t, dk)[:rank], device=dev))
+             for rank in (3, 4)}
+    dgates = {rank: torch.empty_like(x) for rank, x in gates.items()}
+    dq, dk_, dv_ = (torch.empty_like(x) for x in (q, k, v))
     rows = []
     for name in sorted(os.listdir(args.bundles)):
         path = os.path.join(args.bundles, name)
@@ -52,12 +55,12 @@ def main():
         if entry is None or entry["op"] != "linear_attention_grad":
             continue
         kern = flashgen.load(path).kernel(kname)
-        gated = any(p["name"] == "g" for p in entry["params"])
+        rank = next((len(p["shape"]) for p in entry["params"] if p["name"] == "g"), 0)
         for variant in range(kern.num_variants):
             kern.select_variant(variant)
             launch = dict(q=q, k=k, v=v, dq=dq, dk=dk_, dv=dv_, **{"do": do})
-            if gated:
-                launch.update(g=g, dg=dg)
+            if rank:
+                launch.update(g=gates[rank], dg=dgates[rank])
             for _ in range(3):
                 kern(**launch)
             torch.cuda.synchronize()

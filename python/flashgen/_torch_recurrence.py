@@ -26,8 +26,8 @@ Operators (torch >= 2.4, ``torch.library.custom_op``, namespace
   n_state[, Tensor(c!) m_state]]) -> o``, mutating the states.
 
 Gradients: a bundle compiled with ``flashgen compile --backward`` holds
-``<X>_backward`` (a flash.linear_attention_grad kernel, gate kinds none and
-decay for now) beside ``X``, and the sequence form is then differentiable
+``<X>_backward`` (a flash.linear_attention_grad kernel, gate kinds none,
+decay and vector for now) beside ``X``, and the sequence form is then differentiable
 in q, k, v, the gate operands and the initial state C, also through the
 final state C (its gradient reaches the kernel as ``dcf``):
 
@@ -38,7 +38,7 @@ final state C (its gradient reaches the kernel as ``dcf``):
 The forward's autograd formula saves q, k, v, the gates and C0 (the
 kernel recomputes the states; nothing of the forward's outputs is kept)
 and calls it. A kernel without ``<X>_backward`` (no --backward, or a kind
-that has no gradient kernel yet: vector, the mLSTM kinds, delta_rule)
+that has no gradient kernel yet: the mLSTM kinds, delta_rule)
 raises FlashgenError naming it when a gradient reaches it. ``step_`` has
 no gradient (decoding).
 
@@ -216,7 +216,7 @@ class RecurrenceOp:
             raise FlashgenError(_NOT_FOUND, "%s: no kernel %s_backward, so "
                                 "flashgen.torch cannot differentiate %s: compile "
                                 "the spec with flashgen compile --backward (gate "
-                                "kinds none and decay have gradient kernels; "
+                                "kinds none, decay and vector have gradient kernels; "
                                 "the others and delta_rule none yet)"
                                 % (self.bundle_path, self.name, self.name))
 

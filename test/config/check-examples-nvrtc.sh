@@ -3,7 +3,7 @@
 # (mma.sync kernels) and one for sm_90 (where flash3's wgmma kernels compete),
 # the scheduler's top 4 variants each, with the gradient kernels of every
 # attention (`--backward`: flash2_grad and flash3_grad families) and of the
-# recurrences with gradient kernels (chunk_grad: gates none and decay), and has
+# recurrences with gradient kernels (chunk_grad: gates none, decay, vector), and has
 # NVRTC compile every variant for its architecture (sm_80, sm_90a):
 # flashgen-nvrtc fails on any error, warning or spill. No GPU needed. The
 # decoding examples (decode_*) are also planned for one query token, where
@@ -27,9 +27,9 @@ for spec in "$examples"/*.mlir; do
     # modifiers (§2.11) yet: their examples compile forward only.
     backward=(--backward)
     if grep -qE "flash\.(paged|varlen)_view|output_mod" "$spec"; then backward=(); fi
-    # Recurrence gradients exist for gates none and decay (the other kinds'
+    # Recurrence gradients exist for gates none, decay and vector (the others'
     # backward is refused at compile time, naming the gate).
-    if grep -qE "gate (vector|mlstm_exp|mlstm_sig)" "$spec"; then backward=(); fi
+    if grep -qE "gate (mlstm_exp|mlstm_sig)" "$spec"; then backward=(); fi
     # Under a block mask the mma.sync gradient kernels at D 128 have no
     # register fit for GQA groups of 4 or more (schedule/AttentionGrad.cpp,
     # kGradBlockListRegistersPerExtraHead): the block-sparse example's

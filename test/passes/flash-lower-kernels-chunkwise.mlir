@@ -401,13 +401,33 @@ func.func @grad(%q: tensor<?x2x?x64xbf16>, %k: tensor<?x2x?x64xbf16>,
 
 // -----
 
-// A gate kind without gradient kernels is refused with the reason, as is a
-// chunk the chunk kernel cannot split into 16-row warps.
+// Vector gates (GLA): the gradient's state pass loads the f32 g tile beside
+// q and dO and scans it (gating q in k's stage) at the top of each chunk,
+// before the next chunk's tiles are requested; the chunk kernel scans it
+// after its loads land, before flash.chunk_grad.
 
+// CHECK-LABEL: flash.kernel @grad_vector_v0_grad_states family linear_grad_states
+// CHECK-SAME: gate = "vector"
+// CHECK: flash.chunk_load q[
+// CHECK-NEXT: flash.chunk_load dout[
+// CHECK-NEXT: flash.chunk_load g[{{.*}}] rows 32 cols 64
+// CHECK: scf.for
+// CHECK-NEXT: flash.tile_wait 0
+// CHECK: flash.chunk_gates
+// CHECK: flash.barrier
+// CHECK: scf.if
+// CHECK-NEXT: flash.chunk_load q[
+// CHECK: flash.state_update {{.*}} gradient
+// CHECK-LABEL: flash.kernel @grad_vector_v0_grad_chunk family linear_grad_chunk
+// CHECK: flash.chunk_load g[{{.*}}] rows 32 cols 64
+// CHECK-NEXT: flash.tile_commit
+// CHECK-NEXT: flash.tile_wait 0
+// CHECK-NEXT: flash.chunk_gates
+// CHECK: flash.barrier
+// CHECK-NEXT: flash.chunk_grad
 func.func @grad_vector(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
                        %v: tensor<?x1x?x64xbf16>, %g: tensor<?x1x?x64xf32>,
                        %do: tensor<?x1x?x64xbf16>) {
-  // expected-error @+1 {{gate 'vector' has no backward kernels yet (gates none and decay have)}}
   %dq, %dk, %dv, %dg = flash.linear_attention_grad %q, %k, %v, %do gate vector
       gates(%g : tensor<?x1x?x64xf32>) dims ["B", "T"]
       {flash.schedule = #flash.schedule<algorithm = chunk_grad, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 2, chunk = 32, inner_q = 32, inner_kv = 32, tile_dv = 32, smem_bytes = 0>}
@@ -415,6 +435,25 @@ func.func @grad_vector(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
         tensor<?x1x?x64xbf16>
       -> tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>
          gates(tensor<?x1x?x64xf32>)
+  return
+}
+
+// -----
+
+// A gate kind without gradient kernels is refused with the reason, as is a
+// chunk the chunk kernel cannot split into 16-row warps.
+
+func.func @grad_sig(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
+                    %v: tensor<?x1x?x64xbf16>, %i: tensor<?x1x?xf32>,
+                    %f: tensor<?x1x?xf32>, %do: tensor<?x1x?x64xbf16>) {
+  // expected-error @+1 {{gate 'mlstm_sig' has no backward kernels yet (gates none, decay and vector have)}}
+  %dq, %dk, %dv, %di, %df = flash.linear_attention_grad %q, %k, %v, %do gate mlstm_sig
+      gates(%i, %f : tensor<?x1x?xf32>, tensor<?x1x?xf32>) dims ["B", "T"]
+      {flash.schedule = #flash.schedule<algorithm = chunk_grad, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 2, chunk = 32, inner_q = 32, inner_kv = 32, tile_dv = 32, smem_bytes = 0>}
+      : tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>,
+        tensor<?x1x?x64xbf16>
+      -> tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>
+         gates(tensor<?x1x?xf32>, tensor<?x1x?xf32>)
   return
 }
 

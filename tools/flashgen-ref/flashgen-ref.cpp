@@ -700,7 +700,7 @@ llvm::Error runLinearGrad(LinearAttentionGradOp op, const Options &options,
   writer.output("dq", grad.dq, dtypeOf(elem));
   writer.output("dk", grad.dk, dtypeOf(elem));
   writer.output("dv", grad.dv, dtypeOf(elem));
-  if (op.getGate() == GateKind::decay)
+  if (op.getGate() == GateKind::decay || op.getGate() == GateKind::vector)
     writer.output("dg", grad.dLogDecay, dtypeOf(gateElem), 1e-2);
   if (!op.getInitialState().empty())
     writer.output("dc0", grad.dInitial.c, "f32", 1e-2);

@@ -55,7 +55,7 @@ TEST(LinearGrad, EveryCandidatePassesTheCheck) {
 
 TEST(LinearGrad, GateKindsWithoutKernelsAreNamed) {
   const Target &t = **lookupTarget("h200");
-  for (GateKind gate : {GateKind::Vector, GateKind::MlstmExp, GateKind::MlstmSig}) {
+  for (GateKind gate : {GateKind::MlstmExp, GateKind::MlstmSig}) {
     LinearProblem p = decayProblem();
     p.gate = gate;
     Result<ScheduleResult> r = scheduleLinearGrad(p, t, SolveOptions{});

@@ -547,20 +547,24 @@ class Block(torch.nn.Module):
 
 GPU_SPECS = ("softcap", "alibi_causal", "causal_gqa", "kv_cache_causal",
              "sliding_window")
-# Recurrence bundles with a gradient kernel (gate kinds none and decay).
-GPU_RECURRENCES = ("decay", "linear_plain", "decay_states")
+# Recurrence bundles with a gradient kernel (gate kinds none, decay, vector).
+GPU_RECURRENCES = ("decay", "linear_plain", "decay_states", "gla_vector",
+                   "vector_states")
 
 
 def linear_recurrence(q, k, v, g, c0):
     """o and the final state of flash.linear_attention with gate decay
-    (``g`` the log-decays) or none (``g`` None), step by step in q's dtype
-    (docs/semantics.md §3.1): C_t = exp(g_t) C_{t-1} + k_t v_t^T, o_t =
-    C_t^T q_t / sqrt(Dk)."""
+    (``g`` the log-decays [B, H, T]), vector (``g`` [B, H, T, Dk], one per
+    key dim) or none (``g`` None), step by step in q's dtype
+    (docs/semantics.md §3.1): C_t = diag(exp(g_t)) C_{t-1} + k_t v_t^T,
+    o_t = C_t^T q_t / sqrt(Dk)."""
     B, H, T, Dk = q.shape
     c = c0 if c0 is not None else q.new_zeros(B, H, Dk, v.shape[-1])
     outs = []
     for t in range(T):
-        if g is not None:
+        if g is not None and g.dim() == 4:
+            c = torch.exp(g[:, :, t])[..., :, None] * c
+        elif g is not None:
             c = torch.exp(g[:, :, t])[..., None, None] * c
         c = c + k[:, :, t, :, None] * v[:, :, t, None, :]
         outs.append(torch.einsum("bhk,bhkv->bhv", q[:, :, t] * Dk ** -0.5, c))
@@ -705,7 +709,9 @@ class Gpu(unittest.TestCase):
             return torch.randn(shape, generator=g, device="cuda", dtype=dtype)
         args = [randn(B, H, T, Dk), randn(B, H, T, Dk), randn(B, H, T, Dv)]
         if rec.gates:
-            args.append(-0.3 * torch.rand(B, H, T, generator=g, device="cuda"))
+            # decay: [B, H, T]; vector: [B, H, T, Dk].
+            gshape = (B, H, T) + ((Dk,) if len(rec._params["g"]["shape"]) == 4 else ())
+            args.append(-0.3 * torch.rand(gshape, generator=g, device="cuda"))
         if rec.takes_initial_state:
             args.append(0.3 * randn(B, H, Dk, Dv, dtype=torch.float32))
         w_o = randn(B, H, T, Dv, dtype=torch.float64)
