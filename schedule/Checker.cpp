@@ -206,6 +206,13 @@ flashgen::schedule::chunkwiseKernelViolations(const LinearProblem &p,
     os << "Dk = " << p.keyDim
        << " must be a power of two with 16 state rows per warp (" << warps
        << " warps)";
+  else if (!splitsIntoCopies(L, p.keyDim, p.elementBytes, 32 * warps) ||
+           !splitsIntoCopies(L, tileDv, p.elementBytes, 32 * warps) ||
+           (p.gate == GateKind::Vector && !splitsIntoCopies(L, p.keyDim, 4, 32 * warps)))
+    os << "chunk = " << L << ", tile_dv = " << tileDv << ", " << warps
+       << " warps: the chunk's tiles (L x Dk, L x tile_dv"
+       << (p.gate == GateKind::Vector ? ", the f32 g tile" : "")
+       << ") must split into whole 16-byte copies over the " << 32 * warps << " threads";
   if (!os.str().empty())
     return {os.str()};
 

@@ -28,6 +28,15 @@ inline int64_t roundUp(int64_t x, int64_t unit) { return ceilDiv(x, unit) * unit
 
 inline bool isPowerOfTwo(int64_t x) { return x > 0 && (x & (x - 1)) == 0; }
 
+/// Whether a rows x cols tile of `bytes`-byte elements splits into whole
+/// 16-byte cp.async copies, the same count for each of `threads` threads
+/// (the device library's cta::load_async static_asserts it).
+inline bool splitsIntoCopies(int64_t rows, int64_t cols, int64_t bytes,
+                             int64_t threads) {
+  return (rows * cols * bytes) % 16 == 0 &&
+         (rows * cols * bytes / 16) % threads == 0;
+}
+
 /// The smallest power of two >= x (1 for x <= 1; 2^62 for x > 2^62).
 int64_t nextPowerOfTwo(int64_t x);
 

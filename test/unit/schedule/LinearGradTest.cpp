@@ -83,6 +83,31 @@ TEST(LinearGrad, KernelRules) {
   auto wide = linearGradKernelViolations(decayProblem(256, 512), t, gradSchedule(16, 256));
   ASSERT_FALSE(wide.empty());
   EXPECT_NE(wide.front().find("bytes of shared memory"), std::string::npos);
+  // A state pass whose 32 x 16 value tile is 64 copies for 128 threads
+  // (NVRTC's load_async static_assert, found on the GPU).
+  Schedule narrow = gradSchedule(32, 64);
+  narrow.tileDv = 16;
+  LinearProblem vector = decayProblem(64, 128);
+  vector.gate = GateKind::Vector;
+  auto copies = linearGradKernelViolations(vector, t, narrow);
+  ASSERT_FALSE(copies.empty());
+  EXPECT_NE(copies.back().find("whole 16-byte copies over the 128 threads"), std::string::npos)
+      << copies.back();
+}
+
+TEST(LinearGrad, VectorGateCandidatesPassTheCheck) {
+  // GLA's gradient: every ranked candidate of the solver (at a shape where
+  // the value tiles get narrow) passes the scheduler's own check, so none
+  // fails to compile.
+  const Target &t = **lookupTarget("h200");
+  LinearProblem p = decayProblem(64, 128);
+  p.gate = GateKind::Vector;
+  SolveOptions options;
+  options.topK = 16;
+  Result<ScheduleResult> r = scheduleLinearGrad(p, t, options);
+  ASSERT_TRUE(r) << r.error();
+  for (const Candidate &c : r->candidates)
+    EXPECT_TRUE(checkLinearGradSchedule(p, t, c.schedule).empty()) << c.schedule.str();
 }
 
 TEST(LinearGrad, BoundCountsTheGradientsOnTopOfTheForward) {
