@@ -188,10 +188,17 @@ inline int64_t gradColumnSplit(int64_t keyDim, int64_t tileD) {
 /// state before the chunk S and the gradient of the state after it G
 /// (Dk x Dv, 16-bit copies); A and dP (L x L, 16-bit); the gate buffers
 /// (two, as the other kernels' ring) or, for vector gates, the f32 g tile
-/// (L x Dk), the b tables (hi and lo, L/16 + 1 rows of Dk) and each 16-row
-/// block's chunk-end term per key dim (L/16 x Dk); the rows' two log-decay
+/// (L rows of gradGateTileStride), the b tables (hi and lo, L/16 + 1 rows
+/// of Dk), each 16-row block's chunk-end term per key dim (L/16 x Dk) and
+/// the rows' <S, G> (Dk); the rows' two log-decay
 /// gradient terms per column slice (2 split L f32: q . dq - k . dk, and
 /// k_s . (w_s G v_s) for the chunk's end) and a 32-float reduction buffer.
+/// Floats between the rows of a linear_grad_chunk kernel's f32 g tile:
+/// Dk + 8, so that the 8 rows of an MMA fragment's elements (read and
+/// written per element for dq and dk) fall on different banks (Dk is a
+/// multiple of 32: unpadded, all 8 would share one).
+inline int64_t gradGateTileStride(int64_t keyDim) { return keyDim + 8; }
+
 struct GradChunkSmemPlan {
   int64_t q = 0, k = 0, v = 0, dout = 0, state = 0, dstate = 0, a = 0, dp = 0,
           gtile = 0, gates = 0, rows = 0, total = 0;
@@ -214,9 +221,9 @@ inline GradChunkSmemPlan gradChunkSmemPlan(const GradChunkShape &s) {
   take(p.dstate, s.keyDim * s.valueDim * e);
   take(p.a, L * L * e);
   take(p.dp, L * L * e);
-  take(p.gtile, s.vectorGate ? L * s.keyDim * 4 : 0);
+  take(p.gtile, s.vectorGate ? L * gradGateTileStride(s.keyDim) * 4 : 0);
   take(p.gates, s.scalarGates   ? 2 * ((scalarGateBufferFloats(L) + 31) / 32 * 32) * 4
-                : s.vectorGate ? (2 * vectorGateTableRows(L) + L / 16) * s.keyDim * 4
+                : s.vectorGate ? (2 * vectorGateTableRows(L) + L / 16 + 1) * s.keyDim * 4
                                : 0);
   take(p.rows, (2 * s.columnSplit * L + 32) * 4);
   p.total = at;

@@ -127,10 +127,14 @@ def main():
     parser.add_argument("--quick", action="store_true", help="the first shape only")
     parser.add_argument("--gates", default=None,
                         help="comma-separated gate kinds to run (default: every row)")
+    parser.add_argument("--heads", default=None,
+                        help="comma-separated head counts to run (default: every row)")
     args = parser.parse_args()
     shapes = SHAPES[:1] if args.quick else SHAPES
     if args.gates:
         shapes = [s for s in shapes if s[0] in args.gates.split(",")]
+    if args.heads:
+        shapes = [s for s in shapes if str(s[1]) in args.heads.split(",")]
     torch.manual_seed(0)
     dev = torch.device("cuda")
     peers = {}

@@ -140,7 +140,9 @@ LogicalResult LinearKernelPrinter::printChunkLoad(ChunkLoadOp op) {
   std::string valid = name(op.getExtent()) + " - (" + name(op.getChunk()) +
                       ") * kChunk";
   if (role == TensorRole::g) {
-    line() << "fg::cta::load_async_f32<kThreads, kChunk, kKeyDim>(smem + kSmemG, "
+    // The gradient's chunk kernel pads the g tile's rows (kGStride).
+    line() << "fg::cta::load_async_f32<kThreads, kChunk, kKeyDim"
+           << (gradChunk ? ", kGStride" : "") << ">(smem + kSmemG, "
            << src << ", g_s2, " << valid << ");\n";
     return success();
   }
@@ -172,16 +174,17 @@ LogicalResult LinearKernelPrinter::printChunkGates(ChunkGatesOp op) {
   std::string valid = name(op.getExtent()) + " - (" + name(op.getChunk()) +
                       ") * kChunk";
   if (vectorGate) {
-    // Kernels with outputs gate q and k; the state pass k alone; the
-    // gradient's state pass q, which sits in k's stage; its chunk kernel
-    // both, keeping the exponents for dq and dk.
+    // Kernels with outputs gate q and k per 16-row tile; the state pass k
+    // alone to the chunk's end; the gradient's state pass q (in k's stage)
+    // from the chunk's start; its chunk kernel both per tile, keeping the
+    // exponents for dq and dk.
     std::string q = gradChunk ? "sQ_ring" : queries ? "sQ" : "sK";
     std::string k = gradChunk ? "sK_ring" : "sK";
-    const char *gateQ = queries || gradStates || gradChunk ? "true" : "false";
-    const char *gateK = gradStates ? "false" : "true";
-    const char *keepRel = gradChunk ? "true" : "false";
-    line() << "fg::cta::scan_vector_gates<kThreads, kChunk, kKeyDim, " << gateQ << ", "
-           << gateK << ", " << keepRel << ">(s_g, s_tab_hi, s_tab_lo, "
+    const char *mode = queries || gradChunk ? "tile_relative"
+                       : gradStates       ? "q_from_chunk_start"
+                                          : "k_to_chunk_end";
+    line() << "fg::cta::scan_vector_gates<kThreads, kChunk, kKeyDim, fg::cta::vector_gating::"
+           << mode << (gradChunk ? ", true, kGStride" : "") << ">(s_g, s_tab_hi, s_tab_lo, "
            << stage(q, op.getStage()) << ", " << stage(k, op.getStage()) << ", " << valid
            << ", [&](float a0) -> float {\n";
     ++indent;
@@ -527,17 +530,13 @@ LogicalResult LinearKernelPrinter::printStateUpdate(StateUpdateOp op) {
              << ", 0, 0, [&](int, int) { return kScale; });\n";
     } else if (vectorGate) {
       // Per key dim d: G = exp(b_L) G + sum_t (scale exp(b_t) q_t) dO_t^T,
-      // q gated in place relative to its 16-row tile (exp(b_t - b_t0)),
-      // the tile's exp(b_t0) applied as its fragments load.
+      // q gated in place by exp(b_t) (the scan's q_from_chunk_start).
       line() << "fg::row_vec<kStateRows> decay_d;  // exp(g_d) of this warp's key dims\n";
       line() << "fg::warp::rows_of(decay_d, srow0, [&](int d) { return "
                 "fg::chunk::table_decay<kKeyDim>(s_tab_hi, s_tab_lo, kChunk / 16, -1, d); });\n";
       line() << "fg::warp::mul_rows(st_c, st_c, decay_d);\n";
       line() << "fg::warp::mma_AtB_chunk<kChunk>(st_c, " << k << ", 0, srow0, " << v
-             << ", 0, 0, [&](int m, int t) {\n";
-      line() << "  return kScale * fg::chunk::table_decay<kKeyDim>(s_tab_hi, s_tab_lo, t / 16, "
-                "-1, srow0 + m);\n";
-      line() << "});\n";
+             << ", 0, 0, [&](int, int) { return kScale; });\n";
     } else {
       line() << "const fg::chunk::gate_buffer<kChunk> gb = " << ring(op.getBuffer())
              << ";\n";
@@ -553,11 +552,19 @@ LogicalResult LinearKernelPrinter::printStateUpdate(StateUpdateOp op) {
     line() << "fg::warp::rows_of(decay_d, srow0, [&](int d) { return "
               "fg::chunk::table_decay<kKeyDim>(s_tab_hi, s_tab_lo, kChunk / 16, -1, d); });\n";
     line() << "fg::warp::mul_rows(st_c, st_c, decay_d);\n";
-    line() << "fg::warp::mma_AtB_chunk<kChunk>(st_c, " << k << ", 0, srow0, " << v
-           << ", 0, 0, [&](int m, int s) {\n";
-    line() << "  return fg::chunk::table_decay<kKeyDim>(s_tab_hi, s_tab_lo, kChunk "
-              "/ 16, s / 16, srow0 + m);\n";
-    line() << "});\n";
+    if (queries) {
+      // k gated per 16-row tile (its scores need that): the tile's
+      // exp(b_L - b_s0) as its fragments load.
+      line() << "fg::warp::mma_AtB_chunk<kChunk>(st_c, " << k << ", 0, srow0, " << v
+             << ", 0, 0, [&](int m, int s) {\n";
+      line() << "  return fg::chunk::table_decay<kKeyDim>(s_tab_hi, s_tab_lo, kChunk "
+                "/ 16, s / 16, srow0 + m);\n";
+      line() << "});\n";
+    } else {
+      // The state pass: k gated to the chunk's end (k_to_chunk_end).
+      line() << "fg::warp::mma_AtB_chunk<kChunk>(st_c, " << k << ", 0, srow0, " << v
+             << ", 0, 0);\n";
+    }
   } else {
     line() << "const fg::chunk::gate_buffer<kChunk> gb = " << ring(op.getBuffer())
            << ";\n";
@@ -761,6 +768,7 @@ LogicalResult LinearKernelPrinter::printVectorGradTail(
             ")")
         .str();
   };
+  line() << "fg::cta::row_dots<kThreads>(s_sg, sS, sG);  // <S, G> per key dim (read after a barrier)\n";
   line() << "const int i0 = r0 / 16;  // this warp's 16-row block\n";
   line() << "fg::acc_tile<16, kColsK> dx;    // dq, then dk\n";
   line() << "fg::acc_tile<16, kColsK> qdq;   // q . dq per element\n";
@@ -772,7 +780,7 @@ LogicalResult LinearKernelPrinter::printVectorGradTail(
   line() << "fg::warp::mma_blocks<false>(dx, sDP, r0, sK, cs * kColsK, 0, i0, [&](int j, int d) "
             "{ return kScale * "
          << decay("i0", "j", "d") << "; });\n";
-  line() << "fg::warp::ungate_q_grad<kKeyDim>(dx, qdq, sQ, s_g, r0, cs * kColsK);\n";
+  line() << "fg::warp::ungate_q_grad<kGStride>(dx, qdq, sQ, s_g, r0, cs * kColsK);\n";
   store("dq", "dx", "kColsK");
   // dk^ = exp(b_L - b_i0) V G^T + scale sum_{j >= i0} (dP_j^T Q^_j) exp(b_j0 - b_i0);
   // the first term's dot with k^ is this block's share of the chunk end's
@@ -785,7 +793,7 @@ LogicalResult LinearKernelPrinter::printVectorGradTail(
   line() << "fg::warp::mma_blocks<true>(dx, sDP, r0, sQ, cs * kColsK, i0, kChunk / 16 - 1, "
             "[&](int j, int d) { return kScale * "
          << decay("j", "i0", "d") << "; });\n";
-  line() << "fg::warp::ungate_k_grad<kKeyDim>(dx, qdq, sK, s_g, r0, cs * kColsK);\n";
+  line() << "fg::warp::ungate_k_grad<kGStride>(dx, qdq, sK, s_g, r0, cs * kColsK);\n";
   store("dk", "dx", "kColsK");
   // dv = (K^ o exp(b_L - b_i0)) G + A^T dO.
   line() << "fg::acc_tile<16, kColsV> acc_v;\n";
@@ -800,12 +808,12 @@ LogicalResult LinearKernelPrinter::printVectorGradTail(
   // exp(b_L) <G, S>_d + sum_s k_s . (w_s G v_s)_d.
   std::string c = name(op.getChunk());
   line() << "fg::cta::sync();  // every warp's terms and chunk-end shares\n";
-  line() << "fg::cta::vector_gate_grad<kThreads, kChunk, kKeyDim>("
+  line() << "fg::cta::vector_gate_grad<kThreads, kChunk, kKeyDim, kGStride>("
          << base("dg", op.getBatch(), op.getHead()) << " + (long long)(" << c
          << ") * kChunk * dg_s2, dg_s2, " << name(op.getExtent()) << " - (int)(" << c
          << ") * kChunk, s_g, [&](int d) {\n";
   line() << "  float tail = " << decay("kChunk / 16", "-1", "d")
-         << " * fg::cta::row_dot(sS, sG, d);\n";
+         << " * s_sg[d];\n";
   line() << "  for (int j = 0; j < kChunk / 16; ++j) tail += s_end[j * kKeyDim + d];\n";
   line() << "  return tail;\n";
   line() << "});\n";
@@ -877,6 +885,9 @@ std::string LinearKernelPrinter::gradChunkHeader() {
     h << "constexpr int kGateRows = (kChunk + 31) / 32;  // chunk rows per lane in gate "
          "scans\n"
       << "constexpr int kRawGates = " << rawGates << ";\n";
+  if (vectorGate)
+    h << "constexpr int kGStride = " << gradGateTileStride(gradShape.keyDim)
+      << ";  // floats between the f32 g tile's rows\n";
   h << "constexpr float kScale = " << floatLiteral(scale) << ";\n"
     << "using QTile = fg::smem_tile<Elem, kChunk, kKeyDim>;\n"
     << "using VTile = fg::smem_tile<Elem, kChunk, kValueDim>;\n"
@@ -901,7 +912,7 @@ std::string LinearKernelPrinter::gradChunkHeader() {
     << "              kSmemDO - kSmemV >= VTile::kBytes && kSmemS - kSmemDO >= VTile::kBytes &&\n"
     << "              kSmemDC - kSmemS >= CTile::kBytes && kSmemA - kSmemDC >= CTile::kBytes &&\n"
     << "              kSmemDP - kSmemA >= PTile::kBytes && kSmemG - kSmemDP >= PTile::kBytes &&\n"
-    << "              kSmemGates - kSmemG >= " << (vectorGate ? "kChunk * kKeyDim * 4" : "0")
+    << "              kSmemGates - kSmemG >= " << (vectorGate ? "kChunk * kGStride * 4" : "0")
     << " &&\n"
     << "              kSmemBytes - kSmemRows >= (2 * kColSplit * kChunk + 32) * 4, \"buffers overlap\");\n"
     << "static_assert(kColsA % 16 == 0 && kColsK % 16 == 0 && kColsV % 16 == 0,\n"
@@ -1265,6 +1276,7 @@ FailureOr<EmittedKernel> LinearKernelPrinter::printGradChunkKernel(Type elementT
     line() << "float* const s_tab_hi = reinterpret_cast<float*>(smem_p + kSmemGates);\n";
     line() << "float* const s_tab_lo = s_tab_hi + (kChunk / 16 + 1) * kKeyDim;\n";
     line() << "float* const s_end = s_tab_lo + (kChunk / 16 + 1) * kKeyDim;  // [L/16][Dk]\n";
+    line() << "float* const s_sg = s_end + (kChunk / 16) * kKeyDim;  // <S, G> per key dim\n";
   }
   if (failed(printBlock(kernel.getBody().front())))
     return failure();

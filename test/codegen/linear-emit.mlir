@@ -158,7 +158,7 @@ func.func @mlstm(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
 // CHECK: fg::cta::load_async_f32<kThreads, kChunk, kKeyDim>(smem + kSmemG, {{.*}}, g_s2, dim_T - (0) * kChunk);
 // CHECK: fg::cta::wait<0>();
 // CHECK-NEXT: fg::cta::sync();
-// CHECK: fg::cta::scan_vector_gates<kThreads, kChunk, kKeyDim, true, true, false>(s_g, s_tab_hi, s_tab_lo, sQ.stage({{.*}}), sK.stage({{.*}}), dim_T - ({{v[0-9]+}}) * kChunk, [&](float a0) -> float {
+// CHECK: fg::cta::scan_vector_gates<kThreads, kChunk, kKeyDim, fg::cta::vector_gating::tile_relative>(s_g, s_tab_hi, s_tab_lo, sQ.stage({{.*}}), sK.stage({{.*}}), dim_T - ({{v[0-9]+}}) * kChunk, [&](float a0) -> float {
 // CHECK-NEXT: return a0;
 // CHECK: fg::cta::sync();
 // CHECK: fg::warp::mma_AB_chunk<kKeyDim>(acc_h, sQ.stage({{.*}}), qrow0, sC, 0, 0, [&](int m, int d) {

@@ -20,10 +20,13 @@
 //
 // Vector gates (one log-decay per key dim): each thread scans whole key-dim
 // columns of the staged f32 g tile and gates the chunk's q and k tiles in
-// place, relative to the first row r0 of their 16-row tile: q_rd *=
-// exp(b_rd - b_r0d) <= 1, k_sd *= exp(b_s0d - b_sd) (at most 15 steps of
-// growth). The tables keep b at every tile's first row and at the last row
-// (hi and lo), from which the products derive the remaining factors.
+// place. Kernels that take scores gate relative to the first row r0 of
+// each 16-row tile: q_rd *= exp(b_rd - b_r0d) <= 1, k_sd *= exp(b_s0d -
+// b_sd) (at most 15 steps of growth); the tables keep b at every tile's
+// first row and at the last row (hi and lo), from which the products
+// derive the remaining factors. The state passes read one of the two
+// only, so it takes its whole factor: k_sd *= exp(b_Ld - b_sd) (the
+// forward's), q_rd *= exp(b_rd) (the gradient's), both <= 1.
 //
 //===----------------------------------------------------------------------===//
 #ifndef FLASHGEN_DEVICE_CHUNK_GATES_CUH
@@ -156,18 +159,33 @@ FG_DEVICE void scan_scalar_gates(const chunk::gate_buffer<L>& buf, const chunk::
 
 namespace cta {
 
+/// How scan_vector_gates gates the staged tiles (see the file comment).
+enum class vector_gating {
+  /// q and k relative to their 16-row tiles (kernels with outputs, and the
+  /// gradient's chunk kernel): q_rd *= exp(b_rd - b_r0d), k_sd *= exp(b_s0d
+  /// - b_sd).
+  tile_relative,
+  /// k alone, to the chunk's end (the state pass): k_sd *= exp(b_Ld - b_sd)
+  /// <= 1, so the state update needs no factor per element.
+  k_to_chunk_end,
+  /// q alone, from the chunk's start (the gradient's state pass, whose q
+  /// sits in k's stage): q_rd *= exp(b_rd) <= 1.
+  q_from_chunk_start,
+};
+
 /// The whole CTA: per key dim d, scan the f32 tile g (L x DK, row-major,
 /// unswizzled) with f(raw) -> lambda (rows >= rows_valid: 0), write b at
 /// each 16-row tile's first row and at row L-1 into tab_hi / tab_lo
-/// ([L/16 + 1][DK]), and gate in place (see the file comment) k (GATE_K)
-/// and q (GATE_Q: kernels with outputs, and the gradient's state pass,
-/// whose q sits in k's stage: q = k there, GATE_K off). KEEP_REL (the
-/// gradient's chunk kernel) overwrites g with b_rd - b_r0d, the exponent
-/// that gated q (f32: dq and dk need it per element).
-template <int NTHREADS, int L, int DK, bool GATE_Q, bool GATE_K = true, bool KEEP_REL = false, class T, class F>
+/// ([L/16 + 1][DK]), and gate q and k in place as MODE says. KEEP_REL
+/// (the gradient's chunk kernel, tile_relative) overwrites g with b_rd -
+/// b_r0d, the exponent that gated q (f32: dq and dk need it per element).
+/// g's rows are GS floats apart (load_async_f32's STRIDE).
+template <int NTHREADS, int L, int DK, vector_gating MODE, bool KEEP_REL = false, int GS = DK, class T, class F>
 FG_DEVICE void scan_vector_gates(float* g, float* tab_hi, float* tab_lo, const smem_tile<T, L, DK>& q,
                                  const smem_tile<T, L, DK>& k, int rows_valid, F&& f) {
   static_assert(L % 16 == 0, "scan_vector_gates: whole 16-row tiles");
+  static_assert(!KEEP_REL || MODE == vector_gating::tile_relative, "scan_vector_gates: KEEP_REL is tile_relative's");
+  constexpr bool kTile = MODE == vector_gating::tile_relative;
   constexpr int kCols = DK >= NTHREADS ? DK / NTHREADS : 1;
   const int tid = ptx::thread_id();
   if (DK < NTHREADS && tid >= DK) return;
@@ -181,7 +199,7 @@ FG_DEVICE void scan_vector_gates(float* g, float* tab_hi, float* tab_lo, const s
     FG_UNROLL
     for (int j = 0; j < kCols; ++j) {
       const int d = tid + j * NTHREADS;
-      const float lambda = r < rows_valid ? f(g[r * DK + d]) : 0.0f;
+      const float lambda = r < rows_valid ? f(g[r * GS + d]) : 0.0f;
       chunk::two_sum_add(h[j], l[j], lambda);
       if (r % 16 == 0) {
         h0[j] = h[j];
@@ -189,15 +207,16 @@ FG_DEVICE void scan_vector_gates(float* g, float* tab_hi, float* tab_lo, const s
         tab_hi[(r / 16) * DK + d] = h[j];
         tab_lo[(r / 16) * DK + d] = l[j];
       }
-      const float dh = h[j] - h0[j], dl = l[j] - l0[j];
-      if (KEEP_REL) g[r * DK + d] = dh + dl;  // this thread's own element, read above
-      if (GATE_Q) {
+      if constexpr (kTile) {
+        const float dh = h[j] - h0[j], dl = l[j] - l0[j];
+        if (KEEP_REL) g[r * GS + d] = dh + dl;  // this thread's own element, read above
         T* qp = chunk::elem_ptr(q, r, d);
         chunk::store_elem(qp, chunk::load_elem(qp) * exp_fast(dh + dl));
-      }
-      if (GATE_K) {
         T* kp = chunk::elem_ptr(k, r, d);
         chunk::store_elem(kp, chunk::load_elem(kp) * exp_fast(-dh - dl));
+      } else if constexpr (MODE == vector_gating::q_from_chunk_start) {
+        T* qp = chunk::elem_ptr(q, r, d);
+        chunk::store_elem(qp, chunk::load_elem(qp) * exp_fast(h[j] + l[j]));
       }
     }
   }
@@ -206,6 +225,21 @@ FG_DEVICE void scan_vector_gates(float* g, float* tab_hi, float* tab_lo, const s
     const int d = tid + j * NTHREADS;
     tab_hi[(L / 16) * DK + d] = h[j];
     tab_lo[(L / 16) * DK + d] = l[j];
+  }
+  if constexpr (MODE == vector_gating::k_to_chunk_end) {
+    // Backwards: c = b_L - b_s = sum_{u > s} lambda_u, a sum of
+    // non-positive terms (accurate relative to itself, no TwoSum needed).
+    FG_UNROLL
+    for (int j = 0; j < kCols; ++j) {
+      const int d = tid + j * NTHREADS;
+      float c = 0.0f;
+      FG_CHUNK_NO_UNROLL
+      for (int r = L - 1; r >= 0; --r) {
+        T* kp = chunk::elem_ptr(k, r, d);
+        chunk::store_elem(kp, chunk::load_elem(kp) * exp_fast(c));
+        c += r < rows_valid ? f(g[r * GS + d]) : 0.0f;
+      }
+    }
   }
 }
 

@@ -188,11 +188,11 @@ FG_DEVICE void cols_dot_to(float* dst, const acc_tile<16, C>& acc, const smem_ti
 }
 
 /// The gradients of the vector-gated operands (q^ = q exp(rel), k^ = k
-/// exp(-rel), rel the f32 exponents [L][DK] the gate scan kept,
-/// chunk_gates.cuh's KEEP_REL), element-wise over the warp's 16 rows and
-/// column slice. ungate_q_grad: given dq^ in `dx`, dx = dq = dq^ exp(rel)
+/// exp(-rel), rel the f32 exponents [L][GS] the gate scan kept,
+/// chunk_gates.cuh's KEEP_REL, rows GS floats apart), element-wise over the
+/// warp's 16 rows and column slice. ungate_q_grad: given dq^ in `dx`, dx = dq = dq^ exp(rel)
 /// and terms = q^ . dq^ (= q . dq).
-template <int DK, int C, class T, int TR, int TC>
+template <int GS, int C, class T, int TR, int TC>
 FG_DEVICE void ungate_q_grad(acc_tile<16, C>& dx, acc_tile<16, C>& terms, const smem_tile<T, TR, TC>& q,
                              const float* rel, int row0, int col0) {
   const int lane = ptx::lane_id();
@@ -203,14 +203,14 @@ FG_DEVICE void ungate_q_grad(acc_tile<16, C>& dx, acc_tile<16, C>& terms, const 
       const int r = row0 + frag::row(0, e, lane), c = col0 + frag::col(n, e, lane);
       const float x = dx.v[0][n][e];
       terms.v[0][n][e] = x * chunk::load_elem(chunk::elem_ptr(q, r, c));
-      dx.v[0][n][e] = x * exp_fast(rel[r * DK + c]);
+      dx.v[0][n][e] = x * exp_fast(rel[r * GS + c]);
     }
 }
 
 /// ungate_k_grad: given dk^ in `dx`, dx = dk = dk^ exp(-rel), and rel is
 /// replaced by the log-decay term q . dq - k . dk (terms - k^ . dk^): the
 /// warp's own elements, read and written by the same lanes (no barrier).
-template <int DK, int C, class T, int TR, int TC>
+template <int GS, int C, class T, int TR, int TC>
 FG_DEVICE void ungate_k_grad(acc_tile<16, C>& dx, const acc_tile<16, C>& terms, const smem_tile<T, TR, TC>& k,
                              float* rel, int row0, int col0) {
   const int lane = ptx::lane_id();
@@ -220,8 +220,8 @@ FG_DEVICE void ungate_k_grad(acc_tile<16, C>& dx, const acc_tile<16, C>& terms, 
     for (int e = 0; e < 4; ++e) {
       const int r = row0 + frag::row(0, e, lane), c = col0 + frag::col(n, e, lane);
       const float x = dx.v[0][n][e];
-      const float e_rel = rel[r * DK + c];
-      rel[r * DK + c] = terms.v[0][n][e] - x * chunk::load_elem(chunk::elem_ptr(k, r, c));
+      const float e_rel = rel[r * GS + c];
+      rel[r * GS + c] = terms.v[0][n][e] - x * chunk::load_elem(chunk::elem_ptr(k, r, c));
       dx.v[0][n][e] = x * exp_fast(-e_rel);
     }
 }
@@ -233,27 +233,48 @@ namespace cta {
 /// The vector gates' gradient of one chunk: per key dim d (a thread each),
 /// dg[r][d] = tail(d) + sum_{s >= r} terms[s][d] for r < rows_valid, the
 /// reverse cumulative sum of the per-element terms (q . dq - k . dk,
-/// [L][DK] f32) on top of the chunk end's term tail(d).
-template <int NTHREADS, int L, int DK, class F>
+/// [L][GS] f32) on top of the chunk end's term tail(d).
+template <int NTHREADS, int L, int DK, int GS, class F>
 FG_DEVICE void vector_gate_grad(float* dg, i64 row_stride, int rows_valid, const float* terms, F&& tail) {
   for (int d = ptx::thread_id(); d < DK; d += NTHREADS) {
     float acc = tail(d);
     FG_CHUNK_NO_UNROLL
     for (int r = L - 1; r >= 0; --r) {
-      acc += terms[r * DK + d];
+      acc += terms[r * GS + d];
       if (r < rows_valid) dg[i64(r) * row_stride + d] = acc;
     }
   }
 }
 
-/// sum_c a[r][c] b[r][c] of row r of two 16-bit shared tiles, in f32.
-template <class T, int R, int C>
-FG_DEVICE float row_dot(const smem_tile<T, R, C>& a, const smem_tile<T, R, C>& b, int r) {
-  float acc = 0.0f;
+/// out[r] = sum_c a[r][c] b[r][c] for every row of two 16-bit shared tiles
+/// (in f32), the whole CTA: a row's 16-byte chunks over W lanes (the
+/// largest power of two up to its chunk count and 32), then a butterfly
+/// sum over them. No barrier.
+template <int NTHREADS, class T, int R, int C>
+FG_DEVICE void row_dots(float* out, const smem_tile<T, R, C>& a, const smem_tile<T, R, C>& b) {
+  using Tile = smem_tile<T, R, C>;
+  constexpr int n = Tile::kChunks;
+  constexpr int W = n >= 32 ? 32 : n >= 16 ? 16 : n >= 8 ? 8 : n >= 4 ? 4 : n >= 2 ? 2 : 1;
+  static_assert(32 % W == 0 && NTHREADS % W == 0, "row_dots: whole rows per warp");
+  constexpr int kRowsAtOnce = NTHREADS / W;
+  const int tid = ptx::thread_id(), part = tid % W;
   FG_CHUNK_NO_UNROLL
-  for (int c = 0; c < C; ++c)
-    acc += chunk::load_elem(chunk::elem_ptr(a, r, c)) * chunk::load_elem(chunk::elem_ptr(b, r, c));
-  return acc;
+  for (int r0 = 0; r0 < R; r0 += kRowsAtOnce) {
+    const int r = r0 + tid / W;
+    float acc = 0.0f;
+    if (r < R)
+      for (int c = part; c < Tile::kChunks; c += W) {
+        u32 x[4], y[4];
+        ptx::ld_shared_v4(x, a.chunk_addr(r, c));
+        ptx::ld_shared_v4(y, b.chunk_addr(r, c));
+        FG_UNROLL
+        for (int e = 0; e < 4; ++e)
+          acc += unpack<T>(x[e], 0) * unpack<T>(y[e], 0) + unpack<T>(x[e], 1) * unpack<T>(y[e], 1);
+      }
+    FG_UNROLL
+    for (int off = W / 2; off > 0; off >>= 1) acc += ptx::shfl_xor(acc, off);
+    if (r < R && part == 0) out[r] = acc;
+  }
 }
 
 }  // namespace cta

@@ -67,11 +67,14 @@ template <int NTHREADS, int kBytes> FG_DEVICE void load_async_bytes(u32 dst, con
 
 /// Async copy of ROWS x COLS f32 (global rows row_stride floats apart, unit
 /// stride inside a row, 16-byte aligned) into the unswizzled row-major f32
-/// tile at shared address dst; rows >= rows_valid become zeros. Thread d of
-/// a later per-column pass reads row r at dst + 4 (r COLS + d): consecutive
-/// threads hit consecutive banks, so no swizzle is needed.
-template <int NTHREADS, int ROWS, int COLS>
+/// tile at shared address dst, its rows STRIDE floats apart; rows >=
+/// rows_valid become zeros. Thread d of a later per-column pass reads row r
+/// at dst + 4 (r STRIDE + d): consecutive threads hit consecutive banks, so
+/// no swizzle is needed (a STRIDE past COLS keeps the rows of an MMA
+/// fragment's elements, 8 rows x 8 columns, off each other's banks).
+template <int NTHREADS, int ROWS, int COLS, int STRIDE = COLS>
 FG_DEVICE void load_async_f32(u32 dst, const float* src, i64 row_stride, int rows_valid) {
+  static_assert(STRIDE >= COLS && STRIDE % 4 == 0, "load_async_f32: 16-byte aligned rows");
   static_assert(COLS % 4 == 0, "load_async_f32: whole 16-byte chunks per row");
   constexpr int kChunks = COLS / 4;
   constexpr int kTotal = ROWS * kChunks;
@@ -84,7 +87,7 @@ FG_DEVICE void load_async_f32(u32 dst, const float* src, i64 row_stride, int row
     const int idx = tid + i * NTHREADS;
     const int r = idx / kChunks, c = idx % kChunks;
     const bool ok = r < rows_valid;
-    ptx::cp_async_16(dst + u32((r * COLS + c * 4) * 4), ok ? src + r * row_stride + c * 4 : src, ok);
+    ptx::cp_async_16(dst + u32((r * STRIDE + c * 4) * 4), ok ? src + r * row_stride + c * 4 : src, ok);
   }
 }
 
