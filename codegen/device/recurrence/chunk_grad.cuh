@@ -238,7 +238,7 @@ template <int NTHREADS, int L, int DK, int GS, class F>
 FG_DEVICE void vector_gate_grad(float* dg, i64 row_stride, int rows_valid, const float* terms, F&& tail) {
   for (int d = ptx::thread_id(); d < DK; d += NTHREADS) {
     float acc = tail(d);
-    FG_CHUNK_NO_UNROLL
+    FG_CHUNK_UNROLL_4  // one add chained, the loads and stores overlap
     for (int r = L - 1; r >= 0; --r) {
       acc += terms[r * GS + d];
       if (r < rows_valid) dg[i64(r) * row_stride + d] = acc;

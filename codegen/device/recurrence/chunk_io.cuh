@@ -16,10 +16,15 @@
 
 /// `#pragma unroll 1` where the compiler reads pragmas (not in emulation):
 /// loops the recurrence kernels keep rolled to bound register pressure.
+/// FG_CHUNK_UNROLL_4: four iterations at a time, where a loop's iterations
+/// are chained (the gate scans' running sums) but their loads, exponentials
+/// and stores can overlap.
 #if defined(FLASHGEN_DEVICE_EMULATION)
 #define FG_CHUNK_NO_UNROLL
+#define FG_CHUNK_UNROLL_4
 #else
 #define FG_CHUNK_NO_UNROLL FG_PRAGMA_(unroll 1)
+#define FG_CHUNK_UNROLL_4 FG_PRAGMA_(unroll 4)
 #endif
 
 namespace fg {
