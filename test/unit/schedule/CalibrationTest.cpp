@@ -182,6 +182,49 @@ TEST(Calibration, ModelOrdersTheRecurrenceGradientTable) {
   }
 }
 
+TEST(Calibration, ModelPicksTheFastestVectorGradient) {
+  // schedule/calibration/h100-linear-grad-vector.tsv: GLA's gradient, the
+  // four schedules the compiler ranked, timed whole on the H100 at two
+  // lengths. The first choice must be the measured fastest (within 5%).
+  std::ifstream in(std::string(FLASHGEN_CALIBRATION_DIR) + "/h100-linear-grad-vector.tsv");
+  ASSERT_TRUE(in.good());
+  const Target &t = **lookupTarget("sm_90");
+  std::map<int64_t, std::pair<std::vector<double>, std::vector<double>>> shapes;
+  std::string line;
+  size_t rows = 0;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#' || line.rfind("T\t", 0) == 0)
+      continue;
+    std::istringstream fields(line);
+    LinearProblem p;
+    Schedule s;
+    double totalUs = 0;
+    fields >> p.length >> s.tileDv >> s.stages >> totalUs;
+    ASSERT_FALSE(fields.fail()) << line;
+    p.batch = 65536 / p.length;
+    p.heads = 16;
+    p.keyDim = p.valueDim = 128;
+    p.gate = GateKind::Vector;
+    s.algorithm = Algorithm::ChunkGrad;
+    s.chunk = s.innerQ = s.innerKv = 64;
+    s.tileD = 64;
+    s.warps = 4;
+    Evaluation e = evaluateLinearGrad(p, t, s);
+    ASSERT_TRUE(std::isfinite(e.seconds)) << line;
+    shapes[p.length].first.push_back(e.seconds);
+    shapes[p.length].second.push_back(totalUs);
+    ++rows;
+  }
+  ASSERT_EQ(rows, 8u);
+  for (const auto &[length, times] : shapes) {
+    ShapeAgreement a = judgeOrder("T=" + std::to_string(length), times.first, times.second);
+    std::printf("[linear-grad-vector calibration] T=%lld: rho %.2f, first choice %.1f%% slower than "
+                "the fastest\n",
+                (long long)length, a.spearman, a.firstChoiceLoss * 100);
+    EXPECT_LE(a.firstChoiceLoss, 0.05);
+  }
+}
+
 TEST(Calibration, ParsesAndRejectsTables) {
   const char *header = "batch\theads\tkv_heads\tn\tm\td\tdv\tcausal\tscore_sfu\t"
                        "score_alu\talgorithm\ttile_q\ttile_kv\tstages\twarps\t"
