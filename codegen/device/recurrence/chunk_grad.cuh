@@ -27,6 +27,23 @@
 #include "flashgen/device/recurrence/chunk_mma.cuh"
 
 namespace fg {
+namespace chunk {
+
+/// The f32 dot product of 16-byte chunk c of row r of two 16-bit tiles.
+template <class T, int R, int C>
+FG_DEVICE float chunk_dot(const smem_tile<T, R, C>& a, const smem_tile<T, R, C>& b, int r, int c) {
+  u32 x[4], y[4];
+  ptx::ld_shared_v4(x, a.chunk_addr(r, c));
+  ptx::ld_shared_v4(y, b.chunk_addr(r, c));
+  float acc = 0.0f;
+  FG_UNROLL
+  for (int e = 0; e < 4; ++e)
+    acc += unpack<T>(x[e], 0) * unpack<T>(y[e], 0) + unpack<T>(x[e], 1) * unpack<T>(y[e], 1);
+  return acc;
+}
+
+}  // namespace chunk
+
 namespace cta {
 
 /// sum_{r, c} a[r][c] b[r][c] over two 16-bit shared tiles (in f32), to
@@ -37,13 +54,7 @@ FG_DEVICE float dot_tiles(const smem_tile<T, R, C>& a, const smem_tile<T, R, C>&
   using Tile = smem_tile<T, R, C>;
   float acc = 0.0f;
   for (int i = ptx::thread_id(); i < R * Tile::kChunks; i += NTHREADS) {
-    const int r = i / Tile::kChunks, c = i % Tile::kChunks;
-    u32 x[4], y[4];
-    ptx::ld_shared_v4(x, a.chunk_addr(r, c));
-    ptx::ld_shared_v4(y, b.chunk_addr(r, c));
-    FG_UNROLL
-    for (int e = 0; e < 4; ++e)
-      acc += unpack<T>(x[e], 0) * unpack<T>(y[e], 0) + unpack<T>(x[e], 1) * unpack<T>(y[e], 1);
+    acc += chunk::chunk_dot(a, b, i / Tile::kChunks, i % Tile::kChunks);
   }
   FG_UNROLL
   for (int off = 16; off > 0; off >>= 1) acc += ptx::shfl_xor(acc, off);
@@ -263,14 +274,7 @@ FG_DEVICE void row_dots(float* out, const smem_tile<T, R, C>& a, const smem_tile
     const int r = r0 + tid / W;
     float acc = 0.0f;
     if (r < R)
-      for (int c = part; c < Tile::kChunks; c += W) {
-        u32 x[4], y[4];
-        ptx::ld_shared_v4(x, a.chunk_addr(r, c));
-        ptx::ld_shared_v4(y, b.chunk_addr(r, c));
-        FG_UNROLL
-        for (int e = 0; e < 4; ++e)
-          acc += unpack<T>(x[e], 0) * unpack<T>(y[e], 0) + unpack<T>(x[e], 1) * unpack<T>(y[e], 1);
-      }
+      for (int c = part; c < Tile::kChunks; c += W) acc += chunk::chunk_dot(a, b, r, c);
     FG_UNROLL
     for (int off = W / 2; off > 0; off >>= 1) acc += ptx::shfl_xor(acc, off);
     if (r < R && part == 0) out[r] = acc;
