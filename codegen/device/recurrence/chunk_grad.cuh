@@ -206,16 +206,10 @@ FG_DEVICE void cols_dot_to(float* dst, const acc_tile<16, C>& acc, const smem_ti
 template <int GS, int C, class T, int TR, int TC>
 FG_DEVICE void ungate_q_grad(acc_tile<16, C>& dx, acc_tile<16, C>& terms, const smem_tile<T, TR, TC>& q,
                              const float* rel, int row0, int col0) {
-  const int lane = ptx::lane_id();
-  FG_UNROLL
-  for (int n = 0; n < C / 8; ++n)
-    FG_UNROLL
-    for (int e = 0; e < 4; ++e) {
-      const int r = row0 + frag::row(0, e, lane), c = col0 + frag::col(n, e, lane);
-      const float x = dx.v[0][n][e];
-      terms.v[0][n][e] = x * chunk::load_elem(chunk::elem_ptr(q, r, c));
-      dx.v[0][n][e] = x * exp_fast(rel[r * GS + c]);
-    }
+  for_each_at(dx, row0, col0, [&](int r, int c, int dr, int dc, float& x) {
+    at(terms, dr, dc) = x * chunk::load_elem(chunk::elem_ptr(q, r, c));
+    x *= exp_fast(rel[r * GS + c]);
+  });
 }
 
 /// ungate_k_grad: given dk^ in `dx`, dx = dk = dk^ exp(-rel), and rel is
@@ -224,17 +218,11 @@ FG_DEVICE void ungate_q_grad(acc_tile<16, C>& dx, acc_tile<16, C>& terms, const 
 template <int GS, int C, class T, int TR, int TC>
 FG_DEVICE void ungate_k_grad(acc_tile<16, C>& dx, const acc_tile<16, C>& terms, const smem_tile<T, TR, TC>& k,
                              float* rel, int row0, int col0) {
-  const int lane = ptx::lane_id();
-  FG_UNROLL
-  for (int n = 0; n < C / 8; ++n)
-    FG_UNROLL
-    for (int e = 0; e < 4; ++e) {
-      const int r = row0 + frag::row(0, e, lane), c = col0 + frag::col(n, e, lane);
-      const float x = dx.v[0][n][e];
-      const float e_rel = rel[r * GS + c];
-      rel[r * GS + c] = terms.v[0][n][e] - x * chunk::load_elem(chunk::elem_ptr(k, r, c));
-      dx.v[0][n][e] = x * exp_fast(-e_rel);
-    }
+  for_each_at(dx, row0, col0, [&](int r, int c, int dr, int dc, float& x) {
+    const float e_rel = rel[r * GS + c];
+    rel[r * GS + c] = at(terms, dr, dc) - x * chunk::load_elem(chunk::elem_ptr(k, r, c));
+    x *= exp_fast(-e_rel);
+  });
 }
 
 }  // namespace warp
