@@ -9,7 +9,7 @@ below (docs/semantics.md §3.1, §7.1), registered through
 ``RecurrenceOp._register_test_double``. They check the registration and its
 errors, the sequence form with and without states, the in-place step
 (C written over itself, n copied back), and gradients: for the kinds with a
-backward kernel (none, decay; the manifest's ``<name>_backward`` entry, its
+backward kernel (none, decay, vector; the manifest's ``<name>_backward`` entry, its
 double the adjoint recurrence written out below) against torch's autograd
 through the float64 recurrence, through o and the final state, with and
 without an initial state, what is saved and the backward's launch glue
@@ -96,9 +96,10 @@ def write_bundle(name, op, gates, states, initial=True, final=True, backward=Fal
 
 
 def reference(kind, q, k, v, gates, states):
-    """(o, final states) of the step recurrence in float64: kind "none" or
-    "decay" (linear_attention gate none / decay), "gated_delta" (delta_rule
-    with a decay, l2norm_qk) or "mlstm_sig"."""
+    """(o, final states) of the step recurrence in float64: kind "none",
+    "decay" or "vector" (linear_attention gate none / decay / vector: one
+    log-decay a key dim), "gated_delta" (delta_rule with a decay, l2norm_qk)
+    or "mlstm_sig"."""
     q, k, v = q.to(F64), k.to(F64), v.to(F64)
     b, h, t, dk = q.shape
     scale = dk ** -0.5
@@ -116,9 +117,11 @@ def reference(kind, q, k, v, gates, states):
             w = gates["beta"][:, :, s, None].to(F64) * (vs - torch.einsum("bhk,bhkv->bhv", ks, c))
             c = c + ks[..., :, None] * w[..., None, :]
             outs.append(torch.einsum("bhk,bhkv->bhv", scale * qs, c))
-        elif kind in ("none", "decay"):
+        elif kind in ("none", "decay", "vector"):
             if kind == "decay":
                 c = torch.exp(gates["g"][:, :, s].to(F64))[..., None, None] * c
+            if kind == "vector":
+                c = torch.exp(gates["g"][:, :, s].to(F64))[..., :, None] * c
             c = c + ks[..., :, None] * vs[..., None, :]
             outs.append(torch.einsum("bhk,bhkv->bhv", scale * qs, c))
         else:
@@ -143,6 +146,8 @@ def inputs(kind, b=2, t=3, seed=0):
         x["g"] = -torch.rand(b, H, t, generator=g, dtype=F64) * 0.3
     elif kind == "decay":
         x["g"] = -torch.rand(b, H, t, generator=g, dtype=F64) * 0.3
+    elif kind == "vector":
+        x["g"] = -torch.rand(b, H, t, DK, generator=g, dtype=F64) * 0.3
     elif kind == "mlstm_sig":
         x["igate"] = torch.randn(b, H, t, generator=g, dtype=F64)
         x["fgate"] = torch.randn(b, H, t, generator=g, dtype=F64)
@@ -155,6 +160,7 @@ def inputs(kind, b=2, t=3, seed=0):
 KINDS = {
     "none": ("linear_attention", {}, ["c"]),
     "decay": ("linear_attention", {"g": ("f64", ["B", H, "T"])}, ["c"]),
+    "vector": ("linear_attention", {"g": ("f64", ["B", H, "T", DK])}, ["c"]),
     "gated_delta": ("delta_rule", {"beta": ("f64", ["B", H, "T"]), "g": ("f64", ["B", H, "T"])},
                     ["c"]),
     "mlstm_sig": ("linear_attention", {"igate": ("f64", ["B", H, "T"]),
@@ -163,27 +169,31 @@ KINDS = {
 
 
 # The kinds flashgen compiles a gradient kernel for.
-WITH_BACKWARD = ("none", "decay")
+WITH_BACKWARD = ("none", "decay", "vector")
 
 
 def reference_backward(kind, q, k, v, do, gates, c0, dcf):
-    """The backward kernel's results for kind "none" or "decay", written
-    out (float64): the adjoint recurrence, independent of torch's autograd.
-    With a_t = exp(g_t) (1 for none), C_t = a_t C_{t-1} + k_t v_t^T and o_t
-    = C_t^T q~_t, the gradient D_t of the loss in C_t runs backwards from
-    D_T = dcf: D_t = q~_t do_t^T + a_{t+1} D_{t+1}; then dq_t = scale C_t
-    do_t, dk_t = D_t v_t, dv_t = D_t^T k_t, dg_t = a_t <D_t, C_{t-1}>, and
-    dc0 = a_1 D_1. -> (dq, dk, dv, {gate: gradient}, dc0)."""
+    """The backward kernel's results for kind "none", "decay" or "vector",
+    written out (float64): the adjoint recurrence, independent of torch's
+    autograd. With a_t = exp(g_t) (1 for none; a vector of Dk for vector,
+    scaling C's rows), C_t = a_t C_{t-1} + k_t v_t^T and o_t = C_t^T q~_t,
+    the gradient D_t of the loss in C_t runs backwards from D_T = dcf: D_t
+    = q~_t do_t^T + a_{t+1} D_{t+1}; then dq_t = scale C_t do_t, dk_t = D_t
+    v_t, dv_t = D_t^T k_t, dg_t = a_t <D_t, C_{t-1}> (per row of C for
+    vector), and dc0 = a_1 D_1. -> (dq, dk, dv, {gate: gradient}, dc0)."""
     q, k, v, do = (x.to(F64) for x in (q, k, v, do))
     b, h, t, dk = q.shape
     scale = dk ** -0.5
-    a = (torch.exp(gates["g"].to(F64)) if kind == "decay"
+    a = (torch.exp(gates["g"].to(F64)) if kind in ("decay", "vector")
          else torch.ones(b, h, t, dtype=F64))
+
+    def rows(x):  # a_t as a factor of C's rows (vector) or of all of C
+        return x[..., :, None] if kind == "vector" else x[..., None, None]
     c = c0.to(F64) if c0 is not None else torch.zeros(b, h, dk, v.shape[-1], dtype=F64)
     before = []  # C_{t-1} for each t
     for s in range(t):
         before.append(c)
-        c = a[:, :, s, None, None] * c + k[:, :, s, :, None] * v[:, :, s, None, :]
+        c = rows(a[:, :, s]) * c + k[:, :, s, :, None] * v[:, :, s, None, :]
     d = dcf.to(F64) if dcf is not None else torch.zeros_like(c)
     dq, dk_, dv, da = (torch.zeros_like(q), torch.zeros_like(k), torch.zeros_like(v),
                        torch.zeros_like(a))
@@ -192,10 +202,10 @@ def reference_backward(kind, q, k, v, do, gates, c0, dcf):
         dq[:, :, s] = scale * torch.einsum("bhkv,bhv->bhk", c, do[:, :, s])
         dk_[:, :, s] = torch.einsum("bhkv,bhv->bhk", d, v[:, :, s])
         dv[:, :, s] = torch.einsum("bhkv,bhk->bhv", d, k[:, :, s])
-        da[:, :, s] = (d * before[s]).sum((-2, -1))
-        d = a[:, :, s, None, None] * d
+        da[:, :, s] = (d * before[s]).sum(-1 if kind == "vector" else (-2, -1))
+        d = rows(a[:, :, s]) * d
         c = before[s]
-    dgates = {"g": a * da} if kind == "decay" else {}
+    dgates = {"g": a * da} if kind in ("decay", "vector") else {}
     return dq, dk_, dv, dgates, d.float()
 
 
