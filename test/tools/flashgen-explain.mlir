@@ -8,9 +8,18 @@
 // RUN: flashgen explain %S/../../examples/decode_paged.mlir --target h200 --dim B=8 --dim N=1 --dim M=32768 | FileCheck %s --check-prefix=PAGED
 // RUN: flashgen explain %S/../../examples/block_sparse.mlir --target h200 --dim B=2 --dim N=8192 | FileCheck %s --check-prefix=SPARSE
 // RUN: flashgen explain %S/../../examples/varlen_prefill.mlir --target h200 --dim B=8 --dim N=4096 --dim M=4096 --json | FileCheck %s --check-prefix=VARLEN-JSON
+// RUN: flashgen explain %S/../../examples/gla_vector.mlir --backward --dim B=16 --dim T=4096 | FileCheck %s --check-prefix=GLA-BWD
 // `flashgen explain` says what the compiler decided for each op: the IO lower
 // bound, the schedule, how the kernel copies its tiles (and why), the modeled
 // traffic against the bound, the modeled time and the ranked candidates.
+
+// GLA's gradient (gate vector): its own op, chunk_grad, states through
+// 16-bit scratch, the gradient's bound under the modeled traffic.
+// GLA-BWD: @gla_vector_backward  flash.linear_attention_grad  B=16 H=16 T=4096 Dk=128 Dv=128 gate vector bf16
+// GLA-BWD-NEXT: lower bound   on chip
+// GLA-BWD-NEXT: schedule      chunk_grad chunk={{[0-9]+}} tile_d={{[0-9]+}}
+// GLA-BWD-NEXT: copies        cp.async by every thread; the chunk states and their gradients go through scratch in the element type
+// GLA-BWD-NEXT: modeled IO    {{.*}} = {{[1-9][0-9.]*}} x bound
 
 // Decoding: the packed, key-split kernel, and how many splits the launch
 // computes at the planned sizes (8 sequences: several, merged; 128: one).

@@ -211,8 +211,9 @@ std::string copiesText(ScheduleAttr s) {
            "own kernel (no float atomics)";
   case Algorithm::chunk_grad:
     return "cp.async by every thread; the chunk states and their gradients "
-           "go through f32 scratch (written by the two state passes, read by "
-           "the chunk kernel, no float atomics)";
+           "go through scratch in the element type (written by the two state "
+           "passes, read by the chunk kernel as 16-bit MMA operands, no float "
+           "atomics)";
   }
   return "";
 }
