@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Gated linear recurrences, forward, on the anchor shapes of
 ../shared/anchors/README.md (65,536 tokens: 16 heads 128/128 at T=4096 and
-16384; 8 heads 256/512 at T=8192): flashgen's decay, mlstm_exp and mlstm_sig
-kernels against flash-linear-attention's chunk_simple_gla and TFLA's
-mlstm_chunkwise__xl_chunk / mlstm_siging_chunkwise__xl_chunk, in one process.
+16384; 8 heads 256/512 at T=8192): flashgen's decay, vector (GLA),
+mlstm_exp and mlstm_sig kernels against flash-linear-attention's
+chunk_simple_gla and chunk_gla and TFLA's mlstm_chunkwise__xl_chunk /
+mlstm_siging_chunkwise__xl_chunk, in one process.
 
 The peers' sources are not part of this repository: pass --peers with a folder
 holding the `fla` and `mlstm_kernels` packages (fetched, never committed).
@@ -11,7 +12,8 @@ holding the `fla` and `mlstm_kernels` packages (fetched, never committed).
     python3 bench/linear/bench.py --bundles DIR --peers DIR --out $OUT
 
 Each flashgen kernel is first checked against the peer computing the same
-function where one exists (decay vs chunk_simple_gla; mlstm_sig vs TFLA
+function where one exists (decay vs chunk_simple_gla; vector vs chunk_gla;
+mlstm_sig vs TFLA
 mLSTMsig with normalisation), else against a float32 chunk of the recurrence.
 Reports ms of v0 (the compiler's first choice, the headline) and of the
 best ranked variant, each peer's time over v0's, and v0 over the roofline
@@ -63,9 +65,10 @@ def reference_recurrence(q, k, v, gate, i=None, f=None, g=None, steps=256):
     outs = []
     for s in range(t):
         qs, ks, vs = q[:, :, s] * scale, k[:, :, s], v[:, :, s]
-        if gate == "decay":
-            a = torch.exp(g[:1, :, s].float())
-            c = a[..., None, None] * c + ks[..., :, None] * vs[..., None, :]
+        if gate in ("decay", "vector"):
+            a = torch.exp(g[:1, :, s].float())  # [1, H] or, vector, [1, H, Dk]
+            a = a[..., :, None] if gate == "vector" else a[..., None, None]
+            c = a * c + ks[..., :, None] * vs[..., None, :]
             outs.append(torch.einsum("bhk,bhkv->bhv", qs, c))
             continue
         ig, fg = i[:1, :, s].float(), f[:1, :, s].float()
@@ -123,11 +126,12 @@ def main():
     torch.manual_seed(0)
     dev = torch.device("cuda")
 
-    chunk_simple_gla = tfla_exp = tfla_sig = None
+    chunk_simple_gla = chunk_gla = tfla_exp = tfla_sig = None
     if args.peers:
         sys.path.insert(0, args.peers)
         try:
             from fla.ops.simple_gla import chunk_simple_gla  # noqa: F811
+            from fla.ops.gla import chunk_gla  # noqa: F811
         except Exception as error:  # noqa: BLE001
             print("fla unavailable:", repr(error)[:300])
         try:
@@ -147,28 +151,36 @@ def main():
         ig = torch.randn(batch, heads, t, device=dev, dtype=torch.float32)
         fg = 3.0 + torch.randn(batch, heads, t, device=dev, dtype=torch.float32)
         g = F.logsigmoid(fg)  # a log-decay in (-inf, 0)
+        gv = F.logsigmoid(3.0 + torch.randn(batch, heads, t, dk, device=dev))  # one a key dim
         o = torch.empty(batch, heads, t, dv, device=dev, dtype=torch.bfloat16)
-        io_bytes = 2 * (q.numel() + k.numel() + 2 * v.numel()) + 4 * g.numel()
-        floor_ms = io_bytes / (copy * 1e9) * 1e3
+
+        def floor_ms(gate_elements):  # q, k, v, o in bf16 and the gates in f32, once
+            io_bytes = 2 * (q.numel() + k.numel() + 2 * v.numel()) + 4 * gate_elements
+            return io_bytes / (copy * 1e9) * 1e3
         peers = {}
         if chunk_simple_gla is not None:
             qt, kt, vt = (x.transpose(1, 2).contiguous() for x in (q, k, v))
             gt = g.transpose(1, 2).contiguous()
             peers["decay"] = ("fla_chunk_simple_gla",
                               lambda: chunk_simple_gla(qt, kt, vt, g=gt)[0].transpose(1, 2))
+        if chunk_gla is not None:
+            gvt = gv.transpose(1, 2).contiguous()
+            peers["vector"] = ("fla_chunk_gla",
+                               lambda: chunk_gla(qt, kt, vt, g=gvt)[0].transpose(1, 2))
         if tfla_sig is not None:
             igb, fgb = ig.to(torch.bfloat16), fg.to(torch.bfloat16)
             peers["mlstm_sig"] = ("tfla_mlstm_sig_c128",
                                   lambda: tfla_sig(q=q, k=k, v=v, i=igb, f=fgb, chunk_size=128, normalize=True))
             # TFLA's mLSTMexp kernel aborts the process inside Triton/LLVM on
             # this Triton (anchors: "crashed"); it runs in a child process.
-        for gate in ("decay", "mlstm_exp", "mlstm_sig"):
+        for gate in ("decay", "vector", "mlstm_exp", "mlstm_sig"):
             spec = f"{gate}_h{heads}_k{dk}_v{dv}"
             row = {"gate": gate, "heads": heads, "dk": dk, "dv": dv, "T": t, "batch": batch,
-                   "floor_ms": floor_ms}
+                   "floor_ms": floor_ms(gv.numel() if gate == "vector" else 2 * g.numel()
+                                        if gate.startswith("mlstm") else g.numel())}
             try:
                 kern = flashgen.load(os.path.join(args.bundles, spec)).kernel(spec)
-                gates = (g,) if gate == "decay" else (ig, fg)
+                gates = (g,) if gate == "decay" else (gv,) if gate == "vector" else (ig, fg)
 
                 def run():
                     kern(q, k, v, *gates, o)
@@ -184,7 +196,8 @@ def main():
                         row[peers[gate][0] + "_error"] = repr(error)[:200]
                 if ref is None:
                     steps = min(t, 256)
-                    ref = reference_recurrence(q, k, v, gate, i=ig, f=fg, g=g, steps=steps)
+                    ref = reference_recurrence(q, k, v, gate, i=ig, f=fg,
+                                               g=gv if gate == "vector" else g, steps=steps)
                     row["checked_against"] = f"f32 recurrence, first {steps} steps"
                     row["rel_err"] = rel_err(o[:1, :, :steps], ref)
                 else:
@@ -224,10 +237,10 @@ def main():
         return f"{value:8.3f}" if isinstance(value, float) else "       -"
 
     print(f"{'gate':<10}{'H':>3}{'dk':>5}{'dv':>5}{'T':>7} {'err':>8} {'v0 ms':>8} {'best':>8} {'floor':>8}"
-          f" {'fla sGLA':>8} {'TFLA sig':>8} {'TFLA exp':>8}  {'vs fla':>6} {'vs TFLA':>7} {'/floor':>6}")
+          f" {'fla':>8} {'TFLA sig':>8} {'TFLA exp':>8}  {'vs fla':>6} {'vs TFLA':>7} {'/floor':>6}")
     for r in rows:
         v0, best = r.get("flashgen_ms"), r.get("best_ms")
-        fla = r.get("fla_chunk_simple_gla_ms")
+        fla = r.get("fla_chunk_gla_ms") if r["gate"] == "vector" else r.get("fla_chunk_simple_gla_ms")
         tfla = r.get("tfla_mlstm_sig_c128_ms") if r["gate"] == "mlstm_sig" else r.get("tfla_mlstm_exp_c128")
         exp_text = r.get("tfla_mlstm_exp_c128")
 
