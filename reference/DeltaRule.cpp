@@ -28,9 +28,6 @@ std::optional<std::string> expectShape(const char *what, const Shape &actual,
          shapeToString(actual) + ", expected " + shapeToString(expected);
 }
 
-/// fla's l2norm: x / sqrt(sum x^2 + 1e-6).
-constexpr double kL2NormEps = 1e-6;
-
 /// q~_t and k_t of one step as the recurrence uses them (§7.1): normalised
 /// if asked, q scaled.
 template <typename T>
@@ -43,8 +40,8 @@ void prepareStep(const DeltaProblem &problem, T scale, const T *q, const T *k,
       qq += q[d] * q[d];
       kk += k[d] * k[d];
     }
-    qNorm = std::sqrt(qq + static_cast<T>(kL2NormEps));
-    kNorm = std::sqrt(kk + static_cast<T>(kL2NormEps));
+    qNorm = std::sqrt(qq + static_cast<T>(kDeltaL2NormEps));
+    kNorm = std::sqrt(kk + static_cast<T>(kDeltaL2NormEps));
   }
   for (int64_t d = 0; d < dk; ++d) {
     qOut[d] = scale * (q[d] / qNorm);
@@ -67,11 +64,11 @@ DeltaShape deltaShape(const DeltaProblem &problem, const DeltaInputs<T> &in) {
           !in.initial.empty()};
 }
 
-double effectiveScale(const DeltaProblem &problem, int64_t dk) {
+} // namespace
+
+double deltaScale(const DeltaProblem &problem, int64_t dk) {
   return problem.scale ? *problem.scale : 1.0 / std::sqrt(double(dk));
 }
-
-} // namespace
 
 std::optional<std::string>
 validateDelta(const DeltaProblem &problem, const Shape &q, const Shape &k,
@@ -112,7 +109,7 @@ DeltaResult<double> referenceDeltaRule(const DeltaProblem &problem,
                                        const DeltaInputs<double> &inputs) {
   const DeltaShape shape = deltaShape(problem, inputs);
   const int64_t steps = shape.steps, dk = shape.keyDim, dv = shape.valueDim;
-  const double scale = effectiveScale(problem, dk);
+  const double scale = deltaScale(problem, dk);
   DeltaResult<double> result;
   result.out = Tensor<double>({shape.batch, shape.heads, steps, dv});
   result.finalState = shape.hasInitial
@@ -158,7 +155,7 @@ DeltaResult<T> chunkwiseDeltaRule(const DeltaProblem &problem,
                          " must be at least 1");
   const DeltaShape shape = deltaShape(problem, inputs);
   const int64_t steps = shape.steps, dk = shape.keyDim, dv = shape.valueDim;
-  const T scale = static_cast<T>(effectiveScale(problem, dk));
+  const T scale = static_cast<T>(deltaScale(problem, dk));
   DeltaResult<T> result;
   result.out = Tensor<T>({shape.batch, shape.heads, steps, dv});
   result.finalState = shape.hasInitial

@@ -42,6 +42,12 @@ template <typename T> struct DeltaResult {
   Tensor<T> finalState; ///< [B, H, Dk, Dv], the state after step T
 };
 
+/// fla's l2norm (use_qk_l2norm_in_kernel): x / sqrt(sum x^2 + 1e-6).
+constexpr double kDeltaL2NormEps = 1e-6;
+
+/// The query scale: the op's, or 1/sqrt(Dk).
+double deltaScale(const DeltaProblem &problem, int64_t dk);
+
 /// The first problem with the operands' shapes as a message, or nothing.
 std::optional<std::string>
 validateDelta(const DeltaProblem &problem, const Shape &q, const Shape &k,
