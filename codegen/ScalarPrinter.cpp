@@ -600,6 +600,8 @@ LogicalResult ScalarPrinter::printSequence(SequenceOp op) {
   auto side = [&](bool packed, StringRef cu, StringRef totalDim, StringRef dim,
                   Value length, std::string &row0,
                   const std::vector<std::string> &tensors, bool withLse) {
+    if (!packed && length.use_empty())
+      return; // (a recurrence's one side: nothing reads the other)
     std::string len = fresh();
     names[length] = len;
     if (!packed) {
@@ -617,10 +619,18 @@ LogicalResult ScalarPrinter::printSequence(SequenceOp op) {
     for (const std::string &t : tensors) {
       std::string p = t + "_packed";
       bool output = t == "o";
-      line() << (output ? "Elem" : "const Elem") << "* __restrict__ " << t << " = " << p
+      auto form = packedForms.find(t);
+      std::string type = form == packedForms.end() ? "Elem" : form->second.first;
+      int rank = form == packedForms.end() ? 3 : form->second.second;
+      line() << (output ? "" : "const ") << type << "* __restrict__ " << t << " = " << p
              << " + (long long)(" << row0 << ") * " << p << "_s0;\n";
+      // As a [B, H, N(, D)] tensor: no batch stride, then the head's, the row's
+      // (and the element's).
       line() << "[[maybe_unused]] const long long " << t << "_s0 = 0, " << t << "_s1 = " << p << "_s1, "
-             << t << "_s2 = " << p << "_s0, " << t << "_s3 = " << p << "_s2;\n";
+             << t << "_s2 = " << p << "_s0";
+      if (rank == 3)
+        os << ", " << t << "_s3 = " << p << "_s2";
+      os << ";\n";
     }
     if (withLse) {
       // The rows' log-sum-exp, packed [Hq, Tq].
@@ -632,7 +642,7 @@ LogicalResult ScalarPrinter::printSequence(SequenceOp op) {
   };
   line() << "// sequence " << batch << " of the packed batch (dialect/Varlen.h)\n";
   side(op.getPackedQueries(), kCuSeqlensQ, packedRowsDimName(op.getQueryDim()),
-       op.getQueryDim(), op.getQueries(), queryRow0, queryTensors, true);
+       op.getQueryDim(), op.getQueries(), queryRow0, queryTensors, lseWithQueries);
   side(op.getPackedKeys(), kCuSeqlensK, packedRowsDimName(op.getKeyDim()),
        op.getKeyDim(), op.getKeys(), keyRow0, keyTensors, false);
   return success();

@@ -101,6 +101,11 @@ protected:
   /// re-declares the packed ones): q and o, k and v by default; lse goes
   /// with the queries.
   std::vector<std::string> queryTensors = {"q", "o"}, keyTensors = {"k", "v"};
+  /// A packed tensor's C element type and packed rank where they are not
+  /// Elem and [T, H, D] (a recurrence's f32 gates: [T, H] or [T, H, Dk]).
+  llvm::StringMap<std::pair<std::string, int>> packedForms;
+  /// The queries' side carries the rows' lse (attention; not a recurrence).
+  bool lseWithQueries = true;
 
   /// Prints the family's own ops; called for every op the base does not
   /// know.

@@ -751,7 +751,7 @@ LogicalResult LinearAttentionOp::verify() {
     return emitOpError() << "state results need return_final_state";
   if (failed(checkRecurrenceStates(op, gate, getFinalState(), "final state", q, valueDim)))
     return failure();
-  if (failed(checkScale(op, getScale())))
+  if (failed(checkScale(op, getScale())) || failed(verifyLinearVarlen(*this)))
     return failure();
   return checkDimNames(op, getDims(), 2, "batch, length");
 }

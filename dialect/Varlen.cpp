@@ -13,17 +13,19 @@ std::string mlir::flash::packedRowsDimName(llvm::StringRef seqDim) {
 
 /// The rules both ops share: packed [T, H, D] with static H and D, offsets
 /// [B + 1], the view [B, H, N, D] with N dynamic (the lengths are per
-/// sequence, known at launch).
+/// sequence, known at launch). A recurrence's scalar gates are packed [T,
+/// H], seen as [B, H, N].
 static LogicalResult verifyPackedPair(Operation *op, RankedTensorType packed,
                                       RankedTensorType cu,
                                       RankedTensorType view) {
   auto fail = [&]() { return op->emitOpError(); };
-  if (packed.getRank() != 3)
+  if (packed.getRank() != 3 && packed.getRank() != 2)
     return fail() << "packed tensor has shape " << shapeText(packed)
-                  << ": a packed batch is [T, H, D]";
+                  << ": a packed batch is [T, H, D] (or a recurrence's scalar "
+                     "gates, [T, H])";
   for (auto [index, what] :
        {std::pair<int, const char *>{1, "head count"}, {2, "head dimension"}})
-    if (packed.isDynamicDim(index))
+    if (index < packed.getRank() && packed.isDynamicDim(index))
       return fail() << "packed dim " << index << " (" << what
                     << ") must be static, packed is " << shapeText(packed);
   if (cu.getRank() != 1)
@@ -32,9 +34,11 @@ static LogicalResult verifyPackedPair(Operation *op, RankedTensorType packed,
   if (!cu.isDynamicDim(0) && cu.getDimSize(0) < 2)
     return fail() << "cu_seqlens has " << cu.getDimSize(0)
                   << " entries: B + 1 offsets need at least 2";
-  if (view.getRank() != 4 || view.getElementType() != packed.getElementType())
-    return fail() << "view must be a rank-4 tensor of "
-                  << packed.getElementType() << " [B, H, N, D]";
+  const bool rows = packed.getRank() == 3;
+  if (view.getRank() != packed.getRank() + 1 ||
+      view.getElementType() != packed.getElementType())
+    return fail() << "view must be a rank-" << packed.getRank() + 1 << " tensor of "
+                  << packed.getElementType() << (rows ? " [B, H, N, D]" : " [B, H, N]");
   int64_t batch = cu.isDynamicDim(0) ? ShapedType::kDynamic : cu.getDimSize(0) - 1;
   auto expect = [&](int64_t index, int64_t size, const char *what) -> LogicalResult {
     int64_t got = view.getDimSize(index);
@@ -49,7 +53,7 @@ static LogicalResult verifyPackedPair(Operation *op, RankedTensorType packed,
       succeeded(expect(1, packed.getDimSize(1), "the packed heads")) &&
       succeeded(expect(2, ShapedType::kDynamic,
                        "the longest sequence, given at launch")) &&
-      succeeded(expect(3, packed.getDimSize(2), "the packed head dimension")));
+      (!rows || succeeded(expect(3, packed.getDimSize(2), "the packed head dimension"))));
 }
 
 LogicalResult VarlenViewOp::verify() {
@@ -57,10 +61,16 @@ LogicalResult VarlenViewOp::verify() {
                               getCuSeqlens().getType(), getView().getType())))
     return failure();
   for (Operation *user : getView().getUsers())
-    if (!isa<AttentionOp>(user))
+    if (!isa<AttentionOp, LinearAttentionOp>(user))
       return emitOpError() << "result is used by " << user->getName()
                            << ": a varlen view is read only as the q, k or v "
-                              "of a flash.attention";
+                              "of a flash.attention or the q, k, v or gates of "
+                              "a flash.linear_attention";
+  if (getPacked().getType().getRank() == 2)
+    for (Operation *user : getView().getUsers())
+      if (!isa<LinearAttentionOp>(user))
+        return emitOpError() << "a packed [T, H] tensor is a recurrence's scalar "
+                                "gates: only a flash.linear_attention reads it";
   return success();
 }
 
@@ -68,12 +78,17 @@ LogicalResult VarlenPackOp::verify() {
   if (failed(verifyPackedPair(*this, getPacked().getType(),
                               getCuSeqlens().getType(), getView().getType())))
     return failure();
-  auto attention = getView().getDefiningOp<AttentionOp>();
-  auto q = attention ? attention.getQ().getDefiningOp<VarlenViewOp>()
-                     : VarlenViewOp();
+  Value query;
+  if (auto attention = getView().getDefiningOp<AttentionOp>())
+    query = attention.getQ();
+  else if (auto linear = getView().getDefiningOp<LinearAttentionOp>();
+           linear && getView() == linear.getO())
+    query = linear.getQ();
+  auto q = query ? query.getDefiningOp<VarlenViewOp>() : VarlenViewOp();
   if (!q)
-    return emitOpError() << "packs a value that is not the result of a "
-                            "flash.attention whose q is a flash.varlen_view";
+    return emitOpError() << "packs a value that is not the output of a "
+                            "flash.attention or flash.linear_attention whose q "
+                            "is a flash.varlen_view";
   if (q.getCuSeqlens() != getCuSeqlens())
     return emitOpError() << "packs with other cu_seqlens than the attention's "
                             "q: the output rows are the query rows";
@@ -121,5 +136,49 @@ LogicalResult mlir::flash::verifyVarlen(AttentionOp op) {
                 "must be used once, by a flash.varlen_pack with q's cu_seqlens";
   }
   // (A flash.varlen_pack of an op whose q is not packed is its own error.)
+  return success();
+}
+
+std::optional<LinearVarlen> mlir::flash::linearVarlenOf(Operation *op) {
+  auto linear = dyn_cast<LinearAttentionOp>(op);
+  auto q = linear ? linear.getQ().getDefiningOp<VarlenViewOp>() : VarlenViewOp();
+  if (!q)
+    return std::nullopt;
+  LinearVarlen varlen;
+  varlen.cu = q.getCuSeqlens();
+  varlen.qPacked = q.getPacked();
+  if (auto k = linear.getK().getDefiningOp<VarlenViewOp>())
+    varlen.kPacked = k.getPacked();
+  if (auto v = linear.getV().getDefiningOp<VarlenViewOp>())
+    varlen.vPacked = v.getPacked();
+  for (Value gate : linear.getGates())
+    if (auto g = gate.getDefiningOp<VarlenViewOp>())
+      varlen.gatesPacked.push_back(g.getPacked());
+  for (Operation *user : linear.getO().getUsers())
+    if (auto pack = dyn_cast<VarlenPackOp>(user))
+      varlen.oPacked = pack.getPacked();
+  return varlen;
+}
+
+LogicalResult mlir::flash::verifyLinearVarlen(LinearAttentionOp op) {
+  auto q = op.getQ().getDefiningOp<VarlenViewOp>();
+  llvm::SmallVector<std::pair<Value, std::string>> operands = {{op.getK(), "k"},
+                                                               {op.getV(), "v"}};
+  for (auto [i, gate] : llvm::enumerate(op.getGates()))
+    operands.push_back({gate, "gate operand #" + std::to_string(i)});
+  for (auto &[value, what] : operands) {
+    auto view = value.getDefiningOp<VarlenViewOp>();
+    if (bool(view) != bool(q))
+      return op.emitOpError() << (q ? "q is a varlen view and " + what + " is not"
+                                    : what + " is a varlen view and q is not")
+                              << ": a packed recurrence packs q, k, v and its gates alike";
+    if (view && view.getCuSeqlens() != q.getCuSeqlens())
+      return op.emitOpError() << what << " is packed with other cu_seqlens than q: "
+                                         "one set of offsets serves every operand";
+  }
+  if (q && (!op.getO().hasOneUse() || !isa<VarlenPackOp>(*op.getO().getUsers().begin())))
+    return op.emitOpError() << "q is a varlen view, so the output (one row per packed "
+                               "step) must be used once, by a flash.varlen_pack with "
+                               "q's cu_seqlens";
   return success();
 }

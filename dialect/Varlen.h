@@ -17,6 +17,7 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Value.h"
 #include "mlir/Support/LogicalResult.h"
+#include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
 
 #include <optional>
@@ -60,6 +61,25 @@ class AttentionOp;
 /// cu_seqlens; packed queries leave through one flash.varlen_pack with
 /// q's cu_seqlens.
 LogicalResult verifyVarlen(AttentionOp op);
+
+/// A flash.linear_attention over packed sequences (docs/semantics.md
+/// §3.5): q, k, v and its gate operands flash.varlen_view results of one
+/// cu_seqlens (a scalar gate [T, H], a vector gate [T, H, Dk]), its output
+/// o packed back by one flash.varlen_pack; each sequence is its own
+/// recurrence, its states (initial, final) the batch's b-th.
+struct LinearVarlen {
+  Value qPacked, kPacked, vPacked, oPacked, cu;
+  llvm::SmallVector<Value, 2> gatesPacked;
+};
+
+class LinearAttentionOp;
+/// The packed operands of `op` (a flash.linear_attention), nullopt when
+/// its q is not a flash.varlen_view.
+std::optional<LinearVarlen> linearVarlenOf(Operation *op);
+/// flash.linear_attention's varlen rules: all of q, k, v and the gates
+/// packed or none, through one cu_seqlens; o leaves through one
+/// flash.varlen_pack with it.
+LogicalResult verifyLinearVarlen(LinearAttentionOp op);
 
 } // namespace mlir::flash
 

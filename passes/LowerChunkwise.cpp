@@ -43,6 +43,8 @@
 
 #include "passes/LowerChunkwise.h"
 
+#include "dialect/Varlen.h"
+
 #include "passes/IndexBuilder.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -186,8 +188,10 @@ struct KernelBuilder {
         b.getNamedAttr("eps", b.getF32FloatAttr(kLinearNormalizerEps)),
         b.getNamedAttr("initial_state", b.getBoolAttr(plan.initialState)),
         b.getNamedAttr("final_state", b.getBoolAttr(plan.finalState)),
-        b.getNamedAttr("dims",
-                       b.getStrArrayAttr({plan.batchDim, plan.lengthDim})),
+        // Packed sequences have no common length: each reads its own.
+        b.getNamedAttr("dims", plan.packed
+                                   ? b.getStrArrayAttr({plan.batchDim})
+                                   : b.getStrArrayAttr({plan.batchDim, plan.lengthDim})),
     };
     if (plan.gradient)
       entries.push_back(b.getNamedAttr("final_grad", b.getBoolAttr(plan.finalGrad)));
@@ -371,6 +375,15 @@ struct KernelBuilder {
     valueTile = grid.getIds()[0];
     head = grid.getIds()[1];
     batch = grid.getIds()[2];
+    if (plan.packed) {
+      // Sequence `batch` of the packed batch: its own length, its rows
+      // addressed from its first (every tensor but the states).
+      auto sequence = SequenceOp::create(
+          b, loc, index, index, batch, b.getStringAttr(plan.lengthDim),
+          /*packed_queries=*/true, b.getStringAttr(plan.lengthDim), /*packed_keys=*/false);
+      T = sequence.getQueries();
+      return;
+    }
     T = DimOp::create(b, loc, index, b.getStringAttr(plan.lengthDim));
   }
 
@@ -620,6 +633,7 @@ LinearKernelPlan mlir::flash::linearKernelPlan(LinearAttentionOp op) {
   plan.gate = op.getGate();
   plan.initialState = !op.getInitialState().empty();
   plan.finalState = op.getReturnFinalState();
+  plan.packed = linearVarlenOf(op.getOperation()).has_value();
   return plan;
 }
 

@@ -39,6 +39,9 @@ struct LinearKernelPlan {
   /// the final state's gradient (`initialState`: it reads the initial
   /// state and writes its gradient).
   bool gradient = false, finalGrad = false;
+  /// Sequences packed back to back (dialect/Varlen.h): the fused kernel's
+  /// batch index is a sequence, its length read by flash.sequence.
+  bool packed = false;
   /// Name of the function holding the op: kernels are named after it.
   std::string opName;
 };

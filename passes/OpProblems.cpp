@@ -167,6 +167,7 @@ template <typename OpT> static sched::LinearProblem linearOperandsProblem(OpT op
 sched::LinearProblem mlir::flash::linearKernelProblem(LinearAttentionOp op) {
   sched::LinearProblem p = linearOperandsProblem(op);
   p.returnsFinalState = op.getReturnFinalState();
+  p.packed = linearVarlenOf(op.getOperation()).has_value();
   return p;
 }
 

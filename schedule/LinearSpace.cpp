@@ -84,9 +84,14 @@ Result<ScheduleSpace> flashgen::schedule::linearSpace(
         std::string("the delta rule has the fused chunk kernel only "
                     "(chunk_fused), not '") +
         algorithmName(*form) + "'");
+  if (p.packed && form && *form != Algorithm::ChunkFused)
+    return Result<ScheduleSpace>::failure(std::string("packed (varlen) sequences take the "
+                                                       "fused chunk kernel only (chunk_fused), "
+                                                       "not '") +
+                                           algorithmName(*form) + "'");
   for (Algorithm a : {Algorithm::ChunkFused, Algorithm::ChunkTwoPass})
     if ((!form || *form == a) &&
-        !(p.isDelta() && a == Algorithm::ChunkTwoPass)) {
+        !((p.isDelta() || p.packed) && a == Algorithm::ChunkTwoPass)) {
       forms.values.push_back(static_cast<int64_t>(a));
       forms.labels.push_back(algorithmName(a));
     }

@@ -109,6 +109,11 @@ struct LinearProblem {
   int64_t gateElementBytes = 4; ///< gate operands (f32 in the examples)
   bool hasInitialState = false;
   bool returnsFinalState = false;
+  /// Sequences packed back to back (flash.varlen_view, cu_seqlens): each
+  /// (value tile, head, sequence) CTA of the fused chunk kernel reads its
+  /// own rows; the two-pass form's chunk grid and the step kernel do not
+  /// take them yet. `length` is then the longest sequence.
+  bool packed = false;
   /// flash.delta_rule (docs/semantics.md §7) described as this recurrence:
   /// the bytes of its beta per step (its log-decay is gate `decay`); 0 for
   /// flash.linear_attention.

@@ -194,6 +194,11 @@ flashgen::schedule::scheduleLinear(const LinearProblem &p, const Target &t,
   std::vector<Algorithm> families;
   bool step = !options.algorithm || *options.algorithm == Algorithm::RecurrentStep;
   bool chunks = !options.algorithm || *options.algorithm != Algorithm::RecurrentStep;
+  if (p.packed && options.algorithm == Algorithm::RecurrentStep)
+    return Result<ScheduleResult>::failure(
+        "packed (varlen) sequences take the fused chunk kernel only (chunk_fused), not "
+        "'recurrent_step'");
+  step = step && !p.packed; // (LinearProblem::packed)
   if (chunks)
     families.push_back(Algorithm::ChunkFused);
   if (step)

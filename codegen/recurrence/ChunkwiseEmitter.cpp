@@ -975,6 +975,16 @@ std::string LinearKernelPrinter::signature() {
   ParameterList sep;
   std::string elem = kernel.getSymName().str() + "_k::Elem";
   auto tensor = [&](StringRef tensorName, StringRef type, bool output, int rank) {
+    if (packedQueries && llvm::is_contained(queryTensors, tensorName)) {
+      // Packed sequences: the [T, H(, D)] tensor, re-declared as a batch
+      // entry by flash.sequence (ScalarPrinter::printSequence).
+      std::string p = (tensorName + "_packed").str();
+      sep() << (output ? "" : "const ") << type << "* __restrict__ " << p;
+      for (int d = 0; d < rank - 1; ++d)
+        sep() << "long long " << p << "_s" << d;
+      result.arguments.push_back({KernelArgument::Kind::Tensor, tensorName.str()});
+      return;
+    }
     printTensorParameter(sep, result.arguments, tensorName, type, output, rank);
   };
   bool initial = cast<BoolAttr>(kernel.getProblem().get("initial_state")).getValue();
@@ -1036,6 +1046,8 @@ std::string LinearKernelPrinter::signature() {
     if (l2normQk)
       tensor("delta_norm", "float", deltaPrepare, 4);
   }
+  if (packedQueries)
+    printSequenceParameters([&]() -> llvm::raw_ostream & { return sep(); });
   printDimParameters([&]() -> llvm::raw_ostream & { return sep(); });
   return sep.text();
 }
@@ -1138,6 +1150,23 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   normalizer = gate == GateKind::mlstm_exp || gate == GateKind::mlstm_sig;
   stabilizer = gate == GateKind::mlstm_exp;
   rawGates = scalarGates ? LinearAttentionOp::getGateOperandCount(gate) : 0;
+  findSequence();
+  if (packedQueries) {
+    // Packed sequences (flash.sequence): q, k, v, the gates and o are all
+    // rows of the one packed batch; the gates are f32, [T, H] (scalar
+    // kinds) or [T, H, Dk] (vector).
+    queryTensors = {"q", "k", "v", "o"};
+    keyTensors = {};
+    lseWithQueries = false;
+    if (vectorGate) {
+      queryTensors.push_back("g");
+      packedForms["g"] = {"float", 3};
+    }
+    for (unsigned i = 0; i < rawGates; ++i) {
+      queryTensors.push_back(gateTensor(i));
+      packedForms[gateTensor(i)] = {"float", 2};
+    }
+  }
 
   ScheduleAttr s = kernel.getSchedule();
   Type elementType = cast<TypeAttr>(kernel.getProblem().get("element_type")).getValue();

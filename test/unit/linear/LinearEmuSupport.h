@@ -60,7 +60,7 @@ template <class T> struct DevTensor {
   long long s(int i) const { return i < int(strides.size()) ? strides[i] : 0; }
 };
 
-ref::Tensor<float> fromBf16(const DevTensor<bf16>& d, const ref::Shape& shape) {
+inline ref::Tensor<float> fromBf16(const DevTensor<bf16>& d, const ref::Shape& shape) {
   ref::Tensor<float> t(shape);
   for (int64_t i = 0; i < t.size(); ++i) t.data()[i] = bf16_value(d.mem.v[i]);
   return t;
@@ -74,7 +74,7 @@ struct Case {
   double gateRange = 0;  // > 0: mLSTM preactivations uniform in +-gateRange
 };
 
-ref::LinearInputs<double> inputsFor(const Case& c) {
+inline ref::LinearInputs<double> inputsFor(const Case& c) {
   ref::LinearInputSpec spec;
   spec.gate = c.gate;
   spec.batch = c.batch;
