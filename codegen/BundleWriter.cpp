@@ -769,12 +769,16 @@ struct RecurrenceEntry {
   Type betaType;                  ///< flash.delta_rule's beta; null otherwise
   bool initialState, finalState;
   bool l2normQk = false;          ///< flash.delta_rule's row norms in scratch
+  /// Packed sequences (flash.linear_attention over flash.varlen_view).
+  bool packed = false;
 };
 
 RecurrenceEntry recurrenceEntry(LinearAttentionOp op) {
-  return {op, "linear_attention", op.getQ(), op.getK(), op.getV(), op.getO(),
-          op.getBatchDimName(), op.getLengthDimName(), op.getGate(),
-          Type(), !op.getInitialState().empty(), op.getReturnFinalState()};
+  RecurrenceEntry r{op, "linear_attention", op.getQ(), op.getK(), op.getV(), op.getO(),
+                    op.getBatchDimName(), op.getLengthDimName(), op.getGate(),
+                    Type(), !op.getInitialState().empty(), op.getReturnFinalState()};
+  r.packed = linearVarlenOf(op.getOperation()).has_value();
+  return r;
 }
 
 RecurrenceEntry recurrenceEntry(DeltaRuleOp op) {
@@ -804,9 +808,17 @@ LogicalResult writeLinearKernel(const RecurrenceEntry &r, const std::string &nam
   Operation *op = r.op;
   const std::string &batchDim = r.batchDim, &lengthDim = r.lengthDim;
   SizeNames sizes;
-  for (Value value : {r.q, r.k, r.v, r.o}) {
-    sizes.note(value, 0, batchDim);
-    sizes.note(value, 2, lengthDim);
+  // Packed sequences (dialect/Varlen.h): the rows' tensors are [<T>_total,
+  // H(, D)], the offsets [<B>_offsets] and B their count minus one; no
+  // launch reads a common length.
+  const std::string offsetsDim = batchDim + "_offsets", totalDim = packedRowsDimName(lengthDim);
+  if (r.packed) {
+    sizes.derived.emplace(batchDim, offsetsDim + "-1");
+  } else {
+    for (Value value : {r.q, r.k, r.v, r.o}) {
+      sizes.note(value, 0, batchDim);
+      sizes.note(value, 2, lengthDim);
+    }
   }
   const llvm::json::Value batch = sizes.dim(batchDim),
                           length = sizes.dim(lengthDim);
@@ -829,18 +841,28 @@ LogicalResult writeLinearKernel(const RecurrenceEntry &r, const std::string &nam
   Type elem = qType.getElementType();
   Type f32 = Float32Type::get(op->getContext());
   int64_t rowAlign = rowAlignOf(elem);
-  param("q", "in", elem, {batch, heads, length, keyDim}, false, rowAlign);
-  param("k", "in", elem, {batch, heads, length, keyDim}, false, rowAlign);
-  param("v", "in", elem, {batch, heads, length, valueDim}, false, rowAlign);
+  // A row tensor: [B, H, T(, cols)], or packed [<T>_total, H(, cols)].
+  auto rows = [&](StringRef tensor, StringRef io, Type type, std::optional<int64_t> cols,
+                  int64_t strideAlign) {
+    llvm::json::Array shape = r.packed ? llvm::json::Array{llvm::json::Value(totalDim), heads}
+                                       : llvm::json::Array{batch, heads, length};
+    if (cols)
+      shape.push_back(*cols);
+    params.push_back(recurrenceParam(tensor, io, type, {}, false, strideAlign));
+    (*params.back().getAsObject())["shape"] = std::move(shape);
+  };
+  rows("q", "in", elem, keyDim, rowAlign);
+  rows("k", "in", elem, keyDim, rowAlign);
+  rows("v", "in", elem, valueDim, rowAlign);
   if (r.betaType)
-    param("beta", "in", r.betaType, {batch, heads, length}, false, 1);
+    rows("beta", "in", r.betaType, std::nullopt, 1);
   if (gate == GateKind::decay)
-    param("g", "in", f32, {batch, heads, length}, false, 1);
+    rows("g", "in", f32, std::nullopt, 1);
   if (gate == GateKind::vector)
-    param("g", "in", f32, {batch, heads, length, keyDim}, false, 4);
+    rows("g", "in", f32, keyDim, 4);
   if (normalizer) {
-    param("igate", "in", f32, {batch, heads, length}, false, 1);
-    param("fgate", "in", f32, {batch, heads, length}, false, 1);
+    rows("igate", "in", f32, std::nullopt, 1);
+    rows("fgate", "in", f32, std::nullopt, 1);
   }
   // A null initial state means zeros, a null final state is not written.
   auto states = [&](StringRef prefix, StringRef io) {
@@ -857,9 +879,15 @@ LogicalResult writeLinearKernel(const RecurrenceEntry &r, const std::string &nam
   };
   if (r.initialState)
     states("0", "in");
-  param("o", "out", elem, {batch, heads, length, valueDim}, false, rowAlign);
+  rows("o", "out", elem, valueDim, rowAlign);
   if (r.finalState)
     states("f", "out");
+  if (r.packed)
+    params.push_back(llvm::json::Object{{"name", kCuSeqlensQ},
+                                        {"io", "in"},
+                                        {"dtype", "i32"},
+                                        {"shape", llvm::json::Array{offsetsDim}},
+                                        {"pointer_align", 4}});
 
   // chunk_two_pass: the boundary states (index c = before chunk c, NC =
   // final), contiguous.
@@ -921,6 +949,9 @@ LogicalResult writeLinearKernel(const RecurrenceEntry &r, const std::string &nam
   if (failed(writeVariants(op, symbols, options, sizes, kScratch, scratchOf,
                            symbolsUsed, variants)))
     return failure();
+  // Packed: the offsets' count binds B (B_offsets - 1 in the states' shapes).
+  if (r.packed && !llvm::is_contained(symbolsUsed, offsetsDim))
+    symbolsUsed.push_back(offsetsDim);
 
   llvm::json::Object entry =
       kernelEntry(name, r.opName, symbolsUsed, std::move(params), std::move(variants));
@@ -931,7 +962,7 @@ LogicalResult writeLinearKernel(const RecurrenceEntry &r, const std::string &nam
   // and chunk size (and the delta rule's matches its peers' convention).
   llvm::json::Value flops =
       flopsJson(sizes,
-                batchDim + "*" + lengthDim + "*" +
+                (r.packed ? totalDim : batchDim + "*" + lengthDim) + "*" +
                     std::to_string(heads * 4 * keyDim * valueDim),
                 symbolsUsed);
   if (flops.kind() != llvm::json::Value::Null)

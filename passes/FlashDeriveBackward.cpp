@@ -161,6 +161,12 @@ LogicalResult deriveBackward(func::FuncOp forward, AttentionOp attention,
 /// the forward returns the final state.
 LogicalResult deriveLinearBackward(func::FuncOp forward, LinearAttentionOp linear,
                                    SymbolTable &symbols) {
+  if (linearVarlenOf(linear.getOperation()))
+    return linear.emitError()
+           << "flash-derive-backward: packed (varlen) sequences "
+              "(flash.varlen_view) have no recurrence backward yet; a backward "
+              "takes [B, H, T, D] tensors (pad the batch, or compile this op "
+              "without --backward)";
   FailureOr<std::string> name = backwardName(forward, linear, symbols);
   if (failed(name))
     return failure();
