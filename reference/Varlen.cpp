@@ -55,12 +55,12 @@ static int64_t checkedTotal(const Tensor<double> &x, int64_t rowsDim,
 
 Tensor<double> packRows(const Tensor<double> &x,
                         const std::vector<int64_t> &lengths) {
-  if (x.rank() != 4)
-    throw ReferenceError("packRows: expected [B, H, N, D], got rank " +
+  if (x.rank() != 4 && x.rank() != 3)
+    throw ReferenceError("packRows: expected [B, H, N, D] or [B, H, N], got rank " +
                          std::to_string(x.rank()));
-  const int64_t heads = x.dim(1), n = x.dim(2), d = x.dim(3);
+  const int64_t heads = x.dim(1), n = x.dim(2), d = x.rank() == 4 ? x.dim(3) : 1;
   const int64_t total = checkedTotal(x, 2, lengths, "packRows");
-  Tensor<double> out({total, heads, d});
+  Tensor<double> out(x.rank() == 4 ? Shape{total, heads, d} : Shape{total, heads});
   int64_t row0 = 0;
   for (size_t b = 0; b < lengths.size(); ++b) {
     for (int64_t i = 0; i < lengths[b]; ++i)
@@ -69,6 +69,22 @@ Tensor<double> packRows(const Tensor<double> &x,
         std::copy(src, src + d, out.data() + ((row0 + i) * heads + h) * d);
       }
     row0 += lengths[b];
+  }
+  return out;
+}
+
+Tensor<double> sequenceRows(const Tensor<double> &x, int64_t b, int64_t length) {
+  if (x.rank() != 4 && x.rank() != 3)
+    throw ReferenceError("sequenceRows: expected [B, H, N, D] or [B, H, N], got rank " +
+                         std::to_string(x.rank()));
+  if (b < 0 || b >= x.dim(0) || length < 0 || length > x.dim(2))
+    throw ReferenceError("sequenceRows: sequence " + std::to_string(b) + " of length " +
+                         std::to_string(length) + " outside " + shapeToString(x.shape()));
+  const int64_t heads = x.dim(1), n = x.dim(2), d = x.rank() == 4 ? x.dim(3) : 1;
+  Tensor<double> out(x.rank() == 4 ? Shape{1, heads, length, d} : Shape{1, heads, length});
+  for (int64_t h = 0; h < heads; ++h) {
+    const double *src = x.data() + ((b * heads + h) * n) * d;
+    std::copy(src, src + length * d, out.data() + h * length * d);
   }
   return out;
 }

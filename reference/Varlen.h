@@ -29,9 +29,13 @@ std::vector<int64_t> drawSequenceLengths(int64_t batch, int64_t maxLength,
 Tensor<double> sequenceOffsets(const std::vector<int64_t> &lengths);
 
 /// x [B, H, N, D] packed to [T, H, D]: sequence b's first lengths[b] rows,
-/// back to back (T = sum of the lengths).
+/// back to back (T = sum of the lengths); x [B, H, N] (a recurrence's
+/// scalar gates) to [T, H].
 Tensor<double> packRows(const Tensor<double> &x,
                         const std::vector<int64_t> &lengths);
+
+/// Sequence b's first `length` rows of x [B, H, N(, D)]: [1, H, length(, D)].
+Tensor<double> sequenceRows(const Tensor<double> &x, int64_t b, int64_t length);
 
 /// A log-sum-exp [B, H, N] packed to [H, T], FlashAttention's varlen
 /// layout.

@@ -111,7 +111,7 @@ func.func @pack_plain(%q: tensor<?x8x?x128xbf16>, %k: tensor<?x8x?x128xbf16>,
                       %v: tensor<?x8x?x128xbf16>, %cu: tensor<?xi32>) -> tensor<?x8x128xbf16> {
   %o = flash.attention %q, %k, %v dims ["B", "N", "M"]
       : tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16> -> tensor<?x8x?x128xbf16>
-  // expected-error@+1 {{packs a value that is not the result of a flash.attention whose q is a flash.varlen_view}}
+  // expected-error@+1 {{packs a value that is not the output of a flash.attention or flash.linear_attention whose q is a flash.varlen_view}}
   %out = flash.varlen_pack %o[%cu] : tensor<?x8x?x128xbf16>, tensor<?xi32> -> tensor<?x8x128xbf16>
   return %out : tensor<?x8x128xbf16>
 }
@@ -127,4 +127,48 @@ func.func @reserved(%qp: tensor<?x8x128xbf16>, %k: tensor<?x8x?x128xbf16>,
       : tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16> -> tensor<?x8x?x128xbf16>
   %out = flash.varlen_pack %o[%cu] : tensor<?x8x?x128xbf16>, tensor<?xi32> -> tensor<?x8x128xbf16>
   return %out : tensor<?x8x128xbf16>
+}
+
+// -----
+
+// Packed recurrences (docs/semantics.md §3.5): q, k, v and the gates packed
+// alike through one cu_seqlens, the output packed back.
+
+func.func @linear_mixed(%qp: tensor<?x2x64xbf16>, %k: tensor<?x2x?x64xbf16>,
+                        %v: tensor<?x2x?x64xbf16>, %cu: tensor<?xi32>) -> tensor<?x2x64xbf16> {
+  %q = flash.varlen_view %qp[%cu] : tensor<?x2x64xbf16>, tensor<?xi32> -> tensor<?x2x?x64xbf16>
+  // expected-error@+1 {{q is a varlen view and k is not: a packed recurrence packs q, k, v and its gates alike}}
+  %o = flash.linear_attention %q, %k, %v dims ["B", "T"]
+      : tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16> -> tensor<?x2x?x64xbf16>
+  %out = flash.varlen_pack %o[%cu] : tensor<?x2x?x64xbf16>, tensor<?xi32> -> tensor<?x2x64xbf16>
+  return %out : tensor<?x2x64xbf16>
+}
+
+// -----
+
+func.func @linear_gate_offsets(%qp: tensor<?x2x64xbf16>, %kp: tensor<?x2x64xbf16>,
+                               %vp: tensor<?x2x64xbf16>, %gp: tensor<?x2xf32>,
+                               %cu: tensor<?xi32>, %other: tensor<?xi32>) -> tensor<?x2x64xbf16> {
+  %q = flash.varlen_view %qp[%cu] : tensor<?x2x64xbf16>, tensor<?xi32> -> tensor<?x2x?x64xbf16>
+  %k = flash.varlen_view %kp[%cu] : tensor<?x2x64xbf16>, tensor<?xi32> -> tensor<?x2x?x64xbf16>
+  %v = flash.varlen_view %vp[%cu] : tensor<?x2x64xbf16>, tensor<?xi32> -> tensor<?x2x?x64xbf16>
+  %g = flash.varlen_view %gp[%other] : tensor<?x2xf32>, tensor<?xi32> -> tensor<?x2x?xf32>
+  // expected-error@+1 {{gate operand #0 is packed with other cu_seqlens than q: one set of offsets serves every operand}}
+  %o = flash.linear_attention %q, %k, %v gate decay gates(%g : tensor<?x2x?xf32>) dims ["B", "T"]
+      : tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16> -> tensor<?x2x?x64xbf16>
+  %out = flash.varlen_pack %o[%cu] : tensor<?x2x?x64xbf16>, tensor<?xi32> -> tensor<?x2x64xbf16>
+  return %out : tensor<?x2x64xbf16>
+}
+
+// -----
+
+func.func @linear_unpacked_output(%qp: tensor<?x2x64xbf16>, %kp: tensor<?x2x64xbf16>,
+                                  %vp: tensor<?x2x64xbf16>, %cu: tensor<?xi32>) -> tensor<?x2x?x64xbf16> {
+  %q = flash.varlen_view %qp[%cu] : tensor<?x2x64xbf16>, tensor<?xi32> -> tensor<?x2x?x64xbf16>
+  %k = flash.varlen_view %kp[%cu] : tensor<?x2x64xbf16>, tensor<?xi32> -> tensor<?x2x?x64xbf16>
+  %v = flash.varlen_view %vp[%cu] : tensor<?x2x64xbf16>, tensor<?xi32> -> tensor<?x2x?x64xbf16>
+  // expected-error@+1 {{q is a varlen view, so the output (one row per packed step) must be used once, by a flash.varlen_pack with q's cu_seqlens}}
+  %o = flash.linear_attention %q, %k, %v dims ["B", "T"]
+      : tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16> -> tensor<?x2x?x64xbf16>
+  return %o : tensor<?x2x?x64xbf16>
 }

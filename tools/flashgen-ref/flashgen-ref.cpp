@@ -609,6 +609,96 @@ void writeLinearGates(Writer &writer, GateKind gate, const ref::LinearInputs<dou
   }
 }
 
+/// A packed (varlen) recurrence case: B lengths in [0, T] drawn as
+/// attention's packed cases draw them (one empty, one of a single step,
+/// the last T long), the padded inputs' first rows of each sequence packed
+/// back to back with cu_seqlens_q, and each sequence's outputs and final
+/// state from the definition run on that sequence alone from its own
+/// initial state.
+llvm::Error runPackedLinear(LinearAttentionOp op, const ref::LinearProblem &problem,
+                            ref::LinearInputs<double> inputs, const LinearAttentionSizes &sizes,
+                            uint64_t seed, Writer &writer, llvm::json::Object &meta) {
+  Type elem = op.getQ().getType().getElementType();
+  Type gateElem = gateElementOf(op);
+  Type f32 = Float32Type::get(op.getContext());
+  const std::vector<int64_t> lengths =
+      ref::drawSequenceLengths(sizes.batch, sizes.length, seed ^ kQueryLengthSeed);
+  const int64_t b = sizes.batch, h = sizes.heads, dk = sizes.keyDim, dv = sizes.valueDim;
+  ref::Tensor<double> out({b, h, sizes.length, dv});
+  ref::RecurrentState<double> finals;
+  for (int64_t s = 0; s < b; ++s) {
+    ref::LinearInputs<double> one;
+    auto rows = [&](const ref::Tensor<double> &x) {
+      return x.empty() ? x : ref::sequenceRows(x, s, lengths[s]);
+    };
+    // A state's tensor [B, ...] -> sequence s's [1, ...].
+    auto state = [&](const ref::Tensor<double> &x) {
+      if (x.empty())
+        return x;
+      ref::Shape shape = x.shape();
+      const int64_t each = x.size() / shape[0];
+      shape[0] = 1;
+      ref::Tensor<double> t(shape);
+      std::copy(x.data() + s * each, x.data() + (s + 1) * each, t.data());
+      return t;
+    };
+    one.q = rows(inputs.q);
+    one.k = rows(inputs.k);
+    one.v = rows(inputs.v);
+    one.logDecay = rows(inputs.logDecay);
+    one.inputGate = rows(inputs.inputGate);
+    one.forgetGate = rows(inputs.forgetGate);
+    one.initial = {state(inputs.initial.c), state(inputs.initial.n), state(inputs.initial.m)};
+    ref::LinearResult<double> r = ref::referenceRecurrence(problem, one);
+    for (int64_t hh = 0; hh < h; ++hh)
+      std::copy(r.out.data() + hh * lengths[s] * dv, r.out.data() + (hh + 1) * lengths[s] * dv,
+                out.data() + ((s * h + hh) * sizes.length) * dv);
+    auto append = [&](ref::Tensor<double> &all, const ref::Tensor<double> &x) {
+      if (x.empty())
+        return;
+      if (all.empty()) {
+        ref::Shape shape = x.shape();
+        shape[0] = b;
+        all = ref::Tensor<double>(shape);
+      }
+      std::copy(x.data(), x.data() + x.size(), all.data() + s * x.size());
+    };
+    append(finals.c, r.finalState.c);
+    append(finals.n, r.finalState.n);
+    append(finals.m, r.finalState.m);
+  }
+  writer.input("q", ref::packRows(inputs.q, lengths), elem);
+  writer.input("k", ref::packRows(inputs.k, lengths), elem);
+  writer.input("v", ref::packRows(inputs.v, lengths), elem);
+  ref::LinearInputs<double> packedGates;
+  for (auto [packed, padded] : {std::pair{&packedGates.logDecay, &inputs.logDecay},
+                                {&packedGates.inputGate, &inputs.inputGate},
+                                {&packedGates.forgetGate, &inputs.forgetGate}})
+    if (!padded->empty())
+      *packed = ref::packRows(*padded, lengths);
+  writeLinearGates(writer, op.getGate(), packedGates, gateElem);
+  writer.extra(kCuSeqlensQ.str(), ref::sequenceOffsets(lengths), IntegerType::get(op.getContext(), 32));
+  if (!op.getInitialState().empty()) {
+    writer.input("c0", inputs.initial.c, f32);
+    if (!inputs.initial.n.empty())
+      writer.input("n0", inputs.initial.n, f32);
+    if (!inputs.initial.m.empty())
+      writer.input("m0", inputs.initial.m, f32);
+  }
+  writer.output("o", ref::packRows(out, lengths), dtypeOf(elem));
+  if (op.getReturnFinalState()) {
+    writer.output("cf", finals.c, "f32");
+    if (!finals.n.empty())
+      writer.output("nf", finals.n, "f32");
+    if (!finals.m.empty())
+      writer.output("mf", finals.m, "f32");
+  }
+  meta["op"] = "linear_attention";
+  meta["gate"] = stringifyGateKind(op.getGate()).str();
+  meta["packed"] = true;
+  return llvm::Error::success();
+}
+
 llvm::Error runLinear(LinearAttentionOp op, const Options &options,
                       uint64_t seed, Writer &writer, llvm::json::Object &meta) {
   auto sizes = resolveSizes(op, options.dims);
@@ -623,6 +713,8 @@ llvm::Error runLinear(LinearAttentionOp op, const Options &options,
   ref::LinearProblem problem;
   problem.gate = gateOf(op.getGate());
   problem.scale = op.getEffectiveScale();
+  if (linearVarlenOf(op.getOperation()))
+    return runPackedLinear(op, problem, std::move(inputs), *sizes, seed, writer, meta);
   ref::LinearResult<double> result = ref::referenceRecurrence(problem, inputs);
 
   writer.input("q", inputs.q, elem);
