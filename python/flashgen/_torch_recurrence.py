@@ -21,7 +21,10 @@ Operators (torch >= 2.4, ``torch.library.custom_op``, namespace
 ``flashgen``, named after the kernel and a hash of the bundle's path):
 
 - ``<X>_<hash>(q, k, v, *gates, c0?, n0?, m0?) -> (o, cf, nf, mf)``, the
-  final states empty where the kernel writes none;
+  final states empty where the kernel writes none; a kernel over packed
+  sequences (docs/semantics.md §3.5) takes q, k, v, the gates and o as
+  [T, H(, D)] rows and ``cu_seqlens_q`` [B + 1] (int32) as a keyword
+  beside the gates, its states one per sequence (no step_, no backward);
 - ``<X>_<hash>_step_(q, k, v, *gates, Tensor(a!) c_state[, Tensor(b!)
   n_state[, Tensor(c!) m_state]]) -> o``, mutating the states.
 
@@ -62,6 +65,7 @@ __all__ = ["register_recurrence", "RecurrenceOp"]
 _RECURRENCE_OPS = ("linear_attention", "delta_rule")
 _STATES = ("c", "n", "m")  # manifest params <s>0 (in) and <s>f (out)
 _OWN = {"q", "k", "v", "o"} | {s + "0" for s in _STATES} | {s + "f" for s in _STATES}
+_CU_SEQLENS = "cu_seqlens_q"  # a packed recurrence's offsets (dialect/Varlen.h)
 _GRADIENT_OP = "linear_attention_grad"  # the op of a bundle's <name>_backward
 
 _registry = {}  # (bundle real path, kernel name) -> RecurrenceOp
@@ -124,8 +128,12 @@ class RecurrenceOp:
             if self._params.get(pname, {}).get("io") != io:
                 raise FlashgenError(_FORMAT, "%s: kernel %s has no %s param %r"
                                     % (bundle_path, name, io, pname))
+        # The gate operands, and for packed sequences (docs/semantics.md
+        # §3.5) cu_seqlens_q among them: a keyword like the gates, its
+        # [B + 1] offsets giving the batch of the final states.
         self.gates = [p["name"] for p in kernel["params"]
                       if p["name"] not in _OWN and p.get("io") == "in"]
+        self.packed = _CU_SEQLENS in self.gates
         self.states = [s for s in _STATES if s + "0" in self._params or s + "f" in self._params]
         self.takes_initial_state = "c0" in self._params
         self.returns_final_state = "cf" in self._params
@@ -204,6 +212,11 @@ class RecurrenceOp:
             raise FlashgenError(_INVALID, "kernel %s of %s does not read and write its "
                                 "state (compile the spec with initial(...) and "
                                 "return_final_state)" % (self.name, self.bundle_path))
+        if self.packed:
+            raise FlashgenError(_INVALID, "kernel %s of %s runs packed sequences "
+                                "(cu_seqlens_q); step_ takes a batch [B, H, T, D]: "
+                                "call the sequence form with initial_state instead"
+                                % (self.name, self.bundle_path))
         args = self._gate_args(gates)
         states = self._state_args(state, "state", required=True)
         self._check_devices(q, k, v, args, states)
@@ -272,9 +285,15 @@ class RecurrenceOp:
 
     # -- shapes (shared by the real and fake paths) -------------------------
 
-    def _allocate(self, q, v):
-        """o like v; the final states contiguous f32 (empty where none)."""
-        b, h, dk, dv = q.shape[0], q.shape[1], q.shape[3], v.shape[3]
+    def _allocate(self, q, v, args=()):
+        """o like v; the final states contiguous f32 (empty where none).
+        Packed sequences: q [T, H, Dk], v [T, H, Dv], B from cu_seqlens_q
+        (in ``args``, the gate operands' order)."""
+        if self.packed:
+            cu = args[self.gates.index(_CU_SEQLENS)]
+            b, h, dk, dv = cu.shape[0] - 1, q.shape[1], q.shape[2], v.shape[2]
+        else:
+            b, h, dk, dv = q.shape[0], q.shape[1], q.shape[3], v.shape[3]
         o = _empty_in_order_of(v, v.shape, v.dtype)
         shapes = {"c": (b, h, dk, dv), "n": (b, h, dk), "m": (b, h)}
         finals = []
@@ -287,7 +306,7 @@ class RecurrenceOp:
 
     def _sequence(self, q, k, v, *rest):
         args, states = list(rest[:len(self.gates)]), list(rest[len(self.gates):])
-        o, finals = self._allocate(q, v)
+        o, finals = self._allocate(q, v, args)
         self._impls[q.device.type](q, k, v, args, states, o, finals, in_place=False)
         return (o, *finals)
 
@@ -427,7 +446,7 @@ class RecurrenceOp:
 
         @forward.register_fake
         def _(q, k, v, *rest):
-            o, finals = spec._allocate(q, v)
+            o, finals = spec._allocate(q, v, rest[:len(spec.gates)])
             return (o, *finals)
 
         backward = None

@@ -317,6 +317,83 @@ def grads_or_zeros(tensors):
     return [t.grad if t.grad is not None else torch.zeros_like(t) for t in tensors]
 
 
+def write_packed_bundle(name):
+    """A manifest-only bundle of a decay recurrence over packed sequences
+    (the params flashgen compile writes for flash.varlen_view operands,
+    docs/semantics.md §3.5): rows [T_total, H, D], g [T_total, H], the
+    offsets cu_seqlens_q [B_offsets], states [B_offsets - 1, H, Dk, Dv]."""
+    _count[0] += 1
+    path = os.path.join(TMP, "b%d" % _count[0], name + ".bundle")
+    os.makedirs(path)
+    rows, state = ["T_total", H], ["(B_offsets-1)", H, DK, DV]
+    params = [dict(name="q", io="in", dtype="f64", shape=rows + [DK]),
+              dict(name="k", io="in", dtype="f64", shape=rows + [DK]),
+              dict(name="v", io="in", dtype="f64", shape=rows + [DV]),
+              dict(name="g", io="in", dtype="f64", shape=rows),
+              dict(name="c0", io="in", dtype="f32", shape=state, optional=True),
+              dict(name="o", io="out", dtype="f64", shape=rows + [DV]),
+              dict(name="cf", io="out", dtype="f32", shape=state, optional=True),
+              dict(name="cu_seqlens_q", io="in", dtype="i32", shape=["B_offsets"])]
+    with open(os.path.join(path, "manifest.json"), "w") as f:
+        json.dump({"format": "flashgen-bundle", "version": 1, "target": "sm_90a",
+                   "kernels": [{"name": name, "op": "linear_attention",
+                                "symbols": ["T_total", "B_offsets"], "params": params,
+                                "variants": []}]}, f)
+    return path
+
+
+def packed_reference(q, k, v, gates, states):
+    """The packed op's definition: each sequence of cu_seqlens_q its own
+    decay recurrence (reference() on it as a batch of one) from its own
+    initial state."""
+    cu = gates["cu_seqlens_q"].tolist()
+    outs, finals = [], []
+    for b in range(len(cu) - 1):
+        rows = slice(cu[b], cu[b + 1])
+
+        def one(x):  # [len, H, D] -> [1, H, len, D]
+            return x[rows].transpose(0, 1).unsqueeze(0)
+        g = gates["g"][rows].transpose(0, 1).unsqueeze(0)
+        c0 = [states[0][b:b + 1]] if states and states[0] is not None else []
+        o, fin = reference("decay", one(q), one(k), one(v), {"g": g}, c0)
+        outs.append(o[0].transpose(0, 1))
+        finals.append(fin[0])
+    return torch.cat(outs, 0), [torch.cat(finals, 0)]
+
+
+class Packed(unittest.TestCase):
+    """A recurrence over packed sequences: cu_seqlens_q is a keyword like the
+    gates, the final states have one row per sequence, step_ is refused."""
+
+    def test_sequences_and_their_states(self):
+        rec = ft.register_recurrence(write_packed_bundle("packed_rec"))
+        self.assertEqual(rec.gates, ["g", "cu_seqlens_q"])
+        self.assertTrue(rec.packed)
+        rec._register_test_double(packed_reference)
+        lengths = [3, 0, 1, 5]
+        cu = torch.tensor([0] + list(torch.tensor(lengths).cumsum(0)), dtype=torch.int32)
+        total = int(cu[-1])
+        g = torch.Generator().manual_seed(3)
+        q, k = (torch.randn(total, H, DK, generator=g, dtype=F64) for _ in range(2))
+        v = torch.randn(total, H, DV, generator=g, dtype=F64)
+        gate = -0.3 * torch.rand(total, H, generator=g, dtype=F64)
+        c0 = 0.3 * torch.randn(len(lengths), H, DK, DV, generator=g)
+        o, (cf,) = rec(q, k, v, g=gate, cu_seqlens_q=cu, initial_state=c0)
+        self.assertEqual(tuple(o.shape), (total, H, DV))
+        self.assertEqual(tuple(cf.shape), (len(lengths), H, DK, DV))
+        # Sequence 3 alone, as a batch of one, from its own initial state.
+        rows = slice(4, 9)
+        want_o, (want_c,) = reference(
+            "decay", *(x[rows].transpose(0, 1).unsqueeze(0) for x in (q, k, v)),
+            {"g": gate[rows].transpose(0, 1).unsqueeze(0)}, [c0[3:4]])
+        self.assertTrue(torch.allclose(o[rows], want_o[0].transpose(0, 1)))
+        self.assertTrue(torch.allclose(cf[3], want_c[0], atol=1e-6))
+        # The empty sequence keeps its initial state.
+        self.assertTrue(torch.allclose(cf[1], c0[1]))
+        with self.assertRaisesRegex(flashgen.FlashgenError, "runs packed sequences"):
+            rec.step_(q, k, v, [c0], g=gate, cu_seqlens_q=cu)
+
+
 class Gradients(unittest.TestCase):
     """The autograd formula on the test double (the backward kernel's
     double is reference_backward): torch's autograd through the float64
