@@ -609,6 +609,22 @@ void writeLinearGates(Writer &writer, GateKind gate, const ref::LinearInputs<dou
   }
 }
 
+/// The op's initial states (c0, n0, m0 where the kind has them) as inputs
+/// and, where it returns them, the final states as outputs.
+void writeLinearStates(Writer &writer, LinearAttentionOp op,
+                       const ref::RecurrentState<double> &initial,
+                       const ref::RecurrentState<double> &finals) {
+  Type f32 = Float32Type::get(op.getContext());
+  if (!op.getInitialState().empty())
+    for (auto [name, t] : {std::pair{"c0", &initial.c}, {"n0", &initial.n}, {"m0", &initial.m}})
+      if (!t->empty())
+        writer.input(name, *t, f32);
+  if (op.getReturnFinalState())
+    for (auto [name, t] : {std::pair{"cf", &finals.c}, {"nf", &finals.n}, {"mf", &finals.m}})
+      if (!t->empty())
+        writer.output(name, *t, "f32");
+}
+
 /// A packed (varlen) recurrence case: B lengths in [0, T] drawn as
 /// attention's packed cases draw them (one empty, one of a single step,
 /// the last T long), the padded inputs' first rows of each sequence packed
@@ -678,21 +694,8 @@ llvm::Error runPackedLinear(LinearAttentionOp op, const ref::LinearProblem &prob
       *packed = ref::packRows(*padded, lengths);
   writeLinearGates(writer, op.getGate(), packedGates, gateElem);
   writer.extra(kCuSeqlensQ.str(), ref::sequenceOffsets(lengths), IntegerType::get(op.getContext(), 32));
-  if (!op.getInitialState().empty()) {
-    writer.input("c0", inputs.initial.c, f32);
-    if (!inputs.initial.n.empty())
-      writer.input("n0", inputs.initial.n, f32);
-    if (!inputs.initial.m.empty())
-      writer.input("m0", inputs.initial.m, f32);
-  }
   writer.output("o", ref::packRows(out, lengths), dtypeOf(elem));
-  if (op.getReturnFinalState()) {
-    writer.output("cf", finals.c, "f32");
-    if (!finals.n.empty())
-      writer.output("nf", finals.n, "f32");
-    if (!finals.m.empty())
-      writer.output("mf", finals.m, "f32");
-  }
+  writeLinearStates(writer, op, inputs.initial, finals);
   meta["op"] = "linear_attention";
   meta["gate"] = stringifyGateKind(op.getGate()).str();
   meta["packed"] = true;
@@ -721,22 +724,8 @@ llvm::Error runLinear(LinearAttentionOp op, const Options &options,
   writer.input("k", inputs.k, elem);
   writer.input("v", inputs.v, elem);
   writeLinearGates(writer, op.getGate(), inputs, gateElem);
-  Type f32 = Float32Type::get(op.getContext());
-  if (!op.getInitialState().empty()) {
-    writer.input("c0", inputs.initial.c, f32);
-    if (!inputs.initial.n.empty())
-      writer.input("n0", inputs.initial.n, f32);
-    if (!inputs.initial.m.empty())
-      writer.input("m0", inputs.initial.m, f32);
-  }
   writer.output("o", result.out, dtypeOf(elem));
-  if (op.getReturnFinalState()) {
-    writer.output("cf", result.finalState.c, "f32");
-    if (!result.finalState.n.empty())
-      writer.output("nf", result.finalState.n, "f32");
-    if (!result.finalState.m.empty())
-      writer.output("mf", result.finalState.m, "f32");
-  }
+  writeLinearStates(writer, op, inputs.initial, result.finalState);
   meta["op"] = "linear_attention";
   meta["gate"] = stringifyGateKind(op.getGate()).str();
   return llvm::Error::success();

@@ -13,6 +13,7 @@
 
 #include "reference/DeltaRuleGrad.h"
 
+#include "TestHelpers.h"
 #include "reference/ReferenceError.h"
 
 #include <gtest/gtest.h>
@@ -76,19 +77,8 @@ void expectMatchesFiniteDifferences(const DeltaProblem &p, DeltaInputs<double> i
                                     const Tensor<double> *dFinal, const char *name) {
   Tensor<double> &x = in.*operand;
   ASSERT_EQ(x.shape(), analytic.shape()) << name;
-  double largest = 1e-12, worst = 0.0;
-  for (double g : analytic.values())
-    largest = std::max(largest, std::fabs(g));
-  for (size_t i = 0; i < x.values().size(); ++i) {
-    const double x0 = x.values()[i], h = 1e-6 * std::max(1.0, std::fabs(x0));
-    x.values()[i] = x0 + h;
-    const double up = loss(p, in, dout, dFinal);
-    x.values()[i] = x0 - h;
-    const double down = loss(p, in, dout, dFinal);
-    x.values()[i] = x0;
-    worst = std::max(worst, std::fabs((up - down) / (2 * h) - analytic.values()[i]) / largest);
-  }
-  EXPECT_LT(worst, 1e-6) << name << " (largest gradient " << largest << ")";
+  EXPECT_LT(testing::finiteDifferenceError(x, analytic, [&] { return loss(p, in, dout, dFinal); }), 1e-6)
+      << name;
 }
 
 void check(bool gated, bool l2, bool initial, bool finalGradient, uint64_t seed) {

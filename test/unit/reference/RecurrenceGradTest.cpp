@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "TestHelpers.h"
 #include "reference/RecurrenceGrad.h"
 #include "reference/ChunkwiseGrad.h"
 #include "reference/Inputs.h"
@@ -96,20 +97,10 @@ void expectMatchesFiniteDifferences(const LinearProblem &problem, LinearInputs<d
                                     const RecurrentState<double> *dFinal, const char *name) {
   Tensor<double> &x = operand ? in.*operand : in.initial.*state;
   ASSERT_EQ(x.shape(), analytic.shape()) << name;
-  double largest = 1e-12, worst = 0.0;
-  for (double g : analytic.values())
-    largest = std::max(largest, std::fabs(g));
-  for (size_t i = 0; i < x.values().size(); ++i) {
-    const double x0 = x.values()[i], h = 1e-6 * std::max(1.0, std::fabs(x0));
-    x.values()[i] = x0 + h;
-    const double up = loss(problem, in, dout, dFinal);
-    x.values()[i] = x0 - h;
-    const double down = loss(problem, in, dout, dFinal);
-    x.values()[i] = x0;
-    const double numeric = (up - down) / (2 * h);
-    worst = std::max(worst, std::fabs(numeric - analytic.values()[i]) / largest);
-  }
-  EXPECT_LT(worst, 1e-6) << name << " (largest gradient " << largest << ")";
+  EXPECT_LT(flashgen::reference::testing::finiteDifferenceError(x, analytic,
+                                           [&] { return loss(problem, in, dout, dFinal); }),
+            1e-6)
+      << name;
 }
 
 void checkGate(GateKind gate, bool initial, bool finalGradient, uint64_t seed) {

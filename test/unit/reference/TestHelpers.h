@@ -8,9 +8,30 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 
 namespace flashgen::reference::testing {
+
+/// The gradient `analytic` of `loss` in `x` against central differences:
+/// every element perturbed by +-h (h = 1e-6 max(1, |x_i|)) and restored;
+/// the largest difference relative to the largest analytic entry.
+inline double finiteDifferenceError(Tensor<double> &x, const Tensor<double> &analytic,
+                                    const std::function<double()> &loss) {
+  double largest = 1e-12, worst = 0.0;
+  for (double g : analytic.values())
+    largest = std::max(largest, std::fabs(g));
+  for (size_t i = 0; i < x.values().size(); ++i) {
+    const double x0 = x.values()[i], h = 1e-6 * std::max(1.0, std::fabs(x0));
+    x.values()[i] = x0 + h;
+    const double up = loss();
+    x.values()[i] = x0 - h;
+    const double down = loss();
+    x.values()[i] = x0;
+    worst = std::max(worst, std::fabs((up - down) / (2 * h) - analytic.values()[i]) / largest);
+  }
+  return worst;
+}
 
 /// Normwise relative error max|actual - expected| / max|expected| (the
 /// denominator floored at 1e-300 so an all-zero reference compares
