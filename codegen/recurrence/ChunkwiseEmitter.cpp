@@ -1250,10 +1250,13 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   // alone, ptxas (CUDA 13, sm_80) held its 2-warp form to 80 registers
   // and spilled; told the minimum, it takes 104 and spills nothing.
   // The gradient's one-stage state passes likewise (chunk 64, 4 warps: held
-  // to 72 registers, 8 bytes spilled). Its two-stage ones keep the thread
-  // count alone: told one CTA, ptxas took 168 registers instead of 128 and
-  // left room for 3 CTAs an SM instead of 4 (the measured first choice).
-  const bool oneCta = deltaPrepare || (elemScratch && shape.stages == 1);
+  // to 72 registers, 8 bytes spilled), and those of fewer than 4 warps
+  // (GLA's, chunk 32, 2 warps, sm_80: held to 128, 8 bytes spilled). Its
+  // two-stage 4-warp ones keep the thread count alone: told one CTA, ptxas
+  // took 168 registers instead of 128 and left room for 3 CTAs an SM
+  // instead of 4 (the measured first choice).
+  const bool oneCta =
+      deltaPrepare || (elemScratch && (shape.stages == 1 || shape.warps < 4));
   std::string bounds = std::to_string(result.threads) + (oneCta ? ", 1" : "");
   result.source = constants + "extern \"C\" __global__ void __launch_bounds__(" + bounds +
                   ")\n" + result.entry + "(\n    " + params + ") {\n" + body + "}\n";

@@ -192,12 +192,16 @@ FG_DEVICE void scan_vector_gates(float* g, float* tab_hi, float* tab_lo, const s
   float h[kCols], l[kCols], h0[kCols], l0[kCols];
   FG_UNROLL
   for (int j = 0; j < kCols; ++j) h[j] = l[j] = h0[j] = l0[j] = 0.0f;
-  // Four rows at a time: the TwoSum chain is sequential, but the rows'
-  // loads, exponentials and stores overlap (measured on the H100: one row
-  // at a time left the state passes latency-bound, 1.35 ms at 16 heads
-  // 128/128, T = 4096); fully unrolled, the compiler would hoist every
-  // row's g load into registers.
-  FG_CHUNK_UNROLL_4
+  // Four rows at a time where a thread scans one column: the TwoSum chain
+  // is sequential, but the rows' loads, exponentials and stores overlap
+  // (measured on the H100: one row at a time left the state passes
+  // latency-bound, 1.35 ms at 16 heads 128/128, T = 4096). A thread with
+  // several columns has that overlap already, and four rows of each held
+  // at once spilled (sm_80, 2 warps over Dk = 128: 8 bytes at 128
+  // registers); fully unrolled, the compiler would hoist every row's g
+  // load into registers.
+  constexpr int kRowsAtOnce = kCols == 1 ? 4 : 1;
+  FG_CHUNK_UNROLL_BY(kRowsAtOnce)
   for (int r = 0; r < L; ++r) {
     FG_UNROLL
     for (int j = 0; j < kCols; ++j) {
@@ -236,7 +240,7 @@ FG_DEVICE void scan_vector_gates(float* g, float* tab_hi, float* tab_lo, const s
     for (int j = 0; j < kCols; ++j) {
       const int d = tid + j * NTHREADS;
       float c = 0.0f;
-      FG_CHUNK_UNROLL_4
+      FG_CHUNK_UNROLL_BY(kRowsAtOnce)
       for (int r = L - 1; r >= 0; --r) {
         T* kp = chunk::elem_ptr(k, r, d);
         chunk::store_elem(kp, chunk::load_elem(kp) * exp_fast(c));

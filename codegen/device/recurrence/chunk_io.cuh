@@ -18,13 +18,16 @@
 /// loops the recurrence kernels keep rolled to bound register pressure.
 /// FG_CHUNK_UNROLL_4: four iterations at a time, where a loop's iterations
 /// are chained (the gate scans' running sums) but their loads, exponentials
-/// and stores can overlap.
+/// and stores can overlap. FG_CHUNK_UNROLL_BY(n): n at a time, n a
+/// constant expression.
 #if defined(FLASHGEN_DEVICE_EMULATION)
 #define FG_CHUNK_NO_UNROLL
 #define FG_CHUNK_UNROLL_4
+#define FG_CHUNK_UNROLL_BY(n)
 #else
 #define FG_CHUNK_NO_UNROLL FG_PRAGMA_(unroll 1)
 #define FG_CHUNK_UNROLL_4 FG_PRAGMA_(unroll 4)
+#define FG_CHUNK_UNROLL_BY(n) FG_PRAGMA_(unroll n)
 #endif
 
 namespace fg {
