@@ -660,8 +660,15 @@ void ScalarPrinter::printRowsParameter(
     bool output) {
   bool packed = llvm::is_contained(queryTensors, tensor) ? packedQueries : packedKeys;
   std::string param = packed ? tensor.str() + "_packed" : tensor.str();
-  sep() << (output ? "" : "const ") << kernel.getSymName() << "_k::Elem* __restrict__ " << param;
-  for (int d = 0; d < (packed ? 3 : 4); ++d)
+  // The element type and packed rank (packedForms), Elem and 3 by default;
+  // unpacked, one dim more (the batch).
+  auto form = packedForms.find(tensor);
+  std::string type = form == packedForms.end()
+                         ? (kernel.getSymName() + "_k::Elem").str()
+                         : form->second.first;
+  int rank = (form == packedForms.end() ? 3 : form->second.second) + (packed ? 0 : 1);
+  sep() << (output ? "" : "const ") << type << "* __restrict__ " << param;
+  for (int d = 0; d < rank; ++d)
     sep() << "long long " << param << "_s" << d;
   result.arguments.push_back({KernelArgument::Kind::Tensor, tensor.str()});
 }

@@ -978,11 +978,7 @@ std::string LinearKernelPrinter::signature() {
     if (packedQueries && llvm::is_contained(queryTensors, tensorName)) {
       // Packed sequences: the [T, H(, D)] tensor, re-declared as a batch
       // entry by flash.sequence (ScalarPrinter::printSequence).
-      std::string p = (tensorName + "_packed").str();
-      sep() << (output ? "" : "const ") << type << "* __restrict__ " << p;
-      for (int d = 0; d < rank - 1; ++d)
-        sep() << "long long " << p << "_s" << d;
-      result.arguments.push_back({KernelArgument::Kind::Tensor, tensorName.str()});
+      printRowsParameter([&]() -> llvm::raw_ostream & { return sep(); }, tensorName, output);
       return;
     }
     printTensorParameter(sep, result.arguments, tensorName, type, output, rank);
