@@ -159,6 +159,14 @@ flashgen::schedule::checkAttentionSchedule(const AttentionProblem &p,
   return r.violations;
 }
 
+bool flashgen::schedule::chunkTilesSplitIntoCopies(const LinearProblem &p,
+                                                   const Schedule &s) {
+  const int64_t threads = 32 * s.warps;
+  return splitsIntoCopies(s.chunk, p.keyDim, p.elementBytes, threads) &&
+         splitsIntoCopies(s.chunk, s.tileDv, p.elementBytes, threads) &&
+         (p.gate != GateKind::Vector || splitsIntoCopies(s.chunk, p.keyDim, 4, threads));
+}
+
 std::vector<std::string>
 flashgen::schedule::chunkwiseKernelViolations(const LinearProblem &p,
                                               const Target &t,
@@ -209,9 +217,7 @@ flashgen::schedule::chunkwiseKernelViolations(const LinearProblem &p,
     os << "Dk = " << p.keyDim
        << " must be a power of two with 16 state rows per warp (" << warps
        << " warps)";
-  else if (!splitsIntoCopies(L, p.keyDim, p.elementBytes, 32 * warps) ||
-           !splitsIntoCopies(L, tileDv, p.elementBytes, 32 * warps) ||
-           (p.gate == GateKind::Vector && !splitsIntoCopies(L, p.keyDim, 4, 32 * warps)))
+  else if (!chunkTilesSplitIntoCopies(p, s))
     os << "chunk = " << L << ", tile_dv = " << tileDv << ", " << warps
        << " warps: the chunk's tiles (L x Dk, L x tile_dv"
        << (p.gate == GateKind::Vector ? ", the f32 g tile" : "")

@@ -31,6 +31,11 @@ std::vector<std::string> checkAttentionSchedule(const AttentionProblem &p,
 std::vector<std::string> chunkwiseKernelViolations(const LinearProblem &p,
                                                    const Target &t,
                                                    const Schedule &s);
+/// Whether a recurrence kernel's staged chunk tiles (L x Dk, L x tile_dv,
+/// vector gates' f32 L x Dk) split into whole 16-byte copies over its 32 x
+/// warps threads: one of chunkwiseKernelViolations' rules, which the
+/// gradient's space also applies to its state passes.
+bool chunkTilesSplitIntoCopies(const LinearProblem &p, const Schedule &s);
 /// What the recurrent step kernel requires (schedule/StepLayout.h): its
 /// precondition on the op and its thread layout. At most one message.
 std::vector<std::string> stepKernelViolations(const LinearProblem &p,

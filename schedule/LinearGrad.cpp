@@ -67,6 +67,17 @@ std::string n(int64_t v) { return std::to_string(v); }
 
 namespace {
 
+/// Whether the chunk kernel's loads (q, k and vector gates' f32 g, v, dO,
+/// the two 16-bit states) split into whole 16-byte copies over its threads.
+bool gradChunkTilesSplitIntoCopies(const LinearProblem &p, const Schedule &s) {
+  const int64_t threads = 32 * mlir::flash::gradChunkWarps(gradChunkShape(p, s));
+  const int64_t e = p.elementBytes;
+  return splitsIntoCopies(s.chunk, p.keyDim, e, threads) &&
+         splitsIntoCopies(s.chunk, p.valueDim, e, threads) &&
+         splitsIntoCopies(p.keyDim, p.valueDim, e, threads) &&
+         (p.gate != GateKind::Vector || splitsIntoCopies(s.chunk, p.keyDim, 4, threads));
+}
+
 /// Why the recurrence has no backward kernels, or "".
 std::string gradientSupport(const LinearProblem &p) {
   if (p.isDelta())
@@ -138,19 +149,11 @@ flashgen::schedule::linearGradKernelViolations(const LinearProblem &p,
                     ": chunk = " + n(s.chunk) + " and Dv = " + n(p.valueDim) +
                     " must split into 16-column tiles as well");
   }
-  {
-    // The chunk kernel's loads: q, k (and vector gates' f32 g), v, dO, the
-    // two 16-bit states, over all its threads.
-    const int64_t threads = 32 * mlir::flash::gradChunkWarps(gradChunkShape(p, s));
-    const int64_t e = p.elementBytes;
-    if (!splitsIntoCopies(s.chunk, p.keyDim, e, threads) ||
-        !splitsIntoCopies(s.chunk, p.valueDim, e, threads) ||
-        !splitsIntoCopies(p.keyDim, p.valueDim, e, threads) ||
-        (p.gate == GateKind::Vector && !splitsIntoCopies(s.chunk, p.keyDim, 4, threads)))
-      out.push_back("chunk kernel: chunk = " + n(s.chunk) + " over " + n(threads) +
-                    " threads: its tiles (L x Dk, L x Dv, Dk x Dv) must split into whole "
-                    "16-byte copies over the threads");
-  }
+  if (!gradChunkTilesSplitIntoCopies(p, s))
+    out.push_back("chunk kernel: chunk = " + n(s.chunk) + " over " +
+                  n(32 * mlir::flash::gradChunkWarps(gradChunkShape(p, s))) +
+                  " threads: its tiles (L x Dk, L x Dv, Dk x Dv) must split into whole "
+                  "16-byte copies over the threads");
   // The state passes: the forward's state-pass rules.
   for (const std::string &why : chunkwiseKernelViolations(p, t, s))
     out.push_back("state passes: " + why);
@@ -248,23 +251,11 @@ Result<ScheduleSpace> flashgen::schedule::linearGradSpace(const LinearProblem &p
       },
       "the chunk kernel's column split (Dk / tile_d) must leave 16-column tiles of "
       "the chunk and of Dv"));
-  const int64_t e = p.elementBytes;
-  const bool vector = p.gate == GateKind::Vector;
   space.constraints.push_back(flagRule(
       "whole copies", {kChunk, kTileDv, kWarps, kTileD},
-      [dk0, dv0, e, vector](const Point &x) {
-        const int64_t stateThreads = 32 * x[kWarps];
-        const int64_t chunkThreads =
-            32 * (x[kChunk] / 16) * mlir::flash::gradColumnSplit(dk0, x[kTileD]);
-        bool ok = splitsIntoCopies(x[kChunk], dk0, e, stateThreads) &&
-                  splitsIntoCopies(x[kChunk], x[kTileDv], e, stateThreads) &&
-                  splitsIntoCopies(x[kChunk], dk0, e, chunkThreads) &&
-                  splitsIntoCopies(x[kChunk], dv0, e, chunkThreads) &&
-                  splitsIntoCopies(dk0, dv0, e, chunkThreads);
-        if (vector)
-          ok = ok && splitsIntoCopies(x[kChunk], dk0, 4, stateThreads) &&
-               splitsIntoCopies(x[kChunk], dk0, 4, chunkThreads);
-        return !ok;
+      [p, toSchedule](const Point &x) {
+        Schedule s = toSchedule(x);
+        return !chunkTilesSplitIntoCopies(p, s) || !gradChunkTilesSplitIntoCopies(p, s);
       },
       "the kernels' tiles must split into whole 16-byte copies over their threads"));
   space.constraints.push_back(sharedMemoryRule(
