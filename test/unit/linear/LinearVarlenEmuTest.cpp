@@ -19,7 +19,9 @@
 
 #include "reference/ErrorScale.h"
 #include "reference/Recurrence.h"
+#include "reference/Varlen.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <vector>
@@ -34,48 +36,43 @@ constexpr int64_t kHeads = 2;
 /// (max abs over max |C|) the kernels hold, as LinearEmuTest's.
 constexpr double kTolerance = 4e-3, kStateTolerance = 2e-2;
 
-/// The sequences' inputs, each drawn as its own batch of one, packed.
+/// A batch's inputs drawn padded [B, H, max(lengths), D] (reference/Inputs.h)
+/// and packed as flashgen-ref packs them (reference/Varlen.h); sequence s
+/// alone is its first lengths[s] rows.
 struct Packed {
   std::vector<int64_t> lengths, offsets;
-  std::vector<ref::LinearInputs<double>> sequences;
+  ref::LinearInputs<double> padded;
   int64_t total = 0;
 
   Packed(ref::GateKind gate, std::vector<int64_t> lens, int64_t dk, int64_t dv, bool initial)
-      : lengths(std::move(lens)) {
+      : lengths(std::move(lens)),
+        padded(inputsFor(Case{gate, int64_t(lengths.size()), kHeads,
+                              *std::max_element(lengths.begin(), lengths.end()), dk, dv, initial, 31})) {
     offsets.push_back(0);
-    for (size_t i = 0; i < lengths.size(); ++i) {
-      sequences.push_back(inputsFor(Case{gate, 1, kHeads, lengths[i], dk, dv, initial, 31 + i}));
-      offsets.push_back(offsets.back() + lengths[i]);
-    }
+    for (int64_t n : lengths) offsets.push_back(offsets.back() + n);
     total = offsets.back();
   }
 
-  /// [T_total, H(, D)] of the sequences' [1, H, len(, D)] tensors `of`
-  /// (a scalar gate when `cols` is 0), with `spare` rows after the last
-  /// (never read).
-  template <class Of> ref::Tensor<double> pack(Of of, int64_t cols, int64_t spare = 0) const {
-    const int64_t width = std::max<int64_t>(cols, 1);
-    ref::Shape shape = {total + spare, kHeads};
-    if (cols) shape.push_back(cols);
-    ref::Tensor<double> t(shape);
-    for (size_t s = 0; s < sequences.size(); ++s) {
-      const ref::Tensor<double>& x = of(sequences[s]);
-      for (int64_t h = 0; h < kHeads; ++h)
-        for (int64_t r = 0; r < lengths[s]; ++r)
-          for (int64_t c = 0; c < width; ++c)
-            t.data()[((offsets[s] + r) * kHeads + h) * width + c] = x.data()[(h * lengths[s] + r) * width + c];
+  /// Sequence s alone, as a batch of one (its own initial state).
+  ref::LinearInputs<double> sequence(size_t s) const {
+    ref::LinearInputs<double> one;
+    one.q = ref::sequenceRows(padded.q, s, lengths[s]);
+    one.k = ref::sequenceRows(padded.k, s, lengths[s]);
+    one.v = ref::sequenceRows(padded.v, s, lengths[s]);
+    one.logDecay = ref::sequenceRows(padded.logDecay, s, lengths[s]);
+    if (!padded.initial.c.empty()) {
+      ref::Shape shape = padded.initial.c.shape();
+      const int64_t each = padded.initial.c.size() / shape[0];
+      shape[0] = 1;
+      one.initial.c = ref::Tensor<double>(shape);
+      std::copy(padded.initial.c.data() + s * each, padded.initial.c.data() + (s + 1) * each,
+                one.initial.c.data());
     }
-    return t;
+    return one;
   }
 
-  /// The sequences' initial states, [B, H, Dk, Dv].
-  ref::Tensor<double> initialStates(int64_t dk, int64_t dv) const {
-    ref::Tensor<double> t({int64_t(sequences.size()), kHeads, dk, dv});
-    for (size_t s = 0; s < sequences.size(); ++s)
-      std::copy(sequences[s].initial.c.data(), sequences[s].initial.c.data() + kHeads * dk * dv,
-                t.data() + s * kHeads * dk * dv);
-    return t;
-  }
+  /// x [B, H, N(, D)] packed [T_total, H(, D)].
+  ref::Tensor<double> pack(const ref::Tensor<double>& x) const { return ref::packRows(x, lengths); }
 };
 
 /// Checks the packed output (and the final states, when given) against the
@@ -85,8 +82,9 @@ void checkPacked(const Packed& p, ref::GateKind gate, const DevTensor<bf16>& o, 
                  const DevTensor<float>* cf, int64_t dk) {
   ref::LinearProblem problem;
   problem.gate = gate;
-  for (size_t s = 0; s < p.sequences.size(); ++s) {
-    const ref::LinearResult<double> want = ref::referenceRecurrence(problem, p.sequences[s]);
+  for (size_t s = 0; s < p.lengths.size(); ++s) {
+    const ref::LinearInputs<double> one = p.sequence(s);
+    const ref::LinearResult<double> want = ref::referenceRecurrence(problem, one);
     ref::Tensor<float> got({1, kHeads, p.lengths[s], dv});
     for (int64_t h = 0; h < kHeads; ++h)
       for (int64_t r = 0; r < p.lengths[s]; ++r)
@@ -95,7 +93,7 @@ void checkPacked(const Packed& p, ref::GateKind gate, const DevTensor<bf16>& o, 
               bf16_value(o.mem.v[((p.offsets[s] + r) * kHeads + h) * dv + c]);
     if (p.lengths[s] > 0) {
       const double error =
-          ref::scaledError(got, want.out, ref::linearErrorScale(problem, p.sequences[s]));
+          ref::scaledError(got, want.out, ref::linearErrorScale(problem, one));
       std::printf("[linear-varlen-emu] %s sequence %zu (T=%lld): output error %.3g\n",
                   ref::gateKindName(gate), s, (long long)p.lengths[s], error);
       EXPECT_LT(error, kTolerance) << "sequence " << s;
@@ -121,9 +119,8 @@ TEST_F(LinearVarlenEmuTest, DecayRaggedSequencesWithStates) {
   using namespace emu_varlen_decay_v0_k;
   const Packed p(ref::GateKind::Decay, {37, 0, 1, 70}, 64, 64, true);
   constexpr int64_t kSpare = 3;
-  DevTensor<bf16> q(p.pack([](auto& s) -> auto& { return s.q; }, 64)),
-      k(p.pack([](auto& s) -> auto& { return s.k; }, 64)), v(p.pack([](auto& s) -> auto& { return s.v; }, 64));
-  DevTensor<float> g(p.pack([](auto& s) -> auto& { return s.logDecay; }, 0)), c0(p.initialStates(64, 64));
+  DevTensor<bf16> q(p.pack(p.padded.q)), k(p.pack(p.padded.k)), v(p.pack(p.padded.v));
+  DevTensor<float> g(p.pack(p.padded.logDecay)), c0(p.padded.initial.c);
   DevTensor<bf16> o({p.total + kSpare, kHeads, 64}, DevTensor<bf16>::kPoison);
   const int B = int(p.lengths.size());
   DevTensor<float> cf({B, kHeads, 64, 64}, DevTensor<float>::kPoison);
@@ -141,9 +138,8 @@ TEST_F(LinearVarlenEmuTest, DecayRaggedSequencesWithStates) {
 TEST_F(LinearVarlenEmuTest, VectorRaggedSequences) {
   using namespace emu_varlen_vector_v0_k;
   const Packed p(ref::GateKind::Vector, {45, 1, 0, 64, 9}, 64, 32, false);
-  DevTensor<bf16> q(p.pack([](auto& s) -> auto& { return s.q; }, 64)),
-      k(p.pack([](auto& s) -> auto& { return s.k; }, 64)), v(p.pack([](auto& s) -> auto& { return s.v; }, 32));
-  DevTensor<float> g(p.pack([](auto& s) -> auto& { return s.logDecay; }, 64));
+  DevTensor<bf16> q(p.pack(p.padded.q)), k(p.pack(p.padded.k)), v(p.pack(p.padded.v));
+  DevTensor<float> g(p.pack(p.padded.logDecay));
   DevTensor<bf16> o({p.total, kHeads, 32}, DevTensor<bf16>::kPoison);
   const int B = int(p.lengths.size());
   DeviceVec<int> cu(p.offsets.size(), false);
