@@ -89,6 +89,18 @@ Tensor<double> sequenceRows(const Tensor<double> &x, int64_t b, int64_t length) 
   return out;
 }
 
+Tensor<double> sequenceEntry(const Tensor<double> &x, int64_t b) {
+  if (x.rank() < 1 || b < 0 || b >= x.dim(0))
+    throw ReferenceError("sequenceEntry: sequence " + std::to_string(b) + " outside " +
+                         shapeToString(x.shape()));
+  Shape shape = x.shape();
+  const int64_t each = x.size() / shape[0];
+  shape[0] = 1;
+  Tensor<double> out(shape);
+  std::copy(x.data() + b * each, x.data() + (b + 1) * each, out.data());
+  return out;
+}
+
 Tensor<double> packRowStatistics(const Tensor<double> &lse,
                                  const std::vector<int64_t> &lengths) {
   if (lse.rank() != 3)

@@ -37,6 +37,9 @@ Tensor<double> packRows(const Tensor<double> &x,
 /// Sequence b's first `length` rows of x [B, H, N(, D)]: [1, H, length(, D)].
 Tensor<double> sequenceRows(const Tensor<double> &x, int64_t b, int64_t length);
 
+/// Sequence b's entry of a per-sequence tensor x [B, ...] (a state): [1, ...].
+Tensor<double> sequenceEntry(const Tensor<double> &x, int64_t b);
+
 /// A log-sum-exp [B, H, N] packed to [H, T], FlashAttention's varlen
 /// layout.
 Tensor<double> packRowStatistics(const Tensor<double> &lse,

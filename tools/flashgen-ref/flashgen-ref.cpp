@@ -647,16 +647,8 @@ llvm::Error runPackedLinear(LinearAttentionOp op, const ref::LinearProblem &prob
     auto rows = [&](const ref::Tensor<double> &x) {
       return x.empty() ? x : ref::sequenceRows(x, s, lengths[s]);
     };
-    // A state's tensor [B, ...] -> sequence s's [1, ...].
     auto state = [&](const ref::Tensor<double> &x) {
-      if (x.empty())
-        return x;
-      ref::Shape shape = x.shape();
-      const int64_t each = x.size() / shape[0];
-      shape[0] = 1;
-      ref::Tensor<double> t(shape);
-      std::copy(x.data() + s * each, x.data() + (s + 1) * each, t.data());
-      return t;
+      return x.empty() ? x : ref::sequenceEntry(x, s);
     };
     one.q = rows(inputs.q);
     one.k = rows(inputs.k);

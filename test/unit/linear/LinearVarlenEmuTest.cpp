@@ -60,14 +60,7 @@ struct Packed {
     one.k = ref::sequenceRows(padded.k, s, lengths[s]);
     one.v = ref::sequenceRows(padded.v, s, lengths[s]);
     one.logDecay = ref::sequenceRows(padded.logDecay, s, lengths[s]);
-    if (!padded.initial.c.empty()) {
-      ref::Shape shape = padded.initial.c.shape();
-      const int64_t each = padded.initial.c.size() / shape[0];
-      shape[0] = 1;
-      one.initial.c = ref::Tensor<double>(shape);
-      std::copy(padded.initial.c.data() + s * each, padded.initial.c.data() + (s + 1) * each,
-                one.initial.c.data());
-    }
+    if (!padded.initial.c.empty()) one.initial.c = ref::sequenceEntry(padded.initial.c, s);
     return one;
   }
 
