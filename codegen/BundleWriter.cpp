@@ -1008,13 +1008,26 @@ LogicalResult writeLinearGradKernel(LinearAttentionGradOp op, const std::string 
     param("g", "in", f32, {batch, heads, length}, false, 1);
   if (gate == GateKind::vector)
     param("g", "in", f32, {batch, heads, length, keyDim}, false, 4);
+  // mlstm_sig: the input and forget preactivations, and n beside C in the
+  // states and their gradients.
+  const bool normalizer = gate == GateKind::mlstm_sig;
+  if (normalizer) {
+    param("igate", "in", f32, {batch, heads, length}, false, 1);
+    param("fgate", "in", f32, {batch, heads, length}, false, 1);
+  }
   param("do", "in", elem, {batch, heads, length, valueDim}, false, rowAlign);
   // A null initial state means zeros (its gradient is then not written), a
   // null final-state gradient zeros.
-  if (!op.getInitialState().empty())
+  if (!op.getInitialState().empty()) {
     param("c0", "in", f32, {batch, heads, keyDim, valueDim}, true, 1);
-  if (!op.getFinalGrad().empty())
+    if (normalizer)
+      param("n0", "in", f32, {batch, heads, keyDim}, true, 1);
+  }
+  if (!op.getFinalGrad().empty()) {
     param("dcf", "in", f32, {batch, heads, keyDim, valueDim}, true, 1);
+    if (normalizer)
+      param("dnf", "in", f32, {batch, heads, keyDim}, true, 1);
+  }
   param("dq", "out", elem, {batch, heads, length, keyDim}, false, rowAlign);
   param("dk", "out", elem, {batch, heads, length, keyDim}, false, rowAlign);
   param("dv", "out", elem, {batch, heads, length, valueDim}, false, rowAlign);
@@ -1022,8 +1035,15 @@ LogicalResult writeLinearGradKernel(LinearAttentionGradOp op, const std::string 
     param("dg", "out", f32, {batch, heads, length}, false, 1);
   if (gate == GateKind::vector)
     param("dg", "out", f32, {batch, heads, length, keyDim}, false, 1);
-  if (!op.getInitialState().empty())
+  if (normalizer) {
+    param("digate", "out", f32, {batch, heads, length}, false, 1);
+    param("dfgate", "out", f32, {batch, heads, length}, false, 1);
+  }
+  if (!op.getInitialState().empty()) {
     param("dc0", "out", f32, {batch, heads, keyDim, valueDim}, true, 1);
+    if (normalizer)
+      param("dn0", "out", f32, {batch, heads, keyDim}, true, 1);
+  }
 
   // Boundary c holds the state before chunk c (chunk_c) and the gradient of
   // the state after chunk c - 1 (chunk_dc), 16-bit; an empty sequence still has one
@@ -1039,11 +1059,35 @@ LogicalResult writeLinearGradKernel(LinearAttentionGradOp op, const std::string 
           {"name", scratchName},
           {"dtype", dtypeName(elem)},
           {"shape", llvm::json::Array{batch, heads, boundaries, keyDim, valueDim}}});
+    if (normalizer) {
+      // n and its gradient at every boundary (f32); dO / den; each row's
+      // normaliser-gradient shares, one per grad_rows value tile, whole
+      // chunks of rows (0 past the sequence).
+      for (const char *scratchName : {"chunk_n", "chunk_dn"})
+        scratch.push_back(llvm::json::Object{
+            {"name", scratchName},
+            {"dtype", "f32"},
+            {"shape", llvm::json::Array{batch, heads, boundaries, keyDim}}});
+      scratch.push_back(llvm::json::Object{
+          {"name", "grad_do"},
+          {"dtype", dtypeName(elem)},
+          {"shape", llvm::json::Array{batch, heads, length, valueDim}}});
+      int64_t chunk = kernel.getSchedule().getChunk();
+      scratch.push_back(llvm::json::Object{
+          {"name", "grad_dqn"},
+          {"dtype", "f32"},
+          {"shape", llvm::json::Array{batch, heads,
+                                      sizes.expr("max(cdiv(" + lengthDim + "," +
+                                                 std::to_string(chunk) + "),1)*" +
+                                                 std::to_string(chunk)),
+                                      valueDim / kernel.getSchedule().getTileDv()}}});
+    }
     return scratch;
   };
   llvm::json::Array variants;
   std::vector<std::string> symbolsUsed;
-  static const StringRef kScratch[] = {"chunk_c", "chunk_dc"};
+  static const StringRef kScratch[] = {"chunk_c", "chunk_dc", "chunk_n", "chunk_dn",
+                                       "grad_do", "grad_dqn"};
   if (failed(writeVariants(op, symbols, options, sizes, kScratch, scratchOf,
                            symbolsUsed, variants)))
     return failure();

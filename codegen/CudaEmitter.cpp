@@ -33,6 +33,7 @@ FailureOr<EmittedKernel> mlir::flash::emitCudaKernel(KernelOp kernel) {
   case KernelFamily::delta_prepare:
   case KernelFamily::linear_grad_states:
   case KernelFamily::linear_grad_chunk:
+  case KernelFamily::linear_grad_rows:
     return emitLinearKernel(kernel);
   case KernelFamily::recurrent_step:
     return emitStepKernel(kernel);

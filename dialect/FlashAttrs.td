@@ -82,7 +82,13 @@ def Flash_KernelFamily : I32EnumAttr<"KernelFamily",
     // first (linear_grad_states), then every chunk's dq, dk, dv and gate
     // gradients in parallel (linear_grad_chunk).
     I32EnumAttrCase<"linear_grad_states", 12>,
-    I32EnumAttrCase<"linear_grad_chunk", 13>
+    I32EnumAttrCase<"linear_grad_chunk", 13>,
+    // The normaliser kinds' gradient (mlstm_sig) first recomputes every
+    // chunk's outputs per value tile, as linear_outputs does, and writes
+    // dO / den and the rows' normaliser gradient instead of o
+    // (linear_grad_rows), which the state gradients and the chunk kernel
+    // then read in dO's place.
+    I32EnumAttrCase<"linear_grad_rows", 14>
   ]> {
   let cppNamespace = "::mlir::flash";
 }
@@ -112,7 +118,14 @@ def Flash_TensorRole : I32EnumAttr<"TensorRole",
     I32EnumAttrCase<"delta_u", 13>,
     // With l2norm_qk: each row's 1 / |q_r| and 1 / |k_r| (f32 [B, H, rows,
     // 2]), written by delta_prepare once per chunk, read by delta_fused.
-    I32EnumAttrCase<"delta_norm", 14>
+    I32EnumAttrCase<"delta_norm", 14>,
+    // The normaliser kinds' gradient (docs/semantics.md §4.6): dO / den in
+    // the element type ([B, H, T, Dv]) and each row's normaliser gradient
+    // as one f32 share per value tile ([B, H, whole chunks of rows, Dv /
+    // tile_dv], 0 past the sequence), written by linear_grad_rows, read
+    // by linear_grad_states and linear_grad_chunk.
+    I32EnumAttrCase<"grad_do", 15>,
+    I32EnumAttrCase<"grad_dqn", 16>
   ]> {
   let cppNamespace = "::mlir::flash";
 }

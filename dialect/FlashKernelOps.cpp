@@ -142,17 +142,25 @@ constexpr FamilyRule kFamilies[] = {
      {StateTarget::final}},
     // flash.linear_attention_grad's kernels (chunk_grad, after a
     // linear_states pass: the rule above admits chunk_grad too).
+    // The normaliser kinds read dO / den and the rows' normaliser
+    // gradients (linear_grad_rows') in dO's place.
     {KernelFamily::linear_grad_states,
      {Algorithm::chunk_grad, Algorithm::chunk_grad},
      true,
-     {TR::q, TR::dout, TR::g},
+     {TR::q, TR::dout, TR::g, TR::grad_do, TR::grad_dqn},
      {StateSource::zero, StateSource::final_grad},
      {StateTarget::initial_grad, StateTarget::scratch}},
     {KernelFamily::linear_grad_chunk,
      {Algorithm::chunk_grad, Algorithm::chunk_grad},
      true,
-     {TR::q, TR::k, TR::v, TR::dout, TR::g},
+     {TR::q, TR::k, TR::v, TR::dout, TR::g, TR::grad_do, TR::grad_dqn},
      {},
+     {}},
+    {KernelFamily::linear_grad_rows,
+     {Algorithm::chunk_grad, Algorithm::chunk_grad},
+     true,
+     {TR::q, TR::k, TR::v, TR::dout, TR::grad_do},
+     {StateSource::scratch},
      {}},
 };
 
@@ -182,7 +190,7 @@ FailureOr<KernelOp> enclosingKernel(Operation *op, bool recurrence) {
                                     "linear_states, linear_outputs, "
                                     "delta_fused, delta_prepare, "
                                     "recurrent_step, linear_grad_states, "
-                                    "linear_grad_chunk)"
+                                    "linear_grad_chunk, linear_grad_rows)"
                                   : "family attention";
   if (!kernel)
     return op->emitOpError() << "must be inside a flash.kernel of " << wanted;
@@ -718,7 +726,8 @@ LogicalResult ChunkLoadOp::verify() {
   if (failed(kernel) ||
       failed(checkOpTensor(*this, tensor,
                            {TR::q, TR::k, TR::v, TR::g, TR::dout, TR::delta_w,
-                            TR::delta_u, TR::delta_norm})) ||
+                            TR::delta_u, TR::delta_norm, TR::grad_do,
+                            TR::grad_dqn})) ||
       failed(checkFamilyRole(*this, *kernel, "tensor", tensor,
                              familyRule(kernel->getFamily()).tensors)))
     return failure();
@@ -823,7 +832,9 @@ LogicalResult ChunkAccumulateOp::verify() {
 
 LogicalResult ChunkStoreOp::verify() {
   FailureOr<KernelOp> kernel = checkRecurrenceOp(*this, getGate());
-  if (failed(kernel) || failed(checkOpTensor(*this, getTensor(), {TR::o})))
+  // o, or (linear_grad_rows) dO / den and the normaliser's gradients.
+  if (failed(kernel) ||
+      failed(checkOpTensor(*this, getTensor(), {TR::o, TR::grad_do})))
     return failure();
   return checkFamilyRole(*this, *kernel, "tensor", getTensor(),
                          familyRule(kernel->getFamily()).tensors);
@@ -902,7 +913,9 @@ LogicalResult StepUpdateOp::verify() {
 
 LogicalResult StepStoreOp::verify() {
   FailureOr<KernelOp> kernel = checkStepOp(*this, getGate());
-  if (failed(kernel) || failed(checkOpTensor(*this, getTensor(), {TR::o})))
+  // o, or (linear_grad_rows) dO / den and the normaliser's gradients.
+  if (failed(kernel) ||
+      failed(checkOpTensor(*this, getTensor(), {TR::o, TR::grad_do})))
     return failure();
   return success();
 }

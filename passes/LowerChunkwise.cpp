@@ -30,6 +30,12 @@
 //   linear_grad_chunk  grid (chunk, head, batch): one chunk's q, k, v, dO
 //                   whole, its gates, then flash.chunk_grad (dq, dk, dv and
 //                   the log-decays' gradient from the two scratch states).
+//   linear_grad_rows  the normaliser kinds' gradient (mlstm_sig), between
+//                   the state pass and linear_grad_states: linear_outputs'
+//                   grid and outputs per chunk and value tile, with dO's
+//                   tile staged beside them; writes dO / den and the rows'
+//                   normaliser gradient (a share per value tile), which
+//                   the two gradient kernels read in dO's place.
 //   delta_fused     then linear_fused's loop over them: each chunk stages
 //                   q, k, W, U (in v's place) and the row norms; once it
 //                   has landed, U is corrected to U~ = U - W S (rows
@@ -86,6 +92,11 @@ struct Arith : IndexBuilder {
 bool hasScalarGates(GateKind gate) {
   return gate == GateKind::decay || gate == GateKind::mlstm_exp ||
          gate == GateKind::mlstm_sig;
+}
+
+/// The mLSTM kinds' normaliser n (docs/semantics.md §3.1).
+bool hasNormalizer(GateKind gate) {
+  return gate == GateKind::mlstm_exp || gate == GateKind::mlstm_sig;
 }
 
 /// The per-step gate math: raw gate operands -> (log-forget, log-input),
@@ -211,6 +222,12 @@ struct KernelBuilder {
   /// Value tiles per head.
   int64_t valueTiles() const { return plan.valueDim / tileDv; }
 
+  /// The rows the gradient kernels read as dO: dO / den for the
+  /// normaliser kinds (linear_grad_rows writes it), dO for the others.
+  TensorRole doutRole() const {
+    return hasNormalizer(gate()) ? TensorRole::grad_do : TensorRole::dout;
+  }
+
   /// Async loads of chunk `c`'s tiles into `stage` (q only with outputs).
   void loadChunk(Value c, Value stage, bool queries) {
     Value zero = a.c(0);
@@ -265,7 +282,8 @@ struct KernelBuilder {
 
   /// Outputs of chunk `c`: inner query tiles, each from the carried state
   /// plus the inner key tiles up to its last row (TFLA's second level).
-  void chunkOutputs(Value c, Value stage, Value buffer) {
+  void chunkOutputs(Value c, Value stage, Value buffer,
+                    TensorRole out = TensorRole::o) {
     Value zero = a.c(0);
     Value queryTiles = a.c(chunk / innerQ);
     forLoop(zero, queryTiles, [&](Value qt) {
@@ -282,7 +300,7 @@ struct KernelBuilder {
         buildDecayRegion(b, loc, gate(), map);
         ChunkAccumulateOp::create(b, loc, kt, stage, gate());
       });
-      ChunkStoreOp::create(b, loc, TensorRole::o, batch, head, c, qt, valueTile, T,
+      ChunkStoreOp::create(b, loc, out, batch, head, c, qt, valueTile, T,
                            stage, gate());
     });
   }
@@ -487,8 +505,12 @@ struct KernelBuilder {
     auto load = [&](Value c, Value stage) {
       ChunkLoadOp::create(b, loc, TensorRole::q, batch, head, c, zero, T, chunk,
                           plan.keyDim, stage, true);
-      ChunkLoadOp::create(b, loc, TensorRole::dout, batch, head, c, valueTile, T,
+      ChunkLoadOp::create(b, loc, doutRole(), batch, head, c, valueTile, T,
                           chunk, tileDv, stage, true);
+      // The normaliser's gradient per row (its shares), for the n part.
+      if (hasNormalizer(gate()))
+        ChunkLoadOp::create(b, loc, TensorRole::grad_dqn, batch, head, c, zero, T,
+                            chunk, valueTiles(), stage, true);
       // Vector gates: the f32 g tile has one buffer (scanned at the top of
       // its chunk, before the next chunk's is requested), as in the forward.
       if (gate() == GateKind::vector)
@@ -548,9 +570,12 @@ struct KernelBuilder {
     for (auto [role, cols] : {std::pair{TensorRole::q, plan.keyDim},
                               {TensorRole::k, plan.keyDim},
                               {TensorRole::v, plan.valueDim},
-                              {TensorRole::dout, plan.valueDim}})
+                              {doutRole(), plan.valueDim}})
       ChunkLoadOp::create(b, loc, role, batch, head, c, zero, T, chunk, cols, zero,
                           true);
+    if (hasNormalizer(gate()))
+      ChunkLoadOp::create(b, loc, TensorRole::grad_dqn, batch, head, c, zero, T,
+                          chunk, valueTiles(), zero, true);
     if (gate() == GateKind::vector)
       ChunkLoadOp::create(b, loc, TensorRole::g, batch, head, c, zero, T, chunk,
                           plan.keyDim, zero, true);
@@ -571,7 +596,20 @@ struct KernelBuilder {
   }
 
   KernelOp buildOutputs(StringRef name, int64_t variant) {
-    KernelOp kernel = createKernel(name, KernelFamily::linear_outputs, "outputs", variant);
+    return buildChunkOutputs(name, variant, /*gradRows=*/false);
+  }
+
+  /// linear_grad_rows: linear_outputs' kernel on the gradient's chunks,
+  /// dO's value tile staged with the chunk, dO / den and the normaliser's
+  /// gradient written in o's place.
+  KernelOp buildGradRows(StringRef name, int64_t variant) {
+    return buildChunkOutputs(name, variant, /*gradRows=*/true);
+  }
+
+  KernelOp buildChunkOutputs(StringRef name, int64_t variant, bool gradRows) {
+    KernelOp kernel =
+        gradRows ? createKernel(name, KernelFamily::linear_grad_rows, "grad_rows", variant)
+                 : createKernel(name, KernelFamily::linear_outputs, "outputs", variant);
     const std::string &batchDim = plan.batchDim, &lengthDim = plan.lengthDim;
     Type index = b.getIndexType();
     std::string tiles = std::to_string(valueTiles());
@@ -593,6 +631,9 @@ struct KernelBuilder {
 
     StateInitOp::create(b, loc, StateSource::scratch, batch, head, valueTile, c, gate());
     loadChunk(c, zero, /*queries=*/true);
+    if (gradRows)
+      ChunkLoadOp::create(b, loc, TensorRole::dout, batch, head, c, valueTile, T, chunk,
+                          tileDv, zero, true);
     TileCommitOp::create(b, loc);
     if (hasScalarGates(gate())) {
       GateFetchOp::create(b, loc, batch, head, c, T, gate());
@@ -603,7 +644,7 @@ struct KernelBuilder {
       chunkGates(c, zero, zero);
       BarrierOp::create(b, loc);
     }
-    chunkOutputs(c, zero, zero);
+    chunkOutputs(c, zero, zero, gradRows ? TensorRole::grad_do : TensorRole::o);
     return kernel;
   }
 };
@@ -668,12 +709,15 @@ void mlir::flash::buildLinearKernels(OpBuilder &b, const LinearKernelPlan &plan,
     return;
   }
   if (plan.schedule.getAlgorithm() == Algorithm::chunk_grad) {
-    // The forward's chunk states, their gradients, then every chunk's.
+    // The forward's chunk states, (with a normaliser) dO / den and the
+    // rows' normaliser gradients, the state gradients, then every chunk's.
     using Build = KernelOp (KernelBuilder::*)(StringRef, int64_t);
-    std::pair<const char *, Build> steps[] = {
-        {"_states", &KernelBuilder::buildStates},
-        {"_grad_states", &KernelBuilder::buildGradStates},
-        {"_grad_chunk", &KernelBuilder::buildGradChunk}};
+    SmallVector<std::pair<const char *, Build>> steps = {
+        {"_states", &KernelBuilder::buildStates}};
+    if (hasNormalizer(plan.gate))
+      steps.push_back({"_grad_rows", &KernelBuilder::buildGradRows});
+    steps.push_back({"_grad_states", &KernelBuilder::buildGradStates});
+    steps.push_back({"_grad_chunk", &KernelBuilder::buildGradChunk});
     for (auto [suffix, build] : steps) {
       if (!kernels.empty())
         b.setInsertionPointAfter(kernels.back());

@@ -40,6 +40,12 @@ struct ChunkShape {
   /// delta_prepare: k and v (tile_dv = Dv) in one stage, no q, no state;
   /// beta, A and T = (I + A)^-1 in f32 and T in the element type.
   bool deltaPrepare = false;
+  /// linear_grad_rows: dO's L x tile_dv tile beside the one stage.
+  bool gradRows = false;
+  /// linear_grad_states of a normaliser kind: each stage also holds the
+  /// chunk's rows' normaliser gradients, this many f32 shares a row (the
+  /// value tiles of linear_grad_rows); 0 otherwise.
+  int64_t dqnShares = 0;
 };
 
 /// Byte offsets of each buffer in dynamic shared memory (0-sized buffers
@@ -54,6 +60,9 @@ struct ChunkSmemPlan {
   /// [L][L] and T [L][L] in f32, T [L][L] in the element type.
   int64_t deltaBeta = 0, deltaA = 0, deltaT32 = 0, deltaT = 0;
   int64_t qStage = 0, kStage = 0, vStage = 0; ///< bytes of one stage
+  /// linear_grad_rows' dO tile; linear_grad_states' normaliser-gradient
+  /// ring (stages x L x dqnShares f32) and the chunk's summed rows (L f32).
+  int64_t dout = 0, dqn = 0, dqnStage = 0, dqnRows = 0;
   int64_t gateBuffer = 0;                     ///< bytes of one gate buffer
   int64_t total = 0;
 };
@@ -85,6 +94,15 @@ inline ChunkSmemPlan chunkSmemPlan(const ChunkShape &s) {
   p.rowNorms = at;
   if (s.delta || s.deltaPrepare)
     at = align(at + s.stages * 2 * s.chunk * 4);
+  p.dout = at;
+  if (s.gradRows)
+    at = align(at + s.chunk * s.tileDv * s.elementBytes);
+  p.dqnStage = s.chunk * s.dqnShares * 4;
+  p.dqn = at;
+  at = align(at + s.stages * p.dqnStage);
+  p.dqnRows = at;
+  if (s.dqnShares > 0)
+    at = align(at + s.chunk * 4);
   p.g = at;
   // Vector gates: one f32 g tile; the next chunk's is loaded only after this
   // chunk's gates were scanned, so one buffer suffices.
@@ -170,6 +188,11 @@ struct GradChunkShape {
   /// vector (GLA): the f32 g tile (the scan's exponents, then the
   /// per-element log-decay terms), the b tables and the chunk end's terms.
   bool vectorGate = false;
+  /// mlstm_sig: reads dO / den and the rows' normaliser-gradient shares
+  /// (this many a row: linear_grad_rows' value tiles), the chunk's n and
+  /// the n part of its state gradient, and writes the input gates'
+  /// gradient beside the forget gates' (0: no normaliser).
+  int64_t dqnShares = 0;
 };
 
 /// Warps of a linear_grad_chunk kernel: columnSplit per 16 rows.
@@ -202,6 +225,11 @@ inline int64_t gradGateTileStride(int64_t keyDim) { return keyDim + 8; }
 struct GradChunkSmemPlan {
   int64_t q = 0, k = 0, v = 0, dout = 0, state = 0, dstate = 0, a = 0, dp = 0,
           gtile = 0, gates = 0, rows = 0, total = 0;
+  /// Normaliser kinds (dqnShares > 0): the rows' normaliser-gradient
+  /// shares (L x shares f32), then the summed rows (L), n before the chunk
+  /// and the n part of the gradient after it (Dk each), and the rows'
+  /// k . dk per column slice (split x L), all f32.
+  int64_t dqn = 0, normRows = 0;
 };
 
 inline GradChunkSmemPlan gradChunkSmemPlan(const GradChunkShape &s) {
@@ -226,6 +254,8 @@ inline GradChunkSmemPlan gradChunkSmemPlan(const GradChunkShape &s) {
                 : s.vectorGate ? (2 * vectorGateTableRows(L) + L / 16 + 1) * s.keyDim * 4
                                : 0);
   take(p.rows, (2 * s.columnSplit * L + 32) * 4);
+  take(p.dqn, L * s.dqnShares * 4);
+  take(p.normRows, s.dqnShares > 0 ? (L + 2 * s.keyDim + s.columnSplit * L) * 4 : 0);
   p.total = at;
   return p;
 }

@@ -82,10 +82,20 @@ bool gradChunkTilesSplitIntoCopies(const LinearProblem &p, const Schedule &s) {
 std::string gradientSupport(const LinearProblem &p) {
   if (p.isDelta())
     return "the delta rule has no backward kernels yet";
-  if (p.gate != GateKind::None && p.gate != GateKind::Decay && p.gate != GateKind::Vector)
-    return std::string("gate '") + gateKindName(p.gate) +
-           "' has no backward kernels yet (gates none, decay and vector have)";
+  if (p.gate == GateKind::MlstmExp)
+    return "gate 'mlstm_exp' has no backward kernels yet (gates none, decay, vector "
+           "and mlstm_sig have)";
   return "";
+}
+
+/// The normaliser kinds with backward kernels: their gradient runs
+/// grad_rows first.
+bool hasNormalizerGrad(const LinearProblem &p) { return p.gate == GateKind::MlstmSig; }
+
+/// The rows' normaliser-gradient shares (grad_rows' value tiles), 0 without
+/// a normaliser.
+int64_t dqnSharesOf(const LinearProblem &p, const Schedule &s) {
+  return hasNormalizerGrad(p) && s.tileDv > 0 ? p.valueDim / s.tileDv : 0;
 }
 
 } // namespace
@@ -105,15 +115,34 @@ flashgen::schedule::gradChunkShape(const LinearProblem &p, const Schedule &s) {
   shape.valueDim = p.valueDim;
   shape.chunk = s.chunk;
   shape.columnSplit = mlir::flash::gradColumnSplit(p.keyDim, s.tileD);
-  shape.scalarGates = p.gate == GateKind::Decay;
+  shape.scalarGates = p.gate == GateKind::Decay || p.gate == GateKind::MlstmSig;
   shape.vectorGate = p.gate == GateKind::Vector;
+  shape.dqnShares = dqnSharesOf(p, s);
+  return shape;
+}
+
+mlir::flash::ChunkShape flashgen::schedule::gradStatesShape(const LinearProblem &p,
+                                                             const Schedule &s) {
+  mlir::flash::ChunkShape shape = chunkwiseKernelShape(p, statesPassOf(s), false);
+  shape.dqnShares = dqnSharesOf(p, s);
+  return shape;
+}
+
+mlir::flash::ChunkShape flashgen::schedule::gradRowsShape(const LinearProblem &p,
+                                                           const Schedule &s) {
+  mlir::flash::ChunkShape shape = chunkwiseKernelShape(p, statesPassOf(s), true);
+  shape.gradRows = true;
   return shape;
 }
 
 int64_t flashgen::schedule::linearGradSmemBytes(const LinearProblem &p,
                                                 const Schedule &s) {
-  return std::max(linearSmemBytes(p, statesPassOf(s), false),
-                  mlir::flash::gradChunkSmemPlan(gradChunkShape(p, s)).total);
+  int64_t bytes = std::max({linearSmemBytes(p, statesPassOf(s), false),
+                            mlir::flash::chunkSmemPlan(gradStatesShape(p, s)).total,
+                            mlir::flash::gradChunkSmemPlan(gradChunkShape(p, s)).total});
+  if (hasNormalizerGrad(p))
+    bytes = std::max(bytes, mlir::flash::chunkSmemPlan(gradRowsShape(p, s)).total);
+  return bytes;
 }
 
 std::vector<std::string>
@@ -157,6 +186,27 @@ flashgen::schedule::linearGradKernelViolations(const LinearProblem &p,
   // The state passes: the forward's state-pass rules.
   for (const std::string &why : chunkwiseKernelViolations(p, t, s))
     out.push_back("state passes: " + why);
+  if (hasNormalizerGrad(p) && out.empty()) {
+    // grad_rows: the forward's outputs kernel of the same chunks and tiles,
+    // dO's tile beside it, and the 16-bit state staging its rows out
+    // through q's (tile_dv <= Dk).
+    Schedule rows = statesPassOf(s);
+    for (const std::string &why : chunkwiseKernelViolations(p, t, rows))
+      out.push_back("rows kernel: " + why);
+    if (s.tileDv > p.keyDim)
+      out.push_back("rows kernel: tile_dv = " + n(s.tileDv) +
+                    " stages its rows through q's (Dk = " + n(p.keyDim) +
+                    " columns): at most Dk");
+    mlir::flash::ChunkShape shape = gradRowsShape(p, s);
+    int64_t smem = mlir::flash::chunkSmemPlan(shape).total;
+    if (smem > t.smemPerCTA)
+      out.push_back("rows kernel: needs " + n(smem) + " bytes of shared memory, " + t.name +
+                    " allows " + n(t.smemPerCTA));
+    int64_t registers = mlir::flash::chunkRegisterEstimate(shape);
+    if (registers > 255)
+      out.push_back("rows kernel: needs about " + n(registers) +
+                    " registers per thread: more than 255");
+  }
   mlir::flash::GradChunkShape shape = gradChunkShape(p, s);
   int64_t smem = mlir::flash::gradChunkSmemPlan(shape).total;
   if (smem > t.smemPerCTA)
@@ -258,14 +308,31 @@ Result<ScheduleSpace> flashgen::schedule::linearGradSpace(const LinearProblem &p
         return !chunkTilesSplitIntoCopies(p, s) || !gradChunkTilesSplitIntoCopies(p, s);
       },
       "the kernels' tiles must split into whole 16-byte copies over their threads"));
+  if (hasNormalizerGrad(p)) {
+    // grad_rows is the forward's outputs kernel with inner tiles of the
+    // whole chunk (chunkwiseKernelViolations' inner_q rule), staging its
+    // rows out through q's tile.
+    space.constraints.push_back(flagRule(
+        "rows kernel tiles", {kChunk, kTileDv, kWarps},
+        [dk](const Point &x) {
+          return x[kChunk] % (16 * x[kWarps]) != 0 || x[kTileDv] > dk;
+        },
+        "the rows kernel's chunk must split into 16-row tiles over its warps, and "
+        "tile_dv be at most Dk"));
+  }
   space.constraints.push_back(sharedMemoryRule(
       t, {kChunk, kTileDv, kStages, kTileD},
       [toSchedule](const Point &x) { return toSchedule(x).smemBytes; }));
   space.constraints.push_back(registersRule(
       t, {kChunk, kTileDv, kWarps, kTileD}, [p, toSchedule](const Point &x) {
         Schedule s = toSchedule(x);
-        return std::max(linearRegisters(p, statesPassOf(s), false),
-                        mlir::flash::gradChunkRegisterEstimate(gradChunkShape(p, s)));
+        int64_t registers =
+            std::max(linearRegisters(p, statesPassOf(s), false),
+                     mlir::flash::gradChunkRegisterEstimate(gradChunkShape(p, s)));
+        if (hasNormalizerGrad(p))
+          registers = std::max(registers,
+                               mlir::flash::chunkRegisterEstimate(gradRowsShape(p, s)));
+        return registers;
       }));
   space.constraints.push_back(flagRule(
       "chunk kernel threads", {kChunk, kTileD},
@@ -307,6 +374,16 @@ Evaluation flashgen::schedule::evaluateLinearGrad(const LinearProblem &p,
   states.globalBytes -= scratchSaved;
   states.hbmBytes -= scratchSaved;
   result.kernels.push_back(states);
+  if (hasNormalizerGrad(p)) {
+    // grad_rows: the forward's outputs kernel, dO read beside its rows and
+    // dO / den written in o's place, the normaliser-gradient shares too.
+    KernelCost rows = twoPass.kernels.back();
+    rows.name = "grad_rows";
+    const int64_t extra = heads * (T * Dv * e + ceilDiv(T, L) * L * dqnSharesOf(p, s) * 4);
+    rows.globalBytes += extra;
+    rows.hbmBytes += extra;
+    result.kernels.push_back(rows);
+  }
   KernelCost gradStates = states;
   gradStates.name = "grad_states";
   result.kernels.push_back(gradStates);
@@ -333,7 +410,7 @@ Evaluation flashgen::schedule::evaluateLinearGrad(const LinearProblem &p,
   // A's blocks below the diagonal (16 x Dk each).
   const double blocks = static_cast<double>(L / 16);
   chunk.sfuOps = static_cast<double>(heads) * chunks *
-                 (p.gate == GateKind::Decay    ? 2.0 * L * L
+                 (p.gate == GateKind::Decay || p.gate == GateKind::MlstmSig ? 2.0 * L * L
                   : p.gate == GateKind::Vector ? 4.0 * L * Dk + blocks * (blocks - 1) / 2 * 16 * Dk
                                                : 0.0);
   chunk.aluOps = static_cast<double>(heads) * chunks * 2.0 * L * (L + Dk);

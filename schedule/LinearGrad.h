@@ -1,9 +1,12 @@
 //===- LinearGrad.h - schedules of a recurrence's gradient ------*- C++ -*-===//
 //
 // flash.linear_attention_grad's one family, chunk_grad (docs/semantics.md
-// §4.5), in three kernels:
+// §4.5), in three kernels (four with a normaliser):
 //   states       linear_states of the forward: the state before every chunk
 //                (and after the last) into scratch;
+//   grad_rows    mlstm_sig only (§4.6): linear_outputs of the forward per
+//                chunk and value tile, writing dO / den and the rows'
+//                normaliser-gradient shares instead of o;
 //   grad_states  the same loop over the chunks last first, on q and dO: the
 //                gradient of the state after every chunk into scratch, the
 //                initial state's gradient at the end;
@@ -36,12 +39,20 @@ namespace flashgen::schedule {
 
 /// Why no chunk_grad schedule can run the gradient of `p`, or "": the
 /// chunkwise kernels' preconditions and the gate kinds with backward
-/// kernels (none, decay).
+/// kernels (none, decay, vector, mlstm_sig).
 std::string linearGradPrecondition(const LinearProblem &p, const Target &t);
 
 /// The grad_chunk kernel of `s`.
 mlir::flash::GradChunkShape gradChunkShape(const LinearProblem &p,
                                            const Schedule &s);
+
+/// The grad_states kernel of `s` (the forward's state pass on q and dO,
+/// with the normaliser kinds' gradient shares staged beside them).
+mlir::flash::ChunkShape gradStatesShape(const LinearProblem &p, const Schedule &s);
+
+/// The grad_rows kernel of `s` (normaliser kinds): the forward's outputs
+/// kernel on the gradient's chunks with dO's tile beside its stage.
+mlir::flash::ChunkShape gradRowsShape(const LinearProblem &p, const Schedule &s);
 
 /// The smem_bytes a chunk_grad schedule records: the most its kernels plan.
 int64_t linearGradSmemBytes(const LinearProblem &p, const Schedule &s);

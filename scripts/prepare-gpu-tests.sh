@@ -211,6 +211,12 @@ add_backward_case bwd_decay_states_b3_t1 test/unit/device/kernels/decay_states.m
 add_backward_case bwd_gla_vector_b2_t150 gla_vector.mlir     gla_vector      65 B=2 T=150
 add_backward_case bwd_vector_states_b2_t200 test/unit/device/kernels/vector_states.mlir vector_states 66 B=2 T=200
 add_backward_case bwd_vector_states_b1_t1 test/unit/device/kernels/vector_states.mlir vector_states 67 B=1 T=1
+# mlstm_sig (TFLA's mLSTMsig, a normaliser): the example (16 heads 128/128,
+# C and n in and out) over a ragged T, and a state in and out with Dk != Dv
+# over several chunks and a single step.
+add_backward_case bwd_mlstm_sig_b2_t150  mlstm_sig.mlir       mlstm_sig       69 B=2 T=150
+add_backward_case bwd_sig_states_b2_t200 test/unit/device/kernels/sig_states.mlir sig_states 70 B=2 T=200
+add_backward_case bwd_sig_states_b1_t1   test/unit/device/kernels/sig_states.mlir sig_states 71 B=1 T=1
 # Linear recurrences: every gate kind, T not a multiple of the chunk.
 add_case linear_plain_b1_t150 linear_plain.mlir    linear_plain    10 B=1 T=150
 add_case decay_b2_t150        decay.mlir           decay           11 B=2 T=150

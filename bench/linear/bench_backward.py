@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Linear recurrences, forward + backward (training), on the anchor shapes
 of 65,536 tokens (16 heads 128/128 at T=4096 and 16384, 8 heads 256/512 at
-T=8192): flashgen's decay, vector (GLA) and ungated kernels and their
-gradient kernels (`X` and `X_backward` of a bundle compiled with `flashgen
-compile --backward`) against flash-linear-attention's chunk_simple_gla
-with and without g, and its chunk_gla for vector gates (forward through
-autograd), same inputs, same process.
+T=8192): flashgen's decay, vector (GLA), ungated and mlstm_sig kernels and
+their gradient kernels (`X` and `X_backward` of a bundle compiled with
+`flashgen compile --backward`) against flash-linear-attention's
+chunk_simple_gla with and without g, its chunk_gla for vector gates, and
+TFLA's mlstm_siging_chunkwise__xl_chunk (mlstm_kernels, chunk 128,
+normalize=True) for mlstm_sig (forward through autograd), same inputs, same
+process.
 
 fla refuses its gated backward on Hopper with Triton 3.4-3.7.0 ("produces
 incorrect results for gated chunk_bwd_dqkwg", fla #640). Where it does, the
@@ -16,8 +18,8 @@ the row says whether they were right on this machine).
     python3 bench/linear/bench_backward.py --bundles DIR --peers DIR --out $OUT
 
 DIR holds one bundle per spec of bench/linear/specs (decay_h16_k128_v128
-...), compiled with --backward; --peers a folder holding the `fla` package
-(fetched, never committed).
+...), compiled with --backward; --peers a folder holding the `fla` and
+`mlstm_kernels` packages (fetched, never committed).
 
 Times (triton's do_bench median): flashgen fwd = the forward kernel, bwd =
 the gradient kernels (variant 0, the compiler's first choice, the headline;
@@ -46,9 +48,11 @@ TOKENS = 65536
 SHAPES = [("decay", 16, 128, 128, 4096), ("decay", 16, 128, 128, 16384),
           ("none", 16, 128, 128, 4096), ("decay", 8, 256, 512, 8192),
           ("vector", 16, 128, 128, 4096), ("vector", 16, 128, 128, 16384),
-          ("vector", 8, 256, 512, 8192)]
+          ("vector", 8, 256, 512, 8192), ("mlstm_sig", 16, 128, 128, 4096),
+          ("mlstm_sig", 16, 128, 128, 16384), ("mlstm_sig", 8, 256, 512, 8192)]
 # The bench spec of each gate kind: <prefix>_h<heads>_k<dk>_v<dv>.
-SPEC_PREFIX = {"decay": "decay", "none": "plain", "vector": "vector"}
+SPEC_PREFIX = {"decay": "decay", "none": "plain", "vector": "vector",
+               "mlstm_sig": "mlstm_sig"}
 
 
 def time_ms(fn):
@@ -76,6 +80,57 @@ def reference_grads(q, k, v, g, do, scale):
         outs.append(torch.einsum("bhk,bhkv->bhv", scale * q[:, :, i], s))
     o = torch.stack(outs, dim=2)
     return torch.autograd.grad(o, (q, k, v, g), do.double())
+
+
+def reference_sig_grads(q, k, v, ig, fg, do, scale, eps=1e-6):
+    """Float64 autograd through mlstm_sig (docs/semantics.md §3.1): C_t =
+    a_t C_{t-1} + b_t k_t v_t^T, n_t likewise, o_t = C_t^T q~_t /
+    (max(|n_t . q~_t|, 1) + eps), a, b the sigmoids of fg, ig."""
+    q, k, v, ig, fg = (x.detach().double().requires_grad_() for x in (q, k, v, ig, fg))
+    b, h, t, dk = q.shape
+    c = torch.zeros(b, h, dk, v.shape[-1], dtype=torch.float64, device=q.device)
+    n = torch.zeros(b, h, dk, dtype=torch.float64, device=q.device)
+    outs = []
+    for i in range(t):
+        a, w = torch.sigmoid(fg[:, :, i])[..., None], torch.sigmoid(ig[:, :, i])[..., None]
+        c = a[..., None] * c + w[..., None] * k[:, :, i, :, None] * v[:, :, i, None, :]
+        n = a * n + w * k[:, :, i]
+        qs = scale * q[:, :, i]
+        den = torch.clamp((n * qs).sum(-1, keepdim=True).abs(), min=1.0) + eps
+        outs.append(torch.einsum("bhk,bhkv->bhv", qs, c) / den)
+    o = torch.stack(outs, dim=2)
+    return torch.autograd.grad(o, (q, k, v, ig, fg), do.double())
+
+
+def tfla_peer(tfla_sig, row, q, k, v, ig, fg, do, scale, ours):
+    """TFLA's mlstm_siging_chunkwise__xl_chunk (chunk 128, normalize=True,
+    its default eps 1e-6: docs/semantics.md §3.4) forward and its autograd
+    backward into `row`, its gradients checked as fla's are. The gates
+    reach it in bf16, as bench.py passes them (the caller rounds ours the
+    same way)."""
+    leaves = [x.detach().clone().requires_grad_() for x in (q, k, v)]
+    leaves += [x.detach().to(torch.bfloat16).requires_grad_() for x in (ig, fg)]
+
+    def fwd(x=leaves):
+        out = tfla_sig(q=x[0], k=x[1], v=x[2], i=x[3], f=x[4], chunk_size=128,
+                       normalize=True)
+        return out[0] if isinstance(out, tuple) else out
+
+    graph = fwd()
+    grads = torch.autograd.grad(graph, leaves, do, retain_graph=True)
+    names = ("dq", "dk", "dv", "digate", "dfgate")
+    steps = 128
+    sl = [x[:1, :, :steps].contiguous().detach().requires_grad_() for x in leaves]
+    got = torch.autograd.grad(fwd(sl), sl, do[:1, :, :steps])
+    want = reference_sig_grads(*(x[:1, :, :steps] for x in (q, k, v, ig, fg)),
+                               do[:1, :, :steps], scale)
+    row["tfla_rel_err_f64"] = {n: rel_err(a, b) for n, a, b in zip(names, got, want)}
+    if ours is not None:
+        row["rel_err_vs_tfla"] = {n: rel_err(a, b) for n, a, b in zip(names, ours, grads)}
+    with torch.no_grad():
+        row["tfla_fwd_ms"] = time_ms(fwd)
+    row["tfla_fwd_bwd_ms"] = time_ms(lambda: torch.autograd.grad(fwd(), leaves, do))
+    row["tfla_bwd_ms"] = time_ms(lambda: torch.autograd.grad(graph, leaves, do, retain_graph=True))
 
 
 def fla_peer(chunk_fn, row, q, k, v, g, do, scale, ours):
@@ -148,6 +203,12 @@ def main():
                      "vector": ("chunk_gla", chunk_gla)}
         except Exception as error:  # noqa: BLE001
             print("fla unavailable:", repr(error)[:300])
+        try:
+            from mlstm_kernels.torch.chunkwise.triton_xl_chunk_siging import \
+                mlstm_siging_chunkwise__xl_chunk
+            peers["mlstm_sig"] = ("tfla_mlstm_siging_c128", mlstm_siging_chunkwise__xl_chunk)
+        except Exception as error:  # noqa: BLE001
+            print("mlstm_kernels unavailable:", repr(error)[:300])
 
     rows = []
     for gate, heads, dk, dv, t in shapes:
@@ -162,6 +223,11 @@ def main():
         g = F.logsigmoid(3.0 + torch.randn(gate_shape, device=dev))  # log-decays
         if not gated:
             g.zero_()
+        sig = gate == "mlstm_sig"
+        # mlstm_sig's preactivations, as bench.py draws them.
+        # Rounded to bf16, as TFLA reads them.
+        ig = torch.randn(batch, heads, t, device=dev).bfloat16().float()
+        fg = (3.0 + torch.randn(batch, heads, t, device=dev)).bfloat16().float()
         do = torch.randn(batch, heads, t, dv, device=dev, dtype=torch.bfloat16)
         scale = dk ** -0.5
         try:
@@ -170,11 +236,16 @@ def main():
             o = torch.empty_like(v)
             dq, dk_, dv_ = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
             dg = torch.empty_like(g)
+            dig, dfg = torch.empty_like(ig), torch.empty_like(fg)
 
-            gate_args = dict(g=g, dg=dg) if gated else {}
+            gate_args = (dict(igate=ig, fgate=fg, digate=dig, dfgate=dfg) if sig
+                         else dict(g=g, dg=dg) if gated else {})
 
             def run_fwd(q=q, k=k, v=v, g=g, o=o):
-                fwd(q, k, v, g, o) if gated else fwd(q, k, v, o)
+                if sig:
+                    fwd(q=q, k=k, v=v, igate=ig, fgate=fg, o=o)
+                else:
+                    fwd(q, k, v, g, o) if gated else fwd(q, k, v, o)
 
             def run_bwd(q=q, k=k, v=v, do=do, dq=dq, dk_=dk_, dv_=dv_):
                 bwd(q=q, k=k, v=v, dq=dq, dk=dk_, dv=dv_, **gate_args, **{"do": do})
@@ -183,14 +254,23 @@ def main():
             steps = 128
             qs, ks, vs, dos = (x[:1, :, :steps].contiguous() for x in (q, k, v, do))
             gs = g[:1, :, :steps].contiguous()
-            got = [torch.full_like(x, float("nan")) for x in (qs, ks, vs, gs)]
-            slice_gates = dict(g=gs, dg=got[3]) if gated else {}
+            igs, fgs = ig[:1, :, :steps].contiguous(), fg[:1, :, :steps].contiguous()
+            if sig:
+                got = [torch.full_like(x, float("nan")) for x in (qs, ks, vs, igs, fgs)]
+                slice_gates = dict(igate=igs, fgate=fgs, digate=got[3], dfgate=got[4])
+            else:
+                got = [torch.full_like(x, float("nan")) for x in (qs, ks, vs, gs)]
+                slice_gates = dict(g=gs, dg=got[3]) if gated else {}
             bwd(q=qs, k=ks, v=vs, dq=got[0], dk=got[1], dv=got[2], **slice_gates, **{"do": dos})
             torch.cuda.synchronize()
-            want = reference_grads(qs, ks, vs, gs, dos, scale)
-            names = ("dq", "dk", "dv", "dg") if gated else ("dq", "dk", "dv")
+            if sig:
+                want = reference_sig_grads(qs, ks, vs, igs, fgs, dos, scale)
+                names = ("dq", "dk", "dv", "digate", "dfgate")
+            else:
+                want = reference_grads(qs, ks, vs, gs, dos, scale)
+                names = ("dq", "dk", "dv", "dg") if gated else ("dq", "dk", "dv")
             row["rel_err_f64"] = {n: rel_err(a, b) for n, a, b in zip(names, got, want)}
-            for x in (dq, dk_, dv_, dg):
+            for x in (dq, dk_, dv_, dg, dig, dfg):
                 x.fill_(float("nan"))
             run_fwd()
             run_bwd()
@@ -207,7 +287,14 @@ def main():
             row["flashgen_fwd_bwd_ms"] = row["flashgen_fwd_ms"] + row["flashgen_bwd_ms"]
         except Exception as error:  # noqa: BLE001
             row["flashgen_error"] = repr(error)[:300]
-        if gate in peers:
+        if sig and gate in peers:
+            row["tfla_op"] = peers[gate][0]
+            try:
+                tfla_peer(peers[gate][1], row, q, k, v, ig, fg, do, scale,
+                          (dq, dk_, dv_, dig, dfg) if "flashgen_bwd_ms" in row else None)
+            except Exception as error:  # noqa: BLE001
+                row["tfla_error"] = repr(error)[:300]
+        elif gate in peers:
             row["fla_op"] = peers[gate][0]
             try:
                 fla_peer(peers[gate][1], row, q, k, v, g if gated else None, do, scale,
@@ -226,15 +313,17 @@ def main():
     def ms(x):
         return f"{x:8.3f}" if isinstance(x, float) else "       -"
 
-    print(f"{'gate':<6}{'H':>3}{'dk':>5}{'dv':>5}{'T':>7} {'fg fwd':>8} {'fg bwd':>8} {'fg f+b':>8}"
-          f" {'fla fwd':>8} {'fla bwd':>8} {'fla f+b':>8} {'f+b x':>6} {'bwd x':>6}")
+    # The peer columns: fla's, or TFLA's for mlstm_sig.
+    print(f"{'gate':<10}{'H':>3}{'dk':>5}{'dv':>5}{'T':>7} {'fg fwd':>8} {'fg bwd':>8} {'fg f+b':>8}"
+          f" {'peer fwd':>8} {'peer bwd':>8} {'peer f+b':>8} {'f+b x':>6} {'bwd x':>6}")
     for r in rows:
-        fb, ffb = r.get("flashgen_fwd_bwd_ms"), r.get("fla_fwd_bwd_ms")
-        b, fbw = r.get("flashgen_bwd_ms"), r.get("fla_bwd_ms")
+        peer = "tfla" if r["gate"] == "mlstm_sig" else "fla"
+        fb, ffb = r.get("flashgen_fwd_bwd_ms"), r.get(peer + "_fwd_bwd_ms")
+        b, fbw = r.get("flashgen_bwd_ms"), r.get(peer + "_bwd_ms")
         speed = f"{ffb / fb:6.2f}" if fb and ffb else "     -"
         bspeed = f"{fbw / b:6.2f}" if b and fbw else "     -"
-        print(f"{r['gate']:<6}{r['heads']:>3}{r['dk']:>5}{r['dv']:>5}{r['T']:>7} {ms(r.get('flashgen_fwd_ms'))}"
-              f" {ms(b)} {ms(fb)} {ms(r.get('fla_fwd_ms'))} {ms(fbw)} {ms(ffb)} {speed} {bspeed}")
+        print(f"{r['gate']:<10}{r['heads']:>3}{r['dk']:>5}{r['dv']:>5}{r['T']:>7} {ms(r.get('flashgen_fwd_ms'))}"
+              f" {ms(b)} {ms(fb)} {ms(r.get(peer + '_fwd_ms'))} {ms(fbw)} {ms(ffb)} {speed} {bspeed}")
 
 
 if __name__ == "__main__":

@@ -59,6 +59,13 @@ private:
   bool gradStates = false;
   /// linear_grad_chunk: one chunk's gradients (its own plan and printing).
   bool gradChunk = false;
+  /// linear_grad_rows: linear_outputs' kernel writing dO / den and the
+  /// rows' normaliser-gradient shares instead of o (mlstm_sig).
+  bool gradRows = false;
+  /// The gradient kernels of a normaliser kind (mlstm_sig): the rows'
+  /// normaliser-gradient shares per row (grad_rows' value tiles); 0
+  /// otherwise.
+  int64_t dqnShares = 0;
   /// The chunk states (and their gradients) go through scratch in the
   /// element type, not f32: a chunk_grad schedule's kernels, whose chunk
   /// kernel reads them as 16-bit MMA operands anyway.
@@ -146,6 +153,17 @@ LogicalResult LinearKernelPrinter::printChunkLoad(ChunkLoadOp op) {
            << src << ", g_s2, " << valid << ");\n";
     return success();
   }
+  if (role == TensorRole::grad_dqn) {
+    // Whole chunks of rows (linear_grad_rows writes 0 past the sequence),
+    // kDqnShares floats a row, contiguous.
+    std::string at = gradChunk ? "kSmemDqn"
+                               : "kSmemDqn + fg::u32((" + name(op.getStage()) +
+                                     ") * kChunk * kDqnShares * 4)";
+    line() << "fg::cta::load_async_bytes<kThreads, kChunk * kDqnShares * 4>(smem + " << at
+           << ", " << base(tensor, op.getBatch(), op.getHead()) << " + " << row0
+           << " * grad_dqn_s2);\n";
+    return success();
+  }
   if (role == TensorRole::delta_norm) {
     // Whole chunks of rows (delta_prepare writes 0 past the sequence).
     line() << "fg::cta::load_async_bytes<kThreads, kChunk * 8>(smem + kSmemRowNorms + fg::u32(("
@@ -156,10 +174,13 @@ LogicalResult LinearKernelPrinter::printChunkLoad(ChunkLoadOp op) {
   // only; U takes v's stages (chunk_delta corrects it there).
   // linear_grad_states updates its state from q and dO as the forward's
   // from k and v: they take the k and v stages.
+  // The normaliser kinds' gradient kernels read dO / den (grad_do) in
+  // dO's place.
+  bool doutRows = role == TensorRole::dout || role == TensorRole::grad_do;
   StringRef ringName = role == TensorRole::q         ? (gradStates ? "sK" : "sQ")
                        : role == TensorRole::k       ? "sK"
                        : role == TensorRole::delta_w ? "sW"
-                       : role == TensorRole::dout    ? (gradStates ? "sV" : "sDO")
+                       : doutRows                    ? (gradStates ? "sV" : "sDO")
                                                      : "sV";
   // linear_grad_chunk's one-stage rings are named <tile>_ring.
   std::string ringVar = gradChunk ? (ringName + "_ring").str() : ringName.str();
@@ -264,10 +285,15 @@ LogicalResult LinearKernelPrinter::printStateInit(StateInitOp op) {
     line() << "}\n";
     break;
   case StateSource::final_grad:
-    // The final state's gradient (optional: null means zeros).
+    // The final state's gradient (optional: null means zeros; the n part
+    // with its C part).
     line() << "if (dcf != nullptr) {\n";
     line() << "  fg::warp::load_f32(st_c, " << base("dcf", op.getBatch(), op.getHead())
            << " + (long long)srow0 * dcf_s2 + " << vt << ", dcf_s2);\n";
+    if (normalizer)
+      line() << "  for (int d = int(threadIdx.x); d < kKeyDim; d += kThreads) s_norm[d] = "
+             << "dnf == nullptr ? 0.0f : " << base("dnf", op.getBatch(), op.getHead())
+             << "[(long long)d * dnf_s2];\n";
     line() << "} else {\n";
     ++indent;
     zeroState();
@@ -276,6 +302,20 @@ LogicalResult LinearKernelPrinter::printStateInit(StateInitOp op) {
     break;
   case StateSource::scratch: {
     std::string c = name(op.getChunk()); // the verifier requires it
+    if (gradRows) {
+      // The gradient's 16-bit chunk state straight into the copy the
+      // inter-chunk product reads (joins the chunk's copy group), and n.
+      line() << "fg::cta::load_async<kThreads>(sC, "
+             << base("chunk_c", op.getBatch(), op.getHead()) << " + (long long)(" << c
+             << ") * chunk_c_s2 + " << vt << ", chunk_c_s3, kKeyDim);\n";
+      line() << "for (int d = int(threadIdx.x); d < kKeyDim; d += kThreads) "
+                "s_norm[d] = "
+             << base("chunk_n", op.getBatch(), op.getHead()) << "[(long long)(" << c
+             << ") * chunk_n_s2 + d];\n";
+      line() << "if (threadIdx.x == 0) fg::chunk::gate_ring<kChunk>(s_gates, "
+                "1).m_end() = 0.0f;\n";
+      return success();
+    }
     line() << "fg::warp::load_f32(st_c, " << base("chunk_c", op.getBatch(), op.getHead())
            << " + (long long)(" << c << ") * chunk_c_s2 + (long long)srow0 * chunk_c_s3 + "
            << vt << ", chunk_c_s3);\n";
@@ -311,13 +351,23 @@ LogicalResult LinearKernelPrinter::printStateStore(StateStoreOp op) {
     line() << "if (dc0 != nullptr) fg::warp::store_f32("
            << base("dc0", op.getBatch(), op.getHead())
            << " + (long long)srow0 * dc0_s2 + " << vt << ", dc0_s2, st_c);\n";
+    if (normalizer)
+      line() << "if (dn0 != nullptr && " << first
+             << ") for (int d = int(threadIdx.x); d < kKeyDim; d += kThreads) "
+             << base("dn0", op.getBatch(), op.getHead()) << "[(long long)d * dn0_s2] = s_norm[d];\n";
     return success();
   }
   if (gradStates) {
-    // The state gradients' scratch (C alone: none and decay).
+    // The state gradients' scratch: C's 16-bit, n's part f32 (the first
+    // value tile's CTA; every one carries it).
     line() << "fg::warp::store_16bit(" << base("chunk_dc", op.getBatch(), op.getHead())
            << " + (long long)(" << c << ") * chunk_dc_s2 + (long long)srow0 * chunk_dc_s3 + "
            << vt << ", chunk_dc_s3, kStateRows, st_c);\n";
+    if (normalizer)
+      line() << "if (" << first
+             << ") for (int d = int(threadIdx.x); d < kKeyDim; d += kThreads) "
+             << base("chunk_dn", op.getBatch(), op.getHead()) << "[(long long)(" << c
+             << ") * chunk_dn_s2 + d] = s_norm[d];\n";
     return success();
   }
   if (op.getTarget() == StateTarget::final) {
@@ -507,10 +557,27 @@ LogicalResult LinearKernelPrinter::printStore(ChunkStoreOp op) {
   if (delta && l2normQk)
     line() << "fg::warp::for_each(acc_h, qrow0, 0, [&](int r, int, float& x) { x *= "
            << rowNorms(op.getStage()) << "[2 * r]; });  // 1/|q_r|\n";
+  std::string row0 = "(long long)(" + name(op.getChunk()) + ") * kChunk + qrow0";
+  if (op.getTensor() == TensorRole::grad_do) {
+    // dO / den over this value tile's columns, and the tile's share of each
+    // row's normaliser gradient, every row of the chunk (0 past the
+    // sequence: q and dO load as zeros there).
+    line() << "fg::row_vec<kWarpRows> dqn_share;\n";
+    line() << "fg::warp::normalizer_grad_rows(acc_h, dqn_share, acc_n, "
+           << stage("sDO", op.getStage()) << ", qrow0, kEps);\n";
+    line() << "fg::warp::store_rows_staged("
+           << base("grad_do", op.getBatch(), op.getHead()) << " + (" << row0
+           << ") * grad_do_s2 + (long long)(" << name(op.getColTile())
+           << ") * kTileDv, grad_do_s2, " << name(op.getExtent()) << " - (int)(" << row0
+           << "), acc_h, " << stage("sQ", op.getStage()) << ", qrow0);\n";
+    line() << "fg::warp::store_row_values("
+           << base("grad_dqn", op.getBatch(), op.getHead()) << " + (" << row0
+           << ") * grad_dqn_s2 + (" << name(op.getColTile()) << "), grad_dqn_s2, dqn_share);\n";
+    return success();
+  }
   if (normalizer)
     line() << "fg::warp::normalize_rows<" << (stabilizer ? "true" : "false")
            << ">(acc_h, acc_n, acc_mu, kEps);\n";
-  std::string row0 = "(long long)(" + name(op.getChunk()) + ") * kChunk + qrow0";
   line() << "fg::warp::store_rows_staged(" << base("o", op.getBatch(), op.getHead())
          << " + (" << row0 << ") * o_s2 + (long long)(" << name(op.getColTile())
          << ") * kTileDv, o_s2, " << name(op.getExtent()) << " - (int)(" << row0
@@ -543,6 +610,17 @@ LogicalResult LinearKernelPrinter::printStateUpdate(StateUpdateOp op) {
       line() << "fg::warp::mul(st_c, st_c, gb.decay());\n";
       line() << "fg::warp::mma_AtB_chunk<kChunk>(st_c, " << k << ", 0, srow0, " << v
              << ", 0, 0, [&](int, int t) { return kScale * fg::exp_fast(gb.hi()[t] + gb.lo()[t]); });\n";
+      if (normalizer) {
+        // n's part (the value column of ones): Gn = decay Gn + sum_t
+        // (scale exp(b_t) dN_t) q_t, dN_t summed from its value tiles'
+        // shares (the ring's stage of this chunk).
+        line() << "fg::cta::sum_shares<kThreads, kChunk, kDqnShares>(s_dqn, s_dqn_ring + ("
+               << name(op.getStage()) << ") * kChunk * kDqnShares);\n";
+        line() << "fg::cta::sync();\n";
+        line() << "fg::cta::update_normalizer<kThreads, kChunk, kKeyDim>(s_norm, " << k
+               << ", gb.decay(), [&](int t) { return kScale * fg::exp_fast(gb.hi()[t] + "
+                  "gb.lo()[t]) * s_dqn[t]; });\n";
+      }
     }
   } else if (gate == GateKind::none) {
     line() << "fg::warp::mma_AtB_chunk<kChunk>(st_c, " << k << ", 0, srow0, " << v
@@ -654,11 +732,27 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
          << ", chunk_c_s3, kKeyDim);\n";
   line() << "fg::cta::load_async<kThreads>(sG, " << boundary("chunk_dc", next)
          << ", chunk_dc_s3, kKeyDim);\n";
+  if (normalizer) {
+    // n before the chunk and n's part of the gradient after it (f32; the
+    // value column of ones beside S and G).
+    line() << "fg::cta::load_async_bytes<kThreads, kKeyDim * 4>(smem + kSmemNormRows + "
+              "fg::u32(kChunk * 4), "
+           << boundary("chunk_n", c) << ");\n";
+    line() << "fg::cta::load_async_bytes<kThreads, kKeyDim * 4>(smem + kSmemNormRows + "
+              "fg::u32((kChunk + kKeyDim) * 4), "
+           << boundary("chunk_dn", next) << ");\n";
+  }
   line() << "fg::cta::commit();\n";
   line() << "fg::cta::wait<0>();\n";
   line() << "fg::cta::sync();\n";
+  if (normalizer)
+    // Each row's normaliser gradient dN_r, from its value tiles' shares
+    // (read after dot_tiles' barriers).
+    line() << "fg::cta::sum_shares<kThreads, kChunk, kDqnShares>(s_dqn, s_dqn_shares);\n";
   if (scalarGates) {
-    line() << "const float gs_dot = fg::cta::dot_tiles<kThreads>(sS, sG, s_red);\n";
+    line() << "const float gs_dot = fg::cta::dot_tiles<kThreads>(sS, sG, s_red)"
+           << (normalizer ? " + fg::cta::dot_vectors<kThreads, kKeyDim>(s_n, s_gn, s_red)" : "")
+           << ";\n";
     line() << "const fg::chunk::gate_buffer<kChunk> gbd = " << ring(op.getBuffer())
            << ";\n";
   }
@@ -667,6 +761,8 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
   // A = scale (Q K^T) o W and dP = (dO V^T) o W: this warp's rows and its
   // slice of the chunk's columns.
   line() << "fg::acc_tile<16, kColsA> s_tile;\n";
+  // With a normaliser, dP_rs = (dO_r / den_r . v_s + dN_r) W_rs: the value
+  // column of ones.
   for (auto [what, a, bTile, tile, scaled] :
        {std::tuple{"A", "sQ", "sK", "sA", true}, {"dP", "sDO", "sV", "sDP", false}}) {
     line() << "fg::warp::zero(s_tile);  // " << what << "\n";
@@ -680,7 +776,10 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
     bool withScale = scaled;
     if (failed(printDecayPass(block, "s_tile", "unused_rv", "r0", "cs * kColsA",
                               [&](StringRef logWeight, StringRef visible) {
-                                line() << "x = " << visible << " ? x"
+                                std::string x = !withScale && normalizer
+                                                    ? std::string("(x + s_dqn[r])")
+                                                    : std::string("x");
+                                line() << "x = " << visible << " ? " << x
                                        << (withScale ? " * kScale" : "")
                                        << " * fg::exp_fast(" << logWeight
                                        << ") : 0.0f;\n";
@@ -703,6 +802,9 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
   line() << "fg::acc_tile<16, kColsK> acc;\n";
   line() << "fg::warp::zero(acc);  // dq\n";
   line() << "fg::warp::mma_ABt_chunk(acc, sDO, r0, sS, cs * kColsK);\n";
+  if (normalizer)
+    line() << "fg::warp::for_each(acc, r0, cs * kColsK, [&](int r, int d, float& x) { x += "
+              "s_dqn[r] * s_n[d]; });  // + dN_r n\n";
   if (scalarGates) {
     line() << "fg::warp::rows_of(row_w, r0, [&](int r) { return expf(gbd.hi()[r] + gbd.lo()[r]); });\n";
     line() << "fg::warp::mul_rows(acc, acc, row_w);\n";
@@ -715,6 +817,9 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
   // dk = w_s G v_s + scale dP^T Q, w_s = exp(b_L - b_s).
   line() << "fg::warp::zero(acc);  // dk\n";
   line() << "fg::warp::mma_ABt_chunk(acc, sV, r0, sG, cs * kColsK);\n";
+  if (normalizer)
+    line() << "fg::warp::for_each(acc, r0, cs * kColsK, [&](int, int d, float& x) { x += "
+              "s_gn[d]; });  // + G's n part\n";
   if (scalarGates)
     line() << "fg::warp::rows_of(row_w, r0, [&](int r) { return gbd.w()[r] * (1.0f / kScale); });\n";
   else
@@ -730,6 +835,13 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
   line() << "fg::warp::mul(acc, acc, kScale);\n";
   if (scalarGates)
     line() << "fg::warp::rows_dot_partial(dlog, acc, sK, r0, cs * kColsK, -1.0f);\n";
+  if (normalizer) {
+    // The log input weights' gradient: k_s . dk_s.
+    line() << "fg::row_vec<16> kdk;  // k . dk over this slice\n";
+    line() << "fg::warp::fill(kdk, 0.0f);\n";
+    line() << "fg::warp::rows_dot_partial(kdk, acc, sK, r0, cs * kColsK, 1.0f);\n";
+    line() << "fg::warp::store_rows_to(s_kdk + cs * kChunk, r0, kdk);\n";
+  }
   store("dk", "acc", "kColsK");
   // dv = w_s G^T k_s + A^T dO, this warp's kColsV columns.
   line() << "fg::acc_tile<16, kColsV> acc_v;\n";
@@ -746,6 +858,23 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
     // terms (summed over the column slices), the chunk end's term on top.
     line() << "fg::warp::store_rows_to(s_rows + cs * kChunk, r0, dlog);\n";
     line() << "fg::cta::sync();\n";
+    if (normalizer) {
+      // mlstm_sig: the log-forget gradient as decay's log-decay one, the
+      // log-input one k . dk, both through log sigmoid.
+      std::string rows = name(op.getExtent()) + " - (int)(" + c + ") * kChunk";
+      auto at = [&](StringRef t) {
+        return base(t, op.getBatch(), op.getHead()) + " + (long long)(" + c + ") * kChunk * " +
+               t.str() + "_s2, " + t.str() + "_s2";
+      };
+      line() << "if (threadIdx.x == 0)\n";
+      line() << "  fg::warp::sigmoid_gate_grads<kChunk, kColSplit>(" << at("digate") << ", "
+             << at("dfgate") << ", " << rows
+             << ", s_rows, s_rows + kColSplit * kChunk, gbd.decay() * gs_dot, s_kdk, "
+             << at("igate") << ", " << at("fgate") << ");\n";
+      --indent;
+      line() << "}\n";
+      return success();
+    }
     line() << "if (threadIdx.x == 0)\n";
     line() << "  fg::warp::reverse_cumsum_rows<kChunk, kColSplit>("
            << base("dg", op.getBatch(), op.getHead()) << " + (long long)(" << c
@@ -829,14 +958,24 @@ std::string LinearKernelPrinter::gradChunkSignature() {
   tensor("q", elem, false, 4);
   tensor("k", elem, false, 4);
   tensor("v", elem, false, 4);
-  tensor("dout", elem, false, 4);
-  result.arguments.back().name = "do";
+  if (normalizer) {
+    // dO / den and the rows' normaliser-gradient shares (linear_grad_rows').
+    tensor("grad_do", elem, false, 4);
+    tensor("grad_dqn", "float", false, 4);
+  } else {
+    tensor("dout", elem, false, 4);
+    result.arguments.back().name = "do";
+  }
   if (vectorGate)
     tensor("g", "float", false, 4);
   for (unsigned i = 0; i < rawGates; ++i)
     tensor(gateTensor(i), "float", false, 3);
   tensor("chunk_c", elem, false, 5);
   tensor("chunk_dc", elem, false, 5);
+  if (normalizer) {
+    tensor("chunk_n", "float", false, 4);
+    tensor("chunk_dn", "float", false, 4);
+  }
   tensor("dq", elem, true, 4);
   tensor("dk", elem, true, 4);
   tensor("dv", elem, true, 4);
@@ -888,6 +1027,15 @@ std::string LinearKernelPrinter::gradChunkHeader() {
   if (vectorGate)
     h << "constexpr int kGStride = " << gradGateTileStride(gradShape.keyDim)
       << ";  // floats between the f32 g tile's rows\n";
+  if (normalizer)
+    h << "constexpr int kDqnShares = " << gradShape.dqnShares
+      << ";  // normaliser-gradient shares a row (grad_rows' value tiles)\n"
+      << "constexpr int kSmemDqn = " << gradPlan.dqn << ";\n"
+      << "constexpr int kSmemNormRows = " << gradPlan.normRows
+      << ";  // dN [L], n [Dk], G's n part [Dk], k . dk [split][L]\n"
+      << "static_assert(kSmemNormRows - kSmemDqn >= kChunk * kDqnShares * 4 && "
+      << gradPlan.total << " - kSmemNormRows >= (kChunk + 2 * kKeyDim + kColSplit * kChunk) * 4, "
+      << "\"normaliser buffers overlap\");\n";
   h << "constexpr float kScale = " << floatLiteral(scale) << ";\n"
     << "using QTile = fg::smem_tile<Elem, kChunk, kKeyDim>;\n"
     << "using VTile = fg::smem_tile<Elem, kChunk, kValueDim>;\n"
@@ -988,18 +1136,34 @@ std::string LinearKernelPrinter::signature() {
   if (gradStates) {
     // q and dO ("do" in the manifest), the gates, the final state's
     // gradient in, the initial state's out, the state gradients' scratch.
+    // The normaliser kinds read dO / den and the rows' normaliser-gradient
+    // shares (linear_grad_rows') instead of dO, carry n's part of the
+    // gradient beside C's and write it to chunk_dn (and dn0).
     tensor("q", elem, false, 4);
-    tensor("dout", elem, false, 4);
-    result.arguments.back().name = "do";
+    if (normalizer) {
+      tensor("grad_do", elem, false, 4);
+      tensor("grad_dqn", "float", false, 4);
+    } else {
+      tensor("dout", elem, false, 4);
+      result.arguments.back().name = "do";
+    }
     if (vectorGate)
       tensor("g", "float", false, 4);
     for (unsigned i = 0; i < rawGates; ++i)
       tensor(gateTensor(i), "float", false, 3);
-    if (cast<BoolAttr>(kernel.getProblem().get("final_grad")).getValue())
+    if (cast<BoolAttr>(kernel.getProblem().get("final_grad")).getValue()) {
       printTensorParameter(sep, result.arguments, "dcf", "float", false, 4);
-    if (initial)
+      if (normalizer)
+        printTensorParameter(sep, result.arguments, "dnf", "float", false, 3);
+    }
+    if (initial) {
       printTensorParameter(sep, result.arguments, "dc0", "float", true, 4);
+      if (normalizer)
+        printTensorParameter(sep, result.arguments, "dn0", "float", true, 3);
+    }
     tensor("chunk_dc", elem, true, 5);
+    if (normalizer)
+      tensor("chunk_dn", "float", true, 4);
     printDimParameters([&]() -> llvm::raw_ostream & { return sep(); });
     return sep.text();
   }
@@ -1018,16 +1182,25 @@ std::string LinearKernelPrinter::signature() {
     tensor("g", "float", false, 4);
   for (unsigned i = 0; i < rawGates; ++i)
     tensor(gateTensor(i), "float", false, 3);
-  bool ownsRecurrence =
-      family != KernelFamily::linear_outputs && family != KernelFamily::delta_prepare;
+  bool ownsRecurrence = family != KernelFamily::linear_outputs &&
+                        family != KernelFamily::delta_prepare && !gradRows;
   if (initial && ownsRecurrence)
     printStateParameters(sep, result.arguments, false, normalizer, stabilizer);
-  if (queries)
+  if (gradRows) {
+    // dO in; dO / den and the rows' normaliser-gradient shares out.
+    tensor("dout", elem, false, 4);
+    result.arguments.back().name = "do";
+    tensor("grad_do", elem, true, 4);
+    tensor("grad_dqn", "float", true, 4);
+  } else if (queries) {
     tensor("o", elem, true, 4);
+  }
   if (final && ownsRecurrence)
     printStateParameters(sep, result.arguments, true, normalizer, stabilizer);
-  if (family == KernelFamily::linear_states || family == KernelFamily::linear_outputs) {
-    // Chunk states: written by linear_states, read by linear_outputs.
+  if (family == KernelFamily::linear_states || family == KernelFamily::linear_outputs ||
+      gradRows) {
+    // Chunk states: written by linear_states, read by linear_outputs (and
+    // linear_grad_rows).
     bool write = family == KernelFamily::linear_states;
     tensor("chunk_c", elemScratch ? StringRef(elem) : StringRef("float"), write, 5);
     if (normalizer)
@@ -1075,6 +1248,9 @@ std::string LinearKernelPrinter::header() {
     h << "constexpr float kScale = " << floatLiteral(scale) << ";\n";
   if (queries && normalizer)
     h << "constexpr float kEps = " << floatLiteral(eps) << ";\n";
+  if (dqnShares > 0)
+    h << "constexpr int kDqnShares = " << dqnShares
+      << ";  // normaliser-gradient shares a row (grad_rows' value tiles)\n";
   h << "using QTile = fg::smem_tile<Elem, kChunk, kKeyDim>;\n"
     << "using KTile = fg::smem_tile<Elem, kChunk, kKeyDim>;\n"
     << "using VTile = fg::smem_tile<Elem, kChunk, kTileDv>;\n"
@@ -1091,6 +1267,15 @@ std::string LinearKernelPrinter::header() {
     << "constexpr int kSmemC = " << plan.state << ";\n"
     << "constexpr int kSmemN = " << plan.norm << ";\n"
     << "constexpr int kSmemGates = " << plan.gates << ";\n";
+  if (gradRows)
+    h << "constexpr int kSmemDO = " << plan.dout << ";  // dO's tile\n"
+      << "static_assert(kSmemG - kSmemDO >= VTile::kBytes, \"dO tile overlaps\");\n";
+  if (dqnShares > 0)
+    h << "constexpr int kSmemDqn = " << plan.dqn
+      << ";  // the normaliser-gradient shares' ring\n"
+      << "constexpr int kSmemDqnRows = " << plan.dqnRows << ";  // their sums\n"
+      << "static_assert(kSmemDqnRows - kSmemDqn >= kStages * kChunk * kDqnShares * 4 && "
+         "kSmemG - kSmemDqnRows >= kChunk * 4, \"shares overlap\");\n";
   if (delta)
     h << "constexpr int kSmemW = " << plan.w << ";  // the W ring\n"
       << "constexpr int kSmemRowNorms = " << plan.rowNorms << ";  // 1/|q_r|, 1/|k_r|\n"
@@ -1129,6 +1314,7 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   family = kernel.getFamily();
   gradStates = family == KernelFamily::linear_grad_states;
   gradChunk = family == KernelFamily::linear_grad_chunk;
+  gradRows = family == KernelFamily::linear_grad_rows;
   elemScratch = kernel.getSchedule().getAlgorithm() == Algorithm::chunk_grad;
   queries = family != KernelFamily::linear_states && !gradStates && !gradChunk;
   std::optional<GateKind> kind = kernel.getProblemGate();
@@ -1146,6 +1332,8 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   normalizer = gate == GateKind::mlstm_exp || gate == GateKind::mlstm_sig;
   stabilizer = gate == GateKind::mlstm_exp;
   rawGates = scalarGates ? LinearAttentionOp::getGateOperandCount(gate) : 0;
+  if (normalizer && (gradStates || gradChunk) && kernel.getSchedule().getTileDv() > 0)
+    dqnShares = problemInt("value_dim") / kernel.getSchedule().getTileDv();
   findSequence();
   if (packedQueries) {
     // Packed sequences (flash.sequence): q, k, v, the gates and o are all
@@ -1174,8 +1362,11 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   shape.chunk = s.getChunk();
   shape.innerQ = s.getInnerQ();
   shape.innerKv = s.getInnerKv();
-  // linear_outputs handles one chunk per CTA: one stage.
-  shape.stages = family == KernelFamily::linear_outputs ? 1 : s.getStages();
+  // linear_outputs (and linear_grad_rows) handles one chunk per CTA: one
+  // stage.
+  shape.stages = family == KernelFamily::linear_outputs || gradRows ? 1 : s.getStages();
+  shape.gradRows = gradRows;
+  shape.dqnShares = gradStates ? dqnShares : 0;
   shape.warps = s.getWarps();
   shape.vectorGate = vectorGate;
   shape.scalarGates = scalarGates;
@@ -1199,13 +1390,18 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
     result.headers.push_back(path);
   if (delta || deltaPrepare)
     result.headers.push_back(kDeltaHeader);
+  if (gradRows || dqnShares > 0)
+    result.headers.push_back(kGradHeader);
   std::string params = signature();
 
   line() << "using namespace " << kernel.getSymName() << "_k;\n";
   // delta_prepare uses warps only to scan scalar gates.
   if (!deltaPrepare || scalarGates)
     line() << "const int warp = int(threadIdx.x) / 32;\n";
-  if (!deltaPrepare)  // the one recurrence kernel without a state
+  // delta_prepare holds no state; linear_grad_rows copies its 16-bit one
+  // straight into shared memory.
+  const bool carriesState = !deltaPrepare && !gradRows;
+  if (carriesState)
     line() << "const int srow0 = warp * kStateRows;  // this warp's state rows\n";
   line() << "fg::u8* const smem_p = fg::ptx::dynamic_smem();\n";
   line() << "const fg::u32 smem = fg::ptx::smem_addr(smem_p);\n";
@@ -1219,6 +1415,12 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
     line() << "float* const s_norm = reinterpret_cast<float*>(smem_p + kSmemN);\n";
   if (scalarGates)
     line() << "float* const s_gates = reinterpret_cast<float*>(smem_p + kSmemGates);\n";
+  if (gradRows)
+    line() << "const VRing sDO{smem + kSmemDO};  // dO's tile\n";
+  if (dqnShares > 0) {
+    line() << "float* const s_dqn_ring = reinterpret_cast<float*>(smem_p + kSmemDqn);\n";
+    line() << "float* const s_dqn = reinterpret_cast<float*>(smem_p + kSmemDqnRows);\n";
+  }
   if (delta)
     line() << "const WRing sW{smem + kSmemW};  // the delta rule's W tiles\n";
   if ((delta || deltaPrepare) && l2normQk)
@@ -1234,7 +1436,7 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
     line() << "float* const s_tab_hi = reinterpret_cast<float*>(smem_p + kSmemGates);\n";
     line() << "float* const s_tab_lo = s_tab_hi + (kChunk / 16 + 1) * kKeyDim;\n";
   }
-  if (!deltaPrepare)
+  if (carriesState)
     line() << "fg::acc_tile<kStateRows, kTileDv> st_c;  // the carried state C, f32\n";
   if (scalarGates)
     line() << "float gate_raw[kRawGates][kGateRows];  // next chunk's raw gates (warp 0)\n";
@@ -1251,8 +1453,11 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   // two-stage 4-warp ones keep the thread count alone: told one CTA, ptxas
   // took 168 registers instead of 128 and left room for 3 CTAs an SM
   // instead of 4 (the measured first choice).
-  const bool oneCta =
-      deltaPrepare || (elemScratch && (shape.stages == 1 || shape.warps < 4));
+  // The normaliser's state-gradient pass too (tile_dv = 16, two stages,
+  // 4 warps, sm_90a: 8 bytes spilled without it).
+  const bool oneCta = deltaPrepare ||
+                      (elemScratch && (shape.stages == 1 || shape.warps < 4)) ||
+                      (gradStates && dqnShares > 0);
   std::string bounds = std::to_string(result.threads) + (oneCta ? ", 1" : "");
   result.source = constants + "extern \"C\" __global__ void __launch_bounds__(" + bounds +
                   ")\n" + result.entry + "(\n    " + params + ") {\n" + body + "}\n";
@@ -1267,9 +1472,11 @@ FailureOr<EmittedKernel> LinearKernelPrinter::printGradChunkKernel(Type elementT
   gradShape.columnSplit = gradColumnSplit(gradShape.keyDim, kernel.getSchedule().getTileD());
   gradShape.scalarGates = scalarGates;
   gradShape.vectorGate = vectorGate;
-  if (normalizer)
+  gradShape.dqnShares = dqnShares;
+  if (stabilizer)
     return kernel.emitError() << "linear_grad_chunk has no printing for gate '"
-                              << stringifyGateKind(gate) << "' (none, decay, vector)";
+                              << stringifyGateKind(gate)
+                              << "' (none, decay, vector, mlstm_sig)";
   gradPlan = gradChunkSmemPlan(gradShape);
   result.threads = gradChunkWarps(gradShape) * 32;
   result.dynamicSmemBytes = gradPlan.total;
@@ -1298,6 +1505,13 @@ FailureOr<EmittedKernel> LinearKernelPrinter::printGradChunkKernel(Type elementT
   if (scalarGates) {
     line() << "float* const s_gates = reinterpret_cast<float*>(smem_p + kSmemGates);\n";
     line() << "float gate_raw[kRawGates][kGateRows];  // the chunk's raw gates (warp 0)\n";
+  }
+  if (normalizer) {
+    line() << "float* const s_dqn_shares = reinterpret_cast<float*>(smem_p + kSmemDqn);\n";
+    line() << "float* const s_dqn = reinterpret_cast<float*>(smem_p + kSmemNormRows);  // dN_r\n";
+    line() << "float* const s_n = s_dqn + kChunk;       // n before the chunk\n";
+    line() << "float* const s_gn = s_n + kKeyDim;       // G's n part\n";
+    line() << "float* const s_kdk = s_gn + kKeyDim;     // [split][L]\n";
   }
   if (vectorGate) {
     line() << "float* const s_g = reinterpret_cast<float*>(smem_p + kSmemG);\n";

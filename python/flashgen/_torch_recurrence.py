@@ -30,20 +30,23 @@ Operators (torch >= 2.4, ``torch.library.custom_op``, namespace
 
 Gradients: a bundle compiled with ``flashgen compile --backward`` holds
 ``<X>_backward`` (a flash.linear_attention_grad kernel, gate kinds none,
-decay and vector for now) beside ``X``, and the sequence form is then differentiable
-in q, k, v, the gate operands and the initial state C, also through the
-final state C (its gradient reaches the kernel as ``dcf``):
+decay, vector and mlstm_sig for now) beside ``X``, and the sequence form is
+then differentiable in q, k, v, the gate operands and the initial states
+(C, and n for mlstm_sig), also through the final states (their gradients
+reach the kernel as ``dcf``, ``dnf``):
 
-- ``<X>_<hash>_backward(q, k, v, *gates, grad_o, c0?, dcf?) -> (dq, dk,
-  dv, *d_gates, dc0)``, ``c0`` where the forward takes it, ``dcf`` where
-  it returns the final state; ``dc0`` empty where no c0 is given.
+- ``<X>_<hash>_backward(q, k, v, *gates, grad_o, c0?, n0?, dcf?, dnf?) ->
+  (dq, dk, dv, *d_gates, dc0, dn0?)``, the initial states where the
+  forward takes them, the final states' gradients where it returns them;
+  one initial-state gradient per state, empty where no initial state is
+  given.
 
-The forward's autograd formula saves q, k, v, the gates and C0 (the
-kernel recomputes the states; nothing of the forward's outputs is kept)
-and calls it. A kernel without ``<X>_backward`` (no --backward, or a kind
-that has no gradient kernel yet: the mLSTM kinds, delta_rule)
-raises FlashgenError naming it when a gradient reaches it. ``step_`` has
-no gradient (decoding).
+The forward's autograd formula saves q, k, v, the gates and the initial
+states (the kernel recomputes the states; nothing of the forward's
+outputs is kept) and calls it. A kernel without ``<X>_backward`` (no
+--backward, or a kind that has no gradient kernel yet: mlstm_exp,
+delta_rule) raises FlashgenError naming it when a gradient reaches it.
+``step_`` has no gradient (decoding).
 
 All have fake implementations (shapes from the inputs), so they trace with
 torch.compile(fullgraph=True), forward and backward. With an older torch
@@ -155,18 +158,20 @@ class RecurrenceOp:
     def _check_backward(self, kernel):
         """The backward kernel's params by name, after checking that they
         are the ones this forward's gradient needs: q, k, v, the gates and
-        do in; c0 where the forward takes it, dcf where it returns cf;
-        dq, dk, dv, "d" + each gate and dc0 (with c0) out. Anything else
-        (a state gradient besides C's) is a kernel this module cannot
-        drive, refused at registration rather than at the first backward."""
+        do in; each state's <s>0 in and d<s>0 out where the forward takes
+        initial states, d<s>f in where it returns final ones; dq, dk, dv
+        and "d" + each gate out. Anything else is a kernel this module
+        cannot drive, refused at registration rather than at the first
+        backward."""
         want = {"q": "in", "k": "in", "v": "in", "do": "in",
                 "dq": "out", "dk": "out", "dv": "out"}
         for gname in self.gates:
             want[gname], want["d" + gname] = "in", "out"
-        if self.takes_initial_state:
-            want["c0"], want["dc0"] = "in", "out"
-        if self.returns_final_state:
-            want["dcf"] = "in"
+        for s in self.states:
+            if self.takes_initial_state:
+                want[s + "0"], want["d" + s + "0"] = "in", "out"
+            if self.returns_final_state:
+                want["d" + s + "f"] = "in"
         params = {p["name"]: p for p in kernel.get("params", [])}
         got = {n: p.get("io") for n, p in params.items()}
         if got != want:
@@ -229,8 +234,8 @@ class RecurrenceOp:
             raise FlashgenError(_NOT_FOUND, "%s: no kernel %s_backward, so "
                                 "flashgen.torch cannot differentiate %s: compile "
                                 "the spec with flashgen compile --backward (gate "
-                                "kinds none, decay and vector have gradient kernels; "
-                                "the others and delta_rule none yet)"
+                                "kinds none, decay, vector and mlstm_sig have gradient "
+                                "kernels; mlstm_exp and delta_rule none yet)"
                                 % (self.bundle_path, self.name, self.name))
 
     # -- arguments ----------------------------------------------------------
@@ -323,55 +328,59 @@ class RecurrenceOp:
     # -- the gradient (shared by the operator and the autograd.Function) ---
 
     def _split_backward(self, rest):
-        """(gates, grad_o, c0, dcf) from the backward operator's arguments
-        after q, k, v: the gates, grad_o, then c0 where the forward takes
-        it and dcf where it returns cf (each None when not given)."""
-        n = len(self.gates)
+        """(gates, grad_o, initial, dfinal) from the backward operator's
+        arguments after q, k, v: the gates, grad_o, then the initial states
+        where the forward takes them and the final states' gradients where
+        it returns them (lists in state order, None where not given)."""
+        n, ns = len(self.gates), len(self.states)
         gates, grad_o, tail = list(rest[:n]), rest[n], list(rest[n + 1:])
-        c0 = tail.pop(0) if self.takes_initial_state else None
-        dcf = tail.pop(0) if self.returns_final_state else None
-        return gates, grad_o, c0, dcf
+        initial = tail[:ns] if self.takes_initial_state else [None] * ns
+        tail = tail[ns:] if self.takes_initial_state else tail
+        dfinal = tail[:ns] if self.returns_final_state else [None] * ns
+        return gates, grad_o, list(initial), list(dfinal)
 
-    def _allocate_backward(self, q, k, v, gates, c0):
+    def _allocate_backward(self, q, k, v, gates, initial):
         """dq, dk, dv and the gates' gradients in their inputs' dim order;
-        dc0 contiguous f32 where c0 is given, else empty."""
+        each initial state's gradient contiguous f32 where the initial
+        states are given, else empty."""
         grads = [_empty_in_order_of(t, t.shape, t.dtype) for t in [q, k, v] + gates]
-        if c0 is not None:
-            shape = (q.shape[0], q.shape[1], q.shape[3], v.shape[3])
-            dc0 = torch.empty(shape, dtype=torch.float32, device=q.device)
-        else:
-            dc0 = torch.empty((0,), dtype=torch.float32, device=q.device)
-        return grads, dc0
+        shapes = {"c": (q.shape[0], q.shape[1], q.shape[3], v.shape[3]),
+                  "n": (q.shape[0], q.shape[1], q.shape[3]), "m": (q.shape[0], q.shape[1])}
+        dinitial = [torch.empty(shapes[s] if t is not None else (0,), dtype=torch.float32,
+                                device=q.device)
+                    for s, t in zip(self.states, initial)]
+        return grads, dinitial
 
     def _backward(self, q, k, v, *rest):
-        gates, grad_o, c0, dcf = self._split_backward(rest)
-        grads, dc0 = self._allocate_backward(q, k, v, gates, c0)
-        self._backward_impls[q.device.type](q, k, v, gates, grad_o, c0, dcf, grads, dc0)
-        return (*grads, dc0)
+        gates, grad_o, initial, dfinal = self._split_backward(rest)
+        grads, dinitial = self._allocate_backward(q, k, v, gates, initial)
+        self._backward_impls[q.device.type](q, k, v, gates, grad_o, initial, dfinal, grads,
+                                            dinitial)
+        return (*grads, *dinitial)
 
-    def _gradients(self, backward, saved, has_c0, grad_o, grad_cf):
+    def _gradients(self, backward, saved, has_initial, grad_o, grad_finals):
         """The autograd formula: the gradients of the forward's inputs (q,
-        k, v, the gates, then one per state: C's where C0 was given, None
-        for n0, m0) through ``backward`` (the operator, or _backward before
-        torch 2.4). ``saved``: q, k, v, the gates and C0 (where given).
-        Undefined gradients: o's as zeros, cf's as None (the kernel reads a
-        null dcf as zeros)."""
+        k, v, the gates, then one per state where the initial states were
+        given) through ``backward`` (the operator, or _backward before
+        torch 2.4). ``saved``: q, k, v, the gates and the initial states
+        (where given). Undefined gradients: o's as zeros, the final
+        states' as None (the kernel reads a null one as zeros)."""
         self._require_backward()
-        n = len(self.gates)
+        n, ns = len(self.gates), len(self.states)
         q, k, v, gates = saved[0], saved[1], saved[2], list(saved[3:3 + n])
-        c0 = saved[3 + n] if has_c0 else None
-        dcf = grad_cf if self.returns_final_state else None
-        if grad_o is None and dcf is None:
-            return (None,) * (3 + n + len(self.states))
+        initial = list(saved[3 + n:3 + n + ns]) if has_initial else [None] * ns
+        dfinal = list(grad_finals[:ns]) if self.returns_final_state else [None] * ns
+        if grad_o is None and all(d is None for d in dfinal):
+            return (None,) * (3 + n + ns)
         if grad_o is None:
             grad_o = torch.zeros_like(v)  # o is allocated like v (_allocate)
         args = [grad_o]
         if self.takes_initial_state:
-            args.append(c0)
+            args.extend(initial)
         if self.returns_final_state:
-            args.append(dcf)
+            args.extend(dfinal)
         out = backward(q, k, v, *gates, *args)
-        state_grads = [out[-1] if has_c0 else None] + [None] * (len(self.states) - 1)
+        state_grads = list(out[3 + n:3 + n + ns]) if has_initial else [None] * ns
         return (*out[:3 + n], *state_grads)
 
     # -- CUDA: the bundle's kernel --------------------------------------------
@@ -410,10 +419,11 @@ class RecurrenceOp:
                     launch[s + "f"] = t
         self._kernel_for(q.device)(**launch)
 
-    def _launch_backward(self, q, k, v, gates, grad_o, c0, dcf, grads, dc0):
-        # Nothing to write: no batch, or no tokens and no dc0 (with T = 0
-        # and a C0 the kernel still writes dc0 = dcf).
-        if q.shape[0] == 0 or (q.shape[2] == 0 and c0 is None):
+    def _launch_backward(self, q, k, v, gates, grad_o, initial, dfinal, grads, dinitial):
+        # Nothing to write: no batch, or no tokens and no initial states
+        # (with T = 0 and C0 the kernel still writes dc0 = dcf).
+        has_initial = any(t is not None for t in initial)
+        if q.shape[0] == 0 or (q.shape[2] == 0 and not has_initial):
             return
         p = self._bwd_params
         # "do" is a Python keyword: the launch takes its params as a dict.
@@ -421,11 +431,12 @@ class RecurrenceOp:
                   (("q", q), ("k", k), ("v", v), ("do", grad_o))}
         for gname, t in zip(self.gates, gates):
             launch[gname] = _launchable(t, p[gname])
-        if c0 is not None:
-            launch["c0"] = _launchable(c0, p["c0"])
-            launch["dc0"] = dc0
-        if dcf is not None:
-            launch["dcf"] = _launchable(dcf, p["dcf"])
+        for s, t0, tf, d0 in zip(self.states, initial, dfinal, dinitial):
+            if t0 is not None:
+                launch[s + "0"] = _launchable(t0, p[s + "0"])
+                launch["d" + s + "0"] = d0
+            if tf is not None:
+                launch["d" + s + "f"] = _launchable(tf, p["d" + s + "f"])
         for gname, t in zip(["q", "k", "v"] + self.gates, grads):
             launch["d" + gname] = t
         self._kernel_for(q.device, self.name + "_backward")(**launch)
@@ -451,32 +462,35 @@ class RecurrenceOp:
 
         backward = None
         if self.has_backward:
-            optional = ((", Tensor? c0" if self.takes_initial_state else "")
-                        + (", Tensor? dcf" if self.returns_final_state else ""))
+            optional = ("".join(", Tensor? %s0" % s for s in self.states)
+                        if self.takes_initial_state else "")
+            optional += ("".join(", Tensor? d%sf" % s for s in self.states)
+                         if self.returns_final_state else "")
             backward = lib.custom_op(
                 "flashgen::" + self.op_name + "_backward",
                 lambda q, k, v, *rest: spec._backward(q, k, v, *rest),
                 mutates_args=(), device_types="cuda",
                 schema="(Tensor q, Tensor k, Tensor v%s, Tensor grad_o%s) -> (%s)"
-                % (gates, optional, ", ".join(["Tensor"] * (4 + len(self.gates)))))
+                % (gates, optional,
+                   ", ".join(["Tensor"] * (3 + len(self.gates) + len(self.states)))))
 
             @backward.register_fake
             def _(q, k, v, *rest):
-                gate_args, _, c0, _ = spec._split_backward(rest)
-                grads, dc0 = spec._allocate_backward(q, k, v, gate_args, c0)
-                return (*grads, dc0)
+                gate_args, _, initial, _ = spec._split_backward(rest)
+                grads, dinitial = spec._allocate_backward(q, k, v, gate_args, initial)
+                return (*grads, *dinitial)
 
         def setup_context(ctx, inputs, output):
-            # q, k, v, the gates and C0: the backward kernel recomputes the
-            # states from them, so no output is saved.
-            n = 3 + len(spec.gates)
-            c0 = inputs[n] if spec.takes_initial_state else None
-            ctx.has_c0 = c0 is not None
-            ctx.save_for_backward(*inputs[:n], *([c0] if ctx.has_c0 else []))
+            # q, k, v, the gates and the initial states: the backward kernel
+            # recomputes the states from them, so no output is saved.
+            n, ns = 3 + len(spec.gates), len(spec.states)
+            initial = list(inputs[n:n + ns]) if spec.takes_initial_state else []
+            ctx.has_initial = bool(initial) and initial[0] is not None
+            ctx.save_for_backward(*inputs[:n], *(initial if ctx.has_initial else []))
 
         def autograd_backward(ctx, grad_o, grad_cf, grad_nf, grad_mf):
-            return spec._gradients(backward, ctx.saved_tensors, ctx.has_c0,
-                                   grad_o, grad_cf)
+            return spec._gradients(backward, ctx.saved_tensors, ctx.has_initial,
+                                   grad_o, [grad_cf, grad_nf, grad_mf])
 
         forward.register_autograd(autograd_backward, setup_context=setup_context)
         self._custom_ops = [forward, backward]
@@ -507,9 +521,11 @@ class RecurrenceOp:
         reference) runs as this op's kernel for tensors on ``device_type``;
         its results are copied into the outputs the real path allocates
         (in place for a step's C, as the kernel writes it). ``backward(q,
-        k, v, do, gates: dict, c0, dcf) -> (dq, dk, dv, gate gradients:
-        dict, dc0)`` (c0, dcf None where not given; dc0 read only with a
-        c0) runs as the backward kernel, for an op whose bundle has one."""
+        k, v, do, gates: dict, initial: list, dfinal: list) -> (dq, dk,
+        dv, gate gradients: dict, initial-state gradients: list)`` (the
+        lists in state order, None where not given; the gradients read only
+        with initial states) runs as the backward kernel, for an op whose
+        bundle has one."""
         def fill(q, k, v, args, states, o, finals, in_place):
             o_ref, finals_ref = sequence(q, k, v, dict(zip(self.gates, args)), list(states))
             o.copy_(o_ref)
@@ -517,13 +533,14 @@ class RecurrenceOp:
                 for s, t, ref in zip(self.states, finals, finals_ref):
                     t.copy_(ref)
 
-        def fill_backward(q, k, v, gates, grad_o, c0, dcf, grads, dc0):
-            dq, dk, dv, dgates, dc0_ref = backward(q, k, v, grad_o,
-                                                   dict(zip(self.gates, gates)), c0, dcf)
+        def fill_backward(q, k, v, gates, grad_o, initial, dfinal, grads, dinitial):
+            dq, dk, dv, dgates, dinitial_ref = backward(
+                q, k, v, grad_o, dict(zip(self.gates, gates)), initial, dfinal)
             for t, ref in zip(grads, [dq, dk, dv] + [dgates[g] for g in self.gates]):
                 t.copy_(ref)
-            if c0 is not None:
-                dc0.copy_(dc0_ref)
+            for t0, d0, ref in zip(initial, dinitial, dinitial_ref):
+                if t0 is not None:
+                    d0.copy_(ref)
 
         self._impls[device_type] = fill
         if backward is not None:
@@ -548,14 +565,14 @@ class _Function(torch.autograd.Function):
     @staticmethod
     def forward(ctx, op, q, k, v, *rest):
         ctx.op = op
-        n = len(op.gates)
-        c0 = rest[n] if op.takes_initial_state else None
-        ctx.has_c0 = c0 is not None
-        ctx.save_for_backward(q, k, v, *rest[:n], *([c0] if ctx.has_c0 else []))
+        n, ns = len(op.gates), len(op.states)
+        initial = list(rest[n:n + ns]) if op.takes_initial_state else []
+        ctx.has_initial = bool(initial) and initial[0] is not None
+        ctx.save_for_backward(q, k, v, *rest[:n], *(initial if ctx.has_initial else []))
         return op._sequence(q, k, v, *rest)
 
     @staticmethod
     def backward(ctx, grad_o, grad_cf, grad_nf, grad_mf):
         op = ctx.op
-        return (None,) + tuple(op._gradients(op._backward, ctx.saved_tensors, ctx.has_c0,
-                                             grad_o, grad_cf))
+        return (None,) + tuple(op._gradients(op._backward, ctx.saved_tensors, ctx.has_initial,
+                                             grad_o, [grad_cf, grad_nf, grad_mf]))

@@ -440,14 +440,53 @@ func.func @grad_vector(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
 
 // -----
 
-// A gate kind without gradient kernels is refused with the reason, as is a
-// chunk the chunk kernel cannot split into 16-row warps.
+// mlstm_sig (docs/semantics.md §4.6): a rows kernel between the state pass
+// and the state gradients, the forward's outputs kernel per chunk and value
+// tile with dO's tile staged beside it, storing dO / den (grad_do) in o's
+// place; the state gradients and the chunk kernel read grad_do and the
+// rows' normaliser-gradient shares (grad_dqn, one column a value tile)
+// instead of dout.
 
+// CHECK-LABEL: flash.kernel @grad_sig_v0_states family linear_states
+// CHECK-LABEL: flash.kernel @grad_sig_v0_grad_rows family linear_grad_rows
+// CHECK: flash.grid_map {{.*}}["chunk_value_tile", "head", "batch"]
+// CHECK: flash.state_init scratch
+// CHECK: flash.chunk_load v[
+// CHECK-NEXT: flash.chunk_load dout[{{.*}}] rows 32 cols 32
+// CHECK: flash.chunk_inter
+// CHECK: flash.chunk_store grad_do[
+// CHECK-LABEL: flash.kernel @grad_sig_v0_grad_states family linear_grad_states
+// CHECK: flash.chunk_load q[
+// CHECK-NEXT: flash.chunk_load grad_do[{{.*}}] rows 32 cols 32
+// CHECK-NEXT: flash.chunk_load grad_dqn[{{.*}}] rows 32 cols 2
+// CHECK: flash.state_update {{.*}} gradient
+// CHECK-LABEL: flash.kernel @grad_sig_v0_grad_chunk family linear_grad_chunk
+// CHECK: flash.chunk_load grad_do[{{.*}}] rows 32 cols 64
+// CHECK-NEXT: flash.chunk_load grad_dqn[{{.*}}] rows 32 cols 2
+// CHECK: flash.chunk_grad[{{.*}}] extent %{{.*}} buffer %{{.*}} gate mlstm_sig {
 func.func @grad_sig(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
                     %v: tensor<?x1x?x64xbf16>, %i: tensor<?x1x?xf32>,
                     %f: tensor<?x1x?xf32>, %do: tensor<?x1x?x64xbf16>) {
-  // expected-error @+1 {{gate 'mlstm_sig' has no backward kernels yet (gates none, decay and vector have)}}
   %dq, %dk, %dv, %di, %df = flash.linear_attention_grad %q, %k, %v, %do gate mlstm_sig
+      gates(%i, %f : tensor<?x1x?xf32>, tensor<?x1x?xf32>) dims ["B", "T"]
+      {flash.schedule = #flash.schedule<algorithm = chunk_grad, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 2, chunk = 32, inner_q = 32, inner_kv = 32, tile_dv = 32, smem_bytes = 0>}
+      : tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>,
+        tensor<?x1x?x64xbf16>
+      -> tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>
+         gates(tensor<?x1x?xf32>, tensor<?x1x?xf32>)
+  return
+}
+
+// -----
+
+// A gate kind without gradient kernels is refused with the reason, as is a
+// chunk the chunk kernel cannot split into 16-row warps.
+
+func.func @grad_exp(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
+                    %v: tensor<?x1x?x64xbf16>, %i: tensor<?x1x?xf32>,
+                    %f: tensor<?x1x?xf32>, %do: tensor<?x1x?x64xbf16>) {
+  // expected-error @+1 {{gate 'mlstm_exp' has no backward kernels yet (gates none, decay, vector and mlstm_sig have)}}
+  %dq, %dk, %dv, %di, %df = flash.linear_attention_grad %q, %k, %v, %do gate mlstm_exp
       gates(%i, %f : tensor<?x1x?xf32>, tensor<?x1x?xf32>) dims ["B", "T"]
       {flash.schedule = #flash.schedule<algorithm = chunk_grad, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 2, chunk = 32, inner_q = 32, inner_kv = 32, tile_dv = 32, smem_bytes = 0>}
       : tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>,

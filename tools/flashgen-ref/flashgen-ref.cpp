@@ -752,9 +752,14 @@ llvm::Error runLinearGrad(LinearAttentionGradOp op, const Options &options,
   const int64_t b = sizes->batch, h = sizes->heads, t = sizes->length,
                 dk = sizes->keyDim, dv = sizes->valueDim;
   ref::Tensor<double> dout = normal({b, h, t, dv}, elem);
+  // mlstm_sig: n's part of the states and gradients beside C's.
+  const bool normalizer = op.getGate() == GateKind::mlstm_sig;
   ref::RecurrentState<double> dFinal;
-  if (!op.getFinalGrad().empty())
+  if (!op.getFinalGrad().empty()) {
     dFinal.c = normal({b, h, dk, dv}, f32);
+    if (normalizer)
+      dFinal.n = normal({b, h, dk}, f32);
+  }
   ref::LinearProblem problem;
   problem.gate = gateOf(op.getGate());
   problem.scale = op.getEffectiveScale();
@@ -766,17 +771,30 @@ llvm::Error runLinearGrad(LinearAttentionGradOp op, const Options &options,
   writer.input("v", inputs.v, elem);
   writeLinearGates(writer, op.getGate(), inputs, gateElem);
   writer.input("do", dout, elem);
-  if (!op.getInitialState().empty())
+  if (!op.getInitialState().empty()) {
     writer.input("c0", inputs.initial.c, f32);
-  if (!op.getFinalGrad().empty())
+    if (normalizer)
+      writer.input("n0", inputs.initial.n, f32);
+  }
+  if (!op.getFinalGrad().empty()) {
     writer.input("dcf", dFinal.c, f32);
+    if (normalizer)
+      writer.input("dnf", dFinal.n, f32);
+  }
   writer.output("dq", grad.dq, dtypeOf(elem));
   writer.output("dk", grad.dk, dtypeOf(elem));
   writer.output("dv", grad.dv, dtypeOf(elem));
   if (op.getGate() == GateKind::decay || op.getGate() == GateKind::vector)
     writer.output("dg", grad.dLogDecay, dtypeOf(gateElem), 1e-2);
-  if (!op.getInitialState().empty())
+  if (normalizer) {
+    writer.output("digate", grad.dInputGate, dtypeOf(gateElem), 1e-2);
+    writer.output("dfgate", grad.dForgetGate, dtypeOf(gateElem), 1e-2);
+  }
+  if (!op.getInitialState().empty()) {
     writer.output("dc0", grad.dInitial.c, "f32", 1e-2);
+    if (normalizer)
+      writer.output("dn0", grad.dInitial.n, "f32", 1e-2);
+  }
   meta["op"] = "linear_attention_grad";
   meta["gate"] = stringifyGateKind(op.getGate()).str();
   return llvm::Error::success();

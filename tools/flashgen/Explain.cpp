@@ -374,6 +374,16 @@ std::string layoutText(Operation *op) {
     os << "; the lists are launch values, so the bound and the model "
           "count every block (time and traffic scale with the listed share)";
   }
+  if (auto grad = dyn_cast<LinearAttentionGradOp>(op);
+      grad && grad.getGate() == GateKind::mlstm_sig) {
+    if (!text.empty())
+      os << "; ";
+    os << "a rows kernel recomputes each chunk's outputs per value tile from "
+          "the state pass's chunk states and writes dO / den and the "
+          "normaliser's row gradients (one share per value tile), which the "
+          "state-gradient pass and the chunk kernel read in dO's place "
+          "(docs/semantics.md §4.6)";
+  }
   return text;
 }
 

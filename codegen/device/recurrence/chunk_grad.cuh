@@ -18,6 +18,12 @@
 // ungate_k_grad); what is
 // left is a reverse cumulative sum down each key dim (vector_gate_grad).
 //
+// mlstm_sig's normaliser (§4.6): its gradient kernels see the decay
+// kernels' recurrence with a value column of ones (n) beside v; the rows'
+// dO / den and normaliser gradient come from normalizer_grad_rows
+// (linear_grad_rows, per value tile), and the gates' gradients are the
+// log-decay's chained through log sigmoid (sigmoid_gate_grads).
+//
 //===----------------------------------------------------------------------===//
 #ifndef FLASHGEN_DEVICE_CHUNK_GRAD_CUH
 #define FLASHGEN_DEVICE_CHUNK_GRAD_CUH
@@ -269,7 +275,109 @@ FG_DEVICE void row_dots(float* out, const smem_tile<T, R, C>& a, const smem_tile
   }
 }
 
+/// sum_d a[d] b[d] over two f32 shared vectors of D, to every thread;
+/// `red` holds one float per warp. Ends with a barrier of the whole CTA.
+template <int NTHREADS, int D>
+FG_DEVICE float dot_vectors(const float* a, const float* b, float* red) {
+  float acc = 0.0f;
+  for (int d = ptx::thread_id(); d < D; d += NTHREADS) acc += a[d] * b[d];
+  FG_UNROLL
+  for (int off = 16; off > 0; off >>= 1) acc += ptx::shfl_xor(acc, off);
+  if (ptx::lane_id() == 0) red[ptx::thread_id() / 32] = acc;
+  sync();
+  float total = 0.0f;
+  FG_UNROLL
+  for (int w = 0; w < NTHREADS / 32; ++w) total += red[w];
+  sync();
+  return total;
+}
+
+/// dst[t] = sum_j shares[t * S + j] for the L rows of a chunk (the rows'
+/// normaliser gradients from their value tiles' shares). No barrier.
+template <int NTHREADS, int L, int S>
+FG_DEVICE void sum_shares(float* dst, const float* shares) {
+  for (int t = ptx::thread_id(); t < L; t += NTHREADS) {
+    float x = 0.0f;
+    FG_UNROLL
+    for (int j = 0; j < S; ++j) x += shares[t * S + j];
+    dst[t] = x;
+  }
+}
+
 }  // namespace cta
+
+namespace warp {
+
+/// The normaliser's backward for one value tile of a warp's rows
+/// (mlstm_sig, docs/semantics.md §4.6). With N_r = q~_r . n_r (n_acc, lane
+/// shares), den_r = max(|N_r|, 1) + eps, the numerator h_acc and dO's rows
+/// in `dout` (rows row0.., the tile's columns): h_acc becomes dO / den, and
+/// share[r] = -(dO_r . h_r) / den_r^2 sign(N_r) where |N_r| > 1, else 0
+/// (the floor's branch), this value tile's part of dL/dN_r (whole quad).
+template <int R, int D, class T, int TR, int TC>
+FG_DEVICE void normalizer_grad_rows(acc_tile<R, D>& h_acc, row_vec<R>& share, const row_vec<R>& n_acc,
+                                    const smem_tile<T, TR, TC>& dout, int row0, float eps) {
+  const int lane = ptx::lane_id();
+  FG_UNROLL
+  for (int m = 0; m < R / 16; ++m)
+    FG_UNROLL
+    for (int h = 0; h < 2; ++h) {
+      const float n = quad_sum(n_acc.v[m][h]);
+      const float den = fmaxf(fabsf(n), 1.0f) + eps;
+      const float inv = 1.0f / den;
+      float dot = 0.0f;
+      FG_UNROLL
+      for (int j = 0; j < D / 8; ++j)
+        FG_UNROLL
+        for (int i = 0; i < 2; ++i) {
+          const int e = 2 * h + i;
+          const float x =
+              chunk::load_elem(chunk::elem_ptr(dout, row0 + frag::row(m, e, lane), frag::col(j, e, lane)));
+          dot += h_acc.v[m][j][e] * x;
+          h_acc.v[m][j][e] = x * inv;
+        }
+      dot = quad_sum(dot);
+      share.v[m][h] = fabsf(n) > 1.0f ? (n > 0.0f ? -dot : dot) * inv * inv : 0.0f;
+    }
+}
+
+/// dst[r * stride] = x[r] for the R rows (x whole in every lane of a quad;
+/// lane 0 of each quad writes).
+template <int R> FG_DEVICE void store_row_values(float* dst, i64 stride, const row_vec<R>& x) {
+  const int lane = ptx::lane_id();
+  if ((lane & 3) != 0) return;
+  FG_UNROLL
+  for (int m = 0; m < R / 16; ++m)
+    FG_UNROLL
+    for (int h = 0; h < 2; ++h) dst[i64(m * 16 + (lane >> 2) + 8 * h) * stride] = x.v[m][h];
+}
+
+/// mlstm_sig's gate gradients of a chunk's rows t < rows_valid (one
+/// thread): the log-forget gradient is reverse_cumsum_rows' (terms, ends,
+/// tail), the log-input gradient sum_j kdk[j * L + t] (k_t . dk_t over the
+/// S column slices), each times the derivative of log sigmoid at its
+/// preactivation, sigmoid(-x) = 1 / (1 + exp(x)) (0, not NaN, for large x).
+template <int L, int S>
+FG_DEVICE void sigmoid_gate_grads(float* di, i64 di_stride, float* df, i64 df_stride, int rows_valid,
+                                  const float* terms, const float* ends, float tail, const float* kdk,
+                                  const float* ig, i64 ig_stride, const float* fgt, i64 fg_stride) {
+  float acc = tail;
+  for (int r = 0; r < S * L; ++r) acc += ends[r];
+  for (int r = L - 1; r >= 0; --r) {
+    float kd = 0.0f;
+    FG_UNROLL
+    for (int j = 0; j < S; ++j) {
+      acc += terms[j * L + r];
+      kd += kdk[j * L + r];
+    }
+    if (r < rows_valid) {
+      df[i64(r) * df_stride] = acc / (1.0f + expf(fgt[i64(r) * fg_stride]));
+      di[i64(r) * di_stride] = kd / (1.0f + expf(ig[i64(r) * ig_stride]));
+    }
+  }
+}
+
+}  // namespace warp
 }  // namespace fg
 
 #endif  // FLASHGEN_DEVICE_CHUNK_GRAD_CUH

@@ -11,6 +11,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 using namespace flashgen::schedule;
 
 namespace {
@@ -55,7 +57,7 @@ TEST(LinearGrad, EveryCandidatePassesTheCheck) {
 
 TEST(LinearGrad, GateKindsWithoutKernelsAreNamed) {
   const Target &t = **lookupTarget("h200");
-  for (GateKind gate : {GateKind::MlstmExp, GateKind::MlstmSig}) {
+  for (GateKind gate : {GateKind::MlstmExp}) {
     LinearProblem p = decayProblem();
     p.gate = gate;
     Result<ScheduleResult> r = scheduleLinearGrad(p, t, SolveOptions{});
@@ -108,6 +110,43 @@ TEST(LinearGrad, VectorGateCandidatesPassTheCheck) {
   ASSERT_TRUE(r) << r.error();
   for (const Candidate &c : r->candidates)
     EXPECT_TRUE(checkLinearGradSchedule(p, t, c.schedule).empty()) << c.schedule.str();
+}
+
+TEST(LinearGrad, NormalizerGradientHasARowsKernel) {
+  // mlstm_sig: every ranked candidate passes the check (the rows kernel's
+  // rules included), the evaluation has the four kernels in launch order,
+  // and the rows kernel's own rules refuse what it cannot run.
+  const Target &t = **lookupTarget("h200");
+  LinearProblem p = decayProblem();
+  p.gate = GateKind::MlstmSig;
+  SolveOptions options;
+  options.topK = 16;
+  Result<ScheduleResult> r = scheduleLinearGrad(p, t, options);
+  ASSERT_TRUE(r) << r.error();
+  for (const Candidate &c : r->candidates)
+    EXPECT_TRUE(checkLinearGradSchedule(p, t, c.schedule).empty()) << c.schedule.str();
+  Evaluation ev = evaluateLinearGrad(p, t, r->candidates.front().schedule);
+  std::vector<std::string> names;
+  for (const KernelCost &k : ev.kernels)
+    names.push_back(k.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"states", "grad_rows", "grad_states", "grad_chunk"}));
+  // The decay kind has no rows kernel.
+  Evaluation decay = evaluateLinearGrad(decayProblem(), t, r->candidates.front().schedule);
+  EXPECT_EQ(decay.kernels.size(), 3u);
+  // Value tiles wider than Dk cannot stage through q's tile; a chunk of 32
+  // over 4 warps has no 16-row inner tile per warp.
+  LinearProblem narrowKeys = decayProblem(64, 128);
+  narrowKeys.gate = GateKind::MlstmSig;
+  Schedule wide = gradSchedule(64, 64);
+  wide.tileDv = 128;
+  auto tooWide = linearGradKernelViolations(narrowKeys, t, wide);
+  EXPECT_TRUE(std::any_of(tooWide.begin(), tooWide.end(), [](const std::string &why) {
+    return why.find("rows kernel: tile_dv = 128 stages its rows through q's") != std::string::npos;
+  }));
+  auto shortChunk = linearGradKernelViolations(p, t, gradSchedule(32, 128));
+  ASSERT_FALSE(shortChunk.empty());
+  EXPECT_NE(shortChunk.front().find("rows kernel: inner_q = 32"), std::string::npos)
+      << shortChunk.front();
 }
 
 TEST(LinearGrad, BoundCountsTheGradientsOnTopOfTheForward) {

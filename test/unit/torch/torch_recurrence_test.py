@@ -79,14 +79,14 @@ def write_bundle(name, op, gates, states, initial=True, final=True, backward=Fal
         grad += [p(g, "in", shape, dtype) for g, (dtype, shape) in gates.items()]
         grad.append(p("do", "in", ["B", H, "T", DV]))
         if initial:
-            grad.append(p("c0", "in", shapes["c"], "f32", optional=True))
+            grad += [p(s + "0", "in", shapes[s], "f32", optional=True) for s in states]
         if final:
-            grad.append(p("dcf", "in", shapes["c"], "f32", optional=True))
+            grad += [p("d" + s + "f", "in", shapes[s], "f32", optional=True) for s in states]
         grad += [p("dq", "out", ["B", H, "T", DK]), p("dk", "out", ["B", H, "T", DK]),
                  p("dv", "out", ["B", H, "T", DV])]
         grad += [p("d" + g, "out", shape, dtype) for g, (dtype, shape) in gates.items()]
         if initial:
-            grad.append(p("dc0", "out", shapes["c"], "f32", optional=True))
+            grad += [p("d" + s + "0", "out", shapes[s], "f32", optional=True) for s in states]
         kernels.append({"name": name + "_backward", "op": "linear_attention_grad",
                         "symbols": ["B", "T"], "params": grad, "variants": []})
     with open(os.path.join(path, "manifest.json"), "w") as f:
@@ -169,10 +169,42 @@ KINDS = {
 
 
 # The kinds flashgen compiles a gradient kernel for.
-WITH_BACKWARD = ("none", "decay", "vector")
+WITH_BACKWARD = ("none", "decay", "vector", "mlstm_sig")
 
 
-def reference_backward(kind, q, k, v, do, gates, c0, dcf):
+def reference_backward(kind, q, k, v, do, gates, initial, dfinal):
+    """The backward kernel's double: (dq, dk, dv, {gate: gradient},
+    [initial-state gradients]) for ``initial`` and ``dfinal`` (lists in
+    state order, None where not given): the adjoint recurrence written out
+    for none, decay and vector (adjoint_backward); for mlstm_sig torch's
+    autograd through ``reference``, which makes its checks below checks of
+    the plumbing (which state, gradient and gate reaches which param; the
+    kernels' own mlstm_sig gradients are checked against float64 on the
+    emulator and the GPU)."""
+    if kind != "mlstm_sig":  # C alone, or no state at all
+        dq, dk, dv, dgates, dc0 = adjoint_backward(kind, q, k, v, do, gates,
+                                                   initial[0] if initial else None,
+                                                   dfinal[0] if dfinal else None)
+        return dq, dk, dv, dgates, [dc0] * len(initial)
+    x = [t.to(F64).detach().requires_grad_() for t in (q, k, v)]
+    g = {n: t.to(F64).detach().requires_grad_() for n, t in gates.items()}
+    given = bool(initial) and initial[0] is not None
+    s0 = [t.to(F64).detach().requires_grad_() for t in initial] if given else []
+    with torch.enable_grad():  # called from inside a backward
+        o, finals = reference(kind, *x, g, s0)
+        loss = (o * do.to(F64)).sum()
+        for f, d in zip(finals, dfinal):
+            if d is not None:
+                loss = loss + (f.to(F64) * d.to(F64)).sum()
+        leaves = x + list(g.values()) + s0
+        got = torch.autograd.grad(loss, leaves, allow_unused=True)
+    got = [torch.zeros_like(t) if d is None else d for t, d in zip(leaves, got)]
+    dgates = dict(zip(g, got[3:3 + len(g)]))
+    dinitial = [d.float() for d in got[3 + len(g):]] if given else [None] * len(initial)
+    return got[0], got[1], got[2], dgates, dinitial
+
+
+def adjoint_backward(kind, q, k, v, do, gates, c0, dcf):
     """The backward kernel's results for kind "none", "decay" or "vector",
     written out (float64): the adjoint recurrence, independent of torch's
     autograd. With a_t = exp(g_t) (1 for none; a vector of Dk for vector,
@@ -219,8 +251,8 @@ def registered(kind, initial=True, final=True, backward=None):
     rec = ft.register_recurrence(path)
     rec._register_test_double(
         lambda q, k, v, g, s: reference(kind, q, k, v, g, s),
-        backward=(lambda q, k, v, do, g, c0, dcf:
-                  reference_backward(kind, q, k, v, do, g, c0, dcf))
+        backward=(lambda q, k, v, do, g, initial, dfinal:
+                  reference_backward(kind, q, k, v, do, g, initial, dfinal))
         if backward else None)
     return rec
 
@@ -401,32 +433,38 @@ class Gradients(unittest.TestCase):
     torch.autograd.Function path."""
 
     def check(self, rec, kind, state, through, seed):
-        """Gradients of sum(w_o * o) and / or sum(w_c * cf) in q, k, v,
-        the gates and C0 (``state``: give one) through ``rec`` against
-        torch's autograd through ``reference``."""
+        """Gradients of sum(w_o * o) and / or sum(w_s * s_final) over the
+        final states in q, k, v, the gates and the initial states
+        (``state``: give them) through ``rec`` against torch's autograd
+        through ``reference``."""
         x, states = inputs(kind, seed=seed)
         names = ["q", "k", "v"] + rec.gates
         gen = torch.Generator().manual_seed(seed + 100)
         w_o = torch.randn(x["v"].shape, generator=gen, dtype=F64)
-        w_c = torch.randn(states[0].shape, generator=gen)
+        w_s = [torch.randn(t.shape, generator=gen) for t in states]
 
-        def loss(o, cf):
+        def loss(o, finals):
             total = (o * w_o).sum() if "o" in through else 0
-            return total + (cf * w_c).sum() if "cf" in through else total
+            if "cf" in through:
+                for f, w in zip(finals, w_s):
+                    total = total + (f * w).sum()
+            return total
 
         def leaves():
             got = [x[n].clone().requires_grad_() for n in names]
-            return got + ([states[0].clone().requires_grad_()] if state else [])
+            return got + ([t.clone().requires_grad_() for t in states] if state else [])
 
         mine, theirs = leaves(), leaves()
-        c0 = mine[len(names)] if state else None
-        out = rec(*mine[:3], initial_state=c0, **dict(zip(rec.gates, mine[3:len(names)])))
-        o, cf = out if rec.returns_final_state else (out, (None,))
-        loss(o, cf[0]).backward()
+        initial = tuple(mine[len(names):]) if state else None
+        if initial is not None and len(initial) == 1:
+            initial = initial[0]
+        out = rec(*mine[:3], initial_state=initial, **dict(zip(rec.gates, mine[3:len(names)])))
+        o, finals = out if rec.returns_final_state else (out, ())
+        loss(o, finals).backward()
         want_o, want_f = reference(kind, *theirs[:3], dict(zip(rec.gates, theirs[3:len(names)])),
                                    theirs[len(names):])
-        loss(want_o, want_f[0]).backward()
-        for name, got, want in zip(names + ["c0"], grads_or_zeros(mine),
+        loss(want_o, want_f).backward()
+        for name, got, want in zip(names + [s + "0" for s in rec.states], grads_or_zeros(mine),
                                    grads_or_zeros(theirs)):
             self.assertEqual(got.dtype, want.dtype, name)
             torch.testing.assert_close(got, want, msg="d" + name)
@@ -482,8 +520,9 @@ class Gradients(unittest.TestCase):
         grad_o = torch.randn(x["v"].shape, dtype=F64)
         dcf = torch.ones(()).expand(states[0].shape)
         for c0 in (states[0], None):
-            grads, dc0 = rec._allocate_backward(x["q"], x["k"], x["v"], [x["g"]], c0)
-            rec._launch_backward(x["q"], x["k"], x["v"], [x["g"]], grad_o, c0, dcf, grads, dc0)
+            grads, (dc0,) = rec._allocate_backward(x["q"], x["k"], x["v"], [x["g"]], [c0])
+            rec._launch_backward(x["q"], x["k"], x["v"], [x["g"]], grad_o, [c0], [dcf], grads,
+                                 [dc0])
             args = calls.pop()
             names = {"q", "k", "v", "g", "do", "dcf", "dq", "dk", "dv", "dg"}
             self.assertEqual(set(args), names | ({"c0", "dc0"} if c0 is not None else set()))
@@ -496,10 +535,10 @@ class Gradients(unittest.TestCase):
                 self.assertIs(args["dc0"], dc0)
         # No batch: nothing to write, no launch.
         empty = {n: t[:0] for n, t in x.items()}
-        grads, dc0 = rec._allocate_backward(empty["q"], empty["k"], empty["v"], [empty["g"]],
-                                            None)
+        grads, dinitial = rec._allocate_backward(empty["q"], empty["k"], empty["v"],
+                                                 [empty["g"]], [None])
         rec._launch_backward(empty["q"], empty["k"], empty["v"], [empty["g"]], empty["v"],
-                             None, None, grads, dc0)
+                             [None], [None], grads, dinitial)
         self.assertEqual(calls, [])
 
     def test_a_kernel_without_backward_names_it(self):

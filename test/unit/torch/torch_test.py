@@ -31,10 +31,12 @@ where it is not in build*/lib/).
 bf16 forward and backward on [B, N, H, D] views against the float64
 reference, eager and under torch.compile(fullgraph=True). Recurrence
 gradients (flashgen.torch.register_recurrence) too, where the folder holds
-``decay.bundle`` (examples/decay.mlir), ``linear_plain.bundle`` or
-``decay_states.bundle`` (test/unit/device/kernels/decay_states.mlir, a state
-in and out) compiled with --backward: gradients in q, k, v, g and C0 against
-torch's autograd through a float64 recurrence.
+``decay.bundle`` (examples/decay.mlir), ``linear_plain.bundle``,
+``gla_vector.bundle``, ``mlstm_sig.bundle`` or the state-in-and-out specs of
+test/unit/device/kernels (``decay_states``, ``vector_states``,
+``sig_states``) compiled with --backward: gradients in q, k, v, the gates
+and the initial states against torch's autograd through a float64
+recurrence.
 
 Needs torch (Debian: python3-torch). When the running interpreter has none,
 the test re-runs itself with $FLASHGEN_TORCH_PYTHON or /usr/bin/python3, and
@@ -549,26 +551,41 @@ GPU_SPECS = ("softcap", "alibi_causal", "causal_gqa", "kv_cache_causal",
              "sliding_window")
 # Recurrence bundles with a gradient kernel (gate kinds none, decay, vector).
 GPU_RECURRENCES = ("decay", "linear_plain", "decay_states", "gla_vector",
-                   "vector_states")
+                   "vector_states", "mlstm_sig", "sig_states")
 
 
-def linear_recurrence(q, k, v, g, c0):
-    """o and the final state of flash.linear_attention with gate decay
-    (``g`` the log-decays [B, H, T]), vector (``g`` [B, H, T, Dk], one per
-    key dim) or none (``g`` None), step by step in q's dtype
-    (docs/semantics.md §3.1): C_t = diag(exp(g_t)) C_{t-1} + k_t v_t^T,
-    o_t = C_t^T q_t / sqrt(Dk)."""
+def linear_recurrence(q, k, v, gates, states):
+    """o and the final states of flash.linear_attention, step by step in
+    q's dtype (docs/semantics.md §3.1): gate decay (``gates["g"]`` the
+    log-decays [B, H, T]), vector (``g`` [B, H, T, Dk], one per key dim) or
+    none (no gates): C_t = diag(exp(g_t)) C_{t-1} + k_t v_t^T, o_t = C_t^T
+    q~_t; mlstm_sig (``igate``, ``fgate``): C_t = a_t C_{t-1} + b_t k_t
+    v_t^T, n_t likewise, o_t = C_t^T q~_t / (max(|n_t . q~_t|, 1) + 1e-6),
+    a, b the sigmoids of the preactivations. ``states``: the initial states
+    (C, and n for mlstm_sig), or an empty list for zeros."""
     B, H, T, Dk = q.shape
-    c = c0 if c0 is not None else q.new_zeros(B, H, Dk, v.shape[-1])
+    sig = "igate" in gates
+    c = states[0] if states else q.new_zeros(B, H, Dk, v.shape[-1])
+    n = (states[1] if states else q.new_zeros(B, H, Dk)) if sig else None
+    g = gates.get("g")
     outs = []
     for t in range(T):
+        qs = q[:, :, t] * Dk ** -0.5
+        if sig:
+            a = torch.sigmoid(gates["fgate"][:, :, t])[..., None]
+            b = torch.sigmoid(gates["igate"][:, :, t])[..., None]
+            c = a[..., None] * c + b[..., None] * k[:, :, t, :, None] * v[:, :, t, None, :]
+            n = a * n + b * k[:, :, t]
+            den = torch.clamp((n * qs).sum(-1, keepdim=True).abs(), min=1.0) + 1e-6
+            outs.append(torch.einsum("bhk,bhkv->bhv", qs, c) / den)
+            continue
         if g is not None and g.dim() == 4:
             c = torch.exp(g[:, :, t])[..., :, None] * c
         elif g is not None:
             c = torch.exp(g[:, :, t])[..., None, None] * c
         c = c + k[:, :, t, :, None] * v[:, :, t, None, :]
-        outs.append(torch.einsum("bhk,bhkv->bhv", q[:, :, t] * Dk ** -0.5, c))
-    return torch.stack(outs, dim=2), c
+        outs.append(torch.einsum("bhk,bhkv->bhv", qs, c))
+    return torch.stack(outs, dim=2), ([c, n] if sig else [c])
 
 
 def _gpu_skip_reason():
@@ -708,23 +725,28 @@ class Gpu(unittest.TestCase):
         def randn(*shape, dtype=torch.bfloat16):
             return torch.randn(shape, generator=g, device="cuda", dtype=dtype)
         args = [randn(B, H, T, Dk), randn(B, H, T, Dk), randn(B, H, T, Dv)]
-        if rec.gates:
-            # decay: [B, H, T]; vector: [B, H, T, Dk].
-            gshape = (B, H, T) + ((Dk,) if len(rec._params["g"]["shape"]) == 4 else ())
-            args.append(-0.3 * torch.rand(gshape, generator=g, device="cuda"))
+        for gname in rec.gates:
+            if gname == "g":
+                # decay: [B, H, T]; vector: [B, H, T, Dk].
+                gshape = (B, H, T) + ((Dk,) if len(rec._params["g"]["shape"]) == 4 else ())
+                args.append(-0.3 * torch.rand(gshape, generator=g, device="cuda"))
+            else:  # mlstm_sig's preactivations
+                args.append(2.0 * randn(B, H, T, dtype=torch.float32))
+        shapes = {"c": (B, H, Dk, Dv), "n": (B, H, Dk)}
         if rec.takes_initial_state:
-            args.append(0.3 * randn(B, H, Dk, Dv, dtype=torch.float32))
+            args += [0.3 * randn(*shapes[s], dtype=torch.float32) for s in rec.states]
         w_o = randn(B, H, T, Dv, dtype=torch.float64)
-        w_c = randn(B, H, Dk, Dv, dtype=torch.float64)
+        w_s = [randn(*shapes[s], dtype=torch.float64) for s in rec.states]
+        ng = len(rec.gates)
 
         def loss(q, k, v, *rest):
             gate = dict(zip(rec.gates, rest))
-            c0 = rest[len(rec.gates)] if rec.takes_initial_state else None
-            out = rec(q, k, v, initial_state=c0, **gate)
-            o, cf = out if rec.returns_final_state else (out, (None,))
+            initial = tuple(rest[ng:]) if rec.takes_initial_state else None
+            out = rec(q, k, v, initial_state=initial, **gate)
+            o, finals = out if rec.returns_final_state else (out, ())
             total = (o.double() * w_o).sum()
-            if cf[0] is not None:
-                total = total + (cf[0].double() * w_c).sum()
+            for f, w in zip(finals, w_s):
+                total = total + (f.double() * w).sum()
             return total
 
         if compiled:
@@ -734,15 +756,15 @@ class Gpu(unittest.TestCase):
         got = torch.autograd.grad(loss(*leaves), leaves)
         ref_leaves = [a.double().requires_grad_() for a in args]
         q, k, v = ref_leaves[:3]
-        gate = ref_leaves[3] if rec.gates else None
-        c0 = ref_leaves[-1] if rec.takes_initial_state else None
-        o, cf = linear_recurrence(q, k, v, gate, c0)
+        gates = dict(zip(rec.gates, ref_leaves[3:3 + ng]))
+        initial = ref_leaves[3 + ng:]
+        o, finals = linear_recurrence(q, k, v, gates, initial)
         total = (o * w_o).sum()
         if rec.returns_final_state:
-            total = total + (cf * w_c).sum()
+            for f, w in zip(finals, w_s):
+                total = total + (f * w).sum()
         want = torch.autograd.grad(total, ref_leaves)
-        names = ["q", "k", "v"] + rec.gates + (["c0"] if c0 is not None
-                                               else [])
+        names = ["q", "k", "v"] + rec.gates + [s + "0" for s in rec.states][:len(initial)]
         for pname, a, b, x in zip(names, got, want, args):
             self.assertEqual((a.shape, a.dtype), (x.shape, x.dtype), pname)
             self.assertFalse(torch.isnan(a).any().item(), "d" + pname)
