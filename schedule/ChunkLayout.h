@@ -163,7 +163,8 @@ inline int64_t chunkRegisterEstimate(const ChunkShape &s) {
     return 2 * rows * 64 / 32 + rows / 2 + 48;
   }
   int64_t threads = 32 * s.warps;
-  int64_t state = s.keyDim * s.tileDv / threads;
+  // linear_grad_rows copies its 16-bit state straight into shared memory.
+  int64_t state = s.gradRows ? 0 : s.keyDim * s.tileDv / threads;
   int64_t stateRows = s.keyDim / s.warps;
   int64_t warpRows = s.innerQ / s.warps;
   int64_t scores = s.queries ? warpRows * s.innerKv / 32 : 0;

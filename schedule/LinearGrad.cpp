@@ -187,12 +187,12 @@ flashgen::schedule::linearGradKernelViolations(const LinearProblem &p,
   for (const std::string &why : chunkwiseKernelViolations(p, t, s))
     out.push_back("state passes: " + why);
   if (hasNormalizerGrad(p) && out.empty()) {
-    // grad_rows: the forward's outputs kernel of the same chunks and tiles,
-    // dO's tile beside it, and the 16-bit state staging its rows out
-    // through q's (tile_dv <= Dk).
-    Schedule rows = statesPassOf(s);
-    for (const std::string &why : chunkwiseKernelViolations(p, t, rows))
-      out.push_back("rows kernel: " + why);
+    // grad_rows: the forward's outputs kernel with one inner tile of the
+    // whole chunk (the forward's inner_q rule), staging its rows out
+    // through q's tile (tile_dv <= Dk).
+    if (s.chunk % (16 * s.warps) != 0)
+      out.push_back("rows kernel: chunk = " + n(s.chunk) + " must split into 16-row tiles over " +
+                    n(s.warps) + " warps");
     if (s.tileDv > p.keyDim)
       out.push_back("rows kernel: tile_dv = " + n(s.tileDv) +
                     " stages its rows through q's (Dk = " + n(p.keyDim) +
@@ -309,9 +309,9 @@ Result<ScheduleSpace> flashgen::schedule::linearGradSpace(const LinearProblem &p
       },
       "the kernels' tiles must split into whole 16-byte copies over their threads"));
   if (hasNormalizerGrad(p)) {
-    // grad_rows is the forward's outputs kernel with inner tiles of the
-    // whole chunk (chunkwiseKernelViolations' inner_q rule), staging its
-    // rows out through q's tile.
+    // grad_rows is the forward's outputs kernel with one inner tile of the
+    // whole chunk (its 16-row tiles over the warps), staging its rows out
+    // through q's tile.
     space.constraints.push_back(flagRule(
         "rows kernel tiles", {kChunk, kTileDv, kWarps},
         [dk](const Point &x) {

@@ -18,6 +18,7 @@
 #include "emu_grad_decay.cu"
 #include "emu_grad_plain.cu"
 #include "emu_grad_sig.cu"
+#include "emu_grad_sig_wide.cu"
 #include "emu_grad_vector.cu"
 
 #include "LinearEmuSupport.h"
@@ -224,51 +225,98 @@ void runVectorGrad(const GradCase& gc) {
   t.check(gc);
 }
 
-/// Runs emu_grad_sig's four kernels (Dk = Dv = 64, chunks of 32, two value
-/// tiles) on `gc` (gate mlstm_sig) and checks every gradient: q, k, v,
-/// both gates' preactivations, the initial C and n.
-void runSigGrad(const GradCase& gc) {
-  const Case& c = gc.c;
-  constexpr int64_t kChunk = 32, kShares = 2;
-  const ref::LinearInputs<double> in = inputsFor(c);
-  const ref::Tensor<double> dout =
-      normalTensor({c.batch, c.heads, c.steps, c.valueDim}, c.seed + 101, ref::Rounding::Bf16);
+/// An mlstm_sig case's inputs (gate preactivations, C and n states), its
+/// float64 gradients and the four kernels' buffers, outputs and scratch
+/// poisoned: states and their gradients at every boundary, dO / den and
+/// the rows' normaliser-gradient shares (whole chunks of rows).
+struct SigGrad {
+  ref::LinearInputs<double> in;
   ref::RecurrentState<double> dFinal;
-  dFinal.c = normalTensor({c.batch, c.heads, c.keyDim, c.valueDim}, c.seed + 202, ref::Rounding::Float32);
-  dFinal.n = normalTensor({c.batch, c.heads, c.keyDim}, c.seed + 303, ref::Rounding::Float32);
-  ref::LinearInputs<double> used = in;
-  if (gc.nullStates) {
-    used.initial.c = ref::Tensor<double>(in.initial.c.shape());
-    used.initial.n = ref::Tensor<double>(in.initial.n.shape());
-  }
-  ref::LinearProblem problem;
-  problem.gate = c.gate;
-  const bool withFinal = gc.finalGrad && !gc.nullStates;
-  const ref::LinearGradResult want =
-      ref::referenceRecurrenceGrad(problem, used, dout, withFinal ? &dFinal : nullptr);
+  ref::Tensor<double> dout;
+  ref::LinearGradResult want;
+  bool withFinal, nullStates;
+  int64_t chunks;
+  DevTensor<bf16> q, k, v, dO, dq, dk, dv, sc, sdc, gdo;
+  DevTensor<float> ig, fg, c0, n0, dcf, dnf, di, df, dc0, dn0, sn, sdn, gdqn;
 
-  const int64_t chunks = std::max<int64_t>((c.steps + kChunk - 1) / kChunk, 1);
-  DevTensor<bf16> q(in.q), k(in.k), v(in.v), dO(dout);
-  DevTensor<float> ig(in.inputGate), fg(in.forgetGate), c0(in.initial.c), n0(in.initial.n), dcf(dFinal.c),
-      dnf(dFinal.n);
-  DevTensor<bf16> dq(in.q.shape(), DevTensor<bf16>::kPoison), dk(in.k.shape(), DevTensor<bf16>::kPoison),
-      dv(in.v.shape(), DevTensor<bf16>::kPoison);
-  DevTensor<float> di(in.inputGate.shape(), DevTensor<float>::kPoison),
-      df(in.forgetGate.shape(), DevTensor<float>::kPoison), dc0(in.initial.c.shape(), DevTensor<float>::kPoison),
-      dn0(in.initial.n.shape(), DevTensor<float>::kPoison);
-  // Scratch, poisoned: states and their gradients at every boundary, dO /
-  // den, the rows' normaliser-gradient shares (whole chunks of rows).
-  DevTensor<bf16> sc({c.batch, c.heads, chunks + 1, c.keyDim, c.valueDim}, DevTensor<bf16>::kPoison),
-      sdc({c.batch, c.heads, chunks + 1, c.keyDim, c.valueDim}, DevTensor<bf16>::kPoison),
-      gdo({c.batch, c.heads, c.steps, c.valueDim}, DevTensor<bf16>::kPoison);
-  DevTensor<float> sn({c.batch, c.heads, chunks + 1, c.keyDim}, DevTensor<float>::kPoison),
-      sdn({c.batch, c.heads, chunks + 1, c.keyDim}, DevTensor<float>::kPoison),
-      gdqn({c.batch, c.heads, chunks * kChunk, kShares}, DevTensor<float>::kPoison);
-  const float* c0p = gc.nullStates ? nullptr : c0.mem.data();
-  const float* n0p = gc.nullStates ? nullptr : n0.mem.data();
-  const float* dcfp = withFinal ? dcf.mem.data() : nullptr;
-  const float* dnfp = withFinal ? dnf.mem.data() : nullptr;
-  const int B = int(c.batch), T = int(c.steps);
+  SigGrad(const GradCase& gc, int64_t chunk, int64_t shares)
+      : in(inputsFor(gc.c)), dFinal(finalGradient(gc.c)),
+        dout(normalTensor({gc.c.batch, gc.c.heads, gc.c.steps, gc.c.valueDim}, gc.c.seed + 101,
+                          ref::Rounding::Bf16)),
+        withFinal(gc.finalGrad && !gc.nullStates),
+        nullStates(gc.nullStates), chunks(std::max<int64_t>((gc.c.steps + chunk - 1) / chunk, 1)),
+        q(in.q), k(in.k), v(in.v), dO(dout),
+        dq(in.q.shape(), DevTensor<bf16>::kPoison), dk(in.k.shape(), DevTensor<bf16>::kPoison),
+        dv(in.v.shape(), DevTensor<bf16>::kPoison),
+        sc({gc.c.batch, gc.c.heads, chunks + 1, gc.c.keyDim, gc.c.valueDim}, DevTensor<bf16>::kPoison),
+        sdc({gc.c.batch, gc.c.heads, chunks + 1, gc.c.keyDim, gc.c.valueDim}, DevTensor<bf16>::kPoison),
+        gdo({gc.c.batch, gc.c.heads, gc.c.steps, gc.c.valueDim}, DevTensor<bf16>::kPoison),
+        ig(in.inputGate), fg(in.forgetGate), c0(stateOrZeros(in.initial.c, gc.c, true)),
+        n0(stateOrZeros(in.initial.n, gc.c, false)), dcf(dFinal.c), dnf(dFinal.n),
+        di(in.inputGate.shape(), DevTensor<float>::kPoison), df(in.forgetGate.shape(), DevTensor<float>::kPoison),
+        dc0({gc.c.batch, gc.c.heads, gc.c.keyDim, gc.c.valueDim}, DevTensor<float>::kPoison),
+        dn0({gc.c.batch, gc.c.heads, gc.c.keyDim}, DevTensor<float>::kPoison),
+        sn({gc.c.batch, gc.c.heads, chunks + 1, gc.c.keyDim}, DevTensor<float>::kPoison),
+        sdn({gc.c.batch, gc.c.heads, chunks + 1, gc.c.keyDim}, DevTensor<float>::kPoison),
+        gdqn({gc.c.batch, gc.c.heads, chunks * chunk, shares}, DevTensor<float>::kPoison) {
+    ref::LinearInputs<double> used = in;
+    if (nullStates || !gc.c.initial) used.initial = ref::RecurrentState<double>{};
+    ref::LinearProblem problem;
+    problem.gate = gc.c.gate;
+    want = ref::referenceRecurrenceGrad(problem, used, dout, withFinal ? &dFinal : nullptr);
+  }
+
+  static ref::RecurrentState<double> finalGradient(const Case& c) {
+    ref::RecurrentState<double> d;
+    d.c = normalTensor({c.batch, c.heads, c.keyDim, c.valueDim}, c.seed + 202, ref::Rounding::Float32);
+    d.n = normalTensor({c.batch, c.heads, c.keyDim}, c.seed + 303, ref::Rounding::Float32);
+    return d;
+  }
+  /// The initial state, or zeros of its shape where the case has none.
+  static ref::Tensor<double> stateOrZeros(const ref::Tensor<double>& t, const Case& c, bool isC) {
+    if (!t.empty()) return t;
+    return isC ? ref::Tensor<double>({c.batch, c.heads, c.keyDim, c.valueDim})
+               : ref::Tensor<double>({c.batch, c.heads, c.keyDim});
+  }
+
+  /// Checks every gradient (and that null dc0 / dn0 kept their poison).
+  void check(const char* what, const Case& c, bool initial) const {
+    // How many rows took the |q.n| > 1 branch of the normaliser: the cases
+    // mean to cover both.
+    int64_t above = 0;
+    for (int64_t i = 0; i < gdqn.mem.size(); ++i) above += gdqn.mem.v[i] != 0.0f;
+    std::printf("[linear-grad-emu] %s B=%d T=%d%s%s, %lld of %lld row shares on the |q.n| > 1 branch\n",
+                what, int(c.batch), int(c.steps), withFinal ? " dFinal" : "", nullStates ? " (null states)" : "",
+                (long long)above, (long long)gdqn.mem.size());
+    EXPECT_GT(above, 0) << "no row took the normaliser's |q.n| > 1 branch";
+    expectClose("dq", relativeError(dq, want.dq));
+    expectClose("dk", relativeError(dk, want.dk));
+    expectClose("dv", relativeError(dv, want.dv));
+    expectClose("d igate", relativeError(di, want.dInputGate));
+    expectClose("d fgate", relativeError(df, want.dForgetGate));
+    if (!initial) return;
+    if (!nullStates) {
+      expectClose("dC0", relativeError(dc0, want.dInitial.c));
+      expectClose("dn0", relativeError(dn0, want.dInitial.n));
+    } else {
+      EXPECT_TRUE(std::isnan(dc0.mem.v[0]) && std::isnan(dn0.mem.v[0])) << "a null dc0 / dn0 was written";
+    }
+  }
+};
+
+/// Runs emu_grad_sig's four kernels (Dk = Dv = 64, chunks of 32, two value
+/// tiles, C and n in) on `gc` (gate mlstm_sig) and checks every gradient:
+/// q, k, v, both gates' preactivations, the initial C and n.
+void runSigGrad(const GradCase& gc) {
+  SigGrad t(gc, 32, 2);
+  const float* c0p = gc.nullStates ? nullptr : t.c0.mem.data();
+  const float* n0p = gc.nullStates ? nullptr : t.n0.mem.data();
+  const float* dcfp = t.withFinal ? t.dcf.mem.data() : nullptr;
+  const float* dnfp = t.withFinal ? t.dnf.mem.data() : nullptr;
+  const int B = int(gc.c.batch), T = int(gc.c.steps);
+  auto& q = t.q; auto& k = t.k; auto& v = t.v; auto& dO = t.dO; auto& ig = t.ig; auto& fg = t.fg;
+  auto& c0 = t.c0; auto& n0 = t.n0; auto& dcf = t.dcf; auto& dnf = t.dnf; auto& sc = t.sc; auto& sn = t.sn;
+  auto& sdc = t.sdc; auto& sdn = t.sdn; auto& gdo = t.gdo; auto& gdqn = t.gdqn;
   {
     using namespace emu_grad_sig_v0_states_k;
     emu::launch(emu::Dim3{64 / kTileDv, 2, unsigned(B)}, kThreads, kSmemBytes, flashgen_emu_grad_sig_v0_states,
@@ -280,7 +328,7 @@ void runSigGrad(const GradCase& gc) {
   }
   {
     using namespace emu_grad_sig_v0_grad_rows_k;
-    emu::launch(emu::Dim3{unsigned(chunks * (64 / kTileDv)), 2, unsigned(B)}, kThreads, kSmemBytes,
+    emu::launch(emu::Dim3{unsigned(t.chunks * (64 / kTileDv)), 2, unsigned(B)}, kThreads, kSmemBytes,
                 flashgen_emu_grad_sig_v0_grad_rows, (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2), q.s(3),
                 (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), k.s(3), (const bf16*)v.mem.data(), v.s(0),
                 v.s(1), v.s(2), v.s(3), (const float*)ig.mem.data(), ig.s(0), ig.s(1), ig.s(2),
@@ -298,14 +346,14 @@ void runSigGrad(const GradCase& gc) {
                 (const float*)gdqn.mem.data(), gdqn.s(0), gdqn.s(1), gdqn.s(2), gdqn.s(3),
                 (const float*)ig.mem.data(), ig.s(0), ig.s(1), ig.s(2), (const float*)fg.mem.data(), fg.s(0),
                 fg.s(1), fg.s(2), dcfp, dcf.s(0), dcf.s(1), dcf.s(2), dcf.s(3), dnfp, dnf.s(0), dnf.s(1),
-                dnf.s(2), gc.nullStates ? nullptr : dc0.mem.data(), dc0.s(0), dc0.s(1), dc0.s(2), dc0.s(3),
-                gc.nullStates ? nullptr : dn0.mem.data(), dn0.s(0), dn0.s(1), dn0.s(2), sdc.mem.data(),
-                sdc.s(0), sdc.s(1), sdc.s(2), sdc.s(3), sdc.s(4), sdn.mem.data(), sdn.s(0), sdn.s(1), sdn.s(2),
-                sdn.s(3), B, T);
+                dnf.s(2), gc.nullStates ? nullptr : t.dc0.mem.data(), t.dc0.s(0), t.dc0.s(1), t.dc0.s(2),
+                t.dc0.s(3), gc.nullStates ? nullptr : t.dn0.mem.data(), t.dn0.s(0), t.dn0.s(1), t.dn0.s(2),
+                sdc.mem.data(), sdc.s(0), sdc.s(1), sdc.s(2), sdc.s(3), sdc.s(4), sdn.mem.data(), sdn.s(0),
+                sdn.s(1), sdn.s(2), sdn.s(3), B, T);
   }
   {
     using namespace emu_grad_sig_v0_grad_chunk_k;
-    emu::launch(emu::Dim3{unsigned(chunks), 2, unsigned(B)}, kThreads, kSmemBytes,
+    emu::launch(emu::Dim3{unsigned(t.chunks), 2, unsigned(B)}, kThreads, kSmemBytes,
                 flashgen_emu_grad_sig_v0_grad_chunk, (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2),
                 q.s(3), (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), k.s(3), (const bf16*)v.mem.data(),
                 v.s(0), v.s(1), v.s(2), v.s(3), (const bf16*)gdo.mem.data(), gdo.s(0), gdo.s(1), gdo.s(2),
@@ -314,30 +362,74 @@ void runSigGrad(const GradCase& gc) {
                 fg.s(1), fg.s(2), (const bf16*)sc.mem.data(), sc.s(0), sc.s(1), sc.s(2), sc.s(3), sc.s(4),
                 (const bf16*)sdc.mem.data(), sdc.s(0), sdc.s(1), sdc.s(2), sdc.s(3), sdc.s(4),
                 (const float*)sn.mem.data(), sn.s(0), sn.s(1), sn.s(2), sn.s(3), (const float*)sdn.mem.data(),
-                sdn.s(0), sdn.s(1), sdn.s(2), sdn.s(3), dq.mem.data(), dq.s(0), dq.s(1), dq.s(2), dq.s(3),
-                dk.mem.data(), dk.s(0), dk.s(1), dk.s(2), dk.s(3), dv.mem.data(), dv.s(0), dv.s(1), dv.s(2),
-                dv.s(3), di.mem.data(), di.s(0), di.s(1), di.s(2), df.mem.data(), df.s(0), df.s(1), df.s(2), B,
-                T);
+                sdn.s(0), sdn.s(1), sdn.s(2), sdn.s(3), t.dq.mem.data(), t.dq.s(0), t.dq.s(1), t.dq.s(2),
+                t.dq.s(3), t.dk.mem.data(), t.dk.s(0), t.dk.s(1), t.dk.s(2), t.dk.s(3), t.dv.mem.data(),
+                t.dv.s(0), t.dv.s(1), t.dv.s(2), t.dv.s(3), t.di.mem.data(), t.di.s(0), t.di.s(1), t.di.s(2),
+                t.df.mem.data(), t.df.s(0), t.df.s(1), t.df.s(2), B, T);
   }
-  // How many rows took the |q.n| > 1 branch of the normaliser: the test
-  // means to cover both.
-  int64_t above = 0;
-  for (int64_t i = 0; i < gdqn.mem.size(); ++i) above += gdqn.mem.v[i] != 0.0f;
-  std::printf("[linear-grad-emu] mlstm_sig B=%d H=2 T=%d Dk=Dv=64%s%s, %lld of %lld row shares on the "
-              "|q.n| > 1 branch\n",
-              B, T, withFinal ? " dFinal" : "", gc.nullStates ? " (null states)" : "", (long long)above,
-              (long long)gdqn.mem.size());
-  expectClose("dq", relativeError(dq, want.dq));
-  expectClose("dk", relativeError(dk, want.dk));
-  expectClose("dv", relativeError(dv, want.dv));
-  expectClose("d igate", relativeError(di, want.dInputGate));
-  expectClose("d fgate", relativeError(df, want.dForgetGate));
-  if (!gc.nullStates) {
-    expectClose("dC0", relativeError(dc0, want.dInitial.c));
-    expectClose("dn0", relativeError(dn0, want.dInitial.n));
-  } else {
-    EXPECT_TRUE(std::isnan(dc0.mem.v[0]) && std::isnan(dn0.mem.v[0])) << "a null dc0 / dn0 was written";
+  t.check("mlstm_sig H=2 Dk=Dv=64", gc.c, true);
+}
+
+/// Runs emu_grad_sig_wide's four kernels (Dk = 64, Dv = 128, chunks of 16
+/// over one warp, one stage, two value tiles of 64, no initial state) on
+/// `gc` and checks every gradient.
+void runSigWideGrad(const GradCase& gc) {
+  SigGrad t(gc, 16, 2);
+  const float* dcfp = t.withFinal ? t.dcf.mem.data() : nullptr;
+  const float* dnfp = t.withFinal ? t.dnf.mem.data() : nullptr;
+  const int B = int(gc.c.batch), T = int(gc.c.steps);
+  auto& q = t.q; auto& k = t.k; auto& v = t.v; auto& dO = t.dO; auto& ig = t.ig; auto& fg = t.fg;
+  auto& dcf = t.dcf; auto& dnf = t.dnf; auto& sc = t.sc; auto& sn = t.sn; auto& sdc = t.sdc; auto& sdn = t.sdn;
+  auto& gdo = t.gdo; auto& gdqn = t.gdqn;
+  {
+    using namespace emu_grad_sig_wide_v0_states_k;
+    emu::launch(emu::Dim3{128 / kTileDv, 1, unsigned(B)}, kThreads, kSmemBytes,
+                flashgen_emu_grad_sig_wide_v0_states, (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2),
+                k.s(3), (const bf16*)v.mem.data(), v.s(0), v.s(1), v.s(2), v.s(3), (const float*)ig.mem.data(),
+                ig.s(0), ig.s(1), ig.s(2), (const float*)fg.mem.data(), fg.s(0), fg.s(1), fg.s(2),
+                sc.mem.data(), sc.s(0), sc.s(1), sc.s(2), sc.s(3), sc.s(4), sn.mem.data(), sn.s(0), sn.s(1),
+                sn.s(2), sn.s(3), B, T);
   }
+  {
+    using namespace emu_grad_sig_wide_v0_grad_rows_k;
+    emu::launch(emu::Dim3{unsigned(t.chunks * (128 / kTileDv)), 1, unsigned(B)}, kThreads, kSmemBytes,
+                flashgen_emu_grad_sig_wide_v0_grad_rows, (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2),
+                q.s(3), (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), k.s(3), (const bf16*)v.mem.data(),
+                v.s(0), v.s(1), v.s(2), v.s(3), (const float*)ig.mem.data(), ig.s(0), ig.s(1), ig.s(2),
+                (const float*)fg.mem.data(), fg.s(0), fg.s(1), fg.s(2), (const bf16*)dO.mem.data(), dO.s(0),
+                dO.s(1), dO.s(2), dO.s(3), gdo.mem.data(), gdo.s(0), gdo.s(1), gdo.s(2), gdo.s(3),
+                gdqn.mem.data(), gdqn.s(0), gdqn.s(1), gdqn.s(2), gdqn.s(3), (const bf16*)sc.mem.data(),
+                sc.s(0), sc.s(1), sc.s(2), sc.s(3), sc.s(4), (const float*)sn.mem.data(), sn.s(0), sn.s(1),
+                sn.s(2), sn.s(3), B, T);
+  }
+  {
+    using namespace emu_grad_sig_wide_v0_grad_states_k;
+    emu::launch(emu::Dim3{128 / kTileDv, 1, unsigned(B)}, kThreads, kSmemBytes,
+                flashgen_emu_grad_sig_wide_v0_grad_states, (const bf16*)q.mem.data(), q.s(0), q.s(1),
+                q.s(2), q.s(3), (const bf16*)gdo.mem.data(), gdo.s(0), gdo.s(1), gdo.s(2), gdo.s(3),
+                (const float*)gdqn.mem.data(), gdqn.s(0), gdqn.s(1), gdqn.s(2), gdqn.s(3),
+                (const float*)ig.mem.data(), ig.s(0), ig.s(1), ig.s(2), (const float*)fg.mem.data(), fg.s(0),
+                fg.s(1), fg.s(2), dcfp, dcf.s(0), dcf.s(1), dcf.s(2), dcf.s(3), dnfp, dnf.s(0), dnf.s(1),
+                dnf.s(2), sdc.mem.data(), sdc.s(0), sdc.s(1), sdc.s(2), sdc.s(3), sdc.s(4), sdn.mem.data(),
+                sdn.s(0), sdn.s(1), sdn.s(2), sdn.s(3), B, T);
+  }
+  {
+    using namespace emu_grad_sig_wide_v0_grad_chunk_k;
+    emu::launch(emu::Dim3{unsigned(t.chunks), 1, unsigned(B)}, kThreads, kSmemBytes,
+                flashgen_emu_grad_sig_wide_v0_grad_chunk, (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2),
+                q.s(3), (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), k.s(3), (const bf16*)v.mem.data(),
+                v.s(0), v.s(1), v.s(2), v.s(3), (const bf16*)gdo.mem.data(), gdo.s(0), gdo.s(1), gdo.s(2),
+                gdo.s(3), (const float*)gdqn.mem.data(), gdqn.s(0), gdqn.s(1), gdqn.s(2), gdqn.s(3),
+                (const float*)ig.mem.data(), ig.s(0), ig.s(1), ig.s(2), (const float*)fg.mem.data(), fg.s(0),
+                fg.s(1), fg.s(2), (const bf16*)sc.mem.data(), sc.s(0), sc.s(1), sc.s(2), sc.s(3), sc.s(4),
+                (const bf16*)sdc.mem.data(), sdc.s(0), sdc.s(1), sdc.s(2), sdc.s(3), sdc.s(4),
+                (const float*)sn.mem.data(), sn.s(0), sn.s(1), sn.s(2), sn.s(3), (const float*)sdn.mem.data(),
+                sdn.s(0), sdn.s(1), sdn.s(2), sdn.s(3), t.dq.mem.data(), t.dq.s(0), t.dq.s(1), t.dq.s(2),
+                t.dq.s(3), t.dk.mem.data(), t.dk.s(0), t.dk.s(1), t.dk.s(2), t.dk.s(3), t.dv.mem.data(),
+                t.dv.s(0), t.dv.s(1), t.dv.s(2), t.dv.s(3), t.di.mem.data(), t.di.s(0), t.di.s(1), t.di.s(2),
+                t.df.mem.data(), t.df.s(0), t.df.s(1), t.df.s(2), B, T);
+  }
+  t.check("mlstm_sig H=1 Dk=64 Dv=128", gc.c, false);
 }
 
 class LinearGradEmuTest : public EmuTest {};
@@ -348,6 +440,10 @@ TEST_F(LinearGradEmuTest, SigRaggedWithStates) {
 
 TEST_F(LinearGradEmuTest, SigOnePartialChunkNullStates) {
   runSigGrad(GradCase{Case{ref::GateKind::MlstmSig, 1, 2, 21, 64, 64, true, 31, 3.0}, true, true});
+}
+
+TEST_F(LinearGradEmuTest, SigWideValuesOneStage) {
+  runSigWideGrad(GradCase{Case{ref::GateKind::MlstmSig, 2, 1, 53, 64, 128, false, 37, 3.0}, true});
 }
 
 TEST_F(LinearGradEmuTest, DecayRaggedWithStates) {

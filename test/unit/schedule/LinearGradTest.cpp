@@ -145,7 +145,8 @@ TEST(LinearGrad, NormalizerGradientHasARowsKernel) {
   }));
   auto shortChunk = linearGradKernelViolations(p, t, gradSchedule(32, 128));
   ASSERT_FALSE(shortChunk.empty());
-  EXPECT_NE(shortChunk.front().find("rows kernel: inner_q = 32"), std::string::npos)
+  EXPECT_NE(shortChunk.front().find("rows kernel: chunk = 32 must split into 16-row tiles over 4 warps"),
+            std::string::npos)
       << shortChunk.front();
 }
 
