@@ -121,6 +121,10 @@ private:
   std::string preamble();
   std::string gradChunkHeader();
   std::string gradChunkSignature();
+  /// The rows the state-gradient pass and the chunk kernel read as dO: dO
+  /// ("do" in the manifest), or for the normaliser kinds dO / den and the
+  /// rows' normaliser-gradient shares (linear_grad_rows' scratch).
+  void printGradientRowsParameters(ParameterList &sep, StringRef elem);
   FailureOr<EmittedKernel> printGradChunkKernel(Type elementType);
 };
 
@@ -949,6 +953,16 @@ LogicalResult LinearKernelPrinter::printVectorGradTail(
   return success();
 }
 
+void LinearKernelPrinter::printGradientRowsParameters(ParameterList &sep, StringRef elem) {
+  if (normalizer) {
+    printTensorParameter(sep, result.arguments, "grad_do", elem, false, 4);
+    printTensorParameter(sep, result.arguments, "grad_dqn", "float", false, 4);
+    return;
+  }
+  printTensorParameter(sep, result.arguments, "dout", elem, false, 4);
+  result.arguments.back().name = "do";
+}
+
 std::string LinearKernelPrinter::gradChunkSignature() {
   ParameterList sep;
   std::string elem = kernel.getSymName().str() + "_k::Elem";
@@ -958,14 +972,7 @@ std::string LinearKernelPrinter::gradChunkSignature() {
   tensor("q", elem, false, 4);
   tensor("k", elem, false, 4);
   tensor("v", elem, false, 4);
-  if (normalizer) {
-    // dO / den and the rows' normaliser-gradient shares (linear_grad_rows').
-    tensor("grad_do", elem, false, 4);
-    tensor("grad_dqn", "float", false, 4);
-  } else {
-    tensor("dout", elem, false, 4);
-    result.arguments.back().name = "do";
-  }
+  printGradientRowsParameters(sep, elem);
   if (vectorGate)
     tensor("g", "float", false, 4);
   for (unsigned i = 0; i < rawGates; ++i)
@@ -1140,13 +1147,7 @@ std::string LinearKernelPrinter::signature() {
     // shares (linear_grad_rows') instead of dO, carry n's part of the
     // gradient beside C's and write it to chunk_dn (and dn0).
     tensor("q", elem, false, 4);
-    if (normalizer) {
-      tensor("grad_do", elem, false, 4);
-      tensor("grad_dqn", "float", false, 4);
-    } else {
-      tensor("dout", elem, false, 4);
-      result.arguments.back().name = "do";
-    }
+    printGradientRowsParameters(sep, elem);
     if (vectorGate)
       tensor("g", "float", false, 4);
     for (unsigned i = 0; i < rawGates; ++i)

@@ -52,6 +52,20 @@ FG_DEVICE float chunk_dot(const smem_tile<T, R, C>& a, const smem_tile<T, R, C>&
 
 namespace cta {
 
+/// The sum of every thread's `acc`, to every thread; `red` holds one float
+/// per warp. Ends with a barrier of the whole CTA.
+template <int NTHREADS> FG_DEVICE float sum_to_all(float acc, float* red) {
+  FG_UNROLL
+  for (int off = 16; off > 0; off >>= 1) acc += ptx::shfl_xor(acc, off);
+  if (ptx::lane_id() == 0) red[ptx::thread_id() / 32] = acc;
+  sync();
+  float total = 0.0f;
+  FG_UNROLL
+  for (int w = 0; w < NTHREADS / 32; ++w) total += red[w];
+  sync();
+  return total;
+}
+
 /// sum_{r, c} a[r][c] b[r][c] over two 16-bit shared tiles (in f32), to
 /// every thread; `red` holds one float per warp. Ends with a barrier of
 /// the whole CTA.
@@ -62,15 +76,7 @@ FG_DEVICE float dot_tiles(const smem_tile<T, R, C>& a, const smem_tile<T, R, C>&
   for (int i = ptx::thread_id(); i < R * Tile::kChunks; i += NTHREADS) {
     acc += chunk::chunk_dot(a, b, i / Tile::kChunks, i % Tile::kChunks);
   }
-  FG_UNROLL
-  for (int off = 16; off > 0; off >>= 1) acc += ptx::shfl_xor(acc, off);
-  if (ptx::lane_id() == 0) red[ptx::thread_id() / 32] = acc;
-  sync();
-  float total = 0.0f;
-  FG_UNROLL
-  for (int w = 0; w < NTHREADS / 32; ++w) total += red[w];
-  sync();
-  return total;
+  return sum_to_all<NTHREADS>(acc, red);
 }
 
 }  // namespace cta
@@ -281,15 +287,7 @@ template <int NTHREADS, int D>
 FG_DEVICE float dot_vectors(const float* a, const float* b, float* red) {
   float acc = 0.0f;
   for (int d = ptx::thread_id(); d < D; d += NTHREADS) acc += a[d] * b[d];
-  FG_UNROLL
-  for (int off = 16; off > 0; off >>= 1) acc += ptx::shfl_xor(acc, off);
-  if (ptx::lane_id() == 0) red[ptx::thread_id() / 32] = acc;
-  sync();
-  float total = 0.0f;
-  FG_UNROLL
-  for (int w = 0; w < NTHREADS / 32; ++w) total += red[w];
-  sync();
-  return total;
+  return sum_to_all<NTHREADS>(acc, red);
 }
 
 /// dst[t] = sum_j shares[t * S + j] for the L rows of a chunk (the rows'

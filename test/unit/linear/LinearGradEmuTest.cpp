@@ -230,6 +230,7 @@ void runVectorGrad(const GradCase& gc) {
 /// poisoned: states and their gradients at every boundary, dO / den and
 /// the rows' normaliser-gradient shares (whole chunks of rows).
 struct SigGrad {
+  Case c;
   ref::LinearInputs<double> in;
   ref::RecurrentState<double> dFinal;
   ref::Tensor<double> dout;
@@ -240,7 +241,7 @@ struct SigGrad {
   DevTensor<float> ig, fg, c0, n0, dcf, dnf, di, df, dc0, dn0, sn, sdn, gdqn;
 
   SigGrad(const GradCase& gc, int64_t chunk, int64_t shares)
-      : in(inputsFor(gc.c)), dFinal(finalGradient(gc.c)),
+      : c(gc.c), in(inputsFor(gc.c)), dFinal(finalGradient(gc.c)),
         dout(normalTensor({gc.c.batch, gc.c.heads, gc.c.steps, gc.c.valueDim}, gc.c.seed + 101,
                           ref::Rounding::Bf16)),
         withFinal(gc.finalGrad && !gc.nullStates),
@@ -304,6 +305,45 @@ struct SigGrad {
   }
 };
 
+/// Launches an mlstm_sig spec's rows kernel (grid chunks x value tiles,
+/// heads, batch): its params are the same for every spec.
+template <class Kernel>
+void launchSigRows(SigGrad& t, Kernel kernel, int tileDv, int threads, int smem) {
+  const Case& c = t.c;
+  const int B = int(c.batch), T = int(c.steps);
+  emu::launch(emu::Dim3{unsigned(t.chunks * (c.valueDim / tileDv)), unsigned(c.heads), unsigned(B)}, threads,
+              smem, kernel, (const bf16*)t.q.mem.data(), t.q.s(0), t.q.s(1), t.q.s(2), t.q.s(3),
+              (const bf16*)t.k.mem.data(), t.k.s(0), t.k.s(1), t.k.s(2), t.k.s(3), (const bf16*)t.v.mem.data(),
+              t.v.s(0), t.v.s(1), t.v.s(2), t.v.s(3), (const float*)t.ig.mem.data(), t.ig.s(0), t.ig.s(1),
+              t.ig.s(2), (const float*)t.fg.mem.data(), t.fg.s(0), t.fg.s(1), t.fg.s(2),
+              (const bf16*)t.dO.mem.data(), t.dO.s(0), t.dO.s(1), t.dO.s(2), t.dO.s(3), t.gdo.mem.data(),
+              t.gdo.s(0), t.gdo.s(1), t.gdo.s(2), t.gdo.s(3), t.gdqn.mem.data(), t.gdqn.s(0), t.gdqn.s(1),
+              t.gdqn.s(2), t.gdqn.s(3), (const bf16*)t.sc.mem.data(), t.sc.s(0), t.sc.s(1), t.sc.s(2),
+              t.sc.s(3), t.sc.s(4), (const float*)t.sn.mem.data(), t.sn.s(0), t.sn.s(1), t.sn.s(2), t.sn.s(3),
+              B, T);
+}
+
+/// Launches an mlstm_sig spec's chunk kernel (grid chunks, heads, batch).
+template <class Kernel>
+void launchSigChunk(SigGrad& t, Kernel kernel, int threads, int smem) {
+  const Case& c = t.c;
+  const int B = int(c.batch), T = int(c.steps);
+  emu::launch(emu::Dim3{unsigned(t.chunks), unsigned(c.heads), unsigned(B)}, threads, smem, kernel,
+              (const bf16*)t.q.mem.data(), t.q.s(0), t.q.s(1), t.q.s(2), t.q.s(3), (const bf16*)t.k.mem.data(),
+              t.k.s(0), t.k.s(1), t.k.s(2), t.k.s(3), (const bf16*)t.v.mem.data(), t.v.s(0), t.v.s(1),
+              t.v.s(2), t.v.s(3), (const bf16*)t.gdo.mem.data(), t.gdo.s(0), t.gdo.s(1), t.gdo.s(2),
+              t.gdo.s(3), (const float*)t.gdqn.mem.data(), t.gdqn.s(0), t.gdqn.s(1), t.gdqn.s(2), t.gdqn.s(3),
+              (const float*)t.ig.mem.data(), t.ig.s(0), t.ig.s(1), t.ig.s(2), (const float*)t.fg.mem.data(),
+              t.fg.s(0), t.fg.s(1), t.fg.s(2), (const bf16*)t.sc.mem.data(), t.sc.s(0), t.sc.s(1), t.sc.s(2),
+              t.sc.s(3), t.sc.s(4), (const bf16*)t.sdc.mem.data(), t.sdc.s(0), t.sdc.s(1), t.sdc.s(2),
+              t.sdc.s(3), t.sdc.s(4), (const float*)t.sn.mem.data(), t.sn.s(0), t.sn.s(1), t.sn.s(2),
+              t.sn.s(3), (const float*)t.sdn.mem.data(), t.sdn.s(0), t.sdn.s(1), t.sdn.s(2), t.sdn.s(3),
+              t.dq.mem.data(), t.dq.s(0), t.dq.s(1), t.dq.s(2), t.dq.s(3), t.dk.mem.data(), t.dk.s(0),
+              t.dk.s(1), t.dk.s(2), t.dk.s(3), t.dv.mem.data(), t.dv.s(0), t.dv.s(1), t.dv.s(2), t.dv.s(3),
+              t.di.mem.data(), t.di.s(0), t.di.s(1), t.di.s(2), t.df.mem.data(), t.df.s(0), t.df.s(1),
+              t.df.s(2), B, T);
+}
+
 /// Runs emu_grad_sig's four kernels (Dk = Dv = 64, chunks of 32, two value
 /// tiles, C and n in) on `gc` (gate mlstm_sig) and checks every gradient:
 /// q, k, v, both gates' preactivations, the initial C and n.
@@ -328,15 +368,7 @@ void runSigGrad(const GradCase& gc) {
   }
   {
     using namespace emu_grad_sig_v0_grad_rows_k;
-    emu::launch(emu::Dim3{unsigned(t.chunks * (64 / kTileDv)), 2, unsigned(B)}, kThreads, kSmemBytes,
-                flashgen_emu_grad_sig_v0_grad_rows, (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2), q.s(3),
-                (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), k.s(3), (const bf16*)v.mem.data(), v.s(0),
-                v.s(1), v.s(2), v.s(3), (const float*)ig.mem.data(), ig.s(0), ig.s(1), ig.s(2),
-                (const float*)fg.mem.data(), fg.s(0), fg.s(1), fg.s(2), (const bf16*)dO.mem.data(), dO.s(0),
-                dO.s(1), dO.s(2), dO.s(3), gdo.mem.data(), gdo.s(0), gdo.s(1), gdo.s(2), gdo.s(3),
-                gdqn.mem.data(), gdqn.s(0), gdqn.s(1), gdqn.s(2), gdqn.s(3), (const bf16*)sc.mem.data(),
-                sc.s(0), sc.s(1), sc.s(2), sc.s(3), sc.s(4), (const float*)sn.mem.data(), sn.s(0), sn.s(1),
-                sn.s(2), sn.s(3), B, T);
+    launchSigRows(t, flashgen_emu_grad_sig_v0_grad_rows, kTileDv, kThreads, kSmemBytes);
   }
   {
     using namespace emu_grad_sig_v0_grad_states_k;
@@ -353,19 +385,7 @@ void runSigGrad(const GradCase& gc) {
   }
   {
     using namespace emu_grad_sig_v0_grad_chunk_k;
-    emu::launch(emu::Dim3{unsigned(t.chunks), 2, unsigned(B)}, kThreads, kSmemBytes,
-                flashgen_emu_grad_sig_v0_grad_chunk, (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2),
-                q.s(3), (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), k.s(3), (const bf16*)v.mem.data(),
-                v.s(0), v.s(1), v.s(2), v.s(3), (const bf16*)gdo.mem.data(), gdo.s(0), gdo.s(1), gdo.s(2),
-                gdo.s(3), (const float*)gdqn.mem.data(), gdqn.s(0), gdqn.s(1), gdqn.s(2), gdqn.s(3),
-                (const float*)ig.mem.data(), ig.s(0), ig.s(1), ig.s(2), (const float*)fg.mem.data(), fg.s(0),
-                fg.s(1), fg.s(2), (const bf16*)sc.mem.data(), sc.s(0), sc.s(1), sc.s(2), sc.s(3), sc.s(4),
-                (const bf16*)sdc.mem.data(), sdc.s(0), sdc.s(1), sdc.s(2), sdc.s(3), sdc.s(4),
-                (const float*)sn.mem.data(), sn.s(0), sn.s(1), sn.s(2), sn.s(3), (const float*)sdn.mem.data(),
-                sdn.s(0), sdn.s(1), sdn.s(2), sdn.s(3), t.dq.mem.data(), t.dq.s(0), t.dq.s(1), t.dq.s(2),
-                t.dq.s(3), t.dk.mem.data(), t.dk.s(0), t.dk.s(1), t.dk.s(2), t.dk.s(3), t.dv.mem.data(),
-                t.dv.s(0), t.dv.s(1), t.dv.s(2), t.dv.s(3), t.di.mem.data(), t.di.s(0), t.di.s(1), t.di.s(2),
-                t.df.mem.data(), t.df.s(0), t.df.s(1), t.df.s(2), B, T);
+    launchSigChunk(t, flashgen_emu_grad_sig_v0_grad_chunk, kThreads, kSmemBytes);
   }
   t.check("mlstm_sig H=2 Dk=Dv=64", gc.c, true);
 }
@@ -392,15 +412,7 @@ void runSigWideGrad(const GradCase& gc) {
   }
   {
     using namespace emu_grad_sig_wide_v0_grad_rows_k;
-    emu::launch(emu::Dim3{unsigned(t.chunks * (128 / kTileDv)), 1, unsigned(B)}, kThreads, kSmemBytes,
-                flashgen_emu_grad_sig_wide_v0_grad_rows, (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2),
-                q.s(3), (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), k.s(3), (const bf16*)v.mem.data(),
-                v.s(0), v.s(1), v.s(2), v.s(3), (const float*)ig.mem.data(), ig.s(0), ig.s(1), ig.s(2),
-                (const float*)fg.mem.data(), fg.s(0), fg.s(1), fg.s(2), (const bf16*)dO.mem.data(), dO.s(0),
-                dO.s(1), dO.s(2), dO.s(3), gdo.mem.data(), gdo.s(0), gdo.s(1), gdo.s(2), gdo.s(3),
-                gdqn.mem.data(), gdqn.s(0), gdqn.s(1), gdqn.s(2), gdqn.s(3), (const bf16*)sc.mem.data(),
-                sc.s(0), sc.s(1), sc.s(2), sc.s(3), sc.s(4), (const float*)sn.mem.data(), sn.s(0), sn.s(1),
-                sn.s(2), sn.s(3), B, T);
+    launchSigRows(t, flashgen_emu_grad_sig_wide_v0_grad_rows, kTileDv, kThreads, kSmemBytes);
   }
   {
     using namespace emu_grad_sig_wide_v0_grad_states_k;
@@ -415,19 +427,7 @@ void runSigWideGrad(const GradCase& gc) {
   }
   {
     using namespace emu_grad_sig_wide_v0_grad_chunk_k;
-    emu::launch(emu::Dim3{unsigned(t.chunks), 1, unsigned(B)}, kThreads, kSmemBytes,
-                flashgen_emu_grad_sig_wide_v0_grad_chunk, (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2),
-                q.s(3), (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), k.s(3), (const bf16*)v.mem.data(),
-                v.s(0), v.s(1), v.s(2), v.s(3), (const bf16*)gdo.mem.data(), gdo.s(0), gdo.s(1), gdo.s(2),
-                gdo.s(3), (const float*)gdqn.mem.data(), gdqn.s(0), gdqn.s(1), gdqn.s(2), gdqn.s(3),
-                (const float*)ig.mem.data(), ig.s(0), ig.s(1), ig.s(2), (const float*)fg.mem.data(), fg.s(0),
-                fg.s(1), fg.s(2), (const bf16*)sc.mem.data(), sc.s(0), sc.s(1), sc.s(2), sc.s(3), sc.s(4),
-                (const bf16*)sdc.mem.data(), sdc.s(0), sdc.s(1), sdc.s(2), sdc.s(3), sdc.s(4),
-                (const float*)sn.mem.data(), sn.s(0), sn.s(1), sn.s(2), sn.s(3), (const float*)sdn.mem.data(),
-                sdn.s(0), sdn.s(1), sdn.s(2), sdn.s(3), t.dq.mem.data(), t.dq.s(0), t.dq.s(1), t.dq.s(2),
-                t.dq.s(3), t.dk.mem.data(), t.dk.s(0), t.dk.s(1), t.dk.s(2), t.dk.s(3), t.dv.mem.data(),
-                t.dv.s(0), t.dv.s(1), t.dv.s(2), t.dv.s(3), t.di.mem.data(), t.di.s(0), t.di.s(1), t.di.s(2),
-                t.df.mem.data(), t.df.s(0), t.df.s(1), t.df.s(2), B, T);
+    launchSigChunk(t, flashgen_emu_grad_sig_wide_v0_grad_chunk, kThreads, kSmemBytes);
   }
   t.check("mlstm_sig H=1 Dk=64 Dv=128", gc.c, false);
 }

@@ -40,6 +40,19 @@ Schedule gradSchedule(int64_t chunk, int64_t tileD) {
   return s;
 }
 
+/// The solver's 16 best schedules for `p`, each expected to pass the
+/// scheduler's own check (so none fails to compile).
+Result<ScheduleResult> expectCandidatesPassTheCheck(const LinearProblem &p, const Target &t) {
+  SolveOptions options;
+  options.topK = 16;
+  Result<ScheduleResult> r = scheduleLinearGrad(p, t, options);
+  EXPECT_TRUE(r) << r.error();
+  if (r)
+    for (const Candidate &c : r->candidates)
+      EXPECT_TRUE(checkLinearGradSchedule(p, t, c.schedule).empty()) << c.schedule.str();
+  return r;
+}
+
 TEST(LinearGrad, EveryCandidatePassesTheCheck) {
   const Target &t = **lookupTarget("h200");
   SolveOptions options;
@@ -104,12 +117,7 @@ TEST(LinearGrad, VectorGateCandidatesPassTheCheck) {
   const Target &t = **lookupTarget("h200");
   LinearProblem p = decayProblem(64, 128);
   p.gate = GateKind::Vector;
-  SolveOptions options;
-  options.topK = 16;
-  Result<ScheduleResult> r = scheduleLinearGrad(p, t, options);
-  ASSERT_TRUE(r) << r.error();
-  for (const Candidate &c : r->candidates)
-    EXPECT_TRUE(checkLinearGradSchedule(p, t, c.schedule).empty()) << c.schedule.str();
+  expectCandidatesPassTheCheck(p, t);
 }
 
 TEST(LinearGrad, NormalizerGradientHasARowsKernel) {
@@ -119,12 +127,8 @@ TEST(LinearGrad, NormalizerGradientHasARowsKernel) {
   const Target &t = **lookupTarget("h200");
   LinearProblem p = decayProblem();
   p.gate = GateKind::MlstmSig;
-  SolveOptions options;
-  options.topK = 16;
-  Result<ScheduleResult> r = scheduleLinearGrad(p, t, options);
+  Result<ScheduleResult> r = expectCandidatesPassTheCheck(p, t);
   ASSERT_TRUE(r) << r.error();
-  for (const Candidate &c : r->candidates)
-    EXPECT_TRUE(checkLinearGradSchedule(p, t, c.schedule).empty()) << c.schedule.str();
   Evaluation ev = evaluateLinearGrad(p, t, r->candidates.front().schedule);
   std::vector<std::string> names;
   for (const KernelCost &k : ev.kernels)
