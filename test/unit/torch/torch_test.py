@@ -36,7 +36,8 @@ gradients (flashgen.torch.register_recurrence) too, where the folder holds
 test/unit/device/kernels (``decay_states``, ``vector_states``,
 ``sig_states``) compiled with --backward: gradients in q, k, v, the gates
 and the initial states against torch's autograd through a float64
-recurrence.
+recurrence; ``decay_varlen.bundle`` (examples/decay_varlen.mlir) runs the
+packed form against the float64 recurrence of each sequence.
 
 Needs torch (Debian: python3-torch). When the running interpreter has none,
 the test re-runs itself with $FLASHGEN_TORCH_PYTHON or /usr/bin/python3, and
@@ -585,7 +586,8 @@ def linear_recurrence(q, k, v, gates, states):
             c = torch.exp(g[:, :, t])[..., None, None] * c
         c = c + k[:, :, t, :, None] * v[:, :, t, None, :]
         outs.append(torch.einsum("bhk,bhkv->bhv", qs, c))
-    return torch.stack(outs, dim=2), ([c, n] if sig else [c])
+    o = torch.stack(outs, dim=2) if outs else q.new_zeros(B, H, 0, v.shape[-1])
+    return o, ([c, n] if sig else [c])
 
 
 def _gpu_skip_reason():
@@ -690,6 +692,59 @@ class Gpu(unittest.TestCase):
                                                atol=2e-2, rtol=2e-2)
                 torch.testing.assert_close(lse.cpu().double(), lse_ref,
                                            atol=1e-3, rtol=1e-4)
+
+    def test_packed_recurrence(self):
+        """A recurrence over packed sequences (``decay_varlen.bundle``,
+        examples/decay_varlen.mlir: cu_seqlens_q beside the gates, rows
+        [T, H, D], one state per sequence), eager and compiled
+        (fullgraph=True): ragged lengths with an empty and a one-token
+        sequence, o and the final states against a float64 recurrence run
+        on each sequence alone; the empty sequence keeps its initial
+        state."""
+        path = os.path.join(os.environ["FLASHGEN_TORCH_BUNDLES"], "decay_varlen.bundle")
+        if not os.path.isdir(path):
+            self.skipTest("no decay_varlen.bundle in $FLASHGEN_TORCH_BUNDLES")
+        rec = ft.register_recurrence(path, "decay_varlen")
+        self.assertTrue(rec.packed)
+        H, Dk = rec._params["q"]["shape"][1], rec._params["q"]["shape"][2]
+        Dv = rec._params["v"]["shape"][2]
+        lengths = [3, 0, 1, 200, 77, 129, 64]
+        offsets = [0]
+        for n in lengths:
+            offsets.append(offsets[-1] + n)
+        cu = torch.tensor(offsets, dtype=torch.int32, device="cuda")
+        T = offsets[-1]
+        g = torch.Generator(device="cuda")
+        g.manual_seed(5)
+        q = torch.randn(T, H, Dk, generator=g, device="cuda", dtype=torch.bfloat16)
+        k = torch.randn(T, H, Dk, generator=g, device="cuda", dtype=torch.bfloat16)
+        v = torch.randn(T, H, Dv, generator=g, device="cuda", dtype=torch.bfloat16)
+        gate = -0.3 * torch.rand(T, H, generator=g, device="cuda")
+        c0 = 0.3 * torch.randn(len(lengths), H, Dk, Dv, generator=g, device="cuda")
+        want_o, want_c = [], []
+        for b in range(len(lengths)):
+            rows = slice(offsets[b], offsets[b + 1])
+            o_b, (c_b,) = linear_recurrence(
+                *(x[rows].double().transpose(0, 1)[None] for x in (q, k, v)),
+                {"g": gate[rows].double().t()[None]}, [c0[b:b + 1].double()])
+            want_o.append(o_b[0].transpose(0, 1))
+            want_c.append(c_b[0])
+        want_o, want_c = torch.cat(want_o), torch.stack(want_c)
+
+        def run(q, k, v, gate, cu, c0):
+            return rec(q, k, v, g=gate, cu_seqlens_q=cu, initial_state=c0)
+        for compiled in (False, True):
+            with self.subTest(compiled=compiled):
+                fn = run
+                if compiled:
+                    torch._dynamo.reset()
+                    fn = torch.compile(run, fullgraph=True, backend="aot_eager")
+                o, (cf,) = fn(q, k, v, gate, cu, c0)
+                self.assertFalse(torch.isnan(o).any().item())
+                for got, want in ((o, want_o), (cf, want_c)):
+                    err = ((got.double() - want).norm() / want.norm()).item()
+                    self.assertLess(err, 2e-2)
+                torch.testing.assert_close(cf[1], c0[1])
 
     def test_recurrence_gradients(self):
         """The recurrence's backward kernel through the custom op, eager
