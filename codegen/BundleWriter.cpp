@@ -983,9 +983,22 @@ LogicalResult writeLinearGradKernel(LinearAttentionGradOp op, const std::string 
                                     llvm::json::Array &kernels) {
   std::string batchDim = op.getBatchDimName(), lengthDim = op.getLengthDimName();
   SizeNames sizes;
-  for (Value value : {op.getQ(), op.getK(), op.getV(), op.getDout()}) {
-    sizes.note(value, 0, batchDim);
-    sizes.note(value, 2, lengthDim);
+  // Packed sequences (dialect/Varlen.h): the row tensors are [<T>_total,
+  // H(, D)], the offsets [<B>_offsets], B their count minus one, and T the
+  // longest sequence, a launch scalar (max_seqlen_q) the chunk kernel's
+  // grid reads.
+  const bool packed = linearVarlenOf(op.getOperation()).has_value();
+  const std::string offsetsDim = batchDim + "_offsets", totalDim = packedRowsDimName(lengthDim);
+  llvm::json::Array scalars;
+  if (packed) {
+    sizes.derived.emplace(batchDim, offsetsDim + "-1");
+    sizes.derived.emplace(lengthDim, kMaxSeqlenQ.str());
+    scalars.push_back(llvm::json::Object{{"name", kMaxSeqlenQ}, {"dtype", "i32"}});
+  } else {
+    for (Value value : {op.getQ(), op.getK(), op.getV(), op.getDout()}) {
+      sizes.note(value, 0, batchDim);
+      sizes.note(value, 2, lengthDim);
+    }
   }
   const llvm::json::Value batch = sizes.dim(batchDim), length = sizes.dim(lengthDim);
   auto qType = op.getQ().getType();
@@ -1000,22 +1013,32 @@ LogicalResult writeLinearGradKernel(LinearAttentionGradOp op, const std::string 
                    int64_t strideAlign) {
     params.push_back(recurrenceParam(tensor, io, type, shape, optional, strideAlign));
   };
+  // A row tensor: [B, H, T(, cols)], or packed [<T>_total, H(, cols)].
+  auto rows = [&](StringRef tensor, StringRef io, Type type, std::optional<int64_t> cols,
+                  int64_t strideAlign) {
+    llvm::json::Array shape = packed ? llvm::json::Array{llvm::json::Value(totalDim), heads}
+                                     : llvm::json::Array{batch, heads, length};
+    if (cols)
+      shape.push_back(*cols);
+    params.push_back(recurrenceParam(tensor, io, type, {}, false, strideAlign));
+    (*params.back().getAsObject())["shape"] = std::move(shape);
+  };
   GateKind gate = op.getGate();
-  param("q", "in", elem, {batch, heads, length, keyDim}, false, rowAlign);
-  param("k", "in", elem, {batch, heads, length, keyDim}, false, rowAlign);
-  param("v", "in", elem, {batch, heads, length, valueDim}, false, rowAlign);
+  rows("q", "in", elem, keyDim, rowAlign);
+  rows("k", "in", elem, keyDim, rowAlign);
+  rows("v", "in", elem, valueDim, rowAlign);
   if (gate == GateKind::decay)
-    param("g", "in", f32, {batch, heads, length}, false, 1);
+    rows("g", "in", f32, std::nullopt, 1);
   if (gate == GateKind::vector)
-    param("g", "in", f32, {batch, heads, length, keyDim}, false, 4);
+    rows("g", "in", f32, keyDim, 4);
   // mlstm_sig: the input and forget preactivations, and n beside C in the
   // states and their gradients.
   const bool normalizer = gate == GateKind::mlstm_sig;
   if (normalizer) {
-    param("igate", "in", f32, {batch, heads, length}, false, 1);
-    param("fgate", "in", f32, {batch, heads, length}, false, 1);
+    rows("igate", "in", f32, std::nullopt, 1);
+    rows("fgate", "in", f32, std::nullopt, 1);
   }
-  param("do", "in", elem, {batch, heads, length, valueDim}, false, rowAlign);
+  rows("do", "in", elem, valueDim, rowAlign);
   // A null initial state means zeros (its gradient is then not written), a
   // null final-state gradient zeros.
   if (!op.getInitialState().empty()) {
@@ -1028,37 +1051,48 @@ LogicalResult writeLinearGradKernel(LinearAttentionGradOp op, const std::string 
     if (normalizer)
       param("dnf", "in", f32, {batch, heads, keyDim}, true, 1);
   }
-  param("dq", "out", elem, {batch, heads, length, keyDim}, false, rowAlign);
-  param("dk", "out", elem, {batch, heads, length, keyDim}, false, rowAlign);
-  param("dv", "out", elem, {batch, heads, length, valueDim}, false, rowAlign);
+  rows("dq", "out", elem, keyDim, rowAlign);
+  rows("dk", "out", elem, keyDim, rowAlign);
+  rows("dv", "out", elem, valueDim, rowAlign);
   if (gate == GateKind::decay)
-    param("dg", "out", f32, {batch, heads, length}, false, 1);
+    rows("dg", "out", f32, std::nullopt, 1);
   if (gate == GateKind::vector)
-    param("dg", "out", f32, {batch, heads, length, keyDim}, false, 1);
+    rows("dg", "out", f32, keyDim, 1);
   if (normalizer) {
-    param("digate", "out", f32, {batch, heads, length}, false, 1);
-    param("dfgate", "out", f32, {batch, heads, length}, false, 1);
+    rows("digate", "out", f32, std::nullopt, 1);
+    rows("dfgate", "out", f32, std::nullopt, 1);
   }
   if (!op.getInitialState().empty()) {
     param("dc0", "out", f32, {batch, heads, keyDim, valueDim}, true, 1);
     if (normalizer)
       param("dn0", "out", f32, {batch, heads, keyDim}, true, 1);
   }
+  if (packed)
+    params.push_back(llvm::json::Object{{"name", kCuSeqlensQ},
+                                        {"io", "in"},
+                                        {"dtype", "i32"},
+                                        {"shape", llvm::json::Array{offsetsDim}},
+                                        {"pointer_align", 4}});
 
   // Boundary c holds the state before chunk c (chunk_c) and the gradient of
   // the state after chunk c - 1 (chunk_dc), 16-bit; an empty sequence still has one
   // chunk's CTAs, which read boundaries 0 and 1.
+  // Packed: every sequence's boundaries in one [1, H, NB, ...] buffer,
+  // sequence b's from floor(cu[b] / L) + 2 b (ChunkwiseEmitter's
+  // printSequenceScratch), so NB = cdiv(<T>_total, L) + 2 B covers them.
   auto scratchOf = [&](KernelOp kernel) {
-    llvm::json::Value boundaries = sizes.expr(
-        "max(cdiv(" + lengthDim + "," + std::to_string(kernel.getSchedule().getChunk()) +
-        "),1)+1");
+    const std::string chunk = std::to_string(kernel.getSchedule().getChunk());
+    llvm::json::Value boundaries =
+        packed ? sizes.expr("cdiv(" + totalDim + "," + chunk + ")+2*" + offsetsDim)
+               : sizes.expr("max(cdiv(" + lengthDim + "," + chunk + "),1)+1");
+    llvm::json::Value scratchBatch = packed ? llvm::json::Value(1) : batch;
     llvm::json::Array scratch;
     // In the element type: the chunk kernel reads them as 16-bit operands.
     for (const char *scratchName : {"chunk_c", "chunk_dc"})
       scratch.push_back(llvm::json::Object{
           {"name", scratchName},
           {"dtype", dtypeName(elem)},
-          {"shape", llvm::json::Array{batch, heads, boundaries, keyDim, valueDim}}});
+          {"shape", llvm::json::Array{scratchBatch, heads, boundaries, keyDim, valueDim}}});
     if (normalizer) {
       // n and its gradient at every boundary (f32); dO / den; each row's
       // normaliser-gradient shares, one per grad_rows value tile, whole
@@ -1091,13 +1125,20 @@ LogicalResult writeLinearGradKernel(LinearAttentionGradOp op, const std::string 
   if (failed(writeVariants(op, symbols, options, sizes, kScratch, scratchOf,
                            symbolsUsed, variants)))
     return failure();
+  // Packed: the offsets' count binds B (B_offsets - 1 in the states' shapes).
+  if (packed && !llvm::is_contained(symbolsUsed, offsetsDim))
+    symbolsUsed.push_back(offsetsDim);
   llvm::json::Object entry =
       kernelEntry(name, "linear_attention_grad", symbolsUsed, std::move(params), std::move(variants));
+  if (packed)
+    entry["scalars"] = std::move(scalars);
   // Counted as the forward's recurrent form, three times over (the state
   // pass again, the state gradients, dq, dk and dv): 12 K V per token and
   // head.
   llvm::json::Value flops = flopsJson(
-      sizes, batchDim + "*" + lengthDim + "*" + std::to_string(heads * 12 * keyDim * valueDim),
+      sizes,
+      (packed ? totalDim : batchDim + "*" + lengthDim) + "*" +
+          std::to_string(heads * 12 * keyDim * valueDim),
       symbolsUsed);
   if (flops.kind() != llvm::json::Value::Null)
     entry["flops"] = std::move(flops);

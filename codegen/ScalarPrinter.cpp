@@ -618,7 +618,7 @@ LogicalResult ScalarPrinter::printSequence(SequenceOp op) {
            << " + 1) * " << c << "_s0], " << row0 << "), " << total << ") - " << row0 << ";\n";
     for (const std::string &t : tensors) {
       std::string p = t + "_packed";
-      bool output = t == "o";
+      bool output = llvm::is_contained(outputRowTensors, t);
       auto form = packedForms.find(t);
       std::string type = form == packedForms.end() ? "Elem" : form->second.first;
       int rank = form == packedForms.end() ? 3 : form->second.second;
@@ -645,6 +645,8 @@ LogicalResult ScalarPrinter::printSequence(SequenceOp op) {
        op.getQueryDim(), op.getQueries(), queryRow0, queryTensors, lseWithQueries);
   side(op.getPackedKeys(), kCuSeqlensK, packedRowsDimName(op.getKeyDim()),
        op.getKeyDim(), op.getKeys(), keyRow0, keyTensors, false);
+  if (op.getPackedQueries())
+    printSequenceScratch(op.getBatch());
   return success();
 }
 

@@ -106,6 +106,12 @@ protected:
   llvm::StringMap<std::pair<std::string, int>> packedForms;
   /// The queries' side carries the rows' lse (attention; not a recurrence).
   bool lseWithQueries = true;
+  /// The packed row tensors the kernel writes (the others are read-only).
+  std::vector<std::string> outputRowTensors = {"o"};
+  /// Called once flash.sequence's rows and lengths are printed, with the
+  /// sequence index: a family's own per-sequence addressing (none by
+  /// default).
+  virtual void printSequenceScratch(Value batch) {}
 
   /// Prints the family's own ops; called for every op the base does not
   /// know.

@@ -804,7 +804,7 @@ LogicalResult LinearAttentionGradOp::verify() {
   for (auto [grad, state] : llvm::zip(getDinitialState(), getInitialState()))
     if (failed(sameType("an initial-state gradient", grad, state)))
       return failure();
-  if (failed(checkScale(op, getScale())))
+  if (failed(checkScale(op, getScale())) || failed(verifyLinearVarlen(*this)))
     return failure();
   return checkDimNames(op, getDims(), 2, "batch, length");
 }

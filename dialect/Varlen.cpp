@@ -61,14 +61,14 @@ LogicalResult VarlenViewOp::verify() {
                               getCuSeqlens().getType(), getView().getType())))
     return failure();
   for (Operation *user : getView().getUsers())
-    if (!isa<AttentionOp, LinearAttentionOp>(user))
+    if (!isa<AttentionOp, LinearAttentionOp, LinearAttentionGradOp>(user))
       return emitOpError() << "result is used by " << user->getName()
                            << ": a varlen view is read only as the q, k or v "
                               "of a flash.attention or the q, k, v or gates of "
-                              "a flash.linear_attention";
+                              "a flash.linear_attention (or dO of its gradient)";
   if (getPacked().getType().getRank() == 2)
     for (Operation *user : getView().getUsers())
-      if (!isa<LinearAttentionOp>(user))
+      if (!isa<LinearAttentionOp, LinearAttentionGradOp>(user))
         return emitOpError() << "a packed [T, H] tensor is a recurrence's scalar "
                                 "gates: only a flash.linear_attention reads it";
   return success();
@@ -84,6 +84,9 @@ LogicalResult VarlenPackOp::verify() {
   else if (auto linear = getView().getDefiningOp<LinearAttentionOp>();
            linear && getView() == linear.getO())
     query = linear.getQ();
+  else if (auto grad = getView().getDefiningOp<LinearAttentionGradOp>();
+           grad && !llvm::is_contained(grad.getDinitialState(), getView()))
+    query = grad.getQ(); // a row gradient: dq, dk, dv or a gate's
   auto q = query ? query.getDefiningOp<VarlenViewOp>() : VarlenViewOp();
   if (!q)
     return emitOpError() << "packs a value that is not the output of a "
@@ -139,46 +142,82 @@ LogicalResult mlir::flash::verifyVarlen(AttentionOp op) {
   return success();
 }
 
-std::optional<LinearVarlen> mlir::flash::linearVarlenOf(Operation *op) {
-  auto linear = dyn_cast<LinearAttentionOp>(op);
-  auto q = linear ? linear.getQ().getDefiningOp<VarlenViewOp>() : VarlenViewOp();
+/// The packed operands of a recurrence or its gradient: q, k, v, the
+/// gates, and the row result (o, or dq) that leaves through a varlen_pack.
+static std::optional<LinearVarlen> packedOperands(Value qValue, Value kValue, Value vValue,
+                                                 ValueRange gates, Value rows) {
+  auto q = qValue.getDefiningOp<VarlenViewOp>();
   if (!q)
     return std::nullopt;
   LinearVarlen varlen;
   varlen.cu = q.getCuSeqlens();
   varlen.qPacked = q.getPacked();
-  if (auto k = linear.getK().getDefiningOp<VarlenViewOp>())
+  if (auto k = kValue.getDefiningOp<VarlenViewOp>())
     varlen.kPacked = k.getPacked();
-  if (auto v = linear.getV().getDefiningOp<VarlenViewOp>())
+  if (auto v = vValue.getDefiningOp<VarlenViewOp>())
     varlen.vPacked = v.getPacked();
-  for (Value gate : linear.getGates())
+  for (Value gate : gates)
     if (auto g = gate.getDefiningOp<VarlenViewOp>())
       varlen.gatesPacked.push_back(g.getPacked());
-  for (Operation *user : linear.getO().getUsers())
+  for (Operation *user : rows.getUsers())
     if (auto pack = dyn_cast<VarlenPackOp>(user))
       varlen.oPacked = pack.getPacked();
   return varlen;
 }
 
+std::optional<LinearVarlen> mlir::flash::linearVarlenOf(Operation *op) {
+  if (auto linear = dyn_cast<LinearAttentionOp>(op))
+    return packedOperands(linear.getQ(), linear.getK(), linear.getV(), linear.getGates(),
+                          linear.getO());
+  if (auto grad = dyn_cast<LinearAttentionGradOp>(op))
+    return packedOperands(grad.getQ(), grad.getK(), grad.getV(), grad.getGates(),
+                          grad.getDq());
+  return std::nullopt;
+}
+
+/// The rules both ops share: every row operand packed alike with q's
+/// cu_seqlens, every row result leaving through one varlen_pack.
+static LogicalResult
+verifyPackedRecurrence(Operation *op, Value qValue,
+                       llvm::ArrayRef<std::pair<Value, std::string>> operands,
+                       llvm::ArrayRef<std::pair<Value, std::string>> results) {
+  auto q = qValue.getDefiningOp<VarlenViewOp>();
+  for (auto &[value, what] : operands) {
+    auto view = value.getDefiningOp<VarlenViewOp>();
+    if (bool(view) != bool(q))
+      return op->emitOpError() << (q ? "q is a varlen view and " + what + " is not"
+                                     : what + " is a varlen view and q is not")
+                               << ": a packed recurrence packs q, k, v and its gates alike";
+    if (view && view.getCuSeqlens() != q.getCuSeqlens())
+      return op->emitOpError() << what << " is packed with other cu_seqlens than q: "
+                                          "one set of offsets serves every operand";
+  }
+  if (!q)
+    return success();
+  for (auto &[value, what] : results)
+    if (!value.hasOneUse() || !isa<VarlenPackOp>(*value.getUsers().begin()))
+      return op->emitOpError() << "q is a varlen view, so " << what
+                               << " (one row per packed step) must be used once, by a "
+                                  "flash.varlen_pack with q's cu_seqlens";
+  return success();
+}
+
 LogicalResult mlir::flash::verifyLinearVarlen(LinearAttentionOp op) {
-  auto q = op.getQ().getDefiningOp<VarlenViewOp>();
   llvm::SmallVector<std::pair<Value, std::string>> operands = {{op.getK(), "k"},
                                                                {op.getV(), "v"}};
   for (auto [i, gate] : llvm::enumerate(op.getGates()))
     operands.push_back({gate, "gate operand #" + std::to_string(i)});
-  for (auto &[value, what] : operands) {
-    auto view = value.getDefiningOp<VarlenViewOp>();
-    if (bool(view) != bool(q))
-      return op.emitOpError() << (q ? "q is a varlen view and " + what + " is not"
-                                    : what + " is a varlen view and q is not")
-                              << ": a packed recurrence packs q, k, v and its gates alike";
-    if (view && view.getCuSeqlens() != q.getCuSeqlens())
-      return op.emitOpError() << what << " is packed with other cu_seqlens than q: "
-                                         "one set of offsets serves every operand";
-  }
-  if (q && (!op.getO().hasOneUse() || !isa<VarlenPackOp>(*op.getO().getUsers().begin())))
-    return op.emitOpError() << "q is a varlen view, so the output (one row per packed "
-                               "step) must be used once, by a flash.varlen_pack with "
-                               "q's cu_seqlens";
-  return success();
+  return verifyPackedRecurrence(op, op.getQ(), operands, {{op.getO(), "the output"}});
+}
+
+LogicalResult mlir::flash::verifyLinearVarlen(LinearAttentionGradOp op) {
+  llvm::SmallVector<std::pair<Value, std::string>> operands = {
+      {op.getK(), "k"}, {op.getV(), "v"}, {op.getDout(), "do"}};
+  for (auto [i, gate] : llvm::enumerate(op.getGates()))
+    operands.push_back({gate, "gate operand #" + std::to_string(i)});
+  llvm::SmallVector<std::pair<Value, std::string>> results = {
+      {op.getDq(), "dq"}, {op.getDk(), "dk"}, {op.getDv(), "dv"}};
+  for (auto [i, grad] : llvm::enumerate(op.getDgates()))
+    results.push_back({grad, "the gradient of gate operand #" + std::to_string(i)});
+  return verifyPackedRecurrence(op, op.getQ(), operands, results);
 }

@@ -158,15 +158,13 @@ LogicalResult deriveBackward(func::FuncOp forward, AttentionOp attention,
 /// [, final-state gradient...]) -> (dq, dk, dv, gate gradients... [,
 /// initial-state gradients...])` for `forward`'s single
 /// flash.linear_attention; the final state's gradient is an input where
-/// the forward returns the final state.
+/// the forward returns the final state. Over packed sequences
+/// (dialect/Varlen.h) the row tensors are the packed ones and cu_seqlens
+/// follows dO: the function views them, and packs the row gradients, with
+/// it, as the forward does.
 LogicalResult deriveLinearBackward(func::FuncOp forward, LinearAttentionOp linear,
                                    SymbolTable &symbols) {
-  if (linearVarlenOf(linear.getOperation()))
-    return linear.emitError()
-           << "flash-derive-backward: packed (varlen) sequences "
-              "(flash.varlen_view) have no recurrence backward yet; a backward "
-              "takes [B, H, T, D] tensors (pad the batch, or compile this op "
-              "without --backward)";
+  std::optional<LinearVarlen> packed = linearVarlenOf(linear.getOperation());
   FailureOr<std::string> name = backwardName(forward, linear, symbols);
   if (failed(name))
     return failure();
@@ -178,31 +176,55 @@ LogicalResult deriveLinearBackward(func::FuncOp forward, LinearAttentionOp linea
             final = linear.getFinalState().getTypes();
   Type q = linear.getQ().getType(), k = linear.getK().getType(),
        v = linear.getV().getType(), o = linear.getO().getType();
-  SmallVector<Type> inputs = {q, k, v};
-  llvm::append_range(inputs, gates);
-  inputs.push_back(o);
+  // The row tensors' types at the function's boundary (packed or not).
+  SmallVector<Type> rowTypes = {q, k, v};
+  llvm::append_range(rowTypes, gates);
+  Type doutType = o;
+  if (packed) {
+    rowTypes = {packed->qPacked.getType(), packed->kPacked.getType(),
+                packed->vPacked.getType()};
+    for (Value gate : packed->gatesPacked)
+      rowTypes.push_back(gate.getType());
+    doutType = packed->oPacked.getType();
+  }
+  SmallVector<Type> inputs(rowTypes);
+  inputs.push_back(doutType);
+  if (packed)
+    inputs.push_back(packed->cu.getType());
   llvm::append_range(inputs, initial);
   llvm::append_range(inputs, final);
-  SmallVector<Type> results = {q, k, v};
-  llvm::append_range(results, gates);
+  SmallVector<Type> results(rowTypes);
   llvm::append_range(results, initial);
   auto backward = func::FuncOp::create(b, forward.getLoc(), *name,
                                        b.getFunctionType(inputs, results));
   Block *body = backward.addEntryBlock();
   b.setInsertionPointToStart(body);
   ValueRange args = body->getArguments();
-  size_t at = 3;
-  ValueRange gateArgs = args.slice(at, gates.size());
-  at += gates.size();
+  size_t rowCount = 3 + gates.size();
+  size_t at = rowCount;
   Value dout = args[at++];
+  Value cu = packed ? args[at++] : Value();
   ValueRange initialArgs = args.slice(at, initial.size());
   at += initial.size();
   ValueRange finalArgs = args.slice(at, final.size());
+  // Row operands as the op sees them: views of the packed rows.
+  SmallVector<Type> viewTypes = {q, k, v};
+  llvm::append_range(viewTypes, gates);
+  SmallVector<Value> rowArgs(args.take_front(rowCount));
+  if (packed) {
+    for (auto [i, type] : llvm::enumerate(viewTypes))
+      rowArgs[i] = VarlenViewOp::create(b, loc, type, rowArgs[i], cu);
+    dout = VarlenViewOp::create(b, loc, o, dout, cu);
+  }
   auto grad = LinearAttentionGradOp::create(
-      b, loc, q, k, v, gates, initial, args[0], args[1], args[2], dout, gateArgs,
-      initialArgs, finalArgs, linear.getGateAttr(), linear.getScaleAttr(),
-      linear.getDimsAttr());
-  func::ReturnOp::create(b, loc, grad.getResults());
+      b, loc, q, k, v, gates, initial, rowArgs[0], rowArgs[1], rowArgs[2], dout,
+      ValueRange(rowArgs).drop_front(3), initialArgs, finalArgs, linear.getGateAttr(),
+      linear.getScaleAttr(), linear.getDimsAttr());
+  SmallVector<Value> returned(grad.getResults());
+  if (packed)
+    for (size_t i = 0; i < rowCount; ++i)
+      returned[i] = VarlenPackOp::create(b, loc, rowTypes[i], returned[i], cu);
+  func::ReturnOp::create(b, loc, returned);
   symbols.insert(backward, Block::iterator(backward));
   return success();
 }

@@ -407,7 +407,10 @@ struct KernelBuilder {
 
   /// Grid (chunk, head, batch) of the kernels with one chunk per CTA; the
   /// chunk index. At least one chunk of CTAs: T = 0 still launches (and
-  /// writes nothing).
+  /// writes nothing). Packed sequences: T in the grid is the longest
+  /// sequence's (a launch value), each CTA reads its own sequence's length
+  /// and those past its last chunk do nothing (the body is `if (chunk <
+  /// max(cdiv(T, L), 1))`, the insertion point left inside it).
   Value mapChunkGrid() {
     Type index = b.getIndexType();
     auto grid = GridMapOp::create(
@@ -418,8 +421,19 @@ struct KernelBuilder {
                            std::to_string(plan.heads), plan.batchDim}));
     head = grid.getIds()[1];
     batch = grid.getIds()[2];
-    T = DimOp::create(b, loc, index, b.getStringAttr(plan.lengthDim));
-    return grid.getIds()[0];
+    Value c = grid.getIds()[0];
+    if (!plan.packed) {
+      T = DimOp::create(b, loc, index, b.getStringAttr(plan.lengthDim));
+      return c;
+    }
+    auto sequence = SequenceOp::create(
+        b, loc, index, index, batch, b.getStringAttr(plan.lengthDim),
+        /*packed_queries=*/true, b.getStringAttr(plan.lengthDim), /*packed_keys=*/false);
+    T = sequence.getQueries();
+    Value chunks = a.max(a.ceilDiv(T, a.c(chunk)), a.c(1));
+    auto inside = scf::IfOp::create(b, loc, a.lt(c, chunks), /*withElse=*/false);
+    b.setInsertionPointToStart(inside.thenBlock());
+    return c;
   }
 
   KernelOp buildFused(StringRef name, int64_t variant) {
@@ -684,6 +698,7 @@ LinearKernelPlan mlir::flash::linearKernelPlan(LinearAttentionGradOp op) {
   plan.initialState = !op.getInitialState().empty();
   plan.gradient = true;
   plan.finalGrad = !op.getFinalGrad().empty();
+  plan.packed = linearVarlenOf(op.getOperation()).has_value();
   return plan;
 }
 

@@ -215,6 +215,7 @@ sched::LinearProblem mlir::flash::linearGradKernelProblem(LinearAttentionGradOp 
   sched::LinearProblem p = linearOperandsProblem(op);
   // The gradient reads the final state's where the forward writes it.
   p.returnsFinalState = !op.getFinalGrad().empty();
+  p.packed = linearVarlenOf(op.getOperation()).has_value();
   return p;
 }
 

@@ -203,7 +203,7 @@ flashgen::schedule::chunkwiseKernelViolations(const LinearProblem &p,
   else if (tileDv < 16 || !isPowerOfTwo(tileDv) || p.valueDim % tileDv != 0)
     os << "tile_dv = " << tileDv
        << " must be a power of two >= 16 that divides Dv = " << p.valueDim;
-  else if (p.packed && s.algorithm != Algorithm::ChunkFused)
+  else if (p.packed && s.algorithm != Algorithm::ChunkFused && !statePasses)
     os << "packed (varlen) sequences take the fused chunk kernel only (chunk_fused), not '"
        << algorithmName(s.algorithm) << "'";
   else if (p.isDelta() && s.algorithm != Algorithm::ChunkFused)

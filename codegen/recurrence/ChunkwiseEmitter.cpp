@@ -105,6 +105,10 @@ private:
                                llvm::function_ref<void(StringRef, StringRef)> finish);
 
   std::string base(StringRef tensor, Value batch, Value head);
+  /// The scratch tensors indexed by chunk boundary (states and their
+  /// gradients).
+  static bool isBoundaryScratch(StringRef tensor);
+  void printSequenceScratch(Value batch) override;
   std::string gateTensor(unsigned i);
   std::string ring(Value buffer) {
     return "fg::chunk::gate_ring<kChunk>(s_gates, " + name(buffer) + ")";
@@ -125,11 +129,40 @@ private:
   /// ("do" in the manifest), or for the normaliser kinds dO / den and the
   /// rows' normaliser-gradient shares (linear_grad_rows' scratch).
   void printGradientRowsParameters(ParameterList &sep, StringRef elem);
+  /// A tensor parameter, or, where the kernel's sequences are packed and
+  /// it is one of their row tensors, the packed rows (printRowsParameter;
+  /// flash.sequence re-declares it at the sequence's first row).
+  void printTensorOrRows(ParameterList &sep, StringRef tensorName, StringRef type,
+                         bool output, int rank);
   FailureOr<EmittedKernel> printGradChunkKernel(Type elementType);
 };
 
 std::string LinearKernelPrinter::base(StringRef tensor, Value batch, Value head) {
+  // Packed sequences keep their chunk boundaries in one scratch [1, H, NB,
+  // ...]: sequence b's start at seq_boundary0 (printSequenceScratch).
+  if (packedQueries && isBoundaryScratch(tensor))
+    return llvm::formatv("({0} + (long long)({1}) * {0}_s1 + seq_boundary0 * {0}_s2)", tensor,
+                         name(head))
+        .str();
   return batchHeadBase(tensor, name(batch), name(head));
+}
+
+bool LinearKernelPrinter::isBoundaryScratch(StringRef tensor) {
+  return tensor == "chunk_c" || tensor == "chunk_dc" || tensor == "chunk_n" ||
+         tensor == "chunk_dn" || tensor == "chunk_m";
+}
+
+void LinearKernelPrinter::printSequenceScratch(Value batch) {
+  if (!elemScratch)  // (the gradient's kernels; a packed forward has no scratch)
+    return;
+  // A sequence of n rows has max(cdiv(n, L), 1) + 1 boundaries; starting
+  // sequence b's at floor(cu[b] / L) + 2 b leaves them disjoint (the next
+  // one starts at least floor(cu[b] / L) + floor(n / L) + 2 b + 2 >= this
+  // one's last + 1), all below cdiv(T_total, L) + 2 B (BundleWriter sizes
+  // the scratch so).
+  line() << "const long long seq_boundary0 = (long long)(" << queryRow0
+         << " / kChunk) + 2LL * (long long)(" << name(batch)
+         << ");  // this sequence's first chunk boundary in the packed scratch\n";
 }
 
 std::string LinearKernelPrinter::gateTensor(unsigned i) {
@@ -959,15 +992,24 @@ void LinearKernelPrinter::printGradientRowsParameters(ParameterList &sep, String
     printTensorParameter(sep, result.arguments, "grad_dqn", "float", false, 4);
     return;
   }
-  printTensorParameter(sep, result.arguments, "dout", elem, false, 4);
+  printTensorOrRows(sep, "dout", elem, false, 4);
   result.arguments.back().name = "do";
+}
+
+void LinearKernelPrinter::printTensorOrRows(ParameterList &sep, StringRef tensorName,
+                                            StringRef type, bool output, int rank) {
+  if (packedQueries && llvm::is_contained(queryTensors, tensorName)) {
+    printRowsParameter([&]() -> llvm::raw_ostream & { return sep(); }, tensorName, output);
+    return;
+  }
+  printTensorParameter(sep, result.arguments, tensorName, type, output, rank);
 }
 
 std::string LinearKernelPrinter::gradChunkSignature() {
   ParameterList sep;
   std::string elem = kernel.getSymName().str() + "_k::Elem";
   auto tensor = [&](StringRef tensorName, StringRef type, bool output, int rank) {
-    printTensorParameter(sep, result.arguments, tensorName, type, output, rank);
+    printTensorOrRows(sep, tensorName, type, output, rank);
   };
   tensor("q", elem, false, 4);
   tensor("k", elem, false, 4);
@@ -990,6 +1032,8 @@ std::string LinearKernelPrinter::gradChunkSignature() {
     tensor("dg", "float", true, 4);
   for (unsigned i = 0; i < rawGates; ++i)
     tensor("d" + gateTensor(i), "float", true, 3);
+  if (packedQueries)
+    printSequenceParameters([&]() -> llvm::raw_ostream & { return sep(); });
   printDimParameters([&]() -> llvm::raw_ostream & { return sep(); });
   return sep.text();
 }
@@ -1130,13 +1174,7 @@ std::string LinearKernelPrinter::signature() {
   ParameterList sep;
   std::string elem = kernel.getSymName().str() + "_k::Elem";
   auto tensor = [&](StringRef tensorName, StringRef type, bool output, int rank) {
-    if (packedQueries && llvm::is_contained(queryTensors, tensorName)) {
-      // Packed sequences: the [T, H(, D)] tensor, re-declared as a batch
-      // entry by flash.sequence (ScalarPrinter::printSequence).
-      printRowsParameter([&]() -> llvm::raw_ostream & { return sep(); }, tensorName, output);
-      return;
-    }
-    printTensorParameter(sep, result.arguments, tensorName, type, output, rank);
+    printTensorOrRows(sep, tensorName, type, output, rank);
   };
   bool initial = cast<BoolAttr>(kernel.getProblem().get("initial_state")).getValue();
   bool final = cast<BoolAttr>(kernel.getProblem().get("final_state")).getValue();
@@ -1165,6 +1203,8 @@ std::string LinearKernelPrinter::signature() {
     tensor("chunk_dc", elem, true, 5);
     if (normalizer)
       tensor("chunk_dn", "float", true, 4);
+    if (packedQueries)
+      printSequenceParameters([&]() -> llvm::raw_ostream & { return sep(); });
     printDimParameters([&]() -> llvm::raw_ostream & { return sep(); });
     return sep.text();
   }
@@ -1337,19 +1377,32 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
     dqnShares = problemInt("value_dim") / kernel.getSchedule().getTileDv();
   findSequence();
   if (packedQueries) {
-    // Packed sequences (flash.sequence): q, k, v, the gates and o are all
-    // rows of the one packed batch; the gates are f32, [T, H] (scalar
-    // kinds) or [T, H, Dk] (vector).
-    queryTensors = {"q", "k", "v", "o"};
+    // Packed sequences (flash.sequence): every row tensor the kernel reads
+    // or writes (q, k, v, the gates and o; a gradient kernel's dO and row
+    // gradients) is rows of the one packed batch; the gates and their
+    // gradients are f32, [T, H] (scalar kinds) or [T, H, Dk] (vector).
+    queryTensors = gradStates    ? std::vector<std::string>{"q", "dout"}
+                   : gradChunk   ? std::vector<std::string>{"q", "k", "v", "dout", "dq",
+                                                             "dk", "dv"}
+                   : !queries    ? std::vector<std::string>{"k", "v"}
+                                 : std::vector<std::string>{"q", "k", "v", "o"};
+    outputRowTensors = {"o", "dq", "dk", "dv"};
     keyTensors = {};
     lseWithQueries = false;
-    if (vectorGate) {
-      queryTensors.push_back("g");
-      packedForms["g"] = {"float", 3};
-    }
-    for (unsigned i = 0; i < rawGates; ++i) {
-      queryTensors.push_back(gateTensor(i));
-      packedForms[gateTensor(i)] = {"float", 2};
+    std::vector<std::string> gateRows;
+    if (vectorGate)
+      gateRows.push_back("g");
+    for (unsigned i = 0; i < rawGates; ++i)
+      gateRows.push_back(gateTensor(i));
+    for (const std::string &g : gateRows) {
+      queryTensors.push_back(g);
+      packedForms[g] = {"float", vectorGate ? 3 : 2};
+      if (gradChunk) {
+        // The chunk kernel writes the gates' gradients.
+        queryTensors.push_back("d" + g);
+        outputRowTensors.push_back("d" + g);
+        packedForms["d" + g] = {"float", vectorGate ? 3 : 2};
+      }
     }
   }
 

@@ -723,6 +723,99 @@ llvm::Error runLinear(LinearAttentionOp op, const Options &options,
   return llvm::Error::success();
 }
 
+/// A packed (varlen) recurrence's gradient case: the lengths, packing and
+/// per-sequence slices of runPackedLinear, each sequence's gradients the
+/// definition's on that sequence alone (its own initial state and
+/// final-state gradient); the row gradients packed back, the initial
+/// states' one per sequence.
+llvm::Error runPackedLinearGrad(LinearAttentionGradOp op, const ref::LinearProblem &problem,
+                                const ref::LinearInputs<double> &inputs,
+                                const ref::Tensor<double> &dout,
+                                const ref::RecurrentState<double> *dFinal,
+                                const LinearAttentionSizes &sizes, uint64_t seed, Writer &writer,
+                                llvm::json::Object &meta) {
+  Type elem = op.getQ().getType().getElementType();
+  Type gateElem = gateElementOf(op);
+  Type f32 = Float32Type::get(op.getContext());
+  const std::vector<int64_t> lengths =
+      ref::drawSequenceLengths(sizes.batch, sizes.length, seed ^ kQueryLengthSeed);
+  const int64_t b = sizes.batch;
+  // The padded gradients [B, H, T(, D)], each sequence's first rows filled.
+  ref::LinearGradResult all = ref::zeroLinearGrad(problem, inputs, ref::linearShape(problem, inputs));
+  for (int64_t s = 0; s < b; ++s) {
+    auto rows = [&](const ref::Tensor<double> &x) {
+      return x.empty() ? x : ref::sequenceRows(x, s, lengths[s]);
+    };
+    auto state = [&](const ref::Tensor<double> &x) {
+      return x.empty() ? x : ref::sequenceEntry(x, s);
+    };
+    ref::LinearInputs<double> one;
+    one.q = rows(inputs.q);
+    one.k = rows(inputs.k);
+    one.v = rows(inputs.v);
+    one.logDecay = rows(inputs.logDecay);
+    one.inputGate = rows(inputs.inputGate);
+    one.forgetGate = rows(inputs.forgetGate);
+    one.initial = {state(inputs.initial.c), state(inputs.initial.n), state(inputs.initial.m)};
+    ref::RecurrentState<double> dFinalOne;
+    if (dFinal)
+      dFinalOne = {state(dFinal->c), state(dFinal->n), state(dFinal->m)};
+    ref::LinearGradResult g = ref::referenceRecurrenceGrad(problem, one, rows(dout),
+                                                           dFinal ? &dFinalOne : nullptr);
+    // Sequence s's rows into the padded tensors; its state's gradient into
+    // entry s.
+    auto place = [&](ref::Tensor<double> &to, const ref::Tensor<double> &from) {
+      if (from.empty())
+        return;
+      const int64_t heads = to.shape()[1], steps = to.shape()[2],
+                    row = to.size() / (to.shape()[0] * heads * steps);
+      for (int64_t h = 0; h < heads; ++h)
+        std::copy(from.data() + h * lengths[s] * row, from.data() + (h + 1) * lengths[s] * row,
+                  to.data() + ((s * heads + h) * steps) * row);
+    };
+    place(all.dq, g.dq);
+    place(all.dk, g.dk);
+    place(all.dv, g.dv);
+    place(all.dLogDecay, g.dLogDecay);
+    place(all.dInputGate, g.dInputGate);
+    place(all.dForgetGate, g.dForgetGate);
+    for (auto [to, from] : {std::pair{&all.dInitial.c, &g.dInitial.c},
+                            {&all.dInitial.n, &g.dInitial.n}})
+      if (!from->empty())
+        std::copy(from->data(), from->data() + from->size(), to->data() + s * from->size());
+  }
+  writer.input("q", ref::packRows(inputs.q, lengths), elem);
+  writer.input("k", ref::packRows(inputs.k, lengths), elem);
+  writer.input("v", ref::packRows(inputs.v, lengths), elem);
+  ref::LinearInputs<double> packedGates;
+  for (auto [packed, padded] : {std::pair{&packedGates.logDecay, &inputs.logDecay},
+                                {&packedGates.inputGate, &inputs.inputGate},
+                                {&packedGates.forgetGate, &inputs.forgetGate}})
+    if (!padded->empty())
+      *packed = ref::packRows(*padded, lengths);
+  writeLinearGates(writer, op.getGate(), packedGates, gateElem);
+  writer.input("do", ref::packRows(dout, lengths), elem);
+  writer.extra(kCuSeqlensQ.str(), ref::sequenceOffsets(lengths), IntegerType::get(op.getContext(), 32));
+  // The grid's longest sequence: the planned T bounds every drawn length.
+  meta["scalars"] = llvm::json::Array{llvm::json::Object{
+      {"name", kMaxSeqlenQ}, {"dtype", "i32"}, {"value", double(sizes.length)}}};
+  if (!op.getInitialState().empty())
+    writer.input("c0", inputs.initial.c, f32);
+  if (dFinal)
+    writer.input("dcf", dFinal->c, f32);
+  writer.output("dq", ref::packRows(all.dq, lengths), dtypeOf(elem));
+  writer.output("dk", ref::packRows(all.dk, lengths), dtypeOf(elem));
+  writer.output("dv", ref::packRows(all.dv, lengths), dtypeOf(elem));
+  if (!all.dLogDecay.empty())
+    writer.output("dg", ref::packRows(all.dLogDecay, lengths), dtypeOf(gateElem), 1e-2);
+  if (!op.getInitialState().empty())
+    writer.output("dc0", all.dInitial.c, "f32", 1e-2);
+  meta["op"] = "linear_attention_grad";
+  meta["gate"] = stringifyGateKind(op.getGate()).str();
+  meta["packed"] = true;
+  return llvm::Error::success();
+}
+
 /// A recurrence gradient case (a `<name>_backward` of flash-derive-backward):
 /// the forward's inputs drawn as its case draws them, do ~ N(0, 1) in the
 /// element type and, where the op reads it, the final state's gradient ~
@@ -763,6 +856,10 @@ llvm::Error runLinearGrad(LinearAttentionGradOp op, const Options &options,
   ref::LinearProblem problem;
   problem.gate = gateOf(op.getGate());
   problem.scale = op.getEffectiveScale();
+  if (linearVarlenOf(op.getOperation()))
+    return runPackedLinearGrad(op, problem, inputs, dout,
+                               op.getFinalGrad().empty() ? nullptr : &dFinal, *sizes, seed,
+                               writer, meta);
   ref::LinearGradResult grad = ref::referenceRecurrenceGrad(
       problem, inputs, dout, op.getFinalGrad().empty() ? nullptr : &dFinal);
 
