@@ -24,7 +24,8 @@ Operators (torch >= 2.4, ``torch.library.custom_op``, namespace
   final states empty where the kernel writes none; a kernel over packed
   sequences (docs/semantics.md §3.5) takes q, k, v, the gates and o as
   [T, H(, D)] rows and ``cu_seqlens_q`` [B + 1] (int32) as a keyword
-  beside the gates, its states one per sequence (no step_, no backward);
+  beside the gates, its states one per sequence (no step_; its backward
+  takes the same rows and cu_seqlens_q, which has no gradient);
 - ``<X>_<hash>_step_(q, k, v, *gates, Tensor(a!) c_state[, Tensor(b!)
   n_state[, Tensor(c!) m_state]]) -> o``, mutating the states.
 
@@ -137,6 +138,8 @@ class RecurrenceOp:
         self.gates = [p["name"] for p in kernel["params"]
                       if p["name"] not in _OWN and p.get("io") == "in"]
         self.packed = _CU_SEQLENS in self.gates
+        # The gate operands with a gradient (cu_seqlens_q has none).
+        self.diff_gates = [g for g in self.gates if g != _CU_SEQLENS]
         self.states = [s for s in _STATES if s + "0" in self._params or s + "f" in self._params]
         self.takes_initial_state = "c0" in self._params
         self.returns_final_state = "cf" in self._params
@@ -166,7 +169,9 @@ class RecurrenceOp:
         want = {"q": "in", "k": "in", "v": "in", "do": "in",
                 "dq": "out", "dk": "out", "dv": "out"}
         for gname in self.gates:
-            want[gname], want["d" + gname] = "in", "out"
+            want[gname] = "in"
+        for gname in self.diff_gates:
+            want["d" + gname] = "out"
         for s in self.states:
             if self.takes_initial_state:
                 want[s + "0"], want["d" + s + "0"] = "in", "out"
@@ -340,12 +345,18 @@ class RecurrenceOp:
         return gates, grad_o, list(initial), list(dfinal)
 
     def _allocate_backward(self, q, k, v, gates, initial):
-        """dq, dk, dv and the gates' gradients in their inputs' dim order;
-        each initial state's gradient contiguous f32 where the initial
-        states are given, else empty."""
-        grads = [_empty_in_order_of(t, t.shape, t.dtype) for t in [q, k, v] + gates]
-        shapes = {"c": (q.shape[0], q.shape[1], q.shape[3], v.shape[3]),
-                  "n": (q.shape[0], q.shape[1], q.shape[3]), "m": (q.shape[0], q.shape[1])}
+        """dq, dk, dv and the gates' gradients (cu_seqlens_q has none) in
+        their inputs' dim order; each initial state's gradient contiguous
+        f32 where the initial states are given, else empty. Packed: q [T,
+        H, Dk], v [T, H, Dv], one state per sequence of cu_seqlens_q."""
+        named = dict(zip(self.gates, gates))
+        grads = [_empty_in_order_of(t, t.shape, t.dtype)
+                 for t in [q, k, v] + [named[g] for g in self.diff_gates]]
+        if self.packed:
+            b, h, dk, dv = named[_CU_SEQLENS].shape[0] - 1, q.shape[1], q.shape[2], v.shape[2]
+        else:
+            b, h, dk, dv = q.shape[0], q.shape[1], q.shape[3], v.shape[3]
+        shapes = {"c": (b, h, dk, dv), "n": (b, h, dk), "m": (b, h)}
         dinitial = [torch.empty(shapes[s] if t is not None else (0,), dtype=torch.float32,
                                 device=q.device)
                     for s, t in zip(self.states, initial)]
@@ -380,8 +391,12 @@ class RecurrenceOp:
         if self.returns_final_state:
             args.extend(dfinal)
         out = backward(q, k, v, *gates, *args)
-        state_grads = list(out[3 + n:3 + n + ns]) if has_initial else [None] * ns
-        return (*out[:3 + n], *state_grads)
+        nd = len(self.diff_gates)
+        state_grads = list(out[3 + nd:3 + nd + ns]) if has_initial else [None] * ns
+        # One gradient per input: none for cu_seqlens_q.
+        dgates = iter(out[3:3 + nd])
+        gate_grads = [None if g == _CU_SEQLENS else next(dgates) for g in self.gates]
+        return (*out[:3], *gate_grads, *state_grads)
 
     # -- CUDA: the bundle's kernel --------------------------------------------
 
@@ -423,7 +438,14 @@ class RecurrenceOp:
         # Nothing to write: no batch, or no tokens and no initial states
         # (with T = 0 and C0 the kernel still writes dc0 = dcf).
         has_initial = any(t is not None for t in initial)
-        if q.shape[0] == 0 or (q.shape[2] == 0 and not has_initial):
+        named = dict(zip(self.gates, gates))
+        if self.packed:
+            # No sequence: nothing to write. The grid covers the longest
+            # sequence's chunks (max_seqlen_q, read on the host).
+            cu = named[_CU_SEQLENS]
+            if cu.shape[0] <= 1:
+                return
+        elif q.shape[0] == 0 or (q.shape[2] == 0 and not has_initial):
             return
         p = self._bwd_params
         # "do" is a Python keyword: the launch takes its params as a dict.
@@ -437,8 +459,10 @@ class RecurrenceOp:
                 launch["d" + s + "0"] = d0
             if tf is not None:
                 launch["d" + s + "f"] = _launchable(tf, p["d" + s + "f"])
-        for gname, t in zip(["q", "k", "v"] + self.gates, grads):
+        for gname, t in zip(["q", "k", "v"] + self.diff_gates, grads):
             launch["d" + gname] = t
+        if self.packed:
+            launch["max_seqlen_q"] = int((cu[1:] - cu[:-1]).max().item())
         self._kernel_for(q.device, self.name + "_backward")(**launch)
 
     # -- torch.library ------------------------------------------------------
@@ -472,7 +496,7 @@ class RecurrenceOp:
                 mutates_args=(), device_types="cuda",
                 schema="(Tensor q, Tensor k, Tensor v%s, Tensor grad_o%s) -> (%s)"
                 % (gates, optional,
-                   ", ".join(["Tensor"] * (3 + len(self.gates) + len(self.states)))))
+                   ", ".join(["Tensor"] * (3 + len(self.diff_gates) + len(self.states)))))
 
             @backward.register_fake
             def _(q, k, v, *rest):
@@ -536,7 +560,7 @@ class RecurrenceOp:
         def fill_backward(q, k, v, gates, grad_o, initial, dfinal, grads, dinitial):
             dq, dk, dv, dgates, dinitial_ref = backward(
                 q, k, v, grad_o, dict(zip(self.gates, gates)), initial, dfinal)
-            for t, ref in zip(grads, [dq, dk, dv] + [dgates[g] for g in self.gates]):
+            for t, ref in zip(grads, [dq, dk, dv] + [dgates[g] for g in self.diff_gates]):
                 t.copy_(ref)
             for t0, d0, ref in zip(initial, dinitial, dinitial_ref):
                 if t0 is not None:

@@ -349,28 +349,42 @@ def grads_or_zeros(tensors):
     return [t.grad if t.grad is not None else torch.zeros_like(t) for t in tensors]
 
 
-def write_packed_bundle(name):
+def write_packed_bundle(name, backward=False):
     """A manifest-only bundle of a decay recurrence over packed sequences
     (the params flashgen compile writes for flash.varlen_view operands,
     docs/semantics.md §3.5): rows [T_total, H, D], g [T_total, H], the
-    offsets cu_seqlens_q [B_offsets], states [B_offsets - 1, H, Dk, Dv]."""
+    offsets cu_seqlens_q [B_offsets], states [B_offsets - 1, H, Dk, Dv];
+    with ``backward``, ``<name>_backward`` with the params --backward
+    writes for it (the same rows and offsets, dO, dcf in; dq, dk, dv, dg
+    and dc0 out)."""
     _count[0] += 1
     path = os.path.join(TMP, "b%d" % _count[0], name + ".bundle")
     os.makedirs(path)
     rows, state = ["T_total", H], ["(B_offsets-1)", H, DK, DV]
+    cu = dict(name="cu_seqlens_q", io="in", dtype="i32", shape=["B_offsets"])
     params = [dict(name="q", io="in", dtype="f64", shape=rows + [DK]),
               dict(name="k", io="in", dtype="f64", shape=rows + [DK]),
               dict(name="v", io="in", dtype="f64", shape=rows + [DV]),
               dict(name="g", io="in", dtype="f64", shape=rows),
               dict(name="c0", io="in", dtype="f32", shape=state, optional=True),
               dict(name="o", io="out", dtype="f64", shape=rows + [DV]),
-              dict(name="cf", io="out", dtype="f32", shape=state, optional=True),
-              dict(name="cu_seqlens_q", io="in", dtype="i32", shape=["B_offsets"])]
+              dict(name="cf", io="out", dtype="f32", shape=state, optional=True), cu]
+    kernels = [{"name": name, "op": "linear_attention", "symbols": ["T_total", "B_offsets"],
+                "params": params, "variants": []}]
+    if backward:
+        grad = [dict(params[i]) for i in range(4)]
+        grad += [dict(name="do", io="in", dtype="f64", shape=rows + [DV]), dict(params[4]),
+                 dict(name="dcf", io="in", dtype="f32", shape=state, optional=True)]
+        grad += [dict(name="d" + n, io="out", dtype="f64", shape=s)
+                 for n, s in (("q", rows + [DK]), ("k", rows + [DK]), ("v", rows + [DV]),
+                              ("g", rows))]
+        grad += [dict(name="dc0", io="out", dtype="f32", shape=state, optional=True), cu]
+        kernels.append({"name": name + "_backward", "op": "linear_attention_grad",
+                        "symbols": ["T_total", "B_offsets"], "params": grad,
+                        "variants": [], "scalars": [{"name": "max_seqlen_q", "dtype": "i32"}]})
     with open(os.path.join(path, "manifest.json"), "w") as f:
         json.dump({"format": "flashgen-bundle", "version": 1, "target": "sm_90a",
-                   "kernels": [{"name": name, "op": "linear_attention",
-                                "symbols": ["T_total", "B_offsets"], "params": params,
-                                "variants": []}]}, f)
+                   "kernels": kernels}, f)
     return path
 
 
@@ -424,6 +438,57 @@ class Packed(unittest.TestCase):
         self.assertTrue(torch.allclose(cf[1], c0[1]))
         with self.assertRaisesRegex(flashgen.FlashgenError, "runs packed sequences"):
             rec.step_(q, k, v, [c0], g=gate, cu_seqlens_q=cu)
+
+    def test_gradients_per_sequence(self):
+        """The packed op's autograd through its backward kernel's double
+        (each sequence's adjoint recurrence from its own initial state and
+        final-state gradient) against torch's autograd through the float64
+        definition run on each sequence alone; cu_seqlens_q gets no
+        gradient."""
+        rec = ft.register_recurrence(write_packed_bundle("packed_grad", backward=True))
+        self.assertTrue(rec.has_backward)
+        self.assertEqual(rec.diff_gates, ["g"])
+
+        def backward(q, k, v, do, gates, initial, dfinal):
+            # Each sequence's adjoint recurrence (adjoint_backward) as a
+            # batch of one, its rows scattered back into the packed ones.
+            cu = gates["cu_seqlens_q"].tolist()
+            dq, dk, dv, dg = (torch.zeros_like(x) for x in (q, k, v, gates["g"]))
+            dc0 = torch.zeros_like(initial[0])
+            for i, (a, b) in enumerate(zip(cu, cu[1:])):
+                rows = slice(a, b)
+                seq = [x[rows].transpose(0, 1).unsqueeze(0) for x in (q, k, v, do)]
+                r = adjoint_backward("decay", *seq, {"g": gates["g"][rows].t().unsqueeze(0)},
+                                     initial[0][i:i + 1],
+                                     dfinal[0][i:i + 1] if dfinal[0] is not None else None)
+                for to, got in zip((dq, dk, dv), r[:3]):
+                    to[rows] = got[0].transpose(0, 1)
+                dg[rows] = r[3]["g"][0].t()
+                dc0[i] = r[4][0]
+            return dq, dk, dv, {"g": dg}, [dc0]
+        rec._register_test_double(packed_reference, backward=backward)
+        lengths = [3, 0, 1, 5]
+        cu = torch.tensor([0] + list(torch.tensor(lengths).cumsum(0)), dtype=torch.int32)
+        total = int(cu[-1])
+        g = torch.Generator().manual_seed(4)
+        leaves = [torch.randn(total, H, d, generator=g, dtype=F64) for d in (DK, DK, DV)]
+        leaves.append(-0.3 * torch.rand(total, H, generator=g, dtype=F64))
+        leaves.append(0.3 * torch.randn(len(lengths), H, DK, DV, generator=g))
+        w_o = torch.randn(total, H, DV, generator=g, dtype=F64)
+        w_c = torch.randn(len(lengths), H, DK, DV, generator=g)
+        mine = [x.clone().requires_grad_() for x in leaves]
+        o, (cf,) = rec(*mine[:3], g=mine[3], cu_seqlens_q=cu, initial_state=mine[4])
+        ((o * w_o).sum() + (cf * w_c).sum()).backward()
+        theirs = [x.clone().requires_grad_() for x in leaves]
+        total_loss = 0
+        for i, (a, b) in enumerate(zip(cu.tolist(), cu.tolist()[1:])):
+            rows = slice(a, b)
+            o1, (c1,) = reference("decay", *(x[rows].transpose(0, 1).unsqueeze(0) for x in theirs[:3]),
+                                  {"g": theirs[3][rows].t().unsqueeze(0)}, [theirs[4][i:i + 1]])
+            total_loss = total_loss + (o1[0].transpose(0, 1) * w_o[rows]).sum() + (c1[0] * w_c[i]).sum()
+        total_loss.backward()
+        for name, a, b in zip(("q", "k", "v", "g", "c0"), grads_or_zeros(mine), grads_or_zeros(theirs)):
+            torch.testing.assert_close(a, b, msg="d" + name)
 
 
 class Gradients(unittest.TestCase):

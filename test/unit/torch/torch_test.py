@@ -700,7 +700,7 @@ class Gpu(unittest.TestCase):
         (fullgraph=True): ragged lengths with an empty and a one-token
         sequence, o and the final states against a float64 recurrence run
         on each sequence alone; the empty sequence keeps its initial
-        state."""
+        state. Compiled with --backward, its gradients too."""
         path = os.path.join(os.environ["FLASHGEN_TORCH_BUNDLES"], "decay_varlen.bundle")
         if not os.path.isdir(path):
             self.skipTest("no decay_varlen.bundle in $FLASHGEN_TORCH_BUNDLES")
@@ -745,6 +745,40 @@ class Gpu(unittest.TestCase):
                     err = ((got.double() - want).norm() / want.norm()).item()
                     self.assertLess(err, 2e-2)
                 torch.testing.assert_close(cf[1], c0[1])
+        if not rec.has_backward:
+            return
+        # Gradients (the bundle compiled with --backward): q, k, v, g and
+        # c0 of a loss through o and the final states, against torch's
+        # autograd through the float64 recurrence of each sequence.
+        w_o = torch.randn(T, H, Dv, generator=g, device="cuda", dtype=torch.float64)
+        w_c = torch.randn(len(lengths), H, Dk, Dv, generator=g, device="cuda",
+                          dtype=torch.float64)
+        args = [q, k, v, gate, c0]
+        for compiled in (False, True):
+            with self.subTest(compiled=compiled, gradients=True):
+                fn = run
+                if compiled:
+                    torch._dynamo.reset()
+                    fn = torch.compile(run, fullgraph=True, backend="aot_eager")
+                leaves = [a.clone().requires_grad_() for a in args]
+                o, (cf,) = fn(leaves[0], leaves[1], leaves[2], leaves[3], cu, leaves[4])
+                loss = (o.double() * w_o).sum() + (cf.double() * w_c).sum()
+                got = torch.autograd.grad(loss, leaves)
+                ref_leaves = [a.double().requires_grad_() for a in args]
+                total = 0
+                for b in range(len(lengths)):
+                    rows = slice(offsets[b], offsets[b + 1])
+                    o_b, (c_b,) = linear_recurrence(
+                        *(x[rows].transpose(0, 1)[None] for x in ref_leaves[:3]),
+                        {"g": ref_leaves[3][rows].t()[None]}, [ref_leaves[4][b:b + 1]])
+                    total = total + (o_b[0].transpose(0, 1) * w_o[rows]).sum() + \
+                        (c_b[0] * w_c[b]).sum()
+                want = torch.autograd.grad(total, ref_leaves)
+                for pname, a, b in zip(("q", "k", "v", "g", "c0"), got, want):
+                    self.assertFalse(torch.isnan(a).any().item(), "d" + pname)
+                    err = (a.double() - b).abs().max().item()
+                    self.assertLess(err, 2e-2 * max(b.abs().max().item(), 1.0),
+                                    "d%s: max error %g" % (pname, err))
 
     def test_recurrence_gradients(self):
         """The recurrence's backward kernel through the custom op, eager
