@@ -322,20 +322,20 @@ LogicalResult LinearKernelPrinter::printStateInit(StateInitOp op) {
     line() << "}\n";
     break;
   case StateSource::final_grad:
-    // The final state's gradient (optional: null means zeros; the n part
-    // with its C part).
+    // The final state's gradient (optional: null means zeros; C's and n's
+    // each, a loss may read one final state and not the other).
     line() << "if (dcf != nullptr) {\n";
     line() << "  fg::warp::load_f32(st_c, " << base("dcf", op.getBatch(), op.getHead())
            << " + (long long)srow0 * dcf_s2 + " << vt << ", dcf_s2);\n";
-    if (normalizer)
-      line() << "  for (int d = int(threadIdx.x); d < kKeyDim; d += kThreads) s_norm[d] = "
-             << "dnf == nullptr ? 0.0f : " << base("dnf", op.getBatch(), op.getHead())
-             << "[(long long)d * dnf_s2];\n";
     line() << "} else {\n";
     ++indent;
     zeroState();
     --indent;
     line() << "}\n";
+    if (normalizer)  // (each thread its own key dims, as zeroState's)
+      line() << "for (int d = int(threadIdx.x); d < kKeyDim; d += kThreads) s_norm[d] = "
+             << "dnf == nullptr ? 0.0f : " << base("dnf", op.getBatch(), op.getHead())
+             << "[(long long)d * dnf_s2];\n";
     break;
   case StateSource::scratch: {
     std::string c = name(op.getChunk()); // the verifier requires it

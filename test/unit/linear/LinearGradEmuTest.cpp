@@ -70,6 +70,9 @@ struct GradCase {
   Case c;
   bool finalGrad = false;   // the loss reads the final state
   bool nullStates = false;  // pass null c0 / dcf pointers (zeros)
+  /// mlstm_sig: the loss reads the final n and not the final C (a null
+  /// dcf beside dnf).
+  bool finalNormalizerOnly = false;
 };
 
 void expectClose(const char* what, double error) {
@@ -260,6 +263,7 @@ struct SigGrad {
         sn({gc.c.batch, gc.c.heads, chunks + 1, gc.c.keyDim}, DevTensor<float>::kPoison),
         sdn({gc.c.batch, gc.c.heads, chunks + 1, gc.c.keyDim}, DevTensor<float>::kPoison),
         gdqn({gc.c.batch, gc.c.heads, chunks * chunk, shares}, DevTensor<float>::kPoison) {
+    if (gc.finalNormalizerOnly) dFinal.c = ref::Tensor<double>(dFinal.c.shape());
     ref::LinearInputs<double> used = in;
     if (nullStates || !gc.c.initial) used.initial = ref::RecurrentState<double>{};
     ref::LinearProblem problem;
@@ -395,7 +399,7 @@ void runSigGrad(const GradCase& gc) {
 /// `gc` and checks every gradient.
 void runSigWideGrad(const GradCase& gc) {
   SigGrad t(gc, 16, 2);
-  const float* dcfp = t.withFinal ? t.dcf.mem.data() : nullptr;
+  const float* dcfp = t.withFinal && !gc.finalNormalizerOnly ? t.dcf.mem.data() : nullptr;
   const float* dnfp = t.withFinal ? t.dnf.mem.data() : nullptr;
   const int B = int(gc.c.batch), T = int(gc.c.steps);
   auto& q = t.q; auto& k = t.k; auto& v = t.v; auto& dO = t.dO; auto& ig = t.ig; auto& fg = t.fg;
@@ -444,6 +448,13 @@ TEST_F(LinearGradEmuTest, SigOnePartialChunkNullStates) {
 
 TEST_F(LinearGradEmuTest, SigWideValuesOneStage) {
   runSigWideGrad(GradCase{Case{ref::GateKind::MlstmSig, 2, 1, 53, 64, 128, false, 37, 3.0}, true});
+}
+
+TEST_F(LinearGradEmuTest, SigFinalNormalizerGradientAlone) {
+  // A loss through the final n but not the final C: dnf given, dcf null.
+  GradCase gc{Case{ref::GateKind::MlstmSig, 1, 1, 40, 64, 128, false, 41, 3.0}, true};
+  gc.finalNormalizerOnly = true;
+  runSigWideGrad(gc);
 }
 
 TEST_F(LinearGradEmuTest, DecayRaggedWithStates) {
