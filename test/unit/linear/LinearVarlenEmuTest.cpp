@@ -8,7 +8,8 @@
 // recurrence from its own initial state, against the float64 definition
 // run sequence by sequence. Outputs and final states are poisoned first;
 // rows of the packed output past the last offset must stay untouched.
-// The gradient's three kernels (emu_varlen_grad_decay.mlir) likewise,
+// The gradient's three kernels (emu_varlen_grad_decay.mlir and
+// emu_varlen_grad_vector.mlir) likewise,
 // against the float64 gradients of each sequence alone (its own initial
 // state and final-state gradient), their chunk states in one packed
 // scratch (poisoned).
@@ -17,6 +18,7 @@
 #include "kernel_prelude.h"
 #include "emu_varlen_decay.cu"
 #include "emu_varlen_grad_decay.cu"
+#include "emu_varlen_grad_vector.cu"
 #include "emu_varlen_vector.cu"
 
 #include "LinearEmuSupport.h"
@@ -161,12 +163,26 @@ double packedGradError(const Packed& p, const DevTensor<T>& got, int64_t cols, W
   return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
 }
 
-TEST_F(LinearVarlenEmuTest, DecayGradientRaggedSequencesWithStates) {
-  // Sequences: longer than two chunks, empty, one step, exactly one chunk,
-  // one row past a chunk.
-  const Packed p(ref::GateKind::Decay, {70, 0, 1, 32, 33}, 64, 64, true);
+/// A packed gradient spec's three kernels and their launch constants.
+template <class States, class GradStates, class Chunk>
+struct PackedGradKernels {
+  States states;
+  GradStates gradStates;
+  Chunk chunk;
+  int tileDv, stateThreads, stateSmem, gradStateSmem, chunkThreads, chunkSmem;
+};
+
+/// Runs a packed gradient spec (Dk = 64, chunks of 32, an initial state and
+/// the final state's gradient per sequence) over sequences of `lengths` and
+/// checks dq, dk, dv, the log-decays' and every initial state's gradient
+/// against the float64 gradients of each sequence alone. kVector: the
+/// log-decays are [T, H, Dk] (GLA), else [T, H].
+template <bool kVector, class K>
+void runPackedGrad(const K& kernels, std::vector<int64_t> lengths, int64_t dv) {
+  const ref::GateKind gate = kVector ? ref::GateKind::Vector : ref::GateKind::Decay;
+  const Packed p(gate, std::move(lengths), 64, dv, true);
   const int B = int(p.lengths.size());
-  constexpr int64_t kChunk = 32, kDim = 64;
+  constexpr int64_t kChunk = 32, kDk = 64;
   ref::Rng rng(77);
   auto normal = [&](ref::Shape shape, ref::Rounding rounding) {
     ref::Tensor<double> t(std::move(shape));
@@ -174,11 +190,11 @@ TEST_F(LinearVarlenEmuTest, DecayGradientRaggedSequencesWithStates) {
     return t;
   };
   const int64_t longest = *std::max_element(p.lengths.begin(), p.lengths.end());
-  const ref::Tensor<double> dout = normal({B, kHeads, longest, kDim}, ref::Rounding::Bf16);
-  const ref::Tensor<double> dcf = normal({B, kHeads, kDim, kDim}, ref::Rounding::Float32);
+  const ref::Tensor<double> dout = normal({B, kHeads, longest, dv}, ref::Rounding::Bf16);
+  const ref::Tensor<double> dcf = normal({B, kHeads, kDk, dv}, ref::Rounding::Float32);
   std::vector<ref::LinearGradResult> want;
   ref::LinearProblem problem;
-  problem.gate = ref::GateKind::Decay;
+  problem.gate = gate;
   for (int s = 0; s < B; ++s) {
     ref::RecurrentState<double> dFinal;
     dFinal.c = ref::sequenceEntry(dcf, s);
@@ -188,67 +204,117 @@ TEST_F(LinearVarlenEmuTest, DecayGradientRaggedSequencesWithStates) {
 
   DevTensor<bf16> q(p.pack(p.padded.q)), k(p.pack(p.padded.k)), v(p.pack(p.padded.v)), dO(p.pack(dout));
   DevTensor<float> g(p.pack(p.padded.logDecay)), c0(p.padded.initial.c), dcfT(dcf);
-  DevTensor<bf16> dq({p.total, kHeads, kDim}, DevTensor<bf16>::kPoison),
-      dk({p.total, kHeads, kDim}, DevTensor<bf16>::kPoison), dv({p.total, kHeads, kDim}, DevTensor<bf16>::kPoison);
-  DevTensor<float> dg({p.total, kHeads}, DevTensor<float>::kPoison),
-      dc0({B, kHeads, kDim, kDim}, DevTensor<float>::kPoison);
+  DevTensor<bf16> dq({p.total, kHeads, kDk}, DevTensor<bf16>::kPoison),
+      dk({p.total, kHeads, kDk}, DevTensor<bf16>::kPoison), dvT({p.total, kHeads, dv}, DevTensor<bf16>::kPoison);
+  const ref::Shape gShape = kVector ? ref::Shape{p.total, kHeads, kDk} : ref::Shape{p.total, kHeads};
+  DevTensor<float> dg(gShape, DevTensor<float>::kPoison), dc0({B, kHeads, kDk, dv}, DevTensor<float>::kPoison);
   // The packed boundary scratch (BundleWriter: cdiv(T_total, L) + 2 B_offsets).
   const int64_t boundaries = (p.total + kChunk - 1) / kChunk + 2 * (B + 1);
-  DevTensor<bf16> sc({1, kHeads, boundaries, kDim, kDim}, DevTensor<bf16>::kPoison),
-      sdc({1, kHeads, boundaries, kDim, kDim}, DevTensor<bf16>::kPoison);
+  DevTensor<bf16> sc({1, kHeads, boundaries, kDk, dv}, DevTensor<bf16>::kPoison),
+      sdc({1, kHeads, boundaries, kDk, dv}, DevTensor<bf16>::kPoison);
   DeviceVec<int> cu(p.offsets.size(), false);
   for (size_t i = 0; i < p.offsets.size(); ++i) cu[i] = int(p.offsets[i]);
   const int total = int(p.total);
-  {
-    using namespace emu_varlen_grad_decay_v0_states_k;
-    emu::launch(emu::Dim3{kDim / kTileDv, unsigned(kHeads), unsigned(B)}, kThreads, kSmemBytes,
-                flashgen_emu_varlen_grad_decay_v0_states, (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2),
-                (const bf16*)v.mem.data(), v.s(0), v.s(1), v.s(2), (const float*)g.mem.data(), g.s(0), g.s(1),
-                (const float*)c0.mem.data(), c0.s(0), c0.s(1), c0.s(2), c0.s(3), sc.mem.data(), sc.s(0),
-                sc.s(1), sc.s(2), sc.s(3), sc.s(4), (const int*)cu.data(), 1LL, total, B);
-  }
-  {
-    using namespace emu_varlen_grad_decay_v0_grad_states_k;
-    emu::launch(emu::Dim3{kDim / kTileDv, unsigned(kHeads), unsigned(B)}, kThreads, kSmemBytes,
-                flashgen_emu_varlen_grad_decay_v0_grad_states, (const bf16*)q.mem.data(), q.s(0), q.s(1),
-                q.s(2), (const bf16*)dO.mem.data(), dO.s(0), dO.s(1), dO.s(2), (const float*)g.mem.data(),
-                g.s(0), g.s(1), (const float*)dcfT.mem.data(), dcfT.s(0), dcfT.s(1), dcfT.s(2), dcfT.s(3),
-                dc0.mem.data(), dc0.s(0), dc0.s(1), dc0.s(2), dc0.s(3), sdc.mem.data(), sdc.s(0), sdc.s(1),
-                sdc.s(2), sdc.s(3), sdc.s(4), (const int*)cu.data(), 1LL, total, B);
-  }
-  {
-    using namespace emu_varlen_grad_decay_v0_grad_chunk_k;
-    // The grid's chunks: the longest sequence's (max_seqlen_q).
-    const unsigned chunks = unsigned(std::max<int64_t>((longest + kChunk - 1) / kChunk, 1));
-    emu::launch(emu::Dim3{chunks, unsigned(kHeads), unsigned(B)}, kThreads, kSmemBytes,
-                flashgen_emu_varlen_grad_decay_v0_grad_chunk, (const bf16*)q.mem.data(), q.s(0), q.s(1),
-                q.s(2), (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), (const bf16*)v.mem.data(), v.s(0),
-                v.s(1), v.s(2), (const bf16*)dO.mem.data(), dO.s(0), dO.s(1), dO.s(2),
-                (const float*)g.mem.data(), g.s(0), g.s(1), (const bf16*)sc.mem.data(), sc.s(0), sc.s(1),
-                sc.s(2), sc.s(3), sc.s(4), (const bf16*)sdc.mem.data(), sdc.s(0), sdc.s(1), sdc.s(2), sdc.s(3),
-                sdc.s(4), dq.mem.data(), dq.s(0), dq.s(1), dq.s(2), dk.mem.data(), dk.s(0), dk.s(1), dk.s(2),
-                dv.mem.data(), dv.s(0), dv.s(1), dv.s(2), dg.mem.data(), dg.s(0), dg.s(1), (const int*)cu.data(),
+  const emu::Dim3 stateGrid{unsigned(dv / kernels.tileDv), unsigned(kHeads), unsigned(B)};
+  // The grid's chunks: the longest sequence's (max_seqlen_q).
+  const emu::Dim3 chunkGrid{unsigned(std::max<int64_t>((longest + kChunk - 1) / kChunk, 1)), unsigned(kHeads),
+                            unsigned(B)};
+  // The gate rows: [T, H] strides, or [T, H, Dk]'s.
+  if constexpr (kVector) {
+    emu::launch(stateGrid, kernels.stateThreads, kernels.stateSmem, kernels.states, (const bf16*)k.mem.data(),
+                k.s(0), k.s(1), k.s(2), (const bf16*)v.mem.data(), v.s(0), v.s(1), v.s(2),
+                (const float*)g.mem.data(), g.s(0), g.s(1), g.s(2), (const float*)c0.mem.data(), c0.s(0),
+                c0.s(1), c0.s(2), c0.s(3), sc.mem.data(), sc.s(0), sc.s(1), sc.s(2), sc.s(3), sc.s(4),
+                (const int*)cu.data(), 1LL, total, B);
+    emu::launch(stateGrid, kernels.stateThreads, kernels.gradStateSmem, kernels.gradStates,
+                (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2), (const bf16*)dO.mem.data(), dO.s(0), dO.s(1),
+                dO.s(2), (const float*)g.mem.data(), g.s(0), g.s(1), g.s(2), (const float*)dcfT.mem.data(),
+                dcfT.s(0), dcfT.s(1), dcfT.s(2), dcfT.s(3), dc0.mem.data(), dc0.s(0), dc0.s(1), dc0.s(2),
+                dc0.s(3), sdc.mem.data(), sdc.s(0), sdc.s(1), sdc.s(2), sdc.s(3), sdc.s(4), (const int*)cu.data(),
                 1LL, total, B);
+    emu::launch(chunkGrid, kernels.chunkThreads, kernels.chunkSmem, kernels.chunk, (const bf16*)q.mem.data(),
+                q.s(0), q.s(1), q.s(2), (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2),
+                (const bf16*)v.mem.data(), v.s(0), v.s(1), v.s(2), (const bf16*)dO.mem.data(), dO.s(0),
+                dO.s(1), dO.s(2), (const float*)g.mem.data(), g.s(0), g.s(1), g.s(2),
+                (const bf16*)sc.mem.data(), sc.s(0), sc.s(1), sc.s(2), sc.s(3), sc.s(4),
+                (const bf16*)sdc.mem.data(), sdc.s(0), sdc.s(1), sdc.s(2), sdc.s(3), sdc.s(4), dq.mem.data(),
+                dq.s(0), dq.s(1), dq.s(2), dk.mem.data(), dk.s(0), dk.s(1), dk.s(2), dvT.mem.data(), dvT.s(0),
+                dvT.s(1), dvT.s(2), dg.mem.data(), dg.s(0), dg.s(1), dg.s(2), (const int*)cu.data(), 1LL, total,
+                B);
+  } else {
+    emu::launch(stateGrid, kernels.stateThreads, kernels.stateSmem, kernels.states, (const bf16*)k.mem.data(),
+                k.s(0), k.s(1), k.s(2), (const bf16*)v.mem.data(), v.s(0), v.s(1), v.s(2),
+                (const float*)g.mem.data(), g.s(0), g.s(1), (const float*)c0.mem.data(), c0.s(0), c0.s(1),
+                c0.s(2), c0.s(3), sc.mem.data(), sc.s(0), sc.s(1), sc.s(2), sc.s(3), sc.s(4),
+                (const int*)cu.data(), 1LL, total, B);
+    emu::launch(stateGrid, kernels.stateThreads, kernels.gradStateSmem, kernels.gradStates,
+                (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2), (const bf16*)dO.mem.data(), dO.s(0), dO.s(1),
+                dO.s(2), (const float*)g.mem.data(), g.s(0), g.s(1), (const float*)dcfT.mem.data(), dcfT.s(0),
+                dcfT.s(1), dcfT.s(2), dcfT.s(3), dc0.mem.data(), dc0.s(0), dc0.s(1), dc0.s(2), dc0.s(3),
+                sdc.mem.data(), sdc.s(0), sdc.s(1), sdc.s(2), sdc.s(3), sdc.s(4), (const int*)cu.data(), 1LL,
+                total, B);
+    emu::launch(chunkGrid, kernels.chunkThreads, kernels.chunkSmem, kernels.chunk, (const bf16*)q.mem.data(),
+                q.s(0), q.s(1), q.s(2), (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2),
+                (const bf16*)v.mem.data(), v.s(0), v.s(1), v.s(2), (const bf16*)dO.mem.data(), dO.s(0),
+                dO.s(1), dO.s(2), (const float*)g.mem.data(), g.s(0), g.s(1), (const bf16*)sc.mem.data(),
+                sc.s(0), sc.s(1), sc.s(2), sc.s(3), sc.s(4), (const bf16*)sdc.mem.data(), sdc.s(0), sdc.s(1),
+                sdc.s(2), sdc.s(3), sdc.s(4), dq.mem.data(), dq.s(0), dq.s(1), dq.s(2), dk.mem.data(), dk.s(0),
+                dk.s(1), dk.s(2), dvT.mem.data(), dvT.s(0), dvT.s(1), dvT.s(2), dg.mem.data(), dg.s(0), dg.s(1),
+                (const int*)cu.data(), 1LL, total, B);
   }
   constexpr double kGradTolerance = 2e-2;  // LinearGradEmuTest's
   auto check = [&](const char* what, double error) {
-    std::printf("[linear-varlen-emu] packed decay gradient %s relative error %.3g\n", what, error);
+    std::printf("[linear-varlen-emu] packed %s gradient %s relative error %.3g\n", ref::gateKindName(gate),
+                what, error);
     EXPECT_LT(error, kGradTolerance) << what;
   };
-  check("dq", packedGradError(p, dq, kDim, [&](size_t s) -> const ref::Tensor<double>& { return want[s].dq; }));
-  check("dk", packedGradError(p, dk, kDim, [&](size_t s) -> const ref::Tensor<double>& { return want[s].dk; }));
-  check("dv", packedGradError(p, dv, kDim, [&](size_t s) -> const ref::Tensor<double>& { return want[s].dv; }));
-  check("dlog_decay",
-        packedGradError(p, dg, 1, [&](size_t s) -> const ref::Tensor<double>& { return want[s].dLogDecay; }));
+  auto of = [&](ref::Tensor<double> ref::LinearGradResult::*field) {
+    return [&want, field](size_t s) -> const ref::Tensor<double>& { return want[s].*field; };
+  };
+  check("dq", packedGradError(p, dq, kDk, of(&ref::LinearGradResult::dq)));
+  check("dk", packedGradError(p, dk, kDk, of(&ref::LinearGradResult::dk)));
+  check("dv", packedGradError(p, dvT, dv, of(&ref::LinearGradResult::dv)));
+  check("dlog_decay", packedGradError(p, dg, kVector ? kDk : 1, of(&ref::LinearGradResult::dLogDecay)));
   // Each sequence's initial-state gradient, the empty one's dcf itself.
   double num = 0, den = 0;
   for (int s = 0; s < B; ++s)
-    for (int64_t i = 0; i < kHeads * kDim * kDim; ++i) {
-      const double got = dc0.mem.v[s * kHeads * kDim * kDim + i], w = want[s].dInitial.c.data()[i];
+    for (int64_t i = 0; i < kHeads * kDk * dv; ++i) {
+      const double got = dc0.mem.v[s * kHeads * kDk * dv + i], w = want[s].dInitial.c.data()[i];
       num += std::isnan(got) ? INFINITY : (got - w) * (got - w);
       den += w * w;
     }
   check("dC0", std::sqrt(num / den));
+}
+
+TEST_F(LinearVarlenEmuTest, DecayGradientRaggedSequencesWithStates) {
+  // Sequences: longer than two chunks, empty, one step, exactly one chunk,
+  // one row past a chunk.
+  namespace s = emu_varlen_grad_decay_v0_states_k;
+  namespace gs = emu_varlen_grad_decay_v0_grad_states_k;
+  namespace ch = emu_varlen_grad_decay_v0_grad_chunk_k;
+  runPackedGrad<false>(PackedGradKernels<decltype(&flashgen_emu_varlen_grad_decay_v0_states),
+                                         decltype(&flashgen_emu_varlen_grad_decay_v0_grad_states),
+                                         decltype(&flashgen_emu_varlen_grad_decay_v0_grad_chunk)>{
+                           flashgen_emu_varlen_grad_decay_v0_states,
+                           flashgen_emu_varlen_grad_decay_v0_grad_states,
+                           flashgen_emu_varlen_grad_decay_v0_grad_chunk, s::kTileDv, s::kThreads,
+                           s::kSmemBytes, gs::kSmemBytes, ch::kThreads, ch::kSmemBytes},
+                       {70, 0, 1, 32, 33}, 64);
+}
+
+TEST_F(LinearVarlenEmuTest, VectorGradientRaggedSequencesWithStates) {
+  // GLA (a log-decay per key dim), Dk = 64 > Dv = 32.
+  namespace s = emu_varlen_grad_vector_v0_states_k;
+  namespace gs = emu_varlen_grad_vector_v0_grad_states_k;
+  namespace ch = emu_varlen_grad_vector_v0_grad_chunk_k;
+  runPackedGrad<true>(PackedGradKernels<decltype(&flashgen_emu_varlen_grad_vector_v0_states),
+                                        decltype(&flashgen_emu_varlen_grad_vector_v0_grad_states),
+                                        decltype(&flashgen_emu_varlen_grad_vector_v0_grad_chunk)>{
+                          flashgen_emu_varlen_grad_vector_v0_states,
+                          flashgen_emu_varlen_grad_vector_v0_grad_states,
+                          flashgen_emu_varlen_grad_vector_v0_grad_chunk, s::kTileDv, s::kThreads,
+                          s::kSmemBytes, gs::kSmemBytes, ch::kThreads, ch::kSmemBytes},
+                      {1, 45, 0, 64, 9}, 32);
 }
 
 TEST_F(LinearVarlenEmuTest, VectorRaggedSequences) {
