@@ -625,6 +625,50 @@ void writeLinearStates(Writer &writer, LinearAttentionOp op,
         writer.output(name, *t, "f32");
 }
 
+/// Entry s of each of a batch's state tensors (empty ones stay empty).
+ref::RecurrentState<double> sequenceState(const ref::RecurrentState<double> &state, int64_t s) {
+  auto entry = [&](const ref::Tensor<double> &x) {
+    return x.empty() ? x : ref::sequenceEntry(x, s);
+  };
+  return {entry(state.c), entry(state.n), entry(state.m)};
+}
+
+/// Sequence s of a padded batch alone, as a batch of one: its first
+/// `length` rows of q, k, v and the gates, entry s of the initial states.
+ref::LinearInputs<double> sequenceInputs(const ref::LinearInputs<double> &inputs, int64_t s,
+                                         int64_t length) {
+  auto rows = [&](const ref::Tensor<double> &x) {
+    return x.empty() ? x : ref::sequenceRows(x, s, length);
+  };
+  ref::LinearInputs<double> one;
+  one.q = rows(inputs.q);
+  one.k = rows(inputs.k);
+  one.v = rows(inputs.v);
+  one.logDecay = rows(inputs.logDecay);
+  one.inputGate = rows(inputs.inputGate);
+  one.forgetGate = rows(inputs.forgetGate);
+  one.initial = sequenceState(inputs.initial, s);
+  return one;
+}
+
+/// A packed case's row inputs: q, k, v and the gates of the padded batch
+/// packed by `lengths`, and the offsets cu_seqlens_q.
+void writePackedRows(Writer &writer, GateKind gate, const ref::LinearInputs<double> &inputs,
+                     const std::vector<int64_t> &lengths, Type elem, Type gateElem,
+                     MLIRContext *context) {
+  writer.input("q", ref::packRows(inputs.q, lengths), elem);
+  writer.input("k", ref::packRows(inputs.k, lengths), elem);
+  writer.input("v", ref::packRows(inputs.v, lengths), elem);
+  ref::LinearInputs<double> packedGates;
+  for (auto [packed, padded] : {std::pair{&packedGates.logDecay, &inputs.logDecay},
+                                {&packedGates.inputGate, &inputs.inputGate},
+                                {&packedGates.forgetGate, &inputs.forgetGate}})
+    if (!padded->empty())
+      *packed = ref::packRows(*padded, lengths);
+  writeLinearGates(writer, gate, packedGates, gateElem);
+  writer.extra(kCuSeqlensQ.str(), ref::sequenceOffsets(lengths), IntegerType::get(context, 32));
+}
+
 /// A packed (varlen) recurrence case: B lengths in [0, T] drawn as
 /// attention's packed cases draw them (one empty, one of a single step,
 /// the last T long), the padded inputs' first rows of each sequence packed
@@ -643,21 +687,8 @@ llvm::Error runPackedLinear(LinearAttentionOp op, const ref::LinearProblem &prob
   ref::Tensor<double> out({b, h, sizes.length, dv});
   ref::RecurrentState<double> finals;
   for (int64_t s = 0; s < b; ++s) {
-    ref::LinearInputs<double> one;
-    auto rows = [&](const ref::Tensor<double> &x) {
-      return x.empty() ? x : ref::sequenceRows(x, s, lengths[s]);
-    };
-    auto state = [&](const ref::Tensor<double> &x) {
-      return x.empty() ? x : ref::sequenceEntry(x, s);
-    };
-    one.q = rows(inputs.q);
-    one.k = rows(inputs.k);
-    one.v = rows(inputs.v);
-    one.logDecay = rows(inputs.logDecay);
-    one.inputGate = rows(inputs.inputGate);
-    one.forgetGate = rows(inputs.forgetGate);
-    one.initial = {state(inputs.initial.c), state(inputs.initial.n), state(inputs.initial.m)};
-    ref::LinearResult<double> r = ref::referenceRecurrence(problem, one);
+    ref::LinearResult<double> r =
+        ref::referenceRecurrence(problem, sequenceInputs(inputs, s, lengths[s]));
     for (int64_t hh = 0; hh < h; ++hh)
       std::copy(r.out.data() + hh * lengths[s] * dv, r.out.data() + (hh + 1) * lengths[s] * dv,
                 out.data() + ((s * h + hh) * sizes.length) * dv);
@@ -675,17 +706,7 @@ llvm::Error runPackedLinear(LinearAttentionOp op, const ref::LinearProblem &prob
     append(finals.n, r.finalState.n);
     append(finals.m, r.finalState.m);
   }
-  writer.input("q", ref::packRows(inputs.q, lengths), elem);
-  writer.input("k", ref::packRows(inputs.k, lengths), elem);
-  writer.input("v", ref::packRows(inputs.v, lengths), elem);
-  ref::LinearInputs<double> packedGates;
-  for (auto [packed, padded] : {std::pair{&packedGates.logDecay, &inputs.logDecay},
-                                {&packedGates.inputGate, &inputs.inputGate},
-                                {&packedGates.forgetGate, &inputs.forgetGate}})
-    if (!padded->empty())
-      *packed = ref::packRows(*padded, lengths);
-  writeLinearGates(writer, op.getGate(), packedGates, gateElem);
-  writer.extra(kCuSeqlensQ.str(), ref::sequenceOffsets(lengths), IntegerType::get(op.getContext(), 32));
+  writePackedRows(writer, op.getGate(), inputs, lengths, elem, gateElem, op.getContext());
   writer.output("o", ref::packRows(out, lengths), dtypeOf(elem));
   writeLinearStates(writer, op, inputs.initial, finals);
   meta["op"] = "linear_attention";
@@ -743,25 +764,12 @@ llvm::Error runPackedLinearGrad(LinearAttentionGradOp op, const ref::LinearProbl
   // The padded gradients [B, H, T(, D)], each sequence's first rows filled.
   ref::LinearGradResult all = ref::zeroLinearGrad(problem, inputs, ref::linearShape(problem, inputs));
   for (int64_t s = 0; s < b; ++s) {
-    auto rows = [&](const ref::Tensor<double> &x) {
-      return x.empty() ? x : ref::sequenceRows(x, s, lengths[s]);
-    };
-    auto state = [&](const ref::Tensor<double> &x) {
-      return x.empty() ? x : ref::sequenceEntry(x, s);
-    };
-    ref::LinearInputs<double> one;
-    one.q = rows(inputs.q);
-    one.k = rows(inputs.k);
-    one.v = rows(inputs.v);
-    one.logDecay = rows(inputs.logDecay);
-    one.inputGate = rows(inputs.inputGate);
-    one.forgetGate = rows(inputs.forgetGate);
-    one.initial = {state(inputs.initial.c), state(inputs.initial.n), state(inputs.initial.m)};
     ref::RecurrentState<double> dFinalOne;
     if (dFinal)
-      dFinalOne = {state(dFinal->c), state(dFinal->n), state(dFinal->m)};
-    ref::LinearGradResult g = ref::referenceRecurrenceGrad(problem, one, rows(dout),
-                                                           dFinal ? &dFinalOne : nullptr);
+      dFinalOne = sequenceState(*dFinal, s);
+    ref::LinearGradResult g = ref::referenceRecurrenceGrad(
+        problem, sequenceInputs(inputs, s, lengths[s]), ref::sequenceRows(dout, s, lengths[s]),
+        dFinal ? &dFinalOne : nullptr);
     // Sequence s's rows into the padded tensors; its state's gradient into
     // entry s.
     auto place = [&](ref::Tensor<double> &to, const ref::Tensor<double> &from) {
@@ -784,18 +792,8 @@ llvm::Error runPackedLinearGrad(LinearAttentionGradOp op, const ref::LinearProbl
       if (!from->empty())
         std::copy(from->data(), from->data() + from->size(), to->data() + s * from->size());
   }
-  writer.input("q", ref::packRows(inputs.q, lengths), elem);
-  writer.input("k", ref::packRows(inputs.k, lengths), elem);
-  writer.input("v", ref::packRows(inputs.v, lengths), elem);
-  ref::LinearInputs<double> packedGates;
-  for (auto [packed, padded] : {std::pair{&packedGates.logDecay, &inputs.logDecay},
-                                {&packedGates.inputGate, &inputs.inputGate},
-                                {&packedGates.forgetGate, &inputs.forgetGate}})
-    if (!padded->empty())
-      *packed = ref::packRows(*padded, lengths);
-  writeLinearGates(writer, op.getGate(), packedGates, gateElem);
+  writePackedRows(writer, op.getGate(), inputs, lengths, elem, gateElem, op.getContext());
   writer.input("do", ref::packRows(dout, lengths), elem);
-  writer.extra(kCuSeqlensQ.str(), ref::sequenceOffsets(lengths), IntegerType::get(op.getContext(), 32));
   // The grid's longest sequence: the planned T bounds every drawn length.
   meta["scalars"] = llvm::json::Array{llvm::json::Object{
       {"name", kMaxSeqlenQ}, {"dtype", "i32"}, {"value", double(sizes.length)}}};
