@@ -9,9 +9,23 @@
 // RUN: flashgen explain %S/../../examples/block_sparse.mlir --target h200 --dim B=2 --dim N=8192 | FileCheck %s --check-prefix=SPARSE
 // RUN: flashgen explain %S/../../examples/varlen_prefill.mlir --target h200 --dim B=8 --dim N=4096 --dim M=4096 --json | FileCheck %s --check-prefix=VARLEN-JSON
 // RUN: flashgen explain %S/../../examples/gla_vector.mlir --backward --dim B=16 --dim T=4096 | FileCheck %s --check-prefix=GLA-BWD
+// RUN: flashgen explain %S/../../examples/mlstm_sig.mlir --backward --dim B=16 --dim T=4096 | FileCheck %s --check-prefix=SIG-BWD
+// RUN: flashgen explain %S/../../examples/decay_varlen.mlir --backward --dim B=16 --dim T=4096 | FileCheck %s --check-prefix=VARLEN-BWD
 // `flashgen explain` says what the compiler decided for each op: the IO lower
 // bound, the schedule, how the kernel copies its tiles (and why), the modeled
 // traffic against the bound, the modeled time and the ranked candidates.
+
+// mlstm_sig's gradient says its rows kernel (docs/semantics.md §4.6).
+// SIG-BWD: @mlstm_sig_backward  flash.linear_attention_grad  B=16 H=16 T=4096 Dk=128 Dv=128 gate mlstm_sig bf16
+// SIG-BWD: schedule      chunk_grad
+// SIG-BWD: layout        a rows kernel recomputes each chunk's outputs per value tile
+
+// Packed recurrences, forward and gradient, say how their sequences are
+// laid out and launched.
+// VARLEN-BWD: @decay_varlen  flash.linear_attention
+// VARLEN-BWD: layout        sequences packed by cu_seqlens, each its own recurrence with its own states
+// VARLEN-BWD: @decay_varlen_backward  flash.linear_attention_grad
+// VARLEN-BWD: layout        sequences packed by cu_seqlens{{.*}}the chunk kernel's grid covers the longest one's chunks (max_seqlen_q at launch)
 
 // GLA's gradient (gate vector): its own op, chunk_grad, states through
 // 16-bit scratch, the gradient's bound under the modeled traffic.

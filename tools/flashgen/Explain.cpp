@@ -374,6 +374,17 @@ std::string layoutText(Operation *op) {
     os << "; the lists are launch values, so the bound and the model "
           "count every block (time and traffic scale with the listed share)";
   }
+  if (linearVarlenOf(op)) {
+    if (!text.empty())
+      os << "; ";
+    os << "sequences packed by cu_seqlens, each its own recurrence with its own "
+          "states (each CTA reads its sequence's rows and length); the planned T "
+          "stands for the sequences' lengths";
+    if (isa<LinearAttentionGradOp>(op))
+      os << ", and the chunk kernel's grid covers the longest one's chunks "
+            "(max_seqlen_q at launch); the chunk states of every sequence share "
+            "one scratch";
+  }
   if (auto grad = dyn_cast<LinearAttentionGradOp>(op);
       grad && grad.getGate() == GateKind::mlstm_sig) {
     if (!text.empty())
