@@ -1097,23 +1097,26 @@ LogicalResult writeLinearGradKernel(LinearAttentionGradOp op, const std::string 
       // n and its gradient at every boundary (f32); dO / den; each row's
       // normaliser-gradient shares, one per grad_rows value tile, whole
       // chunks of rows (0 past the sequence).
+      // Packed: n's like C's; dO / den as the packed rows; the shares'
+      // whole chunks of rows from each sequence's first boundary on.
       for (const char *scratchName : {"chunk_n", "chunk_dn"})
         scratch.push_back(llvm::json::Object{
             {"name", scratchName},
             {"dtype", "f32"},
-            {"shape", llvm::json::Array{batch, heads, boundaries, keyDim}}});
+            {"shape", llvm::json::Array{scratchBatch, heads, boundaries, keyDim}}});
       scratch.push_back(llvm::json::Object{
           {"name", "grad_do"},
           {"dtype", dtypeName(elem)},
-          {"shape", llvm::json::Array{batch, heads, length, valueDim}}});
-      int64_t chunk = kernel.getSchedule().getChunk();
+          {"shape", packed ? llvm::json::Array{llvm::json::Value(totalDim), heads, valueDim}
+                           : llvm::json::Array{batch, heads, length, valueDim}}});
+      llvm::json::Value shareRows =
+          packed ? sizes.expr("(cdiv(" + totalDim + "," + chunk + ")+2*" + offsetsDim + ")*" +
+                              chunk)
+                 : sizes.expr("max(cdiv(" + lengthDim + "," + chunk + "),1)*" + chunk);
       scratch.push_back(llvm::json::Object{
           {"name", "grad_dqn"},
           {"dtype", "f32"},
-          {"shape", llvm::json::Array{batch, heads,
-                                      sizes.expr("max(cdiv(" + lengthDim + "," +
-                                                 std::to_string(chunk) + "),1)*" +
-                                                 std::to_string(chunk)),
+          {"shape", llvm::json::Array{scratchBatch, heads, shareRows,
                                       valueDim / kernel.getSchedule().getTileDv()}}});
     }
     return scratch;

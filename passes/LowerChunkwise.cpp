@@ -638,9 +638,22 @@ struct KernelBuilder {
     Value id = grid.getIds()[0];
     head = grid.getIds()[1];
     batch = grid.getIds()[2];
-    T = DimOp::create(b, loc, index, b.getStringAttr(lengthDim));
     Value c = a.divU(id, a.c(valueTiles()));
     valueTile = a.remU(id, a.c(valueTiles()));
+    if (plan.packed) {
+      // (The gradient's rows kernel over packed sequences: T in the grid is
+      // the longest sequence's; past its own sequence's last chunk a CTA
+      // does nothing, as mapChunkGrid's.)
+      auto sequence = SequenceOp::create(
+          b, loc, index, index, batch, b.getStringAttr(lengthDim),
+          /*packed_queries=*/true, b.getStringAttr(lengthDim), /*packed_keys=*/false);
+      T = sequence.getQueries();
+      Value chunks = a.max(a.ceilDiv(T, a.c(chunk)), a.c(1));
+      auto inside = scf::IfOp::create(b, loc, a.lt(c, chunks), /*withElse=*/false);
+      b.setInsertionPointToStart(inside.thenBlock());
+    } else {
+      T = DimOp::create(b, loc, index, b.getStringAttr(lengthDim));
+    }
     Value zero = a.c(0);
 
     StateInitOp::create(b, loc, StateSource::scratch, batch, head, valueTile, c, gate());

@@ -85,9 +85,6 @@ std::string gradientSupport(const LinearProblem &p) {
   if (p.gate == GateKind::MlstmExp)
     return "gate 'mlstm_exp' has no backward kernels yet (gates none, decay, vector "
            "and mlstm_sig have)";
-  if (p.packed && p.gate == GateKind::MlstmSig)
-    return "packed (varlen) sequences have gradient kernels for gates none, decay and "
-           "vector; mlstm_sig's rows kernel is not packed yet";
   return "";
 }
 

@@ -144,6 +144,12 @@ std::string LinearKernelPrinter::base(StringRef tensor, Value batch, Value head)
     return llvm::formatv("({0} + (long long)({1}) * {0}_s1 + seq_boundary0 * {0}_s2)", tensor,
                          name(head))
         .str();
+  // The rows' normaliser-gradient shares: whole chunks of rows, a
+  // sequence's from its first boundary's (at least as many).
+  if (packedQueries && tensor == "grad_dqn")
+    return llvm::formatv("({0} + (long long)({1}) * {0}_s1 + seq_boundary0 * kChunk * {0}_s2)",
+                         tensor, name(head))
+        .str();
   return batchHeadBase(tensor, name(batch), name(head));
 }
 
@@ -988,7 +994,7 @@ LogicalResult LinearKernelPrinter::printVectorGradTail(
 
 void LinearKernelPrinter::printGradientRowsParameters(ParameterList &sep, StringRef elem) {
   if (normalizer) {
-    printTensorParameter(sep, result.arguments, "grad_do", elem, false, 4);
+    printTensorOrRows(sep, "grad_do", elem, false, 4);
     printTensorParameter(sep, result.arguments, "grad_dqn", "float", false, 4);
     return;
   }
@@ -1384,9 +1390,19 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
     queryTensors = gradStates    ? std::vector<std::string>{"q", "dout"}
                    : gradChunk   ? std::vector<std::string>{"q", "k", "v", "dout", "dq",
                                                              "dk", "dv"}
+                   : gradRows    ? std::vector<std::string>{"q", "k", "v", "dout"}
                    : !queries    ? std::vector<std::string>{"k", "v"}
                                  : std::vector<std::string>{"q", "k", "v", "o"};
+    // The normaliser kinds' dO / den: rows the rows kernel writes and the
+    // two gradient kernels read in dO's place.
     outputRowTensors = {"o", "dq", "dk", "dv"};
+    if (normalizer && gradRows) {
+      queryTensors.push_back("grad_do");
+      outputRowTensors.push_back("grad_do");
+    }
+    if (normalizer && (gradStates || gradChunk))
+      std::replace(queryTensors.begin(), queryTensors.end(), std::string("dout"),
+                   std::string("grad_do"));
     keyTensors = {};
     lseWithQueries = false;
     std::vector<std::string> gateRows;

@@ -797,17 +797,32 @@ llvm::Error runPackedLinearGrad(LinearAttentionGradOp op, const ref::LinearProbl
   // The grid's longest sequence: the planned T bounds every drawn length.
   meta["scalars"] = llvm::json::Array{llvm::json::Object{
       {"name", kMaxSeqlenQ}, {"dtype", "i32"}, {"value", double(sizes.length)}}};
-  if (!op.getInitialState().empty())
+  // mlstm_sig: n beside C in the states and their gradients.
+  const bool normalizer = op.getGate() == GateKind::mlstm_sig;
+  if (!op.getInitialState().empty()) {
     writer.input("c0", inputs.initial.c, f32);
-  if (dFinal)
+    if (normalizer)
+      writer.input("n0", inputs.initial.n, f32);
+  }
+  if (dFinal) {
     writer.input("dcf", dFinal->c, f32);
+    if (normalizer)
+      writer.input("dnf", dFinal->n, f32);
+  }
   writer.output("dq", ref::packRows(all.dq, lengths), dtypeOf(elem));
   writer.output("dk", ref::packRows(all.dk, lengths), dtypeOf(elem));
   writer.output("dv", ref::packRows(all.dv, lengths), dtypeOf(elem));
   if (!all.dLogDecay.empty())
     writer.output("dg", ref::packRows(all.dLogDecay, lengths), dtypeOf(gateElem), 1e-2);
-  if (!op.getInitialState().empty())
+  if (normalizer) {
+    writer.output("digate", ref::packRows(all.dInputGate, lengths), dtypeOf(gateElem), 1e-2);
+    writer.output("dfgate", ref::packRows(all.dForgetGate, lengths), dtypeOf(gateElem), 1e-2);
+  }
+  if (!op.getInitialState().empty()) {
     writer.output("dc0", all.dInitial.c, "f32", 1e-2);
+    if (normalizer)
+      writer.output("dn0", all.dInitial.n, "f32", 1e-2);
+  }
   meta["op"] = "linear_attention_grad";
   meta["gate"] = stringifyGateKind(op.getGate()).str();
   meta["packed"] = true;

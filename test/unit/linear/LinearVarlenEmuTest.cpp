@@ -18,6 +18,7 @@
 #include "kernel_prelude.h"
 #include "emu_varlen_decay.cu"
 #include "emu_varlen_grad_decay.cu"
+#include "emu_varlen_grad_sig.cu"
 #include "emu_varlen_grad_vector.cu"
 #include "emu_varlen_vector.cu"
 
@@ -68,8 +69,15 @@ struct Packed {
     one.q = ref::sequenceRows(padded.q, s, lengths[s]);
     one.k = ref::sequenceRows(padded.k, s, lengths[s]);
     one.v = ref::sequenceRows(padded.v, s, lengths[s]);
-    one.logDecay = ref::sequenceRows(padded.logDecay, s, lengths[s]);
+    // The gate kind's gate operands (the others are empty).
+    auto rows = [&](const ref::Tensor<double>& x) {
+      return x.empty() ? x : ref::sequenceRows(x, s, lengths[s]);
+    };
+    one.logDecay = rows(padded.logDecay);
+    one.inputGate = rows(padded.inputGate);
+    one.forgetGate = rows(padded.forgetGate);
     if (!padded.initial.c.empty()) one.initial.c = ref::sequenceEntry(padded.initial.c, s);
+    if (!padded.initial.n.empty()) one.initial.n = ref::sequenceEntry(padded.initial.n, s);
     return one;
   }
 
@@ -315,6 +323,129 @@ TEST_F(LinearVarlenEmuTest, VectorGradientRaggedSequencesWithStates) {
                           flashgen_emu_varlen_grad_vector_v0_grad_chunk, s::kTileDv, s::kThreads,
                           s::kSmemBytes, gs::kSmemBytes, ch::kThreads, ch::kSmemBytes},
                       {1, 45, 0, 64, 9}, 32);
+}
+
+TEST_F(LinearVarlenEmuTest, SigGradientRaggedSequencesWithStates) {
+  // mlstm_sig (docs/semantics.md §4.6): its rows kernel, the state passes
+  // and the chunk kernel over packed sequences, C and n per sequence.
+  const Packed p(ref::GateKind::MlstmSig, {33, 0, 1, 70}, 64, 64, true);
+  const int B = int(p.lengths.size());
+  constexpr int64_t kChunk = 32, kDim = 64, kShares = 2;
+  ref::Rng rng(79);
+  auto normal = [&](ref::Shape shape, ref::Rounding rounding) {
+    ref::Tensor<double> t(std::move(shape));
+    for (int64_t i = 0; i < t.size(); ++i) t.data()[i] = ref::applyRounding(rng.normal(), rounding);
+    return t;
+  };
+  const int64_t longest = *std::max_element(p.lengths.begin(), p.lengths.end());
+  const ref::Tensor<double> dout = normal({B, kHeads, longest, kDim}, ref::Rounding::Bf16);
+  ref::RecurrentState<double> dFinal;
+  dFinal.c = normal({B, kHeads, kDim, kDim}, ref::Rounding::Float32);
+  dFinal.n = normal({B, kHeads, kDim}, ref::Rounding::Float32);
+  std::vector<ref::LinearGradResult> want;
+  ref::LinearProblem problem;
+  problem.gate = ref::GateKind::MlstmSig;
+  for (int s = 0; s < B; ++s) {
+    ref::RecurrentState<double> one;
+    one.c = ref::sequenceEntry(dFinal.c, s);
+    one.n = ref::sequenceEntry(dFinal.n, s);
+    want.push_back(ref::referenceRecurrenceGrad(problem, p.sequence(s),
+                                                ref::sequenceRows(dout, s, p.lengths[s]), &one));
+  }
+  DevTensor<bf16> q(p.pack(p.padded.q)), k(p.pack(p.padded.k)), v(p.pack(p.padded.v)), dO(p.pack(dout));
+  DevTensor<float> ig(p.pack(p.padded.inputGate)), fg(p.pack(p.padded.forgetGate)), c0(p.padded.initial.c),
+      n0(p.padded.initial.n), dcf(dFinal.c), dnf(dFinal.n);
+  DevTensor<bf16> dq({p.total, kHeads, kDim}, DevTensor<bf16>::kPoison),
+      dk({p.total, kHeads, kDim}, DevTensor<bf16>::kPoison), dv({p.total, kHeads, kDim}, DevTensor<bf16>::kPoison);
+  DevTensor<float> di({p.total, kHeads}, DevTensor<float>::kPoison), df({p.total, kHeads}, DevTensor<float>::kPoison),
+      dc0({B, kHeads, kDim, kDim}, DevTensor<float>::kPoison), dn0({B, kHeads, kDim}, DevTensor<float>::kPoison);
+  // The packed scratch (BundleWriter): boundaries cdiv(T_total, L) + 2
+  // B_offsets; dO / den as the packed rows; the shares' whole chunks.
+  const int64_t boundaries = (p.total + kChunk - 1) / kChunk + 2 * (B + 1);
+  DevTensor<bf16> sc({1, kHeads, boundaries, kDim, kDim}, DevTensor<bf16>::kPoison),
+      sdc({1, kHeads, boundaries, kDim, kDim}, DevTensor<bf16>::kPoison),
+      gdo({p.total, kHeads, kDim}, DevTensor<bf16>::kPoison);
+  DevTensor<float> sn({1, kHeads, boundaries, kDim}, DevTensor<float>::kPoison),
+      sdn({1, kHeads, boundaries, kDim}, DevTensor<float>::kPoison),
+      gdqn({1, kHeads, boundaries * kChunk, kShares}, DevTensor<float>::kPoison);
+  DeviceVec<int> cu(p.offsets.size(), false);
+  for (size_t i = 0; i < p.offsets.size(); ++i) cu[i] = int(p.offsets[i]);
+  const int total = int(p.total);
+  const unsigned chunks = unsigned(std::max<int64_t>((longest + kChunk - 1) / kChunk, 1));
+  {
+    using namespace emu_varlen_grad_sig_v0_states_k;
+    emu::launch(emu::Dim3{kDim / kTileDv, unsigned(kHeads), unsigned(B)}, kThreads, kSmemBytes,
+                flashgen_emu_varlen_grad_sig_v0_states, (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2),
+                (const bf16*)v.mem.data(), v.s(0), v.s(1), v.s(2), (const float*)ig.mem.data(), ig.s(0), ig.s(1),
+                (const float*)fg.mem.data(), fg.s(0), fg.s(1), (const float*)c0.mem.data(), c0.s(0), c0.s(1),
+                c0.s(2), c0.s(3), (const float*)n0.mem.data(), n0.s(0), n0.s(1), n0.s(2), sc.mem.data(),
+                sc.s(0), sc.s(1), sc.s(2), sc.s(3), sc.s(4), sn.mem.data(), sn.s(0), sn.s(1), sn.s(2), sn.s(3),
+                (const int*)cu.data(), 1LL, total, B);
+  }
+  {
+    using namespace emu_varlen_grad_sig_v0_grad_rows_k;
+    emu::launch(emu::Dim3{chunks * unsigned(kDim / kTileDv), unsigned(kHeads), unsigned(B)}, kThreads,
+                kSmemBytes, flashgen_emu_varlen_grad_sig_v0_grad_rows, (const bf16*)q.mem.data(), q.s(0),
+                q.s(1), q.s(2), (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), (const bf16*)v.mem.data(),
+                v.s(0), v.s(1), v.s(2), (const float*)ig.mem.data(), ig.s(0), ig.s(1),
+                (const float*)fg.mem.data(), fg.s(0), fg.s(1), (const bf16*)dO.mem.data(), dO.s(0), dO.s(1),
+                dO.s(2), gdo.mem.data(), gdo.s(0), gdo.s(1), gdo.s(2), gdqn.mem.data(), gdqn.s(0), gdqn.s(1),
+                gdqn.s(2), gdqn.s(3), (const bf16*)sc.mem.data(), sc.s(0), sc.s(1), sc.s(2), sc.s(3), sc.s(4),
+                (const float*)sn.mem.data(), sn.s(0), sn.s(1), sn.s(2), sn.s(3), (const int*)cu.data(), 1LL,
+                total, B);
+  }
+  {
+    using namespace emu_varlen_grad_sig_v0_grad_states_k;
+    emu::launch(emu::Dim3{kDim / kTileDv, unsigned(kHeads), unsigned(B)}, kThreads, kSmemBytes,
+                flashgen_emu_varlen_grad_sig_v0_grad_states, (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2),
+                (const bf16*)gdo.mem.data(), gdo.s(0), gdo.s(1), gdo.s(2), (const float*)gdqn.mem.data(),
+                gdqn.s(0), gdqn.s(1), gdqn.s(2), gdqn.s(3), (const float*)ig.mem.data(), ig.s(0), ig.s(1),
+                (const float*)fg.mem.data(), fg.s(0), fg.s(1), (const float*)dcf.mem.data(), dcf.s(0),
+                dcf.s(1), dcf.s(2), dcf.s(3), (const float*)dnf.mem.data(), dnf.s(0), dnf.s(1), dnf.s(2),
+                dc0.mem.data(), dc0.s(0), dc0.s(1), dc0.s(2), dc0.s(3), dn0.mem.data(), dn0.s(0), dn0.s(1),
+                dn0.s(2), sdc.mem.data(), sdc.s(0), sdc.s(1), sdc.s(2), sdc.s(3), sdc.s(4), sdn.mem.data(),
+                sdn.s(0), sdn.s(1), sdn.s(2), sdn.s(3), (const int*)cu.data(), 1LL, total, B);
+  }
+  {
+    using namespace emu_varlen_grad_sig_v0_grad_chunk_k;
+    emu::launch(emu::Dim3{chunks, unsigned(kHeads), unsigned(B)}, kThreads, kSmemBytes,
+                flashgen_emu_varlen_grad_sig_v0_grad_chunk, (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2),
+                (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), (const bf16*)v.mem.data(), v.s(0), v.s(1),
+                v.s(2), (const bf16*)gdo.mem.data(), gdo.s(0), gdo.s(1), gdo.s(2),
+                (const float*)gdqn.mem.data(), gdqn.s(0), gdqn.s(1), gdqn.s(2), gdqn.s(3),
+                (const float*)ig.mem.data(), ig.s(0), ig.s(1), (const float*)fg.mem.data(), fg.s(0), fg.s(1),
+                (const bf16*)sc.mem.data(), sc.s(0), sc.s(1), sc.s(2), sc.s(3), sc.s(4),
+                (const bf16*)sdc.mem.data(), sdc.s(0), sdc.s(1), sdc.s(2), sdc.s(3), sdc.s(4),
+                (const float*)sn.mem.data(), sn.s(0), sn.s(1), sn.s(2), sn.s(3), (const float*)sdn.mem.data(),
+                sdn.s(0), sdn.s(1), sdn.s(2), sdn.s(3), dq.mem.data(), dq.s(0), dq.s(1), dq.s(2), dk.mem.data(),
+                dk.s(0), dk.s(1), dk.s(2), dv.mem.data(), dv.s(0), dv.s(1), dv.s(2), di.mem.data(), di.s(0),
+                di.s(1), df.mem.data(), df.s(0), df.s(1), (const int*)cu.data(), 1LL, total, B);
+  }
+  constexpr double kGradTolerance = 2e-2;  // LinearGradEmuTest's
+  auto check = [&](const char* what, double error) {
+    std::printf("[linear-varlen-emu] packed mlstm_sig gradient %s relative error %.3g\n", what, error);
+    EXPECT_LT(error, kGradTolerance) << what;
+  };
+  auto of = [&](ref::Tensor<double> ref::LinearGradResult::*field) {
+    return [&want, field](size_t s) -> const ref::Tensor<double>& { return want[s].*field; };
+  };
+  check("dq", packedGradError(p, dq, kDim, of(&ref::LinearGradResult::dq)));
+  check("dk", packedGradError(p, dk, kDim, of(&ref::LinearGradResult::dk)));
+  check("dv", packedGradError(p, dv, kDim, of(&ref::LinearGradResult::dv)));
+  check("d igate", packedGradError(p, di, 1, of(&ref::LinearGradResult::dInputGate)));
+  check("d fgate", packedGradError(p, df, 1, of(&ref::LinearGradResult::dForgetGate)));
+  // Every sequence's initial C and n gradients.
+  for (auto [what, got, size] : {std::tuple{"dC0", &dc0, kHeads * kDim * kDim}, {"dn0", &dn0, kHeads * kDim}}) {
+    double num = 0, den = 0;
+    for (int s = 0; s < B; ++s)
+      for (int64_t i = 0; i < size; ++i) {
+        const double g = got->mem.v[s * size + i];
+        const double w = (got == &dc0 ? want[s].dInitial.c : want[s].dInitial.n).data()[i];
+        num += std::isnan(g) ? INFINITY : (g - w) * (g - w);
+        den += w * w;
+      }
+    check(what, std::sqrt(num / den));
+  }
 }
 
 TEST_F(LinearVarlenEmuTest, VectorRaggedSequences) {
