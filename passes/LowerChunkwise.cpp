@@ -408,9 +408,7 @@ struct KernelBuilder {
   /// Grid (chunk, head, batch) of the kernels with one chunk per CTA; the
   /// chunk index. At least one chunk of CTAs: T = 0 still launches (and
   /// writes nothing). Packed sequences: T in the grid is the longest
-  /// sequence's (a launch value), each CTA reads its own sequence's length
-  /// and those past its last chunk do nothing (the body is `if (chunk <
-  /// max(cdiv(T, L), 1))`, the insertion point left inside it).
+  /// sequence's (a launch value; mapChunkLength).
   Value mapChunkGrid() {
     Type index = b.getIndexType();
     auto grid = GridMapOp::create(
@@ -422,9 +420,20 @@ struct KernelBuilder {
     head = grid.getIds()[1];
     batch = grid.getIds()[2];
     Value c = grid.getIds()[0];
+    mapChunkLength(c);
+    return c;
+  }
+
+  /// T of a grid with one chunk per CTA (chunk `c`): the op's length, or,
+  /// for packed sequences, the CTA's sequence's (flash.sequence), with the
+  /// insertion point left inside `if (c < max(cdiv(T, L), 1))`: the grid
+  /// covers the longest sequence's chunks and a CTA past its own
+  /// sequence's last chunk does nothing.
+  void mapChunkLength(Value c) {
+    Type index = b.getIndexType();
     if (!plan.packed) {
       T = DimOp::create(b, loc, index, b.getStringAttr(plan.lengthDim));
-      return c;
+      return;
     }
     auto sequence = SequenceOp::create(
         b, loc, index, index, batch, b.getStringAttr(plan.lengthDim),
@@ -433,7 +442,6 @@ struct KernelBuilder {
     Value chunks = a.max(a.ceilDiv(T, a.c(chunk)), a.c(1));
     auto inside = scf::IfOp::create(b, loc, a.lt(c, chunks), /*withElse=*/false);
     b.setInsertionPointToStart(inside.thenBlock());
-    return c;
   }
 
   KernelOp buildFused(StringRef name, int64_t variant) {
@@ -640,20 +648,8 @@ struct KernelBuilder {
     batch = grid.getIds()[2];
     Value c = a.divU(id, a.c(valueTiles()));
     valueTile = a.remU(id, a.c(valueTiles()));
-    if (plan.packed) {
-      // (The gradient's rows kernel over packed sequences: T in the grid is
-      // the longest sequence's; past its own sequence's last chunk a CTA
-      // does nothing, as mapChunkGrid's.)
-      auto sequence = SequenceOp::create(
-          b, loc, index, index, batch, b.getStringAttr(lengthDim),
-          /*packed_queries=*/true, b.getStringAttr(lengthDim), /*packed_keys=*/false);
-      T = sequence.getQueries();
-      Value chunks = a.max(a.ceilDiv(T, a.c(chunk)), a.c(1));
-      auto inside = scf::IfOp::create(b, loc, a.lt(c, chunks), /*withElse=*/false);
-      b.setInsertionPointToStart(inside.thenBlock());
-    } else {
-      T = DimOp::create(b, loc, index, b.getStringAttr(lengthDim));
-    }
+    // (Packed: the gradient's rows kernel over each sequence's chunks.)
+    mapChunkLength(c);
     Value zero = a.c(0);
 
     StateInitOp::create(b, loc, StateSource::scratch, batch, head, valueTile, c, gate());
