@@ -171,6 +171,43 @@ double packedGradError(const Packed& p, const DevTensor<T>& got, int64_t cols, W
   return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
 }
 
+/// Draws from `rng` in order, rounded as the device reads them.
+ref::Tensor<double> normalDraws(ref::Rng& rng, ref::Shape shape, ref::Rounding rounding) {
+  ref::Tensor<double> t(std::move(shape));
+  for (int64_t i = 0; i < t.size(); ++i) t.data()[i] = ref::applyRounding(rng.normal(), rounding);
+  return t;
+}
+
+/// LinearGradEmuTest's tolerance for a gradient's relative L2 error.
+constexpr double kGradTolerance = 2e-2;
+
+void expectPackedGrad(const char* kind, const char* what, double error) {
+  std::printf("[linear-varlen-emu] packed %s gradient %s relative error %.3g\n", kind, what, error);
+  EXPECT_LT(error, kGradTolerance) << what;
+}
+
+/// Each sequence's `field` of its float64 gradients (packedGradError's
+/// wantOf).
+auto wantField(const std::vector<ref::LinearGradResult>& want,
+               ref::Tensor<double> ref::LinearGradResult::*field) {
+  return [&want, field](size_t s) -> const ref::Tensor<double>& { return want[s].*field; };
+}
+
+/// ||got - want|| / ||want|| over every sequence's initial-state gradient
+/// [B, ...] (`size` elements each) against each sequence's own; infinite
+/// where one holds NaN.
+double stateGradError(const DevTensor<float>& got, const std::vector<ref::LinearGradResult>& want,
+                      ref::Tensor<double> ref::RecurrentState<double>::*field, int64_t size) {
+  double num = 0, den = 0;
+  for (size_t s = 0; s < want.size(); ++s)
+    for (int64_t i = 0; i < size; ++i) {
+      const double g = got.mem.v[s * size + i], w = (want[s].dInitial.*field).data()[i];
+      num += std::isnan(g) ? INFINITY : (g - w) * (g - w);
+      den += w * w;
+    }
+  return std::sqrt(num / den);
+}
+
 /// A packed gradient spec's three kernels and their launch constants.
 template <class States, class GradStates, class Chunk>
 struct PackedGradKernels {
@@ -192,14 +229,9 @@ void runPackedGrad(const K& kernels, std::vector<int64_t> lengths, int64_t dv) {
   const int B = int(p.lengths.size());
   constexpr int64_t kChunk = 32, kDk = 64;
   ref::Rng rng(77);
-  auto normal = [&](ref::Shape shape, ref::Rounding rounding) {
-    ref::Tensor<double> t(std::move(shape));
-    for (int64_t i = 0; i < t.size(); ++i) t.data()[i] = ref::applyRounding(rng.normal(), rounding);
-    return t;
-  };
   const int64_t longest = *std::max_element(p.lengths.begin(), p.lengths.end());
-  const ref::Tensor<double> dout = normal({B, kHeads, longest, dv}, ref::Rounding::Bf16);
-  const ref::Tensor<double> dcf = normal({B, kHeads, kDk, dv}, ref::Rounding::Float32);
+  const ref::Tensor<double> dout = normalDraws(rng, {B, kHeads, longest, dv}, ref::Rounding::Bf16);
+  const ref::Tensor<double> dcf = normalDraws(rng, {B, kHeads, kDk, dv}, ref::Rounding::Float32);
   std::vector<ref::LinearGradResult> want;
   ref::LinearProblem problem;
   problem.gate = gate;
@@ -270,28 +302,14 @@ void runPackedGrad(const K& kernels, std::vector<int64_t> lengths, int64_t dv) {
                 dk.s(1), dk.s(2), dvT.mem.data(), dvT.s(0), dvT.s(1), dvT.s(2), dg.mem.data(), dg.s(0), dg.s(1),
                 (const int*)cu.data(), 1LL, total, B);
   }
-  constexpr double kGradTolerance = 2e-2;  // LinearGradEmuTest's
-  auto check = [&](const char* what, double error) {
-    std::printf("[linear-varlen-emu] packed %s gradient %s relative error %.3g\n", ref::gateKindName(gate),
-                what, error);
-    EXPECT_LT(error, kGradTolerance) << what;
-  };
-  auto of = [&](ref::Tensor<double> ref::LinearGradResult::*field) {
-    return [&want, field](size_t s) -> const ref::Tensor<double>& { return want[s].*field; };
-  };
-  check("dq", packedGradError(p, dq, kDk, of(&ref::LinearGradResult::dq)));
-  check("dk", packedGradError(p, dk, kDk, of(&ref::LinearGradResult::dk)));
-  check("dv", packedGradError(p, dvT, dv, of(&ref::LinearGradResult::dv)));
-  check("dlog_decay", packedGradError(p, dg, kVector ? kDk : 1, of(&ref::LinearGradResult::dLogDecay)));
+  const char* kind = ref::gateKindName(gate);
+  using G = ref::LinearGradResult;
+  expectPackedGrad(kind, "dq", packedGradError(p, dq, kDk, wantField(want, &G::dq)));
+  expectPackedGrad(kind, "dk", packedGradError(p, dk, kDk, wantField(want, &G::dk)));
+  expectPackedGrad(kind, "dv", packedGradError(p, dvT, dv, wantField(want, &G::dv)));
+  expectPackedGrad(kind, "dlog_decay", packedGradError(p, dg, kVector ? kDk : 1, wantField(want, &G::dLogDecay)));
   // Each sequence's initial-state gradient, the empty one's dcf itself.
-  double num = 0, den = 0;
-  for (int s = 0; s < B; ++s)
-    for (int64_t i = 0; i < kHeads * kDk * dv; ++i) {
-      const double got = dc0.mem.v[s * kHeads * kDk * dv + i], w = want[s].dInitial.c.data()[i];
-      num += std::isnan(got) ? INFINITY : (got - w) * (got - w);
-      den += w * w;
-    }
-  check("dC0", std::sqrt(num / den));
+  expectPackedGrad(kind, "dC0", stateGradError(dc0, want, &ref::RecurrentState<double>::c, kHeads * kDk * dv));
 }
 
 TEST_F(LinearVarlenEmuTest, DecayGradientRaggedSequencesWithStates) {
@@ -332,16 +350,11 @@ TEST_F(LinearVarlenEmuTest, SigGradientRaggedSequencesWithStates) {
   const int B = int(p.lengths.size());
   constexpr int64_t kChunk = 32, kDim = 64, kShares = 2;
   ref::Rng rng(79);
-  auto normal = [&](ref::Shape shape, ref::Rounding rounding) {
-    ref::Tensor<double> t(std::move(shape));
-    for (int64_t i = 0; i < t.size(); ++i) t.data()[i] = ref::applyRounding(rng.normal(), rounding);
-    return t;
-  };
   const int64_t longest = *std::max_element(p.lengths.begin(), p.lengths.end());
-  const ref::Tensor<double> dout = normal({B, kHeads, longest, kDim}, ref::Rounding::Bf16);
+  const ref::Tensor<double> dout = normalDraws(rng, {B, kHeads, longest, kDim}, ref::Rounding::Bf16);
   ref::RecurrentState<double> dFinal;
-  dFinal.c = normal({B, kHeads, kDim, kDim}, ref::Rounding::Float32);
-  dFinal.n = normal({B, kHeads, kDim}, ref::Rounding::Float32);
+  dFinal.c = normalDraws(rng, {B, kHeads, kDim, kDim}, ref::Rounding::Float32);
+  dFinal.n = normalDraws(rng, {B, kHeads, kDim}, ref::Rounding::Float32);
   std::vector<ref::LinearGradResult> want;
   ref::LinearProblem problem;
   problem.gate = ref::GateKind::MlstmSig;
@@ -421,31 +434,16 @@ TEST_F(LinearVarlenEmuTest, SigGradientRaggedSequencesWithStates) {
                 dk.s(0), dk.s(1), dk.s(2), dv.mem.data(), dv.s(0), dv.s(1), dv.s(2), di.mem.data(), di.s(0),
                 di.s(1), df.mem.data(), df.s(0), df.s(1), (const int*)cu.data(), 1LL, total, B);
   }
-  constexpr double kGradTolerance = 2e-2;  // LinearGradEmuTest's
-  auto check = [&](const char* what, double error) {
-    std::printf("[linear-varlen-emu] packed mlstm_sig gradient %s relative error %.3g\n", what, error);
-    EXPECT_LT(error, kGradTolerance) << what;
-  };
-  auto of = [&](ref::Tensor<double> ref::LinearGradResult::*field) {
-    return [&want, field](size_t s) -> const ref::Tensor<double>& { return want[s].*field; };
-  };
-  check("dq", packedGradError(p, dq, kDim, of(&ref::LinearGradResult::dq)));
-  check("dk", packedGradError(p, dk, kDim, of(&ref::LinearGradResult::dk)));
-  check("dv", packedGradError(p, dv, kDim, of(&ref::LinearGradResult::dv)));
-  check("d igate", packedGradError(p, di, 1, of(&ref::LinearGradResult::dInputGate)));
-  check("d fgate", packedGradError(p, df, 1, of(&ref::LinearGradResult::dForgetGate)));
+  using G = ref::LinearGradResult;
+  using S = ref::RecurrentState<double>;
+  expectPackedGrad("mlstm_sig", "dq", packedGradError(p, dq, kDim, wantField(want, &G::dq)));
+  expectPackedGrad("mlstm_sig", "dk", packedGradError(p, dk, kDim, wantField(want, &G::dk)));
+  expectPackedGrad("mlstm_sig", "dv", packedGradError(p, dv, kDim, wantField(want, &G::dv)));
+  expectPackedGrad("mlstm_sig", "d igate", packedGradError(p, di, 1, wantField(want, &G::dInputGate)));
+  expectPackedGrad("mlstm_sig", "d fgate", packedGradError(p, df, 1, wantField(want, &G::dForgetGate)));
   // Every sequence's initial C and n gradients.
-  for (auto [what, got, size] : {std::tuple{"dC0", &dc0, kHeads * kDim * kDim}, {"dn0", &dn0, kHeads * kDim}}) {
-    double num = 0, den = 0;
-    for (int s = 0; s < B; ++s)
-      for (int64_t i = 0; i < size; ++i) {
-        const double g = got->mem.v[s * size + i];
-        const double w = (got == &dc0 ? want[s].dInitial.c : want[s].dInitial.n).data()[i];
-        num += std::isnan(g) ? INFINITY : (g - w) * (g - w);
-        den += w * w;
-      }
-    check(what, std::sqrt(num / den));
-  }
+  expectPackedGrad("mlstm_sig", "dC0", stateGradError(dc0, want, &S::c, kHeads * kDim * kDim));
+  expectPackedGrad("mlstm_sig", "dn0", stateGradError(dn0, want, &S::n, kHeads * kDim));
 }
 
 TEST_F(LinearVarlenEmuTest, VectorRaggedSequences) {
