@@ -795,7 +795,8 @@ RecurrenceEntry recurrenceEntry(DeltaRuleOp op) {
           cast<TensorType>(op.getBeta().getType()).getElementType(),
           bool(op.getInitialState()),
           op.getReturnFinalState(),
-          op.getL2normQk()};
+          op.getL2normQk(),
+          linearVarlenOf(op.getOperation()).has_value()};
 }
 
 /// Bundle entry of a recurrence lowered by flash-lower-kernels: one variant
@@ -809,11 +810,18 @@ LogicalResult writeLinearKernel(const RecurrenceEntry &r, const std::string &nam
   const std::string &batchDim = r.batchDim, &lengthDim = r.lengthDim;
   SizeNames sizes;
   // Packed sequences (dialect/Varlen.h): the rows' tensors are [<T>_total,
-  // H(, D)], the offsets [<B>_offsets] and B their count minus one; no
-  // launch reads a common length.
+  // H(, D)], the offsets [<B>_offsets] and B their count minus one. The
+  // fused kernel reads each sequence's length; the delta rule's
+  // delta_prepare (one chunk per CTA) launches over the longest
+  // sequence's chunks, a launch scalar (max_seqlen_q).
   const std::string offsetsDim = batchDim + "_offsets", totalDim = packedRowsDimName(lengthDim);
+  llvm::json::Array scalars;
   if (r.packed) {
     sizes.derived.emplace(batchDim, offsetsDim + "-1");
+    if (r.betaType) {
+      sizes.derived.emplace(lengthDim, kMaxSeqlenQ.str());
+      scalars.push_back(llvm::json::Object{{"name", kMaxSeqlenQ}, {"dtype", "i32"}});
+    }
   } else {
     for (Value value : {r.q, r.k, r.v, r.o}) {
       sizes.note(value, 0, batchDim);
@@ -899,26 +907,31 @@ LogicalResult writeLinearKernel(const RecurrenceEntry &r, const std::string &nam
       return scratch;
     if (r.betaType) {
       // The delta rule's WY factors of every chunk (delta_prepare writes,
-      // delta_fused reads), whole chunks of rows, contiguous.
-      llvm::json::Value rows = sizes.expr(
-          "cdiv(" + lengthDim + "," +
-          std::to_string(kernel.getSchedule().getChunk()) + ")*" +
-          std::to_string(kernel.getSchedule().getChunk()));
+      // delta_fused reads), whole chunks of rows, contiguous. Packed: one
+      // [1, H, rows, ...] buffer, sequence b's chunks from floor(cu[b] / L)
+      // + 2 b on (ChunkwiseEmitter's printSequenceScratch), so that no
+      // sequence's last, partial chunk reaches the next one's rows.
+      const std::string chunk = std::to_string(kernel.getSchedule().getChunk());
+      llvm::json::Value rows =
+          r.packed ? sizes.expr("(cdiv(" + totalDim + "," + chunk + ")+2*" + offsetsDim +
+                                ")*" + chunk)
+                   : sizes.expr("cdiv(" + lengthDim + "," + chunk + ")*" + chunk);
+      llvm::json::Value scratchBatch = r.packed ? llvm::json::Value(1) : batch;
       std::string dtype = dtypeName(elem);
       scratch.push_back(llvm::json::Object{
           {"name", "delta_w"},
           {"dtype", dtype},
-          {"shape", llvm::json::Array{batch, heads, rows, keyDim}}});
+          {"shape", llvm::json::Array{scratchBatch, heads, rows, keyDim}}});
       scratch.push_back(llvm::json::Object{
           {"name", "delta_u"},
           {"dtype", dtype},
-          {"shape", llvm::json::Array{batch, heads, rows, valueDim}}});
+          {"shape", llvm::json::Array{scratchBatch, heads, rows, valueDim}}});
       // l2norm_qk: each row's 1/|q|, 1/|k| (delta_prepare's, once a chunk).
       if (r.l2normQk)
         scratch.push_back(llvm::json::Object{
             {"name", "delta_norm"},
             {"dtype", "f32"},
-            {"shape", llvm::json::Array{batch, heads, rows, 2}}});
+            {"shape", llvm::json::Array{scratchBatch, heads, rows, 2}}});
       return scratch;
     }
     if (kernel.getSchedule().getAlgorithm() != Algorithm::chunk_two_pass)
@@ -955,6 +968,8 @@ LogicalResult writeLinearKernel(const RecurrenceEntry &r, const std::string &nam
 
   llvm::json::Object entry =
       kernelEntry(name, r.opName, symbolsUsed, std::move(params), std::move(variants));
+  if (!scalars.empty())
+    entry["scalars"] = std::move(scalars);
   // The recurrent form's state products per token and head: the update
   // k^T v and the read-out q S, 2*K*V each. Gates, normalisers, the delta
   // rule's read of the state at k and the chunkwise form's intra-chunk

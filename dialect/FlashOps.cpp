@@ -859,7 +859,7 @@ LogicalResult DeltaRuleOp::verify() {
                           llvm::cast<RankedTensorType>(s.getType()), state,
                           q)))
       return failure();
-  if (failed(checkScale(op, getScale())))
+  if (failed(checkScale(op, getScale())) || failed(verifyLinearVarlen(*this)))
     return failure();
   return checkDimNames(op, getDims(), 2, "batch, length");
 }

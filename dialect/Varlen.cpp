@@ -61,16 +61,18 @@ LogicalResult VarlenViewOp::verify() {
                               getCuSeqlens().getType(), getView().getType())))
     return failure();
   for (Operation *user : getView().getUsers())
-    if (!isa<AttentionOp, LinearAttentionOp, LinearAttentionGradOp>(user))
+    if (!isa<AttentionOp, LinearAttentionOp, LinearAttentionGradOp, DeltaRuleOp>(user))
       return emitOpError() << "result is used by " << user->getName()
                            << ": a varlen view is read only as the q, k or v "
-                              "of a flash.attention or the q, k, v or gates of "
-                              "a flash.linear_attention (or dO of its gradient)";
+                              "of a flash.attention, the q, k, v or gates of "
+                              "a flash.linear_attention (or dO of its gradient) "
+                              "or the q, k, v, beta or log-decay of a flash.delta_rule";
   if (getPacked().getType().getRank() == 2)
     for (Operation *user : getView().getUsers())
-      if (!isa<LinearAttentionOp, LinearAttentionGradOp>(user))
-        return emitOpError() << "a packed [T, H] tensor is a recurrence's scalar "
-                                "gates: only a flash.linear_attention reads it";
+      if (!isa<LinearAttentionOp, LinearAttentionGradOp, DeltaRuleOp>(user))
+        return emitOpError() << "a packed [T, H] tensor is a recurrence's per-step "
+                                "scalars (gates, beta): only a flash.linear_attention "
+                                "or flash.delta_rule reads it";
   return success();
 }
 
@@ -87,11 +89,14 @@ LogicalResult VarlenPackOp::verify() {
   else if (auto grad = getView().getDefiningOp<LinearAttentionGradOp>();
            grad && !llvm::is_contained(grad.getDinitialState(), getView()))
     query = grad.getQ(); // a row gradient: dq, dk, dv or a gate's
+  else if (auto delta = getView().getDefiningOp<DeltaRuleOp>();
+           delta && getView() == delta.getO())
+    query = delta.getQ();
   auto q = query ? query.getDefiningOp<VarlenViewOp>() : VarlenViewOp();
   if (!q)
     return emitOpError() << "packs a value that is not the output of a "
-                            "flash.attention or flash.linear_attention whose q "
-                            "is a flash.varlen_view";
+                            "flash.attention, flash.linear_attention or "
+                            "flash.delta_rule whose q is a flash.varlen_view";
   if (q.getCuSeqlens() != getCuSeqlens())
     return emitOpError() << "packs with other cu_seqlens than the attention's "
                             "q: the output rows are the query rows";
@@ -172,6 +177,13 @@ std::optional<LinearVarlen> mlir::flash::linearVarlenOf(Operation *op) {
   if (auto grad = dyn_cast<LinearAttentionGradOp>(op))
     return packedOperands(grad.getQ(), grad.getK(), grad.getV(), grad.getGates(),
                           grad.getDq());
+  if (auto delta = dyn_cast<DeltaRuleOp>(op)) {
+    // beta and the optional log-decay are its per-step operands.
+    llvm::SmallVector<Value, 2> perStep = {delta.getBeta()};
+    if (Value g = delta.getLogDecay())
+      perStep.push_back(g);
+    return packedOperands(delta.getQ(), delta.getK(), delta.getV(), perStep, delta.getO());
+  }
   return std::nullopt;
 }
 
@@ -207,6 +219,14 @@ LogicalResult mlir::flash::verifyLinearVarlen(LinearAttentionOp op) {
                                                                {op.getV(), "v"}};
   for (auto [i, gate] : llvm::enumerate(op.getGates()))
     operands.push_back({gate, "gate operand #" + std::to_string(i)});
+  return verifyPackedRecurrence(op, op.getQ(), operands, {{op.getO(), "the output"}});
+}
+
+LogicalResult mlir::flash::verifyLinearVarlen(DeltaRuleOp op) {
+  llvm::SmallVector<std::pair<Value, std::string>> operands = {
+      {op.getK(), "k"}, {op.getV(), "v"}, {op.getBeta(), "beta"}};
+  if (Value g = op.getLogDecay())
+    operands.push_back({g, "the log-decay"});
   return verifyPackedRecurrence(op, op.getQ(), operands, {{op.getO(), "the output"}});
 }
 

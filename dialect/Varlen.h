@@ -74,14 +74,18 @@ struct LinearVarlen {
 
 class LinearAttentionOp;
 class LinearAttentionGradOp;
-/// The packed operands of `op` (a flash.linear_attention, or its gradient
-/// flash.linear_attention_grad: then o is dq), nullopt when its q is not a
-/// flash.varlen_view.
+class DeltaRuleOp;
+/// The packed operands of `op` (a flash.linear_attention, its gradient
+/// flash.linear_attention_grad: then o is dq, or a flash.delta_rule: then
+/// the gates are beta and the optional log-decay), nullopt when its q is
+/// not a flash.varlen_view.
 std::optional<LinearVarlen> linearVarlenOf(Operation *op);
 /// flash.linear_attention's varlen rules: all of q, k, v and the gates
 /// packed or none, through one cu_seqlens; o leaves through one
 /// flash.varlen_pack with it.
 LogicalResult verifyLinearVarlen(LinearAttentionOp op);
+/// flash.delta_rule's: the same for q, k, v, beta and the log-decay.
+LogicalResult verifyLinearVarlen(DeltaRuleOp op);
 /// flash.linear_attention_grad's: the same for q, k, v, dO and the gates;
 /// dq, dk, dv and the gates' gradients each leave through one
 /// flash.varlen_pack with that cu_seqlens.

@@ -719,6 +719,7 @@ LinearKernelPlan mlir::flash::linearKernelPlan(DeltaRuleOp op) {
   plan.delta = true;
   plan.l2normQk = op.getL2normQk();
   plan.betaType = op.getBeta().getType().getElementType();
+  plan.packed = linearVarlenOf(op.getOperation()).has_value();
   return plan;
 }
 

@@ -256,5 +256,6 @@ sched::LinearProblem mlir::flash::deltaKernelProblem(DeltaRuleOp op) {
   }
   p.hasInitialState = bool(op.getInitialState());
   p.returnsFinalState = op.getReturnFinalState();
+  p.packed = linearVarlenOf(op.getOperation()).has_value();
   return p;
 }

@@ -233,6 +233,9 @@ add_backward_case bwd_sig_varlen_b3_t130 test/unit/device/kernels/sig_varlen.mli
 # batch > 1; gated DeltaNet with Dk != Dv and a state in and out.
 add_case delta_rule_b2_t150   delta_rule.mlir      delta_rule      16 B=2 T=150
 add_case gated_delta_state_b1_t200 gated_delta_rule.mlir gated_delta_rule 17 B=1 T=200
+# Gated DeltaNet over packed sequences (prefill of ragged prompts), states
+# per sequence.
+add_case gated_delta_varlen_b4_t100 gated_delta_varlen.mlir gated_delta_varlen 74 B=4 T=100
 # Decoding (docs/semantics.md §8): bundles planned for one token of 64
 # sequences, whose schedules are recurrent_step kernels, on 1 to 4 tokens
 # of a few sequences; states in and out where the spec has them.

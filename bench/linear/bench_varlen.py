@@ -1,19 +1,22 @@
 #!/usr/bin/env python3
-"""Packed (varlen) recurrences, forward: flashgen's fused chunk kernel over
-sequences packed back to back (examples/decay_varlen.mlir, compiled with
-flashgen compile) against flash-linear-attention's chunk_simple_gla with
-the same cu_seqlens, initial states in and final states out, same inputs,
-same process. 65,536 tokens, 16 heads 128/128, in sequences of ragged
-lengths (drawn once from a fixed seed: a one-token sequence, the rest
-between 256 and 8192 tokens).
+"""Packed (varlen) recurrences, forward: flashgen's kernels over sequences
+packed back to back against flash-linear-attention's with the same
+cu_seqlens, initial states in and final states out, same inputs, same
+process. 65,536 tokens, 16 heads 128/128, in sequences of ragged lengths
+(drawn once from a fixed seed: a one-token sequence, the rest between 256
+and 8192 tokens).
 
-    python3 bench/linear/bench_varlen.py --bundle DIR --peers DIR --out $OUT
+    python3 bench/linear/bench_varlen.py --bundle DIR --peers DIR --out $OUT [--kind K]
 
---bundle: the compiled decay_varlen bundle; --peers: a folder holding the
-`fla` package (fetched, never committed). Reports v0 (the compiler's first
-choice, the headline) and the other ranked variants, fla's time over v0's,
-and both outputs' and final states' error against a float32 recurrence run
-per sequence on the first sequences.
+--kind decay (default): examples/decay_varlen.mlir's fused chunk kernel
+against chunk_simple_gla; --kind gated_delta: examples/gated_delta_varlen.mlir
+(gated DeltaNet, l2-normalised q and k: delta_prepare then delta_fused)
+against chunk_gated_delta_rule (use_qk_l2norm_in_kernel=True). --bundle:
+the compiled bundle; --peers: a folder holding the `fla` package (fetched,
+never committed). Reports v0 (the compiler's first choice, the headline)
+and the other ranked variants, fla's time over v0's, and both outputs' and
+final states' error against a float32 recurrence run per sequence on the
+first sequences.
 """
 
 import argparse
@@ -25,6 +28,7 @@ import torch
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
 import flashgen  # noqa: E402
 from triton.testing import do_bench  # noqa: E402
@@ -65,12 +69,34 @@ def reference(q, k, v, g, c0, cu, sequences):
     return torch.stack(outs), torch.stack(finals)
 
 
+def reference_gated_delta(q, k, v, beta, g, c0, cu, sequences):
+    """The same for gated DeltaNet with l2-normalised q and k
+    (docs/semantics.md §7.1)."""
+    outs, finals = [], []
+    scale = DK ** -0.5
+
+    def unit(x):
+        return x / torch.sqrt((x * x).sum(-1, keepdim=True) + 1e-6)
+    for b in range(sequences):
+        c = c0[b].float().clone()
+        for t in range(int(cu[b]), int(cu[b + 1])):
+            qt, kt = unit(q[t].float()), unit(k[t].float())
+            c = torch.exp(g[t].float())[:, None, None] * c
+            write = beta[t].float()[:, None] * (v[t].float() - torch.einsum("hk,hkv->hv", kt, c))
+            c = c + kt[:, :, None] * write[:, None, :]
+            outs.append(torch.einsum("hk,hkv->hv", scale * qt, c))
+        finals.append(c)
+    return torch.stack(outs), torch.stack(finals)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bundle", required=True)
     parser.add_argument("--peers", default=None)
     parser.add_argument("--out", default=".")
+    parser.add_argument("--kind", default="decay", choices=("decay", "gated_delta"))
     args = parser.parse_args()
+    delta = args.kind == "gated_delta"
     torch.manual_seed(0)
     dev = torch.device("cuda")
     lens = lengths(TOKENS)
@@ -79,19 +105,27 @@ def main():
     k = torch.randn_like(q)
     v = torch.randn(TOKENS, HEADS, DV, device=dev, dtype=torch.bfloat16)
     g = F.logsigmoid(3.0 + torch.randn(TOKENS, HEADS, device=dev))
+    beta = torch.sigmoid(torch.randn(TOKENS, HEADS, device=dev)).to(torch.bfloat16)
     c0 = 0.1 * torch.randn(len(lens), HEADS, DK, DV, device=dev)
     o = torch.full_like(v, float("nan"))
     cf = torch.full_like(c0, float("nan"))
-    row = {"tokens": TOKENS, "heads": HEADS, "dk": DK, "dv": DV, "sequences": len(lens),
-           "lengths": lens}
-    kern = flashgen.load(args.bundle).kernel("decay_varlen")
+    row = {"kind": args.kind, "tokens": TOKENS, "heads": HEADS, "dk": DK, "dv": DV,
+           "sequences": len(lens), "lengths": lens}
+    kern = flashgen.load(args.bundle).kernel("gated_delta_varlen" if delta else "decay_varlen")
+    # The prepare kernel's grid: the longest sequence (read on the host once).
+    max_len = max(lens)
 
     def run():
-        kern(q=q, k=k, v=v, g=g, c0=c0, o=o, cf=cf, cu_seqlens_q=cu)
+        if delta:
+            kern(q=q, k=k, v=v, beta=beta, g=g, c0=c0, o=o, cf=cf, cu_seqlens_q=cu,
+                 max_seqlen_q=max_len)
+        else:
+            kern(q=q, k=k, v=v, g=g, c0=c0, o=o, cf=cf, cu_seqlens_q=cu)
     run()
     torch.cuda.synchronize()
     check = 3  # the first sequences: the single token and two long ones
-    want_o, want_c = reference(q, k, v, g, c0, cu, check)
+    want_o, want_c = (reference_gated_delta(q, k, v, beta, g, c0, cu, check) if delta
+                      else reference(q, k, v, g, c0, cu, check))
     rows = int(cu[check])
     row["rel_err_o"] = rel_err(o[:rows], want_o)
     row["rel_err_cf"] = rel_err(cf[:check], want_c)
@@ -105,12 +139,22 @@ def main():
     if args.peers:
         sys.path.insert(0, args.peers)
         try:
-            from fla.ops.simple_gla import chunk_simple_gla
+            if delta:
+                from bench_delta import load_fla
+                chunk_gated_delta_rule = load_fla(args.peers)[1]
 
-            def fla():
-                return chunk_simple_gla(q[None], k[None], v[None], g=g[None], scale=DK ** -0.5,
-                                        initial_state=c0, output_final_state=True,
-                                        cu_seqlens=cu.long())
+                def fla():
+                    return chunk_gated_delta_rule(q[None], k[None], v[None], g[None], beta[None],
+                                                  scale=DK ** -0.5, initial_state=c0,
+                                                  output_final_state=True, cu_seqlens=cu.long(),
+                                                  use_qk_l2norm_in_kernel=True)
+            else:
+                from fla.ops.simple_gla import chunk_simple_gla
+
+                def fla():
+                    return chunk_simple_gla(q[None], k[None], v[None], g=g[None], scale=DK ** -0.5,
+                                            initial_state=c0, output_final_state=True,
+                                            cu_seqlens=cu.long())
             fo, fc = fla()
             row["fla_rel_err_o"] = rel_err(fo[0][:rows], want_o)
             row["fla_rel_err_cf"] = rel_err(fc[:check], want_c)
@@ -121,7 +165,8 @@ def main():
             row["fla_error"] = repr(error)[:300]
     print(json.dumps(row), flush=True)
     os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "linear-varlen-results.json"), "w") as f:
+    name = "linear-varlen-gated-delta-results.json" if delta else "linear-varlen-results.json"
+    with open(os.path.join(args.out, name), "w") as f:
         json.dump({"device": torch.cuda.get_device_name(), "row": row}, f, indent=1)
 
 

@@ -108,6 +108,9 @@ private:
   /// The scratch tensors indexed by chunk boundary (states and their
   /// gradients).
   static bool isBoundaryScratch(StringRef tensor);
+  /// The scratch tensors of whole chunks of rows (the rows' normaliser-
+  /// gradient shares, the delta rule's W, U and row norms).
+  static bool isChunkRowsScratch(StringRef tensor);
   void printSequenceScratch(Value batch) override;
   std::string gateTensor(unsigned i);
   std::string ring(Value buffer) {
@@ -144,13 +147,19 @@ std::string LinearKernelPrinter::base(StringRef tensor, Value batch, Value head)
     return llvm::formatv("({0} + (long long)({1}) * {0}_s1 + seq_boundary0 * {0}_s2)", tensor,
                          name(head))
         .str();
-  // The rows' normaliser-gradient shares: whole chunks of rows, a
-  // sequence's from its first boundary's (at least as many).
-  if (packedQueries && tensor == "grad_dqn")
+  // The rows' normaliser-gradient shares and the delta rule's WY factors
+  // and row norms: whole chunks of rows, a sequence's from its first
+  // boundary's (at least as many).
+  if (packedQueries && isChunkRowsScratch(tensor))
     return llvm::formatv("({0} + (long long)({1}) * {0}_s1 + seq_boundary0 * kChunk * {0}_s2)",
                          tensor, name(head))
         .str();
   return batchHeadBase(tensor, name(batch), name(head));
+}
+
+bool LinearKernelPrinter::isChunkRowsScratch(StringRef tensor) {
+  return tensor == "grad_dqn" || tensor == "delta_w" || tensor == "delta_u" ||
+         tensor == "delta_norm";
 }
 
 bool LinearKernelPrinter::isBoundaryScratch(StringRef tensor) {
@@ -159,7 +168,9 @@ bool LinearKernelPrinter::isBoundaryScratch(StringRef tensor) {
 }
 
 void LinearKernelPrinter::printSequenceScratch(Value batch) {
-  if (!elemScratch)  // (the gradient's kernels; a packed forward has no scratch)
+  // (The gradient's kernels and the delta rule's; the other packed
+  // forwards have no scratch.)
+  if (!elemScratch && !delta && !deltaPrepare)
     return;
   // A sequence of n rows has max(cdiv(n, L), 1) + 1 boundaries; starting
   // sequence b's at floor(cu[b] / L) + 2 b leaves them disjoint (the next
@@ -1391,8 +1402,16 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
                    : gradChunk   ? std::vector<std::string>{"q", "k", "v", "dout", "dq",
                                                              "dk", "dv"}
                    : gradRows    ? std::vector<std::string>{"q", "k", "v", "dout"}
+                   : deltaPrepare ? (l2normQk ? std::vector<std::string>{"q", "k", "v", "beta"}
+                                              : std::vector<std::string>{"k", "v", "beta"})
+                   // The delta rule's recurrence reads its values as U.
+                   : delta       ? std::vector<std::string>{"q", "k", "o"}
                    : !queries    ? std::vector<std::string>{"k", "v"}
                                  : std::vector<std::string>{"q", "k", "v", "o"};
+    if (deltaPrepare) {
+      Type betaType = cast<TypeAttr>(kernel.getProblem().get("beta_type")).getValue();
+      packedForms["beta"] = {elementTypeName(betaType), 2};
+    }
     // The normaliser kinds' dO / den: rows the rows kernel writes and the
     // two gradient kernels read in dO's place.
     outputRowTensors = {"o", "dq", "dk", "dv"};

@@ -140,6 +140,9 @@ class RecurrenceOp:
         self.packed = _CU_SEQLENS in self.gates
         # The gate operands with a gradient (cu_seqlens_q has none).
         self.diff_gates = [g for g in self.gates if g != _CU_SEQLENS]
+        # The forward's launch scalars: the packed delta rule's prepare grid
+        # covers the longest sequence's chunks (max_seqlen_q).
+        self._scalars = {sc["name"] for sc in kernel.get("scalars", [])}
         self.states = [s for s in _STATES if s + "0" in self._params or s + "f" in self._params]
         self.takes_initial_state = "c0" in self._params
         self.returns_final_state = "cf" in self._params
@@ -432,6 +435,9 @@ class RecurrenceOp:
             for s, t in zip(_STATES, finals):
                 if s in self.states:
                     launch[s + "f"] = t
+        if "max_seqlen_q" in self._scalars:
+            cu = launch[_CU_SEQLENS]
+            launch["max_seqlen_q"] = int((cu[1:] - cu[:-1]).max().item()) if cu.shape[0] > 1 else 0
         self._kernel_for(q.device)(**launch)
 
     def _launch_backward(self, q, k, v, gates, grad_o, initial, dfinal, grads, dinitial):

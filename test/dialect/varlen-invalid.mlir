@@ -111,7 +111,7 @@ func.func @pack_plain(%q: tensor<?x8x?x128xbf16>, %k: tensor<?x8x?x128xbf16>,
                       %v: tensor<?x8x?x128xbf16>, %cu: tensor<?xi32>) -> tensor<?x8x128xbf16> {
   %o = flash.attention %q, %k, %v dims ["B", "N", "M"]
       : tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16> -> tensor<?x8x?x128xbf16>
-  // expected-error@+1 {{packs a value that is not the output of a flash.attention or flash.linear_attention whose q is a flash.varlen_view}}
+  // expected-error@+1 {{packs a value that is not the output of a flash.attention, flash.linear_attention or flash.delta_rule whose q is a flash.varlen_view}}
   %out = flash.varlen_pack %o[%cu] : tensor<?x8x?x128xbf16>, tensor<?xi32> -> tensor<?x8x128xbf16>
   return %out : tensor<?x8x128xbf16>
 }
@@ -171,4 +171,40 @@ func.func @linear_unpacked_output(%qp: tensor<?x2x64xbf16>, %kp: tensor<?x2x64xb
   %o = flash.linear_attention %q, %k, %v dims ["B", "T"]
       : tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16> -> tensor<?x2x?x64xbf16>
   return %o : tensor<?x2x?x64xbf16>
+}
+
+// -----
+
+// The delta rule packs q, k, v, beta and its log-decay alike.
+
+func.func @delta_unpacked_beta(%qp: tensor<?x2x64xbf16>, %kp: tensor<?x2x64xbf16>,
+                               %vp: tensor<?x2x64xbf16>, %beta: tensor<?x2x?xbf16>,
+                               %cu: tensor<?xi32>) -> tensor<?x2x64xbf16> {
+  %q = flash.varlen_view %qp[%cu] : tensor<?x2x64xbf16>, tensor<?xi32> -> tensor<?x2x?x64xbf16>
+  %k = flash.varlen_view %kp[%cu] : tensor<?x2x64xbf16>, tensor<?xi32> -> tensor<?x2x?x64xbf16>
+  %v = flash.varlen_view %vp[%cu] : tensor<?x2x64xbf16>, tensor<?xi32> -> tensor<?x2x?x64xbf16>
+  // expected-error@+1 {{q is a varlen view and beta is not: a packed recurrence packs q, k, v and its gates alike}}
+  %o = flash.delta_rule %q, %k, %v, %beta dims ["B", "T"]
+      : tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?xbf16>
+      -> tensor<?x2x?x64xbf16>
+  %out = flash.varlen_pack %o[%cu] : tensor<?x2x?x64xbf16>, tensor<?xi32> -> tensor<?x2x64xbf16>
+  return %out : tensor<?x2x64xbf16>
+}
+
+// -----
+
+func.func @delta_decay_offsets(%qp: tensor<?x2x64xbf16>, %kp: tensor<?x2x64xbf16>,
+                               %vp: tensor<?x2x64xbf16>, %bp: tensor<?x2xbf16>, %gp: tensor<?x2xf32>,
+                               %cu: tensor<?xi32>, %other: tensor<?xi32>) -> tensor<?x2x64xbf16> {
+  %q = flash.varlen_view %qp[%cu] : tensor<?x2x64xbf16>, tensor<?xi32> -> tensor<?x2x?x64xbf16>
+  %k = flash.varlen_view %kp[%cu] : tensor<?x2x64xbf16>, tensor<?xi32> -> tensor<?x2x?x64xbf16>
+  %v = flash.varlen_view %vp[%cu] : tensor<?x2x64xbf16>, tensor<?xi32> -> tensor<?x2x?x64xbf16>
+  %b = flash.varlen_view %bp[%cu] : tensor<?x2xbf16>, tensor<?xi32> -> tensor<?x2x?xbf16>
+  %g = flash.varlen_view %gp[%other] : tensor<?x2xf32>, tensor<?xi32> -> tensor<?x2x?xf32>
+  // expected-error@+1 {{the log-decay is packed with other cu_seqlens than q: one set of offsets serves every operand}}
+  %o = flash.delta_rule %q, %k, %v, %b decay(%g : tensor<?x2x?xf32>) dims ["B", "T"]
+      : tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?xbf16>
+      -> tensor<?x2x?x64xbf16>
+  %out = flash.varlen_pack %o[%cu] : tensor<?x2x?x64xbf16>, tensor<?xi32> -> tensor<?x2x64xbf16>
+  return %out : tensor<?x2x64xbf16>
 }

@@ -910,6 +910,65 @@ llvm::Error runLinearGrad(LinearAttentionGradOp op, const Options &options,
   return llvm::Error::success();
 }
 
+/// A packed (varlen) delta-rule case: the lengths runPackedLinear draws,
+/// the padded inputs' first rows of each sequence packed back to back with
+/// cu_seqlens_q, each sequence's outputs and final state from the step
+/// recurrence on that sequence alone from its own initial state; the
+/// longest sequence (max_seqlen_q, the prepare kernel's grid) as a scalar.
+llvm::Error runPackedDeltaRule(DeltaRuleOp op, const ref::DeltaProblem &problem,
+                               const ref::DeltaInputs<double> &inputs,
+                               const LinearAttentionSizes &sizes, uint64_t seed, Writer &writer,
+                               llvm::json::Object &meta) {
+  Type elem = op.getQ().getType().getElementType();
+  Type betaElem = op.getBeta().getType().getElementType();
+  Type f32 = Float32Type::get(op.getContext());
+  const std::vector<int64_t> lengths =
+      ref::drawSequenceLengths(sizes.batch, sizes.length, seed ^ kQueryLengthSeed);
+  const int64_t b = sizes.batch, h = sizes.heads, dv = sizes.valueDim;
+  ref::Tensor<double> out({b, h, sizes.length, dv});
+  ref::Tensor<double> finals({b, h, sizes.keyDim, dv});
+  for (int64_t s = 0; s < b; ++s) {
+    const int64_t n = lengths[s];
+    ref::DeltaInputs<double> one;
+    one.q = ref::sequenceRows(inputs.q, s, n);
+    one.k = ref::sequenceRows(inputs.k, s, n);
+    one.v = ref::sequenceRows(inputs.v, s, n);
+    one.beta = ref::sequenceRows(inputs.beta, s, n);
+    if (!inputs.logDecay.empty())
+      one.logDecay = ref::sequenceRows(inputs.logDecay, s, n);
+    if (!inputs.initial.empty())
+      one.initial = ref::sequenceEntry(inputs.initial, s);
+    ref::DeltaResult<double> r = ref::referenceDeltaRule(problem, one);
+    for (int64_t hh = 0; hh < h; ++hh)
+      std::copy(r.out.data() + hh * n * dv, r.out.data() + (hh + 1) * n * dv,
+                out.data() + ((s * h + hh) * sizes.length) * dv);
+    std::copy(r.finalState.data(), r.finalState.data() + r.finalState.size(),
+              finals.data() + s * r.finalState.size());
+  }
+  writer.input("q", ref::packRows(inputs.q, lengths), elem);
+  writer.input("k", ref::packRows(inputs.k, lengths), elem);
+  writer.input("v", ref::packRows(inputs.v, lengths), elem);
+  writer.input("beta", ref::packRows(inputs.beta, lengths), betaElem);
+  if (problem.gated)
+    writer.input("g", ref::packRows(inputs.logDecay, lengths),
+                 cast<RankedTensorType>(op.getLogDecay().getType()).getElementType());
+  if (op.getInitialState())
+    writer.input("c0", inputs.initial, f32);
+  writer.extra(kCuSeqlensQ.str(), ref::sequenceOffsets(lengths),
+               IntegerType::get(op.getContext(), 32));
+  // The prepare kernel's grid: the planned T bounds every drawn length.
+  meta["scalars"] = llvm::json::Array{llvm::json::Object{
+      {"name", kMaxSeqlenQ}, {"dtype", "i32"}, {"value", double(sizes.length)}}};
+  writer.output("o", ref::packRows(out, lengths), dtypeOf(elem));
+  if (op.getReturnFinalState())
+    writer.output("cf", finals, "f32", 1e-2);  // (runDeltaRule says why 1e-2)
+  meta["op"] = "delta_rule";
+  meta["gated"] = problem.gated;
+  meta["l2norm_qk"] = problem.l2NormQK;
+  meta["packed"] = true;
+  return llvm::Error::success();
+}
+
 /// A delta-rule case (docs/semantics.md §7): q, v ~ N(0, 1); k ~ N(0, 1 /
 /// Dk) so that |k| is about 1 and I - beta k k^T stays a contraction
 /// without l2norm_qk; beta uniform in (0, 1) with every seventh exactly 0
@@ -962,6 +1021,8 @@ llvm::Error runDeltaRule(DeltaRuleOp op, const Options &options, uint64_t seed,
                           [](ref::Rng &r, int64_t) { return r.normal(); }, f32);
   if (!op.getInitialState())
     inputs.initial = {};
+  if (linearVarlenOf(op.getOperation()))
+    return runPackedDeltaRule(op, problem, inputs, *sizes, seed, writer, meta);
   ref::DeltaResult<double> result = ref::referenceDeltaRule(problem, inputs);
 
   writer.input("q", inputs.q, elem);

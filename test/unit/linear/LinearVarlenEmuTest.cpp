@@ -12,11 +12,15 @@
 // emu_varlen_grad_vector.mlir) likewise,
 // against the float64 gradients of each sequence alone (its own initial
 // state and final-state gradient), their chunk states in one packed
-// scratch (poisoned).
+// scratch (poisoned). Gated DeltaNet (emu_varlen_gated_delta.mlir):
+// delta_prepare over each sequence's chunks into one packed WY scratch
+// (poisoned), then delta_fused over each sequence, against the float64
+// step recurrence of each sequence alone.
 //
 //===----------------------------------------------------------------------===//
 #include "kernel_prelude.h"
 #include "emu_varlen_decay.cu"
+#include "emu_varlen_gated_delta.cu"
 #include "emu_varlen_grad_decay.cu"
 #include "emu_varlen_grad_sig.cu"
 #include "emu_varlen_grad_vector.cu"
@@ -25,6 +29,7 @@
 #include "LinearEmuSupport.h"
 #include "test_support.h"
 
+#include "reference/DeltaRule.h"
 #include "reference/ErrorScale.h"
 #include "reference/Recurrence.h"
 #include "reference/RecurrenceGrad.h"
@@ -444,6 +449,116 @@ TEST_F(LinearVarlenEmuTest, SigGradientRaggedSequencesWithStates) {
   // Every sequence's initial C and n gradients.
   expectPackedGrad("mlstm_sig", "dC0", stateGradError(dc0, want, &S::c, kHeads * kDim * kDim));
   expectPackedGrad("mlstm_sig", "dn0", stateGradError(dn0, want, &S::n, kHeads * kDim));
+}
+
+/// Gated DeltaNet with l2-normalised q and k over packed sequences: the
+/// prepare kernel's grid covers the longest sequence's chunks (its CTAs
+/// past a shorter sequence's last chunk exit), each sequence's WY factors
+/// in one poisoned scratch from its first boundary's rows, and the fused
+/// kernel runs each sequence from its own initial state. Lengths: shorter
+/// than a chunk, empty, one step, a whole chunk, and two chunks and more.
+TEST_F(LinearVarlenEmuTest, GatedDeltaRaggedSequencesWithStates) {
+  constexpr int64_t kDk = 64, kDv = 32, kChunk = 64, kSpare = 2;
+  const std::vector<int64_t> lengths = {37, 0, 1, 64, 140};
+  const int B = int(lengths.size());
+  const int64_t maxLen = *std::max_element(lengths.begin(), lengths.end());
+  std::vector<int64_t> offsets = {0};
+  for (int64_t n : lengths) offsets.push_back(offsets.back() + n);
+  const int64_t total = offsets.back();
+  // Padded draws [B, H, maxLen, ...] (bf16-exact q, k, v, beta; log-decays
+  // in [-0.3, 0]; f32 initial states), packed as flashgen-ref packs them.
+  ref::Rng rng(41);
+  auto draw = [&](ref::Shape shape, auto value) {
+    ref::Tensor<double> t(shape);
+    for (int64_t i = 0; i < t.size(); ++i) t.data()[i] = value();
+    return t;
+  };
+  auto bf = [](double x) { return double(bf16_value(bf16_from<bf16>(float(x)))); };
+  ref::DeltaInputs<double> padded;
+  padded.q = draw({B, kHeads, maxLen, kDk}, [&] { return bf(rng.normal()); });
+  padded.k = draw({B, kHeads, maxLen, kDk}, [&] { return bf(rng.normal()); });
+  padded.v = draw({B, kHeads, maxLen, kDv}, [&] { return bf(rng.normal()); });
+  padded.beta = draw({B, kHeads, maxLen}, [&] { return bf(rng.uniform(0.0, 1.0)); });
+  padded.logDecay = draw({B, kHeads, maxLen}, [&] { return double(float(rng.uniform(-0.3, 0.0))); });
+  padded.initial = draw({B, kHeads, kDk, kDv}, [&] { return double(float(0.3 * rng.normal())); });
+  auto pack = [&](const ref::Tensor<double>& x) { return ref::packRows(x, lengths); };
+  DevTensor<bf16> q(pack(padded.q)), k(pack(padded.k)), v(pack(padded.v)), beta(pack(padded.beta));
+  DevTensor<float> g(pack(padded.logDecay)), s0(padded.initial);
+  DevTensor<bf16> o({total + kSpare, kHeads, kDv}, DevTensor<bf16>::kPoison);
+  DevTensor<float> sf({B, kHeads, kDk, kDv}, DevTensor<float>::kPoison);
+  DeviceVec<int> cu(offsets.size(), false);
+  for (size_t i = 0; i < offsets.size(); ++i) cu[i] = int(offsets[i]);
+  // The packed scratch as the bundle sizes it: (cdiv(T_total, L) + 2 B_offsets) L rows.
+  const int64_t rows = ((total + kChunk - 1) / kChunk + 2 * int64_t(offsets.size())) * kChunk;
+  DevTensor<bf16> w({1, kHeads, rows, kDk}, DevTensor<bf16>::kPoison),
+      u({1, kHeads, rows, kDv}, DevTensor<bf16>::kPoison);
+  DevTensor<float> norm({1, kHeads, rows, 2}, DevTensor<float>::kPoison);
+  const unsigned chunks = unsigned(std::max<int64_t>((maxLen + kChunk - 1) / kChunk, 1));
+  {
+    using namespace emu_varlen_gated_delta_v0_prepare_k;
+    emu::launch(emu::Dim3{chunks, unsigned(kHeads), unsigned(B)}, kThreads, kSmemBytes,
+                flashgen_emu_varlen_gated_delta_v0_prepare, (const bf16*)q.mem.data(), q.s(0), q.s(1),
+                q.s(2), (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), (const bf16*)v.mem.data(), v.s(0),
+                v.s(1), v.s(2), (const bf16*)beta.mem.data(), beta.s(0), beta.s(1),
+                (const float*)g.mem.data(), g.s(0), g.s(1), w.mem.data(), w.s(0), w.s(1), w.s(2), w.s(3),
+                u.mem.data(), u.s(0), u.s(1), u.s(2), u.s(3), norm.mem.data(), norm.s(0), norm.s(1),
+                norm.s(2), norm.s(3), (const int*)cu.data(), 1LL, int(total), B);
+  }
+  {
+    using namespace emu_varlen_gated_delta_v0_k;
+    emu::launch(emu::Dim3{kDv / kTileDv, unsigned(kHeads), unsigned(B)}, kThreads, kSmemBytes,
+                flashgen_emu_varlen_gated_delta_v0, (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2),
+                (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), (const float*)g.mem.data(), g.s(0),
+                g.s(1), (const float*)s0.mem.data(), s0.s(0), s0.s(1), s0.s(2), s0.s(3), o.mem.data(),
+                o.s(0), o.s(1), o.s(2), sf.mem.data(), sf.s(0), sf.s(1), sf.s(2), sf.s(3),
+                (const bf16*)w.mem.data(), w.s(0), w.s(1), w.s(2), w.s(3), (const bf16*)u.mem.data(),
+                u.s(0), u.s(1), u.s(2), u.s(3), (const float*)norm.mem.data(), norm.s(0), norm.s(1),
+                norm.s(2), norm.s(3), (const int*)cu.data(), 1LL, int(total), B);
+  }
+  ref::DeltaProblem problem;
+  problem.gated = true;
+  problem.l2NormQK = true;
+  // Max abs error over max |reference| per sequence, as the unpacked
+  // delta-rule test measures (bf16 outputs, a 16-bit corrected U).
+  auto relative = [](auto value, const ref::Tensor<double>& want) {
+    double num = 0, den = 0;
+    for (int64_t i = 0; i < want.size(); ++i) {
+      const double e = std::fabs(value(i) - want.data()[i]);
+      num = std::max(num, std::isnan(e) ? INFINITY : e);
+      den = std::max(den, std::fabs(want.data()[i]));
+    }
+    return den > 0 ? num / den : num;
+  };
+  for (int s = 0; s < B; ++s) {
+    const int64_t n = lengths[s];
+    ref::DeltaInputs<double> one;
+    one.q = ref::sequenceRows(padded.q, s, n);
+    one.k = ref::sequenceRows(padded.k, s, n);
+    one.v = ref::sequenceRows(padded.v, s, n);
+    one.beta = ref::sequenceRows(padded.beta, s, n);
+    one.logDecay = ref::sequenceRows(padded.logDecay, s, n);
+    one.initial = ref::sequenceEntry(padded.initial, s);
+    const ref::DeltaResult<double> want = ref::referenceDeltaRule(problem, one);
+    if (n > 0) {
+      const double eo = relative(
+          [&](int64_t i) {  // want.out is [1, H, n, Dv]
+            const int64_t h = i / (n * kDv), r = i / kDv % n, c = i % kDv;
+            return double(bf16_value(o.mem.v[((offsets[s] + r) * kHeads + h) * kDv + c]));
+          },
+          want.out);
+      std::printf("[linear-varlen-emu] gated delta sequence %d (T=%lld): output error %.3g\n", s,
+                  (long long)n, eo);
+      EXPECT_LT(eo, 2e-2) << "outputs of sequence " << s;
+    }
+    const double es = relative(
+        [&](int64_t i) { return double(sf.mem.v[s * kHeads * kDk * kDv + i]); }, want.finalState);
+    std::printf("[linear-varlen-emu]   final S error %.3g\n", es);
+    // An empty sequence hands its initial state on unchanged.
+    EXPECT_LT(es, n == 0 ? 1e-7 : kStateTolerance) << "final state of sequence " << s;
+  }
+  for (int64_t i = total * kHeads * kDv; i < (total + kSpare) * kHeads * kDv; ++i)
+    ASSERT_TRUE(std::isnan(bf16_value(o.mem.v[i])))
+        << "packed row " << i / (kHeads * kDv) << " past the last sequence was written";
 }
 
 TEST_F(LinearVarlenEmuTest, VectorRaggedSequences) {

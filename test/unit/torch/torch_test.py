@@ -36,8 +36,9 @@ gradients (flashgen.torch.register_recurrence) too, where the folder holds
 test/unit/device/kernels (``decay_states``, ``vector_states``,
 ``sig_states``) compiled with --backward: gradients in q, k, v, the gates
 and the initial states against torch's autograd through a float64
-recurrence; ``decay_varlen.bundle`` (examples/decay_varlen.mlir) runs the
-packed form against the float64 recurrence of each sequence.
+recurrence; ``decay_varlen.bundle`` (examples/decay_varlen.mlir) and
+``gated_delta_varlen.bundle`` (examples/gated_delta_varlen.mlir) run the
+packed forms against the float64 recurrence of each sequence.
 
 Needs torch (Debian: python3-torch). When the running interpreter has none,
 the test re-runs itself with $FLASHGEN_TORCH_PYTHON or /usr/bin/python3, and
@@ -779,6 +780,64 @@ class Gpu(unittest.TestCase):
                     err = (a.double() - b).abs().max().item()
                     self.assertLess(err, 2e-2 * max(b.abs().max().item(), 1.0),
                                     "d%s: max error %g" % (pname, err))
+
+    def test_packed_delta_rule(self):
+        """Gated DeltaNet over packed sequences (``gated_delta_varlen.bundle``,
+        examples/gated_delta_varlen.mlir: beta and g packed [T, H] beside
+        cu_seqlens_q, l2-normalised q and k), eager and compiled
+        (fullgraph=True): ragged lengths with an empty and a one-token
+        sequence, o and the final states against the float64 step
+        recurrence (docs/semantics.md §7.1) of each sequence alone."""
+        path = os.path.join(os.environ["FLASHGEN_TORCH_BUNDLES"], "gated_delta_varlen.bundle")
+        if not os.path.isdir(path):
+            self.skipTest("no gated_delta_varlen.bundle in $FLASHGEN_TORCH_BUNDLES")
+        rec = ft.register_recurrence(path, "gated_delta_varlen")
+        self.assertTrue(rec.packed)
+        H, Dk = rec._params["q"]["shape"][1], rec._params["q"]["shape"][2]
+        Dv = rec._params["v"]["shape"][2]
+        lengths = [3, 0, 1, 200, 77, 129, 64]
+        offsets = [0]
+        for n in lengths:
+            offsets.append(offsets[-1] + n)
+        cu = torch.tensor(offsets, dtype=torch.int32, device="cuda")
+        T = offsets[-1]
+        g = torch.Generator(device="cuda")
+        g.manual_seed(6)
+        q = torch.randn(T, H, Dk, generator=g, device="cuda", dtype=torch.bfloat16)
+        k = torch.randn(T, H, Dk, generator=g, device="cuda", dtype=torch.bfloat16)
+        v = torch.randn(T, H, Dv, generator=g, device="cuda", dtype=torch.bfloat16)
+        beta = torch.rand(T, H, generator=g, device="cuda").to(torch.bfloat16)
+        gate = -0.3 * torch.rand(T, H, generator=g, device="cuda")
+        c0 = 0.3 * torch.randn(len(lengths), H, Dk, Dv, generator=g, device="cuda")
+
+        def unit(x):
+            return x / torch.sqrt((x * x).sum(-1, keepdim=True) + 1e-6)
+        want_o, want_c = [], []
+        for b in range(len(lengths)):
+            c = c0[b].double().clone()
+            for t in range(offsets[b], offsets[b + 1]):
+                qt, kt = unit(q[t].double()), unit(k[t].double())
+                c = torch.exp(gate[t].double())[:, None, None] * c
+                write = beta[t].double()[:, None] * (v[t].double() - torch.einsum("hk,hkv->hv", kt, c))
+                c = c + kt[:, :, None] * write[:, None, :]
+                want_o.append(torch.einsum("hk,hkv->hv", Dk ** -0.5 * qt, c))
+            want_c.append(c)
+        want_o, want_c = torch.stack(want_o), torch.stack(want_c)
+
+        def run(q, k, v, beta, gate, cu, c0):
+            return rec(q, k, v, beta=beta, g=gate, cu_seqlens_q=cu, initial_state=c0)
+        for compiled in (False, True):
+            with self.subTest(compiled=compiled):
+                fn = run
+                if compiled:
+                    torch._dynamo.reset()
+                    fn = torch.compile(run, fullgraph=True, backend="aot_eager")
+                o, (cf,) = fn(q, k, v, beta, gate, cu, c0)
+                self.assertFalse(torch.isnan(o).any().item())
+                for got, want in ((o, want_o), (cf, want_c)):
+                    err = ((got.double() - want).norm() / want.norm()).item()
+                    self.assertLess(err, 2e-2)
+                torch.testing.assert_close(cf[1], c0[1])
 
     def test_recurrence_gradients(self):
         """The recurrence's backward kernel through the custom op, eager
