@@ -11,6 +11,7 @@
 // RUN: flashgen explain %S/../../examples/gla_vector.mlir --backward --dim B=16 --dim T=4096 | FileCheck %s --check-prefix=GLA-BWD
 // RUN: flashgen explain %S/../../examples/mlstm_sig.mlir --backward --dim B=16 --dim T=4096 | FileCheck %s --check-prefix=SIG-BWD
 // RUN: flashgen explain %S/../../examples/decay_varlen.mlir --backward --dim B=16 --dim T=4096 | FileCheck %s --check-prefix=VARLEN-BWD
+// RUN: flashgen explain %S/../../examples/gated_delta_varlen.mlir --dim B=16 --dim T=4096 | FileCheck %s --check-prefix=DELTA-VARLEN
 // `flashgen explain` says what the compiler decided for each op: the IO lower
 // bound, the schedule, how the kernel copies its tiles (and why), the modeled
 // traffic against the bound, the modeled time and the ranked candidates.
@@ -22,6 +23,9 @@
 
 // Packed recurrences, forward and gradient, say how their sequences are
 // laid out and launched.
+// DELTA-VARLEN: @gated_delta_varlen  flash.delta_rule
+// DELTA-VARLEN: schedule      chunk_fused
+// DELTA-VARLEN: layout        sequences packed by cu_seqlens{{.*}}delta_prepare's grid covers the longest one's chunks (max_seqlen_q at launch)
 // VARLEN-BWD: @decay_varlen  flash.linear_attention
 // VARLEN-BWD: layout        sequences packed by cu_seqlens, each its own recurrence with its own states
 // VARLEN-BWD: @decay_varlen_backward  flash.linear_attention_grad

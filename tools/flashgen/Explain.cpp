@@ -384,6 +384,10 @@ std::string layoutText(Operation *op) {
       os << ", and the chunk kernel's grid covers the longest one's chunks "
             "(max_seqlen_q at launch); the chunk states of every sequence share "
             "one scratch";
+    if (isa<DeltaRuleOp>(op))
+      os << ", and delta_prepare's grid covers the longest one's chunks "
+            "(max_seqlen_q at launch); the WY factors of every sequence share "
+            "one scratch";
   }
   if (auto grad = dyn_cast<LinearAttentionGradOp>(op);
       grad && grad.getGate() == GateKind::mlstm_sig) {
