@@ -1046,9 +1046,10 @@ LogicalResult writeLinearGradKernel(LinearAttentionGradOp op, const std::string 
     rows("g", "in", f32, std::nullopt, 1);
   if (gate == GateKind::vector)
     rows("g", "in", f32, keyDim, 4);
-  // mlstm_sig: the input and forget preactivations, and n beside C in the
-  // states and their gradients.
-  const bool normalizer = gate == GateKind::mlstm_sig;
+  // The mLSTM kinds: the input and forget preactivations, and n beside C
+  // in the states and their gradients; mlstm_exp m beside them.
+  const bool normalizer = gate == GateKind::mlstm_sig || gate == GateKind::mlstm_exp;
+  const bool stabilizer = gate == GateKind::mlstm_exp;
   if (normalizer) {
     rows("igate", "in", f32, std::nullopt, 1);
     rows("fgate", "in", f32, std::nullopt, 1);
@@ -1060,11 +1061,15 @@ LogicalResult writeLinearGradKernel(LinearAttentionGradOp op, const std::string 
     param("c0", "in", f32, {batch, heads, keyDim, valueDim}, true, 1);
     if (normalizer)
       param("n0", "in", f32, {batch, heads, keyDim}, true, 1);
+    if (stabilizer)
+      param("m0", "in", f32, {batch, heads}, true, 1);
   }
   if (!op.getFinalGrad().empty()) {
     param("dcf", "in", f32, {batch, heads, keyDim, valueDim}, true, 1);
     if (normalizer)
       param("dnf", "in", f32, {batch, heads, keyDim}, true, 1);
+    if (stabilizer)
+      param("dmf", "in", f32, {batch, heads}, true, 1);
   }
   rows("dq", "out", elem, keyDim, rowAlign);
   rows("dk", "out", elem, keyDim, rowAlign);
@@ -1081,6 +1086,8 @@ LogicalResult writeLinearGradKernel(LinearAttentionGradOp op, const std::string 
     param("dc0", "out", f32, {batch, heads, keyDim, valueDim}, true, 1);
     if (normalizer)
       param("dn0", "out", f32, {batch, heads, keyDim}, true, 1);
+    if (stabilizer)
+      param("dm0", "out", f32, {batch, heads}, true, 1);
   }
   if (packed)
     params.push_back(llvm::json::Object{{"name", kCuSeqlensQ},
@@ -1128,18 +1135,28 @@ LogicalResult writeLinearGradKernel(LinearAttentionGradOp op, const std::string 
           packed ? sizes.expr("(cdiv(" + totalDim + "," + chunk + ")+2*" + offsetsDim + ")*" +
                               chunk)
                  : sizes.expr("max(cdiv(" + lengthDim + "," + chunk + "),1)*" + chunk);
+      // mlstm_exp: the stabiliser's shares beside the normaliser's.
       scratch.push_back(llvm::json::Object{
           {"name", "grad_dqn"},
           {"dtype", "f32"},
           {"shape", llvm::json::Array{scratchBatch, heads, shareRows,
-                                      valueDim / kernel.getSchedule().getTileDv()}}});
+                                      valueDim / kernel.getSchedule().getTileDv() *
+                                          (stabilizer ? 2 : 1)}}});
     }
+    if (stabilizer)
+      // The state pass's stabiliser at every boundary, and what the chunks
+      // after a boundary carry into its stabiliser's gradient.
+      for (const char *scratchName : {"chunk_m", "chunk_dm"})
+        scratch.push_back(llvm::json::Object{
+            {"name", scratchName},
+            {"dtype", "f32"},
+            {"shape", llvm::json::Array{scratchBatch, heads, boundaries}}});
     return scratch;
   };
   llvm::json::Array variants;
   std::vector<std::string> symbolsUsed;
   static const StringRef kScratch[] = {"chunk_c", "chunk_dc", "chunk_n", "chunk_dn",
-                                       "grad_do", "grad_dqn"};
+                                       "grad_do", "grad_dqn", "chunk_m", "chunk_dm"};
   if (failed(writeVariants(op, symbols, options, sizes, kScratch, scratchOf,
                            symbolsUsed, variants)))
     return failure();

@@ -758,10 +758,16 @@ LogicalResult StateInitOp::verify() {
     return emitOpError() << "reads the initial state, but its kernel's "
                             "problem has initial_state = false";
   // Scratch holds a state per chunk boundary; the others one state.
+  // mlstm_exp's final-state gradient names the final boundary NC, whose
+  // state its stabiliser's gradient reads.
   bool scratch = source == StateSource::scratch;
+  bool finalBoundary = source == StateSource::final_grad && getGate() == GateKind::mlstm_exp;
   if (scratch && !getChunk())
     return emitOpError() << "reads scratch without a chunk boundary";
-  if (!scratch && getChunk())
+  if (finalBoundary && !getChunk())
+    return emitOpError() << "reads mlstm_exp's final-state gradient without the final "
+                            "chunk boundary";
+  if (!scratch && !finalBoundary && getChunk())
     return emitOpError() << "has a chunk boundary, which source "
                          << stringifyStateSource(source) << " does not take";
   return success();

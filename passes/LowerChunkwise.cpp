@@ -222,6 +222,12 @@ struct KernelBuilder {
   /// Value tiles per head.
   int64_t valueTiles() const { return plan.valueDim / tileDv; }
 
+  /// f32 a row of linear_grad_rows' output: the normaliser-gradient share
+  /// of each value tile, and mlstm_exp's stabiliser shares beside them.
+  int64_t dqnColumns() const {
+    return valueTiles() * (gate() == GateKind::mlstm_exp ? 2 : 1);
+  }
+
   /// The rows the gradient kernels read as dO: dO / den for the
   /// normaliser kinds (linear_grad_rows writes it), dO for the others.
   TensorRole doutRole() const {
@@ -521,18 +527,23 @@ struct KernelBuilder {
     Value chunks = a.ceilDiv(T, a.c(chunk));
     // The last chunk (chunk 0 of an empty sequence: its rows load as zeros).
     Value last = a.sub(a.max(chunks, one), one);
+    // mlstm_exp's final-state gradient reads the final state (boundary NC)
+    // for its stabiliser's gradient (docs/semantics.md §4.7).
+    const bool stabilized = gate() == GateKind::mlstm_exp;
     StateInitOp::create(b, loc,
                         plan.finalGrad ? StateSource::final_grad : StateSource::zero,
-                        batch, head, valueTile, Value(), gate());
+                        batch, head, valueTile,
+                        plan.finalGrad && stabilized ? chunks : Value(), gate());
     auto load = [&](Value c, Value stage) {
       ChunkLoadOp::create(b, loc, TensorRole::q, batch, head, c, zero, T, chunk,
                           plan.keyDim, stage, true);
       ChunkLoadOp::create(b, loc, doutRole(), batch, head, c, valueTile, T,
                           chunk, tileDv, stage, true);
-      // The normaliser's gradient per row (its shares), for the n part.
+      // The normaliser's gradient per row (its shares; mlstm_exp's
+      // stabiliser's beside them), for the n part.
       if (hasNormalizer(gate()))
         ChunkLoadOp::create(b, loc, TensorRole::grad_dqn, batch, head, c, zero, T,
-                            chunk, valueTiles(), stage, true);
+                            chunk, dqnColumns(), stage, true);
       // Vector gates: the f32 g tile has one buffer (scanned at the top of
       // its chunk, before the next chunk's is requested), as in the forward.
       if (gate() == GateKind::vector)
@@ -576,6 +587,11 @@ struct KernelBuilder {
         TileCommitOp::create(b, loc);
       }
     });
+    // mlstm_exp: the gradient at boundary 0 and what the chunks carry
+    // into m0 too, for the chunk kernel's dm0.
+    if (stabilized)
+      StateStoreOp::create(b, loc, StateTarget::scratch, batch, head, valueTile, zero,
+                           gate());
     if (plan.initialState)
       StateStoreOp::create(b, loc, StateTarget::initial_grad, batch, head, valueTile,
                            zero, gate());
@@ -597,7 +613,7 @@ struct KernelBuilder {
                           true);
     if (hasNormalizer(gate()))
       ChunkLoadOp::create(b, loc, TensorRole::grad_dqn, batch, head, c, zero, T,
-                          chunk, valueTiles(), zero, true);
+                          chunk, dqnColumns(), zero, true);
     if (gate() == GateKind::vector)
       ChunkLoadOp::create(b, loc, TensorRole::g, batch, head, c, zero, T, chunk,
                           plan.keyDim, zero, true);

@@ -44,8 +44,13 @@ struct ChunkShape {
   bool gradRows = false;
   /// linear_grad_states of a normaliser kind: each stage also holds the
   /// chunk's rows' normaliser gradients, this many f32 shares a row (the
-  /// value tiles of linear_grad_rows); 0 otherwise.
+  /// value tiles of linear_grad_rows; mlstm_exp twice that, its
+  /// stabiliser's shares beside them); 0 otherwise.
   int64_t dqnShares = 0;
+  /// linear_grad_states of mlstm_exp: beside the summed rows, the rows'
+  /// stabiliser gradients (L f32), each gate buffer's row stabilisers and
+  /// their sources (2 x 2 L f32) and a reduction buffer (32 f32).
+  bool gradStabilizer = false;
 };
 
 /// Byte offsets of each buffer in dynamic shared memory (0-sized buffers
@@ -61,7 +66,8 @@ struct ChunkSmemPlan {
   int64_t deltaBeta = 0, deltaA = 0, deltaT32 = 0, deltaT = 0;
   int64_t qStage = 0, kStage = 0, vStage = 0; ///< bytes of one stage
   /// linear_grad_rows' dO tile; linear_grad_states' normaliser-gradient
-  /// ring (stages x L x dqnShares f32) and the chunk's summed rows (L f32).
+  /// ring (stages x L x dqnShares f32) and the chunk's summed rows (L f32;
+  /// mlstm_exp: ChunkShape::gradStabilizer's buffers after them).
   int64_t dout = 0, dqn = 0, dqnStage = 0, dqnRows = 0;
   int64_t gateBuffer = 0;                     ///< bytes of one gate buffer
   int64_t total = 0;
@@ -102,7 +108,7 @@ inline ChunkSmemPlan chunkSmemPlan(const ChunkShape &s) {
   at = align(at + s.stages * p.dqnStage);
   p.dqnRows = at;
   if (s.dqnShares > 0)
-    at = align(at + s.chunk * 4);
+    at = align(at + (s.gradStabilizer ? 6 * s.chunk + 32 : s.chunk) * 4);
   p.g = at;
   // Vector gates: one f32 g tile; the next chunk's is loaded only after this
   // chunk's gates were scanned, so one buffer suffices.
@@ -190,10 +196,14 @@ struct GradChunkShape {
   /// per-element log-decay terms), the b tables and the chunk end's terms.
   bool vectorGate = false;
   /// mlstm_sig: reads dO / den and the rows' normaliser-gradient shares
-  /// (this many a row: linear_grad_rows' value tiles), the chunk's n and
-  /// the n part of its state gradient, and writes the input gates'
-  /// gradient beside the forget gates' (0: no normaliser).
+  /// (this many a row: linear_grad_rows' value tiles; mlstm_exp twice
+  /// that, its stabiliser's shares beside them), the chunk's n and the n
+  /// part of its state gradient, and writes the input gates' gradient
+  /// beside the forget gates' (0: no normaliser).
   int64_t dqnShares = 0;
+  /// mlstm_exp: the rows' stabilisers and their sources (2 L f32), their
+  /// stabiliser gradients (L) and the routing's per-step sums (L).
+  bool stabilizer = false;
 };
 
 /// Warps of a linear_grad_chunk kernel: columnSplit per 16 rows.
@@ -229,7 +239,8 @@ struct GradChunkSmemPlan {
   /// Normaliser kinds (dqnShares > 0): the rows' normaliser-gradient
   /// shares (L x shares f32), then the summed rows (L), n before the chunk
   /// and the n part of the gradient after it (Dk each), and the rows'
-  /// k . dk per column slice (split x L), all f32.
+  /// k . dk per column slice (split x L), all f32; mlstm_exp then its
+  /// GradChunkShape::stabilizer buffers (4 L).
   int64_t dqn = 0, normRows = 0;
 };
 
@@ -256,7 +267,9 @@ inline GradChunkSmemPlan gradChunkSmemPlan(const GradChunkShape &s) {
                                : 0);
   take(p.rows, (2 * s.columnSplit * L + 32) * 4);
   take(p.dqn, L * s.dqnShares * 4);
-  take(p.normRows, s.dqnShares > 0 ? (L + 2 * s.keyDim + s.columnSplit * L) * 4 : 0);
+  take(p.normRows, s.dqnShares > 0
+                       ? (L + 2 * s.keyDim + s.columnSplit * L + (s.stabilizer ? 4 * L : 0)) * 4
+                       : 0);
   p.total = at;
   return p;
 }

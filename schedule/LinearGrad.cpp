@@ -82,20 +82,24 @@ bool gradChunkTilesSplitIntoCopies(const LinearProblem &p, const Schedule &s) {
 std::string gradientSupport(const LinearProblem &p) {
   if (p.isDelta())
     return "the delta rule has no backward kernels yet";
-  if (p.gate == GateKind::MlstmExp)
-    return "gate 'mlstm_exp' has no backward kernels yet (gates none, decay, vector "
-           "and mlstm_sig have)";
+  if (p.packed && p.gate == GateKind::MlstmExp)
+    return "gate 'mlstm_exp' over packed (varlen) sequences has no backward kernels yet "
+           "(its unpacked batches and the other gates' packed ones have)";
   return "";
 }
 
-/// The normaliser kinds with backward kernels: their gradient runs
-/// grad_rows first.
-bool hasNormalizerGrad(const LinearProblem &p) { return p.gate == GateKind::MlstmSig; }
+/// The normaliser kinds: their gradient runs grad_rows first.
+bool hasNormalizerGrad(const LinearProblem &p) {
+  return p.gate == GateKind::MlstmSig || p.gate == GateKind::MlstmExp;
+}
 
-/// The rows' normaliser-gradient shares (grad_rows' value tiles), 0 without
-/// a normaliser.
+/// f32 shares a row of grad_rows' output: one per value tile of the
+/// normaliser's gradient, and mlstm_exp as many of its stabiliser's beside
+/// them; 0 without a normaliser.
 int64_t dqnSharesOf(const LinearProblem &p, const Schedule &s) {
-  return hasNormalizerGrad(p) && s.tileDv > 0 ? p.valueDim / s.tileDv : 0;
+  if (!hasNormalizerGrad(p) || s.tileDv <= 0)
+    return 0;
+  return p.valueDim / s.tileDv * (p.gate == GateKind::MlstmExp ? 2 : 1);
 }
 
 } // namespace
@@ -115,9 +119,11 @@ flashgen::schedule::gradChunkShape(const LinearProblem &p, const Schedule &s) {
   shape.valueDim = p.valueDim;
   shape.chunk = s.chunk;
   shape.columnSplit = mlir::flash::gradColumnSplit(p.keyDim, s.tileD);
-  shape.scalarGates = p.gate == GateKind::Decay || p.gate == GateKind::MlstmSig;
+  shape.scalarGates = p.gate == GateKind::Decay || p.gate == GateKind::MlstmSig ||
+                     p.gate == GateKind::MlstmExp;
   shape.vectorGate = p.gate == GateKind::Vector;
   shape.dqnShares = dqnSharesOf(p, s);
+  shape.stabilizer = p.gate == GateKind::MlstmExp;
   return shape;
 }
 
@@ -125,6 +131,7 @@ mlir::flash::ChunkShape flashgen::schedule::gradStatesShape(const LinearProblem 
                                                              const Schedule &s) {
   mlir::flash::ChunkShape shape = chunkwiseKernelShape(p, statesPassOf(s), false);
   shape.dqnShares = dqnSharesOf(p, s);
+  shape.gradStabilizer = p.gate == GateKind::MlstmExp;
   return shape;
 }
 
@@ -410,7 +417,9 @@ Evaluation flashgen::schedule::evaluateLinearGrad(const LinearProblem &p,
   // A's blocks below the diagonal (16 x Dk each).
   const double blocks = static_cast<double>(L / 16);
   chunk.sfuOps = static_cast<double>(heads) * chunks *
-                 (p.gate == GateKind::Decay || p.gate == GateKind::MlstmSig ? 2.0 * L * L
+                 (p.gate == GateKind::Decay || p.gate == GateKind::MlstmSig ||
+                          p.gate == GateKind::MlstmExp
+                      ? 2.0 * L * L
                   : p.gate == GateKind::Vector ? 4.0 * L * Dk + blocks * (blocks - 1) / 2 * 16 * Dk
                                                : 0.0);
   chunk.aluOps = static_cast<double>(heads) * chunks * 2.0 * L * (L + Dk);

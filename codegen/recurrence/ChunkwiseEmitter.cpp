@@ -62,10 +62,11 @@ private:
   /// linear_grad_rows: linear_outputs' kernel writing dO / den and the
   /// rows' normaliser-gradient shares instead of o (mlstm_sig).
   bool gradRows = false;
-  /// The gradient kernels of a normaliser kind (mlstm_sig): the rows'
+  /// The gradient kernels of a normaliser kind: the rows'
   /// normaliser-gradient shares per row (grad_rows' value tiles); 0
-  /// otherwise.
-  int64_t dqnShares = 0;
+  /// otherwise. dqnCols: the f32 a row of grad_rows' output, the shares
+  /// and (mlstm_exp) as many of the stabiliser's gradient beside them.
+  int64_t dqnShares = 0, dqnCols = 0;
   /// The chunk states (and their gradients) go through scratch in the
   /// element type, not f32: a chunk_grad schedule's kernels, whose chunk
   /// kernel reads them as 16-bit MMA operands anyway.
@@ -164,7 +165,7 @@ bool LinearKernelPrinter::isChunkRowsScratch(StringRef tensor) {
 
 bool LinearKernelPrinter::isBoundaryScratch(StringRef tensor) {
   return tensor == "chunk_c" || tensor == "chunk_dc" || tensor == "chunk_n" ||
-         tensor == "chunk_dn" || tensor == "chunk_m";
+         tensor == "chunk_dn" || tensor == "chunk_m" || tensor == "chunk_dm";
 }
 
 void LinearKernelPrinter::printSequenceScratch(Value batch) {
@@ -209,11 +210,11 @@ LogicalResult LinearKernelPrinter::printChunkLoad(ChunkLoadOp op) {
   }
   if (role == TensorRole::grad_dqn) {
     // Whole chunks of rows (linear_grad_rows writes 0 past the sequence),
-    // kDqnShares floats a row, contiguous.
+    // kDqnCols floats a row, contiguous.
     std::string at = gradChunk ? "kSmemDqn"
                                : "kSmemDqn + fg::u32((" + name(op.getStage()) +
-                                     ") * kChunk * kDqnShares * 4)";
-    line() << "fg::cta::load_async_bytes<kThreads, kChunk * kDqnShares * 4>(smem + " << at
+                                     ") * kChunk * kDqnCols * 4)";
+    line() << "fg::cta::load_async_bytes<kThreads, kChunk * kDqnCols * 4>(smem + " << at
            << ", " << base(tensor, op.getBatch(), op.getHead()) << " + " << row0
            << " * grad_dqn_s2);\n";
     return success();
@@ -276,11 +277,19 @@ LogicalResult LinearKernelPrinter::printChunkGates(ChunkGatesOp op) {
                           << stringifyGateKind(gate) << "', which has no gates";
   line() << "if (warp == 0) {\n";
   ++indent;
-  line() << "fg::warp::scan_scalar_gates<kChunk, kGateRows, kRawGates, "
-         << (stabilizer ? "true" : "false") << ">(" << ring(op.getBuffer())
-         << ", fg::chunk::gate_ring<kChunk>(s_gates, (" << name(op.getBuffer())
-         << ") ^ 1), gate_raw, " << valid
-         << ",\n";
+  // mlstm_exp's gradient kernels run the chunks out of order: each starts
+  // from the state pass's stabiliser before it, and keeps its rows'.
+  const bool stabilizedRows = stabilizer && (gradStates || gradChunk);
+  if (stabilizedRows)
+    line() << "fg::warp::scan_scalar_gates_from<kChunk, kGateRows, kRawGates, true>("
+           << ring(op.getBuffer()) << ", "
+           << base("chunk_m", op.getBatch(), op.getHead()) << "[(long long)("
+           << name(op.getChunk()) << ") * chunk_m_s2], gate_raw, " << valid << ",\n";
+  else
+    line() << "fg::warp::scan_scalar_gates<kChunk, kGateRows, kRawGates, "
+           << (stabilizer ? "true" : "false") << ">(" << ring(op.getBuffer())
+           << ", fg::chunk::gate_ring<kChunk>(s_gates, (" << name(op.getBuffer())
+           << ") ^ 1), gate_raw, " << valid << ",\n";
   line() << "    [&](float a0, float a1, float& lf, float& li) {\n";
   indent += 2;
   for (auto [i, arg] : llvm::enumerate(block.getArguments()))
@@ -291,7 +300,10 @@ LogicalResult LinearKernelPrinter::printChunkGates(ChunkGatesOp op) {
   line() << "li = " << name(yield.getLogInput()) << ";\n";
   line() << "(void)a0; (void)a1;\n";
   indent -= 2;
-  line() << "    });\n";
+  if (stabilizedRows)
+    line() << "    }, s_stab + (" << name(op.getBuffer()) << ") * 2 * kChunk);\n";
+  else
+    line() << "    });\n";
   --indent;
   line() << "}\n";
   return success();
@@ -312,6 +324,8 @@ LogicalResult LinearKernelPrinter::printStateInit(StateInitOp op) {
   switch (op.getSource()) {
   case StateSource::zero:
     zeroState();
+    if (gradStates && stabilizer)
+      line() << "float dm_carry = 0.0f;  // dL/dm of the chunk's last row, from later chunks\n";
     break;
   case StateSource::initial:
     // Optional params: a null initial state means zeros.
@@ -353,6 +367,30 @@ LogicalResult LinearKernelPrinter::printStateInit(StateInitOp op) {
       line() << "for (int d = int(threadIdx.x); d < kKeyDim; d += kThreads) s_norm[d] = "
              << "dnf == nullptr ? 0.0f : " << base("dnf", op.getBatch(), op.getHead())
              << "[(long long)d * dnf_s2];\n";
+    if (stabilizer) {
+      // mlstm_exp (docs/semantics.md §4.7): the final state is stored
+      // scaled by exp(-m_T), so the final stabiliser's gradient is dmf -
+      // <dcf, C_T> - <dnf, n_T>: what the last chunk carries into its last
+      // row. Value tile 0's CTA keeps this carry chunk to chunk (the
+      // others' is never stored).
+      std::string nc = name(op.getChunk());
+      line() << "float dm_carry = 0.0f;  // dL/dm of the chunk's last row, from later chunks\n";
+      line() << "if ((" << name(op.getColTile()) << ") == 0) {\n";
+      ++indent;
+      line() << "if (dcf != nullptr)\n";
+      line() << "  dm_carry -= fg::cta::dot_global<kThreads>(" << base("dcf", op.getBatch(), op.getHead())
+             << ", dcf_s2, " << base("chunk_c", op.getBatch(), op.getHead()) << " + (long long)("
+             << nc << ") * chunk_c_s2, chunk_c_s3, kKeyDim, " << problemInt("value_dim")
+             << ", s_red);  // <dcf, C_T>\n";
+      line() << "if (dnf != nullptr)\n";
+      line() << "  dm_carry -= fg::cta::dot_global<kThreads>(" << base("dnf", op.getBatch(), op.getHead())
+             << ", dnf_s2, " << base("chunk_n", op.getBatch(), op.getHead()) << " + (long long)("
+             << nc << ") * chunk_n_s2, 1LL, kKeyDim, 1, s_red);  // <dnf, n_T>\n";
+      line() << "if (dmf != nullptr) dm_carry += *(" << base("dmf", op.getBatch(), op.getHead())
+             << ");\n";
+      --indent;
+      line() << "}\n";
+    }
     break;
   case StateSource::scratch: {
     std::string c = name(op.getChunk()); // the verifier requires it
@@ -366,8 +404,14 @@ LogicalResult LinearKernelPrinter::printStateInit(StateInitOp op) {
                 "s_norm[d] = "
              << base("chunk_n", op.getBatch(), op.getHead()) << "[(long long)(" << c
              << ") * chunk_n_s2 + d];\n";
+      // mlstm_exp: the state pass's stabiliser before the chunk, whose
+      // gate scan starts from it.
       line() << "if (threadIdx.x == 0) fg::chunk::gate_ring<kChunk>(s_gates, "
-                "1).m_end() = 0.0f;\n";
+                "1).m_end() = "
+             << (stabilizer ? base("chunk_m", op.getBatch(), op.getHead()) + "[(long long)(" +
+                                  c + ") * chunk_m_s2]"
+                            : std::string("0.0f"))
+             << ";\n";
       return success();
     }
     line() << "fg::warp::load_f32(st_c, " << base("chunk_c", op.getBatch(), op.getHead())
@@ -422,6 +466,12 @@ LogicalResult LinearKernelPrinter::printStateStore(StateStoreOp op) {
              << ") for (int d = int(threadIdx.x); d < kKeyDim; d += kThreads) "
              << base("chunk_dn", op.getBatch(), op.getHead()) << "[(long long)(" << c
              << ") * chunk_dn_s2 + d] = s_norm[d];\n";
+    if (stabilizer)
+      // What the chunks after boundary c carry into its stabiliser (the
+      // last row of chunk c - 1; at boundary 0, into m0).
+      line() << "if (" << first << " && threadIdx.x == 0) "
+             << base("chunk_dm", op.getBatch(), op.getHead()) << "[(long long)(" << c
+             << ") * chunk_dm_s2] = dm_carry;\n";
     return success();
   }
   if (op.getTarget() == StateTarget::final) {
@@ -617,8 +667,21 @@ LogicalResult LinearKernelPrinter::printStore(ChunkStoreOp op) {
     // row's normaliser gradient, every row of the chunk (0 past the
     // sequence: q and dO load as zeros there).
     line() << "fg::row_vec<kWarpRows> dqn_share;\n";
-    line() << "fg::warp::normalizer_grad_rows(acc_h, dqn_share, acc_n, "
-           << stage("sDO", op.getStage()) << ", qrow0, kEps);\n";
+    if (stabilizer) {
+      // mlstm_exp: the rows stabilised by mu_r, and the stabiliser's
+      // shares beside the normaliser's (after every value tile's).
+      line() << "fg::row_vec<kWarpRows> dm_share;\n";
+      line() << "fg::warp::stabilized_normalizer_grad_rows(acc_h, dqn_share, dm_share, acc_n, "
+                "acc_mu, "
+             << stage("sDO", op.getStage()) << ", qrow0, kEps);\n";
+      line() << "fg::warp::store_row_values("
+             << base("grad_dqn", op.getBatch(), op.getHead()) << " + (" << row0
+             << ") * grad_dqn_s2 + " << problemInt("value_dim") / shape.tileDv << " + ("
+             << name(op.getColTile()) << "), grad_dqn_s2, dm_share);\n";
+    } else {
+      line() << "fg::warp::normalizer_grad_rows(acc_h, dqn_share, acc_n, "
+             << stage("sDO", op.getStage()) << ", qrow0, kEps);\n";
+    }
     line() << "fg::warp::store_rows_staged("
            << base("grad_do", op.getBatch(), op.getHead()) << " + (" << row0
            << ") * grad_do_s2 + (long long)(" << name(op.getColTile())
@@ -661,19 +724,41 @@ LogicalResult LinearKernelPrinter::printStateUpdate(StateUpdateOp op) {
     } else {
       line() << "const fg::chunk::gate_buffer<kChunk> gb = " << ring(op.getBuffer())
              << ";\n";
+      // The rows' factor exp(b_t); mlstm_exp's state gradient is kept
+      // scaled by exp(m) at its boundary (docs/semantics.md §4.7), so row
+      // t's is exp(b_t + m_start - m_t) = exp(m_start - mu_t) <= 1, and
+      // the decay exp(g + m_start - m_end) the scan's.
+      std::string rowFactor =
+          stabilizer ? "fg::exp_fast(gb.m_start() - stab[t])" : "fg::exp_fast(gb.hi()[t] + gb.lo()[t])";
+      if (stabilizer)
+        line() << "const float* const stab = s_stab + (" << name(op.getBuffer())
+               << ") * 2 * kChunk;  // this chunk's mu [L], src [L]\n";
       line() << "fg::warp::mul(st_c, st_c, gb.decay());\n";
       line() << "fg::warp::mma_AtB_chunk<kChunk>(st_c, " << k << ", 0, srow0, " << v
-             << ", 0, 0, [&](int, int t) { return kScale * fg::exp_fast(gb.hi()[t] + gb.lo()[t]); });\n";
+             << ", 0, 0, [&](int, int t) { return kScale * " << rowFactor << "; });\n";
       if (normalizer) {
         // n's part (the value column of ones): Gn = decay Gn + sum_t
         // (scale exp(b_t) dN_t) q_t, dN_t summed from its value tiles'
         // shares (the ring's stage of this chunk).
-        line() << "fg::cta::sum_shares<kThreads, kChunk, kDqnShares>(s_dqn, s_dqn_ring + ("
-               << name(op.getStage()) << ") * kChunk * kDqnShares);\n";
+        std::string shares = "s_dqn_ring + (" + name(op.getStage()) + ") * kChunk * kDqnCols";
+        line() << "fg::cta::sum_shares<kThreads, kChunk, kDqnShares, kDqnCols>(s_dqn, " << shares
+               << ");\n";
+        if (stabilizer)
+          line() << "fg::cta::sum_shares<kThreads, kChunk, kDqnShares, kDqnCols>(s_dmr, " << shares
+                 << " + kDqnShares);  // the rows' dm\n";
         line() << "fg::cta::sync();\n";
         line() << "fg::cta::update_normalizer<kThreads, kChunk, kKeyDim>(s_norm, " << k
-               << ", gb.decay(), [&](int t) { return kScale * fg::exp_fast(gb.hi()[t] + "
-                  "gb.lo()[t]) * s_dqn[t]; });\n";
+               << ", gb.decay(), [&](int t) { return kScale * " << rowFactor
+               << " * s_dqn[t]; });\n";
+        if (stabilizer) {
+          // The stabiliser's gradient the chunk carries into the one
+          // before: its carried-stabiliser rows' dm, the last row's
+          // including what the later chunks carried into it.
+          line() << "if (threadIdx.x == 0) {\n";
+          line() << "  s_dmr[kChunk - 1] += dm_carry;\n";
+          line() << "  dm_carry = fg::warp::carried_stabilizer_grad<kChunk>(s_dmr, stab + kChunk);\n";
+          line() << "}\n";
+        }
       }
     }
   } else if (gate == GateKind::none) {
@@ -767,6 +852,7 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
     return base(scratch, op.getBatch(), op.getHead()) + " + (long long)(" + index.str() +
            ") * " + scratch.str() + "_s2";
   };
+  const bool initial = cast<BoolAttr>(kernel.getProblem().get("initial_state")).getValue();
   std::string next = "(" + c + ") + 1";
   std::string row0 = "(long long)(" + c + ") * kChunk + r0";
   std::string valid = name(op.getExtent()) + " - (int)(" + row0 + ")";
@@ -802,7 +888,11 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
   if (normalizer)
     // Each row's normaliser gradient dN_r, from its value tiles' shares
     // (read after dot_tiles' barriers).
-    line() << "fg::cta::sum_shares<kThreads, kChunk, kDqnShares>(s_dqn, s_dqn_shares);\n";
+    line() << "fg::cta::sum_shares<kThreads, kChunk, kDqnShares, kDqnCols>(s_dqn, s_dqn_shares);\n";
+  if (stabilizer)
+    // mlstm_exp: and each row's stabiliser gradient dm_r.
+    line() << "fg::cta::sum_shares<kThreads, kChunk, kDqnShares, kDqnCols>(s_dm, s_dqn_shares + "
+              "kDqnShares);\n";
   if (scalarGates) {
     line() << "const float gs_dot = fg::cta::dot_tiles<kThreads>(sS, sG, s_red)"
            << (normalizer ? " + fg::cta::dot_vectors<kThreads, kKeyDim>(s_n, s_gn, s_red)" : "")
@@ -810,6 +900,13 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
     line() << "const fg::chunk::gate_buffer<kChunk> gbd = " << ring(op.getBuffer())
            << ";\n";
   }
+  if (stabilizer)
+    // What later chunks carry into the stabiliser of the chunk's last row
+    // (the state-gradient pass's; the rows past the sequence share the
+    // last real row's stabiliser). dot_tiles' barriers are behind us.
+    line() << "if (threadIdx.x == 0) s_dm[kChunk - 1] += "
+           << base("chunk_dm", op.getBatch(), op.getHead()) << "[(long long)(" << next
+           << ") * chunk_dm_s2];\n";
   line() << "fg::row_vec<16> unused_rv;  // for_each_gated's per-row slot\n";
   line() << "fg::warp::fill(unused_rv, 0.0f);\n";
   // A = scale (Q K^T) o W and dP = (dO V^T) o W: this warp's rows and its
@@ -833,10 +930,14 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
                                 std::string x = !withScale && normalizer
                                                     ? std::string("(x + s_dqn[r])")
                                                     : std::string("x");
+                                // mlstm_exp: W_rs = exp(b_r - b_s + i_s - m_r),
+                                // m_r = b_r + mu_r.
+                                std::string weight =
+                                    stabilizer ? "(" + logWeight.str() + " - (hr + lr)) - s_stab[r]"
+                                               : logWeight.str();
                                 line() << "x = " << visible << " ? " << x
                                        << (withScale ? " * kScale" : "")
-                                       << " * fg::exp_fast(" << logWeight
-                                       << ") : 0.0f;\n";
+                                       << " * fg::exp_fast(" << weight << ") : 0.0f;\n";
                               })))
       return failure();
     line() << "fg::warp::store(" << tile << ", r0, cs * kColsA, s_tile);\n";
@@ -860,7 +961,10 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
     line() << "fg::warp::for_each(acc, r0, cs * kColsK, [&](int r, int d, float& x) { x += "
               "s_dqn[r] * s_n[d]; });  // + dN_r n\n";
   if (scalarGates) {
-    line() << "fg::warp::rows_of(row_w, r0, [&](int r) { return expf(gbd.hi()[r] + gbd.lo()[r]); });\n";
+    // exp(b_r); mlstm_exp's exp(b_r + m_start - m_r) = exp(m_start - mu_r).
+    line() << "fg::warp::rows_of(row_w, r0, [&](int r) { return "
+           << (stabilizer ? "expf(gbd.m_start() - s_stab[r])" : "expf(gbd.hi()[r] + gbd.lo()[r])")
+           << "; });\n";
     line() << "fg::warp::mul_rows(acc, acc, row_w);\n";
   }
   line() << "fg::warp::mma_AB_chunk<kChunk>(acc, sDP, r0, sK, 0, cs * kColsK);\n";
@@ -921,10 +1025,43 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
                t.str() + "_s2, " + t.str() + "_s2";
       };
       line() << "if (threadIdx.x == 0)\n";
-      line() << "  fg::warp::sigmoid_gate_grads<kChunk, kColSplit>(" << at("digate") << ", "
-             << at("dfgate") << ", " << rows
-             << ", s_rows, s_rows + kColSplit * kChunk, gbd.decay() * gs_dot, s_kdk, "
-             << at("igate") << ", " << at("fgate") << ");\n";
+      if (stabilizer)
+        // mlstm_exp: iota = i, and each row's stabiliser gradient routed
+        // to the step that sets m_r (docs/semantics.md §4.7).
+        line() << "  fg::warp::stabilized_gate_grads<kChunk, kColSplit>(" << at("digate") << ", "
+               << at("dfgate") << ", " << rows
+               << ", s_rows, s_rows + kColSplit * kChunk, gbd.decay() * gs_dot, s_kdk, s_dm, "
+                  "s_stab + kChunk, s_e, "
+               << at("fgate") << ");\n";
+      else
+        line() << "  fg::warp::sigmoid_gate_grads<kChunk, kColSplit>(" << at("digate") << ", "
+               << at("dfgate") << ", " << rows
+               << ", s_rows, s_rows + kColSplit * kChunk, gbd.decay() * gs_dot, s_kdk, "
+               << at("igate") << ", " << at("fgate") << ");\n";
+      if (stabilizer && initial) {
+        // dm0 (chunk 0's CTA, after every other use of sG): what the
+        // chunks carry into m0, plus <dC0, C0> + <dn0, n0>, the states
+        // being stored scaled by exp(-m) (the gradient of the state at
+        // boundary 0, the state-gradient pass's, in sG and s_gn).
+        line() << "if ((" << c << ") == 0 && dm0 != nullptr) {\n";
+        ++indent;
+        line() << "fg::cta::sync();\n";
+        line() << "fg::cta::load_async<kThreads>(sG, " << boundary("chunk_dc", "0")
+               << ", chunk_dc_s3, kKeyDim);\n";
+        line() << "fg::cta::load_async_bytes<kThreads, kKeyDim * 4>(smem + kSmemNormRows + "
+                  "fg::u32((kChunk + kKeyDim) * 4), "
+               << boundary("chunk_dn", "0") << ");\n";
+        line() << "fg::cta::commit();\n";
+        line() << "fg::cta::wait<0>();\n";
+        line() << "fg::cta::sync();\n";
+        line() << "const float dm0_state = fg::cta::dot_tiles<kThreads>(sS, sG, s_red) + "
+                  "fg::cta::dot_vectors<kThreads, kKeyDim>(s_n, s_gn, s_red);\n";
+        line() << "if (threadIdx.x == 0) *(" << base("dm0", op.getBatch(), op.getHead())
+               << ") = dm0_state + " << base("chunk_dm", op.getBatch(), op.getHead())
+               << "[0];\n";
+        --indent;
+        line() << "}\n";
+      }
       --indent;
       line() << "}\n";
       return success();
@@ -1042,6 +1179,10 @@ std::string LinearKernelPrinter::gradChunkSignature() {
     tensor("chunk_n", "float", false, 4);
     tensor("chunk_dn", "float", false, 4);
   }
+  if (stabilizer) {
+    tensor("chunk_m", "float", false, 3);
+    tensor("chunk_dm", "float", false, 3);
+  }
   tensor("dq", elem, true, 4);
   tensor("dk", elem, true, 4);
   tensor("dv", elem, true, 4);
@@ -1049,6 +1190,9 @@ std::string LinearKernelPrinter::gradChunkSignature() {
     tensor("dg", "float", true, 4);
   for (unsigned i = 0; i < rawGates; ++i)
     tensor("d" + gateTensor(i), "float", true, 3);
+  // mlstm_exp: chunk 0's CTA writes the initial stabiliser's gradient.
+  if (stabilizer && cast<BoolAttr>(kernel.getProblem().get("initial_state")).getValue())
+    printTensorParameter(sep, result.arguments, "dm0", "float", true, 2);
   if (packedQueries)
     printSequenceParameters([&]() -> llvm::raw_ostream & { return sep(); });
   printDimParameters([&]() -> llvm::raw_ostream & { return sep(); });
@@ -1096,13 +1240,18 @@ std::string LinearKernelPrinter::gradChunkHeader() {
     h << "constexpr int kGStride = " << gradGateTileStride(gradShape.keyDim)
       << ";  // floats between the f32 g tile's rows\n";
   if (normalizer)
-    h << "constexpr int kDqnShares = " << gradShape.dqnShares
+    h << "constexpr int kDqnShares = " << dqnShares
       << ";  // normaliser-gradient shares a row (grad_rows' value tiles)\n"
+      << "constexpr int kDqnCols = " << gradShape.dqnShares
+      << ";  // floats a row of grad_rows' output"
+      << (stabilizer ? " (the stabiliser's shares after them)" : "") << "\n"
       << "constexpr int kSmemDqn = " << gradPlan.dqn << ";\n"
       << "constexpr int kSmemNormRows = " << gradPlan.normRows
-      << ";  // dN [L], n [Dk], G's n part [Dk], k . dk [split][L]\n"
-      << "static_assert(kSmemNormRows - kSmemDqn >= kChunk * kDqnShares * 4 && "
-      << gradPlan.total << " - kSmemNormRows >= (kChunk + 2 * kKeyDim + kColSplit * kChunk) * 4, "
+      << ";  // dN [L], n [Dk], G's n part [Dk], k . dk [split][L]"
+      << (stabilizer ? ", mu and src [2][L], dm [L], e [L]" : "") << "\n"
+      << "static_assert(kSmemNormRows - kSmemDqn >= kChunk * kDqnCols * 4 && "
+      << gradPlan.total << " - kSmemNormRows >= (kChunk + 2 * kKeyDim + kColSplit * kChunk"
+      << (stabilizer ? " + 4 * kChunk" : "") << ") * 4, "
       << "\"normaliser buffers overlap\");\n";
   h << "constexpr float kScale = " << floatLiteral(scale) << ";\n"
     << "using QTile = fg::smem_tile<Elem, kChunk, kKeyDim>;\n"
@@ -1207,19 +1356,34 @@ std::string LinearKernelPrinter::signature() {
       tensor("g", "float", false, 4);
     for (unsigned i = 0; i < rawGates; ++i)
       tensor(gateTensor(i), "float", false, 3);
-    if (cast<BoolAttr>(kernel.getProblem().get("final_grad")).getValue()) {
+    const bool finalGrad = cast<BoolAttr>(kernel.getProblem().get("final_grad")).getValue();
+    if (finalGrad) {
       printTensorParameter(sep, result.arguments, "dcf", "float", false, 4);
       if (normalizer)
         printTensorParameter(sep, result.arguments, "dnf", "float", false, 3);
+      if (stabilizer)
+        printTensorParameter(sep, result.arguments, "dmf", "float", false, 2);
     }
     if (initial) {
       printTensorParameter(sep, result.arguments, "dc0", "float", true, 4);
       if (normalizer)
         printTensorParameter(sep, result.arguments, "dn0", "float", true, 3);
     }
+    if (stabilizer) {
+      // mlstm_exp: the state pass's stabilisers (each chunk's scan starts
+      // from its own), and with a final-state gradient the final state
+      // (C_T, n_T: the final stabiliser's gradient reads them).
+      tensor("chunk_m", "float", false, 3);
+      if (finalGrad) {
+        tensor("chunk_c", elem, false, 5);
+        tensor("chunk_n", "float", false, 4);
+      }
+    }
     tensor("chunk_dc", elem, true, 5);
     if (normalizer)
       tensor("chunk_dn", "float", true, 4);
+    if (stabilizer)
+      tensor("chunk_dm", "float", true, 3);
     if (packedQueries)
       printSequenceParameters([&]() -> llvm::raw_ostream & { return sep(); });
     printDimParameters([&]() -> llvm::raw_ostream & { return sep(); });
@@ -1308,7 +1472,9 @@ std::string LinearKernelPrinter::header() {
     h << "constexpr float kEps = " << floatLiteral(eps) << ";\n";
   if (dqnShares > 0)
     h << "constexpr int kDqnShares = " << dqnShares
-      << ";  // normaliser-gradient shares a row (grad_rows' value tiles)\n";
+      << ";  // normaliser-gradient shares a row (grad_rows' value tiles)\n"
+      << "constexpr int kDqnCols = " << dqnCols << ";  // floats a row of grad_rows' output"
+      << (stabilizer ? " (the stabiliser's shares after them)" : "") << "\n";
   h << "using QTile = fg::smem_tile<Elem, kChunk, kKeyDim>;\n"
     << "using KTile = fg::smem_tile<Elem, kChunk, kKeyDim>;\n"
     << "using VTile = fg::smem_tile<Elem, kChunk, kTileDv>;\n"
@@ -1332,8 +1498,9 @@ std::string LinearKernelPrinter::header() {
     h << "constexpr int kSmemDqn = " << plan.dqn
       << ";  // the normaliser-gradient shares' ring\n"
       << "constexpr int kSmemDqnRows = " << plan.dqnRows << ";  // their sums\n"
-      << "static_assert(kSmemDqnRows - kSmemDqn >= kStages * kChunk * kDqnShares * 4 && "
-         "kSmemG - kSmemDqnRows >= kChunk * 4, \"shares overlap\");\n";
+      << "static_assert(kSmemDqnRows - kSmemDqn >= kStages * kChunk * kDqnCols * 4 && "
+         "kSmemG - kSmemDqnRows >= "
+      << (stabilizer ? "(6 * kChunk + 32) * 4" : "kChunk * 4") << ", \"shares overlap\");\n";
   if (delta)
     h << "constexpr int kSmemW = " << plan.w << ";  // the W ring\n"
       << "constexpr int kSmemRowNorms = " << plan.rowNorms << ";  // 1/|q_r|, 1/|k_r|\n"
@@ -1392,6 +1559,7 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   rawGates = scalarGates ? LinearAttentionOp::getGateOperandCount(gate) : 0;
   if (normalizer && (gradStates || gradChunk) && kernel.getSchedule().getTileDv() > 0)
     dqnShares = problemInt("value_dim") / kernel.getSchedule().getTileDv();
+  dqnCols = stabilizer ? 2 * dqnShares : dqnShares;
   findSequence();
   if (packedQueries) {
     // Packed sequences (flash.sequence): every row tensor the kernel reads
@@ -1455,7 +1623,8 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   // stage.
   shape.stages = family == KernelFamily::linear_outputs || gradRows ? 1 : s.getStages();
   shape.gradRows = gradRows;
-  shape.dqnShares = gradStates ? dqnShares : 0;
+  shape.dqnShares = gradStates ? dqnCols : 0;
+  shape.gradStabilizer = gradStates && stabilizer;
   shape.warps = s.getWarps();
   shape.vectorGate = vectorGate;
   shape.scalarGates = scalarGates;
@@ -1509,6 +1678,11 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   if (dqnShares > 0) {
     line() << "float* const s_dqn_ring = reinterpret_cast<float*>(smem_p + kSmemDqn);\n";
     line() << "float* const s_dqn = reinterpret_cast<float*>(smem_p + kSmemDqnRows);\n";
+    if (stabilizer) {
+      line() << "float* const s_dmr = s_dqn + kChunk;        // the rows' stabiliser gradients\n";
+      line() << "float* const s_stab = s_dmr + kChunk;       // [buffer][mu [L], src [L]]\n";
+      line() << "float* const s_red = s_stab + 4 * kChunk;   // [32]\n";
+    }
   }
   if (delta)
     line() << "const WRing sW{smem + kSmemW};  // the delta rule's W tiles\n";
@@ -1561,11 +1735,8 @@ FailureOr<EmittedKernel> LinearKernelPrinter::printGradChunkKernel(Type elementT
   gradShape.columnSplit = gradColumnSplit(gradShape.keyDim, kernel.getSchedule().getTileD());
   gradShape.scalarGates = scalarGates;
   gradShape.vectorGate = vectorGate;
-  gradShape.dqnShares = dqnShares;
-  if (stabilizer)
-    return kernel.emitError() << "linear_grad_chunk has no printing for gate '"
-                              << stringifyGateKind(gate)
-                              << "' (none, decay, vector, mlstm_sig)";
+  gradShape.dqnShares = dqnCols;
+  gradShape.stabilizer = stabilizer;
   gradPlan = gradChunkSmemPlan(gradShape);
   result.threads = gradChunkWarps(gradShape) * 32;
   result.dynamicSmemBytes = gradPlan.total;
@@ -1601,6 +1772,11 @@ FailureOr<EmittedKernel> LinearKernelPrinter::printGradChunkKernel(Type elementT
     line() << "float* const s_n = s_dqn + kChunk;       // n before the chunk\n";
     line() << "float* const s_gn = s_n + kKeyDim;       // G's n part\n";
     line() << "float* const s_kdk = s_gn + kKeyDim;     // [split][L]\n";
+    if (stabilizer) {
+      line() << "float* const s_stab = s_kdk + kColSplit * kChunk;  // mu [L], src [L]\n";
+      line() << "float* const s_dm = s_stab + 2 * kChunk;   // the rows' stabiliser gradients\n";
+      line() << "float* const s_e = s_dm + kChunk;          // their sums per source step\n";
+    }
   }
   if (vectorGate) {
     line() << "float* const s_g = reinterpret_cast<float*>(smem_p + kSmemG);\n";

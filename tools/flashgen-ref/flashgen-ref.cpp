@@ -858,13 +858,18 @@ llvm::Error runLinearGrad(LinearAttentionGradOp op, const Options &options,
   const int64_t b = sizes->batch, h = sizes->heads, t = sizes->length,
                 dk = sizes->keyDim, dv = sizes->valueDim;
   ref::Tensor<double> dout = normal({b, h, t, dv}, elem);
-  // mlstm_sig: n's part of the states and gradients beside C's.
-  const bool normalizer = op.getGate() == GateKind::mlstm_sig;
+  // The mLSTM kinds: n's part of the states and gradients beside C's;
+  // mlstm_exp m's too.
+  const bool normalizer =
+      op.getGate() == GateKind::mlstm_sig || op.getGate() == GateKind::mlstm_exp;
+  const bool stabilizer = op.getGate() == GateKind::mlstm_exp;
   ref::RecurrentState<double> dFinal;
   if (!op.getFinalGrad().empty()) {
     dFinal.c = normal({b, h, dk, dv}, f32);
     if (normalizer)
       dFinal.n = normal({b, h, dk}, f32);
+    if (stabilizer)
+      dFinal.m = normal({b, h}, f32);
   }
   ref::LinearProblem problem;
   problem.gate = gateOf(op.getGate());
@@ -885,11 +890,15 @@ llvm::Error runLinearGrad(LinearAttentionGradOp op, const Options &options,
     writer.input("c0", inputs.initial.c, f32);
     if (normalizer)
       writer.input("n0", inputs.initial.n, f32);
+    if (stabilizer)
+      writer.input("m0", inputs.initial.m, f32);
   }
   if (!op.getFinalGrad().empty()) {
     writer.input("dcf", dFinal.c, f32);
     if (normalizer)
       writer.input("dnf", dFinal.n, f32);
+    if (stabilizer)
+      writer.input("dmf", dFinal.m, f32);
   }
   writer.output("dq", grad.dq, dtypeOf(elem));
   writer.output("dk", grad.dk, dtypeOf(elem));
@@ -904,6 +913,8 @@ llvm::Error runLinearGrad(LinearAttentionGradOp op, const Options &options,
     writer.output("dc0", grad.dInitial.c, "f32", 1e-2);
     if (normalizer)
       writer.output("dn0", grad.dInitial.n, "f32", 1e-2);
+    if (stabilizer)
+      writer.output("dm0", grad.dInitial.m, "f32", 1e-2);
   }
   meta["op"] = "linear_attention_grad";
   meta["gate"] = stringifyGateKind(op.getGate()).str();

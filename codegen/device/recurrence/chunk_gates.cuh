@@ -80,13 +80,19 @@ template <int L> FG_DEVICE gate_buffer<L> gate_ring(float* base, int index) {
 namespace warp {
 
 /// One warp: the gate buffer `buf` of a chunk of L steps, T - t0 of them
-/// real. raw[i][e] is raw gate operand i of row lane*E + e (fetch_gate_rows);
-/// f(raw0, raw1, lambda&, iota&) is the gate kind's per-step math (the
-/// emitted flash.chunk_gates region). STAB: mlstm_exp's stabiliser, m_start
-/// taken from prev.m_end.
+/// real, its stabiliser starting at m_start (STAB). raw[i][e] is raw gate
+/// operand i of row lane*E + e (fetch_gate_rows); f(raw0, raw1, lambda&,
+/// iota&) is the gate kind's per-step math (the emitted flash.chunk_gates
+/// region). With `rows` (mlstm_exp's gradient kernels, docs/semantics.md
+/// §4.7), the stabiliser of every row as well: rows[r] = mu_r = m_r - b_r
+/// = max(m_start, P_r), P_r = max_{s <= r} (iota_s - b_s), and rows[L + r]
+/// = the step s whose input weight sets m_r (the first on a tie), or -1
+/// where the carried stabiliser does (max(lambda + m, iota) keeps the
+/// carried value on a tie), as a float.
 template <int L, int E, int NRAW, bool STAB, class F>
-FG_DEVICE void scan_scalar_gates(const chunk::gate_buffer<L>& buf, const chunk::gate_buffer<L>& prev,
-                                 const float (&raw)[NRAW][E], int rows_valid, F&& f) {
+FG_DEVICE void scan_scalar_gates_from(const chunk::gate_buffer<L>& buf, float m_start,
+                                      const float (&raw)[NRAW][E], int rows_valid, F&& f,
+                                      float* rows = nullptr) {
   static_assert(E * 32 >= L, "scan_scalar_gates: E rows per lane must cover the chunk");
   const int lane = ptx::lane_id();
   float hi[E], lo[E], iota[E];
@@ -127,7 +133,47 @@ FG_DEVICE void scan_scalar_gates(const chunk::gate_buffer<L>& buf, const chunk::
   }
   ptx::warp_sync();
   const float gh = buf.hi()[L - 1], gl = buf.lo()[L - 1];
-  const float m_start = STAB ? prev.m_end() : 0.0f;
+  if (!STAB) m_start = 0.0f;
+  if (STAB && rows != nullptr) {
+    // The prefix maximum of iota_s - b_s with its step: each lane's rows in
+    // order, then the lanes' exclusive prefix by the butterfly above (a
+    // lower block wins a tie: the earlier step).
+    float pv[E], ps[E];
+    float run_v = ptx::neg_inf(), run_s = -1.0f;
+    FG_UNROLL
+    for (int e = 0; e < E; ++e) {
+      const float v = (iota[e] - hi[e]) - lo[e];
+      if (v > run_v) {
+        run_v = v;
+        run_s = float(lane * E + e);
+      }
+      pv[e] = run_v;
+      ps[e] = run_s;
+    }
+    float ex_v = ptx::neg_inf(), ex_s = -1.0f, blk_v = run_v, blk_s = run_s;
+    FG_UNROLL
+    for (int off = 1; off < 32; off <<= 1) {
+      const float ov = ptx::shfl_xor(blk_v, off), os = ptx::shfl_xor(blk_s, off);
+      if (lane & off) {
+        // The partner block lies below: it precedes this lane's prefix and block.
+        if (!(ex_v > ov)) { ex_v = ov; ex_s = os; }
+        if (!(blk_v > ov)) { blk_v = ov; blk_s = os; }
+      } else if (ov > blk_v) {
+        blk_v = ov;
+        blk_s = os;
+      }
+    }
+    FG_UNROLL
+    for (int e = 0; e < E; ++e) {
+      const int r = lane * E + e;
+      const bool own = pv[e] > ex_v;  // this lane's rows set the prefix maximum
+      const float p = own ? pv[e] : ex_v, ps_r = own ? ps[e] : ex_s;
+      if (r < L) {
+        rows[r] = p > m_start ? p : m_start;
+        rows[L + r] = p > m_start ? ps_r : -1.0f;
+      }
+    }
+  }
   // Log weight each key keeps through the chunk end: A(s) + iota_s.
   float a[E];
   float amax = ptx::neg_inf();
@@ -153,6 +199,14 @@ FG_DEVICE void scan_scalar_gates(const chunk::gate_buffer<L>& buf, const chunk::
     buf.m_start() = m_start;
     buf.m_end() = m_end;
   }
+}
+
+/// scan_scalar_gates_from with the stabiliser carried from the previous
+/// chunk's buffer (prev.m_end), as the chunks run in order.
+template <int L, int E, int NRAW, bool STAB, class F>
+FG_DEVICE void scan_scalar_gates(const chunk::gate_buffer<L>& buf, const chunk::gate_buffer<L>& prev,
+                                 const float (&raw)[NRAW][E], int rows_valid, F&& f) {
+  scan_scalar_gates_from<L, E, NRAW, STAB>(buf, STAB ? prev.m_end() : 0.0f, raw, rows_valid, f);
 }
 
 }  // namespace warp

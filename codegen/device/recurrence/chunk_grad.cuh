@@ -24,6 +24,12 @@
 // (linear_grad_rows, per value tile), and the gates' gradients are the
 // log-decay's chained through log sigmoid (sigmoid_gate_grads).
 //
+// mlstm_exp (§4.7) is mlstm_sig's form with iota = i and every row
+// stabilised by its own m_r (the gate scan's rows): the rows' kernel also
+// writes each row's stabiliser gradient (the eps term's), which
+// stabilized_gate_grads routes to the step that sets m_r and
+// carried_stabilizer_grad carries to the chunk before.
+//
 //===----------------------------------------------------------------------===//
 #ifndef FLASHGEN_DEVICE_CHUNK_GRAD_CUH
 #define FLASHGEN_DEVICE_CHUNK_GRAD_CUH
@@ -290,14 +296,15 @@ FG_DEVICE float dot_vectors(const float* a, const float* b, float* red) {
   return sum_to_all<NTHREADS>(acc, red);
 }
 
-/// dst[t] = sum_j shares[t * S + j] for the L rows of a chunk (the rows'
-/// normaliser gradients from their value tiles' shares). No barrier.
-template <int NTHREADS, int L, int S>
+/// dst[t] = sum_j shares[t * STRIDE + j], j < S, for the L rows of a chunk
+/// (the rows' normaliser gradients from their value tiles' shares; mlstm_exp
+/// keeps its stabiliser's shares beside them, STRIDE = 2 S). No barrier.
+template <int NTHREADS, int L, int S, int STRIDE = S>
 FG_DEVICE void sum_shares(float* dst, const float* shares) {
   for (int t = ptx::thread_id(); t < L; t += NTHREADS) {
     float x = 0.0f;
     FG_UNROLL
-    for (int j = 0; j < S; ++j) x += shares[t * S + j];
+    for (int j = 0; j < S; ++j) x += shares[t * STRIDE + j];
     dst[t] = x;
   }
 }
@@ -339,6 +346,44 @@ FG_DEVICE void normalizer_grad_rows(acc_tile<R, D>& h_acc, row_vec<R>& share, co
     }
 }
 
+/// normalizer_grad_rows for mlstm_exp (docs/semantics.md §4.7): the rows
+/// stabilised by mu_r (whole in every lane of a quad), so den_r =
+/// max(|N_r|, exp(-mu_r)) + eps, and besides the normaliser's share
+/// dn_share[r] = -(dO_r . h_r) / den_r^2 sign(N_r) where |N_r| > exp(-mu_r)
+/// (else 0), the stabiliser's: dm_share[r] = -eps (dO_r . h_r) / den_r^2
+/// (dL/dm_r through the eps term, this value tile's part).
+template <int R, int D, class T, int TR, int TC>
+FG_DEVICE void stabilized_normalizer_grad_rows(acc_tile<R, D>& h_acc, row_vec<R>& dn_share,
+                                               row_vec<R>& dm_share, const row_vec<R>& n_acc,
+                                               const row_vec<R>& mu, const smem_tile<T, TR, TC>& dout,
+                                               int row0, float eps) {
+  const int lane = ptx::lane_id();
+  FG_UNROLL
+  for (int m = 0; m < R / 16; ++m)
+    FG_UNROLL
+    for (int h = 0; h < 2; ++h) {
+      const float n = quad_sum(n_acc.v[m][h]);
+      const float floor_r = expf(-mu.v[m][h]);
+      const float den = fmaxf(fabsf(n), floor_r) + eps;
+      const float inv = 1.0f / den;
+      float dot = 0.0f;
+      FG_UNROLL
+      for (int j = 0; j < D / 8; ++j)
+        FG_UNROLL
+        for (int i = 0; i < 2; ++i) {
+          const int e = 2 * h + i;
+          const float x =
+              chunk::load_elem(chunk::elem_ptr(dout, row0 + frag::row(m, e, lane), frag::col(j, e, lane)));
+          dot += h_acc.v[m][j][e] * x;
+          h_acc.v[m][j][e] = x * inv;
+        }
+      dot = quad_sum(dot);
+      const float x = -dot * inv * inv;
+      dn_share.v[m][h] = fabsf(n) > floor_r ? (n > 0.0f ? x : -x) : 0.0f;
+      dm_share.v[m][h] = eps * x;
+    }
+}
+
 /// dst[r * stride] = x[r] for the R rows (x whole in every lane of a quad;
 /// lane 0 of each quad writes).
 template <int R> FG_DEVICE void store_row_values(float* dst, i64 stride, const row_vec<R>& x) {
@@ -375,7 +420,71 @@ FG_DEVICE void sigmoid_gate_grads(float* di, i64 di_stride, float* df, i64 df_st
   }
 }
 
+/// mlstm_exp's gate gradients of a chunk's rows t < rows_valid (one
+/// thread; docs/semantics.md §4.7). Each row's stabiliser gradient dm[r]
+/// (the chunk's last row's including what later chunks carry into it)
+/// goes to the input weight of the step that sets m_r (src[r] >= 0: e[s]
+/// += dm[r]) and to the log-forgets after it, or, from the carried
+/// stabiliser (src[r] < 0), to every log-forget of the chunk up to r.
+/// So the log-forget gradient is reverse_cumsum_rows' with dm[r] - e[r]
+/// added to row r's term, and the log-input one k . dk + e[t]; df through
+/// log sigmoid as sigmoid_gate_grads', di as it is (iota = i). `e` is L
+/// floats of scratch.
+template <int L, int S>
+FG_DEVICE void stabilized_gate_grads(float* di, i64 di_stride, float* df, i64 df_stride, int rows_valid,
+                                     const float* terms, const float* ends, float tail, const float* kdk,
+                                     const float* dm, const float* src, float* e, const float* fgt,
+                                     i64 fg_stride) {
+  for (int r = 0; r < L; ++r) e[r] = 0.0f;
+  for (int r = 0; r < L; ++r)
+    if (src[r] >= 0.0f) e[int(src[r])] += dm[r];
+  float acc = tail;
+  for (int r = 0; r < S * L; ++r) acc += ends[r];
+  for (int r = L - 1; r >= 0; --r) {
+    float kd = 0.0f;
+    FG_UNROLL
+    for (int j = 0; j < S; ++j) {
+      acc += terms[j * L + r];
+      kd += kdk[j * L + r];
+    }
+    acc += dm[r] - e[r];
+    if (r < rows_valid) {
+      df[i64(r) * df_stride] = acc / (1.0f + expf(fgt[i64(r) * fg_stride]));
+      di[i64(r) * di_stride] = kd + e[r];
+    }
+  }
+}
+
+/// The stabiliser's gradient that a chunk carries into the one before it
+/// (into m_start, the previous chunk's last row): the sum of dm[r] over
+/// the rows whose stabiliser is the carried one (src[r] < 0, a prefix of
+/// the chunk). One thread.
+template <int L> FG_DEVICE float carried_stabilizer_grad(const float* dm, const float* src) {
+  float acc = 0.0f;
+  for (int r = 0; r < L && src[r] < 0.0f; ++r) acc += dm[r];
+  return acc;
+}
+
 }  // namespace warp
+
+namespace cta {
+
+/// An element of a 16-bit or f32 matrix, in f32.
+template <class T> FG_DEVICE float value_at(const T* p) { return chunk::load_elem(p); }
+FG_DEVICE float value_at(const float* p) { return *p; }
+
+/// sum_{r < R, c < C} a[r * sa + c] b[r * sb + c] over an f32 and a 16-bit
+/// (or f32) matrix in global memory, to every thread; `red` holds one
+/// float per warp. Ends with a barrier of the whole CTA.
+template <int NTHREADS, class T>
+FG_DEVICE float dot_global(const float* a, i64 sa, const T* b, i64 sb, int R, int C, float* red) {
+  float acc = 0.0f;
+  for (int i = ptx::thread_id(); i < R * C; i += NTHREADS)
+    acc += a[i64(i / C) * sa + i % C] * value_at(b + i64(i / C) * sb + i % C);
+  return sum_to_all<NTHREADS>(acc, red);
+}
+
+}  // namespace cta
 }  // namespace fg
 
 #endif  // FLASHGEN_DEVICE_CHUNK_GRAD_CUH

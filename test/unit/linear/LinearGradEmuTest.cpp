@@ -2,10 +2,11 @@
 //
 // The three kernels of a chunk_grad schedule (the forward's state pass, the
 // state gradients last chunk first, every chunk's dq, dk, dv and log-decay
-// gradients; mlstm_sig's four, its rows' dO / den and normaliser gradients
-// second) that flash-lower-kernels and the emitter print for the specs
-// emu_grad_decay.mlir, emu_grad_vector.mlir, emu_grad_plain.mlir and
-// emu_grad_sig.mlir, run in order on the device
+// gradients; the mLSTM kinds' four, their rows' dO / den and normaliser
+// (and mlstm_exp's stabiliser) gradients second) that flash-lower-kernels
+// and the emitter print for the specs emu_grad_decay.mlir,
+// emu_grad_vector.mlir, emu_grad_plain.mlir, emu_grad_sig.mlir and
+// emu_grad_exp.mlir, run in order on the device
 // library's host emulator and compared with the float64 definition of the
 // gradients (reference/RecurrenceGrad.h, itself checked against finite
 // differences). Ragged T (partial last chunks, a single partial chunk),
@@ -16,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 #include "kernel_prelude.h"
 #include "emu_grad_decay.cu"
+#include "emu_grad_exp.cu"
 #include "emu_grad_plain.cu"
 #include "emu_grad_sig.cu"
 #include "emu_grad_sig_wide.cu"
@@ -73,7 +75,23 @@ struct GradCase {
   /// mlstm_sig: the loss reads the final n and not the final C (a null
   /// dcf beside dnf).
   bool finalNormalizerOnly = false;
+  /// q and k with non-negative entries (|x| of the draws): q . n stays
+  /// well away from 0, so the normaliser's denominator max(|q.n|,
+  /// exp(-m)) + eps does too even where m is large and its floor
+  /// vanishes. Otherwise such rows make o = h / den ill-conditioned in
+  /// bf16 (dq and dk then hold differences of terms 1 / den^2 large,
+  /// exact in the float64 reference only).
+  bool positiveQK = false;
 };
+
+/// The case's inputs, q and k made non-negative where it asks.
+ref::LinearInputs<double> gradInputs(const GradCase& gc) {
+  ref::LinearInputs<double> in = inputsFor(gc.c);
+  if (gc.positiveQK)
+    for (ref::Tensor<double>* t : {&in.q, &in.k})
+      for (int64_t i = 0; i < t->size(); ++i) t->data()[i] = std::fabs(t->data()[i]);
+  return in;
+}
 
 void expectClose(const char* what, double error) {
   std::printf("[linear-grad-emu]   %s relative error %.3g\n", what, error);
@@ -242,9 +260,12 @@ struct SigGrad {
   int64_t chunks;
   DevTensor<bf16> q, k, v, dO, dq, dk, dv, sc, sdc, gdo;
   DevTensor<float> ig, fg, c0, n0, dcf, dnf, di, df, dc0, dn0, sn, sdn, gdqn;
+  /// mlstm_exp: m0, dm_T, dm0, and the stabilisers at every boundary with
+  /// what later chunks carry into their gradients (scratch).
+  DevTensor<float> m0, dmf, dm0, sm, sdm;
 
   SigGrad(const GradCase& gc, int64_t chunk, int64_t shares)
-      : c(gc.c), in(inputsFor(gc.c)), dFinal(finalGradient(gc.c)),
+      : c(gc.c), in(gradInputs(gc)), dFinal(finalGradient(gc.c)),
         dout(normalTensor({gc.c.batch, gc.c.heads, gc.c.steps, gc.c.valueDim}, gc.c.seed + 101,
                           ref::Rounding::Bf16)),
         withFinal(gc.finalGrad && !gc.nullStates),
@@ -262,7 +283,11 @@ struct SigGrad {
         dn0({gc.c.batch, gc.c.heads, gc.c.keyDim}, DevTensor<float>::kPoison),
         sn({gc.c.batch, gc.c.heads, chunks + 1, gc.c.keyDim}, DevTensor<float>::kPoison),
         sdn({gc.c.batch, gc.c.heads, chunks + 1, gc.c.keyDim}, DevTensor<float>::kPoison),
-        gdqn({gc.c.batch, gc.c.heads, chunks * chunk, shares}, DevTensor<float>::kPoison) {
+        gdqn({gc.c.batch, gc.c.heads, chunks * chunk, shares}, DevTensor<float>::kPoison),
+        m0(mOrZeros(in.initial.m, gc.c)), dmf(dFinal.m.empty() ? ref::Tensor<double>({1}) : dFinal.m),
+        dm0({gc.c.batch, gc.c.heads}, DevTensor<float>::kPoison),
+        sm({gc.c.batch, gc.c.heads, chunks + 1}, DevTensor<float>::kPoison),
+        sdm({gc.c.batch, gc.c.heads, chunks + 1}, DevTensor<float>::kPoison) {
     if (gc.finalNormalizerOnly) dFinal.c = ref::Tensor<double>(dFinal.c.shape());
     ref::LinearInputs<double> used = in;
     if (nullStates || !gc.c.initial) used.initial = ref::RecurrentState<double>{};
@@ -275,7 +300,12 @@ struct SigGrad {
     ref::RecurrentState<double> d;
     d.c = normalTensor({c.batch, c.heads, c.keyDim, c.valueDim}, c.seed + 202, ref::Rounding::Float32);
     d.n = normalTensor({c.batch, c.heads, c.keyDim}, c.seed + 303, ref::Rounding::Float32);
+    if (c.gate == ref::GateKind::MlstmExp)
+      d.m = normalTensor({c.batch, c.heads}, c.seed + 404, ref::Rounding::Float32);
     return d;
+  }
+  static ref::Tensor<double> mOrZeros(const ref::Tensor<double>& m, const Case& c) {
+    return m.empty() ? ref::Tensor<double>({c.batch, c.heads}) : m;
   }
   /// The initial state, or zeros of its shape where the case has none.
   static ref::Tensor<double> stateOrZeros(const ref::Tensor<double>& t, const Case& c, bool isC) {
@@ -303,8 +333,10 @@ struct SigGrad {
     if (!nullStates) {
       expectClose("dC0", relativeError(dc0, want.dInitial.c));
       expectClose("dn0", relativeError(dn0, want.dInitial.n));
+      if (c.gate == ref::GateKind::MlstmExp) expectClose("dm0", relativeError(dm0, want.dInitial.m));
     } else {
       EXPECT_TRUE(std::isnan(dc0.mem.v[0]) && std::isnan(dn0.mem.v[0])) << "a null dc0 / dn0 was written";
+      if (c.gate == ref::GateKind::MlstmExp) EXPECT_TRUE(std::isnan(dm0.mem.v[0])) << "a null dm0 was written";
     }
   }
 };
@@ -436,7 +468,104 @@ void runSigWideGrad(const GradCase& gc) {
   t.check("mlstm_sig H=1 Dk=64 Dv=128", gc.c, false);
 }
 
+/// Runs emu_grad_exp's four kernels (mlstm_exp, Dk = Dv = 64, chunks of
+/// 32, two value tiles, C, n and m in, their final gradients in) on `gc`
+/// and checks every gradient, dm0 included.
+void runExpGrad(const GradCase& gc) {
+  SigGrad t(gc, 32, 4);
+  const bool nulls = gc.nullStates;
+  const float* c0p = nulls ? nullptr : t.c0.mem.data();
+  const float* n0p = nulls ? nullptr : t.n0.mem.data();
+  const float* m0p = nulls ? nullptr : t.m0.mem.data();
+  const float* dcfp = t.withFinal ? t.dcf.mem.data() : nullptr;
+  const float* dnfp = t.withFinal ? t.dnf.mem.data() : nullptr;
+  const float* dmfp = t.withFinal ? t.dmf.mem.data() : nullptr;
+  const int B = int(gc.c.batch), T = int(gc.c.steps);
+  auto& q = t.q; auto& k = t.k; auto& v = t.v; auto& dO = t.dO; auto& ig = t.ig; auto& fg = t.fg;
+  auto& c0 = t.c0; auto& n0 = t.n0; auto& m0 = t.m0; auto& dcf = t.dcf; auto& dnf = t.dnf; auto& dmf = t.dmf;
+  auto& sc = t.sc; auto& sn = t.sn; auto& sm = t.sm; auto& sdc = t.sdc; auto& sdn = t.sdn; auto& sdm = t.sdm;
+  auto& gdo = t.gdo; auto& gdqn = t.gdqn;
+  {
+    using namespace emu_grad_exp_v0_states_k;
+    emu::launch(emu::Dim3{64 / kTileDv, 2, unsigned(B)}, kThreads, kSmemBytes, flashgen_emu_grad_exp_v0_states,
+                (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), k.s(3), (const bf16*)v.mem.data(), v.s(0),
+                v.s(1), v.s(2), v.s(3), (const float*)ig.mem.data(), ig.s(0), ig.s(1), ig.s(2),
+                (const float*)fg.mem.data(), fg.s(0), fg.s(1), fg.s(2), c0p, c0.s(0), c0.s(1), c0.s(2), c0.s(3),
+                n0p, n0.s(0), n0.s(1), n0.s(2), m0p, m0.s(0), m0.s(1), sc.mem.data(), sc.s(0), sc.s(1), sc.s(2),
+                sc.s(3), sc.s(4), sn.mem.data(), sn.s(0), sn.s(1), sn.s(2), sn.s(3), sm.mem.data(), sm.s(0),
+                sm.s(1), sm.s(2), B, T);
+  }
+  {
+    using namespace emu_grad_exp_v0_grad_rows_k;
+    emu::launch(emu::Dim3{unsigned(t.chunks * (64 / kTileDv)), 2, unsigned(B)}, kThreads, kSmemBytes,
+                flashgen_emu_grad_exp_v0_grad_rows, (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2), q.s(3),
+                (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), k.s(3), (const bf16*)v.mem.data(), v.s(0),
+                v.s(1), v.s(2), v.s(3), (const float*)ig.mem.data(), ig.s(0), ig.s(1), ig.s(2),
+                (const float*)fg.mem.data(), fg.s(0), fg.s(1), fg.s(2), (const bf16*)dO.mem.data(), dO.s(0),
+                dO.s(1), dO.s(2), dO.s(3), gdo.mem.data(), gdo.s(0), gdo.s(1), gdo.s(2), gdo.s(3),
+                gdqn.mem.data(), gdqn.s(0), gdqn.s(1), gdqn.s(2), gdqn.s(3), (const bf16*)sc.mem.data(),
+                sc.s(0), sc.s(1), sc.s(2), sc.s(3), sc.s(4), (const float*)sn.mem.data(), sn.s(0), sn.s(1),
+                sn.s(2), sn.s(3), (const float*)sm.mem.data(), sm.s(0), sm.s(1), sm.s(2), B, T);
+  }
+  {
+    using namespace emu_grad_exp_v0_grad_states_k;
+    emu::launch(emu::Dim3{64 / kTileDv, 2, unsigned(B)}, kThreads, kSmemBytes,
+                flashgen_emu_grad_exp_v0_grad_states, (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2),
+                q.s(3), (const bf16*)gdo.mem.data(), gdo.s(0), gdo.s(1), gdo.s(2), gdo.s(3),
+                (const float*)gdqn.mem.data(), gdqn.s(0), gdqn.s(1), gdqn.s(2), gdqn.s(3),
+                (const float*)ig.mem.data(), ig.s(0), ig.s(1), ig.s(2), (const float*)fg.mem.data(), fg.s(0),
+                fg.s(1), fg.s(2), dcfp, dcf.s(0), dcf.s(1), dcf.s(2), dcf.s(3), dnfp, dnf.s(0), dnf.s(1),
+                dnf.s(2), dmfp, dmf.s(0), dmf.s(1), nulls ? nullptr : t.dc0.mem.data(), t.dc0.s(0),
+                t.dc0.s(1), t.dc0.s(2), t.dc0.s(3), nulls ? nullptr : t.dn0.mem.data(), t.dn0.s(0), t.dn0.s(1),
+                t.dn0.s(2), (const float*)sm.mem.data(), sm.s(0), sm.s(1), sm.s(2), (const bf16*)sc.mem.data(),
+                sc.s(0), sc.s(1), sc.s(2), sc.s(3), sc.s(4), (const float*)sn.mem.data(), sn.s(0), sn.s(1),
+                sn.s(2), sn.s(3), sdc.mem.data(), sdc.s(0), sdc.s(1), sdc.s(2), sdc.s(3), sdc.s(4),
+                sdn.mem.data(), sdn.s(0), sdn.s(1), sdn.s(2), sdn.s(3), sdm.mem.data(), sdm.s(0), sdm.s(1),
+                sdm.s(2), B, T);
+  }
+  {
+    using namespace emu_grad_exp_v0_grad_chunk_k;
+    emu::launch(emu::Dim3{unsigned(t.chunks), 2, unsigned(B)}, kThreads, kSmemBytes,
+                flashgen_emu_grad_exp_v0_grad_chunk, (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2), q.s(3),
+                (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), k.s(3), (const bf16*)v.mem.data(), v.s(0),
+                v.s(1), v.s(2), v.s(3), (const bf16*)gdo.mem.data(), gdo.s(0), gdo.s(1), gdo.s(2), gdo.s(3),
+                (const float*)gdqn.mem.data(), gdqn.s(0), gdqn.s(1), gdqn.s(2), gdqn.s(3),
+                (const float*)ig.mem.data(), ig.s(0), ig.s(1), ig.s(2), (const float*)fg.mem.data(), fg.s(0),
+                fg.s(1), fg.s(2), (const bf16*)sc.mem.data(), sc.s(0), sc.s(1), sc.s(2), sc.s(3), sc.s(4),
+                (const bf16*)sdc.mem.data(), sdc.s(0), sdc.s(1), sdc.s(2), sdc.s(3), sdc.s(4),
+                (const float*)sn.mem.data(), sn.s(0), sn.s(1), sn.s(2), sn.s(3), (const float*)sdn.mem.data(),
+                sdn.s(0), sdn.s(1), sdn.s(2), sdn.s(3), (const float*)sm.mem.data(), sm.s(0), sm.s(1), sm.s(2),
+                (const float*)sdm.mem.data(), sdm.s(0), sdm.s(1), sdm.s(2), t.dq.mem.data(), t.dq.s(0),
+                t.dq.s(1), t.dq.s(2), t.dq.s(3), t.dk.mem.data(), t.dk.s(0), t.dk.s(1), t.dk.s(2), t.dk.s(3),
+                t.dv.mem.data(), t.dv.s(0), t.dv.s(1), t.dv.s(2), t.dv.s(3), t.di.mem.data(), t.di.s(0),
+                t.di.s(1), t.di.s(2), t.df.mem.data(), t.df.s(0), t.df.s(1), t.df.s(2),
+                nulls ? nullptr : t.dm0.mem.data(), t.dm0.s(0), t.dm0.s(1), B, T);
+  }
+  t.check("mlstm_exp H=2 Dk=Dv=64", gc.c, true);
+}
+
 class LinearGradEmuTest : public EmuTest {};
+
+TEST_F(LinearGradEmuTest, ExpRaggedWithStates) {
+  runExpGrad(GradCase{Case{ref::GateKind::MlstmExp, 2, 2, 150, 64, 64, true, 43, 3.0}, true});
+}
+
+TEST_F(LinearGradEmuTest, ExpLargePreactivations) {
+  // Preactivations in +-8: the stabiliser jumps (exp(i) up to e^8 in the
+  // unstabilised state, forget gates down to e^-8), its sources change
+  // within and across chunks, and the final stabiliser's gradient routes
+  // back through them; q and k non-negative keep the normaliser away from
+  // 0 (GradCase::positiveQK). Errors grow with the range (+-12: dq 1.4e-2,
+  // +-20: 2.8e-2) where one key dominates a row: o no longer depends on q's
+  // scale, so dq is a difference of bf16 terms that cancel.
+  GradCase gc{Case{ref::GateKind::MlstmExp, 1, 2, 100, 64, 64, true, 47, 8.0}, true};
+  gc.positiveQK = true;
+  runExpGrad(gc);
+}
+
+TEST_F(LinearGradEmuTest, ExpOnePartialChunkNullStates) {
+  runExpGrad(GradCase{Case{ref::GateKind::MlstmExp, 1, 2, 21, 64, 64, true, 53, 3.0}, true, true});
+}
 
 TEST_F(LinearGradEmuTest, SigRaggedWithStates) {
   runSigGrad(GradCase{Case{ref::GateKind::MlstmSig, 2, 2, 150, 64, 64, true, 29, 3.0}, true});

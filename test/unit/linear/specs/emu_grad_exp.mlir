@@ -1,0 +1,29 @@
+// Emulator test spec: the gradient of an mlstm_exp recurrence (xLSTM's
+// mLSTM, max-stabilised) with an initial state (C, n, m) and the final
+// state's gradient (dC, dn, dm); chunks of 32 (two warps in the chunk
+// kernel, each 16 rows split over two warps by column: tile_d = 32 of Dk =
+// 64), state passes and the rows kernel over two value tiles of 32 (two
+// normaliser-gradient and two stabiliser-gradient shares a row) with two
+// warps.
+func.func @emu_grad_exp(%q: tensor<?x2x?x64xbf16>, %k: tensor<?x2x?x64xbf16>,
+                        %v: tensor<?x2x?x64xbf16>, %i: tensor<?x2x?xf32>,
+                        %f: tensor<?x2x?xf32>, %do: tensor<?x2x?x64xbf16>,
+                        %c0: tensor<?x2x64x64xf32>, %n0: tensor<?x2x64xf32>, %m0: tensor<?x2xf32>,
+                        %dcf: tensor<?x2x64x64xf32>, %dnf: tensor<?x2x64xf32>, %dmf: tensor<?x2xf32>)
+    -> (tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>,
+        tensor<?x2x?xf32>, tensor<?x2x?xf32>, tensor<?x2x64x64xf32>, tensor<?x2x64xf32>,
+        tensor<?x2xf32>) {
+  %dq, %dk, %dv, %di, %df, %dc0, %dn0, %dm0 = flash.linear_attention_grad %q, %k, %v, %do gate mlstm_exp
+      gates(%i, %f : tensor<?x2x?xf32>, tensor<?x2x?xf32>)
+      initial(%c0, %n0, %m0 : tensor<?x2x64x64xf32>, tensor<?x2x64xf32>, tensor<?x2xf32>)
+      final_grad(%dcf, %dnf, %dmf : tensor<?x2x64x64xf32>, tensor<?x2x64xf32>, tensor<?x2xf32>) dims ["B", "T"]
+      {flash.schedule = #flash.schedule<algorithm = chunk_grad, tile_q = 0, tile_kv = 0, tile_d = 32, stages = 2, warps = 2, chunk = 32, inner_q = 32, inner_kv = 32, tile_dv = 32, smem_bytes = 0>}
+      : tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>,
+        tensor<?x2x?x64xbf16>
+      -> tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>
+         gates(tensor<?x2x?xf32>, tensor<?x2x?xf32>)
+         initial(tensor<?x2x64x64xf32>, tensor<?x2x64xf32>, tensor<?x2xf32>)
+  return %dq, %dk, %dv, %di, %df, %dc0, %dn0, %dm0 : tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>,
+      tensor<?x2x?x64xbf16>, tensor<?x2x?xf32>, tensor<?x2x?xf32>, tensor<?x2x64x64xf32>,
+      tensor<?x2x64xf32>, tensor<?x2xf32>
+}
