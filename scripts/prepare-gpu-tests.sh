@@ -217,6 +217,9 @@ add_backward_case bwd_vector_states_b1_t1 test/unit/device/kernels/vector_states
 add_backward_case bwd_mlstm_sig_b2_t150  mlstm_sig.mlir       mlstm_sig       69 B=2 T=150
 add_backward_case bwd_sig_states_b2_t200 test/unit/device/kernels/sig_states.mlir sig_states 70 B=2 T=200
 add_backward_case bwd_sig_states_b1_t1   test/unit/device/kernels/sig_states.mlir sig_states 71 B=1 T=1
+# xLSTM's mLSTM (max-stabilised): C, n and m in, their gradients out.
+add_backward_case bwd_exp_states_b2_t200 test/unit/device/kernels/exp_states.mlir exp_states 75 B=2 T=200
+add_backward_case bwd_exp_states_b1_t1   test/unit/device/kernels/exp_states.mlir exp_states 76 B=1 T=1
 # Linear recurrences: every gate kind, T not a multiple of the chunk.
 add_case linear_plain_b1_t150 linear_plain.mlir    linear_plain    10 B=1 T=150
 add_case decay_b2_t150        decay.mlir           decay           11 B=2 T=150

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Linear recurrences, forward + backward (training), on the anchor shapes
 of 65,536 tokens (16 heads 128/128 at T=4096 and 16384, 8 heads 256/512 at
-T=8192): flashgen's decay, vector (GLA), ungated and mlstm_sig kernels and
-their gradient kernels (`X` and `X_backward` of a bundle compiled with
-`flashgen compile --backward`) against flash-linear-attention's
+T=8192): flashgen's decay, vector (GLA), ungated, mlstm_sig and mlstm_exp
+kernels and their gradient kernels (`X` and `X_backward` of a bundle
+compiled with `flashgen compile --backward`) against flash-linear-attention's
 chunk_simple_gla with and without g, its chunk_gla for vector gates, and
 TFLA's mlstm_siging_chunkwise__xl_chunk (mlstm_kernels, chunk 128,
 normalize=True) for mlstm_sig (forward through autograd), same inputs, same
-process.
+process; TFLA's mlstm_chunkwise__xl_chunk for mlstm_exp in a child process
+(its Triton kernel has aborted in an LLVM assertion on this stack).
 
 fla refuses its gated backward on Hopper with Triton 3.4-3.7.0 ("produces
 incorrect results for gated chunk_bwd_dqkwg", fla #640). Where it does, the
@@ -49,10 +50,13 @@ SHAPES = [("decay", 16, 128, 128, 4096), ("decay", 16, 128, 128, 16384),
           ("none", 16, 128, 128, 4096), ("decay", 8, 256, 512, 8192),
           ("vector", 16, 128, 128, 4096), ("vector", 16, 128, 128, 16384),
           ("vector", 8, 256, 512, 8192), ("mlstm_sig", 16, 128, 128, 4096),
-          ("mlstm_sig", 16, 128, 128, 16384), ("mlstm_sig", 8, 256, 512, 8192)]
+          ("mlstm_sig", 16, 128, 128, 16384), ("mlstm_sig", 8, 256, 512, 8192),
+          ("mlstm_exp", 16, 128, 128, 4096), ("mlstm_exp", 16, 128, 128, 16384)]
 # The bench spec of each gate kind: <prefix>_h<heads>_k<dk>_v<dv>.
 SPEC_PREFIX = {"decay": "decay", "none": "plain", "vector": "vector",
-               "mlstm_sig": "mlstm_sig"}
+               "mlstm_sig": "mlstm_sig", "mlstm_exp": "mlstm_exp"}
+# The mLSTM kinds: input and forget preactivations instead of log-decays.
+MLSTM = ("mlstm_sig", "mlstm_exp")
 
 
 def time_ms(fn):
@@ -100,6 +104,67 @@ def reference_sig_grads(q, k, v, ig, fg, do, scale, eps=1e-6):
         outs.append(torch.einsum("bhk,bhkv->bhv", qs, c) / den)
     o = torch.stack(outs, dim=2)
     return torch.autograd.grad(o, (q, k, v, ig, fg), do.double())
+
+
+def reference_exp_grads(q, k, v, ig, fg, do, scale, eps=1e-6):
+    """Float64 autograd through mlstm_exp (docs/semantics.md §3.1), the
+    max-stabilised step recurrence from zero states (m0 = 0)."""
+    q, k, v, ig, fg = (x.detach().double().requires_grad_() for x in (q, k, v, ig, fg))
+    b, h, t, dk = q.shape
+    c = torch.zeros(b, h, dk, v.shape[-1], dtype=torch.float64, device=q.device)
+    n = torch.zeros(b, h, dk, dtype=torch.float64, device=q.device)
+    m = torch.zeros(b, h, dtype=torch.float64, device=q.device)
+    outs = []
+    for i in range(t):
+        lf = F.logsigmoid(fg[:, :, i])
+        m_new = torch.maximum(lf + m, ig[:, :, i])
+        a, w = torch.exp(lf + m - m_new)[..., None], torch.exp(ig[:, :, i] - m_new)[..., None]
+        m = m_new
+        c = a[..., None] * c + w[..., None] * k[:, :, i, :, None] * v[:, :, i, None, :]
+        n = a * n + w * k[:, :, i]
+        qs = scale * q[:, :, i]
+        den = torch.maximum((n * qs).sum(-1, keepdim=True).abs(), torch.exp(-m)[..., None]) + eps
+        outs.append(torch.einsum("bhk,bhkv->bhv", qs, c) / den)
+    o = torch.stack(outs, dim=2)
+    return torch.autograd.grad(o, (q, k, v, ig, fg), do.double())
+
+
+def isolated_tfla_exp(peers, row, heads, dk, dv, t):
+    """TFLA's mlstm_chunkwise__xl_chunk (chunk 128) forward and forward +
+    backward, timed in a child process (bench.py: its Triton kernel has
+    aborted in an LLVM assertion on this stack), or how it failed."""
+    import subprocess
+    code = f"""
+import sys, torch
+sys.path.insert(0, {peers!r})
+from triton.testing import do_bench
+from mlstm_kernels.torch.chunkwise.triton_xl_chunk import mlstm_chunkwise__xl_chunk as f
+B = {TOKENS} // {t}
+q = torch.randn(B, {heads}, {t}, {dk}, device='cuda', dtype=torch.bfloat16, requires_grad=True)
+k = torch.randn_like(q, requires_grad=True)
+v = torch.randn(B, {heads}, {t}, {dv}, device='cuda', dtype=torch.bfloat16, requires_grad=True)
+i = torch.randn(B, {heads}, {t}, device='cuda', dtype=torch.bfloat16, requires_grad=True)
+fg = (3.0 + torch.randn(B, {heads}, {t}, device='cuda', dtype=torch.bfloat16)).requires_grad_()
+do = torch.randn(B, {heads}, {t}, {dv}, device='cuda', dtype=torch.bfloat16)
+run = lambda: f(q=q, k=k, v=v, i=i, f=fg, chunk_size=128)
+with torch.no_grad():
+    print('FWD', do_bench(run, return_mode='median'), flush=True)
+print('FWDBWD', do_bench(lambda: torch.autograd.grad(run(), (q, k, v, i, fg), do), return_mode='median'), flush=True)
+"""
+    try:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=300)
+    except subprocess.TimeoutExpired:
+        row["tfla_error"] = "timed out after 300 s"
+        return
+    for line in done.stdout.splitlines():
+        if line.startswith("FWD "):
+            row["tfla_fwd_ms"] = float(line.split()[1])
+        if line.startswith("FWDBWD "):
+            row["tfla_fwd_bwd_ms"] = float(line.split()[1])
+    if "tfla_fwd_bwd_ms" not in row:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        row["tfla_error"] = f"exit {done.returncode}: {tail[:200]}"
 
 
 def tfla_peer(tfla_sig, row, q, k, v, ig, fg, do, scale, ours):
@@ -223,7 +288,7 @@ def main():
         g = F.logsigmoid(3.0 + torch.randn(gate_shape, device=dev))  # log-decays
         if not gated:
             g.zero_()
-        sig = gate == "mlstm_sig"
+        sig = gate in MLSTM
         # mlstm_sig's preactivations, as bench.py draws them.
         # Rounded to bf16, as TFLA reads them.
         ig = torch.randn(batch, heads, t, device=dev).bfloat16().float()
@@ -264,7 +329,8 @@ def main():
             bwd(q=qs, k=ks, v=vs, dq=got[0], dk=got[1], dv=got[2], **slice_gates, **{"do": dos})
             torch.cuda.synchronize()
             if sig:
-                want = reference_sig_grads(qs, ks, vs, igs, fgs, dos, scale)
+                reference = reference_exp_grads if gate == "mlstm_exp" else reference_sig_grads
+                want = reference(qs, ks, vs, igs, fgs, dos, scale)
                 names = ("dq", "dk", "dv", "digate", "dfgate")
             else:
                 want = reference_grads(qs, ks, vs, gs, dos, scale)
@@ -287,7 +353,10 @@ def main():
             row["flashgen_fwd_bwd_ms"] = row["flashgen_fwd_ms"] + row["flashgen_bwd_ms"]
         except Exception as error:  # noqa: BLE001
             row["flashgen_error"] = repr(error)[:300]
-        if sig and gate in peers:
+        if gate == "mlstm_exp" and args.peers:
+            row["tfla_op"] = "tfla_mlstm_chunkwise_xl_chunk_c128 (child process)"
+            isolated_tfla_exp(args.peers, row, heads, dk, dv, t)
+        elif sig and gate in peers:
             row["tfla_op"] = peers[gate][0]
             try:
                 tfla_peer(peers[gate][1], row, q, k, v, ig, fg, do, scale,
@@ -317,7 +386,7 @@ def main():
     print(f"{'gate':<10}{'H':>3}{'dk':>5}{'dv':>5}{'T':>7} {'fg fwd':>8} {'fg bwd':>8} {'fg f+b':>8}"
           f" {'peer fwd':>8} {'peer bwd':>8} {'peer f+b':>8} {'f+b x':>6} {'bwd x':>6}")
     for r in rows:
-        peer = "tfla" if r["gate"] == "mlstm_sig" else "fla"
+        peer = "tfla" if r["gate"] in MLSTM else "fla"
         fb, ffb = r.get("flashgen_fwd_bwd_ms"), r.get(peer + "_fwd_bwd_ms")
         b, fbw = r.get("flashgen_bwd_ms"), r.get(peer + "_bwd_ms")
         speed = f"{ffb / fb:6.2f}" if fb and ffb else "     -"

@@ -45,8 +45,8 @@ reach the kernel as ``dcf``, ``dnf``):
 The forward's autograd formula saves q, k, v, the gates and the initial
 states (the kernel recomputes the states; nothing of the forward's
 outputs is kept) and calls it. A kernel without ``<X>_backward`` (no
---backward, or a kind that has no gradient kernel yet: mlstm_exp,
-delta_rule) raises FlashgenError naming it when a gradient reaches it.
+--backward, or the delta rule, which has no gradient kernel yet) raises
+FlashgenError naming it when a gradient reaches it.
 ``step_`` has no gradient (decoding).
 
 All have fake implementations (shapes from the inputs), so they trace with
@@ -241,9 +241,8 @@ class RecurrenceOp:
         if not self.has_backward:
             raise FlashgenError(_NOT_FOUND, "%s: no kernel %s_backward, so "
                                 "flashgen.torch cannot differentiate %s: compile "
-                                "the spec with flashgen compile --backward (gate "
-                                "kinds none, decay, vector and mlstm_sig have gradient "
-                                "kernels; mlstm_exp and delta_rule none yet)"
+                                "the spec with flashgen compile --backward (every gate "
+                                "kind has gradient kernels; the delta rule none yet)"
                                 % (self.bundle_path, self.name, self.name))
 
     # -- arguments ----------------------------------------------------------

@@ -479,24 +479,44 @@ func.func @grad_sig(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
 
 // -----
 
-// A gate kind without gradient kernels is refused with the reason, as is a
-// chunk the chunk kernel cannot split into 16-row warps.
+// mlstm_exp's gradient (docs/semantics.md §4.7): the rows kernel starts
+// from the state pass's boundary; the state-gradient pass reads the final
+// boundary for the final stabiliser's gradient (chunk %NC), two shares a
+// value tile a row (the normaliser's and the stabiliser's: 2 tiles of 32,
+// 4 columns), and stores boundary 0 as well (what reaches m0).
 
+// CHECK-LABEL: flash.kernel @grad_exp_v0_grad_rows family linear_grad_rows
+// CHECK: flash.state_init scratch[{{.*}}] chunk %{{.*}} gate mlstm_exp
+// CHECK-LABEL: flash.kernel @grad_exp_v0_grad_states family linear_grad_states
+// CHECK: %[[NC:.*]] = arith.ceildivsi
+// CHECK: flash.state_init final_grad[{{.*}}] chunk %[[NC]] gate mlstm_exp
+// CHECK: flash.chunk_load grad_dqn[{{.*}}] rows 32 cols 4
+// CHECK: flash.state_store scratch[{{.*}}] chunk %c0 gate mlstm_exp
+// CHECK-NEXT: flash.state_store initial_grad[{{.*}}] chunk %c0 gate mlstm_exp
+// CHECK-LABEL: flash.kernel @grad_exp_v0_grad_chunk family linear_grad_chunk
+// CHECK: flash.chunk_load grad_dqn[{{.*}}] rows 32 cols 4
 func.func @grad_exp(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
                     %v: tensor<?x1x?x64xbf16>, %i: tensor<?x1x?xf32>,
-                    %f: tensor<?x1x?xf32>, %do: tensor<?x1x?x64xbf16>) {
-  // expected-error @+1 {{gate 'mlstm_exp' has no backward kernels yet (gates none, decay, vector and mlstm_sig have)}}
-  %dq, %dk, %dv, %di, %df = flash.linear_attention_grad %q, %k, %v, %do gate mlstm_exp
-      gates(%i, %f : tensor<?x1x?xf32>, tensor<?x1x?xf32>) dims ["B", "T"]
+                    %f: tensor<?x1x?xf32>, %do: tensor<?x1x?x64xbf16>,
+                    %c0: tensor<?x1x64x64xf32>, %n0: tensor<?x1x64xf32>, %m0: tensor<?x1xf32>,
+                    %dcf: tensor<?x1x64x64xf32>, %dnf: tensor<?x1x64xf32>, %dmf: tensor<?x1xf32>) {
+  %dq, %dk, %dv, %di, %df, %dc0, %dn0, %dm0 = flash.linear_attention_grad %q, %k, %v, %do gate mlstm_exp
+      gates(%i, %f : tensor<?x1x?xf32>, tensor<?x1x?xf32>)
+      initial(%c0, %n0, %m0 : tensor<?x1x64x64xf32>, tensor<?x1x64xf32>, tensor<?x1xf32>)
+      final_grad(%dcf, %dnf, %dmf : tensor<?x1x64x64xf32>, tensor<?x1x64xf32>, tensor<?x1xf32>) dims ["B", "T"]
       {flash.schedule = #flash.schedule<algorithm = chunk_grad, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 2, chunk = 32, inner_q = 32, inner_kv = 32, tile_dv = 32, smem_bytes = 0>}
       : tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>,
         tensor<?x1x?x64xbf16>
       -> tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>
          gates(tensor<?x1x?xf32>, tensor<?x1x?xf32>)
+         initial(tensor<?x1x64x64xf32>, tensor<?x1x64xf32>, tensor<?x1xf32>)
   return
 }
 
 // -----
+
+// A chunk the chunk kernel cannot split into 16-row warps is refused with
+// the reason.
 
 func.func @grad_odd_chunk(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
                           %v: tensor<?x1x?x64xbf16>, %do: tensor<?x1x?x64xbf16>) {

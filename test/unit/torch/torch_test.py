@@ -34,7 +34,7 @@ gradients (flashgen.torch.register_recurrence) too, where the folder holds
 ``decay.bundle`` (examples/decay.mlir), ``linear_plain.bundle``,
 ``gla_vector.bundle``, ``mlstm_sig.bundle`` or the state-in-and-out specs of
 test/unit/device/kernels (``decay_states``, ``vector_states``,
-``sig_states``) compiled with --backward: gradients in q, k, v, the gates
+``sig_states``, ``exp_states``) compiled with --backward: gradients in q, k, v, the gates
 and the initial states against torch's autograd through a float64
 recurrence; ``decay_varlen.bundle`` (examples/decay_varlen.mlir) and
 ``gated_delta_varlen.bundle`` (examples/gated_delta_varlen.mlir) run the
@@ -553,26 +553,41 @@ GPU_SPECS = ("softcap", "alibi_causal", "causal_gqa", "kv_cache_causal",
              "sliding_window")
 # Recurrence bundles with a gradient kernel (gate kinds none, decay, vector).
 GPU_RECURRENCES = ("decay", "linear_plain", "decay_states", "gla_vector",
-                   "vector_states", "mlstm_sig", "sig_states")
+                   "vector_states", "mlstm_sig", "sig_states", "exp_states")
 
 
-def linear_recurrence(q, k, v, gates, states):
+def linear_recurrence(q, k, v, gates, states, exp=False):
     """o and the final states of flash.linear_attention, step by step in
     q's dtype (docs/semantics.md §3.1): gate decay (``gates["g"]`` the
     log-decays [B, H, T]), vector (``g`` [B, H, T, Dk], one per key dim) or
     none (no gates): C_t = diag(exp(g_t)) C_{t-1} + k_t v_t^T, o_t = C_t^T
     q~_t; mlstm_sig (``igate``, ``fgate``): C_t = a_t C_{t-1} + b_t k_t
     v_t^T, n_t likewise, o_t = C_t^T q~_t / (max(|n_t . q~_t|, 1) + 1e-6),
-    a, b the sigmoids of the preactivations. ``states``: the initial states
-    (C, and n for mlstm_sig), or an empty list for zeros."""
+    a, b the sigmoids of the preactivations; with ``exp``, mlstm_exp: the
+    max-stabilised form (m_t = max(log a_t + m_{t-1}, i_t), the states
+    stored scaled by exp(-m_t), the floor exp(-m_t)). ``states``: the
+    initial states (C, and n for the mLSTM kinds, m for mlstm_exp), or an
+    empty list for zeros."""
     B, H, T, Dk = q.shape
     sig = "igate" in gates
     c = states[0] if states else q.new_zeros(B, H, Dk, v.shape[-1])
     n = (states[1] if states else q.new_zeros(B, H, Dk)) if sig else None
+    m = (states[2] if states else q.new_zeros(B, H)) if exp else None
     g = gates.get("g")
     outs = []
     for t in range(T):
         qs = q[:, :, t] * Dk ** -0.5
+        if exp:
+            lf = torch.nn.functional.logsigmoid(gates["fgate"][:, :, t])
+            m_new = torch.maximum(lf + m, gates["igate"][:, :, t])
+            a = torch.exp(lf + m - m_new)[..., None]
+            b = torch.exp(gates["igate"][:, :, t] - m_new)[..., None]
+            m = m_new
+            c = a[..., None] * c + b[..., None] * k[:, :, t, :, None] * v[:, :, t, None, :]
+            n = a * n + b * k[:, :, t]
+            den = torch.maximum((n * qs).sum(-1, keepdim=True).abs(), torch.exp(-m)[..., None]) + 1e-6
+            outs.append(torch.einsum("bhk,bhkv->bhv", qs, c) / den)
+            continue
         if sig:
             a = torch.sigmoid(gates["fgate"][:, :, t])[..., None]
             b = torch.sigmoid(gates["igate"][:, :, t])[..., None]
@@ -588,7 +603,7 @@ def linear_recurrence(q, k, v, gates, states):
         c = c + k[:, :, t, :, None] * v[:, :, t, None, :]
         outs.append(torch.einsum("bhk,bhkv->bhv", qs, c))
     o = torch.stack(outs, dim=2) if outs else q.new_zeros(B, H, 0, v.shape[-1])
-    return o, ([c, n] if sig else [c])
+    return o, ([c, n, m] if exp else [c, n] if sig else [c])
 
 
 def _gpu_skip_reason():
@@ -880,7 +895,7 @@ class Gpu(unittest.TestCase):
                 args.append(-0.3 * torch.rand(gshape, generator=g, device="cuda"))
             else:  # mlstm_sig's preactivations
                 args.append(2.0 * randn(B, H, T, dtype=torch.float32))
-        shapes = {"c": (B, H, Dk, Dv), "n": (B, H, Dk)}
+        shapes = {"c": (B, H, Dk, Dv), "n": (B, H, Dk), "m": (B, H)}
         if rec.takes_initial_state:
             args += [0.3 * randn(*shapes[s], dtype=torch.float32) for s in rec.states]
         w_o = randn(B, H, T, Dv, dtype=torch.float64)
@@ -906,7 +921,7 @@ class Gpu(unittest.TestCase):
         q, k, v = ref_leaves[:3]
         gates = dict(zip(rec.gates, ref_leaves[3:3 + ng]))
         initial = ref_leaves[3 + ng:]
-        o, finals = linear_recurrence(q, k, v, gates, initial)
+        o, finals = linear_recurrence(q, k, v, gates, initial, exp="m" in rec.states)
         total = (o * w_o).sum()
         if rec.returns_final_state:
             for f, w in zip(finals, w_s):
