@@ -1682,6 +1682,7 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
       line() << "float* const s_dmr = s_dqn + kChunk;        // the rows' stabiliser gradients\n";
       line() << "float* const s_stab = s_dmr + kChunk;       // [buffer][mu [L], src [L]]\n";
       line() << "float* const s_red = s_stab + 4 * kChunk;   // [32]\n";
+      line() << "(void)s_red;  // (the final-state gradient's dots)\n";
     }
   }
   if (delta)
