@@ -563,6 +563,10 @@ TEST_F(LinearGradEmuTest, ExpLargePreactivations) {
   runExpGrad(gc);
 }
 
+TEST_F(LinearGradEmuTest, ExpOneStepWithStates) {
+  runExpGrad(GradCase{Case{ref::GateKind::MlstmExp, 2, 2, 1, 64, 64, true, 59, 3.0}, true});
+}
+
 TEST_F(LinearGradEmuTest, ExpOnePartialChunkNullStates) {
   runExpGrad(GradCase{Case{ref::GateKind::MlstmExp, 1, 2, 21, 64, 64, true, 53, 3.0}, true, true});
 }
