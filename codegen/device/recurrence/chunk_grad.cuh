@@ -313,57 +313,22 @@ FG_DEVICE void sum_shares(float* dst, const float* shares) {
 
 namespace warp {
 
-/// The normaliser's backward for one value tile of a warp's rows
-/// (mlstm_sig, docs/semantics.md §4.6). With N_r = q~_r . n_r (n_acc, lane
-/// shares), den_r = max(|N_r|, 1) + eps, the numerator h_acc and dO's rows
-/// in `dout` (rows row0.., the tile's columns): h_acc becomes dO / den, and
-/// share[r] = -(dO_r . h_r) / den_r^2 sign(N_r) where |N_r| > 1, else 0
-/// (the floor's branch), this value tile's part of dL/dN_r (whole quad).
-template <int R, int D, class T, int TR, int TC>
-FG_DEVICE void normalizer_grad_rows(acc_tile<R, D>& h_acc, row_vec<R>& share, const row_vec<R>& n_acc,
-                                    const smem_tile<T, TR, TC>& dout, int row0, float eps) {
+/// The rows' core of both normaliser backwards: den_r = max(|N_r|,
+/// floor_r) + eps (floor_r = exp(-mu_r) with a stabiliser, else 1), h_acc
+/// becomes dO / den, and x_r = -(dO_r . h_r) / den_r^2 gives the
+/// normaliser's share (sign(N_r) x_r where |N_r| > floor_r, else 0) and,
+/// with a stabiliser, its own (eps x_r).
+template <bool STAB, int R, int D, class T, int TR, int TC>
+FG_DEVICE void normalizer_grad_rows_impl(acc_tile<R, D>& h_acc, row_vec<R>& dn_share, row_vec<R>& dm_share,
+                                         const row_vec<R>& n_acc, const row_vec<R>& mu,
+                                         const smem_tile<T, TR, TC>& dout, int row0, float eps) {
   const int lane = ptx::lane_id();
   FG_UNROLL
   for (int m = 0; m < R / 16; ++m)
     FG_UNROLL
     for (int h = 0; h < 2; ++h) {
       const float n = quad_sum(n_acc.v[m][h]);
-      const float den = fmaxf(fabsf(n), 1.0f) + eps;
-      const float inv = 1.0f / den;
-      float dot = 0.0f;
-      FG_UNROLL
-      for (int j = 0; j < D / 8; ++j)
-        FG_UNROLL
-        for (int i = 0; i < 2; ++i) {
-          const int e = 2 * h + i;
-          const float x =
-              chunk::load_elem(chunk::elem_ptr(dout, row0 + frag::row(m, e, lane), frag::col(j, e, lane)));
-          dot += h_acc.v[m][j][e] * x;
-          h_acc.v[m][j][e] = x * inv;
-        }
-      dot = quad_sum(dot);
-      share.v[m][h] = fabsf(n) > 1.0f ? (n > 0.0f ? -dot : dot) * inv * inv : 0.0f;
-    }
-}
-
-/// normalizer_grad_rows for mlstm_exp (docs/semantics.md §4.7): the rows
-/// stabilised by mu_r (whole in every lane of a quad), so den_r =
-/// max(|N_r|, exp(-mu_r)) + eps, and besides the normaliser's share
-/// dn_share[r] = -(dO_r . h_r) / den_r^2 sign(N_r) where |N_r| > exp(-mu_r)
-/// (else 0), the stabiliser's: dm_share[r] = -eps (dO_r . h_r) / den_r^2
-/// (dL/dm_r through the eps term, this value tile's part).
-template <int R, int D, class T, int TR, int TC>
-FG_DEVICE void stabilized_normalizer_grad_rows(acc_tile<R, D>& h_acc, row_vec<R>& dn_share,
-                                               row_vec<R>& dm_share, const row_vec<R>& n_acc,
-                                               const row_vec<R>& mu, const smem_tile<T, TR, TC>& dout,
-                                               int row0, float eps) {
-  const int lane = ptx::lane_id();
-  FG_UNROLL
-  for (int m = 0; m < R / 16; ++m)
-    FG_UNROLL
-    for (int h = 0; h < 2; ++h) {
-      const float n = quad_sum(n_acc.v[m][h]);
-      const float floor_r = expf(-mu.v[m][h]);
+      const float floor_r = STAB ? expf(-mu.v[m][h]) : 1.0f;
       const float den = fmaxf(fabsf(n), floor_r) + eps;
       const float inv = 1.0f / den;
       float dot = 0.0f;
@@ -380,8 +345,34 @@ FG_DEVICE void stabilized_normalizer_grad_rows(acc_tile<R, D>& h_acc, row_vec<R>
       dot = quad_sum(dot);
       const float x = -dot * inv * inv;
       dn_share.v[m][h] = fabsf(n) > floor_r ? (n > 0.0f ? x : -x) : 0.0f;
-      dm_share.v[m][h] = eps * x;
+      if (STAB) dm_share.v[m][h] = eps * x;
     }
+}
+
+/// The normaliser's backward for one value tile of a warp's rows
+/// (mlstm_sig, docs/semantics.md §4.6). With N_r = q~_r . n_r (n_acc, lane
+/// shares), den_r = max(|N_r|, 1) + eps, the numerator h_acc and dO's rows
+/// in `dout` (rows row0.., the tile's columns): h_acc becomes dO / den, and
+/// share[r] = -(dO_r . h_r) / den_r^2 sign(N_r) where |N_r| > 1, else 0
+/// (the floor's branch), this value tile's part of dL/dN_r (whole quad).
+template <int R, int D, class T, int TR, int TC>
+FG_DEVICE void normalizer_grad_rows(acc_tile<R, D>& h_acc, row_vec<R>& share, const row_vec<R>& n_acc,
+                                    const smem_tile<T, TR, TC>& dout, int row0, float eps) {
+  normalizer_grad_rows_impl<false>(h_acc, share, share, n_acc, n_acc, dout, row0, eps);
+}
+
+/// normalizer_grad_rows for mlstm_exp (docs/semantics.md §4.7): the rows
+/// stabilised by mu_r (whole in every lane of a quad), so den_r =
+/// max(|N_r|, exp(-mu_r)) + eps, and besides the normaliser's share
+/// dn_share[r] = -(dO_r . h_r) / den_r^2 sign(N_r) where |N_r| > exp(-mu_r)
+/// (else 0), the stabiliser's: dm_share[r] = -eps (dO_r . h_r) / den_r^2
+/// (dL/dm_r through the eps term, this value tile's part).
+template <int R, int D, class T, int TR, int TC>
+FG_DEVICE void stabilized_normalizer_grad_rows(acc_tile<R, D>& h_acc, row_vec<R>& dn_share,
+                                               row_vec<R>& dm_share, const row_vec<R>& n_acc,
+                                               const row_vec<R>& mu, const smem_tile<T, TR, TC>& dout,
+                                               int row0, float eps) {
+  normalizer_grad_rows_impl<true>(h_acc, dn_share, dm_share, n_acc, mu, dout, row0, eps);
 }
 
 /// dst[r * stride] = x[r] for the R rows (x whole in every lane of a quad;

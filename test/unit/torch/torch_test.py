@@ -709,6 +709,25 @@ class Gpu(unittest.TestCase):
                 torch.testing.assert_close(lse.cpu().double(), lse_ref,
                                            atol=1e-3, rtol=1e-4)
 
+    def packed_rows(self, rec, seed):
+        """Ragged lengths (an empty and a one-token sequence among them),
+        their offsets (and as cu_seqlens_q), a generator seeded with
+        `seed` and bf16 q, k, v packed [T, H, D] for a packed kernel."""
+        self.assertTrue(rec.packed)
+        H, Dk = rec._params["q"]["shape"][1], rec._params["q"]["shape"][2]
+        Dv = rec._params["v"]["shape"][2]
+        lengths = [3, 0, 1, 200, 77, 129, 64]
+        offsets = [0]
+        for n in lengths:
+            offsets.append(offsets[-1] + n)
+        cu = torch.tensor(offsets, dtype=torch.int32, device="cuda")
+        T = offsets[-1]
+        g = torch.Generator(device="cuda")
+        g.manual_seed(seed)
+        rows = [torch.randn(T, H, d, generator=g, device="cuda", dtype=torch.bfloat16)
+                for d in (Dk, Dk, Dv)]
+        return lengths, offsets, cu, g, rows
+
     def test_packed_recurrence(self):
         """A recurrence over packed sequences (``decay_varlen.bundle``,
         examples/decay_varlen.mlir: cu_seqlens_q beside the gates, rows
@@ -721,20 +740,8 @@ class Gpu(unittest.TestCase):
         if not os.path.isdir(path):
             self.skipTest("no decay_varlen.bundle in $FLASHGEN_TORCH_BUNDLES")
         rec = ft.register_recurrence(path, "decay_varlen")
-        self.assertTrue(rec.packed)
-        H, Dk = rec._params["q"]["shape"][1], rec._params["q"]["shape"][2]
-        Dv = rec._params["v"]["shape"][2]
-        lengths = [3, 0, 1, 200, 77, 129, 64]
-        offsets = [0]
-        for n in lengths:
-            offsets.append(offsets[-1] + n)
-        cu = torch.tensor(offsets, dtype=torch.int32, device="cuda")
-        T = offsets[-1]
-        g = torch.Generator(device="cuda")
-        g.manual_seed(5)
-        q = torch.randn(T, H, Dk, generator=g, device="cuda", dtype=torch.bfloat16)
-        k = torch.randn(T, H, Dk, generator=g, device="cuda", dtype=torch.bfloat16)
-        v = torch.randn(T, H, Dv, generator=g, device="cuda", dtype=torch.bfloat16)
+        lengths, offsets, cu, g, (q, k, v) = self.packed_rows(rec, 5)
+        H, Dk, Dv, T = q.shape[1], q.shape[2], v.shape[2], offsets[-1]
         gate = -0.3 * torch.rand(T, H, generator=g, device="cuda")
         c0 = 0.3 * torch.randn(len(lengths), H, Dk, Dv, generator=g, device="cuda")
         want_o, want_c = [], []
@@ -807,20 +814,8 @@ class Gpu(unittest.TestCase):
         if not os.path.isdir(path):
             self.skipTest("no gated_delta_varlen.bundle in $FLASHGEN_TORCH_BUNDLES")
         rec = ft.register_recurrence(path, "gated_delta_varlen")
-        self.assertTrue(rec.packed)
-        H, Dk = rec._params["q"]["shape"][1], rec._params["q"]["shape"][2]
-        Dv = rec._params["v"]["shape"][2]
-        lengths = [3, 0, 1, 200, 77, 129, 64]
-        offsets = [0]
-        for n in lengths:
-            offsets.append(offsets[-1] + n)
-        cu = torch.tensor(offsets, dtype=torch.int32, device="cuda")
-        T = offsets[-1]
-        g = torch.Generator(device="cuda")
-        g.manual_seed(6)
-        q = torch.randn(T, H, Dk, generator=g, device="cuda", dtype=torch.bfloat16)
-        k = torch.randn(T, H, Dk, generator=g, device="cuda", dtype=torch.bfloat16)
-        v = torch.randn(T, H, Dv, generator=g, device="cuda", dtype=torch.bfloat16)
+        lengths, offsets, cu, g, (q, k, v) = self.packed_rows(rec, 6)
+        H, Dk, Dv, T = q.shape[1], q.shape[2], v.shape[2], offsets[-1]
         beta = torch.rand(T, H, generator=g, device="cuda").to(torch.bfloat16)
         gate = -0.3 * torch.rand(T, H, generator=g, device="cuda")
         c0 = 0.3 * torch.randn(len(lengths), H, Dk, Dv, generator=g, device="cuda")
