@@ -11,6 +11,7 @@
 #include "reference/DeltaRule.h"
 
 #include "reference/ReferenceError.h"
+#include "reference/Varlen.h"
 
 #include <algorithm>
 #include <cmath>
@@ -255,5 +256,19 @@ chunkwiseDeltaRule<float>(const DeltaProblem &, const DeltaInputs<float> &,
 template DeltaResult<double>
 chunkwiseDeltaRule<double>(const DeltaProblem &, const DeltaInputs<double> &,
                            int64_t);
+
+DeltaInputs<double> sequenceDeltaInputs(const DeltaInputs<double> &padded, int64_t b,
+                                        int64_t length) {
+  DeltaInputs<double> one;
+  one.q = sequenceRows(padded.q, b, length);
+  one.k = sequenceRows(padded.k, b, length);
+  one.v = sequenceRows(padded.v, b, length);
+  one.beta = sequenceRows(padded.beta, b, length);
+  if (!padded.logDecay.empty())
+    one.logDecay = sequenceRows(padded.logDecay, b, length);
+  if (!padded.initial.empty())
+    one.initial = sequenceEntry(padded.initial, b);
+  return one;
+}
 
 } // namespace flashgen::reference

@@ -54,6 +54,13 @@ validateDelta(const DeltaProblem &problem, const Shape &q, const Shape &k,
               const Shape &v, const Shape &beta, const Shape &logDecay,
               const Shape &initial);
 
+/// Sequence b of a padded batch [B, H, N(, D)] as a batch of one: its
+/// first `length` steps of q, k, v, beta and the log-decays (where given)
+/// and its own initial state (where given). What a packed batch's
+/// sequences are checked against, each alone.
+DeltaInputs<double> sequenceDeltaInputs(const DeltaInputs<double> &padded, int64_t b,
+                                        int64_t length);
+
 /// The definition: S_t = alpha_t (I - beta_t k_t k_t^T) S_{t-1} +
 /// beta_t k_t v_t^T, o_t = S_t^T q~_t, in float64, step by step. Throws
 /// ReferenceError on malformed input.

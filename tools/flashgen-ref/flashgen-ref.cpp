@@ -947,16 +947,8 @@ llvm::Error runPackedDeltaRule(DeltaRuleOp op, const ref::DeltaProblem &problem,
   ref::Tensor<double> finals({b, h, sizes.keyDim, dv});
   for (int64_t s = 0; s < b; ++s) {
     const int64_t n = lengths[s];
-    ref::DeltaInputs<double> one;
-    one.q = ref::sequenceRows(inputs.q, s, n);
-    one.k = ref::sequenceRows(inputs.k, s, n);
-    one.v = ref::sequenceRows(inputs.v, s, n);
-    one.beta = ref::sequenceRows(inputs.beta, s, n);
-    if (!inputs.logDecay.empty())
-      one.logDecay = ref::sequenceRows(inputs.logDecay, s, n);
-    if (!inputs.initial.empty())
-      one.initial = ref::sequenceEntry(inputs.initial, s);
-    ref::DeltaResult<double> r = ref::referenceDeltaRule(problem, one);
+    ref::DeltaResult<double> r =
+        ref::referenceDeltaRule(problem, ref::sequenceDeltaInputs(inputs, s, n));
     for (int64_t hh = 0; hh < h; ++hh)
       std::copy(r.out.data() + hh * n * dv, r.out.data() + (hh + 1) * n * dv,
                 out.data() + ((s * h + hh) * sizes.length) * dv);

@@ -386,15 +386,30 @@ template <int R> FG_DEVICE void store_row_values(float* dst, i64 stride, const r
     for (int h = 0; h < 2; ++h) dst[i64(m * 16 + (lane >> 2) + 8 * h) * stride] = x.v[m][h];
 }
 
-/// mlstm_sig's gate gradients of a chunk's rows t < rows_valid (one
+/// The mLSTM kinds' gate gradients of a chunk's rows t < rows_valid (one
 /// thread): the log-forget gradient is reverse_cumsum_rows' (terms, ends,
 /// tail), the log-input gradient sum_j kdk[j * L + t] (k_t . dk_t over the
-/// S column slices), each times the derivative of log sigmoid at its
-/// preactivation, sigmoid(-x) = 1 / (1 + exp(x)) (0, not NaN, for large x).
-template <int L, int S>
-FG_DEVICE void sigmoid_gate_grads(float* di, i64 di_stride, float* df, i64 df_stride, int rows_valid,
-                                  const float* terms, const float* ends, float tail, const float* kdk,
-                                  const float* ig, i64 ig_stride, const float* fgt, i64 fg_stride) {
+/// S column slices); df is the log-forget one times the derivative of log
+/// sigmoid at its preactivation, sigmoid(-x) = 1 / (1 + exp(x)) (0, not
+/// NaN, for large x). mlstm_sig (STAB = false): di likewise through log
+/// sigmoid. mlstm_exp (STAB, docs/semantics.md §4.7): di is the log-input
+/// one as it is (iota = i), and each row's stabiliser gradient dm[r] (the
+/// chunk's last row's including what later chunks carry into it) goes to
+/// the input weight of the step that sets m_r (src[r] >= 0: e[s] += dm[r])
+/// and to the log-forgets after it, or, from the carried stabiliser
+/// (src[r] < 0), to every log-forget of the chunk up to r: row r's
+/// log-forget term gains dm[r] - e[r] and di_t gains e[t]. `e` is L floats
+/// of scratch.
+template <int L, int S, bool STAB>
+FG_DEVICE void mlstm_gate_grads(float* di, i64 di_stride, float* df, i64 df_stride, int rows_valid,
+                                const float* terms, const float* ends, float tail, const float* kdk,
+                                const float* ig, i64 ig_stride, const float* fgt, i64 fg_stride,
+                                const float* dm, const float* src, float* e) {
+  if (STAB) {
+    for (int r = 0; r < L; ++r) e[r] = 0.0f;
+    for (int r = 0; r < L; ++r)
+      if (src[r] >= 0.0f) e[int(src[r])] += dm[r];
+  }
   float acc = tail;
   for (int r = 0; r < S * L; ++r) acc += ends[r];
   for (int r = L - 1; r >= 0; --r) {
@@ -404,46 +419,29 @@ FG_DEVICE void sigmoid_gate_grads(float* di, i64 di_stride, float* df, i64 df_st
       acc += terms[j * L + r];
       kd += kdk[j * L + r];
     }
+    if (STAB) acc += dm[r] - e[r];
     if (r < rows_valid) {
       df[i64(r) * df_stride] = acc / (1.0f + expf(fgt[i64(r) * fg_stride]));
-      di[i64(r) * di_stride] = kd / (1.0f + expf(ig[i64(r) * ig_stride]));
+      di[i64(r) * di_stride] = STAB ? kd + e[r] : kd / (1.0f + expf(ig[i64(r) * ig_stride]));
     }
   }
 }
 
-/// mlstm_exp's gate gradients of a chunk's rows t < rows_valid (one
-/// thread; docs/semantics.md §4.7). Each row's stabiliser gradient dm[r]
-/// (the chunk's last row's including what later chunks carry into it)
-/// goes to the input weight of the step that sets m_r (src[r] >= 0: e[s]
-/// += dm[r]) and to the log-forgets after it, or, from the carried
-/// stabiliser (src[r] < 0), to every log-forget of the chunk up to r.
-/// So the log-forget gradient is reverse_cumsum_rows' with dm[r] - e[r]
-/// added to row r's term, and the log-input one k . dk + e[t]; df through
-/// log sigmoid as sigmoid_gate_grads', di as it is (iota = i). `e` is L
-/// floats of scratch.
+template <int L, int S>
+FG_DEVICE void sigmoid_gate_grads(float* di, i64 di_stride, float* df, i64 df_stride, int rows_valid,
+                                  const float* terms, const float* ends, float tail, const float* kdk,
+                                  const float* ig, i64 ig_stride, const float* fgt, i64 fg_stride) {
+  mlstm_gate_grads<L, S, false>(di, di_stride, df, df_stride, rows_valid, terms, ends, tail, kdk, ig,
+                                ig_stride, fgt, fg_stride, nullptr, nullptr, nullptr);
+}
+
 template <int L, int S>
 FG_DEVICE void stabilized_gate_grads(float* di, i64 di_stride, float* df, i64 df_stride, int rows_valid,
                                      const float* terms, const float* ends, float tail, const float* kdk,
                                      const float* dm, const float* src, float* e, const float* fgt,
                                      i64 fg_stride) {
-  for (int r = 0; r < L; ++r) e[r] = 0.0f;
-  for (int r = 0; r < L; ++r)
-    if (src[r] >= 0.0f) e[int(src[r])] += dm[r];
-  float acc = tail;
-  for (int r = 0; r < S * L; ++r) acc += ends[r];
-  for (int r = L - 1; r >= 0; --r) {
-    float kd = 0.0f;
-    FG_UNROLL
-    for (int j = 0; j < S; ++j) {
-      acc += terms[j * L + r];
-      kd += kdk[j * L + r];
-    }
-    acc += dm[r] - e[r];
-    if (r < rows_valid) {
-      df[i64(r) * df_stride] = acc / (1.0f + expf(fgt[i64(r) * fg_stride]));
-      di[i64(r) * di_stride] = kd + e[r];
-    }
-  }
+  mlstm_gate_grads<L, S, true>(di, di_stride, df, df_stride, rows_valid, terms, ends, tail, kdk, nullptr,
+                               0, fgt, fg_stride, dm, src, e);
 }
 
 /// The stabiliser's gradient that a chunk carries into the one before it

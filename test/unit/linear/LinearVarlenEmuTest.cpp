@@ -531,14 +531,8 @@ TEST_F(LinearVarlenEmuTest, GatedDeltaRaggedSequencesWithStates) {
   };
   for (int s = 0; s < B; ++s) {
     const int64_t n = lengths[s];
-    ref::DeltaInputs<double> one;
-    one.q = ref::sequenceRows(padded.q, s, n);
-    one.k = ref::sequenceRows(padded.k, s, n);
-    one.v = ref::sequenceRows(padded.v, s, n);
-    one.beta = ref::sequenceRows(padded.beta, s, n);
-    one.logDecay = ref::sequenceRows(padded.logDecay, s, n);
-    one.initial = ref::sequenceEntry(padded.initial, s);
-    const ref::DeltaResult<double> want = ref::referenceDeltaRule(problem, one);
+    const ref::DeltaResult<double> want =
+        ref::referenceDeltaRule(problem, ref::sequenceDeltaInputs(padded, s, n));
     if (n > 0) {
       const double eo = relative(
           [&](int64_t i) {  // want.out is [1, H, n, Dv]
