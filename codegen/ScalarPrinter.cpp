@@ -49,6 +49,13 @@ static FailureOr<std::string> cType(Type type) {
   return failure();
 }
 
+/// The unsigned C type of an integer of `type`'s width, for arith's
+/// unsigned comparisons and divisions (an i64 read as a 32-bit unsigned
+/// would lose its high half).
+static const char *unsignedType(Type type) {
+  return type.isInteger(64) ? "unsigned long long" : "unsigned";
+}
+
 std::string mlir::flash::elementTypeName(Type type) {
   if (type.isBF16())
     return "fg::bf16";
@@ -298,9 +305,15 @@ LogicalResult ScalarPrinter::printScalar(Operation *op) {
                                                  : (boolean ? "!=" : "^");
     expr = "(" + operand(0) + " " + symbol + " " + operand(1) + ")";
   } else if (isa<arith::DivUIOp, arith::RemUIOp>(op)) {
-    expr = llvm::formatv("{0}((unsigned)({1}) {2} (unsigned)({3}))", *type,
-                         operand(0), isa<arith::DivUIOp>(op) ? "/" : "%",
-                         operand(1));
+    expr = llvm::formatv("{0}(({1})({2}) {3} ({1})({4}))", *type,
+                         unsignedType(resultType), operand(0),
+                         isa<arith::DivUIOp>(op) ? "/" : "%", operand(1));
+  } else if (isa<arith::ShLIOp, arith::ShRUIOp, arith::ShRSIOp>(op)) {
+    // Out-of-range amounts are defined there (index_math.cuh).
+    const char *helper = isa<arith::ShLIOp>(op)    ? "fg::shl"
+                         : isa<arith::ShRUIOp>(op) ? "fg::shr_u"
+                                                   : "fg::shr_s";
+    expr = std::string(helper) + "(" + operand(0) + ", " + operand(1) + ")";
   } else if (isa<arith::FloorDivSIOp>(op)) {
     expr = "fg::floordiv(" + operand(0) + ", " + operand(1) + ")";
   } else if (isa<arith::CeilDivSIOp>(op)) {
@@ -319,7 +332,8 @@ LogicalResult ScalarPrinter::printScalar(Operation *op) {
     bool isUnsigned = false;
     const char *symbol = comparison(cmp.getPredicate(), isUnsigned);
     if (isUnsigned)
-      expr = llvm::formatv("((unsigned)({0}) {1} (unsigned)({2}))", operand(0),
+      expr = llvm::formatv("(({0})({1}) {2} ({0})({3}))",
+                           unsignedType(cmp.getLhs().getType()), operand(0),
                            symbol, operand(1));
     else
       expr = "(" + operand(0) + " " + symbol + " " + operand(1) + ")";

@@ -456,6 +456,15 @@ static LogicalResult verifyModRegion(Operation *op, Region &region,
       if (!type.isIntOrIndexOrFloat())
         return inner.emitOpError() << "in " << name
                                    << " must produce scalars, got " << type;
+    // A shift's result depends on the width, and index's is the target's
+    // (32 bits in the kernels, 64 in the reference).
+    if (inner.getName().getStringRef().starts_with("arith.sh") &&
+        !(inner.getResult(0).getType().isInteger(32) ||
+          inner.getResult(0).getType().isInteger(64)))
+      return inner.emitOpError()
+             << "in " << name << " shifts i32 or i64 values, got "
+             << inner.getResult(0).getType()
+             << " (index_cast the operands first)";
   }
   auto yield = llvm::dyn_cast<YieldOp>(block.getTerminator());
   if (!yield)

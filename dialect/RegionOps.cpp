@@ -15,6 +15,8 @@ static constexpr llvm::StringLiteral kSupportedRegionOps[] = {
     "arith.addi", "arith.subi", "arith.muli", "arith.divsi", "arith.remsi",
     "arith.divui", "arith.remui", "arith.floordivsi", "arith.cmpi",
     "arith.andi", "arith.ori", "arith.xori", "arith.extui", "arith.maxsi", "arith.minsi",
+    // Bit tests of packed masks (a tree's ancestor bits).
+    "arith.shli", "arith.shrui", "arith.shrsi",
     "arith.index_cast", "arith.sitofp", "arith.uitofp", "arith.fptosi",
     "arith.extf", "arith.truncf",
     // Elementary functions.

@@ -202,7 +202,7 @@ TileRange mlir::flash::keyTilesOfQueryTile(OpBuilder &b, Location loc,
       mask == MaskKind::causal || mask == MaskKind::sliding_window;
   // The tile's last row (q0 + tileQ - 1, at most N - 1).
   Value lastRow = ib.min(ib.add(q0, ib.c(tileQ - 1)), ib.sub(queryLen, ib.c(1)));
-  // Tiles below this need no mask_mod (an exact bound at the first row).
+  // Tiles below this need no mask_mod (what the first row keeps).
   Value maskModFullHi;
   if (hasMaskMod && keyBound) {
     // Keys the mask_mod hides from every row of the tile (MaskModBounds.h):
@@ -210,8 +210,10 @@ TileRange mlir::flash::keyTilesOfQueryTile(OpBuilder &b, Location loc,
     MaskModKeyBound last = keyBound(lastRow);
     if (last.bound)
       hi = ib.min(hi, ib.ceilDiv(ib.max(last.bound, zero), tileKvV));
-    if (last.exact)
-      maskModFullHi = ib.floorDiv(ib.max(keyBound(q0).bound, zero), tileKvV);
+    // The region's form is the same at every row: it keeps a prefix at the
+    // first row where it does at the last.
+    if (last.keep)
+      maskModFullHi = ib.floorDiv(ib.max(keyBound(q0).keep, zero), tileKvV);
   }
   if (causalLike) {
     // The last row sees keys up to its diagonal.
@@ -230,8 +232,8 @@ TileRange mlir::flash::keyTilesOfQueryTile(OpBuilder &b, Location loc,
     fullLo = ib.ceilDiv(needFrom, tileKvV);
   }
   if (maskModFullHi) {
-    // mask_mod is exactly j < bound(i): every row keeps the keys below its
-    // first row's bound.
+    // Every row keeps the keys below what the first row keeps (mask_mod
+    // j < bound(i) exactly, or a disjunction with such a test).
     fullHi = ib.min(fullHi, maskModFullHi);
   } else if (hasMaskMod) {
     // Arbitrary mask_mod: every tile is masked element by element.

@@ -103,8 +103,8 @@ void buildScoreMapAndSoftmax(OpBuilder &b, Location loc,
 /// Key tiles a query tile [q0, q0 + tileQ) visits: [lo, hi), and [fullLo,
 /// fullHi) those every row sees entirely, so no mask is applied. With a
 /// mask_mod, `keyBound` builds what it proves about a row's keys
-/// (MaskModBounds.h): its bound at the tile's last row ends [lo, hi), an
-/// exact one at the first row ends the tiles that need no mask.
+/// (MaskModBounds.h): its bound at the tile's last row ends [lo, hi), the
+/// keys its first row keeps end the tiles that need no mask.
 struct TileRange {
   Value lo, hi, fullLo, fullHi;
 };

@@ -50,13 +50,15 @@ public:
 
   IRMapping mapping;
 
-  /// What `cond` says about j: nothing (Unknown), nothing ever hides it
-  /// (Always: the constant true), or cond => j < value (Bounded), with
-  /// `exact` when cond <=> j < value.
+  /// What `cond` says about j. Above: nothing (Unknown), nothing ever hides
+  /// it (Always: the constant true), or cond => j < value (Bounded). Below:
+  /// j < keep => cond (keep null where nothing is known; keepAll for the
+  /// constant true).
   struct Knowledge {
     enum Kind { Unknown, Always, Bounded } kind = Unknown;
     Value value;
-    bool exact = false;
+    Value keep;
+    bool keepAll = false;
   };
 
   Knowledge bound(Value cond) {
@@ -66,27 +68,47 @@ public:
     IndexBuilder ib{b, loc};
     if (auto constant = dyn_cast<arith::ConstantIntOp>(def)) {
       if (constant.value())
-        return {Knowledge::Always, Value(), true};
-      return {Knowledge::Bounded, ib.c(0), true};
+        return {Knowledge::Always, Value(), Value(), true};
+      Value zero = ib.c(0);
+      return {Knowledge::Bounded, zero, zero};
     }
     if (isa<arith::AndIOp, arith::OrIOp>(def)) {
       Knowledge lhs = bound(def->getOperand(0)), rhs = bound(def->getOperand(1));
       bool conjunction = isa<arith::AndIOp>(def);
-      if (lhs.kind == Knowledge::Always)
-        return conjunction ? rhs : lhs;
-      if (rhs.kind == Knowledge::Always)
-        return conjunction ? lhs : rhs;
-      if (lhs.kind == Knowledge::Bounded && rhs.kind == Knowledge::Bounded)
-        return {Knowledge::Bounded,
-                conjunction ? ib.min(lhs.value, rhs.value)
-                            : ib.max(lhs.value, rhs.value),
-                lhs.exact && rhs.exact};
-      if (!conjunction) // a disjunct that bounds nothing
-        return {};
-      // Either side alone bounds a conjunction, no longer exactly.
-      Knowledge one = lhs.kind == Knowledge::Bounded ? lhs : rhs;
-      one.exact = false;
-      return one;
+      Knowledge both;
+      // Above: a conjunction is bounded by either side, a disjunction by
+      // both (by the larger bound).
+      if (lhs.kind == Knowledge::Always || rhs.kind == Knowledge::Always) {
+        const Knowledge &other = lhs.kind == Knowledge::Always ? rhs : lhs;
+        both.kind = conjunction ? other.kind : Knowledge::Always;
+        both.value = conjunction ? other.value : Value();
+      } else if (lhs.kind == Knowledge::Bounded && rhs.kind == Knowledge::Bounded) {
+        both.kind = Knowledge::Bounded;
+        both.value = conjunction ? ib.min(lhs.value, rhs.value)
+                                 : ib.max(lhs.value, rhs.value);
+      } else if (conjunction && (lhs.kind == Knowledge::Bounded ||
+                                 rhs.kind == Knowledge::Bounded)) {
+        both = lhs.kind == Knowledge::Bounded ? lhs : rhs;
+      }
+      // Below: a disjunction keeps what either side keeps, a conjunction
+      // what both keep (the smaller keep).
+      both.keep = Value();
+      both.keepAll = false;
+      if (conjunction ? (lhs.keepAll && rhs.keepAll) : (lhs.keepAll || rhs.keepAll)) {
+        both.keepAll = true;
+      } else if (conjunction && (lhs.keepAll || rhs.keepAll)) {
+        both.keep = lhs.keepAll ? rhs.keep : lhs.keep;
+      } else if (lhs.keep && rhs.keep) {
+        // Two exact bounds combine into the bound just built.
+        bool exact = lhs.keep == lhs.value && rhs.keep == rhs.value &&
+                     both.kind == Knowledge::Bounded;
+        both.keep = exact ? both.value
+                          : conjunction ? ib.min(lhs.keep, rhs.keep)
+                                        : ib.max(lhs.keep, rhs.keep);
+      } else if (!conjunction) {
+        both.keep = lhs.keep ? lhs.keep : rhs.keep;
+      }
+      return both;
     }
     auto cmp = dyn_cast<arith::CmpIOp>(def);
     if (!cmp)
@@ -121,7 +143,7 @@ public:
     if (inclusive)
       x = ib.add(x, ib.c(1));
     // j == X keeps one key, not every key below X + 1.
-    return {Knowledge::Bounded, x, p != P::eq};
+    return {Knowledge::Bounded, x, p == P::eq ? Value() : x};
   }
 
 private:
@@ -233,7 +255,10 @@ MaskModKeyBound mlir::flash::buildMaskModKeyBound(OpBuilder &b, Location loc,
   }
   auto yield = cast<YieldOp>(block.getTerminator());
   auto known = builder.bound(yield.getValue());
-  if (known.kind != decltype(known)::Bounded)
-    return {};
-  return {known.value, known.exact};
+  MaskModKeyBound result;
+  if (known.kind == decltype(known)::Bounded)
+    result.bound = known.value;
+  // (A region that keeps every key proves no position to name here.)
+  result.keep = known.keep;
+  return result;
 }

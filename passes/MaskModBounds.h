@@ -3,12 +3,15 @@
 // A mask_mod hides keys element by element, so without more knowledge every
 // key tile the mask kind leaves is visited and masked. Many mask_mods bound
 // the keys a query can see: prefix-LM keeps `j < prefix || j <= i`, so query
-// row i sees no key at or past max(prefix, i + 1). This analysis reads such
-// bounds off the region (comparisons of j with expressions that do not
-// depend on j, combined with and/or) and builds them in the kernel, so the
-// key-tile loops stop where the last row of a query tile stops seeing keys
-// (the tiles past it are never loaded nor computed) and, where the region is
-// exactly such a bound, the tiles every row keeps skip the mask.
+// row i sees no key at or past max(prefix, i + 1). Many also keep every key
+// below some position: prefix-LM keeps the prefix, and a speculative tree's
+// mask (`j < prefix || ancestor bit of j - prefix`, examples/tree_verify.mlir)
+// keeps the shared prefix whatever its bit test says. This analysis reads
+// both off the region (comparisons of j with expressions that do not depend
+// on j, combined with and/or) and builds them in the kernel, so the key-tile
+// loops stop where the last row of a query tile stops seeing keys (the tiles
+// past it are never loaded nor computed) and the tiles below what the first
+// row keeps skip the mask: a tree's prefix is computed as ordinary attention.
 //
 //===----------------------------------------------------------------------===//
 
@@ -27,11 +30,12 @@ struct MaskModKeyBound {
   /// one that could fall as the row grows (only bounds non-decreasing in i
   /// are taken, so a tile's last row bounds the whole tile).
   Value bound;
-  /// The region is exactly `j < bound(i)` (comparisons of j with bounds
-  /// combined with and/or, no other test): then every row at or after
-  /// `row` keeps every key below the bound, so tiles below the bound of a
-  /// tile's first row need no mask.
-  bool exact = false;
+  /// Every key below `keep` is kept: mask_mod(batch, head, i, j) is true for
+  /// every i >= row and j < keep. Null when the region proves none (only
+  /// positions non-decreasing in i are taken, so a tile's first row's keep
+  /// holds for the whole tile). Where the region is exactly `j < bound(i)`,
+  /// keep is the bound itself.
+  Value keep;
 };
 
 /// The bound of `maskMod` (a flash.attention's mask_mod) for query `row`,

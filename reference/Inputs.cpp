@@ -120,6 +120,11 @@ Tensor<double> generateExtraInput(const ExtraInputSpec &spec) {
       value = double(rng.uniformInt(1, std::max<int64_t>(1, spec.scalarMax)));
     return tensor;
   }
+  if (spec.randomBits) {
+    for (double &value : tensor.values())
+      value = double(rng.uniformInt(INT32_MIN, INT32_MAX));
+    return tensor;
+  }
   if (spec.perSequence) {
     // Lengths from 0; in a batch of several, the first sequence's cache is
     // empty (its keys are only its new tokens': one key for one token).

@@ -67,6 +67,9 @@ struct ExtraInputSpec {
   /// of segment ids; with several sequences the first is 0 (an empty
   /// cache).
   bool perSequence = false;
+  /// Uniformly random 32-bit words (as int32 values), for bit-packed masks
+  /// (a speculative tree's ancestor bits, examples/tree_verify.mlir).
+  bool randomBits = false;
   uint64_t seed = 0;
   /// Which extra of the op (its operand index): each has its own stream.
   uint64_t index = 0;

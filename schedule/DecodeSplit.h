@@ -87,9 +87,12 @@ extern const char *const kDecodeKeyWarpsRule;
 constexpr int64_t kDecodeMergeLoadsAhead = 16;
 
 /// flash_decode is for short query lengths: at most this many packed rows
-/// (query heads of a group x query tokens) per (batch, kv head). Longer
-/// ones have enough query tiles to fill the machine (flash2, flash3).
-constexpr int64_t kDecodeMaxPackedRows = 128;
+/// (query heads of a group x query tokens) per (batch, kv head), so that a
+/// speculative tree's 64 drafts under GQA 4 (examples/tree_verify.mlir) are
+/// ranked beside flash2 and flash3: a few sequences of them leave most SMs
+/// idle without key splits. Longer ones have enough query tiles to fill the
+/// machine.
+constexpr int64_t kDecodeMaxPackedRows = 256;
 
 /// What a launch needs to split the keys.
 struct DecodeSplitRule {

@@ -128,6 +128,13 @@ add_case decode_n16_b1_m2051  decode_gqa.mlir      decode_gqa      49 B=1 N=16 M
 add_case decode_ragged_b4_m700 decode_ragged.mlir  decode_ragged   51 B=4 N=1 M=700 "$plan"
 add_case decode_ragged_n3_b3_m400 decode_ragged.mlir decode_ragged 52 B=3 N=3 M=400 "$plan"
 add_case decode_alibi_b2_m700 test/unit/device/kernels/decode_alibi_gqa.mlir decode_alibi_gqa 50 B=2 N=1 M=700 "--plan=B=4 N=1 M=8192"
+# Speculative tree verification (examples/tree_verify.mlir): random
+# ancestor words (--bit-extras) and per-sequence prefixes, planned as the
+# benchmark (64 drafts after a 32k prefix: flash_decode, 256 packed rows a
+# group); 40 drafts, and 3 (the size rule's pick for few drafts).
+tree_plan="--plan=B=1 N=64 M=32832"
+add_case decode_tree_b3_n40_m700 tree_verify.mlir tree_verify 84 B=3 N=40 M=700 "$tree_plan" --bit-extras=tree
+add_case decode_tree_b2_n3_m333  tree_verify.mlir tree_verify 85 B=2 N=3 M=333 "$tree_plan" --bit-extras=tree
 # Paged caches (pages in a random order, spare pages, two ids out of the
 # pool, which read its first and last pages; docs/semantics.md §2.8): pages
 # of 16 keys, two to a key tile, with ragged per-sequence lengths (the first

@@ -242,15 +242,46 @@ class _Value:
     __hash__ = None
 
     def _logic(self, other, op):
+        """& | ^ of two booleans (logic), or of two integers (bitwise:
+        bit-packed masks)."""
         other = self._lift(other)
+        if self.type in _INTS and other.type in _INTS:
+            return self._binary(other, None, op)
         if self.type != I1 or other.type != I1:
-            raise SpecError("& | take booleans (comparisons)")
+            raise SpecError("& | ^ take two booleans (comparisons) or two "
+                            "integers (bits)")
         return self.region.emit("arith.%s %s, %s : i1" % (op, self.name, other.name), I1)
 
     def __and__(self, o): return self._logic(o, "andi")
     def __rand__(self, o): return self._logic(o, "andi")
     def __or__(self, o): return self._logic(o, "ori")
     def __ror__(self, o): return self._logic(o, "ori")
+    def __xor__(self, o): return self._logic(o, "xori")
+    def __rxor__(self, o): return self._logic(o, "xori")
+
+    def _as_i64(self):
+        if self.type == I64:
+            return self
+        i = self._as_index("a shifted value")
+        return self.region.emit("arith.index_cast %s : index to i64" % i.name, I64)
+
+    def _shift(self, other, op, swap=False):
+        """<< and >> (arithmetic, as Python's) of integers. Shifts take
+        i32 or i64 (docs/semantics.md §2.7): two i32 stay i32, anything else
+        is shifted as i64."""
+        other = self._lift(other)
+        a, b = (other, self) if swap else (self, other)
+        if a.type not in _INTS or b.type not in _INTS:
+            raise SpecError("<< and >> take integers (indices, ids, bits)")
+        if not (a.type == b.type == I32):
+            a, b = a._as_i64(), b._as_i64()
+        return a.region.emit("arith.%s %s, %s : %s" % (op, a.name, b.name, a.type),
+                             a.type)
+
+    def __lshift__(self, o): return self._shift(o, "shli")
+    def __rlshift__(self, o): return self._shift(o, "shli", True)
+    def __rshift__(self, o): return self._shift(o, "shrsi")
+    def __rrshift__(self, o): return self._shift(o, "shrsi", True)
 
     def __invert__(self):
         if self.type != I1:
@@ -426,7 +457,9 @@ class Scalar(_Extra):
 for _op in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__",
             "__rmul__", "__truediv__", "__rtruediv__", "__floordiv__",
             "__rfloordiv__", "__mod__", "__rmod__", "__neg__", "__lt__",
-            "__le__", "__gt__", "__ge__", "__eq__", "__ne__"):
+            "__le__", "__gt__", "__ge__", "__eq__", "__ne__", "__and__",
+            "__rand__", "__or__", "__ror__", "__xor__", "__rxor__",
+            "__lshift__", "__rlshift__", "__rshift__", "__rrshift__"):
     setattr(Scalar, _op, _forward(_op))
 del _op
 

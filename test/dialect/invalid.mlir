@@ -332,6 +332,21 @@ func.func @f(%q: tensor<1x1x8x64xbf16>) -> tensor<1x1x8x64xbf16> {
 
 // -----
 
+// a shift of an index (its width is the target's): shifts take i32 or i64
+func.func @f(%q: tensor<1x1x8x64xbf16>) -> tensor<1x1x8x64xbf16> {
+  %o = flash.attention %q, %q, %q mask_mod {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    // expected-error@+1 {{'arith.shrui' op in mask_mod shifts i32 or i64 values, got 'index' (index_cast the operands first)}}
+    %s = arith.shrui %i, %j : index
+    %c1 = arith.constant 1 : index
+    %keep = arith.cmpi eq, %s, %c1 : index
+    flash.yield %keep : i1
+  } : tensor<1x1x8x64xbf16>, tensor<1x1x8x64xbf16>, tensor<1x1x8x64xbf16> -> tensor<1x1x8x64xbf16>
+  return %o : tensor<1x1x8x64xbf16>
+}
+
+// -----
+
 // yield outside a flash op
 func.func @f(%x: f32) {
   // expected-error@+1 {{'flash.yield' op expects parent op to be one of 'flash.attention, flash.attention_grad, flash.output_store'}}

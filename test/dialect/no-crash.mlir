@@ -4,7 +4,7 @@
 //
 // RUN: not flashgen-opt %S/invalid.mlir -split-input-file -mlir-print-op-on-diagnostic=false 2> %t.invalid
 // RUN: grep ": error: " %t.invalid | grep -vc "expected error" | FileCheck %s --check-prefix=INVALID
-// INVALID: {{^}}36{{$}}
+// INVALID: {{^}}37{{$}}
 // RUN: not flashgen-opt %S/parse-errors.mlir -split-input-file -mlir-print-op-on-diagnostic=false 2> %t.parse
 // RUN: grep ": error: " %t.parse | grep -vc "expected error" | FileCheck %s --check-prefix=PARSE
 // PARSE: {{^}}7{{$}}

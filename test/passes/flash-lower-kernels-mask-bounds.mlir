@@ -125,3 +125,78 @@ func.func @narrow(%q: tensor<?x8x?x128xbf16>, %k: tensor<?x8x?x128xbf16>, %v: te
   } {flash.schedule = #sched} : tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16> -> tensor<?x8x?x128xbf16>
   return %o : tensor<?x8x?x128xbf16>
 }
+
+// -----
+
+#sched = #flash.schedule<algorithm = flash2, tile_q = 128, tile_kv = 64, tile_d = 128, stages = 3, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 131072>
+
+// A speculative tree's mask (examples/tree_verify.mlir): j < prefix, or a
+// bit test that bounds nothing. No key is bounded (every tile up to M's is
+// visited), but every row keeps the keys below the prefix: the tiles below
+// floor(max(prefix, 0) / 64) are computed without the mask, and the loops
+// are split there (a masked loop from there to the end).
+// CHECK-LABEL: flash.kernel @tree_v0
+// CHECK: %[[M:.*]] = flash.dim "M"
+// CHECK: {flash.name = "query_tile"}
+// CHECK: %[[TILES:.*]] = arith.ceildivsi %[[M]], %{{.*}} : index
+// CHECK-NOT: arith.ceildivsi
+// CHECK: %[[P:.*]] = flash.extra "prefix"(%{{.*}}) : tensor<?xi32>
+// CHECK: %[[PV:.*]] = tensor.extract %[[P]][%{{.*}}] : tensor<?xi32>
+// CHECK: %[[PI:.*]] = arith.index_cast %[[PV]] : i32 to index
+// CHECK: %[[PP:.*]] = arith.maxsi %[[PI]], %{{.*}} : index
+// CHECK: %[[KEPT:.*]] = arith.floordivsi %[[PP]], %{{.*}} : index
+// CHECK: %[[FULL:.*]] = arith.minsi %{{.*}}, %[[KEPT]] : index
+// CHECK: flash.tile_load q
+// The loops: masked up to the kept tiles (none below them: the range starts
+// at 0), unmasked through them, masked after.
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[LO:.*]] step
+// CHECK: flash.softmax_update masked
+// CHECK: scf.for %{{.*}} = %[[LO]] to %[[HI:.*]] step
+// CHECK-NOT: flash.softmax_update masked
+// CHECK: scf.for %{{.*}} = %[[HI]] to %[[TILES]] step
+// CHECK: flash.softmax_update masked
+func.func @tree(%q: tensor<?x8x?x128xbf16>, %k: tensor<?x8x?x128xbf16>, %v: tensor<?x8x?x128xbf16>, %p: tensor<?xi32>, %bits: tensor<?x?xi32>) -> tensor<?x8x?x128xbf16> {
+  %o = flash.attention %q, %k, %v dims ["B", "N", "M"] extras(%p, %bits : tensor<?xi32>, tensor<?x?xi32>) names ["prefix", "bits"] extra_dims [["B"], ["B", "N"]] mask_mod {
+  ^bb0(%b: index, %h: index, %i: index, %j: index, %len: tensor<?xi32>, %words: tensor<?x?xi32>):
+    %l = tensor.extract %len[%b] : tensor<?xi32>
+    %ji = arith.index_cast %j : index to i32
+    %in = arith.cmpi slt, %ji, %l : i32
+    %t = arith.subi %ji, %l : i32
+    %word = tensor.extract %words[%b, %i] : tensor<?x?xi32>
+    %shifted = arith.shrui %word, %t : i32
+    %c1 = arith.constant 1 : i32
+    %low = arith.andi %shifted, %c1 : i32
+    %anc = arith.cmpi eq, %low, %c1 : i32
+    %keep = arith.ori %in, %anc : i1
+    flash.yield %keep : i1
+  } {flash.schedule = #sched} : tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16> -> tensor<?x8x?x128xbf16>
+  return %o : tensor<?x8x?x128xbf16>
+}
+
+// -----
+
+#sched = #flash.schedule<algorithm = flash2, tile_q = 128, tile_kv = 64, tile_d = 128, stages = 3, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 131072>
+
+// The same tests joined by `and`: the keys below the prefix are bounded,
+// not kept (the bit test may hide them), so every visited tile is masked.
+// CHECK-LABEL: flash.kernel @tree_and_v0
+// CHECK: {flash.name = "query_tile"}
+// CHECK: arith.ceildivsi
+// CHECK-NOT: arith.floordivsi
+// CHECK: flash.tile_load q
+func.func @tree_and(%q: tensor<?x8x?x128xbf16>, %k: tensor<?x8x?x128xbf16>, %v: tensor<?x8x?x128xbf16>, %p: tensor<?xi32>, %bits: tensor<?x?xi32>) -> tensor<?x8x?x128xbf16> {
+  %o = flash.attention %q, %k, %v dims ["B", "N", "M"] extras(%p, %bits : tensor<?xi32>, tensor<?x?xi32>) names ["prefix", "bits"] extra_dims [["B"], ["B", "N"]] mask_mod {
+  ^bb0(%b: index, %h: index, %i: index, %j: index, %len: tensor<?xi32>, %words: tensor<?x?xi32>):
+    %l = tensor.extract %len[%b] : tensor<?xi32>
+    %ji = arith.index_cast %j : index to i32
+    %in = arith.cmpi slt, %ji, %l : i32
+    %word = tensor.extract %words[%b, %i] : tensor<?x?xi32>
+    %shifted = arith.shrui %word, %ji : i32
+    %c1 = arith.constant 1 : i32
+    %low = arith.andi %shifted, %c1 : i32
+    %anc = arith.cmpi eq, %low, %c1 : i32
+    %keep = arith.andi %in, %anc : i1
+    flash.yield %keep : i1
+  } {flash.schedule = #sched} : tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16>, tensor<?x8x?x128xbf16> -> tensor<?x8x?x128xbf16>
+  return %o : tensor<?x8x?x128xbf16>
+}

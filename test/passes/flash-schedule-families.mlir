@@ -28,7 +28,7 @@
 // DSPLIT3-COUNT-3: fg::wg::issue_ABt(s_tile, sQ.stage(
 // The decode kernels: packed rows, split partial rows, then the merge.
 // DECODE-COUNT-2: fg::decode::merge_splits<
-// LONG-DECODE: flash_decode packs the query heads of a GQA group into one tile: (Hq / Hkv) x N = 4096 rows exceed 128
+// LONG-DECODE: flash_decode packs the query heads of a GQA group into one tile: (Hq / Hkv) x N = 4096 rows exceed 256
 // NOWGMMA-DSPLIT: flash3_dsplit is built on wgmma, which sm_80 does not have (sm_90a only)
 // NOWGMMA: flash3 is built on wgmma, which sm_80 does not have (sm_90a only)
 // UNKNOWN: flash-schedule: unknown algorithm 'flash4'

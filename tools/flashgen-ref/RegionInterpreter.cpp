@@ -77,6 +77,23 @@ bool compareFloats(arith::CmpFPredicate p, double a, double b) {
   return false;
 }
 
+/// arith.shli / shrui / shrsi on i32 or i64 (the verifier refuses index),
+/// an amount outside [0, width) defined as in the kernels (index_math.cuh,
+/// docs/semantics.md §2.7): 0, or the sign for shrsi.
+int64_t shift(Operation *op, int64_t value, int64_t amount) {
+  const unsigned width = op->getResult(0).getType().getIntOrFloatBitWidth();
+  const uint64_t mask = width == 64 ? ~uint64_t(0) : (uint64_t(1) << width) - 1;
+  const uint64_t bits = uint64_t(value) & mask;
+  const int64_t n = width == 64 ? amount : int64_t(int32_t(uint32_t(amount)));
+  const bool inRange = n >= 0 && n < int64_t(width);
+  if (isa<arith::ShLIOp>(op))
+    return inRange ? int64_t(bits << n) : 0;
+  if (isa<arith::ShRUIOp>(op))
+    return inRange ? int64_t(bits >> n) : 0;
+  const int64_t signedValue = width == 64 ? value : int64_t(int32_t(uint32_t(bits)));
+  return inRange ? signedValue >> n : (signedValue < 0 ? -1 : 0);
+}
+
 int64_t floorDiv(int64_t a, int64_t b) {
   int64_t q = a / b;
   return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
@@ -156,6 +173,9 @@ Scalar flashgen::cli::interpretRegion(Region &region,
         .Case<arith::AndIOp>([&](auto) { setI(n(0) & n(1)); })
         .Case<arith::OrIOp>([&](auto) { setI(n(0) | n(1)); })
         .Case<arith::XOrIOp>([&](auto) { setI(n(0) ^ n(1)); })
+        .Case<arith::ShLIOp, arith::ShRUIOp, arith::ShRSIOp>([&](auto) {
+          setI(shift(&op, n(0), n(1)));
+        })
         .Case<arith::IndexCastOp, arith::ExtUIOp>([&](auto) { setI(n(0)); })
         .Case<arith::SIToFPOp>([&](auto) { setF(double(n(0))); })
         .Case<arith::UIToFPOp>([&](auto) { setF(double(uint64_t(n(0)))); })

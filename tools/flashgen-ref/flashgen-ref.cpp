@@ -93,6 +93,12 @@ cl::opt<std::string> gateRangeArg(
     cl::desc("mLSTM gate preactivations drawn from [LO, HI] (LO may be "
              "negative)"),
     cl::cat(category));
+cl::list<std::string> bitExtrasArg(
+    "bit-extras", cl::CommaSeparated, cl::value_desc("NAME,..."),
+    cl::desc("integer extras drawn as uniformly random 32-bit words "
+             "(bit-packed masks, e.g. a tree's ancestor bits) instead of "
+             "segment ids"),
+    cl::cat(category));
 cl::opt<bool> initialStateArg("initial-state",
                               cl::desc("recurrences: a random initial state too"),
                               cl::cat(category));
@@ -293,10 +299,15 @@ template <typename Op> ref::AttentionProblem problemOf(Op op, Extras extras) {
 /// what each kind holds), writes the tensors as inputs and the scalars into
 /// meta.json's "scalars", and returns them for the region hooks.
 template <typename Op>
-Extras drawExtras(Op op, const AttentionSizes &sizes, uint64_t seed,
+llvm::Expected<Extras> drawExtras(Op op, const AttentionSizes &sizes, uint64_t seed,
                   Writer &writer, llvm::json::Object &meta) {
   auto data = std::make_shared<std::vector<flashgen::cli::ExtraData>>();
   llvm::json::Array scalars;
+  for (const std::string &name : bitExtrasArg)
+    if (llvm::none_of(op.getExtraOperands(),
+                      [&](const ExtraOperand &e) { return e.name == name; }))
+      return llvm::createStringError("--bit-extras names '" + name +
+                                     "', which is not an extra of the op");
   for (auto [index, extra] : llvm::enumerate(op.getExtraOperands())) {
     ref::ExtraInputSpec spec;
     for (auto [d, dim] : llvm::enumerate(extra.dimNames)) {
@@ -314,6 +325,13 @@ Extras drawExtras(Op op, const AttentionSizes &sizes, uint64_t seed,
     spec.scalarMax = std::max(sizes.queryLen, sizes.keyLen);
     spec.perSequence = extra.dimNames.size() == 1 &&
                        extra.dimNames.front() == op.getBatchDimName();
+    if (llvm::is_contained(bitExtrasArg, extra.name)) {
+      if (!elem.isInteger(32) || extra.isScalar())
+        return llvm::createStringError(
+            "--bit-extras names '" + extra.name +
+            "', which is not an i32 tensor extra (bits are drawn 32 to a word)");
+      spec.randomBits = true;
+    }
     spec.seed = seed;
     spec.index = index;
     ref::Tensor<double> values = ref::generateExtraInput(spec);
@@ -410,7 +428,10 @@ llvm::Error runAttention(AttentionOp op, const Options &options,
   ref::AttentionInputSpec spec = inputSpecOf(*sizes, seed, elem);
   ref::AttentionInputs inputs = ref::generateAttentionInputs(spec);
 
-  Extras extras = drawExtras(op, *sizes, seed, writer, meta);
+  llvm::Expected<Extras> drawn = drawExtras(op, *sizes, seed, writer, meta);
+  if (!drawn)
+    return drawn.takeError();
+  Extras extras = std::move(*drawn);
   ref::AttentionProblem problem = problemOf(op, extras);
   // Packed sequences (dialect/Varlen.h): lengths drawn per sequence (one
   // empty, one of a single row, the last the longest), the padded inputs
@@ -500,7 +521,10 @@ llvm::Error runAttentionGrad(AttentionGradOp op, const Options &options,
   spec.outputGradient = true;
   ref::AttentionInputs inputs = ref::generateAttentionInputs(spec);
 
-  Extras extras = drawExtras(op, *sizes, seed, writer, meta);
+  llvm::Expected<Extras> drawn = drawExtras(op, *sizes, seed, writer, meta);
+  if (!drawn)
+    return drawn.takeError();
+  Extras extras = std::move(*drawn);
   ref::AttentionProblem problem = problemOf(op, extras);
   // A block mask: the forward's lists drawn as the forward's case draws
   // them, and their transposes (what the kv kernel walks) written beside.

@@ -19,9 +19,11 @@ constexpr float kLn2 = 0.6931471805599453f;
 
 /// ceil(a / b) for a >= 0, b > 0.
 FG_HOST_DEVICE constexpr int cdiv(int a, int b) { return (a + b - 1) / b; }
-/// Smaller / larger of two ints.
+/// Smaller / larger of two ints (arith.minsi / maxsi of i32 or i64).
 FG_HOST_DEVICE constexpr int imin(int a, int b) { return a < b ? a : b; }
 FG_HOST_DEVICE constexpr int imax(int a, int b) { return a > b ? a : b; }
+FG_HOST_DEVICE constexpr long long imin(long long a, long long b) { return a < b ? a : b; }
+FG_HOST_DEVICE constexpr long long imax(long long a, long long b) { return a > b ? a : b; }
 
 /// -infinity (the score of a masked element) and +infinity.
 FG_DEVICE float neg_inf() { return ptx::neg_inf(); }

@@ -153,4 +153,44 @@ TEST(RegionInterpreter, RunTimeScalarIsReadAtEveryCall) {
       }
 }
 
+TEST(RegionInterpreter, TreeMaskReadsTheAncestorBits) {
+  MLIRContext context;
+  OwningOpRef<ModuleOp> module;
+  auto op = loadAttention(context, module, "tree_verify.mlir");
+  ASSERT_TRUE(op);
+  // One sequence, prefix 100, 40 drafts: draft 3's ancestors are 0 and 1;
+  // draft 39's are 31 (bit 31 of word 0: a negative int32) and 35 (bit 3
+  // of word 1). Every other draft sees itself alone.
+  const int64_t prefix = 100, drafts = 40;
+  flashgen::cli::ExtraData prefixes{{1}, {double(prefix)}};
+  flashgen::cli::ExtraData tree{{1, drafts, 2}, std::vector<double>(drafts * 2, 0.0)};
+  auto setBit = [&](int64_t i, int64_t t) {
+    auto word = uint32_t(int32_t(tree.values[i * 2 + t / 32]));
+    word |= uint32_t(1) << (t % 32);
+    tree.values[i * 2 + t / 32] = double(int32_t(word));
+  };
+  for (int64_t i = 0; i < drafts; ++i)
+    setBit(i, i);
+  setBit(3, 0);
+  setBit(3, 1);
+  setBit(39, 31);
+  setBit(39, 35);
+  auto keep = [&](int64_t i, int64_t j) {
+    return flashgen::cli::interpretRegion(op.getMaskMod(),
+                                          {Scalar::ofInt(0), Scalar::ofInt(5),
+                                           Scalar::ofInt(i), Scalar::ofInt(j)},
+                                          {prefixes, tree})
+               .i != 0;
+  };
+  for (int64_t i : {0, 3, 39})
+    for (int64_t j : {0, 57, 99})
+      EXPECT_TRUE(keep(i, j)) << "the prefix, draft " << i << " key " << j;
+  auto ancestor = [](int64_t i, int64_t t) {
+    return t == i || (i == 3 && (t == 0 || t == 1)) || (i == 39 && (t == 31 || t == 35));
+  };
+  for (int64_t i : {0, 2, 3, 31, 39})
+    for (int64_t t = 0; t < drafts; ++t)
+      EXPECT_EQ(keep(i, prefix + t), ancestor(i, t)) << "draft " << i << " sees draft " << t;
+}
+
 } // namespace

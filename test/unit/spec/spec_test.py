@@ -13,6 +13,9 @@ ops the regions allow) and with flashgen-opt / flashgen compile /
 flashgen-ref; the traced document mask and run-time prefix give the
 references of examples/document_mask.mlir and prefix_lm_runtime.mlir.
 
+A speculative tree's mask traced with Python's bit operators (>>, &) gives
+the reference of examples/tree_verify.mlir (ancestor words drawn at random).
+
 flashgen.compile (issue: a Python session compiles what it traces): a
 traced document mask becomes a loaded bundle whose manifest takes doc (i32,
 [B, N]), cached by spec and options (the same call reuses the folder), with
@@ -64,10 +67,11 @@ def reference(path, name, out):
         return f.read()
 
 
-def reference_files(source, out, name, dims, files):
-    """flashgen-ref on ``source`` at ``dims`` (seed 5) into ``out``: the bytes
-    of ``files`` of function ``name``'s case."""
+def reference_files(source, out, name, dims, files, flags=()):
+    """flashgen-ref on ``source`` at ``dims`` (seed 5, and ``flags``) into
+    ``out``: the bytes of ``files`` of function ``name``'s case."""
     args = [os.path.join(BIN, "flashgen-ref"), source, "--seed", "5", "-o", out]
+    args += list(flags)
     for dim in dims:
         args += ["--dim", dim]
     subprocess.run(args, check=True, capture_output=True)
@@ -96,6 +100,40 @@ class Traced(unittest.TestCase):
                     want = reference(os.path.join(EXAMPLES, name + ".mlir"),
                                      name, os.path.join(tmp, "want"))
                     self.assertEqual(got, want)
+
+    def test_tree_mask_as_the_example(self):
+        # A speculative tree's mask (examples/tree_verify.mlir) traced with
+        # Python's bit operators: the same reference, ancestor words drawn
+        # at random (--bit-extras), per-sequence prefixes.
+        prefix = spec.tensor("prefix", ("B",), "int32")
+        tree = spec.tensor("tree", ("B", "N", 2), "int32")
+
+        def tree_mask(b, h, i, j):
+            t = j - prefix[b]
+            return (j < prefix[b]) | (((tree[b, i, t >> 5] >> (t & 31)) & 1) == 1)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "tree_verify.mlir")
+            with open(path, "w") as f:
+                f.write(spec.attention("tree_verify", q_heads=32, kv_heads=8,
+                                       head_dim=128, mask="causal",
+                                       dims=("B", "N", "M"),
+                                       mask_mod=tree_mask))
+            outs = [reference_files(source, os.path.join(tmp, out),
+                                    "tree_verify", ("B=3", "N=40", "M=150"),
+                                    ("o.expected.npy", "lse.expected.npy",
+                                     "tree.npy", "prefix.npy"),
+                                    flags=("--bit-extras=tree",))
+                    for source, out in (
+                        (path, "got"),
+                        (os.path.join(EXAMPLES, "tree_verify.mlir"), "want"))]
+            self.assertEqual(outs[0], outs[1])
+        # Shifts and bits of booleans or floats are refused.
+        with self.assertRaisesRegex(spec.SpecError, "<< and >> take integers"):
+            spec.attention("x", q_heads=4, head_dim=64,
+                           score_mod=lambda s, b, h, i, j: s + (s >> 1))
+        with self.assertRaisesRegex(spec.SpecError, "two integers"):
+            spec.attention("x", q_heads=4, head_dim=64,
+                           mask_mod=lambda b, h, i, j: (i < j) & j)
 
     def test_packed_sequences_as_the_example(self):
         # varlen=True: the packed batch of examples/varlen_prefill.mlir
@@ -277,7 +315,8 @@ class Refused(unittest.TestCase):
 ALLOWED = set("arith." + op for op in (
     "constant addf subf mulf divf negf maximumf minimumf maxnumf minnumf cmpf "
     "select addi subi muli divsi remsi divui remui floordivsi cmpi andi ori "
-    "xori extui maxsi minsi index_cast sitofp uitofp fptosi extf truncf"
+    "xori extui maxsi minsi index_cast sitofp uitofp fptosi extf truncf "
+    "shli shrui shrsi"
     .split())) | set("math." + op for op in (
         "tanh exp exp2 log log2 sqrt rsqrt absf absi floor ceil powf".split())) \
     | {"tensor.extract", "flash.yield"}
