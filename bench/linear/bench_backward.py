@@ -16,7 +16,7 @@ row records the refusal, then times fla with that guard lifted (its
 gradients checked against the same float64 reference as flashgen's, so
 the row says whether they were right on this machine).
 
-    python3 bench/linear/bench_backward.py --bundles DIR --peers DIR --out $OUT
+    python3 bench/linear/bench_backward.py --bundles DIR --peers DIR --out $OUT [--profile]
 
 DIR holds one bundle per spec of bench/linear/specs (decay_h16_k128_v128
 ...), compiled with --backward; --peers a folder holding the `fla` and
@@ -239,12 +239,33 @@ def fla_peer(chunk_fn, row, q, k, v, g, do, scale, ours):
     row["fla_bwd_ms"] = time_ms(lambda: torch.autograd.grad(graph, leaves, dot, retain_graph=True))
 
 
+def launch_us(run, reps=10):
+    """Median device microseconds of each flashgen kernel `run` launches
+    (torch.profiler), by the kernel's name without its variant suffix."""
+    import statistics
+    from torch.profiler import ProfilerActivity, profile
+    run()
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(reps):
+            run()
+        torch.cuda.synchronize()
+    times = {}
+    for event in prof.events():
+        if event.device_type.name == "CUDA" and event.name.startswith("flashgen_"):
+            times.setdefault(event.name, []).append(event.device_time)
+    return {name.rsplit("_v", 1)[-1]: statistics.median(x) for name, x in times.items()}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bundles", required=True)
     parser.add_argument("--peers", default=None)
     parser.add_argument("--out", default=".")
     parser.add_argument("--quick", action="store_true", help="the first shape only")
+    parser.add_argument("--profile", action="store_true",
+                        help="also time each launch of v0's gradient on its own "
+                             "(torch.profiler medians: where the backward's time goes)")
     parser.add_argument("--gates", default=None,
                         help="comma-separated gate kinds to run (default: every row)")
     parser.add_argument("--heads", default=None,
@@ -351,6 +372,8 @@ def main():
             row["flashgen_bwd_ms"] = variant_ms[0]
             row["flashgen_bwd_best_ms"] = min(variant_ms.values())
             row["flashgen_fwd_bwd_ms"] = row["flashgen_fwd_ms"] + row["flashgen_bwd_ms"]
+            if args.profile:
+                row["flashgen_bwd_launch_us"] = launch_us(run_bwd)
         except Exception as error:  # noqa: BLE001
             row["flashgen_error"] = repr(error)[:300]
         if gate == "mlstm_exp" and args.peers:

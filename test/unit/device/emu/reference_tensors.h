@@ -3,7 +3,8 @@
 // The emulator tests of emitted kernels (AttentionGradEmuTest.cpp,
 // AttentionDSplitEmuTest.cpp) hold each tensor twice: as bf16 device memory
 // the kernel reads or writes, and as the doubles reference/ computes with.
-// This header converts between the two and measures a result's error.
+// This header converts between the two and measures a result's error (the
+// output's relative L2 error, the log-sum-exp's largest).
 //
 //===----------------------------------------------------------------------===//
 #ifndef FLASHGEN_TEST_DEVICE_REFERENCE_TENSORS_H
@@ -14,6 +15,7 @@
 #include "reference/Tensor.h"
 
 #include <cmath>
+#include <vector>
 
 namespace emu_test {
 
@@ -56,6 +58,27 @@ inline double relError(Bf16Tensor& got, const flashgen::reference::Tensor<double
     norm += w * w;
   }
   return std::sqrt(diff / std::max(norm, 1e-30));
+}
+
+/// The largest error of an f32 log-sum-exp against the reference, relative
+/// to 1 + |reference|; NaNs are counted in `nans` and left out. A row that
+/// sees no key must hold -inf exactly (`infMismatches` counts those that do
+/// not).
+inline double lseError(const std::vector<float>& got, const flashgen::reference::Tensor<double>& want,
+                       size_t& nans, size_t& infMismatches) {
+  double err = 0;
+  nans = infMismatches = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const double w = want.values()[i];
+    if (std::isnan(got[i])) {
+      ++nans;
+    } else if (std::isinf(w)) {
+      infMismatches += got[i] != float(w);
+    } else {
+      err = std::max(err, std::fabs(got[i] - w) / (1.0 + std::fabs(w)));
+    }
+  }
+  return err;
 }
 
 }  // namespace emu_test
