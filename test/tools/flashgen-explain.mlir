@@ -12,9 +12,22 @@
 // RUN: flashgen explain %S/../../examples/mlstm_sig.mlir --backward --dim B=16 --dim T=4096 | FileCheck %s --check-prefix=SIG-BWD
 // RUN: flashgen explain %S/../../examples/decay_varlen.mlir --backward --dim B=16 --dim T=4096 | FileCheck %s --check-prefix=VARLEN-BWD
 // RUN: flashgen explain %S/../../examples/gated_delta_varlen.mlir --dim B=16 --dim T=4096 | FileCheck %s --check-prefix=DELTA-VARLEN
+// RUN: flashgen explain %S/../../examples/tree_verify.mlir --target h200 --dim B=1 --dim N=64 --dim M=32832 | FileCheck %s --check-prefix=TREE
+// RUN: flashgen explain %S/../../examples/document_mask.mlir --dim B=2 --dim N=8192 --json | FileCheck %s --check-prefix=DOC-JSON
 // `flashgen explain` says what the compiler decided for each op: the IO lower
 // bound, the schedule, how the kernel copies its tiles (and why), the modeled
 // traffic against the bound, the modeled time and the ranked candidates.
+
+// What a mask_mod proves about the keys (passes/MaskModBounds.h): a
+// speculative tree's keeps the prefix whole (those tiles skip the mask) and
+// bounds nothing (the causal kind ends the tiles); 64 drafts x GQA 4 are
+// flash_decode's packed rows, the keys split over CTAs. A document mask
+// proves neither.
+// TREE: @tree_verify  flash.attention  B=1 Hq=32 Hkv=8 N=64 M=32832 D=128 Dv=128 mask causal +mask_mod bf16
+// TREE: schedule      flash_decode
+// TREE: mask_mod      proves no last key{{.*}}; keeps every key below a position whatever else it tests (j < X or ...): the key tiles below its first row's X skip the mask
+// TREE: key splits
+// DOC-JSON: "mask_mod": "proves no last key{{.*}}; keeps no key range whole: every visited key tile evaluates it"
 
 // mlstm_sig's gradient says its rows kernel (docs/semantics.md §4.6).
 // SIG-BWD: @mlstm_sig_backward  flash.linear_attention_grad  B=16 H=16 T=4096 Dk=128 Dv=128 gate mlstm_sig bf16

@@ -25,6 +25,7 @@
 #include "dialect/PagedKv.h"
 #include "dialect/Varlen.h"
 #include "dialect/ScheduleConversion.h"
+#include "passes/MaskModBounds.h"
 #include "passes/OpProblems.h"
 #include "schedule/DecodeSplit.h"
 #include "schedule/Flash3Layout.h"
@@ -185,7 +186,8 @@ std::string copiesText(ScheduleAttr s) {
     return "cp.async by every thread (mma.sync kernels run on sm_80 too)";
   case Algorithm::flash_decode:
     return "cp.async by every thread; the query heads of a GQA group share "
-           "one tile's rows, so K and V are read once per group";
+           "a tile's rows, so K and V are read once per tile of packed rows "
+           "(once per group where one tile holds them all)";
   case Algorithm::flash3_dsplit:
     return "cp.async by every thread into wgmma's swizzled tiles (Q and K "
            "chunks through the ring, V slices double buffered)";
@@ -407,6 +409,41 @@ std::string layoutText(Operation *op) {
   return text;
 }
 
+/// What an attention's mask_mod proves about the keys (passes/MaskModBounds.h),
+/// as flash-lower-kernels uses it; empty without a mask_mod. The analysis
+/// builds its bounds as IR: here into a scratch block, dropped after.
+std::string maskModText(Operation *op) {
+  auto attention = dyn_cast<AttentionOp>(op);
+  if (!attention || !attention.hasMaskMod())
+    return "";
+  OpBuilder b(op->getContext());
+  Location loc = op->getLoc();
+  Block scratch;
+  Value batch = scratch.addArgument(b.getIndexType(), loc);
+  Value head = scratch.addArgument(b.getIndexType(), loc);
+  Value row = scratch.addArgument(b.getIndexType(), loc);
+  b.setInsertionPointToStart(&scratch);
+  MaskModKeyBound known =
+      buildMaskModKeyBound(b, loc, attention.getMaskMod(), batch, head, row);
+  std::string text;
+  if (known.bound)
+    text = "hides every key past a bound that does not fall as the row "
+           "grows: a query tile's key tiles end at its last row's bound";
+  else
+    text = "proves no last key: the key tiles end where the mask kind ends them";
+  if (known.keep)
+    text += "; keeps every key below a position whatever else it tests (j < X "
+            "or ...): the key tiles below its first row's X skip the mask";
+  else
+    text += "; keeps no key range whole: every visited key tile evaluates it";
+  // The scratch ops use one another: drop the uses before they go.
+  for (Operation &inner : scratch)
+    inner.dropAllUses();
+  while (!scratch.empty())
+    scratch.back().erase();
+  return text;
+}
+
 void printText(llvm::raw_ostream &os, const OpReport &r, const sched::Target &t,
                const flashgen::cli::MeasuredTraffic *traffic) {
   os << "@" << r.name << "  " << r.kind << "  " << r.shapeText << "\n";
@@ -430,6 +467,8 @@ void printText(llvm::raw_ostream &os, const OpReport &r, const sched::Target &t,
   os << "  copies        " << copiesText(schedule) << "\n";
   if (std::string layout = layoutText(op); !layout.empty())
     os << "  layout        " << layout << "\n";
+  if (std::string mask = maskModText(op); !mask.empty())
+    os << "  mask_mod      " << mask << "\n";
   if (std::optional<int64_t> splits = decodeSplitsAt(r, t))
     os << "  key splits    " << *splits
        << " at these sizes (computed at each launch from B, N and M; "
@@ -509,6 +548,8 @@ llvm::json::Object toJson(const OpReport &r, const sched::Target &target,
   o["copies"] = copiesText(op->getAttrOfType<ScheduleAttr>("flash.schedule"));
   if (std::string layout = layoutText(op); !layout.empty())
     o["layout"] = layout;
+  if (std::string mask = maskModText(op); !mask.empty())
+    o["mask_mod"] = mask;
   if (std::optional<int64_t> splits = decodeSplitsAt(r, target))
     o["key_splits"] = *splits;
   llvm::json::Array candidates;
