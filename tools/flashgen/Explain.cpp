@@ -436,9 +436,7 @@ std::string maskModText(Operation *op) {
             "or ...): the key tiles below its first row's X skip the mask";
   else
     text += "; keeps no key range whole: every visited key tile evaluates it";
-  // The scratch ops use one another: drop the uses before they go.
-  for (Operation &inner : scratch)
-    inner.dropAllUses();
+  // Users come after what they use: erasing from the back leaves no use.
   while (!scratch.empty())
     scratch.back().erase();
   return text;
