@@ -32,6 +32,16 @@ def Flash_GateKind : I32EnumAttr<"GateKind", "linear recurrence gate kind", [
   let cppNamespace = "::mlir::flash";
 }
 
+def Flash_RotaryStyle : I32EnumAttr<"RotaryStyle",
+    "which dimensions rotary position embedding pairs", [
+    // (f, f + R/2): GPT-NeoX, Llama, Hugging Face's rotate_half
+    I32EnumAttrCase<"half", 0>,
+    // (2f, 2f + 1): GPT-J, Meta's original Llama code
+    I32EnumAttrCase<"interleaved", 1>
+  ]> {
+  let cppNamespace = "::mlir::flash";
+}
+
 def Flash_Algorithm : I32EnumAttr<"Algorithm", "kernel family of a schedule", [
     I32EnumAttrCase<"flash2", 0>,
     I32EnumAttrCase<"flash2_dsplit", 1>,

@@ -35,6 +35,10 @@ std::string shapeText(RankedTensorType type);
 /// the emitter gives its value ("head_id"), so the CUDA reads like the IR
 /// that built it. Only a name: nothing depends on it.
 inline constexpr llvm::StringLiteral kValueNameAttr = "flash.name";
+/// The rotary tables of a flash.tile_rotate or a rotating
+/// flash.pipe_produce: one f32 type, [P, dims/2] or [B, P, dims/2].
+LogicalResult verifyRotaryTables(Operation *op, Value cos, Value sin,
+                                 int64_t dims);
 } // namespace mlir::flash
 
 #include "dialect/FlashOpsDialect.h.inc"

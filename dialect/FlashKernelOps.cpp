@@ -347,6 +347,34 @@ LogicalResult TileWaitOp::verify() {
 // Attention tile ops
 //===----------------------------------------------------------------------===//
 
+/// The rotary tables of a tile_rotate or a rotating pipe_produce: the same
+/// f32 type, [P, R/2] or [B, P, R/2] (dialect/Rotary.h), R = `dims`.
+LogicalResult mlir::flash::verifyRotaryTables(Operation *op, Value cos, Value sin,
+                                              int64_t dims) {
+  auto type = llvm::dyn_cast<RankedTensorType>(cos.getType());
+  if (!type || cos.getType() != sin.getType())
+    return op->emitOpError() << "rotary tables have types " << cos.getType()
+                             << " and " << sin.getType() << ": they must match";
+  if (!type.getElementType().isF32() || (type.getRank() != 2 && type.getRank() != 3))
+    return op->emitOpError() << "rotary tables are f32 [P, R/2] or [B, P, R/2], got "
+                             << type;
+  if (dims <= 0 || type.getShape().back() != dims / 2 || dims % 2 != 0)
+    return op->emitOpError() << "rotates " << dims << " dims with tables of type "
+                             << type << ": the tables hold dims / 2 angles a position";
+  return success();
+}
+
+LogicalResult TileRotateOp::verify() {
+  if (getTensor() != TensorRole::q && getTensor() != TensorRole::k)
+    return emitOpError() << "rotates " << stringifyTensorRole(getTensor())
+                         << ": rotary embedding turns q and k only";
+  if (getRows() <= 0)
+    return emitOpError() << "rotates " << getRows() << " rows";
+  if (getGroup() && *getGroup() < 1)
+    return emitOpError() << "group = " << *getGroup() << " must be >= 1";
+  return verifyRotaryTables(getOperation(), getCos(), getSin(), getDims());
+}
+
 LogicalResult TileLoadOp::verify() {
   FailureOr<KernelOp> kernel = enclosingKernel(*this, /*recurrence=*/false);
   if (failed(kernel) ||

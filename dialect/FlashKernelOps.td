@@ -219,6 +219,35 @@ def Flash_TileLoadOp : Flash_Op<"tile_load", []> {
   let hasVerifier = 1;
 }
 
+def Flash_TileRotateOp : Flash_Op<"tile_rotate", []> {
+  let summary = "rotate a landed q or k tile by rotary position embedding, on chip";
+  let description = [{
+    The tile a `flash.tile_load` of the same tensor, batch, row tile, rows
+    and stage copied (it has landed: a `flash.tile_wait` came before) is
+    rotated in its on-chip buffer (docs/semantics.md §2.12): row r is row
+    row_tile * rows + r of the tensor (with `group G`, flash_decode's
+    packed rows: token (row_tile * rows + r) / G), at position that plus
+    `offset` (q: M - N, the causal alignment; k: 0). Its first `dims`
+    elements turn in pairs (`half`: f and f + dims/2; `interleaved`: 2f and
+    2f + 1) by the angles whose cos and sin the tables (flash.extra values,
+    f32 [P, dims/2] or [B, P, dims/2] indexed by `batch`) hold at the
+    position, clamped into [0, P). Rows past `extent` are left alone. A
+    `flash.barrier` follows before any thread reads the tile.
+  }];
+  let arguments = (ins Flash_TensorRole:$tensor, Index:$batch,
+                       Index:$row_tile, Index:$extent, I64Attr:$rows,
+                       Index:$stage, Index:$offset,
+                       AnyRankedTensor:$cos, AnyRankedTensor:$sin,
+                       Flash_RotaryStyle:$style, I64Attr:$dims,
+                       OptionalAttr<I64Attr>:$group);
+  let assemblyFormat = [{
+    $tensor `[` $batch `,` $row_tile `]` `rows` $rows `extent` $extent
+    (`group` $group^)? `stage` $stage `at` $offset $style `dims` $dims
+    `tables` `(` $cos `,` $sin `)` attr-dict `:` type($cos) `,` type($sin)
+  }];
+  let hasVerifier = 1;
+}
+
 def Flash_TileCommitOp : Flash_Op<"tile_commit", []> {
   let summary = "close the group of async tile loads issued since the last commit";
   let description = [{

@@ -8,6 +8,7 @@
 #include "dialect/FlashDialect.h"
 #include "dialect/BlockMask.h"
 #include "dialect/PagedKv.h"
+#include "dialect/Rotary.h"
 #include "dialect/Varlen.h"
 #include "dialect/RegionOps.h"
 
@@ -373,7 +374,9 @@ LogicalResult AttentionOp::verify() {
   if (failed(verifyPagedKv(*this)) || failed(verifyVarlen(*this)) ||
       failed(verifyBlockMask(*this)))
     return failure();
-  return verifyExtras(*this);
+  if (failed(verifyExtras(*this)))
+    return failure();
+  return verifyRotary(getOperation());
 }
 
 LogicalResult AttentionGradOp::verify() {

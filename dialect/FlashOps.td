@@ -63,6 +63,16 @@ def Flash_AttentionOp : Flash_Op<"attention", [Pure, IsolatedFromAbove]> {
     output (SambaY's gated memory unit, o * sigmoid(gate)) reads its gate as
     an extra (docs/semantics.md §2.11). The log-sum-exp is not changed.
 
+    `rotary half|interleaved tables ["cos", "sin"]` applies rotary position
+    embedding to q and k before the product (docs/semantics.md §2.12): the
+    two named extras are f32 tables [P, R/2] (or [B, P, R/2], one per
+    sequence) of cos and sin of each position's angles, so frequency
+    scaling of any kind (per dimension, NTK, YaRN) is in the tables. Query
+    i sits at position i + M - N (the causal alignment), key j at j; the
+    first R dims of q and k rotate in pairs, (f, f + R/2) for `half`,
+    (2f, 2f + 1) for `interleaved`; the rest pass through. The kernels
+    rotate each tile once it landed on chip: no rotated copy is written.
+
     `dims` names the dynamic dimensions (batch, query length, key length) so
     tools bind them by name; defaults are "B", "N", "M".
 
@@ -91,7 +101,9 @@ def Flash_AttentionOp : Flash_Op<"attention", [Pure, IsolatedFromAbove]> {
     OptionalAttr<StrArrayAttr>:$dims,
     Variadic<Flash_ExtraTensor>:$extras,
     OptionalAttr<StrArrayAttr>:$extra_names,
-    OptionalAttr<ArrayAttr>:$extra_dims
+    OptionalAttr<ArrayAttr>:$extra_dims,
+    OptionalAttr<Flash_RotaryStyle>:$rotary,
+    OptionalAttr<StrArrayAttr>:$rotary_tables
   );
   let results = (outs Flash_Tensor:$o);
   let regions = (region MaxSizedRegion<1>:$score_mod, MaxSizedRegion<1>:$mask_mod,
@@ -102,6 +114,7 @@ def Flash_AttentionOp : Flash_Op<"attention", [Pure, IsolatedFromAbove]> {
     (`dims` $dims^)?
     (`extras` `(` $extras^ `:` type($extras) `)` `names` $extra_names
      `extra_dims` $extra_dims)?
+    (`rotary` $rotary^ `tables` $rotary_tables)?
     (`score_mod` $score_mod^)? (`mask_mod` $mask_mod^)? (`output_mod` $output_mod^)?
     attr-dict `:` type($q) `,` type($k) `,` type($v) `->` type($o)
   }];

@@ -131,6 +131,16 @@ LogicalResult PipeProduceOp::verify() {
     return failure();
   if (getRows() <= 0)
     return emitOpError() << "copies " << getRows() << " rows";
+  bool any = getRotateOffset() || getCos() || getSin() || getStyle() || getDims();
+  if (any) {
+    if (!getRotateOffset() || !getCos() || !getSin() || !getStyle() || !getDims())
+      return emitOpError() << "rotates with part of its rotation: it needs a "
+                              "style, dims, an offset and both tables";
+    if (getRing() == TensorRole::v)
+      return emitOpError() << "rotates ring v: rotary embedding turns q and k only";
+    if (failed(verifyRotaryTables(getOperation(), getCos(), getSin(), *getDims())))
+      return failure();
+  }
   return checkRole(*this, WarpRole::Producer);
 }
 LogicalResult PipeDrainOp::verify() { return checkRole(*this, WarpRole::Producer); }

@@ -85,7 +85,7 @@ def Flash_RoundsYieldOp : Flash_Op<"rounds_yield", [Terminator,
   let assemblyFormat = "$carry attr-dict";
 }
 
-def Flash_PipeProduceOp : Flash_Op<"pipe_produce", []> {
+def Flash_PipeProduceOp : Flash_Op<"pipe_produce", [AttrSizedOperandSegments]> {
   let summary = "producer: copy one tile into the next slot of its ring";
   let description = [{
     Waits until the consumers released the slot (`slot` modulo the ring's
@@ -96,14 +96,34 @@ def Flash_PipeProduceOp : Flash_Op<"pipe_produce", []> {
     full barrier. `ring` is the tensor it copies, `q`, `k` or `v`: Q's ring
     has one slot (two in persistent kernels), K's and V's the schedule's
     stages.
+
+    `rotate STYLE dims R at OFFSET tables(cos, sin)` (q and k of an
+    attention with rotary embedding): before publishing the tile, the
+    producer rotates it in its slot as `flash.tile_rotate` does (every
+    producer thread waits for the group, they sync, rotate and fence it for
+    the async proxy), so the consumers read rotated rows.
   }];
   let arguments = (ins Flash_TensorRole:$ring, Index:$batch, Index:$head,
                        Index:$row_tile, Index:$extent, I64Attr:$rows,
-                       Index:$slot);
+                       Index:$slot, Optional<Index>:$rotate_offset,
+                       Optional<AnyRankedTensor>:$cos,
+                       Optional<AnyRankedTensor>:$sin,
+                       OptionalAttr<Flash_RotaryStyle>:$style,
+                       OptionalAttr<I64Attr>:$dims);
   let assemblyFormat = [{
     $ring `[` $batch `,` $head `,` $row_tile `]` `rows` $rows `extent` $extent
-    `slot` $slot attr-dict
+    `slot` $slot (`rotate` $style^ `dims` $dims `at` $rotate_offset `tables`
+    `(` $cos `,` $sin `:` type($cos) `,` type($sin) `)`)? attr-dict
   }];
+  let builders = [
+    OpBuilder<(ins "TensorRole":$ring, "Value":$batch, "Value":$head,
+                   "Value":$rowTile, "Value":$extent, "int64_t":$rows,
+                   "Value":$slot), [{
+      build($_builder, $_state, ring, batch, head, rowTile, extent, uint64_t(rows), slot,
+            /*rotate_offset=*/Value(), /*cos=*/Value(), /*sin=*/Value(),
+            /*style=*/::mlir::flash::RotaryStyleAttr(), /*dims=*/IntegerAttr());
+    }]>
+  ];
   let hasVerifier = 1;
 }
 

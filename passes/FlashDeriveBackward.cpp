@@ -84,6 +84,11 @@ LogicalResult deriveBackward(func::FuncOp forward, AttentionOp attention,
            << "flash-derive-backward: the op has an output_mod, whose "
               "gradient is not built yet; derive the backward of the op "
               "without it and apply the modifier outside";
+  if (attention.getRotary())
+    return attention.emitError()
+           << "flash-derive-backward: the op has rotary embedding, whose "
+              "gradient (dq and dk rotated back) is not built yet; derive the "
+              "backward of the op without it on pre-rotated q and k";
   auto q = attention.getQ().getType(), k = attention.getK().getType(),
        v = attention.getV().getType(), o = attention.getO().getType();
   Location loc = attention.getLoc();

@@ -100,6 +100,13 @@ struct FlashLowerKernels
                               << sched::algorithmNames(
                                      sched::isAttentionAlgorithm)
                               << ")";
+      // The small-cache kernels stream q and k in head-dim chunks, which a
+      // rotation pairing f with f + R/2 cannot turn chunk by chunk.
+      if (plan.rotary && splitsHeadDim(algorithm))
+        return op.emitError() << "rotary embedding is not supported by "
+                              << stringifyAlgorithm(algorithm)
+                              << " schedules (head-dim chunks); use flash2, "
+                                 "flash3 or flash_decode";
       plan.schedule = schedule;
       b.setInsertionPointToEnd(getOperation().getBody());
       SmallVector<KernelOp> kernels;

@@ -70,6 +70,8 @@ struct KernelParts {
   SmallVector<Operation *> prologue; ///< before the query load, minus grid
   TileLoadOp queryLoad;
   TileLoadOp keyLoad; ///< any K load: K/V batch, head and extent
+  /// Rotary embedding: the query tile's rotation, and any of K's.
+  TileRotateOp queryRotate, keyRotate;
   SmallVector<scf::ForOp> loops;
   OutputStoreOp store;
   OutputInitOp init;
@@ -95,8 +97,11 @@ FailureOr<KernelParts> findParts(KernelOp kernel) {
       parts.store = store;
     } else if (!parts.queryLoad) {
       parts.prologue.push_back(&op);
-    } else if (isa<scf::IfOp, TileCommitOp>(op)) {
-      parts.pipelineOps.push_back(&op); // the K/V prologue loads
+    } else if (auto rotate = dyn_cast<TileRotateOp>(op)) {
+      parts.queryRotate = rotate; // the producer rotates Q before publishing it
+      parts.pipelineOps.push_back(&op);
+    } else if (isa<scf::IfOp, TileCommitOp, TileWaitOp, BarrierOp>(op)) {
+      parts.pipelineOps.push_back(&op); // the K/V prologue loads (Q's wait)
     } else if (parts.loops.empty()) {
       parts.prologue.push_back(&op); // index math between the loads
     } else if (!isa<arith::ConstantOp>(op)) {
@@ -108,6 +113,13 @@ FailureOr<KernelParts> findParts(KernelOp kernel) {
     if (load.getTensor() == TensorRole::k && !parts.keyLoad)
       parts.keyLoad = load;
   });
+  kernel.walk([&](TileRotateOp rotate) {
+    if (rotate.getTensor() == TensorRole::k && !parts.keyRotate)
+      parts.keyRotate = rotate;
+  });
+  if (bool(parts.queryRotate) != bool(parts.keyRotate))
+    return kernel.emitError("flash-warp-specialize: rotary embedding rotates "
+                            "both q and k tiles, this kernel only one");
   if (!parts.grid || !parts.queryLoad || !parts.keyLoad ||
       parts.loops.empty() || !parts.store || !parts.init)
     return kernel.emitError("flash-warp-specialize: the kernel is not in the "
@@ -301,6 +313,10 @@ LogicalResult specialize(KernelOp kernel, bool tma) {
   Location loc = kernel.getLoc();
   OpBuilder b(kernel.getContext());
   SplitBuilder bld{{b, loc}, s.getStages(), s.getInnerQ() == 1};
+  // The producer rotates the tiles it copied with cp.async in its slots;
+  // TMA copies land without a thread that could rotate them.
+  if (parts.queryRotate)
+    tma = false;
   Block &block = kernel.getBody().front();
 
   Value lo = parts.loops.front().getLowerBound();
@@ -315,11 +331,27 @@ LogicalResult specialize(KernelOp kernel, bool tma) {
 
   // The body of one query tile in each role; `mapping` maps the lowering's
   // values (identity without rounds, the round's clones with them).
+  // Rotary embedding: the producer rotates each Q and K tile in its slot
+  // before it publishes it, as the lowering's tile_rotate ops say.
+  auto produce = [&](TensorRole ring, Value batch, Value head, Value rowTile,
+                     Value extent, int64_t rows, Value slot, TileRotateOp rotate,
+                     Value offset, IRMapping &m) {
+    if (!rotate) {
+      PipeProduceOp::create(b, loc, ring, batch, head, rowTile, extent, rows, slot);
+      return;
+    }
+    PipeProduceOp::create(b, loc, ring, batch, head, rowTile, extent,
+                          uint64_t(rows), slot, offset,
+                          m.lookupOrDefault(rotate.getCos()),
+                          m.lookupOrDefault(rotate.getSin()), rotate.getStyleAttr(),
+                          rotate.getDimsAttr());
+  };
+  TileRotateOp qRotate = parts.queryRotate, kRotate = parts.keyRotate;
   auto producerTile = [&](IRMapping &m, Value qSlot, Value base) {
     auto map = [&](Value v) { return m.lookupOrDefault(v); };
-    PipeProduceOp::create(b, loc, TensorRole::q, map(q.getBatch()),
-                          map(q.getHead()), map(q.getRowTile()),
-                          map(q.getExtent()), q.getRows(), qSlot);
+    produce(TensorRole::q, map(q.getBatch()), map(q.getHead()),
+            map(q.getRowTile()), map(q.getExtent()), q.getRows(), qSlot, qRotate,
+            qRotate ? map(qRotate.getOffset()) : Value(), m);
     auto loop = scf::ForOp::create(b, loc, map(lo), map(hi), bld.c(1));
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(loop.getBody()->getTerminator());
@@ -327,9 +359,8 @@ LogicalResult specialize(KernelOp kernel, bool tma) {
     Value it = bld.add(base, bld.sub(t, map(lo)));
     // The position's key tile, as the lowering's loops compute it.
     Value tile = keyTileAt(b, parts.loops.front(), t, m);
-    PipeProduceOp::create(b, loc, TensorRole::k, map(key.getBatch()),
-                          map(key.getHead()), tile, map(key.getExtent()),
-                          key.getRows(), it);
+    produce(TensorRole::k, map(key.getBatch()), map(key.getHead()), tile,
+            map(key.getExtent()), key.getRows(), it, kRotate, bld.c(0), m);
     PipeProduceOp::create(b, loc, TensorRole::v, map(key.getBatch()),
                           map(key.getHead()), tile, map(key.getExtent()),
                           key.getRows(), it);

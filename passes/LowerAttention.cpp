@@ -343,10 +343,12 @@ static void buildKeyTileStep(OpBuilder &b, Location loc,
                              Value lo, Value hi, Value batch, Value head,
                              Value kvHead, Value queryTile, Value keyLen,
                              Value offset, bool masked,
-                             Operation *hoistBefore) {
+                             Operation *hoistBefore,
+                             const RotaryTables *rotary) {
   Value stage = buildKeyValueStep(b, loc, j, lo, hi, batch, kvHead, keyLen,
                                   plan.schedule.getTileKv(),
-                                  plan.schedule.getStages(), plan.pageSize);
+                                  plan.schedule.getStages(), plan.pageSize,
+                                  nullptr, rotary);
   TileMmaOp::create(b, loc, TileProduct::qk, stage);
   buildScoreMapAndSoftmax(b, loc, plan, batch, head, queryTile, j, keyLen,
                           offset, masked, hoistBefore);
@@ -364,7 +366,8 @@ static void buildBlockListLoops(OpBuilder &b, Location loc,
                                 const TileRange &interior, Value batch,
                                 Value head, Value kvHead, Value queryTile,
                                 Value keyLen, Value offset,
-                                Operation *hoistBefore) {
+                                Operation *hoistBefore,
+                                const RotaryTables *rotary) {
   IndexBuilder ib{b, loc};
   Value lo = ib.c(0), hi = lists.total, one = ib.c(1);
   auto tileOf = [&](Value position) { return lists.tileAt(b, loc, position); };
@@ -376,7 +379,7 @@ static void buildBlockListLoops(OpBuilder &b, Location loc,
     Value stage = buildKeyValueStep(b, loc, p, lo, hi, batch, kvHead, keyLen,
                                     plan.schedule.getTileKv(),
                                     plan.schedule.getStages(), plan.pageSize,
-                                    tileOf);
+                                    tileOf, rotary);
     Value tile = lists.tileAt(b, loc, p);
     TileMmaOp::create(b, loc, TileProduct::qk, stage);
     if (!full) {
@@ -525,6 +528,8 @@ static KernelOp buildKernel(OpBuilder &b, const AttentionKernelPlan &plan,
     hi = lists->total;
   }
 
+  std::optional<RotaryTables> rotary = buildRotaryTables(b, loc, plan);
+  const RotaryTables *rotate = rotary ? &*rotary : nullptr;
   // Query tile, then the first stages - 1 key/value tiles, in flight at once.
   // Per-CTA values of the user's regions are computed just before this.
   Operation *queryLoad = TileLoadOp::create(b, loc, TensorRole::q, batch, head, queryTile, queryLen,
@@ -534,6 +539,9 @@ static KernelOp buildKernel(OpBuilder &b, const AttentionKernelPlan &plan,
   buildKeyValuePrologue(b, loc, batch, kvHead, lo, hi, keyLen, tileKv,
                         s.getStages(), plan.pageSize,
                         lists ? KeyTileOfPosition(tileOf) : nullptr);
+  if (rotary)
+    buildQueryRotation(b, loc, *rotary, batch, queryTile, queryLen, tileQ,
+                       offset, s.getStages());
 
   if (lists) {
     // The tiles the mask kind and the key bound leave whole, without the
@@ -542,11 +550,11 @@ static KernelOp buildKernel(OpBuilder &b, const AttentionKernelPlan &plan,
         b, loc, plan.mask, plan.window, /*hasMaskMod=*/false,
         ib.mul(queryTile, ib.c(tileQ)), tileQ, tileKv, queryLen, keyLen, offset);
     buildBlockListLoops(b, loc, plan, *lists, whole, batch, head, kvHead,
-                        queryTile, keyLen, offset, queryLoad);
+                        queryTile, keyLen, offset, queryLoad, rotate);
   } else {
     buildKeyTileLoops(b, loc, f.keys, [&](Value j, bool masked) {
       buildKeyTileStep(b, loc, plan, j, lo, hi, batch, head, kvHead, queryTile,
-                       keyLen, offset, masked, queryLoad);
+                       keyLen, offset, masked, queryLoad, rotate);
     });
   }
 
@@ -590,14 +598,61 @@ void mlir::flash::buildKeyValuePrologue(OpBuilder &b, Location loc,
   }
 }
 
+std::optional<RotaryTables>
+mlir::flash::buildRotaryTables(OpBuilder &b, Location loc,
+                               const AttentionKernelPlan &plan) {
+  if (!plan.rotary)
+    return std::nullopt;
+  SmallVector<ExtraOperand> extras = plan.op.getExtraOperands();
+  auto table = [&](unsigned index) -> Value {
+    const ExtraOperand &extra = extras[index];
+    SmallVector<Value> sizes;
+    for (const std::string &dim : extra.dimNames)
+      if (!dim.empty())
+        sizes.push_back(DimOp::create(b, loc, b.getIndexType(), b.getStringAttr(dim)));
+    return ExtraOp::create(b, loc, extra.type, b.getStringAttr(extra.name), sizes);
+  };
+  return RotaryTables{table(plan.rotary->cosIndex), table(plan.rotary->sinIndex),
+                      plan.rotary->style, plan.rotary->dims};
+}
+
+/// flash.tile_rotate of a landed tile of q or k.
+static void rotateTile(OpBuilder &b, Location loc, const RotaryTables &tables,
+                       TensorRole tensor, Value batch, Value rowTile,
+                       Value extent, int64_t rows, Value stage, Value offset,
+                       int64_t group) {
+  TileRotateOp::create(b, loc, tensor, batch, rowTile, extent, uint64_t(rows),
+                       stage, offset, tables.cos, tables.sin, tables.style,
+                       uint64_t(tables.dims),
+                       group > 0 ? b.getI64IntegerAttr(group) : IntegerAttr());
+  BarrierOp::create(b, loc);
+}
+
+void mlir::flash::buildQueryRotation(OpBuilder &b, Location loc,
+                                     const RotaryTables &tables, Value batch,
+                                     Value queryTile, Value queryLen,
+                                     int64_t tileQ, Value offset,
+                                     int64_t stages, int64_t group) {
+  IndexBuilder ib{b, loc};
+  // The query tile is in the first commit group; stages - 1 were committed.
+  TileWaitOp::create(b, loc, stages - 2);
+  rotateTile(b, loc, tables, TensorRole::q, batch, queryTile, queryLen, tileQ,
+             ib.c(0), offset, group);
+}
+
 Value mlir::flash::buildKeyValueStep(OpBuilder &b, Location loc, Value j,
                                      Value lo, Value hi, Value batch,
                                      Value kvHead, Value keyLen, int64_t tileKv,
                                      int64_t stages, int64_t pageSize,
-                                     KeyTileOfPosition tileOf) {
+                                     KeyTileOfPosition tileOf,
+                                     const RotaryTables *rotary) {
   IndexBuilder ib{b, loc};
   Value stagesV = ib.c(stages);
   TileWaitOp::create(b, loc, stages - 2);
+  if (rotary)
+    rotateTile(b, loc, *rotary, TensorRole::k, batch, tileOf ? tileOf(j) : j,
+               keyLen, tileKv, ib.rem(ib.sub(j, lo), stagesV), ib.c(0),
+               /*group=*/0);
   Value ahead = ib.add(j, ib.c(stages - 1));
   auto prefetch = scf::IfOp::create(b, loc, ib.lt(ahead, hi), /*else=*/false);
   {
@@ -627,6 +682,7 @@ AttentionKernelPlan mlir::flash::attentionKernelPlan(AttentionOp op) {
   plan.scaling = analyzeScoreScaling(op.getScoreMod());
   if (std::optional<PagedKv> paged = pagedKvOf(op.getOperation()))
     plan.pageSize = paged->pageSize;
+  plan.rotary = rotaryOf(op.getOperation());
   if (std::optional<Varlen> varlen = varlenOf(op.getOperation())) {
     plan.packedQueries = varlen->packedQueries();
     plan.packedKeys = varlen->packedKeys();

@@ -11,6 +11,7 @@
 #define FLASHGEN_PASSES_LOWERATTENTION_H
 
 #include "dialect/FlashDialect.h"
+#include "dialect/Rotary.h"
 #include "passes/MaskModBounds.h"
 #include "passes/ScoreScaling.h"
 #include "schedule/Target.h"
@@ -53,6 +54,8 @@ struct AttentionKernelPlan {
   /// One in how many exponentials of the softmax run on the FMA pipe
   /// (schedule::fmaExp2Every for the op and the target); 0: none.
   int64_t fmaExp2Every = 0;
+  /// Rotary embedding of q and k (dialect/Rotary.h); none without it.
+  std::optional<Rotary> rotary;
 
   ScoreMapSource scoreMapSource() const {
     return {op.hasScoreMod() ? &op.getScoreMod() : nullptr,
@@ -157,10 +160,36 @@ void buildKeyValuePrologue(OpBuilder &b, Location loc, Value batch,
 /// One step of that ring at key tile j: wait for it (the CTA-wide sync also
 /// means every warp is done with the previous tile, so its stage is free),
 /// prefetch tile j + stages - 1 into that stage. Returns j's stage.
+///
+/// With `rotary` the tile of K that landed is rotated there (flash.tile_rotate
+/// and a barrier) before anything reads it.
+struct RotaryTables;
 Value buildKeyValueStep(OpBuilder &b, Location loc, Value j, Value lo,
                         Value hi, Value batch, Value kvHead, Value keyLen,
                         int64_t tileKv, int64_t stages, int64_t pageSize = 0,
-                        KeyTileOfPosition tileOf = nullptr);
+                        KeyTileOfPosition tileOf = nullptr,
+                        const RotaryTables *rotary = nullptr);
+
+/// A kernel's view of the rotary tables (dialect/Rotary.h): the two
+/// flash.extra values and what the rotation needs besides them.
+struct RotaryTables {
+  Value cos, sin;
+  RotaryStyle style = RotaryStyle::half;
+  int64_t dims = 0;
+};
+
+/// The tables of `plan`'s rotary embedding as flash.extra values built at
+/// b's insertion point; nullopt without rotary embedding.
+std::optional<RotaryTables> buildRotaryTables(OpBuilder &b, Location loc,
+                                              const AttentionKernelPlan &plan);
+
+/// The query tile just loaded (the first tile_wait covers it): once the
+/// copies landed, rotate it (flash.tile_rotate) and sync, at b's insertion
+/// point. `group` > 0: flash_decode's packed rows.
+void buildQueryRotation(OpBuilder &b, Location loc, const RotaryTables &tables,
+                        Value batch, Value queryTile, Value queryLen,
+                        int64_t tileQ, Value offset, int64_t stages,
+                        int64_t group = 0);
 
 /// The problem dictionary recorded on each attention kernel: what it
 /// specialises on (element type, head counts and dims, scales, mask).

@@ -144,6 +144,7 @@ void mlir::flash::buildDecodeKernels(OpBuilder &b,
     // added to it.
     LaunchDependentsOp::create(b, loc);
     Value offset = ib.sub(z.keyLen, z.queryLen);
+    std::optional<RotaryTables> rotary = buildRotaryTables(b, loc, plan);
 
     // The tile's tokens: from row tile*tile_q's on, at most `span` of them
     // (exact when tile_q and G divide one another, one more otherwise; a
@@ -182,12 +183,16 @@ void mlir::flash::buildDecodeKernels(OpBuilder &b,
     OutputInitOp::create(b, loc);
     buildKeyValuePrologue(b, loc, batch, kvHead, mine.lo, mine.hi, z.keyLen,
                           tileKv, s.getStages(), plan.pageSize);
+    if (rotary)
+      buildQueryRotation(b, loc, *rotary, batch, tile, z.packedRows, tileQ,
+                         offset, s.getStages(), group);
     ScoreMapSource source = plan.scoreMapSource();
     source.packedGroup = group;
     buildKeyTileLoops(b, loc, mine, [&](Value j, bool masked) {
       Value stage = buildKeyValueStep(b, loc, j, mine.lo, mine.hi, batch, kvHead,
                                       z.keyLen, tileKv, s.getStages(),
-                                      plan.pageSize);
+                                      plan.pageSize, nullptr,
+                                      rotary ? &*rotary : nullptr);
       TileMmaOp::create(b, loc, TileProduct::qk, stage);
       buildScoreMap(b, loc, source, batch, kvHead, tile, j, z.keyLen,
                     z.queryLen, offset, masked, queryLoad);

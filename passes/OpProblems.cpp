@@ -6,6 +6,7 @@
 
 #include <type_traits>
 #include "dialect/PagedKv.h"
+#include "dialect/Rotary.h"
 #include "dialect/RegionOps.h"
 #include "dialect/Varlen.h"
 
@@ -85,6 +86,8 @@ template <typename OpT> static sched::AttentionProblem kernelProblemOf(OpT op) {
   p.scoreModReadsPositions = scoreModReadsPositions(op);
   if (std::optional<PagedKv> paged = pagedKvOf(op.getOperation()))
     p.pageSize = paged->pageSize;
+  if (std::optional<Rotary> rotary = rotaryOf(op.getOperation()))
+    p.rotaryDims = rotary->dims;
   p.varlen = varlenOf(op.getOperation()).has_value();
   if (std::optional<BlockMask> mask = blockMaskOf(op.getOperation())) {
     p.blockQ = mask->queryBlock;

@@ -177,6 +177,12 @@ std::string flashgen::schedule::attentionPrecondition(const AttentionProblem &p,
     return std::string(algorithmName(algorithm)) +
            " does not read packed (varlen) sequences yet; flash2, flash3 and "
            "flash_decode do, each CTA addressing its sequence from cu_seqlens";
+  if (p.rotaryDims > 0 && algorithm != Algorithm::Flash2 && algorithm != Algorithm::Flash3 &&
+      algorithm != Algorithm::FlashDecode)
+    return std::string(algorithmName(algorithm)) +
+           " streams q and k in head-dim chunks, which rotary embedding's "
+           "pairs (f, f + R/2) span; flash2, flash3 and flash_decode rotate "
+           "whole tiles";
   if (p.hasOutputMod && algorithm != Algorithm::Flash2 && algorithm != Algorithm::Flash3)
     return std::string(algorithmName(algorithm)) +
            " does not apply an output_mod yet; flash2 and flash3 do, to each "

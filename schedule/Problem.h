@@ -77,6 +77,9 @@ struct AttentionProblem {
   /// An output_mod maps each stored output element (docs/semantics.md
   /// §2.11): applied where a CTA stores whole rows (flash2, flash3).
   bool hasOutputMod = false;
+  /// q and k are rotated on chip by rotary embedding (dialect/Rotary.h):
+  /// R dims of each q and k tile, once each tile landed. 0: none.
+  int64_t rotaryDims = 0;
   /// Code that runs on every score element, and what it reads (flash3's
   /// register rule, Flash3Layout.h).
   ElementMods elementMods() const {

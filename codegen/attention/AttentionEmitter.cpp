@@ -69,6 +69,36 @@ std::string AttentionKernelPrinter::tmaBatch(TensorRole tensor, Value batch) {
   return packed ? "0" : name(batch);
 }
 
+std::string AttentionKernelPrinter::rotaryTables(Value cos, Value sin, Value batch) {
+  auto type = cast<RankedTensorType>(cos.getType());
+  auto extra = cos.getDefiningOp<ExtraOp>();
+  // A dim's extent: static, or the flash.dim value of its dynamic size.
+  auto extent = [&](int64_t d) -> std::string {
+    if (!ShapedType::isDynamic(type.getDimSize(d)))
+      return std::to_string(type.getDimSize(d));
+    unsigned dynamic = 0;
+    for (int64_t e = 0; e < d; ++e)
+      dynamic += ShapedType::isDynamic(type.getDimSize(e));
+    return name(extra.getSizes()[dynamic]);
+  };
+  bool perSequence = type.getRank() == 3;
+  int64_t p = perSequence ? 1 : 0;
+  auto table = [&](Value t) {
+    std::string x = name(t);
+    std::string base = x;
+    if (perSequence) // one table per sequence, the index clamped like any extra's
+      base += " + (long long)fg::imin(fg::imax(" + name(batch) + ", 0), " + extent(0) +
+              " - 1) * " + x + "_s0";
+    return base + ", int(" + x + "_s" + std::to_string(p) + "), int(" + x + "_s" +
+           std::to_string(p + 1) + ")";
+  };
+  return "fg::rotary::tables{" + table(cos) + ", " + table(sin) + ", int(" + extent(p) + ")}";
+}
+
+std::string AttentionKernelPrinter::rotaryTemplate(RotaryStyle style, int64_t dims) {
+  return std::string(style == RotaryStyle::half ? "true" : "false") + ", " + std::to_string(dims);
+}
+
 LogicalResult AttentionKernelPrinter::printScoreMap(ScoreMapOp op) {
   Block &block = op.getBody().front();
   auto yield = cast<ScoreYieldOp>(block.getTerminator());
@@ -138,6 +168,22 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
         line() << (wgmma ? "fg::wg::load_async<kThreads>(" : "fg::cta::load_async<kThreads>(") << tile << ", "
                << source << ", " << tensor.str() << "_s2, " << name(load.getExtent())
                << " - " << row0 << ");\n";
+        return success();
+      })
+      .Case<TileRotateOp>([&](TileRotateOp rotate) {
+        // Every thread takes a share; the flash.barrier after it syncs.
+        // Rotated rows are written through the generic proxy: wgmma reads
+        // them after a fence.
+        bool isQuery = rotate.getTensor() == TensorRole::q;
+        std::string tile = isQuery ? "sQ" : "sK.stage(" + name(rotate.getStage()) + ")";
+        std::string row0 = "(" + name(rotate.getRowTile()) + ") * " + std::to_string(rotate.getRows());
+        line() << "fg::rotary::rotate_rows<" << rotaryTemplate(rotate.getStyle(), rotate.getDims())
+               << ">(" << tile << ", int(threadIdx.x), kThreads, "
+               << rotaryTables(rotate.getCos(), rotate.getSin(), rotate.getBatch()) << ", " << row0
+               << ", " << rotate.getGroup().value_or(1) << ", " << name(rotate.getOffset()) << ", "
+               << name(rotate.getExtent()) << " - " << row0 << ");\n";
+        if (wgmma)
+          line() << "fg::ptx::fence_proxy_async_smem(); // rotated rows, read by wgmma\n";
         return success();
       })
       .Case<TileCommitOp>([&](auto) {

@@ -62,6 +62,12 @@ private:
   /// tile copy reads (the tile loads and the producer's copies).
   std::string tileSource(StringRef tensor, Value batch, Value head,
                          Value rowTile, int64_t rows);
+  /// fg::rotary::tables of the rotary tables cos and sin (flash.extra
+  /// values, [P, R/2] or [B, P, R/2]) for sequence `batch`.
+  std::string rotaryTables(Value cos, Value sin, Value batch);
+  /// The call that rotates a landed tile (flash.tile_rotate, a rotating
+  /// flash.pipe_produce's rotation): its template arguments.
+  static std::string rotaryTemplate(RotaryStyle style, int64_t dims);
   std::string banner();
   std::string headerOpening(StringRef pathNote);
   /// The problem's q, k, v element type.

@@ -249,11 +249,26 @@ LogicalResult AttentionKernelPrinter::printPipelineOp(Operation *op) {
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
       .Case<WarpSpecializeOp>([&](WarpSpecializeOp split) { return printWarpSpecialize(split); })
       .Case<TileRoundsOp>([&](TileRoundsOp loop) { return printTileRounds(loop); })
-      .Case<PipeProduceOp>([&](PipeProduceOp produce) {
+      .Case<PipeProduceOp>([&](PipeProduceOp produce) -> LogicalResult {
         TensorRole ring = produce.getRing();
         std::string tensor = stringifyTensorRole(ring).str();
         const char *tiles = ring == TensorRole::q ? "sQs" : ring == TensorRole::k ? "sK" : "sV";
         std::string row0 = "(" + name(produce.getRowTile()) + ") * " + std::to_string(produce.getRows());
+        if (std::optional<RotaryStyle> style = produce.getStyle()) {
+          if (printingTmaCopies)
+            return produce.emitError() << "rotates a tile copied with TMA: "
+                                          "flash-warp-specialize splits rotary "
+                                          "kernels for cp.async copies";
+          line() << "fg::wg::produce_rotated<" << ringTag(ring) << ", "
+                 << rotaryTemplate(*style, *produce.getDims()) << ">(pipe, " << tiles << ", "
+                 << name(produce.getSlot()) << ", "
+                 << tileSource(tensor, produce.getBatch(), produce.getHead(), produce.getRowTile(),
+                               produce.getRows())
+                 << ", " << tensor << "_s2, " << name(produce.getExtent()) << " - " << row0 << ", ps, "
+                 << rotaryTables(produce.getCos(), produce.getSin(), produce.getBatch()) << ", " << row0
+                 << ", " << name(produce.getRotateOffset()) << ");\n";
+          return success();
+        }
         if (printingTmaCopies) {
           line() << "fg::wg::produce_tma<" << ringTag(ring) << ">(pipe, " << tiles << ", "
                  << name(produce.getSlot()) << ", &tm_" << tensor << ", " << tmaRow(ring, row0) << ", "

@@ -24,6 +24,7 @@
 #include "dialect/BlockMask.h"
 #include "dialect/DimBindings.h"
 #include "dialect/PagedKv.h"
+#include "dialect/Rotary.h"
 #include "dialect/Varlen.h"
 #include "reference/Attention.h"
 #include "reference/AttentionGrad.h"
@@ -36,6 +37,7 @@
 #include "reference/Random.h"
 #include "reference/Varlen.h"
 #include "reference/Recurrence.h"
+#include "reference/Rotary.h"
 #include "reference/RecurrenceGrad.h"
 #include "reference/ReferenceError.h"
 #include "runtime/tools/ToolVersion.h"
@@ -335,6 +337,20 @@ llvm::Expected<Extras> drawExtras(Op op, const AttentionSizes &sizes, uint64_t s
     spec.seed = seed;
     spec.index = index;
     ref::Tensor<double> values = ref::generateExtraInput(spec);
+    // Rotary tables (dialect/Rotary.h) hold real cos and sin: positions
+    // p * 10000^(-2f/R), one table per sequence shifted by 13 b.
+    std::optional<Rotary> rotary = rotaryOf(op.getOperation());
+    if (rotary && (extra.name == rotary->cosName || extra.name == rotary->sinName)) {
+      int64_t rank = int64_t(spec.shape.size());
+      std::vector<int64_t> shift;
+      for (int64_t b = 0; rank == 3 && b < spec.shape[0]; ++b)
+        shift.push_back(13 * b);
+      ref::RotaryEmbedding tables = ref::rotaryTables(
+          ref::RotaryStyle::Half, spec.shape[rank - 2], 2 * spec.shape[rank - 1],
+          10000.0, {}, rank == 3 ? spec.shape[0] : 0, shift);
+      values = extra.name == rotary->cosName ? tables.cos : tables.sin;
+      ref::applyRounding(values, ref::Rounding::Float32); // as the .npy holds it
+    }
     data->push_back({std::vector<int64_t>(spec.shape.begin(), spec.shape.end()),
                      values.values()});
     if (extra.isScalar())
@@ -491,6 +507,27 @@ llvm::Error runAttention(AttentionOp op, const Options &options,
   // kernels must.
   if (std::optional<BlockMask> mask = blockMaskOf(op.getOperation()))
     problem.blockMask = drawBlockLists(*mask, *sizes, seed, writer);
+  // Rotary embedding: the reference rotates what the kernels read (the
+  // written inputs stay unrotated) and rounds it as their tiles do.
+  if (std::optional<Rotary> rotary = rotaryOf(op.getOperation())) {
+    ref::RotaryEmbedding embedding;
+    embedding.style = rotary->style == RotaryStyle::half ? ref::RotaryStyle::Half
+                                                         : ref::RotaryStyle::Interleaved;
+    embedding.cos = ref::Tensor<double>(
+        ref::Shape((*extras)[rotary->cosIndex].shape), (*extras)[rotary->cosIndex].values);
+    embedding.sin = ref::Tensor<double>(
+        ref::Shape((*extras)[rotary->sinIndex].shape), (*extras)[rotary->sinIndex].values);
+    std::vector<int64_t> queryOffsets, keyOffsets(sizes->batch, 0);
+    for (int64_t b = 0; b < sizes->batch; ++b) {
+      int64_t n = packedQueries ? problem.queryLengths[b] : sizes->queryLen;
+      int64_t m = packedKeys ? problem.keyLengths[b] : sizes->keyLen;
+      queryOffsets.push_back(m - n);
+    }
+    inputs.q = ref::applyRotary(embedding, inputs.q, queryOffsets);
+    inputs.k = ref::applyRotary(embedding, inputs.k, keyOffsets);
+    ref::applyRounding(inputs.q, spec.rounding);
+    ref::applyRounding(inputs.k, spec.rounding);
+  }
   ref::AttentionResult result =
       ref::referenceAttention(problem, inputs.q, inputs.k, inputs.v);
   if (packedQueries) {

@@ -23,6 +23,7 @@
 #include "dialect/DimBindings.h"
 #include "dialect/BlockMask.h"
 #include "dialect/PagedKv.h"
+#include "dialect/Rotary.h"
 #include "dialect/Varlen.h"
 #include "dialect/ScheduleConversion.h"
 #include "passes/MaskModBounds.h"
@@ -171,9 +172,13 @@ std::string scheduleText(ScheduleAttr s) {
 
 /// How the kernel of `s` copies its tiles into shared memory, and why
 /// (flash-warp-specialize gives a producer warpgroup TMA copies by default).
-std::string copiesText(ScheduleAttr s) {
+std::string copiesText(ScheduleAttr s, bool rotary = false) {
   switch (s.getAlgorithm()) {
   case Algorithm::flash3:
+    if (sched::flash3Shape(toLibrary(s)).producer && rotary)
+      return "cp.async by the producer warpgroup, which rotates each Q and K "
+             "tile in its slot before it hands it on (TMA copies land with "
+             "no thread to rotate them)";
     if (sched::flash3Shape(toLibrary(s)).producer)
       return "TMA by the producer warpgroup (tensor maps encoded at launch); "
              "the same kernel copies with cp.async where the runtime cannot "
@@ -313,6 +318,17 @@ bool describeSizes(OpReport &r, const DimValues &dims) {
   }
   r.shapeText = text;
   return true;
+}
+
+/// What an attention's rotary embedding does (dialect/Rotary.h).
+std::string rotaryText(const Rotary &rotary) {
+  return llvm::formatv("{0}, {1} dims of q and k turned by tables {2}, {3} "
+                       "({4}); each tile rotated on chip once it landed, no "
+                       "rotated copy written",
+                       stringifyRotaryStyle(rotary.style), rotary.dims,
+                       rotary.cosName, rotary.sinName,
+                       rotary.perSequence() ? "one per sequence" : "shared by the batch")
+      .str();
 }
 
 /// "measured      DRAM 300 MiB (...) = 1.12 x modeled HBM; modeled HBM =
@@ -462,7 +478,10 @@ void printText(llvm::raw_ostream &os, const OpReport &r, const sched::Target &t,
   char ratio[64];
   os << "  schedule      " << scheduleText(schedule) << " (smem "
      << sched::formatBytes(schedule.getSmemBytes()) << ")\n";
-  os << "  copies        " << copiesText(schedule) << "\n";
+  std::optional<Rotary> rotary = rotaryOf(op);
+  os << "  copies        " << copiesText(schedule, bool(rotary)) << "\n";
+  if (rotary)
+    os << "  rotary        " << rotaryText(*rotary) << "\n";
   if (std::string layout = layoutText(op); !layout.empty())
     os << "  layout        " << layout << "\n";
   if (std::string mask = maskModText(op); !mask.empty())
@@ -543,7 +562,10 @@ llvm::json::Object toJson(const OpReport &r, const sched::Target &target,
   if (auto b = op->getAttrOfType<StringAttr>("flash.binding"))
     o["binding"] = b.getValue();
   o["schedule"] = scheduleJson(op->getAttrOfType<ScheduleAttr>("flash.schedule"));
-  o["copies"] = copiesText(op->getAttrOfType<ScheduleAttr>("flash.schedule"));
+  std::optional<Rotary> rotary = rotaryOf(op);
+  o["copies"] = copiesText(op->getAttrOfType<ScheduleAttr>("flash.schedule"), bool(rotary));
+  if (rotary)
+    o["rotary"] = rotaryText(*rotary);
   if (std::string layout = layoutText(op); !layout.empty())
     o["layout"] = layout;
   if (std::string mask = maskModText(op); !mask.empty())

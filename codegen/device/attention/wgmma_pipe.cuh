@@ -215,6 +215,37 @@ FG_DEVICE void produce(const P& p, const Ring& tiles, int it, const T* src, i64 
   producer_commit(ps, full_bar<R>(p, it));
 }
 
+/// Named barrier of the producer warpgroup's own syncs (the turns' take
+/// 1..kGroups).
+constexpr int kProducerBarrier = 8;
+
+/// Producer (every thread), rotary embedding (flash.pipe_produce rotate):
+/// produce's copies, then, once every producer thread's copies of the tile
+/// landed, the tile rotated in its slot (rotary.cuh: rows at tensor row
+/// row0 on, position + offset), fenced for the async proxy and published.
+/// The copy is waited for before the rotation: no group stays in flight.
+template <ring R, bool HALF, int DIMS, class P, class Ring, class T>
+FG_DEVICE void produce_rotated(const P& p, const Ring& tiles, int it, const T* src, i64 row_stride,
+                               int rows_valid, producer_state& ps, const rotary::tables& t, int row0,
+                               int offset) {
+  constexpr int S = slots<R, P>;
+  static_assert(Ring::kStages == S, "produce_rotated: the ring's tiles and barriers disagree on its slots");
+  static_assert(R != ring::v, "produce_rotated: rotary embedding turns q and k only");
+  if constexpr (S > 1 || R != ring::q)
+    if (it >= S) mbar_wait(empty_bar<R>(p, it), u32((it / S - 1) & 1));
+  const int me = producer_thread<P::kConsumerWarps>();
+  load_async_by<kProducerThreads>(tiles.stage(it % S), src, row_stride, rows_valid, me);
+  ptx::cp_async_commit();
+  ptx::cp_async_wait<0>();  // this tile's copies and the group before them
+  ptx::fence_proxy_async_smem();
+  if (ps.any) ptx::mbar_arrive(ps.pending);
+  ps.any = false;
+  ptx::bar_sync_named(kProducerBarrier, kProducerThreads);  // every thread's copies landed
+  rotary::rotate_rows<HALF, DIMS>(tiles.stage(it % S), me, kProducerThreads, t, row0, 1, offset, rows_valid);
+  ptx::fence_proxy_async_smem();
+  ptx::mbar_arrive(full_bar<R>(p, it));
+}
+
 /// Producer (one thread): the same with TMA, one box per 64-column slab of
 /// the tile at (column, row0, head, batch) of the tensor map, the tile's
 /// bytes expected on the slot's full barrier (rows past the tensor arrive

@@ -251,6 +251,13 @@ FG_DEVICE void ld_shared_v4(u32 (&r)[4], u32 addr) {
                : "memory");
 }
 
+/// 16-byte shared store.
+FG_DEVICE void st_shared_v4(u32 addr, const u32 (&v)[4]) {
+  asm volatile("st.shared.v4.b32 [%0], {%1, %2, %3, %4};\n" ::"r"(addr), "r"(v[0]), "r"(v[1]), "r"(v[2]),
+               "r"(v[3])
+               : "memory");
+}
+
 /// 16-byte global store (p 16-byte aligned).
 FG_DEVICE void st_global_v4(void* p, const u32 (&v)[4]) {
   asm volatile("st.global.v4.b32 [%0], {%1, %2, %3, %4};\n" ::"l"(p), "r"(v[0]), "r"(v[1]), "r"(v[2]),

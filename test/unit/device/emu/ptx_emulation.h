@@ -249,6 +249,10 @@ inline void ld_shared_v4(u32 (&r)[4], u32 addr) {
   if (addr % 16) emu::fail("ld.shared.v4: misaligned");
   std::memcpy(r, smem_ptr(addr, 16), 16);
 }
+inline void st_shared_v4(u32 addr, const u32 (&v)[4]) {
+  if (addr % 16) emu::fail("st.shared.v4: misaligned");
+  std::memcpy(smem_ptr(addr, 16), v, 16);
+}
 inline void st_global_v4(void* p, const u32 (&v)[4]) {
   if (reinterpret_cast<uintptr_t>(p) % 16) emu::fail("st.global.v4: misaligned");
   emu::check_global(p, 16, true);

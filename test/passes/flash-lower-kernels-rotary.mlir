@@ -1,0 +1,76 @@
+// RUN: flashgen-opt %s -flash-schedule="target=h200 dims=B=2,N=4096,M=4096" -flash-lower-kernels=target=h200 -canonicalize -cse | FileCheck %s --check-prefix=LOWER
+// RUN: flashgen-opt %s -flash-schedule="target=h200 dims=B=2,N=4096,M=4096" -flash-lower-kernels=target=h200 -flash-warp-specialize -canonicalize -cse | FileCheck %s --check-prefix=SPLIT
+// RUN: flashgen-opt %s -flash-schedule="target=h200 dims=B=2,N=4096,M=4096" -flash-lower-kernels=target=h200 -flash-warp-specialize -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s --check-prefix=CUDA
+// RUN: flashgen-opt %s -flash-schedule="target=h200 dims=B=8,N=1,M=32768" -flash-lower-kernels=target=h200 -canonicalize -cse | FileCheck %s --check-prefix=DECODE
+// RUN: not flashgen-opt %s -flash-schedule="target=h200 dims=B=2,N=4096,M=4096 algorithm=flash2_dsplit" 2>&1 | FileCheck %s --check-prefix=DSPLIT
+// RUN: not flashgen-opt %s -flash-derive-backward 2>&1 | FileCheck %s --check-prefix=BACKWARD
+// Rotary embedding (docs/semantics.md §2.12): the lowering rotates each q
+// and k tile once it landed (flash.tile_rotate, then a barrier: flash2,
+// flash3 without a producer, flash_decode); flash-warp-specialize moves the
+// rotation into the producer's copies (flash.pipe_produce rotate), which
+// then copy with cp.async: TMA copies land with no thread to rotate them.
+
+func.func @rope(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x4x?x128xbf16>,
+                %v: tensor<?x4x?x128xbf16>, %cos: tensor<?x64xf32>,
+                %sin: tensor<?x64xf32>) -> tensor<?x16x?x128xbf16> {
+  %o = flash.attention %q, %k, %v mask causal dims ["B", "N", "N"]
+      extras(%cos, %sin : tensor<?x64xf32>, tensor<?x64xf32>) names ["cos", "sin"]
+      extra_dims [["N"], ["N"]]
+      rotary half tables ["cos", "sin"]
+      : tensor<?x16x?x128xbf16>, tensor<?x4x?x128xbf16>, tensor<?x4x?x128xbf16>
+      -> tensor<?x16x?x128xbf16>
+  return %o : tensor<?x16x?x128xbf16>
+}
+
+// Every thread waits for the query tile, rotates it at its positions (query
+// i at i + M - N), then each key tile once it landed, key j at j.
+// LOWER-LABEL: flash.kernel @rope_v0
+// LOWER: %[[COS:.*]] = flash.extra "cos"
+// LOWER: %[[SIN:.*]] = flash.extra "sin"
+// LOWER: flash.tile_load q
+// LOWER: flash.tile_wait
+// LOWER-NEXT: flash.tile_rotate q[{{.*}}] rows 128 extent {{.*}} stage {{.*}} at {{.*}} half dims 128 tables(%[[COS]], %[[SIN]])
+// LOWER-NEXT: flash.barrier
+// LOWER: scf.for
+// LOWER: flash.tile_wait
+// LOWER: flash.tile_rotate k[{{.*}}] rows {{[0-9]+}} extent {{.*}} stage {{.*}} at %c0 half dims 128 tables(%[[COS]], %[[SIN]])
+// LOWER-NEXT: flash.barrier
+// LOWER-NOT: flash.tile_rotate v
+
+// SPLIT-LABEL: flash.kernel @rope_v0
+// SPLIT: flash.warp_specialize
+// SPLIT-NOT: copies = tma
+// SPLIT: flash.pipe_produce q[{{.*}} rotate half dims 128 at {{.*}} tables(
+// SPLIT: flash.pipe_produce k[{{.*}} rotate half dims 128 at %c0 tables(
+// SPLIT: flash.pipe_produce v[{{.*}}] rows {{[0-9]+}} extent {{.*}} slot {{%[a-z0-9_]+$}}
+
+// No tensor maps: the producer copies with cp.async and rotates.
+// CUDA-LABEL: flashgen_rope_v0(
+// CUDA-NOT: tm_q
+// CUDA: const float* __restrict__ x_cos,
+// CUDA: fg::wg::produce_rotated<fg::wg::ring::q, true, 128>(
+// CUDA: fg::wg::produce_rotated<fg::wg::ring::k, true, 128>(
+// CUDA: fg::wg::produce<fg::wg::ring::v>(
+
+// A cache of M keys, per-sequence tables, interleaved pairs of the first 32
+// dims: one new token's packed rows of a GQA group rotate at their token's
+// position.
+func.func @rope_decode(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x4x?x128xbf16>,
+                       %v: tensor<?x4x?x128xbf16>, %cos: tensor<?x?x16xf32>,
+                       %sin: tensor<?x?x16xf32>) -> tensor<?x16x?x128xbf16> {
+  %o = flash.attention %q, %k, %v mask causal dims ["B", "N", "M"]
+      extras(%cos, %sin : tensor<?x?x16xf32>, tensor<?x?x16xf32>) names ["cos", "sin"]
+      extra_dims [["B", "M"], ["B", "M"]]
+      rotary interleaved tables ["cos", "sin"]
+      : tensor<?x16x?x128xbf16>, tensor<?x4x?x128xbf16>, tensor<?x4x?x128xbf16>
+      -> tensor<?x16x?x128xbf16>
+  return %o : tensor<?x16x?x128xbf16>
+}
+
+// DECODE-LABEL: flash.kernel @rope_decode_v0 family attention schedule <algorithm = flash_decode
+// DECODE: flash.tile_rotate q[{{.*}}] rows {{[0-9]+}} extent {{.*}} group 4 stage {{.*}} interleaved dims 32 tables({{.*}}) : tensor<?x?x16xf32>
+// DECODE: flash.tile_rotate k[
+
+// DSPLIT: streams q and k in head-dim chunks, which rotary embedding's pairs (f, f + R/2) span
+
+// BACKWARD: flash-derive-backward: the op has rotary embedding, whose gradient (dq and dk rotated back) is not built yet

@@ -1,0 +1,212 @@
+//===- RotaryEmuTest.cpp - rotary embedding's kernels on the emulator ------===//
+//
+// The kernels the compiler writes for attention with rotary position
+// embedding (docs/semantics.md §2.12; generated at build time, never
+// committed: test/unit/device/CMakeLists.txt) on the host emulator against
+// reference/'s float64 rotation and attention:
+//   - examples/rope_attention.mlir (half pairs over all 128 dims, one table
+//     for the batch) as flash3 kernels: every thread rotating the landed
+//     tiles, and a producer warpgroup rotating each Q and K tile in its
+//     slot before it hands it on (also persistent, with claimed rounds);
+//   - kernels/rope_partial_gqa.mlir (interleaved pairs over the first 32 of
+//     64 dims, one table per sequence) as flash_decode's packed rows (a
+//     row's position is its token's) and flash2's tiles, N < M (query i at
+//     position i + M - N).
+// The tables hold real cos and sin, of positions past any used (a clamp
+// would show); q and k are random, o and lse poisoned with NaN.
+//
+//===----------------------------------------------------------------------===//
+#define FLASHGEN_DEVICE_EMULATION_WGMMA "wgmma_emulation.h"
+
+#include "kernel_prelude.h"
+#include "sm90a/rope_attention.cu"
+#include "sm90a/ws_rope_attention.cu"
+#ifdef FLASHGEN_EMITTED_KERNEL_DIR
+#include "decode/decode_rope.cu"
+#include "flash2/flash2_rope.cu"
+#endif
+
+#include "emitted_attention.h"
+#include "reference_tensors.h"
+
+#include "reference/Attention.h"
+#include "reference/Inputs.h"
+#include "reference/Rotary.h"
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+namespace {
+
+using namespace emu_test;
+namespace ref = flashgen::reference;
+using LL = long long;
+
+/// f32 tables as device memory: [P, R/2] or [B, P, R/2], contiguous.
+struct Tables {
+  ref::RotaryEmbedding embedding;
+  DeviceVec<float> cos, sin;
+  explicit Tables(ref::RotaryEmbedding e)
+      : embedding(std::move(e)), cos(embedding.cos.values().size(), false),
+        sin(embedding.sin.values().size(), false) {
+    // The kernels read f32: the reference uses the same rounded values.
+    for (size_t i = 0; i < cos.size(); ++i) {
+      cos[i] = float(embedding.cos.values()[i]);
+      sin[i] = float(embedding.sin.values()[i]);
+      embedding.cos.data()[i] = cos[i];
+      embedding.sin.data()[i] = sin[i];
+    }
+  }
+  LL half() const { return embedding.cos.dim(embedding.cos.rank() - 1); }
+  LL positions() const { return embedding.cos.dim(embedding.cos.rank() - 2); }
+};
+
+/// The reference of a causal attention whose q and k the kernels rotate:
+/// the inputs turned at their positions and rounded to bf16 as the
+/// kernels' tiles hold them, then attention.
+ref::AttentionResult rotatedReference(const Tables& tables, Bf16Tensor& q, Bf16Tensor& k, Bf16Tensor& v) {
+  const int B = q.B, N = q.S, M = k.S;
+  ref::Tensor<double> qr = ref::applyRotary(tables.embedding, q.values(), std::vector<int64_t>(B, M - N));
+  ref::Tensor<double> kr = ref::applyRotary(tables.embedding, k.values(), std::vector<int64_t>(B, 0));
+  ref::applyRounding(qr, ref::Rounding::Bf16);
+  ref::applyRounding(kr, ref::Rounding::Bf16);
+  ref::AttentionProblem problem;
+  problem.mask = ref::MaskKind::Causal;
+  return ref::referenceAttention(problem, qr, kr, v.values());
+}
+
+void expectClose(Bf16Tensor& o, const std::vector<float>& lse, const ref::AttentionResult& want,
+                 const char* what) {
+  size_t nans = 0;
+  const double rel = relError(o, want.out, nans);
+  EXPECT_EQ(nans, 0u) << what << ": o elements left unwritten (NaN)";
+  EXPECT_LT(rel, 1e-2) << what << ": o";
+  size_t lseNans = 0, infMismatches = 0;
+  const double lseErr = lseError(lse, want.logSumExp, lseNans, infMismatches);
+  EXPECT_EQ(lseNans, 0u) << what << ": lse rows left unwritten (NaN)";
+  EXPECT_EQ(infMismatches, 0u) << what;
+  EXPECT_LT(lseErr, 1e-4) << what << ": lse";
+  std::printf("[rotary-emu] %s: o rel_err %.3e, lse max rel err %.3e\n", what, rel, lseErr);
+}
+
+/// Random inputs of unit scale.
+void fill(std::mt19937& rng, Bf16Tensor& q, Bf16Tensor& k, Bf16Tensor& v) {
+  fill_normal_bf16(q.mem, rng, 1.0f);
+  fill_normal_bf16(k.mem, rng, 1.0f);
+  fill_normal_bf16(v.mem, rng);
+}
+
+// ---- flash3: examples/rope_attention.mlir, 4 query heads over 2 kv heads ----
+
+constexpr int kHq = 4, kHk = 2, kD = 128;
+
+template <bool kMaps, bool kClaims, class KernelT>
+void runFlash3(KernelT kernel, void (*launch_grid)(int, int, int, unsigned*), int threads, int smem, int B,
+               int N, const char* what) {
+  std::mt19937 rng(N * 17 + B);
+  Bf16Tensor q(B, kHq, N, kD, false), k(B, kHk, N, kD, false), v(B, kHk, N, kD, false), o(B, kHq, N, kD, true);
+  fill(rng, q, k, v);
+  o.poison();
+  // [N + 5, 64]: a few positions past the last key.
+  Tables tables(ref::rotaryTables(ref::RotaryStyle::Half, N + 5, kD, 10000.0));
+  std::vector<float> lse(size_t(B) * kHq * N, std::nanf(""));
+  unsigned extents[3];
+  launch_grid(B, N, N, extents);
+  DeviceVec<int> claims(1, true);
+  claims[0] = 0;
+  // The launch helper takes Tensor4s (BHSD): copies of the same data.
+  Tensor4<fg::bf16> q4(B, kHq, N, kD, false, false), k4(B, kHk, N, kD, false, false),
+      v4(B, kHk, N, kD, false, false), o4(B, kHq, N, kD, false, true);
+  q4.mem.v = q.mem.v;
+  k4.mem.v = k.mem.v;
+  v4.mem.v = v.mem.v;
+  launch_emitted_attention<kMaps, kClaims>(emu::Dim3{extents[0], extents[1], extents[2]}, threads, smem, kernel,
+                                           q4, k4, v4, o4, lse.data(), LL(kHq) * N, LL(N), claims.data(),
+                                           (const float*)tables.cos.data(), tables.half(), 1LL,
+                                           (const float*)tables.sin.data(), tables.half(), 1LL, B, N);
+  emu_wgmma::check_and_reset();
+  o.mem.v = o4.mem.v;
+  expectClose(o, lse, rotatedReference(tables, q, k, v), what);
+}
+
+#define RUN_FLASH3(NAME, MAPS, CLAIMS, B, N)                                                               \
+  runFlash3<MAPS, CLAIMS>(flashgen_##NAME, NAME##_k::launch_grid, NAME##_k::kThreads, NAME##_k::kSmemBytes, \
+                          B, N, #NAME)
+
+using RotaryEmuTest = EmuTest;
+
+TEST_F(RotaryEmuTest, Flash3EveryThreadRotates) { RUN_FLASH3(rope_attention_v0, false, false, 2, 200); }
+TEST_F(RotaryEmuTest, Flash3ProducerRotates) { RUN_FLASH3(ws_rope_attention_v0, false, false, 1, 300); }
+TEST_F(RotaryEmuTest, Flash3ProducerPersistentClaimedRounds) {
+  RUN_FLASH3(ws_rope_attention_v1, false, true, 2, 150);
+}
+
+#ifdef FLASHGEN_EMITTED_KERNEL_DIR
+// ---- kernels/rope_partial_gqa.mlir: GQA 8/2, D = 64, R = 32 interleaved ----
+
+constexpr int kPq = 8, kPk = 2, kPd = 64;
+
+/// Per-sequence tables [B, M + 3, 16], sequence b's positions shifted by
+/// 29 b (a cache that starts elsewhere): one table for the batch would
+/// not pass.
+Tables partialTables(int B, int M) {
+  std::vector<int64_t> shift;
+  for (int b = 0; b < B; ++b) shift.push_back(29 * b);
+  return Tables(ref::rotaryTables(ref::RotaryStyle::Interleaved, M + 3, 32, 500.0, {}, B, shift));
+}
+
+#define FG_T4(x) x.mem.data(), x.s0(), x.s1(), x.s2(), 1LL
+#define FG_TABLES(t)                                                                          \
+  (const float*)t.cos.data(), t.positions() * t.half(), t.half(), 1LL, (const float*)t.sin.data(), \
+      t.positions() * t.half(), t.half(), 1LL
+
+void runDecode(int B, int N, int M, int splits) {
+  std::mt19937 rng(N * 131 + M);
+  Bf16Tensor q(B, kPq, N, kPd, false), k(B, kPk, M, kPd, false), v(B, kPk, M, kPd, false), o(B, kPq, N, kPd, true);
+  fill(rng, q, k, v);
+  o.poison();
+  Tables tables = partialTables(B, M);
+  DeviceVec<float> lse(size_t(B) * kPq * N, true);
+  const int G = kPq / kPk, tileQ = decode_rope_v0_k::kTileQ;
+  const int tiles = (G * N + tileQ - 1) / tileQ;
+  const size_t rows = size_t(splits) * B * kPk * tiles * tileQ;
+  DeviceVec<float> oSplit(rows * kPd, true), lseSplit(rows, true);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (auto* buf : {&lse, &oSplit, &lseSplit})
+    for (auto& x : buf->v) x = nan;
+  emu::launch(emu::Dim3{unsigned(splits * tiles), unsigned(kPk), unsigned(B)}, decode_rope_v0_k::kThreads,
+              decode_rope_v0_k::kSmemBytes, flashgen_decode_rope_v0, FG_T4(q), FG_T4(k), FG_T4(v), FG_T4(o),
+              lse.data(), LL(kPq) * N, LL(N), 1LL, oSplit.data(), LL(kPd), 1LL, lseSplit.data(), 1LL,
+              FG_TABLES(tables), B, N, M, splits);
+  emu::launch(emu::Dim3{unsigned(tiles), unsigned(kPk), unsigned(B)}, decode_rope_v0_merge_k::kThreads, 0,
+              flashgen_decode_rope_v0_merge, FG_T4(o), lse.data(), LL(kPq) * N, LL(N), 1LL, oSplit.data(),
+              LL(kPd), 1LL, lseSplit.data(), 1LL, B, N, M, splits);
+  expectClose(o, lse.v, rotatedReference(tables, q, k, v), "flash_decode");
+}
+
+void runFlash2(int B, int N, int M) {
+  std::mt19937 rng(N * 7 + M);
+  Bf16Tensor q(B, kPq, N, kPd, false), k(B, kPk, M, kPd, false), v(B, kPk, M, kPd, false), o(B, kPq, N, kPd, true);
+  fill(rng, q, k, v);
+  o.poison();
+  Tables tables = partialTables(B, M);
+  DeviceVec<float> lseMem(size_t(B) * kPq * N, true);
+  for (auto& x : lseMem.v) x = std::nanf("");
+  const int tileQ = flash2_rope_v0_k::kTileQ;
+  const unsigned grid = unsigned((N + tileQ - 1) / tileQ * kPq * B);
+  emu::launch(emu::Dim3{grid, 1, 1}, flash2_rope_v0_k::kThreads, flash2_rope_v0_k::kSmemBytes,
+              flashgen_flash2_rope_v0, FG_T4(q), FG_T4(k), FG_T4(v), FG_T4(o), lseMem.data(), LL(kPq) * N, LL(N),
+              1LL, FG_TABLES(tables), B, N, M);
+  expectClose(o, lseMem.v, rotatedReference(tables, q, k, v), "flash2");
+}
+
+// One new token and four (causal among themselves), keys split 3 ways,
+// ragged M; packed rows of 4 heads share a token's position.
+TEST_F(RotaryEmuTest, DecodeOneTokenThreeSplits) { runDecode(2, 1, 300, 3); }
+TEST_F(RotaryEmuTest, DecodeFourTokens) { runDecode(3, 4, 157, 2); }
+// Query tiles of 32 rows, N < M: query i at position i + M - N.
+TEST_F(RotaryEmuTest, Flash2RaggedQueriesBehindKeys) { runFlash2(2, 45, 77); }
+#endif
+
+}  // namespace
