@@ -404,7 +404,7 @@ LogicalResult ScalarPrinter::printScalar(Operation *op) {
   }
   std::string result = resultName(op);
   names[op->getResult(0)] = result;
-  line() << (onlyRegionOperand(op->getResult(0)) ? "[[maybe_unused]] const " : "const ")
+  line() << (partialReader || onlyRegionOperand(op->getResult(0)) ? "[[maybe_unused]] const " : "const ")
          << *type << " " << result << " = " << expr << ";\n";
   return success();
 }

@@ -106,6 +106,10 @@ protected:
   llvm::StringMap<std::pair<std::string, int>> packedForms;
   /// The queries' side carries the rows' lse (attention; not a recurrence).
   bool lseWithQueries = true;
+  /// Every scalar printed is marked [[maybe_unused]]: a block printed for
+  /// a role that reads only part of it (the rotating warps' copy of the
+  /// producer's region).
+  bool partialReader = false;
   /// The packed row tensors the kernel writes (the others are read-only).
   std::vector<std::string> outputRowTensors = {"o"};
   /// Called once flash.sequence's rows and lengths are printed, with the

@@ -147,6 +147,8 @@ LogicalResult PipeDrainOp::verify() { return checkRole(*this, WarpRole::Producer
 LogicalResult PipeWaitOp::verify() {
   if (failed(checkRing(*this, getRing())))
     return failure();
+  if (getRotated() && getRing() == TensorRole::v)
+    return emitOpError() << "waits for a rotated v: rotary embedding turns q and k only";
   return checkRole(*this, WarpRole::Consumers);
 }
 LogicalResult PipeReleaseOp::verify() {

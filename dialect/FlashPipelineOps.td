@@ -138,9 +138,12 @@ def Flash_PipeWaitOp : Flash_Op<"pipe_wait", []> {
   let description = [{
     Waits on the slot's full barrier (the phase of round slot / ring size).
     For Q this also makes the slot the query tile the products read.
+    `rotated` (q and k under rotary embedding): waits on the slot's ready
+    barrier instead, which the producer's rotating threads complete once
+    the tile is rotated in place.
   }];
-  let arguments = (ins Flash_TensorRole:$ring, Index:$slot);
-  let assemblyFormat = "$ring $slot attr-dict";
+  let arguments = (ins Flash_TensorRole:$ring, Index:$slot, UnitAttr:$rotated);
+  let assemblyFormat = "$ring $slot (`rotated` $rotated^)? attr-dict";
   let hasVerifier = 1;
 }
 

@@ -139,6 +139,9 @@ bool holdsScoreMap(Operation *op) {
 struct SplitBuilder : IndexBuilder {
   int64_t stages;
   bool pipelined;
+  /// Q and K are rotated in their slots (rotary embedding): waited for
+  /// through their ready barriers.
+  bool rotated = false;
 
   /// Ops under `cond` (an scf.if without else).
   template <typename Fn> void when(Value cond, Fn &&fn) {
@@ -161,7 +164,7 @@ struct SplitBuilder : IndexBuilder {
     Value stagesV = c(stages);
     Value prev = sub(it, c(1));
     Value stage = rem(it, stagesV);
-    PipeWaitOp::create(b, loc, TensorRole::k, it);
+    PipeWaitOp::create(b, loc, TensorRole::k, it, rotated);
     when(hasPrev, [&] { PipeWaitOp::create(b, loc, TensorRole::v, prev); });
     TurnWaitOp::create(b, loc);
     auto issuePv = [&] {
@@ -303,7 +306,8 @@ LogicalResult specialize(KernelOp kernel, bool tma) {
   auto problem = kernel.getProblem();
   int64_t headDim = cast<IntegerAttr>(problem.get("head_dim")).getInt();
   sched::RegisterSplit split =
-      sched::flash3RegisterSplit(lib, headDim, problem.get("block_mask") != nullptr);
+      sched::flash3RegisterSplit(lib, headDim, problem.get("block_mask") != nullptr,
+                                 problem.get("rotary_dims") != nullptr);
 
   FailureOr<KernelParts> found = findParts(kernel);
   if (failed(found))
@@ -313,10 +317,8 @@ LogicalResult specialize(KernelOp kernel, bool tma) {
   Location loc = kernel.getLoc();
   OpBuilder b(kernel.getContext());
   SplitBuilder bld{{b, loc}, s.getStages(), s.getInnerQ() == 1};
-  // The producer rotates the tiles it copied with cp.async in its slots;
-  // TMA copies land without a thread that could rotate them.
-  if (parts.queryRotate)
-    tma = false;
+  // Rotary embedding: the consumers wait for Q and K slots rotated in place.
+  bld.rotated = bool(parts.queryRotate);
   Block &block = kernel.getBody().front();
 
   Value lo = parts.loops.front().getLowerBound();
@@ -368,7 +370,7 @@ LogicalResult specialize(KernelOp kernel, bool tma) {
   auto consumerTile = [&](IRMapping &m, Value qSlot, Value base, Value final) {
     auto map = [&](Value v) { return m.lookupOrDefault(v); };
     OutputInitOp::create(b, loc);
-    PipeWaitOp::create(b, loc, TensorRole::q, qSlot);
+    PipeWaitOp::create(b, loc, TensorRole::q, qSlot, bld.rotated);
     buildConsumerLoops(bld, parts, map(lo), base, m);
     Value tiles = bld.sub(map(hi), map(lo));
     bld.lastTurn(bld.add(base, bld.sub(tiles, bld.c(1))),

@@ -64,6 +64,9 @@ DictionaryAttr mlir::flash::attentionProblemAttr(OpBuilder &b,
                                                 op.getQueryDimName(),
                                                 op.getKeyDimName()})),
   };
+  // Rotated q and k (dialect/Rotary.h): R, what the pipe's plan counts.
+  if (plan.rotary)
+    entries.push_back(b.getNamedAttr("rotary_dims", b.getI64IntegerAttr(plan.rotary->dims)));
   // [Qb, Kb] of a block mask (dialect/BlockMask.h): the kernel walks lists.
   if (std::optional<BlockMask> mask = blockMaskOf(op.getOperation()))
     entries.push_back(b.getNamedAttr(

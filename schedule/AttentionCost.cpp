@@ -166,7 +166,7 @@ int64_t flashgen::schedule::attentionSmemBytes(const AttentionProblem &p,
                                                const Schedule &s) {
   const int64_t e = p.elementBytes;
   if (s.algorithm == Algorithm::Flash3)
-    return flash3SmemBytes(p.headDim, p.valueDim, e, s);
+    return flash3SmemBytes(p.headDim, p.valueDim, e, s, p.rotaryDims > 0);
   if (splitsHeadDim(s.algorithm))
     // A stages-deep ring of (Q chunk, K chunk) pairs, the V slice double
     // buffered so the next key tile's V lands while S is accumulated; the

@@ -325,7 +325,8 @@ ScheduleSpace flash3Space(const AttentionProblem &p, const Target &t) {
     sch.stages = x[stages];
     sch.warps = x[tq] / 16 + (x[producer] ? kWarpsPerGroup : 0);
     sch.persistent = x[persistent];
-    sch.smemBytes = flash3SmemBytes(p.headDim, p.valueDim, p.elementBytes, sch);
+    sch.smemBytes = flash3SmemBytes(p.headDim, p.valueDim, p.elementBytes, sch,
+                                    p.rotaryDims > 0);
     return sch;
   };
   auto toSchedule = out.toSchedule;
@@ -342,7 +343,7 @@ ScheduleSpace flash3Space(const AttentionProblem &p, const Target &t) {
     return flash3ConsumerRegisters(p.headDim, p.valueDim, sch.tileKv,
                                    p.elementMods()) +
                        (flash3Shape(sch).producer ? 0 : kFlash3SelfCopyRegisters) >
-                   flash3ConsumerBudget(sch, p.headDim)
+                   flash3ConsumerBudget(sch, p.headDim, p.rotaryDims > 0)
                ? 1
                : 0;
   };

@@ -62,7 +62,7 @@ flashgen::schedule::checkAttentionSchedule(const AttentionProblem &p,
     // The kernel shape's own rules (Flash3Layout.h, which the emitter
     // checks too), then what every schedule must satisfy.
     r.violations = flash3Violations(p.headDim, p.valueDim, e, s, t.smemPerCTA,
-                                    p.elementMods());
+                                    p.elementMods(), p.rotaryDims > 0);
     r.require(s.tileD == p.headDim && s.tileDv == p.valueDim,
               "flash3 tiles whole rows: tile_d = " + n(s.tileD) +
                   ", tile_dv = " + n(s.tileDv) + " must be " + n(p.headDim) +

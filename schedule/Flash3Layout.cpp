@@ -40,7 +40,7 @@ Flash3Shape flashgen::schedule::flash3Shape(const Schedule &s) {
 
 int64_t flashgen::schedule::flash3SmemBytes(int64_t headDim, int64_t valueDim,
                                             int64_t elementBytes,
-                                            const Schedule &s) {
+                                            const Schedule &s, bool rotary) {
   // The persistent form double-buffers Q and adds its q_empty barriers,
   // and two claim words (a round's tile) with a full and an empty barrier
   // each.
@@ -49,8 +49,11 @@ int64_t flashgen::schedule::flash3SmemBytes(int64_t headDim, int64_t valueDim,
   int64_t tiles = (qBuffers * s.tileQ * headDim +
                    s.stages * s.tileKv * (headDim + valueDim)) *
                   elementBytes;
+  // Rotary embedding: the rotating warps hand each Q and K slot on through
+  // a ready barrier of its own (wg::pipe's ROTARY form).
   int64_t barrierCount = qBuffers + 4 * s.stages +
-                         (qBuffers > 1 ? qBuffers : 0) + 3 * claims;
+                         (qBuffers > 1 ? qBuffers : 0) + 3 * claims +
+                         (rotary ? qBuffers + s.stages : 0);
   int64_t barriers = flash3Shape(s).producer
                          ? roundUp(barrierCount * kBarrierBytes, kBarrierAlign)
                          : 0;
@@ -67,7 +70,8 @@ int64_t flashgen::schedule::flash3LaunchRegisters(const Schedule &s) {
 
 RegisterSplit flashgen::schedule::flash3RegisterSplit(const Schedule &s,
                                                       int64_t headDim,
-                                                      bool producerReadsLists) {
+                                                      bool producerReadsLists,
+                                                      bool producerRotates) {
   Flash3Shape shape = flash3Shape(s);
   RegisterSplit split;
   if (!shape.producer)
@@ -85,22 +89,29 @@ RegisterSplit flashgen::schedule::flash3RegisterSplit(const Schedule &s,
     // (NVRTC 13.0, 128 x 160 causal): it keeps 48; with a block mask's
     // list lookups too (passes/BlockLists.h) it spilled 4-28 bytes at 48
     // (128 x 128 and 128 x 64) and keeps 56, which with 2 x 224 fills the
-    // pool exactly.
-    split.producer = wideO ? 24 : wideS ? 40 : s.persistent && producerReadsLists ? 56 : 48;
-    split.consumer = wideO ? 240 : wideS ? 232 : 224;
+    // pool exactly; so does one whose warps rotate Q and K (rotary
+    // embedding: 8 bytes spilled at 48, 128 x 128 causal). Rotating
+    // producers spilled at 24 (d = 256: 24 bytes), so wide O's consumers
+    // give 8 registers: 40 + 2 x 232 (no spill at d = 256, 128 x 80).
+    const bool busy = producerReadsLists || producerRotates;
+    split.producer = wideO ? (producerRotates ? 40 : 24) : wideS ? 40 : s.persistent && busy ? 56 : 48;
+    split.consumer = wideO ? (producerRotates ? 232 : 240) : wideS ? 232 : 224;
   } else if (shape.consumerGroups == 3) {
     // 24 + 3 x 160 leaves 4096 registers of slack; the persistent producer
     // (round loop, tile decode, group bookkeeping) spills under 24 and takes
     // that slack: 32 + 3 x 160 fills the pool exactly.
-    split.producer = s.persistent ? 32 : 24;
-    split.consumer = 160;
+    // A rotating producer spilled 80 bytes at 32 (d = 64, 192 x 128) and
+    // none at 56 + 3 x 152, which fills the pool exactly.
+    split.producer = producerRotates ? 56 : s.persistent ? 32 : 24;
+    split.consumer = producerRotates ? 152 : 160;
   }
   return split;
 }
 
 int64_t flashgen::schedule::flash3ConsumerBudget(const Schedule &s,
-                                                 int64_t headDim) {
-  RegisterSplit split = flash3RegisterSplit(s, headDim);
+                                                 int64_t headDim,
+                                                 bool producerRotates) {
+  RegisterSplit split = flash3RegisterSplit(s, headDim, false, producerRotates);
   return split.consumer ? split.consumer : flash3LaunchRegisters(s);
 }
 
@@ -130,7 +141,7 @@ int64_t flashgen::schedule::flash3ConsumerRegisters(int64_t headDim,
 
 std::vector<std::string> flashgen::schedule::flash3Violations(
     int64_t headDim, int64_t valueDim, int64_t elementBytes, const Schedule &s,
-    int64_t smemPerCTA, ElementMods mods) {
+    int64_t smemPerCTA, ElementMods mods, bool rotary) {
   std::vector<std::string> broken;
   auto n = [](int64_t v) { return std::to_string(v); };
   if (elementBytes != 2)
@@ -169,14 +180,14 @@ std::vector<std::string> flashgen::schedule::flash3Violations(
                      "the producer form; otherwise 0");
   if (!broken.empty())
     return broken;
-  int64_t smem = flash3SmemBytes(headDim, valueDim, elementBytes, s);
+  int64_t smem = flash3SmemBytes(headDim, valueDim, elementBytes, s, rotary);
   if (smem > smemPerCTA)
     broken.push_back("needs " + formatBytes(smem) +
                      " of shared memory, more than the " +
                      formatBytes(smemPerCTA) + " a CTA may use");
   int64_t need = flash3ConsumerRegisters(headDim, valueDim, s.tileKv, mods) +
                  (shape.producer ? 0 : kFlash3SelfCopyRegisters);
-  int64_t budget = flash3ConsumerBudget(s, headDim);
+  int64_t budget = flash3ConsumerBudget(s, headDim, rotary);
   if (need > budget)
     broken.push_back("consumer warpgroups need about " + n(need) +
                      " registers per thread (O, S and P of a " + n(s.tileKv) +

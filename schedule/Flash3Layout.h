@@ -53,9 +53,12 @@ struct Flash3Shape {
 };
 Flash3Shape flash3Shape(const Schedule &s);
 
-/// Bytes of dynamic shared memory the kernel asks for.
+/// Bytes of dynamic shared memory the kernel asks for. `rotary`: q and k
+/// are rotated on chip (dialect/Rotary.h), and a producer warpgroup's pipe
+/// has a ready barrier per Q and K slot besides.
 int64_t flash3SmemBytes(int64_t headDim, int64_t valueDim,
-                        int64_t elementBytes, const Schedule &s);
+                        int64_t elementBytes, const Schedule &s,
+                        bool rotary = false);
 
 /// setmaxnreg budgets per thread (0: keep what the launch gave). They must
 /// fit the launch's pool (the __launch_bounds__ cap times the threads) or
@@ -65,9 +68,11 @@ struct RegisterSplit {
   int64_t consumer = 0;
 };
 /// `producerReadsLists`: the producer looks each key tile up in a block
-/// mask's lists (dialect/BlockMask.h) before its copy.
+/// mask's lists (dialect/BlockMask.h) before its copy; `producerRotates`:
+/// its warps rotate Q and K tiles (rotary embedding, dialect/Rotary.h).
 RegisterSplit flash3RegisterSplit(const Schedule &s, int64_t headDim,
-                                  bool producerReadsLists = false);
+                                  bool producerReadsLists = false,
+                                  bool producerRotates = false);
 
 /// Registers per thread the launch gives with one CTA per SM (the
 /// __launch_bounds__(threads, 1) cap: 65536 / threads, at most 255, in
@@ -75,7 +80,8 @@ RegisterSplit flash3RegisterSplit(const Schedule &s, int64_t headDim,
 int64_t flash3LaunchRegisters(const Schedule &s);
 
 /// Registers a consumer thread has after the split.
-int64_t flash3ConsumerBudget(const Schedule &s, int64_t headDim);
+int64_t flash3ConsumerBudget(const Schedule &s, int64_t headDim,
+                             bool producerRotates = false);
 
 /// Registers a consumer thread needs (model of ptxas's counts, see
 /// Flash3Layout.cpp), and what consumers that copy their own tiles (no
@@ -108,7 +114,8 @@ std::vector<std::string> flash3Violations(int64_t headDim, int64_t valueDim,
                                           int64_t elementBytes,
                                           const Schedule &s,
                                           int64_t smemPerCTA,
-                                          ElementMods mods = ElementMods::None);
+                                          ElementMods mods = ElementMods::None,
+                                          bool rotary = false);
 
 } // namespace flashgen::schedule
 

@@ -49,6 +49,9 @@ private:
   /// While printing a TMA split's producer region: which of its two copies
   /// (the TMA one run by one thread, or the cp.async fallback).
   bool printingTmaCopies = false;
+  /// While printing it for the producer's rotating warps (rotary embedding
+  /// with TMA copies): their rotations alone.
+  bool printingRotators = false;
 
   LogicalResult printKernelOp(Operation *op) override;
   LogicalResult printScoreMap(ScoreMapOp op);
@@ -68,6 +71,8 @@ private:
   /// The call that rotates a landed tile (flash.tile_rotate, a rotating
   /// flash.pipe_produce's rotation): its template arguments.
   static std::string rotaryTemplate(RotaryStyle style, int64_t dims);
+  /// The kernel rotates q and k (problem entry rotary_dims, dialect/Rotary.h).
+  bool rotary() { return kernel.getProblem().contains("rotary_dims"); }
   std::string banner();
   std::string headerOpening(StringRef pathNote);
   /// The problem's q, k, v element type.

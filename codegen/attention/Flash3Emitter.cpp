@@ -33,7 +33,7 @@ std::string AttentionKernelPrinter::headerFlash3() {
   ScheduleAttr s = kernel.getSchedule();
   int64_t headDim = problemInt("head_dim"), valueDim = problemInt("value_dim");
   int64_t elementBytes = elementType().getIntOrFloatBitWidth() / 8;
-  int64_t smemBytes = sched::flash3SmemBytes(headDim, valueDim, elementBytes, toLibrary(s));
+  int64_t smemBytes = sched::flash3SmemBytes(headDim, valueDim, elementBytes, toLibrary(s), rotary());
   result.threads = s.getWarps() * 32;
   result.dynamicSmemBytes = smemBytes;
   bool split = bool(warpSplit);
@@ -70,7 +70,8 @@ std::string AttentionKernelPrinter::headerFlash3() {
       << "constexpr int kSmemQ = 0;\n"
       << "constexpr int kSmemK = kSmemQ + QRing::kBytes;\n"
       << "constexpr int kSmemV = kSmemK + KRing::kBytes;\n"
-      << "using Pipe = fg::wg::pipe<kStages, kConsumerWarps, QRing::kStages>;\n"
+      << "using Pipe = fg::wg::pipe<kStages, kConsumerWarps, QRing::kStages"
+      << (rotary() ? ", true>; // rotary: Q and K slots handed on through ready barriers\n" : ">;\n")
       << "constexpr int kSmemBar = kSmemV + VRing::kBytes;\n"
       << "constexpr int kSmemBytes = kSmemBar + Pipe::kBytes + fg::wg::kSmemAlign;\n";
   else
@@ -101,7 +102,8 @@ LogicalResult AttentionKernelPrinter::checkFlash3Schedule() {
       kernel.getProblem().contains("element_mods")
           ? static_cast<sched::ElementMods>(
                 std::clamp<int64_t>(problemInt("element_mods"), 0, 3))
-          : sched::ElementMods::None);
+          : sched::ElementMods::None,
+      rotary());
   if (!broken.empty())
     return kernel.emitError() << "flash3 schedule " << s << ": " << broken.front();
   return success();
@@ -148,12 +150,25 @@ LogicalResult AttentionKernelPrinter::printWarpSpecialize(WarpSpecializeOp op) {
     line() << "fg::ptx::prefetch_tensor_map(&tm_q);\n";
     line() << "fg::ptx::prefetch_tensor_map(&tm_k);\n";
     line() << "fg::ptx::prefetch_tensor_map(&tm_v);\n";
+    // Under rotary embedding the copies leave the rotations' offsets unread.
     printingTmaCopies = true;
+    partialReader = rotary();
     LogicalResult printed = printBlock(producer);
-    printingTmaCopies = false;
+    printingTmaCopies = partialReader = false;
     if (failed(printed))
       return failure();
     --indent;
+    if (rotary()) {
+      // Rotary embedding: warps 1-3 rotate each Q and K tile once it landed.
+      line() << "} else if (fg::wg::is_rotator<kConsumerWarps>()) { // rotate what the copies landed\n";
+      ++indent;
+      printingRotators = partialReader = true;
+      printed = printBlock(producer);
+      printingRotators = partialReader = false;
+      if (failed(printed))
+        return failure();
+      --indent;
+    }
     line() << "}\n";
     --indent;
     line() << "} else { // cp.async by every producer thread\n";
@@ -205,6 +220,10 @@ LogicalResult AttentionKernelPrinter::printTileRounds(TileRoundsOp op) {
   if (!op.getClaimed()) {
     line() << "for (int fg_tile = int(blockIdx.x), fg_round = 0; fg_tile < fg_tiles; "
               "fg_tile += int(gridDim.x), ++fg_round) {\n";
+  } else if (producer && printingRotators) {
+    // The rotating warps read each round's tile as the consumers do.
+    line() << "for (int fg_round = 0, fg_tile = fg::wg::claim_take(pipe, 0); fg_tile < fg_tiles; "
+              "++fg_round, fg_tile = fg::wg::claim_take(pipe, fg_round)) { // claimed tiles\n";
   } else if (producer) {
     // The producer claims each round's tile; with cp.async every producer
     // thread copies and reads it back, with TMA the first one alone runs.
@@ -254,11 +273,19 @@ LogicalResult AttentionKernelPrinter::printPipelineOp(Operation *op) {
         std::string tensor = stringifyTensorRole(ring).str();
         const char *tiles = ring == TensorRole::q ? "sQs" : ring == TensorRole::k ? "sK" : "sV";
         std::string row0 = "(" + name(produce.getRowTile()) + ") * " + std::to_string(produce.getRows());
-        if (std::optional<RotaryStyle> style = produce.getStyle()) {
-          if (printingTmaCopies)
-            return produce.emitError() << "rotates a tile copied with TMA: "
-                                          "flash-warp-specialize splits rotary "
-                                          "kernels for cp.async copies";
+        std::optional<RotaryStyle> style = produce.getStyle();
+        if (printingRotators) {
+          // The rotating warps' share: rotate Q and K; V is the copies' alone.
+          if (!style)
+            return success();
+          line() << "fg::wg::rotate_slot<" << ringTag(ring) << ", " << rotaryTemplate(*style, *produce.getDims())
+                 << ">(pipe, " << tiles << ", " << name(produce.getSlot()) << ", "
+                 << rotaryTables(produce.getCos(), produce.getSin(), produce.getBatch()) << ", " << row0 << ", "
+                 << name(produce.getRotateOffset()) << ", " << name(produce.getExtent()) << " - " << row0
+                 << ");\n";
+          return success();
+        }
+        if (style && !printingTmaCopies) {
           line() << "fg::wg::produce_rotated<" << ringTag(ring) << ", "
                  << rotaryTemplate(*style, *produce.getDims()) << ">(pipe, " << tiles << ", "
                  << name(produce.getSlot()) << ", "
@@ -283,13 +310,14 @@ LogicalResult AttentionKernelPrinter::printPipelineOp(Operation *op) {
         return success();
       })
       .Case<PipeDrainOp>([&](auto) {
-        if (!printingTmaCopies) // TMA copies leave no cp.async group to publish
+        // TMA copies leave no cp.async group to publish, nor do rotations.
+        if (!printingTmaCopies && !printingRotators)
           line() << "fg::wg::producer_drain(ps);\n";
         return success();
       })
       .Case<PipeWaitOp>([&](PipeWaitOp wait) {
-        line() << "fg::wg::wait_full<" << ringTag(wait.getRing()) << ">(pipe, " << name(wait.getSlot())
-               << ");\n";
+        line() << (wait.getRotated() ? "fg::wg::wait_ready<" : "fg::wg::wait_full<") << ringTag(wait.getRing())
+               << ">(pipe, " << name(wait.getSlot()) << ");\n";
         if (wait.getRing() == TensorRole::q)
           line() << "const QTile sQ = sQs.stage((" << name(wait.getSlot())
                  << ") % QRing::kStages); // the query tile the products read\n";

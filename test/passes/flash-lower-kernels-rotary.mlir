@@ -7,8 +7,8 @@
 // Rotary embedding (docs/semantics.md §2.12): the lowering rotates each q
 // and k tile once it landed (flash.tile_rotate, then a barrier: flash2,
 // flash3 without a producer, flash_decode); flash-warp-specialize moves the
-// rotation into the producer's copies (flash.pipe_produce rotate), which
-// then copy with cp.async: TMA copies land with no thread to rotate them.
+// rotation into the producer (flash.pipe_produce rotate) and the consumers
+// wait for rotated slots (flash.pipe_wait rotated).
 
 func.func @rope(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x4x?x128xbf16>,
                 %v: tensor<?x4x?x128xbf16>, %cos: tensor<?x64xf32>,
@@ -39,18 +39,27 @@ func.func @rope(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x4x?x128xbf16>,
 
 // SPLIT-LABEL: flash.kernel @rope_v0
 // SPLIT: flash.warp_specialize
-// SPLIT-NOT: copies = tma
 // SPLIT: flash.pipe_produce q[{{.*}} rotate half dims 128 at {{.*}} tables(
 // SPLIT: flash.pipe_produce k[{{.*}} rotate half dims 128 at %c0 tables(
 // SPLIT: flash.pipe_produce v[{{.*}}] rows {{[0-9]+}} extent {{.*}} slot {{%[a-z0-9_]+$}}
+// SPLIT: flash.pipe_wait q {{.*}} rotated
+// SPLIT: flash.pipe_wait k {{.*}} rotated
+// SPLIT-NOT: flash.pipe_wait v {{.*}} rotated
 
-// No tensor maps: the producer copies with cp.async and rotates.
+// TMA copies by the producer's first thread, rotations by its warps 1-3
+// through ready barriers; the cp.async fallback rotates in every thread.
 // CUDA-LABEL: flashgen_rope_v0(
-// CUDA-NOT: tm_q
+// CUDA: tm_q
 // CUDA: const float* __restrict__ x_cos,
+// CUDA: fg::wg::produce_tma<fg::wg::ring::q>(
+// CUDA: fg::wg::is_rotator<kConsumerWarps>()
+// CUDA: fg::wg::rotate_slot<fg::wg::ring::q, true, 128>(
+// CUDA: fg::wg::rotate_slot<fg::wg::ring::k, true, 128>(
 // CUDA: fg::wg::produce_rotated<fg::wg::ring::q, true, 128>(
 // CUDA: fg::wg::produce_rotated<fg::wg::ring::k, true, 128>(
 // CUDA: fg::wg::produce<fg::wg::ring::v>(
+// CUDA: fg::wg::wait_ready<fg::wg::ring::q>(
+// CUDA: fg::wg::wait_ready<fg::wg::ring::k>(
 
 // A cache of M keys, per-sequence tables, interleaved pairs of the first 32
 // dims: one new token's packed rows of a GQA group rotate at their token's

@@ -176,9 +176,10 @@ std::string copiesText(ScheduleAttr s, bool rotary = false) {
   switch (s.getAlgorithm()) {
   case Algorithm::flash3:
     if (sched::flash3Shape(toLibrary(s)).producer && rotary)
-      return "cp.async by the producer warpgroup, which rotates each Q and K "
-             "tile in its slot before it hands it on (TMA copies land with "
-             "no thread to rotate them)";
+      return "TMA by the producer warpgroup's first thread, its warps 1-3 "
+             "rotate each Q and K tile in its slot once it landed and hand it "
+             "on (ready barriers); where the runtime cannot encode tensor maps "
+             "every producer thread copies with cp.async and rotates";
     if (sched::flash3Shape(toLibrary(s)).producer)
       return "TMA by the producer warpgroup (tensor maps encoded at launch); "
              "the same kernel copies with cp.async where the runtime cannot "

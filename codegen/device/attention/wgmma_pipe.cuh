@@ -17,7 +17,13 @@
 //                arrives with the slot's byte count and the copy engine
 //                completes the phase when the bytes landed;
 //   empty[slot]  count = consumer warps: lane 0 of each warp arrives once
-//                the wgmma that read the slot completed in its warp.
+//                the wgmma that read the slot completed in its warp;
+//   ready[slot]  rotary embedding only (pipe's ROTARY form), Q and K: the
+//                tile rotated in its slot (rotary.cuh) and fenced, which
+//                the consumers wait on instead of full. With TMA the
+//                producer's warps 1-3 wait on full, rotate and arrive
+//                (count 96); with cp.async every producer thread does
+//                (count 128).
 //
 // A persistent pipe (two Q slots) also hands rounds' tiles over (claims):
 // the producer's first thread writes round r's tile into claim word r % 2
@@ -65,7 +71,7 @@ constexpr int kProducerThreads = 128;
 /// q_empty barriers the consumers arrive on when a tile's Q (and the output
 /// staged through it) is done, and two claim words with their full and
 /// empty barriers. schedule/Flash3Layout.cpp counts the same words.
-template <int STAGES, int CONSUMER_WARPS, int Q_BUFFERS = 1> struct pipe {
+template <int STAGES, int CONSUMER_WARPS, int Q_BUFFERS = 1, bool ROTARY = false> struct pipe {
   static_assert(STAGES >= 2, "pipe: at least 2 stages");
   static_assert(CONSUMER_WARPS % 4 == 0 && CONSUMER_WARPS >= 4, "pipe: whole consumer warpgroups");
   static_assert(Q_BUFFERS == 1 || Q_BUFFERS == 2, "pipe: one Q buffer, or two (persistent)");
@@ -74,7 +80,9 @@ template <int STAGES, int CONSUMER_WARPS, int Q_BUFFERS = 1> struct pipe {
   static constexpr int kGroups = CONSUMER_WARPS / 4;
   static constexpr int kQBuffers = Q_BUFFERS;
   static constexpr int kClaims = Q_BUFFERS > 1 ? 2 : 0;
-  static constexpr int kBarriers = Q_BUFFERS + 4 * STAGES + (Q_BUFFERS > 1 ? Q_BUFFERS : 0) + 2 * kClaims;
+  static constexpr bool kRotary = ROTARY;
+  static constexpr int kBaseBarriers = Q_BUFFERS + 4 * STAGES + (Q_BUFFERS > 1 ? Q_BUFFERS : 0) + 2 * kClaims;
+  static constexpr int kBarriers = kBaseBarriers + (ROTARY ? Q_BUFFERS + STAGES : 0);
   static constexpr int kBytes = ((kBarriers + kClaims) * 8 + 127) / 128 * 128;
   /// Shared address of the first barrier (8-byte aligned).
   u32 base;
@@ -86,6 +94,11 @@ template <int STAGES, int CONSUMER_WARPS, int Q_BUFFERS = 1> struct pipe {
   FG_DEVICE u32 q_empty(int b) const { return base + 8u * u32(Q_BUFFERS + 4 * STAGES + b); }
   FG_DEVICE u32 claim_full(int c) const { return base + 8u * u32(2 * Q_BUFFERS + 4 * STAGES + c); }
   FG_DEVICE u32 claim_empty(int c) const { return base + 8u * u32(2 * Q_BUFFERS + 4 * STAGES + kClaims + c); }
+  /// Rotary embedding: a Q or K slot's tile rotated in place, ready for
+  /// the consumers (the consumers of a rotated ring wait on these, not on
+  /// full).
+  FG_DEVICE u32 q_ready(int b) const { return base + 8u * u32(kBaseBarriers + b); }
+  FG_DEVICE u32 k_ready(int s) const { return base + 8u * u32(kBaseBarriers + Q_BUFFERS + s); }
   /// The claim word c (a tile index), after the barriers.
   FG_DEVICE u32 claim_word(int c) const { return base + 8u * u32(kBarriers + c); }
 };
@@ -111,11 +124,23 @@ template <ring R, class P> FG_DEVICE u32 empty_bar(const P& p, int it) {
   return R == ring::q ? p.q_empty(it % S) : R == ring::k ? p.k_empty(it % S) : p.v_empty(it % S);
 }
 
+/// Ready barrier of rotated ring R's slot for tile number it.
+template <ring R, class P> FG_DEVICE u32 ready_bar(const P& p, int it) {
+  static_assert(P::kRotary && R != ring::v, "ready barriers: Q and K of a rotary pipe");
+  constexpr int S = slots<R, P>;
+  return R == ring::q ? p.q_ready(it % S) : p.k_ready(it % S);
+}
+
 /// Initializes the barriers (thread 0) and syncs the CTA: every thread calls
 /// it once, before the roles split (no CTA-wide barrier may follow). tma:
 /// the producer copies with TMA (one arrival per slot fill) instead of
 /// cp.async (one per producer thread).
-template <int S, int CW, int QB> FG_DEVICE void init(const pipe<S, CW, QB>& p, bool tma) {
+/// Threads of the producer warpgroup that rotate Q and K tiles the TMA
+/// copied (rotary embedding): its warps 1 to 3; warp 0's first thread
+/// issues the copies.
+constexpr int kRotatorThreads = 96;
+
+template <int S, int CW, int QB, bool RO> FG_DEVICE void init(const pipe<S, CW, QB, RO>& p, bool tma) {
   const int fill_arrivals = tma ? 1 : kProducerThreads;
   if (ptx::thread_id() == 0) {
     for (int b = 0; b < QB; ++b) ptx::mbar_init(p.q_full(b), fill_arrivals);
@@ -127,11 +152,18 @@ template <int S, int CW, int QB> FG_DEVICE void init(const pipe<S, CW, QB>& p, b
     }
     if (QB > 1)
       for (int b = 0; b < QB; ++b) ptx::mbar_init(p.q_empty(b), CW);
+    // Rotated slots are handed on by the threads that rotate them: the
+    // rotating warps after TMA copies, every producer thread with cp.async.
+    if (RO) {
+      const int rotators = tma ? kRotatorThreads : kProducerThreads;
+      for (int b = 0; b < QB; ++b) ptx::mbar_init(p.q_ready(b), rotators);
+      for (int s = 0; s < S; ++s) ptx::mbar_init(p.k_ready(s), rotators);
+    }
     // Claim readers: every consumer thread, and every producer thread when
-    // all of them copy (cp.async).
-    for (int c = 0; c < pipe<S, CW, QB>::kClaims; ++c) {
+    // all of them copy (cp.async), or the rotating ones.
+    for (int c = 0; c < pipe<S, CW, QB, RO>::kClaims; ++c) {
       ptx::mbar_init(p.claim_full(c), 1);
-      ptx::mbar_init(p.claim_empty(c), 32 * CW + (tma ? 0 : kProducerThreads));
+      ptx::mbar_init(p.claim_empty(c), 32 * CW + (tma ? (RO ? kRotatorThreads : 0) : kProducerThreads));
     }
   }
   ptx::cta_sync();
@@ -222,8 +254,9 @@ constexpr int kProducerBarrier = 8;
 /// Producer (every thread), rotary embedding (flash.pipe_produce rotate):
 /// produce's copies, then, once every producer thread's copies of the tile
 /// landed, the tile rotated in its slot (rotary.cuh: rows at tensor row
-/// row0 on, position + offset), fenced for the async proxy and published.
-/// The copy is waited for before the rotation: no group stays in flight.
+/// row0 on, position + offset), fenced for the async proxy and published
+/// on its ready barrier. The copy is waited for before the rotation: no
+/// group stays in flight.
 template <ring R, bool HALF, int DIMS, class P, class Ring, class T>
 FG_DEVICE void produce_rotated(const P& p, const Ring& tiles, int it, const T* src, i64 row_stride,
                                int rows_valid, producer_state& ps, const rotary::tables& t, int row0,
@@ -243,7 +276,27 @@ FG_DEVICE void produce_rotated(const P& p, const Ring& tiles, int it, const T* s
   ptx::bar_sync_named(kProducerBarrier, kProducerThreads);  // every thread's copies landed
   rotary::rotate_rows<HALF, DIMS>(tiles.stage(it % S), me, kProducerThreads, t, row0, 1, offset, rows_valid);
   ptx::fence_proxy_async_smem();
-  ptx::mbar_arrive(full_bar<R>(p, it));
+  ptx::mbar_arrive(ready_bar<R>(p, it));
+}
+
+/// True in the producer's rotating warps (rotary embedding, TMA copies).
+template <int CONSUMER_WARPS> FG_DEVICE bool is_rotator() { return producer_thread<CONSUMER_WARPS>() >= 32; }
+
+/// Rotating warp (rotary embedding with TMA copies; flash.pipe_produce
+/// rotate): once the copy engine landed tile number it of ring R, rotate it
+/// in its slot with the other rotating threads (rows at tensor row row0 on,
+/// position + offset), fence it for the async proxy and arrive on its ready
+/// barrier, which the consumers wait on.
+template <ring R, bool HALF, int DIMS, class P, class Ring>
+FG_DEVICE void rotate_slot(const P& p, const Ring& tiles, int it, const rotary::tables& t, int row0, int offset,
+                           int rows_valid) {
+  constexpr int S = slots<R, P>;
+  static_assert(Ring::kStages == S, "rotate_slot: the ring's tiles and barriers disagree on its slots");
+  mbar_wait(full_bar<R>(p, it), u32((it / S) & 1));
+  rotary::rotate_rows<HALF, DIMS>(tiles.stage(it % S), producer_thread<P::kConsumerWarps>() - 32, kRotatorThreads,
+                                  t, row0, 1, offset, rows_valid);
+  ptx::fence_proxy_async_smem();
+  ptx::mbar_arrive(ready_bar<R>(p, it));
 }
 
 /// Producer (one thread): the same with TMA, one box per 64-column slab of
@@ -300,6 +353,12 @@ template <class P> FG_DEVICE int claim_next(const P& p, int r, int* claims, bool
 /// Consumer: waits until tile number it of ring R has landed (flash.pipe_wait).
 template <ring R, class P> FG_DEVICE void wait_full(const P& p, int it) {
   mbar_wait(full_bar<R>(p, it), u32((it / slots<R, P>) & 1));
+}
+
+/// Consumer: waits until tile number it of rotated ring R has landed and
+/// been rotated (flash.pipe_wait rotated).
+template <ring R, class P> FG_DEVICE void wait_ready(const P& p, int it) {
+  mbar_wait(ready_bar<R>(p, it), u32((it / slots<R, P>) & 1));
 }
 
 /// Named barrier of warpgroup g's turn.

@@ -137,9 +137,9 @@ void runFlash3(KernelT kernel, void (*launch_grid)(int, int, int, unsigned*), in
 using RotaryEmuTest = EmuTest;
 
 TEST_F(RotaryEmuTest, Flash3EveryThreadRotates) { RUN_FLASH3(rope_attention_v0, false, false, 2, 200); }
-TEST_F(RotaryEmuTest, Flash3ProducerRotates) { RUN_FLASH3(ws_rope_attention_v0, false, false, 1, 300); }
+TEST_F(RotaryEmuTest, Flash3ProducerRotates) { RUN_FLASH3(ws_rope_attention_v0, true, false, 1, 300); }
 TEST_F(RotaryEmuTest, Flash3ProducerPersistentClaimedRounds) {
-  RUN_FLASH3(ws_rope_attention_v1, false, true, 2, 150);
+  RUN_FLASH3(ws_rope_attention_v1, true, true, 2, 150);
 }
 
 #ifdef FLASHGEN_EMITTED_KERNEL_DIR

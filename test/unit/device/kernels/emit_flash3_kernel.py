@@ -35,7 +35,7 @@ import tempfile
 PIPELINE = ['-flash-lower-kernels', '-flash-warp-specialize', '-canonicalize', '-cse', '-flash-print-cuda']
 
 
-def schedule_attr(sched, d):
+def schedule_attr(sched, d, rotary=False):
     f = [int(x) for x in sched.split(',')]
     tq, tk, st, w = f[:4]
     ikv = f[4] if len(f) > 4 else 0
@@ -47,7 +47,8 @@ def schedule_attr(sched, d):
     # persistent: two Q slots with their empty barriers and the claims' six
     # words) rounded to 128.
     q_slots = 2 if persistent else 1
-    words = q_slots + 4 * st + (q_slots + 6 if persistent else 0)
+    # Rotary embedding: a ready barrier per Q and K slot (rotating warps).
+    words = q_slots + 4 * st + (q_slots + 6 if persistent else 0) + (q_slots + st if rotary else 0)
     smem = (q_slots * tq * d + st * tk * 2 * d) * 2 + 1024 + ((words * 8 + 127) // 128 * 128 if producer else 0)
     return (f'#flash.schedule<algorithm = flash3, tile_q = {tq}, tile_kv = {tk}, tile_d = {d}, '
             f'stages = {st}, warps = {w}, chunk = 0, inner_q = {iq}, inner_kv = {ikv}, tile_dv = {d}, '
@@ -61,7 +62,8 @@ def scheduled_spec(src, name, new_name, scheds):
     if 'flash.schedule' in src:
         sys.exit('emit_flash3_kernel: the spec already has a schedule')
     d = int(re.search(r'tensor<\?x\d+x\?x(\d+)x', src).group(1))
-    attrs = [schedule_attr(s, d) for s in scheds]
+    rotary = re.search(r'\brotary (half|interleaved)\b', src) is not None
+    attrs = [schedule_attr(s, d, rotary) for s in scheds]
     attr_dict = '{flash.schedule = ' + attrs[0] + ', flash.candidates = [' + ', '.join(attrs) + ']}'
     # The attribute dict goes right before the op's type list: after
     # `dims [...]` (and `extras(...)`, whose operand types come first), or
