@@ -177,11 +177,10 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
         bool isQuery = rotate.getTensor() == TensorRole::q;
         std::string tile = isQuery ? "sQ" : "sK.stage(" + name(rotate.getStage()) + ")";
         std::string row0 = "(" + name(rotate.getRowTile()) + ") * " + std::to_string(rotate.getRows());
-        line() << "fg::rotary::rotate_rows<" << rotaryTemplate(rotate.getStyle(), rotate.getDims())
-               << ">(" << tile << ", int(threadIdx.x), kThreads, "
-               << rotaryTables(rotate.getCos(), rotate.getSin(), rotate.getBatch()) << ", " << row0
-               << ", " << rotate.getGroup().value_or(1) << ", " << name(rotate.getOffset()) << ", "
-               << name(rotate.getExtent()) << " - " << row0 << ");\n";
+        line() << "fg::rotary::rotate_rows<" << rotaryTemplate(rotate.getStyle(), rotate.getDims()) << ", "
+               << rotate.getGroup().value_or(1) << ">(" << tile << ", int(threadIdx.x), kThreads, "
+               << rotaryTables(rotate.getCos(), rotate.getSin(), rotate.getBatch()) << ", " << row0 << ", "
+               << name(rotate.getOffset()) << ", " << name(rotate.getExtent()) << " - " << row0 << ");\n";
         if (wgmma)
           line() << "fg::ptx::fence_proxy_async_smem(); // rotated rows, read by wgmma\n";
         return success();

@@ -45,16 +45,28 @@ FG_DEVICE void turn(float& a, float& b, float c, float s) {
   b = y * c + x * s;
 }
 
-/// Rotates rows [0, rows) of `tile` (at most its kRows): row r is row
-/// row0 + r of its tensor, token (row0 + r) / group of it (flash_decode's
-/// packed rows; group 1 otherwise), at position that + offset. Threads
-/// `thread` of `threads` share the work, one word (two elements) of a row
-/// at a time and each once; the caller syncs the threads that read the
-/// tile afterwards. A word per step keeps the live registers few: the
-/// producer warpgroup rotates within its small setmaxnreg budget.
-template <bool HALF, int DIMS, class Tile>
-FG_DEVICE void rotate_rows(const Tile& tile, int thread, int threads, const tables& t, int row0, int group,
-                           int offset, int rows) {
+/// The tables' rows are read 16 bytes at a time: unit stride along the
+/// angles, 16-byte aligned rows (a contiguous f32 table [P, R/2] with R/2 a
+/// multiple of 4 is).
+FG_DEVICE bool vector_rows(const tables& t) {
+  const unsigned long long bases =
+      reinterpret_cast<unsigned long long>(t.cos) | reinterpret_cast<unsigned long long>(t.sin);
+  return t.cos_f == 1 && t.sin_f == 1 && (bases & 15) == 0 && (t.cos_p & 3) == 0 && (t.sin_p & 3) == 0;
+}
+
+/// Position of row r: row row0 + r of its tensor is token (row0 + r) /
+/// GROUP (flash_decode's packed rows), at that + offset, clamped into
+/// the tables.
+template <int GROUP> FG_DEVICE int position(const tables& t, int row0, int r, int offset) {
+  return imin(imax((row0 + r) / GROUP + offset, 0), t.positions - 1);
+}
+
+/// rotate_rows a word (two elements, and half's partner word) at a time,
+/// each table entry read alone: tables of any strides, and the fewest live
+/// registers.
+template <bool HALF, int DIMS, int GROUP, class Tile>
+FG_DEVICE void rotate_words(const Tile& tile, int thread, int threads, const tables& t, int row0, int offset,
+                            int rows) {
   using T = typename Tile::elem_type;
   static_assert(DIMS > 0 && DIMS <= Tile::kCols, "rotate_rows: rotated dims outside the tile");
   static_assert(DIMS % (HALF ? 16 : 8) == 0, "rotate_rows: whole chunks per rotated half");
@@ -65,7 +77,7 @@ FG_DEVICE void rotate_rows(const Tile& tile, int thread, int threads, const tabl
 #pragma unroll 1
   for (int w = thread; w < rows * kWords; w += threads) {
     const int r = w / kWords, word = w % kWords;
-    const int p = imin(imax((row0 + r) / group + offset, 0), t.positions - 1);
+    const int p = position<GROUP>(t, row0, r, offset);
     const float* cp = t.cos + p * t.cos_p;
     const float* sp = t.sin + p * t.sin_p;
     const u32 lo = tile.elem_addr(r, 2 * word);
@@ -85,6 +97,107 @@ FG_DEVICE void rotate_rows(const Tile& tile, int thread, int threads, const tabl
       turn(a, b, __ldg(cp + word * t.cos_f), __ldg(sp + word * t.sin_f));
       ptx::st_shared_b32(lo, pack2<T>(a, b));
     }
+  }
+}
+
+/// Turns the 2 WORDS words x (and, half, y: the partner words) by the
+/// angles cf/sf (half: 2 WORDS of them, one per element; interleaved:
+/// WORDS, one per word).
+template <bool HALF, int WORDS, class T>
+FG_DEVICE void turn_words(u32* x, u32* y, const float* cf, const float* sf) {
+  FG_UNROLL
+  for (int e = 0; e < WORDS; ++e) {
+    if constexpr (HALF) {
+      float x0 = unpack<T>(x[e], 0), x1 = unpack<T>(x[e], 1);
+      float y0 = unpack<T>(y[e], 0), y1 = unpack<T>(y[e], 1);
+      turn(x0, y0, cf[2 * e], sf[2 * e]);
+      turn(x1, y1, cf[2 * e + 1], sf[2 * e + 1]);
+      x[e] = pack2<T>(x0, x1);
+      y[e] = pack2<T>(y0, y1);
+    } else {
+      float a = unpack<T>(x[e], 0), b = unpack<T>(x[e], 1);
+      turn(a, b, cf[e], sf[e]);
+      x[e] = pack2<T>(a, b);
+    }
+  }
+}
+
+/// `count` f32 of a table row into r (count 2, 4 or 8; p aligned to
+/// min(16, 4 count) bytes).
+template <int COUNT> FG_DEVICE void load_angles(float* r, const float* p) {
+  if constexpr (COUNT == 2) {
+    ptx::ld_global_nc_v2(r, p);
+  } else {
+    FG_UNROLL
+    for (int i = 0; i < COUNT; i += 4) ptx::ld_global_nc_v4(r + i, p + i);
+  }
+}
+
+/// Piece w of rotate_rows' work (row w / pieces per row).
+template <bool HALF, int DIMS, int GROUP, int ELEMS, class Tile>
+FG_DEVICE void rotate_piece(const Tile& tile, const tables& t, int row0, int offset, int w) {
+  using T = typename Tile::elem_type;
+  constexpr int kWords = ELEMS / 2;                                // words of a piece
+  constexpr int kItems = HALF ? DIMS / (2 * ELEMS) : DIMS / ELEMS;  // pieces (pairs) per row
+  constexpr int kAngles = HALF ? ELEMS : ELEMS / 2;                // a piece's angles
+  const int r = w / kItems, c = w % kItems;
+  const int p = position<GROUP>(t, row0, r, offset);
+  float cf[kAngles], sf[kAngles];
+  load_angles<kAngles>(cf, t.cos + p * t.cos_p + c * kAngles);
+  load_angles<kAngles>(sf, t.sin + p * t.sin_p + c * kAngles);
+  // Piece c's first element is column c ELEMS (its chunk c ELEMS / 8).
+  const int col = c * ELEMS;
+  const u32 lo = tile.chunk_addr(r, col / 8) + u32((col % 8) * 2);
+  const u32 hi = HALF ? tile.chunk_addr(r, (col + DIMS / 2) / 8) + u32((col % 8) * 2) : lo;
+  u32 x[kWords], y[kWords];
+  if constexpr (ELEMS == 8) {
+    ptx::ld_shared_v4(reinterpret_cast<u32(&)[4]>(x), lo);
+    if constexpr (HALF) ptx::ld_shared_v4(reinterpret_cast<u32(&)[4]>(y), hi);
+  } else {
+    ptx::ld_shared_v2(x, lo);
+    if constexpr (HALF) ptx::ld_shared_v2(y, hi);
+  }
+  turn_words<HALF, kWords, T>(x, y, cf, sf);
+  if constexpr (ELEMS == 8) {
+    ptx::st_shared_v4(lo, reinterpret_cast<const u32(&)[4]>(x));
+    if constexpr (HALF) ptx::st_shared_v4(hi, reinterpret_cast<const u32(&)[4]>(y));
+  } else {
+    ptx::st_shared_v2(lo, x);
+    if constexpr (HALF) ptx::st_shared_v2(hi, y);
+  }
+}
+
+/// Rotates rows [0, rows) of `tile` (at most its kRows): row r at
+/// position<GROUP>(t, row0, r, offset). Threads `thread` of `threads` share
+/// the work, each piece of ELEMS elements (a 16-byte chunk, or half of
+/// one: half style also its partner DIMS/2 columns on) once, a warp's
+/// lanes along a row so that the tables' reads coalesce; the caller syncs
+/// the threads that read the tile afterwards. ELEMS = 4 keeps fewer
+/// registers live (the producer warpgroup's small budget). Tables whose
+/// rows cannot be read 16 bytes at a time take a word at a time
+/// (rotate_words).
+template <bool HALF, int DIMS, int GROUP = 1, int ELEMS = 8, class Tile>
+FG_DEVICE void rotate_rows(const Tile& tile, int thread, int threads, const tables& t, int row0, int offset,
+                           int rows) {
+  static_assert(DIMS > 0 && DIMS <= Tile::kCols, "rotate_rows: rotated dims outside the tile");
+  static_assert(DIMS % (HALF ? 16 : 8) == 0, "rotate_rows: whole chunks per rotated half");
+  static_assert(ELEMS == 8 || ELEMS == 4, "rotate_rows: pieces of a chunk or half of one");
+  if (!vector_rows(t)) {
+    rotate_words<HALF, DIMS, GROUP>(tile, thread, threads, t, row0, offset, rows);
+    return;
+  }
+  constexpr int kItems = HALF ? DIMS / (2 * ELEMS) : DIMS / ELEMS;  // pieces (pairs) per row
+  rows = imin(rows, Tile::kRows);
+  // Two pieces in flight per thread where registers allow; one in the
+  // producer warpgroup (ELEMS = 4).
+  if constexpr (ELEMS == 8) {
+#pragma unroll 2
+    for (int w = thread; w < rows * kItems; w += threads)
+      rotate_piece<HALF, DIMS, GROUP, ELEMS>(tile, t, row0, offset, w);
+  } else {
+#pragma unroll 1
+    for (int w = thread; w < rows * kItems; w += threads)
+      rotate_piece<HALF, DIMS, GROUP, ELEMS>(tile, t, row0, offset, w);
   }
 }
 

@@ -274,7 +274,7 @@ FG_DEVICE void produce_rotated(const P& p, const Ring& tiles, int it, const T* s
   if (ps.any) ptx::mbar_arrive(ps.pending);
   ps.any = false;
   ptx::bar_sync_named(kProducerBarrier, kProducerThreads);  // every thread's copies landed
-  rotary::rotate_rows<HALF, DIMS>(tiles.stage(it % S), me, kProducerThreads, t, row0, 1, offset, rows_valid);
+  rotary::rotate_rows<HALF, DIMS, 1, 4>(tiles.stage(it % S), me, kProducerThreads, t, row0, offset, rows_valid);
   ptx::fence_proxy_async_smem();
   ptx::mbar_arrive(ready_bar<R>(p, it));
 }
@@ -293,8 +293,8 @@ FG_DEVICE void rotate_slot(const P& p, const Ring& tiles, int it, const rotary::
   constexpr int S = slots<R, P>;
   static_assert(Ring::kStages == S, "rotate_slot: the ring's tiles and barriers disagree on its slots");
   mbar_wait(full_bar<R>(p, it), u32((it / S) & 1));
-  rotary::rotate_rows<HALF, DIMS>(tiles.stage(it % S), producer_thread<P::kConsumerWarps>() - 32, kRotatorThreads,
-                                  t, row0, 1, offset, rows_valid);
+  rotary::rotate_rows<HALF, DIMS, 1, 4>(tiles.stage(it % S), producer_thread<P::kConsumerWarps>() - 32,
+                                        kRotatorThreads, t, row0, offset, rows_valid);
   ptx::fence_proxy_async_smem();
   ptx::mbar_arrive(ready_bar<R>(p, it));
 }

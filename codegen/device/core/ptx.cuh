@@ -251,6 +251,26 @@ FG_DEVICE void ld_shared_v4(u32 (&r)[4], u32 addr) {
                : "memory");
 }
 
+/// 8-byte shared load and store.
+FG_DEVICE void ld_shared_v2(u32* r, u32 addr) {
+  asm volatile("ld.shared.v2.b32 {%0, %1}, [%2];\n" : "=r"(r[0]), "=r"(r[1]) : "r"(addr) : "memory");
+}
+FG_DEVICE void st_shared_v2(u32 addr, const u32* v) {
+  asm volatile("st.shared.v2.b32 [%0], {%1, %2};\n" ::"r"(addr), "r"(v[0]), "r"(v[1]) : "memory");
+}
+
+/// 8-byte read-only global load of 2 f32 into r[0..1] (p 8-byte aligned).
+FG_DEVICE void ld_global_nc_v2(float* r, const float* p) {
+  asm volatile("ld.global.nc.v2.f32 {%0, %1}, [%2];\n" : "=f"(r[0]), "=f"(r[1]) : "l"(p));
+}
+
+/// 16-byte read-only global load of 4 f32 into r[0..3] (p 16-byte aligned).
+FG_DEVICE void ld_global_nc_v4(float* r, const float* p) {
+  asm volatile("ld.global.nc.v4.f32 {%0, %1, %2, %3}, [%4];\n"
+               : "=f"(r[0]), "=f"(r[1]), "=f"(r[2]), "=f"(r[3])
+               : "l"(p));
+}
+
 /// 16-byte shared store.
 FG_DEVICE void st_shared_v4(u32 addr, const u32 (&v)[4]) {
   asm volatile("st.shared.v4.b32 [%0], {%1, %2, %3, %4};\n" ::"r"(addr), "r"(v[0]), "r"(v[1]), "r"(v[2]),

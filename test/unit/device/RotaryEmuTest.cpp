@@ -11,7 +11,8 @@
 //   - kernels/rope_partial_gqa.mlir (interleaved pairs over the first 32 of
 //     64 dims, one table per sequence) as flash_decode's packed rows (a
 //     row's position is its token's) and flash2's tiles, N < M (query i at
-//     position i + M - N).
+//     position i + M - N), the tables also as a strided view (read a word
+//     at a time).
 // The tables hold real cos and sin, of positions past any used (a clamp
 // would show); q and k are random, o and lse poisoned with NaN.
 //
@@ -185,19 +186,36 @@ void runDecode(int B, int N, int M, int splits) {
   expectClose(o, lse.v, rotatedReference(tables, q, k, v), "flash_decode");
 }
 
-void runFlash2(int B, int N, int M) {
+/// `transposed`: the tables passed as a view of [B, R/2, P] storage
+/// (angle stride P, position stride 1), which the kernels read a word at
+/// a time instead of 16 bytes.
+void runFlash2(int B, int N, int M, bool transposed) {
   std::mt19937 rng(N * 7 + M);
   Bf16Tensor q(B, kPq, N, kPd, false), k(B, kPk, M, kPd, false), v(B, kPk, M, kPd, false), o(B, kPq, N, kPd, true);
   fill(rng, q, k, v);
   o.poison();
   Tables tables = partialTables(B, M);
+  const LL P = tables.positions(), H = tables.half();
+  DeviceVec<float> cosT(tables.cos.size(), false), sinT(tables.sin.size(), false);
+  for (LL b = 0; b < B; ++b)
+    for (LL p = 0; p < P; ++p)
+      for (LL f = 0; f < H; ++f) {
+        cosT[size_t((b * H + f) * P + p)] = tables.cos[size_t((b * P + p) * H + f)];
+        sinT[size_t((b * H + f) * P + p)] = tables.sin[size_t((b * P + p) * H + f)];
+      }
   DeviceVec<float> lseMem(size_t(B) * kPq * N, true);
   for (auto& x : lseMem.v) x = std::nanf("");
   const int tileQ = flash2_rope_v0_k::kTileQ;
   const unsigned grid = unsigned((N + tileQ - 1) / tileQ * kPq * B);
-  emu::launch(emu::Dim3{grid, 1, 1}, flash2_rope_v0_k::kThreads, flash2_rope_v0_k::kSmemBytes,
-              flashgen_flash2_rope_v0, FG_T4(q), FG_T4(k), FG_T4(v), FG_T4(o), lseMem.data(), LL(kPq) * N, LL(N),
-              1LL, FG_TABLES(tables), B, N, M);
+  if (transposed)
+    emu::launch(emu::Dim3{grid, 1, 1}, flash2_rope_v0_k::kThreads, flash2_rope_v0_k::kSmemBytes,
+                flashgen_flash2_rope_v0, FG_T4(q), FG_T4(k), FG_T4(v), FG_T4(o), lseMem.data(), LL(kPq) * N,
+                LL(N), 1LL, (const float*)cosT.data(), P * H, 1LL, P, (const float*)sinT.data(), P * H, 1LL, P, B,
+                N, M);
+  else
+    emu::launch(emu::Dim3{grid, 1, 1}, flash2_rope_v0_k::kThreads, flash2_rope_v0_k::kSmemBytes,
+                flashgen_flash2_rope_v0, FG_T4(q), FG_T4(k), FG_T4(v), FG_T4(o), lseMem.data(), LL(kPq) * N,
+                LL(N), 1LL, FG_TABLES(tables), B, N, M);
   expectClose(o, lseMem.v, rotatedReference(tables, q, k, v), "flash2");
 }
 
@@ -206,7 +224,8 @@ void runFlash2(int B, int N, int M) {
 TEST_F(RotaryEmuTest, DecodeOneTokenThreeSplits) { runDecode(2, 1, 300, 3); }
 TEST_F(RotaryEmuTest, DecodeFourTokens) { runDecode(3, 4, 157, 2); }
 // Query tiles of 32 rows, N < M: query i at position i + M - N.
-TEST_F(RotaryEmuTest, Flash2RaggedQueriesBehindKeys) { runFlash2(2, 45, 77); }
+TEST_F(RotaryEmuTest, Flash2RaggedQueriesBehindKeys) { runFlash2(2, 45, 77, false); }
+TEST_F(RotaryEmuTest, Flash2TablesAsStridedViews) { runFlash2(2, 45, 77, true); }
 #endif
 
 }  // namespace

@@ -249,6 +249,24 @@ inline void ld_shared_v4(u32 (&r)[4], u32 addr) {
   if (addr % 16) emu::fail("ld.shared.v4: misaligned");
   std::memcpy(r, smem_ptr(addr, 16), 16);
 }
+inline void ld_shared_v2(u32* r, u32 addr) {
+  if (addr % 8) emu::fail("ld.shared.v2: misaligned");
+  std::memcpy(r, smem_ptr(addr, 8), 8);
+}
+inline void st_shared_v2(u32 addr, const u32* v) {
+  if (addr % 8) emu::fail("st.shared.v2: misaligned");
+  std::memcpy(smem_ptr(addr, 8), v, 8);
+}
+inline void ld_global_nc_v2(float* r, const float* p) {
+  if (reinterpret_cast<uintptr_t>(p) % 8) emu::fail("ld.global.nc.v2: misaligned");
+  emu::check_global(p, 8, false);
+  std::memcpy(r, p, 8);
+}
+inline void ld_global_nc_v4(float* r, const float* p) {
+  if (reinterpret_cast<uintptr_t>(p) % 16) emu::fail("ld.global.nc.v4: misaligned");
+  emu::check_global(p, 16, false);
+  std::memcpy(r, p, 16);
+}
 inline void st_shared_v4(u32 addr, const u32 (&v)[4]) {
   if (addr % 16) emu::fail("st.shared.v4: misaligned");
   std::memcpy(smem_ptr(addr, 16), v, 16);
