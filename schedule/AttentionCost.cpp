@@ -104,12 +104,22 @@ double flash3PipelineSeconds(const AttentionProblem &p, const Target &t,
               m.tileCycles;
   double ts = scores * (sfuPerScore / sfuPerCycle +
                         (aluPerScore + maskedShare * maskAlu) / aluPerCycle);
+  // Rotary embedding: every thread turns each landed K tile before the
+  // products (on the chain), or the producer's three rotating warps do it
+  // beside the consumers (its own pipeline stage, shared by the SM's CTAs).
+  const double rotation =
+      shape.producer ? rotaryRounds(p, s.tileKv, 96, 4, 1) * kRotaryProducerRoundCycles
+                     : rotaryRounds(p, s.tileKv, shape.threads, 8, 2) * kRotaryRoundCycles;
   double chain = tm + ts + m.chainCycles +
-                 (shape.producer ? 0.0 : m.selfCopyCycles) +
+                 (shape.producer ? 0.0 : m.selfCopyCycles + rotation) +
                  m.stageCycles / std::max<int64_t>(1, s.stages - 1);
   double groups = static_cast<double>(shape.consumerGroups * ctasPerSm);
-  double round = std::max({groups * tm, groups * ts, chain});
-  binding = round == groups * tm ? "math" : round == groups * ts ? "softmax" : "latency";
+  double rotators = shape.producer ? rotation * ctasPerSm : 0.0;
+  double round = std::max({groups * tm, groups * ts, chain, rotators});
+  binding = round == groups * tm    ? "math"
+            : round == groups * ts  ? "softmax"
+            : round == rotators     ? "rotation"
+                                    : "latency";
 
   double groupTiles = static_cast<double>(p.batch * p.queryHeads) *
                       visit.tilePairs * shape.consumerGroups;
@@ -122,6 +132,20 @@ double flash3PipelineSeconds(const AttentionProblem &p, const Target &t,
 }
 
 } // namespace
+
+double flashgen::schedule::rotaryRounds(const AttentionProblem &p, int64_t rows,
+                                        int64_t threads, int64_t elems,
+                                        int64_t inFlight) {
+  if (p.rotaryDims <= 0 || threads <= 0)
+    return 0;
+  // rotary.cuh's pieces: half style turns a piece and its partner R/2
+  // columns on, so a row has R / (2 elems) of them; interleaved R / elems.
+  // Both q's rotation in the tables' "half" pairing and the interleaved one
+  // read as many table bytes; the pairing is not in the problem.
+  const int64_t perRow = std::max<int64_t>(1, p.rotaryDims / (2 * elems));
+  const int64_t pieces = rows * perRow;
+  return static_cast<double>(ceilDiv(ceilDiv(pieces, threads), std::max<int64_t>(1, inFlight)));
+}
 
 bool flashgen::schedule::dsplitAsyncProducts(Algorithm algorithm,
                                              int64_t stages) {

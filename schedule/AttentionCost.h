@@ -103,6 +103,25 @@ Evaluation evaluateAttention(const AttentionProblem &p, const Target &t,
 Evaluation evaluateAttention(const AttentionProblem &p, const Target &t,
                              const Schedule &s);
 
+
+/// Rotary embedding (dialect/Rotary.h): SM cycles one round of a tile's
+/// rotation takes -- each thread's piece waits for its table row from L2,
+/// then its shared-memory chunk. Fitted on the lent H100
+/// (bench/attention/bench_rope.py, docs/results/attention-rope-h100.json):
+/// flash_decode at B=8, M=32768, 4 warps, 64-key tiles, 4 stages rotated
+/// 188 us over the pre-rotated time, about 1300 cycles a tile in two rounds
+/// of two pieces; flash3's producer (96 threads, one 4-element piece a
+/// round) about 720 cycles a round (9.1 ms against 1.85 ms at B=2,
+/// N=8192, causal, 128 x 160 tiles).
+constexpr double kRotaryRoundCycles = 650;
+constexpr double kRotaryProducerRoundCycles = 720;
+
+/// Rounds the threads of a CTA take to rotate `rows` rows: `elems`-element
+/// pieces (half: a piece and its partner), `inFlight` pieces a thread at
+/// once.
+double rotaryRounds(const AttentionProblem &p, int64_t rows, int64_t threads,
+                    int64_t elems, int64_t inFlight);
+
 } // namespace flashgen::schedule
 
 #endif // FLASHGEN_SCHEDULE_ATTENTIONCOST_H

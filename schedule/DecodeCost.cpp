@@ -130,6 +130,14 @@ Evaluation evaluateDecodeAt(const AttentionProblem &p, const Target &t,
   if (split.ctasPerSM > 0) {
     const int64_t waves = ceilDiv(split.ctas, t.numSMs * split.ctasPerSM);
     split.seconds += static_cast<double>(waves) * kLoadedHbmLatencySeconds;
+    // Rotary embedding: after each key tile lands every thread turns its
+    // share, the table rows' loads on its path (the ring's copies go on,
+    // the products wait); the SM's other resident CTAs hide it.
+    const double rotation =
+        rotaryRounds(p, s.tileKv, 32 * s.warps, 8, 2) * kRotaryRoundCycles;
+    if (rotation > 0)
+      split.seconds += pairs / t.numSMs * rotation /
+                       static_cast<double>(split.ctasPerSM) / t.smClockHz;
   }
   // The merge moves little (partial rows from L2) on few CTAs: the
   // roofline's parallelism term would price one sequence's merge (8 CTAs)

@@ -173,14 +173,16 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
       .Case<TileRotateOp>([&](TileRotateOp rotate) {
         // Every thread takes a share; the flash.barrier after it syncs.
         // Rotated rows are written through the generic proxy: wgmma reads
-        // them after a fence.
+        // them after a fence. A key tile prefetches the next one's table
+        // rows (the ring's tiles are consecutive but for block lists').
         bool isQuery = rotate.getTensor() == TensorRole::q;
         std::string tile = isQuery ? "sQ" : "sK.stage(" + name(rotate.getStage()) + ")";
         std::string row0 = "(" + name(rotate.getRowTile()) + ") * " + std::to_string(rotate.getRows());
         line() << "fg::rotary::rotate_rows<" << rotaryTemplate(rotate.getStyle(), rotate.getDims()) << ", "
                << rotate.getGroup().value_or(1) << ">(" << tile << ", int(threadIdx.x), kThreads, "
                << rotaryTables(rotate.getCos(), rotate.getSin(), rotate.getBatch()) << ", " << row0 << ", "
-               << name(rotate.getOffset()) << ", " << name(rotate.getExtent()) << " - " << row0 << ");\n";
+               << name(rotate.getOffset()) << ", " << name(rotate.getExtent()) << " - " << row0
+               << (isQuery ? "" : ", " + std::to_string(rotate.getRows())) << ");\n";
         if (wgmma)
           line() << "fg::ptx::fence_proxy_async_smem(); // rotated rows, read by wgmma\n";
         return success();

@@ -175,10 +175,11 @@ FG_DEVICE void rotate_piece(const Tile& tile, const tables& t, int row0, int off
 /// the threads that read the tile afterwards. ELEMS = 4 keeps fewer
 /// registers live (the producer warpgroup's small budget). Tables whose
 /// rows cannot be read 16 bytes at a time take a word at a time
-/// (rotate_words).
+/// (rotate_words). `ahead` > 0 (ELEMS = 8): the table rows of the tile at
+/// tensor row row0 + ahead are prefetched into L1 afterwards.
 template <bool HALF, int DIMS, int GROUP = 1, int ELEMS = 8, class Tile>
 FG_DEVICE void rotate_rows(const Tile& tile, int thread, int threads, const tables& t, int row0, int offset,
-                           int rows) {
+                           int rows, int ahead = 0) {
   static_assert(DIMS > 0 && DIMS <= Tile::kCols, "rotate_rows: rotated dims outside the tile");
   static_assert(DIMS % (HALF ? 16 : 8) == 0, "rotate_rows: whole chunks per rotated half");
   static_assert(ELEMS == 8 || ELEMS == 4, "rotate_rows: pieces of a chunk or half of one");
@@ -194,6 +195,17 @@ FG_DEVICE void rotate_rows(const Tile& tile, int thread, int threads, const tabl
 #pragma unroll 2
     for (int w = thread; w < rows * kItems; w += threads)
       rotate_piece<HALF, DIMS, GROUP, ELEMS>(tile, t, row0, offset, w);
+    // The next tile of a ring of consecutive key tiles reads the rows
+    // `ahead` positions on: their lines into L1 now, so its rotation does
+    // not wait on L2 after its copy landed.
+    constexpr int kLines = (DIMS / 2 * 4 + 127) / 128;  // 128-byte lines of a table row
+    if (ahead > 0)
+#pragma unroll 1
+      for (int w = thread; w < Tile::kRows * kLines; w += threads) {
+        const int p = position<GROUP>(t, row0 + ahead, w / kLines, offset), line = 32 * (w % kLines);
+        ptx::prefetch_l1(t.cos + p * t.cos_p + line);
+        ptx::prefetch_l1(t.sin + p * t.sin_p + line);
+      }
   } else {
 #pragma unroll 1
     for (int w = thread; w < rows * kItems; w += threads)

@@ -249,6 +249,7 @@ inline void ld_shared_v4(u32 (&r)[4], u32 addr) {
   if (addr % 16) emu::fail("ld.shared.v4: misaligned");
   std::memcpy(r, smem_ptr(addr, 16), 16);
 }
+inline void prefetch_l1(const void*) {}  // a hint: nothing to emulate
 inline void ld_shared_v2(u32* r, u32 addr) {
   if (addr % 8) emu::fail("ld.shared.v2: misaligned");
   std::memcpy(r, smem_ptr(addr, 8), 8);
