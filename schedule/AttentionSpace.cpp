@@ -342,7 +342,9 @@ ScheduleSpace flash3Space(const AttentionProblem &p, const Target &t) {
     Schedule sch = toSchedule(x);
     return flash3ConsumerRegisters(p.headDim, p.valueDim, sch.tileKv,
                                    p.elementMods()) +
-                       (flash3Shape(sch).producer ? 0 : kFlash3SelfCopyRegisters) >
+                       (flash3Shape(sch).producer ? 0 : kFlash3SelfCopyRegisters) +
+                       (flash3Shape(sch).producer || p.rotaryDims == 0 ? 0
+                                                                       : kFlash3SelfRotateRegisters) >
                    flash3ConsumerBudget(sch, p.headDim, p.rotaryDims > 0)
                ? 1
                : 0;

@@ -186,7 +186,8 @@ std::vector<std::string> flashgen::schedule::flash3Violations(
                      " of shared memory, more than the " +
                      formatBytes(smemPerCTA) + " a CTA may use");
   int64_t need = flash3ConsumerRegisters(headDim, valueDim, s.tileKv, mods) +
-                 (shape.producer ? 0 : kFlash3SelfCopyRegisters);
+                 (shape.producer ? 0 : kFlash3SelfCopyRegisters) +
+                 (shape.producer || !rotary ? 0 : kFlash3SelfRotateRegisters);
   int64_t budget = flash3ConsumerBudget(s, headDim, rotary);
   if (need > budget)
     broken.push_back("consumer warpgroups need about " + n(need) +

@@ -87,6 +87,10 @@ int64_t flash3ConsumerBudget(const Schedule &s, int64_t headDim,
 /// Flash3Layout.cpp), and what consumers that copy their own tiles (no
 /// producer) need on top: the copy addresses and predicates.
 constexpr int64_t kFlash3SelfCopyRegisters = 8;
+/// ... and, with rotary embedding, the rotation of each landed tile (two
+/// pieces in flight: 4 chunk words, 16 angles; the 192 x 80 causal d = 128
+/// kernel spilled 4 bytes at its 168-register cap without this margin).
+constexpr int64_t kFlash3SelfRotateRegisters = 8;
 /// What the user's regions add (AttentionProblem::elementMods): a score_mod
 /// of the score alone (softcap) keeps a few constants live across the
 /// fragment loop; regions that read positions (a mask_mod, or a score_mod of
