@@ -631,15 +631,19 @@ _VARLEN_NAMES = ("cu_seqlens_q", "cu_seqlens_k")
 _MASKS = ("none", "causal", "sliding_window")
 
 
-def _extras_of(extras, regions, dims):
+def _extras_of(extras, regions, dims, tables=()):
     """The extras in operand order: ``extras`` as given (each one the
-    regions read must be in it), else the ones read in the order first
-    read; checked against ``dims``."""
+    regions read, and each of ``tables``, must be in it), else the ones
+    read in the order first read, then ``tables`` (the rotary tables);
+    checked against ``dims``."""
     used = []
     for region in regions:
         for e in region.used.values():
             if not any(u is e for u in used):
                 used.append(e)
+    for e in tables:
+        if not any(u is e for u in used):
+            used.append(e)
     if extras is None:
         out = used
     else:
@@ -657,6 +661,10 @@ def _extras_of(extras, regions, dims):
                 if not any(x is e for x in out):
                     raise SpecError("%s reads %s, which extras= does not list"
                                     % (region.what, e.name))
+        for e in tables:
+            if not any(x is e for x in out):
+                raise SpecError("rotary reads %s, which extras= does not list"
+                                % e.name)
     seen = {}
     for e in out:
         if e.name in seen:
@@ -671,9 +679,10 @@ def _extras_of(extras, regions, dims):
                                 "dims (%s)" % (e.name, d,
                                                ", ".join(sorted(set(dims),
                                                             key=dims.index))))
-    if out and not regions:
+    unread = [e for e in out if not any(e is t for t in tables)]
+    if unread and not regions:
         raise SpecError("extras %s: without a score_mod or mask_mod nothing "
-                        "reads them" % ", ".join(e.name for e in out))
+                        "reads them" % ", ".join(e.name for e in unread))
     return out
 
 
@@ -702,7 +711,8 @@ def _block_lists(block_mask, q_heads, varlen):
 def attention(name, *, q_heads, kv_heads=None, head_dim, value_dim=None,
               dtype="bf16", mask="none", window=None, scale=None,
               dims=("B", "N", "N"), score_mod=None, mask_mod=None,
-              extras=None, varlen=False, block_mask=None, output_mod=None):
+              extras=None, varlen=False, block_mask=None, output_mod=None,
+              rotary=None):
     """The MLIR text of ``func.func @name`` holding one ``flash.attention``
     of q [B, q_heads, N, head_dim], k/v [B, kv_heads, M, head_dim/value_dim]
     (``dims`` names B, N and M; the same name twice ties them). ``score_mod``
@@ -721,7 +731,10 @@ def attention(name, *, q_heads, kv_heads=None, head_dim, value_dim=None,
     ``kv_num_blocks``, ``kv_indices``, ``full_kv_num_blocks`` and
     ``full_kv_indices`` (the full pair left out with "partial"); the
     lists' batch and head dims are B and q_heads (docs/semantics.md
-    §2.10)."""
+    §2.10). ``rotary=("half" | "interleaved", cos, sin)``: rotary position
+    embedding of q and k by the angles of two ``spec.tensor`` extras,
+    float32 [P, R/2] or [B, P, R/2] (``flashgen.rope.rotary_tables`` makes
+    them; docs/semantics.md §2.12)."""
     kv_heads = q_heads if kv_heads is None else kv_heads
     value_dim = head_dim if value_dim is None else value_dim
     if not name.isidentifier():
@@ -766,7 +779,23 @@ def attention(name, *, q_heads, kv_heads=None, head_dim, value_dim=None,
              [("%o", F32), ("%b", INDEX), ("%h", INDEX), ("%i", INDEX), ("%d", INDEX)], F32)):
         if fn is not None:
             traced.append((label, args) + _trace(fn, args, result, label))
-    extras = _extras_of(extras, [r for _, _, r, _ in traced], dims)
+    tables = ()
+    if rotary is not None:
+        if not (isinstance(rotary, (tuple, list)) and len(rotary) == 3
+                and rotary[0] in ("half", "interleaved")
+                and all(isinstance(t, Tensor) for t in rotary[1:])):
+            raise SpecError("rotary: (\"half\" or \"interleaved\", cos, sin), "
+                            "the tables spec.tensor objects")
+        tables = tuple(rotary[1:])
+        if tables[0] is tables[1]:
+            raise SpecError("rotary: cos and sin are two tensors")
+        for t in tables:
+            if t.dtype not in ("f32", "float32") or len(t.shape) not in (2, 3) or \
+                    not isinstance(t.shape[-1], int):
+                raise SpecError("rotary table %s: float32 [P, R/2] or [B, P, R/2] "
+                                "with a static R/2, got %s %s"
+                                % (t.name, t.dtype, _spell(t.shape)))
+    extras = _extras_of(extras, [r for _, _, r, _ in traced], dims, tables)
     if not isinstance(varlen, bool):
         raise SpecError("varlen: True (packed sequences) or False")
     for x in extras:
@@ -814,6 +843,9 @@ def attention(name, *, q_heads, kv_heads=None, head_dim, value_dim=None,
             ", ".join('"%s"' % x.name for x in extras),
             ", ".join("[%s]" % ", ".join('"%s"' % d for d in x.dynamic_dims)
                       for x in extras)))
+    if rotary is not None:
+        lines.append('      rotary %s tables ["%s", "%s"]' % (rotary[0], tables[0].name,
+                                                            tables[1].name))
     for label, args, _region, body in traced:
         args = args + [(x.arg, x.mlir_type) for x in extras]
         lines.append("  %s {" % label)

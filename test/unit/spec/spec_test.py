@@ -211,6 +211,36 @@ class Traced(unittest.TestCase):
                         (os.path.join(EXAMPLES, "gated_output.mlir"), "want"))]
             self.assertEqual(outs[0], outs[1])
 
+    def test_rotary_as_the_example(self):
+        # rotary=(style, cos, sin): examples/rope_attention.mlir's rotary
+        # embedding, the tables two float32 extras; the same reference data
+        # byte for byte. Bad forms are refused with what they must be.
+        cos = spec.tensor("cos", ("N", 64), "float32")
+        sin = spec.tensor("sin", ("N", 64), "float32")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "rope_attention.mlir")
+            with open(path, "w") as f:
+                f.write(spec.attention("rope_attention", q_heads=32, kv_heads=8,
+                                       head_dim=128, mask="causal",
+                                       rotary=("half", cos, sin)))
+            files = ("o.expected.npy", "lse.expected.npy", "cos.npy")
+            outs = [reference_files(source, os.path.join(tmp, out), "rope_attention",
+                                    ("B=1", "N=70"), files)
+                    for source, out in (
+                        (path, "got"),
+                        (os.path.join(EXAMPLES, "rope_attention.mlir"), "want"))]
+            self.assertEqual(outs[0], outs[1])
+        with self.assertRaisesRegex(spec.SpecError, "half.*interleaved"):
+            spec.attention("x", q_heads=4, head_dim=128, rotary=("neox", cos, sin))
+        with self.assertRaisesRegex(spec.SpecError, "cos and sin are two tensors"):
+            spec.attention("x", q_heads=4, head_dim=128, rotary=("half", cos, cos))
+        ints = spec.tensor("c", ("N", 64), "int32")
+        with self.assertRaisesRegex(spec.SpecError, "rotary table c: float32"):
+            spec.attention("x", q_heads=4, head_dim=128, rotary=("half", ints, sin))
+        with self.assertRaisesRegex(spec.SpecError, "rotary reads sin, which extras= does not list"):
+            spec.attention("x", q_heads=4, head_dim=128, rotary=("half", cos, sin),
+                           extras=[cos])
+
     def test_flashgen_compile_takes_them(self):
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "doc.mlir")
