@@ -90,6 +90,12 @@ def time_ms(fn):
     return do_bench(fn, warmup=25, rep=100, return_mode="median")
 
 
+def short(error):
+    """An exception as one line of at most 400 characters, for a row's
+    error field."""
+    return f"{type(error).__name__}: {error}".strip().replace("\n", " ")[:400]
+
+
 def rel_err(out, ref):
     out = out.float()
     ref = ref.float()

@@ -177,11 +177,6 @@ def manifest_variants(path):
         return []
 
 
-def short(error):
-    text = f"{type(error).__name__}: {error}".strip().replace("\n", " ")
-    return text[:400]
-
-
 def main(argv=None):
     args = parse_args(argv)
     shapes = plan_shapes(args)
@@ -196,7 +191,7 @@ def main(argv=None):
     sys.path.insert(0, HERE)
     sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
     import flashgen  # noqa: E402
-    from bench import rel_err, rotating, time_ms  # noqa: E402
+    from bench import rel_err, rotating, short, time_ms  # noqa: E402
     sys.path.insert(0, os.path.join(HERE, ".."))
     from copy_bandwidth import measure_copy  # noqa: E402
     import graph_timing  # noqa: E402

@@ -37,10 +37,6 @@ DECODE = ((8, 1, 32768), (64, 1, 8192), (8, 4, 32768))  # B, N, M
 TOL = 2e-2
 
 
-def short(error):
-    return f"{type(error).__name__}: {error}".strip().replace("\n", " ")[:400]
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -55,7 +51,7 @@ def main(argv=None):
     sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
     import flashgen  # noqa: E402
     from flashgen.rope import rotary_tables  # noqa: E402
-    from bench import rel_err, time_ms  # noqa: E402
+    from bench import rel_err, short, time_ms  # noqa: E402
 
     dev = torch.device("cuda")
     bf16 = torch.bfloat16

@@ -41,10 +41,6 @@ SHAPES = ((1, 64, 32768), (8, 64, 32768), (32, 64, 32768), (8, 16, 32768),
 TOL = 2e-2
 
 
-def short(error):
-    return f"{type(error).__name__}: {error}".strip().replace("\n", " ")[:400]
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -62,7 +58,7 @@ def main(argv=None):
     sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
     import flashgen  # noqa: E402
     from flashgen.tree import ancestor_bits, ancestor_matrix  # noqa: E402
-    from bench import rel_err, time_ms  # noqa: E402
+    from bench import rel_err, short, time_ms  # noqa: E402
 
     dev = torch.device("cuda")
     bf16 = torch.bfloat16

@@ -162,12 +162,24 @@ Tables partialTables(int B, int M) {
   (const float*)t.cos.data(), t.positions() * t.half(), t.half(), 1LL, (const float*)t.sin.data(), \
       t.positions() * t.half(), t.half(), 1LL
 
+/// A case of kernels/rope_partial_gqa.mlir: random q, k, v (seeded), o
+/// poisoned, per-sequence tables.
+struct PartialCase {
+  std::mt19937 rng;
+  Bf16Tensor q, k, v, o;
+  Tables tables;
+  PartialCase(int B, int N, int M, unsigned seed)
+      : rng(seed), q(B, kPq, N, kPd, false), k(B, kPk, M, kPd, false), v(B, kPk, M, kPd, false),
+        o(B, kPq, N, kPd, true), tables(partialTables(B, M)) {
+    fill(rng, q, k, v);
+    o.poison();
+  }
+};
+
 void runDecode(int B, int N, int M, int splits) {
-  std::mt19937 rng(N * 131 + M);
-  Bf16Tensor q(B, kPq, N, kPd, false), k(B, kPk, M, kPd, false), v(B, kPk, M, kPd, false), o(B, kPq, N, kPd, true);
-  fill(rng, q, k, v);
-  o.poison();
-  Tables tables = partialTables(B, M);
+  PartialCase c(B, N, M, unsigned(N * 131 + M));
+  Bf16Tensor &q = c.q, &k = c.k, &v = c.v, &o = c.o;
+  Tables& tables = c.tables;
   DeviceVec<float> lse(size_t(B) * kPq * N, true);
   const int G = kPq / kPk, tileQ = decode_rope_v0_k::kTileQ;
   const int tiles = (G * N + tileQ - 1) / tileQ;
@@ -190,11 +202,9 @@ void runDecode(int B, int N, int M, int splits) {
 /// (angle stride P, position stride 1), which the kernels read a word at
 /// a time instead of 16 bytes.
 void runFlash2(int B, int N, int M, bool transposed) {
-  std::mt19937 rng(N * 7 + M);
-  Bf16Tensor q(B, kPq, N, kPd, false), k(B, kPk, M, kPd, false), v(B, kPk, M, kPd, false), o(B, kPq, N, kPd, true);
-  fill(rng, q, k, v);
-  o.poison();
-  Tables tables = partialTables(B, M);
+  PartialCase c(B, N, M, unsigned(N * 7 + M));
+  Bf16Tensor &q = c.q, &k = c.k, &v = c.v, &o = c.o;
+  Tables& tables = c.tables;
   const LL P = tables.positions(), H = tables.half();
   DeviceVec<float> cosT(tables.cos.size(), false), sinT(tables.sin.size(), false);
   for (LL b = 0; b < B; ++b)
