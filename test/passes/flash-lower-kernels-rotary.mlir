@@ -1,6 +1,6 @@
 // RUN: flashgen-opt %s -flash-schedule="target=h200 dims=B=2,N=4096,M=4096" -flash-lower-kernels=target=h200 -canonicalize -cse | FileCheck %s --check-prefix=LOWER
-// RUN: flashgen-opt %s -flash-schedule="target=h200 dims=B=2,N=4096,M=4096" -flash-lower-kernels=target=h200 -flash-warp-specialize -canonicalize -cse | FileCheck %s --check-prefix=SPLIT
-// RUN: flashgen-opt %s -flash-schedule="target=h200 dims=B=2,N=4096,M=4096" -flash-lower-kernels=target=h200 -flash-warp-specialize -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s --check-prefix=CUDA
+// RUN: flashgen-opt %S/Inputs/rotary-producer.mlir -flash-lower-kernels=target=h200 -flash-warp-specialize -canonicalize -cse | FileCheck %s --check-prefix=SPLIT
+// RUN: flashgen-opt %S/Inputs/rotary-producer.mlir -flash-lower-kernels=target=h200 -flash-warp-specialize -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s --check-prefix=CUDA
 // RUN: flashgen-opt %s -flash-schedule="target=h200 dims=B=8,N=1,M=32768" -flash-lower-kernels=target=h200 -canonicalize -cse | FileCheck %s --check-prefix=DECODE
 // RUN: not flashgen-opt %s -flash-schedule="target=h200 dims=B=2,N=4096,M=4096 algorithm=flash2_dsplit" 2>&1 | FileCheck %s --check-prefix=DSPLIT
 // RUN: not flashgen-opt %s -flash-derive-backward 2>&1 | FileCheck %s --check-prefix=BACKWARD
@@ -37,7 +37,8 @@ func.func @rope(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x4x?x128xbf16>,
 // LOWER-NEXT: flash.barrier
 // LOWER-NOT: flash.tile_rotate v
 
-// SPLIT-LABEL: flash.kernel @rope_v0
+// Inputs/rotary-producer.mlir: the same op under a producer schedule.
+// SPLIT-LABEL: flash.kernel @rope_producer_v0
 // SPLIT: flash.warp_specialize
 // SPLIT: flash.pipe_produce q[{{.*}} rotate half dims 128 at {{.*}} tables(
 // SPLIT: flash.pipe_produce k[{{.*}} rotate half dims 128 at %c0 tables(
@@ -48,7 +49,7 @@ func.func @rope(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x4x?x128xbf16>,
 
 // TMA copies by the producer's first thread, rotations by its warps 1-3
 // through ready barriers; the cp.async fallback rotates in every thread.
-// CUDA-LABEL: flashgen_rope_v0(
+// CUDA-LABEL: flashgen_rope_producer_v0(
 // CUDA: tm_q
 // CUDA: const float* __restrict__ x_cos,
 // CUDA: fg::wg::produce_tma<fg::wg::ring::q>(
