@@ -5,7 +5,7 @@ arrive unrotated, the kernels rotate each tile on chip) against the same
 attention on inputs rotated beforehand (examples/causal_gqa.mlir: the
 target is the fused kernel within 3% of that time), against rotating with
 PyTorch and then attending (flashgen, and SDPA's cuDNN backend: what a
-model without fusion runs), and for decoding bench/attention/specs/
+model without fusion runs), and for decoding bench/attention/specs/rope/
 rope_decode_gqa.mlir (a cache of unrotated keys) against
 examples/decode_gqa.mlir on a rotated cache.
 

@@ -57,6 +57,7 @@
 
 #if defined(FG_HAVE_WGMMA)
 
+#include "flashgen/device/attention/rotary.cuh"
 #include "flashgen/device/attention/softmax.cuh"
 #include "flashgen/device/memory/tma.cuh"
 

@@ -1,4 +1,5 @@
-// Benchmark spec (bench_rope.py): decoding with rotary embedding fused in
+// Benchmark spec (bench_rope.py; a folder of its own, so that prepare-bench.sh
+// and bench.py leave it alone): decoding with rotary embedding fused in
 // -- the cache holds keys before rotation (a cache that outlives a change
 // of the positions' scaling, as DPE and YaRN rescale them), the kernels
 // rotate each landed key tile and the packed query rows; 32 query heads
