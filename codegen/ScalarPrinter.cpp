@@ -546,23 +546,32 @@ LogicalResult ScalarPrinter::printExtract(Operation *op) {
     // score_map also runs on a tile's rows and columns past the lengths,
     // whose scores the mask then drops, so their reads must stay in bounds.
     std::string offset;
-    unsigned dynamic = 0;
-    for (auto [d, index] : llvm::enumerate(extract.getIndices())) {
-      int64_t size = tensorType.getDimSize(d);
-      std::string extent = ShapedType::isDynamic(size)
-                               ? name(extra.getSizes()[dynamic++])
-                               : std::to_string(size);
-      offset += llvm::formatv("{0}(long long)fg::imin(fg::imax({1}, 0), {2} - 1) * "
-                              "{3}_s{4}",
-                              offset.empty() ? "" : " + ", name(index), extent,
-                              pointer, d);
-    }
+    for (auto [d, index] : llvm::enumerate(extract.getIndices()))
+      offset += (offset.empty() ? "" : " + ") +
+                clampedExtraOffset(extra, int64_t(d), name(index));
     expr = "__ldg(" + pointer + " + " + offset + ")";
   }
   std::string result = fresh();
   names[extract.getResult()] = result;
   line() << "const " << *type << " " << result << " = " << expr << ";\n";
   return success();
+}
+
+std::string ScalarPrinter::extraExtent(ExtraOp extra, int64_t d) {
+  RankedTensorType type = extra.getTensor().getType();
+  if (!ShapedType::isDynamic(type.getDimSize(d)))
+    return std::to_string(type.getDimSize(d));
+  unsigned dynamic = 0;
+  for (int64_t e = 0; e < d; ++e)
+    dynamic += ShapedType::isDynamic(type.getDimSize(e));
+  return name(extra.getSizes()[dynamic]);
+}
+
+std::string ScalarPrinter::clampedExtraOffset(ExtraOp extra, int64_t d,
+                                              StringRef index) {
+  return llvm::formatv("(long long)fg::imin(fg::imax({0}, 0), {1} - 1) * {2}_s{3}",
+                       index, extraExtent(extra, d), name(extra.getTensor()), d)
+      .str();
 }
 
 std::string mlir::flash::extentToCpp(llvm::StringRef extent) {

@@ -177,6 +177,13 @@ protected:
   /// tensor.extract of an extra: a read-only load with every index clamped
   /// into its dimension, or the scalar parameter itself.
   LogicalResult printExtract(Operation *op);
+  /// Extent of dim d of a flash.extra: its static size, or the C name of
+  /// the flash.dim value of its dynamic size.
+  std::string extraExtent(ExtraOp extra, int64_t d);
+  /// The element offset of C index `index` along dim d of a flash.extra,
+  /// the index clamped into the dim (docs/semantics.md §2.7):
+  /// `(long long)fg::imin(fg::imax(index, 0), extent - 1) * x_<name>_s<d>`.
+  std::string clampedExtraOffset(ExtraOp extra, int64_t d, StringRef index);
   LogicalResult printScalar(Operation *op);
   /// (a, b) when `value` is a*row + b*col + (something without them) under
   /// `positions`; nothing when it depends on them otherwise.

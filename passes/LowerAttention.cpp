@@ -74,6 +74,19 @@ DictionaryAttr mlir::flash::attentionProblemAttr(OpBuilder &b,
   return b.getDictionaryAttr(entries);
 }
 
+/// The flash.extra value of one extra operand, with the flash.dim values
+/// of its dynamic sizes, at b's insertion point.
+static Value extraOperandValue(OpBuilder &b, Location loc,
+                               const ExtraOperand &extra) {
+  SmallVector<Value> sizes;
+  for (const std::string &dim : extra.dimNames)
+    if (!dim.empty())
+      sizes.push_back(DimOp::create(b, loc, b.getIndexType(),
+                                    b.getStringAttr(dim)));
+  return ExtraOp::create(b, loc, extra.type, b.getStringAttr(extra.name),
+                         sizes);
+}
+
 SmallVector<Value> mlir::flash::extraOperandValues(OpBuilder &b, Location loc,
                                                    Operation *attention) {
   SmallVector<ExtraOperand> extras;
@@ -82,15 +95,8 @@ SmallVector<Value> mlir::flash::extraOperandValues(OpBuilder &b, Location loc,
   else if (auto grad = dyn_cast<AttentionGradOp>(attention))
     extras = grad.getExtraOperands();
   SmallVector<Value> values;
-  for (const ExtraOperand &extra : extras) {
-    SmallVector<Value> sizes;
-    for (const std::string &dim : extra.dimNames)
-      if (!dim.empty())
-        sizes.push_back(DimOp::create(b, loc, b.getIndexType(),
-                                      b.getStringAttr(dim)));
-    values.push_back(ExtraOp::create(b, loc, extra.type,
-                                     b.getStringAttr(extra.name), sizes));
-  }
+  for (const ExtraOperand &extra : extras)
+    values.push_back(extraOperandValue(b, loc, extra));
   return values;
 }
 
@@ -607,15 +613,8 @@ mlir::flash::buildRotaryTables(OpBuilder &b, Location loc,
   if (!plan.rotary)
     return std::nullopt;
   SmallVector<ExtraOperand> extras = plan.op.getExtraOperands();
-  auto table = [&](unsigned index) -> Value {
-    const ExtraOperand &extra = extras[index];
-    SmallVector<Value> sizes;
-    for (const std::string &dim : extra.dimNames)
-      if (!dim.empty())
-        sizes.push_back(DimOp::create(b, loc, b.getIndexType(), b.getStringAttr(dim)));
-    return ExtraOp::create(b, loc, extra.type, b.getStringAttr(extra.name), sizes);
-  };
-  return RotaryTables{table(plan.rotary->cosIndex), table(plan.rotary->sinIndex),
+  return RotaryTables{extraOperandValue(b, loc, extras[plan.rotary->cosIndex]),
+                      extraOperandValue(b, loc, extras[plan.rotary->sinIndex]),
                       plan.rotary->style, plan.rotary->dims};
 }
 

@@ -157,19 +157,6 @@ void buildKeyValuePrologue(OpBuilder &b, Location loc, Value batch,
                            int64_t tileKv, int64_t stages, int64_t pageSize = 0,
                            KeyTileOfPosition tileOf = nullptr);
 
-/// One step of that ring at key tile j: wait for it (the CTA-wide sync also
-/// means every warp is done with the previous tile, so its stage is free),
-/// prefetch tile j + stages - 1 into that stage. Returns j's stage.
-///
-/// With `rotary` the tile of K that landed is rotated there (flash.tile_rotate
-/// and a barrier) before anything reads it.
-struct RotaryTables;
-Value buildKeyValueStep(OpBuilder &b, Location loc, Value j, Value lo,
-                        Value hi, Value batch, Value kvHead, Value keyLen,
-                        int64_t tileKv, int64_t stages, int64_t pageSize = 0,
-                        KeyTileOfPosition tileOf = nullptr,
-                        const RotaryTables *rotary = nullptr);
-
 /// A kernel's view of the rotary tables (dialect/Rotary.h): the two
 /// flash.extra values and what the rotation needs besides them.
 struct RotaryTables {
@@ -177,6 +164,18 @@ struct RotaryTables {
   RotaryStyle style = RotaryStyle::half;
   int64_t dims = 0;
 };
+
+/// One step of that ring at key tile j: wait for it (the CTA-wide sync also
+/// means every warp is done with the previous tile, so its stage is free),
+/// prefetch tile j + stages - 1 into that stage. Returns j's stage.
+///
+/// With `rotary` the tile of K that landed is rotated there (flash.tile_rotate
+/// and a barrier) before anything reads it.
+Value buildKeyValueStep(OpBuilder &b, Location loc, Value j, Value lo,
+                        Value hi, Value batch, Value kvHead, Value keyLen,
+                        int64_t tileKv, int64_t stages, int64_t pageSize = 0,
+                        KeyTileOfPosition tileOf = nullptr,
+                        const RotaryTables *rotary = nullptr);
 
 /// The tables of `plan`'s rotary embedding as flash.extra values built at
 /// b's insertion point; nullopt without rotary embedding.

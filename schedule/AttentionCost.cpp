@@ -108,8 +108,12 @@ double flash3PipelineSeconds(const AttentionProblem &p, const Target &t,
   // products (on the chain), or the producer's three rotating warps do it
   // beside the consumers (its own pipeline stage, shared by the SM's CTAs).
   const double rotation =
-      shape.producer ? rotaryRounds(p, s.tileKv, 96, 4, 1) * kRotaryProducerRoundCycles
-                     : rotaryRounds(p, s.tileKv, shape.threads, 8, 2) * kRotaryRoundCycles;
+      shape.producer
+          ? rotaryRounds(p, s.tileKv, kRotatorThreads, kRotatorPieceElems, 1) *
+                kRotaryProducerRoundCycles
+          : rotaryRounds(p, s.tileKv, shape.threads, kRotaryPieceElems,
+                         kRotaryPiecesInFlight) *
+                kRotaryRoundCycles;
   double chain = tm + ts + m.chainCycles +
                  (shape.producer ? 0.0 : m.selfCopyCycles + rotation) +
                  m.stageCycles / std::max<int64_t>(1, s.stages - 1);

@@ -115,6 +115,11 @@ Evaluation evaluateAttention(const AttentionProblem &p, const Target &t,
 /// N=8192, causal, 128 x 160 tiles).
 constexpr double kRotaryRoundCycles = 650;
 constexpr double kRotaryProducerRoundCycles = 720;
+/// rotary.cuh's pieces: where every thread of a CTA rotates, 8 elements a
+/// piece and two in flight; in flash3's producer its three rotating warps
+/// (wg::kRotatorThreads), 4 elements and one at a time.
+constexpr int64_t kRotaryPieceElems = 8, kRotaryPiecesInFlight = 2;
+constexpr int64_t kRotatorThreads = 96, kRotatorPieceElems = 4;
 
 /// Rounds the threads of a CTA take to rotate `rows` rows: `elems`-element
 /// pieces (half: a piece and its partner), `inFlight` pieces a thread at

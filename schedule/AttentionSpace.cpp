@@ -340,11 +340,8 @@ ScheduleSpace flash3Space(const AttentionProblem &p, const Target &t) {
   regs.dims = {tq, tkv, producer, persistent};
   regs.value = [toSchedule, p](const Point &x) {
     Schedule sch = toSchedule(x);
-    return flash3ConsumerRegisters(p.headDim, p.valueDim, sch.tileKv,
-                                   p.elementMods()) +
-                       (flash3Shape(sch).producer ? 0 : kFlash3SelfCopyRegisters) +
-                       (flash3Shape(sch).producer || p.rotaryDims == 0 ? 0
-                                                                       : kFlash3SelfRotateRegisters) >
+    return flash3ConsumerNeed(p.headDim, p.valueDim, sch, p.elementMods(),
+                              p.rotaryDims > 0) >
                    flash3ConsumerBudget(sch, p.headDim, p.rotaryDims > 0)
                ? 1
                : 0;

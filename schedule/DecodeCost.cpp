@@ -134,7 +134,8 @@ Evaluation evaluateDecodeAt(const AttentionProblem &p, const Target &t,
     // share, the table rows' loads on its path (the ring's copies go on,
     // the products wait); the SM's other resident CTAs hide it.
     const double rotation =
-        rotaryRounds(p, s.tileKv, 32 * s.warps, 8, 2) * kRotaryRoundCycles;
+        rotaryRounds(p, s.tileKv, 32 * s.warps, kRotaryPieceElems, kRotaryPiecesInFlight) *
+        kRotaryRoundCycles;
     if (rotation > 0)
       split.seconds += pairs / t.numSMs * rotation /
                        static_cast<double>(split.ctasPerSM) / t.smClockHz;

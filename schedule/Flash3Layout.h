@@ -111,6 +111,13 @@ int64_t flash3ConsumerRegisters(int64_t headDim, int64_t valueDim,
                                 int64_t tileKv,
                                 ElementMods mods = ElementMods::None);
 
+/// What a consumer thread of schedule `s` needs: flash3ConsumerRegisters,
+/// plus, without a producer, its own copies and (`rotary`) the rotation of
+/// each landed tile. The checker and the search compare it to
+/// flash3ConsumerBudget.
+int64_t flash3ConsumerNeed(int64_t headDim, int64_t valueDim, const Schedule &s,
+                           ElementMods mods, bool rotary);
+
 /// Every rule of the kernel shape, one message per broken rule (empty: the
 /// emitter can print it). `smemPerCTA` is the target's limit; mods: what
 /// the problem's score_mod / mask_mod read.

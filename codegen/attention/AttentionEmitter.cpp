@@ -70,29 +70,18 @@ std::string AttentionKernelPrinter::tmaBatch(TensorRole tensor, Value batch) {
 }
 
 std::string AttentionKernelPrinter::rotaryTables(Value cos, Value sin, Value batch) {
-  auto type = cast<RankedTensorType>(cos.getType());
-  auto extra = cos.getDefiningOp<ExtraOp>();
-  // A dim's extent: static, or the flash.dim value of its dynamic size.
-  auto extent = [&](int64_t d) -> std::string {
-    if (!ShapedType::isDynamic(type.getDimSize(d)))
-      return std::to_string(type.getDimSize(d));
-    unsigned dynamic = 0;
-    for (int64_t e = 0; e < d; ++e)
-      dynamic += ShapedType::isDynamic(type.getDimSize(e));
-    return name(extra.getSizes()[dynamic]);
-  };
-  bool perSequence = type.getRank() == 3;
+  bool perSequence = cast<RankedTensorType>(cos.getType()).getRank() == 3;
   int64_t p = perSequence ? 1 : 0;
   auto table = [&](Value t) {
     std::string x = name(t);
     std::string base = x;
     if (perSequence) // one table per sequence, the index clamped like any extra's
-      base += " + (long long)fg::imin(fg::imax(" + name(batch) + ", 0), " + extent(0) +
-              " - 1) * " + x + "_s0";
+      base += " + " + clampedExtraOffset(t.getDefiningOp<ExtraOp>(), 0, name(batch));
     return base + ", int(" + x + "_s" + std::to_string(p) + "), int(" + x + "_s" +
            std::to_string(p + 1) + ")";
   };
-  return "fg::rotary::tables{" + table(cos) + ", " + table(sin) + ", int(" + extent(p) + ")}";
+  return "fg::rotary::tables{" + table(cos) + ", " + table(sin) + ", int(" +
+         extraExtent(cos.getDefiningOp<ExtraOp>(), p) + ")}";
 }
 
 std::string AttentionKernelPrinter::rotaryTemplate(RotaryStyle style, int64_t dims) {

@@ -61,45 +61,6 @@ template <int GROUP> FG_DEVICE int position(const tables& t, int row0, int r, in
   return imin(imax((row0 + r) / GROUP + offset, 0), t.positions - 1);
 }
 
-/// rotate_rows a word (two elements, and half's partner word) at a time,
-/// each table entry read alone: tables of any strides, and the fewest live
-/// registers.
-template <bool HALF, int DIMS, int GROUP, class Tile>
-FG_DEVICE void rotate_words(const Tile& tile, int thread, int threads, const tables& t, int row0, int offset,
-                            int rows) {
-  using T = typename Tile::elem_type;
-  static_assert(DIMS > 0 && DIMS <= Tile::kCols, "rotate_rows: rotated dims outside the tile");
-  static_assert(DIMS % (HALF ? 16 : 8) == 0, "rotate_rows: whole chunks per rotated half");
-  // Words a row turns: half, word w of the first half pairs with word w of
-  // the second (the same element offsets); interleaved, each word is a pair.
-  constexpr int kWords = HALF ? DIMS / 4 : DIMS / 2;
-  rows = imin(rows, Tile::kRows);
-#pragma unroll 1
-  for (int w = thread; w < rows * kWords; w += threads) {
-    const int r = w / kWords, word = w % kWords;
-    const int p = position<GROUP>(t, row0, r, offset);
-    const float* cp = t.cos + p * t.cos_p;
-    const float* sp = t.sin + p * t.sin_p;
-    const u32 lo = tile.elem_addr(r, 2 * word);
-    if constexpr (HALF) {
-      const u32 hi = tile.elem_addr(r, 2 * word + DIMS / 2);
-      const u32 xw = ptx::ld_shared_b32(lo), yw = ptx::ld_shared_b32(hi);
-      float x0 = unpack<T>(xw, 0), x1 = unpack<T>(xw, 1);
-      float y0 = unpack<T>(yw, 0), y1 = unpack<T>(yw, 1);
-      const int f = 2 * word;
-      turn(x0, y0, __ldg(cp + f * t.cos_f), __ldg(sp + f * t.sin_f));
-      turn(x1, y1, __ldg(cp + (f + 1) * t.cos_f), __ldg(sp + (f + 1) * t.sin_f));
-      ptx::st_shared_b32(lo, pack2<T>(x0, x1));
-      ptx::st_shared_b32(hi, pack2<T>(y0, y1));
-    } else {
-      const u32 xw = ptx::ld_shared_b32(lo);
-      float a = unpack<T>(xw, 0), b = unpack<T>(xw, 1);
-      turn(a, b, __ldg(cp + word * t.cos_f), __ldg(sp + word * t.sin_f));
-      ptx::st_shared_b32(lo, pack2<T>(a, b));
-    }
-  }
-}
-
 /// Turns the 2 WORDS words x (and, half, y: the partner words) by the
 /// angles cf/sf (half: 2 WORDS of them, one per element; interleaved:
 /// WORDS, one per word).
@@ -119,6 +80,38 @@ FG_DEVICE void turn_words(u32* x, u32* y, const float* cf, const float* sf) {
       turn(a, b, cf[e], sf[e]);
       x[e] = pack2<T>(a, b);
     }
+  }
+}
+
+/// rotate_rows a word (two elements, and half's partner word) at a time,
+/// each table entry read alone: tables of any strides, and the fewest live
+/// registers.
+template <bool HALF, int DIMS, int GROUP, class Tile>
+FG_DEVICE void rotate_words(const Tile& tile, int thread, int threads, const tables& t, int row0, int offset,
+                            int rows) {
+  using T = typename Tile::elem_type;
+  // Words a row turns: half, word w of the first half pairs with word w of
+  // the second (the same element offsets); interleaved, each word is a pair.
+  constexpr int kWords = HALF ? DIMS / 4 : DIMS / 2;
+  constexpr int kAngles = HALF ? 2 : 1;  // a word's angles
+  rows = imin(rows, Tile::kRows);
+#pragma unroll 1
+  for (int w = thread; w < rows * kWords; w += threads) {
+    const int r = w / kWords, word = w % kWords;
+    const int p = position<GROUP>(t, row0, r, offset);
+    float cf[kAngles], sf[kAngles];
+    FG_UNROLL
+    for (int a = 0; a < kAngles; ++a) {
+      const int f = word * kAngles + a;
+      cf[a] = __ldg(t.cos + p * t.cos_p + f * t.cos_f);
+      sf[a] = __ldg(t.sin + p * t.sin_p + f * t.sin_f);
+    }
+    const u32 lo = tile.elem_addr(r, 2 * word);
+    const u32 hi = HALF ? tile.elem_addr(r, 2 * word + DIMS / 2) : lo;
+    u32 x = ptx::ld_shared_b32(lo), y = HALF ? ptx::ld_shared_b32(hi) : 0u;
+    turn_words<HALF, 1, T>(&x, &y, cf, sf);
+    ptx::st_shared_b32(lo, x);
+    if constexpr (HALF) ptx::st_shared_b32(hi, y);
   }
 }
 
