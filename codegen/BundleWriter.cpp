@@ -150,7 +150,7 @@ struct SizeNames {
 };
 
 llvm::json::Object scheduleJson(ScheduleAttr s) {
-  return llvm::json::Object{{"algorithm", stringifyAlgorithm(s.getAlgorithm())},
+  llvm::json::Object json{{"algorithm", stringifyAlgorithm(s.getAlgorithm())},
                             {"tile_q", s.getTileQ()},
                             {"tile_kv", s.getTileKv()},
                             {"tile_d", s.getTileD()},
@@ -162,6 +162,10 @@ llvm::json::Object scheduleJson(ScheduleAttr s) {
                             {"tile_dv", s.getTileDv()},
                             {"smem_bytes", s.getSmemBytes()},
                             {"persistent", s.getPersistent()}};
+  // Written where set: manifests of kernels without it stay as they were.
+  if (s.getRotaryPrepass() != 0)
+    json["rotary_prepass"] = s.getRotaryPrepass();
+  return json;
 }
 
 /// The IO figures the scheduling passes recorded on the op (variant 0).
@@ -286,6 +290,22 @@ llvm::json::Object kernelEntry(const std::string &name, StringRef op,
                             {"variants", std::move(variants)}};
 }
 
+/// The kernels of `first`'s variant among `op`'s `flash.kernels`, in launch
+/// order (what a variant's scratch serves: a rotary pre-pass's copy of K
+/// is the attention kernel's to read, the first kernel's to write).
+SmallVector<KernelOp> variantKernels(Operation *op, SymbolTable &symbols, KernelOp first) {
+  SmallVector<KernelOp> kernels;
+  auto variantOf = [](KernelOp kernel) {
+    return cast<IntegerAttr>(kernel.getProblem().get("variant")).getInt();
+  };
+  if (auto refs = op->getAttrOfType<ArrayAttr>("flash.kernels"))
+    for (Attribute ref : refs)
+      if (auto kernel = symbols.lookup<KernelOp>(cast<FlatSymbolRefAttr>(ref).getValue()))
+        if (variantOf(kernel) == variantOf(first))
+          kernels.push_back(kernel);
+  return kernels;
+}
+
 /// The manifest variants of an op whose `flash.kernels` lists each
 /// variant's kernels consecutively, in launch order (the kernels' problem
 /// `variant` says which): every kernel is emitted and its source written;
@@ -351,7 +371,7 @@ LogicalResult writeVariants(Operation *op, SymbolTable &symbols,
         args.push_back(sizes.arg(arg.name, symbolsUsed));
       else if (arg.kind == KernelArgument::Kind::TensorMap)
         args.push_back(llvm::json::Object{
-            {"tensor_map", llvm::json::Object{{"tensor", arg.name},
+            {"tensor_map", llvm::json::Object{{arg.ofScratch ? "scratch" : "tensor", arg.name},
                                               {"box_rows", arg.boxRows},
                                               {"box_cols", 64},
                                               {"swizzle", 128}}}});
@@ -562,13 +582,25 @@ LogicalResult writeAttentionKernel(AttentionOp op, const std::string &name,
   auto scratchOf = [&](KernelOp kernel) {
     llvm::json::Array scratch;
     // Claimed persistent rounds count their tiles in one zeroed word.
-    bool claimed = false;
-    kernel.walk([&](TileRoundsOp rounds) { claimed |= rounds.getClaimed(); });
+    bool claimed = false, keysRotated = false;
+    for (KernelOp launched : variantKernels(op, symbols, kernel)) {
+      launched.walk([&](TileRoundsOp rounds) { claimed |= rounds.getClaimed(); });
+      keysRotated |= readsRotatedKeys(launched);
+    }
     if (claimed)
       scratch.push_back(llvm::json::Object{{"name", kTileClaimsScratch},
                                            {"dtype", "i32"},
                                            {"shape", llvm::json::Array{1}},
                                            {"zero_init", true}});
+    // A rotary pre-pass's copy of K, whole rows of every (batch, kv head).
+    if (keysRotated) {
+      RankedTensorType k = op.getK().getType();
+      scratch.push_back(llvm::json::Object{
+          {"name", kRotatedKeysScratch},
+          {"dtype", dtypeName(k.getElementType())},
+          {"shape", llvm::json::Array{sizes.dim(batchDim), k.getDimSize(1),
+                                      sizes.dim(keyDim), k.getDimSize(3)}}});
+    }
     if (!splitsKeys(kernel.getSchedule().getAlgorithm()))
       return scratch;
     std::string splits;

@@ -15,6 +15,11 @@
 using namespace mlir;
 using namespace mlir::flash;
 
+bool mlir::flash::readsRotatedKeys(KernelOp kernel) {
+  return kernel.getFamily() == KernelFamily::attention &&
+         kernel.getSchedule().getRotaryPrepass() != 0;
+}
+
 FailureOr<EmittedKernel> mlir::flash::emitCudaKernel(KernelOp kernel) {
   switch (kernel.getFamily()) {
   case KernelFamily::attention:
@@ -26,6 +31,8 @@ FailureOr<EmittedKernel> mlir::flash::emitCudaKernel(KernelOp kernel) {
     return emitAttentionGradKernel(kernel);
   case KernelFamily::attention_combine:
     return emitAttentionCombineKernel(kernel);
+  case KernelFamily::attention_rotate_keys:
+    return emitRotateKeysKernel(kernel);
   case KernelFamily::linear_fused:
   case KernelFamily::linear_states:
   case KernelFamily::linear_outputs:

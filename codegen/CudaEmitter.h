@@ -35,6 +35,8 @@ struct KernelArgument {
   std::string name; ///< tensor, dimension or scalar name ("q", "N")
   int64_t boxRows = 0;
   std::string expr; ///< Expr: the manifest expression
+  /// TensorMap: `name` is a scratch buffer of the variant, not a param.
+  bool ofScratch = false;
 };
 
 /// The printed kernel and what the bundle writer needs to describe it.
@@ -58,6 +60,15 @@ FailureOr<EmittedKernel> emitCudaKernel(KernelOp kernel);
 /// The scratch word a persistent kernel with claimed rounds counts its
 /// claimed tiles in (i32 [1], zeroed before each launch).
 constexpr const char *kTileClaimsScratch = "tile_claims";
+
+/// The workspace copy of K that a rotary_prepass schedule's first kernel
+/// writes rotated ([B, Hkv, M, D], K's element type, contiguous) and its
+/// attention kernel reads in k's place (passes/LowerAttentionRotary.cpp).
+constexpr const char *kRotatedKeysScratch = "k_rotated";
+
+/// `kernel` reads K from kRotatedKeysScratch: an attention kernel of a
+/// rotary_prepass schedule.
+bool readsRotatedKeys(KernelOp kernel);
 
 /// The path under which the umbrella device header is included.
 constexpr const char *kDeviceUmbrellaHeader = "flashgen/device/flashgen_device.cuh";

@@ -24,6 +24,10 @@ FailureOr<EmittedKernel> emitAttentionGradKernel(KernelOp kernel);
 /// (attention/DecodeMergeEmitter.cpp).
 FailureOr<EmittedKernel> emitAttentionCombineKernel(KernelOp kernel);
 
+/// Family `attention_rotate_keys`: a rotary_prepass schedule's rotation
+/// of K into its workspace copy (attention/RotateKeysEmitter.cpp).
+FailureOr<EmittedKernel> emitRotateKeysKernel(KernelOp kernel);
+
 /// Families `linear_fused`, `linear_states`, `linear_outputs`
 /// (recurrence/ChunkwiseEmitter.cpp).
 FailureOr<EmittedKernel> emitLinearKernel(KernelOp kernel);

@@ -680,9 +680,28 @@ void ScalarPrinter::findSequence() {
   });
 }
 
+std::string ScalarPrinter::rotaryTables(Value cos, Value sin, Value batch) {
+  bool perSequence = cast<RankedTensorType>(cos.getType()).getRank() == 3;
+  int64_t p = perSequence ? 1 : 0;
+  auto table = [&](Value t) {
+    std::string x = name(t);
+    std::string base = x;
+    if (perSequence) // one table per sequence, the index clamped like any extra's
+      base += " + " + clampedExtraOffset(t.getDefiningOp<ExtraOp>(), 0, name(batch));
+    return base + ", int(" + x + "_s" + std::to_string(p) + "), int(" + x + "_s" +
+           std::to_string(p + 1) + ")";
+  };
+  return "fg::rotary::tables{" + table(cos) + ", " + table(sin) + ", int(" +
+         extraExtent(cos.getDefiningOp<ExtraOp>(), p) + ")}";
+}
+
+std::string ScalarPrinter::rotaryTemplate(RotaryStyle style, int64_t dims) {
+  return std::string(style == RotaryStyle::half ? "true" : "false") + ", " + std::to_string(dims);
+}
+
 void ScalarPrinter::printRowsParameter(
     llvm::function_ref<llvm::raw_ostream &()> sep, llvm::StringRef tensor,
-    bool output) {
+    bool output, llvm::StringRef scratch) {
   bool packed = llvm::is_contained(queryTensors, tensor) ? packedQueries : packedKeys;
   std::string param = packed ? tensor.str() + "_packed" : tensor.str();
   // The element type and packed rank (packedForms), Elem and 3 by default;
@@ -695,7 +714,10 @@ void ScalarPrinter::printRowsParameter(
   sep() << (output ? "" : "const ") << type << "* __restrict__ " << param;
   for (int d = 0; d < rank; ++d)
     sep() << "long long " << param << "_s" << d;
-  result.arguments.push_back({KernelArgument::Kind::Tensor, tensor.str()});
+  if (!scratch.empty())
+    result.arguments.push_back({KernelArgument::Kind::Scratch, scratch.str()});
+  else
+    result.arguments.push_back({KernelArgument::Kind::Tensor, tensor.str()});
 }
 
 void ScalarPrinter::printLseParameter(

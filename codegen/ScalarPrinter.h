@@ -142,9 +142,12 @@ protected:
   LogicalResult printSequence(SequenceOp op);
   /// A [B, H, N, D] tensor parameter of the queries' side (q, o) or the
   /// keys' (k, v): its pointer and 4 strides, or, packed, `<t>_packed` and
-  /// the 3 strides of [T, H, D]; recorded in result.arguments.
+  /// the 3 strides of [T, H, D]; recorded in result.arguments. `scratch`
+  /// given: the same parameter bound to that scratch buffer of the variant
+  /// (kRotatedKeysScratch in k's place).
   void printRowsParameter(llvm::function_ref<llvm::raw_ostream &()> sep,
-                          llvm::StringRef tensor, bool output);
+                          llvm::StringRef tensor, bool output,
+                          llvm::StringRef scratch = {});
   /// The rows' log-sum-exp `lse` [B, Hq, N] (f32), or with packed queries
   /// `lse_packed` [Hq, Tq].
   void printLseParameter(llvm::function_ref<llvm::raw_ostream &()> sep);
@@ -184,6 +187,13 @@ protected:
   /// the index clamped into the dim (docs/semantics.md §2.7):
   /// `(long long)fg::imin(fg::imax(index, 0), extent - 1) * x_<name>_s<d>`.
   std::string clampedExtraOffset(ExtraOp extra, int64_t d, StringRef index);
+  /// fg::rotary::tables of the rotary tables cos and sin (flash.extra
+  /// values, [P, R/2] or [B, P, R/2]) for sequence `batch`.
+  std::string rotaryTables(Value cos, Value sin, Value batch);
+  /// The calls that rotate rows (flash.tile_rotate, a rotating
+  /// flash.pipe_produce's rotation, flash.keys_rotate): their template
+  /// arguments HALF, DIMS.
+  static std::string rotaryTemplate(RotaryStyle style, int64_t dims);
   LogicalResult printScalar(Operation *op);
   /// (a, b) when `value` is a*row + b*col + (something without them) under
   /// `positions`; nothing when it depends on them otherwise.

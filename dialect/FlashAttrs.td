@@ -98,7 +98,11 @@ def Flash_KernelFamily : I32EnumAttr<"KernelFamily",
     // dO / den and the rows' normaliser gradient instead of o
     // (linear_grad_rows), which the state gradients and the chunk kernel
     // then read in dO's place.
-    I32EnumAttrCase<"linear_grad_rows", 14>
+    I32EnumAttrCase<"linear_grad_rows", 14>,
+    // Rotary embedding's pre-pass (Schedule rotary_prepass): K rotated once
+    // into the workspace copy that the variant's attention kernel reads in
+    // k's place (flash.keys_rotate).
+    I32EnumAttrCase<"attention_rotate_keys", 15>
   ]> {
   let cppNamespace = "::mlir::flash";
 }
@@ -197,7 +201,11 @@ def Flash_ScheduleAttr : AttrDef<Flash_Dialect, "Schedule"> {
     Unused fields are 0. `persistent` (flash3 with a
     producer only; omitted when 0): a grid of one CTA per SM that loops over
     the query tiles, Q double-buffered so the next tile's loads overlap this
-    tile's work.
+    tile's work. `rotary_prepass` (flash2 and flash3 under rotary
+    embedding only; omitted when 0): K is rotated once by a first kernel
+    into a workspace copy that the attention kernel reads, and only Q is
+    rotated on chip; 0 rotates every K tile on chip as it lands, once per
+    query tile that reads it.
 
     ```mlir
     #flash.schedule<algorithm = flash2, tile_q = 128, tile_kv = 64,
@@ -218,7 +226,8 @@ def Flash_ScheduleAttr : AttrDef<Flash_Dialect, "Schedule"> {
     "int64_t":$inner_kv,
     "int64_t":$tile_dv,
     "int64_t":$smem_bytes,
-    DefaultValuedParameter<"int64_t", "0">:$persistent
+    DefaultValuedParameter<"int64_t", "0">:$persistent,
+    DefaultValuedParameter<"int64_t", "0">:$rotary_prepass
   );
   let assemblyFormat = "`<` struct(params) `>`";
   // Ranges only (FlashDialect.cpp): whether a schedule fits its op and

@@ -27,7 +27,8 @@ ScheduleAttr::verify(llvm::function_ref<InFlightDiagnostic()> emitError,
                      Algorithm algorithm, int64_t tileQ, int64_t tileKv,
                      int64_t tileD, int64_t stages, int64_t warps,
                      int64_t chunk, int64_t innerQ, int64_t innerKv,
-                     int64_t tileDv, int64_t smemBytes, int64_t persistent) {
+                     int64_t tileDv, int64_t smemBytes, int64_t persistent,
+                     int64_t rotaryPrepass) {
   struct Field {
     const char *name;
     int64_t value, min, max;
@@ -38,7 +39,8 @@ ScheduleAttr::verify(llvm::function_ref<InFlightDiagnostic()> emitError,
       {"warps", warps, 1, 32},           {"chunk", chunk, 0, 4096},
       {"inner_q", innerQ, 0, 4096},      {"inner_kv", innerKv, 0, 4096},
       {"tile_dv", tileDv, 0, 1024},      {"smem_bytes", smemBytes, 0, 1 << 24},
-      {"persistent", persistent, 0, 1}};
+      {"persistent", persistent, 0, 1},
+      {"rotary_prepass", rotaryPrepass, 0, 1}};
   for (const Field &f : fields)
     if (f.value < f.min || f.value > f.max)
       return emitError() << "#flash.schedule " << f.name << " = " << f.value

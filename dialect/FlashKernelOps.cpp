@@ -77,6 +77,12 @@ constexpr FamilyRule kFamilies[] = {
      {TR::o},
      {},
      {}},
+    {KernelFamily::attention_rotate_keys,
+     {Algorithm::flash2, Algorithm::flash3},
+     false,
+     {TR::k},
+     {},
+     {}},
     {KernelFamily::attention_grad_prep,
      {Algorithm::flash2_grad, Algorithm::flash2_grad_deterministic,
       Algorithm::flash3_grad, Algorithm::flash3_grad_deterministic},
@@ -372,6 +378,17 @@ LogicalResult TileRotateOp::verify() {
     return emitOpError() << "rotates " << getRows() << " rows";
   if (getGroup() && *getGroup() < 1)
     return emitOpError() << "group = " << *getGroup() << " must be >= 1";
+  return verifyRotaryTables(getOperation(), getCos(), getSin(), getDims());
+}
+
+LogicalResult KeysRotateOp::verify() {
+  auto kernel = (*this)->getParentOfType<KernelOp>();
+  if (!kernel || kernel.getFamily() != KernelFamily::attention_rotate_keys ||
+      kernel.getSchedule().getRotaryPrepass() == 0)
+    return emitOpError() << "must be inside a flash.kernel of family "
+                            "attention_rotate_keys with a rotary_prepass schedule";
+  if (getRows() <= 0)
+    return emitOpError() << "rotates " << getRows() << " rows";
   return verifyRotaryTables(getOperation(), getCos(), getSin(), getDims());
 }
 

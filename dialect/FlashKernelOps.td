@@ -248,6 +248,30 @@ def Flash_TileRotateOp : Flash_Op<"tile_rotate", []> {
   let hasVerifier = 1;
 }
 
+def Flash_KeysRotateOp : Flash_Op<"keys_rotate", []> {
+  let summary = "rotary pre-pass: rotate rows of k into the workspace copy";
+  let description = [{
+    The kernel of family `attention_rotate_keys` (a schedule with
+    `rotary_prepass`): rows [row_tile * rows, +rows) of k at (`batch`,
+    `head`), those below `extent`, are turned as flash.tile_rotate turns a
+    landed tile (docs/semantics.md §2.12; row j at position j + `offset`)
+    and written, rounded to k's element type, to the same rows of the
+    workspace copy `k_rotated` ([B, Hkv, M, D], contiguous). The attention
+    kernel of the variant, launched next, reads that copy in k's place and
+    rotates only its q tiles.
+  }];
+  let arguments = (ins Index:$batch, Index:$head, Index:$row_tile,
+                       Index:$extent, I64Attr:$rows, Index:$offset,
+                       AnyRankedTensor:$cos, AnyRankedTensor:$sin,
+                       Flash_RotaryStyle:$style, I64Attr:$dims);
+  let assemblyFormat = [{
+    `[` $batch `,` $head `,` $row_tile `]` `rows` $rows `extent` $extent
+    `at` $offset $style `dims` $dims `tables` `(` $cos `,` $sin `)` attr-dict
+    `:` type($cos) `,` type($sin)
+  }];
+  let hasVerifier = 1;
+}
+
 def Flash_TileCommitOp : Flash_Op<"tile_commit", []> {
   let summary = "close the group of async tile loads issued since the last commit";
   let description = [{

@@ -112,6 +112,7 @@ inline flashgen::schedule::Schedule toLibrary(ScheduleAttr s) {
   out.tileDv = s.getTileDv();
   out.smemBytes = s.getSmemBytes();
   out.persistent = s.getPersistent();
+  out.rotaryPrepass = s.getRotaryPrepass();
   return out;
 }
 
@@ -119,7 +120,8 @@ inline ScheduleAttr toDialect(MLIRContext *ctx,
                               const flashgen::schedule::Schedule &s) {
   return ScheduleAttr::get(ctx, toDialect(s.algorithm), s.tileQ, s.tileKv,
                            s.tileD, s.stages, s.warps, s.chunk, s.innerQ,
-                           s.innerKv, s.tileDv, s.smemBytes, s.persistent);
+                           s.innerKv, s.tileDv, s.smemBytes, s.persistent,
+                           s.rotaryPrepass);
 }
 
 } // namespace mlir::flash

@@ -117,9 +117,16 @@ FailureOr<KernelParts> findParts(KernelOp kernel) {
     if (rotate.getTensor() == TensorRole::k && !parts.keyRotate)
       parts.keyRotate = rotate;
   });
-  if (bool(parts.queryRotate) != bool(parts.keyRotate))
+  // Rotary embedding rotates q and k tiles, or q alone where a pre-pass
+  // rotated K (Schedule rotary_prepass).
+  bool prepass = kernel.getSchedule().getRotaryPrepass() != 0;
+  if (parts.keyRotate && !parts.queryRotate)
     return kernel.emitError("flash-warp-specialize: rotary embedding rotates "
-                            "both q and k tiles, this kernel only one");
+                            "k tiles and not the q tile");
+  if (parts.queryRotate && !parts.keyRotate && !prepass)
+    return kernel.emitError("flash-warp-specialize: rotary embedding rotates "
+                            "the q tile and no k tile, without a rotary_prepass "
+                            "schedule");
   if (!parts.grid || !parts.queryLoad || !parts.keyLoad ||
       parts.loops.empty() || !parts.store || !parts.init)
     return kernel.emitError("flash-warp-specialize: the kernel is not in the "
@@ -139,9 +146,9 @@ bool holdsScoreMap(Operation *op) {
 struct SplitBuilder : IndexBuilder {
   int64_t stages;
   bool pipelined;
-  /// Q and K are rotated in their slots (rotary embedding): waited for
-  /// through their ready barriers.
-  bool rotated = false;
+  /// Q's and K's slots are rotated in place (rotary embedding; K not with
+  /// a pre-pass): waited for through their ready barriers.
+  bool queryRotated = false, keysRotated = false;
 
   /// Ops under `cond` (an scf.if without else).
   template <typename Fn> void when(Value cond, Fn &&fn) {
@@ -164,7 +171,7 @@ struct SplitBuilder : IndexBuilder {
     Value stagesV = c(stages);
     Value prev = sub(it, c(1));
     Value stage = rem(it, stagesV);
-    PipeWaitOp::create(b, loc, TensorRole::k, it, rotated);
+    PipeWaitOp::create(b, loc, TensorRole::k, it, keysRotated);
     when(hasPrev, [&] { PipeWaitOp::create(b, loc, TensorRole::v, prev); });
     TurnWaitOp::create(b, loc);
     auto issuePv = [&] {
@@ -318,7 +325,8 @@ LogicalResult specialize(KernelOp kernel, bool tma) {
   OpBuilder b(kernel.getContext());
   SplitBuilder bld{{b, loc}, s.getStages(), s.getInnerQ() == 1};
   // Rotary embedding: the consumers wait for Q and K slots rotated in place.
-  bld.rotated = bool(parts.queryRotate);
+  bld.queryRotated = bool(parts.queryRotate);
+  bld.keysRotated = bool(parts.keyRotate);
   Block &block = kernel.getBody().front();
 
   Value lo = parts.loops.front().getLowerBound();
@@ -370,7 +378,7 @@ LogicalResult specialize(KernelOp kernel, bool tma) {
   auto consumerTile = [&](IRMapping &m, Value qSlot, Value base, Value final) {
     auto map = [&](Value v) { return m.lookupOrDefault(v); };
     OutputInitOp::create(b, loc);
-    PipeWaitOp::create(b, loc, TensorRole::q, qSlot, bld.rotated);
+    PipeWaitOp::create(b, loc, TensorRole::q, qSlot, bld.queryRotated);
     buildConsumerLoops(bld, parts, map(lo), base, m);
     Value tiles = bld.sub(map(hi), map(lo));
     bld.lastTurn(bld.add(base, bld.sub(tiles, bld.c(1))),

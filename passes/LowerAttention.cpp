@@ -538,7 +538,12 @@ static KernelOp buildKernel(OpBuilder &b, const AttentionKernelPlan &plan,
   }
 
   std::optional<RotaryTables> rotary = buildRotaryTables(b, loc, plan);
-  const RotaryTables *rotate = rotary ? &*rotary : nullptr;
+  // K tiles are rotated as they land, unless a pre-pass rotated K (the
+  // copy this kernel reads, after waiting for that launch).
+  bool prepass = s.getRotaryPrepass() != 0;
+  const RotaryTables *rotate = rotary && !prepass ? &*rotary : nullptr;
+  if (prepass)
+    WaitPreviousLaunchOp::create(b, loc);
   // Query tile, then the first stages - 1 key/value tiles, in flight at once.
   // Per-CTA values of the user's regions are computed just before this.
   Operation *queryLoad = TileLoadOp::create(b, loc, TensorRole::q, batch, head, queryTile, queryLen,
@@ -702,6 +707,9 @@ void mlir::flash::buildAttentionKernels(OpBuilder &b,
     buildDecodeKernels(b, plan, target, name, variant, kernels);
   else if (splitsHeadDim(plan.schedule.getAlgorithm()))
     kernels.push_back(buildDSplitAttentionKernel(b, plan, name, variant));
-  else
+  else {
+    if (plan.schedule.getRotaryPrepass())
+      kernels.push_back(buildRotaryKeysKernel(b, plan, name + "_rotate_keys", variant));
     kernels.push_back(buildKernel(b, plan, target, name, plan.opName, variant));
+  }
 }

@@ -190,6 +190,11 @@ void buildQueryRotation(OpBuilder &b, Location loc, const RotaryTables &tables,
                         int64_t tileQ, Value offset, int64_t stages,
                         int64_t group = 0);
 
+/// The first kernel of a rotary_prepass schedule (LowerAttentionRotary.cpp):
+/// `<name>` at the builder's insertion point, which it leaves after it.
+KernelOp buildRotaryKeysKernel(OpBuilder &b, const AttentionKernelPlan &plan,
+                               StringRef name, int64_t variant);
+
 /// The problem dictionary recorded on each attention kernel: what it
 /// specialises on (element type, head counts and dims, scales, mask).
 DictionaryAttr attentionProblemAttr(OpBuilder &b,

@@ -388,6 +388,7 @@ Status bindArguments(const KernelSpec &kernel, const VariantSpec &variant,
     }
     int64_t stride = 1;
     for (int d = static_cast<int>(sc.shape.size()) - 1; d >= 0; --d) {
+      out.scratchDims[s][d] = dims[d];
       out.scratchStrides[s][d] = stride;
       stride *= dims[d] > 0 ? dims[d] : 1; // bounded by `elements`
     }

@@ -46,6 +46,9 @@ struct BoundArgs {
   uint64_t scratchOffset[kMaxScratch];
   uint64_t scratchBytes[kMaxScratch];
   int64_t scratchStrides[kMaxScratch][kMaxRank];
+  /// Evaluated shape of each scratch buffer, for the tensor maps that cover
+  /// one (a tensor_map arg with "scratch").
+  int64_t scratchDims[kMaxScratch][kMaxRank];
   uint64_t workspaceBytes;
   BoundLaunch launches[kMaxLaunches];
   /// Every output is empty (N = 0, B = 0, ...): the launch does nothing,

@@ -162,9 +162,11 @@ void packParams(const ParamLayout &layout, const LaunchSpec &launch,
 
 /// The TMA maps of a launch's tensor_map args, in order: all encoded, or
 /// all zero (the kernel then copies with cp.async; runtime/TensorMaps.h).
+/// A map of a scratch buffer covers it where it lies in `workspace`.
 void encodeTensorMaps(const CudaDriver &d, TensorMapCache &cache, bool enabled,
-                      const KernelSpec &spec, const LaunchSpec &launch,
-                      const TensorArg *tensors, const BoundArgs &b,
+                      const KernelSpec &spec, const VariantSpec &variant,
+                      const LaunchSpec &launch, const TensorArg *tensors,
+                      const BoundArgs &b, CUdeviceptr workspace,
                       CUtensorMap *maps) {
   bool ok = enabled;
   int count = 0;
@@ -176,17 +178,30 @@ void encodeTensorMaps(const CudaDriver &d, TensorMapCache &cache, bool enabled,
     std::memset(&map, 0, sizeof(CUtensorMap));
     if (!ok)
       continue;
-    const TensorArg &t = tensors[a.index];
     TensorMapRequest r;
-    r.data = b.tensorData[a.index];
-    r.dtype = spec.params[a.index].dtype;
-    r.rank = t.rank;
-    for (int d = 0; d < t.rank && d < kMaxRank; ++d) {
-      r.sizes[d] = t.sizes[d];
-      r.strides[d] = b.tensorStrides[a.index][d];
+    if (a.mapsScratch) {
+      // Contiguous row-major and never a packed batch: mapped as declared.
+      const ScratchSpec &sc = variant.scratch[a.index];
+      r.data = reinterpret_cast<const void *>(
+          static_cast<uintptr_t>(workspace + b.scratchOffset[a.index]));
+      r.dtype = sc.dtype;
+      r.rank = static_cast<int>(sc.shape.size());
+      for (int d = 0; d < r.rank; ++d) {
+        r.sizes[d] = b.scratchDims[a.index][d];
+        r.strides[d] = b.scratchStrides[a.index][d];
+      }
+    } else {
+      const TensorArg &t = tensors[a.index];
+      r.data = b.tensorData[a.index];
+      r.dtype = spec.params[a.index].dtype;
+      r.rank = t.rank;
+      for (int d = 0; d < t.rank && d < kMaxRank; ++d) {
+        r.sizes[d] = t.sizes[d];
+        r.strides[d] = b.tensorStrides[a.index][d];
+      }
+      if (t.rank == 3)
+        viewPackedAsBatch(r);
     }
-    if (t.rank == 3)
-      viewPackedAsBatch(r);
     r.boxRows = a.boxRows;
     r.boxCols = a.boxCols;
     r.swizzleBytes = a.swizzleBytes;
@@ -442,7 +457,8 @@ Status KernelImpl::launchVariant(int index, const TensorArg *tensors,
     const LaunchSpec &l = vs.launches[li];
     const PreparedLaunch &pl = pv.launches[li];
     CUtensorMap maps[kMaxTensorMaps];
-    encodeTensorMaps(d, *mapCache, tensorMaps, *spec, l, tensors, b, maps);
+    encodeTensorMaps(d, *mapCache, tensorMaps, *spec, vs, l, tensors, b,
+                     workspace, maps);
     packParams(pl.layout, l, b, workspace, maps, buffer);
     size_t size = static_cast<size_t>(pl.layout.totalBytes);
     void *extra[] = {CU_LAUNCH_PARAM_BUFFER_POINTER, buffer,

@@ -921,30 +921,59 @@ private:
       if (a.index < 0)
         return fail(kpath, "no scalar named \"" + name + "\"");
     } else if (key == "tensor_map") {
-      // {"tensor": NAME, "box_rows": R, "box_cols": C, "swizzle": 128}: a
-      // TMA map of a 16-bit param (runtime/TensorMaps.h).
+      // {"tensor": NAME | "scratch": NAME, "box_rows": R, "box_cols": C,
+      // "swizzle": 128}: a TMA map of a 16-bit param or scratch buffer of
+      // this variant (runtime/TensorMaps.h).
       a.kind = ArgSpec::Kind::TensorMap;
       if (!expectKind(value, kpath, json::Value::Kind::Object) ||
-          !checkKeys(value, kpath, {"tensor", "box_rows", "box_cols", "swizzle"}))
+          !checkKeys(value, kpath,
+                     {"tensor", "scratch", "box_rows", "box_cols", "swizzle"}))
         return false;
       const json::Value *tensor = value.find("tensor");
+      const json::Value *scratch = value.find("scratch");
       const json::Value *rows = value.find("box_rows");
       const json::Value *cols = value.find("box_cols");
       const json::Value *swizzle = value.find("swizzle");
-      if (!tensor || !rows || !cols || !swizzle)
-        return fail(kpath, "a tensor_map needs tensor, box_rows, box_cols and swizzle");
-      if (!expectKind(*tensor, kpath + ".tensor", json::Value::Kind::String))
-        return false;
-      for (size_t i = 0; i < k.params.size(); ++i)
-        if (k.params[i].name == tensor->asString())
-          a.index = static_cast<int>(i);
-      if (a.index < 0)
-        return fail(kpath + ".tensor", "no param named \"" + tensor->asString() + "\"");
-      const ParamSpec &p = k.params[a.index];
-      if (p.dtype != DType::BF16 && p.dtype != DType::F16)
-        return fail(kpath + ".tensor", "a tensor map covers a bf16 or f16 param");
-      if (p.shape.size() < 2 || p.shape.size() > 5)
-        return fail(kpath + ".tensor", "a tensor map covers a param of 2 to 5 dims");
+      if (tensor && scratch)
+        return fail(kpath, "a tensor_map has one of tensor and scratch, not both");
+      if (!tensor && !scratch)
+        return fail(kpath, "a tensor_map needs tensor (a param) or scratch (a "
+                           "scratch buffer of this variant)");
+      if (!rows || !cols || !swizzle)
+        return fail(kpath, "a tensor_map needs box_rows, box_cols and swizzle");
+      DType dtype = DType::None;
+      size_t rank = 0;
+      if (tensor) {
+        if (!expectKind(*tensor, kpath + ".tensor", json::Value::Kind::String))
+          return false;
+        for (size_t i = 0; i < k.params.size(); ++i)
+          if (k.params[i].name == tensor->asString())
+            a.index = static_cast<int>(i);
+        if (a.index < 0)
+          return fail(kpath + ".tensor",
+                      "no param named \"" + tensor->asString() + "\"");
+        dtype = k.params[a.index].dtype;
+        rank = k.params[a.index].shape.size();
+      } else {
+        if (!expectKind(*scratch, kpath + ".scratch", json::Value::Kind::String))
+          return false;
+        a.mapsScratch = true;
+        for (size_t i = 0; i < var.scratch.size(); ++i)
+          if (var.scratch[i].name == scratch->asString())
+            a.index = static_cast<int>(i);
+        if (a.index < 0)
+          return fail(kpath + ".scratch", "no scratch buffer named \"" +
+                                              scratch->asString() +
+                                              "\" in this variant");
+        dtype = var.scratch[a.index].dtype;
+        rank = var.scratch[a.index].shape.size();
+      }
+      const std::string what = tensor ? "param" : "scratch buffer";
+      const std::string wpath = kpath + (tensor ? ".tensor" : ".scratch");
+      if (dtype != DType::BF16 && dtype != DType::F16)
+        return fail(wpath, "a tensor map covers a bf16 or f16 " + what);
+      if (rank < 2 || rank > 5)
+        return fail(wpath, "a tensor map covers a " + what + " of 2 to 5 dims");
       int64_t r = 0, c = 0, sw = 0;
       if (!readInt(*rows, kpath + ".box_rows", 1, 256, r) ||
           !readInt(*cols, kpath + ".box_cols", 1, 256, c) ||

@@ -104,6 +104,10 @@ struct ArgSpec {
   // TensorMap: a TMA map of param `index` (runtime/TensorMaps.h), boxes of
   // boxRows x boxCols elements with a swizzleBytes swizzle.
   int boxRows = 0, boxCols = 0, swizzleBytes = 0;
+  // TensorMap: `index` is a scratch buffer of the variant instead ("scratch"
+  // in place of "tensor"), so a later launch can read with TMA what an
+  // earlier one wrote to the workspace.
+  bool mapsScratch = false;
 };
 
 struct LaunchSpec {

@@ -169,9 +169,12 @@ std::string describeLayout(const KernelSpec &kernel, const VariantSpec &variant,
     case S::ConstI32:
       out += "int " + std::to_string(launch.args[p.index].intValue);
       break;
-    case S::TensorMap:
-      out += "tensor_map tm_" + kernel.params[launch.args[p.dim].index].name;
+    case S::TensorMap: {
+      const ArgSpec &a = launch.args[p.dim];
+      out += "tensor_map tm_" + (a.mapsScratch ? variant.scratch[a.index].name
+                                               : kernel.params[a.index].name);
       break;
+    }
     }
   }
   return out;

@@ -34,7 +34,8 @@ struct PackedParam {
     ConstF32,  // float args[`index`].floatValue
     ConstI32,  // int args[`index`].intValue
     TensorMap, // 128-byte CUtensorMap (64-byte aligned): the `index`-th
-               // tensor_map arg of the launch, args[`dim`]
+               // tensor_map arg of the launch, args[`dim`] (of a param or
+               // a scratch buffer)
   };
   Source source;
   uint8_t size;    // 4, 8 or 128

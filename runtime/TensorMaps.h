@@ -3,7 +3,8 @@
 // A kernel whose manifest args hold "tensor_map" entries (the flash3
 // producer's TMA copies, codegen/device/memory/tma.cuh) gets a CUtensorMap
 // per entry, encoded here at launch from the bound tensor's pointer, sizes
-// and strides with the driver's cuTensorMapEncodeTiled. Encoding costs a few
+// and strides (or a scratch buffer's place and shape in the workspace) with
+// the driver's cuTensorMapEncodeTiled. Encoding costs a few
 // microseconds, so a small cache keyed by everything the map depends on
 // keeps repeated launches on the same buffers cheap.
 //

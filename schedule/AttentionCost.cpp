@@ -107,8 +107,11 @@ double flash3PipelineSeconds(const AttentionProblem &p, const Target &t,
   // Rotary embedding: every thread turns each landed K tile before the
   // products (on the chain), or the producer's three rotating warps do it
   // beside the consumers (its own pipeline stage, shared by the SM's CTAs).
+  // With the pre-pass K lands rotated; Q's one rotation per query tile is
+  // not counted either way.
   const double rotation =
-      shape.producer
+      s.rotaryPrepass ? 0.0
+      : shape.producer
           ? rotaryRounds(p, s.tileKv, kRotatorThreads, kRotatorPieceElems, 1) *
                 kRotaryProducerRoundCycles
           : rotaryRounds(p, s.tileKv, shape.threads, kRotaryPieceElems,
@@ -149,6 +152,22 @@ double flashgen::schedule::rotaryRounds(const AttentionProblem &p, int64_t rows,
   const int64_t perRow = std::max<int64_t>(1, p.rotaryDims / (2 * elems));
   const int64_t pieces = rows * perRow;
   return static_cast<double>(ceilDiv(ceilDiv(pieces, threads), std::max<int64_t>(1, inFlight)));
+}
+
+KernelCost flashgen::schedule::rotaryPrepassCost(const AttentionProblem &p) {
+  KernelCost k;
+  k.name = "rotate_keys";
+  const int64_t rows = p.batch * p.keyHeads * p.keyLen;
+  k.ctas = p.batch * p.keyHeads * ceilDiv(p.keyLen, kRotaryPrepassRows);
+  k.warps = kRotaryPrepassWarps;
+  k.registersPerThread = 64;
+  const int64_t kBytes = rows * p.headDim * p.elementBytes;
+  // cos and sin, R/2 f32 each, at every key position.
+  const int64_t tableBytes = p.keyLen * p.rotaryDims * 4;
+  k.globalBytes = 2 * kBytes + p.keyHeads * p.batch * tableBytes;
+  k.hbmBytes = 2 * kBytes + tableBytes;
+  k.pipelined = true; // every thread's loads are in flight together
+  return k;
 }
 
 bool flashgen::schedule::dsplitAsyncProducts(Algorithm algorithm,
@@ -335,6 +354,8 @@ Evaluation flashgen::schedule::evaluateAttention(const AttentionProblem &p,
                                               sfuPerScore, aluPerScore,
                                               maskAlu, k.pipelineBinding);
     Evaluation result;
+    if (s.rotaryPrepass)
+      result.kernels.push_back(rotaryPrepassCost(p));
     result.kernels.push_back(k);
     finishEvaluation(t, result);
     return result;
@@ -366,8 +387,16 @@ Evaluation flashgen::schedule::evaluateAttention(const AttentionProblem &p,
     k.steps = pairs;
   }
   k.smemTraffic = (pairs * perPair + static_cast<double>(k.ctas) * perCta) * e;
+  // Rotary embedding without the pre-pass: every thread turns each landed K
+  // tile between its wait and the products (rotary.cuh's rounds).
+  if (!dsplit && !s.rotaryPrepass)
+    k.exposedCycles += pairs * rotaryRounds(p, s.tileKv, 32 * s.warps, kRotaryPieceElems,
+                                            kRotaryPiecesInFlight) *
+                       kRotaryRoundCycles;
 
   Evaluation result;
+  if (s.rotaryPrepass)
+    result.kernels.push_back(rotaryPrepassCost(p));
   result.kernels.push_back(k);
   finishEvaluation(t, result);
   return result;

@@ -127,6 +127,15 @@ constexpr int64_t kRotatorThreads = 96, kRotatorPieceElems = 4;
 double rotaryRounds(const AttentionProblem &p, int64_t rows, int64_t threads,
                     int64_t elems, int64_t inFlight);
 
+/// Schedule::rotaryPrepass's first kernel: a CTA of kRotaryPrepassWarps
+/// warps rotates kRotaryPrepassRows rows of one (batch, kv head) of K into
+/// the workspace copy.
+constexpr int64_t kRotaryPrepassRows = 64, kRotaryPrepassWarps = 4;
+
+/// The cost of that kernel: K read and written once, the tables' rows read
+/// from L2 by each kv head (from HBM once).
+KernelCost rotaryPrepassCost(const AttentionProblem &p);
+
 } // namespace flashgen::schedule
 
 #endif // FLASHGEN_SCHEDULE_ATTENTIONCOST_H

@@ -289,6 +289,32 @@ bool flashgen::schedule::persistentGridAvailable(const AttentionProblem &p) {
   return !p.varlen;
 }
 
+std::string flashgen::schedule::rotaryPrepassPrecondition(const AttentionProblem &p,
+                                                         Algorithm algorithm) {
+  if (p.rotaryDims <= 0)
+    return "rotary_prepass rotates K for rotary embedding, which this op has not";
+  if (algorithm != Algorithm::Flash2 && algorithm != Algorithm::Flash3)
+    return std::string("rotary_prepass is a flash2 and flash3 form; ") +
+           algorithmName(algorithm) + " rotates K on chip";
+  if (p.pageSize > 0)
+    return "rotary_prepass writes a contiguous copy of K; a paged cache (pages of " +
+           std::to_string(p.pageSize) + " keys) is rotated on chip";
+  if (p.varlen)
+    return "rotary_prepass addresses K as [B, Hkv, M, D]; packed (varlen) keys "
+           "are rotated on chip";
+  return "";
+}
+
+/// The rotary_prepass values a space offers: both where the form exists
+/// (the cost model weighs K's rotation per query tile against a pre-pass
+/// over K), else 0.
+static std::vector<int64_t> rotaryPrepassChoices(const AttentionProblem &p,
+                                                 Algorithm algorithm) {
+  if (rotaryPrepassPrecondition(p, algorithm).empty())
+    return {1, 0};
+  return {0};
+}
+
 namespace {
 
 /// flash3's space: 1 to 3 consumer warpgroups (tile_q = 64 each), with or
@@ -313,7 +339,8 @@ ScheduleSpace flash3Space(const AttentionProblem &p, const Target &t) {
     s.dims.push_back({"persistent", {0, 1}, {"no", "yes"}});
   else
     s.dims.push_back({"persistent", {0}, {"no"}});
-  const size_t tq = 0, tkv = 1, stages = 2, producer = 3, persistent = 4;
+  s.dims.push_back({"rotary_prepass", rotaryPrepassChoices(p, Algorithm::Flash3), {}});
+  const size_t tq = 0, tkv = 1, stages = 2, producer = 3, persistent = 4, prepass = 5;
 
   out.toSchedule = [=](const Point &x) {
     Schedule sch;
@@ -325,6 +352,7 @@ ScheduleSpace flash3Space(const AttentionProblem &p, const Target &t) {
     sch.stages = x[stages];
     sch.warps = x[tq] / 16 + (x[producer] ? kWarpsPerGroup : 0);
     sch.persistent = x[persistent];
+    sch.rotaryPrepass = x[prepass];
     sch.smemBytes = flash3SmemBytes(p.headDim, p.valueDim, p.elementBytes, sch,
                                     p.rotaryDims > 0);
     return sch;
@@ -467,6 +495,9 @@ Result<ScheduleSpace> flashgen::schedule::attentionSpace(
   const size_t inner = s.dims.size();
   if (splitsKeys(algorithm))
     s.dims.push_back({"inner_kv", {0, 16, 32, 64}, {}});
+  const size_t prepass = s.dims.size();
+  if (algorithm == Algorithm::Flash2)
+    s.dims.push_back({"rotary_prepass", rotaryPrepassChoices(p, algorithm), {}});
 
   out.toSchedule = [=](const Point &x) {
     Schedule sch;
@@ -478,6 +509,7 @@ Result<ScheduleSpace> flashgen::schedule::attentionSpace(
     sch.stages = x[stages];
     sch.warps = x[warps];
     sch.innerKv = splitsKeys(algorithm) ? x[inner] : 0;
+    sch.rotaryPrepass = algorithm == Algorithm::Flash2 ? x[prepass] : 0;
     sch.smemBytes = attentionSmemBytes(p, sch);
     return sch;
   };

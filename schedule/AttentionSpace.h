@@ -61,6 +61,12 @@ bool queryTilesCostTheSame(const AttentionProblem &p);
 /// packed sequences have no persistent form.
 bool persistentGridAvailable(const AttentionProblem &p);
 
+/// Whether Schedule::rotaryPrepass is in the space of `p` for `algorithm`:
+/// rotary embedding in flash2 or flash3, keys contiguous and unpacked (the
+/// pre-pass addresses a [B, Hkv, M, D] copy; a paged or packed cache keeps
+/// the on-chip rotation). "" when it is, else why not.
+std::string rotaryPrepassPrecondition(const AttentionProblem &p, Algorithm algorithm);
+
 /// Under a block-sparse mask (dialect/BlockMask.h) a tile lies in one
 /// block: its list is one block's, and a listed block is whole tiles
 /// (blockTileViolation). Adds that rule over the tile dims `tq`, `tkv` of

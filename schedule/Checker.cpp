@@ -57,6 +57,9 @@ flashgen::schedule::checkAttentionSchedule(const AttentionProblem &p,
   Rules r;
   if (std::string why = attentionPrecondition(p, t, s.algorithm); !why.empty())
     return {why};
+  if (s.rotaryPrepass != 0)
+    if (std::string why = rotaryPrepassPrecondition(p, s.algorithm); !why.empty())
+      return {why};
   const int64_t e = p.elementBytes;
   if (s.algorithm == Algorithm::Flash3) {
     // The kernel shape's own rules (Flash3Layout.h, which the emitter

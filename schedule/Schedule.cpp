@@ -114,6 +114,8 @@ std::string Schedule::str() const {
       os << " inner_kv=" << innerKv;
     if (persistent != 0)
       os << " persistent";
+    if (rotaryPrepass != 0)
+      os << " rotary_prepass";
   } else if (algorithm == Algorithm::RecurrentStep) {
     os << " tile_dv=" << tileDv << " warps=" << warps;
     return os.str();
@@ -134,5 +136,5 @@ bool Schedule::operator==(const Schedule &o) const {
          tileD == o.tileD && stages == o.stages && warps == o.warps &&
          chunk == o.chunk && innerQ == o.innerQ && innerKv == o.innerKv &&
          tileDv == o.tileDv && smemBytes == o.smemBytes &&
-         persistent == o.persistent;
+         persistent == o.persistent && rotaryPrepass == o.rotaryPrepass;
 }

@@ -118,6 +118,9 @@ struct Schedule {
   int64_t smemBytes = 0;
   /// flash3: one CTA per SM looping over the query tiles (0 or 1).
   int64_t persistent = 0;
+  /// flash2 / flash3 under rotary embedding (0 or 1): K rotated once by a
+  /// pre-pass kernel into a workspace copy, Q alone rotated on chip.
+  int64_t rotaryPrepass = 0;
 
   /// flash_decode with inner_kv > 0: the warps that split each key tile,
   /// inner_kv keys each (tile_kv / inner_kv); their softmax states are

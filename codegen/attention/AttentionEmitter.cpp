@@ -69,25 +69,6 @@ std::string AttentionKernelPrinter::tmaBatch(TensorRole tensor, Value batch) {
   return packed ? "0" : name(batch);
 }
 
-std::string AttentionKernelPrinter::rotaryTables(Value cos, Value sin, Value batch) {
-  bool perSequence = cast<RankedTensorType>(cos.getType()).getRank() == 3;
-  int64_t p = perSequence ? 1 : 0;
-  auto table = [&](Value t) {
-    std::string x = name(t);
-    std::string base = x;
-    if (perSequence) // one table per sequence, the index clamped like any extra's
-      base += " + " + clampedExtraOffset(t.getDefiningOp<ExtraOp>(), 0, name(batch));
-    return base + ", int(" + x + "_s" + std::to_string(p) + "), int(" + x + "_s" +
-           std::to_string(p + 1) + ")";
-  };
-  return "fg::rotary::tables{" + table(cos) + ", " + table(sin) + ", int(" +
-         extraExtent(cos.getDefiningOp<ExtraOp>(), p) + ")}";
-}
-
-std::string AttentionKernelPrinter::rotaryTemplate(RotaryStyle style, int64_t dims) {
-  return std::string(style == RotaryStyle::half ? "true" : "false") + ", " + std::to_string(dims);
-}
-
 LogicalResult AttentionKernelPrinter::printScoreMap(ScoreMapOp op) {
   Block &block = op.getBody().front();
   auto yield = cast<ScoreYieldOp>(block.getTerminator());
@@ -381,11 +362,17 @@ std::string AttentionKernelPrinter::signature() {
                               {TensorRole::v, s.getTileKv()}}) {
       StringRef tensor = stringifyTensorRole(role);
       sep() << "const __grid_constant__ fg::tensor_map tm_" << tensor;
-      result.arguments.push_back({KernelArgument::Kind::TensorMap, tensor.str(), rows});
+      if (role == TensorRole::k && keysRotated())
+        result.arguments.push_back(
+            {KernelArgument::Kind::TensorMap, kRotatedKeysScratch, rows, "", /*ofScratch=*/true});
+      else
+        result.arguments.push_back({KernelArgument::Kind::TensorMap, tensor.str(), rows});
     }
   }
+  // A rotary pre-pass's copy of K is read in k's place: the same parameter.
   for (TensorRole role : {TensorRole::q, TensorRole::k, TensorRole::v, TensorRole::o})
-    printRowsParameter(sep, stringifyTensorRole(role), role == TensorRole::o);
+    printRowsParameter(sep, stringifyTensorRole(role), role == TensorRole::o,
+                       role == TensorRole::k && keysRotated() ? kRotatedKeysScratch : "");
   // The rows' log-sum-exp, for a backward pass or a log-sum-exp merge of
   // partial outputs; optional (nullptr: not written).
   printLseParameter(sep);

@@ -65,14 +65,10 @@ private:
   /// tile copy reads (the tile loads and the producer's copies).
   std::string tileSource(StringRef tensor, Value batch, Value head,
                          Value rowTile, int64_t rows);
-  /// fg::rotary::tables of the rotary tables cos and sin (flash.extra
-  /// values, [P, R/2] or [B, P, R/2]) for sequence `batch`.
-  std::string rotaryTables(Value cos, Value sin, Value batch);
-  /// The call that rotates a landed tile (flash.tile_rotate, a rotating
-  /// flash.pipe_produce's rotation): its template arguments.
-  static std::string rotaryTemplate(RotaryStyle style, int64_t dims);
   /// The kernel rotates q and k (problem entry rotary_dims, dialect/Rotary.h).
   bool rotary() { return kernel.getProblem().contains("rotary_dims"); }
+  /// K comes rotated from a pre-pass (readsRotatedKeys): only q is turned.
+  bool keysRotated() { return readsRotatedKeys(kernel); }
   std::string banner();
   std::string headerOpening(StringRef pathNote);
   /// The problem's q, k, v element type.

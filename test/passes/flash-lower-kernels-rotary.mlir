@@ -1,5 +1,8 @@
 // RUN: flashgen-opt %s -flash-schedule="target=h200 dims=B=2,N=4096,M=4096" -flash-lower-kernels=target=h200 -canonicalize -cse | FileCheck %s --check-prefix=LOWER
+// RUN: flashgen-opt %S/Inputs/rotary-producer.mlir -flash-lower-kernels=target=h200 -canonicalize -cse | FileCheck %s --check-prefix=INLINE
 // RUN: flashgen-opt %S/Inputs/rotary-producer.mlir -flash-lower-kernels=target=h200 -flash-warp-specialize -canonicalize -cse | FileCheck %s --check-prefix=SPLIT
+// RUN: flashgen-opt %S/Inputs/rotary-prepass.mlir -flash-lower-kernels=target=h200 -flash-warp-specialize -canonicalize -cse | FileCheck %s --check-prefix=PREPASS
+// RUN: flashgen-opt %S/Inputs/rotary-prepass.mlir -flash-lower-kernels=target=h200 -flash-warp-specialize -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s --check-prefix=PRECUDA
 // RUN: flashgen-opt %S/Inputs/rotary-producer.mlir -flash-lower-kernels=target=h200 -flash-warp-specialize -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s --check-prefix=CUDA
 // RUN: flashgen-opt %s -flash-schedule="target=h200 dims=B=8,N=1,M=32768" -flash-lower-kernels=target=h200 -canonicalize -cse | FileCheck %s --check-prefix=DECODE
 // RUN: not flashgen-opt %s -flash-schedule="target=h200 dims=B=2,N=4096,M=4096 algorithm=flash2_dsplit" 2>&1 | FileCheck %s --check-prefix=DSPLIT
@@ -8,7 +11,9 @@
 // and k tile once it landed (flash.tile_rotate, then a barrier: flash2,
 // flash3 without a producer, flash_decode); flash-warp-specialize moves the
 // rotation into the producer (flash.pipe_produce rotate) and the consumers
-// wait for rotated slots (flash.pipe_wait rotated).
+// wait for rotated slots (flash.pipe_wait rotated). A rotary_prepass
+// schedule rotates K once in a first kernel (flash.keys_rotate) into the
+// workspace copy the attention kernel reads; that kernel rotates only q.
 
 func.func @rope(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x4x?x128xbf16>,
                 %v: tensor<?x4x?x128xbf16>, %cos: tensor<?x64xf32>,
@@ -22,20 +27,37 @@ func.func @rope(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x4x?x128xbf16>,
   return %o : tensor<?x16x?x128xbf16>
 }
 
-// Every thread waits for the query tile, rotates it at its positions (query
-// i at i + M - N), then each key tile once it landed, key j at j.
-// LOWER-LABEL: flash.kernel @rope_v0
+// At B = 2, N = 4096 the cost model takes the key pre-pass (each key tile
+// is read by 32 query tiles, which would each rotate it again): a first
+// kernel over (64-row key tile, kv head, batch) rotates K, key j at j; the
+// attention kernel waits for it, waits for its query tile, rotates it at
+// its positions (query i at i + M - N) and no key tile.
+// LOWER-LABEL: flash.kernel @rope_v0_rotate_keys family attention_rotate_keys schedule <algorithm = flash3
+// LOWER-SAME: rotary_prepass = 1
+// LOWER: flash.grid_map ["key_tile", "kv_head", "batch"] extents ["cdiv(N,64)", "4", "B"]
+// LOWER: flash.launch_dependents
+// LOWER: flash.keys_rotate[{{.*}}] rows 64 extent {{.*}} at %c0 half dims 128 tables(
+// LOWER-LABEL: flash.kernel @rope_v0 family attention
 // LOWER: %[[COS:.*]] = flash.extra "cos"
 // LOWER: %[[SIN:.*]] = flash.extra "sin"
+// LOWER: flash.wait_previous_launch
 // LOWER: flash.tile_load q
 // LOWER: flash.tile_wait
 // LOWER-NEXT: flash.tile_rotate q[{{.*}}] rows 128 extent {{.*}} stage {{.*}} at {{.*}} half dims 128 tables(%[[COS]], %[[SIN]])
 // LOWER-NEXT: flash.barrier
-// LOWER: scf.for
-// LOWER: flash.tile_wait
-// LOWER: flash.tile_rotate k[{{.*}}] rows {{[0-9]+}} extent {{.*}} stage {{.*}} at %c0 half dims 128 tables(%[[COS]], %[[SIN]])
-// LOWER-NEXT: flash.barrier
-// LOWER-NOT: flash.tile_rotate v
+// LOWER-NOT: flash.tile_rotate
+// LOWER-LABEL: flash.kernel @rope_v1_rotate_keys
+
+// Without the pre-pass every thread also rotates each key tile once it
+// landed, key j at j.
+// INLINE-LABEL: flash.kernel @rope_producer_v0
+// INLINE-NOT: flash.wait_previous_launch
+// INLINE: flash.tile_rotate q[
+// INLINE: scf.for
+// INLINE: flash.tile_wait
+// INLINE: flash.tile_rotate k[{{.*}}] rows {{[0-9]+}} extent {{.*}} stage {{.*}} at %c0 half dims 128 tables(
+// INLINE-NEXT: flash.barrier
+// INLINE-NOT: flash.tile_rotate v
 
 // Inputs/rotary-producer.mlir: the same op under a producer schedule.
 // SPLIT-LABEL: flash.kernel @rope_producer_v0
@@ -61,6 +83,30 @@ func.func @rope(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x4x?x128xbf16>,
 // CUDA: fg::wg::produce<fg::wg::ring::v>(
 // CUDA: fg::wg::wait_ready<fg::wg::ring::q>(
 // CUDA: fg::wg::wait_ready<fg::wg::ring::k>(
+
+// Inputs/rotary-prepass.mlir: the producer rotates Q alone; K slots are
+// waited for as they land.
+// PREPASS-LABEL: flash.kernel @rope_prepass_v0_rotate_keys family attention_rotate_keys
+// PREPASS-LABEL: flash.kernel @rope_prepass_v0 family attention
+// PREPASS: flash.wait_previous_launch
+// PREPASS: flash.warp_specialize
+// PREPASS: flash.pipe_produce q[{{.*}} rotate half dims 128 at {{.*}} tables(
+// PREPASS: flash.pipe_produce k[{{.*}}] rows {{[0-9]+}} extent {{.*}} slot {{%[a-z0-9_]+$}}
+// PREPASS: flash.pipe_wait q {{.*}} rotated
+// PREPASS: flash.pipe_wait k {{[^ ]*$}}
+
+// The pre-pass writes the copy; the attention kernel's k parameter and K's
+// tensor map are bound to it (manifest scratch k_rotated).
+// PRECUDA-LABEL: flashgen_rope_prepass_v0_rotate_keys(
+// PRECUDA: rope_prepass_v0_rotate_keys_k::Elem* __restrict__ k_rotated,
+// PRECUDA: fg::ptx::launch_dependents();
+// PRECUDA: fg::rotary::copy_rotated_rows<true, 128, kHeadDim, kRows>(k + {{.*}}, k_s2, k_rotated + {{.*}}, k_rotated_s2,
+// PRECUDA-LABEL: flashgen_rope_prepass_v0(
+// PRECUDA: fg::ptx::wait_previous_launch();
+// PRECUDA: fg::wg::rotate_slot<fg::wg::ring::q, true, 128>(
+// PRECUDA-NOT: fg::wg::rotate_slot<fg::wg::ring::k
+// PRECUDA: fg::wg::wait_ready<fg::wg::ring::q>(
+// PRECUDA: fg::wg::wait_full<fg::wg::ring::k>(
 
 // A cache of M keys, per-sequence tables, interleaved pairs of the first 32
 // dims: one new token's packed rows of a GQA group rotate at their token's

@@ -150,7 +150,7 @@ std::string elementName(Value v) {
 }
 
 llvm::json::Object scheduleJson(ScheduleAttr s) {
-  return llvm::json::Object{{"algorithm", stringifyAlgorithm(s.getAlgorithm())},
+  llvm::json::Object json{{"algorithm", stringifyAlgorithm(s.getAlgorithm())},
                             {"tile_q", s.getTileQ()},
                             {"tile_kv", s.getTileKv()},
                             {"tile_d", s.getTileD()},
@@ -162,6 +162,10 @@ llvm::json::Object scheduleJson(ScheduleAttr s) {
                             {"tile_dv", s.getTileDv()},
                             {"smem_bytes", s.getSmemBytes()},
                             {"persistent", s.getPersistent()}};
+  // Written where set: manifests of kernels without it stay as they were.
+  if (s.getRotaryPrepass() != 0)
+    json["rotary_prepass"] = s.getRotaryPrepass();
+  return json;
 }
 
 /// "flash2 tile_q=64 tile_kv=32 tile_d=128 tile_dv=128 stages=2 warps=2".
@@ -176,10 +180,12 @@ std::string copiesText(ScheduleAttr s, bool rotary = false) {
   switch (s.getAlgorithm()) {
   case Algorithm::flash3:
     if (sched::flash3Shape(toLibrary(s)).producer && rotary)
-      return "TMA by the producer warpgroup's first thread, its warps 1-3 "
-             "rotate each Q and K tile in its slot once it landed and hand it "
-             "on (ready barriers); where the runtime cannot encode tensor maps "
-             "every producer thread copies with cp.async and rotates";
+      return std::string("TMA by the producer warpgroup's first thread, its warps 1-3 "
+                         "rotate each ") +
+             (s.getRotaryPrepass() ? "Q tile (K comes rotated)" : "Q and K tile") +
+             " in its slot once it landed and hand it on (ready barriers); where "
+             "the runtime cannot encode tensor maps every producer thread copies "
+             "with cp.async and rotates";
     if (sched::flash3Shape(toLibrary(s)).producer)
       return "TMA by the producer warpgroup (tensor maps encoded at launch); "
              "the same kernel copies with cp.async where the runtime cannot "
@@ -321,14 +327,19 @@ bool describeSizes(OpReport &r, const DimValues &dims) {
   return true;
 }
 
-/// What an attention's rotary embedding does (dialect/Rotary.h).
-std::string rotaryText(const Rotary &rotary) {
-  return llvm::formatv("{0}, {1} dims of q and k turned by tables {2}, {3} "
-                       "({4}); each tile rotated on chip once it landed, no "
-                       "rotated copy written",
-                       stringifyRotaryStyle(rotary.style), rotary.dims,
-                       rotary.cosName, rotary.sinName,
-                       rotary.perSequence() ? "one per sequence" : "shared by the batch")
+/// What an attention's rotary embedding does (dialect/Rotary.h) under
+/// schedule `s`.
+std::string rotaryText(const Rotary &rotary, ScheduleAttr s) {
+  const char *where =
+      s.getRotaryPrepass()
+          ? "K rotated once by a first kernel into a workspace copy (B x Hkv x M x D) "
+            "that the attention kernel reads; each q tile rotated on chip once it landed"
+          : "each tile rotated on chip once it landed, no rotated copy written";
+  return llvm::formatv("{0}, {1} dims of q and k turned by tables {2}, {3} ({4}); {5}",
+                       stringifyRotaryStyle(rotary.style), rotary.dims, rotary.cosName,
+                       rotary.sinName,
+                       rotary.perSequence() ? "one per sequence" : "shared by the batch",
+                       where)
       .str();
 }
 
@@ -482,7 +493,7 @@ void printText(llvm::raw_ostream &os, const OpReport &r, const sched::Target &t,
   std::optional<Rotary> rotary = rotaryOf(op);
   os << "  copies        " << copiesText(schedule, bool(rotary)) << "\n";
   if (rotary)
-    os << "  rotary        " << rotaryText(*rotary) << "\n";
+    os << "  rotary        " << rotaryText(*rotary, schedule) << "\n";
   if (std::string layout = layoutText(op); !layout.empty())
     os << "  layout        " << layout << "\n";
   if (std::string mask = maskModText(op); !mask.empty())
@@ -566,7 +577,7 @@ llvm::json::Object toJson(const OpReport &r, const sched::Target &target,
   std::optional<Rotary> rotary = rotaryOf(op);
   o["copies"] = copiesText(op->getAttrOfType<ScheduleAttr>("flash.schedule"), bool(rotary));
   if (rotary)
-    o["rotary"] = rotaryText(*rotary);
+    o["rotary"] = rotaryText(*rotary, op->getAttrOfType<ScheduleAttr>("flash.schedule"));
   if (std::string layout = layoutText(op); !layout.empty())
     o["layout"] = layout;
   if (std::string mask = maskModText(op); !mask.empty())

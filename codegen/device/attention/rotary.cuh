@@ -206,6 +206,59 @@ FG_DEVICE void rotate_rows(const Tile& tile, int thread, int threads, const tabl
   }
 }
 
+/// Rotary embedding's key pre-pass (flash.keys_rotate): rows [row0, row0 +
+/// ROWS) of one (batch, kv head) of K, those below `extent`, rotated at
+/// positions row + offset and written to the same rows of `dst`. Rows are
+/// COLS elements (the head dim), element-contiguous, 16-byte aligned (a
+/// bf16 param's stride_align and pointer_align; the workspace copy is
+/// contiguous). A thread takes a 16-byte chunk at a time -- half style a
+/// chunk and its partner DIMS/2 columns on -- the columns past DIMS
+/// copied as they are; a warp's lanes walk along a row, so K's reads, the
+/// copy's writes and the tables' rows coalesce.
+template <bool HALF, int DIMS, int COLS, int ROWS, class T>
+FG_DEVICE void copy_rotated_rows(const T* src, long long src_row, T* dst, long long dst_row, const tables& t,
+                                 int row0, int offset, int extent, int thread, int threads) {
+  static_assert(DIMS > 0 && DIMS <= COLS && COLS % 8 == 0, "copy_rotated_rows: rotated dims outside the row");
+  static_assert(DIMS % (HALF ? 16 : 8) == 0, "copy_rotated_rows: whole chunks per rotated half");
+  constexpr int kTurned = HALF ? DIMS / 16 : DIMS / 8;  // units that turn: chunk pairs, or chunks
+  constexpr int kUnits = kTurned + (COLS - DIMS) / 8;     // and those copied as they are
+  constexpr int kAngles = HALF ? 8 : 4;                   // a turning unit's angles
+  const int rows = imin(ROWS, extent - row0);
+  const bool vectors = vector_rows(t);
+#pragma unroll 2
+  for (int w = thread; w < rows * kUnits; w += threads) {
+    const int r = w / kUnits, u = w % kUnits, row = row0 + r;
+    const T* from = src + row * src_row;
+    T* to = dst + row * dst_row;
+    if (u >= kTurned) {  // past the rotated dims
+      const int col = DIMS + 8 * (u - kTurned);
+      u32 x[4];
+      ptx::ld_global_nc_b128(x, from + col);
+      ptx::st_global_v4(to + col, x);
+      continue;
+    }
+    const int p = imin(imax(row + offset, 0), t.positions - 1);
+    float cf[kAngles], sf[kAngles];
+    if (vectors) {
+      load_angles<kAngles>(cf, t.cos + p * t.cos_p + u * kAngles);
+      load_angles<kAngles>(sf, t.sin + p * t.sin_p + u * kAngles);
+    } else {
+      FG_UNROLL
+      for (int a = 0; a < kAngles; ++a) {
+        cf[a] = __ldg(t.cos + p * t.cos_p + (u * kAngles + a) * t.cos_f);
+        sf[a] = __ldg(t.sin + p * t.sin_p + (u * kAngles + a) * t.sin_f);
+      }
+    }
+    const int col = 8 * u;
+    u32 x[4], y[4];
+    ptx::ld_global_nc_b128(x, from + col);
+    if constexpr (HALF) ptx::ld_global_nc_b128(y, from + col + DIMS / 2);
+    turn_words<HALF, 4, T>(x, y, cf, sf);
+    ptx::st_global_v4(to + col, x);
+    if constexpr (HALF) ptx::st_global_v4(to + col + DIMS / 2, y);
+  }
+}
+
 }  // namespace rotary
 }  // namespace fg
 

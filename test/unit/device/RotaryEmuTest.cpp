@@ -8,6 +8,10 @@
 //     for the batch) as flash3 kernels: every thread rotating the landed
 //     tiles, and a producer warpgroup rotating each Q and K tile in its
 //     slot before it hands it on (also persistent, with claimed rounds);
+//     and with the key pre-pass (rotary_prepass): a first kernel rotates K,
+//     read through strides of a [B, M, Hkv, D] layout, into the contiguous
+//     workspace copy the attention kernel reads in k's place, which then
+//     rotates only its Q tiles;
 //   - kernels/rope_partial_gqa.mlir (interleaved pairs over the first 32 of
 //     64 dims, one table per sequence) as flash_decode's packed rows (a
 //     row's position is its token's) and flash2's tiles, N < M (query i at
@@ -22,6 +26,7 @@
 #include "kernel_prelude.h"
 #include "sm90a/rope_attention.cu"
 #include "sm90a/ws_rope_attention.cu"
+#include "sm90a/prepass_rope_attention.cu"
 #ifdef FLASHGEN_EMITTED_KERNEL_DIR
 #include "decode/decode_rope.cu"
 #include "flash2/flash2_rope.cu"
@@ -36,6 +41,7 @@
 
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 namespace {
@@ -102,9 +108,13 @@ void fill(std::mt19937& rng, Bf16Tensor& q, Bf16Tensor& k, Bf16Tensor& v) {
 
 constexpr int kHq = 4, kHk = 2, kD = 128;
 
-template <bool kMaps, bool kClaims, class KernelT>
+/// `rotate` (a rotary_prepass schedule's first kernel, or null): launched
+/// first over K in a [B, N, Hkv, D] layout, writing the contiguous copy that
+/// the attention kernel then reads as k (poisoned first: a row it left
+/// unwritten shows).
+template <bool kMaps, bool kClaims, class KernelT, class RotateT = std::nullptr_t>
 void runFlash3(KernelT kernel, void (*launch_grid)(int, int, int, unsigned*), int threads, int smem, int B,
-               int N, const char* what) {
+               int N, const char* what, RotateT rotate = nullptr, int rotateThreads = 0) {
   std::mt19937 rng(N * 17 + B);
   Bf16Tensor q(B, kHq, N, kD, false), k(B, kHk, N, kD, false), v(B, kHk, N, kD, false), o(B, kHq, N, kD, true);
   fill(rng, q, k, v);
@@ -122,6 +132,21 @@ void runFlash3(KernelT kernel, void (*launch_grid)(int, int, int, unsigned*), in
   q4.mem.v = q.mem.v;
   k4.mem.v = k.mem.v;
   v4.mem.v = v.mem.v;
+  if constexpr (!std::is_same_v<RotateT, std::nullptr_t>) {
+    Tensor4<fg::bf16> strided(B, kHk, N, kD, /*bnhd=*/true, false);
+    for (int b = 0; b < B; ++b)
+      for (int h = 0; h < kHk; ++h)
+        for (int s = 0; s < N; ++s)
+          for (int x = 0; x < kD; ++x) strided.at(b, h, s, x) = k4.at(b, h, s, x);
+    Tensor4<fg::bf16> copy(B, kHk, N, kD, false, true);
+    for (auto& x : copy.mem.v) x.bits = 0x7fc0;  // NaN
+    const unsigned keyTiles = unsigned((N + 63) / 64);
+    emu::launch(emu::Dim3{keyTiles, unsigned(kHk), unsigned(B)}, rotateThreads, 0, rotate,
+                (const fg::bf16*)strided.mem.data(), strided.sb, strided.sh, strided.sn, 1LL, copy.mem.data(), copy.sb,
+                copy.sh, copy.sn, 1LL, (const float*)tables.cos.data(), tables.half(), 1LL,
+                (const float*)tables.sin.data(), tables.half(), 1LL, B, N);
+    k4.mem.v = copy.mem.v;
+  }
   launch_emitted_attention<kMaps, kClaims>(emu::Dim3{extents[0], extents[1], extents[2]}, threads, smem, kernel,
                                            q4, k4, v4, o4, lse.data(), LL(kHq) * N, LL(N), claims.data(),
                                            (const float*)tables.cos.data(), tables.half(), 1LL,
@@ -135,6 +160,10 @@ void runFlash3(KernelT kernel, void (*launch_grid)(int, int, int, unsigned*), in
   runFlash3<MAPS, CLAIMS>(flashgen_##NAME, NAME##_k::launch_grid, NAME##_k::kThreads, NAME##_k::kSmemBytes, \
                           B, N, #NAME)
 
+#define RUN_PREPASS(NAME, MAPS, CLAIMS, B, N)                                                               \
+  runFlash3<MAPS, CLAIMS>(flashgen_##NAME, NAME##_k::launch_grid, NAME##_k::kThreads, NAME##_k::kSmemBytes,  \
+                          B, N, #NAME, flashgen_##NAME##_rotate_keys, NAME##_rotate_keys_k::kThreads)
+
 using RotaryEmuTest = EmuTest;
 
 TEST_F(RotaryEmuTest, Flash3EveryThreadRotates) { RUN_FLASH3(rope_attention_v0, false, false, 2, 200); }
@@ -142,6 +171,12 @@ TEST_F(RotaryEmuTest, Flash3ProducerRotates) { RUN_FLASH3(ws_rope_attention_v0, 
 TEST_F(RotaryEmuTest, Flash3ProducerPersistentClaimedRounds) {
   RUN_FLASH3(ws_rope_attention_v1, true, true, 2, 150);
 }
+// Ragged N (a partial last 64-row tile of the pre-pass, a partial key tile).
+TEST_F(RotaryEmuTest, KeyPrepassProducerRotatesQ) { RUN_PREPASS(prepass_rope_attention_v0, true, false, 1, 300); }
+TEST_F(RotaryEmuTest, KeyPrepassProducerPersistentClaimedRounds) {
+  RUN_PREPASS(prepass_rope_attention_v1, true, true, 2, 150);
+}
+TEST_F(RotaryEmuTest, KeyPrepassEveryThreadRotatesQ) { RUN_PREPASS(prepass_rope_attention_v2, false, false, 2, 200); }
 
 #ifdef FLASHGEN_EMITTED_KERNEL_DIR
 // ---- kernels/rope_partial_gqa.mlir: GQA 8/2, D = 64, R = 32 interleaved ----

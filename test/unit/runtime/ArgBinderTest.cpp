@@ -268,6 +268,10 @@ TEST_F(ArgBinder, SharedMemoryLimitNamesNeededAndAvailable) {
   EXPECT_EQ(bound.tensorExtentBytes[0], uint64_t(2 * 4 * 37 * 16) * 2);
   EXPECT_EQ(bound.scratchStrides[0][0], 4 * 37 * 16);
   EXPECT_EQ(bound.scratchStrides[0][3], 1);
+  // tmp's evaluated shape [B, 4, N, 16], for a tensor map of the buffer.
+  const int64_t tmpDims[4] = {2, 4, 37, 16};
+  for (int d = 0; d < 4; ++d)
+    EXPECT_EQ(bound.scratchDims[0][d], tmpDims[d]) << "dim " << d;
 }
 
 /// A kernel whose geometry comes from an integer scalar, for the grid and

@@ -173,6 +173,49 @@ TEST_F(GpuLaunch, ForeignPointersAreRejectedBeforeLaunch) {
       << st.message();
 }
 
+TEST_F(GpuLaunch, TmaReadsAScratchBufferAnEarlierLaunchWrote) {
+  // Launch 0 copies x into the scratch buffer `staged` (at a nonzero offset
+  // of the workspace); launch 1 reads it back through a tensor map of
+  // `staged` and writes o, which must equal x: a zero map (one the runtime
+  // could not encode) makes the kernel write a sentinel instead.
+  if (device->impl().major != 9)
+    GTEST_SKIP() << "the fixture is built for sm_90a; this GPU is "
+                 << device->arch();
+  std::shared_ptr<Bundle> tma;
+  ASSERT_TRUE(isOk(Bundle::load(inputsDir() + "/scratch_tma.bundle", tma)));
+  std::unique_ptr<Kernel> k;
+  ASSERT_TRUE(isOk(tma->getKernel("stage_then_tma", device, k)));
+  const int64_t B = 2, H = 2, R = 100, D = 64; // R: the second box is ragged
+  std::vector<uint16_t> xHost(B * H * R * D);
+  for (size_t i = 0; i < xHost.size(); ++i)
+    xHost[i] = toBf16(static_cast<float>(static_cast<int64_t>(i * 7 % 251) - 125));
+  DeviceBuffer x(driver, xHost.size() * 2), o(driver, xHost.size() * 2);
+  x.upload(xHost.data());
+  int64_t sizes[4] = {B, H, R, D};
+  TensorArg args[2] = {{x.get(), DType::BF16, 4, sizes, nullptr},
+                       {o.get(), DType::BF16, 4, sizes, nullptr}};
+  size_t wsBytes = 0;
+  ASSERT_TRUE(isOk(k->workspaceBytes(args, 2, nullptr, 0, wsBytes)));
+  EXPECT_EQ(wsBytes, 256 + xHost.size() * 2); // pad, then staged at 256
+  for (bool ownWorkspace : {false, true}) {
+    SCOPED_TRACE(ownWorkspace ? "caller workspace" : "kernel workspace");
+    o.upload(std::vector<uint8_t>(o.bytes, 0xff).data());
+    LaunchOptions opts;
+    std::unique_ptr<DeviceBuffer> ws;
+    if (ownWorkspace) {
+      ws = std::make_unique<DeviceBuffer>(driver, wsBytes);
+      opts.workspace = ws->get();
+      opts.workspaceBytes = wsBytes;
+    }
+    ASSERT_TRUE(isOk(k->launch(args, 2, nullptr, 0, opts)));
+    ASSERT_EQ(driver->ctxSynchronize(), CUDA_SUCCESS);
+    std::vector<uint16_t> oHost(xHost.size());
+    o.download(oHost.data());
+    for (size_t i = 0; i < xHost.size(); ++i)
+      ASSERT_EQ(oHost[i], xHost[i]) << "element " << i;
+  }
+}
+
 TEST_F(GpuLaunch, HostLaunchOverheadIsMeasured) {
   const int64_t B = 1, H = 4, N = 64, D = 16;
   DeviceBuffer x(driver, B * H * N * D * 2), y(driver, B * H * N * D * 4),

@@ -304,12 +304,75 @@ TEST(Manifest, TensorMapArgs) {
       {"{\"tensor\": \"q\", \"box_rows\": 128, \"box_cols\": 64, \"swizzle\": 64}",
        "swizzle"},
       {"{\"tensor\": \"q\", \"box_rows\": 128, \"box_cols\": 64}",
-       "a tensor_map needs tensor, box_rows, box_cols and swizzle"},
+       "a tensor_map needs box_rows, box_cols and swizzle"},
   };
   for (const Case &c : cases)
     EXPECT_CONTAINS(manifestError(replaced("\"args\": [", std::string("\"args\": [{\"tensor_map\": ") +
                                                              c.map + "}, ")),
                     c.message);
+}
+
+TEST(Manifest, TensorMapOfAScratchBuffer) {
+  // "scratch" in place of "tensor" maps a 16-bit scratch buffer of the
+  // variant: a launch reads with TMA what an earlier one wrote there.
+  auto withMap = [](const std::string &map) {
+    std::string s = replaced(
+        "\"scratch\": [{\"name\": \"ws\", \"dtype\": \"f32\", \"shape\": "
+        "[\"B\", \"cdiv(N, 64)\", 8]}]",
+        "\"scratch\": [{\"name\": \"ws\", \"dtype\": \"f32\", \"shape\": "
+        "[\"B\", \"cdiv(N, 64)\", 8]}, {\"name\": \"kv\", \"dtype\": "
+        "\"bf16\", \"shape\": [\"B\", 8, \"N\", 64]}, {\"name\": \"row\", "
+        "\"dtype\": \"f16\", \"shape\": [64]}]");
+    const std::string args = "\"args\": [";
+    s.replace(s.find(args), args.size(), args + "{\"tensor_map\": " + map + "}, ");
+    return s;
+  };
+  Manifest m;
+  std::string err;
+  ASSERT_TRUE(parseManifest(withMap("{\"scratch\": \"kv\", \"box_rows\": 128, "
+                                    "\"box_cols\": 64, \"swizzle\": 128}"),
+                            m, err))
+      << err;
+  const VariantSpec &v = m.kernels[0].variants[0];
+  const ArgSpec &a = v.launches[0].args.front();
+  EXPECT_EQ(a.kind, ArgSpec::Kind::TensorMap);
+  EXPECT_TRUE(a.mapsScratch);
+  ASSERT_EQ(a.index, 1);
+  EXPECT_EQ(v.scratch[a.index].name, "kv");
+  EXPECT_EQ(a.boxRows, 128);
+  EXPECT_EQ(a.boxCols, 64);
+  EXPECT_EQ(a.swizzleBytes, 128);
+  // A param map is not a scratch map.
+  ASSERT_TRUE(parseManifest(withMap("{\"tensor\": \"q\", \"box_rows\": 128, "
+                                    "\"box_cols\": 64, \"swizzle\": 128}"),
+                            m, err))
+      << err;
+  EXPECT_FALSE(m.kernels[0].variants[0].launches[0].args.front().mapsScratch);
+
+  struct Case {
+    const char *map, *message;
+  } cases[] = {
+      {"{\"scratch\": \"kz\", \"box_rows\": 128, \"box_cols\": 64, \"swizzle\": 128}",
+       "args[0].tensor_map.scratch: no scratch buffer named \"kz\" in this variant"},
+      {"{\"scratch\": \"q\", \"box_rows\": 128, \"box_cols\": 64, \"swizzle\": 128}",
+       "tensor_map.scratch: no scratch buffer named \"q\""},
+      {"{\"scratch\": \"ws\", \"box_rows\": 128, \"box_cols\": 64, \"swizzle\": 128}",
+       "args[0].tensor_map.scratch: a tensor map covers a bf16 or f16 scratch buffer"},
+      {"{\"scratch\": \"row\", \"box_rows\": 1, \"box_cols\": 64, \"swizzle\": 128}",
+       "tensor_map.scratch: a tensor map covers a scratch buffer of 2 to 5 dims"},
+      {"{\"tensor\": \"q\", \"scratch\": \"kv\", \"box_rows\": 128, "
+       "\"box_cols\": 64, \"swizzle\": 128}",
+       "args[0].tensor_map: a tensor_map has one of tensor and scratch, not both"},
+      {"{\"box_rows\": 128, \"box_cols\": 64, \"swizzle\": 128}",
+       "args[0].tensor_map: a tensor_map needs tensor (a param) or scratch (a "
+       "scratch buffer of this variant)"},
+      {"{\"scratch\": 3, \"box_rows\": 128, \"box_cols\": 64, \"swizzle\": 128}",
+       "tensor_map.scratch"},
+      {"{\"scratch\": \"kv\", \"box_rows\": 128, \"box_cols\": 128, \"swizzle\": 128}",
+       "box_cols: a box row of 256 bytes exceeds the 128-byte swizzle"},
+  };
+  for (const Case &c : cases)
+    EXPECT_CONTAINS(manifestError(withMap(c.map)), c.message);
 }
 
 TEST(Manifest, ParamBytesAreLimited) {

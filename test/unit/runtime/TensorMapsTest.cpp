@@ -204,4 +204,31 @@ TEST(TensorMaps, ParamsComeFirstAt128ByteSteps) {
             std::string::npos);
 }
 
+TEST(TensorMaps, AScratchMapIsNamedAfterItsBuffer) {
+  KernelSpec k;
+  ParamSpec q;
+  q.name = "q";
+  q.dtype = DType::BF16;
+  q.shape.resize(4);
+  k.params = {q};
+  VariantSpec v;
+  ScratchSpec kv;
+  kv.name = "kv";
+  kv.dtype = DType::BF16;
+  kv.shape.resize(4);
+  v.scratch = {kv};
+  LaunchSpec l;
+  ArgSpec paramMap, scratchMap;
+  paramMap.kind = scratchMap.kind = ArgSpec::Kind::TensorMap;
+  paramMap.index = scratchMap.index = 0;
+  scratchMap.mapsScratch = true;
+  l.args = {paramMap, scratchMap};
+  ParamLayout layout = layoutLaunchParams(k, v, l);
+  ASSERT_EQ(layout.params.size(), 2u);
+  EXPECT_EQ(layout.params[1].source, PackedParam::Source::TensorMap);
+  EXPECT_EQ(layout.params[1].offset, 128);
+  EXPECT_EQ(describeLayout(k, v, l, layout),
+            "tensor_map tm_q, tensor_map tm_kv");
+}
+
 } // namespace
