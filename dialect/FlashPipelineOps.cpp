@@ -151,6 +151,13 @@ LogicalResult PipeWaitOp::verify() {
     return emitOpError() << "waits for a rotated v: rotary embedding turns q and k only";
   return checkRole(*this, WarpRole::Consumers);
 }
+LogicalResult PipeRotateOp::verify() {
+  if (getRows() <= 0)
+    return emitOpError() << "rotates " << getRows() << " rows";
+  if (failed(verifyRotaryTables(getOperation(), getCos(), getSin(), getDims())))
+    return failure();
+  return checkRole(*this, WarpRole::Consumers);
+}
 LogicalResult PipeReleaseOp::verify() {
   if (failed(checkRing(*this, getRing())))
     return failure();

@@ -147,6 +147,30 @@ def Flash_PipeWaitOp : Flash_Op<"pipe_wait", []> {
   let hasVerifier = 1;
 }
 
+def Flash_PipeRotateOp : Flash_Op<"pipe_rotate", []> {
+  let summary = "consumers: each warpgroup rotates its own rows of the landed Q slot";
+  let description = [{
+    After `flash.pipe_wait q` (the tile landed, not rotated): each consumer
+    warpgroup turns its own 64 rows of the Q slot `slot` as
+    `flash.tile_rotate` turns a tile (rows [row_tile * rows, +rows) of q at
+    `batch`, rows past `extent` left alone, position + `offset`), fences
+    them for the async proxy and syncs its warpgroup, so its products read
+    rotated rows. The form of a `rotary_prepass` schedule: K came rotated,
+    and each query tile turns once, by the warpgroups that read it, with
+    the registers of a consumer (the producer only copies).
+  }];
+  let arguments = (ins Index:$batch, Index:$row_tile, Index:$extent,
+                       I64Attr:$rows, Index:$slot, Index:$offset,
+                       AnyRankedTensor:$cos, AnyRankedTensor:$sin,
+                       Flash_RotaryStyle:$style, I64Attr:$dims);
+  let assemblyFormat = [{
+    `q` `[` $batch `,` $row_tile `]` `rows` $rows `extent` $extent `slot` $slot
+    `at` $offset $style `dims` $dims `tables` `(` $cos `,` $sin `)` attr-dict
+    `:` type($cos) `,` type($sin)
+  }];
+  let hasVerifier = 1;
+}
+
 def Flash_PipeReleaseOp : Flash_Op<"pipe_release", []> {
   let summary = "consumer: this warp is done reading a slot";
   let description = [{

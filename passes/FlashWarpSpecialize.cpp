@@ -324,8 +324,11 @@ LogicalResult specialize(KernelOp kernel, bool tma) {
   Location loc = kernel.getLoc();
   OpBuilder b(kernel.getContext());
   SplitBuilder bld{{b, loc}, s.getStages(), s.getInnerQ() == 1};
-  // Rotary embedding: the consumers wait for Q and K slots rotated in place.
-  bld.queryRotated = bool(parts.queryRotate);
+  // Rotary embedding: the consumers wait for Q and K slots the producer
+  // rotated in place; with the key pre-pass K lands rotated and each
+  // consumer warpgroup turns its own Q rows (flash.pipe_rotate).
+  bool prepass = s.getRotaryPrepass() != 0;
+  bld.queryRotated = bool(parts.queryRotate) && !prepass;
   bld.keysRotated = bool(parts.keyRotate);
   Block &block = kernel.getBody().front();
 
@@ -356,7 +359,8 @@ LogicalResult specialize(KernelOp kernel, bool tma) {
                           m.lookupOrDefault(rotate.getSin()), rotate.getStyleAttr(),
                           rotate.getDimsAttr());
   };
-  TileRotateOp qRotate = parts.queryRotate, kRotate = parts.keyRotate;
+  TileRotateOp qRotate = prepass ? TileRotateOp() : parts.queryRotate,
+               kRotate = parts.keyRotate;
   auto producerTile = [&](IRMapping &m, Value qSlot, Value base) {
     auto map = [&](Value v) { return m.lookupOrDefault(v); };
     produce(TensorRole::q, map(q.getBatch()), map(q.getHead()),
@@ -379,6 +383,11 @@ LogicalResult specialize(KernelOp kernel, bool tma) {
     auto map = [&](Value v) { return m.lookupOrDefault(v); };
     OutputInitOp::create(b, loc);
     PipeWaitOp::create(b, loc, TensorRole::q, qSlot, bld.queryRotated);
+    if (TileRotateOp rotate = parts.queryRotate; rotate && prepass)
+      PipeRotateOp::create(b, loc, map(q.getBatch()), map(q.getRowTile()), map(q.getExtent()),
+                           uint64_t(q.getRows()), qSlot, map(rotate.getOffset()),
+                           map(rotate.getCos()), map(rotate.getSin()), rotate.getStyle(),
+                           uint64_t(rotate.getDims()));
     buildConsumerLoops(bld, parts, map(lo), base, m);
     Value tiles = bld.sub(map(hi), map(lo));
     bld.lastTurn(bld.add(base, bld.sub(tiles, bld.c(1))),

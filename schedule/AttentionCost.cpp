@@ -135,7 +135,16 @@ double flash3PipelineSeconds(const AttentionProblem &p, const Target &t,
   // each SM, or once per SM when the grid is persistent.
   double ctas = static_cast<double>(p.batch * p.queryHeads) * visit.queryTiles;
   double ctaStarts = s.persistent ? 1.0 : ctas / t.numSMs / ctasPerSm;
-  return (rounds * round + ctaStarts * m.ctaCycles) / t.smClockHz;
+  // With the key pre-pass each query tile's warpgroups turn their own Q
+  // rows before their first product (flash.pipe_rotate): once a tile.
+  double queryRotation =
+      s.rotaryPrepass ? rotaryRounds(p, s.tileQ, shape.consumerGroups * 128, kRotaryPieceElems,
+                                     kRotaryPiecesInFlight) *
+                            kRotaryRoundCycles
+                      : 0.0;
+  double tileStarts = ctas / t.numSMs / ctasPerSm;
+  return (rounds * round + ctaStarts * m.ctaCycles + tileStarts * queryRotation) /
+         t.smClockHz;
 }
 
 } // namespace

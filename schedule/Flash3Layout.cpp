@@ -50,10 +50,11 @@ int64_t flashgen::schedule::flash3SmemBytes(int64_t headDim, int64_t valueDim,
                    s.stages * s.tileKv * (headDim + valueDim)) *
                   elementBytes;
   // Rotary embedding: the rotating warps hand each Q and K slot on through
-  // a ready barrier of its own (wg::pipe's ROTARY form).
+  // a ready barrier of its own (wg::pipe's ROTARY form); with the key
+  // pre-pass the consumers rotate their own Q rows and there is none.
   int64_t barrierCount = qBuffers + 4 * s.stages +
                          (qBuffers > 1 ? qBuffers : 0) + 3 * claims +
-                         (rotary ? qBuffers + s.stages : 0);
+                         (rotary && !s.rotaryPrepass ? qBuffers + s.stages : 0);
   int64_t barriers = flash3Shape(s).producer
                          ? roundUp(barrierCount * kBarrierBytes, kBarrierAlign)
                          : 0;
@@ -74,6 +75,9 @@ RegisterSplit flashgen::schedule::flash3RegisterSplit(const Schedule &s,
                                                       bool producerRotates) {
   Flash3Shape shape = flash3Shape(s);
   RegisterSplit split;
+  // With the key pre-pass the consumers turn their own Q rows: the
+  // producer only copies.
+  producerRotates = producerRotates && !s.rotaryPrepass;
   if (!shape.producer)
     return split;
   // Pools: 384 threads x 168 and 512 x 128. Two consumer groups get 224

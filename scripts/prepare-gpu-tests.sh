@@ -137,12 +137,17 @@ tree_plan="--plan=B=1 N=64 M=32832"
 add_case decode_tree_b3_n40_m700 tree_verify.mlir tree_verify 84 B=3 N=40 M=700 "$tree_plan" --bit-extras=tree
 add_case decode_tree_b2_n3_m333  tree_verify.mlir tree_verify 85 B=2 N=3 M=333 "$tree_plan" --bit-extras=tree
 # Rotary embedding fused in (docs/semantics.md §2.12; real cos and sin
-# tables): prefill as the compiler plans it (flash3: the producer's warps
-# rotate TMA-copied tiles, or every producer thread its cp.async copies),
+# tables): prefill as the compiler plans it (flash3 with the key pre-pass:
+# a first kernel rotates K into the workspace copy the attention kernel
+# reads through a scratch tensor map, the producer's warps rotate each
+# TMA-copied Q tile, or every producer thread its cp.async copies),
 # and partial (32 of 64 dims), interleaved, per-sequence tables under GQA
 # 8/2 for one and four new tokens against a ragged cache (flash_decode's
 # packed rows) and N < M prefill.
 add_case rope_causal_b2_n300   rope_attention.mlir  rope_attention  90 B=2 N=300
+# ... planned at that size: K rotated on chip by every thread (no pre-pass,
+# the default plan's variants rotate K in a first kernel).
+add_case rope_inline_b2_n300   rope_attention.mlir  rope_attention  94 B=2 N=300 "--plan=B=2 N=300"
 add_case rope_partial_n77_m150 test/unit/device/kernels/rope_partial_gqa.mlir rope_partial_gqa 91 B=2 N=77 M=150
 add_case rope_decode_b3_n1_m600 test/unit/device/kernels/rope_partial_gqa.mlir rope_partial_gqa 92 B=3 N=1 M=600 "--plan=B=8 N=1 M=32768"
 add_case rope_decode_b2_n4_m333 test/unit/device/kernels/rope_partial_gqa.mlir rope_partial_gqa 93 B=2 N=4 M=333 "--plan=B=8 N=1 M=32768"

@@ -67,8 +67,11 @@ private:
                          Value rowTile, int64_t rows);
   /// The kernel rotates q and k (problem entry rotary_dims, dialect/Rotary.h).
   bool rotary() { return kernel.getProblem().contains("rotary_dims"); }
-  /// K comes rotated from a pre-pass (readsRotatedKeys): only q is turned.
+  /// K comes rotated from a pre-pass (readsRotatedKeys): only q is turned,
+  /// by the consumer warpgroups that read it (flash.pipe_rotate).
   bool keysRotated() { return readsRotatedKeys(kernel); }
+  /// The producer's warps rotate Q and K slots (wg::pipe's ROTARY form).
+  bool producerRotates() { return rotary() && !keysRotated(); }
   std::string banner();
   std::string headerOpening(StringRef pathNote);
   /// The problem's q, k, v element type.

@@ -71,7 +71,7 @@ std::string AttentionKernelPrinter::headerFlash3() {
       << "constexpr int kSmemK = kSmemQ + QRing::kBytes;\n"
       << "constexpr int kSmemV = kSmemK + KRing::kBytes;\n"
       << "using Pipe = fg::wg::pipe<kStages, kConsumerWarps, QRing::kStages"
-      << (rotary() ? ", true>; // rotary: Q and K slots handed on through ready barriers\n" : ">;\n")
+      << (producerRotates() ? ", true>; // rotary: Q and K slots handed on through ready barriers\n" : ">;\n")
       << "constexpr int kSmemBar = kSmemV + VRing::kBytes;\n"
       << "constexpr int kSmemBytes = kSmemBar + Pipe::kBytes + fg::wg::kSmemAlign;\n";
   else
@@ -152,13 +152,13 @@ LogicalResult AttentionKernelPrinter::printWarpSpecialize(WarpSpecializeOp op) {
     line() << "fg::ptx::prefetch_tensor_map(&tm_v);\n";
     // Under rotary embedding the copies leave the rotations' offsets unread.
     printingTmaCopies = true;
-    partialReader = rotary();
+    partialReader = producerRotates();
     LogicalResult printed = printBlock(producer);
     printingTmaCopies = partialReader = false;
     if (failed(printed))
       return failure();
     --indent;
-    if (rotary()) {
+    if (producerRotates()) {
       // Rotary embedding: warps 1-3 rotate each Q and K tile once it landed.
       line() << "} else if (fg::wg::is_rotator<kConsumerWarps>()) { // rotate what the copies landed\n";
       ++indent;
@@ -313,6 +313,14 @@ LogicalResult AttentionKernelPrinter::printPipelineOp(Operation *op) {
         // TMA copies leave no cp.async group to publish, nor do rotations.
         if (!printingTmaCopies && !printingRotators)
           line() << "fg::wg::producer_drain(ps);\n";
+        return success();
+      })
+      .Case<PipeRotateOp>([&](PipeRotateOp rotate) {
+        std::string row0 = "(" + name(rotate.getRowTile()) + ") * " + std::to_string(rotate.getRows());
+        line() << "fg::wg::rotate_own_rows<" << rotaryTemplate(rotate.getStyle(), rotate.getDims())
+               << ">(sQs, " << name(rotate.getSlot()) << ", "
+               << rotaryTables(rotate.getCos(), rotate.getSin(), rotate.getBatch()) << ", " << row0 << ", "
+               << name(rotate.getOffset()) << ", " << name(rotate.getExtent()) << " - " << row0 << ");\n";
         return success();
       })
       .Case<PipeWaitOp>([&](PipeWaitOp wait) {

@@ -84,28 +84,32 @@ func.func @rope(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x4x?x128xbf16>,
 // CUDA: fg::wg::wait_ready<fg::wg::ring::q>(
 // CUDA: fg::wg::wait_ready<fg::wg::ring::k>(
 
-// Inputs/rotary-prepass.mlir: the producer rotates Q alone; K slots are
-// waited for as they land.
+// Inputs/rotary-prepass.mlir: the producer only copies (K lands rotated);
+// each consumer warpgroup turns its own rows of the landed Q slot.
 // PREPASS-LABEL: flash.kernel @rope_prepass_v0_rotate_keys family attention_rotate_keys
 // PREPASS-LABEL: flash.kernel @rope_prepass_v0 family attention
 // PREPASS: flash.wait_previous_launch
 // PREPASS: flash.warp_specialize
-// PREPASS: flash.pipe_produce q[{{.*}} rotate half dims 128 at {{.*}} tables(
+// PREPASS-NOT: rotate half
+// PREPASS: flash.pipe_produce q[{{.*}}] rows 128 extent {{.*}} slot {{%[a-z0-9_]+$}}
 // PREPASS: flash.pipe_produce k[{{.*}}] rows {{[0-9]+}} extent {{.*}} slot {{%[a-z0-9_]+$}}
-// PREPASS: flash.pipe_wait q {{.*}} rotated
+// PREPASS: flash.pipe_wait q {{[^ ]*$}}
+// PREPASS-NEXT: flash.pipe_rotate q[{{.*}}] rows 128 extent {{.*}} slot {{.*}} at {{.*}} half dims 128 tables(
 // PREPASS: flash.pipe_wait k {{[^ ]*$}}
 
-// The pre-pass writes the copy; the attention kernel's k parameter and K's
-// tensor map are bound to it (manifest scratch k_rotated).
+// The pre-pass writes the copy, which the attention kernel's k parameter
+// and K's tensor map are bound to (manifest scratch k_rotated); the pipe
+// has no ready barriers.
 // PRECUDA-LABEL: flashgen_rope_prepass_v0_rotate_keys(
 // PRECUDA: rope_prepass_v0_rotate_keys_k::Elem* __restrict__ k_rotated,
 // PRECUDA: fg::ptx::launch_dependents();
 // PRECUDA: fg::rotary::copy_rotated_rows<true, 128, kHeadDim, kRows>(k + {{.*}}, k_s2, k_rotated + {{.*}}, k_rotated_s2,
+// PRECUDA: using Pipe = fg::wg::pipe<kStages, kConsumerWarps, QRing::kStages>;
 // PRECUDA-LABEL: flashgen_rope_prepass_v0(
 // PRECUDA: fg::ptx::wait_previous_launch();
-// PRECUDA: fg::wg::rotate_slot<fg::wg::ring::q, true, 128>(
-// PRECUDA-NOT: fg::wg::rotate_slot<fg::wg::ring::k
-// PRECUDA: fg::wg::wait_ready<fg::wg::ring::q>(
+// PRECUDA-NOT: fg::wg::rotate_slot
+// PRECUDA: fg::wg::wait_full<fg::wg::ring::q>(
+// PRECUDA: fg::wg::rotate_own_rows<true, 128>(sQs,
 // PRECUDA: fg::wg::wait_full<fg::wg::ring::k>(
 
 // A cache of M keys, per-sequence tables, interleaved pairs of the first 32

@@ -85,19 +85,18 @@ FG_DEVICE void turn_words(u32* x, u32* y, const float* cf, const float* sf) {
 
 /// rotate_rows a word (two elements, and half's partner word) at a time,
 /// each table entry read alone: tables of any strides, and the fewest live
-/// registers.
+/// registers. Rows [first, first + count) of the tile.
 template <bool HALF, int DIMS, int GROUP, class Tile>
 FG_DEVICE void rotate_words(const Tile& tile, int thread, int threads, const tables& t, int row0, int offset,
-                            int rows) {
+                            int first, int count) {
   using T = typename Tile::elem_type;
   // Words a row turns: half, word w of the first half pairs with word w of
   // the second (the same element offsets); interleaved, each word is a pair.
   constexpr int kWords = HALF ? DIMS / 4 : DIMS / 2;
   constexpr int kAngles = HALF ? 2 : 1;  // a word's angles
-  rows = imin(rows, Tile::kRows);
 #pragma unroll 1
-  for (int w = thread; w < rows * kWords; w += threads) {
-    const int r = w / kWords, word = w % kWords;
+  for (int w = thread; w < count * kWords; w += threads) {
+    const int r = first + w / kWords, word = w % kWords;
     const int p = position<GROUP>(t, row0, r, offset);
     float cf[kAngles], sf[kAngles];
     FG_UNROLL
@@ -177,7 +176,7 @@ FG_DEVICE void rotate_rows(const Tile& tile, int thread, int threads, const tabl
   static_assert(DIMS % (HALF ? 16 : 8) == 0, "rotate_rows: whole chunks per rotated half");
   static_assert(ELEMS == 8 || ELEMS == 4, "rotate_rows: pieces of a chunk or half of one");
   if (!vector_rows(t)) {
-    rotate_words<HALF, DIMS, GROUP>(tile, thread, threads, t, row0, offset, rows);
+    rotate_words<HALF, DIMS, GROUP>(tile, thread, threads, t, row0, offset, 0, imin(rows, Tile::kRows));
     return;
   }
   constexpr int kItems = HALF ? DIMS / (2 * ELEMS) : DIMS / ELEMS;  // pieces (pairs) per row
@@ -204,6 +203,24 @@ FG_DEVICE void rotate_rows(const Tile& tile, int thread, int threads, const tabl
     for (int w = thread; w < rows * kItems; w += threads)
       rotate_piece<HALF, DIMS, GROUP, ELEMS>(tile, t, row0, offset, w);
   }
+}
+
+/// rotate_rows on the tile's rows [first, first + count) alone (each
+/// consumer warpgroup its own; count <= 0: none), 16-byte pieces, two in
+/// flight; the caller syncs.
+template <bool HALF, int DIMS, class Tile>
+FG_DEVICE void rotate_row_range(const Tile& tile, int thread, int threads, const tables& t, int row0, int offset,
+                                int first, int count) {
+  static_assert(DIMS > 0 && DIMS <= Tile::kCols, "rotate_row_range: rotated dims outside the tile");
+  static_assert(DIMS % (HALF ? 16 : 8) == 0, "rotate_row_range: whole chunks per rotated half");
+  if (!vector_rows(t)) {
+    rotate_words<HALF, DIMS, 1>(tile, thread, threads, t, row0, offset, first, count);
+    return;
+  }
+  constexpr int kItems = HALF ? DIMS / 16 : DIMS / 8;  // 8-element pieces (pairs) per row
+#pragma unroll 2
+  for (int w = thread; w < count * kItems; w += threads)
+    rotate_piece<HALF, DIMS, 1, 8>(tile, t, row0, offset, w + first * kItems);
 }
 
 /// Rotary embedding's key pre-pass (flash.keys_rotate): rows [row0, row0 +

@@ -300,6 +300,25 @@ FG_DEVICE void rotate_slot(const P& p, const Ring& tiles, int it, const rotary::
   ptx::mbar_arrive(ready_bar<R>(p, it));
 }
 
+/// Named barrier of consumer warpgroup g's own sync (rotate_own_rows):
+/// after the turns' 1..kGroups and the producer's.
+FG_DEVICE int own_rows_barrier(int g) { return kProducerBarrier + 1 + g; }
+
+/// Consumer warpgroup, rotary embedding with K rotated by a pre-pass
+/// (flash.pipe_rotate), after wait_full of Q slot it: turns the group's
+/// own 64 rows of the tile (tensor rows row0 on, position + offset; rows
+/// from rows_valid on left alone), fences them for the async proxy and
+/// syncs the warpgroup before its products read them.
+template <bool HALF, int DIMS, class Ring>
+FG_DEVICE void rotate_own_rows(const Ring& tiles, int it, const rotary::tables& t, int row0, int offset,
+                               int rows_valid) {
+  const int g = warpgroup(), first = g * 64;
+  rotary::rotate_row_range<HALF, DIMS>(tiles.stage(it % Ring::kStages), ptx::thread_id() % 128, 128, t, row0, offset,
+                                       first, imin(64, rows_valid - first));
+  ptx::fence_proxy_async_smem();
+  ptx::bar_sync_named(own_rows_barrier(g), 128);
+}
+
 /// Producer (one thread): the same with TMA, one box per 64-column slab of
 /// the tile at (column, row0, head, batch) of the tensor map, the tile's
 /// bytes expected on the slot's full barrier (rows past the tensor arrive

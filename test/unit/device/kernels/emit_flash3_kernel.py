@@ -50,8 +50,9 @@ def schedule_attr(sched, d, rotary=False):
     # persistent: two Q slots with their empty barriers and the claims' six
     # words) rounded to 128.
     q_slots = 2 if persistent else 1
-    # Rotary embedding: a ready barrier per Q and K slot (rotating warps).
-    words = q_slots + 4 * st + (q_slots + 6 if persistent else 0) + (q_slots + st if rotary else 0)
+    # Rotary embedding: a ready barrier per Q and K slot (rotating warps;
+    # none with the key pre-pass, whose consumers rotate their Q rows).
+    words = q_slots + 4 * st + (q_slots + 6 if persistent else 0) + (q_slots + st if rotary and not prepass else 0)
     smem = (q_slots * tq * d + st * tk * 2 * d) * 2 + 1024 + ((words * 8 + 127) // 128 * 128 if producer else 0)
     return (f'#flash.schedule<algorithm = flash3, tile_q = {tq}, tile_kv = {tk}, tile_d = {d}, '
             f'stages = {st}, warps = {w}, chunk = 0, inner_q = {iq}, inner_kv = {ikv}, tile_dv = {d}, '
