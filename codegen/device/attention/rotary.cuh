@@ -125,37 +125,66 @@ template <int COUNT> FG_DEVICE void load_angles(float* r, const float* p) {
   }
 }
 
-/// Piece w of rotate_rows' work (row w / pieces per row).
-template <bool HALF, int DIMS, int GROUP, int ELEMS, class Tile>
-FG_DEVICE void rotate_piece(const Tile& tile, const tables& t, int row0, int offset, int w) {
-  using T = typename Tile::elem_type;
-  constexpr int kWords = ELEMS / 2;                                // words of a piece
-  constexpr int kItems = HALF ? DIMS / (2 * ELEMS) : DIMS / ELEMS;  // pieces (pairs) per row
-  constexpr int kAngles = HALF ? ELEMS : ELEMS / 2;                // a piece's angles
-  const int r = w / kItems, c = w % kItems;
-  const int p = position<GROUP>(t, row0, r, offset);
+/// Piece w of rotate_rows' work (row w / pieces per row): its angles, read
+/// from the tables' row at the row's position.
+template <bool HALF, int DIMS, int GROUP, int ELEMS>
+struct piece {
+  static constexpr int kWords = ELEMS / 2;                                // words of a piece
+  static constexpr int kItems = HALF ? DIMS / (2 * ELEMS) : DIMS / ELEMS;  // pieces (pairs) per row
+  static constexpr int kAngles = HALF ? ELEMS : ELEMS / 2;                // a piece's angles
   float cf[kAngles], sf[kAngles];
-  load_angles<kAngles>(cf, t.cos + p * t.cos_p + c * kAngles);
-  load_angles<kAngles>(sf, t.sin + p * t.sin_p + c * kAngles);
-  // Piece c's first element is column c ELEMS (its chunk c ELEMS / 8).
-  const int col = c * ELEMS;
-  const u32 lo = tile.chunk_addr(r, col / 8) + u32((col % 8) * 2);
-  const u32 hi = HALF ? tile.chunk_addr(r, (col + DIMS / 2) / 8) + u32((col % 8) * 2) : lo;
-  u32 x[kWords], y[kWords];
-  if constexpr (ELEMS == 8) {
-    ptx::ld_shared_v4(reinterpret_cast<u32(&)[4]>(x), lo);
-    if constexpr (HALF) ptx::ld_shared_v4(reinterpret_cast<u32(&)[4]>(y), hi);
-  } else {
-    ptx::ld_shared_v2(x, lo);
-    if constexpr (HALF) ptx::ld_shared_v2(y, hi);
+
+  FG_DEVICE void load(const tables& t, int row0, int offset, int w) {
+    const int p = position<GROUP>(t, row0, w / kItems, offset), c = w % kItems;
+    load_angles<kAngles>(cf, t.cos + p * t.cos_p + c * kAngles);
+    load_angles<kAngles>(sf, t.sin + p * t.sin_p + c * kAngles);
   }
-  turn_words<HALF, kWords, T>(x, y, cf, sf);
-  if constexpr (ELEMS == 8) {
-    ptx::st_shared_v4(lo, reinterpret_cast<const u32(&)[4]>(x));
-    if constexpr (HALF) ptx::st_shared_v4(hi, reinterpret_cast<const u32(&)[4]>(y));
-  } else {
-    ptx::st_shared_v2(lo, x);
-    if constexpr (HALF) ptx::st_shared_v2(hi, y);
+
+  /// Turns the piece in the tile with the angles load() read.
+  template <class Tile> FG_DEVICE void turn(const Tile& tile, int w) const {
+    using T = typename Tile::elem_type;
+    const int r = w / kItems, c = w % kItems;
+    // Piece c's first element is column c ELEMS (its chunk c ELEMS / 8).
+    const int col = c * ELEMS;
+    const u32 lo = tile.chunk_addr(r, col / 8) + u32((col % 8) * 2);
+    const u32 hi = HALF ? tile.chunk_addr(r, (col + DIMS / 2) / 8) + u32((col % 8) * 2) : lo;
+    u32 x[kWords], y[kWords];
+    if constexpr (ELEMS == 8) {
+      ptx::ld_shared_v4(reinterpret_cast<u32(&)[4]>(x), lo);
+      if constexpr (HALF) ptx::ld_shared_v4(reinterpret_cast<u32(&)[4]>(y), hi);
+    } else {
+      ptx::ld_shared_v2(x, lo);
+      if constexpr (HALF) ptx::ld_shared_v2(y, hi);
+    }
+    turn_words<HALF, kWords, T>(x, y, cf, sf);
+    if constexpr (ELEMS == 8) {
+      ptx::st_shared_v4(lo, reinterpret_cast<const u32(&)[4]>(x));
+      if constexpr (HALF) ptx::st_shared_v4(hi, reinterpret_cast<const u32(&)[4]>(y));
+    } else {
+      ptx::st_shared_v2(lo, x);
+      if constexpr (HALF) ptx::st_shared_v2(hi, y);
+    }
+  }
+};
+
+/// Pieces [begin, end) of a tile (piece w: row w / kItems), thread `thread`
+/// of `threads` taking every threads-th: IN_FLIGHT of them at a time, all
+/// of whose table reads are issued before the first turns (the shared
+/// stores are ordered after every earlier global read, so a piece at a
+/// time would wait on L2 once per piece).
+template <bool HALF, int DIMS, int GROUP, int ELEMS, int IN_FLIGHT, class Tile>
+FG_DEVICE void rotate_pieces(const Tile& tile, int thread, int threads, const tables& t, int row0, int offset,
+                             int begin, int end) {
+  using Piece = piece<HALF, DIMS, GROUP, ELEMS>;
+#pragma unroll 1
+  for (int w0 = begin + thread; w0 < end; w0 += IN_FLIGHT * threads) {
+    Piece pieces[IN_FLIGHT];
+    FG_UNROLL
+    for (int i = 0; i < IN_FLIGHT; ++i)
+      if (w0 + i * threads < end) pieces[i].load(t, row0, offset, w0 + i * threads);
+    FG_UNROLL
+    for (int i = 0; i < IN_FLIGHT; ++i)
+      if (w0 + i * threads < end) pieces[i].turn(tile, w0 + i * threads);
   }
 }
 
@@ -179,14 +208,12 @@ FG_DEVICE void rotate_rows(const Tile& tile, int thread, int threads, const tabl
     rotate_words<HALF, DIMS, GROUP>(tile, thread, threads, t, row0, offset, 0, imin(rows, Tile::kRows));
     return;
   }
-  constexpr int kItems = HALF ? DIMS / (2 * ELEMS) : DIMS / ELEMS;  // pieces (pairs) per row
+  constexpr int kItems = piece<HALF, DIMS, GROUP, ELEMS>::kItems;
   rows = imin(rows, Tile::kRows);
   // Two pieces in flight per thread where registers allow; one in the
   // producer warpgroup (ELEMS = 4).
   if constexpr (ELEMS == 8) {
-#pragma unroll 2
-    for (int w = thread; w < rows * kItems; w += threads)
-      rotate_piece<HALF, DIMS, GROUP, ELEMS>(tile, t, row0, offset, w);
+    rotate_pieces<HALF, DIMS, GROUP, ELEMS, 2>(tile, thread, threads, t, row0, offset, 0, rows * kItems);
     // The next tile of a ring of consecutive key tiles reads the rows
     // `ahead` positions on: their lines into L1 now, so its rotation does
     // not wait on L2 after its copy landed.
@@ -199,28 +226,27 @@ FG_DEVICE void rotate_rows(const Tile& tile, int thread, int threads, const tabl
         ptx::prefetch_l1(t.sin + p * t.sin_p + line);
       }
   } else {
-#pragma unroll 1
-    for (int w = thread; w < rows * kItems; w += threads)
-      rotate_piece<HALF, DIMS, GROUP, ELEMS>(tile, t, row0, offset, w);
+    rotate_pieces<HALF, DIMS, GROUP, ELEMS, 1>(tile, thread, threads, t, row0, offset, 0, rows * kItems);
   }
 }
 
 /// rotate_rows on the tile's rows [first, first + count) alone (each
-/// consumer warpgroup its own; count <= 0: none), 16-byte pieces, two in
-/// flight; the caller syncs.
-template <bool HALF, int DIMS, class Tile>
-FG_DEVICE void rotate_row_range(const Tile& tile, int thread, int threads, const tables& t, int row0, int offset,
-                                int first, int count) {
+/// consumer warpgroup its own; count <= 0: none) by THREADS threads, one
+/// 16-byte piece at a time: two in flight spilled 340-600 bytes of the
+/// persistent consumers' 224 registers (128 x 128-160 tiles, d = 128); the
+/// caller syncs.
+template <bool HALF, int DIMS, int THREADS, class Tile>
+FG_DEVICE void rotate_row_range(const Tile& tile, int thread, const tables& t, int row0, int offset, int first,
+                                int count) {
   static_assert(DIMS > 0 && DIMS <= Tile::kCols, "rotate_row_range: rotated dims outside the tile");
   static_assert(DIMS % (HALF ? 16 : 8) == 0, "rotate_row_range: whole chunks per rotated half");
   if (!vector_rows(t)) {
-    rotate_words<HALF, DIMS, 1>(tile, thread, threads, t, row0, offset, first, count);
+    rotate_words<HALF, DIMS, 1>(tile, thread, THREADS, t, row0, offset, first, count);
     return;
   }
-  constexpr int kItems = HALF ? DIMS / 16 : DIMS / 8;  // 8-element pieces (pairs) per row
-#pragma unroll 2
-  for (int w = thread; w < count * kItems; w += threads)
-    rotate_piece<HALF, DIMS, 1, 8>(tile, t, row0, offset, w + first * kItems);
+  constexpr int kItems = piece<HALF, DIMS, 1, 8>::kItems;
+  rotate_pieces<HALF, DIMS, 1, 8, 1>(tile, thread, THREADS, t, row0, offset, first * kItems,
+                                             (first + count) * kItems);
 }
 
 /// Rotary embedding's key pre-pass (flash.keys_rotate): rows [row0, row0 +

@@ -313,8 +313,8 @@ template <bool HALF, int DIMS, class Ring>
 FG_DEVICE void rotate_own_rows(const Ring& tiles, int it, const rotary::tables& t, int row0, int offset,
                                int rows_valid) {
   const int g = warpgroup(), first = g * 64;
-  rotary::rotate_row_range<HALF, DIMS>(tiles.stage(it % Ring::kStages), ptx::thread_id() % 128, 128, t, row0, offset,
-                                       first, imin(64, rows_valid - first));
+  rotary::rotate_row_range<HALF, DIMS, 128>(tiles.stage(it % Ring::kStages), ptx::thread_id() % 128, t, row0, offset,
+                                            first, imin(64, rows_valid - first));
   ptx::fence_proxy_async_smem();
   ptx::bar_sync_named(own_rows_barrier(g), 128);
 }
