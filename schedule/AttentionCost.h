@@ -116,8 +116,9 @@ Evaluation evaluateAttention(const AttentionProblem &p, const Target &t,
 constexpr double kRotaryRoundCycles = 650;
 constexpr double kRotaryProducerRoundCycles = 720;
 /// rotary.cuh's pieces: where every thread of a CTA rotates, 8 elements a
-/// piece and two in flight; in flash3's producer its three rotating warps
-/// (wg::kRotatorThreads), 4 elements and one at a time.
+/// piece, a fitted round being two of a thread's pieces, one after the
+/// other (rotate_pieces); in flash3's producer its three rotating warps
+/// (wg::kRotatorThreads), 4 elements a piece and a round each.
 constexpr int64_t kRotaryPieceElems = 8, kRotaryPiecesInFlight = 2;
 constexpr int64_t kRotatorThreads = 96, kRotatorPieceElems = 4;
 

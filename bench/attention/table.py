@@ -75,6 +75,8 @@ def main(path):
         schedule = f"{s['algorithm']} {s['tile_q']}x{s['tile_kv']} s{s['stages']} w{s['warps']}"
         if s.get("persistent"):
             schedule += " persistent"
+        if s.get("rotary_prepass"):
+            schedule += " rotary_prepass"
         if r.get("first_choice", 0):
             schedule += f" (v{r['first_choice']}: the size rule's)"
         v0 = r.get("flashgen_tflops")

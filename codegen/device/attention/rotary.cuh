@@ -168,23 +168,19 @@ struct piece {
 };
 
 /// Pieces [begin, end) of a tile (piece w: row w / kItems), thread `thread`
-/// of `threads` taking every threads-th: IN_FLIGHT of them at a time, all
-/// of whose table reads are issued before the first turns (the shared
-/// stores are ordered after every earlier global read, so a piece at a
-/// time would wait on L2 once per piece).
-template <bool HALF, int DIMS, int GROUP, int ELEMS, int IN_FLIGHT, class Tile>
+/// of `threads` taking every threads-th, one at a time: each waits on its
+/// table rows from L2 (the shared stores are ordered after every earlier
+/// global read). Two pieces' reads issued together measured slower on the
+/// H100 (bench_rope.py: flash_decode 1.43x the pre-rotated time against
+/// 1.27x) and spilled the persistent flash3 consumers.
+template <bool HALF, int DIMS, int GROUP, int ELEMS, class Tile>
 FG_DEVICE void rotate_pieces(const Tile& tile, int thread, int threads, const tables& t, int row0, int offset,
                              int begin, int end) {
-  using Piece = piece<HALF, DIMS, GROUP, ELEMS>;
 #pragma unroll 1
-  for (int w0 = begin + thread; w0 < end; w0 += IN_FLIGHT * threads) {
-    Piece pieces[IN_FLIGHT];
-    FG_UNROLL
-    for (int i = 0; i < IN_FLIGHT; ++i)
-      if (w0 + i * threads < end) pieces[i].load(t, row0, offset, w0 + i * threads);
-    FG_UNROLL
-    for (int i = 0; i < IN_FLIGHT; ++i)
-      if (w0 + i * threads < end) pieces[i].turn(tile, w0 + i * threads);
+  for (int w = begin + thread; w < end; w += threads) {
+    piece<HALF, DIMS, GROUP, ELEMS> p;
+    p.load(t, row0, offset, w);
+    p.turn(tile, w);
   }
 }
 
@@ -210,10 +206,8 @@ FG_DEVICE void rotate_rows(const Tile& tile, int thread, int threads, const tabl
   }
   constexpr int kItems = piece<HALF, DIMS, GROUP, ELEMS>::kItems;
   rows = imin(rows, Tile::kRows);
-  // Two pieces in flight per thread where registers allow; one in the
-  // producer warpgroup (ELEMS = 4).
+  rotate_pieces<HALF, DIMS, GROUP, ELEMS>(tile, thread, threads, t, row0, offset, 0, rows * kItems);
   if constexpr (ELEMS == 8) {
-    rotate_pieces<HALF, DIMS, GROUP, ELEMS, 2>(tile, thread, threads, t, row0, offset, 0, rows * kItems);
     // The next tile of a ring of consecutive key tiles reads the rows
     // `ahead` positions on: their lines into L1 now, so its rotation does
     // not wait on L2 after its copy landed.
@@ -225,16 +219,12 @@ FG_DEVICE void rotate_rows(const Tile& tile, int thread, int threads, const tabl
         ptx::prefetch_l1(t.cos + p * t.cos_p + line);
         ptx::prefetch_l1(t.sin + p * t.sin_p + line);
       }
-  } else {
-    rotate_pieces<HALF, DIMS, GROUP, ELEMS, 1>(tile, thread, threads, t, row0, offset, 0, rows * kItems);
   }
 }
 
 /// rotate_rows on the tile's rows [first, first + count) alone (each
-/// consumer warpgroup its own; count <= 0: none) by THREADS threads, one
-/// 16-byte piece at a time: two in flight spilled 340-600 bytes of the
-/// persistent consumers' 224 registers (128 x 128-160 tiles, d = 128); the
-/// caller syncs.
+/// consumer warpgroup its own; count <= 0: none) by THREADS threads, a
+/// 16-byte piece at a time (rotate_pieces); the caller syncs.
 template <bool HALF, int DIMS, int THREADS, class Tile>
 FG_DEVICE void rotate_row_range(const Tile& tile, int thread, const tables& t, int row0, int offset, int first,
                                 int count) {
@@ -245,7 +235,7 @@ FG_DEVICE void rotate_row_range(const Tile& tile, int thread, const tables& t, i
     return;
   }
   constexpr int kItems = piece<HALF, DIMS, 1, 8>::kItems;
-  rotate_pieces<HALF, DIMS, 1, 8, 1>(tile, thread, THREADS, t, row0, offset, first * kItems,
+  rotate_pieces<HALF, DIMS, 1, 8>(tile, thread, THREADS, t, row0, offset, first * kItems,
                                              (first + count) * kItems);
 }
 
