@@ -176,11 +176,20 @@ struct piece {
 template <bool HALF, int DIMS, int GROUP, int ELEMS, class Tile>
 FG_DEVICE void rotate_pieces(const Tile& tile, int thread, int threads, const tables& t, int row0, int offset,
                              int begin, int end) {
-#pragma unroll 1
-  for (int w = begin + thread; w < end; w += threads) {
+  auto one = [&](int w) {
     piece<HALF, DIMS, GROUP, ELEMS> p;
     p.load(t, row0, offset, w);
     p.turn(tile, w);
+  };
+  // Unrolled twice where registers allow (flash_decode: 1.27x the
+  // pre-rotated time against 1.36x not unrolled, H100); not in the
+  // producer warpgroup's small budget (ELEMS = 4).
+  if constexpr (ELEMS == 8) {
+#pragma unroll 2
+    for (int w = begin + thread; w < end; w += threads) one(w);
+  } else {
+#pragma unroll 1
+    for (int w = begin + thread; w < end; w += threads) one(w);
   }
 }
 
