@@ -7,6 +7,7 @@
 #include "dialect/FlashDialect.h"
 #include "dialect/BlockMask.h"
 #include "dialect/PagedKv.h"
+#include "dialect/Rotary.h"
 #include "dialect/Varlen.h"
 #include "dialect/ScheduleConversion.h"
 #include "schedule/AttentionGrad.h"
@@ -744,6 +745,20 @@ LogicalResult writeAttentionGradKernel(AttentionGradOp op,
           {"name", "dq_accum"},
           {"dtype", "f32"},
           {"shape", llvm::json::Array{batch, heads, length, d}}});
+    }
+    // Rotary embedding: q and k rotated, which the kernels read in their
+    // place (LowerAttentionRotary.cpp).
+    if (rotaryOf(op.getOperation())) {
+      std::string elem = dtypeName(op.getQ().getType().getElementType());
+      scratch.push_back(llvm::json::Object{
+          {"name", rotatedCopyScratch(TensorRole::q)},
+          {"dtype", elem},
+          {"shape", llvm::json::Array{batch, heads, length, d}}});
+      scratch.push_back(llvm::json::Object{
+          {"name", rotatedCopyScratch(TensorRole::k)},
+          {"dtype", elem},
+          {"shape", llvm::json::Array{batch, op.getK().getType().getDimSize(1),
+                                      sizes.dim(keyDim), d}}});
     }
     return scratch;
   };

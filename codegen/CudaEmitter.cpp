@@ -15,6 +15,17 @@
 using namespace mlir;
 using namespace mlir::flash;
 
+std::string mlir::flash::rotatedCopyScratch(TensorRole tensor) {
+  return tensor == TensorRole::q ? "q_rotated" : kRotatedKeysScratch;
+}
+
+bool mlir::flash::readsRotatedInputs(KernelOp kernel) {
+  KernelFamily f = kernel.getFamily();
+  bool gradient = f == KernelFamily::attention_grad_prep || f == KernelFamily::attention_grad_kv ||
+                  f == KernelFamily::attention_grad_dq || f == KernelFamily::attention_grad_convert;
+  return gradient && kernel.getProblem().contains("rotary_dims");
+}
+
 bool mlir::flash::readsRotatedKeys(KernelOp kernel) {
   return kernel.getFamily() == KernelFamily::attention &&
          kernel.getSchedule().getRotaryPrepass() != 0;
@@ -31,8 +42,8 @@ FailureOr<EmittedKernel> mlir::flash::emitCudaKernel(KernelOp kernel) {
     return emitAttentionGradKernel(kernel);
   case KernelFamily::attention_combine:
     return emitAttentionCombineKernel(kernel);
-  case KernelFamily::attention_rotate_keys:
-    return emitRotateKeysKernel(kernel);
+  case KernelFamily::attention_rotate:
+    return emitRotateRowsKernel(kernel);
   case KernelFamily::linear_fused:
   case KernelFamily::linear_states:
   case KernelFamily::linear_outputs:

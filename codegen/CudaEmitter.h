@@ -66,9 +66,18 @@ constexpr const char *kTileClaimsScratch = "tile_claims";
 /// attention kernel reads in k's place (passes/LowerAttentionRotary.cpp).
 constexpr const char *kRotatedKeysScratch = "k_rotated";
 
+/// The workspace copy of q (q_rotated) or k (kRotatedKeysScratch) rotated
+/// by a kernel of family attention_rotate.
+std::string rotatedCopyScratch(TensorRole tensor);
+
 /// `kernel` reads K from kRotatedKeysScratch: an attention kernel of a
 /// rotary_prepass schedule.
 bool readsRotatedKeys(KernelOp kernel);
+
+/// `kernel` reads q and k from their rotated copies: a gradient kernel of
+/// an attention with rotary embedding (the backward's first launches wrote
+/// them).
+bool readsRotatedInputs(KernelOp kernel);
 
 /// The path under which the umbrella device header is included.
 constexpr const char *kDeviceUmbrellaHeader = "flashgen/device/flashgen_device.cuh";

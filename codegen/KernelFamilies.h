@@ -24,9 +24,9 @@ FailureOr<EmittedKernel> emitAttentionGradKernel(KernelOp kernel);
 /// (attention/DecodeMergeEmitter.cpp).
 FailureOr<EmittedKernel> emitAttentionCombineKernel(KernelOp kernel);
 
-/// Family `attention_rotate_keys`: a rotary_prepass schedule's rotation
-/// of K into its workspace copy (attention/RotateKeysEmitter.cpp).
-FailureOr<EmittedKernel> emitRotateKeysKernel(KernelOp kernel);
+/// Family `attention_rotate`: a rotary_prepass schedule's rotation
+/// of K into its workspace copy (attention/RotateRowsEmitter.cpp).
+FailureOr<EmittedKernel> emitRotateRowsKernel(KernelOp kernel);
 
 /// Families `linear_fused`, `linear_states`, `linear_outputs`
 /// (recurrence/ChunkwiseEmitter.cpp).

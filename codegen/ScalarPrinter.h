@@ -191,7 +191,7 @@ protected:
   /// values, [P, R/2] or [B, P, R/2]) for sequence `batch`.
   std::string rotaryTables(Value cos, Value sin, Value batch);
   /// The calls that rotate rows (flash.tile_rotate, a rotating
-  /// flash.pipe_produce's rotation, flash.keys_rotate): their template
+  /// flash.pipe_produce's rotation, flash.rows_rotate): their template
   /// arguments HALF, DIMS.
   static std::string rotaryTemplate(RotaryStyle style, int64_t dims);
   LogicalResult printScalar(Operation *op);

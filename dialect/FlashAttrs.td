@@ -101,8 +101,8 @@ def Flash_KernelFamily : I32EnumAttr<"KernelFamily",
     I32EnumAttrCase<"linear_grad_rows", 14>,
     // Rotary embedding's pre-pass (Schedule rotary_prepass): K rotated once
     // into the workspace copy that the variant's attention kernel reads in
-    // k's place (flash.keys_rotate).
-    I32EnumAttrCase<"attention_rotate_keys", 15>
+    // k's place (flash.rows_rotate).
+    I32EnumAttrCase<"attention_rotate", 15>
   ]> {
   let cppNamespace = "::mlir::flash";
 }

@@ -77,10 +77,12 @@ constexpr FamilyRule kFamilies[] = {
      {TR::o},
      {},
      {}},
-    {KernelFamily::attention_rotate_keys,
-     {Algorithm::flash2, Algorithm::flash3},
+    {KernelFamily::attention_rotate,
+     {Algorithm::flash2, Algorithm::flash3, Algorithm::flash2_grad,
+      Algorithm::flash2_grad_deterministic, Algorithm::flash3_grad,
+      Algorithm::flash3_grad_deterministic},
      false,
-     {TR::k},
+     {TR::q, TR::k, TR::dq, TR::dk},
      {},
      {}},
     {KernelFamily::attention_grad_prep,
@@ -381,12 +383,27 @@ LogicalResult TileRotateOp::verify() {
   return verifyRotaryTables(getOperation(), getCos(), getSin(), getDims());
 }
 
-LogicalResult KeysRotateOp::verify() {
+LogicalResult RowsRotateOp::verify() {
   auto kernel = (*this)->getParentOfType<KernelOp>();
-  if (!kernel || kernel.getFamily() != KernelFamily::attention_rotate_keys ||
-      kernel.getSchedule().getRotaryPrepass() == 0)
-    return emitOpError() << "must be inside a flash.kernel of family "
-                            "attention_rotate_keys with a rotary_prepass schedule";
+  if (!kernel || kernel.getFamily() != KernelFamily::attention_rotate)
+    return emitOpError() << "must be inside a flash.kernel of family attention_rotate";
+  // The forward rotates k into its copy under a rotary_prepass schedule;
+  // the backward q and k into copies, and dq and dk back in place.
+  Algorithm algorithm = kernel.getSchedule().getAlgorithm();
+  bool forward = algorithm == Algorithm::flash2 || algorithm == Algorithm::flash3;
+  TensorRole t = getTensor();
+  bool gradient = t == TensorRole::dq || t == TensorRole::dk;
+  if (forward && (t != TensorRole::k || getInverse() ||
+                  kernel.getSchedule().getRotaryPrepass() == 0))
+    return emitOpError() << "in a forward kernel rotates k (not inverse) under a "
+                            "rotary_prepass schedule; this rotates "
+                         << stringifyTensorRole(t) << (getInverse() ? " inverse" : "");
+  if (!forward && !(t == TensorRole::q || t == TensorRole::k || gradient))
+    return emitOpError() << "rotates " << stringifyTensorRole(t)
+                         << ": the backward rotates q, k and turns dq, dk back";
+  if (gradient != bool(getInverse()))
+    return emitOpError() << (gradient ? "turns a gradient back: it needs inverse"
+                                      : "rotates an input: inverse is for dq and dk");
   if (getRows() <= 0)
     return emitOpError() << "rotates " << getRows() << " rows";
   return verifyRotaryTables(getOperation(), getCos(), getSin(), getDims());

@@ -248,26 +248,30 @@ def Flash_TileRotateOp : Flash_Op<"tile_rotate", []> {
   let hasVerifier = 1;
 }
 
-def Flash_KeysRotateOp : Flash_Op<"keys_rotate", []> {
-  let summary = "rotary pre-pass: rotate rows of k into the workspace copy";
+def Flash_RowsRotateOp : Flash_Op<"rows_rotate", []> {
+  let summary = "rotary embedding's rows rotated in global memory, by a kernel of their own";
   let description = [{
-    The kernel of family `attention_rotate_keys` (a schedule with
-    `rotary_prepass`): rows [row_tile * rows, +rows) of k at (`batch`,
-    `head`), those below `extent`, are turned as flash.tile_rotate turns a
-    landed tile (docs/semantics.md §2.12; row j at position j + `offset`)
-    and written, rounded to k's element type, to the same rows of the
-    workspace copy `k_rotated` ([B, Hkv, M, D], contiguous). The attention
-    kernel of the variant, launched next, reads that copy in k's place and
-    rotates only its q tiles.
+    The kernel of family `attention_rotate`: rows [row_tile * rows, +rows)
+    of `tensor` at (`batch`, `head`), those below `extent`, are turned as
+    flash.tile_rotate turns a landed tile (docs/semantics.md §2.12; row r
+    at position r + `offset`; `inverse`: by the opposite angles, the
+    rotation's transpose) and written rounded to the element type:
+    - q and k into the same rows of their workspace copies `q_rotated`,
+      `k_rotated` ([B, H, rows, D], contiguous), which the next kernels of
+      the variant read in their place: the forward's key pre-pass (a
+      `rotary_prepass` schedule: K alone, the attention kernel turns Q),
+      and the backward's first launches (Q and K);
+    - dq and dk in place, `inverse`: the backward's last launches turn the
+      gradients the kernels computed for the rotated q and k back.
   }];
-  let arguments = (ins Index:$batch, Index:$head, Index:$row_tile,
-                       Index:$extent, I64Attr:$rows, Index:$offset,
-                       AnyRankedTensor:$cos, AnyRankedTensor:$sin,
-                       Flash_RotaryStyle:$style, I64Attr:$dims);
+  let arguments = (ins Flash_TensorRole:$tensor, Index:$batch, Index:$head,
+                       Index:$row_tile, Index:$extent, I64Attr:$rows,
+                       Index:$offset, AnyRankedTensor:$cos, AnyRankedTensor:$sin,
+                       Flash_RotaryStyle:$style, I64Attr:$dims, UnitAttr:$inverse);
   let assemblyFormat = [{
-    `[` $batch `,` $head `,` $row_tile `]` `rows` $rows `extent` $extent
-    `at` $offset $style `dims` $dims `tables` `(` $cos `,` $sin `)` attr-dict
-    `:` type($cos) `,` type($sin)
+    $tensor `[` $batch `,` $head `,` $row_tile `]` `rows` $rows `extent` $extent
+    `at` $offset $style `dims` $dims (`inverse` $inverse^)? `tables` `(` $cos `,`
+    $sin `)` attr-dict `:` type($cos) `,` type($sin)
   }];
   let hasVerifier = 1;
 }

@@ -420,9 +420,9 @@ LogicalResult AttentionGradOp::verify() {
       return emitOpError() << name << " has type " << result.getType()
                            << ", " << name.drop_front() << " has "
                            << operand.getType() << ": they must match";
-  if (failed(verifyBlockMask(*this)))
+  if (failed(verifyBlockMask(*this)) || failed(verifyExtras(*this)))
     return failure();
-  return verifyExtras(*this);
+  return verifyRotary(getOperation());
 }
 
 /// Checks a mod region's block arguments, terminator and ops.

@@ -307,7 +307,10 @@ def Flash_AttentionGradOp : Flash_Op<"attention_grad",
     score_mod's block arguments; it is present iff score_mod is.
     `flash-derive-backward` builds this op; users do not write it.
     GQA: dk and dv sum over the query heads sharing a key/value head.
-    `deterministic` asks for kernels without float atomics.
+    `deterministic` asks for kernels without float atomics. `rotary` is the
+    forward's rotary embedding (docs/semantics.md §2.12): the gradients
+    are taken through the rotation (dq and dk turned back by the same
+    angles).
 
     ```mlir
     %dq, %dk, %dv = flash.attention_grad %q, %k, %v, %o, %do, %lse
@@ -332,7 +335,9 @@ def Flash_AttentionGradOp : Flash_Op<"attention_grad",
     UnitAttr:$deterministic,
     Variadic<Flash_ExtraTensor>:$extras,
     OptionalAttr<StrArrayAttr>:$extra_names,
-    OptionalAttr<ArrayAttr>:$extra_dims
+    OptionalAttr<ArrayAttr>:$extra_dims,
+    OptionalAttr<Flash_RotaryStyle>:$rotary,
+    OptionalAttr<StrArrayAttr>:$rotary_tables
   );
   let results = (outs Flash_Tensor:$dq, Flash_Tensor:$dk, Flash_Tensor:$dv);
   let regions = (region MaxSizedRegion<1>:$score_mod,
@@ -345,6 +350,7 @@ def Flash_AttentionGradOp : Flash_Op<"attention_grad",
     (`deterministic` $deterministic^)?
     (`extras` `(` $extras^ `:` type($extras) `)` `names` $extra_names
      `extra_dims` $extra_dims)?
+    (`rotary` $rotary^ `tables` $rotary_tables)?
     (`score_mod` $score_mod^)?
     (`mask_mod` $mask_mod^)? (`score_grad` $score_grad^)?
     attr-dict `:` type($q) `,` type($k) `,` type($v) `,` type($o) `,`

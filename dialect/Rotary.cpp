@@ -9,9 +9,10 @@
 using namespace mlir;
 using namespace mlir::flash;
 
-std::optional<Rotary> mlir::flash::rotaryOf(Operation *attention) {
-  auto op = dyn_cast<AttentionOp>(attention);
-  if (!op || !op.getRotary() || !op.getRotaryTables() ||
+namespace {
+
+template <class OpT> std::optional<Rotary> rotaryOfOp(OpT op) {
+  if (!op.getRotary() || !op.getRotaryTables() ||
       op.getRotaryTables()->size() != 2)
     return std::nullopt;
   Rotary rotary;
@@ -40,8 +41,7 @@ std::optional<Rotary> mlir::flash::rotaryOf(Operation *attention) {
   return rotary;
 }
 
-LogicalResult mlir::flash::verifyRotary(Operation *attention) {
-  auto op = cast<AttentionOp>(attention);
+template <class OpT> LogicalResult verifyRotaryOf(OpT op) {
   bool hasStyle = bool(op.getRotary()), hasTables = bool(op.getRotaryTables());
   if (!hasStyle && !hasTables)
     return success();
@@ -98,4 +98,20 @@ LogicalResult mlir::flash::verifyRotary(Operation *attention) {
            << " (the kernels rotate whole 16-byte chunks of 8 elements"
            << (chunk == 16 ? " in each half" : "") << ")";
   return success();
+}
+
+} // namespace
+
+std::optional<Rotary> mlir::flash::rotaryOf(Operation *attention) {
+  if (auto op = dyn_cast<AttentionOp>(attention))
+    return rotaryOfOp(op);
+  if (auto op = dyn_cast<AttentionGradOp>(attention))
+    return rotaryOfOp(op);
+  return std::nullopt;
+}
+
+LogicalResult mlir::flash::verifyRotary(Operation *attention) {
+  if (auto op = dyn_cast<AttentionOp>(attention))
+    return verifyRotaryOf(op);
+  return verifyRotaryOf(cast<AttentionGradOp>(attention));
 }

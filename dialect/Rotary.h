@@ -37,11 +37,11 @@ struct Rotary {
   bool perSequence() const { return tableType.getRank() == 3; }
 };
 
-/// The rotary embedding of `attention` (a flash.attention), nullopt when it
-/// has none.
+/// The rotary embedding of `attention` (a flash.attention or its
+/// flash.attention_grad), nullopt when it has none.
 std::optional<Rotary> rotaryOf(Operation *attention);
 
-/// flash.attention's rotary rules: both tables named, extras of the same
+/// flash.attention's (and flash.attention_grad's) rotary rules: both tables named, extras of the same
 /// f32 type [P, R/2] or [B, P, R/2], R even, at most the head dim, and a
 /// whole number of 16-byte chunks per rotated half (the kernels rotate
 /// chunk by chunk): R % 16 == 0 for `half`, R % 8 == 0 for `interleaved`.

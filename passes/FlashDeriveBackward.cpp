@@ -84,11 +84,6 @@ LogicalResult deriveBackward(func::FuncOp forward, AttentionOp attention,
            << "flash-derive-backward: the op has an output_mod, whose "
               "gradient is not built yet; derive the backward of the op "
               "without it and apply the modifier outside";
-  if (attention.getRotary())
-    return attention.emitError()
-           << "flash-derive-backward: the op has rotary embedding, whose "
-              "gradient (dq and dk rotated back) is not built yet; derive the "
-              "backward of the op without it on pre-rotated q and k";
   auto q = attention.getQ().getType(), k = attention.getK().getType(),
        v = attention.getV().getType(), o = attention.getO().getType();
   Location loc = attention.getLoc();
@@ -143,7 +138,8 @@ LogicalResult deriveBackward(func::FuncOp forward, AttentionOp attention,
       attention.getScaleAttr(), attention.getDimsAttr(),
       deterministic ? b.getUnitAttr() : UnitAttr(),
       body->getArguments().drop_front(6 + listTypes.size()),
-      attention.getExtraNamesAttr(), attention.getExtraDimsAttr());
+      attention.getExtraNamesAttr(), attention.getExtraDimsAttr(),
+      attention.getRotaryAttr(), attention.getRotaryTablesAttr());
   // Both ops are isolated from above: the regions clone without a mapping.
   IRMapping none;
   attention.getScoreMod().cloneInto(&grad.getScoreMod(), none);

@@ -613,14 +613,24 @@ void mlir::flash::buildKeyValuePrologue(OpBuilder &b, Location loc,
 }
 
 std::optional<RotaryTables>
+mlir::flash::buildRotaryTables(OpBuilder &b, Location loc, Operation *attention) {
+  std::optional<Rotary> rotary = rotaryOf(attention);
+  if (!rotary)
+    return std::nullopt;
+  SmallVector<ExtraOperand> extras;
+  if (auto forward = dyn_cast<AttentionOp>(attention))
+    extras = forward.getExtraOperands();
+  else
+    extras = cast<AttentionGradOp>(attention).getExtraOperands();
+  return RotaryTables{extraOperandValue(b, loc, extras[rotary->cosIndex]),
+                      extraOperandValue(b, loc, extras[rotary->sinIndex]),
+                      rotary->style, rotary->dims};
+}
+
+std::optional<RotaryTables>
 mlir::flash::buildRotaryTables(OpBuilder &b, Location loc,
                                const AttentionKernelPlan &plan) {
-  if (!plan.rotary)
-    return std::nullopt;
-  SmallVector<ExtraOperand> extras = plan.op.getExtraOperands();
-  return RotaryTables{extraOperandValue(b, loc, extras[plan.rotary->cosIndex]),
-                      extraOperandValue(b, loc, extras[plan.rotary->sinIndex]),
-                      plan.rotary->style, plan.rotary->dims};
+  return buildRotaryTables(b, loc, plan.op.getOperation());
 }
 
 /// flash.tile_rotate of a landed tile of q or k.

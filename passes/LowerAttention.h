@@ -181,6 +181,9 @@ Value buildKeyValueStep(OpBuilder &b, Location loc, Value j, Value lo,
 /// b's insertion point; nullopt without rotary embedding.
 std::optional<RotaryTables> buildRotaryTables(OpBuilder &b, Location loc,
                                               const AttentionKernelPlan &plan);
+/// The same of a flash.attention or flash.attention_grad.
+std::optional<RotaryTables> buildRotaryTables(OpBuilder &b, Location loc,
+                                              Operation *attention);
 
 /// The query tile just loaded (the first tile_wait covers it): once the
 /// copies landed, rotate it (flash.tile_rotate) and sync, at b's insertion
@@ -194,6 +197,17 @@ void buildQueryRotation(OpBuilder &b, Location loc, const RotaryTables &tables,
 /// `<name>` at the builder's insertion point, which it leaves after it.
 KernelOp buildRotaryKeysKernel(OpBuilder &b, const AttentionKernelPlan &plan,
                                StringRef name, int64_t variant);
+
+/// A kernel `<name>` of family attention_rotate (LowerAttentionRotary.cpp)
+/// at the builder's insertion point, which it leaves after it: rows of
+/// `tensor` (`heads` heads, `rowsDim` rows) of `attention` (a forward or
+/// its gradient op) turned by its rotary tables, at positions row + (M - N)
+/// for q and dq, row for k and dk; q and k into their workspace copies,
+/// dq and dk back (`inverse`) in place. `waits`: the kernel waits for the
+/// previous launch before it reads (flash.wait_previous_launch).
+KernelOp buildRotateRowsKernel(OpBuilder &b, Operation *attention, ScheduleAttr schedule,
+                               DictionaryAttr problem, StringRef name, TensorRole tensor,
+                               int64_t heads, bool waits);
 
 /// The problem dictionary recorded on each attention kernel: what it
 /// specialises on (element type, head counts and dims, scales, mask).

@@ -12,8 +12,10 @@
 
 #include "passes/LowerAttentionGrad.h"
 
+#include "dialect/Rotary.h"
 #include "dialect/ScheduleConversion.h"
 #include "passes/BlockLists.h"
+#include "passes/LowerAttention.h"
 #include "passes/IndexBuilder.h"
 #include "passes/MaskModBounds.h"
 #include "passes/OpProblems.h"
@@ -52,6 +54,10 @@ DictionaryAttr buildProblem(OpBuilder &b, const AttentionGradKernelPlan &plan,
                                                 op.getQueryDimName(),
                                                 op.getKeyDimName()})),
   };
+  // Rotary embedding: the kernels read q and k rotated, from the copies
+  // the variant's first launches write (LowerAttentionRotary.cpp).
+  if (std::optional<Rotary> rotary = rotaryOf(op.getOperation()))
+    entries.push_back(b.getNamedAttr("rotary_dims", b.getI64IntegerAttr(rotary->dims)));
   return b.getDictionaryAttr(entries);
 }
 
@@ -587,6 +593,20 @@ void mlir::flash::buildAttentionGradKernels(
   OpBuilder::InsertionGuard guard(b);
   Block *module = b.getInsertionBlock();
   auto atEnd = [&]() { b.setInsertionPointToEnd(module); };
+  // Rotary embedding: q and k rotated into copies first, dq and dk turned
+  // back last (LowerAttentionRotary.cpp).
+  bool rotary = rotaryOf(plan.op.getOperation()).has_value();
+  auto rotateRows = [&](StringRef suffix, TensorRole tensor, int64_t heads) {
+    std::string name = plan.opName + "_v" + std::to_string(variant) + "_" + suffix.str();
+    kernels.push_back(buildRotateRowsKernel(b, plan.op.getOperation(), plan.schedule,
+                                            buildProblem(b, plan, variant), name, tensor,
+                                            heads, /*waits=*/false));
+    atEnd();
+  };
+  if (rotary) {
+    rotateRows("rotate_q", TensorRole::q, plan.queryHeads);
+    rotateRows("rotate_k", TensorRole::k, plan.keyHeads);
+  }
   kernels.push_back(buildPrepKernel(b, plan, variant));
   atEnd();
   kernels.push_back(buildKvKernel(b, plan, variant));
@@ -595,4 +615,9 @@ void mlir::flash::buildAttentionGradKernels(
     kernels.push_back(buildConvertKernel(b, plan, variant));
   else
     kernels.push_back(buildDqKernel(b, plan, variant));
+  atEnd();
+  if (rotary) {
+    rotateRows("unrotate_dq", TensorRole::dq, plan.queryHeads);
+    rotateRows("unrotate_dk", TensorRole::dk, plan.keyHeads);
+  }
 }

@@ -29,7 +29,7 @@ compile_flags=${FLASHGEN_COMPILE_FLAGS:-}
 #   '^step_'                                  the recurrences' step kernels
 #   '^sparse'                                 block-sparse masks (flash.block_mask)
 #   '^gated'                                  output_mod (a gated output)
-#   '^rope'                                   rotary embedding fused in
+#   '^(rope|bwd_rope|bwd_det_rope)'           rotary embedding fused in, its gradient
 match=${FLASHGEN_GPU_CASES_MATCH:-}
 rm -rf "$out"
 mkdir -p "$out/bundles" "$out/ref"
@@ -218,11 +218,17 @@ add_backward_case bwd_prefix_rt_b1_n130   prefix_lm_runtime.mlir prefix_lm_runti
 # GQA group of 4 query heads walking their own transposed lists.
 add_backward_case bwd_sparse_b2_n300      block_sparse.mlir    block_sparse    46 B=2 N=300
 add_backward_case bwd_sparse_mask_mod_b2_n200_m333 test/unit/device/kernels/block_sparse_mask_mod.mlir block_sparse_mask_mod 47 B=2 N=200 M=333
+# Rotary embedding's gradient: q and k rotated into copies, the kernels on
+# them, dq and dk turned back (half pairs over all 128 dims, one table;
+# interleaved over 32 of 64 dims, a table per sequence, N < M, GQA 8/2).
+add_backward_case bwd_rope_b2_n300        rope_attention.mlir  rope_attention  95 B=2 N=300
+add_backward_case bwd_rope_partial_n77_m150 test/unit/device/kernels/rope_partial_gqa.mlir rope_partial_gqa 96 B=2 N=77 M=150
 # The deterministic kernels (dQ by its own kernel) on the same data.
 add_backward_case bwd_det_causal_gqa_b2_n70 causal_gqa.mlir   causal_gqa      31 --deterministic --same-as=bwd_causal_gqa_b2_n70
 add_backward_case bwd_det_softcap_b1_n130   softcap.mlir      softcap         32 --deterministic --same-as=bwd_softcap_b1_n130
 add_backward_case bwd_det_d64_b1_n100       attention_d64.mlir attention_d64  35 --deterministic --same-as=bwd_d64_b1_n100
 add_backward_case bwd_det_sparse_b2_n300     block_sparse.mlir block_sparse    46 --deterministic --same-as=bwd_sparse_b2_n300
+add_backward_case bwd_det_rope_b2_n300       rope_attention.mlir rope_attention 95 --deterministic --same-as=bwd_rope_b2_n300
 # Recurrence gradients (chunk_grad): ungated and decay over a ragged T, a
 # state in and out with Dk != Dv, and a single step.
 add_backward_case bwd_linear_plain_b1_t150 linear_plain.mlir linear_plain 61 B=1 T=150

@@ -564,7 +564,11 @@ std::string AttentionGradPrinter::signature() {
     int rank = p.rank + (role == TensorRole::dq_accum && dqBlocked ? 1 : 0);
     for (int d = 0; d < rank; ++d)
       sep() << "long long " << p.cName << "_s" << d;
-    result.arguments.push_back({KernelArgument::Kind::Tensor, p.manifestName});
+    // Rotary embedding: q and k are read from their rotated copies.
+    if ((role == TensorRole::q || role == TensorRole::k) && readsRotatedInputs(kernel))
+      result.arguments.push_back({KernelArgument::Kind::Scratch, rotatedCopyScratch(role)});
+    else
+      result.arguments.push_back({KernelArgument::Kind::Tensor, p.manifestName});
   }
   printExtraParameters(sep);
   printDimParameters(sep);

@@ -6,13 +6,14 @@
 // RUN: flashgen-opt %S/Inputs/rotary-producer.mlir -flash-lower-kernels=target=h200 -flash-warp-specialize -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s --check-prefix=CUDA
 // RUN: flashgen-opt %s -flash-schedule="target=h200 dims=B=8,N=1,M=32768" -flash-lower-kernels=target=h200 -canonicalize -cse | FileCheck %s --check-prefix=DECODE
 // RUN: not flashgen-opt %s -flash-schedule="target=h200 dims=B=2,N=4096,M=4096 algorithm=flash2_dsplit" 2>&1 | FileCheck %s --check-prefix=DSPLIT
-// RUN: not flashgen-opt %s -flash-derive-backward 2>&1 | FileCheck %s --check-prefix=BACKWARD
+// RUN: flashgen-opt %s -flash-derive-backward | FileCheck %s --check-prefix=BACKWARD
+// RUN: flashgen-opt %s -flash-derive-backward -flash-schedule="target=h200 dims=B=2,N=4096,M=4096" -flash-lower-kernels=target=h200 -canonicalize -cse | FileCheck %s --check-prefix=GRAD
 // Rotary embedding (docs/semantics.md §2.12): the lowering rotates each q
 // and k tile once it landed (flash.tile_rotate, then a barrier: flash2,
 // flash3 without a producer, flash_decode); flash-warp-specialize moves the
 // rotation into the producer (flash.pipe_produce rotate) and the consumers
 // wait for rotated slots (flash.pipe_wait rotated). A rotary_prepass
-// schedule rotates K once in a first kernel (flash.keys_rotate) into the
+// schedule rotates K once in a first kernel (flash.rows_rotate) into the
 // workspace copy the attention kernel reads; that kernel rotates only q.
 
 func.func @rope(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x4x?x128xbf16>,
@@ -32,11 +33,11 @@ func.func @rope(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x4x?x128xbf16>,
 // kernel over (64-row key tile, kv head, batch) rotates K, key j at j; the
 // attention kernel waits for it, waits for its query tile, rotates it at
 // its positions (query i at i + M - N) and no key tile.
-// LOWER-LABEL: flash.kernel @rope_v0_rotate_keys family attention_rotate_keys schedule <algorithm = flash3
+// LOWER-LABEL: flash.kernel @rope_v0_rotate_keys family attention_rotate schedule <algorithm = flash3
 // LOWER-SAME: rotary_prepass = 1
-// LOWER: flash.grid_map ["key_tile", "kv_head", "batch"] extents ["cdiv(N,64)", "4", "B"]
+// LOWER: flash.grid_map ["row_tile", "head", "batch"] extents ["cdiv(N,64)", "4", "B"]
 // LOWER: flash.launch_dependents
-// LOWER: flash.keys_rotate[{{.*}}] rows 64 extent {{.*}} at %c0 half dims 128 tables(
+// LOWER: flash.rows_rotate k[{{.*}}] rows 64 extent {{.*}} at %c0 half dims 128 tables(
 // LOWER-LABEL: flash.kernel @rope_v0 family attention
 // LOWER: %[[COS:.*]] = flash.extra "cos"
 // LOWER: %[[SIN:.*]] = flash.extra "sin"
@@ -86,7 +87,7 @@ func.func @rope(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x4x?x128xbf16>,
 
 // Inputs/rotary-prepass.mlir: the producer only copies (K lands rotated);
 // each consumer warpgroup turns its own rows of the landed Q slot.
-// PREPASS-LABEL: flash.kernel @rope_prepass_v0_rotate_keys family attention_rotate_keys
+// PREPASS-LABEL: flash.kernel @rope_prepass_v0_rotate_keys family attention_rotate
 // PREPASS-LABEL: flash.kernel @rope_prepass_v0 family attention
 // PREPASS: flash.wait_previous_launch
 // PREPASS: flash.warp_specialize
@@ -133,4 +134,19 @@ func.func @rope_decode(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x4x?x128xbf16>,
 
 // DSPLIT: streams q and k in head-dim chunks, which rotary embedding's pairs (f, f + R/2) span
 
-// BACKWARD: flash-derive-backward: the op has rotary embedding, whose gradient (dq and dk rotated back) is not built yet
+// The backward carries the rotation; its kernels are the unrotated ones on
+// q and k rotated into copies, then dq and dk turned back in place by the
+// rotation's transpose (query i at i + M - N, key j at j).
+// BACKWARD-LABEL: func.func @rope_backward(
+// BACKWARD: flash.attention_grad {{.*}} rotary half tables ["cos", "sin"]
+// GRAD-LABEL: flash.kernel @rope_backward_v0_rotate_q family attention_rotate
+// GRAD: flash.grid_map ["row_tile", "head", "batch"] extents ["cdiv(N,64)", "16", "B"]
+// GRAD: flash.rows_rotate q[{{.*}}] rows 64 extent {{.*}} half dims 128 tables(
+// GRAD-LABEL: flash.kernel @rope_backward_v0_rotate_k family attention_rotate
+// GRAD: flash.rows_rotate k[{{.*}}] rows 64 extent {{.*}} at %c0 half dims 128 tables(
+// GRAD-LABEL: flash.kernel @rope_backward_v0_prep
+// GRAD-LABEL: flash.kernel @rope_backward_v0_kv
+// GRAD-LABEL: flash.kernel @rope_backward_v0_unrotate_dq family attention_rotate
+// GRAD: flash.rows_rotate dq[{{.*}}] rows 64 extent {{.*}} half dims 128 inverse tables(
+// GRAD-LABEL: flash.kernel @rope_backward_v0_unrotate_dk family attention_rotate
+// GRAD: flash.rows_rotate dk[{{.*}}] rows 64 extent {{.*}} at %c0 half dims 128 inverse tables(

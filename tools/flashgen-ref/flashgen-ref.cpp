@@ -402,6 +402,22 @@ constexpr uint64_t kBlockListSeed = 0x0ea0d3f392a98b5aull;
 constexpr uint64_t kQueryLengthSeed = 0x5d1f3a7c9e2b4086ull;
 constexpr uint64_t kKeyLengthSeed = 0x2c8e6a4f1b3d5079ull;
 
+/// The rotary embedding of `op` (a flash.attention or its gradient) over
+/// its drawn tables (drawExtras' real cos and sin), nullopt without one.
+std::optional<ref::RotaryEmbedding> drawnRotary(Operation *op, const Extras &extras) {
+  std::optional<Rotary> rotary = rotaryOf(op);
+  if (!rotary)
+    return std::nullopt;
+  ref::RotaryEmbedding embedding;
+  embedding.style = rotary->style == RotaryStyle::half ? ref::RotaryStyle::Half
+                                                       : ref::RotaryStyle::Interleaved;
+  embedding.cos = ref::Tensor<double>(ref::Shape((*extras)[rotary->cosIndex].shape),
+                                      (*extras)[rotary->cosIndex].values);
+  embedding.sin = ref::Tensor<double>(ref::Shape((*extras)[rotary->sinIndex].shape),
+                                      (*extras)[rotary->sinIndex].values);
+  return embedding;
+}
+
 /// The lists of the block mask `mask` drawn at these sizes, each pair
 /// [B, Hq] or 1 where its type says 1 (reference/BlockMask.h has the edge
 /// cases), written under the manifest's names.
@@ -509,22 +525,16 @@ llvm::Error runAttention(AttentionOp op, const Options &options,
     problem.blockMask = drawBlockLists(*mask, *sizes, seed, writer);
   // Rotary embedding: the reference rotates what the kernels read (the
   // written inputs stay unrotated) and rounds it as their tiles do.
-  if (std::optional<Rotary> rotary = rotaryOf(op.getOperation())) {
-    ref::RotaryEmbedding embedding;
-    embedding.style = rotary->style == RotaryStyle::half ? ref::RotaryStyle::Half
-                                                         : ref::RotaryStyle::Interleaved;
-    embedding.cos = ref::Tensor<double>(
-        ref::Shape((*extras)[rotary->cosIndex].shape), (*extras)[rotary->cosIndex].values);
-    embedding.sin = ref::Tensor<double>(
-        ref::Shape((*extras)[rotary->sinIndex].shape), (*extras)[rotary->sinIndex].values);
+  std::optional<ref::RotaryEmbedding> rotary = drawnRotary(op.getOperation(), extras);
+  if (rotary) {
     std::vector<int64_t> queryOffsets, keyOffsets(sizes->batch, 0);
     for (int64_t b = 0; b < sizes->batch; ++b) {
       int64_t n = packedQueries ? problem.queryLengths[b] : sizes->queryLen;
       int64_t m = packedKeys ? problem.keyLengths[b] : sizes->keyLen;
       queryOffsets.push_back(m - n);
     }
-    inputs.q = ref::applyRotary(embedding, inputs.q, queryOffsets);
-    inputs.k = ref::applyRotary(embedding, inputs.k, keyOffsets);
+    inputs.q = ref::applyRotary(*rotary, inputs.q, queryOffsets);
+    inputs.k = ref::applyRotary(*rotary, inputs.k, keyOffsets);
     ref::applyRounding(inputs.q, spec.rounding);
     ref::applyRounding(inputs.k, spec.rounding);
   }
@@ -579,13 +589,32 @@ llvm::Error runAttentionGrad(AttentionGradOp op, const Options &options,
       write(kFullQIndicesName, transposed.fullIndices, mask->fullQueryIndices);
     }
   }
-  ref::AttentionResult forward =
-      ref::referenceAttention(problem, inputs.q, inputs.k, inputs.v);
+  // Rotary embedding: the gradients of attention on the rotated inputs
+  // (rounded as the kernels' copies hold them), dq and dk turned back by
+  // the inverse rotation (sin negated); the written q and k stay unrotated.
+  ref::Tensor<double> q = inputs.q, k = inputs.k;
+  std::optional<ref::RotaryEmbedding> rotary = drawnRotary(op.getOperation(), extras);
+  std::vector<int64_t> queryOffsets(sizes->batch, sizes->keyLen - sizes->queryLen),
+      keyOffsets(sizes->batch, 0);
+  if (rotary) {
+    q = ref::applyRotary(*rotary, q, queryOffsets);
+    k = ref::applyRotary(*rotary, k, keyOffsets);
+    ref::applyRounding(q, spec.rounding);
+    ref::applyRounding(k, spec.rounding);
+  }
+  ref::AttentionResult forward = ref::referenceAttention(problem, q, k, inputs.v);
   ref::applyRounding(forward.out, spec.rounding);
   ref::applyRounding(forward.logSumExp, ref::Rounding::Float32);
   ref::AttentionGradResult grad = ref::attentionGradGivenForward(
-      problem, scoreRegion(op.getScoreGrad(), extras), inputs.q, inputs.k, inputs.v,
-      forward.out, forward.logSumExp, inputs.dout);
+      problem, scoreRegion(op.getScoreGrad(), extras), q, k, inputs.v, forward.out,
+      forward.logSumExp, inputs.dout);
+  if (rotary) {
+    ref::RotaryEmbedding inverse = *rotary;
+    for (double &s : inverse.sin.values())
+      s = -s;
+    grad.dq = ref::applyRotary(inverse, grad.dq, queryOffsets);
+    grad.dk = ref::applyRotary(inverse, grad.dk, keyOffsets);
+  }
 
   Type f32 = Float32Type::get(op.getContext());
   writer.input("q", inputs.q, elem);

@@ -248,22 +248,36 @@ FG_DEVICE void rotate_row_range(const Tile& tile, int thread, const tables& t, i
                                              (first + count) * kItems);
 }
 
-/// Rotary embedding's key pre-pass (flash.keys_rotate): rows [row0, row0 +
-/// ROWS) of one (batch, kv head) of K, those below `extent`, rotated at
+/// A 16-byte chunk of a row copy_rotated_rows turns: read-only in the
+/// copies' source, coherent where the kernel writes it back (INVERSE, in
+/// place).
+template <bool IN_PLACE> FG_DEVICE void load_row_chunk(u32 (&x)[4], const void* p) {
+  if constexpr (IN_PLACE)
+    ptx::ld_global_b128(x, p);
+  else
+    ptx::ld_global_nc_b128(x, p);
+}
+
+/// Rotary embedding's rows in global memory (flash.rows_rotate): rows [row0,
+/// row0 + ROWS) of one (batch, head) of q, k, dq or dk, those below `extent`, rotated at
 /// positions row + offset and written to the same rows of `dst`. Rows are
 /// COLS elements (the head dim), element-contiguous, 16-byte aligned (a
 /// bf16 param's stride_align and pointer_align; the workspace copy is
 /// contiguous). A thread takes a 16-byte chunk at a time -- half style a
 /// chunk and its partner DIMS/2 columns on -- the columns past DIMS
 /// copied as they are; a warp's lanes walk along a row, so K's reads, the
-/// copy's writes and the tables' rows coalesce.
-template <bool HALF, int DIMS, int COLS, int ROWS, class T>
+/// copy's writes and the tables' rows coalesce. INVERSE turns by the
+/// opposite angles (sin negated: the rotation's transpose), which takes
+/// the gradient of a rotated row back to its unrotated one, in place (src
+/// is dst: each element is read, then written, by the same thread).
+template <bool HALF, int DIMS, int COLS, int ROWS, bool INVERSE = false, class T>
 FG_DEVICE void copy_rotated_rows(const T* src, long long src_row, T* dst, long long dst_row, const tables& t,
                                  int row0, int offset, int extent, int thread, int threads) {
   static_assert(DIMS > 0 && DIMS <= COLS && COLS % 8 == 0, "copy_rotated_rows: rotated dims outside the row");
   static_assert(DIMS % (HALF ? 16 : 8) == 0, "copy_rotated_rows: whole chunks per rotated half");
   constexpr int kTurned = HALF ? DIMS / 16 : DIMS / 8;  // units that turn: chunk pairs, or chunks
-  constexpr int kUnits = kTurned + (COLS - DIMS) / 8;     // and those copied as they are
+  // ... and those copied as they are (none in place)
+  constexpr int kUnits = kTurned + (INVERSE ? 0 : (COLS - DIMS) / 8);
   constexpr int kAngles = HALF ? 8 : 4;                   // a turning unit's angles
   const int rows = imin(ROWS, extent - row0);
   const bool vectors = vector_rows(t);
@@ -275,7 +289,7 @@ FG_DEVICE void copy_rotated_rows(const T* src, long long src_row, T* dst, long l
     if (u >= kTurned) {  // past the rotated dims
       const int col = DIMS + 8 * (u - kTurned);
       u32 x[4];
-      ptx::ld_global_nc_b128(x, from + col);
+      load_row_chunk<INVERSE>(x, from + col);
       ptx::st_global_v4(to + col, x);
       continue;
     }
@@ -291,10 +305,14 @@ FG_DEVICE void copy_rotated_rows(const T* src, long long src_row, T* dst, long l
         sf[a] = __ldg(t.sin + p * t.sin_p + (u * kAngles + a) * t.sin_f);
       }
     }
+    if constexpr (INVERSE) {
+      FG_UNROLL
+      for (int a = 0; a < kAngles; ++a) sf[a] = -sf[a];
+    }
     const int col = 8 * u;
     u32 x[4], y[4];
-    ptx::ld_global_nc_b128(x, from + col);
-    if constexpr (HALF) ptx::ld_global_nc_b128(y, from + col + DIMS / 2);
+    load_row_chunk<INVERSE>(x, from + col);
+    if constexpr (HALF) load_row_chunk<INVERSE>(y, from + col + DIMS / 2);
     turn_words<HALF, 4, T>(x, y, cf, sf);
     ptx::st_global_v4(to + col, x);
     if constexpr (HALF) ptx::st_global_v4(to + col + DIMS / 2, y);

@@ -281,6 +281,15 @@ FG_DEVICE void ld_global_nc_b128(u32 (&r)[4], const void* p) {
                : "l"(p));
 }
 
+/// 16-byte global load of 4 words (p 16-byte aligned), through the
+/// coherent path: memory this kernel also writes.
+FG_DEVICE void ld_global_b128(u32 (&r)[4], const void* p) {
+  asm volatile("ld.global.v4.b32 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "l"(p)
+               : "memory");
+}
+
 /// 16-byte shared store.
 FG_DEVICE void st_shared_v4(u32 addr, const u32 (&v)[4]) {
   asm volatile("st.shared.v4.b32 [%0], {%1, %2, %3, %4};\n" ::"r"(addr), "r"(v[0]), "r"(v[1]), "r"(v[2]),

@@ -16,7 +16,10 @@
 //     64 dims, one table per sequence) as flash_decode's packed rows (a
 //     row's position is its token's) and flash2's tiles, N < M (query i at
 //     position i + M - N), the tables also as a strided view (read a word
-//     at a time).
+//     at a time), and the gradient through the rotation (flash2_grad's
+//     kernels on q and k rotated into copies, dq and dk turned back in
+//     place) against the float64 gradients on the rotated inputs turned
+//     back by the inverse rotation.
 // The tables hold real cos and sin, of positions past any used (a clamp
 // would show); q and k are random, o and lse poisoned with NaN.
 //
@@ -30,12 +33,14 @@
 #ifdef FLASHGEN_EMITTED_KERNEL_DIR
 #include "decode/decode_rope.cu"
 #include "flash2/flash2_rope.cu"
+#include "grad/grad_rope.cu"
 #endif
 
 #include "emitted_attention.h"
 #include "reference_tensors.h"
 
 #include "reference/Attention.h"
+#include "reference/AttentionGrad.h"
 #include "reference/Inputs.h"
 #include "reference/Rotary.h"
 
@@ -264,6 +269,80 @@ void runFlash2(int B, int N, int M, bool transposed) {
   expectClose(o, lseMem.v, rotatedReference(tables, q, k, v), "flash2");
 }
 
+/// The gradient through the rotation (grad/grad_rope: flash2_grad): q and
+/// k rotated into copies, prep, kv (dq by f32 atomics) and convert on
+/// them, dq and dk turned back in place. Against the float64 gradients of
+/// attention on the rotated inputs (rounded to bf16 as the copies hold
+/// them), dq and dk turned back by the inverse rotation (sin negated).
+void runGrad(int B, int N, int M) {
+  PartialCase c(B, N, M, unsigned(N * 3 + M));
+  Bf16Tensor &q = c.q, &k = c.k, &v = c.v;
+  Tables& tables = c.tables;
+  Bf16Tensor o(B, kPq, N, kPd, false), dout(B, kPq, N, kPd, false), dq(B, kPq, N, kPd, true),
+      dk(B, kPk, M, kPd, true), dv(B, kPk, M, kPd, true), qRot(B, kPq, N, kPd, true), kRot(B, kPk, M, kPd, true);
+  fill_normal_bf16(dout.mem, c.rng);
+  ref::Tensor<double> qr = ref::applyRotary(tables.embedding, q.values(), std::vector<int64_t>(B, M - N));
+  ref::Tensor<double> kr = ref::applyRotary(tables.embedding, k.values(), std::vector<int64_t>(B, 0));
+  ref::applyRounding(qr, ref::Rounding::Bf16);
+  ref::applyRounding(kr, ref::Rounding::Bf16);
+  ref::AttentionProblem problem;
+  problem.mask = ref::MaskKind::Causal;
+  ref::AttentionResult fwd = ref::referenceAttention(problem, qr, kr, v.values());
+  o.set(fwd.out);
+  DeviceVec<float> lse(size_t(B) * kPq * N, false), delta(size_t(B) * kPq * N, true),
+      accum(size_t(B) * kPq * N * kPd, true);
+  ref::Tensor<double> lseRef = fwd.logSumExp;
+  for (size_t i = 0; i < lse.size(); ++i) lseRef.values()[i] = lse[i] = float(lseRef.values()[i]);
+  ref::AttentionGradResult want =
+      ref::attentionGradGivenForward(problem, {}, qr, kr, v.values(), o.values(), lseRef, dout.values());
+  ref::RotaryEmbedding inverse = tables.embedding;
+  for (double& s : inverse.sin.values()) s = -s;
+  ref::Tensor<double> wantDq = ref::applyRotary(inverse, want.dq, std::vector<int64_t>(B, M - N));
+  ref::Tensor<double> wantDk = ref::applyRotary(inverse, want.dk, std::vector<int64_t>(B, 0));
+
+  for (Bf16Tensor* out : {&dq, &dk, &dv, &qRot, &kRot}) out->poison();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (auto* buf : {&delta, &accum})
+    for (auto& x : buf->v) x = nan;
+  auto tiles = [](int rows, int tile) { return unsigned((rows + tile - 1) / tile); };
+  auto rotate = [&](auto kernel, int threads, Bf16Tensor& from, Bf16Tensor& to, int heads, int rows) {
+    emu::launch(emu::Dim3{tiles(rows, 64), unsigned(heads), unsigned(B)}, threads, 0, kernel, FG_T4(from),
+                FG_T4(to), FG_TABLES(tables), B, N, M);
+  };
+  auto turnBack = [&](auto kernel, int threads, Bf16Tensor& grad, int heads, int rows) {
+    emu::launch(emu::Dim3{tiles(rows, 64), unsigned(heads), unsigned(B)}, threads, 0, kernel, FG_T4(grad),
+                FG_TABLES(tables), B, N, M);
+  };
+  namespace kv = grad_rope_backward_v0_kv_k;
+  rotate(flashgen_grad_rope_backward_v0_rotate_q, grad_rope_backward_v0_rotate_q_k::kThreads, q, qRot, kPq, N);
+  rotate(flashgen_grad_rope_backward_v0_rotate_k, grad_rope_backward_v0_rotate_k_k::kThreads, k, kRot, kPk, M);
+  const LL dS[3] = {LL(kPq) * N, LL(N), 1LL};
+  const LL aS[4] = {LL(kPq) * N * kPd, LL(N) * kPd, LL(kPd), 1LL};
+  emu::launch(emu::Dim3{tiles(N, kv::kTileQ), unsigned(kPq), unsigned(B)}, grad_rope_backward_v0_prep_k::kThreads,
+              0, flashgen_grad_rope_backward_v0_prep, FG_T4(o), FG_T4(dout), delta.data(), dS[0], dS[1], dS[2],
+              accum.data(), aS[0], aS[1], aS[2], aS[3], B, N, M);
+  emu::launch(emu::Dim3{tiles(M, kv::kTileK), unsigned(kPk), unsigned(B)}, kv::kThreads, kv::kSmemBytes,
+              flashgen_grad_rope_backward_v0_kv, FG_T4(qRot), FG_T4(kRot), FG_T4(v), FG_T4(dout), lse.data(), dS[0],
+              dS[1], dS[2], FG_T4(dk), FG_T4(dv), delta.data(), dS[0], dS[1], dS[2], accum.data(), aS[0], aS[1],
+              aS[2], aS[3], B, N, M);
+  emu::launch(emu::Dim3{tiles(N, kv::kTileQ), unsigned(kPq), unsigned(B)},
+              grad_rope_backward_v0_convert_k::kThreads, 0, flashgen_grad_rope_backward_v0_convert, FG_T4(dq),
+              accum.data(), aS[0], aS[1], aS[2], aS[3], B, N, M);
+  turnBack(flashgen_grad_rope_backward_v0_unrotate_dq, grad_rope_backward_v0_unrotate_dq_k::kThreads, dq, kPq, N);
+  turnBack(flashgen_grad_rope_backward_v0_unrotate_dk, grad_rope_backward_v0_unrotate_dk_k::kThreads, dk, kPk, M);
+
+  for (auto [name, got, expected] :
+       {std::tuple<const char*, Bf16Tensor*, const ref::Tensor<double>*>{"dq", &dq, &wantDq},
+        {"dk", &dk, &wantDk},
+        {"dv", &dv, &want.dv}}) {
+    size_t nans = 0;
+    const double rel = relError(*got, *expected, nans);
+    EXPECT_EQ(nans, 0u) << name << ": elements left unwritten (NaN)";
+    EXPECT_LT(rel, 1e-2) << name;
+    std::printf("[rotary-emu] gradient %s rel_err %.3e\n", name, rel);
+  }
+}
+
 // One new token and four (causal among themselves), keys split 3 ways,
 // ragged M; packed rows of 4 heads share a token's position.
 TEST_F(RotaryEmuTest, DecodeOneTokenThreeSplits) { runDecode(2, 1, 300, 3); }
@@ -271,6 +350,8 @@ TEST_F(RotaryEmuTest, DecodeFourTokens) { runDecode(3, 4, 157, 2); }
 // Query tiles of 32 rows, N < M: query i at position i + M - N.
 TEST_F(RotaryEmuTest, Flash2RaggedQueriesBehindKeys) { runFlash2(2, 45, 77, false); }
 TEST_F(RotaryEmuTest, Flash2TablesAsStridedViews) { runFlash2(2, 45, 77, true); }
+// N < M, ragged: the rotation and its transpose at query i + M - N, key j.
+TEST_F(RotaryEmuTest, GradientThroughTheRotation) { runGrad(2, 45, 77); }
 #endif
 
 }  // namespace

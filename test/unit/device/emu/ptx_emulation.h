@@ -273,6 +273,11 @@ inline void ld_global_nc_b128(u32 (&r)[4], const void* p) {
   emu::check_global(p, 16, false);
   std::memcpy(r, p, 16);
 }
+inline void ld_global_b128(u32 (&r)[4], const void* p) {
+  if (reinterpret_cast<uintptr_t>(p) % 16) emu::fail("ld.global.v4.b32: misaligned");
+  emu::check_global(p, 16, false);
+  std::memcpy(r, p, 16);
+}
 inline void st_shared_v4(u32 addr, const u32 (&v)[4]) {
   if (addr % 16) emu::fail("st.shared.v4: misaligned");
   std::memcpy(smem_ptr(addr, 16), v, 16);
