@@ -28,10 +28,6 @@ public:
   FailureOr<EmittedKernel> print();
 
 private:
-  int64_t problemInt(StringRef key) {
-    return cast<IntegerAttr>(kernel.getProblem().get(key)).getInt();
-  }
-
   LogicalResult printKernelOp(Operation *op) override {
     auto merge = dyn_cast<SplitMergeOp>(op);
     if (!merge)

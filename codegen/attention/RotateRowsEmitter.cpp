@@ -25,10 +25,6 @@ public:
   FailureOr<EmittedKernel> print();
 
 private:
-  int64_t problemInt(StringRef key) {
-    return cast<IntegerAttr>(kernel.getProblem().get(key)).getInt();
-  }
-
   LogicalResult printKernelOp(Operation *op) override {
     auto rotate = dyn_cast<RowsRotateOp>(op);
     if (!rotate)
@@ -97,7 +93,7 @@ FailureOr<EmittedKernel> RotateRowsPrinter::print() {
       kDeviceIndexMathHeader + "\"\n\nnamespace " + ns + " {\n\nusing Elem = " +
       elementTypeName(elem) + ";\nconstexpr int kHeadDim = " +
       std::to_string(problemInt("head_dim")) + ";\nconstexpr int kRows = " +
-      std::to_string(sched::kRotaryPrepassRows) + ";   // key rows per CTA\nconstexpr int kThreads = " +
+      std::to_string(sched::kRotaryPrepassRows) + ";   // rows per CTA\nconstexpr int kThreads = " +
       std::to_string(result.threads) + ";\n\n} // namespace " + ns + "\n\n";
   result.source = header + "extern \"C\" __global__ void __launch_bounds__(" +
                   std::to_string(result.threads) + ")\n" + result.entry + "(\n    " + params +

@@ -77,15 +77,34 @@ struct Tables {
 /// The reference of a causal attention whose q and k the kernels rotate:
 /// the inputs turned at their positions and rounded to bf16 as the
 /// kernels' tiles hold them, then attention.
-ref::AttentionResult rotatedReference(const Tables& tables, Bf16Tensor& q, Bf16Tensor& k, Bf16Tensor& v) {
+/// q and k turned at their positions (query i at i + M - N, key j at j)
+/// and rounded to bf16, as the kernels' tiles and copies hold them.
+std::pair<ref::Tensor<double>, ref::Tensor<double>> rotatedInputs(const Tables& tables, Bf16Tensor& q,
+                                                                  Bf16Tensor& k) {
   const int B = q.B, N = q.S, M = k.S;
   ref::Tensor<double> qr = ref::applyRotary(tables.embedding, q.values(), std::vector<int64_t>(B, M - N));
   ref::Tensor<double> kr = ref::applyRotary(tables.embedding, k.values(), std::vector<int64_t>(B, 0));
   ref::applyRounding(qr, ref::Rounding::Bf16);
   ref::applyRounding(kr, ref::Rounding::Bf16);
+  return {std::move(qr), std::move(kr)};
+}
+
+/// The specs' attention: causal, bottom-right aligned.
+ref::AttentionProblem causal() {
   ref::AttentionProblem problem;
   problem.mask = ref::MaskKind::Causal;
-  return ref::referenceAttention(problem, qr, kr, v.values());
+  return problem;
+}
+
+/// Causal attention on those inputs.
+ref::AttentionResult causalOf(const ref::Tensor<double>& q, const ref::Tensor<double>& k,
+                              const ref::Tensor<double>& v) {
+  return ref::referenceAttention(causal(), q, k, v);
+}
+
+ref::AttentionResult rotatedReference(const Tables& tables, Bf16Tensor& q, Bf16Tensor& k, Bf16Tensor& v) {
+  auto [qr, kr] = rotatedInputs(tables, q, k);
+  return causalOf(qr, kr, v.values());
 }
 
 void expectClose(Bf16Tensor& o, const std::vector<float>& lse, const ref::AttentionResult& want,
@@ -281,20 +300,15 @@ void runGrad(int B, int N, int M) {
   Bf16Tensor o(B, kPq, N, kPd, false), dout(B, kPq, N, kPd, false), dq(B, kPq, N, kPd, true),
       dk(B, kPk, M, kPd, true), dv(B, kPk, M, kPd, true), qRot(B, kPq, N, kPd, true), kRot(B, kPk, M, kPd, true);
   fill_normal_bf16(dout.mem, c.rng);
-  ref::Tensor<double> qr = ref::applyRotary(tables.embedding, q.values(), std::vector<int64_t>(B, M - N));
-  ref::Tensor<double> kr = ref::applyRotary(tables.embedding, k.values(), std::vector<int64_t>(B, 0));
-  ref::applyRounding(qr, ref::Rounding::Bf16);
-  ref::applyRounding(kr, ref::Rounding::Bf16);
-  ref::AttentionProblem problem;
-  problem.mask = ref::MaskKind::Causal;
-  ref::AttentionResult fwd = ref::referenceAttention(problem, qr, kr, v.values());
+  auto [qr, kr] = rotatedInputs(tables, q, k);
+  ref::AttentionResult fwd = causalOf(qr, kr, v.values());
   o.set(fwd.out);
   DeviceVec<float> lse(size_t(B) * kPq * N, false), delta(size_t(B) * kPq * N, true),
       accum(size_t(B) * kPq * N * kPd, true);
   ref::Tensor<double> lseRef = fwd.logSumExp;
   for (size_t i = 0; i < lse.size(); ++i) lseRef.values()[i] = lse[i] = float(lseRef.values()[i]);
   ref::AttentionGradResult want =
-      ref::attentionGradGivenForward(problem, {}, qr, kr, v.values(), o.values(), lseRef, dout.values());
+      ref::attentionGradGivenForward(causal(), {}, qr, kr, v.values(), o.values(), lseRef, dout.values());
   ref::RotaryEmbedding inverse = tables.embedding;
   for (double& s : inverse.sin.values()) s = -s;
   ref::Tensor<double> wantDq = ref::applyRotary(inverse, want.dq, std::vector<int64_t>(B, M - N));
