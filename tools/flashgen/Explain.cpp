@@ -179,13 +179,17 @@ std::string scheduleText(ScheduleAttr s) {
 std::string copiesText(ScheduleAttr s, bool rotary = false) {
   switch (s.getAlgorithm()) {
   case Algorithm::flash3:
+    if (sched::flash3Shape(toLibrary(s)).producer && rotary && s.getRotaryPrepass())
+      return "TMA by the producer warpgroup, K from the key pre-pass's rotated "
+             "copy (a tensor map of the workspace); each consumer warpgroup "
+             "turns its own rows of every Q tile once it landed; the same "
+             "kernel copies with cp.async where the runtime cannot encode "
+             "tensor maps";
     if (sched::flash3Shape(toLibrary(s)).producer && rotary)
-      return std::string("TMA by the producer warpgroup's first thread, its warps 1-3 "
-                         "rotate each ") +
-             (s.getRotaryPrepass() ? "Q tile (K comes rotated)" : "Q and K tile") +
-             " in its slot once it landed and hand it on (ready barriers); where "
-             "the runtime cannot encode tensor maps every producer thread copies "
-             "with cp.async and rotates";
+      return "TMA by the producer warpgroup's first thread, its warps 1-3 "
+             "rotate each Q and K tile in its slot once it landed and hand it "
+             "on (ready barriers); where the runtime cannot encode tensor maps "
+             "every producer thread copies with cp.async and rotates";
     if (sched::flash3Shape(toLibrary(s)).producer)
       return "TMA by the producer warpgroup (tensor maps encoded at launch); "
              "the same kernel copies with cp.async where the runtime cannot "
