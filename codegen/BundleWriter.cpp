@@ -150,24 +150,6 @@ struct SizeNames {
   }
 };
 
-llvm::json::Object scheduleJson(ScheduleAttr s) {
-  llvm::json::Object json{{"algorithm", stringifyAlgorithm(s.getAlgorithm())},
-                            {"tile_q", s.getTileQ()},
-                            {"tile_kv", s.getTileKv()},
-                            {"tile_d", s.getTileD()},
-                            {"stages", s.getStages()},
-                            {"warps", s.getWarps()},
-                            {"chunk", s.getChunk()},
-                            {"inner_q", s.getInnerQ()},
-                            {"inner_kv", s.getInnerKv()},
-                            {"tile_dv", s.getTileDv()},
-                            {"smem_bytes", s.getSmemBytes()},
-                            {"persistent", s.getPersistent()}};
-  // Written where set: manifests of kernels without it stay as they were.
-  if (s.getRotaryPrepass() != 0)
-    json["rotary_prepass"] = s.getRotaryPrepass();
-  return json;
-}
 
 /// The IO figures the scheduling passes recorded on the op (variant 0).
 llvm::json::Object ioJson(Operation *op) {
@@ -1229,6 +1211,25 @@ LogicalResult writeLinearGradKernel(LinearAttentionGradOp op, const std::string 
 }
 
 } // namespace
+
+llvm::json::Object mlir::flash::scheduleJson(ScheduleAttr s) {
+  llvm::json::Object json{{"algorithm", stringifyAlgorithm(s.getAlgorithm())},
+                            {"tile_q", s.getTileQ()},
+                            {"tile_kv", s.getTileKv()},
+                            {"tile_d", s.getTileD()},
+                            {"stages", s.getStages()},
+                            {"warps", s.getWarps()},
+                            {"chunk", s.getChunk()},
+                            {"inner_q", s.getInnerQ()},
+                            {"inner_kv", s.getInnerKv()},
+                            {"tile_dv", s.getTileDv()},
+                            {"smem_bytes", s.getSmemBytes()},
+                            {"persistent", s.getPersistent()}};
+  // Written where set: manifests of kernels without it stay as they were.
+  if (s.getRotaryPrepass() != 0)
+    json["rotary_prepass"] = s.getRotaryPrepass();
+  return json;
+}
 
 LogicalResult mlir::flash::writeBundle(ModuleOp module,
                                        const BundleOptions &options) {

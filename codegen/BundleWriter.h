@@ -12,8 +12,11 @@
 
 #include "flashgen/version.h"
 
+#include "dialect/FlashDialect.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/LLVM.h"
+#include "llvm/Support/JSON.h"
 
 #include <string>
 
@@ -27,6 +30,11 @@ struct BundleOptions {
 
 /// Writes the bundle; a failure carries a diagnostic (on the op or module).
 LogicalResult writeBundle(ModuleOp module, const BundleOptions &options);
+
+/// A variant's `schedule` object in the manifest (docs/bundle-format.md
+/// §1.4), also what `flashgen explain --json` prints: every field, and
+/// rotary_prepass where set.
+llvm::json::Object scheduleJson(ScheduleAttr s);
 
 } // namespace mlir::flash
 

@@ -20,6 +20,7 @@
 
 #include "tools/flashgen/Explain.h"
 
+#include "codegen/BundleWriter.h"
 #include "dialect/DimBindings.h"
 #include "dialect/BlockMask.h"
 #include "dialect/PagedKv.h"
@@ -147,25 +148,6 @@ std::string elementName(Value v) {
   llvm::raw_string_ostream os(text);
   os << cast<RankedTensorType>(v.getType()).getElementType();
   return text;
-}
-
-llvm::json::Object scheduleJson(ScheduleAttr s) {
-  llvm::json::Object json{{"algorithm", stringifyAlgorithm(s.getAlgorithm())},
-                            {"tile_q", s.getTileQ()},
-                            {"tile_kv", s.getTileKv()},
-                            {"tile_d", s.getTileD()},
-                            {"stages", s.getStages()},
-                            {"warps", s.getWarps()},
-                            {"chunk", s.getChunk()},
-                            {"inner_q", s.getInnerQ()},
-                            {"inner_kv", s.getInnerKv()},
-                            {"tile_dv", s.getTileDv()},
-                            {"smem_bytes", s.getSmemBytes()},
-                            {"persistent", s.getPersistent()}};
-  // Written where set: manifests of kernels without it stay as they were.
-  if (s.getRotaryPrepass() != 0)
-    json["rotary_prepass"] = s.getRotaryPrepass();
-  return json;
 }
 
 /// "flash2 tile_q=64 tile_kv=32 tile_d=128 tile_dv=128 stages=2 warps=2".
