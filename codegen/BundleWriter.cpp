@@ -787,6 +787,17 @@ llvm::json::Object recurrenceParam(StringRef tensor, StringRef io, Type type,
   return entry;
 }
 
+/// A per-step input of a recurrence ([B, H, T] or packed [T, H]: beta, a
+/// decay, the mLSTM gates) is read one element at a time through every
+/// stride, its last too (chunk_io.cuh's fetch_gate_rows, chunk_delta.cuh's
+/// delta_wy, the gradients' gate reads, the step kernels' fetch), so the
+/// manifest lets its last dim be strided: flash-linear-attention's
+/// time-major [B, T, H] gates bind as they are.
+void markStridedSteps(llvm::json::Object &param, StringRef io, bool hasColumns) {
+  if (!hasColumns && io == "in")
+    param["strided_last_dim"] = true;
+}
+
 /// What the bundle entry of a recurrence op reads from it: flash.linear_attention
 /// and flash.delta_rule share their tensors' layout and state handling.
 struct RecurrenceEntry {
@@ -887,6 +898,7 @@ LogicalResult writeLinearKernel(const RecurrenceEntry &r, const std::string &nam
       shape.push_back(*cols);
     params.push_back(recurrenceParam(tensor, io, type, {}, false, strideAlign));
     (*params.back().getAsObject())["shape"] = std::move(shape);
+    markStridedSteps(*params.back().getAsObject(), io, cols.has_value());
   };
   rows("q", "in", elem, keyDim, rowAlign);
   rows("k", "in", elem, keyDim, rowAlign);
@@ -1066,6 +1078,7 @@ LogicalResult writeLinearGradKernel(LinearAttentionGradOp op, const std::string 
       shape.push_back(*cols);
     params.push_back(recurrenceParam(tensor, io, type, {}, false, strideAlign));
     (*params.back().getAsObject())["shape"] = std::move(shape);
+    markStridedSteps(*params.back().getAsObject(), io, cols.has_value());
   };
   GateKind gate = op.getGate();
   rows("q", "in", elem, keyDim, rowAlign);

@@ -211,7 +211,9 @@ Status bindArguments(const KernelSpec &kernel, const VariantSpec &variant,
         return invalid(p.name + ": stride " + std::to_string(d) + " is " +
                        std::to_string(stride) + " (negative strides are not "
                                                 "supported)");
-      if (d == rank - 1) {
+      // A strided_last_dim param's last dim is checked as the outer dims
+      // are: its kernels step it by its stride.
+      if (d == rank - 1 && !p.stridedLastDim) {
         if (size > 1 && stride != 1)
           return invalid(p.name + ": the last dim must be contiguous (stride "
                                   "1), got stride " +

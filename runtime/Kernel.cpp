@@ -566,6 +566,7 @@ std::vector<Kernel::ParamInfo> Kernel::params() const {
                                      : ParamInfo::Io::InOut;
     info.optional = p.optional;
     info.strideAlign = p.strideAlign;
+    info.stridedLastDim = p.stridedLastDim;
     info.mayAlias = p.mayAlias;
     out.push_back(std::move(info));
   }

@@ -563,7 +563,7 @@ private:
     if (!expectKind(v, path, json::Value::Kind::Object) ||
         !checkKeys(v, path,
                    {"name", "io", "dtype", "shape", "optional",
-                    "pointer_align", "stride_align", "may_alias"}) ||
+                    "pointer_align", "stride_align", "strided_last_dim", "may_alias"}) ||
         !readString(v, path, "name", p.name, true) ||
         !readString(v, path, "io", io, true) || !readDtype(v, path, p.dtype))
       return false;
@@ -592,6 +592,11 @@ private:
     if (const json::Value *a = v.find("stride_align"))
       if (!readInt(*a, path + ".stride_align", 1, 1 << 20, p.strideAlign))
         return false;
+    if (const json::Value *s = member(v, path, "strided_last_dim",
+                                      json::Value::Kind::Bool, false, ok))
+      p.stridedLastDim = s->asBool();
+    if (!ok)
+      return false;
     if (v.find("may_alias") &&
         !readString(v, path, "may_alias", p.mayAliasName, true))
       return false;

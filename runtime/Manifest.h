@@ -79,6 +79,9 @@ struct ParamSpec {
   bool optional = false;
   int64_t pointerAlign = 16;
   int64_t strideAlign = 1;
+  /// The kernels read the last dim through its stride ("strided_last_dim"),
+  /// so the binder takes any non-negative last-dim stride.
+  bool stridedLastDim = false;
   /// An output that may be this input param itself (same pointer and
   /// strides; "may_alias"): the kernels read each element before they
   /// write it, from the thread that writes it (a recurrence's final state

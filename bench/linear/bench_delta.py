@@ -12,8 +12,12 @@ Inputs are random: q, k, v standard normal (bf16), beta = sigmoid(randn)
 decays exp(g) of about 0.8 to 1, mostly above 0.9). They are drawn once in
 fla's layout, contiguous [B, T, H, D]; flashgen gets the transpose(1, 2)
 views of the same tensors ([B, H, T, D], strided, no copy; its o is a
-contiguous [B, H, T, Dv]). Should the runtime refuse the strided views, the
-row says so and uses contiguous copies.
+contiguous [B, H, T, Dv]); beta and g, [B, T, H] there, reach the kernels
+as [B, H, T] views whose last dim steps over the heads (the manifest marks
+them strided_last_dim). Should the runtime refuse the strided views, the row
+says so and uses contiguous copies. --copies hands flashgen contiguous
+[B, H, T, D] copies instead, made before timing (what a caller had to do
+while the runtime refused the gate views), so the two runs compare.
 
 Each variant of a bundle writes o over a NaN-poisoned buffer and is checked
 against fla's o: ||o - o_fla|| / ||o_fla|| < 2e-2 and no NaN anywhere, else
@@ -67,6 +71,8 @@ def parse_args(argv=None):
     parser.add_argument("--out", default=".", help="folder for linear-delta-results.json")
     parser.add_argument("--quick", action="store_true",
                         help="the first shape only (16 heads, T=4096)")
+    parser.add_argument("--copies", action="store_true",
+                        help="time flashgen on contiguous copies of its inputs, not fla's views")
     return parser.parse_args(argv)
 
 
@@ -226,6 +232,9 @@ def main(argv=None):
                 row["params"] = [p["name"] for p in kern.params]
                 inputs = views[:4] + ([views[4]] if gated else [])
                 row["flashgen_inputs"] = "strided [B, T, H, D] views"
+                if args.copies:
+                    inputs = [x.contiguous() for x in inputs]
+                    row["flashgen_inputs"] = "contiguous copies (--copies)"
 
                 def run():
                     kern(*inputs, o)

@@ -54,8 +54,10 @@ formula that saves q, k, v, o and lse and calls the backward op: the pair
 traces with ``torch.compile(fullgraph=True)`` without graph breaks.
 
 Layouts: inputs may have any strides the runtime takes (§1.3: last dim
-contiguous, the others multiples of the param's ``stride_align``, the data
-pointer aligned to ``pointer_align``), e.g. ``x.view(B, N, H, D).transpose(1,
+contiguous unless the param is ``strided_last_dim``, the others multiples of
+the param's ``stride_align``, the data pointer aligned to ``pointer_align``),
+e.g. ``x.view(B, N, H, D).transpose(1, 2)``, or a recurrence's gates kept
+[B, T, H] as flash-linear-attention keeps them, passed as ``g.transpose(1,
 2)``; only an input that breaks these rules is copied. Outputs are allocated
 with ``torch.empty`` on q's device in the dim order of their model input (o and
 dq like q, dk like k, dv like v; the last dim innermost), so for [B, N, H, D]
@@ -251,7 +253,11 @@ def _launchable(t, param):
     else a contiguous copy."""
     align = param.get("stride_align", 1)
     strides = t.stride()
-    ok = ((t.shape[-1] <= 1 or strides[-1] == 1)
+    # A strided_last_dim param (a recurrence's [B, H, T] gates) is read
+    # through its last stride too: fla's time-major [B, T, H] gates pass as
+    # they are.
+    last_ok = param.get("strided_last_dim", False) or t.shape[-1] <= 1 or strides[-1] == 1
+    ok = (last_ok
           and all(s >= 0 and s % align == 0 for s in strides[:-1])
           and t.data_ptr() % param.get("pointer_align", 16) == 0)
     return t if ok else t.clone(memory_format=torch.contiguous_format)

@@ -224,7 +224,8 @@ bool flashgen::refcheck::planOperands(const std::vector<TensorFile> &tensors,
               out[p].file->dtype + "'";
       return false;
     }
-    out[p].layout = makeLayout(layout, out[p].file->shape, out[p].elementBytes);
+    out[p].layout = makeLayout(layout, out[p].file->shape, out[p].elementBytes,
+                               params[p].stridedLastDim);
     out[p].output = out[p].file->role != "input";
   }
   return true;

@@ -39,7 +39,7 @@ static std::vector<int64_t> stridesInOrder(const std::vector<int64_t> &sizes,
 
 TensorLayout flashgen::refcheck::makeLayout(Layout layout,
                                            const std::vector<int64_t> &sizes,
-                                           size_t elementBytes) {
+                                           size_t elementBytes, bool stridedLastDim) {
   if (elementBytes == 0 || 16 % elementBytes != 0)
     throw std::invalid_argument("makeLayout: element size " +
                                 std::to_string(elementBytes) +
@@ -55,6 +55,8 @@ TensorLayout flashgen::refcheck::makeLayout(Layout layout,
     order[d] = d;
   if (layout == Layout::HeadsInner && rank >= 4)
     std::swap(order[1], order[2]);
+  else if (layout == Layout::HeadsInner && stridedLastDim && rank >= 2)
+    std::swap(order[rank - 2], order[rank - 1]);
 
   // 16 bytes in elements: the unit of every gap, so that strides and the
   // view's start keep the alignment the runtime checks (stride_align,

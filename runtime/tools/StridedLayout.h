@@ -26,10 +26,13 @@ enum class Layout {
   Contiguous,
   /// Dims 1 and 2 swapped in memory for rank >= 4: a [B, H, N, D] operand
   /// stored as [B, N, H, D] (PyTorch's x.transpose(1, 2) of a [B, N, H, D]
-  /// tensor), [B, H, K, V] states as [B, K, H, V]. Lower ranks ([B, H, T]
-  /// gates, [B, H, K] normalisers) stay contiguous: swapping would stride
-  /// their last dim, which the runtime refuses for every operand (the GPU
-  /// test checks that refusal instead). No gaps.
+  /// tensor), [B, H, K, V] states as [B, K, H, V]. A param whose kernels
+  /// stride its last dim (strided_last_dim: a recurrence's [B, H, T] gates)
+  /// has its last two dims swapped: [B, H, T] stored time-major as [B, T,
+  /// H], as flash-linear-attention keeps gates, packed [T, H] as [H, T].
+  /// Other lower ranks ([B, H, K] normalisers, lse) stay contiguous: the
+  /// runtime refuses a strided last dim there (the GPU test checks that
+  /// refusal). No gaps.
   HeadsInner,
   /// Row-major with gaps: every row padded by 16 bytes, each outer dim one
   /// more 16-byte gap, the batch dim three, and the view starting 16 bytes
@@ -52,9 +55,10 @@ struct TensorLayout {
 };
 
 /// The layout of a tensor of `sizes` with `elementBytes`-byte elements (1,
-/// 2, 4 or 8: the 16-byte gaps are whole elements).
+/// 2, 4 or 8: the 16-byte gaps are whole elements); `stridedLastDim` for a
+/// param whose kernels take any last-dim stride (see HeadsInner).
 TensorLayout makeLayout(Layout layout, const std::vector<int64_t> &sizes,
-                        size_t elementBytes);
+                        size_t elementBytes, bool stridedLastDim = false);
 
 /// Storage element (from the buffer start) of every logical element, in
 /// logical row-major order.

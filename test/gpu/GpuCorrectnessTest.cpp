@@ -23,9 +23,10 @@
 //
 // StridedBinding needs no GPU: it checks that the runtime accepts every
 // layout for every variant of every case, and refuses with a clear message
-// a view whose last dim is not contiguous, the one stride it passes to no
-// kernel: among them [B, H, T] gates stored time-major ([B, T, H]), so the
-// recurrences' gates keep [B, H, T] in the [B, N, H, D] layout.
+// a view whose last dim is not contiguous where the kernels assume it is;
+// the recurrences' [B, H, T] gates (strided_last_dim) are read through
+// that stride, so the [B, N, H, D] layout stores them time-major ([B, T,
+// H]) and the binding takes them.
 //
 //===----------------------------------------------------------------------===//
 
@@ -482,8 +483,9 @@ TEST_P(StridedBinding, NonContiguousLastDimIsRefusedByName) {
     Status status = validate(Layout::Contiguous, [&](auto &, auto &args) {
       args[p].strides = strides.data();
     });
-    if (plan[p].layout.sizes.back() <= 1) {
-      // A last dim of one element may carry any stride (docs/bundle-format.md).
+    if (plan[p].layout.sizes.back() <= 1 || params[p].stridedLastDim) {
+      // A last dim of one element may carry any stride, and so may a
+      // strided_last_dim param's (docs/bundle-format.md).
       EXPECT_TRUE(status.ok()) << params[p].name << ": " << status.toString();
       continue;
     }
@@ -534,15 +536,17 @@ TEST_P(StridedBinding, BF16RowStrideOffSixteenBytesIsRefused) {
     GTEST_SKIP() << GetParam().label << " has no bf16 operand with two or more rows";
 }
 
-TEST_P(StridedBinding, TimeMajorGatesAreRefusedByName) {
-  // [B, H, T] operands (scalar gates, mLSTM normalisers) stored as [B, T,
-  // H], as some libraries keep gates: the last dim T then steps over heads,
-  // so the runtime refuses it rather than launch a kernel with it; the
-  // caller makes such a tensor contiguous first. (Packed [T, H, D] rows get
-  // the same strides and are refused too.)
+TEST_P(StridedBinding, TimeMajorGatesBindWhereTheKernelsStrideTheirLastDim) {
+  // [B, H, T] operands stored as [B, T, H], as flash-linear-attention keeps
+  // gates: the last dim T then steps over heads. A param whose kernels read
+  // it through that stride (the manifest's strided_last_dim: a
+  // recurrence's beta, decay and mLSTM gates) binds as it is; any other
+  // (mLSTM normalisers, lse) is refused by name, and the caller makes it
+  // contiguous first. (Packed [T, H, D] rows get the same strides and are
+  // refused too.)
   std::vector<Operand> plan;
   ASSERT_TRUE(planOperands(GetParam(), params, Layout::Contiguous, plan));
-  size_t refused = 0;
+  size_t checked = 0;
   for (size_t p = 0; p < params.size(); ++p) {
     const std::vector<int64_t> &sizes = plan[p].layout.sizes;
     if (!plan[p].file || sizes.size() != 3 || sizes[1] < 2 || sizes[2] < 2)
@@ -551,6 +555,11 @@ TEST_P(StridedBinding, TimeMajorGatesAreRefusedByName) {
     Status status = validate(Layout::Contiguous, [&](auto &, auto &args) {
       args[p].strides = timeMajor.data();
     });
+    ++checked;
+    if (params[p].stridedLastDim) {
+      EXPECT_TRUE(status.ok()) << params[p].name << ": " << status.toString();
+      continue;
+    }
     EXPECT_EQ(status.code(), StatusCode::InvalidArgument) << params[p].name;
     // A packed batch's [T, H, D] rows (16-bit, dialect/Varlen.h) have
     // 16-byte aligned strides, so their unit head stride is refused first,
@@ -561,9 +570,8 @@ TEST_P(StridedBinding, TimeMajorGatesAreRefusedByName) {
                : "the last dim must be contiguous (stride 1), got stride " +
                      std::to_string(sizes[1]);
     EXPECT_EQ(status.message(), params[p].name + ": " + rule);
-    ++refused;
   }
-  if (refused == 0)
+  if (checked == 0)
     GTEST_SKIP() << GetParam().label << " has no [B, H, T] operand";
 }
 

@@ -65,14 +65,37 @@ TEST(StridedLayout, HeadsInnerStoresBHNDAsBNHD) {
 }
 
 TEST(StridedLayout, HeadsInnerKeepsTheLastDimContiguous) {
-  // [B, H, K, V] states become [B, K, H, V]; [B, H, T] gates and [B, H]
-  // stay row-major, as the runtime wants every last dim at stride 1.
+  // [B, H, K, V] states become [B, K, H, V]; [B, H, T] tensors and [B, H]
+  // stay row-major, as the runtime wants their last dims at stride 1.
   EXPECT_EQ(makeLayout(Layout::HeadsInner, {2, 4, 16, 8}, 4).strides,
             (std::vector<int64_t>{512, 8, 32, 1}));
   EXPECT_EQ(makeLayout(Layout::HeadsInner, {2, 4, 150}, 4).strides,
             (std::vector<int64_t>{600, 150, 1}));
   EXPECT_EQ(makeLayout(Layout::HeadsInner, {2, 4}, 4).strides,
             (std::vector<int64_t>{4, 1}));
+}
+
+TEST(StridedLayout, HeadsInnerStoresStridedGatesTimeMajor) {
+  // A strided_last_dim param: [B, H, T] gates as [B, T, H] (element (b, h,
+  // t) at (b * T + t) * H + h), packed [T, H] as [H, T]; rank 4 as always.
+  const int64_t B = 2, H = 4, T = 150;
+  TensorLayout l = makeLayout(Layout::HeadsInner, {B, H, T}, 2, /*stridedLastDim=*/true);
+  EXPECT_EQ(l.strides, (std::vector<int64_t>{T * H, 1, H}));
+  EXPECT_EQ(l.bufferElements, B * H * T);
+  std::vector<uint8_t> buffer = scatter(l, numbered(B * H * T), 2, 0xFF);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t t = 0; t < T; ++t)
+        ASSERT_EQ(elementAt(buffer, (b * T + t) * H + h), (b * H + h) * T + t)
+            << "b=" << b << " h=" << h << " t=" << t;
+  EXPECT_EQ(gather(l, buffer, 2), numbered(B * H * T));
+  EXPECT_EQ(makeLayout(Layout::HeadsInner, {T, H}, 4, true).strides,
+            (std::vector<int64_t>{1, T}));
+  EXPECT_EQ(makeLayout(Layout::HeadsInner, {2, 4, 16, 8}, 4, true).strides,
+            (std::vector<int64_t>{512, 8, 32, 1}));
+  // Contiguous and padded layouts are the same with or without the flag.
+  EXPECT_EQ(makeLayout(Layout::Padded, {B, H, T}, 4, true).strides,
+            makeLayout(Layout::Padded, {B, H, T}, 4).strides);
 }
 
 TEST(StridedLayout, PaddedLeavesGapsEverywhereAndKeeps16ByteAlignment) {

@@ -325,6 +325,12 @@ public:
     /// (16-byte row copies: 8 for 16-bit rows); 1 where the kernel reads
     /// the tensor element by element.
     int64_t strideAlign = 1;
+    /// The kernels index the last dim through its stride too, so any
+    /// non-negative last-dim stride is taken (the manifest's
+    /// strided_last_dim: a recurrence's [B, H, T] gates stored time-major,
+    /// [B, T, H], as flash-linear-attention keeps them). Otherwise the last
+    /// dim must be contiguous.
+    bool stridedLastDim = false;
     /// An output that may be one input itself (same pointer and strides):
     /// that input's index, else -1 (the manifest's may_alias; a
     /// recurrence's final state over its initial state).

@@ -211,6 +211,34 @@ TEST_F(ArgBinder, WorkspaceSizesAndChecks) {
   EXPECT_CONTAINS(st.message(), "created without a device");
 }
 
+TEST_F(ArgBinder, StridedLastDimTakesAnyLastStride) {
+  // A param whose kernels step its last dim by its stride (the manifest's
+  // strided_last_dim, a recurrence's [B, H, T] gates stored [B, T, H]):
+  // rowsum's [B, 4, N] stored time-major binds, and its stride reaches the
+  // kernel as it is; without the flag the same view is refused by name.
+  KernelSpec k = *bundle->data().manifest.findKernel("axpy");
+  int64_t allowed[2] = {48 * 1024, 48 * 1024};
+  DeviceLimits limits;
+  limits.maxDynamicSharedBytes = allowed;
+  BoundArgs bound;
+  AxpyArgs timeMajor(2, 37);
+  timeMajor.rStrides[0] = 4 * 37;
+  timeMajor.rStrides[1] = 1;
+  timeMajor.rStrides[2] = 4;
+  Status st = bindArguments(k, k.variants[0], timeMajor.t, 4, nullptr, 0, limits, bound);
+  EXPECT_EQ(st.message(), "rowsum: the last dim must be contiguous (stride 1), got stride 4");
+  k.params[3].stridedLastDim = true;
+  st = bindArguments(k, k.variants[0], timeMajor.t, 4, nullptr, 0, limits, bound);
+  ASSERT_TRUE(isOk(st)) << st.toString();
+  EXPECT_EQ(bound.tensorStrides[3][2], 4);
+  EXPECT_EQ(bound.tensorStrides[3][1], 1);
+  // Still an output: a broadcast (zero) last stride is refused.
+  timeMajor.rStrides[2] = 0;
+  st = bindArguments(k, k.variants[0], timeMajor.t, 4, nullptr, 0, limits, bound);
+  EXPECT_EQ(st.message(), "rowsum: stride 2 is 0 on a dim of size 37; an output cannot be "
+                          "broadcast");
+}
+
 TEST_F(ArgBinder, MayAliasAllowsTheInputItselfOnly) {
   // A recurrence's final state over its initial state (the manifest's
   // may_alias): the same pointer and strides pass, any other view fails.

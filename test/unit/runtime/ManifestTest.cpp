@@ -180,6 +180,20 @@ TEST(Manifest, MayAliasNamesAnInputOfTheSameShape) {
   EXPECT_EQ(m.kernels[0].params[0].mayAlias, -1);
 }
 
+TEST(Manifest, StridedLastDimIsABool) {
+  // strided_last_dim: the kernels step the param's last dim by its stride
+  // (a recurrence's [B, H, T] gates); absent means false.
+  Manifest m;
+  std::string err;
+  ASSERT_TRUE(parseManifest(replaced("\"io\": \"out\",", "\"io\": \"out\", \"strided_last_dim\": true,"),
+                            m, err))
+      << err;
+  EXPECT_TRUE(m.kernels[0].params[1].stridedLastDim);
+  EXPECT_FALSE(m.kernels[0].params[0].stridedLastDim);
+  EXPECT_CONTAINS(manifestError(replaced("\"io\": \"out\",", "\"io\": \"out\", \"strided_last_dim\": 1,")),
+                  "params[1].strided_last_dim");
+}
+
 TEST(Manifest, OverlapsPreviousNeedsAPreviousLaunch) {
   // A second launch may wait for the first (flash_decode's merge); the first
   // has nothing to wait for, and the flag is a bool.

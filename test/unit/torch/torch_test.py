@@ -426,6 +426,16 @@ class LaunchPath(unittest.TestCase):
             self.assertNotEqual(out.data_ptr(), bad.data_ptr())
             torch.testing.assert_close(out, bad)
 
+    def test_a_strided_last_dim_param_takes_time_major_gates(self):
+        # A recurrence's [B, H, T] gate kept [B, T, H] (fla's layout): its
+        # transpose passes as it is where the manifest marks the param
+        # strided_last_dim, and is copied where it does not.
+        g = torch.randn(2, 7, 3, dtype=torch.float32).transpose(1, 2)
+        self.assertIs(ft._launchable(g, dict(strided_last_dim=True)), g)
+        copied = ft._launchable(g, {})
+        self.assertTrue(copied.is_contiguous())
+        torch.testing.assert_close(copied, g)
+
     def test_no_keys_gives_zeros_and_minus_infinity_without_a_launch(self):
         q, k, v = qkv(21, M=0)
         o, lse = self.op.forward_with_lse(q, k, v)
