@@ -311,9 +311,9 @@ LogicalResult specialize(KernelOp kernel, bool tma) {
   sched::Schedule lib = toLibrary(s);
   sched::Flash3Shape shape = sched::flash3Shape(lib);
   auto problem = kernel.getProblem();
-  int64_t headDim = cast<IntegerAttr>(problem.get("head_dim")).getInt();
+  int64_t valueDim = cast<IntegerAttr>(problem.get("value_dim")).getInt();
   sched::RegisterSplit split =
-      sched::flash3RegisterSplit(lib, headDim, problem.get("block_mask") != nullptr,
+      sched::flash3RegisterSplit(lib, valueDim, problem.get("block_mask") != nullptr,
                                  problem.get("rotary_dims") != nullptr);
 
   FailureOr<KernelParts> found = findParts(kernel);

@@ -214,15 +214,22 @@ std::string flashgen::schedule::attentionPrecondition(const AttentionProblem &p,
     if (p.elementBytes != 2)
       return "flash3 takes 16-bit inputs (bf16, f16) for wgmma; this op has " +
              std::to_string(p.elementBytes) + "-byte elements";
-    if (p.headDim % 64 != 0 || p.headDim > 256 || p.valueDim != p.headDim)
-      return "flash3 takes equal head dims that are multiples of 64 up to "
-             "256 (whole 128-byte swizzled rows); D = " +
+    if (p.headDim % 64 != 0 || p.headDim > 256 || p.valueDim % 64 != 0 ||
+        p.valueDim > 256)
+      return "flash3 takes head dims that are multiples of 64 up to 256 "
+             "(whole 128-byte swizzled rows); D = " +
              std::to_string(p.headDim) + ", Dv = " + std::to_string(p.valueDim);
-    // D = 192 satisfies the layout, but every schedule of it spills
-    // registers (the register model undercounts three 64-column slabs).
-    if (!isPowerOfTwo(p.headDim))
-      return "flash3's kernels take head dims " + supportedHeadDims(64) +
-             "; D = " + std::to_string(p.headDim) + " is not one of them";
+    // Q and K stay in shared memory (wgmma reads them there), so D = 192
+    // (MLA's prefill, 192 / 128) costs slabs, not registers; a 192-wide O
+    // accumulator spilled in every schedule (the register model undercounts
+    // three 64-column slabs of it).
+    if (!isPowerOfTwo(p.valueDim))
+      return "flash3's kernels take value head dims " + supportedHeadDims(64) +
+             "; Dv = " + std::to_string(p.valueDim) + " is not one of them";
+    // The epilogue stages each warp's O rows through its own Q rows.
+    if (p.valueDim > p.headDim)
+      return "flash3 stores O through the Q tile, so Dv may not exceed D; D = " +
+             std::to_string(p.headDim) + ", Dv = " + std::to_string(p.valueDim);
     return "";
   }
   if (p.elementBytes != 2)
@@ -370,7 +377,7 @@ ScheduleSpace flash3Space(const AttentionProblem &p, const Target &t) {
     Schedule sch = toSchedule(x);
     return flash3ConsumerNeed(p.headDim, p.valueDim, sch, p.elementMods(),
                               p.rotaryDims > 0) >
-                   flash3ConsumerBudget(sch, p.headDim, p.rotaryDims > 0)
+                   flash3ConsumerBudget(sch, p.valueDim, p.rotaryDims > 0)
                ? 1
                : 0;
   };

@@ -70,7 +70,7 @@ int64_t flashgen::schedule::flash3LaunchRegisters(const Schedule &s) {
 }
 
 RegisterSplit flashgen::schedule::flash3RegisterSplit(const Schedule &s,
-                                                      int64_t headDim,
+                                                      int64_t valueDim,
                                                       bool producerReadsLists,
                                                       bool producerRotates) {
   Flash3Shape shape = flash3Shape(s);
@@ -82,13 +82,15 @@ RegisterSplit flashgen::schedule::flash3RegisterSplit(const Schedule &s,
     return split;
   // Pools: 384 threads x 168 and 512 x 128. Two consumer groups get 224
   // and leave slack, 232 when S is wide (tile_kv > 128), or 240 when O is
-  // (d > 128: 128 accumulator registers), leaving the producer FlashAttention-3's
+  // (Dv > 128: 128 accumulator registers), leaving the producer FlashAttention-3's
   // 24 (its copies of 256-wide rows go slab by slab, wg::load_async_by, and
   // fit); three get 160. One group keeps the launch's 255.
   if (shape.consumerGroups == 2) {
-    const bool wideO = headDim > 128, wideS = s.tileKv > 128 && !s.persistent;
+    const bool wideO = valueDim > 128, wideS = s.tileKv > 128 && !s.persistent;
     // (24 + 2 x 240 fills the 384 x 168 pool exactly; a persistent grid,
-    // whose producer wants 32, does not fit shared memory at d > 128.) The
+    // whose producer wants 32, does not fit shared memory at Dv > 128. D
+    // alone does not widen O: at 192 / 128 the persistent producer spilled
+    // 96-100 bytes under 24 registers and keeps the d = 128 split.) The
     // persistent producer's round loop and tile claims spilled at 40
     // (NVRTC 13.0, 128 x 160 causal): it keeps 48; with a block mask's
     // list lookups too (passes/BlockLists.h) it spilled 4-28 bytes at 48
@@ -113,9 +115,9 @@ RegisterSplit flashgen::schedule::flash3RegisterSplit(const Schedule &s,
 }
 
 int64_t flashgen::schedule::flash3ConsumerBudget(const Schedule &s,
-                                                 int64_t headDim,
+                                                 int64_t valueDim,
                                                  bool producerRotates) {
-  RegisterSplit split = flash3RegisterSplit(s, headDim, false, producerRotates);
+  RegisterSplit split = flash3RegisterSplit(s, valueDim, false, producerRotates);
   return split.consumer ? split.consumer : flash3LaunchRegisters(s);
 }
 
@@ -159,10 +161,12 @@ std::vector<std::string> flashgen::schedule::flash3Violations(
   auto n = [](int64_t v) { return std::to_string(v); };
   if (elementBytes != 2)
     broken.push_back("wgmma takes 16-bit operands (bf16, f16)");
-  if (headDim % 64 != 0 || headDim > 256 || valueDim != headDim)
-    broken.push_back("head and value dims must be equal, a multiple of 64, "
-                     "at most 256 (D = " + n(headDim) + ", Dv = " +
-                     n(valueDim) + ")");
+  if (headDim % 64 != 0 || headDim > 256 || valueDim % 64 != 0 || valueDim > 256)
+    broken.push_back("head and value dims must be multiples of 64, at most "
+                     "256 (D = " + n(headDim) + ", Dv = " + n(valueDim) + ")");
+  else if (valueDim > headDim)
+    broken.push_back("O is stored through the Q tile: Dv = " + n(valueDim) +
+                     " may not exceed D = " + n(headDim));
   Flash3Shape shape = flash3Shape(s);
   if (s.tileQ % kFlash3GroupRows != 0 || shape.consumerGroups < 1 ||
       shape.consumerGroups > 3)
@@ -199,7 +203,7 @@ std::vector<std::string> flashgen::schedule::flash3Violations(
                      " of shared memory, more than the " +
                      formatBytes(smemPerCTA) + " a CTA may use");
   int64_t need = flash3ConsumerNeed(headDim, valueDim, s, mods, rotary);
-  int64_t budget = flash3ConsumerBudget(s, headDim, rotary);
+  int64_t budget = flash3ConsumerBudget(s, valueDim, rotary);
   if (need > budget)
     broken.push_back("consumer warpgroups need about " + n(need) +
                      " registers per thread (O, S and P of a " + n(s.tileKv) +

@@ -70,7 +70,9 @@ struct RegisterSplit {
 /// `producerReadsLists`: the producer looks each key tile up in a block
 /// mask's lists (dialect/BlockMask.h) before its copy; `producerRotates`:
 /// its warps rotate Q and K tiles (rotary embedding, dialect/Rotary.h).
-RegisterSplit flash3RegisterSplit(const Schedule &s, int64_t headDim,
+/// `valueDim`: O's width, Dv (the consumers' accumulator; Q and K stay in
+/// shared memory, so D does not enter).
+RegisterSplit flash3RegisterSplit(const Schedule &s, int64_t valueDim,
                                   bool producerReadsLists = false,
                                   bool producerRotates = false);
 
@@ -80,7 +82,7 @@ RegisterSplit flash3RegisterSplit(const Schedule &s, int64_t headDim,
 int64_t flash3LaunchRegisters(const Schedule &s);
 
 /// Registers a consumer thread has after the split.
-int64_t flash3ConsumerBudget(const Schedule &s, int64_t headDim,
+int64_t flash3ConsumerBudget(const Schedule &s, int64_t valueDim,
                              bool producerRotates = false);
 
 /// Registers a consumer thread needs (model of ptxas's counts, see

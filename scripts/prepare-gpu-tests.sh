@@ -22,7 +22,7 @@ compile_flags=${FLASHGEN_COMPILE_FLAGS:-}
 #   '^(linear|decay|gla|mlstm|delta|gated_delta)'  recurrences, about 30 MiB
 #   '^(causal|softcap|window|alibi|prefix)'  masks and score mods, 26 MiB
 #   '^(d64|kv_cache|mha|gqa48|dit)'          head dims, GQA, KV cache, 29 MiB
-#   '^(d512|mla)'                             the small-cache kernel
+#   '^(d512|mla)'                             the small-cache kernel, MLA 192 / 128
 #   '^bwd_'                                   attention and recurrence gradients
 #   '^decode'                                 flash_decode, paged caches
 #   '^varlen'                                 packed (cu_seqlens) batches
@@ -201,6 +201,9 @@ add_case d64c_b1_n131         $b/mha_d64_causal.mlir    mha_d64_causal    21 B=1
 add_case d512_b2_n130         $b/mha_d512.mlir          mha_d512          22 B=2 N=130
 add_case d512c_b1_n200        $b/mha_d512_causal.mlir   mha_d512_causal   23 B=1 N=200
 add_case mla_b1_n150          $b/mla_576_512_causal.mlir mla_576_512_causal 24 B=1 N=150
+# D != Dv on flash3 (MLA's prefill, queries and keys of 192, values of 128):
+# Q K^T over three 64-column slabs, O stored through the wider Q tile.
+add_case mla192_b2_n300 test/unit/device/kernels/mla_192_128_causal.mlir mla_192_128_causal 97 B=2 N=300
 # Attention gradients (every variant: the atomic and the deterministic
 # kernels): masks, score_mod derivatives, mask_mod, GQA, N != M, batch > 1.
 add_backward_case bwd_causal_gqa_b2_n70  causal_gqa.mlir      causal_gqa      31 B=2 N=70

@@ -358,25 +358,28 @@ FG_DEVICE void mma_rAB(acc_tile<16, C>& c, const a_tile<T, 16, KP>& p, const wg_
 
 // ---- epilogue --------------------------------------------------------------
 
-/// Store this warp's acc (16 x C, C = the stage tile's width) to global rows
-/// 0..15 of dst (row_stride elements apart), skipping rows >= rows_valid,
-/// staged through rows [stage_row0, stage_row0 + 16) of stage, which only
-/// this warp may touch meanwhile (its own Q rows, once its last wgmma that
-/// reads them has completed).
-template <class T, int C, int TR>
+/// Store this warp's acc (16 x C) to global rows 0..15 of dst (row_stride
+/// elements apart), skipping rows >= rows_valid, staged through columns
+/// [0, C) of rows [stage_row0, stage_row0 + 16) of stage, which only this
+/// warp may touch meanwhile (its own Q rows, once its last wgmma that
+/// reads them has completed). The stage may be wider than C: O of Dv
+/// columns goes out through a Q tile of D >= Dv (MLA's 192 / 128).
+template <class T, int C, int TR, int TC>
 FG_DEVICE void store_rows(T* dst, i64 row_stride, int rows_valid, const acc_tile<16, C>& acc,
-                          const wg_tile<T, TR, C>& stage, int stage_row0) {
-  using Tile = wg_tile<T, TR, C>;
+                          const wg_tile<T, TR, TC>& stage, int stage_row0) {
+  static_assert(C <= TC, "store_rows: the stage tile is narrower than the accumulator");
+  using Tile = wg_tile<T, TR, TC>;
+  constexpr int kChunks = C / Tile::kChunkElems;  // 16-byte chunks of a stored row
   const int lane = ptx::lane_id();
   ptx::warp_sync();
   write_acc(stage, stage_row0, acc);
   ptx::warp_sync();
-  constexpr int kTotal = 16 * Tile::kChunks;
+  constexpr int kTotal = 16 * kChunks;
   static_assert(kTotal % 32 == 0, "store_rows: 16 rows of chunks divide among 32 lanes");
   FG_UNROLL
   for (int i = 0; i < kTotal / 32; ++i) {
     const int idx = lane + i * 32;
-    const int r = idx / Tile::kChunks, c = idx % Tile::kChunks;
+    const int r = idx / kChunks, c = idx % kChunks;
     if (r < rows_valid) {
       u32 v[4];
       ptx::ld_shared_v4(v, stage.chunk_addr(stage_row0 + r, c));

@@ -32,6 +32,7 @@
 #include "sm90a/mha_d128.cu"
 #include "sm90a/mha_d128_causal.cu"
 #include "sm90a/mha_d64.cu"
+#include "sm90a/mla_192_128.cu"
 #include "sm90a/prefix_lm.cu"
 #include "sm90a/sliding_window.cu"
 #include "sm90a/softcap.cu"
@@ -40,6 +41,7 @@
 #include "sm90a/ws_mha_d128.cu"
 #include "sm90a/ws_mha_d128_causal.cu"
 #include "sm90a/ws_mha_d64.cu"
+#include "sm90a/ws_mla_192_128.cu"
 #include "sm90a/ws_sliding_window.cu"
 #include "sm90a/ws_softcap.cu"
 #endif
@@ -170,6 +172,8 @@ struct Emitted {
   Mod mod;
   int window = 0;
   bool growing_keys = false;  ///< key norms grow along the sequence (forces rescales of a nonzero O)
+  int dv = 0;                 ///< value head dim; 0: d
+  int value_dim() const { return dv ? dv : d; }
 };
 
 /// Tensor [B, H, S, d], contiguous (BHSD) or BNHD strides.
@@ -217,8 +221,9 @@ template <class KernelT>
 void run_emitted(KernelT kernel, LaunchGrid launch_grid, int threads, int smem, const Emitted& e, int B, int N,
                  int M, bool bnhd) {
   std::mt19937 rng(N * 131 + M * 7 + e.Hq + e.d);
-  TensorD q(B, e.Hq, N, e.d, bnhd, false), k(B, e.Hk, M, e.d, bnhd, false), v(B, e.Hk, M, e.d, bnhd, false);
-  TensorD o(B, e.Hq, N, e.d, bnhd, true);
+  const int dv = e.value_dim();
+  TensorD q(B, e.Hq, N, e.d, bnhd, false), k(B, e.Hk, M, e.d, bnhd, false), v(B, e.Hk, M, dv, bnhd, false);
+  TensorD o(B, e.Hq, N, dv, bnhd, true);
   fill_normal_bf16(q.mem, rng, e.mod == Mod::kSoftcap || e.growing_keys ? 6.0f : 1.0f);
   fill_normal_bf16(k.mem, rng);
   fill_normal_bf16(v.mem, rng);
@@ -304,7 +309,7 @@ void run_emitted(KernelT kernel, LaunchGrid launch_grid, int threads, int smem, 
         if (!(lse_got == lse_ref || std::fabs(lse_got - lse_ref) <= 1e-4 * (1.0 + std::fabs(lse_ref))) &&
             bad++ < 5)
           ADD_FAILURE() << "lse[" << b << "][" << h << "][" << i << "] = " << lse_got << ", want " << lse_ref;
-        for (int x = 0; x < e.d; ++x) {
+        for (int x = 0; x < dv; ++x) {
           double acc = 0;
           for (int j = 0; j < M; ++j) acc += s[j] * bf16_value(v.at(b, hk, j, x));
           const double ref = l > 0 ? acc / l : 0.0;
@@ -394,6 +399,20 @@ TEST_F(AttentionWgmmaTest, EmittedWsKvCacheMoreQueriesThanKeys) {
 }
 TEST_F(AttentionWgmmaTest, EmittedWsCausalGqaKeyTile176PvPerSlab) {
   RUN_EMITTED(Kernel2T, ws_causal_gqa_v0, (Emitted{128, 8, 2, Mask::kCausal, Mod::kNone}), 1, 200, 200, false);
+}
+
+// D != Dv (MLA's prefill, 192 / 128): Q K^T over three 64-column slabs, O
+// at 128 columns stored through the wider Q tile; every thread loading, a
+// producer warpgroup, and claimed persistent rounds.
+const Emitted kMla192{192, 2, 2, Mask::kCausal, Mod::kNone, 0, false, 128};
+TEST_F(AttentionWgmmaTest, EmittedMlaCausal192By128) {
+  RUN_EMITTED(Kernel2, mla_192_128_v0, kMla192, 1, 200, 200, false);
+}
+TEST_F(AttentionWgmmaTest, EmittedWsMlaCausal192By128) {
+  RUN_EMITTED(Kernel2T, ws_mla_192_128_v0, kMla192, 1, 300, 300, true);
+}
+TEST_F(AttentionWgmmaTest, EmittedWsClaimedMlaCausal192By128) {
+  RUN_EMITTED(Kernel2TC, ws_mla_192_128_v1, kMla192, 2, 250, 250, false);
 }
 
 // Persistent under a causal mask: one CTA per SM (here fewer, the grid is

@@ -37,7 +37,7 @@ import tempfile
 PIPELINE = ['-flash-lower-kernels', '-flash-warp-specialize', '-canonicalize', '-cse', '-flash-print-cuda']
 
 
-def schedule_attr(sched, d, rotary=False):
+def schedule_attr(sched, d, dv, rotary=False):
     f = [int(x) for x in sched.split(',')]
     tq, tk, st, w = f[:4]
     ikv = f[4] if len(f) > 4 else 0
@@ -53,9 +53,9 @@ def schedule_attr(sched, d, rotary=False):
     # Rotary embedding: a ready barrier per Q and K slot (rotating warps;
     # none with the key pre-pass, whose consumers rotate their Q rows).
     words = q_slots + 4 * st + (q_slots + 6 if persistent else 0) + (q_slots + st if rotary and not prepass else 0)
-    smem = (q_slots * tq * d + st * tk * 2 * d) * 2 + 1024 + ((words * 8 + 127) // 128 * 128 if producer else 0)
+    smem = (q_slots * tq * d + st * tk * (d + dv)) * 2 + 1024 + ((words * 8 + 127) // 128 * 128 if producer else 0)
     return (f'#flash.schedule<algorithm = flash3, tile_q = {tq}, tile_kv = {tk}, tile_d = {d}, '
-            f'stages = {st}, warps = {w}, chunk = 0, inner_q = {iq}, inner_kv = {ikv}, tile_dv = {d}, '
+            f'stages = {st}, warps = {w}, chunk = 0, inner_q = {iq}, inner_kv = {ikv}, tile_dv = {dv}, '
             f'smem_bytes = {smem}, persistent = {persistent}, rotary_prepass = {prepass}>')
 
 
@@ -65,9 +65,11 @@ def scheduled_spec(src, name, new_name, scheds):
         sys.exit(f'emit_flash3_kernel: expected one func @{name} in the spec, found {n}')
     if 'flash.schedule' in src:
         sys.exit('emit_flash3_kernel: the spec already has a schedule')
-    d = int(re.search(r'tensor<\?x\d+x\?x(\d+)x', src).group(1))
+    # D from q (the first tensor type), Dv from v (the third): MLA's 192 / 128.
+    dims = [int(x) for x in re.findall(r'tensor<\?x\d+x\?x(\d+)x', src)]
+    d, dv = dims[0], dims[2] if len(dims) > 2 else dims[0]
     rotary = re.search(r'\brotary (half|interleaved)\b', src) is not None
-    attrs = [schedule_attr(s, d, rotary) for s in scheds]
+    attrs = [schedule_attr(s, d, dv, rotary) for s in scheds]
     attr_dict = '{flash.schedule = ' + attrs[0] + ', flash.candidates = [' + ', '.join(attrs) + ']}'
     # The attribute dict goes right before the op's type list: after
     # `dims [...]` (and `extras(...)`, whose operand types come first), or
