@@ -203,7 +203,7 @@ add_case d512c_b1_n200        $b/mha_d512_causal.mlir   mha_d512_causal   23 B=1
 add_case mla_b1_n150          $b/mla_576_512_causal.mlir mla_576_512_causal 24 B=1 N=150
 # D != Dv on flash3 (MLA's prefill, queries and keys of 192, values of 128):
 # Q K^T over three 64-column slabs, O stored through the wider Q tile.
-add_case mla192_b2_n300 test/unit/device/kernels/mla_192_128_causal.mlir mla_192_128_causal 97 B=2 N=300
+add_case mla192_b2_n300        $b/mla_192_128_causal.mlir mla_192_128_causal 97 B=2 N=300
 # Attention gradients (every variant: the atomic and the deterministic
 # kernels): masks, score_mod derivatives, mask_mod, GQA, N != M, batch > 1.
 add_backward_case bwd_causal_gqa_b2_n70  causal_gqa.mlir      causal_gqa      31 B=2 N=70

@@ -152,6 +152,11 @@ def main():
             name = "mha_d512" + ("_causal" if causal else "")
             shapes.append((name, name, 512, 8, 8, n, causal, None))
         shapes.append(("mla_576_512_causal", "mla_576_512_causal", 576, 16, 1, n, True, None, 512))
+    # MLA's prefill with the latent projections expanded: queries and keys
+    # of 192, values of 128 (flash3 with D != Dv; SDPA's FA2 backend needs
+    # equal head dims).
+    for n in (2048, 8192):
+        shapes.append(("mla_192_128_causal", "mla_192_128_causal", 192, 16, 16, n, True, None, 128))
     if args.quick:
         shapes = [s for s in shapes if s[5] in (1024, 2048, 8192)]
     if args.specs:
