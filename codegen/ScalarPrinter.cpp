@@ -56,6 +56,20 @@ static const char *unsignedType(Type type) {
   return type.isInteger(64) ? "unsigned long long" : "unsigned";
 }
 
+std::string mlir::flash::batchHeadOffset(llvm::StringRef tensor, llvm::StringRef batch,
+                                         llvm::StringRef head) {
+  return (tensor + " + (long long)(" + batch + ") * " + tensor + "_s0 + (long long)(" + head +
+          ") * " + tensor + "_s1")
+      .str();
+}
+
+std::string mlir::flash::kernelDefinition(llvm::StringRef bounds, llvm::StringRef entry,
+                                          llvm::StringRef params, llvm::StringRef body) {
+  return ("extern \"C\" __global__ void __launch_bounds__(" + bounds + ")\n" + entry +
+          "(\n    " + params + ") {\n" + body + "}\n")
+      .str();
+}
+
 std::string mlir::flash::elementTypeName(Type type) {
   if (type.isBF16())
     return "fg::bf16";

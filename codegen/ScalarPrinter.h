@@ -31,6 +31,18 @@ std::string floatLiteral(double value);
 /// The device library's element type name ("fg::bf16", ...).
 std::string elementTypeName(Type type);
 
+/// A [B, H, ...] tensor parameter at (batch, head), as C over the pointer
+/// and its strides: `<tensor> + (long long)(<batch>) * <tensor>_s0 +
+/// (long long)(<head>) * <tensor>_s1` (unparenthesised).
+std::string batchHeadOffset(llvm::StringRef tensor, llvm::StringRef batch,
+                            llvm::StringRef head);
+
+/// The `extern "C"` __global__ definition of a printed kernel: entry,
+/// parameter list and body, under `__launch_bounds__(<bounds>)` ("256" or
+/// "256, 1").
+std::string kernelDefinition(llvm::StringRef bounds, llvm::StringRef entry,
+                             llvm::StringRef params, llvm::StringRef body);
+
 /// A kernel's parameter list as a printer writes it: each call starts the
 /// next parameter (after ",\n    ") and returns the stream to write it to;
 /// the print*Parameters helpers below take one as their `sep`.

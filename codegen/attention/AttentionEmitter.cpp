@@ -30,7 +30,6 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 
 #include "llvm/ADT/TypeSwitch.h"
-#include "llvm/Support/FormatVariadic.h"
 
 #include <algorithm>
 
@@ -47,9 +46,7 @@ const sched::Target &mlir::flash::hopperTarget() {
 
 std::string AttentionKernelPrinter::tensorBase(StringRef tensor, Value batch,
                                       Value head) {
-  return llvm::formatv("{0} + (long long)({1}) * {0}_s0 + (long long)({2}) * {0}_s1",
-                       tensor, name(batch), name(head))
-      .str();
+  return batchHeadOffset(tensor, name(batch), name(head));
 }
 
 std::string AttentionKernelPrinter::tileSource(StringRef tensor, Value batch,
@@ -637,10 +634,9 @@ FailureOr<EmittedKernel> AttentionKernelPrinter::print() {
     return failure();
 
   std::string constants = flash3 ? headerFlash3() : dsplit ? headerDSplit() : header();
-  result.source = constants + "extern \"C\" __global__ void __launch_bounds__(" +
-                  std::to_string(result.threads) + ", " +
-                  std::to_string(minBlocksPerSM()) + ")\n" + result.entry +
-                  "(\n    " + params + ") {\n" + body + "}\n";
+  result.source = constants + kernelDefinition(std::to_string(result.threads) + ", " +
+                                                   std::to_string(minBlocksPerSM()),
+                                               result.entry, params, body);
   return result;
 }
 

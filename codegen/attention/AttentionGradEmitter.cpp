@@ -33,7 +33,6 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 
 #include "llvm/ADT/TypeSwitch.h"
-#include "llvm/Support/FormatVariadic.h"
 
 #include <algorithm>
 
@@ -138,10 +137,7 @@ SmallVector<TensorRole> AttentionGradPrinter::params() const {
 
 std::string AttentionGradPrinter::base(TensorRole role, Value batch,
                                        Value head) {
-  std::string t = gradParam(role).cName;
-  return llvm::formatv("{0} + (long long)({1}) * {0}_s0 + (long long)({2}) * {0}_s1",
-                       t, name(batch), name(head))
-      .str();
+  return batchHeadOffset(gradParam(role).cName, name(batch), name(head));
 }
 
 std::string AttentionGradPrinter::accumRows(Value batch, Value head,
@@ -780,10 +776,9 @@ FailureOr<EmittedKernel> AttentionGradPrinter::print() {
   int64_t bySmem = t.smemPerSM / (result.dynamicSmemBytes + t.smemReservedPerCTA);
   int64_t byRegisters = 65536 / (result.threads * kRegistersNeeded);
   int64_t minBlocks = std::max<int64_t>(1, std::min(bySmem, byRegisters));
-  result.source = constants + "extern \"C\" __global__ void __launch_bounds__(" +
-                  std::to_string(result.threads) + ", " +
-                  std::to_string(minBlocks) + ")\n" + result.entry + "(\n    " +
-                  params + ") {\n" + body + "}\n";
+  result.source = constants + kernelDefinition(std::to_string(result.threads) + ", " +
+                                                   std::to_string(minBlocks),
+                                               result.entry, params, body);
   return result;
 }
 

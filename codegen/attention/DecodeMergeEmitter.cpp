@@ -88,9 +88,8 @@ FailureOr<EmittedKernel> DecodeMergePrinter::print() {
       std::to_string(result.threads) + ";\n\n} // namespace " + ns + "\n\n";
   // One CTA a SM at least: ptxas would otherwise hold a 512-thread CTA to
   // 64 registers and spill the loads merge_splits keeps in flight.
-  result.source = header + "extern \"C\" __global__ void __launch_bounds__(" +
-                  std::to_string(result.threads) + ", 1)\n" + result.entry +
-                  "(\n    " + params + ") {\n" + body + "}\n";
+  result.source =
+      header + kernelDefinition(std::to_string(result.threads) + ", 1", result.entry, params, body);
   return result;
 }
 

@@ -31,9 +31,7 @@ private:
       return op->emitError() << "the rotary rows printer has no printing for "
                              << op->getName();
     auto base = [&](StringRef tensor) {
-      return (tensor + " + (long long)(" + name(rotate.getBatch()) + ") * " + tensor +
-              "_s0 + (long long)(" + name(rotate.getHead()) + ") * " + tensor + "_s1")
-          .str();
+      return batchHeadOffset(tensor, name(rotate.getBatch()), name(rotate.getHead()));
     };
     std::string src = stringifyTensorRole(rotate.getTensor()).str();
     std::string dst = destination(rotate);
@@ -95,9 +93,8 @@ FailureOr<EmittedKernel> RotateRowsPrinter::print() {
       std::to_string(problemInt("head_dim")) + ";\nconstexpr int kRows = " +
       std::to_string(sched::kRotaryPrepassRows) + ";   // rows per CTA\nconstexpr int kThreads = " +
       std::to_string(result.threads) + ";\n\n} // namespace " + ns + "\n\n";
-  result.source = header + "extern \"C\" __global__ void __launch_bounds__(" +
-                  std::to_string(result.threads) + ")\n" + result.entry + "(\n    " + params +
-                  ") {\n" + body + "}\n";
+  result.source =
+      header + kernelDefinition(std::to_string(result.threads), result.entry, params, body);
   return result;
 }
 

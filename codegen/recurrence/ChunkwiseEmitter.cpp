@@ -25,6 +25,7 @@
 #include "mlir/IR/Matchers.h"
 
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/FormatVariadic.h"
 
 using namespace mlir;
 using namespace mlir::flash;
@@ -1723,8 +1724,7 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
                       (elemScratch && (shape.stages == 1 || shape.warps < 4)) ||
                       (gradStates && dqnShares > 0);
   std::string bounds = std::to_string(result.threads) + (oneCta ? ", 1" : "");
-  result.source = constants + "extern \"C\" __global__ void __launch_bounds__(" + bounds +
-                  ")\n" + result.entry + "(\n    " + params + ") {\n" + body + "}\n";
+  result.source = constants + kernelDefinition(bounds, result.entry, params, body);
   return result;
 }
 
@@ -1791,9 +1791,8 @@ FailureOr<EmittedKernel> LinearKernelPrinter::printGradChunkKernel(Type elementT
   // One CTA an SM is what its shared memory allows at the sizes that
   // matter; told so, ptxas (CUDA 13, sm_80) stops holding the 4-warp form
   // to 80 registers, where it spilled 8 bytes.
-  result.source = gradChunkHeader() + "extern \"C\" __global__ void __launch_bounds__(" +
-                  std::to_string(result.threads) + ", 1)\n" + result.entry + "(\n    " +
-                  params + ") {\n" + body + "}\n";
+  result.source = gradChunkHeader() + kernelDefinition(std::to_string(result.threads) + ", 1",
+                                                       result.entry, params, body);
   return result;
 }
 

@@ -14,7 +14,6 @@
 #include "codegen/CudaEmitter.h"
 #include "codegen/ScalarPrinter.h"
 
-#include "llvm/Support/FormatVariadic.h"
 
 namespace mlir::flash {
 
@@ -30,9 +29,7 @@ inline std::string rawGateTensorName(GateKind gate, unsigned i) {
 /// `<tensor>_s0`, `<tensor>_s1`.
 inline std::string batchHeadBase(llvm::StringRef tensor, llvm::StringRef batch,
                                  llvm::StringRef head) {
-  return llvm::formatv("({0} + (long long)({1}) * {0}_s0 + (long long)({2}) * {0}_s1)",
-                       tensor, batch, head)
-      .str();
+  return "(" + batchHeadOffset(tensor, batch, head) + ")";
 }
 
 /// A tensor parameter and its `rank` strides, recorded in `arguments`.

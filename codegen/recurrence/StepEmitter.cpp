@@ -441,9 +441,8 @@ FailureOr<EmittedKernel> StepKernelPrinter::print() {
   if (failed(printBlock(kernel.getBody().front())))
     return failure();
   std::string constants = header();
-  result.source = constants + "extern \"C\" __global__ void __launch_bounds__(" +
-                  std::to_string(result.threads) + ")\n" + result.entry + "(\n    " + params +
-                  ") {\n" + body + "}\n";
+  result.source =
+      constants + kernelDefinition(std::to_string(result.threads), result.entry, params, body);
   return result;
 }
 
