@@ -409,6 +409,24 @@ LogicalResult RowsRotateOp::verify() {
   return verifyRotaryTables(getOperation(), getCos(), getSin(), getDims());
 }
 
+/// TMA ring copies (flash.tile_load ... tma, flash.tile_landed): the query
+/// rows (q, dout) streamed through the ring of a warpgroup gradient kv
+/// kernel, the only ones flash-warp-specialize marks.
+static LogicalResult checkTmaRing(Operation *op, KernelOp kernel,
+                                  TensorRole tensor) {
+  Algorithm a = kernel.getSchedule().getAlgorithm();
+  if (kernel.getFamily() != KernelFamily::attention_grad_kv || !usesWgmma(a))
+    return op->emitOpError()
+           << "copies with TMA in a " << stringifyKernelFamily(kernel.getFamily())
+           << " kernel of algorithm " << stringifyAlgorithm(a)
+           << "; only the ring of a flash3_grad or flash3_grad_deterministic "
+              "attention_grad_kv kernel does";
+  if (tensor != TensorRole::q && tensor != TensorRole::dout)
+    return op->emitOpError() << "copies " << stringifyTensorRole(tensor)
+                             << " with TMA; the kv kernel's ring holds q and dout";
+  return success();
+}
+
 LogicalResult TileLoadOp::verify() {
   FailureOr<KernelOp> kernel = enclosingKernel(*this, /*recurrence=*/false);
   if (failed(kernel) ||
@@ -476,7 +494,19 @@ LogicalResult TileLoadOp::verify() {
                                                             : "tile_d = ")
                            << width;
   }
+  if (getTma() && failed(checkTmaRing(*this, *kernel, getTensor())))
+    return failure();
+  if (getTma() && !getAsync())
+    return emitOpError() << "copies with TMA but is not async: its cp.async "
+                            "fallback joins a copy group";
   return success();
+}
+
+LogicalResult TileLandedOp::verify() {
+  FailureOr<KernelOp> kernel = enclosingKernel(*this, /*recurrence=*/false);
+  if (failed(kernel))
+    return failure();
+  return checkTmaRing(*this, *kernel, getTensor());
 }
 
 LogicalResult TileMmaOp::verify() {

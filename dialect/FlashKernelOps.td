@@ -195,17 +195,24 @@ def Flash_TileLoadOp : Flash_Op<"tile_load", []> {
     flash3_dsplit) copies only
     columns [col_tile * C, +C): a tile_d-wide chunk of q or k, a tile_dv-wide
     slice of v.
+
+    `tma` (a ring tile of the warpgroup gradient kernels, marked by
+    flash-warp-specialize): one thread copies the tile with the tensor
+    memory accelerator, its bytes counted on the slot's arrival barrier,
+    which `flash.tile_landed` waits on; where the runtime passes zero
+    tensor maps for the launch, the same tile is copied as `async`.
   }];
   let arguments = (ins Flash_TensorRole:$tensor, Index:$batch, Index:$head,
                        Index:$row_tile, Index:$extent, I64Attr:$rows,
                        Index:$stage, UnitAttr:$async,
                        Optional<Index>:$col_tile, OptionalAttr<I64Attr>:$cols,
                        OptionalAttr<I64Attr>:$group,
-                       OptionalAttr<I64Attr>:$page_size);
+                       OptionalAttr<I64Attr>:$page_size, UnitAttr:$tma);
   let assemblyFormat = [{
     $tensor `[` $batch `,` $head `,` $row_tile `]` `rows` $rows `extent` $extent
     (`cols` $cols^ `at` $col_tile)? (`group` $group^)?
-    (`page_size` $page_size^)? `stage` $stage (`async` $async^)? attr-dict
+    (`page_size` $page_size^)? `stage` $stage (`async` $async^)? (`tma` $tma^)?
+    attr-dict
   }];
   let builders = [
     OpBuilder<(ins "TensorRole":$tensor, "Value":$batch, "Value":$head,
@@ -213,9 +220,23 @@ def Flash_TileLoadOp : Flash_Op<"tile_load", []> {
                    "Value":$stage, "bool":$async), [{
       build($_builder, $_state, tensor, batch, head, rowTile, extent, rows,
             stage, async, /*col_tile=*/Value(), /*cols=*/IntegerAttr(),
-            /*group=*/IntegerAttr(), /*page_size=*/IntegerAttr());
+            /*group=*/IntegerAttr(), /*page_size=*/IntegerAttr(), /*tma=*/false);
     }]>
   ];
+  let hasVerifier = 1;
+}
+
+def Flash_TileLandedOp : Flash_Op<"tile_landed", []> {
+  let summary = "wait until a ring tile copied with TMA has landed";
+  let description = [{
+    Waits on the arrival barrier of the slot that `flash.tile_load ... tma`
+    of `tensor` filled for ring round `round` (slot round % stages, phase
+    round / stages), so the tile's bytes are in shared memory. With zero
+    tensor maps (the loads then copy with cp.async) it does nothing: the
+    `flash.tile_wait` before it covers those copies.
+  }];
+  let arguments = (ins Flash_TensorRole:$tensor, Index:$round);
+  let assemblyFormat = "$tensor `round` $round attr-dict";
   let hasVerifier = 1;
 }
 

@@ -44,6 +44,7 @@
 #include "passes/Passes.h"
 
 #include "dialect/ScheduleConversion.h"
+#include "passes/GradTmaCopies.h"
 #include "passes/IndexBuilder.h"
 #include "schedule/Flash3Layout.h"
 
@@ -510,6 +511,13 @@ struct FlashWarpSpecialize
     for (KernelOp kernel : kernels)
       if (failed(specialize(kernel, copies == "tma")))
         return signalPassFailure();
+    // The backward's warpgroup kv kernels keep their CTA-wide ring (no
+    // split yet); their Q and dO copies go to TMA the same way.
+    if (copies == "tma")
+      getOperation().walk([&](KernelOp kernel) {
+        if (gradRingTakesTma(kernel))
+          markGradTmaCopies(kernel);
+      });
   }
 };
 

@@ -166,6 +166,10 @@ def FlashWarpSpecialize : Pass<"flash-warp-specialize", "::mlir::ModuleOp"> {
     K and V with the tensor memory accelerator where the runtime can encode
     tensor maps for the launch's tensors, with cp.async in the same kernel
     where it cannot; `copies=cp_async` builds kernels without tensor maps.
+    With `copies=tma` the backward's warpgroup kv kernels (flash3_grad,
+    flash3_grad_deterministic) also copy their ring's Q and dO tiles with
+    TMA (`flash.tile_load ... tma`, `flash.tile_landed`;
+    passes/GradTmaCopies.h), one thread asking for both tiles of a round.
   }];
   let options = [
     Option<"copies", "copies", "std::string", /*default=*/"\"tma\"",

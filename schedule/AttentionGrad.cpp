@@ -202,7 +202,8 @@ int64_t kvSmemBytes(const AttentionProblem &p, const Schedule &s) {
                    (atomicDq(s) ? s.tileKv * s.tileQ : 0)) *
                   p.elementBytes;
   if (warpgroupMma(s))
-    bytes += s.stages * 2 * s.tileQ * kF32Bytes;
+    bytes += s.stages * 2 * s.tileQ * kF32Bytes +
+             2 * s.stages * kGradRingArrivalBytes;
   if (gradDqBlocked(s))
     bytes += s.warps * kGradDqBlockRows * kGradDqBlockColumns * kF32Bytes;
   return bytes;

@@ -24,6 +24,8 @@
 //   convert  flash2_grad only: the f32 accumulator to dq's element type.
 //
 //   smem(kv) = (Bc (Dp + Dvp) + stages Br (Dp + Dvp) + Bc Br) e
+//              (+ the warpgroup kernels' f32 lse and D per stage, their
+//              arrival barriers, and flash3_grad's dQ staging blocks)
 //   smem(dq) = (Br (Dp + Dvp) + stages Bc (Dp + Dvp)) e
 //
 // The schedule's smem_bytes is the larger (what the launch must grant the
@@ -73,6 +75,12 @@ bool gradIssuesDScoresWithScores(const AttentionProblem &p);
 /// D] rows, added with red.global.add.
 constexpr int64_t kGradDqBlockRows = 16, kGradDqBlockColumns = 64;
 bool gradDqBlocked(const Schedule &s);
+
+/// The warpgroup kv kernels' ring ends with an mbarrier (8 bytes) per ring
+/// (q, dout) and slot, on which the TMA copy of the slot's tile arrives
+/// (attention/backward.cuh's ring_arrivals; flash-warp-specialize marks
+/// the copies).
+constexpr int64_t kGradRingArrivalBytes = 8;
 
 /// The kernels of the backward (the file comment).
 enum class GradKernel { Prep, Kv, Dq, Convert };

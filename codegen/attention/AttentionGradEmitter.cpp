@@ -90,6 +90,9 @@ private:
   /// Some score map changes the score (then the region sees q k^T *
   /// kScoreScale and the softmax's scale is log2(e) alone).
   bool scoresModified = false;
+  /// The ring's q and dout loads are marked `tma` (flash-warp-specialize):
+  /// the kernel takes their tensor maps and initialises ring_arrivals.
+  bool tmaRing = false;
 
   bool kvKernel() const { return family == KernelFamily::attention_grad_kv; }
   /// The tensors and scratch buffers the family's kernels take, in order.
@@ -109,6 +112,8 @@ private:
   std::string warpRow(Value tile, StringRef tileRows, StringRef warpRow0);
   std::string signature();
   std::string header();
+  /// The ring_arrivals ring of a TMA-copied tensor: 0 for q, 1 for dout.
+  static int arrivalRing(TensorRole role) { return role == TensorRole::q ? 0 : 1; }
   double scale(StringRef key) {
     return cast<FloatAttr>(kernel.getProblem().get(key)).getValueAsDouble();
   }
@@ -299,11 +304,33 @@ LogicalResult AttentionGradPrinter::printKernelOp(Operation *op) {
         std::string t = gradParam(role).cName;
         std::string row0 = "(" + name(load.getRowTile()) + ") * " +
                            std::to_string(load.getRows());
+        if (load.getTma()) {
+          // One thread asks the copy engine; zero maps: every thread's
+          // cp.async below, in the open copy group.
+          line() << "if (fg_tma) {\n";
+          ++indent;
+          line() << "if (threadIdx.x == 0) fg::copy_tile_tma(" << tile << ", &tm_" << t
+                 << ", " << row0 << ", " << name(load.getHead()) << ", "
+                 << name(load.getBatch()) << ", arrivals.bar(" << arrivalRing(role) << ", "
+                 << name(load.getStage()) << "));\n";
+          --indent;
+          line() << "} else {\n";
+          ++indent;
+        }
         line() << (wgmma ? "fg::wg::load_async<kThreads>(" : "fg::cta::load_async<kThreads>(")
                << tile << ", "
                << base(role, load.getBatch(), load.getHead())
                << " + (long long)(" << row0 << ") * " << t << "_s2, " << t
                << "_s2, " << name(load.getExtent()) << " - " << row0 << ");\n";
+        if (load.getTma()) {
+          --indent;
+          line() << "}\n";
+        }
+        return success();
+      })
+      .Case<TileLandedOp>([&](TileLandedOp landed) {
+        line() << "if (fg_tma) fg::wait_landed(arrivals, " << arrivalRing(landed.getTensor())
+               << ", " << name(landed.getRound()) << ");\n";
         return success();
       })
       .Case<TileCommitOp>([&](auto) {
@@ -551,6 +578,15 @@ LogicalResult AttentionGradPrinter::printKernelOp(Operation *op) {
 
 std::string AttentionGradPrinter::signature() {
   ParameterList sep;
+  // TMA ring copies: Q's and dO's tensor maps, boxes of a query tile's rows
+  // (all zero when the runtime cannot encode them); first, as the
+  // forward's, each 64-byte aligned in the parameter bank.
+  if (tmaRing)
+    for (TensorRole role : {TensorRole::q, TensorRole::dout}) {
+      sep() << "const __grid_constant__ fg::tensor_map tm_" << gradParam(role).cName;
+      result.arguments.push_back({KernelArgument::Kind::TensorMap, gradParam(role).manifestName,
+                                  kernel.getSchedule().getTileQ()});
+    }
   for (TensorRole role : params()) {
     const GradParam &p = gradParam(role);
     sep() << (p.output ? "" : "const ")
@@ -667,7 +703,9 @@ std::string AttentionGradPrinter::header() {
         << (atomicDq ? "fg::kDqBlockRows * fg::kDqBlockCols * 4;  // a warp's block of dQ"
                      : "0;")
         << "\n"
-        << "constexpr int kSmemBytes = kSmemDQ + kWarps * kDqStageBytes;\n";
+        << "constexpr int kSmemArrivals = kSmemDQ + kWarps * kDqStageBytes;  // fg::ring_arrivals\n"
+        << "constexpr int kSmemBytes = kSmemArrivals + 2 * kStages * " << sched::kGradRingArrivalBytes
+        << ";\n";
     else
       h << "constexpr int kSmemBytes = kSmemDS + " << (atomicDq ? "DSTile::kBytes" : "0")
         << ";\n";
@@ -726,6 +764,7 @@ FailureOr<EmittedKernel> AttentionGradPrinter::print() {
     return kernel.emitError() << "schedule has " << s.getStages()
                               << " pipeline stage(s); the gradient kernels "
                                  "need at least 2";
+  kernel.walk([&](TileLoadOp load) { tmaRing |= load.getTma(); });
   kernel.walk([&](ScoreMapOp map) {
     auto yield = cast<ScoreYieldOp>(map.getBody().front().getTerminator());
     if (yield.getScore() != map.getBody().front().getArgument(0))
@@ -756,6 +795,11 @@ FailureOr<EmittedKernel> AttentionGradPrinter::print() {
     line() << "const DORing sdO{smem + kSmemDO};\n";
     if (atomicDq)
       line() << "const DSTile sdS{smem + kSmemDS};\n";
+    if (tmaRing) {
+      line() << "const bool fg_tma = fg::tensor_map_valid(tm_q); // zero maps: copy with cp.async\n";
+      line() << "const fg::ring_arrivals<kStages> arrivals{smem + kSmemArrivals};\n";
+      line() << "fg::init(arrivals, fg_tma);\n";
+    }
     line() << "fg::acc_tile<kWarpRows, kHeadDim> acc_dk;\n";
     line() << "fg::acc_tile<kWarpRows, kValueDim> acc_dv;\n";
     if (!wgmma)

@@ -688,3 +688,41 @@ flash.kernel @k family attention_grad_kv schedule #flash.schedule<algorithm = fl
   // expected-error@+1 {{'flash.accum_flush' op waits for bulk reductions, which only the warpgroup schedule (flash3_grad) issues}}
   flash.accum_flush
 }
+
+// -----
+
+// TMA ring copies (flash-warp-specialize's, passes/GradTmaCopies.h): only the
+// q and dout ring of a warpgroup kv kernel, and only as async copies.
+flash.kernel @k family attention_grad_kv schedule #flash.schedule<algorithm = flash2_grad, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["key_tile", "kv_head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.tile_load' op copies with TMA in a attention_grad_kv kernel of algorithm flash2_grad; only the ring of a flash3_grad or flash3_grad_deterministic attention_grad_kv kernel does}}
+  flash.tile_load q[%c0, %c0, %c0] rows 64 extent %c0 stage %c0 async tma
+}
+
+// -----
+
+flash.kernel @k family attention_grad_kv schedule #flash.schedule<algorithm = flash3_grad, tile_q = 64, tile_kv = 128, tile_d = 64, stages = 2, warps = 8, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["key_tile", "kv_head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.tile_load' op copies k with TMA; the kv kernel's ring holds q and dout}}
+  flash.tile_load k[%c0, %c0, %c0] rows 128 extent %c0 stage %c0 async tma
+}
+
+// -----
+
+flash.kernel @k family attention_grad_kv schedule #flash.schedule<algorithm = flash3_grad, tile_q = 64, tile_kv = 128, tile_d = 64, stages = 2, warps = 8, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["key_tile", "kv_head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.tile_load' op copies with TMA but is not async: its cp.async fallback joins a copy group}}
+  flash.tile_load dout[%c0, %c0, %c0] rows 64 extent %c0 stage %c0 tma
+}
+
+// -----
+
+flash.kernel @k family attention_grad_dq schedule #flash.schedule<algorithm = flash3_grad_deterministic, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.tile_landed' op copies with TMA in a attention_grad_dq kernel of algorithm flash3_grad_deterministic; only the ring of a flash3_grad or flash3_grad_deterministic attention_grad_kv kernel does}}
+  flash.tile_landed k round %c0
+}

@@ -20,12 +20,29 @@
 // FLASH3: algorithm flash3_grad needs wgmma
 // FLASH3: constexpr int kDqCols = kDqWgCols < 64 ? kDqWgCols : 64;
 // FLASH3: using DSTile = fg::wg_tile<Elem, kTileK, kTileQ>;
-// FLASH3: constexpr int kSmemBytes = kSmemDQ + kWarps * kDqStageBytes;
+// FLASH3: constexpr int kSmemArrivals = kSmemDQ + kWarps * kDqStageBytes;
+// FLASH3-NEXT: constexpr int kSmemBytes = kSmemArrivals + 2 * kStages * 8;
+// The ring's Q and dO on TMA (tensor maps first; cp.async where they are
+// zero), lse and D on cp.async.
+// FLASH3: const __grid_constant__ fg::tensor_map tm_q,
+// FLASH3-NEXT: const __grid_constant__ fg::tensor_map tm_dout,
+// FLASH3: const bool fg_tma = fg::tensor_map_valid(tm_q);
+// FLASH3-NEXT: const fg::ring_arrivals<kStages> arrivals{smem + kSmemArrivals};
+// FLASH3-NEXT: fg::init(arrivals, fg_tma);
+// FLASH3: if (fg_tma) {
+// FLASH3-NEXT: if (threadIdx.x == 0) fg::copy_tile_tma(sQ.stage(0), &tm_q, {{.*}}, arrivals.bar(0, 0));
+// FLASH3-NEXT: } else {
+// FLASH3-NEXT: fg::wg::load_async<kThreads>(sQ.stage(0), q +
+// FLASH3: fg::copy_tile_tma(sdO.stage(0), &tm_dout, {{.*}}, arrivals.bar(1, 0));
 // FLASH3: fg::cta::load_cols_async<kThreads, kTileQ>(smem + kSmemRows + (0) * kRowsBytes, lse +
-// FLASH3: for (int
+// FLASH3: for (int [[ROUND:v[0-9]+]] =
 // FLASH3: const fg::warp::smem_cols<kTileQ> lse_v{
 // FLASH3-NEXT: const fg::warp::smem_cols<kTileQ> delta_v{lse_v.p + kTileQ};
 // FLASH3-NEXT: fg::wg::wait_tiles<{{[0-9]}}>();
+// FLASH3-NEXT: fg::cta::sync();
+// FLASH3-NEXT: if (fg_tma) fg::wait_landed(arrivals, 0, [[ROUND]]);
+// FLASH3-NEXT: if (fg_tma) fg::wait_landed(arrivals, 1, [[ROUND]]);
+// FLASH3: fg::copy_tile_tma(sQ.stage(
 // FLASH3: fg::cta::load_cols_async<kThreads, kTileQ>(smem + kSmemRows + (
 // FLASH3: fg::wg::issue_ABt(s_tile, sK, wgrow0, sQ.stage(
 // FLASH3: fg::wg::issue_ABt(dp_tile, sV, wgrow0, sdO.stage(
@@ -49,7 +66,11 @@
 // The deterministic dq kernel: S and dP of its 64 query rows, dQ += dS K.
 // FLASH3DET: flashgen_family_backward_v0_kv
 // FLASH3DET-NOT: atomic_add_rows
+// FLASH3DET: fg::copy_tile_tma(sdO.stage(
+// FLASH3DET: fg::wait_landed(arrivals, 1,
+// FLASH3DET-NOT: atomic_add_rows
 // FLASH3DET: flashgen_family_backward_v0_dq
+// FLASH3DET-NOT: copy_tile_tma
 // FLASH3DET: fg::wg::issue_ABt(s_tile, sQ, wgrow0, sK.stage(
 // FLASH3DET: fg::wg::issue_rAB(acc_dq, ds_a, sK.stage(
 // FLASH3DET: fg::ptx::wgmma_wait<0>();

@@ -79,7 +79,7 @@
 // BWD: @mha_backward  flash.attention_grad  B=2 Hq=16 Hkv=16 N=8192 M=8192 D=128 Dv=128 mask none bf16
 // BWD-NEXT: lower bound   on chip
 // BWD-NEXT: schedule      flash3_grad tile_q={{.*}} warps=8
-// BWD-NEXT: copies        cp.async by every thread into wgmma's swizzled tiles
+// BWD-NEXT: copies        into wgmma's swizzled tiles: K, V once per key tile (cp.async); the ring's Q and dO by TMA
 // BWD: modeled IO    {{.*}} x bound; HBM {{.*}} x bound
 // BWD: candidates    1. flash3_grad
 // BWD80: schedule      flash2_grad{{(_deterministic)?}} tile_q=
@@ -88,7 +88,7 @@
 // DET-NOT: flash2_grad tile
 // DET-NOT: flash3_grad tile
 // DET: schedule      flash3_grad_deterministic tile_q=64 tile_kv=64
-// DET-NEXT: copies        cp.async by every thread into wgmma's swizzled tiles; dQ by its own kernel (no float atomics)
+// DET-NEXT: copies        into wgmma's swizzled tiles, the kv kernel's Q and dO ring by TMA as flash3_grad's, the dq kernel's K and V ring by cp.async; dQ by its own kernel (no float atomics)
 func.func @mha(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf16>, %v: tensor<?x16x?x128xbf16>) -> tensor<?x16x?x128xbf16> {
   %o = flash.attention %q, %k, %v dims ["B", "N", "N"] : tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16> -> tensor<?x16x?x128xbf16>
   return %o : tensor<?x16x?x128xbf16>

@@ -202,13 +202,16 @@ std::string copiesText(ScheduleAttr s, bool rotary = false) {
     return "cp.async by every thread; dQ by its own kernel (no float "
            "atomics)";
   case Algorithm::flash3_grad:
-    return "cp.async by every thread into wgmma's swizzled tiles (K, V once "
-           "per key tile; Q, dO, lse and D through the ring); dQ added row by "
-           "row into an f32 accumulator by the copy engine's bulk reductions "
-           "(cp.reduce.async.bulk)";
+    return "into wgmma's swizzled tiles: K, V once per key tile (cp.async); "
+           "the ring's Q and dO by TMA, one thread asking for both tiles of a "
+           "round (cp.async where the runtime cannot encode tensor maps, and "
+           "for rotary embedding's rotated copies), lse and D by cp.async; dQ "
+           "added row by row into an f32 accumulator by the copy engine's "
+           "bulk reductions (cp.reduce.async.bulk)";
   case Algorithm::flash3_grad_deterministic:
-    return "cp.async by every thread into wgmma's swizzled tiles; dQ by its "
-           "own kernel (no float atomics)";
+    return "into wgmma's swizzled tiles, the kv kernel's Q and dO ring by TMA "
+           "as flash3_grad's, the dq kernel's K and V ring by cp.async; dQ by "
+           "its own kernel (no float atomics)";
   case Algorithm::chunk_grad:
     return "cp.async by every thread; the chunk states and their gradients "
            "go through scratch in the element type (written by the two state "

@@ -14,6 +14,9 @@
 //   dq_block_*      the same for flash3_grad's blocked workspace: column
 //                   blocks of 64, rows in groups of 16 that one bulk
 //                   reduction of the copy engine adds (reduce_add_block)
+//   ring_arrivals   the warpgroup kv kernel's Q and dO ring copied with
+//                   TMA (copy_tile_tma, wait_landed): one thread asks for a
+//                   slot's tile, every thread waits on the slot's barrier
 // Scores follow the forward's convention: the score tile holds q k^T (or,
 // with a score_mod, the modified scaled score) and `c` turns it into an
 // exp2 argument (kSoftmaxScale).
@@ -26,6 +29,8 @@
 #include "flashgen/device/core/math.cuh"
 #include "flashgen/device/matmul/fragment.cuh"
 #include "flashgen/device/matmul/wgmma_ptx.cuh"
+#include "flashgen/device/attention/wgmma_pipe.cuh"
+#include "flashgen/device/memory/tma.cuh"
 
 namespace fg {
 
@@ -199,6 +204,45 @@ FG_DEVICE void scale_rows_to(T* dst, i64 dst_stride, const float* src, i64 src_s
 }
 
 #if defined(FG_HAVE_WGMMA)
+}  // namespace warp
+
+/// The kv kernel's ring (flash.tile_load ... tma): an mbarrier per ring
+/// (0: q, 1: dout) and slot, at the end of the kernel's shared memory
+/// (schedule/AttentionGrad.h, kGradRingArrivalBytes each). The copy of a
+/// slot's tile is one arrival and its bytes; every thread waits for the
+/// phase of the slot's round before its products read the tile. A slot is
+/// refilled only after the CTA barrier that follows every thread's last
+/// read of it (the ring's cp.async order, kept), so no empty barriers.
+template <int STAGES> struct ring_arrivals {
+  u32 base;
+  FG_DEVICE u32 bar(int ring, int slot) const { return base + 8u * u32(ring * STAGES + slot); }
+};
+
+/// Initialises the barriers when the launch copies with TMA (tma: its
+/// tensor maps are not zero), then syncs the CTA.
+template <int S> FG_DEVICE void init(const ring_arrivals<S>& a, bool tma) {
+  if (tma && ptx::thread_id() == 0)
+    for (int i = 0; i < 2 * S; ++i) ptx::mbar_init(a.base + 8u * u32(i), 1);
+  ptx::cta_sync();
+}
+
+/// One thread: rows [row0, row0 + Tile::kRows) of (head, batch) of the
+/// tensor `map` describes into `tile`, a box per 64-column slab, counted
+/// in on barrier bar (rows past the tensor arrive as zeros).
+template <class Tile>
+FG_DEVICE void copy_tile_tma(const Tile& tile, const tensor_map* map, int row0, int head, int batch, u32 bar) {
+  ptx::mbar_arrive_expect_tx(bar, u32(Tile::kBytes));
+  FG_UNROLL
+  for (int slab = 0; slab < Tile::kSlabs; ++slab)
+    ptx::tma_load_4d(tile.base + u32(slab * Tile::kSlabBytes), map, slab * 64, row0, head, batch, bar);
+}
+
+/// Waits until the tile of ring `ring`'s round `round` has landed.
+template <int S> FG_DEVICE void wait_landed(const ring_arrivals<S>& a, int ring, int round) {
+  wg::mbar_wait(a.bar(ring, round % S), u32((round / S) & 1));
+}
+
+namespace warp {
 /// Adds this warp's acc (16 x 64 f32: rows [r0, r0 + 16) of one column
 /// block, r0 % 16 == 0) into the blocked workspace's block at dst (its row
 /// r0, whose 16 rows are contiguous: row stride 64), staged through `stage`

@@ -137,11 +137,15 @@ void check(const Case& c, const std::function<GradKernels(Buffers&)>& make) {
   t.dq_accum.data(), LL(c.Hq) * Buffers::blockedRows(c) * c.D, LL(Buffers::blockedRows(c)) * c.D, \
       LL(Buffers::blockedRows(c)) * fg::kDqBlockCols, LL(fg::kDqBlockCols), 1LL
 
+// The warpgroup kv kernels' ring copies with TMA where the runtime encodes
+// tensor maps; the emulator passes zero maps (its cp.async copies).
+#define FG_RING_MAPS fg::tensor_map{}, fg::tensor_map{},
+
 // The kernels of one emitted flash2_grad / flash3_grad set (prep clears the
 // accumulator, kv adds dQ with atomics, convert scales it) and of one
 // deterministic set (kv, then the dq kernel); the trailing arguments are
 // the kernels' dims (B, N[, M]).
-#define FG_GRAD_ATOMIC_WITH(ACCUM, NAME, KV_LISTS, ...)                                                                 \
+#define FG_GRAD_ATOMIC_WITH(ACCUM, NAME, KV_MAPS, KV_LISTS, ...)                                                               \
   [&](Buffers& t) {                                                                                        \
     GradKernels g;                                                                                         \
     g.tileQ = FG_NS(NAME, kv)::kTileQ;                                                                     \
@@ -154,7 +158,7 @@ void check(const Case& c, const std::function<GradKernels(Buffers&)>& make) {
                   ACCUM(t, c), __VA_ARGS__);                                                            \
     };                                                                                                     \
     g.kv = [&](emu::Dim3 grid, int threads) {                                                              \
-      emu::launch(grid, threads, FG_NS(NAME, kv)::kSmemBytes, FG_KERNEL(NAME, kv), FG_T4(t.q), FG_T4(t.k), \
+      emu::launch(grid, threads, FG_NS(NAME, kv)::kSmemBytes, FG_KERNEL(NAME, kv), KV_MAPS FG_T4(t.q), FG_T4(t.k), \
                   FG_T4(t.v), FG_T4(t.dout), FG_LSE(t, c), FG_T4(t.dk), FG_T4(t.dv), FG_DELTA(t, c),       \
                   ACCUM(t, c), KV_LISTS __VA_ARGS__);                                                   \
     };                                                                                                     \
@@ -163,16 +167,20 @@ void check(const Case& c, const std::function<GradKernels(Buffers&)>& make) {
     };                                                                                                     \
     return g;                                                                                              \
   }
-#define FG_GRAD_ATOMIC(NAME, ...) FG_GRAD_ATOMIC_WITH(FG_ACCUM, NAME, , __VA_ARGS__)
-#define FG_GRAD_ATOMIC_BLOCKED(NAME, ...) FG_GRAD_ATOMIC_WITH(FG_ACCUM_BLOCKED, NAME, , __VA_ARGS__)
+#define FG_GRAD_ATOMIC(NAME, ...) FG_GRAD_ATOMIC_WITH(FG_ACCUM, NAME, , , __VA_ARGS__)
+#define FG_GRAD_ATOMIC_BLOCKED(NAME, ...) FG_GRAD_ATOMIC_WITH(FG_ACCUM_BLOCKED, NAME, FG_RING_MAPS, , __VA_ARGS__)
 // Under a block mask the kv kernel also takes the transposed lists.
 #define FG_GRAD_ATOMIC_BLOCKED_LISTS(NAME, ...) \
-  FG_GRAD_ATOMIC_WITH(FG_ACCUM_BLOCKED, NAME, FG_Q_LISTS(lists), __VA_ARGS__)
-#define FG_GRAD_DET(NAME, ...) FG_GRAD_DET_WITH(NAME, , , __VA_ARGS__)
+  FG_GRAD_ATOMIC_WITH(FG_ACCUM_BLOCKED, NAME, FG_RING_MAPS, FG_Q_LISTS(lists), __VA_ARGS__)
+#define FG_GRAD_DET(NAME, ...) FG_GRAD_DET_WITH(NAME, , , , __VA_ARGS__)
+// flash3_grad_deterministic: its kv kernel's ring on TMA (zero maps here).
+#define FG_GRAD3_DET(NAME, ...) FG_GRAD_DET_WITH(NAME, FG_RING_MAPS, , , __VA_ARGS__)
 // ... and the dq kernel the kv lists.
 #define FG_GRAD_DET_LISTS(NAME, ...) \
-  FG_GRAD_DET_WITH(NAME, FG_Q_LISTS(lists), FG_KV_LISTS(lists), __VA_ARGS__)
-#define FG_GRAD_DET_WITH(NAME, KV_LISTS, DQ_LISTS, ...)                                                    \
+  FG_GRAD_DET_WITH(NAME, , FG_Q_LISTS(lists), FG_KV_LISTS(lists), __VA_ARGS__)
+#define FG_GRAD3_DET_LISTS(NAME, ...) \
+  FG_GRAD_DET_WITH(NAME, FG_RING_MAPS, FG_Q_LISTS(lists), FG_KV_LISTS(lists), __VA_ARGS__)
+#define FG_GRAD_DET_WITH(NAME, KV_MAPS, KV_LISTS, DQ_LISTS, ...)                                                  \
   [&](Buffers& t) {                                                                                        \
     GradKernels g;                                                                                         \
     g.tileQ = FG_NS(NAME, kv)::kTileQ;                                                                     \
@@ -185,7 +193,7 @@ void check(const Case& c, const std::function<GradKernels(Buffers&)>& make) {
                   __VA_ARGS__);                                                                            \
     };                                                                                                     \
     g.kv = [&](emu::Dim3 grid, int threads) {                                                              \
-      emu::launch(grid, threads, FG_NS(NAME, kv)::kSmemBytes, FG_KERNEL(NAME, kv), FG_T4(t.q), FG_T4(t.k), \
+      emu::launch(grid, threads, FG_NS(NAME, kv)::kSmemBytes, FG_KERNEL(NAME, kv), KV_MAPS FG_T4(t.q), FG_T4(t.k), \
                   FG_T4(t.v), FG_T4(t.dout), FG_LSE(t, c), FG_T4(t.dk), FG_T4(t.dv), FG_DELTA(t, c),       \
                   KV_LISTS __VA_ARGS__);                                                                   \
     };                                                                                                     \
@@ -341,7 +349,7 @@ TEST_F(AttentionGradEmuTest, Wgmma_HeadDim64DqRowBlocks) {
 // of S, dP and dQ (dQ += dS K with dS from registers).
 TEST_F(AttentionGradEmuTest, Wgmma_HeadDim64Deterministic) {
   Case c{1, 2, 2, 100, 100, 64, {}, {}};
-  check(c, FG_GRAD_DET(grad3_d64_det, c.B, c.N));
+  check(c, FG_GRAD3_DET(grad3_d64_det, c.B, c.N));
 }
 // ---- block-sparse (flash.block_mask) ---------------------------------------
 // The reference's lists (reference/BlockMask.h: random subsets in random
@@ -377,7 +385,7 @@ TEST_F(AttentionGradEmuTest, Wgmma_BlockSparseDeterministicHalfBlocks) {
   Case c = blockSparse(mask, 4, 128, 128, 128, true);
   ListBuffers lists(mask, ref::transposeBlockMask(mask));
   static_assert(FG_NS(grad3_block_sparse_det, kv)::kTileK == 64, "half-block key tiles");
-  check(c, FG_GRAD_DET_LISTS(grad3_block_sparse_det, c.B, c.N));
+  check(c, FG_GRAD3_DET_LISTS(grad3_block_sparse_det, c.B, c.N));
 }
 // kernels/block_sparse_mask_mod.mlir: GQA 8/2 under 32 x 64 blocks and a
 // mask_mod hiding every third key, which the partial blocks' tiles apply
