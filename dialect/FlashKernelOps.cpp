@@ -409,21 +409,27 @@ LogicalResult RowsRotateOp::verify() {
   return verifyRotaryTables(getOperation(), getCos(), getSin(), getDims());
 }
 
-/// TMA ring copies (flash.tile_load ... tma, flash.tile_landed): the query
-/// rows (q, dout) streamed through the ring of a warpgroup gradient kv
-/// kernel, the only ones flash-warp-specialize marks.
+/// TMA ring copies (flash.tile_load ... tma, flash.tile_landed): the tiles
+/// a warpgroup gradient kernel streams through its ring (kv: q and dout;
+/// dq: k and v), the only ones flash-warp-specialize marks.
 static LogicalResult checkTmaRing(Operation *op, KernelOp kernel,
                                   TensorRole tensor) {
   Algorithm a = kernel.getSchedule().getAlgorithm();
-  if (kernel.getFamily() != KernelFamily::attention_grad_kv || !usesWgmma(a))
+  KernelFamily f = kernel.getFamily();
+  bool kv = f == KernelFamily::attention_grad_kv;
+  if ((!kv && f != KernelFamily::attention_grad_dq) || !usesWgmma(a))
     return op->emitOpError()
-           << "copies with TMA in a " << stringifyKernelFamily(kernel.getFamily())
+           << "copies with TMA in a " << stringifyKernelFamily(f)
            << " kernel of algorithm " << stringifyAlgorithm(a)
            << "; only the ring of a flash3_grad or flash3_grad_deterministic "
-              "attention_grad_kv kernel does";
-  if (tensor != TensorRole::q && tensor != TensorRole::dout)
+              "attention_grad_kv or attention_grad_dq kernel does";
+  bool ring = kv ? tensor == TensorRole::q || tensor == TensorRole::dout
+                 : tensor == TensorRole::k || tensor == TensorRole::v;
+  if (!ring)
     return op->emitOpError() << "copies " << stringifyTensorRole(tensor)
-                             << " with TMA; the kv kernel's ring holds q and dout";
+                             << " with TMA; the " << (kv ? "kv" : "dq")
+                             << " kernel's ring holds "
+                             << (kv ? "q and dout" : "k and v");
   return success();
 }
 

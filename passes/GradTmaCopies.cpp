@@ -1,12 +1,15 @@
 //===- GradTmaCopies.cpp - the gradient kv kernel's ring on TMA -----------===//
 //
-// The kv kernel flash-lower-kernels builds (LowerAttentionGrad.cpp) loads
-// rounds 0 .. stages-2 of the ring before its loop and round it + stages-1
-// inside iteration it, after the loop's flash.tile_wait and CTA barrier,
-// into slot round % stages. So when iteration it starts, every thread is
-// done with the slot round it + stages - 1 refills (read in iteration
-// it - 1, whose products were waited for), and a copy needs no empty
-// barrier: only the full one that flash.tile_landed waits on.
+// The gradient kernels flash-lower-kernels builds (LowerAttentionGrad.cpp)
+// load rounds 0 .. stages-2 of their ring before the loop and round r +
+// stages-1 inside the step of round r, after the step's flash.tile_wait
+// and CTA barrier, into slot round % stages. So when a step starts, every
+// thread is done with the slot its copy refills (read in the step before,
+// whose products were waited for), and a copy needs no empty barrier: only
+// the full one flash.tile_landed waits on, before the step's first
+// product. The kv kernel's rounds are its loop's steps from 0; the dq
+// kernel's run over its (masked, unmasked, masked) key loops from the first
+// one's start.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,18 +26,12 @@ using namespace mlir::flash;
 
 namespace {
 
-bool isRingRole(TensorRole role) {
-  return role == TensorRole::q || role == TensorRole::dout;
-}
-
-/// The kernel's ring loops: those whose body reads a ring stage's rows.
-SmallVector<scf::ForOp> ringLoops(KernelOp kernel) {
-  SmallVector<scf::ForOp> loops;
-  kernel.walk([&](scf::ForOp loop) {
-    if (!loop.getBody()->getOps<GradRowsStagedOp>().empty())
-      loops.push_back(loop);
-  });
-  return loops;
+/// The tensors a kernel streams through its ring: Q and dO in the kv
+/// kernel, K and V in the deterministic dq kernel.
+std::pair<TensorRole, TensorRole> ringRoles(KernelOp kernel) {
+  return kernel.getFamily() == KernelFamily::attention_grad_kv
+             ? std::pair{TensorRole::q, TensorRole::dout}
+             : std::pair{TensorRole::k, TensorRole::v};
 }
 
 /// Whether `v` is the constant `c`.
@@ -43,43 +40,77 @@ bool isConstant(Value v, int64_t c) {
   return matchPattern(v, m_ConstantInt(&value)) && value.getSExtValue() == c;
 }
 
-/// Whether the loop counts rounds from 0 by 1 and reads slot iv % stages.
-bool countsRounds(scf::ForOp loop, int64_t stages) {
-  if (!isConstant(loop.getLowerBound(), 0) || !isConstant(loop.getStep(), 1))
+/// A ring loop: its first product, which reads slot round % stages, and
+/// that round.
+struct RingLoop {
+  scf::ForOp loop;
+  TileMmaOp firstRead;
+  Value round;
+};
+
+/// The kernel's loops over ring rounds, in order: those with a product
+/// among their own ops.
+SmallVector<RingLoop> ringLoops(KernelOp kernel) {
+  SmallVector<RingLoop> loops;
+  kernel.walk<WalkOrder::PreOrder>([&](scf::ForOp loop) {
+    auto mmas = loop.getBody()->getOps<TileMmaOp>();
+    if (mmas.empty())
+      return;
+    TileMmaOp first = *mmas.begin();
+    auto rem = first.getStage().getDefiningOp<arith::RemSIOp>();
+    loops.push_back({loop, first, rem ? rem.getLhs() : Value()});
+  });
+  return loops;
+}
+
+/// Whether the loops count the ring's rounds from 0 on, one a step, each
+/// reading slot round % stages: the round is the induction variable, or
+/// it less the first loop's start, and each loop starts where the one
+/// before it ends.
+bool countsRounds(SmallVector<RingLoop> loops, int64_t stages) {
+  if (loops.empty())
     return false;
-  for (GradRowsStagedOp rows : loop.getBody()->getOps<GradRowsStagedOp>()) {
-    auto rem = rows.getStage().getDefiningOp<arith::RemSIOp>();
-    if (!rem || rem.getLhs() != loop.getInductionVar() ||
-        !isConstant(rem.getRhs(), stages))
+  Value start = loops.front().loop.getLowerBound();
+  for (auto [i, l] : llvm::enumerate(loops)) {
+    if (!l.round || !isConstant(l.loop.getStep(), 1) ||
+        l.loop.getBody()->getOps<TileWaitOp>().empty())
+      return false;
+    auto rem = l.firstRead.getStage().getDefiningOp<arith::RemSIOp>();
+    if (!isConstant(rem.getRhs(), stages))
+      return false;
+    if (i > 0 && l.loop.getLowerBound() != loops[i - 1].loop.getUpperBound())
+      return false;
+    Value iv = l.loop.getInductionVar();
+    auto sub = l.round.getDefiningOp<arith::SubIOp>();
+    bool fromZero = l.round == iv && isConstant(start, 0);
+    bool offset = sub && sub.getLhs() == iv && sub.getRhs() == start;
+    if (!fromZero && !offset)
       return false;
   }
-  return !loop.getBody()->getOps<TileWaitOp>().empty();
+  return true;
 }
 
 } // namespace
 
 bool mlir::flash::gradRingTakesTma(KernelOp kernel) {
   ScheduleAttr s = kernel.getSchedule();
-  if (kernel.getFamily() != KernelFamily::attention_grad_kv ||
+  KernelFamily f = kernel.getFamily();
+  if ((f != KernelFamily::attention_grad_kv && f != KernelFamily::attention_grad_dq) ||
       !usesWgmma(s.getAlgorithm()) ||
       kernel.getProblem().contains("rotary_dims"))
     return false;
-  SmallVector<scf::ForOp> loops = ringLoops(kernel);
-  return !loops.empty() && llvm::all_of(loops, [&](scf::ForOp loop) {
-    return countsRounds(loop, s.getStages());
-  });
+  return countsRounds(ringLoops(kernel), s.getStages());
 }
 
 void mlir::flash::markGradTmaCopies(KernelOp kernel) {
-  kernel.walk([&](TileLoadOp load) {
-    if (isRingRole(load.getTensor()) && load.getAsync())
+  auto [first, second] = ringRoles(kernel);
+  kernel.walk([&, first = first, second = second](TileLoadOp load) {
+    if ((load.getTensor() == first || load.getTensor() == second) && load.getAsync())
       load.setTma(true);
   });
-  for (scf::ForOp loop : ringLoops(kernel)) {
-    TileWaitOp wait = *loop.getBody()->getOps<TileWaitOp>().begin();
-    OpBuilder b(wait->getContext());
-    b.setInsertionPointAfter(wait);
-    for (TensorRole role : {TensorRole::q, TensorRole::dout})
-      TileLandedOp::create(b, wait.getLoc(), role, loop.getInductionVar());
+  for (RingLoop &l : ringLoops(kernel)) {
+    OpBuilder b(l.firstRead);
+    for (TensorRole role : {first, second})
+      TileLandedOp::create(b, l.firstRead.getLoc(), role, l.round);
   }
 }

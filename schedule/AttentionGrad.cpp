@@ -210,7 +210,8 @@ int64_t kvSmemBytes(const AttentionProblem &p, const Schedule &s) {
 }
 int64_t dqSmemBytes(const AttentionProblem &p, const Schedule &s) {
   const int64_t row = dPad(p) + dvPad(p);
-  return (s.tileQ * row + s.stages * s.tileKv * row) * p.elementBytes;
+  return (s.tileQ * row + s.stages * s.tileKv * row) * p.elementBytes +
+         (warpgroupMma(s) ? 2 * s.stages * kGradRingArrivalBytes : 0);
 }
 
 /// 32-bit registers of `elements` values spread over a warp's 32 lanes,

@@ -27,6 +27,7 @@
 //              (+ the warpgroup kernels' f32 lse and D per stage, their
 //              arrival barriers, and flash3_grad's dQ staging blocks)
 //   smem(dq) = (Br (Dp + Dvp) + stages Bc (Dp + Dvp)) e
+//              (+ the warpgroup kernel's arrival barriers)
 //
 // The schedule's smem_bytes is the larger (what the launch must grant the
 // kernel that needs most).
@@ -76,8 +77,9 @@ bool gradIssuesDScoresWithScores(const AttentionProblem &p);
 constexpr int64_t kGradDqBlockRows = 16, kGradDqBlockColumns = 64;
 bool gradDqBlocked(const Schedule &s);
 
-/// The warpgroup kv kernels' ring ends with an mbarrier (8 bytes) per ring
-/// (q, dout) and slot, on which the TMA copy of the slot's tile arrives
+/// The warpgroup kernels' ring ends with an mbarrier (8 bytes) per ring
+/// (kv: q, dout; dq: k, v) and slot, on which the TMA copy of the slot's
+/// tile arrives
 /// (attention/backward.cuh's ring_arrivals; flash-warp-specialize marks
 /// the copies).
 constexpr int64_t kGradRingArrivalBytes = 8;

@@ -35,6 +35,7 @@
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <algorithm>
+#include <array>
 
 using namespace mlir;
 using namespace mlir::flash;
@@ -112,8 +113,14 @@ private:
   std::string warpRow(Value tile, StringRef tileRows, StringRef warpRow0);
   std::string signature();
   std::string header();
-  /// The ring_arrivals ring of a TMA-copied tensor: 0 for q, 1 for dout.
-  static int arrivalRing(TensorRole role) { return role == TensorRole::q ? 0 : 1; }
+  /// With TMA ring copies: fg_tma (the launch's maps are not zero) and the
+  /// ring's arrival barriers, initialised.
+  void printRingArrivals();
+  /// The ring_arrivals ring of a TMA-copied tensor: 0 for q (kv kernel)
+  /// and k (dq kernel), 1 for dout and v.
+  static int arrivalRing(TensorRole role) {
+    return role == TensorRole::q || role == TensorRole::k ? 0 : 1;
+  }
   double scale(StringRef key) {
     return cast<FloatAttr>(kernel.getProblem().get(key)).getValueAsDouble();
   }
@@ -578,15 +585,19 @@ LogicalResult AttentionGradPrinter::printKernelOp(Operation *op) {
 
 std::string AttentionGradPrinter::signature() {
   ParameterList sep;
-  // TMA ring copies: Q's and dO's tensor maps, boxes of a query tile's rows
-  // (all zero when the runtime cannot encode them); first, as the
-  // forward's, each 64-byte aligned in the parameter bank.
-  if (tmaRing)
-    for (TensorRole role : {TensorRole::q, TensorRole::dout}) {
+  // TMA ring copies: the ring tensors' maps (kv: Q, dO; dq: K, V), boxes
+  // of a ring tile's rows (all zero when the runtime cannot encode them);
+  // first, as the forward's, each 64-byte aligned in the parameter bank.
+  if (tmaRing) {
+    bool kv = kvKernel();
+    ScheduleAttr s = kernel.getSchedule();
+    for (TensorRole role : kv ? std::array{TensorRole::q, TensorRole::dout}
+                              : std::array{TensorRole::k, TensorRole::v}) {
       sep() << "const __grid_constant__ fg::tensor_map tm_" << gradParam(role).cName;
       result.arguments.push_back({KernelArgument::Kind::TensorMap, gradParam(role).manifestName,
-                                  kernel.getSchedule().getTileQ()});
+                                  kv ? s.getTileQ() : s.getTileKv()});
     }
+  }
   for (TensorRole role : params()) {
     const GradParam &p = gradParam(role);
     sep() << (p.output ? "" : "const ")
@@ -730,8 +741,14 @@ std::string AttentionGradPrinter::header() {
       << "constexpr int kSmemDO = kSmemQ + QTile::kBytes;\n"
       << "constexpr int kSmemK = kSmemDO + DOTile::kBytes;\n"
       << "constexpr int kSmemV = kSmemK + KRing::kBytes;\n"
-      << "constexpr int kSmemBytes = kSmemV + VRing::kBytes;\n"
-      << "static_assert(kWarpRows % 16 == 0, \"warps own whole 16-row MMA tiles\");\n";
+      ;
+    if (wgmma)
+      h << "constexpr int kSmemArrivals = kSmemV + VRing::kBytes;  // fg::ring_arrivals\n"
+        << "constexpr int kSmemBytes = kSmemArrivals + 2 * kStages * " << sched::kGradRingArrivalBytes
+        << ";\n";
+    else
+      h << "constexpr int kSmemBytes = kSmemV + VRing::kBytes;\n";
+    h << "static_assert(kWarpRows % 16 == 0, \"warps own whole 16-row MMA tiles\");\n";
     break;
   default:
     h << "constexpr int kWarpRows = kTileQ / kWarps;   // query rows per warp\n"
@@ -751,6 +768,15 @@ std::string AttentionGradPrinter::header() {
     << floatLiteral((scoresModified ? 1.0 : scoreScale) * kLog2e) << ";\n\n"
     << "} // namespace " << kernel.getSymName() << "_k\n\n";
   return text;
+}
+
+void AttentionGradPrinter::printRingArrivals() {
+  if (!tmaRing)
+    return;
+  line() << "const bool fg_tma = fg::tensor_map_valid(tm_" << (kvKernel() ? "q" : "k")
+         << "); // zero maps: copy with cp.async\n";
+  line() << "const fg::ring_arrivals<kStages> arrivals{smem + kSmemArrivals};\n";
+  line() << "fg::init(arrivals, fg_tma);\n";
 }
 
 FailureOr<EmittedKernel> AttentionGradPrinter::print() {
@@ -795,11 +821,7 @@ FailureOr<EmittedKernel> AttentionGradPrinter::print() {
     line() << "const DORing sdO{smem + kSmemDO};\n";
     if (atomicDq)
       line() << "const DSTile sdS{smem + kSmemDS};\n";
-    if (tmaRing) {
-      line() << "const bool fg_tma = fg::tensor_map_valid(tm_q); // zero maps: copy with cp.async\n";
-      line() << "const fg::ring_arrivals<kStages> arrivals{smem + kSmemArrivals};\n";
-      line() << "fg::init(arrivals, fg_tma);\n";
-    }
+    printRingArrivals();
     line() << "fg::acc_tile<kWarpRows, kHeadDim> acc_dk;\n";
     line() << "fg::acc_tile<kWarpRows, kValueDim> acc_dv;\n";
     if (!wgmma)
@@ -809,6 +831,7 @@ FailureOr<EmittedKernel> AttentionGradPrinter::print() {
     line() << "const DOTile sdO{smem + kSmemDO};\n";
     line() << "const KRing sK{smem + kSmemK};\n";
     line() << "const VRing sV{smem + kSmemV};\n";
+    printRingArrivals();
     line() << "fg::acc_tile<kWarpRows, kHeadDim> acc_dq;\n";
     line() << "fg::row_vec<kWarpRows> lse_v, delta_v;\n";
   }

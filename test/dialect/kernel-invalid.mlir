@@ -696,7 +696,7 @@ flash.kernel @k family attention_grad_kv schedule #flash.schedule<algorithm = fl
 flash.kernel @k family attention_grad_kv schedule #flash.schedule<algorithm = flash2_grad, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["key_tile", "kv_head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
-  // expected-error@+1 {{'flash.tile_load' op copies with TMA in a attention_grad_kv kernel of algorithm flash2_grad; only the ring of a flash3_grad or flash3_grad_deterministic attention_grad_kv kernel does}}
+  // expected-error@+1 {{'flash.tile_load' op copies with TMA in a attention_grad_kv kernel of algorithm flash2_grad; only the ring of a flash3_grad or flash3_grad_deterministic attention_grad_kv or attention_grad_dq kernel does}}
   flash.tile_load q[%c0, %c0, %c0] rows 64 extent %c0 stage %c0 async tma
 }
 
@@ -723,6 +723,6 @@ flash.kernel @k family attention_grad_kv schedule #flash.schedule<algorithm = fl
 flash.kernel @k family attention_grad_dq schedule #flash.schedule<algorithm = flash3_grad_deterministic, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
-  // expected-error@+1 {{'flash.tile_landed' op copies with TMA in a attention_grad_dq kernel of algorithm flash3_grad_deterministic; only the ring of a flash3_grad or flash3_grad_deterministic attention_grad_kv kernel does}}
-  flash.tile_landed k round %c0
+  // expected-error@+1 {{'flash.tile_landed' op copies q with TMA; the dq kernel's ring holds k and v}}
+  flash.tile_landed q round %c0
 }

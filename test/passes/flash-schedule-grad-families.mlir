@@ -40,10 +40,10 @@
 // FLASH3-NEXT: const fg::warp::smem_cols<kTileQ> delta_v{lse_v.p + kTileQ};
 // FLASH3-NEXT: fg::wg::wait_tiles<{{[0-9]}}>();
 // FLASH3-NEXT: fg::cta::sync();
-// FLASH3-NEXT: if (fg_tma) fg::wait_landed(arrivals, 0, [[ROUND]]);
-// FLASH3-NEXT: if (fg_tma) fg::wait_landed(arrivals, 1, [[ROUND]]);
 // FLASH3: fg::copy_tile_tma(sQ.stage(
 // FLASH3: fg::cta::load_cols_async<kThreads, kTileQ>(smem + kSmemRows + (
+// FLASH3: if (fg_tma) fg::wait_landed(arrivals, 0, [[ROUND]]);
+// FLASH3-NEXT: if (fg_tma) fg::wait_landed(arrivals, 1, [[ROUND]]);
 // FLASH3: fg::wg::issue_ABt(s_tile, sK, wgrow0, sQ.stage(
 // FLASH3: fg::wg::issue_ABt(dp_tile, sV, wgrow0, sdO.stage(
 // FLASH3-NEXT: fg::ptx::wgmma_wait<1>();
@@ -70,7 +70,10 @@
 // FLASH3DET: fg::wait_landed(arrivals, 1,
 // FLASH3DET-NOT: atomic_add_rows
 // FLASH3DET: flashgen_family_backward_v0_dq
-// FLASH3DET-NOT: copy_tile_tma
+// FLASH3DET: const __grid_constant__ fg::tensor_map tm_k,
+// FLASH3DET-NEXT: const __grid_constant__ fg::tensor_map tm_v,
+// FLASH3DET: fg::copy_tile_tma(sK.stage(
+// FLASH3DET: fg::wait_landed(arrivals, 1,
 // FLASH3DET: fg::wg::issue_ABt(s_tile, sQ, wgrow0, sK.stage(
 // FLASH3DET: fg::wg::issue_rAB(acc_dq, ds_a, sK.stage(
 // FLASH3DET: fg::ptx::wgmma_wait<0>();

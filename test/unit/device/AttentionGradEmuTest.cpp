@@ -173,7 +173,7 @@ void check(const Case& c, const std::function<GradKernels(Buffers&)>& make) {
 #define FG_GRAD_ATOMIC_BLOCKED_LISTS(NAME, ...) \
   FG_GRAD_ATOMIC_WITH(FG_ACCUM_BLOCKED, NAME, FG_RING_MAPS, FG_Q_LISTS(lists), __VA_ARGS__)
 #define FG_GRAD_DET(NAME, ...) FG_GRAD_DET_WITH(NAME, , , , __VA_ARGS__)
-// flash3_grad_deterministic: its kv kernel's ring on TMA (zero maps here).
+// flash3_grad_deterministic: its kv and dq kernels' rings on TMA (zero maps here).
 #define FG_GRAD3_DET(NAME, ...) FG_GRAD_DET_WITH(NAME, FG_RING_MAPS, , , __VA_ARGS__)
 // ... and the dq kernel the kv lists.
 #define FG_GRAD_DET_LISTS(NAME, ...) \
@@ -198,7 +198,7 @@ void check(const Case& c, const std::function<GradKernels(Buffers&)>& make) {
                   KV_LISTS __VA_ARGS__);                                                                   \
     };                                                                                                     \
     g.last = [&](emu::Dim3 grid, int threads) {                                                            \
-      emu::launch(grid, threads, FG_NS(NAME, dq)::kSmemBytes, FG_KERNEL(NAME, dq), FG_T4(t.q), FG_T4(t.k), \
+      emu::launch(grid, threads, FG_NS(NAME, dq)::kSmemBytes, FG_KERNEL(NAME, dq), KV_MAPS FG_T4(t.q), FG_T4(t.k), \
                   FG_T4(t.v), FG_T4(t.dout), FG_LSE(t, c), FG_T4(t.dq), FG_DELTA(t, c),                    \
                   DQ_LISTS __VA_ARGS__);                                                                   \
     };                                                                                                     \
