@@ -494,11 +494,13 @@ struct FlashWarpSpecialize
   using FlashWarpSpecializeBase::FlashWarpSpecializeBase;
 
   void runOnOperation() override {
-    if (copies != "tma" && copies != "cp_async") {
-      getOperation().emitError() << "flash-warp-specialize: copies=" << copies
-                                 << " is not tma or cp_async";
-      return signalPassFailure();
-    }
+    for (auto [option, value] : {std::pair<StringRef, StringRef>{"copies", copies},
+                                 {"grad-copies", gradCopies}})
+      if (value != "tma" && value != "cp_async") {
+        getOperation().emitError() << "flash-warp-specialize: " << option << "="
+                                   << value << " is not tma or cp_async";
+        return signalPassFailure();
+      }
     SmallVector<KernelOp> kernels;
     getOperation().walk([&](KernelOp kernel) {
       ScheduleAttr s = kernel.getSchedule();
@@ -511,9 +513,9 @@ struct FlashWarpSpecialize
     for (KernelOp kernel : kernels)
       if (failed(specialize(kernel, copies == "tma")))
         return signalPassFailure();
-    // The backward's warpgroup kv kernels keep their CTA-wide ring (no
-    // split yet); their Q and dO copies go to TMA the same way.
-    if (copies == "tma")
+    // The backward's warpgroup kernels keep their CTA-wide ring (no split
+    // yet); their ring copies go to TMA the same way.
+    if (gradCopies == "tma")
       getOperation().walk([&](KernelOp kernel) {
         if (gradRingTakesTma(kernel))
           markGradTmaCopies(kernel);

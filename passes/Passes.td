@@ -166,15 +166,20 @@ def FlashWarpSpecialize : Pass<"flash-warp-specialize", "::mlir::ModuleOp"> {
     K and V with the tensor memory accelerator where the runtime can encode
     tensor maps for the launch's tensors, with cp.async in the same kernel
     where it cannot; `copies=cp_async` builds kernels without tensor maps.
-    With `copies=tma` the backward's warpgroup kv kernels (flash3_grad,
-    flash3_grad_deterministic) also copy their ring's Q and dO tiles with
-    TMA (`flash.tile_load ... tma`, `flash.tile_landed`;
-    passes/GradTmaCopies.h), one thread asking for both tiles of a round.
+    `grad-copies=tma` (the default) has the backward's warpgroup kernels
+    (flash3_grad, flash3_grad_deterministic) copy their ring's tiles with
+    TMA too (kv: Q and dO; dq: K and V; `flash.tile_load ... tma`,
+    `flash.tile_landed`; passes/GradTmaCopies.h), one thread asking for
+    both tiles of a round; `grad-copies=cp_async` keeps every thread's
+    cp.async copies.
   }];
   let options = [
     Option<"copies", "copies", "std::string", /*default=*/"\"tma\"",
            "How the producer copies: tma (with a cp.async fallback in the "
            "same kernel) or cp_async">,
+    Option<"gradCopies", "grad-copies", "std::string", /*default=*/"\"tma\"",
+           "How the backward's warpgroup kernels copy their ring: tma (with "
+           "the cp.async fallback in the same kernel) or cp_async">,
   ];
   let dependentDialects = ["::mlir::flash::FlashDialect",
                            "::mlir::arith::ArithDialect",

@@ -1,6 +1,7 @@
 // RUN: flashgen-opt %s -split-input-file -flash-derive-backward -flash-schedule="target=sm_90 dims=B=2,N=4096 top-k=1 algorithm=flash3_grad" -flash-lower-kernels -flash-warp-specialize -canonicalize -cse | FileCheck %s
 // RUN: flashgen-opt %s -split-input-file -flash-derive-backward -flash-schedule="target=sm_90 dims=B=2,N=4096 top-k=1 algorithm=flash3_grad_deterministic" -flash-lower-kernels -flash-warp-specialize -canonicalize -cse | FileCheck %s --check-prefix=DET
-// RUN: flashgen-opt %s -split-input-file -flash-derive-backward -flash-schedule="target=sm_90 dims=B=2,N=4096 top-k=1 algorithm=flash3_grad" -flash-lower-kernels -flash-warp-specialize=copies=cp_async -canonicalize -cse | FileCheck %s --check-prefix=CPASYNC
+// RUN: flashgen-opt %s -split-input-file -flash-derive-backward -flash-schedule="target=sm_90 dims=B=2,N=4096 top-k=1 algorithm=flash3_grad" -flash-lower-kernels -flash-warp-specialize=grad-copies=cp_async -canonicalize -cse | FileCheck %s --check-prefix=CPASYNC
+// RUN: not flashgen-opt %s -flash-warp-specialize=grad-copies=dma 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: flashgen-opt %examples/sliding_window.mlir -flash-derive-backward -flash-schedule="target=sm_90 dims=B=2,N=4096 top-k=1 algorithm=flash3_grad_deterministic" -flash-lower-kernels -flash-warp-specialize -canonicalize -cse | FileCheck %s --check-prefix=SWA
 // RUN: flashgen-opt %examples/rope_attention.mlir -flash-derive-backward -flash-schedule="target=sm_90 dims=B=2,N=4096 top-k=1 algorithm=flash3_grad" -flash-lower-kernels -flash-warp-specialize -canonicalize -cse | FileCheck %s --check-prefix=NOTMA
 // RUN: flashgen-opt %s -split-input-file -flash-derive-backward -flash-schedule="target=sm_80 dims=B=2,N=4096 top-k=1" -flash-lower-kernels -flash-warp-specialize -canonicalize -cse | FileCheck %s --check-prefix=NOTMA
@@ -9,7 +10,7 @@
 // warpgroup kv kernel's ring copies Q and dO with TMA, every ring load
 // marked `tma` (the prologue's rounds and the loop's) and each step
 // waiting for its round's tiles before its first product; K and V (loaded
-// once) and the lse and D rows stay on cp.async. copies=cp_async,
+// once) and the lse and D rows stay on cp.async. grad-copies=cp_async,
 // the mma.sync kernels (sm_80) and the rotary backward (whose kv kernel
 // reads rotated scratch copies of q) keep every copy on cp.async.
 
@@ -50,6 +51,8 @@
 // SWA: %[[R:.*]] = arith.subi %[[IV]], %[[LO]]
 // SWA: flash.tile_landed k round %[[R]]
 // SWA-NEXT: flash.tile_landed v round %[[R]]
+
+// BAD: flash-warp-specialize: grad-copies=dma is not tma or cp_async
 
 // CPASYNC-NOT: async tma
 // CPASYNC-NOT: tile_landed
