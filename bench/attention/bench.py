@@ -239,7 +239,10 @@ def main():
         else:
             # The FA2 backend's output (f32 statistics, ~1e-3 from exact) as
             # the reference: the math backend would materialise N x N scores.
-            with sdpa_kernel(SDPBackend.EFFICIENT_ATTENTION if small_cache else SDPBackend.FLASH_ATTENTION):
+            # FA2 needs equal head dims (MLA 192 / 128): the memory-efficient
+            # kernel's output there.
+            with sdpa_kernel(SDPBackend.EFFICIENT_ATTENTION if small_cache or dv != d
+                             else SDPBackend.FLASH_ATTENTION):
                 ref = F.scaled_dot_product_attention(*sdpa_sets[0], is_causal=causal)
         row["rel_err"] = rel_err(out, ref)
         ref_out = out.clone()
@@ -307,7 +310,7 @@ def main():
 
         if mod is None and not args.no_peers:
             backends = [(SDPBackend.FLASH_ATTENTION, "fa2_ms"), (SDPBackend.CUDNN_ATTENTION, "cudnn_ms")]
-            if small_cache:
+            if small_cache or dv != d:
                 backends.append((SDPBackend.EFFICIENT_ATTENTION, "mea_ms"))
             for backend, key in backends:
                 def run_sdpa(backend=backend):
