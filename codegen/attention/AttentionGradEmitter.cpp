@@ -91,8 +91,9 @@ private:
   /// Some score map changes the score (then the region sees q k^T *
   /// kScoreScale and the softmax's scale is log2(e) alone).
   bool scoresModified = false;
-  /// The ring's q and dout loads are marked `tma` (flash-warp-specialize):
-  /// the kernel takes their tensor maps and initialises ring_arrivals.
+  /// The ring's loads are marked `tma` (flash-warp-specialize; kv: q and
+  /// dout, dq: k and v): the kernel takes their tensor maps and
+  /// initialises ring_arrivals.
   bool tmaRing = false;
 
   bool kvKernel() const { return family == KernelFamily::attention_grad_kv; }
@@ -740,8 +741,7 @@ std::string AttentionGradPrinter::header() {
       << "constexpr int kSmemQ = 0;\n"
       << "constexpr int kSmemDO = kSmemQ + QTile::kBytes;\n"
       << "constexpr int kSmemK = kSmemDO + DOTile::kBytes;\n"
-      << "constexpr int kSmemV = kSmemK + KRing::kBytes;\n"
-      ;
+      << "constexpr int kSmemV = kSmemK + KRing::kBytes;\n";
     if (wgmma)
       h << "constexpr int kSmemArrivals = kSmemV + VRing::kBytes;  // fg::ring_arrivals\n"
         << "constexpr int kSmemBytes = kSmemArrivals + 2 * kStages * " << sched::kGradRingArrivalBytes
@@ -791,6 +791,19 @@ FailureOr<EmittedKernel> AttentionGradPrinter::print() {
                               << " pipeline stage(s); the gradient kernels "
                                  "need at least 2";
   kernel.walk([&](TileLoadOp load) { tmaRing |= load.getTma(); });
+  // The maps are the tensors' own: a kernel reading rotated scratch copies
+  // of q and k (rotary embedding) keeps cp.async (passes/GradTmaCopies.h),
+  // and a wait on TMA arrivals needs the ring's TMA loads.
+  if (tmaRing && readsRotatedInputs(kernel))
+    return kernel.emitError() << "copies its ring with TMA (flash.tile_load ... tma) but "
+                                 "reads rotated copies of q and k, which have no tensor "
+                                 "maps; rotary embedding's gradient kernels copy with cp.async";
+  WalkResult landed = kernel.walk([&](TileLandedOp op) {
+    return tmaRing ? WalkResult::advance() : WalkResult::interrupt();
+  });
+  if (landed.wasInterrupted())
+    return kernel.emitError() << "waits for TMA arrivals (flash.tile_landed) but copies "
+                                 "no ring tile with TMA (flash.tile_load ... tma)";
   kernel.walk([&](ScoreMapOp map) {
     auto yield = cast<ScoreYieldOp>(map.getBody().front().getTerminator());
     if (yield.getScore() != map.getBody().front().getArgument(0))
