@@ -23,6 +23,9 @@
 
 #include "dialect/ExtraOperands.h"
 
+#include <array>
+#include <optional>
+
 namespace mlir::flash {
 /// `[A-Za-z_][A-Za-z0-9_]*`: the names (dims, extras, launch values,
 /// kernels) that tools bind by and the emitter prints into C names.
@@ -49,5 +52,13 @@ LogicalResult verifyRotaryTables(Operation *op, Value cos, Value sin,
 
 #define GET_OP_CLASSES
 #include "dialect/FlashOps.h.inc"
+
+namespace mlir::flash {
+/// The two tensors a warpgroup gradient kernel streams through its ring
+/// (flash.tile_load ... tma, flash.tile_landed), in the order of their TMA
+/// arrival rings (0, 1): q and dout in attention_grad_kv, k and v in
+/// attention_grad_dq; std::nullopt in every other family.
+std::optional<std::array<TensorRole, 2>> gradRingTensors(KernelFamily family);
+} // namespace mlir::flash
 
 #endif // FLASHGEN_DIALECT_FLASHDIALECT_H

@@ -409,27 +409,35 @@ LogicalResult RowsRotateOp::verify() {
   return verifyRotaryTables(getOperation(), getCos(), getSin(), getDims());
 }
 
+std::optional<std::array<TensorRole, 2>>
+mlir::flash::gradRingTensors(KernelFamily family) {
+  if (family == KernelFamily::attention_grad_kv)
+    return std::array{TR::q, TR::dout};
+  if (family == KernelFamily::attention_grad_dq)
+    return std::array{TR::k, TR::v};
+  return std::nullopt;
+}
+
 /// TMA ring copies (flash.tile_load ... tma, flash.tile_landed): the tiles
-/// a warpgroup gradient kernel streams through its ring (kv: q and dout;
-/// dq: k and v), the only ones flash-warp-specialize marks.
+/// a warpgroup gradient kernel streams through its ring (gradRingTensors),
+/// the only ones flash-warp-specialize marks.
 static LogicalResult checkTmaRing(Operation *op, KernelOp kernel,
                                   TensorRole tensor) {
   Algorithm a = kernel.getSchedule().getAlgorithm();
   KernelFamily f = kernel.getFamily();
-  bool kv = f == KernelFamily::attention_grad_kv;
-  if ((!kv && f != KernelFamily::attention_grad_dq) || !usesWgmma(a))
+  std::optional<std::array<TensorRole, 2>> ring = gradRingTensors(f);
+  if (!ring || !usesWgmma(a))
     return op->emitOpError()
            << "copies with TMA in a " << stringifyKernelFamily(f)
            << " kernel of algorithm " << stringifyAlgorithm(a)
            << "; only the ring of a flash3_grad or flash3_grad_deterministic "
               "attention_grad_kv or attention_grad_dq kernel does";
-  bool ring = kv ? tensor == TensorRole::q || tensor == TensorRole::dout
-                 : tensor == TensorRole::k || tensor == TensorRole::v;
-  if (!ring)
-    return op->emitOpError() << "copies " << stringifyTensorRole(tensor)
-                             << " with TMA; the " << (kv ? "kv" : "dq")
-                             << " kernel's ring holds "
-                             << (kv ? "q and dout" : "k and v");
+  if (!llvm::is_contained(*ring, tensor))
+    return op->emitOpError()
+           << "copies " << stringifyTensorRole(tensor) << " with TMA; the "
+           << (f == KernelFamily::attention_grad_kv ? "kv" : "dq")
+           << " kernel's ring holds " << stringifyTensorRole((*ring)[0])
+           << " and " << stringifyTensorRole((*ring)[1]);
   return success();
 }
 

@@ -26,14 +26,6 @@ using namespace mlir::flash;
 
 namespace {
 
-/// The tensors a kernel streams through its ring: Q and dO in the kv
-/// kernel, K and V in the deterministic dq kernel.
-std::pair<TensorRole, TensorRole> ringRoles(KernelOp kernel) {
-  return kernel.getFamily() == KernelFamily::attention_grad_kv
-             ? std::pair{TensorRole::q, TensorRole::dout}
-             : std::pair{TensorRole::k, TensorRole::v};
-}
-
 /// Whether `v` is the constant `c`.
 bool isConstant(Value v, int64_t c) {
   APInt value;
@@ -94,23 +86,21 @@ bool countsRounds(SmallVector<RingLoop> loops, int64_t stages) {
 
 bool mlir::flash::gradRingTakesTma(KernelOp kernel) {
   ScheduleAttr s = kernel.getSchedule();
-  KernelFamily f = kernel.getFamily();
-  if ((f != KernelFamily::attention_grad_kv && f != KernelFamily::attention_grad_dq) ||
-      !usesWgmma(s.getAlgorithm()) ||
+  if (!gradRingTensors(kernel.getFamily()) || !usesWgmma(s.getAlgorithm()) ||
       kernel.getProblem().contains("rotary_dims"))
     return false;
   return countsRounds(ringLoops(kernel), s.getStages());
 }
 
 void mlir::flash::markGradTmaCopies(KernelOp kernel) {
-  auto [first, second] = ringRoles(kernel);
-  kernel.walk([&, first = first, second = second](TileLoadOp load) {
-    if ((load.getTensor() == first || load.getTensor() == second) && load.getAsync())
+  std::array<TensorRole, 2> ring = *gradRingTensors(kernel.getFamily());
+  kernel.walk([&](TileLoadOp load) {
+    if (llvm::is_contained(ring, load.getTensor()) && load.getAsync())
       load.setTma(true);
   });
   for (RingLoop &l : ringLoops(kernel)) {
     OpBuilder b(l.firstRead);
-    for (TensorRole role : {first, second})
+    for (TensorRole role : ring)
       TileLandedOp::create(b, l.firstRead.getLoc(), role, l.round);
   }
 }

@@ -35,7 +35,6 @@
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <algorithm>
-#include <array>
 
 using namespace mlir;
 using namespace mlir::flash;
@@ -117,10 +116,10 @@ private:
   /// With TMA ring copies: fg_tma (the launch's maps are not zero) and the
   /// ring's arrival barriers, initialised.
   void printRingArrivals();
-  /// The ring_arrivals ring of a TMA-copied tensor: 0 for q (kv kernel)
-  /// and k (dq kernel), 1 for dout and v.
-  static int arrivalRing(TensorRole role) {
-    return role == TensorRole::q || role == TensorRole::k ? 0 : 1;
+  /// The ring_arrivals ring of a TMA-copied tensor: its place in the
+  /// family's gradRingTensors.
+  int arrivalRing(TensorRole role) const {
+    return (*gradRingTensors(family))[0] == role ? 0 : 1;
   }
   double scale(StringRef key) {
     return cast<FloatAttr>(kernel.getProblem().get(key)).getValueAsDouble();
@@ -590,13 +589,12 @@ std::string AttentionGradPrinter::signature() {
   // of a ring tile's rows (all zero when the runtime cannot encode them);
   // first, as the forward's, each 64-byte aligned in the parameter bank.
   if (tmaRing) {
-    bool kv = kvKernel();
     ScheduleAttr s = kernel.getSchedule();
-    for (TensorRole role : kv ? std::array{TensorRole::q, TensorRole::dout}
-                              : std::array{TensorRole::k, TensorRole::v}) {
+    std::array<TensorRole, 2> ring = *gradRingTensors(family);
+    for (TensorRole role : ring) {
       sep() << "const __grid_constant__ fg::tensor_map tm_" << gradParam(role).cName;
       result.arguments.push_back({KernelArgument::Kind::TensorMap, gradParam(role).manifestName,
-                                  kv ? s.getTileQ() : s.getTileKv()});
+                                  kvKernel() ? s.getTileQ() : s.getTileKv()});
     }
   }
   for (TensorRole role : params()) {
@@ -773,7 +771,8 @@ std::string AttentionGradPrinter::header() {
 void AttentionGradPrinter::printRingArrivals() {
   if (!tmaRing)
     return;
-  line() << "const bool fg_tma = fg::tensor_map_valid(tm_" << (kvKernel() ? "q" : "k")
+  line() << "const bool fg_tma = fg::tensor_map_valid(tm_"
+         << gradParam((*gradRingTensors(family))[0]).cName
          << "); // zero maps: copy with cp.async\n";
   line() << "const fg::ring_arrivals<kStages> arrivals{smem + kSmemArrivals};\n";
   line() << "fg::init(arrivals, fg_tma);\n";

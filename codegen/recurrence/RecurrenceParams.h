@@ -14,7 +14,6 @@
 #include "codegen/CudaEmitter.h"
 #include "codegen/ScalarPrinter.h"
 
-
 namespace mlir::flash {
 
 /// The manifest name of raw gate operand i of a scalar gate kind: the
