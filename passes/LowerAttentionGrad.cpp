@@ -27,6 +27,7 @@
 
 using namespace mlir;
 using namespace mlir::flash;
+namespace sched = flashgen::schedule;
 
 namespace {
 
@@ -166,15 +167,20 @@ void buildScoreGradients(OpBuilder &b, Location loc,
                          Value keyTile, Value queryLen, Value keyLen,
                          Value offset, Value unmasked, bool masked,
                          bool kvKernel, Operation *hoistBefore,
-                         Value fullBlock = Value()) {
+                         Value fullBlock = Value(),
+                         sched::GradKernel part = sched::GradKernel::Kv) {
+  // kv_dv needs P alone (dV += P^T dO), kv_dk no dV.
+  const bool values = kvKernel && part != sched::GradKernel::KvDk;
+  const bool dscores = part != sched::GradKernel::KvDv;
   // Warpgroup schedules issue the products asynchronously: S and dP
   // together, dP (and dV += P^T dO) in flight while P is computed; dP after
   // P where the schedule library says the map's regions need the
   // registers.
   const bool async = usesWgmma(plan.schedule.getAlgorithm());
   const bool dpWithScores =
-      async && flashgen::schedule::gradIssuesDScoresWithScores(
-                   attentionKernelProblem(plan.op));
+      async && dscores &&
+      flashgen::schedule::gradIssuesDScoresWithScores(
+          attentionKernelProblem(plan.op));
   auto wait = [&](int64_t pending, bool score, bool dscore) {
     if (async)
       GradMmaWaitOp::create(b, loc, pending, score, dscore,
@@ -230,12 +236,14 @@ void buildScoreGradients(OpBuilder &b, Location loc,
                   keyTile, keyLen, maskedQueryLen, offset, masked, hoistBefore);
   }
   GradProbabilitiesOp::create(b, loc);
-  if (!dpWithScores)
+  if (dscores && !dpWithScores)
     TileMmaOp::create(b, loc, TileProduct::dov, stage, async);
-  if (kvKernel)
+  if (values)
     TileMmaOp::create(b, loc, TileProduct::ptdo, stage, async);
+  if (!dscores) // kv_dv: dV += P^T dO is the step's last product
+    return;
   // dP done (dV += P^T dO may still run).
-  wait(kvKernel ? 1 : 0, /*score=*/false, /*dscore=*/true);
+  wait(values ? 1 : 0, /*score=*/false, /*dscore=*/true);
   buildGradScores(b, loc, plan, batch, head, queryTile, keyTile, hoistBefore);
 }
 
@@ -297,16 +305,21 @@ TileRange queryTilesOfKeyTile(OpBuilder &b, Location loc,
 /// query tile that sees the key tile) pair streams Q and dO through the
 /// ring, flattened into one loop so the ring runs across heads.
 KernelOp buildKvKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
-                       int64_t variant) {
+                       int64_t variant, sched::GradKernel part) {
   AttentionGradOp op = plan.op;
   Location loc = op.getLoc();
   ScheduleAttr s = plan.schedule;
-  KernelOp kernel =
-      startKernel(b, plan, KernelFamily::attention_grad_kv, "kv", variant);
+  KernelOp kernel = startKernel(b, plan, KernelFamily::attention_grad_kv,
+                                sched::gradKernelName(part), variant);
+  // The halves of a split kv kernel (schedule::gradSplitsKv): kv_dv without
+  // V, dP, dS and dK; kv_dk without dV.
+  const bool values = part != sched::GradKernel::KvDk,
+             keys = part != sched::GradKernel::KvDv;
   IndexBuilder ib{b, loc};
   int64_t tileQ = s.getTileQ(), tileKv = s.getTileKv(), stages = s.getStages();
   int64_t group = plan.queryHeads / plan.keyHeads;
-  bool atomicDq = gradAtomicDq(s.getAlgorithm());
+  // The dQ step rides with dK (kv_dk of a split kernel).
+  bool atomicDq = gradAtomicDq(s.getAlgorithm()) && part != sched::GradKernel::KvDv;
   // Warpgroup schedules hold dK, dV and both score tiles in registers: the
   // query tile's lse and D columns travel through the ring with its Q and
   // dO and are read from shared memory where used.
@@ -335,8 +348,9 @@ KernelOp buildKvKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
   // K and V join the first ring stage's load group.
   Value zero = ib.c(0);
   for (TensorRole tensor : {TensorRole::k, TensorRole::v})
-    TileLoadOp::create(b, loc, tensor, batch, kvHead, keyTile, keyLen, tileKv,
-                       zero, /*async=*/true);
+    if (keys || tensor == TensorRole::k)
+      TileLoadOp::create(b, loc, tensor, batch, kvHead, keyTile, keyLen, tileKv,
+                         zero, /*async=*/true);
   GradInitOp::create(b, loc);
   Value firstHead = ib.mul(kvHead, ib.c(group));
   Value count = ib.max(ib.sub(hi, lo), zero);
@@ -440,11 +454,12 @@ KernelOp buildKvKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
     }
     buildScoreGradients(b, loc, plan, stage, batch, head, queryTile, keyTile,
                         queryLen, keyLen, offset, unmasked, /*masked=*/true,
-                        /*kvKernel=*/true, wait, fullBlock);
+                        /*kvKernel=*/true, wait, fullBlock, part);
     // On warpgroup schedules dK += dS^T Q runs while dS^T is staged and dQ
     // (mma.sync) computed and added.
-    TileMmaOp::create(b, loc, TileProduct::dstq, stage,
-                      usesWgmma(s.getAlgorithm()));
+    if (keys)
+      TileMmaOp::create(b, loc, TileProduct::dstq, stage,
+                        usesWgmma(s.getAlgorithm()));
     if (atomicDq) {
       ScoresStageOp::create(b, loc);
       BarrierOp::create(b, loc);
@@ -459,10 +474,12 @@ KernelOp buildKvKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
   TileWaitOp::create(b, loc, 0);
   if (atomicDq && usesWgmma(s.getAlgorithm()))
     AccumFlushOp::create(b, loc);
-  GradStoreOp::create(b, loc, TensorRole::dk, batch, kvHead, keyTile, keyLen,
-                      llvm::APFloat(op.getEffectiveScale()));
-  GradStoreOp::create(b, loc, TensorRole::dv, batch, kvHead, keyTile, keyLen,
-                      llvm::APFloat(1.0));
+  if (keys)
+    GradStoreOp::create(b, loc, TensorRole::dk, batch, kvHead, keyTile, keyLen,
+                        llvm::APFloat(op.getEffectiveScale()));
+  if (values)
+    GradStoreOp::create(b, loc, TensorRole::dv, batch, kvHead, keyTile, keyLen,
+                        llvm::APFloat(1.0));
   return kernel;
 }
 
@@ -607,15 +624,27 @@ void mlir::flash::buildAttentionGradKernels(
     rotateRows("rotate_q", TensorRole::q, plan.queryHeads);
     rotateRows("rotate_k", TensorRole::k, plan.keyHeads);
   }
-  kernels.push_back(buildPrepKernel(b, plan, variant));
-  atEnd();
-  kernels.push_back(buildKvKernel(b, plan, variant));
-  atEnd();
-  if (gradAtomicDq(plan.schedule.getAlgorithm()))
-    kernels.push_back(buildConvertKernel(b, plan, variant));
-  else
-    kernels.push_back(buildDqKernel(b, plan, variant));
-  atEnd();
+  // The schedule library's kernels, in its launch order.
+  for (sched::GradKernel k : sched::attentionGradKernels(
+           attentionKernelProblem(plan.op), toLibrary(plan.schedule))) {
+    switch (k) {
+    case sched::GradKernel::Prep:
+      kernels.push_back(buildPrepKernel(b, plan, variant));
+      break;
+    case sched::GradKernel::Kv:
+    case sched::GradKernel::KvDv:
+    case sched::GradKernel::KvDk:
+      kernels.push_back(buildKvKernel(b, plan, variant, k));
+      break;
+    case sched::GradKernel::Dq:
+      kernels.push_back(buildDqKernel(b, plan, variant));
+      break;
+    case sched::GradKernel::Convert:
+      kernels.push_back(buildConvertKernel(b, plan, variant));
+      break;
+    }
+    atEnd();
+  }
   if (rotary) {
     rotateRows("unrotate_dq", TensorRole::dq, plan.queryHeads);
     rotateRows("unrotate_dk", TensorRole::dk, plan.keyHeads);

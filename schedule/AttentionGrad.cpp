@@ -118,6 +118,11 @@ constexpr int64_t kGradScoreModRingRegisters = 8;
 /// fragments of 184 spilled 12-16 bytes at groups of 4 and 8, none at 1
 /// and 2: the same 6 a head past the first.
 constexpr int64_t kGradBlockListRegistersPerExtraHead = 6;
+/// The warpgroup dq kernel past D = 128 (dQ += dS K of N = D on wgmma):
+/// at D = 256, 64 x 64 tiles, ptxas used 255 registers and spilled 48
+/// bytes where the fragments and fixed registers above count 223 (at D =
+/// 128 they count 159 and ptxas used 158): 44 more.
+constexpr int64_t kGradWideDqRegisters = 44;
 /// The kv kernel computes and adds dQ in column slices this wide
 /// (AttentionGradEmitter.cpp's kDqCols).
 constexpr int64_t kDqSliceColumns = 32;
@@ -167,8 +172,14 @@ constexpr int64_t kWgmmaRows = 64;
 /// Warps per CTA flash3_grad offers: one or two warpgroups.
 constexpr int64_t kGrad3WarpChoices[] = {4, 8};
 
-int64_t dPad(const AttentionProblem &p) { return paddedTileColumns(p.headDim); }
-int64_t dvPad(const AttentionProblem &p) { return paddedTileColumns(p.valueDim); }
+/// The kernels' tile columns: the head dim, padded where the precondition
+/// would refuse it anyway (every head dim it takes is a power of two or,
+/// on wgmma, a multiple of 64 such as MLA's 192).
+int64_t gradTileColumns(int64_t d) {
+  return d % kWgmmaHeadDimStep == 0 ? d : paddedTileColumns(d);
+}
+int64_t dPad(const AttentionProblem &p) { return gradTileColumns(p.headDim); }
+int64_t dvPad(const AttentionProblem &p) { return gradTileColumns(p.valueDim); }
 
 /// flash3_grad's dQ step: dQ = dS K on wgmma, the tile_q x D product cut
 /// into 64-row blocks of query rows (wgmma's M), the warpgroups of a block
@@ -192,19 +203,22 @@ std::pair<int64_t, int64_t> dqWarpgroupShare(int64_t tileQ, int64_t headDim,
 }
 
 // The kernels' shared-memory plans (the header's formulas).
-int64_t kvSmemBytes(const AttentionProblem &p, const Schedule &s) {
+int64_t kvSmemBytes(const AttentionProblem &p, const Schedule &s,
+                    GradKernel part) {
   const int64_t row = dPad(p) + dvPad(p);
+  // kv_dv (the dV half of a split kv kernel) adds no dQ.
+  const bool dq = atomicDq(s) && part != GradKernel::KvDv;
   // dS^T is staged for the dQ product of the atomic schedules; the
   // warpgroup schedules' ring also holds each stage's f32 lse and D, and
   // flash3_grad stages each warp's 16 x 64 block of dQ for the copy
   // engine's reduction.
   int64_t bytes = (s.tileKv * row + s.stages * s.tileQ * row +
-                   (atomicDq(s) ? s.tileKv * s.tileQ : 0)) *
+                   (dq ? s.tileKv * s.tileQ : 0)) *
                   p.elementBytes;
   if (warpgroupMma(s))
     bytes += s.stages * 2 * s.tileQ * kF32Bytes +
              2 * s.stages * kGradRingArrivalBytes;
-  if (gradDqBlocked(s))
+  if (gradDqBlocked(s) && dq)
     bytes += s.warps * kGradDqBlockRows * kGradDqBlockColumns * kF32Bytes;
   return bytes;
 }
@@ -240,10 +254,10 @@ std::pair<int64_t, int64_t> dqWarpShare(int64_t tileQ, int64_t headDim,
 
 /// Registers besides the fragments of one kernel (the constants' comment).
 int64_t gradFixedRegisters(const AttentionProblem &p, const Schedule &s,
-                           bool kvKernel) {
+                           bool kvKernel, GradKernel part = GradKernel::Kv) {
   int64_t fixed = warpgroupMma(s) ? kGradWarpgroupAddressRegisters
                                    : kGradAddressRegisters;
-  if (kvKernel && atomicDq(s))
+  if (kvKernel && atomicDq(s) && part != GradKernel::KvDv)
     fixed += warpgroupMma(s) ? kGradWarpgroupDqStepRegisters
                              : kGradAtomicDqStepRegisters;
   if (p.hasScoreMod && s.stages > 2)
@@ -261,17 +275,25 @@ int64_t gradFixedRegisters(const AttentionProblem &p, const Schedule &s,
 /// columns of every 8). flash2_grad's dQ step holds a slice of (Br /
 /// warps) x kDqSliceColumns f32 values while S and dP are dead: the larger
 /// phase counts.
-int64_t kvRegisters(const AttentionProblem &p, const Schedule &s) {
+int64_t kvRegisters(const AttentionProblem &p, const Schedule &s,
+                    GradKernel part) {
   const int64_t warps = std::max<int64_t>(1, s.warps);
   const int64_t r = ceilDiv(s.tileKv, warps);
-  const int64_t accumulators = lanes(r * (dPad(p) + dvPad(p)));
-  const int64_t scores = lanes(2 * r * s.tileQ) +
+  // The split halves hold one accumulator each; kv_dv no dP^T.
+  const int64_t columns = part == GradKernel::KvDv   ? dvPad(p)
+                          : part == GradKernel::KvDk ? dPad(p)
+                                                     : dPad(p) + dvPad(p);
+  const int64_t accumulators = lanes(r * columns);
+  const int64_t scoreTiles = part == GradKernel::KvDv ? 1 : 2;
+  const int64_t scores = lanes(scoreTiles * r * s.tileQ) +
                          (p.hasScoreMod ? lanes(r * s.tileQ, 2) : 0);
   const int64_t operands = lanes(r * s.tileQ, 2);
   // The warpgroup kernels read lse and D from the ring (shared memory).
-  const int64_t columns = warpgroupMma(s) ? 0 : s.tileQ / 2;
-  int64_t live = accumulators + scores + operands + columns;
-  if (gradDqBlocked(s)) {
+  const int64_t rowColumns = warpgroupMma(s) ? 0 : s.tileQ / 2;
+  int64_t live = accumulators + scores + operands + rowColumns;
+  if (part == GradKernel::KvDv) {
+    // no dQ step
+  } else if (gradDqBlocked(s)) {
     // dQ's wgmma tile (one 64-column slice, a block of the accumulator)
     // while dK's product still reads its dS^T operand.
     live = std::max(live, accumulators + operands +
@@ -282,7 +304,7 @@ int64_t kvRegisters(const AttentionProblem &p, const Schedule &s) {
                                                std::min(std::max<int64_t>(cols, 8),
                                                         kDqSliceColumns)));
   }
-  return live + gradFixedRegisters(p, s, /*kvKernel=*/true);
+  return live + gradFixedRegisters(p, s, /*kvKernel=*/true, part);
 }
 
 /// dq kernel, per thread, with R = tile_q / warps query rows per warp: the
@@ -290,9 +312,10 @@ int64_t kvRegisters(const AttentionProblem &p, const Schedule &s) {
 /// score_mod).
 int64_t dqRegisters(const AttentionProblem &p, const Schedule &s) {
   const int64_t rows = ceilDiv(s.tileQ, std::max<int64_t>(1, s.warps));
-  return lanes(rows * dPad(p)) + lanes(2 * rows * s.tileKv) +
-         (p.hasScoreMod ? lanes(rows * s.tileKv, 2) : 0) +
-         gradFixedRegisters(p, s, /*kvKernel=*/false);
+  const int64_t fragments = lanes(rows * dPad(p)) + lanes(2 * rows * s.tileKv) +
+                            (p.hasScoreMod ? lanes(rows * s.tileKv, 2) : 0);
+  return fragments + gradFixedRegisters(p, s, /*kvKernel=*/false) +
+         (warpgroupMma(s) && dPad(p) > kMaxGradHeadDim ? kGradWideDqRegisters : 0);
 }
 
 std::string n(int64_t v) { return std::to_string(v); }
@@ -338,13 +361,20 @@ std::string flashgen::schedule::attentionGradPrecondition(
            n(p.elementBytes) + "-byte elements";
   if (!t.mma(t.kernelMma))
     return t.name + " has no " + mmaKindName(t.kernelMma) + " shape";
-  if (paddedTileColumns(p.headDim) > kMaxGradHeadDim ||
-      paddedTileColumns(p.valueDim) > kMaxGradHeadDim)
-    return "the backward kernels keep dK and dV of a key tile in registers; "
-           "head dims above " +
-           n(kMaxGradHeadDim) +
-           " need a value split, not built yet (D = " + n(p.headDim) +
-           ", Dv = " + n(p.valueDim) + ")";
+  if (gradSplitsKv(p)) {
+    if (p.headDim > kMaxSplitGradHeadDim || p.valueDim > kMaxSplitGradHeadDim)
+      return "the backward takes head dims up to " + n(kMaxSplitGradHeadDim) +
+             " (D = " + n(p.headDim) + ", Dv = " + n(p.valueDim) + ")";
+    if (!usesWgmma(algorithm))
+      return std::string(algorithmName(algorithm)) +
+             " keeps dK and dV of a key tile in one kernel's registers, which "
+             "hold head dims up to " +
+             n(kMaxGradHeadDim) + " (D = " + n(p.headDim) + ", Dv = " +
+             n(p.valueDim) +
+             "); wider heads take the warpgroup schedules (flash3_grad, "
+             "flash3_grad_deterministic; sm_90a), whose kv kernel is split "
+             "into a dV and a dK kernel";
+  }
   if (usesWgmma(algorithm)) {
     if (!t.mma(MmaKind::Wgmma))
       return std::string(algorithmName(algorithm)) + " is built on wgmma, which " +
@@ -352,14 +382,15 @@ std::string flashgen::schedule::attentionGradPrecondition(
     for (int64_t d : {p.headDim, p.valueDim})
       if (d % kWgmmaHeadDimStep != 0)
         return std::string(algorithmName(algorithm)) +
-               " takes head dims 64 or 128 (wgmma's tiles hold 64-column "
-               "slabs; D = " +
+               " takes head dims in multiples of 64 (wgmma's tiles hold "
+               "64-column slabs; D = " +
                n(p.headDim) + ", Dv = " + n(p.valueDim) + " given)";
   }
   // The shared tiles are swizzled by power-of-two counts of 16-byte chunks
-  // and the MMAs take whole 16-column steps, as in flash2's kernels.
+  // and the MMAs take whole 16-column steps, as in flash2's kernels
+  // (wgmma's tiles are 64-column slabs: any multiple of 64, checked above).
   for (int64_t d : {p.headDim, p.valueDim})
-    if (!isPowerOfTwo(d) || d < kMinGradHeadDim)
+    if (!usesWgmma(algorithm) && (!isPowerOfTwo(d) || d < kMinGradHeadDim))
       return "the attention backward kernels take head dims 32, 64 or 128 "
              "(D = " +
              n(p.headDim) + ", Dv = " + n(p.valueDim) +
@@ -375,10 +406,26 @@ bool flashgen::schedule::gradIssuesDScoresWithScores(const AttentionProblem &p) 
   return !p.hasMaskMod && !p.regionsReadTables;
 }
 
+bool flashgen::schedule::gradSplitsKv(const AttentionProblem &p) {
+  return dPad(p) > kMaxGradHeadDim || dvPad(p) > kMaxGradHeadDim;
+}
+
 std::vector<GradKernel>
-flashgen::schedule::attentionGradKernels(const Schedule &s) {
-  return {GradKernel::Prep, GradKernel::Kv,
-          hasDqKernel(s) ? GradKernel::Dq : GradKernel::Convert};
+flashgen::schedule::attentionGradKernels(const AttentionProblem &p,
+                                         const Schedule &s) {
+  std::vector<GradKernel> kernels = {GradKernel::Prep};
+  if (gradSplitsKv(p)) {
+    kernels.push_back(GradKernel::KvDv);
+    kernels.push_back(GradKernel::KvDk);
+  } else {
+    kernels.push_back(GradKernel::Kv);
+  }
+  kernels.push_back(hasDqKernel(s) ? GradKernel::Dq : GradKernel::Convert);
+  return kernels;
+}
+
+bool flashgen::schedule::isKvGradKernel(GradKernel k) {
+  return k == GradKernel::Kv || k == GradKernel::KvDv || k == GradKernel::KvDk;
 }
 
 const char *flashgen::schedule::gradKernelName(GradKernel k) {
@@ -387,6 +434,10 @@ const char *flashgen::schedule::gradKernelName(GradKernel k) {
     return "prep";
   case GradKernel::Kv:
     return "kv";
+  case GradKernel::KvDv:
+    return "kv_dv";
+  case GradKernel::KvDk:
+    return "kv_dk";
   case GradKernel::Dq:
     return "dq";
   case GradKernel::Convert:
@@ -399,7 +450,9 @@ int64_t flashgen::schedule::attentionGradKernelSmemBytes(
     const AttentionProblem &p, const Schedule &s, GradKernel k) {
   switch (k) {
   case GradKernel::Kv:
-    return kvSmemBytes(p, s);
+  case GradKernel::KvDv: // the same plan (the V tile's room unused), no dQ
+  case GradKernel::KvDk:
+    return kvSmemBytes(p, s, k);
   case GradKernel::Dq:
     return dqSmemBytes(p, s);
   case GradKernel::Prep:
@@ -413,7 +466,9 @@ int64_t flashgen::schedule::attentionGradKernelRegisters(
     const AttentionProblem &p, const Schedule &s, GradKernel k) {
   switch (k) {
   case GradKernel::Kv:
-    return kvRegisters(p, s);
+  case GradKernel::KvDv:
+  case GradKernel::KvDk:
+    return kvRegisters(p, s, k);
   case GradKernel::Dq:
     return dqRegisters(p, s);
   case GradKernel::Prep:
@@ -426,7 +481,7 @@ int64_t flashgen::schedule::attentionGradKernelRegisters(
 int64_t flashgen::schedule::attentionGradSmemBytes(const AttentionProblem &p,
                                                    const Schedule &s) {
   int64_t smem = 0;
-  for (GradKernel k : attentionGradKernels(s))
+  for (GradKernel k : attentionGradKernels(p, s))
     smem = std::max(smem, attentionGradKernelSmemBytes(p, s, k));
   return smem;
 }
@@ -434,7 +489,7 @@ int64_t flashgen::schedule::attentionGradSmemBytes(const AttentionProblem &p,
 int64_t flashgen::schedule::attentionGradRegisters(const AttentionProblem &p,
                                                    const Schedule &s) {
   int64_t registers = 0;
-  for (GradKernel k : attentionGradKernels(s))
+  for (GradKernel k : attentionGradKernels(p, s))
     registers = std::max(registers, attentionGradKernelRegisters(p, s, k));
   return registers;
 }
@@ -521,15 +576,24 @@ Evaluation flashgen::schedule::evaluateAttentionGrad(const AttentionProblem &p,
   prep.aluOps = static_cast<double>(heads) * N * Dv; // one FMA per O dO element
   result.kernels.push_back(prep);
 
+  // The kv kernel, or one of its two halves (gradSplitsKv): kv_dv reads K,
+  // writes dV and computes S and dV += P^T dO; kv_dk reads K and V, writes
+  // dK and computes S, dP and dK += dS^T Q. Both stream the same ring
+  // (Q, dO, lse and D) and keep the same shared-memory plan.
+  auto kvCost = [&](GradKernel part) {
+  const bool values = part != GradKernel::KvDk, keys = part != GradKernel::KvDv;
+  const bool atomics = atomicDq(s) && keys; // kv_dk adds dQ, kv_dv not
   KernelCost kv;
-  kv.name = gradKernelName(GradKernel::Kv);
+  kv.name = gradKernelName(part);
   kv.ctas = kvHeads * visit.keyTiles;
   kv.warps = s.warps;
-  kv.smemBytes = attentionGradKernelSmemBytes(p, s, GradKernel::Kv);
-  kv.registersPerThread = attentionGradKernelRegisters(p, s, GradKernel::Kv);
+  kv.smemBytes = attentionGradKernelSmemBytes(p, s, part);
+  kv.registersPerThread = attentionGradKernelRegisters(p, s, part);
   kv.pipelined = s.stages >= 2;
   {
-    const int64_t keySide = kvHeads * 2 * M * (D + Dv) * e; // K, V in; dK, dV out
+    // K (and V for dP) in; dK, dV out.
+    const int64_t keySide =
+        kvHeads * M * (D + (keys ? D + Dv : 0) + (values ? Dv : 0)) * e;
     const int64_t inRow = (D + Dv) * e + 2 * kF32Bytes;     // Q, dO, lse, delta
     const int64_t accRow = atomics ? D * kF32Bytes : 0;     // red.global.add
     const int64_t inGlobal = heads * visit.queryRowLoads * inRow;
@@ -560,7 +624,9 @@ Evaluation flashgen::schedule::evaluateAttentionGrad(const AttentionProblem &p,
     kv.hbmBytes = keySide + std::min(inGlobal, heads * N * inRow * passes) +
                   std::min(accGlobal, heads * N * 2 * accRow * passes);
   }
-  kv.flops = 2.0 * scores * (2 * dp + 2 * dvp + (atomics ? dp : 0));
+  // S; dV (values); dP and dK (keys); dQ (the atomic schedules).
+  kv.flops = 2.0 * scores *
+             (dp + (values ? dvp : 0) + (keys ? dvp + dp : 0) + (atomics ? dp : 0));
   // flash3_grad: every product on wgmma.
   kv.wgmmaFlops = warpgroupMma(s) ? kv.flops : 0;
   kv.sfuOps = scores * sfuPerScore;
@@ -572,19 +638,31 @@ Evaluation flashgen::schedule::evaluateAttentionGrad(const AttentionProblem &p,
     // (flash2_grad: each warp its rows, and every warp the whole K tile;
     // flash3_grad: each warpgroup its 64 query columns of dS^T and its
     // columns of K).
-    double perPair = Br * (dp + dvp) + Bc * (dp + dvp) +
-                     2.0 * tileReaders * Br * (dp + dvp) + 2.0 * Bc * Br;
+    // (kv_dv: K for S, Q for S and dO for dV; kv_dk: all but dO's second
+    // read.)
+    double perPair = Br * (dp + dvp) + Bc * (dp + (keys ? dvp : 0)) +
+                     tileReaders * Br * (dp + dvp) +
+                     (keys ? tileReaders * Br * (values ? dp + dvp : dp) + 2.0 * Bc * Br
+                           : 0);
     if (atomics && warpgroupMma(s))
       perPair += tileReaders * Bc * kWgmmaRows + Bc * dp;
     else if (atomics)
       perPair += Br * Bc + warps * Bc * dp;
-    double perCta = 2.0 * Bc * (dp + dvp); // K, V stores, dK, dV staging
+    // K (and V) stores, dK and dV staging.
+    double perCta = Bc * (dp + (keys ? dvp + dp : 0) + (values ? dvp : 0));
     kv.smemTraffic = (pairs * perPair + static_cast<double>(kv.ctas) * perCta) * e;
   }
   kv.steps = kKvStepsPerPair * pairs;
   if (warpgroupMma(s))
     kv.exposedCycles = ringWaitCycles(pairs, s);
   result.kernels.push_back(kv);
+  };
+  if (gradSplitsKv(p)) {
+    kvCost(GradKernel::KvDv);
+    kvCost(GradKernel::KvDk);
+  } else {
+    kvCost(GradKernel::Kv);
+  }
 
   if (hasDqKernel(s)) {
     KernelCost dq;
@@ -883,8 +961,8 @@ std::vector<std::string> flashgen::schedule::checkAttentionGradSchedule(
     require(ctasPerSM(t, bytes, registers, threads) >= 1,
             kernel + ": not one CTA fits on an SM");
   };
-  for (GradKernel k : attentionGradKernels(s))
-    if (k == GradKernel::Kv || k == GradKernel::Dq)
+  for (GradKernel k : attentionGradKernels(p, s))
+    if (isKvGradKernel(k) || k == GradKernel::Dq)
       fits(std::string("the ") + gradKernelName(k) + " kernel",
            attentionGradKernelSmemBytes(p, s, k),
            attentionGradKernelRegisters(p, s, k));

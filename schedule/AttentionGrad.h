@@ -52,9 +52,21 @@
 
 namespace flashgen::schedule {
 
-/// The widest head dim (D or Dv, padded) the backward kernels take: dK and
-/// dV of a key tile live in the kv kernel's registers.
+/// The widest head dim (D or Dv, padded) one kv kernel takes: dK and dV of
+/// a key tile live in its registers.
 constexpr int64_t kMaxGradHeadDim = 128;
+/// The widest head dim (D or Dv) of the backward at all: past
+/// kMaxGradHeadDim the kv kernel is split in two (gradSplitsKv), each
+/// holding one of dV and dK (a warp's 16 rows of 256 f32 columns are 128
+/// registers a thread).
+constexpr int64_t kMaxSplitGradHeadDim = 256;
+
+/// Whether the backward of `p` runs its kv kernel as two, kv_dv (S, P,
+/// dV += P^T dO) and then kv_dk (S, dP, dS, dK += dS^T Q): a head dim (D
+/// or Dv, padded) past kMaxGradHeadDim. Each recomputes S; kv_dk adds dQ
+/// where the schedule does (flash3_grad). Only the warpgroup schedules
+/// take such a problem.
+bool gradSplitsKv(const AttentionProblem &p);
 
 /// Why `algorithm` (a gradient family) cannot run `p` on `t` at all
 /// (element type, head dims, wgmma on the target), or "".
@@ -84,12 +96,17 @@ bool gradDqBlocked(const Schedule &s);
 /// the copies).
 constexpr int64_t kGradRingArrivalBytes = 8;
 
-/// The kernels of the backward (the file comment).
-enum class GradKernel { Prep, Kv, Dq, Convert };
-/// The kernels `s` launches, in launch order: prep, kv, then convert
-/// (flash2_grad) or dq (flash2_grad_deterministic).
-std::vector<GradKernel> attentionGradKernels(const Schedule &s);
-/// "prep", "kv", "dq", "convert".
+/// The kernels of the backward (the file comment); KvDv and KvDk are the
+/// two halves of Kv where gradSplitsKv.
+enum class GradKernel { Prep, Kv, KvDv, KvDk, Dq, Convert };
+/// The kernels `s` launches for `p`, in launch order: prep, kv (or kv_dv
+/// and kv_dk), then convert (the atomic schedules) or dq (the
+/// deterministic ones).
+std::vector<GradKernel> attentionGradKernels(const AttentionProblem &p,
+                                             const Schedule &s);
+/// Whether `k` is one of the kv kernels (Kv, KvDv, KvDk).
+bool isKvGradKernel(GradKernel k);
+/// "prep", "kv", "kv_dv", "kv_dk", "dq", "convert".
 const char *gradKernelName(GradKernel k);
 
 /// Dynamic shared memory of one kernel (bytes; the file comment's
@@ -115,8 +132,8 @@ LevelBound attentionGradLevelBound(const AttentionProblem &p,
                                    int64_t capacityBytes,
                                    const std::string &level);
 
-/// The model's verdict on `s`: one KernelCost per launch (prep, kv, then
-/// dq or convert). `visit` must be visitTiles(p, s.tileQ, s.tileKv); the
+/// The model's verdict on `s`: one KernelCost per launch
+/// (attentionGradKernels' order). `visit` must be visitTiles(p, s.tileQ, s.tileKv); the
 /// overload without it computes it.
 Evaluation evaluateAttentionGrad(const AttentionProblem &p, const Target &t,
                                  const Schedule &s, const TileVisit &visit);

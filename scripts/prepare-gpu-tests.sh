@@ -227,11 +227,18 @@ add_backward_case bwd_sparse_mask_mod_b2_n200_m333 test/unit/device/kernels/bloc
 add_backward_case bwd_rope_b2_n300        rope_attention.mlir  rope_attention  95 B=2 N=300
 add_backward_case bwd_rope_partial_n77_m150 test/unit/device/kernels/rope_partial_gqa.mlir rope_partial_gqa 96 B=2 N=77 M=150
 # The deterministic kernels (dQ by its own kernel) on the same data.
+# Head dims past 128: the kv kernel split into kv_dv and kv_dk
+# (schedule::gradSplitsKv); D = 256, and MLA's 192 / 128 causal (its
+# deterministic form too: at D = 192 the dq kernel fits).
+add_backward_case bwd_d256_b2_n100       bench/attention/specs/mha_d256.mlir mha_d256 97 B=2 N=100
+add_backward_case bwd_d256_causal_b1_n200 bench/attention/specs/mha_d256_causal.mlir mha_d256_causal 98 B=1 N=200
+add_backward_case bwd_mla192_b1_n150     bench/attention/specs/mla_192_128_causal.mlir mla_192_128_causal 99 B=1 N=150
 add_backward_case bwd_det_causal_gqa_b2_n70 causal_gqa.mlir   causal_gqa      31 --deterministic --same-as=bwd_causal_gqa_b2_n70
 add_backward_case bwd_det_softcap_b1_n130   softcap.mlir      softcap         32 --deterministic --same-as=bwd_softcap_b1_n130
 add_backward_case bwd_det_d64_b1_n100       attention_d64.mlir attention_d64  35 --deterministic --same-as=bwd_d64_b1_n100
 add_backward_case bwd_det_sparse_b2_n300     block_sparse.mlir block_sparse    46 --deterministic --same-as=bwd_sparse_b2_n300
 add_backward_case bwd_det_rope_b2_n300       rope_attention.mlir rope_attention 95 --deterministic --same-as=bwd_rope_b2_n300
+add_backward_case bwd_det_mla192_b1_n150     bench/attention/specs/mla_192_128_causal.mlir mla_192_128_causal 99 --deterministic --same-as=bwd_mla192_b1_n150
 # Recurrence gradients (chunk_grad): ungated and decay over a ragged T, a
 # state in and out with Dk != Dv, and a single step.
 add_backward_case bwd_linear_plain_b1_t150 linear_plain.mlir linear_plain 61 B=1 T=150

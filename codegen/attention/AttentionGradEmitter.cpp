@@ -94,6 +94,16 @@ private:
   /// dout, dq: k and v): the kernel takes their tensor maps and
   /// initialises ring_arrivals.
   bool tmaRing = false;
+  /// The f32 accumulators the kernel holds ("acc_dk", "acc_dv", "acc_dq"):
+  /// those of the gradients it stores (flash.grad_store), so the halves of
+  /// a split kv kernel (schedule::gradSplitsKv) declare, zero and fence
+  /// only their own.
+  SmallVector<std::string> accumulators;
+  /// The kernel computes dS (flash.grad_scores) and so reads D; kv_dv does
+  /// not.
+  bool scoreGradients = false;
+  /// The kernel copies V (kv_dv, which computes no dP, does not).
+  bool readsValues = false;
 
   bool kvKernel() const { return family == KernelFamily::attention_grad_kv; }
   /// The tensors and scratch buffers the family's kernels take, in order.
@@ -433,7 +443,8 @@ LogicalResult AttentionGradPrinter::printKernelOp(Operation *op) {
         line() << "const fg::warp::smem_cols<kTileQ> lse_v{reinterpret_cast<const float*>("
                   "fg::ptx::dynamic_smem() + kSmemRows + ("
                << name(rows.getStage()) << ") * kRowsBytes)};\n";
-        line() << "const fg::warp::smem_cols<kTileQ> delta_v{lse_v.p + kTileQ};\n";
+        if (scoreGradients)
+          line() << "const fg::warp::smem_cols<kTileQ> delta_v{lse_v.p + kTileQ};\n";
         return success();
       })
       .Case<GradRowsOp>([&](GradRowsOp rows) {
@@ -476,14 +487,9 @@ LogicalResult AttentionGradPrinter::printKernelOp(Operation *op) {
           fenced.push_back("s_tile");
         if (wait.getDscore())
           fenced.push_back("dp_tile");
-        if (wait.getAccumulators()) {
-          if (kvKernel()) {
-            fenced.push_back("acc_dk");
-            fenced.push_back("acc_dv");
-          } else {
-            fenced.push_back("acc_dq");
-          }
-        }
+        if (wait.getAccumulators())
+          for (const std::string &acc : accumulators)
+            fenced.push_back(acc);
         for (StringRef acc : fenced)
           line() << "fg::wg::reg_fence(" << acc << ");\n";
         return success();
@@ -494,12 +500,8 @@ LogicalResult AttentionGradPrinter::printKernelOp(Operation *op) {
       })
       .Case<GradScoresOp>([&](GradScoresOp scores) { return printGradScores(scores); })
       .Case<GradInitOp>([&](auto) {
-        if (kvKernel()) {
-          line() << "fg::warp::zero(acc_dk);\n";
-          line() << "fg::warp::zero(acc_dv);\n";
-        } else {
-          line() << "fg::warp::zero(acc_dq);\n";
-        }
+        for (const std::string &acc : accumulators)
+          line() << "fg::warp::zero(" << acc << ");\n";
         return success();
       })
       .Case<ScoresStageOp>([&](auto) {
@@ -628,8 +630,11 @@ std::string AttentionGradPrinter::header() {
   problem.headDim = headDim;
   problem.valueDim = valueDim;
   problem.elementBytes = e;
+  auto holds = [&](StringRef acc) { return llvm::is_contained(accumulators, acc); };
   sched::GradKernel which = family == KernelFamily::attention_grad_kv
-                                ? sched::GradKernel::Kv
+                                ? (!holds("acc_dk")   ? sched::GradKernel::KvDv
+                                   : !holds("acc_dv") ? sched::GradKernel::KvDk
+                                                      : sched::GradKernel::Kv)
                             : family == KernelFamily::attention_grad_dq
                                 ? sched::GradKernel::Dq
                             : family == KernelFamily::attention_grad_prep
@@ -781,15 +786,25 @@ void AttentionGradPrinter::printRingArrivals() {
 FailureOr<EmittedKernel> AttentionGradPrinter::print() {
   family = kernel.getFamily();
   ScheduleAttr s = kernel.getSchedule();
-  atomicDq = gradAtomicDq(s.getAlgorithm());
+  // A kv kernel adds dQ where its IR does (kv_dv, the dV half of a split
+  // one, does not: schedule::gradSplitsKv).
+  atomicDq = gradAtomicDq(s.getAlgorithm()) &&
+             (!kvKernel() || kernel.walk([](AccumAddOp) {
+                                     return WalkResult::interrupt();
+                                   }).wasInterrupted());
   wgmma = usesWgmma(s.getAlgorithm());
-  dqBlocked = sched::gradDqBlocked(toLibrary(s));
+  dqBlocked = sched::gradDqBlocked(toLibrary(s)) && atomicDq;
   if ((kvKernel() || family == KernelFamily::attention_grad_dq) &&
       s.getStages() < 2)
     return kernel.emitError() << "schedule has " << s.getStages()
                               << " pipeline stage(s); the gradient kernels "
                                  "need at least 2";
   kernel.walk([&](TileLoadOp load) { tmaRing |= load.getTma(); });
+  kernel.walk([&](GradScoresOp) { scoreGradients = true; });
+  kernel.walk([&](TileLoadOp load) { readsValues |= load.getTensor() == TensorRole::v; });
+  kernel.walk([&](GradStoreOp store) {
+    accumulators.push_back(std::string("acc_") + gradParam(store.getTensor()).cName);
+  });
   // The maps are the tensors' own: a kernel reading rotated scratch copies
   // of q and k (rotary embedding) keeps cp.async (passes/GradTmaCopies.h),
   // and a wait on TMA arrivals needs the ring's TMA loads.
@@ -828,14 +843,17 @@ FailureOr<EmittedKernel> AttentionGradPrinter::print() {
       line() << "const int wdq0 = (int(threadIdx.x) / 32 % kDqColWarps) * kDqWarpCols; // and columns\n";
     }
     line() << "const KTile sK{smem + kSmemK};\n";
-    line() << "const VTile sV{smem + kSmemV};\n";
+    if (readsValues)
+      line() << "const VTile sV{smem + kSmemV};\n";
     line() << "const QRing sQ{smem + kSmemQ};\n";
     line() << "const DORing sdO{smem + kSmemDO};\n";
     if (atomicDq)
       line() << "const DSTile sdS{smem + kSmemDS};\n";
     printRingArrivals();
-    line() << "fg::acc_tile<kWarpRows, kHeadDim> acc_dk;\n";
-    line() << "fg::acc_tile<kWarpRows, kValueDim> acc_dv;\n";
+    if (llvm::is_contained(accumulators, "acc_dk"))
+      line() << "fg::acc_tile<kWarpRows, kHeadDim> acc_dk;\n";
+    if (llvm::is_contained(accumulators, "acc_dv"))
+      line() << "fg::acc_tile<kWarpRows, kValueDim> acc_dv;\n";
     if (!wgmma)
       line() << "fg::col_vec<kTileQ> lse_v, delta_v;  // per query column\n";
   } else if (family == KernelFamily::attention_grad_dq) {

@@ -34,6 +34,8 @@
 #include "grad/grad3_block_sparse.cu"
 #include "grad/grad3_block_sparse_det.cu"
 #include "grad/grad_block_sparse_mask_mod_det.cu"
+#include "grad/grad3_d256.cu"
+#include "grad/grad3_mla192.cu"
 #endif
 
 #include "reference_tensors.h"
@@ -57,23 +59,27 @@ struct GradKernels {
   int tileQ, tileK, prepThreads, kvThreads, lastThreads, kvSmem, lastSmem;
   bool atomic;
   // Every launch takes the bundle's tensors in the emitter's order
-  // (AttentionGradEmitter.cpp, params()); these wrappers bind them.
-  std::function<void(emu::Dim3, int)> prep, kv, last;
+  // (AttentionGradEmitter.cpp, params()); these wrappers bind them. kv2:
+  // the second half of a split kv kernel (kv_dv, then kv_dk), else empty.
+  std::function<void(emu::Dim3, int)> prep, kv, kv2, last;
 };
 
 struct Case {
   int B, Hq, Hk, N, M, D;
   ref::AttentionProblem problem;
   ref::ScoreModGrad scoreGrad;
+  int Dv = 0;  // 0: D
+  int valueDim() const { return Dv ? Dv : D; }
 };
 
 struct Buffers {
   Bf16Tensor q, k, v, o, dout, dq, dk, dv;
   DeviceVec<float> lse, delta, dq_accum;
   Buffers(const Case& c)
-      : q(c.B, c.Hq, c.N, c.D, false), k(c.B, c.Hk, c.M, c.D, false), v(c.B, c.Hk, c.M, c.D, false),
-        o(c.B, c.Hq, c.N, c.D, false), dout(c.B, c.Hq, c.N, c.D, false), dq(c.B, c.Hq, c.N, c.D, true),
-        dk(c.B, c.Hk, c.M, c.D, true), dv(c.B, c.Hk, c.M, c.D, true), lse(size_t(c.B) * c.Hq * c.N, false),
+      : q(c.B, c.Hq, c.N, c.D, false), k(c.B, c.Hk, c.M, c.D, false), v(c.B, c.Hk, c.M, c.valueDim(), false),
+        o(c.B, c.Hq, c.N, c.valueDim(), false), dout(c.B, c.Hq, c.N, c.valueDim(), false),
+        dq(c.B, c.Hq, c.N, c.D, true), dk(c.B, c.Hk, c.M, c.D, true), dv(c.B, c.Hk, c.M, c.valueDim(), true),
+        lse(size_t(c.B) * c.Hq * c.N, false),
         delta(size_t(c.B) * c.Hq * c.N, true), dq_accum(size_t(c.B) * c.Hq * blockedRows(c) * c.D, true) {}
   /// flash3_grad's blocked accumulator pads the rows to whole 16-row groups.
   static int blockedRows(const Case& c) { return (c.N + fg::kDqBlockRows - 1) / fg::kDqBlockRows * fg::kDqBlockRows; }
@@ -108,6 +114,7 @@ void check(const Case& c, const std::function<GradKernels(Buffers&)>& make) {
   const unsigned kTiles = unsigned((c.M + g.tileK - 1) / g.tileK);
   g.prep(emu::Dim3{qTiles, unsigned(c.Hq), unsigned(c.B)}, g.prepThreads);
   g.kv(emu::Dim3{kTiles, unsigned(c.Hk), unsigned(c.B)}, g.kvThreads);
+  if (g.kv2) g.kv2(emu::Dim3{kTiles, unsigned(c.Hk), unsigned(c.B)}, g.kvThreads);
   g.last(emu::Dim3{qTiles, unsigned(c.Hq), unsigned(c.B)}, g.lastThreads);
 
   for (auto [name, got, expected] :
@@ -172,6 +179,36 @@ void check(const Case& c, const std::function<GradKernels(Buffers&)>& make) {
 // Under a block mask the kv kernel also takes the transposed lists.
 #define FG_GRAD_ATOMIC_BLOCKED_LISTS(NAME, ...) \
   FG_GRAD_ATOMIC_WITH(FG_ACCUM_BLOCKED, NAME, FG_RING_MAPS, FG_Q_LISTS(lists), __VA_ARGS__)
+// Head dims past 128: the kv kernel split in two (schedule::gradSplitsKv),
+// kv_dv (no dQ) and then kv_dk (dK and flash3_grad's dQ step).
+#define FG_GRAD_ATOMIC_SPLIT(NAME, ...)                                                                     \
+  [&](Buffers& t) {                                                                                        \
+    GradKernels g;                                                                                         \
+    g.tileQ = FG_NS(NAME, kv_dk)::kTileQ;                                                                  \
+    g.tileK = FG_NS(NAME, kv_dk)::kTileK;                                                                  \
+    g.prepThreads = FG_NS(NAME, prep)::kThreads;                                                           \
+    g.kvThreads = FG_NS(NAME, kv_dk)::kThreads;                                                            \
+    g.lastThreads = FG_NS(NAME, convert)::kThreads;                                                        \
+    g.prep = [&](emu::Dim3 grid, int threads) {                                                            \
+      emu::launch(grid, threads, 0, FG_KERNEL(NAME, prep), FG_T4(t.o), FG_T4(t.dout), FG_DELTA(t, c),      \
+                  FG_ACCUM_BLOCKED(t, c), __VA_ARGS__);                                                    \
+    };                                                                                                     \
+    g.last = [&](emu::Dim3 grid, int threads) {                                                            \
+      emu::launch(grid, threads, 0, FG_KERNEL(NAME, convert), FG_T4(t.dq), FG_ACCUM_BLOCKED(t, c),         \
+                  __VA_ARGS__);                                                                            \
+    };                                                                                                     \
+    g.kv = [&](emu::Dim3 grid, int threads) {                                                              \
+      emu::launch(grid, threads, FG_NS(NAME, kv_dv)::kSmemBytes, FG_KERNEL(NAME, kv_dv), FG_RING_MAPS      \
+                  FG_T4(t.q), FG_T4(t.k), FG_T4(t.v), FG_T4(t.dout), FG_LSE(t, c), FG_T4(t.dk), FG_T4(t.dv), \
+                  FG_DELTA(t, c), __VA_ARGS__);                                                            \
+    };                                                                                                     \
+    g.kv2 = [&](emu::Dim3 grid, int threads) {                                                             \
+      emu::launch(grid, threads, FG_NS(NAME, kv_dk)::kSmemBytes, FG_KERNEL(NAME, kv_dk), FG_RING_MAPS      \
+                  FG_T4(t.q), FG_T4(t.k), FG_T4(t.v), FG_T4(t.dout), FG_LSE(t, c), FG_T4(t.dk), FG_T4(t.dv), \
+                  FG_DELTA(t, c), FG_ACCUM_BLOCKED(t, c), __VA_ARGS__);                                    \
+    };                                                                                                     \
+    return g;                                                                                              \
+  }
 #define FG_GRAD_DET(NAME, ...) FG_GRAD_DET_WITH(NAME, , , , __VA_ARGS__)
 // flash3_grad_deterministic: its kv and dq kernels' rings on TMA (zero maps here).
 #define FG_GRAD3_DET(NAME, ...) FG_GRAD_DET_WITH(NAME, FG_RING_MAPS, , , __VA_ARGS__)
@@ -351,6 +388,29 @@ TEST_F(AttentionGradEmuTest, Wgmma_HeadDim64Deterministic) {
   Case c{1, 2, 2, 100, 100, 64, {}, {}};
   check(c, FG_GRAD3_DET(grad3_d64_det, c.B, c.N));
 }
+// ---- head dims past 128: the kv kernel split into kv_dv and kv_dk ----------
+
+// D = 256 (bench/attention/specs/mha_d256.mlir): kv_dv holds dV (S, P,
+// dV += P^T dO), kv_dk dK and the dQ step (S, dP, dS); ragged N, two
+// heads, batch 2.
+TEST_F(AttentionGradEmuTest, Wgmma_HeadDim256SplitKv) {
+  Case c{2, 2, 2, 100, 100, 256, {}, {}};
+  static_assert(FG_NS(grad3_d256, kv_dk)::kHeadDim == 256, "head dim 256");
+  check(c, FG_GRAD_ATOMIC_SPLIT(grad3_d256, c.B, c.N));
+}
+
+// MLA's expanded prefill: D = 192 (three 64-column slabs), Dv = 128,
+// causal, 16 heads of which two are launched; N a tile and a half.
+TEST_F(AttentionGradEmuTest, Wgmma_Mla192x128SplitKv) {
+  Case c{1, 2, 2, 96, 96, 192, {}, {}};
+  c.Dv = 128;
+  c.problem.mask = ref::MaskKind::Causal;
+  static_assert(FG_NS(grad3_mla192, kv_dk)::kHeadDim == 192 &&
+                    FG_NS(grad3_mla192, kv_dk)::kValueDim == 128,
+                "D != Dv");
+  check(c, FG_GRAD_ATOMIC_SPLIT(grad3_mla192, c.B, c.N));
+}
+
 // ---- block-sparse (flash.block_mask) ---------------------------------------
 // The reference's lists (reference/BlockMask.h: random subsets in random
 // order, a query block listing nothing and one listing every block,

@@ -201,7 +201,7 @@ TEST(AttentionGrad, ResourceFormulasMatchHandArithmetic) {
   b.warps = 2;
   EXPECT_EQ(attentionGradSmemBytes(q, b), 57344);
   EXPECT_EQ(attentionGradRegisters(q, b), 256);
-  EXPECT_EQ(attentionGradKernels(b),
+  EXPECT_EQ(attentionGradKernels(q, b),
             (std::vector<GradKernel>{GradKernel::Prep, GradKernel::Kv,
                                      GradKernel::Dq}));
   EXPECT_EQ(attentionGradKernelSmemBytes(q, b, GradKernel::Dq), 40960);
@@ -375,7 +375,8 @@ TEST(AttentionGrad, WarpgroupRulesAreTheCheckers) {
   // No wgmma on sm_80; head dims below 64 do not fill a 64-column slab.
   EXPECT_NE(attentionGradPrecondition(p, target("sm_80"), Algorithm::Flash3Grad).find("wgmma"),
             std::string::npos);
-  EXPECT_NE(attentionGradPrecondition(attention(4096, 32), t, Algorithm::Flash3Grad).find("64 or 128"),
+  EXPECT_NE(attentionGradPrecondition(attention(4096, 32), t, Algorithm::Flash3Grad)
+                .find("multiples of 64"),
             std::string::npos);
   // The model ranks the warpgroup kernel first where it is offered: the
   // same tiles on wgmma cost fewer tensor-pipe seconds and fewer shared
@@ -468,24 +469,68 @@ TEST(AttentionGrad, DeterministicSearchesOnlyTheDeterministicFamily) {
     EXPECT_EQ(c.schedule.algorithm, Algorithm::Flash2Grad);
 }
 
-TEST(AttentionGrad, WideHeadDimsAreRefusedClearly) {
+// Past D = 128 (or Dv) the kv kernel is split in two, kv_dv and kv_dk,
+// each holding one accumulator; only the warpgroup schedules run it, and
+// the deterministic one's dq kernel (dQ of D = 256 beside S and dP) does
+// not fit its registers. Every other form says why not.
+TEST(AttentionGrad, WideHeadDimsSplitTheKvKernel) {
   SolveOptions options;
-  const char *why = "the backward kernels keep dK and dV of a key tile in "
-                    "registers; head dims above 128 need a value split, not "
-                    "built yet";
+  const Target t = target("sm_90");
   AttentionProblem d256 = attention(4096, 256);
   AttentionProblem dv256 = attention(4096, 128);
   dv256.valueDim = 256;
-  for (const AttentionProblem &p : {d256, dv256}) {
+  AttentionProblem mla = attention(4096, 192);
+  mla.valueDim = 128;
+  EXPECT_FALSE(gradSplitsKv(attention(4096, 128)));
+  for (const AttentionProblem &p : {d256, dv256, mla}) {
     SCOPED_TRACE(describe(p));
-    for (bool deterministic : {false, true}) {
-      Result<ScheduleResult> r =
-          scheduleAttentionGrad(p, target("sm_90"), options, deterministic);
-      ASSERT_FALSE(r.ok());
-      EXPECT_NE(r.error().find(why), std::string::npos) << r.error();
+    EXPECT_TRUE(gradSplitsKv(p));
+    Result<ScheduleResult> r = scheduleAttentionGrad(p, t, options, false);
+    ASSERT_TRUE(r.ok()) << r.error();
+    for (const Candidate &c : r->candidates) {
+      const Schedule &s = c.schedule;
+      EXPECT_TRUE(usesWgmma(s.algorithm)) << algorithmName(s.algorithm);
+      std::vector<GradKernel> kernels = attentionGradKernels(p, s);
+      ASSERT_EQ(kernels.size(), 4u);
+      EXPECT_EQ(kernels[1], GradKernel::KvDv);
+      EXPECT_EQ(kernels[2], GradKernel::KvDk);
+      // One accumulator each: both within the register file, where one kv
+      // kernel holding dK and dV would not be.
+      int64_t dv = attentionGradKernelRegisters(p, s, GradKernel::KvDv),
+              dk = attentionGradKernelRegisters(p, s, GradKernel::KvDk);
+      EXPECT_LE(std::max(dv, dk), t.maxRegistersPerThread);
+      EXPECT_GT(attentionGradKernelRegisters(p, s, GradKernel::Kv), t.maxRegistersPerThread);
+      if (gradAtomicDq(s.algorithm))
+        EXPECT_LT(attentionGradKernelSmemBytes(p, s, GradKernel::KvDv),
+                  attentionGradKernelSmemBytes(p, s, GradKernel::KvDk));
+      // The model's launches are the kernels, by name, and their products:
+      // kv_dv S and dV, kv_dk S, dP, dK (and dQ) over every score.
+      Evaluation e = evaluateAttentionGrad(p, t, s);
+      ASSERT_EQ(e.kernels.size(), 4u);
+      EXPECT_EQ(e.kernels[1].name, "kv_dv");
+      EXPECT_EQ(e.kernels[2].name, "kv_dk");
+      const double scores = double(p.batch) * p.queryHeads * p.queryLen * p.keyLen;
+      const double D = p.headDim, Dv = p.valueDim;
+      EXPECT_DOUBLE_EQ(e.kernels[1].flops, 2 * scores * (D + Dv));
+      EXPECT_DOUBLE_EQ(e.kernels[2].flops,
+                       2 * scores * (D + Dv + D + (gradAtomicDq(s.algorithm) ? D : 0)));
     }
-    EXPECT_FALSE(attentionGradSpace(p, target("sm_90"), Algorithm::Flash2Grad).ok());
   }
+  // The deterministic form: its dq kernel holds dQ of 256 columns beside S
+  // and dP, past the registers (the message says so); at 192 it fits.
+  Result<ScheduleResult> det = scheduleAttentionGrad(d256, t, options, true);
+  ASSERT_FALSE(det.ok());
+  EXPECT_NE(det.error().find("registers per thread"), std::string::npos) << det.error();
+  EXPECT_TRUE(scheduleAttentionGrad(mla, t, options, true).ok());
+  // mma.sync keeps both accumulators in one kernel: refused, naming the
+  // warpgroup schedules; past 256 the backward stops.
+  Result<ScheduleResult> sm80 = scheduleAttentionGrad(d256, target("sm_80"), options, false);
+  ASSERT_FALSE(sm80.ok());
+  EXPECT_NE(sm80.error().find("wider heads take the warpgroup schedules"), std::string::npos)
+      << sm80.error();
+  EXPECT_NE(attentionGradPrecondition(attention(4096, 512), t, Algorithm::Flash3Grad)
+                .find("head dims up to 256"),
+            std::string::npos);
   // Head dims the tiles cannot take are named too.
   AttentionProblem d96 = attention(4096, 96);
   Result<ScheduleResult> r = scheduleAttentionGrad(d96, target("sm_90"), options, false);
