@@ -86,6 +86,23 @@ build() {
   fi
 }
 
+# build_backward SPEC LABEL TARGET ARCH: compile SPEC with --backward and
+# have NVRTC compile every kernel, spills failing (the gradient kernels'
+# register split is the scheduler's promise, schedule/AttentionGrad.cpp).
+build_backward() {
+  local spec=$1 label=$2 target=$3 arch=$4 out="$work/$2-$3-backward"
+  if ! "$bin/flashgen" compile "$spec" --backward -o "$out" --target "$target" \
+       --top-k $topk > "$out.log" 2>&1; then
+    echo "FAIL: flashgen compile --backward $label --target $target"; cat "$out.log"; status=1; return
+  fi
+  if "$bin/flashgen-nvrtc" "$out" --arch "$arch" > "$out.nvrtc" 2>&1; then
+    echo "ok: $label --backward for $arch ($(grep -c 'registers' "$out.nvrtc") kernels, no spill)"
+  else
+    echo "FAIL: $label --backward for $arch"; grep -E "FAILED|error|warning|spill" "$out.nvrtc" | head -10
+    status=1
+  fi
+}
+
 # refuse NAME TARGET: compile must fail and list the supported head dims
 refuse() {
   local name=$1 target=$2 out="$work/$1-$2"
@@ -128,6 +145,10 @@ else
   attention att_d64 64 8 1 bf16 sliding;   build att_d64 sm_90 sm_90a
   attention att_d128 128 4 4 f16 causal;   build att_d128 sm_80 sm_80
   attention att_d256 256 16 4 bf16 none;   build att_d256 sm_90 sm_90a
+  # Past head dim 128 the backward splits its kv kernel in two (kv_dv,
+  # kv_dk): at 256 with GQA 16/4, and MLA's 192 / 128.
+  build_backward "$work/att_d256.mlir" att_d256 sm_90 sm_90a
+  build_backward "$(dirname "$0")/../../bench/attention/specs/mla_192_128_causal.mlir" mla_192_128 sm_90 sm_90a
   # M < d^2: the small-cache kernels (flash3_dsplit on sm_90, flash2_dsplit).
   attention att_d512 512 8 2 f16 sliding;  build att_d512 sm_90 sm_90a
   attention att_d512m 512 8 1 bf16 causal; build att_d512m sm_80 sm_80
