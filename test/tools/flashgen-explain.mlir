@@ -14,6 +14,15 @@
 // RUN: flashgen explain %S/../../examples/gated_delta_varlen.mlir --dim B=16 --dim T=4096 | FileCheck %s --check-prefix=DELTA-VARLEN
 // RUN: flashgen explain %S/../../examples/tree_verify.mlir --target h200 --dim B=1 --dim N=64 --dim M=32832 | FileCheck %s --check-prefix=TREE
 // RUN: flashgen explain %S/../../examples/document_mask.mlir --dim B=2 --dim N=8192 --json | FileCheck %s --check-prefix=DOC-JSON
+// RUN: flashgen explain %S/../../bench/attention/specs/mha_d256.mlir --dim B=2 --dim N=8192 --backward --target h200 | FileCheck %s --check-prefix=BWD256
+// RUN: not flashgen explain %S/../../bench/attention/specs/mha_d256.mlir --dim B=2 --dim N=8192 --backward --deterministic --target h200 | FileCheck %s --check-prefix=DET256
+// Past head dim 128 the kv kernel is two (kv_dv, kv_dk); the deterministic
+// form's dq kernel at 256 does not fit the registers, and says so.
+// BWD256: @mha_d256_backward  flash.attention_grad
+// BWD256: schedule      flash3_grad tile_q=64 tile_kv=64
+// BWD256: kernels       prep, kv_dv, kv_dk, convert (head dim past 128: the kv kernel is two
+// DET256: @mha_d256_backward
+// DET256: error {{.*}}no flash3_grad_deterministic schedule fits h200{{.*}}registers per thread needs at least
 // `flashgen explain` says what the compiler decided for each op: the IO lower
 // bound, the schedule, how the kernel copies its tiles (and why), the modeled
 // traffic against the bound, the modeled time and the ranked candidates.
@@ -80,6 +89,7 @@
 // BWD-NEXT: lower bound   on chip
 // BWD-NEXT: schedule      flash3_grad tile_q={{.*}} warps=8
 // BWD-NEXT: copies        into wgmma's swizzled tiles: K, V once per key tile (cp.async); the ring's Q and dO by TMA
+// BWD-NEXT: kernels       prep, kv, convert
 // BWD: modeled IO    {{.*}} x bound; HBM {{.*}} x bound
 // BWD: candidates    1. flash3_grad
 // BWD80: schedule      flash2_grad{{(_deterministic)?}} tile_q=
@@ -89,6 +99,7 @@
 // DET-NOT: flash3_grad tile
 // DET: schedule      flash3_grad_deterministic tile_q=64 tile_kv=64
 // DET-NEXT: copies        into wgmma's swizzled tiles, the kv kernel's Q and dO ring by TMA as flash3_grad's, the dq kernel's K and V ring by cp.async; dQ by its own kernel (no float atomics)
+// DET-NEXT: kernels       prep, kv, dq
 func.func @mha(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf16>, %v: tensor<?x16x?x128xbf16>) -> tensor<?x16x?x128xbf16> {
   %o = flash.attention %q, %k, %v dims ["B", "N", "N"] : tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16> -> tensor<?x16x?x128xbf16>
   return %o : tensor<?x16x?x128xbf16>

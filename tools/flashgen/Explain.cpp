@@ -29,6 +29,7 @@
 #include "dialect/ScheduleConversion.h"
 #include "passes/MaskModBounds.h"
 #include "passes/OpProblems.h"
+#include "schedule/AttentionGrad.h"
 #include "schedule/DecodeSplit.h"
 #include "schedule/Flash3Layout.h"
 #include "schedule/Target.h"
@@ -219,6 +220,23 @@ std::string copiesText(ScheduleAttr s, bool rotary = false) {
            "atomics)";
   }
   return "";
+}
+
+/// A gradient's kernels in launch order (schedule::attentionGradKernels),
+/// and why the kv kernel is two where it is; "" for other ops.
+std::string gradKernelsText(Operation *op, ScheduleAttr s) {
+  auto grad = dyn_cast<AttentionGradOp>(op);
+  if (!grad)
+    return "";
+  sched::AttentionProblem p = attentionKernelProblem(grad);
+  std::string text;
+  for (sched::GradKernel k : sched::attentionGradKernels(p, toLibrary(s)))
+    text += (text.empty() ? "" : ", ") + std::string(sched::gradKernelName(k));
+  if (sched::gradSplitsKv(p))
+    text += " (head dim past " + std::to_string(sched::kMaxGradHeadDim) +
+            ": the kv kernel is two, each holding one of dV and dK in "
+            "registers; both compute S)";
+  return text;
 }
 
 /// flash_decode's key splits at the planned sizes (schedule/DecodeSplit.h,
@@ -483,6 +501,8 @@ void printText(llvm::raw_ostream &os, const OpReport &r, const sched::Target &t,
   os << "  copies        " << copiesText(schedule, bool(rotary)) << "\n";
   if (rotary)
     os << "  rotary        " << rotaryText(*rotary, schedule) << "\n";
+  if (std::string kernels = gradKernelsText(op, schedule); !kernels.empty())
+    os << "  kernels       " << kernels << "\n";
   if (std::string layout = layoutText(op); !layout.empty())
     os << "  layout        " << layout << "\n";
   if (std::string mask = maskModText(op); !mask.empty())
