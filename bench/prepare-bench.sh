@@ -60,7 +60,7 @@ if [ -n "$backward" ]; then
   # backward: flashgen compile --backward says so). At 256 the deterministic
   # form's dq kernel does not fit its registers: --deterministic skips it.
   for spec in bench/attention/specs/mha_d64*.mlir bench/attention/specs/mha_d128*.mlir \
-              bench/attention/specs/mha_d256*.mlir \
+              bench/attention/specs/mha_d256*.mlir bench/attention/specs/mla_192_128_causal.mlir \
               bench/attention/specs/gqa48_d128_causal.mlir \
               examples/softcap.mlir examples/alibi_causal.mlir; do
     name=$(basename "$spec" .mlir)

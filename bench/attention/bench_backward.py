@@ -78,8 +78,13 @@ MODES = (("fwd", 1.0), ("bwd", BACKWARD_FACTOR), ("fwdbwd", 1.0 + BACKWARD_FACTO
 PEERS = ("cudnn", "fa2", "flex")
 RESULTS = "attention-backward-results.json"
 
+# dv: the value head dim where it differs from d (MLA's 192 / 128), else None.
 Shape = collections.namedtuple(
-    "Shape", "spec d heads kv_heads n batch causal mod")
+    "Shape", "spec d heads kv_heads n batch causal mod dv", defaults=(None,))
+
+
+def value_dim(shape):
+    return shape.dv or shape.d
 
 
 def backward_shapes(quick):
@@ -95,6 +100,10 @@ def backward_shapes(quick):
     for n in (2048, 8192):
         shapes.append(Shape("softcap", 128, 16, 16, n, TOKENS // n, False, "softcap"))
         shapes.append(Shape("alibi_causal", 128, 16, 16, n, TOKENS // n, True, "alibi"))
+    # MLA's prefill with the latent projections expanded (queries and keys
+    # of 192, values of 128): FA2 needs equal head dims.
+    for n in (2048, 8192):
+        shapes.append(Shape("mla_192_128_causal", 192, 16, 16, n, TOKENS // n, True, None, 128))
     if quick:
         shapes = [s for s in shapes if s.n in (2048, 8192)]
     return shapes
@@ -263,16 +272,17 @@ def first_line(error):
 
 def run_row(shape, args, device, dtype, flashgen_op, peers, flex_setup):
     """One shape: correctness of every implementation on sets[0], then times."""
-    row = {"spec": shape.spec, "d": shape.d, "heads": shape.heads,
+    dv = value_dim(shape)
+    row = {"spec": shape.spec, "d": shape.d, "dv": dv, "heads": shape.heads,
            "kv_heads": shape.kv_heads, "n": shape.n, "batch": shape.batch,
            "causal": shape.causal, "mod": shape.mod or "none", "missing": {}}
-    fl = flops(shape.batch, shape.heads, shape.n, shape.d, shape.d, shape.causal)
+    fl = flops(shape.batch, shape.heads, shape.n, shape.d, dv, shape.causal)
     row["fwd_flops"] = fl
     group = shape.heads // shape.kv_heads
 
-    def randn(h):
-        return torch.randn(shape.batch, h, shape.n, shape.d, device=device, dtype=dtype)
-    raw = [(randn(shape.heads), randn(shape.kv_heads), randn(shape.kv_heads), randn(shape.heads))
+    def randn(h, dim=shape.d):
+        return torch.randn(shape.batch, h, shape.n, dim, device=device, dtype=dtype)
+    raw = [(randn(shape.heads), randn(shape.kv_heads), randn(shape.kv_heads, dv), randn(shape.heads, dv))
            for _ in range(ROTATE)]
 
     def leaves(expand):
