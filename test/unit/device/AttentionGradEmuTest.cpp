@@ -152,20 +152,20 @@ void check(const Case& c, const std::function<GradKernels(Buffers&)>& make) {
 // accumulator, kv adds dQ with atomics, convert scales it) and of one
 // deterministic set (kv, then the dq kernel); the trailing arguments are
 // the kernels' dims (B, N[, M]).
-#define FG_GRAD_ATOMIC_WITH(ACCUM, NAME, KV_MAPS, KV_LISTS, ...)                                                               \
+#define FG_GRAD_ATOMIC_WITH(ACCUM, NAME, KV, KV_MAPS, KV_LISTS, ...)                                                               \
   [&](Buffers& t) {                                                                                        \
     GradKernels g;                                                                                         \
-    g.tileQ = FG_NS(NAME, kv)::kTileQ;                                                                     \
-    g.tileK = FG_NS(NAME, kv)::kTileK;                                                                     \
+    g.tileQ = FG_NS(NAME, KV)::kTileQ;                                                                     \
+    g.tileK = FG_NS(NAME, KV)::kTileK;                                                                     \
     g.prepThreads = FG_NS(NAME, prep)::kThreads;                                                           \
-    g.kvThreads = FG_NS(NAME, kv)::kThreads;                                                               \
+    g.kvThreads = FG_NS(NAME, KV)::kThreads;                                                               \
     g.lastThreads = FG_NS(NAME, convert)::kThreads;                                                        \
     g.prep = [&](emu::Dim3 grid, int threads) {                                                            \
       emu::launch(grid, threads, 0, FG_KERNEL(NAME, prep), FG_T4(t.o), FG_T4(t.dout), FG_DELTA(t, c),      \
                   ACCUM(t, c), __VA_ARGS__);                                                            \
     };                                                                                                     \
     g.kv = [&](emu::Dim3 grid, int threads) {                                                              \
-      emu::launch(grid, threads, FG_NS(NAME, kv)::kSmemBytes, FG_KERNEL(NAME, kv), KV_MAPS FG_T4(t.q), FG_T4(t.k), \
+      emu::launch(grid, threads, FG_NS(NAME, KV)::kSmemBytes, FG_KERNEL(NAME, KV), KV_MAPS FG_T4(t.q), FG_T4(t.k), \
                   FG_T4(t.v), FG_T4(t.dout), FG_LSE(t, c), FG_T4(t.dk), FG_T4(t.dv), FG_DELTA(t, c),       \
                   ACCUM(t, c), KV_LISTS __VA_ARGS__);                                                   \
     };                                                                                                     \
@@ -174,38 +174,21 @@ void check(const Case& c, const std::function<GradKernels(Buffers&)>& make) {
     };                                                                                                     \
     return g;                                                                                              \
   }
-#define FG_GRAD_ATOMIC(NAME, ...) FG_GRAD_ATOMIC_WITH(FG_ACCUM, NAME, , , __VA_ARGS__)
-#define FG_GRAD_ATOMIC_BLOCKED(NAME, ...) FG_GRAD_ATOMIC_WITH(FG_ACCUM_BLOCKED, NAME, FG_RING_MAPS, , __VA_ARGS__)
+#define FG_GRAD_ATOMIC(NAME, ...) FG_GRAD_ATOMIC_WITH(FG_ACCUM, NAME, kv, , , __VA_ARGS__)
+#define FG_GRAD_ATOMIC_BLOCKED(NAME, ...) FG_GRAD_ATOMIC_WITH(FG_ACCUM_BLOCKED, NAME, kv, FG_RING_MAPS, , __VA_ARGS__)
 // Under a block mask the kv kernel also takes the transposed lists.
 #define FG_GRAD_ATOMIC_BLOCKED_LISTS(NAME, ...) \
-  FG_GRAD_ATOMIC_WITH(FG_ACCUM_BLOCKED, NAME, FG_RING_MAPS, FG_Q_LISTS(lists), __VA_ARGS__)
+  FG_GRAD_ATOMIC_WITH(FG_ACCUM_BLOCKED, NAME, kv, FG_RING_MAPS, FG_Q_LISTS(lists), __VA_ARGS__)
 // Head dims past 128: the kv kernel split in two (schedule::gradSplitsKv),
 // kv_dv (no dQ) and then kv_dk (dK and flash3_grad's dQ step).
 #define FG_GRAD_ATOMIC_SPLIT(NAME, ...)                                                                     \
   [&](Buffers& t) {                                                                                        \
-    GradKernels g;                                                                                         \
-    g.tileQ = FG_NS(NAME, kv_dk)::kTileQ;                                                                  \
-    g.tileK = FG_NS(NAME, kv_dk)::kTileK;                                                                  \
-    g.prepThreads = FG_NS(NAME, prep)::kThreads;                                                           \
-    g.kvThreads = FG_NS(NAME, kv_dk)::kThreads;                                                            \
-    g.lastThreads = FG_NS(NAME, convert)::kThreads;                                                        \
-    g.prep = [&](emu::Dim3 grid, int threads) {                                                            \
-      emu::launch(grid, threads, 0, FG_KERNEL(NAME, prep), FG_T4(t.o), FG_T4(t.dout), FG_DELTA(t, c),      \
-                  FG_ACCUM_BLOCKED(t, c), __VA_ARGS__);                                                    \
-    };                                                                                                     \
-    g.last = [&](emu::Dim3 grid, int threads) {                                                            \
-      emu::launch(grid, threads, 0, FG_KERNEL(NAME, convert), FG_T4(t.dq), FG_ACCUM_BLOCKED(t, c),         \
-                  __VA_ARGS__);                                                                            \
-    };                                                                                                     \
+    GradKernels g = FG_GRAD_ATOMIC_WITH(FG_ACCUM_BLOCKED, NAME, kv_dk, FG_RING_MAPS, , __VA_ARGS__)(t);    \
+    g.kv2 = g.kv;                                                                                          \
     g.kv = [&](emu::Dim3 grid, int threads) {                                                              \
       emu::launch(grid, threads, FG_NS(NAME, kv_dv)::kSmemBytes, FG_KERNEL(NAME, kv_dv), FG_RING_MAPS      \
                   FG_T4(t.q), FG_T4(t.k), FG_T4(t.v), FG_T4(t.dout), FG_LSE(t, c), FG_T4(t.dk), FG_T4(t.dv), \
                   FG_DELTA(t, c), __VA_ARGS__);                                                            \
-    };                                                                                                     \
-    g.kv2 = [&](emu::Dim3 grid, int threads) {                                                             \
-      emu::launch(grid, threads, FG_NS(NAME, kv_dk)::kSmemBytes, FG_KERNEL(NAME, kv_dk), FG_RING_MAPS      \
-                  FG_T4(t.q), FG_T4(t.k), FG_T4(t.v), FG_T4(t.dout), FG_LSE(t, c), FG_T4(t.dk), FG_T4(t.dv), \
-                  FG_DELTA(t, c), FG_ACCUM_BLOCKED(t, c), __VA_ARGS__);                                    \
     };                                                                                                     \
     return g;                                                                                              \
   }
