@@ -578,84 +578,89 @@ Evaluation flashgen::schedule::evaluateAttentionGrad(const AttentionProblem &p,
 
   // The kv kernel, or one of its two halves (gradSplitsKv): kv_dv reads K,
   // writes dV and computes S and dV += P^T dO; kv_dk reads K and V, writes
-  // dK and computes S, dP and dK += dS^T Q. Both stream the same ring
-  // (Q, dO, lse and D) and keep the same shared-memory plan.
+  // dK and computes S, dP and dK += dS^T Q (and adds dQ where the schedule
+  // does). Both stream the same ring (Q, dO, lse and D); kv_dv's plan
+  // leaves out dQ's staging.
   auto kvCost = [&](GradKernel part) {
-  const bool values = part != GradKernel::KvDk, keys = part != GradKernel::KvDv;
-  const bool atomics = atomicDq(s) && keys; // kv_dk adds dQ, kv_dv not
-  KernelCost kv;
-  kv.name = gradKernelName(part);
-  kv.ctas = kvHeads * visit.keyTiles;
-  kv.warps = s.warps;
-  kv.smemBytes = attentionGradKernelSmemBytes(p, s, part);
-  kv.registersPerThread = attentionGradKernelRegisters(p, s, part);
-  kv.pipelined = s.stages >= 2;
-  {
-    // K (and V for dP) in; dK, dV out.
-    const int64_t keySide =
-        kvHeads * M * (D + (keys ? D + Dv : 0) + (values ? Dv : 0)) * e;
-    const int64_t inRow = (D + Dv) * e + 2 * kF32Bytes;     // Q, dO, lse, delta
-    const int64_t accRow = atomics ? D * kF32Bytes : 0;     // red.global.add
-    const int64_t inGlobal = heads * visit.queryRowLoads * inRow;
-    const int64_t accGlobal = heads * visit.queryRowLoads * accRow;
-    kv.globalBytes = keySide + inGlobal + accGlobal;
-    // flash3_grad's adds are the copy engine's bulk reductions of whole
-    // 16 x 64 blocks, not one L2 atomic per element.
-    if (gradDqBlocked(s))
-      kv.bulkReduceBytes = static_cast<double>(accGlobal);
-    else
-      kv.atomicOps = static_cast<double>(accGlobal) / kF32Bytes;
-    // The key tiles of a KV head read the group's query rows; a window
-    // keeps a key tile's query range short and its readers few.
-    int64_t readers = visit.keyTiles;
-    int64_t rangeRows = N;
-    if (p.mask == MaskKind::SlidingWindow) {
-      readers = std::min(visit.keyTiles, ceilDiv(p.window, Bc) + 1);
-      rangeRows = std::min(N, p.window + Bc + 2 * Br);
+    const bool values = part != GradKernel::KvDk,
+               keys = part != GradKernel::KvDv;
+    const bool atomics = atomicDq(s) && keys; // kv_dk adds dQ, kv_dv not
+    KernelCost kv;
+    kv.name = gradKernelName(part);
+    kv.ctas = kvHeads * visit.keyTiles;
+    kv.warps = s.warps;
+    kv.smemBytes = attentionGradKernelSmemBytes(p, s, part);
+    kv.registersPerThread = attentionGradKernelRegisters(p, s, part);
+    kv.pipelined = s.stages >= 2;
+    {
+      // K (and V for dP) in; dK, dV out.
+      const int64_t keySide =
+          kvHeads * M * (D + (keys ? D + Dv : 0) + (values ? Dv : 0)) * e;
+      const int64_t inRow = (D + Dv) * e + 2 * kF32Bytes; // Q, dO, lse, delta
+      const int64_t accRow = atomics ? D * kF32Bytes : 0; // red.global.add
+      const int64_t inGlobal = heads * visit.queryRowLoads * inRow;
+      const int64_t accGlobal = heads * visit.queryRowLoads * accRow;
+      kv.globalBytes = keySide + inGlobal + accGlobal;
+      // flash3_grad's adds are the copy engine's bulk reductions of whole
+      // 16 x 64 blocks, not one L2 atomic per element.
+      if (gradDqBlocked(s))
+        kv.bulkReduceBytes = static_cast<double>(accGlobal);
+      else
+        kv.atomicOps = static_cast<double>(accGlobal) / kF32Bytes;
+      // The key tiles of a KV head read the group's query rows; a window
+      // keeps a key tile's query range short and its readers few.
+      int64_t readers = visit.keyTiles;
+      int64_t rangeRows = N;
+      if (p.mask == MaskKind::SlidingWindow) {
+        readers = std::min(visit.keyTiles, ceilDiv(p.window, Bc) + 1);
+        rangeRows = std::min(N, p.window + Bc + 2 * Br);
+      }
+      const int64_t rangeBytes = group * rangeRows * (inRow + accRow);
+      int64_t passes = l2FetchPasses(t, visit.keyTiles, residentCtas(t, kv),
+                                     rangeBytes, readers);
+      // Causal: each key tile starts at its own diagonal, so co-resident key
+      // tiles read different rows at once (Roofline.h).
+      if (p.mask == MaskKind::Causal)
+        passes = std::max(passes, staggeredFetchPasses(t, rangeBytes));
+      // The accumulator's lines are fetched and written back once per pass.
+      kv.hbmBytes = keySide + std::min(inGlobal, heads * N * inRow * passes) +
+                    std::min(accGlobal, heads * N * 2 * accRow * passes);
     }
-    const int64_t rangeBytes = group * rangeRows * (inRow + accRow);
-    int64_t passes = l2FetchPasses(t, visit.keyTiles, residentCtas(t, kv),
-                                   rangeBytes, readers);
-    // Causal: each key tile starts at its own diagonal, so co-resident key
-    // tiles read different rows at once (Roofline.h).
-    if (p.mask == MaskKind::Causal)
-      passes = std::max(passes, staggeredFetchPasses(t, rangeBytes));
-    // The accumulator's lines are fetched and written back once per pass.
-    kv.hbmBytes = keySide + std::min(inGlobal, heads * N * inRow * passes) +
-                  std::min(accGlobal, heads * N * 2 * accRow * passes);
-  }
-  // S; dV (values); dP and dK (keys); dQ (the atomic schedules).
-  kv.flops = 2.0 * scores *
-             (dp + (values ? dvp : 0) + (keys ? dvp + dp : 0) + (atomics ? dp : 0));
-  // flash3_grad: every product on wgmma.
-  kv.wgmmaFlops = warpgroupMma(s) ? kv.flops : 0;
-  kv.sfuOps = scores * sfuPerScore;
-  kv.aluOps = scores * (kKvAluPerScore + modAlu) + maskedScores * maskAlu;
-  {
-    // Per pair: the ring's Q and dO stores; S^T, dP^T read the warp's own
-    // K, V rows and every warp the whole Q, dO tiles, dV and dK every warp
-    // dO and Q again; dS^T stored and read back; the dQ step reads dS
-    // (flash2_grad: each warp its rows, and every warp the whole K tile;
-    // flash3_grad: each warpgroup its 64 query columns of dS^T and its
-    // columns of K).
-    // (kv_dv: K for S, Q for S and dO for dV; kv_dk: all but dO's second
-    // read.)
-    double perPair = Br * (dp + dvp) + Bc * (dp + (keys ? dvp : 0)) +
-                     tileReaders * Br * (dp + dvp) +
-                     (keys ? tileReaders * Br * (values ? dp + dvp : dp) + 2.0 * Bc * Br
-                           : 0);
-    if (atomics && warpgroupMma(s))
-      perPair += tileReaders * Bc * kWgmmaRows + Bc * dp;
-    else if (atomics)
-      perPair += Br * Bc + warps * Bc * dp;
-    // K (and V) stores, dK and dV staging.
-    double perCta = Bc * (dp + (keys ? dvp + dp : 0) + (values ? dvp : 0));
-    kv.smemTraffic = (pairs * perPair + static_cast<double>(kv.ctas) * perCta) * e;
-  }
-  kv.steps = kKvStepsPerPair * pairs;
-  if (warpgroupMma(s))
-    kv.exposedCycles = ringWaitCycles(pairs, s);
-  result.kernels.push_back(kv);
+    // S; dV (values); dP and dK (keys); dQ (the atomic schedules).
+    kv.flops =
+        2.0 * scores *
+        (dp + (values ? dvp : 0) + (keys ? dvp + dp : 0) + (atomics ? dp : 0));
+    // flash3_grad: every product on wgmma.
+    kv.wgmmaFlops = warpgroupMma(s) ? kv.flops : 0;
+    kv.sfuOps = scores * sfuPerScore;
+    kv.aluOps = scores * (kKvAluPerScore + modAlu) + maskedScores * maskAlu;
+    {
+      // Per pair: the ring's Q and dO stores; S^T, dP^T read the warp's own
+      // K, V rows and every warp the whole Q, dO tiles, dV and dK every warp
+      // dO and Q again; dS^T stored and read back; the dQ step reads dS
+      // (flash2_grad: each warp its rows, and every warp the whole K tile;
+      // flash3_grad: each warpgroup its 64 query columns of dS^T and its
+      // columns of K).
+      // (kv_dv: K for S, Q for S and dO for dV; kv_dk: all but dO's second
+      // read.)
+      double perPair =
+          Br * (dp + dvp) + Bc * (dp + (keys ? dvp : 0)) +
+          tileReaders * Br * (dp + dvp) +
+          (keys ? tileReaders * Br * (values ? dp + dvp : dp) + 2.0 * Bc * Br
+                : 0);
+      if (atomics && warpgroupMma(s))
+        perPair += tileReaders * Bc * kWgmmaRows + Bc * dp;
+      else if (atomics)
+        perPair += Br * Bc + warps * Bc * dp;
+      // K (and V) stores, dK and dV staging.
+      double perCta = Bc * (dp + (keys ? dvp + dp : 0) + (values ? dvp : 0));
+      kv.smemTraffic =
+          (pairs * perPair + static_cast<double>(kv.ctas) * perCta) * e;
+    }
+    kv.steps = kKvStepsPerPair * pairs;
+    if (warpgroupMma(s))
+      kv.exposedCycles = ringWaitCycles(pairs, s);
+    result.kernels.push_back(kv);
   };
   if (gradSplitsKv(p)) {
     kvCost(GradKernel::KvDv);
