@@ -166,12 +166,13 @@ void buildScoreGradients(OpBuilder &b, Location loc,
                          Value batch, Value head, Value queryTile,
                          Value keyTile, Value queryLen, Value keyLen,
                          Value offset, Value unmasked, bool masked,
-                         bool kvKernel, Operation *hoistBefore,
-                         Value fullBlock = Value(),
-                         sched::GradKernel part = sched::GradKernel::Kv) {
-  // kv_dv needs P alone (dV += P^T dO), kv_dk no dV.
-  const bool values = kvKernel && part != sched::GradKernel::KvDk;
-  const bool dscores = part != sched::GradKernel::KvDv;
+                         sched::GradKernel kernel, Operation *hoistBefore,
+                         Value fullBlock = Value()) {
+  // The kv kernels' rows are keys; kv_dv needs P alone (dV += P^T dO),
+  // kv_dk and dq no dV.
+  const bool kvKernel = sched::isKvGradKernel(kernel);
+  const bool values = sched::gradKernelComputesDv(kernel);
+  const bool dscores = !kvKernel || sched::gradKernelComputesDk(kernel);
   // Warpgroup schedules issue the products asynchronously: S and dP
   // together, dP (and dV += P^T dO) in flight while P is computed; dP after
   // P where the schedule library says the map's regions need the
@@ -313,13 +314,12 @@ KernelOp buildKvKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
                                 sched::gradKernelName(part), variant);
   // The halves of a split kv kernel (schedule::gradSplitsKv): kv_dv without
   // V, dP, dS and dK; kv_dk without dV.
-  const bool values = part != sched::GradKernel::KvDk,
-             keys = part != sched::GradKernel::KvDv;
+  const bool values = sched::gradKernelComputesDv(part),
+             keys = sched::gradKernelComputesDk(part);
   IndexBuilder ib{b, loc};
   int64_t tileQ = s.getTileQ(), tileKv = s.getTileKv(), stages = s.getStages();
   int64_t group = plan.queryHeads / plan.keyHeads;
-  // The dQ step rides with dK (kv_dk of a split kernel).
-  bool atomicDq = gradAtomicDq(s.getAlgorithm()) && part != sched::GradKernel::KvDv;
+  bool atomicDq = sched::gradKernelAddsDq(toLibrary(s), part);
   // Warpgroup schedules hold dK, dV and both score tiles in registers: the
   // query tile's lse and D columns travel through the ring with its Q and
   // dO and are read from shared memory where used.
@@ -454,7 +454,7 @@ KernelOp buildKvKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
     }
     buildScoreGradients(b, loc, plan, stage, batch, head, queryTile, keyTile,
                         queryLen, keyLen, offset, unmasked, /*masked=*/true,
-                        /*kvKernel=*/true, wait, fullBlock, part);
+                        part, wait, fullBlock);
     // On warpgroup schedules dK += dS^T Q runs while dS^T is staged and dQ
     // (mma.sync) computed and added.
     if (keys)
@@ -556,7 +556,7 @@ KernelOp buildDqKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
       }
       buildScoreGradients(b, loc, plan, stage, batch, head, queryTile, tile,
                           queryLen, keyLen, offset, unmasked, /*masked=*/true,
-                          /*kvKernel=*/false, firstLoad, fullBlock);
+                          sched::GradKernel::Dq, firstLoad, fullBlock);
       TileMmaOp::create(b, loc, TileProduct::dsk, stage,
                         usesWgmma(plan.schedule.getAlgorithm()));
       finishGradStep(b, loc, plan);
@@ -576,7 +576,7 @@ KernelOp buildDqKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
                                     tileKv, stages);
     buildScoreGradients(b, loc, plan, stage, batch, head, queryTile, j,
                         queryLen, keyLen, offset, /*unmasked=*/Value(), masked,
-                        /*kvKernel=*/false, firstLoad);
+                        sched::GradKernel::Dq, firstLoad);
     TileMmaOp::create(b, loc, TileProduct::dsk, stage,
                       usesWgmma(plan.schedule.getAlgorithm()));
     finishGradStep(b, loc, plan);

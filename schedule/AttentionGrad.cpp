@@ -206,8 +206,7 @@ std::pair<int64_t, int64_t> dqWarpgroupShare(int64_t tileQ, int64_t headDim,
 int64_t kvSmemBytes(const AttentionProblem &p, const Schedule &s,
                     GradKernel part) {
   const int64_t row = dPad(p) + dvPad(p);
-  // kv_dv (the dV half of a split kv kernel) adds no dQ.
-  const bool dq = atomicDq(s) && part != GradKernel::KvDv;
+  const bool dq = gradKernelAddsDq(s, part);
   // dS^T is staged for the dQ product of the atomic schedules; the
   // warpgroup schedules' ring also holds each stage's f32 lse and D, and
   // flash3_grad stages each warp's 16 x 64 block of dQ for the copy
@@ -257,7 +256,7 @@ int64_t gradFixedRegisters(const AttentionProblem &p, const Schedule &s,
                            bool kvKernel, GradKernel part = GradKernel::Kv) {
   int64_t fixed = warpgroupMma(s) ? kGradWarpgroupAddressRegisters
                                    : kGradAddressRegisters;
-  if (kvKernel && atomicDq(s) && part != GradKernel::KvDv)
+  if (kvKernel && gradKernelAddsDq(s, part))
     fixed += warpgroupMma(s) ? kGradWarpgroupDqStepRegisters
                              : kGradAtomicDqStepRegisters;
   if (p.hasScoreMod && s.stages > 2)
@@ -280,18 +279,17 @@ int64_t kvRegisters(const AttentionProblem &p, const Schedule &s,
   const int64_t warps = std::max<int64_t>(1, s.warps);
   const int64_t r = ceilDiv(s.tileKv, warps);
   // The split halves hold one accumulator each; kv_dv no dP^T.
-  const int64_t columns = part == GradKernel::KvDv   ? dvPad(p)
-                          : part == GradKernel::KvDk ? dPad(p)
-                                                     : dPad(p) + dvPad(p);
+  const bool dv = gradKernelComputesDv(part), dk = gradKernelComputesDk(part);
+  const int64_t columns = (dk ? dPad(p) : 0) + (dv ? dvPad(p) : 0);
   const int64_t accumulators = lanes(r * columns);
-  const int64_t scoreTiles = part == GradKernel::KvDv ? 1 : 2;
+  const int64_t scoreTiles = dk ? 2 : 1;
   const int64_t scores = lanes(scoreTiles * r * s.tileQ) +
                          (p.hasScoreMod ? lanes(r * s.tileQ, 2) : 0);
   const int64_t operands = lanes(r * s.tileQ, 2);
   // The warpgroup kernels read lse and D from the ring (shared memory).
   const int64_t rowColumns = warpgroupMma(s) ? 0 : s.tileQ / 2;
   int64_t live = accumulators + scores + operands + rowColumns;
-  if (part == GradKernel::KvDv) {
+  if (!gradKernelAddsDq(s, part)) {
     // no dQ step
   } else if (gradDqBlocked(s)) {
     // dQ's wgmma tile (one 64-column slice, a block of the accumulator)
@@ -426,6 +424,18 @@ flashgen::schedule::attentionGradKernels(const AttentionProblem &p,
 
 bool flashgen::schedule::isKvGradKernel(GradKernel k) {
   return k == GradKernel::Kv || k == GradKernel::KvDv || k == GradKernel::KvDk;
+}
+
+bool flashgen::schedule::gradKernelComputesDv(GradKernel k) {
+  return k == GradKernel::Kv || k == GradKernel::KvDv;
+}
+
+bool flashgen::schedule::gradKernelComputesDk(GradKernel k) {
+  return k == GradKernel::Kv || k == GradKernel::KvDk;
+}
+
+bool flashgen::schedule::gradKernelAddsDq(const Schedule &s, GradKernel k) {
+  return gradAtomicDq(s.algorithm) && gradKernelComputesDk(k);
 }
 
 const char *flashgen::schedule::gradKernelName(GradKernel k) {
@@ -582,9 +592,9 @@ Evaluation flashgen::schedule::evaluateAttentionGrad(const AttentionProblem &p,
   // does). Both stream the same ring (Q, dO, lse and D); kv_dv's plan
   // leaves out dQ's staging.
   auto kvCost = [&](GradKernel part) {
-    const bool values = part != GradKernel::KvDk,
-               keys = part != GradKernel::KvDv;
-    const bool atomics = atomicDq(s) && keys; // kv_dk adds dQ, kv_dv not
+    const bool values = gradKernelComputesDv(part),
+               keys = gradKernelComputesDk(part);
+    const bool atomics = gradKernelAddsDq(s, part);
     KernelCost kv;
     kv.name = gradKernelName(part);
     kv.ctas = kvHeads * visit.keyTiles;

@@ -106,6 +106,12 @@ std::vector<GradKernel> attentionGradKernels(const AttentionProblem &p,
                                              const Schedule &s);
 /// Whether `k` is one of the kv kernels (Kv, KvDv, KvDk).
 bool isKvGradKernel(GradKernel k);
+/// What a kv kernel computes (the halves of a split one, gradSplitsKv):
+/// dV += P^T dO (Kv, KvDv); dP, dS and dK += dS^T Q (Kv, KvDk); the dQ
+/// step, under a schedule that adds dQ with atomics (Kv, KvDk).
+bool gradKernelComputesDv(GradKernel k);
+bool gradKernelComputesDk(GradKernel k);
+bool gradKernelAddsDq(const Schedule &s, GradKernel k);
 /// "prep", "kv", "kv_dv", "kv_dk", "dq", "convert".
 const char *gradKernelName(GradKernel k);
 

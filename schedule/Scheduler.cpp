@@ -264,14 +264,10 @@ Result<ScheduleResult> flashgen::schedule::scheduleAttentionGrad(
   } else {
     // The warpgroup kernels where the target and head dims take them
     // (attentionGradPrecondition), ranked with the mma.sync ones.
-    // Past kMaxGradHeadDim only flash3_grad_deterministic's split kv
-    // kernel runs (gradSplitsKv); the others' messages say why not.
-    auto takes = [&](Algorithm a) {
-      return attentionGradPrecondition(p, t, a).empty();
-    };
-    const bool wgmma = takes(Algorithm::Flash3GradDeterministic);
+    const bool wgmma =
+        attentionGradPrecondition(p, t, Algorithm::Flash3Grad).empty();
     if (!deterministic) {
-      if (takes(Algorithm::Flash3Grad))
+      if (wgmma)
         families.push_back(Algorithm::Flash3Grad);
       families.push_back(Algorithm::Flash2Grad);
     }

@@ -799,9 +799,11 @@ FailureOr<EmittedKernel> AttentionGradPrinter::print() {
     return kernel.emitError() << "schedule has " << s.getStages()
                               << " pipeline stage(s); the gradient kernels "
                                  "need at least 2";
-  kernel.walk([&](TileLoadOp load) { tmaRing |= load.getTma(); });
+  kernel.walk([&](TileLoadOp load) {
+    tmaRing |= load.getTma();
+    readsValues |= load.getTensor() == TensorRole::v;
+  });
   kernel.walk([&](GradScoresOp) { scoreGradients = true; });
-  kernel.walk([&](TileLoadOp load) { readsValues |= load.getTensor() == TensorRole::v; });
   kernel.walk([&](GradStoreOp store) {
     accumulators.push_back(std::string("acc_") + gradParam(store.getTensor()).cName);
   });
