@@ -584,6 +584,11 @@ LogicalResult TileMmaOp::verify() {
                         "small-cache (dsplit) kernel does");
   if (getProduct() != TileProduct::qk && getAccumulate())
     return emitOpError() << "only the qk product accumulates over chunks";
+  if (getQueryStage() &&
+      !(getAccumulate() &&
+        kernel->getSchedule().getAlgorithm() == Algorithm::flash3_dsplit))
+    return emitOpError() << "reads a resident query chunk (query_stage), which only "
+                            "the accumulating qk product of a flash3_dsplit kernel does";
   return success();
 }
 

@@ -329,12 +329,22 @@ def Flash_TileMmaOp : Flash_Op<"tile_mma", []> {
     `accumulate` (the small-cache schedules): `qk` adds a query chunk x key
     chunk^T to the score tile `flash.score_clear` started, one head-dim chunk
     at a time (their `pv` reads the value slice in buffer `stage`).
+    `query_stage` (flash3_dsplit with a resident query tile,
+    schedule::dsplitQueryResident): the query chunk is read from slot
+    `query_stage` of the resident tile (the chunk's index), the key chunk
+    from ring stage `stage`.
   }];
   let arguments = (ins Flash_TileProduct:$product, Index:$stage, UnitAttr:$async,
-                       UnitAttr:$accumulate);
+                       UnitAttr:$accumulate, Optional<Index>:$query_stage);
   let assemblyFormat = [{
-    $product `stage` $stage (`async` $async^)? (`accumulate` $accumulate^)? attr-dict
+    $product `stage` $stage (`query_stage` $query_stage^)? (`async` $async^)? (`accumulate` $accumulate^)? attr-dict
   }];
+  let builders = [
+    OpBuilder<(ins "TileProduct":$product, "Value":$stage,
+                   CArg<"bool", "false">:$async, CArg<"bool", "false">:$accumulate), [{
+      build($_builder, $_state, product, stage, async, accumulate, /*query_stage=*/Value());
+    }]>
+  ];
   let hasVerifier = 1;
 }
 

@@ -7,6 +7,8 @@
 //
 //   flash.schedule         the chosen #flash.schedule
 //   flash.candidates       the top-K, best first (the chosen one included)
+//   flash.candidate_seconds  f64 array, the cost model's time of each
+//                          candidate at the planned sizes
 //   flash.modeled_io       i64 bytes CTAs load and store (the traffic
 //                          flash.io_lower_bound limits)
 //   flash.io_ratio         f64 modeled_io / io_lower_bound
@@ -60,10 +62,14 @@ void annotate(Operation *op, const sched::ScheduleResult &r) {
   Builder b(ctx);
   const sched::Candidate &best = r.candidates.front();
   SmallVector<Attribute> candidates;
-  for (const sched::Candidate &c : r.candidates)
+  SmallVector<double> seconds;
+  for (const sched::Candidate &c : r.candidates) {
     candidates.push_back(toDialect(ctx, c.schedule));
+    seconds.push_back(c.evaluation.seconds);
+  }
   op->setAttr("flash.schedule", toDialect(ctx, best.schedule));
   op->setAttr("flash.candidates", b.getArrayAttr(candidates));
+  op->setAttr("flash.candidate_seconds", b.getDenseF64ArrayAttr(seconds));
   op->setAttr("flash.io_lower_bound", b.getI64IntegerAttr(r.bound.onChip.boundBytes));
   op->setAttr("flash.hbm_lower_bound", b.getI64IntegerAttr(r.bound.l2.boundBytes));
   op->setAttr("flash.modeled_io", b.getI64IntegerAttr(best.evaluation.globalBytes));

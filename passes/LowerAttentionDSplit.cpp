@@ -12,6 +12,10 @@
 //     chunk) pairs tile_d wide stream through a `stages`-deep ring, one
 //     flat sequence over the CTA's key tiles, so chunk loads of the next
 //     key tile overlap the current one's softmax and P V;
+//   - on flash3_dsplit, where the whole query tile fits beside the ring
+//     (schedule::dsplitQueryResident), Q's chunks are copied once into
+//     slots of their own and the ring carries K chunks alone (the
+//     products name Q's slot: `flash.tile_mma qk ... query_stage c`);
 //   - the V slice of a key tile is copied with that tile's first chunk,
 //     into one of two buffers (the ring runs at most one key tile ahead:
 //     schedule/AttentionCost.h, kDSplitRingRule);
@@ -31,6 +35,7 @@
 #include "passes/LowerAttention.h"
 
 #include "passes/IndexBuilder.h"
+#include "passes/OpProblems.h"
 
 #include "dialect/ScheduleConversion.h"
 #include "schedule/AttentionCost.h"
@@ -50,6 +55,7 @@ struct ChunkStream {
   int64_t chunks = 0; // D / tile_d per key tile
   int64_t ahead = 0;  // chunks copied ahead of the one computed
   bool asyncProducts = false; // chunk products left in flight one step
+  bool residentQuery = false; // Q's chunks copied once (dsplitQueryResident)
 
   /// Issues chunk `t` of the stream (key tile lo + t / chunks, head-dim
   /// chunk t % chunks) into ring stage t % stages when its key tile is
@@ -67,9 +73,10 @@ struct ChunkStream {
       b.setInsertionPointToStart(inRange.thenBlock());
       Value stage = ib.rem(t, ib.c(s.getStages()));
       auto columns = b.getI64IntegerAttr(s.getTileD());
-      TileLoadOp::create(b, loc, TensorRole::q, batch, head, queryTile,
-                         queryLen, s.getTileQ(), stage, /*async=*/true, chunk,
-                         columns, /*group=*/IntegerAttr(), /*page_size=*/IntegerAttr());
+      if (!residentQuery)
+        TileLoadOp::create(b, loc, TensorRole::q, batch, head, queryTile,
+                           queryLen, s.getTileQ(), stage, /*async=*/true, chunk,
+                           columns, /*group=*/IntegerAttr(), /*page_size=*/IntegerAttr());
       TileLoadOp::create(b, loc, TensorRole::k, batch, kvHead, keyTile,
                          keyLen, s.getTileKv(), stage, /*async=*/true, chunk,
                          columns, /*group=*/IntegerAttr(), /*page_size=*/IntegerAttr());
@@ -82,6 +89,22 @@ struct ChunkStream {
                          /*group=*/IntegerAttr(), /*page_size=*/IntegerAttr());
     }
     TileCommitOp::create(b, loc);
+  }
+
+  /// A resident query tile: every head-dim chunk c into slot c, once,
+  /// where the CTA visits a key tile; no commit of its own, so the copies
+  /// join the group of the first chunk issued after them.
+  void loadResidentQuery(OpBuilder &b, Location loc) const {
+    IndexBuilder ib{b, loc};
+    ScheduleAttr s = plan.schedule;
+    auto any = scf::IfOp::create(b, loc, ib.lt(lo, hi), false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(any.thenBlock());
+    for (int64_t c = 0; c < chunks; ++c)
+      TileLoadOp::create(b, loc, TensorRole::q, batch, head, queryTile, queryLen,
+                         s.getTileQ(), ib.c(c), /*async=*/true, ib.c(c),
+                         b.getI64IntegerAttr(s.getTileD()), /*group=*/IntegerAttr(),
+                         /*page_size=*/IntegerAttr());
   }
 };
 
@@ -105,7 +128,8 @@ void buildKeyTile(OpBuilder &b, Location loc, const ChunkStream &stream,
     TileWaitOp::create(b, loc, stream.ahead - 1);
     stream.issue(b, loc, ib.add(t, ib.c(stream.ahead)));
     TileMmaOp::create(b, loc, TileProduct::qk, ib.rem(t, ib.c(stages)),
-                      /*async=*/stream.asyncProducts, /*accumulate=*/true);
+                      /*async=*/stream.asyncProducts, /*accumulate=*/true,
+                      /*query_stage=*/stream.residentQuery ? c : Value());
     if (stream.asyncProducts) // chunk t - 1's product is done; t's may run
       MmaWaitOp::create(b, loc, 1, /*score=*/true, /*output=*/false);
   }
@@ -170,9 +194,13 @@ KernelOp mlir::flash::buildDSplitAttentionKernel(OpBuilder &b,
                      flashgen::schedule::dsplitPrefetchDistance(
                          algorithm, s.getStages()),
                      flashgen::schedule::dsplitAsyncProducts(
-                         algorithm, s.getStages())};
+                         algorithm, s.getStages()),
+                     flashgen::schedule::dsplitQueryResident(
+                         attentionKernelProblem(op), toLibrary(s))};
   // Per-CTA values of the user's regions are computed before the stream.
   Operation *streamStart = OutputInitOp::create(b, loc);
+  if (stream.residentQuery)
+    stream.loadResidentQuery(b, loc);
   for (int64_t p = 0; p < stream.ahead; ++p)
     stream.issue(b, loc, ib.c(p));
 

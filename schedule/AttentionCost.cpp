@@ -6,7 +6,8 @@
 //   flash2   Q once (N D), K/V rows of each query tile's key range
 //            (keyRowsLoaded (D + Dv)), O once (N Dv).
 //   dsplit   one CTA per (query tile, value slice): the Q tile is re-read
-//            for every key tile (queryRowLoads D) and K for every slice
+//            for every key tile (queryRowLoads D), or once where it stays
+//            resident (dsplitQueryResident), and K for every slice
 //            (slices x keyRowsLoaded D); each slice reads its V columns
 //            (keyRowsLoaded Dv in total); O once.
 // HBM traffic: Q and O once; K/V of one KV head once per L2 fetch pass
@@ -40,12 +41,22 @@ using namespace flashgen::schedule;
 
 namespace {
 
-/// Cycles a small-cache chunk step waits for its (Q chunk, K chunk) pair
-/// when the ring issued it one step ahead; issued further ahead
-/// (dsplitPrefetchDistance), the wait divides by the distance. Fitted on the lent H200 (bench/attention/bench.py, d = 512,
-/// flash3_dsplit 128 x 64 x 64 x 256, 8 warps): 2 stages 13.9 ms, 3 stages
-/// 9.8 ms over 17.9 thousand chunk steps per SM, L / 2 = 440 cycles.
-constexpr double kDSplitChunkLatencyCycles = 880;
+/// What a small-cache chunk step waits beyond kStepCycles: its ring slot's
+/// wait and barrier, and the wgmma group it waits for, shorter where the
+/// products stay in flight a step (dsplitAsyncProducts); and the copies
+/// past kDSplitStepCopyBytes a step (the streamed (Q chunk, K chunk) pairs,
+/// the 64-row tiles' 256-column K chunks), at kDSplitExcessCopyCyclesPerKiB,
+/// hidden in part by the prefetch distance. Fitted on the lent H100
+/// (schedule/calibration/h100-small-cache.tsv, 48 candidates of d = 512 and
+/// MLA 576/512, Q resident and streamed): the per-step cost barely moves
+/// with the distance where a step copies 16 KiB or less (2 to 3 stages:
+/// 1-5%), while a streamed 24 KiB step gains 7% from a distance of 3 over
+/// 2; the candidates' order agrees with the measured one (Spearman's rho
+/// 0.91 over the six shapes), the first choice within 3% of the fastest.
+constexpr double kDSplitStepWaitCycles = 160;
+constexpr double kDSplitAsyncStepWaitCycles = 60;
+constexpr int64_t kDSplitStepCopyBytes = 22 * 1024;
+constexpr double kDSplitExcessCopyCyclesPerKiB = 60;
 
 // Registers per thread, fitted (least squares) to the ptxas counts of 312
 // flash2 kernels the emitter printed, compiled by NVRTC 13.0 for sm_90a:
@@ -189,6 +200,23 @@ int64_t flashgen::schedule::dsplitPrefetchDistance(Algorithm algorithm,
   return dsplitAsyncProducts(algorithm, stages) ? stages - 2 : stages - 1;
 }
 
+namespace {
+/// flash3_dsplit's plan with Q resident: the whole Q tile (its D / tile_d
+/// chunks), a stages-deep ring of K chunks, two V slices.
+int64_t residentQuerySmemBytes(const AttentionProblem &p, const Schedule &s) {
+  return (s.tileQ * p.headDim + s.stages * s.tileKv * s.tileD +
+          2 * s.tileKv * s.tileDv) *
+             p.elementBytes +
+         kSwizzleAlignSlack;
+}
+} // namespace
+
+bool flashgen::schedule::dsplitQueryResident(const AttentionProblem &p,
+                                             const Schedule &s) {
+  return s.algorithm == Algorithm::Flash3DSplit && s.tileD > 0 &&
+         residentQuerySmemBytes(p, s) <= kSm90SmemPerCTA;
+}
+
 int64_t flashgen::schedule::paddedTileColumns(int64_t d) {
   return std::max(kMinTileColumns, nextPowerOfTwo(d));
 }
@@ -223,6 +251,8 @@ int64_t flashgen::schedule::attentionSmemBytes(const AttentionProblem &p,
   const int64_t e = p.elementBytes;
   if (s.algorithm == Algorithm::Flash3)
     return flash3SmemBytes(p.headDim, p.valueDim, e, s, p.rotaryDims > 0);
+  if (dsplitQueryResident(p, s))
+    return residentQuerySmemBytes(p, s);
   if (splitsHeadDim(s.algorithm))
     // A stages-deep ring of (Q chunk, K chunk) pairs, the V slice double
     // buffered so the next key tile's V lands while S is accumulated; the
@@ -301,7 +331,12 @@ Evaluation flashgen::schedule::evaluateAttention(const AttentionProblem &p,
   k.pipelined = s.stages >= 2;
 
   // Global traffic.
-  int64_t qGlobal = dsplit ? slices * visit.queryRowLoads * D : p.queryLen * D;
+  // A resident Q tile is read once per CTA (every slice of every query
+  // tile), a streamed one once per key tile.
+  const bool residentQ = dsplitQueryResident(p, s);
+  int64_t qGlobal = !dsplit     ? p.queryLen * D
+                    : residentQ ? slices * visit.queryTiles * s.tileQ * D
+                                : slices * visit.queryRowLoads * D;
   int64_t kGlobal = (dsplit ? slices : 1) * visit.keyRowsLoaded * D;
   int64_t vGlobal = visit.keyRowsLoaded * Dv;
   int64_t oBytes = p.queryLen * Dv;
@@ -379,17 +414,24 @@ Evaluation flashgen::schedule::evaluateAttention(const AttentionProblem &p,
     double readers = usesWgmma(s.algorithm)
                          ? static_cast<double>(s.warps / kWarpsPerGroup)
                          : static_cast<double>(s.warps);
-    perPair = 2.0 * s.tileQ * D + (readers + 1.0) * s.tileKv * (D + s.tileDv);
-    perCta = 2.0 * s.tileQ * s.tileDv; // output staging
+    // Q's chunks are stored per pair, or once per CTA when resident.
+    perPair = (residentQ ? 1.0 : 2.0) * s.tileQ * D +
+              (readers + 1.0) * s.tileKv * (D + s.tileDv);
+    perCta = 2.0 * s.tileQ * s.tileDv + (residentQ ? s.tileQ * D : 0.0);
     k.steps = pairs * (chunks + 1);
-    // A chunk step's copies were issued `ahead` steps earlier, each step
-    // short (one tile_d-wide slice of S): the L2 latency shows.
+    // Each chunk step waits (kDSplitStepWaitCycles); what it copies past
+    // kDSplitStepCopyBytes (a streamed Q chunk with its K chunk, or a
+    // 256-column K chunk of 64 rows) shows, over the prefetch distance.
     const int64_t ahead = dsplitPrefetchDistance(s.algorithm, s.stages);
-    k.exposedCycles = pairs * chunks * kDSplitChunkLatencyCycles /
-                      static_cast<double>(std::max<int64_t>(1, ahead));
-    // The asynchronous products' overlap with the next step (6-8% measured)
-    // is not modeled: dsplitAsyncProducts ties it to the ring's depth, so
-    // the model never has to choose between the two forms.
+    const int64_t stepBytes = ((residentQ ? 0 : s.tileQ) + s.tileKv) * s.tileD * e;
+    const double excessKiB =
+        static_cast<double>(std::max<int64_t>(0, stepBytes - kDSplitStepCopyBytes)) / 1024;
+    const double wait = dsplitAsyncProducts(s.algorithm, s.stages)
+                            ? kDSplitAsyncStepWaitCycles
+                            : kDSplitStepWaitCycles;
+    k.exposedCycles = pairs * chunks *
+                      (wait + kDSplitExcessCopyCyclesPerKiB * excessKiB /
+                                  static_cast<double>(std::max<int64_t>(1, ahead)));
   } else {
     perPair = s.tileQ * d + (s.warps + 1.0) * s.tileKv * (d + dv);
     perCta = s.tileQ * d + 2.0 * s.tileQ * dv; // Q store, output staging

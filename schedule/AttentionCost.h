@@ -42,6 +42,15 @@ bool dsplitAsyncProducts(Algorithm algorithm, int64_t stages);
 /// How many chunks ahead the ring copies: stages - 2 with asynchronous
 /// products, else stages - 1.
 int64_t dsplitPrefetchDistance(Algorithm algorithm, int64_t stages);
+/// Whether a small-cache schedule keeps its query tile's head-dim chunks
+/// resident for the CTA's life (copied once, before the ring starts) and
+/// streams K chunks alone through the ring: flash3_dsplit, where that plan
+/// (the whole Q tile, the K ring, two V slices) fits sm_90's shared memory.
+/// Measured on an H100 (hand-edited kernels, d = 512): 1.19-1.30x faster
+/// than the same ring streaming Q (docs/results/attention-d512-qresident-
+/// experiment-h100.json); a step that copies its K chunk alone stays under
+/// what a step hides (AttentionCost.cpp, kDSplitStepCopyBytes).
+bool dsplitQueryResident(const AttentionProblem &p, const Schedule &s);
 /// The small-cache kernels stream (Q chunk, K chunk) pairs through a
 /// stages-deep ring and double-buffer the V slice, which is copied with the
 /// first chunk of its key tile: the ring may run at most one key tile ahead.

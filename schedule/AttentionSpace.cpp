@@ -473,8 +473,9 @@ Result<ScheduleSpace> flashgen::schedule::attentionSpace(
     s.dims.push_back({"tile_dv", slabs(columnChoices(p.valueDim)), {}});
     td = 2;
     tdv = 3;
-    // Chunk steps are short, so deeper rings hide more of the copies'
-    // latency (kDSplitChunkLatencyCycles).
+    // Deeper rings copy further ahead and, from 4 stages on flash3_dsplit,
+    // keep the products in flight a step (schedule/AttentionCost.cpp,
+    // kDSplitStepWaitCycles).
     s.dims.push_back({"stages",
                       warpgroups ? std::vector<int64_t>{2, 3, 4, 5}
                                  : std::vector<int64_t>{2, 3, 4},

@@ -95,7 +95,8 @@ flashgen::schedule::parseMeasurements(std::string_view text) {
   std::string line;
   size_t lineNo = 0;
   bool header = false;
-  bool persistentColumn = false;
+  // Columns after 'ms', named by the header: where each sits, or 0.
+  size_t persistentAt = 0, tileDAt = 0, tileDvAt = 0, columns = kColumnCount;
   auto fail = [&](const std::string &why) {
     return Result<std::vector<Measurement>>::failure(
         "line " + std::to_string(lineNo) + ": " + why);
@@ -113,17 +114,25 @@ flashgen::schedule::parseMeasurements(std::string_view text) {
                       "score_alu algorithm tile_q tile_kv stages warps "
                       "inner_q inner_kv ms; column " + std::to_string(i + 1) +
                       " should be '" + kColumns[i] + "'");
-      // Tables from before the persistent grid have no 'persistent' column.
-      persistentColumn = f.size() > kColumnCount && f[kColumnCount] == "persistent";
-      if (f.size() != kColumnCount + (persistentColumn ? 1 : 0))
-        return fail("the header has an unknown column after 'ms' (only "
-                    "'persistent' may follow)");
+      // Older tables end at 'ms' (before the persistent grid) or at
+      // 'persistent' (before the small-cache kernels' tile_d / tile_dv).
+      for (size_t i = kColumnCount; i < f.size(); ++i) {
+        size_t *at = f[i] == "persistent" ? &persistentAt
+                     : f[i] == "tile_d"   ? &tileDAt
+                     : f[i] == "tile_dv"  ? &tileDvAt
+                                          : nullptr;
+        if (!at || *at)
+          return fail("the header's column '" + f[i] +
+                      "' after 'ms' is unknown or repeated (only 'persistent', "
+                      "'tile_d' and 'tile_dv' may follow, once each)");
+        *at = i;
+      }
+      columns = f.size();
       header = true;
       continue;
     }
-    if (f.size() != kColumnCount + (persistentColumn ? 1 : 0))
-      return fail("expected " +
-                  std::to_string(kColumnCount + (persistentColumn ? 1 : 0)) +
+    if (f.size() != columns)
+      return fail("expected " + std::to_string(columns) +
                   " tab-separated fields, found " + std::to_string(f.size()));
     int64_t v[kColumnCount] = {};
     for (size_t i = 0; i < kColumnCount; ++i) {
@@ -133,6 +142,11 @@ flashgen::schedule::parseMeasurements(std::string_view text) {
         return fail(std::string("column '") + kColumns[i] +
                     "' is not a non-negative integer: '" + f[i] + "'");
     }
+    // An optional column's value, or `fallback` where the table has none.
+    auto optional = [&](size_t at, int64_t fallback, int64_t &out) {
+      out = fallback;
+      return at == 0 || parseInt(f[at], out);
+    };
     Measurement m;
     AttentionProblem &p = m.problem;
     p.batch = v[0];
@@ -158,11 +172,19 @@ flashgen::schedule::parseMeasurements(std::string_view text) {
     s.warps = v[14];
     s.innerQ = v[15];
     s.innerKv = v[16];
-    if (persistentColumn && !parseInt(f[kColumnCount], s.persistent))
+    if (!optional(persistentAt, 0, s.persistent))
       return fail("column 'persistent' is not a non-negative integer: '" +
-                  f[kColumnCount] + "'");
-    s.tileD = *a == Algorithm::Flash2 ? paddedTileColumns(p.headDim) : p.headDim;
-    s.tileDv = *a == Algorithm::Flash2 ? paddedTileColumns(p.valueDim) : p.valueDim;
+                  f[persistentAt] + "'");
+    // Without the columns: the whole head dims (flash2: padded), what
+    // every family but the small-cache ones takes.
+    if (!optional(tileDAt,
+                  *a == Algorithm::Flash2 ? paddedTileColumns(p.headDim) : p.headDim,
+                  s.tileD))
+      return fail("column 'tile_d' is not a non-negative integer: '" + f[tileDAt] + "'");
+    if (!optional(tileDvAt,
+                  *a == Algorithm::Flash2 ? paddedTileColumns(p.valueDim) : p.valueDim,
+                  s.tileDv))
+      return fail("column 'tile_dv' is not a non-negative integer: '" + f[tileDvAt] + "'");
     s.smemBytes = attentionSmemBytes(p, s);
     char *end = nullptr;
     m.milliseconds = std::strtod(f[17].c_str(), &end);

@@ -13,7 +13,9 @@
 // comments. Columns: batch heads kv_heads n m d dv causal score_sfu
 // score_alu algorithm tile_q tile_kv stages warps inner_q inner_kv ms
 // (score_sfu / score_alu: the score_mod's SFU and FP32 ops per score, 0 0
-// without one).
+// without one), then, optional and in any order, persistent (0 without),
+// tile_d and tile_dv (the whole head dims without: the small-cache
+// kernels' tables need them).
 //
 //===----------------------------------------------------------------------===//
 

@@ -60,7 +60,6 @@ constexpr double kSm80MmaSyncEfficiency = 0.70;
 
 //--- sm_90: H100 SXM5 80 GB -------------------------------------------------
 constexpr int64_t kSm90SmemPerSM = 228 * kKiB;  // Guide, cc 9.0
-constexpr int64_t kSm90SmemPerCTA = 227 * kKiB; // Guide, cc 9.0
 constexpr int64_t kSm90NumSMs = 132;            // Anchors (and whitepaper)
 constexpr int64_t kSm90L2Bytes = 50 * kMiB;     // Anchors / whitepaper: 50 MB
 // Anchors: device-to-device copy, bytes read + written.

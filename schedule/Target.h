@@ -20,6 +20,11 @@
 
 namespace flashgen::schedule {
 
+/// Dynamic shared memory one CTA may use on sm_90 (Guide, cc 9.0), the
+/// only architecture of the wgmma kernels: what their plans that depend on
+/// it (flash3_dsplit's resident Q, dsplitQueryResident) are held to.
+constexpr int64_t kSm90SmemPerCTA = 227 * 1024;
+
 /// The tensor-core instruction families a kernel can be built on.
 enum class MmaKind {
   /// Warp-level `mma.sync` (sm_80+): one warp computes an m x n x k tile.

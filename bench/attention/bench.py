@@ -52,7 +52,7 @@ ROTATE = 4  # input sets cycled through while timing
 SCORE_MOD_WORK = {"none": (0, 0), "softcap": (1, 2), "alibi": (1, 10)}
 CALIBRATION_HEADER = "\t".join(
     "batch heads kv_heads n m d dv causal score_sfu score_alu algorithm tile_q "
-    "tile_kv stages warps inner_q inner_kv ms persistent".split())
+    "tile_kv stages warps inner_q inner_kv ms persistent tile_d tile_dv".split())
 
 
 def flops(batch, heads, n, d, dv, causal):
@@ -297,7 +297,8 @@ def main():
             calibration.append("\t".join(str(x) for x in (
                 batch, heads, kv_heads, n, n, d, dv, int(causal), sfu, alu, sch["algorithm"],
                 sch["tile_q"], sch["tile_kv"], sch["stages"], sch["warps"], sch["inner_q"],
-                sch["inner_kv"], f"{ms:.4f}", sch.get("persistent", 0))))
+                sch["inner_kv"], f"{ms:.4f}", sch.get("persistent", 0), sch["tile_d"],
+                sch["tile_dv"])))
         row["first_choice"] = first
         row["flashgen_ms"] = variant_ms.get(first)
         best = min(variant_ms, key=variant_ms.get)

@@ -176,7 +176,8 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
       .Case<TileMmaOp>([&](TileMmaOp mma) -> LogicalResult {
         std::string stage = name(mma.getStage());
         if (mma.getAccumulate() && wgmma) { // one head-dim chunk of S = Q K^T
-          line() << "fg::wg::issue_ABt(s_tile, sQ.stage(" << stage << "), grow0, sK.stage(" << stage
+          std::string querySlot = mma.getQueryStage() ? name(mma.getQueryStage()) : stage;
+          line() << "fg::wg::issue_ABt(s_tile, sQ.stage(" << querySlot << "), grow0, sK.stage(" << stage
                  << "), /*zero_init=*/false);\n";
           if (!mma.getAsync()) // else a flash.mma_wait follows
             line() << "fg::wg::mma_wait<0>(s_tile);\n";
@@ -540,7 +541,8 @@ std::string AttentionKernelPrinter::headerDSplit() {
     << "using QChunk = " << tile << "<Elem, kTileQ, kTileD>;\n"
     << "using KChunk = " << tile << "<Elem, kTileK, kTileD>;\n"
     << "using VSlice = " << tile << "<Elem, kTileK, kTileDv>;\n"
-    << "using QRing = fg::smem_ring<QChunk, kStages>;\n"
+    << (residentQuery ? "using QRing = fg::smem_ring<QChunk, kChunks>;  // resident: every chunk, copied once\n"
+                      : "using QRing = fg::smem_ring<QChunk, kStages>;\n")
     << "using KRing = fg::smem_ring<KChunk, kStages>;\n"
     << "using VRing = fg::smem_ring<VSlice, 2>;\n"
     << "constexpr int kSmemQ = 0;\n"
@@ -589,6 +591,25 @@ FailureOr<EmittedKernel> AttentionKernelPrinter::print() {
   dsplit = splitsHeadDim(s.getAlgorithm());
   decode = splitsKeys(s.getAlgorithm());
   wgmma = usesWgmma(s.getAlgorithm());
+  if (dsplit) {
+    // The plan's one source (schedule/AttentionCost.h); the IR's chunk
+    // products must name Q's slots exactly when it keeps Q resident.
+    sched::AttentionProblem problem;
+    problem.headDim = problemInt("head_dim");
+    problem.valueDim = problemInt("value_dim");
+    problem.elementBytes = elementType().getIntOrFloatBitWidth() / 8;
+    residentQuery = sched::dsplitQueryResident(problem, toLibrary(s));
+    WalkResult mismatch = kernel.walk([&](TileMmaOp mma) {
+      return mma.getAccumulate() && bool(mma.getQueryStage()) != residentQuery
+                 ? WalkResult::interrupt()
+                 : WalkResult::advance();
+    });
+    if (mismatch.wasInterrupted())
+      return kernel.emitError()
+             << "schedule " << s << (residentQuery ? " keeps Q resident" : " streams Q")
+             << " (schedule::dsplitQueryResident) but its chunk products "
+             << (residentQuery ? "do not name" : "name") << " Q's slot (query_stage)";
+  }
   auto splits = kernel.getBody().front().getOps<WarpSpecializeOp>();
   if (!splits.empty())
     warpSplit = *splits.begin();

@@ -35,6 +35,10 @@ private:
   /// whose Q and K tiles are rings of head-dim chunks and whose O is one
   /// value slice.
   bool dsplit = false;
+  /// flash3_dsplit whose query tile stays resident (its chunks in slots of
+  /// their own, the ring carrying K alone: schedule::dsplitQueryResident);
+  /// its chunk products name Q's slot (`query_stage`).
+  bool residentQuery = false;
   /// flash_decode: packed query rows, key splits (flash.split_store).
   bool decode = false;
   /// The kernel's products are warpgroup MMAs (flash3, flash3_dsplit):

@@ -29,6 +29,7 @@
 #include "dialect/ScheduleConversion.h"
 #include "passes/MaskModBounds.h"
 #include "passes/OpProblems.h"
+#include "schedule/AttentionCost.h"
 #include "schedule/AttentionGrad.h"
 #include "schedule/DecodeSplit.h"
 #include "schedule/Flash3Layout.h"
@@ -159,7 +160,15 @@ std::string scheduleText(ScheduleAttr s) {
 
 /// How the kernel of `s` copies its tiles into shared memory, and why
 /// (flash-warp-specialize gives a producer warpgroup TMA copies by default).
-std::string copiesText(ScheduleAttr s, bool rotary = false) {
+/// Whether `op`'s small-cache schedule keeps its query tile resident
+/// (schedule::dsplitQueryResident).
+bool keepsQueryResident(Operation *op, ScheduleAttr s) {
+  auto attention = dyn_cast<AttentionOp>(op);
+  return attention && s &&
+         sched::dsplitQueryResident(attentionKernelProblem(attention), toLibrary(s));
+}
+
+std::string copiesText(ScheduleAttr s, bool rotary = false, bool residentQuery = false) {
   switch (s.getAlgorithm()) {
   case Algorithm::flash3:
     if (sched::flash3Shape(toLibrary(s)).producer && rotary && s.getRotaryPrepass())
@@ -188,6 +197,10 @@ std::string copiesText(ScheduleAttr s, bool rotary = false) {
            "a tile's rows, so K and V are read once per tile of packed rows "
            "(once per group where one tile holds them all)";
   case Algorithm::flash3_dsplit:
+    if (residentQuery)
+      return "cp.async by every thread into wgmma's swizzled tiles (Q's chunks "
+             "once, resident for the CTA's life; K chunks through the ring, V "
+             "slices double buffered)";
     return "cp.async by every thread into wgmma's swizzled tiles (Q and K "
            "chunks through the ring, V slices double buffered)";
   case Algorithm::chunk_fused:
@@ -477,6 +490,17 @@ std::string maskModText(Operation *op) {
   return text;
 }
 
+/// The model's time of each candidate (flash-schedule's
+/// flash.candidate_seconds), when there is one per candidate: a spec's own
+/// candidates (--spec-schedules) have none.
+std::optional<ArrayRef<double>> candidateSeconds(Operation *op) {
+  auto seconds = op->getAttrOfType<DenseF64ArrayAttr>("flash.candidate_seconds");
+  auto candidates = op->getAttrOfType<ArrayAttr>("flash.candidates");
+  if (!seconds || !candidates || seconds.size() != static_cast<int64_t>(candidates.size()))
+    return std::nullopt;
+  return seconds.asArrayRef();
+}
+
 void printText(llvm::raw_ostream &os, const OpReport &r, const sched::Target &t,
                const flashgen::cli::MeasuredTraffic *traffic) {
   os << "@" << r.name << "  " << r.kind << "  " << r.shapeText << "\n";
@@ -498,7 +522,8 @@ void printText(llvm::raw_ostream &os, const OpReport &r, const sched::Target &t,
   os << "  schedule      " << scheduleText(schedule) << " (smem "
      << sched::formatBytes(schedule.getSmemBytes()) << ")\n";
   std::optional<Rotary> rotary = rotaryOf(op);
-  os << "  copies        " << copiesText(schedule, bool(rotary)) << "\n";
+  os << "  copies        " << copiesText(schedule, bool(rotary), keepsQueryResident(op, schedule))
+     << "\n";
   if (rotary)
     os << "  rotary        " << rotaryText(*rotary, schedule) << "\n";
   if (std::string kernels = gradKernelsText(op, schedule); !kernels.empty())
@@ -525,12 +550,17 @@ void printText(llvm::raw_ostream &os, const OpReport &r, const sched::Target &t,
      << ", bound by " << binding << "\n";
   if (traffic)
     printMeasured(os, r, *traffic);
+  std::optional<ArrayRef<double>> seconds = candidateSeconds(op);
   if (auto candidates = op->getAttrOfType<ArrayAttr>("flash.candidates"))
     for (auto [i, attr] : llvm::enumerate(candidates))
-      if (auto c = dyn_cast<ScheduleAttr>(attr))
+      if (auto c = dyn_cast<ScheduleAttr>(attr)) {
         os << (i == 0 ? "  candidates    " : "                ") << i + 1 << ". "
            << scheduleText(c) << " (smem " << sched::formatBytes(c.getSmemBytes())
-           << ")\n";
+           << ")";
+        if (seconds)
+          os << "  " << sched::formatSeconds((*seconds)[i]);
+        os << "\n";
+      }
   os << "\n";
 }
 
@@ -584,7 +614,8 @@ llvm::json::Object toJson(const OpReport &r, const sched::Target &target,
     o["binding"] = b.getValue();
   o["schedule"] = scheduleJson(op->getAttrOfType<ScheduleAttr>("flash.schedule"));
   std::optional<Rotary> rotary = rotaryOf(op);
-  o["copies"] = copiesText(op->getAttrOfType<ScheduleAttr>("flash.schedule"), bool(rotary));
+  auto opSchedule = op->getAttrOfType<ScheduleAttr>("flash.schedule");
+  o["copies"] = copiesText(opSchedule, bool(rotary), keepsQueryResident(op, opSchedule));
   if (rotary)
     o["rotary"] = rotaryText(*rotary, op->getAttrOfType<ScheduleAttr>("flash.schedule"));
   if (std::string layout = layoutText(op); !layout.empty())
@@ -594,10 +625,15 @@ llvm::json::Object toJson(const OpReport &r, const sched::Target &target,
   if (std::optional<int64_t> splits = decodeSplitsAt(r, target))
     o["key_splits"] = *splits;
   llvm::json::Array candidates;
+  std::optional<ArrayRef<double>> seconds = candidateSeconds(op);
   if (auto list = op->getAttrOfType<ArrayAttr>("flash.candidates"))
-    for (Attribute attr : list)
-      if (auto c = dyn_cast<ScheduleAttr>(attr))
-        candidates.push_back(scheduleJson(c));
+    for (auto [i, attr] : llvm::enumerate(list))
+      if (auto c = dyn_cast<ScheduleAttr>(attr)) {
+        llvm::json::Object candidate = scheduleJson(c);
+        if (seconds)
+          candidate["modeled_seconds"] = (*seconds)[i];
+        candidates.push_back(std::move(candidate));
+      }
   o["candidates"] = std::move(candidates);
   if (traffic)
     o["measured"] = measuredJson(r, *traffic);

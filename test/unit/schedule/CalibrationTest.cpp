@@ -244,6 +244,22 @@ TEST(Calibration, ParsesAndRejectsTables) {
       "2\t16\t16\t8192\t8192\t128\t128\t1\t0\t0\tflash3\t128\t128\t3\t12\t0\t0\tnan\n");
   EXPECT_FALSE(badTime.ok());
   EXPECT_FALSE(parseMeasurements("tile_q\tms\n").ok());
+
+  // The small-cache kernels' chunk widths, in columns after 'ms'; without
+  // them a row takes the whole head dims.
+  std::string wide = std::string(header).substr(0, std::string(header).size() - 1) +
+                     "\ttile_dv\tpersistent\ttile_d\n";
+  Result<std::vector<Measurement>> chunks = parseMeasurements(
+      wide + "2\t8\t8\t8192\t8192\t512\t512\t0\t0\t0\tflash3_dsplit\t128\t64\t2\t8\t0\t0\t7.1\t256\t0\t128\n");
+  ASSERT_TRUE(chunks.ok()) << chunks.error();
+  EXPECT_EQ((*chunks)[0].schedule.tileD, 128);
+  EXPECT_EQ((*chunks)[0].schedule.tileDv, 256);
+  EXPECT_EQ((*ok)[0].schedule.tileD, 128);
+  Result<std::vector<Measurement>> repeated =
+      parseMeasurements(std::string(header).substr(0, std::string(header).size() - 1) +
+                        "\ttile_d\ttile_d\n");
+  ASSERT_FALSE(repeated.ok());
+  EXPECT_NE(repeated.error().find("'tile_d'"), std::string::npos) << repeated.error();
 }
 
 TEST(Calibration, SpearmanSeesOrderNotScale) {
@@ -484,4 +500,16 @@ TEST(Calibration, StepFirstChoiceIsAmongTheFastestMeasured) {
   // HBM); the 32-column ones measured 2.2-5.2% faster.
   EXPECT_GE(within5, (shapes.size() * 4 + 4) / 5);
   EXPECT_GE(rhoSum / static_cast<double>(shapes.size()), 0.6);
+}
+
+TEST(Calibration, ModelOrdersTheSmallCacheTable) {
+  // schedule/calibration/h100-small-cache.tsv: flash3_dsplit's candidates at
+  // d = 512 and MLA 576/512, with Q resident where it fits and streamed
+  // where it does not; the step wait was fitted to it.
+  expectAgreement("h100-small-cache.tsv", "sm_90");
+  const Target &t = **lookupTarget("sm_90");
+  for (const ShapeAgreement &a : rankAgreement(t, loadTable("h100-small-cache.tsv"))) {
+    EXPECT_EQ(a.candidates, 8u) << a.shape << ": a candidate was skipped";
+    EXPECT_LE(a.firstChoiceLoss, 0.05) << a.shape;
+  }
 }

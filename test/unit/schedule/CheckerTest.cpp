@@ -196,9 +196,22 @@ TEST(Checker, NamesEachBrokenSmallCacheRule) {
   good.smemBytes = attentionSmemBytes(p, good);
   ASSERT_TRUE(checkAttentionSchedule(p, h100, good).empty())
       << joined(checkAttentionSchedule(p, h100, good));
-  // The plan: a ring of (Q chunk, K chunk) pairs, two V slices, and the
-  // swizzle's alignment slack: (3 (128 + 64) 64 + 2 64 256) 2 + 1024.
-  EXPECT_EQ(good.smemBytes, (3 * (128 + 64) * 64 + 2 * 64 * 256) * 2 + 1024);
+  // The plan: the whole Q tile resident (128 x 512), a ring of K chunks,
+  // two V slices, and the swizzle's alignment slack: (128 512 + 3 64 64 +
+  // 2 64 256) 2 + 1024 = 222208, within sm_90's 227 KiB.
+  EXPECT_TRUE(dsplitQueryResident(p, good));
+  EXPECT_EQ(good.smemBytes, (128 * 512 + 3 * 64 * 64 + 2 * 64 * 256) * 2 + 1024);
+  // 128-column chunks in a 3-deep ring would need 245760 + 1024 bytes with
+  // Q resident: Q streams through the ring beside K instead, (3 (128 + 64)
+  // 128 + 2 64 256) 2 + 1024.
+  Schedule streamed = good;
+  streamed.tileD = 128;
+  EXPECT_FALSE(dsplitQueryResident(p, streamed));
+  EXPECT_EQ(attentionSmemBytes(p, streamed), (3 * (128 + 64) * 128 + 2 * 64 * 256) * 2 + 1024);
+  // flash2_dsplit (mma.sync, sm_80 too) always streams Q.
+  streamed = good;
+  streamed.algorithm = Algorithm::Flash2DSplit;
+  EXPECT_FALSE(dsplitQueryResident(p, streamed));
 
   Schedule s = good;
   s.tileQ = 64; // one warpgroup's rows over two warpgroups
