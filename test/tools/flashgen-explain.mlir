@@ -72,12 +72,18 @@
 // SM90-NEXT: schedule      flash3 {{.*}}warps=12
 // SM90-NEXT: copies        TMA by the producer warpgroup (tensor maps encoded at launch); the same kernel copies with cp.async where the runtime cannot encode them
 // SM90-NEXT: modeled IO    {{.*}} x bound; HBM {{.*}} x bound
-// SM90-NEXT: modeled time
-// SM90-NEXT: candidates    1. flash3
+// Each candidate with its modeled time: the first is the schedule's.
+// SM90-NEXT: modeled time  [[TIME:[0-9.]+ [mu]?s]], bound by
+// SM90-NEXT: candidates    1. flash3 {{.*}} (smem {{[0-9.]+}} KiB)  [[TIME]]{{$}}
+// SM90-NEXT:               2. {{.*}} (smem {{[0-9.]+}} KiB)  {{[0-9.]+ [mu]?s$}}
 
 // SM80: schedule      flash2
 // SM80-NEXT: copies        cp.async by every thread (mma.sync kernels run on sm_80 too)
 
+// JSON: "candidates": [
+// JSON-NEXT: {
+// JSON-NEXT: "algorithm": "flash3",
+// JSON: "modeled_seconds": {{[0-9.e-]+}},
 // JSON: "copies": "TMA by the producer warpgroup
 
 // RUN: flashgen explain %s --dim B=2 --dim N=8192 --backward --target sm_80 | FileCheck %s --check-prefix=BWD80
