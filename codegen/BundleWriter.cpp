@@ -811,6 +811,8 @@ struct RecurrenceEntry {
   bool l2normQk = false;          ///< flash.delta_rule's row norms in scratch
   /// Packed sequences (flash.linear_attention over flash.varlen_view).
   bool packed = false;
+  /// The tensors and scalars an output_mod reads (flash.linear_attention).
+  SmallVector<ExtraOperand> extras;
 };
 
 RecurrenceEntry recurrenceEntry(LinearAttentionOp op) {
@@ -818,6 +820,7 @@ RecurrenceEntry recurrenceEntry(LinearAttentionOp op) {
                     op.getBatchDimName(), op.getLengthDimName(), op.getGate(),
                     Type(), !op.getInitialState().empty(), op.getReturnFinalState()};
   r.packed = linearVarlenOf(op.getOperation()).has_value();
+  r.extras = op.getExtraOperands();
   return r;
 }
 
@@ -836,7 +839,8 @@ RecurrenceEntry recurrenceEntry(DeltaRuleOp op) {
           bool(op.getInitialState()),
           op.getReturnFinalState(),
           op.getL2normQk(),
-          linearVarlenOf(op.getOperation()).has_value()};
+          linearVarlenOf(op.getOperation()).has_value(),
+          {}};
 }
 
 /// Bundle entry of a recurrence lowered by flash-lower-kernels: one variant
@@ -937,6 +941,7 @@ LogicalResult writeLinearKernel(const RecurrenceEntry &r, const std::string &nam
                                         {"dtype", "i32"},
                                         {"shape", llvm::json::Array{offsetsDim}},
                                         {"pointer_align", 4}});
+  addExtraOperands(r.extras, sizes, params, scalars);
 
   // chunk_two_pass: the boundary states (index c = before chunk c, NC =
   // final), contiguous.

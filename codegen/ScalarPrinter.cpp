@@ -93,13 +93,15 @@ llvm::raw_ostream &ScalarPrinter::line() {
 }
 
 LogicalResult ScalarPrinter::printElementRegion(Block &block, StringRef score,
-                                                Value batch, Value head) {
+                                                Value batch, Value head,
+                                                bool fragmentOffsets) {
   names[block.getArgument(0)] = score.str();
   names[block.getArgument(1)] = name(batch);
   names[block.getArgument(2)] = name(head);
   names[block.getArgument(3)] = "i";
   names[block.getArgument(4)] = "j";
-  positions = PositionOffsets{block.getArgument(3), block.getArgument(4), "di", "dj"};
+  if (fragmentOffsets)
+    positions = PositionOffsets{block.getArgument(3), block.getArgument(4), "di", "dj"};
   LogicalResult printed = success();
   for (Operation &inner : block.without_terminator())
     if (failed(printOp(&inner))) {

@@ -138,13 +138,15 @@ protected:
   /// terminator); math.log1p, which printOp leaves out, as libdevice's
   /// log1pf.
   LogicalResult printRegionOps(Block &block);
-  /// Prints the ops of an attention per-element region (flash.score_map,
-  /// flash.grad_scores: block arguments score, batch, head, query row i,
-  /// key column j) inside fg::warp::for_each_at's lambda, whose parameters
-  /// are i, j and their offsets di, dj; the score is the C expression
-  /// `score`. The terminator is the caller's.
+  /// Prints the ops of a per-element region (flash.score_map,
+  /// flash.grad_scores, an output_mod: block arguments score, batch, head,
+  /// row i, column j) where C names i and j are in scope: inside
+  /// fg::warp::for_each_at's lambda, whose parameters are i, j and their
+  /// offsets di, dj (`fragmentOffsets`, which lets position conversions be
+  /// split: `positions`), or any loop that declares i and j. The score is
+  /// the C expression `score`. The terminator is the caller's.
   LogicalResult printElementRegion(Block &block, StringRef score, Value batch,
-                                   Value head);
+                                   Value head, bool fragmentOffsets = true);
   LogicalResult printOp(Operation *op);
   /// Reads the packed sides off the kernel's flash.sequence, if any.
   void findSequence();

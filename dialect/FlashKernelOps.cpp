@@ -947,11 +947,33 @@ LogicalResult ChunkAccumulateOp::verify() {
   return checkRecurrenceOp(*this, getGate());
 }
 
+/// A recurrence store's output_mod: on `o` only, (o: f32, b, h, t, d:
+/// index) -> f32 (flash.yield).
+static LogicalResult checkStoreOutputMod(Operation *op, Region &region, TensorRole tensor) {
+  if (region.empty())
+    return success();
+  if (tensor != TR::o)
+    return op->emitOpError() << "has an output_mod but stores "
+                             << stringifyTensorRole(tensor)
+                             << ": only the outputs o take one";
+  Block &block = region.front();
+  MLIRContext *ctx = op->getContext();
+  Type f32 = Float32Type::get(ctx), index = IndexType::get(ctx);
+  SmallVector<Type> expected = {f32, index, index, index, index};
+  auto yield = dyn_cast<YieldOp>(block.getTerminator());
+  if (TypeRange(block.getArgumentTypes()) != TypeRange(expected) || !yield ||
+      yield.getValue().getType() != f32)
+    return op->emitOpError() << "output_mod must take (o: f32, b, h, t, d: "
+                                "index) and yield f32 (flash.yield)";
+  return success();
+}
+
 LogicalResult ChunkStoreOp::verify() {
   FailureOr<KernelOp> kernel = checkRecurrenceOp(*this, getGate());
   // o, or (linear_grad_rows) dO / den and the normaliser's gradients.
   if (failed(kernel) ||
-      failed(checkOpTensor(*this, getTensor(), {TR::o, TR::grad_do})))
+      failed(checkOpTensor(*this, getTensor(), {TR::o, TR::grad_do})) ||
+      failed(checkStoreOutputMod(*this, getOutputMod(), getTensor())))
     return failure();
   return checkFamilyRole(*this, *kernel, "tensor", getTensor(),
                          familyRule(kernel->getFamily()).tensors);
@@ -1034,7 +1056,7 @@ LogicalResult StepStoreOp::verify() {
   if (failed(kernel) ||
       failed(checkOpTensor(*this, getTensor(), {TR::o, TR::grad_do})))
     return failure();
-  return success();
+  return checkStoreOutputMod(*this, getOutputMod(), getTensor());
 }
 
 LogicalResult ChunkL2NormOp::verify() {

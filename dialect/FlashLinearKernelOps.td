@@ -240,9 +240,14 @@ def Flash_ChunkStoreOp : Flash_Op<"chunk_store", []> {
   let arguments = (ins Flash_TensorRole:$tensor, Index:$batch, Index:$head,
                        Index:$chunk, Index:$query_tile, Index:$col_tile,
                        Index:$extent, Index:$stage, Flash_GateKind:$gate);
+  // The op's output_mod, when it has one (tensor `o` only): (o: f32, b, h,
+  // t, d: index) -> f32 (flash.yield), applied to each normalised element
+  // before it is rounded and stored; the user's region cloned in (per-CTA
+  // ops hoisted out).
+  let regions = (region MaxSizedRegion<1>:$output_mod);
   let assemblyFormat = [{
     $tensor `[` $batch `,` $head `,` $chunk `,` $query_tile `,` $col_tile `]`
-    `extent` $extent `stage` $stage `gate` $gate attr-dict
+    `extent` $extent `stage` $stage `gate` $gate (`output_mod` $output_mod^)? attr-dict
   }];
   let hasVerifier = 1;
 }
@@ -433,8 +438,11 @@ def Flash_StepStoreOp : Flash_Op<"step_store", []> {
   }];
   let arguments = (ins Flash_TensorRole:$tensor, Index:$batch, Index:$head,
                        Index:$step, Index:$col_tile, Flash_GateKind:$gate);
+  // The op's output_mod, as flash.chunk_store's.
+  let regions = (region MaxSizedRegion<1>:$output_mod);
   let assemblyFormat = [{
-    $tensor `[` $batch `,` $head `,` $step `,` $col_tile `]` `gate` $gate attr-dict
+    $tensor `[` $batch `,` $head `,` $step `,` $col_tile `]` `gate` $gate
+    (`output_mod` $output_mod^)? attr-dict
   }];
   let hasVerifier = 1;
 }

@@ -301,8 +301,23 @@ static constexpr llvm::StringLiteral kReservedExtraNames[] = {
     "q", "k", "v", "o", "lse", "do", "dq", "dk", "dv", kPageTableName,
     kPoolPagesDim, kCuSeqlensQ, kCuSeqlensK, kMaxSeqlenQ, kMaxSeqlenK};
 
+/// The dims an attention op's extras may name: batch, query and key length.
+template <typename Op>
+static llvm::SmallVector<std::string> attentionDimNames(Op op) {
+  return {op.getBatchDimName(), op.getQueryDimName(), op.getKeyDimName()};
+}
+
+/// Names a recurrence's own tensors take in the bundle (q, k, v, the gates,
+/// the states and their gradients, o, a packed batch's offsets); an extra
+/// may not take one.
+static constexpr llvm::StringLiteral kReservedRecurrenceExtraNames[] = {
+    "q",  "k",  "v",  "o",  "g",  "igate", "fgate", "beta", "c0",
+    "n0", "m0", "cf", "nf", "mf", "do",   "dq",    "dk",   "dv", kCuSeqlensQ};
+
 /// The rules of `extras`, `names` and `extra_dims` (docs/semantics.md §2.7).
-template <typename Op> static LogicalResult verifyExtras(Op op) {
+template <typename Op>
+static LogicalResult verifyExtras(Op op, llvm::ArrayRef<std::string> dimNames,
+                                  llvm::ArrayRef<llvm::StringLiteral> reserved) {
   size_t count = op.getExtras().size();
   std::optional<ArrayAttr> names = op.getExtraNames(), dims = op.getExtraDims();
   if (count == 0) {
@@ -319,17 +334,13 @@ template <typename Op> static LogicalResult verifyExtras(Op op) {
                             << (dims ? dims->size() : 0)
                             << " extra_dims lists: each extra needs one (the "
                                "dims names of its dynamic sizes; [] for none)";
-  llvm::SmallVector<std::string> dimNames = {op.getBatchDimName(),
-                                             op.getQueryDimName(),
-                                             op.getKeyDimName()};
   llvm::StringSet<> seen;
   for (auto [index, extra] : llvm::enumerate(op.getExtraOperands())) {
     llvm::StringRef name = extra.name;
     if (!isIdentifier(name))
       return op.emitOpError() << "extra #" << index << " name \"" << name
                               << "\" is not an identifier";
-    if (llvm::is_contained(kReservedExtraNames, name) ||
-        llvm::is_contained(dimNames, name))
+    if (llvm::is_contained(reserved, name) || llvm::is_contained(dimNames, name))
       return op.emitOpError()
              << "extra #" << index << " is named \"" << name
              << "\", which names one of the op's own tensors or dims";
@@ -353,8 +364,8 @@ template <typename Op> static LogicalResult verifyExtras(Op op) {
       if (!llvm::is_contained(dimNames, dim))
         return op.emitOpError()
                << "extra " << name << " names dim \"" << dim
-               << "\", which is not one of the op's dims (" << dimNames[0]
-               << ", " << dimNames[1] << ", " << dimNames[2] << ")";
+               << "\", which is not one of the op's dims ("
+               << llvm::join(dimNames, ", ") << ")";
     }
     for (int64_t size : extra.type.getShape())
       if (!ShapedType::isDynamic(size) && (size <= 0 || size > kMaxStaticSize))
@@ -374,7 +385,7 @@ LogicalResult AttentionOp::verify() {
   if (failed(verifyPagedKv(*this)) || failed(verifyVarlen(*this)) ||
       failed(verifyBlockMask(*this)))
     return failure();
-  if (failed(verifyExtras(*this)))
+  if (failed(verifyExtras(*this, attentionDimNames(*this), kReservedExtraNames)))
     return failure();
   return verifyRotary(getOperation());
 }
@@ -420,7 +431,8 @@ LogicalResult AttentionGradOp::verify() {
       return emitOpError() << name << " has type " << result.getType()
                            << ", " << name.drop_front() << " has "
                            << operand.getType() << ": they must match";
-  if (failed(verifyBlockMask(*this)) || failed(verifyExtras(*this)))
+  if (failed(verifyBlockMask(*this)) ||
+      failed(verifyExtras(*this, attentionDimNames(*this), kReservedExtraNames)))
     return failure();
   return verifyRotary(getOperation());
 }
@@ -765,7 +777,28 @@ LogicalResult LinearAttentionOp::verify() {
     return failure();
   if (failed(checkScale(op, getScale())) || failed(verifyLinearVarlen(*this)))
     return failure();
-  return checkDimNames(op, getDims(), 2, "batch, length");
+  if (failed(checkDimNames(op, getDims(), 2, "batch, length")))
+    return failure();
+  // Packed rows have no [B, T] position for an extra to be indexed by.
+  if ((hasOutputMod() || !getExtras().empty()) && linearVarlenOf(op))
+    return emitOpError() << "has an output_mod or extras over packed sequences "
+                            "(flash.varlen_view), which are not supported: pad "
+                            "the batch to [B, H, T, D], or apply the output "
+                            "modifier outside";
+  return verifyExtras(*this, {getBatchDimName(), getLengthDimName()},
+                      kReservedRecurrenceExtraNames);
+}
+
+llvm::SmallVector<ExtraOperand> LinearAttentionOp::getExtraOperands() {
+  return extraOperandsOf(*this);
+}
+
+LogicalResult LinearAttentionOp::verifyRegions() {
+  MLIRContext *ctx = getContext();
+  Type f32 = Float32Type::get(ctx), index = IndexType::get(ctx);
+  return verifyModRegion(getOperation(), getOutputMod(), "output_mod",
+                         {f32, index, index, index, index},
+                         "(o: f32, b, h, t, d: index)", f32, getExtras());
 }
 
 //===----------------------------------------------------------------------===//

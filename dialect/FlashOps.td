@@ -369,7 +369,7 @@ def Flash_AttentionGradOp : Flash_Op<"attention_grad",
 //===----------------------------------------------------------------------===//
 
 def Flash_LinearAttentionOp : Flash_Op<"linear_attention",
-    [Pure, AttrSizedOperandSegments]> {
+    [Pure, AttrSizedOperandSegments, IsolatedFromAbove]> {
   let summary = "gated linear recurrence (linear attention, decay, GLA, mLSTM)";
   let description = [{
     The recurrence `S_t = G_t (.) S_{t-1} + b_t k_t v_t^T`, `o_t = S_t^T q~_t`
@@ -388,6 +388,13 @@ def Flash_LinearAttentionOp : Flash_Op<"linear_attention",
     `initial` passes the whole state in; `return_final_state` returns it.
     `dims` names the dynamic batch and length dimensions (defaults "B", "T").
 
+    The optional `output_mod` maps (o: f32, b, h, t, d: index) to the f32
+    stored at o[b, h, t, d], after the mLSTM's normaliser: a gated output
+    (SambaY's gated memory unit, o * sigmoid(gate); GLA's and xLSTM's output
+    gates) reads its gate as an extra (docs/semantics.md §3.6). `extras`,
+    `names` and `extra_dims` are attention's (§2.7), with the op's two dims;
+    the final state is not changed.
+
     ```mlir
     %o = flash.linear_attention %q, %k, %v gate mlstm_exp gates(%i, %f
         : tensor<?x8x?xf32>, tensor<?x8x?xf32>) dims ["B", "T"]
@@ -405,9 +412,13 @@ def Flash_LinearAttentionOp : Flash_Op<"linear_attention",
     DefaultValuedAttr<Flash_GateKind, "::mlir::flash::GateKind::none">:$gate,
     OptionalAttr<F32Attr>:$scale,
     UnitAttr:$return_final_state,
-    OptionalAttr<StrArrayAttr>:$dims
+    OptionalAttr<StrArrayAttr>:$dims,
+    Variadic<Flash_ExtraTensor>:$extras,
+    OptionalAttr<StrArrayAttr>:$extra_names,
+    OptionalAttr<ArrayAttr>:$extra_dims
   );
   let results = (outs Flash_Tensor:$o, Variadic<Flash_StateTensor>:$final_state);
+  let regions = (region MaxSizedRegion<1>:$output_mod);
 
   let assemblyFormat = [{
     $q `,` $k `,` $v (`gate` $gate^)?
@@ -415,6 +426,9 @@ def Flash_LinearAttentionOp : Flash_Op<"linear_attention",
     (`initial` `(` $initial_state^ `:` type($initial_state) `)`)?
     (`return_final_state` $return_final_state^)?
     (`scale` $scale^)? (`dims` $dims^)?
+    (`extras` `(` $extras^ `:` type($extras) `)` `names` $extra_names
+     `extra_dims` $extra_dims)?
+    (`output_mod` $output_mod^)?
     attr-dict `:` type($q) `,` type($k) `,` type($v) `->` type($o)
     (`,` type($final_state)^)?
   }];
@@ -428,8 +442,13 @@ def Flash_LinearAttentionOp : Flash_Op<"linear_attention",
     static unsigned getGateOperandCount(::mlir::flash::GateKind kind);
     /// How many state tensors (C, n, m) the recurrence carries (1 to 3).
     static unsigned getStateTensorCount(::mlir::flash::GateKind kind);
+    bool hasOutputMod() { return !getOutputMod().empty(); }
+    /// The extra operands with their names and dimension names, in
+    /// operand order (dialect/ExtraOperands.h).
+    ::llvm::SmallVector<::mlir::flash::ExtraOperand> getExtraOperands();
   }];
   let hasVerifier = 1;
+  let hasRegionVerifier = 1;
 }
 
 //===----------------------------------------------------------------------===//
@@ -563,7 +582,8 @@ def Flash_DeltaRuleOp : Flash_Op<"delta_rule",
 //===----------------------------------------------------------------------===//
 
 def Flash_YieldOp : Flash_Op<"yield", [Pure, Terminator,
-    ParentOneOf<["AttentionOp", "AttentionGradOp", "OutputStoreOp"]>]> {
+    ParentOneOf<["AttentionOp", "AttentionGradOp", "OutputStoreOp",
+                 "LinearAttentionOp", "ChunkStoreOp", "StepStoreOp"]>]> {
   let summary = "returns the value of a score_mod, mask_mod, score_grad or output_mod region";
   let arguments = (ins AnyType:$value);
   let assemblyFormat = "$value attr-dict `:` type($value)";

@@ -165,6 +165,11 @@ LogicalResult deriveBackward(func::FuncOp forward, AttentionOp attention,
 /// it, as the forward does.
 LogicalResult deriveLinearBackward(func::FuncOp forward, LinearAttentionOp linear,
                                    SymbolTable &symbols) {
+  if (linear.hasOutputMod())
+    return linear.emitError()
+           << "flash-derive-backward: the op has an output_mod, whose "
+              "gradient is not built yet; derive the backward of the op "
+              "without it and apply the modifier outside";
   std::optional<LinearVarlen> packed = linearVarlenOf(linear.getOperation());
   FailureOr<std::string> name = backwardName(forward, linear, symbols);
   if (failed(name))

@@ -12,6 +12,7 @@
 
 #include "dialect/FlashDialect.h"
 #include "dialect/Rotary.h"
+#include "passes/InlineRegion.h"
 #include "passes/MaskModBounds.h"
 #include "passes/ScoreScaling.h"
 #include "schedule/Target.h"
@@ -76,23 +77,6 @@ ScoreMapOp buildScoreMap(OpBuilder &b, Location loc, const ScoreMapSource &src,
                          Value batch, Value head, Value queryTile,
                          Value keyTile, Value keyLen, Value queryLen,
                          Value offset, bool masked, Operation *hoistBefore);
-
-/// The flash.extra values of `attention`'s extra operands (a flash.attention
-/// or flash.attention_grad; none for others), built at b's insertion point
-/// with the flash.dim values of their dynamic sizes.
-SmallVector<Value> extraOperandValues(OpBuilder &b, Location loc,
-                                      Operation *attention);
-
-/// Clones the single block of `region` (a score_mod, mask_mod or
-/// score_grad) at b's insertion point with its arguments replaced by
-/// `args`; only ops that depend on an argument whose `argIsPerElement` is
-/// set go there, the others before `hoistBefore`. `scaling`'s ops are left
-/// out (ScoreScaling.h). Block arguments past `args` are the op's extras
-/// (extraOperandValues, built before `hoistBefore`). Returns the value the
-/// region yields.
-Value inlineScalarRegion(OpBuilder &b, Region &region, ArrayRef<Value> args,
-                         ArrayRef<bool> argIsPerElement,
-                         const ScoreScaling &scaling, Operation *hoistBefore);
 
 /// Key tile j's flash.score_map (the user's regions and the mask over the
 /// score tile, buildScoreMap) and flash.softmax_update, at b's

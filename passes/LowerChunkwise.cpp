@@ -52,6 +52,7 @@
 #include "dialect/Varlen.h"
 
 #include "passes/IndexBuilder.h"
+#include "passes/InlineRegion.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -171,6 +172,9 @@ struct KernelBuilder {
   Arith a;
   int64_t chunk, innerQ, innerKv, tileDv, stages;
   Value T, batch, head, valueTile;
+  /// The kernel's first op once (batch, head, value tile) are known: an
+  /// output_mod's per-CTA ops go before it (buildOutputMod).
+  Operation *perCta = nullptr;
 
   KernelBuilder(OpBuilder &b, Location loc, const LinearKernelPlan &plan)
       : b(b), loc(loc), plan(plan), a{b, loc} {
@@ -270,6 +274,25 @@ struct KernelBuilder {
     buildGateRegion(b, loc, gate(), op);
   }
 
+  /// The op's output_mod cloned into `store`'s region when it stores o:
+  /// (o: f32, b, h, t, d) -> f32 with the CTA's batch and head, its
+  /// per-CTA ops (an extra's address, a per-head constant) hoisted before
+  /// `perCta`.
+  template <typename StoreOp> void buildOutputMod(StoreOp store) {
+    if (!plan.outputMod || store.getTensor() != TensorRole::o)
+      return;
+    OpBuilder::InsertionGuard guard(b);
+    Block &body = *b.createBlock(&store.getOutputMod());
+    Type f32 = b.getF32Type(), index = b.getIndexType();
+    body.addArguments({f32, index, index, index, index}, SmallVector<Location>(5, loc));
+    b.setInsertionPointToStart(&body);
+    Value out = inlineScalarRegion(
+        b, *plan.outputMod,
+        {body.getArgument(0), batch, head, body.getArgument(3), body.getArgument(4)},
+        {true, false, false, true, true}, ScoreScaling(), perCta);
+    YieldOp::create(b, loc, out);
+  }
+
   /// scf.if (cond) { body() }.
   template <typename F> void ifThen(Value cond, F body) {
     auto branch = scf::IfOp::create(b, loc, cond, /*withElse=*/false);
@@ -306,8 +329,8 @@ struct KernelBuilder {
         buildDecayRegion(b, loc, gate(), map);
         ChunkAccumulateOp::create(b, loc, kt, stage, gate());
       });
-      ChunkStoreOp::create(b, loc, out, batch, head, c, qt, valueTile, T,
-                           stage, gate());
+      buildOutputMod(ChunkStoreOp::create(b, loc, out, batch, head, c, qt, valueTile, T,
+                                          stage, gate()));
     });
   }
 
@@ -317,10 +340,10 @@ struct KernelBuilder {
     bool scalarGates = hasScalarGates(gate());
     Value zero = a.c(0), one = a.c(1), two = a.c(2);
     Value chunks = a.ceilDiv(T, a.c(chunk));
-    StateInitOp::create(b, loc,
-                        plan.initialState ? StateSource::initial
-                                          : StateSource::zero,
-                        batch, head, valueTile, Value(), gate());
+    perCta = StateInitOp::create(b, loc,
+                                 plan.initialState ? StateSource::initial
+                                                   : StateSource::zero,
+                                 batch, head, valueTile, Value(), gate());
 
     // Chunk 0 in flight before the loop; its scalar gates ready in buffer 0.
     loadChunk(zero, zero, queries);
@@ -465,17 +488,17 @@ struct KernelBuilder {
     KernelOp kernel =
         createKernel(name, KernelFamily::recurrent_step, "step", variant);
     mapValueTileGrid();
-    StateInitOp::create(b, loc,
-                        plan.initialState ? StateSource::initial
-                                          : StateSource::zero,
-                        batch, head, valueTile, Value(), gate());
+    perCta = StateInitOp::create(b, loc,
+                                 plan.initialState ? StateSource::initial
+                                                   : StateSource::zero,
+                                 batch, head, valueTile, Value(), gate());
     forLoop(a.c(0), T, [&](Value t) {
       StepLoadOp::create(b, loc, batch, head, t, valueTile, T, gate());
       auto gates = StepGatesOp::create(b, loc, batch, head, t, gate());
       buildGateRegion(b, loc, gate(), gates);
       StepUpdateOp::create(b, loc, gate());
-      StepStoreOp::create(b, loc, TensorRole::o, batch, head, t, valueTile,
-                          gate());
+      buildOutputMod(
+          StepStoreOp::create(b, loc, TensorRole::o, batch, head, t, valueTile, gate()));
     });
     // Boundary T: the state after the last token.
     if (plan.finalState)
@@ -668,7 +691,8 @@ struct KernelBuilder {
     mapChunkLength(c);
     Value zero = a.c(0);
 
-    StateInitOp::create(b, loc, StateSource::scratch, batch, head, valueTile, c, gate());
+    perCta =
+        StateInitOp::create(b, loc, StateSource::scratch, batch, head, valueTile, c, gate());
     loadChunk(c, zero, /*queries=*/true);
     if (gradRows)
       ChunkLoadOp::create(b, loc, TensorRole::dout, batch, head, c, valueTile, T, chunk,
@@ -714,6 +738,8 @@ LinearKernelPlan mlir::flash::linearKernelPlan(LinearAttentionOp op) {
   plan.initialState = !op.getInitialState().empty();
   plan.finalState = op.getReturnFinalState();
   plan.packed = linearVarlenOf(op.getOperation()).has_value();
+  if (op.hasOutputMod())
+    plan.outputMod = &op.getOutputMod();
   return plan;
 }
 

@@ -42,6 +42,9 @@ struct LinearKernelPlan {
   /// Sequences packed back to back (dialect/Varlen.h): the fused kernel's
   /// batch index is a sequence, its length read by flash.sequence.
   bool packed = false;
+  /// flash.linear_attention's output_mod (null without one): cloned into
+  /// every store of o (flash.chunk_store, flash.step_store).
+  Region *outputMod = nullptr;
   /// Name of the function holding the op: kernels are named after it.
   std::string opName;
 };

@@ -3,7 +3,7 @@
 #include "passes/MaskModBounds.h"
 
 #include "passes/IndexBuilder.h"
-#include "passes/LowerAttention.h"
+#include "passes/InlineRegion.h"
 
 #include "dialect/FlashDialect.h"
 

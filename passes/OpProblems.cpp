@@ -171,6 +171,7 @@ sched::LinearProblem mlir::flash::linearKernelProblem(LinearAttentionOp op) {
   sched::LinearProblem p = linearOperandsProblem(op);
   p.returnsFinalState = op.getReturnFinalState();
   p.packed = linearVarlenOf(op.getOperation()).has_value();
+  p.hasOutputMod = op.hasOutputMod();
   return p;
 }
 

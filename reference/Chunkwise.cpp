@@ -432,6 +432,8 @@ LinearResult<T> chunkwiseRecurrence(const LinearProblem &problem,
     }
   }
 
+  applyOutputMod(problem, result.out);
+
   // The final state is the last boundary state.
   result.finalState = zeroState<T>(gate, shape);
   for (int64_t bh = 0; bh < heads; ++bh) {

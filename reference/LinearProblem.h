@@ -13,6 +13,7 @@
 #include "reference/GateKind.h"
 #include "reference/Tensor.h"
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -23,6 +24,11 @@ using flashgen::gateHasNormalizer;
 using flashgen::gateHasStabilizer;
 using flashgen::gateKindName;
 
+/// Output modifier of a recurrence: receives one normalised output element
+/// o[b, h, t, d] and returns what is stored there; the state is not changed.
+using LinearOutputMod = std::function<double(double out, int64_t batch, int64_t head,
+                                             int64_t step, int64_t column)>;
+
 /// Attributes of one flash.linear_attention op.
 struct LinearProblem {
   GateKind gate = GateKind::None;
@@ -30,6 +36,8 @@ struct LinearProblem {
   std::optional<double> scale;
   /// Added to the mLSTM normaliser (TFLA's default eps = 1e-6).
   double normalizerEps = 1e-6;
+  /// Empty: the normalised output is stored as it is.
+  LinearOutputMod outputMod;
 };
 
 /// Recurrent state of one op for all (batch, head) pairs. For an initial
@@ -103,6 +111,23 @@ LinearShape linearShape(const LinearProblem &problem,
 
 /// The scale actually used: problem.scale or 1/sqrt(keyDim).
 double effectiveLinearScale(const LinearProblem &problem, int64_t keyDim);
+
+/// The problem's output_mod applied to every element of `out` [B, H, T,
+/// Dv] (the step-by-step and the chunkwise forms alike); nothing without
+/// one.
+template <typename T>
+void applyOutputMod(const LinearProblem &problem, Tensor<T> &out) {
+  if (!problem.outputMod)
+    return;
+  const int64_t batch = out.dim(0), heads = out.dim(1), steps = out.dim(2),
+                dv = out.dim(3);
+  T *o = out.data();
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t h = 0; h < heads; ++h)
+      for (int64_t t = 0; t < steps; ++t)
+        for (int64_t d = 0; d < dv; ++d, ++o)
+          *o = static_cast<T>(problem.outputMod(static_cast<double>(*o), b, h, t, d));
+}
 
 /// Zero state of the right shapes for the gate kind.
 template <typename T>

@@ -77,6 +77,7 @@ LinearResult<T> stepwiseRecurrence(const LinearProblem &problem,
       }
     }
   }
+  applyOutputMod(problem, result.out);
   return result;
 }
 

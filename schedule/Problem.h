@@ -124,6 +124,10 @@ struct LinearProblem {
   /// flash.delta_rule's l2norm_qk: the prepare kernel also reads q and
   /// writes every row's two norms, which the recurrence reads.
   bool l2normQk = false;
+  /// flash.linear_attention's output_mod: every store of o computes it per
+  /// element, reading its extras (the step kernel's registers count it:
+  /// StepLayout.h).
+  bool hasOutputMod = false;
 
   /// flash.delta_rule: the chunk kernels correct each chunk's values first.
   bool isDelta() const { return betaBytes > 0; }

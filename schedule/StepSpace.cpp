@@ -18,6 +18,7 @@ StepShape flashgen::schedule::stepShapeOf(const LinearProblem &p,
   shape.normalizer =
       p.gate == GateKind::MlstmExp || p.gate == GateKind::MlstmSig;
   shape.delta = p.isDelta();
+  shape.outputMod = p.hasOutputMod;
   return shape;
 }
 
@@ -82,7 +83,7 @@ Result<ScheduleSpace> flashgen::schedule::stepSpace(const LinearProblem &p,
         return !stepLayoutViolation(stepShapeOf(p, toSchedule(x))).empty();
       },
       "the warps' rows must split Dk = " + dk +
-          " with at most " + std::to_string(kStepMaxStatePerThread) +
+          " with at most " + std::to_string(stepMaxStatePerThread(p.hasOutputMod)) +
           " state values per thread"));
 
   s.constraints.push_back(sharedMemoryRule(

@@ -266,6 +266,9 @@ add_case gla_vector_b1_t150   gla_vector.mlir      gla_vector      12 B=1 T=150
 add_case mlstm_b1_t150        mlstm.mlir           mlstm           13 B=1 T=150
 add_case mlstm_gates30_b1_t100 mlstm.mlir          mlstm           14 B=1 T=100 --gate-range=-30,30
 add_case mlstm_sig_state_b1_t150 mlstm_sig.mlir    mlstm_sig       15 B=1 T=150
+# An output gate (output_mod reading an f32 extra [B, T, H, Dv]): the
+# chunk kernels, and one and three tokens through the step kernel.
+add_case gated_recurrence_b2_t150 gated_recurrence.mlir gated_recurrence 86 B=2 T=150
 # Packed sequences (cu_seqlens): ragged lengths (an empty one, a single
 # step, the longest last) packed back to back, states per sequence.
 add_case decay_varlen_b4_t150 decay_varlen.mlir    decay_varlen    68 B=4 T=150
@@ -288,6 +291,7 @@ add_case step_mlstm_gates30_b2_t2  mlstm.mlir            mlstm            62 B=2
 add_case step_mlstm_sig_state_b3_t4 mlstm_sig.mlir       mlstm_sig        63 B=3 T=4 "$step_plan"
 add_case step_delta_rule_b3_t1     delta_rule.mlir       delta_rule       64 B=3 T=1 "$step_plan"
 add_case step_gated_delta_state_b2_t4 gated_delta_rule.mlir gated_delta_rule 65 B=2 T=4 "$step_plan"
+add_case step_gated_recurrence_b3_t3 gated_recurrence.mlir gated_recurrence 87 B=3 T=3 "$step_plan"
 
 {
   echo '{"cases": ['

@@ -696,6 +696,21 @@ LogicalResult LinearKernelPrinter::printStore(ChunkStoreOp op) {
   if (normalizer)
     line() << "fg::warp::normalize_rows<" << (stabilizer ? "true" : "false")
            << ">(acc_h, acc_n, acc_mu, kEps);\n";
+  if (!op.getOutputMod().empty()) {
+    // output_mod on each normalised element (docs/semantics.md §3.6), in
+    // registers before the store: t the row's position in the sequence, d
+    // its column in the head.
+    Block &block = op.getOutputMod().front();
+    line() << "fg::warp::for_each_at(acc_h, (int)(" << row0 << "), (int)("
+           << name(op.getColTile())
+           << ") * kTileDv, [&](int i, int j, int di, int dj, float& x) {\n";
+    ++indent;
+    if (failed(printElementRegion(block, "x", op.getBatch(), op.getHead())))
+      return failure();
+    line() << "x = " << name(cast<YieldOp>(block.getTerminator()).getValue()) << ";\n";
+    --indent;
+    line() << "});\n";
+  }
   line() << "fg::warp::store_rows_staged(" << base("o", op.getBatch(), op.getHead())
          << " + (" << row0 << ") * o_s2 + (long long)(" << name(op.getColTile())
          << ") * kTileDv, o_s2, " << name(op.getExtent()) << " - (int)(" << row0
@@ -1438,6 +1453,8 @@ std::string LinearKernelPrinter::signature() {
     if (l2normQk)
       tensor("delta_norm", "float", deltaPrepare, 4);
   }
+  // The tensors an output_mod reads (flash.extra; none without one).
+  printExtraParameters(sep);
   if (packedQueries)
     printSequenceParameters([&]() -> llvm::raw_ostream & { return sep(); });
   printDimParameters([&]() -> llvm::raw_ostream & { return sep(); });

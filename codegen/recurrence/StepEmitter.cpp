@@ -286,8 +286,28 @@ LogicalResult StepKernelPrinter::printStore(StepStoreOp op) {
   line() << "Elem* const o_row = " << base("o", op.getBatch(), op.getHead()) << " + (long long)("
          << name(op.getStep()) << ") * o_s2 + (long long)(" << name(op.getColTile())
          << ") * kTileDv + Layout::col0();\n";
-  line() << "for (int c = 0; c < Layout::kVec; ++c) o_row[c] = fg::from_float<Elem>(step_h[c]"
-         << (normalizer ? " / denom" : "") << ");\n";
+  if (!op.getOutputMod().empty()) {
+    // output_mod on each normalised element (docs/semantics.md §3.6): t
+    // the token's position, d its column in the head.
+    Block &block = op.getOutputMod().front();
+    // Unrolled: step_h stays in registers only if c is a constant.
+    line() << "FG_UNROLL\n";
+    line() << "for (int c = 0; c < Layout::kVec; ++c) {\n";
+    ++indent;
+    line() << "float x = step_h[c]" << (normalizer ? " / denom" : "") << ";\n";
+    line() << "const int i = (int)(" << name(op.getStep()) << "), j = (int)("
+           << name(op.getColTile()) << ") * kTileDv + Layout::col0() + c;\n";
+    if (failed(printElementRegion(block, "x", op.getBatch(), op.getHead(),
+                                  /*fragmentOffsets=*/false)))
+      return failure();
+    line() << "o_row[c] = fg::from_float<Elem>("
+           << name(cast<YieldOp>(block.getTerminator()).getValue()) << ");\n";
+    --indent;
+    line() << "}\n";
+  } else {
+    line() << "for (int c = 0; c < Layout::kVec; ++c) o_row[c] = fg::from_float<Elem>(step_h[c]"
+           << (normalizer ? " / denom" : "") << ");\n";
+  }
   --indent;
   line() << "}\n";
   return success();
@@ -331,6 +351,8 @@ std::string StepKernelPrinter::signature() {
   tensor("o", elem, true, 4);
   if (final)
     printStateParameters(sep, result.arguments, true, normalizer, stabilizer);
+  // The tensors an output_mod reads (flash.extra; none without one).
+  printExtraParameters(sep);
   printDimParameters([&]() -> llvm::raw_ostream & { return sep(); });
   return sep.text();
 }

@@ -130,8 +130,9 @@ class _Region:
 
 def _region_of(what):
     if not _tracing:
-        raise SpecError("%s is read outside a score_mod / mask_mod (extras "
-                        "exist only while spec.attention traces them)" % what)
+        raise SpecError("%s is read outside a score_mod / mask_mod / output_mod "
+                        "(extras exist only while spec.attention or "
+                        "spec.linear_attention traces them)" % what)
     return _tracing[-1]
 
 
@@ -625,6 +626,107 @@ def delta_rule(name, *, heads, key_dim, value_dim=None, dtype="bf16",
     return "\n".join(lines) + "\n"
 
 
+_GATES = {"none": 0, "decay": 1, "vector": 1, "mlstm_exp": 2, "mlstm_sig": 2}
+
+
+def linear_attention(name, *, heads, key_dim, value_dim=None, dtype="bf16",
+                     gate="none", initial_state=False, return_final_state=False,
+                     scale=None, dims=("B", "T"), output_mod=None, extras=None):
+    """The MLIR text of ``func.func @name`` holding one
+    ``flash.linear_attention`` (docs/semantics.md §3): q, k [B, heads, T,
+    key_dim], v [B, heads, T, value_dim]; ``gate`` is "none", "decay" (g
+    [B, heads, T]), "vector" (g [B, heads, T, key_dim]), "mlstm_exp" or
+    "mlstm_sig" (igate, fgate [B, heads, T]), the gates f32.
+    ``initial_state`` takes the state (C, and n, m for the mLSTM kinds)
+    after the gates, ``return_final_state`` returns it after o.
+    ``output_mod`` is ``(o, b, h, t, d) -> o``, applied to each output
+    element after the normaliser (an output gate reads its gate from a
+    ``spec.tensor``; docs/semantics.md §3.6); ``extras`` as attention's."""
+    value_dim = key_dim if value_dim is None else value_dim
+    if not name.isidentifier():
+        raise SpecError("name %r is not an identifier" % name)
+    if dtype not in _DTYPES:
+        raise SpecError("dtype %r: one of %s" % (dtype, ", ".join(_DTYPES)))
+    if gate not in _GATES:
+        raise SpecError("gate %r: one of %s" % (gate, ", ".join(_GATES)))
+    for what, n in (("heads", heads), ("key_dim", key_dim),
+                    ("value_dim", value_dim)):
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise SpecError("%s = %r: a positive integer" % (what, n))
+    for what, flag in (("initial_state", initial_state),
+                       ("return_final_state", return_final_state)):
+        if not isinstance(flag, bool):
+            raise SpecError("%s: True or False, not %r" % (what, flag))
+    if len(dims) != 2 or not all(isinstance(d, str) and d.isidentifier()
+                                 for d in dims) or dims[0] == dims[1]:
+        raise SpecError("dims: two distinct size names (batch, length)")
+    dims = tuple(dims)
+    if scale is not None and not math.isfinite(scale):
+        raise SpecError("scale must be finite")
+    traced = []
+    if output_mod is not None:
+        args = [("%o", F32), ("%b", INDEX), ("%h", INDEX), ("%t", INDEX), ("%d", INDEX)]
+        traced.append(("output_mod", args) + _trace(output_mod, args, F32, "output_mod"))
+    extras = _extras_of(extras, [r for _, _, r, _ in traced], dims)
+    e = _DTYPES[dtype]
+    tq = "tensor<?x%dx?x%dx%s>" % (heads, key_dim, e)
+    tv = "tensor<?x%dx?x%dx%s>" % (heads, value_dim, e)
+    gates = []
+    if gate == "decay":
+        gates = [("g", "tensor<?x%dx?xf32>" % heads)]
+    elif gate == "vector":
+        gates = [("g", "tensor<?x%dx?x%dxf32>" % (heads, key_dim))]
+    elif gate in ("mlstm_exp", "mlstm_sig"):
+        gates = [(n, "tensor<?x%dx?xf32>" % heads) for n in ("igate", "fgate")]
+    states = [("c0", "tensor<?x%dx%dx%dxf32>" % (heads, key_dim, value_dim))]
+    if gate in ("mlstm_exp", "mlstm_sig"):
+        states.append(("n0", "tensor<?x%dx%dxf32>" % (heads, key_dim)))
+    if gate == "mlstm_exp":
+        states.append(("m0", "tensor<?x%dxf32>" % heads))
+    for x in extras:
+        if x.name in [n for n, _ in gates + states] + ["q", "k", "v", "o"]:
+            raise SpecError("extra name %r is one of the op's own tensors" % x.name)
+    params = ["%%q: %s" % tq, "%%k: %s" % tq, "%%v: %s" % tv]
+    params += ["%%%s: %s" % (n, t) for n, t in gates]
+    if initial_state:
+        params += ["%%%s: %s" % (n, t) for n, t in states]
+    params += ["%%%s: %s" % (x.name, x.mlir_type) for x in extras]
+    parts = ["%q, %k, %v"]
+    if gate != "none":
+        parts.append("gate %s" % gate)
+        parts.append("gates(%s : %s)" % (", ".join("%" + n for n, _ in gates),
+                                         ", ".join(t for _, t in gates)))
+    if initial_state:
+        parts.append("initial(%s : %s)" % (", ".join("%" + n for n, _ in states),
+                                           ", ".join(t for _, t in states)))
+    if return_final_state:
+        parts.append("return_final_state")
+    if scale is not None:
+        parts.append("scale %r : f32" % float(scale))
+    parts.append("dims [%s]" % ", ".join('"%s"' % d for d in dims))
+    results = [tv] + ([t for _, t in states] if return_final_state else [])
+    names = ["%o"] + (["%%%sf" % n[0] for n, _ in states] if return_final_state else [])
+    lines = ["func.func @%s(%s) -> (%s) {" % (name, ", ".join(params), ", ".join(results)),
+             "  %s = flash.linear_attention %s" % (", ".join(names), " ".join(parts))]
+    if extras:
+        lines.append("      extras(%s : %s) names [%s] extra_dims [%s]" % (
+            ", ".join("%" + x.name for x in extras),
+            ", ".join(x.mlir_type for x in extras),
+            ", ".join('"%s"' % x.name for x in extras),
+            ", ".join("[%s]" % ", ".join('"%s"' % d for d in x.dynamic_dims)
+                      for x in extras)))
+    for label, args, _region, body in traced:
+        args = args + [(x.arg, x.mlir_type) for x in extras]
+        lines.append("  %s {" % label)
+        lines.append("  ^bb0(%s):" % ", ".join("%s: %s" % a for a in args))
+        lines.extend("    " + line for line in body)
+        lines.append("  }")
+    lines.append("  : %s, %s, %s -> %s" % (tq, tq, tv, ", ".join(results)))
+    lines.append("  return %s : %s" % (", ".join(names), ", ".join(results)))
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
 _DTYPES = {"bf16": "bf16", "f16": "f16", "f32": "f32"}
 # The offsets of packed (varlen) sequences, as the func takes them.
 _VARLEN_NAMES = ("cu_seqlens_q", "cu_seqlens_k")
@@ -681,7 +783,7 @@ def _extras_of(extras, regions, dims, tables=()):
                                                             key=dims.index))))
     unread = [e for e in out if not any(e is t for t in tables)]
     if unread and not regions:
-        raise SpecError("extras %s: without a score_mod or mask_mod nothing "
+        raise SpecError("extras %s: without a score_mod, mask_mod or output_mod nothing "
                         "reads them" % ", ".join(e.name for e in unread))
     return out
 

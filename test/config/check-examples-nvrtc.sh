@@ -24,8 +24,8 @@ for spec in "$examples"/*.mlir; do
     out="$work/$name-$target"
     # A paged cache serves decoding and prefill and has no backward
     # (docs/semantics.md §2.8), nor do packed attention sequences (§2.9)
-    # and output modifiers (§2.11) yet: their examples compile forward only
-    # (packed recurrences, §3.5, have one).
+    # and output modifiers (§2.11, §3.6) yet: their examples compile
+    # forward only (packed recurrences, §3.5, have one).
     backward=(--backward)
     if grep -qE "flash\.paged_view|output_mod" "$spec"; then backward=(); fi
     if grep -q "flash\.varlen_view" "$spec" && grep -q "flash\.attention " "$spec"; then backward=(); fi

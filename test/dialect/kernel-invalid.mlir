@@ -287,6 +287,31 @@ flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_f
 
 // -----
 
+// A store's output_mod: on o only, with output_mod's signature.
+flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.chunk_store' op output_mod must take (o: f32, b, h, t, d: index) and yield f32 (flash.yield)}}
+  flash.chunk_store o[%c0, %c0, %c0, %c0, %c0] extent %c0 stage %c0 gate none output_mod {
+  ^bb0(%x: f32, %b: index, %h: index, %t: index):
+    flash.yield %x : f32
+  }
+}
+
+// -----
+
+flash.kernel @k family linear_grad_rows schedule #flash.schedule<algorithm = chunk_grad, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.chunk_store' op has an output_mod but stores grad_do: only the outputs o take one}}
+  flash.chunk_store grad_do[%c0, %c0, %c0, %c0, %c0] extent %c0 stage %c0 gate mlstm_sig output_mod {
+  ^bb0(%x: f32, %b: index, %h: index, %t: index, %d: index):
+    flash.yield %x : f32
+  }
+}
+
+// -----
+
 // A linear_states kernel computes no outputs: it has no q to load.
 flash.kernel @k family linear_states schedule #flash.schedule<algorithm = chunk_two_pass, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index

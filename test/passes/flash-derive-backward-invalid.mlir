@@ -24,3 +24,17 @@ func.func @two(%q: tensor<?x2x?x16xf32>, %k: tensor<?x2x?x16xf32>, %v: tensor<?x
   %p = flash.attention %q, %k, %v mask causal : tensor<?x2x?x16xf32>, tensor<?x2x?x16xf32>, tensor<?x2x?x16xf32> -> tensor<?x2x?x16xf32>
   return %o, %p : tensor<?x2x?x16xf32>, tensor<?x2x?x16xf32>
 }
+
+// -----
+
+// A recurrence's output_mod has no gradient yet.
+func.func @gated_recurrence(%q: tensor<?x2x?x64xbf16>, %k: tensor<?x2x?x64xbf16>, %v: tensor<?x2x?x64xbf16>) -> tensor<?x2x?x64xbf16> {
+  // expected-error@+1 {{flash-derive-backward: the op has an output_mod, whose gradient is not built yet; derive the backward of the op without it and apply the modifier outside}}
+  %o = flash.linear_attention %q, %k, %v dims ["B", "T"] output_mod {
+  ^bb0(%x: f32, %b: index, %h: index, %t: index, %d: index):
+    %two = arith.constant 2.0 : f32
+    %y = arith.mulf %x, %two : f32
+    flash.yield %y : f32
+  } : tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16> -> tensor<?x2x?x64xbf16>
+  return %o : tensor<?x2x?x64xbf16>
+}

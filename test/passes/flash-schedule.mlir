@@ -41,10 +41,10 @@ func.func @causal_gqa(%q: tensor<?x32x?x128xbf16>, %k: tensor<?x8x?x128xbf16>, %
 // d = 512: 247296 elements on chip < 512^2, so the small-cache schedule,
 // on sm_90 its warpgroup form flash3_dsplit: 128 x 32 tiles, the Q tile
 // resident (its two 256-column chunks copied once), K in 256-column chunks
-// through a 3-stage ring, V and O in two 256-column slices, 8 warps (two
-// warpgroups of 64 rows).
-//   smem (128 x 512 + 3 x 32 x 256 + 2 x 32 x 256) x 2 = 212992, plus 1024
-//   bytes in which the swizzled tiles align: 214016.
+// through a 4-stage ring (the products in flight a step), V and O in two
+// 256-column slices, 8 warps (two warpgroups of 64 rows).
+//   smem (128 x 512 + 4 x 32 x 256 + 2 x 32 x 256) x 2 = 229376, plus 1024
+//   bytes in which the swizzled tiles align: 230400.
 //   Per head (64 query tiles, 256 key tiles, 2 slices): Q once per CTA
 //   2 x 64 x 128 x 512 = 8388608, K per query tile and slice 2 x 64 x 8192
 //   x 512 = 536870912, V 64 x 8192 x 512 = 268435456, O 8192 x 512 =
@@ -62,7 +62,7 @@ func.func @causal_gqa(%q: tensor<?x32x?x128xbf16>, %k: tensor<?x8x?x128xbf16>, %
 // CHECK-LABEL: func @d512
 // CHECK: flash.io_lower_bound = 268435456 : i64, flash.io_ratio = 4.875000e+01 : f64
 // CHECK-SAME: flash.modeled_hbm = 402653184 : i64, flash.modeled_io = 13086228480 : i64
-// CHECK-SAME: flash.schedule = #flash.schedule<algorithm = flash3_dsplit, tile_q = 128, tile_kv = 32, tile_d = 256, stages = 3, warps = 8, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 256, smem_bytes = 214016>
+// CHECK-SAME: flash.schedule = #flash.schedule<algorithm = flash3_dsplit, tile_q = 128, tile_kv = 32, tile_d = 256, stages = 4, warps = 8, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 256, smem_bytes = 230400>
 // SM80-LABEL: func @d512
 // SM80: flash.hbm_ratio = 1.500000e+00 : f64
 // SM80-SAME: flash.modeled_hbm = 402653184 : i64

@@ -297,12 +297,41 @@ template <typename Op> ref::AttentionProblem problemOf(Op op, Extras extras) {
   return problem;
 }
 
+/// What an op's extras are drawn at: the size each of its dims names
+/// bind, which of them is the batch (a rank-1 extra over it holds one value
+/// per sequence), and the largest position (a scalar extra's range).
+struct ExtraSizes {
+  llvm::SmallVector<std::pair<std::string, int64_t>> dims;
+  std::string batchDim;
+  int64_t scalarMax = 0;
+};
+
+ExtraSizes extraSizesOf(AttentionOp op, const AttentionSizes &sizes) {
+  return {{{op.getBatchDimName(), sizes.batch},
+           {op.getQueryDimName(), sizes.queryLen},
+           {op.getKeyDimName(), sizes.keyLen}},
+          op.getBatchDimName(),
+          std::max(sizes.queryLen, sizes.keyLen)};
+}
+ExtraSizes extraSizesOf(AttentionGradOp op, const AttentionSizes &sizes) {
+  return {{{op.getBatchDimName(), sizes.batch},
+           {op.getQueryDimName(), sizes.queryLen},
+           {op.getKeyDimName(), sizes.keyLen}},
+          op.getBatchDimName(),
+          std::max(sizes.queryLen, sizes.keyLen)};
+}
+ExtraSizes extraSizesOf(LinearAttentionOp op, const LinearAttentionSizes &sizes) {
+  return {{{op.getBatchDimName(), sizes.batch}, {op.getLengthDimName(), sizes.length}},
+          op.getBatchDimName(),
+          sizes.length};
+}
+
 /// Draws the op's extra operands at these sizes (ref::ExtraInputSpec says
 /// what each kind holds), writes the tensors as inputs and the scalars into
 /// meta.json's "scalars", and returns them for the region hooks.
 template <typename Op>
-llvm::Expected<Extras> drawExtras(Op op, const AttentionSizes &sizes, uint64_t seed,
-                  Writer &writer, llvm::json::Object &meta) {
+llvm::Expected<Extras> drawExtras(Op op, const ExtraSizes &sizes, uint64_t seed,
+                                  Writer &writer, llvm::json::Object &meta) {
   auto data = std::make_shared<std::vector<flashgen::cli::ExtraData>>();
   llvm::json::Array scalars;
   for (const std::string &name : bitExtrasArg)
@@ -314,19 +343,18 @@ llvm::Expected<Extras> drawExtras(Op op, const AttentionSizes &sizes, uint64_t s
     ref::ExtraInputSpec spec;
     for (auto [d, dim] : llvm::enumerate(extra.dimNames)) {
       int64_t size = extra.type.getDimSize(d);
-      if (dim == op.getBatchDimName())
-        size = sizes.batch;
-      else if (dim == op.getQueryDimName())
-        size = sizes.queryLen;
-      else if (dim == op.getKeyDimName())
-        size = sizes.keyLen;
+      for (const auto &[name, value] : sizes.dims)
+        if (dim == name) {
+          size = value;
+          break;
+        }
       spec.shape.push_back(size);
     }
     Type elem = extra.type.getElementType();
     spec.integer = elem.isInteger();
-    spec.scalarMax = std::max(sizes.queryLen, sizes.keyLen);
-    spec.perSequence = extra.dimNames.size() == 1 &&
-                       extra.dimNames.front() == op.getBatchDimName();
+    spec.scalarMax = sizes.scalarMax;
+    spec.perSequence =
+        extra.dimNames.size() == 1 && extra.dimNames.front() == sizes.batchDim;
     if (llvm::is_contained(bitExtrasArg, extra.name)) {
       if (!elem.isInteger(32) || extra.isScalar())
         return llvm::createStringError(
@@ -460,7 +488,8 @@ llvm::Error runAttention(AttentionOp op, const Options &options,
   ref::AttentionInputSpec spec = inputSpecOf(*sizes, seed, elem);
   ref::AttentionInputs inputs = ref::generateAttentionInputs(spec);
 
-  llvm::Expected<Extras> drawn = drawExtras(op, *sizes, seed, writer, meta);
+  llvm::Expected<Extras> drawn =
+      drawExtras(op, extraSizesOf(op, *sizes), seed, writer, meta);
   if (!drawn)
     return drawn.takeError();
   Extras extras = std::move(*drawn);
@@ -568,7 +597,8 @@ llvm::Error runAttentionGrad(AttentionGradOp op, const Options &options,
   spec.outputGradient = true;
   ref::AttentionInputs inputs = ref::generateAttentionInputs(spec);
 
-  llvm::Expected<Extras> drawn = drawExtras(op, *sizes, seed, writer, meta);
+  llvm::Expected<Extras> drawn =
+      drawExtras(op, extraSizesOf(op, *sizes), seed, writer, meta);
   if (!drawn)
     return drawn.takeError();
   Extras extras = std::move(*drawn);
@@ -821,6 +851,12 @@ llvm::Error runLinear(LinearAttentionOp op, const Options &options,
   problem.scale = op.getEffectiveScale();
   if (linearVarlenOf(op.getOperation()))
     return runPackedLinear(op, problem, std::move(inputs), *sizes, seed, writer, meta);
+  llvm::Expected<Extras> extras =
+      drawExtras(op, extraSizesOf(op, *sizes), seed, writer, meta);
+  if (!extras)
+    return extras.takeError();
+  // output_mod has score_mod's signature, (o: f32, b, h, t, d).
+  problem.outputMod = scoreRegion(op.getOutputMod(), *extras);
   ref::LinearResult<double> result = ref::referenceRecurrence(problem, inputs);
 
   writer.input("q", inputs.q, elem);

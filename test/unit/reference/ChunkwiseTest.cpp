@@ -160,6 +160,44 @@ TEST(ChunkwiseTest, DegenerateTilings) {
     }
 }
 
+TEST(ChunkwiseTest, OutputModIsAppliedToEveryOutputByBothForms) {
+  // o'[b, h, t, d] = output_mod(o, b, h, t, d) after the normaliser
+  // (docs/semantics.md §3.6), the states untouched: a modifier that reads
+  // every index shows any element it misses or misplaces.
+  auto mod = [](double o, int64_t b, int64_t h, int64_t t, int64_t d) {
+    return o * (1.0 + 0.5 * b) - 0.25 * h + 0.01 * t * (d + 1);
+  };
+  for (GateKind gate : kAllGates) {
+    LinearInputSpec spec;
+    spec.gate = gate;
+    spec.batch = 2;
+    spec.heads = 3;
+    spec.steps = 29;
+    spec.keyDim = 4;
+    spec.valueDim = 6;
+    spec.initialState = true;
+    spec.seed = 11;
+    const LinearInputs<double> in = generateLinearInputs(spec);
+    LinearProblem plain, modified;
+    plain.gate = modified.gate = gate;
+    modified.outputMod = mod;
+    const LinearResult<double> base = referenceRecurrence(plain, in);
+    const LinearResult<double> step = referenceRecurrence(modified, in);
+    const LinearResult<double> chunk = chunkwiseRecurrence(modified, in, ChunkTiling{8, 4, 4});
+    for (int64_t b = 0; b < 2; ++b)
+      for (int64_t h = 0; h < 3; ++h)
+        for (int64_t t = 0; t < 29; ++t)
+          for (int64_t d = 0; d < 6; ++d) {
+            const int64_t i = ((b * 3 + h) * 29 + t) * 6 + d;
+            EXPECT_DOUBLE_EQ(step.out.data()[i], mod(base.out.data()[i], b, h, t, d))
+                << gateKindName(gate) << " at (" << b << ", " << h << ", " << t << ", " << d << ")";
+            EXPECT_NEAR(chunk.out.data()[i], step.out.data()[i], 1e-9 * (1 + std::fabs(step.out.data()[i])))
+                << gateKindName(gate);
+          }
+    EXPECT_LT(stateError(step.finalState, base.finalState, gate), 1e-15) << gateKindName(gate);
+  }
+}
+
 TEST(ChunkwiseTest, ZeroStepsReturnTheInitialState) {
   for (GateKind gate : kAllGates) {
     LinearInputSpec spec;

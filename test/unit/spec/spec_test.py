@@ -211,6 +211,32 @@ class Traced(unittest.TestCase):
                         (os.path.join(EXAMPLES, "gated_output.mlir"), "want"))]
             self.assertEqual(outs[0], outs[1])
 
+    def test_recurrence_output_mod_as_the_example(self):
+        # spec.linear_attention(..., output_mod=fn): examples/
+        # gated_recurrence.mlir's output gate, the same reference data byte
+        # for byte; without a region nothing may read an extra.
+        gate = spec.tensor("gate", ("B", "T", 8, 128), "float32")
+
+        def gated(o, b, h, t, d):
+            z = gate[b, t, h, d]
+            return o * (z / (1.0 + spec.exp(-z)))
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "gated_recurrence.mlir")
+            with open(path, "w") as f:
+                f.write(spec.linear_attention("gated_recurrence", heads=8, key_dim=128,
+                                              gate="mlstm_sig", output_mod=gated))
+            files = ("o.expected.npy", "gate.npy", "igate.npy")
+            outs = [reference_files(source, os.path.join(tmp, out), "gated_recurrence",
+                                    ("B=2", "T=70"), files)
+                    for source, out in (
+                        (path, "got"),
+                        (os.path.join(EXAMPLES, "gated_recurrence.mlir"), "want"))]
+            self.assertEqual(outs[0], outs[1])
+        with self.assertRaisesRegex(spec.SpecError, "nothing reads them"):
+            spec.linear_attention("x", heads=2, key_dim=64, extras=[gate])
+        with self.assertRaisesRegex(spec.SpecError, "gate 'rwkv'"):
+            spec.linear_attention("x", heads=2, key_dim=64, gate="rwkv")
+
     def test_rotary_as_the_example(self):
         # rotary=(style, cos, sin): examples/rope_attention.mlir's rotary
         # embedding, the tables two float32 extras; the same reference data
@@ -592,7 +618,7 @@ class Extras(unittest.TestCase):
              "mask_mod reads doc, which extras= does not list"),
             (lambda: spec.attention("x", q_heads=1, head_dim=64,
                                     extras=[DOC]),
-             "without a score_mod or mask_mod"),
+             "without a score_mod, mask_mod or output_mod"),
             (lambda: spec.attention(
                 "x", q_heads=1, head_dim=64, dims=("B", "N", "n"),
                 extras=[DOC, spec.scalar("n")], mask_mod=document_mask),
