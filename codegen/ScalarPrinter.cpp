@@ -113,6 +113,20 @@ LogicalResult ScalarPrinter::printElementRegion(Block &block, StringRef score,
   return printed;
 }
 
+LogicalResult ScalarPrinter::printOutputModOver(Block &block, StringRef tile,
+                                                StringRef row0, StringRef col0,
+                                                Value batch, Value head) {
+  line() << "fg::warp::for_each_at(" << tile << ", " << row0 << ", " << col0
+         << ", [&](int i, int j, int di, int dj, float& x) {\n";
+  ++indent;
+  if (failed(printElementRegion(block, "x", batch, head)))
+    return failure();
+  line() << "x = " << name(cast<YieldOp>(block.getTerminator()).getValue()) << ";\n";
+  --indent;
+  line() << "});\n";
+  return success();
+}
+
 /// Prints the scalar ops of a region body (not its terminator). math.log1p
 /// has no ScalarPrinter form: it is libdevice's log1pf here, accurate where
 /// log(1 + x) would round 1 + x away.

@@ -147,6 +147,11 @@ protected:
   /// the C expression `score`. The terminator is the caller's.
   LogicalResult printElementRegion(Block &block, StringRef score, Value batch,
                                    Value head, bool fragmentOffsets = true);
+  /// An output_mod region (block arguments o, batch, head, row, column)
+  /// over every element of the accumulator tile `tile` (C name) in place:
+  /// fg::warp::for_each_at from the lane's (`row0`, `col0`) C expressions.
+  LogicalResult printOutputModOver(Block &block, StringRef tile, StringRef row0,
+                                   StringRef col0, Value batch, Value head);
   LogicalResult printOp(Operation *op);
   /// Reads the packed sides off the kernel's flash.sequence, if any.
   void findSequence();

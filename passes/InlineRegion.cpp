@@ -75,3 +75,17 @@ Value mlir::flash::inlineScalarRegion(OpBuilder &b, Region &region,
   return mapping.lookup(yield.getValue());
 }
 
+
+void mlir::flash::buildOutputModRegion(OpBuilder &b, Location loc, Region &src,
+                                       Region &dest, Value batch, Value head,
+                                       Operation *hoistBefore) {
+  OpBuilder::InsertionGuard guard(b);
+  Block &body = *b.createBlock(&dest);
+  Type f32 = b.getF32Type(), index = b.getIndexType();
+  body.addArguments({f32, index, index, index, index}, SmallVector<Location>(5, loc));
+  b.setInsertionPointToStart(&body);
+  Value out = inlineScalarRegion(
+      b, src, {body.getArgument(0), batch, head, body.getArgument(3), body.getArgument(4)},
+      {true, false, false, true, true}, ScoreScaling(), hoistBefore);
+  YieldOp::create(b, loc, out);
+}

@@ -39,6 +39,14 @@ Value inlineScalarRegion(OpBuilder &b, Region &region, ArrayRef<Value> args,
                          ArrayRef<bool> argIsPerElement,
                          const ScoreScaling &scaling, Operation *hoistBefore);
 
+/// An op's output_mod (`src`: (o: f32, b, h, row, d: index, extras...) ->
+/// f32) cloned into the empty region `dest` of the kernel op that stores
+/// the outputs, with the block arguments (o, b, h, row, d) whose b and h
+/// the CTA's `batch` and `head` replace; its per-CTA ops (an extra's
+/// address, a per-head constant) go before `hoistBefore`.
+void buildOutputModRegion(OpBuilder &b, Location loc, Region &src, Region &dest,
+                          Value batch, Value head, Operation *hoistBefore);
+
 } // namespace mlir::flash
 
 #endif // FLASHGEN_PASSES_INLINEREGION_H

@@ -351,24 +351,6 @@ static void buildBlockListLoops(OpBuilder &b, Location loc,
     loop(lists.partial, hi, /*full=*/true);
 }
 
-/// The op's output_mod cloned into `store`'s region: (o: f32, b, h, i, d)
-/// -> f32, the CTA's batch and head for b and h, its per-CTA ops (an
-/// extra's address, a per-head constant) hoisted before `hoistBefore`.
-static void buildOutputMod(OpBuilder &b, Location loc, AttentionOp op,
-                           OutputStoreOp store, Value batch, Value head,
-                           Operation *hoistBefore) {
-  OpBuilder::InsertionGuard guard(b);
-  Block &body = *b.createBlock(&store.getOutputMod());
-  Type f32 = b.getF32Type(), index = b.getIndexType();
-  body.addArguments({f32, index, index, index, index}, SmallVector<Location>(5, loc));
-  b.setInsertionPointToStart(&body);
-  Value out = inlineScalarRegion(
-      b, op.getOutputMod(),
-      {body.getArgument(0), batch, head, body.getArgument(3), body.getArgument(4)},
-      {true, false, false, true, true}, ScoreScaling(), hoistBefore);
-  YieldOp::create(b, loc, out);
-}
-
 /// The CTA's (query tile, head, batch) counted in launch order. Where
 /// query tiles cost different key-tile counts (causal masks, a mask_mod
 /// whose key bound rises with the row) the launch goes heaviest first
@@ -508,7 +490,8 @@ static KernelOp buildKernel(OpBuilder &b, const AttentionKernelPlan &plan,
 
   auto store = OutputStoreOp::create(b, loc, TensorRole::o, batch, head, queryTile, queryLen);
   if (op.hasOutputMod())
-    buildOutputMod(b, loc, op, store, batch, head, queryLoad);
+    buildOutputModRegion(b, loc, op.getOutputMod(), store.getOutputMod(), batch, head,
+                         queryLoad);
   return kernel;
 }
 

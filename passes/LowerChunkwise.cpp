@@ -281,16 +281,7 @@ struct KernelBuilder {
   template <typename StoreOp> void buildOutputMod(StoreOp store) {
     if (!plan.outputMod || store.getTensor() != TensorRole::o)
       return;
-    OpBuilder::InsertionGuard guard(b);
-    Block &body = *b.createBlock(&store.getOutputMod());
-    Type f32 = b.getF32Type(), index = b.getIndexType();
-    body.addArguments({f32, index, index, index, index}, SmallVector<Location>(5, loc));
-    b.setInsertionPointToStart(&body);
-    Value out = inlineScalarRegion(
-        b, *plan.outputMod,
-        {body.getArgument(0), batch, head, body.getArgument(3), body.getArgument(4)},
-        {true, false, false, true, true}, ScoreScaling(), perCta);
-    YieldOp::create(b, loc, out);
+    buildOutputModRegion(b, loc, *plan.outputMod, store.getOutputMod(), batch, head, perCta);
   }
 
   /// scf.if (cond) { body() }.

@@ -265,18 +265,12 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
         if (!store.getOutputMod().empty()) {
           // output_mod on each normalised element (docs/semantics.md §2.11),
           // in registers before the store.
-          Block &block = store.getOutputMod().front();
           std::string col0 = store.getValueSlice()
                                  ? "(" + name(store.getValueSlice()) + ") * kTileDv"
                                  : std::string("0");
-          line() << "fg::warp::for_each_at(acc_o, " << row0 << ", " << col0
-                 << ", [&](int i, int j, int di, int dj, float& x) {\n";
-          ++indent;
-          if (failed(printElementRegion(block, "x", store.getBatch(), store.getHead())))
+          if (failed(printOutputModOver(store.getOutputMod().front(), "acc_o", row0, col0,
+                                        store.getBatch(), store.getHead())))
             return failure();
-          line() << "x = " << name(cast<YieldOp>(block.getTerminator()).getValue()) << ";\n";
-          --indent;
-          line() << "});\n";
         }
         std::string dst = tensorBase(stringifyTensorRole(store.getTensor()), store.getBatch(),
                                      store.getHead()) +

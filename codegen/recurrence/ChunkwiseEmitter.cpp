@@ -700,16 +700,10 @@ LogicalResult LinearKernelPrinter::printStore(ChunkStoreOp op) {
     // output_mod on each normalised element (docs/semantics.md §3.6), in
     // registers before the store: t the row's position in the sequence, d
     // its column in the head.
-    Block &block = op.getOutputMod().front();
-    line() << "fg::warp::for_each_at(acc_h, (int)(" << row0 << "), (int)("
-           << name(op.getColTile())
-           << ") * kTileDv, [&](int i, int j, int di, int dj, float& x) {\n";
-    ++indent;
-    if (failed(printElementRegion(block, "x", op.getBatch(), op.getHead())))
+    if (failed(printOutputModOver(op.getOutputMod().front(), "acc_h", "(int)(" + row0 + ")",
+                                  "(int)(" + name(op.getColTile()) + ") * kTileDv",
+                                  op.getBatch(), op.getHead())))
       return failure();
-    line() << "x = " << name(cast<YieldOp>(block.getTerminator()).getValue()) << ";\n";
-    --indent;
-    line() << "});\n";
   }
   line() << "fg::warp::store_rows_staged(" << base("o", op.getBatch(), op.getHead())
          << " + (" << row0 << ") * o_s2 + (long long)(" << name(op.getColTile())

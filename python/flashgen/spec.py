@@ -626,6 +626,30 @@ def delta_rule(name, *, heads, key_dim, value_dim=None, dtype="bf16",
     return "\n".join(lines) + "\n"
 
 
+def _extras_line(extras):
+    """The op's `extras(...) names [...] extra_dims [...]` line, [] without."""
+    if not extras:
+        return []
+    return ["      extras(%s : %s) names [%s] extra_dims [%s]" % (
+        ", ".join("%" + x.name for x in extras),
+        ", ".join(x.mlir_type for x in extras),
+        ", ".join('"%s"' % x.name for x in extras),
+        ", ".join("[%s]" % ", ".join('"%s"' % d for d in x.dynamic_dims) for x in extras))]
+
+
+def _region_lines(traced, extras):
+    """Each traced region (label, block arguments, _, body), the extras
+    appended to its block arguments."""
+    lines = []
+    for label, args, _region, body in traced:
+        args = args + [(x.arg, x.mlir_type) for x in extras]
+        lines.append("  %s {" % label)
+        lines.append("  ^bb0(%s):" % ", ".join("%s: %s" % a for a in args))
+        lines.extend("    " + line for line in body)
+        lines.append("  }")
+    return lines
+
+
 _GATES = {"none": 0, "decay": 1, "vector": 1, "mlstm_exp": 2, "mlstm_sig": 2}
 
 
@@ -708,19 +732,7 @@ def linear_attention(name, *, heads, key_dim, value_dim=None, dtype="bf16",
     names = ["%o"] + (["%%%sf" % n[0] for n, _ in states] if return_final_state else [])
     lines = ["func.func @%s(%s) -> (%s) {" % (name, ", ".join(params), ", ".join(results)),
              "  %s = flash.linear_attention %s" % (", ".join(names), " ".join(parts))]
-    if extras:
-        lines.append("      extras(%s : %s) names [%s] extra_dims [%s]" % (
-            ", ".join("%" + x.name for x in extras),
-            ", ".join(x.mlir_type for x in extras),
-            ", ".join('"%s"' % x.name for x in extras),
-            ", ".join("[%s]" % ", ".join('"%s"' % d for d in x.dynamic_dims)
-                      for x in extras)))
-    for label, args, _region, body in traced:
-        args = args + [(x.arg, x.mlir_type) for x in extras]
-        lines.append("  %s {" % label)
-        lines.append("  ^bb0(%s):" % ", ".join("%s: %s" % a for a in args))
-        lines.extend("    " + line for line in body)
-        lines.append("  }")
+    lines += _extras_line(extras) + _region_lines(traced, extras)
     lines.append("  : %s, %s, %s -> %s" % (tq, tq, tv, ", ".join(results)))
     lines.append("  return %s : %s" % (", ".join(names), ", ".join(results)))
     lines.append("}")
@@ -938,22 +950,11 @@ def attention(name, *, q_heads, kv_heads=None, head_dim, value_dim=None,
                         ", ".join(t for _, t in lists), tk))
         operands = "%q, %k_blocks, %v"
     lines.append("  %%o = flash.attention %s %s" % (operands, " ".join(attrs)))
-    if extras:
-        lines.append("      extras(%s : %s) names [%s] extra_dims [%s]" % (
-            ", ".join("%" + x.name for x in extras),
-            ", ".join(x.mlir_type for x in extras),
-            ", ".join('"%s"' % x.name for x in extras),
-            ", ".join("[%s]" % ", ".join('"%s"' % d for d in x.dynamic_dims)
-                      for x in extras)))
+    lines += _extras_line(extras)
     if rotary is not None:
         lines.append('      rotary %s tables ["%s", "%s"]' % (rotary[0], tables[0].name,
                                                             tables[1].name))
-    for label, args, _region, body in traced:
-        args = args + [(x.arg, x.mlir_type) for x in extras]
-        lines.append("  %s {" % label)
-        lines.append("  ^bb0(%s):" % ", ".join("%s: %s" % a for a in args))
-        lines.extend("    " + line for line in body)
-        lines.append("  }")
+    lines += _region_lines(traced, extras)
     lines.append("  : %s, %s, %s -> %s" % (tq, tk, tv, to))
     if varlen:
         lines.append("  %%out = flash.varlen_pack %%o[%%cu_seqlens_q] : %s, %s -> %s"

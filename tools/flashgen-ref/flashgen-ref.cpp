@@ -306,14 +306,8 @@ struct ExtraSizes {
   int64_t scalarMax = 0;
 };
 
-ExtraSizes extraSizesOf(AttentionOp op, const AttentionSizes &sizes) {
-  return {{{op.getBatchDimName(), sizes.batch},
-           {op.getQueryDimName(), sizes.queryLen},
-           {op.getKeyDimName(), sizes.keyLen}},
-          op.getBatchDimName(),
-          std::max(sizes.queryLen, sizes.keyLen)};
-}
-ExtraSizes extraSizesOf(AttentionGradOp op, const AttentionSizes &sizes) {
+/// flash.attention and flash.attention_grad: batch, queries, keys.
+template <typename Op> ExtraSizes extraSizesOf(Op op, const AttentionSizes &sizes) {
   return {{{op.getBatchDimName(), sizes.batch},
            {op.getQueryDimName(), sizes.queryLen},
            {op.getKeyDimName(), sizes.keyLen}},
