@@ -172,6 +172,10 @@ sched::LinearProblem mlir::flash::linearKernelProblem(LinearAttentionOp op) {
   p.returnsFinalState = op.getReturnFinalState();
   p.packed = linearVarlenOf(op.getOperation()).has_value();
   p.hasOutputMod = op.hasOutputMod();
+  if (p.hasOutputMod)
+    for (const ExtraOperand &extra : op.getExtraOperands())
+      if (!extra.isScalar())
+        p.outputModReadBytes += extra.type.getElementTypeBitWidth() / 8;
   return p;
 }
 

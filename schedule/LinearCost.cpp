@@ -224,6 +224,9 @@ Evaluation flashgen::schedule::evaluateLinear(const LinearProblem &p,
   const int64_t slices = ceilDiv(Dv, s.tileDv);
   const int64_t chunks = ceilDiv(T, L);
   const int64_t g = p.gateBytesPerStep();
+  // v read and o written once per value column, and what an output_mod
+  // reads beside each output.
+  const int64_t rows = T * Dv * (2 * e + p.outputModReadBytes);
   const int64_t nm = p.normalizerStateBytes();
   const int64_t stateSlice = Dk * s.tileDv * 4;
   const int64_t state = Dk * Dv * 4 + nm;
@@ -307,11 +310,11 @@ Evaluation flashgen::schedule::evaluateLinear(const LinearProblem &p,
     // q, k, gates (and the delta rule's W and row norms): every slice
     // reads them.
     int64_t shared = T * ((p.isDelta() ? 3 : 2) * Dk * e + g + (p.l2normQk ? 8 : 0));
-    k.globalBytes = heads * static_cast<int64_t>(slices * shared + 2 * T * Dv * e +
+    k.globalBytes = heads * static_cast<int64_t>(slices * shared + rows +
                                                  initialBytes + finalBytes);
     int64_t passes = l2FetchPasses(t, slices, resident(k), shared, slices);
     k.hbmBytes = heads * static_cast<int64_t>(
-                             passes * shared + 2 * T * Dv * e +
+                             passes * shared + rows +
                              (p.hasInitialState ? state : 0) + finalBytes);
     k.linesTouched = static_cast<double>(k.ctas) * statePasses * sliceLines;
     k.flops = heads * (outputFlops + updateFlops);
@@ -362,13 +365,11 @@ Evaluation flashgen::schedule::evaluateLinear(const LinearProblem &p,
     outputs.pipelined = false; // one chunk per CTA: load, then compute
     int64_t shared = T * (2 * Dk * e + g);
     int64_t stateReads = chunks * (Dk * Dv * 4 + slices * nm);
-    outputs.globalBytes =
-        heads * (slices * shared + 2 * T * Dv * e + stateReads);
+    outputs.globalBytes = heads * (slices * shared + rows + stateReads);
     int64_t chunkShared = L * (2 * Dk * e + g);
     int64_t outPasses =
         l2FetchPasses(t, slices, resident(outputs), chunkShared, slices);
-    outputs.hbmBytes = heads * (outPasses * shared + 2 * T * Dv * e +
-                                chunks * state);
+    outputs.hbmBytes = heads * (outPasses * shared + rows + chunks * state);
     outputs.linesTouched = static_cast<double>(outputs.ctas) * sliceLines;
     outputs.flops = heads * outputFlops;
     outputs.sfuOps = heads * outputSfu;

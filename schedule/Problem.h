@@ -128,6 +128,10 @@ struct LinearProblem {
   /// element, reading its extras (the step kernel's registers count it:
   /// StepLayout.h).
   bool hasOutputMod = false;
+  /// Bytes the output_mod reads per output element: one element of each
+  /// extra tensor, a gate's pattern (a broadcast table reads less, so the
+  /// modeled traffic errs high; the IO bound leaves them out).
+  int64_t outputModReadBytes = 0;
 
   /// flash.delta_rule: the chunk kernels correct each chunk's values first.
   bool isDelta() const { return betaBytes > 0; }

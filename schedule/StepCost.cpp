@@ -21,7 +21,7 @@ Evaluation flashgen::schedule::evaluateStep(const LinearProblem &p,
   // Per token: what every slice's CTA reads (q, k, gates, beta), and the
   // value and output rows each slice reads and writes once.
   const int64_t shared = 2 * Dk * e + p.gateBytesPerStep();
-  const int64_t own = 2 * Dv * e;
+  const int64_t own = Dv * (2 * e + p.outputModReadBytes);
   const int64_t stateIn = p.hasInitialState ? state : 0;
   const int64_t stateOut = p.returnsFinalState ? state : 0;
 
