@@ -501,6 +501,16 @@ static LogicalResult verifyScoreRegion(Operation *op, Region &region,
                          "(score: f32, b, h, i, j: index)", f32, extras);
 }
 
+/// Checks an output_mod: (o: f32, b, h, row, d: index) -> f32, the row
+/// named as the op names it (`argText`).
+static LogicalResult verifyOutputModRegion(Operation *op, Region &region,
+                                           llvm::StringRef argText, ValueRange extras) {
+  MLIRContext *ctx = op->getContext();
+  Type f32 = Float32Type::get(ctx), index = IndexType::get(ctx);
+  return verifyModRegion(op, region, "output_mod", {f32, index, index, index, index},
+                         argText, f32, extras);
+}
+
 static LogicalResult verifyMaskRegion(Operation *op, Region &region,
                                       ValueRange extras) {
   MLIRContext *ctx = op->getContext();
@@ -514,11 +524,8 @@ LogicalResult AttentionOp::verifyRegions() {
                                getExtras())) ||
       failed(verifyMaskRegion(getOperation(), getMaskMod(), getExtras())))
     return failure();
-  MLIRContext *ctx = getContext();
-  Type f32 = Float32Type::get(ctx), index = IndexType::get(ctx);
-  return verifyModRegion(getOperation(), getOutputMod(), "output_mod",
-                         {f32, index, index, index, index},
-                         "(o: f32, b, h, i, d: index)", f32, getExtras());
+  return verifyOutputModRegion(getOperation(), getOutputMod(),
+                               "(o: f32, b, h, i, d: index)", getExtras());
 }
 
 LogicalResult AttentionGradOp::verifyRegions() {
@@ -794,11 +801,8 @@ llvm::SmallVector<ExtraOperand> LinearAttentionOp::getExtraOperands() {
 }
 
 LogicalResult LinearAttentionOp::verifyRegions() {
-  MLIRContext *ctx = getContext();
-  Type f32 = Float32Type::get(ctx), index = IndexType::get(ctx);
-  return verifyModRegion(getOperation(), getOutputMod(), "output_mod",
-                         {f32, index, index, index, index},
-                         "(o: f32, b, h, t, d: index)", f32, getExtras());
+  return verifyOutputModRegion(getOperation(), getOutputMod(),
+                               "(o: f32, b, h, t, d: index)", getExtras());
 }
 
 //===----------------------------------------------------------------------===//

@@ -158,8 +158,6 @@ std::string scheduleText(ScheduleAttr s) {
   return toLibrary(s).str();
 }
 
-/// How the kernel of `s` copies its tiles into shared memory, and why
-/// (flash-warp-specialize gives a producer warpgroup TMA copies by default).
 /// Whether `op`'s small-cache schedule keeps its query tile resident
 /// (schedule::dsplitQueryResident).
 bool keepsQueryResident(Operation *op, ScheduleAttr s) {
@@ -168,6 +166,8 @@ bool keepsQueryResident(Operation *op, ScheduleAttr s) {
          sched::dsplitQueryResident(attentionKernelProblem(attention), toLibrary(s));
 }
 
+/// How the kernel of `s` copies its tiles into shared memory, and why
+/// (flash-warp-specialize gives a producer warpgroup TMA copies by default).
 std::string copiesText(ScheduleAttr s, bool rotary = false, bool residentQuery = false) {
   switch (s.getAlgorithm()) {
   case Algorithm::flash3:
@@ -612,12 +612,12 @@ llvm::json::Object toJson(const OpReport &r, const sched::Target &target,
   o["modeled_seconds"] = floatAttr(op, "flash.modeled_seconds");
   if (auto b = op->getAttrOfType<StringAttr>("flash.binding"))
     o["binding"] = b.getValue();
-  o["schedule"] = scheduleJson(op->getAttrOfType<ScheduleAttr>("flash.schedule"));
-  std::optional<Rotary> rotary = rotaryOf(op);
   auto opSchedule = op->getAttrOfType<ScheduleAttr>("flash.schedule");
+  o["schedule"] = scheduleJson(opSchedule);
+  std::optional<Rotary> rotary = rotaryOf(op);
   o["copies"] = copiesText(opSchedule, bool(rotary), keepsQueryResident(op, opSchedule));
   if (rotary)
-    o["rotary"] = rotaryText(*rotary, op->getAttrOfType<ScheduleAttr>("flash.schedule"));
+    o["rotary"] = rotaryText(*rotary, opSchedule);
   if (std::string layout = layoutText(op); !layout.empty())
     o["layout"] = layout;
   if (std::string mask = maskModText(op); !mask.empty())
