@@ -949,13 +949,11 @@ LogicalResult ChunkAccumulateOp::verify() {
 
 /// A recurrence store's output_mod: on `o` only, (o: f32, b, h, t, d:
 /// index) -> f32 (flash.yield).
-static LogicalResult checkStoreOutputMod(Operation *op, Region &region, TensorRole tensor) {
-  if (region.empty())
-    return success();
-  if (tensor != TR::o)
-    return op->emitOpError() << "has an output_mod but stores "
-                             << stringifyTensorRole(tensor)
-                             << ": only the outputs o take one";
+/// A per-element region of a recurrence kernel op (an output_mod, a
+/// feature_map): (x: f32, b, h, t, d: index) -> f32, `x` named as the op
+/// names it.
+static LogicalResult checkElementRegion(Operation *op, Region &region, StringRef what,
+                                        StringRef x) {
   Block &block = region.front();
   MLIRContext *ctx = op->getContext();
   Type f32 = Float32Type::get(ctx), index = IndexType::get(ctx);
@@ -963,9 +961,46 @@ static LogicalResult checkStoreOutputMod(Operation *op, Region &region, TensorRo
   auto yield = dyn_cast<YieldOp>(block.getTerminator());
   if (TypeRange(block.getArgumentTypes()) != TypeRange(expected) || !yield ||
       yield.getValue().getType() != f32)
-    return op->emitOpError() << "output_mod must take (o: f32, b, h, t, d: "
-                                "index) and yield f32 (flash.yield)";
+    return op->emitOpError() << what << " must take (" << x
+                             << ": f32, b, h, t, d: index) and yield f32 (flash.yield)";
   return success();
+}
+
+static LogicalResult checkStoreOutputMod(Operation *op, Region &region, TensorRole tensor) {
+  if (region.empty())
+    return success();
+  if (tensor != TR::o)
+    return op->emitOpError() << "has an output_mod but stores "
+                             << stringifyTensorRole(tensor)
+                             << ": only the outputs o take one";
+  return checkElementRegion(op, region, "output_mod", "o");
+}
+
+/// A kernel whose problem is a flash.linear_attention with a feature_map
+/// maps q and k (the forward's kernels; flash-derive-backward refuses one).
+static LogicalResult checkFeatureMapFamily(Operation *op, KernelOp kernel) {
+  switch (kernel.getFamily()) {
+  case KernelFamily::linear_fused:
+  case KernelFamily::linear_states:
+  case KernelFamily::linear_outputs:
+  case KernelFamily::recurrent_step:
+    return success();
+  default:
+    return op->emitOpError() << "maps q and k with a feature_map in a "
+                             << stringifyKernelFamily(kernel.getFamily())
+                             << " kernel; only linear_fused, linear_states, "
+                                "linear_outputs and recurrent_step kernels take one";
+  }
+}
+
+LogicalResult ChunkFeatureMapOp::verify() {
+  FailureOr<KernelOp> kernel = enclosingKernel(*this, /*recurrence=*/true);
+  if (failed(kernel) || failed(checkOpTensor(*this, getTensor(), {TR::q, TR::k})) ||
+      failed(checkFeatureMapFamily(*this, *kernel)) ||
+      failed(checkFamilyRole(*this, *kernel, "tensor", getTensor(),
+                             familyRule(kernel->getFamily()).tensors)))
+    return failure();
+  return checkElementRegion(*this, getBody(), "the feature map", "x");
 }
 
 LogicalResult ChunkStoreOp::verify() {
@@ -1033,7 +1068,13 @@ static FailureOr<KernelOp> checkStepOp(Operation *op, GateKind gate) {
 }
 
 LogicalResult StepLoadOp::verify() {
-  return checkStepOp(*this, getGate());
+  FailureOr<KernelOp> kernel = checkStepOp(*this, getGate());
+  if (failed(kernel) || getFeatureMap().empty())
+    return failure(failed(kernel));
+  if (kernel->getProblem().getAs<BoolAttr>("l2norm_qk"))
+    return emitOpError() << "has a feature_map in a delta-rule kernel; only "
+                            "flash.linear_attention maps q and k";
+  return checkElementRegion(*this, getFeatureMap(), "feature_map", "x");
 }
 
 LogicalResult StepGatesOp::verify() {

@@ -301,6 +301,27 @@ def Flash_ChunkGradOp : Flash_Op<"chunk_grad", [SingleBlock]> {
   let hasVerifier = 1;
 }
 
+def Flash_ChunkFeatureMapOp : Flash_Op<"chunk_feature_map", []> {
+  let summary = "the op's feature map on a staged q or k tile, in place";
+  let description = [{
+    For a `flash.linear_attention` with a feature_map (docs/semantics.md
+    §3.7): once chunk `chunk`'s `tensor` tile (q or k, Dk columns) has
+    landed in `stage`, every element x at row r < `extent` - chunk * rows
+    becomes body(x, b, h, t = chunk * rows + r, d), rounded to the element
+    type; rows past the sequence keep their zeros, so the products that
+    read the tile stay unchanged by padding. The body is the op's
+    feature_map with the CTA's batch and head, its per-CTA ops hoisted.
+  }];
+  let arguments = (ins Flash_TensorRole:$tensor, Index:$batch, Index:$head,
+                       Index:$chunk, Index:$extent, Index:$stage);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $tensor `[` $batch `,` $head `,` $chunk `]` `extent` $extent `stage` $stage
+    attr-dict-with-keyword $body
+  }];
+  let hasVerifier = 1;
+}
+
 def Flash_ChunkL2NormOp : Flash_Op<"chunk_l2norm", []> {
   let summary = "the chunk's l2 row norms of q and k, into scratch; k normalised in place";
   let description = [{
@@ -381,13 +402,16 @@ def Flash_StepLoadOp : Flash_Op<"step_load", []> {
     token's reads of those buffers first. The rows come from registers
     loaded a token ahead: token `step` + 1's loads are issued here when it
     is below `extent` (the token count), so their latency hides behind
-    this token's work.
+    this token's work. With a `feature_map` region (the op's, (x: f32, b,
+    h, t, d: index) -> f32 with the CTA's batch and head), q's and k's
+    elements are mapped as they are stored (docs/semantics.md §3.7).
   }];
   let arguments = (ins Index:$batch, Index:$head, Index:$step,
                        Index:$col_tile, Index:$extent, Flash_GateKind:$gate);
+  let regions = (region MaxSizedRegion<1>:$feature_map);
   let assemblyFormat = [{
     `[` $batch `,` $head `,` $step `,` $col_tile `]` `extent` $extent `gate`
-    $gate attr-dict
+    $gate (`feature_map` $feature_map^)? attr-dict
   }];
   let hasVerifier = 1;
 }

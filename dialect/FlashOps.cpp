@@ -786,12 +786,13 @@ LogicalResult LinearAttentionOp::verify() {
     return failure();
   if (failed(checkDimNames(op, getDims(), 2, "batch, length")))
     return failure();
-  // Packed rows have no [B, T] position for an extra to be indexed by.
-  if ((hasOutputMod() || !getExtras().empty()) && linearVarlenOf(op))
-    return emitOpError() << "has an output_mod or extras over packed sequences "
-                            "(flash.varlen_view), which are not supported: pad "
-                            "the batch to [B, H, T, D], or apply the output "
-                            "modifier outside";
+  // Packed rows have no [B, T] position for an extra to be indexed by,
+  // nor a region's (b, t).
+  if ((hasOutputMod() || hasFeatureMap() || !getExtras().empty()) && linearVarlenOf(op))
+    return emitOpError() << "has an output_mod, a feature_map or extras over packed "
+                            "sequences (flash.varlen_view), which are not supported: "
+                            "pad the batch to [B, H, T, D], or apply the modifier "
+                            "outside";
   return verifyExtras(*this, {getBatchDimName(), getLengthDimName()},
                       kReservedRecurrenceExtraNames);
 }
@@ -801,6 +802,12 @@ llvm::SmallVector<ExtraOperand> LinearAttentionOp::getExtraOperands() {
 }
 
 LogicalResult LinearAttentionOp::verifyRegions() {
+  MLIRContext *ctx = getContext();
+  Type f32 = Float32Type::get(ctx), index = IndexType::get(ctx);
+  if (failed(verifyModRegion(getOperation(), getFeatureMap(), "feature_map",
+                             {f32, index, index, index, index},
+                             "(x: f32, b, h, t, d: index)", f32, getExtras())))
+    return failure();
   return verifyOutputModRegion(getOperation(), getOutputMod(),
                                "(o: f32, b, h, t, d: index)", getExtras());
 }

@@ -395,6 +395,14 @@ def Flash_LinearAttentionOp : Flash_Op<"linear_attention",
     `names` and `extra_dims` are attention's (§2.7), with the op's two dims;
     the final state is not changed.
 
+    The optional `feature_map` maps (x: f32, b, h, t, d: index) to the f32
+    that stands for q[b, h, t, d] and for k[b, h, t, d] in the recurrence,
+    before the scale and the gates: a feature-mapped linear attention
+    (elu(x) + 1, relu(x), exp(x - c), a learned per-dimension scale read
+    as an extra) written as the element map phi with o_t = S_t^T q~_t over
+    phi(q), phi(k) (docs/semantics.md §3.7). Rows past the sequence are not
+    mapped.
+
     ```mlir
     %o = flash.linear_attention %q, %k, %v gate mlstm_exp gates(%i, %f
         : tensor<?x8x?xf32>, tensor<?x8x?xf32>) dims ["B", "T"]
@@ -418,7 +426,8 @@ def Flash_LinearAttentionOp : Flash_Op<"linear_attention",
     OptionalAttr<ArrayAttr>:$extra_dims
   );
   let results = (outs Flash_Tensor:$o, Variadic<Flash_StateTensor>:$final_state);
-  let regions = (region MaxSizedRegion<1>:$output_mod);
+  let regions = (region MaxSizedRegion<1>:$feature_map,
+                        MaxSizedRegion<1>:$output_mod);
 
   let assemblyFormat = [{
     $q `,` $k `,` $v (`gate` $gate^)?
@@ -428,7 +437,7 @@ def Flash_LinearAttentionOp : Flash_Op<"linear_attention",
     (`scale` $scale^)? (`dims` $dims^)?
     (`extras` `(` $extras^ `:` type($extras) `)` `names` $extra_names
      `extra_dims` $extra_dims)?
-    (`output_mod` $output_mod^)?
+    (`feature_map` $feature_map^)? (`output_mod` $output_mod^)?
     attr-dict `:` type($q) `,` type($k) `,` type($v) `->` type($o)
     (`,` type($final_state)^)?
   }];
@@ -443,6 +452,7 @@ def Flash_LinearAttentionOp : Flash_Op<"linear_attention",
     /// How many state tensors (C, n, m) the recurrence carries (1 to 3).
     static unsigned getStateTensorCount(::mlir::flash::GateKind kind);
     bool hasOutputMod() { return !getOutputMod().empty(); }
+    bool hasFeatureMap() { return !getFeatureMap().empty(); }
     /// The extra operands with their names and dimension names, in
     /// operand order (dialect/ExtraOperands.h).
     ::llvm::SmallVector<::mlir::flash::ExtraOperand> getExtraOperands();
@@ -583,8 +593,9 @@ def Flash_DeltaRuleOp : Flash_Op<"delta_rule",
 
 def Flash_YieldOp : Flash_Op<"yield", [Pure, Terminator,
     ParentOneOf<["AttentionOp", "AttentionGradOp", "OutputStoreOp",
-                 "LinearAttentionOp", "ChunkStoreOp", "StepStoreOp"]>]> {
-  let summary = "returns the value of a score_mod, mask_mod, score_grad or output_mod region";
+                 "LinearAttentionOp", "ChunkStoreOp", "StepStoreOp",
+                 "ChunkFeatureMapOp", "StepLoadOp"]>]> {
+  let summary = "returns the value of a score_mod, mask_mod, score_grad, output_mod or feature_map region";
   let arguments = (ins AnyType:$value);
   let assemblyFormat = "$value attr-dict `:` type($value)";
 }

@@ -170,6 +170,11 @@ LogicalResult deriveLinearBackward(func::FuncOp forward, LinearAttentionOp linea
            << "flash-derive-backward: the op has an output_mod, whose "
               "gradient is not built yet; derive the backward of the op "
               "without it and apply the modifier outside";
+  if (linear.hasFeatureMap())
+    return linear.emitError()
+           << "flash-derive-backward: the op has a feature_map, whose "
+              "gradient is not built yet; derive the backward of the op "
+              "without it and map q and k outside";
   std::optional<LinearVarlen> packed = linearVarlenOf(linear.getOperation());
   FailureOr<std::string> name = backwardName(forward, linear, symbols);
   if (failed(name))

@@ -76,7 +76,7 @@ Value mlir::flash::inlineScalarRegion(OpBuilder &b, Region &region,
 }
 
 
-void mlir::flash::buildOutputModRegion(OpBuilder &b, Location loc, Region &src,
+void mlir::flash::buildElementRegion(OpBuilder &b, Location loc, Region &src,
                                        Region &dest, Value batch, Value head,
                                        Operation *hoistBefore) {
   OpBuilder::InsertionGuard guard(b);

@@ -490,7 +490,7 @@ static KernelOp buildKernel(OpBuilder &b, const AttentionKernelPlan &plan,
 
   auto store = OutputStoreOp::create(b, loc, TensorRole::o, batch, head, queryTile, queryLen);
   if (op.hasOutputMod())
-    buildOutputModRegion(b, loc, op.getOutputMod(), store.getOutputMod(), batch, head,
+    buildElementRegion(b, loc, op.getOutputMod(), store.getOutputMod(), batch, head,
                          queryLoad);
   return kernel;
 }

@@ -281,7 +281,23 @@ struct KernelBuilder {
   template <typename StoreOp> void buildOutputMod(StoreOp store) {
     if (!plan.outputMod || store.getTensor() != TensorRole::o)
       return;
-    buildOutputModRegion(b, loc, *plan.outputMod, store.getOutputMod(), batch, head, perCta);
+    buildElementRegion(b, loc, *plan.outputMod, store.getOutputMod(), batch, head, perCta);
+  }
+
+  /// The op's feature map on chunk `c`'s staged q (where the kernel
+  /// computes outputs) and k tiles in `stage`, then a barrier: every warp
+  /// reads them after (the vector gates' scan too, which gates them in
+  /// place). Nothing without a feature map.
+  void mapFeatures(Value c, Value stage, bool queries) {
+    if (!plan.featureMap)
+      return;
+    for (TensorRole role : {TensorRole::q, TensorRole::k}) {
+      if (role == TensorRole::q && !queries)
+        continue;
+      auto map = ChunkFeatureMapOp::create(b, loc, role, batch, head, c, T, stage);
+      buildElementRegion(b, loc, *plan.featureMap, map.getBody(), batch, head, perCta);
+    }
+    BarrierOp::create(b, loc);
   }
 
   /// scf.if (cond) { body() }.
@@ -354,6 +370,7 @@ struct KernelBuilder {
       // Gate buffers alternate for scalar gates only (the others keep
       // none, or one table rebuilt at the top of each chunk).
       Value buffer = scalarGates ? a.rem(c, two) : zero;
+      mapFeatures(c, stage, queries);
       if (gate() == GateKind::vector) {
         // Per-key-dim gates: scan the staged g tile and gate q, k in place
         // before anyone reads them.
@@ -484,7 +501,10 @@ struct KernelBuilder {
                                                    : StateSource::zero,
                                  batch, head, valueTile, Value(), gate());
     forLoop(a.c(0), T, [&](Value t) {
-      StepLoadOp::create(b, loc, batch, head, t, valueTile, T, gate());
+      auto load = StepLoadOp::create(b, loc, batch, head, t, valueTile, T, gate());
+      if (plan.featureMap)
+        buildElementRegion(b, loc, *plan.featureMap, load.getFeatureMap(), batch, head,
+                           perCta);
       auto gates = StepGatesOp::create(b, loc, batch, head, t, gate());
       buildGateRegion(b, loc, gate(), gates);
       StepUpdateOp::create(b, loc, gate());
@@ -694,6 +714,7 @@ struct KernelBuilder {
       chunkGates(c, zero, zero);
     }
     TileWaitOp::create(b, loc, 0);
+    mapFeatures(c, zero, /*queries=*/true);
     if (gate() == GateKind::vector) {
       chunkGates(c, zero, zero);
       BarrierOp::create(b, loc);
@@ -731,6 +752,8 @@ LinearKernelPlan mlir::flash::linearKernelPlan(LinearAttentionOp op) {
   plan.packed = linearVarlenOf(op.getOperation()).has_value();
   if (op.hasOutputMod())
     plan.outputMod = &op.getOutputMod();
+  if (op.hasFeatureMap())
+    plan.featureMap = &op.getFeatureMap();
   return plan;
 }
 

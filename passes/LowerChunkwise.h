@@ -45,6 +45,10 @@ struct LinearKernelPlan {
   /// flash.linear_attention's output_mod (null without one): cloned into
   /// every store of o (flash.chunk_store, flash.step_store).
   Region *outputMod = nullptr;
+  /// flash.linear_attention's feature_map (null without one): cloned into
+  /// a flash.chunk_feature_map per staged q and k tile, and into
+  /// flash.step_load.
+  Region *featureMap = nullptr;
   /// Name of the function holding the op: kernels are named after it.
   std::string opName;
 };

@@ -172,10 +172,17 @@ sched::LinearProblem mlir::flash::linearKernelProblem(LinearAttentionOp op) {
   p.returnsFinalState = op.getReturnFinalState();
   p.packed = linearVarlenOf(op.getOperation()).has_value();
   p.hasOutputMod = op.hasOutputMod();
+  p.hasFeatureMap = op.hasFeatureMap();
+  // Each region that reads extras counts every tensor extra once per
+  // element it computes (which extras it reads is not told apart).
+  int64_t extraBytes = 0;
+  for (const ExtraOperand &extra : op.getExtraOperands())
+    if (!extra.isScalar())
+      extraBytes += extra.type.getElementTypeBitWidth() / 8;
   if (p.hasOutputMod)
-    for (const ExtraOperand &extra : op.getExtraOperands())
-      if (!extra.isScalar())
-        p.outputModReadBytes += extra.type.getElementTypeBitWidth() / 8;
+    p.outputModReadBytes = extraBytes;
+  if (p.hasFeatureMap)
+    p.featureMapReadBytes = extraBytes;
   return p;
 }
 

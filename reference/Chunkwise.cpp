@@ -345,6 +345,9 @@ template <typename T>
 ChunkStates<T> chunkBoundaryStates(const LinearProblem &problem,
                                    const LinearInputs<T> &inputs,
                                    int64_t chunkSize) {
+  if (problem.featureMap)
+    return chunkBoundaryStates(withoutFeatureMap(problem), mapFeatures(problem, inputs),
+                               chunkSize);
   const LinearShape shape = linearShape(problem, inputs);
   const GateKind gate = problem.gate;
   const int64_t chunks = chunkCount(shape.steps, chunkSize);
@@ -392,6 +395,9 @@ template <typename T>
 LinearResult<T> chunkwiseRecurrence(const LinearProblem &problem,
                                     const LinearInputs<T> &inputs,
                                     const ChunkTiling &tiling) {
+  if (problem.featureMap)
+    return chunkwiseRecurrence(withoutFeatureMap(problem), mapFeatures(problem, inputs),
+                               tiling);
   if (auto error = validateChunkTiling(tiling))
     throw ReferenceError(*error);
   const LinearShape shape = linearShape(problem, inputs);

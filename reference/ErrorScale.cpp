@@ -31,6 +31,9 @@ Tensor<double> attentionErrorScale(const AttentionProblem &problem,
 
 Tensor<double> linearErrorScale(const LinearProblem &problem,
                                 const LinearInputs<double> &inputs) {
+  // The recurrence reads the mapped q and k (LinearProblem.h).
+  if (problem.featureMap)
+    return linearErrorScale(withoutFeatureMap(problem), mapFeatures(problem, inputs));
   const LinearShape shape = linearShape(problem, inputs);
   const GateKind gate = problem.gate;
   const int64_t steps = shape.steps, dk = shape.keyDim, dv = shape.valueDim;

@@ -29,6 +29,12 @@ using flashgen::gateKindName;
 using LinearOutputMod = std::function<double(double out, int64_t batch, int64_t head,
                                              int64_t step, int64_t column)>;
 
+/// Feature map of a recurrence: receives one element x of q or k at [b,
+/// h, t, d] and returns what the recurrence reads there in its place
+/// (docs/semantics.md §3.7).
+using LinearFeatureMap = std::function<double(double x, int64_t batch, int64_t head,
+                                              int64_t step, int64_t column)>;
+
 /// Attributes of one flash.linear_attention op.
 struct LinearProblem {
   GateKind gate = GateKind::None;
@@ -38,6 +44,8 @@ struct LinearProblem {
   double normalizerEps = 1e-6;
   /// Empty: the normalised output is stored as it is.
   LinearOutputMod outputMod;
+  /// Empty: q and k are read as they are.
+  LinearFeatureMap featureMap;
 };
 
 /// Recurrent state of one op for all (batch, head) pairs. For an initial
@@ -127,6 +135,33 @@ void applyOutputMod(const LinearProblem &problem, Tensor<T> &out) {
       for (int64_t t = 0; t < steps; ++t)
         for (int64_t d = 0; d < dv; ++d, ++o)
           *o = static_cast<T>(problem.outputMod(static_cast<double>(*o), b, h, t, d));
+}
+
+/// `inputs` with the problem's feature map applied to every element of q
+/// and k (a copy; the other operands as they are). Each form computes the
+/// recurrence of a problem with a feature map as that of the mapped
+/// inputs under `withoutFeatureMap(problem)`.
+template <typename T>
+LinearInputs<T> mapFeatures(const LinearProblem &problem, const LinearInputs<T> &inputs) {
+  LinearInputs<T> mapped = inputs;
+  for (Tensor<T> *x : {&mapped.q, &mapped.k}) {
+    if (x->rank() != 4)
+      continue; // linearShape reports the malformed operand
+    const int64_t batch = x->dim(0), heads = x->dim(1), steps = x->dim(2), dk = x->dim(3);
+    T *e = x->data();
+    for (int64_t b = 0; b < batch; ++b)
+      for (int64_t h = 0; h < heads; ++h)
+        for (int64_t t = 0; t < steps; ++t)
+          for (int64_t d = 0; d < dk; ++d, ++e)
+            *e = static_cast<T>(problem.featureMap(static_cast<double>(*e), b, h, t, d));
+  }
+  return mapped;
+}
+
+/// The problem with its feature map left out (mapFeatures).
+inline LinearProblem withoutFeatureMap(LinearProblem problem) {
+  problem.featureMap = nullptr;
+  return problem;
 }
 
 /// Zero state of the right shapes for the gate kind.

@@ -19,6 +19,8 @@ namespace flashgen::reference {
 template <typename T>
 LinearResult<T> stepwiseRecurrence(const LinearProblem &problem,
                                    const LinearInputs<T> &inputs) {
+  if (problem.featureMap)
+    return stepwiseRecurrence(withoutFeatureMap(problem), mapFeatures(problem, inputs));
   const LinearShape shape = linearShape(problem, inputs);
   const GateKind gate = problem.gate;
   const int64_t steps = shape.steps, dk = shape.keyDim, dv = shape.valueDim;

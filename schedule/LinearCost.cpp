@@ -227,6 +227,11 @@ Evaluation flashgen::schedule::evaluateLinear(const LinearProblem &p,
   // v read and o written once per value column, and what an output_mod
   // reads beside each output.
   const int64_t rows = T * Dv * (2 * e + p.outputModReadBytes);
+  // A feature map reads its extras beside each q and k element a kernel
+  // stages (every slice's CTA maps its own copy), and reads and rewrites
+  // the staged tiles once per chunk (16-bit elements).
+  const int64_t mapReads = p.featureMapReadBytes;
+  const double mapSmem = p.hasFeatureMap ? 2.0 * L * Dk : 0.0; // per tile mapped
   const int64_t nm = p.normalizerStateBytes();
   const int64_t stateSlice = Dk * s.tileDv * 4;
   const int64_t state = Dk * Dv * 4 + nm;
@@ -309,7 +314,8 @@ Evaluation flashgen::schedule::evaluateLinear(const LinearProblem &p,
     k.pipelined = s.stages >= 2;
     // q, k, gates (and the delta rule's W and row norms): every slice
     // reads them.
-    int64_t shared = T * ((p.isDelta() ? 3 : 2) * Dk * e + g + (p.l2normQk ? 8 : 0));
+    int64_t shared = T * ((p.isDelta() ? 3 : 2) * Dk * e + g + (p.l2normQk ? 8 : 0) +
+                          2 * Dk * mapReads);
     k.globalBytes = heads * static_cast<int64_t>(slices * shared + rows +
                                                  initialBytes + finalBytes);
     int64_t passes = l2FetchPasses(t, slices, resident(k), shared, slices);
@@ -320,7 +326,7 @@ Evaluation flashgen::schedule::evaluateLinear(const LinearProblem &p,
     k.flops = heads * (outputFlops + updateFlops);
     k.sfuOps = heads * outputSfu;
     k.aluOps = heads * outputAlu;
-    k.smemTraffic = chunkSteps * (intraSmem + w * L * s.tileDv) * e;
+    k.smemTraffic = chunkSteps * (intraSmem + w * L * s.tileDv + 2.0 * mapSmem) * e;
     k.steps = chunkSteps;
     k.innerSteps = innerSteps;
     if (p.isDelta()) {
@@ -337,7 +343,7 @@ Evaluation flashgen::schedule::evaluateLinear(const LinearProblem &p,
     states.smemBytes = linearSmemBytes(p, s, false);
     states.registersPerThread = linearRegisters(p, s, false);
     states.pipelined = s.stages >= 2;
-    int64_t sharedK = T * (Dk * e + g);
+    int64_t sharedK = T * (Dk * e + g + Dk * mapReads);
     int64_t scratch = (chunks + 1) * state; // before every chunk, and after
     states.globalBytes =
         heads * static_cast<int64_t>(slices * sharedK + T * Dv * e + scratch +
@@ -352,7 +358,7 @@ Evaluation flashgen::schedule::evaluateLinear(const LinearProblem &p,
     states.flops = heads * updateFlops;
     if (p.gate == GateKind::Vector)
       states.sfuOps = heads * static_cast<double>(slices) * T * Dk;
-    states.smemTraffic = chunkSteps * updateSmem * e;
+    states.smemTraffic = chunkSteps * (updateSmem + mapSmem) * e;
     states.steps = chunkSteps;
     result.kernels.push_back(states);
 
@@ -363,10 +369,10 @@ Evaluation flashgen::schedule::evaluateLinear(const LinearProblem &p,
     outputs.smemBytes = linearSmemBytes(p, s, true);
     outputs.registersPerThread = linearRegisters(p, s, true);
     outputs.pipelined = false; // one chunk per CTA: load, then compute
-    int64_t shared = T * (2 * Dk * e + g);
+    int64_t shared = T * (2 * Dk * e + g + 2 * Dk * mapReads);
     int64_t stateReads = chunks * (Dk * Dv * 4 + slices * nm);
     outputs.globalBytes = heads * (slices * shared + rows + stateReads);
-    int64_t chunkShared = L * (2 * Dk * e + g);
+    int64_t chunkShared = L * (2 * Dk * e + g + 2 * Dk * mapReads);
     int64_t outPasses =
         l2FetchPasses(t, slices, resident(outputs), chunkShared, slices);
     outputs.hbmBytes = heads * (outPasses * shared + rows + chunks * state);
@@ -374,7 +380,7 @@ Evaluation flashgen::schedule::evaluateLinear(const LinearProblem &p,
     outputs.flops = heads * outputFlops;
     outputs.sfuOps = heads * outputSfu;
     outputs.aluOps = heads * outputAlu;
-    outputs.smemTraffic = chunkSteps * intraSmem * e;
+    outputs.smemTraffic = chunkSteps * (intraSmem + 2.0 * mapSmem) * e;
     outputs.steps = chunkSteps;
     outputs.innerSteps = innerSteps;
     result.kernels.push_back(outputs);

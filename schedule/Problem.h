@@ -132,6 +132,12 @@ struct LinearProblem {
   /// extra tensor, a gate's pattern (a broadcast table reads less, so the
   /// modeled traffic errs high; the IO bound leaves them out).
   int64_t outputModReadBytes = 0;
+  /// flash.linear_attention's feature_map: each kernel maps the q and k
+  /// rows it stages, in place in shared memory (the step kernel as it
+  /// stores them), reading `featureMapReadBytes` of extras per element
+  /// mapped (one element of each extra tensor, as outputModReadBytes).
+  bool hasFeatureMap = false;
+  int64_t featureMapReadBytes = 0;
 
   /// flash.delta_rule: the chunk kernels correct each chunk's values first.
   bool isDelta() const { return betaBytes > 0; }

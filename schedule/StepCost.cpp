@@ -18,9 +18,10 @@ Evaluation flashgen::schedule::evaluateStep(const LinearProblem &p,
   const int64_t slices = ceilDiv(Dv, std::max<int64_t>(s.tileDv, 1));
   const int64_t state = p.stateBytes();
   const int64_t sliceBytes = Dk * s.tileDv * 4;
-  // Per token: what every slice's CTA reads (q, k, gates, beta), and the
+  // Per token: what every slice's CTA reads (q, k with what a feature map
+  // reads beside them, gates, beta), and the
   // value and output rows each slice reads and writes once.
-  const int64_t shared = 2 * Dk * e + p.gateBytesPerStep();
+  const int64_t shared = 2 * Dk * (e + p.featureMapReadBytes) + p.gateBytesPerStep();
   const int64_t own = Dv * (2 * e + p.outputModReadBytes);
   const int64_t stateIn = p.hasInitialState ? state : 0;
   const int64_t stateOut = p.returnsFinalState ? state : 0;

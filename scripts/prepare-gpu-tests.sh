@@ -269,6 +269,10 @@ add_case mlstm_sig_state_b1_t150 mlstm_sig.mlir    mlstm_sig       15 B=1 T=150
 # An output gate (output_mod reading an f32 extra [B, T, H, Dv]): the
 # chunk kernels, and one and three tokens through the step kernel.
 add_case gated_recurrence_b2_t150 gated_recurrence.mlir gated_recurrence 86 B=2 T=150
+# A feature map on q and k (elu(w x) + 1, w an f32 extra [H, Dk]): the
+# chunk kernels map each staged tile in place; three tokens through the
+# step kernel below.
+add_case feature_map_linear_b2_t150 feature_map_linear.mlir feature_map_linear 100 B=2 T=150
 # Packed sequences (cu_seqlens): ragged lengths (an empty one, a single
 # step, the longest last) packed back to back, states per sequence.
 add_case decay_varlen_b4_t150 decay_varlen.mlir    decay_varlen    68 B=4 T=150
@@ -292,6 +296,7 @@ add_case step_mlstm_sig_state_b3_t4 mlstm_sig.mlir       mlstm_sig        63 B=3
 add_case step_delta_rule_b3_t1     delta_rule.mlir       delta_rule       64 B=3 T=1 "$step_plan"
 add_case step_gated_delta_state_b2_t4 gated_delta_rule.mlir gated_delta_rule 65 B=2 T=4 "$step_plan"
 add_case step_gated_recurrence_b3_t3 gated_recurrence.mlir gated_recurrence 87 B=3 T=3 "$step_plan"
+add_case step_feature_map_linear_b3_t3 feature_map_linear.mlir feature_map_linear 101 B=3 T=3 "$step_plan"
 
 {
   echo '{"cases": ['

@@ -90,6 +90,7 @@ private:
   LogicalResult printStore(ChunkStoreOp op);
   LogicalResult printStateUpdate(StateUpdateOp op);
   LogicalResult printL2Norm(ChunkL2NormOp op);
+  LogicalResult printFeatureMap(ChunkFeatureMapOp op);
   LogicalResult printDelta(ChunkDeltaOp op);
   LogicalResult printWY(ChunkWYOp op);
   LogicalResult printChunkGrad(ChunkGradOp op);
@@ -821,6 +822,24 @@ LogicalResult LinearKernelPrinter::printL2Norm(ChunkL2NormOp op) {
   return success();
 }
 
+LogicalResult LinearKernelPrinter::printFeatureMap(ChunkFeatureMapOp op) {
+  // The feature map on each element of the staged rows inside the
+  // sequence (docs/semantics.md §3.7): i its position in the sequence, j
+  // its column.
+  Block &block = op.getBody().front();
+  StringRef ringName = op.getTensor() == TensorRole::q ? "sQ" : "sK";
+  line() << "fg::cta::map_rows<kThreads>(" << stage(ringName, op.getStage()) << ", "
+         << name(op.getExtent()) << " - (" << name(op.getChunk()) << ") * kChunk, (int)("
+         << name(op.getChunk()) << ") * kChunk, [&](float x, int i, int j) -> float {\n";
+  ++indent;
+  if (failed(printElementRegion(block, "x", op.getBatch(), op.getHead())))
+    return failure();
+  line() << "return " << name(cast<YieldOp>(block.getTerminator()).getValue()) << ";\n";
+  --indent;
+  line() << "});\n";
+  return success();
+}
+
 LogicalResult LinearKernelPrinter::printDelta(ChunkDeltaOp op) {
   // With l2norm_qk, row s times the staged 1/|k_s| (column 1 of [L][2]).
   std::string scales = l2normQk ? rowNorms(op.getStage()) + " + 1, 2" : "nullptr, 0";
@@ -1336,6 +1355,7 @@ LogicalResult LinearKernelPrinter::printKernelOp(Operation *op) {
       .Case<ChunkStoreOp>([&](auto store) { return printStore(store); })
       .Case<StateUpdateOp>([&](auto update) { return printStateUpdate(update); })
       .Case<ChunkL2NormOp>([&](auto norm) { return printL2Norm(norm); })
+      .Case<ChunkFeatureMapOp>([&](auto map) { return printFeatureMap(map); })
       .Case<ChunkDeltaOp>([&](auto d) { return printDelta(d); })
       .Case<ChunkWYOp>([&](auto wy) { return printWY(wy); })
       .Case<ChunkGradOp>([&](auto grad) { return printChunkGrad(grad); })
@@ -1447,7 +1467,8 @@ std::string LinearKernelPrinter::signature() {
     if (l2normQk)
       tensor("delta_norm", "float", deltaPrepare, 4);
   }
-  // The tensors an output_mod reads (flash.extra; none without one).
+  // The tensors an output_mod or feature_map reads (flash.extra; none
+  // without one).
   printExtraParameters(sep);
   if (packedQueries)
     printSequenceParameters([&]() -> llvm::raw_ostream & { return sep(); });

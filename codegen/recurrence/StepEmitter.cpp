@@ -145,8 +145,25 @@ LogicalResult StepKernelPrinter::printLoad(StepLoadOp op) {
   line() << "}\n";
   // Every thread is past the previous token's reads of the buffers.
   line() << "fg::cta::sync();\n";
-  line() << "pf_q.commit(s_q);\n";
-  line() << "pf_k.commit(s_k);\n";
+  if (op.getFeatureMap().empty()) {
+    line() << "pf_q.commit(s_q);\n";
+    line() << "pf_k.commit(s_k);\n";
+  } else {
+    // q's and k's elements through the feature map (docs/semantics.md
+    // §3.7): i the token's position, j the column.
+    Block &block = op.getFeatureMap().front();
+    for (const char *row : {"q", "k"}) {
+      line() << "pf_" << row << ".commit(s_" << row << ", [&](float x, int j) -> float {\n";
+      ++indent;
+      line() << "const int i = (int)(" << t << ");\n";
+      line() << "(void)i;\n";
+      if (failed(printElementRegion(block, "x", op.getBatch(), op.getHead())))
+        return failure();
+      line() << "return " << name(cast<YieldOp>(block.getTerminator()).getValue()) << ";\n";
+      --indent;
+      line() << "});\n";
+    }
+  }
   line() << "pf_v.commit(s_v);\n";
   if (vectorGate)
     line() << "pf_g.commit(s_decay);\n";
@@ -351,7 +368,8 @@ std::string StepKernelPrinter::signature() {
   tensor("o", elem, true, 4);
   if (final)
     printStateParameters(sep, result.arguments, true, normalizer, stabilizer);
-  // The tensors an output_mod reads (flash.extra; none without one).
+  // The tensors an output_mod or feature_map reads (flash.extra; none
+  // without one).
   printExtraParameters(sep);
   printDimParameters([&]() -> llvm::raw_ostream & { return sep(); });
   return sep.text();

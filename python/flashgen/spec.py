@@ -130,7 +130,7 @@ class _Region:
 
 def _region_of(what):
     if not _tracing:
-        raise SpecError("%s is read outside a score_mod / mask_mod / output_mod "
+        raise SpecError("%s is read outside a score_mod / mask_mod / output_mod / feature_map "
                         "(extras exist only while spec.attention or "
                         "spec.linear_attention traces them)" % what)
     return _tracing[-1]
@@ -655,7 +655,8 @@ _GATES = {"none": 0, "decay": 1, "vector": 1, "mlstm_exp": 2, "mlstm_sig": 2}
 
 def linear_attention(name, *, heads, key_dim, value_dim=None, dtype="bf16",
                      gate="none", initial_state=False, return_final_state=False,
-                     scale=None, dims=("B", "T"), output_mod=None, extras=None):
+                     scale=None, dims=("B", "T"), output_mod=None, extras=None,
+                     feature_map=None):
     """The MLIR text of ``func.func @name`` holding one
     ``flash.linear_attention`` (docs/semantics.md §3): q, k [B, heads, T,
     key_dim], v [B, heads, T, value_dim]; ``gate`` is "none", "decay" (g
@@ -665,7 +666,11 @@ def linear_attention(name, *, heads, key_dim, value_dim=None, dtype="bf16",
     after the gates, ``return_final_state`` returns it after o.
     ``output_mod`` is ``(o, b, h, t, d) -> o``, applied to each output
     element after the normaliser (an output gate reads its gate from a
-    ``spec.tensor``; docs/semantics.md §3.6); ``extras`` as attention's."""
+    ``spec.tensor``; docs/semantics.md §3.6); ``extras`` as attention's.
+    ``feature_map`` is ``(x, b, h, t, d) -> x``, applied to each element
+    of q and of k before the scale and the gates (a feature-mapped linear
+    attention: ``lambda x, b, h, t, d: spec.where(x > 0, x + 1,
+    spec.exp(x))`` is elu(x) + 1; docs/semantics.md §3.7)."""
     value_dim = key_dim if value_dim is None else value_dim
     if not name.isidentifier():
         raise SpecError("name %r is not an identifier" % name)
@@ -688,6 +693,10 @@ def linear_attention(name, *, heads, key_dim, value_dim=None, dtype="bf16",
     if scale is not None and not math.isfinite(scale):
         raise SpecError("scale must be finite")
     traced = []
+    # In the op's order: feature_map, then output_mod.
+    if feature_map is not None:
+        args = [("%x", F32), ("%b", INDEX), ("%h", INDEX), ("%t", INDEX), ("%d", INDEX)]
+        traced.append(("feature_map", args) + _trace(feature_map, args, F32, "feature_map"))
     if output_mod is not None:
         args = [("%o", F32), ("%b", INDEX), ("%h", INDEX), ("%t", INDEX), ("%d", INDEX)]
         traced.append(("output_mod", args) + _trace(output_mod, args, F32, "output_mod"))
@@ -795,7 +804,7 @@ def _extras_of(extras, regions, dims, tables=()):
                                                             key=dims.index))))
     unread = [e for e in out if not any(e is t for t in tables)]
     if unread and not regions:
-        raise SpecError("extras %s: without a score_mod, mask_mod or output_mod nothing "
+        raise SpecError("extras %s: without a score_mod, mask_mod, output_mod or feature_map nothing "
                         "reads them" % ", ".join(e.name for e in unread))
     return out
 

@@ -751,3 +751,70 @@ flash.kernel @k family attention_grad_dq schedule #flash.schedule<algorithm = fl
   // expected-error@+1 {{'flash.tile_landed' op copies q with TMA; the dq kernel's ring holds k and v}}
   flash.tile_landed q round %c0
 }
+
+// -----
+
+// A feature map maps the staged q and k tiles only.
+flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.chunk_feature_map' op tensor v is not q or k}}
+  flash.chunk_feature_map v[%c0, %c0, %c0] extent %c0 stage %c0 {
+  ^bb0(%x: f32, %b: index, %h: index, %t: index, %d: index):
+    flash.yield %x : f32
+  }
+}
+
+// -----
+
+// ... and a linear_states kernel stages no q.
+flash.kernel @k family linear_states schedule #flash.schedule<algorithm = chunk_two_pass, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.chunk_feature_map' op a linear_states kernel has no tensor q (its tensors: k, v, g)}}
+  flash.chunk_feature_map q[%c0, %c0, %c0] extent %c0 stage %c0 {
+  ^bb0(%x: f32, %b: index, %h: index, %t: index, %d: index):
+    flash.yield %x : f32
+  }
+}
+
+// -----
+
+// The gradient's kernels take no feature map (flash-derive-backward
+// refuses one).
+flash.kernel @k family linear_grad_chunk schedule #flash.schedule<algorithm = chunk_grad, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.chunk_feature_map' op maps q and k with a feature_map in a linear_grad_chunk kernel; only linear_fused, linear_states, linear_outputs and recurrent_step kernels take one}}
+  flash.chunk_feature_map k[%c0, %c0, %c0] extent %c0 stage %c0 {
+  ^bb0(%x: f32, %b: index, %h: index, %t: index, %d: index):
+    flash.yield %x : f32
+  }
+}
+
+// -----
+
+// The region has the op's feature_map signature.
+flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.chunk_feature_map' op the feature map must take (x: f32, b, h, t, d: index) and yield f32 (flash.yield)}}
+  flash.chunk_feature_map k[%c0, %c0, %c0] extent %c0 stage %c0 {
+  ^bb0(%x: f32, %b: index):
+    flash.yield %x : f32
+  }
+}
+
+// -----
+
+// A step kernel maps q and k as it stores them: the same signature.
+flash.kernel @k family recurrent_step schedule #flash.schedule<algorithm = recurrent_step, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 1, warps = 4, chunk = 1, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["value_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.step_load' op feature_map must take (x: f32, b, h, t, d: index) and yield f32 (flash.yield)}}
+  flash.step_load[%c0, %c0, %c0, %c0] extent %c0 gate none feature_map {
+  ^bb0(%x: f32, %b: index, %h: index, %t: index, %d: index):
+    %i = arith.constant 0 : index
+    flash.yield %i : index
+  }
+}

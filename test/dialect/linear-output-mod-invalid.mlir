@@ -78,7 +78,7 @@ func.func @packed(%qp: tensor<?x2x64xbf16>, %kp: tensor<?x2x64xbf16>, %vp: tenso
   %q = flash.varlen_view %qp[%cu] : tensor<?x2x64xbf16>, tensor<?xi32> -> tensor<?x2x?x64xbf16>
   %k = flash.varlen_view %kp[%cu] : tensor<?x2x64xbf16>, tensor<?xi32> -> tensor<?x2x?x64xbf16>
   %v = flash.varlen_view %vp[%cu] : tensor<?x2x64xbf16>, tensor<?xi32> -> tensor<?x2x?x64xbf16>
-  // expected-error@+1 {{has an output_mod or extras over packed sequences (flash.varlen_view), which are not supported}}
+  // expected-error@+1 {{has an output_mod, a feature_map or extras over packed sequences (flash.varlen_view), which are not supported}}
   %o = flash.linear_attention %q, %k, %v dims ["B", "T"] output_mod {
   ^bb0(%x: f32, %b: index, %h: index, %t: index, %d: index):
     flash.yield %x : f32

@@ -849,8 +849,10 @@ llvm::Error runLinear(LinearAttentionOp op, const Options &options,
       drawExtras(op, extraSizesOf(op, *sizes), seed, writer, meta);
   if (!extras)
     return extras.takeError();
-  // output_mod has score_mod's signature, (o: f32, b, h, t, d).
+  // output_mod and feature_map have score_mod's signature, (x: f32, b,
+  // h, t, d).
   problem.outputMod = scoreRegion(op.getOutputMod(), *extras);
+  problem.featureMap = scoreRegion(op.getFeatureMap(), *extras);
   ref::LinearResult<double> result = ref::referenceRecurrence(problem, inputs);
 
   writer.input("q", inputs.q, elem);

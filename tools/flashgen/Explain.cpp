@@ -424,6 +424,13 @@ std::string layoutText(Operation *op) {
     os << "; the lists are launch values, so the bound and the model "
           "count every block (time and traffic scale with the listed share)";
   }
+  if (auto linear = dyn_cast<LinearAttentionOp>(op); linear && linear.hasFeatureMap()) {
+    if (!text.empty())
+      os << "; ";
+    os << "q and k pass through the feature_map where they are staged, in shared "
+          "memory once per chunk and value tile (the step kernel as it stores "
+          "them), rounded to the element type (docs/semantics.md §3.7)";
+  }
   if (linearVarlenOf(op)) {
     if (!text.empty())
       os << "; ";

@@ -5,7 +5,7 @@
 // per-step gates a chunk ahead in registers, output rows of a value tile
 // staged through a wider 16-bit tile, and the f32 state slice. Also the
 // generic pointer of a 16-bit shared tile element, for the few places that
-// update single elements (in-place gating, the normaliser).
+// update single elements (in-place gating, feature maps, the normaliser).
 //
 //===----------------------------------------------------------------------===//
 #ifndef FLASHGEN_DEVICE_CHUNK_IO_CUH
@@ -62,6 +62,25 @@ template <class T> FG_DEVICE void store_elem(T* p, float x) {
 }  // namespace chunk
 
 namespace cta {
+
+/// The whole CTA: each element x at (r, c) of rows r < rows_valid of a
+/// 16-bit shared tile becomes f(x, row0 + r, c), rounded to the element
+/// type (a recurrence's feature map on a staged q or k tile); rows at or
+/// past rows_valid keep the zeros they were loaded as. Consecutive
+/// threads take consecutive columns of a row. Kept rolled: the CTA's state
+/// slice and the next chunk's gates are live across it, and unrolled
+/// (several elements' extras and exponentials in flight) it pushed a
+/// chunk-128 kernel into spills on sm_90a.
+template <int NTHREADS, class T, int R, int C, class F>
+FG_DEVICE void map_rows(const smem_tile<T, R, C>& t, int rows_valid, int row0, F&& f) {
+  const int rows = rows_valid < R ? rows_valid : R;
+  FG_CHUNK_NO_UNROLL
+  for (int e = ptx::thread_id(); e < rows * C; e += NTHREADS) {
+    const int r = e / C, c = e % C;
+    T* p = chunk::elem_ptr(t, r, c);
+    chunk::store_elem(p, f(chunk::load_elem(p), row0 + r, c));
+  }
+}
 
 /// Copies kBytes contiguous bytes (16-byte aligned at both ends) from
 /// global src to shared dst asynchronously, 16 bytes per thread and copy

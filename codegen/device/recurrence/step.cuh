@@ -193,6 +193,9 @@ template <int Threads, int N, class T> struct row_prefetch {
     }
   }
   FG_DEVICE void commit(float* dst) const;
+  /// commit, element r stored as f(x, r): a recurrence's feature map on
+  /// q and k (docs/semantics.md §3.7).
+  template <class F> FG_DEVICE void commit(float* dst, F&& f) const;
 };
 
 /// The f32 value of an input element (16-bit rows, f32 or 16-bit beta).
@@ -206,6 +209,16 @@ FG_DEVICE void row_prefetch<Threads, N, T>::commit(float* dst) const {
   for (int i = 0; i < kPerThread; ++i) {
     const int r = int(threadIdx.x) + i * Threads;
     if (r < N) dst[r] = value(v[i]);
+  }
+}
+
+template <int Threads, int N, class T>
+template <class F>
+FG_DEVICE void row_prefetch<Threads, N, T>::commit(float* dst, F&& f) const {
+  FG_UNROLL
+  for (int i = 0; i < kPerThread; ++i) {
+    const int r = int(threadIdx.x) + i * Threads;
+    if (r < N) dst[r] = f(value(v[i]), r);
   }
 }
 

@@ -198,6 +198,54 @@ TEST(ChunkwiseTest, OutputModIsAppliedToEveryOutputByBothForms) {
   }
 }
 
+TEST(ChunkwiseTest, FeatureMapStandsForQAndKInBothForms) {
+  // q'[b, h, t, d] = phi(q, b, h, t, d), k' likewise, and the recurrence
+  // runs on q', k' (docs/semantics.md §3.7): both forms with the map agree
+  // with the plain stepwise recurrence on inputs mapped here, element by
+  // element (a map that reads every index shows one the reference
+  // misplaces), the final state included (it sums k').
+  auto phi = [](double x, int64_t b, int64_t h, int64_t t, int64_t d) {
+    return std::tanh(x) * (1.0 + 0.25 * b) + 0.1 * h - 0.01 * t * (d + 1);
+  };
+  for (GateKind gate : kAllGates) {
+    LinearInputSpec spec;
+    spec.gate = gate;
+    spec.batch = 2;
+    spec.heads = 3;
+    spec.steps = 29;
+    spec.keyDim = 4;
+    spec.valueDim = 6;
+    spec.initialState = true;
+    spec.seed = 13;
+    const LinearInputs<double> in = generateLinearInputs(spec);
+    LinearInputs<double> mappedByHand = in;
+    for (Tensor<double> *x : {&mappedByHand.q, &mappedByHand.k})
+      for (int64_t b = 0; b < 2; ++b)
+        for (int64_t h = 0; h < 3; ++h)
+          for (int64_t t = 0; t < 29; ++t)
+            for (int64_t d = 0; d < 4; ++d) {
+              double &e = x->data()[((b * 3 + h) * 29 + t) * 4 + d];
+              e = phi(e, b, h, t, d);
+            }
+    LinearProblem plain, mapped;
+    plain.gate = mapped.gate = gate;
+    mapped.featureMap = phi;
+    const LinearResult<double> want = referenceRecurrence(plain, mappedByHand);
+    const LinearResult<double> step = referenceRecurrence(mapped, in);
+    const LinearResult<double> chunk = chunkwiseRecurrence(mapped, in, ChunkTiling{8, 4, 4});
+    for (int64_t i = 0; i < want.out.size(); ++i) {
+      EXPECT_DOUBLE_EQ(step.out.data()[i], want.out.data()[i]) << gateKindName(gate) << " at " << i;
+      EXPECT_NEAR(chunk.out.data()[i], want.out.data()[i], 1e-9 * (1 + std::fabs(want.out.data()[i])))
+          << gateKindName(gate) << " at " << i;
+    }
+    EXPECT_LT(stateError(step.finalState, want.finalState, gate), 1e-15) << gateKindName(gate);
+    EXPECT_LT(stateError(chunk.finalState, want.finalState, gate), 1e-9) << gateKindName(gate);
+    // The map changed the problem: the unmapped recurrence differs.
+    EXPECT_GT(stateError(referenceRecurrence(plain, in).finalState, want.finalState, gate), 1e-3)
+        << gateKindName(gate);
+  }
+}
+
 TEST(ChunkwiseTest, ZeroStepsReturnTheInitialState) {
   for (GateKind gate : kAllGates) {
     LinearInputSpec spec;

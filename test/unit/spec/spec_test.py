@@ -237,6 +237,31 @@ class Traced(unittest.TestCase):
         with self.assertRaisesRegex(spec.SpecError, "gate 'rwkv'"):
             spec.linear_attention("x", heads=2, key_dim=64, gate="rwkv")
 
+    def test_recurrence_feature_map_as_the_example(self):
+        # spec.linear_attention(..., feature_map=fn): examples/
+        # feature_map_linear.mlir's elu(w x) + 1 on q and k, the same
+        # reference data byte for byte; a map must yield a float.
+        w = spec.tensor("w", (8, 128), "float32")
+
+        def elu1(x, b, h, t, d):
+            y = w[h, d] * x
+            return spec.where(y > 0.0, y + 1.0, spec.exp(y))
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "feature_map_linear.mlir")
+            with open(path, "w") as f:
+                f.write(spec.linear_attention("feature_map_linear", heads=8, key_dim=128,
+                                              gate="decay", feature_map=elu1))
+            files = ("o.expected.npy", "w.npy", "q.bf16.npy")
+            outs = [reference_files(source, os.path.join(tmp, out), "feature_map_linear",
+                                    ("B=2", "T=70"), files)
+                    for source, out in (
+                        (path, "got"),
+                        (os.path.join(EXAMPLES, "feature_map_linear.mlir"), "want"))]
+            self.assertEqual(outs[0], outs[1])
+        with self.assertRaises(spec.SpecError):
+            spec.linear_attention("x", heads=2, key_dim=64,
+                                  feature_map=lambda x, b, h, t, d: x > 0.0)
+
     def test_rotary_as_the_example(self):
         # rotary=(style, cos, sin): examples/rope_attention.mlir's rotary
         # embedding, the tables two float32 extras; the same reference data
@@ -618,7 +643,7 @@ class Extras(unittest.TestCase):
              "mask_mod reads doc, which extras= does not list"),
             (lambda: spec.attention("x", q_heads=1, head_dim=64,
                                     extras=[DOC]),
-             "without a score_mod, mask_mod or output_mod"),
+             "without a score_mod, mask_mod, output_mod or feature_map"),
             (lambda: spec.attention(
                 "x", q_heads=1, head_dim=64, dims=("B", "N", "n"),
                 extras=[DOC, spec.scalar("n")], mask_mod=document_mask),
