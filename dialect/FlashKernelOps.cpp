@@ -993,6 +993,38 @@ static LogicalResult checkFeatureMapFamily(Operation *op, KernelOp kernel) {
   }
 }
 
+LogicalResult ChunkExtraLoadOp::verify() {
+  FailureOr<KernelOp> kernel = enclosingKernel(*this, /*recurrence=*/true);
+  if (failed(kernel))
+    return failure();
+  if (kernel->getFamily() != KernelFamily::linear_fused &&
+      kernel->getFamily() != KernelFamily::linear_outputs)
+    return emitOpError() << "stages an output_mod's extra in a "
+                         << stringifyKernelFamily(kernel->getFamily())
+                         << " kernel; only linear_fused and linear_outputs store o";
+  RankedTensorType type = getExtra().getType();
+  int64_t rank = type.getRank(), rowDim = getRowDim(), colDim = getColDim();
+  if (!type.getElementType().isF32())
+    return emitOpError() << "stages " << type << "; only f32 extras are staged";
+  if (rowDim < 0 || rowDim >= rank || colDim < 0 || colDim >= rank || rowDim == colDim)
+    return emitOpError() << "row dim " << rowDim << " and col dim " << colDim
+                         << " must be two different dimensions of " << type;
+  if (int64_t(getIndices().size()) != rank - 2)
+    return emitOpError() << "takes " << getIndices().size() << " indices; " << type
+                         << " needs " << rank - 2 << " besides its row and col dims";
+  if (getSlot() < 0 || getRows() <= 0 || getCols() <= 0)
+    return emitOpError() << "slot, rows and cols must be a slot number and positive sizes";
+  return success();
+}
+
+LogicalResult ChunkExtraReadOp::verify() {
+  if (!(*this)->getParentOfType<ChunkStoreOp>())
+    return emitOpError() << "must be inside a flash.chunk_store's output_mod";
+  if (getSlot() < 0)
+    return emitOpError() << "slot " << getSlot() << " is not a slot number";
+  return success();
+}
+
 LogicalResult ChunkFeatureMapOp::verify() {
   FailureOr<KernelOp> kernel = enclosingKernel(*this, /*recurrence=*/true);
   if (failed(kernel) || failed(checkOpTensor(*this, getTensor(), {TR::q, TR::k})) ||

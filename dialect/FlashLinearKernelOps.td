@@ -61,6 +61,45 @@ def Flash_ChunkLoadOp : Flash_Op<"chunk_load", []> {
   let hasVerifier = 1;
 }
 
+def Flash_ChunkExtraLoadOp : Flash_Op<"chunk_extra_load", []> {
+  let summary = "copy the chunk's tile of an extra its output_mod reads at each output";
+  let description = [{
+    For staged read `slot` of a kernel with outputs (passes/StagedExtras.h:
+    an output_mod read of an f32 extra at the output's own row and
+    column): rows [chunk * rows, +rows) in dimension `row_dim` and columns
+    [col_tile * cols, +cols) in dimension `col_dim` of `extra`, at
+    `indices` in its other dimensions (in order, each clamped into its
+    dimension as a read's are), into the slot's tile of `stage`, zeros at
+    rows at or past `extent`. The copies are async: they join the open
+    group that flash.tile_commit closes, with the chunk's q, k and v.
+  }];
+  let arguments = (ins AnyRankedTensor:$extra, Variadic<Index>:$indices,
+                       I64Attr:$row_dim, I64Attr:$col_dim, Index:$chunk,
+                       Index:$col_tile, Index:$extent, Index:$stage,
+                       I64Attr:$slot, I64Attr:$rows, I64Attr:$cols);
+  let assemblyFormat = [{
+    $extra `[` $indices `]` `slot` $slot `rows` $rows `at` $row_dim `cols` $cols
+    `at` $col_dim `chunk` $chunk `col_tile` $col_tile `extent` $extent `stage`
+    $stage attr-dict `:` type($extra)
+  }];
+  let hasVerifier = 1;
+}
+
+def Flash_ChunkExtraReadOp : Flash_Op<"chunk_extra_read", [Pure]> {
+  let summary = "an output_mod's read of a staged extra";
+  let description = [{
+    Inside a flash.chunk_store's output_mod: the element at row `row` (the
+    output's position in the sequence) and column `col` (its column in the
+    head) of staged read `slot`'s tile, which flash.chunk_extra_load copied
+    with the store's chunk into the store's stage; what the tensor.extract
+    it replaces would have loaded.
+  }];
+  let arguments = (ins I64Attr:$slot, Index:$row, Index:$col);
+  let results = (outs F32:$value);
+  let assemblyFormat = "$slot `[` $row `,` $col `]` attr-dict";
+  let hasVerifier = 1;
+}
+
 def Flash_StateInitOp : Flash_Op<"state_init", []> {
   let summary = "load or zero the carried state of a value tile";
   let description = [{

@@ -53,6 +53,7 @@
 
 #include "passes/IndexBuilder.h"
 #include "passes/InlineRegion.h"
+#include "passes/StagedExtras.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -300,6 +301,61 @@ struct KernelBuilder {
     BarrierOp::create(b, loc);
   }
 
+  /// Once a kernel with outputs is built: the output_mod reads that
+  /// qualify (StagedExtras.h) become flash.chunk_extra_read of a tile that
+  /// a flash.chunk_extra_load beside every v chunk_load copies with the
+  /// chunk, in the same stage. Every store holds a clone of the same
+  /// region, so its reads qualify in the same order; the first store's
+  /// per-CTA indices (hoisted before the state is set up) serve the loads.
+  void stageOutputModExtras(KernelOp kernel) {
+    if (!plan.outputMod)
+      return;
+    SmallVector<ChunkStoreOp> stores;
+    kernel.walk([&](ChunkStoreOp store) {
+      if (!store.getOutputMod().empty())
+        stores.push_back(store);
+    });
+    if (stores.empty())
+      return;
+    SmallVector<StagedExtraRead> staged =
+        stagedExtraReads(stores.front(), plan.lengthDim, plan.valueDim);
+    if (staged.empty())
+      return;
+    SmallVector<ChunkLoadOp> valueLoads;
+    kernel.walk([&](ChunkLoadOp load) {
+      if (load.getTensor() == TensorRole::v)
+        valueLoads.push_back(load);
+    });
+    for (ChunkLoadOp load : valueLoads) {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointAfter(load);
+      for (auto [slot, read] : llvm::enumerate(staged)) {
+        SmallVector<Value> fixed;
+        for (auto [dim, index] : llvm::enumerate(read.read.getIndices()))
+          if (dim != read.rowDim && dim != read.colDim)
+            fixed.push_back(index);
+        ChunkExtraLoadOp::create(b, loc, read.read.getTensor(), fixed, read.rowDim,
+                                 read.colDim, load.getChunk(), load.getColTile(),
+                                 load.getExtent(), load.getStage(), int64_t(slot), chunk,
+                                 tileDv);
+      }
+    }
+    for (ChunkStoreOp store : stores) {
+      SmallVector<StagedExtraRead> reads =
+          stagedExtraReads(store, plan.lengthDim, plan.valueDim);
+      assert(reads.size() == staged.size() && "every store clones the same output_mod");
+      for (auto [slot, read] : llvm::enumerate(reads)) {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPoint(read.read);
+        Value value = ChunkExtraReadOp::create(b, loc, b.getF32Type(), int64_t(slot),
+                                               read.read.getIndices()[read.rowDim],
+                                               read.read.getIndices()[read.colDim]);
+        read.read.getResult().replaceAllUsesWith(value);
+        read.read.erase();
+      }
+    }
+  }
+
   /// scf.if (cond) { body() }.
   template <typename F> void ifThen(Value cond, F body) {
     auto branch = scf::IfOp::create(b, loc, cond, /*withElse=*/false);
@@ -487,6 +543,7 @@ struct KernelBuilder {
         "fused", variant);
     mapValueTileGrid();
     buildRecurrentLoop(/*queries=*/true);
+    stageOutputModExtras(kernel);
     return kernel;
   }
 
@@ -720,6 +777,7 @@ struct KernelBuilder {
       BarrierOp::create(b, loc);
     }
     chunkOutputs(c, zero, zero, gradRows ? TensorRole::grad_do : TensorRole::o);
+    stageOutputModExtras(kernel);
     return kernel;
   }
 };

@@ -1,6 +1,7 @@
 //===- OpProblems.cpp - flash ops as schedule-library problems -----------===//
 
 #include "passes/OpProblems.h"
+#include "passes/StagedExtras.h"
 
 #include "dialect/BlockMask.h"
 
@@ -181,6 +182,8 @@ sched::LinearProblem mlir::flash::linearKernelProblem(LinearAttentionOp op) {
       extraBytes += extra.type.getElementTypeBitWidth() / 8;
   if (p.hasOutputMod)
     p.outputModReadBytes = extraBytes;
+  if (!p.packed)
+    p.stagedOutputModExtras = int64_t(stagedExtraReads(op).size());
   if (p.hasFeatureMap)
     p.featureMapReadBytes = extraBytes;
   return p;

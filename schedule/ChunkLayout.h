@@ -51,7 +51,15 @@ struct ChunkShape {
   /// stabiliser gradients (L f32), each gate buffer's row stabilisers and
   /// their sources (2 x 2 L f32) and a reduction buffer (32 f32).
   bool gradStabilizer = false;
+  /// Kernels with outputs: f32 tiles of extras their output_mod reads at
+  /// each output's own position (passes/StagedExtras.h), L x tile_dv each,
+  /// staged with every chunk beside q, k and v.
+  int64_t stagedExtras = 0;
 };
+
+/// Floats a row of a staged extra's tile spans: tile_dv, padded so that
+/// the rows of a fragment's 8-row group fall in different banks.
+inline int64_t stagedExtraRowFloats(int64_t tileDv) { return tileDv + 4; }
 
 /// Byte offsets of each buffer in dynamic shared memory (0-sized buffers
 /// have the offset of the next one). Every buffer starts 128-byte aligned.
@@ -70,6 +78,9 @@ struct ChunkSmemPlan {
   /// mlstm_exp: ChunkShape::gradStabilizer's buffers after them).
   int64_t dout = 0, dqn = 0, dqnStage = 0, dqnRows = 0;
   int64_t gateBuffer = 0;                     ///< bytes of one gate buffer
+  /// The staged extras' ring (ChunkShape::stagedExtras), bytes of one
+  /// stage (every extra's tile, one after the other).
+  int64_t extras = 0, extraStage = 0;
   int64_t total = 0;
 };
 
@@ -97,6 +108,9 @@ inline ChunkSmemPlan chunkSmemPlan(const ChunkShape &s) {
   p.wStage = s.delta ? s.chunk * s.keyDim * s.elementBytes : 0;
   p.w = at;
   at = align(at + s.stages * p.wStage);
+  p.extraStage = s.stagedExtras * s.chunk * stagedExtraRowFloats(s.tileDv) * 4;
+  p.extras = at;
+  at = align(at + s.stages * p.extraStage);
   p.rowNorms = at;
   if (s.delta || s.deltaPrepare)
     at = align(at + s.stages * 2 * s.chunk * 4);

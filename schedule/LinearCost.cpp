@@ -143,6 +143,7 @@ mlir::flash::ChunkShape chunkShape(const LinearProblem &p, const Schedule &s,
   shape.stabilizer = p.gate == GateKind::MlstmExp;
   shape.queries = outputs;
   shape.delta = p.isDelta();
+  shape.stagedExtras = outputs ? p.stagedOutputModExtras : 0;
   return shape;
 }
 

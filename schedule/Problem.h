@@ -132,6 +132,10 @@ struct LinearProblem {
   /// extra tensor, a gate's pattern (a broadcast table reads less, so the
   /// modeled traffic errs high; the IO bound leaves them out).
   int64_t outputModReadBytes = 0;
+  /// The extras the output_mod reads at each output's own position, which
+  /// the chunk kernels with outputs stage with every chunk
+  /// (passes/StagedExtras.h; ChunkShape::stagedExtras).
+  int64_t stagedOutputModExtras = 0;
   /// flash.linear_attention's feature_map: each kernel maps the q and k
   /// rows it stages, in place in shared memory (the step kernel as it
   /// stores them), reading `featureMapReadBytes` of extras per element

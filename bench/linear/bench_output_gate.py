@@ -10,6 +10,8 @@ PyTorch's element-wise gate (what a model does without the fusion), 16 heads
 DIR is prepare-bench.sh's output (both specs' bundles). Reports v0 (the
 compiler's first choice) of each, the unfused pair, fused / plain and
 unfused / fused; the fused output is checked against the unfused one first.
+--baseline BASE times BASE's gated bundle too (an earlier compiler's, e.g.
+before the gate tile was staged with each chunk) in the same process.
 """
 
 import argparse
@@ -37,12 +39,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bundles", required=True)
     parser.add_argument("--out", default=".")
+    parser.add_argument("--baseline", help="a folder with an earlier gated bundle")
     args = parser.parse_args()
     torch.manual_seed(0)
     dev = torch.device("cuda")
     plain_name, gated_name = f"mlstm_sig_h{HEADS}_k{DK}_v{DV}", f"gated_sig_h{HEADS}_k{DK}_v{DV}"
     plain = flashgen.load(os.path.join(args.bundles, plain_name)).kernel(plain_name)
     gated = flashgen.load(os.path.join(args.bundles, gated_name)).kernel(gated_name)
+    baseline = (flashgen.load(os.path.join(args.baseline, gated_name)).kernel(gated_name)
+                if args.baseline else None)
     rows = []
     for t in (4096, 16384):
         b = TOKENS // t
@@ -68,6 +73,15 @@ def main():
         row = {"T": t, "batch": b, "rel_err": err,
                "plain_ms": time_ms(lambda: plain(q, k, v, ig, fg, o_plain)),
                "fused_ms": time_ms(fused), "unfused_ms": time_ms(unfused)}
+        if baseline is not None:
+            o_base = torch.full_like(o_plain, float("nan"))
+            baseline(q, k, v, ig, fg, o_base, gate)
+            torch.cuda.synchronize()
+            row["baseline_rel_err"] = ((o_base.float() - want.float()).norm()
+                                       / want.float().norm()).item()
+            row["baseline_fused_ms"] = time_ms(lambda: baseline(q, k, v, ig, fg, o_base, gate))
+            print(f"T={t:6d} baseline fused {row['baseline_fused_ms']:.3f} ms "
+                  f"(this one {row['baseline_fused_ms'] / row['fused_ms']:.2f}x faster)", flush=True)
         rows.append(row)
         print(f"T={t:6d} B={b:3d} err {err:.1e}  plain {row['plain_ms']:.3f} ms  fused "
               f"{row['fused_ms']:.3f} ms ({row['fused_ms'] / row['plain_ms']:.2f}x plain)  "

@@ -91,6 +91,12 @@ private:
   LogicalResult printStateUpdate(StateUpdateOp op);
   LogicalResult printL2Norm(ChunkL2NormOp op);
   LogicalResult printFeatureMap(ChunkFeatureMapOp op);
+  LogicalResult printExtraLoad(ChunkExtraLoadOp op);
+  LogicalResult printExtraRead(ChunkExtraReadOp op);
+  /// While a flash.chunk_store's output_mod prints: its chunk's first row,
+  /// its value tile's first column and its stage, where the staged reads
+  /// (flash.chunk_extra_read) find their tiles; empty otherwise.
+  std::string storeRow0, storeCol0, storeStage;
   LogicalResult printDelta(ChunkDeltaOp op);
   LogicalResult printWY(ChunkWYOp op);
   LogicalResult printChunkGrad(ChunkGradOp op);
@@ -700,10 +706,17 @@ LogicalResult LinearKernelPrinter::printStore(ChunkStoreOp op) {
   if (!op.getOutputMod().empty()) {
     // output_mod on each normalised element (docs/semantics.md §3.6), in
     // registers before the store: t the row's position in the sequence, d
-    // its column in the head.
-    if (failed(printOutputModOver(op.getOutputMod().front(), "acc_h", "(int)(" + row0 + ")",
-                                  "(int)(" + name(op.getColTile()) + ") * kTileDv",
-                                  op.getBatch(), op.getHead())))
+    // its column in the head; staged reads from the chunk's tiles.
+    storeRow0 = "(long long)(" + name(op.getChunk()) + ") * kChunk";
+    storeCol0 = "(int)(" + name(op.getColTile()) + ") * kTileDv";
+    storeStage = name(op.getStage());
+    LogicalResult printed = printOutputModOver(op.getOutputMod().front(), "acc_h",
+                                               "(int)(" + row0 + ")", storeCol0,
+                                               op.getBatch(), op.getHead());
+    storeRow0.clear();
+    storeCol0.clear();
+    storeStage.clear();
+    if (failed(printed))
       return failure();
   }
   line() << "fg::warp::store_rows_staged(" << base("o", op.getBatch(), op.getHead())
@@ -837,6 +850,42 @@ LogicalResult LinearKernelPrinter::printFeatureMap(ChunkFeatureMapOp op) {
   line() << "return " << name(cast<YieldOp>(block.getTerminator()).getValue()) << ";\n";
   --indent;
   line() << "});\n";
+  return success();
+}
+
+LogicalResult LinearKernelPrinter::printExtraLoad(ChunkExtraLoadOp op) {
+  // The chunk's rows x the value tile's columns of the extra (strides of
+  // its own: any layout), the other indices clamped as a read's are.
+  auto extra = op.getExtra().getDefiningOp<ExtraOp>();
+  if (!extra)
+    return op.emitError() << "the CUDA emitter stages flash.extra operands only";
+  std::string pointer = name(op.getExtra());
+  std::string src = pointer;
+  unsigned next = 0;
+  for (int64_t d = 0, rank = extra.getTensor().getType().getRank(); d < rank; ++d)
+    if (d != op.getRowDim() && d != op.getColDim())
+      src += " + " + clampedExtraOffset(extra, d, name(op.getIndices()[next++]));
+  std::string rowStride = pointer + "_s" + std::to_string(op.getRowDim());
+  std::string colStride = pointer + "_s" + std::to_string(op.getColDim());
+  src += " + (long long)(" + name(op.getChunk()) + ") * kChunk * " + rowStride +
+         " + (long long)(" + name(op.getColTile()) + ") * kTileDv * " + colStride;
+  line() << "fg::cta::load_async_f32_strided<kThreads, kChunk, kTileDv, kExtraStride>(smem + "
+            "kSmemExtras + fg::u32(("
+         << name(op.getStage()) << ") * kExtraStageFloats + " << op.getSlot()
+         << " * kChunk * kExtraStride) * 4u, " << src << ", " << rowStride << ", " << colStride
+         << ", " << name(op.getExtent()) << " - (" << name(op.getChunk()) << ") * kChunk);\n";
+  return success();
+}
+
+LogicalResult LinearKernelPrinter::printExtraRead(ChunkExtraReadOp op) {
+  if (storeStage.empty())
+    return op.emitError() << "flash.chunk_extra_read outside a chunk_store's output_mod";
+  std::string result = fresh();
+  names[op.getValue()] = result;
+  line() << "const float " << result << " = s_extras[(" << storeStage
+         << ") * kExtraStageFloats + " << op.getSlot() << " * kChunk * kExtraStride + ((int)("
+         << name(op.getRow()) << ") - (int)(" << storeRow0 << ")) * kExtraStride + ((int)("
+         << name(op.getCol()) << ") - (int)(" << storeCol0 << "))];\n";
   return success();
 }
 
@@ -1356,6 +1405,8 @@ LogicalResult LinearKernelPrinter::printKernelOp(Operation *op) {
       .Case<StateUpdateOp>([&](auto update) { return printStateUpdate(update); })
       .Case<ChunkL2NormOp>([&](auto norm) { return printL2Norm(norm); })
       .Case<ChunkFeatureMapOp>([&](auto map) { return printFeatureMap(map); })
+      .Case<ChunkExtraLoadOp>([&](auto load) { return printExtraLoad(load); })
+      .Case<ChunkExtraReadOp>([&](auto read) { return printExtraRead(read); })
       .Case<ChunkDeltaOp>([&](auto d) { return printDelta(d); })
       .Case<ChunkWYOp>([&](auto wy) { return printWY(wy); })
       .Case<ChunkGradOp>([&](auto grad) { return printChunkGrad(grad); })
@@ -1542,6 +1593,15 @@ std::string LinearKernelPrinter::header() {
       << "static_assert(kSmemRowNorms - kSmemW >= WRing::kBytes, \"w ring overlaps\");\n";
   if (deltaPrepare && l2normQk)
     h << "constexpr int kSmemRowNorms = " << plan.rowNorms << ";  // 1/|q_r|, 1/|k_r|\n";
+  if (shape.stagedExtras > 0)
+    h << "// The output_mod's staged extras (passes/StagedExtras.h): per stage, "
+      << shape.stagedExtras << " f32 tile(s) of kChunk rows.\n"
+      << "constexpr int kSmemExtras = " << plan.extras << ";\n"
+      << "constexpr int kExtraStride = " << stagedExtraRowFloats(shape.tileDv)
+      << ";  // floats a row (tile_dv, padded)\n"
+      << "constexpr int kExtraStageFloats = " << plan.extraStage / 4 << ";\n"
+      << "static_assert(kSmemExtras + kStages * kExtraStageFloats * 4 <= kSmemG, \"staged "
+         "extras overlap\");\n";
   if (deltaPrepare)
     h << "// The WY solve's buffers: beta, A and T in f32, T in the element type.\n"
       << "constexpr int kSmemDeltaBeta = " << plan.deltaBeta << ";\n"
@@ -1665,6 +1725,11 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   shape.stabilizer = stabilizer;
   shape.queries = queries;
   shape.delta = delta;
+  // The staged output_mod reads' slots (flash-lower-kernels numbers them
+  // from 0).
+  kernel.walk([&](ChunkExtraLoadOp load) {
+    shape.stagedExtras = std::max<int64_t>(shape.stagedExtras, load.getSlot() + 1);
+  });
   if (deltaPrepare) {
     // One chunk of k and the whole v rows (schedule/LinearCost.cpp's
     // deltaPrepareShape).
@@ -1706,6 +1771,9 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
     line() << "float* const s_norm = reinterpret_cast<float*>(smem_p + kSmemN);\n";
   if (scalarGates)
     line() << "float* const s_gates = reinterpret_cast<float*>(smem_p + kSmemGates);\n";
+  if (shape.stagedExtras > 0)
+    line() << "const float* const s_extras = reinterpret_cast<const float*>(smem_p + "
+              "kSmemExtras);\n";
   if (gradRows)
     line() << "const VRing sDO{smem + kSmemDO};  // dO's tile\n";
   if (dqnShares > 0) {

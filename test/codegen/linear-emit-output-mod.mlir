@@ -3,15 +3,21 @@
 // RUN: flashgen-opt %S/../../examples/gated_recurrence.mlir -flash-schedule="dims=B=64,T=1" -flash-lower-kernels -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s --check-prefix=STEP
 // A recurrence's output_mod (docs/semantics.md §3.6): after the mLSTM's
 // normaliser each element of o passes through the user's region in
-// registers (the gate an extra read per element, t the row's position in
-// the sequence, d its column), then the rows are stored.
+// registers (the gate an extra read at each output's own t and d, which
+// the chunk kernels stage with the chunk; passes/StagedExtras.h), then the
+// rows are stored.
 
 // CHECK-LABEL: // === kernel @gated_recurrence_v0
 // CHECK: const float* __restrict__ x_gate,
 // CHECK-NEXT: long long x_gate_s0,
+// The gate's tile is copied with each chunk, beside v's (f32, the
+// extra's own strides, zeros past T), and read from shared memory.
+// CHECK: constexpr int kExtraStride = {{[0-9]+}};
+// CHECK: fg::cta::load_async<kThreads>(sV.stage(
+// CHECK-NEXT: fg::cta::load_async_f32_strided<kThreads, kChunk, kTileDv, kExtraStride>(smem + kSmemExtras + fg::u32(({{.*}}) * kExtraStageFloats + 0 * kChunk * kExtraStride) * 4u, x_gate + {{.*}} * x_gate_s0 + {{.*}} * x_gate_s2 + (long long)({{.*}}) * kChunk * x_gate_s1 + (long long)(value_tile_id) * kTileDv * x_gate_s3, x_gate_s1, x_gate_s3, dim_T - ({{.*}}) * kChunk);
 // CHECK: fg::warp::normalize_rows<false>(acc_h, acc_n, acc_mu, kEps);
 // CHECK-NEXT: fg::warp::for_each_at(acc_h, (int)({{.*}} * kChunk + qrow0), (int)(value_tile_id) * kTileDv, [&](int i, int j, int di, int dj, float& x) {
-// CHECK-NEXT: const float [[G:v[0-9]+]] = __ldg(x_gate + {{.*}}fg::imin(fg::imax(i, 0), dim_T - 1) * x_gate_s1{{.*}}fg::imin(fg::imax(j, 0), 128 - 1) * x_gate_s3);
+// CHECK-NEXT: const float [[G:v[0-9]+]] = s_extras[({{.*}}) * kExtraStageFloats + 0 * kChunk * kExtraStride + ((int)(i) - (int)((long long)({{.*}}) * kChunk)) * kExtraStride + ((int)(j) - (int)((int)(value_tile_id) * kTileDv))];
 // CHECK: const float [[R:v[0-9]+]] = (x * {{v[0-9]+}});
 // CHECK-NEXT: x = [[R]];
 // CHECK-NEXT: });

@@ -118,6 +118,27 @@ FG_DEVICE void load_async_f32(u32 dst, const float* src, i64 row_stride, int row
   }
 }
 
+/// The whole CTA: the f32 tile R x C of src, element (r, c) at src[r *
+/// row_stride + c * col_stride] (any strides: an extra's own layout), into
+/// R rows of STRIDE floats at shared address dst, by 4-byte async copies
+/// that join this thread's open group; rows >= rows_valid get 0 by an
+/// ordinary store. Consecutive threads take consecutive columns, so a
+/// row-major source reads whole lines. Rolled, as load_async_f32.
+template <int NTHREADS, int R, int C, int STRIDE>
+FG_DEVICE void load_async_f32_strided(u32 dst, const float* src, i64 row_stride, i64 col_stride,
+                                      int rows_valid) {
+  static_assert(STRIDE >= C, "load_async_f32_strided: rows overlap");
+  FG_CHUNK_NO_UNROLL
+  for (int e = ptx::thread_id(); e < R * C; e += NTHREADS) {
+    const int r = e / C, c = e % C;
+    const u32 at = dst + u32(r * STRIDE + c) * 4u;
+    if (r < rows_valid)
+      ptx::cp_async_4(at, src + r * row_stride + c * col_stride);
+    else
+      ptx::st_shared_b32(at, 0u);
+  }
+}
+
 }  // namespace cta
 
 namespace warp {
