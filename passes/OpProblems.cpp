@@ -15,6 +15,18 @@
 
 using namespace mlir;
 using namespace mlir::flash;
+
+/// Bytes a per-element region (an output_mod, a feature_map) is counted to
+/// read per element it computes: one element of every tensor extra (which
+/// extras it reads is not told apart; a broadcast table reads less, so
+/// the modeled traffic errs high, and the IO bounds leave them out).
+static int64_t extraTensorBytes(ArrayRef<ExtraOperand> extras) {
+  int64_t bytes = 0;
+  for (const ExtraOperand &extra : extras)
+    if (!extra.isScalar())
+      bytes += extra.type.getElementTypeBitWidth() / 8;
+  return bytes;
+}
 namespace sched = flashgen::schedule;
 
 /// Bytes of one element of a tensor value.
@@ -94,8 +106,11 @@ template <typename OpT> static sched::AttentionProblem kernelProblemOf(OpT op) {
     p.blockQ = mask->queryBlock;
     p.blockKv = mask->keyBlock;
   }
-  if constexpr (std::is_same_v<OpT, AttentionOp>)
+  if constexpr (std::is_same_v<OpT, AttentionOp>) {
     p.hasOutputMod = op.hasOutputMod();
+    if (p.hasOutputMod)
+      p.outputModReadBytes = extraTensorBytes(op.getExtraOperands());
+  }
   if (p.hasScoreMod)
     countRegionWork(op.getScoreMod(), {true, false, false, true, true},
                     p.scoreModSfuOps, p.scoreModAluOps);
@@ -174,12 +189,7 @@ sched::LinearProblem mlir::flash::linearKernelProblem(LinearAttentionOp op) {
   p.packed = linearVarlenOf(op.getOperation()).has_value();
   p.hasOutputMod = op.hasOutputMod();
   p.hasFeatureMap = op.hasFeatureMap();
-  // Each region that reads extras counts every tensor extra once per
-  // element it computes (which extras it reads is not told apart).
-  int64_t extraBytes = 0;
-  for (const ExtraOperand &extra : op.getExtraOperands())
-    if (!extra.isScalar())
-      extraBytes += extra.type.getElementTypeBitWidth() / 8;
+  int64_t extraBytes = extraTensorBytes(op.getExtraOperands());
   if (p.hasOutputMod)
     p.outputModReadBytes = extraBytes;
   if (!p.packed)

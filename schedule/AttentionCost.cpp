@@ -340,7 +340,9 @@ Evaluation flashgen::schedule::evaluateAttention(const AttentionProblem &p,
   int64_t kGlobal = (dsplit ? slices : 1) * visit.keyRowsLoaded * D;
   int64_t vGlobal = visit.keyRowsLoaded * Dv;
   int64_t oBytes = p.queryLen * Dv;
-  k.globalBytes = heads * (qGlobal + kGlobal + vGlobal + oBytes) * e;
+  // What an output_mod reads beside each output element (a gate), once.
+  int64_t outputModBytes = heads * p.queryLen * Dv * p.outputModReadBytes;
+  k.globalBytes = heads * (qGlobal + kGlobal + vGlobal + oBytes) * e + outputModBytes;
 
   // HBM traffic: the L2 reuse model for K/V.
   int64_t perSM = ctasPerSM(t, k.smemBytes, k.registersPerThread, 32 * s.warps);
@@ -372,7 +374,7 @@ Evaluation flashgen::schedule::evaluateAttention(const AttentionProblem &p,
   int64_t kvHbmBytes = std::min(
       kvGlobalBytes,
       p.batch * p.keyHeads * headKvBytes * withinHead * acrossHeads);
-  k.hbmBytes = heads * (p.queryLen * D + oBytes) * e + kvHbmBytes;
+  k.hbmBytes = heads * (p.queryLen * D + oBytes) * e + kvHbmBytes + outputModBytes;
 
   // Work of the tiles computed.
   double scores = static_cast<double>(heads) * visit.tilePairs * s.tileQ * s.tileKv;

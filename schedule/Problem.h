@@ -77,6 +77,9 @@ struct AttentionProblem {
   /// An output_mod maps each stored output element (docs/semantics.md
   /// §2.11): applied where a CTA stores whole rows (flash2, flash3).
   bool hasOutputMod = false;
+  /// Bytes the output_mod reads per output element (LinearProblem's
+  /// outputModReadBytes, the same count).
+  int64_t outputModReadBytes = 0;
   /// q and k are rotated on chip by rotary embedding (dialect/Rotary.h):
   /// R dims of each q and k tile, once each tile landed. 0: none.
   int64_t rotaryDims = 0;

@@ -8,8 +8,8 @@
 # flashgen-nvrtc fails on any error, warning or spill. No GPU needed. The
 # decoding examples (decode_*) are also planned for one query token, where
 # the scheduler takes flash_decode (its split and merge kernels). Examples
-# with a paged cache, packed (varlen) sequences or an output_mod compile
-# without --backward, which refuses them.
+# with a paged cache, packed (varlen) sequences, an output_mod or a
+# feature_map compile without --backward, which refuses them.
 set -u
 bin=$1
 examples=$2
@@ -23,11 +23,11 @@ for spec in "$examples"/*.mlir; do
     target=${pair%%:*} arch=${pair##*:}
     out="$work/$name-$target"
     # A paged cache serves decoding and prefill and has no backward
-    # (docs/semantics.md §2.8), nor do packed attention sequences (§2.9)
-    # and output modifiers (§2.11, §3.6) yet: their examples compile
-    # forward only (packed recurrences, §3.5, have one).
+    # (docs/semantics.md §2.8), nor do packed attention sequences (§2.9),
+    # output modifiers (§2.11, §3.6) and feature maps (§3.7) yet: their
+    # examples compile forward only (packed recurrences, §3.5, have one).
     backward=(--backward)
-    if grep -qE "flash\.paged_view|output_mod" "$spec"; then backward=(); fi
+    if grep -qE "flash\.paged_view|output_mod|feature_map" "$spec"; then backward=(); fi
     if grep -q "flash\.varlen_view" "$spec" && grep -q "flash\.attention " "$spec"; then backward=(); fi
     # Recurrence gradients exist for every gate kind, but not for 256 x 512
     # states (the chunk kernel stages two of them), the shape of the

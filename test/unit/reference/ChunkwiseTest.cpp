@@ -160,6 +160,22 @@ TEST(ChunkwiseTest, DegenerateTilings) {
     }
 }
 
+/// The regions' cases: B = 2, H = 3, T = 29 (several chunks of 8, a
+/// ragged last one), Dk = 4, Dv = 6, with an initial state. The tests
+/// below index [B, H, T, D] tensors with these sizes.
+LinearInputSpec regionCase(GateKind gate, uint64_t seed) {
+  LinearInputSpec spec;
+  spec.gate = gate;
+  spec.batch = 2;
+  spec.heads = 3;
+  spec.steps = 29;
+  spec.keyDim = 4;
+  spec.valueDim = 6;
+  spec.initialState = true;
+  spec.seed = seed;
+  return spec;
+}
+
 TEST(ChunkwiseTest, OutputModIsAppliedToEveryOutputByBothForms) {
   // o'[b, h, t, d] = output_mod(o, b, h, t, d) after the normaliser
   // (docs/semantics.md §3.6), the states untouched: a modifier that reads
@@ -168,16 +184,7 @@ TEST(ChunkwiseTest, OutputModIsAppliedToEveryOutputByBothForms) {
     return o * (1.0 + 0.5 * b) - 0.25 * h + 0.01 * t * (d + 1);
   };
   for (GateKind gate : kAllGates) {
-    LinearInputSpec spec;
-    spec.gate = gate;
-    spec.batch = 2;
-    spec.heads = 3;
-    spec.steps = 29;
-    spec.keyDim = 4;
-    spec.valueDim = 6;
-    spec.initialState = true;
-    spec.seed = 11;
-    const LinearInputs<double> in = generateLinearInputs(spec);
+    const LinearInputs<double> in = generateLinearInputs(regionCase(gate, 11));
     LinearProblem plain, modified;
     plain.gate = modified.gate = gate;
     modified.outputMod = mod;
@@ -208,16 +215,7 @@ TEST(ChunkwiseTest, FeatureMapStandsForQAndKInBothForms) {
     return std::tanh(x) * (1.0 + 0.25 * b) + 0.1 * h - 0.01 * t * (d + 1);
   };
   for (GateKind gate : kAllGates) {
-    LinearInputSpec spec;
-    spec.gate = gate;
-    spec.batch = 2;
-    spec.heads = 3;
-    spec.steps = 29;
-    spec.keyDim = 4;
-    spec.valueDim = 6;
-    spec.initialState = true;
-    spec.seed = 13;
-    const LinearInputs<double> in = generateLinearInputs(spec);
+    const LinearInputs<double> in = generateLinearInputs(regionCase(gate, 13));
     LinearInputs<double> mappedByHand = in;
     for (Tensor<double> *x : {&mappedByHand.q, &mappedByHand.k})
       for (int64_t b = 0; b < 2; ++b)
