@@ -1101,8 +1101,10 @@ static FailureOr<KernelOp> checkStepOp(Operation *op, GateKind gate) {
 
 LogicalResult StepLoadOp::verify() {
   FailureOr<KernelOp> kernel = checkStepOp(*this, getGate());
-  if (failed(kernel) || getFeatureMap().empty())
-    return failure(failed(kernel));
+  if (failed(kernel))
+    return failure();
+  if (getFeatureMap().empty())
+    return success();
   if (kernel->getProblem().getAs<BoolAttr>("l2norm_qk"))
     return emitOpError() << "has a feature_map in a delta-rule kernel; only "
                             "flash.linear_attention maps q and k";

@@ -501,14 +501,15 @@ static LogicalResult verifyScoreRegion(Operation *op, Region &region,
                          "(score: f32, b, h, i, j: index)", f32, extras);
 }
 
-/// Checks an output_mod: (o: f32, b, h, row, d: index) -> f32, the row
-/// named as the op names it (`argText`).
-static LogicalResult verifyOutputModRegion(Operation *op, Region &region,
-                                           llvm::StringRef argText, ValueRange extras) {
+/// Checks a per-element region `name` (an output_mod, a recurrence's
+/// feature_map): (x: f32, b, h, row, d: index) -> f32, its arguments named
+/// as the op names them (`argText`).
+static LogicalResult verifyElementRegion(Operation *op, Region &region, llvm::StringRef name,
+                                         llvm::StringRef argText, ValueRange extras) {
   MLIRContext *ctx = op->getContext();
   Type f32 = Float32Type::get(ctx), index = IndexType::get(ctx);
-  return verifyModRegion(op, region, "output_mod", {f32, index, index, index, index},
-                         argText, f32, extras);
+  return verifyModRegion(op, region, name, {f32, index, index, index, index}, argText, f32,
+                         extras);
 }
 
 static LogicalResult verifyMaskRegion(Operation *op, Region &region,
@@ -524,8 +525,8 @@ LogicalResult AttentionOp::verifyRegions() {
                                getExtras())) ||
       failed(verifyMaskRegion(getOperation(), getMaskMod(), getExtras())))
     return failure();
-  return verifyOutputModRegion(getOperation(), getOutputMod(),
-                               "(o: f32, b, h, i, d: index)", getExtras());
+  return verifyElementRegion(getOperation(), getOutputMod(), "output_mod",
+                             "(o: f32, b, h, i, d: index)", getExtras());
 }
 
 LogicalResult AttentionGradOp::verifyRegions() {
@@ -802,14 +803,11 @@ llvm::SmallVector<ExtraOperand> LinearAttentionOp::getExtraOperands() {
 }
 
 LogicalResult LinearAttentionOp::verifyRegions() {
-  MLIRContext *ctx = getContext();
-  Type f32 = Float32Type::get(ctx), index = IndexType::get(ctx);
-  if (failed(verifyModRegion(getOperation(), getFeatureMap(), "feature_map",
-                             {f32, index, index, index, index},
-                             "(x: f32, b, h, t, d: index)", f32, getExtras())))
+  if (failed(verifyElementRegion(getOperation(), getFeatureMap(), "feature_map",
+                                 "(x: f32, b, h, t, d: index)", getExtras())))
     return failure();
-  return verifyOutputModRegion(getOperation(), getOutputMod(),
-                               "(o: f32, b, h, t, d: index)", getExtras());
+  return verifyElementRegion(getOperation(), getOutputMod(), "output_mod",
+                             "(o: f32, b, h, t, d: index)", getExtras());
 }
 
 //===----------------------------------------------------------------------===//
