@@ -386,6 +386,11 @@ LogicalResult writeVariants(Operation *op, SymbolTable &symbols,
   return success();
 }
 
+/// The lists a mask_lists pre-pass writes to the workspace (scratch), by
+/// the names the attention kernel reads them.
+const StringRef kMaskListNames[] = {kKvNumBlocksName, kKvIndicesName,
+                                    kFullKvNumBlocksName, kFullKvIndicesName};
+
 /// A block mask's lists as params, FlexAttention's BlockMask fields by its
 /// names (dialect/BlockMask.h): the kv lists, [B|1, Hq|1, cdiv(N, Qb)]
 /// counts and [.., cdiv(M, Kb)] indices, or their transposes, [B|1, Hq|1,
@@ -575,6 +580,34 @@ LogicalResult writeAttentionKernel(AttentionOp op, const std::string &name,
                                            {"dtype", "i32"},
                                            {"shape", llvm::json::Array{1}},
                                            {"zero_init", true}});
+    // A mask_lists pre-pass's lists (passes/LowerAttentionMaskLists.cpp),
+    // shaped as the attention kernel reads them (its flash.extra types):
+    // [B|1, Hq|1, cdiv(N, tile_q)] counts, [.., cdiv(M, tile_kv)] indices.
+    if (kernel.getSchedule().getMaskLists() && !blockMaskOf(op.getOperation())) {
+      std::string rows = "cdiv(" + queryDim + "," +
+                         std::to_string(kernel.getSchedule().getTileQ()) + ")";
+      std::string listed = "cdiv(" + keyDim + "," +
+                           std::to_string(kernel.getSchedule().getTileKv()) + ")";
+      std::map<std::string, RankedTensorType> lists;
+      for (KernelOp launched : variantKernels(op, symbols, kernel))
+        launched.walk([&](ExtraOp extra) {
+          if (llvm::is_contained(kMaskListNames, extra.getName()))
+            lists[extra.getName().str()] = extra.getTensor().getType();
+        });
+      for (StringRef name : kMaskListNames) {
+        auto it = lists.find(name.str());
+        if (it == lists.end())
+          continue;
+        llvm::json::Array shape;
+        for (int64_t d = 0; d < it->second.getRank(); ++d)
+          if (!it->second.isDynamicDim(d))
+            shape.push_back(it->second.getDimSize(d));
+          else
+            shape.push_back(d == 0 ? sizes.dim(batchDim) : sizes.expr(d == 2 ? rows : listed));
+        scratch.push_back(llvm::json::Object{
+            {"name", name}, {"dtype", "i32"}, {"shape", std::move(shape)}});
+      }
+    }
     // A rotary pre-pass's copy of K, whole rows of every (batch, kv head).
     if (keysRotated) {
       RankedTensorType k = op.getK().getType();
@@ -603,7 +636,12 @@ LogicalResult writeAttentionKernel(AttentionOp op, const std::string &name,
   };
   llvm::json::Array variants;
   std::vector<std::string> symbolsUsed;
-  if (failed(writeVariants(op, symbols, options, sizes, /*scratchNames=*/{},
+  // Without a block mask of the op's own, its kernels' lists are a
+  // mask_lists pre-pass's, in the workspace.
+  ArrayRef<StringRef> listScratch;
+  if (!blockMaskOf(op.getOperation()))
+    listScratch = kMaskListNames;
+  if (failed(writeVariants(op, symbols, options, sizes, listScratch,
                            scratchOf, symbolsUsed, variants)))
     return failure();
 
@@ -1246,6 +1284,8 @@ llvm::json::Object mlir::flash::scheduleJson(ScheduleAttr s) {
   // Written where set: manifests of kernels without it stay as they were.
   if (s.getRotaryPrepass() != 0)
     json["rotary_prepass"] = s.getRotaryPrepass();
+  if (s.getMaskLists() != 0)
+    json["mask_lists"] = s.getMaskLists();
   return json;
 }
 

@@ -44,6 +44,8 @@ FailureOr<EmittedKernel> mlir::flash::emitCudaKernel(KernelOp kernel) {
     return emitAttentionCombineKernel(kernel);
   case KernelFamily::attention_rotate:
     return emitRotateRowsKernel(kernel);
+  case KernelFamily::attention_mask_lists:
+    return emitMaskListsKernel(kernel);
   case KernelFamily::linear_fused:
   case KernelFamily::linear_states:
   case KernelFamily::linear_outputs:

@@ -28,6 +28,10 @@ FailureOr<EmittedKernel> emitAttentionCombineKernel(KernelOp kernel);
 /// of K into its workspace copy (attention/RotateRowsEmitter.cpp).
 FailureOr<EmittedKernel> emitRotateRowsKernel(KernelOp kernel);
 
+/// Family `attention_mask_lists`: a mask_lists schedule's key-tile lists
+/// (attention/MaskListsEmitter.cpp).
+FailureOr<EmittedKernel> emitMaskListsKernel(KernelOp kernel);
+
 /// Families `linear_fused`, `linear_states`, `linear_outputs`
 /// (recurrence/ChunkwiseEmitter.cpp).
 FailureOr<EmittedKernel> emitLinearKernel(KernelOp kernel);

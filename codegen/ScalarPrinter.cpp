@@ -494,17 +494,46 @@ LogicalResult ScalarPrinter::printOp(Operation *op) {
       })
       .Case<tensor::ExtractOp>([&](auto) { return printExtract(op); })
       .Case<scf::ForOp>([&](scf::ForOp loop) -> LogicalResult {
-        if (!loop.getInitArgs().empty())
-          return loop.emitError("the CUDA emitter prints loops without "
-                                "loop-carried values only");
+        // Loop-carried values are variables declared before the loop, the
+        // iteration's arguments and the loop's results alike; the yield
+        // assigns them once every yielded value is computed.
+        std::vector<std::string> carried;
+        for (auto [init, arg, res] : llvm::zip(loop.getInitArgs(),
+                                              loop.getRegionIterArgs(),
+                                              loop.getResults())) {
+          FailureOr<std::string> type = cType(arg.getType());
+          if (failed(type))
+            return loop.emitError() << "the CUDA emitter has no C type for "
+                                       "the loop-carried "
+                                    << arg.getType();
+          std::string var = fresh();
+          line() << *type << " " << var << " = " << name(init) << ";\n";
+          names[arg] = var;
+          names[res] = var;
+          carried.push_back(var);
+        }
         std::string iv = fresh();
         names[loop.getInductionVar()] = iv;
+        // A reduction's iterations are independent but for the carried
+        // values: unrolled, their loads are in flight together.
+        if (!carried.empty())
+          line() << "#pragma unroll 8\n";
         line() << "for (int " << iv << " = " << name(loop.getLowerBound())
                << "; " << iv << " < " << name(loop.getUpperBound()) << "; "
                << iv << " += " << name(loop.getStep()) << ") {\n";
         ++indent;
         if (failed(printBlock(*loop.getBody())))
           return failure();
+        // Through copies: a yielded value may be another carried variable.
+        auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
+        std::vector<std::string> next;
+        for (Value value : yield.getOperands()) {
+          next.push_back(fresh());
+          line() << "const " << *cType(value.getType()) << " " << next.back()
+                 << " = " << name(value) << ";\n";
+        }
+        for (auto [var, copy] : llvm::zip(carried, next))
+          line() << var << " = " << copy << ";\n";
         --indent;
         line() << "}\n";
         return success();

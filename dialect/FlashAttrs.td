@@ -102,7 +102,12 @@ def Flash_KernelFamily : I32EnumAttr<"KernelFamily",
     // Rotary embedding's pre-pass (Schedule rotary_prepass): K rotated once
     // into the workspace copy that the variant's attention kernel reads in
     // k's place (flash.rows_rotate).
-    I32EnumAttrCase<"attention_rotate", 15>
+    I32EnumAttrCase<"attention_rotate", 15>,
+    // A mask_mod's tile lists (Schedule mask_lists): per query tile, the key
+    // tiles the mask_mod leaves partly or wholly visible, sorted by its
+    // interval form over the tiles' positions (flash.tile_classify), written
+    // to the workspace lists the variant's attention kernel walks.
+    I32EnumAttrCase<"attention_mask_lists", 16>
   ]> {
   let cppNamespace = "::mlir::flash";
 }
@@ -205,7 +210,13 @@ def Flash_ScheduleAttr : AttrDef<Flash_Dialect, "Schedule"> {
     embedding only; omitted when 0): K is rotated once by a first kernel
     into a workspace copy that the attention kernel reads, and only Q is
     rotated on chip; 0 rotates every K tile on chip as it lands, once per
-    query tile that reads it.
+    query tile that reads it. `mask_lists` (flash2 and flash3 under a
+    mask_mod that reads an extra at a position; omitted when 0): a first
+    kernel sorts every (query tile, key tile) by the mask_mod evaluated
+    over the tiles' position ranges (passes/MaskModTiles.h) and lists the
+    key tiles it leaves partly or wholly visible; the attention kernel
+    walks those lists as a block mask's, a hidden tile never loaded, a
+    whole one never masked.
 
     ```mlir
     #flash.schedule<algorithm = flash2, tile_q = 128, tile_kv = 64,
@@ -227,7 +238,8 @@ def Flash_ScheduleAttr : AttrDef<Flash_Dialect, "Schedule"> {
     "int64_t":$tile_dv,
     "int64_t":$smem_bytes,
     DefaultValuedParameter<"int64_t", "0">:$persistent,
-    DefaultValuedParameter<"int64_t", "0">:$rotary_prepass
+    DefaultValuedParameter<"int64_t", "0">:$rotary_prepass,
+    DefaultValuedParameter<"int64_t", "0">:$mask_lists
   );
   let assemblyFormat = "`<` struct(params) `>`";
   // Ranges only (FlashDialect.cpp): whether a schedule fits its op and

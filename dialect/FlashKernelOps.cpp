@@ -85,6 +85,13 @@ constexpr FamilyRule kFamilies[] = {
      {TR::q, TR::k, TR::dq, TR::dk},
      {},
      {}},
+    // Reads the mask_mod's extras alone and writes the workspace lists.
+    {KernelFamily::attention_mask_lists,
+     {Algorithm::flash2, Algorithm::flash3},
+     false,
+     {},
+     {},
+     {}},
     {KernelFamily::attention_grad_prep,
      {Algorithm::flash2_grad, Algorithm::flash2_grad_deterministic,
       Algorithm::flash3_grad, Algorithm::flash3_grad_deterministic},
@@ -381,6 +388,24 @@ LogicalResult TileRotateOp::verify() {
   if (getGroup() && *getGroup() < 1)
     return emitOpError() << "group = " << *getGroup() << " must be >= 1";
   return verifyRotaryTables(getOperation(), getCos(), getSin(), getDims());
+}
+
+LogicalResult TileClassifyOp::verify() {
+  auto kernel = (*this)->getParentOfType<KernelOp>();
+  if (!kernel || kernel.getFamily() != KernelFamily::attention_mask_lists)
+    return emitOpError() << "must be inside a flash.kernel of family attention_mask_lists";
+  if (kernel.getSchedule().getMaskLists() == 0)
+    return emitOpError() << "writes a mask_lists schedule's lists; this kernel's "
+                            "schedule has mask_lists = 0";
+  Block &body = getBody().front();
+  if (body.getNumArguments() != 1 || !body.getArgument(0).getType().isIndex())
+    return emitOpError() << "takes one index argument, the key tile; it has "
+                         << body.getNumArguments() << " arguments";
+  auto yield = dyn_cast<YieldOp>(body.getTerminator());
+  if (!yield || !yield.getValue().getType().isInteger(32))
+    return emitOpError() << "yields the key tile's class as i32 (0 hidden, 1 "
+                            "partial, 2 whole)";
+  return success();
 }
 
 LogicalResult RowsRotateOp::verify() {

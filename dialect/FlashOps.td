@@ -594,8 +594,8 @@ def Flash_DeltaRuleOp : Flash_Op<"delta_rule",
 def Flash_YieldOp : Flash_Op<"yield", [Pure, Terminator,
     ParentOneOf<["AttentionOp", "AttentionGradOp", "OutputStoreOp",
                  "LinearAttentionOp", "ChunkStoreOp", "StepStoreOp",
-                 "ChunkFeatureMapOp", "StepLoadOp"]>]> {
-  let summary = "returns the value of a score_mod, mask_mod, score_grad, output_mod or feature_map region";
+                 "ChunkFeatureMapOp", "StepLoadOp", "TileClassifyOp"]>]> {
+  let summary = "returns the value of a score_mod, mask_mod, score_grad, output_mod or feature_map region, or a tile's class";
   let arguments = (ins AnyType:$value);
   let assemblyFormat = "$value attr-dict `:` type($value)";
 }

@@ -113,6 +113,7 @@ inline flashgen::schedule::Schedule toLibrary(ScheduleAttr s) {
   out.smemBytes = s.getSmemBytes();
   out.persistent = s.getPersistent();
   out.rotaryPrepass = s.getRotaryPrepass();
+  out.maskLists = s.getMaskLists();
   return out;
 }
 
@@ -121,7 +122,7 @@ inline ScheduleAttr toDialect(MLIRContext *ctx,
   return ScheduleAttr::get(ctx, toDialect(s.algorithm), s.tileQ, s.tileKv,
                            s.tileD, s.stages, s.warps, s.chunk, s.innerQ,
                            s.innerKv, s.tileDv, s.smemBytes, s.persistent,
-                           s.rotaryPrepass);
+                           s.rotaryPrepass, s.maskLists);
 }
 
 } // namespace mlir::flash

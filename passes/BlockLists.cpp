@@ -15,9 +15,8 @@ namespace {
 /// The flash.extra of one list with its dynamic sizes: batch B (unless
 /// static), the row blocks (dim 2), and for index lists the listed side's
 /// blocks (dim 3).
-Value listOperand(IndexBuilder &ib, Value list, StringRef name,
+Value listOperand(IndexBuilder &ib, RankedTensorType type, StringRef name,
                   StringRef batchDim, Value rowBlocks, Value blocks) {
-  auto type = cast<RankedTensorType>(list.getType());
   SmallVector<Value> sizes;
   for (int64_t d = 0; d < type.getRank(); ++d) {
     if (!type.isDynamicDim(d))
@@ -41,7 +40,8 @@ Value readList(IndexBuilder &ib, Value list, ArrayRef<Value> at) {
 /// One direction of a block mask's lists: which operands, under which
 /// names, and the sizes of the two sides.
 struct ListSide {
-  Value counts, indices, fullCounts, fullIndices;
+  /// The lists' types (the full ones null when absent).
+  RankedTensorType counts, indices, fullCounts, fullIndices;
   StringRef countsName, indicesName, fullCountsName, fullIndicesName;
   /// The walking tile's side (rows of the lists) and the listed side.
   int64_t rowBlock, rowTile, block, tile;
@@ -93,6 +93,11 @@ BlockLists buildLists(OpBuilder &b, Location loc, const ListSide &side,
   return lists;
 }
 
+/// The type of a list operand, null for an absent one.
+RankedTensorType typeOf(Value list) {
+  return list ? cast<RankedTensorType>(list.getType()) : RankedTensorType();
+}
+
 } // namespace
 
 BlockLists mlir::flash::buildBlockLists(OpBuilder &b, Location loc,
@@ -101,8 +106,8 @@ BlockLists mlir::flash::buildBlockLists(OpBuilder &b, Location loc,
                                         Value queryTile, int64_t tileQ,
                                         int64_t tileKv, Value queryLen,
                                         Value keyLen) {
-  ListSide side{mask.counts,       mask.indices,     mask.fullCounts,
-                mask.fullIndices,  kKvNumBlocksName, kKvIndicesName,
+  ListSide side{typeOf(mask.counts), typeOf(mask.indices), typeOf(mask.fullCounts),
+                typeOf(mask.fullIndices),  kKvNumBlocksName, kKvIndicesName,
                 kFullKvNumBlocksName, kFullKvIndicesName,
                 mask.queryBlock,   tileQ,            mask.keyBlock,
                 tileKv,            queryLen,         keyLen};
@@ -115,12 +120,28 @@ BlockLists mlir::flash::buildTransposedBlockLists(
     Value batch, Value head, Value keyTile, int64_t tileKv, int64_t tileQ,
     Value queryLen, Value keyLen) {
   assert(mask.hasTransposed() && "the verifier requires transposed lists");
-  ListSide side{mask.queryCounts,     mask.queryIndices, mask.fullQueryCounts,
-                mask.fullQueryIndices, kQNumBlocksName,  kQIndicesName,
+  ListSide side{typeOf(mask.queryCounts), typeOf(mask.queryIndices),
+                typeOf(mask.fullQueryCounts), typeOf(mask.fullQueryIndices),
+                kQNumBlocksName,  kQIndicesName,
                 kFullQNumBlocksName,  kFullQIndicesName, mask.keyBlock,
                 tileKv,               mask.queryBlock,   tileQ,
                 keyLen,               queryLen};
   return buildLists(b, loc, side, batchDim, batch, head, keyTile, "key_block");
+}
+
+BlockLists mlir::flash::buildTileLists(OpBuilder &b, Location loc,
+                                       RankedTensorType counts,
+                                       RankedTensorType indices,
+                                       StringRef batchDim, Value batch,
+                                       Value head, Value queryTile,
+                                       int64_t tileQ, int64_t tileKv,
+                                       Value queryLen, Value keyLen) {
+  ListSide side{counts,      indices,     counts,
+                indices,     kKvNumBlocksName, kKvIndicesName,
+                kFullKvNumBlocksName, kFullKvIndicesName,
+                tileQ,       tileQ,       tileKv,
+                tileKv,      queryLen,    keyLen};
+  return buildLists(b, loc, side, batchDim, batch, head, queryTile, "query_block");
 }
 
 BlockLists BlockLists::atHead(OpBuilder &b, Location loc, Value other) const {

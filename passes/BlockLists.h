@@ -53,6 +53,16 @@ BlockLists buildBlockLists(OpBuilder &b, Location loc, const BlockMask &mask,
                            Value queryTile, int64_t tileQ, int64_t tileKv,
                            Value queryLen, Value keyLen);
 
+/// The lists a mask_lists schedule's pre-pass writes to the workspace
+/// (LowerAttentionMaskLists.cpp), of types `counts` ([B|1, Hq|1,
+/// cdiv(N, tile_q)]) and `indices` ([.., cdiv(M, tile_kv)]), for partial
+/// and whole tiles alike: blocks of one tile each.
+BlockLists buildTileLists(OpBuilder &b, Location loc, RankedTensorType counts,
+                          RankedTensorType indices, StringRef batchDim,
+                          Value batch, Value head, Value queryTile,
+                          int64_t tileQ, int64_t tileKv, Value queryLen,
+                          Value keyLen);
+
 /// The transposed lists (the mask must have them) of the key tile
 /// `keyTile` (tile_kv keys) seen by query head `head`: positions name the
 /// query tiles of tile_q rows whose blocks list the key tile's block.

@@ -31,6 +31,7 @@
 #include "passes/LowerChunkwise.h"
 #include "passes/OpProblems.h"
 #include "schedule/AttentionCost.h"
+#include "schedule/AttentionSpace.h"
 #include "schedule/Checker.h"
 #include "schedule/LinearGrad.h"
 
@@ -107,6 +108,17 @@ struct FlashLowerKernels
                               << stringifyAlgorithm(algorithm)
                               << " schedules (head-dim chunks); use flash2, "
                                  "flash3 or flash_decode";
+      // A pre-pass a hand schedule asks for must have its op's form.
+      sched::AttentionProblem problem = attentionKernelProblem(op);
+      if (schedule.getMaskLists())
+        if (std::string why = sched::maskListsPrecondition(problem, toLibrary(algorithm));
+            !why.empty())
+          return op.emitError() << "schedule has mask_lists = 1: " << why;
+      if (schedule.getRotaryPrepass())
+        if (std::string why =
+                sched::rotaryPrepassPrecondition(problem, toLibrary(algorithm));
+            !why.empty())
+          return op.emitError() << "schedule has rotary_prepass = 1: " << why;
       plan.schedule = schedule;
       b.setInsertionPointToEnd(getOperation().getBody());
       SmallVector<KernelOp> kernels;

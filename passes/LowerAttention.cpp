@@ -71,6 +71,10 @@ DictionaryAttr mlir::flash::attentionProblemAttr(OpBuilder &b,
   if (std::optional<BlockMask> mask = blockMaskOf(op.getOperation()))
     entries.push_back(b.getNamedAttr(
         "block_mask", b.getDenseI64ArrayAttr({mask->queryBlock, mask->keyBlock})));
+  else if (plan.schedule && plan.schedule.getMaskLists())
+    entries.push_back(b.getNamedAttr(
+        "block_mask", b.getDenseI64ArrayAttr({plan.schedule.getTileQ(),
+                                              plan.schedule.getTileKv()})));
   return b.getDictionaryAttr(entries);
 }
 
@@ -444,21 +448,28 @@ static KernelOp buildKernel(OpBuilder &b, const AttentionKernelPlan &plan,
   Value queryTile = f.queryTile, queryLen = f.queryLen, keyLen = f.keyLen,
         kvHead = f.kvHead, offset = f.offset, lo = f.keys.lo, hi = f.keys.hi;
   Value zero = ib.c(0);
+  // A pre-pass wrote what this kernel reads (the mask_mod's tile lists, a
+  // rotated copy of K): wait for that launch.
+  bool prepass = s.getRotaryPrepass() != 0;
+  bool maskLists = s.getMaskLists() != 0;
+  if (maskLists)
+    WaitPreviousLaunchOp::create(b, loc);
   // A block mask: the loops walk the query block's lists, not a range.
   std::optional<BlockLists> lists;
-  if (std::optional<BlockMask> mask = blockMaskOf(op.getOperation())) {
+  if (std::optional<BlockMask> mask = blockMaskOf(op.getOperation()))
     lists = buildBlockLists(b, loc, *mask, op.getBatchDimName(), batch, head,
                             queryTile, tileQ, tileKv, queryLen, keyLen);
+  else if (maskLists)
+    lists = buildMaskListsOfTile(b, loc, plan, batch, head, queryTile, queryLen, keyLen);
+  if (lists) {
     lo = zero;
     hi = lists->total;
   }
 
   std::optional<RotaryTables> rotary = buildRotaryTables(b, loc, plan);
-  // K tiles are rotated as they land, unless a pre-pass rotated K (the
-  // copy this kernel reads, after waiting for that launch).
-  bool prepass = s.getRotaryPrepass() != 0;
+  // K tiles are rotated as they land, unless a pre-pass rotated K.
   const RotaryTables *rotate = rotary && !prepass ? &*rotary : nullptr;
-  if (prepass)
+  if (prepass && !maskLists)
     WaitPreviousLaunchOp::create(b, loc);
   // Query tile, then the first stages - 1 key/value tiles, in flight at once.
   // Per-CTA values of the user's regions are computed just before this.
@@ -637,6 +648,8 @@ void mlir::flash::buildAttentionKernels(OpBuilder &b,
   else {
     if (plan.schedule.getRotaryPrepass())
       kernels.push_back(buildRotaryKeysKernel(b, plan, name + "_rotate_keys", variant));
+    if (plan.schedule.getMaskLists())
+      kernels.push_back(buildMaskListsKernel(b, plan, name + "_mask_lists", variant));
     kernels.push_back(buildKernel(b, plan, target, name, plan.opName, variant));
   }
 }

@@ -12,6 +12,7 @@
 
 #include "dialect/FlashDialect.h"
 #include "dialect/Rotary.h"
+#include "passes/BlockLists.h"
 #include "passes/InlineRegion.h"
 #include "passes/MaskModBounds.h"
 #include "passes/ScoreScaling.h"
@@ -181,6 +182,28 @@ void buildQueryRotation(OpBuilder &b, Location loc, const RotaryTables &tables,
 /// `<name>` at the builder's insertion point, which it leaves after it.
 KernelOp buildRotaryKeysKernel(OpBuilder &b, const AttentionKernelPlan &plan,
                                StringRef name, int64_t variant);
+
+/// The workspace lists of a mask_lists schedule (LowerAttentionMaskLists.cpp),
+/// i32: counts [B|1, Hq|1, cdiv(N, tile_q)] and indices [.., cdiv(M,
+/// tile_kv)], with the batch and head dims where the mask_mod reads them.
+struct MaskListTypes {
+  RankedTensorType counts, indices;
+};
+MaskListTypes maskListTypes(AttentionOp op);
+
+/// The first kernel of a mask_lists schedule, `<name>` at the builder's
+/// insertion point, which it leaves after it: one CTA per (query tile,
+/// head, batch) of the lists that sorts the key tiles by the mask_mod's
+/// interval form (flash.tile_classify).
+KernelOp buildMaskListsKernel(OpBuilder &b, const AttentionKernelPlan &plan,
+                              StringRef name, int64_t variant);
+
+/// The attention kernel's view of those lists for its query tile, built at
+/// b's insertion point (after the kernel waited for the first launch).
+BlockLists buildMaskListsOfTile(OpBuilder &b, Location loc,
+                                const AttentionKernelPlan &plan, Value batch,
+                                Value head, Value queryTile, Value queryLen,
+                                Value keyLen);
 
 /// A kernel `<name>` of family attention_rotate (LowerAttentionRotary.cpp)
 /// at the builder's insertion point, which it leaves after it: rows of

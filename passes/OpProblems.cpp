@@ -4,6 +4,7 @@
 #include "passes/StagedExtras.h"
 
 #include "dialect/BlockMask.h"
+#include "passes/MaskModTiles.h"
 
 #include <type_traits>
 #include "dialect/PagedKv.h"
@@ -107,6 +108,9 @@ template <typename OpT> static sched::AttentionProblem kernelProblemOf(OpT op) {
     p.blockKv = mask->keyBlock;
   }
   if constexpr (std::is_same_v<OpT, AttentionOp>) {
+    // The forward's tiles can be sorted by the mask_mod at launch
+    // (Schedule::maskLists; the gradient masks every tile yet).
+    p.maskModTiles = op.hasMaskMod() && maskModClassifiesTiles(op.getMaskMod());
     p.hasOutputMod = op.hasOutputMod();
     if (p.hasOutputMod)
       p.outputModReadBytes = extraTensorBytes(op.getExtraOperands());

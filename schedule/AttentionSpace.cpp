@@ -312,6 +312,30 @@ std::string flashgen::schedule::rotaryPrepassPrecondition(const AttentionProblem
   return "";
 }
 
+std::string flashgen::schedule::maskListsPrecondition(const AttentionProblem &p,
+                                                     Algorithm algorithm) {
+  if (!p.maskModTiles)
+    return "mask_lists sorts tiles by a mask_mod's extras, and this op has no "
+           "mask_mod that reads an extra at a position through ops with an "
+           "interval form";
+  if (algorithm != Algorithm::Flash2 && algorithm != Algorithm::Flash3)
+    return std::string("mask_lists is a flash2 and flash3 form; ") +
+           algorithmName(algorithm) + " masks every key tile";
+  if (p.blockQ > 0)
+    return "mask_lists writes a block mask's lists; this op walks its own";
+  if (p.varlen || p.pageSize > 0)
+    return "mask_lists lists the tiles of [B, H, N] rows; packed sequences and "
+           "paged caches mask every key tile";
+  return "";
+}
+
+/// The mask_lists value a space offers: 1 wherever the form exists (the
+/// pre-pass reads the extras once per tile pair, a few microseconds, and
+/// every key tile it hides is neither loaded nor computed), else 0.
+static int64_t maskListsChoice(const AttentionProblem &p, Algorithm algorithm) {
+  return maskListsPrecondition(p, algorithm).empty() ? 1 : 0;
+}
+
 /// The rotary_prepass values a space offers: both where the form exists
 /// (the cost model weighs K's rotation per query tile against a pre-pass
 /// over K), else 0.
@@ -360,6 +384,7 @@ ScheduleSpace flash3Space(const AttentionProblem &p, const Target &t) {
     sch.warps = x[tq] / 16 + (x[producer] ? kWarpsPerGroup : 0);
     sch.persistent = x[persistent];
     sch.rotaryPrepass = x[prepass];
+    sch.maskLists = maskListsChoice(p, Algorithm::Flash3);
     sch.smemBytes = flash3SmemBytes(p.headDim, p.valueDim, p.elementBytes, sch,
                                     p.rotaryDims > 0);
     return sch;
@@ -376,7 +401,7 @@ ScheduleSpace flash3Space(const AttentionProblem &p, const Target &t) {
   regs.value = [toSchedule, p](const Point &x) {
     Schedule sch = toSchedule(x);
     return flash3ConsumerNeed(p.headDim, p.valueDim, sch, p.elementMods(),
-                              p.rotaryDims > 0) >
+                              p.rotaryDims > 0, p.blockQ > 0 || sch.maskLists != 0) >
                    flash3ConsumerBudget(sch, p.valueDim, p.rotaryDims > 0)
                ? 1
                : 0;
@@ -518,6 +543,7 @@ Result<ScheduleSpace> flashgen::schedule::attentionSpace(
     sch.warps = x[warps];
     sch.innerKv = splitsKeys(algorithm) ? x[inner] : 0;
     sch.rotaryPrepass = algorithm == Algorithm::Flash2 ? x[prepass] : 0;
+    sch.maskLists = maskListsChoice(p, algorithm);
     sch.smemBytes = attentionSmemBytes(p, sch);
     return sch;
   };

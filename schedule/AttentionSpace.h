@@ -66,6 +66,11 @@ bool persistentGridAvailable(const AttentionProblem &p);
 /// pre-pass addresses a [B, Hkv, M, D] copy; a paged or packed cache keeps
 /// the on-chip rotation). "" when it is, else why not.
 std::string rotaryPrepassPrecondition(const AttentionProblem &p, Algorithm algorithm);
+/// Why `algorithm` cannot take Schedule::maskLists for `p` ("" where it
+/// can): a forward flash2 / flash3 tile kernel under a mask_mod whose
+/// tiles its extras decide, with no block mask of its own, contiguous
+/// sequences.
+std::string maskListsPrecondition(const AttentionProblem &p, Algorithm algorithm);
 
 /// Under a block-sparse mask (dialect/BlockMask.h) a tile lies in one
 /// block: its list is one block's, and a listed block is whole tiles

@@ -60,12 +60,16 @@ flashgen::schedule::checkAttentionSchedule(const AttentionProblem &p,
   if (s.rotaryPrepass != 0)
     if (std::string why = rotaryPrepassPrecondition(p, s.algorithm); !why.empty())
       return {why};
+  if (s.maskLists != 0)
+    if (std::string why = maskListsPrecondition(p, s.algorithm); !why.empty())
+      return {why};
   const int64_t e = p.elementBytes;
   if (s.algorithm == Algorithm::Flash3) {
     // The kernel shape's own rules (Flash3Layout.h, which the emitter
     // checks too), then what every schedule must satisfy.
     r.violations = flash3Violations(p.headDim, p.valueDim, e, s, t.smemPerCTA,
-                                    p.elementMods(), p.rotaryDims > 0);
+                                    p.elementMods(), p.rotaryDims > 0,
+                                    p.blockQ > 0 || s.maskLists != 0);
     r.require(s.tileD == p.headDim && s.tileDv == p.valueDim,
               "flash3 tiles whole rows: tile_d = " + n(s.tileD) +
                   ", tile_dv = " + n(s.tileDv) + " must be " + n(p.headDim) +

@@ -147,16 +147,17 @@ int64_t flashgen::schedule::flash3ConsumerRegisters(int64_t headDim,
 
 int64_t flashgen::schedule::flash3ConsumerNeed(int64_t headDim, int64_t valueDim,
                                                const Schedule &s, ElementMods mods,
-                                               bool rotary) {
+                                               bool rotary, bool walksLists) {
   const bool producer = flash3Shape(s).producer;
   return flash3ConsumerRegisters(headDim, valueDim, s.tileKv, mods) +
          (producer ? 0 : kFlash3SelfCopyRegisters) +
-         (producer || !rotary ? 0 : kFlash3SelfRotateRegisters);
+         (producer || !rotary ? 0 : kFlash3SelfRotateRegisters) +
+         (walksLists && !s.persistent ? kFlash3ListWalkRegisters : 0);
 }
 
 std::vector<std::string> flashgen::schedule::flash3Violations(
     int64_t headDim, int64_t valueDim, int64_t elementBytes, const Schedule &s,
-    int64_t smemPerCTA, ElementMods mods, bool rotary) {
+    int64_t smemPerCTA, ElementMods mods, bool rotary, bool walksLists) {
   std::vector<std::string> broken;
   auto n = [](int64_t v) { return std::to_string(v); };
   if (elementBytes != 2)
@@ -202,7 +203,7 @@ std::vector<std::string> flashgen::schedule::flash3Violations(
     broken.push_back("needs " + formatBytes(smem) +
                      " of shared memory, more than the " +
                      formatBytes(smemPerCTA) + " a CTA may use");
-  int64_t need = flash3ConsumerNeed(headDim, valueDim, s, mods, rotary);
+  int64_t need = flash3ConsumerNeed(headDim, valueDim, s, mods, rotary, walksLists);
   int64_t budget = flash3ConsumerBudget(s, valueDim, rotary);
   if (need > budget)
     broken.push_back("consumer warpgroups need about " + n(need) +

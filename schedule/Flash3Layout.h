@@ -113,12 +113,19 @@ int64_t flash3ConsumerRegisters(int64_t headDim, int64_t valueDim,
                                 int64_t tileKv,
                                 ElementMods mods = ElementMods::None);
 
+/// ... and, walking a block mask's lists (user lists or a mask_lists
+/// pre-pass's) in a grid of one CTA per query tile, the lists' row and the
+/// position's lookups: the document-mask example (ids read per element)
+/// spilled 24 bytes at 128 x 96, 224 registers, non-persistent, with
+/// lists, and none without them or persistent (NVRTC 13.0, sm_90a).
+constexpr int64_t kFlash3ListWalkRegisters = 16;
+
 /// What a consumer thread of schedule `s` needs: flash3ConsumerRegisters,
 /// plus, without a producer, its own copies and (`rotary`) the rotation of
-/// each landed tile. The checker and the search compare it to
-/// flash3ConsumerBudget.
+/// each landed tile, plus (`walksLists`) the list walk. The checker and the
+/// search compare it to flash3ConsumerBudget.
 int64_t flash3ConsumerNeed(int64_t headDim, int64_t valueDim, const Schedule &s,
-                           ElementMods mods, bool rotary);
+                           ElementMods mods, bool rotary, bool walksLists = false);
 
 /// Every rule of the kernel shape, one message per broken rule (empty: the
 /// emitter can print it). `smemPerCTA` is the target's limit; mods: what
@@ -128,7 +135,8 @@ std::vector<std::string> flash3Violations(int64_t headDim, int64_t valueDim,
                                           const Schedule &s,
                                           int64_t smemPerCTA,
                                           ElementMods mods = ElementMods::None,
-                                          bool rotary = false);
+                                          bool rotary = false,
+                                          bool walksLists = false);
 
 } // namespace flashgen::schedule
 

@@ -74,6 +74,11 @@ struct AttentionProblem {
   /// (dialect/BlockMask.h): query tiles divide blockQ and key tiles
   /// blockKv, so a tile lies in one block. 0: no block mask.
   int64_t blockQ = 0, blockKv = 0;
+  /// The mask_mod reads an extra tensor at a query or key position and
+  /// every op of it has an interval form (passes/MaskModTiles.h): a
+  /// pre-pass can sort each (query tile, key tile) into hidden, partial
+  /// and whole from the extras at launch (Schedule::maskLists).
+  bool maskModTiles = false;
   /// An output_mod maps each stored output element (docs/semantics.md
   /// §2.11): applied where a CTA stores whole rows (flash2, flash3).
   bool hasOutputMod = false;

@@ -116,6 +116,8 @@ std::string Schedule::str() const {
       os << " persistent";
     if (rotaryPrepass != 0)
       os << " rotary_prepass";
+    if (maskLists != 0)
+      os << " mask_lists";
   } else if (algorithm == Algorithm::RecurrentStep) {
     os << " tile_dv=" << tileDv << " warps=" << warps;
     return os.str();
@@ -136,5 +138,6 @@ bool Schedule::operator==(const Schedule &o) const {
          tileD == o.tileD && stages == o.stages && warps == o.warps &&
          chunk == o.chunk && innerQ == o.innerQ && innerKv == o.innerKv &&
          tileDv == o.tileDv && smemBytes == o.smemBytes &&
-         persistent == o.persistent && rotaryPrepass == o.rotaryPrepass;
+         persistent == o.persistent && rotaryPrepass == o.rotaryPrepass &&
+         maskLists == o.maskLists;
 }

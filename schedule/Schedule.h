@@ -121,6 +121,11 @@ struct Schedule {
   /// flash2 / flash3 under rotary embedding (0 or 1): K rotated once by a
   /// pre-pass kernel into a workspace copy, Q alone rotated on chip.
   int64_t rotaryPrepass = 0;
+  /// flash2 / flash3 under a mask_mod whose tiles its extras decide
+  /// (AttentionProblem::maskModTiles; 0 or 1): a pre-pass kernel lists, per
+  /// query tile, the key tiles the mask_mod leaves partly or wholly
+  /// visible, and the attention kernel walks those lists as a block mask's.
+  int64_t maskLists = 0;
 
   /// flash_decode with inner_kv > 0: the warps that split each key tile,
   /// inner_kv keys each (tile_kv / inner_kv); their softmax states are

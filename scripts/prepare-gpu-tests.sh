@@ -112,6 +112,9 @@ add_case kv_cache_n128_m128   kv_cache_causal.mlir kv_cache_causal 9 B=1 N=128 M
 # documents per row), a learned bias table with clamped distances, and a
 # run-time prefix length (a scalar bound at launch).
 add_case document_mask_b2_n170 document_mask.mlir  document_mask   40 B=2 N=170
+# Longer rows, about 4 documents each: the mask_lists pre-pass hides the key
+# tiles of other documents and lists the tiles inside one document whole.
+add_case document_mask_b2_n520  document_mask.mlir  document_mask   44 B=2 N=520
 add_case relative_bias_b1_n200 relative_bias.mlir  relative_bias   41 B=1 N=200
 add_case prefix_rt_b2_n150     prefix_lm_runtime.mlir prefix_lm_runtime 42 B=2 N=150
 # Decoding (flash_decode, planned for one query token: the query heads of a

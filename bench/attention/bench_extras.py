@@ -20,7 +20,10 @@ against FlexAttention's on the same inputs. Run on the GPU machine:
     python3 bench/attention/bench_extras.py --bundles DIR --out $OUT
 
 DIR holds one bundle per example (`flashgen compile examples/X.mlir -o
-DIR/X`) and `mha_d128_causal` (bench/attention/specs).
+DIR/X`) and `mha_d128_causal` (bench/attention/specs). `--baseline BASE`
+also times the variant 0 of each bundle BASE/X holds (an earlier
+compiler's, or a hand schedule with one choice undone) in the same
+process, on the same inputs, checked the same way.
 """
 
 import argparse
@@ -55,6 +58,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bundles", required=True)
     parser.add_argument("--out", default=".")
+    parser.add_argument("--baseline", help="a folder of bundles to time beside")
     args = parser.parse_args()
     dev = torch.device("cuda")
     gen = torch.Generator().manual_seed(0)
@@ -137,6 +141,16 @@ def main():
                     continue
                 variant_ms[variant] = time_ms(lambda: call(*pick()))
             kern.select_variant(0)
+            base_dir = os.path.join(args.baseline or "", spec)
+            if args.baseline and os.path.isdir(base_dir):
+                base = flashgen.load(base_dir).kernel(spec)
+                out.fill_(float("nan"))
+                base(q, k, v, out=out, **tensors, **scalars)
+                torch.cuda.synchronize()
+                row["baseline_rel_err"] = rel_err(out, ref)
+                if row["baseline_rel_err"] < 2e-2:
+                    row["baseline_ms"] = time_ms(
+                        lambda: base(*pick(), out=out, **tensors, **scalars))
             row["variant_ms"] = variant_ms
             row["flashgen_ms"] = variant_ms.get(0)
             best = min(variant_ms, key=variant_ms.get)
@@ -155,13 +169,14 @@ def main():
         json.dump({"device": torch.cuda.get_device_name(), "rows": rows}, f, indent=1)
     causal_ms = {r["n"]: r.get("flashgen_ms") for r in rows if r["spec"] == "mha_d128_causal"}
     print(f"{'spec':<20}{'N':>6}{'B':>4} {'err':>8} {'v0 ms':>7} {'best ms':>8} {'Flex ms':>8}"
-          f" {'Flex dens.':>10} {'v0/Flex':>8} {'v0/causal':>9}")
+          f" {'Flex dens.':>10} {'v0/Flex':>8} {'v0/causal':>9} {'base ms':>8}")
     for r in rows:
         v0, best, fx = r.get("flashgen_ms"), r.get("best_ms"), r.get("flex_ms")
         plain = causal_ms.get(r["n"])
         print(f"{r['spec']:<20}{r['n']:>6}{r['batch']:>4} {r.get('rel_err', float('nan')):8.1e} "
               f"{v0 or 0:7.3f} {best or 0:8.3f} {fx or 0:8.3f} {r.get('flex_density', 0):10.2f} "
-              f"{(fx / v0) if v0 and fx else 0:8.2f} {(v0 / plain) if v0 and plain else 0:9.2f}")
+              f"{(fx / v0) if v0 and fx else 0:8.2f} {(v0 / plain) if v0 and plain else 0:9.2f}"
+              f" {r.get('baseline_ms') or 0:8.3f}")
 
 
 if __name__ == "__main__":

@@ -77,6 +77,8 @@ def main(path):
             schedule += " persistent"
         if s.get("rotary_prepass"):
             schedule += " rotary_prepass"
+        if s.get("mask_lists"):
+            schedule += " mask_lists"
         if r.get("first_choice", 0):
             schedule += f" (v{r['first_choice']}: the size rule's)"
         v0 = r.get("flashgen_tflops")

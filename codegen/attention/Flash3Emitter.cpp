@@ -103,7 +103,7 @@ LogicalResult AttentionKernelPrinter::checkFlash3Schedule() {
           ? static_cast<sched::ElementMods>(
                 std::clamp<int64_t>(problemInt("element_mods"), 0, 3))
           : sched::ElementMods::None,
-      rotary());
+      rotary(), kernel.getProblem().contains("block_mask"));
   if (!broken.empty())
     return kernel.emitError() << "flash3 schedule " << s << ": " << broken.front();
   return success();

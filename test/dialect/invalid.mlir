@@ -349,6 +349,6 @@ func.func @f(%q: tensor<1x1x8x64xbf16>) -> tensor<1x1x8x64xbf16> {
 
 // yield outside a flash op
 func.func @f(%x: f32) {
-  // expected-error@+1 {{'flash.yield' op expects parent op to be one of 'flash.attention, flash.attention_grad, flash.output_store, flash.linear_attention, flash.chunk_store, flash.step_store, flash.chunk_feature_map, flash.step_load'}}
+  // expected-error@+1 {{'flash.yield' op expects parent op to be one of 'flash.attention, flash.attention_grad, flash.output_store, flash.linear_attention, flash.chunk_store, flash.step_store, flash.chunk_feature_map, flash.step_load, flash.tile_classify'}}
   flash.yield %x : f32
 }

@@ -6,7 +6,7 @@
 // an enum (family, tensor, product, source, target) are parse errors.
 
 // An unknown family.
-// expected-error@+1 {{expected string or keyword containing one of the following enum values for attribute 'family' [attention, linear_fused, linear_states, linear_outputs, attention_grad_prep, attention_grad_kv, attention_grad_dq, attention_grad_convert, attention_combine, delta_fused, delta_prepare, recurrent_step, linear_grad_states, linear_grad_chunk, linear_grad_rows, attention_rotate]}}
+// expected-error@+1 {{expected string or keyword containing one of the following enum values for attribute 'family' [attention, linear_fused, linear_states, linear_outputs, attention_grad_prep, attention_grad_kv, attention_grad_dq, attention_grad_convert, attention_combine, delta_fused, delta_prepare, recurrent_step, linear_grad_states, linear_grad_chunk, linear_grad_rows, attention_rotate, attention_mask_lists]}}
 flash.kernel @k family backward schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index

@@ -34,9 +34,10 @@
 // proves neither.
 // TREE: @tree_verify  flash.attention  B=1 Hq=32 Hkv=8 N=64 M=32832 D=128 Dv=128 mask causal +mask_mod bf16
 // TREE: schedule      flash_decode
-// TREE: mask_mod      proves no last key{{.*}}; keeps every key below a position whatever else it tests (j < X or ...): the key tiles below its first row's X skip the mask
+// TREE: mask_mod      proves no last key{{.*}}; keeps every key below a position whatever else it tests (j < X or ...): the key tiles below its first row's X skip the mask (no tile lists at launch: arith.andi of integers (a bit pattern) on a position)
 // TREE: key splits
-// DOC-JSON: "mask_mod": "proves no last key{{.*}}; keeps no key range whole: every visited key tile evaluates it"
+// DOC-JSON: "mask_mod": "reads its extras at positions: a first kernel (<name>_mask_lists) evaluates it over each query tile's and key tile's position ranges{{.*}}the attention kernel visits only those, a whole one without the mask"
+// DOC-JSON: "mask_lists": 1
 
 // mlstm_sig's gradient says its rows kernel (docs/semantics.md §4.6).
 // SIG-BWD: @mlstm_sig_backward  flash.linear_attention_grad  B=16 H=16 T=4096 Dk=128 Dv=128 gate mlstm_sig bf16

@@ -28,6 +28,7 @@
 #include "dialect/Varlen.h"
 #include "dialect/ScheduleConversion.h"
 #include "passes/MaskModBounds.h"
+#include "passes/MaskModTiles.h"
 #include "passes/OpProblems.h"
 #include "schedule/AttentionCost.h"
 #include "schedule/AttentionGrad.h"
@@ -467,10 +468,17 @@ std::string layoutText(Operation *op) {
 /// What an attention's mask_mod proves about the keys (passes/MaskModBounds.h),
 /// as flash-lower-kernels uses it; empty without a mask_mod. The analysis
 /// builds its bounds as IR: here into a scratch block, dropped after.
-std::string maskModText(Operation *op) {
+std::string maskModText(Operation *op, ScheduleAttr schedule) {
   auto attention = dyn_cast<AttentionOp>(op);
   if (!attention || !attention.hasMaskMod())
     return "";
+  // Its extras decide tile by tile at launch (passes/MaskModTiles.h).
+  if (schedule && schedule.getMaskLists())
+    return "reads its extras at positions: a first kernel (<name>_mask_lists) "
+           "evaluates it over each query tile's and key tile's position ranges "
+           "(an extra's least and largest value over a range) and lists the key "
+           "tiles it leaves partly or wholly visible; the attention kernel visits "
+           "only those, a whole one without the mask";
   OpBuilder b(op->getContext());
   Location loc = op->getLoc();
   Block scratch;
@@ -491,6 +499,8 @@ std::string maskModText(Operation *op) {
             "or ...): the key tiles below its first row's X skip the mask";
   else
     text += "; keeps no key range whole: every visited key tile evaluates it";
+  if (std::string why = maskModTilesUnsupported(attention.getMaskMod()); !why.empty())
+    text += " (no tile lists at launch: " + why + ")";
   // Users come after what they use: erasing from the back leaves no use.
   while (!scratch.empty())
     scratch.back().erase();
@@ -537,7 +547,7 @@ void printText(llvm::raw_ostream &os, const OpReport &r, const sched::Target &t,
     os << "  kernels       " << kernels << "\n";
   if (std::string layout = layoutText(op); !layout.empty())
     os << "  layout        " << layout << "\n";
-  if (std::string mask = maskModText(op); !mask.empty())
+  if (std::string mask = maskModText(op, schedule); !mask.empty())
     os << "  mask_mod      " << mask << "\n";
   if (std::optional<int64_t> splits = decodeSplitsAt(r, t))
     os << "  key splits    " << *splits
@@ -627,7 +637,7 @@ llvm::json::Object toJson(const OpReport &r, const sched::Target &target,
     o["rotary"] = rotaryText(*rotary, opSchedule);
   if (std::string layout = layoutText(op); !layout.empty())
     o["layout"] = layout;
-  if (std::string mask = maskModText(op); !mask.empty())
+  if (std::string mask = maskModText(op, opSchedule); !mask.empty())
     o["mask_mod"] = mask;
   if (std::optional<int64_t> splits = decodeSplitsAt(r, target))
     o["key_splits"] = *splits;

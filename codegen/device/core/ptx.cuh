@@ -171,6 +171,12 @@ FG_DEVICE float rcp_approx(float x) {
   return y;
 }
 
+/// Bit l set where lane l's `p` holds (full warp).
+FG_DEVICE u32 ballot(bool p) { return __ballot_sync(0xffffffffu, p); }
+
+/// Set bits of x.
+FG_DEVICE int popc(u32 x) { return __popc(x); }
+
 /// Value of x in the lane whose id is lane_id() ^ mask (full warp).
 FG_DEVICE float shfl_xor(float x, int mask) { return __shfl_xor_sync(0xffffffffu, x, mask); }
 

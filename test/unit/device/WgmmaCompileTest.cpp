@@ -201,8 +201,10 @@ void expect_clean(const std::string& source, const std::string& name, Expect exp
       EXPECT_GT(c.total, 0) << f.name << ": no SASS found in the cubin";
       EXPECT_EQ(c.ldl + c.stl, 0) << f.name << ": local memory loads/stores in the SASS";
       // Rotary embedding's row kernels (family attention_rotate: the key
-      // pre-pass `_rotate_keys`) beside the attention kernel only copy.
-      const bool rotatesRows = f.name.find("_rotate_") != std::string::npos;
+      // pre-pass `_rotate_keys`) beside the attention kernel only copy; a
+      // mask_lists pre-pass (`_mask_lists`) only reads ids and writes lists.
+      const bool rotatesRows = f.name.find("_rotate_") != std::string::npos ||
+                               f.name.find("_mask_lists") != std::string::npos;
       if (!rotatesRows) EXPECT_GT(c.hgmma_ss + c.hgmma_rs, 0) << f.name << ": no HGMMA";
       if (expect == Expect::kAttention && !rotatesRows) {
         EXPECT_GT(c.hgmma_ss, 0) << f.name << ": no HGMMA with A from shared memory (S = Q K^T)";

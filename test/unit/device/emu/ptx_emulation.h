@@ -168,6 +168,17 @@ inline float tanh_approx(float x) { return std::tanh(x); }
 inline float rcp_approx(float x) { return ftz(1.0f / ftz(x)); }
 inline float lg2_approx(float x) { return std::log2(ftz(x)); }
 
+inline u32 ballot(bool p) {
+  auto& w = next_slots();
+  w.addr[lane_id()] = p ? 1u : 0u;
+  warp_slots().bar.wait();
+  u32 bits = 0;
+  for (int l = 0; l < 32; ++l) bits |= (w.addr[l] ? 1u : 0u) << l;
+  return bits;
+}
+
+inline int popc(u32 x) { return __builtin_popcount(x); }
+
 inline float shfl_xor(float x, int mask) {
   auto& w = next_slots();
   const int lane = lane_id();

@@ -18,11 +18,13 @@ tiles go heaviest first over all heads cannot be cut to a few). After the
 kernels, OUT.cu defines NAME_k::launch_grid(B, N, M, grid): the grid
 flash-print-cuda reported, as C++ over the sizes.
 
-SCHED is tile_q,tile_kv,stages,warps[,inner_kv[,inner_q[,persistent[,rotary_prepass]]]]:
+SCHED is tile_q,tile_kv,stages,warps[,inner_kv[,inner_q[,persistent[,rotary_prepass[,mask_lists]]]]]:
 persistent = 1 loops one CTA per SM over the query tiles (claimed from a
 counter under causal masks: the kernel then takes tile_claims);
 rotary_prepass = 1 (rotary specs) rotates K in a first kernel
-(NAME_rotate_keys) into the copy the attention kernel reads; inner_kv = 64
+(NAME_rotate_keys) into the copy the attention kernel reads; mask_lists = 1
+(a mask_mod that reads extras at positions) lists the key tiles in a first
+kernel (NAME_mask_lists) that the attention kernel walks; inner_kv = 64
 issues one P V wgmma per 64-column slab instead of one per K step; inner_q = 1
 overlaps softmax with the warpgroup's own P V (producer form only). A
 schedule with warps % 4 == 0 and tile_q == 16 (warps - 4) has a producer
@@ -44,6 +46,7 @@ def schedule_attr(sched, d, dv, rotary=False):
     iq = f[5] if len(f) > 5 else 0
     persistent = f[6] if len(f) > 6 else 0
     prepass = f[7] if len(f) > 7 else 0
+    lists = f[8] if len(f) > 8 else 0
     producer = w % 4 == 0 and tq == 16 * (w - 4)
     # Q tile(s) + K and V stages (bf16), 1 KiB alignment slack, and the
     # producer's 8-byte words (one barrier for Q, two per stage each way;
@@ -56,7 +59,8 @@ def schedule_attr(sched, d, dv, rotary=False):
     smem = (q_slots * tq * d + st * tk * (d + dv)) * 2 + 1024 + ((words * 8 + 127) // 128 * 128 if producer else 0)
     return (f'#flash.schedule<algorithm = flash3, tile_q = {tq}, tile_kv = {tk}, tile_d = {d}, '
             f'stages = {st}, warps = {w}, chunk = 0, inner_q = {iq}, inner_kv = {ikv}, tile_dv = {dv}, '
-            f'smem_bytes = {smem}, persistent = {persistent}, rotary_prepass = {prepass}>')
+            f'smem_bytes = {smem}, persistent = {persistent}, rotary_prepass = {prepass}, '
+            f'mask_lists = {lists}>')
 
 
 def scheduled_spec(src, name, new_name, scheds):
