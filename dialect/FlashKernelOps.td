@@ -301,10 +301,11 @@ def Flash_TileClassifyOp : Flash_Op<"tile_classify", [SingleBlock]> {
   let summary = "a block mask's lists of one query tile, from a class per key tile";
   let description = [{
     The kernel of family `attention_mask_lists` (a `mask_lists` schedule's
-    first launch): the region runs once for every key tile kt in [0,
-    `tiles`), the CTA's threads splitting them (kt its index argument), and
-    yields the tile's class as i32: 0 the query tile sees none of it, 1 it
-    needs the mask, 2 the mask_mod keeps all of it (passes/MaskModTiles.h).
+    first launch): the region runs once for every key tile kt in [`first`,
+    `last`) (those the mask kind leaves; the others are hidden), the CTA's
+    threads splitting them (kt its index argument), and yields the tile's
+    class as i32: 0 the query tile sees none of it, 1 it needs the mask, 2
+    the mask_mod keeps all of it (passes/MaskModTiles.h).
     The partial tiles' indices, ascending, are written to
     `kv_indices[batch, head, row_block, :]`, the whole ones' to
     `full_kv_indices[...]`, their counts to `kv_num_blocks` and
@@ -313,10 +314,11 @@ def Flash_TileClassifyOp : Flash_Op<"tile_classify", [SingleBlock]> {
     as a block mask's of tile_q x tile_kv blocks. Every thread of the CTA
     runs the op (it syncs the CTA once per round of tiles).
   }];
-  let arguments = (ins Index:$batch, Index:$head, Index:$row_block, Index:$tiles);
+  let arguments = (ins Index:$batch, Index:$head, Index:$row_block, Index:$first,
+                       Index:$last);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{
-    `[` $batch `,` $head `,` $row_block `]` `tiles` $tiles attr-dict-with-keyword $body
+    `[` $batch `,` $head `,` $row_block `]` `tiles` $first `to` $last attr-dict-with-keyword $body
   }];
   let hasVerifier = 1;
 }

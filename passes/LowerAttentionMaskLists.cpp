@@ -80,12 +80,12 @@ KernelOp mlir::flash::buildMaskListsKernel(OpBuilder &b, const AttentionKernelPl
   Value rowLo = ib.named(ib.mul(queryTile, ib.c(tileQ)), "row0");
   Value one = ib.c(1);
   Value rowHi = ib.sub(ib.min(ib.add(rowLo, ib.c(tileQ)), queryLen), one);
-  // The key tiles the mask kind leaves; the mask_mod sorts those.
+  // The key tiles the mask kind leaves; the mask_mod sorts those (the
+  // others are hidden without evaluating it).
   TileRange kind = keyTilesOfQueryTile(b, loc, plan.mask, plan.window,
                                        /*hasMaskMod=*/false, rowLo, tileQ, tileKv,
                                        queryLen, keyLen, offset);
-  Value tiles = ib.ceilDiv(keyLen, ib.c(tileKv));
-  auto classify = TileClassifyOp::create(b, loc, batch, head, queryTile, tiles);
+  auto classify = TileClassifyOp::create(b, loc, batch, head, queryTile, kind.lo, kind.hi);
   Block *body = b.createBlock(&classify.getBody());
   Value keyTile = body->addArgument(b.getIndexType(), loc);
   OpBuilder outer(classify);
@@ -95,9 +95,7 @@ KernelOp mlir::flash::buildMaskListsKernel(OpBuilder &b, const AttentionKernelPl
   Value keyHi = in.sub(in.min(in.add(keyLo, in.c(tileKv)), keyLen), in.c(1));
   Value cls = buildMaskModTileClass(outer, inner, loc, op.getMaskMod(), batch, head,
                                     rowLo, rowHi, keyLo, keyHi);
-  Value shown = in.andI(in.le(kind.lo, keyTile), in.lt(keyTile, kind.hi));
-  Value hidden = arith::ConstantIntOp::create(inner, loc, kTileHidden, 32);
-  YieldOp::create(inner, loc, arith::SelectOp::create(inner, loc, shown, cls, hidden));
+  YieldOp::create(inner, loc, cls);
   b.setInsertionPointAfter(kernel);
   return kernel;
 }

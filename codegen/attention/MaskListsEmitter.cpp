@@ -50,7 +50,8 @@ private:
     Block &body = classify.getBody().front();
     std::string tile = fresh();
     names[body.getArgument(0)] = tile;
-    line() << "fg::tile_lists::build<kThreads>(" << name(classify.getTiles()) << ",\n";
+    line() << "fg::tile_lists::build<kThreads>(" << name(classify.getFirst()) << ", "
+           << name(classify.getLast()) << ",\n";
     line() << "    " << row(kKvNumBlocksName) << ", " << row(kKvIndicesName) << ", "
            << kKvIndicesName << "_s3,\n";
     line() << "    " << row(kFullKvNumBlocksName) << ", " << row(kFullKvIndicesName)

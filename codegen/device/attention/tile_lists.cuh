@@ -1,7 +1,8 @@
 //===- tile_lists.cuh - flashgen device library: a query tile's key lists -===//
 //
 // The pre-pass of a mask_lists schedule (flash.tile_classify): for one
-// query tile, every key tile gets a class from a functor the kernel
+// query tile, every key tile in [first, last) (those the mask kind leaves;
+// the others are hidden) gets a class from a functor the kernel
 // defines (0 hidden, 1 partial, 2 whole: the mask_mod's interval form over
 // the two tiles), and the partial and whole tiles are written, ascending,
 // as a block mask's lists: indices to `partial_idx` / `whole_idx` (element
@@ -31,7 +32,7 @@ constexpr int kSmemBytes = 2 * (THREADS / 32) * int(sizeof(int));
 /// Every thread of a CTA of THREADS threads (a multiple of 32, at most
 /// 1024) calls it with the same arguments.
 template <int THREADS, typename Classify>
-FG_DEVICE void build(int tiles, int* partial_count, int* partial_idx,
+FG_DEVICE void build(int first, int last, int* partial_count, int* partial_idx,
                      long long partial_stride, int* whole_count, int* whole_idx,
                      long long whole_stride, Classify classify) {
   constexpr int kWarps = THREADS / 32;
@@ -40,9 +41,9 @@ FG_DEVICE void build(int tiles, int* partial_count, int* partial_idx,
   const int lane = ptx::lane_id(), warp = ptx::thread_id() >> 5;
   const u32 below = (1u << lane) - 1u;
   int partial_base = 0, whole_base = 0; // tiles listed before this round
-  for (int round = 0; round < tiles; round += THREADS) {
+  for (int round = first; round < last; round += THREADS) {
     const int tile = round + ptx::thread_id();
-    const int cls = tile < tiles ? classify(tile) : kHidden;
+    const int cls = tile < last ? classify(tile) : kHidden;
     const u32 partial = ptx::ballot(cls == kPartial);
     const u32 whole = ptx::ballot(cls == kWhole);
     if (lane == 0) {
