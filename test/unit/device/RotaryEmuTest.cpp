@@ -109,16 +109,7 @@ ref::AttentionResult rotatedReference(const Tables& tables, Bf16Tensor& q, Bf16T
 
 void expectClose(Bf16Tensor& o, const std::vector<float>& lse, const ref::AttentionResult& want,
                  const char* what) {
-  size_t nans = 0;
-  const double rel = relError(o, want.out, nans);
-  EXPECT_EQ(nans, 0u) << what << ": o elements left unwritten (NaN)";
-  EXPECT_LT(rel, 1e-2) << what << ": o";
-  size_t lseNans = 0, infMismatches = 0;
-  const double lseErr = lseError(lse, want.logSumExp, lseNans, infMismatches);
-  EXPECT_EQ(lseNans, 0u) << what << ": lse rows left unwritten (NaN)";
-  EXPECT_EQ(infMismatches, 0u) << what;
-  EXPECT_LT(lseErr, 1e-4) << what << ": lse";
-  std::printf("[rotary-emu] %s: o rel_err %.3e, lse max rel err %.3e\n", what, rel, lseErr);
+  expectAttentionClose(o, lse, want.out, want.logSumExp, "rotary-emu", what);
 }
 
 /// Random inputs of unit scale.

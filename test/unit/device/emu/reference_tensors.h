@@ -4,7 +4,8 @@
 // AttentionDSplitEmuTest.cpp) hold each tensor twice: as bf16 device memory
 // the kernel reads or writes, and as the doubles reference/ computes with.
 // This header converts between the two and measures a result's error (the
-// output's relative L2 error, the log-sum-exp's largest).
+// output's relative L2 error, the log-sum-exp's largest; both checked
+// together for an attention kernel by expectAttentionClose).
 //
 //===----------------------------------------------------------------------===//
 #ifndef FLASHGEN_TEST_DEVICE_REFERENCE_TENSORS_H
@@ -14,7 +15,10 @@
 
 #include "reference/Tensor.h"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
+#include <cstdio>
 #include <vector>
 
 namespace emu_test {
@@ -79,6 +83,26 @@ inline double lseError(const std::vector<float>& got, const flashgen::reference:
     }
   }
   return err;
+}
+
+/// An attention kernel's o and lse against the reference's (`wantOut`,
+/// `wantLse`): nothing left unwritten, o within 1e-2 (relative L2), lse
+/// within 1e-4 and -inf exactly where no key is seen; prints the errors
+/// under `tag` ("[tag] what: ...").
+inline void expectAttentionClose(Bf16Tensor& o, const std::vector<float>& lse,
+                                 const flashgen::reference::Tensor<double>& wantOut,
+                                 const flashgen::reference::Tensor<double>& wantLse, const char* tag,
+                                 const char* what) {
+  size_t nans = 0;
+  const double rel = relError(o, wantOut, nans);
+  EXPECT_EQ(nans, 0u) << what << ": o elements left unwritten (NaN)";
+  EXPECT_LT(rel, 1e-2) << what << ": o";
+  size_t lseNans = 0, infMismatches = 0;
+  const double lseErr = lseError(lse, wantLse, lseNans, infMismatches);
+  EXPECT_EQ(lseNans, 0u) << what << ": lse rows left unwritten (NaN)";
+  EXPECT_EQ(infMismatches, 0u) << what;
+  EXPECT_LT(lseErr, 1e-4) << what << ": lse";
+  std::printf("[%s] %s: o rel_err %.3e, lse max rel err %.3e\n", tag, what, rel, lseErr);
 }
 
 }  // namespace emu_test
