@@ -391,6 +391,24 @@ LogicalResult writeVariants(Operation *op, SymbolTable &symbols,
 const StringRef kMaskListNames[] = {kKvNumBlocksName, kKvIndicesName,
                                     kFullKvNumBlocksName, kFullKvIndicesName};
 
+/// The manifest shape of a block-mask list of type `type` (a count list
+/// [B|1, Hq|1, rows] or an index list [.., listed]): static dims as they
+/// are, the batch by name, the row and listed block counts as expressions.
+llvm::json::Array listShape(RankedTensorType type, SizeNames &sizes,
+                            const std::string &batchDim, const std::string &rows,
+                            const std::string &listed) {
+  llvm::json::Array shape;
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    if (!type.isDynamicDim(d))
+      shape.push_back(type.getDimSize(d));
+    else if (d == 0)
+      shape.push_back(sizes.dim(batchDim));
+    else
+      shape.push_back(sizes.expr(d == 2 ? rows : listed));
+  }
+  return shape;
+}
+
 /// A block mask's lists as params, FlexAttention's BlockMask fields by its
 /// names (dialect/BlockMask.h): the kv lists, [B|1, Hq|1, cdiv(N, Qb)]
 /// counts and [.., cdiv(M, Kb)] indices, or their transposes, [B|1, Hq|1,
@@ -404,21 +422,13 @@ void addBlockListParams(const BlockMask &mask, SizeNames &sizes,
   std::string listed = transposed ? queryBlocksExpr(queryDim, mask)
                                   : keyBlocksExpr(keyDim, mask);
   auto list = [&](StringRef name, Value value) {
-    auto type = llvm::cast<RankedTensorType>(value.getType());
-    llvm::json::Array shape;
-    for (int64_t d = 0; d < type.getRank(); ++d) {
-      if (!type.isDynamicDim(d))
-        shape.push_back(type.getDimSize(d));
-      else if (d == 0)
-        shape.push_back(sizes.dim(batchDim));
-      else
-        shape.push_back(sizes.expr(d == 2 ? rows : listed));
-    }
-    params.push_back(llvm::json::Object{{"name", name},
-                                        {"io", "in"},
-                                        {"dtype", "i32"},
-                                        {"shape", std::move(shape)},
-                                        {"pointer_align", 4}});
+    params.push_back(llvm::json::Object{
+        {"name", name},
+        {"io", "in"},
+        {"dtype", "i32"},
+        {"shape", listShape(llvm::cast<RankedTensorType>(value.getType()), sizes,
+                            batchDim, rows, listed)},
+        {"pointer_align", 4}});
   };
   if (transposed) {
     list(kQNumBlocksName, mask.queryCounts);
@@ -594,19 +604,12 @@ LogicalResult writeAttentionKernel(AttentionOp op, const std::string &name,
           if (llvm::is_contained(kMaskListNames, extra.getName()))
             lists[extra.getName().str()] = extra.getTensor().getType();
         });
-      for (StringRef name : kMaskListNames) {
-        auto it = lists.find(name.str());
-        if (it == lists.end())
-          continue;
-        llvm::json::Array shape;
-        for (int64_t d = 0; d < it->second.getRank(); ++d)
-          if (!it->second.isDynamicDim(d))
-            shape.push_back(it->second.getDimSize(d));
-          else
-            shape.push_back(d == 0 ? sizes.dim(batchDim) : sizes.expr(d == 2 ? rows : listed));
-        scratch.push_back(llvm::json::Object{
-            {"name", name}, {"dtype", "i32"}, {"shape", std::move(shape)}});
-      }
+      for (StringRef name : kMaskListNames)
+        if (auto it = lists.find(name.str()); it != lists.end())
+          scratch.push_back(llvm::json::Object{
+              {"name", name},
+              {"dtype", "i32"},
+              {"shape", listShape(it->second, sizes, batchDim, rows, listed)}});
     }
     // A rotary pre-pass's copy of K, whole rows of every (batch, kv head).
     if (keysRotated) {
