@@ -387,9 +387,12 @@ LogicalResult writeVariants(Operation *op, SymbolTable &symbols,
 }
 
 /// The lists a mask_lists pre-pass writes to the workspace (scratch), by
-/// the names the attention kernel reads them.
-const StringRef kMaskListNames[] = {kKvNumBlocksName, kKvIndicesName,
-                                    kFullKvNumBlocksName, kFullKvIndicesName};
+/// the names the kernels read them: the kv lists (a query tile's key
+/// tiles), then their transposes (a key tile's query tiles, the gradient's).
+const StringRef kMaskListNames[] = {kKvNumBlocksName,    kKvIndicesName,
+                                    kFullKvNumBlocksName, kFullKvIndicesName,
+                                    kQNumBlocksName,     kQIndicesName,
+                                    kFullQNumBlocksName,  kFullQIndicesName};
 
 /// The manifest shape of a block-mask list of type `type` (a count list
 /// [B|1, Hq|1, rows] or an index list [.., listed]): static dims as they
@@ -407,6 +410,41 @@ llvm::json::Array listShape(RankedTensorType type, SizeNames &sizes,
       shape.push_back(sizes.expr(d == 2 ? rows : listed));
   }
   return shape;
+}
+
+/// A mask_lists pre-pass's lists (passes/LowerAttentionMaskLists.cpp) as
+/// `kernel`'s variant's scratch, shaped as its kernels read them (their
+/// flash.extra types): the kv lists [B|1, Hq|1, cdiv(N, tile_q)] counts and
+/// [.., cdiv(M, tile_kv)] indices, the transposed ones the other way round.
+/// Nothing where the schedule has no mask_lists or the op walks its own
+/// block mask.
+void addMaskListScratch(Operation *op, SymbolTable &symbols, KernelOp kernel,
+                        SizeNames &sizes, const std::string &batchDim,
+                        const std::string &queryDim, const std::string &keyDim,
+                        llvm::json::Array &scratch) {
+  ScheduleAttr s = kernel.getSchedule();
+  if (!s.getMaskLists() || blockMaskOf(op))
+    return;
+  std::string queryTiles = "cdiv(" + queryDim + "," + std::to_string(s.getTileQ()) + ")";
+  std::string keyTiles = "cdiv(" + keyDim + "," + std::to_string(s.getTileKv()) + ")";
+  std::map<std::string, RankedTensorType> lists;
+  for (KernelOp launched : variantKernels(op, symbols, kernel))
+    launched.walk([&](ExtraOp extra) {
+      if (llvm::is_contained(kMaskListNames, extra.getName()))
+        lists[extra.getName().str()] = extra.getTensor().getType();
+    });
+  for (auto [i, name] : llvm::enumerate(kMaskListNames)) {
+    auto it = lists.find(name.str());
+    if (it == lists.end())
+      continue;
+    const bool transposed = i >= 4;
+    scratch.push_back(llvm::json::Object{
+        {"name", name},
+        {"dtype", "i32"},
+        {"shape", listShape(it->second, sizes, batchDim,
+                            transposed ? keyTiles : queryTiles,
+                            transposed ? queryTiles : keyTiles)}});
+  }
 }
 
 /// A block mask's lists as params, FlexAttention's BlockMask fields by its
@@ -590,27 +628,8 @@ LogicalResult writeAttentionKernel(AttentionOp op, const std::string &name,
                                            {"dtype", "i32"},
                                            {"shape", llvm::json::Array{1}},
                                            {"zero_init", true}});
-    // A mask_lists pre-pass's lists (passes/LowerAttentionMaskLists.cpp),
-    // shaped as the attention kernel reads them (its flash.extra types):
-    // [B|1, Hq|1, cdiv(N, tile_q)] counts, [.., cdiv(M, tile_kv)] indices.
-    if (kernel.getSchedule().getMaskLists() && !blockMaskOf(op.getOperation())) {
-      std::string rows = "cdiv(" + queryDim + "," +
-                         std::to_string(kernel.getSchedule().getTileQ()) + ")";
-      std::string listed = "cdiv(" + keyDim + "," +
-                           std::to_string(kernel.getSchedule().getTileKv()) + ")";
-      std::map<std::string, RankedTensorType> lists;
-      for (KernelOp launched : variantKernels(op, symbols, kernel))
-        launched.walk([&](ExtraOp extra) {
-          if (llvm::is_contained(kMaskListNames, extra.getName()))
-            lists[extra.getName().str()] = extra.getTensor().getType();
-        });
-      for (StringRef name : kMaskListNames)
-        if (auto it = lists.find(name.str()); it != lists.end())
-          scratch.push_back(llvm::json::Object{
-              {"name", name},
-              {"dtype", "i32"},
-              {"shape", listShape(it->second, sizes, batchDim, rows, listed)}});
-    }
+    addMaskListScratch(op.getOperation(), symbols, kernel, sizes, batchDim,
+                       queryDim, keyDim, scratch);
     // A rotary pre-pass's copy of K, whole rows of every (batch, kv head).
     if (keysRotated) {
       RankedTensorType k = op.getK().getType();
@@ -754,6 +773,8 @@ LogicalResult writeAttentionGradKernel(AttentionGradOp op,
         {"dtype", "f32"},
         {"shape", llvm::json::Array{batch, heads, length}}}};
     ScheduleAttr s = kernel.getSchedule();
+    addMaskListScratch(op.getOperation(), symbols, kernel, sizes, batchDim,
+                       queryDim, keyDim, scratch);
     if (sched::gradDqBlocked(toLibrary(s))) {
       llvm::json::Value rows = sizes.expr(
           "cdiv(" + queryDim + "," + std::to_string(sched::kGradDqBlockRows) +
@@ -787,8 +808,12 @@ LogicalResult writeAttentionGradKernel(AttentionGradOp op,
   };
   llvm::json::Array variants;
   std::vector<std::string> symbolsUsed;
-  static const StringRef kGradScratch[] = {"delta", "dq_accum"};
-  if (failed(writeVariants(op, symbols, options, sizes, kGradScratch, scratchOf,
+  // The kernels' arguments bound to scratch: D, the accumulator, and
+  // without a block mask of the op's own, a mask_lists pre-pass's lists.
+  SmallVector<StringRef> gradScratch = {"delta", "dq_accum"};
+  if (!blockMaskOf(op.getOperation()))
+    gradScratch.append(std::begin(kMaskListNames), std::end(kMaskListNames));
+  if (failed(writeVariants(op, symbols, options, sizes, gradScratch, scratchOf,
                            symbolsUsed, variants)))
     return failure();
 

@@ -85,9 +85,12 @@ constexpr FamilyRule kFamilies[] = {
      {TR::q, TR::k, TR::dq, TR::dk},
      {},
      {}},
-    // Reads the mask_mod's extras alone and writes the workspace lists.
+    // Reads the mask_mod's extras alone and writes the workspace lists
+    // (the forward's, or the gradient's kv and dq kernels').
     {KernelFamily::attention_mask_lists,
-     {Algorithm::flash2, Algorithm::flash3},
+     {Algorithm::flash2, Algorithm::flash3, Algorithm::flash2_grad,
+      Algorithm::flash2_grad_deterministic, Algorithm::flash3_grad,
+      Algorithm::flash3_grad_deterministic},
      false,
      {},
      {},
@@ -399,11 +402,12 @@ LogicalResult TileClassifyOp::verify() {
                             "schedule has mask_lists = 0";
   Block &body = getBody().front();
   if (body.getNumArguments() != 1 || !body.getArgument(0).getType().isIndex())
-    return emitOpError() << "takes one index argument, the key tile; it has "
+    return emitOpError() << "takes one index argument, the listed tile (a key "
+                            "tile, or with `transposed` a query tile); it has "
                          << body.getNumArguments() << " arguments";
   auto yield = dyn_cast<YieldOp>(body.getTerminator());
   if (!yield || !yield.getValue().getType().isInteger(32))
-    return emitOpError() << "yields the key tile's class as i32 (0 hidden, 1 "
+    return emitOpError() << "yields the listed tile's class as i32 (0 hidden, 1 "
                             "partial, 2 whole)";
   return success();
 }

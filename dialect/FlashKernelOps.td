@@ -298,24 +298,28 @@ def Flash_RowsRotateOp : Flash_Op<"rows_rotate", []> {
 }
 
 def Flash_TileClassifyOp : Flash_Op<"tile_classify", [SingleBlock]> {
-  let summary = "a block mask's lists of one query tile, from a class per key tile";
+  let summary = "a block mask's lists of one tile, from a class per tile of the other side";
   let description = [{
     The kernel of family `attention_mask_lists` (a `mask_lists` schedule's
-    first launch): the region runs once for every key tile kt in [`first`,
+    pre-pass): the region runs once for every key tile kt in [`first`,
     `last`) (those the mask kind leaves; the others are hidden), the CTA's
     threads splitting them (kt its index argument), and yields the tile's
-    class as i32: 0 the query tile sees none of it, 1 it needs the mask, 2
-    the mask_mod keeps all of it (passes/MaskModTiles.h).
+    class as i32: 0 the query tile `row_block` sees none of it, 1 it needs
+    the mask, 2 the mask_mod keeps all of it (passes/MaskModTiles.h).
     The partial tiles' indices, ascending, are written to
     `kv_indices[batch, head, row_block, :]`, the whole ones' to
     `full_kv_indices[...]`, their counts to `kv_num_blocks` and
     `full_kv_num_blocks [batch, head, row_block]`: the variant's workspace
-    lists (dialect/BlockMask.h's names), which its attention kernel walks
-    as a block mask's of tile_q x tile_kv blocks. Every thread of the CTA
-    runs the op (it syncs the CTA once per round of tiles).
+    lists (dialect/BlockMask.h's names), which its kernels walk as a block
+    mask's of tile_q x tile_kv blocks. With `transposed` the sides swap:
+    `row_block` is a key tile, the region's argument a query tile, and the
+    lists are the transposed ones (`q_num_blocks`, `q_indices`,
+    `full_q_num_blocks`, `full_q_indices`), which the gradient's kv kernel
+    walks. Every thread of the CTA runs the op (it syncs the CTA once per
+    round of tiles).
   }];
   let arguments = (ins Index:$batch, Index:$head, Index:$row_block, Index:$first,
-                       Index:$last);
+                       Index:$last, UnitAttr:$transposed);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{
     `[` $batch `,` $head `,` $row_block `]` `tiles` $first `to` $last attr-dict-with-keyword $body

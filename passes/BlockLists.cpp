@@ -144,6 +144,18 @@ BlockLists mlir::flash::buildTileLists(OpBuilder &b, Location loc,
   return buildLists(b, loc, side, batchDim, batch, head, queryTile, "query_block");
 }
 
+BlockLists mlir::flash::buildTransposedTileLists(
+    OpBuilder &b, Location loc, RankedTensorType counts, RankedTensorType indices,
+    StringRef batchDim, Value batch, Value head, Value keyTile, int64_t tileKv,
+    int64_t tileQ, Value queryLen, Value keyLen) {
+  ListSide side{counts,          indices,         counts,
+                indices,         kQNumBlocksName, kQIndicesName,
+                kFullQNumBlocksName, kFullQIndicesName,
+                tileKv,          tileKv,          tileQ,
+                tileQ,           keyLen,          queryLen};
+  return buildLists(b, loc, side, batchDim, batch, head, keyTile, "key_block");
+}
+
 BlockLists BlockLists::atHead(OpBuilder &b, Location loc, Value other) const {
   IndexBuilder ib{b, loc};
   BlockLists lists = *this;

@@ -63,6 +63,16 @@ BlockLists buildTileLists(OpBuilder &b, Location loc, RankedTensorType counts,
                           int64_t tileQ, int64_t tileKv, Value queryLen,
                           Value keyLen);
 
+/// The same pre-pass's transposed lists (q_num_blocks, q_indices, full_*)
+/// of key tile `keyTile`: counts [B|1, Hq|1, cdiv(M, tile_kv)], indices
+/// [.., cdiv(N, tile_q)], blocks of one tile each.
+BlockLists buildTransposedTileLists(OpBuilder &b, Location loc,
+                                    RankedTensorType counts,
+                                    RankedTensorType indices, StringRef batchDim,
+                                    Value batch, Value head, Value keyTile,
+                                    int64_t tileKv, int64_t tileQ,
+                                    Value queryLen, Value keyLen);
+
 /// The transposed lists (the mask must have them) of the key tile
 /// `keyTile` (tile_kv keys) seen by query head `head`: positions name the
 /// query tiles of tile_q rows whose blocks list the key tile's block.

@@ -152,6 +152,11 @@ struct FlashLowerKernels
                               << sched::algorithmNames(
                                      sched::isDeterministicGradAlgorithm, " or ")
                               << ")";
+      if (schedule.getMaskLists())
+        if (std::string why = sched::maskListsPrecondition(
+                attentionKernelProblem(op), toLibrary(schedule.getAlgorithm()));
+            !why.empty())
+          return op.emitError() << "schedule has mask_lists = 1: " << why;
       plan.schedule = schedule;
       b.setInsertionPointToEnd(getOperation().getBody());
       SmallVector<KernelOp> kernels;

@@ -192,6 +192,47 @@ TileRange mlir::flash::keyTilesOfQueryTile(OpBuilder &b, Location loc,
   return {lo, hi, fullLo, fullHi};
 }
 
+TileRange mlir::flash::queryTilesOfKeyTile(OpBuilder &b, Location loc,
+                                           MaskKind mask, int64_t window,
+                                           bool hasMaskMod, Value k0,
+                                           int64_t tileQ, int64_t tileKv,
+                                           Value queryLen, Value keyLen,
+                                           Value offset) {
+  IndexBuilder ib{b, loc};
+  Value tileQV = ib.c(tileQ), zero = ib.c(0);
+  Value queryTiles = ib.ceilDiv(queryLen, tileQV);
+  Value lo = zero, hi = queryTiles;
+  Value fullLo = zero, fullHi = ib.floorDiv(queryLen, tileQV);
+  bool causalLike =
+      mask == MaskKind::causal || mask == MaskKind::sliding_window;
+  if (causalLike) {
+    // Query i sees key j <= i + offset: key k0 is first seen by row
+    // k0 - offset, the tile's last key by row k0 + tileKv - 1 - offset.
+    lo = ib.clamp(ib.floorDiv(ib.sub(k0, offset), tileQV), zero, queryTiles);
+    fullLo = ib.ceilDiv(ib.sub(ib.add(k0, ib.c(tileKv - 1)), offset), tileQV);
+  }
+  if (mask == MaskKind::sliding_window) {
+    Value w = ib.c(window);
+    // Row i sees key j while i + offset - j < window: the tile's last key
+    // is seen up to row k0 + tileKv - 1 - offset + window - 1, and every
+    // key of the tile by rows q0 with q0 + tileQ - 1 + offset - k0 < window.
+    Value lastRow = ib.sub(ib.add(k0, ib.c(tileKv + window - 2)), offset);
+    hi = ib.clamp(ib.add(ib.floorDiv(lastRow, tileQV), ib.c(1)), lo, queryTiles);
+    Value lastFullQ0 = ib.sub(ib.sub(ib.add(w, k0), offset), tileQV);
+    fullHi = ib.min(fullHi, ib.add(ib.floorDiv(lastFullQ0, tileQV), ib.c(1)));
+  }
+  // A ragged key tile has zero-filled rows past M: masked everywhere.
+  Value keyTileFull = ib.le(ib.add(k0, ib.c(tileKv)), keyLen);
+  fullHi = arith::SelectOp::create(b, loc, keyTileFull, fullHi, zero);
+  if (hasMaskMod) {
+    fullLo = hi;
+    fullHi = hi;
+  }
+  fullLo = ib.clamp(fullLo, lo, hi);
+  fullHi = ib.clamp(fullHi, fullLo, hi);
+  return {lo, hi, fullLo, fullHi};
+}
+
 QueryTileFrame mlir::flash::queryTileFrame(
     OpBuilder &b, Location loc, StringRef queryDim, StringRef keyDim,
     MaskKind mask, int64_t window, Region *maskMod, int64_t queryHeads,
@@ -460,7 +501,8 @@ static KernelOp buildKernel(OpBuilder &b, const AttentionKernelPlan &plan,
     lists = buildBlockLists(b, loc, *mask, op.getBatchDimName(), batch, head,
                             queryTile, tileQ, tileKv, queryLen, keyLen);
   else if (maskLists)
-    lists = buildMaskListsOfTile(b, loc, plan, batch, head, queryTile, queryLen, keyLen);
+    lists = buildMaskLists(b, loc, maskListsSource(plan), batch, head, queryTile,
+                           queryLen, keyLen, /*transposed=*/false);
   if (lists) {
     lo = zero;
     hi = lists->total;

@@ -103,6 +103,16 @@ TileRange keyTilesOfQueryTile(OpBuilder &b, Location loc, MaskKind mask,
                               Value keyLen, Value offset,
                               const KeyBoundOfRow &keyBound = nullptr);
 
+/// The transpose: query tiles a key tile [k0, k0 + tileKv) is seen by,
+/// [lo, hi), and [fullLo, fullHi) those whose every row sees every key of
+/// the tile (no mask applied). The ragged last query tile and a ragged key
+/// tile are always masked (their zero-filled rows must not count); with a
+/// mask_mod (`hasMaskMod`) every tile is.
+TileRange queryTilesOfKeyTile(OpBuilder &b, Location loc, MaskKind mask,
+                              int64_t window, bool hasMaskMod, Value k0,
+                              int64_t tileQ, int64_t tileKv, Value queryLen,
+                              Value keyLen, Value offset);
+
 /// What a CTA that owns one query tile of one query head works with: the
 /// tile (causal grids launch the heaviest, last tiles first, so `gridTile`
 /// counts from the end there), the dynamic lengths, the key/value head of
@@ -184,26 +194,46 @@ KernelOp buildRotaryKeysKernel(OpBuilder &b, const AttentionKernelPlan &plan,
                                StringRef name, int64_t variant);
 
 /// The workspace lists of a mask_lists schedule (LowerAttentionMaskLists.cpp),
-/// i32: counts [B|1, Hq|1, cdiv(N, tile_q)] and indices [.., cdiv(M,
-/// tile_kv)], with the batch and head dims where the mask_mod reads them.
+/// i32: counts [B|1, Hq|1, rows] and indices [.., listed] (rows the tiles
+/// that walk them, listed the other side's), with the batch and head dims
+/// where the mask_mod reads them.
 struct MaskListTypes {
   RankedTensorType counts, indices;
 };
-MaskListTypes maskListTypes(AttentionOp op);
+MaskListTypes maskListTypes(Region &maskMod, int64_t queryHeads);
 
-/// The first kernel of a mask_lists schedule, `<name>` at the builder's
-/// insertion point, which it leaves after it: one CTA per (query tile,
-/// head, batch) of the lists that sorts the key tiles by the mask_mod's
-/// interval form (flash.tile_classify).
+/// What a mask_lists pre-pass and the kernels that walk its lists are
+/// built from: the op's mask_mod, mask kind and sizes, the schedule's tiles.
+struct MaskListsSource {
+  Region *maskMod = nullptr;
+  MaskKind mask = MaskKind::none;
+  int64_t window = 0;
+  int64_t queryHeads = 0;
+  std::string batchDim, queryDim, keyDim;
+  int64_t tileQ = 0, tileKv = 0;
+};
+MaskListsSource maskListsSource(const AttentionKernelPlan &plan);
+
+/// The body of a pre-pass kernel (family attention_mask_lists, empty body):
+/// one CTA per (list row, head, batch) sorts the other side's tiles by the
+/// mask_mod's interval form (flash.tile_classify). Rows are query tiles
+/// listing key tiles, or with `transposed` key tiles listing query tiles
+/// (the gradient's kv kernel's). `waitsForPrevious`: the launch before it
+/// is one that the next kernel's wait must cover too.
+void buildMaskListsBody(OpBuilder &b, KernelOp kernel, const MaskListsSource &src,
+                        bool transposed, bool waitsForPrevious);
+
+/// The forward's pre-pass, `<name>` at the builder's insertion point, which
+/// it leaves after it.
 KernelOp buildMaskListsKernel(OpBuilder &b, const AttentionKernelPlan &plan,
                               StringRef name, int64_t variant);
 
-/// The attention kernel's view of those lists for its query tile, built at
-/// b's insertion point (after the kernel waited for the first launch).
-BlockLists buildMaskListsOfTile(OpBuilder &b, Location loc,
-                                const AttentionKernelPlan &plan, Value batch,
-                                Value head, Value queryTile, Value queryLen,
-                                Value keyLen);
+/// A walking kernel's view of those lists for its tile (a query tile, or
+/// with `transposed` a key tile), built at b's insertion point (after the
+/// kernel waited for the pre-pass, where it overlaps it).
+BlockLists buildMaskLists(OpBuilder &b, Location loc, const MaskListsSource &src,
+                          Value batch, Value head, Value tile, Value queryLen,
+                          Value keyLen, bool transposed);
 
 /// A kernel `<name>` of family attention_rotate (LowerAttentionRotary.cpp)
 /// at the builder's insertion point, which it leaves after it: rows of

@@ -62,13 +62,34 @@ DictionaryAttr buildProblem(OpBuilder &b, const AttentionGradKernelPlan &plan,
   return b.getDictionaryAttr(entries);
 }
 
+/// What the variant's mask_lists pre-passes list from (LowerAttentionMaskLists.cpp).
+MaskListsSource gradMaskListsSource(const AttentionGradKernelPlan &plan) {
+  AttentionGradOp op = plan.op;
+  return {&op.getMaskMod(),        plan.mask,          plan.window,
+          plan.queryHeads,         op.getBatchDimName(), op.getQueryDimName(),
+          op.getKeyDimName(),      plan.schedule.getTileQ(),
+          plan.schedule.getTileKv()};
+}
+
+/// Whether the kernels walk a mask_lists pre-pass's lists (the op has no
+/// block mask of its own, whose lists they would walk instead).
+bool walksMaskLists(const AttentionGradKernelPlan &plan) {
+  return plan.schedule.getMaskLists() != 0 && !blockMaskOf(plan.op.getOperation());
+}
+
+/// `<opName>_v<variant>_<suffix>`, with no body.
+KernelOp createKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
+                      KernelFamily family, StringRef suffix, int64_t variant) {
+  std::string name = plan.opName + "_v" + std::to_string(variant) + "_" +
+                     suffix.str();
+  return KernelOp::create(b, plan.op.getLoc(), name, family, plan.schedule,
+                          buildProblem(b, plan, variant));
+}
+
 /// A kernel with an empty body; the builder's insertion point is left in it.
 KernelOp startKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
                      KernelFamily family, StringRef suffix, int64_t variant) {
-  std::string name = plan.opName + "_v" + std::to_string(variant) + "_" +
-                     suffix.str();
-  auto kernel = KernelOp::create(b, plan.op.getLoc(), name, family,
-                                 plan.schedule, buildProblem(b, plan, variant));
+  KernelOp kernel = createKernel(b, plan, family, suffix, variant);
   b.createBlock(&kernel.getBody());
   return kernel;
 }
@@ -86,6 +107,20 @@ GridMapOp queryTileGrid(OpBuilder &b, Location loc,
                              std::to_string(plan.schedule.getTileQ()) + ")",
                          std::to_string(plan.queryHeads),
                          op.getBatchDimName()}));
+}
+
+/// A mask_lists schedule's pre-pass (LowerAttentionMaskLists.cpp): the
+/// query tiles of each key tile (mask_lists_t, the kv kernel's lists) or
+/// the key tiles of each query tile (mask_lists, the dq kernel's). The
+/// kernels after it are ordinary stream-ordered launches.
+KernelOp buildMaskListsPrePass(OpBuilder &b, const AttentionGradKernelPlan &plan,
+                               int64_t variant, sched::GradKernel k) {
+  KernelOp kernel = createKernel(b, plan, KernelFamily::attention_mask_lists,
+                                 sched::gradKernelName(k), variant);
+  buildMaskListsBody(b, kernel, gradMaskListsSource(plan),
+                     /*transposed=*/k == sched::GradKernel::KvMaskLists,
+                     /*waitsForPrevious=*/false);
+  return kernel;
 }
 
 /// prep: D = rowsum(dO o O) of one query tile; flash2_grad also clears the
@@ -257,50 +292,6 @@ void finishGradStep(OpBuilder &b, Location loc,
                           /*accumulators=*/true);
 }
 
-/// The query tiles a key tile [k0, k0 + tileKv) is seen by: [lo, hi), and
-/// [fullLo, fullHi) those whose every row sees every key of the tile (no
-/// mask applied). The ragged last query tile and a ragged key tile are
-/// always masked (their zero-filled rows must not count).
-TileRange queryTilesOfKeyTile(OpBuilder &b, Location loc,
-                              const AttentionGradKernelPlan &plan, Value k0,
-                              Value queryLen, Value keyLen, Value offset,
-                              bool withMaskMod = true) {
-  IndexBuilder ib{b, loc};
-  int64_t tileQ = plan.schedule.getTileQ(), tileKv = plan.schedule.getTileKv();
-  Value tileQV = ib.c(tileQ), zero = ib.c(0);
-  Value queryTiles = ib.ceilDiv(queryLen, tileQV);
-  Value lo = zero, hi = queryTiles;
-  Value fullLo = zero, fullHi = ib.floorDiv(queryLen, tileQV);
-  bool causalLike = plan.mask == MaskKind::causal ||
-                    plan.mask == MaskKind::sliding_window;
-  if (causalLike) {
-    // Query i sees key j <= i + offset: key k0 is first seen by row
-    // k0 - offset, the tile's last key by row k0 + tileKv - 1 - offset.
-    lo = ib.clamp(ib.floorDiv(ib.sub(k0, offset), tileQV), zero, queryTiles);
-    fullLo = ib.ceilDiv(ib.sub(ib.add(k0, ib.c(tileKv - 1)), offset), tileQV);
-  }
-  if (plan.mask == MaskKind::sliding_window) {
-    Value w = ib.c(plan.window);
-    // Row i sees key j while i + offset - j < window: the tile's last key
-    // is seen up to row k0 + tileKv - 1 - offset + window - 1, and every
-    // key of the tile by rows q0 with q0 + tileQ - 1 + offset - k0 < window.
-    Value lastRow = ib.sub(ib.add(k0, ib.c(tileKv + plan.window - 2)), offset);
-    hi = ib.clamp(ib.add(ib.floorDiv(lastRow, tileQV), ib.c(1)), lo, queryTiles);
-    Value lastFullQ0 = ib.sub(ib.sub(ib.add(w, k0), offset), tileQV);
-    fullHi = ib.min(fullHi, ib.add(ib.floorDiv(lastFullQ0, tileQV), ib.c(1)));
-  }
-  // A ragged key tile has zero-filled rows past M: masked everywhere.
-  Value keyTileFull = ib.le(ib.add(k0, ib.c(tileKv)), keyLen);
-  fullHi = arith::SelectOp::create(b, loc, keyTileFull, fullHi, zero);
-  if (withMaskMod && plan.op.hasMaskMod()) {
-    fullLo = hi;
-    fullHi = hi;
-  }
-  fullLo = ib.clamp(fullLo, lo, hi);
-  fullHi = ib.clamp(fullHi, fullLo, hi);
-  return {lo, hi, fullLo, fullHi};
-}
-
 /// kv: one CTA per (key tile, kv head, batch). K and V stay in shared
 /// memory and dK, dV in registers while every (query head of the group,
 /// query tile that sees the key tile) pair streams Q and dO through the
@@ -339,11 +330,16 @@ KernelOp buildKvKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
   // Bottom-right aligned masks: query i sits at key position i + (M - N).
   Value offset = ib.sub(keyLen, queryLen);
   Value k0 = ib.mul(keyTile, ib.c(tileKv));
-  // Under a block mask the range says which listed tiles the mask kind
-  // leaves whole (a full block's skip mask_mod).
+  // Under a block mask (the op's own, or a mask_lists pre-pass's) the range
+  // says which listed tiles the mask kind leaves whole (a full block's skip
+  // mask_mod).
+  std::optional<BlockMask> mask = blockMaskOf(op.getOperation());
+  const bool maskLists = walksMaskLists(plan);
+  const bool walksLists = mask || maskLists;
   auto [lo, hi, fullLo, fullHi] = queryTilesOfKeyTile(
-      b, loc, plan, k0, queryLen, keyLen, offset,
-      /*withMaskMod=*/!blockMaskOf(op.getOperation()));
+      b, loc, plan.mask, plan.window,
+      /*hasMaskMod=*/op.hasMaskMod() && !walksLists, k0, tileQ, tileKv,
+      queryLen, keyLen, offset);
 
   // K and V join the first ring stage's load group.
   Value zero = ib.c(0);
@@ -357,13 +353,15 @@ KernelOp buildKvKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
   Value total = ib.mul(count, ib.c(group));
   // Under a block mask each query head of the group walks its transposed
   // lists (passes/BlockLists.h): the heads' listed tiles back to back.
-  std::optional<BlockMask> mask = blockMaskOf(op.getOperation());
   SmallVector<BlockLists> headLists;
   SmallVector<Value> headEnds; // where each head's steps end
-  if (mask) {
-    headLists.push_back(buildTransposedBlockLists(
-        b, loc, *mask, op.getBatchDimName(), batch, firstHead, keyTile, tileKv,
-        tileQ, queryLen, keyLen));
+  if (walksLists) {
+    headLists.push_back(
+        mask ? buildTransposedBlockLists(b, loc, *mask, op.getBatchDimName(),
+                                         batch, firstHead, keyTile, tileKv,
+                                         tileQ, queryLen, keyLen)
+             : buildMaskLists(b, loc, gradMaskListsSource(plan), batch, firstHead,
+                              keyTile, queryLen, keyLen, /*transposed=*/true));
     for (int64_t g = 1; g < group; ++g)
       headLists.push_back(
           headLists.front().atHead(b, loc, ib.add(firstHead, ib.c(g))));
@@ -378,7 +376,7 @@ KernelOp buildKvKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
     Value fullBlock; ///< under a block mask: the tile is a full block's
   };
   auto decode = [&](Value t) -> Step {
-    if (!mask) {
+    if (!walksLists) {
       // Step t is query tile lo + t % count of the group's head t / count.
       Value safe = ib.max(count, ib.c(1));
       return {ib.add(firstHead, ib.floorDiv(t, safe)), ib.add(lo, ib.rem(t, safe)),
@@ -445,7 +443,7 @@ KernelOp buildKvKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
     TileCommitOp::create(b, loc);
     Value stage = ib.rem(t, ib.c(stages));
     Value unmasked = ib.andI(ib.le(fullLo, queryTile), ib.lt(queryTile, fullHi));
-    if (mask) {
+    if (walksLists) {
       // Only a full block's tile goes without the mask, and then only where
       // the mask kind and the ragged ends leave it whole; a list without
       // full blocks masks every tile.
@@ -513,6 +511,18 @@ KernelOp buildDqKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
                                     ib.c(plan.queryHeads / plan.keyHeads));
   Value offset = ib.sub(keyLen, queryLen);
   Value q0 = ib.mul(queryTile, ib.c(tileQ));
+  // Under a block mask (the op's own, or a mask_lists pre-pass's) the
+  // query tile walks its kv lists, as the forward does: the partial
+  // blocks' tiles masked, then the full blocks', whole where the mask kind
+  // leaves them so and without mask_mod. (Built first: the kernel then
+  // takes the lists before the mask_mod's extras, as the kv kernel does.)
+  std::optional<BlockLists> lists;
+  if (std::optional<BlockMask> mask = blockMaskOf(op.getOperation()))
+    lists = buildBlockLists(b, loc, *mask, op.getBatchDimName(), batch, head,
+                            queryTile, tileQ, tileKv, queryLen, keyLen);
+  else if (walksMaskLists(plan))
+    lists = buildMaskLists(b, loc, gradMaskListsSource(plan), batch, head,
+                           queryTile, queryLen, keyLen, /*transposed=*/false);
   auto [lo, hi, fullLo, fullHi] = keyTilesOfQueryTile(
       b, loc, plan.mask, plan.window, op.hasMaskMod(), q0, tileQ, tileKv,
       queryLen, keyLen, offset, [&](Value row) {
@@ -527,28 +537,22 @@ KernelOp buildDqKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
                      queryLen, tileQ, zero, /*async=*/true);
   GradInitOp::create(b, loc);
   GradRowsOp::create(b, loc, batch, head, queryTile, queryLen);
-  // Under a block mask the query tile walks its kv lists, as the forward
-  // does: the partial blocks' tiles masked, then the full blocks', whole
-  // where the mask kind leaves them so and without mask_mod.
-  if (std::optional<BlockMask> mask = blockMaskOf(op.getOperation())) {
-    BlockLists lists = buildBlockLists(b, loc, *mask, op.getBatchDimName(),
-                                       batch, head, queryTile, tileQ, tileKv,
-                                       queryLen, keyLen);
+  if (lists) {
     TileRange whole = keyTilesOfQueryTile(b, loc, plan.mask, plan.window,
                                           /*hasMaskMod=*/false, q0, tileQ,
                                           tileKv, queryLen, keyLen, offset);
-    auto tileOf = [&](Value position) { return lists.tileAt(b, loc, position); };
-    buildKeyValuePrologue(b, loc, batch, kvHead, zero, lists.total, keyLen,
+    auto tileOf = [&](Value position) { return lists->tileAt(b, loc, position); };
+    buildKeyValuePrologue(b, loc, batch, kvHead, zero, lists->total, keyLen,
                           tileKv, stages, /*pageSize=*/0, tileOf);
     auto loop = [&](Value from, Value to, bool full) {
       auto forOp = scf::ForOp::create(b, loc, from, to, ib.c(1));
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPoint(forOp.getBody()->getTerminator());
       Value p = forOp.getInductionVar();
-      Value stage = buildKeyValueStep(b, loc, p, zero, lists.total, batch,
+      Value stage = buildKeyValueStep(b, loc, p, zero, lists->total, batch,
                                       kvHead, keyLen, tileKv, stages,
                                       /*pageSize=*/0, tileOf);
-      Value tile = lists.tileAt(b, loc, p);
+      Value tile = lists->tileAt(b, loc, p);
       Value unmasked, fullBlock;
       if (full) {
         unmasked = ib.andI(ib.le(whole.fullLo, tile), ib.lt(tile, whole.fullHi));
@@ -561,9 +565,9 @@ KernelOp buildDqKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
                         usesWgmma(plan.schedule.getAlgorithm()));
       finishGradStep(b, loc, plan);
     };
-    loop(zero, lists.partial, /*full=*/false);
-    if (lists.fullIndices)
-      loop(lists.partial, lists.total, /*full=*/true);
+    loop(zero, lists->partial, /*full=*/false);
+    if (lists->fullIndices)
+      loop(lists->partial, lists->total, /*full=*/true);
     TileWaitOp::create(b, loc, 0);
     GradStoreOp::create(b, loc, TensorRole::dq, batch, head, queryTile,
                         queryLen, llvm::APFloat(op.getEffectiveScale()));
@@ -628,6 +632,10 @@ void mlir::flash::buildAttentionGradKernels(
   for (sched::GradKernel k : sched::attentionGradKernels(
            attentionKernelProblem(plan.op), toLibrary(plan.schedule))) {
     switch (k) {
+    case sched::GradKernel::KvMaskLists:
+    case sched::GradKernel::DqMaskLists:
+      kernels.push_back(buildMaskListsPrePass(b, plan, variant, k));
+      break;
     case sched::GradKernel::Prep:
       kernels.push_back(buildPrepKernel(b, plan, variant));
       break;

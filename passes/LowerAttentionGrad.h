@@ -45,8 +45,9 @@ struct AttentionGradKernelPlan {
 AttentionGradKernelPlan attentionGradKernelPlan(AttentionGradOp op);
 
 /// Builds the kernels of one schedule at the builder's insertion point and
-/// appends them, in launch order, to `kernels`:
-/// `<opName>_v<variant>_{prep,kv,convert|dq}`.
+/// appends them, in launch order (schedule::attentionGradKernels), to
+/// `kernels`: `<opName>_v<variant>_{[mask_lists_t, [mask_lists,]] prep,
+/// kv, convert|dq}`.
 void buildAttentionGradKernels(OpBuilder &b, const AttentionGradKernelPlan &plan,
                                int64_t variant,
                                SmallVectorImpl<KernelOp> &kernels);

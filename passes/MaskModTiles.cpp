@@ -118,8 +118,11 @@ struct Truth {
 
 class TileClassBuilder {
 public:
-  TileClassBuilder(OpBuilder &outer, OpBuilder &inner, Location loc, Block &block)
-      : outer(outer), inner(inner), loc(loc), block(block) {}
+  /// `listedArg`: the region argument (i or j) whose range is the listed
+  /// tile's, which changes at every `inner` evaluation.
+  TileClassBuilder(OpBuilder &outer, OpBuilder &inner, Location loc, Block &block,
+                   unsigned listedArg)
+      : outer(outer), inner(inner), loc(loc), block(block), listedArg(listedArg) {}
 
   DenseMap<Value, Interval> ints;
   DenseMap<Value, Truth> truths;
@@ -134,10 +137,10 @@ public:
       outer.clone(*op, exact);
       return success();
     }
-    bool keyed = llvm::any_of(op->getOperands(), [&](Value operand) {
-      return dependsOn(operand, block, kKeyArg);
+    bool listed = llvm::any_of(op->getOperands(), [&](Value operand) {
+      return dependsOn(operand, block, listedArg);
     });
-    OpBuilder &b = keyed ? inner : outer;
+    OpBuilder &b = listed ? inner : outer;
     Value result = op->getResult(0);
     if (isa<arith::IndexCastOp, arith::ExtSIOp>(op)) {
       Interval x = intOf(op->getOperand(0));
@@ -244,6 +247,7 @@ private:
   OpBuilder &outer, &inner;
   Location loc;
   Block &block;
+  unsigned listedArg;
 
   Truth compare(OpBuilder &b, arith::CmpIPredicate p, Interval x, Interval y) {
     using P = arith::CmpIPredicate;
@@ -312,9 +316,11 @@ private:
 Value mlir::flash::buildMaskModTileClass(OpBuilder &outer, OpBuilder &inner,
                                          Location loc, Region &maskMod,
                                          Value batch, Value head, Value rowLo,
-                                         Value rowHi, Value keyLo, Value keyHi) {
+                                         Value rowHi, Value keyLo, Value keyHi,
+                                         bool listsQueryTiles) {
   Block &block = maskMod.front();
-  TileClassBuilder builder(outer, inner, loc, block);
+  TileClassBuilder builder(outer, inner, loc, block,
+                           listsQueryTiles ? kRowArg : kKeyArg);
   builder.exact.map(block.getArgument(0), batch);
   builder.exact.map(block.getArgument(1), head);
   builder.ints[block.getArgument(kRowArg)] = {rowLo, rowHi};
@@ -329,7 +335,7 @@ Value mlir::flash::buildMaskModTileClass(OpBuilder &outer, OpBuilder &inner,
     if (failed(builder.build(&op)))
       return Value();
   Truth keep = builder.truthOf(cast<YieldOp>(block.getTerminator()).getValue());
-  // The verdict is built where the keys are known (inner).
+  // The verdict is built where the listed tile is known (inner).
   auto constant = [&](int v) -> Value {
     return arith::ConstantIntOp::create(inner, loc, v, 32);
   };

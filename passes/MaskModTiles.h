@@ -53,12 +53,14 @@ enum TileClass : int { kTileHidden = 0, kTilePartial = 1, kTileWhole = 2 };
 /// The interval form of `maskMod` (maskModClassifiesTiles) for rows [rowLo,
 /// rowHi] and keys [keyLo, keyHi] (inclusive, inside the op's lengths) of
 /// (`batch`, `head`): the i32 TileClass. Values that do not depend on the
-/// keys are built at `outer`'s insertion point (once per query tile), the
-/// others at `inner`'s, which must follow it in the same kernel; the
-/// region's extras become flash.extra values at `outer`'s.
+/// listed tile (the keys; with `listsQueryTiles` the rows: the gradient's
+/// transposed lists) are built at `outer`'s insertion point (once per
+/// walking tile), the others at `inner`'s, which must follow it in the same
+/// kernel; the region's extras become flash.extra values at `outer`'s.
 Value buildMaskModTileClass(OpBuilder &outer, OpBuilder &inner, Location loc,
                             Region &maskMod, Value batch, Value head,
-                            Value rowLo, Value rowHi, Value keyLo, Value keyHi);
+                            Value rowLo, Value rowHi, Value keyLo, Value keyHi,
+                            bool listsQueryTiles = false);
 
 } // namespace mlir::flash
 

@@ -107,10 +107,10 @@ template <typename OpT> static sched::AttentionProblem kernelProblemOf(OpT op) {
     p.blockQ = mask->queryBlock;
     p.blockKv = mask->keyBlock;
   }
+  // Tiles can be sorted by the mask_mod at launch (Schedule::maskLists),
+  // the forward's and the gradient's alike.
+  p.maskModTiles = op.hasMaskMod() && maskModClassifiesTiles(op.getMaskMod());
   if constexpr (std::is_same_v<OpT, AttentionOp>) {
-    // The forward's tiles can be sorted by the mask_mod at launch
-    // (Schedule::maskLists; the gradient masks every tile yet).
-    p.maskModTiles = op.hasMaskMod() && maskModClassifiesTiles(op.getMaskMod());
     p.hasOutputMod = op.hasOutputMod();
     if (p.hasOutputMod)
       p.outputModReadBytes = extraTensorBytes(op.getExtraOperands());

@@ -54,6 +54,7 @@
 #include "schedule/AttentionGrad.h"
 
 #include "schedule/AttentionCost.h"
+#include "schedule/AttentionSpace.h"
 #include "schedule/Roofline.h"
 #include "schedule/Units.h"
 
@@ -261,7 +262,10 @@ int64_t gradFixedRegisters(const AttentionProblem &p, const Schedule &s,
                              : kGradAtomicDqStepRegisters;
   if (p.hasScoreMod && s.stages > 2)
     fixed += kGradScoreModRingRegisters;
-  if (kvKernel && p.blockQ > 0 && (!warpgroupMma(s) || atomicDq(s)))
+  // A kv kernel walking lists (a block mask's, or a mask_lists pre-pass's)
+  // keeps each further head of the GQA group's list end.
+  if (kvKernel && (p.blockQ > 0 || s.maskLists != 0) &&
+      (!warpgroupMma(s) || atomicDq(s)))
     fixed += kGradBlockListRegistersPerExtraHead * (p.queryHeads / p.keyHeads - 1);
   return fixed;
 }
@@ -411,7 +415,13 @@ bool flashgen::schedule::gradSplitsKv(const AttentionProblem &p) {
 std::vector<GradKernel>
 flashgen::schedule::attentionGradKernels(const AttentionProblem &p,
                                          const Schedule &s) {
-  std::vector<GradKernel> kernels = {GradKernel::Prep};
+  std::vector<GradKernel> kernels;
+  if (s.maskLists != 0) {
+    kernels.push_back(GradKernel::KvMaskLists);
+    if (hasDqKernel(s))
+      kernels.push_back(GradKernel::DqMaskLists);
+  }
+  kernels.push_back(GradKernel::Prep);
   if (gradSplitsKv(p)) {
     kernels.push_back(GradKernel::KvDv);
     kernels.push_back(GradKernel::KvDk);
@@ -440,6 +450,10 @@ bool flashgen::schedule::gradKernelAddsDq(const Schedule &s, GradKernel k) {
 
 const char *flashgen::schedule::gradKernelName(GradKernel k) {
   switch (k) {
+  case GradKernel::KvMaskLists:
+    return "mask_lists_t";
+  case GradKernel::DqMaskLists:
+    return "mask_lists";
   case GradKernel::Prep:
     return "prep";
   case GradKernel::Kv:
@@ -465,6 +479,8 @@ int64_t flashgen::schedule::attentionGradKernelSmemBytes(
     return kvSmemBytes(p, s, k);
   case GradKernel::Dq:
     return dqSmemBytes(p, s);
+  case GradKernel::KvMaskLists: // a few words of the lists' compaction
+  case GradKernel::DqMaskLists:
   case GradKernel::Prep:
   case GradKernel::Convert:
     return 0;
@@ -481,6 +497,8 @@ int64_t flashgen::schedule::attentionGradKernelRegisters(
     return kvRegisters(p, s, k);
   case GradKernel::Dq:
     return dqRegisters(p, s);
+  case GradKernel::KvMaskLists:
+  case GradKernel::DqMaskLists:
   case GradKernel::Prep:
   case GradKernel::Convert:
     return kStreamKernelRegisters;
@@ -781,6 +799,7 @@ Result<ScheduleSpace> flashgen::schedule::attentionGradSpace(
     sch.tileDv = dvp;
     sch.stages = x[stages];
     sch.warps = x[warps];
+    sch.maskLists = maskListsPrecondition(p, algorithm).empty() ? 1 : 0;
     sch.smemBytes = attentionGradSmemBytes(p, sch);
     return sch;
   };
@@ -895,6 +914,9 @@ std::vector<std::string> flashgen::schedule::checkAttentionGradSchedule(
     const AttentionProblem &p, const Target &t, const Schedule &s) {
   if (std::string why = attentionGradPrecondition(p, t, s.algorithm); !why.empty())
     return {why};
+  if (s.maskLists != 0)
+    if (std::string why = maskListsPrecondition(p, s.algorithm); !why.empty())
+      return {why};
   std::vector<std::string> violations;
   auto require = [&](bool ok, const std::string &message) {
     if (!ok)

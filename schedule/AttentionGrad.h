@@ -98,10 +98,12 @@ constexpr int64_t kGradRingArrivalBytes = 8;
 
 /// The kernels of the backward (the file comment); KvDv and KvDk are the
 /// two halves of Kv where gradSplitsKv.
-enum class GradKernel { Prep, Kv, KvDv, KvDk, Dq, Convert };
-/// The kernels `s` launches for `p`, in launch order: prep, kv (or kv_dv
-/// and kv_dk), then convert (the atomic schedules) or dq (the
-/// deterministic ones).
+enum class GradKernel { KvMaskLists, DqMaskLists, Prep, Kv, KvDv, KvDk, Dq, Convert };
+/// The kernels `s` launches for `p`, in launch order: under mask_lists the
+/// pre-passes that list each key tile's query tiles (mask_lists_t, the kv
+/// kernel's) and, for a dq kernel, each query tile's key tiles
+/// (mask_lists); prep, kv (or kv_dv and kv_dk), then convert (the atomic
+/// schedules) or dq (the deterministic ones).
 std::vector<GradKernel> attentionGradKernels(const AttentionProblem &p,
                                              const Schedule &s);
 /// Whether `k` is one of the kv kernels (Kv, KvDv, KvDk).

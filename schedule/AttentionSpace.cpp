@@ -318,8 +318,10 @@ std::string flashgen::schedule::maskListsPrecondition(const AttentionProblem &p,
     return "mask_lists sorts tiles by a mask_mod's extras, and this op has no "
            "mask_mod that reads an extra at a position through ops with an "
            "interval form";
-  if (algorithm != Algorithm::Flash2 && algorithm != Algorithm::Flash3)
-    return std::string("mask_lists is a flash2 and flash3 form; ") +
+  if (algorithm != Algorithm::Flash2 && algorithm != Algorithm::Flash3 &&
+      !isAttentionGradAlgorithm(algorithm))
+    return std::string("mask_lists is a form of flash2, flash3 and the "
+                       "backward schedules; ") +
            algorithmName(algorithm) + " masks every key tile";
   if (p.blockQ > 0)
     return "mask_lists writes a block mask's lists; this op walks its own";

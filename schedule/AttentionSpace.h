@@ -67,9 +67,9 @@ bool persistentGridAvailable(const AttentionProblem &p);
 /// the on-chip rotation). "" when it is, else why not.
 std::string rotaryPrepassPrecondition(const AttentionProblem &p, Algorithm algorithm);
 /// Why `algorithm` cannot take Schedule::maskLists for `p` ("" where it
-/// can): a forward flash2 / flash3 tile kernel under a mask_mod whose
-/// tiles its extras decide, with no block mask of its own, contiguous
-/// sequences.
+/// can): a flash2 / flash3 tile kernel or a backward schedule, under a
+/// mask_mod whose tiles its extras decide, with no block mask of its own,
+/// contiguous sequences.
 std::string maskListsPrecondition(const AttentionProblem &p, Algorithm algorithm);
 
 /// Under a block-sparse mask (dialect/BlockMask.h) a tile lies in one

@@ -219,6 +219,11 @@ add_backward_case bwd_kv_cache_n37_m301  kv_cache_causal.mlir kv_cache_causal 37
 add_backward_case bwd_document_mask_b2_n150 document_mask.mlir document_mask 43 B=2 N=150
 add_backward_case bwd_relative_bias_b1_n140 relative_bias.mlir relative_bias 44 B=1 N=140
 add_backward_case bwd_prefix_rt_b1_n130   prefix_lm_runtime.mlir prefix_lm_runtime 45 B=1 N=130
+# Longer rows, about 4 documents each: the gradient's mask_lists pre-passes
+# list each key tile's query tiles (the kv kernel's) and each query tile's
+# key tiles (the deterministic dq kernel's); tiles of other documents are
+# never visited, tiles inside one document skip the mask_mod.
+add_backward_case bwd_document_mask_b2_n300 document_mask.mlir document_mask 102 B=2 N=300
 # Block-sparse: the reference's lists (an empty query block, a full one,
 # out-of-range entries) and their transposes; N not a block multiple; a
 # GQA group of 4 query heads walking their own transposed lists.
@@ -240,6 +245,7 @@ add_backward_case bwd_det_causal_gqa_b2_n70 causal_gqa.mlir   causal_gqa      31
 add_backward_case bwd_det_softcap_b1_n130   softcap.mlir      softcap         32 --deterministic --same-as=bwd_softcap_b1_n130
 add_backward_case bwd_det_d64_b1_n100       attention_d64.mlir attention_d64  35 --deterministic --same-as=bwd_d64_b1_n100
 add_backward_case bwd_det_sparse_b2_n300     block_sparse.mlir block_sparse    46 --deterministic --same-as=bwd_sparse_b2_n300
+add_backward_case bwd_det_document_mask_b2_n300 document_mask.mlir document_mask 102 --deterministic --same-as=bwd_document_mask_b2_n300
 add_backward_case bwd_det_rope_b2_n300       rope_attention.mlir rope_attention 95 --deterministic --same-as=bwd_rope_b2_n300
 add_backward_case bwd_det_mla192_b1_n150     bench/attention/specs/mla_192_128_causal.mlir mla_192_128_causal 99 --deterministic --same-as=bwd_mla192_b1_n150
 # Recurrence gradients (chunk_grad): ungated and decay over a ragged T, a

@@ -818,3 +818,40 @@ flash.kernel @k family recurrent_step schedule #flash.schedule<algorithm = recur
     flash.yield %i : index
   }
 }
+
+// -----
+
+// A mask_lists pre-pass runs under the forward's tile schedules or the
+// backward's (whose kv kernel walks transposed lists), not flash_decode.
+// expected-error@+1 {{'flash.kernel' op family attention_mask_lists takes a flash2, flash3, flash2_grad, flash2_grad_deterministic, flash3_grad or flash3_grad_deterministic schedule, not flash_decode}}
+flash.kernel @k family attention_mask_lists schedule #flash.schedule<algorithm = flash_decode, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0, mask_lists = 1> problem {} {
+  %ids:3 = flash.grid_map ["key_block", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+}
+
+// -----
+
+// The transposed lists' region takes the query tile: one index argument.
+flash.kernel @k family attention_mask_lists schedule #flash.schedule<algorithm = flash3_grad, tile_q = 64, tile_kv = 128, tile_d = 128, stages = 2, warps = 8, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 0, mask_lists = 1> problem {} {
+  %ids:3 = flash.grid_map ["key_block", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.tile_classify' op takes one index argument, the listed tile (a key tile, or with `transposed` a query tile); it has 2 arguments}}
+  flash.tile_classify[%ids#2, %ids#1, %ids#0] tiles %c0 to %c0 attributes {transposed} {
+  ^bb0(%qt: index, %extra: index):
+    %c1 = arith.constant 1 : i32
+    flash.yield %c1 : i32
+  }
+}
+
+// -----
+
+// Lists belong to a mask_lists schedule.
+flash.kernel @k family attention_mask_lists schedule #flash.schedule<algorithm = flash3_grad, tile_q = 64, tile_kv = 128, tile_d = 128, stages = 2, warps = 8, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["key_block", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.tile_classify' op writes a mask_lists schedule's lists; this kernel's schedule has mask_lists = 0}}
+  flash.tile_classify[%ids#2, %ids#1, %ids#0] tiles %c0 to %c0 attributes {transposed} {
+  ^bb0(%qt: index):
+    %c1 = arith.constant 1 : i32
+    flash.yield %c1 : i32
+  }
+}

@@ -33,6 +33,20 @@
 // DOCMAN:      "name": "lse"
 // DOCMAN:      "name": "doc"
 // DOCMAN:      "name": "dq"
+// The gradient's mask_lists pre-pass writes the transposed lists to the
+// workspace: per key tile of 128, the query tiles of 64.
+// DOCMAN:      "entry": "flashgen_document_mask_backward_v0_mask_lists_t"
+// DOCMAN:      "name": "q_num_blocks",
+// DOCMAN-NEXT: "shape": [
+// DOCMAN-NEXT:   "B",
+// DOCMAN-NEXT:   1,
+// DOCMAN-NEXT:   "cdiv(N,[[TKV:[0-9]+]])"
+// DOCMAN:      "name": "q_indices",
+// DOCMAN-NEXT: "shape": [
+// DOCMAN-NEXT:   "B",
+// DOCMAN-NEXT:   1,
+// DOCMAN-NEXT:   "cdiv(N,[[TKV]])",
+// DOCMAN-NEXT:   "cdiv(N,{{[0-9]+}})"
 
 // DOCCU:      float* __restrict__ lse,
 // DOCCU:      const int* __restrict__ x_doc,

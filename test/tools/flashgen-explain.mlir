@@ -14,6 +14,7 @@
 // RUN: flashgen explain %S/../../examples/gated_delta_varlen.mlir --dim B=16 --dim T=4096 | FileCheck %s --check-prefix=DELTA-VARLEN
 // RUN: flashgen explain %S/../../examples/tree_verify.mlir --target h200 --dim B=1 --dim N=64 --dim M=32832 | FileCheck %s --check-prefix=TREE
 // RUN: flashgen explain %S/../../examples/document_mask.mlir --dim B=2 --dim N=8192 --json | FileCheck %s --check-prefix=DOC-JSON
+// RUN: flashgen explain %S/../../examples/document_mask.mlir --dim B=2 --dim N=8192 --backward | FileCheck %s --check-prefix=DOC-BWD
 // RUN: flashgen explain %S/../../bench/attention/specs/mha_d256.mlir --dim B=2 --dim N=8192 --backward --target h200 | FileCheck %s --check-prefix=BWD256
 // RUN: not flashgen explain %S/../../bench/attention/specs/mha_d256.mlir --dim B=2 --dim N=8192 --backward --deterministic --target h200 | FileCheck %s --check-prefix=DET256
 // Past head dim 128 the kv kernel is two (kv_dv, kv_dk); the deterministic
@@ -38,6 +39,11 @@
 // TREE: key splits
 // DOC-JSON: "mask_mod": "reads its extras at positions: a first kernel (<name>_mask_lists) evaluates it over each query tile's and key tile's position ranges{{.*}}the attention kernel visits only those, a whole one without the mask"
 // DOC-JSON: "mask_lists": 1
+// The gradient sorts its tiles at launch too: a pre-pass lists each key
+// tile's query tiles for the kv kernel.
+// DOC-BWD-LABEL: @document_mask_backward  flash.attention_grad
+// DOC-BWD: kernels       mask_lists_t, {{(mask_lists, )?}}prep, kv,
+// DOC-BWD: mask_mod      reads its extras at positions: a first kernel (mask_lists_t) {{.*}} lists, per key tile, the query tiles it leaves partly or wholly visible; the kv kernel visits only those
 
 // mlstm_sig's gradient says its rows kernel (docs/semantics.md §4.6).
 // SIG-BWD: @mlstm_sig_backward  flash.linear_attention_grad  B=16 H=16 T=4096 Dk=128 Dv=128 gate mlstm_sig bf16

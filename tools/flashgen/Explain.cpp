@@ -469,6 +469,20 @@ std::string layoutText(Operation *op) {
 /// as flash-lower-kernels uses it; empty without a mask_mod. The analysis
 /// builds its bounds as IR: here into a scratch block, dropped after.
 std::string maskModText(Operation *op, ScheduleAttr schedule) {
+  // The gradient's pre-passes (schedule::attentionGradKernels).
+  if (auto grad = dyn_cast<AttentionGradOp>(op)) {
+    if (!grad.hasMaskMod() || !schedule || !schedule.getMaskLists())
+      return "";
+    return std::string("reads its extras at positions: a first kernel "
+                       "(mask_lists_t) evaluates it over each key tile's and "
+                       "query tile's position ranges and lists, per key tile, the "
+                       "query tiles it leaves partly or wholly visible; the kv "
+                       "kernel visits only those, a whole one without the mask") +
+           (gradAtomicDq(schedule.getAlgorithm())
+                ? ""
+                : "; a second (mask_lists) lists each query tile's key tiles "
+                  "for the dq kernel");
+  }
   auto attention = dyn_cast<AttentionOp>(op);
   if (!attention || !attention.hasMaskMod())
     return "";

@@ -1,14 +1,15 @@
-//===- tile_lists.cuh - flashgen device library: a query tile's key lists -===//
+//===- tile_lists.cuh - flashgen device library: a tile's listed tiles ----===//
 //
 // The pre-pass of a mask_lists schedule (flash.tile_classify): for one
-// query tile, every key tile in [first, last) (those the mask kind leaves;
-// the others are hidden) gets a class from a functor the kernel
+// tile (a query tile, or a key tile of the gradient's transposed lists),
+// every tile of the other side in [first, last) (those the mask kind
+// leaves; the others are hidden) gets a class from a functor the kernel
 // defines (0 hidden, 1 partial, 2 whole: the mask_mod's interval form over
 // the two tiles), and the partial and whole tiles are written, ascending,
 // as a block mask's lists: indices to `partial_idx` / `whole_idx` (element
 // strides `partial_stride`, `whole_stride`), their counts to
 // `*partial_count` / `*whole_count`.
-// The CTA's threads classify one key tile each per round; a round's
+// The CTA's threads classify one tile each per round; a round's
 // partial and whole tiles are compacted in order by warp ballots and a
 // prefix over the warps' counts, which pass through kSmemBytes of the
 // CTA's dynamic shared memory.

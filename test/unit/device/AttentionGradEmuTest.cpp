@@ -34,6 +34,8 @@
 #include "grad/grad3_block_sparse.cu"
 #include "grad/grad3_block_sparse_det.cu"
 #include "grad/grad_block_sparse_mask_mod_det.cu"
+#include "grad/grad3_document.cu"
+#include "grad/grad3_document_det.cu"
 #include "grad/grad3_d256.cu"
 #include "grad/grad3_mla192.cu"
 #endif
@@ -246,11 +248,29 @@ struct ListBuffers {
   ListBuffers(const ref::BlockMask& m, const ref::TransposedBlockLists& t)
       : count(m.counts), index(m.indices), fullCount(m.fullCounts), fullIndex(m.fullIndices),
         qCount(t.counts), qIndex(t.indices), fullQCount(t.fullCounts), fullQIndex(t.fullIndices) {}
+  /// A mask_lists pre-pass's workspace, every entry poisoned (-7): the kv
+  /// lists [B, 1, QT(, KT)] and their transposes [B, 1, KT(, QT)] of a
+  /// mask_mod that reads no head.
+  ListBuffers(int B, int queryTiles, int keyTiles)
+      : count(poisoned({B, 1, queryTiles})), index(poisoned({B, 1, queryTiles, keyTiles})),
+        fullCount(poisoned({B, 1, queryTiles})), fullIndex(poisoned({B, 1, queryTiles, keyTiles})),
+        qCount(poisoned({B, 1, keyTiles})), qIndex(poisoned({B, 1, keyTiles, queryTiles})),
+        fullQCount(poisoned({B, 1, keyTiles})), fullQIndex(poisoned({B, 1, keyTiles, queryTiles})) {}
+  static ref::Tensor<int32_t> poisoned(ref::Shape shape) {
+    ref::Tensor<int32_t> t(shape);
+    std::fill(t.values().begin(), t.values().end(), -7);
+    return t;
+  }
 };
 #define FG_L3(x) (const int*)x.mem.data(), x.strides[0], x.strides[1], x.strides[2]
 #define FG_L4(x) FG_L3(x), x.strides[3]
 #define FG_KV_LISTS(l) FG_L3(l.count), FG_L4(l.index), FG_L3(l.fullCount), FG_L4(l.fullIndex),
 #define FG_Q_LISTS(l) FG_L3(l.qCount), FG_L4(l.qIndex), FG_L3(l.fullQCount), FG_L4(l.fullQIndex),
+// The same lists as a pre-pass writes them.
+#define FG_W3(x) x.mem.data(), x.strides[0], x.strides[1], x.strides[2]
+#define FG_W4(x) FG_W3(x), x.strides[3]
+#define FG_KV_LISTS_OUT(l) FG_W3(l.count), FG_W4(l.index), FG_W3(l.fullCount), FG_W4(l.fullIndex),
+#define FG_Q_LISTS_OUT(l) FG_W3(l.qCount), FG_W4(l.qIndex), FG_W3(l.fullQCount), FG_W4(l.fullQIndex),
 
 Case causalGqa() {
   Case c{1, 4, 1, 70, 70, 128, {}, {}};  // GQA 32/8: one group, ragged N
@@ -441,5 +461,117 @@ TEST_F(AttentionGradEmuTest, BlockSparseMaskModDeterministic) {
   c.problem.maskMod = [](int64_t, int64_t, int64_t, int64_t j) { return j % 3 != 0; };
   ListBuffers lists(mask, ref::transposeBlockMask(mask));
   check(c, FG_GRAD_DET_LISTS(grad_block_sparse_mask_mod_det, c.B, c.N, c.M));
+}
+
+// ---- packed documents: a mask_lists schedule's pre-passes ------------------
+// examples/document_mask.mlir (causal within documents, ids [B, N] read at i
+// and j): the gradient's pre-passes list, from the ids, each key tile's
+// query tiles (mask_lists_t, the kv kernel's) and, deterministic, each
+// query tile's key tiles (mask_lists, the dq kernel's). The lists are
+// checked against the ids tile pair by tile pair (a tile left out has no
+// visible pair, a tile listed whole none the mask_mod hides, and tiles are
+// left out), then the gradients against reference/'s with the mask_mod.
+// Two sequences of 260 rows: documents of 1 to 90 tokens, ragged last tiles.
+struct Documents {
+  int B = 2, H = 2, N = 260;
+  std::vector<int> ids;
+  DeviceVec<int> doc;  // the ids where the kernels read them
+  Documents() : ids(size_t(B) * N), doc(ids.size(), false) {
+    std::mt19937 rng(0xd0c);
+    std::uniform_int_distribution<int> length(1, 90);
+    for (int b = 0; b < B; ++b)
+      for (int i = 0, id = 0, left = length(rng); i < N; ++i) {
+        if (left-- == 0) ++id, left = length(rng);
+        ids[size_t(b) * N + i] = id;
+      }
+    std::copy(ids.begin(), ids.end(), doc.v.begin());
+  }
+  int id(int b, int i) const { return ids[size_t(b) * N + i]; }
+  Case problem() const {
+    Case c{B, H, H, N, N, 128, {}, {}};
+    c.problem.mask = ref::MaskKind::Causal;
+    c.problem.maskMod = [this](int64_t b, int64_t, int64_t i, int64_t j) { return id(int(b), int(i)) == id(int(b), int(j)); };
+    return c;
+  }
+  /// The lists one pre-pass wrote, rows of `rowTile` positions listing
+  /// tiles of `listedTile` (`transposed`: rows are key tiles), against the
+  /// ids; returns the tiles left out.
+  int checkLists(ListBuffers::List& count, ListBuffers::List& index, ListBuffers::List& fullCount,
+                 ListBuffers::List& fullIndex, int rowTile, int listedTile, bool transposed) const {
+    const int rows = (N + rowTile - 1) / rowTile, listed = (N + listedTile - 1) / listedTile;
+    int hidden = 0, whole = 0;
+    for (int b = 0; b < B; ++b)
+      for (int r = 0; r < rows; ++r) {
+        std::vector<int> cls(listed, 0);
+        auto walk = [&](ListBuffers::List& n, ListBuffers::List& idx, int value) {
+          const int at = n.mem[size_t(b) * rows + r];
+          EXPECT_TRUE(at >= 0 && at <= listed) << "count " << at;
+          for (int s = 0; s < std::clamp(at, 0, listed); ++s) {
+            const int t = idx.mem[(size_t(b) * rows + r) * listed + s];
+            EXPECT_TRUE(t >= 0 && t < listed) << "index " << t;
+            if (t < 0 || t >= listed) continue;
+            EXPECT_EQ(cls[t], 0) << "tile " << t << " listed twice";
+            cls[t] = value;
+          }
+        };
+        walk(count, index, 1);
+        walk(fullCount, fullIndex, 2);
+        for (int t = 0; t < listed; ++t) {
+          const int qTile = transposed ? t : r, kTile = transposed ? r : t;
+          const int qTileSize = transposed ? listedTile : rowTile, kTileSize = transposed ? rowTile : listedTile;
+          bool visible = false, maskModHides = false;
+          for (int i = qTile * qTileSize; i < std::min(N, (qTile + 1) * qTileSize); ++i)
+            for (int j = kTile * kTileSize; j < std::min(N, (kTile + 1) * kTileSize); ++j) {
+              visible |= j <= i && id(b, i) == id(b, j);
+              maskModHides |= id(b, i) != id(b, j);
+            }
+          if (cls[t] == 0) EXPECT_FALSE(visible) << "row tile " << r << ": tile " << t << " left out";
+          if (cls[t] == 2) EXPECT_FALSE(maskModHides) << "row tile " << r << ": tile " << t << " listed whole";
+          hidden += cls[t] == 0;
+          whole += cls[t] == 2;
+        }
+      }
+    EXPECT_GT(whole, 0);
+    return hidden;
+  }
+};
+#define FG_DOC(d) (const int*)d.doc.data(), LL(d.N), 1LL,
+
+// The launch of pre-pass KERNEL of NAME's backward over ROWS row tiles,
+// writing LISTS (FG_KV_LISTS_OUT / FG_Q_LISTS_OUT).
+#define FG_PRE_PASS(NAME, KERNEL, ROWS, LISTS, d)                                                             \
+  emu::launch(emu::Dim3{unsigned(ROWS), 1u, unsigned(d.B)}, FG_NS(NAME, KERNEL)::kThreads,                  \
+              fg::tile_lists::kSmemBytes<FG_NS(NAME, KERNEL)::kThreads>, FG_KERNEL(NAME, KERNEL), LISTS \
+              (const int*)d.doc.data(), LL(d.N), 1LL, d.B, d.N)
+
+// flash3_grad: atomic dQ in the kv kernel, which walks the transposed lists.
+TEST_F(AttentionGradEmuTest, Wgmma_DocumentMaskListsAtomicDq) {
+  Documents d;
+  constexpr int tq = FG_NS(grad3_document, kv)::kTileQ, tk = FG_NS(grad3_document, kv)::kTileK;
+  const int qt = (d.N + tq - 1) / tq, kt = (d.N + tk - 1) / tk;
+  ListBuffers lists(d.B, qt, kt);
+  FG_PRE_PASS(grad3_document, mask_lists_t, kt, FG_Q_LISTS_OUT(lists), d);
+  const int hidden = d.checkLists(lists.qCount, lists.qIndex, lists.fullQCount, lists.fullQIndex, tk, tq, true);
+  EXPECT_GT(hidden, 0) << "no tile left out";
+  std::printf("[grad-emu] document lists: %d of %d query tiles left out\n", hidden, d.B * qt * kt);
+  Case c = d.problem();
+  check(c, FG_GRAD_ATOMIC_WITH(FG_ACCUM_BLOCKED, grad3_document, kv, FG_RING_MAPS, FG_Q_LISTS(lists) FG_DOC(d), c.B,
+                               c.N));
+}
+
+// flash3_grad_deterministic: the kv kernel the transposed lists, the dq
+// kernel the kv lists (both pre-passes).
+TEST_F(AttentionGradEmuTest, Wgmma_DocumentMaskListsDeterministic) {
+  Documents d;
+  constexpr int tq = FG_NS(grad3_document_det, kv)::kTileQ, tk = FG_NS(grad3_document_det, kv)::kTileK;
+  const int qt = (d.N + tq - 1) / tq, kt = (d.N + tk - 1) / tk;
+  ListBuffers lists(d.B, qt, kt);
+  FG_PRE_PASS(grad3_document_det, mask_lists_t, kt, FG_Q_LISTS_OUT(lists), d);
+  FG_PRE_PASS(grad3_document_det, mask_lists, qt, FG_KV_LISTS_OUT(lists), d);
+  EXPECT_GT(d.checkLists(lists.qCount, lists.qIndex, lists.fullQCount, lists.fullQIndex, tk, tq, true), 0);
+  EXPECT_GT(d.checkLists(lists.count, lists.index, lists.fullCount, lists.fullIndex, tq, tk, false), 0);
+  Case c = d.problem();
+  check(c, FG_GRAD_DET_WITH(grad3_document_det, FG_RING_MAPS, FG_Q_LISTS(lists) FG_DOC(d),
+                            FG_KV_LISTS(lists) FG_DOC(d), c.B, c.N));
 }
 #endif  // FLASHGEN_EMITTED_KERNEL_DIR
