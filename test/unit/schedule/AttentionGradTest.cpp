@@ -61,6 +61,12 @@ std::vector<AttentionProblem> gradProblems() {
   AttentionProblem tiny = attention(40, 32, MaskKind::Causal);
   tiny.valueDim = 32;
   v.push_back(tiny);
+  // Packed documents under GQA: a mask_mod whose tiles its extras decide
+  // (mask_lists pre-passes; the kv kernel walks each head's lists).
+  AttentionProblem packed = attention(4096, 128, MaskKind::Causal, 2, 16);
+  packed.keyHeads = 8;
+  packed.hasMaskMod = packed.maskModTiles = true;
+  v.push_back(packed);
   return v;
 }
 
@@ -600,4 +606,59 @@ TEST(AttentionGrad, ConstraintsReadOnlyTheirDeclaredDimensions) {
         }
     }
   }
+}
+
+TEST(AttentionGrad, MaskListsPrePassesLeadTheLaunches) {
+  // A mask_mod whose tiles its extras decide (packed documents): every
+  // backward schedule takes mask_lists, and the launch order starts with
+  // the pre-passes: the kv kernel's transposed lists, then a dq kernel's.
+  AttentionProblem p = attention(4096, 128, MaskKind::Causal, 2, 16);
+  p.keyHeads = 8; // GQA groups of 2
+  p.hasMaskMod = p.maskModTiles = true;
+  const Target &t = target("sm_90");
+  SolveOptions options;
+  options.topK = 4;
+  for (bool deterministic : {false, true}) {
+    SCOPED_TRACE(deterministic ? "deterministic" : "atomic");
+    Result<ScheduleResult> r = scheduleAttentionGrad(p, t, options, deterministic);
+    ASSERT_TRUE(r.ok()) << r.error();
+    for (const Candidate &c : r->candidates) {
+      SCOPED_TRACE(c.schedule.str());
+      EXPECT_EQ(c.schedule.maskLists, 1);
+      std::vector<GradKernel> kernels = attentionGradKernels(p, c.schedule);
+      ASSERT_GE(kernels.size(), 4u);
+      EXPECT_EQ(kernels[0], GradKernel::KvMaskLists);
+      EXPECT_STREQ(gradKernelName(kernels[0]), "mask_lists_t");
+      const bool dq = !gradAtomicDq(c.schedule.algorithm);
+      EXPECT_EQ(kernels[1] == GradKernel::DqMaskLists, dq);
+      EXPECT_EQ(kernels[dq ? 2 : 1], GradKernel::Prep);
+      EXPECT_EQ(kernels.back(), dq ? GradKernel::Dq : GradKernel::Convert);
+    }
+  }
+  // A mask_mod without that form keeps the tile loops: no schedule takes
+  // the lists, and the checker refuses one that asks, naming the form.
+  AttentionProblem plain = p;
+  plain.maskModTiles = false;
+  Result<ScheduleResult> r = scheduleAttentionGrad(plain, t, options, false);
+  ASSERT_TRUE(r.ok()) << r.error();
+  Schedule asked = r->candidates.front().schedule;
+  EXPECT_EQ(asked.maskLists, 0);
+  EXPECT_EQ(attentionGradKernels(plain, asked).front(), GradKernel::Prep);
+  asked.maskLists = 1;
+  std::vector<std::string> why = checkAttentionGradSchedule(plain, t, asked);
+  ASSERT_EQ(why.size(), 1u);
+  EXPECT_NE(why[0].find("mask_lists"), std::string::npos) << why[0];
+  // The lists' walk costs the atomic kv kernel a register per further head
+  // of the group, as a block mask's does.
+  Schedule atomic = asked;
+  atomic.algorithm = Algorithm::Flash2Grad;
+  atomic.tileQ = 64;
+  atomic.tileKv = 64;
+  atomic.tileD = atomic.tileDv = 128;
+  atomic.stages = 2;
+  atomic.warps = 4;
+  atomic.maskLists = 0;
+  const int64_t without = attentionGradKernelRegisters(p, atomic, GradKernel::Kv);
+  atomic.maskLists = 1;
+  EXPECT_GT(attentionGradKernelRegisters(p, atomic, GradKernel::Kv), without);
 }
