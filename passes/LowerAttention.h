@@ -212,7 +212,15 @@ struct MaskListsSource {
   std::string batchDim, queryDim, keyDim;
   int64_t tileQ = 0, tileKv = 0;
 };
-MaskListsSource maskListsSource(const AttentionKernelPlan &plan);
+/// The source of a forward's (AttentionKernelPlan) or a gradient's
+/// (AttentionGradKernelPlan) kernels.
+template <typename Plan> MaskListsSource maskListsSource(const Plan &plan) {
+  auto op = plan.op;
+  return {&op.getMaskMod(),       plan.mask,           plan.window,
+          plan.queryHeads,        op.getBatchDimName(), op.getQueryDimName(),
+          op.getKeyDimName(),     plan.schedule.getTileQ(),
+          plan.schedule.getTileKv()};
+}
 
 /// The body of a pre-pass kernel (family attention_mask_lists, empty body):
 /// one CTA per (list row, head, batch) sorts the other side's tiles by the

@@ -62,15 +62,6 @@ DictionaryAttr buildProblem(OpBuilder &b, const AttentionGradKernelPlan &plan,
   return b.getDictionaryAttr(entries);
 }
 
-/// What the variant's mask_lists pre-passes list from (LowerAttentionMaskLists.cpp).
-MaskListsSource gradMaskListsSource(const AttentionGradKernelPlan &plan) {
-  AttentionGradOp op = plan.op;
-  return {&op.getMaskMod(),        plan.mask,          plan.window,
-          plan.queryHeads,         op.getBatchDimName(), op.getQueryDimName(),
-          op.getKeyDimName(),      plan.schedule.getTileQ(),
-          plan.schedule.getTileKv()};
-}
-
 /// Whether the kernels walk a mask_lists pre-pass's lists (the op has no
 /// block mask of its own, whose lists they would walk instead).
 bool walksMaskLists(const AttentionGradKernelPlan &plan) {
@@ -117,7 +108,7 @@ KernelOp buildMaskListsPrePass(OpBuilder &b, const AttentionGradKernelPlan &plan
                                int64_t variant, sched::GradKernel k) {
   KernelOp kernel = createKernel(b, plan, KernelFamily::attention_mask_lists,
                                  sched::gradKernelName(k), variant);
-  buildMaskListsBody(b, kernel, gradMaskListsSource(plan),
+  buildMaskListsBody(b, kernel, maskListsSource(plan),
                      /*transposed=*/k == sched::GradKernel::KvMaskLists,
                      /*waitsForPrevious=*/false);
   return kernel;
@@ -360,7 +351,7 @@ KernelOp buildKvKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
         mask ? buildTransposedBlockLists(b, loc, *mask, op.getBatchDimName(),
                                          batch, firstHead, keyTile, tileKv,
                                          tileQ, queryLen, keyLen)
-             : buildMaskLists(b, loc, gradMaskListsSource(plan), batch, firstHead,
+             : buildMaskLists(b, loc, maskListsSource(plan), batch, firstHead,
                               keyTile, queryLen, keyLen, /*transposed=*/true));
     for (int64_t g = 1; g < group; ++g)
       headLists.push_back(
@@ -521,7 +512,7 @@ KernelOp buildDqKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
     lists = buildBlockLists(b, loc, *mask, op.getBatchDimName(), batch, head,
                             queryTile, tileQ, tileKv, queryLen, keyLen);
   else if (walksMaskLists(plan))
-    lists = buildMaskLists(b, loc, gradMaskListsSource(plan), batch, head,
+    lists = buildMaskLists(b, loc, maskListsSource(plan), batch, head,
                            queryTile, queryLen, keyLen, /*transposed=*/false);
   auto [lo, hi, fullLo, fullHi] = keyTilesOfQueryTile(
       b, loc, plan.mask, plan.window, op.hasMaskMod(), q0, tileQ, tileKv,

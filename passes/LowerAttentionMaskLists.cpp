@@ -46,14 +46,6 @@ MaskListTypes mlir::flash::maskListTypes(Region &maskMod, int64_t queryHeads) {
           RankedTensorType::get({batch, heads, dyn, dyn}, i32)};
 }
 
-MaskListsSource mlir::flash::maskListsSource(const AttentionKernelPlan &plan) {
-  AttentionOp op = plan.op;
-  return {&op.getMaskMod(),        plan.mask,          plan.window,
-          plan.queryHeads,         op.getBatchDimName(), op.getQueryDimName(),
-          op.getKeyDimName(),      plan.schedule.getTileQ(),
-          plan.schedule.getTileKv()};
-}
-
 void mlir::flash::buildMaskListsBody(OpBuilder &b, KernelOp kernel,
                                      const MaskListsSource &src, bool transposed,
                                      bool waitsForPrevious) {

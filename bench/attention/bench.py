@@ -55,6 +55,17 @@ CALIBRATION_HEADER = "\t".join(
     "tile_kv stages warps inner_q inner_kv ms persistent tile_d tile_dv".split())
 
 
+def document_ids(batch, n, docs, gen):
+    """[batch, n] int32 document ids: `docs` documents per row with random
+    boundaries (packed sequences; bench_extras.py, bench_document.py)."""
+    ids = torch.zeros(batch, n, dtype=torch.int32)
+    for b in range(batch):
+        cuts = torch.randperm(n - 1, generator=gen)[:docs - 1] + 1
+        for c in cuts.tolist():
+            ids[b, c:] += 1
+    return ids
+
+
 def flops(batch, heads, n, d, dv, causal):
     total = 2.0 * batch * heads * n * n * (d + dv)
     return total / 2 if causal else total

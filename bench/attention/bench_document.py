@@ -37,22 +37,6 @@ TOL = 3e-2
 SHAPES = (2048, 8192)
 
 
-def document_ids(batch, n, docs, gen):
-    """[batch, n] int32: `docs` documents per row with random boundaries."""
-    import torch
-    ids = torch.zeros(batch, n, dtype=torch.int32)
-    for b in range(batch):
-        cuts = torch.randperm(n - 1, generator=gen)[:docs - 1] + 1
-        for c in cuts.tolist():
-            ids[b, c:] += 1
-    return ids
-
-
-def rel_err(a, b):
-    a, b = a.float(), b.float()
-    return ((a - b).norm() / b.norm().clamp_min(1e-30)).item()
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--bundles", required=True, help="prepare-document.sh's folder")
@@ -61,7 +45,7 @@ def main(argv=None):
 
     import torch
     import flashgen.torch
-    from bench import time_ms
+    from bench import document_ids, rel_err, time_ms
     from torch.nn.attention.flex_attention import create_block_mask, flex_attention
     flex = torch.compile(flex_attention, dynamic=False)
     dev = torch.device("cuda")

@@ -37,21 +37,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
 import flashgen  # noqa: E402
-from bench import flops, rel_err, rotating, time_ms  # noqa: E402
+from bench import document_ids, flops, rel_err, rotating, time_ms  # noqa: E402
 
 TOKENS = 16384
 ROTATE = 4
 HEADS, D = 16, 128
-
-
-def document_ids(batch, n, docs, gen):
-    """[batch, n] int32: `docs` documents per row with random boundaries."""
-    ids = torch.zeros(batch, n, dtype=torch.int32)
-    for b in range(batch):
-        cuts = torch.randperm(n - 1, generator=gen)[:docs - 1] + 1
-        for c in cuts.tolist():
-            ids[b, c:] += 1
-    return ids
 
 
 def main():

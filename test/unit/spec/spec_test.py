@@ -901,6 +901,10 @@ class Compile(unittest.TestCase):
         self.assertEqual((params["doc"]["dtype"], params["doc"]["shape"]),
                          ("i32", ["B", "N"]))
         self.assertEqual(params["k"]["shape"], ["B", 4, "N", 128])
+        # Training: the gradient kernels, led by the mask_lists pre-pass.
+        backward = kernels["document_mask_gqa_backward"]["variants"][0]
+        self.assertTrue(backward["launches"][0]["entry"].endswith("_mask_lists_t"),
+                        backward["launches"][0]["entry"])
 
 
 if __name__ == "__main__":
