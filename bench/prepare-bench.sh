@@ -170,3 +170,6 @@ echo "bundle $step_out/gated_delta_rule"
 # The block-sparse bundles (bench/attention/bench_sparse.py) in
 # OUT/../bench-sparse: bench/attention/prepare-sparse.sh's specs.
 bash bench/attention/prepare-sparse.sh "$(dirname "$out")/bench-sparse"
+# The packed-documents bundles (bench/attention/bench_document.py: with and
+# without the mask_lists pre-passes) in OUT/../bench-document.
+FLASHGEN_BIN="$bin" bash bench/attention/prepare-document.sh "$(dirname "$out")/bench-document"

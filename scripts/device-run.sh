@@ -6,7 +6,7 @@
 #   scripts/device-run.sh CARRY_DIR   (with CARRY_DIR/gpu-cases, CARRY_DIR/bench-bundles,
 #                                      CARRY_DIR/bench-bundles-backward)
 # SKIP_ATTENTION_BENCH, SKIP_BACKWARD_BENCH, SKIP_EXTRAS_BENCH,
-# SKIP_DECODE_BENCH, SKIP_PAGED_BENCH, SKIP_VARLEN_BENCH, SKIP_SPARSE_BENCH, SKIP_LINEAR_BENCH, SKIP_DELTA_BENCH, SKIP_TRAFFIC, SKIP_TUNE,
+# SKIP_DECODE_BENCH, SKIP_PAGED_BENCH, SKIP_VARLEN_BENCH, SKIP_SPARSE_BENCH, SKIP_DOCUMENT_BENCH, SKIP_LINEAR_BENCH, SKIP_DELTA_BENCH, SKIP_TRAFFIC, SKIP_TUNE,
 # SKIP_SANITIZER, SKIP_DECODE_LOOP
 # and SKIP_RUN_EXAMPLE (=1) skip their steps.
 set -uo pipefail
@@ -154,6 +154,12 @@ run_bench bench-varlen SKIP_VARLEN_BENCH "varlen prefill against dense batches a
 # shellcheck disable=SC2086
 run_bench bench-sparse SKIP_SPARSE_BENCH "block-sparse attention against FlexAttention" \
   bench_sparse.py bench-sparse.log 16 ${SPARSE_BENCH_FLAGS:-}
+# Packed documents, forward and forward+backward, against FlexAttention and
+# the same schedules without the tile lists (bench/attention/bench_document.py)
+# on the bundles of CARRY_DIR/bench-document (bench/attention/prepare-document.sh
+# writes them): attention-document-results.json and bench-document.log.
+run_bench bench-document SKIP_DOCUMENT_BENCH "packed documents against FlexAttention" \
+  bench_document.py bench-document.log 4
 # Decoding gated DeltaNet from C++ (examples/host/recurrent_decode_loop.cpp)
 # with one state buffer read and written in place, a CUDA graph per token,
 # every step checked against a float64 host recurrence:
