@@ -433,18 +433,15 @@ void addMaskListScratch(Operation *op, SymbolTable &symbols, KernelOp kernel,
       if (llvm::is_contained(kMaskListNames, extra.getName()))
         lists[extra.getName().str()] = extra.getTensor().getType();
     });
-  for (auto [i, name] : llvm::enumerate(kMaskListNames)) {
-    auto it = lists.find(name.str());
-    if (it == lists.end())
-      continue;
-    const bool transposed = i >= 4;
-    scratch.push_back(llvm::json::Object{
-        {"name", name},
-        {"dtype", "i32"},
-        {"shape", listShape(it->second, sizes, batchDim,
-                            transposed ? keyTiles : queryTiles,
-                            transposed ? queryTiles : keyTiles)}});
-  }
+  for (bool transposed : {false, true})
+    for (StringRef name : transposed ? ArrayRef(kQListNames) : ArrayRef(kKvListNames))
+      if (auto it = lists.find(name.str()); it != lists.end())
+        scratch.push_back(llvm::json::Object{
+            {"name", name},
+            {"dtype", "i32"},
+            {"shape", listShape(it->second, sizes, batchDim,
+                                transposed ? keyTiles : queryTiles,
+                                transposed ? queryTiles : keyTiles)}});
 }
 
 /// A block mask's lists as params, FlexAttention's BlockMask fields by its

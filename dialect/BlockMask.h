@@ -34,6 +34,13 @@ inline constexpr llvm::StringLiteral kQNumBlocksName = "q_num_blocks";
 inline constexpr llvm::StringLiteral kQIndicesName = "q_indices";
 inline constexpr llvm::StringLiteral kFullQNumBlocksName = "full_q_num_blocks";
 inline constexpr llvm::StringLiteral kFullQIndicesName = "full_q_indices";
+/// Each direction's four lists in the order the kernels take them: counts
+/// ([B|1, Hq|1, rows]), indices (one dim more: the listed blocks), then the
+/// full ones.
+inline constexpr llvm::StringLiteral kKvListNames[] = {
+    kKvNumBlocksName, kKvIndicesName, kFullKvNumBlocksName, kFullKvIndicesName};
+inline constexpr llvm::StringLiteral kQListNames[] = {
+    kQNumBlocksName, kQIndicesName, kFullQNumBlocksName, kFullQIndicesName};
 /// Block sizes the kernels address: multiples of 16 rows (an MMA tile) up
 /// to 4096; query tiles must divide Qb and key tiles Kb (the scheduler's
 /// checker).

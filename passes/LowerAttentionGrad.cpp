@@ -325,8 +325,7 @@ KernelOp buildKvKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
   // says which listed tiles the mask kind leaves whole (a full block's skip
   // mask_mod).
   std::optional<BlockMask> mask = blockMaskOf(op.getOperation());
-  const bool maskLists = walksMaskLists(plan);
-  const bool walksLists = mask || maskLists;
+  const bool walksLists = mask || walksMaskLists(plan);
   auto [lo, hi, fullLo, fullHi] = queryTilesOfKeyTile(
       b, loc, plan.mask, plan.window,
       /*hasMaskMod=*/op.hasMaskMod() && !walksLists, k0, tileQ, tileKv,

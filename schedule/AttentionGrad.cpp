@@ -799,7 +799,7 @@ Result<ScheduleSpace> flashgen::schedule::attentionGradSpace(
     sch.tileDv = dvp;
     sch.stages = x[stages];
     sch.warps = x[warps];
-    sch.maskLists = maskListsPrecondition(p, algorithm).empty() ? 1 : 0;
+    sch.maskLists = maskListsChoice(p, algorithm);
     sch.smemBytes = attentionGradSmemBytes(p, sch);
     return sch;
   };

@@ -331,10 +331,8 @@ std::string flashgen::schedule::maskListsPrecondition(const AttentionProblem &p,
   return "";
 }
 
-/// The mask_lists value a space offers: 1 wherever the form exists (the
-/// pre-pass reads the extras once per tile pair, a few microseconds, and
-/// every key tile it hides is neither loaded nor computed), else 0.
-static int64_t maskListsChoice(const AttentionProblem &p, Algorithm algorithm) {
+int64_t flashgen::schedule::maskListsChoice(const AttentionProblem &p,
+                                            Algorithm algorithm) {
   return maskListsPrecondition(p, algorithm).empty() ? 1 : 0;
 }
 

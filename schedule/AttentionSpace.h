@@ -71,6 +71,11 @@ std::string rotaryPrepassPrecondition(const AttentionProblem &p, Algorithm algor
 /// mask_mod whose tiles its extras decide, with no block mask of its own,
 /// contiguous sequences.
 std::string maskListsPrecondition(const AttentionProblem &p, Algorithm algorithm);
+/// The mask_lists value a space (forward or backward) offers: 1 wherever
+/// the form exists (the pre-pass reads the extras once per tile pair, a
+/// few microseconds, and every tile it hides is neither loaded nor
+/// computed), else 0.
+int64_t maskListsChoice(const AttentionProblem &p, Algorithm algorithm);
 
 /// Under a block-sparse mask (dialect/BlockMask.h) a tile lies in one
 /// block: its list is one block's, and a listed block is whole tiles

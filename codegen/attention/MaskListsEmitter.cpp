@@ -29,15 +29,10 @@ public:
   FailureOr<EmittedKernel> print();
 
 private:
-  /// The lists' names: counts [B|1, H|1, rows], indices one dim more (the
-  /// listed tiles), then the full ones; the kv lists (rows are query
-  /// tiles) or their transposes (rows are key tiles).
-  static constexpr llvm::StringLiteral kKvLists[] = {
-      kKvNumBlocksName, kKvIndicesName, kFullKvNumBlocksName, kFullKvIndicesName};
-  static constexpr llvm::StringLiteral kQLists[] = {
-      kQNumBlocksName, kQIndicesName, kFullQNumBlocksName, kFullQIndicesName};
-  /// The lists the classify op writes (set when it is printed).
-  ArrayRef<llvm::StringLiteral> lists = kKvLists;
+  /// The lists the classify op writes (set when it is printed): the kv
+  /// lists (rows are query tiles) or their transposes (rows are key tiles),
+  /// in dialect/BlockMask.h's order.
+  ArrayRef<llvm::StringLiteral> lists = kKvListNames;
 
   LogicalResult printKernelOp(Operation *op) override {
     auto classify = dyn_cast<TileClassifyOp>(op);
@@ -53,7 +48,7 @@ private:
     Block &body = classify.getBody().front();
     std::string tile = fresh();
     names[body.getArgument(0)] = tile;
-    lists = classify.getTransposed() ? ArrayRef(kQLists) : ArrayRef(kKvLists);
+    lists = classify.getTransposed() ? ArrayRef(kQListNames) : ArrayRef(kKvListNames);
     line() << "fg::tile_lists::build<kThreads>(" << name(classify.getFirst()) << ", "
            << name(classify.getLast()) << ",\n";
     line() << "    " << row(lists[0]) << ", " << row(lists[1]) << ", " << lists[1].str()
