@@ -2,6 +2,8 @@
 
 #include "codegen/ScalarPrinter.h"
 
+#include "dialect/ScoreBias.h"
+
 #include "dialect/PagedKv.h"
 #include "dialect/Varlen.h"
 
@@ -94,7 +96,8 @@ llvm::raw_ostream &ScalarPrinter::line() {
 
 LogicalResult ScalarPrinter::printElementRegion(Block &block, StringRef score,
                                                 Value batch, Value head,
-                                                bool fragmentOffsets) {
+                                                bool fragmentOffsets,
+                                                ArrayRef<Operation *> skipped) {
   names[block.getArgument(0)] = score.str();
   names[block.getArgument(1)] = name(batch);
   names[block.getArgument(2)] = name(head);
@@ -104,7 +107,7 @@ LogicalResult ScalarPrinter::printElementRegion(Block &block, StringRef score,
     positions = PositionOffsets{block.getArgument(3), block.getArgument(4), "di", "dj"};
   LogicalResult printed = success();
   for (Operation &inner : block.without_terminator())
-    if (failed(printOp(&inner))) {
+    if (!llvm::is_contained(skipped, &inner) && failed(printOp(&inner))) {
       printed = failure();
       break;
     }
@@ -221,58 +224,33 @@ bool ScalarPrinter::distributesOver(Operation *user, Value conversion) {
   return other != conversion && !dependsOnPositions(other);
 }
 
+SplitConversion
+mlir::flash::splitConversionTerms(StringRef cType, StringRef value,
+                                  std::pair<int64_t, int64_t> coefficients,
+                                  StringRef rowOffset, StringRef colOffset) {
+  auto term = [](int64_t c, StringRef offset) -> std::string {
+    if (c == 0)
+      return "";
+    return c == 1 ? offset.str() : std::to_string(c) + " * " + offset.str();
+  };
+  std::string rowTerm = term(coefficients.first, rowOffset);
+  std::string colTerm = term(coefficients.second, colOffset);
+  std::string offset = "(" + rowTerm +
+                       (rowTerm.empty() || colTerm.empty() ? "" : " + ") +
+                       colTerm + ")";
+  return {"(" + cType.str() + ")(" + value.str() + " - " + offset + ")",
+          "(" + cType.str() + ")" + offset};
+}
+
 bool ScalarPrinter::dependsOnPositions(Value value) {
-  if (!positions)
-    return false;
-  llvm::SmallPtrSet<Operation *, 16> seen;
-  llvm::SmallVector<Value> work{value};
-  while (!work.empty()) {
-    Value v = work.pop_back_val();
-    if (v == positions->row || v == positions->col)
-      return true;
-    if (Operation *d = v.getDefiningOp(); d && seen.insert(d).second)
-      work.append(d->operand_begin(), d->operand_end());
-  }
-  return false;
+  return positions && dependsOnAny(value, {positions->row, positions->col});
 }
 
 std::optional<std::pair<int64_t, int64_t>>
 ScalarPrinter::positionCoefficients(Value value) {
-  using Coefficients = std::pair<int64_t, int64_t>;
   if (!positions)
     return std::nullopt;
-  if (value == positions->row)
-    return Coefficients{1, 0};
-  if (value == positions->col)
-    return Coefficients{0, 1};
-  Operation *def = value.getDefiningOp();
-  if (!def) // another block argument: batch, head
-    return Coefficients{0, 0};
-  // Anything computed without the positions is a constant term.
-  if (!dependsOnPositions(value))
-    return Coefficients{0, 0};
-  auto of = [&](unsigned i) { return positionCoefficients(def->getOperand(i)); };
-  if (isa<arith::IndexCastOp, arith::ExtSIOp>(def))
-    return of(0);
-  if (isa<arith::AddIOp, arith::SubIOp>(def)) {
-    auto a = of(0), b = of(1);
-    if (!a || !b)
-      return std::nullopt;
-    int64_t sign = isa<arith::SubIOp>(def) ? -1 : 1;
-    return Coefficients{a->first + sign * b->first, a->second + sign * b->second};
-  }
-  if (isa<arith::MulIOp>(def))
-    for (unsigned k = 0; k < 2; ++k) {
-      llvm::APInt c; // an integer or index constant factor
-      if (!matchPattern(def->getOperand(1 - k), m_ConstantInt(&c)))
-        continue;
-      auto a = of(k);
-      if (!a)
-        return std::nullopt;
-      int64_t f = c.getSExtValue();
-      return Coefficients{a->first * f, a->second * f};
-    }
-  return std::nullopt;
+  return flash::positionCoefficients(value, positions->row, positions->col);
 }
 
 /// Whether every user of v hands it to a region of its own (a score map's
@@ -380,18 +358,9 @@ LogicalResult ScalarPrinter::printScalar(Operation *op) {
                                       : std::nullopt;
              coefficients && *coefficients != std::make_pair(int64_t(0), int64_t(0))) {
     // See ScalarPrinter::positions.
-    auto term = [](int64_t c, const std::string &offset) -> std::string {
-      if (c == 0)
-        return "";
-      return c == 1 ? offset : std::to_string(c) + " * " + offset;
-    };
-    std::string rowTerm = term(coefficients->first, positions->rowOffset);
-    std::string colTerm = term(coefficients->second, positions->colOffset);
-    std::string offset =
-        "(" + rowTerm + (rowTerm.empty() || colTerm.empty() ? "" : " + ") +
-        colTerm + ")";
-    std::string lane = "(" + *type + ")(" + operand(0) + " - " + offset + ")";
-    std::string offsetTerm = "(" + *type + ")" + offset;
+    auto [lane, offsetTerm] =
+        splitConversionTerms(*type, operand(0), *coefficients,
+                             positions->rowOffset, positions->colOffset);
     Value converted = op->getResult(0);
     splitConversions[converted] = {lane, offsetTerm};
     // Where every use distributes the product, the sum is never read.

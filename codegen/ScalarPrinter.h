@@ -37,6 +37,21 @@ std::string elementTypeName(Type type);
 std::string batchHeadOffset(llvm::StringRef tensor, llvm::StringRef batch,
                             llvm::StringRef head);
 
+/// The C terms of an int-to-float conversion of `value` (C expression), an
+/// integer a*i + b*j + c (`coefficients` (a, b)) inside
+/// fg::warp::for_each_at, split at the lane's first element (see
+/// ScalarPrinter::positions): `lane`, float(value - (a*di + b*dj)), the
+/// same for every element of the lane, and `offset`, float(a*di + b*dj),
+/// a constant once the fragment loop is unrolled. C type `cType`; di, dj
+/// spelled `rowOffset`, `colOffset`.
+struct SplitConversion {
+  std::string lane, offset;
+};
+SplitConversion splitConversionTerms(llvm::StringRef cType, llvm::StringRef value,
+                                     std::pair<int64_t, int64_t> coefficients,
+                                     llvm::StringRef rowOffset,
+                                     llvm::StringRef colOffset);
+
 /// The `extern "C"` __global__ definition of a printed kernel: entry,
 /// parameter list and body, under `__launch_bounds__(<bounds>)` ("256" or
 /// "256, 1").
@@ -145,8 +160,11 @@ protected:
   /// offsets di, dj (`fragmentOffsets`, which lets position conversions be
   /// split: `positions`), or any loop that declares i and j. The score is
   /// the C expression `score`. The terminator is the caller's.
+  /// Ops in `skipped` are left out (the caller prints what they compute
+  /// in another form: PositionBias.h).
   LogicalResult printElementRegion(Block &block, StringRef score, Value batch,
-                                   Value head, bool fragmentOffsets = true);
+                                   Value head, bool fragmentOffsets = true,
+                                   llvm::ArrayRef<Operation *> skipped = {});
   /// An output_mod region (block arguments o, batch, head, row, column)
   /// over every element of the accumulator tile `tile` (C name) in place:
   /// fg::warp::for_each_at from the lane's (`row0`, `col0`) C expressions.

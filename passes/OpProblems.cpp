@@ -10,6 +10,7 @@
 #include "dialect/PagedKv.h"
 #include "dialect/Rotary.h"
 #include "dialect/RegionOps.h"
+#include "dialect/ScoreBias.h"
 #include "dialect/Varlen.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -74,15 +75,6 @@ template <typename OpT> static bool scoreModReadsPositions(OpT op) {
   return !body.getArgument(3).use_empty() || !body.getArgument(4).use_empty();
 }
 
-/// What the per-element regions of an attention or attention_grad op read.
-template <typename OpT> static sched::ElementMods elementModsOf(OpT op) {
-  if (regionsReadTables(op))
-    return sched::ElementMods::Tables;
-  if (op.hasMaskMod() || scoreModReadsPositions(op))
-    return sched::ElementMods::Positions;
-  return op.hasScoreMod() ? sched::ElementMods::Score : sched::ElementMods::None;
-}
-
 /// What the kernels of an attention or attention_grad op specialise on;
 /// batch and lengths keep the problem's defaults.
 template <typename OpT> static sched::AttentionProblem kernelProblemOf(OpT op) {
@@ -115,9 +107,14 @@ template <typename OpT> static sched::AttentionProblem kernelProblemOf(OpT op) {
     if (p.hasOutputMod)
       p.outputModReadBytes = extraTensorBytes(op.getExtraOperands());
   }
-  if (p.hasScoreMod)
+  if (p.hasScoreMod) {
     countRegionWork(op.getScoreMod(), {true, false, false, true, true},
                     p.scoreModSfuOps, p.scoreModAluOps);
+    Block &body = op.getScoreMod().front();
+    p.scoreModIsPositionBias =
+        matchScoreBias(body, cast<YieldOp>(body.getTerminator()).getValue())
+            .has_value();
+  }
   if (p.hasMaskMod) {
     int64_t sfu = 0;
     countRegionWork(op.getMaskMod(), {false, false, true, true}, sfu,
@@ -169,7 +166,7 @@ mlir::flash::attentionProblem(AttentionGradOp op, const DimValues &dims,
 }
 
 sched::ElementMods mlir::flash::attentionElementMods(AttentionOp op) {
-  return elementModsOf(op);
+  return kernelProblemOf(op).elementMods();
 }
 
 /// What flash.linear_attention and its gradient share: heads, dims, gate

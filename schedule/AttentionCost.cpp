@@ -221,6 +221,14 @@ int64_t flashgen::schedule::paddedTileColumns(int64_t d) {
   return std::max(kMinTileColumns, nextPowerOfTwo(d));
 }
 
+/// The score_mod's FP32 work per score in the forward kernels.
+static double forwardScoreModAlu(const AttentionProblem &p) {
+  if (!p.hasScoreMod)
+    return 0;
+  return p.scoreModIsPositionBias ? kPositionBiasAluPerScore
+                                  : static_cast<double>(p.scoreModAluOps);
+}
+
 int64_t flashgen::schedule::fmaExp2Every(const AttentionProblem &p,
                                          const Target &t) {
   if (t.sfuOpsPerSecond <= 0 || t.fp32OpsPerSecond <= 0)
@@ -228,8 +236,7 @@ int64_t flashgen::schedule::fmaExp2Every(const AttentionProblem &p,
   const double ratio = t.fp32OpsPerSecond / t.sfuOpsPerSecond;
   const double sfu =
       kSoftmaxSfuPerScore + (p.hasScoreMod ? p.scoreModSfuOps : 0);
-  const double alu =
-      kSoftmaxAluPerScore + (p.hasScoreMod ? p.scoreModAluOps : 0);
+  const double alu = kSoftmaxAluPerScore + forwardScoreModAlu(p);
   const double mufuCycles = sfu * ratio;
   const double issueSlots = alu + sfu;
   const double share =
@@ -389,8 +396,7 @@ Evaluation flashgen::schedule::evaluateAttention(const AttentionProblem &p,
     k.wgmmaFlops = k.flops;
   double sfuPerScore =
       kSoftmaxSfuPerScore + (p.hasScoreMod ? p.scoreModSfuOps : 0);
-  double aluPerScore =
-      kSoftmaxAluPerScore + (p.hasScoreMod ? p.scoreModAluOps : 0);
+  double aluPerScore = kSoftmaxAluPerScore + forwardScoreModAlu(p);
   double maskAlu = kMaskAluPerScore + (p.hasMaskMod ? p.maskModAluOps : 0);
   k.sfuOps = slices * scores * sfuPerScore;
   k.aluOps = slices * (scores * aluPerScore + maskedScores * maskAlu);

@@ -72,6 +72,9 @@ constexpr double kSoftmaxSfuPerScore = 1;
 constexpr double kSoftmaxAluPerScore = 4;
 /// Compare and select per score on tiles that need the element-wise mask.
 constexpr double kMaskAluPerScore = 2;
+/// A score_mod's bias linear in the positions, as the forward kernels
+/// compute it: one FFMA per score (AttentionProblem::scoreModIsPositionBias).
+constexpr double kPositionBiasAluPerScore = 1;
 
 /// Issue slots of one exponential computed on the FMA pipe instead of the
 /// MUFU (fg::ex2_fma: clamp, round, reduce, 3 FMAs of the polynomial,

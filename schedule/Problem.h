@@ -61,6 +61,10 @@ struct AttentionProblem {
   bool hasMaskMod = false;
   /// The score_mod reads q_idx or kv_idx (ALiBi), not the score alone.
   bool scoreModReadsPositions = false;
+  /// The score_mod adds to the score a bias linear in the positions
+  /// (dialect/ScoreBias.h): the forward kernels pay one FFMA per score for
+  /// it, the rest joins the softmax (codegen/attention/PositionBias.h).
+  bool scoreModIsPositionBias = false;
   /// A region reads an extra tensor (a document id, a bias table) per
   /// element: loads and their clamped addresses.
   bool regionsReadTables = false;
@@ -88,12 +92,15 @@ struct AttentionProblem {
   /// q and k are rotated on chip by rotary embedding (dialect/Rotary.h):
   /// R dims of each q and k tile, once each tile landed. 0: none.
   int64_t rotaryDims = 0;
-  /// Code that runs on every score element, and what it reads (flash3's
-  /// register rule, Flash3Layout.h).
+  /// Code that runs on every score element of the forward kernels, and
+  /// what it reads (flash3's register rule, Flash3Layout.h). A bias linear
+  /// in the positions keeps two values live there, the lane's bias and its
+  /// factor (codegen/attention/PositionBias.h), as a score_mod of the
+  /// score alone does.
   ElementMods elementMods() const {
     if (regionsReadTables)
       return ElementMods::Tables;
-    if (hasMaskMod || (hasScoreMod && scoreModReadsPositions))
+    if (hasMaskMod || (hasScoreMod && scoreModReadsPositions && !scoreModIsPositionBias))
       return ElementMods::Positions;
     return hasScoreMod ? ElementMods::Score : ElementMods::None;
   }

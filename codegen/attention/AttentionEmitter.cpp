@@ -19,6 +19,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/attention/AttentionPrinter.h"
+#include "codegen/attention/PositionBias.h"
 
 #include "codegen/KernelFamilies.h"
 #include "dialect/PagedKv.h"
@@ -79,18 +80,44 @@ LogicalResult AttentionKernelPrinter::printScoreMap(ScoreMapOp op) {
   std::string q0 = "(" + name(op.getQueryTile()) + ") * kTileQ + wrow0";
   // flash_decode's key warps each hold a slice of the tile (wkey0 on).
   std::string k0 = "(" + name(op.getKeyTile()) + ") * kTileK" + (decode ? " + wkey0" : "");
+  std::optional<ScoreBias> bias;
+  if (positionBias && !identityScore)
+    bias = matchPositionBias(op);
+  if (bias) {
+    pendingLaneBias = fresh();
+    line() << "float " << pendingLaneBias
+           << " = 0.0f;  // the bias at the lane's first element (PositionBias.h)\n";
+  }
   line() << "fg::warp::for_each_at(s_tile, " << q0 << ", " << k0
          << ", [&](int i, int j, int di, int dj, float& x) {\n";
   ++indent;
-  if (failed(printElementRegion(block, scoresModified ? "(x * kScoreScale)" : "x",
-                                op.getBatch(), op.getHead())))
+  SmallVector<Operation *, 2> skipped;
+  if (bias)
+    skipped = {bias->sum, bias->product};
+  if (failed(printElementRegion(block, scoresModified && !positionBias ? "(x * kScoreScale)" : "x",
+                                op.getBatch(), op.getHead(), /*fragmentOffsets=*/true,
+                                skipped)))
     return failure();
-  std::string score = name(yield.getScore());
-  if (alwaysVisible)
-    line() << "x = " << score << ";\n";
-  else
-    line() << "x = " << name(yield.getVisible()) << " ? " << score
+  if (bias) {
+    // The same value for every element of the lane: one per key tile once
+    // the compiler has unrolled the fragment loop.
+    auto [lane, offset] = splitConversionTerms(
+        "float", name(bias->conversion.getIn()), bias->coefficients, "di", "dj");
+    std::string factor = fresh();
+    line() << "const float " << factor << " = " << name(bias->factor) << " * kBiasScale;\n";
+    line() << pendingLaneBias << " = " << factor << " * " << lane << ";\n";
+    // Masked first (fmaf(f, offset, -inf) is -inf): a select of the score
+    // the compiler keeps as one, where a select of the product became a
+    // branch around it per element.
+    std::string kept = alwaysVisible ? std::string("x")
+                                     : "(" + name(yield.getVisible()) + " ? x : fg::neg_inf())";
+    line() << "x = fmaf(" << factor << ", " << offset << ", " << kept << ");\n";
+  } else if (alwaysVisible) {
+    line() << "x = " << name(yield.getScore()) << ";\n";
+  } else {
+    line() << "x = " << name(yield.getVisible()) << " ? " << name(yield.getScore())
            << " : fg::neg_inf();\n";
+  }
   --indent;
   line() << "});\n";
   return success();
@@ -236,14 +263,18 @@ LogicalResult AttentionKernelPrinter::printKernelOp(Operation *op) {
         std::string every;
         if (std::optional<int64_t> n = update.getFmaExp2Every())
           every = "<" + std::to_string(*n) + ">";
+        // The lane's bias of the score map just printed (PositionBias.h).
+        std::string laneBias =
+            pendingLaneBias.empty() ? std::string() : ", " + pendingLaneBias;
+        pendingLaneBias.clear();
         if (update.getDeferred()) { // O is in flight: flash.output_rescale applies it
           line() << "fg::softmax_rescale<kWarpRows> rescale;\n";
           line() << "fg::warp::online_softmax_deferred" << every
-                 << "(sm, s_tile, kSoftmaxScale, rescale);\n";
+                 << "(sm, s_tile, kSoftmaxScale, rescale" << laneBias << ");\n";
           return success();
         }
         line() << "fg::warp::online_softmax" << every
-               << "(sm, s_tile, acc_o, kSoftmaxScale);\n";
+               << "(sm, s_tile, acc_o, kSoftmaxScale" << laneBias << ");\n";
         return success();
       })
       .Case<OutputInitOp>([&](auto) {
@@ -450,13 +481,16 @@ std::string AttentionKernelPrinter::softmaxConstants() {
     return cast<FloatAttr>(kernel.getProblem().get(key)).getValueAsDouble();
   };
   double scoreScale = factor("score_scale"), softmaxScale = factor("softmax_scale");
-  return (scoresModified ? "constexpr float kScoreScale = " + floatLiteral(scoreScale) +
-                               ";  // applied before score_mod\n"
-                         : std::string()) +
+  bool scaled = scoresModified && !positionBias;
+  return (scaled ? "constexpr float kScoreScale = " + floatLiteral(scoreScale) +
+                       ";  // applied before score_mod\n"
+                 : std::string()) +
+         (positionBias ? "constexpr float kBiasScale = " + floatLiteral(1.0 / scoreScale) +
+                             ";  // the score_mod's bias in units of q k^T (PositionBias.h)\n"
+                       : std::string()) +
          "// exp2 of (score * kSoftmaxScale) is the softmax numerator.\n" +
          "constexpr float kSoftmaxScale = " +
-         floatLiteral((scoresModified ? softmaxScale : scoreScale * softmaxScale) *
-                      kLog2e) +
+         floatLiteral((scaled ? softmaxScale : scoreScale * softmaxScale) * kLog2e) +
          ";\n";
 }
 
@@ -620,6 +654,7 @@ FailureOr<EmittedKernel> AttentionKernelPrinter::print() {
     if (yield.getScore() != map.getBody().front().getArgument(0))
       scoresModified = true;
   });
+  positionBias = usesPositionBias(kernel);
   findSequence();
   result.entry = "flashgen_" + kernel.getSymName().str();
   result.headers = {kDeviceUmbrellaHeader, kDeviceIndexMathHeader};

@@ -29,6 +29,11 @@ private:
   /// Whether some score_map changes the score itself (then scores are scaled
   /// before the region runs and the softmax uses log2(e) alone).
   bool scoresModified = false;
+  /// Every score_map adds a bias linear in the positions (PositionBias.h):
+  /// the scores stay in the units of q k^T, each map hands its lane's bias
+  /// (pendingLaneBias, a C name) to the softmax_update after it.
+  bool positionBias = false;
+  std::string pendingLaneBias;
   /// Algorithm "flash3": the sm_90a wgmma path.
   bool flash3 = false;
   /// Algorithms "flash2_dsplit", "flash3_dsplit": the small-cache kernel

@@ -82,18 +82,28 @@ func.func @softcap(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf16>, %v:
 
 #sched = #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 32, tile_d = 128, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 49152>
 
-// A score_mod that converts an expression affine in the positions to float
-// (ALiBi's j - i, here 3 * (j - i) + h) converts the lane's value once and adds
-// the element's compile-time offset, -3 * di + 3 * dj; a conversion of
-// something else (the head) stays as it is. Its product with the head's
-// factor is distributed over the two terms (the lane's product once per
-// tile, one FFMA per offset), and the sum itself, never read, is not printed.
+// A score_mod that adds to the score a bias affine in the positions
+// (ALiBi's slope * (j - i), here h * float(3 * (j - i) + h);
+// codegen/attention/PositionBias.h): the scores stay in the units of q k^T
+// (no kScoreScale, the bias scaled by kBiasScale = 1 / scale instead), the
+// lane's bias at its first element is handed to the softmax, and each
+// element pays one FFMA by its compile-time offset -3 * di + 3 * dj, masked
+// before it; the sum and the product are not printed. A conversion of
+// something else (the head) stays as it is.
 // CHECK-LABEL: // === kernel @relative_bias_v0
+// CHECK-NOT: kScoreScale
+// CHECK: constexpr float kBiasScale = 11.3137
+// CHECK: constexpr float kSoftmaxScale = 0.127517
 // CHECK: const float [[HF:v[0-9]+]] = (float)(v{{[0-9]+}});
-// CHECK: fg::warp::for_each_at(s_tile, {{.*}}, [&](int i, int j, int di, int dj, float& x) {
+// CHECK: float [[LB:v[0-9]+]] = 0.0f;
+// CHECK-NEXT: fg::warp::for_each_at(s_tile, {{.*}}, [&](int i, int j, int di, int dj, float& x) {
 // CHECK: const int [[LANE:v[0-9]+]] = (v{{[0-9]+}} + v{{[0-9]+}});
-// CHECK-NOT: + (float)(-3 * di + 3 * dj)
-// CHECK-NEXT: = fmaf([[HF]], (float)(-3 * di + 3 * dj), [[HF]] * (float)([[LANE]] - (-3 * di + 3 * dj)));
+// CHECK-NOT: (float)
+// CHECK: const float [[F:v[0-9]+]] = [[HF]] * kBiasScale;
+// CHECK-NEXT: [[LB]] = [[F]] * (float)([[LANE]] - (-3 * di + 3 * dj));
+// CHECK-NEXT: x = fmaf([[F]], (float)(-3 * di + 3 * dj), (v{{[0-9]+}} ? x : fg::neg_inf()));
+// CHECK-NEXT: });
+// CHECK-NEXT: fg::warp::online_softmax(sm, s_tile, acc_o, kSoftmaxScale, [[LB]]);
 func.func @relative_bias(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf16>, %v: tensor<?x16x?x128xbf16>) -> tensor<?x16x?x128xbf16> {
   %o = flash.attention %q, %k, %v dims ["B", "N", "N"] score_mod {
   ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index):
@@ -108,6 +118,46 @@ func.func @relative_bias(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf16
     %pf = arith.sitofp %p : i32 to f32
     %bias = arith.mulf %pf, %hf : f32
     %r = arith.addf %s, %bias : f32
+    flash.yield %r : f32
+  } {flash.schedule = #sched} : tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16> -> tensor<?x16x?x128xbf16>
+  return %o : tensor<?x16x?x128xbf16>
+}
+
+// -----
+
+#sched = #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 32, tile_d = 128, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 49152>
+
+// The same bias added to a softcapped score: the score is read by the tanh,
+// not the sum, so the bias stays per element, its product distributed over
+// the split conversion (the lane's product once per tile, one FFMA per
+// offset), and the softmax takes no lane bias.
+// CHECK-LABEL: // === kernel @softcap_bias_v0
+// CHECK: constexpr float kScoreScale
+// CHECK-NOT: kBiasScale
+// CHECK: const float [[HF:v[0-9]+]] = (float)(v{{[0-9]+}});
+// CHECK: fg::warp::for_each_at(s_tile, {{.*}}, [&](int i, int j, int di, int dj, float& x) {
+// CHECK: const int [[LANE:v[0-9]+]] = (v{{[0-9]+}} + v{{[0-9]+}});
+// CHECK-NOT: + (float)(-3 * di + 3 * dj)
+// CHECK-NEXT: = fmaf([[HF]], (float)(-3 * di + 3 * dj), [[HF]] * (float)([[LANE]] - (-3 * di + 3 * dj)));
+// CHECK: fg::warp::online_softmax(sm, s_tile, acc_o, kSoftmaxScale);
+func.func @softcap_bias(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf16>, %v: tensor<?x16x?x128xbf16>) -> tensor<?x16x?x128xbf16> {
+  %o = flash.attention %q, %k, %v dims ["B", "N", "N"] score_mod {
+  ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index):
+    %cap = arith.constant 30.0 : f32
+    %x = arith.divf %s, %cap : f32
+    %t = math.tanh %x : f32
+    %c = arith.mulf %t, %cap : f32
+    %hi = arith.index_cast %h : index to i32
+    %hf = arith.sitofp %hi : i32 to f32
+    %ii = arith.index_cast %i : index to i32
+    %ji = arith.index_cast %j : index to i32
+    %d = arith.subi %ji, %ii : i32
+    %three = arith.constant 3 : i32
+    %d3 = arith.muli %d, %three : i32
+    %p = arith.addi %d3, %hi : i32
+    %pf = arith.sitofp %p : i32 to f32
+    %bias = arith.mulf %pf, %hf : f32
+    %r = arith.addf %c, %bias : f32
     flash.yield %r : f32
   } {flash.schedule = #sched} : tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16> -> tensor<?x16x?x128xbf16>
   return %o : tensor<?x16x?x128xbf16>

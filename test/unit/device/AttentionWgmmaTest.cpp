@@ -36,6 +36,7 @@
 #include "sm90a/prefix_lm.cu"
 #include "sm90a/sliding_window.cu"
 #include "sm90a/softcap.cu"
+#include "sm90a/ws_alibi_causal.cu"
 #include "sm90a/ws_causal_gqa.cu"
 #include "sm90a/ws_kv_cache_causal.cu"
 #include "sm90a/ws_mha_d128.cu"
@@ -385,6 +386,17 @@ TEST_F(AttentionWgmmaTest, EmittedWsD64ThreeConsumers) {
 }
 TEST_F(AttentionWgmmaTest, EmittedWsSoftcap) {
   RUN_EMITTED(Kernel2T, ws_softcap_v0, (Emitted{128, 2, 2, Mask::kNone, Mod::kSoftcap}), 1, 150, 150, false);
+}
+// ALiBi + causal with the lane's bias joining the softmax's row maxima
+// (PositionBias.h): 3 heads of different slopes, ragged N, the diagonal
+// tiles masked before the bias.
+const Emitted kAlibi{128, 3, 3, Mask::kCausal, Mod::kAlibi};
+TEST_F(AttentionWgmmaTest, EmittedWsAlibiCausal) { RUN_EMITTED(Kernel2T, ws_alibi_causal_v0, kAlibi, 1, 300, 300, false); }
+TEST_F(AttentionWgmmaTest, EmittedWsPipelinedAlibiCausal) {
+  RUN_EMITTED(Kernel2T, ws_alibi_causal_v1, kAlibi, 2, 250, 250, false);
+}
+TEST_F(AttentionWgmmaTest, EmittedWsClaimedAlibiCausalManyRounds) {
+  RUN_EMITTED(Kernel2TC, ws_alibi_causal_v2, kAlibi, 2, 700, 700, true);
 }
 TEST_F(AttentionWgmmaTest, EmittedWsSlidingWindow) {
   RUN_EMITTED(Kernel2T, ws_sliding_window_v0, (Emitted{128, 1, 1, Mask::kWindow, Mod::kNone, 256}), 1, 420, 420,
