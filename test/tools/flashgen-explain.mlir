@@ -17,6 +17,20 @@
 // RUN: flashgen explain %S/../../examples/document_mask.mlir --dim B=2 --dim N=8192 --backward | FileCheck %s --check-prefix=DOC-BWD
 // RUN: flashgen explain %S/../../bench/attention/specs/mha_d256.mlir --dim B=2 --dim N=8192 --backward --target h200 | FileCheck %s --check-prefix=BWD256
 // RUN: not flashgen explain %S/../../bench/attention/specs/mha_d256.mlir --dim B=2 --dim N=8192 --backward --deterministic --target h200 | FileCheck %s --check-prefix=DET256
+// RUN: flashgen explain %S/../../examples/alibi_causal.mlir --target h200 --dim B=2 --dim N=8192 | FileCheck %s --check-prefix=ALIBI
+// RUN: flashgen explain %S/../../examples/alibi_causal.mlir --target h200 --dim B=2 --dim N=8192 --json | FileCheck %s --check-prefix=ALIBI-JSON
+// RUN: flashgen explain %S/../../examples/softcap.mlir --target h200 --dim B=2 --dim N=8192 | FileCheck %s --check-prefix=SOFTCAP
+// ALiBi's slope * (j - i) is a bias linear in the positions: the forward
+// kernels pay one FFMA per score for it (codegen/attention/PositionBias.h),
+// and its schedule is plain causal attention's (the register rule counts the
+// lane's bias, not the region's per-fragment terms). Softcap's tanh is not.
+// ALIBI: @alibi_causal  flash.attention
+// ALIBI: schedule      flash3 tile_q=128 tile_kv=160 tile_d=128 tile_dv=128 persistent stages=2 warps=12
+// ALIBI: score_mod     a bias linear in the positions (factor * float(-1 * i + 1 * j + c)): one FFMA per score
+// ALIBI-JSON: "score_mod": "a bias linear in the positions
+// SOFTCAP: @softcap  flash.attention
+// SOFTCAP-NOT: score_mod  {{ }}
+// SOFTCAP: modeled IO
 // Past head dim 128 the kv kernel is two (kv_dv, kv_dk); the deterministic
 // form's dq kernel at 256 does not fit the registers, and says so.
 // BWD256: @mha_d256_backward  flash.attention_grad

@@ -25,6 +25,7 @@
 #include "dialect/BlockMask.h"
 #include "dialect/PagedKv.h"
 #include "dialect/Rotary.h"
+#include "dialect/ScoreBias.h"
 #include "dialect/Varlen.h"
 #include "dialect/ScheduleConversion.h"
 #include "passes/MaskModBounds.h"
@@ -465,6 +466,27 @@ std::string layoutText(Operation *op) {
   return text;
 }
 
+/// How the forward kernels compute an attention's score_mod where that is
+/// not the region's ops as they stand: a bias linear in the positions
+/// (dialect/ScoreBias.h); empty otherwise. flash_decode's packed rows read
+/// each row's own query head, so its factor varies by row: not said there.
+std::string scoreModText(Operation *op, ScheduleAttr schedule) {
+  auto attention = dyn_cast<AttentionOp>(op);
+  if (!attention || !attention.hasScoreMod() ||
+      schedule.getAlgorithm() == Algorithm::flash_decode)
+    return "";
+  Block &body = attention.getScoreMod().front();
+  std::optional<ScoreBias> bias =
+      matchScoreBias(body, cast<YieldOp>(body.getTerminator()).getValue());
+  if (!bias)
+    return "";
+  return "a bias linear in the positions (factor * float(" +
+         std::to_string(bias->coefficients.first) + " * i + " +
+         std::to_string(bias->coefficients.second) +
+         " * j + c)): one FFMA per score, the lane's share joins the online "
+         "softmax's row maxima (codegen/attention/PositionBias.h)";
+}
+
 /// What an attention's mask_mod proves about the keys (passes/MaskModBounds.h),
 /// as flash-lower-kernels uses it; empty without a mask_mod. The analysis
 /// builds its bounds as IR: here into a scratch block, dropped after.
@@ -561,6 +583,8 @@ void printText(llvm::raw_ostream &os, const OpReport &r, const sched::Target &t,
     os << "  kernels       " << kernels << "\n";
   if (std::string layout = layoutText(op); !layout.empty())
     os << "  layout        " << layout << "\n";
+  if (std::string mod = scoreModText(op, schedule); !mod.empty())
+    os << "  score_mod     " << mod << "\n";
   if (std::string mask = maskModText(op, schedule); !mask.empty())
     os << "  mask_mod      " << mask << "\n";
   if (std::optional<int64_t> splits = decodeSplitsAt(r, t))
@@ -651,6 +675,8 @@ llvm::json::Object toJson(const OpReport &r, const sched::Target &target,
     o["rotary"] = rotaryText(*rotary, opSchedule);
   if (std::string layout = layoutText(op); !layout.empty())
     o["layout"] = layout;
+  if (std::string mod = scoreModText(op, opSchedule); !mod.empty())
+    o["score_mod"] = mod;
   if (std::string mask = maskModText(op, opSchedule); !mask.empty())
     o["mask_mod"] = mask;
   if (std::optional<int64_t> splits = decodeSplitsAt(r, target))

@@ -5,7 +5,8 @@
 // (O = 0, lse = -inf, never NaN), rows masked in early tiles only, and
 // scores that grow by far more than the lazy-rescale threshold; each with
 // every exponential on the MUFU and with one in 2 or 3 on the FMA pipe
-// (fg::ex2_fma).
+// (fg::ex2_fma); and a lane's bias handed to the softmax beside its tile
+// (a score_mod's bias linear in the positions), immediately and deferred.
 //
 //===----------------------------------------------------------------------===//
 #include "kernel_prelude.h"
@@ -24,6 +25,8 @@ struct Case {
   int n_tiles;
   std::vector<float> s;  // [64][n_tiles*32], raw scores
   float c;
+  std::vector<float> lane_bias;  // [n_tiles][64 threads], or empty
+  bool deferred = false;
 };
 
 void run_and_check(Case& cs, std::mt19937& rng, int every);
@@ -39,10 +42,14 @@ void run_and_check(Case& cs, std::mt19937& rng, int every) {
   const int n = cs.n_tiles * 32;
   DeviceVec<float> s(size_t(kRows) * n, false), o(kRows * kD, true), lse(kRows, true);
   DeviceVec<bf16> v(size_t(n) * kD, false);
+  DeviceVec<float> bias(std::max<size_t>(cs.lane_bias.size(), 1), false);
   std::copy(cs.s.begin(), cs.s.end(), s.v.begin());
+  std::copy(cs.lane_bias.begin(), cs.lane_bias.end(), bias.v.begin());
   fill_normal_bf16(v, rng);
   emu::launch(emu::Dim3{1, 1, 1}, 64, 32 * kD * 2, softmax_test_attend, (const float*)s.data(), cs.n_tiles,
-              (const bf16*)v.data(), cs.c, every, o.data(), lse.data());
+              (const bf16*)v.data(), cs.c, every,
+              cs.lane_bias.empty() ? (const float*)nullptr : (const float*)bias.data(),
+              int(cs.deferred), o.data(), lse.data());
   int bad = 0;
   for (int i = 0; i < kRows; ++i) {
     double mx = -INFINITY;
@@ -120,6 +127,38 @@ TEST_F(SoftmaxTest, SmallGrowthBelowThreshold) {
   for (int i = 0; i < kRows; ++i)
     for (int j = 0; j < n; ++j) cs.s[size_t(i) * n + j] = 1.7f * (j / 32) + nd(rng);
   run_and_check(cs, rng);
+}
+
+// Each thread's bias, the same for all of its elements of a tile, moves by
+// 50 log2 units from tile to tile (ALiBi's steep heads rise toward the
+// diagonal; here some lanes rise, some fall): the row maxima the quad
+// reduces must include it, and so must the exponentials (a reference
+// without it overflows 2^128 by the last tile). Masked elements stay
+// masked under it.
+TEST_F(SoftmaxTest, LaneBiasJoinsRowMaximaAndExponentials) {
+  for (bool deferred : {false, true}) {
+    SCOPED_TRACE(deferred ? "deferred rescale" : "immediate rescale");
+    std::mt19937 rng(14);
+    std::normal_distribution<float> nd(0.0f, 2.0f);
+    Case cs{4, {}, 1.0f};
+    cs.deferred = deferred;
+    const int n = 128;
+    cs.s.resize(size_t(kRows) * n);
+    cs.lane_bias.resize(size_t(cs.n_tiles) * 64);
+    for (int t = 0; t < cs.n_tiles; ++t)
+      for (int thread = 0; thread < 64; ++thread)
+        cs.lane_bias[size_t(t) * 64 + thread] = (thread % 5 == 0 ? -12.0f : 50.0f) * t + nd(rng);
+    // The thread holding row i, column j of the fragment (fg::warp::for_each:
+    // lanes of a quad hold pairs of columns of rows lane / 4 + 8k).
+    auto thread_of = [](int i, int j) { return (i / 32) * 32 + (i % 8) * 4 + (j % 8) / 2; };
+    for (int i = 0; i < kRows; ++i)
+      for (int j = 0; j < n; ++j) {
+        float x = nd(rng) + cs.lane_bias[size_t(j / 32) * 64 + thread_of(i, j)];
+        if (i == 9 || (i * 3 + j) % 7 == 0) x = -INFINITY;
+        cs.s[size_t(i) * n + j] = x;
+      }
+    run_and_check(cs, rng, 0);
+  }
 }
 
 }  // namespace
