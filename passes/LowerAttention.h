@@ -58,6 +58,9 @@ struct AttentionKernelPlan {
   int64_t fmaExp2Every = 0;
   /// Rotary embedding of q and k (dialect/Rotary.h); none without it.
   std::optional<Rotary> rotary;
+  /// The flash2 / flash3 key loops run from the diagonal back to the first
+  /// key (attentionKernelPlan decides: diagonalFirstKeys).
+  bool diagonalFirst = false;
 
   ScoreMapSource scoreMapSource() const {
     return {op.hasScoreMod() ? &op.getScoreMod() : nullptr,
@@ -65,6 +68,13 @@ struct AttentionKernelPlan {
             scaling};
   }
 };
+
+/// Whether the flash2 / flash3 kernels of `op` visit key tiles from the
+/// diagonal back: a causal or windowed mask whose score_mod adds a bias
+/// rising toward the diagonal (dialect/ScoreBias.h, a positive factor), so
+/// the first tile holds the row maxima and the online softmax seldom
+/// rescales O (AttentionKernelPlan::diagonalFirst).
+bool diagonalFirstKeys(AttentionOp op);
 
 /// A flash.score_map over the score tile of (queryTile, keyTile) at b's
 /// insertion point, b then after it. Its body (block arguments score,

@@ -131,13 +131,25 @@ func.func @window(%q: tensor<?x4x?x128xbf16>, %k: tensor<?x4x?x128xbf16>, %v: te
 
 // Region code that depends only on the batch and head (the ALiBi slope) is
 // computed once per CTA before the key loops, not per score element.
+// ALiBi's bias rises toward the diagonal (slope = exp2(..) > 0 times j - i),
+// so the key loops run from the diagonal back (LowerAttention.cpp,
+// diagonalFirstKeys): they count positions from 0, the first ones the
+// diagonal's masked tiles, and position p loads and masks key tile
+// hi - 1 - p.
 // CANON-LABEL: func @alibi
 // CANON: flash.kernel @alibi_v0
 // CANON: %[[SLOPE:.*]] = math.exp2
 // CANON: flash.tile_load q[
-// CANON: flash.score_map
+// CANON: flash.tile_load k[%{{.*}}, %{{.*}}, %[[LAST:.*]]] rows 64
+// CANON: scf.for %[[P:.*]] = %c0 to %{{.*}} step %c1 {
+// CANON: %[[NEXT:.*]] = arith.addi %[[P]], %c1 : index
+// CANON: arith.subi %[[LAST]], %[[NEXT]] : index
+// CANON: %[[TILE:.*]] = arith.subi %[[LAST]], %[[P]] : index
+// CANON: flash.score_map[%{{.*}}, %{{.*}}, %{{.*}}, %[[TILE]]]
 // CANON-NOT: math.exp2
 // CANON: arith.mulf %[[SLOPE]]
+// CANON: arith.cmpi sle
+// CANON: flash.softmax_update masked
 func.func @alibi(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf16>, %v: tensor<?x16x?x128xbf16>) -> tensor<?x16x?x128xbf16> {
   %o = flash.attention %q, %k, %v mask causal score_mod {
   ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index):
@@ -151,6 +163,38 @@ func.func @alibi(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf16>, %v: t
     %ii = arith.index_cast %i : index to i32
     %ji = arith.index_cast %j : index to i32
     %d = arith.subi %ji, %ii : i32
+    %df = arith.sitofp %d : i32 to f32
+    %bias = arith.mulf %slope, %df : f32
+    %r = arith.addf %s, %bias : f32
+    flash.yield %r : f32
+  } {flash.schedule = #sched} : tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16>, tensor<?x16x?x128xbf16> -> tensor<?x16x?x128xbf16>
+  return %o : tensor<?x16x?x128xbf16>
+}
+
+// -----
+
+#sched = #flash.schedule<algorithm = flash2, tile_q = 128, tile_kv = 64, tile_d = 128, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 98304>
+
+// The same bias mirrored (slope * (i - j)) falls toward the diagonal: the
+// first key tile holds the row maxima, and the loops run forward, the key
+// tile their induction variable.
+// CANON-LABEL: func @alibi_mirrored
+// CANON: flash.kernel @alibi_mirrored_v0
+// CANON: scf.for %[[J:.*]] = %c0 to %{{.*}} step %c1 {
+// CANON: flash.score_map[%{{.*}}, %{{.*}}, %{{.*}}, %[[J]]]
+func.func @alibi_mirrored(%q: tensor<?x16x?x128xbf16>, %k: tensor<?x16x?x128xbf16>, %v: tensor<?x16x?x128xbf16>) -> tensor<?x16x?x128xbf16> {
+  %o = flash.attention %q, %k, %v mask causal score_mod {
+  ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index):
+    %one = arith.constant 1 : index
+    %hp1 = arith.addi %h, %one : index
+    %hi = arith.index_cast %hp1 : index to i32
+    %hf = arith.sitofp %hi : i32 to f32
+    %neg_half = arith.constant -0.5 : f32
+    %e = arith.mulf %hf, %neg_half : f32
+    %slope = math.exp2 %e : f32
+    %ii = arith.index_cast %i : index to i32
+    %ji = arith.index_cast %j : index to i32
+    %d = arith.subi %ii, %ji : i32
     %df = arith.sitofp %d : i32 to f32
     %bias = arith.mulf %slope, %df : f32
     %r = arith.addf %s, %bias : f32

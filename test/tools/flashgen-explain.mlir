@@ -26,7 +26,7 @@
 // lane's bias, not the region's per-fragment terms). Softcap's tanh is not.
 // ALIBI: @alibi_causal  flash.attention
 // ALIBI: schedule      flash3 tile_q=128 tile_kv=160 tile_d=128 tile_dv=128 persistent stages=2 warps=12
-// ALIBI: score_mod     a bias linear in the positions (factor * float(-1 * i + 1 * j + c)): one FFMA per score
+// ALIBI: score_mod     a bias linear in the positions (factor * float(-1 * i + 1 * j + c)): one FFMA per score{{.*}}; it rises toward the diagonal, so key tiles run from the diagonal back
 // ALIBI-JSON: "score_mod": "a bias linear in the positions
 // SOFTCAP: @softcap  flash.attention
 // SOFTCAP-NOT: score_mod  {{ }}

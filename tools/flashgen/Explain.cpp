@@ -28,6 +28,7 @@
 #include "dialect/ScoreBias.h"
 #include "dialect/Varlen.h"
 #include "dialect/ScheduleConversion.h"
+#include "passes/LowerAttention.h"
 #include "passes/MaskModBounds.h"
 #include "passes/MaskModTiles.h"
 #include "passes/OpProblems.h"
@@ -480,11 +481,17 @@ std::string scoreModText(Operation *op, ScheduleAttr schedule) {
       matchScoreBias(body, cast<YieldOp>(body.getTerminator()).getValue());
   if (!bias)
     return "";
+  bool diagonalFirst = diagonalFirstKeys(attention) &&
+                       !splitsHeadDim(schedule.getAlgorithm()) &&
+                       !blockMaskOf(op).has_value() && !schedule.getMaskLists();
   return "a bias linear in the positions (factor * float(" +
          std::to_string(bias->coefficients.first) + " * i + " +
          std::to_string(bias->coefficients.second) +
          " * j + c)): one FFMA per score, the lane's share joins the online "
-         "softmax's row maxima (codegen/attention/PositionBias.h)";
+         "softmax's row maxima (codegen/attention/PositionBias.h)" +
+         (diagonalFirst ? std::string("; it rises toward the diagonal, so key tiles "
+                                      "run from the diagonal back")
+                        : std::string());
 }
 
 /// What an attention's mask_mod proves about the keys (passes/MaskModBounds.h),
