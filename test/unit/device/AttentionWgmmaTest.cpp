@@ -330,6 +330,11 @@ void run_emitted(KernelT kernel, LaunchGrid launch_grid, int threads, int smem, 
 const Emitted kMhaD128Causal{128, 2, 2, Mask::kCausal, Mod::kNone};
 const Emitted kMhaD128{128, 2, 2, Mask::kNone, Mod::kNone};
 const Emitted kMhaD64{64, 2, 2, Mask::kNone, Mod::kNone};
+// ALiBi + causal: the lane's bias joins the softmax's row maxima
+// (codegen/attention/PositionBias.h) and the key tiles run from the
+// diagonal back; 3 heads of different slopes, ragged N, the diagonal tiles
+// masked before the bias.
+const Emitted kAlibi{128, 3, 3, Mask::kCausal, Mod::kAlibi};
 
 TEST_F(AttentionWgmmaTest, EmittedCausalD128) { RUN_EMITTED(Kernel2, mha_d128_causal_v0, kMhaD128Causal, 1, 200, 200, false); }
 TEST_F(AttentionWgmmaTest, EmittedCausalD128PvPerSlab) {
@@ -350,7 +355,7 @@ TEST_F(AttentionWgmmaTest, EmittedSoftcap) {
   RUN_EMITTED(Kernel2, softcap_v0, (Emitted{128, 2, 2, Mask::kNone, Mod::kSoftcap}), 1, 150, 150, false);
 }
 TEST_F(AttentionWgmmaTest, EmittedAlibiCausal) {
-  RUN_EMITTED(Kernel2, alibi_causal_v0, (Emitted{128, 3, 3, Mask::kCausal, Mod::kAlibi}), 1, 180, 180, false);
+  RUN_EMITTED(Kernel2, alibi_causal_v0, kAlibi, 1, 180, 180, false);
 }
 TEST_F(AttentionWgmmaTest, EmittedSlidingWindow) {
   RUN_EMITTED(Kernel2, sliding_window_v0, (Emitted{128, 1, 1, Mask::kWindow, Mod::kNone, 256}), 1, 420, 420,
@@ -387,10 +392,8 @@ TEST_F(AttentionWgmmaTest, EmittedWsD64ThreeConsumers) {
 TEST_F(AttentionWgmmaTest, EmittedWsSoftcap) {
   RUN_EMITTED(Kernel2T, ws_softcap_v0, (Emitted{128, 2, 2, Mask::kNone, Mod::kSoftcap}), 1, 150, 150, false);
 }
-// ALiBi + causal with the lane's bias joining the softmax's row maxima
-// (PositionBias.h): 3 heads of different slopes, ragged N, the diagonal
-// tiles masked before the bias.
-const Emitted kAlibi{128, 3, 3, Mask::kCausal, Mod::kAlibi};
+// ALiBi + causal (kAlibi) with a producer warpgroup, pipelined and in
+// claimed persistent rounds.
 TEST_F(AttentionWgmmaTest, EmittedWsAlibiCausal) { RUN_EMITTED(Kernel2T, ws_alibi_causal_v0, kAlibi, 1, 300, 300, false); }
 TEST_F(AttentionWgmmaTest, EmittedWsPipelinedAlibiCausal) {
   RUN_EMITTED(Kernel2T, ws_alibi_causal_v1, kAlibi, 2, 250, 250, false);
