@@ -512,11 +512,12 @@ static KernelOp buildKernel(OpBuilder &b, const AttentionKernelPlan &plan,
   // Diagonal first: position p names key tile keys.hi - 1 - p; the copy
   // ring and the loops count positions, as under a block mask.
   bool diagonalFirst = plan.diagonalFirst && !lists;
+  Value lastKeyTile;
   if (diagonalFirst) {
     lo = zero;
     hi = ib.sub(f.keys.hi, f.keys.lo);
+    lastKeyTile = ib.sub(f.keys.hi, ib.c(1));
   }
-  Value lastKeyTile = ib.sub(f.keys.hi, ib.c(1));
 
   std::optional<RotaryTables> rotary = buildRotaryTables(b, loc, plan);
   // K tiles are rotated as they land, unless a pre-pass rotated K.
