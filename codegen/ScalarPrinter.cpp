@@ -2,9 +2,8 @@
 
 #include "codegen/ScalarPrinter.h"
 
-#include "dialect/ScoreBias.h"
-
 #include "dialect/PagedKv.h"
+#include "dialect/ScoreBias.h"
 #include "dialect/Varlen.h"
 
 #include <algorithm>

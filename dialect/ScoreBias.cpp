@@ -2,6 +2,8 @@
 
 #include "dialect/ScoreBias.h"
 
+#include "dialect/FlashDialect.h"
+
 #include "mlir/IR/Matchers.h"
 
 #include "llvm/ADT/STLExtras.h"
@@ -85,4 +87,9 @@ std::optional<ScoreBias> mlir::flash::matchScoreBias(Block &body, Value yielded)
     return ScoreBias{sum, product, factor, conversion, *coefficients};
   }
   return std::nullopt;
+}
+
+std::optional<ScoreBias> mlir::flash::matchScoreBias(Region &scoreMod) {
+  Block &body = scoreMod.front();
+  return matchScoreBias(body, cast<YieldOp>(body.getTerminator()).getValue());
 }

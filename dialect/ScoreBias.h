@@ -16,6 +16,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Block.h"
+#include "mlir/IR/Region.h"
 
 #include "llvm/ADT/ArrayRef.h"
 
@@ -46,6 +47,8 @@ struct ScoreBias {
 /// head, i, j) whose terminator yields `yielded`, when the region adds one
 /// to the score and reads the score nowhere else; nothing otherwise.
 std::optional<ScoreBias> matchScoreBias(Block &body, Value yielded);
+/// The same for an op's score_mod region (terminator flash.yield).
+std::optional<ScoreBias> matchScoreBias(Region &scoreMod);
 
 } // namespace mlir::flash
 

@@ -511,7 +511,7 @@ static KernelOp buildKernel(OpBuilder &b, const AttentionKernelPlan &plan,
   }
   // Diagonal first: position p names key tile keys.hi - 1 - p; the copy
   // ring and the loops count positions, as under a block mask.
-  bool diagonalFirst = plan.diagonalFirst && !lists;
+  bool diagonalFirst = walksKeysDiagonalFirst(op, s);
   Value lastKeyTile;
   if (diagonalFirst) {
     lo = zero;
@@ -705,12 +705,13 @@ static bool knownPositive(Value v) {
 /// slower than the same bias mirrored, whose maxima come first). From the
 /// diagonal back, as FlashAttention visits every causal tile, the first
 /// tile holds the maxima.
-bool mlir::flash::diagonalFirstKeys(AttentionOp op) {
-  if (op.getMask() == MaskKind::none || !op.hasScoreMod())
+bool mlir::flash::walksKeysDiagonalFirst(AttentionOp op, ScheduleAttr s) {
+  Algorithm algorithm = s.getAlgorithm();
+  if ((algorithm != Algorithm::flash2 && algorithm != Algorithm::flash3) ||
+      blockMaskOf(op.getOperation()) || s.getMaskLists() ||
+      op.getMask() == MaskKind::none || !op.hasScoreMod())
     return false;
-  Block &body = op.getScoreMod().front();
-  std::optional<ScoreBias> bias =
-      matchScoreBias(body, cast<YieldOp>(body.getTerminator()).getValue());
+  std::optional<ScoreBias> bias = matchScoreBias(op.getScoreMod());
   return bias && bias->coefficients.second > 0 && knownPositive(bias->factor);
 }
 
@@ -729,7 +730,6 @@ AttentionKernelPlan mlir::flash::attentionKernelPlan(AttentionOp op) {
   if (std::optional<PagedKv> paged = pagedKvOf(op.getOperation()))
     plan.pageSize = paged->pageSize;
   plan.rotary = rotaryOf(op.getOperation());
-  plan.diagonalFirst = diagonalFirstKeys(op);
   if (std::optional<Varlen> varlen = varlenOf(op.getOperation())) {
     plan.packedQueries = varlen->packedQueries();
     plan.packedKeys = varlen->packedKeys();

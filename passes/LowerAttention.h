@@ -58,9 +58,6 @@ struct AttentionKernelPlan {
   int64_t fmaExp2Every = 0;
   /// Rotary embedding of q and k (dialect/Rotary.h); none without it.
   std::optional<Rotary> rotary;
-  /// The flash2 / flash3 key loops run from the diagonal back to the first
-  /// key (attentionKernelPlan decides: diagonalFirstKeys).
-  bool diagonalFirst = false;
 
   ScoreMapSource scoreMapSource() const {
     return {op.hasScoreMod() ? &op.getScoreMod() : nullptr,
@@ -69,12 +66,14 @@ struct AttentionKernelPlan {
   }
 };
 
-/// Whether the flash2 / flash3 kernels of `op` visit key tiles from the
-/// diagonal back: a causal or windowed mask whose score_mod adds a bias
-/// rising toward the diagonal (dialect/ScoreBias.h, a positive factor), so
-/// the first tile holds the row maxima and the online softmax seldom
-/// rescales O (AttentionKernelPlan::diagonalFirst).
-bool diagonalFirstKeys(AttentionOp op);
+/// Whether the kernel of `op` under schedule `s` visits key tiles from the
+/// diagonal back: a flash2 / flash3 tile kernel that walks no tile lists
+/// (a block mask's or a mask_lists pre-pass's), under a causal or windowed
+/// mask whose score_mod adds a bias rising toward the diagonal
+/// (dialect/ScoreBias.h, a positive factor), so the first tile holds the
+/// row maxima and the online softmax seldom rescales O. flash-lower-kernels
+/// and `flashgen explain` both ask here.
+bool walksKeysDiagonalFirst(AttentionOp op, ScheduleAttr s);
 
 /// A flash.score_map over the score tile of (queryTile, keyTile) at b's
 /// insertion point, b then after it. Its body (block arguments score,

@@ -110,10 +110,7 @@ template <typename OpT> static sched::AttentionProblem kernelProblemOf(OpT op) {
   if (p.hasScoreMod) {
     countRegionWork(op.getScoreMod(), {true, false, false, true, true},
                     p.scoreModSfuOps, p.scoreModAluOps);
-    Block &body = op.getScoreMod().front();
-    p.scoreModIsPositionBias =
-        matchScoreBias(body, cast<YieldOp>(body.getTerminator()).getValue())
-            .has_value();
+    p.scoreModIsPositionBias = matchScoreBias(op.getScoreMod()).has_value();
   }
   if (p.hasMaskMod) {
     int64_t sfu = 0;

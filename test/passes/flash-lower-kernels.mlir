@@ -133,7 +133,7 @@ func.func @window(%q: tensor<?x4x?x128xbf16>, %k: tensor<?x4x?x128xbf16>, %v: te
 // computed once per CTA before the key loops, not per score element.
 // ALiBi's bias rises toward the diagonal (slope = exp2(..) > 0 times j - i),
 // so the key loops run from the diagonal back (LowerAttention.cpp,
-// diagonalFirstKeys): they count positions from 0, the first ones the
+// walksKeysDiagonalFirst): they count positions from 0, the first ones the
 // diagonal's masked tiles, and position p loads and masks key tile
 // hi - 1 - p.
 // CANON-LABEL: func @alibi

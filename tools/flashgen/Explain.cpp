@@ -476,14 +476,10 @@ std::string scoreModText(Operation *op, ScheduleAttr schedule) {
   if (!attention || !attention.hasScoreMod() ||
       schedule.getAlgorithm() == Algorithm::flash_decode)
     return "";
-  Block &body = attention.getScoreMod().front();
-  std::optional<ScoreBias> bias =
-      matchScoreBias(body, cast<YieldOp>(body.getTerminator()).getValue());
+  std::optional<ScoreBias> bias = matchScoreBias(attention.getScoreMod());
   if (!bias)
     return "";
-  bool diagonalFirst = diagonalFirstKeys(attention) &&
-                       !splitsHeadDim(schedule.getAlgorithm()) &&
-                       !blockMaskOf(op).has_value() && !schedule.getMaskLists();
+  bool diagonalFirst = walksKeysDiagonalFirst(attention, schedule);
   return "a bias linear in the positions (factor * float(" +
          std::to_string(bias->coefficients.first) + " * i + " +
          std::to_string(bias->coefficients.second) +
