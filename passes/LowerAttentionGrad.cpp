@@ -147,22 +147,6 @@ KernelOp buildConvertKernel(OpBuilder &b, const AttentionGradKernelPlan &plan,
   return kernel;
 }
 
-/// Whether dS needs score_grad's factor: a score_mod whose derivative is
-/// not the constant 1 (ALiBi, any bias: s + f(b, h, i, j)).
-bool scoreGradFactor(const AttentionGradKernelPlan &plan) {
-  if (!plan.op.hasScoreGrad())
-    return false;
-  auto yield = cast<YieldOp>(plan.op.getScoreGrad().front().getTerminator());
-  auto constant = yield.getValue().getDefiningOp<arith::ConstantFloatOp>();
-  return !constant || constant.value().convertToDouble() != 1.0;
-}
-
-/// Whether score_grad's factor reads the raw score (then it is saved).
-bool scoreGradReadsScore(const AttentionGradKernelPlan &plan) {
-  return scoreGradFactor(plan) &&
-         !plan.op.getScoreGrad().front().getArgument(0).use_empty();
-}
-
 /// The score tile's gradient: flash.grad_scores, with score_grad cloned in
 /// when the op has a score_mod.
 void buildGradScores(OpBuilder &b, Location loc,
@@ -170,7 +154,7 @@ void buildGradScores(OpBuilder &b, Location loc,
                      Value head, Value queryTile, Value keyTile,
                      Operation *hoistBefore) {
   auto scores = GradScoresOp::create(b, loc, batch, head, queryTile, keyTile);
-  if (!scoreGradFactor(plan))
+  if (!scoreGradHasFactor(plan.op))
     return;
   OpBuilder::InsertionGuard guard(b);
   Block *body = b.createBlock(&scores.getBody());
@@ -217,7 +201,7 @@ void buildScoreGradients(OpBuilder &b, Location loc,
   if (dpWithScores)
     TileMmaOp::create(b, loc, TileProduct::dov, stage, async);
   wait(dpWithScores ? 1 : 0, /*score=*/true, /*dscore=*/false);
-  if (scoreGradReadsScore(plan))
+  if (scoreGradReadsScore(plan.op))
     ScoreSaveOp::create(b, loc);
   // Ragged query columns are hidden by the kv kernel's mask; the dq kernel's
   // ragged query rows have lse = +inf (flash.grad_rows), so P is 0 there.

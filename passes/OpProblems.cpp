@@ -112,6 +112,8 @@ template <typename OpT> static sched::AttentionProblem kernelProblemOf(OpT op) {
                     p.scoreModSfuOps, p.scoreModAluOps);
     p.scoreModIsPositionBias = matchScoreBias(op.getScoreMod()).has_value();
   }
+  if constexpr (std::is_same_v<OpT, AttentionGradOp>)
+    p.scoreGradHasFactor = scoreGradHasFactor(op);
   if (p.hasMaskMod) {
     int64_t sfu = 0;
     countRegionWork(op.getMaskMod(), {false, false, true, true}, sfu,
@@ -140,6 +142,18 @@ problemOf(OpT op, const DimValues &dims, StringRef passName) {
   p.headDim = sizes->headDim;
   p.valueDim = sizes->valueDim;
   return p;
+}
+
+bool mlir::flash::scoreGradHasFactor(AttentionGradOp op) {
+  if (!op.hasScoreGrad())
+    return false;
+  auto yield = cast<YieldOp>(op.getScoreGrad().front().getTerminator());
+  auto constant = yield.getValue().getDefiningOp<arith::ConstantFloatOp>();
+  return !constant || constant.value().convertToDouble() != 1.0;
+}
+
+bool mlir::flash::scoreGradReadsScore(AttentionGradOp op) {
+  return scoreGradHasFactor(op) && !op.getScoreGrad().front().getArgument(0).use_empty();
 }
 
 sched::AttentionProblem mlir::flash::attentionKernelProblem(AttentionOp op) {

@@ -32,6 +32,13 @@ flashgen::schedule::AttentionProblem attentionKernelProblem(AttentionOp op);
 /// The same for the gradient op's kernels.
 flashgen::schedule::AttentionProblem attentionKernelProblem(AttentionGradOp op);
 
+/// Whether the gradient's dS needs score_grad's factor: a score_mod whose
+/// derivative is not the constant 1 (ALiBi, any bias s + f(b, h, i, j),
+/// has none).
+bool scoreGradHasFactor(AttentionGradOp op);
+/// Whether that factor reads the raw score (the kernels then save it).
+bool scoreGradReadsScore(AttentionGradOp op);
+
 /// What the user's per-element regions of `op` read (the score alone, or
 /// positions too): flash3's register rule and the kernels' `element_mods`.
 flashgen::schedule::ElementMods attentionElementMods(AttentionOp op);

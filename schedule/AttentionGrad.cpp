@@ -252,6 +252,15 @@ std::pair<int64_t, int64_t> dqWarpShare(int64_t tileQ, int64_t headDim,
   return {tileQ / rowWarps, headDim / colWarps};
 }
 
+/// Whether a gradient kernel's score_mod code holds registers beside the
+/// score tiles (the constants' comment): the raw score's 16-bit copy that
+/// score_grad's factor reads, or, measured as needing as much, a region
+/// that reads a table per element (relative_bias). A bias linear in the
+/// positions with the constant derivative 1 (ALiBi) keeps two values.
+bool gradScoreModHoldsRegisters(const AttentionProblem &p) {
+  return p.hasScoreMod && (p.scoreGradHasFactor || !p.scoreModIsPositionBias);
+}
+
 /// Registers besides the fragments of one kernel (the constants' comment).
 int64_t gradFixedRegisters(const AttentionProblem &p, const Schedule &s,
                            bool kvKernel, GradKernel part = GradKernel::Kv) {
@@ -260,7 +269,7 @@ int64_t gradFixedRegisters(const AttentionProblem &p, const Schedule &s,
   if (kvKernel && gradKernelAddsDq(s, part))
     fixed += warpgroupMma(s) ? kGradWarpgroupDqStepRegisters
                              : kGradAtomicDqStepRegisters;
-  if (p.hasScoreMod && s.stages > 2)
+  if (gradScoreModHoldsRegisters(p) && s.stages > 2)
     fixed += kGradScoreModRingRegisters;
   // A kv kernel walking lists (a block mask's, or a mask_lists pre-pass's)
   // keeps each further head of the GQA group's list end.
@@ -272,8 +281,8 @@ int64_t gradFixedRegisters(const AttentionProblem &p, const Schedule &s,
 
 /// kv kernel, per thread, with r = tile_kv / warps key rows per warp: the
 /// f32 dK, dV accumulators (r (Dp + Dvp) / 32), the f32 score tiles S^T and
-/// dP^T (2 r Br / 32, and with a score_mod, whose derivative needs the
-/// raw score, its bf16 copy r Br / 64), their 16-bit operand copies (r Br / 64), and the lse and D
+/// dP^T (2 r Br / 32, and where a score_mod holds registers, gradScoreModHoldsRegisters,
+/// as many as a bf16 copy of S, r Br / 64), their 16-bit operand copies (r Br / 64), and the lse and D
 /// of the tile's query columns (Br / 4 per lane each: a lane holds two
 /// columns of every 8). flash2_grad's dQ step holds a slice of (Br /
 /// warps) x kDqSliceColumns f32 values while S and dP are dead: the larger
@@ -288,7 +297,7 @@ int64_t kvRegisters(const AttentionProblem &p, const Schedule &s,
   const int64_t accumulators = lanes(r * columns);
   const int64_t scoreTiles = dk ? 2 : 1;
   const int64_t scores = lanes(scoreTiles * r * s.tileQ) +
-                         (p.hasScoreMod ? lanes(r * s.tileQ, 2) : 0);
+                         (gradScoreModHoldsRegisters(p) ? lanes(r * s.tileQ, 2) : 0);
   const int64_t operands = lanes(r * s.tileQ, 2);
   // The warpgroup kernels read lse and D from the ring (shared memory).
   const int64_t rowColumns = warpgroupMma(s) ? 0 : s.tileQ / 2;
@@ -310,12 +319,12 @@ int64_t kvRegisters(const AttentionProblem &p, const Schedule &s,
 }
 
 /// dq kernel, per thread, with R = tile_q / warps query rows per warp: the
-/// f32 dQ accumulator (R Dp / 32), S and dP (2 R Bc / 32, one more with a
-/// score_mod).
+/// f32 dQ accumulator (R Dp / 32), S and dP (2 R Bc / 32, and a 16-bit
+/// copy's worth where a score_mod holds registers).
 int64_t dqRegisters(const AttentionProblem &p, const Schedule &s) {
   const int64_t rows = ceilDiv(s.tileQ, std::max<int64_t>(1, s.warps));
   const int64_t fragments = lanes(rows * dPad(p)) + lanes(2 * rows * s.tileKv) +
-                            (p.hasScoreMod ? lanes(rows * s.tileKv, 2) : 0);
+                            (gradScoreModHoldsRegisters(p) ? lanes(rows * s.tileKv, 2) : 0);
   return fragments + gradFixedRegisters(p, s, /*kvKernel=*/false) +
          (warpgroupMma(s) && dPad(p) > kMaxGradHeadDim ? kGradWideDqRegisters : 0);
 }
@@ -585,8 +594,10 @@ Evaluation flashgen::schedule::evaluateAttentionGrad(const AttentionProblem &p,
       static_cast<double>(heads) * visit.maskedTilePairs * Br * Bc;
   const double sfuPerScore =
       kGradSfuPerScore + (p.hasScoreMod ? p.scoreModSfuOps : 0);
-  // The score_mod runs forward again and then its derivative.
-  const double modAlu = p.hasScoreMod ? 2.0 * p.scoreModAluOps : 0;
+  // The score_mod runs forward again, and then its derivative where dS
+  // takes its factor.
+  const double modAlu =
+      p.hasScoreMod ? (p.scoreGradHasFactor ? 2.0 : 1.0) * p.scoreModAluOps : 0;
   const double maskAlu = kMaskAluPerScore + (p.hasMaskMod ? p.maskModAluOps : 0);
 
   Evaluation result;

@@ -65,6 +65,11 @@ struct AttentionProblem {
   /// (dialect/ScoreBias.h): the forward kernels pay one FFMA per score for
   /// it, the rest joins the softmax (codegen/attention/PositionBias.h).
   bool scoreModIsPositionBias = false;
+  /// The gradient's dS takes score_grad's factor: a score_mod whose
+  /// derivative is not the constant 1 (softcap; not ALiBi or any bias
+  /// s + f(b, h, i, j); passes/OpProblems.h's scoreGradHasFactor). The
+  /// gradient's register rules and ALU count (AttentionGrad.cpp) read it.
+  bool scoreGradHasFactor = false;
   /// A region reads an extra tensor (a document id, a bias table) per
   /// element: loads and their clamped addresses.
   bool regionsReadTables = false;
