@@ -123,6 +123,104 @@ double deltaPrepareCycles(const LinearProblem &p, const Schedule &s) {
          (p.gate == GateKind::Decay ? kDeltaPrepareGatedCycles : 0.0);
 }
 
+/// SM cycles of one chunk step of linear_fused (gates none, decay,
+/// mlstm_sig, mlstm_exp) when its CTA is alone on the SM. Like the delta
+/// rule's, each CTA runs its chunks in order (a chunk's outputs need the
+/// state the one before left), and the step is a chain of dependent
+/// fragment loads, MMAs and barriers, not the tensor pipe's throughput: at
+/// 16 heads 128/128, T = 16384, 128 CTAs of 256 chunks took 3.1 us a step
+/// where the MMAs alone would take under 0.5. A fixed part; a part per
+/// ldmatrix of one warp (gatedChunkStepFragmentLoads, which the MMAs
+/// follow); a part per gated score of one lane, by gate (mlstm_exp runs
+/// its decay map twice, mlstm_sig adds the normaliser's sums); and, with
+/// one stage, the chunk's cp.async of one thread, issued at the end of the
+/// step before and waited for at its top. Each other CTA on the SM adds
+/// kGatedStepContention. Fitted by least squares (relative error) to 92
+/// chunk_fused schedules of decay, mlstm_sig and mlstm_exp timed on an H100
+/// (2026-12-07; 8 heads 256/512 at T = 8192, 16 heads 128/128 at T =
+/// 16384; schedule/calibration/h100-linear.tsv, which CalibrationTest holds
+/// the model to): 11% rms; without it the model ranked by throughput and
+/// picked, for mlstm_exp at 128/128, a schedule measured 1.46x the fastest.
+/// chunk_two_pass's passes run the same steps (ChunkStep), the outputs
+/// pass one a CTA.
+/// Gate none (not measured) takes decay's score cost, which bounds it; the
+/// vector gate's scores (per-block gating, mma_ABt_vector) are not fitted
+/// and keep the throughput model.
+constexpr double kGatedStepCycles = 354;
+constexpr double kGatedStepCyclesPerFragmentLoad = 34.8;
+constexpr double kDecayStepCyclesPerScore = 13.0;
+constexpr double kMlstmSigStepCyclesPerScore = 74.9;
+constexpr double kMlstmExpStepCyclesPerScore = 123.2;
+constexpr double kGatedExposedCyclesPerCopy = 45.6;
+constexpr double kGatedStepContention = 0.05;
+/// chunk_two_pass: each step of the states pass writes its f32 state
+/// slice, each CTA of the outputs pass reads one, per 16-byte access of a
+/// thread; fitted afterwards to the table's 24 two-pass rows with the
+/// constants above held (their model had been 0.57-1.07x, median 0.75x,
+/// of the measured times; with it 0.97x median, 11% rms in log).
+constexpr double kTwoPassCyclesPerStateAccess = 300;
+
+/// The kernels of a chunkwise schedule whose chunk step is modeled:
+/// linear_fused, and chunk_two_pass's states pass (the state update alone,
+/// k's rows and v's slice copied, the state written every chunk besides)
+/// and outputs pass (one chunk a CTA: its copies always exposed, no
+/// update).
+enum class ChunkStep { Fused, States, Outputs };
+
+/// ldmatrix (x4) of one warp in one chunk step, with rq = inner_q / warps
+/// rows per warp: the inter-chunk product (its Q rows once per inner query
+/// tile, the 16-bit state's Dk x tile_dv), each inner pair's Q K^T (Q rows
+/// and inner_kv keys over Dk) and P V (inner_kv x tile_dv), and the state
+/// update (the warp's Dk / warps rows of K^T and V's L x tile_dv).
+double gatedChunkStepFragmentLoads(const LinearProblem &p, const Schedule &s,
+                                   ChunkStep step) {
+  const double L = s.chunk, Dk = p.keyDim, tv = s.tileDv,
+               w = std::max<int64_t>(s.warps, 1), kv = s.innerKv;
+  const double rq = s.innerQ / w, queryTiles = L / s.innerQ;
+  const double pairs = linearInnerTilePairs(s.chunk, s.innerQ, s.innerKv);
+  const double outputs = queryTiles * (Dk / 16) * (rq / 16 + tv / 16) +
+                         pairs * (Dk / 16) * (rq / 16 + kv / 16) +
+                         pairs * (kv / 16) * (tv / 16);
+  const double update = (L / 16) * (Dk / w / 16 + tv / 16);
+  return step == ChunkStep::States ? update
+         : step == ChunkStep::Outputs ? outputs
+                                      : outputs + update;
+}
+
+/// Whether linear_fused's chunk step of `p` is modeled as a chain
+/// (gatedChunkStepCycles): the scalar gate kinds without a feature map.
+bool gatedChunkStepModeled(const LinearProblem &p) {
+  return !p.isDelta() && !p.hasFeatureMap &&
+         (p.gate == GateKind::None || p.gate == GateKind::Decay ||
+          p.gate == GateKind::MlstmSig || p.gate == GateKind::MlstmExp);
+}
+
+double gatedChunkStepCycles(const LinearProblem &p, const Schedule &s,
+                            ChunkStep step) {
+  const double w = std::max<int64_t>(s.warps, 1);
+  const bool scores = step != ChunkStep::States;
+  const double scoresPerLane =
+      scores ? linearInnerTilePairs(s.chunk, s.innerQ, s.innerKv) * (s.innerQ / w) * s.innerKv / 32
+             : 0.0;
+  const double perScore = p.gate == GateKind::MlstmExp   ? kMlstmExpStepCyclesPerScore
+                          : p.gate == GateKind::MlstmSig ? kMlstmSigStepCyclesPerScore
+                                                         : kDecayStepCyclesPerScore;
+  // 16-byte copies of one thread: the chunk's k rows, its v slice, and q's
+  // rows where the step computes outputs.
+  const double copies = static_cast<double>(s.chunk) *
+                        ((scores ? 2 : 1) * p.keyDim + s.tileDv) * p.elementBytes / 16 /
+                        (32 * w);
+  const bool exposed = s.stages < 2 || step == ChunkStep::Outputs;
+  // The f32 state slice a two-pass step writes (states) or reads (outputs),
+  // in 16-byte accesses of one thread.
+  const double stateAccesses =
+      step == ChunkStep::Fused ? 0.0
+                               : static_cast<double>(p.keyDim) * s.tileDv * 4 / 16 / (32 * w);
+  return kGatedStepCycles + kTwoPassCyclesPerStateAccess * stateAccesses +
+         kGatedStepCyclesPerFragmentLoad * gatedChunkStepFragmentLoads(p, s, step) +
+         perScore * scoresPerLane + (exposed ? kGatedExposedCyclesPerCopy * copies : 0.0);
+}
+
 mlir::flash::ChunkShape chunkShape(const LinearProblem &p, const Schedule &s,
                                    bool outputs) {
   mlir::flash::ChunkShape shape;
@@ -334,6 +432,10 @@ Evaluation flashgen::schedule::evaluateLinear(const LinearProblem &p,
       k.chainSteps = static_cast<double>(chunks);
       k.chainStepCycles = deltaChunkStepCycles(p, s);
       k.chainContention = kDeltaStepContention;
+    } else if (gatedChunkStepModeled(p)) {
+      k.chainSteps = static_cast<double>(chunks);
+      k.chainStepCycles = gatedChunkStepCycles(p, s, ChunkStep::Fused);
+      k.chainContention = kGatedStepContention;
     }
     result.kernels.push_back(k);
   } else {
@@ -361,6 +463,11 @@ Evaluation flashgen::schedule::evaluateLinear(const LinearProblem &p,
       states.sfuOps = heads * static_cast<double>(slices) * T * Dk;
     states.smemTraffic = chunkSteps * (updateSmem + mapSmem) * e;
     states.steps = chunkSteps;
+    if (gatedChunkStepModeled(p)) {
+      states.chainSteps = static_cast<double>(chunks);
+      states.chainStepCycles = gatedChunkStepCycles(p, s, ChunkStep::States);
+      states.chainContention = kGatedStepContention;
+    }
     result.kernels.push_back(states);
 
     KernelCost outputs;
@@ -384,6 +491,12 @@ Evaluation flashgen::schedule::evaluateLinear(const LinearProblem &p,
     outputs.smemTraffic = chunkSteps * (intraSmem + 2.0 * mapSmem) * e;
     outputs.steps = chunkSteps;
     outputs.innerSteps = innerSteps;
+    if (gatedChunkStepModeled(p)) {
+      // One chunk a CTA: every wave of CTAs waits out one step's chain.
+      outputs.chainSteps = 1;
+      outputs.chainStepCycles = gatedChunkStepCycles(p, s, ChunkStep::Outputs);
+      outputs.chainContention = kGatedStepContention;
+    }
     result.kernels.push_back(outputs);
   }
   finishEvaluation(t, result);

@@ -122,7 +122,15 @@ def main():
     parser.add_argument("--bundles", required=True)
     parser.add_argument("--peers", default=None)
     parser.add_argument("--out", default=".")
+    parser.add_argument("--gates", default="decay,vector,mlstm_exp,mlstm_sig",
+                        help="comma-separated gates to run (default: all four)")
+    parser.add_argument("--shapes", default=None,
+                        help="comma-separated HEADSxDKxDVxT shapes of SHAPES to run, e.g. 8x256x512x8192 "
+                             "(default: all)")
     args = parser.parse_args()
+    gate_names = args.gates.split(",")
+    shapes = SHAPES if args.shapes is None else [
+        tuple(int(x) for x in shape.split("x")) for shape in args.shapes.split(",")]
     torch.manual_seed(0)
     dev = torch.device("cuda")
 
@@ -143,7 +151,7 @@ def main():
     copy = measure_copy(time_ms)[0]
     print(f"device-to-device copy: {copy:.0f} GB/s (the floors' bandwidth)", flush=True)
     rows = []
-    for heads, dk, dv, t in SHAPES:
+    for heads, dk, dv, t in shapes:
         batch = TOKENS // t
         q = torch.randn(batch, heads, t, dk, device=dev, dtype=torch.bfloat16)
         k = torch.randn(batch, heads, t, dk, device=dev, dtype=torch.bfloat16)
@@ -173,7 +181,7 @@ def main():
                                   lambda: tfla_sig(q=q, k=k, v=v, i=igb, f=fgb, chunk_size=128, normalize=True))
             # TFLA's mLSTMexp kernel aborts the process inside Triton/LLVM on
             # this Triton (anchors: "crashed"); it runs in a child process.
-        for gate in ("decay", "vector", "mlstm_exp", "mlstm_sig"):
+        for gate in gate_names:
             spec = f"{gate}_h{heads}_k{dk}_v{dv}"
             row = {"gate": gate, "heads": heads, "dk": dk, "dv": dv, "T": t, "batch": batch,
                    "floor_ms": floor_ms(gv.numel() if gate == "vector" else 2 * g.numel()

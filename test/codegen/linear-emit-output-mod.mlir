@@ -1,11 +1,13 @@
-// RUN: flashgen-opt %S/../../examples/gated_recurrence.mlir -flash-schedule="dims=B=2,T=4096" -flash-lower-kernels -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s
-// RUN: flashgen-opt %S/../../examples/gated_recurrence.mlir -flash-schedule="dims=B=2,T=4096 algorithm=chunk_two_pass" -flash-lower-kernels -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s --check-prefix=TWO
+// RUN: flashgen-opt %S/../../examples/gated_recurrence.mlir -flash-schedule="dims=B=8,T=4096" -flash-lower-kernels -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s
+// RUN: flashgen-opt %S/../../examples/gated_recurrence.mlir -flash-schedule="dims=B=8,T=4096 algorithm=chunk_two_pass" -flash-lower-kernels -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s --check-prefix=TWO
 // RUN: flashgen-opt %S/../../examples/gated_recurrence.mlir -flash-schedule="dims=B=64,T=1" -flash-lower-kernels -canonicalize -cse -flash-print-cuda -o /dev/null | FileCheck %s --check-prefix=STEP
 // A recurrence's output_mod (docs/semantics.md §3.6): after the mLSTM's
 // normaliser each element of o passes through the user's region in
 // registers (the gate an extra read at each output's own t and d, which
 // the chunk kernels stage with the chunk; passes/StagedExtras.h), then the
 // rows are stored.
+// B = 8: the 64 sequences take the fused kernel (at B = 2 the model picks
+// the two-pass form, whose kernels the chunk_two_pass runs check).
 
 // CHECK-LABEL: // === kernel @gated_recurrence_v0
 // CHECK: const float* __restrict__ x_gate,

@@ -1,4 +1,4 @@
-// RUN: flashgen-opt %S/../../examples/gated_recurrence.mlir -flash-schedule="dims=B=2,T=4096 top-k=1" -flash-lower-kernels | FileCheck %s
+// RUN: flashgen-opt %S/../../examples/gated_recurrence.mlir -flash-schedule="dims=B=8,T=4096 top-k=1" -flash-lower-kernels | FileCheck %s
 // RUN: flashgen-opt %S/../../examples/gated_recurrence.mlir -flash-schedule="dims=B=64,T=1 top-k=1" -flash-lower-kernels | FileCheck %s --check-prefix=STEP
 // A recurrence's output_mod (docs/semantics.md §3.6) cloned into every
 // store of o: the extra is a kernel argument (flash.extra, with the dims of
@@ -6,6 +6,8 @@
 // per-element ops (the read at (b, t, h, d), the silu, the product) in the
 // store's region with the CTA's batch and head; the step kernel loads the
 // gate element by element.
+// B = 8: the 64 sequences take the fused kernel (at B = 2 the model picks
+// the two-pass form).
 
 // CHECK: flash.kernel @gated_recurrence_v0 family linear_fused
 // CHECK: %[[IDS:.*]]:3 = flash.grid_map ["value_tile", "head", "batch"]
