@@ -315,6 +315,13 @@ int64_t flashgen::schedule::linearInnerTilePairs(int64_t chunk, int64_t innerQ,
 Evaluation flashgen::schedule::evaluateLinear(const LinearProblem &p,
                                               const Target &t,
                                               const Schedule &s) {
+  return evaluateLinearForm(p, t, s, /*chunkChains=*/true);
+}
+
+Evaluation flashgen::schedule::evaluateLinearForm(const LinearProblem &p,
+                                                  const Target &t,
+                                                  const Schedule &s,
+                                                  bool chunkChains) {
   if (s.algorithm == Algorithm::RecurrentStep)
     return evaluateStep(p, t, s);
   const int64_t e = p.elementBytes, T = p.length, Dk = p.keyDim,
@@ -432,7 +439,7 @@ Evaluation flashgen::schedule::evaluateLinear(const LinearProblem &p,
       k.chainSteps = static_cast<double>(chunks);
       k.chainStepCycles = deltaChunkStepCycles(p, s);
       k.chainContention = kDeltaStepContention;
-    } else if (gatedChunkStepModeled(p)) {
+    } else if (chunkChains && gatedChunkStepModeled(p)) {
       k.chainSteps = static_cast<double>(chunks);
       k.chainStepCycles = gatedChunkStepCycles(p, s, ChunkStep::Fused);
       k.chainContention = kGatedStepContention;
@@ -463,7 +470,7 @@ Evaluation flashgen::schedule::evaluateLinear(const LinearProblem &p,
       states.sfuOps = heads * static_cast<double>(slices) * T * Dk;
     states.smemTraffic = chunkSteps * (updateSmem + mapSmem) * e;
     states.steps = chunkSteps;
-    if (gatedChunkStepModeled(p)) {
+    if (chunkChains && gatedChunkStepModeled(p)) {
       states.chainSteps = static_cast<double>(chunks);
       states.chainStepCycles = gatedChunkStepCycles(p, s, ChunkStep::States);
       states.chainContention = kGatedStepContention;
@@ -491,7 +498,7 @@ Evaluation flashgen::schedule::evaluateLinear(const LinearProblem &p,
     outputs.smemTraffic = chunkSteps * (intraSmem + 2.0 * mapSmem) * e;
     outputs.steps = chunkSteps;
     outputs.innerSteps = innerSteps;
-    if (gatedChunkStepModeled(p)) {
+    if (chunkChains && gatedChunkStepModeled(p)) {
       // One chunk a CTA: every wave of CTAs waits out one step's chain.
       outputs.chainSteps = 1;
       outputs.chainStepCycles = gatedChunkStepCycles(p, s, ChunkStep::Outputs);

@@ -51,6 +51,14 @@ int64_t linearInnerTilePairs(int64_t chunk, int64_t innerQ, int64_t innerKv);
 Evaluation evaluateLinear(const LinearProblem &p, const Target &t,
                           const Schedule &s);
 
+/// evaluateLinear with `chunkChains` false: without the gated chunk steps'
+/// chains (LinearCost.cpp's gatedChunkStepCycles), as the gradient's state
+/// passes are priced (LinearGrad.cpp: their 16-bit scratch states and their
+/// calibration table, schedule/calibration/h100-linear-grad.tsv, predate
+/// the chains).
+Evaluation evaluateLinearForm(const LinearProblem &p, const Target &t,
+                              const Schedule &s, bool chunkChains);
+
 } // namespace flashgen::schedule
 
 #endif // FLASHGEN_SCHEDULE_LINEARCOST_H

@@ -372,7 +372,7 @@ Evaluation flashgen::schedule::evaluateLinearGrad(const LinearProblem &p,
   // state's gradient where the forward reads the initial state.
   LinearProblem forward = p;
   forward.returnsFinalState = false;
-  Evaluation twoPass = evaluateLinear(forward, t, statesPassOf(s));
+  Evaluation twoPass = evaluateLinearForm(forward, t, statesPassOf(s), /*chunkChains=*/false);
   Evaluation result;
   KernelCost states = twoPass.kernels.front();
   states.name = "states";

@@ -136,6 +136,7 @@ FG_DEVICE void rows_dot(row_vec<R>& dst, const smem_tile<T, TR, DK>& q, int row0
   using Tile = smem_tile<T, TR, DK>;
   const int lane = ptx::lane_id();
   const int g = lane >> 2, t = lane & 3;
+  const u32 vec_addr = ptx::smem_addr(vec);
   FG_UNROLL
   for (int m = 0; m < R / 16; ++m)
     FG_UNROLL
@@ -146,10 +147,16 @@ FG_DEVICE void rows_dot(row_vec<R>& dst, const smem_tile<T, TR, DK>& q, int row0
       for (int c = t; c < Tile::kChunks; c += 4) {
         u32 v[4];
         ptx::ld_shared_v4(v, q.chunk_addr(r, c));
+        // vec's 8 values of chunk c as two 16-byte loads (vec is a shared
+        // buffer of the kernel's plan, 128-byte aligned).
+        u32 n_lo[4], n_hi[4];
+        ptx::ld_shared_v4(n_lo, vec_addr + u32(c * 32));
+        ptx::ld_shared_v4(n_hi, vec_addr + u32(c * 32 + 16));
         FG_UNROLL
         for (int i = 0; i < 4; ++i) {
-          acc += unpack<T>(v[i], 0) * vec[c * 8 + 2 * i];
-          acc += unpack<T>(v[i], 1) * vec[c * 8 + 2 * i + 1];
+          const u32* n = i < 2 ? n_lo : n_hi;
+          acc += unpack<T>(v[i], 0) * ptx::u32_as_float(n[(2 * i) % 4]);
+          acc += unpack<T>(v[i], 1) * ptx::u32_as_float(n[(2 * i) % 4 + 1]);
         }
       }
       dst.v[m][h] = quad_sum(acc);
@@ -171,14 +178,22 @@ template <int R> FG_DEVICE void to_quad_share(row_vec<R>& x) {
 namespace cta {
 
 /// n[d] = decay * n[d] + sum_s w(s) * k[s][d] over the L rows of k (all
-/// threads, one key dim each): the normaliser's state update.
+/// threads, one key dim each): the normaliser's state update. Four partial
+/// sums over s, unrolled: one sum was a chain of L dependent FMAs, each
+/// waiting on its shared load, that the CTA's next barrier waited out.
 template <int NTHREADS, int L, int DK, class T, class W>
 FG_DEVICE void update_normalizer(float* n, const smem_tile<T, L, DK>& k, float decay, W&& w) {
+  constexpr int kParts = 4;
+  static_assert(L % kParts == 0, "update_normalizer: L a multiple of 4");
   const int tid = ptx::thread_id();
   for (int d = tid; d < DK; d += NTHREADS) {
-    float acc = 0.0f;
-    for (int s = 0; s < L; ++s) acc += w(s) * chunk::load_elem(chunk::elem_ptr(k, s, d));
-    n[d] = decay * n[d] + acc;
+    float acc[kParts] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int s = 0; s < L; s += kParts) {
+      FG_UNROLL
+      for (int j = 0; j < kParts; ++j)
+        acc[j] += w(s + j) * chunk::load_elem(chunk::elem_ptr(k, s + j, d));
+    }
+    n[d] = decay * n[d] + ((acc[0] + acc[1]) + (acc[2] + acc[3]));
   }
 }
 
