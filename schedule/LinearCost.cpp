@@ -160,6 +160,14 @@ constexpr double kGatedStepContention = 0.05;
 /// of the measured times; with it 0.97x median, 11% rms in log).
 constexpr double kTwoPassCyclesPerStateAccess = 300;
 
+/// 16-byte copies one thread issues for a chunk: its k rows and v slice,
+/// and q's rows where the kernel computes outputs (the register estimate
+/// unrolls them; a one-stage chunk step waits for them).
+double chunkCopiesPerThread(const LinearProblem &p, const Schedule &s, bool outputs) {
+  return static_cast<double>(s.chunk) * ((outputs ? 2 : 1) * p.keyDim + s.tileDv) *
+         p.elementBytes / 16 / (32 * std::max<int64_t>(s.warps, 1));
+}
+
 /// The kernels of a chunkwise schedule whose chunk step is modeled:
 /// linear_fused, and chunk_two_pass's states pass (the state update alone,
 /// k's rows and v's slice copied, the state written every chunk besides)
@@ -205,11 +213,7 @@ double gatedChunkStepCycles(const LinearProblem &p, const Schedule &s,
   const double perScore = p.gate == GateKind::MlstmExp   ? kMlstmExpStepCyclesPerScore
                           : p.gate == GateKind::MlstmSig ? kMlstmSigStepCyclesPerScore
                                                          : kDecayStepCyclesPerScore;
-  // 16-byte copies of one thread: the chunk's k rows, its v slice, and q's
-  // rows where the step computes outputs.
-  const double copies = static_cast<double>(s.chunk) *
-                        ((scores ? 2 : 1) * p.keyDim + s.tileDv) * p.elementBytes / 16 /
-                        (32 * w);
+  const double copies = chunkCopiesPerThread(p, s, /*outputs=*/scores);
   const bool exposed = s.stages < 2 || step == ChunkStep::Outputs;
   // The f32 state slice a two-pass step writes (states) or reads (outputs),
   // in 16-byte accesses of one thread.
@@ -288,9 +292,7 @@ int64_t flashgen::schedule::linearRegisters(const LinearProblem &p,
   double rows = s.innerQ / warps;
   double scores = outputs ? rows * s.innerKv / 32 : 0;
   double accumulators = outputs ? rows * s.tileDv / 32 : 0;
-  double copies = s.chunk *
-                  ((outputs ? 2 : 1) * p.keyDim + s.tileDv) * p.elementBytes /
-                  16 / threads;
+  double copies = chunkCopiesPerThread(p, s, outputs);
   if (p.gate == GateKind::Vector)
     copies *= kVectorGateCopyFactor;
   double estimate = kChunkRegisterBase + kRegistersPerStateElement * state +
