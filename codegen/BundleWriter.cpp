@@ -908,7 +908,8 @@ RecurrenceEntry recurrenceEntry(DeltaRuleOp op) {
 
 /// Bundle entry of a recurrence lowered by flash-lower-kernels: one variant
 /// per schedule, with one launch (chunk_fused) or two in order
-/// (chunk_two_pass: chunk states into scratch, then the outputs).
+/// (chunk_two_pass: chunk states into scratch, then the outputs;
+/// chunk_scored: every chunk's P into scratch, then the fused loop).
 LogicalResult writeLinearKernel(const RecurrenceEntry &r, const std::string &name,
                                 SymbolTable &symbols,
                                 const BundleOptions &options,
@@ -1043,6 +1044,19 @@ LogicalResult writeLinearKernel(const RecurrenceEntry &r, const std::string &nam
             {"shape", llvm::json::Array{scratchBatch, heads, rows, 2}}});
       return scratch;
     }
+    if (kernel.getSchedule().getAlgorithm() == Algorithm::chunk_scored) {
+      // Each chunk's gated P (linear_scores writes, linear_fused stages):
+      // whole chunks of rows, L columns.
+      const std::string chunk = std::to_string(kernel.getSchedule().getChunk());
+      scratch.push_back(llvm::json::Object{
+          {"name", "scores"},
+          {"dtype", dtypeName(elem)},
+          {"shape", llvm::json::Array{batch, heads,
+                                      sizes.expr("cdiv(" + lengthDim + "," + chunk + ")*" +
+                                                 chunk),
+                                      kernel.getSchedule().getChunk()}}});
+      return scratch;
+    }
     if (kernel.getSchedule().getAlgorithm() != Algorithm::chunk_two_pass)
       return scratch;
     llvm::json::Value boundaries = sizes.expr(
@@ -1066,8 +1080,8 @@ LogicalResult writeLinearKernel(const RecurrenceEntry &r, const std::string &nam
   };
   llvm::json::Array variants;
   std::vector<std::string> symbolsUsed;
-  static const StringRef kScratch[] = {"chunk_c", "chunk_n", "chunk_m",
-                                       "delta_w", "delta_u", "delta_norm"};
+  static const StringRef kScratch[] = {"chunk_c", "chunk_n", "chunk_m", "delta_w",
+                                       "delta_u", "delta_norm", "scores"};
   if (failed(writeVariants(op, symbols, options, sizes, kScratch, scratchOf,
                            symbolsUsed, variants)))
     return failure();

@@ -54,6 +54,7 @@ FailureOr<EmittedKernel> mlir::flash::emitCudaKernel(KernelOp kernel) {
   case KernelFamily::linear_grad_states:
   case KernelFamily::linear_grad_chunk:
   case KernelFamily::linear_grad_rows:
+  case KernelFamily::linear_scores:
     return emitLinearKernel(kernel);
   case KernelFamily::recurrent_step:
     return emitStepKernel(kernel);

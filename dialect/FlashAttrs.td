@@ -55,7 +55,10 @@ def Flash_Algorithm : I32EnumAttr<"Algorithm", "kernel family of a schedule", [
     I32EnumAttrCase<"flash3_dsplit", 9>,
     I32EnumAttrCase<"flash_decode", 10>,
     I32EnumAttrCase<"recurrent_step", 11>,
-    I32EnumAttrCase<"chunk_grad", 12>
+    I32EnumAttrCase<"chunk_grad", 12>,
+    // chunk_fused after a scores pre-pass (linear_scores writes every
+    // chunk's gated intra-chunk matrix P once; the fused loop stages it).
+    I32EnumAttrCase<"chunk_scored", 13>
   ]> {
   let cppNamespace = "::mlir::flash";
 }
@@ -107,7 +110,12 @@ def Flash_KernelFamily : I32EnumAttr<"KernelFamily",
     // tiles the mask_mod leaves partly or wholly visible, sorted by its
     // interval form over the tiles' positions (flash.tile_classify), written
     // to the workspace lists the variant's attention kernel walks.
-    I32EnumAttrCase<"attention_mask_lists", 16>
+    I32EnumAttrCase<"attention_mask_lists", 16>,
+    // chunk_scored's pre-pass, grid (chunk, head, batch): each chunk's
+    // gated intra-chunk matrix P = scale (Q K^T .* D) (flash.chunk_scores,
+    // flash.decay_map), 16-bit, written to scratch `scores`
+    // (flash.chunk_scores_store), which linear_fused then stages.
+    I32EnumAttrCase<"linear_scores", 17>
   ]> {
   let cppNamespace = "::mlir::flash";
 }
@@ -144,7 +152,11 @@ def Flash_TensorRole : I32EnumAttr<"TensorRole",
     // tile_dv], 0 past the sequence), written by linear_grad_rows, read
     // by linear_grad_states and linear_grad_chunk.
     I32EnumAttrCase<"grad_do", 15>,
-    I32EnumAttrCase<"grad_dqn", 16>
+    I32EnumAttrCase<"grad_dqn", 16>,
+    // chunk_scored: each chunk's gated intra-chunk matrix P (element type,
+    // [B, H, whole chunks of rows, L]; row r's keys at columns 0..L-1 of
+    // its chunk), written by linear_scores, staged by linear_fused.
+    I32EnumAttrCase<"scores", 17>
   ]> {
   let cppNamespace = "::mlir::flash";
 }

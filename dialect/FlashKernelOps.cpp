@@ -123,9 +123,9 @@ constexpr FamilyRule kFamilies[] = {
      {},
      {}},
     {KernelFamily::linear_fused,
-     {Algorithm::chunk_fused, Algorithm::chunk_fused},
+     {Algorithm::chunk_fused, Algorithm::chunk_scored},
      true,
-     {TR::q, TR::k, TR::v, TR::g, TR::o},
+     {TR::q, TR::k, TR::v, TR::g, TR::o, TR::scores},
      {StateSource::zero, StateSource::initial},
      {StateTarget::final}},
     {KernelFamily::delta_fused,
@@ -138,6 +138,13 @@ constexpr FamilyRule kFamilies[] = {
      {Algorithm::chunk_fused, Algorithm::chunk_fused},
      true,
      {TR::k, TR::v, TR::g},
+     {},
+     {}},
+    // chunk_scored's pre-pass: each chunk's gated P into scratch.
+    {KernelFamily::linear_scores,
+     {Algorithm::chunk_scored},
+     true,
+     {TR::q, TR::k, TR::g, TR::scores},
      {},
      {}},
     {KernelFamily::linear_states,
@@ -207,6 +214,7 @@ FailureOr<KernelOp> enclosingKernel(Operation *op, bool recurrence) {
   const char *wanted = recurrence ? "a recurrence family (linear_fused, "
                                     "linear_states, linear_outputs, "
                                     "delta_fused, delta_prepare, "
+                                    "linear_scores, "
                                     "recurrent_step, linear_grad_states, "
                                     "linear_grad_chunk, linear_grad_rows)"
                                   : "family attention";
@@ -867,7 +875,7 @@ LogicalResult ChunkLoadOp::verify() {
       failed(checkOpTensor(*this, tensor,
                            {TR::q, TR::k, TR::v, TR::g, TR::dout, TR::delta_w,
                             TR::delta_u, TR::delta_norm, TR::grad_do,
-                            TR::grad_dqn})) ||
+                            TR::grad_dqn, TR::scores})) ||
       failed(checkFamilyRole(*this, *kernel, "tensor", tensor,
                              familyRule(kernel->getFamily()).tensors)))
     return failure();
@@ -883,6 +891,9 @@ LogicalResult ChunkLoadOp::verify() {
                          << "; the kernel's schedule has chunk = " << chunk;
   if (getCols() <= 0)
     return emitOpError() << "loads " << getCols() << " columns";
+  if (tensor == TensorRole::scores && getCols() != chunk)
+    return emitOpError() << "loads " << getCols()
+                         << " columns of scores; a chunk's P has chunk = " << chunk;
   return success();
 }
 
@@ -974,6 +985,31 @@ LogicalResult DecayMapOp::verify() {
 
 LogicalResult ChunkAccumulateOp::verify() {
   return checkRecurrenceOp(*this, getGate());
+}
+
+LogicalResult ChunkScoresStoreOp::verify() {
+  FailureOr<KernelOp> kernel = checkRecurrenceOp(*this, getGate());
+  if (failed(kernel))
+    return failure();
+  if (kernel->getFamily() != KernelFamily::linear_scores)
+    return emitOpError() << "writes scores, which only a linear_scores kernel does, not "
+                         << stringifyKernelFamily(kernel->getFamily());
+  return success();
+}
+
+LogicalResult ChunkStagedAccumulateOp::verify() {
+  FailureOr<KernelOp> kernel = checkRecurrenceOp(*this, getGate());
+  if (failed(kernel))
+    return failure();
+  if (kernel->getFamily() != KernelFamily::linear_fused ||
+      kernel->getSchedule().getAlgorithm() != Algorithm::chunk_scored)
+    return emitOpError() << "reads staged scores, which only a chunk_scored linear_fused "
+                            "kernel has";
+  if (getGate() == GateKind::mlstm_exp || getGate() == GateKind::vector)
+    return emitOpError() << "gate " << stringifyGateKind(getGate())
+                         << " has no staged scores (none, decay and mlstm_sig do: their P "
+                            "does not depend on the carried state)";
+  return success();
 }
 
 /// A recurrence store's output_mod: on `o` only, (o: f32, b, h, t, d:

@@ -45,7 +45,8 @@ def Flash_ChunkLoadOp : Flash_Op<"chunk_load", []> {
     ragged last chunk needs no padding in global memory. `tensor` is `q`
     (not in a `linear_states` kernel, which computes no outputs), `k`, `v`
     (16-bit rows) or `g` (the f32 per-key-dim log-decays of a `vector`
-    gate). `async` copies join the open group closed by
+    gate); in a chunk_scored `linear_fused` kernel also `scores`, the
+    chunk's L x L gated intra-chunk matrix (the scores pre-pass's). `async` copies join the open group closed by
     `flash.tile_commit`. In a `linear_grad_states` kernel `q` and `dout`
     are the gradient update's key and value rows (the k and v stages); a
     `linear_grad_chunk` kernel stages q, k, v and dout whole (one stage).
@@ -263,6 +264,42 @@ def Flash_ChunkAccumulateOp : Flash_Op<"chunk_accumulate", []> {
   }];
   let arguments = (ins Index:$key_tile, Index:$stage, Flash_GateKind:$gate);
   let assemblyFormat = "`[` $key_tile `]` `stage` $stage `gate` $gate attr-dict";
+  let hasVerifier = 1;
+}
+
+def Flash_ChunkScoresStoreOp : Flash_Op<"chunk_scores_store", []> {
+  let summary = "write an inner tile pair's gated scores P to scratch (linear_scores)";
+  let description = [{
+    In a `linear_scores` kernel (chunk_scored's pre-pass), after
+    `flash.chunk_scores` and `flash.decay_map` of the same pair: P_rs =
+    score * scale * exp(D~_rs) for visible elements, 0 otherwise, rounded
+    to the element type and written to rows [chunk * L + query_tile *
+    inner_q, +inner_q) and columns [key_tile * inner_kv, +inner_kv) of the
+    scratch tensor `scores` at (batch, head). Rows past the sequence hold
+    the P of zero-filled q rows (0); pairs above the diagonal are never
+    written, and never read.
+  }];
+  let arguments = (ins Index:$batch, Index:$head, Index:$chunk,
+                       Index:$query_tile, Index:$key_tile, Flash_GateKind:$gate);
+  let assemblyFormat = [{
+    `[` $batch `,` $head `,` $chunk `,` $query_tile `,` $key_tile `]` `gate` $gate attr-dict
+  }];
+  let hasVerifier = 1;
+}
+
+def Flash_ChunkStagedAccumulateOp : Flash_Op<"chunk_staged_accumulate", []> {
+  let summary = "H += P V from the chunk's staged P (chunk_scored)";
+  let description = [{
+    In a `linear_fused` kernel of a chunk_scored schedule, after
+    `flash.chunk_inter` of inner query tile `query_tile`: H += P V over the
+    16-key blocks up to each warp's last row, P the chunk's gated
+    intra-chunk matrix staged in `stage` (the scores pre-pass's, masked
+    and weighted), and N += the row sums of P (normaliser kinds). It takes
+    the place of `flash.chunk_scores`, `flash.decay_map` and
+    `flash.chunk_accumulate` over the query tile's key tiles.
+  }];
+  let arguments = (ins Index:$query_tile, Index:$stage, Flash_GateKind:$gate);
+  let assemblyFormat = "`[` $query_tile `]` `stage` $stage `gate` $gate attr-dict";
   let hasVerifier = 1;
 }
 

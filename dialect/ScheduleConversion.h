@@ -47,6 +47,8 @@ inline flashgen::schedule::Algorithm toLibrary(Algorithm a) {
     return L::RecurrentStep;
   case Algorithm::chunk_grad:
     return L::ChunkGrad;
+  case Algorithm::chunk_scored:
+    return L::ChunkScored;
   }
   return L::Flash2;
 }
@@ -80,6 +82,8 @@ inline Algorithm toDialect(flashgen::schedule::Algorithm a) {
     return Algorithm::recurrent_step;
   case L::ChunkGrad:
     return Algorithm::chunk_grad;
+  case L::ChunkScored:
+    return Algorithm::chunk_scored;
   }
   return Algorithm::flash2;
 }

@@ -7,6 +7,13 @@
 //                   chunk: load chunk c+1 while computing chunk c (outputs of
 //                   each inner query tile = inter-chunk term + inner key
 //                   tiles up to the diagonal), then advance the state.
+//                   Under chunk_scored each stage also holds the chunk's
+//                   gated P (the scores pre-pass's), and the inner key
+//                   tiles become one product with it.
+//   linear_scores   chunk_scored's pre-pass, grid (chunk, head, batch):
+//                   the chunk's q, k and gates, then every inner pair's
+//                   scores and decay map, written as P (16-bit) to
+//                   scratch, all chunks in parallel.
 //   linear_states   the same loop without outputs: writes the state before
 //                   every chunk (and the final one) to scratch.
 //   linear_outputs  grid (chunk x value tile, head, batch): one chunk's
@@ -189,6 +196,11 @@ struct KernelBuilder {
 
   GateKind gate() const { return plan.gate; }
 
+  /// chunk_scored: the scores pre-pass's P replaces Q K^T in the fused loop.
+  bool stagedScores() const {
+    return plan.schedule.getAlgorithm() == Algorithm::chunk_scored;
+  }
+
   KernelOp createKernel(StringRef name, KernelFamily family, StringRef phase,
                         int64_t variant) {
     SmallVector<NamedAttribute> entries = {
@@ -261,6 +273,9 @@ struct KernelBuilder {
     }
     ChunkLoadOp::create(b, loc, TensorRole::v, batch, head, c, valueTile, T, chunk,
                         tileDv, stage, true);
+    if (queries && stagedScores())
+      ChunkLoadOp::create(b, loc, TensorRole::scores, batch, head, c, zero, T, chunk,
+                          chunk, stage, true);
     // The f32 g tile has one buffer: it is scanned at the top of its chunk,
     // before the next chunk's tile is requested.
     if (gate() == GateKind::vector)
@@ -380,6 +395,12 @@ struct KernelBuilder {
     Value queryTiles = a.c(chunk / innerQ);
     forLoop(zero, queryTiles, [&](Value qt) {
       ChunkInterOp::create(b, loc, qt, stage, buffer, gate());
+      if (stagedScores()) {
+        ChunkStagedAccumulateOp::create(b, loc, qt, stage, gate());
+        buildOutputMod(ChunkStoreOp::create(b, loc, out, batch, head, c, qt, valueTile, T,
+                                            stage, gate()));
+        return;
+      }
       // Key tiles starting at or after the query tile's end are all
       // above the diagonal.
       Value qNext = a.add(qt, a.c(1));
@@ -579,6 +600,35 @@ struct KernelBuilder {
     KernelOp kernel = createKernel(name, KernelFamily::linear_states, "states", variant);
     mapValueTileGrid();
     buildRecurrentLoop(/*queries=*/false);
+    return kernel;
+  }
+
+  /// linear_scores (chunk_scored): one chunk of one (batch, head) per CTA,
+  /// its q and k in stage 0, its gates in buffer 0; each inner pair up to
+  /// the diagonal scored, mapped and written as P.
+  KernelOp buildScores(StringRef name, int64_t variant) {
+    KernelOp kernel = createKernel(name, KernelFamily::linear_scores, "scores", variant);
+    Value c = mapChunkGrid();
+    Value zero = a.c(0);
+    for (TensorRole role : {TensorRole::q, TensorRole::k})
+      ChunkLoadOp::create(b, loc, role, batch, head, c, zero, T, chunk, plan.keyDim, zero,
+                          true);
+    TileCommitOp::create(b, loc);
+    if (hasScalarGates(gate())) {
+      GateFetchOp::create(b, loc, batch, head, c, T, gate());
+      chunkGates(c, zero, zero);
+    }
+    TileWaitOp::create(b, loc, 0);
+    forLoop(zero, a.c(chunk / innerQ), [&](Value qt) {
+      Value qEnd = a.mul(a.add(qt, a.c(1)), a.c(innerQ));
+      Value ktEnd = a.min(a.ceilDiv(qEnd, a.c(innerKv)), a.c(chunk / innerKv));
+      forLoop(zero, ktEnd, [&](Value kt) {
+        ChunkScoresOp::create(b, loc, qt, kt, zero, gate());
+        auto map = DecayMapOp::create(b, loc, qt, kt, zero);
+        buildDecayRegion(b, loc, gate(), map);
+        ChunkScoresStoreOp::create(b, loc, batch, head, c, qt, kt, gate());
+      });
+    });
     return kernel;
   }
 
@@ -874,6 +924,14 @@ void mlir::flash::buildLinearKernels(OpBuilder &b, const LinearKernelPlan &plan,
     KernelBuilder builder(b, loc, plan);
     kernels.push_back(builder.buildOutputs(name + "_outputs", variant));
     return;
+  }
+  if (plan.schedule.getAlgorithm() == Algorithm::chunk_scored) {
+    // Every chunk's P first, then the recurrence staging it.
+    {
+      KernelBuilder builder(b, loc, plan);
+      kernels.push_back(builder.buildScores(name + "_scores", variant));
+    }
+    b.setInsertionPointAfter(kernels.back());
   }
   if (plan.delta) {
     // Every chunk's W and U first, then the recurrence over them.

@@ -183,10 +183,16 @@ flashgen::schedule::chunkwiseKernelViolations(const LinearProblem &p,
   // chunk_grad: the rules of its two state passes (no outputs, no inner
   // tiles; LinearGrad.h checks its chunk kernel).
   const bool statePasses = s.algorithm == Algorithm::ChunkGrad;
-  if (s.algorithm != Algorithm::ChunkFused &&
+  if (s.algorithm != Algorithm::ChunkFused && s.algorithm != Algorithm::ChunkScored &&
       s.algorithm != Algorithm::ChunkTwoPass && !statePasses)
     os << "algorithm '" << algorithmName(s.algorithm)
-       << "' is not a recurrence schedule (chunk_fused, chunk_two_pass)";
+       << "' is not a recurrence schedule (chunk_fused, chunk_scored, chunk_two_pass)";
+  else if (s.algorithm == Algorithm::ChunkScored && !chunkScoredPrecondition(p).empty())
+    os << "no chunk_scored schedule: " << chunkScoredPrecondition(p);
+  else if (s.algorithm == Algorithm::ChunkScored && s.innerKv != s.innerQ)
+    os << "chunk_scored: inner_kv = " << s.innerKv << " must equal inner_q = " << s.innerQ
+       << " (the fused loop reads P whole; its pre-pass scores one key tile per query "
+          "tile)";
   else if (p.elementBytes != 2)
     os << "inputs of " << p.elementBytes
        << "-byte elements have no tensor-core path (the chunkwise kernels "
@@ -239,6 +245,8 @@ flashgen::schedule::chunkwiseKernelViolations(const LinearProblem &p,
     shapes.push_back(chunkwiseKernelShape(p, s, false));
   if (p.isDelta())
     shapes.push_back(deltaPrepareShape(p, s));
+  if (s.algorithm == Algorithm::ChunkScored)
+    shapes.push_back(scoresPrepassShape(p, s));
   for (const mlir::flash::ChunkShape &shape : shapes) {
     int64_t smem = mlir::flash::chunkSmemPlan(shape).total;
     if (smem > t.smemPerCTA) {
@@ -307,6 +315,9 @@ flashgen::schedule::checkLinearSchedule(const LinearProblem &p, const Target &t,
   if (twoPass)
     checkFits(r, t, "states kernel", linearSmemBytes(p, s, false),
               linearRegisters(p, s, false), s.warps);
+  if (s.algorithm == Algorithm::ChunkScored)
+    checkFits(r, t, "scores kernel", mlir::flash::chunkSmemPlan(scoresPrepassShape(p, s)).total,
+              mlir::flash::chunkRegisterEstimate(scoresPrepassShape(p, s)), s.warps);
   if (p.isDelta())
     checkFits(r, t, "prepare kernel",
               mlir::flash::chunkSmemPlan(deltaPrepareShape(p, s)).total,

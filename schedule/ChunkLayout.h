@@ -1,8 +1,8 @@
 //===- ChunkLayout.h - on-chip plan of the chunkwise kernels ----*- C++ -*-===//
 //
 // The shared-memory plan and register estimate of the recurrence kernels
-// ("linear_fused", "linear_states", "linear_outputs", "delta_fused",
-// "delta_prepare"), in one place: the
+// ("linear_fused", "linear_states", "linear_outputs", "linear_scores",
+// "delta_fused", "delta_prepare"), in one place: the
 // checker (chunkwiseKernelViolations) holds schedules to it and the CUDA
 // emitter (codegen/recurrence/ChunkwiseEmitter.cpp) prints its offsets, so the two never
 // disagree about what fits. Plain C++, no MLIR.
@@ -55,6 +55,13 @@ struct ChunkShape {
   /// each output's own position (passes/StagedExtras.h), L x tile_dv each,
   /// staged with every chunk beside q, k and v.
   int64_t stagedExtras = 0;
+  /// linear_fused of a chunk_scored schedule: each stage also holds the
+  /// chunk's gated intra-chunk matrix P (L x L, element type, from the
+  /// scores pre-pass), which replaces Q K^T and the decay map.
+  bool stagedScores = false;
+  /// linear_scores (chunk_scored's pre-pass): one chunk of q and k (one
+  /// stage), the gate buffers, no v, no state.
+  bool scoresPrepass = false;
 };
 
 /// Floats a row of a staged extra's tile spans: tile_dv, padded so that
@@ -81,6 +88,8 @@ struct ChunkSmemPlan {
   /// The staged extras' ring (ChunkShape::stagedExtras), bytes of one
   /// stage (every extra's tile, one after the other).
   int64_t extras = 0, extraStage = 0;
+  /// ChunkShape::stagedScores' P ring, bytes of one stage.
+  int64_t scores = 0, scoresStage = 0;
   int64_t total = 0;
 };
 
@@ -97,7 +106,7 @@ inline ChunkSmemPlan chunkSmemPlan(const ChunkShape &s) {
   ChunkSmemPlan p;
   p.qStage = s.queries ? s.chunk * s.keyDim * s.elementBytes : 0;
   p.kStage = s.chunk * s.keyDim * s.elementBytes;
-  p.vStage = s.chunk * s.tileDv * s.elementBytes;
+  p.vStage = s.scoresPrepass ? 0 : s.chunk * s.tileDv * s.elementBytes;
   int64_t at = 0;
   p.q = at;
   at = align(at + s.stages * p.qStage);
@@ -108,6 +117,9 @@ inline ChunkSmemPlan chunkSmemPlan(const ChunkShape &s) {
   p.wStage = s.delta ? s.chunk * s.keyDim * s.elementBytes : 0;
   p.w = at;
   at = align(at + s.stages * p.wStage);
+  p.scoresStage = s.stagedScores ? s.chunk * s.chunk * s.elementBytes : 0;
+  p.scores = at;
+  at = align(at + s.stages * p.scoresStage);
   p.extraStage = s.stagedExtras * s.chunk * stagedExtraRowFloats(s.tileDv) * 4;
   p.extras = at;
   at = align(at + s.stages * p.extraStage);
@@ -130,7 +142,7 @@ inline ChunkSmemPlan chunkSmemPlan(const ChunkShape &s) {
     at = align(at + s.chunk * s.keyDim * 4);
   p.state = at;
   // The 16-bit copy of the carried state feeds the inter-chunk product.
-  if (s.queries)
+  if (s.queries && !s.scoresPrepass)
     at = align(at + s.keyDim * s.tileDv * s.elementBytes);
   p.norm = at;
   if (s.normalizer)
@@ -182,12 +194,20 @@ inline int64_t chunkRegisterEstimate(const ChunkShape &s) {
     int64_t rows = s.chunk / s.warps;
     return 2 * rows * 64 / 32 + rows / 2 + 48;
   }
+  if (s.scoresPrepass) {
+    // No state, no outputs: the score tile twice (its fragments in
+    // flight) and the addresses.
+    int64_t scores = s.innerQ / s.warps * s.innerKv / 32;
+    return 2 * scores + 48;
+  }
   int64_t threads = 32 * s.warps;
   // linear_grad_rows copies its 16-bit state straight into shared memory.
   int64_t state = s.gradRows ? 0 : s.keyDim * s.tileDv / threads;
   int64_t stateRows = s.keyDim / s.warps;
   int64_t warpRows = s.innerQ / s.warps;
-  int64_t scores = s.queries ? warpRows * s.innerKv / 32 : 0;
+  // Staged scores (chunk_scored) arrive as 16-bit A fragments, a k step
+  // at a time: no f32 score tile.
+  int64_t scores = s.queries && !s.stagedScores ? warpRows * s.innerKv / 32 : 0;
   int64_t output = s.queries ? warpRows * s.tileDv / 32 : 0;
   int64_t scoreCopies = s.stabilizer ? 3 : 2;
   return state + 2 * output + scoreCopies * scores + stateRows / 2 + 32 +

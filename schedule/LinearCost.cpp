@@ -159,12 +159,30 @@ constexpr double kGatedStepContention = 0.05;
 /// constants above held (their model had been 0.57-1.07x, median 0.75x,
 /// of the measured times; with it 0.97x median, 11% rms in log).
 constexpr double kTwoPassCyclesPerStateAccess = 300;
+/// chunk_scored's fused step adds to the chain above (which it prices with
+/// its own fragment loads, P's copies and no decay map): a fixed part (P's
+/// ring and the staged product's serial k loop) and a part per staged P
+/// element of one lane (the 16-key blocks up to each warp's last row), by
+/// gate kind: mlstm_sig's keeps the normaliser's work, which the fused
+/// step's per-score cost had carried. Fitted (relative error, a grid over
+/// the three) to 16 chunk_scored schedules of decay and mlstm_sig timed on
+/// an H100 beside 8 chunk_fused ones (2026-12-07; 8 heads 256/512 at T =
+/// 8192, 16 heads 128/128 at T = 16384 and 4096;
+/// schedule/calibration/h100-linear-scored.tsv): 12% rms in log over the
+/// 24; without them the model had put chunk_scored first at 128/128
+/// where it measured up to 1.49x the fastest.
+constexpr double kScoredStepCycles = 1000;
+constexpr double kScoredCyclesPerStagedScore = 20;
+constexpr double kScoredSigCyclesPerStagedScore = 100;
 
 /// 16-byte copies one thread issues for a chunk: its k rows and v slice,
-/// and q's rows where the kernel computes outputs (the register estimate
-/// unrolls them; a one-stage chunk step waits for them).
+/// q's rows where the kernel computes outputs, and chunk_scored's staged
+/// P (L x L) there (the register estimate unrolls them; a one-stage chunk
+/// step waits for them).
 double chunkCopiesPerThread(const LinearProblem &p, const Schedule &s, bool outputs) {
-  return static_cast<double>(s.chunk) * ((outputs ? 2 : 1) * p.keyDim + s.tileDv) *
+  const double staged =
+      outputs && s.algorithm == Algorithm::ChunkScored ? static_cast<double>(s.chunk) : 0.0;
+  return static_cast<double>(s.chunk) * ((outputs ? 2 : 1) * p.keyDim + s.tileDv + staged) *
          p.elementBytes / 16 / (32 * std::max<int64_t>(s.warps, 1));
 }
 
@@ -172,23 +190,36 @@ double chunkCopiesPerThread(const LinearProblem &p, const Schedule &s, bool outp
 /// linear_fused, and chunk_two_pass's states pass (the state update alone,
 /// k's rows and v's slice copied, the state written every chunk besides)
 /// and outputs pass (one chunk a CTA: its copies always exposed, no
-/// update).
-enum class ChunkStep { Fused, States, Outputs };
+/// update), and chunk_scored's pre-pass (one chunk a CTA: q and k copied
+/// and exposed, Q K^T and the decay map over the inner pairs, no values).
+enum class ChunkStep { Fused, States, Outputs, Scores };
 
 /// ldmatrix (x4) of one warp in one chunk step, with rq = inner_q / warps
 /// rows per warp: the inter-chunk product (its Q rows once per inner query
 /// tile, the 16-bit state's Dk x tile_dv), each inner pair's Q K^T (Q rows
 /// and inner_kv keys over Dk) and P V (inner_kv x tile_dv), and the state
 /// update (the warp's Dk / warps rows of K^T and V's L x tile_dv).
+/// chunk_scored's fused step reads P instead: each warp the A fragments of
+/// its rows and V's for the 16-key blocks up to its last row (on average
+/// over the warps, (q0 + rq (w + 1) / 2) / 16 blocks for the query tile at
+/// q0).
 double gatedChunkStepFragmentLoads(const LinearProblem &p, const Schedule &s,
                                    ChunkStep step) {
   const double L = s.chunk, Dk = p.keyDim, tv = s.tileDv,
                w = std::max<int64_t>(s.warps, 1), kv = s.innerKv;
   const double rq = s.innerQ / w, queryTiles = L / s.innerQ;
   const double pairs = linearInnerTilePairs(s.chunk, s.innerQ, s.innerKv);
-  const double outputs = queryTiles * (Dk / 16) * (rq / 16 + tv / 16) +
-                         pairs * (Dk / 16) * (rq / 16 + kv / 16) +
-                         pairs * (kv / 16) * (tv / 16);
+  const double scores = pairs * (Dk / 16) * (rq / 16 + kv / 16);
+  if (step == ChunkStep::Scores)
+    return scores;
+  double intra = scores + pairs * (kv / 16) * (tv / 16);
+  if (s.algorithm == Algorithm::ChunkScored) {
+    double blocks = 0;
+    for (double qt = 0; qt < queryTiles; ++qt)
+      blocks += (qt * s.innerQ + rq * (w + 1) / 2) / 16;
+    intra = blocks * (rq / 16 + tv / 16);
+  }
+  const double outputs = queryTiles * (Dk / 16) * (rq / 16 + tv / 16) + intra;
   const double update = (L / 16) * (Dk / w / 16 + tv / 16);
   return step == ChunkStep::States ? update
          : step == ChunkStep::Outputs ? outputs
@@ -206,21 +237,38 @@ bool gatedChunkStepModeled(const LinearProblem &p) {
 double gatedChunkStepCycles(const LinearProblem &p, const Schedule &s,
                             ChunkStep step) {
   const double w = std::max<int64_t>(s.warps, 1);
-  const bool scores = step != ChunkStep::States;
+  // The decay map runs where scores are computed: not in a state pass,
+  // nor in chunk_scored's fused step (its P comes gated).
+  const bool scores = step != ChunkStep::States &&
+                      !(step == ChunkStep::Fused && s.algorithm == Algorithm::ChunkScored);
   const double scoresPerLane =
       scores ? linearInnerTilePairs(s.chunk, s.innerQ, s.innerKv) * (s.innerQ / w) * s.innerKv / 32
              : 0.0;
   const double perScore = p.gate == GateKind::MlstmExp   ? kMlstmExpStepCyclesPerScore
                           : p.gate == GateKind::MlstmSig ? kMlstmSigStepCyclesPerScore
                                                          : kDecayStepCyclesPerScore;
-  const double copies = chunkCopiesPerThread(p, s, /*outputs=*/scores);
-  const bool exposed = s.stages < 2 || step == ChunkStep::Outputs;
+  // The scores pre-pass copies q and k (no v slice).
+  const double copies =
+      step == ChunkStep::Scores
+          ? static_cast<double>(s.chunk) * 2 * p.keyDim * p.elementBytes / 16 / (32 * w)
+          : chunkCopiesPerThread(p, s, /*outputs=*/step != ChunkStep::States);
+  const bool exposed =
+      s.stages < 2 || step == ChunkStep::Outputs || step == ChunkStep::Scores;
   // The f32 state slice a two-pass step writes (states) or reads (outputs),
   // in 16-byte accesses of one thread.
   const double stateAccesses =
-      step == ChunkStep::Fused ? 0.0
+      step == ChunkStep::Fused || step == ChunkStep::Scores ? 0.0
                                : static_cast<double>(p.keyDim) * s.tileDv * 4 / 16 / (32 * w);
-  return kGatedStepCycles + kTwoPassCyclesPerStateAccess * stateAccesses +
+  double staged = 0;
+  if (step == ChunkStep::Fused && s.algorithm == Algorithm::ChunkScored) {
+    const double rq = s.innerQ / w;
+    for (double qt = 0; qt < s.chunk / s.innerQ; ++qt)
+      staged += (qt * s.innerQ + rq * (w + 1) / 2) * rq / 32;
+    staged = kScoredStepCycles + (p.gate == GateKind::MlstmSig ? kScoredSigCyclesPerStagedScore
+                                                                : kScoredCyclesPerStagedScore) *
+                                     staged;
+  }
+  return staged + kGatedStepCycles + kTwoPassCyclesPerStateAccess * stateAccesses +
          kGatedStepCyclesPerFragmentLoad * gatedChunkStepFragmentLoads(p, s, step) +
          perScore * scoresPerLane + (exposed ? kGatedExposedCyclesPerCopy * copies : 0.0);
 }
@@ -246,6 +294,7 @@ mlir::flash::ChunkShape chunkShape(const LinearProblem &p, const Schedule &s,
   shape.queries = outputs;
   shape.delta = p.isDelta();
   shape.stagedExtras = outputs ? p.stagedOutputModExtras : 0;
+  shape.stagedScores = outputs && s.algorithm == Algorithm::ChunkScored;
   return shape;
 }
 
@@ -275,9 +324,36 @@ flashgen::schedule::deltaPrepareShape(const LinearProblem &p, const Schedule &s)
   return shape;
 }
 
+mlir::flash::ChunkShape
+flashgen::schedule::scoresPrepassShape(const LinearProblem &p, const Schedule &s) {
+  mlir::flash::ChunkShape shape = chunkShape(p, s, /*outputs=*/true);
+  shape.stages = 1;
+  shape.stagedScores = false;
+  shape.stagedExtras = 0;
+  shape.scoresPrepass = true;
+  return shape;
+}
+
+std::string flashgen::schedule::chunkScoredPrecondition(const LinearProblem &p) {
+  if (p.isDelta())
+    return "the delta rule's scores read the corrected values of every chunk before";
+  if (p.gate == GateKind::MlstmExp)
+    return "mlstm_exp's intra-chunk weights are stabilised by the carried state's "
+           "maximum, which only the recurrence knows";
+  if (p.gate == GateKind::Vector)
+    return "vector gates weight q and k per key dim inside the product";
+  if (p.hasFeatureMap)
+    return "a feature map rewrites q and k in the chunk's stages";
+  if (p.packed)
+    return "packed (varlen) sequences take the fused chunk kernel only (chunk_fused)";
+  return "";
+}
+
 int64_t flashgen::schedule::linearScheduleSmemBytes(const LinearProblem &p,
                                                     const Schedule &s) {
   int64_t bytes = linearSmemBytes(p, s, true);
+  if (s.algorithm == Algorithm::ChunkScored)
+    bytes = std::max(bytes, mlir::flash::chunkSmemPlan(scoresPrepassShape(p, s)).total);
   if (s.algorithm == Algorithm::ChunkTwoPass)
     bytes = std::max(bytes, linearSmemBytes(p, s, false));
   if (p.isDelta())
@@ -290,7 +366,8 @@ int64_t flashgen::schedule::linearRegisters(const LinearProblem &p,
   double warps = std::max<int64_t>(s.warps, 1), threads = 32 * warps;
   double state = p.keyDim * s.tileDv / threads;
   double rows = s.innerQ / warps;
-  double scores = outputs ? rows * s.innerKv / 32 : 0;
+  // chunk_scored's fused kernel reads P as 16-bit fragments: no f32 tile.
+  double scores = outputs && s.algorithm != Algorithm::ChunkScored ? rows * s.innerKv / 32 : 0;
   double accumulators = outputs ? rows * s.tileDv / 32 : 0;
   double copies = chunkCopiesPerThread(p, s, outputs);
   if (p.gate == GateKind::Vector)
@@ -412,7 +489,48 @@ Evaluation flashgen::schedule::evaluateLinearForm(const LinearProblem &p,
     prep.chainStepCycles = deltaPrepareCycles(p, s);
     result.kernels.push_back(prep);
   }
-  if (s.algorithm == Algorithm::ChunkFused) {
+  const bool scored = s.algorithm == Algorithm::ChunkScored;
+  // chunk_scored: P of one chunk (L x L, element type), written once by
+  // the pre-pass and read by every slice's CTA.
+  const int64_t scoreRows = T * L * e;
+  if (scored) {
+    // linear_scores, grid (chunk, head, batch): q, k and gates in, P out;
+    // Q K^T and the decay map over the inner pairs, once per chunk.
+    const double chunkScores = static_cast<double>(chunks) * pairsPerChunk * s.innerQ * s.innerKv;
+    KernelCost pre;
+    pre.name = "scores";
+    pre.ctas = heads * chunks;
+    pre.warps = s.warps;
+    pre.smemBytes = mlir::flash::chunkSmemPlan(scoresPrepassShape(p, s)).total;
+    pre.registersPerThread = mlir::flash::chunkRegisterEstimate(scoresPrepassShape(p, s));
+    pre.pipelined = false;
+    const int64_t io = T * (2 * Dk * e + g) + scoreRows;
+    pre.globalBytes = heads * io;
+    pre.hbmBytes = heads * io;
+    pre.flops = heads * 2.0 * chunkScores * Dk;
+    pre.sfuOps = heads * chunkScores * gate.sfuPerScore;
+    pre.aluOps = heads * chunkScores * gate.aluPerScore;
+    pre.smemTraffic = heads * static_cast<double>(chunks) *
+                      (pairsPerChunk * (s.innerQ * Dk + w * s.innerKv * Dk) + 2.0 * L * Dk) * e;
+    pre.steps = heads * chunks;
+    pre.innerSteps = heads * chunks * pairsPerChunk;
+    if (chunkChains) {
+      // One chunk a CTA, as chunk_two_pass's outputs pass.
+      pre.chainSteps = 1;
+      pre.chainStepCycles = gatedChunkStepCycles(p, s, ChunkStep::Scores);
+      pre.chainContention = kGatedStepContention;
+    }
+    result.kernels.push_back(pre);
+    // The fused loop: P V from the staged P (16-key blocks up to each
+    // warp's last row, about the pairs' share), no Q K^T, no decay map.
+    outputFlops = 2.0 * innerScores * s.tileDv + 2.0 * chunks * L * Dk * Dv;
+    outputSfu = 0;
+    outputAlu = p.normalizerStateBytes() > 0 ? innerScores : 0;
+    intraSmem = pairsPerChunk * w * s.innerKv * s.tileDv + s.innerQ * L +
+                static_cast<double>(L / std::max<int64_t>(s.innerQ, 1)) * w * Dk * s.tileDv +
+                L * (2.0 * Dk + s.tileDv + L) + Dk * s.tileDv;
+  }
+  if (s.algorithm == Algorithm::ChunkFused || scored) {
     KernelCost k;
     k.name = "fused";
     k.ctas = heads * slices;
@@ -423,7 +541,8 @@ Evaluation flashgen::schedule::evaluateLinearForm(const LinearProblem &p,
     // q, k, gates (and the delta rule's W and row norms): every slice
     // reads them.
     int64_t shared = T * ((p.isDelta() ? 3 : 2) * Dk * e + g + (p.l2normQk ? 8 : 0) +
-                          2 * Dk * mapReads);
+                          2 * Dk * mapReads) +
+                     (scored ? scoreRows : 0);
     k.globalBytes = heads * static_cast<int64_t>(slices * shared + rows +
                                                  initialBytes + finalBytes);
     int64_t passes = l2FetchPasses(t, slices, resident(k), shared, slices);

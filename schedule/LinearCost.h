@@ -1,7 +1,7 @@
 //===- LinearCost.h - cost model of the chunkwise recurrences ---*- C++ -*-===//
 //
-// Resources, traffic, FLOPs and time of a chunk_fused or chunk_two_pass
-// schedule. The shared-memory plan and register estimate are the ones the
+// Resources, traffic, FLOPs and time of a chunk_fused, chunk_scored or
+// chunk_two_pass schedule. The shared-memory plan and register estimate are the ones the
 // checker and the emitter use (schedule/ChunkLayout.h), so the
 // scheduler never picks a schedule the kernels reject.
 //
@@ -17,6 +17,7 @@
 #include "schedule/Target.h"
 
 #include <cstdint>
+#include <string>
 
 namespace flashgen::schedule {
 
@@ -42,6 +43,16 @@ int64_t linearScheduleSmemBytes(const LinearProblem &p, const Schedule &s);
 /// at full width, the WY solve's buffers.
 mlir::flash::ChunkShape deltaPrepareShape(const LinearProblem &p,
                                           const Schedule &s);
+
+/// chunk_scored's linear_scores kernel of `s`: one chunk per CTA, q and k
+/// (one stage), the gate buffers; the inner tiles of `s`.
+mlir::flash::ChunkShape scoresPrepassShape(const LinearProblem &p,
+                                           const Schedule &s);
+
+/// Why `p` has no chunk_scored schedule ("" where it has): its P must not
+/// depend on the carried state or on per-key-dim gates, and the pre-pass
+/// stages q and k as they are.
+std::string chunkScoredPrecondition(const LinearProblem &p);
 
 
 /// Inner (query tile, key tile) pairs one chunk computes: for each of the

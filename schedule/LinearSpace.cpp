@@ -73,7 +73,10 @@ Result<ScheduleSpace> flashgen::schedule::linearSpace(
   if (form && isAttentionAlgorithm(*form))
     return Result<ScheduleSpace>::failure(
         std::string("'") + algorithmName(*form) +
-        "' is not a recurrence schedule (chunk_fused, chunk_two_pass)");
+        "' is not a recurrence schedule (chunk_fused, chunk_scored, chunk_two_pass)");
+  if (form == Algorithm::ChunkScored)
+    if (std::string why = chunkScoredPrecondition(p); !why.empty())
+      return Result<ScheduleSpace>::failure("no chunk_scored schedule: " + why);
 
   ScheduleSpace out;
   out.algorithm = form.value_or(Algorithm::ChunkFused);
@@ -89,9 +92,11 @@ Result<ScheduleSpace> flashgen::schedule::linearSpace(
                                                        "fused chunk kernel only (chunk_fused), "
                                                        "not '") +
                                            algorithmName(*form) + "'");
-  for (Algorithm a : {Algorithm::ChunkFused, Algorithm::ChunkTwoPass})
+  const bool scored = chunkScoredPrecondition(p).empty();
+  for (Algorithm a : {Algorithm::ChunkFused, Algorithm::ChunkScored, Algorithm::ChunkTwoPass})
     if ((!form || *form == a) &&
-        !((p.isDelta() || p.packed) && a == Algorithm::ChunkTwoPass)) {
+        !((p.isDelta() || p.packed) && a == Algorithm::ChunkTwoPass) &&
+        (scored || a != Algorithm::ChunkScored)) {
       forms.values.push_back(static_cast<int64_t>(a));
       forms.labels.push_back(algorithmName(a));
     }
@@ -134,6 +139,8 @@ Result<ScheduleSpace> flashgen::schedule::linearSpace(
     int64_t r = linearRegisters(p, sch, true);
     if (sch.algorithm == Algorithm::ChunkTwoPass)
       r = std::max(r, linearRegisters(p, sch, false));
+    if (sch.algorithm == Algorithm::ChunkScored)
+      r = std::max(r, mlir::flash::chunkRegisterEstimate(scoresPrepassShape(p, sch)));
     return r;
   };
 
@@ -158,6 +165,21 @@ Result<ScheduleSpace> flashgen::schedule::linearSpace(
   innerKv.unit = ValueUnit::Flag;
   innerKv.rule = "inner_kv must divide the chunk";
   s.constraints.push_back(innerKv);
+
+  // chunk_scored's fused loop has no inner key tiles (P comes whole); only
+  // its pre-pass does, one per query tile (the checker's rule), so that
+  // ranked schedules differ in what the fused loop runs.
+  SpaceConstraint scoredKv;
+  scoredKv.resource = "chunk_scored inner_kv";
+  scoredKv.dims = {kForm, kInnerQ, kInnerKv};
+  scoredKv.value = [](const Point &x) {
+    return static_cast<Algorithm>(x[kForm]) == Algorithm::ChunkScored && x[kInnerKv] != x[kInnerQ]
+               ? 1
+               : 0;
+  };
+  scoredKv.unit = ValueUnit::Flag;
+  scoredKv.rule = "chunk_scored takes inner_kv = inner_q (its pre-pass's key tiles)";
+  s.constraints.push_back(scoredKv);
 
   SpaceConstraint stateRows;
   stateRows.resource = "state rows per warp";

@@ -35,6 +35,8 @@ const char *flashgen::schedule::algorithmName(Algorithm a) {
     return "recurrent_step";
   case Algorithm::ChunkGrad:
     return "chunk_grad";
+  case Algorithm::ChunkScored:
+    return "chunk_scored";
   }
   return "?";
 }

@@ -74,6 +74,13 @@ enum class Algorithm {
   /// every chunk's dq, dk, dv and gate gradients in parallel (one CTA a
   /// chunk, chunk / 16 x Dk / tile_d warps: tile_d columns of dq each).
   ChunkGrad,
+  /// ChunkFused after a scores pre-pass: every chunk's gated intra-chunk
+  /// matrix P = scale (Q K^T .* D) (16-bit, causal) is written once, in
+  /// parallel over chunks (linear_scores), and the fused loop stages it
+  /// beside q, k and v instead of recomputing Q K^T and the decay map per
+  /// value tile. For the gate kinds whose P does not depend on the carried
+  /// state (none, decay, mlstm_sig; chunkScoredViolation).
+  ChunkScored,
 };
 
 /// Every family, for loops over them.
@@ -82,7 +89,8 @@ constexpr Algorithm kAllAlgorithms[] = {
     Algorithm::ChunkFused, Algorithm::ChunkTwoPass, Algorithm::Flash2Grad,
     Algorithm::Flash2GradDeterministic, Algorithm::Flash3Grad,
     Algorithm::Flash3GradDeterministic, Algorithm::Flash3DSplit,
-    Algorithm::FlashDecode, Algorithm::RecurrentStep, Algorithm::ChunkGrad};
+    Algorithm::FlashDecode, Algorithm::RecurrentStep, Algorithm::ChunkGrad,
+    Algorithm::ChunkScored};
 
 /// The family's name in #flash.schedule and the bundle manifest
 /// ("flash2", "flash3", ...).

@@ -79,7 +79,7 @@ Result<ScheduleResult> solve(const Problem &p, const Target &t,
                  std::max<int64_t>(1, bound.l2.boundBytes);
     result.candidates.push_back(std::move(c));
   }
-  if (space.algorithm == Algorithm::ChunkFused ||
+  if (space.algorithm == Algorithm::ChunkFused || space.algorithm == Algorithm::ChunkScored ||
       space.algorithm == Algorithm::ChunkTwoPass)
     result.algorithm = result.candidates.front().schedule.algorithm;
   return result;

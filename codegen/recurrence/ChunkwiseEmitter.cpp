@@ -1,7 +1,9 @@
 //===- ChunkwiseEmitter.cpp - CUDA for the recurrence kernel families -----===//
 //
 // Prints `flash.kernel` ops of families `linear_fused`, `linear_states`,
-// `linear_outputs`, `delta_prepare`, `delta_fused` and the gradient's
+// `linear_outputs`, `linear_scores` (chunk_scored's pre-pass: each chunk's
+// gated P into scratch, which that schedule's linear_fused stages),
+// `delta_prepare`, `delta_fused` and the gradient's
 // `linear_grad_states` and `linear_grad_chunk` (built by
 // flash-lower-kernels; the delta rule's prepare kernel writes every chunk's
 // WY factors, its fused kernel is linear_fused's over the values corrected
@@ -54,6 +56,11 @@ private:
        stabilizer = false;
   bool delta = false;        // delta_fused: W and U stages, flash.chunk_delta
   bool deltaPrepare = false; // delta_prepare: beta, flash.chunk_wy
+  /// linear_scores: q, k and gates in, each inner pair's gated P out; no
+  /// values, no state.
+  bool scoresPrepass = false;
+  /// linear_fused of a chunk_scored schedule: P staged beside q, k, v.
+  bool stagedScores = false;
   bool l2normQk = false;     // the delta rule's q and k are l2-normalised
   /// linear_grad_states: the state pass backwards on q and dO (in the k and
   /// v stages), carrying the state's gradient.
@@ -87,6 +94,8 @@ private:
   LogicalResult printScores(ChunkScoresOp op);
   LogicalResult printDecayMap(DecayMapOp op);
   LogicalResult printAccumulate(ChunkAccumulateOp op);
+  LogicalResult printScoresStore(ChunkScoresStoreOp op);
+  LogicalResult printStagedAccumulate(ChunkStagedAccumulateOp op);
   LogicalResult printStore(ChunkStoreOp op);
   LogicalResult printStateUpdate(StateUpdateOp op);
   LogicalResult printL2Norm(ChunkL2NormOp op);
@@ -225,6 +234,13 @@ LogicalResult LinearKernelPrinter::printChunkLoad(ChunkLoadOp op) {
     line() << "fg::cta::load_async_bytes<kThreads, kChunk * kDqnCols * 4>(smem + " << at
            << ", " << base(tensor, op.getBatch(), op.getHead()) << " + " << row0
            << " * grad_dqn_s2);\n";
+    return success();
+  }
+  if (role == TensorRole::scores) {
+    // The pre-pass's P of the chunk: whole chunks of rows, L columns.
+    line() << "fg::cta::load_async<kThreads>(" << stage("sP", op.getStage()) << ", "
+           << base(tensor, op.getBatch(), op.getHead()) << " + " << row0
+           << " * scores_s2, scores_s2, kChunk);\n";
     return success();
   }
   if (role == TensorRole::delta_norm) {
@@ -568,6 +584,15 @@ LogicalResult LinearKernelPrinter::printInter(ChunkInterOp op) {
 
 LogicalResult LinearKernelPrinter::printScores(ChunkScoresOp op) {
   std::string q = stage("sQ", op.getStage()), k = stage("sK", op.getStage());
+  if (scoresPrepass) {
+    // No flash.chunk_inter before: the warp's rows here, and the row
+    // vector the scalar gates' decay map takes (unused without a
+    // stabiliser).
+    line() << "const int qrow0 = (" << name(op.getQueryTile())
+           << ") * kInnerQ + warp * kWarpRows;  // this warp's first row in the chunk\n";
+    if (scalarGates)
+      line() << "fg::row_vec<kWarpRows> acc_mu;\n";
+  }
   line() << "const int krow0 = (" << name(op.getKeyTile()) << ") * kInnerK;\n";
   line() << "fg::acc_tile<kWarpRows, kInnerK> s_tile;\n";
   line() << "fg::warp::zero(s_tile);\n";
@@ -662,6 +687,24 @@ LogicalResult LinearKernelPrinter::printAccumulate(ChunkAccumulateOp op) {
   line() << "fg::warp::convert(p_tile, s_tile);\n";
   line() << "fg::warp::mma_rAB(acc_h, p_tile, " << stage("sV", op.getStage())
          << ", krow0, 0);\n";
+  return success();
+}
+
+LogicalResult LinearKernelPrinter::printScoresStore(ChunkScoresStoreOp op) {
+  // P is in s_tile (the decay map materialised it): 4-byte pairs straight
+  // from the registers; the scratch holds whole chunks of rows.
+  line() << "fg::warp::store_16bit(" << base("scores", op.getBatch(), op.getHead())
+         << " + ((long long)(" << name(op.getChunk())
+         << ") * kChunk + qrow0) * scores_s2 + krow0, scores_s2, kWarpRows, s_tile);\n";
+  return success();
+}
+
+LogicalResult LinearKernelPrinter::printStagedAccumulate(ChunkStagedAccumulateOp op) {
+  // The 16-key blocks up to this warp's last row: the pre-pass wrote every
+  // key tile that starts before the query tile's end.
+  line() << "fg::warp::mma_staged_scores<" << (normalizer ? "true" : "false")
+         << ">(acc_h, acc_n, " << stage("sP", op.getStage()) << ", qrow0, "
+         << stage("sV", op.getStage()) << ", (qrow0 + kWarpRows) / 16);\n";
   return success();
 }
 
@@ -1401,6 +1444,9 @@ LogicalResult LinearKernelPrinter::printKernelOp(Operation *op) {
       .Case<ChunkScoresOp>([&](auto scores) { return printScores(scores); })
       .Case<DecayMapOp>([&](auto map) { return printDecayMap(map); })
       .Case<ChunkAccumulateOp>([&](auto acc) { return printAccumulate(acc); })
+      .Case<ChunkScoresStoreOp>([&](auto store) { return printScoresStore(store); })
+      .Case<ChunkStagedAccumulateOp>(
+          [&](auto acc) { return printStagedAccumulate(acc); })
       .Case<ChunkStoreOp>([&](auto store) { return printStore(store); })
       .Case<StateUpdateOp>([&](auto update) { return printStateUpdate(update); })
       .Case<ChunkL2NormOp>([&](auto norm) { return printL2Norm(norm); })
@@ -1470,6 +1516,16 @@ std::string LinearKernelPrinter::signature() {
     printDimParameters([&]() -> llvm::raw_ostream & { return sep(); });
     return sep.text();
   }
+  if (scoresPrepass) {
+    // q, k and the gates in; every chunk's P out.
+    tensor("q", elem, false, 4);
+    tensor("k", elem, false, 4);
+    for (unsigned i = 0; i < rawGates; ++i)
+      tensor(gateTensor(i), "float", false, 3);
+    tensor("scores", elem, true, 4);
+    printDimParameters([&]() -> llvm::raw_ostream & { return sep(); });
+    return sep.text();
+  }
   // delta_prepare reads q for its row norms (l2norm_qk).
   if (queries || (deltaPrepare && l2normQk))
     tensor("q", elem, false, 4);
@@ -1511,6 +1567,8 @@ std::string LinearKernelPrinter::signature() {
     if (stabilizer)
       tensor("chunk_m", "float", write, 3);
   }
+  if (stagedScores)
+    tensor("scores", elem, false, 4);  // the pre-pass's P of every chunk
   if (delta || deltaPrepare) {
     // The WY factors: written by delta_prepare, read by delta_fused.
     tensor("delta_w", elem, deltaPrepare, 4);
@@ -1538,8 +1596,10 @@ std::string LinearKernelPrinter::header() {
     << problemInt("value_dim") << ")\n"
     << "constexpr int kChunk = " << shape.chunk << ";    // L: steps per chunk\n";
   if (queries)
-    h << "constexpr int kInnerQ = " << shape.innerQ << ";   // query rows per inner tile\n"
-      << "constexpr int kInnerK = " << shape.innerKv << ";   // keys per inner tile\n";
+    h << "constexpr int kInnerQ = " << shape.innerQ << ";   // query rows per inner tile\n";
+  // (Staged scores come whole: no inner key tiles.)
+  if (queries && !stagedScores)
+    h << "constexpr int kInnerK = " << shape.innerKv << ";   // keys per inner tile\n";
   h << "constexpr int kStages = " << shape.stages << ";\n"
     << "constexpr int kWarps = " << shape.warps << ";\n"
     << "constexpr int kThreads = kWarps * 32;\n";
@@ -1552,7 +1612,7 @@ std::string LinearKernelPrinter::header() {
       << "constexpr int kRawGates = " << rawGates << ";\n";
   if (queries || gradStates)
     h << "constexpr float kScale = " << floatLiteral(scale) << ";\n";
-  if (queries && normalizer)
+  if (queries && normalizer && !scoresPrepass)
     h << "constexpr float kEps = " << floatLiteral(eps) << ";\n";
   if (dqnShares > 0)
     h << "constexpr int kDqnShares = " << dqnShares
@@ -1593,6 +1653,13 @@ std::string LinearKernelPrinter::header() {
       << "static_assert(kSmemRowNorms - kSmemW >= WRing::kBytes, \"w ring overlaps\");\n";
   if (deltaPrepare && l2normQk)
     h << "constexpr int kSmemRowNorms = " << plan.rowNorms << ";  // 1/|q_r|, 1/|k_r|\n";
+  if (stagedScores)
+    h << "// The scores pre-pass's P of each chunk, staged beside q, k and v.\n"
+      << "constexpr int kSmemP = " << plan.scores << ";\n"
+      << "using PTile = fg::smem_tile<Elem, kChunk, kChunk>;\n"
+      << "using PRing = fg::smem_ring<PTile, kStages>;\n"
+      << "static_assert(kSmemV <= kSmemP && kSmemP + PRing::kBytes <= kSmemG, \"p ring "
+         "overlaps\");\n";
   if (shape.stagedExtras > 0)
     h << "// The output_mod's staged extras (passes/StagedExtras.h): per stage, "
       << shape.stagedExtras << " f32 tile(s) of kChunk rows.\n"
@@ -1618,11 +1685,14 @@ std::string LinearKernelPrinter::header() {
        "kSmemBytes, \"buffers out of order\");\n";
   if (queries)
     h << "static_assert(kSmemK - kSmemQ >= QRing::kBytes, \"q ring overlaps\");\n";
-  h << "static_assert(kSmemV - kSmemK >= KRing::kBytes, \"k ring overlaps\");\n"
-    << "static_assert(kSmemG - kSmemV >= VRing::kBytes, \"v ring overlaps\");\n";
+  h << "static_assert(kSmemV - kSmemK >= KRing::kBytes, \"k ring overlaps\");\n";
+  // (linear_scores stages no values and keeps no state.)
+  if (!scoresPrepass)
+    h << "static_assert(kSmemG - kSmemV >= VRing::kBytes, \"v ring overlaps\");\n";
+  if (queries && !scoresPrepass)
+    h << "static_assert(kSmemN - kSmemC >= CTile::kBytes, \"state copy overlaps\");\n";
   if (queries)
-    h << "static_assert(kSmemN - kSmemC >= CTile::kBytes, \"state copy overlaps\");\n"
-      << "static_assert(kWarpRows % 16 == 0, \"whole 16-row MMA tiles per warp\");\n";
+    h << "static_assert(kWarpRows % 16 == 0, \"whole 16-row MMA tiles per warp\");\n";
   h << "static_assert(kStateRows % 16 == 0, \"whole 16-row state tiles per warp\");\n\n"
     << "} // namespace " << kernel.getSymName() << "_k\n\n";
   return text;
@@ -1644,6 +1714,9 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   vectorGate = gate == GateKind::vector;
   delta = family == KernelFamily::delta_fused;
   deltaPrepare = family == KernelFamily::delta_prepare;
+  scoresPrepass = family == KernelFamily::linear_scores;
+  stagedScores = family == KernelFamily::linear_fused &&
+                 kernel.getSchedule().getAlgorithm() == Algorithm::chunk_scored;
   queries = queries && !deltaPrepare;
   if (auto norm = kernel.getProblem().getAs<BoolAttr>("l2norm_qk"))
     l2normQk = norm.getValue();
@@ -1725,6 +1798,12 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   shape.stabilizer = stabilizer;
   shape.queries = queries;
   shape.delta = delta;
+  shape.stagedScores = stagedScores;
+  if (scoresPrepass) {
+    // One chunk a CTA (schedule/LinearCost.cpp's scoresPrepassShape).
+    shape.stages = 1;
+    shape.scoresPrepass = true;
+  }
   // The staged output_mod reads' slots (flash-lower-kernels numbers them
   // from 0).
   kernel.walk([&](ChunkExtraLoadOp load) {
@@ -1754,9 +1833,9 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   // delta_prepare uses warps only to scan scalar gates.
   if (!deltaPrepare || scalarGates)
     line() << "const int warp = int(threadIdx.x) / 32;\n";
-  // delta_prepare holds no state; linear_grad_rows copies its 16-bit one
-  // straight into shared memory.
-  const bool carriesState = !deltaPrepare && !gradRows;
+  // delta_prepare and linear_scores hold no state; linear_grad_rows copies
+  // its 16-bit one straight into shared memory.
+  const bool carriesState = !deltaPrepare && !gradRows && !scoresPrepass;
   if (carriesState)
     line() << "const int srow0 = warp * kStateRows;  // this warp's state rows\n";
   line() << "fg::u8* const smem_p = fg::ptx::dynamic_smem();\n";
@@ -1764,10 +1843,13 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   if (queries)
     line() << "const QRing sQ{smem + kSmemQ};\n";
   line() << "const KRing sK{smem + kSmemK};\n";
-  line() << "const VRing sV{smem + kSmemV};\n";
-  if (queries)
+  if (!scoresPrepass)
+    line() << "const VRing sV{smem + kSmemV};\n";
+  if (queries && !scoresPrepass)
     line() << "const CTile sC{smem + kSmemC};  // 16-bit copy of the carried state\n";
-  if (normalizer)
+  if (stagedScores)
+    line() << "const PRing sP{smem + kSmemP};  // each chunk's P (the scores pre-pass's)\n";
+  if (normalizer && !scoresPrepass)
     line() << "float* const s_norm = reinterpret_cast<float*>(smem_p + kSmemN);\n";
   if (scalarGates)
     line() << "float* const s_gates = reinterpret_cast<float*>(smem_p + kSmemGates);\n";
@@ -1820,7 +1902,12 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   // instead of 4 (the measured first choice).
   // The normaliser's state-gradient pass too (tile_dv = 16, two stages,
   // 4 warps, sm_90a: 8 bytes spilled without it).
-  const bool oneCta = deltaPrepare ||
+  // linear_scores likewise (inner_kv = 64, 4 warps, sm_90a: 96 registers
+  // and 8 bytes spilled with the thread count alone), and chunk_scored's
+  // fused loop (mlstm_sig, Dk = 128, tile_dv = 32, one stage, 4 warps,
+  // sm_90a: held to 128 registers, 12 bytes spilled; its shared memory
+  // leaves room for two or three CTAs an SM whatever ptxas takes).
+  const bool oneCta = deltaPrepare || scoresPrepass || stagedScores ||
                       (elemScratch && (shape.stages == 1 || shape.warps < 4)) ||
                       (gradStates && dqnShares > 0);
   std::string bounds = std::to_string(result.threads) + (oneCta ? ", 1" : "");

@@ -207,6 +207,35 @@ func.func @twopass(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
 
 // -----
 
+// chunk_scored: the scores pre-pass writes each pair's P as 16-bit pairs
+// into `scores`; the fused kernel stages P in its own ring and multiplies
+// it with V from shared memory (the normaliser's row sums on the way).
+
+// CHECK-LABEL: // === kernel @scored_v0_scores grid(max(cdiv(T,64),1), 1, B) block(128)
+// CHECK: extern "C" __global__ void __launch_bounds__(128, 1)
+// CHECK: Elem* __restrict__ scores,
+// CHECK-NOT: Elem* __restrict__ v,
+// CHECK: fg::warp::for_each_gated(s_tile, acc_mu, gbd, qrow0, krow0,
+// CHECK: fg::warp::store_16bit((scores + {{.*}}) + ((long long)(chunk_id) * kChunk + qrow0) * scores_s2 + krow0, scores_s2, kWarpRows, s_tile);
+// CHECK-LABEL: // === kernel @scored_v0 grid(2, 1, B) block(128)
+// CHECK: using PRing = fg::smem_ring<PTile, kStages>;
+// CHECK: const scored_v0_k::Elem* __restrict__ scores,
+// CHECK: const PRing sP{smem + kSmemP};
+// CHECK: fg::cta::load_async<kThreads>(sP.stage(
+// CHECK: fg::warp::mma_staged_scores<true>(acc_h, acc_n, sP.stage({{.*}}), qrow0, sV.stage({{.*}}), (qrow0 + kWarpRows) / 16);
+// CHECK-NOT: fg::warp::mma_ABt_chunk
+// CHECK: fg::warp::normalize_rows<false>
+func.func @scored(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
+                  %v: tensor<?x1x?x64xbf16>, %i: tensor<?x1x?xf32>, %f: tensor<?x1x?xf32>)
+    -> tensor<?x1x?x64xbf16> {
+  %o = flash.linear_attention %q, %k, %v gate mlstm_sig gates(%i, %f : tensor<?x1x?xf32>, tensor<?x1x?xf32>) dims ["B", "T"]
+      {flash.schedule = #flash.schedule<algorithm = chunk_scored, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 32, smem_bytes = 0>}
+      : tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16> -> tensor<?x1x?x64xbf16>
+  return %o : tensor<?x1x?x64xbf16>
+}
+
+// -----
+
 // The gradient's kernels: the state-gradient pass reads q and dO ("do" in
 // the manifest) into the update's stages and weighs row t by scale exp(b_t);
 // the states go through 16-bit scratch; the chunk

@@ -6,7 +6,7 @@
 // an enum (family, tensor, product, source, target) are parse errors.
 
 // An unknown family.
-// expected-error@+1 {{expected string or keyword containing one of the following enum values for attribute 'family' [attention, linear_fused, linear_states, linear_outputs, attention_grad_prep, attention_grad_kv, attention_grad_dq, attention_grad_convert, attention_combine, delta_fused, delta_prepare, recurrent_step, linear_grad_states, linear_grad_chunk, linear_grad_rows, attention_rotate, attention_mask_lists]}}
+// expected-error@+1 {{expected string or keyword containing one of the following enum values for attribute 'family' [attention, linear_fused, linear_states, linear_outputs, attention_grad_prep, attention_grad_kv, attention_grad_dq, attention_grad_convert, attention_combine, delta_fused, delta_prepare, recurrent_step, linear_grad_states, linear_grad_chunk, linear_grad_rows, attention_rotate, attention_mask_lists, linear_scores]}}
 flash.kernel @k family backward schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
@@ -79,7 +79,7 @@ flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_f
 flash.kernel @k family attention schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
-  // expected-error@+1 {{expected string or keyword containing one of the following enum values for attribute 'tensor' [q, k, v, g, o, lse, dout, delta, dq_accum, dq, dk, dv, delta_w, delta_u, delta_norm, grad_do, grad_dqn]}}
+  // expected-error@+1 {{expected string or keyword containing one of the following enum values for attribute 'tensor' [q, k, v, g, o, lse, dout, delta, dq_accum, dq, dk, dv, delta_w, delta_u, delta_norm, grad_do, grad_dqn, scores]}}
   flash.tile_load x[%c0, %c0, %c0] rows 64 extent %c0 stage %c0
 }
 
@@ -153,7 +153,7 @@ flash.kernel @k family attention schedule #flash.schedule<algorithm = flash2, ti
 flash.kernel @k family attention schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
-  // expected-error@+1 {{'flash.state_update' op must be inside a flash.kernel of a recurrence family (linear_fused, linear_states, linear_outputs, delta_fused, delta_prepare, recurrent_step, linear_grad_states, linear_grad_chunk, linear_grad_rows), not family attention}}
+  // expected-error@+1 {{'flash.state_update' op must be inside a flash.kernel of a recurrence family (linear_fused, linear_states, linear_outputs, delta_fused, delta_prepare, linear_scores, recurrent_step, linear_grad_states, linear_grad_chunk, linear_grad_rows), not family attention}}
   flash.state_update stage %c0 buffer %c0 gate decay
 }
 
@@ -173,7 +173,7 @@ flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_f
 flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
-  // expected-error@+1 {{'flash.chunk_load' op tensor o is not q, k, v, g, dout, delta_w, delta_u, delta_norm, grad_do or grad_dqn}}
+  // expected-error@+1 {{'flash.chunk_load' op tensor o is not q, k, v, g, dout, delta_w, delta_u, delta_norm, grad_do, grad_dqn or scores}}
   flash.chunk_load o[%c0, %c0, %c0, %c0] rows 64 cols 64 extent %c0 stage %c0
 }
 
@@ -682,7 +682,7 @@ flash.kernel @k family linear_states schedule #flash.schedule<algorithm = chunk_
 flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {gate = "none"} {
   %ids:3 = flash.grid_map ["value_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
-  // expected-error@+1 {{'flash.chunk_load' op a linear_fused kernel has no tensor delta_norm (its tensors: q, k, v, g, o)}}
+  // expected-error@+1 {{'flash.chunk_load' op a linear_fused kernel has no tensor delta_norm (its tensors: q, k, v, g, o, scores)}}
   flash.chunk_load delta_norm[%c0, %c0, %c0, %c0] rows 64 cols 2 extent %c0 stage %c0
 }
 

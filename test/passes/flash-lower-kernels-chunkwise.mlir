@@ -328,6 +328,62 @@ func.func @gated_delta(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
 
 // -----
 
+// chunk_scored: a linear_scores kernel (one CTA per chunk: q, k and the
+// chunk's gates, then every inner pair up to the diagonal scored, mapped and
+// written as P), then linear_fused's loop staging each chunk's P beside q,
+// k and v, with one staged product per query tile in place of the key-tile
+// loop.
+
+// CHECK-LABEL: func.func @scored
+// CHECK: flash.kernels = [@scored_v0_scores, @scored_v0]
+// CHECK-LABEL: flash.kernel @scored_v0_scores family linear_scores
+// CHECK-SAME: phase = "scores"
+// CHECK: flash.grid_map ["chunk", "head", "batch"] extents ["max(cdiv(T,64),1)", "4", "B"]
+// CHECK: flash.chunk_load q[
+// CHECK: flash.chunk_load k[
+// CHECK-NOT: flash.chunk_load v[
+// CHECK: flash.chunk_gates
+// CHECK: scf.for %[[QT:.*]] =
+// CHECK: scf.for %[[KT:.*]] =
+// CHECK-NEXT: flash.chunk_scores[%[[QT]], %[[KT]]]
+// CHECK: flash.decay_map[%[[QT]], %[[KT]]]
+// CHECK: flash.chunk_scores_store[{{.*}}, %[[QT]], %[[KT]]] gate mlstm_sig
+// CHECK-NOT: flash.state_update
+// CHECK-LABEL: flash.kernel @scored_v0 family linear_fused
+// CHECK: flash.chunk_load v[
+// CHECK-NEXT: flash.chunk_load scores[{{.*}} rows 64 cols 64
+// CHECK: scf.for
+// CHECK: flash.chunk_inter
+// CHECK-NEXT: flash.chunk_staged_accumulate[%{{.*}}] stage %{{.*}} gate mlstm_sig
+// CHECK-NOT: flash.decay_map
+// CHECK: flash.chunk_store o[
+// CHECK: flash.state_update
+func.func @scored(%q: tensor<?x4x?x64xbf16>, %k: tensor<?x4x?x64xbf16>,
+                  %v: tensor<?x4x?x64xbf16>, %i: tensor<?x4x?xf32>, %f: tensor<?x4x?xf32>)
+    -> tensor<?x4x?x64xbf16> {
+  %o = flash.linear_attention %q, %k, %v gate mlstm_sig gates(%i, %f : tensor<?x4x?xf32>, tensor<?x4x?xf32>) dims ["B", "T"]
+      {flash.schedule = #flash.schedule<algorithm = chunk_scored, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 2, chunk = 64, inner_q = 32, inner_kv = 32, tile_dv = 32, smem_bytes = 0>}
+      : tensor<?x4x?x64xbf16>, tensor<?x4x?x64xbf16>, tensor<?x4x?x64xbf16> -> tensor<?x4x?x64xbf16>
+  return %o : tensor<?x4x?x64xbf16>
+}
+
+// -----
+
+// mlstm_exp's P depends on the carried state's stabiliser: chunk_scored is
+// refused with the checker's reason.
+
+func.func @scored_exp(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
+                      %v: tensor<?x1x?x64xbf16>, %i: tensor<?x1x?xf32>, %f: tensor<?x1x?xf32>)
+    -> tensor<?x1x?x64xbf16> {
+  // expected-error @+1 {{cannot lower schedule #flash.schedule<algorithm = chunk_scored, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0>: no chunk_scored schedule: mlstm_exp's intra-chunk weights are stabilised by the carried state's maximum, which only the recurrence knows}}
+  %o = flash.linear_attention %q, %k, %v gate mlstm_exp gates(%i, %f : tensor<?x1x?xf32>, tensor<?x1x?xf32>) dims ["B", "T"]
+      {flash.schedule = #flash.schedule<algorithm = chunk_scored, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0>}
+      : tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16> -> tensor<?x1x?x64xbf16>
+  return %o : tensor<?x1x?x64xbf16>
+}
+
+// -----
+
 // The delta rule has no two-pass form: a chunk_two_pass schedule is refused
 // with the checker's reason.
 

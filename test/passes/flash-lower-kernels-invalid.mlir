@@ -24,7 +24,7 @@ func.func @unscheduled_recurrence(%q: tensor<?x1x?x64xbf16>) -> tensor<?x1x?x64x
 
 // An attention family has no chunkwise lowering.
 func.func @attention_schedule_on_recurrence(%q: tensor<?x1x?x64xbf16>) -> tensor<?x1x?x64xbf16> {
-  // expected-error@+1 {{algorithm 'flash2' is not a recurrence schedule (chunk_fused, chunk_two_pass)}}
+  // expected-error@+1 {{algorithm 'flash2' is not a recurrence schedule (chunk_fused, chunk_scored, chunk_two_pass)}}
   %o = flash.linear_attention %q, %q, %q dims ["B", "T"]
       {flash.schedule = #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0>}
       : tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16> -> tensor<?x1x?x64xbf16>

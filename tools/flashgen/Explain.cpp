@@ -209,6 +209,10 @@ std::string copiesText(ScheduleAttr s, bool rotary = false, bool residentQuery =
   case Algorithm::chunk_fused:
   case Algorithm::chunk_two_pass:
     return "cp.async by every thread";
+  case Algorithm::chunk_scored:
+    return "cp.async by every thread; each chunk's gated intra-chunk matrix P "
+           "(16-bit, L x L) written once by the scores pre-pass and staged by "
+           "every value slice's CTA beside q, k and v";
   case Algorithm::recurrent_step:
     return "the state slice in 16-byte f32 loads straight into registers "
            "(read once, written once); each token's rows into shared memory";

@@ -155,6 +155,44 @@ FG_DEVICE void mma_AtB_chunk(acc_tile<M, N>& c, const smem_tile<T, AR, AC>& a, i
   });
 }
 
+/// h += P V for rows [row0, row0+M) of a staged P tile (chunk_scored: the
+/// scores pre-pass wrote each chunk's P gated and masked, 16-bit) and the
+/// 16-key blocks [0, k_blocks) of it and of v's rows: P's A fragments come
+/// straight from shared memory, no f32 score tile, no decay map. ROW_SUMS:
+/// n (a lane's shares of the rows' normaliser sums) += the P elements
+/// this lane's fragments hold (A register i: row g + 8 (i % 2), columns
+/// 2t + 8 (i / 2) + {0, 1}).
+template <bool ROW_SUMS, int M, int N, class T, int PR, int PC, int BR, int BC>
+FG_DEVICE void mma_staged_scores(acc_tile<M, N>& h, row_vec<M>& n, const smem_tile<T, PR, PC>& p, int row0,
+                                 const smem_tile<T, BR, BC>& v, int k_blocks) {
+  static_assert(M % 16 == 0 && N % 16 == 0, "mma_staged_scores: whole 16 x 16 blocks");
+  constexpr int MT = M / 16, NP = N / 16;
+  FG_CHUNK_NO_UNROLL
+  for (int k = 0; k < k_blocks; ++k) {
+    u32 af[MT][4];
+    FG_UNROLL
+    for (int m = 0; m < MT; ++m) {
+      load_a(af[m], p, row0 + m * 16, k * 16);
+      if constexpr (ROW_SUMS) {
+        n.v[m][0] += (unpack<T>(af[m][0], 0) + unpack<T>(af[m][0], 1)) +
+                     (unpack<T>(af[m][2], 0) + unpack<T>(af[m][2], 1));
+        n.v[m][1] += (unpack<T>(af[m][1], 0) + unpack<T>(af[m][1], 1)) +
+                     (unpack<T>(af[m][3], 0) + unpack<T>(af[m][3], 1));
+      }
+    }
+    FG_UNROLL
+    for (int q = 0; q < NP; ++q) {
+      u32 bf[4];
+      load_b_kn(bf, v, k * 16, q * 16);
+      FG_UNROLL
+      for (int m = 0; m < MT; ++m) {
+        mma_16816<T>(h.v[m][2 * q], af[m], bf[0], bf[1]);
+        mma_16816<T>(h.v[m][2 * q + 1], af[m], bf[2], bf[3]);
+      }
+    }
+  }
+}
+
 /// d0, d1 (the two 16x8 accumulators of one 16x16 block) += (A .* F) B^T
 /// over all K: A = 16 rows from a_row0 of a, B^T = 16 rows from b_row0 of b.
 template <int KU, class T, int AR, int BR, int K, class F>
