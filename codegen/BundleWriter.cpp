@@ -11,6 +11,7 @@
 #include "dialect/Varlen.h"
 #include "dialect/ScheduleConversion.h"
 #include "schedule/AttentionGrad.h"
+#include "schedule/ChunkLayout.h"
 #include "schedule/DecodeSplit.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -1047,14 +1048,28 @@ LogicalResult writeLinearKernel(const RecurrenceEntry &r, const std::string &nam
     if (kernel.getSchedule().getAlgorithm() == Algorithm::chunk_scored) {
       // Each chunk's gated P (linear_scores writes, linear_fused stages):
       // whole chunks of rows, L columns.
-      const std::string chunk = std::to_string(kernel.getSchedule().getChunk());
+      const int64_t L = kernel.getSchedule().getChunk();
+      const std::string chunk = std::to_string(L);
       scratch.push_back(llvm::json::Object{
           {"name", "scores"},
           {"dtype", dtypeName(elem)},
           {"shape", llvm::json::Array{batch, heads,
                                       sizes.expr("cdiv(" + lengthDim + "," + chunk + ")*" +
                                                  chunk),
-                                      kernel.getSchedule().getChunk()}}});
+                                      L}}});
+      // The scalar gates' scanned buffers and the normaliser's key sums,
+      // one row per chunk.
+      llvm::json::Value chunks = sizes.expr("cdiv(" + lengthDim + "," + chunk + ")");
+      if (gate == GateKind::decay || gate == GateKind::mlstm_sig)
+        scratch.push_back(llvm::json::Object{
+            {"name", "score_gates"},
+            {"dtype", "f32"},
+            {"shape", llvm::json::Array{batch, heads, chunks, scalarGateBufferFloats(L)}}});
+      if (gate == GateKind::mlstm_sig)
+        scratch.push_back(llvm::json::Object{
+            {"name", "score_key_sums"},
+            {"dtype", "f32"},
+            {"shape", llvm::json::Array{batch, heads, chunks, keyDim}}});
       return scratch;
     }
     if (kernel.getSchedule().getAlgorithm() != Algorithm::chunk_two_pass)
@@ -1080,8 +1095,9 @@ LogicalResult writeLinearKernel(const RecurrenceEntry &r, const std::string &nam
   };
   llvm::json::Array variants;
   std::vector<std::string> symbolsUsed;
-  static const StringRef kScratch[] = {"chunk_c", "chunk_n", "chunk_m", "delta_w",
-                                       "delta_u", "delta_norm", "scores"};
+  static const StringRef kScratch[] = {"chunk_c",    "chunk_n",     "chunk_m",
+                                       "delta_w",    "delta_u",     "delta_norm",
+                                       "scores",     "score_gates", "score_key_sums"};
   if (failed(writeVariants(op, symbols, options, sizes, kScratch, scratchOf,
                            symbolsUsed, variants)))
     return failure();

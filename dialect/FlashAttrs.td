@@ -156,7 +156,15 @@ def Flash_TensorRole : I32EnumAttr<"TensorRole",
     // chunk_scored: each chunk's gated intra-chunk matrix P (element type,
     // [B, H, whole chunks of rows, L]; row r's keys at columns 0..L-1 of
     // its chunk), written by linear_scores, staged by linear_fused.
-    I32EnumAttrCase<"scores", 17>
+    I32EnumAttrCase<"scores", 17>,
+    // chunk_scored, gate kinds with scalar gates: each chunk's scanned gate
+    // buffer (f32, [B, H, chunks, 4 L + 4]: the chunk's log-decays, input
+    // weights, key weights and decay, none of which depends on the carried
+    // state), and for the normaliser kinds the chunk's key sums sum_s w_s
+    // k_s (f32, [B, H, chunks, Dk]); written by linear_scores, staged by
+    // linear_fused in place of its per-slice gate scan and key sums.
+    I32EnumAttrCase<"score_gates", 18>,
+    I32EnumAttrCase<"score_key_sums", 19>
   ]> {
   let cppNamespace = "::mlir::flash";
 }

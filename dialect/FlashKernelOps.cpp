@@ -125,7 +125,7 @@ constexpr FamilyRule kFamilies[] = {
     {KernelFamily::linear_fused,
      {Algorithm::chunk_fused, Algorithm::chunk_scored},
      true,
-     {TR::q, TR::k, TR::v, TR::g, TR::o, TR::scores},
+     {TR::q, TR::k, TR::v, TR::g, TR::o, TR::scores, TR::score_gates, TR::score_key_sums},
      {StateSource::zero, StateSource::initial},
      {StateTarget::final}},
     {KernelFamily::delta_fused,
@@ -144,7 +144,7 @@ constexpr FamilyRule kFamilies[] = {
     {KernelFamily::linear_scores,
      {Algorithm::chunk_scored},
      true,
-     {TR::q, TR::k, TR::g, TR::scores},
+     {TR::q, TR::k, TR::g, TR::scores, TR::score_gates, TR::score_key_sums},
      {},
      {}},
     {KernelFamily::linear_states,
@@ -875,7 +875,8 @@ LogicalResult ChunkLoadOp::verify() {
       failed(checkOpTensor(*this, tensor,
                            {TR::q, TR::k, TR::v, TR::g, TR::dout, TR::delta_w,
                             TR::delta_u, TR::delta_norm, TR::grad_do,
-                            TR::grad_dqn, TR::scores})) ||
+                            TR::grad_dqn, TR::scores, TR::score_gates,
+                            TR::score_key_sums})) ||
       failed(checkFamilyRole(*this, *kernel, "tensor", tensor,
                              familyRule(kernel->getFamily()).tensors)))
     return failure();
@@ -994,6 +995,20 @@ LogicalResult ChunkScoresStoreOp::verify() {
   if (kernel->getFamily() != KernelFamily::linear_scores)
     return emitOpError() << "writes scores, which only a linear_scores kernel does, not "
                          << stringifyKernelFamily(kernel->getFamily());
+  return success();
+}
+
+LogicalResult ChunkGatesStoreOp::verify() {
+  FailureOr<KernelOp> kernel = checkRecurrenceOp(*this, getGate());
+  if (failed(kernel))
+    return failure();
+  if (kernel->getFamily() != KernelFamily::linear_scores)
+    return emitOpError() << "writes a chunk's gates, which only a linear_scores kernel does, not "
+                         << stringifyKernelFamily(kernel->getFamily());
+  GateKind gate = getGate();
+  if (gate != GateKind::decay && gate != GateKind::mlstm_sig)
+    return emitOpError() << "gate " << stringifyGateKind(gate)
+                         << " has no chunk-local scalar gates to store (decay, mlstm_sig)";
   return success();
 }
 

@@ -46,7 +46,9 @@ def Flash_ChunkLoadOp : Flash_Op<"chunk_load", []> {
     (not in a `linear_states` kernel, which computes no outputs), `k`, `v`
     (16-bit rows) or `g` (the f32 per-key-dim log-decays of a `vector`
     gate); in a chunk_scored `linear_fused` kernel also `scores`, the
-    chunk's L x L gated intra-chunk matrix (the scores pre-pass's). `async` copies join the open group closed by
+    chunk's L x L gated intra-chunk matrix (the scores pre-pass's), and
+    `score_gates` (its scanned gate buffer, `cols` floats, into gate buffer
+    `stage`) and `score_key_sums` (Dk f32, into `stage`). `async` copies join the open group closed by
     `flash.tile_commit`. In a `linear_grad_states` kernel `q` and `dout`
     are the gradient update's key and value rows (the k and v stages); a
     `linear_grad_chunk` kernel stages q, k, v and dout whole (one stage).
@@ -284,6 +286,22 @@ def Flash_ChunkScoresStoreOp : Flash_Op<"chunk_scores_store", []> {
   let assemblyFormat = [{
     `[` $batch `,` $head `,` $chunk `,` $query_tile `,` $key_tile `]` `gate` $gate attr-dict
   }];
+  let hasVerifier = 1;
+}
+
+def Flash_ChunkGatesStoreOp : Flash_Op<"chunk_gates_store", []> {
+  let summary = "write a chunk's scanned gates (and key sums) to scratch (linear_scores)";
+  let description = [{
+    In a `linear_scores` kernel after `flash.chunk_gates` of the chunk (gate
+    buffer 0): the buffer, as is, to row `chunk` of the scratch tensor
+    `score_gates` at (batch, head), and for the normaliser kinds the
+    chunk's key sums sum_s w_s k_s (k staged in stage 0) to `score_key_sums`.
+    Without a stabiliser none of it depends on the carried state, so
+    chunk_scored's `linear_fused` stages them instead of scanning the gates
+    and summing the keys again in each value slice.
+  }];
+  let arguments = (ins Index:$batch, Index:$head, Index:$chunk, Flash_GateKind:$gate);
+  let assemblyFormat = "`[` $batch `,` $head `,` $chunk `]` `gate` $gate attr-dict";
   let hasVerifier = 1;
 }
 

@@ -61,6 +61,7 @@
 #include "passes/IndexBuilder.h"
 #include "passes/InlineRegion.h"
 #include "passes/StagedExtras.h"
+#include "schedule/ChunkLayout.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -200,6 +201,12 @@ struct KernelBuilder {
   bool stagedScores() const {
     return plan.schedule.getAlgorithm() == Algorithm::chunk_scored;
   }
+  /// chunk_scored's fused loop over scalar gates stages each chunk's
+  /// scanned gate buffer (and key sums) from the pre-pass instead of
+  /// fetching and scanning the raw gates in every value slice.
+  bool stagedGates(bool queries) const {
+    return queries && stagedScores() && hasScalarGates(gate());
+  }
 
   KernelOp createKernel(StringRef name, KernelFamily family, StringRef phase,
                         int64_t variant) {
@@ -251,8 +258,9 @@ struct KernelBuilder {
     return hasNormalizer(gate()) ? TensorRole::grad_do : TensorRole::dout;
   }
 
-  /// Async loads of chunk `c`'s tiles into `stage` (q only with outputs).
-  void loadChunk(Value c, Value stage, bool queries) {
+  /// Async loads of chunk `c`'s tiles into `stage` (q only with outputs;
+  /// chunk_scored's scanned gates into gate buffer `buffer`).
+  void loadChunk(Value c, Value stage, bool queries, Value buffer = {}) {
     Value zero = a.c(0);
     if (queries)
       ChunkLoadOp::create(b, loc, TensorRole::q, batch, head, c, zero, T, chunk,
@@ -276,6 +284,13 @@ struct KernelBuilder {
     if (queries && stagedScores())
       ChunkLoadOp::create(b, loc, TensorRole::scores, batch, head, c, zero, T, chunk,
                           chunk, stage, true);
+    if (stagedGates(queries)) {
+      ChunkLoadOp::create(b, loc, TensorRole::score_gates, batch, head, c, zero, T, chunk,
+                          scalarGateBufferFloats(chunk), buffer, true);
+      if (hasNormalizer(gate()))
+        ChunkLoadOp::create(b, loc, TensorRole::score_key_sums, batch, head, c, zero, T,
+                            chunk, plan.keyDim, stage, true);
+    }
     // The f32 g tile has one buffer: it is scanned at the top of its chunk,
     // before the next chunk's tile is requested.
     if (gate() == GateKind::vector)
@@ -429,10 +444,12 @@ struct KernelBuilder {
                                                    : StateSource::zero,
                                  batch, head, valueTile, Value(), gate());
 
-    // Chunk 0 in flight before the loop; its scalar gates ready in buffer 0.
-    loadChunk(zero, zero, queries);
+    // Chunk 0 in flight before the loop; its scalar gates ready in buffer 0
+    // (chunk_scored: staged with its tiles).
+    const bool stagedGates = this->stagedGates(queries);
+    loadChunk(zero, zero, queries, zero);
     TileCommitOp::create(b, loc);
-    if (scalarGates) {
+    if (scalarGates && !stagedGates) {
       GateFetchOp::create(b, loc, batch, head, zero, T, gate());
       chunkGates(zero, zero, zero);
     }
@@ -456,10 +473,10 @@ struct KernelBuilder {
       }
       if (stages > 1) {
         Value nextStage = a.rem(next, a.c(stages));
-        ifThen(more, [&] { loadChunk(next, nextStage, queries); });
+        ifThen(more, [&] { loadChunk(next, nextStage, queries, a.rem(next, two)); });
         TileCommitOp::create(b, loc);
       }
-      if (scalarGates)
+      if (scalarGates && !stagedGates)
         ifThen(more, [&] {
           GateFetchOp::create(b, loc, batch, head, next, T, gate());
         });
@@ -478,12 +495,12 @@ struct KernelBuilder {
                              gate());
       }
       StateUpdateOp::create(b, loc, stage, buffer, gate());
-      if (scalarGates)
+      if (scalarGates && !stagedGates)
         ifThen(more, [&] { chunkGates(next, a.rem(next, two), zero); });
       if (stages == 1) {
         // One stage: the next chunk may only overwrite it now.
         BarrierOp::create(b, loc);
-        ifThen(more, [&] { loadChunk(next, zero, queries); });
+        ifThen(more, [&] { loadChunk(next, zero, queries, a.rem(next, two)); });
         TileCommitOp::create(b, loc);
       }
     });
@@ -619,6 +636,9 @@ struct KernelBuilder {
       chunkGates(c, zero, zero);
     }
     TileWaitOp::create(b, loc, 0);
+    // The scanned gates (and key sums) for the fused loop's value slices.
+    if (hasScalarGates(gate()))
+      ChunkGatesStoreOp::create(b, loc, batch, head, c, gate());
     forLoop(zero, a.c(chunk / innerQ), [&](Value qt) {
       Value qEnd = a.mul(a.add(qt, a.c(1)), a.c(innerQ));
       Value ktEnd = a.min(a.ceilDiv(qEnd, a.c(innerKv)), a.c(chunk / innerKv));

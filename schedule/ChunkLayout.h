@@ -88,8 +88,9 @@ struct ChunkSmemPlan {
   /// The staged extras' ring (ChunkShape::stagedExtras), bytes of one
   /// stage (every extra's tile, one after the other).
   int64_t extras = 0, extraStage = 0;
-  /// ChunkShape::stagedScores' P ring, bytes of one stage.
-  int64_t scores = 0, scoresStage = 0;
+  /// ChunkShape::stagedScores' P ring, bytes of one stage; with a
+  /// normaliser also the ring of the chunks' key sums (Dk f32 a stage).
+  int64_t scores = 0, scoresStage = 0, keySums = 0;
   int64_t total = 0;
 };
 
@@ -120,6 +121,9 @@ inline ChunkSmemPlan chunkSmemPlan(const ChunkShape &s) {
   p.scoresStage = s.stagedScores ? s.chunk * s.chunk * s.elementBytes : 0;
   p.scores = at;
   at = align(at + s.stages * p.scoresStage);
+  p.keySums = at;
+  if (s.stagedScores && s.normalizer)
+    at = align(at + s.stages * s.keyDim * 4);
   p.extraStage = s.stagedExtras * s.chunk * stagedExtraRowFloats(s.tileDv) * 4;
   p.extras = at;
   at = align(at + s.stages * p.extraStage);

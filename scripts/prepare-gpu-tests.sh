@@ -284,6 +284,11 @@ add_case gated_recurrence_b2_t150 gated_recurrence.mlir gated_recurrence 86 B=2 
 add_case feature_map_linear_b2_t150 feature_map_linear.mlir feature_map_linear 100 B=2 T=150
 # Packed sequences (cu_seqlens): ragged lengths (an empty one, a single
 # step, the longest last) packed back to back, states per sequence.
+# chunk_scored (the scores pre-pass, then the fused loop staging P): the
+# bench's 8 heads 256/512 specs planned at their bench shape, where every
+# ranked schedule is that form, run at a ragged T.
+add_case decay_scored_b2_t150 bench/linear/specs/decay_h8_k256_v512.mlir decay_h8_k256_v512 110 B=2 T=150 "--plan=B=8 T=8192"
+add_case mlstm_sig_scored_b1_t200 bench/linear/specs/mlstm_sig_h8_k256_v512.mlir mlstm_sig_h8_k256_v512 111 B=1 T=200 "--plan=B=8 T=8192"
 add_case decay_varlen_b4_t150 decay_varlen.mlir    decay_varlen    68 B=4 T=150
 add_backward_case bwd_decay_varlen_b4_t150 decay_varlen.mlir decay_varlen 72 B=4 T=150
 add_backward_case bwd_sig_varlen_b3_t130 test/unit/device/kernels/sig_varlen.mlir sig_varlen 73 B=3 T=130

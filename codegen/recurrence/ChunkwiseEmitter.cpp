@@ -61,6 +61,9 @@ private:
   bool scoresPrepass = false;
   /// linear_fused of a chunk_scored schedule: P staged beside q, k, v.
   bool stagedScores = false;
+  /// The kernel fetches and scans raw scalar gates (flash.gate_fetch);
+  /// chunk_scored's fused loop stages the pre-pass's scanned buffers.
+  bool fetchesGates = false;
   bool l2normQk = false;     // the delta rule's q and k are l2-normalised
   /// linear_grad_states: the state pass backwards on q and dO (in the k and
   /// v stages), carrying the state's gradient.
@@ -95,6 +98,7 @@ private:
   LogicalResult printDecayMap(DecayMapOp op);
   LogicalResult printAccumulate(ChunkAccumulateOp op);
   LogicalResult printScoresStore(ChunkScoresStoreOp op);
+  LogicalResult printGatesStore(ChunkGatesStoreOp op);
   LogicalResult printStagedAccumulate(ChunkStagedAccumulateOp op);
   LogicalResult printStore(ChunkStoreOp op);
   LogicalResult printStateUpdate(StateUpdateOp op);
@@ -234,6 +238,22 @@ LogicalResult LinearKernelPrinter::printChunkLoad(ChunkLoadOp op) {
     line() << "fg::cta::load_async_bytes<kThreads, kChunk * kDqnCols * 4>(smem + " << at
            << ", " << base(tensor, op.getBatch(), op.getHead()) << " + " << row0
            << " * grad_dqn_s2);\n";
+    return success();
+  }
+  if (role == TensorRole::score_gates) {
+    // The pre-pass's scanned gate buffer of the chunk, whole, into gate
+    // buffer `stage` of the ring.
+    line() << "fg::cta::load_async_bytes<kThreads, fg::chunk::gate_buffer<kChunk>::kFloats * "
+              "4>(fg::ptx::smem_addr("
+           << ring(op.getStage()) << ".p), " << base(tensor, op.getBatch(), op.getHead())
+           << " + (long long)(" << name(op.getChunk()) << ") * score_gates_s2);\n";
+    return success();
+  }
+  if (role == TensorRole::score_key_sums) {
+    line() << "fg::cta::load_async_bytes<kThreads, kKeyDim * 4>(smem + kSmemKeySums + fg::u32(("
+           << name(op.getStage()) << ") * kKeyDim * 4), "
+           << base(tensor, op.getBatch(), op.getHead()) << " + (long long)("
+           << name(op.getChunk()) << ") * score_key_sums_s2);\n";
     return success();
   }
   if (role == TensorRole::scores) {
@@ -699,6 +719,25 @@ LogicalResult LinearKernelPrinter::printScoresStore(ChunkScoresStoreOp op) {
   return success();
 }
 
+LogicalResult LinearKernelPrinter::printGatesStore(ChunkGatesStoreOp op) {
+  // Gate buffer 0 holds the chunk's scan (flash.chunk_gates, before the
+  // wait's barrier); k is staged in stage 0.
+  line() << "{\n";
+  ++indent;
+  line() << "const fg::chunk::gate_buffer<kChunk> gb = fg::chunk::gate_ring<kChunk>(s_gates, 0);\n";
+  line() << "fg::cta::store_floats<kThreads, fg::chunk::gate_buffer<kChunk>::kFloats>("
+         << base("score_gates", op.getBatch(), op.getHead()) << " + (long long)("
+         << name(op.getChunk()) << ") * score_gates_s2, gb.p);\n";
+  if (normalizer)
+    line() << "fg::cta::store_key_sums<kThreads, kChunk, kKeyDim>("
+           << base("score_key_sums", op.getBatch(), op.getHead()) << " + (long long)("
+           << name(op.getChunk())
+           << ") * score_key_sums_s2, sK.stage(0), [&](int s) { return gb.w()[s]; });\n";
+  --indent;
+  line() << "}\n";
+  return success();
+}
+
 LogicalResult LinearKernelPrinter::printStagedAccumulate(ChunkStagedAccumulateOp op) {
   // The 16-key blocks up to this warp's last row: the pre-pass wrote every
   // key tile that starts before the query tile's end.
@@ -855,7 +894,10 @@ LogicalResult LinearKernelPrinter::printStateUpdate(StateUpdateOp op) {
     line() << "fg::warp::mul(st_c, st_c, gb.decay());\n";
     line() << "fg::warp::mma_AtB_chunk<kChunk>(st_c, " << k << ", 0, srow0, " << v
            << ", 0, 0, [&](int, int s) { return gb.w()[s]; });\n";
-    if (normalizer)
+    if (normalizer && stagedScores)
+      line() << "fg::cta::update_normalizer_from<kThreads, kKeyDim>(s_norm, s_key_sums + ("
+             << name(op.getStage()) << ") * kKeyDim, gb.decay());  // the pre-pass's sums\n";
+    else if (normalizer)
       line() << "fg::cta::update_normalizer<kThreads, kChunk, kKeyDim>(s_norm, " << k
              << ", gb.decay(), [&](int s) { return gb.w()[s]; });\n";
   }
@@ -1445,6 +1487,7 @@ LogicalResult LinearKernelPrinter::printKernelOp(Operation *op) {
       .Case<DecayMapOp>([&](auto map) { return printDecayMap(map); })
       .Case<ChunkAccumulateOp>([&](auto acc) { return printAccumulate(acc); })
       .Case<ChunkScoresStoreOp>([&](auto store) { return printScoresStore(store); })
+      .Case<ChunkGatesStoreOp>([&](auto store) { return printGatesStore(store); })
       .Case<ChunkStagedAccumulateOp>(
           [&](auto acc) { return printStagedAccumulate(acc); })
       .Case<ChunkStoreOp>([&](auto store) { return printStore(store); })
@@ -1523,6 +1566,10 @@ std::string LinearKernelPrinter::signature() {
     for (unsigned i = 0; i < rawGates; ++i)
       tensor(gateTensor(i), "float", false, 3);
     tensor("scores", elem, true, 4);
+    if (scalarGates)
+      tensor("score_gates", "float", true, 4);
+    if (scalarGates && normalizer)
+      tensor("score_key_sums", "float", true, 4);
     printDimParameters([&]() -> llvm::raw_ostream & { return sep(); });
     return sep.text();
   }
@@ -1569,6 +1616,10 @@ std::string LinearKernelPrinter::signature() {
   }
   if (stagedScores)
     tensor("scores", elem, false, 4);  // the pre-pass's P of every chunk
+  if (stagedScores && scalarGates)
+    tensor("score_gates", "float", false, 4);  // and its scanned gates
+  if (stagedScores && scalarGates && normalizer)
+    tensor("score_key_sums", "float", false, 4);
   if (delta || deltaPrepare) {
     // The WY factors: written by delta_prepare, read by delta_fused.
     tensor("delta_w", elem, deltaPrepare, 4);
@@ -1606,7 +1657,7 @@ std::string LinearKernelPrinter::header() {
   if (queries)
     h << "constexpr int kWarpRows = kInnerQ / kWarps;   // query rows per warp\n";
   h << "constexpr int kStateRows = kKeyDim / kWarps;  // state rows (key dims) per warp\n";
-  if (scalarGates)
+  if (fetchesGates)
     h << "constexpr int kGateRows = (kChunk + 31) / 32;  // chunk rows per lane in gate "
          "scans\n"
       << "constexpr int kRawGates = " << rawGates << ";\n";
@@ -1660,6 +1711,10 @@ std::string LinearKernelPrinter::header() {
       << "using PRing = fg::smem_ring<PTile, kStages>;\n"
       << "static_assert(kSmemV <= kSmemP && kSmemP + PRing::kBytes <= kSmemG, \"p ring "
          "overlaps\");\n";
+  if (stagedScores && scalarGates && normalizer)
+    h << "constexpr int kSmemKeySums = " << plan.keySums
+      << ";  // the pre-pass's key sums, Dk f32 a stage\n"
+      << "static_assert(kSmemKeySums + kStages * kKeyDim * 4 <= kSmemG, \"key sums overlap\");\n";
   if (shape.stagedExtras > 0)
     h << "// The output_mod's staged extras (passes/StagedExtras.h): per stage, "
       << shape.stagedExtras << " f32 tile(s) of kChunk rows.\n"
@@ -1717,6 +1772,7 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   scoresPrepass = family == KernelFamily::linear_scores;
   stagedScores = family == KernelFamily::linear_fused &&
                  kernel.getSchedule().getAlgorithm() == Algorithm::chunk_scored;
+  kernel.walk([&](GateFetchOp) { fetchesGates = true; });
   queries = queries && !deltaPrepare;
   if (auto norm = kernel.getProblem().getAs<BoolAttr>("l2norm_qk"))
     l2normQk = norm.getValue();
@@ -1885,8 +1941,11 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   }
   if (carriesState)
     line() << "fg::acc_tile<kStateRows, kTileDv> st_c;  // the carried state C, f32\n";
-  if (scalarGates)
+  if (fetchesGates)
     line() << "float gate_raw[kRawGates][kGateRows];  // next chunk's raw gates (warp 0)\n";
+  if (stagedScores && scalarGates && normalizer)
+    line() << "const float* const s_key_sums = reinterpret_cast<const float*>(smem_p + "
+              "kSmemKeySums);\n";
   if (failed(printBlock(kernel.getBody().front())))
     return failure();
 

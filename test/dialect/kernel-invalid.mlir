@@ -79,7 +79,7 @@ flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_f
 flash.kernel @k family attention schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
-  // expected-error@+1 {{expected string or keyword containing one of the following enum values for attribute 'tensor' [q, k, v, g, o, lse, dout, delta, dq_accum, dq, dk, dv, delta_w, delta_u, delta_norm, grad_do, grad_dqn, scores]}}
+  // expected-error@+1 {{expected string or keyword containing one of the following enum values for attribute 'tensor' [q, k, v, g, o, lse, dout, delta, dq_accum, dq, dk, dv, delta_w, delta_u, delta_norm, grad_do, grad_dqn, scores, score_gates, score_key_sums]}}
   flash.tile_load x[%c0, %c0, %c0] rows 64 extent %c0 stage %c0
 }
 
@@ -173,7 +173,7 @@ flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_f
 flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
-  // expected-error@+1 {{'flash.chunk_load' op tensor o is not q, k, v, g, dout, delta_w, delta_u, delta_norm, grad_do, grad_dqn or scores}}
+  // expected-error@+1 {{'flash.chunk_load' op tensor o is not q, k, v, g, dout, delta_w, delta_u, delta_norm, grad_do, grad_dqn, scores, score_gates or score_key_sums}}
   flash.chunk_load o[%c0, %c0, %c0, %c0] rows 64 cols 64 extent %c0 stage %c0
 }
 
@@ -682,7 +682,7 @@ flash.kernel @k family linear_states schedule #flash.schedule<algorithm = chunk_
 flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {gate = "none"} {
   %ids:3 = flash.grid_map ["value_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
-  // expected-error@+1 {{'flash.chunk_load' op a linear_fused kernel has no tensor delta_norm (its tensors: q, k, v, g, o, scores)}}
+  // expected-error@+1 {{'flash.chunk_load' op a linear_fused kernel has no tensor delta_norm (its tensors: q, k, v, g, o, scores, score_gates, score_key_sums)}}
   flash.chunk_load delta_norm[%c0, %c0, %c0, %c0] rows 64 cols 2 extent %c0 stage %c0
 }
 

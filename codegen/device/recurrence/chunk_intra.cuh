@@ -177,24 +177,45 @@ template <int R> FG_DEVICE void to_quad_share(row_vec<R>& x) {
 
 namespace cta {
 
+/// sum_s w(s) * k[s][d] over the L rows of k. Four partial sums over s,
+/// unrolled: one sum was a chain of L dependent FMAs, each waiting on its
+/// shared load, that the CTA's next barrier waited out.
+template <int L, int DK, class T, class W>
+FG_DEVICE float weighted_key_sum(const smem_tile<T, L, DK>& k, int d, W&& w) {
+  constexpr int kParts = 4;
+  static_assert(L % kParts == 0, "weighted_key_sum: L a multiple of 4");
+  float acc[kParts] = {0.0f, 0.0f, 0.0f, 0.0f};
+  for (int s = 0; s < L; s += kParts) {
+    FG_UNROLL
+    for (int j = 0; j < kParts; ++j) acc[j] += w(s + j) * chunk::load_elem(chunk::elem_ptr(k, s + j, d));
+  }
+  return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+}
+
 /// n[d] = decay * n[d] + sum_s w(s) * k[s][d] over the L rows of k (all
-/// threads, one key dim each): the normaliser's state update. Four partial
-/// sums over s, unrolled: one sum was a chain of L dependent FMAs, each
-/// waiting on its shared load, that the CTA's next barrier waited out.
+/// threads, one key dim each): the normaliser's state update.
 template <int NTHREADS, int L, int DK, class T, class W>
 FG_DEVICE void update_normalizer(float* n, const smem_tile<T, L, DK>& k, float decay, W&& w) {
-  constexpr int kParts = 4;
-  static_assert(L % kParts == 0, "update_normalizer: L a multiple of 4");
-  const int tid = ptx::thread_id();
-  for (int d = tid; d < DK; d += NTHREADS) {
-    float acc[kParts] = {0.0f, 0.0f, 0.0f, 0.0f};
-    for (int s = 0; s < L; s += kParts) {
-      FG_UNROLL
-      for (int j = 0; j < kParts; ++j)
-        acc[j] += w(s + j) * chunk::load_elem(chunk::elem_ptr(k, s + j, d));
-    }
-    n[d] = decay * n[d] + ((acc[0] + acc[1]) + (acc[2] + acc[3]));
-  }
+  for (int d = ptx::thread_id(); d < DK; d += NTHREADS) n[d] = decay * n[d] + weighted_key_sum(k, d, w);
+}
+
+/// chunk_scored's pre-pass: dst[d] = sum_s w(s) * k[s][d] (global f32), the
+/// chunk's part of the normaliser's update, once for every value slice.
+template <int NTHREADS, int L, int DK, class T, class W>
+FG_DEVICE void store_key_sums(float* dst, const smem_tile<T, L, DK>& k, W&& w) {
+  for (int d = ptx::thread_id(); d < DK; d += NTHREADS) dst[d] = weighted_key_sum(k, d, w);
+}
+
+/// n[d] = decay * n[d] + sums[d]: the normaliser's update from the staged
+/// key sums of store_key_sums.
+template <int NTHREADS, int DK> FG_DEVICE void update_normalizer_from(float* n, const float* sums, float decay) {
+  for (int d = ptx::thread_id(); d < DK; d += NTHREADS) n[d] = decay * n[d] + sums[d];
+}
+
+/// dst[0, N) = src[0, N) (all threads; global f32 from shared): a scanned
+/// gate buffer into chunk_scored's scratch.
+template <int NTHREADS, int N> FG_DEVICE void store_floats(float* dst, const float* src) {
+  for (int i = ptx::thread_id(); i < N; i += NTHREADS) dst[i] = src[i];
 }
 
 }  // namespace cta

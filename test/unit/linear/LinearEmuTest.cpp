@@ -298,15 +298,19 @@ TEST_F(LinearEmuTest, TwoPassVectorMatchesTheRecurrence) {
   checkOutputs(c, in, d, false, kTolerance);
 }
 
-/// chunk_scored: the scores pre-pass writes each chunk's gated P (scratch
-/// poisoned first: a read of a tile it does not write shows as NaN), then
-/// the fused loop stages P beside q, k, v instead of computing Q K^T.
+/// chunk_scored: the scores pre-pass writes each chunk's gated P, scanned
+/// gate buffer and (mlstm_sig) key sums (scratch poisoned first: a read of
+/// anything it does not write shows as NaN), then the fused loop stages
+/// them beside q, k, v instead of computing Q K^T, scanning the gates and
+/// summing the keys.
 TEST_F(LinearEmuTest, ScoredSigMatchesTheRecurrence) {
   const Case c{ref::GateKind::MlstmSig, 2, 1, 150, 64, 64, true, 13};
   const auto in = inputsFor(c);
   Buffers d(c, in);
   const int64_t chunks = (c.steps + 63) / 64;
   DevTensor<bf16> scores({c.batch, c.heads, chunks * 64, 64}, DevTensor<bf16>::kPoison);
+  DevTensor<float> gates({c.batch, c.heads, chunks, 4 * 64 + 4}, DevTensor<float>::kPoison);
+  DevTensor<float> sums({c.batch, c.heads, chunks, c.keyDim}, DevTensor<float>::kPoison);
   {
     using namespace emu_scored_sig_v0_scores_k;
     emu::launch(emu::Dim3{unsigned(chunks), 1, unsigned(c.batch)}, kThreads, kSmemBytes,
@@ -314,7 +318,8 @@ TEST_F(LinearEmuTest, ScoredSigMatchesTheRecurrence) {
                 d.q.s(3), (const bf16*)d.k.mem.data(), d.k.s(0), d.k.s(1), d.k.s(2), d.k.s(3),
                 (const float*)d.i.mem.data(), d.i.s(0), d.i.s(1), d.i.s(2), (const float*)d.f.mem.data(), d.f.s(0),
                 d.f.s(1), d.f.s(2), scores.mem.data(), scores.s(0), scores.s(1), scores.s(2), scores.s(3),
-                int(c.batch), int(c.steps));
+                gates.mem.data(), gates.s(0), gates.s(1), gates.s(2), gates.s(3), sums.mem.data(), sums.s(0),
+                sums.s(1), sums.s(2), sums.s(3), int(c.batch), int(c.steps));
   }
   {
     using namespace emu_scored_sig_v0_k;
@@ -327,7 +332,9 @@ TEST_F(LinearEmuTest, ScoredSigMatchesTheRecurrence) {
                 d.n0.s(2), d.o.mem.data(), d.o.s(0), d.o.s(1), d.o.s(2), d.o.s(3), d.cf.mem.data(), d.cf.s(0),
                 d.cf.s(1), d.cf.s(2), d.cf.s(3), d.nf.mem.data(), d.nf.s(0), d.nf.s(1), d.nf.s(2),
                 (const bf16*)scores.mem.data(), scores.s(0), scores.s(1), scores.s(2), scores.s(3),
-                int(c.batch), int(c.steps));
+                (const float*)gates.mem.data(), gates.s(0), gates.s(1), gates.s(2), gates.s(3),
+                (const float*)sums.mem.data(), sums.s(0), sums.s(1), sums.s(2), sums.s(3), int(c.batch),
+                int(c.steps));
   }
   checkOutputs(c, in, d, true, kTolerance);
 }
@@ -340,13 +347,15 @@ TEST_F(LinearEmuTest, ScoredDecayRagged) {
     Buffers d(c, in);
     const int64_t chunks = (c.steps + 31) / 32;
     DevTensor<bf16> scores({c.batch, c.heads, chunks * 32, 32}, DevTensor<bf16>::kPoison);
+    DevTensor<float> gates({c.batch, c.heads, chunks, 4 * 32 + 4}, DevTensor<float>::kPoison);
     {
       using namespace emu_scored_decay_v0_scores_k;
       emu::launch(emu::Dim3{unsigned(chunks), 2, unsigned(c.batch)}, kThreads, kSmemBytes,
                   flashgen_emu_scored_decay_v0_scores, (const bf16*)d.q.mem.data(), d.q.s(0), d.q.s(1),
                   d.q.s(2), d.q.s(3), (const bf16*)d.k.mem.data(), d.k.s(0), d.k.s(1), d.k.s(2), d.k.s(3),
                   (const float*)d.g.mem.data(), d.g.s(0), d.g.s(1), d.g.s(2), scores.mem.data(), scores.s(0),
-                  scores.s(1), scores.s(2), scores.s(3), int(c.batch), int(c.steps));
+                  scores.s(1), scores.s(2), scores.s(3), gates.mem.data(), gates.s(0), gates.s(1), gates.s(2),
+                  gates.s(3), int(c.batch), int(c.steps));
     }
     {
       using namespace emu_scored_decay_v0_k;
@@ -356,7 +365,8 @@ TEST_F(LinearEmuTest, ScoredDecayRagged) {
                   (const bf16*)d.v.mem.data(), d.v.s(0), d.v.s(1), d.v.s(2), d.v.s(3),
                   (const float*)d.g.mem.data(), d.g.s(0), d.g.s(1), d.g.s(2), d.o.mem.data(), d.o.s(0),
                   d.o.s(1), d.o.s(2), d.o.s(3), (const bf16*)scores.mem.data(), scores.s(0), scores.s(1),
-                  scores.s(2), scores.s(3), int(c.batch), int(c.steps));
+                  scores.s(2), scores.s(3), (const float*)gates.mem.data(), gates.s(0), gates.s(1),
+                  gates.s(2), gates.s(3), int(c.batch), int(c.steps));
     }
     checkOutputs(c, in, d, false, kTolerance);
   }
