@@ -988,23 +988,26 @@ LogicalResult ChunkAccumulateOp::verify() {
   return checkRecurrenceOp(*this, getGate());
 }
 
-LogicalResult ChunkScoresStoreOp::verify() {
-  FailureOr<KernelOp> kernel = checkRecurrenceOp(*this, getGate());
+/// A store of chunk_scored's pre-pass (`what` it writes): inside a
+/// linear_scores kernel of the same gate kind.
+static LogicalResult checkScoresPassStore(Operation *op, GateKind gate, StringRef what) {
+  FailureOr<KernelOp> kernel = checkRecurrenceOp(op, gate);
   if (failed(kernel))
     return failure();
   if (kernel->getFamily() != KernelFamily::linear_scores)
-    return emitOpError() << "writes scores, which only a linear_scores kernel does, not "
-                         << stringifyKernelFamily(kernel->getFamily());
+    return op->emitOpError() << "writes " << what
+                             << ", which only a linear_scores kernel does, not "
+                             << stringifyKernelFamily(kernel->getFamily());
   return success();
 }
 
+LogicalResult ChunkScoresStoreOp::verify() {
+  return checkScoresPassStore(*this, getGate(), "scores");
+}
+
 LogicalResult ChunkGatesStoreOp::verify() {
-  FailureOr<KernelOp> kernel = checkRecurrenceOp(*this, getGate());
-  if (failed(kernel))
+  if (failed(checkScoresPassStore(*this, getGate(), "a chunk's gates")))
     return failure();
-  if (kernel->getFamily() != KernelFamily::linear_scores)
-    return emitOpError() << "writes a chunk's gates, which only a linear_scores kernel does, not "
-                         << stringifyKernelFamily(kernel->getFamily());
   GateKind gate = getGate();
   if (gate != GateKind::decay && gate != GateKind::mlstm_sig)
     return emitOpError() << "gate " << stringifyGateKind(gate)

@@ -137,6 +137,48 @@ TEST(Calibration, ModelOrdersTheDeltaTable) {
                                                 << " of " << s.shapes << " shapes";
 }
 
+/// One row of a chunkwise forward table (schedule/calibration/h100-linear*.tsv):
+/// the problem, the schedule and the measured ms; `shape` names the table's
+/// shape (gate, Dk, T) the row is ranked within.
+struct ChunkwiseRow {
+  std::string line, shape;
+  LinearProblem p;
+  Schedule s;
+  double ms = 0;
+};
+
+/// The rows of a chunkwise forward table, each checked to parse.
+std::vector<ChunkwiseRow> readChunkwiseTable(const std::string &file) {
+  std::ifstream in(std::string(FLASHGEN_CALIBRATION_DIR) + "/" + file);
+  EXPECT_TRUE(in.good()) << file;
+  std::vector<ChunkwiseRow> rows;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#' || line.rfind("gate", 0) == 0)
+      continue;
+    std::istringstream fields(line);
+    std::string gate, algorithm;
+    ChunkwiseRow r;
+    r.line = line;
+    LinearProblem &p = r.p;
+    Schedule &s = r.s;
+    fields >> gate >> p.batch >> p.heads >> p.length >> p.keyDim >> p.valueDim >> algorithm >>
+        s.chunk >> s.innerQ >> s.innerKv >> s.tileDv >> s.stages >> s.warps >> r.ms;
+    EXPECT_FALSE(fields.fail()) << line;
+    std::optional<GateKind> kind = parseGateKind(gate);
+    std::optional<Algorithm> a = parseAlgorithm(algorithm);
+    EXPECT_TRUE(kind && a) << line;
+    if (fields.fail() || !kind || !a)
+      continue;
+    p.gate = *kind;
+    s.algorithm = *a;
+    s.smemBytes = linearScheduleSmemBytes(p, s);
+    r.shape = gate + " Dk=" + std::to_string(p.keyDim) + " T=" + std::to_string(p.length);
+    rows.push_back(r);
+  }
+  return rows;
+}
+
 TEST(Calibration, ModelOrdersTheGatedRecurrenceTable) {
   // schedule/calibration/h100-linear.tsv: 16 to 23 chunkwise schedules
   // (both forms) of decay, mlstm_sig and mlstm_exp at 8 heads 256/512 and
@@ -149,31 +191,15 @@ TEST(Calibration, ModelOrdersTheGatedRecurrenceTable) {
   // 0.62 to 0.95 (mean 0.83), and its first choice among the rows is the
   // fastest on the four decay and mlstm_sig shapes and 5.0% and 8.2% slower
   // on mlstm_exp's (its second pass over the scores, one cost per score).
-  std::ifstream in(std::string(FLASHGEN_CALIBRATION_DIR) + "/h100-linear.tsv");
-  ASSERT_TRUE(in.good());
   const Target &t = **lookupTarget("sm_90");
   std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> shapes;
-  std::string line;
-  size_t rows = 0, ruledOut = 0;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#' || line.rfind("gate", 0) == 0)
-      continue;
-    std::istringstream fields(line);
-    std::string gate, algorithm;
-    LinearProblem p;
-    Schedule s;
-    double ms = 0;
-    fields >> gate >> p.batch >> p.heads >> p.length >> p.keyDim >> p.valueDim >> algorithm >>
-        s.chunk >> s.innerQ >> s.innerKv >> s.tileDv >> s.stages >> s.warps >> ms;
-    ASSERT_FALSE(fields.fail()) << line;
-    std::optional<GateKind> kind = parseGateKind(gate);
-    ASSERT_TRUE(kind.has_value()) << line;
-    p.gate = *kind;
-    ASSERT_TRUE(algorithm == "chunk_fused" || algorithm == "chunk_two_pass") << line;
-    s.algorithm = algorithm == "chunk_fused" ? Algorithm::ChunkFused : Algorithm::ChunkTwoPass;
-    s.smemBytes = linearScheduleSmemBytes(p, s);
-    Evaluation e = evaluateLinear(p, t, s);
-    ++rows;
+  std::vector<ChunkwiseRow> rows = readChunkwiseTable("h100-linear.tsv");
+  ASSERT_EQ(rows.size(), 117u);
+  size_t ruledOut = 0;
+  for (const ChunkwiseRow &r : rows) {
+    ASSERT_TRUE(r.s.algorithm == Algorithm::ChunkFused || r.s.algorithm == Algorithm::ChunkTwoPass)
+        << r.line;
+    Evaluation e = evaluateLinear(r.p, t, r.s);
     if (!std::isfinite(e.seconds)) {
       // Its register estimate rules it out (the two-pass outputs kernel of
       // mlstm_exp at tile_dv = 64), though NVRTC fitted it: the model is
@@ -181,11 +207,9 @@ TEST(Calibration, ModelOrdersTheGatedRecurrenceTable) {
       ++ruledOut;
       continue;
     }
-    std::string shape = gate + " Dk=" + std::to_string(p.keyDim) + " T=" + std::to_string(p.length);
-    shapes[shape].first.push_back(e.seconds);
-    shapes[shape].second.push_back(ms);
+    shapes[r.shape].first.push_back(e.seconds);
+    shapes[r.shape].second.push_back(r.ms);
   }
-  ASSERT_EQ(rows, 117u);
   EXPECT_LE(ruledOut, 1u);
   std::vector<ShapeAgreement> judged;
   for (const auto &[shape, times] : shapes) {
@@ -212,47 +236,29 @@ TEST(Calibration, ModelOrdersTheScoredRecurrenceTable) {
   // bounds: within 30% of each chunk_scored row (the chunk_fused rows are
   // h100-linear.tsv's to hold; log rms over all at most 15%), and a first
   // choice among the rows at most 5% slower than the fastest on every shape.
-  std::ifstream in(std::string(FLASHGEN_CALIBRATION_DIR) + "/h100-linear-scored.tsv");
-  ASSERT_TRUE(in.good());
   const Target &t = **lookupTarget("sm_90");
   std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> shapes;
-  std::string line;
-  size_t rows = 0, scored = 0;
+  std::vector<ChunkwiseRow> rows = readChunkwiseTable("h100-linear-scored.tsv");
+  ASSERT_EQ(rows.size(), 24u);
+  size_t scored = 0;
   double squares = 0;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#' || line.rfind("gate", 0) == 0)
-      continue;
-    std::istringstream fields(line);
-    std::string gate, algorithm;
-    LinearProblem p;
-    Schedule s;
-    double ms = 0;
-    fields >> gate >> p.batch >> p.heads >> p.length >> p.keyDim >> p.valueDim >> algorithm >>
-        s.chunk >> s.innerQ >> s.innerKv >> s.tileDv >> s.stages >> s.warps >> ms;
-    ASSERT_FALSE(fields.fail()) << line;
-    std::optional<GateKind> kind = parseGateKind(gate);
-    ASSERT_TRUE(kind.has_value()) << line;
-    p.gate = *kind;
-    std::optional<Algorithm> a = parseAlgorithm(algorithm);
-    ASSERT_TRUE(a == Algorithm::ChunkScored || a == Algorithm::ChunkFused) << line;
-    s.algorithm = *a;
-    scored += s.algorithm == Algorithm::ChunkScored;
-    s.smemBytes = linearScheduleSmemBytes(p, s);
-    ASSERT_TRUE(checkLinearSchedule(p, t, s).empty()) << line;
-    Evaluation e = evaluateLinear(p, t, s);
-    ASSERT_TRUE(std::isfinite(e.seconds)) << line;
-    const double logError = std::log(e.seconds * 1e3 / ms);
-    if (s.algorithm == Algorithm::ChunkScored)
-      EXPECT_LT(std::fabs(logError), std::log(1.3)) << line << ": modeled " << e.seconds * 1e3 << " ms";
+  for (const ChunkwiseRow &r : rows) {
+    ASSERT_TRUE(r.s.algorithm == Algorithm::ChunkScored || r.s.algorithm == Algorithm::ChunkFused)
+        << r.line;
+    scored += r.s.algorithm == Algorithm::ChunkScored;
+    ASSERT_TRUE(checkLinearSchedule(r.p, t, r.s).empty()) << r.line;
+    Evaluation e = evaluateLinear(r.p, t, r.s);
+    ASSERT_TRUE(std::isfinite(e.seconds)) << r.line;
+    const double logError = std::log(e.seconds * 1e3 / r.ms);
+    if (r.s.algorithm == Algorithm::ChunkScored)
+      EXPECT_LT(std::fabs(logError), std::log(1.3)) << r.line << ": modeled " << e.seconds * 1e3
+                                                    << " ms";
     squares += logError * logError;
-    ++rows;
-    std::string shape = gate + " Dk=" + std::to_string(p.keyDim) + " T=" + std::to_string(p.length);
-    shapes[shape].first.push_back(e.seconds);
-    shapes[shape].second.push_back(ms);
+    shapes[r.shape].first.push_back(e.seconds);
+    shapes[r.shape].second.push_back(r.ms);
   }
-  ASSERT_EQ(rows, 24u);
   EXPECT_EQ(scored, 16u);
-  EXPECT_LE(std::sqrt(squares / rows), 0.15);
+  EXPECT_LE(std::sqrt(squares / rows.size()), 0.15);
   for (const auto &[shape, times] : shapes) {
     ShapeAgreement a = judgeOrder(shape, times.first, times.second);
     std::printf("[scored calibration] %s: rho %.2f, first choice %.1f%% slower than the fastest\n",
