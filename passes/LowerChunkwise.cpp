@@ -402,6 +402,13 @@ struct KernelBuilder {
     body(loop.getInductionVar());
   }
 
+  /// The inner key tiles query tile `qt` reaches: those starting before
+  /// its end (the rest are all above the diagonal).
+  Value keyTilesThrough(Value qt) {
+    Value qEnd = a.mul(a.add(qt, a.c(1)), a.c(innerQ));
+    return a.min(a.ceilDiv(qEnd, a.c(innerKv)), a.c(chunk / innerKv));
+  }
+
   /// Outputs of chunk `c`: inner query tiles, each from the carried state
   /// plus the inner key tiles up to its last row (TFLA's second level).
   void chunkOutputs(Value c, Value stage, Value buffer,
@@ -416,13 +423,7 @@ struct KernelBuilder {
                                             stage, gate()));
         return;
       }
-      // Key tiles starting at or after the query tile's end are all
-      // above the diagonal.
-      Value qNext = a.add(qt, a.c(1));
-      Value qEnd = a.mul(qNext, a.c(innerQ));
-      Value ktCover = a.ceilDiv(qEnd, a.c(innerKv));
-      Value ktEnd = a.min(ktCover, a.c(chunk / innerKv));
-      forLoop(zero, ktEnd, [&](Value kt) {
+      forLoop(zero, keyTilesThrough(qt), [&](Value kt) {
         ChunkScoresOp::create(b, loc, qt, kt, stage, gate());
         auto map = DecayMapOp::create(b, loc, qt, kt, buffer);
         buildDecayRegion(b, loc, gate(), map);
@@ -640,9 +641,7 @@ struct KernelBuilder {
     if (hasScalarGates(gate()))
       ChunkGatesStoreOp::create(b, loc, batch, head, c, gate());
     forLoop(zero, a.c(chunk / innerQ), [&](Value qt) {
-      Value qEnd = a.mul(a.add(qt, a.c(1)), a.c(innerQ));
-      Value ktEnd = a.min(a.ceilDiv(qEnd, a.c(innerKv)), a.c(chunk / innerKv));
-      forLoop(zero, ktEnd, [&](Value kt) {
+      forLoop(zero, keyTilesThrough(qt), [&](Value kt) {
         ChunkScoresOp::create(b, loc, qt, kt, zero, gate());
         auto map = DecayMapOp::create(b, loc, qt, kt, zero);
         buildDecayRegion(b, loc, gate(), map);

@@ -186,6 +186,17 @@ double chunkCopiesPerThread(const LinearProblem &p, const Schedule &s, bool outp
          p.elementBytes / 16 / (32 * std::max<int64_t>(s.warps, 1));
 }
 
+/// chunk_scored's fused step: the staged keys one warp multiplies, summed
+/// over the query tiles (each warp the 16-key blocks up to its last row: on
+/// average over the warps q0 + rq (w + 1) / 2 for the query tile at q0).
+double stagedKeysPerWarp(const Schedule &s) {
+  const double w = std::max<int64_t>(s.warps, 1), rq = s.innerQ / w;
+  double keys = 0;
+  for (double qt = 0; qt < s.chunk / s.innerQ; ++qt)
+    keys += qt * s.innerQ + rq * (w + 1) / 2;
+  return keys;
+}
+
 /// The kernels of a chunkwise schedule whose chunk step is modeled:
 /// linear_fused, and chunk_two_pass's states pass (the state update alone,
 /// k's rows and v's slice copied, the state written every chunk besides)
@@ -200,9 +211,7 @@ enum class ChunkStep { Fused, States, Outputs, Scores };
 /// and inner_kv keys over Dk) and P V (inner_kv x tile_dv), and the state
 /// update (the warp's Dk / warps rows of K^T and V's L x tile_dv).
 /// chunk_scored's fused step reads P instead: each warp the A fragments of
-/// its rows and V's for the 16-key blocks up to its last row (on average
-/// over the warps, (q0 + rq (w + 1) / 2) / 16 blocks for the query tile at
-/// q0).
+/// its rows and V's for its staged keys' 16-key blocks.
 double gatedChunkStepFragmentLoads(const LinearProblem &p, const Schedule &s,
                                    ChunkStep step) {
   const double L = s.chunk, Dk = p.keyDim, tv = s.tileDv,
@@ -213,12 +222,8 @@ double gatedChunkStepFragmentLoads(const LinearProblem &p, const Schedule &s,
   if (step == ChunkStep::Scores)
     return scores;
   double intra = scores + pairs * (kv / 16) * (tv / 16);
-  if (s.algorithm == Algorithm::ChunkScored) {
-    double blocks = 0;
-    for (double qt = 0; qt < queryTiles; ++qt)
-      blocks += (qt * s.innerQ + rq * (w + 1) / 2) / 16;
-    intra = blocks * (rq / 16 + tv / 16);
-  }
+  if (s.algorithm == Algorithm::ChunkScored)
+    intra = stagedKeysPerWarp(s) / 16 * (rq / 16 + tv / 16);
   const double outputs = queryTiles * (Dk / 16) * (rq / 16 + tv / 16) + intra;
   const double update = (L / 16) * (Dk / w / 16 + tv / 16);
   return step == ChunkStep::States ? update
@@ -259,15 +264,13 @@ double gatedChunkStepCycles(const LinearProblem &p, const Schedule &s,
   const double stateAccesses =
       step == ChunkStep::Fused || step == ChunkStep::Scores ? 0.0
                                : static_cast<double>(p.keyDim) * s.tileDv * 4 / 16 / (32 * w);
+  // chunk_scored: the staged P elements of one lane, rq rows of each
+  // warp's staged keys over 32 lanes.
   double staged = 0;
-  if (step == ChunkStep::Fused && s.algorithm == Algorithm::ChunkScored) {
-    const double rq = s.innerQ / w;
-    for (double qt = 0; qt < s.chunk / s.innerQ; ++qt)
-      staged += (qt * s.innerQ + rq * (w + 1) / 2) * rq / 32;
+  if (step == ChunkStep::Fused && s.algorithm == Algorithm::ChunkScored)
     staged = kScoredStepCycles + (p.gate == GateKind::MlstmSig ? kScoredSigCyclesPerStagedScore
                                                                 : kScoredCyclesPerStagedScore) *
-                                     staged;
-  }
+                                     stagedKeysPerWarp(s) * (s.innerQ / w) / 32;
   return staged + kGatedStepCycles + kTwoPassCyclesPerStateAccess * stateAccesses +
          kGatedStepCyclesPerFragmentLoad * gatedChunkStepFragmentLoads(p, s, step) +
          perScore * scoresPerLane + (exposed ? kGatedExposedCyclesPerCopy * copies : 0.0);

@@ -59,8 +59,10 @@ private:
   /// linear_scores: q, k and gates in, each inner pair's gated P out; no
   /// values, no state.
   bool scoresPrepass = false;
-  /// linear_fused of a chunk_scored schedule: P staged beside q, k, v.
-  bool stagedScores = false;
+  /// linear_fused of a chunk_scored schedule: P staged beside q, k, v;
+  /// with scalar gates also the pre-pass's scanned gate buffers, and with
+  /// a normaliser its key sums.
+  bool stagedScores = false, stagedGates = false, stagedKeySums = false;
   /// The kernel fetches and scans raw scalar gates (flash.gate_fetch);
   /// chunk_scored's fused loop stages the pre-pass's scanned buffers.
   bool fetchesGates = false;
@@ -894,7 +896,7 @@ LogicalResult LinearKernelPrinter::printStateUpdate(StateUpdateOp op) {
     line() << "fg::warp::mul(st_c, st_c, gb.decay());\n";
     line() << "fg::warp::mma_AtB_chunk<kChunk>(st_c, " << k << ", 0, srow0, " << v
            << ", 0, 0, [&](int, int s) { return gb.w()[s]; });\n";
-    if (normalizer && stagedScores)
+    if (stagedKeySums)
       line() << "fg::cta::update_normalizer_from<kThreads, kKeyDim>(s_norm, s_key_sums + ("
              << name(op.getStage()) << ") * kKeyDim, gb.decay());  // the pre-pass's sums\n";
     else if (normalizer)
@@ -1616,9 +1618,9 @@ std::string LinearKernelPrinter::signature() {
   }
   if (stagedScores)
     tensor("scores", elem, false, 4);  // the pre-pass's P of every chunk
-  if (stagedScores && scalarGates)
+  if (stagedGates)
     tensor("score_gates", "float", false, 4);  // and its scanned gates
-  if (stagedScores && scalarGates && normalizer)
+  if (stagedKeySums)
     tensor("score_key_sums", "float", false, 4);
   if (delta || deltaPrepare) {
     // The WY factors: written by delta_prepare, read by delta_fused.
@@ -1711,7 +1713,7 @@ std::string LinearKernelPrinter::header() {
       << "using PRing = fg::smem_ring<PTile, kStages>;\n"
       << "static_assert(kSmemV <= kSmemP && kSmemP + PRing::kBytes <= kSmemG, \"p ring "
          "overlaps\");\n";
-  if (stagedScores && scalarGates && normalizer)
+  if (stagedKeySums)
     h << "constexpr int kSmemKeySums = " << plan.keySums
       << ";  // the pre-pass's key sums, Dk f32 a stage\n"
       << "static_assert(kSmemKeySums + kStages * kKeyDim * 4 <= kSmemG, \"key sums overlap\");\n";
@@ -1777,6 +1779,8 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   if (auto norm = kernel.getProblem().getAs<BoolAttr>("l2norm_qk"))
     l2normQk = norm.getValue();
   normalizer = gate == GateKind::mlstm_exp || gate == GateKind::mlstm_sig;
+  stagedGates = stagedScores && scalarGates;
+  stagedKeySums = stagedGates && normalizer;
   stabilizer = gate == GateKind::mlstm_exp;
   rawGates = scalarGates ? LinearAttentionOp::getGateOperandCount(gate) : 0;
   if (normalizer && (gradStates || gradChunk) && kernel.getSchedule().getTileDv() > 0)
@@ -1943,7 +1947,7 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
     line() << "fg::acc_tile<kStateRows, kTileDv> st_c;  // the carried state C, f32\n";
   if (fetchesGates)
     line() << "float gate_raw[kRawGates][kGateRows];  // next chunk's raw gates (warp 0)\n";
-  if (stagedScores && scalarGates && normalizer)
+  if (stagedKeySums)
     line() << "const float* const s_key_sums = reinterpret_cast<const float*>(smem_p + "
               "kSmemKeySums);\n";
   if (failed(printBlock(kernel.getBody().front())))
