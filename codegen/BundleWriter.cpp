@@ -1341,6 +1341,8 @@ llvm::json::Object mlir::flash::scheduleJson(ScheduleAttr s) {
     json["rotary_prepass"] = s.getRotaryPrepass();
   if (s.getMaskLists() != 0)
     json["mask_lists"] = s.getMaskLists();
+  if (s.getValueSlice() != 0)
+    json["value_slice"] = s.getValueSlice();
   return json;
 }
 

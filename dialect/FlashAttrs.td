@@ -236,7 +236,10 @@ def Flash_ScheduleAttr : AttrDef<Flash_Dialect, "Schedule"> {
     over the tiles' position ranges (passes/MaskModTiles.h) and lists the
     key tiles it leaves partly or wholly visible; the attention kernel
     walks those lists as a block mask's, a hidden tile never loaded, a
-    whole one never masked.
+    whole one never masked. `value_slice` (chunk_grad only; omitted when
+    0): the gradient's chunk kernel stages v, dO and the two states that
+    many value columns at a time, in Dv / value_slice passes, where the
+    states do not fit shared memory whole; 0 stages the whole of Dv.
 
     ```mlir
     #flash.schedule<algorithm = flash2, tile_q = 128, tile_kv = 64,
@@ -259,7 +262,8 @@ def Flash_ScheduleAttr : AttrDef<Flash_Dialect, "Schedule"> {
     "int64_t":$smem_bytes,
     DefaultValuedParameter<"int64_t", "0">:$persistent,
     DefaultValuedParameter<"int64_t", "0">:$rotary_prepass,
-    DefaultValuedParameter<"int64_t", "0">:$mask_lists
+    DefaultValuedParameter<"int64_t", "0">:$mask_lists,
+    DefaultValuedParameter<"int64_t", "0">:$value_slice
   );
   let assemblyFormat = "`<` struct(params) `>`";
   // Ranges only (FlashDialect.cpp): whether a schedule fits its op and

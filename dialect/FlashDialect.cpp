@@ -28,7 +28,8 @@ ScheduleAttr::verify(llvm::function_ref<InFlightDiagnostic()> emitError,
                      int64_t tileD, int64_t stages, int64_t warps,
                      int64_t chunk, int64_t innerQ, int64_t innerKv,
                      int64_t tileDv, int64_t smemBytes, int64_t persistent,
-                     int64_t rotaryPrepass, int64_t maskLists) {
+                     int64_t rotaryPrepass, int64_t maskLists,
+                     int64_t valueSlice) {
   struct Field {
     const char *name;
     int64_t value, min, max;
@@ -41,7 +42,8 @@ ScheduleAttr::verify(llvm::function_ref<InFlightDiagnostic()> emitError,
       {"tile_dv", tileDv, 0, 1024},      {"smem_bytes", smemBytes, 0, 1 << 24},
       {"persistent", persistent, 0, 1},
       {"rotary_prepass", rotaryPrepass, 0, 1},
-      {"mask_lists", maskLists, 0, 1}};
+      {"mask_lists", maskLists, 0, 1},
+      {"value_slice", valueSlice, 0, 4096}};
   for (const Field &f : fields)
     if (f.value < f.min || f.value > f.max)
       return emitError() << "#flash.schedule " << f.name << " = " << f.value

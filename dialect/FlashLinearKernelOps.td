@@ -51,7 +51,9 @@ def Flash_ChunkLoadOp : Flash_Op<"chunk_load", []> {
     `stage`) and `score_key_sums` (Dk f32, into `stage`). `async` copies join the open group closed by
     `flash.tile_commit`. In a `linear_grad_states` kernel `q` and `dout`
     are the gradient update's key and value rows (the k and v stages); a
-    `linear_grad_chunk` kernel stages q, k, v and dout whole (one stage).
+    `linear_grad_chunk` kernel stages q, k, v and dout whole (one stage),
+    or only q and k where its schedule passes over value slices
+    (`flash.chunk_grad` stages v and dout a slice a pass).
   }];
   let arguments = (ins Flash_TensorRole:$tensor, Index:$batch, Index:$head,
                        Index:$chunk, Index:$col_tile, Index:$extent,
@@ -384,6 +386,11 @@ def Flash_ChunkGradOp : Flash_Op<"chunk_grad", [SingleBlock]> {
     sum over the chunk of q_r . dq_r - k_r . dk_r, plus the chunk end's
     <G, S_next> = exp(b_L) <G, S> + sum_s k_s . (w_s G v_s) (the state
     after the chunk, not read). Rows at or past `extent` are not written.
+    Where the kernel's schedule passes over value slices (chunk_grad's
+    value_slice < Dv: the states do not fit shared memory whole), only q
+    and k are staged before it, and it stages v, dO, S and G value_slice
+    value columns at a time: dP and the state products of dq and dk accumulate
+    over the passes, dv is written a slice a pass.
   }];
   let arguments = (ins Index:$batch, Index:$head, Index:$chunk,
                        Index:$extent, Index:$buffer, Flash_GateKind:$gate);

@@ -118,6 +118,7 @@ inline flashgen::schedule::Schedule toLibrary(ScheduleAttr s) {
   out.persistent = s.getPersistent();
   out.rotaryPrepass = s.getRotaryPrepass();
   out.maskLists = s.getMaskLists();
+  out.valueSlice = s.getValueSlice();
   return out;
 }
 
@@ -126,7 +127,7 @@ inline ScheduleAttr toDialect(MLIRContext *ctx,
   return ScheduleAttr::get(ctx, toDialect(s.algorithm), s.tileQ, s.tileKv,
                            s.tileD, s.stages, s.warps, s.chunk, s.innerQ,
                            s.innerKv, s.tileDv, s.smemBytes, s.persistent,
-                           s.rotaryPrepass, s.maskLists);
+                           s.rotaryPrepass, s.maskLists, s.valueSlice);
 }
 
 } // namespace mlir::flash

@@ -759,16 +759,21 @@ struct KernelBuilder {
   }
 
   /// linear_grad_chunk, grid (chunk, head, batch): the chunk's rows whole
-  /// in stage 0, its gates in buffer 0, then flash.chunk_grad.
+  /// in stage 0, its gates in buffer 0, then flash.chunk_grad. Where the
+  /// schedule passes over value slices (value_slice < Dv), v and dO are
+  /// flash.chunk_grad's to stage, a slice a pass beside the states'.
   KernelOp buildGradChunk(StringRef name, int64_t variant) {
     KernelOp kernel = createKernel(name, KernelFamily::linear_grad_chunk,
                                    "grad_chunk", variant);
     Value c = mapChunkGrid();
     Value zero = a.c(0);
-    for (auto [role, cols] : {std::pair{TensorRole::q, plan.keyDim},
-                              {TensorRole::k, plan.keyDim},
-                              {TensorRole::v, plan.valueDim},
-                              {doutRole(), plan.valueDim}})
+    const bool valueSlices =
+        gradValueSlice(plan.valueDim, plan.schedule.getValueSlice()) < plan.valueDim;
+    SmallVector<std::pair<TensorRole, int64_t>> rows = {{TensorRole::q, plan.keyDim},
+                                                        {TensorRole::k, plan.keyDim}};
+    if (!valueSlices)
+      rows.append({{TensorRole::v, plan.valueDim}, {doutRole(), plan.valueDim}});
+    for (auto [role, cols] : rows)
       ChunkLoadOp::create(b, loc, role, batch, head, c, zero, T, chunk, cols, zero,
                           true);
     if (hasNormalizer(gate()))

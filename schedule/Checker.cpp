@@ -49,6 +49,13 @@ void checkFits(Rules &r, const Target &t, const std::string &kernel,
             kernel + ": not one CTA fits on an SM");
 }
 
+/// value_slice outside chunk_grad (the gradient's chunk kernel, whose
+/// rules are LinearGrad.cpp's).
+std::string valueSliceMisplaced(const Schedule &s) {
+  return "value_slice = " + n(s.valueSlice) + " is chunk_grad's only (the gradient's chunk "
+         "kernel's value columns per pass), not " + algorithmName(s.algorithm) + "'s";
+}
+
 } // namespace
 
 std::vector<std::string>
@@ -63,6 +70,8 @@ flashgen::schedule::checkAttentionSchedule(const AttentionProblem &p,
   if (s.maskLists != 0)
     if (std::string why = maskListsPrecondition(p, s.algorithm); !why.empty())
       return {why};
+  if (s.valueSlice != 0)
+    return {valueSliceMisplaced(s)};
   const int64_t e = p.elementBytes;
   if (s.algorithm == Algorithm::Flash3) {
     // The kernel shape's own rules (Flash3Layout.h, which the emitter
@@ -293,6 +302,8 @@ std::vector<std::string>
 flashgen::schedule::checkLinearSchedule(const LinearProblem &p, const Target &t,
                                         const Schedule &s) {
   Rules r;
+  if (s.valueSlice != 0)
+    return {valueSliceMisplaced(s)};
   if (s.algorithm == Algorithm::RecurrentStep) {
     r.violations = stepKernelViolations(p, t, s);
     if (!r.violations.empty())

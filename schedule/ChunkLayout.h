@@ -226,8 +226,13 @@ struct GradChunkShape {
   int64_t keyDim = 0;       ///< Dk
   int64_t valueDim = 0;     ///< Dv
   int64_t chunk = 0;        ///< L
+  /// The value columns of v, dO and the two states staged at once: Dv
+  /// (one pass), or a slice of Dv the kernel loops over (states too wide
+  /// for shared memory): dq's and dk's state products and dP accumulate
+  /// over the slices, dv is written slice by slice.
+  int64_t valueSlice = 0;
   /// Warps per 16 rows, each a slice of the output columns (Dk / split of
-  /// dq and dk, Dv / split of dv, L / split of A and dP).
+  /// dq and dk, valueSlice / split of dv, L / split of A and dP).
   int64_t columnSplit = 1;
   bool scalarGates = false; ///< decay: gate buffers and a log-decay gradient
   /// vector (GLA): the f32 g tile (the scan's exponents, then the
@@ -244,6 +249,17 @@ struct GradChunkShape {
   bool stabilizer = false;
 };
 
+/// The value columns per pass a chunk_grad schedule's value_slice gives
+/// its chunk kernel (0 or Dv: the whole of Dv at once).
+inline int64_t gradValueSlice(int64_t valueDim, int64_t valueSlice) {
+  return valueSlice > 0 && valueSlice < valueDim ? valueSlice : valueDim;
+}
+
+/// Passes of a linear_grad_chunk kernel over its value slices.
+inline int64_t gradValueSlices(const GradChunkShape &s) {
+  return s.valueSlice > 0 ? s.valueDim / s.valueSlice : 1;
+}
+
 /// Warps of a linear_grad_chunk kernel: columnSplit per 16 rows.
 inline int64_t gradChunkWarps(const GradChunkShape &s) {
   return s.chunk / 16 * s.columnSplit;
@@ -256,9 +272,9 @@ inline int64_t gradColumnSplit(int64_t keyDim, int64_t tileD) {
 }
 
 /// Byte offsets in dynamic shared memory of a linear_grad_chunk kernel,
-/// each 128-byte aligned: the chunk's q, k (L x Dk), v, dO (L x Dv); the
-/// state before the chunk S and the gradient of the state after it G
-/// (Dk x Dv, 16-bit copies); A and dP (L x L, 16-bit); the gate buffers
+/// each 128-byte aligned: the chunk's q, k (L x Dk), v, dO (L x the value
+/// slice); the state before the chunk S and the gradient of the state
+/// after it G (Dk x the value slice, 16-bit copies); A and dP (L x L, 16-bit); the gate buffers
 /// (two, as the other kernels' ring) or, for vector gates, the f32 g tile
 /// (L rows of gradGateTileStride), the b tables (hi and lo, L/16 + 1 rows
 /// of Dk), each 16-row block's chunk-end term per key dim (L/16 x Dk) and
@@ -293,10 +309,11 @@ inline GradChunkSmemPlan gradChunkSmemPlan(const GradChunkShape &s) {
   };
   take(p.q, L * s.keyDim * e);
   take(p.k, L * s.keyDim * e);
-  take(p.v, L * s.valueDim * e);
-  take(p.dout, L * s.valueDim * e);
-  take(p.state, s.keyDim * s.valueDim * e);
-  take(p.dstate, s.keyDim * s.valueDim * e);
+  const int64_t slice = s.valueSlice > 0 ? s.valueSlice : s.valueDim;
+  take(p.v, L * slice * e);
+  take(p.dout, L * slice * e);
+  take(p.state, s.keyDim * slice * e);
+  take(p.dstate, s.keyDim * slice * e);
   take(p.a, L * L * e);
   take(p.dp, L * L * e);
   take(p.gtile, s.vectorGate ? L * gradGateTileStride(s.keyDim) * 4 : 0);
@@ -317,10 +334,15 @@ inline GradChunkSmemPlan gradChunkSmemPlan(const GradChunkShape &s) {
 /// in turn), its 16 x L / split score tile, gates and fragments; vector
 /// gates hold two more of the Dk slice (dq's log-decay terms while dk is
 /// built, and each 16-row block's product before its column factors).
+/// Over value slices, dq's and dk's accumulators and dP's live across the
+/// passes beside the slice's dv.
 inline int64_t gradChunkRegisterEstimate(const GradChunkShape &s) {
-  int64_t width = (s.keyDim > s.valueDim ? s.keyDim : s.valueDim) / s.columnSplit;
   int64_t vector = s.vectorGate ? 2 * 16 * (s.keyDim / s.columnSplit) / 32 : 0;
-  return 16 * width / 32 + 2 * 16 * (s.chunk / s.columnSplit) / 32 + 56 + vector;
+  int64_t scores = 2 * 16 * (s.chunk / s.columnSplit) / 32;
+  if (gradValueSlices(s) > 1)
+    return 16 * (2 * s.keyDim + s.valueSlice) / s.columnSplit / 32 + scores + 56;
+  int64_t width = (s.keyDim > s.valueDim ? s.keyDim : s.valueDim) / s.columnSplit;
+  return 16 * width / 32 + scores + 56 + vector;
 }
 
 /// Dynamic shared memory one CTA may use on a target ("sm_90", "sm_90a",

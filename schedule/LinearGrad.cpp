@@ -17,6 +17,10 @@
 //                Shared memory: each warp (16 rows, one of Dk / tile_d
 //                column slices) reads its slice of the two 16-bit states
 //                (three products) and of a chunk operand per product.
+//                Where the states do not fit shared memory whole, the
+//                kernel stages v, dO and the two states value_slice
+//                columns at a time (Dv / value_slice passes, the same
+//                products and traffic, each pass's loads exposed).
 //
 //===----------------------------------------------------------------------===//
 
@@ -52,6 +56,11 @@ constexpr int64_t kMaxGradColumnSplit = 2;
 /// modeled) and in the measured order.
 constexpr double kGradChunkCyclesPerMma = 16;
 constexpr double kGradChunkExposedSmem = 0.25;
+/// Each further value-slice pass of the chunk kernel: its loads issued
+/// after the previous pass's products (one global round trip) and three
+/// barriers. Not yet fitted (no value-sliced kernel timed): a round trip
+/// of about 1000 cycles and the barriers' drain.
+constexpr double kGradChunkCyclesPerSlice = 1500;
 
 /// The forward's chunk_two_pass schedule whose state pass is the gradient's
 /// first kernel (the same builder lowers it).
@@ -72,9 +81,10 @@ namespace {
 bool gradChunkTilesSplitIntoCopies(const LinearProblem &p, const Schedule &s) {
   const int64_t threads = 32 * mlir::flash::gradChunkWarps(gradChunkShape(p, s));
   const int64_t e = p.elementBytes;
+  const int64_t slice = mlir::flash::gradValueSlice(p.valueDim, s.valueSlice);
   return splitsIntoCopies(s.chunk, p.keyDim, e, threads) &&
-         splitsIntoCopies(s.chunk, p.valueDim, e, threads) &&
-         splitsIntoCopies(p.keyDim, p.valueDim, e, threads) &&
+         splitsIntoCopies(s.chunk, slice, e, threads) &&
+         splitsIntoCopies(p.keyDim, slice, e, threads) &&
          (p.gate != GateKind::Vector || splitsIntoCopies(s.chunk, p.keyDim, 4, threads));
 }
 
@@ -118,6 +128,7 @@ flashgen::schedule::gradChunkShape(const LinearProblem &p, const Schedule &s) {
   shape.keyDim = p.keyDim;
   shape.valueDim = p.valueDim;
   shape.chunk = s.chunk;
+  shape.valueSlice = mlir::flash::gradValueSlice(p.valueDim, s.valueSlice);
   shape.columnSplit = mlir::flash::gradColumnSplit(p.keyDim, s.tileD);
   shape.scalarGates = p.gate == GateKind::Decay || p.gate == GateKind::MlstmSig ||
                      p.gate == GateKind::MlstmExp;
@@ -170,6 +181,15 @@ flashgen::schedule::linearGradKernelViolations(const LinearProblem &p,
     out.push_back("inner_q = " + n(s.innerQ) + " and inner_kv = " + n(s.innerKv) +
                   " must equal chunk = " + n(s.chunk) +
                   " (the gradient's chunk kernel has no inner tiles)");
+  const int64_t slice = mlir::flash::gradValueSlice(p.valueDim, s.valueSlice);
+  if (s.valueSlice != 0 &&
+      (s.valueSlice < 16 || !isPowerOfTwo(s.valueSlice) || p.valueDim % s.valueSlice != 0))
+    out.push_back("value_slice = " + n(s.valueSlice) +
+                  " (the chunk kernel's value columns per pass) must be 0 (the whole of "
+                  "Dv) or a power of two of at least 16 dividing Dv = " + n(p.valueDim));
+  else if (slice < p.valueDim && p.gate == GateKind::Vector)
+    out.push_back("value_slice = " + n(s.valueSlice) + " < Dv = " + n(p.valueDim) +
+                  ": vector gates' chunk kernel takes the whole of Dv in one pass");
   if (!out.empty())
     return out;
   if (s.tileD != 0 && (s.tileD < 16 || !isPowerOfTwo(s.tileD) || s.tileD > p.keyDim))
@@ -180,16 +200,16 @@ flashgen::schedule::linearGradKernelViolations(const LinearProblem &p,
     return out;
   {
     const int64_t split = mlir::flash::gradColumnSplit(p.keyDim, s.tileD);
-    if (s.chunk % (16 * split) != 0 || p.valueDim % (16 * split) != 0)
+    if (s.chunk % (16 * split) != 0 || slice % (16 * split) != 0)
       out.push_back("tile_d = " + n(s.tileD) + " splits the columns in " + n(split) +
-                    ": chunk = " + n(s.chunk) + " and Dv = " + n(p.valueDim) +
-                    " must split into 16-column tiles as well");
+                    ": chunk = " + n(s.chunk) + " and the " + n(slice) +
+                    " value columns per pass must split into 16-column tiles as well");
   }
   if (!gradChunkTilesSplitIntoCopies(p, s))
     out.push_back("chunk kernel: chunk = " + n(s.chunk) + " over " +
                   n(32 * mlir::flash::gradChunkWarps(gradChunkShape(p, s))) +
-                  " threads: its tiles (L x Dk, L x Dv, Dk x Dv) must split into whole "
-                  "16-byte copies over the threads");
+                  " threads: its tiles (L x Dk, L x " + n(slice) + ", Dk x " + n(slice) +
+                  ") must split into whole 16-byte copies over the threads");
   // The state passes: the forward's state-pass rules.
   for (const std::string &why : chunkwiseKernelViolations(p, t, s))
     out.push_back("state passes: " + why);
@@ -218,8 +238,10 @@ flashgen::schedule::linearGradKernelViolations(const LinearProblem &p,
   int64_t smem = mlir::flash::gradChunkSmemPlan(shape).total;
   if (smem > t.smemPerCTA)
     out.push_back("chunk kernel: needs " + n(smem) +
-                  " bytes of shared memory (q, k, v, dO, two 16-bit states, A, dP), " +
-                  t.name + " allows " + n(t.smemPerCTA));
+                  " bytes of shared memory (q, k, v, dO, two 16-bit states " +
+                  (slice < p.valueDim ? n(slice) + " value columns wide"
+                                      : std::string("whole")) +
+                  ", A, dP), " + t.name + " allows " + n(t.smemPerCTA));
   int64_t registers = mlir::flash::gradChunkRegisterEstimate(shape);
   if (registers > 255)
     out.push_back("chunk kernel: needs about " + n(registers) +
@@ -244,12 +266,31 @@ Schedule flashgen::schedule::defaultLinearGradSchedule(const LinearProblem &p,
                                                        const Target &t) {
   Schedule s = defaultLinearSchedule(p, t, Algorithm::ChunkTwoPass);
   s.algorithm = Algorithm::ChunkGrad;
-  s.chunk = 64;
-  while (s.chunk > 16 &&
-         mlir::flash::gradChunkSmemPlan(gradChunkShape(p, s)).total > t.smemPerCTA)
-    s.chunk /= 2;
-  s.innerQ = s.innerKv = s.chunk;
+  // Chunks of 64 over the whole of Dv where they fit, else over value
+  // slices (not for vector gates) with dq's and dk's columns split so that
+  // their accumulators fit the registers, else smaller chunks.
   s.tileD = p.keyDim;
+  auto fits = [&] {
+    mlir::flash::GradChunkShape shape = gradChunkShape(p, s);
+    return mlir::flash::gradChunkSmemPlan(shape).total <= t.smemPerCTA &&
+           mlir::flash::gradChunkRegisterEstimate(shape) <= 255;
+  };
+  for (s.chunk = 64;; s.chunk /= 2) {
+    s.valueSlice = 0;
+    s.tileD = p.keyDim;
+    for (int64_t slice = p.valueDim / 2;
+         !fits() && p.gate != GateKind::Vector && slice >= 16 && p.valueDim % slice == 0;
+         slice /= 2) {
+      s.valueSlice = slice;
+      s.tileD = p.keyDim;
+      while (!fits() && s.tileD > 16 && s.chunk % (16 * p.keyDim / (s.tileD / 2)) == 0 &&
+             slice % (16 * p.keyDim / (s.tileD / 2)) == 0)
+        s.tileD /= 2;
+    }
+    if (fits() || s.chunk == 16)
+      break;
+  }
+  s.innerQ = s.innerKv = s.chunk;
   s.smemBytes = linearGradSmemBytes(p, s);
   return s;
 }
@@ -273,19 +314,27 @@ Result<ScheduleSpace> flashgen::schedule::linearGradSpace(const LinearProblem &p
   for (int64_t split = 1; split <= kMaxGradColumnSplit && p.keyDim / split >= 16;
        split *= 2)
     tileD.push_back(p.keyDim / split);
+  // The chunk kernel's value columns per pass: the whole of Dv first (0),
+  // then its halves down to 16 (vector gates: the whole only).
+  std::vector<int64_t> valueSlices = {0};
+  if (p.gate != GateKind::Vector)
+    for (int64_t c = p.valueDim / 2; c >= 16 && c % 16 == 0 && p.valueDim % c == 0; c /= 2)
+      valueSlices.push_back(c);
   space.dims = {{"chunk", chunks, {}},
                 {"tile_dv", tileDv, {}},
                 {"stages", {2, 1}, {}},
                 // 8 warps measured 35% slower than 4 in both state passes
                 // on the H100 (2026-12-05, tile_dv = 64: 1.02 against 0.75 ms).
                 {"warps", {4, 2, 1}, {}},
-                {"tile_d", tileD, {}}};
-  enum : size_t { kChunk, kTileDv, kStages, kWarps, kTileD };
+                {"tile_d", tileD, {}},
+                {"value_slice", valueSlices, {}}};
+  enum : size_t { kChunk, kTileDv, kStages, kWarps, kTileD, kValueSlice };
   out.toSchedule = [p](const Point &x) {
     Schedule s;
     s.algorithm = Algorithm::ChunkGrad;
     s.chunk = x[kChunk];
     s.innerQ = s.innerKv = x[kChunk];
+    s.valueSlice = x[kValueSlice];
     s.tileDv = x[kTileDv];
     s.stages = x[kStages];
     s.warps = x[kWarps];
@@ -301,15 +350,16 @@ Result<ScheduleSpace> flashgen::schedule::linearGradSpace(const LinearProblem &p
       "Dk = " + n(dk) + " must give every warp of the state passes 16 state rows"));
   int64_t dk0 = p.keyDim, dv0 = p.valueDim;
   space.constraints.push_back(flagRule(
-      "chunk kernel column split", {kChunk, kTileD},
+      "chunk kernel column split", {kChunk, kTileD, kValueSlice},
       [dk0, dv0](const Point &x) {
         int64_t split = mlir::flash::gradColumnSplit(dk0, x[kTileD]);
-        return x[kChunk] % (16 * split) != 0 || dv0 % (16 * split) != 0;
+        return x[kChunk] % (16 * split) != 0 ||
+               mlir::flash::gradValueSlice(dv0, x[kValueSlice]) % (16 * split) != 0;
       },
       "the chunk kernel's column split (Dk / tile_d) must leave 16-column tiles of "
-      "the chunk and of Dv"));
+      "the chunk and of the value columns per pass"));
   space.constraints.push_back(flagRule(
-      "whole copies", {kChunk, kTileDv, kWarps, kTileD},
+      "whole copies", {kChunk, kTileDv, kWarps, kTileD, kValueSlice},
       [p, toSchedule](const Point &x) {
         Schedule s = toSchedule(x);
         return !chunkTilesSplitIntoCopies(p, s) || !gradChunkTilesSplitIntoCopies(p, s);
@@ -328,10 +378,10 @@ Result<ScheduleSpace> flashgen::schedule::linearGradSpace(const LinearProblem &p
         "tile_dv be at most Dk"));
   }
   space.constraints.push_back(sharedMemoryRule(
-      t, {kChunk, kTileDv, kStages, kTileD},
+      t, {kChunk, kTileDv, kStages, kTileD, kValueSlice},
       [toSchedule](const Point &x) { return toSchedule(x).smemBytes; }));
   space.constraints.push_back(registersRule(
-      t, {kChunk, kTileDv, kWarps, kTileD}, [p, toSchedule](const Point &x) {
+      t, {kChunk, kTileDv, kWarps, kTileD, kValueSlice}, [p, toSchedule](const Point &x) {
         Schedule s = toSchedule(x);
         int64_t registers =
             std::max(linearRegisters(p, statesPassOf(s), false),
@@ -386,6 +436,10 @@ Evaluation flashgen::schedule::evaluateLinearGrad(const LinearProblem &p,
     // dO / den written in o's place, the normaliser-gradient shares too.
     KernelCost rows = twoPass.kernels.back();
     rows.name = "grad_rows";
+    // Its resources are its own shape's (the rules' one source): it copies
+    // its 16-bit state straight into shared memory.
+    rows.smemBytes = mlir::flash::chunkSmemPlan(gradRowsShape(p, s)).total;
+    rows.registersPerThread = mlir::flash::chunkRegisterEstimate(gradRowsShape(p, s));
     const int64_t extra = heads * (T * Dv * e + ceilDiv(T, L) * L * dqnSharesOf(p, s) * 4);
     rows.globalBytes += extra;
     rows.hbmBytes += extra;
@@ -449,7 +503,8 @@ Evaluation flashgen::schedule::evaluateLinearGrad(const LinearProblem &p,
     chunk.chainSteps = 1;
     chunk.chainStepCycles = concurrent * bytesPerCta / hbmBytesPerCycle +
                             rowWarpsMmas * kGradChunkCyclesPerMma +
-                            kGradChunkExposedSmem * smemCyclesPerWave;
+                            kGradChunkExposedSmem * smemCyclesPerWave +
+                            (mlir::flash::gradValueSlices(shape) - 1) * kGradChunkCyclesPerSlice;
   }
   chunk.steps = static_cast<double>(chunk.ctas);
   result.kernels.push_back(chunk);

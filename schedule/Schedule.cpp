@@ -125,8 +125,11 @@ std::string Schedule::str() const {
     return os.str();
   } else if (algorithm == Algorithm::ChunkGrad) {
     // The chunk kernel has no inner tiles (tile_d: its dq columns per
-    // warp); tile_dv, stages and warps are the state passes'.
+    // warp; value_slice, printed where set: its value columns per pass);
+    // tile_dv, stages and warps are the state passes'.
     os << " chunk=" << chunk << " tile_d=" << tileD << " tile_dv=" << tileDv;
+    if (valueSlice != 0)
+      os << " value_slice=" << valueSlice;
   } else {
     os << " chunk=" << chunk << " inner_q=" << innerQ
        << " inner_kv=" << innerKv << " tile_dv=" << tileDv;
@@ -141,5 +144,5 @@ bool Schedule::operator==(const Schedule &o) const {
          chunk == o.chunk && innerQ == o.innerQ && innerKv == o.innerKv &&
          tileDv == o.tileDv && smemBytes == o.smemBytes &&
          persistent == o.persistent && rotaryPrepass == o.rotaryPrepass &&
-         maskLists == o.maskLists;
+         maskLists == o.maskLists && valueSlice == o.valueSlice;
 }

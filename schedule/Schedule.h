@@ -134,6 +134,10 @@ struct Schedule {
   /// query tile, the key tiles the mask_mod leaves partly or wholly
   /// visible, and the attention kernel walks those lists as a block mask's.
   int64_t maskLists = 0;
+  /// chunk_grad: the chunk kernel's value columns per pass (v, dO and the
+  /// two states staged that many at a time, where they do not fit shared
+  /// memory whole); 0: the whole of Dv in one pass.
+  int64_t valueSlice = 0;
 
   /// flash_decode with inner_kv > 0: the warps that split each key tile,
   /// inner_kv keys each (tile_kv / inner_kv); their softmax states are

@@ -115,11 +115,20 @@ private:
   LogicalResult printDelta(ChunkDeltaOp op);
   LogicalResult printWY(ChunkWYOp op);
   LogicalResult printChunkGrad(ChunkGradOp op);
+  /// Writes a gradient tile of a warp from registers: (tensor, accumulator,
+  /// columns per warp, the value slice's first column or "").
+  using StoreGrad = llvm::function_ref<void(StringRef, StringRef, StringRef, StringRef)>;
   /// printChunkGrad's dq, dk, dv and log-decay gradients for vector gates
-  /// (A and dP are in shared memory); `store` writes a gradient tile.
-  LogicalResult
-  printVectorGradTail(ChunkGradOp op,
-                      llvm::function_ref<void(StringRef, StringRef, StringRef)> store);
+  /// (A and dP are in shared memory).
+  LogicalResult printVectorGradTail(ChunkGradOp op, StoreGrad store);
+  /// printChunkGrad's dv of the staged value columns (from `col0`).
+  void printValueGrad(StoreGrad store, StringRef col0);
+  /// printChunkGrad over value slices: the passes that stage v, dO and the
+  /// two states a slice at a time, summing dP (into s_tile) and dq's and
+  /// dk's state products (dq_acc, dk_acc), writing each slice's dv;
+  /// `loadStates` (S's boundary, G's, the slice) stages the states.
+  void printValueSlicePasses(ChunkGradOp op, StoreGrad store,
+                             llvm::function_ref<void(StringRef, StringRef, StringRef)> loadStates);
   /// One pass of a decay region (flash.decay_map's or flash.chunk_grad's)
   /// over `tile` (rows from `row0`, columns from `col0`, gate values from
   /// `buffer`); `finish` prints what to do with the element given the
@@ -1022,21 +1031,35 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
   std::string row0 = "(long long)(" + c + ") * kChunk + r0";
   std::string valid = name(op.getExtent()) + " - (int)(" + row0 + ")";
   // A gradient tile of this warp's rows and column slice, written straight
-  // from registers.
-  auto store = [&](StringRef tensor, StringRef acc, StringRef cols) {
+  // from registers (`col0`: the value slice's first column).
+  auto store = [&](StringRef tensor, StringRef acc, StringRef cols, StringRef col0 = "") {
     line() << "fg::warp::store_16bit(" << base(tensor, op.getBatch(), op.getHead())
-           << " + (" << row0 << ") * " << tensor << "_s2 + cs * " << cols << ", " << tensor
-           << "_s2, " << valid << ", " << acc << ");\n";
+           << " + (" << row0 << ") * " << tensor << "_s2 + " << (col0.empty() ? "" : col0.str() + " + ")
+           << "cs * " << cols << ", " << tensor << "_s2, " << valid << ", " << acc << ");\n";
+  };
+  // Over value slices (gradValueSlices), v, dO and the two states are
+  // staged kValueSlice columns at a time.
+  const bool sliced = gradValueSlices(gradShape) > 1;
+  // The states' columns from value slice `slice` ("" : the whole).
+  auto loadStates = [&](StringRef sIndex, StringRef gIndex, StringRef slice) {
+    std::string col = slice.empty() ? "" : " + (" + slice.str() + ") * kValueSlice";
+    line() << "fg::cta::load_async<kThreads>(sS, " << boundary("chunk_c", sIndex) << col
+           << ", chunk_c_s3, kKeyDim);\n";
+    line() << "fg::cta::load_async<kThreads>(sG, " << boundary("chunk_dc", gIndex) << col
+           << ", chunk_dc_s3, kKeyDim);\n";
   };
   line() << "{\n";
   ++indent;
-  line() << "// The state before the chunk S and the gradient of the state after it\n";
-  line() << "// G (16-bit scratch), and <G, S> for the log-decays' chunk-end term\n";
-  line() << "// <G, S_next> = exp(b_L) <G, S> + sum_s k_s . (w_s G v_s).\n";
-  line() << "fg::cta::load_async<kThreads>(sS, " << boundary("chunk_c", c)
-         << ", chunk_c_s3, kKeyDim);\n";
-  line() << "fg::cta::load_async<kThreads>(sG, " << boundary("chunk_dc", next)
-         << ", chunk_dc_s3, kKeyDim);\n";
+  if (sliced) {
+    line() << "// The state before the chunk S and the gradient of the state after it\n";
+    line() << "// G (16-bit scratch) are staged with v and dO, kValueSlice columns a\n";
+    line() << "// pass (below); <G, S> sums over the passes.\n";
+  } else {
+    line() << "// The state before the chunk S and the gradient of the state after it\n";
+    line() << "// G (16-bit scratch), and <G, S> for the log-decays' chunk-end term\n";
+    line() << "// <G, S_next> = exp(b_L) <G, S> + sum_s k_s . (w_s G v_s).\n";
+    loadStates(c, next, "");
+  }
   if (normalizer) {
     // n before the chunk and n's part of the gradient after it (f32; the
     // value column of ones beside S and G).
@@ -1059,9 +1082,13 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
     line() << "fg::cta::sum_shares<kThreads, kChunk, kDqnShares, kDqnCols>(s_dm, s_dqn_shares + "
               "kDqnShares);\n";
   if (scalarGates) {
-    line() << "const float gs_dot = fg::cta::dot_tiles<kThreads>(sS, sG, s_red)"
-           << (normalizer ? " + fg::cta::dot_vectors<kThreads, kKeyDim>(s_n, s_gn, s_red)" : "")
-           << ";\n";
+    std::string normDot = "fg::cta::dot_vectors<kThreads, kKeyDim>(s_n, s_gn, s_red)";
+    if (sliced)
+      line() << "float gs_dot = " << (normalizer ? normDot : "0.0f")
+             << ";  // + each pass's <S, G>\n";
+    else
+      line() << "const float gs_dot = fg::cta::dot_tiles<kThreads>(sS, sG, s_red)"
+             << (normalizer ? " + " + normDot : "") << ";\n";
     line() << "const fg::chunk::gate_buffer<kChunk> gbd = " << ring(op.getBuffer())
            << ";\n";
   }
@@ -1081,14 +1108,20 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
   // column of ones.
   for (auto [what, a, bTile, tile, scaled] :
        {std::tuple{"A", "sQ", "sK", "sA", true}, {"dP", "sDO", "sV", "sDP", false}}) {
-    line() << "fg::warp::zero(s_tile);  // " << what << "\n";
-    if (vectorGate && scaled)
-      // The gated q and k, their blocks' factors per key dim.
-      line() << "fg::warp::mma_ABt_vector<kKeyDim>(s_tile, " << a << ", r0, " << bTile
-             << ", cs * kColsA, s_tab_hi, s_tab_lo);\n";
-    else
-      line() << "fg::warp::mma_ABt_chunk(s_tile, " << a << ", r0, " << bTile
-             << ", cs * kColsA);\n";
+    if (sliced && !scaled) {
+      // dP's product is the passes' sum (in s_tile), dq's and dk's state
+      // products beside it; each pass's dv is whole.
+      printValueSlicePasses(op, store, loadStates);
+    } else {
+      line() << "fg::warp::zero(s_tile);  // " << what << "\n";
+      if (vectorGate && scaled)
+        // The gated q and k, their blocks' factors per key dim.
+        line() << "fg::warp::mma_ABt_vector<kKeyDim>(s_tile, " << a << ", r0, " << bTile
+               << ", cs * kColsA, s_tab_hi, s_tab_lo);\n";
+      else
+        line() << "fg::warp::mma_ABt_chunk(s_tile, " << a << ", r0, " << bTile
+               << ", cs * kColsA);\n";
+    }
     bool withScale = scaled;
     if (failed(printDecayPass(block, "s_tile", "unused_rv", "r0", "cs * kColsA",
                               [&](StringRef logWeight, StringRef visible) {
@@ -1115,13 +1148,18 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
     line() << "}\n";
     return success();
   }
-  line() << "fg::row_vec<16> row_w;   // per-row factors\n";
+  if (!sliced)  // (the passes declared it)
+    line() << "fg::row_vec<16> row_w;   // per-row factors\n";
   line() << "fg::row_vec<16> dlog;    // q . dq - k . dk over this slice (lane shares)\n";
   line() << "fg::warp::fill(dlog, 0.0f);\n";
   // dq = scale (exp(b_r) dO S^T + dP K), this warp's kColsK columns.
-  line() << "fg::acc_tile<16, kColsK> acc;\n";
-  line() << "fg::warp::zero(acc);  // dq\n";
-  line() << "fg::warp::mma_ABt_chunk(acc, sDO, r0, sS, cs * kColsK);\n";
+  if (sliced) {
+    line() << "fg::acc_tile<16, kColsK> acc = dq_acc;  // dq: dO S^T over the passes\n";
+  } else {
+    line() << "fg::acc_tile<16, kColsK> acc;\n";
+    line() << "fg::warp::zero(acc);  // dq\n";
+    line() << "fg::warp::mma_ABt_chunk(acc, sDO, r0, sS, cs * kColsK);\n";
+  }
   if (normalizer)
     line() << "fg::warp::for_each(acc, r0, cs * kColsK, [&](int r, int d, float& x) { x += "
               "s_dqn[r] * s_n[d]; });  // + dN_r n\n";
@@ -1138,8 +1176,12 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
     line() << "fg::warp::rows_dot_partial(dlog, acc, sQ, r0, cs * kColsK, 1.0f);\n";
   store("dq", "acc", "kColsK");
   // dk = w_s G v_s + scale dP^T Q, w_s = exp(b_L - b_s).
-  line() << "fg::warp::zero(acc);  // dk\n";
-  line() << "fg::warp::mma_ABt_chunk(acc, sV, r0, sG, cs * kColsK);\n";
+  if (sliced) {
+    line() << "acc = dk_acc;  // dk: V G^T over the passes\n";
+  } else {
+    line() << "fg::warp::zero(acc);  // dk\n";
+    line() << "fg::warp::mma_ABt_chunk(acc, sV, r0, sG, cs * kColsK);\n";
+  }
   if (normalizer)
     line() << "fg::warp::for_each(acc, r0, cs * kColsK, [&](int, int d, float& x) { x += "
               "s_gn[d]; });  // + G's n part\n";
@@ -1166,16 +1208,8 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
     line() << "fg::warp::store_rows_to(s_kdk + cs * kChunk, r0, kdk);\n";
   }
   store("dk", "acc", "kColsK");
-  // dv = w_s G^T k_s + A^T dO, this warp's kColsV columns.
-  line() << "fg::acc_tile<16, kColsV> acc_v;\n";
-  line() << "fg::warp::zero(acc_v);  // dv\n";
-  line() << "fg::warp::mma_AB_chunk<kKeyDim>(acc_v, sK, r0, sG, 0, cs * kColsV);\n";
-  if (scalarGates) {
-    line() << "fg::warp::rows_of(row_w, r0, [&](int r) { return gbd.w()[r]; });\n";
-    line() << "fg::warp::mul_rows(acc_v, acc_v, row_w);\n";
-  }
-  line() << "fg::warp::mma_AtB_chunk<kChunk>(acc_v, sA, 0, r0, sDO, 0, cs * kColsV);\n";
-  store("dv", "acc_v", "kColsV");
+  if (!sliced)
+    printValueGrad(store, "");
   if (scalarGates) {
     // The log-decay's gradient: the reverse cumulative sum of the rows'
     // terms (summed over the column slices), the chunk end's term on top.
@@ -1211,16 +1245,34 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
         line() << "if ((" << c << ") == 0 && dm0 != nullptr) {\n";
         ++indent;
         line() << "fg::cta::sync();\n";
-        line() << "fg::cta::load_async<kThreads>(sG, " << boundary("chunk_dc", "0")
-               << ", chunk_dc_s3, kKeyDim);\n";
+        if (sliced) {
+          // S (boundary 0) and the gradient there, a value slice a pass.
+          line() << "float dm0_state = 0.0f;\n";
+          line() << "for (int vs = 0; vs < kValueSlices; ++vs) {\n";
+          ++indent;
+          line() << "if (vs > 0) fg::cta::sync();  // the previous pass's dot read\n";
+          loadStates("0", "0", "vs");
+          line() << "fg::cta::commit();\n";
+          line() << "fg::cta::wait<0>();\n";
+          line() << "fg::cta::sync();\n";
+          line() << "dm0_state += fg::cta::dot_tiles<kThreads>(sS, sG, s_red);\n";
+          --indent;
+          line() << "}\n";
+        } else {
+          line() << "fg::cta::load_async<kThreads>(sG, " << boundary("chunk_dc", "0")
+                 << ", chunk_dc_s3, kKeyDim);\n";
+        }
         line() << "fg::cta::load_async_bytes<kThreads, kKeyDim * 4>(smem + kSmemNormRows + "
                   "fg::u32((kChunk + kKeyDim) * 4), "
                << boundary("chunk_dn", "0") << ");\n";
         line() << "fg::cta::commit();\n";
         line() << "fg::cta::wait<0>();\n";
         line() << "fg::cta::sync();\n";
-        line() << "const float dm0_state = fg::cta::dot_tiles<kThreads>(sS, sG, s_red) + "
-                  "fg::cta::dot_vectors<kThreads, kKeyDim>(s_n, s_gn, s_red);\n";
+        if (sliced)
+          line() << "dm0_state += fg::cta::dot_vectors<kThreads, kKeyDim>(s_n, s_gn, s_red);\n";
+        else
+          line() << "const float dm0_state = fg::cta::dot_tiles<kThreads>(sS, sG, s_red) + "
+                    "fg::cta::dot_vectors<kThreads, kKeyDim>(s_n, s_gn, s_red);\n";
         line() << "if (threadIdx.x == 0) *(" << base("dm0", op.getBatch(), op.getHead())
                << ") = dm0_state + " << base("chunk_dm", op.getBatch(), op.getHead())
                << "[0];\n";
@@ -1242,8 +1294,57 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
   return success();
 }
 
-LogicalResult LinearKernelPrinter::printVectorGradTail(
-    ChunkGradOp op, llvm::function_ref<void(StringRef, StringRef, StringRef)> store) {
+void LinearKernelPrinter::printValueGrad(StoreGrad store, StringRef col0) {
+  // dv = w_s G^T k_s + A^T dO, this warp's kColsV columns (of the value
+  // slice from col0).
+  line() << "fg::acc_tile<16, kColsV> acc_v;\n";
+  line() << "fg::warp::zero(acc_v);  // dv\n";
+  line() << "fg::warp::mma_AB_chunk<kKeyDim>(acc_v, sK, r0, sG, 0, cs * kColsV);\n";
+  if (scalarGates) {
+    line() << "fg::warp::rows_of(row_w, r0, [&](int r) { return gbd.w()[r]; });\n";
+    line() << "fg::warp::mul_rows(acc_v, acc_v, row_w);\n";
+  }
+  line() << "fg::warp::mma_AtB_chunk<kChunk>(acc_v, sA, 0, r0, sDO, 0, cs * kColsV);\n";
+  store("dv", "acc_v", "kColsV", col0);
+}
+
+void LinearKernelPrinter::printValueSlicePasses(
+    ChunkGradOp op, StoreGrad store,
+    llvm::function_ref<void(StringRef, StringRef, StringRef)> loadStates) {
+  std::string c = name(op.getChunk());
+  std::string row0 = "(long long)(" + c + ") * kChunk";
+  std::string valid = name(op.getExtent()) + " - (" + c + ") * kChunk";
+  StringRef dout = normalizer ? "grad_do" : "dout";
+  line() << "// dP = dO V^T, and dq's and dk's state products dO S^T and V G^T,\n";
+  line() << "// summed over the value slices; each slice's dv written whole.\n";
+  line() << "fg::acc_tile<16, kColsK> dq_acc, dk_acc;\n";
+  line() << "fg::warp::zero(s_tile);  // dP\n";
+  line() << "fg::warp::zero(dq_acc);\n";
+  line() << "fg::warp::zero(dk_acc);\n";
+  line() << "fg::row_vec<16> row_w;   // per-row factors\n";
+  line() << "FG_CHUNK_NO_UNROLL\n";
+  line() << "for (int vs = 0; vs < kValueSlices; ++vs) {\n";
+  ++indent;
+  line() << "if (vs > 0) fg::cta::sync();  // every warp done with the previous slice\n";
+  for (auto [tile, tensor] : {std::pair{"sV", StringRef("v")}, {"sDO", dout}})
+    line() << "fg::cta::load_async<kThreads>(" << tile << ", "
+           << base(tensor, op.getBatch(), op.getHead()) << " + " << row0 << " * " << tensor
+           << "_s2 + (long long)vs * kValueSlice, " << tensor << "_s2, " << valid << ");\n";
+  loadStates(c, "(" + c + ") + 1", "vs");
+  line() << "fg::cta::commit();\n";
+  line() << "fg::cta::wait<0>();\n";
+  line() << "fg::cta::sync();\n";
+  if (scalarGates)
+    line() << "gs_dot += fg::cta::dot_tiles<kThreads>(sS, sG, s_red);\n";
+  line() << "fg::warp::mma_ABt_chunk(s_tile, sDO, r0, sV, cs * kColsA);\n";
+  line() << "fg::warp::mma_ABt_chunk(dq_acc, sDO, r0, sS, cs * kColsK);\n";
+  line() << "fg::warp::mma_ABt_chunk(dk_acc, sV, r0, sG, cs * kColsK);\n";
+  printValueGrad(store, "(long long)vs * kValueSlice");
+  --indent;
+  line() << "}\n";
+}
+
+LogicalResult LinearKernelPrinter::printVectorGradTail(ChunkGradOp op, StoreGrad store) {
   // docs/semantics.md §4.5, vector gates: q^ and k^ are q and k gated in
   // place relative to their 16-row blocks, s_g holds the exponents that
   // gated q; a factor between blocks i and j is exp(b_i0 - b_j0) per key
@@ -1266,7 +1367,7 @@ LogicalResult LinearKernelPrinter::printVectorGradTail(
             "{ return kScale * "
          << decay("i0", "j", "d") << "; });\n";
   line() << "fg::warp::ungate_q_grad<kGStride>(dx, qdq, sQ, s_g, r0, cs * kColsK);\n";
-  store("dq", "dx", "kColsK");
+  store("dq", "dx", "kColsK", "");
   // dk^ = exp(b_L - b_i0) V G^T + scale sum_{j >= i0} (dP_j^T Q^_j) exp(b_j0 - b_i0);
   // the first term's dot with k^ is this block's share of the chunk end's
   // log-decay term.
@@ -1279,7 +1380,7 @@ LogicalResult LinearKernelPrinter::printVectorGradTail(
             "[&](int j, int d) { return kScale * "
          << decay("j", "i0", "d") << "; });\n";
   line() << "fg::warp::ungate_k_grad<kGStride>(dx, qdq, sK, s_g, r0, cs * kColsK);\n";
-  store("dk", "dx", "kColsK");
+  store("dk", "dx", "kColsK", "");
   // dv = (K^ o exp(b_L - b_i0)) G + A^T dO.
   line() << "fg::acc_tile<16, kColsV> acc_v;\n";
   line() << "fg::warp::zero(acc_v);  // dv\n";
@@ -1287,7 +1388,7 @@ LogicalResult LinearKernelPrinter::printVectorGradTail(
             "{ return "
          << decay("kChunk / 16", "i0", "d") << "; });\n";
   line() << "fg::warp::mma_AtB_chunk<kChunk>(acc_v, sA, 0, r0, sDO, 0, cs * kColsV);\n";
-  store("dv", "acc_v", "kColsV");
+  store("dv", "acc_v", "kColsV", "");
   // The log-decays' gradient: per key dim, the reverse cumulative sum of
   // q . dq - k . dk on top of the chunk end's term <G, S_next>_d =
   // exp(b_L) <G, S>_d + sum_s k_s . (w_s G v_s)_d.
@@ -1394,7 +1495,11 @@ std::string LinearKernelPrinter::gradChunkHeader() {
     << "constexpr int kColSplit = " << gradShape.columnSplit << ";\n"
     << "constexpr int kColsA = kChunk / kColSplit;\n"
     << "constexpr int kColsK = kKeyDim / kColSplit;\n"
-    << "constexpr int kColsV = kValueDim / kColSplit;\n"
+    << "// v, dO and the two states are staged kValueSlice value columns at a\n"
+    << "// time (kValueSlices passes; 1: the whole of Dv).\n"
+    << "constexpr int kValueSlice = " << gradShape.valueSlice << ";\n"
+    << "constexpr int kValueSlices = kValueDim / kValueSlice;\n"
+    << "constexpr int kColsV = kValueSlice / kColSplit;\n"
     << "constexpr int kWarps = " << gradChunkWarps(gradShape) << ";\n"
     << "constexpr int kThreads = kWarps * 32;\n";
   if (scalarGates)
@@ -1420,8 +1525,8 @@ std::string LinearKernelPrinter::gradChunkHeader() {
       << "\"normaliser buffers overlap\");\n";
   h << "constexpr float kScale = " << floatLiteral(scale) << ";\n"
     << "using QTile = fg::smem_tile<Elem, kChunk, kKeyDim>;\n"
-    << "using VTile = fg::smem_tile<Elem, kChunk, kValueDim>;\n"
-    << "using CTile = fg::smem_tile<Elem, kKeyDim, kValueDim>;\n"
+    << "using VTile = fg::smem_tile<Elem, kChunk, kValueSlice>;\n"
+    << "using CTile = fg::smem_tile<Elem, kKeyDim, kValueSlice>;\n"
     << "using PTile = fg::smem_tile<Elem, kChunk, kChunk>;\n"
     << "using QRing = fg::smem_ring<QTile, 1>;\n"
     << "using VRing = fg::smem_ring<VTile, 1>;\n"
@@ -1983,6 +2088,7 @@ FailureOr<EmittedKernel> LinearKernelPrinter::printGradChunkKernel(Type elementT
   gradShape.keyDim = problemInt("key_dim");
   gradShape.valueDim = problemInt("value_dim");
   gradShape.chunk = kernel.getSchedule().getChunk();
+  gradShape.valueSlice = gradValueSlice(gradShape.valueDim, kernel.getSchedule().getValueSlice());
   gradShape.columnSplit = gradColumnSplit(gradShape.keyDim, kernel.getSchedule().getTileD());
   gradShape.scalarGates = scalarGates;
   gradShape.vectorGate = vectorGate;

@@ -72,6 +72,9 @@ struct GradCase {
   Case c;
   bool finalGrad = false;   // the loss reads the final state
   bool nullStates = false;  // pass null c0 / dcf pointers (zeros)
+  /// The chunk kernel of the spec's second candidate (v1), which passes
+  /// over value slices (value_slice); the state passes are v0's (the same).
+  bool valueSlices = false;
   /// mlstm_sig: the loss reads the final n and not the final C (a null
   /// dcf beside dnf).
   bool finalNormalizerOnly = false;
@@ -186,10 +189,9 @@ void runDecayGrad(const GradCase& gc) {
                 dcf.s(3), gc.nullStates ? nullptr : dc0.mem.data(), dc0.s(0), dc0.s(1), dc0.s(2), dc0.s(3),
                 sdc.mem.data(), sdc.s(0), sdc.s(1), sdc.s(2), sdc.s(3), sdc.s(4), B, T);
   }
-  {
-    using namespace emu_grad_decay_v0_grad_chunk_k;
-    emu::launch(emu::Dim3{unsigned(chunks), 2, unsigned(B)}, kThreads, kSmemBytes,
-                flashgen_emu_grad_decay_v0_grad_chunk, (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2),
+  auto launchChunk = [&](auto kernel, int threads, int smem) {
+    emu::launch(emu::Dim3{unsigned(chunks), 2, unsigned(B)}, threads, smem,
+                kernel, (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2),
                 q.s(3), (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), k.s(3), (const bf16*)v.mem.data(),
                 v.s(0), v.s(1), v.s(2), v.s(3), (const bf16*)dO.mem.data(), dO.s(0), dO.s(1), dO.s(2), dO.s(3),
                 (const float*)g.mem.data(), g.s(0), g.s(1), g.s(2), (const bf16*)sc.mem.data(), sc.s(0),
@@ -197,9 +199,18 @@ void runDecayGrad(const GradCase& gc) {
                 sdc.s(3), sdc.s(4), dq.mem.data(), dq.s(0), dq.s(1), dq.s(2), dq.s(3), dk.mem.data(), dk.s(0),
                 dk.s(1), dk.s(2), dk.s(3), dv.mem.data(), dv.s(0), dv.s(1), dv.s(2), dv.s(3), dg.mem.data(),
                 dg.s(0), dg.s(1), dg.s(2), B, T);
+  };
+  if (gc.valueSlices) {
+    using namespace emu_grad_decay_v1_grad_chunk_k;
+    static_assert(kValueSlices == 2, "emu_grad_decay's v1: two value slices");
+    launchChunk(flashgen_emu_grad_decay_v1_grad_chunk, kThreads, kSmemBytes);
+  } else {
+    using namespace emu_grad_decay_v0_grad_chunk_k;
+    static_assert(kValueSlices == 1, "emu_grad_decay's v0: one pass");
+    launchChunk(flashgen_emu_grad_decay_v0_grad_chunk, kThreads, kSmemBytes);
   }
-  std::printf("[linear-grad-emu] decay B=%d H=2 T=%d%s%s\n", B, T, gc.finalGrad ? " dFinal" : "",
-              gc.nullStates ? " (null states)" : "");
+  std::printf("[linear-grad-emu] decay B=%d H=2 T=%d%s%s%s\n", B, T, gc.finalGrad ? " dFinal" : "",
+              gc.nullStates ? " (null states)" : "", gc.valueSlices ? " (value slices)" : "");
   t.check(gc);
 }
 
@@ -419,11 +430,16 @@ void runSigGrad(const GradCase& gc) {
                 sdc.mem.data(), sdc.s(0), sdc.s(1), sdc.s(2), sdc.s(3), sdc.s(4), sdn.mem.data(), sdn.s(0),
                 sdn.s(1), sdn.s(2), sdn.s(3), B, T);
   }
-  {
+  if (gc.valueSlices) {
+    using namespace emu_grad_sig_v1_grad_chunk_k;
+    static_assert(kValueSlices == 2, "emu_grad_sig's v1: two value slices");
+    launchSigChunk(t, flashgen_emu_grad_sig_v1_grad_chunk, kThreads, kSmemBytes);
+  } else {
     using namespace emu_grad_sig_v0_grad_chunk_k;
     launchSigChunk(t, flashgen_emu_grad_sig_v0_grad_chunk, kThreads, kSmemBytes);
   }
-  t.check("mlstm_sig H=2 Dk=Dv=64", gc.c, true);
+  t.check(gc.valueSlices ? "mlstm_sig H=2 Dk=Dv=64 (value slices)" : "mlstm_sig H=2 Dk=Dv=64", gc.c,
+          true);
 }
 
 /// Runs emu_grad_sig_wide's four kernels (Dk = 64, Dv = 128, chunks of 16
@@ -523,10 +539,9 @@ void runExpGrad(const GradCase& gc) {
                 sdn.mem.data(), sdn.s(0), sdn.s(1), sdn.s(2), sdn.s(3), sdm.mem.data(), sdm.s(0), sdm.s(1),
                 sdm.s(2), B, T);
   }
-  {
-    using namespace emu_grad_exp_v0_grad_chunk_k;
-    emu::launch(emu::Dim3{unsigned(t.chunks), 2, unsigned(B)}, kThreads, kSmemBytes,
-                flashgen_emu_grad_exp_v0_grad_chunk, (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2), q.s(3),
+  auto launchChunk = [&](auto kernel, int threads, int smem) {
+    emu::launch(emu::Dim3{unsigned(t.chunks), 2, unsigned(B)}, threads, smem,
+                kernel, (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2), q.s(3),
                 (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), k.s(3), (const bf16*)v.mem.data(), v.s(0),
                 v.s(1), v.s(2), v.s(3), (const bf16*)gdo.mem.data(), gdo.s(0), gdo.s(1), gdo.s(2), gdo.s(3),
                 (const float*)gdqn.mem.data(), gdqn.s(0), gdqn.s(1), gdqn.s(2), gdqn.s(3),
@@ -540,8 +555,17 @@ void runExpGrad(const GradCase& gc) {
                 t.dv.mem.data(), t.dv.s(0), t.dv.s(1), t.dv.s(2), t.dv.s(3), t.di.mem.data(), t.di.s(0),
                 t.di.s(1), t.di.s(2), t.df.mem.data(), t.df.s(0), t.df.s(1), t.df.s(2),
                 nulls ? nullptr : t.dm0.mem.data(), t.dm0.s(0), t.dm0.s(1), B, T);
+  };
+  if (gc.valueSlices) {
+    using namespace emu_grad_exp_v1_grad_chunk_k;
+    static_assert(kValueSlices == 4, "emu_grad_exp's v1: four value slices");
+    launchChunk(flashgen_emu_grad_exp_v1_grad_chunk, kThreads, kSmemBytes);
+  } else {
+    using namespace emu_grad_exp_v0_grad_chunk_k;
+    launchChunk(flashgen_emu_grad_exp_v0_grad_chunk, kThreads, kSmemBytes);
   }
-  t.check("mlstm_exp H=2 Dk=Dv=64", gc.c, true);
+  t.check(gc.valueSlices ? "mlstm_exp H=2 Dk=Dv=64 (value slices)" : "mlstm_exp H=2 Dk=Dv=64", gc.c,
+          true);
 }
 
 class LinearGradEmuTest : public EmuTest {};
@@ -569,6 +593,24 @@ TEST_F(LinearGradEmuTest, ExpOneStepWithStates) {
 
 TEST_F(LinearGradEmuTest, ExpOnePartialChunkNullStates) {
   runExpGrad(GradCase{Case{ref::GateKind::MlstmExp, 1, 2, 21, 64, 64, true, 53, 3.0}, true, true});
+}
+
+TEST_F(LinearGradEmuTest, ExpValueSlicesRaggedWithStates) {
+  GradCase gc{Case{ref::GateKind::MlstmExp, 2, 2, 150, 64, 64, true, 43, 3.0}, true};
+  gc.valueSlices = true;
+  runExpGrad(gc);
+}
+
+TEST_F(LinearGradEmuTest, ExpValueSlicesOnePartialChunkNullStates) {
+  GradCase gc{Case{ref::GateKind::MlstmExp, 1, 2, 21, 64, 64, true, 53, 3.0}, true, true};
+  gc.valueSlices = true;
+  runExpGrad(gc);
+}
+
+TEST_F(LinearGradEmuTest, SigValueSlicesRaggedWithStates) {
+  GradCase gc{Case{ref::GateKind::MlstmSig, 2, 2, 150, 64, 64, true, 29, 3.0}, true};
+  gc.valueSlices = true;
+  runSigGrad(gc);
 }
 
 TEST_F(LinearGradEmuTest, SigRaggedWithStates) {
@@ -600,6 +642,18 @@ TEST_F(LinearGradEmuTest, DecayWithoutFinalGradient) {
 
 TEST_F(LinearGradEmuTest, DecayOnePartialChunkNullStates) {
   runDecayGrad(GradCase{Case{ref::GateKind::Decay, 1, 2, 9, 64, 64, true, 13}, true, true});
+}
+
+TEST_F(LinearGradEmuTest, DecayValueSlicesRaggedWithStates) {
+  GradCase gc{Case{ref::GateKind::Decay, 2, 2, 150, 64, 64, true, 7}, true};
+  gc.valueSlices = true;
+  runDecayGrad(gc);
+}
+
+TEST_F(LinearGradEmuTest, DecayValueSlicesOnePartialChunkNullStates) {
+  GradCase gc{Case{ref::GateKind::Decay, 1, 2, 9, 64, 64, true, 13}, true, true};
+  gc.valueSlices = true;
+  runDecayGrad(gc);
 }
 
 TEST_F(LinearGradEmuTest, VectorRaggedWithStates) {

@@ -28,11 +28,13 @@ LinearProblem decayProblem(int64_t dk = 128, int64_t dv = 128) {
   return p;
 }
 
-Schedule gradSchedule(int64_t chunk, int64_t tileD) {
+/// valueSlice: the chunk kernel's value columns per pass (0: the whole).
+Schedule gradSchedule(int64_t chunk, int64_t tileD, int64_t valueSlice = 0) {
   Schedule s;
   s.algorithm = Algorithm::ChunkGrad;
   s.chunk = chunk;
   s.innerQ = s.innerKv = chunk;
+  s.valueSlice = valueSlice;
   s.tileD = tileD;
   s.tileDv = 64;
   s.warps = 4;
@@ -102,10 +104,29 @@ TEST(LinearGrad, KernelRules) {
   auto split = linearGradKernelViolations(p, t, gradSchedule(32, 32));
   ASSERT_FALSE(split.empty());
   EXPECT_NE(split.front().find("splits the columns in 4"), std::string::npos);
-  // 256 x 512 states do not fit the chunk kernel's shared memory.
-  auto wide = linearGradKernelViolations(decayProblem(256, 512), t, gradSchedule(16, 256));
+  // 256 x 512 states do not fit the chunk kernel's shared memory whole;
+  // 64 value columns a pass do.
+  LinearProblem wideProblem = decayProblem(256, 512);
+  auto wide = linearGradKernelViolations(wideProblem, t, gradSchedule(16, 256));
   ASSERT_FALSE(wide.empty());
   EXPECT_NE(wide.front().find("bytes of shared memory"), std::string::npos);
+  EXPECT_TRUE(linearGradKernelViolations(wideProblem, t, gradSchedule(64, 128, 64)).empty());
+  // A pass's value columns must divide Dv and split over the column split.
+  auto ragged = linearGradKernelViolations(wideProblem, t, gradSchedule(64, 128, 48));
+  ASSERT_FALSE(ragged.empty());
+  EXPECT_NE(ragged.front().find("value_slice = 48 (the chunk kernel's value columns per pass)"),
+            std::string::npos)
+      << ragged.front();
+  auto thin = linearGradKernelViolations(wideProblem, t, gradSchedule(64, 64, 16));
+  ASSERT_FALSE(thin.empty());
+  EXPECT_NE(thin.front().find("splits the columns in 4"), std::string::npos) << thin.front();
+  // Vector gates take the whole of Dv a pass.
+  LinearProblem sliced = decayProblem(64, 128);
+  sliced.gate = GateKind::Vector;
+  auto vectorSliced = linearGradKernelViolations(sliced, t, gradSchedule(32, 64, 64));
+  ASSERT_FALSE(vectorSliced.empty());
+  EXPECT_NE(vectorSliced.front().find("vector gates' chunk kernel takes the whole of Dv"),
+            std::string::npos);
   // A state pass whose 32 x 16 value tile is 64 copies for 128 threads
   // (NVRTC's load_async static_assert, found on the GPU).
   Schedule narrow = gradSchedule(32, 64);
@@ -171,6 +192,32 @@ TEST(LinearGrad, BoundCountsTheGradientsOnTopOfTheForward) {
                         ((2 * p.keyDim + p.valueDim) * p.elementBytes + p.gateBytesPerStep());
   EXPECT_EQ(grad.onChip.compulsoryBytes, forward.onChip.compulsoryBytes + extra);
   EXPECT_GE(grad.onChip.boundBytes, grad.onChip.compulsoryBytes);
+}
+
+TEST(LinearGrad, WideStatesGetValueSlices) {
+  // 8 heads 256 / 512: the states do not fit the chunk kernel whole, so
+  // every gate kind with scalar gates is scheduled over value slices, each
+  // candidate passing the check, and the library's default does the same;
+  // at 128 / 128 the first choice stays one pass.
+  const Target &t = **lookupTarget("sm_90");
+  for (GateKind gate : {GateKind::None, GateKind::Decay, GateKind::MlstmSig, GateKind::MlstmExp}) {
+    LinearProblem p = decayProblem(256, 512);
+    p.batch = 1;
+    p.heads = 8;
+    p.length = 8192;
+    p.gate = gate;
+    Result<ScheduleResult> r = expectCandidatesPassTheCheck(p, t);
+    ASSERT_TRUE(r) << r.error();
+    EXPECT_GT(r->candidates.front().schedule.valueSlice, 0)
+        << r->candidates.front().schedule.str();
+    Schedule fallback = defaultLinearGradSchedule(p, t);
+    std::vector<std::string> broken = checkLinearGradSchedule(p, t, fallback);
+    EXPECT_TRUE(broken.empty()) << fallback.str() << ": " << broken.front();
+    EXPECT_GT(fallback.valueSlice, 0);
+  }
+  Result<ScheduleResult> narrow = scheduleLinearGrad(decayProblem(), t, SolveOptions{});
+  ASSERT_TRUE(narrow) << narrow.error();
+  EXPECT_EQ(narrow->candidates.front().schedule.valueSlice, 0);
 }
 
 TEST(LinearGrad, ChunkSixtyFourWithASplitIsTheFirstChoiceOnSm90) {
