@@ -268,6 +268,11 @@ add_backward_case bwd_sig_states_b1_t1   test/unit/device/kernels/sig_states.mli
 # xLSTM's mLSTM (max-stabilised): C, n and m in, their gradients out.
 add_backward_case bwd_exp_states_b2_t200 test/unit/device/kernels/exp_states.mlir exp_states 75 B=2 T=200
 add_backward_case bwd_exp_states_b1_t1   test/unit/device/kernels/exp_states.mlir exp_states 76 B=1 T=1
+# 8 heads 256/512 (the bench's specs): states too wide for the chunk
+# kernel's shared memory whole, so every ranked schedule passes over value
+# slices (value_slice).
+add_backward_case bwd_decay_wide_b1_t150 bench/linear/specs/decay_h8_k256_v512.mlir decay_h8_k256_v512 112 B=1 T=150
+add_backward_case bwd_sig_wide_b1_t130 bench/linear/specs/mlstm_sig_h8_k256_v512.mlir mlstm_sig_h8_k256_v512 113 B=1 T=130
 # Linear recurrences: every gate kind, T not a multiple of the chunk.
 add_case linear_plain_b1_t150 linear_plain.mlir    linear_plain    10 B=1 T=150
 add_case decay_b2_t150        decay.mlir           decay           11 B=2 T=150
