@@ -56,10 +56,13 @@ constexpr int64_t kMaxGradColumnSplit = 2;
 /// modeled) and in the measured order.
 constexpr double kGradChunkCyclesPerMma = 16;
 constexpr double kGradChunkExposedSmem = 0.25;
-/// Each further value-slice pass of the chunk kernel: its loads issued
-/// after the previous pass's products (one global round trip) and three
-/// barriers. Not yet fitted (no value-sliced kernel timed): a round trip
-/// of about 1000 cycles and the barriers' drain.
+/// Each pass of a chunk kernel over value slices: its loads issued after
+/// the previous pass's products (a global round trip, exposed) and three
+/// barriers; the one-pass form loads its states with the chunk's rows.
+/// Fitted to schedule/calibration/h100-linear-grad-slices.tsv (H100,
+/// 2026-12-07): 16 against 8 passes at 8 heads 256/512 cost 0.55 ms
+/// measured, 0.52 modeled; 2 passes against one whole at 16 heads
+/// 128/128, 0.16-0.26 ms measured, 0.20 modeled.
 constexpr double kGradChunkCyclesPerSlice = 1500;
 
 /// The forward's chunk_two_pass schedule whose state pass is the gradient's
@@ -500,11 +503,12 @@ Evaluation flashgen::schedule::evaluateLinearGrad(const LinearProblem &p,
     const double bytesPerCta = (L * (2.0 * Dk + 2.0 * Dv) * e + 2.0 * state) +
                                L * (2.0 * Dk + Dv) * e;
     const double smemCyclesPerWave = concurrent * perChunkSmem * e / t.smemBytesPerClockPerSM;
+    const int64_t slices = mlir::flash::gradValueSlices(shape);
     chunk.chainSteps = 1;
     chunk.chainStepCycles = concurrent * bytesPerCta / hbmBytesPerCycle +
                             rowWarpsMmas * kGradChunkCyclesPerMma +
                             kGradChunkExposedSmem * smemCyclesPerWave +
-                            (mlir::flash::gradValueSlices(shape) - 1) * kGradChunkCyclesPerSlice;
+                            (slices > 1 ? slices : 0) * kGradChunkCyclesPerSlice;
   }
   chunk.steps = static_cast<double>(chunk.ctas);
   result.kernels.push_back(chunk);

@@ -353,6 +353,67 @@ TEST(Calibration, ModelPicksTheFastestVectorGradient) {
   }
 }
 
+TEST(Calibration, ModelChargesTheValueSlicePasses) {
+  // schedule/calibration/h100-linear-grad-slices.tsv: backward schedules
+  // that differ only in the chunk kernel's value columns per pass. For each
+  // such pair the model's extra time for the narrower slice (more passes,
+  // each with its loads exposed and its barriers) is within a factor of two
+  // of the measured one (before the fit, 1500 cycles a pass: 0.6x to 0.8x).
+  std::ifstream in(std::string(FLASHGEN_CALIBRATION_DIR) + "/h100-linear-grad-slices.tsv");
+  ASSERT_TRUE(in.good());
+  const Target &t = **lookupTarget("sm_90");
+  struct Row {
+    std::string key;
+    int64_t valueSlice;
+    double modeled, measured;
+  };
+  std::vector<Row> rows;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#' || line.rfind("gate\t", 0) == 0)
+      continue;
+    std::istringstream f(line);
+    std::string gate;
+    LinearProblem p;
+    Schedule s;
+    s.algorithm = Algorithm::ChunkGrad;
+    s.warps = 4;
+    double ms = 0;
+    f >> gate >> p.heads >> p.keyDim >> p.valueDim >> p.length >> s.chunk >> s.tileD >> s.tileDv >>
+        s.valueSlice >> s.stages >> ms;
+    ASSERT_FALSE(f.fail()) << line;
+    p.gate = gate == "decay" ? GateKind::Decay : GateKind::MlstmSig;
+    p.batch = 65536 / p.length;
+    s.innerQ = s.innerKv = s.chunk;
+    s.smemBytes = linearGradSmemBytes(p, s);
+    EXPECT_TRUE(checkLinearGradSchedule(p, t, s).empty()) << line;
+    std::ostringstream key;
+    key << gate << " " << p.heads << "x" << p.keyDim << "x" << p.valueDim << " T=" << p.length
+        << " tile_dv=" << s.tileDv << " stages=" << s.stages;
+    rows.push_back({key.str(), s.valueSlice, evaluateLinearGrad(p, t, s).seconds * 1e3, ms});
+  }
+  ASSERT_EQ(rows.size(), 16u);
+  int pairs = 0;
+  for (const Row &wide : rows)
+    for (const Row &narrow : rows) {
+      bool fewerColumns = narrow.valueSlice != 0 &&
+                          (wide.valueSlice == 0 || narrow.valueSlice < wide.valueSlice);
+      if (wide.key != narrow.key || !fewerColumns)
+        continue;
+      const double modeled = narrow.modeled - wide.modeled;
+      const double measured = narrow.measured - wide.measured;
+      std::printf("[slice calibration] %s value_slice %lld -> %lld: +%.3f ms measured, +%.3f "
+                  "modeled\n",
+                  wide.key.c_str(), (long long)wide.valueSlice, (long long)narrow.valueSlice,
+                  measured, modeled);
+      ASSERT_GT(measured, 0.0) << wide.key;
+      EXPECT_GE(modeled, 0.5 * measured) << wide.key;
+      EXPECT_LE(modeled, 2.0 * measured) << wide.key;
+      ++pairs;
+    }
+  EXPECT_EQ(pairs, 8);
+}
+
 TEST(Calibration, ParsesAndRejectsTables) {
   const char *header = "batch\theads\tkv_heads\tn\tm\td\tdv\tcausal\tscore_sfu\t"
                        "score_alu\talgorithm\ttile_q\ttile_kv\tstages\twarps\t"
