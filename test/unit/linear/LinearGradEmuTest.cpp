@@ -413,14 +413,16 @@ void runSigGrad(const GradCase& gc) {
                 n0p, n0.s(0), n0.s(1), n0.s(2), sc.mem.data(), sc.s(0), sc.s(1), sc.s(2), sc.s(3), sc.s(4),
                 sn.mem.data(), sn.s(0), sn.s(1), sn.s(2), sn.s(3), B, T);
   }
-  {
+  if (gc.valueSlices) {
+    using namespace emu_grad_sig_v1_grad_rows_k;
+    launchSigRows(t, flashgen_emu_grad_sig_v1_grad_rows, kTileDv, kThreads, kSmemBytes);
+  } else {
     using namespace emu_grad_sig_v0_grad_rows_k;
     launchSigRows(t, flashgen_emu_grad_sig_v0_grad_rows, kTileDv, kThreads, kSmemBytes);
   }
-  {
-    using namespace emu_grad_sig_v0_grad_states_k;
-    emu::launch(emu::Dim3{64 / kTileDv, 2, unsigned(B)}, kThreads, kSmemBytes,
-                flashgen_emu_grad_sig_v0_grad_states, (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2),
+  auto launchGradStates = [&](auto kernel, int tileDv, int threads, int smem) {
+    emu::launch(emu::Dim3{unsigned(64 / tileDv), 2, unsigned(B)}, threads, smem,
+                kernel, (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2),
                 q.s(3), (const bf16*)gdo.mem.data(), gdo.s(0), gdo.s(1), gdo.s(2), gdo.s(3),
                 (const float*)gdqn.mem.data(), gdqn.s(0), gdqn.s(1), gdqn.s(2), gdqn.s(3),
                 (const float*)ig.mem.data(), ig.s(0), ig.s(1), ig.s(2), (const float*)fg.mem.data(), fg.s(0),
@@ -429,10 +431,17 @@ void runSigGrad(const GradCase& gc) {
                 t.dc0.s(3), gc.nullStates ? nullptr : t.dn0.mem.data(), t.dn0.s(0), t.dn0.s(1), t.dn0.s(2),
                 sdc.mem.data(), sdc.s(0), sdc.s(1), sdc.s(2), sdc.s(3), sdc.s(4), sdn.mem.data(), sdn.s(0),
                 sdn.s(1), sdn.s(2), sdn.s(3), B, T);
+  };
+  if (gc.valueSlices) {
+    using namespace emu_grad_sig_v1_grad_states_k;
+    launchGradStates(flashgen_emu_grad_sig_v1_grad_states, kTileDv, kThreads, kSmemBytes);
+  } else {
+    using namespace emu_grad_sig_v0_grad_states_k;
+    launchGradStates(flashgen_emu_grad_sig_v0_grad_states, kTileDv, kThreads, kSmemBytes);
   }
   if (gc.valueSlices) {
     using namespace emu_grad_sig_v1_grad_chunk_k;
-    static_assert(kValueSlices == 2, "emu_grad_sig's v1: two value slices");
+    static_assert(kValueSlices == 4 && kDqnShares == 2, "emu_grad_sig's v1: four value slices");
     launchSigChunk(t, flashgen_emu_grad_sig_v1_grad_chunk, kThreads, kSmemBytes);
   } else {
     using namespace emu_grad_sig_v0_grad_chunk_k;
@@ -558,7 +567,7 @@ void runExpGrad(const GradCase& gc) {
   };
   if (gc.valueSlices) {
     using namespace emu_grad_exp_v1_grad_chunk_k;
-    static_assert(kValueSlices == 4, "emu_grad_exp's v1: four value slices");
+    static_assert(kValueSlices == 2 && kDqnShares == 2, "emu_grad_exp's v1: two value slices, v0's rows");
     launchChunk(flashgen_emu_grad_exp_v1_grad_chunk, kThreads, kSmemBytes);
   } else {
     using namespace emu_grad_exp_v0_grad_chunk_k;

@@ -4,8 +4,9 @@
 // warps by column: tile_d = 32 of Dk = 64), state passes and the rows
 // kernel over two value tiles of 32 (two normaliser-gradient shares a row)
 // with two warps.
-// Its second candidate (v1) runs the chunk kernel over two value slices of
-// 32 columns (value_slice: v, dO and the states staged a slice a pass).
+// Its second candidate (v1) runs the chunk kernel unsplit (tile_d = 64)
+// over four value slices of 16 columns (value_slice: v, dO and the states
+// staged a slice a pass); its rows and state-gradient kernels are v0's.
 func.func @emu_grad_sig(%q: tensor<?x2x?x64xbf16>, %k: tensor<?x2x?x64xbf16>,
                         %v: tensor<?x2x?x64xbf16>, %i: tensor<?x2x?xf32>,
                         %f: tensor<?x2x?xf32>, %do: tensor<?x2x?x64xbf16>,
@@ -18,7 +19,7 @@ func.func @emu_grad_sig(%q: tensor<?x2x?x64xbf16>, %k: tensor<?x2x?x64xbf16>,
       initial(%c0, %n0 : tensor<?x2x64x64xf32>, tensor<?x2x64xf32>)
       final_grad(%dcf, %dnf : tensor<?x2x64x64xf32>, tensor<?x2x64xf32>) dims ["B", "T"]
       {flash.schedule = #flash.schedule<algorithm = chunk_grad, tile_q = 0, tile_kv = 0, tile_d = 32, stages = 2, warps = 2, chunk = 32, inner_q = 32, inner_kv = 32, tile_dv = 32, smem_bytes = 0>,
-       flash.candidates = [#flash.schedule<algorithm = chunk_grad, tile_q = 0, tile_kv = 0, tile_d = 32, stages = 2, warps = 2, chunk = 32, inner_q = 32, inner_kv = 32, tile_dv = 32, smem_bytes = 0, value_slice = 32>]}
+       flash.candidates = [#flash.schedule<algorithm = chunk_grad, tile_q = 0, tile_kv = 0, tile_d = 64, stages = 2, warps = 2, chunk = 32, inner_q = 32, inner_kv = 32, tile_dv = 32, smem_bytes = 0, value_slice = 16>]}
       : tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>,
         tensor<?x2x?x64xbf16>
       -> tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>
