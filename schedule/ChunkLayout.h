@@ -340,7 +340,7 @@ inline int64_t gradChunkRegisterEstimate(const GradChunkShape &s) {
   int64_t vector = s.vectorGate ? 2 * 16 * (s.keyDim / s.columnSplit) / 32 : 0;
   int64_t scores = 2 * 16 * (s.chunk / s.columnSplit) / 32;
   if (gradValueSlices(s) > 1)
-    return 16 * (2 * s.keyDim + s.valueSlice) / s.columnSplit / 32 + scores + 56;
+    return 16 * (2 * s.keyDim + s.valueSlice) / s.columnSplit / 32 + scores + 56 + vector;
   int64_t width = (s.keyDim > s.valueDim ? s.keyDim : s.valueDim) / s.columnSplit;
   return 16 * width / 32 + scores + 56 + vector;
 }

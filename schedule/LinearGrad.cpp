@@ -190,9 +190,6 @@ flashgen::schedule::linearGradKernelViolations(const LinearProblem &p,
     out.push_back("value_slice = " + n(s.valueSlice) +
                   " (the chunk kernel's value columns per pass) must be 0 (the whole of "
                   "Dv) or a power of two of at least 16 dividing Dv = " + n(p.valueDim));
-  else if (slice < p.valueDim && p.gate == GateKind::Vector)
-    out.push_back("value_slice = " + n(s.valueSlice) + " < Dv = " + n(p.valueDim) +
-                  ": vector gates' chunk kernel takes the whole of Dv in one pass");
   if (!out.empty())
     return out;
   if (s.tileD != 0 && (s.tileD < 16 || !isPowerOfTwo(s.tileD) || s.tileD > p.keyDim))
@@ -270,7 +267,7 @@ Schedule flashgen::schedule::defaultLinearGradSchedule(const LinearProblem &p,
   Schedule s = defaultLinearSchedule(p, t, Algorithm::ChunkTwoPass);
   s.algorithm = Algorithm::ChunkGrad;
   // Chunks of 64 over the whole of Dv where they fit, else over value
-  // slices (not for vector gates) with dq's and dk's columns split so that
+  // slices with dq's and dk's columns split so that
   // their accumulators fit the registers, else smaller chunks.
   s.tileD = p.keyDim;
   auto fits = [&] {
@@ -281,8 +278,7 @@ Schedule flashgen::schedule::defaultLinearGradSchedule(const LinearProblem &p,
   for (s.chunk = 64;; s.chunk /= 2) {
     s.valueSlice = 0;
     s.tileD = p.keyDim;
-    for (int64_t slice = p.valueDim / 2;
-         !fits() && p.gate != GateKind::Vector && slice >= 16 && p.valueDim % slice == 0;
+    for (int64_t slice = p.valueDim / 2; !fits() && slice >= 16 && p.valueDim % slice == 0;
          slice /= 2) {
       s.valueSlice = slice;
       s.tileD = p.keyDim;
@@ -318,11 +314,10 @@ Result<ScheduleSpace> flashgen::schedule::linearGradSpace(const LinearProblem &p
        split *= 2)
     tileD.push_back(p.keyDim / split);
   // The chunk kernel's value columns per pass: the whole of Dv first (0),
-  // then its halves down to 16 (vector gates: the whole only).
+  // then its halves down to 16.
   std::vector<int64_t> valueSlices = {0};
-  if (p.gate != GateKind::Vector)
-    for (int64_t c = p.valueDim / 2; c >= 16 && c % 16 == 0 && p.valueDim % c == 0; c /= 2)
-      valueSlices.push_back(c);
+  for (int64_t c = p.valueDim / 2; c >= 16 && c % 16 == 0 && p.valueDim % c == 0; c /= 2)
+    valueSlices.push_back(c);
   space.dims = {{"chunk", chunks, {}},
                 {"tile_dv", tileDv, {}},
                 {"stages", {2, 1}, {}},

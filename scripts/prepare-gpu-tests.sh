@@ -273,6 +273,9 @@ add_backward_case bwd_exp_states_b1_t1   test/unit/device/kernels/exp_states.mli
 # slices (value_slice).
 add_backward_case bwd_decay_wide_b1_t150 bench/linear/specs/decay_h8_k256_v512.mlir decay_h8_k256_v512 112 B=1 T=150
 add_backward_case bwd_sig_wide_b1_t130 bench/linear/specs/mlstm_sig_h8_k256_v512.mlir mlstm_sig_h8_k256_v512 113 B=1 T=130
+# GLA at Dk 128 / Dv 512 with a state in and out: vector gates' chunk
+# kernel over value slices.
+add_backward_case bwd_vector_wide_b1_t150 test/unit/device/kernels/vector_wide.mlir vector_wide 114 B=1 T=150
 # Linear recurrences: every gate kind, T not a multiple of the chunk.
 add_case linear_plain_b1_t150 linear_plain.mlir    linear_plain    10 B=1 T=150
 add_case decay_b2_t150        decay.mlir           decay           11 B=2 T=150

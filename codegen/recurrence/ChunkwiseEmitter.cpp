@@ -123,6 +123,9 @@ private:
   LogicalResult printVectorGradTail(ChunkGradOp op, StoreGrad store);
   /// printChunkGrad's dv of the staged value columns (from `col0`).
   void printValueGrad(StoreGrad store, StringRef col0);
+  /// Vector gates: the factor exp(b_i0 - b_j0) of key dim d between 16-row
+  /// blocks i and j (the tables' lookup).
+  std::string vectorBlockDecay(StringRef i, StringRef j, StringRef d);
   /// printChunkGrad over value slices: the passes that stage v, dO and the
   /// two states a slice at a time, summing dP (into s_tile) and dq's and
   /// dk's state products (dq_acc, dk_acc), writing each slice's dv;
@@ -1299,13 +1302,25 @@ void LinearKernelPrinter::printValueGrad(StoreGrad store, StringRef col0) {
   // slice from col0).
   line() << "fg::acc_tile<16, kColsV> acc_v;\n";
   line() << "fg::warp::zero(acc_v);  // dv\n";
-  line() << "fg::warp::mma_AB_chunk<kKeyDim>(acc_v, sK, r0, sG, 0, cs * kColsV);\n";
+  if (vectorGate)
+    // (K^ o exp(b_L - b_i0)) G, the factor per key dim; i0 this warp's
+    // 16-row block.
+    line() << "fg::warp::mma_AB_chunk<kKeyDim>(acc_v, sK, r0, sG, 0, cs * kColsV, [&](int, int d) "
+              "{ return "
+           << vectorBlockDecay("kChunk / 16", "r0 / 16", "d") << "; });\n";
+  else
+    line() << "fg::warp::mma_AB_chunk<kKeyDim>(acc_v, sK, r0, sG, 0, cs * kColsV);\n";
   if (scalarGates) {
     line() << "fg::warp::rows_of(row_w, r0, [&](int r) { return gbd.w()[r]; });\n";
     line() << "fg::warp::mul_rows(acc_v, acc_v, row_w);\n";
   }
   line() << "fg::warp::mma_AtB_chunk<kChunk>(acc_v, sA, 0, r0, sDO, 0, cs * kColsV);\n";
   store("dv", "acc_v", "kColsV", col0);
+}
+
+std::string LinearKernelPrinter::vectorBlockDecay(StringRef i, StringRef j, StringRef d) {
+  return ("fg::chunk::table_decay<kKeyDim>(s_tab_hi, s_tab_lo, " + i + ", " + j + ", " + d + ")")
+      .str();
 }
 
 void LinearKernelPrinter::printValueSlicePasses(
@@ -1321,7 +1336,8 @@ void LinearKernelPrinter::printValueSlicePasses(
   line() << "fg::warp::zero(s_tile);  // dP\n";
   line() << "fg::warp::zero(dq_acc);\n";
   line() << "fg::warp::zero(dk_acc);\n";
-  line() << "fg::row_vec<16> row_w;   // per-row factors\n";
+  if (!vectorGate)  // (vector gates scale by key dim)
+    line() << "fg::row_vec<16> row_w;   // per-row factors\n";
   line() << "FG_CHUNK_NO_UNROLL\n";
   line() << "for (int vs = 0; vs < kValueSlices; ++vs) {\n";
   ++indent;
@@ -1336,6 +1352,8 @@ void LinearKernelPrinter::printValueSlicePasses(
   line() << "fg::cta::sync();\n";
   if (scalarGates)
     line() << "gs_dot += fg::cta::dot_tiles<kThreads>(sS, sG, s_red);\n";
+  if (vectorGate)
+    line() << "fg::cta::row_dots<kThreads>(s_sg, sS, sG, vs > 0);  // <S, G> per key dim\n";
   line() << "fg::warp::mma_ABt_chunk(s_tile, sDO, r0, sV, cs * kColsA);\n";
   line() << "fg::warp::mma_ABt_chunk(dq_acc, sDO, r0, sS, cs * kColsK);\n";
   line() << "fg::warp::mma_ABt_chunk(dk_acc, sV, r0, sG, cs * kColsK);\n";
@@ -1349,18 +1367,23 @@ LogicalResult LinearKernelPrinter::printVectorGradTail(ChunkGradOp op, StoreGrad
   // place relative to their 16-row blocks, s_g holds the exponents that
   // gated q; a factor between blocks i and j is exp(b_i0 - b_j0) per key
   // dim d (the tables). This warp's rows are block i0.
-  auto decay = [](StringRef i, StringRef j, StringRef d) {
-    return ("fg::chunk::table_decay<kKeyDim>(s_tab_hi, s_tab_lo, " + i + ", " + j + ", " + d +
-            ")")
-        .str();
-  };
-  line() << "fg::cta::row_dots<kThreads>(s_sg, sS, sG);  // <S, G> per key dim (read after a barrier)\n";
+  auto decay = [this](StringRef i, StringRef j, StringRef d) { return vectorBlockDecay(i, j, d); };
+  // Over value slices the passes summed <S, G>, dO S^T and V G^T and wrote
+  // dv.
+  const bool sliced = gradValueSlices(gradShape) > 1;
+  if (!sliced)
+    line() << "fg::cta::row_dots<kThreads>(s_sg, sS, sG);  // <S, G> per key dim (read after a "
+              "barrier)\n";
   line() << "const int i0 = r0 / 16;  // this warp's 16-row block\n";
-  line() << "fg::acc_tile<16, kColsK> dx;    // dq, then dk\n";
   line() << "fg::acc_tile<16, kColsK> qdq;   // q . dq per element\n";
   // dq^ = scale (exp(b_i0) dO S^T + sum_{j <= i0} (dP_j K^_j) exp(b_i0 - b_j0)).
-  line() << "fg::warp::zero(dx);  // dq^\n";
-  line() << "fg::warp::mma_ABt_chunk(dx, sDO, r0, sS, cs * kColsK);\n";
+  if (sliced) {
+    line() << "fg::acc_tile<16, kColsK> dx = dq_acc;  // dq^: dO S^T over the passes, then dk^\n";
+  } else {
+    line() << "fg::acc_tile<16, kColsK> dx;    // dq, then dk\n";
+    line() << "fg::warp::zero(dx);  // dq^\n";
+    line() << "fg::warp::mma_ABt_chunk(dx, sDO, r0, sS, cs * kColsK);\n";
+  }
   line() << "fg::warp::mul_cols(dx, cs * kColsK, [&](int d) { return kScale * "
          << decay("i0", "-1", "d") << "; });\n";
   line() << "fg::warp::mma_blocks<false>(dx, sDP, r0, sK, cs * kColsK, 0, i0, [&](int j, int d) "
@@ -1371,8 +1394,12 @@ LogicalResult LinearKernelPrinter::printVectorGradTail(ChunkGradOp op, StoreGrad
   // dk^ = exp(b_L - b_i0) V G^T + scale sum_{j >= i0} (dP_j^T Q^_j) exp(b_j0 - b_i0);
   // the first term's dot with k^ is this block's share of the chunk end's
   // log-decay term.
-  line() << "fg::warp::zero(dx);  // dk^\n";
-  line() << "fg::warp::mma_ABt_chunk(dx, sV, r0, sG, cs * kColsK);\n";
+  if (sliced) {
+    line() << "dx = dk_acc;  // dk^: V G^T over the passes\n";
+  } else {
+    line() << "fg::warp::zero(dx);  // dk^\n";
+    line() << "fg::warp::mma_ABt_chunk(dx, sV, r0, sG, cs * kColsK);\n";
+  }
   line() << "fg::warp::mul_cols(dx, cs * kColsK, [&](int d) { return "
          << decay("kChunk / 16", "i0", "d") << "; });\n";
   line() << "fg::warp::cols_dot_to(s_end + i0 * kKeyDim, dx, sK, r0, cs * kColsK);\n";
@@ -1382,13 +1409,8 @@ LogicalResult LinearKernelPrinter::printVectorGradTail(ChunkGradOp op, StoreGrad
   line() << "fg::warp::ungate_k_grad<kGStride>(dx, qdq, sK, s_g, r0, cs * kColsK);\n";
   store("dk", "dx", "kColsK", "");
   // dv = (K^ o exp(b_L - b_i0)) G + A^T dO.
-  line() << "fg::acc_tile<16, kColsV> acc_v;\n";
-  line() << "fg::warp::zero(acc_v);  // dv\n";
-  line() << "fg::warp::mma_AB_chunk<kKeyDim>(acc_v, sK, r0, sG, 0, cs * kColsV, [&](int, int d) "
-            "{ return "
-         << decay("kChunk / 16", "i0", "d") << "; });\n";
-  line() << "fg::warp::mma_AtB_chunk<kChunk>(acc_v, sA, 0, r0, sDO, 0, cs * kColsV);\n";
-  store("dv", "acc_v", "kColsV", "");
+  if (!sliced)
+    printValueGrad(store, "");
   // The log-decays' gradient: per key dim, the reverse cumulative sum of
   // q . dq - k . dk on top of the chunk end's term <G, S_next>_d =
   // exp(b_L) <G, S>_d + sum_s k_s . (w_s G v_s)_d.

@@ -266,9 +266,12 @@ FG_DEVICE void vector_gate_grad(float* dg, i64 row_stride, int rows_valid, const
 /// out[r] = sum_c a[r][c] b[r][c] for every row of two 16-bit shared tiles
 /// (in f32), the whole CTA: a row's 16-byte chunks over W lanes (the
 /// largest power of two up to its chunk count and 32), then a butterfly
-/// sum over them. No barrier.
+/// sum over them; `accumulate`: out[r] += that (the same thread writes a
+/// row on every call, so passes over column slices need no barrier
+/// between them for out). No barrier.
 template <int NTHREADS, class T, int R, int C>
-FG_DEVICE void row_dots(float* out, const smem_tile<T, R, C>& a, const smem_tile<T, R, C>& b) {
+FG_DEVICE void row_dots(float* out, const smem_tile<T, R, C>& a, const smem_tile<T, R, C>& b,
+                        bool accumulate = false) {
   using Tile = smem_tile<T, R, C>;
   constexpr int n = Tile::kChunks;
   constexpr int W = n >= 32 ? 32 : n >= 16 ? 16 : n >= 8 ? 8 : n >= 4 ? 4 : n >= 2 ? 2 : 1;
@@ -283,7 +286,7 @@ FG_DEVICE void row_dots(float* out, const smem_tile<T, R, C>& a, const smem_tile
       for (int c = part; c < Tile::kChunks; c += W) acc += chunk::chunk_dot(a, b, r, c);
     FG_UNROLL
     for (int off = W / 2; off > 0; off >>= 1) acc += ptx::shfl_xor(acc, off);
-    if (r < R && part == 0) out[r] = acc;
+    if (r < R && part == 0) out[r] = accumulate ? out[r] + acc : acc;
   }
 }
 

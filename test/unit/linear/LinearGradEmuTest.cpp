@@ -239,10 +239,9 @@ void runVectorGrad(const GradCase& gc) {
                 dcf.s(2), dcf.s(3), gc.nullStates ? nullptr : t.dc0.mem.data(), t.dc0.s(0), t.dc0.s(1),
                 t.dc0.s(2), t.dc0.s(3), sdc.mem.data(), sdc.s(0), sdc.s(1), sdc.s(2), sdc.s(3), sdc.s(4), B, T);
   }
-  {
-    using namespace emu_grad_vector_v0_grad_chunk_k;
-    emu::launch(emu::Dim3{unsigned(t.chunks), 2, unsigned(B)}, kThreads, kSmemBytes,
-                flashgen_emu_grad_vector_v0_grad_chunk, (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2),
+  auto launchChunk = [&](auto kernel, int threads, int smem) {
+    emu::launch(emu::Dim3{unsigned(t.chunks), 2, unsigned(B)}, threads, smem,
+                kernel, (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2),
                 q.s(3), (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), k.s(3), (const bf16*)v.mem.data(),
                 v.s(0), v.s(1), v.s(2), v.s(3), (const bf16*)dO.mem.data(), dO.s(0), dO.s(1), dO.s(2), dO.s(3),
                 (const float*)g.mem.data(), g.s(0), g.s(1), g.s(2), g.s(3), (const bf16*)sc.mem.data(),
@@ -251,9 +250,18 @@ void runVectorGrad(const GradCase& gc) {
                 t.dk.mem.data(), t.dk.s(0), t.dk.s(1), t.dk.s(2), t.dk.s(3), t.dv.mem.data(), t.dv.s(0),
                 t.dv.s(1), t.dv.s(2), t.dv.s(3), t.dg.mem.data(), t.dg.s(0), t.dg.s(1), t.dg.s(2), t.dg.s(3), B,
                 T);
+  };
+  if (gc.valueSlices) {
+    using namespace emu_grad_vector_v1_grad_chunk_k;
+    static_assert(kValueSlices == 2, "emu_grad_vector's v1: two value slices");
+    launchChunk(flashgen_emu_grad_vector_v1_grad_chunk, kThreads, kSmemBytes);
+  } else {
+    using namespace emu_grad_vector_v0_grad_chunk_k;
+    launchChunk(flashgen_emu_grad_vector_v0_grad_chunk, kThreads, kSmemBytes);
   }
-  std::printf("[linear-grad-emu] vector B=%d H=2 T=%d Dk=64 Dv=32%s%s\n", B, T,
-              gc.finalGrad ? " dFinal" : "", gc.nullStates ? " (null states)" : "");
+  std::printf("[linear-grad-emu] vector B=%d H=2 T=%d Dk=64 Dv=32%s%s%s\n", B, T,
+              gc.finalGrad ? " dFinal" : "", gc.nullStates ? " (null states)" : "",
+              gc.valueSlices ? " (value slices)" : "");
   t.check(gc);
 }
 
@@ -667,6 +675,18 @@ TEST_F(LinearGradEmuTest, DecayValueSlicesOnePartialChunkNullStates) {
 
 TEST_F(LinearGradEmuTest, VectorRaggedWithStates) {
   runVectorGrad(GradCase{Case{ref::GateKind::Vector, 2, 2, 150, 64, 32, true, 19}, true});
+}
+
+TEST_F(LinearGradEmuTest, VectorValueSlicesRaggedWithStates) {
+  GradCase gc{Case{ref::GateKind::Vector, 2, 2, 150, 64, 32, true, 19}, true};
+  gc.valueSlices = true;
+  runVectorGrad(gc);
+}
+
+TEST_F(LinearGradEmuTest, VectorValueSlicesOnePartialChunkNullStates) {
+  GradCase gc{Case{ref::GateKind::Vector, 1, 2, 21, 64, 32, true, 23}, true, true};
+  gc.valueSlices = true;
+  runVectorGrad(gc);
 }
 
 TEST_F(LinearGradEmuTest, VectorOnePartialChunkNullStates) {
