@@ -1521,6 +1521,7 @@ std::string LinearKernelPrinter::gradChunkHeader() {
     << "// time (kValueSlices passes; 1: the whole of Dv).\n"
     << "constexpr int kValueSlice = " << gradShape.valueSlice << ";\n"
     << "constexpr int kValueSlices = kValueDim / kValueSlice;\n"
+    << "static_assert(kValueSlices * kValueSlice == kValueDim, \"whole value slices\");\n"
     << "constexpr int kColsV = kValueSlice / kColSplit;\n"
     << "constexpr int kWarps = " << gradChunkWarps(gradShape) << ";\n"
     << "constexpr int kThreads = kWarps * 32;\n";
