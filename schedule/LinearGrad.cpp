@@ -101,6 +101,16 @@ std::string gradientSupport(const LinearProblem &p) {
   return "";
 }
 
+/// The chunk kernel's value columns per pass below the whole of Dv, widest
+/// first: the powers of two from 16 that divide Dv (value_slice's rule).
+std::vector<int64_t> valueSliceChoices(int64_t valueDim) {
+  std::vector<int64_t> out;
+  for (int64_t c = nextPowerOfTwo(valueDim) / 2; c >= 16; c /= 2)
+    if (valueDim % c == 0 && c < valueDim)
+      out.push_back(c);
+  return out;
+}
+
 /// The normaliser kinds: their gradient runs grad_rows first.
 bool hasNormalizerGrad(const LinearProblem &p) {
   return p.gate == GateKind::MlstmSig || p.gate == GateKind::MlstmExp;
@@ -267,23 +277,29 @@ Schedule flashgen::schedule::defaultLinearGradSchedule(const LinearProblem &p,
   Schedule s = defaultLinearSchedule(p, t, Algorithm::ChunkTwoPass);
   s.algorithm = Algorithm::ChunkGrad;
   // Chunks of 64 over the whole of Dv where they fit, else over value
-  // slices with dq's and dk's columns split so that
-  // their accumulators fit the registers, else smaller chunks.
-  s.tileD = p.keyDim;
+  // slices with dq's and dk's columns split so that their accumulators fit
+  // the registers, else smaller chunks.
   auto fits = [&] {
     mlir::flash::GradChunkShape shape = gradChunkShape(p, s);
     return mlir::flash::gradChunkSmemPlan(shape).total <= t.smemPerCTA &&
            mlir::flash::gradChunkRegisterEstimate(shape) <= 255;
   };
+  // Whether halving tile_d still leaves 16-column tiles of the chunk and
+  // of the value slice.
+  auto canSplitFurther = [&] {
+    const int64_t split = mlir::flash::gradColumnSplit(p.keyDim, s.tileD / 2);
+    return s.tileD > 16 && s.chunk % (16 * split) == 0 &&
+           mlir::flash::gradValueSlice(p.valueDim, s.valueSlice) % (16 * split) == 0;
+  };
   for (s.chunk = 64;; s.chunk /= 2) {
     s.valueSlice = 0;
     s.tileD = p.keyDim;
-    for (int64_t slice = p.valueDim / 2; !fits() && slice >= 16 && p.valueDim % slice == 0;
-         slice /= 2) {
+    for (int64_t slice : valueSliceChoices(p.valueDim)) {
+      if (fits())
+        break;
       s.valueSlice = slice;
       s.tileD = p.keyDim;
-      while (!fits() && s.tileD > 16 && s.chunk % (16 * p.keyDim / (s.tileD / 2)) == 0 &&
-             slice % (16 * p.keyDim / (s.tileD / 2)) == 0)
+      while (!fits() && canSplitFurther())
         s.tileD /= 2;
     }
     if (fits() || s.chunk == 16)
@@ -314,9 +330,9 @@ Result<ScheduleSpace> flashgen::schedule::linearGradSpace(const LinearProblem &p
        split *= 2)
     tileD.push_back(p.keyDim / split);
   // The chunk kernel's value columns per pass: the whole of Dv first (0),
-  // then its halves down to 16.
+  // then the narrower slices.
   std::vector<int64_t> valueSlices = {0};
-  for (int64_t c = p.valueDim / 2; c >= 16 && c % 16 == 0 && p.valueDim % c == 0; c /= 2)
+  for (int64_t c : valueSliceChoices(p.valueDim))
     valueSlices.push_back(c);
   space.dims = {{"chunk", chunks, {}},
                 {"tile_dv", tileDv, {}},

@@ -89,6 +89,8 @@ private:
   ChunkSmemPlan plan;
   GradChunkShape gradShape;
   GradChunkSmemPlan gradPlan;
+  /// The chunk kernel passes over value slices (gradValueSlices > 1).
+  bool gradValueSliced = false;
 
   LogicalResult printKernelOp(Operation *op) override;
   LogicalResult printChunkLoad(ChunkLoadOp op);
@@ -1042,7 +1044,7 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
   };
   // Over value slices (gradValueSlices), v, dO and the two states are
   // staged kValueSlice columns at a time.
-  const bool sliced = gradValueSlices(gradShape) > 1;
+  const bool sliced = gradValueSliced;
   // The states' columns from value slice `slice` ("" : the whole).
   auto loadStates = [&](StringRef sIndex, StringRef gIndex, StringRef slice) {
     std::string col = slice.empty() ? "" : " + (" + slice.str() + ") * kValueSlice";
@@ -1370,7 +1372,7 @@ LogicalResult LinearKernelPrinter::printVectorGradTail(ChunkGradOp op, StoreGrad
   auto decay = [this](StringRef i, StringRef j, StringRef d) { return vectorBlockDecay(i, j, d); };
   // Over value slices the passes summed <S, G>, dO S^T and V G^T and wrote
   // dv.
-  const bool sliced = gradValueSlices(gradShape) > 1;
+  const bool sliced = gradValueSliced;
   if (!sliced)
     line() << "fg::cta::row_dots<kThreads>(s_sg, sS, sG);  // <S, G> per key dim (read after a "
               "barrier)\n";
@@ -2118,6 +2120,7 @@ FailureOr<EmittedKernel> LinearKernelPrinter::printGradChunkKernel(Type elementT
   gradShape.dqnShares = dqnCols;
   gradShape.stabilizer = stabilizer;
   gradPlan = gradChunkSmemPlan(gradShape);
+  gradValueSliced = gradValueSlices(gradShape) > 1;
   result.threads = gradChunkWarps(gradShape) * 32;
   result.dynamicSmemBytes = gradPlan.total;
   result.entry = "flashgen_" + kernel.getSymName().str();
