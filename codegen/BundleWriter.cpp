@@ -998,6 +998,12 @@ LogicalResult writeLinearKernel(const RecurrenceEntry &r, const std::string &nam
   if (r.initialState)
     states("0", "in");
   rows("o", "out", elem, valueDim, rowAlign);
+  // The normaliser kinds' rows' N_r and floor_r (docs/semantics.md §4.6),
+  // written where given: the gradient (<name>_backward) reads them.
+  if (normalizer) {
+    rows("norm", "out", f32, 2, 1);
+    (*params.back().getAsObject())["optional"] = true;
+  }
   if (r.finalState)
     states("f", "out");
   if (r.packed)
@@ -1194,7 +1200,13 @@ LogicalResult writeLinearGradKernel(LinearAttentionGradOp op, const std::string 
     rows("igate", "in", f32, std::nullopt, 1);
     rows("fgate", "in", f32, std::nullopt, 1);
   }
+  // The normaliser kinds: the forward's o and rows' normalisers (its
+  // `norm` output) around dO.
+  if (normalizer)
+    rows("o", "in", elem, valueDim, rowAlign);
   rows("do", "in", elem, valueDim, rowAlign);
+  if (normalizer)
+    rows("norm", "in", f32, 2, 1);
   // A null initial state means zeros (its gradient is then not written), a
   // null final-state gradient zeros.
   if (!op.getInitialState().empty()) {
@@ -1257,9 +1269,9 @@ LogicalResult writeLinearGradKernel(LinearAttentionGradOp op, const std::string 
           {"shape", llvm::json::Array{scratchBatch, heads, boundaries, keyDim, valueDim}}});
     if (normalizer) {
       // n and its gradient at every boundary (f32); dO / den; each row's
-      // normaliser-gradient shares, one per grad_rows value tile, whole
-      // chunks of rows (0 past the sequence).
-      // Packed: n's like C's; dO / den as the packed rows; the shares'
+      // normaliser gradient (grad_rows'), whole chunks of rows (0 past the
+      // sequence).
+      // Packed: n's like C's; dO / den as the packed rows; the gradients'
       // whole chunks of rows from each sequence's first boundary on.
       for (const char *scratchName : {"chunk_n", "chunk_dn"})
         scratch.push_back(llvm::json::Object{
@@ -1275,13 +1287,11 @@ LogicalResult writeLinearGradKernel(LinearAttentionGradOp op, const std::string 
           packed ? sizes.expr("(cdiv(" + totalDim + "," + chunk + ")+2*" + offsetsDim + ")*" +
                               chunk)
                  : sizes.expr("max(cdiv(" + lengthDim + "," + chunk + "),1)*" + chunk);
-      // mlstm_exp: the stabiliser's shares beside the normaliser's.
+      // mlstm_exp: the stabiliser's gradient beside the normaliser's.
       scratch.push_back(llvm::json::Object{
           {"name", "grad_dqn"},
           {"dtype", "f32"},
-          {"shape", llvm::json::Array{scratchBatch, heads, shareRows,
-                                      valueDim / kernel.getSchedule().getTileDv() *
-                                          (stabilizer ? 2 : 1)}}});
+          {"shape", llvm::json::Array{scratchBatch, heads, shareRows, stabilizer ? 2 : 1}}});
     }
     if (stabilizer)
       // The state pass's stabiliser at every boundary, and what the chunks

@@ -672,8 +672,9 @@ LogicalResult ScalarPrinter::printSequence(SequenceOp op) {
       auto form = packedForms.find(t);
       std::string type = form == packedForms.end() ? "Elem" : form->second.first;
       int rank = form == packedForms.end() ? 3 : form->second.second;
-      line() << (output ? "" : "const ") << type << "* __restrict__ " << t << " = " << p
-             << " + (long long)(" << row0 << ") * " << p << "_s0;\n";
+      line() << (output ? "" : "const ") << type << "* __restrict__ " << t << " = "
+             << (llvm::is_contained(optionalRowTensors, t) ? p + " == nullptr ? nullptr : " : "")
+             << p << " + (long long)(" << row0 << ") * " << p << "_s0;\n";
       // As a [B, H, N(, D)] tensor: no batch stride, then the head's, the row's
       // (and the element's).
       line() << "[[maybe_unused]] const long long " << t << "_s0 = 0, " << t << "_s1 = " << p << "_s1, "

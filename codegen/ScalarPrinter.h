@@ -139,6 +139,9 @@ protected:
   bool partialReader = false;
   /// The packed row tensors the kernel writes (the others are read-only).
   std::vector<std::string> outputRowTensors = {"o"};
+  /// The packed row tensors that may be null (optional outputs): their
+  /// per-sequence pointer stays null.
+  std::vector<std::string> optionalRowTensors;
   /// Called once flash.sequence's rows and lengths are printed, with the
   /// sequence index: a family's own per-sequence addressing (none by
   /// default).

@@ -181,11 +181,13 @@ constexpr FamilyRule kFamilies[] = {
      {TR::q, TR::k, TR::v, TR::dout, TR::g, TR::grad_do, TR::grad_dqn},
      {},
      {}},
+    // (flash.normalizer_grad_rows: row by row from the forward's o and
+    // norm, no chunk tiles, no states.)
     {KernelFamily::linear_grad_rows,
      {Algorithm::chunk_grad, Algorithm::chunk_grad},
      true,
-     {TR::q, TR::k, TR::v, TR::dout, TR::grad_do},
-     {StateSource::scratch},
+     {},
+     {},
      {}},
 };
 
@@ -1120,13 +1122,25 @@ LogicalResult ChunkFeatureMapOp::verify() {
 
 LogicalResult ChunkStoreOp::verify() {
   FailureOr<KernelOp> kernel = checkRecurrenceOp(*this, getGate());
-  // o, or (linear_grad_rows) dO / den and the normaliser's gradients.
-  if (failed(kernel) ||
-      failed(checkOpTensor(*this, getTensor(), {TR::o, TR::grad_do})) ||
+  if (failed(kernel) || failed(checkOpTensor(*this, getTensor(), {TR::o})) ||
       failed(checkStoreOutputMod(*this, getOutputMod(), getTensor())))
     return failure();
   return checkFamilyRole(*this, *kernel, "tensor", getTensor(),
                          familyRule(kernel->getFamily()).tensors);
+}
+
+LogicalResult NormalizerGradRowsOp::verify() {
+  FailureOr<KernelOp> kernel = checkRecurrenceOp(*this, getGate());
+  if (failed(kernel))
+    return failure();
+  if (kernel->getFamily() != KernelFamily::linear_grad_rows)
+    return emitOpError() << "belongs to linear_grad_rows kernels, not "
+                         << stringifyKernelFamily(kernel->getFamily());
+  if (getGate() != GateKind::mlstm_sig && getGate() != GateKind::mlstm_exp)
+    return emitOpError() << "has gate " << stringifyGateKind(getGate())
+                         << ": only the normaliser kinds (mlstm_sig, mlstm_exp) have row "
+                            "normalisers";
+  return success();
 }
 
 LogicalResult StateUpdateOp::verify() {

@@ -348,6 +348,27 @@ def Flash_ChunkStoreOp : Flash_Op<"chunk_store", []> {
   let hasVerifier = 1;
 }
 
+def Flash_NormalizerGradRowsOp : Flash_Op<"normalizer_grad_rows", []> {
+  let summary = "the normaliser kinds' row gradients from the forward's o and norm";
+  let description = [{
+    A linear_grad_rows kernel's work for rows [chunk * L, chunk * L + L)
+    of (batch, head) (docs/semantics.md §4.6): with the forward's row
+    normalisers (tensor `norm`: N_r, floor_r) den_r = max(|N_r|, floor_r)
+    + eps and x_r = -(dO_r . o_r) / den_r (= -(dO_r . h_r) / den_r^2, h_r =
+    o_r den_r the numerator), writes dO_r / den_r to `grad_do` (rows below
+    `extent`) and to `grad_dqn` the row's normaliser gradient, sign(N_r)
+    x_r where |N_r| > floor_r (else 0), and for mlstm_exp the stabiliser's,
+    eps x_r, beside it, every row of the chunk (0 at or past `extent`: the
+    two gradient kernels read whole chunks of them).
+  }];
+  let arguments = (ins Index:$batch, Index:$head, Index:$chunk, Index:$extent,
+                       Flash_GateKind:$gate);
+  let assemblyFormat = [{
+    `[` $batch `,` $head `,` $chunk `]` `extent` $extent `gate` $gate attr-dict
+  }];
+  let hasVerifier = 1;
+}
+
 def Flash_StateUpdateOp : Flash_Op<"state_update", []> {
   let summary = "advance the carried state over one chunk (semantics.md §4.2)";
   let description = [{

@@ -858,6 +858,29 @@ LogicalResult LinearAttentionGradOp::verify() {
   for (auto [grad, state] : llvm::zip(getDinitialState(), getInitialState()))
     if (failed(sameType("an initial-state gradient", grad, state)))
       return failure();
+  // The normaliser kinds read the forward's o and row normalisers
+  // (docs/semantics.md §4.6); the other kinds have neither.
+  const bool normalizer = gate == GateKind::mlstm_sig || gate == GateKind::mlstm_exp;
+  if (normalizer && !getO())
+    return emitOpError() << "gate " << stringifyGateKind(gate)
+                         << " needs the forward's o and norm (saved(%o, %norm : ...)): the "
+                            "normaliser kinds read dO / den and dL/dN from them";
+  if (!normalizer && getO())
+    return emitOpError() << "gate " << stringifyGateKind(gate)
+                         << " does not read the forward's o and norm: only the normaliser "
+                            "kinds mlstm_sig and mlstm_exp take saved(%o, %norm : ...)";
+  if (Value o = getO()) {
+    if (o.getType() != getDout().getType())
+      return emitOpError() << "o has type " << o.getType() << " and do " << getDout().getType()
+                           << ": the forward's output and its gradient have one type";
+    auto norm = cast<RankedTensorType>(getNorm().getType());
+    RankedTensorType dout = getDout().getType();
+    if (norm.getRank() != 4 || norm.getDimSize(3) != 2 ||
+        norm.getShape().take_front(3) != dout.getShape().take_front(3))
+      return emitOpError() << "norm has type " << norm
+                           << ": the rows' normalisers are [B, H, T, 2] f32 (N_r, floor_r) "
+                              "with do's B, H and T";
+  }
   if (failed(checkScale(op, getScale())) || failed(verifyLinearVarlen(*this)))
     return failure();
   return checkDimNames(op, getDims(), 2, "batch, length");

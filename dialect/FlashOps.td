@@ -474,7 +474,12 @@ def Flash_LinearAttentionGradOp : Flash_Op<"linear_attention_grad",
     dk, dv (the types of q, k, v), the gate operands' gradients (their
     types, in their order) and, where the forward takes an initial state,
     that state's gradient (its types). `final_grad` passes the gradient of
-    the forward's final state, where the loss reads it. gate, scale and
+    the forward's final state, where the loss reads it. The normaliser
+    kinds (mlstm_sig, mlstm_exp) also take the forward's output `o` (the
+    type of do) and its row normalisers `norm` [B, H, T, 2] f32 (N_r and
+    floor_r, docs/semantics.md §4.6), which every forward kernel of those
+    kinds writes: the gradient reads dO / den and dL/dN from them instead
+    of recomputing the outputs. gate, scale and
     dims mean what they mean on the forward op; docs/semantics.md §4.5
     gives the gradients and the chunkwise form the kernels compute.
     `flash-derive-backward` builds this op; users do not write it.
@@ -494,6 +499,8 @@ def Flash_LinearAttentionGradOp : Flash_Op<"linear_attention_grad",
     Flash_Tensor:$k,
     Flash_Tensor:$v,
     Flash_Tensor:$dout,
+    Optional<Flash_Tensor>:$o,
+    Optional<Flash_StateTensor>:$norm,
     Variadic<Flash_Tensor>:$gates,
     Variadic<Flash_StateTensor>:$initial_state,
     Variadic<Flash_StateTensor>:$final_grad,
@@ -507,6 +514,7 @@ def Flash_LinearAttentionGradOp : Flash_Op<"linear_attention_grad",
 
   let assemblyFormat = [{
     $q `,` $k `,` $v `,` $dout (`gate` $gate^)?
+    (`saved` `(` $o^ `,` $norm `:` type($o) `,` type($norm) `)`)?
     (`gates` `(` $gates^ `:` type($gates) `)`)?
     (`initial` `(` $initial_state^ `:` type($initial_state) `)`)?
     (`final_grad` `(` $final_grad^ `:` type($final_grad) `)`)?

@@ -65,7 +65,7 @@ LogicalResult VarlenViewOp::verify() {
       return emitOpError() << "result is used by " << user->getName()
                            << ": a varlen view is read only as the q, k or v "
                               "of a flash.attention, the q, k, v or gates of "
-                              "a flash.linear_attention (or dO of its gradient) "
+                              "a flash.linear_attention (or dO, o, norm of its gradient) "
                               "or the q, k, v, beta or log-decay of a flash.delta_rule";
   if (getPacked().getType().getRank() == 2)
     for (Operation *user : getView().getUsers())
@@ -233,6 +233,10 @@ LogicalResult mlir::flash::verifyLinearVarlen(DeltaRuleOp op) {
 LogicalResult mlir::flash::verifyLinearVarlen(LinearAttentionGradOp op) {
   llvm::SmallVector<std::pair<Value, std::string>> operands = {
       {op.getK(), "k"}, {op.getV(), "v"}, {op.getDout(), "do"}};
+  if (Value o = op.getO())
+    operands.push_back({o, "o"});
+  if (Value norm = op.getNorm())
+    operands.push_back({norm, "norm"});
   for (auto [i, gate] : llvm::enumerate(op.getGates()))
     operands.push_back({gate, "gate operand #" + std::to_string(i)});
   llvm::SmallVector<std::pair<Value, std::string>> results = {

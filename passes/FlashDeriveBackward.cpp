@@ -155,11 +155,15 @@ LogicalResult deriveBackward(func::FuncOp forward, AttentionOp attention,
   return success();
 }
 
-/// Builds `@<name>_backward(q, k, v, gates..., do [, initial state...]
-/// [, final-state gradient...]) -> (dq, dk, dv, gate gradients... [,
-/// initial-state gradients...])` for `forward`'s single
+/// Builds `@<name>_backward(q, k, v, gates..., [o,] do [, norm] [,
+/// initial state...] [, final-state gradient...]) -> (dq, dk, dv, gate
+/// gradients... [, initial-state gradients...])` for `forward`'s single
 /// flash.linear_attention; the final state's gradient is an input where
-/// the forward returns the final state. Over packed sequences
+/// the forward returns the final state. The normaliser kinds (mlstm_sig,
+/// mlstm_exp) take the forward's output o and its rows' normalisers norm
+/// [B, H, T, 2] f32 (N_r, floor_r), which their forward kernels write, as
+/// FlashAttention's backward takes o and lse: the gradient needs dO / den
+/// and dO . h per row, and without them it recomputes every output. Over packed sequences
 /// (dialect/Varlen.h) the row tensors are the packed ones and cu_seqlens
 /// follows dO: the function views them, and packs the row gradients, with
 /// it, as the forward does.
@@ -198,8 +202,21 @@ LogicalResult deriveLinearBackward(func::FuncOp forward, LinearAttentionOp linea
       rowTypes.push_back(gate.getType());
     doutType = packed->oPacked.getType();
   }
+  const bool normalizer =
+      linear.getGate() == GateKind::mlstm_sig || linear.getGate() == GateKind::mlstm_exp;
+  // norm: [B, H, T, 2] f32 beside the rows (packed [<T>_total, H, 2]).
+  auto normType = [&](Type rowsType) {
+    auto rows = cast<RankedTensorType>(rowsType);
+    SmallVector<int64_t> shape(rows.getShape().drop_back());
+    shape.push_back(2);
+    return RankedTensorType::get(shape, b.getF32Type());
+  };
   SmallVector<Type> inputs(rowTypes);
+  if (normalizer)
+    inputs.push_back(doutType);
   inputs.push_back(doutType);
+  if (normalizer)
+    inputs.push_back(normType(doutType));
   if (packed)
     inputs.push_back(packed->cu.getType());
   llvm::append_range(inputs, initial);
@@ -213,7 +230,9 @@ LogicalResult deriveLinearBackward(func::FuncOp forward, LinearAttentionOp linea
   ValueRange args = body->getArguments();
   size_t rowCount = 3 + gates.size();
   size_t at = rowCount;
+  Value savedO = normalizer ? args[at++] : Value();
   Value dout = args[at++];
+  Value norm = normalizer ? args[at++] : Value();
   Value cu = packed ? args[at++] : Value();
   ValueRange initialArgs = args.slice(at, initial.size());
   at += initial.size();
@@ -226,9 +245,13 @@ LogicalResult deriveLinearBackward(func::FuncOp forward, LinearAttentionOp linea
     for (auto [i, type] : llvm::enumerate(viewTypes))
       rowArgs[i] = VarlenViewOp::create(b, loc, type, rowArgs[i], cu);
     dout = VarlenViewOp::create(b, loc, o, dout, cu);
+    if (normalizer) {
+      savedO = VarlenViewOp::create(b, loc, o, savedO, cu);
+      norm = VarlenViewOp::create(b, loc, normType(o), norm, cu);
+    }
   }
   auto grad = LinearAttentionGradOp::create(
-      b, loc, q, k, v, gates, initial, rowArgs[0], rowArgs[1], rowArgs[2], dout,
+      b, loc, q, k, v, gates, initial, rowArgs[0], rowArgs[1], rowArgs[2], dout, savedO, norm,
       ValueRange(rowArgs).drop_front(3), initialArgs, finalArgs, linear.getGateAttr(),
       linear.getScaleAttr(), linear.getDimsAttr());
   SmallVector<Value> returned(grad.getResults());

@@ -37,12 +37,12 @@
 //   linear_grad_chunk  grid (chunk, head, batch): one chunk's q, k, v, dO
 //                   whole, its gates, then flash.chunk_grad (dq, dk, dv and
 //                   the log-decays' gradient from the two scratch states).
-//   linear_grad_rows  the normaliser kinds' gradient (mlstm_sig), between
-//                   the state pass and linear_grad_states: linear_outputs'
-//                   grid and outputs per chunk and value tile, with dO's
-//                   tile staged beside them; writes dO / den and the rows'
-//                   normaliser gradient (a share per value tile), which
-//                   the two gradient kernels read in dO's place.
+//   linear_grad_rows  the normaliser kinds' gradient (mlstm_sig,
+//                   mlstm_exp), before linear_grad_states, grid (chunk,
+//                   head, batch): from the forward's o and row normalisers
+//                   (norm), each row's dO / den and normaliser gradient
+//                   (one share a row), which the two gradient kernels read
+//                   in dO's place.
 //   delta_fused     then linear_fused's loop over them: each chunk stages
 //                   q, k, W, U (in v's place) and the row norms; once it
 //                   has landed, U is corrected to U~ = U - W S (rows
@@ -246,11 +246,9 @@ struct KernelBuilder {
   /// Value tiles per head.
   int64_t valueTiles() const { return plan.valueDim / tileDv; }
 
-  /// f32 a row of linear_grad_rows' output: the normaliser-gradient share
-  /// of each value tile, and mlstm_exp's stabiliser shares beside them.
-  int64_t dqnColumns() const {
-    return valueTiles() * (gate() == GateKind::mlstm_exp ? 2 : 1);
-  }
+  /// f32 a row of linear_grad_rows' output: the row's normaliser
+  /// gradient, and mlstm_exp's stabiliser gradient beside it.
+  int64_t dqnColumns() const { return gate() == GateKind::mlstm_exp ? 2 : 1; }
 
   /// The rows the gradient kernels read as dO: dO / den for the
   /// normaliser kinds (linear_grad_rows writes it), dO for the others.
@@ -798,21 +796,29 @@ struct KernelBuilder {
     return kernel;
   }
 
-  KernelOp buildOutputs(StringRef name, int64_t variant) {
-    return buildChunkOutputs(name, variant, /*gradRows=*/false);
-  }
-
-  /// linear_grad_rows: linear_outputs' kernel on the gradient's chunks,
-  /// dO's value tile staged with the chunk, dO / den and the normaliser's
-  /// gradient written in o's place.
+  /// linear_grad_rows, grid (chunk, head, batch): the chunk's rows' dO /
+  /// den and normaliser gradients from the forward's o and norm
+  /// (flash.normalizer_grad_rows).
   KernelOp buildGradRows(StringRef name, int64_t variant) {
-    return buildChunkOutputs(name, variant, /*gradRows=*/true);
+    KernelOp kernel = createKernel(name, KernelFamily::linear_grad_rows, "grad_rows", variant);
+    Type index = b.getIndexType();
+    auto grid = GridMapOp::create(
+        b, loc, TypeRange{index, index, index}, b.getStrArrayAttr({"chunk", "head", "batch"}),
+        // At least one chunk: T = 0 still launches (and writes nothing).
+        b.getStrArrayAttr({"max(cdiv(" + plan.lengthDim + "," + std::to_string(chunk) + "),1)",
+                           std::to_string(plan.heads), plan.batchDim}));
+    Value c = grid.getIds()[0];
+    head = grid.getIds()[1];
+    batch = grid.getIds()[2];
+    mapChunkLength(c);
+    NormalizerGradRowsOp::create(b, loc, batch, head, c, T, gate());
+    return kernel;
   }
 
-  KernelOp buildChunkOutputs(StringRef name, int64_t variant, bool gradRows) {
-    KernelOp kernel =
-        gradRows ? createKernel(name, KernelFamily::linear_grad_rows, "grad_rows", variant)
-                 : createKernel(name, KernelFamily::linear_outputs, "outputs", variant);
+  /// linear_outputs, grid (chunk x value tile, head, batch): one chunk's
+  /// outputs from its scratch state.
+  KernelOp buildOutputs(StringRef name, int64_t variant) {
+    KernelOp kernel = createKernel(name, KernelFamily::linear_outputs, "outputs", variant);
     const std::string &batchDim = plan.batchDim, &lengthDim = plan.lengthDim;
     Type index = b.getIndexType();
     std::string tiles = std::to_string(valueTiles());
@@ -836,9 +842,6 @@ struct KernelBuilder {
     perCta =
         StateInitOp::create(b, loc, StateSource::scratch, batch, head, valueTile, c, gate());
     loadChunk(c, zero, /*queries=*/true);
-    if (gradRows)
-      ChunkLoadOp::create(b, loc, TensorRole::dout, batch, head, c, valueTile, T, chunk,
-                          tileDv, zero, true);
     TileCommitOp::create(b, loc);
     if (hasScalarGates(gate())) {
       GateFetchOp::create(b, loc, batch, head, c, T, gate());
@@ -850,7 +853,7 @@ struct KernelBuilder {
       chunkGates(c, zero, zero);
       BarrierOp::create(b, loc);
     }
-    chunkOutputs(c, zero, zero, gradRows ? TensorRole::grad_do : TensorRole::o);
+    chunkOutputs(c, zero, zero, TensorRole::o);
     stageOutputModExtras(kernel);
     return kernel;
   }

@@ -75,6 +75,11 @@ template <typename T> struct LinearInputs {
 template <typename T> struct LinearResult {
   Tensor<T> out; // [B, H, T, Dv]
   RecurrentState<T> finalState;
+  /// The normaliser kinds' rows' normalisers [B, H, T, 2]: N_t = q~_t .
+  /// n_t and floor_t (1, or exp(-m_t) with a stabiliser), den_t =
+  /// max(|N_t|, floor_t) + eps (docs/semantics.md §4.6; the forward's
+  /// `norm` output, the gradient's input). Empty for the other kinds.
+  Tensor<T> rowNorm;
 };
 
 struct LinearShape {

@@ -31,6 +31,8 @@ LinearResult<T> stepwiseRecurrence(const LinearProblem &problem,
   result.out = Tensor<T>({shape.batch, shape.heads, steps, dv});
   result.finalState =
       shape.hasInitialState ? inputs.initial : zeroState<T>(gate, shape);
+  if (gateHasNormalizer(gate))
+    result.rowNorm = Tensor<T>({shape.batch, shape.heads, steps, 2});
 
   std::vector<T> decay(dk), qScaled(dk);
   for (int64_t bh = 0; bh < shape.batch * shape.heads; ++bh) {
@@ -74,6 +76,8 @@ LinearResult<T> stepwiseRecurrence(const LinearProblem &problem,
         // state is stored scaled by exp(-m)); mlstm_sig has no stabiliser.
         const T floor = m ? std::exp(-*m) : T(1);
         const T denominator = std::max(std::fabs(qn), floor) + eps;
+        result.rowNorm[2 * row] = qn;
+        result.rowNorm[2 * row + 1] = floor;
         for (int64_t e = 0; e < dv; ++e)
           oRow[e] /= denominator;
       }

@@ -40,14 +40,12 @@ struct ChunkShape {
   /// delta_prepare: k and v (tile_dv = Dv) in one stage, no q, no state;
   /// beta, A and T = (I + A)^-1 in f32 and T in the element type.
   bool deltaPrepare = false;
-  /// linear_grad_rows: dO's L x tile_dv tile beside the one stage.
-  bool gradRows = false;
   /// linear_grad_states of a normaliser kind: each stage also holds the
-  /// chunk's rows' normaliser gradients, this many f32 shares a row (the
-  /// value tiles of linear_grad_rows; mlstm_exp twice that, its
-  /// stabiliser's shares beside them); 0 otherwise.
-  int64_t dqnShares = 0;
-  /// linear_grad_states of mlstm_exp: beside the summed rows, the rows'
+  /// chunk's rows' normaliser gradients, this many f32 a row (1; mlstm_exp
+  /// 2, its stabiliser's beside them: linear_grad_rows' output); 0
+  /// otherwise.
+  int64_t dqnCols = 0;
+  /// linear_grad_states of mlstm_exp: beside the rows' dN, the rows'
   /// stabiliser gradients (L f32), each gate buffer's row stabilisers and
   /// their sources (2 x 2 L f32) and a reduction buffer (32 f32).
   bool gradStabilizer = false;
@@ -80,10 +78,10 @@ struct ChunkSmemPlan {
   /// [L][L] and T [L][L] in f32, T [L][L] in the element type.
   int64_t deltaBeta = 0, deltaA = 0, deltaT32 = 0, deltaT = 0;
   int64_t qStage = 0, kStage = 0, vStage = 0; ///< bytes of one stage
-  /// linear_grad_rows' dO tile; linear_grad_states' normaliser-gradient
-  /// ring (stages x L x dqnShares f32) and the chunk's summed rows (L f32;
-  /// mlstm_exp: ChunkShape::gradStabilizer's buffers after them).
-  int64_t dout = 0, dqn = 0, dqnStage = 0, dqnRows = 0;
+  /// linear_grad_states' normaliser-gradient ring (stages x L x dqnCols
+  /// f32) and the chunk's dN column (L f32; mlstm_exp:
+  /// ChunkShape::gradStabilizer's buffers after them).
+  int64_t dqn = 0, dqnStage = 0, dqnRows = 0;
   int64_t gateBuffer = 0;                     ///< bytes of one gate buffer
   /// The staged extras' ring (ChunkShape::stagedExtras), bytes of one
   /// stage (every extra's tile, one after the other).
@@ -130,14 +128,11 @@ inline ChunkSmemPlan chunkSmemPlan(const ChunkShape &s) {
   p.rowNorms = at;
   if (s.delta || s.deltaPrepare)
     at = align(at + s.stages * 2 * s.chunk * 4);
-  p.dout = at;
-  if (s.gradRows)
-    at = align(at + s.chunk * s.tileDv * s.elementBytes);
-  p.dqnStage = s.chunk * s.dqnShares * 4;
+  p.dqnStage = s.chunk * s.dqnCols * 4;
   p.dqn = at;
   at = align(at + s.stages * p.dqnStage);
   p.dqnRows = at;
-  if (s.dqnShares > 0)
+  if (s.dqnCols > 0)
     at = align(at + (s.gradStabilizer ? 6 * s.chunk + 32 : s.chunk) * 4);
   p.g = at;
   // Vector gates: one f32 g tile; the next chunk's is loaded only after this
@@ -205,8 +200,7 @@ inline int64_t chunkRegisterEstimate(const ChunkShape &s) {
     return 2 * scores + 48;
   }
   int64_t threads = 32 * s.warps;
-  // linear_grad_rows copies its 16-bit state straight into shared memory.
-  int64_t state = s.gradRows ? 0 : s.keyDim * s.tileDv / threads;
+  int64_t state = s.keyDim * s.tileDv / threads;
   int64_t stateRows = s.keyDim / s.warps;
   int64_t warpRows = s.innerQ / s.warps;
   // Staged scores (chunk_scored) arrive as 16-bit A fragments, a k step
@@ -238,12 +232,11 @@ struct GradChunkShape {
   /// vector (GLA): the f32 g tile (the scan's exponents, then the
   /// per-element log-decay terms), the b tables and the chunk end's terms.
   bool vectorGate = false;
-  /// mlstm_sig: reads dO / den and the rows' normaliser-gradient shares
-  /// (this many a row: linear_grad_rows' value tiles; mlstm_exp twice
-  /// that, its stabiliser's shares beside them), the chunk's n and the n
-  /// part of its state gradient, and writes the input gates' gradient
-  /// beside the forget gates' (0: no normaliser).
-  int64_t dqnShares = 0;
+  /// mlstm_sig: reads dO / den and the rows' normaliser gradients (this
+  /// many f32 a row: 1; mlstm_exp 2, its stabiliser's beside them), the
+  /// chunk's n and the n part of its state gradient, and writes the input
+  /// gates' gradient beside the forget gates' (0: no normaliser).
+  int64_t dqnCols = 0;
   /// mlstm_exp: the rows' stabilisers and their sources (2 L f32), their
   /// stabiliser gradients (L) and the routing's per-step sums (L).
   bool stabilizer = false;
@@ -290,8 +283,8 @@ inline int64_t gradGateTileStride(int64_t keyDim) { return keyDim + 8; }
 struct GradChunkSmemPlan {
   int64_t q = 0, k = 0, v = 0, dout = 0, state = 0, dstate = 0, a = 0, dp = 0,
           gtile = 0, gates = 0, rows = 0, total = 0;
-  /// Normaliser kinds (dqnShares > 0): the rows' normaliser-gradient
-  /// shares (L x shares f32), then the summed rows (L), n before the chunk
+  /// Normaliser kinds (dqnCols > 0): the rows' normaliser gradients as
+  /// the rows kernel wrote them (L x dqnCols f32), then their column (L), n before the chunk
   /// and the n part of the gradient after it (Dk each), and the rows'
   /// k . dk per column slice (split x L), all f32; mlstm_exp then its
   /// GradChunkShape::stabilizer buffers (4 L).
@@ -321,8 +314,8 @@ inline GradChunkSmemPlan gradChunkSmemPlan(const GradChunkShape &s) {
                 : s.vectorGate ? (2 * vectorGateTableRows(L) + L / 16 + 1) * s.keyDim * 4
                                : 0);
   take(p.rows, (2 * s.columnSplit * L + 32) * 4);
-  take(p.dqn, L * s.dqnShares * 4);
-  take(p.normRows, s.dqnShares > 0
+  take(p.dqn, L * s.dqnCols * 4);
+  take(p.normRows, s.dqnCols > 0
                        ? (L + 2 * s.keyDim + s.columnSplit * L + (s.stabilizer ? 4 * L : 0)) * 4
                        : 0);
   p.total = at;

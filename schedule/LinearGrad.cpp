@@ -116,13 +116,12 @@ bool hasNormalizerGrad(const LinearProblem &p) {
   return p.gate == GateKind::MlstmSig || p.gate == GateKind::MlstmExp;
 }
 
-/// f32 shares a row of grad_rows' output: one per value tile of the
-/// normaliser's gradient, and mlstm_exp as many of its stabiliser's beside
-/// them; 0 without a normaliser.
-int64_t dqnSharesOf(const LinearProblem &p, const Schedule &s) {
-  if (!hasNormalizerGrad(p) || s.tileDv <= 0)
+/// f32 a row of grad_rows' output: the row's normaliser gradient, and
+/// mlstm_exp's stabiliser gradient beside it; 0 without a normaliser.
+int64_t dqnColsOf(const LinearProblem &p) {
+  if (!hasNormalizerGrad(p))
     return 0;
-  return p.valueDim / s.tileDv * (p.gate == GateKind::MlstmExp ? 2 : 1);
+  return p.gate == GateKind::MlstmExp ? 2 : 1;
 }
 
 } // namespace
@@ -146,7 +145,7 @@ flashgen::schedule::gradChunkShape(const LinearProblem &p, const Schedule &s) {
   shape.scalarGates = p.gate == GateKind::Decay || p.gate == GateKind::MlstmSig ||
                      p.gate == GateKind::MlstmExp;
   shape.vectorGate = p.gate == GateKind::Vector;
-  shape.dqnShares = dqnSharesOf(p, s);
+  shape.dqnCols = dqnColsOf(p);
   shape.stabilizer = p.gate == GateKind::MlstmExp;
   return shape;
 }
@@ -154,15 +153,8 @@ flashgen::schedule::gradChunkShape(const LinearProblem &p, const Schedule &s) {
 mlir::flash::ChunkShape flashgen::schedule::gradStatesShape(const LinearProblem &p,
                                                              const Schedule &s) {
   mlir::flash::ChunkShape shape = chunkwiseKernelShape(p, statesPassOf(s), false);
-  shape.dqnShares = dqnSharesOf(p, s);
+  shape.dqnCols = dqnColsOf(p);
   shape.gradStabilizer = p.gate == GateKind::MlstmExp;
-  return shape;
-}
-
-mlir::flash::ChunkShape flashgen::schedule::gradRowsShape(const LinearProblem &p,
-                                                           const Schedule &s) {
-  mlir::flash::ChunkShape shape = chunkwiseKernelShape(p, statesPassOf(s), true);
-  shape.gradRows = true;
   return shape;
 }
 
@@ -171,8 +163,6 @@ int64_t flashgen::schedule::linearGradSmemBytes(const LinearProblem &p,
   int64_t bytes = std::max({linearSmemBytes(p, statesPassOf(s), false),
                             mlir::flash::chunkSmemPlan(gradStatesShape(p, s)).total,
                             mlir::flash::gradChunkSmemPlan(gradChunkShape(p, s)).total});
-  if (hasNormalizerGrad(p))
-    bytes = std::max(bytes, mlir::flash::chunkSmemPlan(gradRowsShape(p, s)).total);
   return bytes;
 }
 
@@ -223,27 +213,6 @@ flashgen::schedule::linearGradKernelViolations(const LinearProblem &p,
   // The state passes: the forward's state-pass rules.
   for (const std::string &why : chunkwiseKernelViolations(p, t, s))
     out.push_back("state passes: " + why);
-  if (hasNormalizerGrad(p) && out.empty()) {
-    // grad_rows: the forward's outputs kernel with one inner tile of the
-    // whole chunk (the forward's inner_q rule), staging its rows out
-    // through q's tile (tile_dv <= Dk).
-    if (s.chunk % (16 * s.warps) != 0)
-      out.push_back("rows kernel: chunk = " + n(s.chunk) + " must split into 16-row tiles over " +
-                    n(s.warps) + " warps");
-    if (s.tileDv > p.keyDim)
-      out.push_back("rows kernel: tile_dv = " + n(s.tileDv) +
-                    " stages its rows through q's (Dk = " + n(p.keyDim) +
-                    " columns): at most Dk");
-    mlir::flash::ChunkShape shape = gradRowsShape(p, s);
-    int64_t smem = mlir::flash::chunkSmemPlan(shape).total;
-    if (smem > t.smemPerCTA)
-      out.push_back("rows kernel: needs " + n(smem) + " bytes of shared memory, " + t.name +
-                    " allows " + n(t.smemPerCTA));
-    int64_t registers = mlir::flash::chunkRegisterEstimate(shape);
-    if (registers > 255)
-      out.push_back("rows kernel: needs about " + n(registers) +
-                    " registers per thread: more than 255");
-  }
   mlir::flash::GradChunkShape shape = gradChunkShape(p, s);
   int64_t smem = mlir::flash::gradChunkSmemPlan(shape).total;
   if (smem > t.smemPerCTA)
@@ -379,31 +348,14 @@ Result<ScheduleSpace> flashgen::schedule::linearGradSpace(const LinearProblem &p
         return !chunkTilesSplitIntoCopies(p, s) || !gradChunkTilesSplitIntoCopies(p, s);
       },
       "the kernels' tiles must split into whole 16-byte copies over their threads"));
-  if (hasNormalizerGrad(p)) {
-    // grad_rows is the forward's outputs kernel with one inner tile of the
-    // whole chunk (its 16-row tiles over the warps), staging its rows out
-    // through q's tile.
-    space.constraints.push_back(flagRule(
-        "rows kernel tiles", {kChunk, kTileDv, kWarps},
-        [dk](const Point &x) {
-          return x[kChunk] % (16 * x[kWarps]) != 0 || x[kTileDv] > dk;
-        },
-        "the rows kernel's chunk must split into 16-row tiles over its warps, and "
-        "tile_dv be at most Dk"));
-  }
   space.constraints.push_back(sharedMemoryRule(
       t, {kChunk, kTileDv, kStages, kTileD, kValueSlice},
       [toSchedule](const Point &x) { return toSchedule(x).smemBytes; }));
   space.constraints.push_back(registersRule(
       t, {kChunk, kTileDv, kWarps, kTileD, kValueSlice}, [p, toSchedule](const Point &x) {
         Schedule s = toSchedule(x);
-        int64_t registers =
-            std::max(linearRegisters(p, statesPassOf(s), false),
-                     mlir::flash::gradChunkRegisterEstimate(gradChunkShape(p, s)));
-        if (hasNormalizerGrad(p))
-          registers = std::max(registers,
-                               mlir::flash::chunkRegisterEstimate(gradRowsShape(p, s)));
-        return registers;
+        return std::max(linearRegisters(p, statesPassOf(s), false),
+                        mlir::flash::gradChunkRegisterEstimate(gradChunkShape(p, s)));
       }));
   space.constraints.push_back(flagRule(
       "chunk kernel threads", {kChunk, kTileD},
@@ -446,17 +398,18 @@ Evaluation flashgen::schedule::evaluateLinearGrad(const LinearProblem &p,
   states.hbmBytes -= scratchSaved;
   result.kernels.push_back(states);
   if (hasNormalizerGrad(p)) {
-    // grad_rows: the forward's outputs kernel, dO read beside its rows and
-    // dO / den written in o's place, the normaliser-gradient shares too.
-    KernelCost rows = twoPass.kernels.back();
+    // grad_rows: row by row from the forward's o and norm (a chunk of rows
+    // a CTA, 4 warps): reads o, dO and norm, writes dO / den and each
+    // row's normaliser gradient; memory-bound.
+    KernelCost rows;
     rows.name = "grad_rows";
-    // Its resources are its own shape's (the rules' one source): it copies
-    // its 16-bit state straight into shared memory.
-    rows.smemBytes = mlir::flash::chunkSmemPlan(gradRowsShape(p, s)).total;
-    rows.registersPerThread = mlir::flash::chunkRegisterEstimate(gradRowsShape(p, s));
-    const int64_t extra = heads * (T * Dv * e + ceilDiv(T, L) * L * dqnSharesOf(p, s) * 4);
-    rows.globalBytes += extra;
-    rows.hbmBytes += extra;
+    rows.ctas = heads * std::max<int64_t>(chunks, 1);
+    rows.warps = 4;
+    rows.registersPerThread = 32;
+    rows.globalBytes = heads * (T * (3 * Dv * e + 8) + chunks * L * dqnColsOf(p) * 4);
+    rows.hbmBytes = rows.globalBytes;
+    rows.aluOps = static_cast<double>(heads) * T * 4.0 * Dv;
+    rows.steps = static_cast<double>(rows.ctas);
     result.kernels.push_back(rows);
   }
   KernelCost gradStates = states;
@@ -538,9 +491,12 @@ IOBound flashgen::schedule::linearGradIOBound(const LinearProblem &p,
   auto level = [&](int64_t capacity, const std::string &name) {
     // (p.returnsFinalState: the op reads the final state's gradient.)
     LevelBound b = linearLevelBound(p, capacity, name);
+    // The normaliser kinds also read the forward's o and rows' normalisers
+    // (N_r, floor_r: 8 bytes a row).
     int64_t perHead = p.length * (2 * p.keyDim + p.valueDim) * p.elementBytes +
                       p.length * p.gateBytesPerStep() +
-                      (p.hasInitialState ? p.stateBytes() : 0);
+                      (p.hasInitialState ? p.stateBytes() : 0) +
+                      (hasNormalizerGrad(p) ? p.length * (p.valueDim * p.elementBytes + 8) : 0);
     b.compulsoryBytes += p.batch * p.heads * perHead;
     b.extraBytes *= 2;
     b.boundBytes = b.compulsoryBytes + b.extraBytes;

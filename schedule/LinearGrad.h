@@ -4,9 +4,9 @@
 // §4.5), in three kernels (four with a normaliser):
 //   states       linear_states of the forward: the state before every chunk
 //                (and after the last) into scratch;
-//   grad_rows    mlstm_sig only (§4.6): linear_outputs of the forward per
-//                chunk and value tile, writing dO / den and the rows'
-//                normaliser-gradient shares instead of o;
+//   grad_rows    the normaliser kinds only (§4.6): one chunk of rows a
+//                CTA, dO / den and each row's normaliser gradient from the
+//                forward's o and rows' normalisers (memory-bound);
 //   grad_states  the same loop over the chunks last first, on q and dO: the
 //                gradient of the state after every chunk into scratch, the
 //                initial state's gradient at the end;
@@ -50,10 +50,6 @@ mlir::flash::GradChunkShape gradChunkShape(const LinearProblem &p,
 /// with the normaliser kinds' gradient shares staged beside them).
 mlir::flash::ChunkShape gradStatesShape(const LinearProblem &p, const Schedule &s);
 
-/// The grad_rows kernel of `s` (normaliser kinds): the forward's outputs
-/// kernel on the gradient's chunks with dO's tile beside its stage.
-mlir::flash::ChunkShape gradRowsShape(const LinearProblem &p, const Schedule &s);
-
 /// The smem_bytes a chunk_grad schedule records: the most its kernels plan.
 int64_t linearGradSmemBytes(const LinearProblem &p, const Schedule &s);
 
@@ -76,7 +72,7 @@ Schedule defaultLinearGradSchedule(const LinearProblem &p, const Target &t);
 /// The space the solver searches.
 Result<ScheduleSpace> linearGradSpace(const LinearProblem &p, const Target &t);
 
-/// Traffic, FLOPs and time of the three kernels.
+/// Traffic, FLOPs and time of the kernels (three, four with a normaliser).
 Evaluation evaluateLinearGrad(const LinearProblem &p, const Target &t,
                               const Schedule &s);
 

@@ -24,12 +24,20 @@ DIR holds one bundle per spec of bench/linear/specs (decay_h16_k128_v128
 
 Times (triton's do_bench median): flashgen fwd = the forward kernel, bwd =
 the gradient kernels (variant 0, the compiler's first choice, the headline;
-the other ranked variants beside it), fwd+bwd their sum; fla fwd, fwd+bwd
+the other ranked variants beside it), fwd+bwd their sum. For mlstm_sig and
+mlstm_exp the forward also writes the rows' normalisers `norm` [B, H, T, 2]
+f32 (N_t, floor_t) and the backward reads them with the forward's o, as
+flashgen.torch runs them (so fwd includes that write). fla fwd, fwd+bwd
 (o = chunk_simple_gla(...); torch.autograd.grad(o, (q, k, v, g), do)) and
 bwd (the same grad over a graph built before timing, retain_graph). Every
 flashgen gradient is first checked against float64 autograd through the
 step-by-step recurrence on the first 128 steps of batch 0 (its own
-launch on that slice), and against fla's gradients on the whole shape.
+launches, forward then backward, on that slice), and against fla's
+gradients on the whole shape. TFLA's mlstm_sig gradients are checked on
+the same slice against that float64 reference and against a second one
+whose normaliser denominator is detached (a constant to autograd):
+`tfla_rel_err_f64_detached_den`, which tells whether TFLA leaves the
+normaliser out of its backward.
 """
 
 import argparse
@@ -86,10 +94,12 @@ def reference_grads(q, k, v, g, do, scale):
     return torch.autograd.grad(o, (q, k, v, g), do.double())
 
 
-def reference_sig_grads(q, k, v, ig, fg, do, scale, eps=1e-6):
+def reference_sig_grads(q, k, v, ig, fg, do, scale, eps=1e-6, detach_den=False):
     """Float64 autograd through mlstm_sig (docs/semantics.md §3.1): C_t =
     a_t C_{t-1} + b_t k_t v_t^T, n_t likewise, o_t = C_t^T q~_t /
-    (max(|n_t . q~_t|, 1) + eps), a, b the sigmoids of fg, ig."""
+    (max(|n_t . q~_t|, 1) + eps), a, b the sigmoids of fg, ig. With
+    ``detach_den`` the denominator is a constant to autograd (no gradient
+    through the normaliser n), to tell what a peer differentiates."""
     q, k, v, ig, fg = (x.detach().double().requires_grad_() for x in (q, k, v, ig, fg))
     b, h, t, dk = q.shape
     c = torch.zeros(b, h, dk, v.shape[-1], dtype=torch.float64, device=q.device)
@@ -101,6 +111,8 @@ def reference_sig_grads(q, k, v, ig, fg, do, scale, eps=1e-6):
         n = a * n + w * k[:, :, i]
         qs = scale * q[:, :, i]
         den = torch.clamp((n * qs).sum(-1, keepdim=True).abs(), min=1.0) + eps
+        if detach_den:
+            den = den.detach()
         outs.append(torch.einsum("bhk,bhkv->bhv", qs, c) / den)
     o = torch.stack(outs, dim=2)
     return torch.autograd.grad(o, (q, k, v, ig, fg), do.double())
@@ -187,9 +199,15 @@ def tfla_peer(tfla_sig, row, q, k, v, ig, fg, do, scale, ours):
     steps = 128
     sl = [x[:1, :, :steps].contiguous().detach().requires_grad_() for x in leaves]
     got = torch.autograd.grad(fwd(sl), sl, do[:1, :, :steps])
-    want = reference_sig_grads(*(x[:1, :, :steps] for x in (q, k, v, ig, fg)),
-                               do[:1, :, :steps], scale)
+    sliced = [x[:1, :, :steps] for x in (q, k, v, ig, fg)]
+    want = reference_sig_grads(*sliced, do[:1, :, :steps], scale)
     row["tfla_rel_err_f64"] = {n: rel_err(a, b) for n, a, b in zip(names, got, want)}
+    # Against the same float64 definition with the denominator detached:
+    # small errors here (and ~0.5 above) mean TFLA's backward treats the
+    # normaliser as a constant.
+    want = reference_sig_grads(*sliced, do[:1, :, :steps], scale, detach_den=True)
+    row["tfla_rel_err_f64_detached_den"] = {n: rel_err(a, b)
+                                            for n, a, b in zip(names, got, want)}
     if ours is not None:
         row["rel_err_vs_tfla"] = {n: rel_err(a, b) for n, a, b in zip(names, ours, grads)}
     with torch.no_grad():
@@ -320,16 +338,20 @@ def main():
             bundle = flashgen.load(os.path.join(args.bundles, spec))
             fwd, bwd = bundle.kernel(spec), bundle.kernel(spec + "_backward")
             o = torch.empty_like(v)
+            # The mLSTM kinds' rows (N_t, floor_t): the forward writes them,
+            # the backward reads them with o.
+            norm = (torch.empty(batch, heads, t, 2, device=dev, dtype=torch.float32)
+                    if sig else None)
             dq, dk_, dv_ = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
             dg = torch.empty_like(g)
             dig, dfg = torch.empty_like(ig), torch.empty_like(fg)
 
-            gate_args = (dict(igate=ig, fgate=fg, digate=dig, dfgate=dfg) if sig
-                         else dict(g=g, dg=dg) if gated else {})
+            gate_args = (dict(igate=ig, fgate=fg, digate=dig, dfgate=dfg, o=o, norm=norm)
+                         if sig else dict(g=g, dg=dg) if gated else {})
 
             def run_fwd(q=q, k=k, v=v, g=g, o=o):
                 if sig:
-                    fwd(q=q, k=k, v=v, igate=ig, fgate=fg, o=o)
+                    fwd(q=q, k=k, v=v, igate=ig, fgate=fg, o=o, norm=norm)
                 else:
                     fwd(q, k, v, g, o) if gated else fwd(q, k, v, o)
 
@@ -343,7 +365,12 @@ def main():
             igs, fgs = ig[:1, :, :steps].contiguous(), fg[:1, :, :steps].contiguous()
             if sig:
                 got = [torch.full_like(x, float("nan")) for x in (qs, ks, vs, igs, fgs)]
-                slice_gates = dict(igate=igs, fgate=fgs, digate=got[3], dfgate=got[4])
+                # The slice's own forward: the o and norm its backward reads.
+                o_s = torch.empty_like(vs)
+                norm_s = torch.empty(1, heads, steps, 2, device=dev, dtype=torch.float32)
+                fwd(q=qs, k=ks, v=vs, igate=igs, fgate=fgs, o=o_s, norm=norm_s)
+                slice_gates = dict(igate=igs, fgate=fgs, digate=got[3], dfgate=got[4],
+                                   o=o_s, norm=norm_s)
             else:
                 got = [torch.full_like(x, float("nan")) for x in (qs, ks, vs, gs)]
                 slice_gates = dict(g=gs, dg=got[3]) if gated else {}
@@ -359,7 +386,7 @@ def main():
             row["rel_err_f64"] = {n: rel_err(a, b) for n, a, b in zip(names, got, want)}
             for x in (dq, dk_, dv_, dg, dig, dfg):
                 x.fill_(float("nan"))
-            run_fwd()
+            run_fwd()  # the o (and norm) that every run_bwd reads
             run_bwd()
             torch.cuda.synchronize()
             row["flashgen_fwd_ms"] = time_ms(run_fwd)

@@ -10,6 +10,11 @@ schedule, or a `--backward` bundle's `<X>_backward` with --kernel), on
 
 writes $OUT/linear-backward-profile.json and prints one row per bundle and
 variant: the schedule, each launch's median microseconds and the total.
+Gates: log-decays (decay, vector), or the mLSTM kinds' preactivations
+(igate, fgate). A gradient kernel that reads the forward's o and norm (the
+normaliser kinds mlstm_sig and mlstm_exp) gets them from one run of the
+bundle's forward kernel (the gradient kernel's name less `_backward`);
+without that kernel in the bundle it is skipped.
 """
 import argparse
 import json
@@ -43,6 +48,13 @@ def main():
     gates = {rank: F.logsigmoid(3.0 + torch.randn((batch, heads, t, dk)[:rank], device=dev))
              for rank in (3, 4)}
     dgates = {rank: torch.empty_like(x) for rank, x in gates.items()}
+    # The mLSTM kinds' preactivations (as bench_backward.py draws them),
+    # and the forward's o and rows' normalisers for the kinds that read them.
+    ig = torch.randn(batch, heads, t, device=dev).bfloat16().float()
+    fg = (3.0 + torch.randn(batch, heads, t, device=dev)).bfloat16().float()
+    dig, dfg = torch.empty_like(ig), torch.empty_like(fg)
+    o = torch.empty_like(v)
+    norm = torch.empty(batch, heads, t, 2, device=dev, dtype=torch.float32)
     dq, dk_, dv_ = (torch.empty_like(x) for x in (q, k, v))
     rows = []
     for name in sorted(os.listdir(args.bundles)):
@@ -54,13 +66,27 @@ def main():
         entry = next((e for e in manifest["kernels"] if e["name"] == kname), None)
         if entry is None or entry["op"] != "linear_attention_grad":
             continue
-        kern = flashgen.load(path).kernel(kname)
+        bundle = flashgen.load(path)
+        kern = bundle.kernel(kname)
+        params = {p["name"] for p in entry["params"]}
         rank = next((len(p["shape"]) for p in entry["params"] if p["name"] == "g"), 0)
+        saved = {}
+        if "norm" in params:
+            # The forward's o and norm, from one run of its kernel.
+            fname = kname[:-len("_backward")] if kname.endswith("_backward") else None
+            if not any(e["name"] == fname for e in manifest["kernels"]):
+                print(f"{name:<28} skipped: {kname} reads the forward's o and norm, and "
+                      f"the bundle has no forward kernel {fname}", flush=True)
+                continue
+            bundle.kernel(fname)(q=q, k=k, v=v, igate=ig, fgate=fg, o=o, norm=norm)
+            saved = dict(o=o, norm=norm)
         for variant in range(kern.num_variants):
             kern.select_variant(variant)
-            launch = dict(q=q, k=k, v=v, dq=dq, dk=dk_, dv=dv_, **{"do": do})
+            launch = dict(q=q, k=k, v=v, dq=dq, dk=dk_, dv=dv_, **saved, **{"do": do})
             if rank:
                 launch.update(g=gates[rank], dg=dgates[rank])
+            if "igate" in params:
+                launch.update(igate=ig, fgate=fg, digate=dig, dfgate=dfg)
             for _ in range(3):
                 kern(**launch)
             torch.cuda.synchronize()

@@ -72,14 +72,12 @@ private:
   bool gradStates = false;
   /// linear_grad_chunk: one chunk's gradients (its own plan and printing).
   bool gradChunk = false;
-  /// linear_grad_rows: linear_outputs' kernel writing dO / den and the
-  /// rows' normaliser-gradient shares instead of o (mlstm_sig).
+  /// linear_grad_rows: dO / den and the rows' normaliser gradients from
+  /// the forward's o and norm (the normaliser kinds).
   bool gradRows = false;
-  /// The gradient kernels of a normaliser kind: the rows'
-  /// normaliser-gradient shares per row (grad_rows' value tiles); 0
-  /// otherwise. dqnCols: the f32 a row of grad_rows' output, the shares
-  /// and (mlstm_exp) as many of the stabiliser's gradient beside them.
-  int64_t dqnShares = 0, dqnCols = 0;
+  /// The gradient kernels of a normaliser kind: the f32 a row of
+  /// grad_rows' output they read (dN; mlstm_exp dN and dm); 0 otherwise.
+  int64_t dqnCols = 0;
   /// The chunk states (and their gradients) go through scratch in the
   /// element type, not f32: a chunk_grad schedule's kernels, whose chunk
   /// kernel reads them as 16-bit MMA operands anyway.
@@ -117,6 +115,11 @@ private:
   LogicalResult printDelta(ChunkDeltaOp op);
   LogicalResult printWY(ChunkWYOp op);
   LogicalResult printChunkGrad(ChunkGradOp op);
+  LogicalResult printNormalizerGradRows(NormalizerGradRowsOp op);
+  /// linear_grad_rows: rows of o, dO and norm in, dO / den and the rows'
+  /// normaliser gradients out (no tiles, no state).
+  FailureOr<EmittedKernel> printGradRowsKernel();
+  std::string gradRowsSignature();
   /// Writes a gradient tile of a warp from registers: (tensor, accumulator,
   /// columns per warp, the value slice's first column or "").
   using StoreGrad = llvm::function_ref<void(StringRef, StringRef, StringRef, StringRef)>;
@@ -146,8 +149,8 @@ private:
   /// The scratch tensors indexed by chunk boundary (states and their
   /// gradients).
   static bool isBoundaryScratch(StringRef tensor);
-  /// The scratch tensors of whole chunks of rows (the rows' normaliser-
-  /// gradient shares, the delta rule's W, U and row norms).
+  /// The scratch tensors of whole chunks of rows (the rows' normaliser
+  /// gradients, the delta rule's W, U and row norms).
   static bool isChunkRowsScratch(StringRef tensor);
   void printSequenceScratch(Value batch) override;
   std::string gateTensor(unsigned i);
@@ -168,7 +171,7 @@ private:
   std::string gradChunkSignature();
   /// The rows the state-gradient pass and the chunk kernel read as dO: dO
   /// ("do" in the manifest), or for the normaliser kinds dO / den and the
-  /// rows' normaliser-gradient shares (linear_grad_rows' scratch).
+  /// rows' normaliser gradients (linear_grad_rows' scratch).
   void printGradientRowsParameters(ParameterList &sep, StringRef elem);
   /// A tensor parameter, or, where the kernel's sequences are packed and
   /// it is one of their row tensors, the packed rows (printRowsParameter;
@@ -185,7 +188,7 @@ std::string LinearKernelPrinter::base(StringRef tensor, Value batch, Value head)
     return llvm::formatv("({0} + (long long)({1}) * {0}_s1 + seq_boundary0 * {0}_s2)", tensor,
                          name(head))
         .str();
-  // The rows' normaliser-gradient shares and the delta rule's WY factors
+  // The rows' normaliser gradients and the delta rule's WY factors
   // and row norms: whole chunks of rows, a sequence's from its first
   // boundary's (at least as many).
   if (packedQueries && isChunkRowsScratch(tensor))
@@ -454,26 +457,6 @@ LogicalResult LinearKernelPrinter::printStateInit(StateInitOp op) {
     break;
   case StateSource::scratch: {
     std::string c = name(op.getChunk()); // the verifier requires it
-    if (gradRows) {
-      // The gradient's 16-bit chunk state straight into the copy the
-      // inter-chunk product reads (joins the chunk's copy group), and n.
-      line() << "fg::cta::load_async<kThreads>(sC, "
-             << base("chunk_c", op.getBatch(), op.getHead()) << " + (long long)(" << c
-             << ") * chunk_c_s2 + " << vt << ", chunk_c_s3, kKeyDim);\n";
-      line() << "for (int d = int(threadIdx.x); d < kKeyDim; d += kThreads) "
-                "s_norm[d] = "
-             << base("chunk_n", op.getBatch(), op.getHead()) << "[(long long)(" << c
-             << ") * chunk_n_s2 + d];\n";
-      // mlstm_exp: the state pass's stabiliser before the chunk, whose
-      // gate scan starts from it.
-      line() << "if (threadIdx.x == 0) fg::chunk::gate_ring<kChunk>(s_gates, "
-                "1).m_end() = "
-             << (stabilizer ? base("chunk_m", op.getBatch(), op.getHead()) + "[(long long)(" +
-                                  c + ") * chunk_m_s2]"
-                            : std::string("0.0f"))
-             << ";\n";
-      return success();
-    }
     line() << "fg::warp::load_f32(st_c, " << base("chunk_c", op.getBatch(), op.getHead())
            << " + (long long)(" << c << ") * chunk_c_s2 + (long long)srow0 * chunk_c_s3 + "
            << vt << ", chunk_c_s3);\n";
@@ -768,39 +751,17 @@ LogicalResult LinearKernelPrinter::printStore(ChunkStoreOp op) {
     line() << "fg::warp::for_each(acc_h, qrow0, 0, [&](int r, int, float& x) { x *= "
            << rowNorms(op.getStage()) << "[2 * r]; });  // 1/|q_r|\n";
   std::string row0 = "(long long)(" + name(op.getChunk()) + ") * kChunk + qrow0";
-  if (op.getTensor() == TensorRole::grad_do) {
-    // dO / den over this value tile's columns, and the tile's share of each
-    // row's normaliser gradient, every row of the chunk (0 past the
-    // sequence: q and dO load as zeros there).
-    line() << "fg::row_vec<kWarpRows> dqn_share;\n";
-    if (stabilizer) {
-      // mlstm_exp: the rows stabilised by mu_r, and the stabiliser's
-      // shares beside the normaliser's (after every value tile's).
-      line() << "fg::row_vec<kWarpRows> dm_share;\n";
-      line() << "fg::warp::stabilized_normalizer_grad_rows(acc_h, dqn_share, dm_share, acc_n, "
-                "acc_mu, "
-             << stage("sDO", op.getStage()) << ", qrow0, kEps);\n";
-      line() << "fg::warp::store_row_values("
-             << base("grad_dqn", op.getBatch(), op.getHead()) << " + (" << row0
-             << ") * grad_dqn_s2 + " << problemInt("value_dim") / shape.tileDv << " + ("
-             << name(op.getColTile()) << "), grad_dqn_s2, dm_share);\n";
-    } else {
-      line() << "fg::warp::normalizer_grad_rows(acc_h, dqn_share, acc_n, "
-             << stage("sDO", op.getStage()) << ", qrow0, kEps);\n";
-    }
-    line() << "fg::warp::store_rows_staged("
-           << base("grad_do", op.getBatch(), op.getHead()) << " + (" << row0
-           << ") * grad_do_s2 + (long long)(" << name(op.getColTile())
-           << ") * kTileDv, grad_do_s2, " << name(op.getExtent()) << " - (int)(" << row0
-           << "), acc_h, " << stage("sQ", op.getStage()) << ", qrow0);\n";
-    line() << "fg::warp::store_row_values("
-           << base("grad_dqn", op.getBatch(), op.getHead()) << " + (" << row0
-           << ") * grad_dqn_s2 + (" << name(op.getColTile()) << "), grad_dqn_s2, dqn_share);\n";
-    return success();
-  }
-  if (normalizer)
+  if (normalizer) {
+    // The rows' N_r and floor_r for the gradient (value tile 0's CTAs),
+    // where the caller asks for them.
+    line() << "if (norm != nullptr && (" << name(op.getColTile()) << ") == 0)\n";
+    line() << "  fg::warp::store_normalizer_rows<" << (stabilizer ? "true" : "false") << ">("
+           << base("norm", op.getBatch(), op.getHead()) << " + (" << row0
+           << ") * norm_s2, norm_s2, norm_s3, " << name(op.getExtent()) << " - (int)(" << row0
+           << "), acc_n, acc_mu);\n";
     line() << "fg::warp::normalize_rows<" << (stabilizer ? "true" : "false")
            << ">(acc_h, acc_n, acc_mu, kEps);\n";
+  }
   if (!op.getOutputMod().empty()) {
     // output_mod on each normalised element (docs/semantics.md §3.6), in
     // registers before the store: t the row's position in the sequence, d
@@ -860,14 +821,13 @@ LogicalResult LinearKernelPrinter::printStateUpdate(StateUpdateOp op) {
              << ", 0, 0, [&](int, int t) { return kScale * " << rowFactor << "; });\n";
       if (normalizer) {
         // n's part (the value column of ones): Gn = decay Gn + sum_t
-        // (scale exp(b_t) dN_t) q_t, dN_t summed from its value tiles'
-        // shares (the ring's stage of this chunk).
-        std::string shares = "s_dqn_ring + (" + name(op.getStage()) + ") * kChunk * kDqnCols";
-        line() << "fg::cta::sum_shares<kThreads, kChunk, kDqnShares, kDqnCols>(s_dqn, " << shares
-               << ");\n";
+        // (scale exp(b_t) dN_t) q_t, dN_t the rows kernel's (the ring's
+        // stage of this chunk).
+        std::string rows = "s_dqn_ring + (" + name(op.getStage()) + ") * kChunk * kDqnCols";
+        line() << "fg::cta::copy_column<kThreads, kChunk, kDqnCols>(s_dqn, " << rows << ");\n";
         if (stabilizer)
-          line() << "fg::cta::sum_shares<kThreads, kChunk, kDqnShares, kDqnCols>(s_dmr, " << shares
-                 << " + kDqnShares);  // the rows' dm\n";
+          line() << "fg::cta::copy_column<kThreads, kChunk, kDqnCols>(s_dmr, " << rows
+                 << " + 1);  // the rows' dm\n";
         line() << "fg::cta::sync();\n";
         line() << "fg::cta::update_normalizer<kThreads, kChunk, kKeyDim>(s_norm, " << k
                << ", gb.decay(), [&](int t) { return kScale * " << rowFactor
@@ -1079,13 +1039,11 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
   line() << "fg::cta::wait<0>();\n";
   line() << "fg::cta::sync();\n";
   if (normalizer)
-    // Each row's normaliser gradient dN_r, from its value tiles' shares
-    // (read after dot_tiles' barriers).
-    line() << "fg::cta::sum_shares<kThreads, kChunk, kDqnShares, kDqnCols>(s_dqn, s_dqn_shares);\n";
+    // Each row's normaliser gradient dN_r (read after dot_tiles' barriers).
+    line() << "fg::cta::copy_column<kThreads, kChunk, kDqnCols>(s_dqn, s_dqn_rows);\n";
   if (stabilizer)
     // mlstm_exp: and each row's stabiliser gradient dm_r.
-    line() << "fg::cta::sum_shares<kThreads, kChunk, kDqnShares, kDqnCols>(s_dm, s_dqn_shares + "
-              "kDqnShares);\n";
+    line() << "fg::cta::copy_column<kThreads, kChunk, kDqnCols>(s_dm, s_dqn_rows + 1);\n";
   if (scalarGates) {
     std::string normDot = "fg::cta::dot_vectors<kThreads, kKeyDim>(s_n, s_gn, s_red)";
     if (sliced)
@@ -1535,11 +1493,9 @@ std::string LinearKernelPrinter::gradChunkHeader() {
     h << "constexpr int kGStride = " << gradGateTileStride(gradShape.keyDim)
       << ";  // floats between the f32 g tile's rows\n";
   if (normalizer)
-    h << "constexpr int kDqnShares = " << dqnShares
-      << ";  // normaliser-gradient shares a row (grad_rows' value tiles)\n"
-      << "constexpr int kDqnCols = " << gradShape.dqnShares
-      << ";  // floats a row of grad_rows' output"
-      << (stabilizer ? " (the stabiliser's shares after them)" : "") << "\n"
+    h << "constexpr int kDqnCols = " << gradShape.dqnCols
+      << ";  // floats a row of grad_rows' output: dN"
+      << (stabilizer ? ", dm" : "") << "\n"
       << "constexpr int kSmemDqn = " << gradPlan.dqn << ";\n"
       << "constexpr int kSmemNormRows = " << gradPlan.normRows
       << ";  // dN [L], n [Dk], G's n part [Dk], k . dk [split][L]"
@@ -1581,9 +1537,75 @@ std::string LinearKernelPrinter::gradChunkHeader() {
   return text;
 }
 
+LogicalResult LinearKernelPrinter::printNormalizerGradRows(NormalizerGradRowsOp op) {
+  std::string row0 = "(long long)(" + name(op.getChunk()) + ") * kChunk";
+  line() << "fg::cta::normalizer_grad_rows<kThreads, kChunk, kValueDim, "
+         << (stabilizer ? "true" : "false") << ">("
+         << base("o", op.getBatch(), op.getHead()) << " + " << row0 << " * o_s2, o_s2, "
+         << base("dout", op.getBatch(), op.getHead()) << " + " << row0 << " * dout_s2, dout_s2, "
+         << base("norm", op.getBatch(), op.getHead()) << " + " << row0
+         << " * norm_s2, norm_s2, norm_s3, " << base("grad_do", op.getBatch(), op.getHead())
+         << " + " << row0 << " * grad_do_s2, grad_do_s2, "
+         << base("grad_dqn", op.getBatch(), op.getHead()) << " + " << row0
+         << " * grad_dqn_s2, grad_dqn_s2, grad_dqn_s3, (int)(" << name(op.getExtent()) << " - "
+         << row0 << "), kEps);\n";
+  return success();
+}
+
+std::string LinearKernelPrinter::gradRowsSignature() {
+  ParameterList sep;
+  std::string elem = kernel.getSymName().str() + "_k::Elem";
+  auto tensor = [&](StringRef tensorName, StringRef type, bool output, int rank) {
+    printTensorOrRows(sep, tensorName, type, output, rank);
+  };
+  // The forward's o and rows' normalisers and dO in; dO / den and the
+  // rows' normaliser gradients out.
+  tensor("o", elem, false, 4);
+  tensor("dout", elem, false, 4);
+  result.arguments.back().name = "do";
+  tensor("norm", "float", false, 4);
+  tensor("grad_do", elem, true, 4);
+  printTensorParameter(sep, result.arguments, "grad_dqn", "float", true, 4);
+  if (packedQueries)
+    printSequenceParameters([&]() -> llvm::raw_ostream & { return sep(); });
+  printDimParameters([&]() -> llvm::raw_ostream & { return sep(); });
+  return sep.text();
+}
+
+FailureOr<EmittedKernel> LinearKernelPrinter::printGradRowsKernel() {
+  double eps = cast<FloatAttr>(kernel.getProblem().get("eps")).getValueAsDouble();
+  // Memory-bound row work: 4 warps, a warp a row at a time.
+  constexpr int kWarps = 4;
+  result.threads = kWarps * 32;
+  result.dynamicSmemBytes = 0;
+  result.entry = "flashgen_" + kernel.getSymName().str();
+  result.headers = {kDeviceUmbrellaHeader, kDeviceIndexMathHeader};
+  for (const char *path : kChunkHeaders)
+    result.headers.push_back(path);
+  result.headers.push_back(kGradHeader);
+  std::string params = gradRowsSignature();
+  line() << "using namespace " << kernel.getSymName() << "_k;\n";
+  if (failed(printBlock(kernel.getBody().front())))
+    return failure();
+  std::string text = preamble();
+  llvm::raw_string_ostream h(text);
+  h << "constexpr int kValueDim = " << problemInt("value_dim") << ";\n"
+    << "constexpr int kChunk = " << kernel.getSchedule().getChunk()
+    << ";    // rows a CTA (the gradient's chunk)\n"
+    << "constexpr int kThreads = " << result.threads << ";\n"
+    << "constexpr int kSmemBytes = 0;  // row by row from global memory\n"
+    << "static_assert(kSmemBytes == 0 && kValueDim % 2 == 0, \"whole column pairs, no tiles\");\n"
+    << "constexpr float kEps = " << floatLiteral(eps) << ";\n\n"
+    << "} // namespace " << kernel.getSymName() << "_k\n\n";
+  result.source = text + kernelDefinition(std::to_string(result.threads), result.entry, params,
+                                          body);
+  return result;
+}
+
 LogicalResult LinearKernelPrinter::printKernelOp(Operation *op) {
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
       .Case<ChunkLoadOp>([&](auto load) { return printChunkLoad(load); })
+      .Case<NormalizerGradRowsOp>([&](auto rows) { return printNormalizerGradRows(rows); })
       .Case<TileCommitOp>([&](auto) {
         line() << "fg::cta::commit();\n";
         return success();
@@ -1649,8 +1671,8 @@ std::string LinearKernelPrinter::signature() {
   if (gradStates) {
     // q and dO ("do" in the manifest), the gates, the final state's
     // gradient in, the initial state's out, the state gradients' scratch.
-    // The normaliser kinds read dO / den and the rows' normaliser-gradient
-    // shares (linear_grad_rows') instead of dO, carry n's part of the
+    // The normaliser kinds read dO / den and the rows' normaliser
+    // gradients (linear_grad_rows') instead of dO, carry n's part of the
     // gradient beside C's and write it to chunk_dn (and dn0).
     tensor("q", elem, false, 4);
     printGradientRowsParameters(sep, elem);
@@ -1720,25 +1742,21 @@ std::string LinearKernelPrinter::signature() {
     tensor("g", "float", false, 4);
   for (unsigned i = 0; i < rawGates; ++i)
     tensor(gateTensor(i), "float", false, 3);
-  bool ownsRecurrence = family != KernelFamily::linear_outputs &&
-                        family != KernelFamily::delta_prepare && !gradRows;
+  bool ownsRecurrence =
+      family != KernelFamily::linear_outputs && family != KernelFamily::delta_prepare;
   if (initial && ownsRecurrence)
     printStateParameters(sep, result.arguments, false, normalizer, stabilizer);
-  if (gradRows) {
-    // dO in; dO / den and the rows' normaliser-gradient shares out.
-    tensor("dout", elem, false, 4);
-    result.arguments.back().name = "do";
-    tensor("grad_do", elem, true, 4);
-    tensor("grad_dqn", "float", true, 4);
-  } else if (queries) {
+  if (queries) {
     tensor("o", elem, true, 4);
+    // The normaliser kinds' rows' N_r and floor_r (optional: the
+    // gradient reads them, docs/semantics.md §4.6).
+    if (normalizer)
+      tensor("norm", "float", true, 4);
   }
   if (final && ownsRecurrence)
     printStateParameters(sep, result.arguments, true, normalizer, stabilizer);
-  if (family == KernelFamily::linear_states || family == KernelFamily::linear_outputs ||
-      gradRows) {
-    // Chunk states: written by linear_states, read by linear_outputs (and
-    // linear_grad_rows).
+  if (family == KernelFamily::linear_states || family == KernelFamily::linear_outputs) {
+    // Chunk states: written by linear_states, read by linear_outputs.
     bool write = family == KernelFamily::linear_states;
     tensor("chunk_c", elemScratch ? StringRef(elem) : StringRef("float"), write, 5);
     if (normalizer)
@@ -1797,11 +1815,9 @@ std::string LinearKernelPrinter::header() {
     h << "constexpr float kScale = " << floatLiteral(scale) << ";\n";
   if (queries && normalizer && !scoresPrepass)
     h << "constexpr float kEps = " << floatLiteral(eps) << ";\n";
-  if (dqnShares > 0)
-    h << "constexpr int kDqnShares = " << dqnShares
-      << ";  // normaliser-gradient shares a row (grad_rows' value tiles)\n"
-      << "constexpr int kDqnCols = " << dqnCols << ";  // floats a row of grad_rows' output"
-      << (stabilizer ? " (the stabiliser's shares after them)" : "") << "\n";
+  if (dqnCols > 0)
+    h << "constexpr int kDqnCols = " << dqnCols << ";  // floats a row of grad_rows' output: dN"
+      << (stabilizer ? ", dm" : "") << "\n";
   h << "using QTile = fg::smem_tile<Elem, kChunk, kKeyDim>;\n"
     << "using KTile = fg::smem_tile<Elem, kChunk, kKeyDim>;\n"
     << "using VTile = fg::smem_tile<Elem, kChunk, kTileDv>;\n"
@@ -1818,16 +1834,13 @@ std::string LinearKernelPrinter::header() {
     << "constexpr int kSmemC = " << plan.state << ";\n"
     << "constexpr int kSmemN = " << plan.norm << ";\n"
     << "constexpr int kSmemGates = " << plan.gates << ";\n";
-  if (gradRows)
-    h << "constexpr int kSmemDO = " << plan.dout << ";  // dO's tile\n"
-      << "static_assert(kSmemG - kSmemDO >= VTile::kBytes, \"dO tile overlaps\");\n";
-  if (dqnShares > 0)
+  if (dqnCols > 0)
     h << "constexpr int kSmemDqn = " << plan.dqn
-      << ";  // the normaliser-gradient shares' ring\n"
-      << "constexpr int kSmemDqnRows = " << plan.dqnRows << ";  // their sums\n"
+      << ";  // the rows' normaliser gradients' ring\n"
+      << "constexpr int kSmemDqnRows = " << plan.dqnRows << ";  // this chunk's, one column\n"
       << "static_assert(kSmemDqnRows - kSmemDqn >= kStages * kChunk * kDqnCols * 4 && "
          "kSmemG - kSmemDqnRows >= "
-      << (stabilizer ? "(6 * kChunk + 32) * 4" : "kChunk * 4") << ", \"shares overlap\");\n";
+      << (stabilizer ? "(6 * kChunk + 32) * 4" : "kChunk * 4") << ", \"normaliser gradients overlap\");\n";
   if (delta)
     h << "constexpr int kSmemW = " << plan.w << ";  // the W ring\n"
       << "constexpr int kSmemRowNorms = " << plan.rowNorms << ";  // 1/|q_r|, 1/|k_r|\n"
@@ -1913,9 +1926,10 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   stagedKeySums = stagedGates && normalizer;
   stabilizer = gate == GateKind::mlstm_exp;
   rawGates = scalarGates ? LinearAttentionOp::getGateOperandCount(gate) : 0;
-  if (normalizer && (gradStates || gradChunk) && kernel.getSchedule().getTileDv() > 0)
-    dqnShares = problemInt("value_dim") / kernel.getSchedule().getTileDv();
-  dqnCols = stabilizer ? 2 * dqnShares : dqnShares;
+  // linear_grad_rows' output read by the two gradient kernels: each row's
+  // normaliser gradient (mlstm_exp: and its stabiliser's).
+  if (normalizer && (gradStates || gradChunk))
+    dqnCols = stabilizer ? 2 : 1;
   findSequence();
   if (packedQueries) {
     // Packed sequences (flash.sequence): every row tensor the kernel reads
@@ -1925,33 +1939,38 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
     queryTensors = gradStates    ? std::vector<std::string>{"q", "dout"}
                    : gradChunk   ? std::vector<std::string>{"q", "k", "v", "dout", "dq",
                                                              "dk", "dv"}
-                   : gradRows    ? std::vector<std::string>{"q", "k", "v", "dout"}
+                   : gradRows    ? std::vector<std::string>{"o", "dout", "norm", "grad_do"}
                    : deltaPrepare ? (l2normQk ? std::vector<std::string>{"q", "k", "v", "beta"}
                                               : std::vector<std::string>{"k", "v", "beta"})
                    // The delta rule's recurrence reads its values as U.
                    : delta       ? std::vector<std::string>{"q", "k", "o"}
                    : !queries    ? std::vector<std::string>{"k", "v"}
                                  : std::vector<std::string>{"q", "k", "v", "o"};
+    if (normalizer && queries && !gradRows)
+      queryTensors.push_back("norm");  // the forward's optional row normalisers
     if (deltaPrepare) {
       Type betaType = cast<TypeAttr>(kernel.getProblem().get("beta_type")).getValue();
       packedForms["beta"] = {elementTypeName(betaType), 2};
     }
     // The normaliser kinds' dO / den: rows the rows kernel writes and the
     // two gradient kernels read in dO's place.
-    outputRowTensors = {"o", "dq", "dk", "dv"};
-    if (normalizer && gradRows) {
-      queryTensors.push_back("grad_do");
-      outputRowTensors.push_back("grad_do");
-    }
+    outputRowTensors = {"o", "norm", "dq", "dk", "dv"};
+    // The normaliser kinds' rows' N_r and floor_r: [T, H, 2] packed, the
+    // forward's optional output, the rows kernel's input.
+    packedForms["norm"] = {"float", 3};
+    optionalRowTensors = {"norm"};
+    if (gradRows)
+      outputRowTensors = {"grad_do"};
     if (normalizer && (gradStates || gradChunk))
       std::replace(queryTensors.begin(), queryTensors.end(), std::string("dout"),
                    std::string("grad_do"));
     keyTensors = {};
     lseWithQueries = false;
+    // (The rows kernel reads no gates.)
     std::vector<std::string> gateRows;
-    if (vectorGate)
+    if (vectorGate && !gradRows)
       gateRows.push_back("g");
-    for (unsigned i = 0; i < rawGates; ++i)
+    for (unsigned i = 0; i < rawGates && !gradRows; ++i)
       gateRows.push_back(gateTensor(i));
     for (const std::string &g : gateRows) {
       queryTensors.push_back(g);
@@ -1969,6 +1988,8 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   Type elementType = cast<TypeAttr>(kernel.getProblem().get("element_type")).getValue();
   if (gradChunk)
     return printGradChunkKernel(elementType);
+  if (gradRows)
+    return printGradRowsKernel();
   shape.elementBytes = elementType.getIntOrFloatBitWidth() / 8;
   shape.keyDim = problemInt("key_dim");
   shape.tileDv = s.getTileDv();
@@ -1977,9 +1998,8 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   shape.innerKv = s.getInnerKv();
   // linear_outputs (and linear_grad_rows) handles one chunk per CTA: one
   // stage.
-  shape.stages = family == KernelFamily::linear_outputs || gradRows ? 1 : s.getStages();
-  shape.gradRows = gradRows;
-  shape.dqnShares = gradStates ? dqnCols : 0;
+  shape.stages = family == KernelFamily::linear_outputs ? 1 : s.getStages();
+  shape.dqnCols = gradStates ? dqnCols : 0;
   shape.gradStabilizer = gradStates && stabilizer;
   shape.warps = s.getWarps();
   shape.vectorGate = vectorGate;
@@ -2015,7 +2035,7 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
     result.headers.push_back(path);
   if (delta || deltaPrepare)
     result.headers.push_back(kDeltaHeader);
-  if (gradRows || dqnShares > 0)
+  if (dqnCols > 0)
     result.headers.push_back(kGradHeader);
   std::string params = signature();
 
@@ -2023,9 +2043,8 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   // delta_prepare uses warps only to scan scalar gates.
   if (!deltaPrepare || scalarGates)
     line() << "const int warp = int(threadIdx.x) / 32;\n";
-  // delta_prepare and linear_scores hold no state; linear_grad_rows copies
-  // its 16-bit one straight into shared memory.
-  const bool carriesState = !deltaPrepare && !gradRows && !scoresPrepass;
+  // delta_prepare and linear_scores hold no state.
+  const bool carriesState = !deltaPrepare && !scoresPrepass;
   if (carriesState)
     line() << "const int srow0 = warp * kStateRows;  // this warp's state rows\n";
   line() << "fg::u8* const smem_p = fg::ptx::dynamic_smem();\n";
@@ -2046,9 +2065,7 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   if (shape.stagedExtras > 0)
     line() << "const float* const s_extras = reinterpret_cast<const float*>(smem_p + "
               "kSmemExtras);\n";
-  if (gradRows)
-    line() << "const VRing sDO{smem + kSmemDO};  // dO's tile\n";
-  if (dqnShares > 0) {
+  if (dqnCols > 0) {
     line() << "float* const s_dqn_ring = reinterpret_cast<float*>(smem_p + kSmemDqn);\n";
     line() << "float* const s_dqn = reinterpret_cast<float*>(smem_p + kSmemDqnRows);\n";
     if (stabilizer) {
@@ -2102,7 +2119,7 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   // leaves room for two or three CTAs an SM whatever ptxas takes).
   const bool oneCta = deltaPrepare || scoresPrepass || stagedScores ||
                       (elemScratch && (shape.stages == 1 || shape.warps < 4)) ||
-                      (gradStates && dqnShares > 0);
+                      (gradStates && dqnCols > 0);
   std::string bounds = std::to_string(result.threads) + (oneCta ? ", 1" : "");
   result.source = constants + kernelDefinition(bounds, result.entry, params, body);
   return result;
@@ -2117,7 +2134,7 @@ FailureOr<EmittedKernel> LinearKernelPrinter::printGradChunkKernel(Type elementT
   gradShape.columnSplit = gradColumnSplit(gradShape.keyDim, kernel.getSchedule().getTileD());
   gradShape.scalarGates = scalarGates;
   gradShape.vectorGate = vectorGate;
-  gradShape.dqnShares = dqnCols;
+  gradShape.dqnCols = dqnCols;
   gradShape.stabilizer = stabilizer;
   gradPlan = gradChunkSmemPlan(gradShape);
   gradValueSliced = gradValueSlices(gradShape) > 1;
@@ -2150,7 +2167,7 @@ FailureOr<EmittedKernel> LinearKernelPrinter::printGradChunkKernel(Type elementT
     line() << "float gate_raw[kRawGates][kGateRows];  // the chunk's raw gates (warp 0)\n";
   }
   if (normalizer) {
-    line() << "float* const s_dqn_shares = reinterpret_cast<float*>(smem_p + kSmemDqn);\n";
+    line() << "float* const s_dqn_rows = reinterpret_cast<float*>(smem_p + kSmemDqn);  // dN (dm)\n";
     line() << "float* const s_dqn = reinterpret_cast<float*>(smem_p + kSmemNormRows);  // dN_r\n";
     line() << "float* const s_n = s_dqn + kChunk;       // n before the chunk\n";
     line() << "float* const s_gn = s_n + kKeyDim;       // G's n part\n";

@@ -299,6 +299,15 @@ LogicalResult StepKernelPrinter::printStore(StepStoreOp op) {
     std::string floor = stabilizer ? "expf(-" + scalar(kStabilizer) + ")" : "1.0f";
     line() << "const float denom = fmaxf(fabsf(" << scalar(kNormQuery) << "), " << floor
            << ") + kEps;\n";
+    // The token's N and floor for the gradient, where the caller asks
+    // (value tile 0's first thread).
+    line() << "if (norm != nullptr && (" << name(op.getColTile())
+           << ") == 0 && threadIdx.x == 0) {\n";
+    line() << "  float* const norm_row = " << base("norm", op.getBatch(), op.getHead())
+           << " + (long long)(" << name(op.getStep()) << ") * norm_s2;\n";
+    line() << "  norm_row[0] = " << scalar(kNormQuery) << ";\n";
+    line() << "  norm_row[norm_s3] = " << floor << ";\n";
+    line() << "}\n";
   }
   line() << "Elem* const o_row = " << base("o", op.getBatch(), op.getHead()) << " + (long long)("
          << name(op.getStep()) << ") * o_s2 + (long long)(" << name(op.getColTile())
@@ -366,6 +375,8 @@ std::string StepKernelPrinter::signature() {
   if (initial)
     printStateParameters(sep, result.arguments, false, normalizer, stabilizer);
   tensor("o", elem, true, 4);
+  if (normalizer)
+    tensor("norm", "float", true, 4);  // optional: the rows' N_r, floor_r
   if (final)
     printStateParameters(sep, result.arguments, true, normalizer, stabilizer);
   // The tensors an output_mod or feature_map reads (flash.extra; none

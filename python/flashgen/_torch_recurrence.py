@@ -20,8 +20,10 @@ n and m into theirs, so a decoder keeps one state per layer.
 Operators (torch >= 2.4, ``torch.library.custom_op``, namespace
 ``flashgen``, named after the kernel and a hash of the bundle's path):
 
-- ``<X>_<hash>(q, k, v, *gates, c0?, n0?, m0?) -> (o, cf, nf, mf)``, the
-  final states empty where the kernel writes none; a kernel over packed
+- ``<X>_<hash>(q, k, v, *gates, c0?, n0?, m0?) -> (o, cf, nf, mf, norm)``,
+  the final states empty where the kernel writes none; ``norm`` the rows'
+  normalisers (below) where the backward reads them, else empty, and
+  without a gradient; a kernel over packed
   sequences (docs/semantics.md §3.5) takes q, k, v, the gates and o as
   [T, H(, D)] rows and ``cu_seqlens_q`` [B + 1] (int32) as a keyword
   beside the gates, its states one per sequence (no step_; its backward
@@ -30,23 +32,31 @@ Operators (torch >= 2.4, ``torch.library.custom_op``, namespace
   n_state[, Tensor(c!) m_state]]) -> o``, mutating the states.
 
 Gradients: a bundle compiled with ``flashgen compile --backward`` holds
-``<X>_backward`` (a flash.linear_attention_grad kernel, gate kinds none,
-decay, vector and mlstm_sig for now) beside ``X``, and the sequence form is
-then differentiable in q, k, v, the gate operands and the initial states
-(C, and n for mlstm_sig), also through the final states (their gradients
-reach the kernel as ``dcf``, ``dnf``):
+``<X>_backward`` (a flash.linear_attention_grad kernel, every gate kind of
+flash.linear_attention) beside ``X``, and the sequence form is then
+differentiable in q, k, v, the gate operands and the initial states (C,
+n for the mLSTM kinds, m for mlstm_exp), also through the final states
+(their gradients reach the kernel as ``dcf``, ``dnf``, ``dmf``):
 
-- ``<X>_<hash>_backward(q, k, v, *gates, grad_o, c0?, n0?, dcf?, dnf?) ->
-  (dq, dk, dv, *d_gates, dc0, dn0?)``, the initial states where the
-  forward takes them, the final states' gradients where it returns them;
-  one initial-state gradient per state, empty where no initial state is
-  given.
+- ``<X>_<hash>_backward(q, k, v, *gates, o?, grad_o, norm?, c0?, n0?, m0?,
+  dcf?, dnf?, dmf?) -> (dq, dk, dv, *d_gates, dc0, dn0?, dm0?)``, ``o``
+  and ``norm`` for the normaliser kinds only (below), the initial states
+  where the forward takes them, the final states' gradients where it
+  returns them; one initial-state gradient per state, empty where no
+  initial state is given.
 
-The forward's autograd formula saves q, k, v, the gates and the initial
-states (the kernel recomputes the states; nothing of the forward's
-outputs is kept) and calls it. A kernel without ``<X>_backward`` (no
---backward, or the delta rule, which has no gradient kernel yet) raises
-FlashgenError naming it when a gradient reaches it.
+The normaliser kinds (gates mlstm_sig and mlstm_exp: the forward kernel
+has the optional f32 output ``norm`` [B, H, T, 2], packed [T, H, 2]; the
+row's N_t = q~_t . n_t and its floor, 1 or exp(-m_t)) have a backward
+kernel that reads the forward's ``o`` and ``norm`` instead of recomputing
+them, as attention's reads o and lse: with a backward kernel, the forward
+operator allocates norm and passes it to ``X`` (without one it passes
+none and returns norm empty). The forward's autograd formula saves q, k,
+v, the gates, ``o`` and ``norm`` for those kinds, and the initial states
+(the kernel recomputes the states from them) and calls the backward
+operator. A kernel without ``<X>_backward`` (no --backward, or the delta
+rule, which has no gradient kernel yet) raises FlashgenError naming it
+when a gradient reaches it.
 ``step_`` has no gradient (decoding).
 
 All have fake implementations (shapes from the inputs), so they trace with
@@ -68,7 +78,8 @@ __all__ = ["register_recurrence", "RecurrenceOp"]
 
 _RECURRENCE_OPS = ("linear_attention", "delta_rule")
 _STATES = ("c", "n", "m")  # manifest params <s>0 (in) and <s>f (out)
-_OWN = {"q", "k", "v", "o"} | {s + "0" for s in _STATES} | {s + "f" for s in _STATES}
+_OWN = ({"q", "k", "v", "o", "norm"} | {s + "0" for s in _STATES}
+        | {s + "f" for s in _STATES})
 _CU_SEQLENS = "cu_seqlens_q"  # a packed recurrence's offsets (dialect/Varlen.h)
 _GRADIENT_OP = "linear_attention_grad"  # the op of a bundle's <name>_backward
 
@@ -110,7 +121,11 @@ class RecurrenceOp:
     operands' names, in the kernel's order), ``states`` (the state params'
     names: "c", then "n", "m" for the mLSTM kinds), ``takes_initial_state``,
     ``returns_final_state``, ``has_backward`` (the bundle holds
-    ``<name>_backward``), ``forward_op``, ``step_op`` and ``backward_op``
+    ``<name>_backward``), ``has_norm`` (the forward kernel can write the
+    rows' normalisers: gates mlstm_sig, mlstm_exp), ``saves_norm`` (its
+    backward reads the forward's o and norm, so the forward operator
+    writes norm: has_norm and has_backward), ``forward_op``, ``step_op``
+    and ``backward_op``
     (the ``torch.ops.flashgen`` overloads; None before torch 2.4,
     ``step_op`` None unless the kernel reads and writes its state,
     ``backward_op`` None without a backward kernel)."""
@@ -146,10 +161,15 @@ class RecurrenceOp:
         self.states = [s for s in _STATES if s + "0" in self._params or s + "f" in self._params]
         self.takes_initial_state = "c0" in self._params
         self.returns_final_state = "cf" in self._params
+        # The normaliser kinds' rows (N_t, floor_t), an optional output.
+        self.has_norm = self._params.get("norm", {}).get("io") == "out"
         bwd = kernels.get(name + "_backward")
         self.has_backward = bwd is not None and bwd.get("op") == _GRADIENT_OP
         self._bwd_params = (self._check_backward(bwd) if self.has_backward
                             else None)
+        # The backward reads the forward's o and norm: the forward writes
+        # norm and autograd saves both.
+        self.saves_norm = self.has_backward and self.has_norm
         self.op_name = "%s_%s" % (name, hashlib.sha256(bundle_path.encode()).hexdigest()[:8])
         self._bundle = None
         self._kernels = {}  # (kernel name, device index) -> flashgen.Kernel
@@ -164,13 +184,16 @@ class RecurrenceOp:
     def _check_backward(self, kernel):
         """The backward kernel's params by name, after checking that they
         are the ones this forward's gradient needs: q, k, v, the gates and
-        do in; each state's <s>0 in and d<s>0 out where the forward takes
-        initial states, d<s>f in where it returns final ones; dq, dk, dv
-        and "d" + each gate out. Anything else is a kernel this module
-        cannot drive, refused at registration rather than at the first
-        backward."""
+        do in; o and norm in where the forward writes norm (the
+        normaliser kinds); each state's <s>0 in and d<s>0 out where the
+        forward takes initial states, d<s>f in where it returns final
+        ones; dq, dk, dv and "d" + each gate out. Anything else is a
+        kernel this module cannot drive, refused at registration rather
+        than at the first backward."""
         want = {"q": "in", "k": "in", "v": "in", "do": "in",
                 "dq": "out", "dk": "out", "dv": "out"}
+        if self.has_norm:
+            want["o"] = want["norm"] = "in"
         for gname in self.gates:
             want[gname] = "in"
         for gname in self.diff_gates:
@@ -297,10 +320,12 @@ class RecurrenceOp:
 
     # -- shapes (shared by the real and fake paths) -------------------------
 
-    def _allocate(self, q, v, args=()):
-        """o like v; the final states contiguous f32 (empty where none).
-        Packed sequences: q [T, H, Dk], v [T, H, Dv], B from cu_seqlens_q
-        (in ``args``, the gate operands' order)."""
+    def _allocate(self, q, v, args=(), with_norm=False):
+        """(o, final states, norm): o like v; the final states contiguous
+        f32 (empty where none); norm, with ``with_norm``, the rows'
+        normalisers contiguous f32 [B, H, T, 2] (packed [T, H, 2]), else
+        empty. Packed sequences: q [T, H, Dk], v [T, H, Dv], B from
+        cu_seqlens_q (in ``args``, the gate operands' order)."""
         if self.packed:
             cu = args[self.gates.index(_CU_SEQLENS)]
             b, h, dk, dv = cu.shape[0] - 1, q.shape[1], q.shape[2], v.shape[2]
@@ -314,20 +339,23 @@ class RecurrenceOp:
                 finals.append(torch.empty(shapes[s], dtype=torch.float32, device=q.device))
             else:
                 finals.append(torch.empty((0,), dtype=torch.float32, device=q.device))
-        return o, finals
+        norm = torch.empty(tuple(q.shape[:-1]) + (2,) if with_norm else (0,),
+                           dtype=torch.float32, device=q.device)
+        return o, finals, norm
 
     def _sequence(self, q, k, v, *rest):
         args, states = list(rest[:len(self.gates)]), list(rest[len(self.gates):])
-        o, finals = self._allocate(q, v, args)
-        self._impls[q.device.type](q, k, v, args, states, o, finals, in_place=False)
-        return (o, *finals)
+        o, finals, norm = self._allocate(q, v, args, self.saves_norm)
+        self._impls[q.device.type](q, k, v, args, states, o, finals,
+                                   norm if self.saves_norm else None, in_place=False)
+        return (o, *finals, norm)
 
     def _step(self, q, k, v, *rest):
         args, states = list(rest[:len(self.gates)]), list(rest[len(self.gates):])
-        o, finals = self._allocate(q, v)
+        o, finals, _ = self._allocate(q, v)
         # C in place; n, m through their fresh outputs, copied back.
         finals[0] = states[0]
-        self._impls[q.device.type](q, k, v, args, states, o, finals, in_place=True)
+        self._impls[q.device.type](q, k, v, args, states, o, finals, None, in_place=True)
         for i in range(1, len(self.states)):
             states[i].copy_(finals[i])
         return o
@@ -335,16 +363,22 @@ class RecurrenceOp:
     # -- the gradient (shared by the operator and the autograd.Function) ---
 
     def _split_backward(self, rest):
-        """(gates, grad_o, initial, dfinal) from the backward operator's
-        arguments after q, k, v: the gates, grad_o, then the initial states
-        where the forward takes them and the final states' gradients where
-        it returns them (lists in state order, None where not given)."""
+        """(gates, o, grad_o, norm, initial, dfinal) from the backward
+        operator's arguments after q, k, v: the gates, o (saves_norm
+        only), grad_o, norm (saves_norm only; o and norm None otherwise),
+        then the initial states where the forward takes them and the final
+        states' gradients where it returns them (lists in state order,
+        None where not given)."""
         n, ns = len(self.gates), len(self.states)
-        gates, grad_o, tail = list(rest[:n]), rest[n], list(rest[n + 1:])
+        gates, tail = list(rest[:n]), list(rest[n:])
+        if self.saves_norm:
+            o, grad_o, norm, tail = tail[0], tail[1], tail[2], tail[3:]
+        else:
+            o, grad_o, norm, tail = None, tail[0], None, tail[1:]
         initial = tail[:ns] if self.takes_initial_state else [None] * ns
         tail = tail[ns:] if self.takes_initial_state else tail
         dfinal = tail[:ns] if self.returns_final_state else [None] * ns
-        return gates, grad_o, list(initial), list(dfinal)
+        return gates, o, grad_o, norm, list(initial), list(dfinal)
 
     def _allocate_backward(self, q, k, v, gates, initial):
         """dq, dk, dv and the gates' gradients (cu_seqlens_q has none) in
@@ -365,29 +399,48 @@ class RecurrenceOp:
         return grads, dinitial
 
     def _backward(self, q, k, v, *rest):
-        gates, grad_o, initial, dfinal = self._split_backward(rest)
+        gates, o, grad_o, norm, initial, dfinal = self._split_backward(rest)
         grads, dinitial = self._allocate_backward(q, k, v, gates, initial)
-        self._backward_impls[q.device.type](q, k, v, gates, grad_o, initial, dfinal, grads,
-                                            dinitial)
+        self._backward_impls[q.device.type](q, k, v, gates, o, grad_o, norm, initial, dfinal,
+                                            grads, dinitial)
         return (*grads, *dinitial)
+
+    def _saved(self, inputs, outputs):
+        """(tensors to save, whether the initial states are among them)
+        for the forward's operator inputs and outputs (o, cf, nf, mf,
+        norm): q, k, v, the gates, o and norm where the backward reads
+        them (saves_norm), then the initial states where given."""
+        n, ns = 3 + len(self.gates), len(self.states)
+        initial = list(inputs[n:n + ns]) if self.takes_initial_state else []
+        has_initial = bool(initial) and initial[0] is not None
+        saved = list(inputs[:n])
+        if self.saves_norm:
+            saved += [outputs[0], outputs[1 + len(_STATES)]]
+        return saved + (initial if has_initial else []), has_initial
 
     def _gradients(self, backward, saved, has_initial, grad_o, grad_finals):
         """The autograd formula: the gradients of the forward's inputs (q,
         k, v, the gates, then one per state where the initial states were
         given) through ``backward`` (the operator, or _backward before
-        torch 2.4). ``saved``: q, k, v, the gates and the initial states
-        (where given). Undefined gradients: o's as zeros, the final
-        states' as None (the kernel reads a null one as zeros)."""
+        torch 2.4). ``saved``: as _saved lays it out (q, k, v, the gates,
+        o and norm where saves_norm, the initial states where given).
+        Undefined gradients: o's as zeros, the final states' as None (the
+        kernel reads a null one as zeros)."""
         self._require_backward()
         n, ns = len(self.gates), len(self.states)
         q, k, v, gates = saved[0], saved[1], saved[2], list(saved[3:3 + n])
-        initial = list(saved[3 + n:3 + n + ns]) if has_initial else [None] * ns
+        at = 3 + n
+        o = norm = None
+        if self.saves_norm:
+            o, norm = saved[at], saved[at + 1]
+            at += 2
+        initial = list(saved[at:at + ns]) if has_initial else [None] * ns
         dfinal = list(grad_finals[:ns]) if self.returns_final_state else [None] * ns
         if grad_o is None and all(d is None for d in dfinal):
             return (None,) * (3 + n + ns)
         if grad_o is None:
             grad_o = torch.zeros_like(v)  # o is allocated like v (_allocate)
-        args = [grad_o]
+        args = [o, grad_o, norm] if self.saves_norm else [grad_o]
         if self.takes_initial_state:
             args.extend(initial)
         if self.returns_final_state:
@@ -418,12 +471,14 @@ class RecurrenceOp:
             self._kernels[(kname, index)] = kern
         return kern
 
-    def _launch(self, q, k, v, args, states, o, finals, in_place):
+    def _launch(self, q, k, v, args, states, o, finals, norm, in_place):
         if o.numel() == 0 and not self.returns_final_state:
             return
         p = self._params
         launch = dict(q=_launchable(q, p["q"]), k=_launchable(k, p["k"]),
                       v=_launchable(v, p["v"]), o=o)
+        if norm is not None:  # the rows' normalisers, for the backward
+            launch["norm"] = norm
         for gname, t in zip(self.gates, args):
             launch[gname] = _launchable(t, p[gname])
         for s, t in zip(self.states, states):
@@ -439,7 +494,8 @@ class RecurrenceOp:
             launch["max_seqlen_q"] = int((cu[1:] - cu[:-1]).max().item()) if cu.shape[0] > 1 else 0
         self._kernel_for(q.device)(**launch)
 
-    def _launch_backward(self, q, k, v, gates, grad_o, initial, dfinal, grads, dinitial):
+    def _launch_backward(self, q, k, v, gates, o, grad_o, norm, initial, dfinal, grads,
+                         dinitial):
         # Nothing to write: no batch, or no tokens and no initial states
         # (with T = 0 and C0 the kernel still writes dc0 = dcf).
         has_initial = any(t is not None for t in initial)
@@ -456,6 +512,9 @@ class RecurrenceOp:
         # "do" is a Python keyword: the launch takes its params as a dict.
         launch = {n: _launchable(t, p[n]) for n, t in
                   (("q", q), ("k", k), ("v", v), ("do", grad_o))}
+        if self.saves_norm:  # the forward's o and rows' normalisers
+            launch["o"] = _launchable(o, p["o"])
+            launch["norm"] = _launchable(norm, p["norm"])
         for gname, t in zip(self.gates, gates):
             launch[gname] = _launchable(t, p[gname])
         for s, t0, tf, d0 in zip(self.states, initial, dfinal, dinitial):
@@ -481,13 +540,13 @@ class RecurrenceOp:
             "flashgen::" + self.op_name,
             lambda q, k, v, *rest: spec._sequence(q, k, v, *rest),
             mutates_args=(), device_types="cuda",
-            schema="(Tensor q, Tensor k, Tensor v%s%s) -> (Tensor, Tensor, Tensor, Tensor)"
-            % (gates, states))
+            schema="(Tensor q, Tensor k, Tensor v%s%s) -> (Tensor, Tensor, Tensor, Tensor, "
+            "Tensor)" % (gates, states))
 
         @forward.register_fake
         def _(q, k, v, *rest):
-            o, finals = spec._allocate(q, v, rest[:len(spec.gates)])
-            return (o, *finals)
+            o, finals, norm = spec._allocate(q, v, rest[:len(spec.gates)], spec.saves_norm)
+            return (o, *finals, norm)
 
         backward = None
         if self.has_backward:
@@ -495,29 +554,31 @@ class RecurrenceOp:
                         if self.takes_initial_state else "")
             optional += ("".join(", Tensor? d%sf" % s for s in self.states)
                          if self.returns_final_state else "")
+            grad_o = ("Tensor o, Tensor grad_o, Tensor norm" if self.saves_norm
+                      else "Tensor grad_o")
             backward = lib.custom_op(
                 "flashgen::" + self.op_name + "_backward",
                 lambda q, k, v, *rest: spec._backward(q, k, v, *rest),
                 mutates_args=(), device_types="cuda",
-                schema="(Tensor q, Tensor k, Tensor v%s, Tensor grad_o%s) -> (%s)"
-                % (gates, optional,
+                schema="(Tensor q, Tensor k, Tensor v%s, %s%s) -> (%s)"
+                % (gates, grad_o, optional,
                    ", ".join(["Tensor"] * (3 + len(self.diff_gates) + len(self.states)))))
 
             @backward.register_fake
             def _(q, k, v, *rest):
-                gate_args, _, initial, _ = spec._split_backward(rest)
+                gate_args, _, _, _, initial, _ = spec._split_backward(rest)
                 grads, dinitial = spec._allocate_backward(q, k, v, gate_args, initial)
                 return (*grads, *dinitial)
 
         def setup_context(ctx, inputs, output):
-            # q, k, v, the gates and the initial states: the backward kernel
-            # recomputes the states from them, so no output is saved.
-            n, ns = 3 + len(spec.gates), len(spec.states)
-            initial = list(inputs[n:n + ns]) if spec.takes_initial_state else []
-            ctx.has_initial = bool(initial) and initial[0] is not None
-            ctx.save_for_backward(*inputs[:n], *(initial if ctx.has_initial else []))
+            # q, k, v, the gates and the initial states (the backward kernel
+            # recomputes the states from them), and the normaliser kinds'
+            # o and norm (it reads them instead of recomputing them).
+            saved, ctx.has_initial = spec._saved(inputs, output)
+            ctx.save_for_backward(*saved)
+            ctx.mark_non_differentiable(output[-1])  # norm
 
-        def autograd_backward(ctx, grad_o, grad_cf, grad_nf, grad_mf):
+        def autograd_backward(ctx, grad_o, grad_cf, grad_nf, grad_mf, grad_norm):
             return spec._gradients(backward, ctx.saved_tensors, ctx.has_initial,
                                    grad_o, [grad_cf, grad_nf, grad_mf])
 
@@ -549,22 +610,33 @@ class RecurrenceOp:
         states: list) -> (o, final states list)`` (e.g. a float64
         reference) runs as this op's kernel for tensors on ``device_type``;
         its results are copied into the outputs the real path allocates
-        (in place for a step's C, as the kernel writes it). ``backward(q,
-        k, v, do, gates: dict, initial: list, dfinal: list) -> (dq, dk,
-        dv, gate gradients: dict, initial-state gradients: list)`` (the
-        lists in state order, None where not given; the gradients read only
-        with initial states) runs as the backward kernel, for an op whose
-        bundle has one."""
-        def fill(q, k, v, args, states, o, finals, in_place):
-            o_ref, finals_ref = sequence(q, k, v, dict(zip(self.gates, args)), list(states))
+        (in place for a step's C, as the kernel writes it). Where the
+        forward writes norm (saves_norm), ``sequence`` may return the rows'
+        normalisers third, ``(o, finals, norm)``, copied into it; without
+        them norm is zeroed. ``backward(q, k, v, do, gates: dict, initial:
+        list, dfinal: list) -> (dq, dk, dv, gate gradients: dict,
+        initial-state gradients: list)`` (the lists in state order, None
+        where not given; the gradients read only with initial states) runs
+        as the backward kernel, for an op whose bundle has one; with
+        saves_norm it also gets the forward's o and norm, as keywords
+        ``o=`` and ``norm=``."""
+        def fill(q, k, v, args, states, o, finals, norm, in_place):
+            got = sequence(q, k, v, dict(zip(self.gates, args)), list(states))
+            o_ref, finals_ref = got[0], got[1]
             o.copy_(o_ref)
             if self.returns_final_state:
                 for s, t, ref in zip(self.states, finals, finals_ref):
                     t.copy_(ref)
+            if norm is not None:
+                if len(got) > 2:
+                    norm.copy_(got[2])
+                else:
+                    norm.zero_()
 
-        def fill_backward(q, k, v, gates, grad_o, initial, dfinal, grads, dinitial):
+        def fill_backward(q, k, v, gates, o, grad_o, norm, initial, dfinal, grads, dinitial):
+            saved = dict(o=o, norm=norm) if self.saves_norm else {}
             dq, dk, dv, dgates, dinitial_ref = backward(
-                q, k, v, grad_o, dict(zip(self.gates, gates)), initial, dfinal)
+                q, k, v, grad_o, dict(zip(self.gates, gates)), initial, dfinal, **saved)
             for t, ref in zip(grads, [dq, dk, dv] + [dgates[g] for g in self.diff_gates]):
                 t.copy_(ref)
             for t0, d0, ref in zip(initial, dinitial, dinitial_ref):
@@ -594,14 +666,14 @@ class _Function(torch.autograd.Function):
     @staticmethod
     def forward(ctx, op, q, k, v, *rest):
         ctx.op = op
-        n, ns = len(op.gates), len(op.states)
-        initial = list(rest[n:n + ns]) if op.takes_initial_state else []
-        ctx.has_initial = bool(initial) and initial[0] is not None
-        ctx.save_for_backward(q, k, v, *rest[:n], *(initial if ctx.has_initial else []))
-        return op._sequence(q, k, v, *rest)
+        out = op._sequence(q, k, v, *rest)
+        saved, ctx.has_initial = op._saved((q, k, v) + rest, out)
+        ctx.save_for_backward(*saved)
+        ctx.mark_non_differentiable(out[-1])  # norm
+        return out
 
     @staticmethod
-    def backward(ctx, grad_o, grad_cf, grad_nf, grad_mf):
+    def backward(ctx, grad_o, grad_cf, grad_nf, grad_mf, grad_norm):
         op = ctx.op
         return (None,) + tuple(op._gradients(op._backward, ctx.saved_tensors, ctx.has_initial,
                                              grad_o, [grad_cf, grad_nf, grad_mf]))

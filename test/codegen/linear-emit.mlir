@@ -87,6 +87,11 @@ func.func @decay(%q: tensor<?x2x?x64xbf16>, %k: tensor<?x2x?x64xbf16>,
 // CHECK: const float* c0,
 // CHECK: const float* __restrict__ n0,
 // CHECK: const float* __restrict__ m0,
+// The normaliser kinds' forward writes the rows' normalisers (N_r,
+// floor_r) to the optional `norm` after o, for the backward, from value
+// tile 0 before the rows are normalised.
+// CHECK: mlstm_v0_k::Elem* __restrict__ o,
+// CHECK: float* __restrict__ norm,
 // CHECK: float* cf,
 // CHECK: float* __restrict__ nf,
 // CHECK: float* __restrict__ mf,
@@ -121,6 +126,8 @@ func.func @decay(%q: tensor<?x2x?x64xbf16>, %k: tensor<?x2x?x64xbf16>,
 // CHECK-NEXT: const bool [[V2:v[0-9]+]] = (s <= r);
 // CHECK-NEXT: x = [[V2]] ? x * kScale * fg::exp_fast([[D2]] - row) : 0.0f;
 // CHECK: fg::warp::row_partial_sum(acc_n, s_tile);
+// CHECK: if (norm != nullptr && (value_tile_id) == 0)
+// CHECK-NEXT: fg::warp::store_normalizer_rows<true>((norm
 // o = H / (max(|N|, exp(-m)) + eps).
 // CHECK: fg::warp::normalize_rows<true>(acc_h, acc_n, acc_mu, kEps);
 // CHECK: fg::cta::update_normalizer<kThreads, kChunk, kKeyDim>(s_norm,
@@ -282,4 +289,42 @@ func.func @grad(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
       -> tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>
          gates(tensor<?x1x?xf32>)
   return %dq, %dk, %dv, %dg : tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?xf32>
+}
+
+// -----
+
+// mlstm_sig's gradient: the rows kernel, grid (chunk, head, batch), reads
+// the forward's o and norm and dO row by row (no shared memory) and writes
+// dO / den and one normaliser-gradient column a row, which the two
+// gradient kernels read.
+
+// CHECK-LABEL: // === kernel @grad_sig_v0_grad_rows grid(max(cdiv(T,32),1), 1, B) block(128) smem(0)
+// CHECK: constexpr int kChunk = 32;
+// CHECK: flashgen_grad_sig_v0_grad_rows(
+// CHECK-NEXT: const grad_sig_v0_grad_rows_k::Elem* __restrict__ o,
+// CHECK: const grad_sig_v0_grad_rows_k::Elem* __restrict__ dout,
+// CHECK: const float* __restrict__ norm,
+// CHECK: grad_sig_v0_grad_rows_k::Elem* __restrict__ grad_do,
+// CHECK: float* __restrict__ grad_dqn,
+// CHECK: int dim_T) {
+// CHECK-NOT: fg::cta::load_async
+// CHECK: fg::cta::normalizer_grad_rows<kThreads, kChunk, kValueDim, false>((o
+// CHECK-NEXT: }
+// CHECK-LABEL: // === kernel @grad_sig_v0_grad_states
+// CHECK: constexpr int kDqnCols = 1;
+// CHECK-LABEL: // === kernel @grad_sig_v0_grad_chunk
+// CHECK: constexpr int kDqnCols = 1;
+func.func @grad_sig(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
+                    %v: tensor<?x1x?x64xbf16>, %i: tensor<?x1x?xf32>,
+                    %f: tensor<?x1x?xf32>, %o: tensor<?x1x?x64xbf16>,
+                    %do: tensor<?x1x?x64xbf16>, %norm: tensor<?x1x?x2xf32>) {
+  %dq, %dk, %dv, %di, %df = flash.linear_attention_grad %q, %k, %v, %do gate mlstm_sig
+      saved(%o, %norm : tensor<?x1x?x64xbf16>, tensor<?x1x?x2xf32>)
+      gates(%i, %f : tensor<?x1x?xf32>, tensor<?x1x?xf32>) dims ["B", "T"]
+      {flash.schedule = #flash.schedule<algorithm = chunk_grad, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 2, chunk = 32, inner_q = 32, inner_kv = 32, tile_dv = 32, smem_bytes = 0>}
+      : tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>,
+        tensor<?x1x?x64xbf16>
+      -> tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>
+         gates(tensor<?x1x?xf32>, tensor<?x1x?xf32>)
+  return
 }

@@ -300,14 +300,64 @@ flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_f
 
 // -----
 
+// flash.chunk_store stores o only: linear_grad_rows writes dO / den and
+// the normaliser's gradients through flash.normalizer_grad_rows.
 flash.kernel @k family linear_grad_rows schedule #flash.schedule<algorithm = chunk_grad, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
-  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %ids:3 = flash.grid_map ["chunk", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
-  // expected-error@+1 {{'flash.chunk_store' op has an output_mod but stores grad_do: only the outputs o take one}}
-  flash.chunk_store grad_do[%c0, %c0, %c0, %c0, %c0] extent %c0 stage %c0 gate mlstm_sig output_mod {
-  ^bb0(%x: f32, %b: index, %h: index, %t: index, %d: index):
-    flash.yield %x : f32
-  }
+  // expected-error@+1 {{'flash.chunk_store' op tensor grad_do is not o}}
+  flash.chunk_store grad_do[%c0, %c0, %c0, %c0, %c0] extent %c0 stage %c0 gate mlstm_sig
+}
+
+// -----
+
+// A linear_grad_rows kernel works row by row from the forward's o and
+// norm: it loads no chunk tiles ...
+flash.kernel @k family linear_grad_rows schedule #flash.schedule<algorithm = chunk_grad, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["chunk", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.chunk_load' op a linear_grad_rows kernel has no tensor dout (it has none)}}
+  flash.chunk_load dout[%c0, %c0, %c0, %c0] rows 64 cols 64 extent %c0 stage %c0
+}
+
+// -----
+
+// ... and reads no states.
+flash.kernel @k family linear_grad_rows schedule #flash.schedule<algorithm = chunk_grad, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["chunk", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.state_init' op a linear_grad_rows kernel has no source scratch (it has none)}}
+  flash.state_init scratch[%c0, %c0, %c0] chunk %c0 gate mlstm_sig
+}
+
+// -----
+
+// flash.normalizer_grad_rows: in linear_grad_rows kernels only ...
+flash.kernel @k family linear_outputs schedule #flash.schedule<algorithm = chunk_two_pass, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["chunk", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.normalizer_grad_rows' op belongs to linear_grad_rows kernels, not linear_outputs}}
+  flash.normalizer_grad_rows[%c0, %c0, %c0] extent %c0 gate mlstm_sig
+}
+
+// -----
+
+// ... of a normaliser kind ...
+flash.kernel @k family linear_grad_rows schedule #flash.schedule<algorithm = chunk_grad, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["chunk", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.normalizer_grad_rows' op has gate decay: only the normaliser kinds (mlstm_sig, mlstm_exp) have row normalisers}}
+  flash.normalizer_grad_rows[%c0, %c0, %c0] extent %c0 gate decay
+}
+
+// -----
+
+// ... the kernel's.
+flash.kernel @k family linear_grad_rows schedule #flash.schedule<algorithm = chunk_grad, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {gate = "mlstm_sig"} {
+  %ids:3 = flash.grid_map ["chunk", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.normalizer_grad_rows' op has gate mlstm_exp but its kernel's problem has gate mlstm_sig}}
+  flash.normalizer_grad_rows[%c0, %c0, %c0] extent %c0 gate mlstm_exp
 }
 
 // -----

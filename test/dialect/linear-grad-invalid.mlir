@@ -54,3 +54,39 @@ func.func @f(%q: tensor<?x4x?x64xbf16>, %k: tensor<?x4x?x64xbf16>, %v: tensor<?x
   %dq, %dk, %dv, %dg = flash.linear_attention_grad %q, %k, %v, %do gate decay gates(%g : tensor<?x4x?xf32>) : tensor<?x4x?x64xbf16>, tensor<?x4x?x64xbf16>, tensor<?x4x?x32xbf16>, tensor<?x4x?x32xbf16> -> tensor<?x4x?x64xbf16>, tensor<?x4x?x64xbf16>, tensor<?x4x?x32xbf16> gates(tensor<?x4x?xbf16>)
   return
 }
+
+// -----
+
+// The normaliser kinds read the forward's o and row normalisers ...
+func.func @f(%q: tensor<?x4x?x64xbf16>, %k: tensor<?x4x?x64xbf16>, %v: tensor<?x4x?x32xbf16>, %i: tensor<?x4x?xf32>, %f: tensor<?x4x?xf32>, %do: tensor<?x4x?x32xbf16>) {
+  // expected-error@+1 {{'flash.linear_attention_grad' op gate mlstm_sig needs the forward's o and norm (saved(%o, %norm : ...)): the normaliser kinds read dO / den and dL/dN from them}}
+  %dq, %dk, %dv, %di, %df = flash.linear_attention_grad %q, %k, %v, %do gate mlstm_sig gates(%i, %f : tensor<?x4x?xf32>, tensor<?x4x?xf32>) : tensor<?x4x?x64xbf16>, tensor<?x4x?x64xbf16>, tensor<?x4x?x32xbf16>, tensor<?x4x?x32xbf16> -> tensor<?x4x?x64xbf16>, tensor<?x4x?x64xbf16>, tensor<?x4x?x32xbf16> gates(tensor<?x4x?xf32>, tensor<?x4x?xf32>)
+  return
+}
+
+// -----
+
+// ... and the other kinds do not.
+func.func @f(%q: tensor<?x4x?x64xbf16>, %k: tensor<?x4x?x64xbf16>, %v: tensor<?x4x?x32xbf16>, %g: tensor<?x4x?xf32>, %do: tensor<?x4x?x32xbf16>, %o: tensor<?x4x?x32xbf16>, %norm: tensor<?x4x?x2xf32>) {
+  // expected-error@+1 {{'flash.linear_attention_grad' op gate decay does not read the forward's o and norm: only the normaliser kinds mlstm_sig and mlstm_exp take saved(%o, %norm : ...)}}
+  %dq, %dk, %dv, %dg = flash.linear_attention_grad %q, %k, %v, %do gate decay saved(%o, %norm : tensor<?x4x?x32xbf16>, tensor<?x4x?x2xf32>) gates(%g : tensor<?x4x?xf32>) : tensor<?x4x?x64xbf16>, tensor<?x4x?x64xbf16>, tensor<?x4x?x32xbf16>, tensor<?x4x?x32xbf16> -> tensor<?x4x?x64xbf16>, tensor<?x4x?x64xbf16>, tensor<?x4x?x32xbf16> gates(tensor<?x4x?xf32>)
+  return
+}
+
+// -----
+
+// o is the forward's output: do's type.
+func.func @f(%q: tensor<?x4x?x64xbf16>, %k: tensor<?x4x?x64xbf16>, %v: tensor<?x4x?x32xbf16>, %i: tensor<?x4x?xf32>, %f: tensor<?x4x?xf32>, %do: tensor<?x4x?x32xbf16>, %o: tensor<?x4x?x32xf16>, %norm: tensor<?x4x?x2xf32>) {
+  // expected-error@+1 {{o has type 'tensor<?x4x?x32xf16>' and do 'tensor<?x4x?x32xbf16>': the forward's output and its gradient have one type}}
+  %dq, %dk, %dv, %di, %df = flash.linear_attention_grad %q, %k, %v, %do gate mlstm_sig saved(%o, %norm : tensor<?x4x?x32xf16>, tensor<?x4x?x2xf32>) gates(%i, %f : tensor<?x4x?xf32>, tensor<?x4x?xf32>) : tensor<?x4x?x64xbf16>, tensor<?x4x?x64xbf16>, tensor<?x4x?x32xbf16>, tensor<?x4x?x32xbf16> -> tensor<?x4x?x64xbf16>, tensor<?x4x?x64xbf16>, tensor<?x4x?x32xbf16> gates(tensor<?x4x?xf32>, tensor<?x4x?xf32>)
+  return
+}
+
+// -----
+
+// norm is [B, H, T, 2] f32 with do's B, H and T.
+func.func @f(%q: tensor<?x4x?x64xbf16>, %k: tensor<?x4x?x64xbf16>, %v: tensor<?x4x?x32xbf16>, %i: tensor<?x4x?xf32>, %f: tensor<?x4x?xf32>, %do: tensor<?x4x?x32xbf16>, %o: tensor<?x4x?x32xbf16>, %norm: tensor<?x2x?x2xf32>) {
+  // expected-error@+1 {{norm has type 'tensor<?x2x?x2xf32>': the rows' normalisers are [B, H, T, 2] f32 (N_r, floor_r) with do's B, H and T}}
+  %dq, %dk, %dv, %di, %df = flash.linear_attention_grad %q, %k, %v, %do gate mlstm_sig saved(%o, %norm : tensor<?x4x?x32xbf16>, tensor<?x2x?x2xf32>) gates(%i, %f : tensor<?x4x?xf32>, tensor<?x4x?xf32>) : tensor<?x4x?x64xbf16>, tensor<?x4x?x64xbf16>, tensor<?x4x?x32xbf16>, tensor<?x4x?x32xbf16> -> tensor<?x4x?x64xbf16>, tensor<?x4x?x64xbf16>, tensor<?x4x?x32xbf16> gates(tensor<?x4x?xf32>, tensor<?x4x?xf32>)
+  return
+}

@@ -80,3 +80,11 @@ func.func @mlstm_sig(%q: tensor<2x4x100x64xbf16>, %k: tensor<2x4x100x64xbf16>, %
   %o = flash.linear_attention %q, %k, %v gate mlstm_sig gates(%i, %f : tensor<2x4x100xbf16>, tensor<2x4x100xbf16>) : tensor<2x4x100x64xbf16>, tensor<2x4x100x64xbf16>, tensor<2x4x100x64xbf16> -> tensor<2x4x100x64xbf16>
   return %o : tensor<2x4x100x64xbf16>
 }
+
+// The normaliser kinds' gradient reads the forward's o and norm.
+// CHECK-LABEL: func @mlstm_sig_grad
+// CHECK: flash.linear_attention_grad %arg0, %arg1, %arg2, %arg6 gate mlstm_sig saved(%arg5, %arg7 : tensor<?x4x?x64xbf16>, tensor<?x4x?x2xf32>) gates(%arg3, %arg4 :
+func.func @mlstm_sig_grad(%q: tensor<?x4x?x64xbf16>, %k: tensor<?x4x?x64xbf16>, %v: tensor<?x4x?x64xbf16>, %i: tensor<?x4x?xf32>, %f: tensor<?x4x?xf32>, %o: tensor<?x4x?x64xbf16>, %do: tensor<?x4x?x64xbf16>, %norm: tensor<?x4x?x2xf32>) -> tensor<?x4x?x64xbf16> {
+  %dq, %dk, %dv, %di, %df = flash.linear_attention_grad %q, %k, %v, %do gate mlstm_sig saved(%o, %norm : tensor<?x4x?x64xbf16>, tensor<?x4x?x2xf32>) gates(%i, %f : tensor<?x4x?xf32>, tensor<?x4x?xf32>) : tensor<?x4x?x64xbf16>, tensor<?x4x?x64xbf16>, tensor<?x4x?x64xbf16>, tensor<?x4x?x64xbf16> -> tensor<?x4x?x64xbf16>, tensor<?x4x?x64xbf16>, tensor<?x4x?x64xbf16> gates(tensor<?x4x?xf32>, tensor<?x4x?xf32>)
+  return %dq : tensor<?x4x?x64xbf16>
+}

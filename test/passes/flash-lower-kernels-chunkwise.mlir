@@ -496,34 +496,34 @@ func.func @grad_vector(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
 
 // -----
 
-// mlstm_sig (docs/semantics.md §4.6): a rows kernel between the state pass
-// and the state gradients, the forward's outputs kernel per chunk and value
-// tile with dO's tile staged beside it, storing dO / den (grad_do) in o's
-// place; the state gradients and the chunk kernel read grad_do and the
-// rows' normaliser-gradient shares (grad_dqn, one column a value tile)
-// instead of dout.
+// mlstm_sig (docs/semantics.md §4.6): the backward takes the forward's o
+// and row normalisers (saved(...)); a rows kernel, grid (chunk, head,
+// batch), before the state gradients, is one flash.normalizer_grad_rows
+// (no tiles, no states): it writes dO / den (grad_do) and each row's
+// normaliser gradient (grad_dqn, one column), which the state gradients
+// and the chunk kernel read instead of dout.
 
 // CHECK-LABEL: flash.kernel @grad_sig_v0_states family linear_states
 // CHECK-LABEL: flash.kernel @grad_sig_v0_grad_rows family linear_grad_rows
-// CHECK: flash.grid_map {{.*}}["chunk_value_tile", "head", "batch"]
-// CHECK: flash.state_init scratch
-// CHECK: flash.chunk_load v[
-// CHECK-NEXT: flash.chunk_load dout[{{.*}}] rows 32 cols 32
-// CHECK: flash.chunk_inter
-// CHECK: flash.chunk_store grad_do[
+// CHECK-NEXT: %[[G:.*]]:3 = flash.grid_map ["chunk", "head", "batch"] extents ["max(cdiv(T,32),1)", "1", "B"]
+// CHECK-NEXT: %[[T:.*]] = flash.dim "T"
+// CHECK-NEXT: flash.normalizer_grad_rows[%[[G]]#2, %[[G]]#1, %[[G]]#0] extent %[[T]] gate mlstm_sig
+// CHECK-NEXT: }
 // CHECK-LABEL: flash.kernel @grad_sig_v0_grad_states family linear_grad_states
 // CHECK: flash.chunk_load q[
 // CHECK-NEXT: flash.chunk_load grad_do[{{.*}}] rows 32 cols 32
-// CHECK-NEXT: flash.chunk_load grad_dqn[{{.*}}] rows 32 cols 2
+// CHECK-NEXT: flash.chunk_load grad_dqn[{{.*}}] rows 32 cols 1
 // CHECK: flash.state_update {{.*}} gradient
 // CHECK-LABEL: flash.kernel @grad_sig_v0_grad_chunk family linear_grad_chunk
 // CHECK: flash.chunk_load grad_do[{{.*}}] rows 32 cols 64
-// CHECK-NEXT: flash.chunk_load grad_dqn[{{.*}}] rows 32 cols 2
+// CHECK-NEXT: flash.chunk_load grad_dqn[{{.*}}] rows 32 cols 1
 // CHECK: flash.chunk_grad[{{.*}}] extent %{{.*}} buffer %{{.*}} gate mlstm_sig {
 func.func @grad_sig(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
                     %v: tensor<?x1x?x64xbf16>, %i: tensor<?x1x?xf32>,
-                    %f: tensor<?x1x?xf32>, %do: tensor<?x1x?x64xbf16>) {
+                    %f: tensor<?x1x?xf32>, %do: tensor<?x1x?x64xbf16>,
+                    %o: tensor<?x1x?x64xbf16>, %norm: tensor<?x1x?x2xf32>) {
   %dq, %dk, %dv, %di, %df = flash.linear_attention_grad %q, %k, %v, %do gate mlstm_sig
+      saved(%o, %norm : tensor<?x1x?x64xbf16>, tensor<?x1x?x2xf32>)
       gates(%i, %f : tensor<?x1x?xf32>, tensor<?x1x?xf32>) dims ["B", "T"]
       {flash.schedule = #flash.schedule<algorithm = chunk_grad, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 2, chunk = 32, inner_q = 32, inner_kv = 32, tile_dv = 32, smem_bytes = 0>}
       : tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>, tensor<?x1x?x64xbf16>,
@@ -535,28 +535,33 @@ func.func @grad_sig(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
 
 // -----
 
-// mlstm_exp's gradient (docs/semantics.md §4.7): the rows kernel starts
-// from the state pass's boundary; the state-gradient pass reads the final
-// boundary for the final stabiliser's gradient (chunk %NC), two shares a
-// value tile a row (the normaliser's and the stabiliser's: 2 tiles of 32,
-// 4 columns), and stores boundary 0 as well (what reaches m0).
+// mlstm_exp's gradient (docs/semantics.md §4.7): the rows kernel reads no
+// state either; the state-gradient pass reads the final boundary for the
+// final stabiliser's gradient (chunk %NC), two columns of grad_dqn a row
+// (the normaliser's gradient and the stabiliser's), and stores boundary 0
+// as well (what reaches m0).
 
 // CHECK-LABEL: flash.kernel @grad_exp_v0_grad_rows family linear_grad_rows
-// CHECK: flash.state_init scratch[{{.*}}] chunk %{{.*}} gate mlstm_exp
+// CHECK-NEXT: flash.grid_map ["chunk", "head", "batch"]
+// CHECK-NEXT: flash.dim "T"
+// CHECK-NEXT: flash.normalizer_grad_rows[{{.*}}] extent %{{.*}} gate mlstm_exp
+// CHECK-NEXT: }
 // CHECK-LABEL: flash.kernel @grad_exp_v0_grad_states family linear_grad_states
 // CHECK: %[[NC:.*]] = arith.ceildivsi
 // CHECK: flash.state_init final_grad[{{.*}}] chunk %[[NC]] gate mlstm_exp
-// CHECK: flash.chunk_load grad_dqn[{{.*}}] rows 32 cols 4
+// CHECK: flash.chunk_load grad_dqn[{{.*}}] rows 32 cols 2
 // CHECK: flash.state_store scratch[{{.*}}] chunk %c0 gate mlstm_exp
 // CHECK-NEXT: flash.state_store initial_grad[{{.*}}] chunk %c0 gate mlstm_exp
 // CHECK-LABEL: flash.kernel @grad_exp_v0_grad_chunk family linear_grad_chunk
-// CHECK: flash.chunk_load grad_dqn[{{.*}}] rows 32 cols 4
+// CHECK: flash.chunk_load grad_dqn[{{.*}}] rows 32 cols 2
 func.func @grad_exp(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
                     %v: tensor<?x1x?x64xbf16>, %i: tensor<?x1x?xf32>,
                     %f: tensor<?x1x?xf32>, %do: tensor<?x1x?x64xbf16>,
+                    %o: tensor<?x1x?x64xbf16>, %norm: tensor<?x1x?x2xf32>,
                     %c0: tensor<?x1x64x64xf32>, %n0: tensor<?x1x64xf32>, %m0: tensor<?x1xf32>,
                     %dcf: tensor<?x1x64x64xf32>, %dnf: tensor<?x1x64xf32>, %dmf: tensor<?x1xf32>) {
   %dq, %dk, %dv, %di, %df, %dc0, %dn0, %dm0 = flash.linear_attention_grad %q, %k, %v, %do gate mlstm_exp
+      saved(%o, %norm : tensor<?x1x?x64xbf16>, tensor<?x1x?x2xf32>)
       gates(%i, %f : tensor<?x1x?xf32>, tensor<?x1x?xf32>)
       initial(%c0, %n0, %m0 : tensor<?x1x64x64xf32>, tensor<?x1x64xf32>, tensor<?x1xf32>)
       final_grad(%dcf, %dnf, %dmf : tensor<?x1x64x64xf32>, tensor<?x1x64xf32>, tensor<?x1xf32>) dims ["B", "T"]

@@ -59,10 +59,11 @@
 // DOC-BWD: kernels       mask_lists_t, {{(mask_lists, )?}}prep, kv,
 // DOC-BWD: mask_mod      reads its extras at positions: a first kernel (mask_lists_t) {{.*}} lists, per key tile, the query tiles it leaves partly or wholly visible; the kv kernel visits only those
 
-// mlstm_sig's gradient says its rows kernel (docs/semantics.md §4.6).
+// mlstm_sig's gradient says its rows kernel (docs/semantics.md §4.6): it
+// reads the forward's o and norm.
 // SIG-BWD: @mlstm_sig_backward  flash.linear_attention_grad  B=16 H=16 T=4096 Dk=128 Dv=128 gate mlstm_sig bf16
 // SIG-BWD: schedule      chunk_grad
-// SIG-BWD: layout        a rows kernel recomputes each chunk's outputs per value tile
+// SIG-BWD: layout        a rows kernel reads the forward's o and rows' normalisers (its norm output: N_r, floor_r) with dO and writes dO / den
 
 // Packed recurrences, forward and gradient, say how their sequences are
 // laid out and launched.

@@ -11,6 +11,9 @@
 // ... but deriving it again is an error: the name is taken.
 // RUN: not flashgen-ref %t.derived.mlir --backward --dim B=1 --dim N=4 -o %t.e 2>&1 | FileCheck %s --check-prefix=TAKEN
 // RUN: flashgen-ref --help | FileCheck %s --check-prefix=HELP
+// The normaliser kinds' backward reads the forward's o and norm.
+// RUN: rm -rf %t.s && flashgen-ref %examples/mlstm_sig.mlir --backward --dim B=1 --dim T=70 -o %t.s > /dev/null
+// RUN: FileCheck %s --check-prefix=SIG < %t.s/mlstm_sig_backward/meta.json
 
 // RUNOUT: wrote reference data for 2 op(s)
 
@@ -85,3 +88,28 @@
 // TAKEN: flash-derive-backward: @causal_gqa_backward already exists
 
 // HELP: --backward
+
+// mlstm_sig's backward: inputs q, k, v, the gates, o, do, norm (the
+// backward function's order), then the states.
+// SIG: "name": "mlstm_sig_backward",
+// SIG: "name": "fgate",
+// SIG-NEXT: "role": "input",
+// SIG: "file": "o.bf16.npy",
+// SIG-NEXT: "name": "o",
+// SIG-NEXT: "role": "input",
+// SIG: "file": "do.bf16.npy",
+// SIG-NEXT: "name": "do",
+// SIG-NEXT: "role": "input",
+// SIG: "dtype": "f32",
+// SIG-NEXT: "file": "norm.npy",
+// SIG-NEXT: "name": "norm",
+// SIG-NEXT: "role": "input",
+// SIG-NEXT: "shape": [
+// SIG-NEXT: 1,
+// SIG-NEXT: 16,
+// SIG-NEXT: 70,
+// SIG-NEXT: 2
+// SIG-NEXT: ]
+// SIG: "name": "c0",
+// SIG: "name": "dq",
+// SIG-NEXT: "role": "output",

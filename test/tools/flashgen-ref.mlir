@@ -30,6 +30,21 @@
 
 // LINEAR: "gate": "mlstm_sig"
 // LINEAR: "name": "igate"
+// The normaliser kinds' forward also writes the rows' normalisers (N_t,
+// floor_t), which their backward reads.
+// LINEAR: "file": "o.expected.npy",
+// LINEAR-NEXT: "name": "o",
+// LINEAR-NEXT: "role": "output",
+// LINEAR: "dtype": "f32",
+// LINEAR-NEXT: "file": "norm.expected.npy",
+// LINEAR-NEXT: "name": "norm",
+// LINEAR-NEXT: "role": "output",
+// LINEAR-NEXT: "shape": [
+// LINEAR-NEXT: 1,
+// LINEAR-NEXT: 16,
+// LINEAR-NEXT: 70,
+// LINEAR-NEXT: 2
+// LINEAR-NEXT: ],
 // LINEAR: "name": "c0"
 // LINEAR: "name": "n0"
 // LINEAR: "name": "cf"

@@ -9,6 +9,8 @@
 // RUN: not flashgen-run %t/bundle gqa --reference %t/ref/causal_gqa 2>&1 | FileCheck %s --check-prefix=NOKERNEL
 // RUN: rm -rf %t.l && flashgen compile %examples/mlstm_sig.mlir -o %t.l > /dev/null
 // RUN: FileCheck %s --check-prefix=LINEAR < %t.l/manifest.json
+// RUN: rm -rf %t.b && flashgen compile %examples/mlstm_sig.mlir --backward -o %t.b > /dev/null
+// RUN: FileCheck %s --check-prefix=SIGBWD < %t.b/manifest.json
 
 // Causal with one sequence size: 2*(D+Dv) = 512 per visible pair and query
 // head (32 heads), N*(N+1)/2 pairs.
@@ -24,3 +26,37 @@
 
 // mLSTM (sig): 4*K*V per token and head, 16 heads of K = V = 128.
 // LINEAR: "flops": "B*T*1048576"
+// The normaliser kinds' forward may write the rows' normalisers after o.
+// LINEAR: "io": "out",
+// LINEAR-NEXT: "name": "o",
+// LINEAR: "dtype": "f32",
+// LINEAR-NEXT: "io": "out",
+// LINEAR-NEXT: "name": "norm",
+// LINEAR-NEXT: "optional": true,
+// LINEAR-NEXT: "shape": [
+// LINEAR-NEXT: "B",
+// LINEAR-NEXT: 16,
+// LINEAR-NEXT: "T",
+// LINEAR-NEXT: 2
+// LINEAR-NEXT: ]
+
+// ... and their backward reads o and norm (not optional) around do.
+// SIGBWD: "name": "mlstm_sig_backward",
+// SIGBWD-NEXT: "op": "linear_attention_grad",
+// SIGBWD: "name": "fgate",
+// SIGBWD: "io": "in",
+// SIGBWD-NEXT: "name": "o",
+// SIGBWD-NEXT: "shape": [
+// SIGBWD: "io": "in",
+// SIGBWD-NEXT: "name": "do",
+// SIGBWD: "dtype": "f32",
+// SIGBWD-NEXT: "io": "in",
+// SIGBWD-NEXT: "name": "norm",
+// SIGBWD-NEXT: "shape": [
+// SIGBWD-NEXT: "B",
+// SIGBWD-NEXT: 16,
+// SIGBWD-NEXT: "T",
+// SIGBWD-NEXT: 2
+// SIGBWD-NEXT: ]
+// SIGBWD: "name": "c0",
+// SIGBWD-NEXT: "optional": true,

@@ -783,6 +783,42 @@ void writePackedRows(Writer &writer, GateKind gate, const ref::LinearInputs<doub
   writer.extra(kCuSeqlensQ.str(), ref::sequenceOffsets(lengths), IntegerType::get(context, 32));
 }
 
+/// The definition run on each sequence of a packed batch alone (from its
+/// own initial state): the results, and their outputs and (normaliser
+/// kinds) rows' normalisers placed in padded [B, H, T, ...] tensors, each
+/// sequence's first rows filled.
+struct PaddedForward {
+  std::vector<ref::LinearResult<double>> sequences;
+  ref::Tensor<double> out, rowNorm;
+};
+
+PaddedForward paddedForward(const ref::LinearProblem &problem,
+                            const ref::LinearInputs<double> &inputs,
+                            const std::vector<int64_t> &lengths,
+                            const LinearAttentionSizes &sizes) {
+  const int64_t b = sizes.batch, h = sizes.heads;
+  PaddedForward forward;
+  forward.out = ref::Tensor<double>({b, h, sizes.length, sizes.valueDim});
+  auto place = [&](ref::Tensor<double> &to, const ref::Tensor<double> &from, int64_t s,
+                   int64_t row) {
+    for (int64_t hh = 0; hh < h; ++hh)
+      std::copy(from.data() + hh * lengths[s] * row, from.data() + (hh + 1) * lengths[s] * row,
+                to.data() + ((s * h + hh) * sizes.length) * row);
+  };
+  for (int64_t s = 0; s < b; ++s) {
+    forward.sequences.push_back(
+        ref::referenceRecurrence(problem, sequenceInputs(inputs, s, lengths[s])));
+    const ref::LinearResult<double> &r = forward.sequences.back();
+    place(forward.out, r.out, s, sizes.valueDim);
+    if (!r.rowNorm.empty()) {
+      if (forward.rowNorm.empty())
+        forward.rowNorm = ref::Tensor<double>({b, h, sizes.length, 2});
+      place(forward.rowNorm, r.rowNorm, s, 2);
+    }
+  }
+  return forward;
+}
+
 /// A packed (varlen) recurrence case: B lengths in [0, T] drawn as
 /// attention's packed cases draw them (one empty, one of a single step,
 /// the last T long), the padded inputs' first rows of each sequence packed
@@ -798,14 +834,10 @@ llvm::Error runPackedLinear(LinearAttentionOp op, const ref::LinearProblem &prob
   const std::vector<int64_t> lengths =
       ref::drawSequenceLengths(sizes.batch, sizes.length, seed ^ kQueryLengthSeed);
   const int64_t b = sizes.batch, h = sizes.heads, dk = sizes.keyDim, dv = sizes.valueDim;
-  ref::Tensor<double> out({b, h, sizes.length, dv});
   ref::RecurrentState<double> finals;
+  PaddedForward forward = paddedForward(problem, inputs, lengths, sizes);
   for (int64_t s = 0; s < b; ++s) {
-    ref::LinearResult<double> r =
-        ref::referenceRecurrence(problem, sequenceInputs(inputs, s, lengths[s]));
-    for (int64_t hh = 0; hh < h; ++hh)
-      std::copy(r.out.data() + hh * lengths[s] * dv, r.out.data() + (hh + 1) * lengths[s] * dv,
-                out.data() + ((s * h + hh) * sizes.length) * dv);
+    const ref::LinearResult<double> &r = forward.sequences[s];
     auto append = [&](ref::Tensor<double> &all, const ref::Tensor<double> &x) {
       if (x.empty())
         return;
@@ -821,7 +853,9 @@ llvm::Error runPackedLinear(LinearAttentionOp op, const ref::LinearProblem &prob
     append(finals.m, r.finalState.m);
   }
   writePackedRows(writer, op.getGate(), inputs, lengths, elem, gateElem, op.getContext());
-  writer.output("o", ref::packRows(out, lengths), dtypeOf(elem));
+  writer.output("o", ref::packRows(forward.out, lengths), dtypeOf(elem));
+  if (!forward.rowNorm.empty())
+    writer.output("norm", ref::packRows(forward.rowNorm, lengths), "f32", 1e-2);
   writeLinearStates(writer, op, inputs.initial, finals);
   meta["op"] = "linear_attention";
   meta["gate"] = stringifyGateKind(op.getGate()).str();
@@ -860,6 +894,10 @@ llvm::Error runLinear(LinearAttentionOp op, const Options &options,
   writer.input("v", inputs.v, elem);
   writeLinearGates(writer, op.getGate(), inputs, gateElem);
   writer.output("o", result.out, dtypeOf(elem));
+  // The normaliser kinds' rows' normalisers (N_t, floor_t), which the
+  // kernels write where given.
+  if (!result.rowNorm.empty())
+    writer.output("norm", result.rowNorm, "f32", 1e-2);
   writeLinearStates(writer, op, inputs.initial, result.finalState);
   meta["op"] = "linear_attention";
   meta["gate"] = stringifyGateKind(op.getGate()).str();
@@ -915,7 +953,17 @@ llvm::Error runPackedLinearGrad(LinearAttentionGradOp op, const ref::LinearProbl
         std::copy(from->data(), from->data() + from->size(), to->data() + s * from->size());
   }
   writePackedRows(writer, op.getGate(), inputs, lengths, elem, gateElem, op.getContext());
+  // The normaliser kinds read the forward's o and rows' normalisers.
+  const bool saved =
+      op.getGate() == GateKind::mlstm_sig || op.getGate() == GateKind::mlstm_exp;
+  PaddedForward forward;
+  if (saved) {
+    forward = paddedForward(problem, inputs, lengths, sizes);
+    writer.input("o", ref::packRows(forward.out, lengths), elem);
+  }
   writer.input("do", ref::packRows(dout, lengths), elem);
+  if (saved)
+    writer.input("norm", ref::packRows(forward.rowNorm, lengths), f32);
   // The grid's longest sequence: the planned T bounds every drawn length.
   meta["scalars"] = llvm::json::Array{llvm::json::Object{
       {"name", kMaxSeqlenQ}, {"dtype", "i32"}, {"value", double(sizes.length)}}};
@@ -1007,7 +1055,15 @@ llvm::Error runLinearGrad(LinearAttentionGradOp op, const Options &options,
   writer.input("k", inputs.k, elem);
   writer.input("v", inputs.v, elem);
   writeLinearGates(writer, op.getGate(), inputs, gateElem);
+  // The normaliser kinds read the forward's o and rows' normalisers.
+  ref::LinearResult<double> forward;
+  if (normalizer) {
+    forward = ref::referenceRecurrence(problem, inputs);
+    writer.input("o", forward.out, elem);
+  }
   writer.input("do", dout, elem);
+  if (normalizer)
+    writer.input("norm", forward.rowNorm, f32);
   if (!op.getInitialState().empty()) {
     writer.input("c0", inputs.initial.c, f32);
     if (normalizer)

@@ -457,16 +457,15 @@ std::string layoutText(Operation *op) {
       grad && (grad.getGate() == GateKind::mlstm_sig || grad.getGate() == GateKind::mlstm_exp)) {
     if (!text.empty())
       os << "; ";
-    os << "a rows kernel recomputes each chunk's outputs per value tile from "
-          "the state pass's chunk states and writes dO / den and the "
-          "normaliser's row gradients (one share per value tile), which the "
-          "state-gradient pass and the chunk kernel read in dO's place "
-          "(docs/semantics.md §4.6)";
+    os << "a rows kernel reads the forward's o and rows' normalisers (its norm "
+          "output: N_r, floor_r) with dO and writes dO / den and each row's "
+          "normaliser gradient, which the state-gradient pass and the chunk "
+          "kernel read in dO's place (docs/semantics.md §4.6)";
     if (grad.getGate() == GateKind::mlstm_exp)
       os << "; every row is stabilised by its own m_r, and each row's stabiliser "
-            "gradient (one share per value tile beside the normaliser's) goes to "
-            "the step that sets m_r, carried chunk to chunk by the state-gradient "
-            "pass (docs/semantics.md §4.7)";
+            "gradient (written beside the normaliser's) goes to the step that "
+            "sets m_r, carried chunk to chunk by the state-gradient pass "
+            "(docs/semantics.md §4.7)";
   }
   return text;
 }

@@ -21,7 +21,7 @@
 // mlstm_sig's normaliser (§4.6): its gradient kernels see the decay
 // kernels' recurrence with a value column of ones (n) beside v; the rows'
 // dO / den and normaliser gradient come from normalizer_grad_rows
-// (linear_grad_rows, per value tile), and the gates' gradients are the
+// (linear_grad_rows, from the forward's o and norm), and the gates' gradients are the
 // log-decay's chained through log sigmoid (sigmoid_gate_grads).
 //
 // mlstm_exp (§4.7) is mlstm_sig's form with iota = i and every row
@@ -299,84 +299,60 @@ FG_DEVICE float dot_vectors(const float* a, const float* b, float* red) {
   return sum_to_all<NTHREADS>(acc, red);
 }
 
-/// dst[t] = sum_j shares[t * STRIDE + j], j < S, for the L rows of a chunk
-/// (the rows' normaliser gradients from their value tiles' shares; mlstm_exp
-/// keeps its stabiliser's shares beside them, STRIDE = 2 S). No barrier.
-template <int NTHREADS, int L, int S, int STRIDE = S>
-FG_DEVICE void sum_shares(float* dst, const float* shares) {
-  for (int t = ptx::thread_id(); t < L; t += NTHREADS) {
-    float x = 0.0f;
-    FG_UNROLL
-    for (int j = 0; j < S; ++j) x += shares[t * STRIDE + j];
-    dst[t] = x;
+/// The normaliser kinds' row gradients (docs/semantics.md §4.6-4.7) for
+/// the L rows of a chunk from the forward's o, dO and rows' normalisers
+/// (norm: N_r, floor_r): den_r = max(|N_r|, floor_r) + eps and x_r =
+/// -(dO_r . o_r) / den_r (= -(dO_r . h_r) / den_r^2 with h_r = o_r den_r);
+/// gdo_r = dO_r / den_r for rows r < valid; dqn[r] = sign(N_r) x_r where
+/// |N_r| > floor_r (else 0) and, with a stabiliser (STAB), dqn[r + 1
+/// column] = eps x_r, every row (0 at or past valid). A warp a row,
+/// two columns a lane (D even; rows 4-byte aligned).
+template <int NTHREADS, int L, int D, bool STAB, class T>
+FG_DEVICE void normalizer_grad_rows(const T* o, i64 o_stride, const T* dout, i64 dout_stride,
+                                    const float* norm, i64 norm_stride, i64 norm_col,
+                                    T* gdo, i64 gdo_stride, float* dqn, i64 dqn_stride,
+                                    i64 dqn_col, int valid, float eps) {
+  static_assert(D % 2 == 0, "whole column pairs");
+  const int lane = ptx::lane_id(), warp = ptx::thread_id() / 32;
+  for (int r = warp; r < L; r += NTHREADS / 32) {
+    float dn = 0.0f, dm = 0.0f;
+    if (r < valid) {
+      const float n = norm[r * norm_stride], floor_r = norm[r * norm_stride + norm_col];
+      const float inv = 1.0f / (fmaxf(fabsf(n), floor_r) + eps);
+      const u32* o_row = reinterpret_cast<const u32*>(o + r * o_stride);
+      const u32* d_row = reinterpret_cast<const u32*>(dout + r * dout_stride);
+      u32* g_row = reinterpret_cast<u32*>(gdo + r * gdo_stride);
+      float dot = 0.0f;
+      for (int c = lane; c < D / 2; c += 32) {
+        const u32 x = d_row[c], y = o_row[c];
+        const float d0 = unpack<T>(x, 0), d1 = unpack<T>(x, 1);
+        dot += d0 * unpack<T>(y, 0) + d1 * unpack<T>(y, 1);
+        g_row[c] = pack2<T>(d0 * inv, d1 * inv);
+      }
+      FG_UNROLL
+      for (int m = 16; m > 0; m >>= 1) dot += ptx::shfl_xor(dot, m);
+      const float x = -dot * inv;
+      dn = fabsf(n) > floor_r ? (n > 0.0f ? x : -x) : 0.0f;
+      dm = eps * x;
+    }
+    if (lane == 0) {
+      dqn[r * dqn_stride] = dn;
+      if (STAB) dqn[r * dqn_stride + dqn_col] = dm;
+    }
   }
+}
+
+/// dst[t] = rows[t * STRIDE] for the L rows of a chunk: one column of
+/// linear_grad_rows' output (the rows' normaliser gradients, or mlstm_exp's
+/// stabiliser gradients beside them, STRIDE = 2). No barrier.
+template <int NTHREADS, int L, int STRIDE>
+FG_DEVICE void copy_column(float* dst, const float* rows) {
+  for (int t = ptx::thread_id(); t < L; t += NTHREADS) dst[t] = rows[t * STRIDE];
 }
 
 }  // namespace cta
 
 namespace warp {
-
-/// The rows' core of both normaliser backwards: den_r = max(|N_r|,
-/// floor_r) + eps (floor_r = exp(-mu_r) with a stabiliser, else 1), h_acc
-/// becomes dO / den, and x_r = -(dO_r . h_r) / den_r^2 gives the
-/// normaliser's share (sign(N_r) x_r where |N_r| > floor_r, else 0) and,
-/// with a stabiliser, its own (eps x_r).
-template <bool STAB, int R, int D, class T, int TR, int TC>
-FG_DEVICE void normalizer_grad_rows_impl(acc_tile<R, D>& h_acc, row_vec<R>& dn_share, row_vec<R>& dm_share,
-                                         const row_vec<R>& n_acc, const row_vec<R>& mu,
-                                         const smem_tile<T, TR, TC>& dout, int row0, float eps) {
-  const int lane = ptx::lane_id();
-  FG_UNROLL
-  for (int m = 0; m < R / 16; ++m)
-    FG_UNROLL
-    for (int h = 0; h < 2; ++h) {
-      const float n = quad_sum(n_acc.v[m][h]);
-      const float floor_r = STAB ? expf(-mu.v[m][h]) : 1.0f;
-      const float den = fmaxf(fabsf(n), floor_r) + eps;
-      const float inv = 1.0f / den;
-      float dot = 0.0f;
-      FG_UNROLL
-      for (int j = 0; j < D / 8; ++j)
-        FG_UNROLL
-        for (int i = 0; i < 2; ++i) {
-          const int e = 2 * h + i;
-          const float x =
-              chunk::load_elem(chunk::elem_ptr(dout, row0 + frag::row(m, e, lane), frag::col(j, e, lane)));
-          dot += h_acc.v[m][j][e] * x;
-          h_acc.v[m][j][e] = x * inv;
-        }
-      dot = quad_sum(dot);
-      const float x = -dot * inv * inv;
-      dn_share.v[m][h] = fabsf(n) > floor_r ? (n > 0.0f ? x : -x) : 0.0f;
-      if (STAB) dm_share.v[m][h] = eps * x;
-    }
-}
-
-/// The normaliser's backward for one value tile of a warp's rows
-/// (mlstm_sig, docs/semantics.md §4.6). With N_r = q~_r . n_r (n_acc, lane
-/// shares), den_r = max(|N_r|, 1) + eps, the numerator h_acc and dO's rows
-/// in `dout` (rows row0.., the tile's columns): h_acc becomes dO / den, and
-/// share[r] = -(dO_r . h_r) / den_r^2 sign(N_r) where |N_r| > 1, else 0
-/// (the floor's branch), this value tile's part of dL/dN_r (whole quad).
-template <int R, int D, class T, int TR, int TC>
-FG_DEVICE void normalizer_grad_rows(acc_tile<R, D>& h_acc, row_vec<R>& share, const row_vec<R>& n_acc,
-                                    const smem_tile<T, TR, TC>& dout, int row0, float eps) {
-  normalizer_grad_rows_impl<false>(h_acc, share, share, n_acc, n_acc, dout, row0, eps);
-}
-
-/// normalizer_grad_rows for mlstm_exp (docs/semantics.md §4.7): the rows
-/// stabilised by mu_r (whole in every lane of a quad), so den_r =
-/// max(|N_r|, exp(-mu_r)) + eps, and besides the normaliser's share
-/// dn_share[r] = -(dO_r . h_r) / den_r^2 sign(N_r) where |N_r| > exp(-mu_r)
-/// (else 0), the stabiliser's: dm_share[r] = -eps (dO_r . h_r) / den_r^2
-/// (dL/dm_r through the eps term, this value tile's part).
-template <int R, int D, class T, int TR, int TC>
-FG_DEVICE void stabilized_normalizer_grad_rows(acc_tile<R, D>& h_acc, row_vec<R>& dn_share,
-                                               row_vec<R>& dm_share, const row_vec<R>& n_acc,
-                                               const row_vec<R>& mu, const smem_tile<T, TR, TC>& dout,
-                                               int row0, float eps) {
-  normalizer_grad_rows_impl<true>(h_acc, dn_share, dm_share, n_acc, mu, dout, row0, eps);
-}
 
 /// dst[r * stride] = x[r] for the R rows (x whole in every lane of a quad;
 /// lane 0 of each quad writes).

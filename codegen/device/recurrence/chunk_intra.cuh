@@ -129,6 +129,27 @@ FG_DEVICE void normalize_rows(acc_tile<R, D>& h_acc, const row_vec<R>& n_acc, co
     }
 }
 
+/// The rows' normalisers for the gradient (docs/semantics.md §4.6):
+/// dst[r * stride] = N_r (quad-summed) and dst[r * stride + col] = floor_r
+/// (exp(-mu_r) with a stabiliser, else 1) for the R rows r < valid (lane 0
+/// of each quad writes).
+template <bool STAB, int R>
+FG_DEVICE void store_normalizer_rows(float* dst, i64 stride, i64 col, int valid,
+                                     const row_vec<R>& n_acc, const row_vec<R>& mu) {
+  const int lane = ptx::lane_id();
+  FG_UNROLL
+  for (int m = 0; m < R / 16; ++m)
+    FG_UNROLL
+    for (int h = 0; h < 2; ++h) {
+      const float n = quad_sum(n_acc.v[m][h]);
+      const int r = m * 16 + (lane >> 2) + 8 * h;
+      if ((lane & 3) == 0 && r < valid) {
+        dst[i64(r) * stride] = n;
+        dst[i64(r) * stride + col] = STAB ? expf(-mu.v[m][h]) : 1.0f;
+      }
+    }
+}
+
 /// dst[r] = sum_d q[row0 + r][d] * vec[d] for the rows this lane holds (the
 /// whole quad gets the sum): q . n for the normaliser's inter-chunk term.
 template <int R, class T, int TR, int DK>

@@ -84,7 +84,7 @@ enum class Mapped { Bf16, F32 };
 constexpr double kSignedTolerance = 4e-3, kPositiveTolerance = 8e-3;
 
 void check(const Case& c, const ref::LinearInputs<double>& in, const ref::LinearFeatureMap& map,
-           const DevTensor<bf16>& o, Mapped kept, double tolerance) {
+           const DevTensor<bf16>& o, Mapped kept, double tolerance, const RowNormBuffer* norm = nullptr) {
   ref::LinearProblem exact;
   exact.gate = c.gate;
   exact.featureMap = map;
@@ -95,7 +95,8 @@ void check(const Case& c, const ref::LinearInputs<double>& in, const ref::Linear
     };
   const ref::Tensor<double> scale = ref::linearErrorScale(problem, in);
   const ref::Tensor<float> got = fromBf16(o, in.v.shape());
-  const double error = ref::scaledError(got, ref::referenceRecurrence(problem, in).out, scale);
+  const ref::LinearResult<double> want = ref::referenceRecurrence(problem, in);
+  const double error = ref::scaledError(got, want.out, scale);
   const double exactError = ref::scaledError(got, ref::referenceRecurrence(exact, in).out, scale);
   std::printf("[linear-feature-map] %s B=%lld H=%lld T=%lld: output error %.3g (%.3g to the "
               "exact map)\n",
@@ -103,6 +104,8 @@ void check(const Case& c, const ref::LinearInputs<double>& in, const ref::Linear
               error, exactError);
   EXPECT_LT(error, tolerance);
   EXPECT_LT(exactError, 1e-2);
+  // The mLSTM kinds' rows' normalisers, of the mapped q and k.
+  if (norm) expectRowNorm(*norm, want.rowNorm, ref::gateKindName(c.gate));
   ref::LinearProblem plain;
   plain.gate = c.gate;
   EXPECT_GT(ref::scaledError(got, ref::referenceRecurrence(plain, in).out, scale), 0.1);
@@ -156,7 +159,8 @@ TEST_F(LinearFeatureMapEmuTest, TwoPassVectorGatesMapBeforeTheGates) {
         Mapped::Bf16, kSignedTolerance);
 }
 
-/// The step kernel (decoding): one and five tokens, two value tiles.
+/// The step kernel (decoding): one and five tokens, two value tiles; the
+/// rows' normalisers not asked (null) at one token, asked at five.
 TEST_F(LinearFeatureMapEmuTest, StepSigOneAndFiveTokens) {
   using namespace emu_step_fmap_v0_k;
   for (int64_t steps : {1, 5}) {
@@ -165,14 +169,15 @@ TEST_F(LinearFeatureMapEmuTest, StepSigOneAndFiveTokens) {
     Temperatures w(c.heads, c.keyDim, uint32_t(53 + steps));
     DevTensor<bf16> q(in.q), k(in.k), v(in.v), o(in.v.shape(), DevTensor<bf16>::kPoison);
     DevTensor<float> i(in.inputGate), f(in.forgetGate);
+    RowNormBuffer norm(c.batch, c.heads, c.steps, /*asked=*/steps == 5);
     emu::launch(emu::Dim3{64 / kTileDv, 2, unsigned(c.batch)}, kThreads, kSmemBytes, flashgen_emu_step_fmap_v0,
                 (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2), q.s(3), (const bf16*)k.mem.data(), k.s(0),
                 k.s(1), k.s(2), k.s(3), (const bf16*)v.mem.data(), v.s(0), v.s(1), v.s(2), v.s(3),
                 (const float*)i.mem.data(), i.s(0), i.s(1), i.s(2), (const float*)f.mem.data(), f.s(0), f.s(1),
-                f.s(2), o.mem.data(), o.s(0), o.s(1), o.s(2), o.s(3), (const float*)w.mem.data(), w.s(0), w.s(1),
-                int(c.batch), int(c.steps));
+                f.s(2), o.mem.data(), o.s(0), o.s(1), o.s(2), o.s(3), norm.ptr(), norm.s(0), norm.s(1), norm.s(2),
+                norm.s(3), (const float*)w.mem.data(), w.s(0), w.s(1), int(c.batch), int(c.steps));
     check(c, in, [&](double x, int64_t, int64_t h, int64_t t, int64_t d) { return w.phi(x, h, t, d); }, o,
-          Mapped::F32, kPositiveTolerance);
+          Mapped::F32, kPositiveTolerance, &norm);
   }
 }
 

@@ -28,6 +28,7 @@
 
 #include "reference/Inputs.h"
 #include "reference/Random.h"
+#include "reference/Recurrence.h"
 #include "reference/RecurrenceGrad.h"
 
 #include <cmath>
@@ -265,10 +266,12 @@ void runVectorGrad(const GradCase& gc) {
   t.check(gc);
 }
 
-/// An mlstm_sig case's inputs (gate preactivations, C and n states), its
-/// float64 gradients and the four kernels' buffers, outputs and scratch
-/// poisoned: states and their gradients at every boundary, dO / den and
-/// the rows' normaliser-gradient shares (whole chunks of rows).
+/// An mlstm_sig case's inputs (gate preactivations, C and n states), the
+/// forward's o (rounded to bf16) and rows' normalisers from the float64
+/// definition, its float64 gradients and the four kernels' buffers,
+/// outputs and scratch poisoned: states and their gradients at every
+/// boundary, dO / den and the rows' normaliser gradients (whole chunks of
+/// rows, `cols` f32 a row).
 struct SigGrad {
   Case c;
   ref::LinearInputs<double> in;
@@ -277,42 +280,53 @@ struct SigGrad {
   ref::LinearGradResult want;
   bool withFinal, nullStates;
   int64_t chunks;
-  DevTensor<bf16> q, k, v, dO, dq, dk, dv, sc, sdc, gdo;
-  DevTensor<float> ig, fg, c0, n0, dcf, dnf, di, df, dc0, dn0, sn, sdn, gdqn;
+  ref::LinearResult<double> forward;
+  DevTensor<bf16> q, k, v, dO, o, dq, dk, dv, sc, sdc, gdo;
+  DevTensor<float> norm, ig, fg, c0, n0, dcf, dnf, di, df, dc0, dn0, sn, sdn, gdqn;
   /// mlstm_exp: m0, dm_T, dm0, and the stabilisers at every boundary with
   /// what later chunks carry into their gradients (scratch).
   DevTensor<float> m0, dmf, dm0, sm, sdm;
 
-  SigGrad(const GradCase& gc, int64_t chunk, int64_t shares)
+  SigGrad(const GradCase& gc, int64_t chunk, int64_t cols)
       : c(gc.c), in(gradInputs(gc)), dFinal(finalGradient(gc.c)),
         dout(normalTensor({gc.c.batch, gc.c.heads, gc.c.steps, gc.c.valueDim}, gc.c.seed + 101,
                           ref::Rounding::Bf16)),
         withFinal(gc.finalGrad && !gc.nullStates),
         nullStates(gc.nullStates), chunks(std::max<int64_t>((gc.c.steps + chunk - 1) / chunk, 1)),
-        q(in.q), k(in.k), v(in.v), dO(dout),
+        forward(ref::referenceRecurrence(problemOf(gc), usedInputs(gc, in))),
+        q(in.q), k(in.k), v(in.v), dO(dout), o(forward.out),
         dq(in.q.shape(), DevTensor<bf16>::kPoison), dk(in.k.shape(), DevTensor<bf16>::kPoison),
         dv(in.v.shape(), DevTensor<bf16>::kPoison),
         sc({gc.c.batch, gc.c.heads, chunks + 1, gc.c.keyDim, gc.c.valueDim}, DevTensor<bf16>::kPoison),
         sdc({gc.c.batch, gc.c.heads, chunks + 1, gc.c.keyDim, gc.c.valueDim}, DevTensor<bf16>::kPoison),
         gdo({gc.c.batch, gc.c.heads, gc.c.steps, gc.c.valueDim}, DevTensor<bf16>::kPoison),
-        ig(in.inputGate), fg(in.forgetGate), c0(stateOrZeros(in.initial.c, gc.c, true)),
+        norm(forward.rowNorm), ig(in.inputGate), fg(in.forgetGate), c0(stateOrZeros(in.initial.c, gc.c, true)),
         n0(stateOrZeros(in.initial.n, gc.c, false)), dcf(dFinal.c), dnf(dFinal.n),
         di(in.inputGate.shape(), DevTensor<float>::kPoison), df(in.forgetGate.shape(), DevTensor<float>::kPoison),
         dc0({gc.c.batch, gc.c.heads, gc.c.keyDim, gc.c.valueDim}, DevTensor<float>::kPoison),
         dn0({gc.c.batch, gc.c.heads, gc.c.keyDim}, DevTensor<float>::kPoison),
         sn({gc.c.batch, gc.c.heads, chunks + 1, gc.c.keyDim}, DevTensor<float>::kPoison),
         sdn({gc.c.batch, gc.c.heads, chunks + 1, gc.c.keyDim}, DevTensor<float>::kPoison),
-        gdqn({gc.c.batch, gc.c.heads, chunks * chunk, shares}, DevTensor<float>::kPoison),
+        gdqn({gc.c.batch, gc.c.heads, chunks * chunk, cols}, DevTensor<float>::kPoison),
         m0(mOrZeros(in.initial.m, gc.c)), dmf(dFinal.m.empty() ? ref::Tensor<double>({1}) : dFinal.m),
         dm0({gc.c.batch, gc.c.heads}, DevTensor<float>::kPoison),
         sm({gc.c.batch, gc.c.heads, chunks + 1}, DevTensor<float>::kPoison),
         sdm({gc.c.batch, gc.c.heads, chunks + 1}, DevTensor<float>::kPoison) {
     if (gc.finalNormalizerOnly) dFinal.c = ref::Tensor<double>(dFinal.c.shape());
-    ref::LinearInputs<double> used = in;
-    if (nullStates || !gc.c.initial) used.initial = ref::RecurrentState<double>{};
+    want = ref::referenceRecurrenceGrad(problemOf(gc), usedInputs(gc, in), dout,
+                                        withFinal ? &dFinal : nullptr);
+  }
+
+  static ref::LinearProblem problemOf(const GradCase& gc) {
     ref::LinearProblem problem;
     problem.gate = gc.c.gate;
-    want = ref::referenceRecurrenceGrad(problem, used, dout, withFinal ? &dFinal : nullptr);
+    return problem;
+  }
+  /// The inputs the kernels see: no initial state with null states.
+  static ref::LinearInputs<double> usedInputs(const GradCase& gc, const ref::LinearInputs<double>& in) {
+    ref::LinearInputs<double> used = in;
+    if (gc.nullStates || !gc.c.initial) used.initial = ref::RecurrentState<double>{};
+    return used;
   }
 
   static ref::RecurrentState<double> finalGradient(const Case& c) {
@@ -360,22 +374,19 @@ struct SigGrad {
   }
 };
 
-/// Launches an mlstm_sig spec's rows kernel (grid chunks x value tiles,
-/// heads, batch): its params are the same for every spec.
+/// Launches an mlstm_sig spec's rows kernel (grid chunks, heads, batch):
+/// the forward's o and norm and dO in, dO / den and the rows' normaliser
+/// gradients out; its params are the same for every spec.
 template <class Kernel>
-void launchSigRows(SigGrad& t, Kernel kernel, int tileDv, int threads, int smem) {
+void launchSigRows(SigGrad& t, Kernel kernel, int threads, int smem) {
   const Case& c = t.c;
   const int B = int(c.batch), T = int(c.steps);
-  emu::launch(emu::Dim3{unsigned(t.chunks * (c.valueDim / tileDv)), unsigned(c.heads), unsigned(B)}, threads,
-              smem, kernel, (const bf16*)t.q.mem.data(), t.q.s(0), t.q.s(1), t.q.s(2), t.q.s(3),
-              (const bf16*)t.k.mem.data(), t.k.s(0), t.k.s(1), t.k.s(2), t.k.s(3), (const bf16*)t.v.mem.data(),
-              t.v.s(0), t.v.s(1), t.v.s(2), t.v.s(3), (const float*)t.ig.mem.data(), t.ig.s(0), t.ig.s(1),
-              t.ig.s(2), (const float*)t.fg.mem.data(), t.fg.s(0), t.fg.s(1), t.fg.s(2),
-              (const bf16*)t.dO.mem.data(), t.dO.s(0), t.dO.s(1), t.dO.s(2), t.dO.s(3), t.gdo.mem.data(),
-              t.gdo.s(0), t.gdo.s(1), t.gdo.s(2), t.gdo.s(3), t.gdqn.mem.data(), t.gdqn.s(0), t.gdqn.s(1),
-              t.gdqn.s(2), t.gdqn.s(3), (const bf16*)t.sc.mem.data(), t.sc.s(0), t.sc.s(1), t.sc.s(2),
-              t.sc.s(3), t.sc.s(4), (const float*)t.sn.mem.data(), t.sn.s(0), t.sn.s(1), t.sn.s(2), t.sn.s(3),
-              B, T);
+  emu::launch(emu::Dim3{unsigned(t.chunks), unsigned(c.heads), unsigned(B)}, threads, smem, kernel,
+              (const bf16*)t.o.mem.data(), t.o.s(0), t.o.s(1), t.o.s(2), t.o.s(3),
+              (const bf16*)t.dO.mem.data(), t.dO.s(0), t.dO.s(1), t.dO.s(2), t.dO.s(3),
+              (const float*)t.norm.mem.data(), t.norm.s(0), t.norm.s(1), t.norm.s(2), t.norm.s(3),
+              t.gdo.mem.data(), t.gdo.s(0), t.gdo.s(1), t.gdo.s(2), t.gdo.s(3), t.gdqn.mem.data(),
+              t.gdqn.s(0), t.gdqn.s(1), t.gdqn.s(2), t.gdqn.s(3), B, T);
 }
 
 /// Launches an mlstm_sig spec's chunk kernel (grid chunks, heads, batch).
@@ -403,7 +414,7 @@ void launchSigChunk(SigGrad& t, Kernel kernel, int threads, int smem) {
 /// tiles, C and n in) on `gc` (gate mlstm_sig) and checks every gradient:
 /// q, k, v, both gates' preactivations, the initial C and n.
 void runSigGrad(const GradCase& gc) {
-  SigGrad t(gc, 32, 2);
+  SigGrad t(gc, 32, 1);
   const float* c0p = gc.nullStates ? nullptr : t.c0.mem.data();
   const float* n0p = gc.nullStates ? nullptr : t.n0.mem.data();
   const float* dcfp = t.withFinal ? t.dcf.mem.data() : nullptr;
@@ -423,10 +434,10 @@ void runSigGrad(const GradCase& gc) {
   }
   if (gc.valueSlices) {
     using namespace emu_grad_sig_v1_grad_rows_k;
-    launchSigRows(t, flashgen_emu_grad_sig_v1_grad_rows, kTileDv, kThreads, kSmemBytes);
+    launchSigRows(t, flashgen_emu_grad_sig_v1_grad_rows, kThreads, kSmemBytes);
   } else {
     using namespace emu_grad_sig_v0_grad_rows_k;
-    launchSigRows(t, flashgen_emu_grad_sig_v0_grad_rows, kTileDv, kThreads, kSmemBytes);
+    launchSigRows(t, flashgen_emu_grad_sig_v0_grad_rows, kThreads, kSmemBytes);
   }
   auto launchGradStates = [&](auto kernel, int tileDv, int threads, int smem) {
     emu::launch(emu::Dim3{unsigned(64 / tileDv), 2, unsigned(B)}, threads, smem,
@@ -449,7 +460,7 @@ void runSigGrad(const GradCase& gc) {
   }
   if (gc.valueSlices) {
     using namespace emu_grad_sig_v1_grad_chunk_k;
-    static_assert(kValueSlices == 4 && kDqnShares == 2, "emu_grad_sig's v1: four value slices");
+    static_assert(kValueSlices == 4 && kDqnCols == 1, "emu_grad_sig's v1: four value slices");
     launchSigChunk(t, flashgen_emu_grad_sig_v1_grad_chunk, kThreads, kSmemBytes);
   } else {
     using namespace emu_grad_sig_v0_grad_chunk_k;
@@ -463,7 +474,7 @@ void runSigGrad(const GradCase& gc) {
 /// over one warp, one stage, two value tiles of 64, no initial state) on
 /// `gc` and checks every gradient.
 void runSigWideGrad(const GradCase& gc) {
-  SigGrad t(gc, 16, 2);
+  SigGrad t(gc, 16, 1);
   const float* dcfp = t.withFinal && !gc.finalNormalizerOnly ? t.dcf.mem.data() : nullptr;
   const float* dnfp = t.withFinal ? t.dnf.mem.data() : nullptr;
   const int B = int(gc.c.batch), T = int(gc.c.steps);
@@ -481,7 +492,7 @@ void runSigWideGrad(const GradCase& gc) {
   }
   {
     using namespace emu_grad_sig_wide_v0_grad_rows_k;
-    launchSigRows(t, flashgen_emu_grad_sig_wide_v0_grad_rows, kTileDv, kThreads, kSmemBytes);
+    launchSigRows(t, flashgen_emu_grad_sig_wide_v0_grad_rows, kThreads, kSmemBytes);
   }
   {
     using namespace emu_grad_sig_wide_v0_grad_states_k;
@@ -505,7 +516,7 @@ void runSigWideGrad(const GradCase& gc) {
 /// 32, two value tiles, C, n and m in, their final gradients in) on `gc`
 /// and checks every gradient, dm0 included.
 void runExpGrad(const GradCase& gc) {
-  SigGrad t(gc, 32, 4);
+  SigGrad t(gc, 32, 2);
   const bool nulls = gc.nullStates;
   const float* c0p = nulls ? nullptr : t.c0.mem.data();
   const float* n0p = nulls ? nullptr : t.n0.mem.data();
@@ -530,15 +541,7 @@ void runExpGrad(const GradCase& gc) {
   }
   {
     using namespace emu_grad_exp_v0_grad_rows_k;
-    emu::launch(emu::Dim3{unsigned(t.chunks * (64 / kTileDv)), 2, unsigned(B)}, kThreads, kSmemBytes,
-                flashgen_emu_grad_exp_v0_grad_rows, (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2), q.s(3),
-                (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), k.s(3), (const bf16*)v.mem.data(), v.s(0),
-                v.s(1), v.s(2), v.s(3), (const float*)ig.mem.data(), ig.s(0), ig.s(1), ig.s(2),
-                (const float*)fg.mem.data(), fg.s(0), fg.s(1), fg.s(2), (const bf16*)dO.mem.data(), dO.s(0),
-                dO.s(1), dO.s(2), dO.s(3), gdo.mem.data(), gdo.s(0), gdo.s(1), gdo.s(2), gdo.s(3),
-                gdqn.mem.data(), gdqn.s(0), gdqn.s(1), gdqn.s(2), gdqn.s(3), (const bf16*)sc.mem.data(),
-                sc.s(0), sc.s(1), sc.s(2), sc.s(3), sc.s(4), (const float*)sn.mem.data(), sn.s(0), sn.s(1),
-                sn.s(2), sn.s(3), (const float*)sm.mem.data(), sm.s(0), sm.s(1), sm.s(2), B, T);
+    launchSigRows(t, flashgen_emu_grad_exp_v0_grad_rows, kThreads, kSmemBytes);
   }
   {
     using namespace emu_grad_exp_v0_grad_states_k;
@@ -575,7 +578,7 @@ void runExpGrad(const GradCase& gc) {
   };
   if (gc.valueSlices) {
     using namespace emu_grad_exp_v1_grad_chunk_k;
-    static_assert(kValueSlices == 2 && kDqnShares == 2, "emu_grad_exp's v1: two value slices, v0's rows");
+    static_assert(kValueSlices == 2 && kDqnCols == 2, "emu_grad_exp's v1: two value slices, v0's rows");
     launchChunk(flashgen_emu_grad_exp_v1_grad_chunk, kThreads, kSmemBytes);
   } else {
     using namespace emu_grad_exp_v0_grad_chunk_k;

@@ -66,8 +66,10 @@ struct Gate {
 /// The float64 recurrence of `c` with the output gate, and the kernel's o
 /// compared to it (docs/semantics.md §5's measure, each element's scale
 /// times the gate's factor: the kernel's error before the gate is scaled
-/// by it too).
-void check(const Case& c, const ref::LinearInputs<double>& in, const Gate& gate, const DevTensor<bf16>& o) {
+/// by it too). `norm`: the mLSTM kinds' rows' normalisers (the gate leaves
+/// them as they are), against the reference's.
+void check(const Case& c, const ref::LinearInputs<double>& in, const Gate& gate, const DevTensor<bf16>& o,
+           const RowNormBuffer* norm = nullptr) {
   ref::LinearProblem problem;
   problem.gate = c.gate;
   ref::Tensor<double> scale = ref::linearErrorScale(problem, in);
@@ -85,6 +87,7 @@ void check(const Case& c, const ref::LinearInputs<double>& in, const Gate& gate,
   std::printf("[linear-output-mod] %s B=%lld H=%lld T=%lld: output error %.3g\n", ref::gateKindName(c.gate),
               (long long)c.batch, (long long)c.heads, (long long)c.steps, error);
   EXPECT_LT(error, 4e-3);
+  if (norm) expectRowNorm(*norm, want.rowNorm, ref::gateKindName(c.gate));
   // The gate changed the outputs: a kernel that skipped it would not pass.
   ref::LinearProblem plain;
   plain.gate = c.gate;
@@ -121,6 +124,7 @@ TEST_F(LinearOutputModEmuTest, TwoPassSigAfterTheNormaliser) {
   const int64_t chunks = (c.steps + 63) / 64;
   DevTensor<float> sc({c.batch, c.heads, chunks + 1, c.keyDim, c.valueDim}, DevTensor<float>::kPoison);
   DevTensor<float> sn({c.batch, c.heads, chunks + 1, c.keyDim}, DevTensor<float>::kPoison);
+  RowNormBuffer norm(c.batch, c.heads, c.steps);
   {
     using namespace emu_gated_twopass_sig_v0_states_k;
     emu::launch(emu::Dim3{64 / kTileDv, 1, unsigned(c.batch)}, kThreads, kSmemBytes,
@@ -137,14 +141,16 @@ TEST_F(LinearOutputModEmuTest, TwoPassSigAfterTheNormaliser) {
                 q.s(3), (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), k.s(3), (const bf16*)v.mem.data(),
                 v.s(0), v.s(1), v.s(2), v.s(3), (const float*)i.mem.data(), i.s(0), i.s(1), i.s(2),
                 (const float*)f.mem.data(), f.s(0), f.s(1), f.s(2), o.mem.data(), o.s(0), o.s(1), o.s(2), o.s(3),
+                norm.ptr(), norm.s(0), norm.s(1), norm.s(2), norm.s(3),
                 (const float*)sc.mem.data(), sc.s(0), sc.s(1), sc.s(2), sc.s(3), sc.s(4),
                 (const float*)sn.mem.data(), sn.s(0), sn.s(1), sn.s(2), sn.s(3), (const float*)gate.mem.data(),
                 gate.s(0), gate.s(1), gate.s(2), gate.s(3), int(c.batch), int(c.steps));
   }
-  check(c, in, gate, o);
+  check(c, in, gate, o, &norm);
 }
 
-/// The step kernel (decoding): one and a few tokens, two value tiles.
+/// The step kernel (decoding): one and a few tokens, two value tiles; the
+/// rows' normalisers asked at one token, not (null) at five.
 TEST_F(LinearOutputModEmuTest, StepSigOneAndFiveTokens) {
   using namespace emu_step_gated_v0_k;
   for (int64_t steps : {1, 5}) {
@@ -153,13 +159,15 @@ TEST_F(LinearOutputModEmuTest, StepSigOneAndFiveTokens) {
     Gate gate(c.batch, c.steps, c.heads, c.valueDim, uint32_t(43 + steps));
     DevTensor<bf16> q(in.q), k(in.k), v(in.v), o(in.v.shape(), DevTensor<bf16>::kPoison);
     DevTensor<float> i(in.inputGate), f(in.forgetGate);
+    RowNormBuffer norm(c.batch, c.heads, c.steps, /*asked=*/steps == 1);
     emu::launch(emu::Dim3{64 / kTileDv, 2, unsigned(c.batch)}, kThreads, kSmemBytes, flashgen_emu_step_gated_v0,
                 (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2), q.s(3), (const bf16*)k.mem.data(), k.s(0),
                 k.s(1), k.s(2), k.s(3), (const bf16*)v.mem.data(), v.s(0), v.s(1), v.s(2), v.s(3),
                 (const float*)i.mem.data(), i.s(0), i.s(1), i.s(2), (const float*)f.mem.data(), f.s(0), f.s(1),
-                f.s(2), o.mem.data(), o.s(0), o.s(1), o.s(2), o.s(3), (const float*)gate.mem.data(), gate.s(0),
-                gate.s(1), gate.s(2), gate.s(3), int(c.batch), int(c.steps));
-    check(c, in, gate, o);
+                f.s(2), o.mem.data(), o.s(0), o.s(1), o.s(2), o.s(3), norm.ptr(), norm.s(0), norm.s(1), norm.s(2),
+                norm.s(3), (const float*)gate.mem.data(), gate.s(0), gate.s(1), gate.s(2), gate.s(3), int(c.batch),
+                int(c.steps));
+    check(c, in, gate, o, &norm);
   }
 }
 

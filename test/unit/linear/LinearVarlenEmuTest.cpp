@@ -353,7 +353,7 @@ TEST_F(LinearVarlenEmuTest, SigGradientRaggedSequencesWithStates) {
   // and the chunk kernel over packed sequences, C and n per sequence.
   const Packed p(ref::GateKind::MlstmSig, {33, 0, 1, 70}, 64, 64, true);
   const int B = int(p.lengths.size());
-  constexpr int64_t kChunk = 32, kDim = 64, kShares = 2;
+  constexpr int64_t kChunk = 32, kDim = 64;
   ref::Rng rng(79);
   const int64_t longest = *std::max_element(p.lengths.begin(), p.lengths.end());
   const ref::Tensor<double> dout = normalDraws(rng, {B, kHeads, longest, kDim}, ref::Rounding::Bf16);
@@ -370,7 +370,21 @@ TEST_F(LinearVarlenEmuTest, SigGradientRaggedSequencesWithStates) {
     want.push_back(ref::referenceRecurrenceGrad(problem, p.sequence(s),
                                                 ref::sequenceRows(dout, s, p.lengths[s]), &one));
   }
-  DevTensor<bf16> q(p.pack(p.padded.q)), k(p.pack(p.padded.k)), v(p.pack(p.padded.v)), dO(p.pack(dout));
+  // The forward's o and rows' normalisers, each sequence's alone, padded.
+  ref::Tensor<double> o({B, kHeads, longest, kDim}), norm({B, kHeads, longest, 2});
+  for (int s = 0; s < B; ++s) {
+    const ref::LinearResult<double> r = ref::referenceRecurrence(problem, p.sequence(s));
+    for (int64_t h = 0; h < kHeads; ++h)
+      for (int64_t t = 0; t < p.lengths[s]; ++t) {
+        for (int64_t d = 0; d < kDim; ++d)
+          o[((s * kHeads + h) * longest + t) * kDim + d] = r.out[(h * p.lengths[s] + t) * kDim + d];
+        for (int64_t d = 0; d < 2; ++d)
+          norm[((s * kHeads + h) * longest + t) * 2 + d] = r.rowNorm[(h * p.lengths[s] + t) * 2 + d];
+      }
+  }
+  DevTensor<bf16> q(p.pack(p.padded.q)), k(p.pack(p.padded.k)), v(p.pack(p.padded.v)), dO(p.pack(dout)),
+      oPacked(p.pack(o));
+  DevTensor<float> normPacked(p.pack(norm));
   DevTensor<float> ig(p.pack(p.padded.inputGate)), fg(p.pack(p.padded.forgetGate)), c0(p.padded.initial.c),
       n0(p.padded.initial.n), dcf(dFinal.c), dnf(dFinal.n);
   DevTensor<bf16> dq({p.total, kHeads, kDim}, DevTensor<bf16>::kPoison),
@@ -378,14 +392,15 @@ TEST_F(LinearVarlenEmuTest, SigGradientRaggedSequencesWithStates) {
   DevTensor<float> di({p.total, kHeads}, DevTensor<float>::kPoison), df({p.total, kHeads}, DevTensor<float>::kPoison),
       dc0({B, kHeads, kDim, kDim}, DevTensor<float>::kPoison), dn0({B, kHeads, kDim}, DevTensor<float>::kPoison);
   // The packed scratch (BundleWriter): boundaries cdiv(T_total, L) + 2
-  // B_offsets; dO / den as the packed rows; the shares' whole chunks.
+  // B_offsets; dO / den as the packed rows; the rows' normaliser
+  // gradients' whole chunks.
   const int64_t boundaries = (p.total + kChunk - 1) / kChunk + 2 * (B + 1);
   DevTensor<bf16> sc({1, kHeads, boundaries, kDim, kDim}, DevTensor<bf16>::kPoison),
       sdc({1, kHeads, boundaries, kDim, kDim}, DevTensor<bf16>::kPoison),
       gdo({p.total, kHeads, kDim}, DevTensor<bf16>::kPoison);
   DevTensor<float> sn({1, kHeads, boundaries, kDim}, DevTensor<float>::kPoison),
       sdn({1, kHeads, boundaries, kDim}, DevTensor<float>::kPoison),
-      gdqn({1, kHeads, boundaries * kChunk, kShares}, DevTensor<float>::kPoison);
+      gdqn({1, kHeads, boundaries * kChunk, 1}, DevTensor<float>::kPoison);
   DeviceVec<int> cu(p.offsets.size(), false);
   for (size_t i = 0; i < p.offsets.size(); ++i) cu[i] = int(p.offsets[i]);
   const int total = int(p.total);
@@ -402,15 +417,12 @@ TEST_F(LinearVarlenEmuTest, SigGradientRaggedSequencesWithStates) {
   }
   {
     using namespace emu_varlen_grad_sig_v0_grad_rows_k;
-    emu::launch(emu::Dim3{chunks * unsigned(kDim / kTileDv), unsigned(kHeads), unsigned(B)}, kThreads,
-                kSmemBytes, flashgen_emu_varlen_grad_sig_v0_grad_rows, (const bf16*)q.mem.data(), q.s(0),
-                q.s(1), q.s(2), (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), (const bf16*)v.mem.data(),
-                v.s(0), v.s(1), v.s(2), (const float*)ig.mem.data(), ig.s(0), ig.s(1),
-                (const float*)fg.mem.data(), fg.s(0), fg.s(1), (const bf16*)dO.mem.data(), dO.s(0), dO.s(1),
-                dO.s(2), gdo.mem.data(), gdo.s(0), gdo.s(1), gdo.s(2), gdqn.mem.data(), gdqn.s(0), gdqn.s(1),
-                gdqn.s(2), gdqn.s(3), (const bf16*)sc.mem.data(), sc.s(0), sc.s(1), sc.s(2), sc.s(3), sc.s(4),
-                (const float*)sn.mem.data(), sn.s(0), sn.s(1), sn.s(2), sn.s(3), (const int*)cu.data(), 1LL,
-                total, B);
+    emu::launch(emu::Dim3{chunks, unsigned(kHeads), unsigned(B)}, kThreads, kSmemBytes,
+                flashgen_emu_varlen_grad_sig_v0_grad_rows, (const bf16*)oPacked.mem.data(), oPacked.s(0),
+                oPacked.s(1), oPacked.s(2), (const bf16*)dO.mem.data(), dO.s(0), dO.s(1), dO.s(2),
+                (const float*)normPacked.mem.data(), normPacked.s(0), normPacked.s(1), normPacked.s(2),
+                gdo.mem.data(), gdo.s(0), gdo.s(1), gdo.s(2), gdqn.mem.data(), gdqn.s(0), gdqn.s(1),
+                gdqn.s(2), gdqn.s(3), (const int*)cu.data(), 1LL, total, B);
   }
   {
     using namespace emu_varlen_grad_sig_v0_grad_states_k;

@@ -8,13 +8,16 @@ and a TEST DOUBLE as the operators' CPU kernel: the float64 step recurrence
 below (docs/semantics.md §3.1, §7.1), registered through
 ``RecurrenceOp._register_test_double``. They check the registration and its
 errors, the sequence form with and without states, the in-place step
-(C written over itself, n copied back), and gradients: for the kinds with a
-backward kernel (none, decay, vector; the manifest's ``<name>_backward`` entry, its
-double the adjoint recurrence written out below) against torch's autograd
-through the float64 recurrence, through o and the final state, with and
-without an initial state, what is saved and the backward's launch glue
-(a recording stand-in for the kernel); for the others, the error naming
-the missing backward. With torch >= 2.4 also fake tensors and
+(C written over itself, n and m copied back), and gradients: for the kinds
+with a backward kernel (none, decay, vector, the manifest's ``<name>_backward``
+entry, its double the adjoint recurrence written out below; mlstm_sig and
+mlstm_exp, its double torch's autograd through the float64 recurrence)
+against torch's autograd through the float64 recurrence, through o and the
+final state, with and without an initial state, what is saved (the
+normaliser kinds: also o and the rows' normalisers ``norm``, which the
+forward writes and the backward reads) and the launch glue (a recording
+stand-in for the kernels); for the others, the error naming the missing
+backward. With torch >= 2.4 also fake tensors and
 torch.compile(fullgraph=True) of a decode step and of a forward and
 backward; an older torch runs the gradients through the
 torch.autograd.Function path. No GPU and no runtime library.
@@ -49,11 +52,15 @@ _count = [0]
 H, DK, DV = 2, 4, 3
 
 
-def write_bundle(name, op, gates, states, initial=True, final=True, backward=False):
+def write_bundle(name, op, gates, states, initial=True, final=True, backward=False,
+                 norm=False):
     """A manifest-only bundle of one recurrence kernel: q, k, v, the gate
     params (name -> (dtype, shape)), the states ("c", "n", "m") in and out;
-    with ``backward``, also ``<name>_backward`` with the params `flashgen
-    compile --backward` writes for a linear_attention_grad."""
+    with ``norm`` (the normaliser kinds mlstm_sig, mlstm_exp) the rows'
+    normalisers, an optional f32 output [B, H, T, 2] after o; with
+    ``backward``, also ``<name>_backward`` with the params `flashgen
+    compile --backward` writes for a linear_attention_grad (with ``norm``,
+    the forward's o before do and norm after it)."""
     _count[0] += 1
     path = os.path.join(TMP, "b%d" % _count[0], name + ".bundle")
     os.makedirs(path)
@@ -67,6 +74,8 @@ def write_bundle(name, op, gates, states, initial=True, final=True, backward=Fal
     if initial:
         params += [p(s + "0", "in", shapes[s], "f32", optional=True) for s in states]
     params.append(p("o", "out", ["B", H, "T", DV]))
+    if norm:
+        params.append(p("norm", "out", ["B", H, "T", 2], "f32", optional=True))
     if final:
         params += [p(s + "f", "out", shapes[s], "f32", optional=True,
                      **({"may_alias": "c0"} if s == "c" and initial else {}))
@@ -77,7 +86,11 @@ def write_bundle(name, op, gates, states, initial=True, final=True, backward=Fal
         grad = [p("q", "in", ["B", H, "T", DK]), p("k", "in", ["B", H, "T", DK]),
                 p("v", "in", ["B", H, "T", DV])]
         grad += [p(g, "in", shape, dtype) for g, (dtype, shape) in gates.items()]
+        if norm:
+            grad.append(p("o", "in", ["B", H, "T", DV]))
         grad.append(p("do", "in", ["B", H, "T", DV]))
+        if norm:
+            grad.append(p("norm", "in", ["B", H, "T", 2], "f32"))
         if initial:
             grad += [p(s + "0", "in", shapes[s], "f32", optional=True) for s in states]
         if final:
@@ -95,11 +108,13 @@ def write_bundle(name, op, gates, states, initial=True, final=True, backward=Fal
     return path
 
 
-def reference(kind, q, k, v, gates, states):
+def reference(kind, q, k, v, gates, states, with_norm=False):
     """(o, final states) of the step recurrence in float64: kind "none",
     "decay" or "vector" (linear_attention gate none / decay / vector: one
-    log-decay a key dim), "gated_delta" (delta_rule with a decay, l2norm_qk)
-    or "mlstm_sig"."""
+    log-decay a key dim), "gated_delta" (delta_rule with a decay, l2norm_qk),
+    "mlstm_sig" or "mlstm_exp" (max-stabilised). With ``with_norm`` also
+    the normaliser kinds' rows [B, H, T, 2] (the forward kernel's norm: N_t
+    = q~_t . n_t and the floor, 1 or exp(-m_t)), third."""
     q, k, v = q.to(F64), k.to(F64), v.to(F64)
     b, h, t, dk = q.shape
     scale = dk ** -0.5
@@ -107,7 +122,9 @@ def reference(kind, q, k, v, gates, states):
          else torch.zeros(b, h, dk, v.shape[-1], dtype=F64))
     n = (states[1].to(F64).clone() if len(states) > 1 and states[1] is not None
          else torch.zeros(b, h, dk, dtype=F64))
-    outs = []
+    m = (states[2].to(F64).clone() if len(states) > 2 and states[2] is not None
+         else torch.zeros(b, h, dtype=F64))
+    outs, norms = [], []
     for s in range(t):
         qs, ks, vs = q[:, :, s], k[:, :, s], v[:, :, s]
         if kind == "gated_delta":
@@ -125,16 +142,32 @@ def reference(kind, q, k, v, gates, states):
             c = c + ks[..., :, None] * vs[..., None, :]
             outs.append(torch.einsum("bhk,bhkv->bhv", scale * qs, c))
         else:
-            a = torch.sigmoid(gates["fgate"][:, :, s].to(F64))[..., None]
-            i = torch.sigmoid(gates["igate"][:, :, s].to(F64))[..., None]
+            if kind == "mlstm_exp":
+                lf = torch.nn.functional.logsigmoid(gates["fgate"][:, :, s].to(F64))
+                ig = gates["igate"][:, :, s].to(F64)
+                m_new = torch.maximum(lf + m, ig)
+                a, i = torch.exp(lf + m - m_new)[..., None], torch.exp(ig - m_new)[..., None]
+                m = m_new
+                floor = torch.exp(-m)[..., None]
+            else:
+                a = torch.sigmoid(gates["fgate"][:, :, s].to(F64))[..., None]
+                i = torch.sigmoid(gates["igate"][:, :, s].to(F64))[..., None]
+                floor = torch.ones(b, h, 1, dtype=F64)
             c = a[..., None] * c + i[..., None] * ks[..., :, None] * vs[..., None, :]
             n = a * n + i * ks
             num = torch.einsum("bhk,bhkv->bhv", scale * qs, c)
-            den = torch.clamp((n * scale * qs).sum(-1, keepdim=True).abs(), min=1.0) + 1e-6
+            big_n = (n * scale * qs).sum(-1, keepdim=True)
+            den = torch.maximum(big_n.abs(), floor) + 1e-6
             outs.append(num / den)
+            norms.append(torch.cat([big_n, floor], -1))
     o = torch.stack(outs, dim=2) if outs else torch.zeros(b, h, 0, v.shape[-1], dtype=F64)
-    finals = [c.float()] + ([n.float()] if kind == "mlstm_sig" else [])
-    return o, finals
+    finals = [c.float()] + ([n.float()] if kind in NORMALISER else []) + (
+        [m.float()] if kind == "mlstm_exp" else [])
+    if not with_norm:
+        return o, finals
+    norm = (torch.stack(norms, dim=2).float() if norms
+            else torch.zeros(b, h, t, 2, dtype=torch.float32))
+    return o, finals, norm
 
 
 def inputs(kind, b=2, t=3, seed=0):
@@ -148,14 +181,20 @@ def inputs(kind, b=2, t=3, seed=0):
         x["g"] = -torch.rand(b, H, t, generator=g, dtype=F64) * 0.3
     elif kind == "vector":
         x["g"] = -torch.rand(b, H, t, DK, generator=g, dtype=F64) * 0.3
-    elif kind == "mlstm_sig":
+    elif kind in NORMALISER:
         x["igate"] = torch.randn(b, H, t, generator=g, dtype=F64)
         x["fgate"] = torch.randn(b, H, t, generator=g, dtype=F64)
     states = [0.3 * torch.randn(b, H, DK, DV, generator=g)]
-    if kind == "mlstm_sig":
+    if kind in NORMALISER:
         states.append(0.3 * torch.randn(b, H, DK, generator=g))
+    if kind == "mlstm_exp":
+        states.append(0.3 * torch.randn(b, H, generator=g))
     return x, states
 
+
+# The kinds whose output divides by a normaliser: their forward kernel
+# writes the rows' normalisers (norm), which their backward reads with o.
+NORMALISER = ("mlstm_sig", "mlstm_exp")
 
 KINDS = {
     "none": ("linear_attention", {}, ["c"]),
@@ -165,23 +204,25 @@ KINDS = {
                     ["c"]),
     "mlstm_sig": ("linear_attention", {"igate": ("f64", ["B", H, "T"]),
                                        "fgate": ("f64", ["B", H, "T"])}, ["c", "n"]),
+    "mlstm_exp": ("linear_attention", {"igate": ("f64", ["B", H, "T"]),
+                                       "fgate": ("f64", ["B", H, "T"])}, ["c", "n", "m"]),
 }
 
 
 # The kinds flashgen compiles a gradient kernel for.
-WITH_BACKWARD = ("none", "decay", "vector", "mlstm_sig")
+WITH_BACKWARD = ("none", "decay", "vector", "mlstm_sig", "mlstm_exp")
 
 
 def reference_backward(kind, q, k, v, do, gates, initial, dfinal):
     """The backward kernel's double: (dq, dk, dv, {gate: gradient},
     [initial-state gradients]) for ``initial`` and ``dfinal`` (lists in
     state order, None where not given): the adjoint recurrence written out
-    for none, decay and vector (adjoint_backward); for mlstm_sig torch's
-    autograd through ``reference``, which makes its checks below checks of
-    the plumbing (which state, gradient and gate reaches which param; the
-    kernels' own mlstm_sig gradients are checked against float64 on the
-    emulator and the GPU)."""
-    if kind != "mlstm_sig":  # C alone, or no state at all
+    for none, decay and vector (adjoint_backward); for mlstm_sig and
+    mlstm_exp torch's autograd through ``reference``, which makes its
+    checks below checks of the plumbing (which state, gradient and gate
+    reaches which param; the kernels' own mLSTM gradients are checked
+    against float64 on the emulator and the GPU)."""
+    if kind not in NORMALISER:  # C alone, or no state at all
         dq, dk, dv, dgates, dc0 = adjoint_backward(kind, q, k, v, do, gates,
                                                    initial[0] if initial else None,
                                                    dfinal[0] if dfinal else None)
@@ -241,19 +282,35 @@ def adjoint_backward(kind, q, k, v, do, gates, c0, dcf):
     return dq, dk_, dv, dgates, d.float()
 
 
-def registered(kind, initial=True, final=True, backward=None):
+def registered(kind, initial=True, final=True, backward=None, seen=None):
     """The kind's op on the CPU test double; with a backward kernel in its
-    bundle where flashgen compiles one (``backward`` None) or as told."""
+    bundle where flashgen compiles one (``backward`` None) or as told. The
+    normaliser kinds' forward double writes norm (reference's), and their
+    backward double checks that the o and norm it gets are the forward's
+    for its inputs (recomputed), appending them to ``seen`` (a list)
+    where given."""
     if backward is None:
         backward = kind in WITH_BACKWARD
     op, gates, states = KINDS[kind]
-    path = write_bundle(kind + "_rec", op, gates, states, initial, final, backward)
+    norm = kind in NORMALISER
+    path = write_bundle(kind + "_rec", op, gates, states, initial, final, backward, norm)
     rec = ft.register_recurrence(path)
+
+    def double_backward(q, k, v, do, g, initial, dfinal, **saved):
+        if norm:
+            assert set(saved) == {"o", "norm"}, sorted(saved)
+            if seen is not None:
+                seen.append(saved)
+            o, _, want = reference(kind, q, k, v, g, [t for t in initial if t is not None],
+                                   with_norm=True)
+            torch.testing.assert_close(saved["o"], o.to(saved["o"].dtype))
+            torch.testing.assert_close(saved["norm"], want)
+        else:
+            assert not saved, sorted(saved)
+        return reference_backward(kind, q, k, v, do, g, initial, dfinal)
     rec._register_test_double(
-        lambda q, k, v, g, s: reference(kind, q, k, v, g, s),
-        backward=(lambda q, k, v, do, g, initial, dfinal:
-                  reference_backward(kind, q, k, v, do, g, initial, dfinal))
-        if backward else None)
+        lambda q, k, v, g, s: reference(kind, q, k, v, g, s, with_norm=norm),
+        backward=double_backward if backward else None)
     return rec
 
 
@@ -263,6 +320,14 @@ class Registration(unittest.TestCase):
         self.assertEqual(rec.gates, ["igate", "fgate"])
         self.assertEqual(rec.states, ["c", "n"])
         self.assertTrue(rec.takes_initial_state and rec.returns_final_state)
+        self.assertTrue(rec.has_norm and rec.saves_norm)
+        self.assertEqual(registered("mlstm_exp").states, ["c", "n", "m"])
+        decay = registered("decay")
+        self.assertFalse(decay.has_norm or decay.saves_norm)
+        # Without a backward kernel the forward writes no norm.
+        alone = registered("mlstm_sig", backward=False)
+        self.assertTrue(alone.has_norm)
+        self.assertFalse(alone.saves_norm)
         self.assertIn("flashgen::mlstm_sig_rec_", repr(rec))
         self.assertIs(ft.register_recurrence(rec.bundle_path), rec)
 
@@ -349,14 +414,16 @@ def grads_or_zeros(tensors):
     return [t.grad if t.grad is not None else torch.zeros_like(t) for t in tensors]
 
 
-def write_packed_bundle(name, backward=False):
+def write_packed_bundle(name, backward=False, norm=False):
     """A manifest-only bundle of a decay recurrence over packed sequences
     (the params flashgen compile writes for flash.varlen_view operands,
     docs/semantics.md §3.5): rows [T_total, H, D], g [T_total, H], the
     offsets cu_seqlens_q [B_offsets], states [B_offsets - 1, H, Dk, Dv];
     with ``backward``, ``<name>_backward`` with the params --backward
     writes for it (the same rows and offsets, dO, dcf in; dq, dk, dv, dg
-    and dc0 out)."""
+    and dc0 out). With ``norm``, the params of a normaliser kind besides:
+    the forward's norm rows [T_total, H, 2] out, and o and norm into the
+    backward (the module reads the params, not the gate kind)."""
     _count[0] += 1
     path = os.path.join(TMP, "b%d" % _count[0], name + ".bundle")
     os.makedirs(path)
@@ -369,6 +436,9 @@ def write_packed_bundle(name, backward=False):
               dict(name="c0", io="in", dtype="f32", shape=state, optional=True),
               dict(name="o", io="out", dtype="f64", shape=rows + [DV]),
               dict(name="cf", io="out", dtype="f32", shape=state, optional=True), cu]
+    if norm:
+        params.insert(6, dict(name="norm", io="out", dtype="f32", shape=rows + [2],
+                              optional=True))
     kernels = [{"name": name, "op": "linear_attention", "symbols": ["T_total", "B_offsets"],
                 "params": params, "variants": []}]
     if backward:
@@ -379,6 +449,9 @@ def write_packed_bundle(name, backward=False):
                  for n, s in (("q", rows + [DK]), ("k", rows + [DK]), ("v", rows + [DV]),
                               ("g", rows))]
         grad += [dict(name="dc0", io="out", dtype="f32", shape=state, optional=True), cu]
+        if norm:
+            grad += [dict(name="o", io="in", dtype="f64", shape=rows + [DV]),
+                     dict(name="norm", io="in", dtype="f32", shape=rows + [2])]
         kernels.append({"name": name + "_backward", "op": "linear_attention_grad",
                         "symbols": ["T_total", "B_offsets"], "params": grad,
                         "variants": [], "scalars": [{"name": "max_seqlen_q", "dtype": "i32"}]})
@@ -491,6 +564,39 @@ class Packed(unittest.TestCase):
             torch.testing.assert_close(a, b, msg="d" + name)
 
 
+    def test_a_normaliser_kernel_keeps_its_norm_rows(self):
+        """Packed rows with the normaliser kinds' params: the forward's norm
+        is [T_total, H, 2] f32 (one row per packed token), and the backward
+        gets it and the forward's o."""
+        rec = ft.register_recurrence(write_packed_bundle("packed_norm", backward=True,
+                                                         norm=True))
+        self.assertTrue(rec.saves_norm)
+        seen = []
+
+        def backward(q, k, v, do, gates, initial, dfinal, **saved):
+            seen.append(saved)
+            zeros = [torch.zeros_like(x) for x in (q, k, v, gates["g"])]
+            return zeros[0], zeros[1], zeros[2], {"g": zeros[3]}, [torch.zeros_like(initial[0])]
+
+        def forward(q, k, v, gates, states):
+            o, finals = packed_reference(q, k, v, gates, states)
+            return o, finals, torch.full(q.shape[:-1] + (2,), 7.0)
+        rec._register_test_double(forward, backward=backward)
+        lengths = [3, 0, 2]
+        cu = torch.tensor([0, 3, 3, 5], dtype=torch.int32)
+        g = torch.Generator().manual_seed(6)
+        q, k, v = (torch.randn(5, H, d, generator=g, dtype=F64).requires_grad_()
+                   for d in (DK, DK, DV))
+        gate = -0.3 * torch.rand(5, H, generator=g, dtype=F64)
+        c0 = torch.zeros(len(lengths), H, DK, DV)
+        o, (cf,) = rec(q, k, v, g=gate, cu_seqlens_q=cu, initial_state=c0)
+        o.sum().backward()
+        (got,) = seen
+        self.assertEqual(got["o"].data_ptr(), o.data_ptr())
+        self.assertEqual(tuple(got["norm"].shape), (5, H, 2))
+        self.assertTrue(bool((got["norm"] == 7.0).all()))
+
+
 class Gradients(unittest.TestCase):
     """The autograd formula on the test double (the backward kernel's
     double is reference_backward): torch's autograd through the float64
@@ -586,8 +692,8 @@ class Gradients(unittest.TestCase):
         dcf = torch.ones(()).expand(states[0].shape)
         for c0 in (states[0], None):
             grads, (dc0,) = rec._allocate_backward(x["q"], x["k"], x["v"], [x["g"]], [c0])
-            rec._launch_backward(x["q"], x["k"], x["v"], [x["g"]], grad_o, [c0], [dcf], grads,
-                                 [dc0])
+            rec._launch_backward(x["q"], x["k"], x["v"], [x["g"]], None, grad_o, None, [c0],
+                                 [dcf], grads, [dc0])
             args = calls.pop()
             names = {"q", "k", "v", "g", "do", "dcf", "dq", "dk", "dv", "dg"}
             self.assertEqual(set(args), names | ({"c0", "dc0"} if c0 is not None else set()))
@@ -602,9 +708,100 @@ class Gradients(unittest.TestCase):
         empty = {n: t[:0] for n, t in x.items()}
         grads, dinitial = rec._allocate_backward(empty["q"], empty["k"], empty["v"],
                                                  [empty["g"]], [None])
-        rec._launch_backward(empty["q"], empty["k"], empty["v"], [empty["g"]], empty["v"],
-                             [None], [None], grads, dinitial)
+        rec._launch_backward(empty["q"], empty["k"], empty["v"], [empty["g"]], None,
+                             empty["v"], None, [None], [None], grads, dinitial)
         self.assertEqual(calls, [])
+
+    def test_the_normaliser_kinds_pass_norm_forward_and_o_norm_backward(self):
+        """The CUDA launch glue of mlstm_sig and mlstm_exp, with a recording
+        stand-in for the kernels: the sequence form's forward gets a norm
+        buffer (f32 [B, H, T, 2], the one the operator returns), the step
+        none, a forward without a backward kernel none; the backward gets
+        o and norm by their manifest names."""
+        for kind in NORMALISER:
+            with self.subTest(kind=kind):
+                rec = registered(kind)
+                x, states = inputs(kind, b=2, t=5)
+                calls = []
+
+                def kernel_for(device, kname=None, calls=calls):
+                    return lambda **args: calls.append((kname or rec.name, args))
+                rec._kernel_for = kernel_for
+                rec._impls["cpu"] = rec._launch  # the CUDA glue, on the CPU
+                gates = [x[g] for g in rec.gates]
+                out = rec._sequence(x["q"], x["k"], x["v"], *gates, *states)
+                self.assertEqual(len(out), 5)
+                o, norm = out[0], out[-1]
+                (kname, args), = calls
+                self.assertEqual(kname, kind + "_rec")
+                self.assertIs(args["norm"], norm)
+                self.assertIs(args["o"], o)
+                self.assertEqual(norm.dtype, torch.float32)
+                self.assertEqual(tuple(norm.shape), (2, H, 5, 2))
+                self.assertTrue(norm.is_contiguous())
+                # The backward: o and norm as the forward left them.
+                grad_o = torch.randn(x["v"].shape, dtype=F64)
+                grads, dinitial = rec._allocate_backward(x["q"], x["k"], x["v"], gates, states)
+                rec._launch_backward(x["q"], x["k"], x["v"], gates, o, grad_o, norm, states,
+                                     [None] * len(states), grads, dinitial)
+                kname, args = calls[-1]
+                self.assertEqual(kname, kind + "_rec_backward")
+                self.assertIs(args["o"], o)
+                self.assertIs(args["norm"], norm)
+                self.assertIs(args["do"], grad_o)
+                self.assertEqual(set(args) - {"o", "norm", "do"},
+                                 {"q", "k", "v", "igate", "fgate", "dq", "dk", "dv",
+                                  "digate", "dfgate"} | {s + "0" for s in rec.states}
+                                 | {"d" + s + "0" for s in rec.states})
+                # The step writes no norm.
+                calls.clear()
+                step = inputs(kind, t=1)[0]
+                rec._step(step["q"], step["k"], step["v"], *[step[g] for g in rec.gates],
+                          *[s.clone() for s in states])
+                self.assertNotIn("norm", calls[0][1])
+                # Nor does a forward whose bundle has no backward kernel.
+                alone = registered(kind, backward=False)
+                alone._kernel_for = kernel_for
+                alone._impls["cpu"] = alone._launch
+                calls.clear()
+                out = alone._sequence(x["q"], x["k"], x["v"], *gates, *states)
+                self.assertNotIn("norm", calls[0][1])
+                self.assertEqual(out[-1].numel(), 0)
+
+    def test_the_backward_gets_the_forward_o_and_norm(self):
+        """Through the operator (or the autograd.Function): the normaliser
+        kinds' autograd saves o and norm beside the inputs, and the
+        backward kernel gets the o the caller got (its storage, not a
+        recomputation) and the norm the forward kernel wrote (the double
+        checks both against the reference)."""
+        for kind in NORMALISER:
+            with self.subTest(kind=kind):
+                seen = []
+                rec = registered(kind, seen=seen)
+                x, states = inputs(kind)
+                leaves = [x[n].clone().requires_grad_() for n in ["q", "k", "v"] + rec.gates]
+                s0 = [t.clone().requires_grad_() for t in states]
+                saved = []
+
+                def pack(t):
+                    saved.append(t)
+                    return t
+                with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+                    o, finals = rec(*leaves[:3], initial_state=tuple(s0),
+                                    **dict(zip(rec.gates, leaves[3:])))
+                b, _, t, _ = x["q"].shape
+                self.assertEqual([tuple(a.shape) for a in saved],
+                                 [tuple(a.shape) for a in leaves]
+                                 + [tuple(o.shape), (b, H, t, 2)]
+                                 + [tuple(a.shape) for a in s0])
+                self.assertEqual(saved[len(leaves)].data_ptr(), o.data_ptr())
+                (o.sum() + finals[0].sum()).backward()
+                (got,) = seen
+                self.assertEqual(got["o"].data_ptr(), o.data_ptr())
+                self.assertEqual(got["norm"].data_ptr(), saved[len(leaves) + 1].data_ptr())
+                self.assertEqual(got["norm"].dtype, torch.float32)
+                for leaf in leaves + s0:
+                    self.assertIsNotNone(leaf.grad)
 
     def test_a_kernel_without_backward_names_it(self):
         for kind in ("decay", "gated_delta"):  # not compiled with it; no kernel for the kind
@@ -638,6 +835,20 @@ class Gradients(unittest.TestCase):
                                     "kernel decay_rec_backward has params .*; the "
                                     "gradient of decay_rec takes .*in dcf"):
             ft.register_recurrence(path)
+        # A normaliser kind's backward that does not read o and norm (the
+        # forward writes norm for it): refused likewise.
+        path = write_bundle("mlstm_sig_rec", *KINDS["mlstm_sig"], backward=True, norm=True)
+        manifest = os.path.join(path, "manifest.json")
+        with open(manifest) as f:
+            data = json.load(f)
+        grad = data["kernels"][1]
+        grad["params"] = [p for p in grad["params"] if p["name"] not in ("o", "norm")]
+        with open(manifest, "w") as f:
+            json.dump(data, f)
+        with self.assertRaisesRegex(flashgen.FlashgenError,
+                                    "kernel mlstm_sig_rec_backward has params .*; the "
+                                    "gradient of mlstm_sig_rec takes .*in o.*in norm"):
+            ft.register_recurrence(path)
 
 
 @unittest.skipUnless(ft.HAS_CUSTOM_OP, "needs torch >= 2.4")
@@ -649,11 +860,22 @@ class Compile(unittest.TestCase):
         with FakeTensorMode() as mode:
             fx = {n: mode.from_tensor(t) for n, t in x.items()}
             fs = [mode.from_tensor(s) for s in states]
-            o, c, n, m = rec.forward_op(fx["q"], fx["k"], fx["v"], fx["igate"], fx["fgate"], *fs)
+            o, c, n, m, norm = rec.forward_op(fx["q"], fx["k"], fx["v"], fx["igate"],
+                                              fx["fgate"], *fs)
+            gf = {n: mode.from_tensor(t) for n, t in
+                  zip(("q", "k", "v", "igate", "fgate", "o", "do", "norm"),
+                      (x["q"], x["k"], x["v"], x["igate"], x["fgate"], x["v"], x["v"],
+                       torch.zeros(3, H, 5, 2)))}
+            grads = rec.backward_op(gf["q"], gf["k"], gf["v"], gf["igate"], gf["fgate"],
+                                    gf["o"], gf["do"], gf["norm"], *fs, None, None)
         self.assertEqual(tuple(o.shape), (3, H, 5, DV))
         self.assertEqual(tuple(c.shape), (3, H, DK, DV))
         self.assertEqual(tuple(n.shape), (3, H, DK))
         self.assertEqual(m.numel(), 0)  # mlstm_sig keeps no stabiliser
+        self.assertEqual((tuple(norm.shape), norm.dtype), ((3, H, 5, 2), torch.float32))
+        self.assertEqual([tuple(g.shape) for g in grads],
+                         [tuple(t.shape) for t in (x["q"], x["k"], x["v"], x["igate"],
+                                                   x["fgate"])] + [tuple(s.shape) for s in states])
 
     def test_a_decode_loop_compiles_without_graph_breaks(self):
         rec = registered("gated_delta")
@@ -685,26 +907,33 @@ class Compile(unittest.TestCase):
                 graphs[kind] = gm
                 return make_boxed_func(gm.forward)
             return compiler
-        rec = registered("decay")
-        x, states = inputs("decay", t=4)
+        for kind in ("decay", "mlstm_sig", "mlstm_exp"):  # mLSTM: o and norm saved
+            with self.subTest(kind=kind):
+                torch._dynamo.reset()
+                graphs.clear()
+                rec = registered(kind)
+                x, states = inputs(kind, t=4)
+                names = ["q", "k", "v"] + rec.gates
 
-        def loss(q, k, v, g, c0):
-            o, (cf,) = rec(q, k, v, g=g, initial_state=c0)
-            return o.square().sum() + cf.sum()
-        compiled = torch.compile(loss, fullgraph=True, backend=aot_autograd(
-            fw_compiler=keep("forward"), bw_compiler=keep("backward")))
-        args = [x[n] for n in ("q", "k", "v", "g")] + [states[0]]
-        grads = []
-        for fn in (compiled, loss):
-            leaves = [a.clone().requires_grad_() for a in args]
-            fn(*leaves).backward()
-            grads.append([t.grad for t in leaves])
-        for got, want in zip(*grads):
-            torch.testing.assert_close(got, want)
-        targets = {kind: {str(n.target) for n in g.graph.nodes if n.op == "call_function"}
-                   for kind, g in graphs.items()}
-        self.assertIn("flashgen.%s.default" % rec.op_name, targets["forward"])
-        self.assertIn("flashgen.%s_backward.default" % rec.op_name, targets["backward"])
+                def loss(*args, rec=rec, names=names):
+                    o, finals = rec(*args[:3], initial_state=tuple(args[len(names):]),
+                                    **dict(zip(rec.gates, args[3:len(names)])))
+                    return o.square().sum() + sum(f.sum() for f in finals)
+                compiled = torch.compile(loss, fullgraph=True, backend=aot_autograd(
+                    fw_compiler=keep("forward"), bw_compiler=keep("backward")))
+                args = [x[n] for n in names] + states
+                grads = []
+                for fn in (compiled, loss):
+                    leaves = [a.clone().requires_grad_() for a in args]
+                    fn(*leaves).backward()
+                    grads.append([t.grad for t in leaves])
+                for got, want in zip(*grads):
+                    torch.testing.assert_close(got, want)
+                targets = {k: {str(n.target) for n in g.graph.nodes if n.op == "call_function"}
+                           for k, g in graphs.items()}
+                self.assertIn("flashgen.%s.default" % rec.op_name, targets["forward"])
+                self.assertIn("flashgen.%s_backward.default" % rec.op_name,
+                              targets["backward"])
 
 
 def tearDownModule():

@@ -9,12 +9,14 @@
 // staged a slice a pass); its rows and state-gradient kernels are v0's.
 func.func @emu_grad_sig(%q: tensor<?x2x?x64xbf16>, %k: tensor<?x2x?x64xbf16>,
                         %v: tensor<?x2x?x64xbf16>, %i: tensor<?x2x?xf32>,
-                        %f: tensor<?x2x?xf32>, %do: tensor<?x2x?x64xbf16>,
+                        %f: tensor<?x2x?xf32>, %o: tensor<?x2x?x64xbf16>, %do: tensor<?x2x?x64xbf16>,
+    %norm: tensor<?x2x?x2xf32>,
                         %c0: tensor<?x2x64x64xf32>, %n0: tensor<?x2x64xf32>,
                         %dcf: tensor<?x2x64x64xf32>, %dnf: tensor<?x2x64xf32>)
     -> (tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>,
         tensor<?x2x?xf32>, tensor<?x2x?xf32>, tensor<?x2x64x64xf32>, tensor<?x2x64xf32>) {
   %dq, %dk, %dv, %di, %df, %dc0, %dn0 = flash.linear_attention_grad %q, %k, %v, %do gate mlstm_sig
+      saved(%o, %norm : tensor<?x2x?x64xbf16>, tensor<?x2x?x2xf32>)
       gates(%i, %f : tensor<?x2x?xf32>, tensor<?x2x?xf32>)
       initial(%c0, %n0 : tensor<?x2x64x64xf32>, tensor<?x2x64xf32>)
       final_grad(%dcf, %dnf : tensor<?x2x64x64xf32>, tensor<?x2x64xf32>) dims ["B", "T"]

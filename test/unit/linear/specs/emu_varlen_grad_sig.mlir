@@ -5,7 +5,8 @@
 // 32 with two warps.
 func.func @emu_varlen_grad_sig(%qp: tensor<?x2x64xbf16>, %kp: tensor<?x2x64xbf16>,
                                %vp: tensor<?x2x64xbf16>, %ip: tensor<?x2xf32>,
-                               %fp: tensor<?x2xf32>, %dop: tensor<?x2x64xbf16>,
+                               %fp: tensor<?x2xf32>, %op: tensor<?x2x64xbf16>,
+                               %dop: tensor<?x2x64xbf16>, %normp: tensor<?x2x2xf32>,
                                %cu: tensor<?xi32>, %c0: tensor<?x2x64x64xf32>,
                                %n0: tensor<?x2x64xf32>, %dcf: tensor<?x2x64x64xf32>,
                                %dnf: tensor<?x2x64xf32>)
@@ -16,8 +17,11 @@ func.func @emu_varlen_grad_sig(%qp: tensor<?x2x64xbf16>, %kp: tensor<?x2x64xbf16
   %v = flash.varlen_view %vp[%cu] : tensor<?x2x64xbf16>, tensor<?xi32> -> tensor<?x2x?x64xbf16>
   %i = flash.varlen_view %ip[%cu] : tensor<?x2xf32>, tensor<?xi32> -> tensor<?x2x?xf32>
   %f = flash.varlen_view %fp[%cu] : tensor<?x2xf32>, tensor<?xi32> -> tensor<?x2x?xf32>
+  %o = flash.varlen_view %op[%cu] : tensor<?x2x64xbf16>, tensor<?xi32> -> tensor<?x2x?x64xbf16>
   %do = flash.varlen_view %dop[%cu] : tensor<?x2x64xbf16>, tensor<?xi32> -> tensor<?x2x?x64xbf16>
+  %norm = flash.varlen_view %normp[%cu] : tensor<?x2x2xf32>, tensor<?xi32> -> tensor<?x2x?x2xf32>
   %dq, %dk, %dv, %di, %df, %dc0, %dn0 = flash.linear_attention_grad %q, %k, %v, %do gate mlstm_sig
+      saved(%o, %norm : tensor<?x2x?x64xbf16>, tensor<?x2x?x2xf32>)
       gates(%i, %f : tensor<?x2x?xf32>, tensor<?x2x?xf32>)
       initial(%c0, %n0 : tensor<?x2x64x64xf32>, tensor<?x2x64xf32>)
       final_grad(%dcf, %dnf : tensor<?x2x64x64xf32>, tensor<?x2x64xf32>) dims ["B", "T"]
