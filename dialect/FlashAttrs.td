@@ -148,9 +148,9 @@ def Flash_TensorRole : I32EnumAttr<"TensorRole",
     I32EnumAttrCase<"delta_norm", 14>,
     // The normaliser kinds' gradient (docs/semantics.md §4.6): dO / den in
     // the element type ([B, H, T, Dv]) and each row's normaliser gradient
-    // as one f32 share per value tile ([B, H, whole chunks of rows, Dv /
-    // tile_dv], 0 past the sequence), written by linear_grad_rows, read
-    // by linear_grad_states and linear_grad_chunk.
+    // in f32 ([B, H, whole chunks of rows, 1], mlstm_exp's stabiliser
+    // gradient beside it: 2; 0 past the sequence), written by
+    // linear_grad_rows, read by linear_grad_states and linear_grad_chunk.
     I32EnumAttrCase<"grad_do", 15>,
     I32EnumAttrCase<"grad_dqn", 16>,
     // chunk_scored: each chunk's gated intra-chunk matrix P (element type,

@@ -40,9 +40,8 @@
 //   linear_grad_rows  the normaliser kinds' gradient (mlstm_sig,
 //                   mlstm_exp), before linear_grad_states, grid (chunk,
 //                   head, batch): from the forward's o and row normalisers
-//                   (norm), each row's dO / den and normaliser gradient
-//                   (one share a row), which the two gradient kernels read
-//                   in dO's place.
+//                   (norm), each row's dO / den and normaliser gradient,
+//                   which the two gradient kernels read in dO's place.
 //   delta_fused     then linear_fused's loop over them: each chunk stages
 //                   q, k, W, U (in v's place) and the row norms; once it
 //                   has landed, U is corrected to U~ = U - W S (rows

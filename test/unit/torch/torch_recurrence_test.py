@@ -26,6 +26,7 @@ Needs torch; re-runs itself with $FLASHGEN_TORCH_PYTHON or /usr/bin/python3
 when the running interpreter has none, else exits 77 (ctest: skipped).
 """
 
+import concurrent.futures
 import os
 import sys
 
@@ -231,14 +232,22 @@ def reference_backward(kind, q, k, v, do, gates, initial, dfinal):
     g = {n: t.to(F64).detach().requires_grad_() for n, t in gates.items()}
     given = bool(initial) and initial[0] is not None
     s0 = [t.to(F64).detach().requires_grad_() for t in initial] if given else []
-    with torch.enable_grad():  # called from inside a backward
-        o, finals = reference(kind, *x, g, s0)
-        loss = (o * do.to(F64)).sum()
-        for f, d in zip(finals, dfinal):
-            if d is not None:
-                loss = loss + (f.to(F64) * d.to(F64)).sum()
-        leaves = x + list(g.values()) + s0
-        got = torch.autograd.grad(loss, leaves, allow_unused=True)
+    leaves = x + list(g.values()) + s0
+
+    def grads():
+        with torch.enable_grad():  # called from inside a backward
+            o, finals = reference(kind, *x, g, s0)
+            loss = (o * do.to(F64)).sum()
+            for f, d in zip(finals, dfinal):
+                if d is not None:
+                    loss = loss + (f.to(F64) * d.to(F64)).sum()
+            return torch.autograd.grad(loss, leaves, allow_unused=True)
+
+    # Inside a custom op's kernel (torch >= 2.4) the dispatcher leaves out
+    # the autograd keys for this thread, so nothing records a graph here:
+    # the reference's autograd runs on a thread of its own.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        got = pool.submit(grads).result()
     got = [torch.zeros_like(t) if d is None else d for t, d in zip(leaves, got)]
     dgates = dict(zip(g, got[3:3 + len(g)]))
     dinitial = [d.float() for d in got[3 + len(g):]] if given else [None] * len(initial)
