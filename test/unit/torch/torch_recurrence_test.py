@@ -832,28 +832,26 @@ class Gradients(unittest.TestCase):
     def test_a_backward_kernel_that_does_not_match_is_refused(self):
         """A backward without dcf for a forward that returns cf would drop
         the final state's gradient: refused at registration."""
-        path = write_bundle("decay_rec", *KINDS["decay"], backward=True)
-        manifest = os.path.join(path, "manifest.json")
-        with open(manifest) as f:
-            data = json.load(f)
-        grad = data["kernels"][1]
-        grad["params"] = [p for p in grad["params"] if p["name"] != "dcf"]
-        with open(manifest, "w") as f:
-            json.dump(data, f)
+        def without(path, names):
+            # The bundle's backward kernel with the params `names` left out.
+            manifest = os.path.join(path, "manifest.json")
+            with open(manifest) as f:
+                data = json.load(f)
+            grad = data["kernels"][1]
+            grad["params"] = [p for p in grad["params"] if p["name"] not in names]
+            with open(manifest, "w") as f:
+                json.dump(data, f)
+            return path
+
+        path = without(write_bundle("decay_rec", *KINDS["decay"], backward=True), ("dcf",))
         with self.assertRaisesRegex(flashgen.FlashgenError,
                                     "kernel decay_rec_backward has params .*; the "
                                     "gradient of decay_rec takes .*in dcf"):
             ft.register_recurrence(path)
         # A normaliser kind's backward that does not read o and norm (the
         # forward writes norm for it): refused likewise.
-        path = write_bundle("mlstm_sig_rec", *KINDS["mlstm_sig"], backward=True, norm=True)
-        manifest = os.path.join(path, "manifest.json")
-        with open(manifest) as f:
-            data = json.load(f)
-        grad = data["kernels"][1]
-        grad["params"] = [p for p in grad["params"] if p["name"] not in ("o", "norm")]
-        with open(manifest, "w") as f:
-            json.dump(data, f)
+        path = without(write_bundle("mlstm_sig_rec", *KINDS["mlstm_sig"], backward=True,
+                                    norm=True), ("o", "norm"))
         with self.assertRaisesRegex(flashgen.FlashgenError,
                                     "kernel mlstm_sig_rec_backward has params .*; the "
                                     "gradient of mlstm_sig_rec takes .*in o.*in norm"):
