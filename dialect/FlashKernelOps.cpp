@@ -1051,13 +1051,9 @@ static LogicalResult checkElementRegion(Operation *op, Region &region, StringRef
   return success();
 }
 
-static LogicalResult checkStoreOutputMod(Operation *op, Region &region, TensorRole tensor) {
+static LogicalResult checkStoreOutputMod(Operation *op, Region &region) {
   if (region.empty())
     return success();
-  if (tensor != TR::o)
-    return op->emitOpError() << "has an output_mod but stores "
-                             << stringifyTensorRole(tensor)
-                             << ": only the outputs o take one";
   return checkElementRegion(op, region, "output_mod", "o");
 }
 
@@ -1123,7 +1119,7 @@ LogicalResult ChunkFeatureMapOp::verify() {
 LogicalResult ChunkStoreOp::verify() {
   FailureOr<KernelOp> kernel = checkRecurrenceOp(*this, getGate());
   if (failed(kernel) || failed(checkOpTensor(*this, getTensor(), {TR::o})) ||
-      failed(checkStoreOutputMod(*this, getOutputMod(), getTensor())))
+      failed(checkStoreOutputMod(*this, getOutputMod())))
     return failure();
   return checkFamilyRole(*this, *kernel, "tensor", getTensor(),
                          familyRule(kernel->getFamily()).tensors);
@@ -1224,11 +1220,9 @@ LogicalResult StepUpdateOp::verify() {
 
 LogicalResult StepStoreOp::verify() {
   FailureOr<KernelOp> kernel = checkStepOp(*this, getGate());
-  // o, or (linear_grad_rows) dO / den and the normaliser's gradients.
-  if (failed(kernel) ||
-      failed(checkOpTensor(*this, getTensor(), {TR::o, TR::grad_do})))
+  if (failed(kernel) || failed(checkOpTensor(*this, getTensor(), {TR::o})))
     return failure();
-  return checkStoreOutputMod(*this, getOutputMod(), getTensor());
+  return checkStoreOutputMod(*this, getOutputMod());
 }
 
 LogicalResult ChunkL2NormOp::verify() {

@@ -354,17 +354,6 @@ FG_DEVICE void copy_column(float* dst, const float* rows) {
 
 namespace warp {
 
-/// dst[r * stride] = x[r] for the R rows (x whole in every lane of a quad;
-/// lane 0 of each quad writes).
-template <int R> FG_DEVICE void store_row_values(float* dst, i64 stride, const row_vec<R>& x) {
-  const int lane = ptx::lane_id();
-  if ((lane & 3) != 0) return;
-  FG_UNROLL
-  for (int m = 0; m < R / 16; ++m)
-    FG_UNROLL
-    for (int h = 0; h < 2; ++h) dst[i64(m * 16 + (lane >> 2) + 8 * h) * stride] = x.v[m][h];
-}
-
 /// The mLSTM kinds' gate gradients of a chunk's rows t < rows_valid (one
 /// thread): the log-forget gradient is reverse_cumsum_rows' (terms, ends,
 /// tail), the log-input gradient sum_j kdk[j * L + t] (k_t . dk_t over the
