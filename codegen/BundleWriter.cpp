@@ -1291,7 +1291,7 @@ LogicalResult writeLinearGradKernel(LinearAttentionGradOp op, const std::string 
       scratch.push_back(llvm::json::Object{
           {"name", "grad_dqn"},
           {"dtype", "f32"},
-          {"shape", llvm::json::Array{scratchBatch, heads, shareRows, stabilizer ? 2 : 1}}});
+          {"shape", llvm::json::Array{scratchBatch, heads, shareRows, normalizerGradColumns(stabilizer)}}});
     }
     if (stabilizer)
       // The state pass's stabiliser at every boundary, and what the chunks

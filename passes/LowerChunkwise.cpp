@@ -245,9 +245,8 @@ struct KernelBuilder {
   /// Value tiles per head.
   int64_t valueTiles() const { return plan.valueDim / tileDv; }
 
-  /// f32 a row of linear_grad_rows' output: the row's normaliser
-  /// gradient, and mlstm_exp's stabiliser gradient beside it.
-  int64_t dqnColumns() const { return gate() == GateKind::mlstm_exp ? 2 : 1; }
+  /// f32 a row of linear_grad_rows' output.
+  int64_t dqnColumns() const { return normalizerGradColumns(gate() == GateKind::mlstm_exp); }
 
   /// The rows the gradient kernels read as dO: dO / den for the
   /// normaliser kinds (linear_grad_rows writes it), dO for the others.

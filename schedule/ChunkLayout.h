@@ -96,6 +96,11 @@ struct ChunkSmemPlan {
 /// scalars (decay, m_start, m_end, pad).
 inline int64_t scalarGateBufferFloats(int64_t chunk) { return 4 * chunk + 4; }
 
+/// f32 a row of linear_grad_rows' output (the normaliser kinds' gradient):
+/// the row's normaliser gradient dN, and with a stabiliser (mlstm_exp) its
+/// dm beside it.
+inline int64_t normalizerGradColumns(bool stabilizer) { return stabilizer ? 2 : 1; }
+
 /// Rows of the vector-gate tables: b at the first row of each 16-row tile,
 /// then at the chunk's last row.
 inline int64_t vectorGateTableRows(int64_t chunk) { return chunk / 16 + 1; }

@@ -121,7 +121,7 @@ bool hasNormalizerGrad(const LinearProblem &p) {
 int64_t dqnColsOf(const LinearProblem &p) {
   if (!hasNormalizerGrad(p))
     return 0;
-  return p.gate == GateKind::MlstmExp ? 2 : 1;
+  return mlir::flash::normalizerGradColumns(p.gate == GateKind::MlstmExp);
 }
 
 } // namespace

@@ -1929,7 +1929,7 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   // linear_grad_rows' output read by the two gradient kernels: each row's
   // normaliser gradient (mlstm_exp: and its stabiliser's).
   if (normalizer && (gradStates || gradChunk))
-    dqnCols = stabilizer ? 2 : 1;
+    dqnCols = normalizerGradColumns(stabilizer);
   findSequence();
   if (packedQueries) {
     // Packed sequences (flash.sequence): every row tensor the kernel reads

@@ -783,6 +783,20 @@ void writePackedRows(Writer &writer, GateKind gate, const ref::LinearInputs<doub
   writer.extra(kCuSeqlensQ.str(), ref::sequenceOffsets(lengths), IntegerType::get(context, 32));
 }
 
+/// Sequence s's rows `from` [1, H, length(, ...)] into the first rows of
+/// its entry of the padded `to` [B, H, T(, ...)] (nothing when `from` is
+/// empty).
+void placeSequenceRows(ref::Tensor<double> &to, const ref::Tensor<double> &from, int64_t s,
+                       int64_t length) {
+  if (from.empty())
+    return;
+  const int64_t heads = to.shape()[1], steps = to.shape()[2],
+                row = to.size() / (to.shape()[0] * heads * steps);
+  for (int64_t h = 0; h < heads; ++h)
+    std::copy(from.data() + h * length * row, from.data() + (h + 1) * length * row,
+              to.data() + ((s * heads + h) * steps) * row);
+}
+
 /// The definition run on each sequence of a packed batch alone (from its
 /// own initial state): the results, and their outputs and (normaliser
 /// kinds) rows' normalisers placed in padded [B, H, T, ...] tensors, each
@@ -799,21 +813,15 @@ PaddedForward paddedForward(const ref::LinearProblem &problem,
   const int64_t b = sizes.batch, h = sizes.heads;
   PaddedForward forward;
   forward.out = ref::Tensor<double>({b, h, sizes.length, sizes.valueDim});
-  auto place = [&](ref::Tensor<double> &to, const ref::Tensor<double> &from, int64_t s,
-                   int64_t row) {
-    for (int64_t hh = 0; hh < h; ++hh)
-      std::copy(from.data() + hh * lengths[s] * row, from.data() + (hh + 1) * lengths[s] * row,
-                to.data() + ((s * h + hh) * sizes.length) * row);
-  };
   for (int64_t s = 0; s < b; ++s) {
     forward.sequences.push_back(
         ref::referenceRecurrence(problem, sequenceInputs(inputs, s, lengths[s])));
     const ref::LinearResult<double> &r = forward.sequences.back();
-    place(forward.out, r.out, s, sizes.valueDim);
+    placeSequenceRows(forward.out, r.out, s, lengths[s]);
     if (!r.rowNorm.empty()) {
       if (forward.rowNorm.empty())
         forward.rowNorm = ref::Tensor<double>({b, h, sizes.length, 2});
-      place(forward.rowNorm, r.rowNorm, s, 2);
+      placeSequenceRows(forward.rowNorm, r.rowNorm, s, lengths[s]);
     }
   }
   return forward;
@@ -933,13 +941,7 @@ llvm::Error runPackedLinearGrad(LinearAttentionGradOp op, const ref::LinearProbl
     // Sequence s's rows into the padded tensors; its state's gradient into
     // entry s.
     auto place = [&](ref::Tensor<double> &to, const ref::Tensor<double> &from) {
-      if (from.empty())
-        return;
-      const int64_t heads = to.shape()[1], steps = to.shape()[2],
-                    row = to.size() / (to.shape()[0] * heads * steps);
-      for (int64_t h = 0; h < heads; ++h)
-        std::copy(from.data() + h * lengths[s] * row, from.data() + (h + 1) * lengths[s] * row,
-                  to.data() + ((s * heads + h) * steps) * row);
+      placeSequenceRows(to, from, s, lengths[s]);
     };
     place(all.dq, g.dq);
     place(all.dk, g.dk);
