@@ -1186,7 +1186,7 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
         return base(t, op.getBatch(), op.getHead()) + " + (long long)(" + c + ") * kChunk * " +
                t.str() + "_s2, " + t.str() + "_s2";
       };
-      line() << "if (threadIdx.x == 0)\n";
+      line() << "if (warp == 0)\n";
       if (stabilizer)
         // mlstm_exp: iota = i, and each row's stabiliser gradient routed
         // to the step that sets m_r (docs/semantics.md §4.7).
@@ -1246,7 +1246,7 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
       line() << "}\n";
       return success();
     }
-    line() << "if (threadIdx.x == 0)\n";
+    line() << "if (warp == 0)\n";
     line() << "  fg::warp::reverse_cumsum_rows<kChunk, kColSplit>("
            << base("dg", op.getBatch(), op.getHead()) << " + (long long)(" << c
            << ") * kChunk * dg_s2, dg_s2, " << name(op.getExtent()) << " - (int)(" << c

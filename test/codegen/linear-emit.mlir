@@ -276,7 +276,8 @@ func.func @scored(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
 // CHECK: fg::warp::store_16bit((dq
 // CHECK: fg::warp::store_16bit((dk
 // CHECK: fg::warp::store_16bit((dv
-// CHECK: fg::warp::reverse_cumsum_rows<kChunk, kColSplit>((dg
+// CHECK: if (warp == 0)
+// CHECK-NEXT: fg::warp::reverse_cumsum_rows<kChunk, kColSplit>((dg
 func.func @grad(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
                 %v: tensor<?x1x?x64xbf16>, %g: tensor<?x1x?xf32>,
                 %do: tensor<?x1x?x64xbf16>)

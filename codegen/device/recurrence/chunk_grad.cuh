@@ -119,21 +119,58 @@ template <int R> FG_DEVICE void store_rows_to(float* dst, int row0, const row_ve
     }
 }
 
-/// out[t * stride] = tail + sum_r ends[r] + sum_{s >= t} terms[s] for t <
-/// rows_valid: the reverse cumulative sum of a chunk's L per-row terms on
-/// top of the chunk end's, each given as S slices of L (terms[j * L + r],
-/// summed). One thread; L is a chunk, at most a few hundred rows, once per
-/// CTA.
+/// The reverse cumulative sum of a chunk's L per-row terms on top of the
+/// chunk end's: out(r, tail + sum_i ends[i] + sum_{u >= r} x_u) for every
+/// row r < L, where x_u = sum_j terms[j * L + u] + extra(u) (terms given as
+/// S column slices of L, ends as S L floats). One whole warp: lane l owns
+/// the E = ceil(L / 32) rows from l E, sums its rows from the last, then a
+/// butterfly over the lanes adds the totals of the lanes above: a chain of
+/// about E + 5 adds rather than L, and the per-row loads and exponentials
+/// of the mLSTM gates' `out` issue from every lane at once.
+template <int L, int S, class X, class Out>
+FG_DEVICE void reverse_cumsum(const float* terms, const float* ends, float tail, X&& extra, Out&& out) {
+  constexpr int E = (L + 31) / 32;
+  const int lane = ptx::lane_id();
+  float base = lane == 0 ? tail : 0.0f;
+  for (int i = lane; i < S * L; i += 32) base += ends[i];
+  FG_UNROLL
+  for (int off = 16; off > 0; off >>= 1) base += ptx::shfl_xor(base, off);
+  float suffix[E];
+  float run = 0.0f;
+  FG_UNROLL
+  for (int e = E - 1; e >= 0; --e) {
+    const int r = lane * E + e;
+    if (r < L) {
+      FG_UNROLL
+      for (int j = 0; j < S; ++j) run += terms[j * L + r];
+      run += extra(r);
+    }
+    suffix[e] = run;
+  }
+  // Exclusive suffix of the lane totals: at each level, a lane whose
+  // partner block lies above adds that block's total.
+  float above = 0.0f, blk = run;
+  FG_UNROLL
+  for (int off = 1; off < 32; off <<= 1) {
+    const float o = ptx::shfl_xor(blk, off);
+    if (!(lane & off)) above += o;
+    blk += o;
+  }
+  FG_UNROLL
+  for (int e = 0; e < E; ++e) {
+    const int r = lane * E + e;
+    if (r < L) out(r, base + (above + suffix[e]));
+  }
+}
+
+/// out[t * stride] for t < rows_valid: reverse_cumsum of the rows' terms
+/// (the log-decay's gradient). One whole warp.
 template <int L, int S>
 FG_DEVICE void reverse_cumsum_rows(float* out, i64 stride, int rows_valid, const float* terms,
                                    const float* ends, float tail) {
-  float acc = tail;
-  for (int r = 0; r < S * L; ++r) acc += ends[r];
-  for (int r = L - 1; r >= 0; --r) {
-    FG_UNROLL
-    for (int j = 0; j < S; ++j) acc += terms[j * L + r];
+  reverse_cumsum<L, S>(terms, ends, tail, [](int) { return 0.0f; }, [&](int r, float acc) {
     if (r < rows_valid) out[i64(r) * stride] = acc;
-  }
+  });
 }
 
 /// acc[r][c] *= f(col0 + c): one factor per column, each lane's two
@@ -355,7 +392,7 @@ FG_DEVICE void copy_column(float* dst, const float* rows) {
 namespace warp {
 
 /// The mLSTM kinds' gate gradients of a chunk's rows t < rows_valid (one
-/// thread): the log-forget gradient is reverse_cumsum_rows' (terms, ends,
+/// whole warp): the log-forget gradient is reverse_cumsum's (terms, ends,
 /// tail), the log-input gradient sum_j kdk[j * L + t] (k_t . dk_t over the
 /// S column slices); df is the log-forget one times the derivative of log
 /// sigmoid at its preactivation, sigmoid(-x) = 1 / (1 + exp(x)) (0, not
@@ -367,32 +404,33 @@ namespace warp {
 /// and to the log-forgets after it, or, from the carried stabiliser
 /// (src[r] < 0), to every log-forget of the chunk up to r: row r's
 /// log-forget term gains dm[r] - e[r] and di_t gains e[t]. `e` is L floats
-/// of scratch.
+/// of scratch. The rows a step sets are a run from that step (src[r] is r
+/// or src[r - 1], the scan's first maximum), so e[t] sums the run from t,
+/// in the order one thread summed them.
 template <int L, int S, bool STAB>
 FG_DEVICE void mlstm_gate_grads(float* di, i64 di_stride, float* df, i64 df_stride, int rows_valid,
                                 const float* terms, const float* ends, float tail, const float* kdk,
                                 const float* ig, i64 ig_stride, const float* fgt, i64 fg_stride,
                                 const float* dm, const float* src, float* e) {
   if (STAB) {
-    for (int r = 0; r < L; ++r) e[r] = 0.0f;
-    for (int r = 0; r < L; ++r)
-      if (src[r] >= 0.0f) e[int(src[r])] += dm[r];
-  }
-  float acc = tail;
-  for (int r = 0; r < S * L; ++r) acc += ends[r];
-  for (int r = L - 1; r >= 0; --r) {
-    float kd = 0.0f;
-    FG_UNROLL
-    for (int j = 0; j < S; ++j) {
-      acc += terms[j * L + r];
-      kd += kdk[j * L + r];
+    for (int t = ptx::lane_id(); t < L; t += 32) {
+      float acc = 0.0f;
+      if (src[t] == float(t))
+        for (int r = t; r < L && src[r] == float(t); ++r) acc += dm[r];
+      e[t] = acc;
     }
-    if (STAB) acc += dm[r] - e[r];
-    if (r < rows_valid) {
-      df[i64(r) * df_stride] = acc / (1.0f + expf(fgt[i64(r) * fg_stride]));
-      di[i64(r) * di_stride] = STAB ? kd + e[r] : kd / (1.0f + expf(ig[i64(r) * ig_stride]));
-    }
+    ptx::warp_sync();
   }
+  reverse_cumsum<L, S>(
+      terms, ends, tail, [&](int r) { return STAB ? dm[r] - e[r] : 0.0f; },
+      [&](int r, float acc) {
+        if (r >= rows_valid) return;
+        float kd = 0.0f;
+        FG_UNROLL
+        for (int j = 0; j < S; ++j) kd += kdk[j * L + r];
+        df[i64(r) * df_stride] = acc / (1.0f + expf(fgt[i64(r) * fg_stride]));
+        di[i64(r) * di_stride] = STAB ? kd + e[r] : kd / (1.0f + expf(ig[i64(r) * ig_stride]));
+      });
 }
 
 template <int L, int S>
