@@ -986,6 +986,7 @@ LogicalResult DecayMapOp::verify() {
       *this, getBody(), {f32, f32, f32, f32, f32, f32, index, index});
 }
 
+
 LogicalResult ChunkAccumulateOp::verify() {
   return checkRecurrenceOp(*this, getGate());
 }
@@ -1161,10 +1162,30 @@ LogicalResult ChunkGradOp::verify() {
     return emitOpError() << "must be inside a flash.kernel of family "
                             "linear_grad_chunk, not "
                          << stringifyKernelFamily(kernel->getFamily());
+  // The boundary states it reads come from a flash.chunk_grad_stage of the
+  // same chunk earlier in its block (issued with the rows' copies).
+  bool staged = false;
+  for (Operation *prev = (*this)->getPrevNode(); prev && !staged; prev = prev->getPrevNode())
+    if (auto stage = dyn_cast<ChunkGradStageOp>(prev))
+      staged = stage.getChunk() == getChunk() && stage.getGate() == getGate();
+  if (!staged)
+    return emitOpError() << "needs a flash.chunk_grad_stage of the same chunk and gate earlier "
+                            "in its block: it stages the boundary states chunk_grad reads";
   Builder b(getContext());
   Type f32 = b.getF32Type(), index = b.getIndexType();
   return checkScalarRegion<DecayYieldOp>(
       *this, getBody(), {f32, f32, f32, f32, f32, f32, index, index});
+}
+
+LogicalResult ChunkGradStageOp::verify() {
+  FailureOr<KernelOp> kernel = checkRecurrenceOp(*this, getGate());
+  if (failed(kernel))
+    return failure();
+  if (kernel->getFamily() != KernelFamily::linear_grad_chunk)
+    return emitOpError() << "must be inside a flash.kernel of family "
+                            "linear_grad_chunk, not "
+                         << stringifyKernelFamily(kernel->getFamily());
+  return success();
 }
 
 /// An op only the delta rule's kernels of the given families run.

@@ -390,14 +390,34 @@ def Flash_StateUpdateOp : Flash_Op<"state_update", []> {
   let hasVerifier = 1;
 }
 
+def Flash_ChunkGradStageOp : Flash_Op<"chunk_grad_stage", []> {
+  let summary = "start staging what flash.chunk_grad reads whole besides the rows";
+  let description = [{
+    In a `linear_grad_chunk` kernel, before its `flash.tile_commit`:
+    starts the asynchronous copies of the chunk's boundary states that
+    the `flash.chunk_grad` after it reads whole: the state before the
+    chunk S (scratch `chunk_c` at boundary `chunk`) and the gradient of
+    the state after it G (`chunk_dc` at `chunk` + 1), 16-bit, where the
+    schedule keeps them whole (value_slice = Dv; over value slices
+    chunk_grad stages them a slice a pass), and with a normaliser
+    (mlstm_sig, mlstm_exp) n before the chunk and n's part of G (f32).
+    They land with the rows' tiles at the kernel's `flash.tile_wait`, so
+    a CTA waits for one round trip to global memory, not two.
+  }];
+  let arguments = (ins Index:$batch, Index:$head, Index:$chunk, Flash_GateKind:$gate);
+  let assemblyFormat = [{
+    `[` $batch `,` $head `,` $chunk `]` `gate` $gate attr-dict
+  }];
+  let hasVerifier = 1;
+}
+
 def Flash_ChunkGradOp : Flash_Op<"chunk_grad", [SingleBlock]> {
   let summary = "one chunk's dq, dk, dv and gate gradients (semantics.md §4.5)";
   let description = [{
     In a `linear_grad_chunk` kernel, with the chunk's q, k, v and dO rows
-    in stage 0 and its gates in gate buffer `buffer`: stages the state
-    before the chunk S (scratch `chunk_c` at boundary `chunk`) and the
-    gradient of the state after it G (scratch `chunk_dc` at boundary
-    `chunk` + 1) in 16 bits, then with A_rs = scale (q_r . k_s) W_rs and
+    in stage 0, its gates in gate buffer `buffer`, and the state before
+    the chunk S and the gradient of the state after it G staged by the
+    `flash.chunk_grad_stage` before it (16 bits), with A_rs = scale (q_r . k_s) W_rs and
     dP_rs = (dO_r . v_s) W_rs, W_rs = exp(D~_rs) where the region (as
     `flash.decay_map`'s) says s is visible to r, else 0:
       dq_r = scale (exp(b_r) S dO_r + sum_s dP_rs k_s)
@@ -409,8 +429,8 @@ def Flash_ChunkGradOp : Flash_Op<"chunk_grad", [SingleBlock]> {
     after the chunk, not read). Rows at or past `extent` are not written.
     Where the kernel's schedule passes over value slices (chunk_grad's
     value_slice < Dv: the states do not fit shared memory whole), only q
-    and k are staged before it, and it stages v, dO, S and G value_slice
-    value columns at a time: dP and the state products of dq and dk accumulate
+    and k (and a normaliser's n) are staged before it, and it stages v, dO,
+    S and G value_slice value columns at a time: dP and the state products of dq and dk accumulate
     over the passes, dv is written a slice a pass.
   }];
   let arguments = (ins Index:$batch, Index:$head, Index:$chunk,

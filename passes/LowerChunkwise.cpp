@@ -755,7 +755,8 @@ struct KernelBuilder {
   }
 
   /// linear_grad_chunk, grid (chunk, head, batch): the chunk's rows whole
-  /// in stage 0, its gates in buffer 0, then flash.chunk_grad. Where the
+  /// in stage 0 and its boundary states (flash.chunk_grad_stage), its
+  /// gates in buffer 0, then flash.chunk_grad. Where the
   /// schedule passes over value slices (value_slice < Dv), v and dO are
   /// flash.chunk_grad's to stage, a slice a pass beside the states'.
   KernelOp buildGradChunk(StringRef name, int64_t variant) {
@@ -778,6 +779,8 @@ struct KernelBuilder {
     if (gate() == GateKind::vector)
       ChunkLoadOp::create(b, loc, TensorRole::g, batch, head, c, zero, T, chunk,
                           plan.keyDim, zero, true);
+    // The boundary states in the same group as the rows: one round trip.
+    ChunkGradStageOp::create(b, loc, batch, head, c, gate());
     TileCommitOp::create(b, loc);
     if (hasScalarGates(gate())) {
       GateFetchOp::create(b, loc, batch, head, c, T, gate());

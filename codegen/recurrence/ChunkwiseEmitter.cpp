@@ -115,6 +115,14 @@ private:
   LogicalResult printDelta(ChunkDeltaOp op);
   LogicalResult printWY(ChunkWYOp op);
   LogicalResult printChunkGrad(ChunkGradOp op);
+  LogicalResult printChunkGradStage(ChunkGradStageOp op);
+  /// The pointer to a gradient scratch tensor's (batch, head) row at
+  /// boundary `index`.
+  std::string gradBoundary(Value batch, Value head, StringRef scratch, StringRef index);
+  /// Starts the copies of S (chunk_c at sIndex) and G (chunk_dc at gIndex),
+  /// value slice `slice`'s columns ("": the whole).
+  void printGradStatesLoad(Value batch, Value head, StringRef sIndex, StringRef gIndex,
+                           StringRef slice);
   LogicalResult printNormalizerGradRows(NormalizerGradRowsOp op);
   /// linear_grad_rows: rows of o, dO and norm in, dO / den and the rows'
   /// normaliser gradients out (no tiles, no state).
@@ -984,12 +992,48 @@ LogicalResult LinearKernelPrinter::printWY(ChunkWYOp op) {
   return success();
 }
 
+std::string LinearKernelPrinter::gradBoundary(Value batch, Value head, StringRef scratch,
+                                              StringRef index) {
+  return base(scratch, batch, head) + " + (long long)(" + index.str() + ") * " + scratch.str() +
+         "_s2";
+}
+
+void LinearKernelPrinter::printGradStatesLoad(Value batch, Value head, StringRef sIndex,
+                                              StringRef gIndex, StringRef slice) {
+  std::string col = slice.empty() ? "" : " + (" + slice.str() + ") * kValueSlice";
+  line() << "fg::cta::load_async<kThreads>(sS, " << gradBoundary(batch, head, "chunk_c", sIndex)
+         << col << ", chunk_c_s3, kKeyDim);\n";
+  line() << "fg::cta::load_async<kThreads>(sG, " << gradBoundary(batch, head, "chunk_dc", gIndex)
+         << col << ", chunk_dc_s3, kKeyDim);\n";
+}
+
+LogicalResult LinearKernelPrinter::printChunkGradStage(ChunkGradStageOp op) {
+  std::string c = name(op.getChunk()), next = "(" + c + ") + 1";
+  if (gradValueSliced) {
+    line() << "// S and G are staged a value slice a pass (flash.chunk_grad).\n";
+  } else {
+    line() << "// The state before the chunk S and the gradient of the state after it\n";
+    line() << "// G (16-bit scratch), with the rows: one round trip.\n";
+    printGradStatesLoad(op.getBatch(), op.getHead(), c, next, "");
+  }
+  if (normalizer) {
+    // n before the chunk and n's part of the gradient after it (f32; the
+    // value column of ones beside S and G).
+    line() << "fg::cta::load_async_bytes<kThreads, kKeyDim * 4>(smem + kSmemNormRows + "
+              "fg::u32(kChunk * 4), "
+           << gradBoundary(op.getBatch(), op.getHead(), "chunk_n", c) << ");\n";
+    line() << "fg::cta::load_async_bytes<kThreads, kKeyDim * 4>(smem + kSmemNormRows + "
+              "fg::u32((kChunk + kKeyDim) * 4), "
+           << gradBoundary(op.getBatch(), op.getHead(), "chunk_dn", next) << ");\n";
+  }
+  return success();
+}
+
 LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
   Block &block = op.getBody().front();
   std::string c = name(op.getChunk());
   auto boundary = [&](StringRef scratch, StringRef index) {
-    return base(scratch, op.getBatch(), op.getHead()) + " + (long long)(" + index.str() +
-           ") * " + scratch.str() + "_s2";
+    return gradBoundary(op.getBatch(), op.getHead(), scratch, index);
   };
   const bool initial = cast<BoolAttr>(kernel.getProblem().get("initial_state")).getValue();
   std::string next = "(" + c + ") + 1";
@@ -1007,37 +1051,15 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
   const bool sliced = gradValueSliced;
   // The states' columns from value slice `slice` ("" : the whole).
   auto loadStates = [&](StringRef sIndex, StringRef gIndex, StringRef slice) {
-    std::string col = slice.empty() ? "" : " + (" + slice.str() + ") * kValueSlice";
-    line() << "fg::cta::load_async<kThreads>(sS, " << boundary("chunk_c", sIndex) << col
-           << ", chunk_c_s3, kKeyDim);\n";
-    line() << "fg::cta::load_async<kThreads>(sG, " << boundary("chunk_dc", gIndex) << col
-           << ", chunk_dc_s3, kKeyDim);\n";
+    printGradStatesLoad(op.getBatch(), op.getHead(), sIndex, gIndex, slice);
   };
   line() << "{\n";
   ++indent;
-  if (sliced) {
-    line() << "// The state before the chunk S and the gradient of the state after it\n";
-    line() << "// G (16-bit scratch) are staged with v and dO, kValueSlice columns a\n";
-    line() << "// pass (below); <G, S> sums over the passes.\n";
-  } else {
-    line() << "// The state before the chunk S and the gradient of the state after it\n";
-    line() << "// G (16-bit scratch), and <G, S> for the log-decays' chunk-end term\n";
-    line() << "// <G, S_next> = exp(b_L) <G, S> + sum_s k_s . (w_s G v_s).\n";
-    loadStates(c, next, "");
-  }
-  if (normalizer) {
-    // n before the chunk and n's part of the gradient after it (f32; the
-    // value column of ones beside S and G).
-    line() << "fg::cta::load_async_bytes<kThreads, kKeyDim * 4>(smem + kSmemNormRows + "
-              "fg::u32(kChunk * 4), "
-           << boundary("chunk_n", c) << ");\n";
-    line() << "fg::cta::load_async_bytes<kThreads, kKeyDim * 4>(smem + kSmemNormRows + "
-              "fg::u32((kChunk + kKeyDim) * 4), "
-           << boundary("chunk_dn", next) << ");\n";
-  }
-  line() << "fg::cta::commit();\n";
-  line() << "fg::cta::wait<0>();\n";
-  line() << "fg::cta::sync();\n";
+  // S and G (whole, or a slice a pass below), n and n's part of G were
+  // staged by flash.chunk_grad_stage and landed at the kernel's tile wait.
+  if (!sliced)
+    line() << "// <G, S> for the log-decays' chunk-end term <G, S_next> = exp(b_L) <G, S> + "
+              "sum_s k_s . (w_s G v_s).\n";
   if (normalizer)
     // Each row's normaliser gradient dN_r (read after dot_tiles' barriers).
     line() << "fg::cta::copy_column<kThreads, kChunk, kDqnCols>(s_dqn, s_dqn_rows);\n";
@@ -1653,6 +1675,7 @@ LogicalResult LinearKernelPrinter::printKernelOp(Operation *op) {
       .Case<ChunkDeltaOp>([&](auto d) { return printDelta(d); })
       .Case<ChunkWYOp>([&](auto wy) { return printWY(wy); })
       .Case<ChunkGradOp>([&](auto grad) { return printChunkGrad(grad); })
+      .Case<ChunkGradStageOp>([&](auto stage) { return printChunkGradStage(stage); })
       .Default([&](Operation *other) {
         return other->emitError() << "the CUDA emitter has no printing for '"
                                   << other->getName() << "' in a "

@@ -905,3 +905,29 @@ flash.kernel @k family attention_mask_lists schedule #flash.schedule<algorithm =
     flash.yield %c1 : i32
   }
 }
+
+// -----
+
+// chunk_grad reads the boundary states a chunk_grad_stage of its chunk
+// started copying with the rows.
+flash.kernel @k family linear_grad_chunk schedule #flash.schedule<algorithm = chunk_grad, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 2, chunk = 32, inner_q = 32, inner_kv = 32, tile_dv = 32, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["chunk", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.chunk_grad' op needs a flash.chunk_grad_stage of the same chunk and gate earlier in its block: it stages the boundary states chunk_grad reads}}
+  flash.chunk_grad[%ids#2, %ids#1, %ids#0] extent %c0 buffer %c0 gate decay {
+  ^bb0(%a: f32, %b: f32, %c: f32, %d: f32, %e: f32, %f: f32, %r: index, %s: index):
+    %x = arith.subf %b, %d : f32
+    %v = arith.cmpi sle, %s, %r : index
+    flash.decay_yield %x, %v
+  }
+}
+
+// -----
+
+// The boundary states are the gradient chunk kernel's.
+flash.kernel @k family linear_fused schedule #flash.schedule<algorithm = chunk_fused, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 4, chunk = 64, inner_q = 64, inner_kv = 64, tile_dv = 64, smem_bytes = 0> problem {} {
+  %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
+  %c0 = arith.constant 0 : index
+  // expected-error@+1 {{'flash.chunk_grad_stage' op must be inside a flash.kernel of family linear_grad_chunk, not linear_fused}}
+  flash.chunk_grad_stage[%c0, %c0, %c0] gate decay
+}

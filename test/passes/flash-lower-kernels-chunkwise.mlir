@@ -433,6 +433,8 @@ func.func @delta_two_pass(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
 // CHECK: flash.chunk_load k[{{.*}}] rows 32 cols 64
 // CHECK: flash.chunk_load v[{{.*}}] rows 32 cols 64
 // CHECK: flash.chunk_load dout[{{.*}}] rows 32 cols 64
+// CHECK-NEXT: flash.chunk_grad_stage[{{.*}}] gate decay
+// CHECK-NEXT: flash.tile_commit
 // CHECK: flash.chunk_gates
 // CHECK: flash.chunk_grad[{{.*}}] extent %{{.*}} buffer %{{.*}} gate decay {
 // CHECK: arith.cmpi sle
@@ -476,6 +478,7 @@ func.func @grad(%q: tensor<?x2x?x64xbf16>, %k: tensor<?x2x?x64xbf16>,
 // CHECK: flash.state_update {{.*}} gradient
 // CHECK-LABEL: flash.kernel @grad_vector_v0_grad_chunk family linear_grad_chunk
 // CHECK: flash.chunk_load g[{{.*}}] rows 32 cols 64
+// CHECK-NEXT: flash.chunk_grad_stage[{{.*}}] gate vector
 // CHECK-NEXT: flash.tile_commit
 // CHECK-NEXT: flash.tile_wait 0
 // CHECK-NEXT: flash.chunk_gates
@@ -517,6 +520,8 @@ func.func @grad_vector(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
 // CHECK-LABEL: flash.kernel @grad_sig_v0_grad_chunk family linear_grad_chunk
 // CHECK: flash.chunk_load grad_do[{{.*}}] rows 32 cols 64
 // CHECK-NEXT: flash.chunk_load grad_dqn[{{.*}}] rows 32 cols 1
+// CHECK-NEXT: flash.chunk_grad_stage[{{.*}}] gate mlstm_sig
+// CHECK-NEXT: flash.tile_commit
 // CHECK: flash.chunk_grad[{{.*}}] extent %{{.*}} buffer %{{.*}} gate mlstm_sig {
 func.func @grad_sig(%q: tensor<?x1x?x64xbf16>, %k: tensor<?x1x?x64xbf16>,
                     %v: tensor<?x1x?x64xbf16>, %i: tensor<?x1x?xf32>,
