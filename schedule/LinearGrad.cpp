@@ -166,6 +166,15 @@ int64_t flashgen::schedule::linearGradSmemBytes(const LinearProblem &p,
   return bytes;
 }
 
+/// The register file one chunk-kernel CTA takes: its threads at the
+/// estimated registers a thread, rounded to the allocation unit.
+static int64_t gradChunkCtaRegisters(const LinearProblem &p, const Target &t,
+                                     const Schedule &s) {
+  mlir::flash::GradChunkShape shape = gradChunkShape(p, s);
+  return roundUp(mlir::flash::gradChunkRegisterEstimate(shape), t.registerAllocationUnit) * 32 *
+         mlir::flash::gradChunkWarps(shape);
+}
+
 std::vector<std::string>
 flashgen::schedule::linearGradKernelViolations(const LinearProblem &p,
                                                const Target &t,
@@ -225,6 +234,10 @@ flashgen::schedule::linearGradKernelViolations(const LinearProblem &p,
   if (registers > 255)
     out.push_back("chunk kernel: needs about " + n(registers) +
                   " registers per thread: more than 255");
+  if (int64_t cta = gradChunkCtaRegisters(p, t, s); cta > t.registersPerSM)
+    out.push_back("chunk kernel: " + n(32 * mlir::flash::gradChunkWarps(shape)) +
+                  " threads of about " + n(registers) + " registers need " + n(cta) +
+                  " registers, " + t.name + " has " + n(t.registersPerSM) + " per SM");
   if (32 * mlir::flash::gradChunkWarps(shape) > t.maxThreadsPerCTA)
     out.push_back("chunk kernel: " + n(32 * mlir::flash::gradChunkWarps(shape)) +
                   " threads, " + t.name + " allows " + n(t.maxThreadsPerCTA));
@@ -357,6 +370,18 @@ Result<ScheduleSpace> flashgen::schedule::linearGradSpace(const LinearProblem &p
         return std::max(linearRegisters(p, statesPassOf(s), false),
                         mlir::flash::gradChunkRegisterEstimate(gradChunkShape(p, s)));
       }));
+  // One chunk-kernel CTA an SM at least: its L / 16 x split warps at the
+  // estimated registers a thread must fit the register file (the estimate
+  // alone fits 255 where 16 warps of 150 do not fit 65536).
+  SpaceConstraint chunkCta;
+  chunkCta.resource = "chunk kernel registers per CTA";
+  chunkCta.dims = {kChunk, kTileD, kValueSlice};
+  chunkCta.value = [p, t, toSchedule](const Point &x) {
+    return gradChunkCtaRegisters(p, t, toSchedule(x));
+  };
+  chunkCta.limit = t.registersPerSM;
+  chunkCta.limitText = t.name + " has " + n(t.registersPerSM) + " per SM";
+  space.constraints.push_back(chunkCta);
   space.constraints.push_back(flagRule(
       "chunk kernel threads", {kChunk, kTileD},
       [t, dk0](const Point &x) {

@@ -137,6 +137,26 @@ TEST(LinearGrad, KernelRules) {
       << copies.back();
 }
 
+TEST(LinearGrad, ChunkKernelFitsTheRegisterFile) {
+  // Chunks of 128 split in two are 16 warps: at about 152 registers a
+  // thread that is 77,824 registers, more than an SM has, though each
+  // thread stays under 255 (ptxas would cap it at 128 and spill).
+  const Target &t = **lookupTarget("h200");
+  LinearProblem p = decayProblem(32, 128);
+  Schedule wide = gradSchedule(128, 16), fitting = gradSchedule(64, 16);
+  wide.warps = fitting.warps = 2;  // the state passes' 16 state rows a warp
+  auto big = linearGradKernelViolations(p, t, wide);
+  ASSERT_FALSE(big.empty());
+  EXPECT_NE(big.back().find("512 threads of about 152 registers need 77824 registers, h200 has "
+                            "65536 per SM"),
+            std::string::npos)
+      << big.back();
+  auto fits = linearGradKernelViolations(p, t, fitting);
+  EXPECT_TRUE(fits.empty()) << fits.front();
+  // The solver searches under the same rule.
+  expectCandidatesPassTheCheck(p, t);
+}
+
 TEST(LinearGrad, VectorGateCandidatesPassTheCheck) {
   // GLA's gradient: every ranked candidate of the solver (at a shape where
   // the value tiles get narrow) passes the scheduler's own check, so none
