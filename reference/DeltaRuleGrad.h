@@ -31,6 +31,19 @@ DeltaGradResult referenceDeltaRuleGrad(const DeltaProblem &problem,
                                        const Tensor<double> &dout,
                                        const Tensor<double> *dFinal = nullptr);
 
+/// The same gradients in the chunkwise form the backward kernels compute
+/// (docs/semantics.md §7.5), chunks of `chunk` steps (the last one ragged):
+/// each chunk's WY factors (delta_prepare's), the states before the chunks
+/// in order, the gradients of the states after them last chunk first
+/// (with dU~, which the state-gradient pass needs as U~ = U - W S reads
+/// S), then every chunk apart: dq, dk, U~'s and W's gradients, the WY
+/// system's backward into dk, dv, dbeta and the log-decays. Throws
+/// ReferenceError on malformed input or chunk < 1.
+DeltaGradResult chunkwiseDeltaRuleGrad(const DeltaProblem &problem,
+                                       const DeltaInputs<double> &inputs,
+                                       const Tensor<double> &dout, const Tensor<double> *dFinal,
+                                       int64_t chunk);
+
 } // namespace flashgen::reference
 
 #endif // FLASHGEN_REFERENCE_DELTARULEGRAD_H

@@ -188,6 +188,89 @@ TEST(DeltaRuleGrad, ChainsThroughASplitSequence) {
   expectSame(whole.dInitial, g1.dInitial, "dS0");
 }
 
+/// The largest |a - b| over the largest |b| (0 for two empty tensors).
+double relativeDifference(const Tensor<double> &a, const Tensor<double> &b) {
+  EXPECT_EQ(a.shape(), b.shape());
+  double diff = 0.0, scale = 0.0;
+  for (size_t i = 0; i < b.values().size(); ++i) {
+    diff = std::max(diff, std::abs(a.values()[i] - b.values()[i]));
+    scale = std::max(scale, std::abs(b.values()[i]));
+  }
+  return scale > 0.0 ? diff / scale : diff;
+}
+
+// The chunkwise form (what the backward kernels compute) against the step
+// recurrence's gradients: chunk sizes from 1 to past T (ragged last
+// chunks), every combination of gates, l2norm_qk, an initial state and a
+// final-state gradient; then a longer sequence with decays near 0 and 1
+// and beta at 0 and 1, where the WY system's triangular solves matter.
+TEST(DeltaRuleGrad, ChunkwiseMatchesTheStepRecurrence) {
+  uint64_t seed = 40;
+  for (bool gated : {false, true})
+    for (bool l2 : {false, true})
+      for (bool initial : {false, true})
+        for (bool finalGradient : {false, true}) {
+          DeltaProblem p;
+          p.gated = gated;
+          p.l2NormQK = l2;
+          DeltaInputs<double> in = smallInputs(p, initial, seed);
+          std::mt19937_64 rng(seed++);
+          const Tensor<double> dout = normal({2, 1, 6, 2}, rng);
+          const Tensor<double> dFinal = normal({2, 1, 3, 2}, rng);
+          const Tensor<double> *df = finalGradient ? &dFinal : nullptr;
+          const DeltaGradResult want = referenceDeltaRuleGrad(p, in, dout, df);
+          for (int64_t chunk : {1, 2, 4, 5, 6, 9}) {
+            SCOPED_TRACE(::testing::Message()
+                         << (gated ? "gated" : "plain") << (l2 ? ", l2norm_qk" : "")
+                         << (initial ? ", initial state" : "")
+                         << (finalGradient ? ", final-state gradient" : "") << ", chunk "
+                         << chunk);
+            const DeltaGradResult got = chunkwiseDeltaRuleGrad(p, in, dout, df, chunk);
+            EXPECT_LT(relativeDifference(got.dq, want.dq), 1e-11);
+            EXPECT_LT(relativeDifference(got.dk, want.dk), 1e-11);
+            EXPECT_LT(relativeDifference(got.dv, want.dv), 1e-11);
+            EXPECT_LT(relativeDifference(got.dbeta, want.dbeta), 1e-11);
+            EXPECT_LT(relativeDifference(got.dInitial, want.dInitial), 1e-11);
+            if (gated)
+              EXPECT_LT(relativeDifference(got.dLogDecay, want.dLogDecay), 1e-11);
+            else
+              EXPECT_TRUE(got.dLogDecay.empty());
+          }
+        }
+}
+
+TEST(DeltaRuleGrad, ChunkwiseMatchesOnALongerSequence) {
+  DeltaProblem p;
+  p.gated = true;
+  p.l2NormQK = true;
+  std::mt19937_64 rng(77);
+  const int64_t steps = 53, dk = 8, dv = 5;
+  DeltaInputs<double> in;
+  in.q = normal({1, 2, steps, dk}, rng);
+  in.k = normal({1, 2, steps, dk}, rng);
+  in.v = normal({1, 2, steps, dv}, rng);
+  in.beta = uniform({1, 2, steps}, rng, 0.0, 1.0);
+  in.logDecay = uniform({1, 2, steps}, rng, -8.0, -1e-4);
+  for (int64_t t : {0, 7, 20})
+    in.beta[t] = 1.0;  // a projection step
+  in.beta[11] = 0.0;   // a step that writes nothing
+  in.initial = normal({1, 2, dk, dv}, rng, 0.5);
+  const Tensor<double> dout = normal({1, 2, steps, dv}, rng);
+  const Tensor<double> dFinal = normal({1, 2, dk, dv}, rng);
+  const DeltaGradResult want = referenceDeltaRuleGrad(p, in, dout, &dFinal);
+  for (int64_t chunk : {8, 16, 64}) {
+    SCOPED_TRACE(::testing::Message() << "chunk " << chunk);
+    const DeltaGradResult got = chunkwiseDeltaRuleGrad(p, in, dout, &dFinal, chunk);
+    EXPECT_LT(relativeDifference(got.dq, want.dq), 1e-10);
+    EXPECT_LT(relativeDifference(got.dk, want.dk), 1e-10);
+    EXPECT_LT(relativeDifference(got.dv, want.dv), 1e-10);
+    EXPECT_LT(relativeDifference(got.dbeta, want.dbeta), 1e-10);
+    EXPECT_LT(relativeDifference(got.dLogDecay, want.dLogDecay), 1e-10);
+    EXPECT_LT(relativeDifference(got.dInitial, want.dInitial), 1e-10);
+  }
+  EXPECT_THROW(chunkwiseDeltaRuleGrad(p, in, dout, &dFinal, 0), ReferenceError);
+}
+
 TEST(DeltaRuleGrad, RefusesMismatchedGradients) {
   DeltaProblem p;
   DeltaInputs<double> in = smallInputs(p, false, 7);
