@@ -844,8 +844,9 @@ LogicalResult LinearKernelPrinter::printStateUpdate(StateUpdateOp op) {
           // The stabiliser's gradient the chunk carries into the one
           // before: its carried-stabiliser rows' dm, the last row's
           // including what the later chunks carried into it.
-          line() << "if (threadIdx.x == 0) {\n";
-          line() << "  s_dmr[kChunk - 1] += dm_carry;\n";
+          line() << "if (warp == 0) {\n";
+          line() << "  if (threadIdx.x == 0) s_dmr[kChunk - 1] += dm_carry;\n";
+          line() << "  fg::ptx::warp_sync();\n";
           line() << "  dm_carry = fg::warp::carried_stabilizer_grad<kChunk>(s_dmr, stab + kChunk);\n";
           line() << "}\n";
         }

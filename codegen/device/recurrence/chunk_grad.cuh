@@ -453,10 +453,15 @@ FG_DEVICE void stabilized_gate_grads(float* di, i64 di_stride, float* df, i64 df
 /// The stabiliser's gradient that a chunk carries into the one before it
 /// (into m_start, the previous chunk's last row): the sum of dm[r] over
 /// the rows whose stabiliser is the carried one (src[r] < 0, a prefix of
-/// the chunk). One thread.
+/// the chunk). One whole warp, every lane gets the sum: the state-gradient
+/// pass runs it once a chunk on its serial path, where one thread's walk
+/// took up to L dependent shared loads.
 template <int L> FG_DEVICE float carried_stabilizer_grad(const float* dm, const float* src) {
   float acc = 0.0f;
-  for (int r = 0; r < L && src[r] < 0.0f; ++r) acc += dm[r];
+  for (int r = ptx::lane_id(); r < L; r += 32)
+    if (src[r] < 0.0f) acc += dm[r];
+  FG_UNROLL
+  for (int off = 16; off > 0; off >>= 1) acc += ptx::shfl_xor(acc, off);
   return acc;
 }
 
