@@ -1154,14 +1154,22 @@ LogicalResult StateUpdateOp::verify() {
   return success();
 }
 
-LogicalResult ChunkGradOp::verify() {
-  FailureOr<KernelOp> kernel = checkRecurrenceOp(*this, getGate());
+/// An op of the gradient's chunk kernel: inside a linear_grad_chunk kernel
+/// of the same gate kind.
+static LogicalResult checkGradChunkOp(Operation *op, GateKind gate) {
+  FailureOr<KernelOp> kernel = checkRecurrenceOp(op, gate);
   if (failed(kernel))
     return failure();
   if (kernel->getFamily() != KernelFamily::linear_grad_chunk)
-    return emitOpError() << "must be inside a flash.kernel of family "
-                            "linear_grad_chunk, not "
-                         << stringifyKernelFamily(kernel->getFamily());
+    return op->emitOpError() << "must be inside a flash.kernel of family "
+                                "linear_grad_chunk, not "
+                             << stringifyKernelFamily(kernel->getFamily());
+  return success();
+}
+
+LogicalResult ChunkGradOp::verify() {
+  if (failed(checkGradChunkOp(*this, getGate())))
+    return failure();
   // The boundary states it reads come from a flash.chunk_grad_stage of the
   // same chunk earlier in its block (issued with the rows' copies).
   bool staged = false;
@@ -1177,16 +1185,7 @@ LogicalResult ChunkGradOp::verify() {
       *this, getBody(), {f32, f32, f32, f32, f32, f32, index, index});
 }
 
-LogicalResult ChunkGradStageOp::verify() {
-  FailureOr<KernelOp> kernel = checkRecurrenceOp(*this, getGate());
-  if (failed(kernel))
-    return failure();
-  if (kernel->getFamily() != KernelFamily::linear_grad_chunk)
-    return emitOpError() << "must be inside a flash.kernel of family "
-                            "linear_grad_chunk, not "
-                         << stringifyKernelFamily(kernel->getFamily());
-  return success();
-}
+LogicalResult ChunkGradStageOp::verify() { return checkGradChunkOp(*this, getGate()); }
 
 /// An op only the delta rule's kernels of the given families run.
 static FailureOr<KernelOp> checkDeltaOp(Operation *op,
