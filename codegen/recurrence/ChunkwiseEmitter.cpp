@@ -2141,9 +2141,14 @@ FailureOr<EmittedKernel> LinearKernelPrinter::print() {
   // fused loop (mlstm_sig, Dk = 128, tile_dv = 32, one stage, 4 warps,
   // sm_90a: held to 128 registers, 12 bytes spilled; its shared memory
   // leaves room for two or three CTAs an SM whatever ptxas takes).
-  const bool oneCta = deltaPrepare || scoresPrepass || stagedScores ||
-                      (elemScratch && (shape.stages == 1 || shape.warps < 4)) ||
-                      (gradStates && dqnCols > 0);
+  // mlstm_exp's gradient state pass at Dk = 256 as well (tile_dv = 32, two
+  // stages, 4 warps, sm_90a: held to 168 registers, 4 bytes spilled; told
+  // one CTA, 216 and none).
+  const bool oneCta =
+      deltaPrepare || scoresPrepass || stagedScores ||
+      (elemScratch && (shape.stages == 1 || shape.warps < 4 ||
+                       (stabilizer && shape.keyDim > 128))) ||
+      (gradStates && dqnCols > 0);
   std::string bounds = std::to_string(result.threads) + (oneCta ? ", 1" : "");
   result.source = constants + kernelDefinition(bounds, result.entry, params, body);
   return result;

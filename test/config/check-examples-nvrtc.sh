@@ -3,7 +3,7 @@
 # (mma.sync kernels) and one for sm_90 (where flash3's wgmma kernels compete),
 # the scheduler's top 4 variants each, with the gradient kernels of every
 # attention (`--backward`: flash2_grad and flash3_grad families) and of the
-# recurrences with gradient kernels (chunk_grad: gates none, decay, vector), and has
+# recurrences (chunk_grad: every gate kind), and has
 # NVRTC compile every variant for its architecture (sm_80, sm_90a):
 # flashgen-nvrtc fails on any error, warning or spill. No GPU needed. The
 # decoding examples (decode_*) are also planned for one query token, where
@@ -29,12 +29,6 @@ for spec in "$examples"/*.mlir; do
     backward=(--backward)
     if grep -qE "flash\.paged_view|output_mod|feature_map" "$spec"; then backward=(); fi
     if grep -q "flash\.varlen_view" "$spec" && grep -q "flash\.attention " "$spec"; then backward=(); fi
-    # Recurrence gradients exist for every gate kind; the mlstm_exp
-    # example's (8 heads 256/512, over value slices) compile, but its state
-    # pass spills 4 bytes on sm_90a (ptxas stops at 168 registers under
-    # __launch_bounds__(128)), so it compiles forward only here (its
-    # gradient kernels: the emulator specs and the GPU case exp_states).
-    if grep -qE "gate mlstm_exp" "$spec"; then backward=(); fi
     # Under a block mask the mma.sync gradient kernels at D 128 have no
     # register fit for GQA groups of 4 or more (schedule/AttentionGrad.cpp,
     # kGradBlockListRegistersPerExtraHead): the block-sparse example's
