@@ -157,8 +157,7 @@ FG_DEVICE void delta_rows(float* delta, i64 delta_stride, const T* dout, i64 dou
     if (r < rows_valid)
       for (int c = lane; c < COLS; c += 32)
         acc += to_float(dout[r * dout_stride + c]) * to_float(out[r * out_stride + c]);
-    FG_UNROLL
-    for (int offset = 16; offset > 0; offset >>= 1) acc += ptx::shfl_xor(acc, offset);
+    acc = warp::warp_sum(acc);
     if (lane == 0 && r < rows_valid) delta[r * delta_stride] = acc;
   }
 }

@@ -200,6 +200,14 @@ FG_DEVICE float quad_sum(float x) {
   return x;
 }
 
+/// Sum over the 32 lanes of the warp (a butterfly, 16 lanes apart first):
+/// all get it.
+FG_DEVICE float warp_sum(float x) {
+  FG_UNROLL
+  for (int off = 16; off > 0; off >>= 1) x += ptx::shfl_xor(x, off);
+  return x;
+}
+
 /// Max over the 4 lanes of a quad.
 FG_DEVICE float quad_max(float x) {
   x = fmaxf(x, ptx::shfl_xor(x, 1));

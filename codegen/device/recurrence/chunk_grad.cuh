@@ -61,8 +61,7 @@ namespace cta {
 /// The sum of every thread's `acc`, to every thread; `red` holds one float
 /// per warp. Ends with a barrier of the whole CTA.
 template <int NTHREADS> FG_DEVICE float sum_to_all(float acc, float* red) {
-  FG_UNROLL
-  for (int off = 16; off > 0; off >>= 1) acc += ptx::shfl_xor(acc, off);
+  acc = warp::warp_sum(acc);
   if (ptx::lane_id() == 0) red[ptx::thread_id() / 32] = acc;
   sync();
   float total = 0.0f;
@@ -133,8 +132,7 @@ FG_DEVICE void reverse_cumsum(const float* terms, const float* ends, float tail,
   const int lane = ptx::lane_id();
   float base = lane == 0 ? tail : 0.0f;
   for (int i = lane; i < S * L; i += 32) base += ends[i];
-  FG_UNROLL
-  for (int off = 16; off > 0; off >>= 1) base += ptx::shfl_xor(base, off);
+  base = warp_sum(base);
   float suffix[E];
   float run = 0.0f;
   FG_UNROLL
@@ -366,8 +364,7 @@ FG_DEVICE void normalizer_grad_rows(const T* o, i64 o_stride, const T* dout, i64
         dot += d0 * unpack<T>(y, 0) + d1 * unpack<T>(y, 1);
         g_row[c] = pack2<T>(d0 * inv, d1 * inv);
       }
-      FG_UNROLL
-      for (int m = 16; m > 0; m >>= 1) dot += ptx::shfl_xor(dot, m);
+      dot = warp::warp_sum(dot);
       const float x = -dot * inv;
       dn = fabsf(n) > floor_r ? (n > 0.0f ? x : -x) : 0.0f;
       dm = eps * x;
@@ -460,9 +457,7 @@ template <int L> FG_DEVICE float carried_stabilizer_grad(const float* dm, const 
   float acc = 0.0f;
   for (int r = ptx::lane_id(); r < L; r += 32)
     if (src[r] < 0.0f) acc += dm[r];
-  FG_UNROLL
-  for (int off = 16; off > 0; off >>= 1) acc += ptx::shfl_xor(acc, off);
-  return acc;
+  return warp_sum(acc);
 }
 
 }  // namespace warp
