@@ -323,15 +323,18 @@ LogicalResult KernelOp::verify() {
   }
   auto grids = getBody().front().getOps<GridMapOp>();
   int64_t gridCount = std::distance(grids.begin(), grids.end());
-  // A persistent kernel's flash.tile_rounds loops take the grid's place
-  // (FlashPipelineOps.td).
+  // A persistent kernel's flash.tile_rounds loops (FlashPipelineOps.td) or
+  // its flash.chunk_rounds (the gradient's chunk kernel) take the grid's
+  // place.
   bool rounds = false;
   walk([&](TileRoundsOp) { rounds = true; });
+  for (Operation &op : getBody().front())
+    rounds |= isa<ChunkRoundsOp>(op);
   if (gridCount != (rounds ? 0 : 1))
     return emitOpError() << "has " << gridCount
                          << " flash.grid_map ops in its body; a kernel has "
                             "exactly one, or none when flash.tile_rounds "
-                            "loops give the tiles";
+                            "loops or flash.chunk_rounds give the tiles";
   return success();
 }
 
@@ -1171,14 +1174,29 @@ LogicalResult ChunkGradOp::verify() {
   if (failed(checkGradChunkOp(*this, getGate())))
     return failure();
   // The boundary states it reads come from a flash.chunk_grad_stage of the
-  // same chunk earlier in its block (issued with the rows' copies).
+  // same chunk earlier in its block (issued with the rows' copies), or, in
+  // persistent rounds, from the body's stagings of the first round's chunk
+  // and of the next round's.
   bool staged = false;
   for (Operation *prev = (*this)->getPrevNode(); prev && !staged; prev = prev->getPrevNode())
     if (auto stage = dyn_cast<ChunkGradStageOp>(prev))
       staged = stage.getChunk() == getChunk() && stage.getGate() == getGate();
+  if (auto rounds = dyn_cast<ChunkRoundsOp>((*this)->getParentOp());
+      !staged && rounds && getChunk() == rounds.getBody().front().getArgument(0)) {
+    Value next = rounds.getBody().front().getArgument(4);
+    bool first = false, following = false;
+    rounds.getBody().walk([&](ChunkGradStageOp stage) {
+      if (stage.getGate() != getGate())
+        return;
+      first |= stage.getChunk() == getChunk();
+      following |= stage.getChunk() == next;
+    });
+    staged = first && following;
+  }
   if (!staged)
     return emitOpError() << "needs a flash.chunk_grad_stage of the same chunk and gate earlier "
-                            "in its block: it stages the boundary states chunk_grad reads";
+                            "in its block (in flash.chunk_rounds: of its round's chunk and of "
+                            "the next round's): it stages the boundary states chunk_grad reads";
   Builder b(getContext());
   Type f32 = b.getF32Type(), index = b.getIndexType();
   return checkScalarRegion<DecayYieldOp>(
@@ -1186,6 +1204,32 @@ LogicalResult ChunkGradOp::verify() {
 }
 
 LogicalResult ChunkGradStageOp::verify() { return checkGradChunkOp(*this, getGate()); }
+
+LogicalResult ChunkRoundsOp::verify() {
+  auto kernel = cast<KernelOp>((*this)->getParentOp());
+  if (kernel.getFamily() != KernelFamily::linear_grad_chunk)
+    return emitOpError() << "runs the rounds of a linear_grad_chunk kernel, not of a "
+                         << stringifyKernelFamily(kernel.getFamily()) << " one";
+  if (kernel.getSchedule().getPersistent() != 1)
+    return emitOpError() << "needs a persistent schedule (persistent = 1); this kernel's has "
+                            "persistent = "
+                         << kernel.getSchedule().getPersistent();
+  if (getRoles().size() != 3 || getExtents().size() != 3)
+    return emitOpError() << "has " << getRoles().size() << " roles and " << getExtents().size()
+                         << " extents: chunk, head and batch, one extent each";
+  Builder b(getContext());
+  Type index = b.getIndexType();
+  SmallVector<Type> wanted(7, index);
+  wanted.push_back(b.getI1Type());
+  if (!llvm::equal(getBody().front().getArgumentTypes(), wanted))
+    return emitOpError() << "body takes this round's chunk, head and batch, the round, the "
+                            "next round's chunk, head and batch (index each) and whether "
+                            "there is a next round (i1)";
+  for (Operation &inner : (*this)->getParentRegion()->front())
+    if (isa<GridMapOp>(inner))
+      return emitOpError() << "replaces flash.grid_map: a kernel has one or the other";
+  return success();
+}
 
 /// An op only the delta rule's kernels of the given families run.
 static FailureOr<KernelOp> checkDeltaOp(Operation *op,

@@ -411,13 +411,44 @@ def Flash_ChunkGradStageOp : Flash_Op<"chunk_grad_stage", []> {
   let hasVerifier = 1;
 }
 
+def Flash_ChunkRoundsOp : Flash_Op<"chunk_rounds", [SingleBlock, NoTerminator,
+    HasParent<"KernelOp">]> {
+  let summary = "a persistent linear_grad_chunk CTA's rounds over the chunks it owns";
+  let description = [{
+    Replaces `flash.grid_map` in the persistent form of the gradient's
+    chunk kernel (a chunk_grad schedule with `persistent = 1`): the grid is
+    one CTA per SM (fewer when there are fewer tiles), and round r of CTA c
+    takes linear tile c + r * gridDim over the three roles (chunk, head,
+    batch; the first fastest, the one-chunk-a-CTA grid's order). The body's
+    arguments: this round's chunk, head and batch, the round r, the next
+    round's chunk, head and batch, and whether this CTA has a next round
+    (i1; the next ids are only meaningful where it does). The body stages
+    the next round's tiles while this round computes.
+
+    ```mlir
+    flash.chunk_rounds ["chunk", "head", "batch"] extents ["cdiv(T,64)", "16", "B"] {
+    ^bb0(%c: index, %h: index, %b: index, %r: index,
+         %nc: index, %nh: index, %nb: index, %more: i1):
+      ...
+    }
+    ```
+  }];
+  let arguments = (ins StrArrayAttr:$roles, StrArrayAttr:$extents);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = "$roles `extents` $extents attr-dict-with-keyword $body";
+  let hasVerifier = 1;
+}
+
 def Flash_ChunkGradOp : Flash_Op<"chunk_grad", [SingleBlock]> {
   let summary = "one chunk's dq, dk, dv and gate gradients (semantics.md §4.5)";
   let description = [{
     In a `linear_grad_chunk` kernel, with the chunk's q, k, v and dO rows
-    in stage 0, its gates in gate buffer `buffer`, and the state before
-    the chunk S and the gradient of the state after it G staged by the
-    `flash.chunk_grad_stage` before it (16 bits), with A_rs = scale (q_r . k_s) W_rs and
+    in stage `stage` of their rings (1 stage, or 2 in the persistent
+    form), its gates in gate buffer `buffer`, and the state before
+    the chunk S and the gradient of the state after it G staged by a
+    `flash.chunk_grad_stage` of the chunk (16 bits: earlier in its block,
+    or in a `flash.chunk_rounds` body, by the round before or the first
+    round's), with A_rs = scale (q_r . k_s) W_rs and
     dP_rs = (dO_r . v_s) W_rs, W_rs = exp(D~_rs) where the region (as
     `flash.decay_map`'s) says s is visible to r, else 0:
       dq_r = scale (exp(b_r) S dO_r + sum_s dP_rs k_s)
@@ -434,10 +465,10 @@ def Flash_ChunkGradOp : Flash_Op<"chunk_grad", [SingleBlock]> {
     over the passes, dv is written a slice a pass.
   }];
   let arguments = (ins Index:$batch, Index:$head, Index:$chunk,
-                       Index:$extent, Index:$buffer, Flash_GateKind:$gate);
+                       Index:$extent, Index:$stage, Index:$buffer, Flash_GateKind:$gate);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{
-    `[` $batch `,` $head `,` $chunk `]` `extent` $extent `buffer` $buffer
+    `[` $batch `,` $head `,` $chunk `]` `extent` $extent `stage` $stage `buffer` $buffer
     `gate` $gate attr-dict-with-keyword $body
   }];
   let hasVerifier = 1;

@@ -762,23 +762,11 @@ struct KernelBuilder {
   KernelOp buildGradChunk(StringRef name, int64_t variant) {
     KernelOp kernel = createKernel(name, KernelFamily::linear_grad_chunk,
                                    "grad_chunk", variant);
+    if (plan.schedule.getPersistent())
+      return buildGradChunkRounds(kernel);
     Value c = mapChunkGrid();
     Value zero = a.c(0);
-    const bool valueSlices =
-        gradValueSlice(plan.valueDim, plan.schedule.getValueSlice()) < plan.valueDim;
-    SmallVector<std::pair<TensorRole, int64_t>> rows = {{TensorRole::q, plan.keyDim},
-                                                        {TensorRole::k, plan.keyDim}};
-    if (!valueSlices)
-      rows.append({{TensorRole::v, plan.valueDim}, {doutRole(), plan.valueDim}});
-    for (auto [role, cols] : rows)
-      ChunkLoadOp::create(b, loc, role, batch, head, c, zero, T, chunk, cols, zero,
-                          true);
-    if (hasNormalizer(gate()))
-      ChunkLoadOp::create(b, loc, TensorRole::grad_dqn, batch, head, c, zero, T,
-                          chunk, dqnColumns(), zero, true);
-    if (gate() == GateKind::vector)
-      ChunkLoadOp::create(b, loc, TensorRole::g, batch, head, c, zero, T, chunk,
-                          plan.keyDim, zero, true);
+    stageGradRows(c, zero);
     // The boundary states in the same group as the rows: one round trip.
     ChunkGradStageOp::create(b, loc, batch, head, c, gate());
     TileCommitOp::create(b, loc);
@@ -792,8 +780,95 @@ struct KernelBuilder {
       chunkGates(c, zero, zero);
       BarrierOp::create(b, loc);
     }
-    auto grad = ChunkGradOp::create(b, loc, batch, head, c, T, zero, gate());
+    auto grad = ChunkGradOp::create(b, loc, batch, head, c, T, zero, zero, gate());
     buildDecayRegion(b, loc, gate(), grad);
+    return kernel;
+  }
+
+  /// The rows the chunk kernel stages whole for chunk `c` of the current
+  /// (batch, head) into `stage`: q and k, v and dO unless the schedule
+  /// passes over value slices (flash.chunk_grad stages those), a
+  /// normaliser's dN rows, vector gates' g tile.
+  void stageGradRows(Value c, Value stage) {
+    Value zero = a.c(0);
+    const bool valueSlices =
+        gradValueSlice(plan.valueDim, plan.schedule.getValueSlice()) < plan.valueDim;
+    SmallVector<std::pair<TensorRole, int64_t>> rows = {{TensorRole::q, plan.keyDim},
+                                                        {TensorRole::k, plan.keyDim}};
+    if (!valueSlices)
+      rows.append({{TensorRole::v, plan.valueDim}, {doutRole(), plan.valueDim}});
+    for (auto [role, cols] : rows)
+      ChunkLoadOp::create(b, loc, role, batch, head, c, zero, T, chunk, cols, stage, true);
+    if (hasNormalizer(gate()))
+      ChunkLoadOp::create(b, loc, TensorRole::grad_dqn, batch, head, c, zero, T,
+                          chunk, dqnColumns(), stage, true);
+    if (gate() == GateKind::vector)
+      ChunkLoadOp::create(b, loc, TensorRole::g, batch, head, c, zero, T, chunk,
+                          plan.keyDim, zero, true);
+  }
+
+  /// The persistent chunk kernel (persistent = 1; whole values, scalar or
+  /// no gates, unpacked): one CTA an SM, rounds over (chunk, head, batch)
+  /// (flash.chunk_rounds). Round r computes in row stage r % 2 while the
+  /// next round's rows land in the other; the next round's states (one S,
+  /// one G: chunk_grad reads them to its end) are staged after this
+  /// round's chunk_grad and its barrier, its gates fetched and scanned into
+  /// the one gate buffer there too. Copy groups, oldest first: round 0's
+  /// rows and states (the first round's own), then per round the next
+  /// rows, then the next states; `wait 1` at a round's top leaves only the
+  /// next rows in flight.
+  KernelOp buildGradChunkRounds(KernelOp kernel) {
+    Type index = b.getIndexType();
+    T = DimOp::create(b, loc, index, b.getStringAttr(plan.lengthDim));
+    auto rounds = ChunkRoundsOp::create(
+        b, loc, b.getStrArrayAttr({"chunk", "head", "batch"}),
+        b.getStrArrayAttr({"max(cdiv(" + plan.lengthDim + "," + std::to_string(chunk) + "),1)",
+                           std::to_string(plan.heads), plan.batchDim}));
+    SmallVector<Type> types(7, index);
+    types.push_back(b.getI1Type());
+    Block *body = b.createBlock(&rounds.getBody(), {}, types,
+                                SmallVector<Location>(types.size(), loc));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(body);
+    Value c = body->getArgument(0), round = body->getArgument(3);
+    Value nextChunk = body->getArgument(4), more = body->getArgument(7);
+    Value thisHead = body->getArgument(1), thisBatch = body->getArgument(2);
+    Value nextHead = body->getArgument(5), nextBatch = body->getArgument(6);
+    Value zero = a.c(0), two = a.c(2);
+    auto at = [&](Value h, Value bt) {
+      head = h;
+      batch = bt;
+    };
+    const bool scalarGates = hasScalarGates(gate());
+    // The gates of chunk `cc` of the current (batch, head) into buffer 0.
+    auto gates = [&](Value cc) {
+      GateFetchOp::create(b, loc, batch, head, cc, T, gate());
+      chunkGates(cc, zero, zero);
+    };
+    at(thisHead, thisBatch);
+    ifThen(a.eq(round, zero), [&] {
+      stageGradRows(c, zero);
+      ChunkGradStageOp::create(b, loc, batch, head, c, gate());
+      TileCommitOp::create(b, loc);
+      if (scalarGates)
+        gates(c);
+    });
+    at(nextHead, nextBatch);
+    ifThen(more, [&] { stageGradRows(nextChunk, a.rem(a.add(round, a.c(1)), two)); });
+    TileCommitOp::create(b, loc);
+    TileWaitOp::create(b, loc, 1);
+    at(thisHead, thisBatch);
+    auto grad = ChunkGradOp::create(b, loc, batch, head, c, T, a.rem(round, two), zero, gate());
+    buildDecayRegion(b, loc, gate(), grad);
+    // Every warp is past its last read of S, G, the gate buffer and this
+    // round's row stage.
+    BarrierOp::create(b, loc);
+    at(nextHead, nextBatch);
+    ifThen(more, [&] { ChunkGradStageOp::create(b, loc, batch, head, nextChunk, gate()); });
+    TileCommitOp::create(b, loc);
+    if (scalarGates)
+      ifThen(more, [&] { gates(nextChunk); });
+    at(thisHead, thisBatch);
     return kernel;
   }
 

@@ -245,7 +245,16 @@ struct GradChunkShape {
   /// mlstm_exp: the rows' stabilisers and their sources (2 L f32), their
   /// stabiliser gradients (L) and the routing's per-step sums (L).
   bool stabilizer = false;
+  /// Stages of the rows' ring (q, k, v, dO and a normaliser's dN): 1, or
+  /// 2 in the persistent form (a chunk_grad schedule's `persistent`), where
+  /// a CTA runs rounds of chunks and the next round's rows land while this
+  /// round computes.
+  int64_t rowStages = 1;
 };
+
+/// The rows' ring stages of a chunk_grad schedule's chunk kernel (its
+/// `persistent` field: 0, one chunk a CTA; 1, persistent rounds).
+inline int64_t gradRowStages(int64_t persistent) { return persistent ? 2 : 1; }
 
 /// The value columns per pass a chunk_grad schedule's value_slice gives
 /// its chunk kernel (0 or Dv: the whole of Dv at once).
@@ -271,7 +280,7 @@ inline int64_t gradColumnSplit(int64_t keyDim, int64_t tileD) {
 
 /// Byte offsets in dynamic shared memory of a linear_grad_chunk kernel,
 /// each 128-byte aligned: the chunk's q, k (L x Dk), v, dO (L x the value
-/// slice); the state before the chunk S and the gradient of the state
+/// slice), each rowStages tiles; the state before the chunk S and the gradient of the state
 /// after it G (Dk x the value slice, 16-bit copies); A and dP (L x L, 16-bit); the gate buffers
 /// (two, as the other kernels' ring) or, for vector gates, the f32 g tile
 /// (L rows of gradGateTileStride), the b tables (hi and lo, L/16 + 1 rows
@@ -289,7 +298,7 @@ struct GradChunkSmemPlan {
   int64_t q = 0, k = 0, v = 0, dout = 0, state = 0, dstate = 0, a = 0, dp = 0,
           gtile = 0, gates = 0, rows = 0, total = 0;
   /// Normaliser kinds (dqnCols > 0): the rows' normaliser gradients as
-  /// the rows kernel wrote them (L x dqnCols f32), then their column (L), n before the chunk
+  /// the rows kernel wrote them (L x dqnCols f32, rowStages of them), then their column (L), n before the chunk
   /// and the n part of the gradient after it (Dk each), and the rows'
   /// k . dk per column slice (split x L), all f32; mlstm_exp then its
   /// GradChunkShape::stabilizer buffers (4 L).
@@ -305,11 +314,12 @@ inline GradChunkSmemPlan gradChunkSmemPlan(const GradChunkShape &s) {
     offset = at;
     at = align(at + bytes);
   };
-  take(p.q, L * s.keyDim * e);
-  take(p.k, L * s.keyDim * e);
+  const int64_t stages = s.rowStages;
+  take(p.q, stages * L * s.keyDim * e);
+  take(p.k, stages * L * s.keyDim * e);
   const int64_t slice = s.valueSlice > 0 ? s.valueSlice : s.valueDim;
-  take(p.v, L * slice * e);
-  take(p.dout, L * slice * e);
+  take(p.v, stages * L * slice * e);
+  take(p.dout, stages * L * slice * e);
   take(p.state, s.keyDim * slice * e);
   take(p.dstate, s.keyDim * slice * e);
   take(p.a, L * L * e);
@@ -319,7 +329,7 @@ inline GradChunkSmemPlan gradChunkSmemPlan(const GradChunkShape &s) {
                 : s.vectorGate ? (2 * vectorGateTableRows(L) + L / 16 + 1) * s.keyDim * 4
                                : 0);
   take(p.rows, (2 * s.columnSplit * L + 32) * 4);
-  take(p.dqn, L * s.dqnCols * 4);
+  take(p.dqn, stages * L * s.dqnCols * 4);
   take(p.normRows, s.dqnCols > 0
                        ? (L + 2 * s.keyDim + s.columnSplit * L + (s.stabilizer ? 4 * L : 0)) * 4
                        : 0);

@@ -147,6 +147,7 @@ flashgen::schedule::gradChunkShape(const LinearProblem &p, const Schedule &s) {
   shape.vectorGate = p.gate == GateKind::Vector;
   shape.dqnCols = dqnColsOf(p);
   shape.stabilizer = p.gate == GateKind::MlstmExp;
+  shape.rowStages = mlir::flash::gradRowStages(s.persistent);
   return shape;
 }
 
@@ -199,6 +200,22 @@ flashgen::schedule::linearGradKernelViolations(const LinearProblem &p,
     out.push_back("value_slice = " + n(s.valueSlice) +
                   " (the chunk kernel's value columns per pass) must be 0 (the whole of "
                   "Dv) or a power of two of at least 16 dividing Dv = " + n(p.valueDim));
+  if (s.persistent != 0 && s.persistent != 1)
+    out.push_back("persistent = " + n(s.persistent) +
+                  " must be 0 (one chunk a CTA) or 1 (persistent rounds of chunks)");
+  else if (s.persistent == 1) {
+    // The persistent form prefetches the next round's rows whole and
+    // stages its states after this round's last read of them.
+    if (slice < p.valueDim)
+      out.push_back("persistent = 1 stages each round's v, dO and states whole: value_slice = " +
+                    n(s.valueSlice) + " passes over slices (use persistent = 0)");
+    if (p.gate == GateKind::Vector)
+      out.push_back("persistent = 1: gate 'vector' gates its staged q and k in place per "
+                    "chunk; its chunk kernel runs one chunk a CTA (persistent = 0)");
+    if (p.packed)
+      out.push_back("persistent = 1: packed (varlen) sequences' chunk counts are per "
+                    "sequence; their chunk kernel runs one chunk a CTA (persistent = 0)");
+  }
   if (!out.empty())
     return out;
   if (s.tileD != 0 && (s.tileD < 16 || !isPowerOfTwo(s.tileD) || s.tileD > p.keyDim))
@@ -226,7 +243,9 @@ flashgen::schedule::linearGradKernelViolations(const LinearProblem &p,
   int64_t smem = mlir::flash::gradChunkSmemPlan(shape).total;
   if (smem > t.smemPerCTA)
     out.push_back("chunk kernel: needs " + n(smem) +
-                  " bytes of shared memory (q, k, v, dO, two 16-bit states " +
+                  " bytes of shared memory (q, k, v, dO" +
+                  (shape.rowStages > 1 ? " in " + n(shape.rowStages) + " stages" : std::string()) +
+                  ", two 16-bit states " +
                   (slice < p.valueDim ? n(slice) + " value columns wide"
                                       : std::string("whole")) +
                   ", A, dP), " + t.name + " allows " + n(t.smemPerCTA));
@@ -324,7 +343,13 @@ Result<ScheduleSpace> flashgen::schedule::linearGradSpace(const LinearProblem &p
                 {"warps", {4, 2, 1}, {}},
                 {"tile_d", tileD, {}},
                 {"value_slice", valueSlices, {}}};
-  enum : size_t { kChunk, kTileDv, kStages, kWarps, kTileD, kValueSlice };
+  // The chunk kernel's persistent rounds (the next chunk's rows prefetched
+  // while this one computes) where they apply, first.
+  if (p.gate != GateKind::Vector && !p.packed)
+    space.dims.push_back({"persistent", {1, 0}, {"yes", "no"}});
+  else
+    space.dims.push_back({"persistent", {0}, {"no"}});
+  enum : size_t { kChunk, kTileDv, kStages, kWarps, kTileD, kValueSlice, kPersistent };
   out.toSchedule = [p](const Point &x) {
     Schedule s;
     s.algorithm = Algorithm::ChunkGrad;
@@ -335,6 +360,7 @@ Result<ScheduleSpace> flashgen::schedule::linearGradSpace(const LinearProblem &p
     s.stages = x[kStages];
     s.warps = x[kWarps];
     s.tileD = x[kTileD];
+    s.persistent = x[kPersistent];
     s.smemBytes = linearGradSmemBytes(p, s);
     return s;
   };
@@ -355,6 +381,13 @@ Result<ScheduleSpace> flashgen::schedule::linearGradSpace(const LinearProblem &p
       "the chunk kernel's column split (Dk / tile_d) must leave 16-column tiles of "
       "the chunk and of the value columns per pass"));
   space.constraints.push_back(flagRule(
+      "persistent rounds over whole values", {kValueSlice, kPersistent},
+      [dv0](const Point &x) {
+        return x[kPersistent] && mlir::flash::gradValueSlice(dv0, x[kValueSlice]) < dv0;
+      },
+      "the persistent chunk kernel stages each round's v, dO and states whole "
+      "(value_slice = 0)"));
+  space.constraints.push_back(flagRule(
       "whole copies", {kChunk, kTileDv, kWarps, kTileD, kValueSlice},
       [p, toSchedule](const Point &x) {
         Schedule s = toSchedule(x);
@@ -362,7 +395,7 @@ Result<ScheduleSpace> flashgen::schedule::linearGradSpace(const LinearProblem &p
       },
       "the kernels' tiles must split into whole 16-byte copies over their threads"));
   space.constraints.push_back(sharedMemoryRule(
-      t, {kChunk, kTileDv, kStages, kTileD, kValueSlice},
+      t, {kChunk, kTileDv, kStages, kTileD, kValueSlice, kPersistent},
       [toSchedule](const Point &x) { return toSchedule(x).smemBytes; }));
   space.constraints.push_back(registersRule(
       t, {kChunk, kTileDv, kWarps, kTileD, kValueSlice}, [p, toSchedule](const Point &x) {
@@ -448,7 +481,9 @@ Evaluation flashgen::schedule::evaluateLinearGrad(const LinearProblem &p,
   chunk.warps = mlir::flash::gradChunkWarps(shape);
   chunk.smemBytes = mlir::flash::gradChunkSmemPlan(shape).total;
   chunk.registersPerThread = mlir::flash::gradChunkRegisterEstimate(shape);
-  chunk.pipelined = false; // one chunk per CTA: load, then compute
+  // One chunk a CTA loads, then computes; persistent rounds load the next
+  // round's rows while this one computes.
+  chunk.pipelined = s.persistent != 0;
   int64_t rows = T * (2 * Dk + 2 * Dv) * e + T * g;   // q, k, v, dO, gates
   int64_t grads = T * (2 * Dk + Dv) * e + T * g;      // dq, dk, dv, gates'
   int64_t stateReads = chunks * 2 * state;            // S, G (16-bit)
@@ -493,11 +528,20 @@ Evaluation flashgen::schedule::evaluateLinearGrad(const LinearProblem &p,
                                L * (2.0 * Dk + Dv) * e;
     const double smemCyclesPerWave = concurrent * perChunkSmem * e / t.smemBytesPerClockPerSM;
     const int64_t slices = mlir::flash::gradValueSlices(shape);
+    const double computeCycles = rowWarpsMmas * kGradChunkCyclesPerMma +
+                                 kGradChunkExposedSmem * smemCyclesPerWave +
+                                 (slices > 1 ? slices : 0) * kGradChunkCyclesPerSlice;
     chunk.chainSteps = 1;
-    chunk.chainStepCycles = concurrent * bytesPerCta / hbmBytesPerCycle +
-                            rowWarpsMmas * kGradChunkCyclesPerMma +
-                            kGradChunkExposedSmem * smemCyclesPerWave +
-                            (slices > 1 ? slices : 0) * kGradChunkCyclesPerSlice;
+    if (s.persistent) {
+      // A round: its states, staged after the previous round's last read
+      // of them, exposed; its rows (and the previous round's gradient
+      // writes) under the previous round's products.
+      const double statesCycles = concurrent * 2.0 * state / hbmBytesPerCycle;
+      const double rowsCycles = concurrent * (bytesPerCta - 2.0 * state) / hbmBytesPerCycle;
+      chunk.chainStepCycles = statesCycles + std::max(rowsCycles, computeCycles);
+    } else {
+      chunk.chainStepCycles = concurrent * bytesPerCta / hbmBytesPerCycle + computeCycles;
+    }
   }
   chunk.steps = static_cast<double>(chunk.ctas);
   result.kernels.push_back(chunk);

@@ -13,8 +13,11 @@
 //   grad_chunk   every chunk in parallel, one CTA each (the whole Dk and
 //                Dv; L / 16 x Dk / tile_d warps, each 16 rows and a column
 //                slice): dq, dk, dv and the log-decays' gradient from the
-//                chunk's rows, its two states and the intra-chunk products.
-// The space: chunk L, tile_d, the state passes' tile_dv, stages and warps. Its
+//                chunk's rows, its two states and the intra-chunk products;
+//                with `persistent`, one CTA an SM running rounds of chunks,
+//                the next round's rows prefetched into a second stage.
+// The space: chunk L, tile_d, value_slice, persistent, the state passes'
+// tile_dv, stages and warps. Its
 // rules, resources and cost are here and in ChunkLayout.h (the plan the
 // emitter prints), so the checker, the scheduler and the kernels agree.
 //

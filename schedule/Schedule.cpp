@@ -125,11 +125,14 @@ std::string Schedule::str() const {
     return os.str();
   } else if (algorithm == Algorithm::ChunkGrad) {
     // The chunk kernel has no inner tiles (tile_d: its dq columns per
-    // warp; value_slice, printed where set: its value columns per pass);
-    // tile_dv, stages and warps are the state passes'.
+    // warp; value_slice, printed where set: its value columns per pass;
+    // persistent: its rounds); tile_dv, stages and warps are the state
+    // passes'.
     os << " chunk=" << chunk << " tile_d=" << tileD << " tile_dv=" << tileDv;
     if (valueSlice != 0)
       os << " value_slice=" << valueSlice;
+    if (persistent != 0)
+      os << " persistent";
   } else {
     os << " chunk=" << chunk << " inner_q=" << innerQ
        << " inner_kv=" << innerKv << " tile_dv=" << tileDv;

@@ -116,6 +116,7 @@ private:
   LogicalResult printWY(ChunkWYOp op);
   LogicalResult printChunkGrad(ChunkGradOp op);
   LogicalResult printChunkGradStage(ChunkGradStageOp op);
+  LogicalResult printChunkRounds(ChunkRoundsOp op);
   /// The pointer to a gradient scratch tensor's (batch, head) row at
   /// boundary `index`.
   std::string gradBoundary(Value batch, Value head, StringRef scratch, StringRef index);
@@ -259,9 +260,7 @@ LogicalResult LinearKernelPrinter::printChunkLoad(ChunkLoadOp op) {
   if (role == TensorRole::grad_dqn) {
     // Whole chunks of rows (linear_grad_rows writes 0 past the sequence),
     // kDqnCols floats a row, contiguous.
-    std::string at = gradChunk ? "kSmemDqn"
-                               : "kSmemDqn + fg::u32((" + name(op.getStage()) +
-                                     ") * kChunk * kDqnCols * 4)";
+    std::string at = "kSmemDqn + fg::u32((" + name(op.getStage()) + ") * kChunk * kDqnCols * 4)";
     line() << "fg::cta::load_async_bytes<kThreads, kChunk * kDqnCols * 4>(smem + " << at
            << ", " << base(tensor, op.getBatch(), op.getHead()) << " + " << row0
            << " * grad_dqn_s2);\n";
@@ -1030,6 +1029,49 @@ LogicalResult LinearKernelPrinter::printChunkGradStage(ChunkGradStageOp op) {
   return success();
 }
 
+/// for (tile = blockIdx.x, round = 0; tile < tiles; tile += gridDim.x) {
+///   this round's ids and the next round's (first role fastest); body }
+/// The grid becomes one CTA per SM (fewer when there are fewer tiles).
+LogicalResult LinearKernelPrinter::printChunkRounds(ChunkRoundsOp op) {
+  Block &body = op.getBody().front();
+  std::string tiles, gridExtent;
+  SmallVector<std::string> extents;
+  for (Attribute extent : op.getExtents()) {
+    StringRef text = cast<StringAttr>(extent).getValue();
+    extents.push_back("(" + extentToCpp(text) + ")");
+    tiles += (tiles.empty() ? "" : " * ") + extents.back();
+    gridExtent += (gridExtent.empty() ? "" : "*") + ("(" + text + ")").str();
+  }
+  result.grid = {"min(" + gridExtent + "," +
+                     std::to_string((*flashgen::schedule::lookupTarget("sm_90"))->numSMs) + ")",
+                 "1", "1"};
+  line() << "const int fg_tiles = " << tiles << ";  // chunk tiles of the whole launch\n";
+  line() << "for (int fg_tile = int(blockIdx.x), fg_round = 0; fg_tile < fg_tiles; "
+            "fg_tile += int(gridDim.x), ++fg_round) {\n";
+  ++indent;
+  line() << "const int fg_next = fg_tile + int(gridDim.x);\n";
+  line() << "const bool fg_more = fg_next < fg_tiles;  // this CTA has a next round\n";
+  std::string stride = "1";
+  for (size_t i = 0; i < 3; ++i) {
+    std::string role = cast<StringAttr>(op.getRoles()[i]).getValue().str();
+    names[body.getArgument(i)] = role + "_id";
+    names[body.getArgument(4 + i)] = "next_" + role + "_id";
+    line() << "const int " << role << "_id = (fg_tile / (" << stride << ")) % " << extents[i]
+           << ";\n";
+    line() << "const int next_" << role << "_id = (fg_next / (" << stride << ")) % "
+           << extents[i] << ";\n";
+    stride += " * " + extents[i];
+  }
+  names[body.getArgument(3)] = "fg_round";
+  names[body.getArgument(7)] = "fg_more";
+  for (Operation &inner : body)
+    if (failed(printOp(&inner)))
+      return failure();
+  --indent;
+  line() << "}\n";
+  return success();
+}
+
 LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
   Block &block = op.getBody().front();
   std::string c = name(op.getChunk());
@@ -1056,6 +1098,11 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
   };
   line() << "{\n";
   ++indent;
+  // The rows of this chunk: stage `stage` of their rings.
+  std::string st = name(op.getStage());
+  line() << "const QTile sQ = sQ_ring.stage(" << st << "), sK = sK_ring.stage(" << st << ");\n";
+  line() << "const VTile sV = sV_ring.stage(" << st << "), sDO = sDO_ring.stage(" << st
+         << ");\n";
   // S and G (whole, or a slice a pass below), n and n's part of G were
   // staged by flash.chunk_grad_stage and landed at the kernel's tile wait.
   if (!sliced)
@@ -1063,10 +1110,12 @@ LogicalResult LinearKernelPrinter::printChunkGrad(ChunkGradOp op) {
               "sum_s k_s . (w_s G v_s).\n";
   if (normalizer)
     // Each row's normaliser gradient dN_r (read after dot_tiles' barriers).
-    line() << "fg::cta::copy_column<kThreads, kChunk, kDqnCols>(s_dqn, s_dqn_rows);\n";
+    line() << "fg::cta::copy_column<kThreads, kChunk, kDqnCols>(s_dqn, s_dqn_rows + (" << st
+           << ") * kChunk * kDqnCols);\n";
   if (stabilizer)
     // mlstm_exp: and each row's stabiliser gradient dm_r.
-    line() << "fg::cta::copy_column<kThreads, kChunk, kDqnCols>(s_dm, s_dqn_rows + 1);\n";
+    line() << "fg::cta::copy_column<kThreads, kChunk, kDqnCols>(s_dm, s_dqn_rows + (" << st
+           << ") * kChunk * kDqnCols + 1);\n";
   if (scalarGates) {
     std::string normDot = "fg::cta::dot_vectors<kThreads, kKeyDim>(s_n, s_gn, s_red)";
     if (sliced)
@@ -1507,7 +1556,11 @@ std::string LinearKernelPrinter::gradChunkHeader() {
     << "static_assert(kValueSlices * kValueSlice == kValueDim, \"whole value slices\");\n"
     << "constexpr int kColsV = kValueSlice / kColSplit;\n"
     << "constexpr int kWarps = " << gradChunkWarps(gradShape) << ";\n"
-    << "constexpr int kThreads = kWarps * 32;\n";
+    << "constexpr int kThreads = kWarps * 32;\n"
+    << "// The rows' ring: " << (gradShape.rowStages > 1 ? "the persistent rounds' two stages"
+                                                         : "one stage, one chunk a CTA")
+    << ".\n"
+    << "constexpr int kRowStages = " << gradShape.rowStages << ";\n";
   if (scalarGates)
     h << "constexpr int kGateRows = (kChunk + 31) / 32;  // chunk rows per lane in gate "
          "scans\n"
@@ -1523,7 +1576,7 @@ std::string LinearKernelPrinter::gradChunkHeader() {
       << "constexpr int kSmemNormRows = " << gradPlan.normRows
       << ";  // dN [L], n [Dk], G's n part [Dk], k . dk [split][L]"
       << (stabilizer ? ", mu and src [2][L], dm [L], e [L]" : "") << "\n"
-      << "static_assert(kSmemNormRows - kSmemDqn >= kChunk * kDqnCols * 4 && "
+      << "static_assert(kSmemNormRows - kSmemDqn >= kRowStages * kChunk * kDqnCols * 4 && "
       << gradPlan.total << " - kSmemNormRows >= (kChunk + 2 * kKeyDim + kColSplit * kChunk"
       << (stabilizer ? " + 4 * kChunk" : "") << ") * 4, "
       << "\"normaliser buffers overlap\");\n";
@@ -1532,8 +1585,8 @@ std::string LinearKernelPrinter::gradChunkHeader() {
     << "using VTile = fg::smem_tile<Elem, kChunk, kValueSlice>;\n"
     << "using CTile = fg::smem_tile<Elem, kKeyDim, kValueSlice>;\n"
     << "using PTile = fg::smem_tile<Elem, kChunk, kChunk>;\n"
-    << "using QRing = fg::smem_ring<QTile, 1>;\n"
-    << "using VRing = fg::smem_ring<VTile, 1>;\n"
+    << "using QRing = fg::smem_ring<QTile, kRowStages>;\n"
+    << "using VRing = fg::smem_ring<VTile, kRowStages>;\n"
     << "// Shared memory (schedule/ChunkLayout.h's gradChunkSmemPlan).\n"
     << "constexpr int kSmemQ = " << gradPlan.q << ";\n"
     << "constexpr int kSmemK = " << gradPlan.k << ";\n"
@@ -1547,8 +1600,10 @@ std::string LinearKernelPrinter::gradChunkHeader() {
     << "constexpr int kSmemGates = " << gradPlan.gates << ";\n"
     << "constexpr int kSmemRows = " << gradPlan.rows << ";\n"
     << "constexpr int kSmemBytes = " << gradPlan.total << ";\n"
-    << "static_assert(kSmemK - kSmemQ >= QTile::kBytes && kSmemV - kSmemK >= QTile::kBytes &&\n"
-    << "              kSmemDO - kSmemV >= VTile::kBytes && kSmemS - kSmemDO >= VTile::kBytes &&\n"
+    << "static_assert(kSmemK - kSmemQ >= kRowStages * QTile::kBytes &&\n"
+    << "              kSmemV - kSmemK >= kRowStages * QTile::kBytes &&\n"
+    << "              kSmemDO - kSmemV >= kRowStages * VTile::kBytes &&\n"
+    << "              kSmemS - kSmemDO >= kRowStages * VTile::kBytes &&\n"
     << "              kSmemDC - kSmemS >= CTile::kBytes && kSmemA - kSmemDC >= CTile::kBytes &&\n"
     << "              kSmemDP - kSmemA >= PTile::kBytes && kSmemG - kSmemDP >= PTile::kBytes &&\n"
     << "              kSmemGates - kSmemG >= " << (vectorGate ? "kChunk * kGStride * 4" : "0")
@@ -1677,6 +1732,7 @@ LogicalResult LinearKernelPrinter::printKernelOp(Operation *op) {
       .Case<ChunkWYOp>([&](auto wy) { return printWY(wy); })
       .Case<ChunkGradOp>([&](auto grad) { return printChunkGrad(grad); })
       .Case<ChunkGradStageOp>([&](auto stage) { return printChunkGradStage(stage); })
+      .Case<ChunkRoundsOp>([&](auto rounds) { return printChunkRounds(rounds); })
       .Default([&](Operation *other) {
         return other->emitError() << "the CUDA emitter has no printing for '"
                                   << other->getName() << "' in a "
@@ -2165,6 +2221,7 @@ FailureOr<EmittedKernel> LinearKernelPrinter::printGradChunkKernel(Type elementT
   gradShape.vectorGate = vectorGate;
   gradShape.dqnCols = dqnCols;
   gradShape.stabilizer = stabilizer;
+  gradShape.rowStages = gradRowStages(kernel.getSchedule().getPersistent());
   gradPlan = gradChunkSmemPlan(gradShape);
   gradValueSliced = gradValueSlices(gradShape) > 1;
   result.threads = gradChunkWarps(gradShape) * 32;
@@ -2184,8 +2241,6 @@ FailureOr<EmittedKernel> LinearKernelPrinter::printGradChunkKernel(Type elementT
   line() << "const fg::u32 smem = fg::ptx::smem_addr(smem_p);\n";
   line() << "const QRing sQ_ring{smem + kSmemQ}, sK_ring{smem + kSmemK};\n";
   line() << "const VRing sV_ring{smem + kSmemV}, sDO_ring{smem + kSmemDO};\n";
-  line() << "const QTile sQ = sQ_ring.stage(0), sK = sK_ring.stage(0);\n";
-  line() << "const VTile sV = sV_ring.stage(0), sDO = sDO_ring.stage(0);\n";
   line() << "const CTile sS{smem + kSmemS}, sG{smem + kSmemDC};  // S, G (16-bit)\n";
   line() << "const PTile sA{smem + kSmemA}, sDP{smem + kSmemDP};\n";
   line() << "float* const s_rows = reinterpret_cast<float*>(smem_p + kSmemRows);\n";

@@ -33,7 +33,7 @@ flash.kernel @k family linear_states schedule #flash.schedule<algorithm = chunk_
 // -----
 
 // No grid mapping.
-// expected-error@+1 {{'flash.kernel' op has 0 flash.grid_map ops in its body; a kernel has exactly one, or none when flash.tile_rounds loops give the tiles}}
+// expected-error@+1 {{'flash.kernel' op has 0 flash.grid_map ops in its body; a kernel has exactly one, or none when flash.tile_rounds loops or flash.chunk_rounds give the tiles}}
 flash.kernel @k family attention schedule #flash.schedule<algorithm = flash2, tile_q = 64, tile_kv = 64, tile_d = 64, stages = 2, warps = 4, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0> problem {} {
   %c0 = arith.constant 0 : index
 }
@@ -913,12 +913,45 @@ flash.kernel @k family attention_mask_lists schedule #flash.schedule<algorithm =
 flash.kernel @k family linear_grad_chunk schedule #flash.schedule<algorithm = chunk_grad, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 2, chunk = 32, inner_q = 32, inner_kv = 32, tile_dv = 32, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["chunk", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index
-  // expected-error@+1 {{'flash.chunk_grad' op needs a flash.chunk_grad_stage of the same chunk and gate earlier in its block: it stages the boundary states chunk_grad reads}}
-  flash.chunk_grad[%ids#2, %ids#1, %ids#0] extent %c0 buffer %c0 gate decay {
+  // expected-error@+1 {{'flash.chunk_grad' op needs a flash.chunk_grad_stage of the same chunk and gate earlier in its block (in flash.chunk_rounds: of its round's chunk and of the next round's): it stages the boundary states chunk_grad reads}}
+  flash.chunk_grad[%ids#2, %ids#1, %ids#0] extent %c0 stage %c0 buffer %c0 gate decay {
   ^bb0(%a: f32, %b: f32, %c: f32, %d: f32, %e: f32, %f: f32, %r: index, %s: index):
     %x = arith.subf %b, %d : f32
     %v = arith.cmpi sle, %s, %r : index
     flash.decay_yield %x, %v
+  }
+}
+
+// -----
+
+// flash.chunk_rounds runs the persistent form: its kernel's schedule says so.
+flash.kernel @k family linear_grad_chunk schedule #flash.schedule<algorithm = chunk_grad, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 2, chunk = 32, inner_q = 32, inner_kv = 32, tile_dv = 32, smem_bytes = 0> problem {} {
+  // expected-error@+1 {{'flash.chunk_rounds' op needs a persistent schedule (persistent = 1); this kernel's has persistent = 0}}
+  flash.chunk_rounds ["chunk", "head", "batch"] extents ["1", "1", "1"] {
+  ^bb0(%c: index, %h: index, %b: index, %r: index, %nc: index, %nh: index, %nb: index, %more: i1):
+  }
+}
+
+// -----
+
+// In rounds, chunk_grad's states are staged for its round's chunk (the
+// first round) and for the next round's; the next round's is missing here.
+flash.kernel @k family linear_grad_chunk schedule #flash.schedule<algorithm = chunk_grad, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 2, chunk = 32, inner_q = 32, inner_kv = 32, tile_dv = 32, smem_bytes = 0, persistent = 1> problem {} {
+  flash.chunk_rounds ["chunk", "head", "batch"] extents ["1", "1", "1"] {
+  ^bb0(%c: index, %h: index, %b: index, %r: index, %nc: index, %nh: index, %nb: index, %more: i1):
+    %c0 = arith.constant 0 : index
+    %first = arith.cmpi eq, %r, %c0 : index
+    scf.if %first {
+      flash.chunk_grad_stage[%b, %h, %c] gate decay
+    }
+    flash.barrier
+    // expected-error@+1 {{'flash.chunk_grad' op needs a flash.chunk_grad_stage}}
+    flash.chunk_grad[%b, %h, %c] extent %c0 stage %c0 buffer %c0 gate decay {
+    ^bb0(%a: f32, %b1: f32, %c1: f32, %d: f32, %e: f32, %f: f32, %r1: index, %s: index):
+      %x = arith.subf %b1, %d : f32
+      %v = arith.cmpi sle, %s, %r1 : index
+      flash.decay_yield %x, %v
+    }
   }
 }
 

@@ -181,7 +181,7 @@ flash.kernel @k family attention schedule #flash.schedule<algorithm = flash3, ti
 // -----
 
 // A kernel with persistent loops has no grid map.
-// expected-error@+1 {{'flash.kernel' op has 1 flash.grid_map ops in its body; a kernel has exactly one, or none when flash.tile_rounds loops give the tiles}}
+// expected-error@+1 {{'flash.kernel' op has 1 flash.grid_map ops in its body; a kernel has exactly one, or none when flash.tile_rounds loops or flash.chunk_rounds give the tiles}}
 flash.kernel @k family attention schedule #flash.schedule<algorithm = flash3, tile_q = 128, tile_kv = 128, tile_d = 128, stages = 2, warps = 12, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 128, smem_bytes = 0> problem {} {
   %ids:3 = flash.grid_map ["query_tile", "head", "batch"] extents ["1", "1", "1"] : index, index, index
   %c0 = arith.constant 0 : index

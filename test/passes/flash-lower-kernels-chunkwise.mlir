@@ -459,6 +459,59 @@ func.func @grad(%q: tensor<?x2x?x64xbf16>, %k: tensor<?x2x?x64xbf16>,
 
 // -----
 
+// The gradient's chunk kernel in persistent rounds (persistent = 1): no
+// grid_map; flash.chunk_rounds gives this round's and the next round's
+// (chunk, head, batch). The first round stages its own rows and states;
+// every round stages the next round's rows into the other row stage
+// before waiting for all but that group, runs flash.chunk_grad on its
+// stage, and after a barrier stages the next round's states and scans its
+// gates into the one gate buffer.
+
+// CHECK-LABEL: flash.kernel @grad_rounds_v0_grad_chunk family linear_grad_chunk
+// CHECK-SAME: persistent = 1
+// CHECK-NOT: flash.grid_map
+// CHECK: flash.chunk_rounds ["chunk", "head", "batch"] extents ["max(cdiv(T,32),1)", "2", "B"] {
+// CHECK-NEXT: ^bb0(%[[C:[^:]*]]: index, %[[H:[^:]*]]: index, %[[B:[^:]*]]: index, %[[R:[^:]*]]: index, %[[NC:[^:]*]]: index, %[[NH:[^:]*]]: index, %[[NB:[^:]*]]: index, %[[MORE:[^:]*]]: i1):
+// CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[R]]
+// CHECK: scf.if %[[FIRST]] {
+// CHECK: flash.chunk_load q[%[[B]], %[[H]], %[[C]], {{.*}}] rows 32 cols 64
+// CHECK: flash.chunk_grad_stage[%[[B]], %[[H]], %[[C]]] gate decay
+// CHECK-NEXT: flash.tile_commit
+// CHECK-NEXT: flash.gate_fetch[%[[B]], %[[H]], %[[C]]]
+// CHECK: scf.if %[[MORE]] {
+// CHECK: %[[NEXT:.*]] = arith.remsi
+// CHECK: flash.chunk_load q[%[[NB]], %[[NH]], %[[NC]], {{.*}}] rows 32 cols 64 extent %{{.*}} stage %[[NEXT]]
+// CHECK: flash.chunk_load dout[%[[NB]], %[[NH]], %[[NC]], {{.*}}] rows 32 cols 64 extent %{{.*}} stage %[[NEXT]]
+// CHECK: flash.tile_commit
+// CHECK-NEXT: flash.tile_wait 1
+// CHECK-NEXT: %[[STAGE:.*]] = arith.remsi %[[R]]
+// CHECK-NEXT: flash.chunk_grad[%[[B]], %[[H]], %[[C]]] extent %{{.*}} stage %[[STAGE]] buffer
+// CHECK: flash.barrier
+// CHECK-NEXT: scf.if %[[MORE]] {
+// CHECK-NEXT: flash.chunk_grad_stage[%[[NB]], %[[NH]], %[[NC]]] gate decay
+// CHECK: flash.tile_commit
+// CHECK-NEXT: scf.if %[[MORE]] {
+// CHECK-NEXT: flash.gate_fetch[%[[NB]], %[[NH]], %[[NC]]]
+func.func @grad_rounds(%q: tensor<?x2x?x64xbf16>, %k: tensor<?x2x?x64xbf16>,
+                %v: tensor<?x2x?x64xbf16>, %g: tensor<?x2x?xf32>,
+                %do: tensor<?x2x?x64xbf16>, %c0: tensor<?x2x64x64xf32>,
+                %dcf: tensor<?x2x64x64xf32>)
+    -> (tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>,
+        tensor<?x2x?xf32>, tensor<?x2x64x64xf32>) {
+  %dq, %dk, %dv, %dg, %dc0 = flash.linear_attention_grad %q, %k, %v, %do gate decay
+      gates(%g : tensor<?x2x?xf32>) initial(%c0 : tensor<?x2x64x64xf32>)
+      final_grad(%dcf : tensor<?x2x64x64xf32>) dims ["B", "T"]
+      {flash.schedule = #flash.schedule<algorithm = chunk_grad, tile_q = 0, tile_kv = 0, tile_d = 0, stages = 2, warps = 2, chunk = 32, inner_q = 32, inner_kv = 32, tile_dv = 32, smem_bytes = 0, persistent = 1>}
+      : tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>,
+        tensor<?x2x?x64xbf16>
+      -> tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>
+         gates(tensor<?x2x?xf32>) initial(tensor<?x2x64x64xf32>)
+  return %dq, %dk, %dv, %dg, %dc0 : tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>,
+      tensor<?x2x?x64xbf16>, tensor<?x2x?xf32>, tensor<?x2x64x64xf32>
+}
+
+// -----
+
 // Vector gates (GLA): the gradient's state pass loads the f32 g tile beside
 // q and dO and scans it (gating q in k's stage) at the top of each chunk,
 // before the next chunk's tiles are requested; the chunk kernel scans it

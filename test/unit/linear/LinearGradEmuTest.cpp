@@ -65,6 +65,12 @@ ref::Tensor<double> normalTensor(const ref::Shape& shape, uint64_t seed, ref::Ro
   return t;
 }
 
+/// CTAs of a persistent chunk kernel's launch here: fewer than the tiles
+/// of every case but the smallest (rounds wrap, stages alternate, a CTA
+/// may run an odd number of rounds), more than those of the one-chunk
+/// cases (a CTA runs none).
+constexpr unsigned kRoundsGrid = 3;
+
 /// bf16 operands, 16-bit states and A / dP in the products: a few 2^-9
 /// roundings per term, summed over a chunk and carried across chunks.
 constexpr double kGradTolerance = 2e-2;
@@ -76,6 +82,10 @@ struct GradCase {
   /// The chunk kernel of the spec's second candidate (v1), which passes
   /// over value slices (value_slice); the state passes are v0's (the same).
   bool valueSlices = false;
+  /// The chunk kernel of the spec's third candidate (v2): v0's in
+  /// persistent rounds, launched on kRoundsGrid CTAs so that each runs
+  /// several rounds (or none) and the two row stages alternate.
+  bool persistent = false;
   /// mlstm_sig: the loss reads the final n and not the final C (a null
   /// dcf beside dnf).
   bool finalNormalizerOnly = false;
@@ -190,8 +200,8 @@ void runDecayGrad(const GradCase& gc) {
                 dcf.s(3), gc.nullStates ? nullptr : dc0.mem.data(), dc0.s(0), dc0.s(1), dc0.s(2), dc0.s(3),
                 sdc.mem.data(), sdc.s(0), sdc.s(1), sdc.s(2), sdc.s(3), sdc.s(4), B, T);
   }
-  auto launchChunk = [&](auto kernel, int threads, int smem) {
-    emu::launch(emu::Dim3{unsigned(chunks), 2, unsigned(B)}, threads, smem,
+  auto launchChunk = [&](auto kernel, int threads, int smem, emu::Dim3 grid) {
+    emu::launch(grid, threads, smem,
                 kernel, (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2),
                 q.s(3), (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), k.s(3), (const bf16*)v.mem.data(),
                 v.s(0), v.s(1), v.s(2), v.s(3), (const bf16*)dO.mem.data(), dO.s(0), dO.s(1), dO.s(2), dO.s(3),
@@ -201,17 +211,23 @@ void runDecayGrad(const GradCase& gc) {
                 dk.s(1), dk.s(2), dk.s(3), dv.mem.data(), dv.s(0), dv.s(1), dv.s(2), dv.s(3), dg.mem.data(),
                 dg.s(0), dg.s(1), dg.s(2), B, T);
   };
+  const emu::Dim3 perChunk{unsigned(chunks), 2, unsigned(B)};
   if (gc.valueSlices) {
     using namespace emu_grad_decay_v1_grad_chunk_k;
     static_assert(kValueSlices == 2, "emu_grad_decay's v1: two value slices");
-    launchChunk(flashgen_emu_grad_decay_v1_grad_chunk, kThreads, kSmemBytes);
+    launchChunk(flashgen_emu_grad_decay_v1_grad_chunk, kThreads, kSmemBytes, perChunk);
+  } else if (gc.persistent) {
+    using namespace emu_grad_decay_v2_grad_chunk_k;
+    static_assert(kRowStages == 2, "emu_grad_decay's v2: persistent rounds");
+    launchChunk(flashgen_emu_grad_decay_v2_grad_chunk, kThreads, kSmemBytes, emu::Dim3{kRoundsGrid, 1, 1});
   } else {
     using namespace emu_grad_decay_v0_grad_chunk_k;
     static_assert(kValueSlices == 1, "emu_grad_decay's v0: one pass");
-    launchChunk(flashgen_emu_grad_decay_v0_grad_chunk, kThreads, kSmemBytes);
+    launchChunk(flashgen_emu_grad_decay_v0_grad_chunk, kThreads, kSmemBytes, perChunk);
   }
   std::printf("[linear-grad-emu] decay B=%d H=2 T=%d%s%s%s\n", B, T, gc.finalGrad ? " dFinal" : "",
-              gc.nullStates ? " (null states)" : "", gc.valueSlices ? " (value slices)" : "");
+              gc.nullStates ? " (null states)" : "",
+              gc.valueSlices ? " (value slices)" : gc.persistent ? " (persistent)" : "");
   t.check(gc);
 }
 
@@ -391,10 +407,12 @@ void launchSigRows(SigGrad& t, Kernel kernel, int threads, int smem) {
 
 /// Launches an mlstm_sig spec's chunk kernel (grid chunks, heads, batch).
 template <class Kernel>
-void launchSigChunk(SigGrad& t, Kernel kernel, int threads, int smem) {
+void launchSigChunk(SigGrad& t, Kernel kernel, int threads, int smem, bool persistent = false) {
   const Case& c = t.c;
   const int B = int(c.batch), T = int(c.steps);
-  emu::launch(emu::Dim3{unsigned(t.chunks), unsigned(c.heads), unsigned(B)}, threads, smem, kernel,
+  emu::launch(persistent ? emu::Dim3{kRoundsGrid, 1, 1}
+                         : emu::Dim3{unsigned(t.chunks), unsigned(c.heads), unsigned(B)},
+              threads, smem, kernel,
               (const bf16*)t.q.mem.data(), t.q.s(0), t.q.s(1), t.q.s(2), t.q.s(3), (const bf16*)t.k.mem.data(),
               t.k.s(0), t.k.s(1), t.k.s(2), t.k.s(3), (const bf16*)t.v.mem.data(), t.v.s(0), t.v.s(1),
               t.v.s(2), t.v.s(3), (const bf16*)t.gdo.mem.data(), t.gdo.s(0), t.gdo.s(1), t.gdo.s(2),
@@ -462,12 +480,18 @@ void runSigGrad(const GradCase& gc) {
     using namespace emu_grad_sig_v1_grad_chunk_k;
     static_assert(kValueSlices == 4 && kDqnCols == 1, "emu_grad_sig's v1: four value slices");
     launchSigChunk(t, flashgen_emu_grad_sig_v1_grad_chunk, kThreads, kSmemBytes);
+  } else if (gc.persistent) {
+    using namespace emu_grad_sig_v2_grad_chunk_k;
+    static_assert(kRowStages == 2, "emu_grad_sig's v2: persistent rounds");
+    launchSigChunk(t, flashgen_emu_grad_sig_v2_grad_chunk, kThreads, kSmemBytes, true);
   } else {
     using namespace emu_grad_sig_v0_grad_chunk_k;
     launchSigChunk(t, flashgen_emu_grad_sig_v0_grad_chunk, kThreads, kSmemBytes);
   }
-  t.check(gc.valueSlices ? "mlstm_sig H=2 Dk=Dv=64 (value slices)" : "mlstm_sig H=2 Dk=Dv=64", gc.c,
-          true);
+  t.check(gc.valueSlices  ? "mlstm_sig H=2 Dk=Dv=64 (value slices)"
+          : gc.persistent ? "mlstm_sig H=2 Dk=Dv=64 (persistent)"
+                          : "mlstm_sig H=2 Dk=Dv=64",
+          gc.c, true);
 }
 
 /// Runs emu_grad_sig_wide's four kernels (Dk = 64, Dv = 128, chunks of 16
@@ -559,8 +583,8 @@ void runExpGrad(const GradCase& gc) {
                 sdn.mem.data(), sdn.s(0), sdn.s(1), sdn.s(2), sdn.s(3), sdm.mem.data(), sdm.s(0), sdm.s(1),
                 sdm.s(2), B, T);
   }
-  auto launchChunk = [&](auto kernel, int threads, int smem) {
-    emu::launch(emu::Dim3{unsigned(t.chunks), 2, unsigned(B)}, threads, smem,
+  auto launchChunk = [&](auto kernel, int threads, int smem, emu::Dim3 grid) {
+    emu::launch(grid, threads, smem,
                 kernel, (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2), q.s(3),
                 (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), k.s(3), (const bf16*)v.mem.data(), v.s(0),
                 v.s(1), v.s(2), v.s(3), (const bf16*)gdo.mem.data(), gdo.s(0), gdo.s(1), gdo.s(2), gdo.s(3),
@@ -576,16 +600,23 @@ void runExpGrad(const GradCase& gc) {
                 t.di.s(1), t.di.s(2), t.df.mem.data(), t.df.s(0), t.df.s(1), t.df.s(2),
                 nulls ? nullptr : t.dm0.mem.data(), t.dm0.s(0), t.dm0.s(1), B, T);
   };
+  const emu::Dim3 perChunk{unsigned(t.chunks), 2, unsigned(B)};
   if (gc.valueSlices) {
     using namespace emu_grad_exp_v1_grad_chunk_k;
     static_assert(kValueSlices == 2 && kDqnCols == 2, "emu_grad_exp's v1: two value slices, v0's rows");
-    launchChunk(flashgen_emu_grad_exp_v1_grad_chunk, kThreads, kSmemBytes);
+    launchChunk(flashgen_emu_grad_exp_v1_grad_chunk, kThreads, kSmemBytes, perChunk);
+  } else if (gc.persistent) {
+    using namespace emu_grad_exp_v2_grad_chunk_k;
+    static_assert(kRowStages == 2, "emu_grad_exp's v2: persistent rounds");
+    launchChunk(flashgen_emu_grad_exp_v2_grad_chunk, kThreads, kSmemBytes, emu::Dim3{kRoundsGrid, 1, 1});
   } else {
     using namespace emu_grad_exp_v0_grad_chunk_k;
-    launchChunk(flashgen_emu_grad_exp_v0_grad_chunk, kThreads, kSmemBytes);
+    launchChunk(flashgen_emu_grad_exp_v0_grad_chunk, kThreads, kSmemBytes, perChunk);
   }
-  t.check(gc.valueSlices ? "mlstm_exp H=2 Dk=Dv=64 (value slices)" : "mlstm_exp H=2 Dk=Dv=64", gc.c,
-          true);
+  t.check(gc.valueSlices  ? "mlstm_exp H=2 Dk=Dv=64 (value slices)"
+          : gc.persistent ? "mlstm_exp H=2 Dk=Dv=64 (persistent)"
+                          : "mlstm_exp H=2 Dk=Dv=64",
+          gc.c, true);
 }
 
 class LinearGradEmuTest : public EmuTest {};
@@ -627,6 +658,24 @@ TEST_F(LinearGradEmuTest, ExpValueSlicesOnePartialChunkNullStates) {
   runExpGrad(gc);
 }
 
+TEST_F(LinearGradEmuTest, ExpPersistentRaggedWithStates) {
+  GradCase gc{Case{ref::GateKind::MlstmExp, 2, 2, 150, 64, 64, true, 43, 3.0}, true};
+  gc.persistent = true;
+  runExpGrad(gc);
+}
+
+TEST_F(LinearGradEmuTest, ExpPersistentOnePartialChunkNullStates) {
+  GradCase gc{Case{ref::GateKind::MlstmExp, 1, 2, 21, 64, 64, true, 53, 3.0}, true, true};
+  gc.persistent = true;
+  runExpGrad(gc);
+}
+
+TEST_F(LinearGradEmuTest, SigPersistentRaggedWithStates) {
+  GradCase gc{Case{ref::GateKind::MlstmSig, 2, 2, 150, 64, 64, true, 29, 3.0}, true};
+  gc.persistent = true;
+  runSigGrad(gc);
+}
+
 TEST_F(LinearGradEmuTest, SigValueSlicesRaggedWithStates) {
   GradCase gc{Case{ref::GateKind::MlstmSig, 2, 2, 150, 64, 64, true, 29, 3.0}, true};
   gc.valueSlices = true;
@@ -662,6 +711,18 @@ TEST_F(LinearGradEmuTest, DecayWithoutFinalGradient) {
 
 TEST_F(LinearGradEmuTest, DecayOnePartialChunkNullStates) {
   runDecayGrad(GradCase{Case{ref::GateKind::Decay, 1, 2, 9, 64, 64, true, 13}, true, true});
+}
+
+TEST_F(LinearGradEmuTest, DecayPersistentRaggedWithStates) {
+  GradCase gc{Case{ref::GateKind::Decay, 2, 2, 150, 64, 64, true, 7}, true};
+  gc.persistent = true;
+  runDecayGrad(gc);
+}
+
+TEST_F(LinearGradEmuTest, DecayPersistentOnePartialChunkNullStates) {
+  GradCase gc{Case{ref::GateKind::Decay, 1, 2, 9, 64, 64, true, 13}, true, true};
+  gc.persistent = true;
+  runDecayGrad(gc);
 }
 
 TEST_F(LinearGradEmuTest, DecayValueSlicesRaggedWithStates) {

@@ -308,6 +308,68 @@ TEST(LinearGrad, WideStatesGetValueSlices) {
   EXPECT_EQ(narrow->candidates.front().schedule.valueSlice, 0);
 }
 
+TEST(LinearGrad, PersistentRoundsRules) {
+  // The persistent chunk kernel double-buffers its rows: at 128 / 128 the
+  // two stages, both states and A, dP fit sm_90's 227 KiB for every scalar
+  // gate kind (mlstm_exp's normaliser and stabiliser rows included); at
+  // 256 / 512 nothing whole fits, and a value-sliced schedule, vector gates
+  // and packed sequences are refused with the reason.
+  const Target &t = **lookupTarget("sm_90");
+  Schedule rounds = gradSchedule(64, 64);
+  rounds.persistent = 1;
+  for (GateKind gate : {GateKind::None, GateKind::Decay, GateKind::MlstmSig, GateKind::MlstmExp}) {
+    LinearProblem p = decayProblem();
+    p.gate = gate;
+    std::vector<std::string> broken = linearGradKernelViolations(p, t, rounds);
+    EXPECT_TRUE(broken.empty()) << broken.front();
+    const int64_t one = mlir::flash::gradChunkSmemPlan(gradChunkShape(p, gradSchedule(64, 64))).total;
+    const int64_t two = mlir::flash::gradChunkSmemPlan(gradChunkShape(p, rounds)).total;
+    // q, k, v and dO once more (64 KiB), and a normaliser's dN rows.
+    EXPECT_GE(two - one, 4 * 64 * 128 * 2);
+  }
+  LinearProblem wide = decayProblem(256, 512);
+  Schedule sliced = gradSchedule(64, 128, 64);
+  sliced.persistent = 1;
+  auto slices = linearGradKernelViolations(wide, t, sliced);
+  ASSERT_FALSE(slices.empty());
+  EXPECT_NE(slices.front().find("persistent = 1 stages each round's v, dO and states whole"),
+            std::string::npos)
+      << slices.front();
+  LinearProblem vector = decayProblem(64, 64);
+  vector.gate = GateKind::Vector;
+  Schedule small = gradSchedule(32, 64);
+  small.persistent = 1;
+  auto gated = linearGradKernelViolations(vector, t, small);
+  ASSERT_FALSE(gated.empty());
+  EXPECT_NE(gated.front().find("gate 'vector'"), std::string::npos) << gated.front();
+  LinearProblem packed = decayProblem();
+  packed.packed = true;
+  auto varlen = linearGradKernelViolations(packed, t, rounds);
+  ASSERT_FALSE(varlen.empty());
+  EXPECT_NE(varlen.front().find("packed (varlen)"), std::string::npos) << varlen.front();
+  Schedule two = rounds;
+  two.persistent = 2;
+  auto bad = linearGradKernelViolations(decayProblem(), t, two);
+  ASSERT_FALSE(bad.empty());
+  EXPECT_NE(bad.front().find("persistent = 2 must be 0"), std::string::npos) << bad.front();
+  // The solver offers both forms where rounds apply and only one chunk a
+  // CTA where they do not; every candidate passes the check.
+  SolveOptions options;
+  options.topK = 64;
+  Result<ScheduleResult> r = scheduleLinearGrad(packed, t, options);
+  ASSERT_TRUE(r) << r.error();
+  for (const Candidate &c : r->candidates) {
+    EXPECT_EQ(c.schedule.persistent, 0) << c.schedule.str();
+    EXPECT_TRUE(checkLinearGradSchedule(packed, t, c.schedule).empty()) << c.schedule.str();
+  }
+  Result<ScheduleResult> both = expectCandidatesPassTheCheck(decayProblem(), t);
+  ASSERT_TRUE(both) << both.error();
+  bool anyRounds = false;
+  for (const Candidate &c : both->candidates)
+    anyRounds |= c.schedule.persistent == 1;
+  EXPECT_TRUE(anyRounds);
+}
+
 TEST(LinearGrad, ChunkSixtyFourWithASplitIsTheFirstChoiceOnSm90) {
   // The measured fastest of schedule/calibration/h100-linear-grad.tsv.
   SolveOptions options;

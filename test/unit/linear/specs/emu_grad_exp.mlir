@@ -8,6 +8,8 @@
 // Its second candidate (v1) runs the chunk kernel unsplit (tile_d = 64)
 // over two value slices of 32 columns (value_slice), dm0's <S, G> too; its
 // rows kernel's value tiles (32) are v0's.
+// Its third candidate (v2) is v0 with the chunk kernel in persistent
+// rounds (persistent = 1: two row stages, the next round prefetched).
 func.func @emu_grad_exp(%q: tensor<?x2x?x64xbf16>, %k: tensor<?x2x?x64xbf16>,
                         %v: tensor<?x2x?x64xbf16>, %i: tensor<?x2x?xf32>,
                         %f: tensor<?x2x?xf32>, %o: tensor<?x2x?x64xbf16>, %do: tensor<?x2x?x64xbf16>,
@@ -23,7 +25,8 @@ func.func @emu_grad_exp(%q: tensor<?x2x?x64xbf16>, %k: tensor<?x2x?x64xbf16>,
       initial(%c0, %n0, %m0 : tensor<?x2x64x64xf32>, tensor<?x2x64xf32>, tensor<?x2xf32>)
       final_grad(%dcf, %dnf, %dmf : tensor<?x2x64x64xf32>, tensor<?x2x64xf32>, tensor<?x2xf32>) dims ["B", "T"]
       {flash.schedule = #flash.schedule<algorithm = chunk_grad, tile_q = 0, tile_kv = 0, tile_d = 32, stages = 2, warps = 2, chunk = 32, inner_q = 32, inner_kv = 32, tile_dv = 32, smem_bytes = 0>,
-       flash.candidates = [#flash.schedule<algorithm = chunk_grad, tile_q = 0, tile_kv = 0, tile_d = 64, stages = 2, warps = 2, chunk = 32, inner_q = 32, inner_kv = 32, tile_dv = 32, smem_bytes = 0, value_slice = 32>]}
+       flash.candidates = [#flash.schedule<algorithm = chunk_grad, tile_q = 0, tile_kv = 0, tile_d = 64, stages = 2, warps = 2, chunk = 32, inner_q = 32, inner_kv = 32, tile_dv = 32, smem_bytes = 0, value_slice = 32>,
+                          #flash.schedule<algorithm = chunk_grad, tile_q = 0, tile_kv = 0, tile_d = 32, stages = 2, warps = 2, chunk = 32, inner_q = 32, inner_kv = 32, tile_dv = 32, smem_bytes = 0, persistent = 1>]}
       : tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>,
         tensor<?x2x?x64xbf16>
       -> tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>

@@ -7,6 +7,8 @@
 // Its second candidate (v1) runs the chunk kernel unsplit (tile_d = 64)
 // over four value slices of 16 columns (value_slice: v, dO and the states
 // staged a slice a pass); its rows and state-gradient kernels are v0's.
+// Its third candidate (v2) is v0 with the chunk kernel in persistent
+// rounds (persistent = 1: two row stages, the next round prefetched).
 func.func @emu_grad_sig(%q: tensor<?x2x?x64xbf16>, %k: tensor<?x2x?x64xbf16>,
                         %v: tensor<?x2x?x64xbf16>, %i: tensor<?x2x?xf32>,
                         %f: tensor<?x2x?xf32>, %o: tensor<?x2x?x64xbf16>, %do: tensor<?x2x?x64xbf16>,
@@ -21,7 +23,8 @@ func.func @emu_grad_sig(%q: tensor<?x2x?x64xbf16>, %k: tensor<?x2x?x64xbf16>,
       initial(%c0, %n0 : tensor<?x2x64x64xf32>, tensor<?x2x64xf32>)
       final_grad(%dcf, %dnf : tensor<?x2x64x64xf32>, tensor<?x2x64xf32>) dims ["B", "T"]
       {flash.schedule = #flash.schedule<algorithm = chunk_grad, tile_q = 0, tile_kv = 0, tile_d = 32, stages = 2, warps = 2, chunk = 32, inner_q = 32, inner_kv = 32, tile_dv = 32, smem_bytes = 0>,
-       flash.candidates = [#flash.schedule<algorithm = chunk_grad, tile_q = 0, tile_kv = 0, tile_d = 64, stages = 2, warps = 2, chunk = 32, inner_q = 32, inner_kv = 32, tile_dv = 32, smem_bytes = 0, value_slice = 16>]}
+       flash.candidates = [#flash.schedule<algorithm = chunk_grad, tile_q = 0, tile_kv = 0, tile_d = 64, stages = 2, warps = 2, chunk = 32, inner_q = 32, inner_kv = 32, tile_dv = 32, smem_bytes = 0, value_slice = 16>,
+                          #flash.schedule<algorithm = chunk_grad, tile_q = 0, tile_kv = 0, tile_d = 32, stages = 2, warps = 2, chunk = 32, inner_q = 32, inner_kv = 32, tile_dv = 32, smem_bytes = 0, persistent = 1>]}
       : tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>,
         tensor<?x2x?x64xbf16>
       -> tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16>
