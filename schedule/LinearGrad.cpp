@@ -65,6 +65,17 @@ constexpr double kGradChunkExposedSmem = 0.25;
 /// 128/128, 0.16-0.26 ms measured, 0.20 modeled.
 constexpr double kGradChunkCyclesPerSlice = 1500;
 
+/// The part of the chunk kernel's smaller time (memory or products) that
+/// persistent rounds run under the larger (KernelCost::partialOverlap): a
+/// round's rows land under the previous round's products, its states stay
+/// exposed. Small: one-chunk CTAs start out of step, so a loading SM draws
+/// more than its share of HBM and little of the load was exposed before;
+/// the kernel's time is its products'. Fitted to
+/// schedule/calibration/h100-linear-grad-rounds.tsv (H100, 2026-12-08, 16
+/// heads 128/128: rounds 1.07x, 1.02x and 1.00x faster for mlstm_sig,
+/// mlstm_exp and decay; modeled 1.03x for all three).
+constexpr double kGradChunkRoundsOverlap = 0.078;
+
 /// The forward's chunk_two_pass schedule whose state pass is the gradient's
 /// first kernel (the same builder lowers it).
 Schedule statesPassOf(const Schedule &s) {
@@ -481,9 +492,10 @@ Evaluation flashgen::schedule::evaluateLinearGrad(const LinearProblem &p,
   chunk.warps = mlir::flash::gradChunkWarps(shape);
   chunk.smemBytes = mlir::flash::gradChunkSmemPlan(shape).total;
   chunk.registersPerThread = mlir::flash::gradChunkRegisterEstimate(shape);
-  // One chunk a CTA loads, then computes; persistent rounds load the next
-  // round's rows while this one computes.
-  chunk.pipelined = s.persistent != 0;
+  // One chunk a CTA loads, then computes (one CTA an SM); persistent
+  // rounds overlap a fitted part (kGradChunkRoundsOverlap).
+  chunk.pipelined = false;
+  chunk.partialOverlap = s.persistent ? kGradChunkRoundsOverlap : 0.0;
   int64_t rows = T * (2 * Dk + 2 * Dv) * e + T * g;   // q, k, v, dO, gates
   int64_t grads = T * (2 * Dk + Dv) * e + T * g;      // dq, dk, dv, gates'
   int64_t stateReads = chunks * 2 * state;            // S, G (16-bit)
@@ -532,16 +544,7 @@ Evaluation flashgen::schedule::evaluateLinearGrad(const LinearProblem &p,
                                  kGradChunkExposedSmem * smemCyclesPerWave +
                                  (slices > 1 ? slices : 0) * kGradChunkCyclesPerSlice;
     chunk.chainSteps = 1;
-    if (s.persistent) {
-      // A round: its states, staged after the previous round's last read
-      // of them, exposed; its rows (and the previous round's gradient
-      // writes) under the previous round's products.
-      const double statesCycles = concurrent * 2.0 * state / hbmBytesPerCycle;
-      const double rowsCycles = concurrent * (bytesPerCta - 2.0 * state) / hbmBytesPerCycle;
-      chunk.chainStepCycles = statesCycles + std::max(rowsCycles, computeCycles);
-    } else {
-      chunk.chainStepCycles = concurrent * bytesPerCta / hbmBytesPerCycle + computeCycles;
-    }
+    chunk.chainStepCycles = concurrent * bytesPerCta / hbmBytesPerCycle + computeCycles;
   }
   chunk.steps = static_cast<double>(chunk.ctas);
   result.kernels.push_back(chunk);

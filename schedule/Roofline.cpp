@@ -129,7 +129,8 @@ void flashgen::schedule::estimateKernelTime(const Target &t, KernelCost &k) {
                       k.smemSeconds}) +
                 k.stepSeconds;
   bool overlapped = k.pipelined || concurrent >= 2;
-  double core = overlapped ? std::max(memory, compute) : memory + compute;
+  double core = overlapped ? std::max(memory, compute)
+                           : memory + compute - k.partialOverlap * std::min(memory, compute);
   k.seconds = core / k.parallelEfficiency + kLaunchSeconds;
   if (k.chainSteps > 0) {
     // Every wave of CTAs runs its whole chain; a partial last wave too.

@@ -31,6 +31,10 @@ struct KernelCost {
   /// Loads of the next tile overlap the current tile's math inside a CTA
   /// (a pipeline of at least two stages).
   bool pipelined = false;
+  /// Otherwise, the part of the smaller of memory and compute time that
+  /// still runs under the larger (a one-CTA-an-SM kernel that prefetches
+  /// part of its next tile; fitted where set).
+  double partialOverlap = 0;
 
   // Work.
   int64_t globalBytes = 0; ///< loaded and stored by CTAs (L2 hits included)
@@ -108,7 +112,8 @@ int64_t ctasPerSM(const Target &t, int64_t smemBytes,
 ///   that saturate an SM); memory = max(HBM, L2, lines touched) time, compute = max(MMA,
 ///   SFU, FP32, shared-memory) time plus the step overhead (the SM idles
 ///   through a barrier unless another CTA fills it), overlapped (max) when
-///   the CTA is pipelined or two CTAs share the SM, else serial (sum);
+///   the CTA is pipelined or two CTAs share the SM, else serial (sum, less
+///   partialOverlap of the smaller);
 ///   time = that / efficiency + the launch overhead.
 void estimateKernelTime(const Target &t, KernelCost &k);
 
