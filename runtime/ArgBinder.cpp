@@ -114,6 +114,7 @@ Status bindArguments(const KernelSpec &kernel, const VariantSpec &variant,
   BindSite sites[kMaxSlots];
   bool bound[kMaxSlots] = {};
   out.noop = outputsAreEmpty(kernel, tensors, numTensors);
+  out.slots[kernel.multiprocessorsSlot()] = limits.multiprocessors > 0 ? limits.multiprocessors : 1;
 
   // Steps 1 and 2: per tensor, then binding of symbols across tensors.
   for (size_t i = 0; i < numParams; ++i) {

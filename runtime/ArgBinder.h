@@ -27,6 +27,9 @@ struct DeviceLimits {
   const int64_t *maxDynamicSharedBytes = nullptr;
   const char *arch = "";
   int ordinal = -1;
+  /// The device's SM count, num_sms in the manifest's expressions (0: no
+  /// device; num_sms is then 1).
+  int multiprocessors = 0;
 };
 
 struct BoundLaunch {
@@ -35,7 +38,8 @@ struct BoundLaunch {
 };
 
 struct BoundArgs {
-  /// Symbol values, then scalar values (integers; f32 scalars hold 0 here).
+  /// Symbol values, then scalar values (integers; f32 scalars hold 0 here),
+  /// then num_sms.
   int64_t slots[kMaxSlots];
   float scalarFloat[kMaxSlots]; // by scalar index
   void *tensorData[kMaxParams];

@@ -233,6 +233,7 @@ DeviceLimits KernelImpl::limits(int index) const {
     l.maxDynamicSharedBytes = variants[index].maxDynamicSharedBytes;
     l.arch = device->arch().c_str();
     l.ordinal = device->ordinal();
+    l.multiprocessors = device->multiprocessorCount();
   }
   return l;
 }

@@ -19,8 +19,11 @@
 namespace flashgen {
 
 const std::string &KernelSpec::slotName(int slot) const {
+  static const std::string multiprocessors = kMultiprocessorsName;
   if (slot < static_cast<int>(symbols.size()))
     return symbols[slot].name;
+  if (slot == multiprocessorsSlot())
+    return multiprocessors;
   return scalars[slot - symbols.size()].name;
 }
 
@@ -198,6 +201,8 @@ Expr::Resolver resolverFor(const KernelSpec &k) {
     for (size_t i = 0; i < k.scalars.size(); ++i)
       if (k.scalars[i].name == name && k.scalars[i].isInteger())
         return k.scalarSlot(static_cast<int>(i));
+    if (name == kMultiprocessorsName)
+      return k.multiprocessorsSlot();
     return -1;
   };
 }
@@ -327,9 +332,14 @@ private:
     } else if (!ok) {
       return false;
     }
-    if (k.numSlots() > kMaxSlots)
-      return fail(path, "more than " + std::to_string(kMaxSlots) +
+    if (k.numSlots() + 1 > kMaxSlots)
+      return fail(path, "more than " + std::to_string(kMaxSlots - 1) +
                             " symbols and scalars");
+    for (int slot = 0; slot < k.numSlots(); ++slot)
+      if (k.slotName(slot) == kMultiprocessorsName)
+        return fail(path, std::string("'") + kMultiprocessorsName +
+                              "' names the device's SM count in expressions; no "
+                              "symbol or scalar may take it");
 
     const json::Value *params =
         member(v, path, "params", json::Value::Kind::Array, true, ok);

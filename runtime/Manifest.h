@@ -24,7 +24,10 @@ namespace flashgen {
 /// Fixed limits, so that launch-time validation works in stack storage.
 constexpr int kMaxRank = 8;
 constexpr int kMaxParams = 32;
-constexpr int kMaxSlots = 64; // symbols + scalars of one kernel
+constexpr int kMaxSlots = 64; // symbols + scalars of one kernel, and num_sms
+/// The name expressions use for the launching device's SM count (a
+/// persistent grid's "min(tiles,num_sms)"); no symbol or scalar takes it.
+constexpr const char *kMultiprocessorsName = "num_sms";
 constexpr int kMaxScratch = 16;
 constexpr int kMaxLaunches = 16;
 /// Bytes of kernel parameters cuLaunchKernel accepts on every supported arch.
@@ -171,10 +174,12 @@ struct KernelSpec {
   Expr flops;
   DispatchSpec dispatch;
 
-  /// Expression slots: symbols first, then scalars.
+  /// Expression slots: symbols first, then scalars, then num_sms (the
+  /// launching device's SM count, docs/bundle-format.md §1.8).
   int numSlots() const {
     return static_cast<int>(symbols.size() + scalars.size());
   }
+  int multiprocessorsSlot() const { return numSlots(); }
   int scalarSlot(int scalarIndex) const {
     return static_cast<int>(symbols.size()) + scalarIndex;
   }

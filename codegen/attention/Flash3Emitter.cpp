@@ -206,9 +206,7 @@ LogicalResult AttentionKernelPrinter::printTileRounds(TileRoundsOp op) {
     gridExtent += (gridExtent.empty() ? "" : "*") + ("(" + text + ")").str();
   }
   if (result.grid.empty())
-    result.grid = {"min(" + gridExtent + "," +
-                       std::to_string(hopperTarget().numSMs) + ")",
-                   "1", "1"};
+    result.grid = {"min(" + gridExtent + ",num_sms)", "1", "1"};
   BlockArgument carry = body.getArgument(n + 2);
   names[carry] = "fg_tile_it";
   line() << "int fg_tile_it = " << name(op.getCarry())

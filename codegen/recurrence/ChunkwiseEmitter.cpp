@@ -1042,9 +1042,8 @@ LogicalResult LinearKernelPrinter::printChunkRounds(ChunkRoundsOp op) {
     tiles += (tiles.empty() ? "" : " * ") + extents.back();
     gridExtent += (gridExtent.empty() ? "" : "*") + ("(" + text + ")").str();
   }
-  result.grid = {"min(" + gridExtent + "," +
-                     std::to_string((*flashgen::schedule::lookupTarget("sm_90"))->numSMs) + ")",
-                 "1", "1"};
+  // num_sms: the launching device's SM count (docs/bundle-format.md §1.8).
+  result.grid = {"min(" + gridExtent + ",num_sms)", "1", "1"};
   line() << "const int fg_tiles = " << tiles << ";  // chunk tiles of the whole launch\n";
   line() << "for (int fg_tile = int(blockIdx.x), fg_round = 0; fg_tile < fg_tiles; "
             "fg_tile += int(gridDim.x), ++fg_round) {\n";

@@ -129,7 +129,7 @@ func.func @softcap_ws(%q: tensor<?x16x?x64xbf16>, %k: tensor<?x16x?x64xbf16>, %v
 // counter carried across rounds, the final turn only in the last round.
 #sched = #flash.schedule<algorithm = flash3, tile_q = 128, tile_kv = 128, tile_d = 64, stages = 2, warps = 12, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0, persistent = 1>
 
-// CHECK-LABEL: // === kernel @rounds_v0 grid(min((cdiv(N,128))*(16)*(B),132), 1, 1) block(384)
+// CHECK-LABEL: // === kernel @rounds_v0 grid(min((cdiv(N,128))*(16)*(B),num_sms), 1, 1) block(384)
 // CHECK: using QRing = fg::smem_ring<QTile, 2>;
 // CHECK: if (fg::wg::is_producer<kConsumerWarps>()) {
 // CHECK: int fg_tile_it = 0;
@@ -161,7 +161,7 @@ func.func @rounds(%q: tensor<?x16x?x64xbf16>, %k: tensor<?x16x?x64xbf16>, %v: te
 // consumers.
 #sched = #flash.schedule<algorithm = flash3, tile_q = 128, tile_kv = 128, tile_d = 64, stages = 2, warps = 12, chunk = 0, inner_q = 0, inner_kv = 0, tile_dv = 64, smem_bytes = 0, persistent = 1>
 
-// CHECK-LABEL: // === kernel @claimed_v0 grid(min((cdiv(N,128)*16*B),132), 1, 1) block(384)
+// CHECK-LABEL: // === kernel @claimed_v0 grid(min((cdiv(N,128)*16*B),num_sms), 1, 1) block(384)
 // CHECK: int* __restrict__ tile_claims,
 // CHECK-NEXT: long long tile_claims_s0,
 // CHECK: if (fg::wg::is_producer<kConsumerWarps>()) {

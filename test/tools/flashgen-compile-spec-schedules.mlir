@@ -38,7 +38,7 @@
 // RUN: FileCheck %s --check-prefix=CLAIMED < %t/claimed/manifest.json
 // CLAIMED: "scratch": "tile_claims"
 // CLAIMED: "grid": [
-// CLAIMED-NEXT: "min((cdiv(N,128)*16*B),132)"
+// CLAIMED-NEXT: "min((cdiv(N,128)*16*B),num_sms)"
 // CLAIMED: "persistent": 1
 // CLAIMED: "scratch": [
 // CLAIMED-NEXT: {

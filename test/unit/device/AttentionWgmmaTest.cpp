@@ -431,7 +431,7 @@ TEST_F(AttentionWgmmaTest, EmittedWsClaimedMlaCausal192By128) {
 }
 
 // Persistent under a causal mask: one CTA per SM (here fewer, the grid is
-// min(tiles, 132)) claims query tiles from a counter until none are left;
+// min(tiles, num_sms), 132 SMs emulated) claims query tiles from a counter until none are left;
 // tiles of unequal cost, several rounds per CTA when tiles outnumber SMs.
 TEST_F(AttentionWgmmaTest, EmittedWsClaimedCausalD128) {
   RUN_EMITTED(Kernel2TC, ws_mha_d128_causal_v4, kMhaD128Causal, 1, 300, 300, false);

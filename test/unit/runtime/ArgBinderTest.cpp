@@ -356,6 +356,52 @@ TEST(ArgBinderGeometry, GridExpressionAndDerivedDimLimits) {
             "launch 0 (g): arg 1 (N * 4096) = 2457600000 does not fit in int");
 }
 
+/// A persistent kernel: one CTA an SM over cdiv(N, 64) tiles.
+const char *kPersistentManifest = R"json({
+  "format": "flashgen-bundle", "version": 1, "flashgen_version": "0.1.0",
+  "target": "sm_90",
+  "kernels": [{
+    "name": "p", "op": "test",
+    "symbols": ["N"],
+    "params": [{"name": "x", "io": "inout", "dtype": "f32", "shape": ["N"]}],
+    "variants": [{
+      "sources": ["p.cu"],
+      "launches": [{"entry": "p", "grid": ["min(cdiv(N,64),num_sms)", 1, 1], "block": [32, 1, 1],
+                    "args": [{"tensor": "x"}, {"expr": "num_sms"}]}]
+    }]
+  }]
+})json";
+
+TEST(ArgBinderGeometry, NumSmsIsTheDevicesSmCount) {
+  // num_sms is the launching device's SM count (1 without a device): a
+  // persistent grid is one CTA an SM, or fewer where there are fewer tiles.
+  std::shared_ptr<Bundle> b;
+  ASSERT_TRUE(isOk(Bundle::fromMemory(kPersistentManifest, {{"p.cu", ""}}, "mem", b)));
+  const KernelSpec &k = *b->data().manifest.findKernel("p");
+  int64_t n[1] = {64 * 100};
+  TensorArg t[1] = {{AxpyArgs::fake(0x1000), DType::F32, 1, n, nullptr}};
+  BoundArgs bound;
+  DeviceLimits h100pcie;
+  h100pcie.multiprocessors = 114;
+  ASSERT_TRUE(isOk(bindArguments(k, k.variants[0], t, 1, nullptr, 0, h100pcie, bound)));
+  EXPECT_EQ(bound.launches[0].grid[0], 100u);
+  n[0] = 64 * 1000;
+  ASSERT_TRUE(isOk(bindArguments(k, k.variants[0], t, 1, nullptr, 0, h100pcie, bound)));
+  EXPECT_EQ(bound.launches[0].grid[0], 114u);
+  DeviceLimits h200;
+  h200.multiprocessors = 132;
+  ASSERT_TRUE(isOk(bindArguments(k, k.variants[0], t, 1, nullptr, 0, h200, bound)));
+  EXPECT_EQ(bound.launches[0].grid[0], 132u);
+  ASSERT_TRUE(isOk(bindArguments(k, k.variants[0], t, 1, nullptr, 0, DeviceLimits(), bound)));
+  EXPECT_EQ(bound.launches[0].grid[0], 1u);
+  // No symbol or scalar may take the name.
+  std::string clash = kPersistentManifest;
+  clash.replace(clash.find("\"symbols\": [\"N\"]"), 16, "\"symbols\": [\"num_sms\"]");
+  std::shared_ptr<Bundle> bad;
+  Status st = Bundle::fromMemory(clash, {{"p.cu", ""}}, "mem", bad);
+  EXPECT_CONTAINS(st.message(), "'num_sms' names the device's SM count in expressions");
+}
+
 } // namespace
 
 namespace {

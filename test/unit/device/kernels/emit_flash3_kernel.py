@@ -123,7 +123,9 @@ def grid_functions(printed):
             sys.exit(f'emit_flash3_kernel: cannot read the grid of {kernel}: {grid}')
         out += [f'namespace {kernel}_k {{',
                 'inline void launch_grid(int dim_B, int dim_N, int dim_M, unsigned grid[3]) {',
-                '  (void)dim_B; (void)dim_N; (void)dim_M;']
+                '  (void)dim_B; (void)dim_N; (void)dim_M;',
+                '  // num_sms: the emulated device\'s SMs (an H100\'s or H200\'s).',
+                '  [[maybe_unused]] const int dim_num_sms = 132;']
         out += [f'  grid[{i}] = unsigned({d});' for i, d in enumerate(dims)]
         out += ['}', f'}}  // namespace {kernel}_k']
     out.append('#endif')
