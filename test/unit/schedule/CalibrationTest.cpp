@@ -51,6 +51,20 @@ std::vector<Measurement> loadTable(const std::string &name) {
   return rows.ok() ? *rows : std::vector<Measurement>{};
 }
 
+/// The data lines of a recurrence-gradient table (tab-separated, a header
+/// line starting "gate", '#' comments).
+std::vector<std::string> gradTableLines(const std::string &name) {
+  std::string path = std::string(FLASHGEN_CALIBRATION_DIR) + "/" + name;
+  std::ifstream in(path);
+  EXPECT_TRUE(in.good()) << "cannot read " << path;
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty() && line[0] != '#' && line.rfind("gate\t", 0) != 0)
+      lines.push_back(line);
+  return lines;
+}
+
 void expectAgreement(const std::string &table, const std::string &targetName) {
   const Target &t = **lookupTarget(targetName);
   std::vector<ShapeAgreement> shapes = rankAgreement(t, loadTable(table));
@@ -361,8 +375,6 @@ TEST(Calibration, ModelChargesTheValueSlicePasses) {
   // such pair the model's extra time for the narrower slice (more passes,
   // each with its loads exposed and its barriers) is within a factor of two
   // of the measured one (before the fit, 1500 cycles a pass: 0.6x to 0.8x).
-  std::ifstream in(std::string(FLASHGEN_CALIBRATION_DIR) + "/h100-linear-grad-slices.tsv");
-  ASSERT_TRUE(in.good());
   const Target &t = **lookupTarget("sm_90");
   struct Row {
     std::string key;
@@ -370,10 +382,7 @@ TEST(Calibration, ModelChargesTheValueSlicePasses) {
     double modeled, measured;
   };
   std::vector<Row> rows;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#' || line.rfind("gate\t", 0) == 0)
-      continue;
+  for (const std::string &line : gradTableLines("h100-linear-grad-slices.tsv")) {
     std::istringstream f(line);
     std::string gate;
     LinearProblem p;
@@ -423,14 +432,9 @@ TEST(Calibration, ModelPricesThePersistentChunkRounds) {
   // one (measured 0.94, 0.98 and 1.00: the rows' load the rounds hide was
   // mostly hidden already; the model's chunk kernel is one for the three
   // gates), and the rounds are never modeled slower.
-  std::ifstream in(std::string(FLASHGEN_CALIBRATION_DIR) + "/h100-linear-grad-rounds.tsv");
-  ASSERT_TRUE(in.good());
   const Target &t = **lookupTarget("sm_90");
   std::map<std::string, std::array<double, 2>> modeled, measured;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#' || line.rfind("gate\t", 0) == 0)
-      continue;
+  for (const std::string &line : gradTableLines("h100-linear-grad-rounds.tsv")) {
     std::istringstream f(line);
     std::string gate;
     LinearProblem p;
