@@ -62,7 +62,7 @@
 // mlstm_sig's gradient says its rows kernel (docs/semantics.md §4.6): it
 // reads the forward's o and norm.
 // SIG-BWD: @mlstm_sig_backward  flash.linear_attention_grad  B=16 H=16 T=4096 Dk=128 Dv=128 gate mlstm_sig bf16
-// SIG-BWD: schedule      chunk_grad
+// SIG-BWD: schedule      chunk_grad chunk=64 tile_d={{[0-9]+}} tile_dv={{[0-9]+}} persistent stages=
 // SIG-BWD: layout        a rows kernel reads the forward's o and rows' normalisers (its norm output: N_r, floor_r) with dO and writes dO / den
 
 // Packed recurrences, forward and gradient, say how their sequences are
@@ -73,6 +73,7 @@
 // VARLEN-BWD: @decay_varlen  flash.linear_attention
 // VARLEN-BWD: layout        sequences packed by cu_seqlens, each its own recurrence with its own states
 // VARLEN-BWD: @decay_varlen_backward  flash.linear_attention_grad
+// VARLEN-BWD: schedule      chunk_grad chunk={{[0-9]+}} tile_d={{[0-9]+}} tile_dv={{[0-9]+}} stages=
 // VARLEN-BWD: layout        sequences packed by cu_seqlens{{.*}}the chunk kernel's grid covers the longest one's chunks (max_seqlen_q at launch)
 
 // GLA's gradient (gate vector): its own op, chunk_grad, states through
