@@ -106,9 +106,6 @@ bool gradChunkTilesSplitIntoCopies(const LinearProblem &p, const Schedule &s) {
 std::string gradientSupport(const LinearProblem &p) {
   if (p.isDelta())
     return "the delta rule has no backward kernels yet";
-  if (p.packed && p.gate == GateKind::MlstmExp)
-    return "gate 'mlstm_exp' over packed (varlen) sequences has no backward kernels yet "
-           "(its unpacked batches and the other gates' packed ones have)";
   return "";
 }
 

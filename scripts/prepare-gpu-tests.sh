@@ -300,6 +300,7 @@ add_case mlstm_sig_scored_b1_t200 bench/linear/specs/mlstm_sig_h8_k256_v512.mlir
 add_case decay_varlen_b4_t150 decay_varlen.mlir    decay_varlen    68 B=4 T=150
 add_backward_case bwd_decay_varlen_b4_t150 decay_varlen.mlir decay_varlen 72 B=4 T=150
 add_backward_case bwd_sig_varlen_b3_t130 test/unit/device/kernels/sig_varlen.mlir sig_varlen 73 B=3 T=130
+add_backward_case bwd_exp_varlen_b3_t130 test/unit/device/kernels/exp_varlen.mlir exp_varlen 74 B=3 T=130
 # The delta rule (docs/semantics.md §7): DeltaNet over a ragged T with
 # batch > 1; gated DeltaNet with Dk != Dv and a state in and out.
 add_case delta_rule_b2_t150   delta_rule.mlir      delta_rule      16 B=2 T=150

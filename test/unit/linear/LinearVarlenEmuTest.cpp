@@ -23,6 +23,7 @@
 #include "emu_varlen_gated_delta.cu"
 #include "emu_varlen_grad_decay.cu"
 #include "emu_varlen_grad_sig.cu"
+#include "emu_varlen_grad_exp.cu"
 #include "emu_varlen_grad_vector.cu"
 #include "emu_varlen_vector.cu"
 
@@ -83,6 +84,7 @@ struct Packed {
     one.forgetGate = rows(padded.forgetGate);
     if (!padded.initial.c.empty()) one.initial.c = ref::sequenceEntry(padded.initial.c, s);
     if (!padded.initial.n.empty()) one.initial.n = ref::sequenceEntry(padded.initial.n, s);
+    if (!padded.initial.m.empty()) one.initial.m = ref::sequenceEntry(padded.initial.m, s);
     return one;
   }
 
@@ -461,6 +463,134 @@ TEST_F(LinearVarlenEmuTest, SigGradientRaggedSequencesWithStates) {
   // Every sequence's initial C and n gradients.
   expectPackedGrad("mlstm_sig", "dC0", stateGradError(dc0, want, &S::c, kHeads * kDim * kDim));
   expectPackedGrad("mlstm_sig", "dn0", stateGradError(dn0, want, &S::n, kHeads * kDim));
+}
+
+TEST_F(LinearVarlenEmuTest, ExpGradientRaggedSequencesWithStates) {
+  // mlstm_exp (docs/semantics.md §4.7) over packed sequences: C, n and m
+  // per sequence and their final gradients; each sequence's chunk
+  // stabilisers (chunk_m) and carried stabiliser gradients (chunk_dm) from
+  // its own first boundary of the packed scratch, dm0 per sequence.
+  const Packed p(ref::GateKind::MlstmExp, {33, 0, 1, 70}, 64, 64, true);
+  const int B = int(p.lengths.size());
+  constexpr int64_t kChunk = 32, kDim = 64;
+  ref::Rng rng(83);
+  const int64_t longest = *std::max_element(p.lengths.begin(), p.lengths.end());
+  const ref::Tensor<double> dout = normalDraws(rng, {B, kHeads, longest, kDim}, ref::Rounding::Bf16);
+  ref::RecurrentState<double> dFinal;
+  dFinal.c = normalDraws(rng, {B, kHeads, kDim, kDim}, ref::Rounding::Float32);
+  dFinal.n = normalDraws(rng, {B, kHeads, kDim}, ref::Rounding::Float32);
+  dFinal.m = normalDraws(rng, {B, kHeads}, ref::Rounding::Float32);
+  std::vector<ref::LinearGradResult> want;
+  ref::LinearProblem problem;
+  problem.gate = ref::GateKind::MlstmExp;
+  for (int s = 0; s < B; ++s) {
+    ref::RecurrentState<double> one;
+    one.c = ref::sequenceEntry(dFinal.c, s);
+    one.n = ref::sequenceEntry(dFinal.n, s);
+    one.m = ref::sequenceEntry(dFinal.m, s);
+    want.push_back(ref::referenceRecurrenceGrad(problem, p.sequence(s),
+                                                ref::sequenceRows(dout, s, p.lengths[s]), &one));
+  }
+  // The forward's o and rows' normalisers, each sequence's alone, padded.
+  ref::Tensor<double> o({B, kHeads, longest, kDim}), norm({B, kHeads, longest, 2});
+  for (int s = 0; s < B; ++s) {
+    const ref::LinearResult<double> r = ref::referenceRecurrence(problem, p.sequence(s));
+    for (int64_t h = 0; h < kHeads; ++h)
+      for (int64_t t = 0; t < p.lengths[s]; ++t) {
+        for (int64_t d = 0; d < kDim; ++d)
+          o[((s * kHeads + h) * longest + t) * kDim + d] = r.out[(h * p.lengths[s] + t) * kDim + d];
+        for (int64_t d = 0; d < 2; ++d)
+          norm[((s * kHeads + h) * longest + t) * 2 + d] = r.rowNorm[(h * p.lengths[s] + t) * 2 + d];
+      }
+  }
+  DevTensor<bf16> q(p.pack(p.padded.q)), k(p.pack(p.padded.k)), v(p.pack(p.padded.v)), dO(p.pack(dout)),
+      oPacked(p.pack(o));
+  DevTensor<float> normPacked(p.pack(norm));
+  DevTensor<float> ig(p.pack(p.padded.inputGate)), fg(p.pack(p.padded.forgetGate)), c0(p.padded.initial.c),
+      n0(p.padded.initial.n), m0(p.padded.initial.m), dcf(dFinal.c), dnf(dFinal.n), dmf(dFinal.m);
+  DevTensor<bf16> dq({p.total, kHeads, kDim}, DevTensor<bf16>::kPoison),
+      dk({p.total, kHeads, kDim}, DevTensor<bf16>::kPoison), dv({p.total, kHeads, kDim}, DevTensor<bf16>::kPoison);
+  DevTensor<float> di({p.total, kHeads}, DevTensor<float>::kPoison), df({p.total, kHeads}, DevTensor<float>::kPoison),
+      dc0({B, kHeads, kDim, kDim}, DevTensor<float>::kPoison), dn0({B, kHeads, kDim}, DevTensor<float>::kPoison),
+      dm0({B, kHeads}, DevTensor<float>::kPoison);
+  // The packed scratch (BundleWriter): boundaries cdiv(T_total, L) + 2
+  // B_offsets; dO / den as the packed rows; the rows' normaliser and
+  // stabiliser gradients' whole chunks (two floats a row).
+  const int64_t boundaries = (p.total + kChunk - 1) / kChunk + 2 * (B + 1);
+  DevTensor<bf16> sc({1, kHeads, boundaries, kDim, kDim}, DevTensor<bf16>::kPoison),
+      sdc({1, kHeads, boundaries, kDim, kDim}, DevTensor<bf16>::kPoison),
+      gdo({p.total, kHeads, kDim}, DevTensor<bf16>::kPoison);
+  DevTensor<float> sn({1, kHeads, boundaries, kDim}, DevTensor<float>::kPoison),
+      sdn({1, kHeads, boundaries, kDim}, DevTensor<float>::kPoison),
+      sm({1, kHeads, boundaries}, DevTensor<float>::kPoison), sdm({1, kHeads, boundaries}, DevTensor<float>::kPoison),
+      gdqn({1, kHeads, boundaries * kChunk, 2}, DevTensor<float>::kPoison);
+  DeviceVec<int> cu(p.offsets.size(), false);
+  for (size_t i = 0; i < p.offsets.size(); ++i) cu[i] = int(p.offsets[i]);
+  const int total = int(p.total);
+  const unsigned chunks = unsigned(std::max<int64_t>((longest + kChunk - 1) / kChunk, 1));
+  {
+    using namespace emu_varlen_grad_exp_v0_states_k;
+    emu::launch(emu::Dim3{kDim / kTileDv, unsigned(kHeads), unsigned(B)}, kThreads, kSmemBytes,
+                flashgen_emu_varlen_grad_exp_v0_states, (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2),
+                (const bf16*)v.mem.data(), v.s(0), v.s(1), v.s(2), (const float*)ig.mem.data(), ig.s(0), ig.s(1),
+                (const float*)fg.mem.data(), fg.s(0), fg.s(1), (const float*)c0.mem.data(), c0.s(0), c0.s(1),
+                c0.s(2), c0.s(3), (const float*)n0.mem.data(), n0.s(0), n0.s(1), n0.s(2),
+                (const float*)m0.mem.data(), m0.s(0), m0.s(1), sc.mem.data(), sc.s(0), sc.s(1), sc.s(2),
+                sc.s(3), sc.s(4), sn.mem.data(), sn.s(0), sn.s(1), sn.s(2), sn.s(3), sm.mem.data(), sm.s(0),
+                sm.s(1), sm.s(2), (const int*)cu.data(), 1LL, total, B);
+  }
+  {
+    using namespace emu_varlen_grad_exp_v0_grad_rows_k;
+    emu::launch(emu::Dim3{chunks, unsigned(kHeads), unsigned(B)}, kThreads, kSmemBytes,
+                flashgen_emu_varlen_grad_exp_v0_grad_rows, (const bf16*)oPacked.mem.data(), oPacked.s(0),
+                oPacked.s(1), oPacked.s(2), (const bf16*)dO.mem.data(), dO.s(0), dO.s(1), dO.s(2),
+                (const float*)normPacked.mem.data(), normPacked.s(0), normPacked.s(1), normPacked.s(2),
+                gdo.mem.data(), gdo.s(0), gdo.s(1), gdo.s(2), gdqn.mem.data(), gdqn.s(0), gdqn.s(1),
+                gdqn.s(2), gdqn.s(3), (const int*)cu.data(), 1LL, total, B);
+  }
+  {
+    using namespace emu_varlen_grad_exp_v0_grad_states_k;
+    emu::launch(emu::Dim3{kDim / kTileDv, unsigned(kHeads), unsigned(B)}, kThreads, kSmemBytes,
+                flashgen_emu_varlen_grad_exp_v0_grad_states, (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2),
+                (const bf16*)gdo.mem.data(), gdo.s(0), gdo.s(1), gdo.s(2), (const float*)gdqn.mem.data(),
+                gdqn.s(0), gdqn.s(1), gdqn.s(2), gdqn.s(3), (const float*)ig.mem.data(), ig.s(0), ig.s(1),
+                (const float*)fg.mem.data(), fg.s(0), fg.s(1), (const float*)dcf.mem.data(), dcf.s(0),
+                dcf.s(1), dcf.s(2), dcf.s(3), (const float*)dnf.mem.data(), dnf.s(0), dnf.s(1), dnf.s(2),
+                (const float*)dmf.mem.data(), dmf.s(0), dmf.s(1), dc0.mem.data(), dc0.s(0), dc0.s(1), dc0.s(2),
+                dc0.s(3), dn0.mem.data(), dn0.s(0), dn0.s(1), dn0.s(2), (const float*)sm.mem.data(), sm.s(0),
+                sm.s(1), sm.s(2), (const bf16*)sc.mem.data(), sc.s(0), sc.s(1), sc.s(2), sc.s(3), sc.s(4),
+                (const float*)sn.mem.data(), sn.s(0), sn.s(1), sn.s(2), sn.s(3), sdc.mem.data(), sdc.s(0),
+                sdc.s(1), sdc.s(2), sdc.s(3), sdc.s(4), sdn.mem.data(), sdn.s(0), sdn.s(1), sdn.s(2), sdn.s(3),
+                sdm.mem.data(), sdm.s(0), sdm.s(1), sdm.s(2), (const int*)cu.data(), 1LL, total, B);
+  }
+  {
+    using namespace emu_varlen_grad_exp_v0_grad_chunk_k;
+    emu::launch(emu::Dim3{chunks, unsigned(kHeads), unsigned(B)}, kThreads, kSmemBytes,
+                flashgen_emu_varlen_grad_exp_v0_grad_chunk, (const bf16*)q.mem.data(), q.s(0), q.s(1), q.s(2),
+                (const bf16*)k.mem.data(), k.s(0), k.s(1), k.s(2), (const bf16*)v.mem.data(), v.s(0), v.s(1),
+                v.s(2), (const bf16*)gdo.mem.data(), gdo.s(0), gdo.s(1), gdo.s(2),
+                (const float*)gdqn.mem.data(), gdqn.s(0), gdqn.s(1), gdqn.s(2), gdqn.s(3),
+                (const float*)ig.mem.data(), ig.s(0), ig.s(1), (const float*)fg.mem.data(), fg.s(0), fg.s(1),
+                (const bf16*)sc.mem.data(), sc.s(0), sc.s(1), sc.s(2), sc.s(3), sc.s(4),
+                (const bf16*)sdc.mem.data(), sdc.s(0), sdc.s(1), sdc.s(2), sdc.s(3), sdc.s(4),
+                (const float*)sn.mem.data(), sn.s(0), sn.s(1), sn.s(2), sn.s(3), (const float*)sdn.mem.data(),
+                sdn.s(0), sdn.s(1), sdn.s(2), sdn.s(3), (const float*)sm.mem.data(), sm.s(0), sm.s(1), sm.s(2),
+                (const float*)sdm.mem.data(), sdm.s(0), sdm.s(1), sdm.s(2), dq.mem.data(), dq.s(0), dq.s(1),
+                dq.s(2), dk.mem.data(), dk.s(0), dk.s(1), dk.s(2), dv.mem.data(), dv.s(0), dv.s(1), dv.s(2),
+                di.mem.data(), di.s(0), di.s(1), df.mem.data(), df.s(0), df.s(1), dm0.mem.data(), dm0.s(0),
+                dm0.s(1), (const int*)cu.data(), 1LL, total, B);
+  }
+  using G = ref::LinearGradResult;
+  using S = ref::RecurrentState<double>;
+  expectPackedGrad("mlstm_exp", "dq", packedGradError(p, dq, kDim, wantField(want, &G::dq)));
+  expectPackedGrad("mlstm_exp", "dk", packedGradError(p, dk, kDim, wantField(want, &G::dk)));
+  expectPackedGrad("mlstm_exp", "dv", packedGradError(p, dv, kDim, wantField(want, &G::dv)));
+  expectPackedGrad("mlstm_exp", "d igate", packedGradError(p, di, 1, wantField(want, &G::dInputGate)));
+  expectPackedGrad("mlstm_exp", "d fgate", packedGradError(p, df, 1, wantField(want, &G::dForgetGate)));
+  // Every sequence's initial C, n and m gradients.
+  expectPackedGrad("mlstm_exp", "dC0", stateGradError(dc0, want, &S::c, kHeads * kDim * kDim));
+  expectPackedGrad("mlstm_exp", "dn0", stateGradError(dn0, want, &S::n, kHeads * kDim));
+  expectPackedGrad("mlstm_exp", "dm0", stateGradError(dm0, want, &S::m, kHeads));
 }
 
 /// Gated DeltaNet with l2-normalised q and k over packed sequences: the
