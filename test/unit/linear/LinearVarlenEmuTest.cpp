@@ -350,63 +350,113 @@ TEST_F(LinearVarlenEmuTest, VectorGradientRaggedSequencesWithStates) {
                       {1, 45, 0, 64, 9}, 32);
 }
 
+/// An mLSTM kind's packed gradient case (Dk = Dv = 64, chunks of 32; C, n
+/// and for mlstm_exp m per sequence, and their final gradients): the
+/// float64 gradients of each sequence alone and the forward's o and rows'
+/// normalisers as the kernels read them.
+struct MlstmPackedReference {
+  static constexpr int64_t kChunk = 32, kDim = 64;
+  const Packed p;
+  const bool stabilized;
+  const int B;
+  const int64_t longest;
+  ref::Tensor<double> dout, o, norm;
+  ref::RecurrentState<double> dFinal;
+  std::vector<ref::LinearGradResult> want;
+
+  MlstmPackedReference(ref::GateKind gate, std::vector<int64_t> lengths, uint64_t seed)
+      : p(gate, std::move(lengths), kDim, kDim, true), stabilized(gate == ref::GateKind::MlstmExp),
+        B(int(p.lengths.size())), longest(*std::max_element(p.lengths.begin(), p.lengths.end())),
+        o({B, kHeads, longest, kDim}), norm({B, kHeads, longest, 2}) {
+    ref::Rng rng(seed);
+    dout = normalDraws(rng, {B, kHeads, longest, kDim}, ref::Rounding::Bf16);
+    dFinal.c = normalDraws(rng, {B, kHeads, kDim, kDim}, ref::Rounding::Float32);
+    dFinal.n = normalDraws(rng, {B, kHeads, kDim}, ref::Rounding::Float32);
+    if (stabilized) dFinal.m = normalDraws(rng, {B, kHeads}, ref::Rounding::Float32);
+    ref::LinearProblem problem;
+    problem.gate = gate;
+    for (int s = 0; s < B; ++s) {
+      ref::RecurrentState<double> one;
+      one.c = ref::sequenceEntry(dFinal.c, s);
+      one.n = ref::sequenceEntry(dFinal.n, s);
+      if (stabilized) one.m = ref::sequenceEntry(dFinal.m, s);
+      want.push_back(ref::referenceRecurrenceGrad(problem, p.sequence(s),
+                                                  ref::sequenceRows(dout, s, p.lengths[s]), &one));
+      // The forward's o and rows' normalisers, each sequence's alone, padded.
+      const ref::LinearResult<double> r = ref::referenceRecurrence(problem, p.sequence(s));
+      for (int64_t h = 0; h < kHeads; ++h)
+        for (int64_t t = 0; t < p.lengths[s]; ++t) {
+          for (int64_t d = 0; d < kDim; ++d)
+            o[((s * kHeads + h) * longest + t) * kDim + d] = r.out[(h * p.lengths[s] + t) * kDim + d];
+          for (int64_t d = 0; d < 2; ++d)
+            norm[((s * kHeads + h) * longest + t) * 2 + d] = r.rowNorm[(h * p.lengths[s] + t) * 2 + d];
+        }
+    }
+  }
+};
+
+/// The case's buffers for the four kernels: inputs packed, outputs and
+/// scratch poisoned; the packed scratch as BundleWriter sizes it
+/// (cdiv(T_total, L) + 2 (B + 1) boundaries; dN, and mlstm_exp's dm beside
+/// it, over whole chunks). The m tensors are mlstm_exp's (one element for
+/// mlstm_sig, unused).
+struct MlstmPackedGrad : MlstmPackedReference {
+  using Bf = DevTensor<bf16>;
+  using F = DevTensor<float>;
+  const int64_t boundaries;
+  Bf q, k, v, dO, oPacked, dq, dk, dv, sc, sdc, gdo;
+  F normPacked, ig, fg, c0, n0, m0, dcf, dnf, dmf, di, df, dc0, dn0, dm0, sn, sdn, sm, sdm, gdqn;
+  DeviceVec<int> cu;
+  const int total;
+  const unsigned chunks;
+
+  MlstmPackedGrad(ref::GateKind gate, std::vector<int64_t> lengths, uint64_t seed)
+      : MlstmPackedReference(gate, std::move(lengths), seed),
+        boundaries((p.total + kChunk - 1) / kChunk + 2 * (B + 1)),
+        q(p.pack(p.padded.q)), k(p.pack(p.padded.k)), v(p.pack(p.padded.v)), dO(p.pack(dout)),
+        oPacked(p.pack(o)), dq({p.total, kHeads, kDim}, Bf::kPoison), dk({p.total, kHeads, kDim}, Bf::kPoison),
+        dv({p.total, kHeads, kDim}, Bf::kPoison), sc({1, kHeads, boundaries, kDim, kDim}, Bf::kPoison),
+        sdc({1, kHeads, boundaries, kDim, kDim}, Bf::kPoison), gdo({p.total, kHeads, kDim}, Bf::kPoison),
+        normPacked(p.pack(norm)), ig(p.pack(p.padded.inputGate)), fg(p.pack(p.padded.forgetGate)),
+        c0(p.padded.initial.c), n0(p.padded.initial.n), m0(p.padded.initial.m), dcf(dFinal.c), dnf(dFinal.n),
+        dmf(dFinal.m), di({p.total, kHeads}, F::kPoison), df({p.total, kHeads}, F::kPoison),
+        dc0({B, kHeads, kDim, kDim}, F::kPoison), dn0({B, kHeads, kDim}, F::kPoison), dm0({B, kHeads}, F::kPoison),
+        sn({1, kHeads, boundaries, kDim}, F::kPoison), sdn({1, kHeads, boundaries, kDim}, F::kPoison),
+        sm({1, kHeads, boundaries}, F::kPoison), sdm({1, kHeads, boundaries}, F::kPoison),
+        gdqn({1, kHeads, boundaries * kChunk, stabilized ? 2 : 1}, F::kPoison), cu(p.offsets.size(), false),
+        total(int(p.total)), chunks(unsigned(std::max<int64_t>((longest + kChunk - 1) / kChunk, 1))) {
+    for (size_t i = 0; i < p.offsets.size(); ++i) cu[i] = int(p.offsets[i]);
+  }
+
+  /// Checks every gradient against each sequence's own.
+  void check(const char* kind) const {
+    using G = ref::LinearGradResult;
+    using S = ref::RecurrentState<double>;
+    expectPackedGrad(kind, "dq", packedGradError(p, dq, kDim, wantField(want, &G::dq)));
+    expectPackedGrad(kind, "dk", packedGradError(p, dk, kDim, wantField(want, &G::dk)));
+    expectPackedGrad(kind, "dv", packedGradError(p, dv, kDim, wantField(want, &G::dv)));
+    expectPackedGrad(kind, "d igate", packedGradError(p, di, 1, wantField(want, &G::dInputGate)));
+    expectPackedGrad(kind, "d fgate", packedGradError(p, df, 1, wantField(want, &G::dForgetGate)));
+    // Every sequence's initial C and n (and m) gradients.
+    expectPackedGrad(kind, "dC0", stateGradError(dc0, want, &S::c, kHeads * kDim * kDim));
+    expectPackedGrad(kind, "dn0", stateGradError(dn0, want, &S::n, kHeads * kDim));
+    if (stabilized) expectPackedGrad(kind, "dm0", stateGradError(dm0, want, &S::m, kHeads));
+  }
+};
+
 TEST_F(LinearVarlenEmuTest, SigGradientRaggedSequencesWithStates) {
   // mlstm_sig (docs/semantics.md §4.6): its rows kernel, the state passes
   // and the chunk kernel over packed sequences, C and n per sequence.
-  const Packed p(ref::GateKind::MlstmSig, {33, 0, 1, 70}, 64, 64, true);
-  const int B = int(p.lengths.size());
-  constexpr int64_t kChunk = 32, kDim = 64;
-  ref::Rng rng(79);
-  const int64_t longest = *std::max_element(p.lengths.begin(), p.lengths.end());
-  const ref::Tensor<double> dout = normalDraws(rng, {B, kHeads, longest, kDim}, ref::Rounding::Bf16);
-  ref::RecurrentState<double> dFinal;
-  dFinal.c = normalDraws(rng, {B, kHeads, kDim, kDim}, ref::Rounding::Float32);
-  dFinal.n = normalDraws(rng, {B, kHeads, kDim}, ref::Rounding::Float32);
-  std::vector<ref::LinearGradResult> want;
-  ref::LinearProblem problem;
-  problem.gate = ref::GateKind::MlstmSig;
-  for (int s = 0; s < B; ++s) {
-    ref::RecurrentState<double> one;
-    one.c = ref::sequenceEntry(dFinal.c, s);
-    one.n = ref::sequenceEntry(dFinal.n, s);
-    want.push_back(ref::referenceRecurrenceGrad(problem, p.sequence(s),
-                                                ref::sequenceRows(dout, s, p.lengths[s]), &one));
-  }
-  // The forward's o and rows' normalisers, each sequence's alone, padded.
-  ref::Tensor<double> o({B, kHeads, longest, kDim}), norm({B, kHeads, longest, 2});
-  for (int s = 0; s < B; ++s) {
-    const ref::LinearResult<double> r = ref::referenceRecurrence(problem, p.sequence(s));
-    for (int64_t h = 0; h < kHeads; ++h)
-      for (int64_t t = 0; t < p.lengths[s]; ++t) {
-        for (int64_t d = 0; d < kDim; ++d)
-          o[((s * kHeads + h) * longest + t) * kDim + d] = r.out[(h * p.lengths[s] + t) * kDim + d];
-        for (int64_t d = 0; d < 2; ++d)
-          norm[((s * kHeads + h) * longest + t) * 2 + d] = r.rowNorm[(h * p.lengths[s] + t) * 2 + d];
-      }
-  }
-  DevTensor<bf16> q(p.pack(p.padded.q)), k(p.pack(p.padded.k)), v(p.pack(p.padded.v)), dO(p.pack(dout)),
-      oPacked(p.pack(o));
-  DevTensor<float> normPacked(p.pack(norm));
-  DevTensor<float> ig(p.pack(p.padded.inputGate)), fg(p.pack(p.padded.forgetGate)), c0(p.padded.initial.c),
-      n0(p.padded.initial.n), dcf(dFinal.c), dnf(dFinal.n);
-  DevTensor<bf16> dq({p.total, kHeads, kDim}, DevTensor<bf16>::kPoison),
-      dk({p.total, kHeads, kDim}, DevTensor<bf16>::kPoison), dv({p.total, kHeads, kDim}, DevTensor<bf16>::kPoison);
-  DevTensor<float> di({p.total, kHeads}, DevTensor<float>::kPoison), df({p.total, kHeads}, DevTensor<float>::kPoison),
-      dc0({B, kHeads, kDim, kDim}, DevTensor<float>::kPoison), dn0({B, kHeads, kDim}, DevTensor<float>::kPoison);
-  // The packed scratch (BundleWriter): boundaries cdiv(T_total, L) + 2
-  // B_offsets; dO / den as the packed rows; the rows' normaliser
-  // gradients' whole chunks.
-  const int64_t boundaries = (p.total + kChunk - 1) / kChunk + 2 * (B + 1);
-  DevTensor<bf16> sc({1, kHeads, boundaries, kDim, kDim}, DevTensor<bf16>::kPoison),
-      sdc({1, kHeads, boundaries, kDim, kDim}, DevTensor<bf16>::kPoison),
-      gdo({p.total, kHeads, kDim}, DevTensor<bf16>::kPoison);
-  DevTensor<float> sn({1, kHeads, boundaries, kDim}, DevTensor<float>::kPoison),
-      sdn({1, kHeads, boundaries, kDim}, DevTensor<float>::kPoison),
-      gdqn({1, kHeads, boundaries * kChunk, 1}, DevTensor<float>::kPoison);
-  DeviceVec<int> cu(p.offsets.size(), false);
-  for (size_t i = 0; i < p.offsets.size(); ++i) cu[i] = int(p.offsets[i]);
-  const int total = int(p.total);
-  const unsigned chunks = unsigned(std::max<int64_t>((longest + kChunk - 1) / kChunk, 1));
+  MlstmPackedGrad t(ref::GateKind::MlstmSig, {33, 0, 1, 70}, 79);
+  constexpr unsigned kDim = MlstmPackedGrad::kDim;
+  const int B = t.B, total = t.total;
+  auto &q = t.q, &k = t.k, &v = t.v, &dO = t.dO, &oPacked = t.oPacked, &dq = t.dq, &dk = t.dk, &dv = t.dv,
+       &sc = t.sc, &sdc = t.sdc, &gdo = t.gdo;
+  auto &normPacked = t.normPacked, &ig = t.ig, &fg = t.fg, &c0 = t.c0, &n0 = t.n0, &dcf = t.dcf,
+       &dnf = t.dnf, &di = t.di, &df = t.df, &dc0 = t.dc0, &dn0 = t.dn0, &sn = t.sn, &sdn = t.sdn,
+       &gdqn = t.gdqn;
+  auto& cu = t.cu;
+  const unsigned chunks = t.chunks;
   {
     using namespace emu_varlen_grad_sig_v0_states_k;
     emu::launch(emu::Dim3{kDim / kTileDv, unsigned(kHeads), unsigned(B)}, kThreads, kSmemBytes,
@@ -453,16 +503,7 @@ TEST_F(LinearVarlenEmuTest, SigGradientRaggedSequencesWithStates) {
                 dk.s(0), dk.s(1), dk.s(2), dv.mem.data(), dv.s(0), dv.s(1), dv.s(2), di.mem.data(), di.s(0),
                 di.s(1), df.mem.data(), df.s(0), df.s(1), (const int*)cu.data(), 1LL, total, B);
   }
-  using G = ref::LinearGradResult;
-  using S = ref::RecurrentState<double>;
-  expectPackedGrad("mlstm_sig", "dq", packedGradError(p, dq, kDim, wantField(want, &G::dq)));
-  expectPackedGrad("mlstm_sig", "dk", packedGradError(p, dk, kDim, wantField(want, &G::dk)));
-  expectPackedGrad("mlstm_sig", "dv", packedGradError(p, dv, kDim, wantField(want, &G::dv)));
-  expectPackedGrad("mlstm_sig", "d igate", packedGradError(p, di, 1, wantField(want, &G::dInputGate)));
-  expectPackedGrad("mlstm_sig", "d fgate", packedGradError(p, df, 1, wantField(want, &G::dForgetGate)));
-  // Every sequence's initial C and n gradients.
-  expectPackedGrad("mlstm_sig", "dC0", stateGradError(dc0, want, &S::c, kHeads * kDim * kDim));
-  expectPackedGrad("mlstm_sig", "dn0", stateGradError(dn0, want, &S::n, kHeads * kDim));
+  t.check("mlstm_sig");
 }
 
 TEST_F(LinearVarlenEmuTest, ExpGradientRaggedSequencesWithStates) {
@@ -470,64 +511,16 @@ TEST_F(LinearVarlenEmuTest, ExpGradientRaggedSequencesWithStates) {
   // per sequence and their final gradients; each sequence's chunk
   // stabilisers (chunk_m) and carried stabiliser gradients (chunk_dm) from
   // its own first boundary of the packed scratch, dm0 per sequence.
-  const Packed p(ref::GateKind::MlstmExp, {33, 0, 1, 70}, 64, 64, true);
-  const int B = int(p.lengths.size());
-  constexpr int64_t kChunk = 32, kDim = 64;
-  ref::Rng rng(83);
-  const int64_t longest = *std::max_element(p.lengths.begin(), p.lengths.end());
-  const ref::Tensor<double> dout = normalDraws(rng, {B, kHeads, longest, kDim}, ref::Rounding::Bf16);
-  ref::RecurrentState<double> dFinal;
-  dFinal.c = normalDraws(rng, {B, kHeads, kDim, kDim}, ref::Rounding::Float32);
-  dFinal.n = normalDraws(rng, {B, kHeads, kDim}, ref::Rounding::Float32);
-  dFinal.m = normalDraws(rng, {B, kHeads}, ref::Rounding::Float32);
-  std::vector<ref::LinearGradResult> want;
-  ref::LinearProblem problem;
-  problem.gate = ref::GateKind::MlstmExp;
-  for (int s = 0; s < B; ++s) {
-    ref::RecurrentState<double> one;
-    one.c = ref::sequenceEntry(dFinal.c, s);
-    one.n = ref::sequenceEntry(dFinal.n, s);
-    one.m = ref::sequenceEntry(dFinal.m, s);
-    want.push_back(ref::referenceRecurrenceGrad(problem, p.sequence(s),
-                                                ref::sequenceRows(dout, s, p.lengths[s]), &one));
-  }
-  // The forward's o and rows' normalisers, each sequence's alone, padded.
-  ref::Tensor<double> o({B, kHeads, longest, kDim}), norm({B, kHeads, longest, 2});
-  for (int s = 0; s < B; ++s) {
-    const ref::LinearResult<double> r = ref::referenceRecurrence(problem, p.sequence(s));
-    for (int64_t h = 0; h < kHeads; ++h)
-      for (int64_t t = 0; t < p.lengths[s]; ++t) {
-        for (int64_t d = 0; d < kDim; ++d)
-          o[((s * kHeads + h) * longest + t) * kDim + d] = r.out[(h * p.lengths[s] + t) * kDim + d];
-        for (int64_t d = 0; d < 2; ++d)
-          norm[((s * kHeads + h) * longest + t) * 2 + d] = r.rowNorm[(h * p.lengths[s] + t) * 2 + d];
-      }
-  }
-  DevTensor<bf16> q(p.pack(p.padded.q)), k(p.pack(p.padded.k)), v(p.pack(p.padded.v)), dO(p.pack(dout)),
-      oPacked(p.pack(o));
-  DevTensor<float> normPacked(p.pack(norm));
-  DevTensor<float> ig(p.pack(p.padded.inputGate)), fg(p.pack(p.padded.forgetGate)), c0(p.padded.initial.c),
-      n0(p.padded.initial.n), m0(p.padded.initial.m), dcf(dFinal.c), dnf(dFinal.n), dmf(dFinal.m);
-  DevTensor<bf16> dq({p.total, kHeads, kDim}, DevTensor<bf16>::kPoison),
-      dk({p.total, kHeads, kDim}, DevTensor<bf16>::kPoison), dv({p.total, kHeads, kDim}, DevTensor<bf16>::kPoison);
-  DevTensor<float> di({p.total, kHeads}, DevTensor<float>::kPoison), df({p.total, kHeads}, DevTensor<float>::kPoison),
-      dc0({B, kHeads, kDim, kDim}, DevTensor<float>::kPoison), dn0({B, kHeads, kDim}, DevTensor<float>::kPoison),
-      dm0({B, kHeads}, DevTensor<float>::kPoison);
-  // The packed scratch (BundleWriter): boundaries cdiv(T_total, L) + 2
-  // B_offsets; dO / den as the packed rows; the rows' normaliser and
-  // stabiliser gradients' whole chunks (two floats a row).
-  const int64_t boundaries = (p.total + kChunk - 1) / kChunk + 2 * (B + 1);
-  DevTensor<bf16> sc({1, kHeads, boundaries, kDim, kDim}, DevTensor<bf16>::kPoison),
-      sdc({1, kHeads, boundaries, kDim, kDim}, DevTensor<bf16>::kPoison),
-      gdo({p.total, kHeads, kDim}, DevTensor<bf16>::kPoison);
-  DevTensor<float> sn({1, kHeads, boundaries, kDim}, DevTensor<float>::kPoison),
-      sdn({1, kHeads, boundaries, kDim}, DevTensor<float>::kPoison),
-      sm({1, kHeads, boundaries}, DevTensor<float>::kPoison), sdm({1, kHeads, boundaries}, DevTensor<float>::kPoison),
-      gdqn({1, kHeads, boundaries * kChunk, 2}, DevTensor<float>::kPoison);
-  DeviceVec<int> cu(p.offsets.size(), false);
-  for (size_t i = 0; i < p.offsets.size(); ++i) cu[i] = int(p.offsets[i]);
-  const int total = int(p.total);
-  const unsigned chunks = unsigned(std::max<int64_t>((longest + kChunk - 1) / kChunk, 1));
+  MlstmPackedGrad t(ref::GateKind::MlstmExp, {33, 0, 1, 70}, 83);
+  constexpr unsigned kDim = MlstmPackedGrad::kDim;
+  const int B = t.B, total = t.total;
+  auto &q = t.q, &k = t.k, &v = t.v, &dO = t.dO, &oPacked = t.oPacked, &dq = t.dq, &dk = t.dk, &dv = t.dv,
+       &sc = t.sc, &sdc = t.sdc, &gdo = t.gdo;
+  auto &normPacked = t.normPacked, &ig = t.ig, &fg = t.fg, &c0 = t.c0, &n0 = t.n0, &m0 = t.m0, &dcf = t.dcf,
+       &dnf = t.dnf, &dmf = t.dmf, &di = t.di, &df = t.df, &dc0 = t.dc0, &dn0 = t.dn0, &dm0 = t.dm0,
+       &sn = t.sn, &sdn = t.sdn, &sm = t.sm, &sdm = t.sdm, &gdqn = t.gdqn;
+  auto& cu = t.cu;
+  const unsigned chunks = t.chunks;
   {
     using namespace emu_varlen_grad_exp_v0_states_k;
     emu::launch(emu::Dim3{kDim / kTileDv, unsigned(kHeads), unsigned(B)}, kThreads, kSmemBytes,
@@ -580,17 +573,7 @@ TEST_F(LinearVarlenEmuTest, ExpGradientRaggedSequencesWithStates) {
                 di.mem.data(), di.s(0), di.s(1), df.mem.data(), df.s(0), df.s(1), dm0.mem.data(), dm0.s(0),
                 dm0.s(1), (const int*)cu.data(), 1LL, total, B);
   }
-  using G = ref::LinearGradResult;
-  using S = ref::RecurrentState<double>;
-  expectPackedGrad("mlstm_exp", "dq", packedGradError(p, dq, kDim, wantField(want, &G::dq)));
-  expectPackedGrad("mlstm_exp", "dk", packedGradError(p, dk, kDim, wantField(want, &G::dk)));
-  expectPackedGrad("mlstm_exp", "dv", packedGradError(p, dv, kDim, wantField(want, &G::dv)));
-  expectPackedGrad("mlstm_exp", "d igate", packedGradError(p, di, 1, wantField(want, &G::dInputGate)));
-  expectPackedGrad("mlstm_exp", "d fgate", packedGradError(p, df, 1, wantField(want, &G::dForgetGate)));
-  // Every sequence's initial C, n and m gradients.
-  expectPackedGrad("mlstm_exp", "dC0", stateGradError(dc0, want, &S::c, kHeads * kDim * kDim));
-  expectPackedGrad("mlstm_exp", "dn0", stateGradError(dn0, want, &S::n, kHeads * kDim));
-  expectPackedGrad("mlstm_exp", "dm0", stateGradError(dm0, want, &S::m, kHeads));
+  t.check("mlstm_exp");
 }
 
 /// Gated DeltaNet with l2-normalised q and k over packed sequences: the
