@@ -601,6 +601,26 @@ std::string ScalarPrinter::clampedExtraOffset(ExtraOp extra, int64_t d,
       .str();
 }
 
+PersistentTiles mlir::flash::persistentTiles(ArrayAttr extents) {
+  PersistentTiles out;
+  std::string gridExtent;
+  for (Attribute extent : extents) {
+    StringRef text = cast<StringAttr>(extent).getValue();
+    out.extents.push_back("(" + extentToCpp(text) + ")");
+    out.tiles += (out.tiles.empty() ? "" : " * ") + out.extents.back();
+    gridExtent += (gridExtent.empty() ? "" : "*") + ("(" + text + ")").str();
+  }
+  out.grid = {"min(" + gridExtent + ",num_sms)", "1", "1"};
+  return out;
+}
+
+std::string PersistentTiles::id(StringRef tile, size_t i) const {
+  std::string stride = "1";
+  for (size_t j = 0; j < i; ++j)
+    stride += " * " + extents[j];
+  return ("(" + tile + " / (" + stride + ")) % " + extents[i]).str();
+}
+
 std::string mlir::flash::extentToCpp(llvm::StringRef extent) {
   std::string out;
   for (size_t i = 0; i < extent.size();) {

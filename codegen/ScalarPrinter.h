@@ -260,6 +260,19 @@ protected:
 /// ("fg::ceildiv(dim_N, 128)", "16", "dim_B").
 std::string extentToCpp(llvm::StringRef extent);
 
+/// A persistent kernel's tiles over grid roles (flash.tile_rounds,
+/// flash.chunk_rounds): each extent as C++ ("(dim_B)"), the launch's tile
+/// count (their product), and its grid, min(tiles, num_sms) x 1 x 1 (the
+/// launching device's SMs, docs/bundle-format.md §1.8).
+struct PersistentTiles {
+  llvm::SmallVector<std::string> extents;
+  std::string tiles;
+  llvm::SmallVector<std::string> grid;
+  /// `tile`'s id along role i (the first role fastest), as C++.
+  std::string id(llvm::StringRef tile, size_t i) const;
+};
+PersistentTiles persistentTiles(mlir::ArrayAttr extents);
+
 } // namespace mlir::flash
 
 #endif // FLASHGEN_CODEGEN_SCALARPRINTER_H

@@ -199,19 +199,14 @@ LogicalResult AttentionKernelPrinter::printWarpSpecialize(WarpSpecializeOp op) {
 LogicalResult AttentionKernelPrinter::printTileRounds(TileRoundsOp op) {
   Block &body = op.getBody().front();
   size_t n = op.getRoles().size();
-  std::string tiles, gridExtent;
-  for (Attribute extent : op.getExtents()) {
-    StringRef text = cast<StringAttr>(extent).getValue();
-    tiles += (tiles.empty() ? "(" : " * (") + extentToCpp(text) + ")";
-    gridExtent += (gridExtent.empty() ? "" : "*") + ("(" + text + ")").str();
-  }
+  const PersistentTiles tiles = persistentTiles(op.getExtents());
   if (result.grid.empty())
-    result.grid = {"min(" + gridExtent + ",num_sms)", "1", "1"};
+    result.grid.assign(tiles.grid.begin(), tiles.grid.end());
   BlockArgument carry = body.getArgument(n + 2);
   names[carry] = "fg_tile_it";
   line() << "int fg_tile_it = " << name(op.getCarry())
          << "; // key tiles of earlier rounds: the rings run on\n";
-  line() << "const int fg_tiles = " << tiles << "; // query tiles of the whole launch\n";
+  line() << "const int fg_tiles = " << tiles.tiles << "; // query tiles of the whole launch\n";
   auto split = cast<WarpSpecializeOp>(op->getParentOp());
   bool producer = op->getParentRegion() == &split.getProducer();
   BlockArgument last = body.getArgument(n + 1);
@@ -237,14 +232,11 @@ LogicalResult AttentionKernelPrinter::printTileRounds(TileRoundsOp op) {
               "++fg_round, fg_tile = fg::wg::claim_take(pipe, fg_round)) { // claimed tiles\n";
   }
   ++indent;
-  std::string stride = "1";
   for (size_t i = 0; i < n; ++i) {
     std::string role = cast<StringAttr>(op.getRoles()[i]).getValue().str();
-    std::string extent = extentToCpp(cast<StringAttr>(op.getExtents()[i]).getValue());
     names[body.getArgument(i)] = role + "_id";
     if (!body.getArgument(i).use_empty())
-      line() << "const int " << role << "_id = (fg_tile / (" << stride << ")) % (" << extent << ");\n";
-    stride += " * (" + extent + ")";
+      line() << "const int " << role << "_id = " << tiles.id("fg_tile", i) << ";\n";
   }
   names[body.getArgument(n)] = "fg_round";
   names[last] = "fg_last_round";

@@ -1034,32 +1034,20 @@ LogicalResult LinearKernelPrinter::printChunkGradStage(ChunkGradStageOp op) {
 /// The grid becomes one CTA per SM (fewer when there are fewer tiles).
 LogicalResult LinearKernelPrinter::printChunkRounds(ChunkRoundsOp op) {
   Block &body = op.getBody().front();
-  std::string tiles, gridExtent;
-  SmallVector<std::string> extents;
-  for (Attribute extent : op.getExtents()) {
-    StringRef text = cast<StringAttr>(extent).getValue();
-    extents.push_back("(" + extentToCpp(text) + ")");
-    tiles += (tiles.empty() ? "" : " * ") + extents.back();
-    gridExtent += (gridExtent.empty() ? "" : "*") + ("(" + text + ")").str();
-  }
-  // num_sms: the launching device's SM count (docs/bundle-format.md §1.8).
-  result.grid = {"min(" + gridExtent + ",num_sms)", "1", "1"};
-  line() << "const int fg_tiles = " << tiles << ";  // chunk tiles of the whole launch\n";
+  const PersistentTiles tiles = persistentTiles(op.getExtents());
+  result.grid.assign(tiles.grid.begin(), tiles.grid.end());
+  line() << "const int fg_tiles = " << tiles.tiles << ";  // chunk tiles of the whole launch\n";
   line() << "for (int fg_tile = int(blockIdx.x), fg_round = 0; fg_tile < fg_tiles; "
             "fg_tile += int(gridDim.x), ++fg_round) {\n";
   ++indent;
   line() << "const int fg_next = fg_tile + int(gridDim.x);\n";
   line() << "const bool fg_more = fg_next < fg_tiles;  // this CTA has a next round\n";
-  std::string stride = "1";
   for (size_t i = 0; i < 3; ++i) {
     std::string role = cast<StringAttr>(op.getRoles()[i]).getValue().str();
     names[body.getArgument(i)] = role + "_id";
     names[body.getArgument(4 + i)] = "next_" + role + "_id";
-    line() << "const int " << role << "_id = (fg_tile / (" << stride << ")) % " << extents[i]
-           << ";\n";
-    line() << "const int next_" << role << "_id = (fg_next / (" << stride << ")) % "
-           << extents[i] << ";\n";
-    stride += " * " + extents[i];
+    line() << "const int " << role << "_id = " << tiles.id("fg_tile", i) << ";\n";
+    line() << "const int next_" << role << "_id = " << tiles.id("fg_next", i) << ";\n";
   }
   names[body.getArgument(3)] = "fg_round";
   names[body.getArgument(7)] = "fg_more";
